@@ -1,0 +1,1 @@
+"""The ``stellwerk`` command line."""

@@ -1,0 +1,28 @@
+"""Entry point of the ``stellwerk`` command: one Typer app, sub-apps registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from stellwerk import __version__
+
+
+def build_app() -> typer.Typer:
+    """Assemble the command tree; nothing runs at import."""
+    app = typer.Typer(
+        name="stellwerk",
+        help="Stellwerk: one OpenAI- and Ollama-compatible endpoint for your own open models.",
+        no_args_is_help=True,
+        add_completion=False,
+    )
+
+    @app.command()
+    def version() -> None:
+        """Print the version."""
+        typer.echo(__version__)
+
+    return app
+
+
+def main() -> None:
+    build_app()()

@@ -1,0 +1,67 @@
+"""Reading ``stellwerk.yaml``: YAML -> validated ``StellwerkConfig``, with errors that name the
+file and the key path (``models.2.size_class: Input should be 'small', 'medium' or 'large'``)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from pydantic import ValidationError
+
+from stellwerk.config.schema import StellwerkConfig
+from stellwerk.errors import ConfigError
+
+
+def load_config(path: str | Path) -> StellwerkConfig:
+    """Read and validate a config file; every problem is a ``ConfigError`` naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_config(raw, source=str(path))
+
+
+def parse_config(raw: object, *, source: str = "<config>") -> StellwerkConfig:
+    """Validate an already parsed mapping (from YAML, JSON or code)."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections")
+    try:
+        return StellwerkConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_describe(err) for err in exc.errors()]
+        raise ConfigError(f"{source}: invalid config:\n  " + "\n  ".join(lines)) from exc
+
+
+def config_hash(config: StellwerkConfig) -> str:
+    """A short stable hash of the validated config; stored with every usage record."""
+    canonical = orjson.dumps(config.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()[:16]
+
+
+def resolve_env(names: list[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """Look up the environment variables the config references; a missing one is an error."""
+    missing = [name for name in names if not environ.get(name)]
+    if missing:
+        raise ConfigError(
+            "the config references environment variables that are not set: " + ", ".join(missing)
+        )
+    return {name: environ[name] for name in names}
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    path = ".".join(str(part) for part in err.get("loc", ()))
+    message = str(err.get("msg", "invalid"))
+    if err.get("type") == "extra_forbidden":
+        message = "unknown key"
+    if message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    return f"{path}: {message}" if path else message

@@ -1,0 +1,143 @@
+"""The one exception tree of Stellwerk.
+
+    StellwerkError
+    ├── ConfigError                 the config file is invalid (names the file and the key path)
+    ├── RequestError                the client's fault: rendered as a 4xx in the API's error format
+    │   ├── InvalidRequest          400 malformed JSON, wrong types, missing fields
+    │   ├── AuthenticationFailed    401 no key, unknown key, revoked key
+    │   ├── PermissionDenied        403 policy forbids it (model, classification, role)
+    │   ├── NotFound                404 unknown model, route, department ...
+    │   ├── Conflict                409 concurrent change, illegal transition
+    │   ├── PayloadTooLarge         413 body over the configured limit
+    │   └── RateLimited             429 rate limit or budget exhausted
+    ├── UpstreamError               a backend's fault: 502/503/504, names the backend
+    │   ├── BackendUnavailable      503 refused connection, down, circuit open
+    │   ├── BackendFailed           502 backend answered with an error or garbage
+    │   └── BackendTimeout          504 backend did not answer in time
+    ├── RouterError                 routing could not decide, or its artifact is unusable
+    │   ├── ArtifactError           corrupt or foreign router artifact
+    │   └── TrainingDataError       outcome data is malformed (names the line and the field)
+    └── LedgerError                 the ledger could not be opened or written
+
+Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
+the gateway renders every ``StellwerkError`` through one handler.
+"""
+
+from __future__ import annotations
+
+
+class StellwerkError(Exception):
+    """Base of every error Stellwerk raises on purpose."""
+
+
+class ConfigError(StellwerkError):
+    """The configuration is invalid; the message names the file and the key path."""
+
+
+class RequestError(StellwerkError):
+    """The request cannot be served as sent; the client can fix it."""
+
+    status_code: int = 400
+    error_type: str = "invalid_request_error"
+    code: str = "invalid_request"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+
+class InvalidRequest(RequestError):
+    status_code = 400
+
+
+class AuthenticationFailed(RequestError):
+    status_code = 401
+    error_type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class PermissionDenied(RequestError):
+    status_code = 403
+    error_type = "permission_error"
+    code = "forbidden"
+
+
+class NotFound(RequestError):
+    status_code = 404
+    error_type = "not_found_error"
+    code = "not_found"
+
+
+class Conflict(RequestError):
+    status_code = 409
+    error_type = "conflict_error"
+    code = "conflict"
+
+
+class PayloadTooLarge(RequestError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class RateLimited(RequestError):
+    status_code = 429
+    error_type = "rate_limit_error"
+    code = "rate_limited"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: float | None = None,
+        param: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, param=param, code=code)
+        self.retry_after_s = retry_after_s
+
+
+class UpstreamError(StellwerkError):
+    """A backend failed; ``backend`` names it."""
+
+    status_code: int = 502
+    error_type: str = "upstream_error"
+    kind: str = "upstream"
+
+    def __init__(self, backend: str, message: str) -> None:
+        super().__init__(f"backend {backend!r}: {message}")
+        self.backend = backend
+        self.message = f"backend {backend!r}: {message}"
+
+
+class BackendUnavailable(UpstreamError):
+    status_code = 503
+    kind = "unavailable"
+
+
+class BackendFailed(UpstreamError):
+    status_code = 502
+    kind = "failed"
+
+
+class BackendTimeout(UpstreamError):
+    status_code = 504
+    kind = "timeout"
+
+
+class RouterError(StellwerkError):
+    """The router could not decide, or cannot be loaded."""
+
+
+class ArtifactError(RouterError):
+    """A router artifact is corrupt, foreign or of an unknown version."""
+
+
+class TrainingDataError(RouterError):
+    """Outcome data is malformed; the message names the line and the field."""
+
+
+class LedgerError(StellwerkError):
+    """The ledger could not be opened, migrated or written."""

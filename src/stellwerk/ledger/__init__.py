@@ -1,0 +1,1 @@
+"""Ledger: usage records and the audit log, on SQLite or PostgreSQL."""

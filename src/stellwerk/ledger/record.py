@@ -1,0 +1,34 @@
+"""One usage record per request: what was asked of whom and what it cost; never the text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    request_id: str
+    time: datetime
+    department: str
+    key_id: str
+    api: str
+    endpoint: str
+    requested_model: str
+    model: str | None
+    backend: str | None
+    decision_reason: str | None
+    router: str | None
+    classification: str | None
+    stream: bool
+    prompt_tokens: int
+    completion_tokens: int
+    usage_source: str
+    latency_ms: float
+    ttft_ms: float | None
+    status: int
+    error_kind: str | None
+    fallback_from: str | None
+    cost: float
+    energy_wh: float
+    config_hash: str

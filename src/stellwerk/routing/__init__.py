@@ -1,0 +1,1 @@
+"""Routing: which allowed model should answer a request, and why."""

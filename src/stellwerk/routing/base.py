@@ -1,0 +1,92 @@
+"""The router seam: a small ABC, the frozen Decision it returns, and the named registry.
+
+A router never sees models the request may not use: the policy filter runs first and hands it
+the candidates. It returns a ``Decision`` holding every candidate's scores, the choice, the
+ranking (the fallback order) and a human-readable reason.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What a router may know about one model that is allowed to serve the request."""
+
+    model_id: str
+    params_b: float
+    size_class: str
+    price_in_per_mtok: float
+    price_out_per_mtok: float
+    context_length: int
+    benchmark_score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRequest:
+    """The routing question: this prompt, these candidates, this weight on cost."""
+
+    prompt: str
+    prompt_tokens: int
+    candidates: tuple[Candidate, ...]
+    cost_weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateScore:
+    model_id: str
+    quality: float
+    expected_cost: float
+    utility: float
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The router's answer. ``ranking`` starts with ``model_id`` and is the fallback order."""
+
+    model_id: str
+    ranking: tuple[str, ...]
+    scores: tuple[CandidateScore, ...]
+    reason: str
+    router: str
+
+
+class Router(ABC):
+    """Chooses one of the candidates. Must be cheap: it runs on every ``auto`` request."""
+
+    name: str = "router"
+
+    @abstractmethod
+    def decide(self, request: RouteRequest) -> Decision:
+        """Rank the candidates; ``request.candidates`` is never empty."""
+
+
+class FirstAllowedRouter(Router):
+    """Picks the first allowed candidate in config order; the fallback order is config order."""
+
+    name = "first"
+
+    def decide(self, request: RouteRequest) -> Decision:
+        ranking = tuple(c.model_id for c in request.candidates)
+        scores = tuple(
+            CandidateScore(c.model_id, quality=0.0, expected_cost=0.0, utility=-float(i))
+            for i, c in enumerate(request.candidates)
+        )
+        return Decision(
+            model_id=ranking[0],
+            ranking=ranking,
+            scores=scores,
+            reason="first allowed model in config order",
+            router="first",
+        )
+
+
+RouterFactory = Callable[..., Router]
+
+
+def builtin_routers() -> Mapping[str, RouterFactory]:
+    """The named registry of built-in routers; third-party routers register the same way."""
+    return {"first": FirstAllowedRouter}
