@@ -16,6 +16,10 @@ def build_app() -> typer.Typer:
         add_completion=False,
     )
 
+    @app.callback()
+    def root() -> None:
+        """Stellwerk: one OpenAI- and Ollama-compatible endpoint for your own open models."""
+
     @app.command()
     def version() -> None:
         """Print the version."""
