@@ -17,7 +17,8 @@
     ├── RouterError                 routing could not decide, or its artifact is unusable
     │   ├── ArtifactError           corrupt or foreign router artifact
     │   └── TrainingDataError       outcome data is malformed (names the line and the field)
-    └── LedgerError                 the ledger could not be opened or written
+    ├── LedgerError                 the ledger could not be opened or written
+    └── CountersUnavailable         503 the shared limit/budget counters (Redis) failed
 
 Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
 the gateway renders every ``StellwerkError`` through one handler.
@@ -141,3 +142,10 @@ class TrainingDataError(RouterError):
 
 class LedgerError(StellwerkError):
     """The ledger could not be opened, migrated or written."""
+
+
+class CountersUnavailable(StellwerkError):
+    """The shared rate-limit and budget counters (Redis) could not be used; requests are refused
+    (503) rather than served unmetered."""
+
+    status_code: int = 503
