@@ -73,19 +73,19 @@ def append_audit(
     moment = time if time is not None else datetime.now(UTC)
     if moment.utcoffset() is None:
         raise InvalidRequest("audit time must carry a timezone", param="time")
-    values = {
-        "time": moment,
-        "actor": actor,
-        "action": action,
-        "target_kind": target_kind,
-        "target": target,
-        "details": payload,
-        "config_hash": config_hash,
-    }
-    key = connection.execute(insert(audit_log).values(values)).inserted_primary_key
+    statement = insert(audit_log).values(
+        time=moment,
+        actor=actor,
+        action=action,
+        target_kind=target_kind,
+        target=target,
+        details=payload,
+        config_hash=config_hash,
+    )
+    key = connection.execute(statement).inserted_primary_key
     if key is None or key[0] is None:
         raise LedgerError("the database did not return the id of the new audit entry")
-    return AuditEntry(id=int(key[0]), **values)
+    return AuditEntry(int(key[0]), moment, actor, action, target_kind, target, payload, config_hash)
 
 
 def list_audit(

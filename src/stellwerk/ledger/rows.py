@@ -53,7 +53,7 @@ _CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
 
 
 def check_record(record: object) -> UsageRecord:
-    """Return ``record`` if it can be stored as it is; raise :class:`LedgerError` naming the field."""
+    """Return ``record`` if it can be stored; else raise :class:`LedgerError` naming the field."""
     if not isinstance(record, UsageRecord):
         raise LedgerError(f"expected a UsageRecord, got {type(record).__name__}")
     for field in fields(UsageRecord):
@@ -78,5 +78,5 @@ def record_to_row(record: UsageRecord) -> dict[str, Any]:
     return {name: getattr(record, name) for name in FIELD_NAMES}
 
 
-def row_to_record(row: Mapping[str, Any]) -> UsageRecord:
+def row_to_record(row: Mapping[Any, Any]) -> UsageRecord:
     return UsageRecord(**{name: row[name] for name in FIELD_NAMES})

@@ -19,7 +19,7 @@ from stellwerk.ledger.tables import usage
 def insert_usage(connection: Connection, records: Sequence[UsageRecord]) -> None:
     """Insert ``records`` in the caller's transaction.
 
-    On PostgreSQL the months' partitions must exist (:func:`~stellwerk.ledger.partitions.ensure_partitions`).
+    On PostgreSQL the months' partitions must exist (``partitions.ensure_partitions``).
     """
     if not records:
         return

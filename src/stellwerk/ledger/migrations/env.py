@@ -9,16 +9,24 @@ from stellwerk.ledger.migrate import VERSION_TABLE
 from stellwerk.ledger.tables import metadata
 
 
-def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+def _include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     # Monthly partitions of ``usage`` are made at run time, not by migrations.
-    return not (type_ == "table" and reflected and compare_to is None and name is not None and name.startswith("usage_y"))
+    return not (
+        type_ == "table"
+        and reflected
+        and compare_to is None
+        and name is not None
+        and name.startswith("usage_y")
+    )
 
 
 def run_migrations_online() -> None:
     connection = context.config.attributes.get("connection")
     if not isinstance(connection, Connection):
         raise RuntimeError(
-            "the ledger's migrations run through stellwerk.ledger.migrate, which passes a connection"
+            "run the ledger's migrations through stellwerk.ledger.migrate (it passes a connection)"
         )
     context.configure(
         connection=connection,
