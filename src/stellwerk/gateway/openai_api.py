@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
+import anyio
 import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
@@ -65,10 +66,10 @@ async def chat_completions(request: Request, runtime: RuntimeDep) -> Response:
             )
         result = await runtime.caller.complete(call, call.selection, chat)
     except StellwerkError as exc:
-        fail(runtime, call, exc)
+        await fail(runtime, call, exc)
         raise
     call.ended = time.perf_counter()
-    runtime.record(call)
+    await runtime.record(call)
     assert call.model is not None
     payload = wire.completion(call.request_id, int(time.time()), call.model.id, result)
     return _json(payload, decision_headers(call))
@@ -104,7 +105,8 @@ async def _sse(
         call.status, call.error_kind = 499, "client_disconnected"
         raise
     finally:
-        runtime.record(call)
+        with anyio.CancelScope(shield=True):  # a client that hangs up still gets its record
+            await runtime.record(call)
 
 
 @router.post(
@@ -136,10 +138,10 @@ async def embeddings(request: Request, runtime: RuntimeDep) -> Response:
         call.selection = runtime.selector.named(call.principal, body.model, ["embeddings"])
         result = await runtime.caller.embed(call, call.selection, inputs)
     except StellwerkError as exc:
-        fail(runtime, call, exc)
+        await fail(runtime, call, exc)
         raise
     call.ended = time.perf_counter()
-    runtime.record(call)
+    await runtime.record(call)
     assert call.model is not None
     payload = orjson.dumps(
         {

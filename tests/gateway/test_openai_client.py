@@ -1,0 +1,87 @@
+"""The official ``openai`` library against a real gateway in front of the real llama.cpp server."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from tests.fixtures.gateway import KEYS, Gateway
+
+pytestmark = pytest.mark.llama
+
+
+def client(gw: Gateway, department: str = "research") -> openai.OpenAI:
+    return openai.OpenAI(base_url=gw.openai_url, api_key=KEYS[department], max_retries=0)
+
+
+def test_chat_answers_with_usage_and_decision_headers(gateway: Gateway) -> None:
+    raw = client(gateway).chat.completions.with_raw_response.create(
+        model="tiny-medium",
+        messages=[{"role": "user", "content": "Hallo, wie geht es?"}],
+        max_tokens=8,
+        temperature=0.5,
+    )
+    completion = raw.parse()
+    assert completion.model == "tiny-medium"
+    assert isinstance(completion.choices[0].message.content, str)
+    assert completion.usage is not None
+    assert completion.usage.prompt_tokens > 0
+    assert 0 < completion.usage.completion_tokens <= 8
+    assert raw.headers["x-stellwerk-model"] == "tiny-medium"
+    assert "model named in the request" in raw.headers["x-stellwerk-decision"]
+
+
+def test_stream_passes_chunks_and_reports_usage(gateway: Gateway) -> None:
+    stream = client(gateway).chat.completions.create(
+        model="tiny-small",
+        messages=[{"role": "user", "content": "Count to five."}],
+        max_tokens=6,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    content = [c for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(content) >= 1
+    usage = chunks[-1].usage
+    assert usage is not None and chunks[-1].choices == []
+    # llama-cpp-python sends no usage on streams: the gateway counted the streamed tokens
+    assert usage.completion_tokens == len(content)
+    assert usage.prompt_tokens > 0
+
+
+def test_stream_without_include_usage_sends_no_usage_chunk(gateway: Gateway) -> None:
+    chunks = list(
+        client(gateway).chat.completions.create(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "Hi"}],
+            max_tokens=3,
+            stream=True,
+        )
+    )
+    assert chunks and all(c.usage is None for c in chunks)
+    assert chunks[-1].choices[0].finish_reason in {"stop", "length"}
+
+
+def test_models_lists_only_what_the_key_may_use(gateway: Gateway) -> None:
+    research = {m.id for m in client(gateway, "research").models.list()}
+    legal = {m.id for m in client(gateway, "legal").models.list()}
+    assert {"tiny-small", "tiny-medium", "tiny-large", "tiny-embed", "auto"} <= research
+    assert "tiny-retired" not in research
+    assert legal == {"tiny-small", "auto", "auto-economy", "auto-quality"}
+
+
+def test_embeddings(gateway: Gateway) -> None:
+    result = client(gateway).embeddings.create(model="tiny-embed", input=["eins", "zwei drei"])
+    assert len(result.data) == 2
+    assert len(result.data[0].embedding) == len(result.data[1].embedding) > 0
+    assert result.data[0].embedding != result.data[1].embedding
+    assert result.usage.prompt_tokens > 0
+
+
+def test_auto_route_answers_and_says_why(gateway: Gateway) -> None:
+    raw = client(gateway).chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": "2+2?"}], max_tokens=4
+    )
+    assert raw.parse().model in {"tiny-small", "tiny-medium", "tiny-large"}
+    assert raw.headers["x-stellwerk-model"] == raw.parse().model
+    assert raw.headers["x-stellwerk-decision"].startswith("route=auto; router=")
