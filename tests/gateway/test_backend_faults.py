@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -36,10 +37,8 @@ def hanging_port() -> Iterator[int]:
 
     def run() -> None:
         task_holder.append(loop.create_task(main()))
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             loop.run_until_complete(task_holder[0])
-        except asyncio.CancelledError:
-            pass
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
