@@ -6,19 +6,20 @@ streaming of a real llama.cpp server can be exercised without downloading anythi
 
 Shape of a model:
 
-- a byte-level SentencePiece-style vocabulary: ``<unk>``, ``<s>`` (BOS), ``</s>`` (EOS) and the 256
-  byte tokens ``<0x00>`` .. ``<0xFF>``, so every text tokenises to one token per UTF-8 byte
-  (plus BOS) and every generated token decodes to exactly one byte;
+- a byte-level BPE vocabulary (GPT-2's byte-to-character mapping, no effective merges): token ``b``
+  is the byte ``b`` (0..255), then ``<s>`` (BOS, 256) and ``</s>`` (EOS, 257). Every text
+  tokenises to one token per UTF-8 byte (plus BOS) and every generated token is exactly one byte;
 - a chat template in ``tokenizer.chat_template`` so ``/v1/chat/completions`` works;
 - weights drawn from ``numpy.random.default_rng(seed)``: same spec and seed, same bytes.
 
 One residual dimension is held constant, which gives the output layer a fixed bias: generation
-prefers printable ASCII and never chooses EOS, BOS or UNK, so a completion always runs to
+prefers printable ASCII and never chooses EOS or BOS, so a completion always runs to
 ``max_tokens`` (predictable token counts for tests) and its text is readable noise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,30 +31,34 @@ if TYPE_CHECKING:
 
     FloatArray = npt.NDArray[np.float32]
 
-#: Token ids of the special tokens; the byte token for byte ``b`` is ``FIRST_BYTE_TOKEN + b``.
-UNK_ID = 0
-BOS_ID = 1
-EOS_ID = 2
-FIRST_BYTE_TOKEN = 3
-VOCAB_SIZE = FIRST_BYTE_TOKEN + 256
+#: Token ids: byte ``b`` is token ``b``; then the two special tokens.
+BOS_ID = 256
+EOS_ID = 257
+VOCAB_SIZE = 258
 
-#: A plain role-tagged template; it needs no special tokens beyond BOS (added by the tokenizer).
+#: A plain role-tagged template. llama-cpp-python adds no BOS to a rendered template, so the
+#: template starts with it; newlines are written as expressions because the server renders with
+#: ``trim_blocks`` (a newline right after a block tag would vanish).
 CHAT_TEMPLATE = (
+    "{{ bos_token }}"
     "{% for message in messages %}"
-    "<|{{ message['role'] }}|>\n"
+    "<|{{ message['role'] }}|>{{ '\\n' }}"
     "{% if message['content'] is string %}{{ message['content'] }}"
     "{% elif message['content'] %}"
     "{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}"
     "{% endif %}{% endfor %}"
-    "{% endif %}\n"
+    "{% endif %}{{ '\\n' }}"
     "{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+    "{% if add_generation_prompt %}<|assistant|>{{ '\\n' }}{% endif %}"
 )
 
 _CONSTANT_DIM_VALUE = 8.0  # value of residual dimension 0 in every token embedding
 _PREFERRED_BIAS = 1.0  # printable ASCII and newline
 _DISPREFERRED_BIAS = -1.0  # other bytes
-_FORBIDDEN_BIAS = -8.0  # UNK, BOS, EOS: never generated
+_FORBIDDEN_BIAS = -8.0  # BOS, EOS: never generated
+#: llama.cpp refuses a BPE vocabulary without merges; this one never changes a tokenisation
+#: (its result is no token, so llama.cpp falls back to the two single bytes).
+_NO_OP_MERGE = "a b"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +123,23 @@ SIZES: dict[str, TinyModelSpec] = {
 }
 
 
-def byte_token(value: int) -> int:
-    """Token id of the byte token for ``value`` (0..255)."""
-    if not 0 <= value <= 255:
-        raise ValueError(f"a byte is 0..255, got {value}")
-    return FIRST_BYTE_TOKEN + value
+def expected_token_ids(text: str, *, add_bos: bool = True) -> list[int]:
+    """The token ids llama.cpp produces for ``text`` with these models: one per UTF-8 byte."""
+    return ([BOS_ID] if add_bos else []) + list(text.encode("utf-8"))
+
+
+def chat_prompt(messages: Sequence[Mapping[str, object]]) -> str:
+    """The prompt ``CHAT_TEMPLATE`` renders for ``messages`` (with the generation prompt)."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    template = ImmutableSandboxedEnvironment().from_string(CHAT_TEMPLATE)
+    return template.render(messages=messages, bos_token="<s>", add_generation_prompt=True)
+
+
+def chat_prompt_tokens(messages: Sequence[Mapping[str, object]]) -> int:
+    """``usage.prompt_tokens`` a llama.cpp server reports for ``messages`` with these models:
+    BOS plus one token per UTF-8 byte of the rendered prompt."""
+    return 1 + len(chat_prompt(messages).removeprefix("<s>").encode("utf-8"))
 
 
 def write_tiny_model(spec: TinyModelSpec, path: Path) -> Path:
@@ -167,24 +184,39 @@ def _add_metadata(writer: gguf.GGUFWriter, spec: TinyModelSpec) -> None:
     writer.add_rope_dimension_count(spec.head_size)
     writer.add_rope_freq_base(10000.0)
     writer.add_layer_norm_rms_eps(1e-5)
+    # Only used when a server loads the model with embeddings on: one vector per input.
+    writer.add_pooling_type(gguf.PoolingType.MEAN)
 
 
 def _add_vocabulary(writer: gguf.GGUFWriter) -> None:
     import gguf
 
-    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{value:02X}>" for value in range(256)]
-    types = [gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL]
-    types += [gguf.TokenType.BYTE] * 256
-    writer.add_tokenizer_model("llama")
+    tokens = [*_byte_characters(), "<s>", "</s>"]
+    types = [gguf.TokenType.NORMAL] * 256 + [gguf.TokenType.CONTROL] * 2
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("gpt-2")
     writer.add_token_list(tokens)
     writer.add_token_types(types)
-    writer.add_token_scores([0.0] * VOCAB_SIZE)
-    writer.add_unk_token_id(UNK_ID)
+    writer.add_token_merges([_NO_OP_MERGE])
     writer.add_bos_token_id(BOS_ID)
     writer.add_eos_token_id(EOS_ID)
     writer.add_add_bos_token(True)
     writer.add_add_eos_token(False)
     writer.add_chat_template(CHAT_TEMPLATE)
+
+
+def _byte_characters() -> list[str]:
+    """GPT-2's reversible byte -> character map: printable Latin-1 bytes stand for themselves,
+    the others for the characters from U+0100 on, in byte order."""
+    printable = {*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100)}
+    characters, shifted = [], 0
+    for value in range(256):
+        if value in printable:
+            characters.append(chr(value))
+        else:
+            characters.append(chr(0x100 + shifted))
+            shifted += 1
+    return characters
 
 
 def _weights(spec: TinyModelSpec) -> list[tuple[str, FloatArray]]:
@@ -231,7 +263,6 @@ def _output_bias() -> FloatArray:
     import numpy as np
 
     bias = np.full(VOCAB_SIZE, _DISPREFERRED_BIAS, dtype=np.float32)
-    printable = [byte_token(value) for value in (*range(0x20, 0x7F), 0x0A)]
-    bias[printable] = _PREFERRED_BIAS
-    bias[[UNK_ID, BOS_ID, EOS_ID]] = _FORBIDDEN_BIAS
+    bias[[*range(0x20, 0x7F), 0x0A]] = _PREFERRED_BIAS
+    bias[[BOS_ID, EOS_ID]] = _FORBIDDEN_BIAS
     return bias
