@@ -51,6 +51,8 @@ _INSTALL_HINT = (
     "(llama-cpp-python[server]; it compiles llama.cpp, about 4 minutes on 2 cores)"
 )
 _PORT_ATTEMPTS = 3
+#: Alias under which ``demo_models`` serves the small model with embeddings on.
+EMBEDDING_ALIAS = "tiny-embed"
 _LOG_TAIL_CHARS = 2000
 
 
@@ -94,7 +96,7 @@ def demo_models(folder: Path, *, n_ctx: int = 1024) -> list[ServedModel]:
         ServedModel(spec.name, write_tiny_model(spec, folder / f"{spec.name}.gguf"), n_ctx)
         for spec in SIZES.values()
     ]
-    served.append(ServedModel("tiny-embed", served[0].path, n_ctx, embedding=True))
+    served.append(ServedModel(EMBEDDING_ALIAS, served[0].path, n_ctx, embedding=True))
     return served
 
 
