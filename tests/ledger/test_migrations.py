@@ -107,7 +107,7 @@ def test_database_from_a_newer_version_is_refused(db_url: str) -> None:
     with engine.begin() as connection:
         connection.execute(text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = '9999_future'"))
     engine.dispose()
-    with pytest.raises(LedgerError, match="9999_future.*newer version"):
+    with pytest.raises(LedgerError, match=r"9999_future.*newer version"):
         open_ledger(db_url)
 
 
