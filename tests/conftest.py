@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.llama"]
+pytest_plugins = ["tests.fixtures.llama", "tests.fixtures.gateway"]

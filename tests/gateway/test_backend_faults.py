@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,34 +17,11 @@ AUTH = {"authorization": f"Bearer {KEYS['research']}"}
 
 @pytest.fixture
 def hanging_port() -> Iterator[int]:
-    """A TCP server that accepts connections and never answers."""
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-
-    async def main() -> None:
-        async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await asyncio.sleep(3600)
-
-        server = await asyncio.start_server(hold, "127.0.0.1", port)
-        started.set()
-        async with server:
-            await server.serve_forever()
-
-    task_holder: list[asyncio.Task[None]] = []
-
-    def run() -> None:
-        task_holder.append(loop.create_task(main()))
-        with contextlib.suppress(asyncio.CancelledError):
-            loop.run_until_complete(task_holder[0])
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    started.wait(5)
-    yield port
-    loop.call_soon_threadsafe(task_holder[0].cancel)
-    thread.join(5)
-    loop.close()
+    """A port that accepts TCP connections (the kernel's backlog) and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield sock.getsockname()[1]
 
 
 def _with_backend(raw: dict[str, Any], name: str, url: str, **timeouts: float) -> dict[str, Any]:

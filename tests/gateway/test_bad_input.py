@@ -40,6 +40,16 @@ CASES: list[tuple[str, dict[str, str], bytes | dict[str, Any], int, str]] = [
 ]
 
 
+def as_ollama(body: bytes | dict[str, Any]) -> bytes | dict[str, Any]:
+    """The same request in Ollama's shape: sampling parameters under ``options``."""
+    if isinstance(body, bytes):
+        return body
+    out = {k: v for k, v in body.items() if k not in {"max_tokens", "temperature"}}
+    options = {"num_predict": body.get("max_tokens"), "temperature": body.get("temperature")}
+    options = {k: v for k, v in options.items() if v is not None}
+    return {**out, "stream": False, **({"options": options} if options else {})}
+
+
 def _post(url: str, headers: dict[str, str], body: bytes | dict[str, Any]) -> httpx.Response:
     if isinstance(body, bytes):
         return httpx.post(
@@ -56,13 +66,11 @@ def test_every_bad_request_is_refused_clearly_and_recorded(gateway: Gateway) -> 
         assert set(error) == {"message", "type", "param", "code"}, name
         assert text in error["message"], (name, error["message"])
 
-        ollama_body = body
-        if isinstance(body, dict) and "stream" not in body:
-            ollama_body = {**body, "stream": False}
-        response = _post(gateway.url + "/api/chat", headers, ollama_body)
+        response = _post(gateway.url + "/api/chat", headers, as_ollama(body))
         assert response.status_code == status, ("ollama", name)
         assert set(response.json()) == {"error"}, name
-        assert text in response.json()["error"], ("ollama", name)
+        expected = {"max_tokens": "num_predict"}.get(text, text)
+        assert expected in response.json()["error"], ("ollama", name)
 
 
 def test_unknown_endpoint_and_method_use_the_envelope(gateway: Gateway) -> None:

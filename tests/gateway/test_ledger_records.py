@@ -43,6 +43,7 @@ def test_one_record_per_request(gateway_raw: dict[str, Any], tmp_path: Path) -> 
             ),
         ]
         assert [r.status_code for r in refused] == [400, 401, 404]
+        client.close()
 
     ledger = gw.ledger()
     records = sorted(ledger.recent_usage(limit=100), key=lambda r: r.time)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import ollama
 import pytest
@@ -11,12 +13,19 @@ from tests.fixtures.gateway import KEYS, Gateway
 pytestmark = pytest.mark.llama
 
 
-def client(gw: Gateway, department: str = "research") -> ollama.Client:
-    return ollama.Client(host=gw.url, headers={"authorization": f"Bearer {KEYS[department]}"})
+@pytest.fixture
+def clients(gateway: Gateway) -> Iterator[dict[str, ollama.Client]]:
+    made = {
+        dept: ollama.Client(host=gateway.url, headers={"authorization": f"Bearer {key}"})
+        for dept, key in KEYS.items()
+    }
+    yield made
+    for c in made.values():
+        c.close()
 
 
-def test_chat_not_streamed(gateway: Gateway) -> None:
-    reply = client(gateway).chat(
+def test_chat_not_streamed(clients: dict[str, ollama.Client]) -> None:
+    reply = clients["research"].chat(
         model="tiny-large",
         messages=[{"role": "user", "content": "Guten Morgen"}],
         stream=False,
@@ -29,9 +38,9 @@ def test_chat_not_streamed(gateway: Gateway) -> None:
     assert reply.eval_count is not None and 0 < reply.eval_count <= 5
 
 
-def test_chat_streamed_ends_with_counts(gateway: Gateway) -> None:
+def test_chat_streamed_ends_with_counts(clients: dict[str, ollama.Client]) -> None:
     parts = list(
-        client(gateway).chat(
+        clients["research"].chat(
             model="tiny-small",
             messages=[{"role": "user", "content": "Erzähl mir etwas."}],
             stream=True,
@@ -46,13 +55,13 @@ def test_chat_streamed_ends_with_counts(gateway: Gateway) -> None:
     assert parts[-1].done_reason in {"stop", "length"}
 
 
-def test_embed(gateway: Gateway) -> None:
-    result = client(gateway).embed(model="tiny-embed", input=["a", "b"])
+def test_embed(clients: dict[str, ollama.Client]) -> None:
+    result = clients["research"].embed(model="tiny-embed", input=["a", "b"])
     assert len(result.embeddings) == 2
 
 
-def test_list_ps_show_version(gateway: Gateway) -> None:
-    c = client(gateway, "legal")
+def test_list_ps_show_version(gateway: Gateway, clients: dict[str, ollama.Client]) -> None:
+    c = clients["legal"]
     assert [m.model for m in c.list().models] == ["tiny-small"]
     running = c.ps().models
     assert running and running[0].expires_at is not None
@@ -62,9 +71,9 @@ def test_list_ps_show_version(gateway: Gateway) -> None:
     assert tuple(int(p) for p in version.split(".")) >= (0, 5, 0)
 
 
-def test_forbidden_model_is_an_ollama_error(gateway: Gateway) -> None:
+def test_forbidden_model_is_an_ollama_error(clients: dict[str, ollama.Client]) -> None:
     with pytest.raises(ollama.ResponseError) as info:
-        client(gateway, "legal").chat(
+        clients["legal"].chat(
             model="tiny-large", messages=[{"role": "user", "content": "x"}], stream=False
         )
     assert info.value.status_code == 403

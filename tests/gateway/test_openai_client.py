@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import openai
 import pytest
 
@@ -10,12 +12,19 @@ from tests.fixtures.gateway import KEYS, Gateway
 pytestmark = pytest.mark.llama
 
 
-def client(gw: Gateway, department: str = "research") -> openai.OpenAI:
-    return openai.OpenAI(base_url=gw.openai_url, api_key=KEYS[department], max_retries=0)
+@pytest.fixture
+def clients(gateway: Gateway) -> Iterator[dict[str, openai.OpenAI]]:
+    made = {
+        dept: openai.OpenAI(base_url=gateway.openai_url, api_key=key, max_retries=0)
+        for dept, key in KEYS.items()
+    }
+    yield made
+    for c in made.values():
+        c.close()
 
 
-def test_chat_answers_with_usage_and_decision_headers(gateway: Gateway) -> None:
-    raw = client(gateway).chat.completions.with_raw_response.create(
+def test_chat_answers_with_usage_and_decision_headers(clients: dict[str, openai.OpenAI]) -> None:
+    raw = clients["research"].chat.completions.with_raw_response.create(
         model="tiny-medium",
         messages=[{"role": "user", "content": "Hallo, wie geht es?"}],
         max_tokens=8,
@@ -31,8 +40,8 @@ def test_chat_answers_with_usage_and_decision_headers(gateway: Gateway) -> None:
     assert "model named in the request" in raw.headers["x-stellwerk-decision"]
 
 
-def test_stream_passes_chunks_and_reports_usage(gateway: Gateway) -> None:
-    stream = client(gateway).chat.completions.create(
+def test_stream_passes_chunks_and_reports_usage(clients: dict[str, openai.OpenAI]) -> None:
+    stream = clients["research"].chat.completions.create(
         model="tiny-small",
         messages=[{"role": "user", "content": "Count to five."}],
         max_tokens=6,
@@ -49,9 +58,11 @@ def test_stream_passes_chunks_and_reports_usage(gateway: Gateway) -> None:
     assert usage.prompt_tokens > 0
 
 
-def test_stream_without_include_usage_sends_no_usage_chunk(gateway: Gateway) -> None:
+def test_stream_without_include_usage_sends_no_usage_chunk(
+    clients: dict[str, openai.OpenAI],
+) -> None:
     chunks = list(
-        client(gateway).chat.completions.create(
+        clients["research"].chat.completions.create(
             model="tiny-small",
             messages=[{"role": "user", "content": "Hi"}],
             max_tokens=3,
@@ -62,24 +73,24 @@ def test_stream_without_include_usage_sends_no_usage_chunk(gateway: Gateway) -> 
     assert chunks[-1].choices[0].finish_reason in {"stop", "length"}
 
 
-def test_models_lists_only_what_the_key_may_use(gateway: Gateway) -> None:
-    research = {m.id for m in client(gateway, "research").models.list()}
-    legal = {m.id for m in client(gateway, "legal").models.list()}
+def test_models_lists_only_what_the_key_may_use(clients: dict[str, openai.OpenAI]) -> None:
+    research = {m.id for m in clients["research"].models.list()}
+    legal = {m.id for m in clients["legal"].models.list()}
     assert {"tiny-small", "tiny-medium", "tiny-large", "tiny-embed", "auto"} <= research
     assert "tiny-retired" not in research
     assert legal == {"tiny-small", "auto", "auto-economy", "auto-quality"}
 
 
-def test_embeddings(gateway: Gateway) -> None:
-    result = client(gateway).embeddings.create(model="tiny-embed", input=["eins", "zwei drei"])
+def test_embeddings(clients: dict[str, openai.OpenAI]) -> None:
+    result = clients["research"].embeddings.create(model="tiny-embed", input=["eins", "zwei drei"])
     assert len(result.data) == 2
     assert len(result.data[0].embedding) == len(result.data[1].embedding) > 0
     assert result.data[0].embedding != result.data[1].embedding
     assert result.usage.prompt_tokens > 0
 
 
-def test_auto_route_answers_and_says_why(gateway: Gateway) -> None:
-    raw = client(gateway).chat.completions.with_raw_response.create(
+def test_auto_route_answers_and_says_why(clients: dict[str, openai.OpenAI]) -> None:
+    raw = clients["research"].chat.completions.with_raw_response.create(
         model="auto", messages=[{"role": "user", "content": "2+2?"}], max_tokens=4
     )
     assert raw.parse().model in {"tiny-small", "tiny-medium", "tiny-large"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import struct
 import time
 from collections.abc import AsyncIterator
 
@@ -143,19 +145,24 @@ async def embeddings(request: Request, runtime: RuntimeDep) -> Response:
     call.ended = time.perf_counter()
     await runtime.record(call)
     assert call.model is not None
+    encode = _base64 if body.encoding_format == "base64" else None
     payload = orjson.dumps(
         {
             "object": "list",
             "model": call.model.id,
             "data": [
-                {"object": "embedding", "index": i, "embedding": v}
+                {"object": "embedding", "index": i, "embedding": encode(v) if encode else v}
                 for i, v in enumerate(result.vectors)
             ],
             "usage": {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens},
-        },
-        option=orjson.OPT_SERIALIZE_NUMPY,
+        }
     )
     return _json(payload, decision_headers(call))
+
+
+def _base64(vector: list[float]) -> str:
+    """OpenAI's base64 encoding: little-endian float32, as the ``openai`` library asks by default."""
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
 @router.get("/models")
