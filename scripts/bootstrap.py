@@ -54,8 +54,20 @@ def compiled_wheel(python: Path, block: str) -> Path:
         req = Path(tmp) / "req.txt"
         req.write_text(block)
         src = Path(tmp) / "src"
-        run(python, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-            "--require-hashes", "-r", req, "-d", src)
+        run(
+            python,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--require-hashes",
+            "-r",
+            req,
+            "-d",
+            src,
+        )
         out = Path(tmp) / "wheel"
         env = {**os.environ, "CMAKE_BUILD_PARALLEL_LEVEL": str(os.cpu_count() or 2)}
         archive = next(src.iterdir())
@@ -80,8 +92,9 @@ def main() -> None:
         rest, own = split_lock(text)
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
             handle.write(rest)
-        run(python, "-m", "pip", "install", "-q", "--no-deps", "--require-hashes", "-r",
-            handle.name)
+        run(
+            python, "-m", "pip", "install", "-q", "--no-deps", "--require-hashes", "-r", handle.name
+        )
         Path(handle.name).unlink()
         if own.strip():
             wheel = compiled_wheel(python, own)

@@ -161,7 +161,7 @@ async def embeddings(request: Request, runtime: RuntimeDep) -> Response:
 
 
 def _base64(vector: list[float]) -> str:
-    """OpenAI's base64 encoding: little-endian float32, as the ``openai`` library asks by default."""
+    """OpenAI's base64 encoding (little-endian float32), the ``openai`` library's default."""
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
