@@ -18,7 +18,8 @@
     │   ├── ArtifactError           corrupt or foreign router artifact
     │   └── TrainingDataError       outcome data is malformed (names the line and the field)
     ├── LedgerError                 the ledger could not be opened or written
-    └── CountersUnavailable         503 the shared limit/budget counters (Redis) failed
+    ├── CountersUnavailable         503 the shared limit/budget counters (Redis) failed
+    └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
 Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
 the gateway renders every ``StellwerkError`` through one handler.
@@ -149,3 +150,8 @@ class CountersUnavailable(StellwerkError):
     (503) rather than served unmetered."""
 
     status_code: int = 503
+
+
+class DemoBackendError(StellwerkError):
+    """The embedded llama.cpp server of ``stellwerk demo`` and the tests is not installed, or it
+    did not start; the message says which and how to fix it."""

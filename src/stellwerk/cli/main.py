@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from stellwerk import __version__
+from stellwerk.cli import serve_cmd
 
 
 def build_app() -> typer.Typer:
@@ -25,6 +26,7 @@ def build_app() -> typer.Typer:
         """Print the version."""
         typer.echo(__version__)
 
+    serve_cmd.register(app)
     return app
 
 

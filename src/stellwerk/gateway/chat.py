@@ -58,7 +58,7 @@ def decision_headers(call: Call) -> dict[str, str]:
     return headers
 
 
-def fail(runtime: Runtime, call: Call, exc: StellwerkError) -> None:
+async def fail(runtime: Runtime, call: Call, exc: StellwerkError) -> None:
     """Account a request that ends in an error; its usage record is still written."""
     call.status = status_of(exc)
     if isinstance(exc, UpstreamError):
@@ -67,4 +67,4 @@ def fail(runtime: Runtime, call: Call, exc: StellwerkError) -> None:
         call.error_kind = exc.code
     else:
         call.error_kind = "internal"
-    runtime.record(call)
+    await runtime.record(call)

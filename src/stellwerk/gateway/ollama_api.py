@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
@@ -61,10 +62,10 @@ async def chat(request: Request, runtime: RuntimeDep) -> Response:
             )
         result = await runtime.caller.complete(call, call.selection, chat_request)
     except StellwerkError as exc:
-        fail(runtime, call, exc)
+        await fail(runtime, call, exc)
         raise
     call.ended = time.perf_counter()
-    runtime.record(call)
+    await runtime.record(call)
     assert call.model is not None
     total_ns = int((call.ended - call.started) * 1e9)
     return Response(
@@ -100,7 +101,8 @@ async def _ndjson(
         call.status, call.error_kind = 499, "client_disconnected"
         raise
     finally:
-        runtime.record(call)
+        with anyio.CancelScope(shield=True):  # a client that hangs up still gets its record
+            await runtime.record(call)
 
 
 @router.post("/embed", openapi_extra=_BODY)
@@ -118,10 +120,10 @@ async def embed(request: Request, runtime: RuntimeDep) -> Response:
         call.selection = runtime.selector.named(call.principal, body.model, ["embeddings"])
         result = await runtime.caller.embed(call, call.selection, inputs)
     except StellwerkError as exc:
-        fail(runtime, call, exc)
+        await fail(runtime, call, exc)
         raise
     call.ended = time.perf_counter()
-    runtime.record(call)
+    await runtime.record(call)
     assert call.model is not None
     total_ns = int((call.ended - call.started) * 1e9)
     return _json(

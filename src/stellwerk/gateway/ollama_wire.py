@@ -37,6 +37,20 @@ class OllamaMessage(BaseModel):
     tool_name: str | None = None
 
 
+class OllamaOptions(BaseModel):
+    """Sampling options; the ones Stellwerk passes on are type-checked, others are ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    num_predict: int | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+
+
 class OllamaChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -44,7 +58,7 @@ class OllamaChatRequest(BaseModel):
     messages: list[OllamaMessage] = Field(min_length=1)
     stream: bool = True
     format: str | dict[str, Any] | None = None
-    options: dict[str, Any] | None = None
+    options: OllamaOptions | None = None
     tools: list[dict[str, Any]] | None = None
     keep_alive: str | int | float | None = None
     think: bool | str | None = None
@@ -92,7 +106,8 @@ def _message(message: OllamaMessage) -> dict[str, Any]:
 
 def chat_request(body: OllamaChatRequest) -> ChatRequest:
     params: dict[str, Any] = {}
-    for key, value in (body.options or {}).items():
+    options = body.options.model_dump(exclude_none=True) if body.options else {}
+    for key, value in options.items():
         target = _PARAMS.get(key)
         if target == "max_tokens" and (not isinstance(value, int) or value <= 0):
             continue  # Ollama's -1 / -2 mean "no limit"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import struct
 import time
 from collections.abc import AsyncIterator
 
+import anyio
 import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
@@ -65,10 +68,10 @@ async def chat_completions(request: Request, runtime: RuntimeDep) -> Response:
             )
         result = await runtime.caller.complete(call, call.selection, chat)
     except StellwerkError as exc:
-        fail(runtime, call, exc)
+        await fail(runtime, call, exc)
         raise
     call.ended = time.perf_counter()
-    runtime.record(call)
+    await runtime.record(call)
     assert call.model is not None
     payload = wire.completion(call.request_id, int(time.time()), call.model.id, result)
     return _json(payload, decision_headers(call))
@@ -104,7 +107,8 @@ async def _sse(
         call.status, call.error_kind = 499, "client_disconnected"
         raise
     finally:
-        runtime.record(call)
+        with anyio.CancelScope(shield=True):  # a client that hangs up still gets its record
+            await runtime.record(call)
 
 
 @router.post(
@@ -136,24 +140,29 @@ async def embeddings(request: Request, runtime: RuntimeDep) -> Response:
         call.selection = runtime.selector.named(call.principal, body.model, ["embeddings"])
         result = await runtime.caller.embed(call, call.selection, inputs)
     except StellwerkError as exc:
-        fail(runtime, call, exc)
+        await fail(runtime, call, exc)
         raise
     call.ended = time.perf_counter()
-    runtime.record(call)
+    await runtime.record(call)
     assert call.model is not None
+    encode = _base64 if body.encoding_format == "base64" else None
     payload = orjson.dumps(
         {
             "object": "list",
             "model": call.model.id,
             "data": [
-                {"object": "embedding", "index": i, "embedding": v}
+                {"object": "embedding", "index": i, "embedding": encode(v) if encode else v}
                 for i, v in enumerate(result.vectors)
             ],
             "usage": {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens},
-        },
-        option=orjson.OPT_SERIALIZE_NUMPY,
+        }
     )
     return _json(payload, decision_headers(call))
+
+
+def _base64(vector: list[float]) -> str:
+    """OpenAI's base64 encoding (little-endian float32), the ``openai`` library's default."""
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
 @router.get("/models")

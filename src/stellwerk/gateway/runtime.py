@@ -24,7 +24,7 @@ from stellwerk.routing.base import Router
 class UsageSink(Protocol):
     """Where usage records go: the ledger's batched writer."""
 
-    def submit(self, record: UsageRecord) -> None: ...
+    async def submit(self, record: UsageRecord) -> None: ...
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Runtime:
     metrics: Metrics
     ledger: UsageSink
 
-    def record(self, call: Call) -> None:
+    async def record(self, call: Call) -> None:
         """Write the call's one usage record and update the metrics; never raises."""
         ended = call.ended or time.perf_counter()
         principal = call.principal
@@ -80,7 +80,7 @@ class Runtime:
             energy_wh=energy,
             config_hash=self.config_hash,
         )
-        self.ledger.submit(record)
+        await self.ledger.submit(record)
         self._observe(call, record)
 
     def _observe(self, call: Call, record: UsageRecord) -> None:

@@ -117,7 +117,7 @@ class LedgerWriter:
     ) -> None:
         await self.close()
 
-    async def close(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 - see below
+    async def close(self, timeout: float | None = None) -> None:
         """Write everything accepted so far, then stop; further submits are refused.
 
         If ``timeout`` seconds pass first (the database is down), stop retrying and raise
