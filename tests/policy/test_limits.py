@@ -148,19 +148,27 @@ def test_seeding_from_the_ledger_counts_earlier_spend(
 def test_concurrent_streaming_requests_cannot_overspend(
     make_counters: Callable[[], Counters], clock: FakeClock
 ) -> None:
-    """Fifty requests start together, each reserving 1.0 of a budget of 10.0, then stream for a
-    while and settle at 0.9: at most ten may start, and the spend stays within the budget."""
+    """Fifty requests start together, each reserving 1.0 of a budget of 10.0; their streams run
+    until every request has been admitted or refused, then settle at 0.9: exactly ten start,
+    and the spend stays within the budget."""
 
     async def body(counters: Counters) -> None:
         limiter = Limiter(counters, clock)
         scopes = dept(monthly_budget=10.0)
+        decided = 0
+        all_decided = asyncio.Event()
 
         async def one() -> bool:
+            nonlocal decided
             try:
                 reservation = await limiter.admit(scopes, max_tokens=0, max_cost=1.0)
             except RateLimited:
                 return False
-            await asyncio.sleep(0.01)  # the stream runs
+            finally:
+                decided += 1
+                if decided == 50:
+                    all_decided.set()
+            await all_decided.wait()  # the stream runs while the others try to get in
             await limiter.settle(reservation, tokens=10, cost=0.9)
             return True
 
