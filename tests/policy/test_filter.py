@@ -108,7 +108,7 @@ def test_department_and_use_case_allow_lists() -> None:
     assert ids(flt.allowed(principal(), "internal", states(cfg.models))) == ["a", "b"]
     bound = principal(use_case="faq")
     assert ids(flt.allowed(bound, "internal", states(cfg.models))) == ["b"]
-    with pytest.raises(PermissionDenied, match=r"c: not on the allowed models of department 'it'"):
+    with pytest.raises(PermissionDenied, match=r"c: not allowed for department 'it'"):
         flt.allowed(bound, "internal", states(cfg.models), requested="c")
 
 

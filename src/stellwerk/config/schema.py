@@ -253,6 +253,8 @@ class GovernanceConfig(_Strict):
         default_factory=_default_use_case_facts
     )
     retention_days: dict[RiskTier, int] = Field(default_factory=_default_retention)
+    # how often a gateway reloads keys, catalog state and limits changed by other processes
+    refresh_seconds: float = Field(default=1.0, gt=0, le=300)
 
     @field_validator("classification_hosting")
     @classmethod

@@ -47,7 +47,7 @@ async def chat(request: Request, runtime: RuntimeDep) -> Response:
     """Chat; streams NDJSON unless ``"stream": false``."""
     call = Call(new_request_id(), "ollama", "chat", "", stream=False)
     try:
-        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(wire.OllamaChatRequest, await read_body(request, limit))
         call.requested_model, call.stream = body.model, body.stream
@@ -110,7 +110,7 @@ async def embed(request: Request, runtime: RuntimeDep) -> Response:
     """Embeddings: one vector per input string."""
     call = Call(new_request_id(), "ollama", "embeddings", "", stream=False)
     try:
-        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(wire.OllamaEmbedRequest, await read_body(request, limit))
         call.requested_model = body.model
@@ -164,7 +164,7 @@ def _entry(model: ModelConfig, modified: str) -> dict[str, Any]:
 @router.get("/tags")
 async def tags(request: Request, runtime: RuntimeDep) -> Response:
     """The models the caller may use, as Ollama lists local models."""
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    principal = runtime.authenticate(request.headers)
     modified = wire.now_iso()
     return _json({"models": [_entry(m, modified) for m in runtime.selector.visible(principal)]})
 
@@ -172,7 +172,7 @@ async def tags(request: Request, runtime: RuntimeDep) -> Response:
 @router.get("/ps")
 async def running(request: Request, runtime: RuntimeDep) -> Response:
     """Models available now; ``expires_at`` is ISO-8601 as Ollama sends it."""
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    principal = runtime.authenticate(request.headers)
     modified = wire.now_iso()
     expires = (datetime.now(UTC) + timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
     models = [
@@ -185,7 +185,7 @@ async def running(request: Request, runtime: RuntimeDep) -> Response:
 @router.post("/show", openapi_extra=_BODY)
 async def show(request: Request, runtime: RuntimeDep) -> Response:
     """Facts of one model, including its capabilities as Ollama names them."""
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    principal = runtime.authenticate(request.headers)
     raw = await read_body(request, runtime.config.server.max_body_bytes)
     try:
         body = orjson.loads(raw)

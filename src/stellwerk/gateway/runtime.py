@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,12 +14,17 @@ import httpx
 from stellwerk.backends.base import Backend, builtin_backends
 from stellwerk.config.loader import config_hash, resolve_env
 from stellwerk.config.schema import StellwerkConfig
-from stellwerk.gateway.auth import Keyring
+from stellwerk.errors import StellwerkError
+from stellwerk.gateway.auth import Keyring, Principal
 from stellwerk.gateway.calls import Call, Caller
+from stellwerk.gateway.governance import Admission, DatabaseKeys, GovernedPolicy, classify
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.selection import Selector
+from stellwerk.governance.service import Governance
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.routing.base import Router
+
+log = logging.getLogger("stellwerk.gateway")
 
 
 class UsageSink(Protocol):
@@ -38,6 +44,14 @@ class Runtime:
     caller: Caller
     metrics: Metrics
     ledger: UsageSink
+    governance: Governance | None = None
+
+    def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        """The caller of a request: its key (401 if unknown or revoked), with the request's data
+        classification (``x-stellwerk-classification`` may raise the key's default, never lower
+        it)."""
+        principal = self.keyring.authenticate(headers.get("authorization"))
+        return classify(principal, headers)
 
     async def record(self, call: Call) -> None:
         """Write the call's one usage record and update the metrics; never raises."""
@@ -82,6 +96,14 @@ class Runtime:
         )
         await self.ledger.submit(record)
         self._observe(call, record)
+        if call.reservation is not None and self.governance is not None:
+            reservation, call.reservation = call.reservation, None
+            try:
+                await self.governance.limiter.settle(
+                    reservation, tokens=prompt + completion, cost=cost
+                )
+            except StellwerkError:
+                log.exception("could not settle the limits of request %s", call.request_id)
 
     def _observe(self, call: Call, record: UsageRecord) -> None:
         model = record.model or "-"
@@ -115,9 +137,14 @@ def build_client() -> httpx.AsyncClient:
 
 
 def build_runtime(
-    config: StellwerkConfig, environ: Mapping[str, str], router: Router, ledger: UsageSink
+    config: StellwerkConfig,
+    environ: Mapping[str, str],
+    router: Router,
+    ledger: UsageSink,
+    governance: Governance | None = None,
 ) -> Runtime:
-    keyring = Keyring.from_config(config, environ)
+    more = DatabaseKeys(governance) if governance is not None else None
+    keyring = Keyring.from_config(config, environ, more)
     resolve_env([b.api_key_env for b in config.backends if b.api_key_env], environ)
     client = build_client()
     backends = build_backends(config, client, environ)
@@ -128,8 +155,9 @@ def build_runtime(
         client=client,
         backends=backends,
         keyring=keyring,
-        selector=Selector(config, router),
-        caller=Caller(backends, metrics),
+        selector=Selector(config, router, GovernedPolicy(governance) if governance else None),
+        caller=Caller(backends, metrics, Admission(governance) if governance else None),
         metrics=metrics,
         ledger=ledger,
+        governance=governance,
     )

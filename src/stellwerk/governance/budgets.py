@@ -59,8 +59,21 @@ class Budgets:
         config_key = self._config_keys.get(key_id)
         return config_key.limits if config_key is not None else None
 
-    def all_department_limits(self) -> dict[str, Limits]:
-        return {name: self.department_limits(name) for name in self._departments}
+    def effective(self) -> tuple[dict[str, Limits], dict[str, Limits]]:
+        """All limits in force: (department -> limits, key id -> limits), in one read."""
+        with self._ledger.connect() as connection:
+            rows = list(connection.execute(select(gov_limits)))
+        stored = {
+            (row.scope_kind, row.scope): Limits(**{f: row._mapping[f] for f in _FIELDS})
+            for row in rows
+        }
+        departments = {
+            name: stored.get(("department", name), dept.limits)
+            for name, dept in self._departments.items()
+        }
+        keys = {k: v.limits for k, v in self._config_keys.items() if v.limits is not None}
+        keys.update({scope: lim for (kind, scope), lim in stored.items() if kind == "key"})
+        return departments, keys
 
     def set_limits(
         self, kind: ScopeKind, scope: str, limits: Limits, *, actor: str, reason: str
