@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.llama", "tests.fixtures.gateway"]
+pytest_plugins = ["tests.fixtures.llama", "tests.fixtures.gateway", "tests.fixtures.redis"]

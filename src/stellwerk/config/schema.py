@@ -315,6 +315,7 @@ class ServerConfig(_Strict):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     cors_origins: tuple[str, ...] = ()
     redis_url: str | None = None
+    redis_prefix: str = Field(default="stellwerk:", min_length=1, max_length=64)
 
 
 def _default_routes() -> dict[str, RouteConfig]:

@@ -18,6 +18,9 @@ from stellwerk.governance.service import Governance
 from stellwerk.policy.classification import HEADER, effective_classification
 from stellwerk.policy.limits import Reservation
 
+_PER_MESSAGE = 8
+_PER_CHAT = 32
+
 
 class GovernedPolicy:
     """The selector's policy: the models the policy filter lets serve this principal."""
@@ -78,9 +81,12 @@ class Admission:
         inputs: Sequence[str] = (),
     ) -> Reservation:
         if request is not None:
-            prompt = estimate_tokens(prompt_text(request.messages))
+            # generous: chat templates add tokens around every message (about 25 for a one-line
+            # chat on the test models), and the settlement corrects to the real count anyway
+            text = prompt_text(request.messages)
+            prompt = estimate_tokens(text) + _PER_MESSAGE * len(request.messages) + _PER_CHAT
         else:
-            prompt = sum(estimate_tokens(text) for text in inputs)
+            prompt = sum(estimate_tokens(text) + _PER_MESSAGE for text in inputs)
         worst_tokens = 0
         worst_cost = 0.0
         for model in models:

@@ -52,7 +52,7 @@ def build_counters(config: StellwerkConfig) -> Counters:
     if config.server.redis_url:
         from stellwerk.policy.redis_counters import RedisCounters
 
-        return RedisCounters(config.server.redis_url)
+        return RedisCounters(config.server.redis_url, prefix=config.server.redis_prefix)
     return InProcessCounters()
 
 
