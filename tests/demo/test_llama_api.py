@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import openai
@@ -116,6 +117,15 @@ def test_streams_never_carry_usage(
     assert all(chunk["object"] == "chat.completion.chunk" for chunk in chunks)
     assert all("usage" not in chunk for chunk in chunks)
     assert all(len(chunk["choices"]) == 1 for chunk in chunks)
+
+
+def test_concurrent_streams_all_run_to_the_end(llama_server: LlamaBackend) -> None:
+    body = {"model": "tiny-large", "messages": MESSAGES, "max_tokens": 60, "stream": True}
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        streams = list(pool.map(lambda _: _sse_events(llama_server, body), range(3)))
+    for events in streams:
+        assert events[-1] == "[DONE]"
+        assert json.loads(events[-2])["choices"][0]["finish_reason"] == "length"
 
 
 def test_seed_makes_sampling_repeatable(client: openai.OpenAI) -> None:
