@@ -98,10 +98,9 @@ class Runtime:
 
 
 def build_backends(
-    config: StellwerkConfig, client: httpx.AsyncClient, environ: Mapping[str, str]
+    config: StellwerkConfig, client: httpx.AsyncClient, secrets: Mapping[str, str]
 ) -> dict[str, Backend]:
     registry = builtin_backends()
-    secrets = resolve_env([b.api_key_env for b in config.backends if b.api_key_env], environ)
     return {
         b.name: registry[b.kind](b, client, secrets.get(b.api_key_env or ""))
         for b in config.backends
@@ -114,20 +113,32 @@ def build_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(limits=limits, trust_env=False, follow_redirects=False)
 
 
+@dataclass(frozen=True)
+class Secrets:
+    """What the config references by env var name, resolved once before anything starts."""
+
+    keyring: Keyring
+    backend_keys: Mapping[str, str]
+
+    @classmethod
+    def resolve(cls, config: StellwerkConfig, environ: Mapping[str, str]) -> Secrets:
+        keyring = Keyring.from_config(config, environ)
+        names = [b.api_key_env for b in config.backends if b.api_key_env]
+        return cls(keyring, resolve_env(names, environ))
+
+
 def build_runtime(
-    config: StellwerkConfig, environ: Mapping[str, str], router: Router, ledger: UsageSink
+    config: StellwerkConfig, secrets: Secrets, router: Router, ledger: UsageSink
 ) -> Runtime:
-    keyring = Keyring.from_config(config, environ)
-    resolve_env([b.api_key_env for b in config.backends if b.api_key_env], environ)
     client = build_client()
-    backends = build_backends(config, client, environ)
+    backends = build_backends(config, client, secrets.backend_keys)
     metrics = Metrics()
     return Runtime(
         config=config,
         config_hash=config_hash(config),
         client=client,
         backends=backends,
-        keyring=keyring,
+        keyring=secrets.keyring,
         selector=Selector(config, router),
         caller=Caller(backends, metrics),
         metrics=metrics,
