@@ -129,32 +129,49 @@ async def _write_through(
     return WriteResult(len(records) / elapsed, lags[int(len(lags) * 0.99)], lags[-1])
 
 
-def psycopg_async_batch(url: str) -> Callable[[], Any]:
-    """A ``write_batch`` on psycopg's native async connection (no thread) for comparison."""
-    import psycopg
-
+def _psycopg_target(url: str) -> tuple[str, str | None, str]:
     parsed = make_url(url)
     options = parsed.query.get("options")
     dsn = parsed.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
     columns = ", ".join(f'"{name}"' for name in FIELD_NAMES)
     marks = ", ".join(["%s"] * len(FIELD_NAMES))
     sql = f"INSERT INTO usage ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+    return dsn, str(options) if options else None, sql
 
-    async def factory() -> tuple[BatchWriter, Callable[[], Any]]:
-        connection = await psycopg.AsyncConnection.connect(
-            dsn, options=str(options) if options else None
-        )
 
-        async def write(batch: Sequence[UsageRecord]) -> None:
-            async with connection.cursor() as cursor:
-                await cursor.executemany(
-                    sql, [tuple(getattr(r, name) for name in FIELD_NAMES) for r in batch]
-                )
-            await connection.commit()
+def _tuples(batch: Sequence[UsageRecord]) -> list[tuple[Any, ...]]:
+    return [tuple(getattr(r, name) for name in FIELD_NAMES) for r in batch]
 
-        return write, connection.close
 
-    return factory
+async def psycopg_batch(url: str, *, native_async: bool) -> tuple[BatchWriter, Callable[[], Any]]:
+    """A ``write_batch`` straight on psycopg (no SQLAlchemy), on its async connection or on a
+    sync connection in a thread: separates "async vs. thread" from "SQLAlchemy vs. raw driver"."""
+    import psycopg
+
+    dsn, options, sql = _psycopg_target(url)
+    if native_async:
+        aconn = await psycopg.AsyncConnection.connect(dsn, options=options)
+
+        async def write_async(batch: Sequence[UsageRecord]) -> None:
+            async with aconn.cursor() as cursor:
+                await cursor.executemany(sql, _tuples(batch))
+            await aconn.commit()
+
+        return write_async, aconn.close
+    conn: psycopg.Connection[Any] = psycopg.connect(dsn, options=options)
+
+    def write_sync(batch: Sequence[UsageRecord]) -> None:
+        with conn.cursor() as cursor:
+            cursor.executemany(sql, _tuples(batch))
+        conn.commit()
+
+    async def write_threaded(batch: Sequence[UsageRecord]) -> None:
+        await asyncio.to_thread(write_sync, batch)
+
+    async def close() -> None:
+        conn.close()
+
+    return write_threaded, close
 
 
 def timed(call: Callable[[], object], repeat: int = 3) -> float:
@@ -183,17 +200,23 @@ def bench(name: str, url: str, args: argparse.Namespace) -> list[tuple[str, str,
     rows: list[tuple[str, str, str]] = []
     ledger = open_ledger(url)
     try:
-        threaded, native = [], []
+        empty_rate = _batch_rate(ledger, "e")
+        results: dict[str, list[WriteResult]] = {}
         for attempt in range(args.repeat):
             writes = list(generate(args.writes, seed=2, prefix=f"w{attempt}"))
-            threaded.append(asyncio.run(_write_through(ledger, writes, args.clients, None)))
+            results.setdefault("SQLAlchemy in a thread (default)", []).append(
+                asyncio.run(_write_through(ledger, writes, args.clients, None))
+            )
             if name == "postgresql":
-                native.append(_async_rate(ledger, url, args, f"a{attempt}"))
+                for native_async, label in ((False, "thread"), (True, "async, no thread")):
+                    results.setdefault(f"raw psycopg, {label}", []).append(
+                        _psycopg_rate(
+                            ledger, url, args, f"{label[0]}{attempt}", native_async=native_async
+                        )
+                    )
         label = f"writer, {args.clients} clients, {args.writes:,} records"
-        rows.append((name, f"{label}: SQLAlchemy in a thread", str(median_result(threaded))))
-        if native:
-            rows.append((name, f"{label}: psycopg async, no thread", str(median_result(native))))
-        empty_rate = _batch_rate(ledger, "e")
+        for variant, measured in results.items():
+            rows.append((name, f"{label}: {variant}", str(median_result(measured))))
         rate = bulk_load(ledger, args.rows)
         rows.append(
             (name, f"bulk load {args.rows:,} rows (10k per transaction)", f"{rate:,.0f} rec/s")
@@ -201,11 +224,11 @@ def bench(name: str, url: str, args: argparse.Namespace) -> list[tuple[str, str,
         rows.append(
             (
                 name,
-                f"10k-record batches into {args.rows:,} rows",
+                f"10k-record batch into {ledger.count_usage():,} rows",
                 f"{_batch_rate(ledger, 'f'):,.0f} rec/s",
             )
         )
-        rows.append((name, "10k-record batches into an empty table", f"{empty_rate:,.0f} rec/s"))
+        rows.append((name, "10k-record batch into the empty table", f"{empty_rate:,.0f} rec/s"))
         month = Window.month("2026-11")
         queries: list[tuple[str, Callable[[], object]]] = [
             ("count, one month", lambda: ledger.count_usage(month)),
@@ -240,11 +263,13 @@ def _batch_rate(ledger: Ledger, prefix: str) -> float:
     return len(batch) / (time.perf_counter() - started)
 
 
-def _async_rate(ledger: Ledger, url: str, args: argparse.Namespace, prefix: str) -> WriteResult:
+def _psycopg_rate(
+    ledger: Ledger, url: str, args: argparse.Namespace, prefix: str, *, native_async: bool
+) -> WriteResult:
     records = list(generate(args.writes, seed=4, prefix=prefix))
 
     async def run() -> WriteResult:
-        write, close = await psycopg_async_batch(url)()
+        write, close = await psycopg_batch(url, native_async=native_async)
         try:
             return await _write_through(ledger, records, args.clients, write)
         finally:
