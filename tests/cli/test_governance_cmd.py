@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.governance.factories import model
-from tests.ledger.factory import make_records
 from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
 from stellwerk.ledger.ledger import open_ledger
+from tests.governance.factories import model
+from tests.ledger.factory import make_records
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.governance.factories import config, model
 
 from stellwerk.errors import ConfigError
+from tests.governance.factories import config, model
 
 
 def test_a_config_without_governance_sections_gets_the_defaults() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from stellwerk.config.schema import Limits
+from stellwerk.config.schema import UsageLimits
 from stellwerk.errors import RateLimited
 from stellwerk.policy.limits import Limiter, scopes_for
 from stellwerk.policy.redis_counters import RedisCounters
@@ -23,7 +23,7 @@ async def main(url: str, prefix: str, now: float, attempts: int) -> int:
     counters = RedisCounters(url, prefix=prefix)
     limiter = Limiter(counters, clock=lambda: now)
     scopes = scopes_for(
-        "legal", Limits(monthly_budget=150.0, requests_per_minute=1000), "key-1", None
+        "legal", UsageLimits(monthly_budget=150.0, requests_per_minute=1000), "key-1", None
     )
     await limiter.spent(scopes[0])  # connected and warm before the start signal
     control = redis.Redis.from_url(url)

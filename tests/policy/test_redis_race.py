@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from stellwerk.config.schema import Limits
+from stellwerk.config.schema import UsageLimits
 from stellwerk.policy.limits import MICRO, Limiter, scopes_for
 from stellwerk.policy.redis_counters import RedisCounters
 
@@ -61,7 +61,7 @@ def test_two_processes_share_one_budget(redis_url: str, redis_prefix: str) -> No
         counters = RedisCounters(redis_url, prefix=redis_prefix)
         try:
             limiter = Limiter(counters, clock=lambda: now)
-            scope = scopes_for("legal", Limits(), "key-1", None)[0]
+            scope = scopes_for("legal", UsageLimits(), "key-1", None)[0]
             return await limiter.spent(scope)
         finally:
             await counters.close()

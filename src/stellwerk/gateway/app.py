@@ -18,7 +18,7 @@ from stellwerk import __version__
 from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.gateway import admin_api, errors, ollama_api, openai_api, ops
-from stellwerk.gateway.runtime import build_runtime
+from stellwerk.gateway.runtime import Secrets, build_runtime
 from stellwerk.governance.service import Governance, build_counters
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.writer import LedgerWriter
@@ -27,7 +27,7 @@ from stellwerk.routing.loader import load_router
 
 def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = None) -> FastAPI:
     """Build the app. ``environ`` holds the referenced secrets (default: the process env)."""
-    env = dict(os.environ if environ is None else environ)
+    secrets = Secrets.resolve(config, os.environ if environ is None else environ)
     router = load_router(config.router)
 
     @asynccontextmanager
@@ -39,14 +39,16 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
             ledger, config, config_hash=config_hash(config), counters=build_counters(config)
         )
         await asyncio.to_thread(governance.start)
-        runtime = build_runtime(config, env, router, writer, governance)
+        runtime = build_runtime(config, secrets, router, writer, governance)
         app.state.runtime = runtime
         app.state.ledger = ledger
+        runtime.health.start()
         background = asyncio.create_task(governance.run(config.governance.refresh_seconds))
         try:
             yield
         finally:
             background.cancel()
+            await runtime.health.stop()
             await runtime.client.aclose()
             await writer.close()
             await governance.counters.close()

@@ -71,6 +71,12 @@ class Keyring:
                 )
         return cls(principals, more)
 
+    def extended(self, more: Callable[[str], Principal | None]) -> Keyring:
+        """This keyring, looking up keys it does not hold with ``more`` (by SHA-256 digest)."""
+        keyring = Keyring({}, more)
+        keyring._index = self._index
+        return keyring
+
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal of an ``Authorization: Bearer <key>`` header, or 401."""
         if not authorization:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import ollama_wire as wire
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
-from stellwerk.gateway.chat import decision_headers, fail, new_request_id, select
+from stellwerk.gateway.chat import decision_headers, fail, new_request_id, open_stream, select
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.gateway.errors import message_of, status_of
 from stellwerk.gateway.runtime import Runtime
@@ -54,7 +54,7 @@ async def chat(request: Request, runtime: RuntimeDep) -> Response:
         chat_request = wire.chat_request(body)
         call.selection = select(runtime, call.principal, body.model, chat_request)
         if body.stream:
-            first, rest = await runtime.caller.open_stream(call, call.selection, chat_request)
+            first, rest = await open_stream(runtime, call, chat_request)
             return StreamingResponse(
                 _ndjson(runtime, call, first, rest),
                 media_type="application/x-ndjson",
@@ -76,7 +76,7 @@ async def chat(request: Request, runtime: RuntimeDep) -> Response:
 
 
 async def _ndjson(
-    runtime: Runtime, call: Call, first: ChatChunk, rest: AsyncIterator[ChatChunk]
+    runtime: Runtime, call: Call, first: ChatChunk, rest: AsyncGenerator[ChatChunk, None]
 ) -> AsyncIterator[bytes]:
     assert call.model is not None
     model = call.model.id
@@ -102,6 +102,7 @@ async def _ndjson(
         raise
     finally:
         with anyio.CancelScope(shield=True):  # a client that hangs up still gets its record
+            await rest.aclose()
             await runtime.record(call)
 
 

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 
 from stellwerk.config.schema import (
     Classification,
-    Limits,
     ModelConfig,
     RiskTier,
     StellwerkConfig,
+    UsageLimits,
     UseCaseConfig,
 )
 from stellwerk.governance.budgets import Budgets
@@ -43,8 +43,8 @@ class Snapshot:
     keys: dict[str, KeyInfo] = field(default_factory=dict)
     models: tuple[ModelState, ...] = ()
     use_cases: dict[str, UseCaseConfig] = field(default_factory=dict)
-    department_limits: dict[str, Limits] = field(default_factory=dict)
-    key_limits: dict[str, Limits] = field(default_factory=dict)
+    department_limits: dict[str, UsageLimits] = field(default_factory=dict)
+    key_limits: dict[str, UsageLimits] = field(default_factory=dict)
 
 
 def build_counters(config: StellwerkConfig) -> Counters:
@@ -165,7 +165,7 @@ class Governance:
     ) -> Reservation:
         scopes = scopes_for(
             department,
-            self.snapshot.department_limits.get(department, Limits()),
+            self.snapshot.department_limits.get(department, UsageLimits()),
             key_id,
             self.snapshot.key_limits.get(key_id),
         )
