@@ -98,6 +98,9 @@ def write_config(
         model["price"] = {"input_per_mtok": 1000.0, "output_per_mtok": 1000.0}
     path = tmp_path / "stellwerk.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    # migrate once before the replicas start: on SQLite, two processes migrating one new file
+    # at the same moment collide (PostgreSQL serialises them with an advisory lock)
+    open_ledger(database).close()
     return path, database
 
 
