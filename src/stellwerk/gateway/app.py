@@ -39,6 +39,7 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
             ledger, config, config_hash=config_hash(config), counters=build_counters(config)
         )
         await asyncio.to_thread(governance.start)
+        await governance.seed_budgets()
         runtime = build_runtime(config, secrets, router, writer, governance)
         app.state.runtime = runtime
         app.state.ledger = ledger

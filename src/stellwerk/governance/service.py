@@ -31,6 +31,7 @@ from stellwerk.governance.retention import Expiry, expire_usage
 from stellwerk.governance.state import ModelState
 from stellwerk.governance.use_cases import UseCases
 from stellwerk.ledger.ledger import Ledger
+from stellwerk.ledger.window import Window
 from stellwerk.policy.counters import Counters, InProcessCounters
 from stellwerk.policy.filter import PolicyFilter, PrincipalLike
 from stellwerk.policy.limits import Limiter, Reservation, scopes_for
@@ -128,6 +129,33 @@ class Governance:
             target="stellwerk.yaml",
             details={"previous": last[0].config_hash if last else None},
             config_hash=self.config_hash,
+        )
+
+    async def seed_budgets(self, now: datetime | None = None) -> None:
+        """Start this month's budget counters at the month's spend in the ledger, so that a
+        restart (in-process counters) or an emptied Redis does not forget it. Counters that
+        exist already are left alone."""
+        moment = now or datetime.now(UTC)
+        window = Window.month(moment.strftime("%Y-%m"))
+        by_department, by_key = await asyncio.to_thread(self._month_spend, window)
+        snapshot = self.snapshot
+        for department, spent in by_department.items():
+            limits = snapshot.department_limits.get(department)
+            if limits is not None and limits.monthly_budget is not None:
+                scope = scopes_for(department, limits, "", None)[0]
+                await self.limiter.seed_spent(scope, spent)
+        for key_id, spent in by_key.items():
+            key_limits = snapshot.key_limits.get(key_id)
+            if key_limits is not None and key_limits.monthly_budget is not None:
+                scope = scopes_for("", UsageLimits(), key_id, key_limits)[1]
+                await self.limiter.seed_spent(scope, spent)
+
+    def _month_spend(self, window: Window) -> tuple[dict[str, float], dict[str, float]]:
+        departments = self.ledger.summarize_usage(window, by="department")
+        keys = self.ledger.summarize_usage(window, by="key_id")
+        return (
+            {a.group: a.cost for a in departments if a.group},
+            {a.group: a.cost for a in keys if a.group},
         )
 
     # request time --------------------------------------------------------------------------
