@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import copy
 import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.ledger.window import Window
 from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, raw_config, running_gateway
 from tests.fixtures.llama import LlamaBackend
+from tests.ledger.factory import make_record
 
 pytestmark = pytest.mark.llama
 
@@ -218,8 +222,6 @@ def report(gw: Gateway, by: str, headers: dict[str, str], *, requests: int) -> d
 
 
 def served_month() -> str:
-    from datetime import UTC, datetime
-
     return datetime.now(UTC).strftime("%Y-%m")
 
 
@@ -300,3 +302,124 @@ def test_config_without_governance_keeps_serving(
     raw = copy.deepcopy(raw_config(llama_server.base_url, f"sqlite:///{tmp_path / 'l.db'}"))
     with running_gateway(raw) as gw:
         assert post(gw.openai_url + "/chat/completions", chat(), RESEARCH).status_code == 200
+
+
+def test_ollama_api_is_governed_too(llama_server: LlamaBackend, tmp_path: Path) -> None:
+    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
+        body = {
+            "model": "tiny-medium",
+            "messages": [{"role": "user", "content": "hi"}],
+            "stream": False,
+            "options": {"num_predict": 4},
+        }
+        assert post(gw.url + "/api/chat", body, RESEARCH).status_code == 200
+        secret = {**RESEARCH, "x-stellwerk-classification": "secret"}
+        refused = post(gw.url + "/api/chat", body, secret)
+        assert refused.status_code == 403
+        assert "secret data may not go" in refused.json()["error"]
+        tags = httpx.get(gw.url + "/api/tags", headers=secret).json()
+        assert "tiny-medium" not in [m["name"] for m in tags["models"]]
+        assert "tiny-small" in [m["name"] for m in tags["models"]]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "text"),
+    [
+        (
+            "post",
+            "/admin/models/ghost/lifecycle",
+            {"state": "approved", "reason": "r"},
+            404,
+            "unknown model 'ghost'",
+        ),
+        (
+            "post",
+            "/admin/models/tiny-large/lifecycle",
+            {"state": "live", "reason": "r"},
+            400,
+            "state",
+        ),
+        (
+            "post",
+            "/admin/models/tiny-large/lifecycle",
+            {"state": "in_review", "reason": "r", "version": 7},
+            409,
+            "changed concurrently",
+        ),
+        (
+            "post",
+            "/admin/use-cases",
+            {"name": "scoring", "department": "legal", "risk_tier": "prohibited", "reason": "r"},
+            400,
+            "prohibited",
+        ),
+        (
+            "post",
+            "/admin/use-cases",
+            {"name": "x", "department": "sales", "reason": "r"},
+            404,
+            "unknown department 'sales'",
+        ),
+        ("post", "/admin/keys", {"department": "sales"}, 404, "unknown department 'sales'"),
+        (
+            "post",
+            "/admin/keys",
+            {"department": "research", "use_case": "contracts"},
+            400,
+            "belongs to department 'legal'",
+        ),
+        ("post", "/admin/keys/key-nope/revoke", {"reason": "r"}, 404, "unknown key"),
+        (
+            "put",
+            "/admin/limits/department/research",
+            {"requests_per_minute": 0, "reason": "r"},
+            400,
+            "requests_per_minute",
+        ),
+    ],
+)
+def test_bad_admin_input_is_a_4xx_and_changes_nothing(
+    llama_server: LlamaBackend,
+    tmp_path: Path,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    status: int,
+    text: str,
+) -> None:
+    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
+        before = httpx.get(gw.url + "/admin/audit", headers=ADMIN).json()["entries"]
+        answer = httpx.request(method, gw.url + path, json=body, headers=ADMIN)
+        assert answer.status_code == status, answer.text
+        assert text in answer.json()["error"]["message"]
+        after = httpx.get(gw.url + "/admin/audit", headers=ADMIN).json()["entries"]
+        assert after == before
+        models = httpx.get(gw.url + "/admin/models", headers=ADMIN).json()["models"]
+        assert all(m["version"] == 1 for m in models)
+
+
+def test_retention_runs_by_itself_at_start(llama_server: LlamaBackend, tmp_path: Path) -> None:
+    raw = governed(llama_server, tmp_path)
+    raw["governance"] = {"retention_days": {"minimal": 30}}
+    ledger = open_ledger(raw["server"]["database_url"])
+    now = datetime.now(UTC)
+    try:
+        ledger.insert_usage(
+            [
+                replace(make_record(1), key_id="research-1", time=now - timedelta(days=40)),
+                replace(make_record(2), key_id="research-1", time=now - timedelta(days=5)),
+            ]
+        )
+    finally:
+        ledger.close()
+    with running_gateway(raw, ENV) as gw:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            entries = httpx.get(gw.url + "/admin/audit?action=usage.expire", headers=ADMIN).json()[
+                "entries"
+            ]
+            if entries:
+                break
+            time.sleep(0.05)
+        assert entries and entries[0]["details"]["deleted"]["minimal"] == 1
+    assert [r.request_id for r in read_usage(gw)] == ["req-00000002"]

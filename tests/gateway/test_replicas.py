@@ -1,5 +1,6 @@
 """Two gateway processes (``stellwerk serve``) sharing one ledger and one Redis: the department's
-rate limit and monthly budget hold across both, as they would behind a load balancer."""
+rate limit and monthly budget hold across both, for plain and streaming requests alike, as they
+would behind a load balancer."""
 
 from __future__ import annotations
 
@@ -105,15 +106,20 @@ def write_config(
 
 
 async def burst(urls: list[str], per_replica: int) -> list[tuple[int, int]]:
-    """``per_replica`` concurrent chat requests to every replica; (replica, status) each."""
+    """``per_replica`` concurrent chat requests to every replica, every other one streaming;
+    (replica, status) each. A stream is read to its end."""
     body = {"model": "tiny-small", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
     async with httpx.AsyncClient(timeout=60) as client:
 
-        async def one(i: int, url: str) -> tuple[int, int]:
-            answer = await client.post(url + "/v1/chat/completions", json=body, headers=RESEARCH)
-            return i, answer.status_code
+        async def one(i: int, url: str, stream: bool) -> tuple[int, int]:
+            payload = {**body, "stream": stream}
+            async with client.stream(
+                "POST", url + "/v1/chat/completions", json=payload, headers=RESEARCH
+            ) as answer:
+                await answer.aread()
+                return i, answer.status_code
 
-        jobs = [one(i, url) for i, url in enumerate(urls) for _ in range(per_replica)]
+        jobs = [one(i, url, n % 2 == 1) for i, url in enumerate(urls) for n in range(per_replica)]
         return list(await asyncio.gather(*jobs))
 
 
