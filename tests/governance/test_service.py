@@ -5,14 +5,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from tests.governance.factories import config, model
+from tests.governance.factories import Caller, config, model
 from tests.ledger.factory import make_record
 
 from stellwerk.errors import PermissionDenied, RateLimited
 from stellwerk.governance.keys import hash_key
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.ledger import Ledger
-from stellwerk.policy.principal import Principal
 
 CFG = config(
     models=[model("small-onprem"), model("expert", data_owner="legal")],
@@ -37,7 +36,7 @@ def test_start_seeds_audits_the_config_once_and_loads_the_snapshot(ledger: Ledge
 def test_changes_reach_the_next_request_after_reload(ledger: Ledger) -> None:
     gov = Governance(ledger, CFG)
     gov.start()
-    caller = Principal(department="it", key_id="k")
+    caller = Caller(department="it", key_id="k")
     assert [m.id for m in gov.permitted(caller, "internal", None)] == ["small-onprem", "expert"]
     gov.catalog.set_consent("expert", False, actor="owner", reason="withdrawn")
     gov.reload()
