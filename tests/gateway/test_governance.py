@@ -41,8 +41,10 @@ def chat(model: str = "tiny-small") -> dict[str, Any]:
     return {"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
 
 
-def governed(llama: LlamaBackend, tmp_path: Path, **changes: Any) -> dict[str, Any]:
-    raw = raw_config(llama.base_url, f"sqlite:///{tmp_path / 'ledger.db'}")
+def governed(
+    llama: LlamaBackend, tmp_path: Path, database_url: str | None = None, **changes: Any
+) -> dict[str, Any]:
+    raw = raw_config(llama.base_url, database_url or f"sqlite:///{tmp_path / 'ledger.db'}")
     raw["models"][1]["hosting"] = "eu_cloud"  # tiny-medium runs in an EU cloud
     raw["models"][2]["lifecycle"] = "proposed"  # tiny-large is not approved yet
     raw["models"][0]["data_owner"] = "legal"  # tiny-small is legal's contributed expert
@@ -75,8 +77,10 @@ def post(url: str, body: dict[str, Any], headers: dict[str, str]) -> httpx.Respo
     return httpx.post(url, json=body, headers=headers, timeout=60)
 
 
-def test_approve_a_model_and_use_it(llama_server: LlamaBackend, tmp_path: Path) -> None:
-    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
+def test_approve_a_model_and_use_it(
+    llama_server: LlamaBackend, tmp_path: Path, any_db_url: str
+) -> None:
+    with running_gateway(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
         v1 = gw.openai_url
         refused = post(v1 + "/chat/completions", chat("tiny-large"), RESEARCH)
         assert refused.status_code == 403
@@ -147,9 +151,9 @@ def test_classification_keeps_confidential_data_on_prem(
 
 
 def test_owner_withdraws_consent_and_it_takes_effect_on_the_next_request(
-    llama_server: LlamaBackend, tmp_path: Path
+    llama_server: LlamaBackend, tmp_path: Path, any_db_url: str
 ) -> None:
-    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
+    with running_gateway(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
         v1 = gw.openai_url
         assert post(v1 + "/chat/completions", chat(), RESEARCH).status_code == 200
         not_owner = post(
@@ -181,8 +185,10 @@ def test_owner_withdraws_consent_and_it_takes_effect_on_the_next_request(
         ]
 
 
-def test_key_bound_to_a_use_case_then_revoked(llama_server: LlamaBackend, tmp_path: Path) -> None:
-    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
+def test_key_bound_to_a_use_case_then_revoked(
+    llama_server: LlamaBackend, tmp_path: Path, any_db_url: str
+) -> None:
+    with running_gateway(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
         made = post(gw.url + "/admin/keys", {"department": "legal", "use_case": "contracts"}, ADMIN)
         assert made.status_code == 201, made.text
         key, key_id = made.json()["key"], made.json()["key_id"]
@@ -274,9 +280,9 @@ def test_budget_set_through_the_admin_api_is_enforced(
 
 
 def test_usage_report_totals_equal_the_records_and_departments_see_only_their_own(
-    llama_server: LlamaBackend, tmp_path: Path
+    llama_server: LlamaBackend, tmp_path: Path, any_db_url: str
 ) -> None:
-    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
+    with running_gateway(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
         for headers, model in ((RESEARCH, "tiny-medium"), (RESEARCH, "auto"), (LEGAL, "auto")):
             assert (
                 post(gw.openai_url + "/chat/completions", chat(model), headers).status_code == 200

@@ -46,6 +46,9 @@ def test_two_processes_share_one_budget(redis_url: str, redis_prefix: str) -> No
         for _ in workers:  # both are connected and waiting: start them together
             control.blpop([redis_prefix + "ready"], timeout=30)
         control.rpush(redis_prefix + "go", 1, 1)
+        for _ in workers:  # each holds one admission: now let them race for the rest
+            control.blpop([redis_prefix + "holding"], timeout=30)
+        control.rpush(redis_prefix + "both", 1, 1)
     finally:
         control.close()
     admitted = []
