@@ -54,7 +54,8 @@ class Ledger:
 
     def insert_usage(self, records: Sequence[UsageRecord]) -> None:
         """Write ``records`` in one transaction; records already stored are skipped."""
-        new_months = {partitions.month_of(record.time) for record in records} - self._months
+        months = partitions.with_next(partitions.month_of(record.time) for record in records)
+        new_months = months - self._months
         try:
             with self.engine.begin() as connection:
                 partitions.ensure_partitions(connection, new_months)
