@@ -1,5 +1,9 @@
 """Retention: usage records older than their risk tier's retention period are deleted.
 
+Records older than the longest retention go first, in bulk (``Ledger.delete_usage_before``:
+whole month partitions on PostgreSQL); then, tier by tier, the younger records of tiers with a
+shorter retention.
+
 A usage record's risk tier is its key's use case's tier; records of keys bound to no use case
 count as ``minimal``. ``governance.retention_days`` sets the days per tier; the config refuses
 less than six months for ``high`` (EU AI Act Art. 26(6): deployers of high-risk systems keep
@@ -23,12 +27,16 @@ from stellwerk.ledger.tables import usage
 
 @dataclass(frozen=True, slots=True)
 class Expiry:
+    """``beyond_all`` records were older than every tier's retention (removed in bulk: whole
+    month partitions on PostgreSQL); ``deleted`` counts the younger ones removed per tier."""
+
     cutoffs: dict[RiskTier, datetime]
+    beyond_all: int
     deleted: dict[RiskTier, int]
 
     @property
     def total(self) -> int:
-        return sum(self.deleted.values())
+        return self.beyond_all + sum(self.deleted.values())
 
 
 def expire_usage(
@@ -44,6 +52,7 @@ def expire_usage(
     }
     deleted: dict[RiskTier, int] = {}
     bound = list(key_tiers)
+    beyond_all = ledger.delete_usage_before(min(cutoffs.values()))
     with ledger.begin() as connection:
         for tier, cutoff in cutoffs.items():
             keys = [k for k, t in key_tiers.items() if t == tier]
@@ -57,7 +66,7 @@ def expire_usage(
                 continue
             result = connection.execute(delete(usage).where(and_(usage.c.time < cutoff, mine)))
             deleted[tier] = int(result.rowcount or 0)
-        if sum(deleted.values()):
+        if beyond_all or sum(deleted.values()):
             append_audit(
                 connection,
                 actor="retention",
@@ -65,9 +74,10 @@ def expire_usage(
                 target_kind="usage",
                 target="usage",
                 details={
+                    "beyond_all": beyond_all,
                     "deleted": dict(deleted),
                     "cutoffs": {t: c.isoformat() for t, c in cutoffs.items()},
                 },
                 time=now,
             )
-    return Expiry(cutoffs, deleted)
+    return Expiry(cutoffs, beyond_all, deleted)
