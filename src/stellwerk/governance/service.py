@@ -46,6 +46,7 @@ class Snapshot:
     use_cases: dict[str, UseCaseConfig] = field(default_factory=dict)
     department_limits: dict[str, UsageLimits] = field(default_factory=dict)
     key_limits: dict[str, UsageLimits] = field(default_factory=dict)
+    policy: PolicyFilter | None = None
 
 
 def build_counters(config: StellwerkConfig) -> Counters:
@@ -89,12 +90,14 @@ class Governance:
 
     def reload(self) -> None:
         departments, keys = self.budgets.effective()
+        use_cases = self.use_cases.list()
         self.snapshot = Snapshot(
             keys=self.keys.active_by_digest(),
             models=tuple(self.catalog.states()),
-            use_cases={u.name: u for u in self.use_cases.list()},
+            use_cases={u.name: u for u in use_cases},
             department_limits=departments,
             key_limits=keys,
+            policy=PolicyFilter.from_config(self.config, use_cases),
         )
 
     async def refresh(self) -> None:
@@ -165,7 +168,10 @@ class Governance:
         return self.snapshot.keys.get(digest)
 
     def policy(self) -> PolicyFilter:
-        return PolicyFilter.from_config(self.config, tuple(self.snapshot.use_cases.values()))
+        snapshot = self.snapshot
+        if snapshot.policy is not None:
+            return snapshot.policy
+        return PolicyFilter.from_config(self.config, tuple(snapshot.use_cases.values()))
 
     def permitted(
         self, principal: PrincipalLike, classification: Classification, requested: str | None
