@@ -429,3 +429,15 @@ def test_retention_runs_by_itself_at_start(llama_server: LlamaBackend, tmp_path:
             time.sleep(0.05)
         assert entries and entries[0]["details"]["deleted"]["minimal"] == 1
     assert [r.request_id for r in read_usage(gw)] == ["req-00000002"]
+
+
+def test_counters_down_is_a_503_not_unmetered_service(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    raw = governed(llama_server, tmp_path)
+    raw["server"]["redis_url"] = "redis://127.0.0.1:9/0"  # nothing listens there
+    raw["departments"][0]["limits"] = {"monthly_budget": 10}
+    with running_gateway(raw, ENV) as gw:
+        answer = post(gw.openai_url + "/chat/completions", chat(), RESEARCH)
+        assert answer.status_code == 503
+        assert "Redis failed" in answer.json()["error"]["message"]

@@ -336,7 +336,25 @@ class ServerConfig(_Strict):
     limits: Limits = Limits()
     shutdown_grace_s: float = Field(default=30.0, ge=0)
     redis_url: str | None = None
+    redis_password_env: str | None = None
     redis_prefix: str = Field(default="stellwerk:", min_length=1, max_length=64)
+
+    _redis_env = field_validator("redis_password_env")(_check_env)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        match = re.match(r"^(rediss?|unix)://(?:([^@/]*)@)?", value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a redis://, rediss:// or unix:// URL")
+        if match.group(2) and ":" in match.group(2):
+            raise ValueError(
+                "the Redis URL holds a password; give the URL without it and name the"
+                " environment variable that holds it in server.redis_password_env"
+            )
+        return value
 
 
 def _default_routes() -> dict[str, RouteConfig]:

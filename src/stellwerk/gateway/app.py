@@ -19,7 +19,7 @@ from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.gateway import admin_api, errors, ollama_api, openai_api, ops
 from stellwerk.gateway.runtime import Secrets, build_runtime
-from stellwerk.governance.service import Governance, build_counters
+from stellwerk.governance.service import Governance, build_counters, redis_password
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.writer import LedgerWriter
 from stellwerk.routing.loader import load_router
@@ -27,7 +27,9 @@ from stellwerk.routing.loader import load_router
 
 def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = None) -> FastAPI:
     """Build the app. ``environ`` holds the referenced secrets (default: the process env)."""
-    secrets = Secrets.resolve(config, os.environ if environ is None else environ)
+    env = os.environ if environ is None else environ
+    secrets = Secrets.resolve(config, env)
+    password = redis_password(config, env)
     router = load_router(config.router)
 
     @asynccontextmanager
@@ -36,7 +38,10 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         writer = LedgerWriter(ledger)
         await writer.start()
         governance = Governance(
-            ledger, config, config_hash=config_hash(config), counters=build_counters(config)
+            ledger,
+            config,
+            config_hash=config_hash(config),
+            counters=build_counters(config, password),
         )
         await asyncio.to_thread(governance.start)
         await governance.seed_budgets()

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from stellwerk.config.loader import resolve_env
 from stellwerk.config.schema import (
     Classification,
     ModelConfig,
@@ -24,6 +25,7 @@ from stellwerk.config.schema import (
     UsageLimits,
     UseCaseConfig,
 )
+from stellwerk.errors import CountersUnavailable
 from stellwerk.governance.budgets import Budgets
 from stellwerk.governance.catalog import Catalog
 from stellwerk.governance.key_store import KeyInfo, KeyStore
@@ -49,13 +51,21 @@ class Snapshot:
     policy: PolicyFilter | None = None
 
 
-def build_counters(config: StellwerkConfig) -> Counters:
-    """Redis counters when ``server.redis_url`` is set (shared by replicas), else in-process."""
-    if config.server.redis_url:
-        from stellwerk.policy.redis_counters import RedisCounters
+def redis_password(config: StellwerkConfig, environ: Mapping[str, str]) -> str | None:
+    """The Redis password from the variable named by ``server.redis_password_env`` (a missing
+    variable is a ``ConfigError`` naming it)."""
+    name = config.server.redis_password_env
+    return resolve_env([name], environ)[name] if name else None
 
-        return RedisCounters(config.server.redis_url, prefix=config.server.redis_prefix)
-    return InProcessCounters()
+
+def build_counters(config: StellwerkConfig, password: str | None = None) -> Counters:
+    """Redis counters when ``server.redis_url`` is set (shared by replicas), else in-process."""
+    server = config.server
+    if not server.redis_url:
+        return InProcessCounters()
+    from stellwerk.policy.redis_counters import RedisCounters
+
+    return RedisCounters(server.redis_url, prefix=server.redis_prefix, password=password)
 
 
 class Governance:
@@ -138,7 +148,12 @@ class Governance:
         """Start this month's budget counters at the month's spend in the ledger, so that a
         restart (in-process counters) or an emptied Redis does not forget it. Counters that
         exist already are left alone."""
-        moment = now or datetime.now(UTC)
+        try:
+            await self._seed_budgets(now or datetime.now(UTC))
+        except CountersUnavailable:
+            log.exception("could not seed the budget counters; requests get 503 until they work")
+
+    async def _seed_budgets(self, moment: datetime) -> None:
         window = Window.month(moment.strftime("%Y-%m"))
         by_department, by_key = await asyncio.to_thread(self._month_spend, window)
         snapshot = self.snapshot
