@@ -17,6 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 from stellwerk.config.schema import Lifecycle, ModelConfig, StellwerkConfig
 from stellwerk.errors import Conflict, InvalidRequest, NotFound
 from stellwerk.governance.lifecycle import check_transition, parse_state
+from stellwerk.governance.sql import insert_if_absent
 from stellwerk.governance.state import ModelState
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_model_history, gov_models
@@ -58,16 +59,16 @@ class Catalog:
             for model in self._models.values():
                 if model.id in known:
                     continue
-                connection.execute(
-                    insert(gov_models).values(
-                        model_id=model.id,
-                        lifecycle=model.lifecycle,
-                        consent=True,
-                        version=1,
-                        updated_at=now,
-                        updated_by="config",
-                    )
-                )
+                row = {
+                    "model_id": model.id,
+                    "lifecycle": model.lifecycle,
+                    "consent": True,
+                    "version": 1,
+                    "updated_at": now,
+                    "updated_by": "config",
+                }
+                if not insert_if_absent(connection, gov_models, row):
+                    continue  # another replica seeded it a moment ago
                 append_audit(
                     connection,
                     actor="config",
