@@ -25,6 +25,9 @@ def build_app() -> typer.Typer:
         """Print the version."""
         typer.echo(__version__)
 
+    from stellwerk.cli.init_cmd import init
+
+    app.command("init")(init)
     return app
 
 
