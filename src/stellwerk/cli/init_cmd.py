@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def init(
     out = Console(width=None if sys.stdout.isatty() else 120)
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
     if output.exists() and not force:
-        err.print(f"[red]error:[/] {output} already exists; nothing written (use --force)")
+        _error(err, f"{output} already exists; nothing written (use --force)")
         raise typer.Exit(1)
     ask = sys.stdin.isatty() if interactive is None else interactive
     try:
@@ -98,8 +99,12 @@ def init(
             backends, served, header, script = result
         _write(output, backends, served, header, script, needs, department, force, out)
     except StellwerkError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        _error(err, str(exc))
         raise typer.Exit(1) from exc
+
+
+def _error(console: Console, message: str) -> None:
+    console.print("[red]error:[/] " + escape(message), soft_wrap=True)
 
 
 def _needs(
@@ -172,15 +177,15 @@ def _from_proposal(
     proposal = propose(catalog, needs)
     if not proposal.fits:
         for note in proposal.notes:
-            err.print(f"[red]error:[/] {note}")
+            _error(err, note)
         if proposal.smallest is None:
             for model_id, reason in proposal.excluded:
-                err.print(f"  {model_id}: {reason}")
+                err.print(f"  {model_id}: {reason}", markup=False, soft_wrap=True)
         err.print("nothing written")
         return None
     out.print(_table(proposal))
     for note in proposal.notes:
-        out.print(f"  {note}")
+        out.print(f"  {note}", markup=False, soft_wrap=True)
     engine_plan = plan(proposal.picks, needs, host)
     header = _proposal_header(proposal)
     return list(engine_plan.backends), list(engine_plan.served), header, list(engine_plan.commands)
@@ -197,16 +202,16 @@ def _from_discovery(
     found = discover(url, catalog)
     served, report = served_from(found, needs)
     kind = "Ollama" if found.protocol == "ollama" else "OpenAI-compatible"
-    out.print(f"{url}: {kind} server with {len(found.found)} model(s)")
+    out.print(f"{url}: {kind} server with {len(found.found)} model(s)", markup=False)
     for line in report:
-        out.print(f"  {line}")
+        out.print(f"  {line}", markup=False, soft_wrap=True)
     if not served:
         raise BackendFailed(url, "serves no model that can be configured")
-    table = Table(title=f"Models served by {url}")
+    table = Table(title=escape(f"Models served by {url}"))
     for column in ("class", "model", "upstream", "params", "matched", "lifecycle"):
         table.add_column(column)
     for row in served:
-        table.add_row(
+        cells = (
             row.size_class,
             row.model_id,
             row.upstream,
@@ -214,6 +219,7 @@ def _from_discovery(
             "; ".join(row.notes),
             row.lifecycle,
         )
+        table.add_row(*(escape(cell) for cell in cells))
     out.print(table)
     backend_name = "ollama" if found.protocol == "ollama" else "discovered"
     backend: dict[str, object] = {
@@ -258,12 +264,16 @@ def _write(
         f"Its key is read from ${key_env}: export {key_env}=$(openssl rand -hex 32)",
     ]
     written = write_files(output, render(raw, lines), script, force=force)
-    out.print(f"wrote {written.config}")
+    out.print(f"wrote {written.config}", markup=False, soft_wrap=True)
     if written.script is not None:
-        out.print(f"wrote {written.script} (start the engine with: bash {written.script})")
+        out.print(
+            f"wrote {written.script} (start the engine with: bash {written.script})",
+            markup=False,
+            soft_wrap=True,
+        )
         for line in script:
             if not line.startswith("#"):
-                out.print(f"  {line}")
+                out.print(f"  {line}", markup=False, soft_wrap=True)
     out.print(f"next: export {key_env}=... and start the gateway with this config")
 
 
@@ -277,7 +287,7 @@ def _table(proposal: Proposal) -> Table:
         params = f"{model.params_b:g}B"
         if model.is_moe:
             params += f" ({model.active_params_b:g}B active)"
-        table.add_row(
+        cells = (
             pick.size_class,
             f"{model.id}\n{model.name}",
             params,
@@ -286,6 +296,7 @@ def _table(proposal: Proposal) -> Table:
             model.licence,
             "\n".join(pick.reasons[1:]),
         )
+        table.add_row(*(escape(cell) for cell in cells))
     return table
 
 

@@ -141,7 +141,7 @@ def propose(catalog: Catalog, needs: Needs) -> Proposal:
             needs,
             (),
             tuple(excluded),
-            (_too_small(smallest, needs),),
+            (_too_small(smallest, able, needs),),
             smallest=_pick("small", smallest, needs, ()),
         )
 
@@ -277,7 +277,7 @@ def _reasons(size_class: str, model: CatalogModel, needs: Needs) -> list[str]:
     return reasons
 
 
-def _too_small(smallest: CatalogModel, needs: Needs) -> str:
+def _too_small(smallest: CatalogModel, able: list[CatalogModel], needs: Needs) -> str:
     need = memory_for(smallest, needs)
     quant = quant_for(smallest, needs)
     message = (
@@ -286,7 +286,8 @@ def _too_small(smallest: CatalogModel, needs: Needs) -> str:
         f"which needs {need:.1f} GB"
     )
     if needs.context > 2048:
-        short = smallest.memory_gb(quant, 2048)
-        if short <= needs.memory_gb:
-            message += f" (or {short:.1f} GB with --context 2048, which fits)"
+        short = min(able, key=lambda m: m.memory_gb(quant_for(m, needs), 2048))
+        short_need = short.memory_gb(quant_for(short, needs), 2048)
+        if short_need <= needs.memory_gb:
+            message += f" (with --context 2048, {short.id} fits: {short_need:.1f} GB)"
     return message
