@@ -17,7 +17,8 @@
     ├── RouterError                 routing could not decide, or its artifact is unusable
     │   ├── ArtifactError           corrupt or foreign router artifact
     │   └── TrainingDataError       outcome data is malformed (names the line and the field)
-    └── LedgerError                 the ledger could not be opened or written
+    ├── LedgerError                 the ledger could not be opened or written
+    └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
 Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
 the gateway renders every ``StellwerkError`` through one handler.
@@ -141,3 +142,8 @@ class TrainingDataError(RouterError):
 
 class LedgerError(StellwerkError):
     """The ledger could not be opened, migrated or written."""
+
+
+class DemoBackendError(StellwerkError):
+    """The embedded llama.cpp server of ``stellwerk demo`` and the tests is not installed, or it
+    did not start; the message says which and how to fix it."""

@@ -103,6 +103,10 @@ def init(
         raise typer.Exit(1) from exc
 
 
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+
+
 def _error(console: Console, message: str) -> None:
     console.print("[red]error:[/] " + escape(message), soft_wrap=True)
 

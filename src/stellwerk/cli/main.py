@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from stellwerk import __version__
+from stellwerk.cli import demo_cmd, init_cmd, serve_cmd
 
 
 def build_app() -> typer.Typer:
@@ -25,9 +26,9 @@ def build_app() -> typer.Typer:
         """Print the version."""
         typer.echo(__version__)
 
-    from stellwerk.cli.init_cmd import init
-
-    app.command("init")(init)
+    serve_cmd.register(app)
+    demo_cmd.register(app)
+    init_cmd.register(app)
     return app
 
 

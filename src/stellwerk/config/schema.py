@@ -145,7 +145,7 @@ class RouteConfig(_Strict):
 
 
 class RouterConfig(_Strict):
-    """Which router answers the routes; ``artifact`` null means the router shipped in the package."""
+    """Which router answers the routes; ``artifact`` null: the router shipped in the package."""
 
     kind: str = "learned"
     artifact: str | None = None

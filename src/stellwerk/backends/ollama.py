@@ -1,0 +1,205 @@
+"""Ollama's native API (``/api/chat``, ``/api/embed``): translation kept in pure functions.
+
+Ollama sends no headers until the model is loaded and generating; the backend's ``first_token``
+timeout must cover a cold load (the default is 300 s). Its final streamed line carries the token
+counts (``prompt_eval_count``, ``eval_count``), so streamed usage is the server's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from stellwerk.backends.base import Backend
+from stellwerk.backends.transport import parse_json, post_json, stream_lines, upstream_errors
+from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
+from stellwerk.errors import BackendFailed
+
+# OpenAI sampling parameter -> Ollama option.
+_OPTIONS = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "seed": "seed",
+    "stop": "stop",
+    "presence_penalty": "presence_penalty",
+    "frequency_penalty": "frequency_penalty",
+    "max_tokens": "num_predict",
+    "max_completion_tokens": "num_predict",
+}
+
+
+def message_to_wire(message: JSON) -> JSON:
+    out: JSON = {"role": message.get("role", "user")}
+    content = message.get("content")
+    if isinstance(content, list):
+        texts, images = [], []
+        for part in content:
+            if not isinstance(part, dict):
+                continue
+            if part.get("type") == "text":
+                texts.append(str(part.get("text", "")))
+            elif part.get("type") == "image_url":
+                url = (part.get("image_url") or {}).get("url", "")
+                images.append(url.split(",", 1)[1] if url.startswith("data:") else url)
+        out["content"] = "\n".join(texts)
+        if images:
+            out["images"] = images
+    else:
+        out["content"] = content or ""
+    if message.get("tool_calls"):
+        out["tool_calls"] = [_tool_call_to_wire(call) for call in message["tool_calls"]]
+    if message.get("name") and out["role"] == "tool":
+        out["tool_name"] = message["name"]
+    return out
+
+
+def _tool_call_to_wire(call: JSON) -> JSON:
+    function = call.get("function") or {}
+    arguments = function.get("arguments")
+    if isinstance(arguments, str):
+        try:
+            arguments = orjson.loads(arguments) if arguments else {}
+        except orjson.JSONDecodeError:
+            arguments = {"_raw": arguments}
+    return {"function": {"name": function.get("name", ""), "arguments": arguments or {}}}
+
+
+def to_wire(model: str, request: ChatRequest, *, stream: bool) -> JSON:
+    params = request.params
+    payload: JSON = {
+        "model": model,
+        "messages": [message_to_wire(m) for m in request.messages],
+        "stream": stream,
+    }
+    options = {_OPTIONS[key]: value for key, value in params.items() if key in _OPTIONS}
+    if options:
+        payload["options"] = options
+    if params.get("tools"):
+        payload["tools"] = params["tools"]
+    response_format = params.get("response_format")
+    if isinstance(response_format, dict):
+        if response_format.get("type") == "json_object":
+            payload["format"] = "json"
+        elif response_format.get("type") == "json_schema":
+            schema = (response_format.get("json_schema") or {}).get("schema")
+            payload["format"] = schema if isinstance(schema, dict) else "json"
+    return payload
+
+
+def tool_calls_from_wire(calls: Any) -> list[JSON] | None:
+    if not isinstance(calls, list) or not calls:
+        return None
+    out = []
+    for index, call in enumerate(calls):
+        function = call.get("function") or {} if isinstance(call, dict) else {}
+        arguments = function.get("arguments", {})
+        out.append(
+            {
+                "index": index,
+                "id": f"call_{index}",
+                "type": "function",
+                "function": {
+                    "name": function.get("name", ""),
+                    "arguments": arguments
+                    if isinstance(arguments, str)
+                    else orjson.dumps(arguments).decode(),
+                },
+            }
+        )
+    return out
+
+
+def _finish_reason(body: JSON, tool_calls: list[JSON] | None) -> str | None:
+    if not body.get("done"):
+        return None
+    if tool_calls:
+        return "tool_calls"
+    return "length" if body.get("done_reason") == "length" else "stop"
+
+
+def _usage(body: JSON) -> Usage:
+    return Usage(int(body.get("prompt_eval_count") or 0), int(body.get("eval_count") or 0))
+
+
+def result_from_wire(backend: str, body: JSON) -> ChatResult:
+    message = body.get("message")
+    if not isinstance(message, dict):
+        raise BackendFailed(backend, "answer has no message")
+    tool_calls = tool_calls_from_wire(message.get("tool_calls"))
+    return ChatResult(
+        content=message.get("content"),
+        tool_calls=tool_calls,
+        finish_reason=_finish_reason({**body, "done": True}, tool_calls),
+        usage=_usage(body),
+    )
+
+
+class OllamaBackend(Backend):
+    kind = "ollama"
+
+    async def complete(self, model: str, request: ChatRequest) -> ChatResult:
+        body = await post_json(
+            self.client,
+            self.name,
+            self.url("/api/chat"),
+            to_wire(model, request, stream=False),
+            headers=self.headers,
+            timeout=self.timeout,
+        )
+        return result_from_wire(self.name, body)
+
+    async def stream(self, model: str, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        payload = to_wire(model, request, stream=True)
+        usage: Usage | None = None
+        async with stream_lines(
+            self.client,
+            self.name,
+            self.url("/api/chat"),
+            payload,
+            headers=self.headers,
+            timeout=self.timeout,
+        ) as lines:
+            async for line in lines:
+                if not line.strip():
+                    continue
+                body = parse_json(self.name, line.encode())
+                if "error" in body:
+                    raise BackendFailed(self.name, f"stream error: {body['error']}")
+                message = body.get("message") or {}
+                tool_calls = tool_calls_from_wire(message.get("tool_calls"))
+                content = message.get("content") or None
+                finish = _finish_reason(body, tool_calls)
+                if content is not None or tool_calls or finish:
+                    yield ChatChunk(content, tool_calls, finish)
+                if body.get("done"):
+                    usage = _usage(body)
+                    break
+        if usage is None:
+            raise BackendFailed(self.name, "stream ended before its final line")
+        yield ChatChunk(usage=usage)
+
+    async def embed(self, model: str, inputs: list[str]) -> EmbedResult:
+        body = await post_json(
+            self.client,
+            self.name,
+            self.url("/api/embed"),
+            {"model": model, "input": inputs},
+            headers=self.headers,
+            timeout=self.timeout,
+        )
+        vectors = body.get("embeddings")
+        if not isinstance(vectors, list):
+            raise BackendFailed(self.name, "embedding answer has no embeddings")
+        return EmbedResult(
+            [list(map(float, v)) for v in vectors], int(body.get("prompt_eval_count") or 0)
+        )
+
+    async def probe(self) -> None:
+        with upstream_errors(self.name):
+            response = await self.client.get(
+                self.url("/api/version"), headers=self.headers, timeout=self.timeout
+            )
+        if response.status_code >= 400:
+            raise BackendFailed(self.name, f"/api/version answered HTTP {response.status_code}")

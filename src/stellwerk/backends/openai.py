@@ -1,0 +1,207 @@
+"""OpenAI-compatible servers: vLLM, llama.cpp (llama-server, llama-cpp-python), LocalAI.
+
+``base_url`` may be the server root or end in ``/v1``. Streams always ask for usage
+(``stream_options.include_usage``); servers that still send none (llama-cpp-python does not) get
+their tokens counted here: completion tokens from the streamed chunks, prompt tokens from the
+server's tokenize endpoint when it has one, else estimated; ``Usage.source`` says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+
+from stellwerk.backends.base import Backend
+from stellwerk.backends.tokens import estimate_tokens, prompt_text
+from stellwerk.backends.transport import (
+    parse_json,
+    post_json,
+    stream_lines,
+    upstream_errors,
+)
+from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
+from stellwerk.config.schema import BackendConfig
+from stellwerk.errors import BackendFailed
+
+# Tokenize endpoints of OpenAI-compatible servers, tried in order: (path, request key, reply key).
+_TOKENIZERS = (
+    ("/extras/tokenize/count", "input", "count"),  # llama-cpp-python
+    ("/tokenize", "content", "tokens"),  # llama.cpp's llama-server, vLLM ("prompt" also works)
+)
+
+
+def to_wire(model: str, request: ChatRequest, *, stream: bool) -> JSON:
+    payload: JSON = {**request.params, "model": model, "messages": request.messages}
+    payload["stream"] = stream
+    if stream:
+        payload["stream_options"] = {"include_usage": True}
+    else:
+        payload.pop("stream_options", None)
+    return payload
+
+
+def usage_from_wire(usage: Any, source: str = "backend") -> Usage | None:
+    if not isinstance(usage, dict):
+        return None
+    return Usage(
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        source=source,
+    )
+
+
+def result_from_wire(backend: str, body: JSON) -> ChatResult:
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise BackendFailed(backend, "answer has no choices")
+    message = choices[0].get("message") or {}
+    usage = usage_from_wire(body.get("usage")) or Usage(0, 0, source="none")
+    return ChatResult(
+        content=message.get("content"),
+        tool_calls=message.get("tool_calls") or None,
+        finish_reason=choices[0].get("finish_reason"),
+        usage=usage,
+    )
+
+
+def chunk_from_wire(body: JSON) -> ChatChunk:
+    usage = usage_from_wire(body.get("usage"))
+    choices = body.get("choices") or []
+    if not choices:
+        return ChatChunk(usage=usage)
+    choice = choices[0]
+    delta = choice.get("delta") or {}
+    return ChatChunk(
+        content=delta.get("content") or None,
+        tool_calls=delta.get("tool_calls") or None,
+        finish_reason=choice.get("finish_reason"),
+        usage=usage,
+    )
+
+
+def sse_data(line: str) -> str | None:
+    """The payload of an SSE ``data:`` line; None for comments, blank lines and other fields."""
+    if not line.startswith("data:"):
+        return None
+    return line[5:].strip()
+
+
+class OpenAIBackend(Backend):
+    kind = "openai"
+
+    def __init__(
+        self, config: BackendConfig, client: httpx.AsyncClient, api_key: str | None = None
+    ) -> None:
+        super().__init__(config, client, api_key)
+        base = config.base_url
+        self.root = base[: -len("/v1")] if base.endswith("/v1") else base
+        self.api = self.root + "/v1"
+        self._tokenizer: tuple[str, str, str] | bool | None = False  # False: not yet probed
+
+    async def complete(self, model: str, request: ChatRequest) -> ChatResult:
+        body = await post_json(
+            self.client,
+            self.name,
+            self.api + "/chat/completions",
+            to_wire(model, request, stream=False),
+            headers=self.headers,
+            timeout=self.timeout,
+        )
+        return result_from_wire(self.name, body)
+
+    async def stream(self, model: str, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        payload = to_wire(model, request, stream=True)
+        url = self.api + "/chat/completions"
+        counted = 0
+        usage: Usage | None = None
+        async with stream_lines(
+            self.client, self.name, url, payload, headers=self.headers, timeout=self.timeout
+        ) as lines:
+            async for line in lines:
+                data = sse_data(line)
+                if not data:
+                    continue
+                if data == "[DONE]":
+                    break
+                try:
+                    body = orjson.loads(data)
+                except orjson.JSONDecodeError as exc:
+                    raise BackendFailed(self.name, "streamed an event that is not JSON") from exc
+                if isinstance(body, dict) and "error" in body:
+                    raise BackendFailed(self.name, f"stream error: {body['error']}")
+                chunk = chunk_from_wire(body)
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                if chunk.content is not None or chunk.tool_calls is not None:
+                    counted += 1
+                if chunk.content is not None or chunk.tool_calls or chunk.finish_reason:
+                    yield ChatChunk(chunk.content, chunk.tool_calls, chunk.finish_reason)
+        if usage is None:
+            usage = await self._counted_usage(model, request, counted)
+        yield ChatChunk(usage=usage)
+
+    async def embed(self, model: str, inputs: list[str]) -> EmbedResult:
+        body = await post_json(
+            self.client,
+            self.name,
+            self.api + "/embeddings",
+            {"model": model, "input": inputs},
+            headers=self.headers,
+            timeout=self.timeout,
+        )
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise BackendFailed(self.name, "embedding answer has no data")
+        ordered = sorted(data, key=lambda item: int(item.get("index", 0)))
+        vectors = [list(map(float, item["embedding"])) for item in ordered]
+        usage = usage_from_wire(body.get("usage"))
+        if usage is None:
+            return EmbedResult(vectors, sum(map(estimate_tokens, inputs)), "estimated")
+        return EmbedResult(vectors, usage.prompt_tokens)
+
+    async def probe(self) -> None:
+        with upstream_errors(self.name):
+            response = await self.client.get(
+                self.api + "/models", headers=self.headers, timeout=self.timeout
+            )
+        if response.status_code >= 400:
+            raise BackendFailed(self.name, f"/v1/models answered HTTP {response.status_code}")
+        parse_json(self.name, response.content)
+
+    async def _counted_usage(self, model: str, request: ChatRequest, chunks: int) -> Usage:
+        text = prompt_text(request.messages)
+        prompt = await self._tokenize_count(model, text)
+        if prompt is None:
+            return Usage(estimate_tokens(text), chunks, source="counted:chunks+estimate")
+        return Usage(prompt, chunks, source="counted:chunks+tokenize")
+
+    async def _tokenize_count(self, model: str, text: str) -> int | None:
+        candidates = _TOKENIZERS if self._tokenizer is False else (self._tokenizer,)
+        for entry in candidates:
+            if entry is None or isinstance(entry, bool):
+                return None
+            path, key, reply = entry
+            try:
+                response = await self.client.post(
+                    self.root + path,
+                    json={key: text, "model": model},
+                    headers=self.headers,
+                    timeout=self.timeout,
+                )
+            except httpx.HTTPError:
+                continue
+            if response.status_code != 200:
+                continue
+            try:
+                value = orjson.loads(response.content).get(reply)
+            except (orjson.JSONDecodeError, AttributeError):
+                continue
+            count = len(value) if isinstance(value, list) else value
+            if isinstance(count, int):
+                self._tokenizer = entry
+                return count
+        self._tokenizer = None
+        return None

@@ -1,0 +1,62 @@
+"""Stellwerk's internal request and response shapes, independent of any wire protocol.
+
+Messages, tools and tool calls keep the OpenAI chat shape (the lingua franca of the clients);
+each backend translates them to and from its own wire format in pure functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one request; ``source`` says how they were obtained."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    source: str = "backend"
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """A chat request after parsing: OpenAI-shaped messages and the parameters to pass on.
+
+    ``params`` holds only parameters the client set (temperature, top_p, max_tokens, stop, seed,
+    presence_penalty, frequency_penalty, tools, tool_choice, response_format ...).
+    """
+
+    messages: list[JSON]
+    params: JSON = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResult:
+    content: str | None
+    tool_calls: list[JSON] | None
+    finish_reason: str | None
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True)
+class ChatChunk:
+    """One streamed piece: a content delta, tool-call deltas, the finish reason, or the usage."""
+
+    content: str | None = None
+    tool_calls: list[JSON] | None = None
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedResult:
+    vectors: list[list[float]]
+    prompt_tokens: int
+    usage_source: str = "backend"

@@ -1,0 +1,66 @@
+"""``stellwerk serve`` and ``stellwerk config check``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stellwerk.errors import StellwerkError
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Path of stellwerk.yaml.", show_default=False)
+]
+
+
+def serve(
+    config: ConfigOption,
+    host: Annotated[str | None, typer.Option(help="Override server.host.")] = None,
+    port: Annotated[int | None, typer.Option(help="Override server.port.")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the gateway (OpenAI API on /v1, Ollama API on /api) until interrupted."""
+    import uvicorn
+
+    from stellwerk.config import load_config
+    from stellwerk.gateway import create_app
+
+    try:
+        cfg = load_config(config)
+        app = create_app(cfg)
+    except StellwerkError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from exc
+    uvicorn.run(
+        app,
+        host=host or cfg.server.host,
+        port=port if port is not None else cfg.server.port,
+        log_level=log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=30,
+    )
+
+
+def check(path: Annotated[Path, typer.Argument(help="Path of stellwerk.yaml.")]) -> None:
+    """Validate a config file without serving; exit 2 and name the problem if it is invalid."""
+    from stellwerk.config import load_config
+
+    try:
+        cfg = load_config(path)
+    except StellwerkError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from exc
+    typer.echo(
+        f"{path}: valid ({len(cfg.backends)} backends, {len(cfg.models)} models, "
+        f"{len(cfg.departments)} departments, routes: {', '.join(cfg.routes)})"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    config_app = typer.Typer(help="Work with config files.", no_args_is_help=True)
+    config_app.command("check")(check)
+    app.add_typer(config_app, name="config")

@@ -1,0 +1,63 @@
+"""``create_app(config)``: the whole gateway as one FastAPI app; nothing happens at import.
+
+Start-up (the lifespan) opens the ledger and migrates it, starts its batched writer, builds the
+backends on one pooled HTTP client and loads the router; shutdown drains the ledger writer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from stellwerk import __version__
+from stellwerk.config.schema import StellwerkConfig
+from stellwerk.gateway import errors, ollama_api, openai_api, ops
+from stellwerk.gateway.runtime import build_runtime
+from stellwerk.ledger.ledger import open_ledger
+from stellwerk.ledger.writer import LedgerWriter
+from stellwerk.routing.loader import load_router
+
+
+def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = None) -> FastAPI:
+    """Build the app. ``environ`` holds the referenced secrets (default: the process env)."""
+    env = dict(os.environ if environ is None else environ)
+    router = load_router(config.router)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ledger = open_ledger(config.server.database_url)
+        writer = LedgerWriter(ledger)
+        await writer.start()
+        runtime = build_runtime(config, env, router, writer)
+        app.state.runtime = runtime
+        app.state.ledger = ledger
+        try:
+            yield
+        finally:
+            await runtime.client.aclose()
+            await writer.close()
+            ledger.close()
+
+    app = FastAPI(
+        title="Stellwerk",
+        version=__version__,
+        description="One OpenAI- and Ollama-compatible endpoint for an organisation's own models.",
+        lifespan=lifespan,
+    )
+    if config.server.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.server.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-stellwerk-classification"],
+            expose_headers=["x-stellwerk-model", "x-stellwerk-decision"],
+        )
+    errors.install(app)
+    app.include_router(openai_api.router)
+    app.include_router(ollama_api.router)
+    app.include_router(ops.router)
+    return app

@@ -1,0 +1,128 @@
+"""Step 4 of a request: call the chosen model, fall back to the next candidate if its backend
+fails before the first token, and keep the accounting of the call for its usage record."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from stellwerk.backends.base import Backend
+from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
+from stellwerk.config.schema import ModelConfig
+from stellwerk.errors import BackendFailed, BackendTimeout, UpstreamError
+from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.metrics import Metrics
+from stellwerk.gateway.selection import Selection
+
+
+@dataclass(slots=True)
+class Call:
+    """What happened to one request; becomes its usage record."""
+
+    request_id: str
+    api: str
+    endpoint: str
+    requested_model: str
+    stream: bool
+    principal: Principal | None = None
+    selection: Selection | None = None
+    model: ModelConfig | None = None
+    fallback_from: list[str] = field(default_factory=list)
+    usage: Usage | None = None
+    started: float = field(default_factory=time.perf_counter)
+    first_token: float | None = None
+    ended: float | None = None
+    status: int = 200
+    error_kind: str | None = None
+
+    def mark_first_token(self) -> None:
+        if self.first_token is None:
+            self.first_token = time.perf_counter()
+
+
+class Caller:
+    """Runs a selection against the backends, in ranking order, until one answers."""
+
+    def __init__(self, backends: dict[str, Backend], metrics: Metrics) -> None:
+        self.backends = backends
+        self.metrics = metrics
+
+    def _failed(self, call: Call, model: ModelConfig, exc: UpstreamError) -> None:
+        self.metrics.upstream_errors.labels(exc.backend, exc.kind).inc()
+        call.fallback_from.append(model.id)
+
+    async def complete(self, call: Call, selection: Selection, request: ChatRequest) -> ChatResult:
+        last: UpstreamError | None = None
+        for model in selection.models:
+            backend = self.backends[model.backend]
+            call.model = model
+            try:
+                async with asyncio.timeout(backend.config.timeouts.total):
+                    result = await backend.complete(model.upstream, request)
+            except TimeoutError as exc:
+                last = BackendTimeout(backend.name, "total time limit reached")
+                last.__cause__ = exc
+                self._failed(call, model, last)
+                continue
+            except UpstreamError as exc:
+                last = exc
+                self._failed(call, model, exc)
+                continue
+            call.usage = result.usage
+            return result
+        assert last is not None
+        call.fallback_from = call.fallback_from[:-1]
+        raise last
+
+    async def embed(self, call: Call, selection: Selection, inputs: list[str]) -> EmbedResult:
+        model = call.model = selection.model
+        backend = self.backends[model.backend]
+        try:
+            async with asyncio.timeout(backend.config.timeouts.total):
+                result = await backend.embed(model.upstream, inputs)
+        except TimeoutError as exc:
+            raise BackendTimeout(backend.name, "total time limit reached") from exc
+        except UpstreamError as exc:
+            self.metrics.upstream_errors.labels(exc.backend, exc.kind).inc()
+            raise
+        call.usage = Usage(result.prompt_tokens, 0, result.usage_source)
+        return result
+
+    async def open_stream(
+        self, call: Call, selection: Selection, request: ChatRequest
+    ) -> tuple[ChatChunk, AsyncIterator[ChatChunk]]:
+        """Start streaming from the first model whose backend sends a first chunk."""
+        last: UpstreamError | None = None
+        for model in selection.models:
+            backend = self.backends[model.backend]
+            call.model = model
+            chunks = backend.stream(model.upstream, request)
+            try:
+                first = await anext(chunks)
+            except StopAsyncIteration:
+                last = BackendFailed(backend.name, "stream ended without an answer")
+            except UpstreamError as exc:
+                last = exc
+            else:
+                call.mark_first_token()
+                return first, self._deadline(backend, chunks)
+            await chunks.aclose()  # type: ignore[attr-defined]
+            self._failed(call, model, last)
+        assert last is not None
+        call.fallback_from = call.fallback_from[:-1]
+        raise last
+
+    async def _deadline(
+        self, backend: Backend, chunks: AsyncIterator[ChatChunk]
+    ) -> AsyncIterator[ChatChunk]:
+        """Pass the chunks on while the backend's total time limit holds."""
+        try:
+            async with asyncio.timeout(backend.config.timeouts.total):
+                async for chunk in chunks:
+                    yield chunk
+        except TimeoutError as exc:
+            raise BackendTimeout(backend.name, "total time limit reached") from exc
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]

@@ -1,0 +1,70 @@
+"""What the OpenAI and Ollama chat endpoints share: selection, headers, accounting of failures."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from stellwerk.backends.tokens import estimate_tokens, prompt_text
+from stellwerk.backends.types import ChatRequest
+from stellwerk.errors import RequestError, StellwerkError, UpstreamError
+from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.calls import Call
+from stellwerk.gateway.errors import status_of
+from stellwerk.gateway.runtime import Runtime
+from stellwerk.gateway.selection import Selection
+
+_UNSAFE = re.compile(r"[^\x20-\x7e]")
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(12)
+
+
+def needs_of(request: ChatRequest) -> set[str]:
+    """Capabilities a model must have to serve this request."""
+    needs = {"chat"}
+    if request.params.get("tools"):
+        needs.add("tools")
+    for message in request.messages:
+        content = message.get("content")
+        if isinstance(content, list) and any(
+            isinstance(p, dict) and p.get("type") == "image_url" for p in content
+        ):
+            needs.add("vision")
+    return needs
+
+
+def select(runtime: Runtime, principal: Principal, name: str, request: ChatRequest) -> Selection:
+    needs = needs_of(request)
+    selector = runtime.selector
+    if selector.is_route(name):
+        text = prompt_text(request.messages)
+        return selector.routed(principal, name, text, estimate_tokens(text), needs)
+    return selector.named(principal, name, needs)
+
+
+def decision_headers(call: Call) -> dict[str, str]:
+    headers = {"x-stellwerk-request-id": call.request_id}
+    if call.model is not None:
+        headers["x-stellwerk-model"] = call.model.id
+    if call.selection is not None:
+        decision = call.selection.decision
+        route = f"route={call.selection.route}; " if call.selection.route else ""
+        text = f"{route}router={decision.router}; {decision.reason}"
+        headers["x-stellwerk-decision"] = _UNSAFE.sub("?", text)[:512]
+    if call.fallback_from:
+        headers["x-stellwerk-fallback-from"] = ",".join(call.fallback_from)
+    return headers
+
+
+async def fail(runtime: Runtime, call: Call, exc: StellwerkError) -> None:
+    """Account a request that ends in an error; its usage record is still written."""
+    call.status = status_of(exc)
+    if isinstance(exc, UpstreamError):
+        call.error_kind = f"backend_{exc.kind}"
+    elif isinstance(exc, RequestError):
+        call.error_kind = exc.code
+    else:
+        call.error_kind = "internal"
+    await runtime.record(call)

@@ -1,0 +1,82 @@
+"""One place that renders every error: the OpenAI envelope on ``/v1``, ``{"error": "..."}`` on
+Ollama's ``/api``. Unknown routes and methods get the same envelopes."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from stellwerk.errors import (
+    InvalidRequest,
+    NotFound,
+    RateLimited,
+    RequestError,
+    StellwerkError,
+    UpstreamError,
+)
+from stellwerk.gateway.openai_wire import error_body
+
+log = logging.getLogger("stellwerk.gateway")
+
+
+def status_of(exc: StellwerkError) -> int:
+    if isinstance(exc, RequestError | UpstreamError):
+        return exc.status_code
+    return 500
+
+
+def message_of(exc: StellwerkError) -> str:
+    if isinstance(exc, RequestError | UpstreamError):
+        return exc.message
+    return str(exc)
+
+
+def is_ollama(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def render(request: Request, exc: StellwerkError) -> Response:
+    headers = {}
+    if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
+        headers["retry-after"] = str(max(1, round(exc.retry_after_s)))
+    body = {"error": message_of(exc)} if is_ollama(request) else error_body(exc)
+    return Response(
+        orjson.dumps(body),
+        status_code=status_of(exc),
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def install(app: FastAPI) -> None:
+    async def on_stellwerk(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StellwerkError)
+        return render(request, exc)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return render(request, NotFound(f"no such endpoint: {request.url.path}"))
+        error = RequestError(str(exc.detail), code=f"http_{exc.status_code}")
+        error.status_code = exc.status_code
+        return render(request, error)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return render(request, InvalidRequest(f"{where}: {first.get('msg', 'invalid')}"))
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s", request.url.path)
+        return render(request, StellwerkError("internal error; see the gateway's log"))
+
+    app.add_exception_handler(StellwerkError, on_stellwerk)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(Exception, on_unexpected)

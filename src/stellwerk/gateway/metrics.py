@@ -1,0 +1,53 @@
+"""Prometheus metrics of one app instance, in its own registry (no process-global state)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "stellwerk_requests",
+            "Requests answered, by API, endpoint, model, department and HTTP status.",
+            ["api", "endpoint", "model", "department", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "stellwerk_request_latency_seconds",
+            "Time from request to the end of the answer.",
+            ["endpoint", "model"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.ttft = Histogram(
+            "stellwerk_time_to_first_token_seconds",
+            "Time from request to the first streamed token.",
+            ["model"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.tokens = Counter(
+            "stellwerk_tokens",
+            "Tokens by model, department and kind (prompt or completion).",
+            ["model", "department", "kind"],
+            registry=self.registry,
+        )
+        self.upstream_errors = Counter(
+            "stellwerk_upstream_errors",
+            "Backend failures by backend and kind (unavailable, failed, timeout).",
+            ["backend", "kind"],
+            registry=self.registry,
+        )
+        self.backend_up = Gauge(
+            "stellwerk_backend_up",
+            "1 if the backend answered its last probe, else 0.",
+            ["backend"],
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

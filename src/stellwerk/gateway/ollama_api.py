@@ -1,0 +1,218 @@
+"""The Ollama API, so Ollama clients work unchanged: ``/api/chat``, ``/api/embed``, ``/api/tags``,
+``/api/show``, ``/api/ps``, ``/api/version``. Errors answer ``{"error": "..."}``."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
+
+from stellwerk.backends.types import ChatChunk
+from stellwerk.config.schema import ModelConfig
+from stellwerk.errors import InvalidRequest, StellwerkError
+from stellwerk.gateway import ollama_wire as wire
+from stellwerk.gateway.body import parse, read_body
+from stellwerk.gateway.calls import Call
+from stellwerk.gateway.chat import decision_headers, fail, new_request_id, select
+from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.gateway.errors import message_of, status_of
+from stellwerk.gateway.runtime import Runtime
+
+router = APIRouter(prefix="/api", tags=["Ollama API"])
+
+# The Ollama release whose API this facade follows; clients compare it numerically.
+OLLAMA_API_VERSION = "0.12.6"
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json", headers=headers)
+
+
+@router.post("/chat", openapi_extra=_BODY)
+async def chat(request: Request, runtime: RuntimeDep) -> Response:
+    """Chat; streams NDJSON unless ``"stream": false``."""
+    call = Call(new_request_id(), "ollama", "chat", "", stream=False)
+    try:
+        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        limit = runtime.config.server.max_body_bytes
+        body = parse(wire.OllamaChatRequest, await read_body(request, limit))
+        call.requested_model, call.stream = body.model, body.stream
+        chat_request = wire.chat_request(body)
+        call.selection = select(runtime, call.principal, body.model, chat_request)
+        if body.stream:
+            first, rest = await runtime.caller.open_stream(call, call.selection, chat_request)
+            return StreamingResponse(
+                _ndjson(runtime, call, first, rest),
+                media_type="application/x-ndjson",
+                headers=decision_headers(call),
+            )
+        result = await runtime.caller.complete(call, call.selection, chat_request)
+    except StellwerkError as exc:
+        await fail(runtime, call, exc)
+        raise
+    call.ended = time.perf_counter()
+    await runtime.record(call)
+    assert call.model is not None
+    total_ns = int((call.ended - call.started) * 1e9)
+    return Response(
+        wire.chat_response(call.model.id, result, total_ns),
+        media_type="application/json",
+        headers=decision_headers(call),
+    )
+
+
+async def _ndjson(
+    runtime: Runtime, call: Call, first: ChatChunk, rest: AsyncIterator[ChatChunk]
+) -> AsyncIterator[bytes]:
+    assert call.model is not None
+    model = call.model.id
+    done_reason = "stop"
+    try:
+        chunk: ChatChunk | None = first
+        while chunk is not None:
+            if chunk.usage is not None:
+                call.usage = chunk.usage
+            if chunk.finish_reason == "length":
+                done_reason = "length"
+            if chunk.content is not None or chunk.tool_calls:
+                yield wire.chat_line(model, chunk)
+            chunk = await anext(rest, None)
+        call.ended = time.perf_counter()
+        total_ns = int((call.ended - call.started) * 1e9)
+        yield wire.final_line(model, call.usage, total_ns, done_reason)
+    except StellwerkError as exc:
+        call.status, call.error_kind = status_of(exc), "stream_interrupted"
+        yield wire.error_line(message_of(exc))
+    except BaseException:
+        call.status, call.error_kind = 499, "client_disconnected"
+        raise
+    finally:
+        with anyio.CancelScope(shield=True):  # a client that hangs up still gets its record
+            await runtime.record(call)
+
+
+@router.post("/embed", openapi_extra=_BODY)
+async def embed(request: Request, runtime: RuntimeDep) -> Response:
+    """Embeddings: one vector per input string."""
+    call = Call(new_request_id(), "ollama", "embeddings", "", stream=False)
+    try:
+        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        limit = runtime.config.server.max_body_bytes
+        body = parse(wire.OllamaEmbedRequest, await read_body(request, limit))
+        call.requested_model = body.model
+        inputs = [body.input] if isinstance(body.input, str) else list(body.input)
+        if not inputs or any(not i for i in inputs):
+            raise InvalidRequest("input must be a non-empty string or list of strings")
+        call.selection = runtime.selector.named(call.principal, body.model, ["embeddings"])
+        result = await runtime.caller.embed(call, call.selection, inputs)
+    except StellwerkError as exc:
+        await fail(runtime, call, exc)
+        raise
+    call.ended = time.perf_counter()
+    await runtime.record(call)
+    assert call.model is not None
+    total_ns = int((call.ended - call.started) * 1e9)
+    return _json(
+        {
+            "model": call.model.id,
+            "embeddings": result.vectors,
+            "total_duration": total_ns,
+            "load_duration": 0,
+            "prompt_eval_count": result.prompt_tokens,
+        },
+        decision_headers(call),
+    )
+
+
+def _details(model: ModelConfig) -> dict[str, Any]:
+    family = model.id.split("-")[0].split(":")[0]
+    return {
+        "parent_model": "",
+        "format": "gguf",
+        "family": family,
+        "families": [family],
+        "parameter_size": f"{model.params_b:g}B",
+        "quantization_level": "",
+    }
+
+
+def _entry(model: ModelConfig, modified: str) -> dict[str, Any]:
+    return {
+        "name": model.id,
+        "model": model.id,
+        "modified_at": modified,
+        "size": int(model.params_b * 1e9 * 0.6),
+        "digest": hashlib.sha256(model.id.encode()).hexdigest(),
+        "details": _details(model),
+    }
+
+
+@router.get("/tags")
+async def tags(request: Request, runtime: RuntimeDep) -> Response:
+    """The models the caller may use, as Ollama lists local models."""
+    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    modified = wire.now_iso()
+    return _json({"models": [_entry(m, modified) for m in runtime.selector.visible(principal)]})
+
+
+@router.get("/ps")
+async def running(request: Request, runtime: RuntimeDep) -> Response:
+    """Models available now; ``expires_at`` is ISO-8601 as Ollama sends it."""
+    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    modified = wire.now_iso()
+    expires = (datetime.now(UTC) + timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+    models = [
+        {**_entry(m, modified), "expires_at": expires, "size_vram": 0}
+        for m in runtime.selector.visible(principal)
+    ]
+    return _json({"models": models})
+
+
+@router.post("/show", openapi_extra=_BODY)
+async def show(request: Request, runtime: RuntimeDep) -> Response:
+    """Facts of one model, including its capabilities as Ollama names them."""
+    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    raw = await read_body(request, runtime.config.server.max_body_bytes)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest("request body is not valid JSON") from exc
+    name = (body.get("model") or body.get("name")) if isinstance(body, dict) else None
+    if not isinstance(name, str) or not name:
+        raise InvalidRequest("missing 'model'", param="model")
+    model = runtime.selector.named(principal, name, []).model
+    capabilities = ["completion"] if "chat" in model.capabilities else []
+    capabilities += [c for c in ("tools", "vision") if c in model.capabilities]
+    if "embeddings" in model.capabilities:
+        capabilities.append("embedding")
+    return _json(
+        {
+            "modelfile": "",
+            "parameters": "",
+            "template": "",
+            "details": _details(model),
+            "model_info": {"general.parameter_count": int(model.params_b * 1e9)},
+            "capabilities": capabilities,
+            "modified_at": wire.now_iso(),
+        }
+    )
+
+
+@router.get("/version")
+async def version() -> Response:
+    """The Ollama API version this facade follows (numeric, as clients expect)."""
+    return _json({"version": OLLAMA_API_VERSION})

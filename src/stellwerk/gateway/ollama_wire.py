@@ -1,0 +1,197 @@
+"""Ollama's API as Ollama clients send and expect it, translated to and from Stellwerk's shapes.
+
+Follows what Open WebUI, Langflow's Ollama component and the ``ollama`` Python library use:
+``stream`` defaults to true, sampling options sit under ``options``, images are base64 strings,
+tool-call arguments are JSON objects, the final streamed line carries the counts and durations.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, Usage
+
+# Ollama option -> OpenAI parameter.
+_PARAMS = {
+    "num_predict": "max_tokens",
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "seed": "seed",
+    "stop": "stop",
+    "presence_penalty": "presence_penalty",
+    "frequency_penalty": "frequency_penalty",
+}
+
+
+class OllamaMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str = Field(pattern="^(system|user|assistant|tool)$")
+    content: str = ""
+    images: list[str] | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_name: str | None = None
+
+
+class OllamaOptions(BaseModel):
+    """Sampling options; the ones Stellwerk passes on are type-checked, others are ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    num_predict: int | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+
+
+class OllamaChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1)
+    messages: list[OllamaMessage] = Field(min_length=1)
+    stream: bool = True
+    format: str | dict[str, Any] | None = None
+    options: OllamaOptions | None = None
+    tools: list[dict[str, Any]] | None = None
+    keep_alive: str | int | float | None = None
+    think: bool | str | None = None
+
+
+class OllamaEmbedRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1)
+    input: str | list[str] = Field(min_length=1)
+    truncate: bool | None = None
+    options: dict[str, Any] | None = None
+    keep_alive: str | int | float | None = None
+
+
+def _message(message: OllamaMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": message.role}
+    if message.images:
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+        parts += [
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{image}"}}
+            for image in message.images
+        ]
+        out["content"] = parts
+    else:
+        out["content"] = message.content
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {
+                "id": f"call_{i}",
+                "type": "function",
+                "function": {
+                    "name": (call.get("function") or {}).get("name", ""),
+                    "arguments": orjson.dumps(
+                        (call.get("function") or {}).get("arguments", {})
+                    ).decode(),
+                },
+            }
+            for i, call in enumerate(message.tool_calls)
+        ]
+    if message.role == "tool" and message.tool_name:
+        out["name"] = message.tool_name
+    return out
+
+
+def chat_request(body: OllamaChatRequest) -> ChatRequest:
+    params: dict[str, Any] = {}
+    options = body.options.model_dump(exclude_none=True) if body.options else {}
+    for key, value in options.items():
+        target = _PARAMS.get(key)
+        if target == "max_tokens" and (not isinstance(value, int) or value <= 0):
+            continue  # Ollama's -1 / -2 mean "no limit"
+        if target is not None and value is not None:
+            params[target] = value
+    if body.tools:
+        params["tools"] = body.tools
+    if body.format == "json":
+        params["response_format"] = {"type": "json_object"}
+    elif isinstance(body.format, dict):
+        params["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "response", "schema": body.format},
+        }
+    return ChatRequest(messages=[_message(m) for m in body.messages], params=params)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _tool_calls(calls: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    if not calls:
+        return None
+    out = []
+    for call in calls:
+        function = call.get("function") or {}
+        arguments = function.get("arguments") or "{}"
+        try:
+            parsed = orjson.loads(arguments) if isinstance(arguments, str) else arguments
+        except orjson.JSONDecodeError:
+            parsed = {"_raw": arguments}
+        out.append({"function": {"name": function.get("name", ""), "arguments": parsed}})
+    return out
+
+
+def _final_fields(usage: Usage | None, total_ns: int, done_reason: str) -> dict[str, Any]:
+    usage = usage or Usage(0, 0, "none")
+    return {
+        "done": True,
+        "done_reason": done_reason,
+        "total_duration": total_ns,
+        "load_duration": 0,
+        "prompt_eval_count": usage.prompt_tokens,
+        "prompt_eval_duration": 0,
+        "eval_count": usage.completion_tokens,
+        "eval_duration": total_ns,
+    }
+
+
+def chat_response(model: str, result: ChatResult, total_ns: int) -> bytes:
+    message: dict[str, Any] = {"role": "assistant", "content": result.content or ""}
+    calls = _tool_calls(result.tool_calls)
+    if calls:
+        message["tool_calls"] = calls
+    done_reason = "length" if result.finish_reason == "length" else "stop"
+    return orjson.dumps(
+        {
+            "model": model,
+            "created_at": now_iso(),
+            "message": message,
+            **_final_fields(result.usage, total_ns, done_reason),
+        }
+    )
+
+
+def chat_line(model: str, chunk: ChatChunk) -> bytes:
+    message: dict[str, Any] = {"role": "assistant", "content": chunk.content or ""}
+    calls = _tool_calls(chunk.tool_calls)
+    if calls:
+        message["tool_calls"] = calls
+    body = {"model": model, "created_at": now_iso(), "message": message, "done": False}
+    return orjson.dumps(body) + b"\n"
+
+
+def final_line(model: str, usage: Usage | None, total_ns: int, done_reason: str) -> bytes:
+    body = {
+        "model": model,
+        "created_at": now_iso(),
+        "message": {"role": "assistant", "content": ""},
+        **_final_fields(usage, total_ns, done_reason),
+    }
+    return orjson.dumps(body) + b"\n"
+
+
+def error_line(message: str) -> bytes:
+    return orjson.dumps({"error": message}) + b"\n"

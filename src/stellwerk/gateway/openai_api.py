@@ -1,0 +1,182 @@
+"""The OpenAI API: ``/v1/chat/completions`` (plain and SSE), ``/v1/embeddings``, ``/v1/models``."""
+
+from __future__ import annotations
+
+import base64
+import struct
+import time
+from collections.abc import AsyncIterator
+
+import anyio
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
+
+from stellwerk.backends.types import ChatChunk, ChatRequest
+from stellwerk.errors import InvalidRequest, StellwerkError
+from stellwerk.gateway import openai_wire as wire
+from stellwerk.gateway.body import parse, read_body
+from stellwerk.gateway.calls import Call
+from stellwerk.gateway.chat import decision_headers, fail, new_request_id, select
+from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.gateway.errors import status_of
+from stellwerk.gateway.openai_schema import ChatCompletionRequest, EmbeddingRequest
+from stellwerk.gateway.runtime import Runtime
+
+router = APIRouter(prefix="/v1", tags=["OpenAI API"])
+
+_NOT_PASSED = {"model", "messages", "stream", "stream_options", "user", "n"}
+
+
+def chat_request(body: ChatCompletionRequest) -> ChatRequest:
+    return ChatRequest(
+        messages=[m.model_dump(exclude_none=True) for m in body.messages],
+        params=body.model_dump(exclude_none=True, exclude=_NOT_PASSED),
+    )
+
+
+def _json(body: bytes, headers: dict[str, str]) -> Response:
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.post(
+    "/chat/completions",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def chat_completions(request: Request, runtime: RuntimeDep) -> Response:
+    """Chat completion; ``model`` is a model id or a route (``auto`` ...); ``stream`` for SSE."""
+    call = Call(new_request_id(), "openai", "chat", "", stream=False)
+    try:
+        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        limit = runtime.config.server.max_body_bytes
+        body = parse(ChatCompletionRequest, await read_body(request, limit))
+        call.requested_model, call.stream = body.model, body.stream
+        chat = chat_request(body)
+        call.selection = select(runtime, call.principal, body.model, chat)
+        if body.stream:
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            first, rest = await runtime.caller.open_stream(call, call.selection, chat)
+            return StreamingResponse(
+                _sse(runtime, call, first, rest, include_usage),
+                media_type="text/event-stream",
+                headers={**decision_headers(call), "cache-control": "no-cache"},
+            )
+        result = await runtime.caller.complete(call, call.selection, chat)
+    except StellwerkError as exc:
+        await fail(runtime, call, exc)
+        raise
+    call.ended = time.perf_counter()
+    await runtime.record(call)
+    assert call.model is not None
+    payload = wire.completion(call.request_id, int(time.time()), call.model.id, result)
+    return _json(payload, decision_headers(call))
+
+
+async def _sse(
+    runtime: Runtime,
+    call: Call,
+    first: ChatChunk,
+    rest: AsyncIterator[ChatChunk],
+    include_usage: bool,
+) -> AsyncIterator[bytes]:
+    assert call.model is not None
+    model, created, rid = call.model.id, int(time.time()), call.request_id
+    is_first = True
+    try:
+        chunk: ChatChunk | None = first
+        while chunk is not None:
+            if chunk.usage is not None:
+                call.usage = chunk.usage
+            elif chunk.content is not None or chunk.tool_calls or chunk.finish_reason:
+                yield wire.chunk_event(rid, created, model, chunk, first=is_first)
+                is_first = False
+            chunk = await anext(rest, None)
+        call.ended = time.perf_counter()
+        if include_usage and call.usage is not None:
+            yield wire.usage_event(rid, created, model, call.usage)
+        yield wire.DONE
+    except StellwerkError as exc:
+        call.status, call.error_kind = status_of(exc), "stream_interrupted"
+        yield wire.error_event(exc)
+    except BaseException:
+        call.status, call.error_kind = 499, "client_disconnected"
+        raise
+    finally:
+        with anyio.CancelScope(shield=True):  # a client that hangs up still gets its record
+            await runtime.record(call)
+
+
+@router.post(
+    "/embeddings",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def embeddings(request: Request, runtime: RuntimeDep) -> Response:
+    """Embeddings from a model with the ``embeddings`` capability."""
+    call = Call(new_request_id(), "openai", "embeddings", "", stream=False)
+    try:
+        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        limit = runtime.config.server.max_body_bytes
+        body = parse(EmbeddingRequest, await read_body(request, limit))
+        call.requested_model = body.model
+        inputs = [body.input] if isinstance(body.input, str) else list(body.input)
+        if not inputs or any(not isinstance(i, str) or not i for i in inputs):
+            raise InvalidRequest(
+                "input must be a non-empty string or list of strings", param="input"
+            )
+        if runtime.selector.is_route(body.model):
+            raise InvalidRequest(
+                "routes choose chat models; name an embedding model", param="model"
+            )
+        call.selection = runtime.selector.named(call.principal, body.model, ["embeddings"])
+        result = await runtime.caller.embed(call, call.selection, inputs)
+    except StellwerkError as exc:
+        await fail(runtime, call, exc)
+        raise
+    call.ended = time.perf_counter()
+    await runtime.record(call)
+    assert call.model is not None
+    encode = _base64 if body.encoding_format == "base64" else None
+    payload = orjson.dumps(
+        {
+            "object": "list",
+            "model": call.model.id,
+            "data": [
+                {"object": "embedding", "index": i, "embedding": encode(v) if encode else v}
+                for i, v in enumerate(result.vectors)
+            ],
+            "usage": {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens},
+        }
+    )
+    return _json(payload, decision_headers(call))
+
+
+def _base64(vector: list[float]) -> str:
+    """OpenAI's base64 encoding (little-endian float32), the ``openai`` library's default."""
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
+
+
+@router.get("/models")
+async def list_models(request: Request, runtime: RuntimeDep) -> Response:
+    """The models and routes the caller's key may use."""
+    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    models = runtime.selector.visible(principal)
+    data = (
+        [
+            {"id": name, "object": "model", "created": 0, "owned_by": "stellwerk-route"}
+            for name in runtime.selector.routes
+        ]
+        if models
+        else []
+    )
+    data += [{"id": m.id, "object": "model", "created": 0, "owned_by": m.backend} for m in models]
+    return _json(orjson.dumps({"object": "list", "data": data}), {})

@@ -1,0 +1,50 @@
+"""Operations: ``/healthz`` (process up), ``/readyz`` (backends reachable), ``/metrics``."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from fastapi import APIRouter
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.responses import Response
+
+from stellwerk.errors import UpstreamError
+from stellwerk.gateway.deps import RuntimeDep
+
+router = APIRouter(tags=["Operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> Response:
+    """The gateway process is up."""
+    return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+@router.get("/readyz")
+async def readyz(runtime: RuntimeDep) -> Response:
+    """Probe every backend; 200 if all answer, 503 naming the ones that do not."""
+
+    async def probe(name: str) -> tuple[str, str | None]:
+        try:
+            await runtime.backends[name].probe()
+        except UpstreamError as exc:
+            runtime.metrics.backend_up.labels(name).set(0)
+            return name, exc.message
+        runtime.metrics.backend_up.labels(name).set(1)
+        return name, None
+
+    results = await asyncio.gather(*(probe(name) for name in runtime.backends))
+    backends = {name: {"ready": error is None, "error": error} for name, error in results}
+    ready = all(error is None for _, error in results)
+    return Response(
+        orjson.dumps({"status": "ready" if ready else "not_ready", "backends": backends}),
+        status_code=200 if ready else 503,
+        media_type="application/json",
+    )
+
+
+@router.get("/metrics")
+async def metrics(runtime: RuntimeDep) -> Response:
+    """Prometheus metrics: requests, latency, tokens by model and department, upstream errors."""
+    return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,135 @@
+"""Everything one running gateway holds: built at start-up from the config, closed at shutdown."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import httpx
+
+from stellwerk.backends.base import Backend, builtin_backends
+from stellwerk.config.loader import config_hash, resolve_env
+from stellwerk.config.schema import StellwerkConfig
+from stellwerk.gateway.auth import Keyring
+from stellwerk.gateway.calls import Call, Caller
+from stellwerk.gateway.metrics import Metrics
+from stellwerk.gateway.selection import Selector
+from stellwerk.ledger.record import UsageRecord
+from stellwerk.routing.base import Router
+
+
+class UsageSink(Protocol):
+    """Where usage records go: the ledger's batched writer."""
+
+    async def submit(self, record: UsageRecord) -> None: ...
+
+
+@dataclass
+class Runtime:
+    config: StellwerkConfig
+    config_hash: str
+    client: httpx.AsyncClient
+    backends: dict[str, Backend]
+    keyring: Keyring
+    selector: Selector
+    caller: Caller
+    metrics: Metrics
+    ledger: UsageSink
+
+    async def record(self, call: Call) -> None:
+        """Write the call's one usage record and update the metrics; never raises."""
+        ended = call.ended or time.perf_counter()
+        principal = call.principal
+        model = call.model
+        usage = call.usage
+        prompt = usage.prompt_tokens if usage else 0
+        completion = usage.completion_tokens if usage else 0
+        cost = energy = 0.0
+        if model is not None:
+            cost = (
+                prompt * model.price.input_per_mtok + completion * model.price.output_per_mtok
+            ) / 1e6
+            energy = (prompt + completion) / 1000 * model.energy_wh_per_1k_tokens
+        decision = call.selection.decision if call.selection else None
+        record = UsageRecord(
+            request_id=call.request_id,
+            time=datetime.now(UTC),
+            department=principal.department if principal else "",
+            key_id=principal.key_id if principal else "",
+            api=call.api,
+            endpoint=call.endpoint,
+            requested_model=call.requested_model[:128],
+            model=model.id if model else None,
+            backend=model.backend if model else None,
+            decision_reason=decision.reason if decision else None,
+            router=decision.router if decision else None,
+            classification=principal.classification if principal else None,
+            stream=call.stream,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            usage_source=usage.source if usage else "none",
+            latency_ms=(ended - call.started) * 1000,
+            ttft_ms=(call.first_token - call.started) * 1000 if call.first_token else None,
+            status=call.status,
+            error_kind=call.error_kind,
+            fallback_from=",".join(call.fallback_from) or None,
+            cost=cost,
+            energy_wh=energy,
+            config_hash=self.config_hash,
+        )
+        await self.ledger.submit(record)
+        self._observe(call, record)
+
+    def _observe(self, call: Call, record: UsageRecord) -> None:
+        model = record.model or "-"
+        department = record.department or "-"
+        m = self.metrics
+        m.requests.labels(record.api, record.endpoint, model, department, str(record.status)).inc()
+        m.latency.labels(record.endpoint, model).observe(record.latency_ms / 1000)
+        if record.ttft_ms is not None and call.stream:
+            m.ttft.labels(model).observe(record.ttft_ms / 1000)
+        if record.prompt_tokens:
+            m.tokens.labels(model, department, "prompt").inc(record.prompt_tokens)
+        if record.completion_tokens:
+            m.tokens.labels(model, department, "completion").inc(record.completion_tokens)
+
+
+def build_backends(
+    config: StellwerkConfig, client: httpx.AsyncClient, environ: Mapping[str, str]
+) -> dict[str, Backend]:
+    registry = builtin_backends()
+    secrets = resolve_env([b.api_key_env for b in config.backends if b.api_key_env], environ)
+    return {
+        b.name: registry[b.kind](b, client, secrets.get(b.api_key_env or ""))
+        for b in config.backends
+    }
+
+
+def build_client() -> httpx.AsyncClient:
+    """The one pooled HTTP client shared by every backend."""
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30)
+    return httpx.AsyncClient(limits=limits, trust_env=False, follow_redirects=False)
+
+
+def build_runtime(
+    config: StellwerkConfig, environ: Mapping[str, str], router: Router, ledger: UsageSink
+) -> Runtime:
+    keyring = Keyring.from_config(config, environ)
+    resolve_env([b.api_key_env for b in config.backends if b.api_key_env], environ)
+    client = build_client()
+    backends = build_backends(config, client, environ)
+    metrics = Metrics()
+    return Runtime(
+        config=config,
+        config_hash=config_hash(config),
+        client=client,
+        backends=backends,
+        keyring=keyring,
+        selector=Selector(config, router),
+        caller=Caller(backends, metrics),
+        metrics=metrics,
+        ledger=ledger,
+    )

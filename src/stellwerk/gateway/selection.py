@@ -1,0 +1,121 @@
+"""Steps 2 and 3 of a request: keep the models that may serve it, then let the router choose.
+
+A model named in the request is used if the caller may use it; a route name (``auto``,
+``auto-economy`` ...) asks the router to choose among every model the caller may use and that can
+do the job (capabilities, context length). The policy check here is the seam governance plugs into.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from stellwerk.config.schema import ModelConfig, StellwerkConfig
+from stellwerk.errors import InvalidRequest, NotFound, PermissionDenied
+from stellwerk.gateway.auth import Principal
+from stellwerk.routing.base import Candidate, Decision, Router, RouteRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    route: str | None
+    decision: Decision
+    models: tuple[ModelConfig, ...]
+
+    @property
+    def model(self) -> ModelConfig:
+        return self.models[0]
+
+
+def candidate(model: ModelConfig) -> Candidate:
+    return Candidate(
+        model_id=model.id,
+        params_b=model.params_b,
+        size_class=model.size_class,
+        price_in_per_mtok=model.price.input_per_mtok,
+        price_out_per_mtok=model.price.output_per_mtok,
+        context_length=model.context_length,
+        benchmark_score=model.benchmark_score,
+    )
+
+
+class Selector:
+    def __init__(self, config: StellwerkConfig, router: Router) -> None:
+        self.models = {m.id: m for m in config.models}
+        self.routes = dict(config.routes)
+        self.router = router
+        self._candidates = {m.id: candidate(m) for m in config.models}
+
+    def allowed(self, principal: Principal, model: ModelConfig) -> bool:
+        if model.lifecycle != "approved":
+            return False
+        return principal.allowed_models is None or model.id in principal.allowed_models
+
+    def visible(self, principal: Principal) -> list[ModelConfig]:
+        return [m for m in self.models.values() if self.allowed(principal, m)]
+
+    def named(self, principal: Principal, name: str, needs: Iterable[str]) -> Selection:
+        model = self.models.get(name)
+        if model is None:
+            raise NotFound(
+                f"model {name!r} does not exist; GET /v1/models lists the models you may use",
+                param="model",
+                code="model_not_found",
+            )
+        if not self.allowed(principal, model):
+            state = "" if model.lifecycle == "approved" else f" (lifecycle: {model.lifecycle})"
+            raise PermissionDenied(
+                f"model {name!r} is not allowed for department {principal.department!r}{state}",
+                param="model",
+                code="model_not_allowed",
+            )
+        missing = [cap for cap in needs if cap not in model.capabilities]
+        if missing:
+            raise InvalidRequest(
+                f"model {name!r} does not support {', '.join(missing)}",
+                param="model",
+                code="unsupported_capability",
+            )
+        decision = Decision(
+            model_id=name,
+            ranking=(name,),
+            scores=(),
+            reason="model named in the request",
+            router="none",
+        )
+        return Selection(route=None, decision=decision, models=(model,))
+
+    def is_route(self, name: str) -> bool:
+        return name in self.routes
+
+    def routed(
+        self, principal: Principal, route: str, prompt: str, prompt_tokens: int, needs: set[str]
+    ) -> Selection:
+        allowed = self.visible(principal)
+        if not allowed:
+            raise PermissionDenied(
+                f"no model is allowed for department {principal.department!r}",
+                code="no_allowed_model",
+            )
+        able = [
+            m
+            for m in allowed
+            if needs.issubset(m.capabilities) and m.context_length > prompt_tokens
+        ]
+        if not able:
+            raise InvalidRequest(
+                f"none of the {len(allowed)} models allowed for department "
+                f"{principal.department!r} can serve this request (needs: "
+                f"{', '.join(sorted(needs)) or 'chat'}, about {prompt_tokens} prompt tokens)",
+                param="model",
+                code="no_capable_model",
+            )
+        request = RouteRequest(
+            prompt=prompt,
+            prompt_tokens=prompt_tokens,
+            candidates=tuple(self._candidates[m.id] for m in able),
+            cost_weight=self.routes[route].cost_weight,
+        )
+        decision = self.router.decide(request)
+        models = tuple(self.models[name] for name in decision.ranking)
+        return Selection(route=route, decision=decision, models=models)

@@ -1,0 +1,50 @@
+"""Serving an app with uvicorn in a background thread: for ``stellwerk demo`` and the tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from fastapi import FastAPI
+
+from stellwerk.errors import StellwerkError
+
+
+@contextmanager
+def serve_in_thread(
+    app: FastAPI, *, host: str = "127.0.0.1", port: int = 0, startup_timeout_s: float = 60
+) -> Iterator[str]:
+    """Serve ``app`` until the block ends (the lifespan's shutdown runs); yields the base URL.
+
+    ``port=0`` lets the kernel pick a free port.
+    """
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="stellwerk-gateway", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout_s
+    while not server.started:
+        if not thread.is_alive():
+            raise StellwerkError(f"the gateway could not start on {host}:{port}")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            raise StellwerkError("the gateway did not start in time")
+        time.sleep(0.02)
+    bound = port or _bound_port(server)
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(60)
+
+
+def _bound_port(server: uvicorn.Server) -> int:
+    for listener in server.servers:
+        for sock in listener.sockets:
+            port: int = sock.getsockname()[1]
+            return port
+    raise StellwerkError("the gateway has no listening socket")

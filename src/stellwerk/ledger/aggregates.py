@@ -1,0 +1,112 @@
+"""Usage summed over a time window, grouped by department, model, backend, key or not at all.
+
+One query serves both databases. Latency percentiles use the nearest-rank definition (the value
+below which at least p% of the requests fall, taken from the data; PostgreSQL's
+``percentile_disc``), computed with window functions so that SQLite, which has no percentile
+function, gives exactly the same numbers as PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+from sqlalchemy import Connection, Text, case, cast, func, null, select
+
+from stellwerk.errors import InvalidRequest
+from stellwerk.ledger.tables import usage
+from stellwerk.ledger.usage_read import usage_filter
+from stellwerk.ledger.window import EVERYTHING, Window
+
+GroupBy = Literal["department", "model", "backend", "key_id"]
+GROUP_BY: tuple[str, ...] = get_args(GroupBy)
+ERROR_STATUS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class UsageAggregate:
+    """Totals of one group; ``group`` is ``None`` for the ungrouped total or a missing model."""
+
+    group: str | None
+    requests: int
+    errors: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    energy_wh: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+def _percentile(rank: Any, size: Any, latency: Any, percent: int) -> Any:
+    # Nearest rank: the smallest value whose rank r satisfies r / n >= p, i.e. 100 r >= p n.
+    return func.min(case((rank * 100 >= size * percent, latency)))
+
+
+def summarize_usage(
+    connection: Connection,
+    window: Window = EVERYTHING,
+    *,
+    by: GroupBy | None = None,
+    department: str | None = None,
+) -> list[UsageAggregate]:
+    """One aggregate per group (ordered by cost, highest first), or one total if ``by`` is None.
+
+    ``errors`` counts records with an HTTP status of 400 or more. With no records in the window the
+    result is empty.
+    """
+    if by is not None and by not in GROUP_BY:
+        raise InvalidRequest(
+            f"cannot group usage by {by!r}; choose one of {', '.join(GROUP_BY)}", param="by"
+        )
+    group: Any = usage.c[by] if by is not None else cast(null(), Text)
+    partition = {"partition_by": group} if by is not None else {}
+    ranked = (
+        select(
+            group.label("grp"),
+            usage.c.status,
+            usage.c.prompt_tokens,
+            usage.c.completion_tokens,
+            usage.c.cost,
+            usage.c.energy_wh,
+            usage.c.latency_ms,
+            func.row_number().over(order_by=usage.c.latency_ms, **partition).label("rank"),
+            func.count().over(**partition).label("size"),
+        )
+        .where(usage_filter(window, department))
+        .subquery()
+    )
+    r = ranked.c
+    statement = (
+        select(
+            r.grp,
+            func.count().label("requests"),
+            func.coalesce(func.sum(case((r.status >= ERROR_STATUS, 1), else_=0)), 0),
+            func.coalesce(func.sum(r.prompt_tokens), 0),
+            func.coalesce(func.sum(r.completion_tokens), 0),
+            func.coalesce(func.sum(r.cost), 0.0),
+            func.coalesce(func.sum(r.energy_wh), 0.0),
+            _percentile(r.rank, r.size, r.latency_ms, 50),
+            _percentile(r.rank, r.size, r.latency_ms, 95),
+        )
+        .group_by(r.grp)
+        .order_by(func.sum(r.cost).desc(), r.grp)
+    )
+    return [
+        UsageAggregate(
+            group=row[0],
+            requests=int(row[1]),
+            errors=int(row[2]),
+            prompt_tokens=int(row[3]),
+            completion_tokens=int(row[4]),
+            cost=float(row[5]),
+            energy_wh=float(row[6]),
+            latency_p50_ms=float(row[7]),
+            latency_p95_ms=float(row[8]),
+        )
+        for row in connection.execute(statement)
+    ]

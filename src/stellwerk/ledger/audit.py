@@ -1,0 +1,120 @@
+"""The audit log: an append-only record of every governance change.
+
+Entries are only ever inserted; the database refuses updates and deletes (triggers made by the
+migration ``0002_audit_log``). ``actor`` says who: a key id, ``"config"`` for a change made by
+loading the configuration, or ``"cli:<user>"``. Never put a raw API key anywhere in an entry.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, insert, select, true
+
+from stellwerk.errors import InvalidRequest, LedgerError
+from stellwerk.ledger.tables import audit_log
+from stellwerk.ledger.window import EVERYTHING, Window
+
+_WORD = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    time: datetime
+    actor: str
+    action: str
+    target_kind: str
+    target: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    config_hash: str | None = None
+
+
+def _check(actor: str, action: str, target_kind: str, target: str) -> None:
+    if not actor or not actor.strip():
+        raise InvalidRequest("audit actor must not be empty", param="actor")
+    for name, value in (("action", action), ("target_kind", target_kind)):
+        if not _WORD.match(value):
+            raise InvalidRequest(
+                f"audit {name} {value!r} must be a lower-case word (letters, digits, _ . -)",
+                param=name,
+            )
+    if not target:
+        raise InvalidRequest("audit target must not be empty", param="target")
+
+
+def append_audit(
+    connection: Connection,
+    *,
+    actor: str,
+    action: str,
+    target_kind: str,
+    target: str,
+    details: Mapping[str, Any] | None = None,
+    config_hash: str | None = None,
+    time: datetime | None = None,
+) -> AuditEntry:
+    """Insert one entry in the caller's transaction and return it with its id.
+
+    ``details`` must be JSON-serialisable; it is stored as given (sorted keys when read back).
+    """
+    _check(actor, action, target_kind, target)
+    payload = dict(details or {})
+    try:
+        json.dumps(payload, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequest(f"audit details are not JSON: {exc}", param="details") from exc
+    moment = time if time is not None else datetime.now(UTC)
+    if moment.utcoffset() is None:
+        raise InvalidRequest("audit time must carry a timezone", param="time")
+    statement = insert(audit_log).values(
+        time=moment,
+        actor=actor,
+        action=action,
+        target_kind=target_kind,
+        target=target,
+        details=payload,
+        config_hash=config_hash,
+    )
+    key = connection.execute(statement).inserted_primary_key
+    if key is None or key[0] is None:
+        raise LedgerError("the database did not return the id of the new audit entry")
+    return AuditEntry(int(key[0]), moment, actor, action, target_kind, target, payload, config_hash)
+
+
+def list_audit(
+    connection: Connection,
+    *,
+    window: Window = EVERYTHING,
+    actor: str | None = None,
+    action: str | None = None,
+    target_kind: str | None = None,
+    target: str | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """Entries matching every given filter, newest first."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidRequest(f"limit must be between 1 and {MAX_LIMIT}, got {limit}", param="limit")
+    clauses: list[ColumnElement[bool]] = []
+    if window.start is not None:
+        clauses.append(audit_log.c.time >= window.start)
+    if window.end is not None:
+        clauses.append(audit_log.c.time < window.end)
+    for column, value in (
+        ("actor", actor),
+        ("action", action),
+        ("target_kind", target_kind),
+        ("target", target),
+    ):
+        if value is not None:
+            clauses.append(audit_log.c[column] == value)
+    statement = (
+        select(audit_log).where(and_(true(), *clauses)).order_by(audit_log.c.id.desc()).limit(limit)
+    )
+    return [AuditEntry(**row._mapping) for row in connection.execute(statement)]

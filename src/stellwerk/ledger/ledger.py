@@ -1,0 +1,158 @@
+"""The ledger: one object over one database, opened (and migrated) by :func:`open_ledger`.
+
+Its methods are synchronous and short; call them from a thread (``asyncio.to_thread``) on an event
+loop. The gateway writes usage through :class:`stellwerk.ledger.writer.LedgerWriter`, which batches
+records off the request path and calls :meth:`Ledger.insert_usage`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+
+from stellwerk.errors import LedgerError
+from stellwerk.ledger import audit, migrate, partitions, usage_read, usage_write
+from stellwerk.ledger.aggregates import GroupBy, UsageAggregate, summarize_usage
+from stellwerk.ledger.audit import AuditEntry
+from stellwerk.ledger.engine import build_engine, safe_url
+from stellwerk.ledger.record import UsageRecord
+from stellwerk.ledger.window import EVERYTHING, Window
+
+
+class Ledger:
+    """Usage records and the audit log in one SQLite or PostgreSQL database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._months: set[partitions.Month] = set()
+
+    @property
+    def url(self) -> str:
+        """The database URL with the password masked."""
+        return safe_url(self.engine.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A connection in a transaction, committed on success; later tables' services use it."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    def connect(self) -> Connection:
+        return self.engine.connect()
+
+    # usage ---------------------------------------------------------------------------------------
+
+    def insert_usage(self, records: Sequence[UsageRecord]) -> None:
+        """Write ``records`` in one transaction; records already stored are skipped."""
+        new_months = {partitions.month_of(record.time) for record in records} - self._months
+        try:
+            with self.engine.begin() as connection:
+                partitions.ensure_partitions(connection, new_months)
+                usage_write.insert_usage(connection, records)
+        except BaseException:
+            self._months.clear()  # a partition may have been dropped behind our back
+            raise
+        self._months |= new_months
+
+    def count_usage(self, window: Window = EVERYTHING, *, department: str | None = None) -> int:
+        with self.engine.connect() as connection:
+            return usage_read.count_usage(connection, window, department=department)
+
+    def recent_usage(
+        self, *, limit: int = 100, window: Window = EVERYTHING, department: str | None = None
+    ) -> list[UsageRecord]:
+        with self.engine.connect() as connection:
+            return usage_read.recent_usage(
+                connection, limit=limit, window=window, department=department
+            )
+
+    def summarize_usage(
+        self,
+        window: Window = EVERYTHING,
+        *,
+        by: GroupBy | None = None,
+        department: str | None = None,
+    ) -> list[UsageAggregate]:
+        with self.engine.connect() as connection:
+            return summarize_usage(connection, window, by=by, department=department)
+
+    # audit ---------------------------------------------------------------------------------------
+
+    def append_audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        target_kind: str,
+        target: str,
+        details: Mapping[str, Any] | None = None,
+        config_hash: str | None = None,
+        time: datetime | None = None,
+    ) -> AuditEntry:
+        with self.engine.begin() as connection:
+            return audit.append_audit(
+                connection,
+                actor=actor,
+                action=action,
+                target_kind=target_kind,
+                target=target,
+                details=details,
+                config_hash=config_hash,
+                time=time,
+            )
+
+    def list_audit(
+        self,
+        *,
+        window: Window = EVERYTHING,
+        actor: str | None = None,
+        action: str | None = None,
+        target_kind: str | None = None,
+        target: str | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        with self.engine.connect() as connection:
+            return audit.list_audit(
+                connection,
+                window=window,
+                actor=actor,
+                action=action,
+                target_kind=target_kind,
+                target=target,
+                limit=limit,
+            )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_ledger(url: str | URL, *, revision: str = "head") -> Ledger:
+    """Open the ledger at ``url`` and migrate it to ``revision`` (the newest by default).
+
+    ``url`` is ``sqlite:///path/to/file.db`` or ``postgresql+psycopg://user@host/db``. Raises
+    :class:`LedgerError` naming the database (password hidden) when it cannot be reached or
+    migrated.
+    """
+    engine = build_engine(url)
+    try:
+        migrate.upgrade(engine, revision)
+    except LedgerError:
+        engine.dispose()
+        raise
+    except (SQLAlchemyError, OSError) as exc:
+        engine.dispose()
+        raise LedgerError(
+            f"cannot open the ledger at {safe_url(engine.url)}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from exc
+    return Ledger(engine)

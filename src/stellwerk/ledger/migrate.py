@@ -1,0 +1,70 @@
+"""Run the ledger's Alembic migrations from code: no ``alembic.ini``, no command line needed.
+
+The migration scripts ship inside the package (``stellwerk/ledger/migrations``). The revision is
+kept in the table ``stellwerk_alembic_version`` so that the ledger can share a database with other
+applications that use Alembic. On PostgreSQL the upgrade holds an advisory lock, so that several
+gateway replicas starting together migrate once, one after the other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import Connection, Engine, text
+
+from stellwerk.errors import LedgerError
+
+VERSION_TABLE = "stellwerk_alembic_version"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# pg_advisory_xact_lock key: the first 8 bytes of "stellwerk" as a signed 64-bit integer.
+_LOCK_KEY = int.from_bytes(b"stellwer", "big", signed=True)
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config pointing at the packaged migrations, bound to ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships migrations
+        raise LedgerError("the ledger's migrations are missing from the installation")
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
+
+
+def _check_known(connection: Connection) -> None:
+    current = current_revision(connection)
+    if current is None:
+        return
+    scripts = ScriptDirectory.from_config(alembic_config())
+    try:
+        scripts.get_revision(current)
+    except CommandError as exc:
+        raise LedgerError(
+            f"the ledger database is at revision {current!r}, which this version of Stellwerk "
+            "does not know (was it migrated by a newer version?)"
+        ) from exc
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database behind ``engine`` to ``revision`` (default: the newest)."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        _check_known(connection)
+        command.upgrade(alembic_config(connection), revision)

@@ -1,0 +1,82 @@
+"""Usage records to table rows and back, and the check a record passes before it is queued.
+
+The check runs in :meth:`LedgerWriter.submit`, on the caller's side: a malformed record is refused
+there with a message naming the field, instead of poisoning a batch in the writer later.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from stellwerk.errors import LedgerError
+from stellwerk.ledger.record import UsageRecord
+
+FIELD_NAMES: tuple[str, ...] = tuple(field.name for field in fields(UsageRecord))
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _number(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
+def _flag(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _moment(value: object) -> bool:
+    return isinstance(value, datetime) and value.utcoffset() is not None
+
+
+_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "str": (_text, "a string"),
+    "int": (_count, "a non-negative integer"),
+    "float": (_number, "a finite non-negative number"),
+    "bool": (_flag, "a bool"),
+    "datetime": (_moment, "a timezone-aware datetime"),
+}
+
+
+def check_record(record: object) -> UsageRecord:
+    """Return ``record`` if it can be stored; else raise :class:`LedgerError` naming the field."""
+    if not isinstance(record, UsageRecord):
+        raise LedgerError(f"expected a UsageRecord, got {type(record).__name__}")
+    for field in fields(UsageRecord):
+        annotation = str(field.type)
+        optional = annotation.endswith(" | None")
+        base = annotation.removesuffix(" | None")
+        value = getattr(record, field.name)
+        if value is None and optional:
+            continue
+        check, wanted = _CHECKS[base]
+        if not check(value):
+            raise LedgerError(
+                f"usage record {record.request_id!r}: field {field.name!r} must be {wanted}"
+                f"{' or None' if optional else ''}, got {value!r}"
+            )
+    if not record.request_id:
+        raise LedgerError("usage record: field 'request_id' must not be empty")
+    return record
+
+
+def record_to_row(record: UsageRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in FIELD_NAMES}
+
+
+def row_to_record(row: Mapping[Any, Any]) -> UsageRecord:
+    return UsageRecord(**{name: row[name] for name in FIELD_NAMES})

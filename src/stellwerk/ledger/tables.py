@@ -1,0 +1,86 @@
+"""The ledger's tables, as SQLAlchemy Core metadata.
+
+This module is the source of truth for what the newest migration creates; a test compares it with
+a database migrated to head (``alembic`` autogenerate finds no difference). Change a table here
+*and* add a migration under ``migrations/versions`` (docs/ledger.md says how).
+
+``usage`` never holds prompt or answer text: its columns are exactly the fields of
+:class:`stellwerk.ledger.record.UsageRecord`. On PostgreSQL it is partitioned by month on
+``time`` (see :mod:`stellwerk.ledger.partitions`), which is why its primary key includes ``time``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+
+from stellwerk.ledger.types import UTCDateTime, json_type
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+usage = Table(
+    "usage",
+    metadata,
+    Column("request_id", Text, nullable=False),
+    Column("time", UTCDateTime(), nullable=False),
+    Column("department", Text, nullable=False),
+    Column("key_id", Text, nullable=False),
+    Column("api", Text, nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("requested_model", Text, nullable=False),
+    Column("model", Text),
+    Column("backend", Text),
+    Column("decision_reason", Text),
+    Column("router", Text),
+    Column("classification", Text),
+    Column("stream", Boolean, nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("usage_source", Text, nullable=False),
+    Column("latency_ms", Double, nullable=False),
+    Column("ttft_ms", Double),
+    Column("status", Integer, nullable=False),
+    Column("error_kind", Text),
+    Column("fallback_from", Text),
+    Column("cost", Double, nullable=False),
+    Column("energy_wh", Double, nullable=False),
+    Column("config_hash", Text, nullable=False),
+    PrimaryKeyConstraint("request_id", "time"),
+    Index("ix_usage_time", "time"),
+    Index("ix_usage_department_time", "department", "time"),
+    Index("ix_usage_model_time", "model", "time"),
+    postgresql_partition_by="RANGE (time)",
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", UTCDateTime(), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("target_kind", Text, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("details", json_type(), nullable=False),
+    Column("config_hash", Text),
+    Index("ix_audit_log_time", "time"),
+    Index("ix_audit_log_target", "target_kind", "target", "time"),
+)

@@ -1,0 +1,86 @@
+"""A backend that is down or hangs: 503/504 naming it, fallback to the next candidate."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fixtures.gateway import KEYS, free_port, running_gateway
+
+pytestmark = pytest.mark.llama
+AUTH = {"authorization": f"Bearer {KEYS['research']}"}
+
+
+@pytest.fixture
+def hanging_port() -> Iterator[int]:
+    """A port that accepts TCP connections (the kernel's backlog) and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield sock.getsockname()[1]
+
+
+def _with_backend(raw: dict[str, Any], name: str, url: str, **timeouts: float) -> dict[str, Any]:
+    backend = {"name": name, "kind": "openai", "base_url": url}
+    if timeouts:
+        backend["timeouts"] = timeouts
+    model = {**raw["models"][0], "id": f"{name}-small", "backend": name}
+    return {**raw, "backends": [backend, *raw["backends"]], "models": [model, *raw["models"]]}
+
+
+def test_dead_backend_is_503_naming_it_and_auto_falls_back(gateway_raw: dict[str, Any]) -> None:
+    raw = _with_backend(gateway_raw, "dead", f"http://127.0.0.1:{free_port()}")
+    chat = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+    with running_gateway(raw) as gw:
+        url = gw.openai_url + "/chat/completions"
+        direct = httpx.post(url, json={**chat, "model": "dead-small"}, headers=AUTH)
+        assert direct.status_code == 503
+        assert "backend 'dead'" in direct.json()["error"]["message"]
+        assert direct.json()["error"]["code"] == "backend_unavailable"
+
+        routed = httpx.post(url, json={**chat, "model": "auto"}, headers=AUTH)
+        assert routed.status_code == 200
+        assert routed.headers["x-stellwerk-model"] == "tiny-small"
+        assert routed.headers["x-stellwerk-fallback-from"] == "dead-small"
+
+        streamed = httpx.post(url, json={**chat, "model": "auto", "stream": True}, headers=AUTH)
+        assert streamed.status_code == 200
+        assert streamed.headers["x-stellwerk-fallback-from"] == "dead-small"
+        assert streamed.text.rstrip().endswith("data: [DONE]")
+
+        metrics = httpx.get(gw.url + "/metrics").text
+        assert 'stellwerk_upstream_errors_total{backend="dead",kind="unavailable"} 3.0' in metrics
+        ready = httpx.get(gw.url + "/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["backends"]["dead"]["ready"] is False
+        assert ready.json()["backends"]["llamacpp"]["ready"] is True
+
+    ledger = gw.ledger()
+    records = {r.request_id: r for r in ledger.recent_usage()}
+    ledger.close()
+    fallbacks = [r for r in records.values() if r.fallback_from == "dead-small"]
+    assert len(fallbacks) == 2 and all(r.model == "tiny-small" for r in fallbacks)
+
+
+def test_hanging_backend_times_out_with_504(gateway_raw: dict[str, Any], hanging_port: int) -> None:
+    raw = _with_backend(
+        gateway_raw, "stuck", f"http://127.0.0.1:{hanging_port}", first_token=0.5, total=2
+    )
+    with running_gateway(raw) as gw:
+        for body in ({"stream": False}, {"stream": True}):
+            response = httpx.post(
+                gw.openai_url + "/chat/completions",
+                json={
+                    "model": "stuck-small",
+                    "messages": [{"role": "user", "content": "x"}],
+                    **body,
+                },
+                headers=AUTH,
+                timeout=30,
+            )
+            assert response.status_code == 504
+            assert "backend 'stuck'" in response.json()["error"]["message"]

@@ -1,0 +1,93 @@
+"""Bad input gets a 4xx in the API's own error format (never a 500), and still a usage record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fixtures.gateway import KEYS, Gateway
+
+pytestmark = pytest.mark.llama
+
+AUTH = {"authorization": f"Bearer {KEYS['research']}"}
+LEGAL = {"authorization": f"Bearer {KEYS['legal']}"}
+CHAT = {"model": "tiny-small", "messages": [{"role": "user", "content": "hi"}]}
+
+CASES: list[tuple[str, dict[str, str], bytes | dict[str, Any], int, str]] = [
+    ("malformed JSON", AUTH, b'{"model": "tiny-small", "messages": [', 400, "not valid JSON"),
+    ("not an object", AUTH, b"[1, 2]", 400, "JSON object"),
+    ("empty body", AUTH, b"", 400, "empty"),
+    ("missing messages", AUTH, {"model": "tiny-small"}, 400, "messages"),
+    ("empty messages", AUTH, {**CHAT, "messages": []}, 400, "messages"),
+    ("wrong type", AUTH, {**CHAT, "max_tokens": "many"}, 400, "max_tokens"),
+    ("bad role", AUTH, {**CHAT, "messages": [{"role": "wizard", "content": "x"}]}, 400, "role"),
+    ("temperature range", AUTH, {**CHAT, "temperature": 7}, 400, "temperature"),
+    ("unknown model", AUTH, {**CHAT, "model": "gpt-17"}, 404, "does not exist"),
+    ("retired model", AUTH, {**CHAT, "model": "tiny-retired"}, 403, "retired"),
+    ("forbidden model", LEGAL, {**CHAT, "model": "tiny-large"}, 403, "not allowed"),
+    ("no key", {}, CHAT, 401, "no API key"),
+    ("unknown key", {"authorization": "Bearer sk-nope"}, CHAT, 401, "unknown API key"),
+    ("not bearer", {"authorization": "Basic abc"}, CHAT, 401, "Bearer"),
+    (
+        "too large",
+        AUTH,
+        {**CHAT, "messages": [{"role": "user", "content": "x" * 70_000}]},
+        413,
+        "over the limit",
+    ),
+]
+
+
+def as_ollama(body: bytes | dict[str, Any]) -> bytes | dict[str, Any]:
+    """The same request in Ollama's shape: sampling parameters under ``options``."""
+    if isinstance(body, bytes):
+        return body
+    out = {k: v for k, v in body.items() if k not in {"max_tokens", "temperature"}}
+    options = {"num_predict": body.get("max_tokens"), "temperature": body.get("temperature")}
+    options = {k: v for k, v in options.items() if v is not None}
+    return {**out, "stream": False, **({"options": options} if options else {})}
+
+
+def _post(url: str, headers: dict[str, str], body: bytes | dict[str, Any]) -> httpx.Response:
+    if isinstance(body, bytes):
+        return httpx.post(
+            url, content=body, headers={**headers, "content-type": "application/json"}
+        )
+    return httpx.post(url, json=body, headers=headers)
+
+
+def test_every_bad_request_is_refused_clearly_and_recorded(gateway: Gateway) -> None:
+    for name, headers, body, status, text in CASES:
+        response = _post(gateway.openai_url + "/chat/completions", headers, body)
+        assert response.status_code == status, name
+        error = response.json()["error"]
+        assert set(error) == {"message", "type", "param", "code"}, name
+        assert text in error["message"], (name, error["message"])
+
+        response = _post(gateway.url + "/api/chat", headers, as_ollama(body))
+        assert response.status_code == status, ("ollama", name)
+        assert set(response.json()) == {"error"}, name
+        expected = {"max_tokens": "num_predict"}.get(text, text)
+        assert expected in response.json()["error"], ("ollama", name)
+
+
+def test_unknown_endpoint_and_method_use_the_envelope(gateway: Gateway) -> None:
+    response = httpx.get(gateway.openai_url + "/nothing-here", headers=AUTH)
+    assert response.status_code == 404
+    assert "no such endpoint" in response.json()["error"]["message"]
+    response = httpx.get(gateway.openai_url + "/chat/completions", headers=AUTH)
+    assert response.status_code == 405
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_embedding_input_errors(gateway: Gateway) -> None:
+    url = gateway.openai_url + "/embeddings"
+    response = httpx.post(url, json={"model": "tiny-embed", "input": []}, headers=AUTH)
+    assert response.status_code == 400
+    response = httpx.post(url, json={"model": "tiny-small", "input": "x"}, headers=AUTH)
+    assert response.status_code == 400
+    assert "does not support embeddings" in response.json()["error"]["message"]
+    response = httpx.post(url, json={"model": "auto", "input": "x"}, headers=AUTH)
+    assert response.status_code == 400

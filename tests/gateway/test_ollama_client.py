@@ -1,0 +1,80 @@
+"""The official ``ollama`` library against a real gateway in front of the real llama.cpp server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import ollama
+import pytest
+
+from tests.fixtures.gateway import KEYS, Gateway
+
+pytestmark = pytest.mark.llama
+
+
+@pytest.fixture
+def clients(gateway: Gateway) -> Iterator[dict[str, ollama.Client]]:
+    made = {
+        dept: ollama.Client(host=gateway.url, headers={"authorization": f"Bearer {key}"})
+        for dept, key in KEYS.items()
+    }
+    yield made
+    for c in made.values():
+        c.close()
+
+
+def test_chat_not_streamed(clients: dict[str, ollama.Client]) -> None:
+    reply = clients["research"].chat(
+        model="tiny-large",
+        messages=[{"role": "user", "content": "Guten Morgen"}],
+        stream=False,
+        options={"num_predict": 5, "temperature": 0.2},
+    )
+    assert reply.model == "tiny-large"
+    assert reply.done is True
+    assert isinstance(reply.message.content, str)
+    assert reply.prompt_eval_count and reply.prompt_eval_count > 0
+    assert reply.eval_count is not None and 0 < reply.eval_count <= 5
+
+
+def test_chat_streamed_ends_with_counts(clients: dict[str, ollama.Client]) -> None:
+    parts = list(
+        clients["research"].chat(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "Erzähl mir etwas."}],
+            stream=True,
+            options={"num_predict": 6},
+        )
+    )
+    assert parts[-1].done is True
+    assert all(p.done is False for p in parts[:-1])
+    pieces = [p for p in parts[:-1] if p.message.content]
+    assert pieces
+    assert parts[-1].eval_count == len(pieces)
+    assert parts[-1].done_reason in {"stop", "length"}
+
+
+def test_embed(clients: dict[str, ollama.Client]) -> None:
+    result = clients["research"].embed(model="tiny-embed", input=["a", "b"])
+    assert len(result.embeddings) == 2
+
+
+def test_list_ps_show_version(gateway: Gateway, clients: dict[str, ollama.Client]) -> None:
+    c = clients["legal"]
+    assert [m.model for m in c.list().models] == ["tiny-small"]
+    running = c.ps().models
+    assert running and running[0].expires_at is not None
+    shown = c.show("tiny-small")
+    assert shown.capabilities is not None and "completion" in shown.capabilities
+    version = httpx.get(gateway.url + "/api/version").json()["version"]
+    assert tuple(int(p) for p in version.split(".")) >= (0, 5, 0)
+
+
+def test_forbidden_model_is_an_ollama_error(clients: dict[str, ollama.Client]) -> None:
+    with pytest.raises(ollama.ResponseError) as info:
+        clients["legal"].chat(
+            model="tiny-large", messages=[{"role": "user", "content": "x"}], stream=False
+        )
+    assert info.value.status_code == 403
+    assert "not allowed for department 'legal'" in info.value.error

@@ -1,0 +1,98 @@
+"""The official ``openai`` library against a real gateway in front of the real llama.cpp server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import openai
+import pytest
+
+from tests.fixtures.gateway import KEYS, Gateway
+
+pytestmark = pytest.mark.llama
+
+
+@pytest.fixture
+def clients(gateway: Gateway) -> Iterator[dict[str, openai.OpenAI]]:
+    made = {
+        dept: openai.OpenAI(base_url=gateway.openai_url, api_key=key, max_retries=0)
+        for dept, key in KEYS.items()
+    }
+    yield made
+    for c in made.values():
+        c.close()
+
+
+def test_chat_answers_with_usage_and_decision_headers(clients: dict[str, openai.OpenAI]) -> None:
+    raw = clients["research"].chat.completions.with_raw_response.create(
+        model="tiny-medium",
+        messages=[{"role": "user", "content": "Hallo, wie geht es?"}],
+        max_tokens=8,
+        temperature=0.5,
+    )
+    completion = raw.parse()
+    assert completion.model == "tiny-medium"
+    assert isinstance(completion.choices[0].message.content, str)
+    assert completion.usage is not None
+    assert completion.usage.prompt_tokens > 0
+    assert 0 < completion.usage.completion_tokens <= 8
+    assert raw.headers["x-stellwerk-model"] == "tiny-medium"
+    assert "model named in the request" in raw.headers["x-stellwerk-decision"]
+
+
+def test_stream_passes_chunks_and_reports_usage(clients: dict[str, openai.OpenAI]) -> None:
+    stream = clients["research"].chat.completions.create(
+        model="tiny-small",
+        messages=[{"role": "user", "content": "Count to five."}],
+        max_tokens=6,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    content = [c for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(content) >= 1
+    usage = chunks[-1].usage
+    assert usage is not None and chunks[-1].choices == []
+    # llama-cpp-python sends no usage on streams: the gateway counted the streamed tokens
+    assert usage.completion_tokens == len(content)
+    assert usage.prompt_tokens > 0
+
+
+def test_stream_without_include_usage_sends_no_usage_chunk(
+    clients: dict[str, openai.OpenAI],
+) -> None:
+    chunks = list(
+        clients["research"].chat.completions.create(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "Hi"}],
+            max_tokens=3,
+            stream=True,
+        )
+    )
+    assert chunks and all(c.usage is None for c in chunks)
+    assert chunks[-1].choices[0].finish_reason in {"stop", "length"}
+
+
+def test_models_lists_only_what_the_key_may_use(clients: dict[str, openai.OpenAI]) -> None:
+    research = {m.id for m in clients["research"].models.list()}
+    legal = {m.id for m in clients["legal"].models.list()}
+    assert {"tiny-small", "tiny-medium", "tiny-large", "tiny-embed", "auto"} <= research
+    assert "tiny-retired" not in research
+    assert legal == {"tiny-small", "auto", "auto-economy", "auto-quality"}
+
+
+def test_embeddings(clients: dict[str, openai.OpenAI]) -> None:
+    result = clients["research"].embeddings.create(model="tiny-embed", input=["eins", "zwei drei"])
+    assert len(result.data) == 2
+    assert len(result.data[0].embedding) == len(result.data[1].embedding) > 0
+    assert result.data[0].embedding != result.data[1].embedding
+    assert result.usage.prompt_tokens > 0
+
+
+def test_auto_route_answers_and_says_why(clients: dict[str, openai.OpenAI]) -> None:
+    raw = clients["research"].chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": "2+2?"}], max_tokens=4
+    )
+    assert raw.parse().model in {"tiny-small", "tiny-medium", "tiny-large"}
+    assert raw.headers["x-stellwerk-model"] == raw.parse().model
+    assert raw.headers["x-stellwerk-decision"].startswith("route=auto; router=")

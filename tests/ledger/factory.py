@@ -1,0 +1,54 @@
+"""Usage records for tests and benchmarks: deterministic, varied, spread over time."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from stellwerk.ledger.record import UsageRecord
+
+BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
+DEPARTMENTS = ("finance", "legal", "research", "hr")
+MODELS = ("mistral-3b", "mistral-8b", "apertus-8b", None)
+
+
+def make_record(index: int, *, prefix: str = "req", **overrides: Any) -> UsageRecord:
+    """Record number ``index``; the same index always gives the same record."""
+    rng = random.Random(index)
+    model = MODELS[index % len(MODELS)]
+    status = 200 if rng.random() > 0.1 else rng.choice((400, 429, 502, 504))
+    prompt = rng.randint(0, 4000)
+    completion = rng.randint(0, 1000) if status == 200 else 0
+    record = UsageRecord(
+        request_id=f"{prefix}-{index:08d}",
+        time=BASE_TIME + timedelta(minutes=37 * index, microseconds=rng.randint(0, 999_999)),
+        department=DEPARTMENTS[index % len(DEPARTMENTS)],
+        key_id=f"key-{index % 7}",
+        api=rng.choice(("openai", "ollama")),
+        endpoint="/v1/chat/completions",
+        requested_model=rng.choice(("auto", "mistral-8b")),
+        model=model,
+        backend=None if model is None else "llamacpp-1",
+        decision_reason=None if model is None else "best quality per cost",
+        router="learned-v1",
+        classification=rng.choice(("public", "internal", None)),
+        stream=rng.random() < 0.5,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        usage_source=rng.choice(("backend", "counted")),
+        latency_ms=round(rng.uniform(5, 5000), 3),
+        ttft_ms=None if rng.random() < 0.3 else round(rng.uniform(1, 500), 3),
+        status=status,
+        error_kind=None if status == 200 else "upstream",
+        fallback_from=None if rng.random() < 0.9 else "mistral-3b",
+        cost=round(prompt * 1e-6 + completion * 3e-6, 9),
+        energy_wh=round((prompt + completion) * 0.0004, 6),
+        config_hash="c0ffee",
+    )
+    return replace(record, **overrides) if overrides else record
+
+
+def make_records(count: int, *, start: int = 0, prefix: str = "req") -> list[UsageRecord]:
+    return [make_record(index, prefix=prefix) for index in range(start, start + count)]

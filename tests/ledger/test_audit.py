@@ -1,0 +1,126 @@
+"""The audit log keeps every governance change and refuses to forget or rewrite one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from stellwerk.errors import InvalidRequest
+from stellwerk.ledger.ledger import Ledger
+from stellwerk.ledger.window import Window
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def fill(ledger: Ledger) -> None:
+    ledger.append_audit(
+        actor="config",
+        action="reload",
+        target_kind="config",
+        target="stellwerk.yaml",
+        config_hash="abc123",
+        time=T0,
+    )
+    ledger.append_audit(
+        actor="key-admin-1",
+        action="lifecycle",
+        target_kind="model",
+        target="mistral-8b",
+        details={"from": "in_review", "to": "approved", "why": "evaluation passed"},
+        time=T0 + timedelta(hours=1),
+    )
+    ledger.append_audit(
+        actor="cli:anna",
+        action="revoke",
+        target_kind="key",
+        target="key-7",
+        details={"department": "legal"},
+        time=T0 + timedelta(days=1),
+    )
+
+
+def test_entries_come_back_newest_first_with_their_details(ledger: Ledger) -> None:
+    fill(ledger)
+    entries = ledger.list_audit()
+    assert [e.action for e in entries] == ["revoke", "lifecycle", "reload"]
+    assert entries[1].details == {"from": "in_review", "to": "approved", "why": "evaluation passed"}
+    assert entries[1].time == T0 + timedelta(hours=1)
+    assert entries[2].config_hash == "abc123"
+    assert entries[0].id > entries[1].id > entries[2].id
+
+
+@pytest.mark.parametrize(
+    ("filters", "actions"),
+    [
+        ({"actor": "cli:anna"}, ["revoke"]),
+        ({"target_kind": "model", "target": "mistral-8b"}, ["lifecycle"]),
+        ({"action": "reload"}, ["reload"]),
+        ({"window": Window(T0, T0 + timedelta(hours=2))}, ["lifecycle", "reload"]),
+        ({"limit": 1}, ["revoke"]),
+        ({"target": "nothing"}, []),
+    ],
+)
+def test_filters(ledger: Ledger, filters: dict[str, object], actions: list[str]) -> None:
+    fill(ledger)
+    assert [e.action for e in ledger.list_audit(**filters)] == actions  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET actor = 'someone-else'",
+        "UPDATE audit_log SET details = '{}' WHERE action = 'lifecycle'",
+        "DELETE FROM audit_log",
+        "DELETE FROM audit_log WHERE actor = 'cli:anna'",
+    ],
+)
+def test_updates_and_deletes_are_refused_by_the_database(ledger: Ledger, statement: str) -> None:
+    fill(ledger)
+    before = ledger.list_audit()
+    with pytest.raises(DBAPIError, match="append-only"), ledger.begin() as connection:
+        connection.execute(text(statement))
+    assert ledger.list_audit() == before
+
+
+@pytest.mark.postgres
+def test_truncate_is_refused_on_postgres(postgres_url: str) -> None:
+    from stellwerk.ledger.ledger import open_ledger
+
+    ledger = open_ledger(postgres_url)
+    try:
+        fill(ledger)
+        with pytest.raises(DBAPIError, match="append-only"), ledger.begin() as connection:
+            connection.execute(text("TRUNCATE audit_log"))
+        assert len(ledger.list_audit()) == 3
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param"),
+    [
+        ({"actor": " "}, "actor"),
+        ({"action": "Bad Action"}, "action"),
+        ({"target_kind": ""}, "target_kind"),
+        ({"target": ""}, "target"),
+        ({"details": {"when": datetime(2026, 1, 1)}}, "details"),
+        ({"details": {"x": float("nan")}}, "details"),
+        ({"time": datetime(2026, 1, 1)}, "time"),
+    ],
+)
+def test_bad_entries_are_refused_and_nothing_is_written(
+    ledger: Ledger, kwargs: dict[str, object], param: str
+) -> None:
+    entry: dict[str, object] = {
+        "actor": "config",
+        "action": "reload",
+        "target_kind": "config",
+        "target": "x.yaml",
+    }
+    with pytest.raises(InvalidRequest) as caught:
+        ledger.append_audit(**{**entry, **kwargs})  # type: ignore[arg-type]
+    assert caught.value.param == param
+    assert ledger.list_audit() == []

@@ -1,0 +1,196 @@
+"""Opening a ledger migrates it: from nothing, from an older revision, and twice in a row."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from stellwerk.errors import LedgerError
+from stellwerk.ledger import migrate
+from stellwerk.ledger.engine import build_engine
+from stellwerk.ledger.ledger import open_ledger
+from stellwerk.ledger.partitions import existing_partitions
+from stellwerk.ledger.tables import metadata
+from tests.ledger.factory import make_records
+
+
+def test_open_creates_tables_at_head(db_url: str) -> None:
+    ledger = open_ledger(db_url)
+    try:
+        names = set(inspect(ledger.engine).get_table_names())
+        assert {"usage", "audit_log", migrate.VERSION_TABLE} <= names
+        with ledger.connect() as connection:
+            assert migrate.current_revision(connection) == migrate.head_revision()
+    finally:
+        ledger.close()
+
+
+def test_open_twice_keeps_data_and_changes_nothing(db_url: str) -> None:
+    first = open_ledger(db_url)
+    first.insert_usage(make_records(5))
+    first.append_audit(actor="config", action="reload", target_kind="config", target="x.yaml")
+    first.close()
+    second = open_ledger(db_url)
+    try:
+        assert second.count_usage() == 5
+        assert len(second.list_audit()) == 1
+        with second.connect() as connection:
+            assert migrate.current_revision(connection) == migrate.head_revision()
+    finally:
+        second.close()
+
+
+def test_tables_module_matches_the_migrations(db_url: str) -> None:
+    """Someone who changes tables.py without a migration (or the reverse) fails here."""
+    ledger = open_ledger(db_url)
+    try:
+        ledger.insert_usage(make_records(3))  # makes a partition on PostgreSQL: must be ignored
+        with ledger.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={"include_object": _not_partition, "compare_type": True},
+            )
+            differences = [
+                diff for diff in compare_metadata(context, metadata) if not _version_table(diff)
+            ]
+        assert differences == []
+    finally:
+        ledger.close()
+
+
+def _not_partition(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    return not (type_ == "table" and name is not None and name.startswith("usage_y"))
+
+
+def _version_table(diff: object) -> bool:
+    return (
+        isinstance(diff, tuple)
+        and diff[0] == "remove_table"
+        and (diff[1].name == migrate.VERSION_TABLE)
+    )
+
+
+def test_database_at_older_revision_is_upgraded_with_its_data(db_url: str) -> None:
+    engine = build_engine(db_url)
+    migrate.upgrade(engine, "0001_usage")
+    assert "audit_log" not in inspect(engine).get_table_names()
+    old = open_ledger(db_url, revision="0001_usage")
+    old.insert_usage(make_records(4))
+    old.close()
+    engine.dispose()
+
+    upgraded = open_ledger(db_url)
+    try:
+        assert upgraded.count_usage() == 4
+        assert [r.request_id for r in upgraded.recent_usage(limit=10)] == [
+            r.request_id for r in reversed(make_records(4))
+        ]
+        entry = upgraded.append_audit(
+            actor="cli:ops", action="upgrade", target_kind="ledger", target="db"
+        )
+        assert upgraded.list_audit() == [entry]
+    finally:
+        upgraded.close()
+
+
+def test_database_from_a_newer_version_is_refused(db_url: str) -> None:
+    open_ledger(db_url).close()
+    engine = build_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = '9999_future'"))
+    engine.dispose()
+    with pytest.raises(LedgerError, match=r"9999_future.*newer version"):
+        open_ledger(db_url)
+
+
+def test_sqlite_runs_in_wal_mode_with_normal_sync(sqlite_url: str, tmp_path: Path) -> None:
+    ledger = open_ledger(sqlite_url)
+    try:
+        with ledger.connect() as connection:
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+            assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+    finally:
+        ledger.close()
+    # The file is an ordinary SQLite database that other tools can read.
+    with sqlite3.connect(tmp_path / "ledger.db") as plain:
+        assert plain.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "not a valid URL"),
+        ("mysql://user:secret@db/ledger", "unsupported database 'mysql'"),
+        ("sqlite:////nonexistent-dir/sub/ledger.db", "cannot open the ledger"),
+        ("postgresql+psycopg://postgres:secret@127.0.0.1:1/nothing", "cannot open the ledger"),
+    ],
+)
+def test_bad_url_gives_a_clear_error_without_the_password(url: str, message: str) -> None:
+    with pytest.raises(LedgerError, match=message) as caught:
+        open_ledger(url)
+    assert "secret" not in str(caught.value)
+
+
+def test_in_memory_sqlite_works_for_quick_tools() -> None:
+    ledger = open_ledger("sqlite://")
+    try:
+        ledger.insert_usage(make_records(2))
+        assert ledger.count_usage() == 2
+    finally:
+        ledger.close()
+
+
+@pytest.mark.postgres
+def test_postgres_usage_is_partitioned_by_month(postgres_url: str) -> None:
+    ledger = open_ledger(postgres_url)
+    try:
+        records = make_records(3000)  # 37 minutes apart: November 2026 into January 2027
+        ledger.insert_usage(records[:1000])
+        ledger.insert_usage(records[1000:])
+        with ledger.connect() as connection:
+            kind = connection.execute(
+                text("SELECT relkind FROM pg_class WHERE oid = to_regclass('usage')")
+            ).scalar()
+            partitions = existing_partitions(connection)
+            per_partition = {
+                name: connection.execute(text(f"SELECT count(*) FROM {name}")).scalar()
+                for name in partitions
+            }
+        assert kind == "p"
+        assert partitions == ["usage_y2026m11", "usage_y2026m12", "usage_y2027m01"]
+        assert sum(per_partition.values()) == 3000 == ledger.count_usage()
+        november = sum(1 for r in records if r.time.month == 11)
+        assert per_partition["usage_y2026m11"] == november
+    finally:
+        ledger.close()
+
+
+@pytest.mark.postgres
+def test_postgres_replicas_migrating_at_once_all_succeed(postgres_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            open_ledger(postgres_url).close()
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    engine = create_engine(postgres_url)
+    with engine.connect() as connection:
+        assert migrate.current_revision(connection) == migrate.head_revision()
+    engine.dispose()
