@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -14,6 +10,7 @@ from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
 from stellwerk.config import load_config
+from tests.configurator.model_server import closed_port_url, ollama_tags, start
 
 runner = CliRunner()
 
@@ -26,29 +23,8 @@ def _init(*args: str, input: str | None = None) -> tuple[int, str]:
 @pytest.fixture
 def ollama_like() -> Iterator[str]:
     """A loopback server answering Ollama's /api/tags, standing for the user's Ollama."""
-    body = json.dumps(
-        {
-            "models": [
-                {"name": "ministral-3:14b", "details": {"parameter_size": "13.9B"}},
-                {"name": "ministral-3:3b", "details": {"parameter_size": "3.8B"}},
-            ]
-        }
-    ).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            ok = self.path == "/api/tags"
-            self.send_response(200 if ok else 404)
-            self.send_header("Content-Length", str(len(body) if ok else 0))
-            self.end_headers()
-            if ok:
-                self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """No access log in test output."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    tags = ollama_tags(("ministral-3:14b", "13.9B", "Q4_K_M"), ("ministral-3:3b", "3.8B", "Q4_K_M"))
+    server = start({"/api/tags": (200, tags)})
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
@@ -139,10 +115,7 @@ def test_discover_configures_what_the_server_runs(tmp_path: Path, ollama_like: s
 
 
 def test_unreachable_discover_url_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
+    url = closed_port_url()
     code, output = _init(
         "--discover", url, "--output", str(tmp_path / "s.yaml"), "--no-interactive"
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from tests.configurator.conftest import Routes, ollama_tags, openai_models
 
 from stellwerk.catalog import load_catalog
 from stellwerk.configurator.discover import discover, match_name, served_from
@@ -13,6 +12,7 @@ from stellwerk.configurator.engines import Served
 from stellwerk.configurator.needs import Needs
 from stellwerk.configurator.writer import build_config, validate
 from stellwerk.errors import BackendFailed, BackendUnavailable
+from tests.configurator.model_server import Routes, ollama_tags, openai_models
 
 CATALOG = load_catalog()
 Server = Callable[[Routes], str]
