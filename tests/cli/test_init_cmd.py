@@ -122,3 +122,16 @@ def test_unreachable_discover_url_is_a_clear_error_and_writes_nothing(tmp_path: 
     assert code == 1
     assert f"backend '{url}': cannot connect" in output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_init_option_is_documented() -> None:
+    import typer.main
+
+    command = typer.main.get_command(build_app())
+    assert isinstance(command, typer.main.TyperGroup)
+    init = command.commands["init"]
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "configurator.md").read_text()
+    options = [opt for param in init.params for opt in param.opts if opt.startswith("--")]
+    assert len(options) > 10
+    missing = [opt for opt in options if f"`{opt}" not in docs]
+    assert not missing, f"undocumented in docs/configurator.md: {missing}"
