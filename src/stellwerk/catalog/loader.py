@@ -56,7 +56,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         except OSError as exc:
             raise ConfigError(f"{source}: cannot read the catalog ({exc.strerror})") from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
     try:
