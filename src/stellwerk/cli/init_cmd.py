@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.console import Console
@@ -17,10 +17,14 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from stellwerk.catalog import Quant
+    from stellwerk.catalog import Catalog, Quant
+    from stellwerk.config.schema import Classification
     from stellwerk.configurator.engines import Served
-    from stellwerk.configurator.needs import Needs
+    from stellwerk.configurator.needs import Engine, Needs, OpennessNeed, UseCase
     from stellwerk.configurator.select import Proposal
+
+# backends, served models, header comment lines, engine script lines
+Plan = tuple[list[dict[str, object]], list["Served"], list[str], list[str]]
 
 ENGINE_HELP = "serving engine: ollama, vllm, llamacpp or localai"
 USE_CASE_HELP = "comma-separated: chat, code, reasoning, tools, vision, long_documents, translation"
@@ -145,14 +149,18 @@ def _needs(
             classifications = typer.prompt(
                 f"data classifications ({CLASS_HELP})", default="internal"
             )
+    # Needs checks every value and names the option of a bad one; the casts only carry the
+    # strings there
     return Needs(
-        engine=(engine or "ollama").strip().lower(),  # type: ignore[arg-type]
+        engine=cast("Engine", (engine or "ollama").strip().lower()),
         gpu_memory_gb=gpu_memory,
         ram_gb=ram,
         languages=split_list(languages),
-        openness=(openness or "any").strip().lower().replace("-", "_"),  # type: ignore[arg-type]
-        use_cases=split_list(use_cases) or ("chat",),  # type: ignore[arg-type]
-        classifications=split_list(classifications) or ("internal",),  # type: ignore[arg-type]
+        openness=cast("OpennessNeed", (openness or "any").strip().lower().replace("-", "_")),
+        use_cases=cast("tuple[UseCase, ...]", split_list(use_cases) or ("chat",)),
+        classifications=cast(
+            "tuple[Classification, ...]", split_list(classifications) or ("internal",)
+        ),
         context=context,
         quant=_quant(quant),
     )
@@ -171,13 +179,11 @@ def _quant(value: str | None) -> Quant | None:
 
 
 def _from_proposal(
-    catalog: object, needs: Needs, host: str, out: Console, err: Console
-) -> tuple[list[dict[str, object]], list[Served], list[str], list[str]] | None:
-    from stellwerk.catalog import Catalog
+    catalog: Catalog, needs: Needs, host: str, out: Console, err: Console
+) -> Plan | None:
     from stellwerk.configurator.engines import plan
     from stellwerk.configurator.select import propose
 
-    assert isinstance(catalog, Catalog)
     proposal = propose(catalog, needs)
     if not proposal.fits:
         for note in proposal.notes:
@@ -195,14 +201,10 @@ def _from_proposal(
     return list(engine_plan.backends), list(engine_plan.served), header, list(engine_plan.commands)
 
 
-def _from_discovery(
-    url: str, catalog: object, needs: Needs, out: Console
-) -> tuple[list[dict[str, object]], list[Served], list[str], list[str]]:
-    from stellwerk.catalog import Catalog
+def _from_discovery(url: str, catalog: Catalog, needs: Needs, out: Console) -> Plan:
     from stellwerk.configurator.discover import discover, served_from
     from stellwerk.errors import BackendFailed
 
-    assert isinstance(catalog, Catalog)
     found = discover(url, catalog)
     served, report = served_from(found, needs)
     kind = "Ollama" if found.protocol == "ollama" else "OpenAI-compatible"
