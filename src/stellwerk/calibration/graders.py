@@ -187,7 +187,8 @@ def is_final_number(reference: str) -> bool:
 # ----------------------------------------------------------------------------------- short answer
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCT = str.maketrans(dict.fromkeys(string.punctuation + "\u2018\u2019\u201c\u201d\u2013\u2014", " "))
+_QUOTES_DASHES = "\u2018\u2019\u201c\u201d\u2013\u2014"
+_PUNCT = str.maketrans(dict.fromkeys(string.punctuation + _QUOTES_DASHES, " "))
 
 
 def normalise_text(text: str) -> str:
