@@ -27,14 +27,18 @@ def open9_path() -> Path:
     return path
 
 
-def draw_bank(source: Path, target: Path, per_task: int, tasks: tuple[str, ...] = ()) -> Path:
-    """The first ``per_task`` lines of each task (of ``tasks``, or all) into ``target``."""
+def draw_bank(
+    source: Path, target: Path, per_task: int, tasks: tuple[str, ...] = (), max_chars: int = 900
+) -> Path:
+    """The first ``per_task`` lines of each task (of ``tasks``, or all) into ``target``; only
+    prompts of at most ``max_chars`` characters, which fit the test models' context window."""
     counts: dict[str, int] = {}
     lines: list[str] = []
     with source.open(encoding="utf-8") as handle:
         for line in handle:
-            task = json.loads(line)["task"]
-            if tasks and task not in tasks:
+            row = json.loads(line)
+            task = row["task"]
+            if (tasks and task not in tasks) or len(row["prompt"]) > max_chars:
                 continue
             if counts.get(task, 0) < per_task:
                 counts[task] = counts.get(task, 0) + 1

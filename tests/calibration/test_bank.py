@@ -12,7 +12,13 @@ from stellwerk.errors import TrainingDataError
 
 
 def _line(**fields: object) -> str:
-    row = {"id": "q1", "split": "train", "task": "quiz", "prompt": "2+2?", "ground_truth": "4"}
+    row: dict[str, object] = {
+        "id": "q1",
+        "split": "train",
+        "task": "quiz",
+        "prompt": "2+2?",
+        "ground_truth": "4",
+    }
     row.update(fields)
     return json.dumps({k: v for k, v in row.items() if v is not None})
 
