@@ -134,6 +134,54 @@ def test_a_time_limit_is_recorded_as_timeout(config_path: Path, bank: Path, tmp_
     assert [row["errors"] for row in _lines(out)] == [{"tiny-large": "timeout"}] * 3
 
 
+def test_records_in_the_ledger_and_costs_applied_only_when_confirmed(
+    config_path: Path, bank: Path, tmp_path: Path
+) -> None:
+    from stellwerk.calibration.records import CalibrationStore
+    from stellwerk.ledger.ledger import open_ledger
+
+    args = [
+        "--config", str(config_path), "--bank", str(bank), "--models", "tiny-small",
+        "--max-tokens", "12", "--limit", "6", "--out", str(tmp_path / "out.jsonl"),
+        "--watts", "250", "--hourly-cost", "1.2",
+    ]  # fmt: skip
+    first = _calibrate(*args)
+    assert first.exit_code == 0, first.output
+    assert "proposed catalog costs" in first.stdout
+    assert "not applied: run the same command with --apply" in first.stdout
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        store = CalibrationStore(ledger)
+        records = store.history("tiny-small")
+        assert len(records) == 1 and records[0].pairs == 6
+        assert set(records[0].per_task) <= set(GRADED_TASKS)
+        assert store.current_costs() == {}
+        second = _calibrate(*args, "--apply")
+        assert second.exit_code == 0, second.output
+        assert "applied and audited the costs of tiny-small" in second.stdout
+        assert len(store.history("tiny-small")) == 1  # nothing new was asked: no new record
+        costs = store.current_costs()["tiny-small"]
+        assert costs.energy_wh_per_1k_tokens > 0 and costs.basis["watts"] == 250.0
+        assert costs.calibration_run == records[0].run_id
+        [audit] = ledger.list_audit(action="catalog.costs")
+        assert audit.target == "tiny-small" and audit.actor.startswith("cli:")
+    finally:
+        ledger.close()
+
+
+def test_bad_cost_input_fails_before_the_run(config_path: Path, bank: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    result = _calibrate(
+        "--config", str(config_path), "--bank", str(bank), "--out", str(out),
+        "--watts", "tiny-huge=300",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "'tiny-huge' is not a calibrated model" in result.output
+    assert not out.exists()
+    checkpoint = tmp_path / "out.jsonl.checkpoint"
+    assert len(checkpoint.read_text().splitlines()) == 1  # the header only: nothing was asked
+
+
 @pytest.fixture
 def listener() -> Iterator[socket.socket]:
     """A port that accepts connections and counts them: proof of whether a request was sent."""

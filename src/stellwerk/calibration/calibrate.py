@@ -167,10 +167,10 @@ async def execute(
         )
     finally:
         await client.aclose()
-    return finish(prepared)
+    return finish(prepared, asked=len(jobs))
 
 
-def finish(prepared: Prepared) -> dict[str, Any]:
+def finish(prepared: Prepared, *, asked: int = 0) -> dict[str, Any]:
     """Write the outcomes (complete rows only) and the summary from what the checkpoint holds."""
     entries = prepared.checkpoint.entries
     items, models = prepared.items, prepared.models
@@ -182,6 +182,7 @@ def finish(prepared: Prepared) -> dict[str, Any]:
     )
     settings = prepared.request.settings
     summary: dict[str, Any] = {
+        "run_id": prepared.checkpoint.run_id,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "bank": {
             "path": str(prepared.bank.path),
@@ -197,6 +198,7 @@ def finish(prepared: Prepared) -> dict[str, Any]:
         "prompts": len(items),
         "outcome_rows": len(rows),
         "open_pairs": pending,
+        "asked_now": asked,
         "complete": pending == 0,
         "settings": {"max_tokens": settings.max_tokens, "concurrency": settings.concurrency},
         "outcomes": str(prepared.request.out),

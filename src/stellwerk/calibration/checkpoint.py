@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -24,8 +25,12 @@ Pair = tuple[str, str]
 
 
 class Checkpoint:
-    def __init__(self, path: Path, handle: BinaryIO, entries: dict[Pair, dict[str, Any]]) -> None:
+    def __init__(
+        self, path: Path, handle: BinaryIO, run_id: str, entries: dict[Pair, dict[str, Any]]
+    ) -> None:
         self.path = path
+        self.run_id = run_id
+        """Made when the checkpoint is created; the same for every resumption of the run."""
         self._handle = handle
         self._lock = threading.Lock()
         self.entries = entries
@@ -36,6 +41,7 @@ class Checkpoint:
         """Open (or create) the checkpoint at ``path`` for a run described by ``header``."""
         expected = {"kind": "header", "format": FORMAT, **header}
         entries: dict[Pair, dict[str, Any]] = {}
+        run_id = uuid.uuid4().hex
         try:
             existing = path.read_bytes() if path.exists() else b""
             handle = path.open("ab")
@@ -45,17 +51,17 @@ class Checkpoint:
             ) from exc
         try:
             if existing.strip():
-                entries = _read(path, existing, expected)
+                run_id, entries = _read(path, existing, expected)
                 if not existing.endswith(b"\n"):
                     handle.write(b"\n")  # end the line a kill cut short; it stays unparsed
             else:
-                handle.write(_encode(expected))
+                handle.write(_encode({**expected, "run_id": run_id}))
             handle.flush()
             os.fsync(handle.fileno())
         except BaseException:
             handle.close()
             raise
-        return cls(path, handle, entries)
+        return cls(path, handle, run_id, entries)
 
     def answered(self, pair: Pair) -> bool:
         entry = self.entries.get(pair)
@@ -78,7 +84,9 @@ def _encode(row: Mapping[str, Any]) -> bytes:
     return json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
-def _read(path: Path, raw: bytes, expected: Mapping[str, Any]) -> dict[Pair, dict[str, Any]]:
+def _read(
+    path: Path, raw: bytes, expected: Mapping[str, Any]
+) -> tuple[str, dict[Pair, dict[str, Any]]]:
     lines = raw.splitlines()
     try:
         header = json.loads(lines[0])
@@ -100,4 +108,4 @@ def _read(path: Path, raw: bytes, expected: Mapping[str, Any]) -> dict[Pair, dic
             continue  # cut short by a kill: that pair is asked again
         if isinstance(row, dict) and row.get("kind") == "answer" and "id" in row and "model" in row:
             entries[(str(row["id"]), str(row["model"]))] = row
-    return entries
+    return str(header.get("run_id") or uuid.uuid4().hex), entries

@@ -83,6 +83,7 @@ def model_summary(model: ModelConfig, entries: Iterable[Mapping[str, Any]]) -> d
         },
         "tokens_per_s": _median(e.get("decode_tokens_per_s") for e in answered),
         "throughput_tokens_per_s": throughput(answered),
+        "busy_s": round(busy_seconds(answered), 3),
         "prefill_tokens_per_s": _median(prefill),
         "ttft_ms_p50": _median(e.get("ttft_ms") for e in answered),
         "latency_ms_p50": _median(e.get("latency_ms") for e in answered),
@@ -91,9 +92,8 @@ def model_summary(model: ModelConfig, entries: Iterable[Mapping[str, Any]]) -> d
     }
 
 
-def throughput(entries: Sequence[Mapping[str, Any]]) -> float | None:
-    """Answer tokens per second of wall-clock time in which the model had a request in flight
-    (the union of the requests' intervals): what the model delivers at the run's concurrency."""
+def busy_seconds(entries: Sequence[Mapping[str, Any]]) -> float:
+    """Wall-clock seconds in which the model had a request in flight (the union of intervals)."""
     spans = sorted((e["started"], e["started"] + e["latency_ms"] / 1000) for e in entries)
     busy = 0.0
     end = float("-inf")
@@ -103,6 +103,12 @@ def throughput(entries: Sequence[Mapping[str, Any]]) -> float | None:
         elif stop > end:
             busy += stop - end
         end = max(end, stop)
+    return busy
+
+
+def throughput(entries: Sequence[Mapping[str, Any]]) -> float | None:
+    """Answer tokens per busy second: what the model delivers at the run's concurrency."""
+    busy = busy_seconds(entries)
     tokens = sum(int(e["answer_tokens"]) for e in entries)
     return round(tokens / busy, 2) if busy > 0 and tokens else None
 

@@ -51,6 +51,20 @@ def calibrate(
         typer.Option(help="TASK=GRADER or TASK=skip; overrides the inferred grader. Repeatable."),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show the progress bar on stderr.")] = True,
+    record: Annotated[
+        bool, typer.Option(help="Store the evaluation record of every model in the ledger.")
+    ] = True,
+    watts: Annotated[
+        list[str] | None,
+        typer.Option(help="Power draw while serving, W or MODEL=W: proposes energy costs."),
+    ] = None,
+    hourly_cost: Annotated[
+        list[str] | None,
+        typer.Option(help="Cost of an hour of the hardware, C or MODEL=C: proposes prices."),
+    ] = None,
+    apply: Annotated[
+        bool, typer.Option(help="Apply the proposed catalog costs without asking (audited).")
+    ] = False,
 ) -> None:
     """Ask every configured model every prompt of the bank, grade the answers, write outcomes.
 
@@ -59,9 +73,12 @@ def calibrate(
     from rich.console import Console
 
     from stellwerk.calibration.calibrate import Request, finish, prepare
+    from stellwerk.calibration.costs import per_model
     from stellwerk.calibration.plan import parse_overrides
     from stellwerk.calibration.runner import Settings
+    from stellwerk.cli.calibrate_record import record_and_propose
     from stellwerk.config import load_config
+    from stellwerk.ledger.ledger import Ledger, open_ledger
 
     console = Console(stderr=True)
     target = out or Path(f"{bank.stem}-calibrated.jsonl")
@@ -79,7 +96,13 @@ def calibrate(
     except StellwerkError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc
+    ledger: Ledger | None = None
     try:
+        names = [m.id for m in prepared.models]
+        watts_map = per_model("--watts", watts or [], names)
+        hourly_map = per_model("--hourly-cost", hourly_cost or [], names)
+        if record or watts_map or hourly_map:
+            ledger = open_ledger(cfg.server.database_url)  # fails now, not after the run
         _describe_plan(console, prepared)
         try:
             summary = _run(prepared, console, show=progress)
@@ -89,12 +112,25 @@ def calibrate(
                 f"interrupted: {summary['open_pairs']} pairs open; run the same command again"
                 " to continue"
             )
+        _print_summary(console, summary)
+        if ledger is not None:
+            record_and_propose(
+                cfg,
+                summary,
+                console,
+                ledger,
+                record=record,
+                watts=watts_map,
+                hourly_cost=hourly_map,
+                apply=apply,
+            )
     except StellwerkError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc
     finally:
         prepared.close()
-    _print_summary(console, summary)
+        if ledger is not None:
+            ledger.close()
 
 
 def _run(prepared: Prepared, console: Console, *, show: bool) -> dict[str, Any]:
