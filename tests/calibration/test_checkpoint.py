@@ -72,3 +72,14 @@ def test_a_foreign_file_is_not_taken_for_a_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(CalibrationError, match="not a calibration checkpoint"):
         Checkpoint.open(path, HEADER)
     assert path.read_text() == "shopping list\n"
+
+
+def test_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
+    full = Path("/dev/full")
+    if not full.exists():
+        pytest.skip("/dev/full is not available")
+    with full.open("ab", buffering=0) as handle:
+        checkpoint = Checkpoint(tmp_path / "run.checkpoint", handle, "run", {})
+        with pytest.raises(CalibrationError, match="cannot write the checkpoint"):
+            checkpoint.append(_entry("q1", "small"))
+    assert not checkpoint.answered(("q1", "small"))

@@ -84,3 +84,19 @@ def test_limit_takes_every_task_in_turn(tmp_path: Path) -> None:
     items += [(_item(f"c{i}", "c"), "g") for i in range(3)]
     chosen = [item.id for item, _ in select_items(items, 5)]
     assert chosen == ["a0", "a1", "b0", "c0", "c1"]
+
+
+def test_a_grader_that_fails_is_recorded_not_raised() -> None:
+    from stellwerk.calibration.ask import Answer
+    from stellwerk.calibration.runner import Job, entry_of
+
+    def broken(answer: str, reference: str) -> float:
+        raise ValueError("cannot read " + reference)
+
+    answer = Answer("The answer is B", 10, 4, "backend", 50.0, 10.0, 0.0)
+    entry = entry_of(
+        Job(_item("q1"), "choice-letter", _model("m")), answer, {"choice-letter": broken}
+    )
+    assert entry["score"] == 0.0
+    assert entry["error"] == "grader"
+    assert entry["error_message"] == "choice-letter: ValueError: cannot read A"

@@ -44,7 +44,7 @@ class Checkpoint:
         run_id = uuid.uuid4().hex
         try:
             existing = path.read_bytes() if path.exists() else b""
-            handle = path.open("ab")
+            handle = path.open("ab", buffering=0)
         except OSError as exc:
             raise CalibrationError(
                 f"{path}: cannot write the checkpoint ({exc.strerror}); choose another --out"
@@ -71,9 +71,15 @@ class Checkpoint:
         """Write one finished pair durably (flush + fsync) before returning."""
         line = _encode({"kind": "answer", **entry})
         with self._lock:
-            self._handle.write(line)
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
+            try:
+                self._handle.write(line)
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+            except OSError as exc:
+                raise CalibrationError(
+                    f"{self.path}: cannot write the checkpoint ({exc.strerror}); the pairs"
+                    " recorded so far are kept, run again to continue"
+                ) from exc
             self.entries[(str(entry["id"]), str(entry["model"]))] = dict(entry)
 
     def close(self) -> None:

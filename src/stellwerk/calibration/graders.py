@@ -120,13 +120,14 @@ def parse_number(text: str) -> Fraction | None:
         sign, num, den = frac.groups()
         return None if int(den) == 0 else Fraction(int(num), int(den)) * (-1 if sign else 1)
     cleaned = cleaned.replace(",", "").replace(" ", "").removesuffix("%")
+    if len(cleaned) > 64:
+        return None
     if re.fullmatch(r"-?\d+/\d+", cleaned):
         num, den = cleaned.split("/")
         return None if int(den) == 0 else Fraction(int(num), int(den))
-    try:
+    if re.fullmatch(r"-?(?:\d+(?:\.\d*)?|\.\d+)", cleaned):
         return Fraction(cleaned)
-    except (ValueError, ZeroDivisionError):
-        return None
+    return None
 
 
 _FINAL_MARKERS = (

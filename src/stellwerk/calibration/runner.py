@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from stellwerk.backends.base import Backend
@@ -14,6 +14,7 @@ from stellwerk.calibration.bank import BankItem
 from stellwerk.calibration.checkpoint import Checkpoint
 from stellwerk.calibration.graders import Grader
 from stellwerk.config.schema import ModelConfig
+from stellwerk.errors import CalibrationError
 
 Progress = Callable[[Mapping[str, Any]], None]
 
@@ -49,7 +50,14 @@ def pending_jobs(
 
 def entry_of(job: Job, answer: Answer, graders: Mapping[str, Grader]) -> dict[str, Any]:
     """The checkpoint line of a finished pair; an error scores 0 (the user got no answer)."""
-    score = 0.0 if answer.error else graders[job.grader](answer.text, job.item.ground_truth)
+    score = 0.0
+    if not answer.error:
+        try:
+            score = graders[job.grader](answer.text, job.item.ground_truth)
+        except Exception as exc:  # a grader's bug must not end a run of hours: record it
+            answer = replace(
+                answer, error="grader", error_message=f"{job.grader}: {type(exc).__name__}: {exc}"
+            )
     return {
         "id": job.item.id,
         "model": job.model.id,
@@ -94,8 +102,11 @@ async def run_jobs(
             if on_done is not None:
                 on_done(entry)
 
-    async with asyncio.TaskGroup() as group:
-        for queue in queues.values():
-            for _ in range(max(1, settings.concurrency)):
-                group.create_task(worker(queue))
+    try:
+        async with asyncio.TaskGroup() as group:
+            for queue in queues.values():
+                for _ in range(max(1, settings.concurrency)):
+                    group.create_task(worker(queue))
+    except* CalibrationError as failed:  # the checkpoint cannot be written: stop with its reason
+        raise failed.exceptions[0] from None
     return len(jobs)
