@@ -86,6 +86,13 @@ def test_outcomes_in_the_routing_schema_with_measurements(
         if facts["answer_tokens"]:
             assert facts["throughput_tokens_per_s"] > 0
     assert "tiny-small" in result.stdout and "outcomes:" in result.stdout
+    facts = json.loads((tmp_path / "out-models.json").read_text())
+    assert facts["tiny-medium"] == {
+        "params_b": 8.0,
+        "size_class": "medium",
+        "input_usd_per_mtok": 0.4,
+        "output_usd_per_mtok": 0.4 * 3,
+    }
 
 
 def test_a_failing_model_is_recorded_and_the_run_goes_on(

@@ -18,7 +18,14 @@ from typing import Any
 from stellwerk.calibration.bank import Bank, BankItem, read_bank
 from stellwerk.calibration.checkpoint import Checkpoint
 from stellwerk.calibration.graders import builtin_graders
-from stellwerk.calibration.outcomes import model_summary, outcome_rows, write_json, write_jsonl
+from stellwerk.calibration.outcomes import (
+    model_summary,
+    models_file,
+    models_path,
+    outcome_rows,
+    write_json,
+    write_jsonl,
+)
 from stellwerk.calibration.plan import Plan, make_plan
 from stellwerk.calibration.runner import Progress, Settings, pending_jobs, run_jobs
 from stellwerk.config.schema import ModelConfig, StellwerkConfig
@@ -111,7 +118,7 @@ def check_writable(out: Path) -> None:
         raise CalibrationError(f"--out {out}: the folder {parent} does not exist")
     if out.is_dir():
         raise CalibrationError(f"--out {out}: is a folder; give a file name")
-    for path in (out, summary_path(out)):
+    for path in (out, summary_path(out), models_path(out)):
         if path.exists() and not os.access(path, os.W_OK):
             raise CalibrationError(f"--out {out}: {path} is not writable")
     try:
@@ -176,6 +183,7 @@ def finish(prepared: Prepared, *, asked: int = 0) -> dict[str, Any]:
     items, models = prepared.items, prepared.models
     rows = outcome_rows(items, models, entries)
     write_jsonl(prepared.request.out, rows)
+    write_json(models_path(prepared.request.out), models_file(models))
     ids = {item.id for item, _ in items}
     pending = sum(
         1 for item, _ in items for m in models if not prepared.checkpoint.answered((item.id, m.id))
@@ -202,6 +210,7 @@ def finish(prepared: Prepared, *, asked: int = 0) -> dict[str, Any]:
         "complete": pending == 0,
         "settings": {"max_tokens": settings.max_tokens, "concurrency": settings.concurrency},
         "outcomes": str(prepared.request.out),
+        "models_file": str(models_path(prepared.request.out)),
         "models": {
             m.id: model_summary(
                 m, (e for (i, mid), e in entries.items() if mid == m.id and i in ids)

@@ -113,6 +113,27 @@ def throughput(entries: Sequence[Mapping[str, Any]]) -> float | None:
     return round(tokens / busy, 2) if busy > 0 and tokens else None
 
 
+def models_file(models: Sequence[ModelConfig]) -> dict[str, dict[str, Any]]:
+    """The models' catalog facts in the shape of ``open9-models.json``, so that router training
+    and evaluation find sizes and prices next to the outcomes. The prices are the catalog's
+    (its own currency unit, under the keys that file format uses)."""
+    return {
+        m.id: {
+            "params_b": m.params_b,
+            "size_class": m.size_class,
+            "input_usd_per_mtok": m.price.input_per_mtok,
+            "output_usd_per_mtok": m.price.output_per_mtok,
+            **({"benchmark_score": m.benchmark_score} if m.benchmark_score is not None else {}),
+        }
+        for m in models
+    }
+
+
+def models_path(out: Path) -> Path:
+    """``x.jsonl`` -> ``x-models.json``, where the router's data reader looks for it."""
+    return out.with_name(out.stem + "-models.json")
+
+
 def write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
     """Write atomically: a reader never sees half a file, a crash leaves the old one."""
     _atomic(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
