@@ -49,3 +49,19 @@ def test_features_the_calibration_never_saw_keep_their_prior_weight() -> None:
     prior_w = np.array([0.0, 0.0, 2.5])
     w, _ = fit_head(x, y, prior_w=prior_w, prior_b=0.0, l2=0.1)
     assert w[2] == 2.5
+
+
+def test_place_on_ease_recovers_a_models_offset_and_slope() -> None:
+    from stellwerk.calibration.placement import place_on_ease
+
+    rng = np.random.default_rng(11)
+    ease = rng.normal(scale=1.5, size=400)
+    truth = 1.0 / (1.0 + np.exp(-(-0.8 + 1.4 * ease)))  # a weaker model, sharper on easy prompts
+    scores = (rng.random(400) < truth).astype(np.float64)
+    placed = place_on_ease(ease, scores, prior_offset=0.5)  # the size guess was too kind
+    assert abs(placed.offset - -0.8) < 0.35 and abs(placed.slope - 1.4) < 0.4
+    assert placed.prompts == 400
+    held_out = rng.normal(scale=1.5, size=4000)
+    truth_q = 1.0 / (1.0 + np.exp(-(-0.8 + 1.4 * held_out)))
+    guess_q = 1.0 / (1.0 + np.exp(-(0.5 + held_out)))
+    assert np.abs(placed.quality(held_out) - truth_q).mean() < np.abs(guess_q - truth_q).mean()

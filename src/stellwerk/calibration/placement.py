@@ -1,5 +1,15 @@
 """Placing a model from a few hundred calibrated prompts, without retraining the router.
 
+Two forms, for the two shapes a router's per-model predictor can take:
+
+* ``place_on_ease``: the router rates each prompt's *ease* (how well models in general do on
+  it, a logit) and a model it never saw gets ``sigmoid(offset + ease)`` with an offset guessed
+  from its size. Calibration fits that model's own ``offset`` and ``slope`` (how strongly its
+  quality follows the ease) to its measured scores, shrunk towards the guess (slope 1): two
+  numbers, which a few hundred prompts pin down well (an IRT-style 2PL fit).
+* ``fit_head``: the router has one logistic head per model over its prompt features; the new
+  model gets a head of its own, fitted on the calibrated prompts and pulled towards a prior head.
+
 The router's prompt features stay as they are; only the new model's own quality predictor (one
 logistic head: weights over the features and a bias) is fitted, on the calibrated prompts, and
 pulled towards a prior head: the head the router would use for the model without any
@@ -14,6 +24,7 @@ the calibrated prompts (a dense array or a scipy sparse matrix).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -57,6 +68,36 @@ def fit_head(
     start = np.concatenate([prior_w, [prior_b]])
     result = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
     return result.x[:d].copy(), float(result.x[d])
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """``quality = sigmoid(offset + slope x ease)`` for one model, fitted on ``prompts`` scores."""
+
+    offset: float
+    slope: float
+    prompts: int
+    mean_score: float
+
+    def quality(self, ease: Array) -> Array:
+        return _sigmoid(self.offset + self.slope * ease)
+
+
+def place_on_ease(
+    ease: Array, scores: Array, *, prior_offset: float, l2: float = 0.05
+) -> Placement:
+    """Fit a model's offset and slope on the ease of the calibrated prompts and its scores."""
+    ease = np.asarray(ease, dtype=np.float64).ravel()
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    if ease.shape != scores.shape:
+        raise ValueError(f"ease {ease.shape} and scores {scores.shape} differ in length")
+    if ease.size and not ((scores >= 0) & (scores <= 1)).all():
+        raise ValueError("scores must lie in [0, 1]")
+    w, b = fit_head(
+        ease.reshape(-1, 1), scores, prior_w=np.array([1.0]), prior_b=prior_offset, l2=l2
+    )
+    mean = float(scores.mean()) if scores.size else float("nan")
+    return Placement(offset=b, slope=float(w[0]), prompts=int(scores.size), mean_score=mean)
 
 
 def predict(x: Any, w: Array, b: float) -> Array:
