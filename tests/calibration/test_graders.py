@@ -73,6 +73,18 @@ NUMBERS = [
     ("After careful thought, the final answer is \\boxed{28}.", "28", 1.0),
     ("I cannot solve this.", "28", 0.0),
     ("The temperature dropped to -7 degrees.", "-7", 1.0),
+    ("Final answer: \\frac{1}{9}", "so the probability is $\\boxed{\\frac{1}{9}}$", 1.0),
+    ("Final answer: \\frac{1}{9}", "so the probability is $\\boxed{\\frac{9}{1}}$", 0.0),
+    ("The answer is $-\\frac{3}{2}$.", "$\\boxed{-\\frac32}$", 1.0),
+    ("The answer is -1.5", "$\\boxed{-\\frac32}$", 1.0),
+    ("Answer: y = -2x + 1", LINE_REFERENCE, 1.0),
+    (
+        "The answer is $(-\\infty,5)\\cup(5,\\infty)$.",
+        "\\boxed{(-\\infty,5)\\cup (5,\\infty)}",
+        1.0,
+    ),
+    ("The answer is 18. Let me double check: 3 * 6 = 18.", "18", 1.0),
+    ("The answer is 250 dollars.", GSM_REFERENCE, 1.0),
 ]
 
 

@@ -115,7 +115,7 @@ def parse_number(text: str) -> Fraction | None:
     """'$1,234.50' -> 1234.5, '3/4' -> 0.75, '50%' -> 50, '\\frac{3}{4}' -> 0.75; else None."""
     cleaned = text.strip().rstrip(".").replace("\\$", "").replace("$", "").replace("\\!", "")
     cleaned = re.sub(r"\\(?:text|mbox|mathrm)\{[^}]*\}", "", cleaned).replace("\\%", "%")
-    frac = re.fullmatch(r"(-?)\\d?frac\{(-?\d+)\}\{(\d+)\}", cleaned.replace(" ", ""))
+    frac = re.fullmatch(r"(-?)\\[dt]?frac\{(-?\d+)\}\{(\d+)\}", _braced_fracs(cleaned))
     if frac:
         sign, num, den = frac.groups()
         return None if int(den) == 0 else Fraction(int(num), int(den)) * (-1 if sign else 1)
@@ -145,16 +145,32 @@ def extract_final(answer: str) -> str | None:
     for marker in _FINAL_MARKERS:
         found = marker.findall(answer)
         if found:
-            tail: str = found[-1].strip().strip("*").strip()
-            number = _NUMBER_RE.search(tail)
-            return number.group(0) if number else tail.rstrip(".")
+            tail: str = found[-1].strip().strip("*").strip().rstrip(".").strip()
+            return tail or None
     numbers = _NUMBER_RE.findall(answer)
     return numbers[-1] if numbers else None
 
 
+def _given_number(text: str) -> Fraction | None:
+    """The number a final answer states: all of it, or else its first number ("250 dollars")."""
+    whole = parse_number(text)
+    if whole is not None:
+        return whole
+    first = _NUMBER_RE.search(text)
+    return parse_number(first.group(0)) if first else None
+
+
+def _braced_fracs(text: str) -> str:
+    """``\\frac32`` and ``\\frac1{72}`` written out as ``\\frac{3}{2}``, ``\\frac{1}{72}``."""
+    text = text.replace(" ", "")
+    text = re.sub(r"\\([dt]?frac)(\d)(\d)", r"\\\1{\2}{\3}", text)
+    text = re.sub(r"\\([dt]?frac)(\d)\{", r"\\\1{\2}{", text)
+    return re.sub(r"\\([dt]?frac)\{([^{}]*)\}(\d)", r"\\\1{\2}{\3}", text)
+
+
 def normalise_expression(text: str) -> str:
     """A LaTeX-ish answer in a canonical spelling: ``\\dfrac`` = ``\\frac``, no spaces, no ``$``."""
-    out = text.strip().strip("$").rstrip(".")
+    out = _braced_fracs(text.strip().strip("$").rstrip("."))
     out = re.sub(r"\\(?:text|mbox|mathrm)\{([^}]*)\}", r"\1", out)
     for old, new in (("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("\\left", ""), ("\\right", "")):
         out = out.replace(old, new)
@@ -172,7 +188,7 @@ def grade_final_number(answer: str, reference: str) -> float:
         return (
             1.0 if normalise_expression(given_text) == normalise_expression(expected_text) else 0.0
         )
-    given = parse_number(given_text)
+    given = _given_number(given_text)
     if given is None:
         return 0.0
     return 1.0 if abs(given - expected) <= abs(expected) * Fraction(1, 10**6) else 0.0
