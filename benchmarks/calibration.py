@@ -111,9 +111,8 @@ def bench_run(data: Path, per_task: int, max_tokens: int) -> list[str]:
                 prepared.close()
                 pairs = summary["asked_now"]
                 speeds = ", ".join(f"{m} {f['tokens_per_s']}" for m, f in summary["models"].items())
-                lines.append(
-                    f"| {concurrency} | {pairs} | {seconds:.1f} | {pairs / seconds:.1f} | {speeds} |"
-                )
+                rate = pairs / seconds
+                lines.append(f"| {concurrency} | {pairs} | {seconds:.1f} | {rate:.1f} | {speeds} |")
     return lines
 
 
