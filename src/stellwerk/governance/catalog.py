@@ -22,6 +22,7 @@ from stellwerk.governance.state import ModelState
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_model_history, gov_models
 from stellwerk.ledger.ledger import Ledger
+from stellwerk.ledger.tables import calibration_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,12 @@ class Catalog:
             if state.id == model_id:
                 return state
         raise NotFound(f"unknown model {model_id!r}", param="model", code="model_not_found")
+
+    def evaluated(self) -> frozenset[str]:
+        """Models with a calibration record in the ledger: their evaluation record."""
+        statement = select(calibration_records.c.model).distinct()
+        with self._ledger.connect() as connection:
+            return frozenset(connection.execute(statement).scalars())
 
     def model(self, model_id: str) -> ModelConfig:
         model = self._models.get(model_id)
