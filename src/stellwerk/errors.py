@@ -18,6 +18,7 @@
     │   ├── ArtifactError           corrupt or foreign router artifact
     │   └── TrainingDataError       outcome data is malformed (names the line and the field)
     ├── LedgerError                 the ledger could not be opened or written
+    ├── CountersUnavailable         503 the shared limit/budget counters (Redis) failed
     └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
 Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
@@ -142,6 +143,13 @@ class TrainingDataError(RouterError):
 
 class LedgerError(StellwerkError):
     """The ledger could not be opened, migrated or written."""
+
+
+class CountersUnavailable(StellwerkError):
+    """The shared rate-limit and budget counters (Redis) could not be used; requests are refused
+    (503) rather than served unmetered."""
+
+    status_code: int = 503
 
 
 class DemoBackendError(StellwerkError):

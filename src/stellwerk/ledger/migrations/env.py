@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import stellwerk.ledger.governance_tables  # noqa: F401  (puts the governance tables on metadata)
 from stellwerk.ledger.migrate import VERSION_TABLE
 from stellwerk.ledger.tables import metadata
 
