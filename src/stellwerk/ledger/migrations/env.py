@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import stellwerk.ledger.governance_tables  # noqa: F401  (puts the governance tables on metadata)
+import stellwerk.ledger.rollup_tables  # noqa: F401  (puts the dashboard rollups on metadata)
 from stellwerk.ledger.migrate import VERSION_TABLE
 from stellwerk.ledger.tables import metadata
 
