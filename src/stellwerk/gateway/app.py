@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from stellwerk import __version__
 from stellwerk.config.schema import StellwerkConfig
+from stellwerk.dashboard import install_dashboard
 from stellwerk.gateway import errors, ollama_api, openai_api, ops
 from stellwerk.gateway.runtime import build_runtime
 from stellwerk.ledger.ledger import open_ledger
@@ -60,4 +61,5 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
     app.include_router(openai_api.router)
     app.include_router(ollama_api.router)
     app.include_router(ops.router)
+    install_dashboard(app, config, env)
     return app

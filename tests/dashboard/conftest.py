@@ -1,0 +1,95 @@
+"""Dashboard fixtures: a real gateway (uvicorn, real llama.cpp server, SQLite ledger) whose config
+carries governance facts, an admin key, use cases and a stored key to revoke."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stellwerk.config import parse_config
+from stellwerk.governance.catalog import Catalog
+from stellwerk.governance.key_store import KeyStore
+from stellwerk.governance.use_cases import UseCases
+from stellwerk.ledger.ledger import open_ledger
+from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, raw_config, running_gateway
+from tests.fixtures.llama import LlamaBackend
+
+ADMIN_KEY = "sk-stw-test-admin-c0ffee5e1f2a3b4c5d6e"
+SECRET = "dashboard-test-secret-0123456789abcdef0123"
+DASHBOARD_ENV = {**ENVIRON, "STW_TEST_KEY_ADMIN": ADMIN_KEY, "STW_TEST_DASHBOARD": SECRET}
+
+
+def dashboard_raw(llama_url: str, database_url: str) -> dict[str, Any]:
+    raw = raw_config(llama_url, database_url)
+    for model in raw["models"]:
+        model.update(licence="Apache-2.0", hosting="on_prem", owner="ml-platform")
+    raw["models"][2].update(risk_tier="high", model_card_url="https://models.example/large")
+    raw["models"][1].update(hosting="eu_cloud", lifecycle="in_review")
+    raw["departments"].append(
+        {
+            "name": "it",
+            "classification": "confidential",
+            "keys": [{"id": "it-admin", "key_env": "STW_TEST_KEY_ADMIN", "role": "admin"}],
+        }
+    )
+    raw["use_cases"] = [
+        {
+            "name": "contract-review",
+            "department": "legal",
+            "purpose": "first reading of supplier contracts",
+            "risk_tier": "high",
+            "classification": "confidential",
+        },
+        {
+            "name": "paper-summaries",
+            "department": "research",
+            "purpose": "summaries of papers",
+            "risk_tier": "limited",
+        },
+    ]
+    raw["dashboard"] = {"session_secret_env": "STW_TEST_DASHBOARD"}
+    return raw
+
+
+@dataclass(frozen=True)
+class DashboardGateway:
+    gateway: Gateway
+    stored_key_id: str  # a user key of research kept in the database (the one to revoke)
+    stored_key: str
+
+    @property
+    def url(self) -> str:
+        return self.gateway.url + "/dashboard"
+
+
+def seed(raw: dict[str, Any]) -> tuple[str, str]:
+    """What the gateway's start-up does for governance (seed catalog and use cases), plus one
+    stored key; returns that key's id and secret."""
+    config = parse_config(raw)
+    ledger = open_ledger(config.server.database_url)
+    try:
+        Catalog(ledger, config).seed()
+        UseCases(ledger, config).seed()
+        new = KeyStore(ledger, config).create(department="research", actor="cli:test")
+    finally:
+        ledger.close()
+    return new.info.key_id, new.key
+
+
+@pytest.fixture
+def dashboard_config(llama_server: LlamaBackend, tmp_path: Path) -> dict[str, Any]:
+    return dashboard_raw(llama_server.base_url, f"sqlite:///{tmp_path / 'ledger.db'}")
+
+
+@pytest.fixture
+def dashboard(dashboard_config: dict[str, Any]) -> Iterator[DashboardGateway]:
+    key_id, key = seed(dashboard_config)
+    with running_gateway(dashboard_config, DASHBOARD_ENV) as gw:
+        yield DashboardGateway(gw, key_id, key)
+
+
+__all__ = ["ADMIN_KEY", "KEYS", "DashboardGateway", "dashboard_raw", "seed"]
