@@ -11,8 +11,8 @@ pictures: the overview and a model page, in English and German.
 from __future__ import annotations
 
 import argparse
-import logging
 import hashlib
+import logging
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -79,24 +79,72 @@ def showcase_config(llama_url: str, database_url: str) -> StellwerkConfig:
     card = "https://models.example.org/cards/"
     models = [
         _model("ministral-3b", "tiny-small", 3, "small", benchmark_score=0.61),
-        _model("apertus-8b", "tiny-medium", 8, "medium", benchmark_score=0.68,
-               openness="open_science", mof_class="I"),
-        _model("mistral-small-24b", "tiny-large", 24, "large", risk_tier="high",
-               model_card_url=card + "mistral-small", evaluation_url=card + "eval",
-               oversight_contact="ki-aufsicht@example.org", benchmark_score=0.79),
-        _model("apertus-70b", "tiny-large", 70, "large", lifecycle="in_review",
-               risk_tier="limited", openness="open_science", hosting="eu_cloud"),
-        _model("olmo-2-13b", "tiny-medium", 13, "medium", lifecycle="proposed",
-               risk_tier="limited", openness="open_science", owner=None),
-        _model("llama-3.1-8b", "tiny-medium", 8, "medium", lifecycle="deprecated",
-               licence="Llama 3.1 Community", openness="open_weights"),
-        {"id": "tiny-embed", "backend": "llamacpp", "upstream": "tiny-embed", "params_b": 0.1,
-         "size_class": "small", "capabilities": ["embeddings"], "licence": "Apache-2.0"},
+        _model(
+            "apertus-8b",
+            "tiny-medium",
+            8,
+            "medium",
+            benchmark_score=0.68,
+            openness="open_science",
+            mof_class="I",
+        ),
+        _model(
+            "mistral-small-24b",
+            "tiny-large",
+            24,
+            "large",
+            risk_tier="high",
+            model_card_url=card + "mistral-small",
+            evaluation_url=card + "eval",
+            oversight_contact="ki-aufsicht@example.org",
+            benchmark_score=0.79,
+        ),
+        _model(
+            "apertus-70b",
+            "tiny-large",
+            70,
+            "large",
+            lifecycle="in_review",
+            risk_tier="limited",
+            openness="open_science",
+            hosting="eu_cloud",
+        ),
+        _model(
+            "olmo-2-13b",
+            "tiny-medium",
+            13,
+            "medium",
+            lifecycle="proposed",
+            risk_tier="limited",
+            openness="open_science",
+            owner=None,
+        ),
+        _model(
+            "llama-3.1-8b",
+            "tiny-medium",
+            8,
+            "medium",
+            lifecycle="deprecated",
+            licence="Llama 3.1 Community",
+            openness="open_weights",
+        ),
+        {
+            "id": "tiny-embed",
+            "backend": "llamacpp",
+            "upstream": "tiny-embed",
+            "params_b": 0.1,
+            "size_class": "small",
+            "capabilities": ["embeddings"],
+            "licence": "Apache-2.0",
+        },
     ]
     departments = [
-        {"name": name, "classification": cls,
-         "keys": [{"id": f"{name}-app", "key_sha256": _sha(USER_KEYS[name])}],
-         "limits": {"monthly_budget": budget}}
+        {
+            "name": name,
+            "classification": cls,
+            "keys": [{"id": f"{name}-app", "key_sha256": _sha(USER_KEYS[name])}],
+            "limits": {"monthly_budget": budget},
+        }
         for name, cls, budget in (
             ("finance", "internal", 40.0),
             ("legal", "confidential", 25.0),
@@ -104,28 +152,46 @@ def showcase_config(llama_url: str, database_url: str) -> StellwerkConfig:
         )
     ]
     departments.append(
-        {"name": "it", "classification": "confidential",
-         "keys": [{"id": "it-admin", "key_sha256": _sha(ADMIN_KEY), "role": "admin"}]}
+        {
+            "name": "it",
+            "classification": "confidential",
+            "keys": [{"id": "it-admin", "key_sha256": _sha(ADMIN_KEY), "role": "admin"}],
+        }
     )
     use_cases = [
-        {"name": "contract-review", "department": "legal", "risk_tier": "high",
-         "classification": "confidential", "purpose": "Erstsichtung von Lieferverträgen",
-         "oversight_contact": "justiziariat@example.org",
-         "allowed_models": ["mistral-small-24b"]},
-        {"name": "invoice-triage", "department": "finance", "risk_tier": "limited",
-         "purpose": "Rechnungen vorsortieren"},
-        {"name": "citizen-letters", "department": "legal", "risk_tier": "high",
-         "purpose": "Antwortentwürfe auf Bürgerbriefe"},
+        {
+            "name": "contract-review",
+            "department": "legal",
+            "risk_tier": "high",
+            "classification": "confidential",
+            "purpose": "Erstsichtung von Lieferverträgen",
+            "oversight_contact": "justiziariat@example.org",
+            "allowed_models": ["mistral-small-24b"],
+        },
+        {
+            "name": "invoice-triage",
+            "department": "finance",
+            "risk_tier": "limited",
+            "purpose": "Rechnungen vorsortieren",
+        },
+        {
+            "name": "citizen-letters",
+            "department": "legal",
+            "risk_tier": "high",
+            "purpose": "Antwortentwürfe auf Bürgerbriefe",
+        },
         {"name": "paper-digest", "department": "research", "risk_tier": "minimal"},
     ]
-    return parse_config({
-        "server": {"database_url": database_url},
-        "backends": [{"name": "llamacpp", "kind": "openai", "base_url": llama_url}],
-        "models": models,
-        "departments": departments,
-        "use_cases": use_cases,
-        "router": {"kind": "first"},
-    })
+    return parse_config(
+        {
+            "server": {"database_url": database_url},
+            "backends": [{"name": "llamacpp", "kind": "openai", "base_url": llama_url}],
+            "models": models,
+            "departments": departments,
+            "use_cases": use_cases,
+            "router": {"kind": "first"},
+        }
+    )
 
 
 def prepare_ledger(config: StellwerkConfig, now: datetime) -> None:
@@ -152,8 +218,11 @@ def real_traffic(url: str) -> None:
                     client.post(
                         "/v1/chat/completions",
                         headers={"authorization": f"Bearer {key}"},
-                        json={"model": model, "max_tokens": 8,
-                              "messages": [{"role": "user", "content": f"{department}: {text}"}]},
+                        json={
+                            "model": model,
+                            "max_tokens": 8,
+                            "messages": [{"role": "user", "content": f"{department}: {text}"}],
+                        },
                     ).raise_for_status()
 
 
@@ -173,8 +242,6 @@ def shoot(url: str, out: Path) -> list[Path]:
         page.select_option("select[name=state]", "in_review")
         page.fill("input[name=reason]", "Modellkarte angefordert, Prüfung beginnt")
         page.click("#m-actions button[type=submit]")
-        page.screenshot(path="/tmp/confirm.png")
-        open("/tmp/confirm.html", "w").write(page.content())
         page.click("button.danger")
         page.goto(url + "/dashboard/departments/research")
         page.fill("#d-budget input[name=monthly_budget]", "60")
@@ -183,7 +250,10 @@ def shoot(url: str, out: Path) -> list[Path]:
         page.click("button.danger")
         for language in ("en", "de"):
             page.goto(f"{url}/dashboard/lang/{language}?next=/dashboard")
-            for name, path in (("overview", "/dashboard"), ("model", "/dashboard/models/mistral-small-24b")):
+            for name, path in (
+                ("overview", "/dashboard"),
+                ("model", "/dashboard/models/mistral-small-24b"),
+            ):
                 page.goto(url + path)
                 target = out / f"dashboard-{name}-{language}.png"
                 page.screenshot(path=str(target), full_page=True)

@@ -37,9 +37,7 @@ class Bar:
     text: str  # the value as shown (already formatted for the page's language)
 
 
-def bars(
-    items: Sequence[Bar], *, title: str, width: int = 520, fill: str | None = None
-) -> Markup:
+def bars(items: Sequence[Bar], *, title: str, width: int = 520, fill: str | None = None) -> Markup:
     """Horizontal bars, one per item, in the order given; ``fill``: one colour for all."""
     row, label_w, text_w = 30, 150, 90
     height = max(1, len(items)) * row + 6
@@ -56,7 +54,8 @@ def bars(
             f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end" class="lbl">'
             f"{escape(_clip(item.label, 20))}</text>"
             f'<rect x="{label_w}" y="{y + 3}" width="{length:.1f}" height="20" rx="3" '
-            f'fill="{fill or colour(n)}"><title>{escape(item.label)}: {escape(item.text)}</title></rect>'
+            f'fill="{fill or colour(n)}">'
+            f"<title>{escape(item.label)}: {escape(item.text)}</title></rect>"
             f'<text x="{label_w + length + 6:.1f}" y="{y + 17}" class="val">'
             f"{escape(item.text)}</text>"
         )

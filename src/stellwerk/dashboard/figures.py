@@ -9,19 +9,19 @@ from typing import Any
 from markupsafe import Markup
 
 from stellwerk.dashboard.charts import PALETTE, Bar, Series, bars, stacked_columns
-from stellwerk.dashboard.i18n import Formatter
+from stellwerk.dashboard.i18n import DASH, Formatter
 from stellwerk.dashboard.overview import RoutingMix
 from stellwerk.dashboard.queries import Totals
 
 
 def cost_bars(rows: Sequence[Totals], fmt: Formatter, title: str) -> Markup:
     """Internal cost per group (department, model, key)."""
-    return bars([Bar(r.group or "–", r.cost, fmt.money(r.cost)) for r in rows], title=title)
+    return bars([Bar(r.group or DASH, r.cost, fmt.money(r.cost)) for r in rows], title=title)
 
 
 def request_bars(rows: Sequence[Totals], fmt: Formatter, title: str) -> Markup:
     return bars(
-        [Bar(r.group or "–", r.requests, fmt.number(r.requests)) for r in rows], title=title
+        [Bar(r.group or DASH, r.requests, fmt.number(r.requests)) for r in rows], title=title
     )
 
 
@@ -51,7 +51,7 @@ def audit_details(details: Mapping[str, Any]) -> list[str]:
             inner = ", ".join(
                 f"{k}={_short(v)}" for k, v in value.items() if v is not None and v != ""
             )
-            lines.append(f"{name}: {inner or '–'}")
+            lines.append(f"{name}: {inner or DASH}")
         else:
             lines.append(f"{name}: {_short(value)}")
     return lines

@@ -16,6 +16,7 @@ from typing import Final, Literal
 Language = Literal["en", "de"]
 LANGUAGES: Final[tuple[Language, ...]] = ("en", "de")
 COOKIE: Final = "stw_lang"
+DASH: Final = "\u2013"  # shown for a missing value
 
 _LABELS: Final[dict[str, tuple[str, str]]] = {
     # (English, German)
@@ -49,10 +50,16 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "Nutzung und interne Kosten nach Bereich",
     ),
     "routing_mix": ("Routing mix", "Routing-Verteilung"),
-    "by_day_model": ("share of requests per day, by model", "Anteil der Anfragen je Tag und Modell"),
+    "by_day_model": (
+        "share of requests per day, by model",
+        "Anteil der Anfragen je Tag und Modell",
+    ),
     "by_size": ("by size class", "nach Größenklasse"),
     "savings": ("Savings from routing", "Einsparung durch Routing"),
-    "savings_against": ("against sending every routed request to", "gegenüber allen gerouteten Anfragen an"),
+    "savings_against": (
+        "against sending every routed request to",
+        "gegenüber allen gerouteten Anfragen an",
+    ),
     "no_routed": ("No routed requests this month.", "Diesen Monat keine gerouteten Anfragen."),
     "no_baseline_latency": ("no traffic on it to compare", "kein Vergleichsverkehr"),
     "backend_health": ("Backend health", "Zustand der Backends"),
@@ -110,7 +117,10 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "no_history": ("No changes since it was registered.", "Keine Änderungen seit der Erfassung."),
     "quality": ("Quality", "Qualität"),
     "quality_benchmark": ("benchmark score from the catalog", "Benchmark-Wert aus dem Katalog"),
-    "no_quality": ("no calibration run and no benchmark score yet", "noch keine Kalibrierung und kein Benchmark-Wert"),
+    "no_quality": (
+        "no calibration run and no benchmark score yet",
+        "noch keine Kalibrierung und kein Benchmark-Wert",
+    ),
     "routing_share": ("Share of routed requests", "Anteil an gerouteten Anfragen"),
     "usage_this_month": ("Usage this month", "Nutzung in diesem Monat"),
     "requests_per_day": ("Requests per day", "Anfragen je Tag"),
@@ -122,9 +132,18 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "confirm": ("Confirm", "Bestätigen"),
     "cancel": ("Cancel", "Abbrechen"),
     "confirm_title": ("Please confirm", "Bitte bestätigen"),
-    "confirm_lifecycle": ("Move model {model} from {old} to {new}?", "Modell {model} von {old} auf {new} ändern?"),
-    "confirm_budget": ("Set the monthly budget of {department} to {budget}?", "Monatsbudget von {department} auf {budget} setzen?"),
-    "confirm_revoke": ("Revoke key {key} of {department}? Its next request is refused.", "Schlüssel {key} von {department} sperren? Die nächste Anfrage wird abgewiesen."),
+    "confirm_lifecycle": (
+        "Move model {model} from {old} to {new}?",
+        "Modell {model} von {old} auf {new} ändern?",
+    ),
+    "confirm_budget": (
+        "Set the monthly budget of {department} to {budget}?",
+        "Monatsbudget von {department} auf {budget} setzen?",
+    ),
+    "confirm_revoke": (
+        "Revoke key {key} of {department}? Its next request is refused.",
+        "Schlüssel {key} von {department} sperren? Die nächste Anfrage wird abgewiesen.",
+    ),
     "done": ("Done; recorded in the audit log.", "Erledigt und im Audit-Protokoll vermerkt."),
     "budget": ("Monthly budget", "Monatsbudget"),
     "budget_used": ("Budget used", "Budget verbraucht"),
@@ -142,7 +161,10 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "active": ("active", "aktiv"),
     "revoked": ("revoked", "gesperrt"),
     "revoke": ("Revoke", "Sperren"),
-    "from_config": ("from the config file (change it there)", "aus der Konfigurationsdatei (dort ändern)"),
+    "from_config": (
+        "from the config file (change it there)",
+        "aus der Konfigurationsdatei (dort ändern)",
+    ),
     "no_keys": ("No keys.", "Keine Schlüssel."),
     "usage_by_key": ("Usage by key", "Nutzung nach Schlüssel"),
     "usage_by_model": ("Usage by model", "Nutzung nach Modell"),
@@ -206,7 +228,7 @@ class Formatter:
 
     def number(self, value: float | None, decimals: int = 0) -> str:
         if value is None:
-            return "–"
+            return DASH
         if math.isinf(value):
             return "∞"
         text = f"{value:,.{decimals}f}"
@@ -228,12 +250,12 @@ class Formatter:
 
     def percent(self, fraction: float | None, decimals: int = 0) -> str:
         if fraction is None:
-            return "–"
+            return DASH
         return f"{self.number(100 * fraction, decimals)} %"
 
     def ms(self, value: float | None) -> str:
         if value is None:
-            return "–"
+            return DASH
         if value >= 10_000:
             return f"{self.number(value / 1000, 1)} s"
         return f"{self.number(value)} ms"
@@ -245,7 +267,7 @@ class Formatter:
 
     def when(self, moment: datetime | None) -> str:
         if moment is None:
-            return "–"
+            return DASH
         pattern = "%d.%m.%Y %H:%M" if self.language == "de" else "%Y-%m-%d %H:%M"
         return moment.strftime(pattern) + " UTC"
 

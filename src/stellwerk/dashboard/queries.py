@@ -114,8 +114,9 @@ def total(
     routed: bool | None = None,
 ) -> Totals:
     """One sum over everything matching (zeros when nothing does)."""
-    rows = totals_by(connection, window, "department", department=department, model=model,
-                     routed=routed)
+    rows = totals_by(
+        connection, window, "department", department=department, model=model, routed=routed
+    )
     return Totals(
         "",
         sum(r.requests for r in rows),

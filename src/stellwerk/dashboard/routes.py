@@ -22,6 +22,7 @@ from stellwerk.dashboard.web import (
     PREFIX,
     SESSION_COOKIE,
     DashboardRoute,
+    Page,
     dashboard_of,
     login_page,
     read_form,
@@ -196,7 +197,7 @@ def build_router() -> APIRouter:
     ) -> Response:
         form = await checked_form(request, admin)
         if form.get("confirm") != "yes":
-            fmt = Formatter(_language(request))
+            fmt = Formatter(Page.of(request).language)
             pending = await run_in_threadpool(
                 actions.prepare_budget, services, name, form, PREFIX, fmt
             )
@@ -210,7 +211,9 @@ def build_router() -> APIRouter:
     ) -> Response:
         form = await checked_form(request, admin)
         if form.get("confirm") != "yes":
-            pending = await run_in_threadpool(actions.prepare_revoke, services, key_id, form, PREFIX)
+            pending = await run_in_threadpool(
+                actions.prepare_revoke, services, key_id, form, PREFIX
+            )
             return _confirm(request, admin, pending)
         department = await run_in_threadpool(
             actions.run_revoke, services, key_id, form, admin.key_id
@@ -220,13 +223,5 @@ def build_router() -> APIRouter:
     return router
 
 
-def _language(request: Request) -> str:
-    from stellwerk.dashboard.web import Page
-
-    return Page.of(request).language
-
-
 def _confirm(request: Request, admin: Admin, pending: actions.Pending) -> Response:
-    return render(
-        dashboard_of(request).env, request, "confirm.html", admin=admin, pending=pending
-    )
+    return render(dashboard_of(request).env, request, "confirm.html", admin=admin, pending=pending)

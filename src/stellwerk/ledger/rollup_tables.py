@@ -31,9 +31,7 @@ from stellwerk.ledger.tables import metadata
 from stellwerk.ledger.types import UTCDateTime
 
 # 5 ms to about 20 minutes in steps of 25 %: a percentile read from the histogram is within 25 %.
-LATENCY_EDGES_MS: Final[tuple[int, ...]] = tuple(
-    sorted({round(5 * 1.25**i) for i in range(56)})
-)
+LATENCY_EDGES_MS: Final[tuple[int, ...]] = tuple(sorted({round(5 * 1.25**i) for i in range(56)}))
 
 usage_hourly = Table(
     "usage_hourly",

@@ -24,8 +24,16 @@ down_revision = "0100_governance"
 branch_labels = None
 depends_on = None
 
-_SUMS = ("requests", "errors", "fallbacks", "prompt_tokens", "completion_tokens", "cost")
-_SUMS += ("energy_wh", "latency_ms_sum")
+_SUMS: tuple[str, ...] = (
+    "requests",
+    "errors",
+    "fallbacks",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "energy_wh",
+    "latency_ms_sum",
+)
 _HOURLY_KEY = "hour, department, key_id, model, routed"
 
 
