@@ -92,4 +92,13 @@ def dashboard(dashboard_config: dict[str, Any]) -> Iterator[DashboardGateway]:
         yield DashboardGateway(gw, key_id, key)
 
 
-__all__ = ["ADMIN_KEY", "KEYS", "DashboardGateway", "dashboard_raw", "seed"]
+OFFLINE_BACKEND = "http://127.0.0.1:9"  # discard port: nothing answers, which the health widget shows
+
+
+@pytest.fixture
+def offline_dashboard(tmp_path: Path) -> Iterator[DashboardGateway]:
+    """The dashboard over a backend that is down: enough for everything but real traffic."""
+    raw = dashboard_raw(OFFLINE_BACKEND, f"sqlite:///{tmp_path / 'ledger.db'}")
+    key_id, key = seed(raw)
+    with running_gateway(raw, DASHBOARD_ENV) as gw:
+        yield DashboardGateway(gw, key_id, key)
