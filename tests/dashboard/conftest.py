@@ -92,7 +92,9 @@ def dashboard(dashboard_config: dict[str, Any]) -> Iterator[DashboardGateway]:
         yield DashboardGateway(gw, key_id, key)
 
 
-OFFLINE_BACKEND = "http://127.0.0.1:9"  # discard port: nothing answers, which the health widget shows
+OFFLINE_BACKEND = (
+    "http://127.0.0.1:9"  # discard port: nothing answers, which the health widget shows
+)
 
 
 @pytest.fixture

@@ -246,6 +246,9 @@ class Formatter:
         return self.number(value)
 
     def money(self, value: float | None) -> str:
+        """Two decimals; four for amounts below one (tiny models cost fractions of a cent)."""
+        if value is not None and 0 < abs(value) < 1:
+            return self.number(value, 4)
         return self.number(value, 2)
 
     def percent(self, fraction: float | None, decimals: int = 0) -> str:
