@@ -15,7 +15,7 @@ from stellwerk.governance.catalog import Catalog
 from stellwerk.governance.key_store import KeyStore
 from stellwerk.governance.use_cases import UseCases
 from stellwerk.ledger.ledger import open_ledger
-from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, raw_config, running_gateway
+from tests.fixtures.gateway import ENVIRON, Gateway, raw_config, running_gateway
 from tests.fixtures.llama import LlamaBackend
 
 ADMIN_KEY = "sk-stw-test-admin-c0ffee5e1f2a3b4c5d6e"

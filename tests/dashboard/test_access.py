@@ -4,8 +4,8 @@ sessions, forged posts, unknown models, departments and keys, illegal moves."""
 from __future__ import annotations
 
 import time
-from html import unescape
 from collections.abc import Iterator
+from html import unescape
 
 import httpx
 import pytest
