@@ -10,15 +10,15 @@ from sqlalchemy import select
 
 from stellwerk.ledger.ledger import Ledger, open_ledger
 from stellwerk.ledger.record import UsageRecord
-from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_hourly, usage_latency_daily
+from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_daily, usage_latency_daily
 from tests.ledger.factory import make_record
 
 
-def _expected_hourly(records: list[UsageRecord]) -> dict[tuple[object, ...], tuple[float, ...]]:
+def _expected_daily(records: list[UsageRecord]) -> dict[tuple[object, ...], tuple[float, ...]]:
     sums: dict[tuple[object, ...], list[float]] = defaultdict(lambda: [0.0] * 8)
     for r in records:
-        hour = r.time.replace(minute=0, second=0, microsecond=0)
-        key = (hour, r.department, r.key_id, r.model or "", r.requested_model.startswith("auto"))
+        day = r.time.replace(hour=0, minute=0, second=0, microsecond=0)
+        key = (day, r.department, r.key_id, r.model or "", r.requested_model.startswith("auto"))
         row = sums[key]
         for i, value in enumerate(
             (
@@ -36,11 +36,11 @@ def _expected_hourly(records: list[UsageRecord]) -> dict[tuple[object, ...], tup
     return {k: tuple(round(v, 6) for v in row) for k, row in sums.items()}
 
 
-def _stored_hourly(ledger: Ledger) -> dict[tuple[object, ...], tuple[float, ...]]:
+def _stored_daily(ledger: Ledger) -> dict[tuple[object, ...], tuple[float, ...]]:
     with ledger.connect() as connection:
-        rows = connection.execute(select(usage_hourly))
+        rows = connection.execute(select(usage_daily))
         return {
-            (r.hour, r.department, r.key_id, r.model, bool(r.routed)): tuple(
+            (r.day, r.department, r.key_id, r.model, bool(r.routed)): tuple(
                 round(float(v), 6)
                 for v in (
                     r.requests,
@@ -75,7 +75,7 @@ def test_rollups_match_the_records_and_skip_duplicates(ledger: Ledger) -> None:
     records = [make_record(i) for i in range(300)]
     ledger.insert_usage(records[:200])
     ledger.insert_usage(records[150:])  # 50 duplicates: stored once, rolled up once
-    assert _stored_hourly(ledger) == _expected_hourly(records)
+    assert _stored_daily(ledger) == _expected_daily(records)
     expected = Counter(
         (
             r.time.replace(hour=0, minute=0, second=0, microsecond=0),
@@ -87,15 +87,14 @@ def test_rollups_match_the_records_and_skip_duplicates(ledger: Ledger) -> None:
     assert _stored_latency(ledger) == expected
 
 
-def test_records_at_the_edges_of_hours_and_days(ledger: Ledger) -> None:
+def test_records_at_the_edges_of_days(ledger: Ledger) -> None:
     midnight = datetime(2026, 11, 30, tzinfo=UTC)
     times = [midnight - timedelta(microseconds=1), midnight, midnight + timedelta(minutes=59)]
     records = [make_record(i, time=t, latency_ms=4.0) for i, t in enumerate(times)]
     ledger.insert_usage(records)
-    hours = sorted({k[0] for k in _stored_hourly(ledger)})
-    assert hours == [midnight - timedelta(hours=1), midnight]
-    days = sorted({k[0] for k in _stored_latency(ledger)})
-    assert days == [midnight - timedelta(days=1), midnight]
+    days = [midnight - timedelta(days=1), midnight]
+    assert sorted({k[0] for k in _stored_daily(ledger)}) == days
+    assert sorted({k[0] for k in _stored_latency(ledger)}) == days
     assert {k[2] for k in _stored_latency(ledger)} == {0}  # 4 ms is below the first edge
 
 
@@ -108,9 +107,9 @@ def test_migration_rolls_up_records_written_before_it(db_url: str) -> None:
         old.close()
     ledger = open_ledger(db_url)
     try:
-        assert _stored_hourly(ledger) == _expected_hourly(records)
+        assert _stored_daily(ledger) == _expected_daily(records)
         ledger.insert_usage([make_record(500)])
-        assert sum(v[0] for v in _stored_hourly(ledger).values()) == 121
+        assert sum(v[0] for v in _stored_daily(ledger).values()) == 121
     finally:
         ledger.close()
 

@@ -37,12 +37,11 @@ def model_page(services: Services, model_id: str, window: Window) -> ModelPage:
         by_department = queries.totals_by(connection, window, "department", model=model_id)
         latency = queries.latency(connection, window, model=model_id)
         routed = queries.totals_by(connection, window, "model", routed=True)
-        hourly = queries.hourly_requests(connection, window, model=model_id)
+        per_day = queries.daily_requests(connection, window, model=model_id)
     routed_all = sum(t.requests for t in routed if t.group)
     routed_here = sum(t.requests for t in routed if t.group == model_id)
     daily: dict[datetime, int] = {}
-    for hour, _, requests in hourly:
-        day = hour.replace(hour=0)
+    for day, _, requests in per_day:
         daily[day] = daily.get(day, 0) + requests
     return ModelPage(
         state=state,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from stellwerk.backends.base import Backend
 from stellwerk.config.schema import StellwerkConfig
-from stellwerk.dashboard.queries import Totals
 from stellwerk.errors import UpstreamError
 
 PROBE_TIMEOUT_S = 0.25
@@ -41,28 +40,22 @@ async def _probe(backend: Backend) -> str | None:
 
 
 async def backend_health(
-    config: StellwerkConfig, backends: Mapping[str, Backend], last_hour: Sequence[Totals]
+    config: StellwerkConfig,
+    backends: Mapping[str, Backend],
+    last_hour: Mapping[str, tuple[int, int]],
 ) -> list[BackendHealth]:
-    """``last_hour``: totals per model over the last hour (mapped to backends by the config)."""
-    names = [b.name for b in config.backends]
-    errors = await asyncio.gather(*(_probe(backends[n]) for n in names if n in backends))
-    probed = dict(zip([n for n in names if n in backends], errors, strict=True))
-    backend_of = {m.id: m.backend for m in config.models}
-    requests: dict[str, int] = {}
-    failed: dict[str, int] = {}
-    for totals in last_hour:
-        name = backend_of.get(totals.group)
-        if name is not None:
-            requests[name] = requests.get(name, 0) + totals.requests
-            failed[name] = failed.get(name, 0) + totals.errors
+    """``last_hour``: backend -> (requests, errors) in the last hour."""
+    names = [n for n in (b.name for b in config.backends) if n in backends]
+    errors = await asyncio.gather(*(_probe(backends[n]) for n in names))
+    probed = dict(zip(names, errors, strict=True))
     return [
         BackendHealth(
             name=b.name,
             kind=b.kind,
             reachable=b.name in probed and probed[b.name] is None,
             error=probed.get(b.name, "not started"),
-            requests_last_hour=requests.get(b.name, 0),
-            errors_last_hour=failed.get(b.name, 0),
+            requests_last_hour=last_hour.get(b.name, (0, 0))[0],
+            errors_last_hour=last_hour.get(b.name, (0, 0))[1],
         )
         for b in config.backends
     ]

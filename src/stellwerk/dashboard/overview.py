@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import get_args
 
 from sqlalchemy import Connection
@@ -111,10 +111,9 @@ def _routing_mix(connection: Connection, window: Window, services: Services) -> 
     size_of = {m.id: m.size_class for m in services.config.models}
     per_day: dict[datetime, Counter[str]] = {}
     sizes: Counter[str] = Counter()
-    for hour, model, requests in queries.hourly_requests(connection, window):
+    for day, model, requests in queries.daily_requests(connection, window):
         if not model:
             continue
-        day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
         per_day.setdefault(day, Counter())[model] += requests
         sizes[size_of.get(model, "?")] += requests
     days = sorted(per_day)
@@ -139,8 +138,3 @@ def _savings(connection: Connection, window: Window, states: list[ModelState]) -
         return None
     on_baseline = queries.total(connection, window, model=baseline.id)
     return compute_savings(routed, baseline, on_baseline.mean_latency_ms)
-
-
-def last_hour(now: datetime) -> Window:
-    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-    return Window(start, None)

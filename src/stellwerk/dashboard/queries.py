@@ -1,7 +1,8 @@
 """Reads for the dashboard, all from the rollup tables (never a scan of ``usage``).
 
-A month is at most 744 hours times the departments, keys and models that were active in it, so
-each query reads a few thousand rows at most, however many usage records the month holds.
+A month is at most 31 days times the departments, keys and models that were active in it, so
+each query reads a few thousand rows, however many usage records the month holds. Windows are
+whole UTC days (a month is).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select, true
+from sqlalchemy import ColumnElement, Connection, and_, case, func, select, true
 
-from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_hourly, usage_latency_daily
+from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_daily, usage_latency_daily
+from stellwerk.ledger.tables import usage
 from stellwerk.ledger.window import Window
 
 Dimension = Literal["department", "model", "key_id"]
@@ -46,12 +48,12 @@ def _where(
     model: str | None = None,
     routed: bool | None = None,
 ) -> ColumnElement[bool]:
-    h = usage_hourly.c
+    h = usage_daily.c
     clauses: list[ColumnElement[bool]] = []
     if window.start is not None:
-        clauses.append(h.hour >= window.start)
+        clauses.append(h.day >= window.start)
     if window.end is not None:
-        clauses.append(h.hour < window.end)
+        clauses.append(h.day < window.end)
     if department is not None:
         clauses.append(h.department == department)
     if model is not None:
@@ -71,7 +73,7 @@ def totals_by(
     routed: bool | None = None,
 ) -> list[Totals]:
     """Sums per department, model or key in ``window``, highest cost first."""
-    h = usage_hourly.c
+    h = usage_daily.c
     group = h[by]
     statement = (
         select(
@@ -130,22 +132,37 @@ def total(
     )
 
 
-def hourly_requests(
+def daily_requests(
     connection: Connection,
     window: Window,
     *,
     department: str | None = None,
     model: str | None = None,
 ) -> list[tuple[datetime, str, int]]:
-    """(hour, model, requests) for every hour with traffic, oldest first."""
-    h = usage_hourly.c
+    """(day, model, requests) for every day with traffic, oldest first."""
+    h = usage_daily.c
     statement = (
-        select(h.hour, h.model, func.sum(h.requests))
+        select(h.day, h.model, func.sum(h.requests))
         .where(_where(window, department=department, model=model))
-        .group_by(h.hour, h.model)
-        .order_by(h.hour, h.model)
+        .group_by(h.day, h.model)
+        .order_by(h.day, h.model)
     )
     return [(row[0], str(row[1]), int(row[2])) for row in connection.execute(statement)]
+
+
+def recent_by_backend(connection: Connection, since: datetime) -> dict[str, tuple[int, int]]:
+    """backend -> (requests, errors) since ``since``, from ``usage`` itself (a short window read
+    through the time index)."""
+    statement = (
+        select(
+            usage.c.backend,
+            func.count(),
+            func.sum(case((usage.c.status >= 400, 1), else_=0)),
+        )
+        .where(usage.c.time >= since, usage.c.backend.is_not(None))
+        .group_by(usage.c.backend)
+    )
+    return {str(r[0]): (int(r[1]), int(r[2] or 0)) for r in connection.execute(statement)}
 
 
 @dataclass(frozen=True, slots=True)

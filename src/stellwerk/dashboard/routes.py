@@ -4,7 +4,7 @@ and the three confirmed actions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -15,7 +15,7 @@ from stellwerk.dashboard import actions, queries
 from stellwerk.dashboard.drilldowns import department_page, model_page
 from stellwerk.dashboard.health import backend_health
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Formatter
-from stellwerk.dashboard.overview import build_overview, last_hour
+from stellwerk.dashboard.overview import build_overview
 from stellwerk.dashboard.services import Services
 from stellwerk.dashboard.web import (
     LOGIN_COOKIE,
@@ -115,11 +115,11 @@ def build_router() -> APIRouter:
     ) -> Response:
         label, window = month_window(month)
         data = await run_in_threadpool(build_overview, services, window)
-        now = datetime.now(UTC)
+        since = datetime.now(UTC) - timedelta(hours=1)
 
-        def recent() -> list[queries.Totals]:
+        def recent() -> dict[str, tuple[int, int]]:
             with services.ledger.connect() as connection:
-                return queries.totals_by(connection, last_hour(now), "model")
+                return queries.recent_by_backend(connection, since)
 
         runtime = request.app.state.runtime
         health = await backend_health(
