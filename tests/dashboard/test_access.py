@@ -237,3 +237,17 @@ def test_logout_ends_the_session(admin: httpx.Client) -> None:
     assert answer.status_code == 303
     assert "stw_session" not in admin.cookies
     assert admin.get("/dashboard").status_code == 401
+
+
+def test_text_from_users_is_escaped(admin: httpx.Client) -> None:
+    reason = '<script>alert("x")</script>'
+    answer = post_form(
+        admin,
+        "/dashboard/departments/legal",
+        "/dashboard/departments/legal/budget",
+        {"monthly_budget": "7", "reason": reason},
+    )
+    assert answer.status_code == 303
+    page = admin.get("/dashboard").text
+    assert "&lt;script&gt;alert(" in page
+    assert "<script>" not in page
