@@ -150,17 +150,28 @@ def daily_requests(
     return [(row[0], str(row[1]), int(row[2])) for row in connection.execute(statement)]
 
 
+RECENT_LIMIT = 10_000
+
+
 def recent_by_backend(connection: Connection, since: datetime) -> dict[str, tuple[int, int]]:
-    """backend -> (requests, errors) since ``since``, from ``usage`` itself (a short window read
-    through the time index)."""
+    """backend -> (requests, errors) since ``since``, read from ``usage`` itself: the newest
+    records first through the time index, at most ``RECENT_LIMIT`` of them (so the read stays
+    short however busy the hour was, and whatever the planner's statistics say)."""
+    recent = (
+        select(usage.c.backend, usage.c.status)
+        .where(usage.c.time >= since)
+        .order_by(usage.c.time.desc())
+        .limit(RECENT_LIMIT)
+        .subquery()
+    )
     statement = (
         select(
-            usage.c.backend,
+            recent.c.backend,
             func.count(),
-            func.sum(case((usage.c.status >= 400, 1), else_=0)),
+            func.sum(case((recent.c.status >= 400, 1), else_=0)),
         )
-        .where(usage.c.time >= since, usage.c.backend.is_not(None))
-        .group_by(usage.c.backend)
+        .where(recent.c.backend.is_not(None))
+        .group_by(recent.c.backend)
     )
     return {str(r[0]): (int(r[1]), int(r[2] or 0)) for r in connection.execute(statement)}
 
