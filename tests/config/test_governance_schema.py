@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.governance.factories import config, model
 
 from stellwerk.errors import ConfigError
+from tests.governance.factories import config, model
 
 
 def test_a_config_without_governance_sections_gets_the_defaults() -> None:
@@ -70,3 +70,17 @@ def test_a_key_bound_to_another_departments_use_case_is_refused() -> None:
             ],
             use_cases=[{"name": "contracts", "department": "legal"}],
         )
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redis://:hunter2@10.0.0.5:6379/0", "holds a password"),
+        ("redis://app:hunter2@10.0.0.5:6379/0", "holds a password"),
+        ("http://10.0.0.5:6379", "is not a redis://"),
+    ],
+)
+def test_redis_url_without_secrets(url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config(server={"redis_url": url})
+    assert config(server={"redis_url": "redis://10.0.0.5:6379/0"}).server.redis_url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from stellwerk.config import StellwerkConfig, parse_config
@@ -31,3 +32,12 @@ def config(**sections: Any) -> StellwerkConfig:
     }
     raw.update(sections)
     return parse_config(raw, source="test")
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A caller as the policy filter sees it (the gateway's principal has these fields)."""
+
+    department: str
+    key_id: str = "key-1"
+    use_case: str | None = None

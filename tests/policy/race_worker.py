@@ -2,8 +2,9 @@
 
 Usage: python -m tests.policy.race_worker URL PREFIX NOW ATTEMPTS
 Says it is ready (RPUSH PREFIX + "ready"), waits for the start signal (BLPOP PREFIX + "go"), then
-fires ATTEMPTS concurrent requests that each reserve one request and a cost of 1.0 of a budget of
-150.0, and prints how many were admitted.
+makes one admission, waits until both processes hold one (BLPOP PREFIX + "both"), then fires
+the other ATTEMPTS - 1 concurrent requests. Each reserves one request and a cost of 1.0 of a
+budget of 150.0; prints how many were admitted.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from stellwerk.config.schema import Limits
+from stellwerk.config.schema import UsageLimits
 from stellwerk.errors import RateLimited
 from stellwerk.policy.limits import Limiter, scopes_for
 from stellwerk.policy.redis_counters import RedisCounters
@@ -23,7 +24,7 @@ async def main(url: str, prefix: str, now: float, attempts: int) -> int:
     counters = RedisCounters(url, prefix=prefix)
     limiter = Limiter(counters, clock=lambda: now)
     scopes = scopes_for(
-        "legal", Limits(monthly_budget=150.0, requests_per_minute=1000), "key-1", None
+        "legal", UsageLimits(monthly_budget=150.0, requests_per_minute=1000), "key-1", None
     )
     await limiter.spent(scopes[0])  # connected and warm before the start signal
     control = redis.Redis.from_url(url)
@@ -42,7 +43,17 @@ async def main(url: str, prefix: str, now: float, attempts: int) -> int:
         return True
 
     try:
-        return sum(await asyncio.gather(*(one() for _ in range(attempts))))
+        # one admission each, held while the other process gets its own: from here on both
+        # are provably in the race, which then starts on one signal
+        first = await one()
+        control = redis.Redis.from_url(url)
+        try:
+            control.rpush(prefix + "holding", 1)
+            control.blpop([prefix + "both"], timeout=30)
+        finally:
+            control.close()
+        rest = await asyncio.gather(*(one() for _ in range(attempts - 1)))
+        return int(first) + sum(rest)
     finally:
         await counters.close()
 

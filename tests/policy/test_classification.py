@@ -6,6 +6,7 @@ from tests.governance.factories import config
 from stellwerk.errors import InvalidRequest, PermissionDenied
 from stellwerk.policy.classification import (
     allowed_hosting,
+    classes_by_hosting,
     effective_classification,
     parse_classification,
     stricter,
@@ -50,3 +51,11 @@ def test_unknown_class_names_the_header() -> None:
 def test_stricter() -> None:
     assert stricter("internal", None, "secret", "public") == "secret"
     assert stricter() == "public"
+
+
+def test_classes_by_hosting() -> None:
+    assert classes_by_hosting(config().governance) == {
+        "on_prem": ("public", "internal", "confidential", "secret"),
+        "eu_cloud": ("public", "internal"),
+        "non_eu_cloud": ("public",),
+    }

@@ -3,13 +3,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from tests.governance.factories import config, model
+from tests.governance.factories import Caller, config, model
 
 from stellwerk.config.schema import Classification
 from stellwerk.errors import NotFound, PermissionDenied
 from stellwerk.governance.state import ModelState
 from stellwerk.policy.filter import PolicyFilter
-from stellwerk.policy.principal import Principal
 
 
 def states(cfg_models: tuple[object, ...]) -> list[ModelState]:
@@ -20,8 +19,8 @@ def ids(models: tuple[ModelState, ...]) -> list[str]:
     return [m.id for m in models]
 
 
-def principal(department: str = "it", **extra: object) -> Principal:
-    return Principal(department=department, key_id="key-1", **extra)  # type: ignore[arg-type]
+def principal(department: str = "it", use_case: str | None = None) -> Caller:
+    return Caller(department=department, use_case=use_case)
 
 
 def test_internal_data_may_use_on_prem_and_eu_cloud() -> None:
@@ -108,7 +107,7 @@ def test_department_and_use_case_allow_lists() -> None:
     assert ids(flt.allowed(principal(), "internal", states(cfg.models))) == ["a", "b"]
     bound = principal(use_case="faq")
     assert ids(flt.allowed(bound, "internal", states(cfg.models))) == ["b"]
-    with pytest.raises(PermissionDenied, match=r"c: not on the allowed models of department 'it'"):
+    with pytest.raises(PermissionDenied, match=r"c: not allowed for department 'it'"):
         flt.allowed(bound, "internal", states(cfg.models), requested="c")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from tests.policy.conftest import FakeClock
 
-from stellwerk.config.schema import Limits
+from stellwerk.config.schema import UsageLimits
 from stellwerk.errors import RateLimited
 from stellwerk.policy.counters import Counters, InProcessCounters
 from stellwerk.policy.limits import Limiter, Scope, scopes_for
@@ -38,7 +38,7 @@ def run(make: Callable[[], Counters], body: Callable[[Counters], Awaitable[Any]]
 
 
 def dept(**limits: Any) -> tuple[Scope, ...]:
-    return scopes_for("legal", Limits(**limits), "key-1", None)
+    return scopes_for("legal", UsageLimits(**limits), "key-1", None)
 
 
 def test_requests_per_minute_then_429_naming_the_limit_and_reset(
@@ -106,7 +106,7 @@ def test_a_refused_request_reserves_nothing_in_any_scope(
     async def body(counters: Counters) -> None:
         limiter = Limiter(counters, clock)
         scopes = scopes_for(
-            "legal", Limits(monthly_budget=100.0), "key-1", Limits(monthly_budget=1.0)
+            "legal", UsageLimits(monthly_budget=100.0), "key-1", UsageLimits(monthly_budget=1.0)
         )
         with pytest.raises(RateLimited, match=r"^key 'key-1': monthly budget of 1.00"):
             await limiter.admit(scopes, max_tokens=0, max_cost=2.0)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from stellwerk.config.schema import Limits
+from stellwerk.config.schema import UsageLimits
 from stellwerk.policy.limits import MICRO, Limiter, scopes_for
 from stellwerk.policy.redis_counters import RedisCounters
 
@@ -46,6 +46,9 @@ def test_two_processes_share_one_budget(redis_url: str, redis_prefix: str) -> No
         for _ in workers:  # both are connected and waiting: start them together
             control.blpop([redis_prefix + "ready"], timeout=30)
         control.rpush(redis_prefix + "go", 1, 1)
+        for _ in workers:  # each holds one admission: now let them race for the rest
+            control.blpop([redis_prefix + "holding"], timeout=30)
+        control.rpush(redis_prefix + "both", 1, 1)
     finally:
         control.close()
     admitted = []
@@ -61,7 +64,7 @@ def test_two_processes_share_one_budget(redis_url: str, redis_prefix: str) -> No
         counters = RedisCounters(redis_url, prefix=redis_prefix)
         try:
             limiter = Limiter(counters, clock=lambda: now)
-            scope = scopes_for("legal", Limits(), "key-1", None)[0]
+            scope = scopes_for("legal", UsageLimits(), "key-1", None)[0]
             return await limiter.spent(scope)
         finally:
             await counters.close()

@@ -73,12 +73,23 @@ class Timeouts(_Strict):
     total: float = Field(default=900.0, gt=0)
 
 
+class Breaker(_Strict):
+    """The circuit breaker of a backend: after ``failures`` failures in a row it is skipped for
+    ``cooldown_s``; a health probe every ``probe_interval_s`` closes it again once it answers."""
+
+    failures: int = Field(default=3, ge=1)
+    cooldown_s: float = Field(default=10.0, gt=0)
+    probe_interval_s: float = Field(default=5.0, gt=0)
+    probe_timeout_s: float = Field(default=5.0, gt=0)
+
+
 class BackendConfig(_Strict):
     name: str
     kind: Literal["openai", "ollama"]
     base_url: str
     api_key_env: str | None = None
     timeouts: Timeouts = Timeouts()
+    breaker: Breaker = Breaker()
 
     _name = field_validator("name")(_check_name)
     _env = field_validator("api_key_env")(_check_env)
@@ -135,9 +146,9 @@ class ModelConfig(_Strict):
         return value
 
 
-class Limits(_Strict):
-    """Limits of a department or a key; null means unlimited. ``monthly_budget`` is in internal
-    prices (the unit of ``Price``), counted per calendar month (UTC)."""
+class UsageLimits(_Strict):
+    """Rate limits and budget of a department or a key; null means unlimited. ``monthly_budget``
+    is in internal prices (the unit of ``Price``), counted per calendar month (UTC)."""
 
     requests_per_minute: int | None = Field(default=None, gt=0)
     tokens_per_minute: int | None = Field(default=None, gt=0)
@@ -153,7 +164,7 @@ class KeyConfig(_Strict):
     role: Role = "user"
     use_case: str | None = None
     classification: Classification | None = None
-    limits: Limits | None = None
+    limits: UsageLimits | None = None
 
     _id = field_validator("id")(_check_name)
     _env = field_validator("key_env")(_check_env)
@@ -177,7 +188,7 @@ class DepartmentConfig(_Strict):
     keys: tuple[KeyConfig, ...] = ()
     classification: Classification = "internal"
     allowed_models: tuple[str, ...] | None = None
-    limits: Limits = Limits()
+    limits: UsageLimits = UsageLimits()
     pilot: bool = False
 
     _name = field_validator("name")(_check_name)
@@ -253,6 +264,8 @@ class GovernanceConfig(_Strict):
         default_factory=_default_use_case_facts
     )
     retention_days: dict[RiskTier, int] = Field(default_factory=_default_retention)
+    # how often a gateway reloads keys, catalog state and limits changed by other processes
+    refresh_seconds: float = Field(default=1.0, gt=0, le=300)
 
     @field_validator("classification_hosting")
     @classmethod
@@ -321,13 +334,42 @@ class DashboardConfig(_Strict):
     _env = field_validator("session_secret_env")(_check_env)
 
 
+class Limits(_Strict):
+    """Per-request limits; each refusal is a clear 4xx or 429."""
+
+    max_messages: int = Field(default=1000, ge=1)
+    max_tokens: int = Field(default=32768, ge=1)
+    max_streams_per_key: int = Field(default=32, ge=1)
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     database_url: str = "sqlite:///stellwerk.db"
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     cors_origins: tuple[str, ...] = ()
+    limits: Limits = Limits()
+    shutdown_grace_s: float = Field(default=30.0, ge=0)
     redis_url: str | None = None
+    redis_password_env: str | None = None
+    redis_prefix: str = Field(default="stellwerk:", min_length=1, max_length=64)
+
+    _redis_env = field_validator("redis_password_env")(_check_env)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        match = re.match(r"^(rediss?|unix)://(?:([^@/]*)@)?", value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a redis://, rediss:// or unix:// URL")
+        if match.group(2) and ":" in match.group(2):
+            raise ValueError(
+                "the Redis URL holds a password; give the URL without it and name the"
+                " environment variable that holds it in server.redis_password_env"
+            )
+        return value
 
 
 def _default_routes() -> dict[str, RouteConfig]:

@@ -1,6 +1,7 @@
 """The dashboard's three actions, each confirmed before it runs and audited by the service it
-calls (the same services as the admin API): move a model through its lifecycle, set a
-department's monthly budget, revoke a key.
+calls (the same services as the admin API, and like it the dashboard reloads the gateway's
+governance snapshot afterwards): move a model through its lifecycle, set a department's monthly
+budget, revoke a key.
 
 An action is posted twice: first without ``confirm`` (the page shows what will happen and asks),
 then with ``confirm=yes`` (it happens). Both posts carry the session's CSRF token.
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 
 from stellwerk.dashboard.drilldowns import find_department
 from stellwerk.dashboard.i18n import Formatter
-from stellwerk.dashboard.services import Services
 from stellwerk.errors import InvalidRequest
 from stellwerk.governance.lifecycle import parse_state
+from stellwerk.governance.service import Governance
 
 MAX_REASON = 1000
 
@@ -59,9 +60,9 @@ def _budget(form: Mapping[str, str]) -> float | None:
 
 
 def prepare_lifecycle(
-    services: Services, model_id: str, form: Mapping[str, str], prefix: str
+    gov: Governance, model_id: str, form: Mapping[str, str], prefix: str
 ) -> Pending:
-    state = services.catalog.state(model_id)
+    state = gov.catalog.state(model_id)
     target = parse_state(form.get("state", ""))
     reason = _reason(form)
     return Pending(
@@ -73,21 +74,22 @@ def prepare_lifecycle(
     )
 
 
-def run_lifecycle(services: Services, model_id: str, form: Mapping[str, str], actor: str) -> None:
+def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> None:
     version = form.get("version", "")
-    services.catalog.transition(
+    gov.catalog.transition(
         model_id,
         form.get("state", ""),
         actor=actor,
         reason=_reason(form),
         expected_version=int(version) if version.isdigit() else None,
     )
+    gov.reload()
 
 
 def prepare_budget(
-    services: Services, department: str, form: Mapping[str, str], prefix: str, fmt: Formatter
+    gov: Governance, department: str, form: Mapping[str, str], prefix: str, fmt: Formatter
 ) -> Pending:
-    find_department(services, department)
+    find_department(gov, department)
     budget = _budget(form)
     reason = _reason(form)
     return Pending(
@@ -102,16 +104,15 @@ def prepare_budget(
     )
 
 
-def run_budget(services: Services, department: str, form: Mapping[str, str], actor: str) -> None:
-    current = services.budgets.department_limits(department)
+def run_budget(gov: Governance, department: str, form: Mapping[str, str], actor: str) -> None:
+    current = gov.budgets.department_limits(department)
     limits = current.model_copy(update={"monthly_budget": _budget(form)})
-    services.budgets.set_limits("department", department, limits, actor=actor, reason=_reason(form))
+    gov.budgets.set_limits("department", department, limits, actor=actor, reason=_reason(form))
+    gov.reload()
 
 
-def prepare_revoke(
-    services: Services, key_id: str, form: Mapping[str, str], prefix: str
-) -> Pending:
-    info = services.keys.get(key_id)
+def prepare_revoke(gov: Governance, key_id: str, form: Mapping[str, str], prefix: str) -> Pending:
+    info = gov.keys.get(key_id)
     reason = _reason(form)
     return Pending(
         action=f"{prefix}/keys/{key_id}/revoke",
@@ -122,7 +123,8 @@ def prepare_revoke(
     )
 
 
-def run_revoke(services: Services, key_id: str, form: Mapping[str, str], actor: str) -> str:
+def run_revoke(gov: Governance, key_id: str, form: Mapping[str, str], actor: str) -> str:
     """Revoke ``key_id``; returns its department (where the page goes back to)."""
-    info = services.keys.revoke(key_id, actor=actor, reason=_reason(form))
+    info = gov.keys.revoke(key_id, actor=actor, reason=_reason(form))
+    gov.reload()
     return info.department

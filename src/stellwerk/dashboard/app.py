@@ -43,7 +43,7 @@ def install_dashboard(app: FastAPI, config: StellwerkConfig, environ: Mapping[st
         codec=SessionCodec(
             session_secret(config, environ), lifetime_s=config.dashboard.session_minutes * 60
         ),
-        directory=AdminDirectory(config, environ),
+        directory=AdminDirectory(config),
     )
     app.include_router(build_router())
     app.mount(

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from stellwerk.config.schema import DepartmentConfig, KeyConfig, Limits, UseCaseConfig
+from stellwerk.config.schema import DepartmentConfig, KeyConfig, UsageLimits, UseCaseConfig
 from stellwerk.dashboard import queries
-from stellwerk.dashboard.services import Services
 from stellwerk.errors import NotFound
 from stellwerk.governance.catalog import HistoryEntry
 from stellwerk.governance.compliance import ComplianceReport, check_model
 from stellwerk.governance.key_store import KeyInfo
 from stellwerk.governance.lifecycle import TRANSITIONS
+from stellwerk.governance.service import Governance
 from stellwerk.governance.state import ModelState
 from stellwerk.ledger.window import Window
 
@@ -30,9 +30,9 @@ class ModelPage:
     daily: list[tuple[datetime, int]]
 
 
-def model_page(services: Services, model_id: str, window: Window) -> ModelPage:
-    state = services.catalog.state(model_id)  # NotFound for an unknown model
-    with services.ledger.connect() as connection:
+def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
+    state = gov.catalog.state(model_id)  # NotFound for an unknown model
+    with gov.ledger.connect() as connection:
         usage = queries.total(connection, window, model=model_id)
         by_department = queries.totals_by(connection, window, "department", model=model_id)
         latency = queries.latency(connection, window, model=model_id)
@@ -45,8 +45,8 @@ def model_page(services: Services, model_id: str, window: Window) -> ModelPage:
         daily[day] = daily.get(day, 0) + requests
     return ModelPage(
         state=state,
-        compliance=check_model(state.config, services.config.governance),
-        history=services.catalog.history(model_id),
+        compliance=check_model(state.config, gov.config.governance),
+        history=gov.catalog.history(model_id),
         moves=sorted(TRANSITIONS[state.lifecycle]),
         usage=usage,
         by_department=by_department,
@@ -62,27 +62,27 @@ class DepartmentPage:
     usage: queries.Totals
     by_model: list[queries.Totals]
     by_key: list[queries.Totals]
-    limits: Limits
+    limits: UsageLimits
     budget_used: float | None
     config_keys: list[KeyConfig]
     keys: list[KeyInfo]
     use_cases: list[UseCaseConfig]
 
 
-def find_department(services: Services, name: str) -> DepartmentConfig:
-    for dept in services.config.departments:
+def find_department(gov: Governance, name: str) -> DepartmentConfig:
+    for dept in gov.config.departments:
         if dept.name == name:
             return dept
     raise NotFound(f"unknown department {name!r}", param="department")
 
 
-def department_page(services: Services, name: str, window: Window) -> DepartmentPage:
-    dept = find_department(services, name)
-    with services.ledger.connect() as connection:
+def department_page(gov: Governance, name: str, window: Window) -> DepartmentPage:
+    dept = find_department(gov, name)
+    with gov.ledger.connect() as connection:
         usage = queries.total(connection, window, department=name)
         by_model = queries.totals_by(connection, window, "model", department=name)
         by_key = queries.totals_by(connection, window, "key_id", department=name)
-    limits = services.budgets.department_limits(name)
+    limits = gov.budgets.department_limits(name)
     budget = limits.monthly_budget
     return DepartmentPage(
         department=dept,
@@ -92,6 +92,6 @@ def department_page(services: Services, name: str, window: Window) -> Department
         limits=limits,
         budget_used=usage.cost / budget if budget else None,
         config_keys=list(dept.keys),
-        keys=services.keys.list(department=name),
-        use_cases=[u for u in services.use_cases.list() if u.department == name],
+        keys=gov.keys.list(department=name),
+        use_cases=[u for u in gov.use_cases.list() if u.department == name],
     )

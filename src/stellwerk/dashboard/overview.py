@@ -12,9 +12,10 @@ from sqlalchemy import Connection
 from stellwerk.config.schema import Classification, Hosting, RiskTier, UseCaseConfig
 from stellwerk.dashboard import queries
 from stellwerk.dashboard.savings import Savings, compute_savings
-from stellwerk.dashboard.services import Services, largest_approved
+from stellwerk.dashboard.services import largest_approved
 from stellwerk.governance.compliance import ComplianceReport, non_compliant
 from stellwerk.governance.lifecycle import STATES
+from stellwerk.governance.service import Governance
 from stellwerk.governance.state import ModelState
 from stellwerk.ledger.audit import AuditEntry
 from stellwerk.ledger.window import Window
@@ -54,13 +55,13 @@ class Overview:
     audit: list[AuditEntry]
 
 
-def build_overview(services: Services, window: Window) -> Overview:
-    config = services.config
-    states = services.catalog.states()
-    use_cases = services.use_cases.list()
-    with services.ledger.connect() as connection:
+def build_overview(gov: Governance, window: Window) -> Overview:
+    config = gov.config
+    states = gov.catalog.states()
+    use_cases = gov.use_cases.list()
+    with gov.ledger.connect() as connection:
         departments = queries.totals_by(connection, window, "department")
-        mix = _routing_mix(connection, window, services)
+        mix = _routing_mix(connection, window, gov)
         savings = _savings(connection, window, states)
     total = queries.Totals(
         "",
@@ -84,17 +85,17 @@ def build_overview(services: Services, window: Window) -> Overview:
         attention=non_compliant(config.models, tuple(use_cases), config.governance),
         use_cases=use_cases,
         by_tier=[(tier, [u for u in use_cases if u.risk_tier == tier]) for tier in RISK_TIERS],
-        hosting=_hosting(services, states),
+        hosting=_hosting(gov, states),
         departments=departments,
         month_total=total,
         mix=mix,
         savings=savings,
-        audit=services.ledger.list_audit(limit=12),
+        audit=gov.ledger.list_audit(limit=12),
     )
 
 
-def _hosting(services: Services, states: list[ModelState]) -> list[HostingRow]:
-    allowed = services.config.governance.classification_hosting
+def _hosting(gov: Governance, states: list[ModelState]) -> list[HostingRow]:
+    allowed = gov.config.governance.classification_hosting
     return [
         HostingRow(
             hosting=place,
@@ -107,8 +108,8 @@ def _hosting(services: Services, states: list[ModelState]) -> list[HostingRow]:
     ]
 
 
-def _routing_mix(connection: Connection, window: Window, services: Services) -> RoutingMix:
-    size_of = {m.id: m.size_class for m in services.config.models}
+def _routing_mix(connection: Connection, window: Window, gov: Governance) -> RoutingMix:
+    size_of = {m.id: m.size_class for m in gov.config.models}
     per_day: dict[datetime, Counter[str]] = {}
     sizes: Counter[str] = Counter()
     for day, model, requests in queries.daily_requests(connection, window):

@@ -16,7 +16,7 @@ from stellwerk.dashboard.drilldowns import department_page, model_page
 from stellwerk.dashboard.health import backend_health
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Formatter
 from stellwerk.dashboard.overview import build_overview
-from stellwerk.dashboard.services import Services
+from stellwerk.dashboard.services import governance_of
 from stellwerk.dashboard.web import (
     LOGIN_COOKIE,
     PREFIX,
@@ -31,6 +31,7 @@ from stellwerk.dashboard.web import (
     set_cookie,
 )
 from stellwerk.errors import NotFound
+from stellwerk.governance.service import Governance
 from stellwerk.ledger.window import Window
 
 
@@ -41,18 +42,14 @@ class Admin:
     csrf: str
 
 
-def get_services(request: Request) -> Services:
-    return Services.build(dashboard_of(request).config, request.app.state.ledger)
+GovernanceDep = Annotated[Governance, Depends(governance_of)]
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-def require_admin(request: Request, services: ServicesDep) -> Admin:
+def require_admin(request: Request, gov: GovernanceDep) -> Admin:
     """The logged-in admin, or 401 (no, forged or expired session; key revoked)."""
     dashboard = dashboard_of(request)
     session = dashboard.codec.read(request.cookies.get(SESSION_COOKIE))
-    dashboard.directory.check(session, services.keys)
+    dashboard.directory.check(session, gov)
     return Admin(session.key_id, session.nonce, dashboard.codec.csrf_token(session.nonce))
 
 
@@ -80,14 +77,13 @@ def build_router() -> APIRouter:
         return login_page(dashboard.env, dashboard.codec, request, 200, None)
 
     @router.post("/login")
-    async def login(request: Request, services: ServicesDep) -> Response:
+    async def login(request: Request) -> Response:
         dashboard = dashboard_of(request)
         form = await read_form(request)
         nonce = request.cookies.get(LOGIN_COOKIE) or ""
         dashboard.codec.check_csrf("login:" + nonce, form.get("csrf") if nonce else None)
-        key_id, source = await run_in_threadpool(
-            dashboard.directory.login, form.get("key", ""), services.keys
-        )
+        keyring = request.app.state.runtime.keyring
+        key_id, source = dashboard.directory.login(form.get("key", ""), keyring)
         _, cookie = dashboard.codec.issue(key_id, source)
         response = RedirectResponse(PREFIX, status_code=303)
         set_cookie(response, request, SESSION_COOKIE, cookie, dashboard.codec.lifetime_s)
@@ -111,20 +107,18 @@ def build_router() -> APIRouter:
 
     @router.get("")
     async def overview(
-        request: Request, admin: AdminDep, services: ServicesDep, month: str | None = None
+        request: Request, admin: AdminDep, gov: GovernanceDep, month: str | None = None
     ) -> Response:
         label, window = month_window(month)
-        data = await run_in_threadpool(build_overview, services, window)
+        data = await run_in_threadpool(build_overview, gov, window)
         since = datetime.now(UTC) - timedelta(hours=1)
 
         def recent() -> dict[str, tuple[int, int]]:
-            with services.ledger.connect() as connection:
+            with gov.ledger.connect() as connection:
                 return queries.recent_by_backend(connection, since)
 
         runtime = request.app.state.runtime
-        health = await backend_health(
-            services.config, runtime.backends, await run_in_threadpool(recent)
-        )
+        health = await backend_health(gov.config, runtime.backends, await run_in_threadpool(recent))
         return render(
             dashboard_of(request).env,
             request,
@@ -133,7 +127,7 @@ def build_router() -> APIRouter:
             month=label,
             o=data,
             health=health,
-            sizes={m.id: m.size_class for m in services.config.models},
+            sizes={m.id: m.size_class for m in gov.config.models},
         )
 
     @router.get("/models/{model_id:path}")
@@ -141,12 +135,12 @@ def build_router() -> APIRouter:
         request: Request,
         model_id: str,
         admin: AdminDep,
-        services: ServicesDep,
+        gov: GovernanceDep,
         month: str | None = None,
         done: str | None = None,
     ) -> Response:
         label, window = month_window(month)
-        page = model_page(services, model_id, window)
+        page = model_page(gov, model_id, window)
         return render(
             dashboard_of(request).env,
             request,
@@ -162,12 +156,12 @@ def build_router() -> APIRouter:
         request: Request,
         name: str,
         admin: AdminDep,
-        services: ServicesDep,
+        gov: GovernanceDep,
         month: str | None = None,
         done: str | None = None,
     ) -> Response:
         label, window = month_window(month)
-        page = department_page(services, name, window)
+        page = department_page(gov, name, window)
         return render(
             dashboard_of(request).env,
             request,
@@ -180,44 +174,38 @@ def build_router() -> APIRouter:
 
     @router.post("/models/{model_id:path}/lifecycle")
     async def move_model(
-        request: Request, model_id: str, admin: AdminDep, services: ServicesDep
+        request: Request, model_id: str, admin: AdminDep, gov: GovernanceDep
     ) -> Response:
         form = await checked_form(request, admin)
         if form.get("confirm") != "yes":
             pending = await run_in_threadpool(
-                actions.prepare_lifecycle, services, model_id, form, PREFIX
+                actions.prepare_lifecycle, gov, model_id, form, PREFIX
             )
             return _confirm(request, admin, pending)
-        await run_in_threadpool(actions.run_lifecycle, services, model_id, form, admin.key_id)
+        await run_in_threadpool(actions.run_lifecycle, gov, model_id, form, admin.key_id)
         return RedirectResponse(f"{PREFIX}/models/{model_id}?done=1", status_code=303)
 
     @router.post("/departments/{name:path}/budget")
     async def set_budget(
-        request: Request, name: str, admin: AdminDep, services: ServicesDep
+        request: Request, name: str, admin: AdminDep, gov: GovernanceDep
     ) -> Response:
         form = await checked_form(request, admin)
         if form.get("confirm") != "yes":
             fmt = Formatter(Page.of(request).language)
-            pending = await run_in_threadpool(
-                actions.prepare_budget, services, name, form, PREFIX, fmt
-            )
+            pending = await run_in_threadpool(actions.prepare_budget, gov, name, form, PREFIX, fmt)
             return _confirm(request, admin, pending)
-        await run_in_threadpool(actions.run_budget, services, name, form, admin.key_id)
+        await run_in_threadpool(actions.run_budget, gov, name, form, admin.key_id)
         return RedirectResponse(f"{PREFIX}/departments/{name}?done=1", status_code=303)
 
     @router.post("/keys/{key_id:path}/revoke")
     async def revoke_key(
-        request: Request, key_id: str, admin: AdminDep, services: ServicesDep
+        request: Request, key_id: str, admin: AdminDep, gov: GovernanceDep
     ) -> Response:
         form = await checked_form(request, admin)
         if form.get("confirm") != "yes":
-            pending = await run_in_threadpool(
-                actions.prepare_revoke, services, key_id, form, PREFIX
-            )
+            pending = await run_in_threadpool(actions.prepare_revoke, gov, key_id, form, PREFIX)
             return _confirm(request, admin, pending)
-        department = await run_in_threadpool(
-            actions.run_revoke, services, key_id, form, admin.key_id
-        )
+        department = await run_in_threadpool(actions.run_revoke, gov, key_id, form, admin.key_id)
         return RedirectResponse(f"{PREFIX}/departments/{department}?done=1", status_code=303)
 
     return router

@@ -1,38 +1,23 @@
-"""The governance services the dashboard reads and acts through: the same ones the admin API
-uses, built over the gateway's open ledger and its validated config."""
+"""The governance services the dashboard reads and acts through: the running gateway's own
+``Governance`` (catalog, keys, use cases, budgets over its ledger), the object the admin API uses.
+After a change the dashboard reloads its snapshot, as the admin API does, so that the change
+takes effect on the next request."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from fastapi import Request
 
-from stellwerk.config.schema import ModelConfig, StellwerkConfig
-from stellwerk.governance.budgets import Budgets
-from stellwerk.governance.catalog import Catalog
-from stellwerk.governance.key_store import KeyStore
+from stellwerk.config.schema import ModelConfig
+from stellwerk.errors import PermissionDenied
+from stellwerk.governance.service import Governance
 from stellwerk.governance.state import ModelState
-from stellwerk.governance.use_cases import UseCases
-from stellwerk.ledger.ledger import Ledger
 
 
-@dataclass(frozen=True, slots=True)
-class Services:
-    config: StellwerkConfig
-    ledger: Ledger
-    catalog: Catalog
-    keys: KeyStore
-    use_cases: UseCases
-    budgets: Budgets
-
-    @classmethod
-    def build(cls, config: StellwerkConfig, ledger: Ledger) -> Services:
-        return cls(
-            config=config,
-            ledger=ledger,
-            catalog=Catalog(ledger, config),
-            keys=KeyStore(ledger, config),
-            use_cases=UseCases(ledger, config),
-            budgets=Budgets(ledger, config),
-        )
+def governance_of(request: Request) -> Governance:
+    governance: Governance | None = request.app.state.runtime.governance
+    if governance is None:  # pragma: no cover - create_app always builds it
+        raise PermissionDenied("governance is not enabled in this gateway")
+    return governance
 
 
 def largest_approved(states: list[ModelState]) -> ModelConfig | None:

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from stellwerk.backends.base import Backend
+from stellwerk.backends.breaker import CircuitBreaker
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import ModelConfig
-from stellwerk.errors import BackendFailed, BackendTimeout, UpstreamError
+from stellwerk.errors import BackendFailed, BackendTimeout, CircuitOpen, UpstreamError
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.selection import Selection
+from stellwerk.policy.limits import Reservation
 
 
 @dataclass(slots=True)
@@ -36,28 +39,76 @@ class Call:
     ended: float | None = None
     status: int = 200
     error_kind: str | None = None
+    reservation: Reservation | None = None
 
     def mark_first_token(self) -> None:
         if self.first_token is None:
             self.first_token = time.perf_counter()
 
 
-class Caller:
-    """Runs a selection against the backends, in ranking order, until one answers."""
+class Admitter(Protocol):
+    """Limits and budgets: reserve a request's maximal use before a backend is called, or raise
+    ``RateLimited``."""
 
-    def __init__(self, backends: dict[str, Backend], metrics: Metrics) -> None:
+    async def admit(
+        self,
+        principal: Principal,
+        models: Sequence[ModelConfig],
+        request: ChatRequest | None,
+        inputs: Sequence[str] = (),
+    ) -> Reservation: ...
+
+
+class Caller:
+    """Runs a selection against the backends, in ranking order, until one answers. A backend
+    whose circuit breaker is open is skipped without being asked."""
+
+    def __init__(
+        self,
+        backends: dict[str, Backend],
+        breakers: dict[str, CircuitBreaker],
+        metrics: Metrics,
+        admission: Admitter | None = None,
+    ) -> None:
         self.backends = backends
+        self.breakers = breakers
         self.metrics = metrics
+        self.admission = admission
+
+    async def _reserve(
+        self,
+        call: Call,
+        selection: Selection,
+        request: ChatRequest | None,
+        inputs: Sequence[str] = (),
+    ) -> None:
+        if self.admission is not None and call.principal is not None:
+            call.reservation = await self.admission.admit(
+                call.principal, selection.models, request, inputs
+            )
 
     def _failed(self, call: Call, model: ModelConfig, exc: UpstreamError) -> None:
         self.metrics.upstream_errors.labels(exc.backend, exc.kind).inc()
+        if exc.kind != "circuit_open":
+            self.breakers[exc.backend].failure()
         call.fallback_from.append(model.id)
 
+    def _admit(self, backend: Backend) -> UpstreamError | None:
+        if self.breakers[backend.name].allow():
+            return None
+        return CircuitOpen(backend.name, "skipped: circuit open after repeated failures")
+
     async def complete(self, call: Call, selection: Selection, request: ChatRequest) -> ChatResult:
+        await self._reserve(call, selection, request)
         last: UpstreamError | None = None
         for model in selection.models:
             backend = self.backends[model.backend]
             call.model = model
+            refused = self._admit(backend)
+            if refused is not None:
+                last = refused
+                self._failed(call, model, refused)
+                continue
             try:
                 async with asyncio.timeout(backend.config.timeouts.total):
                     result = await backend.complete(model.upstream, request)
@@ -70,6 +121,7 @@ class Caller:
                 last = exc
                 self._failed(call, model, exc)
                 continue
+            self.breakers[backend.name].success()
             call.usage = result.usage
             return result
         assert last is not None
@@ -77,16 +129,24 @@ class Caller:
         raise last
 
     async def embed(self, call: Call, selection: Selection, inputs: list[str]) -> EmbedResult:
+        await self._reserve(call, selection, None, inputs)
         model = call.model = selection.model
         backend = self.backends[model.backend]
+        refused = self._admit(backend)
+        if refused is not None:
+            self.metrics.upstream_errors.labels(refused.backend, refused.kind).inc()
+            raise refused
         try:
             async with asyncio.timeout(backend.config.timeouts.total):
                 result = await backend.embed(model.upstream, inputs)
         except TimeoutError as exc:
+            self.breakers[backend.name].failure()
             raise BackendTimeout(backend.name, "total time limit reached") from exc
         except UpstreamError as exc:
             self.metrics.upstream_errors.labels(exc.backend, exc.kind).inc()
+            self.breakers[backend.name].failure()
             raise
+        self.breakers[backend.name].success()
         call.usage = Usage(result.prompt_tokens, 0, result.usage_source)
         return result
 
@@ -94,10 +154,16 @@ class Caller:
         self, call: Call, selection: Selection, request: ChatRequest
     ) -> tuple[ChatChunk, AsyncIterator[ChatChunk]]:
         """Start streaming from the first model whose backend sends a first chunk."""
+        await self._reserve(call, selection, request)
         last: UpstreamError | None = None
         for model in selection.models:
             backend = self.backends[model.backend]
             call.model = model
+            refused = self._admit(backend)
+            if refused is not None:
+                last = refused
+                self._failed(call, model, refused)
+                continue
             chunks = backend.stream(model.upstream, request)
             try:
                 first = await anext(chunks)
@@ -106,6 +172,7 @@ class Caller:
             except UpstreamError as exc:
                 last = exc
             else:
+                self.breakers[backend.name].success()
                 call.mark_first_token()
                 return first, self._deadline(backend, chunks)
             await chunks.aclose()  # type: ignore[attr-defined]
@@ -123,6 +190,10 @@ class Caller:
                 async for chunk in chunks:
                     yield chunk
         except TimeoutError as exc:
+            self.breakers[backend.name].failure()
             raise BackendTimeout(backend.name, "total time limit reached") from exc
+        except UpstreamError:
+            self.breakers[backend.name].failure()
+            raise
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]

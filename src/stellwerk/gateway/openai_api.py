@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import anyio
 import orjson
@@ -17,7 +17,7 @@ from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import openai_wire as wire
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
-from stellwerk.gateway.chat import decision_headers, fail, new_request_id, select
+from stellwerk.gateway.chat import decision_headers, fail, new_request_id, open_stream, select
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.gateway.errors import status_of
 from stellwerk.gateway.openai_schema import ChatCompletionRequest, EmbeddingRequest
@@ -52,7 +52,7 @@ async def chat_completions(request: Request, runtime: RuntimeDep) -> Response:
     """Chat completion; ``model`` is a model id or a route (``auto`` ...); ``stream`` for SSE."""
     call = Call(new_request_id(), "openai", "chat", "", stream=False)
     try:
-        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(ChatCompletionRequest, await read_body(request, limit))
         call.requested_model, call.stream = body.model, body.stream
@@ -60,7 +60,7 @@ async def chat_completions(request: Request, runtime: RuntimeDep) -> Response:
         call.selection = select(runtime, call.principal, body.model, chat)
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            first, rest = await runtime.caller.open_stream(call, call.selection, chat)
+            first, rest = await open_stream(runtime, call, chat)
             return StreamingResponse(
                 _sse(runtime, call, first, rest, include_usage),
                 media_type="text/event-stream",
@@ -81,7 +81,7 @@ async def _sse(
     runtime: Runtime,
     call: Call,
     first: ChatChunk,
-    rest: AsyncIterator[ChatChunk],
+    rest: AsyncGenerator[ChatChunk, None],
     include_usage: bool,
 ) -> AsyncIterator[bytes]:
     assert call.model is not None
@@ -108,6 +108,7 @@ async def _sse(
         raise
     finally:
         with anyio.CancelScope(shield=True):  # a client that hangs up still gets its record
+            await rest.aclose()
             await runtime.record(call)
 
 
@@ -124,7 +125,7 @@ async def embeddings(request: Request, runtime: RuntimeDep) -> Response:
     """Embeddings from a model with the ``embeddings`` capability."""
     call = Call(new_request_id(), "openai", "embeddings", "", stream=False)
     try:
-        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(EmbeddingRequest, await read_body(request, limit))
         call.requested_model = body.model
@@ -168,7 +169,7 @@ def _base64(vector: list[float]) -> str:
 @router.get("/models")
 async def list_models(request: Request, runtime: RuntimeDep) -> Response:
     """The models and routes the caller's key may use."""
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    principal = runtime.authenticate(request.headers)
     models = runtime.selector.visible(principal)
     data = (
         [

@@ -1,4 +1,4 @@
-"""Limits and budgets in the database: per department (and per key), over the config's.
+"""UsageLimits and budgets in the database: per department (and per key), over the config's.
 
 The config's ``departments[].limits`` and ``keys[].limits`` are the defaults; a row here,
 written by the admin API or the CLI, replaces them for its scope. Changes are audited.
@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 
-from stellwerk.config.schema import Limits, StellwerkConfig
+from stellwerk.config.schema import StellwerkConfig, UsageLimits
 from stellwerk.errors import Conflict, InvalidRequest, NotFound
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_limits
@@ -23,10 +23,10 @@ ScopeKind = Literal["department", "key"]
 _FIELDS = ("requests_per_minute", "tokens_per_minute", "monthly_budget")
 
 
-def parse_limits(raw: Mapping[str, Any]) -> Limits:
-    """Limits from user input; a malformed value is an ``InvalidRequest`` naming the field."""
+def parse_limits(raw: Mapping[str, Any]) -> UsageLimits:
+    """UsageLimits from user input; a malformed value is an ``InvalidRequest`` naming the field."""
     try:
-        return Limits.model_validate(dict(raw))
+        return UsageLimits.model_validate(dict(raw))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "limits"
@@ -42,7 +42,7 @@ class Budgets:
         self._departments = {d.name: d for d in config.departments}
         self._config_keys = {k.id: k for d in config.departments for k in d.keys}
 
-    def department_limits(self, department: str) -> Limits:
+    def department_limits(self, department: str) -> UsageLimits:
         """The limits in force for a department (database over config)."""
         dept = self._departments.get(department)
         if dept is None:
@@ -50,7 +50,7 @@ class Budgets:
         stored = self._stored("department", department)
         return stored if stored is not None else dept.limits
 
-    def key_limits(self, key_id: str) -> Limits | None:
+    def key_limits(self, key_id: str) -> UsageLimits | None:
         """A key's own limits (database over config), or ``None`` when only its department's
         apply."""
         stored = self._stored("key", key_id)
@@ -59,12 +59,25 @@ class Budgets:
         config_key = self._config_keys.get(key_id)
         return config_key.limits if config_key is not None else None
 
-    def all_department_limits(self) -> dict[str, Limits]:
-        return {name: self.department_limits(name) for name in self._departments}
+    def effective(self) -> tuple[dict[str, UsageLimits], dict[str, UsageLimits]]:
+        """All limits in force: (department -> limits, key id -> limits), in one read."""
+        with self._ledger.connect() as connection:
+            rows = list(connection.execute(select(gov_limits)))
+        stored = {
+            (row.scope_kind, row.scope): UsageLimits(**{f: row._mapping[f] for f in _FIELDS})
+            for row in rows
+        }
+        departments = {
+            name: stored.get(("department", name), dept.limits)
+            for name, dept in self._departments.items()
+        }
+        keys = {k: v.limits for k, v in self._config_keys.items() if v.limits is not None}
+        keys.update({scope: lim for (kind, scope), lim in stored.items() if kind == "key"})
+        return departments, keys
 
     def set_limits(
-        self, kind: ScopeKind, scope: str, limits: Limits, *, actor: str, reason: str
-    ) -> Limits:
+        self, kind: ScopeKind, scope: str, limits: UsageLimits, *, actor: str, reason: str
+    ) -> UsageLimits:
         if kind == "department" and scope not in self._departments:
             raise NotFound(f"unknown department {scope!r}", param="department")
         now = datetime.now(UTC)
@@ -111,7 +124,7 @@ class Budgets:
             )
         return limits
 
-    def _stored(self, kind: ScopeKind, scope: str) -> Limits | None:
+    def _stored(self, kind: ScopeKind, scope: str) -> UsageLimits | None:
         with self._ledger.connect() as connection:
             row = connection.execute(
                 select(gov_limits).where(
@@ -120,4 +133,4 @@ class Budgets:
             ).first()
         if row is None:
             return None
-        return Limits(**{f: row._mapping[f] for f in _FIELDS})
+        return UsageLimits(**{f: row._mapping[f] for f in _FIELDS})

@@ -175,6 +175,12 @@ class KeyStore:
             raise AuthenticationFailed(f"API key {info.key_id!r} has been revoked")
         return info
 
+    def active_by_digest(self) -> dict[str, KeyInfo]:
+        """SHA-256 -> info of every key not revoked (the gateway's snapshot for auth)."""
+        statement = select(gov_keys).where(gov_keys.c.revoked_at.is_(None))
+        with self._ledger.connect() as connection:
+            return {row.key_sha256: _info(row) for row in connection.execute(statement)}
+
     def use_case_of(self) -> dict[str, str]:
         """key id -> use case, for keys bound to one (the usage report groups by it)."""
         statement = select(gov_keys.c.key_id, gov_keys.c.use_case).where(

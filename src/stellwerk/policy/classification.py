@@ -56,3 +56,13 @@ def effective_classification(header: str | None, default: Classification) -> Cla
 def allowed_hosting(classification: Classification, rules: GovernanceConfig) -> tuple[Hosting, ...]:
     """Where data of this class may be processed, by the config's mapping."""
     return rules.classification_hosting.get(classification, ())
+
+
+def classes_by_hosting(rules: GovernanceConfig) -> dict[Hosting, tuple[Classification, ...]]:
+    """For each hosting location, the classifications whose data may go there (the dashboard's
+    hosting widget)."""
+    locations: tuple[Hosting, ...] = get_args(Hosting)
+    return {
+        where: tuple(c for c in LEVELS if where in rules.classification_hosting.get(c, ()))
+        for where in locations
+    }

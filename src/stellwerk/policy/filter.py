@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from stellwerk.config.schema import (
     Classification,
@@ -28,7 +29,17 @@ from stellwerk.governance.compliance import check_model, check_use_case
 from stellwerk.governance.lifecycle import is_routable, why_not_routable
 from stellwerk.governance.state import ModelState
 from stellwerk.policy.classification import allowed_hosting
-from stellwerk.policy.principal import Principal
+
+
+class PrincipalLike(Protocol):
+    """What the filter needs to know about the caller (the gateway's principal has it)."""
+
+    @property
+    def department(self) -> str: ...
+    @property
+    def key_id(self) -> str: ...
+    @property
+    def use_case(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +62,7 @@ class PolicyFilter:
 
     def allowed(
         self,
-        principal: Principal,
+        principal: PrincipalLike,
         classification: Classification,
         models: Sequence[ModelState],
         requested: str | None = None,
@@ -117,16 +128,16 @@ class PolicyFilter:
         if hosting not in allowed_hosting(classification, self.rules):
             return f"hosted {hosting}, where {classification} data may not go"
         if department.allowed_models is not None and model.id not in department.allowed_models:
-            return f"not on the allowed models of department {department.name!r}"
+            return f"not allowed for department {department.name!r} (not on its allowed_models)"
         if (
             use_case is not None
             and use_case.allowed_models is not None
             and model.id not in use_case.allowed_models
         ):
-            return f"not on the allowed models of use case {use_case.name!r}"
+            return f"not allowed for use case {use_case.name!r} (not on its allowed_models)"
         return None
 
-    def _use_case(self, principal: Principal) -> UseCaseConfig | None:
+    def _use_case(self, principal: PrincipalLike) -> UseCaseConfig | None:
         if principal.use_case is None:
             return None
         case = self.use_cases.get(principal.use_case)

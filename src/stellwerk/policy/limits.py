@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from stellwerk.config.schema import Limits
+from stellwerk.config.schema import UsageLimits
 from stellwerk.errors import RateLimited
 from stellwerk.policy.counters import Charge, Counters
 
@@ -38,11 +38,11 @@ class Scope:
 
     label: str
     id: str
-    limits: Limits
+    limits: UsageLimits
 
 
 def scopes_for(
-    department: str, department_limits: Limits, key_id: str, key_limits: Limits | None
+    department: str, department_limits: UsageLimits, key_id: str, key_limits: UsageLimits | None
 ) -> tuple[Scope, ...]:
     scopes = [Scope(f"department {department!r}", f"dept:{department}", department_limits)]
     if key_limits is not None:

@@ -53,13 +53,23 @@ return 0
 class RedisCounters(Counters):
     """Counters under ``prefix`` in the Redis at ``url`` (``redis://host:6379/0``)."""
 
-    def __init__(self, url: str, *, prefix: str = "stellwerk:", max_connections: int = 32) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "stellwerk:",
+        password: str | None = None,
+        max_connections: int = 32,
+    ) -> None:
         from redis.asyncio import BlockingConnectionPool, Redis
 
         self._prefix = prefix
         # A blocking pool: under a burst, requests wait (up to 5 s) for a free connection
         # instead of failing with "Too many connections".
-        pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=5)
+        options: dict[str, Any] = {"max_connections": max_connections, "timeout": 5}
+        if password is not None:
+            options["password"] = password
+        pool = BlockingConnectionPool.from_url(url, **options)
         self._redis: Any = Redis(connection_pool=pool)
         self._reserve = self._redis.register_script(_RESERVE)
         self._adjust = self._redis.register_script(_ADJUST)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from tests.governance.factories import Caller, config, model
+from tests.ledger.factory import make_record
+
+from stellwerk.errors import PermissionDenied, RateLimited
+from stellwerk.governance.keys import hash_key
+from stellwerk.governance.service import Governance
+from stellwerk.ledger.ledger import Ledger
+
+CFG = config(
+    models=[model("small-onprem"), model("expert", data_owner="legal")],
+    departments=[
+        {"name": "legal", "limits": {"monthly_budget": 1.0}},
+        {"name": "it", "pilot": True},
+    ],
+)
+
+
+def test_start_seeds_audits_the_config_once_and_loads_the_snapshot(ledger: Ledger) -> None:
+    gov = Governance(ledger, CFG, config_hash="hash-1")
+    gov.start()
+    gov.start()  # a restart with the same config audits nothing new
+    loads = ledger.list_audit(action="config.load")
+    assert [(e.config_hash, e.details["previous"]) for e in loads] == [("hash-1", None)]
+    Governance(ledger, CFG, config_hash="hash-2").start()
+    assert ledger.list_audit(action="config.load")[0].details["previous"] == "hash-1"
+    assert [m.id for m in gov.snapshot.models] == ["small-onprem", "expert"]
+
+
+def test_changes_reach_the_next_request_after_reload(ledger: Ledger) -> None:
+    gov = Governance(ledger, CFG)
+    gov.start()
+    caller = Caller(department="it", key_id="k")
+    assert [m.id for m in gov.permitted(caller, "internal", None)] == ["small-onprem", "expert"]
+    gov.catalog.set_consent("expert", False, actor="owner", reason="withdrawn")
+    gov.reload()
+    with pytest.raises(PermissionDenied, match="withdrawn consent"):
+        gov.permitted(caller, "internal", "expert")
+    new = gov.keys.create(department="it", actor="admin")
+    assert gov.key(new.info.key_id) is None  # looked up by digest, never by id
+    assert gov.key(hash_key(new.key)) is None  # not before the reload
+    gov.reload()
+    assert gov.key(hash_key(new.key)) == new.info
+
+
+def test_budget_counters_start_at_the_months_spend_in_the_ledger(ledger: Ledger) -> None:
+    now = datetime.now(UTC)
+    ledger.insert_usage(
+        [
+            replace(make_record(i), department="legal", time=now, cost=0.3)
+            for i in range(3)  # 0.9 of legal's 1.0 spent before the restart
+        ]
+    )
+    gov = Governance(ledger, CFG)
+    gov.start()
+
+    async def after_restart() -> None:
+        await gov.seed_budgets()
+        await gov.admit("legal", "key-x", max_tokens=0, max_cost=0.1)
+        with pytest.raises(RateLimited, match=r"monthly budget of 1\.00 reached"):
+            await gov.admit("legal", "key-x", max_tokens=0, max_cost=0.05)
+
+    asyncio.run(after_restart())
