@@ -11,9 +11,7 @@ from typing import Any
 import pytest
 
 from stellwerk.config import parse_config
-from stellwerk.governance.catalog import Catalog
 from stellwerk.governance.key_store import KeyStore
-from stellwerk.governance.use_cases import UseCases
 from stellwerk.ledger.ledger import open_ledger
 from tests.fixtures.gateway import ENVIRON, Gateway, raw_config, running_gateway
 from tests.fixtures.llama import LlamaBackend
@@ -67,13 +65,11 @@ class DashboardGateway:
 
 
 def seed(raw: dict[str, Any]) -> tuple[str, str]:
-    """What the gateway's start-up does for governance (seed catalog and use cases), plus one
-    stored key; returns that key's id and secret."""
+    """One stored user key of research, made before the gateway starts (as the CLI would);
+    returns its id and secret. The gateway seeds the catalog and use cases itself."""
     config = parse_config(raw)
     ledger = open_ledger(config.server.database_url)
     try:
-        Catalog(ledger, config).seed()
-        UseCases(ledger, config).seed()
         new = KeyStore(ledger, config).create(department="research", actor="cli:test")
     finally:
         ledger.close()

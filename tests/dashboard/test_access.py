@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from stellwerk.dashboard.session import SessionCodec
-from stellwerk.governance.key_store import KeyStore
 from stellwerk.ledger.ledger import Ledger
 from tests.dashboard.client import csrf_of, login, post_form
 from tests.dashboard.conftest import ADMIN_KEY, SECRET, DashboardGateway
@@ -216,19 +215,20 @@ def test_bad_month_is_400(admin: httpx.Client) -> None:
 
 
 def test_a_revoked_admin_key_ends_its_sessions(offline_dashboard: DashboardGateway) -> None:
-    config = offline_dashboard.gateway.config
-    opened = offline_dashboard.gateway.ledger()
-    try:
-        store = KeyStore(opened, config)
-        new = store.create(department="it", role="admin", actor="cli:test")
-        with login(offline_dashboard.gateway.url, new.key) as (client, answer):
-            assert answer.status_code == 303
-            assert client.get("/dashboard").status_code == 200
-            store.revoke(new.info.key_id, actor="cli:test", reason="left the team")
-            refused = client.get("/dashboard")
-            assert refused.status_code == 401 and "revoked" in refused.text
-    finally:
-        opened.close()
+    admin_api = offline_dashboard.gateway.url + "/admin/keys"
+    bearer = {"authorization": f"Bearer {ADMIN_KEY}"}
+    made = httpx.post(admin_api, json={"department": "it", "role": "admin"}, headers=bearer)
+    assert made.status_code == 201
+    key_id, key = made.json()["key_id"], made.json()["key"]
+    with login(offline_dashboard.gateway.url, key) as (client, answer):
+        assert answer.status_code == 303
+        assert client.get("/dashboard").status_code == 200
+        revoked = httpx.post(
+            f"{admin_api}/{key_id}/revoke", json={"reason": "left the team"}, headers=bearer
+        )
+        assert revoked.status_code == 200
+        refused = client.get("/dashboard")
+        assert refused.status_code == 401 and "no longer active" in refused.text
 
 
 def test_logout_ends_the_session(admin: httpx.Client) -> None:
@@ -251,3 +251,10 @@ def test_text_from_users_is_escaped(admin: httpx.Client) -> None:
     page = admin.get("/dashboard").text
     assert "&lt;script&gt;alert(" in page
     assert "<script>" not in page
+
+
+def test_a_backend_that_is_down_shows_as_unreachable(admin: httpx.Client) -> None:
+    page = admin.get("/dashboard")
+    health = page.text.split('id="w-health"')[1].split("</section>")[0]
+    assert "llamacpp" in health and "unreachable" in health
+    assert "Connection refused" in health or "connect" in health.lower()

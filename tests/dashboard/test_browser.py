@@ -82,6 +82,20 @@ def send_traffic(dashboard: DashboardGateway) -> int:
     return sent
 
 
+def _chat_status(dashboard: DashboardGateway, key: str) -> int:
+    answer = httpx.post(
+        dashboard.gateway.openai_url + "/chat/completions",
+        json={
+            "model": "auto",
+            "max_tokens": 2,
+            "messages": [{"role": "user", "content": "x"}],
+        },
+        headers={"authorization": f"Bearer {key}"},
+        timeout=60,
+    )
+    return answer.status_code
+
+
 def widget(page: Page, name: str) -> str:
     return page.locator(f"#w-{name}").inner_text()
 
@@ -130,7 +144,7 @@ def test_dashboard_in_a_browser(dashboard: DashboardGateway, page: Page) -> None
     assert "3 Requests, against sending every routed request to tiny-large" in savings
     assert re.search(r"Internal cost\s+[\d.]+\s+[\d.]+\s+\d+ %", savings)
     health = widget(page, "health")
-    assert re.search(rf"llamacpp openai\s+reachable\s+{sent}\s+0 %", health)
+    assert re.search(rf"llamacpp openai\s+reachable\s+closed \(serving\)\s+{sent}\s+0 %", health)
     assert "model.seed" in widget(page, "audit")
 
     # drill-downs
@@ -163,7 +177,9 @@ def test_dashboard_in_a_browser(dashboard: DashboardGateway, page: Page) -> None
     confirm(page)
     assert "/ 12.50" in page.locator("#d-budget").inner_text()
 
-    # action 3: revoke a key (after a look at the cancel path, which changes nothing)
+    # action 3: revoke a key (after a look at the cancel path, which changes nothing); the key
+    # works until then, and is refused by the gateway right after
+    assert _chat_status(dashboard, dashboard.stored_key) == 200
     keys = page.locator("#d-keys")
     row = keys.locator("tr", has_text=dashboard.stored_key_id)
     row.locator("input[name=reason]").fill("laptop lost")
@@ -175,6 +191,7 @@ def test_dashboard_in_a_browser(dashboard: DashboardGateway, page: Page) -> None
     row.locator("button").click()
     confirm(page)
     assert "revoked" in page.locator("#d-keys tr", has_text=dashboard.stored_key_id).inner_text()
+    assert _chat_status(dashboard, dashboard.stored_key) == 401
 
     # each action is in the audit log, by the admin who did it
     page.goto(base)

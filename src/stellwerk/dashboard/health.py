@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from stellwerk.backends.base import Backend
+from stellwerk.backends.breaker import CircuitBreaker
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import UpstreamError
 
@@ -21,6 +22,7 @@ class BackendHealth:
     error: str | None
     requests_last_hour: int
     errors_last_hour: int
+    circuit: str | None = None  # the backend's circuit breaker: closed, half_open or open
 
     @property
     def error_rate(self) -> float | None:
@@ -43,8 +45,10 @@ async def backend_health(
     config: StellwerkConfig,
     backends: Mapping[str, Backend],
     last_hour: Mapping[str, tuple[int, int]],
+    breakers: Mapping[str, CircuitBreaker] | None = None,
 ) -> list[BackendHealth]:
-    """``last_hour``: backend -> (requests, errors) in the last hour."""
+    """``last_hour``: backend -> (requests, errors) in the last hour; ``breakers``: the gateway's
+    circuit breakers, whose state is shown beside the probe's answer."""
     names = [n for n in (b.name for b in config.backends) if n in backends]
     errors = await asyncio.gather(*(_probe(backends[n]) for n in names))
     probed = dict(zip(names, errors, strict=True))
@@ -56,6 +60,7 @@ async def backend_health(
             error=probed.get(b.name, "not started"),
             requests_last_hour=last_hour.get(b.name, (0, 0))[0],
             errors_last_hour=last_hour.get(b.name, (0, 0))[1],
+            circuit=breakers[b.name].state if breakers and b.name in breakers else None,
         )
         for b in config.backends
     ]

@@ -118,7 +118,8 @@ def build_router() -> APIRouter:
                 return queries.recent_by_backend(connection, since)
 
         runtime = request.app.state.runtime
-        health = await backend_health(gov.config, runtime.backends, await run_in_threadpool(recent))
+        last_hour = await run_in_threadpool(recent)
+        health = await backend_health(gov.config, runtime.backends, last_hour, runtime.breakers)
         return render(
             dashboard_of(request).env,
             request,
