@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from stellwerk import __version__
 from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import StellwerkConfig
+from stellwerk.dashboard import install_dashboard
 from stellwerk.gateway import admin_api, errors, ollama_api, openai_api, ops
 from stellwerk.gateway.runtime import Secrets, build_runtime
 from stellwerk.governance.service import Governance, build_counters, redis_password
@@ -79,4 +80,5 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
     app.include_router(ollama_api.router)
     app.include_router(ops.router)
     app.include_router(admin_api.router)
+    install_dashboard(app, config, env)
     return app
