@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from stellwerk import __version__
 from stellwerk.config.schema import StellwerkConfig
-from stellwerk.gateway import errors, ollama_api, openai_api, ops
+from stellwerk.gateway import errors, ollama_api, openai_api, openapi, ops
 from stellwerk.gateway.runtime import Secrets, build_runtime
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.writer import LedgerWriter
@@ -60,4 +60,5 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
     app.include_router(openai_api.router)
     app.include_router(ollama_api.router)
     app.include_router(ops.router)
+    openapi.install(app)
     return app

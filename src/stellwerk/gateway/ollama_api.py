@@ -18,6 +18,7 @@ from stellwerk.backends.types import ChatChunk
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import ollama_wire as wire
+from stellwerk.gateway import openapi
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.chat import decision_headers, fail, new_request_id, select
@@ -30,19 +31,20 @@ router = APIRouter(prefix="/api", tags=["Ollama API"])
 # The Ollama release whose API this facade follows; clients compare it numerically.
 OLLAMA_API_VERSION = "0.12.6"
 
-_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"type": "object"}}},
-    }
-}
+
+def _errors(codes: tuple[int, ...]) -> dict[int | str, dict[str, Any]]:
+    return openapi.errors("ollama", codes)
 
 
 def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
 
-@router.post("/chat", openapi_extra=_BODY)
+@router.post(
+    "/chat",
+    openapi_extra=openapi.keyed(wire.OllamaChatRequest),
+    responses={**openapi.streaming("application/x-ndjson"), **_errors(openapi.CHAT_ERRORS)},
+)
 async def chat(request: Request, runtime: RuntimeDep) -> Response:
     """Chat; streams NDJSON unless ``"stream": false``."""
     call = Call(new_request_id(), "ollama", "chat", "", stream=False)
@@ -105,7 +107,11 @@ async def _ndjson(
             await runtime.record(call)
 
 
-@router.post("/embed", openapi_extra=_BODY)
+@router.post(
+    "/embed",
+    openapi_extra=openapi.keyed(wire.OllamaEmbedRequest),
+    responses=_errors(openapi.CHAT_ERRORS),
+)
 async def embed(request: Request, runtime: RuntimeDep) -> Response:
     """Embeddings: one vector per input string."""
     call = Call(new_request_id(), "ollama", "embeddings", "", stream=False)
@@ -161,7 +167,7 @@ def _entry(model: ModelConfig, modified: str) -> dict[str, Any]:
     }
 
 
-@router.get("/tags")
+@router.get("/tags", openapi_extra=openapi.keyed(), responses=_errors(openapi.LIST_ERRORS))
 async def tags(request: Request, runtime: RuntimeDep) -> Response:
     """The models the caller may use, as Ollama lists local models."""
     principal = runtime.keyring.authenticate(request.headers.get("authorization"))
@@ -169,7 +175,7 @@ async def tags(request: Request, runtime: RuntimeDep) -> Response:
     return _json({"models": [_entry(m, modified) for m in runtime.selector.visible(principal)]})
 
 
-@router.get("/ps")
+@router.get("/ps", openapi_extra=openapi.keyed(), responses=_errors(openapi.LIST_ERRORS))
 async def running(request: Request, runtime: RuntimeDep) -> Response:
     """Models available now; ``expires_at`` is ISO-8601 as Ollama sends it."""
     principal = runtime.keyring.authenticate(request.headers.get("authorization"))
@@ -182,7 +188,9 @@ async def running(request: Request, runtime: RuntimeDep) -> Response:
     return _json({"models": models})
 
 
-@router.post("/show", openapi_extra=_BODY)
+@router.post(
+    "/show", openapi_extra=openapi.keyed("ShowRequest"), responses=_errors(openapi.SHOW_ERRORS)
+)
 async def show(request: Request, runtime: RuntimeDep) -> Response:
     """Facts of one model, including its capabilities as Ollama names them."""
     principal = runtime.keyring.authenticate(request.headers.get("authorization"))

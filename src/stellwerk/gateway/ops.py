@@ -7,7 +7,7 @@ import asyncio
 import orjson
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from stellwerk.errors import UpstreamError
 from stellwerk.gateway.deps import RuntimeDep
@@ -21,7 +21,7 @@ async def healthz() -> Response:
     return Response(b'{"status":"ok"}', media_type="application/json")
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "A backend does not answer."}})
 async def readyz(runtime: RuntimeDep) -> Response:
     """Probe every backend; 200 if all answer, 503 naming the ones that do not."""
 
@@ -44,7 +44,7 @@ async def readyz(runtime: RuntimeDep) -> Response:
     )
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(runtime: RuntimeDep) -> Response:
     """Prometheus metrics: requests, latency, tokens by model and department, upstream errors."""
     return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
