@@ -189,18 +189,14 @@ async def running(request: Request, runtime: RuntimeDep) -> Response:
 
 
 @router.post(
-    "/show", openapi_extra=openapi.keyed("ShowRequest"), responses=_errors(openapi.SHOW_ERRORS)
+    "/show", openapi_extra=openapi.keyed(wire.ShowRequest), responses=_errors(openapi.SHOW_ERRORS)
 )
 async def show(request: Request, runtime: RuntimeDep) -> Response:
     """Facts of one model, including its capabilities as Ollama names them."""
     principal = runtime.keyring.authenticate(request.headers.get("authorization"))
-    raw = await read_body(request, runtime.config.server.max_body_bytes)
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest("request body is not valid JSON") from exc
-    name = (body.get("model") or body.get("name")) if isinstance(body, dict) else None
-    if not isinstance(name, str) or not name:
+    body = parse(wire.ShowRequest, await read_body(request, runtime.config.server.max_body_bytes))
+    name = body.model or body.name
+    if not name:
         raise InvalidRequest("missing 'model'", param="model")
     model = runtime.selector.named(principal, name, []).model
     capabilities = ["completion"] if "chat" in model.capabilities else []

@@ -74,7 +74,18 @@ class OllamaEmbedRequest(BaseModel):
     keep_alive: str | int | float | None = None
 
 
-def _message(message: OllamaMessage) -> dict[str, Any]:
+class ShowRequest(BaseModel):
+    """The model to describe; ``name`` is the older spelling of ``model``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str | None = None
+    name: str | None = None
+
+
+def _message(message: OllamaMessage, answer: int = 0) -> dict[str, Any]:
+    """One message in OpenAI's shape; a tool message answers the ``answer``-th call of the
+    assistant message before it (Ollama has no call ids; the calls get ``call_<i>``)."""
     out: dict[str, Any] = {"role": message.role}
     if message.images:
         parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
@@ -99,8 +110,19 @@ def _message(message: OllamaMessage) -> dict[str, Any]:
             }
             for i, call in enumerate(message.tool_calls)
         ]
-    if message.role == "tool" and message.tool_name:
-        out["name"] = message.tool_name
+    if message.role == "tool":
+        out["tool_call_id"] = f"call_{answer}"
+        if message.tool_name:
+            out["name"] = message.tool_name
+    return out
+
+
+def _messages(messages: list[OllamaMessage]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    answer = 0
+    for message in messages:
+        out.append(_message(message, answer))
+        answer = answer + 1 if message.role == "tool" else 0
     return out
 
 
@@ -122,7 +144,7 @@ def chat_request(body: OllamaChatRequest) -> ChatRequest:
             "type": "json_schema",
             "json_schema": {"name": "response", "schema": body.format},
         }
-    return ChatRequest(messages=[_message(m) for m in body.messages], params=params)
+    return ChatRequest(messages=_messages(body.messages), params=params)
 
 
 def now_iso() -> str:

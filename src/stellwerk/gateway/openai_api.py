@@ -43,6 +43,8 @@ def _message(message: ChatMessage) -> dict[str, Any]:
     """One message as every backend understands it: open models know no ``developer`` role
     (it is OpenAI's new name for ``system``), and only user messages carry content parts."""
     out = message.model_dump(exclude_none=True)
+    if out["role"] == "function":
+        out.setdefault("content", None)  # required, may be null
     if out["role"] == "developer":
         out["role"] = "system"
     content = out.get("content")

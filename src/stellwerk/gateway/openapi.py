@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
-from stellwerk.gateway.ollama_wire import OllamaChatRequest, OllamaEmbedRequest
+from stellwerk.gateway.ollama_wire import OllamaChatRequest, OllamaEmbedRequest, ShowRequest
 from stellwerk.gateway.openai_schema import ChatCompletionRequest, EmbeddingRequest
 
 Api = Literal["openai", "ollama"]
@@ -27,6 +27,7 @@ BODY_MODELS: tuple[type[BaseModel], ...] = (
     EmbeddingRequest,
     OllamaChatRequest,
     OllamaEmbedRequest,
+    ShowRequest,
 )
 
 _REF = "#/components/schemas/{model}"
@@ -56,12 +57,6 @@ _ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["error"],
         "properties": {"error": {"type": "string"}},
-    },
-    "ShowRequest": {
-        "title": "ShowRequest",
-        "description": "The model to describe; ``name`` is the older spelling of ``model``.",
-        "type": "object",
-        "properties": {"model": {"type": "string"}, "name": {"type": "string"}},
     },
 }
 
@@ -119,7 +114,8 @@ def streaming(media_type: str) -> dict[int | str, dict[str, Any]]:
     return {
         200: {
             "description": f"The answer; as {media_type} when streamed.",
-            "content": {media_type: {"schema": {"type": "string"}}},
+            # No schema: the stream is a sequence of JSON events, not one document.
+            "content": {media_type: {}},
         }
     }
 
