@@ -99,11 +99,15 @@ class GatewayProcess:
                 raise RuntimeError(f"stellwerk serve did not start: {self.log_path}")
             time.sleep(0.05)
 
-    def stop(self, timeout_s: float = 60) -> int:
-        """SIGTERM (graceful: the ledger is flushed) and wait."""
+    def stop(self, timeout_s: float = 60) -> bool:
+        """SIGTERM (graceful: the ledger is flushed) and wait; whether it ended as it should.
+
+        uvicorn shuts down, then raises the signal again so that the exit status tells why the
+        process ended: -SIGTERM (or 0) is a clean stop.
+        """
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout_s)
+        return self.process.wait(timeout_s) in (0, -signal.SIGTERM)
 
     def kill(self) -> None:
         """SIGKILL: nothing runs after it."""
@@ -269,20 +273,20 @@ def rss_growth(samples: Sequence[tuple[float, int]], window_s: float = 60) -> fl
 
 def count_usage(database_url: str) -> tuple[int, int]:
     """(usage records, of which status 200) in the ledger."""
-    from sqlalchemy import text
+    from sqlalchemy import func, select
 
     from stellwerk.ledger.ledger import open_ledger
+    from stellwerk.ledger.tables import usage
 
     ledger = open_ledger(database_url)
     try:
         with ledger.connect() as conn:
-            total = conn.execute(text("SELECT count(*) FROM usage_records")).scalar_one()
             ok = conn.execute(
-                text("SELECT count(*) FROM usage_records WHERE status = 200")
+                select(func.count()).select_from(usage).where(usage.c.status == 200)
             ).scalar_one()
+        return ledger.count_usage(), int(ok)
     finally:
         ledger.close()
-    return int(total), int(ok)
 
 
 def summary(result: LoadResult, clients: int) -> dict[str, Any]:
@@ -361,13 +365,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         pid=gateway.pid,
                     )
                 )
-                exit_code = gateway.stop()
+                clean_stop = gateway.stop()
             finally:
                 gateway.kill()
             records, ok_records = count_usage(database_url)
     figures = summary(result, args.clients)
     figures |= {
-        "gateway_exit_code": exit_code,
+        "clean_stop": clean_stop,
         "usage_records": records,
         "usage_records_200": ok_records,
     }

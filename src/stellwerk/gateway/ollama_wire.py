@@ -14,6 +14,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, Usage
+from stellwerk.gateway.openai_schema import Tool
 
 # Ollama option -> OpenAI parameter.
 _PARAMS = {
@@ -59,7 +60,7 @@ class OllamaChatRequest(BaseModel):
     stream: bool = True
     format: str | dict[str, Any] | None = None
     options: OllamaOptions | None = None
-    tools: list[dict[str, Any]] | None = None
+    tools: list[Tool] | None = None
     keep_alive: str | int | float | None = None
     think: bool | str | None = None
 
@@ -136,7 +137,7 @@ def chat_request(body: OllamaChatRequest) -> ChatRequest:
         if target is not None and value is not None:
             params[target] = value
     if body.tools:
-        params["tools"] = body.tools
+        params["tools"] = [tool.model_dump(exclude_none=True) for tool in body.tools]
     if body.format == "json":
         params["response_format"] = {"type": "json_object"}
     elif isinstance(body.format, dict):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Open(BaseModel):
@@ -85,7 +85,8 @@ ChatMessage = Annotated[
 class FunctionDefinition(_Open):
     name: str = Field(min_length=1)
     description: str | None = None
-    parameters: dict[str, Any] | None = None
+    # Optional in OpenAI's API (no parameters); servers such as llama.cpp require it.
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
 class Tool(_Open):
@@ -133,6 +134,17 @@ class ChatCompletionRequest(BaseModel):
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     response_format: ResponseFormat | None = None
     user: str | None = None
+
+    @model_validator(mode="after")
+    def _tool_choice_names_a_tool(self) -> ChatCompletionRequest:
+        choice = self.tool_choice
+        if isinstance(choice, NamedToolChoice):
+            names = {tool.function.name for tool in self.tools or ()}
+            if choice.function.name not in names:
+                raise ValueError(f"tool_choice names {choice.function.name!r}, not one of tools")
+        elif choice == "required" and not self.tools:
+            raise ValueError("tool_choice 'required' needs tools")
+        return self
 
 
 class EmbeddingRequest(BaseModel):
