@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -152,3 +153,50 @@ def test_sigkill_after_answers_loses_no_record_past_the_flush_interval(
     stored = [r.request_id for r in ledger.recent_usage(limit=1000)]
     ledger.close()
     assert sorted(stored) == sorted(answered)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/chat/completions", {"stream": True, "max_tokens": 900}),
+        ("/api/chat", {"options": {"num_predict": 900}}),
+    ],
+    ids=["openai", "ollama"],
+)
+def test_backend_dying_mid_stream_ends_it_with_an_error_event(
+    gateway_raw: dict[str, Any], spare_llama: LlamaServer, path: str, body: dict[str, Any]
+) -> None:
+    """No silent switch once tokens were sent: the stream ends with an error in its own format."""
+    raw = two_backends(gateway_raw, spare_llama.base_url)
+    request = {
+        "model": "auto",
+        "messages": [{"role": "user", "content": "Tell a very long story."}],
+        **body,
+    }
+    auth = {"authorization": f"Bearer {KEYS['research']}"}
+    with (
+        running_gateway(raw) as gw,
+        httpx.Client(base_url=gw.url, timeout=60) as client,
+        client.stream("POST", path, json=request, headers=auth) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["x-stellwerk-model"] == "first-small"
+        lines = response.iter_lines()
+        first = next(line for line in lines if line.strip())
+        spare_llama.process.kill()
+        rest = [line for line in lines if line.strip()]
+    assert "content" in first
+    last = rest[-1]
+    if path == "/api/chat":
+        assert '"done":true' not in last.replace(" ", "")
+        assert "backend 'first'" in json.loads(last)["error"]
+    else:
+        assert last != "data: [DONE]"
+        error = json.loads(last.removeprefix("data: "))["error"]
+        assert "backend 'first'" in error["message"] and error["code"].startswith("backend_")
+
+    ledger = open_ledger(gw.database_url)
+    (record,) = ledger.recent_usage(limit=10)
+    ledger.close()
+    assert (record.model, record.error_kind) == ("first-small", "stream_interrupted")
+    assert record.fallback_from is None  # no switch after the first token
