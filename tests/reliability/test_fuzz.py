@@ -73,10 +73,11 @@ CHECKS = [
     ignored_auth,
 ]
 
-#: Models substituted for generated names (None keeps the generated one: mostly a 404).
+#: Models substituted for generated names (None keeps the generated one: mostly a 404). One chat
+#: model only: the llama.cpp server holds one model at a time, and switching costs a reload.
 MODELS = {
-    "/v1/chat/completions": ["tiny-small", "tiny-medium", "auto", "tiny-retired", None],
-    "/api/chat": ["tiny-small", "tiny-large", "auto", None],
+    "/v1/chat/completions": ["tiny-small", "auto", "tiny-retired", None],
+    "/api/chat": ["tiny-small", "auto", None],
     "/v1/embeddings": ["tiny-embed", "tiny-small", None],
     "/api/embed": ["tiny-embed", None],
     "/api/show": ["tiny-small", "tiny-embed", None],

@@ -1,8 +1,9 @@
-"""Security: the prompt is stored nowhere, nothing connects anywhere but the configured backends,
-no CORS unless configured.
+"""Security: the prompt and the keys are stored nowhere, nothing connects anywhere but the
+configured backends, no CORS unless configured.
 
 A canary prompt goes through every endpoint that takes a prompt (both APIs, plain and streamed,
-embeddings), with every logger at DEBUG; then no log line and no row of any ledger table holds it.
+embeddings), with every logger at DEBUG; then no log line and no row of any ledger table (nor the
+database files) holds it, or the API keys that sent it.
 A ``socket.connect`` audit hook records every address this process connects to while an
 in-process gateway starts, serves that traffic and stops: only the backend and the gateway itself
 (the test's own client connections) may appear.
@@ -112,15 +113,18 @@ def test_canary_prompt_is_in_no_table_and_no_log_line(
     with running_gateway(gateway_raw) as gw:
         send_canary_everywhere(gw)
     assert len(caplog.records) > 20, "DEBUG logging was not captured"
-    leaked = [r.getMessage() for r in caplog.records if CANARY in r.getMessage()]
+    secrets = [CANARY, *KEYS.values()]  # the prompt, and the API keys too
+    leaked = [r.getMessage() for r in caplog.records if any(s in r.getMessage() for s in secrets)]
     assert leaked == []
 
     rows = ledger_rows(gw)
     assert sum(len(r) for r in rows.values()) >= 8  # the requests above were recorded
-    assert [t for t, table_rows in rows.items() if any(CANARY in r for r in table_rows)] == []
+    for secret in secrets:
+        assert [t for t, table in rows.items() if any(secret in r for r in table)] == []
     database = Path(gateway_raw["server"]["database_url"].removeprefix("sqlite:///"))
     for path in database.parent.glob(database.name + "*"):  # the WAL too
-        assert CANARY.encode() not in path.read_bytes(), path.name
+        for secret in secrets:
+            assert secret.encode() not in path.read_bytes(), path.name
 
 
 def _address(url: str) -> tuple[str, int]:
