@@ -19,6 +19,7 @@ from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import ollama_wire as wire
 from stellwerk.gateway import openapi
+from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.chat import decision_headers, fail, new_request_id, select
@@ -42,6 +43,7 @@ def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
 
 @router.post(
     "/chat",
+    response_model=rs.OllamaChatResponse,
     openapi_extra=openapi.keyed(wire.OllamaChatRequest),
     responses={**openapi.streaming("application/x-ndjson"), **_errors(openapi.CHAT_ERRORS)},
 )
@@ -109,6 +111,7 @@ async def _ndjson(
 
 @router.post(
     "/embed",
+    response_model=rs.OllamaEmbedResponse,
     openapi_extra=openapi.keyed(wire.OllamaEmbedRequest),
     responses=_errors(openapi.CHAT_ERRORS),
 )
@@ -167,7 +170,12 @@ def _entry(model: ModelConfig, modified: str) -> dict[str, Any]:
     }
 
 
-@router.get("/tags", openapi_extra=openapi.keyed(), responses=_errors(openapi.LIST_ERRORS))
+@router.get(
+    "/tags",
+    response_model=rs.OllamaModelList,
+    openapi_extra=openapi.keyed(),
+    responses=_errors(openapi.LIST_ERRORS),
+)
 async def tags(request: Request, runtime: RuntimeDep) -> Response:
     """The models the caller may use, as Ollama lists local models."""
     principal = runtime.keyring.authenticate(request.headers.get("authorization"))
@@ -175,7 +183,12 @@ async def tags(request: Request, runtime: RuntimeDep) -> Response:
     return _json({"models": [_entry(m, modified) for m in runtime.selector.visible(principal)]})
 
 
-@router.get("/ps", openapi_extra=openapi.keyed(), responses=_errors(openapi.LIST_ERRORS))
+@router.get(
+    "/ps",
+    response_model=rs.OllamaModelList,
+    openapi_extra=openapi.keyed(),
+    responses=_errors(openapi.LIST_ERRORS),
+)
 async def running(request: Request, runtime: RuntimeDep) -> Response:
     """Models available now; ``expires_at`` is ISO-8601 as Ollama sends it."""
     principal = runtime.keyring.authenticate(request.headers.get("authorization"))
@@ -189,7 +202,10 @@ async def running(request: Request, runtime: RuntimeDep) -> Response:
 
 
 @router.post(
-    "/show", openapi_extra=openapi.keyed(wire.ShowRequest), responses=_errors(openapi.SHOW_ERRORS)
+    "/show",
+    response_model=rs.OllamaShowResponse,
+    openapi_extra=openapi.keyed(wire.ShowRequest),
+    responses=_errors(openapi.SHOW_ERRORS),
 )
 async def show(request: Request, runtime: RuntimeDep) -> Response:
     """Facts of one model, including its capabilities as Ollama names them."""
@@ -216,7 +232,7 @@ async def show(request: Request, runtime: RuntimeDep) -> Response:
     )
 
 
-@router.get("/version")
+@router.get("/version", response_model=rs.OllamaVersion)
 async def version() -> Response:
     """The Ollama API version this facade follows (numeric, as clients expect)."""
     return _json({"version": OLLAMA_API_VERSION})

@@ -17,6 +17,7 @@ from stellwerk.backends.types import ChatChunk, ChatRequest
 from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import openai_wire as wire
 from stellwerk.gateway import openapi
+from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.chat import decision_headers, fail, new_request_id, select
@@ -66,6 +67,7 @@ def _json(body: bytes, headers: dict[str, str]) -> Response:
 
 @router.post(
     "/chat/completions",
+    response_model=rs.ChatCompletion,
     openapi_extra=openapi.keyed(ChatCompletionRequest),
     responses={**openapi.streaming("text/event-stream"), **_errors(openapi.CHAT_ERRORS)},
 )
@@ -134,6 +136,7 @@ async def _sse(
 
 @router.post(
     "/embeddings",
+    response_model=rs.EmbeddingList,
     openapi_extra=openapi.keyed(EmbeddingRequest),
     responses=_errors(openapi.CHAT_ERRORS),
 )
@@ -182,7 +185,12 @@ def _base64(vector: list[float]) -> str:
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
-@router.get("/models", openapi_extra=openapi.keyed(), responses=_errors(openapi.LIST_ERRORS))
+@router.get(
+    "/models",
+    response_model=rs.ModelList,
+    openapi_extra=openapi.keyed(),
+    responses=_errors(openapi.LIST_ERRORS),
+)
 async def list_models(request: Request, runtime: RuntimeDep) -> Response:
     """The models and routes the caller's key may use."""
     principal = runtime.keyring.authenticate(request.headers.get("authorization"))

@@ -11,17 +11,22 @@ from starlette.responses import PlainTextResponse, Response
 
 from stellwerk.errors import UpstreamError
 from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.gateway.response_schema import Health, Readiness
 
 router = APIRouter(tags=["Operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health)
 async def healthz() -> Response:
     """The gateway process is up."""
     return Response(b'{"status":"ok"}', media_type="application/json")
 
 
-@router.get("/readyz", responses={503: {"description": "A backend does not answer."}})
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"description": "A backend does not answer.", "model": Readiness}},
+)
 async def readyz(runtime: RuntimeDep) -> Response:
     """Probe every backend; 200 if all answer, 503 naming the ones that do not."""
 
