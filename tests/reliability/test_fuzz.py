@@ -140,7 +140,9 @@ def tame(path: str, body: object, model: str | None) -> None:
         if "max_completion_tokens" in body:
             body["max_completion_tokens"] = _small(body["max_completion_tokens"])
     elif path == "/api/chat":
-        options = body.setdefault("options", {})
+        if body.get("options") is None:  # absent or null: Ollama's "no limit"
+            body["options"] = {}
+        options = body["options"]
         if isinstance(options, dict):
             limit = options.get("num_predict")
             if limit is None or (_is_int(limit) and (limit > MAX_TOKENS or limit <= 0)):
