@@ -104,7 +104,9 @@ def _is_int(value: object) -> bool:
 
 def _small(value: object) -> object:
     """A token limit kept small; invalid values (wrong type, < 1) stay as generated."""
-    return MAX_TOKENS if value is None or (_is_int(value) and value > MAX_TOKENS) else value  # type: ignore[operator]
+    if value is None or (isinstance(value, int) and _is_int(value) and value > MAX_TOKENS):
+        return MAX_TOKENS
+    return value
 
 
 TOOL_PARAMETERS = {"type": "object", "properties": {"city": {"type": "string"}}}

@@ -29,7 +29,7 @@ _PARAMS = {
 
 
 class OllamaMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     role: str = Field(pattern="^(system|user|assistant|tool)$")
     content: str = ""
@@ -41,7 +41,7 @@ class OllamaMessage(BaseModel):
 class OllamaOptions(BaseModel):
     """Sampling options; the ones Stellwerk passes on are type-checked, others are ignored."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     num_predict: int | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -53,7 +53,7 @@ class OllamaOptions(BaseModel):
 
 
 class OllamaChatRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = Field(min_length=1)
     messages: list[OllamaMessage] = Field(min_length=1)
@@ -66,7 +66,7 @@ class OllamaChatRequest(BaseModel):
 
 
 class OllamaEmbedRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = Field(min_length=1)
     input: str | list[str] = Field(min_length=1)
@@ -78,7 +78,7 @@ class OllamaEmbedRequest(BaseModel):
 class ShowRequest(BaseModel):
     """The model to describe; ``name`` is the older spelling of ``model``."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str | None = None
     name: str | None = None

@@ -1,7 +1,9 @@
 """Request bodies of the OpenAI API, validated by pydantic straight from the JSON bytes.
 
-Known parameters are type-checked; parameters this version does not know are passed on to the
-backend unchanged (servers add their own, e.g. vLLM's ``top_k`` or llama.cpp's ``min_p``).
+Known parameters are type-checked strictly (``"stream": "yes"`` or ``"max_tokens": true`` is a
+400, as the published schema says, not silently coerced); parameters this version does not know
+are passed on to the backend unchanged (servers add their own, e.g. vLLM's ``top_k`` or
+llama.cpp's ``min_p``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
 
 class TextPart(_Open):
@@ -109,13 +111,13 @@ class ResponseFormat(_Open):
 
 
 class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     include_usage: bool = False
 
 
 class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = Field(min_length=1)
     messages: list[ChatMessage] = Field(min_length=1)
@@ -148,7 +150,7 @@ class ChatCompletionRequest(BaseModel):
 
 
 class EmbeddingRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = Field(min_length=1)
     input: str | list[str] = Field(min_length=1)
