@@ -45,15 +45,15 @@ AUTH = {"Authorization": f"Bearer {KEYS['research']}"}
 MAX_TOKENS = 4
 
 #: Every operation the gateway serves, with the number of cases per generation mode (times
-#: STELLWERK_FUZZ_SCALE, default 1: about 1,600 requests in all).
+#: STELLWERK_FUZZ_SCALE, default 1: about 2,600 requests in all).
 #: test_every_endpoint_is_fuzzed fails when an endpoint is added without being listed here.
 OPERATIONS: dict[tuple[str, str], int] = {
-    ("POST", "/v1/chat/completions"): 150,
-    ("POST", "/v1/embeddings"): 150,
+    ("POST", "/v1/chat/completions"): 250,
+    ("POST", "/v1/embeddings"): 250,
     ("GET", "/v1/models"): 10,
-    ("POST", "/api/chat"): 150,
-    ("POST", "/api/embed"): 150,
-    ("POST", "/api/show"): 150,
+    ("POST", "/api/chat"): 250,
+    ("POST", "/api/embed"): 250,
+    ("POST", "/api/show"): 250,
     ("GET", "/api/tags"): 10,
     ("GET", "/api/ps"): 10,
     ("GET", "/api/version"): 10,
