@@ -383,8 +383,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def markdown(figures: Mapping[str, Any], result: LoadResult) -> str:
     lines = ["| figure | value |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in figures.items()]
-    lines += ["", "RSS samples (s, MiB), every 10th:", ""]
-    lines += [", ".join(f"{t:.0f}: {kib / 1024:.1f}" for t, kib in result.rss_kib[::10])]
+    minutes: dict[int, list[int]] = {}
+    for t, kib in result.rss_kib:
+        if kib > 0:
+            minutes.setdefault(int(t // 60), []).append(kib)
+    per_minute = ", ".join(
+        f"{m + 1}: {statistics.mean(v) / 1024:.1f}" for m, v in sorted(minutes.items())
+    )
+    samples = ", ".join(f"{t:.0f}: {kib / 1024:.1f}" for t, kib in result.rss_kib[::10])
+    lines += ["", f"Mean RSS per minute (MiB): {per_minute}", "", f"RSS every 10 s: {samples}"]
     return "\n".join(lines)
 
 
