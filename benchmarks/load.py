@@ -315,7 +315,7 @@ def summary(result: LoadResult, clients: int) -> dict[str, Any]:
     }
 
 
-def _raw_config(llama_url: str, database_url: str) -> dict[str, Any]:
+def _raw_config(llama_url: str, database_url: str, clients: int) -> dict[str, Any]:
     model = {
         "backend": "llamacpp",
         "params_b": 1,
@@ -324,7 +324,8 @@ def _raw_config(llama_url: str, database_url: str) -> dict[str, Any]:
         "price": {"input_per_mtok": 0.1, "output_per_mtok": 0.3},
     }
     return {
-        "server": {"database_url": database_url},
+        # Every client may stream at once: the per-key stream limit is not what this measures.
+        "server": {"database_url": database_url, "limits": {"max_streams_per_key": clients}},
         "backends": [{"name": "llamacpp", "kind": "openai", "base_url": llama_url}],
         "models": [
             {**model, "id": "tiny-small", "upstream": "tiny-small", "capabilities": ["chat"]},
@@ -350,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with running_llama_server(demo_models(folder / "models"), workdir=folder) as llama:
             database_url = f"sqlite:///{folder / 'ledger.db'}"
             config = write_config(
-                folder / "stellwerk.yaml", _raw_config(llama.base_url, database_url)
+                folder / "stellwerk.yaml", _raw_config(llama.base_url, database_url, args.clients)
             )
             gateway = GatewayProcess(config, free_port(), {"STW_LOAD_KEY": key}, folder / "gw.log")
             gateway.start()
@@ -392,6 +393,9 @@ def markdown(figures: Mapping[str, Any], result: LoadResult) -> str:
     )
     samples = ", ".join(f"{t:.0f}: {kib / 1024:.1f}" for t, kib in result.rss_kib[::10])
     lines += ["", f"Mean RSS per minute (MiB): {per_minute}", "", f"RSS every 10 s: {samples}"]
+    if result.failed:
+        lines += ["", "Failures (up to 10):", ""]
+        lines += [f"- {o.kind} status {o.status}: {o.error}" for o in result.failed[:10]]
     return "\n".join(lines)
 
 

@@ -11,13 +11,15 @@
     │   ├── PayloadTooLarge         413 body over the configured limit
     │   └── RateLimited             429 rate limit or budget exhausted
     ├── UpstreamError               a backend's fault: 502/503/504, names the backend
-    │   ├── BackendUnavailable      503 refused connection, down, circuit open
+    │   ├── BackendUnavailable      503 refused connection, down
+    │   │   └── CircuitOpen         503 skipped: its circuit breaker is open
     │   ├── BackendFailed           502 backend answered with an error or garbage
     │   └── BackendTimeout          504 backend did not answer in time
     ├── RouterError                 routing could not decide, or its artifact is unusable
     │   ├── ArtifactError           corrupt or foreign router artifact
     │   └── TrainingDataError       outcome data is malformed (names the line and the field)
     ├── LedgerError                 the ledger could not be opened or written
+    ├── CalibrationError            a calibration run cannot start or resume (output, checkpoint)
     └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
 Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
@@ -118,6 +120,10 @@ class BackendUnavailable(UpstreamError):
     kind = "unavailable"
 
 
+class CircuitOpen(BackendUnavailable):
+    kind = "circuit_open"
+
+
 class BackendFailed(UpstreamError):
     status_code = 502
     kind = "failed"
@@ -142,6 +148,11 @@ class TrainingDataError(RouterError):
 
 class LedgerError(StellwerkError):
     """The ledger could not be opened, migrated or written."""
+
+
+class CalibrationError(StellwerkError):
+    """A calibration run cannot start or resume: its output is not writable, its checkpoint
+    belongs to another bank, or the models it names are not configured."""
 
 
 class DemoBackendError(StellwerkError):

@@ -12,7 +12,12 @@ import pytest
 
 from stellwerk.config import parse_config
 from stellwerk.gateway import create_app
-from stellwerk.gateway.ollama_wire import OllamaChatRequest, OllamaEmbedRequest, ShowRequest
+from stellwerk.gateway.ollama_wire import (
+    OllamaChatRequest,
+    OllamaEmbedRequest,
+    OllamaGenerateRequest,
+    ShowRequest,
+)
 from stellwerk.gateway.openai_schema import ChatCompletionRequest, EmbeddingRequest
 from tests.fixtures.gateway import ENVIRON, raw_config, running_gateway
 
@@ -20,6 +25,7 @@ BODIES = {
     ("post", "/v1/chat/completions"): ChatCompletionRequest,
     ("post", "/v1/embeddings"): EmbeddingRequest,
     ("post", "/api/chat"): OllamaChatRequest,
+    ("post", "/api/generate"): OllamaGenerateRequest,
     ("post", "/api/embed"): OllamaEmbedRequest,
     ("post", "/api/show"): ShowRequest,
 }

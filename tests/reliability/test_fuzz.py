@@ -45,13 +45,14 @@ AUTH = {"Authorization": f"Bearer {KEYS['research']}"}
 MAX_TOKENS = 4
 
 #: Every operation the gateway serves, with the number of cases per generation mode (times
-#: STELLWERK_FUZZ_SCALE, default 1: about 2,600 requests in all).
+#: STELLWERK_FUZZ_SCALE, default 1: about 3,100 requests in all).
 #: test_every_endpoint_is_fuzzed fails when an endpoint is added without being listed here.
 OPERATIONS: dict[tuple[str, str], int] = {
     ("POST", "/v1/chat/completions"): 250,
     ("POST", "/v1/embeddings"): 250,
     ("GET", "/v1/models"): 10,
     ("POST", "/api/chat"): 250,
+    ("POST", "/api/generate"): 250,
     ("POST", "/api/embed"): 250,
     ("POST", "/api/show"): 250,
     ("GET", "/api/tags"): 10,
@@ -78,6 +79,7 @@ CHECKS = [
 MODELS = {
     "/v1/chat/completions": ["tiny-small", "auto", "tiny-retired", None],
     "/api/chat": ["tiny-small", "auto", None],
+    "/api/generate": ["tiny-small", "auto", None],
     "/v1/embeddings": ["tiny-embed", "tiny-small", None],
     "/api/embed": ["tiny-embed", None],
     "/api/show": ["tiny-small", "tiny-embed", None],
@@ -122,7 +124,7 @@ def _no_json_schema(path: str, body: dict[str, Any]) -> None:
         function = tool.get("function") if isinstance(tool, dict) else None
         if isinstance(function, dict) and isinstance(function.get("parameters"), dict):
             function["parameters"] = TOOL_PARAMETERS
-    if path == "/api/chat" and isinstance(body.get("format"), dict):
+    if path in ("/api/chat", "/api/generate") and isinstance(body.get("format"), dict):
         body["format"] = "json"
     response_format = body.get("response_format")
     if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
@@ -141,7 +143,7 @@ def tame(path: str, body: object, model: str | None) -> None:
         body["max_tokens"] = _small(body.get("max_tokens"))
         if "max_completion_tokens" in body:
             body["max_completion_tokens"] = _small(body["max_completion_tokens"])
-    elif path == "/api/chat":
+    elif path in ("/api/chat", "/api/generate"):
         if body.get("options") is None:  # absent or null: Ollama's "no limit"
             body["options"] = {}
         options = body["options"]

@@ -27,9 +27,10 @@ def test_fifty_clients_no_errors_and_one_record_per_request(
     llama_server: LlamaBackend, tmp_path: Path
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    config = write_config(
-        tmp_path / "stellwerk.yaml", raw_config(llama_server.base_url, database_url)
-    )
+    raw = raw_config(llama_server.base_url, database_url)
+    # Every client may stream at once: the per-key stream limit is not what this test measures.
+    raw["server"]["limits"] = {"max_streams_per_key": CLIENTS}
+    config = write_config(tmp_path / "stellwerk.yaml", raw)
     gateway = GatewayProcess(config, free_port(), ENVIRON, tmp_path / "gateway.log")
     gateway.start()
     try:

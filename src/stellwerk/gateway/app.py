@@ -35,9 +35,11 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         runtime = build_runtime(config, secrets, router, writer)
         app.state.runtime = runtime
         app.state.ledger = ledger
+        runtime.health.start()
         try:
             yield
         finally:
+            await runtime.health.stop()
             await runtime.client.aclose()
             await writer.close()
             ledger.close()

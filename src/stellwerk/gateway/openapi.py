@@ -16,7 +16,12 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
-from stellwerk.gateway.ollama_wire import OllamaChatRequest, OllamaEmbedRequest, ShowRequest
+from stellwerk.gateway.ollama_wire import (
+    OllamaChatRequest,
+    OllamaEmbedRequest,
+    OllamaGenerateRequest,
+    ShowRequest,
+)
 from stellwerk.gateway.openai_schema import ChatCompletionRequest, EmbeddingRequest
 
 Api = Literal["openai", "ollama"]
@@ -26,6 +31,7 @@ BODY_MODELS: tuple[type[BaseModel], ...] = (
     ChatCompletionRequest,
     EmbeddingRequest,
     OllamaChatRequest,
+    OllamaGenerateRequest,
     OllamaEmbedRequest,
     ShowRequest,
 )

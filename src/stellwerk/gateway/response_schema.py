@@ -92,6 +92,19 @@ class OllamaChatResponse(BaseModel):
     eval_count: int | None = None
 
 
+class OllamaGenerateResponse(BaseModel):
+    """The answer with ``"stream": false``; streamed, it is NDJSON lines of this shape."""
+
+    model: str
+    created_at: str
+    response: str
+    done: bool
+    done_reason: str | None = None
+    total_duration: int | None = None
+    prompt_eval_count: int | None = None
+    eval_count: int | None = None
+
+
 class OllamaEmbedResponse(BaseModel):
     model: str
     embeddings: list[list[float]]
@@ -141,6 +154,7 @@ class Health(BaseModel):
 class BackendReadiness(BaseModel):
     ready: bool
     error: str | None
+    circuit: str | None = None  # the breaker's state: closed, open, half_open
 
 
 class Readiness(BaseModel):

@@ -11,10 +11,13 @@ from typing import Protocol
 import httpx
 
 from stellwerk.backends.base import Backend, builtin_backends
+from stellwerk.backends.breaker import CircuitBreaker
+from stellwerk.backends.health import HealthMonitor
 from stellwerk.config.loader import config_hash, resolve_env
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.gateway.auth import Keyring
 from stellwerk.gateway.calls import Call, Caller
+from stellwerk.gateway.limits import StreamSlots
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.selection import Selector
 from stellwerk.ledger.record import UsageRecord
@@ -38,6 +41,9 @@ class Runtime:
     caller: Caller
     metrics: Metrics
     ledger: UsageSink
+    breakers: dict[str, CircuitBreaker]
+    health: HealthMonitor
+    streams: StreamSlots
 
     async def record(self, call: Call) -> None:
         """Write the call's one usage record and update the metrics; never raises."""
@@ -132,7 +138,11 @@ def build_runtime(
 ) -> Runtime:
     client = build_client()
     backends = build_backends(config, client, secrets.backend_keys)
+    breakers = {
+        b.name: CircuitBreaker(b.breaker.failures, b.breaker.cooldown_s) for b in config.backends
+    }
     metrics = Metrics()
+    metrics.watch_breakers(breakers)
     return Runtime(
         config=config,
         config_hash=config_hash(config),
@@ -140,7 +150,10 @@ def build_runtime(
         backends=backends,
         keyring=secrets.keyring,
         selector=Selector(config, router),
-        caller=Caller(backends, metrics),
+        caller=Caller(backends, breakers, metrics),
         metrics=metrics,
         ledger=ledger,
+        breakers=breakers,
+        health=HealthMonitor(backends, breakers),
+        streams=StreamSlots(config.server.limits.max_streams_per_key),
     )
