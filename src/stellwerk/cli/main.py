@@ -25,6 +25,9 @@ def build_app() -> typer.Typer:
         """Print the version."""
         typer.echo(__version__)
 
+    from stellwerk.cli.router_cmd import register as register_router
+
+    register_router(app)
     return app
 
 
