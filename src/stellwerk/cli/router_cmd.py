@@ -214,7 +214,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except StellwerkError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from exc
 
 

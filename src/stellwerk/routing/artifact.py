@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import shutil
 import tempfile
 import zipfile
@@ -69,7 +68,7 @@ def save_artifact(model: QualityModel, out_dir: str | Path, info: dict[str, Any]
         name: np.ascontiguousarray(getattr(model, name), dtype=dtype)
         for name, (dtype, _) in _ARRAYS.items()
     }
-    np.savez_compressed(buf, allow_pickle=False, **arrays)  # type: ignore[arg-type]
+    np.savez_compressed(buf, allow_pickle=False, **arrays)
     blob = buf.getvalue()
     digest = hashlib.sha256(blob).hexdigest()
     manifest = {
@@ -83,11 +82,12 @@ def save_artifact(model: QualityModel, out_dir: str | Path, info: dict[str, Any]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        tmp.chmod(0o755)
         (tmp / ARRAYS).write_bytes(blob)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         if out.exists():
             out.rmdir()
-        os.replace(tmp, out)
+        tmp.replace(out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

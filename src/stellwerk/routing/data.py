@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -108,7 +109,10 @@ class OutcomeData:
         tokens_in = np.array([math.ceil(len(p) / 4) for p in self.prompts], dtype=np.float64)
         p_in = np.array([facts[m].price_in_per_mtok or 0.0 for m in self.models])
         p_out = np.array([facts[m].price_out_per_mtok or 0.0 for m in self.models])
-        return (tokens_in[:, None] * p_in[None, :] + ANSWER_TOKENS * p_out[None, :]) / 1e6
+        out: npt.NDArray[np.float64] = (
+            tokens_in[:, None] * p_in[None, :] + ANSWER_TOKENS * p_out[None, :]
+        ) / 1e6
+        return out
 
 
 def load_outcomes(
@@ -128,7 +132,7 @@ def load_outcomes(
     rows = list(_parse_lines(path, raw))
     if not rows:
         raise TrainingDataError(f"{path}: no rows")
-    models = tuple(rows[0][1]["scores"])
+    models: tuple[str, ...] = tuple(rows[0][1]["scores"])
     known = set(models)
     ids: list[str] = []
     tasks: list[str] = []
@@ -214,7 +218,7 @@ def default_models_file(data_path: str | Path) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def _parse_lines(path: Path, raw: bytes) -> Iterator[tuple[int, dict[str, object]]]:
+def _parse_lines(path: Path, raw: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
     for lineno, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
@@ -294,8 +298,4 @@ def _resplit(
 
 
 def _is_number(value: object) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

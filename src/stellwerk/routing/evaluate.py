@@ -80,9 +80,7 @@ def evaluate(
     hull = curve_metrics(singles, singles)
     oracle_pts = np.vstack([singles, [oracle_point(scores, costs)]])
     oracle = curve_metrics(oracle_pts, singles)
-    result = Evaluation(
-        best_single=models[best], hull_aiq=hull.aiq, oracle_aiq=oracle.aiq
-    )
+    result = Evaluation(best_single=models[best], hull_aiq=hull.aiq, oracle_aiq=oracle.aiq)
 
     def record(name: str, points: Points) -> dict[str, Any]:
         m = curve_metrics(points, singles)

@@ -10,6 +10,7 @@ characters are read, so a decision costs the same for a 100-token and a 100k-tok
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import zlib
@@ -55,7 +56,7 @@ def clip_text(text: str) -> str:
 def hashed_counts(text: str, bits: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Slots of the word and bigram hashes of ``text`` and how often each occurs."""
     tokens = _TOKEN.findall(clip_text(text).lower())
-    grams = tokens + [a + " " + b for a, b in zip(tokens, tokens[1:], strict=False)]
+    grams = tokens + [a + " " + b for a, b in itertools.pairwise(tokens)]
     if not grams:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
     mask = (1 << bits) - 1

@@ -23,7 +23,9 @@ def plot_curves(evaluation: Evaluation, out: str | Path, *, title: str = "") -> 
             hull = upper_hull(evaluation.curves[name])
             aiq = evaluation.routers[name]["aiq"]
             label = "random mixture of two (single-model hull)" if name == "mixture" else name
-            ax.plot(hull[:, 0] * 1e6, hull[:, 1], style, marker=".", label=f"{label}: AIQ {aiq:.3f}")
+            ax.plot(
+                hull[:, 0] * 1e6, hull[:, 1], style, marker=".", label=f"{label}: AIQ {aiq:.3f}"
+            )
         oracle = evaluation.curves["oracle"][-1]
         ax.scatter(
             [oracle[0] * 1e6],

@@ -28,6 +28,7 @@ from stellwerk.routing.train import (
 )
 
 F64 = npt.NDArray[np.float64]
+DEFAULTS = TrainSettings()
 KNN_K = 40
 """Neighbours of the kNN baseline (RouterBench style: cosine on TF-IDF, mean score)."""
 
@@ -39,7 +40,9 @@ class Outcome:
     evaluation: Evaluation
 
 
-def candidates_for(models: tuple[str, ...], facts: Mapping[str, ModelFacts]) -> tuple[Candidate, ...]:
+def candidates_for(
+    models: tuple[str, ...], facts: Mapping[str, ModelFacts]
+) -> tuple[Candidate, ...]:
     """Candidates as the gateway would build them, from a models file's facts."""
     out = []
     for m in models:
@@ -94,7 +97,7 @@ def fit_and_evaluate(
     data: OutcomeData,
     facts: Mapping[str, ModelFacts],
     *,
-    settings: TrainSettings = TrainSettings(),
+    settings: TrainSettings = DEFAULTS,
     holdout: str | None = None,
     model: QualityModel | None = None,
     progress: Progress = _quiet,
@@ -133,7 +136,7 @@ def train_and_save(
     out: str | Path,
     *,
     data_name: str,
-    settings: TrainSettings = TrainSettings(),
+    settings: TrainSettings = DEFAULTS,
     progress: Progress = _quiet,
 ) -> tuple[Artifact, Outcome]:
     """Train, judge on the test split, and write the artifact with the metrics it reached."""
