@@ -44,20 +44,25 @@ def latency(data_dir: Path, rounds: int) -> dict[str, float]:
         prompts = [("word " * n) + "?" for n in (5, 50, 500, 5000)] * 125
     for p in prompts[:50]:  # warm up
         router.decide(RouteRequest(p, math.ceil(len(p) / 4), cands, 0.5))
-    times = []
+    times, cpu = [], []
     for _ in range(rounds):
         for p in prompts:
             request = RouteRequest(p, math.ceil(len(p) / 4), cands, 0.5)
-            t0 = time.perf_counter_ns()
+            t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
             router.decide(request)
+            cpu.append((time.thread_time_ns() - c0) / 1e6)
             times.append((time.perf_counter_ns() - t0) / 1e6)
     times.sort()
+    cpu.sort()
     size = sum(f.stat().st_size for f in shipped_artifact().iterdir())
     return {
         "decisions": len(times),
         "p50_ms": round(statistics.median(times), 3),
         "p99_ms": round(times[int(0.99 * (len(times) - 1))], 3),
         "max_ms": round(times[-1], 3),
+        "cpu_p50_ms": round(statistics.median(cpu), 3),
+        "cpu_p99_ms": round(cpu[int(0.99 * (len(cpu) - 1))], 3),
+        "load_average_1m": round(os.getloadavg()[0], 1),
         "artifact_bytes": size,
     }
 

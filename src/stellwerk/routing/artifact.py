@@ -188,6 +188,8 @@ def _build(
     values: dict[str, Any] = {name: arrays[name] for name in _ARRAYS}
     values["coef"] = arrays["coef"].astype(np.float32)
     values["proj"] = arrays["proj"].astype(np.float32)
+    values["idf"] = arrays["idf"].astype(np.float64)
+    values["neighbour_emb"] = arrays["neighbour_emb"].astype(np.float32)
     names = {f.name for f in fields(QualityModel)}
     return QualityModel(
         models=models,

@@ -41,7 +41,7 @@ class QualityModel:
 
     models: tuple[str, ...]
     bits: int
-    idf: F32
+    idf: F64
     stat_mean: F32
     stat_std: F32
     coef: F32
@@ -51,7 +51,7 @@ class QualityModel:
     """The slots the latent space reads, sorted."""
     proj: F32
     """(len(vocab), latent dimensions)"""
-    neighbour_emb: npt.NDArray[np.float16]
+    neighbour_emb: F32
     """Latent vectors of the training prompts (unit length): no text is kept."""
     neighbour_scores: npt.NDArray[np.float16]
     k: int
@@ -67,7 +67,7 @@ class QualityModel:
 
     def predict(self, text: str) -> tuple[F64, float]:
         """Quality per trained model (in ``models`` order) and the prompt's ease."""
-        vec = tfidf(text, self.bits, self.idf.astype(np.float64, copy=False))
+        vec = tfidf(text, self.bits, self.idf)
         stats = (prompt_stats(text) - self.stat_mean) / self.stat_std
         z = vec.value @ self.coef[vec.index] + stats @ self.coef[1 << self.bits :] + self.bias
         linear = 1.0 / (1.0 + np.exp(-z.astype(np.float64)))
@@ -84,6 +84,6 @@ class QualityModel:
         norm = float(np.sqrt(emb @ emb))
         if norm == 0.0:
             return np.asarray(self.neighbour_scores.mean(axis=0), dtype=np.float64)
-        sims = self.neighbour_emb @ (emb / norm).astype(np.float16)
+        sims = self.neighbour_emb @ (emb / norm).astype(np.float32)
         top = np.argpartition(-sims, self.k - 1)[: self.k]
         return np.asarray(self.neighbour_scores[top].mean(axis=0), dtype=np.float64)
