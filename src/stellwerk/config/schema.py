@@ -319,6 +319,21 @@ class RouterConfig(_Strict):
     artifact: str | None = None
 
 
+class DashboardConfig(_Strict):
+    """The governance dashboard at ``/dashboard``, for keys with the ``admin`` role.
+
+    Session cookies are signed with the secret in the environment variable
+    ``session_secret_env`` (at least 32 characters; give every replica the same one). Without it a
+    random secret is made at start-up, so sessions end when the process does.
+    """
+
+    enabled: bool = True
+    session_secret_env: str | None = None
+    session_minutes: int = Field(default=480, gt=0, le=7 * 24 * 60)
+
+    _env = field_validator("session_secret_env")(_check_env)
+
+
 class Limits(_Strict):
     """Per-request limits; each refusal is a clear 4xx or 429."""
 
@@ -372,6 +387,7 @@ class StellwerkConfig(_Strict):
     departments: tuple[DepartmentConfig, ...] = ()
     routes: dict[str, RouteConfig] = Field(default_factory=_default_routes)
     router: RouterConfig = RouterConfig()
+    dashboard: DashboardConfig = DashboardConfig()
     governance: GovernanceConfig = GovernanceConfig()
     use_cases: tuple[UseCaseConfig, ...] = ()
 

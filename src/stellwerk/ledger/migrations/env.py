@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-import stellwerk.ledger.governance_tables  # noqa: F401  (puts the governance tables on metadata)
+# imported for their side effect: they put the governance tables and the dashboard's rollups on
+# the ledger's metadata
+from stellwerk.ledger import governance_tables, rollup_tables  # noqa: F401
 from stellwerk.ledger.migrate import VERSION_TABLE
 from stellwerk.ledger.tables import metadata
 
