@@ -61,6 +61,23 @@ OPERATIONS: dict[tuple[str, str], int] = {
     ("GET", "/healthz"): 10,
     ("GET", "/readyz"): 10,
     ("GET", "/metrics"): 10,
+    # The admin API, with the fuzzer's user key: refused (403) unless a user key may (the usage
+    # report of its own department); bodies and parameters are still validated, never a 5xx.
+    ("GET", "/admin/models"): 5,
+    ("GET", "/admin/models/{model_id}"): 10,
+    ("POST", "/admin/models/{model_id}/lifecycle"): 25,
+    ("POST", "/admin/models/{model_id}/consent"): 25,
+    ("GET", "/admin/compliance"): 5,
+    ("GET", "/admin/use-cases"): 5,
+    ("POST", "/admin/use-cases"): 25,
+    ("PUT", "/admin/use-cases/{name}"): 25,
+    ("GET", "/admin/keys"): 10,
+    ("POST", "/admin/keys"): 25,
+    ("POST", "/admin/keys/{key_id}/revoke"): 25,
+    ("GET", "/admin/limits"): 5,
+    ("PUT", "/admin/limits/{kind}/{scope}"): 25,
+    ("GET", "/admin/audit"): 10,
+    ("GET", "/admin/usage"): 25,
 }
 
 SCALE = float(os.environ.get("STELLWERK_FUZZ_SCALE", "1"))

@@ -71,6 +71,7 @@ _REASONS = {
     401: "No API key, or an unknown one.",
     403: "The key's department may not use this model.",
     404: "The model (or route) does not exist.",
+    409: "An illegal lifecycle transition, or a change based on a stale version (admin API).",
     413: "The body is over server.max_body_bytes.",
     429: "A rate limit, budget or concurrency limit is reached (see Retry-After).",
     502: "The backend answered with an error or garbage.",
@@ -82,6 +83,7 @@ _REASONS = {
 CHAT_ERRORS = (400, 401, 403, 404, 413, 429, 502, 503, 504)
 SHOW_ERRORS = (400, 401, 403, 404, 413, 429)
 LIST_ERRORS = (401, 429)
+ADMIN_ERRORS = (400, 401, 403, 404, 409, 413)
 
 
 def body(model: type[BaseModel] | str) -> dict[str, Any]:
