@@ -242,7 +242,10 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 def _print_eval(result: dict[str, Any]) -> None:
     table = Table(title=f"test split (best single model: {result['best_single']})")
     for col in ("router", "AIQ", "gap closed", "max quality", "cost to match best"):
-        table.add_column(col, justify="left" if col == "router" else "right")
+        if col == "router":
+            table.add_column(col, no_wrap=True)
+        else:
+            table.add_column(col, justify="right")
     extra = any("apgr" in r for r in result["routers"].values())
     if extra:
         for col in ("APGR", "CPT(50%)", "CPT(80%)"):
