@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.routing.data_fixtures import FAST
 
 from stellwerk.errors import TrainingDataError
 from stellwerk.routing.data import load_model_facts, load_outcomes
 from stellwerk.routing.workflow import fit_and_evaluate, predict_table
-from tests.routing.data_fixtures import FAST
 
 
 @pytest.fixture(scope="module")
