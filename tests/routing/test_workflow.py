@@ -50,3 +50,17 @@ def test_no_prices_and_no_cost_usd_is_a_clear_error(slice_data) -> None:  # type
     data, _ = slice_data
     with pytest.raises(TrainingDataError, match="no cost_usd and there is no price"):
         fit_and_evaluate(data, {}, settings=FAST)
+
+
+def test_data_without_prices_still_trains_without_metrics(slice_data, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from stellwerk.routing.artifact import load_artifact
+    from stellwerk.routing.workflow import train_and_save
+
+    data, _ = slice_data
+    artifact, evaluation = train_and_save(
+        data, {}, tmp_path / "router", data_name="slice.jsonl", settings=FAST
+    )
+    assert evaluation is None
+    again = load_artifact(tmp_path / "router")
+    assert again.info["metrics"] is None
+    assert again.model.models == data.models

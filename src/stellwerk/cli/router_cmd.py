@@ -65,10 +65,16 @@ def train_cmd(
     with _errors():
         outcomes, facts = _load(data, models, resplit)
         with _progress() as step:
-            artifact, outcome = train_and_save(
+            artifact, evaluation = train_and_save(
                 outcomes, facts, out, data_name=data.name, progress=step
             )
-        stats = outcome.evaluation.routers["stellwerk"]
+        if evaluation is None:
+            Console().print(
+                f"wrote {out} (version {artifact.version}); no metrics: the data has no cost_usd"
+                " and there are no prices (give --models FILE to evaluate)"
+            )
+            return
+        stats = evaluation.routers["stellwerk"]
         Console().print(
             f"wrote {out} (version {artifact.version}): AIQ {stats['aiq']:.4f},"
             f" gap closed {stats['gap_closed']:.1%} on the test split"
