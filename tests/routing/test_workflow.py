@@ -57,7 +57,7 @@ def test_data_without_prices_still_trains_without_metrics(slice_data, tmp_path: 
     from stellwerk.routing.workflow import train_and_save
 
     data, _ = slice_data
-    artifact, evaluation = train_and_save(
+    _, evaluation = train_and_save(
         data, {}, tmp_path / "router", data_name="slice.jsonl", settings=FAST
     )
     assert evaluation is None
