@@ -19,6 +19,7 @@
     │   ├── ArtifactError           corrupt or foreign router artifact
     │   └── TrainingDataError       outcome data is malformed (names the line and the field)
     ├── LedgerError                 the ledger could not be opened or written
+    ├── CalibrationError            a calibration run cannot start or resume (output, checkpoint)
     ├── CountersUnavailable         503 the shared limit/budget counters (Redis) failed
     └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
@@ -155,6 +156,11 @@ class CountersUnavailable(StellwerkError):
     (503) rather than served unmetered."""
 
     status_code: int = 503
+
+
+class CalibrationError(StellwerkError):
+    """A calibration run cannot start or resume: its output is not writable, its checkpoint
+    belongs to another bank, or the models it names are not configured."""
 
 
 class DemoBackendError(StellwerkError):

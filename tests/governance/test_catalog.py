@@ -7,6 +7,7 @@ from tests.governance.factories import config, model
 
 from stellwerk.errors import Conflict, InvalidRequest, NotFound
 from stellwerk.governance.catalog import Catalog
+from stellwerk.governance.use_cases import UseCases
 from stellwerk.ledger.ledger import Ledger
 
 
@@ -152,3 +153,32 @@ def test_consent_needs_a_data_owner(ledger: Ledger) -> None:
     cat = catalog(ledger)
     with pytest.raises(InvalidRequest, match="has no data owner"):
         cat.set_consent("mistral-8b", False, actor="x", reason="y")
+
+
+def test_replicas_seeding_at_once_seed_each_model_once(ledger: Ledger) -> None:
+    """Several gateways start together on a fresh database: none fails, each model and use case
+    is seeded (and audited) exactly once."""
+    cfg = config(
+        models=[model(f"m-{i}") for i in range(5)],
+        use_cases=[{"name": "helpdesk", "department": "it"}],
+    )
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            Catalog(ledger, cfg).seed()
+            UseCases(ledger, cfg).seed()
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    seeded = ledger.list_audit(action="model.seed")
+    assert sorted(e.target for e in seeded) == [f"m-{i}" for i in range(5)]
+    assert [e.target for e in ledger.list_audit(action="use_case.create")] == ["helpdesk"]

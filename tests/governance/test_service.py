@@ -8,6 +8,7 @@ import pytest
 from tests.governance.factories import Caller, config, model
 from tests.ledger.factory import make_record
 
+from stellwerk.calibration.records import CalibrationRecord, CalibrationStore
 from stellwerk.errors import PermissionDenied, RateLimited
 from stellwerk.governance.keys import hash_key
 from stellwerk.governance.service import Governance
@@ -67,3 +68,50 @@ def test_budget_counters_start_at_the_months_spend_in_the_ledger(ledger: Ledger)
             await gov.admit("legal", "key-x", max_tokens=0, max_cost=0.05)
 
     asyncio.run(after_restart())
+
+
+def test_a_calibration_record_is_the_models_evaluation_record(ledger: Ledger) -> None:
+    """A high-risk model without an evaluation URL is blocked until a calibration run stores its
+    evaluation record in the ledger."""
+    cfg = config(
+        models=[
+            model(
+                "triage",
+                risk_tier="high",
+                owner="it",
+                model_card_url="https://example.org/card",
+                oversight_contact="ops@example.org",
+            )
+        ],
+        governance={"compliance_mode": "block"},
+    )
+    gov = Governance(ledger, cfg)
+    gov.start()
+    caller = Caller(department="it")
+    with pytest.raises(PermissionDenied, match="non-compliant, missing evaluation_url"):
+        gov.permitted(caller, "internal", None)
+    CalibrationStore(ledger).add(
+        [
+            CalibrationRecord(
+                run_id="run-1",
+                time=datetime.now(UTC),
+                model="triage",
+                bank_name="bank",
+                bank_sha256="0" * 64,
+                pairs=10,
+                answered=10,
+                quality=0.8,
+                per_task={},
+                errors={},
+                skipped={},
+                tokens_per_s=None,
+                throughput_tokens_per_s=None,
+                ttft_ms_p50=None,
+                latency_ms_p50=None,
+                max_tokens=64,
+                actor="cli:anna",
+            )
+        ]
+    )
+    gov.reload()
+    assert [m.id for m in gov.permitted(caller, "internal", None)] == ["triage"]

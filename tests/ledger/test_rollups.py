@@ -100,7 +100,7 @@ def test_records_at_the_edges_of_days(ledger: Ledger) -> None:
 
 def test_migration_rolls_up_records_written_before_it(db_url: str) -> None:
     records = [make_record(i) for i in range(120)]
-    old = open_ledger(db_url, revision="0100_governance")
+    old = open_ledger(db_url, revision="0400_governance")
     try:
         old.insert_usage(records)
     finally:

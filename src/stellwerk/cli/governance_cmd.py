@@ -126,12 +126,13 @@ def catalog_list(config: ConfigOption) -> None:
     try:
         with _governance(config) as gov:
             states = gov.catalog.states()
+            evaluated = gov.catalog.evaluated()
             rules = gov.config.governance
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(f"{'model':<24}  {'lifecycle':<10}  {'consent':<9}  {'hosting':<12}  compliance")
     for s in states:
-        report = check_model(s.config, rules)
+        report = check_model(s.config, rules, evaluated=s.id in evaluated)
         facts = "ok" if report.compliant else "missing " + ", ".join(report.missing)
         consent = "granted" if s.consent else "withdrawn"
         typer.echo(f"{s.id:<24}  {s.lifecycle:<10}  {consent:<9}  {s.config.hosting:<12}  {facts}")

@@ -101,7 +101,7 @@ class UseCaseBody(_Body):
 
 def _model(gov: Governance, state: ModelState) -> dict[str, Any]:
     m = state.config
-    report = check_model(m, gov.config.governance)
+    report = check_model(m, gov.config.governance, evaluated=m.id in gov.snapshot.evaluated)
     return {
         "id": m.id,
         "lifecycle": state.lifecycle,
@@ -202,7 +202,10 @@ def change_consent(
 def compliance(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     """Every non-compliant model and use case with the facts it is missing."""
     rules = gov.config.governance
-    reports = [check_model(s.config, rules) for s in gov.catalog.states()]
+    evaluated = gov.catalog.evaluated()
+    reports = [
+        check_model(s.config, rules, evaluated=s.id in evaluated) for s in gov.catalog.states()
+    ]
     reports += [check_use_case(u, rules) for u in gov.use_cases.list()]
     return {
         "mode": rules.compliance_mode,

@@ -18,7 +18,7 @@ from stellwerk import __version__
 from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard import install_dashboard
-from stellwerk.gateway import admin_api, errors, ollama_api, openai_api, ops
+from stellwerk.gateway import admin_api, errors, ollama_api, openai_api, openapi, ops
 from stellwerk.gateway.runtime import Secrets, build_runtime
 from stellwerk.governance.service import Governance, build_counters, redis_password
 from stellwerk.ledger.ledger import open_ledger
@@ -81,4 +81,5 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
     app.include_router(ops.router)
     app.include_router(admin_api.router)
     install_dashboard(app, config, env)
+    openapi.install(app)
     return app

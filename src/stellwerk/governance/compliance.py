@@ -43,10 +43,18 @@ def _present(value: object) -> bool:
     return True
 
 
-def check_model(model: ModelConfig, rules: GovernanceConfig) -> ComplianceReport:
-    """Check one model's facts against the facts its risk tier requires."""
+def check_model(
+    model: ModelConfig, rules: GovernanceConfig, *, evaluated: bool = False
+) -> ComplianceReport:
+    """Check one model's facts against the facts its risk tier requires. ``evaluated``: the
+    ledger holds a calibration record of the model, which is its evaluation record (the fact
+    ``evaluation_url`` is then satisfied without a URL)."""
     required = rules.required_model_facts.get(model.risk_tier, ())
-    missing = tuple(fact for fact in required if not _present(getattr(model, fact)))
+    missing = tuple(
+        fact
+        for fact in required
+        if not _present(getattr(model, fact)) and not (fact == "evaluation_url" and evaluated)
+    )
     return ComplianceReport("model", model.id, model.risk_tier, missing)
 
 
@@ -61,8 +69,9 @@ def non_compliant(
     models: tuple[ModelConfig, ...],
     use_cases: tuple[UseCaseConfig, ...],
     rules: GovernanceConfig,
+    evaluated: frozenset[str] = frozenset(),
 ) -> list[ComplianceReport]:
     """Every model and use case that lacks a required fact, models first, in config order."""
-    reports = [check_model(m, rules) for m in models]
+    reports = [check_model(m, rules, evaluated=m.id in evaluated) for m in models]
     reports += [check_use_case(u, rules) for u in use_cases]
     return [r for r in reports if not r.compliant]

@@ -49,6 +49,7 @@ class Snapshot:
     department_limits: dict[str, UsageLimits] = field(default_factory=dict)
     key_limits: dict[str, UsageLimits] = field(default_factory=dict)
     policy: PolicyFilter | None = None
+    evaluated: frozenset[str] = frozenset()
 
 
 def redis_password(config: StellwerkConfig, environ: Mapping[str, str]) -> str | None:
@@ -101,13 +102,15 @@ class Governance:
     def reload(self) -> None:
         departments, keys = self.budgets.effective()
         use_cases = self.use_cases.list()
+        evaluated = self.catalog.evaluated()
         self.snapshot = Snapshot(
             keys=self.keys.active_by_digest(),
             models=tuple(self.catalog.states()),
             use_cases={u.name: u for u in use_cases},
             department_limits=departments,
             key_limits=keys,
-            policy=PolicyFilter.from_config(self.config, use_cases),
+            policy=PolicyFilter.from_config(self.config, use_cases, evaluated),
+            evaluated=evaluated,
         )
 
     async def refresh(self) -> None:
@@ -186,7 +189,9 @@ class Governance:
         snapshot = self.snapshot
         if snapshot.policy is not None:
             return snapshot.policy
-        return PolicyFilter.from_config(self.config, tuple(snapshot.use_cases.values()))
+        return PolicyFilter.from_config(
+            self.config, tuple(snapshot.use_cases.values()), snapshot.evaluated
+        )
 
     def permitted(
         self, principal: PrincipalLike, classification: Classification, requested: str | None

@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from stellwerk.config.schema import StellwerkConfig, UseCaseConfig
 from stellwerk.errors import Conflict, InvalidRequest, NotFound
+from stellwerk.governance.sql import insert_if_absent
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_use_cases
 from stellwerk.ledger.ledger import Ledger
@@ -48,8 +49,9 @@ class UseCases:
         with self._ledger.begin() as connection:
             known = set(connection.execute(select(gov_use_cases.c.name)).scalars())
             for case in self._config.use_cases:
-                if case.name not in known:
-                    self._insert(connection, case, "config", "seeded from the config", now)
+                if case.name not in known and self._insert(
+                    connection, case, "config", "seeded from the config", now
+                ):
                     added.append(case.name)
         return added
 
@@ -73,12 +75,8 @@ class UseCases:
     def create(self, case: UseCaseConfig, *, actor: str, reason: str) -> UseCaseConfig:
         self._check(case)
         with self._ledger.begin() as connection:
-            exists = connection.execute(
-                select(gov_use_cases.c.name).where(gov_use_cases.c.name == case.name)
-            ).first()
-            if exists is not None:
+            if not self._insert(connection, case, actor, reason, datetime.now(UTC)):
                 raise Conflict(f"use case {case.name!r} exists already")
-            self._insert(connection, case, actor, reason, datetime.now(UTC))
         return case
 
     def update(
@@ -126,12 +124,16 @@ class UseCases:
 
     def _insert(
         self, connection: Connection, case: UseCaseConfig, actor: str, reason: str, now: datetime
-    ) -> None:
-        connection.execute(
-            insert(gov_use_cases).values(
-                **_row(case), name=case.name, version=1, updated_at=now, updated_by=actor
-            )
-        )
+    ) -> bool:
+        row = {
+            **_row(case),
+            "name": case.name,
+            "version": 1,
+            "updated_at": now,
+            "updated_by": actor,
+        }
+        if not insert_if_absent(connection, gov_use_cases, row):
+            return False  # made a moment ago by someone else (another replica's seed)
         append_audit(
             connection,
             actor=actor,
@@ -141,6 +143,7 @@ class UseCases:
             details={**_row(case), "reason": reason},
             time=now,
         )
+        return True
 
 
 def _row(case: UseCaseConfig) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The governance tables: catalog state with its history, client keys, use cases, limits.
 
 They live in the ledger's database and on its ``metadata`` (so that the comparison of the
-metadata with a migrated database covers them); the migration ``0100_governance`` creates them.
+metadata with a migrated database covers them); the migration ``0400_governance`` creates them.
 Raw keys are never stored: ``gov_keys.key_sha256`` holds the SHA-256 of a key (see
 :mod:`stellwerk.governance.keys`). Rows carrying a ``version`` column are changed with optimistic
 concurrency: an update names the version it read, and a concurrent change makes it fail.

@@ -1,6 +1,6 @@
 """Rollups of ``usage`` for the dashboard: daily sums and a daily latency histogram.
 
-Database triggers made by the migration ``0200_dashboard_rollups`` keep both tables in step with
+Database triggers made by the migration ``0500_dashboard_rollups`` keep both tables in step with
 every insert into ``usage`` (same transaction, so they are never behind and never double-count
 a record skipped as a duplicate). A month of the dashboard then reads a few thousand rollup rows
 instead of a million usage records. (Hours would be 24 times as many rows; the dashboard's finest

@@ -47,10 +47,14 @@ class PolicyFilter:
     rules: GovernanceConfig
     departments: Mapping[str, DepartmentConfig]
     use_cases: Mapping[str, UseCaseConfig]
+    evaluated: frozenset[str] = frozenset()  # models with an evaluation record in the ledger
 
     @classmethod
     def from_config(
-        cls, config: StellwerkConfig, use_cases: Sequence[UseCaseConfig] | None = None
+        cls,
+        config: StellwerkConfig,
+        use_cases: Sequence[UseCaseConfig] | None = None,
+        evaluated: frozenset[str] = frozenset(),
     ) -> PolicyFilter:
         """``use_cases`` overrides the config's (the catalog keeps them in the database)."""
         cases = config.use_cases if use_cases is None else use_cases
@@ -58,6 +62,7 @@ class PolicyFilter:
             rules=config.governance,
             departments={d.name: d for d in config.departments},
             use_cases={u.name: u for u in cases},
+            evaluated=evaluated,
         )
 
     def allowed(
@@ -121,7 +126,7 @@ class PolicyFilter:
         if not model.consent:
             return f"its data owner {model.config.data_owner!r} has withdrawn consent"
         if self.rules.compliance_mode == "block":
-            report = check_model(model.config, self.rules)
+            report = check_model(model.config, self.rules, evaluated=model.id in self.evaluated)
             if not report.compliant:
                 return "non-compliant, missing " + ", ".join(report.missing)
         hosting = model.config.hosting

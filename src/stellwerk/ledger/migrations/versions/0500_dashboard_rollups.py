@@ -1,7 +1,7 @@
 """dashboard rollups: daily usage sums and a daily latency histogram, kept by triggers
 
-Revision ID: 0200_dashboard_rollups
-Revises: 0100_governance
+Revision ID: 0500_dashboard_rollups
+Revises: 0400_governance
 Create Date: 2026-11-25
 
 The tables are described in ``stellwerk.ledger.rollup_tables``. Triggers on ``usage`` add every
@@ -20,8 +20,8 @@ from alembic import op
 from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS
 from stellwerk.ledger.types import UTCDateTime
 
-revision = "0200_dashboard_rollups"
-down_revision = "0100_governance"
+revision = "0500_dashboard_rollups"
+down_revision = "0400_governance"
 branch_labels = None
 depends_on = None
 

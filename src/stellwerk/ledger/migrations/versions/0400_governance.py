@@ -1,7 +1,7 @@
 """governance: catalog state and history, client keys (hashed), use cases, limits and budgets
 
-Revision ID: 0100_governance
-Revises: 0002_audit_log
+Revision ID: 0400_governance
+Revises: 0300_calibration_records
 Create Date: 2026-11-25
 
 The tables are described in ``stellwerk.ledger.governance_tables``.
@@ -14,8 +14,8 @@ from alembic import op
 
 from stellwerk.ledger.types import UTCDateTime, json_type
 
-revision = "0100_governance"
-down_revision = "0002_audit_log"
+revision = "0400_governance"
+down_revision = "0300_calibration_records"
 branch_labels = None
 depends_on = None
 
