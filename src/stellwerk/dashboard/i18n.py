@@ -44,6 +44,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "use_cases_by_tier": ("Use cases by risk tier", "Anwendungsfälle nach Risikostufe"),
     "no_use_cases": ("No use cases registered.", "Keine Anwendungsfälle erfasst."),
     "hosting": ("Hosting locations", "Betriebsorte"),
+    "hosted": ("Hosting", "Betriebsort"),
     "may_serve": ("may serve", "zulässig für"),
     "usage_by_department": (
         "Usage and internal cost by department",
