@@ -259,7 +259,8 @@ def test_a_backend_that_is_down_shows_as_unreachable(admin: httpx.Client) -> Non
     page = admin.get("/dashboard")
     health = page.text.split('id="w-health"')[1].split("</section>")[0]
     assert "llamacpp" in health and "unreachable" in health
-    assert "Connection refused" in health or "connect" in health.lower()
+    # the reason: refused, or (on a loaded machine) no answer within the probe's 250 ms
+    assert "connect" in health.lower() or "no answer within" in health
 
 
 def test_a_calibration_run_gives_the_model_its_quality_and_evaluation(
