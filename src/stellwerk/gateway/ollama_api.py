@@ -66,7 +66,7 @@ async def generate(request: Request, runtime: RuntimeDep) -> Response:
 async def _converse(request: Request, runtime: Runtime, *, generate: bool) -> Response:
     call = Call(new_request_id(), "ollama", "generate" if generate else "chat", "", stream=False)
     try:
-        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        call.principal = runtime.authenticate(request.headers)
         raw = await read_body(request, runtime.config.server.max_body_bytes)
         body: wire.OllamaChatRequest | wire.OllamaGenerateRequest
         if generate:
@@ -144,7 +144,7 @@ async def embed(request: Request, runtime: RuntimeDep) -> Response:
     """Embeddings: one vector per input string."""
     call = Call(new_request_id(), "ollama", "embeddings", "", stream=False)
     try:
-        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(wire.OllamaEmbedRequest, await read_body(request, limit))
         call.requested_model = body.model
@@ -203,7 +203,7 @@ def _entry(model: ModelConfig, modified: str) -> dict[str, Any]:
 )
 async def tags(request: Request, runtime: RuntimeDep) -> Response:
     """The models the caller may use, as Ollama lists local models."""
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    principal = runtime.authenticate(request.headers)
     modified = wire.now_iso()
     return _json({"models": [_entry(m, modified) for m in runtime.selector.visible(principal)]})
 
@@ -216,7 +216,7 @@ async def tags(request: Request, runtime: RuntimeDep) -> Response:
 )
 async def running(request: Request, runtime: RuntimeDep) -> Response:
     """Models available now; ``expires_at`` is ISO-8601 as Ollama sends it."""
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    principal = runtime.authenticate(request.headers)
     modified = wire.now_iso()
     expires = (datetime.now(UTC) + timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
     models = [
@@ -234,7 +234,7 @@ async def running(request: Request, runtime: RuntimeDep) -> Response:
 )
 async def show(request: Request, runtime: RuntimeDep) -> Response:
     """Facts of one model, including its capabilities as Ollama names them."""
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    principal = runtime.authenticate(request.headers)
     body = parse(wire.ShowRequest, await read_body(request, runtime.config.server.max_body_bytes))
     name = body.model or body.name
     if not name:

@@ -75,7 +75,7 @@ async def chat_completions(request: Request, runtime: RuntimeDep) -> Response:
     """Chat completion; ``model`` is a model id or a route (``auto`` ...); ``stream`` for SSE."""
     call = Call(new_request_id(), "openai", "chat", "", stream=False)
     try:
-        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(ChatCompletionRequest, await read_body(request, limit))
         call.requested_model, call.stream = body.model, body.stream
@@ -145,7 +145,7 @@ async def embeddings(request: Request, runtime: RuntimeDep) -> Response:
     """Embeddings from a model with the ``embeddings`` capability."""
     call = Call(new_request_id(), "openai", "embeddings", "", stream=False)
     try:
-        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(EmbeddingRequest, await read_body(request, limit))
         call.requested_model = body.model
@@ -194,7 +194,7 @@ def _base64(vector: list[float]) -> str:
 )
 async def list_models(request: Request, runtime: RuntimeDep) -> Response:
     """The models and routes the caller's key may use."""
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    principal = runtime.authenticate(request.headers)
     models = runtime.selector.visible(principal)
     data = (
         [
