@@ -9,7 +9,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,18 +101,22 @@ def start_server(
     port: int,
     ready_path: str,
     log_dir: Path,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
     timeout_s: float = 120,
     cwd: Path | None = None,
 ) -> Server:
-    """Start ``argv`` and wait until ``GET http://127.0.0.1:port{ready_path}`` answers < 500."""
+    """Start ``argv`` and wait until ``GET http://127.0.0.1:port{ready_path}`` answers < 500.
+
+    ``env`` is added to this process's environment; a ``None`` value removes the variable."""
     log_path = log_dir / f"{name}.log"
+    merged: dict[str, str | None] = {**os.environ, **(env or {})}
+    environ = {k: v for k, v in merged.items() if v is not None}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             list(argv),
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env=environ,
             cwd=cwd,
             start_new_session=True,
         )
@@ -137,14 +141,23 @@ def stop_server(server: Server, timeout_s: float = 15) -> None:
     """SIGTERM the process group (the server and its workers), SIGKILL if it lingers."""
     if server.process.poll() is not None:
         return
+    pid = server.process.pid
+
+    def send(sig: signal.Signals) -> None:
+        try:
+            if os.getpgid(pid) == pid:  # our own session: the server and its workers
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+    send(signal.SIGTERM)
     try:
-        os.killpg(server.process.pid, signal.SIGTERM)
         server.process.wait(timeout_s)
     except subprocess.TimeoutExpired:
-        os.killpg(server.process.pid, signal.SIGKILL)
+        send(signal.SIGKILL)
         server.process.wait(timeout_s)
-    except ProcessLookupError:
-        pass
 
 
 @contextmanager

@@ -24,7 +24,7 @@ LITELLM_HOME = Path("/root/.cache/stellwerk")
 #: The model name clients ask for, at every target; the backend knows it as ``UPSTREAM``.
 MODEL = "bench-model"
 UPSTREAM = "bench-upstream"
-#: Stellwerk needs a key; the other targets ignore the header.
+#: The key clients send: Stellwerk and LiteLLM check it, the backend ignores it.
 API_KEY = "sk-bench-0123456789abcdef0123456789abcdef"
 
 
@@ -129,12 +129,13 @@ def start_litellm(backend: Backend, folder: Path, python: Path) -> Server:
     config = litellm_config(backend, folder)
     argv = [str(python.parent / "litellm"), "--config", str(config), "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--num_workers", "1"]
-    env = {
+    env: dict[str, str | None] = {
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no fetch from GitHub at start-up
         "LITELLM_LOG": "ERROR",
         "LITELLM_TELEMETRY": "False",
-        "DATABASE_URL": "",
-        "PYTHONPATH": "",
+        "LITELLM_MASTER_KEY": API_KEY,  # it authenticates the same key, as Stellwerk does
+        "DATABASE_URL": None,
+        "PYTHONPATH": None,
     }
     return start_server(
         "litellm",
@@ -146,3 +147,15 @@ def start_litellm(backend: Backend, folder: Path, python: Path) -> Server:
         cwd=folder,
         timeout_s=180,
     )
+
+
+#: The demo's small tiny model: the alias the real llama.cpp server knows.
+LLAMA_MODEL = "tiny-small"
+
+
+def start_llama(folder: Path) -> Server:
+    """The real llama.cpp server (llama-cpp-python) on the demo's tiny generated models."""
+    from stellwerk.demo.llama_server import demo_models, start_llama_server
+
+    served = start_llama_server(demo_models(folder), workdir=folder)
+    return Server("direct", served.base_url, served.process, served.log_path)
