@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import orjson
 import uvloop
+
 from benchmarks import loadgen, wrk
 from benchmarks.procs import Server
 from benchmarks.results import Result, median_of

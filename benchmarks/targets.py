@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
 from benchmarks.procs import Server, free_port, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
