@@ -51,16 +51,21 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pids: Sequence[int]) -> float:
-    """User + system CPU seconds used so far by these processes."""
-    total = 0
+def cpu_times(pids: Sequence[int]) -> tuple[float, float]:
+    """(user, system) CPU seconds used so far by these processes."""
+    user = system = 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / _TICKS
+        user, system = user + int(fields[11]), system + int(fields[12])
+    return user / _TICKS, system / _TICKS
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU seconds used so far by these processes."""
+    return sum(cpu_times(pids))
 
 
 def rss_bytes(pids: Sequence[int]) -> int:

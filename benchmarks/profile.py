@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.procs import cpu_times, descendants
+
 #: (category, path fragments); the first category matching a frame, innermost frame first, wins.
 CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("metrics (prometheus_client)", ("prometheus_client/",)),
@@ -45,7 +47,14 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("logging", ("logging/",)),
     ("Stellwerk endpoint code", ("stellwerk/",)),
 )
-LOOP = "event loop (uvloop's C code: socket I/O, callbacks)"
+LOOP = "event loop (uvloop's C code: polling, callbacks)"
+SOCKET_WRITE = "socket writes to client and backend (send() on loopback, waking the peer)"
+#: Leaves that are the ``transport.write`` of a response (uvicorn 0.54) or of a request to the
+#: backend (aiohttp 3.14): the time is the kernel's loopback TCP path and the wake-up of the
+#: peer process, which on a busy machine often preempts the writer right there.
+_WRITE_LEAVES = ("http_writer.py:116)", "httptools_impl.py:524)", "httptools_impl.py:544)")
+#: Leaves where the sample is inside the event loop's own C code (uvloop runs the loop in C).
+_LOOP_LEAVES = ("asyncio/runners.py", "asyncio/base_events.py")
 _IDLE_LEAVES = ("Condition.wait", "Queue.get", "concurrent/futures/thread.py:81)", "selectors")
 
 
@@ -66,6 +75,10 @@ def record(pid: int, seconds: float, out: Path, rate: int = 100) -> subprocess.P
 
 
 def _category(frames: list[str]) -> str:
+    if any(marker in frames[-1] for marker in _WRITE_LEAVES):
+        return SOCKET_WRITE
+    if any(marker in frames[-1] for marker in _LOOP_LEAVES):
+        return LOOP
     for frame in reversed(frames):
         for name, fragments in CATEGORIES:
             if any(fragment in frame for fragment in fragments):
@@ -74,7 +87,8 @@ def _category(frames: list[str]) -> str:
 
 
 def classify(raw: Path) -> dict[str, Any]:
-    """Shares of the busy samples per category, and the busiest leaf functions."""
+    """Shares per category of the busy samples outside socket writes (those are mostly waiting
+    for a CPU, see ``SOCKET_WRITE``; their share is returned apart), and the busiest leaves."""
     categories: Counter[str] = Counter()
     leaves: Counter[str] = Counter()
     for line in raw.read_text().splitlines():
@@ -86,11 +100,14 @@ def classify(raw: Path) -> dict[str, Any]:
             continue
         categories[_category(frames)] += int(count)
         leaves[_short(frames[-1])] += int(count)
-    total = sum(categories.values())
+    busy = sum(categories.values())
+    writes = categories.pop(SOCKET_WRITE, 0)
+    total = busy - writes
     return {
-        "samples": total,
+        "samples": busy,
+        "socket_write_share": writes / busy if busy else 0.0,
         "categories": [(name, n / total) for name, n in categories.most_common()] if total else [],
-        "leaves": [(name, n / total) for name, n in leaves.most_common(12)] if total else [],
+        "leaves": [(name, n / busy) for name, n in leaves.most_common(12)] if busy else [],
     }
 
 
@@ -109,8 +126,13 @@ def profile_under_load(
     if spy is None:
         return None
     time.sleep(0.5)  # py-spy attaches
+    pids = descendants(pid)
+    user, system = cpu_times(pids)
     load(seconds + 1)
+    user_after, system_after = cpu_times(pids)
     _, err = spy.communicate(timeout=60)
     if spy.returncode != 0 or not out.exists():
         return {"error": err.decode(errors="replace").strip()[-300:]}
-    return classify(out)
+    found = classify(out)
+    found["user_cpu_s"], found["system_cpu_s"] = user_after - user, system_after - system
+    return found

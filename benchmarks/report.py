@@ -212,18 +212,41 @@ def profile_section(profile: dict[str, Any] | None) -> list[str]:
         return ["No profile in this run (py-spy missing, `--no-profile`, or quick mode)."]
     if "error" in profile:
         return [f"The profile failed: `{profile['error']}`"]
+    user, system = profile.get("user_cpu_s", math.nan), profile.get("system_cpu_s", math.nan)
     rows = [
         f"py-spy, {profile['samples']:,} busy samples of the Stellwerk process under "
-        f"{profile.get('clients', '?')} clients; each sample is charged to the innermost frame "
-        "that belongs to a part (generic asyncio/contextlib frames are skipped over):",
+        f"{profile.get('clients', '?')} clients (wrk, instant backend). "
+        f"{profile['socket_write_share'] * 100:.0f} % of them sit in the two socket writes "
+        "(response to the client, request to the backend): the process is runnable there, but "
+        "the kernel's part is small (system CPU time was "
+        f"{system / (user + system) * 100 if user + system else math.nan:.0f} % of the process's "
+        f"CPU, {user:.1f} s user and {system:.1f} s system): it is the wake-up of the peer "
+        "preempting the writer on a busy machine, i.e. waiting for a CPU. The rest, charged "
+        "to the innermost frame that belongs to a part (generic asyncio/contextlib frames "
+        "skipped over), is where the CPU goes:",
         "",
-        "| part of the request path | share of busy samples |",
+        "| part of the request path | share of busy samples outside socket writes |",
         "|---|---|",
     ]
     rows += [f"| {name} | {share * 100:.1f} % |" for name, share in profile["categories"]]
-    rows += ["", "Busiest functions (own time):", "", "| function | share |", "|---|---|"]
+    rows += ["", "Busiest functions (own time, all busy samples):", "", "| function | share |"]
+    rows += ["|---|---|"]
     rows += [f"| `{name}` | {share * 100:.1f} % |" for name, share in profile["leaves"]]
     return rows
+
+
+def client_cost_section(rows: list[dict[str, Any]] | None) -> list[str]:
+    if not rows:
+        return []
+    lines = [
+        "CPU of the calling process per request to the instant backend, by HTTP client "
+        "(`benchmarks/client_cost.py`, same run):",
+        "",
+        "| client | CPU us / request, 1 in flight | CPU us / request, 50 in flight |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {r['client']} | {r['1']:.0f} | {r['50']:.0f} |" for r in rows]
+    return lines
 
 
 def gateway_section(data: dict[str, Any], results: Path, report_dir: Path) -> list[str]:

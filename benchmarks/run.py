@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import gateway, ledger_rate, machine, profile, report, routing, targets
+from benchmarks import client_cost, gateway, ledger_rate, machine, profile, report, routing, targets
 from benchmarks.procs import Server, ServerFailed, sampling_memory, stop_server
 from benchmarks.wrk import WrkMissing, ensure_wrk
 
@@ -42,10 +42,11 @@ class Mode:
     soak_s: float
     router_calls: int
     ledger_writes: int
+    client_requests: int
 
 
-QUICK = Mode("quick", (1, 10), (100,), 1.0, 1, 20, False, 0, 0, 300, 2_000)
-FULL = Mode("full", (1, 10, 50, 200), (100, 500), 3.0, 3, 150, True, 8, 60, 3_000, 20_000)
+QUICK = Mode("quick", (1, 10), (100,), 1.0, 1, 20, False, 0, 0, 300, 2_000, 200)
+FULL = Mode("full", (1, 10, 50, 200), (100, 500), 3.0, 3, 150, True, 8, 60, 3_000, 20_000, 2_000)
 
 
 def _llama_plan(plan: gateway.Plan) -> gateway.Plan:
@@ -161,6 +162,8 @@ def gateway_part(
                 extra: dict[str, Any] = {}
                 if name == "instant":
                     extra = _profile_and_soak(mode, args, runner, servers["stellwerk"], results)
+                    _log("HTTP client cost per request")
+                    extra["client_cost"] = client_cost.run(direct.url, mode.client_requests, _log)
             extra["soak"] = _soak_data(extra.get("soak"), servers["stellwerk"], started)
             data["backends"][name] = backend_data(cells, servers, started, extra)
 

@@ -1,0 +1,72 @@
+"""What the gateway's HTTP client costs per request to the backend, in CPU microseconds of the
+calling process: httpx on its own pool (httpcore), httpx on Stellwerk's aiohttp transport (what
+``build_client()`` returns), and aiohttp alone. Same POST, instant backend, 1 and 50 requests in
+flight. This is why the gateway moved to the aiohttp transport, and what httpx's layer still costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import uvloop
+
+Post = Callable[[], Awaitable[bytes]]
+
+
+async def _cost(post: Post, count: int, concurrency: int) -> float:
+    """CPU microseconds per request (second of two passes; the first warms the pool)."""
+
+    async def worker(share: int) -> None:
+        for _ in range(share):
+            orjson.loads(await post())
+
+    cost = 0.0
+    for _ in range(2):
+        started = time.process_time()
+        await asyncio.gather(*(worker(count // concurrency) for _ in range(concurrency)))
+        cost = (time.process_time() - started) / (count // concurrency * concurrency) * 1e6
+    return cost
+
+
+async def _measure(url: str, count: int) -> list[dict[str, Any]]:
+    import aiohttp
+    import httpx
+
+    from stellwerk.gateway.runtime import build_client
+
+    body = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    headers = {"content-type": "application/json"}
+    rows: list[dict[str, Any]] = []
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30)
+    clients = {
+        "httpx, its own pool (httpcore)": httpx.AsyncClient(limits=limits, trust_env=False),
+        "httpx on Stellwerk's aiohttp transport": build_client(),
+    }
+    for name, client in clients.items():
+
+        async def post(client: httpx.AsyncClient = client) -> bytes:
+            return (await client.post(url, content=body, headers=headers)).content
+
+        rows.append({"client": name, **{str(c): await _cost(post, count, c) for c in (1, 50)}})
+        await client.aclose()
+    async with aiohttp.ClientSession() as session:
+
+        async def raw() -> bytes:
+            async with session.post(url, data=body, headers=headers) as response:
+                return await response.read()
+
+        rows.append(
+            {"client": "aiohttp alone", **{str(c): await _cost(raw, count, c) for c in (1, 50)}}
+        )
+    return rows
+
+
+def run(backend_url: str, count: int, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    rows = uvloop.run(_measure(backend_url + "/v1/chat/completions", count))
+    for row in rows:
+        log(f"  client {row['client']:42} {row['1']:6.0f} us/req alone, {row['50']:6.0f} at 50")
+    return rows
