@@ -11,7 +11,8 @@
     │   ├── PayloadTooLarge         413 body over the configured limit
     │   └── RateLimited             429 rate limit or budget exhausted
     ├── UpstreamError               a backend's fault: 502/503/504, names the backend
-    │   ├── BackendUnavailable      503 refused connection, down, circuit open
+    │   ├── BackendUnavailable      503 refused connection, down
+    │   │   └── CircuitOpen         503 skipped: its circuit breaker is open
     │   ├── BackendFailed           502 backend answered with an error or garbage
     │   └── BackendTimeout          504 backend did not answer in time
     ├── RouterError                 routing could not decide, or its artifact is unusable
@@ -116,6 +117,10 @@ class UpstreamError(StellwerkError):
 class BackendUnavailable(UpstreamError):
     status_code = 503
     kind = "unavailable"
+
+
+class CircuitOpen(BackendUnavailable):
+    kind = "circuit_open"
 
 
 class BackendFailed(UpstreamError):

@@ -78,3 +78,21 @@ def test_forbidden_model_is_an_ollama_error(clients: dict[str, ollama.Client]) -
         )
     assert info.value.status_code == 403
     assert "not allowed for department 'legal'" in info.value.error
+
+
+def test_generate_plain_and_streamed(clients: dict[str, ollama.Client]) -> None:
+    c = clients["research"]
+    reply = c.generate(
+        model="tiny-medium",
+        prompt="Schreibe ein Haiku.",
+        system="Du bist ein Dichter.",
+        stream=False,
+        options={"num_predict": 4},
+    )
+    assert reply.done and reply.model == "tiny-medium"
+    assert isinstance(reply.response, str)
+    assert reply.eval_count == 4
+    parts = list(
+        c.generate(model="auto", prompt="Hallo", options={"num_predict": 3}, stream=True)
+    )
+    assert parts[-1].done and parts[-1].eval_count == len([p for p in parts[:-1] if p.response])

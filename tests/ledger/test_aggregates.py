@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -13,7 +15,7 @@ from stellwerk.ledger.aggregates import GROUP_BY, UsageAggregate
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.ledger.window import Window
-from tests.ledger.factory import make_records
+from tests.ledger.factory import make_record, make_records
 
 
 def nearest_rank(values: list[float], percent: int) -> float:
@@ -69,6 +71,12 @@ def filled(ledger: Ledger) -> tuple[Ledger, list[UsageRecord]]:
     return ledger, records
 
 
+def group_key(by: str) -> Callable[[UsageRecord], str | None]:
+    if by == "day":
+        return lambda r: r.time.date().isoformat()  # factory times are UTC
+    return lambda r: getattr(r, by)
+
+
 @pytest.mark.parametrize("by", GROUP_BY)
 def test_grouped_aggregates_equal_the_sums_of_the_month(
     filled: tuple[Ledger, list[UsageRecord]], by: str
@@ -77,8 +85,18 @@ def test_grouped_aggregates_equal_the_sums_of_the_month(
     window = Window.month("2026-12")
     inside = [r for r in records if window.start <= r.time < window.end]  # type: ignore[operator]
     actual = ledger.summarize_usage(window, by=by)  # type: ignore[arg-type]
-    assert_same(actual, expected(inside, lambda r: getattr(r, by)))
-    assert [a.cost for a in actual] == sorted((a.cost for a in actual), reverse=True)
+    assert_same(actual, expected(inside, group_key(by)))
+    if by == "day":
+        assert [a.group for a in actual] == [f"2026-12-{day:02d}" for day in range(1, 32)]
+    else:
+        assert [a.cost for a in actual] == sorted((a.cost for a in actual), reverse=True)
+
+
+def test_days_are_utc_days(ledger: Ledger) -> None:
+    late_evening_in_new_york = datetime(2026, 11, 3, 21, 0, tzinfo=timezone(timedelta(hours=-5)))
+    ledger.insert_usage([make_record(1, time=late_evening_in_new_york)])
+    [day] = ledger.summarize_usage(by="day")
+    assert day.group == "2026-11-04"
 
 
 def test_total_over_everything(filled: tuple[Ledger, list[UsageRecord]]) -> None:
@@ -95,8 +113,6 @@ def test_department_sees_only_its_own_usage(filled: tuple[Ledger, list[UsageReco
 
 
 def test_percentiles_on_a_tiny_group_are_taken_from_the_data(ledger: Ledger) -> None:
-    from dataclasses import replace
-
     records = [
         replace(r, latency_ms=float(ms))
         for r, ms in zip(make_records(4), (40, 10, 30, 20), strict=True)

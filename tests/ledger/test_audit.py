@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from stellwerk.errors import InvalidRequest
-from stellwerk.ledger.ledger import Ledger
+from stellwerk.ledger.ledger import Ledger, open_ledger
 from stellwerk.ledger.window import Window
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -87,8 +87,6 @@ def test_updates_and_deletes_are_refused_by_the_database(ledger: Ledger, stateme
 
 @pytest.mark.postgres
 def test_truncate_is_refused_on_postgres(postgres_url: str) -> None:
-    from stellwerk.ledger.ledger import open_ledger
-
     ledger = open_ledger(postgres_url)
     try:
         fill(ledger)

@@ -162,7 +162,7 @@ def test_postgres_usage_is_partitioned_by_month(postgres_url: str) -> None:
             ).scalar()
             partitions = existing_partitions(connection)
             per_partition = {
-                name: connection.execute(text(f"SELECT count(*) FROM {name}")).scalar()
+                name: int(connection.execute(text(f"SELECT count(*) FROM {name}")).scalar_one())
                 for name in partitions
             }
         assert kind == "p"

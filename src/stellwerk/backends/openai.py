@@ -35,6 +35,10 @@ _TOKENIZERS = (
 
 def to_wire(model: str, request: ChatRequest, *, stream: bool) -> JSON:
     payload: JSON = {**request.params, "model": model, "messages": request.messages}
+    # Servers of open models know max_tokens; several ignore the newer max_completion_tokens.
+    limit = payload.pop("max_completion_tokens", None)
+    if limit is not None and "max_tokens" not in payload:
+        payload["max_tokens"] = limit
     payload["stream"] = stream
     if stream:
         payload["stream_options"] = {"include_usage": True}
@@ -117,6 +121,7 @@ class OpenAIBackend(Backend):
         url = self.api + "/chat/completions"
         counted = 0
         usage: Usage | None = None
+        finished = False
         async with stream_lines(
             self.client, self.name, url, payload, headers=self.headers, timeout=self.timeout
         ) as lines:
@@ -125,6 +130,7 @@ class OpenAIBackend(Backend):
                 if not data:
                     continue
                 if data == "[DONE]":
+                    finished = True
                     break
                 try:
                     body = orjson.loads(data)
@@ -139,6 +145,9 @@ class OpenAIBackend(Backend):
                     counted += 1
                 if chunk.content is not None or chunk.tool_calls or chunk.finish_reason:
                     yield ChatChunk(chunk.content, chunk.tool_calls, chunk.finish_reason)
+        if not finished:
+            # llama-cpp-python answers a prompt over its context with an empty 200 stream
+            raise BackendFailed(self.name, "stream ended before [DONE]")
         if usage is None:
             usage = await self._counted_usage(model, request, counted)
         yield ChatChunk(usage=usage)

@@ -40,7 +40,7 @@ def serve(
         access_log=False,
         loop="uvloop",
         http="httptools",
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=round(cfg.server.shutdown_grace_s),
     )
 
 

@@ -51,12 +51,23 @@ class Timeouts(_Strict):
     total: float = Field(default=900.0, gt=0)
 
 
+class Breaker(_Strict):
+    """The circuit breaker of a backend: after ``failures`` failures in a row it is skipped for
+    ``cooldown_s``; a health probe every ``probe_interval_s`` closes it again once it answers."""
+
+    failures: int = Field(default=3, ge=1)
+    cooldown_s: float = Field(default=10.0, gt=0)
+    probe_interval_s: float = Field(default=5.0, gt=0)
+    probe_timeout_s: float = Field(default=5.0, gt=0)
+
+
 class BackendConfig(_Strict):
     name: str
     kind: Literal["openai", "ollama"]
     base_url: str
     api_key_env: str | None = None
     timeouts: Timeouts = Timeouts()
+    breaker: Breaker = Breaker()
 
     _name = field_validator("name")(_check_name)
     _env = field_validator("api_key_env")(_check_env)
@@ -151,12 +162,22 @@ class RouterConfig(_Strict):
     artifact: str | None = None
 
 
+class Limits(_Strict):
+    """Per-request limits; each refusal is a clear 4xx or 429."""
+
+    max_messages: int = Field(default=1000, ge=1)
+    max_tokens: int = Field(default=32768, ge=1)
+    max_streams_per_key: int = Field(default=32, ge=1)
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     database_url: str = "sqlite:///stellwerk.db"
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     cors_origins: tuple[str, ...] = ()
+    limits: Limits = Limits()
+    shutdown_grace_s: float = Field(default=30.0, ge=0)
 
 
 def _default_routes() -> dict[str, RouteConfig]:

@@ -16,7 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from stellwerk import __version__
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.gateway import errors, ollama_api, openai_api, ops
-from stellwerk.gateway.runtime import build_runtime
+from stellwerk.gateway.runtime import Secrets, build_runtime
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.writer import LedgerWriter
 from stellwerk.routing.loader import load_router
@@ -24,7 +24,7 @@ from stellwerk.routing.loader import load_router
 
 def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = None) -> FastAPI:
     """Build the app. ``environ`` holds the referenced secrets (default: the process env)."""
-    env = dict(os.environ if environ is None else environ)
+    secrets = Secrets.resolve(config, os.environ if environ is None else environ)
     router = load_router(config.router)
 
     @asynccontextmanager
@@ -32,12 +32,14 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         ledger = open_ledger(config.server.database_url)
         writer = LedgerWriter(ledger)
         await writer.start()
-        runtime = build_runtime(config, env, router, writer)
+        runtime = build_runtime(config, secrets, router, writer)
         app.state.runtime = runtime
         app.state.ledger = ledger
+        runtime.health.start()
         try:
             yield
         finally:
+            await runtime.health.stop()
             await runtime.client.aclose()
             await writer.close()
             ledger.close()

@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from stellwerk.backends.base import Backend
+from stellwerk.backends.breaker import CircuitBreaker
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import ModelConfig
-from stellwerk.errors import BackendFailed, BackendTimeout, UpstreamError
+from stellwerk.errors import BackendFailed, BackendTimeout, CircuitOpen, UpstreamError
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.selection import Selection
@@ -43,21 +44,40 @@ class Call:
 
 
 class Caller:
-    """Runs a selection against the backends, in ranking order, until one answers."""
+    """Runs a selection against the backends, in ranking order, until one answers. A backend
+    whose circuit breaker is open is skipped without being asked."""
 
-    def __init__(self, backends: dict[str, Backend], metrics: Metrics) -> None:
+    def __init__(
+        self,
+        backends: dict[str, Backend],
+        breakers: dict[str, CircuitBreaker],
+        metrics: Metrics,
+    ) -> None:
         self.backends = backends
+        self.breakers = breakers
         self.metrics = metrics
 
     def _failed(self, call: Call, model: ModelConfig, exc: UpstreamError) -> None:
         self.metrics.upstream_errors.labels(exc.backend, exc.kind).inc()
+        if exc.kind != "circuit_open":
+            self.breakers[exc.backend].failure()
         call.fallback_from.append(model.id)
+
+    def _admit(self, backend: Backend) -> UpstreamError | None:
+        if self.breakers[backend.name].allow():
+            return None
+        return CircuitOpen(backend.name, "skipped: circuit open after repeated failures")
 
     async def complete(self, call: Call, selection: Selection, request: ChatRequest) -> ChatResult:
         last: UpstreamError | None = None
         for model in selection.models:
             backend = self.backends[model.backend]
             call.model = model
+            refused = self._admit(backend)
+            if refused is not None:
+                last = refused
+                self._failed(call, model, refused)
+                continue
             try:
                 async with asyncio.timeout(backend.config.timeouts.total):
                     result = await backend.complete(model.upstream, request)
@@ -70,6 +90,7 @@ class Caller:
                 last = exc
                 self._failed(call, model, exc)
                 continue
+            self.breakers[backend.name].success()
             call.usage = result.usage
             return result
         assert last is not None
@@ -79,14 +100,21 @@ class Caller:
     async def embed(self, call: Call, selection: Selection, inputs: list[str]) -> EmbedResult:
         model = call.model = selection.model
         backend = self.backends[model.backend]
+        refused = self._admit(backend)
+        if refused is not None:
+            self.metrics.upstream_errors.labels(refused.backend, refused.kind).inc()
+            raise refused
         try:
             async with asyncio.timeout(backend.config.timeouts.total):
                 result = await backend.embed(model.upstream, inputs)
         except TimeoutError as exc:
+            self.breakers[backend.name].failure()
             raise BackendTimeout(backend.name, "total time limit reached") from exc
         except UpstreamError as exc:
             self.metrics.upstream_errors.labels(exc.backend, exc.kind).inc()
+            self.breakers[backend.name].failure()
             raise
+        self.breakers[backend.name].success()
         call.usage = Usage(result.prompt_tokens, 0, result.usage_source)
         return result
 
@@ -98,6 +126,11 @@ class Caller:
         for model in selection.models:
             backend = self.backends[model.backend]
             call.model = model
+            refused = self._admit(backend)
+            if refused is not None:
+                last = refused
+                self._failed(call, model, refused)
+                continue
             chunks = backend.stream(model.upstream, request)
             try:
                 first = await anext(chunks)
@@ -106,6 +139,7 @@ class Caller:
             except UpstreamError as exc:
                 last = exc
             else:
+                self.breakers[backend.name].success()
                 call.mark_first_token()
                 return first, self._deadline(backend, chunks)
             await chunks.aclose()  # type: ignore[attr-defined]
@@ -123,6 +157,10 @@ class Caller:
                 async for chunk in chunks:
                     yield chunk
         except TimeoutError as exc:
+            self.breakers[backend.name].failure()
             raise BackendTimeout(backend.name, "total time limit reached") from exc
+        except UpstreamError:
+            self.breakers[backend.name].failure()
+            raise
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]

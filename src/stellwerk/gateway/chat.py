@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from stellwerk.backends.tokens import estimate_tokens, prompt_text
-from stellwerk.backends.types import ChatRequest
+from stellwerk.backends.types import ChatChunk, ChatRequest
 from stellwerk.errors import RequestError, StellwerkError, UpstreamError
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.errors import status_of
+from stellwerk.gateway.limits import check_request
 from stellwerk.gateway.runtime import Runtime
 from stellwerk.gateway.selection import Selection
 
@@ -36,12 +38,39 @@ def needs_of(request: ChatRequest) -> set[str]:
 
 
 def select(runtime: Runtime, principal: Principal, name: str, request: ChatRequest) -> Selection:
+    check_request(request, runtime.config.server.limits)
     needs = needs_of(request)
     selector = runtime.selector
     if selector.is_route(name):
         text = prompt_text(request.messages)
         return selector.routed(principal, name, text, estimate_tokens(text), needs)
     return selector.named(principal, name, needs)
+
+
+async def open_stream(
+    runtime: Runtime, call: Call, request: ChatRequest
+) -> tuple[ChatChunk, AsyncGenerator[ChatChunk, None]]:
+    """Start a stream within the key's concurrent-stream limit; the slot is freed when the
+    returned generator ends or is closed."""
+    assert call.principal is not None and call.selection is not None
+    key = call.principal.key_id
+    runtime.streams.acquire(key)
+    try:
+        first, rest = await runtime.caller.open_stream(call, call.selection, request)
+    except BaseException:
+        runtime.streams.release(key)
+        raise
+    return first, _releasing(rest, runtime, key)
+
+
+async def _releasing(
+    chunks: AsyncIterator[ChatChunk], runtime: Runtime, key: str
+) -> AsyncGenerator[ChatChunk, None]:
+    try:
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        runtime.streams.release(key)
 
 
 def decision_headers(call: Call) -> dict[str, str]:

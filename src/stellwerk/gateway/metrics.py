@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from stellwerk.backends.breaker import CircuitBreaker
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
@@ -49,5 +53,20 @@ class Metrics:
             registry=self.registry,
         )
 
+    def watch_breakers(self, breakers: Mapping[str, CircuitBreaker]) -> None:
+        """Expose each backend's breaker state, read at scrape time."""
+        gauge = Gauge(
+            "stellwerk_backend_circuit_state",
+            "Circuit breaker of each backend: 0 closed, 1 half open, 2 open (skipped).",
+            ["backend"],
+            registry=self.registry,
+        )
+        for name, breaker in breakers.items():
+            gauge.labels(name).set_function(_state_of(breaker))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _state_of(breaker: CircuitBreaker) -> Callable[[], float]:
+    return lambda: float(breaker.code)

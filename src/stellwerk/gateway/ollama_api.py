@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import ollama_wire as wire
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
-from stellwerk.gateway.chat import decision_headers, fail, new_request_id, select
+from stellwerk.gateway.chat import decision_headers, fail, new_request_id, open_stream, select
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.gateway.errors import message_of, status_of
 from stellwerk.gateway.runtime import Runtime
@@ -45,18 +45,33 @@ def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
 @router.post("/chat", openapi_extra=_BODY)
 async def chat(request: Request, runtime: RuntimeDep) -> Response:
     """Chat; streams NDJSON unless ``"stream": false``."""
-    call = Call(new_request_id(), "ollama", "chat", "", stream=False)
+    return await _converse(request, runtime, generate=False)
+
+
+@router.post("/generate", openapi_extra=_BODY)
+async def generate(request: Request, runtime: RuntimeDep) -> Response:
+    """Completion of one prompt (with an optional system prompt); streams unless told not to."""
+    return await _converse(request, runtime, generate=True)
+
+
+async def _converse(request: Request, runtime: Runtime, *, generate: bool) -> Response:
+    call = Call(new_request_id(), "ollama", "generate" if generate else "chat", "", stream=False)
     try:
         call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
-        limit = runtime.config.server.max_body_bytes
-        body = parse(wire.OllamaChatRequest, await read_body(request, limit))
+        raw = await read_body(request, runtime.config.server.max_body_bytes)
+        body: wire.OllamaChatRequest | wire.OllamaGenerateRequest
+        if generate:
+            body = parse(wire.OllamaGenerateRequest, raw)
+            chat_request = wire.generate_request(body)
+        else:
+            body = parse(wire.OllamaChatRequest, raw)
+            chat_request = wire.chat_request(body)
         call.requested_model, call.stream = body.model, body.stream
-        chat_request = wire.chat_request(body)
         call.selection = select(runtime, call.principal, body.model, chat_request)
         if body.stream:
-            first, rest = await runtime.caller.open_stream(call, call.selection, chat_request)
+            first, rest = await open_stream(runtime, call, chat_request)
             return StreamingResponse(
-                _ndjson(runtime, call, first, rest),
+                _ndjson(runtime, call, first, rest, generate),
                 media_type="application/x-ndjson",
                 headers=decision_headers(call),
             )
@@ -69,14 +84,18 @@ async def chat(request: Request, runtime: RuntimeDep) -> Response:
     assert call.model is not None
     total_ns = int((call.ended - call.started) * 1e9)
     return Response(
-        wire.chat_response(call.model.id, result, total_ns),
+        wire.chat_response(call.model.id, result, total_ns, generate=generate),
         media_type="application/json",
         headers=decision_headers(call),
     )
 
 
 async def _ndjson(
-    runtime: Runtime, call: Call, first: ChatChunk, rest: AsyncIterator[ChatChunk]
+    runtime: Runtime,
+    call: Call,
+    first: ChatChunk,
+    rest: AsyncGenerator[ChatChunk, None],
+    generate: bool,
 ) -> AsyncIterator[bytes]:
     assert call.model is not None
     model = call.model.id
@@ -89,11 +108,11 @@ async def _ndjson(
             if chunk.finish_reason == "length":
                 done_reason = "length"
             if chunk.content is not None or chunk.tool_calls:
-                yield wire.chat_line(model, chunk)
+                yield wire.chat_line(model, chunk, generate=generate)
             chunk = await anext(rest, None)
         call.ended = time.perf_counter()
         total_ns = int((call.ended - call.started) * 1e9)
-        yield wire.final_line(model, call.usage, total_ns, done_reason)
+        yield wire.final_line(model, call.usage, total_ns, done_reason, generate=generate)
     except StellwerkError as exc:
         call.status, call.error_kind = status_of(exc), "stream_interrupted"
         yield wire.error_line(message_of(exc))
@@ -102,6 +121,7 @@ async def _ndjson(
         raise
     finally:
         with anyio.CancelScope(shield=True):  # a client that hangs up still gets its record
+            await rest.aclose()
             await runtime.record(call)
 
 

@@ -64,6 +64,22 @@ class OllamaChatRequest(BaseModel):
     think: bool | str | None = None
 
 
+class OllamaGenerateRequest(BaseModel):
+    """``/api/generate``: one prompt (and an optional system prompt) instead of messages."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1)
+    prompt: str = Field(min_length=1)
+    system: str | None = None
+    images: list[str] | None = None
+    stream: bool = True
+    format: str | dict[str, Any] | None = None
+    options: OllamaOptions | None = None
+    keep_alive: str | int | float | None = None
+    think: bool | str | None = None
+
+
 class OllamaEmbedRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -102,6 +118,20 @@ def _message(message: OllamaMessage) -> dict[str, Any]:
     if message.role == "tool" and message.tool_name:
         out["name"] = message.tool_name
     return out
+
+
+def generate_request(body: OllamaGenerateRequest) -> ChatRequest:
+    messages = [OllamaMessage(role="user", content=body.prompt, images=body.images)]
+    if body.system:
+        messages.insert(0, OllamaMessage(role="system", content=body.system))
+    as_chat = OllamaChatRequest(
+        model=body.model,
+        messages=messages,
+        stream=body.stream,
+        format=body.format,
+        options=body.options,
+    )
+    return chat_request(as_chat)
 
 
 def chat_request(body: OllamaChatRequest) -> ChatRequest:
@@ -158,36 +188,46 @@ def _final_fields(usage: Usage | None, total_ns: int, done_reason: str) -> dict[
     }
 
 
-def chat_response(model: str, result: ChatResult, total_ns: int) -> bytes:
-    message: dict[str, Any] = {"role": "assistant", "content": result.content or ""}
-    calls = _tool_calls(result.tool_calls)
+def _answer(content: str | None, tool_calls: Any, generate: bool) -> dict[str, Any]:
+    """``/api/chat`` answers with a message, ``/api/generate`` with the response text."""
+    if generate:
+        return {"response": content or ""}
+    message: dict[str, Any] = {"role": "assistant", "content": content or ""}
+    calls = _tool_calls(tool_calls)
     if calls:
         message["tool_calls"] = calls
+    return {"message": message}
+
+
+def chat_response(model: str, result: ChatResult, total_ns: int, *, generate: bool) -> bytes:
     done_reason = "length" if result.finish_reason == "length" else "stop"
     return orjson.dumps(
         {
             "model": model,
             "created_at": now_iso(),
-            "message": message,
+            **_answer(result.content, result.tool_calls, generate),
             **_final_fields(result.usage, total_ns, done_reason),
         }
     )
 
 
-def chat_line(model: str, chunk: ChatChunk) -> bytes:
-    message: dict[str, Any] = {"role": "assistant", "content": chunk.content or ""}
-    calls = _tool_calls(chunk.tool_calls)
-    if calls:
-        message["tool_calls"] = calls
-    body = {"model": model, "created_at": now_iso(), "message": message, "done": False}
-    return orjson.dumps(body) + b"\n"
-
-
-def final_line(model: str, usage: Usage | None, total_ns: int, done_reason: str) -> bytes:
+def chat_line(model: str, chunk: ChatChunk, *, generate: bool) -> bytes:
     body = {
         "model": model,
         "created_at": now_iso(),
-        "message": {"role": "assistant", "content": ""},
+        **_answer(chunk.content, chunk.tool_calls, generate),
+        "done": False,
+    }
+    return orjson.dumps(body) + b"\n"
+
+
+def final_line(
+    model: str, usage: Usage | None, total_ns: int, done_reason: str, *, generate: bool
+) -> bytes:
+    body = {
+        "model": model,
+        "created_at": now_iso(),
+        **_answer("", None, generate),
         **_final_fields(usage, total_ns, done_reason),
     }
     return orjson.dumps(body) + b"\n"

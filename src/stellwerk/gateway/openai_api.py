@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import anyio
 import orjson
@@ -17,7 +17,7 @@ from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import openai_wire as wire
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
-from stellwerk.gateway.chat import decision_headers, fail, new_request_id, select
+from stellwerk.gateway.chat import decision_headers, fail, new_request_id, open_stream, select
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.gateway.errors import status_of
 from stellwerk.gateway.openai_schema import ChatCompletionRequest, EmbeddingRequest
@@ -60,7 +60,7 @@ async def chat_completions(request: Request, runtime: RuntimeDep) -> Response:
         call.selection = select(runtime, call.principal, body.model, chat)
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            first, rest = await runtime.caller.open_stream(call, call.selection, chat)
+            first, rest = await open_stream(runtime, call, chat)
             return StreamingResponse(
                 _sse(runtime, call, first, rest, include_usage),
                 media_type="text/event-stream",
@@ -81,7 +81,7 @@ async def _sse(
     runtime: Runtime,
     call: Call,
     first: ChatChunk,
-    rest: AsyncIterator[ChatChunk],
+    rest: AsyncGenerator[ChatChunk, None],
     include_usage: bool,
 ) -> AsyncIterator[bytes]:
     assert call.model is not None
@@ -108,6 +108,7 @@ async def _sse(
         raise
     finally:
         with anyio.CancelScope(shield=True):  # a client that hangs up still gets its record
+            await rest.aclose()
             await runtime.record(call)
 
 

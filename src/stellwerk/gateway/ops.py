@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
-from stellwerk.errors import UpstreamError
+from stellwerk.backends.health import probe_once
 from stellwerk.gateway.deps import RuntimeDep
 
 router = APIRouter(tags=["Operations"])
@@ -26,16 +26,15 @@ async def readyz(runtime: RuntimeDep) -> Response:
     """Probe every backend; 200 if all answer, 503 naming the ones that do not."""
 
     async def probe(name: str) -> tuple[str, str | None]:
-        try:
-            await runtime.backends[name].probe()
-        except UpstreamError as exc:
-            runtime.metrics.backend_up.labels(name).set(0)
-            return name, exc.message
-        runtime.metrics.backend_up.labels(name).set(1)
-        return name, None
+        error = await probe_once(runtime.backends[name], runtime.breakers[name])
+        runtime.metrics.backend_up.labels(name).set(0 if error else 1)
+        return name, error
 
     results = await asyncio.gather(*(probe(name) for name in runtime.backends))
-    backends = {name: {"ready": error is None, "error": error} for name, error in results}
+    backends = {
+        name: {"ready": error is None, "error": error, "circuit": runtime.breakers[name].state}
+        for name, error in results
+    }
     ready = all(error is None for _, error in results)
     return Response(
         orjson.dumps({"status": "ready" if ready else "not_ready", "backends": backends}),

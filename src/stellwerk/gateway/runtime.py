@@ -12,10 +12,13 @@ import httpx
 
 from stellwerk.backends.aiohttp_transport import AiohttpTransport
 from stellwerk.backends.base import Backend, builtin_backends
+from stellwerk.backends.breaker import CircuitBreaker
+from stellwerk.backends.health import HealthMonitor
 from stellwerk.config.loader import config_hash, resolve_env
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.gateway.auth import Keyring
 from stellwerk.gateway.calls import Call, Caller
+from stellwerk.gateway.limits import StreamSlots
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.selection import Selector
 from stellwerk.ledger.record import UsageRecord
@@ -39,6 +42,9 @@ class Runtime:
     caller: Caller
     metrics: Metrics
     ledger: UsageSink
+    breakers: dict[str, CircuitBreaker]
+    health: HealthMonitor
+    streams: StreamSlots
 
     async def record(self, call: Call) -> None:
         """Write the call's one usage record and update the metrics; never raises."""
@@ -99,10 +105,9 @@ class Runtime:
 
 
 def build_backends(
-    config: StellwerkConfig, client: httpx.AsyncClient, environ: Mapping[str, str]
+    config: StellwerkConfig, client: httpx.AsyncClient, secrets: Mapping[str, str]
 ) -> dict[str, Backend]:
     registry = builtin_backends()
-    secrets = resolve_env([b.api_key_env for b in config.backends if b.api_key_env], environ)
     return {
         b.name: registry[b.kind](b, client, secrets.get(b.api_key_env or ""))
         for b in config.backends
@@ -117,22 +122,41 @@ def build_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, trust_env=False, follow_redirects=False)
 
 
+@dataclass(frozen=True)
+class Secrets:
+    """What the config references by env var name, resolved once before anything starts."""
+
+    keyring: Keyring
+    backend_keys: Mapping[str, str]
+
+    @classmethod
+    def resolve(cls, config: StellwerkConfig, environ: Mapping[str, str]) -> Secrets:
+        keyring = Keyring.from_config(config, environ)
+        names = [b.api_key_env for b in config.backends if b.api_key_env]
+        return cls(keyring, resolve_env(names, environ))
+
+
 def build_runtime(
-    config: StellwerkConfig, environ: Mapping[str, str], router: Router, ledger: UsageSink
+    config: StellwerkConfig, secrets: Secrets, router: Router, ledger: UsageSink
 ) -> Runtime:
-    keyring = Keyring.from_config(config, environ)
-    resolve_env([b.api_key_env for b in config.backends if b.api_key_env], environ)
     client = build_client()
-    backends = build_backends(config, client, environ)
+    backends = build_backends(config, client, secrets.backend_keys)
+    breakers = {
+        b.name: CircuitBreaker(b.breaker.failures, b.breaker.cooldown_s) for b in config.backends
+    }
     metrics = Metrics()
+    metrics.watch_breakers(breakers)
     return Runtime(
         config=config,
         config_hash=config_hash(config),
         client=client,
         backends=backends,
-        keyring=keyring,
+        keyring=secrets.keyring,
         selector=Selector(config, router),
-        caller=Caller(backends, metrics),
+        caller=Caller(backends, breakers, metrics),
         metrics=metrics,
         ledger=ledger,
+        breakers=breakers,
+        health=HealthMonitor(backends, breakers),
+        streams=StreamSlots(config.server.limits.max_streams_per_key),
     )

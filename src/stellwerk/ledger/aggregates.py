@@ -1,4 +1,4 @@
-"""Usage summed over a time window, grouped by department, model, backend, key or not at all.
+"""Usage summed over a time window, grouped by department, model, backend, key, UTC day, or not.
 
 One query serves both databases. Latency percentiles use the nearest-rank definition (the value
 below which at least p% of the requests fall, taken from the data; PostgreSQL's
@@ -18,7 +18,7 @@ from stellwerk.ledger.tables import usage
 from stellwerk.ledger.usage_read import usage_filter
 from stellwerk.ledger.window import EVERYTHING, Window
 
-GroupBy = Literal["department", "model", "backend", "key_id"]
+GroupBy = Literal["department", "model", "backend", "key_id", "day"]
 GROUP_BY: tuple[str, ...] = get_args(GroupBy)
 ERROR_STATUS = 400
 
@@ -47,6 +47,17 @@ def _percentile(rank: Any, size: Any, latency: Any, percent: int) -> Any:
     return func.min(case((rank * 100 >= size * percent, latency)))
 
 
+def _group_expression(by: GroupBy | None, dialect: str) -> Any:
+    if by is None:
+        return cast(null(), Text)
+    if by != "day":
+        return usage.c[by]
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", usage.c.time), "YYYY-MM-DD")
+    # SQLite keeps times as naive UTC text "YYYY-MM-DD HH:MM:SS.ffffff" (see types.UTCDateTime).
+    return func.substr(cast(usage.c.time, Text), 1, 10)
+
+
 def summarize_usage(
     connection: Connection,
     window: Window = EVERYTHING,
@@ -56,6 +67,7 @@ def summarize_usage(
 ) -> list[UsageAggregate]:
     """One aggregate per group (ordered by cost, highest first), or one total if ``by`` is None.
 
+    ``by="day"`` groups by the UTC date (``group`` is ``"YYYY-MM-DD"``; ordered by date instead).
     ``errors`` counts records with an HTTP status of 400 or more. With no records in the window the
     result is empty.
     """
@@ -63,7 +75,7 @@ def summarize_usage(
         raise InvalidRequest(
             f"cannot group usage by {by!r}; choose one of {', '.join(GROUP_BY)}", param="by"
         )
-    group: Any = usage.c[by] if by is not None else cast(null(), Text)
+    group: Any = _group_expression(by, connection.dialect.name)
     partition = {"partition_by": group} if by is not None else {}
     ranked = (
         select(
@@ -94,7 +106,7 @@ def summarize_usage(
             _percentile(r.rank, r.size, r.latency_ms, 95),
         )
         .group_by(r.grp)
-        .order_by(func.sum(r.cost).desc(), r.grp)
+        .order_by(*((r.grp,) if by == "day" else (func.sum(r.cost).desc(), r.grp)))
     )
     return [
         UsageAggregate(

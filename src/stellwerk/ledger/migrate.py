@@ -68,3 +68,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         _check_known(connection)
         command.upgrade(alembic_config(connection), revision)
+
+
+def new_revision(engine: Engine, message: str, rev_id: str) -> Path:
+    """Write a new migration script comparing ``tables.py`` with the database (a developer tool).
+
+    The database is first migrated to head; the script lands in ``migrations/versions`` and must
+    be read and completed by hand (autogenerate misses triggers, partitioning and data moves).
+    """
+    upgrade(engine)
+    with engine.begin() as connection:
+        script = command.revision(
+            alembic_config(connection), message=message, autogenerate=True, rev_id=rev_id
+        )
+    if script is None or isinstance(script, list):  # pragma: no cover - one head, one script
+        raise LedgerError("alembic did not write exactly one migration script")
+    return Path(script.path)

@@ -63,6 +63,8 @@ def check_record(record: object) -> UsageRecord:
         value = getattr(record, field.name)
         if value is None and optional:
             continue
+        if base not in _CHECKS:  # a new UsageRecord field needs a check here and a migration
+            raise LedgerError(f"usage record field {field.name!r}: no check for type {base!r}")
         check, wanted = _CHECKS[base]
         if not check(value):
             raise LedgerError(

@@ -104,6 +104,15 @@ class LedgerWriter:
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="stellwerk-ledger-writer")
+            self._task.add_done_callback(self._stopped)
+
+    def _stopped(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error(
+                "ledger writer stopped by %r with %d usage records held",
+                task.exception(),
+                self._held(),
+            )
 
     async def __aenter__(self) -> LedgerWriter:
         await self.start()
@@ -172,6 +181,8 @@ class LedgerWriter:
         check_record(record)
         if self._task is None:
             raise LedgerError("ledger writer not started (use 'async with' or await start())")
+        if self._task.done() and not self._closing:
+            raise LedgerError("ledger writer has stopped; see the error logged when it did")
         while not self._closing and self._held() >= self._capacity:
             self._space.clear()
             await self._space.wait()

@@ -1,0 +1,63 @@
+"""Active health probes: every backend is probed on its own interval. A probe that cannot connect
+or gets an error opens the backend's breaker at once, so requests skip it before any of them has
+to wait; a probe that times out counts as one failure (a busy server, such as llama.cpp's, may hold
+its model list behind a running generation); an answered probe closes the breaker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from stellwerk.backends.base import Backend
+from stellwerk.backends.breaker import CircuitBreaker
+from stellwerk.errors import BackendTimeout, UpstreamError
+
+log = logging.getLogger("stellwerk.health")
+
+
+async def probe_once(backend: Backend, breaker: CircuitBreaker) -> str | None:
+    """Probe one backend, update its breaker; the error message if it did not answer."""
+    try:
+        async with asyncio.timeout(backend.config.breaker.probe_timeout_s):
+            await backend.probe()
+    except (TimeoutError, BackendTimeout):
+        breaker.failure()
+        return "health probe timed out"
+    except UpstreamError as exc:
+        if breaker.state != "open":
+            log.warning("backend %r failed its health probe: %s", backend.name, exc.message)
+        breaker.trip()
+        return exc.message
+    if breaker.state != "closed":
+        log.info("backend %r answers again; circuit closed", backend.name)
+    breaker.success()
+    return None
+
+
+class HealthMonitor:
+    """Runs the probes in the background while the gateway serves."""
+
+    def __init__(
+        self, backends: Mapping[str, Backend], breakers: Mapping[str, CircuitBreaker]
+    ) -> None:
+        self.backends = backends
+        self.breakers = breakers
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._watch(name), name=f"probe:{name}") for name in self.backends
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _watch(self, name: str) -> None:
+        backend, breaker = self.backends[name], self.breakers[name]
+        while True:
+            await asyncio.sleep(backend.config.breaker.probe_interval_s)
+            await probe_once(backend, breaker)

@@ -1,0 +1,58 @@
+"""Per-request limits: messages, max_tokens, concurrent streams per key (per process)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from stellwerk.backends.types import ChatRequest
+from stellwerk.config.schema import Limits
+from stellwerk.errors import InvalidRequest, RateLimited
+
+
+def check_request(request: ChatRequest, limits: Limits) -> None:
+    if len(request.messages) > limits.max_messages:
+        raise InvalidRequest(
+            f"too many messages: {len(request.messages)} (limit {limits.max_messages})",
+            param="messages",
+            code="too_many_messages",
+        )
+    asked = request.params.get("max_tokens") or request.params.get("max_completion_tokens")
+    if isinstance(asked, int) and asked > limits.max_tokens:
+        raise InvalidRequest(
+            f"max_tokens {asked} is over the limit of {limits.max_tokens}",
+            param="max_tokens",
+            code="max_tokens_over_limit",
+        )
+
+
+class StreamSlots:
+    """Counts open streams per key; a key over its limit gets 429 until one of them ends."""
+
+    def __init__(self, per_key: int) -> None:
+        self.per_key = per_key
+        self.open: Counter[str] = Counter()
+
+    def acquire(self, key_id: str) -> None:
+        if self.open[key_id] >= self.per_key:
+            raise RateLimited(
+                f"too many concurrent streams for key {key_id!r} (limit {self.per_key}); "
+                "retry when one of them has ended",
+                retry_after_s=1,
+                code="too_many_streams",
+            )
+        self.open[key_id] += 1
+
+    def release(self, key_id: str) -> None:
+        self.open[key_id] -= 1
+        if self.open[key_id] <= 0:
+            del self.open[key_id]
+
+    @contextmanager
+    def held(self, key_id: str) -> Iterator[None]:
+        self.acquire(key_id)
+        try:
+            yield
+        finally:
+            self.release(key_id)

@@ -1,0 +1,51 @@
+"""The circuit breaker's state machine, driven by a clock the test sets."""
+
+from __future__ import annotations
+
+from stellwerk.backends.breaker import CircuitBreaker
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_opens_after_threshold_and_recovers_through_one_trial() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failures=3, cooldown_s=10, clock=clock)
+    for _ in range(2):
+        assert breaker.allow()
+        breaker.failure()
+    assert breaker.state == "closed"
+    breaker.failure()
+    assert breaker.state == "open" and not breaker.allow()
+    clock.now += 10
+    assert breaker.allow()  # the one trial
+    assert breaker.state == "half_open" and not breaker.allow()
+    breaker.success()
+    assert breaker.state == "closed" and breaker.allow()
+
+
+def test_failed_trial_opens_again_and_a_lost_trial_is_retried() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failures=1, cooldown_s=5, clock=clock)
+    breaker.failure()
+    clock.now += 5
+    assert breaker.allow()
+    breaker.failure()
+    assert breaker.state == "open" and not breaker.allow()
+    clock.now += 5
+    assert breaker.allow()  # a trial that never reports back (client hung up) ...
+    clock.now += 5
+    assert breaker.allow()  # ... does not block the backend forever
+
+
+def test_success_resets_the_count() -> None:
+    breaker = CircuitBreaker(failures=2, cooldown_s=1)
+    breaker.failure()
+    breaker.success()
+    breaker.failure()
+    assert breaker.state == "closed"

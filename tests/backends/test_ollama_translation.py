@@ -1,0 +1,107 @@
+"""Translation between the OpenAI shape and Ollama's wire format, both directions."""
+
+from __future__ import annotations
+
+import orjson
+
+from stellwerk.backends import ollama
+from stellwerk.backends.types import ChatRequest
+from stellwerk.gateway import ollama_wire
+
+
+def test_openai_request_becomes_ollama_chat() -> None:
+    request = ChatRequest(
+        messages=[
+            {"role": "system", "content": "Sei knapp."},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Was zeigt das Bild?"},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0"}},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "lookup", "arguments": '{"city": "Bern"}'},
+                    }
+                ],
+            },
+            {"role": "tool", "content": "12 Grad", "name": "lookup"},
+        ],
+        params={
+            "max_tokens": 50,
+            "temperature": 0.3,
+            "stop": ["\n\n"],
+            "response_format": {"type": "json_object"},
+            "tools": [{"type": "function", "function": {"name": "lookup"}}],
+        },
+    )
+    wire = ollama.to_wire("mistral:7b", request, stream=True)
+    assert wire["model"] == "mistral:7b" and wire["stream"] is True
+    assert wire["options"] == {"num_predict": 50, "temperature": 0.3, "stop": ["\n\n"]}
+    assert wire["format"] == "json"
+    assert wire["messages"][1] == {
+        "role": "user",
+        "content": "Was zeigt das Bild?",
+        "images": ["iVBORw0"],
+    }
+    assert wire["messages"][2]["tool_calls"] == [
+        {"function": {"name": "lookup", "arguments": {"city": "Bern"}}}
+    ]
+    assert wire["messages"][3] == {"role": "tool", "content": "12 Grad", "tool_name": "lookup"}
+    assert wire["tools"][0]["function"]["name"] == "lookup"
+
+
+def test_json_schema_becomes_ollama_format_schema() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    request = ChatRequest(
+        messages=[{"role": "user", "content": "x"}],
+        params={"response_format": {"type": "json_schema", "json_schema": {"schema": schema}}},
+    )
+    assert ollama.to_wire("m", request, stream=False)["format"] == schema
+
+
+def test_ollama_answer_with_tool_calls_becomes_openai_shape() -> None:
+    body = {
+        "message": {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"function": {"name": "lookup", "arguments": {"city": "Zug"}}}],
+        },
+        "done": True,
+        "done_reason": "stop",
+        "prompt_eval_count": 21,
+        "eval_count": 7,
+    }
+    result = ollama.result_from_wire("ollama", body)
+    assert result.finish_reason == "tool_calls"
+    assert result.usage.prompt_tokens == 21 and result.usage.completion_tokens == 7
+    assert result.tool_calls is not None
+    call = result.tool_calls[0]["function"]
+    assert call["name"] == "lookup" and orjson.loads(call["arguments"]) == {"city": "Zug"}
+
+
+def test_inbound_ollama_request_becomes_openai_shape() -> None:
+    body = ollama_wire.OllamaChatRequest.model_validate(
+        {
+            "model": "auto",
+            "messages": [{"role": "user", "content": "Bild?", "images": ["AAAA"]}],
+            "options": {"num_predict": -1, "temperature": 0.1, "top_k": 20},
+            "format": {"type": "object"},
+        }
+    )
+    request = ollama_wire.chat_request(body)
+    assert request.params == {
+        "temperature": 0.1,
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "response", "schema": {"type": "object"}},
+        },
+    }  # num_predict -1 means "no limit" in Ollama: not passed on as max_tokens
+    content = request.messages[0]["content"]
+    assert content[1] == {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}

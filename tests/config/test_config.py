@@ -1,0 +1,99 @@
+"""The config file: unknown keys and bad values are refused with the file and the key path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from stellwerk.cli.main import build_app
+from stellwerk.config import load_config, parse_config
+from stellwerk.errors import ConfigError
+from stellwerk.gateway import create_app
+
+MINIMAL: dict[str, Any] = {
+    "backends": [{"name": "ollama", "kind": "ollama", "base_url": "http://127.0.0.1:11434"}],
+    "models": [
+        {
+            "id": "mistral-3-8b",
+            "backend": "ollama",
+            "upstream": "ministral-3:8b",
+            "params_b": 8,
+            "size_class": "medium",
+        }
+    ],
+    "departments": [{"name": "it", "keys": [{"id": "it-1", "key_env": "IT_KEY"}]}],
+}
+
+
+def write(tmp_path: Path, raw: Any) -> Path:
+    path = tmp_path / "stellwerk.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.server.port == 8080
+    assert set(config.routes) == {"auto", "auto-economy", "auto-quality"}
+    assert config.models[0].lifecycle == "approved"
+    assert config.backends[0].timeouts.first_token >= 120  # long enough for a cold model load
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"servre": {}}, "servre: unknown key"),
+        ({"models": [{**MINIMAL["models"][0], "colour": "red"}]}, "models.0.colour: unknown key"),
+        ({"models": [{**MINIMAL["models"][0], "size_class": "huge"}]}, "models.0.size_class"),
+        ({"models": [{**MINIMAL["models"][0], "backend": "vllm"}]}, "'vllm' is not a configured"),
+        ({"models": [MINIMAL["models"][0]] * 2}, "'mistral-3-8b' is defined twice"),
+        ({"models": [{**MINIMAL["models"][0], "id": "auto-x"}]}, "reserved for routes"),
+        ({"backends": [{**MINIMAL["backends"][0], "base_url": "localhost"}]}, "not an http(s) URL"),
+        ({"backends": [{**MINIMAL["backends"][0], "kind": "grpc"}]}, "backends.0.kind"),
+        ({"routes": {"fast": {"cost_weight": 1}}}, "route names start with 'auto'"),
+        ({"departments": [{"name": "it", "allowed_models": ["gpt"]}]}, "'gpt' is not a configured"),
+        ({"departments": [{"name": "it", "keys": [{"id": "k"}]}]}, "exactly one of key_env"),
+    ],
+)
+def test_invalid_config_names_file_and_key_path(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    path = write(tmp_path, {**MINIMAL, **change})
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(path) in str(info.value)
+    assert message in str(info.value)
+
+
+def test_not_yaml_and_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("backends: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.yaml")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        parse_config([1, 2])
+
+
+def test_missing_secret_stops_start_up_naming_it() -> None:
+    config = parse_config(MINIMAL)
+    with pytest.raises(ConfigError, match="IT_KEY"):
+        create_app(config, environ={})  # validated when the app is built, before serving
+    with pytest.raises(ConfigError, match="OLLAMA_TOKEN"):
+        raw = {**MINIMAL, "backends": [{**MINIMAL["backends"][0], "api_key_env": "OLLAMA_TOKEN"}]}
+        create_app(parse_config(raw), environ={"IT_KEY": "sk-x"})
+
+
+def test_config_check_command(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(build_app(), ["config", "check", str(write(tmp_path, MINIMAL))])
+    assert ok.exit_code == 0, ok.output
+    assert "valid (1 backends, 1 models, 1 departments" in ok.output
+    bad = runner.invoke(build_app(), ["config", "check", str(write(tmp_path, {"models": 3}))])
+    assert bad.exit_code == 2
+    assert "backends: Field required" in bad.output
