@@ -7,12 +7,18 @@ flight. This is why the gateway moved to the aiohttp transport, and what httpx's
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 import uvloop
+
+from benchmarks.targets import ROOT
 
 Post = Callable[[], Awaitable[bytes]]
 
@@ -66,7 +72,18 @@ async def _measure(url: str, count: int) -> list[dict[str, Any]]:
 
 
 def run(backend_url: str, count: int, log: Callable[[str], None]) -> list[dict[str, Any]]:
-    rows = uvloop.run(_measure(backend_url + "/v1/chat/completions", count))
+    """Measure in a fresh interpreter: nothing else of the harness runs in the measured process."""
+    argv = [sys.executable, "-m", "benchmarks.client_cost", backend_url, str(count)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        log(f"client cost not measured: {done.stderr.strip()[-300:]}")
+        return []
+    rows: list[dict[str, Any]] = json.loads(done.stdout)
     for row in rows:
         log(f"  client {row['client']:42} {row['1']:6.0f} us/req alone, {row['50']:6.0f} at 50")
     return rows
+
+
+if __name__ == "__main__":
+    print(json.dumps(uvloop.run(_measure(sys.argv[1] + "/v1/chat/completions", int(sys.argv[2])))))

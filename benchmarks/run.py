@@ -46,7 +46,7 @@ class Mode:
 
 
 QUICK = Mode("quick", (1, 10), (100,), 1.0, 1, 20, False, 0, 0, 300, 2_000, 200)
-FULL = Mode("full", (1, 10, 50, 200), (100, 500), 3.0, 3, 150, True, 8, 60, 3_000, 20_000, 2_000)
+FULL = Mode("full", (1, 10, 50, 200), (100, 500), 2.0, 3, 100, True, 8, 30, 3_000, 10_000, 1_000)
 
 
 def _llama_plan(plan: gateway.Plan) -> gateway.Plan:
@@ -96,7 +96,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(time.strftime("%H:%M:%S"), message, file=sys.stderr, flush=True)
 
 
 @contextmanager
