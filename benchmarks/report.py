@@ -112,6 +112,12 @@ def headline(backend: dict[str, Any]) -> list[str]:
         f"| CPU seconds per 1,000 requests at {busy} clients | {_num(s, 2)} | {_num(lite, 2)} | "
         f"{_ratio(s, lite)} | |"
     )
+    s, lite = pair(lambda t: 1000 / cpu(t) if cpu(t) else math.nan)
+    rows.append(
+        f"| requests per CPU-second at {busy} clients (the ceiling on one free core) | {_num(s)} "
+        f"| {_num(lite)} | {_ratio(s, lite)} | >= 10x: "
+        f"{_verdict(s / lite >= 10 if lite and not math.isnan(lite) else None)} |"
+    )
     peaks = backend.get("peak_rss", {})
     s, lite = peaks.get("stellwerk", math.nan), peaks.get("litellm", math.nan)
     rows.append(

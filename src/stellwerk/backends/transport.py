@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import orjson
 
+from stellwerk.backends.aiohttp_transport import AiohttpClient
 from stellwerk.errors import (
     BackendFailed,
     BackendTimeout,
@@ -71,15 +72,22 @@ async def post_json(
     headers: dict[str, str],
     timeout: httpx.Timeout,
 ) -> dict[str, Any]:
+    content = orjson.dumps(payload)
     with upstream_errors(backend):
-        response = await client.post(
-            url,
-            content=orjson.dumps(payload),
-            headers={**headers, "content-type": "application/json"},
-            timeout=timeout,
-        )
-    raise_for_status(backend, response.status_code, response.content)
-    return parse_json(backend, response.content)
+        if isinstance(client, AiohttpClient):  # the gateway's client: its cheaper direct path
+            status, body = await client.post_bytes(
+                url, content, {**headers, "content-type": "application/json"}, timeout
+            )
+        else:
+            response = await client.post(
+                url,
+                content=content,
+                headers={**headers, "content-type": "application/json"},
+                timeout=timeout,
+            )
+            status, body = response.status_code, response.content
+    raise_for_status(backend, status, body)
+    return parse_json(backend, body)
 
 
 @asynccontextmanager

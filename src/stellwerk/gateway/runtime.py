@@ -10,7 +10,7 @@ from typing import Protocol
 
 import httpx
 
-from stellwerk.backends.aiohttp_transport import AiohttpTransport
+from stellwerk.backends.aiohttp_transport import AiohttpClient
 from stellwerk.backends.base import Backend, builtin_backends
 from stellwerk.backends.breaker import CircuitBreaker
 from stellwerk.backends.health import HealthMonitor
@@ -118,8 +118,7 @@ def build_client() -> httpx.AsyncClient:
     """The one pooled HTTP client shared by every backend: httpx's API on aiohttp's pool, which
     needs a fraction of httpcore's CPU per request (see ``backends/aiohttp_transport.py``)."""
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30)
-    transport = AiohttpTransport(limits)
-    return httpx.AsyncClient(transport=transport, trust_env=False, follow_redirects=False)
+    return AiohttpClient(limits)
 
 
 @dataclass(frozen=True)
