@@ -142,6 +142,13 @@ def closed_table(backend: dict[str, Any]) -> list[str]:
             if cell is None:
                 continue
             added = target != "direct"
+            if not cell["ok"]:
+                rows.append(
+                    f"| {level} | {NAMES[target]} | 0 (median of rounds: most rounds finished no "
+                    f"request within the {cell['elapsed']:.0f} s cell) | - | - | - | - | - | "
+                    f"{cell['errors']} | - |"
+                )
+                continue
             rows.append(
                 f"| {level} | {NAMES[target]} | {_num(cell['rate'])} | {_ms(cell['p50'])} | "
                 f"{_ms(cell['p90'])} | {_ms(cell['p99'])} | "

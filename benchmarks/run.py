@@ -92,6 +92,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--report", type=Path, help="Markdown file to write (default by mode)")
     parser.add_argument("--results", type=Path, help="folder for plots and raw JSON")
     parser.add_argument("--no-wrk-install", action="store_true", help="never apt-get install wrk")
+    parser.add_argument(
+        "--render", type=Path, help="only rewrite the report from a saved results.json"
+    )
     return parser.parse_args(argv)
 
 
@@ -246,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         results / "BENCHMARKS.md" if mode is QUICK else ROOT / "BENCHMARKS.md"
     )
     results.mkdir(parents=True, exist_ok=True)
+    if args.render:
+        report.write(report_path, results, json.loads(args.render.read_text()))
+        _log(f"wrote {report_path} from {args.render}")
+        return 0
     litellm_choice = args.litellm or ("install" if mode is FULL else "auto")
     data: dict[str, Any] = {
         "mode": mode.name,

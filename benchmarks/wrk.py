@@ -7,6 +7,7 @@ the request count, errors and latency percentiles in microseconds, which ``run``
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -88,11 +89,16 @@ def run(
     if line is None:
         raise RuntimeError(f"wrk printed no summary: {result.stdout[-500:]} {result.stderr[-500:]}")
     data = json.loads(line[len("WRK-JSON ") :])
+    ok = max(0, data["requests"] - data["status_errors"])
+
+    def seconds(key: str) -> float:  # wrk reports 0 when nothing finished: no latency known
+        return data[key] / 1e6 if ok else math.nan
+
     return Result(
-        ok=max(0, data["requests"] - data["status_errors"]),
+        ok=ok,
         errors=data["errors"],
         elapsed=data["duration_us"] / 1e6,
-        p50=data["p50"] / 1e6,
-        p90=data["p90"] / 1e6,
-        p99=data["p99"] / 1e6,
+        p50=seconds("p50"),
+        p90=seconds("p90"),
+        p99=seconds("p99"),
     )
