@@ -174,3 +174,74 @@ def test_upstream_400_is_the_clients_fault() -> None:
         return "no error"
 
     assert "max_tokens too large" in asyncio.run(run())
+
+
+# Chunked pieces cut at awkward places: inside a CRLF, inside a two-byte UTF-8 character; a
+# U+2028 inside JSON text (orjson does not escape it) must not split a line.
+STREAM_PIECES = [
+    b"data: one\r",
+    b"\n\r\ndata: caf\xc3",
+    "\xa9 \u2028 still one line\n\n".encode()[1:],
+    b"data: cr only\rdata: [DONE]",
+]
+
+
+async def stream_in_pieces(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n")
+    writer.write(b"transfer-encoding: chunked\r\n\r\n")
+    for piece in STREAM_PIECES:
+        writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        await writer.drain()
+        await asyncio.sleep(0.02)
+    writer.write(b"0\r\n\r\n")
+    await writer.drain()
+
+
+def test_streamed_lines_split_like_sse_on_both_paths() -> None:
+    async def lines_of(client: httpx.AsyncClient, url: str) -> list[str]:
+        try:
+            async with stream_lines(client, "b", url, {}, headers={}, timeout=TIMEOUT) as lines:
+                return [line async for line in lines]
+        finally:
+            await client.aclose()
+
+    async def run() -> tuple[list[str], list[str]]:
+        server, url = await _serve(stream_in_pieces)
+        async with server:
+            direct = await lines_of(AiohttpClient(httpx.Limits()), url)
+            plain = await lines_of(httpx.AsyncClient(), url)
+        return direct, plain
+
+    direct, plain = asyncio.run(run())
+    # httpx's aiter_lines also breaks at U+2028 (str.splitlines); SSE breaks only at CR/LF.
+    assert plain[2:4] == ["data: café ", " still one line"]
+    assert direct[:2] + direct[3:] == plain[:2] + plain[4:]
+    assert direct == [
+        "data: one",
+        "",
+        "data: café \u2028 still one line",
+        "",
+        "data: cr only",
+        "data: [DONE]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("handler", "expected"), [(answer_503, BackendUnavailable), (hang_up, BackendFailed)]
+)
+def test_stream_failures_are_mapped_on_the_direct_path(handler: Handler, expected: type) -> None:
+    async def run() -> type[BaseException] | None:
+        server, url = await _serve(handler)
+        async with server:
+            client = AiohttpClient(httpx.Limits())
+            try:
+                async with stream_lines(client, "b", url, {}, headers={}, timeout=TIMEOUT) as lines:
+                    [line async for line in lines]
+            except Exception as exc:
+                return type(exc)
+            finally:
+                await client.aclose()
+        return None
+
+    assert asyncio.run(run()) is expected
