@@ -19,6 +19,7 @@
     │   ├── ArtifactError           corrupt or foreign router artifact
     │   └── TrainingDataError       outcome data is malformed (names the line and the field)
     ├── LedgerError                 the ledger could not be opened or written
+    ├── CalibrationError            a calibration run cannot start or resume (output, checkpoint)
     └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
 Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
@@ -147,6 +148,11 @@ class TrainingDataError(RouterError):
 
 class LedgerError(StellwerkError):
     """The ledger could not be opened, migrated or written."""
+
+
+class CalibrationError(StellwerkError):
+    """A calibration run cannot start or resume: its output is not writable, its checkpoint
+    belongs to another bank, or the models it names are not configured."""
 
 
 class DemoBackendError(StellwerkError):

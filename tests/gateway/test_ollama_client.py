@@ -92,7 +92,5 @@ def test_generate_plain_and_streamed(clients: dict[str, ollama.Client]) -> None:
     assert reply.done and reply.model == "tiny-medium"
     assert isinstance(reply.response, str)
     assert reply.eval_count == 4
-    parts = list(
-        c.generate(model="auto", prompt="Hallo", options={"num_predict": 3}, stream=True)
-    )
+    parts = list(c.generate(model="auto", prompt="Hallo", options={"num_predict": 3}, stream=True))
     assert parts[-1].done and parts[-1].eval_count == len([p for p in parts[:-1] if p.response])

@@ -84,3 +84,45 @@ audit_log = Table(
     Index("ix_audit_log_time", "time"),
     Index("ix_audit_log_target", "target_kind", "target", "time"),
 )
+
+# Calibration (migration 0300_calibration_records): one record per model and calibration run, the
+# model's evaluation record; and the catalog costs an operator accepted from a calibration.
+calibration_records = Table(
+    "calibration_records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Text, nullable=False),
+    Column("time", UTCDateTime(), nullable=False),
+    Column("model", Text, nullable=False),
+    Column("bank_name", Text, nullable=False),
+    Column("bank_sha256", Text, nullable=False),
+    Column("pairs", Integer, nullable=False),
+    Column("answered", Integer, nullable=False),
+    Column("quality", Double),
+    Column("per_task", json_type(), nullable=False),
+    Column("errors", json_type(), nullable=False),
+    Column("skipped", json_type(), nullable=False),
+    Column("tokens_per_s", Double),
+    Column("throughput_tokens_per_s", Double),
+    Column("ttft_ms_p50", Double),
+    Column("latency_ms_p50", Double),
+    Column("max_tokens", Integer, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("config_hash", Text),
+    Index("ix_calibration_records_model_time", "model", "time"),
+)
+
+catalog_costs = Table(
+    "catalog_costs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", UTCDateTime(), nullable=False),
+    Column("model", Text, nullable=False),
+    Column("input_per_mtok", Double, nullable=False),
+    Column("output_per_mtok", Double, nullable=False),
+    Column("energy_wh_per_1k_tokens", Double, nullable=False),
+    Column("basis", json_type(), nullable=False),
+    Column("calibration_run", Text),
+    Column("actor", Text, nullable=False),
+    Index("ix_catalog_costs_model_time", "model", "time"),
+)
