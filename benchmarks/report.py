@@ -308,6 +308,8 @@ def gateway_section(data: dict[str, Any], results: Path, report_dir: Path) -> li
                 "#### Where Stellwerk's time goes",
                 "",
                 *profile_section(backend.get("profile")),
+                "",
+                *client_cost_section(backend.get("client_cost")),
             ]
     return lines
 
