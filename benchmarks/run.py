@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Any
 from benchmarks import client_cost, gateway, ledger_rate, machine, profile, report, routing, targets
 from benchmarks.procs import Server, ServerFailed, sampling_memory, stop_server
 from benchmarks.wrk import WrkMissing, ensure_wrk
+from stellwerk.errors import StellwerkError
 
 ROOT = targets.ROOT
 
@@ -142,11 +143,10 @@ def gateway_part(
         sub = folder / name.replace(".", "")
         sub.mkdir()
         backend_plan = plan if name == "instant" else _llama_plan(plan)
-        with ExitStack() as stack:
-            running = stack.enter_context(_servers([]))
+        with _servers([]) as running:
             try:
                 direct = start(sub)
-            except (ServerFailed, OSError, RuntimeError) as exc:
+            except (ServerFailed, OSError, RuntimeError, StellwerkError) as exc:
                 _log(f"{name}: backend did not start ({exc}); skipped")
                 data["backends"][name] = {"skipped": str(exc).splitlines()[0]}
                 continue
