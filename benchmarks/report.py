@@ -337,7 +337,8 @@ def router_section(data: dict[str, Any], results: Path, report_dir: Path) -> lis
     if plot is not None:
         lines += ["", f"![router latency]({_relative(plot, report_dir)})"]
     if data.get("team"):
-        lines += ["", "Output of the router team's `benchmarks/router.py`:", "", data["team"]]
+        lines += ["", "The router team's `benchmarks/router.py`, run by the same command:", ""]
+        lines.append(data["team"])
     return lines
 
 

@@ -5,19 +5,19 @@ router's features and decision: ``Selector.routed``).
 
 Prompts are the test-split prompts of the shared outcome data when it is there
 (``<repo>/../shared/data/routing/open9.jsonl`` or ``$STELLWERK_ROUTING_DATA``), else generated.
-If the router team's ``benchmarks/router.py`` exists, its ``main`` is run as well (training time,
-``stellwerk router eval`` quality) and its output kept.
+If the router team's ``benchmarks/router.py`` exists, it runs as well in full mode (its own
+latency figure and the quality table of ``stellwerk router eval``) and its output is kept.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
-from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,7 @@ def measure(kind: str, calls: int, texts: Sequence[str]) -> list[dict[str, Any]]
     return rows
 
 
-def run(calls: int, log: Callable[[str], None]) -> dict[str, Any]:
+def run(calls: int, log: Callable[[str], None], *, team: bool = True) -> dict[str, Any]:
     from stellwerk.routing.base import builtin_routers
 
     texts = prompts(500)
@@ -146,21 +146,34 @@ def run(calls: int, log: Callable[[str], None]) -> dict[str, Any]:
                     f"  router {row['router']:10} {row['candidates']:3} candidates: decide p50 "
                     f"{row['decide']['p50_us']:.0f} us, p99 {row['decide']['p99_us']:.0f} us"
                 )
-    return {"prompts": source, "rows": results, "team": _team_benchmark(log)}
+    return {"prompts": source, "rows": results, "team": _team_benchmark(log) if team else None}
 
 
 def _team_benchmark(log: Callable[[str], None]) -> str | None:
-    """The router team's own benchmark (training time, eval quality), when it exists."""
-    if not (ROOT / "benchmarks" / "router.py").exists():
+    """The router team's own benchmark (``latency``, ``quality``: training data, ``stellwerk
+    router eval``), when it exists; in its own process (it pins itself to one core)."""
+    script = ROOT / "benchmarks" / "router.py"
+    if not script.exists():
         return None
-    from importlib import import_module
-
-    module = import_module("benchmarks.router")
-    out = io.StringIO()
-    try:
-        with redirect_stdout(out):
-            module.main([])
-    except (Exception, SystemExit) as exc:
-        log(f"benchmarks/router.py failed: {exc}")
-        return f"benchmarks/router.py failed: {exc}"
-    return out.getvalue()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    parts = []
+    for what in ("latency", "quality"):
+        log(f"router: benchmarks/router.py {what}")
+        try:
+            done = subprocess.run(
+                [sys.executable, str(script), what],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=ROOT,
+                timeout=600,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            parts.append(f"`benchmarks/router.py {what}`: no answer within 600 s")
+            continue
+        if done.returncode != 0:
+            parts.append(f"`benchmarks/router.py {what}` failed: {done.stderr.strip()[-400:]}")
+        else:
+            parts.append(f"`benchmarks/router.py {what}`:\n\n```json\n{done.stdout.strip()}\n```")
+    return "\n\n".join(parts)

@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             gateway_part(mode, args, folder, litellm, data, results)
         if "router" in parts:
             _log("router: decision latency")
-            data["router"] = routing.run(mode.router_calls, _log)
+            data["router"] = routing.run(mode.router_calls, _log, team=mode is FULL)
         if "ledger" in parts:
             _log("ledger: write rate")
             data["ledger"] = ledger_rate.run(mode.ledger_writes, folder, _log)
