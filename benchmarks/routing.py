@@ -128,7 +128,8 @@ def run(calls: int, log: Callable[[str], None], *, team: bool = True) -> dict[st
     from stellwerk.routing.base import builtin_routers
 
     texts = prompts(500)
-    source = str(data_file() or "generated prompts")
+    found = data_file()
+    source = f"{found.name}, test split (shared routing data)" if found else "generated prompts"
     results: list[dict[str, Any]] = []
     seen: set[str] = set()
     for kind in builtin_routers():
