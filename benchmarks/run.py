@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     if "gateway" in parts and litellm_choice != "skip":
         try:
             litellm = targets.litellm_python(install=litellm_choice == "install")
-        except (OSError, RuntimeError) as exc:
+        except (OSError, RuntimeError, subprocess.CalledProcessError) as exc:
             _log(f"LiteLLM unavailable: {exc}")
     data["litellm"] = targets.LITELLM_VERSION if litellm else None
     with tempfile.TemporaryDirectory(prefix="stellwerk-bench-") as tmp:
