@@ -156,8 +156,11 @@ def gateway_part(
             servers = {"direct": direct, "stellwerk": targets.start_stellwerk(spec, sub)}
             running.append(servers["stellwerk"])
             if litellm is not None:
-                servers["litellm"] = targets.start_litellm(spec, sub, litellm)
-                running.append(servers["litellm"])
+                try:
+                    servers["litellm"] = targets.start_litellm(spec, sub, litellm)
+                    running.append(servers["litellm"])
+                except ServerFailed as exc:
+                    _log(f"{name}: LiteLLM did not start, measured without it: {exc}")
             _log(f"{name}: targets up: {', '.join(servers)}")
             started = time.time()
             runner = gateway.Runner(servers, backend_plan, sub, wrk_path)
