@@ -74,7 +74,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mode.add_argument("--full", action="store_true", help="the published run (a few minutes)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default by mode)")
     parser.add_argument("--duration", type=float, help="seconds per cell (default by mode)")
-    parser.add_argument("--soak", type=float, help="seconds of Stellwerk at 500 req/s for memory")
+    parser.add_argument("--soak", type=float, help="seconds of Stellwerk alone at a fixed rate")
+    parser.add_argument("--soak-rate", type=int, default=500, help="requests/s of the soak")
     parser.add_argument(
         "--litellm",
         choices=["auto", "install", "skip"],
@@ -194,7 +195,7 @@ def _profile_and_soak(
         gateway.settle(server)
     soak_s = args.soak if args.soak is not None else mode.soak_s
     if soak_s > 0:
-        rate = 500
+        rate = args.soak_rate
         _log(f"soak: Stellwerk at {rate} req/s for {soak_s:.0f} s")
         begin = time.time()
         result = runner.soak(server, rate, soak_s)
