@@ -13,9 +13,9 @@ from pathlib import Path
 
 import openai
 import pytest
-
-from benchmarks import profile, report
 from benchmarks.procs import stop_server
+from benchmarks.profile import CATEGORIES, classify
+from benchmarks.report import _replace_block
 from benchmarks.targets import ROOT, start_instant
 
 ANALYSIS = "Hand-written analysis that a regenerated report must keep."
@@ -101,18 +101,18 @@ def test_profile_charges_samples_to_the_innermost_known_part(tmp_path: Path) -> 
         "run (uvicorn/server.py:1);handle (fastapi/routing.py:2);validate (pydantic/main.py:5) 10\n"
         "_bootstrap (threading.py:1);_worker (concurrent/futures/thread.py:81) 60\n"
     )
-    found = profile.classify(raw)
+    found = classify(raw)
     shares = dict(found["categories"])
     assert found["samples"] == 40  # the idle worker thread is left out
-    assert shares[profile.CATEGORIES[2][0]] == pytest.approx(0.75)  # asyncio frame skipped over
-    assert shares[profile.CATEGORIES[3][0]] == pytest.approx(0.25)
+    assert shares[CATEGORIES[2][0]] == pytest.approx(0.75)  # asyncio frame skipped over
+    assert shares[CATEGORIES[3][0]] == pytest.approx(0.25)
 
 
 def test_report_replaces_only_its_own_block() -> None:
     text = "intro\n<!-- bench:router:start -->\nold\n<!-- bench:router:end -->\nafter\n"
-    new = report._replace_block(text, "router", ["new table"])
+    new = _replace_block(text, "router", ["new table"])
     assert (
         new == "intro\n<!-- bench:router:start -->\nnew table\n<!-- bench:router:end -->\nafter\n"
     )
-    appended = report._replace_block("intro\n", "ledger", ["rates"])
+    appended = _replace_block("intro\n", "ledger", ["rates"])
     assert appended.endswith("<!-- bench:ledger:start -->\nrates\n<!-- bench:ledger:end -->\n")

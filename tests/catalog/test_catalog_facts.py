@@ -160,3 +160,12 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({"version": 1, "models": [entry, other]}), encoding="utf-8")
     with pytest.raises(ConfigError, match="id 'tiny-1b' is used twice"):
         load_catalog(path)
+
+
+def test_the_catalog_page_shows_the_catalog_as_it_is() -> None:
+    """docs/catalog.md is regenerated with ``python -m stellwerk.catalog.table``."""
+    from stellwerk.catalog.table import markdown_table
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "catalog.md").read_text()
+    shown = page.split("<!-- catalog-table:start -->\n")[1].split("<!-- catalog-table:end -->")[0]
+    assert shown == markdown_table(CATALOG), "run: python -m stellwerk.catalog.table"

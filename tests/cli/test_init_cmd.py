@@ -135,3 +135,13 @@ def test_every_init_option_is_documented() -> None:
     assert len(options) > 10
     missing = [opt for opt in options if f"`{opt}" not in docs]
     assert not missing, f"undocumented in docs/configurator.md: {missing}"
+
+
+def test_a_department_name_the_config_would_refuse_is_named(tmp_path: Path) -> None:
+    code, output = _init(
+        "--gpu-memory", "24", "--department", "R&D team", "--output", str(tmp_path / "s.yaml"),
+        "--no-interactive",
+    )  # fmt: skip
+    assert code == 1
+    assert "departments.0.name: 'R&D team' is not a valid name" in output
+    assert list(tmp_path.iterdir()) == []

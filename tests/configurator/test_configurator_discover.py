@@ -142,3 +142,21 @@ def test_not_a_url_is_refused() -> None:
 def test_name_matching(name: str, expected: str | None) -> None:
     model, _ = match_name(name, CATALOG)
     assert (model.id if model else None) == expected
+
+
+def test_sizes_and_context_reported_by_llamacpp_and_vllm_are_used(model_server: Server) -> None:
+    """llama.cpp's server reports ``meta.n_params`` and ``meta.n_ctx_train``; vLLM reports
+    ``max_model_len``, the context it was started with."""
+    listing = openai_models("house-model-q4.gguf", "mistralai/Ministral-3-8B-Instruct-2512")
+    data = listing["data"]
+    assert isinstance(data, list)
+    data[0]["meta"] = {"n_params": 7_241_732_096, "n_ctx_train": 32768}
+    data[1]["max_model_len"] = 4096
+    url = model_server({"/v1/models": (200, listing)})
+    found = discover(url, CATALOG)
+    assert found.found[0].params_b == pytest.approx(7.241732096)
+    rows, _ = served_from(found, Needs(engine="vllm", context=16384))
+    by_id = _by_id(rows)
+    assert by_id["house-model-q4.gguf"].params_b == pytest.approx(7.241732096)
+    assert by_id["house-model-q4.gguf"].context_length == 16384
+    assert by_id["ministral-3-8b"].context_length == 4096, "the server's limit wins"

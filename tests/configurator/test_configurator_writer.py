@@ -142,3 +142,10 @@ def test_header_is_yaml_comments_only(tmp_path: Path) -> None:
 )
 def test_key_env_names(department: str, env: str) -> None:
     assert key_env_name(department) == env
+
+
+@pytest.mark.parametrize("engine", ["ollama", "vllm", "llamacpp", "localai"])
+def test_engine_host_is_where_the_gateway_reaches_the_engine(engine: str) -> None:
+    needs = Needs(engine=engine, gpu_memory_gb=80)  # type: ignore[arg-type]
+    engine_plan = plan(propose(CATALOG, needs).picks, needs, host="models.internal")
+    assert all("//models.internal:" in str(b["base_url"]) for b in engine_plan.backends)

@@ -129,3 +129,17 @@ def test_curl(name: str, guide_env: Gateway) -> None:
         assert "x-stellwerk-model: " + body["model"] in result.stderr.lower()
     else:
         assert body["done"] is True and isinstance(body["message"]["content"], str)
+
+
+@pytest.mark.parametrize("path", ["/v1/models", "/api/tags"])
+def test_requests_without_a_key_are_refused_as_the_guides_say(path: str, gateway: Gateway) -> None:
+    """curl.md quotes the error body; langflow.md and open-webui.md rely on keyless requests
+    (the Ollama component) being refused with 401."""
+    import httpx
+
+    response = httpx.get(gateway.url + path, timeout=10)
+    assert response.status_code == 401
+    error = response.json()["error"]
+    message = error if path.startswith("/api") else error["message"]
+    assert message == "no API key: send 'Authorization: Bearer <key>'"
+    assert message in (GUIDES / "curl.md").read_text()

@@ -40,6 +40,7 @@ class Found:
     quantization: str | None
     match: CatalogModel | None
     how: str
+    context_length: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +119,19 @@ def _from_ollama(item: object, catalog: Catalog) -> Found:
 
 
 def _from_openai(item: object, catalog: Catalog) -> Found:
-    name = str(item.get("id", "")) if isinstance(item, dict) else str(item)
+    """An entry of ``/v1/models``. llama.cpp's server adds ``meta.n_params`` (and
+    ``meta.n_ctx_train``), vLLM ``max_model_len``: used where present."""
+    if not isinstance(item, dict):
+        return Found(str(item), None, None, None, "not a model entry")
+    name = str(item.get("id", ""))
+    meta = item.get("meta") if isinstance(item.get("meta"), dict) else {}
+    assert isinstance(meta, dict)
+    n_params = meta.get("n_params")
+    params = n_params / 1e9 if isinstance(n_params, int | float) and n_params > 0 else None
+    context = item.get("max_model_len") or meta.get("n_ctx_train")
     model, how = match_name(name, catalog)
-    return Found(name, None, None, model, how)
+    found_context = context if isinstance(context, int) and context > 0 else None
+    return Found(name, params, None, model, how, found_context)
 
 
 def _parse_size(text: str) -> float | None:
@@ -184,7 +195,7 @@ def served_from(discovery: Discovery, needs: Needs) -> tuple[tuple[Served, ...],
             report.append(f"{found.name}: {found.how} and its size is unknown; left out")
             continue
         report.append(f"{found.name}: {found.how}; added as 'proposed' with {params:g}B parameters")
-        rows.append((params, _unknown(found, params, backend)))
+        rows.append((params, _unknown(found, params, backend, needs)))
     rows.sort(key=lambda pair: pair[0])
     count = len(rows)
     ordered = []
@@ -215,7 +226,10 @@ def _known(
         problem = f"matches {model.id}, which does not list {', '.join(missing)}"
     elif needs.openness == "fully_open" and model.openness != "fully_open":
         problem = f"matches {model.id}, which is open weights only"
-    context = min(needs.context, model.context_length or UNKNOWN_CONTEXT)
+    limits = [needs.context, model.context_length or UNKNOWN_CONTEXT]
+    if found.context_length is not None:
+        limits.append(found.context_length)  # what the server was started with
+    context = min(limits)
     row = Served(
         model_id=model.id,
         backend=backend,
@@ -234,7 +248,7 @@ def _known(
     return row, problem
 
 
-def _unknown(found: Found, params: float, backend: str) -> Served:
+def _unknown(found: Found, params: float, backend: str, needs: Needs) -> Served:
     slug = _ID_BAD.sub("-", found.name).strip("-./:") or "model"
     if slug.lower().startswith("auto"):
         slug = f"m-{slug}"
@@ -245,7 +259,7 @@ def _unknown(found: Found, params: float, backend: str) -> Served:
         size_class="medium",
         params_b=params,
         active_params_b=params,
-        context_length=UNKNOWN_CONTEXT,
+        context_length=min(needs.context, found.context_length or UNKNOWN_CONTEXT),
         capabilities=("chat",),
         languages=(),
         licence=None,
