@@ -112,11 +112,22 @@ async def _connect(host: str, port: int) -> _Client:
 async def _one(client: _Client, request: bytes, timeout: float, watch: bool = False) -> bool:
     try:
         status = await asyncio.wait_for(client.send(request, watch_tokens=watch), timeout)
-    except (TimeoutError, ConnectionError, httptools.HttpParserError):
+    except (TimeoutError, ConnectionError, RuntimeError, httptools.HttpParserError):
+        # RuntimeError: uvloop refuses to write to a transport the server has just closed
         if client.transport is not None:
             client.transport.close()
         return False
     return 200 <= status < 300
+
+
+async def _idle_or_new(idle: deque[_Client], host: str, port: int) -> _Client:
+    """The most recently used open connection; ones the server closed meanwhile (its keep-alive
+    timeout) are dropped, as an HTTP client's pool drops them."""
+    while idle:
+        client = idle.pop()
+        if not client.closed.done():
+            return client
+    return await _connect(host, port)
 
 
 async def closed_loop(
@@ -165,7 +176,7 @@ async def open_loop(
         nonlocal busy
         busy += 1
         try:
-            client = idle.pop() if idle else await _connect(host, port)
+            client = await _idle_or_new(idle, host, port)
             if await _one(client, request, timeout):
                 sample.latencies.append(time.perf_counter() - due)
                 idle.append(client)
