@@ -36,10 +36,12 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     (
-        "auth, policy and routing",
+        "auth, limits, policy, governance and routing",
         (
             *("stellwerk/routing/", "stellwerk/gateway/selection.py", "stellwerk/gateway/chat.py"),
-            *("stellwerk/gateway/auth.py", "hashlib", "hmac"),
+            *("stellwerk/gateway/auth.py", "stellwerk/gateway/limits.py", "hashlib", "hmac"),
+            *("stellwerk/policy/", "stellwerk/governance/", "stellwerk/gateway/governance.py"),
+            *("stellwerk/catalog/",),
         ),
     ),
     ("framework (FastAPI, Starlette, AnyIO)", ("fastapi/", "starlette/", "anyio/")),
