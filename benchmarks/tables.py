@@ -210,6 +210,21 @@ def memory_table(backend: dict[str, Any]) -> list[str]:
             f"({soak['ok']:,} requests, {soak['errors']} errors, p99 {_ms(soak['p99'])} ms): "
             f"RSS {soak['rss_start'] / 2**20:.0f} MiB at its start, "
             f"{soak['rss_end'] / 2**20:.0f} MiB at its end "
-            f"({soak['slope_mib_per_min']:+.2f} MiB per minute, least squares)."
+            f"({soak['slope_mib_per_min']:+.2f} MiB per minute over the soak, "
+            f"{_late_slope(backend, soak):+.2f} over its second half; least squares)."
         )
     return rows
+
+
+def _late_slope(backend: dict[str, Any], soak: dict[str, Any]) -> float:
+    """MiB per minute of Stellwerk's RSS over the second half of the soak (after warm-up)."""
+    middle = (soak["from_s"] + soak["to_s"]) / 2
+    series: list[tuple[float, int]] = backend.get("memory", {}).get("stellwerk", [])
+    points = [(t, rss) for t, rss in series if middle <= t <= soak["to_s"]]
+    if len(points) < 2:
+        return math.nan
+    mean_t = sum(t for t, _ in points) / len(points)
+    mean_r = sum(r for _, r in points) / len(points)
+    num = sum((t - mean_t) * (r - mean_r) for t, r in points)
+    den = sum((t - mean_t) ** 2 for t, _ in points) or 1.0
+    return num / den * 60 / 2**20
