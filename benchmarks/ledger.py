@@ -174,18 +174,26 @@ async def psycopg_batch(url: str, *, native_async: bool) -> tuple[BatchWriter, C
     return write_threaded, close
 
 
-def timed(call: Callable[[], object], repeat: int = 3) -> float:
-    """Median wall time of ``call`` in milliseconds."""
-    times = []
+def timed(call: Callable[[], object], repeat: int = 3) -> str:
+    """Median wall time of ``call``, and the CPU time this process spent (on SQLite that includes
+    the database's work; on PostgreSQL the server's is not counted)."""
+    wall, cpu = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         call()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+    return f"{statistics.median(wall):,.1f} ms (CPU {statistics.median(cpu):,.1f} ms)"
 
 
-def bulk_load(ledger: Ledger, count: int) -> float:
-    started = time.perf_counter()
+def rate(count: int, call: Callable[[], object]) -> str:
+    started, started_cpu = time.perf_counter(), time.process_time()
+    call()
+    wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    return f"{count / wall:,.0f} rec/s (per CPU-second of this process {count / cpu:,.0f})"
+
+
+def bulk_load(ledger: Ledger, count: int) -> None:
     chunk: list[UsageRecord] = []
     for record in generate(count, seed=1, prefix="bulk"):
         chunk.append(record)
@@ -193,7 +201,6 @@ def bulk_load(ledger: Ledger, count: int) -> float:
             ledger.insert_usage(chunk)
             chunk = []
     ledger.insert_usage(chunk)
-    return count / (time.perf_counter() - started)
 
 
 def bench(name: str, url: str, args: argparse.Namespace) -> list[tuple[str, str, str]]:
@@ -217,18 +224,11 @@ def bench(name: str, url: str, args: argparse.Namespace) -> list[tuple[str, str,
         label = f"writer, {args.clients} clients, {args.writes:,} records"
         for variant, measured in results.items():
             rows.append((name, f"{label}: {variant}", str(median_result(measured))))
-        rate = bulk_load(ledger, args.rows)
-        rows.append(
-            (name, f"bulk load {args.rows:,} rows (10k per transaction)", f"{rate:,.0f} rec/s")
-        )
-        rows.append(
-            (
-                name,
-                f"10k-record batch into {ledger.count_usage():,} rows",
-                f"{_batch_rate(ledger, 'f'):,.0f} rec/s",
-            )
-        )
-        rows.append((name, "10k-record batch into the empty table", f"{empty_rate:,.0f} rec/s"))
+        rows.append((name, "10k-record batch into the empty table", empty_rate))
+        loaded = rate(args.rows, lambda: bulk_load(ledger, args.rows))
+        rows.append((name, f"bulk load {args.rows:,} rows (10k per transaction)", loaded))
+        full = ledger.count_usage()
+        rows.append((name, f"10k-record batch into {full:,} rows", _batch_rate(ledger, "f")))
         month = Window.month("2026-11")
         queries: list[tuple[str, Callable[[], object]]] = [
             ("count, one month", lambda: ledger.count_usage(month)),
@@ -250,17 +250,15 @@ def bench(name: str, url: str, args: argparse.Namespace) -> list[tuple[str, str,
         ]
         total = ledger.count_usage()
         for label, call in queries:
-            rows.append((name, f"{label} ({total:,} rows)", f"{timed(call):,.1f} ms"))
+            rows.append((name, f"{label} ({total:,} rows)", timed(call)))
     finally:
         ledger.close()
     return rows
 
 
-def _batch_rate(ledger: Ledger, prefix: str) -> float:
+def _batch_rate(ledger: Ledger, prefix: str) -> str:
     batch = list(generate(10_000, seed=3, prefix=prefix))
-    started = time.perf_counter()
-    ledger.insert_usage(batch)
-    return len(batch) / (time.perf_counter() - started)
+    return rate(len(batch), lambda: ledger.insert_usage(batch))
 
 
 def _psycopg_rate(

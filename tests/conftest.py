@@ -1,1 +1,6 @@
-pytest_plugins = ["tests.fixtures.llama", "tests.fixtures.gateway"]
+pytest_plugins = [
+    "tests.fixtures.llama",
+    "tests.fixtures.gateway",
+    "tests.fixtures.redis",
+    "tests.fixtures.databases",
+]

@@ -20,6 +20,7 @@
     │   └── TrainingDataError       outcome data is malformed (names the line and the field)
     ├── LedgerError                 the ledger could not be opened or written
     ├── CalibrationError            a calibration run cannot start or resume (output, checkpoint)
+    ├── CountersUnavailable         503 the shared limit/budget counters (Redis) failed
     └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
 Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
@@ -148,6 +149,13 @@ class TrainingDataError(RouterError):
 
 class LedgerError(StellwerkError):
     """The ledger could not be opened, migrated or written."""
+
+
+class CountersUnavailable(StellwerkError):
+    """The shared rate-limit and budget counters (Redis) could not be used; requests are refused
+    (503) rather than served unmetered."""
+
+    status_code: int = 503
 
 
 class CalibrationError(StellwerkError):

@@ -15,7 +15,7 @@ from stellwerk.errors import LedgerError
 from stellwerk.ledger import migrate
 from stellwerk.ledger.engine import build_engine
 from stellwerk.ledger.ledger import open_ledger
-from stellwerk.ledger.partitions import existing_partitions
+from stellwerk.ledger.partitions import existing_partitions, with_next
 from stellwerk.ledger.tables import metadata
 from tests.ledger.factory import make_records
 
@@ -166,8 +166,15 @@ def test_postgres_usage_is_partitioned_by_month(postgres_url: str) -> None:
                 for name in partitions
             }
         assert kind == "p"
-        assert partitions == ["usage_y2026m11", "usage_y2026m12", "usage_y2027m01"]
+        # and the month after the last one, made ahead of time
+        assert partitions == [
+            "usage_y2026m11",
+            "usage_y2026m12",
+            "usage_y2027m01",
+            "usage_y2027m02",
+        ]
         assert sum(per_partition.values()) == 3000 == ledger.count_usage()
+        assert per_partition["usage_y2027m02"] == 0
         november = sum(1 for r in records if r.time.month == 11)
         assert per_partition["usage_y2026m11"] == november
     finally:
@@ -194,3 +201,17 @@ def test_postgres_replicas_migrating_at_once_all_succeed(postgres_url: str) -> N
     with engine.connect() as connection:
         assert migrate.current_revision(connection) == migrate.head_revision()
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("months", "expected"),
+    [
+        ([(2026, 11)], {(2026, 11), (2026, 12)}),
+        ([(2026, 12)], {(2026, 12), (2027, 1)}),
+        ([(2026, 1), (2026, 2)], {(2026, 1), (2026, 2), (2026, 3)}),
+    ],
+)
+def test_partitions_are_made_a_month_ahead(
+    months: list[tuple[int, int]], expected: set[tuple[int, int]]
+) -> None:
+    assert with_next(months) == expected

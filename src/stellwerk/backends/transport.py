@@ -7,6 +7,7 @@ upstream 400/413/422 (the request itself is wrong) -> InvalidRequest (400), upst
 upstream 429 / 503                                 -> BackendUnavailable (503)
 any other upstream status >= 400                   -> BackendFailed (502)
 a body that is not the JSON the protocol promises  -> BackendFailed (502)
+a request that JSON cannot carry (an integer past 64 bits passed through) -> InvalidRequest (400)
 """
 
 from __future__ import annotations
@@ -52,6 +53,14 @@ def raise_for_status(backend: str, status: int, body: bytes) -> None:
     raise BackendFailed(backend, f"HTTP {status}: {detail}")
 
 
+def encode(payload: dict[str, Any]) -> bytes:
+    """The request body for the backend; values passed through unchecked may not fit JSON."""
+    try:
+        return orjson.dumps(payload)
+    except TypeError as exc:  # orjson: integers past 64 bits, and nothing else JSON can parse
+        raise InvalidRequest(f"request cannot be passed on: {exc}") from exc
+
+
 def parse_json(backend: str, body: bytes) -> dict[str, Any]:
     try:
         value = orjson.loads(body)
@@ -74,7 +83,7 @@ async def post_json(
     with upstream_errors(backend):
         response = await client.post(
             url,
-            content=orjson.dumps(payload),
+            content=encode(payload),
             headers={**headers, "content-type": "application/json"},
             timeout=timeout,
         )
@@ -96,7 +105,7 @@ async def stream_lines(
     request = client.build_request(
         "POST",
         url,
-        content=orjson.dumps(payload),
+        content=encode(payload),
         headers={**headers, "content-type": "application/json"},
         timeout=timeout,
     )
@@ -133,6 +142,7 @@ def _upstream_message(body: bytes) -> str:
 
 __all__ = [
     "UpstreamError",
+    "encode",
     "parse_json",
     "post_json",
     "raise_for_status",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from stellwerk import __version__
-from stellwerk.cli import calibrate_cmd, demo_cmd, serve_cmd
+from stellwerk.cli import calibrate_cmd, demo_cmd, governance_cmd, init_cmd, serve_cmd
 
 
 def build_app() -> typer.Typer:
@@ -28,7 +28,9 @@ def build_app() -> typer.Typer:
 
     serve_cmd.register(app)
     demo_cmd.register(app)
+    init_cmd.register(app)
     calibrate_cmd.register(app)
+    governance_cmd.register(app)
     return app
 
 

@@ -18,6 +18,19 @@ Capability = Literal["chat", "tools", "vision", "embeddings", "json"]
 Classification = Literal["public", "internal", "confidential", "secret"]
 Openness = Literal["open_weights", "open_model", "open_tooling", "open_science", "closed"]
 Hosting = Literal["on_prem", "eu_cloud", "non_eu_cloud"]
+RiskTier = Literal["minimal", "limited", "high"]
+Role = Literal["user", "owner", "admin"]
+MofClass = Literal["I", "II", "III"]
+ModelFact = Literal[
+    "licence",
+    "model_card_url",
+    "hosting",
+    "owner",
+    "evaluation_url",
+    "oversight_contact",
+    "data_owner",
+]
+UseCaseFact = Literal["purpose", "oversight_contact", "allowed_models"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -39,6 +52,15 @@ def _check_name(value: str) -> str:
 def _check_env(value: str | None) -> str | None:
     if value is not None and not _ENV.match(value):
         raise ValueError(f"{value!r} is not an environment variable name")
+    return value
+
+
+def _refuse_prohibited(value: object) -> object:
+    if value == "prohibited":
+        raise ValueError(
+            "risk tier 'prohibited' is refused: the EU AI Act forbids these practices (Art. 5);"
+            " use minimal, limited or high"
+        )
     return value
 
 
@@ -104,8 +126,17 @@ class ModelConfig(_Strict):
     price: Price = Price()
     energy_wh_per_1k_tokens: float = Field(default=0.0, ge=0)
     benchmark_score: float | None = Field(default=None, ge=0, le=1)
+    # governance facts (all optional; which ones are required depends on the risk tier)
+    risk_tier: RiskTier = "minimal"
+    model_card_url: str | None = None
+    evaluation_url: str | None = None
+    oversight_contact: str | None = None
+    data_owner: str | None = None
+    mof_class: MofClass | None = None
+    osi_osaid: bool | None = None
 
     _id = field_validator("id")(_check_name)
+    _tier = field_validator("risk_tier", mode="before")(_refuse_prohibited)
 
     @field_validator("id")
     @classmethod
@@ -115,12 +146,25 @@ class ModelConfig(_Strict):
         return value
 
 
+class UsageLimits(_Strict):
+    """Rate limits and budget of a department or a key; null means unlimited. ``monthly_budget``
+    is in internal prices (the unit of ``Price``), counted per calendar month (UTC)."""
+
+    requests_per_minute: int | None = Field(default=None, gt=0)
+    tokens_per_minute: int | None = Field(default=None, gt=0)
+    monthly_budget: float | None = Field(default=None, ge=0)
+
+
 class KeyConfig(_Strict):
     """A client key of a department: by env var name (hashed at start-up) or by its SHA-256."""
 
     id: str
     key_env: str | None = None
     key_sha256: str | None = None
+    role: Role = "user"
+    use_case: str | None = None
+    classification: Classification | None = None
+    limits: UsageLimits | None = None
 
     _id = field_validator("id")(_check_name)
     _env = field_validator("key_env")(_check_env)
@@ -144,8 +188,121 @@ class DepartmentConfig(_Strict):
     keys: tuple[KeyConfig, ...] = ()
     classification: Classification = "internal"
     allowed_models: tuple[str, ...] | None = None
+    limits: UsageLimits = UsageLimits()
+    pilot: bool = False
 
     _name = field_validator("name")(_check_name)
+
+
+class UseCaseConfig(_Strict):
+    """A use case: what a department does with the models (EU AI Act risk tier, data class)."""
+
+    name: str
+    department: str
+    purpose: str = ""
+    risk_tier: RiskTier = "minimal"
+    classification: Classification = "internal"
+    allowed_models: tuple[str, ...] | None = None
+    oversight_contact: str | None = None
+
+    _name = field_validator("name")(_check_name)
+    _tier = field_validator("risk_tier", mode="before")(_refuse_prohibited)
+
+
+def _default_hosting() -> dict[Classification, tuple[Hosting, ...]]:
+    return {
+        "public": ("on_prem", "eu_cloud", "non_eu_cloud"),
+        "internal": ("on_prem", "eu_cloud"),
+        "confidential": ("on_prem",),
+        "secret": ("on_prem",),
+    }
+
+
+def _default_model_facts() -> dict[RiskTier, tuple[ModelFact, ...]]:
+    return {
+        "minimal": ("licence", "hosting"),
+        "limited": ("licence", "hosting", "owner", "model_card_url"),
+        "high": (
+            "licence",
+            "hosting",
+            "owner",
+            "model_card_url",
+            "evaluation_url",
+            "oversight_contact",
+        ),
+    }
+
+
+def _default_use_case_facts() -> dict[RiskTier, tuple[UseCaseFact, ...]]:
+    return {
+        "minimal": (),
+        "limited": ("purpose",),
+        "high": ("purpose", "oversight_contact", "allowed_models"),
+    }
+
+
+# Deployers of high-risk AI systems keep the logs at least six months (EU AI Act, Art. 26(6)).
+MIN_HIGH_RISK_RETENTION_DAYS = 183
+
+
+def _default_retention() -> dict[RiskTier, int]:
+    return {"minimal": 90, "limited": 180, "high": 365}
+
+
+class GovernanceConfig(_Strict):
+    """Rules enforced at request time: where each data class may go, which facts each risk tier
+    requires, whether a non-compliant model is blocked or only flagged, how long records stay."""
+
+    classification_hosting: dict[Classification, tuple[Hosting, ...]] = Field(
+        default_factory=_default_hosting
+    )
+    compliance_mode: Literal["block", "flag"] = "flag"
+    required_model_facts: dict[RiskTier, tuple[ModelFact, ...]] = Field(
+        default_factory=_default_model_facts
+    )
+    required_use_case_facts: dict[RiskTier, tuple[UseCaseFact, ...]] = Field(
+        default_factory=_default_use_case_facts
+    )
+    retention_days: dict[RiskTier, int] = Field(default_factory=_default_retention)
+    # how often a gateway reloads keys, catalog state and limits changed by other processes
+    refresh_seconds: float = Field(default=1.0, gt=0, le=300)
+
+    @field_validator("classification_hosting")
+    @classmethod
+    def _all_classes(
+        cls, value: dict[Classification, tuple[Hosting, ...]]
+    ) -> dict[Classification, tuple[Hosting, ...]]:
+        merged = {**_default_hosting(), **value}
+        return merged
+
+    @field_validator("required_model_facts")
+    @classmethod
+    def _model_tiers(
+        cls, value: dict[RiskTier, tuple[ModelFact, ...]]
+    ) -> dict[RiskTier, tuple[ModelFact, ...]]:
+        return {**_default_model_facts(), **value}
+
+    @field_validator("required_use_case_facts")
+    @classmethod
+    def _use_case_tiers(
+        cls, value: dict[RiskTier, tuple[UseCaseFact, ...]]
+    ) -> dict[RiskTier, tuple[UseCaseFact, ...]]:
+        return {**_default_use_case_facts(), **value}
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, value: dict[RiskTier, int]) -> dict[RiskTier, int]:
+        merged = {**_default_retention(), **value}
+        for tier, days in merged.items():
+            if days < 1:
+                raise ValueError(f"retention_days.{tier}: must be at least 1 day, got {days}")
+        if merged["high"] < MIN_HIGH_RISK_RETENTION_DAYS:
+            raise ValueError(
+                f"retention_days.high: {merged['high']} days is too short; records of high-risk"
+                f" use cases are kept at least {MIN_HIGH_RISK_RETENTION_DAYS} days (six months,"
+                " EU AI Act Art. 26(6))"
+            )
+        return merged
 
 
 class RouteConfig(_Strict):
@@ -160,6 +317,21 @@ class RouterConfig(_Strict):
 
     kind: str = "learned"
     artifact: str | None = None
+
+
+class DashboardConfig(_Strict):
+    """The governance dashboard at ``/dashboard``, for keys with the ``admin`` role.
+
+    Session cookies are signed with the secret in the environment variable
+    ``session_secret_env`` (at least 32 characters; give every replica the same one). Without it a
+    random secret is made at start-up, so sessions end when the process does.
+    """
+
+    enabled: bool = True
+    session_secret_env: str | None = None
+    session_minutes: int = Field(default=480, gt=0, le=7 * 24 * 60)
+
+    _env = field_validator("session_secret_env")(_check_env)
 
 
 class Limits(_Strict):
@@ -178,6 +350,26 @@ class ServerConfig(_Strict):
     cors_origins: tuple[str, ...] = ()
     limits: Limits = Limits()
     shutdown_grace_s: float = Field(default=30.0, ge=0)
+    redis_url: str | None = None
+    redis_password_env: str | None = None
+    redis_prefix: str = Field(default="stellwerk:", min_length=1, max_length=64)
+
+    _redis_env = field_validator("redis_password_env")(_check_env)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        match = re.match(r"^(rediss?|unix)://(?:([^@/]*)@)?", value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a redis://, rediss:// or unix:// URL")
+        if match.group(2) and ":" in match.group(2):
+            raise ValueError(
+                "the Redis URL holds a password; give the URL without it and name the"
+                " environment variable that holds it in server.redis_password_env"
+            )
+        return value
 
 
 def _default_routes() -> dict[str, RouteConfig]:
@@ -195,6 +387,9 @@ class StellwerkConfig(_Strict):
     departments: tuple[DepartmentConfig, ...] = ()
     routes: dict[str, RouteConfig] = Field(default_factory=_default_routes)
     router: RouterConfig = RouterConfig()
+    dashboard: DashboardConfig = DashboardConfig()
+    governance: GovernanceConfig = GovernanceConfig()
+    use_cases: tuple[UseCaseConfig, ...] = ()
 
     @field_validator("routes")
     @classmethod
@@ -224,7 +419,44 @@ class StellwerkConfig(_Strict):
                     raise ValueError(
                         f"departments.{i}.allowed_models: {name!r} is not a configured model"
                     )
+        self._governance_references(models)
         return self
+
+    def _governance_references(self, models: set[str]) -> None:
+        _unique("use_cases", [u.name for u in self.use_cases])
+        departments = {d.name for d in self.departments}
+        use_cases = {u.name: u for u in self.use_cases}
+        for i, case in enumerate(self.use_cases):
+            if case.department not in departments:
+                raise ValueError(
+                    f"use_cases.{i}.department: {case.department!r} is not a configured department"
+                )
+            for name in case.allowed_models or ():
+                if name not in models:
+                    raise ValueError(
+                        f"use_cases.{i}.allowed_models: {name!r} is not a configured model"
+                    )
+        for i, model in enumerate(self.models):
+            if model.data_owner is not None and model.data_owner not in departments:
+                raise ValueError(
+                    f"models.{i}.data_owner: {model.data_owner!r} is not a configured department"
+                    " (the data owner's owner keys manage the model's consent)"
+                )
+        for i, dept in enumerate(self.departments):
+            for j, key in enumerate(dept.keys):
+                if key.use_case is None:
+                    continue
+                bound = use_cases.get(key.use_case)
+                if bound is None:
+                    raise ValueError(
+                        f"departments.{i}.keys.{j}.use_case: {key.use_case!r} is not a configured"
+                        " use case"
+                    )
+                if bound.department != dept.name:
+                    raise ValueError(
+                        f"departments.{i}.keys.{j}.use_case: use case {bound.name!r} belongs to"
+                        f" department {bound.department!r}, not {dept.name!r}"
+                    )
 
 
 def _unique(what: str, names: list[str]) -> None:

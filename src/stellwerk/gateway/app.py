@@ -6,6 +6,7 @@ backends on one pooled HTTP client and loads the router; shutdown drains the led
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -14,9 +15,12 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from stellwerk import __version__
+from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import StellwerkConfig
-from stellwerk.gateway import errors, ollama_api, openai_api, ops
+from stellwerk.dashboard import install_dashboard
+from stellwerk.gateway import admin_api, errors, ollama_api, openai_api, openapi, ops
 from stellwerk.gateway.runtime import Secrets, build_runtime
+from stellwerk.governance.service import Governance, build_counters, redis_password
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.writer import LedgerWriter
 from stellwerk.routing.loader import load_router
@@ -24,7 +28,9 @@ from stellwerk.routing.loader import load_router
 
 def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = None) -> FastAPI:
     """Build the app. ``environ`` holds the referenced secrets (default: the process env)."""
-    secrets = Secrets.resolve(config, os.environ if environ is None else environ)
+    env = os.environ if environ is None else environ
+    secrets = Secrets.resolve(config, env)
+    password = redis_password(config, env)
     router = load_router(config.router)
 
     @asynccontextmanager
@@ -32,16 +38,27 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         ledger = open_ledger(config.server.database_url)
         writer = LedgerWriter(ledger)
         await writer.start()
-        runtime = build_runtime(config, secrets, router, writer)
+        governance = Governance(
+            ledger,
+            config,
+            config_hash=config_hash(config),
+            counters=build_counters(config, password),
+        )
+        await asyncio.to_thread(governance.start)
+        await governance.seed_budgets()
+        runtime = build_runtime(config, secrets, router, writer, governance)
         app.state.runtime = runtime
         app.state.ledger = ledger
         runtime.health.start()
+        background = asyncio.create_task(governance.run(config.governance.refresh_seconds))
         try:
             yield
         finally:
+            background.cancel()
             await runtime.health.stop()
             await runtime.client.aclose()
             await writer.close()
+            await governance.counters.close()
             ledger.close()
 
     app = FastAPI(
@@ -62,4 +79,7 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
     app.include_router(openai_api.router)
     app.include_router(ollama_api.router)
     app.include_router(ops.router)
+    app.include_router(admin_api.router)
+    install_dashboard(app, config, env)
+    openapi.install(app)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from stellwerk.config.loader import resolve_env
@@ -26,6 +26,7 @@ class Principal:
     role: str
     classification: str
     allowed_models: frozenset[str] | None
+    use_case: str | None = None
 
 
 def digest(key: str) -> str:
@@ -35,26 +36,46 @@ def digest(key: str) -> str:
 class Keyring:
     """Digest -> principal, built once at start-up."""
 
-    def __init__(self, principals: Mapping[str, Principal]) -> None:
+    def __init__(
+        self,
+        principals: Mapping[str, Principal],
+        more: Callable[[str], Principal | None] | None = None,
+    ) -> None:
         self._index = {d[:16]: (d, p) for d, p in principals.items()}
+        self._more = more  # keys kept elsewhere (the governance key store), looked up by digest
 
     @classmethod
-    def from_config(cls, config: StellwerkConfig, environ: Mapping[str, str]) -> Keyring:
+    def from_config(
+        cls,
+        config: StellwerkConfig,
+        environ: Mapping[str, str],
+        more: Callable[[str], Principal | None] | None = None,
+    ) -> Keyring:
         names = [k.key_env for d in config.departments for k in d.keys if k.key_env]
         values = resolve_env(names, environ)
         principals: dict[str, Principal] = {}
+        use_cases = {u.name: u for u in config.use_cases}
         for dept in config.departments:
             allowed = frozenset(dept.allowed_models) if dept.allowed_models is not None else None
             for key in dept.keys:
                 key_digest = key.key_sha256 or digest(values[key.key_env or ""])
+                case = use_cases.get(key.use_case) if key.use_case else None
                 principals[key_digest] = Principal(
                     key_id=key.id,
                     department=dept.name,
-                    role="user",
-                    classification=dept.classification,
+                    role=key.role,
+                    classification=key.classification
+                    or (case.classification if case else dept.classification),
                     allowed_models=allowed,
+                    use_case=key.use_case,
                 )
-        return cls(principals)
+        return cls(principals, more)
+
+    def extended(self, more: Callable[[str], Principal | None]) -> Keyring:
+        """This keyring, looking up keys it does not hold with ``more`` (by SHA-256 digest)."""
+        keyring = Keyring({}, more)
+        keyring._index = self._index
+        return keyring
 
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal of an ``Authorization: Bearer <key>`` header, or 401."""
@@ -66,6 +87,9 @@ class Keyring:
             raise AuthenticationFailed("malformed Authorization header: use 'Bearer <key>'")
         presented = digest(key)
         entry = self._index.get(presented[:16])
-        if entry is None or not hmac.compare_digest(entry[0], presented):
+        if entry is not None and hmac.compare_digest(entry[0], presented):
+            return entry[1]
+        found = self._more(presented) if self._more is not None else None
+        if found is None:
             raise AuthenticationFailed("unknown API key")
-        return entry[1]
+        return found

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
@@ -16,6 +17,7 @@ from stellwerk.errors import BackendFailed, BackendTimeout, CircuitOpen, Upstrea
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.selection import Selection
+from stellwerk.policy.limits import Reservation
 
 
 @dataclass(slots=True)
@@ -37,10 +39,24 @@ class Call:
     ended: float | None = None
     status: int = 200
     error_kind: str | None = None
+    reservation: Reservation | None = None
 
     def mark_first_token(self) -> None:
         if self.first_token is None:
             self.first_token = time.perf_counter()
+
+
+class Admitter(Protocol):
+    """Limits and budgets: reserve a request's maximal use before a backend is called, or raise
+    ``RateLimited``."""
+
+    async def admit(
+        self,
+        principal: Principal,
+        models: Sequence[ModelConfig],
+        request: ChatRequest | None,
+        inputs: Sequence[str] = (),
+    ) -> Reservation: ...
 
 
 class Caller:
@@ -52,10 +68,24 @@ class Caller:
         backends: dict[str, Backend],
         breakers: dict[str, CircuitBreaker],
         metrics: Metrics,
+        admission: Admitter | None = None,
     ) -> None:
         self.backends = backends
         self.breakers = breakers
         self.metrics = metrics
+        self.admission = admission
+
+    async def _reserve(
+        self,
+        call: Call,
+        selection: Selection,
+        request: ChatRequest | None,
+        inputs: Sequence[str] = (),
+    ) -> None:
+        if self.admission is not None and call.principal is not None:
+            call.reservation = await self.admission.admit(
+                call.principal, selection.models, request, inputs
+            )
 
     def _failed(self, call: Call, model: ModelConfig, exc: UpstreamError) -> None:
         self.metrics.upstream_errors.labels(exc.backend, exc.kind).inc()
@@ -69,6 +99,7 @@ class Caller:
         return CircuitOpen(backend.name, "skipped: circuit open after repeated failures")
 
     async def complete(self, call: Call, selection: Selection, request: ChatRequest) -> ChatResult:
+        await self._reserve(call, selection, request)
         last: UpstreamError | None = None
         for model in selection.models:
             backend = self.backends[model.backend]
@@ -98,6 +129,7 @@ class Caller:
         raise last
 
     async def embed(self, call: Call, selection: Selection, inputs: list[str]) -> EmbedResult:
+        await self._reserve(call, selection, None, inputs)
         model = call.model = selection.model
         backend = self.backends[model.backend]
         refused = self._admit(backend)
@@ -122,6 +154,7 @@ class Caller:
         self, call: Call, selection: Selection, request: ChatRequest
     ) -> tuple[ChatChunk, AsyncIterator[ChatChunk]]:
         """Start streaming from the first model whose backend sends a first chunk."""
+        await self._reserve(call, selection, request)
         last: UpstreamError | None = None
         for model in selection.models:
             backend = self.backends[model.backend]

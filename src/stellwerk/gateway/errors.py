@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from stellwerk.errors import (
+    CountersUnavailable,
     InvalidRequest,
     NotFound,
     RateLimited,
@@ -25,7 +26,7 @@ log = logging.getLogger("stellwerk.gateway")
 
 
 def status_of(exc: StellwerkError) -> int:
-    if isinstance(exc, RequestError | UpstreamError):
+    if isinstance(exc, RequestError | UpstreamError | CountersUnavailable):
         return exc.status_code
     return 500
 

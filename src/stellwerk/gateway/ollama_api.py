@@ -18,6 +18,8 @@ from stellwerk.backends.types import ChatChunk
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import ollama_wire as wire
+from stellwerk.gateway import openapi
+from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.chat import decision_headers, fail, new_request_id, open_stream, select
@@ -30,25 +32,32 @@ router = APIRouter(prefix="/api", tags=["Ollama API"])
 # The Ollama release whose API this facade follows; clients compare it numerically.
 OLLAMA_API_VERSION = "0.12.6"
 
-_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"type": "object"}}},
-    }
-}
+
+def _errors(codes: tuple[int, ...]) -> dict[int | str, dict[str, Any]]:
+    return openapi.errors("ollama", codes)
 
 
 def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
 
-@router.post("/chat", openapi_extra=_BODY)
+@router.post(
+    "/chat",
+    response_model=rs.OllamaChatResponse,
+    openapi_extra=openapi.keyed(wire.OllamaChatRequest),
+    responses={**openapi.streaming("application/x-ndjson"), **_errors(openapi.CHAT_ERRORS)},
+)
 async def chat(request: Request, runtime: RuntimeDep) -> Response:
     """Chat; streams NDJSON unless ``"stream": false``."""
     return await _converse(request, runtime, generate=False)
 
 
-@router.post("/generate", openapi_extra=_BODY)
+@router.post(
+    "/generate",
+    response_model=rs.OllamaGenerateResponse,
+    openapi_extra=openapi.keyed(wire.OllamaGenerateRequest),
+    responses={**openapi.streaming("application/x-ndjson"), **_errors(openapi.CHAT_ERRORS)},
+)
 async def generate(request: Request, runtime: RuntimeDep) -> Response:
     """Completion of one prompt (with an optional system prompt); streams unless told not to."""
     return await _converse(request, runtime, generate=True)
@@ -57,7 +66,7 @@ async def generate(request: Request, runtime: RuntimeDep) -> Response:
 async def _converse(request: Request, runtime: Runtime, *, generate: bool) -> Response:
     call = Call(new_request_id(), "ollama", "generate" if generate else "chat", "", stream=False)
     try:
-        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        call.principal = runtime.authenticate(request.headers)
         raw = await read_body(request, runtime.config.server.max_body_bytes)
         body: wire.OllamaChatRequest | wire.OllamaGenerateRequest
         if generate:
@@ -125,12 +134,17 @@ async def _ndjson(
             await runtime.record(call)
 
 
-@router.post("/embed", openapi_extra=_BODY)
+@router.post(
+    "/embed",
+    response_model=rs.OllamaEmbedResponse,
+    openapi_extra=openapi.keyed(wire.OllamaEmbedRequest),
+    responses=_errors(openapi.CHAT_ERRORS),
+)
 async def embed(request: Request, runtime: RuntimeDep) -> Response:
     """Embeddings: one vector per input string."""
     call = Call(new_request_id(), "ollama", "embeddings", "", stream=False)
     try:
-        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(wire.OllamaEmbedRequest, await read_body(request, limit))
         call.requested_model = body.model
@@ -181,18 +195,28 @@ def _entry(model: ModelConfig, modified: str) -> dict[str, Any]:
     }
 
 
-@router.get("/tags")
+@router.get(
+    "/tags",
+    response_model=rs.OllamaModelList,
+    openapi_extra=openapi.keyed(),
+    responses=_errors(openapi.LIST_ERRORS),
+)
 async def tags(request: Request, runtime: RuntimeDep) -> Response:
     """The models the caller may use, as Ollama lists local models."""
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    principal = runtime.authenticate(request.headers)
     modified = wire.now_iso()
     return _json({"models": [_entry(m, modified) for m in runtime.selector.visible(principal)]})
 
 
-@router.get("/ps")
+@router.get(
+    "/ps",
+    response_model=rs.OllamaModelList,
+    openapi_extra=openapi.keyed(),
+    responses=_errors(openapi.LIST_ERRORS),
+)
 async def running(request: Request, runtime: RuntimeDep) -> Response:
     """Models available now; ``expires_at`` is ISO-8601 as Ollama sends it."""
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    principal = runtime.authenticate(request.headers)
     modified = wire.now_iso()
     expires = (datetime.now(UTC) + timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
     models = [
@@ -202,17 +226,18 @@ async def running(request: Request, runtime: RuntimeDep) -> Response:
     return _json({"models": models})
 
 
-@router.post("/show", openapi_extra=_BODY)
+@router.post(
+    "/show",
+    response_model=rs.OllamaShowResponse,
+    openapi_extra=openapi.keyed(wire.ShowRequest),
+    responses=_errors(openapi.SHOW_ERRORS),
+)
 async def show(request: Request, runtime: RuntimeDep) -> Response:
     """Facts of one model, including its capabilities as Ollama names them."""
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
-    raw = await read_body(request, runtime.config.server.max_body_bytes)
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest("request body is not valid JSON") from exc
-    name = (body.get("model") or body.get("name")) if isinstance(body, dict) else None
-    if not isinstance(name, str) or not name:
+    principal = runtime.authenticate(request.headers)
+    body = parse(wire.ShowRequest, await read_body(request, runtime.config.server.max_body_bytes))
+    name = body.model or body.name
+    if not name:
         raise InvalidRequest("missing 'model'", param="model")
     model = runtime.selector.named(principal, name, []).model
     capabilities = ["completion"] if "chat" in model.capabilities else []
@@ -232,7 +257,7 @@ async def show(request: Request, runtime: RuntimeDep) -> Response:
     )
 
 
-@router.get("/version")
+@router.get("/version", response_model=rs.OllamaVersion)
 async def version() -> Response:
     """The Ollama API version this facade follows (numeric, as clients expect)."""
     return _json({"version": OLLAMA_API_VERSION})

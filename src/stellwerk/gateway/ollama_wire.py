@@ -14,6 +14,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, Usage
+from stellwerk.gateway.openai_schema import Tool
 
 # Ollama option -> OpenAI parameter.
 _PARAMS = {
@@ -28,7 +29,7 @@ _PARAMS = {
 
 
 class OllamaMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     role: str = Field(pattern="^(system|user|assistant|tool)$")
     content: str = ""
@@ -40,7 +41,7 @@ class OllamaMessage(BaseModel):
 class OllamaOptions(BaseModel):
     """Sampling options; the ones Stellwerk passes on are type-checked, others are ignored."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     num_predict: int | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -52,14 +53,14 @@ class OllamaOptions(BaseModel):
 
 
 class OllamaChatRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = Field(min_length=1)
     messages: list[OllamaMessage] = Field(min_length=1)
     stream: bool = True
     format: str | dict[str, Any] | None = None
     options: OllamaOptions | None = None
-    tools: list[dict[str, Any]] | None = None
+    tools: list[Tool] | None = None
     keep_alive: str | int | float | None = None
     think: bool | str | None = None
 
@@ -67,7 +68,7 @@ class OllamaChatRequest(BaseModel):
 class OllamaGenerateRequest(BaseModel):
     """``/api/generate``: one prompt (and an optional system prompt) instead of messages."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = Field(min_length=1)
     prompt: str = Field(min_length=1)
@@ -81,7 +82,7 @@ class OllamaGenerateRequest(BaseModel):
 
 
 class OllamaEmbedRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = Field(min_length=1)
     input: str | list[str] = Field(min_length=1)
@@ -90,7 +91,18 @@ class OllamaEmbedRequest(BaseModel):
     keep_alive: str | int | float | None = None
 
 
-def _message(message: OllamaMessage) -> dict[str, Any]:
+class ShowRequest(BaseModel):
+    """The model to describe; ``name`` is the older spelling of ``model``."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    model: str | None = None
+    name: str | None = None
+
+
+def _message(message: OllamaMessage, answer: int = 0) -> dict[str, Any]:
+    """One message in OpenAI's shape; a tool message answers the ``answer``-th call of the
+    assistant message before it (Ollama has no call ids; the calls get ``call_<i>``)."""
     out: dict[str, Any] = {"role": message.role}
     if message.images:
         parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
@@ -115,8 +127,19 @@ def _message(message: OllamaMessage) -> dict[str, Any]:
             }
             for i, call in enumerate(message.tool_calls)
         ]
-    if message.role == "tool" and message.tool_name:
-        out["name"] = message.tool_name
+    if message.role == "tool":
+        out["tool_call_id"] = f"call_{answer}"
+        if message.tool_name:
+            out["name"] = message.tool_name
+    return out
+
+
+def _messages(messages: list[OllamaMessage]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    answer = 0
+    for message in messages:
+        out.append(_message(message, answer))
+        answer = answer + 1 if message.role == "tool" else 0
     return out
 
 
@@ -144,7 +167,7 @@ def chat_request(body: OllamaChatRequest) -> ChatRequest:
         if target is not None and value is not None:
             params[target] = value
     if body.tools:
-        params["tools"] = body.tools
+        params["tools"] = [tool.model_dump(exclude_none=True) for tool in body.tools]
     if body.format == "json":
         params["response_format"] = {"type": "json_object"}
     elif isinstance(body.format, dict):
@@ -152,7 +175,7 @@ def chat_request(body: OllamaChatRequest) -> ChatRequest:
             "type": "json_schema",
             "json_schema": {"name": "response", "schema": body.format},
         }
-    return ChatRequest(messages=[_message(m) for m in body.messages], params=params)
+    return ChatRequest(messages=_messages(body.messages), params=params)
 
 
 def now_iso() -> str:

@@ -6,6 +6,7 @@ import base64
 import struct
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
 import anyio
 import orjson
@@ -15,22 +16,47 @@ from starlette.responses import Response, StreamingResponse
 from stellwerk.backends.types import ChatChunk, ChatRequest
 from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import openai_wire as wire
+from stellwerk.gateway import openapi
+from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.chat import decision_headers, fail, new_request_id, open_stream, select
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.gateway.errors import status_of
-from stellwerk.gateway.openai_schema import ChatCompletionRequest, EmbeddingRequest
+from stellwerk.gateway.openai_schema import (
+    ChatCompletionRequest,
+    ChatMessage,
+    EmbeddingRequest,
+)
 from stellwerk.gateway.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["OpenAI API"])
 
+
+def _errors(codes: tuple[int, ...]) -> dict[int | str, dict[str, Any]]:
+    return openapi.errors("openai", codes)
+
+
 _NOT_PASSED = {"model", "messages", "stream", "stream_options", "user", "n"}
+
+
+def _message(message: ChatMessage) -> dict[str, Any]:
+    """One message as every backend understands it: open models know no ``developer`` role
+    (it is OpenAI's new name for ``system``), and only user messages carry content parts."""
+    out = message.model_dump(exclude_none=True)
+    if out["role"] == "function":
+        out.setdefault("content", None)  # required, may be null
+    if out["role"] == "developer":
+        out["role"] = "system"
+    content = out.get("content")
+    if out["role"] != "user" and isinstance(content, list):
+        out["content"] = "".join(part["text"] for part in content)
+    return out
 
 
 def chat_request(body: ChatCompletionRequest) -> ChatRequest:
     return ChatRequest(
-        messages=[m.model_dump(exclude_none=True) for m in body.messages],
+        messages=[_message(m) for m in body.messages],
         params=body.model_dump(exclude_none=True, exclude=_NOT_PASSED),
     )
 
@@ -41,18 +67,15 @@ def _json(body: bytes, headers: dict[str, str]) -> Response:
 
 @router.post(
     "/chat/completions",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        }
-    },
+    response_model=rs.ChatCompletion,
+    openapi_extra=openapi.keyed(ChatCompletionRequest),
+    responses={**openapi.streaming("text/event-stream"), **_errors(openapi.CHAT_ERRORS)},
 )
 async def chat_completions(request: Request, runtime: RuntimeDep) -> Response:
     """Chat completion; ``model`` is a model id or a route (``auto`` ...); ``stream`` for SSE."""
     call = Call(new_request_id(), "openai", "chat", "", stream=False)
     try:
-        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(ChatCompletionRequest, await read_body(request, limit))
         call.requested_model, call.stream = body.model, body.stream
@@ -114,18 +137,15 @@ async def _sse(
 
 @router.post(
     "/embeddings",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        }
-    },
+    response_model=rs.EmbeddingList,
+    openapi_extra=openapi.keyed(EmbeddingRequest),
+    responses=_errors(openapi.CHAT_ERRORS),
 )
 async def embeddings(request: Request, runtime: RuntimeDep) -> Response:
     """Embeddings from a model with the ``embeddings`` capability."""
     call = Call(new_request_id(), "openai", "embeddings", "", stream=False)
     try:
-        call.principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+        call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(EmbeddingRequest, await read_body(request, limit))
         call.requested_model = body.model
@@ -166,10 +186,15 @@ def _base64(vector: list[float]) -> str:
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
-@router.get("/models")
+@router.get(
+    "/models",
+    response_model=rs.ModelList,
+    openapi_extra=openapi.keyed(),
+    responses=_errors(openapi.LIST_ERRORS),
+)
 async def list_models(request: Request, runtime: RuntimeDep) -> Response:
     """The models and routes the caller's key may use."""
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    principal = runtime.authenticate(request.headers)
     models = runtime.selector.visible(principal)
     data = (
         [

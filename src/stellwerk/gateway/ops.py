@@ -7,21 +7,26 @@ import asyncio
 import orjson
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from stellwerk.backends.health import probe_once
 from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.gateway.response_schema import Health, Readiness
 
 router = APIRouter(tags=["Operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health)
 async def healthz() -> Response:
     """The gateway process is up."""
     return Response(b'{"status":"ok"}', media_type="application/json")
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"description": "A backend does not answer.", "model": Readiness}},
+)
 async def readyz(runtime: RuntimeDep) -> Response:
     """Probe every backend; 200 if all answer, 503 naming the ones that do not."""
 
@@ -43,7 +48,7 @@ async def readyz(runtime: RuntimeDep) -> Response:
     )
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(runtime: RuntimeDep) -> Response:
     """Prometheus metrics: requests, latency, tokens by model and department, upstream errors."""
     return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)

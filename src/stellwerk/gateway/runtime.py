@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,13 +16,18 @@ from stellwerk.backends.breaker import CircuitBreaker
 from stellwerk.backends.health import HealthMonitor
 from stellwerk.config.loader import config_hash, resolve_env
 from stellwerk.config.schema import StellwerkConfig
-from stellwerk.gateway.auth import Keyring
+from stellwerk.errors import StellwerkError
+from stellwerk.gateway.auth import Keyring, Principal
 from stellwerk.gateway.calls import Call, Caller
+from stellwerk.gateway.governance import Admission, DatabaseKeys, GovernedPolicy, classify
 from stellwerk.gateway.limits import StreamSlots
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.selection import Selector
+from stellwerk.governance.service import Governance
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.routing.base import Router
+
+log = logging.getLogger("stellwerk.gateway")
 
 
 class UsageSink(Protocol):
@@ -44,6 +50,14 @@ class Runtime:
     breakers: dict[str, CircuitBreaker]
     health: HealthMonitor
     streams: StreamSlots
+    governance: Governance | None = None
+
+    def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        """The caller of a request: its key (401 if unknown or revoked), with the request's data
+        classification (``x-stellwerk-classification`` may raise the key's default, never lower
+        it)."""
+        principal = self.keyring.authenticate(headers.get("authorization"))
+        return classify(principal, headers)
 
     async def record(self, call: Call) -> None:
         """Write the call's one usage record and update the metrics; never raises."""
@@ -88,6 +102,14 @@ class Runtime:
         )
         await self.ledger.submit(record)
         self._observe(call, record)
+        if call.reservation is not None and self.governance is not None:
+            reservation, call.reservation = call.reservation, None
+            try:
+                await self.governance.limiter.settle(
+                    reservation, tokens=prompt + completion, cost=cost
+                )
+            except StellwerkError:
+                log.exception("could not settle the limits of request %s", call.request_id)
 
     def _observe(self, call: Call, record: UsageRecord) -> None:
         model = record.model or "-"
@@ -134,7 +156,11 @@ class Secrets:
 
 
 def build_runtime(
-    config: StellwerkConfig, secrets: Secrets, router: Router, ledger: UsageSink
+    config: StellwerkConfig,
+    secrets: Secrets,
+    router: Router,
+    ledger: UsageSink,
+    governance: Governance | None = None,
 ) -> Runtime:
     client = build_client()
     backends = build_backends(config, client, secrets.backend_keys)
@@ -148,12 +174,15 @@ def build_runtime(
         config_hash=config_hash(config),
         client=client,
         backends=backends,
-        keyring=secrets.keyring,
-        selector=Selector(config, router),
-        caller=Caller(backends, breakers, metrics),
+        keyring=secrets.keyring.extended(DatabaseKeys(governance))
+        if governance
+        else secrets.keyring,
+        selector=Selector(config, router, GovernedPolicy(governance) if governance else None),
+        caller=Caller(backends, breakers, metrics, Admission(governance) if governance else None),
         metrics=metrics,
         ledger=ledger,
         breakers=breakers,
         health=HealthMonitor(backends, breakers),
         streams=StreamSlots(config.server.limits.max_streams_per_key),
+        governance=governance,
     )

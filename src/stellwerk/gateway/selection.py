@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from stellwerk.config.schema import ModelConfig, StellwerkConfig
 from stellwerk.errors import InvalidRequest, NotFound, PermissionDenied
@@ -39,11 +40,21 @@ def candidate(model: ModelConfig) -> Candidate:
     )
 
 
+class ModelPolicy(Protocol):
+    """The policy seam: the models that may serve ``principal`` (``requested`` names one, or
+    ``None`` for any); raises ``PermissionDenied`` saying why none may."""
+
+    def permitted(self, principal: Principal, requested: str | None) -> list[ModelConfig]: ...
+
+
 class Selector:
-    def __init__(self, config: StellwerkConfig, router: Router) -> None:
+    def __init__(
+        self, config: StellwerkConfig, router: Router, policy: ModelPolicy | None = None
+    ) -> None:
         self.models = {m.id: m for m in config.models}
         self.routes = dict(config.routes)
         self.router = router
+        self.policy = policy
         self._candidates = {m.id: candidate(m) for m in config.models}
 
     def allowed(self, principal: Principal, model: ModelConfig) -> bool:
@@ -52,6 +63,11 @@ class Selector:
         return principal.allowed_models is None or model.id in principal.allowed_models
 
     def visible(self, principal: Principal) -> list[ModelConfig]:
+        if self.policy is not None:
+            try:
+                return self.policy.permitted(principal, None)
+            except PermissionDenied:
+                return []
         return [m for m in self.models.values() if self.allowed(principal, m)]
 
     def named(self, principal: Principal, name: str, needs: Iterable[str]) -> Selection:
@@ -62,7 +78,9 @@ class Selector:
                 param="model",
                 code="model_not_found",
             )
-        if not self.allowed(principal, model):
+        if self.policy is not None:
+            self.policy.permitted(principal, name)  # PermissionDenied names the reason
+        elif not self.allowed(principal, model):
             state = "" if model.lifecycle == "approved" else f" (lifecycle: {model.lifecycle})"
             raise PermissionDenied(
                 f"model {name!r} is not allowed for department {principal.department!r}{state}",
@@ -91,7 +109,10 @@ class Selector:
     def routed(
         self, principal: Principal, route: str, prompt: str, prompt_tokens: int, needs: set[str]
     ) -> Selection:
-        allowed = self.visible(principal)
+        if self.policy is not None:
+            allowed = self.policy.permitted(principal, None)  # PermissionDenied says why
+        else:
+            allowed = self.visible(principal)
         if not allowed:
             raise PermissionDenied(
                 f"no model is allowed for department {principal.department!r}",

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import uvicorn
 from fastapi import FastAPI
@@ -15,14 +16,20 @@ from stellwerk.errors import StellwerkError
 
 @contextmanager
 def serve_in_thread(
-    app: FastAPI, *, host: str = "127.0.0.1", port: int = 0, startup_timeout_s: float = 60
+    app: FastAPI,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    startup_timeout_s: float = 60,
+    loop: Literal["auto", "asyncio", "uvloop"] = "auto",
 ) -> Iterator[str]:
     """Serve ``app`` until the block ends (the lifespan's shutdown runs); yields the base URL.
 
-    ``port=0`` lets the kernel pick a free port.
+    ``port=0`` lets the kernel pick a free port. ``loop="asyncio"`` makes every connection go
+    through Python's ``socket`` module (uvloop connects in C), so audit hooks see them.
     """
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", loop=loop)
     )
     thread = threading.Thread(target=server.run, name="stellwerk-gateway", daemon=True)
     thread.start()

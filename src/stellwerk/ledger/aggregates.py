@@ -1,9 +1,9 @@
 """Usage summed over a time window, grouped by department, model, backend, key, UTC day, or not.
 
-One query serves both databases. Latency percentiles use the nearest-rank definition (the value
-below which at least p% of the requests fall, taken from the data; PostgreSQL's
-``percentile_disc``), computed with window functions so that SQLite, which has no percentile
-function, gives exactly the same numbers as PostgreSQL.
+One query serves both databases. Latency percentiles use the nearest-rank definition (the smallest
+latency with at least p% of the requests at or below it, taken from the data; PostgreSQL's
+``percentile_disc``), computed with the window function ``cume_dist`` so that SQLite, which has no
+percentile function, gives exactly the same numbers as PostgreSQL.
 """
 
 from __future__ import annotations
@@ -42,9 +42,11 @@ class UsageAggregate:
         return self.prompt_tokens + self.completion_tokens
 
 
-def _percentile(rank: Any, size: Any, latency: Any, percent: int) -> Any:
-    # Nearest rank: the smallest value whose rank r satisfies r / n >= p, i.e. 100 r >= p n.
-    return func.min(case((rank * 100 >= size * percent, latency)))
+def _percentile(cumulative: Any, latency: Any, percent: int) -> Any:
+    # Nearest rank: the smallest latency v with (number of latencies <= v) / n >= p, which is
+    # cume_dist() >= p. (k / n and p are each the nearest double to their exact value, and two
+    # different such fractions with n < 2**30 lie far more than a rounding error apart.)
+    return func.min(case((cumulative >= percent / 100, latency)))
 
 
 def _group_expression(by: GroupBy | None, dialect: str) -> Any:
@@ -86,8 +88,7 @@ def summarize_usage(
             usage.c.cost,
             usage.c.energy_wh,
             usage.c.latency_ms,
-            func.row_number().over(order_by=usage.c.latency_ms, **partition).label("rank"),
-            func.count().over(**partition).label("size"),
+            func.cume_dist().over(order_by=usage.c.latency_ms, **partition).label("cumulative"),
         )
         .where(usage_filter(window, department))
         .subquery()
@@ -102,8 +103,8 @@ def summarize_usage(
             func.coalesce(func.sum(r.completion_tokens), 0),
             func.coalesce(func.sum(r.cost), 0.0),
             func.coalesce(func.sum(r.energy_wh), 0.0),
-            _percentile(r.rank, r.size, r.latency_ms, 50),
-            _percentile(r.rank, r.size, r.latency_ms, 95),
+            _percentile(r.cumulative, r.latency_ms, 50),
+            _percentile(r.cumulative, r.latency_ms, 95),
         )
         .group_by(r.grp)
         .order_by(*((r.grp,) if by == "day" else (func.sum(r.cost).desc(), r.grp)))

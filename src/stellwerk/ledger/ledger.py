@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from stellwerk.errors import LedgerError
-from stellwerk.ledger import audit, migrate, partitions, usage_read, usage_write
+from stellwerk.ledger import audit, migrate, partitions, retention, usage_read, usage_write
 from stellwerk.ledger.aggregates import GroupBy, UsageAggregate, summarize_usage
 from stellwerk.ledger.audit import AuditEntry
 from stellwerk.ledger.engine import build_engine, safe_url
@@ -54,7 +54,8 @@ class Ledger:
 
     def insert_usage(self, records: Sequence[UsageRecord]) -> None:
         """Write ``records`` in one transaction; records already stored are skipped."""
-        new_months = {partitions.month_of(record.time) for record in records} - self._months
+        months = partitions.with_next(partitions.month_of(record.time) for record in records)
+        new_months = months - self._months
         try:
             with self.engine.begin() as connection:
                 partitions.ensure_partitions(connection, new_months)
@@ -85,6 +86,13 @@ class Ledger:
     ) -> list[UsageAggregate]:
         with self.engine.connect() as connection:
             return summarize_usage(connection, window, by=by, department=department)
+
+    def delete_usage_before(self, cutoff: datetime) -> int:
+        """Retention: remove usage records older than ``cutoff``; return how many."""
+        with self.engine.begin() as connection:
+            removed = retention.delete_usage_before(connection, cutoff)
+        self._months.clear()  # dropped partitions are made again if a late record needs one
+        return removed
 
     # audit ---------------------------------------------------------------------------------------
 

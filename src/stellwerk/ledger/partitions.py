@@ -37,6 +37,16 @@ def month_bounds(month: Month) -> tuple[datetime, datetime]:
     return start, end
 
 
+def with_next(months: Iterable[Month]) -> set[Month]:
+    """``months`` and the month after each: creating next month's partition early keeps its
+    (briefly exclusive) creation away from the first busy minutes of that month."""
+    result: set[Month] = set()
+    for year, number in months:
+        result.add((year, number))
+        result.add((year + number // 12, number % 12 + 1))
+    return result
+
+
 def partition_name(month: Month) -> str:
     year, number = month
     return f"usage_y{year:04d}m{number:02d}"

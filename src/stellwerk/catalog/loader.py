@@ -1,0 +1,70 @@
+"""Reading the catalog: the packaged ``open_models.yaml`` or a file the operator names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from stellwerk.catalog.facts import CatalogModel, _Strict
+from stellwerk.errors import ConfigError
+
+PACKAGED = "open_models.yaml"
+
+
+class Catalog(_Strict):
+    """All entries, ids, Ollama tags and Hugging Face ids each unique."""
+
+    version: int = Field(ge=1, le=1)
+    models: tuple[CatalogModel, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Catalog:
+        for field in ("id", "ollama_tag", "hf_id"):
+            seen: set[str] = set()
+            for model in self.models:
+                value = getattr(model, field)
+                if value is None:
+                    continue
+                if value.lower() in seen:
+                    raise ValueError(f"models: {field} {value!r} is used twice")
+                seen.add(value.lower())
+        return self
+
+    def __iter__(self) -> Iterator[CatalogModel]:  # type: ignore[override]
+        return iter(self.models)
+
+    def get(self, model_id: str) -> CatalogModel:
+        for model in self.models:
+            if model.id == model_id:
+                return model
+        raise KeyError(model_id)
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Load and validate a catalog; every problem is a ``ConfigError`` naming the file."""
+    if path is None:
+        source = f"stellwerk/catalog/{PACKAGED}"
+        text = resources.files("stellwerk.catalog").joinpath(PACKAGED).read_text("utf-8")
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read the catalog ({exc.strerror})") from exc
+    try:
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+    try:
+        return Catalog.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(part) for part in err["loc"])
+            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{where}: {message.removeprefix('Value error, ')}")
+        raise ConfigError(f"{source}: invalid catalog:\n  " + "\n  ".join(problems)) from exc

@@ -1,0 +1,240 @@
+"""``stellwerk keys``, ``stellwerk catalog``, ``stellwerk audit`` and ``stellwerk report usage``.
+
+They open the ledger named by the config (``server.database_url``) and call the same services as
+the admin API; changes are audited with the actor ``cli:<login name>``.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from stellwerk.errors import StellwerkError
+
+if TYPE_CHECKING:
+    from stellwerk.governance.service import Governance
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Path of stellwerk.yaml.", show_default=False)
+]
+Reason = Annotated[str, typer.Option("--reason", help="Why (goes into the audit log).")]
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+@contextmanager
+def _governance(config_path: Path) -> Iterator[Governance]:
+    from stellwerk.config import load_config
+    from stellwerk.config.loader import config_hash
+    from stellwerk.governance.service import Governance
+    from stellwerk.ledger.ledger import open_ledger
+
+    config = load_config(config_path)
+    ledger = open_ledger(config.server.database_url)
+    try:
+        governance = Governance(ledger, config, config_hash=config_hash(config))
+        governance.start()
+        yield governance
+    finally:
+        ledger.close()
+
+
+def _fail(exc: StellwerkError) -> typer.Exit:
+    message = getattr(exc, "message", None) or str(exc)
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(2)
+
+
+def keys_create(
+    config: ConfigOption,
+    department: Annotated[str, typer.Option(help="The key's department.")],
+    use_case: Annotated[str | None, typer.Option(help="Bind the key to this use case.")] = None,
+    role: Annotated[str, typer.Option(help="user, owner or admin.")] = "user",
+    classification: Annotated[
+        str | None, typer.Option(help="Default data class (else the use case's/department's).")
+    ] = None,
+) -> None:
+    """Make a key and print it once; only its SHA-256 is stored."""
+    try:
+        with _governance(config) as gov:
+            case = gov.use_cases.get(use_case) if use_case else None
+            new = gov.keys.create(
+                department=department,
+                actor=_actor(),
+                role=role,
+                use_case=case,
+                classification=classification,
+            )
+    except StellwerkError as exc:
+        raise _fail(exc) from exc
+    typer.echo(new.key)
+    typer.secho(
+        f"key id {new.info.key_id} ({new.info.role}, department {new.info.department}"
+        + (f", use case {new.info.use_case}" if new.info.use_case else "")
+        + "): copy the key now, it is not shown again",
+        err=True,
+    )
+
+
+def keys_list(
+    config: ConfigOption,
+    department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
+) -> None:
+    """List keys (ids, never the keys)."""
+    try:
+        with _governance(config) as gov:
+            infos = gov.keys.list(department=department)
+    except StellwerkError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{'key id':<18}  {'department':<14}  {'role':<6}  {'use case':<16}  state")
+    for info in infos:
+        state = "active" if info.active else f"revoked {info.revoked_at:%Y-%m-%d}"
+        typer.echo(
+            f"{info.key_id:<18}  {info.department:<14}  {info.role:<6}  "
+            f"{info.use_case or '-':<16}  {state}"
+        )
+
+
+def keys_revoke(
+    config: ConfigOption,
+    key_id: Annotated[str, typer.Argument(help="The key id (key-...).")],
+    reason: Reason = "revoked with the CLI",
+) -> None:
+    """Revoke a key: its next request is refused with 401."""
+    try:
+        with _governance(config) as gov:
+            gov.keys.revoke(key_id, actor=_actor(), reason=reason)
+    except StellwerkError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"revoked {key_id}")
+
+
+def catalog_list(config: ConfigOption) -> None:
+    """Models with lifecycle, consent, hosting and compliance."""
+    from stellwerk.governance.compliance import check_model
+
+    try:
+        with _governance(config) as gov:
+            states = gov.catalog.states()
+            evaluated = gov.catalog.evaluated()
+            rules = gov.config.governance
+    except StellwerkError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{'model':<24}  {'lifecycle':<10}  {'consent':<9}  {'hosting':<12}  compliance")
+    for s in states:
+        report = check_model(s.config, rules, evaluated=s.id in evaluated)
+        facts = "ok" if report.compliant else "missing " + ", ".join(report.missing)
+        consent = "granted" if s.consent else "withdrawn"
+        typer.echo(f"{s.id:<24}  {s.lifecycle:<10}  {consent:<9}  {s.config.hosting:<12}  {facts}")
+
+
+def catalog_set(
+    config: ConfigOption,
+    model: Annotated[str, typer.Argument(help="Model id.")],
+    state: Annotated[
+        str, typer.Argument(help="proposed, in_review, approved, deprecated, retired")
+    ],
+    reason: Reason,
+) -> None:
+    """Move a model through its lifecycle (illegal moves are refused)."""
+    try:
+        with _governance(config) as gov:
+            new = gov.catalog.transition(model, state, actor=_actor(), reason=reason)
+    except StellwerkError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{model}: {new.lifecycle} (version {new.version})")
+
+
+def catalog_consent(
+    config: ConfigOption,
+    model: Annotated[str, typer.Argument(help="Model id.")],
+    action: Annotated[str, typer.Argument(help="grant or withdraw")],
+    reason: Reason,
+) -> None:
+    """Withdraw or re-grant a data owner's consent for a model."""
+    if action not in ("grant", "withdraw"):
+        typer.secho("error: the action is grant or withdraw", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+    try:
+        with _governance(config) as gov:
+            gov.catalog.set_consent(model, action == "grant", actor=_actor(), reason=reason)
+    except StellwerkError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{model}: consent {'granted' if action == 'grant' else 'withdrawn'}")
+
+
+def audit(
+    config: ConfigOption,
+    limit: Annotated[int, typer.Option(help="How many entries, newest first.")] = 50,
+    action: Annotated[str | None, typer.Option(help="Only this action.")] = None,
+    target: Annotated[str | None, typer.Option(help="Only this target.")] = None,
+) -> None:
+    """The audit log of governance changes, newest first."""
+    import orjson
+
+    try:
+        with _governance(config) as gov:
+            entries = gov.ledger.list_audit(action=action, target=target, limit=limit)
+    except StellwerkError as exc:
+        raise _fail(exc) from exc
+    for e in entries:
+        details = orjson.dumps(dict(e.details), option=orjson.OPT_SORT_KEYS).decode()
+        typer.echo(
+            f"{e.time:%Y-%m-%d %H:%M:%S}  {e.actor:<16}  {e.action:<16}  "
+            f"{e.target_kind}:{e.target}  {details}"
+        )
+
+
+def report_usage(
+    config: ConfigOption,
+    month: Annotated[str, typer.Option(help="YYYY-MM")],
+    by: Annotated[str, typer.Option(help="department, model or use-case")] = "department",
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+) -> None:
+    """Chargeback: requests, tokens, cost, energy, and the cost on the largest approved model."""
+    from stellwerk.governance.report import parse_by, render, usage_report
+
+    try:
+        if fmt not in ("table", "csv", "json"):
+            from stellwerk.errors import InvalidRequest
+
+            raise InvalidRequest(f"unknown format {fmt!r}; choose table, csv or json")
+        grouping = parse_by(by)
+        with _governance(config) as gov:
+            report = usage_report(
+                gov.ledger,
+                month=month,
+                by=grouping,
+                models=gov.catalog.states(),
+                key_use_cases=gov.key_use_cases(),
+            )
+    except StellwerkError as exc:
+        raise _fail(exc) from exc
+    typer.echo(render(report, fmt), nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    keys = typer.Typer(help="Client keys: create, list, revoke.", no_args_is_help=True)
+    keys.command("create")(keys_create)
+    keys.command("list")(keys_list)
+    keys.command("revoke")(keys_revoke)
+    app.add_typer(keys, name="keys")
+    catalog = typer.Typer(help="Model lifecycle and consent.", no_args_is_help=True)
+    catalog.command("list")(catalog_list)
+    catalog.command("set")(catalog_set)
+    catalog.command("consent")(catalog_consent)
+    app.add_typer(catalog, name="catalog")
+    app.command("audit")(audit)
+    report = typer.Typer(help="Reports over the ledger.", no_args_is_help=True)
+    report.command("usage")(report_usage)
+    app.add_typer(report, name="report")

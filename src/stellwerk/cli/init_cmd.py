@@ -1,0 +1,320 @@
+"""``stellwerk init``: propose a model set for the hardware and needs, write ``stellwerk.yaml``
+and the engine's commands; or, with ``--discover URL``, configure what a server already runs.
+
+Exit status: 0 written; 1 nothing written (bad input, nothing fits, unreachable server,
+existing file without ``--force``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from stellwerk.catalog import Catalog, Quant
+    from stellwerk.config.schema import Classification
+    from stellwerk.configurator.engines import Served
+    from stellwerk.configurator.needs import Engine, Needs, OpennessNeed, UseCase
+    from stellwerk.configurator.select import Proposal
+
+# backends, served models, header comment lines, engine script lines
+Plan = tuple[list[dict[str, object]], list["Served"], list[str], list[str]]
+
+ENGINE_HELP = "serving engine: ollama, vllm, llamacpp or localai"
+USE_CASE_HELP = "comma-separated: chat, code, reasoning, tools, vision, long_documents, translation"
+CLASS_HELP = "data classifications handled, comma-separated: public, internal, confidential, secret"
+
+
+def init(
+    engine: Annotated[str | None, typer.Option(help=ENGINE_HELP)] = None,
+    gpu_memory: Annotated[
+        float | None, typer.Option("--gpu-memory", help="GPU memory in GB (all GPUs together)")
+    ] = None,
+    ram: Annotated[float | None, typer.Option(help="RAM in GB, when there is no GPU")] = None,
+    languages: Annotated[
+        str | None, typer.Option(help="ISO 639 codes the models must speak, e.g. de,en")
+    ] = None,
+    openness: Annotated[
+        str | None, typer.Option(help="any, or fully-open (weights, data and code published)")
+    ] = None,
+    use_cases: Annotated[str | None, typer.Option("--use-cases", help=USE_CASE_HELP)] = None,
+    classifications: Annotated[str | None, typer.Option(help=CLASS_HELP)] = None,
+    context: Annotated[int, typer.Option(help="context window to serve, in tokens")] = 8192,
+    quant: Annotated[
+        str | None, typer.Option(help="q4_k_m, q8_0 or f16 (default: by engine)")
+    ] = None,
+    discover: Annotated[
+        str | None,
+        typer.Option(help="URL of a running Ollama or OpenAI-compatible server to configure"),
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="config file to write")] = Path(
+        "stellwerk.yaml"
+    ),
+    department: Annotated[str, typer.Option(help="the first department's name")] = "default",
+    engine_host: Annotated[
+        str, typer.Option(help="host the gateway reaches the engine at")
+    ] = "127.0.0.1",
+    catalog_file: Annotated[
+        Path | None, typer.Option("--catalog", help="a catalog file instead of the built-in one")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="overwrite existing files")] = False,
+    interactive: Annotated[
+        bool | None,
+        typer.Option("--interactive/--no-interactive", help="ask for what the flags leave out"),
+    ] = None,
+) -> None:
+    """Choose a small, a medium and a large model that fit; write stellwerk.yaml."""
+    from stellwerk.catalog import load_catalog
+    from stellwerk.errors import StellwerkError
+
+    out = Console(width=None if sys.stdout.isatty() else 120)
+    err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+    if output.exists() and not force:
+        _error(err, f"{output} already exists; nothing written (use --force)")
+        raise typer.Exit(1)
+    ask = sys.stdin.isatty() if interactive is None else interactive
+    try:
+        catalog = load_catalog(catalog_file)
+        needs = _needs(
+            ask,
+            engine=engine,
+            gpu_memory=gpu_memory,
+            ram=ram,
+            languages=languages,
+            openness=openness,
+            use_cases=use_cases,
+            classifications=classifications,
+            context=context,
+            quant=quant,
+            hardware=discover is None,
+        )
+        if discover is not None:
+            backends, served, header, script = _from_discovery(discover, catalog, needs, out)
+        else:
+            result = _from_proposal(catalog, needs, engine_host, out, err)
+            if result is None:
+                raise typer.Exit(1)
+            backends, served, header, script = result
+        _write(output, backends, served, header, script, needs, department, force, out)
+    except StellwerkError as exc:
+        _error(err, str(exc))
+        raise typer.Exit(1) from exc
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+
+
+def _error(console: Console, message: str) -> None:
+    console.print("[red]error:[/] " + escape(message), soft_wrap=True)
+
+
+def _needs(
+    ask: bool,
+    *,
+    engine: str | None,
+    gpu_memory: float | None,
+    ram: float | None,
+    languages: str | None,
+    openness: str | None,
+    use_cases: str | None,
+    classifications: str | None,
+    context: int,
+    quant: str | None,
+    hardware: bool,
+) -> Needs:
+    from stellwerk.configurator.needs import Needs, split_list
+
+    if ask:
+        engine = engine or typer.prompt(ENGINE_HELP, default="ollama")
+        if hardware and gpu_memory is None and ram is None:
+            gpu = typer.prompt("GPU memory in GB (0 for none)", default=0.0, type=float)
+            if gpu > 0:
+                gpu_memory = gpu
+            else:
+                ram = typer.prompt("RAM in GB", type=float)
+        if languages is None:
+            languages = typer.prompt("languages the models must speak (ISO codes)", default="")
+        if openness is None:
+            openness = typer.prompt("openness required: any or fully-open", default="any")
+        if use_cases is None:
+            use_cases = typer.prompt(f"use cases ({USE_CASE_HELP})", default="chat")
+        if classifications is None:
+            classifications = typer.prompt(
+                f"data classifications ({CLASS_HELP})", default="internal"
+            )
+    # Needs checks every value and names the option of a bad one; the casts only carry the
+    # strings there
+    return Needs(
+        engine=cast("Engine", (engine or "ollama").strip().lower()),
+        gpu_memory_gb=gpu_memory,
+        ram_gb=ram,
+        languages=split_list(languages),
+        openness=cast("OpennessNeed", (openness or "any").strip().lower().replace("-", "_")),
+        use_cases=cast("tuple[UseCase, ...]", split_list(use_cases) or ("chat",)),
+        classifications=cast(
+            "tuple[Classification, ...]", split_list(classifications) or ("internal",)
+        ),
+        context=context,
+        quant=_quant(quant),
+    )
+
+
+def _quant(value: str | None) -> Quant | None:
+    from stellwerk.catalog import QUANTS
+    from stellwerk.errors import ConfigError
+
+    if value is None:
+        return None
+    for quant in QUANTS:
+        if value.strip().lower() == quant:
+            return quant
+    raise ConfigError(f"--quant: {value!r} is not one of {', '.join(QUANTS)}")
+
+
+def _from_proposal(
+    catalog: Catalog, needs: Needs, host: str, out: Console, err: Console
+) -> Plan | None:
+    from stellwerk.configurator.engines import plan
+    from stellwerk.configurator.select import propose
+
+    proposal = propose(catalog, needs)
+    if not proposal.fits:
+        for note in proposal.notes:
+            _error(err, note)
+        if proposal.smallest is None:
+            for model_id, reason in proposal.excluded:
+                err.print(f"  {model_id}: {reason}", markup=False, soft_wrap=True)
+        err.print("nothing written")
+        return None
+    out.print(_table(proposal))
+    for note in proposal.notes:
+        out.print(f"  {note}", markup=False, soft_wrap=True)
+    engine_plan = plan(proposal.picks, needs, host)
+    header = _proposal_header(proposal)
+    return list(engine_plan.backends), list(engine_plan.served), header, list(engine_plan.commands)
+
+
+def _from_discovery(url: str, catalog: Catalog, needs: Needs, out: Console) -> Plan:
+    from stellwerk.configurator.discover import discover, served_from
+    from stellwerk.errors import BackendFailed
+
+    found = discover(url, catalog)
+    served, report = served_from(found, needs)
+    kind = "Ollama" if found.protocol == "ollama" else "OpenAI-compatible"
+    out.print(f"{url}: {kind} server with {len(found.found)} model(s)", markup=False)
+    for line in report:
+        out.print(f"  {line}", markup=False, soft_wrap=True)
+    if not served:
+        raise BackendFailed(url, "serves no model that can be configured")
+    table = Table(title=escape(f"Models served by {url}"))
+    for column in ("class", "model", "upstream", "params", "matched", "lifecycle"):
+        table.add_column(column)
+    for row in served:
+        cells = (
+            row.size_class,
+            row.model_id,
+            row.upstream,
+            f"{row.params_b:g}B",
+            "; ".join(row.notes),
+            row.lifecycle,
+        )
+        table.add_row(*(escape(cell) for cell in cells))
+    out.print(table)
+    backend_name = "ollama" if found.protocol == "ollama" else "discovered"
+    backend: dict[str, object] = {
+        "name": backend_name,
+        "kind": found.protocol,
+        "base_url": found.base_url,
+    }
+    header = [f"models discovered at {url} ({kind})", *report]
+    return [backend], list(served), header, []
+
+
+def _write(
+    output: Path,
+    backends: list[dict[str, object]],
+    served: list[Served],
+    header: list[str],
+    script: list[str],
+    needs: Needs,
+    department: str,
+    force: bool,
+    out: Console,
+) -> None:
+    from stellwerk.configurator.writer import (
+        build_config,
+        key_env_name,
+        render,
+        validate,
+        write_files,
+    )
+
+    raw = build_config(
+        backends, served, department=department, classification=needs.highest_classification
+    )
+    validate(raw)
+    key_env = key_env_name(department)
+    lines = [
+        "stellwerk.yaml written by `stellwerk init`; edit freely, the gateway validates it.",
+        *header,
+        "Prices are internal cost units per 1M tokens, proportional to active parameters.",
+        f"Department {department!r} handles data up to {needs.highest_classification!r}; every",
+        "model is hosted on_prem, so every classification may use them.",
+        f"Its key is read from ${key_env}: export {key_env}=$(openssl rand -hex 32)",
+    ]
+    written = write_files(output, render(raw, lines), script, force=force)
+    out.print(f"wrote {written.config}", markup=False, soft_wrap=True)
+    if written.script is not None:
+        out.print(
+            f"wrote {written.script} (start the engine with: bash {written.script})",
+            markup=False,
+            soft_wrap=True,
+        )
+        for line in script:
+            if not line.startswith("#"):
+                out.print(f"  {line}", markup=False, soft_wrap=True)
+    out.print(f"next: export {key_env}=... and start the gateway with this config")
+
+
+def _table(proposal: Proposal) -> Table:
+    needs = proposal.needs
+    table = Table(title=f"Proposed models for {needs.engine} on {needs.memory_label}")
+    for column in ("class", "model", "params", "memory", "context", "licence", "why"):
+        table.add_column(column, overflow="fold")
+    for pick in proposal.picks:
+        model = pick.model
+        params = f"{model.params_b:g}B"
+        if model.is_moe:
+            params += f" ({model.active_params_b:g}B active)"
+        cells = (
+            pick.size_class,
+            f"{model.id}\n{model.name}",
+            params,
+            f"{pick.memory_gb:.1f} GB ({pick.quant})",
+            str(min(needs.context, model.context_length or needs.context)),
+            model.licence,
+            "\n".join(pick.reasons[1:]),
+        )
+        table.add_row(*(escape(cell) for cell in cells))
+    return table
+
+
+def _proposal_header(proposal: Proposal) -> list[str]:
+    needs = proposal.needs
+    lines = [
+        f"engine {needs.engine}, {needs.memory_label}, context {needs.context} tokens, "
+        f"languages {', '.join(needs.languages) or 'any'}, openness {needs.openness}, "
+        f"use cases {', '.join(needs.use_cases)}",
+    ]
+    for pick in proposal.picks:
+        lines.append(f"{pick.size_class}: {pick.model.id} ({pick.model.name})")
+        lines.extend(f"  - {reason}" for reason in pick.reasons)
+    lines.extend(proposal.notes)
+    return lines

@@ -1,0 +1,274 @@
+"""``stellwerk init --discover URL``: read the models a running server already has and match
+them to catalog facts.
+
+The server is asked as Ollama first (``GET /api/tags``), then as an OpenAI-compatible server
+(``GET /v1/models``: vLLM, llama.cpp, LocalAI, and Ollama's own compatibility layer). A name
+matches a catalog entry by its Ollama tag, its Hugging Face id (or the repository name inside
+a file name, as llama.cpp reports GGUF paths), or its catalog id (the served name ``stellwerk
+init`` gives models on vLLM and llama.cpp). Models the catalog does not know are kept, marked
+``proposed`` so the gateway serves them only once someone approves them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import httpx
+
+from stellwerk.catalog import Catalog, CatalogModel
+from stellwerk.configurator.engines import UNKNOWN_CONTEXT, Served, config_openness
+from stellwerk.configurator.needs import Needs
+from stellwerk.errors import BackendFailed, BackendTimeout, BackendUnavailable
+
+Protocol = Literal["ollama", "openai"]
+
+_QUANT_SUFFIX = re.compile(
+    r"([-._](q[2-8](_k)?(_[a-z0-9]+)?|iq[1-4]_[a-z0-9]+|f16|bf16|fp16|fp8|int[48]|awq|gptq|gguf))+$"
+)
+_SIZE = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)b(?![a-z0-9])")
+_ID_BAD = re.compile(r"[^A-Za-z0-9._:/-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One model the server reported, and what the catalog knows about it."""
+
+    name: str
+    params_b: float | None
+    quantization: str | None
+    match: CatalogModel | None
+    how: str
+    context_length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    url: str
+    protocol: Protocol
+    base_url: str
+    found: tuple[Found, ...]
+
+
+def discover(url: str, catalog: Catalog, *, timeout_s: float = 5.0) -> Discovery:
+    """Ask the server at ``url`` which models it serves. Raises ``BackendUnavailable`` when
+    nothing answers, ``BackendTimeout`` when it answers too slowly, ``BackendFailed`` when
+    it answers neither protocol."""
+    url = url.rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise BackendUnavailable(url, "not an http(s) URL")
+    root = url.removesuffix("/v1")
+    with httpx.Client(timeout=timeout_s, follow_redirects=True) as client:
+        answers: list[str] = []
+        if not url.endswith("/v1"):
+            tags = _get(client, url, f"{root}/api/tags")
+            if isinstance(tags, dict) and isinstance(tags.get("models"), list):
+                found = tuple(_from_ollama(item, catalog) for item in tags["models"])
+                return Discovery(url, "ollama", root, found)
+            answers.append(f"/api/tags: {_describe(tags)}")
+        listing = _get(client, url, f"{root}/v1/models")
+        if isinstance(listing, dict) and isinstance(listing.get("data"), list):
+            found = tuple(_from_openai(item, catalog) for item in listing["data"])
+            return Discovery(url, "openai", f"{root}/v1", found)
+        answers.append(f"/v1/models: {_describe(listing)}")
+    raise BackendFailed(
+        url,
+        "answers neither as Ollama nor as an OpenAI-compatible server (" + "; ".join(answers) + ")",
+    )
+
+
+class _Status:
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _get(client: httpx.Client, url: str, endpoint: str) -> object:
+    try:
+        response = client.get(endpoint)
+    except httpx.TimeoutException as exc:
+        raise BackendTimeout(url, f"no answer within {client.timeout.read}s") from exc
+    except httpx.TransportError as exc:
+        raise BackendUnavailable(url, f"cannot connect ({exc.__class__.__name__}: {exc})") from exc
+    if response.status_code != 200:
+        return _Status(response.status_code)
+    try:
+        return response.json()
+    except ValueError:
+        return "not JSON"
+
+
+def _describe(answer: object) -> str:
+    if isinstance(answer, _Status):
+        return f"HTTP {answer.code}"
+    if isinstance(answer, str):
+        return answer
+    return "JSON of an unexpected shape"
+
+
+def _from_ollama(item: object, catalog: Catalog) -> Found:
+    if not isinstance(item, dict):
+        return Found(str(item), None, None, None, "not a model entry")
+    name = str(item.get("name") or item.get("model") or "")
+    details = item.get("details") if isinstance(item.get("details"), dict) else {}
+    assert isinstance(details, dict)
+    params = _parse_size(str(details.get("parameter_size", "")))
+    quant = details.get("quantization_level")
+    model, how = match_name(name, catalog)
+    return Found(name, params, str(quant) if quant else None, model, how)
+
+
+def _from_openai(item: object, catalog: Catalog) -> Found:
+    """An entry of ``/v1/models``. llama.cpp's server adds ``meta.n_params`` (and
+    ``meta.n_ctx_train``), vLLM ``max_model_len``: used where present."""
+    if not isinstance(item, dict):
+        return Found(str(item), None, None, None, "not a model entry")
+    name = str(item.get("id", ""))
+    meta = item.get("meta") if isinstance(item.get("meta"), dict) else {}
+    assert isinstance(meta, dict)
+    n_params = meta.get("n_params")
+    params = n_params / 1e9 if isinstance(n_params, int | float) and n_params > 0 else None
+    context = item.get("max_model_len") or meta.get("n_ctx_train")
+    model, how = match_name(name, catalog)
+    found_context = context if isinstance(context, int) and context > 0 else None
+    return Found(name, params, None, model, how, found_context)
+
+
+def _parse_size(text: str) -> float | None:
+    """Ollama's ``parameter_size``: ``"8.0B"``, ``"494.03M"``."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([BMK])\s*", text, re.IGNORECASE)
+    if not found:
+        return None
+    scale = {"B": 1.0, "M": 1e-3, "K": 1e-6}[found.group(2).upper()]
+    return float(found.group(1)) * scale
+
+
+def _stem(name: str) -> str:
+    """Lower-case, last path component, no ``.gguf`` and no quantisation suffix."""
+    stem = name.strip().lower().rsplit("/", 1)[-1].removesuffix(".gguf")
+    return _QUANT_SUFFIX.sub("", stem)
+
+
+def match_name(name: str, catalog: Catalog) -> tuple[CatalogModel | None, str]:
+    """The catalog entry ``name`` refers to, and how the match was made."""
+    lowered = name.strip().lower()
+    for model in catalog:
+        if model.ollama_tag and lowered == model.ollama_tag.lower():
+            return model, "Ollama tag"
+    for model in catalog:
+        if model.hf_id and lowered == model.hf_id.lower():
+            return model, "Hugging Face id"
+    for model in catalog:
+        if lowered == model.id:
+            return model, "catalog id"
+    if ":" in lowered and "/" not in lowered:
+        repo, tag = lowered.split(":", 1)
+        for model in catalog:
+            if model.ollama_tag is None:
+                continue
+            cat_repo, cat_tag = model.ollama_tag.lower().split(":", 1)
+            if repo == cat_repo and tag.startswith(cat_tag + "-"):
+                return model, f"Ollama tag (a build of {model.ollama_tag})"
+        if tag == "latest":
+            return None, "':latest' does not say which size; pull a size tag"
+    stem = _stem(lowered)
+    for model in catalog:
+        if model.hf_id and stem == _stem(model.hf_id):
+            return model, "Hugging Face repository name"
+    return None, "not in the catalog"
+
+
+def served_from(discovery: Discovery, needs: Needs) -> tuple[tuple[Served, ...], list[str]]:
+    """The models to configure, with size classes by size, and what to tell the operator."""
+    backend = "ollama" if discovery.protocol == "ollama" else "discovered"
+    rows: list[tuple[float, Served]] = []
+    report: list[str] = []
+    for found in discovery.found:
+        if found.match is not None:
+            row, problem = _known(found, found.match, backend, needs)
+            if problem:
+                report.append(f"{found.name}: {problem}; added as 'proposed', not approved")
+            rows.append((found.match.effective_params_b, row))
+            continue
+        params = found.params_b or _size_in_name(found.name)
+        if params is None:
+            report.append(f"{found.name}: {found.how} and its size is unknown; left out")
+            continue
+        report.append(f"{found.name}: {found.how}; added as 'proposed' with {params:g}B parameters")
+        rows.append((params, _unknown(found, params, backend, needs)))
+    rows.sort(key=lambda pair: pair[0])
+    count = len(rows)
+    ordered = []
+    for i, (_, row) in enumerate(rows):
+        size_class = _class_of(i, count)
+        ordered.append(replace(row, size_class=size_class))
+    return tuple(ordered), report
+
+
+def _class_of(index: int, count: int) -> str:
+    if count == 1:
+        return "medium"
+    if count == 2:
+        return ("small", "large")[index]
+    if index < count / 3:
+        return "small"
+    if index >= 2 * count / 3:
+        return "large"
+    return "medium"
+
+
+def _known(
+    found: Found, model: CatalogModel, backend: str, needs: Needs
+) -> tuple[Served, str | None]:
+    missing = [code for code in needs.languages if code not in model.languages]
+    problem = None
+    if missing:
+        problem = f"matches {model.id}, which does not list {', '.join(missing)}"
+    elif needs.openness == "fully_open" and model.openness != "fully_open":
+        problem = f"matches {model.id}, which is open weights only"
+    limits = [needs.context, model.context_length or UNKNOWN_CONTEXT]
+    if found.context_length is not None:
+        limits.append(found.context_length)  # what the server was started with
+    context = min(limits)
+    row = Served(
+        model_id=model.id,
+        backend=backend,
+        upstream=found.name,
+        size_class="medium",
+        params_b=model.params_b,
+        active_params_b=model.active_params_b or model.params_b,
+        context_length=context,
+        capabilities=tuple(model.capabilities),
+        languages=model.languages,
+        licence=model.licence,
+        openness=config_openness(model),
+        lifecycle="proposed" if problem else "approved",
+        notes=(f"matched {model.id} by {found.how}",),
+    )
+    return row, problem
+
+
+def _unknown(found: Found, params: float, backend: str, needs: Needs) -> Served:
+    slug = _ID_BAD.sub("-", found.name).strip("-./:") or "model"
+    if slug.lower().startswith("auto"):
+        slug = f"m-{slug}"
+    return Served(
+        model_id=slug[:128],
+        backend=backend,
+        upstream=found.name,
+        size_class="medium",
+        params_b=params,
+        active_params_b=params,
+        context_length=min(needs.context, found.context_length or UNKNOWN_CONTEXT),
+        capabilities=("chat",),
+        languages=(),
+        licence=None,
+        openness="open_weights",
+        lifecycle="proposed",
+        notes=("not in the catalog",),
+    )
+
+
+def _size_in_name(name: str) -> float | None:
+    found = _SIZE.search(name.lower())
+    return float(found.group(1)) if found else None

@@ -1,0 +1,122 @@
+"""What the organisation has and wants: the configurator's input, checked once."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from stellwerk.catalog import Quant
+from stellwerk.config.schema import Classification
+from stellwerk.errors import ConfigError
+
+Engine = Literal["ollama", "vllm", "llamacpp", "localai"]
+UseCase = Literal["chat", "code", "reasoning", "tools", "vision", "long_documents", "translation"]
+OpennessNeed = Literal["any", "fully_open"]
+
+ENGINES: tuple[Engine, ...] = get_args(Engine)
+USE_CASES: tuple[UseCase, ...] = get_args(UseCase)
+CLASSIFICATIONS: tuple[Classification, ...] = get_args(Classification)
+OPENNESS: tuple[OpennessNeed, ...] = get_args(OpennessNeed)
+LONG_DOCUMENT_TOKENS = 32768
+
+_LANG = re.compile(r"^[a-z]{2,3}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """The hardware, the serving engine and the requirements a model set must meet.
+
+    ``gpu_memory_gb`` is the memory of the GPU(s) the engine may use; without it the models
+    run from ``ram_gb`` on the CPU. One of the two is needed to propose models (not to
+    discover what a server already runs). ``context`` is the context window every model is served
+    with, and what the memory estimate is computed for.
+    """
+
+    engine: Engine = "ollama"
+    gpu_memory_gb: float | None = None
+    ram_gb: float | None = None
+    languages: tuple[str, ...] = ()
+    openness: OpennessNeed = "any"
+    use_cases: tuple[UseCase, ...] = ("chat",)
+    classifications: tuple[Classification, ...] = ("internal",)
+    context: int = 8192
+    quant: Quant | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"--engine: {self.engine!r} is not one of {', '.join(ENGINES)}")
+        for option, value in (("--gpu-memory", self.gpu_memory_gb), ("--ram", self.ram_gb)):
+            if value is not None and not 0 < value <= 100_000:
+                raise ConfigError(f"{option}: {value} GB is not a usable amount of memory")
+        if self.engine == "vllm" and self.gpu_memory_gb is None and self.ram_gb is not None:
+            raise ConfigError("--engine vllm needs a GPU: give --gpu-memory GB")
+        for code in self.languages:
+            if not _LANG.match(code):
+                raise ConfigError(
+                    f"--languages: {code!r} is not an ISO 639 code (use de, en, fr ...)"
+                )
+        if self.openness not in OPENNESS:
+            raise ConfigError(f"--openness: {self.openness!r} is not one of any, fully-open")
+        for case in self.use_cases:
+            if case not in USE_CASES:
+                raise ConfigError(f"--use-cases: {case!r} is not one of {', '.join(USE_CASES)}")
+        if not self.classifications:
+            raise ConfigError("--classifications: name at least one data classification")
+        for level in self.classifications:
+            if level not in CLASSIFICATIONS:
+                raise ConfigError(
+                    f"--classifications: {level!r} is not one of {', '.join(CLASSIFICATIONS)}"
+                )
+        if not 512 <= self.context <= 1_048_576:
+            raise ConfigError(f"--context: {self.context} tokens is outside 512 .. 1048576")
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.gpu_memory_gb is not None
+
+    @property
+    def has_hardware(self) -> bool:
+        return self.gpu_memory_gb is not None or self.ram_gb is not None
+
+    @property
+    def memory_gb(self) -> float:
+        """The budget models must fit in: the GPU's memory when there is one, else RAM."""
+        budget = self.gpu_memory_gb if self.gpu_memory_gb is not None else self.ram_gb
+        if budget is None:
+            raise ConfigError("give the hardware: --gpu-memory GB or --ram GB")
+        return budget
+
+    @property
+    def memory_label(self) -> str:
+        return f"{self.memory_gb:g} GB {'GPU memory' if self.on_gpu else 'RAM'}"
+
+    @property
+    def default_quant(self) -> Quant:
+        """vLLM serves the published BF16 weights; the GGUF engines a 4-bit quantisation."""
+        if self.quant is not None:
+            return self.quant
+        return "f16" if self.engine == "vllm" else "q4_k_m"
+
+    @property
+    def highest_classification(self) -> Classification:
+        return max(self.classifications, key=CLASSIFICATIONS.index)
+
+    @property
+    def engine_swaps_models(self) -> bool:
+        """Ollama loads a model on first use and evicts idle ones when memory runs short;
+        vLLM, llama.cpp and LocalAI keep every served model resident, so those must fit
+        together."""
+        return self.engine == "ollama"
+
+
+def split_list(value: str | None) -> tuple[str, ...]:
+    """``"de, en"`` -> ``("de", "en")``; empty items dropped, lower-cased, order kept."""
+    if not value:
+        return ()
+    items: list[str] = []
+    for item in value.replace(";", ",").split(","):
+        cleaned = item.strip().lower().replace("-", "_")
+        if cleaned and cleaned not in items:
+            items.append(cleaned)
+    return tuple(items)

@@ -1,0 +1,293 @@
+"""Choosing a small, a medium and a large model that fit the hardware and the needs.
+
+1. Keep the catalog entries that can do the job: not a base model, servable by the engine,
+   every requested language, the openness asked for, the capabilities the use cases need.
+2. Of those, keep the ones whose memory (at the engine's quantisation and the context asked
+   for) fits the budget. Nothing fits: say so, and name the smallest that would.
+3. Large is the biggest that fits (by dense-equivalent size, so a mixture of experts counts
+   for what it computes); small the one nearest 3.5B (cheap, still fluent); medium the one
+   nearest the geometric mean of the two, each class at least 1.5x the one below. Ties
+   (sizes within ~10 %) go to the model that suits the use cases better, then to the one
+   listed first in the catalog.
+4. Engines that keep every model resident (vLLM, llama.cpp, LocalAI) need the set to fit
+   together: large is then the biggest model beside which a small and a medium still fit,
+   unless settling for a pair would allow a large more than twice as big.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from stellwerk.catalog import Catalog, CatalogModel, Quant
+from stellwerk.configurator.needs import LONG_DOCUMENT_TOKENS, Needs
+
+SMALL_TARGET_B = 3.5
+SEPARATION = 1.5  # each class at least 1.5x the dense-equivalent size of the one below
+KEEP_THREE_IF = 0.5  # three classes unless that halves the large model a pair would allow
+SIZE_CLASSES_FOR = {1: ("medium",), 2: ("small", "large"), 3: ("small", "medium", "large")}
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    size_class: str
+    model: CatalogModel
+    quant: Quant
+    memory_gb: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """The answer: ``picks`` (empty when nothing fits), why others were left out, and, when
+    the hardware is too small, the smallest model that meets the other needs."""
+
+    needs: Needs
+    picks: tuple[Pick, ...]
+    excluded: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...]
+    smallest: Pick | None = None
+
+    @property
+    def fits(self) -> bool:
+        return bool(self.picks)
+
+    @property
+    def total_memory_gb(self) -> float:
+        return sum(p.memory_gb for p in self.picks)
+
+
+def quant_for(model: CatalogModel, needs: Needs) -> Quant:
+    """Ollama serves what its tag holds; the other engines what the needs ask for."""
+    return model.ollama_quant if needs.engine == "ollama" else needs.default_quant
+
+
+def memory_for(model: CatalogModel, needs: Needs) -> float:
+    return model.memory_gb(quant_for(model, needs), needs.context)
+
+
+def why_not(model: CatalogModel, needs: Needs) -> str | None:
+    """The first need the model fails, or None when it can do the job."""
+    if model.variant == "base":
+        return "a base model, not tuned to follow instructions"
+    if needs.engine == "ollama" and model.ollama_tag is None:
+        return "no Ollama library tag"
+    if needs.engine != "ollama" and model.hf_id is None:
+        return "no Hugging Face weights to serve"
+    missing = [code for code in needs.languages if code not in model.languages]
+    if missing:
+        return f"does not list {', '.join(missing)} among its languages"
+    if needs.openness == "fully_open" and model.openness != "fully_open":
+        return "open weights only; training data and code are not published"
+    if "vision" in needs.use_cases and "vision" not in model.capabilities:
+        return "no image input (vision use case)"
+    if "tools" in needs.use_cases and "tools" not in model.capabilities:
+        return "no function calling (tools use case)"
+    if "long_documents" in needs.use_cases and (model.context_length or 0) < LONG_DOCUMENT_TOKENS:
+        return f"context below {LONG_DOCUMENT_TOKENS} tokens (long documents use case)"
+    return None
+
+
+def suitability(model: CatalogModel, needs: Needs) -> int:
+    """Tie-breaker between models of about the same size; higher suits the needs better."""
+    score = 0
+    reasoning = "reasoning" in needs.use_cases
+    if model.variant == "reasoning":
+        score += 2 if reasoning else -2  # thinking models are slow and wordy for plain chat
+    if "tools" in model.capabilities:
+        score += 1
+    if model.openness == "fully_open":
+        score += 1
+    if (model.context_length or 0) >= needs.context:
+        score += 1
+    return score
+
+
+def propose(catalog: Catalog, needs: Needs) -> Proposal:
+    """Raises ``ConfigError`` when the needs name no hardware."""
+    needs.memory_gb  # noqa: B018 - fails early, naming the missing option
+    order = {m.id: i for i, m in enumerate(catalog)}
+    excluded: list[tuple[str, str]] = []
+    able: list[CatalogModel] = []
+    for model in catalog:
+        reason = why_not(model, needs)
+        if reason is None:
+            able.append(model)
+        else:
+            excluded.append((model.id, reason))
+    if not able:
+        return Proposal(
+            needs,
+            (),
+            tuple(excluded),
+            (
+                "no model in the catalog meets these needs; "
+                "relax the languages, openness or use cases",
+            ),
+        )
+    fitting = [m for m in able if memory_for(m, needs) <= needs.memory_gb]
+    for model in able:
+        if model not in fitting:
+            excluded.append(
+                (
+                    model.id,
+                    f"needs {memory_for(model, needs):.1f} GB, more than {needs.memory_label}",
+                )
+            )
+    if not fitting:
+        smallest = min(able, key=lambda m: (memory_for(m, needs), order[m.id]))
+        return Proposal(
+            needs,
+            (),
+            tuple(excluded),
+            (_too_small(smallest, able, needs),),
+            smallest=_pick("small", smallest, needs, ()),
+        )
+
+    def rank(model: CatalogModel, target_b: float) -> tuple[float, int, int]:
+        distance = abs(math.log(model.effective_params_b / target_b))
+        return (round(distance / 0.1), -suitability(model, needs), order[model.id])
+
+    if needs.engine_swaps_models:
+        chosen = _choose(fitting, needs.memory_gb, needs, rank)
+    else:
+        chosen = _choose_together(fitting, needs, rank)
+    notes: list[str] = []
+    classes = SIZE_CLASSES_FOR[len(chosen)]
+    picks = tuple(
+        _pick(size_class, model, needs, _reasons(size_class, model, needs))
+        for size_class, model in zip(classes, chosen, strict=True)
+    )
+    if needs.engine_swaps_models:
+        notes.append(
+            "Ollama loads a model when it is first asked for and unloads idle ones, so each "
+            f"model must fit in {needs.memory_label} on its own"
+        )
+    else:
+        total = sum(p.memory_gb for p in picks)
+        notes.append(
+            f"{needs.engine} keeps every model loaded, so the set must fit together: "
+            f"{' + '.join(f'{p.memory_gb:.1f}' for p in picks)} = {total:.1f} GB "
+            f"of {needs.memory_label}"
+        )
+    return Proposal(needs, picks, tuple(excluded), tuple(notes))
+
+
+Rank = Callable[[CatalogModel, float], tuple[float, int, int]]
+
+
+def _choose(
+    fitting: list[CatalogModel], budget: float, needs: Needs, rank: Rank
+) -> list[CatalogModel]:
+    """Largest, small and medium, each fitting the budget on its own."""
+    biggest = max(m.effective_params_b for m in fitting)
+    large = min(fitting, key=lambda m: rank(m, biggest))
+    return [*_below(large, fitting, budget, needs, rank), large]
+
+
+def _below(
+    large: CatalogModel,
+    fitting: list[CatalogModel],
+    budget: float,
+    needs: Needs,
+    rank: Rank,
+) -> list[CatalogModel]:
+    """Small and medium under ``large``, together within ``budget`` (each alone when the
+    engine swaps models); fewer when none are clearly smaller."""
+    joint = not needs.engine_swaps_models
+    smaller = [
+        m
+        for m in fitting
+        if m.effective_params_b * SEPARATION <= large.effective_params_b
+        and memory_for(m, needs) <= budget
+    ]
+    if not smaller:
+        return []
+    small = min(smaller, key=lambda m: rank(m, SMALL_TARGET_B))
+    room = budget - memory_for(small, needs) if joint else budget
+    middle = [
+        m
+        for m in smaller
+        if small.effective_params_b * SEPARATION
+        <= m.effective_params_b
+        <= large.effective_params_b / SEPARATION
+        and memory_for(m, needs) <= room
+    ]
+    if not middle:
+        return [small]
+    target = math.sqrt(small.effective_params_b * large.effective_params_b)
+    return [small, min(middle, key=lambda m: rank(m, target))]
+
+
+def _choose_together(fitting: list[CatalogModel], needs: Needs, rank: Rank) -> list[CatalogModel]:
+    """The biggest large with a small and a medium beside it, unless a pair (small and
+    large) would allow a large more than twice as big; the biggest alone when nothing fits
+    beside it."""
+    by_size = sorted(fitting, key=lambda m: rank(m, max(f.effective_params_b for f in fitting)))
+    pair: list[CatalogModel] | None = None
+    for large in by_size:
+        room = needs.memory_gb - memory_for(large, needs)
+        below = _below(large, fitting, room, needs, rank)
+        if len(below) == 2:
+            if pair is None or (
+                large.effective_params_b >= KEEP_THREE_IF * pair[-1].effective_params_b
+            ):
+                return [*below, large]
+            return pair
+        if below and pair is None:
+            pair = [*below, large]
+    return pair if pair is not None else [by_size[0]]
+
+
+def _pick(size_class: str, model: CatalogModel, needs: Needs, reasons: Iterable[str]) -> Pick:
+    quant = quant_for(model, needs)
+    return Pick(size_class, model, quant, model.memory_gb(quant, needs.context), tuple(reasons))
+
+
+def _reasons(size_class: str, model: CatalogModel, needs: Needs) -> list[str]:
+    quant = quant_for(model, needs)
+    context = min(needs.context, model.context_length or needs.context)
+    reasons = [
+        f"needs {model.memory_gb(quant, needs.context):.1f} GB at {quant} with a "
+        f"{context}-token context ({needs.memory_label} available)",
+        {
+            "small": "the cheap, fast model for short and simple requests",
+            "medium": "the everyday model between the two",
+            "large": "the largest that fits, for the hardest requests",
+        }[size_class],
+    ]
+    if model.is_moe:
+        reasons.append(
+            f"mixture of experts: {model.params_b:g}B parameters, {model.active_params_b:g}B "
+            "active per token, so it runs about as fast as a dense model of that size"
+        )
+    if needs.languages:
+        reasons.append(f"speaks {', '.join(needs.languages)}")
+    if model.openness == "fully_open":
+        reasons.append("fully open: weights, training data and code are published")
+    reasons.append(f"licence {model.licence}")
+    if model.variant == "reasoning":
+        reasons.append("a reasoning model: thinks before answering (slower, better at hard tasks)")
+    wanted = {"tools", "vision"} & set(needs.use_cases)
+    if wanted:
+        reasons.append(f"can do {', '.join(sorted(wanted))}")
+    if model.benchmark is not None:
+        reasons.append(f"{model.benchmark.name}: {model.benchmark.score:g}")
+    return reasons
+
+
+def _too_small(smallest: CatalogModel, able: list[CatalogModel], needs: Needs) -> str:
+    need = memory_for(smallest, needs)
+    quant = quant_for(smallest, needs)
+    message = (
+        f"no model that meets your needs fits in {needs.memory_label} at {quant} with a "
+        f"{needs.context}-token context; the smallest that would is {smallest.id}, "
+        f"which needs {need:.1f} GB"
+    )
+    if needs.context > 2048:
+        short = min(able, key=lambda m: m.memory_gb(quant_for(m, needs), 2048))
+        short_need = short.memory_gb(quant_for(short, needs), 2048)
+        if short_need <= needs.memory_gb:
+            message += f" (with --context 2048, {short.id} fits: {short_need:.1f} GB)"
+    return message

@@ -1,0 +1,130 @@
+"""The dashboard's three actions, each confirmed before it runs and audited by the service it
+calls (the same services as the admin API, and like it the dashboard reloads the gateway's
+governance snapshot afterwards): move a model through its lifecycle, set a department's monthly
+budget, revoke a key.
+
+An action is posted twice: first without ``confirm`` (the page shows what will happen and asks),
+then with ``confirm=yes`` (it happens). Both posts carry the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from stellwerk.dashboard.drilldowns import find_department
+from stellwerk.dashboard.i18n import Formatter
+from stellwerk.errors import InvalidRequest
+from stellwerk.governance.lifecycle import parse_state
+from stellwerk.governance.service import Governance
+
+MAX_REASON = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An action awaiting confirmation: where to post, what to say, which fields to repeat."""
+
+    action: str
+    question: str  # i18n label, formatted with ``params``
+    params: dict[str, str]
+    fields: dict[str, str]
+    back: str
+
+
+def _reason(form: Mapping[str, str]) -> str:
+    reason = form.get("reason", "").strip()
+    if not reason:
+        raise InvalidRequest("give a reason: it goes into the audit log", param="reason")
+    if len(reason) > MAX_REASON:
+        raise InvalidRequest(f"the reason is longer than {MAX_REASON} characters", param="reason")
+    return reason
+
+
+def _budget(form: Mapping[str, str]) -> float | None:
+    text = form.get("monthly_budget", "").strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidRequest(
+            f"monthly budget {text!r} is not a number", param="monthly_budget"
+        ) from None
+    if not math.isfinite(value) or value < 0:
+        raise InvalidRequest(
+            "the monthly budget must be a number of at least 0", param="monthly_budget"
+        )
+    return value
+
+
+def prepare_lifecycle(
+    gov: Governance, model_id: str, form: Mapping[str, str], prefix: str
+) -> Pending:
+    state = gov.catalog.state(model_id)
+    target = parse_state(form.get("state", ""))
+    reason = _reason(form)
+    return Pending(
+        action=f"{prefix}/models/{model_id}/lifecycle",
+        question="confirm_lifecycle",
+        params={"model": model_id, "old": state.lifecycle, "new": target},
+        fields={"state": target, "reason": reason, "version": str(state.version)},
+        back=f"{prefix}/models/{model_id}",
+    )
+
+
+def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> None:
+    version = form.get("version", "")
+    gov.catalog.transition(
+        model_id,
+        form.get("state", ""),
+        actor=actor,
+        reason=_reason(form),
+        expected_version=int(version) if version.isdigit() else None,
+    )
+    gov.reload()
+
+
+def prepare_budget(
+    gov: Governance, department: str, form: Mapping[str, str], prefix: str, fmt: Formatter
+) -> Pending:
+    find_department(gov, department)
+    budget = _budget(form)
+    reason = _reason(form)
+    return Pending(
+        action=f"{prefix}/departments/{department}/budget",
+        question="confirm_budget",
+        params={
+            "department": department,
+            "budget": fmt.money(budget) if budget is not None else "∞",
+        },
+        fields={"monthly_budget": "" if budget is None else repr(budget), "reason": reason},
+        back=f"{prefix}/departments/{department}",
+    )
+
+
+def run_budget(gov: Governance, department: str, form: Mapping[str, str], actor: str) -> None:
+    current = gov.budgets.department_limits(department)
+    limits = current.model_copy(update={"monthly_budget": _budget(form)})
+    gov.budgets.set_limits("department", department, limits, actor=actor, reason=_reason(form))
+    gov.reload()
+
+
+def prepare_revoke(gov: Governance, key_id: str, form: Mapping[str, str], prefix: str) -> Pending:
+    info = gov.keys.get(key_id)
+    reason = _reason(form)
+    return Pending(
+        action=f"{prefix}/keys/{key_id}/revoke",
+        question="confirm_revoke",
+        params={"key": key_id, "department": info.department},
+        fields={"reason": reason},
+        back=f"{prefix}/departments/{info.department}",
+    )
+
+
+def run_revoke(gov: Governance, key_id: str, form: Mapping[str, str], actor: str) -> str:
+    """Revoke ``key_id``; returns its department (where the page goes back to)."""
+    info = gov.keys.revoke(key_id, actor=actor, reason=_reason(form))
+    gov.reload()
+    return info.department

@@ -1,0 +1,62 @@
+"""Who may open the dashboard: holders of an API key with the ``admin`` role.
+
+Admin keys are the gateway's own keys: in the config (``departments[].keys[]`` with
+``role: admin``) or in the key store (``stellwerk keys create --role admin``). A key is checked once
+at login, by the gateway's keyring; each later request checks that the session's key is still an
+active admin key, so revoking it ends its sessions (at once on this replica, within
+``governance.refresh_seconds`` on the others).
+"""
+
+from __future__ import annotations
+
+from stellwerk.config.schema import StellwerkConfig
+from stellwerk.dashboard.session import KeySource, Session
+from stellwerk.errors import AuthenticationFailed, PermissionDenied
+from stellwerk.gateway.auth import Keyring
+from stellwerk.governance.service import Governance
+
+ADMIN = "admin"
+
+
+class AdminDirectory:
+    """Logs admin keys in and checks the keys of sessions."""
+
+    def __init__(self, config: StellwerkConfig) -> None:
+        self._config_roles = {k.id: k.role for d in config.departments for k in d.keys}
+
+    def login(self, presented: str, keyring: Keyring) -> tuple[str, KeySource]:
+        """The key id and source of an admin key; 401 for an unknown key, 403 for a non-admin."""
+        key = presented.strip()
+        if not key:
+            raise AuthenticationFailed("enter an admin key", code="login_failed")
+        try:
+            principal = keyring.authenticate(f"Bearer {key}")
+        except AuthenticationFailed as exc:
+            raise AuthenticationFailed(exc.message, code="login_failed") from exc
+        _require_admin(principal.key_id, principal.role)
+        source: KeySource = "config" if principal.key_id in self._config_roles else "database"
+        return principal.key_id, source
+
+    def check(self, session: Session, governance: Governance) -> None:
+        """Refuse a session whose key was revoked or lost its admin role since login."""
+        if session.source == "config":
+            role = self._config_roles.get(session.key_id)
+        else:
+            active = governance.snapshot.keys.values()
+            role = next((k.role for k in active if k.key_id == session.key_id), None)
+        if role is None:
+            raise AuthenticationFailed(
+                f"key {session.key_id!r} is no longer active (revoked or removed);"
+                " log in with another admin key",
+                code="login_required",
+            )
+        _require_admin(session.key_id, role)
+
+
+def _require_admin(key_id: str, role: str) -> None:
+    if role != ADMIN:
+        raise PermissionDenied(
+            f"key {key_id!r} has the role {role!r}; the dashboard needs a key with the role"
+            f" {ADMIN!r}",
+            code="not_admin",
+        )

@@ -1,0 +1,97 @@
+"""The drill-down pages: one model, one department."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from stellwerk.config.schema import DepartmentConfig, KeyConfig, UsageLimits, UseCaseConfig
+from stellwerk.dashboard import queries
+from stellwerk.errors import NotFound
+from stellwerk.governance.catalog import HistoryEntry
+from stellwerk.governance.compliance import ComplianceReport, check_model
+from stellwerk.governance.key_store import KeyInfo
+from stellwerk.governance.lifecycle import TRANSITIONS
+from stellwerk.governance.service import Governance
+from stellwerk.governance.state import ModelState
+from stellwerk.ledger.window import Window
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPage:
+    state: ModelState
+    compliance: ComplianceReport
+    history: list[HistoryEntry]
+    moves: list[str]
+    usage: queries.Totals
+    by_department: list[queries.Totals]
+    latency: queries.Latency
+    routed_share: float | None
+    daily: list[tuple[datetime, int]]
+
+
+def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
+    state = gov.catalog.state(model_id)  # NotFound for an unknown model
+    with gov.ledger.connect() as connection:
+        usage = queries.total(connection, window, model=model_id)
+        by_department = queries.totals_by(connection, window, "department", model=model_id)
+        latency = queries.latency(connection, window, model=model_id)
+        routed = queries.totals_by(connection, window, "model", routed=True)
+        per_day = queries.daily_requests(connection, window, model=model_id)
+    routed_all = sum(t.requests for t in routed if t.group)
+    routed_here = sum(t.requests for t in routed if t.group == model_id)
+    daily: dict[datetime, int] = {}
+    for day, _, requests in per_day:
+        daily[day] = daily.get(day, 0) + requests
+    return ModelPage(
+        state=state,
+        compliance=check_model(state.config, gov.config.governance),
+        history=gov.catalog.history(model_id),
+        moves=sorted(TRANSITIONS[state.lifecycle]),
+        usage=usage,
+        by_department=by_department,
+        latency=latency,
+        routed_share=routed_here / routed_all if routed_all else None,
+        daily=sorted(daily.items()),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentPage:
+    department: DepartmentConfig
+    usage: queries.Totals
+    by_model: list[queries.Totals]
+    by_key: list[queries.Totals]
+    limits: UsageLimits
+    budget_used: float | None
+    config_keys: list[KeyConfig]
+    keys: list[KeyInfo]
+    use_cases: list[UseCaseConfig]
+
+
+def find_department(gov: Governance, name: str) -> DepartmentConfig:
+    for dept in gov.config.departments:
+        if dept.name == name:
+            return dept
+    raise NotFound(f"unknown department {name!r}", param="department")
+
+
+def department_page(gov: Governance, name: str, window: Window) -> DepartmentPage:
+    dept = find_department(gov, name)
+    with gov.ledger.connect() as connection:
+        usage = queries.total(connection, window, department=name)
+        by_model = queries.totals_by(connection, window, "model", department=name)
+        by_key = queries.totals_by(connection, window, "key_id", department=name)
+    limits = gov.budgets.department_limits(name)
+    budget = limits.monthly_budget
+    return DepartmentPage(
+        department=dept,
+        usage=usage,
+        by_model=by_model,
+        by_key=by_key,
+        limits=limits,
+        budget_used=usage.cost / budget if budget else None,
+        config_keys=list(dept.keys),
+        keys=gov.keys.list(department=name),
+        use_cases=[u for u in gov.use_cases.list() if u.department == name],
+    )

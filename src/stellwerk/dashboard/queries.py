@@ -1,0 +1,218 @@
+"""Reads for the dashboard, all from the rollup tables (never a scan of ``usage``).
+
+A month is at most 31 days times the departments, keys and models that were active in it, so
+each query reads a few thousand rows, however many usage records the month holds. Windows are
+whole UTC days (a month is).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import ColumnElement, Connection, and_, case, func, select, true
+
+from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_daily, usage_latency_daily
+from stellwerk.ledger.tables import usage
+from stellwerk.ledger.window import Window
+
+Dimension = Literal["department", "model", "key_id"]
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    group: str
+    requests: int
+    errors: int
+    fallbacks: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    energy_wh: float
+    latency_ms_sum: float
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def mean_latency_ms(self) -> float | None:
+        return self.latency_ms_sum / self.requests if self.requests else None
+
+
+def _where(
+    window: Window,
+    *,
+    department: str | None = None,
+    model: str | None = None,
+    routed: bool | None = None,
+) -> ColumnElement[bool]:
+    h = usage_daily.c
+    clauses: list[ColumnElement[bool]] = []
+    if window.start is not None:
+        clauses.append(h.day >= window.start)
+    if window.end is not None:
+        clauses.append(h.day < window.end)
+    if department is not None:
+        clauses.append(h.department == department)
+    if model is not None:
+        clauses.append(h.model == model)
+    if routed is not None:
+        clauses.append(h.routed == routed)
+    return and_(true(), *clauses)
+
+
+def totals_by(
+    connection: Connection,
+    window: Window,
+    by: Dimension,
+    *,
+    department: str | None = None,
+    model: str | None = None,
+    routed: bool | None = None,
+) -> list[Totals]:
+    """Sums per department, model or key in ``window``, highest cost first."""
+    h = usage_daily.c
+    group = h[by]
+    statement = (
+        select(
+            group,
+            func.sum(h.requests),
+            func.sum(h.errors),
+            func.sum(h.fallbacks),
+            func.sum(h.prompt_tokens),
+            func.sum(h.completion_tokens),
+            func.sum(h.cost),
+            func.sum(h.energy_wh),
+            func.sum(h.latency_ms_sum),
+        )
+        .where(_where(window, department=department, model=model, routed=routed))
+        .group_by(group)
+        .order_by(func.sum(h.cost).desc(), func.sum(h.requests).desc(), group)
+    )
+    return [
+        Totals(
+            str(row[0]),
+            int(row[1]),
+            int(row[2]),
+            int(row[3]),
+            int(row[4]),
+            int(row[5]),
+            float(row[6]),
+            float(row[7]),
+            float(row[8]),
+        )
+        for row in connection.execute(statement)
+    ]
+
+
+def total(
+    connection: Connection,
+    window: Window,
+    *,
+    department: str | None = None,
+    model: str | None = None,
+    routed: bool | None = None,
+) -> Totals:
+    """One sum over everything matching (zeros when nothing does)."""
+    rows = totals_by(
+        connection, window, "department", department=department, model=model, routed=routed
+    )
+    return Totals(
+        "",
+        sum(r.requests for r in rows),
+        sum(r.errors for r in rows),
+        sum(r.fallbacks for r in rows),
+        sum(r.prompt_tokens for r in rows),
+        sum(r.completion_tokens for r in rows),
+        sum(r.cost for r in rows),
+        sum(r.energy_wh for r in rows),
+        sum(r.latency_ms_sum for r in rows),
+    )
+
+
+def daily_requests(
+    connection: Connection,
+    window: Window,
+    *,
+    department: str | None = None,
+    model: str | None = None,
+) -> list[tuple[datetime, str, int]]:
+    """(day, model, requests) for every day with traffic, oldest first."""
+    h = usage_daily.c
+    statement = (
+        select(h.day, h.model, func.sum(h.requests))
+        .where(_where(window, department=department, model=model))
+        .group_by(h.day, h.model)
+        .order_by(h.day, h.model)
+    )
+    return [(row[0], str(row[1]), int(row[2])) for row in connection.execute(statement)]
+
+
+RECENT_LIMIT = 10_000
+
+
+def recent_by_backend(connection: Connection, since: datetime) -> dict[str, tuple[int, int]]:
+    """backend -> (requests, errors) since ``since``, read from ``usage`` itself: the newest
+    records first through the time index, at most ``RECENT_LIMIT`` of them (so the read stays
+    short however busy the hour was, and whatever the planner's statistics say)."""
+    recent = (
+        select(usage.c.backend, usage.c.status)
+        .where(usage.c.time >= since)
+        .order_by(usage.c.time.desc())
+        .limit(RECENT_LIMIT)
+        .subquery()
+    )
+    statement = (
+        select(
+            recent.c.backend,
+            func.count(),
+            func.sum(case((recent.c.status >= 400, 1), else_=0)),
+        )
+        .where(recent.c.backend.is_not(None))
+        .group_by(recent.c.backend)
+    )
+    return {str(r[0]): (int(r[1]), int(r[2] or 0)) for r in connection.execute(statement)}
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    requests: int
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+def latency(connection: Connection, window: Window, *, model: str | None = None) -> Latency:
+    """Latency percentiles from the daily histogram: the upper edge of the bucket holding the
+    percentile (so at most 25 % above the exact value). Days are whole UTC days."""
+    d = usage_latency_daily.c
+    clauses: list[ColumnElement[bool]] = []
+    if window.start is not None:
+        clauses.append(d.day >= window.start)
+    if window.end is not None:
+        clauses.append(d.day < window.end)
+    if model is not None:
+        clauses.append(d.model == model)
+    statement = (
+        select(d.bucket, func.sum(d.requests))
+        .where(and_(true(), *clauses))
+        .group_by(d.bucket)
+        .order_by(d.bucket)
+    )
+    counts = [(int(row[0]), int(row[1])) for row in connection.execute(statement)]
+    n = sum(c for _, c in counts)
+    return Latency(n, _percentile(counts, n, 50), _percentile(counts, n, 95))
+
+
+def _percentile(counts: list[tuple[int, int]], n: int, percent: int) -> float | None:
+    if n == 0:
+        return None
+    seen = 0
+    for bucket, count in counts:
+        seen += count
+        if seen * 100 >= n * percent:
+            if bucket < len(LATENCY_EDGES_MS):
+                return float(LATENCY_EDGES_MS[bucket])
+            return float("inf")
+    return float("inf")  # pragma: no cover - the loop always reaches n

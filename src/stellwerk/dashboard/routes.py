@@ -1,0 +1,216 @@
+"""The dashboard's routes: login and logout, the language switch, the overview, the drill-downs
+and the three confirmed actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from stellwerk.dashboard import actions, queries
+from stellwerk.dashboard.drilldowns import department_page, model_page
+from stellwerk.dashboard.health import backend_health
+from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Formatter
+from stellwerk.dashboard.overview import build_overview
+from stellwerk.dashboard.services import governance_of
+from stellwerk.dashboard.web import (
+    LOGIN_COOKIE,
+    PREFIX,
+    SESSION_COOKIE,
+    DashboardRoute,
+    Page,
+    dashboard_of,
+    login_page,
+    read_form,
+    render,
+    safe_next,
+    set_cookie,
+)
+from stellwerk.errors import NotFound
+from stellwerk.governance.service import Governance
+from stellwerk.ledger.window import Window
+
+
+@dataclass(frozen=True, slots=True)
+class Admin:
+    key_id: str
+    nonce: str
+    csrf: str
+
+
+GovernanceDep = Annotated[Governance, Depends(governance_of)]
+
+
+def require_admin(request: Request, gov: GovernanceDep) -> Admin:
+    """The logged-in admin, or 401 (no, forged or expired session; key revoked)."""
+    dashboard = dashboard_of(request)
+    session = dashboard.codec.read(request.cookies.get(SESSION_COOKIE))
+    dashboard.directory.check(session, gov)
+    return Admin(session.key_id, session.nonce, dashboard.codec.csrf_token(session.nonce))
+
+
+AdminDep = Annotated[Admin, Depends(require_admin)]
+
+
+def month_window(month: str | None) -> tuple[str, Window]:
+    text = month or datetime.now(UTC).strftime("%Y-%m")
+    return text, Window.month(text)
+
+
+async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
+    """The posted form, after checking its CSRF token (403 without a valid one)."""
+    form = await read_form(request)
+    dashboard_of(request).codec.check_csrf(admin.nonce, form.get("csrf"))
+    return form
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
+
+    @router.get("/login")
+    async def login_form(request: Request) -> Response:
+        dashboard = dashboard_of(request)
+        return login_page(dashboard.env, dashboard.codec, request, 200, None)
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        dashboard = dashboard_of(request)
+        form = await read_form(request)
+        nonce = request.cookies.get(LOGIN_COOKIE) or ""
+        dashboard.codec.check_csrf("login:" + nonce, form.get("csrf") if nonce else None)
+        keyring = request.app.state.runtime.keyring
+        key_id, source = dashboard.directory.login(form.get("key", ""), keyring)
+        _, cookie = dashboard.codec.issue(key_id, source)
+        response = RedirectResponse(PREFIX, status_code=303)
+        set_cookie(response, request, SESSION_COOKIE, cookie, dashboard.codec.lifetime_s)
+        response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
+        return response
+
+    @router.post("/logout")
+    async def logout(request: Request, admin: AdminDep) -> Response:
+        await checked_form(request, admin)
+        response = RedirectResponse(PREFIX + "/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+        return response
+
+    @router.get("/lang/{language}")
+    async def switch_language(request: Request, language: str, next: str | None = None) -> Response:
+        if language not in LANGUAGES:
+            raise NotFound(f"unknown language {language!r}; choose one of {', '.join(LANGUAGES)}")
+        response = RedirectResponse(safe_next(next), status_code=303)
+        response.set_cookie(COOKIE, language, max_age=365 * 86400, path=PREFIX, samesite="lax")
+        return response
+
+    @router.get("")
+    async def overview(
+        request: Request, admin: AdminDep, gov: GovernanceDep, month: str | None = None
+    ) -> Response:
+        label, window = month_window(month)
+        data = await run_in_threadpool(build_overview, gov, window)
+        since = datetime.now(UTC) - timedelta(hours=1)
+
+        def recent() -> dict[str, tuple[int, int]]:
+            with gov.ledger.connect() as connection:
+                return queries.recent_by_backend(connection, since)
+
+        runtime = request.app.state.runtime
+        last_hour = await run_in_threadpool(recent)
+        health = await backend_health(gov.config, runtime.backends, last_hour, runtime.breakers)
+        return render(
+            dashboard_of(request).env,
+            request,
+            "overview.html",
+            admin=admin,
+            month=label,
+            o=data,
+            health=health,
+            sizes={m.id: m.size_class for m in gov.config.models},
+        )
+
+    @router.get("/models/{model_id:path}")
+    def model(
+        request: Request,
+        model_id: str,
+        admin: AdminDep,
+        gov: GovernanceDep,
+        month: str | None = None,
+        done: str | None = None,
+    ) -> Response:
+        label, window = month_window(month)
+        page = model_page(gov, model_id, window)
+        return render(
+            dashboard_of(request).env,
+            request,
+            "model.html",
+            admin=admin,
+            month=label,
+            m=page,
+            done=done is not None,
+        )
+
+    @router.get("/departments/{name:path}")
+    def department(
+        request: Request,
+        name: str,
+        admin: AdminDep,
+        gov: GovernanceDep,
+        month: str | None = None,
+        done: str | None = None,
+    ) -> Response:
+        label, window = month_window(month)
+        page = department_page(gov, name, window)
+        return render(
+            dashboard_of(request).env,
+            request,
+            "department.html",
+            admin=admin,
+            month=label,
+            d=page,
+            done=done is not None,
+        )
+
+    @router.post("/models/{model_id:path}/lifecycle")
+    async def move_model(
+        request: Request, model_id: str, admin: AdminDep, gov: GovernanceDep
+    ) -> Response:
+        form = await checked_form(request, admin)
+        if form.get("confirm") != "yes":
+            pending = await run_in_threadpool(
+                actions.prepare_lifecycle, gov, model_id, form, PREFIX
+            )
+            return _confirm(request, admin, pending)
+        await run_in_threadpool(actions.run_lifecycle, gov, model_id, form, admin.key_id)
+        return RedirectResponse(f"{PREFIX}/models/{model_id}?done=1", status_code=303)
+
+    @router.post("/departments/{name:path}/budget")
+    async def set_budget(
+        request: Request, name: str, admin: AdminDep, gov: GovernanceDep
+    ) -> Response:
+        form = await checked_form(request, admin)
+        if form.get("confirm") != "yes":
+            fmt = Formatter(Page.of(request).language)
+            pending = await run_in_threadpool(actions.prepare_budget, gov, name, form, PREFIX, fmt)
+            return _confirm(request, admin, pending)
+        await run_in_threadpool(actions.run_budget, gov, name, form, admin.key_id)
+        return RedirectResponse(f"{PREFIX}/departments/{name}?done=1", status_code=303)
+
+    @router.post("/keys/{key_id:path}/revoke")
+    async def revoke_key(
+        request: Request, key_id: str, admin: AdminDep, gov: GovernanceDep
+    ) -> Response:
+        form = await checked_form(request, admin)
+        if form.get("confirm") != "yes":
+            pending = await run_in_threadpool(actions.prepare_revoke, gov, key_id, form, PREFIX)
+            return _confirm(request, admin, pending)
+        department = await run_in_threadpool(actions.run_revoke, gov, key_id, form, admin.key_id)
+        return RedirectResponse(f"{PREFIX}/departments/{department}?done=1", status_code=303)
+
+    return router
+
+
+def _confirm(request: Request, admin: Admin, pending: actions.Pending) -> Response:
+    return render(dashboard_of(request).env, request, "confirm.html", admin=admin, pending=pending)

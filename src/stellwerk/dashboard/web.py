@@ -1,0 +1,203 @@
+"""Rendering: the page context (language, labels, formats), templates, forms and error pages.
+
+Every dashboard route uses :class:`DashboardRoute`, which turns a ``RequestError`` raised anywhere
+in the route (its dependencies included) into an HTML page with the error's status: 401 shows the
+login form, 403/404/409/400 an error page that says nothing was changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+from fastapi.routing import APIRoute
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.responses import HTMLResponse, Response
+
+from stellwerk.config.schema import StellwerkConfig
+from stellwerk.dashboard import charts, figures
+from stellwerk.dashboard.auth import AdminDirectory
+from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Formatter, Language, choose, labels
+from stellwerk.dashboard.session import SessionCodec
+from stellwerk.errors import AuthenticationFailed, InvalidRequest, RequestError
+
+log = logging.getLogger("stellwerk.dashboard")
+
+PREFIX = "/dashboard"
+SESSION_COOKIE = "stw_session"
+LOGIN_COOKIE = "stw_login"
+LOGIN_COOKIE_S = 900
+MAX_FORM_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """What the dashboard of one app holds, built once by ``install_dashboard``."""
+
+    config: StellwerkConfig
+    env: Environment
+    codec: SessionCodec
+    directory: AdminDirectory
+
+
+def dashboard_of(request: Request) -> Dashboard:
+    dashboard: Dashboard = request.app.state.dashboard
+    return dashboard
+
+
+def templates() -> Environment:
+    env = Environment(
+        loader=PackageLoader("stellwerk.dashboard", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["charts"] = charts
+    env.globals["figures"] = figures
+    env.globals["prefix"] = PREFIX
+    return env
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What every template gets: the language, its labels and number formats."""
+
+    language: Language
+    t: dict[str, str]
+    fmt: Formatter
+    path: str
+
+    @classmethod
+    def of(cls, request: Request) -> Page:
+        language = choose(request.cookies.get(COOKIE), request.headers.get("accept-language"))
+        return cls(language, labels(language), Formatter(language), request.url.path)
+
+    def vars(self) -> dict[str, Any]:
+        return {
+            "lang": self.language,
+            "languages": LANGUAGES,
+            "t": self.t,
+            "fmt": self.fmt,
+            "path": self.path,
+        }
+
+
+def render(
+    env: Environment, request: Request, name: str, status: int = 200, **values: Any
+) -> HTMLResponse:
+    page = Page.of(request)
+    body = env.get_template(name).render(**page.vars(), **values)
+    return HTMLResponse(
+        body,
+        status_code=status,
+        headers={
+            "cache-control": "no-store",
+            "content-security-policy": (
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self';"
+                " frame-ancestors 'none'; base-uri 'none'"
+            ),
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "same-origin",
+        },
+    )
+
+
+def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=PREFIX,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A url-encoded form body (the only kind the dashboard's forms send)."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise InvalidRequest(f"the form is larger than {MAX_FORM_BYTES} bytes")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("the form is not UTF-8") from exc
+    return dict(pairs)
+
+
+def login_page(
+    env: Environment, codec: SessionCodec, request: Request, status: int, message: str | None
+) -> HTMLResponse:
+    """The login form with a fresh login CSRF token bound to a nonce in its own cookie."""
+    nonce = request.cookies.get(LOGIN_COOKIE) or SessionCodec.new_nonce()
+    response = render(
+        env,
+        request,
+        "login.html",
+        status,
+        message=message,
+        csrf=codec.csrf_token("login:" + nonce),
+        admin=None,
+    )
+    set_cookie(response, request, LOGIN_COOKIE, nonce, LOGIN_COOKIE_S)
+    return response
+
+
+def safe_next(value: str | None) -> str:
+    """A local dashboard path to go back to (never another site)."""
+    if value and value.startswith(PREFIX) and "//" not in value and "\\" not in value:
+        return value
+    return PREFIX
+
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class DashboardRoute(APIRoute):
+    """Renders every ``RequestError`` of a dashboard route as an HTML page, and says how long the
+    server took in a ``Server-Timing`` header (the browser's developer tools show it)."""
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            started = time.perf_counter()
+            try:
+                response = await handler(request)
+            except RequestError as exc:
+                response = error_page(request, exc)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            response.headers["server-timing"] = f"app;dur={elapsed_ms:.1f}"
+            return response
+
+        return run
+
+
+def error_page(request: Request, exc: RequestError) -> Response:
+    dashboard = dashboard_of(request)
+    env, codec = dashboard.env, dashboard.codec
+    if isinstance(exc, AuthenticationFailed):
+        response = login_page(env, codec, request, 401, exc.message)
+        if request.cookies.get(SESSION_COOKIE):
+            response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+        return response
+    status = exc.status_code
+    log.info("dashboard %s %s: %d %s", request.method, request.url.path, status, exc.message)
+    return render(
+        env,
+        request,
+        "error.html",
+        status,
+        status_code=status,
+        message=exc.message,
+        changed=False,
+        posted=request.method == "POST",
+        admin=None,
+    )

@@ -1,0 +1,354 @@
+"""The admin API under ``/admin``: catalog state, consent, compliance, use cases, keys, limits,
+the audit log and the usage report. JSON in and out; every change is audited with the caller's
+key id as actor.
+
+Admin keys may do everything. Owner keys may withdraw and re-grant consent for the models whose
+``data_owner`` is their department. Every key may read its own department's usage report; no key
+but an admin key sees another department's usage. Handlers are plain functions: FastAPI runs them
+in its thread pool, so their database work never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from stellwerk.config.schema import Classification, Lifecycle, Role
+from stellwerk.errors import InvalidRequest, PermissionDenied
+from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.governance.budgets import parse_limits
+from stellwerk.governance.compliance import check_model, check_use_case
+from stellwerk.governance.key_store import KeyInfo
+from stellwerk.governance.report import parse_by, usage_report
+from stellwerk.governance.service import Governance
+from stellwerk.governance.state import ModelState
+from stellwerk.governance.use_cases import parse_use_case
+
+router = APIRouter(prefix="/admin", tags=["Admin API"])
+
+
+def _governance(runtime: RuntimeDep) -> Governance:
+    if runtime.governance is None:  # pragma: no cover - create_app always builds it
+        raise PermissionDenied("governance is not enabled in this gateway")
+    return runtime.governance
+
+
+def _caller(request: Request, runtime: RuntimeDep) -> Principal:
+    return runtime.authenticate(request.headers)
+
+
+def _admin(principal: Annotated[Principal, Depends(_caller)]) -> Principal:
+    if principal.role != "admin":
+        raise PermissionDenied(
+            f"key {principal.key_id!r} has role {principal.role}; this needs an admin key"
+        )
+    return principal
+
+
+GovernanceDep = Annotated[Governance, Depends(_governance)]
+CallerDep = Annotated[Principal, Depends(_caller)]
+AdminDep = Annotated[Principal, Depends(_admin)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LifecycleChange(_Body):
+    state: Lifecycle
+    reason: str = Field(min_length=1, max_length=1000)
+    version: int | None = Field(default=None, description="the version you saw (optimistic)")
+
+
+class ConsentChange(_Body):
+    consent: bool
+    reason: str = Field(min_length=1, max_length=1000)
+    version: int | None = None
+
+
+class KeyRequest(_Body):
+    department: str
+    role: Role = "user"
+    use_case: str | None = None
+    classification: Classification | None = None
+
+
+class Revocation(_Body):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class LimitsChange(_Body):
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+    monthly_budget: float | None = None
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class UseCaseBody(_Body):
+    name: str
+    department: str
+    purpose: str = ""
+    risk_tier: str = "minimal"
+    classification: Classification = "internal"
+    allowed_models: list[str] | None = None
+    oversight_contact: str | None = None
+    reason: str = Field(min_length=1, max_length=1000)
+    version: int | None = None
+
+
+def _model(gov: Governance, state: ModelState) -> dict[str, Any]:
+    m = state.config
+    report = check_model(m, gov.config.governance, evaluated=m.id in gov.snapshot.evaluated)
+    return {
+        "id": m.id,
+        "lifecycle": state.lifecycle,
+        "consent": state.consent,
+        "version": state.version,
+        "hosting": m.hosting,
+        "risk_tier": m.risk_tier,
+        "licence": m.licence,
+        "openness": m.openness,
+        "mof_class": m.mof_class,
+        "osi_osaid": m.osi_osaid,
+        "owner": m.owner,
+        "data_owner": m.data_owner,
+        "model_card_url": m.model_card_url,
+        "evaluation_url": m.evaluation_url,
+        "oversight_contact": m.oversight_contact,
+        "compliant": report.compliant,
+        "missing": list(report.missing),
+    }
+
+
+def _key(info: KeyInfo) -> dict[str, Any]:
+    return {
+        "key_id": info.key_id,
+        "department": info.department,
+        "role": info.role,
+        "use_case": info.use_case,
+        "classification": info.classification,
+        "created_at": info.created_at.isoformat(),
+        "created_by": info.created_by,
+        "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
+        "revoked_by": info.revoked_by,
+    }
+
+
+@router.get("/models")
+def list_models(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
+    """Every model with lifecycle, consent, hosting, openness and compliance facts."""
+    return {"models": [_model(gov, s) for s in gov.catalog.states()]}
+
+
+@router.get("/models/{model_id}")
+def get_model(model_id: str, gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
+    """One model with its lifecycle and consent history."""
+    state = gov.catalog.state(model_id)
+    history = [
+        {
+            "time": h.time.isoformat(),
+            "actor": h.actor,
+            "field": h.field,
+            "from": h.old_value,
+            "to": h.new_value,
+            "reason": h.reason,
+            "version": h.version,
+        }
+        for h in gov.catalog.history(model_id)
+    ]
+    return {**_model(gov, state), "history": history}
+
+
+@router.post("/models/{model_id}/lifecycle")
+def change_lifecycle(
+    model_id: str, body: LifecycleChange, gov: GovernanceDep, admin: AdminDep
+) -> dict[str, Any]:
+    """Move a model through its lifecycle (409 for an illegal move or a stale ``version``)."""
+    state = gov.catalog.transition(
+        model_id, body.state, actor=admin.key_id, reason=body.reason, expected_version=body.version
+    )
+    gov.reload()
+    return _model(gov, state)
+
+
+@router.post("/models/{model_id}/consent")
+def change_consent(
+    model_id: str, body: ConsentChange, gov: GovernanceDep, caller: CallerDep
+) -> dict[str, Any]:
+    """Withdraw or re-grant the data owner's consent; admin keys, or owner keys of the data
+    owner's department. Takes effect on the next request."""
+    model = gov.catalog.model(model_id)
+    is_owner = caller.role == "owner" and model.data_owner == caller.department
+    if caller.role != "admin" and not is_owner:
+        raise PermissionDenied(
+            f"key {caller.key_id!r} may not manage the consent of model {model_id!r}: that needs"
+            f" an admin key or an owner key of its data owner {model.data_owner!r}"
+        )
+    state = gov.catalog.set_consent(
+        model_id,
+        body.consent,
+        actor=caller.key_id,
+        reason=body.reason,
+        expected_version=body.version,
+    )
+    gov.reload()
+    return _model(gov, state)
+
+
+@router.get("/compliance")
+def compliance(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
+    """Every non-compliant model and use case with the facts it is missing."""
+    rules = gov.config.governance
+    evaluated = gov.catalog.evaluated()
+    reports = [
+        check_model(s.config, rules, evaluated=s.id in evaluated) for s in gov.catalog.states()
+    ]
+    reports += [check_use_case(u, rules) for u in gov.use_cases.list()]
+    return {
+        "mode": rules.compliance_mode,
+        "non_compliant": [
+            {"kind": r.kind, "name": r.name, "risk_tier": r.risk_tier, "missing": list(r.missing)}
+            for r in reports
+            if not r.compliant
+        ],
+    }
+
+
+@router.get("/use-cases")
+def list_use_cases(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
+    return {"use_cases": [u.model_dump(mode="json") for u in gov.use_cases.list()]}
+
+
+def _use_case_input(body: UseCaseBody) -> Any:
+    return parse_use_case(body.model_dump(exclude={"reason", "version"}, exclude_none=True))
+
+
+@router.post("/use-cases", status_code=201)
+def create_use_case(body: UseCaseBody, gov: GovernanceDep, admin: AdminDep) -> dict[str, Any]:
+    """Create a use case (a prohibited risk tier is refused with 400)."""
+    case = gov.use_cases.create(_use_case_input(body), actor=admin.key_id, reason=body.reason)
+    gov.reload()
+    return case.model_dump(mode="json")
+
+
+@router.put("/use-cases/{name}")
+def update_use_case(
+    name: str, body: UseCaseBody, gov: GovernanceDep, admin: AdminDep
+) -> dict[str, Any]:
+    if body.name != name:
+        raise InvalidRequest(f"the body names use case {body.name!r}, the URL {name!r}")
+    case = gov.use_cases.update(
+        _use_case_input(body),
+        actor=admin.key_id,
+        reason=body.reason,
+        expected_version=body.version,
+    )
+    gov.reload()
+    return case.model_dump(mode="json")
+
+
+@router.get("/keys")
+def list_keys(gov: GovernanceDep, _: AdminDep, department: str | None = None) -> dict[str, Any]:
+    """Keys made through the CLI or this API (never the keys themselves)."""
+    return {"keys": [_key(k) for k in gov.keys.list(department=department)]}
+
+
+@router.post("/keys", status_code=201)
+def create_key(body: KeyRequest, gov: GovernanceDep, admin: AdminDep) -> dict[str, Any]:
+    """Make a key; the answer holds it once (``key``): it is stored only as a SHA-256."""
+    case = gov.use_cases.get(body.use_case) if body.use_case else None
+    new = gov.keys.create(
+        department=body.department,
+        actor=admin.key_id,
+        role=body.role,
+        use_case=case,
+        classification=body.classification,
+    )
+    gov.reload()
+    return {**_key(new.info), "key": new.key}
+
+
+@router.post("/keys/{key_id}/revoke")
+def revoke_key(
+    key_id: str, body: Revocation, gov: GovernanceDep, admin: AdminDep
+) -> dict[str, Any]:
+    """Revoke a key: its next request gets 401."""
+    info = gov.keys.revoke(key_id, actor=admin.key_id, reason=body.reason)
+    gov.reload()
+    return _key(info)
+
+
+@router.get("/limits")
+def list_limits(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
+    departments, keys = gov.budgets.effective()
+    return {
+        "departments": {k: v.model_dump() for k, v in departments.items()},
+        "keys": {k: v.model_dump() for k, v in keys.items()},
+    }
+
+
+@router.put("/limits/{kind}/{scope}")
+def set_limits(
+    kind: Literal["department", "key"],
+    scope: str,
+    body: LimitsChange,
+    gov: GovernanceDep,
+    admin: AdminDep,
+) -> dict[str, Any]:
+    """Set the limits and monthly budget of a department or a key (null: unlimited)."""
+    limits = parse_limits(body.model_dump(exclude={"reason"}))
+    if kind == "key":
+        gov.keys.get(scope)
+    gov.budgets.set_limits(kind, scope, limits, actor=admin.key_id, reason=body.reason)
+    gov.reload()
+    return limits.model_dump()
+
+
+@router.get("/audit")
+def audit(
+    gov: GovernanceDep,
+    _: AdminDep,
+    action: str | None = None,
+    target: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> dict[str, Any]:
+    """The audit log, newest first."""
+    entries = gov.ledger.list_audit(action=action, target=target, limit=limit)
+    return {
+        "entries": [
+            {
+                "id": e.id,
+                "time": e.time.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "target_kind": e.target_kind,
+                "target": e.target,
+                "details": dict(e.details),
+                "config_hash": e.config_hash,
+            }
+            for e in entries
+        ]
+    }
+
+
+@router.get("/usage")
+def usage(
+    gov: GovernanceDep,
+    caller: CallerDep,
+    month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")],
+    by: str = "department",
+) -> dict[str, Any]:
+    """The chargeback report; a non-admin key sees its own department only."""
+    department = None if caller.role == "admin" else caller.department
+    report = usage_report(
+        gov.ledger,
+        month=month,
+        by=parse_by(by),
+        models=gov.snapshot.models,
+        key_use_cases=gov.key_use_cases(),
+        department=department,
+    )
+    return report.as_dict()

@@ -1,0 +1,105 @@
+"""Where governance meets the gateway: keys from the database, the policy filter as the
+selector's policy, limits and budgets as the caller's admission, classification from the header.
+
+Every decision is made at request time from the governance snapshot (no database round trip on
+the request path); see :mod:`stellwerk.governance.service`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from stellwerk.backends.tokens import estimate_tokens, prompt_text
+from stellwerk.backends.types import ChatRequest
+from stellwerk.config.schema import ModelConfig
+from stellwerk.gateway.auth import Principal
+from stellwerk.governance.service import Governance
+from stellwerk.policy.classification import HEADER, effective_classification
+from stellwerk.policy.limits import Reservation
+
+_PER_MESSAGE = 8
+_PER_CHAT = 32
+
+
+class GovernedPolicy:
+    """The selector's policy: the models the policy filter lets serve this principal."""
+
+    def __init__(self, governance: Governance) -> None:
+        self.governance = governance
+
+    def permitted(self, principal: Principal, requested: str | None) -> list[ModelConfig]:
+        return self.governance.permitted(principal, principal.classification, requested)  # type: ignore[arg-type]
+
+
+class DatabaseKeys:
+    """The keyring's second source: keys created by ``stellwerk keys create`` / the admin API."""
+
+    def __init__(self, governance: Governance) -> None:
+        self.governance = governance
+
+    def __call__(self, digest: str) -> Principal | None:
+        info = self.governance.key(digest)
+        if info is None:
+            return None
+        department = next(
+            (d for d in self.governance.config.departments if d.name == info.department), None
+        )
+        allowed = department.allowed_models if department is not None else None
+        return Principal(
+            key_id=info.key_id,
+            department=info.department,
+            role=info.role,
+            classification=self.governance.default_classification(
+                info.department, info.use_case, info.classification
+            ),
+            allowed_models=frozenset(allowed) if allowed is not None else None,
+            use_case=info.use_case,
+        )
+
+
+def classify(principal: Principal, headers: Mapping[str, str]) -> Principal:
+    """The principal with the request's classification: the header may raise the key's default,
+    never lower it (403)."""
+    level = effective_classification(headers.get(HEADER), principal.classification)  # type: ignore[arg-type]
+    return (
+        principal if level == principal.classification else replace(principal, classification=level)
+    )
+
+
+class Admission:
+    """Reserves a request's maximal tokens and cost before a backend is called."""
+
+    def __init__(self, governance: Governance) -> None:
+        self.governance = governance
+
+    async def admit(
+        self,
+        principal: Principal,
+        models: Sequence[ModelConfig],
+        request: ChatRequest | None,
+        inputs: Sequence[str] = (),
+    ) -> Reservation:
+        if request is not None:
+            # generous: chat templates add tokens around every message (about 25 for a one-line
+            # chat on the test models), and the settlement corrects to the real count anyway
+            text = prompt_text(request.messages)
+            prompt = estimate_tokens(text) + _PER_MESSAGE * len(request.messages) + _PER_CHAT
+        else:
+            prompt = sum(estimate_tokens(text) + _PER_MESSAGE for text in inputs)
+        worst_tokens = 0
+        worst_cost = 0.0
+        for model in models:
+            out = 0
+            if request is not None:
+                asked = request.params.get("max_tokens") or request.params.get(
+                    "max_completion_tokens"
+                )
+                room = max(0, model.context_length - prompt)
+                out = min(int(asked), room) if isinstance(asked, int) and asked > 0 else room
+            cost = (prompt * model.price.input_per_mtok + out * model.price.output_per_mtok) / 1e6
+            worst_tokens = max(worst_tokens, prompt + out)
+            worst_cost = max(worst_cost, cost)
+        return await self.governance.admit(
+            principal.department, principal.key_id, max_tokens=worst_tokens, max_cost=worst_cost
+        )

@@ -1,0 +1,164 @@
+"""The served OpenAPI schema (``/openapi.json``): the real request bodies and error responses.
+
+The handlers read and validate their bodies themselves (``model_validate_json`` on the raw bytes,
+see :mod:`stellwerk.gateway.body`), so FastAPI must not parse them: the routes only *document*
+their bodies here, with ``openapi_extra`` pointing at ``components/schemas``. The schema is built
+once, on the first ``GET /openapi.json``, from the same pydantic models the handlers use (their
+``$defs`` moved into ``components/schemas``); the request path never touches it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+
+from stellwerk.gateway.ollama_wire import (
+    OllamaChatRequest,
+    OllamaEmbedRequest,
+    OllamaGenerateRequest,
+    ShowRequest,
+)
+from stellwerk.gateway.openai_schema import ChatCompletionRequest, EmbeddingRequest
+
+Api = Literal["openai", "ollama"]
+
+#: Request bodies documented under ``components/schemas`` (with the models they refer to).
+BODY_MODELS: tuple[type[BaseModel], ...] = (
+    ChatCompletionRequest,
+    EmbeddingRequest,
+    OllamaChatRequest,
+    OllamaGenerateRequest,
+    OllamaEmbedRequest,
+    ShowRequest,
+)
+
+_REF = "#/components/schemas/{model}"
+
+_ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "OpenAIError": {
+        "title": "OpenAIError",
+        "description": "The OpenAI error envelope, as the openai library parses it.",
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["message", "type", "param", "code"],
+                "properties": {
+                    "message": {"type": "string"},
+                    "type": {"type": "string"},
+                    "param": {"type": ["string", "null"]},
+                    "code": {"type": ["string", "null"]},
+                },
+            }
+        },
+    },
+    "OllamaError": {
+        "title": "OllamaError",
+        "description": "Ollama's error body: one message.",
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string"}},
+    },
+}
+
+_REASONS = {
+    400: "The request is malformed: invalid JSON, a wrong type, a missing field.",
+    401: "No API key, or an unknown one.",
+    403: "The key's department may not use this model.",
+    404: "The model (or route) does not exist.",
+    413: "The body is over server.max_body_bytes.",
+    429: "A rate limit, budget or concurrency limit is reached (see Retry-After).",
+    502: "The backend answered with an error or garbage.",
+    503: "No backend could be reached (down, busy, circuit open).",
+    504: "The backend did not answer in time.",
+}
+
+#: The error codes of each kind of endpoint.
+CHAT_ERRORS = (400, 401, 403, 404, 413, 429, 502, 503, 504)
+SHOW_ERRORS = (400, 401, 403, 404, 413, 429)
+LIST_ERRORS = (401, 429)
+
+
+def body(model: type[BaseModel] | str) -> dict[str, Any]:
+    """``openapi_extra`` documenting the JSON body the handler parses itself."""
+    name = model if isinstance(model, str) else model.__name__
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model=name)}}},
+        }
+    }
+
+
+def keyed(model: type[BaseModel] | str | None = None) -> dict[str, Any]:
+    """``openapi_extra`` of an endpoint that needs a bearer key (and maybe has a body)."""
+    extra: dict[str, Any] = {"security": [{"bearer": []}]}
+    if model is not None:
+        extra.update(body(model))
+    return extra
+
+
+def errors(api: Api, codes: Iterable[int]) -> dict[int | str, dict[str, Any]]:
+    """``responses`` for the given error codes in the API's own error format."""
+    ref = _REF.format(model="OpenAIError" if api == "openai" else "OllamaError")
+    return {
+        code: {
+            "description": _REASONS[code],
+            "content": {"application/json": {"schema": {"$ref": ref}}},
+        }
+        for code in codes
+    }
+
+
+def streaming(media_type: str) -> dict[int | str, dict[str, Any]]:
+    """A 200 that is JSON or, with ``stream``, a stream of ``media_type``."""
+    return {
+        200: {
+            "description": f"The answer; as {media_type} when streamed.",
+            # No schema: the stream is a sequence of JSON events, not one document.
+            "content": {media_type: {}},
+        }
+    }
+
+
+def component_schemas(models: Iterable[type[BaseModel]]) -> dict[str, dict[str, Any]]:
+    """The models' JSON schemas with their ``$defs`` lifted into one flat mapping."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template=_REF)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
+def install(app: FastAPI) -> None:
+    """Serve the completed schema; built once, on first use."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {})
+            components.setdefault("schemas", {}).update(
+                {**component_schemas(BODY_MODELS), **_ERROR_SCHEMAS}
+            )
+            components["securitySchemes"] = {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A department's API key: 'Authorization: Bearer <key>'.",
+                }
+            }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,162 @@
+"""The JSON answers of the gateway, for the OpenAPI schema only.
+
+The handlers render their answers themselves (``orjson``, see ``openai_wire`` / ``ollama_wire``)
+and return a ``Response``, which FastAPI sends as it is: these models document the shape
+(``response_model=``) and never touch the request path. The fuzz test checks every answer
+against them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+
+class TokenUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class AssistantMessageOut(BaseModel):
+    role: Literal["assistant"]
+    content: str | None
+    tool_calls: list[dict[str, Any]] | None = None
+
+
+class CompletionChoice(BaseModel):
+    index: int
+    message: AssistantMessageOut
+    finish_reason: str
+    logprobs: None
+
+
+class ChatCompletion(BaseModel):
+    """A chat completion; streamed (``"stream": true``) it is a series of SSE events instead."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[CompletionChoice]
+    usage: TokenUsage
+
+
+class Embedding(BaseModel):
+    object: Literal["embedding"]
+    index: int
+    embedding: list[float] | str  # str: base64 of little-endian float32
+
+
+class EmbeddingUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingList(BaseModel):
+    object: Literal["list"]
+    model: str
+    data: list[Embedding]
+    usage: EmbeddingUsage
+
+
+class ModelEntry(BaseModel):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"]
+    data: list[ModelEntry]
+
+
+class OllamaMessageOut(BaseModel):
+    role: Literal["assistant"]
+    content: str
+    tool_calls: list[dict[str, Any]] | None = None
+
+
+class OllamaChatResponse(BaseModel):
+    """The answer with ``"stream": false``; streamed, it is NDJSON lines of this shape."""
+
+    model: str
+    created_at: str
+    message: OllamaMessageOut
+    done: bool
+    done_reason: str | None = None
+    total_duration: int | None = None
+    prompt_eval_count: int | None = None
+    eval_count: int | None = None
+
+
+class OllamaGenerateResponse(BaseModel):
+    """The answer with ``"stream": false``; streamed, it is NDJSON lines of this shape."""
+
+    model: str
+    created_at: str
+    response: str
+    done: bool
+    done_reason: str | None = None
+    total_duration: int | None = None
+    prompt_eval_count: int | None = None
+    eval_count: int | None = None
+
+
+class OllamaEmbedResponse(BaseModel):
+    model: str
+    embeddings: list[list[float]]
+    total_duration: int
+    load_duration: int
+    prompt_eval_count: int
+
+
+class OllamaModelDetails(BaseModel):
+    format: str
+    family: str
+    families: list[str]
+    parameter_size: str
+    quantization_level: str
+
+
+class OllamaModel(BaseModel):
+    name: str
+    model: str
+    modified_at: str
+    size: int
+    digest: str
+    details: OllamaModelDetails
+    expires_at: str | None = None  # /api/ps only
+    size_vram: int | None = None  # /api/ps only
+
+
+class OllamaModelList(BaseModel):
+    models: list[OllamaModel]
+
+
+class OllamaShowResponse(BaseModel):
+    details: OllamaModelDetails
+    model_info: dict[str, Any]
+    capabilities: list[Literal["completion", "tools", "vision", "embedding"]]
+    modified_at: str
+
+
+class OllamaVersion(BaseModel):
+    version: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class BackendReadiness(BaseModel):
+    ready: bool
+    error: str | None
+    circuit: str | None = None  # the breaker's state: closed, open, half_open
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    backends: dict[str, BackendReadiness]

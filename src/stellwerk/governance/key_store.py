@@ -1,0 +1,205 @@
+"""Client keys kept in the database: created by the CLI or the admin API, listed, revoked.
+
+The raw key is returned once by ``create`` and never stored, logged or audited: the table holds
+its SHA-256 and the audit log its public id. Keys from the config (``departments[].keys``) keep
+working alongside; they are not in this table and are changed by editing the config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select, update
+
+from stellwerk.config.schema import Classification, Role, StellwerkConfig, UseCaseConfig
+from stellwerk.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound
+from stellwerk.governance.keys import generate_key, generate_key_id, hash_key, parse_role
+from stellwerk.ledger.audit import append_audit
+from stellwerk.ledger.governance_tables import gov_keys
+from stellwerk.ledger.ledger import Ledger
+from stellwerk.policy.classification import parse_classification
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """Everything about a key but the key itself."""
+
+    key_id: str
+    department: str
+    role: Role
+    use_case: str | None
+    classification: Classification | None
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    info: KeyInfo
+    key: str  # shown once
+
+    def __repr__(self) -> str:  # never print the key by accident
+        return f"NewKey(info={self.info!r}, key='sk-stw-…')"
+
+
+class KeyStore:
+    def __init__(self, ledger: Ledger, config: StellwerkConfig) -> None:
+        self._ledger = ledger
+        self._departments = {d.name for d in config.departments}
+        self._config_key_ids = {k.id for d in config.departments for k in d.keys}
+
+    def create(
+        self,
+        *,
+        department: str,
+        actor: str,
+        role: str = "user",
+        use_case: UseCaseConfig | None = None,
+        classification: str | None = None,
+    ) -> NewKey:
+        """Make a key; ``use_case`` (already looked up) must belong to ``department``."""
+        if department not in self._departments:
+            raise NotFound(
+                f"unknown department {department!r}; known: "
+                + (", ".join(sorted(self._departments)) or "none"),
+                param="department",
+            )
+        parsed_role = parse_role(role)
+        if use_case is not None and use_case.department != department:
+            raise InvalidRequest(
+                f"use case {use_case.name!r} belongs to department {use_case.department!r},"
+                f" not {department!r}",
+                param="use_case",
+            )
+        parsed_class = parse_classification(classification) if classification else None
+        key = generate_key()
+        now = datetime.now(UTC)
+        info = KeyInfo(
+            key_id=generate_key_id(),
+            department=department,
+            role=parsed_role,
+            use_case=use_case.name if use_case else None,
+            classification=parsed_class,
+            created_at=now,
+            created_by=actor,
+        )
+        with self._ledger.begin() as connection:
+            connection.execute(
+                insert(gov_keys).values(
+                    key_id=info.key_id,
+                    key_sha256=hash_key(key),
+                    department=info.department,
+                    role=info.role,
+                    use_case=info.use_case,
+                    classification=info.classification,
+                    created_at=now,
+                    created_by=actor,
+                )
+            )
+            append_audit(
+                connection,
+                actor=actor,
+                action="key.create",
+                target_kind="key",
+                target=info.key_id,
+                details={
+                    "department": department,
+                    "role": info.role,
+                    "use_case": info.use_case,
+                    "classification": info.classification,
+                },
+                time=now,
+            )
+        return NewKey(info, key)
+
+    def list(self, *, department: str | None = None, include_revoked: bool = True) -> list[KeyInfo]:
+        statement = select(gov_keys).order_by(gov_keys.c.created_at, gov_keys.c.key_id)
+        if department is not None:
+            statement = statement.where(gov_keys.c.department == department)
+        if not include_revoked:
+            statement = statement.where(gov_keys.c.revoked_at.is_(None))
+        with self._ledger.connect() as connection:
+            return [_info(row) for row in connection.execute(statement)]
+
+    def get(self, key_id: str) -> KeyInfo:
+        with self._ledger.connect() as connection:
+            row = connection.execute(select(gov_keys).where(gov_keys.c.key_id == key_id)).first()
+        if row is None:
+            hint = (
+                " (it is defined in the config; remove it there)"
+                if (key_id in self._config_key_ids)
+                else ""
+            )
+            raise NotFound(f"unknown key {key_id!r}{hint}", param="key_id")
+        return _info(row)
+
+    def revoke(self, key_id: str, *, actor: str, reason: str) -> KeyInfo:
+        """Revoke a key; its next request is refused with 401."""
+        self.get(key_id)
+        now = datetime.now(UTC)
+        with self._ledger.begin() as connection:
+            result = connection.execute(
+                update(gov_keys)
+                .where(gov_keys.c.key_id == key_id, gov_keys.c.revoked_at.is_(None))
+                .values(revoked_at=now, revoked_by=actor)
+            )
+            if result.rowcount != 1:
+                raise Conflict(f"key {key_id!r} is already revoked")
+            append_audit(
+                connection,
+                actor=actor,
+                action="key.revoke",
+                target_kind="key",
+                target=key_id,
+                details={"reason": reason.strip()[:1000]},
+                time=now,
+            )
+        return self.get(key_id)
+
+    def authenticate(self, key: str) -> KeyInfo:
+        """The key's info, or ``AuthenticationFailed`` for an unknown or revoked key."""
+        statement = select(gov_keys).where(gov_keys.c.key_sha256 == hash_key(key))
+        with self._ledger.connect() as connection:
+            row = connection.execute(statement).first()
+        if row is None:
+            raise AuthenticationFailed("unknown API key")
+        info = _info(row)
+        if not info.active:
+            raise AuthenticationFailed(f"API key {info.key_id!r} has been revoked")
+        return info
+
+    def active_by_digest(self) -> dict[str, KeyInfo]:
+        """SHA-256 -> info of every key not revoked (the gateway's snapshot for auth)."""
+        statement = select(gov_keys).where(gov_keys.c.revoked_at.is_(None))
+        with self._ledger.connect() as connection:
+            return {row.key_sha256: _info(row) for row in connection.execute(statement)}
+
+    def use_case_of(self) -> dict[str, str]:
+        """key id -> use case, for keys bound to one (the usage report groups by it)."""
+        statement = select(gov_keys.c.key_id, gov_keys.c.use_case).where(
+            gov_keys.c.use_case.is_not(None)
+        )
+        with self._ledger.connect() as connection:
+            return {row.key_id: row.use_case for row in connection.execute(statement)}
+
+
+def _info(row: object) -> KeyInfo:
+    mapping = row._mapping  # type: ignore[attr-defined]
+    return KeyInfo(
+        key_id=mapping["key_id"],
+        department=mapping["department"],
+        role=mapping["role"],
+        use_case=mapping["use_case"],
+        classification=mapping["classification"],
+        created_at=mapping["created_at"],
+        created_by=mapping["created_by"],
+        revoked_at=mapping["revoked_at"],
+        revoked_by=mapping["revoked_by"],
+    )

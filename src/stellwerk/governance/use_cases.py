@@ -1,0 +1,169 @@
+"""Use cases in the database: seeded from the config, created and changed through the admin API.
+
+A use case is validated like the config's ``use_cases`` entries: a known department, known
+models, and a risk tier of minimal, limited or high (``prohibited`` is refused). Changes are
+optimistic (``version``) and audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, select, update
+
+from stellwerk.config.schema import StellwerkConfig, UseCaseConfig
+from stellwerk.errors import Conflict, InvalidRequest, NotFound
+from stellwerk.governance.sql import insert_if_absent
+from stellwerk.ledger.audit import append_audit
+from stellwerk.ledger.governance_tables import gov_use_cases
+from stellwerk.ledger.ledger import Ledger
+
+
+def parse_use_case(raw: Mapping[str, Any]) -> UseCaseConfig:
+    """A use case from user input; the error names the field."""
+    try:
+        return UseCaseConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "use case"
+        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        if first.get("type") == "extra_forbidden":
+            message = "unknown field"
+        raise InvalidRequest(f"{where}: {message}", param=where) from exc
+
+
+class UseCases:
+    def __init__(self, ledger: Ledger, config: StellwerkConfig) -> None:
+        self._ledger = ledger
+        self._config = config
+        self._departments = {d.name for d in config.departments}
+        self._models = {m.id for m in config.models}
+
+    def seed(self) -> list[str]:
+        """Insert the configured use cases the database lacks; returns their names."""
+        added: list[str] = []
+        now = datetime.now(UTC)
+        with self._ledger.begin() as connection:
+            known = set(connection.execute(select(gov_use_cases.c.name)).scalars())
+            for case in self._config.use_cases:
+                if case.name not in known and self._insert(
+                    connection, case, "config", "seeded from the config", now
+                ):
+                    added.append(case.name)
+        return added
+
+    def list(self) -> list[UseCaseConfig]:
+        with self._ledger.connect() as connection:
+            rows = connection.execute(select(gov_use_cases).order_by(gov_use_cases.c.name))
+            return [_case(row._mapping) for row in rows]
+
+    def get(self, name: str) -> UseCaseConfig:
+        return self.get_versioned(name)[0]
+
+    def get_versioned(self, name: str) -> tuple[UseCaseConfig, int]:
+        with self._ledger.connect() as connection:
+            row = connection.execute(
+                select(gov_use_cases).where(gov_use_cases.c.name == name)
+            ).first()
+        if row is None:
+            raise NotFound(f"unknown use case {name!r}", param="use_case")
+        return _case(row._mapping), int(row.version)
+
+    def create(self, case: UseCaseConfig, *, actor: str, reason: str) -> UseCaseConfig:
+        self._check(case)
+        with self._ledger.begin() as connection:
+            if not self._insert(connection, case, actor, reason, datetime.now(UTC)):
+                raise Conflict(f"use case {case.name!r} exists already")
+        return case
+
+    def update(
+        self, case: UseCaseConfig, *, actor: str, reason: str, expected_version: int | None = None
+    ) -> UseCaseConfig:
+        self._check(case)
+        old, version = self.get_versioned(case.name)
+        if expected_version is not None:
+            version = expected_version
+        now = datetime.now(UTC)
+        with self._ledger.begin() as connection:
+            result = connection.execute(
+                update(gov_use_cases)
+                .where(gov_use_cases.c.name == case.name, gov_use_cases.c.version == version)
+                .values(**_row(case), version=version + 1, updated_at=now, updated_by=actor)
+            )
+            if result.rowcount != 1:
+                raise Conflict(
+                    f"use case {case.name!r} was changed concurrently: version {version} is no"
+                    " longer current; reload it and try again",
+                    code="version_conflict",
+                )
+            changed = {
+                k: {"from": v, "to": _row(case)[k]}
+                for k, v in _row(old).items()
+                if _row(case)[k] != v
+            }
+            append_audit(
+                connection,
+                actor=actor,
+                action="use_case.update",
+                target_kind="use_case",
+                target=case.name,
+                details={"changes": changed, "reason": reason, "version": version + 1},
+                time=now,
+            )
+        return case
+
+    def _check(self, case: UseCaseConfig) -> None:
+        if case.department not in self._departments:
+            raise NotFound(f"unknown department {case.department!r}", param="department")
+        unknown = [m for m in case.allowed_models or () if m not in self._models]
+        if unknown:
+            raise NotFound(f"unknown model(s): {', '.join(unknown)}", param="allowed_models")
+
+    def _insert(
+        self, connection: Connection, case: UseCaseConfig, actor: str, reason: str, now: datetime
+    ) -> bool:
+        row = {
+            **_row(case),
+            "name": case.name,
+            "version": 1,
+            "updated_at": now,
+            "updated_by": actor,
+        }
+        if not insert_if_absent(connection, gov_use_cases, row):
+            return False  # made a moment ago by someone else (another replica's seed)
+        append_audit(
+            connection,
+            actor=actor,
+            action="use_case.create",
+            target_kind="use_case",
+            target=case.name,
+            details={**_row(case), "reason": reason},
+            time=now,
+        )
+        return True
+
+
+def _row(case: UseCaseConfig) -> dict[str, Any]:
+    return {
+        "department": case.department,
+        "purpose": case.purpose,
+        "risk_tier": case.risk_tier,
+        "classification": case.classification,
+        "allowed_models": list(case.allowed_models) if case.allowed_models is not None else None,
+        "oversight_contact": case.oversight_contact,
+    }
+
+
+def _case(row: Mapping[Any, Any]) -> UseCaseConfig:
+    return UseCaseConfig(
+        name=row["name"],
+        department=row["department"],
+        purpose=row["purpose"],
+        risk_tier=row["risk_tier"],
+        classification=row["classification"],
+        allowed_models=tuple(row["allowed_models"]) if row["allowed_models"] is not None else None,
+        oversight_contact=row["oversight_contact"],
+    )

@@ -1,0 +1,64 @@
+"""Rollups of ``usage`` for the dashboard: daily sums and a daily latency histogram.
+
+Database triggers made by the migration ``0500_dashboard_rollups`` keep both tables in step with
+every insert into ``usage`` (same transaction, so they are never behind and never double-count
+a record skipped as a duplicate). A month of the dashboard then reads a few thousand rollup rows
+instead of a million usage records. (Hours would be 24 times as many rows; the dashboard's finest
+time step is a day, and its "last hour" figures read ``usage`` itself through its time index.)
+
+``usage_daily`` has one row per (UTC day, department, key, model, routed); ``model`` is ``''`` for
+requests that failed before a model was chosen, ``routed`` says the client asked for a route
+(``auto...``) rather than naming a model. ``usage_latency_daily`` counts requests per (day, model,
+latency bucket); bucket ``b`` holds latencies below ``LATENCY_EDGES_MS[b]`` (and at or above the
+edge before it); the last bucket, ``len(LATENCY_EDGES_MS)``, holds everything slower.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    Integer,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+
+from stellwerk.ledger.tables import metadata
+from stellwerk.ledger.types import UTCDateTime
+
+# 5 ms to about 20 minutes in steps of 25 %: a percentile read from the histogram is within 25 %.
+LATENCY_EDGES_MS: Final[tuple[int, ...]] = tuple(sorted({round(5 * 1.25**i) for i in range(56)}))
+
+usage_daily = Table(
+    "usage_daily",
+    metadata,
+    Column("day", UTCDateTime(), nullable=False),
+    Column("department", Text, nullable=False),
+    Column("key_id", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("routed", Boolean, nullable=False),
+    Column("requests", BigInteger, nullable=False),
+    Column("errors", BigInteger, nullable=False),
+    Column("fallbacks", BigInteger, nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("cost", Double, nullable=False),
+    Column("energy_wh", Double, nullable=False),
+    Column("latency_ms_sum", Double, nullable=False),
+    PrimaryKeyConstraint("day", "department", "key_id", "model", "routed"),
+)
+
+usage_latency_daily = Table(
+    "usage_latency_daily",
+    metadata,
+    Column("day", UTCDateTime(), nullable=False),
+    Column("model", Text, nullable=False),
+    Column("bucket", Integer, nullable=False),
+    Column("requests", BigInteger, nullable=False),
+    PrimaryKeyConstraint("day", "model", "bucket"),
+)

@@ -1,0 +1,2 @@
+"""Policy: which models may serve a request (lifecycle, consent, compliance, classification vs
+hosting, department and use-case allow-lists) and whether the caller is within its limits."""

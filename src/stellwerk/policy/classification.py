@@ -1,0 +1,68 @@
+"""Data classification: ``public < internal < confidential < secret``, each mapped by the config
+(``governance.classification_hosting``) to the hosting locations its data may go to.
+
+A request states its class in the header ``x-stellwerk-classification``; without it, the key's
+default applies (the key's own, else its use case's, else its department's). A request may raise
+its class, never lower it below that default.
+"""
+
+from __future__ import annotations
+
+from typing import Final, get_args
+
+from stellwerk.config.schema import Classification, GovernanceConfig, Hosting
+from stellwerk.errors import InvalidRequest, PermissionDenied
+
+HEADER: Final = "x-stellwerk-classification"
+LEVELS: Final[tuple[Classification, ...]] = get_args(Classification)
+
+
+def rank(value: Classification) -> int:
+    return LEVELS.index(value)
+
+
+def parse_classification(value: str) -> Classification:
+    """A classification from a header or user input; anything else names the known ones."""
+    cleaned = value.strip().lower()
+    for level in LEVELS:
+        if cleaned == level:
+            return level
+    raise InvalidRequest(
+        f"{HEADER}: unknown classification {value!r}; known: {', '.join(LEVELS)}", param=HEADER
+    )
+
+
+def stricter(*values: Classification | None) -> Classification:
+    """The most sensitive of the given classes (``public`` if none is given)."""
+    present = [v for v in values if v is not None]
+    return max(present, key=rank) if present else "public"
+
+
+def effective_classification(header: str | None, default: Classification) -> Classification:
+    """The class a request runs under; refuses a header that would lower the key's default."""
+    if header is None or not header.strip():
+        return default
+    requested = parse_classification(header)
+    if rank(requested) < rank(default):
+        raise PermissionDenied(
+            f"{HEADER}: {requested} is below this key's default classification {default};"
+            " a request may raise its classification, never lower it",
+            param=HEADER,
+            code="classification_lowered",
+        )
+    return requested
+
+
+def allowed_hosting(classification: Classification, rules: GovernanceConfig) -> tuple[Hosting, ...]:
+    """Where data of this class may be processed, by the config's mapping."""
+    return rules.classification_hosting.get(classification, ())
+
+
+def classes_by_hosting(rules: GovernanceConfig) -> dict[Hosting, tuple[Classification, ...]]:
+    """For each hosting location, the classifications whose data may go there (the dashboard's
+    hosting widget)."""
+    locations: tuple[Hosting, ...] = get_args(Hosting)
+    return {
+        where: tuple(c for c in LEVELS if where in rules.classification_hosting.get(c, ()))
+        for where in locations
+    }

@@ -1,0 +1,162 @@
+"""The policy filter: of all models, the ones that may serve this request, or a 403 saying why.
+
+It runs before the router, so a router never sees a model the request may not use. A model may
+serve a request when all of these hold (checked in this order; the first that fails is the reason):
+
+1. lifecycle: approved, or in review and the department is a pilot;
+2. consent: its data owner has not withdrawn consent;
+3. compliance: it has every fact its risk tier requires (only when ``compliance_mode: block``);
+4. hosting: its hosting location is allowed for the request's data classification;
+5. department: it is on the department's ``allowed_models`` (when that list is set);
+6. use case: it is on the key's use case's ``allowed_models`` (when the key is bound to one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from stellwerk.config.schema import (
+    Classification,
+    DepartmentConfig,
+    GovernanceConfig,
+    StellwerkConfig,
+    UseCaseConfig,
+)
+from stellwerk.errors import NotFound, PermissionDenied
+from stellwerk.governance.compliance import check_model, check_use_case
+from stellwerk.governance.lifecycle import is_routable, why_not_routable
+from stellwerk.governance.state import ModelState
+from stellwerk.policy.classification import allowed_hosting
+
+
+class PrincipalLike(Protocol):
+    """What the filter needs to know about the caller (the gateway's principal has it)."""
+
+    @property
+    def department(self) -> str: ...
+    @property
+    def key_id(self) -> str: ...
+    @property
+    def use_case(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFilter:
+    rules: GovernanceConfig
+    departments: Mapping[str, DepartmentConfig]
+    use_cases: Mapping[str, UseCaseConfig]
+    evaluated: frozenset[str] = frozenset()  # models with an evaluation record in the ledger
+
+    @classmethod
+    def from_config(
+        cls,
+        config: StellwerkConfig,
+        use_cases: Sequence[UseCaseConfig] | None = None,
+        evaluated: frozenset[str] = frozenset(),
+    ) -> PolicyFilter:
+        """``use_cases`` overrides the config's (the catalog keeps them in the database)."""
+        cases = config.use_cases if use_cases is None else use_cases
+        return cls(
+            rules=config.governance,
+            departments={d.name: d for d in config.departments},
+            use_cases={u.name: u for u in cases},
+            evaluated=evaluated,
+        )
+
+    def allowed(
+        self,
+        principal: PrincipalLike,
+        classification: Classification,
+        models: Sequence[ModelState],
+        requested: str | None = None,
+    ) -> tuple[ModelState, ...]:
+        """The models that may serve the request, in the given order; never empty.
+
+        ``requested`` names one model (the client asked for it by id); ``None`` means any
+        (``auto``). Raises ``NotFound`` for an unknown requested model and ``PermissionDenied``
+        naming the reason when no model may serve the request.
+        """
+        department = self.departments.get(principal.department)
+        if department is None:
+            raise PermissionDenied(
+                f"department {principal.department!r} of key {principal.key_id!r} is not configured"
+            )
+        use_case = self._use_case(principal)
+        if requested is not None:
+            chosen = [m for m in models if m.id == requested]
+            if not chosen:
+                raise NotFound(
+                    f"unknown model {requested!r}", param="model", code="model_not_found"
+                )
+            models = chosen
+        allowed: list[ModelState] = []
+        reasons: list[str] = []
+        for model in models:
+            reason = self.refusal(model, department, use_case, classification)
+            if reason is None:
+                allowed.append(model)
+            else:
+                reasons.append(f"{model.id}: {reason}")
+        if allowed:
+            return tuple(allowed)
+        hosting = ", ".join(allowed_hosting(classification, self.rules)) or "nowhere"
+        if requested is not None:
+            head = f"model {requested!r} may not serve this request"
+        else:
+            head = "no model may serve this request"
+        raise PermissionDenied(
+            f"{head} of department {department.name!r}"
+            f" (classification {classification} may go only to {hosting}): "
+            + ("; ".join(reasons) if reasons else "no models are configured"),
+            code="policy_denied",
+        )
+
+    def refusal(
+        self,
+        model: ModelState,
+        department: DepartmentConfig,
+        use_case: UseCaseConfig | None,
+        classification: Classification,
+    ) -> str | None:
+        """Why ``model`` may not serve this request, or ``None`` when it may."""
+        if not is_routable(model.lifecycle, pilot=department.pilot):
+            return why_not_routable(model.lifecycle, department=department.name)
+        if not model.consent:
+            return f"its data owner {model.config.data_owner!r} has withdrawn consent"
+        if self.rules.compliance_mode == "block":
+            report = check_model(model.config, self.rules, evaluated=model.id in self.evaluated)
+            if not report.compliant:
+                return "non-compliant, missing " + ", ".join(report.missing)
+        hosting = model.config.hosting
+        if hosting not in allowed_hosting(classification, self.rules):
+            return f"hosted {hosting}, where {classification} data may not go"
+        if department.allowed_models is not None and model.id not in department.allowed_models:
+            return f"not allowed for department {department.name!r} (not on its allowed_models)"
+        if (
+            use_case is not None
+            and use_case.allowed_models is not None
+            and model.id not in use_case.allowed_models
+        ):
+            return f"not allowed for use case {use_case.name!r} (not on its allowed_models)"
+        return None
+
+    def _use_case(self, principal: PrincipalLike) -> UseCaseConfig | None:
+        if principal.use_case is None:
+            return None
+        case = self.use_cases.get(principal.use_case)
+        if case is None:
+            raise PermissionDenied(
+                f"key {principal.key_id!r} is bound to use case {principal.use_case!r},"
+                " which does not exist (any more)"
+            )
+        if self.rules.compliance_mode == "block":
+            report = check_use_case(case, self.rules)
+            if not report.compliant:
+                raise PermissionDenied(
+                    f"use case {case.name!r} is non-compliant and compliance_mode is block:"
+                    " missing " + ", ".join(report.missing),
+                    code="policy_denied",
+                )
+        return case

@@ -1,0 +1,186 @@
+"""Rate limits and budgets: requests and tokens per minute, cost per calendar month.
+
+Each request is admitted in two steps (reserve-then-settle):
+
+1. ``admit`` reserves, atomically across every scope (the department, and the key if it has
+   its own limits), one request, the request's maximal tokens and its maximal cost. If any
+   counter would go over its limit nothing is reserved and ``RateLimited`` says which limit it
+   was and when it resets.
+2. ``settle`` replaces the reservation by what the request really used, once the backend's
+   answer (or stream) has ended; ``release`` returns a reservation of a request that failed.
+
+Since concurrent and streaming requests hold their maximal cost while they run, the spend can
+never exceed a budget because of concurrency; it can exceed it only by the amount one request
+used beyond its estimate (the estimate is an upper bound when ``max_tokens`` is known).
+Windows are fixed: the minute (UTC) and the calendar month (UTC).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from stellwerk.config.schema import UsageLimits
+from stellwerk.errors import RateLimited
+from stellwerk.policy.counters import Charge, Counters
+
+MICRO = 1_000_000  # costs are counted in millionths of the internal currency unit
+_MINUTE_GRACE_S = 60
+_MONTH_GRACE_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Something limits apply to: ``label`` is for messages, ``id`` for counter names."""
+
+    label: str
+    id: str
+    limits: UsageLimits
+
+
+def scopes_for(
+    department: str, department_limits: UsageLimits, key_id: str, key_limits: UsageLimits | None
+) -> tuple[Scope, ...]:
+    scopes = [Scope(f"department {department!r}", f"dept:{department}", department_limits)]
+    if key_limits is not None:
+        scopes.append(Scope(f"key {key_id!r}", f"key:{key_id}", key_limits))
+    return tuple(scopes)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """What ``admit`` reserved; hand it back to ``settle`` or ``release``."""
+
+    token_keys: tuple[str, ...]
+    cost_keys: tuple[str, ...]
+    tokens: int
+    cost_micro: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    charge: Charge
+    scope: Scope
+    what: str
+    resets_at: float
+
+
+class Limiter:
+    def __init__(self, counters: Counters, clock: Callable[[], float] = time.time) -> None:
+        self._counters = counters
+        self._clock = clock
+
+    async def admit(
+        self, scopes: Sequence[Scope], *, max_tokens: int, max_cost: float
+    ) -> Reservation:
+        """Reserve one request, ``max_tokens`` and ``max_cost`` in every scope, or raise
+        ``RateLimited`` naming the limit and when it resets."""
+        now = self._clock()
+        cost_micro = math.ceil(max(0.0, max_cost) * MICRO)
+        tokens = max(0, max_tokens)
+        checks = self._checks(scopes, now, tokens, cost_micro)
+        failed = await self._counters.reserve([c.charge for c in checks])
+        if failed is not None:
+            raise await self._refusal(checks[failed], now)
+        return Reservation(
+            token_keys=tuple(c.charge.key for c in checks if c.what == "tokens"),
+            cost_keys=tuple(c.charge.key for c in checks if c.what == "budget"),
+            tokens=tokens,
+            cost_micro=cost_micro,
+        )
+
+    async def settle(self, reservation: Reservation, *, tokens: int, cost: float) -> None:
+        """Replace the reservation by the real use (may be more than reserved)."""
+        token_delta = max(0, tokens) - reservation.tokens
+        cost_delta = math.ceil(max(0.0, cost) * MICRO) - reservation.cost_micro
+        deltas = [(k, token_delta) for k in reservation.token_keys]
+        deltas += [(k, cost_delta) for k in reservation.cost_keys]
+        await self._counters.adjust(deltas)
+
+    async def release(self, reservation: Reservation) -> None:
+        """Give back the tokens and cost of a request that used nothing (it still counts as a
+        request)."""
+        await self.settle(reservation, tokens=0, cost=0.0)
+
+    async def spent(self, scope: Scope) -> float:
+        """This month's spend (settled plus reserved) of a scope, in internal currency."""
+        month = _month_start(self._clock())
+        return await self._counters.value(_budget_key(scope, month)) / MICRO
+
+    async def seed_spent(self, scope: Scope, spent: float) -> bool:
+        """Start this month's counter at ``spent`` (from the ledger) unless it exists already."""
+        now = self._clock()
+        month = _month_start(now)
+        ttl = int(_next_month(month) - now) + _MONTH_GRACE_S
+        return await self._counters.seed(_budget_key(scope, month), math.ceil(spent * MICRO), ttl)
+
+    def _checks(
+        self, scopes: Sequence[Scope], now: float, tokens: int, cost_micro: int
+    ) -> list[_Check]:
+        minute = int(now // 60)
+        minute_end = (minute + 1) * 60
+        minute_ttl = int(minute_end - now) + _MINUTE_GRACE_S
+        month = _month_start(now)
+        month_end = _next_month(month)
+        month_ttl = int(month_end - now) + _MONTH_GRACE_S
+        checks: list[_Check] = []
+        for scope in scopes:
+            limits = scope.limits
+            if limits.requests_per_minute is not None:
+                charge = Charge(
+                    f"rpm:{scope.id}:{minute}", 1, limits.requests_per_minute, minute_ttl
+                )
+                checks.append(_Check(charge, scope, "requests", minute_end))
+            if limits.tokens_per_minute is not None:
+                charge = Charge(
+                    f"tpm:{scope.id}:{minute}", tokens, limits.tokens_per_minute, minute_ttl
+                )
+                checks.append(_Check(charge, scope, "tokens", minute_end))
+            if limits.monthly_budget is not None:
+                limit = math.floor(limits.monthly_budget * MICRO)
+                charge = Charge(_budget_key(scope, month), cost_micro, limit, month_ttl)
+                checks.append(_Check(charge, scope, "budget", month_end))
+        return checks
+
+    async def _refusal(self, check: _Check, now: float) -> RateLimited:
+        scope, limits = check.scope, check.scope.limits
+        used = await self._counters.value(check.charge.key)
+        resets = datetime.fromtimestamp(check.resets_at, UTC)
+        wait = max(0.0, check.resets_at - now)
+        if check.what == "requests":
+            detail = f"limit of {limits.requests_per_minute} requests per minute reached"
+        elif check.what == "tokens":
+            detail = (
+                f"limit of {limits.tokens_per_minute} tokens per minute reached ({used} used or"
+                f" reserved, this request may use up to {check.charge.amount})"
+            )
+        else:
+            detail = (
+                f"monthly budget of {limits.monthly_budget:.2f} reached ({used / MICRO:.2f} spent"
+                f" or reserved, this request may cost up to {check.charge.amount / MICRO:.4f})"
+            )
+        when = resets.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return RateLimited(
+            f"{scope.label}: {detail}; resets at {when} (in {math.ceil(wait)} s)",
+            retry_after_s=wait,
+            code="budget_exceeded" if check.what == "budget" else "rate_limited",
+        )
+
+
+def _budget_key(scope: Scope, month_start: float) -> str:
+    month = datetime.fromtimestamp(month_start, UTC).strftime("%Y-%m")
+    return f"budget:{scope.id}:{month}"
+
+
+def _month_start(now: float) -> float:
+    moment = datetime.fromtimestamp(now, UTC)
+    return datetime(moment.year, moment.month, 1, tzinfo=UTC).timestamp()
+
+
+def _next_month(month_start: float) -> float:
+    moment = datetime.fromtimestamp(month_start, UTC)
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return datetime(year, month, 1, tzinfo=UTC).timestamp()

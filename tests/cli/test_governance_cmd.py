@@ -1,0 +1,121 @@
+"""The governance commands, run like a user would (Typer's runner) on a SQLite ledger."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from stellwerk.cli.main import build_app
+from stellwerk.ledger.ledger import open_ledger
+from tests.governance.factories import model
+from tests.ledger.factory import make_records
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    raw = {
+        "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
+        "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+        "models": [model("mistral-3b"), model("mistral-8b", lifecycle="proposed", params_b=8)],
+        "departments": [{"name": "legal"}, {"name": "finance"}],
+        "use_cases": [{"name": "contracts", "department": "legal", "purpose": "review"}],
+    }
+    path = tmp_path / "stellwerk.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(build_app(), list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_keys_create_list_revoke_and_the_audit(config_path: Path) -> None:
+    c = str(config_path)
+    code, out, err = run(
+        "keys", "create", "-c", c, "--department", "legal", "--use-case", "contracts"
+    )
+    assert code == 0, err
+    key = out.strip()
+    assert key.startswith("sk-stw-")
+    assert "not shown again" in err
+    key_id = err.split("key id ")[1].split()[0]
+    code, out, _ = run("keys", "list", "-c", c)
+    assert code == 0
+    assert key_id in out and "contracts" in out and "active" in out
+    assert key not in out
+    assert run("keys", "revoke", "-c", c, key_id, "--reason", "leaver")[0] == 0
+    assert "revoked" in run("keys", "list", "-c", c)[1]
+    code, out, _ = run("audit", "-c", c)
+    assert code == 0
+    assert "key.revoke" in out and "key.create" in out and "config.load" in out
+    assert key.removeprefix("sk-stw-") not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("keys", "create", "--department", "sales"), "unknown department 'sales'"),
+        (("keys", "create", "--department", "legal", "--role", "root"), "unknown role 'root'"),
+        (
+            ("keys", "create", "--department", "finance", "--use-case", "contracts"),
+            "belongs to department 'legal'",
+        ),
+        (("keys", "revoke", "key-nope"), "unknown key 'key-nope'"),
+        (
+            ("catalog", "set", "mistral-8b", "approved", "--reason", "r"),
+            "illegal lifecycle transition proposed -> approved",
+        ),
+        (("report", "usage", "--month", "2026-13"), "not a month"),
+        (("report", "usage", "--month", "2026-11", "--by", "colour"), "cannot report usage by"),
+        (("report", "usage", "--month", "2026-11", "--format", "xml"), "unknown format 'xml'"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_problem(
+    config_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    code, _, err = run(*args[:2], "-c", str(config_path), *args[2:])
+    assert code == 2
+    assert message in err
+
+
+def test_catalog_walk_through(config_path: Path) -> None:
+    c = str(config_path)
+    assert run("catalog", "set", "-c", c, "mistral-8b", "in_review", "--reason", "eval")[0] == 0
+    code, out, _ = run("catalog", "set", "-c", c, "mistral-8b", "approved", "--reason", "ok")
+    assert (code, out.strip()) == (0, "mistral-8b: approved (version 3)")
+    code, out, _ = run("catalog", "list", "-c", c)
+    line = next(x for x in out.splitlines() if x.startswith("mistral-8b"))
+    assert "approved" in line and "granted" in line
+
+
+def test_report_usage_json_totals(config_path: Path, tmp_path: Path) -> None:
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        records = make_records(100)
+        ledger.insert_usage(records)
+    finally:
+        ledger.close()
+    code, out, err = run(
+        "report",
+        "usage",
+        "-c",
+        str(config_path),
+        "--month",
+        "2026-11",
+        "--by",
+        "model",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["total"]["requests"] == 100
+    assert data["total"]["cost"] == pytest.approx(sum(r.cost for r in records))
+    assert data["baseline_model"] == "mistral-3b"
+    code, out, _ = run("report", "usage", "-c", str(config_path), "--month", "2026-11")
+    assert code == 0 and out.splitlines()[-1].startswith("total")

@@ -1,0 +1,147 @@
+"""`stellwerk init` end to end, through the real command tree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stellwerk.cli.main import build_app
+from stellwerk.config import load_config
+from tests.configurator.model_server import closed_port_url, ollama_tags, start
+
+runner = CliRunner()
+
+
+def _init(*args: str, input: str | None = None) -> tuple[int, str]:
+    result = runner.invoke(build_app(), ["init", *args], input=input)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def ollama_like() -> Iterator[str]:
+    """A loopback server answering Ollama's /api/tags, standing for the user's Ollama."""
+    tags = ollama_tags(("ministral-3:14b", "13.9B", "Q4_K_M"), ("ministral-3:3b", "3.8B", "Q4_K_M"))
+    server = start({"/api/tags": (200, tags)})
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_init_with_flags_writes_a_valid_config_and_the_engine_script(tmp_path: Path) -> None:
+    out = tmp_path / "stellwerk.yaml"
+    code, output = _init(
+        "--engine", "ollama", "--gpu-memory", "48", "--languages", "de",
+        "--use-cases", "vision,tools", "--classifications", "internal,confidential",
+        "--output", str(out), "--no-interactive",
+    )  # fmt: skip
+    assert code == 0, output
+    assert "Proposed models for ollama on 48 GB GPU memory" in output
+    config = load_config(out)
+    assert [m.id for m in config.models] == ["ministral-3-3b", "ministral-3-8b", "ministral-3-14b"]
+    assert config.departments[0].classification == "confidential"
+    script = (tmp_path / "stellwerk-engine.sh").read_text()
+    assert "ollama pull ministral-3:14b" in script
+    assert out.read_text().startswith("# stellwerk.yaml written by `stellwerk init`")
+
+
+def test_init_asks_for_what_the_flags_leave_out(tmp_path: Path) -> None:
+    out = tmp_path / "stellwerk.yaml"
+    answers = "\n".join(["llamacpp", "0", "32", "", "fully-open", "chat", "internal"]) + "\n"
+    code, output = _init("--output", str(out), "--interactive", input=answers)
+    assert code == 0, output
+    assert "GPU memory in GB" in output and "RAM in GB" in output
+    config = load_config(out)
+    assert {m.openness for m in config.models} == {"open_model"}
+    assert all(b.kind == "openai" for b in config.backends)
+
+
+def test_existing_config_is_not_overwritten_without_force(tmp_path: Path) -> None:
+    out = tmp_path / "stellwerk.yaml"
+    out.write_text("# my hand-written config\n")
+    args = ["--gpu-memory", "24", "--output", str(out), "--no-interactive"]
+    code, output = _init(*args)
+    assert code == 1
+    assert "already exists; nothing written (use --force)" in output
+    assert out.read_text() == "# my hand-written config\n"
+    code, output = _init(*args, "--force")
+    assert code == 0, output
+    load_config(out)
+
+
+def test_hardware_too_small_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "stellwerk.yaml"
+    code, output = _init("--ram", "2", "--output", str(out), "--no-interactive")
+    assert code == 1
+    assert "no model that meets your needs fits in 2 GB RAM" in output
+    assert "the smallest that would is gemma-3-1b" in output
+    assert "nothing written" in output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_hardware_is_named(tmp_path: Path) -> None:
+    code, output = _init("--output", str(tmp_path / "s.yaml"), "--no-interactive")
+    assert code == 1 and "--gpu-memory GB or --ram GB" in output
+
+
+def test_bad_flag_values_are_named(tmp_path: Path) -> None:
+    code, output = _init(
+        "--gpu-memory", "24", "--engine", "tgi", "--output", str(tmp_path / "s.yaml"),
+        "--no-interactive",
+    )  # fmt: skip
+    assert code == 1 and "--engine: 'tgi' is not one of" in output
+    code, output = _init(
+        "--gpu-memory", "24", "--quant", "q3", "--output", str(tmp_path / "s.yaml"),
+        "--no-interactive",
+    )  # fmt: skip
+    assert code == 1 and "--quant: 'q3' is not one of" in output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_discover_configures_what_the_server_runs(tmp_path: Path, ollama_like: str) -> None:
+    out = tmp_path / "stellwerk.yaml"
+    code, output = _init("--discover", ollama_like, "--output", str(out), "--no-interactive")
+    assert code == 0, output
+    config = load_config(out)
+    assert config.backends[0].kind == "ollama"
+    assert config.backends[0].base_url == ollama_like
+    by_id = {m.id: m for m in config.models}
+    assert by_id["ministral-3-3b"].size_class == "small"
+    assert by_id["ministral-3-14b"].size_class == "large"
+    assert by_id["ministral-3-14b"].upstream == "ministral-3:14b"
+    assert not (tmp_path / "stellwerk-engine.sh").exists(), "the server already runs"
+
+
+def test_unreachable_discover_url_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
+    url = closed_port_url()
+    code, output = _init(
+        "--discover", url, "--output", str(tmp_path / "s.yaml"), "--no-interactive"
+    )
+    assert code == 1
+    assert f"backend '{url}': cannot connect" in output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_init_option_is_documented() -> None:
+    import typer.main
+
+    command = typer.main.get_command(build_app())
+    assert isinstance(command, typer.main.TyperGroup)
+    init = command.commands["init"]
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "configurator.md").read_text()
+    options = [opt for param in init.params for opt in param.opts if opt.startswith("--")]
+    assert len(options) > 10
+    missing = [opt for opt in options if f"`{opt}" not in docs]
+    assert not missing, f"undocumented in docs/configurator.md: {missing}"
+
+
+def test_a_department_name_the_config_would_refuse_is_named(tmp_path: Path) -> None:
+    code, output = _init(
+        "--gpu-memory", "24", "--department", "R&D team", "--output", str(tmp_path / "s.yaml"),
+        "--no-interactive",
+    )  # fmt: skip
+    assert code == 1
+    assert "departments.0.name: 'R&D team' is not a valid name" in output
+    assert list(tmp_path.iterdir()) == []

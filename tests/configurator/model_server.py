@@ -1,0 +1,73 @@
+"""A model server on loopback, standing for the user's Ollama or OpenAI-compatible server:
+it answers ``GET /api/tags`` and ``GET /v1/models`` with what a test gives it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+Routes = dict[str, tuple[int, object]]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    routes: ClassVar[Routes] = {}
+
+    def do_GET(self) -> None:
+        status, body = self.routes.get(self.path, (404, {"error": "not found"}))
+        payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test output is not the place for access logs."""
+
+
+def start(routes: Routes) -> ThreadingHTTPServer:
+    """Serve ``routes`` (path -> (status, JSON body or raw text)) on a free loopback port."""
+    handler = type("Handler", (_Handler,), {"routes": routes})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server
+
+
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on: the port was just bound and released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def ollama_tags(*models: tuple[str, str, str]) -> dict[str, object]:
+    """The body of Ollama's ``/api/tags`` for (name, parameter_size, quantization_level)."""
+    return {
+        "models": [
+            {
+                "name": name,
+                "model": name,
+                "modified_at": "2026-11-01T10:00:00Z",
+                "size": 1,
+                "digest": "0" * 64,
+                "details": {
+                    "format": "gguf",
+                    "family": name.split(":")[0],
+                    "parameter_size": size,
+                    "quantization_level": quant,
+                },
+            }
+            for name, size, quant in models
+        ]
+    }
+
+
+def openai_models(*ids: str) -> dict[str, object]:
+    return {
+        "object": "list",
+        "data": [{"id": i, "object": "model", "created": 0, "owned_by": "me"} for i in ids],
+    }

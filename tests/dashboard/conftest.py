@@ -1,0 +1,102 @@
+"""Dashboard fixtures: a real gateway (uvicorn, real llama.cpp server, SQLite ledger) whose config
+carries governance facts, an admin key, use cases and a stored key to revoke."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stellwerk.config import parse_config
+from stellwerk.governance.key_store import KeyStore
+from stellwerk.ledger.ledger import open_ledger
+from tests.fixtures.gateway import ENVIRON, Gateway, raw_config, running_gateway
+from tests.fixtures.llama import LlamaBackend
+
+ADMIN_KEY = "sk-stw-test-admin-c0ffee5e1f2a3b4c5d6e"
+SECRET = "dashboard-test-secret-0123456789abcdef0123"
+DASHBOARD_ENV = {**ENVIRON, "STW_TEST_KEY_ADMIN": ADMIN_KEY, "STW_TEST_DASHBOARD": SECRET}
+
+
+def dashboard_raw(llama_url: str, database_url: str) -> dict[str, Any]:
+    raw = raw_config(llama_url, database_url)
+    for model in raw["models"]:
+        model.update(licence="Apache-2.0", hosting="on_prem", owner="ml-platform")
+    raw["models"][2].update(risk_tier="high", model_card_url="https://models.example/large")
+    raw["models"][1].update(hosting="eu_cloud", lifecycle="in_review")
+    raw["departments"].append(
+        {
+            "name": "it",
+            "classification": "confidential",
+            "keys": [{"id": "it-admin", "key_env": "STW_TEST_KEY_ADMIN", "role": "admin"}],
+        }
+    )
+    raw["use_cases"] = [
+        {
+            "name": "contract-review",
+            "department": "legal",
+            "purpose": "first reading of supplier contracts",
+            "risk_tier": "high",
+            "classification": "confidential",
+        },
+        {
+            "name": "paper-summaries",
+            "department": "research",
+            "purpose": "summaries of papers",
+            "risk_tier": "limited",
+        },
+    ]
+    raw["dashboard"] = {"session_secret_env": "STW_TEST_DASHBOARD"}
+    return raw
+
+
+@dataclass(frozen=True)
+class DashboardGateway:
+    gateway: Gateway
+    stored_key_id: str  # a user key of research kept in the database (the one to revoke)
+    stored_key: str
+
+    @property
+    def url(self) -> str:
+        return self.gateway.url + "/dashboard"
+
+
+def seed(raw: dict[str, Any]) -> tuple[str, str]:
+    """One stored user key of research, made before the gateway starts (as the CLI would);
+    returns its id and secret. The gateway seeds the catalog and use cases itself."""
+    config = parse_config(raw)
+    ledger = open_ledger(config.server.database_url)
+    try:
+        new = KeyStore(ledger, config).create(department="research", actor="cli:test")
+    finally:
+        ledger.close()
+    return new.info.key_id, new.key
+
+
+@pytest.fixture
+def dashboard_config(llama_server: LlamaBackend, tmp_path: Path) -> dict[str, Any]:
+    return dashboard_raw(llama_server.base_url, f"sqlite:///{tmp_path / 'ledger.db'}")
+
+
+@pytest.fixture
+def dashboard(dashboard_config: dict[str, Any]) -> Iterator[DashboardGateway]:
+    key_id, key = seed(dashboard_config)
+    with running_gateway(dashboard_config, DASHBOARD_ENV) as gw:
+        yield DashboardGateway(gw, key_id, key)
+
+
+OFFLINE_BACKEND = (
+    "http://127.0.0.1:9"  # discard port: nothing answers, which the health widget shows
+)
+
+
+@pytest.fixture
+def offline_dashboard(tmp_path: Path) -> Iterator[DashboardGateway]:
+    """The dashboard over a backend that is down: enough for everything but real traffic."""
+    raw = dashboard_raw(OFFLINE_BACKEND, f"sqlite:///{tmp_path / 'ledger.db'}")
+    key_id, key = seed(raw)
+    with running_gateway(raw, DASHBOARD_ENV) as gw:
+        yield DashboardGateway(gw, key_id, key)

@@ -1,0 +1,260 @@
+"""Bad input gets the right page and changes nothing: wrong keys, missing, forged or expired
+sessions, forged posts, unknown models, departments and keys, illegal moves."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from html import unescape
+
+import httpx
+import pytest
+
+from stellwerk.dashboard.session import SessionCodec
+from stellwerk.ledger.ledger import Ledger
+from tests.dashboard.client import csrf_of, login, post_form
+from tests.dashboard.conftest import ADMIN_KEY, SECRET, DashboardGateway
+from tests.fixtures.gateway import KEYS
+
+
+@pytest.fixture
+def admin(offline_dashboard: DashboardGateway) -> Iterator[httpx.Client]:
+    with login(offline_dashboard.gateway.url, ADMIN_KEY) as (client, answer):
+        assert answer.status_code == 303
+        yield client
+
+
+@pytest.fixture
+def ledger(offline_dashboard: DashboardGateway) -> Iterator[Ledger]:
+    opened = offline_dashboard.gateway.ledger()
+    yield opened
+    opened.close()
+
+
+def _audit_count(ledger: Ledger) -> int:
+    return len(ledger.list_audit(limit=10_000))
+
+
+def test_login_sets_a_strict_http_only_session_cookie(offline_dashboard: DashboardGateway) -> None:
+    with login(offline_dashboard.gateway.url, ADMIN_KEY) as (client, answer):
+        cookie = next(
+            v for k, v in answer.headers.multi_items() if k == "set-cookie" and "stw_session" in v
+        )
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=" in cookie
+        assert ADMIN_KEY not in cookie
+        page = client.get("/dashboard")
+        assert page.status_code == 200 and "it-admin" in page.text
+
+
+@pytest.mark.parametrize(
+    ("key", "status", "says"),
+    [
+        ("sk-stw-not-a-key-we-know", 401, "unknown API key"),
+        ("", 401, "enter an admin key"),
+        (KEYS["research"], 403, "role 'user'"),
+    ],
+)
+def test_wrong_or_non_admin_keys_are_refused(
+    offline_dashboard: DashboardGateway, key: str, status: int, says: str
+) -> None:
+    with login(offline_dashboard.gateway.url, key) as (client, answer):
+        assert answer.status_code == status
+        assert says in unescape(answer.text)
+        assert "stw_session" not in client.cookies
+        assert client.get("/dashboard").status_code == 401
+
+
+def test_a_stored_non_admin_key_is_refused(offline_dashboard: DashboardGateway) -> None:
+    with login(offline_dashboard.gateway.url, offline_dashboard.stored_key) as (_, answer):
+        assert answer.status_code == 403
+
+
+def test_login_without_its_csrf_token_is_refused(offline_dashboard: DashboardGateway) -> None:
+    with httpx.Client(base_url=offline_dashboard.gateway.url) as client:
+        answer = client.post("/dashboard/login", data={"key": ADMIN_KEY})
+        assert answer.status_code == 403
+        assert "stw_session" not in client.cookies
+
+
+@pytest.mark.parametrize(
+    "path", ["/dashboard", "/dashboard/models/tiny-small", "/dashboard/departments/legal"]
+)
+def test_pages_need_a_session(offline_dashboard: DashboardGateway, path: str) -> None:
+    answer = httpx.get(offline_dashboard.gateway.url + path)
+    assert answer.status_code == 401
+    assert 'name="key"' in answer.text  # the login form
+
+
+def test_forged_and_expired_sessions_are_refused(offline_dashboard: DashboardGateway) -> None:
+    url = offline_dashboard.gateway.url + "/dashboard"
+    past = SessionCodec(SECRET.encode(), lifetime_s=60, clock=lambda: time.time() - 3600)
+    _, expired = past.issue("it-admin", "config")
+    answer = httpx.get(url, cookies={"stw_session": expired})
+    assert answer.status_code == 401 and "expired" in answer.text
+    forged = SessionCodec(b"x" * 32, lifetime_s=600).issue("it-admin", "config")[1]
+    assert httpx.get(url, cookies={"stw_session": forged}).status_code == 401
+    valid = SessionCodec(SECRET.encode(), lifetime_s=600).issue("it-admin", "config")[1]
+    assert httpx.get(url, cookies={"stw_session": valid}).status_code == 200
+
+
+def test_posts_without_a_valid_csrf_token_change_nothing(
+    offline_dashboard: DashboardGateway, admin: httpx.Client, ledger: Ledger
+) -> None:
+    before = _audit_count(ledger)
+    posts = [
+        ("/dashboard/models/tiny-small/lifecycle", {"state": "deprecated", "reason": "x"}),
+        ("/dashboard/departments/legal/budget", {"monthly_budget": "5", "reason": "x"}),
+        (f"/dashboard/keys/{offline_dashboard.stored_key_id}/revoke", {"reason": "x"}),
+        ("/dashboard/logout", {}),
+    ]
+    for action, fields in posts:
+        for token in (None, "forged-token"):
+            data = {**fields, "confirm": "yes"} | ({"csrf": token} if token else {})
+            answer = admin.post(action, data=data)
+            assert answer.status_code == 403, action
+            assert "CSRF" in answer.text and "Nothing was changed" in answer.text
+    assert _audit_count(ledger) == before
+    assert admin.get("/dashboard").status_code == 200  # the logout was refused too
+
+
+def test_a_token_from_another_session_is_refused(
+    offline_dashboard: DashboardGateway, admin: httpx.Client
+) -> None:
+    with login(offline_dashboard.gateway.url, ADMIN_KEY) as (other, _):
+        foreign = csrf_of(other.get("/dashboard").text)
+    answer = admin.post(
+        "/dashboard/models/tiny-small/lifecycle",
+        data={"state": "deprecated", "reason": "x", "confirm": "yes", "csrf": foreign},
+    )
+    assert answer.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "fields"),
+    [
+        ("GET", "/dashboard/models/no-such-model", {}),
+        ("GET", "/dashboard/departments/no-such-department", {}),
+        ("POST", "/dashboard/models/no-such-model/lifecycle", {"state": "approved"}),
+        ("POST", "/dashboard/departments/nowhere/budget", {"monthly_budget": "1"}),
+        ("POST", "/dashboard/keys/key-000000000000/revoke", {}),
+    ],
+)
+def test_unknown_names_in_urls_are_404(
+    admin: httpx.Client, ledger: Ledger, method: str, path: str, fields: dict[str, str]
+) -> None:
+    before = _audit_count(ledger)
+    if method == "GET":
+        answer = admin.get(path)
+    else:
+        token = csrf_of(admin.get("/dashboard").text)
+        answer = admin.post(path, data={**fields, "reason": "r", "csrf": token, "confirm": "yes"})
+    assert answer.status_code == 404
+    assert "Not found" in answer.text
+    assert _audit_count(ledger) == before
+
+
+@pytest.mark.parametrize(
+    ("action", "page", "fields", "status", "says"),
+    [
+        (
+            "/dashboard/models/tiny-retired/lifecycle",
+            "/dashboard/models/tiny-retired",
+            {"state": "approved", "reason": "bring it back"},
+            409,
+            "retired is final",
+        ),
+        (
+            "/dashboard/models/tiny-small/lifecycle",
+            "/dashboard/models/tiny-small",
+            {"state": "launched", "reason": "r"},
+            400,
+            "unknown lifecycle state",
+        ),
+        (
+            "/dashboard/models/tiny-small/lifecycle",
+            "/dashboard/models/tiny-small",
+            {"state": "deprecated", "reason": "  "},
+            400,
+            "give a reason",
+        ),
+        (
+            "/dashboard/departments/legal/budget",
+            "/dashboard/departments/legal",
+            {"monthly_budget": "lots", "reason": "r"},
+            400,
+            "not a number",
+        ),
+        (
+            "/dashboard/departments/legal/budget",
+            "/dashboard/departments/legal",
+            {"monthly_budget": "-5", "reason": "r"},
+            400,
+            "at least 0",
+        ),
+    ],
+)
+def test_bad_actions_are_refused_and_change_nothing(
+    admin: httpx.Client,
+    ledger: Ledger,
+    action: str,
+    page: str,
+    fields: dict[str, str],
+    status: int,
+    says: str,
+) -> None:
+    before = _audit_count(ledger)
+    answer = post_form(admin, page, action, fields)
+    assert answer.status_code == status
+    assert says in unescape(answer.text)
+    assert _audit_count(ledger) == before
+
+
+def test_bad_month_is_400(admin: httpx.Client) -> None:
+    answer = admin.get("/dashboard", params={"month": "2026-13"})
+    assert answer.status_code == 400 and "YYYY-MM" in answer.text
+
+
+def test_a_revoked_admin_key_ends_its_sessions(offline_dashboard: DashboardGateway) -> None:
+    admin_api = offline_dashboard.gateway.url + "/admin/keys"
+    bearer = {"authorization": f"Bearer {ADMIN_KEY}"}
+    made = httpx.post(admin_api, json={"department": "it", "role": "admin"}, headers=bearer)
+    assert made.status_code == 201
+    key_id, key = made.json()["key_id"], made.json()["key"]
+    with login(offline_dashboard.gateway.url, key) as (client, answer):
+        assert answer.status_code == 303
+        assert client.get("/dashboard").status_code == 200
+        revoked = httpx.post(
+            f"{admin_api}/{key_id}/revoke", json={"reason": "left the team"}, headers=bearer
+        )
+        assert revoked.status_code == 200
+        refused = client.get("/dashboard")
+        assert refused.status_code == 401 and "no longer active" in refused.text
+
+
+def test_logout_ends_the_session(admin: httpx.Client) -> None:
+    token = csrf_of(admin.get("/dashboard").text)
+    answer = admin.post("/dashboard/logout", data={"csrf": token})
+    assert answer.status_code == 303
+    assert "stw_session" not in admin.cookies
+    assert admin.get("/dashboard").status_code == 401
+
+
+def test_text_from_users_is_escaped(admin: httpx.Client) -> None:
+    reason = '<script>alert("x")</script>'
+    answer = post_form(
+        admin,
+        "/dashboard/departments/legal",
+        "/dashboard/departments/legal/budget",
+        {"monthly_budget": "7", "reason": reason},
+    )
+    assert answer.status_code == 303
+    page = admin.get("/dashboard").text
+    assert "&lt;script&gt;alert(" in page
+    assert "<script>" not in page
+
+
+def test_a_backend_that_is_down_shows_as_unreachable(admin: httpx.Client) -> None:
+    page = admin.get("/dashboard")
+    health = page.text.split('id="w-health"')[1].split("</section>")[0]
+    assert "llamacpp" in health and "unreachable" in health
+    assert "Connection refused" in health or "connect" in health.lower()

@@ -1,0 +1,443 @@
+"""Governance enforced on live requests: a real gateway (uvicorn) in front of the real llama.cpp
+test server, driven over HTTP like a client would, with the admin API changing the rules."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from stellwerk.ledger.ledger import open_ledger
+from stellwerk.ledger.record import UsageRecord
+from stellwerk.ledger.window import Window
+from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, raw_config, running_gateway
+from tests.fixtures.llama import LlamaBackend
+from tests.ledger.factory import make_record
+
+pytestmark = pytest.mark.llama
+
+ADMIN_KEY = "sk-stw-test-admin-0c8e1f5a2b7d4e93"
+OWNER_KEY = "sk-stw-test-owner-6a3d9c0e4f1b8a27"
+ENV = {**ENVIRON, "STW_TEST_KEY_ADMIN": ADMIN_KEY, "STW_TEST_KEY_OWNER": OWNER_KEY}
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {key}"}
+
+
+RESEARCH = bearer(KEYS["research"])
+LEGAL = bearer(KEYS["legal"])
+ADMIN = bearer(ADMIN_KEY)
+OWNER = bearer(OWNER_KEY)
+
+
+def chat(model: str = "tiny-small") -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+
+
+def governed(
+    llama: LlamaBackend, tmp_path: Path, database_url: str | None = None, **changes: Any
+) -> dict[str, Any]:
+    raw = raw_config(llama.base_url, database_url or f"sqlite:///{tmp_path / 'ledger.db'}")
+    raw["models"][1]["hosting"] = "eu_cloud"  # tiny-medium runs in an EU cloud
+    raw["models"][2]["lifecycle"] = "proposed"  # tiny-large is not approved yet
+    raw["models"][0]["data_owner"] = "legal"  # tiny-small is legal's contributed expert
+    raw["departments"].append(
+        {
+            "name": "governance",
+            "keys": [
+                {"id": "admin-1", "key_env": "STW_TEST_KEY_ADMIN", "role": "admin"},
+            ],
+        }
+    )
+    raw["departments"][1]["keys"].append(
+        {"id": "legal-owner", "key_env": "STW_TEST_KEY_OWNER", "role": "owner"}
+    )
+    raw["use_cases"] = [{"name": "contracts", "department": "legal", "purpose": "contract review"}]
+    for key, value in changes.items():
+        raw[key] = value
+    return raw
+
+
+def read_usage(gw: Gateway, window: Window | None = None) -> list[UsageRecord]:
+    ledger = gw.ledger()
+    try:
+        return ledger.recent_usage(limit=1000, window=window or Window())
+    finally:
+        ledger.close()
+
+
+def post(url: str, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+    return httpx.post(url, json=body, headers=headers, timeout=60)
+
+
+def test_approve_a_model_and_use_it(
+    llama_server: LlamaBackend, tmp_path: Path, any_db_url: str
+) -> None:
+    with running_gateway(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
+        v1 = gw.openai_url
+        refused = post(v1 + "/chat/completions", chat("tiny-large"), RESEARCH)
+        assert refused.status_code == 403
+        assert "lifecycle state is proposed" in refused.json()["error"]["message"]
+        for state in ("in_review", "approved"):
+            answer = post(
+                gw.url + "/admin/models/tiny-large/lifecycle",
+                {"state": state, "reason": "board decision 7"},
+                ADMIN,
+            )
+            assert answer.status_code == 200, answer.text
+        assert answer.json()["lifecycle"] == "approved"
+        served = post(v1 + "/chat/completions", chat("tiny-large"), RESEARCH)
+        assert served.status_code == 200, served.text
+        assert served.headers["x-stellwerk-model"] == "tiny-large"
+        # an illegal move is a 409 naming it, and changes nothing
+        illegal = post(
+            gw.url + "/admin/models/tiny-large/lifecycle",
+            {"state": "proposed", "reason": "undo"},
+            ADMIN,
+        )
+        assert illegal.status_code == 409
+        assert "approved -> proposed" in illegal.json()["error"]["message"]
+        detail = httpx.get(gw.url + "/admin/models/tiny-large", headers=ADMIN).json()
+        assert [h["to"] for h in detail["history"]] == ["in_review", "approved"]
+        assert all(h["actor"] == "admin-1" for h in detail["history"])
+
+
+def test_admin_routes_refuse_user_and_owner_keys(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
+        for headers in (RESEARCH, OWNER):
+            answer = httpx.get(gw.url + "/admin/models", headers=headers)
+            assert answer.status_code == 403
+            assert "needs an admin key" in answer.json()["error"]["message"]
+        assert httpx.get(gw.url + "/admin/models").status_code == 401
+        schema = httpx.get(gw.url + "/openapi.json").json()
+        assert "/admin/models/{model_id}/lifecycle" in schema["paths"]
+
+
+def test_classification_keeps_confidential_data_on_prem(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
+        v1 = gw.openai_url
+        ok = post(v1 + "/chat/completions", chat("tiny-medium"), RESEARCH)
+        assert ok.status_code == 200  # internal data may go to the EU cloud
+        confidential = {**RESEARCH, "x-stellwerk-classification": "confidential"}
+        refused = post(v1 + "/chat/completions", chat("tiny-medium"), confidential)
+        assert refused.status_code == 403
+        message = refused.json()["error"]["message"]
+        assert "classification confidential may go only to on_prem" in message
+        assert "hosted eu_cloud" in message
+        # routed: the router never sees the cloud model
+        routed = post(v1 + "/chat/completions", chat("auto"), confidential)
+        assert routed.status_code == 200
+        assert routed.headers["x-stellwerk-model"] == "tiny-small"
+        lowered = post(
+            v1 + "/chat/completions",
+            chat(),
+            {**RESEARCH, "x-stellwerk-classification": "public"},
+        )
+        assert lowered.status_code == 403
+        assert "never lower it" in lowered.json()["error"]["message"]
+    records = read_usage(gw)
+    assert {r.classification for r in records if r.status == 200} == {"internal", "confidential"}
+
+
+def test_owner_withdraws_consent_and_it_takes_effect_on_the_next_request(
+    llama_server: LlamaBackend, tmp_path: Path, any_db_url: str
+) -> None:
+    with running_gateway(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
+        v1 = gw.openai_url
+        assert post(v1 + "/chat/completions", chat(), RESEARCH).status_code == 200
+        not_owner = post(
+            gw.url + "/admin/models/tiny-small/consent",
+            {"consent": False, "reason": "x"},
+            RESEARCH,
+        )
+        assert not_owner.status_code == 403
+        withdrawn = post(
+            gw.url + "/admin/models/tiny-small/consent",
+            {"consent": False, "reason": "data contract ended"},
+            OWNER,
+        )
+        assert withdrawn.status_code == 200, withdrawn.text
+        refused = post(v1 + "/chat/completions", chat(), RESEARCH)
+        assert refused.status_code == 403
+        assert "withdrawn consent" in refused.json()["error"]["message"]
+        regranted = post(
+            gw.url + "/admin/models/tiny-small/consent",
+            {"consent": True, "reason": "renewed"},
+            OWNER,
+        )
+        assert regranted.status_code == 200
+        assert post(v1 + "/chat/completions", chat(), RESEARCH).status_code == 200
+        audit = httpx.get(gw.url + "/admin/audit?action=model.consent", headers=ADMIN).json()
+        assert [(e["actor"], e["details"]["to"]) for e in audit["entries"]] == [
+            ("legal-owner", "granted"),
+            ("legal-owner", "withdrawn"),
+        ]
+
+
+def test_key_bound_to_a_use_case_then_revoked(
+    llama_server: LlamaBackend, tmp_path: Path, any_db_url: str
+) -> None:
+    with running_gateway(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
+        made = post(gw.url + "/admin/keys", {"department": "legal", "use_case": "contracts"}, ADMIN)
+        assert made.status_code == 201, made.text
+        key, key_id = made.json()["key"], made.json()["key_id"]
+        assert key.startswith("sk-stw-")
+        served = post(gw.openai_url + "/chat/completions", chat(), bearer(key))
+        assert served.status_code == 200, served.text
+        listed = httpx.get(gw.url + "/admin/keys", headers=ADMIN).json()["keys"]
+        assert [k["key_id"] for k in listed] == [key_id]
+        assert key not in httpx.get(gw.url + "/admin/keys", headers=ADMIN).text
+        revoked = post(gw.url + f"/admin/keys/{key_id}/revoke", {"reason": "leaver"}, ADMIN)
+        assert revoked.status_code == 200
+        again = post(gw.openai_url + "/chat/completions", chat(), bearer(key))
+        assert again.status_code == 401
+        audit = httpx.get(gw.url + "/admin/audit", headers=ADMIN).text
+        assert key.removeprefix("sk-stw-") not in audit
+        # the served request counts for the use case; the refused one has no known key
+        by_use_case = report(gw, "use-case", ADMIN, requests=2)
+        assert [(r["group"], r["requests"]) for r in by_use_case["rows"]] == [
+            ("contracts", 1),
+            ("(none)", 1),
+        ]
+
+
+def report(gw: Gateway, by: str, headers: dict[str, str], *, requests: int) -> dict[str, Any]:
+    """The usage report once ``requests`` records are in (the ledger writer commits in batches,
+    off the request path)."""
+    deadline = time.monotonic() + 20
+    while True:
+        answer = httpx.get(
+            gw.url + "/admin/usage", params={"month": served_month(), "by": by}, headers=headers
+        )
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        if body["total"]["requests"] >= requests or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
+
+
+def served_month() -> str:
+    return datetime.now(UTC).strftime("%Y-%m")
+
+
+def test_rate_limit_is_a_429_naming_the_limit(llama_server: LlamaBackend, tmp_path: Path) -> None:
+    raw = governed(llama_server, tmp_path)
+    raw["departments"][0]["limits"] = {"requests_per_minute": 2}
+    with running_gateway(raw, ENV) as gw:
+        second = time.time() % 60
+        if second > 50:  # keep the three requests inside one minute window
+            time.sleep(61 - second)
+        answers = [post(gw.openai_url + "/chat/completions", chat(), RESEARCH) for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        message = answers[2].json()["error"]["message"]
+        assert "department 'research': limit of 2 requests per minute reached" in message
+        assert "resets at" in message
+        assert int(answers[2].headers["retry-after"]) >= 1
+        # another department is not affected
+        assert post(gw.openai_url + "/chat/completions", chat(), LEGAL).status_code == 200
+
+
+def test_budget_set_through_the_admin_api_is_enforced(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
+        malformed = httpx.put(
+            gw.url + "/admin/limits/department/research",
+            json={"monthly_budget": -1, "reason": "x"},
+            headers=ADMIN,
+        )
+        assert malformed.status_code == 400
+        assert "monthly_budget" in malformed.json()["error"]["message"]
+        unknown = httpx.put(
+            gw.url + "/admin/limits/department/sales",
+            json={"monthly_budget": 1, "reason": "x"},
+            headers=ADMIN,
+        )
+        assert unknown.status_code == 404
+        assert "unknown department 'sales'" in unknown.json()["error"]["message"]
+        zero = httpx.put(
+            gw.url + "/admin/limits/department/research",
+            json={"monthly_budget": 0, "reason": "frozen"},
+            headers=ADMIN,
+        )
+        assert zero.status_code == 200
+        refused = post(gw.openai_url + "/chat/completions", chat(), RESEARCH)
+        assert refused.status_code == 429
+        message = refused.json()["error"]["message"]
+        assert "department 'research': monthly budget of 0.00 reached" in message
+        assert post(gw.openai_url + "/chat/completions", chat(), LEGAL).status_code == 200
+
+
+def test_usage_report_totals_equal_the_records_and_departments_see_only_their_own(
+    llama_server: LlamaBackend, tmp_path: Path, any_db_url: str
+) -> None:
+    with running_gateway(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
+        for headers, model in ((RESEARCH, "tiny-medium"), (RESEARCH, "auto"), (LEGAL, "auto")):
+            assert (
+                post(gw.openai_url + "/chat/completions", chat(model), headers).status_code == 200
+            )
+        month = served_month()
+        everything = report(gw, "model", ADMIN, requests=3)
+        own = httpx.get(
+            gw.url + "/admin/usage", params={"month": month, "by": "department"}, headers=LEGAL
+        ).json()
+    records = read_usage(gw, Window.month(month))
+    total = everything["total"]
+    assert total["requests"] == len(records)
+    assert total["cost"] == pytest.approx(sum(r.cost for r in records))
+    assert total["prompt_tokens"] == sum(r.prompt_tokens for r in records)
+    assert everything["baseline_model"] == "tiny-medium"  # largest approved
+    assert [r["group"] for r in own["rows"]] == ["legal"]
+    assert own["total"]["requests"] == sum(1 for r in records if r.department == "legal")
+
+
+def test_config_without_governance_keeps_serving(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    raw = copy.deepcopy(raw_config(llama_server.base_url, f"sqlite:///{tmp_path / 'l.db'}"))
+    with running_gateway(raw) as gw:
+        assert post(gw.openai_url + "/chat/completions", chat(), RESEARCH).status_code == 200
+
+
+def test_ollama_api_is_governed_too(llama_server: LlamaBackend, tmp_path: Path) -> None:
+    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
+        body = {
+            "model": "tiny-medium",
+            "messages": [{"role": "user", "content": "hi"}],
+            "stream": False,
+            "options": {"num_predict": 4},
+        }
+        assert post(gw.url + "/api/chat", body, RESEARCH).status_code == 200
+        secret = {**RESEARCH, "x-stellwerk-classification": "secret"}
+        refused = post(gw.url + "/api/chat", body, secret)
+        assert refused.status_code == 403
+        assert "secret data may not go" in refused.json()["error"]
+        tags = httpx.get(gw.url + "/api/tags", headers=secret).json()
+        assert "tiny-medium" not in [m["name"] for m in tags["models"]]
+        assert "tiny-small" in [m["name"] for m in tags["models"]]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "text"),
+    [
+        (
+            "post",
+            "/admin/models/ghost/lifecycle",
+            {"state": "approved", "reason": "r"},
+            404,
+            "unknown model 'ghost'",
+        ),
+        (
+            "post",
+            "/admin/models/tiny-large/lifecycle",
+            {"state": "live", "reason": "r"},
+            400,
+            "state",
+        ),
+        (
+            "post",
+            "/admin/models/tiny-large/lifecycle",
+            {"state": "in_review", "reason": "r", "version": 7},
+            409,
+            "changed concurrently",
+        ),
+        (
+            "post",
+            "/admin/use-cases",
+            {"name": "scoring", "department": "legal", "risk_tier": "prohibited", "reason": "r"},
+            400,
+            "prohibited",
+        ),
+        (
+            "post",
+            "/admin/use-cases",
+            {"name": "x", "department": "sales", "reason": "r"},
+            404,
+            "unknown department 'sales'",
+        ),
+        ("post", "/admin/keys", {"department": "sales"}, 404, "unknown department 'sales'"),
+        (
+            "post",
+            "/admin/keys",
+            {"department": "research", "use_case": "contracts"},
+            400,
+            "belongs to department 'legal'",
+        ),
+        ("post", "/admin/keys/key-nope/revoke", {"reason": "r"}, 404, "unknown key"),
+        (
+            "put",
+            "/admin/limits/department/research",
+            {"requests_per_minute": 0, "reason": "r"},
+            400,
+            "requests_per_minute",
+        ),
+    ],
+)
+def test_bad_admin_input_is_a_4xx_and_changes_nothing(
+    llama_server: LlamaBackend,
+    tmp_path: Path,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    status: int,
+    text: str,
+) -> None:
+    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
+        before = httpx.get(gw.url + "/admin/audit", headers=ADMIN).json()["entries"]
+        answer = httpx.request(method, gw.url + path, json=body, headers=ADMIN)
+        assert answer.status_code == status, answer.text
+        assert text in answer.json()["error"]["message"]
+        after = httpx.get(gw.url + "/admin/audit", headers=ADMIN).json()["entries"]
+        assert after == before
+        models = httpx.get(gw.url + "/admin/models", headers=ADMIN).json()["models"]
+        assert all(m["version"] == 1 for m in models)
+
+
+def test_retention_runs_by_itself_at_start(llama_server: LlamaBackend, tmp_path: Path) -> None:
+    raw = governed(llama_server, tmp_path)
+    raw["governance"] = {"retention_days": {"minimal": 30}}
+    ledger = open_ledger(raw["server"]["database_url"])
+    now = datetime.now(UTC)
+    try:
+        ledger.insert_usage(
+            [
+                replace(make_record(1), key_id="research-1", time=now - timedelta(days=40)),
+                replace(make_record(2), key_id="research-1", time=now - timedelta(days=5)),
+            ]
+        )
+    finally:
+        ledger.close()
+    with running_gateway(raw, ENV) as gw:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            entries = httpx.get(gw.url + "/admin/audit?action=usage.expire", headers=ADMIN).json()[
+                "entries"
+            ]
+            if entries:
+                break
+            time.sleep(0.05)
+        assert entries and entries[0]["details"]["deleted"]["minimal"] == 1
+    assert [r.request_id for r in read_usage(gw)] == ["req-00000002"]
+
+
+def test_counters_down_is_a_503_not_unmetered_service(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    raw = governed(llama_server, tmp_path)
+    raw["server"]["redis_url"] = "redis://127.0.0.1:9/0"  # nothing listens there
+    raw["departments"][0]["limits"] = {"monthly_budget": 10}
+    with running_gateway(raw, ENV) as gw:
+        answer = post(gw.openai_url + "/chat/completions", chat(), RESEARCH)
+        assert answer.status_code == 503
+        assert "Redis failed" in answer.json()["error"]["message"]

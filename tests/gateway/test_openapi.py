@@ -1,0 +1,105 @@
+"""The served OpenAPI schema describes the real request bodies, answers and errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from stellwerk.config import parse_config
+from stellwerk.gateway import create_app
+from stellwerk.gateway.ollama_wire import (
+    OllamaChatRequest,
+    OllamaEmbedRequest,
+    OllamaGenerateRequest,
+    ShowRequest,
+)
+from stellwerk.gateway.openai_schema import ChatCompletionRequest, EmbeddingRequest
+from tests.fixtures.gateway import ENVIRON, raw_config, running_gateway
+
+BODIES = {
+    ("post", "/v1/chat/completions"): ChatCompletionRequest,
+    ("post", "/v1/embeddings"): EmbeddingRequest,
+    ("post", "/api/chat"): OllamaChatRequest,
+    ("post", "/api/generate"): OllamaGenerateRequest,
+    ("post", "/api/embed"): OllamaEmbedRequest,
+    ("post", "/api/show"): ShowRequest,
+}
+
+
+@pytest.fixture(scope="module")
+def schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("openapi")
+    raw = raw_config("http://127.0.0.1:9", f"sqlite:///{folder / 'ledger.db'}")
+    with running_gateway(raw) as gw:
+        yield httpx.get(gw.url + "/openapi.json").json()
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def test_every_reference_resolves_and_no_defs_are_left(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    refs = set(_refs(schema))
+    assert len(refs) > 20
+    for ref in refs:
+        assert ref.startswith("#/components/schemas/") and ref.split("/")[-1] in components
+    assert "$defs" not in json.dumps(schema)
+
+
+@pytest.mark.parametrize(("method", "path"), list(BODIES))
+def test_bodies_are_the_models_the_handlers_parse(
+    schema: dict[str, Any], method: str, path: str
+) -> None:
+    operation = schema["paths"][path][method]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    model = BODIES[(method, path)]
+    assert body == {"$ref": f"#/components/schemas/{model.__name__}"}
+    documented = schema["components"]["schemas"][model.__name__]
+    assert set(documented["properties"]) == set(model.model_fields)
+    assert operation["security"] == [{"bearer": []}]
+
+
+def test_errors_use_the_envelope_of_their_api(schema: dict[str, Any]) -> None:
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            envelope = "OpenAIError" if path.startswith("/v1/") else "OllamaError"
+            errors = {c: r for c, r in operation["responses"].items() if c[0] in "45"}
+            if path.startswith(("/v1/", "/api/")) and path != "/api/version":
+                assert "401" in errors, path
+            for code, response in errors.items():
+                if path.startswith(("/v1/", "/api/")):
+                    ref = response["content"]["application/json"]["schema"]["$ref"]
+                    assert ref.endswith("/" + envelope), (path, code)
+
+
+def test_chat_documents_its_stream(schema: dict[str, Any]) -> None:
+    openai_ok = schema["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"]
+    ollama_ok = schema["paths"]["/api/chat"]["post"]["responses"]["200"]["content"]
+    assert set(openai_ok) == {"application/json", "text/event-stream"}
+    assert set(ollama_ok) == {"application/json", "application/x-ndjson"}
+    assert openai_ok["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ChatCompletion"
+    }
+
+
+def test_schema_is_built_once_on_first_use(tmp_path: Path) -> None:
+    """Building the app does not build the schema; the first use does, later uses reuse it."""
+    raw = raw_config("http://127.0.0.1:9", f"sqlite:///{tmp_path / 'ledger.db'}")
+    app = create_app(parse_config(raw), environ=ENVIRON)
+    assert app.openapi_schema is None
+    built = app.openapi()
+    assert app.openapi() is built

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import replace
+
+import pytest
+from tests.governance.factories import config, model
+from tests.ledger.factory import make_records
+
+from stellwerk.errors import InvalidRequest
+from stellwerk.governance.report import parse_by, render, usage_report
+from stellwerk.governance.state import ModelState
+from stellwerk.ledger.ledger import Ledger
+
+CFG = config(
+    models=[
+        model("mistral-3b", params_b=3, price={"input_per_mtok": 0.1, "output_per_mtok": 0.3}),
+        model("mistral-8b", params_b=8, price={"input_per_mtok": 0.4, "output_per_mtok": 1.2}),
+        model("apertus-8b", params_b=8.5, price={"input_per_mtok": 0.5, "output_per_mtok": 1.5}),
+        model("apertus-70b", params_b=70, lifecycle="in_review"),
+    ]
+)
+STATES = [ModelState.from_config(m) for m in CFG.models]
+KEY_USE_CASES = {"key-1": "contracts", "key-2": "contracts", "key-3": "helpdesk"}
+
+
+@pytest.fixture
+def filled(ledger: Ledger) -> Ledger:
+    records = make_records(400)  # 2026-11-01 .. about 2026-11-11, four departments
+    ledger.insert_usage(records)
+    october = [
+        replace(r, request_id="oct-" + r.request_id, time=r.time.replace(month=10))
+        for r in records[:10]
+    ]
+    ledger.insert_usage(october)
+    return ledger
+
+
+@pytest.mark.parametrize("by", ["department", "model", "use-case"])
+def test_totals_equal_the_sum_of_the_records(filled: Ledger, by: str) -> None:
+    report = usage_report(
+        filled, month="2026-11", by=parse_by(by), models=STATES, key_use_cases=KEY_USE_CASES
+    )
+    records = filled.recent_usage(limit=10_000)
+    november = [r for r in records if r.time.month == 11]
+    assert report.total.requests == len(november) == 400
+    assert report.total.prompt_tokens == sum(r.prompt_tokens for r in november)
+    assert report.total.completion_tokens == sum(r.completion_tokens for r in november)
+    assert report.total.cost == pytest.approx(sum(r.cost for r in november))
+    assert report.total.energy_wh == pytest.approx(sum(r.energy_wh for r in november))
+    assert sum(r.requests for r in report.rows) == report.total.requests
+    assert sum(r.cost for r in report.rows) == pytest.approx(report.total.cost)
+
+
+def test_baseline_is_the_largest_approved_model(filled: Ledger) -> None:
+    report = usage_report(
+        filled, month="2026-11", by="model", models=STATES, key_use_cases=KEY_USE_CASES
+    )
+    assert report.baseline_model == "apertus-8b"  # the 70b is still in review
+    november = [r for r in filled.recent_usage(limit=10_000) if r.time.month == 11]
+    expected = sum(r.prompt_tokens * 0.5 + r.completion_tokens * 1.5 for r in november) / 1e6
+    assert report.total.baseline_cost == pytest.approx(expected)
+    assert report.total.savings == pytest.approx(expected - report.total.cost)
+
+
+def test_by_use_case_groups_keys_and_leaves_the_rest_unbound(filled: Ledger) -> None:
+    report = usage_report(
+        filled, month="2026-11", by="use-case", models=STATES, key_use_cases=KEY_USE_CASES
+    )
+    november = [r for r in filled.recent_usage(limit=10_000) if r.time.month == 11]
+    groups = {r.group: r.requests for r in report.rows}
+    assert groups["contracts"] == sum(1 for r in november if r.key_id in ("key-1", "key-2"))
+    assert groups["helpdesk"] == sum(1 for r in november if r.key_id == "key-3")
+    assert groups["(none)"] == sum(1 for r in november if r.key_id not in KEY_USE_CASES)
+
+
+def test_one_department_sees_only_itself(filled: Ledger) -> None:
+    report = usage_report(
+        filled,
+        month="2026-11",
+        by="department",
+        models=STATES,
+        key_use_cases={},
+        department="legal",
+    )
+    assert [r.group for r in report.rows] == ["legal"]
+
+
+def test_formats(filled: Ledger) -> None:
+    report = usage_report(filled, month="2026-11", by="department", models=STATES, key_use_cases={})
+    table = render(report, "table")
+    assert "baseline: always apertus-8b" in table
+    assert table.splitlines()[-1].startswith("total")
+    rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
+    assert rows[-1]["department"] == "total"
+    assert int(rows[-1]["requests"]) == 400
+    data = json.loads(render(report, "json"))
+    assert data["total"]["requests"] == 400
+    assert {r["group"] for r in data["rows"]} == {"finance", "legal", "research", "hr"}
+
+
+def test_bad_report_parameters(ledger: Ledger) -> None:
+    with pytest.raises(InvalidRequest, match="cannot report usage by 'colour'"):
+        parse_by("colour")
+    with pytest.raises(InvalidRequest, match="not a month of the form YYYY-MM"):
+        usage_report(ledger, month="2026-13", by="model", models=STATES, key_use_cases={})

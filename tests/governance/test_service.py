@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from tests.governance.factories import Caller, config, model
+from tests.ledger.factory import make_record
+
+from stellwerk.calibration.records import CalibrationRecord, CalibrationStore
+from stellwerk.errors import PermissionDenied, RateLimited
+from stellwerk.governance.keys import hash_key
+from stellwerk.governance.service import Governance
+from stellwerk.ledger.ledger import Ledger
+
+CFG = config(
+    models=[model("small-onprem"), model("expert", data_owner="legal")],
+    departments=[
+        {"name": "legal", "limits": {"monthly_budget": 1.0}},
+        {"name": "it", "pilot": True},
+    ],
+)
+
+
+def test_start_seeds_audits_the_config_once_and_loads_the_snapshot(ledger: Ledger) -> None:
+    gov = Governance(ledger, CFG, config_hash="hash-1")
+    gov.start()
+    gov.start()  # a restart with the same config audits nothing new
+    loads = ledger.list_audit(action="config.load")
+    assert [(e.config_hash, e.details["previous"]) for e in loads] == [("hash-1", None)]
+    Governance(ledger, CFG, config_hash="hash-2").start()
+    assert ledger.list_audit(action="config.load")[0].details["previous"] == "hash-1"
+    assert [m.id for m in gov.snapshot.models] == ["small-onprem", "expert"]
+
+
+def test_changes_reach_the_next_request_after_reload(ledger: Ledger) -> None:
+    gov = Governance(ledger, CFG)
+    gov.start()
+    caller = Caller(department="it", key_id="k")
+    assert [m.id for m in gov.permitted(caller, "internal", None)] == ["small-onprem", "expert"]
+    gov.catalog.set_consent("expert", False, actor="owner", reason="withdrawn")
+    gov.reload()
+    with pytest.raises(PermissionDenied, match="withdrawn consent"):
+        gov.permitted(caller, "internal", "expert")
+    new = gov.keys.create(department="it", actor="admin")
+    assert gov.key(new.info.key_id) is None  # looked up by digest, never by id
+    assert gov.key(hash_key(new.key)) is None  # not before the reload
+    gov.reload()
+    assert gov.key(hash_key(new.key)) == new.info
+
+
+def test_budget_counters_start_at_the_months_spend_in_the_ledger(ledger: Ledger) -> None:
+    now = datetime.now(UTC)
+    ledger.insert_usage(
+        [
+            replace(make_record(i), department="legal", time=now, cost=0.3)
+            for i in range(3)  # 0.9 of legal's 1.0 spent before the restart
+        ]
+    )
+    gov = Governance(ledger, CFG)
+    gov.start()
+
+    async def after_restart() -> None:
+        await gov.seed_budgets()
+        await gov.admit("legal", "key-x", max_tokens=0, max_cost=0.1)
+        with pytest.raises(RateLimited, match=r"monthly budget of 1\.00 reached"):
+            await gov.admit("legal", "key-x", max_tokens=0, max_cost=0.05)
+
+    asyncio.run(after_restart())
+
+
+def test_a_calibration_record_is_the_models_evaluation_record(ledger: Ledger) -> None:
+    """A high-risk model without an evaluation URL is blocked until a calibration run stores its
+    evaluation record in the ledger."""
+    cfg = config(
+        models=[
+            model(
+                "triage",
+                risk_tier="high",
+                owner="it",
+                model_card_url="https://example.org/card",
+                oversight_contact="ops@example.org",
+            )
+        ],
+        governance={"compliance_mode": "block"},
+    )
+    gov = Governance(ledger, cfg)
+    gov.start()
+    caller = Caller(department="it")
+    with pytest.raises(PermissionDenied, match="non-compliant, missing evaluation_url"):
+        gov.permitted(caller, "internal", None)
+    CalibrationStore(ledger).add(
+        [
+            CalibrationRecord(
+                run_id="run-1",
+                time=datetime.now(UTC),
+                model="triage",
+                bank_name="bank",
+                bank_sha256="0" * 64,
+                pairs=10,
+                answered=10,
+                quality=0.8,
+                per_task={},
+                errors={},
+                skipped={},
+                tokens_per_s=None,
+                throughput_tokens_per_s=None,
+                ttft_ms_p50=None,
+                latency_ms_p50=None,
+                max_tokens=64,
+                actor="cli:anna",
+            )
+        ]
+    )
+    gov.reload()
+    assert [m.id for m in gov.permitted(caller, "internal", None)] == ["triage"]

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import pytest
+from tests.governance.factories import config
+
+from stellwerk.errors import Conflict, InvalidRequest, NotFound
+from stellwerk.governance.budgets import Budgets, parse_limits
+from stellwerk.governance.use_cases import UseCases, parse_use_case
+from stellwerk.ledger.ledger import Ledger
+
+
+def test_use_cases_seed_create_update(ledger: Ledger) -> None:
+    cfg = config(use_cases=[{"name": "helpdesk", "department": "it", "purpose": "answers"}])
+    cases = UseCases(ledger, cfg)
+    assert cases.seed() == ["helpdesk"]
+    assert cases.seed() == []
+    created = cases.create(
+        parse_use_case(
+            {"name": "triage", "department": "it", "risk_tier": "high", "purpose": "tickets"}
+        ),
+        actor="key-admin",
+        reason="new service",
+    )
+    assert cases.get("triage") == created
+    changed = parse_use_case(
+        {
+            "name": "triage",
+            "department": "it",
+            "risk_tier": "high",
+            "purpose": "tickets",
+            "oversight_contact": "ops@example.org",
+        }
+    )
+    cases.update(changed, actor="key-admin", reason="oversight named", expected_version=1)
+    assert cases.get("triage").oversight_contact == "ops@example.org"
+    with pytest.raises(Conflict, match="changed concurrently"):
+        cases.update(changed, actor="key-admin", reason="stale", expected_version=1)
+    audit = ledger.list_audit(target_kind="use_case", target="triage")
+    assert [e.action for e in audit] == ["use_case.update", "use_case.create"]
+    assert audit[0].details["changes"] == {
+        "oversight_contact": {"from": None, "to": "ops@example.org"}
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "error", "message"),
+    [
+        ({"name": "x", "department": "it", "risk_tier": "prohibited"}, InvalidRequest, "prohib"),
+        ({"name": "x", "department": "nope"}, NotFound, "unknown department 'nope'"),
+        ({"name": "x", "department": "it", "allowed_models": ["gpt"]}, NotFound, "gpt"),
+        ({"name": "x", "department": "it", "colour": "red"}, InvalidRequest, "colour: unknown"),
+    ],
+)
+def test_bad_use_cases_are_refused(
+    ledger: Ledger, raw: dict[str, object], error: type[Exception], message: str
+) -> None:
+    cases = UseCases(ledger, config())
+    with pytest.raises(error, match=message):
+        cases.create(parse_use_case(raw), actor="a", reason="r")
+    assert cases.list() == []
+
+
+def test_budgets_override_the_config_and_are_audited(ledger: Ledger) -> None:
+    cfg = config(
+        departments=[
+            {"name": "it", "limits": {"monthly_budget": 100}},
+            {"name": "legal"},
+        ]
+    )
+    budgets = Budgets(ledger, cfg)
+    assert budgets.department_limits("it").monthly_budget == 100
+    budgets.set_limits(
+        "department",
+        "it",
+        parse_limits({"monthly_budget": 250.5, "requests_per_minute": 60}),
+        actor="key-admin",
+        reason="Q4 project",
+    )
+    assert budgets.department_limits("it").monthly_budget == 250.5
+    assert budgets.department_limits("it").requests_per_minute == 60
+    budgets.set_limits(
+        "department", "it", parse_limits({"monthly_budget": 50}), actor="cli:anna", reason="cut"
+    )
+    assert budgets.department_limits("it").monthly_budget == 50
+    assert budgets.department_limits("it").requests_per_minute is None
+    entries = ledger.list_audit(action="limits.set")
+    assert entries[0].details["from"]["monthly_budget"] == 250.5
+    assert entries[0].details["to"]["monthly_budget"] == 50
+    assert budgets.key_limits("key-1") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"monthly_budget": -5}, "monthly_budget: Input should be greater than or equal to 0"),
+        ({"monthly_budget": "lots"}, "monthly_budget"),
+        ({"requests_per_minute": 0}, "requests_per_minute"),
+        ({"budget": 5}, "budget: unknown field"),
+    ],
+)
+def test_malformed_budgets_are_refused(raw: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidRequest, match=message):
+        parse_limits(raw)
+
+
+def test_budget_of_unknown_department(ledger: Ledger) -> None:
+    budgets = Budgets(ledger, config())
+    with pytest.raises(NotFound, match="unknown department 'sales'"):
+        budgets.set_limits("department", "sales", parse_limits({}), actor="a", reason="r")
+    assert ledger.list_audit() == []

@@ -1,0 +1,120 @@
+"""The dashboard's rollups agree with the usage records they summarise, on both databases."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from stellwerk.ledger.ledger import Ledger, open_ledger
+from stellwerk.ledger.record import UsageRecord
+from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_daily, usage_latency_daily
+from tests.ledger.factory import make_record
+
+
+def _expected_daily(records: list[UsageRecord]) -> dict[tuple[object, ...], tuple[float, ...]]:
+    sums: dict[tuple[object, ...], list[float]] = defaultdict(lambda: [0.0] * 8)
+    for r in records:
+        day = r.time.replace(hour=0, minute=0, second=0, microsecond=0)
+        key = (day, r.department, r.key_id, r.model or "", r.requested_model.startswith("auto"))
+        row = sums[key]
+        for i, value in enumerate(
+            (
+                1,
+                r.status >= 400,
+                r.fallback_from is not None,
+                r.prompt_tokens,
+                r.completion_tokens,
+                r.cost,
+                r.energy_wh,
+                r.latency_ms,
+            )
+        ):
+            row[i] += float(value)
+    return {k: tuple(round(v, 6) for v in row) for k, row in sums.items()}
+
+
+def _stored_daily(ledger: Ledger) -> dict[tuple[object, ...], tuple[float, ...]]:
+    with ledger.connect() as connection:
+        rows = connection.execute(select(usage_daily))
+        return {
+            (r.day, r.department, r.key_id, r.model, bool(r.routed)): tuple(
+                round(float(v), 6)
+                for v in (
+                    r.requests,
+                    r.errors,
+                    r.fallbacks,
+                    r.prompt_tokens,
+                    r.completion_tokens,
+                    r.cost,
+                    r.energy_wh,
+                    r.latency_ms_sum,
+                )
+            )
+            for r in rows
+        }
+
+
+def _bucket(latency_ms: float) -> int:
+    return next((i for i, edge in enumerate(LATENCY_EDGES_MS) if latency_ms < edge), 56)
+
+
+def _stored_latency(ledger: Ledger) -> Counter[tuple[object, ...]]:
+    with ledger.connect() as connection:
+        return Counter(
+            {
+                (r.day, r.model, r.bucket): int(r.requests)
+                for r in connection.execute(select(usage_latency_daily))
+            }
+        )
+
+
+def test_rollups_match_the_records_and_skip_duplicates(ledger: Ledger) -> None:
+    records = [make_record(i) for i in range(300)]
+    ledger.insert_usage(records[:200])
+    ledger.insert_usage(records[150:])  # 50 duplicates: stored once, rolled up once
+    assert _stored_daily(ledger) == _expected_daily(records)
+    expected = Counter(
+        (
+            r.time.replace(hour=0, minute=0, second=0, microsecond=0),
+            r.model or "",
+            _bucket(r.latency_ms),
+        )
+        for r in records
+    )
+    assert _stored_latency(ledger) == expected
+
+
+def test_records_at_the_edges_of_days(ledger: Ledger) -> None:
+    midnight = datetime(2026, 11, 30, tzinfo=UTC)
+    times = [midnight - timedelta(microseconds=1), midnight, midnight + timedelta(minutes=59)]
+    records = [make_record(i, time=t, latency_ms=4.0) for i, t in enumerate(times)]
+    ledger.insert_usage(records)
+    days = [midnight - timedelta(days=1), midnight]
+    assert sorted({k[0] for k in _stored_daily(ledger)}) == days
+    assert sorted({k[0] for k in _stored_latency(ledger)}) == days
+    assert {k[2] for k in _stored_latency(ledger)} == {0}  # 4 ms is below the first edge
+
+
+def test_migration_rolls_up_records_written_before_it(db_url: str) -> None:
+    records = [make_record(i) for i in range(120)]
+    old = open_ledger(db_url, revision="0400_governance")
+    try:
+        old.insert_usage(records)
+    finally:
+        old.close()
+    ledger = open_ledger(db_url)
+    try:
+        assert _stored_daily(ledger) == _expected_daily(records)
+        ledger.insert_usage([make_record(500)])
+        assert sum(v[0] for v in _stored_daily(ledger).values()) == 121
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize("latency", [0.0, 5.0, 999.9, 10_000_000.0])
+def test_latency_bucket_bounds(ledger: Ledger, latency: float) -> None:
+    ledger.insert_usage([make_record(1, latency_ms=latency)])
+    assert {k[2] for k in _stored_latency(ledger)} == {_bucket(latency)}

@@ -1,0 +1,179 @@
+"""The limiter over both counter implementations: in-process and the real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from tests.policy.conftest import FakeClock
+
+from stellwerk.config.schema import UsageLimits
+from stellwerk.errors import RateLimited
+from stellwerk.policy.counters import Counters, InProcessCounters
+from stellwerk.policy.limits import Limiter, Scope, scopes_for
+from stellwerk.policy.redis_counters import RedisCounters
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def make_counters(request: pytest.FixtureRequest, clock: FakeClock) -> Callable[[], Counters]:
+    if request.param == "memory":
+        shared = InProcessCounters(clock)
+        return lambda: shared
+    url = request.getfixturevalue("redis_url")
+    prefix = request.getfixturevalue("redis_prefix")
+    return lambda: RedisCounters(url, prefix=prefix)
+
+
+def run(make: Callable[[], Counters], body: Callable[[Counters], Awaitable[Any]]) -> Any:
+    async def main() -> Any:
+        counters = make()
+        try:
+            return await body(counters)
+        finally:
+            await counters.close()
+
+    return asyncio.run(main())
+
+
+def dept(**limits: Any) -> tuple[Scope, ...]:
+    return scopes_for("legal", UsageLimits(**limits), "key-1", None)
+
+
+def test_requests_per_minute_then_429_naming_the_limit_and_reset(
+    make_counters: Callable[[], Counters], clock: FakeClock
+) -> None:
+    async def body(counters: Counters) -> None:
+        limiter = Limiter(counters, clock)
+        scopes = dept(requests_per_minute=3)
+        for _ in range(3):
+            await limiter.admit(scopes, max_tokens=10, max_cost=0.0)
+        with pytest.raises(RateLimited) as info:
+            await limiter.admit(scopes, max_tokens=10, max_cost=0.0)
+        message = info.value.message
+        assert "department 'legal': limit of 3 requests per minute reached" in message
+        assert "resets at 2026-11-25 10:01:00 UTC (in 30 s)" in message
+        assert info.value.retry_after_s == pytest.approx(30.0)
+        assert info.value.status_code == 429
+        clock.now += 30  # the next minute
+        await limiter.admit(scopes, max_tokens=10, max_cost=0.0)
+
+    run(make_counters, body)
+
+
+def test_tokens_per_minute_reserve_then_settle(
+    make_counters: Callable[[], Counters], clock: FakeClock
+) -> None:
+    async def body(counters: Counters) -> None:
+        limiter = Limiter(counters, clock)
+        scopes = dept(tokens_per_minute=1000)
+        first = await limiter.admit(scopes, max_tokens=600, max_cost=0.0)
+        # 600 reserved: a second request of up to 600 tokens does not fit ...
+        with pytest.raises(RateLimited, match=r"1000 tokens per minute reached \(600 used"):
+            await limiter.admit(scopes, max_tokens=600, max_cost=0.0)
+        # ... until the first settles with what it really used
+        await limiter.settle(first, tokens=150, cost=0.0)
+        await limiter.admit(scopes, max_tokens=600, max_cost=0.0)
+
+    run(make_counters, body)
+
+
+def test_monthly_budget_refuses_what_would_overspend_and_resets_next_month(
+    make_counters: Callable[[], Counters], clock: FakeClock
+) -> None:
+    async def body(counters: Counters) -> None:
+        limiter = Limiter(counters, clock)
+        scopes = dept(monthly_budget=10.0)
+        reservation = await limiter.admit(scopes, max_tokens=0, max_cost=8.0)
+        await limiter.settle(reservation, tokens=100, cost=7.5)
+        assert await limiter.spent(scopes[0]) == pytest.approx(7.5)
+        with pytest.raises(RateLimited) as info:
+            await limiter.admit(scopes, max_tokens=0, max_cost=3.0)
+        assert "monthly budget of 10.00 reached (7.50 spent or reserved" in info.value.message
+        assert "resets at 2026-12-01 00:00:00 UTC" in info.value.message
+        assert info.value.code == "budget_exceeded"
+        await limiter.admit(scopes, max_tokens=0, max_cost=2.5)  # fits exactly
+        clock.now += 6 * 24 * 3600  # December
+        await limiter.admit(scopes, max_tokens=0, max_cost=9.0)
+
+    run(make_counters, body)
+
+
+def test_a_refused_request_reserves_nothing_in_any_scope(
+    make_counters: Callable[[], Counters], clock: FakeClock
+) -> None:
+    async def body(counters: Counters) -> None:
+        limiter = Limiter(counters, clock)
+        scopes = scopes_for(
+            "legal", UsageLimits(monthly_budget=100.0), "key-1", UsageLimits(monthly_budget=1.0)
+        )
+        with pytest.raises(RateLimited, match=r"^key 'key-1': monthly budget of 1.00"):
+            await limiter.admit(scopes, max_tokens=0, max_cost=2.0)
+        assert await limiter.spent(scopes[0]) == 0.0
+        await limiter.admit(scopes, max_tokens=0, max_cost=1.0)
+        assert await limiter.spent(scopes[0]) == pytest.approx(1.0)
+
+    run(make_counters, body)
+
+
+def test_release_returns_tokens_and_cost(
+    make_counters: Callable[[], Counters], clock: FakeClock
+) -> None:
+    async def body(counters: Counters) -> None:
+        limiter = Limiter(counters, clock)
+        scopes = dept(monthly_budget=1.0, requests_per_minute=5)
+        reservation = await limiter.admit(scopes, max_tokens=50, max_cost=1.0)
+        await limiter.release(reservation)
+        assert await limiter.spent(scopes[0]) == 0.0
+        await limiter.admit(scopes, max_tokens=50, max_cost=1.0)
+
+    run(make_counters, body)
+
+
+def test_seeding_from_the_ledger_counts_earlier_spend(
+    make_counters: Callable[[], Counters], clock: FakeClock
+) -> None:
+    async def body(counters: Counters) -> None:
+        limiter = Limiter(counters, clock)
+        scopes = dept(monthly_budget=10.0)
+        assert await limiter.seed_spent(scopes[0], 9.5)
+        assert not await limiter.seed_spent(scopes[0], 0.0)  # never overwrites
+        with pytest.raises(RateLimited):
+            await limiter.admit(scopes, max_tokens=0, max_cost=1.0)
+
+    run(make_counters, body)
+
+
+def test_concurrent_streaming_requests_cannot_overspend(
+    make_counters: Callable[[], Counters], clock: FakeClock
+) -> None:
+    """Fifty requests start together, each reserving 1.0 of a budget of 10.0; their streams run
+    until every request has been admitted or refused, then settle at 0.9: exactly ten start,
+    and the spend stays within the budget."""
+
+    async def body(counters: Counters) -> None:
+        limiter = Limiter(counters, clock)
+        scopes = dept(monthly_budget=10.0)
+        decided = 0
+        all_decided = asyncio.Event()
+
+        async def one() -> bool:
+            nonlocal decided
+            try:
+                reservation = await limiter.admit(scopes, max_tokens=0, max_cost=1.0)
+            except RateLimited:
+                return False
+            finally:
+                decided += 1
+                if decided == 50:
+                    all_decided.set()
+            await all_decided.wait()  # the stream runs while the others try to get in
+            await limiter.settle(reservation, tokens=10, cost=0.9)
+            return True
+
+        admitted = sum(await asyncio.gather(*(one() for _ in range(50))))
+        assert admitted == 10
+        assert await limiter.spent(scopes[0]) == pytest.approx(9.0)
+
+    run(make_counters, body)
