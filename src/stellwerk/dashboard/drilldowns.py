@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from stellwerk.calibration.records import CalibrationRecord, CalibrationStore
 from stellwerk.config.schema import DepartmentConfig, KeyConfig, UsageLimits, UseCaseConfig
 from stellwerk.dashboard import queries
 from stellwerk.errors import NotFound
@@ -28,6 +29,8 @@ class ModelPage:
     latency: queries.Latency
     routed_share: float | None
     daily: list[tuple[datetime, int]]
+    calibration: CalibrationRecord | None = None
+    """The newest calibration record: the model's evaluation record."""
 
 
 def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
@@ -38,6 +41,8 @@ def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
         latency = queries.latency(connection, window, model=model_id)
         routed = queries.totals_by(connection, window, "model", routed=True)
         per_day = queries.daily_requests(connection, window, model=model_id)
+    records = CalibrationStore(gov.ledger).history(model_id, limit=1)
+    calibration = records[0] if records else None
     routed_all = sum(t.requests for t in routed if t.group)
     routed_here = sum(t.requests for t in routed if t.group == model_id)
     daily: dict[datetime, int] = {}
@@ -45,7 +50,9 @@ def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
         daily[day] = daily.get(day, 0) + requests
     return ModelPage(
         state=state,
-        compliance=check_model(state.config, gov.config.governance),
+        compliance=check_model(
+            state.config, gov.config.governance, evaluated=calibration is not None
+        ),
         history=gov.catalog.history(model_id),
         moves=sorted(TRANSITIONS[state.lifecycle]),
         usage=usage,
@@ -53,6 +60,7 @@ def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
         latency=latency,
         routed_share=routed_here / routed_all if routed_all else None,
         daily=sorted(daily.items()),
+        calibration=calibration,
     )
 
 
