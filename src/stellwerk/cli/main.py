@@ -5,7 +5,14 @@ from __future__ import annotations
 import typer
 
 from stellwerk import __version__
-from stellwerk.cli import calibrate_cmd, demo_cmd, governance_cmd, init_cmd, serve_cmd
+from stellwerk.cli import (
+    calibrate_cmd,
+    demo_cmd,
+    governance_cmd,
+    init_cmd,
+    router_cmd,
+    serve_cmd,
+)
 
 
 def build_app() -> typer.Typer:
@@ -31,6 +38,7 @@ def build_app() -> typer.Typer:
     init_cmd.register(app)
     calibrate_cmd.register(app)
     governance_cmd.register(app)
+    router_cmd.register(app)
     return app
 
 

@@ -41,6 +41,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=round(cfg.server.shutdown_grace_s),
+        timeout_keep_alive=round(cfg.server.keep_alive_s),
     )
 
 

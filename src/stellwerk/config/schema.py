@@ -350,6 +350,9 @@ class ServerConfig(_Strict):
     cors_origins: tuple[str, ...] = ()
     limits: Limits = Limits()
     shutdown_grace_s: float = Field(default=30.0, ge=0)
+    # Longer than clients' own idle limits (httpx, and so the openai SDK, keep 5 s): the server
+    # must not close an idle connection at the moment a client reuses it.
+    keep_alive_s: float = Field(default=75.0, gt=0)
     redis_url: str | None = None
     redis_password_env: str | None = None
     redis_prefix: str = Field(default="stellwerk:", min_length=1, max_length=64)

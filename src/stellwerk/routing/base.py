@@ -88,5 +88,10 @@ RouterFactory = Callable[..., Router]
 
 
 def builtin_routers() -> Mapping[str, RouterFactory]:
-    """The named registry of built-in routers; third-party routers register the same way."""
-    return {"first": FirstAllowedRouter}
+    """The named registry of built-in routers; third-party routers register the same way.
+
+    ``learned`` takes the artifact directory (None: the router shipped in the package).
+    """
+    from stellwerk.routing.loader import load_learned  # imported here: no cycle, no cost at import
+
+    return {"first": FirstAllowedRouter, "learned": load_learned}

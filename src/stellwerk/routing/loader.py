@@ -1,10 +1,40 @@
-"""Loading the configured router. (Placeholder until the learned router lands: ``first`` only.)"""
+"""Turning the config's ``router:`` section into a ``Router``.
+
+``kind: learned`` with ``artifact: null`` loads the router shipped in the package
+(``stellwerk/routing/shipped/``); a path loads that artifact instead. A corrupt or foreign
+artifact raises ``ArtifactError`` here, so the gateway refuses to start with it.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from stellwerk.config.schema import RouterConfig
-from stellwerk.routing.base import FirstAllowedRouter, Router
+from stellwerk.errors import ConfigError
+from stellwerk.routing.artifact import load_artifact
+from stellwerk.routing.base import Router, builtin_routers
+from stellwerk.routing.learned import LearnedRouter
+
+
+def shipped_artifact() -> Path:
+    """The directory of the router artifact that comes with the package."""
+    return Path(__file__).resolve().parent / "shipped"
+
+
+def load_learned(path: str | Path | None = None) -> LearnedRouter:
+    """The learned router from ``path`` (or the shipped one)."""
+    artifact = load_artifact(shipped_artifact() if path is None else Path(path))
+    return LearnedRouter(artifact.model, version=artifact.version)
 
 
 def load_router(config: RouterConfig) -> Router:
-    return FirstAllowedRouter()
+    """Build the router the config asks for; unknown kinds are a ``ConfigError``."""
+    factories = builtin_routers()
+    if config.kind not in factories:
+        known = ", ".join(sorted(factories))
+        raise ConfigError(f"router.kind: {config.kind!r} is not a router (known: {known})")
+    if config.kind == "learned":
+        return load_learned(config.artifact)
+    if config.artifact is not None:
+        raise ConfigError(f"router.artifact: the {config.kind!r} router takes no artifact")
+    return factories[config.kind]()

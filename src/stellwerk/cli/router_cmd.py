@@ -1,0 +1,266 @@
+"""``stellwerk router train | eval`` and ``stellwerk route "PROMPT"``.
+
+Progress bars and tables go to stderr/stdout through Rich; with ``--json`` stdout carries one
+JSON object and nothing else. Every ``StellwerkError`` becomes one line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from stellwerk.errors import StellwerkError
+
+DataOpt = Annotated[
+    Path, typer.Option("--data", help="Routing-outcome JSON Lines file.", show_default=False)
+]
+ModelsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--models",
+        help="Model facts (params_b, prices) as JSON; default: <data stem>-models.json beside it.",
+    ),
+]
+ResplitOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--resplit",
+        help="For data whose rows are all 'test': send this fraction (by a hash of the id) to"
+        " test and the rest to train.",
+    ),
+]
+
+
+def build_router_app() -> typer.Typer:
+    app = typer.Typer(help="Train and evaluate the learned router.", no_args_is_help=True)
+    app.command("train")(train_cmd)
+    app.command("eval")(eval_cmd)
+    return app
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``router`` and ``route`` to the main command tree."""
+    app.add_typer(build_router_app(), name="router")
+    app.command("route")(route_cmd)
+
+
+def train_cmd(
+    data: DataOpt,
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the artifact to.")],
+    models: ModelsOpt = None,
+    resplit: ResplitOpt = None,
+) -> None:
+    """Train a router on the train split and write the artifact (with the test metrics)."""
+    from stellwerk.routing.workflow import train_and_save
+
+    with _errors():
+        outcomes, facts = _load(data, models, resplit)
+        with _progress() as step:
+            artifact, outcome = train_and_save(
+                outcomes, facts, out, data_name=data.name, progress=step
+            )
+        stats = outcome.evaluation.routers["stellwerk"]
+        Console().print(
+            f"wrote {out} (version {artifact.version}): AIQ {stats['aiq']:.4f},"
+            f" gap closed {stats['gap_closed']:.1%} on the test split"
+        )
+
+
+def eval_cmd(
+    data: DataOpt,
+    router: Annotated[
+        Path | None,
+        typer.Option("--router", help="Artifact to judge; default: train one on the train split."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Draw the cost-quality curves to this PNG.")
+    ] = None,
+    holdout_model: Annotated[
+        str | None,
+        typer.Option("--holdout-model", help="Train without this model; place it from facts."),
+    ] = None,
+    models: ModelsOpt = None,
+    resplit: ResplitOpt = None,
+) -> None:
+    """Judge Stellwerk's router against every single model, kNN and the oracle on the test split."""
+    from stellwerk.routing.artifact import load_artifact
+    from stellwerk.routing.workflow import fit_and_evaluate
+
+    with _errors():
+        outcomes, facts = _load(data, models, resplit)
+        model = None if router is None else load_artifact(router).model
+        with _progress() as step:
+            outcome = fit_and_evaluate(
+                outcomes, facts, holdout=holdout_model, model=model, progress=step
+            )
+        result = outcome.evaluation.as_json()
+        if outcome.chosen is not None:
+            result["hyperparameters"] = {
+                "l2": outcome.chosen.l2,
+                "k": outcome.chosen.k,
+                "blend": outcome.chosen.blend,
+            }
+        if plot is not None:
+            from stellwerk.routing.plot import plot_curves
+
+            plot_curves(outcome.evaluation, plot, title=f"{data.name}: test split")
+        if as_json:
+            typer.echo(json.dumps(result, sort_keys=False))
+        else:
+            _print_eval(result)
+
+
+def route_cmd(
+    prompt: Annotated[str, typer.Argument(help="The prompt to route.")],
+    config: Annotated[Path, typer.Option("--config", help="stellwerk.yaml")],
+    route: Annotated[str, typer.Option("--route", help="Named route (sets the cost weight).")] = (
+        "auto"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
+) -> None:
+    """Show which model the router would pick for PROMPT, with every candidate's scores."""
+    from stellwerk.config.loader import load_config
+    from stellwerk.errors import NotFound
+    from stellwerk.routing.base import Candidate, RouteRequest
+    from stellwerk.routing.loader import load_router
+
+    with _errors():
+        cfg = load_config(config)
+        if route not in cfg.routes:
+            raise NotFound(f"route {route!r} is not configured (routes: {', '.join(cfg.routes)})")
+        candidates = tuple(
+            Candidate(
+                model_id=m.id,
+                params_b=m.params_b,
+                size_class=m.size_class,
+                price_in_per_mtok=m.price.input_per_mtok,
+                price_out_per_mtok=m.price.output_per_mtok,
+                context_length=m.context_length,
+                benchmark_score=m.benchmark_score,
+            )
+            for m in cfg.models
+            if m.lifecycle == "approved"
+        )
+        if not candidates:
+            raise NotFound(f"{config}: no model is approved, so no model can serve a request")
+        request = RouteRequest(
+            prompt=prompt,
+            prompt_tokens=math.ceil(len(prompt) / 4),
+            candidates=candidates,
+            cost_weight=cfg.routes[route].cost_weight,
+        )
+        decision = load_router(cfg.router).decide(request)
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "model": decision.model_id,
+                        "ranking": list(decision.ranking),
+                        "reason": decision.reason,
+                        "router": decision.router,
+                        "scores": [
+                            {
+                                "model": s.model_id,
+                                "quality": s.quality,
+                                "expected_cost": s.expected_cost,
+                                "utility": s.utility,
+                            }
+                            for s in decision.scores
+                        ],
+                    }
+                )
+            )
+            return
+        table = Table(title=f"route {route!r} (cost weight {request.cost_weight:g})")
+        for col, justify in (
+            ("", "left"),
+            ("model", "left"),
+            ("quality", "right"),
+            ("expected cost", "right"),
+            ("utility", "right"),
+        ):
+            table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        for s in decision.scores:
+            mark = "→" if s.model_id == decision.model_id else ""
+            table.add_row(
+                mark, s.model_id, f"{s.quality:.3f}", f"{s.expected_cost:.3g}", f"{s.utility:.3f}"
+            )
+        console = Console()
+        console.print(table)
+        console.print(f"{decision.reason}  [dim]({decision.router})[/dim]")
+
+
+def _load(data: Path, models: Path | None, resplit: float | None) -> tuple[Any, Any]:
+    from stellwerk.routing.data import default_models_file, load_model_facts, load_outcomes
+
+    outcomes = load_outcomes(data, resplit=resplit)
+    facts_file = models if models is not None else default_models_file(data)
+    facts = {} if facts_file is None else load_model_facts(facts_file)
+    return outcomes, facts
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except StellwerkError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    bar = Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def step(what: str, done: int, total: int) -> None:
+        if what not in tasks:
+            tasks[what] = bar.add_task(what, total=total)
+        bar.update(tasks[what], completed=done, total=total)
+
+    with bar:
+        yield step
+
+
+def _print_eval(result: dict[str, Any]) -> None:
+    table = Table(title=f"test split (best single model: {result['best_single']})")
+    for col in ("router", "AIQ", "gap closed", "max quality", "cost to match best"):
+        table.add_column(col, justify="left" if col == "router" else "right")
+    extra = any("apgr" in r for r in result["routers"].values())
+    if extra:
+        for col in ("APGR", "CPT(50%)", "CPT(80%)"):
+            table.add_column(col, justify="right")
+    for name, r in result["routers"].items():
+        ctm = r["cost_to_match_best"]
+        row = [
+            name,
+            f"{r['aiq']:.4f}",
+            f"{r['gap_closed']:.1%}",
+            f"{r['max_quality']:.3f}",
+            "never" if ctm is None else f"{ctm:.1%}",
+        ]
+        if extra:
+            row += [_pct(r.get("apgr")), _pct(r.get("cpt50")), _pct(r.get("cpt80"))]
+        table.add_row(*row)
+    Console().print(table)
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"

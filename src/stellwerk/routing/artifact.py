@@ -1,0 +1,202 @@
+"""The router artifact: a versioned directory of arrays and JSON that loading cannot execute.
+
+    DIR/
+      manifest.json   format, version, models, hyper-parameters, data hash, metrics reached,
+                      and the SHA-256 of arrays.npz
+      arrays.npz      every array of the QualityModel (numpy, read with allow_pickle=False)
+
+Saving writes into a temporary sibling directory and renames it into place, so a failed save
+leaves nothing behind. Loading checks the format, the version, the checksum and the name, dtype
+and shape of every array; anything else is an ``ArtifactError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stellwerk.errors import ArtifactError
+from stellwerk.routing.model import QualityModel
+
+FORMAT = "stellwerk-router"
+VERSION = 1
+MANIFEST = "manifest.json"
+ARRAYS = "arrays.npz"
+
+_ARRAYS = {
+    # name: (dtype, number of dimensions)
+    "idf": ("float32", 1),
+    "stat_mean": ("float32", 1),
+    "stat_std": ("float32", 1),
+    "coef": ("float16", 2),
+    "bias": ("float32", 1),
+    "vocab": ("int64", 1),
+    "proj": ("float16", 2),
+    "neighbour_emb": ("float16", 2),
+    "neighbour_scores": ("float16", 2),
+    "offsets": ("float64", 1),
+    "ease_quantiles": ("float64", 1),
+}
+_SCALARS = ("bits", "k", "blend", "size_intercept", "size_slope")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    model: QualityModel
+    version: str
+    """A short id of this artifact: the first 12 hex digits of its arrays' SHA-256."""
+    info: dict[str, Any] = field(default_factory=dict)
+    """Everything else the manifest says (data hash, hyper-parameters, metrics, facts)."""
+
+
+def save_artifact(model: QualityModel, out_dir: str | Path, info: dict[str, Any]) -> Artifact:
+    """Write ``model`` to ``out_dir`` (which must not exist yet, or be an empty directory)."""
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ArtifactError(f"{out}: exists and is not an empty directory; choose a new --out")
+    buf = io.BytesIO()
+    arrays = {
+        name: np.ascontiguousarray(getattr(model, name), dtype=dtype)
+        for name, (dtype, _) in _ARRAYS.items()
+    }
+    np.savez_compressed(buf, allow_pickle=False, **arrays)
+    blob = buf.getvalue()
+    digest = hashlib.sha256(blob).hexdigest()
+    manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "arrays_sha256": digest,
+        "models": list(model.models),
+        **{name: getattr(model, name) for name in _SCALARS},
+        **info,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        tmp.chmod(0o755)
+        (tmp / ARRAYS).write_bytes(blob)
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        if out.exists():
+            out.rmdir()
+        tmp.replace(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Artifact(model=model, version=digest[:12], info=info)
+
+
+def load_artifact(path: str | Path) -> Artifact:
+    """Read and check an artifact directory; every problem is an ``ArtifactError``."""
+    root = Path(path)
+    manifest = _read_manifest(root)
+    try:
+        blob = (root / ARRAYS).read_bytes()
+    except OSError as exc:
+        raise ArtifactError(f"{root}: cannot read {ARRAYS} ({exc.strerror})") from exc
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != manifest.get("arrays_sha256"):
+        raise ArtifactError(f"{root}: {ARRAYS} does not match its checksum (corrupt or altered)")
+    arrays = _read_arrays(root, blob)
+    models = manifest.get("models")
+    if not isinstance(models, list) or not models or not all(isinstance(m, str) for m in models):
+        raise ArtifactError(f"{root}: manifest field 'models' must be a list of model names")
+    scalars = {}
+    for name in _SCALARS:
+        value = manifest.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ArtifactError(f"{root}: manifest field {name!r} must be a number")
+        scalars[name] = value
+    model = _build(root, tuple(models), arrays, scalars)
+    info = {k: v for k, v in manifest.items() if k not in {"models", *_SCALARS}}
+    return Artifact(model=model, version=digest[:12], info=info)
+
+
+def _read_manifest(root: Path) -> dict[str, Any]:
+    try:
+        text = (root / MANIFEST).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ArtifactError(
+            f"{root}: not a router artifact (cannot read {MANIFEST}: {exc.strerror})"
+        ) from exc
+    try:
+        manifest = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{root}: {MANIFEST} is not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ArtifactError(f"{root}: not a Stellwerk router artifact (format is not {FORMAT!r})")
+    if manifest.get("version") != VERSION:
+        raise ArtifactError(
+            f"{root}: artifact version {manifest.get('version')!r} is not supported"
+            f" (this Stellwerk reads version {VERSION})"
+        )
+    return manifest
+
+
+def _read_arrays(root: Path, blob: bytes) -> dict[str, np.ndarray[Any, Any]]:
+    try:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except (ValueError, OSError, zipfile.BadZipFile, KeyError) as exc:
+        raise ArtifactError(f"{root}: {ARRAYS} cannot be read as plain arrays ({exc})") from exc
+
+
+def _build(
+    root: Path,
+    models: tuple[str, ...],
+    arrays: dict[str, np.ndarray[Any, Any]],
+    scalars: dict[str, float],
+) -> QualityModel:
+    for name, (dtype, ndim) in _ARRAYS.items():
+        arr = arrays.get(name)
+        if arr is None:
+            raise ArtifactError(f"{root}: array {name!r} is missing")
+        if arr.dtype != np.dtype(dtype) or arr.ndim != ndim:
+            raise ArtifactError(f"{root}: array {name!r} has the wrong type or shape")
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ArtifactError(f"{root}: array {name!r} holds NaN or infinite values")
+    bits, k, m = int(scalars["bits"]), int(scalars["k"]), len(models)
+    n_stats = arrays["stat_mean"].shape[0]
+    n_rows, dims = arrays["neighbour_emb"].shape
+    expected = {
+        "idf": (1 << bits,),
+        "stat_std": (n_stats,),
+        "coef": ((1 << bits) + n_stats, m),
+        "bias": (m,),
+        "proj": (arrays["vocab"].shape[0], dims),
+        "neighbour_scores": (n_rows, m),
+        "offsets": (m,),
+    }
+    if not 8 <= bits <= 24 or not 1 <= k <= n_rows:
+        raise ArtifactError(f"{root}: manifest fields 'bits' or 'k' are out of range")
+    for name, shape in expected.items():
+        if arrays[name].shape != shape:
+            raise ArtifactError(
+                f"{root}: array {name!r} has shape {arrays[name].shape}, expected {shape}"
+            )
+    vocab = arrays["vocab"]
+    if len(vocab) == 0 or (np.diff(vocab) <= 0).any() or vocab[0] < 0 or vocab[-1] >= 1 << bits:
+        raise ArtifactError(f"{root}: array 'vocab' is not a sorted set of slots")
+    values: dict[str, Any] = {name: arrays[name] for name in _ARRAYS}
+    values["coef"] = arrays["coef"].astype(np.float32)
+    values["proj"] = arrays["proj"].astype(np.float32)
+    values["idf"] = arrays["idf"].astype(np.float64)
+    values["neighbour_emb"] = arrays["neighbour_emb"].astype(np.float32)
+    names = {f.name for f in fields(QualityModel)}
+    return QualityModel(
+        models=models,
+        bits=bits,
+        k=k,
+        blend=float(scalars["blend"]),
+        size_intercept=float(scalars["size_intercept"]),
+        size_slope=float(scalars["size_slope"]),
+        **{key: val for key, val in values.items() if key in names},
+    )

@@ -1,0 +1,114 @@
+"""The learned router: predicted quality minus the route's cost weight x normalised cost.
+
+For each candidate: quality in [0, 1] from the ``QualityModel`` (a trained model by its id, any
+other model placed from its catalog facts), expected cost = price x (prompt tokens + predicted
+answer tokens), normalised by the dearest candidate's expected cost. The utility is
+``quality - cost_weight x normalised cost``; the ranking (and fallback order) is by utility, the
+cheaper model first on ties.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from stellwerk.routing.base import Candidate, CandidateScore, Decision, Router, RouteRequest
+from stellwerk.routing.model import QualityModel
+from stellwerk.routing.placement import offset_from_benchmark, offset_from_size
+
+F64 = npt.NDArray[np.float64]
+
+
+def normalised_costs(costs: F64) -> F64:
+    """Costs divided by the dearest one, per row (all zero when everything is free)."""
+    top = costs.max(axis=-1, keepdims=True)
+    out: F64 = np.divide(costs, top, out=np.zeros_like(costs), where=top > 0)
+    return out
+
+
+def choose(quality: F64, costs: F64, cost_weight: float) -> npt.NDArray[np.int64]:
+    """Index of the chosen model per row of (rows, models) arrays, the cheaper one on ties:
+    the vectorised twin of ``LearnedRouter.decide``."""
+    utility = quality - cost_weight * normalised_costs(costs)
+    best = utility.max(axis=1, keepdims=True)
+    masked = np.where(utility >= best - 1e-12, costs, np.inf)
+    out: npt.NDArray[np.int64] = masked.argmin(axis=1)
+    return out
+
+
+class LearnedRouter(Router):
+    """Routes with a trained ``QualityModel``; ``version`` names the artifact it came from."""
+
+    name = "learned"
+
+    def __init__(self, model: QualityModel, *, version: str, answer_tokens: int = 128) -> None:
+        self.model = model
+        self.version = version
+        self.answer_tokens = answer_tokens
+        self._index = {m: i for i, m in enumerate(model.models)}
+
+    def qualities(self, prompt: str, candidates: tuple[Candidate, ...]) -> F64:
+        """Predicted quality of each candidate, in candidate order."""
+        known, ease = self.model.predict(prompt)
+        out = np.empty(len(candidates))
+        for i, cand in enumerate(candidates):
+            j = self._index.get(cand.model_id)
+            if j is not None:
+                out[i] = known[j]
+                continue
+            if cand.benchmark_score is not None:
+                offset = offset_from_benchmark(cand.benchmark_score, self.model.ease_quantiles)
+            else:
+                offset = offset_from_size(
+                    cand.params_b, self.model.size_intercept, self.model.size_slope
+                )
+            out[i] = 1.0 / (1.0 + np.exp(-(ease + offset)))
+        return out
+
+    def decide(self, request: RouteRequest) -> Decision:
+        cands = request.candidates
+        quality = self.qualities(request.prompt, cands)
+        tokens = max(request.prompt_tokens, 0)
+        costs = np.array(
+            [
+                (tokens * c.price_in_per_mtok + self.answer_tokens * c.price_out_per_mtok) / 1e6
+                for c in cands
+            ]
+        )
+        utility = quality - request.cost_weight * normalised_costs(costs)
+        order = sorted(range(len(cands)), key=lambda i: (-utility[i], costs[i], i))
+        scores = tuple(
+            CandidateScore(
+                cands[i].model_id,
+                quality=round(float(quality[i]), 4),
+                expected_cost=float(costs[i]),
+                utility=round(float(utility[i]), 4),
+            )
+            for i in order
+        )
+        ranking = tuple(cands[i].model_id for i in order)
+        return Decision(
+            model_id=ranking[0],
+            ranking=ranking,
+            scores=scores,
+            reason=_reason(scores, request.cost_weight),
+            router=f"learned:{self.version}",
+        )
+
+
+def _reason(scores: tuple[CandidateScore, ...], cost_weight: float) -> str:
+    """One short sentence: the choice, its predicted quality, and what it beat."""
+    first = scores[0]
+    if len(scores) == 1:
+        return f"{first.model_id} is the only allowed model"
+    best_q = max(scores, key=lambda s: (s.quality, -s.expected_cost))
+    if best_q.model_id == first.model_id:
+        return (
+            f"{first.model_id}: highest predicted quality {first.quality:.2f}"
+            f" (cost weight {cost_weight:g})"
+        )
+    share = first.expected_cost / best_q.expected_cost if best_q.expected_cost > 0 else 0.0
+    return (
+        f"{first.model_id}: predicted quality {first.quality:.2f} at {share:.0%} of the cost of"
+        f" {best_q.model_id} ({best_q.quality:.2f}), cost weight {cost_weight:g}"
+    )

@@ -1,0 +1,89 @@
+"""The quality model: for one prompt, how good each model's answer will be, in [0, 1].
+
+Two predictors read the same hashed TF-IDF features (``features``):
+
+* a multi-output logistic regression, one weight column per trained model (``linear``);
+* the k nearest training prompts in a small latent space (LSA: the TF-IDF of the most frequent
+  slots projected onto its top singular vectors), averaging what each model scored on them.
+
+The quality is their blend. Models the router never saw are placed from their catalog facts
+(``placement``): a prompt's *ease* (the mean logit over the trained models) plus the model's
+offset predicted from its size, or fitted to its public benchmark score.
+
+Inference is numpy only: a few gathers and two small matrix products.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from stellwerk.routing.features import prompt_stats, tfidf
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+_EPS = 0.02
+
+
+def logit(p: F64) -> F64:
+    q = np.clip(p, _EPS, 1.0 - _EPS)
+    out: F64 = np.log(q / (1.0 - q))
+    return out
+
+
+@dataclass(frozen=True)
+class QualityModel:
+    """Every learned array of a router; ``artifact`` saves and loads exactly these fields."""
+
+    models: tuple[str, ...]
+    bits: int
+    idf: F64
+    stat_mean: F32
+    stat_std: F32
+    coef: F32
+    """(2**bits + number of statistics, models)"""
+    bias: F32
+    vocab: I64
+    """The slots the latent space reads, sorted."""
+    proj: F32
+    """(len(vocab), latent dimensions)"""
+    neighbour_emb: F32
+    """Latent vectors of the training prompts (unit length): no text is kept."""
+    neighbour_scores: npt.NDArray[np.float16]
+    k: int
+    blend: float
+    """Weight of the linear model; the neighbours get ``1 - blend``."""
+    offsets: F64
+    """Each trained model's mean logit above the prompt's ease."""
+    size_intercept: float
+    size_slope: float
+    """Offset of a model the router never saw: intercept + slope x ln(params_b)."""
+    ease_quantiles: F64
+    """Quantiles of the ease over the training prompts (to fit a benchmark score)."""
+
+    def predict(self, text: str) -> tuple[F64, float]:
+        """Quality per trained model (in ``models`` order) and the prompt's ease."""
+        vec = tfidf(text, self.bits, self.idf)
+        stats = (prompt_stats(text) - self.stat_mean) / self.stat_std
+        z = vec.value @ self.coef[vec.index] + stats @ self.coef[1 << self.bits :] + self.bias
+        linear = 1.0 / (1.0 + np.exp(-z.astype(np.float64)))
+        near = self._neighbours(vec.index, vec.value)
+        quality = self.blend * linear + (1.0 - self.blend) * near
+        ease = float(np.mean(logit(quality) - self.offsets))
+        return quality, ease
+
+    def _neighbours(self, index: I64, value: F64) -> F64:
+        pos = np.searchsorted(self.vocab, index)
+        pos = np.minimum(pos, len(self.vocab) - 1)
+        hit = self.vocab[pos] == index
+        emb = value[hit] @ self.proj[pos[hit]] if hit.any() else np.zeros(self.proj.shape[1])
+        norm = float(np.sqrt(emb @ emb))
+        if norm == 0.0:
+            return np.asarray(self.neighbour_scores.mean(axis=0), dtype=np.float64)
+        sims = self.neighbour_emb @ (emb / norm).astype(np.float32)
+        top = np.argpartition(-sims, self.k - 1)[: self.k]
+        return np.asarray(self.neighbour_scores[top].mean(axis=0), dtype=np.float64)

@@ -1,0 +1,169 @@
+"""What ``stellwerk router train`` and ``router eval`` do, without the command line around it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from stellwerk.errors import TrainingDataError
+from stellwerk.routing.artifact import Artifact, save_artifact
+from stellwerk.routing.base import Candidate
+from stellwerk.routing.data import ModelFacts, OutcomeData
+from stellwerk.routing.evaluate import Evaluation, evaluate
+from stellwerk.routing.learned import LearnedRouter
+from stellwerk.routing.model import QualityModel
+from stellwerk.routing.train import (
+    Chosen,
+    Progress,
+    TrainSettings,
+    _quiet,
+    _tfidf_matrix,
+    train_quality_model,
+)
+
+F64 = npt.NDArray[np.float64]
+DEFAULTS = TrainSettings()
+KNN_K = 40
+"""Neighbours of the kNN baseline (RouterBench style: cosine on TF-IDF, mean score)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    model: QualityModel
+    chosen: Chosen | None
+    evaluation: Evaluation
+
+
+def candidates_for(
+    models: tuple[str, ...], facts: Mapping[str, ModelFacts]
+) -> tuple[Candidate, ...]:
+    """Candidates as the gateway would build them, from a models file's facts."""
+    out = []
+    for m in models:
+        f = facts.get(m, ModelFacts())
+        out.append(
+            Candidate(
+                model_id=m,
+                params_b=f.params_b or 0.0,
+                size_class="medium",
+                price_in_per_mtok=f.price_in_per_mtok or 0.0,
+                price_out_per_mtok=f.price_out_per_mtok or 0.0,
+                context_length=1 << 20,
+                benchmark_score=f.benchmark_score,
+            )
+        )
+    return tuple(out)
+
+
+def predict_table(
+    model: QualityModel, test: OutcomeData, facts: Mapping[str, ModelFacts], progress: Progress
+) -> F64:
+    """Predicted quality of every model of ``test`` for every test prompt (the gateway's path)."""
+    router = LearnedRouter(model, version="eval")
+    cands = candidates_for(test.models, facts)
+    out = np.empty((len(test), len(cands)))
+    for i, prompt in enumerate(test.prompts):
+        out[i] = router.qualities(prompt, cands)
+        if i % 100 == 0:
+            progress("routing the test split", i, len(test))
+    progress("routing the test split", len(test), len(test))
+    return out
+
+
+def knn_baseline(data: OutcomeData, bits: int) -> F64:
+    """RouterBench's kNN router: mean scores of the nearest train prompts, cosine on TF-IDF."""
+    from stellwerk.routing.features import fit_idf
+
+    train, test = data.train(), data.test()
+    idf = fit_idf(train.prompts, bits)
+    x_train = _tfidf_matrix(train.prompts, bits, idf)
+    x_test = _tfidf_matrix(test.prompts, bits, idf)
+    k = min(KNN_K, len(train))
+    out = np.empty((len(test), len(data.models)))
+    for start in range(0, len(test), 256):
+        sims = np.asarray((x_test[start : start + 256] @ x_train.T).todense())
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        out[start : start + 256] = train.scores[top].mean(axis=1)
+    return out
+
+
+def fit_and_evaluate(
+    data: OutcomeData,
+    facts: Mapping[str, ModelFacts],
+    *,
+    settings: TrainSettings = DEFAULTS,
+    holdout: str | None = None,
+    model: QualityModel | None = None,
+    progress: Progress = _quiet,
+) -> Outcome:
+    """Train on the train split (unless ``model`` is given), then judge on the test split.
+
+    With ``holdout`` the router is trained without that model and routes over all of them, the
+    held-out one placed from its facts only.
+    """
+    if holdout is not None and holdout not in data.models:
+        raise TrainingDataError(
+            f"--holdout-model {holdout!r} is not a model of the data"
+            f" (models: {', '.join(data.models)})"
+        )
+    if holdout is not None and (facts.get(holdout) or ModelFacts()).params_b is None:
+        raise TrainingDataError(
+            f"--holdout-model {holdout!r}: the models file gives no params_b to place it by"
+        )
+    test = data.test()
+    costs = test.costs(facts)  # fail before training when there is no way to cost the data
+    chosen = None
+    if model is None:
+        fit_on = data if holdout is None else data.without_model(holdout)
+        model, chosen = train_quality_model(fit_on, facts, settings, progress)
+    predictions = {
+        "stellwerk": predict_table(model, test, facts, progress),
+        "knn": knn_baseline(data, settings.bits),
+    }
+    evaluation = evaluate(test.models, test.scores, costs, predictions)
+    return Outcome(model=model, chosen=chosen, evaluation=evaluation)
+
+
+def train_and_save(
+    data: OutcomeData,
+    facts: Mapping[str, ModelFacts],
+    out: str | Path,
+    *,
+    data_name: str,
+    settings: TrainSettings = DEFAULTS,
+    progress: Progress = _quiet,
+) -> tuple[Artifact, Outcome]:
+    """Train, judge on the test split, and write the artifact with the metrics it reached."""
+    outcome = fit_and_evaluate(data, facts, settings=settings, progress=progress)
+    chosen = outcome.chosen
+    assert chosen is not None
+    info: dict[str, Any] = {
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "data": {
+            "file": data_name,
+            "sha256": data.sha256,
+            "train_rows": int((~data.is_test).sum()),
+            "test_rows": int(data.is_test.sum()),
+        },
+        "hyperparameters": {
+            "l2": chosen.l2,
+            "k": chosen.k,
+            "blend": chosen.blend,
+            "cv_aiq": round(chosen.cv_aiq, 6),
+            "folds": settings.folds,
+            "latent_dims": int(outcome.model.proj.shape[1]),
+        },
+        "facts": {
+            m: {"params_b": f.params_b, "price_in_per_mtok": f.price_in_per_mtok}
+            for m, f in facts.items()
+            if m in data.models
+        },
+        "metrics": outcome.evaluation.as_json(),
+    }
+    return save_artifact(outcome.model, out, info), outcome

@@ -1,0 +1,158 @@
+"""``stellwerk router train | eval`` and ``stellwerk route`` through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stellwerk.cli.main import build_app
+
+runner = CliRunner()
+
+CONFIG = """
+backends:
+  - {name: local, kind: openai, base_url: "http://127.0.0.1:9"}
+models:
+  - {id: tiny-small, backend: local, upstream: s, params_b: 1, size_class: small,
+     price: {input_per_mtok: 0.1, output_per_mtok: 0.1}}
+  - {id: tiny-medium, backend: local, upstream: m, params_b: 8, size_class: medium,
+     price: {input_per_mtok: 0.5, output_per_mtok: 0.5}}
+  - {id: tiny-large, backend: local, upstream: l, params_b: 70, size_class: large,
+     price: {input_per_mtok: 3.0, output_per_mtok: 3.0}}
+  - {id: tiny-retired, backend: local, upstream: r, params_b: 400, size_class: large,
+     lifecycle: retired}
+"""
+
+
+@pytest.fixture(scope="module")
+def artifact_dir(trained_dir: Path) -> Path:
+    """Trained with fast settings (``router train`` itself is tested below, marked slow)."""
+    return trained_dir
+
+
+@pytest.mark.slow
+def test_train_writes_a_loadable_artifact(open9_slice: Path, tmp_path: Path) -> None:
+    out = tmp_path / "router"
+    result = runner.invoke(
+        build_app(), ["router", "train", "--data", str(open9_slice), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "gap closed" in result.stdout
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["format"] == "stellwerk-router"
+    assert manifest["data"]["file"] == "slice.jsonl"
+    assert len(manifest["data"]["sha256"]) == 64
+    assert "aiq" in manifest["metrics"]["routers"]["stellwerk"]
+
+
+def test_eval_json_follows_the_contract(artifact_dir: Path, open9_slice: Path) -> None:
+    result = runner.invoke(
+        build_app(),
+        ["router", "eval", "--data", str(open9_slice), "--router", str(artifact_dir), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    routers = report["routers"]
+    models = json.loads((open9_slice.parent / "slice-models.json").read_text())
+    expected = {"stellwerk", "knn", "oracle"} | {f"single:{m}" for m in models}
+    assert expected <= set(routers)
+    for entry in routers.values():
+        assert {"aiq", "gap_closed", "max_quality", "cost_to_match_best"} <= set(entry)
+    assert routers["oracle"]["gap_closed"] == pytest.approx(1.0)
+    assert routers["oracle"]["aiq"] > routers[f"single:{report['best_single']}"]["aiq"]
+
+
+def test_eval_draws_the_plot(artifact_dir: Path, open9_slice: Path, tmp_path: Path) -> None:
+    png = tmp_path / "curves.png"
+    result = runner.invoke(
+        build_app(),
+        [
+            "router",
+            "eval",
+            "--data",
+            str(open9_slice),
+            "--router",
+            str(artifact_dir),
+            "--plot",
+            str(png),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "stellwerk" in result.stdout
+
+
+def test_bad_training_data_names_the_line_and_writes_nothing(
+    open9_slice: Path, tmp_path: Path
+) -> None:
+    lines = open9_slice.read_text().splitlines()
+    row = json.loads(lines[3])
+    row["scores"][next(iter(row["scores"]))] = 7
+    lines[3] = json.dumps(row)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "router"
+    result = runner.invoke(build_app(), ["router", "train", "--data", str(bad), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "bad.jsonl:4" in result.stderr
+    assert "outside [0, 1]" in result.stderr
+    assert not out.exists()
+
+
+def test_eval_refuses_a_foreign_artifact(open9_slice: Path, tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text('{"format": "onnx"}')
+    result = runner.invoke(
+        build_app(), ["router", "eval", "--data", str(open9_slice), "--router", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "not a Stellwerk router artifact" in result.stderr
+
+
+def test_route_prints_the_decision_as_a_table(tmp_path: Path) -> None:
+    config = tmp_path / "stellwerk.yaml"
+    config.write_text(CONFIG)
+    result = runner.invoke(build_app(), ["route", "Say hello.", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "→" in result.stdout
+    for model in ("tiny-small", "tiny-medium", "tiny-large"):
+        assert model in result.stdout
+    assert "tiny-retired" not in result.stdout
+
+
+def test_route_json_and_cost_weights(tmp_path: Path) -> None:
+    config = tmp_path / "stellwerk.yaml"
+    config.write_text(CONFIG)
+
+    def pick(route: str) -> dict[str, object]:
+        result = runner.invoke(
+            build_app(),
+            [
+                "route",
+                "Prove that there are infinitely many primes.",
+                "--config",
+                str(config),
+                "--route",
+                route,
+                "--json",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+    economy, quality = pick("auto-economy"), pick("auto-quality")
+    assert economy["model"] == "tiny-small"
+    assert quality["model"] != "tiny-small"
+    assert len(economy["scores"]) == 3  # type: ignore[arg-type]
+
+
+def test_route_unknown_route_is_an_error(tmp_path: Path) -> None:
+    config = tmp_path / "stellwerk.yaml"
+    config.write_text(CONFIG)
+    result = runner.invoke(
+        build_app(), ["route", "hi", "--config", str(config), "--route", "auto-nope"]
+    )
+    assert result.exit_code == 1
+    assert "auto-nope" in result.stderr

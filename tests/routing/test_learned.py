@@ -1,0 +1,97 @@
+"""The shipped router on models it never saw: the decisions a user of ``auto`` would notice."""
+
+from __future__ import annotations
+
+import pytest
+
+from stellwerk.config.schema import RouterConfig
+from stellwerk.errors import ArtifactError, ConfigError
+from stellwerk.routing.base import Candidate, FirstAllowedRouter, RouteRequest
+from stellwerk.routing.learned import LearnedRouter
+from stellwerk.routing.loader import load_router
+
+TINY = (
+    Candidate("tiny-small", 1.0, "small", 0.1, 0.1, 8192),
+    Candidate("tiny-medium", 8.0, "medium", 0.5, 0.5, 8192),
+    Candidate("tiny-large", 70.0, "large", 3.0, 3.0, 8192),
+)
+TRIVIAL = "Say hello."
+HARD = (
+    "Let f(x) = x^3 - 6x^2 + 11x - 6. Prove that f has exactly three real roots, find them, and"
+    " then compute the definite integral of |f(x)| from 0 to 4. Show every step of the derivation"
+    " and justify each inequality you use."
+)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> LearnedRouter:
+    router = load_router(RouterConfig())
+    assert isinstance(router, LearnedRouter)
+    return router
+
+
+def _decide(router: LearnedRouter, prompt: str, weight: float, cands=TINY) -> str:  # type: ignore[no-untyped-def]
+    request = RouteRequest(prompt, len(prompt) // 4 + 1, cands, weight)
+    return router.decide(request).model_id
+
+
+def test_larger_unseen_models_are_predicted_better(shipped: LearnedRouter) -> None:
+    q = shipped.qualities(HARD, TINY)
+    assert q[0] < q[1] < q[2]
+
+
+def test_a_hard_prompt_is_predicted_harder_than_a_trivial_one(shipped: LearnedRouter) -> None:
+    assert shipped.qualities(HARD, TINY)[2] < shipped.qualities(TRIVIAL, TINY)[2]
+
+
+def test_the_cost_weight_moves_the_choice_from_large_to_small(shipped: LearnedRouter) -> None:
+    assert _decide(shipped, HARD, 0.0) == "tiny-large"
+    assert _decide(shipped, HARD, 100.0) == "tiny-small"
+
+
+def test_prompts_and_cost_weights_do_not_always_pick_the_same_model(
+    shipped: LearnedRouter,
+) -> None:
+    picks = {_decide(shipped, p, w) for p in (TRIVIAL, HARD) for w in (0.1, 0.5, 2.0)}
+    assert len(picks) >= 2
+
+
+def test_free_models_leave_only_quality(shipped: LearnedRouter) -> None:
+    free = tuple(Candidate(c.model_id, c.params_b, c.size_class, 0.0, 0.0, 8192) for c in TINY)
+    assert _decide(shipped, TRIVIAL, 2.0, free) == "tiny-large"
+
+
+def test_a_benchmark_score_outweighs_size(shipped: LearnedRouter) -> None:
+    strong_small = Candidate("new-small", 3.0, "small", 0.1, 0.1, 8192, benchmark_score=0.9)
+    weak_large = Candidate("new-large", 70.0, "large", 0.1, 0.1, 8192, benchmark_score=0.2)
+    q = shipped.qualities(HARD, (strong_small, weak_large))
+    assert q[0] > q[1]
+
+
+def test_the_decision_explains_itself_and_ranks_every_candidate(
+    shipped: LearnedRouter,
+) -> None:
+    decision = shipped.decide(RouteRequest(HARD, 60, TINY, 0.5))
+    assert sorted(decision.ranking) == sorted(c.model_id for c in TINY)
+    assert decision.ranking[0] == decision.model_id
+    assert decision.reason.startswith(decision.model_id)
+    assert decision.router.startswith("learned:")
+    utilities = [s.utility for s in decision.scores]
+    assert utilities == sorted(utilities, reverse=True)
+
+
+def test_a_model_the_router_was_trained_on_uses_its_own_prediction(
+    shipped: LearnedRouter,
+) -> None:
+    known = shipped.model.models[0]
+    cand = Candidate(known, 1.0, "small", 0.1, 0.1, 8192)
+    direct, _ = shipped.model.predict(HARD)
+    assert shipped.qualities(HARD, (cand,))[0] == pytest.approx(direct[0])
+
+
+def test_load_router_kinds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert isinstance(load_router(RouterConfig(kind="first")), FirstAllowedRouter)
+    with pytest.raises(ConfigError, match="not a router"):
+        load_router(RouterConfig(kind="magic"))
+    with pytest.raises(ArtifactError):
+        load_router(RouterConfig(kind="learned", artifact=str(tmp_path)))
