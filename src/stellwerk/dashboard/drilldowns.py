@@ -40,6 +40,7 @@ def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
         latency = queries.latency(connection, window, model=model_id)
         routed = queries.totals_by(connection, window, "model", routed=True)
         per_day = queries.daily_requests(connection, window, model=model_id)
+    calibrations = CalibrationStore(gov.ledger).history(model_id, limit=5)
     routed_all = sum(t.requests for t in routed if t.group)
     routed_here = sum(t.requests for t in routed if t.group == model_id)
     daily: dict[datetime, int] = {}
@@ -47,10 +48,9 @@ def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
         daily[day] = daily.get(day, 0) + requests
     return ModelPage(
         state=state,
-        compliance=check_model(
-            state.config, gov.config.governance, evaluated=model_id in gov.snapshot.evaluated
-        ),
-        calibrations=CalibrationStore(gov.ledger).history(model_id, limit=5),
+        # a calibration record is the model's evaluation record (read now, not from the snapshot)
+        compliance=check_model(state.config, gov.config.governance, evaluated=bool(calibrations)),
+        calibrations=calibrations,
         history=gov.catalog.history(model_id),
         moves=sorted(TRANSITIONS[state.lifecycle]),
         usage=usage,
