@@ -78,16 +78,27 @@ def _config(n: int, kind: str) -> Any:
     return parse_config(raw, source="<benchmark>")
 
 
-def _timed(call: Callable[[str], object], texts: Sequence[str], calls: int) -> dict[str, float]:
-    for text in texts[:50]:  # warm-up: caches, lazy imports
+def _timed(
+    call: Callable[[str], object], texts: Sequence[str], calls: int, budget_s: float = 5.0
+) -> dict[str, float]:
+    """p50/p99 over ``calls`` decisions, or fewer (at least 100) when a slow router would take
+    longer than ``budget_s``."""
+    for text in texts[:10]:  # warm-up: caches, lazy imports
         call(text)
-    times = []
+    times: list[float] = []
+    deadline = time.perf_counter() + budget_s
     for index in range(calls):
+        if index >= 100 and time.perf_counter() > deadline:
+            break
         text = texts[index % len(texts)]
         started = time.perf_counter()
         call(text)
         times.append(time.perf_counter() - started)
-    return {"p50_us": percentile(times, 50) * 1e6, "p99_us": percentile(times, 99) * 1e6}
+    return {
+        "p50_us": percentile(times, 50) * 1e6,
+        "p99_us": percentile(times, 99) * 1e6,
+        "calls": float(len(times)),
+    }
 
 
 def measure(kind: str, calls: int, texts: Sequence[str]) -> list[dict[str, Any]]:
