@@ -189,6 +189,49 @@ def test_bad_cost_input_fails_before_the_run(config_path: Path, bank: Path, tmp_
     assert len(checkpoint.read_text().splitlines()) == 1  # the header only: nothing was asked
 
 
+def test_calibrated_models_are_placed_into_the_router_and_judged(
+    config_path: Path, bank: Path, tmp_path: Path
+) -> None:
+    rows = _lines(bank)
+    for i, row in enumerate(rows):  # the organisation's bank: a third of it for judging
+        row["split"] = "test" if i % 3 == 2 else "train"
+    bank.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out, router_out = tmp_path / "out.jsonl", tmp_path / "router"
+    result = _calibrate(
+        "--config", str(config_path), "--bank", str(bank), "--models", "tiny-small,tiny-large",
+        "--max-tokens", "8", "--out", str(out), "--router-out", str(router_out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "models placed into the router" in result.stdout
+    from stellwerk.routing.artifact import load_artifact
+
+    placed = load_artifact(router_out)
+    assert placed.model.models[-2:] == ("tiny-small", "tiny-large")
+    graded_train = sum(1 for r in rows if r["task"] != "mbpp" and r["split"] == "train")
+    assert placed.info["placed"]["tiny-large"]["prompts"] == graded_train
+    judged = CliRunner().invoke(
+        build_app(),
+        ["router", "eval", "--data", str(out), "--router", str(router_out), "--json"],
+    )
+    assert judged.exit_code == 0, judged.output
+    routers = json.loads(judged.stdout)["routers"]
+    assert {"stellwerk", "oracle", "single:tiny-small", "single:tiny-large"} <= set(routers)
+
+
+def test_an_unusable_router_is_refused_before_the_run(
+    config_path: Path, bank: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "not-a-router").mkdir()
+    out = tmp_path / "out.jsonl"
+    result = _calibrate(
+        "--config", str(config_path), "--bank", str(bank), "--out", str(out),
+        "--router", str(tmp_path / "not-a-router"), "--router-out", str(tmp_path / "new"),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "not a router artifact" in result.output
+    assert len((tmp_path / "out.jsonl.checkpoint").read_text().splitlines()) == 1
+
+
 @pytest.fixture
 def listener() -> Iterator[socket.socket]:
     """A port that accepts connections and counts them: proof of whether a request was sent."""

@@ -65,6 +65,14 @@ def calibrate(
     apply: Annotated[
         bool, typer.Option(help="Apply the proposed catalog costs without asking (audited).")
     ] = False,
+    router: Annotated[
+        Path | None,
+        typer.Option(help="Router artifact to place the models into (default: the shipped one)."),
+    ] = None,
+    router_out: Annotated[
+        Path | None,
+        typer.Option(help="Write the router with the calibrated models placed into it here."),
+    ] = None,
 ) -> None:
     """Ask every configured model every prompt of the bank, grade the answers, write outcomes.
 
@@ -76,6 +84,7 @@ def calibrate(
     from stellwerk.calibration.costs import per_model
     from stellwerk.calibration.plan import parse_overrides
     from stellwerk.calibration.runner import Settings
+    from stellwerk.cli.calibrate_fit import check_router_out, place_into_router
     from stellwerk.cli.calibrate_record import record_and_propose
     from stellwerk.config import load_config
     from stellwerk.ledger.ledger import Ledger, open_ledger
@@ -101,6 +110,8 @@ def calibrate(
         names = [m.id for m in prepared.models]
         watts_map = per_model("--watts", watts or [], names)
         hourly_map = per_model("--hourly-cost", hourly_cost or [], names)
+        if router_out is not None:
+            check_router_out(router, router_out)
         if record or watts_map or hourly_map:
             ledger = open_ledger(cfg.server.database_url)  # fails now, not after the run
         _describe_plan(console, prepared)
@@ -113,6 +124,8 @@ def calibrate(
                 " to continue"
             )
         _print_summary(console, summary)
+        if router_out is not None:
+            place_into_router(summary, console, router=router, router_out=router_out)
         if ledger is not None:
             record_and_propose(
                 cfg,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from stellwerk.calibration.records import CalibrationRecord, CalibrationStore
 from stellwerk.config.schema import DepartmentConfig, KeyConfig, UsageLimits, UseCaseConfig
 from stellwerk.dashboard import queries
 from stellwerk.errors import NotFound
@@ -28,6 +29,7 @@ class ModelPage:
     latency: queries.Latency
     routed_share: float | None
     daily: list[tuple[datetime, int]]
+    calibrations: list[CalibrationRecord]  # newest first; the first is the model's quality
 
 
 def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
@@ -45,7 +47,10 @@ def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
         daily[day] = daily.get(day, 0) + requests
     return ModelPage(
         state=state,
-        compliance=check_model(state.config, gov.config.governance),
+        compliance=check_model(
+            state.config, gov.config.governance, evaluated=model_id in gov.snapshot.evaluated
+        ),
+        calibrations=CalibrationStore(gov.ledger).history(model_id, limit=5),
         history=gov.catalog.history(model_id),
         moves=sorted(TRANSITIONS[state.lifecycle]),
         usage=usage,

@@ -44,6 +44,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "use_cases_by_tier": ("Use cases by risk tier", "Anwendungsfälle nach Risikostufe"),
     "no_use_cases": ("No use cases registered.", "Keine Anwendungsfälle erfasst."),
     "hosting": ("Hosting locations", "Betriebsorte"),
+    "hosted": ("Hosting", "Betriebsort"),
     "may_serve": ("may serve", "zulässig für"),
     "usage_by_department": (
         "Usage and internal cost by department",
@@ -121,6 +122,11 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "no_history": ("No changes since it was registered.", "Keine Änderungen seit der Erfassung."),
     "quality": ("Quality", "Qualität"),
     "quality_benchmark": ("benchmark score from the catalog", "Benchmark-Wert aus dem Katalog"),
+    "quality_calibration": ("from the calibration run", "aus dem Kalibrierlauf"),
+    "calibrations": ("Calibration runs", "Kalibrierläufe"),
+    "bank": ("Prompt bank", "Aufgabensammlung"),
+    "answered": ("answered", "beantwortet"),
+    "speed": ("tokens/s", "Tokens/s"),
     "no_quality": (
         "no calibration run and no benchmark score yet",
         "noch keine Kalibrierung und kein Benchmark-Wert",

@@ -1,7 +1,8 @@
 """``create_app(config)``: the whole gateway as one FastAPI app; nothing happens at import.
 
-Start-up (the lifespan) opens the ledger and migrates it, starts its batched writer, builds the
-backends on one pooled HTTP client and loads the router; shutdown drains the ledger writer.
+Start-up (the lifespan) opens the ledger and migrates it, puts the catalog costs accepted from a
+calibration over the configured ones, starts its batched writer, builds the backends on one
+pooled HTTP client and loads the router; shutdown drains the ledger writer.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from stellwerk import __version__
+from stellwerk.calibration.costs import with_measured_costs
+from stellwerk.calibration.records import CalibrationStore
 from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard import install_dashboard
@@ -36,17 +39,19 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ledger = open_ledger(config.server.database_url)
+        # Catalog costs an operator accepted from a calibration replace the configured ones.
+        served = with_measured_costs(config, CalibrationStore(ledger).current_costs())
         writer = LedgerWriter(ledger)
         await writer.start()
         governance = Governance(
             ledger,
-            config,
+            served,
             config_hash=config_hash(config),
             counters=build_counters(config, password),
         )
         await asyncio.to_thread(governance.start)
         await governance.seed_budgets()
-        runtime = build_runtime(config, secrets, router, writer, governance)
+        runtime = build_runtime(served, secrets, router, writer, governance)
         app.state.runtime = runtime
         app.state.ledger = ledger
         runtime.health.start()

@@ -1,0 +1,102 @@
+"""Placing calibrated models into the shipped router: from its facts-only guess towards what was
+measured, trained models untouched, saved as an artifact the router loads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stellwerk.calibration.fit import place_models, prior_offset, save_placed, with_placed
+from stellwerk.errors import TrainingDataError
+from stellwerk.routing.artifact import Artifact, load_artifact
+from stellwerk.routing.base import Candidate, RouteRequest
+from stellwerk.routing.data import ModelFacts, load_outcomes
+from stellwerk.routing.loader import load_learned, shipped_artifact
+
+SOURCE = "llama3-chatqa-1.5-70b"  # large, but scores low on open9 (a prompt-format mismatch)
+NEW = "org-assistant-70b"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Artifact:
+    return load_artifact(shipped_artifact())
+
+
+@pytest.fixture(scope="module")
+def outcomes(open9_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An organisation's calibration: its 70B model answered every 20th open9 train prompt the
+    way llama3-chatqa-1.5-70b did (281 prompts; a fifth of them are the calibration's test rows)."""
+    path = tmp_path_factory.mktemp("fit") / "calibrated.jsonl"
+    lines = []
+    with open9_path.open(encoding="utf-8") as handle:
+        for i, line in enumerate(handle):
+            row = json.loads(line)
+            if row["split"] != "train" or i % 20:
+                continue
+            split = "test" if len(lines) % 5 == 4 else "train"
+            lines.append({**row, "split": split, "scores": {NEW: row["scores"][SOURCE]}})
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines[:300]))
+    return path
+
+
+FACTS = {NEW: ModelFacts(params_b=70.0, price_in_per_mtok=0.9, price_out_per_mtok=0.9)}
+
+
+def test_a_placed_model_moves_from_its_size_guess_to_its_measured_level(
+    shipped: Artifact, outcomes: Path
+) -> None:
+    data = load_outcomes(outcomes)
+    placements = place_models(shipped.model, data, FACTS)
+    assert set(placements) == {NEW}
+    placed = placements[NEW]
+    assert placed.prompts == len(data.train()) == 225
+    guess = prior_offset(shipped.model, NEW, FACTS)
+    assert placed.offset < guess  # its size promised more than it delivers
+
+    model = with_placed(shipped.model, placements)
+    assert model.models == (*shipped.model.models, NEW)
+    test = data.test()
+    before = [float(1 / (1 + np.exp(-(guess + shipped.model.predict(p)[1])))) for p in test.prompts]
+    after = [float(model.predict(p)[0][-1]) for p in test.prompts]
+    measured = float(test.scores[:, 0].mean())
+    assert abs(np.mean(after) - measured) < abs(np.mean(before) - measured)
+    for prompt in test.prompts[:5]:  # the trained models' predictions do not change
+        old, new = shipped.model.predict(prompt)[0], model.predict(prompt)[0]
+        assert np.allclose(new[: len(old)], old, atol=1e-6)
+
+
+def test_the_placed_router_is_saved_and_routes(
+    shipped: Artifact, outcomes: Path, tmp_path: Path
+) -> None:
+    data = load_outcomes(outcomes)
+    placements = place_models(shipped.model, data, FACTS)
+    priors = {NEW: prior_offset(shipped.model, NEW, FACTS)}
+    saved = save_placed(shipped, placements, tmp_path / "router", priors=priors, data_sha256="x")
+    loaded = load_artifact(tmp_path / "router")
+    assert loaded.version == saved.version != shipped.version
+    assert loaded.model.models[-1] == NEW
+    assert loaded.info["placed"][NEW]["prompts"] == 225
+    assert loaded.info["placed_into"] == shipped.version
+    router = load_learned(tmp_path / "router")
+    candidates = tuple(
+        Candidate(m, params_b=p, size_class="large", price_in_per_mtok=0.9,
+                  price_out_per_mtok=0.9, context_length=8192)
+        for m, p in ((NEW, 70.0), ("llama-3.1-nemotron-51b-instruct", 51.0))
+    )  # fmt: skip
+    decision = router.decide(RouteRequest("What is 17 * 23?", 8, candidates, cost_weight=0.0))
+    assert {s.model_id for s in decision.scores} == {NEW, "llama-3.1-nemotron-51b-instruct"}
+
+
+def test_a_model_without_facts_cannot_be_placed(shipped: Artifact, outcomes: Path) -> None:
+    with pytest.raises(TrainingDataError, match="neither params_b nor benchmark_score"):
+        place_models(shipped.model, load_outcomes(outcomes), {})
+
+
+def test_trained_models_are_not_placed_again(shipped: Artifact, outcomes: Path) -> None:
+    data = load_outcomes(outcomes)
+    placements = place_models(shipped.model, data, FACTS)
+    with pytest.raises(TrainingDataError, match="already trained"):
+        with_placed(with_placed(shipped.model, placements), placements)
