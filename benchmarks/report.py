@@ -138,7 +138,12 @@ def router_section(data: dict[str, Any], results: Path, report_dir: Path) -> lis
     if plot is not None:
         lines += ["", f"![router latency]({_relative(plot, report_dir)})"]
     if data.get("team"):
-        lines += ["", "The router team's `benchmarks/router.py`, run by the same command:", ""]
+        lines += [
+            "",
+            "The router team's `benchmarks/router.py latency`, run by the same command (their "
+            "candidates carry no `benchmark_score`; quality tables: their Router section):",
+            "",
+        ]
         lines.append(data["team"])
     return lines
 

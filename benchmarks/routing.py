@@ -5,8 +5,8 @@ router's features and decision: ``Selector.routed``).
 
 Prompts are the test-split prompts of the shared outcome data when it is there
 (``<repo>/../shared/data/routing/open9.jsonl`` or ``$STELLWERK_ROUTING_DATA``), else generated.
-If the router team's ``benchmarks/router.py`` exists, it runs as well in full mode (its own
-latency figure and the quality table of ``stellwerk router eval``) and its output is kept.
+If the router team's ``benchmarks/router.py`` exists, its latency figure runs as well in full
+mode and its output is kept (their quality table is in their own section of BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -162,14 +162,14 @@ def run(calls: int, log: Callable[[str], None], *, team: bool = True) -> dict[st
 
 
 def _team_benchmark(log: Callable[[str], None]) -> str | None:
-    """The router team's own benchmark (``latency``, ``quality``: training data, ``stellwerk
-    router eval``), when it exists; in its own process (it pins itself to one core)."""
+    """The router team's own latency benchmark, when it exists; in its own process (it pins
+    itself to one core). Its quality table (``router.py quality``) is in their section."""
     script = ROOT / "benchmarks" / "router.py"
     if not script.exists():
         return None
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     parts = []
-    for what in ("latency", "quality"):
+    for what in ("latency",):  # its quality run takes minutes; its section has that table
         log(f"router: benchmarks/router.py {what}")
         try:
             done = subprocess.run(
