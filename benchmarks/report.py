@@ -119,7 +119,8 @@ def router_section(data: dict[str, Any], results: Path, report_dir: Path) -> lis
     lines += [
         f"Prompts: {data.get('prompts')}. `decide` = `Router.decide` alone (prompt features "
         "included); `select` = the gateway's whole selection step (policy filter, candidates, "
-        "decision). Microseconds, one thread.",
+        "decision). Microseconds, one thread; up to the mode's number of decisions per cell, "
+        "at least 100 and about 5 s for a slow router.",
         "",
         "| router | candidates | decide p50 us | decide p99 us | select p50 us | select p99 us |",
         "|---|---|---|---|---|---|",
@@ -137,7 +138,12 @@ def router_section(data: dict[str, Any], results: Path, report_dir: Path) -> lis
     if plot is not None:
         lines += ["", f"![router latency]({_relative(plot, report_dir)})"]
     if data.get("team"):
-        lines += ["", "The router team's `benchmarks/router.py`, run by the same command:", ""]
+        lines += [
+            "",
+            "The router team's `benchmarks/router.py latency`, run by the same command (their "
+            "candidates carry no `benchmark_score`; quality tables: their Router section):",
+            "",
+        ]
         lines.append(data["team"])
     return lines
 

@@ -47,7 +47,7 @@ class Mode:
     client_requests: int
 
 
-QUICK = Mode("quick", (1, 10), (100,), 1.0, 1, 20, False, 0, 0, 300, 2_000, 200)
+QUICK = Mode("quick", (1, 10), (100,), 1.0, 1, 20, False, 0, 0, 50, 2_000, 200)
 FULL = Mode("full", (1, 10, 50, 200), (100, 500), 2.0, 3, 100, True, 8, 30, 3_000, 10_000, 1_000)
 
 
@@ -282,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         if "ledger" in parts:
             _log("ledger: write rate")
             data["ledger"] = ledger_rate.run(mode.ledger_writes, folder, _log)
-    (results / "results.json").write_text(json.dumps(data, indent=1, default=str))
+    name = "results.json" if len(parts) == 3 else f"results-{'-'.join(sorted(parts))}.json"
+    (results / name).write_text(json.dumps(data, indent=1, default=str))
     report.write(report_path, results, data)
     _log(f"wrote {report_path} and {results}")
     return 0
