@@ -230,7 +230,11 @@ async def run_load(
     """
     result = LoadResult()
     headers = {"authorization": f"Bearer {key}"}
-    limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients)
+    # Idle connections dropped before the gateway's uvicorn drops them (5 s): otherwise a
+    # request sent on a connection the server is closing fails before it reaches the gateway.
+    limits = httpx.Limits(
+        max_connections=clients * 2, max_keepalive_connections=clients, keepalive_expiry=4
+    )
     timeout = httpx.Timeout(120, connect=10)
     started = time.monotonic()
     deadline = started + duration_s

@@ -24,6 +24,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from stellwerk.calibration.records import CalibrationRecord, CalibrationStore  # noqa: E402
 from stellwerk.config import StellwerkConfig, parse_config  # noqa: E402
 from stellwerk.demo.history import batches, generate_usage  # noqa: E402
 from stellwerk.demo.llama_server import demo_models, running_llama_server  # noqa: E402
@@ -205,8 +206,32 @@ def prepare_ledger(config: StellwerkConfig, now: datetime) -> None:
         start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         for batch in batches(generate_usage(config, count=20_000, start=start, end=now), 5000):
             ledger.insert_usage(batch)
+        CalibrationStore(ledger).add([_calibration("mistral-small-24b", now - timedelta(days=3))])
     finally:
         ledger.close()
+
+
+def _calibration(model: str, when: datetime) -> CalibrationRecord:
+    return CalibrationRecord(
+        run_id="screenshots-run",
+        time=when,
+        model=model,
+        bank_name="verwaltung-de-en-v1",
+        bank_sha256="0" * 64,
+        pairs=120,
+        answered=118,
+        quality=0.774,
+        per_task={},
+        errors={"timeout": 2},
+        skipped={},
+        tokens_per_s=38.5,
+        throughput_tokens_per_s=None,
+        ttft_ms_p50=None,
+        latency_ms_p50=2140.0,
+        max_tokens=512,
+        actor="screenshots",
+        config_hash="generated",
+    )
 
 
 def real_traffic(url: str) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from html import unescape
 
 import httpx
 import pytest
 
+from stellwerk.calibration.records import CalibrationRecord, CalibrationStore
 from stellwerk.dashboard.session import SessionCodec
 from stellwerk.ledger.ledger import Ledger
 from tests.dashboard.client import csrf_of, login, post_form
@@ -257,4 +259,49 @@ def test_a_backend_that_is_down_shows_as_unreachable(admin: httpx.Client) -> Non
     page = admin.get("/dashboard")
     health = page.text.split('id="w-health"')[1].split("</section>")[0]
     assert "llamacpp" in health and "unreachable" in health
-    assert "Connection refused" in health or "connect" in health.lower()
+    # the reason: refused, or (on a loaded machine) no answer within the probe's 250 ms
+    assert "connect" in health.lower() or "no answer within" in health
+
+
+def test_a_calibration_run_gives_the_model_its_quality_and_evaluation(
+    offline_dashboard: DashboardGateway, admin: httpx.Client
+) -> None:
+    before = admin.get("/dashboard/models/tiny-large").text
+    assert "Calibration runs" not in before and "evaluation_url" in before
+    opened = offline_dashboard.gateway.ledger()
+    try:
+        CalibrationStore(opened).add([_calibration("tiny-large", quality=0.731)])
+    finally:
+        opened.close()
+    deadline = time.monotonic() + 10  # other writers' changes arrive with the snapshot refresh
+    while True:
+        page = admin.get("/dashboard/models/tiny-large").text
+        if "evaluation_url" not in page or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert "73.1 %" in page and "from the calibration run" in page
+    assert "Calibration runs" in page and "bank-de-en" in page
+    assert "evaluation_url" not in page  # the record is the model's evaluation
+    assert "oversight_contact" in page  # still missing
+
+
+def _calibration(model: str, *, quality: float) -> CalibrationRecord:
+    return CalibrationRecord(
+        run_id="run-1",
+        time=datetime.now(UTC),
+        model=model,
+        bank_name="bank-de-en",
+        bank_sha256="0" * 64,
+        pairs=40,
+        answered=40,
+        quality=quality,
+        per_task={},
+        errors={},
+        skipped={},
+        tokens_per_s=55.0,
+        throughput_tokens_per_s=None,
+        ttft_ms_p50=None,
+        latency_ms_p50=850.0,
+        max_tokens=256,
+        actor="cli:test",
+    )

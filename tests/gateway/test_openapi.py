@@ -74,14 +74,17 @@ def test_bodies_are_the_models_the_handlers_parse(
 
 
 def test_errors_use_the_envelope_of_their_api(schema: dict[str, Any]) -> None:
+    keyed = ("/v1/", "/api/", "/admin/")
     for path, operations in schema["paths"].items():
         for operation in operations.values():
-            envelope = "OpenAIError" if path.startswith("/v1/") else "OllamaError"
+            envelope = "OllamaError" if path.startswith("/api/") else "OpenAIError"
             errors = {c: r for c, r in operation["responses"].items() if c[0] in "45"}
-            if path.startswith(("/v1/", "/api/")) and path != "/api/version":
+            assert "422" not in errors, path  # validation errors are rendered as 400
+            if path.startswith(keyed) and path != "/api/version":
                 assert "401" in errors, path
+                assert operation["security"] == [{"bearer": []}], path
             for code, response in errors.items():
-                if path.startswith(("/v1/", "/api/")):
+                if path.startswith(keyed):
                     ref = response["content"]["application/json"]["schema"]["$ref"]
                     assert ref.endswith("/" + envelope), (path, code)
 

@@ -65,10 +65,16 @@ def train_cmd(
     with _errors():
         outcomes, facts = _load(data, models, resplit)
         with _progress() as step:
-            artifact, outcome = train_and_save(
+            artifact, evaluation = train_and_save(
                 outcomes, facts, out, data_name=data.name, progress=step
             )
-        stats = outcome.evaluation.routers["stellwerk"]
+        if evaluation is None:
+            Console().print(
+                f"wrote {out} (version {artifact.version}); no metrics: the data has no cost_usd"
+                " and there are no prices (give --models FILE to evaluate)"
+            )
+            return
+        stats = evaluation.routers["stellwerk"]
         Console().print(
             f"wrote {out} (version {artifact.version}): AIQ {stats['aiq']:.4f},"
             f" gap closed {stats['gap_closed']:.1%} on the test split"
@@ -242,7 +248,10 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 def _print_eval(result: dict[str, Any]) -> None:
     table = Table(title=f"test split (best single model: {result['best_single']})")
     for col in ("router", "AIQ", "gap closed", "max quality", "cost to match best"):
-        table.add_column(col, justify="left" if col == "router" else "right")
+        if col == "router":
+            table.add_column(col, no_wrap=True)
+        else:
+            table.add_column(col, justify="right")
     extra = any("apgr" in r for r in result["routers"].values())
     if extra:
         for col in ("APGR", "CPT(50%)", "CPT(80%)"):

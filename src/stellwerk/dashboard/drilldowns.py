@@ -29,8 +29,7 @@ class ModelPage:
     latency: queries.Latency
     routed_share: float | None
     daily: list[tuple[datetime, int]]
-    calibration: CalibrationRecord | None = None
-    """The newest calibration record: the model's evaluation record."""
+    calibrations: list[CalibrationRecord]  # newest first; the first is the model's quality
 
 
 def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
@@ -41,8 +40,6 @@ def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
         latency = queries.latency(connection, window, model=model_id)
         routed = queries.totals_by(connection, window, "model", routed=True)
         per_day = queries.daily_requests(connection, window, model=model_id)
-    records = CalibrationStore(gov.ledger).history(model_id, limit=1)
-    calibration = records[0] if records else None
     routed_all = sum(t.requests for t in routed if t.group)
     routed_here = sum(t.requests for t in routed if t.group == model_id)
     daily: dict[datetime, int] = {}
@@ -51,8 +48,9 @@ def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
     return ModelPage(
         state=state,
         compliance=check_model(
-            state.config, gov.config.governance, evaluated=calibration is not None
+            state.config, gov.config.governance, evaluated=model_id in gov.snapshot.evaluated
         ),
+        calibrations=CalibrationStore(gov.ledger).history(model_id, limit=5),
         history=gov.catalog.history(model_id),
         moves=sorted(TRANSITIONS[state.lifecycle]),
         usage=usage,
@@ -60,7 +58,6 @@ def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
         latency=latency,
         routed_share=routed_here / routed_all if routed_all else None,
         daily=sorted(daily.items()),
-        calibration=calibration,
     )
 
 

@@ -82,7 +82,9 @@ def build_overview(gov: Governance, window: Window) -> Overview:
     return Overview(
         states=states,
         by_state=[(s, [m for m in states if m.lifecycle == s]) for s in STATES],
-        attention=non_compliant(config.models, tuple(use_cases), config.governance),
+        attention=non_compliant(
+            config.models, tuple(use_cases), config.governance, gov.snapshot.evaluated
+        ),
         use_cases=use_cases,
         by_tier=[(tier, [u for u in use_cases if u.risk_tier == tier]) for tier in RISK_TIERS],
         hosting=_hosting(gov, states),

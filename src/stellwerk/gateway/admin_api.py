@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stellwerk.config.schema import Classification, Lifecycle, Role
 from stellwerk.errors import InvalidRequest, PermissionDenied
+from stellwerk.gateway import openapi
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.governance.budgets import parse_limits
@@ -27,7 +28,12 @@ from stellwerk.governance.service import Governance
 from stellwerk.governance.state import ModelState
 from stellwerk.governance.use_cases import parse_use_case
 
-router = APIRouter(prefix="/admin", tags=["Admin API"])
+router = APIRouter(
+    prefix="/admin",
+    tags=["Admin API"],
+    responses=openapi.errors("openai", openapi.ADMIN_ERRORS),
+)
+_KEYED = openapi.keyed()
 
 
 def _governance(runtime: RuntimeDep) -> Governance:
@@ -137,13 +143,13 @@ def _key(info: KeyInfo) -> dict[str, Any]:
     }
 
 
-@router.get("/models")
+@router.get("/models", openapi_extra=_KEYED)
 def list_models(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     """Every model with lifecycle, consent, hosting, openness and compliance facts."""
     return {"models": [_model(gov, s) for s in gov.catalog.states()]}
 
 
-@router.get("/models/{model_id}")
+@router.get("/models/{model_id}", openapi_extra=_KEYED)
 def get_model(model_id: str, gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     """One model with its lifecycle and consent history."""
     state = gov.catalog.state(model_id)
@@ -162,7 +168,7 @@ def get_model(model_id: str, gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     return {**_model(gov, state), "history": history}
 
 
-@router.post("/models/{model_id}/lifecycle")
+@router.post("/models/{model_id}/lifecycle", openapi_extra=_KEYED)
 def change_lifecycle(
     model_id: str, body: LifecycleChange, gov: GovernanceDep, admin: AdminDep
 ) -> dict[str, Any]:
@@ -174,7 +180,7 @@ def change_lifecycle(
     return _model(gov, state)
 
 
-@router.post("/models/{model_id}/consent")
+@router.post("/models/{model_id}/consent", openapi_extra=_KEYED)
 def change_consent(
     model_id: str, body: ConsentChange, gov: GovernanceDep, caller: CallerDep
 ) -> dict[str, Any]:
@@ -198,7 +204,7 @@ def change_consent(
     return _model(gov, state)
 
 
-@router.get("/compliance")
+@router.get("/compliance", openapi_extra=_KEYED)
 def compliance(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     """Every non-compliant model and use case with the facts it is missing."""
     rules = gov.config.governance
@@ -217,7 +223,7 @@ def compliance(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     }
 
 
-@router.get("/use-cases")
+@router.get("/use-cases", openapi_extra=_KEYED)
 def list_use_cases(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     return {"use_cases": [u.model_dump(mode="json") for u in gov.use_cases.list()]}
 
@@ -226,7 +232,7 @@ def _use_case_input(body: UseCaseBody) -> Any:
     return parse_use_case(body.model_dump(exclude={"reason", "version"}, exclude_none=True))
 
 
-@router.post("/use-cases", status_code=201)
+@router.post("/use-cases", status_code=201, openapi_extra=_KEYED)
 def create_use_case(body: UseCaseBody, gov: GovernanceDep, admin: AdminDep) -> dict[str, Any]:
     """Create a use case (a prohibited risk tier is refused with 400)."""
     case = gov.use_cases.create(_use_case_input(body), actor=admin.key_id, reason=body.reason)
@@ -234,7 +240,7 @@ def create_use_case(body: UseCaseBody, gov: GovernanceDep, admin: AdminDep) -> d
     return case.model_dump(mode="json")
 
 
-@router.put("/use-cases/{name}")
+@router.put("/use-cases/{name}", openapi_extra=_KEYED)
 def update_use_case(
     name: str, body: UseCaseBody, gov: GovernanceDep, admin: AdminDep
 ) -> dict[str, Any]:
@@ -250,13 +256,13 @@ def update_use_case(
     return case.model_dump(mode="json")
 
 
-@router.get("/keys")
+@router.get("/keys", openapi_extra=_KEYED)
 def list_keys(gov: GovernanceDep, _: AdminDep, department: str | None = None) -> dict[str, Any]:
     """Keys made through the CLI or this API (never the keys themselves)."""
     return {"keys": [_key(k) for k in gov.keys.list(department=department)]}
 
 
-@router.post("/keys", status_code=201)
+@router.post("/keys", status_code=201, openapi_extra=_KEYED)
 def create_key(body: KeyRequest, gov: GovernanceDep, admin: AdminDep) -> dict[str, Any]:
     """Make a key; the answer holds it once (``key``): it is stored only as a SHA-256."""
     case = gov.use_cases.get(body.use_case) if body.use_case else None
@@ -271,7 +277,7 @@ def create_key(body: KeyRequest, gov: GovernanceDep, admin: AdminDep) -> dict[st
     return {**_key(new.info), "key": new.key}
 
 
-@router.post("/keys/{key_id}/revoke")
+@router.post("/keys/{key_id}/revoke", openapi_extra=_KEYED)
 def revoke_key(
     key_id: str, body: Revocation, gov: GovernanceDep, admin: AdminDep
 ) -> dict[str, Any]:
@@ -281,7 +287,7 @@ def revoke_key(
     return _key(info)
 
 
-@router.get("/limits")
+@router.get("/limits", openapi_extra=_KEYED)
 def list_limits(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     departments, keys = gov.budgets.effective()
     return {
@@ -290,7 +296,7 @@ def list_limits(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     }
 
 
-@router.put("/limits/{kind}/{scope}")
+@router.put("/limits/{kind}/{scope}", openapi_extra=_KEYED)
 def set_limits(
     kind: Literal["department", "key"],
     scope: str,
@@ -307,7 +313,7 @@ def set_limits(
     return limits.model_dump()
 
 
-@router.get("/audit")
+@router.get("/audit", openapi_extra=_KEYED)
 def audit(
     gov: GovernanceDep,
     _: AdminDep,
@@ -334,7 +340,7 @@ def audit(
     }
 
 
-@router.get("/usage")
+@router.get("/usage", openapi_extra=_KEYED)
 def usage(
     gov: GovernanceDep,
     caller: CallerDep,

@@ -71,6 +71,9 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         version=__version__,
         description="One OpenAI- and Ollama-compatible endpoint for an organisation's own models.",
         lifespan=lifespan,
+        # Stellwerk exports its own Prometheus metrics; FastAPI's OpenTelemetry hook would look
+        # up the global providers (and read the environment) on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     if config.server.cors_origins:
         app.add_middleware(

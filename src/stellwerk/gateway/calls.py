@@ -9,11 +9,19 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import anyio
+
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import ModelConfig
-from stellwerk.errors import BackendFailed, BackendTimeout, CircuitOpen, UpstreamError
+from stellwerk.errors import (
+    BackendFailed,
+    BackendTimeout,
+    CircuitOpen,
+    StellwerkError,
+    UpstreamError,
+)
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.selection import Selection
@@ -58,6 +66,8 @@ class Admitter(Protocol):
         inputs: Sequence[str] = (),
     ) -> Reservation: ...
 
+    async def release(self, reservation: Reservation) -> None: ...
+
 
 class Caller:
     """Runs a selection against the backends, in ranking order, until one answers. A backend
@@ -98,8 +108,25 @@ class Caller:
             return None
         return CircuitOpen(backend.name, "skipped: circuit open after repeated failures")
 
+    async def _unreserve_on_abort(self, call: Call, exc: BaseException) -> None:
+        """A request ended by something else than a ``StellwerkError`` (cancelled, a bug) is
+        never recorded, so its reservation is given back here; otherwise the record settles it."""
+        if isinstance(exc, StellwerkError) or call.reservation is None:
+            return
+        if self.admission is not None:
+            reservation, call.reservation = call.reservation, None
+            with anyio.CancelScope(shield=True):
+                await self.admission.release(reservation)
+
     async def complete(self, call: Call, selection: Selection, request: ChatRequest) -> ChatResult:
         await self._reserve(call, selection, request)
+        try:
+            return await self._complete(call, selection, request)
+        except BaseException as exc:
+            await self._unreserve_on_abort(call, exc)
+            raise
+
+    async def _complete(self, call: Call, selection: Selection, request: ChatRequest) -> ChatResult:
         last: UpstreamError | None = None
         for model in selection.models:
             backend = self.backends[model.backend]
@@ -130,6 +157,13 @@ class Caller:
 
     async def embed(self, call: Call, selection: Selection, inputs: list[str]) -> EmbedResult:
         await self._reserve(call, selection, None, inputs)
+        try:
+            return await self._embed(call, selection, inputs)
+        except BaseException as exc:
+            await self._unreserve_on_abort(call, exc)
+            raise
+
+    async def _embed(self, call: Call, selection: Selection, inputs: list[str]) -> EmbedResult:
         model = call.model = selection.model
         backend = self.backends[model.backend]
         refused = self._admit(backend)
@@ -155,6 +189,15 @@ class Caller:
     ) -> tuple[ChatChunk, AsyncIterator[ChatChunk]]:
         """Start streaming from the first model whose backend sends a first chunk."""
         await self._reserve(call, selection, request)
+        try:
+            return await self._open_stream(call, selection, request)
+        except BaseException as exc:
+            await self._unreserve_on_abort(call, exc)
+            raise
+
+    async def _open_stream(
+        self, call: Call, selection: Selection, request: ChatRequest
+    ) -> tuple[ChatChunk, AsyncIterator[ChatChunk]]:
         last: UpstreamError | None = None
         for model in selection.models:
             backend = self.backends[model.backend]

@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from stellwerk.gateway.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    """``async``: FastAPI runs a plain ``def`` dependency in its thread pool, on every request."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -103,3 +103,6 @@ class Admission:
         return await self.governance.admit(
             principal.department, principal.key_id, max_tokens=worst_tokens, max_cost=worst_cost
         )
+
+    async def release(self, reservation: Reservation) -> None:
+        await self.governance.limiter.release(reservation)

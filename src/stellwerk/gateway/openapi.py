@@ -70,7 +70,8 @@ _REASONS = {
     400: "The request is malformed: invalid JSON, a wrong type, a missing field.",
     401: "No API key, or an unknown one.",
     403: "The key's department may not use this model.",
-    404: "The model (or route) does not exist.",
+    404: "The model (or route, key, use case) does not exist.",
+    409: "An illegal lifecycle transition, or a change based on a stale version (admin API).",
     413: "The body is over server.max_body_bytes.",
     429: "A rate limit, budget or concurrency limit is reached (see Retry-After).",
     502: "The backend answered with an error or garbage.",
@@ -82,6 +83,7 @@ _REASONS = {
 CHAT_ERRORS = (400, 401, 403, 404, 413, 429, 502, 503, 504)
 SHOW_ERRORS = (400, 401, 403, 404, 413, 429)
 LIST_ERRORS = (401, 429)
+ADMIN_ERRORS = (400, 401, 403, 404, 409, 413)
 
 
 def body(model: type[BaseModel] | str) -> dict[str, Any]:
@@ -136,6 +138,22 @@ def component_schemas(models: Iterable[type[BaseModel]]) -> dict[str, dict[str, 
     return schemas
 
 
+def _admin_operations(schema: dict[str, Any]) -> None:
+    """The admin API (FastAPI parses its bodies): every operation needs an admin key, and a
+    body or parameter FastAPI refuses is rendered as a 400 in the OpenAI envelope (see
+    ``gateway.errors``), not as FastAPI's 422."""
+    for path, operations in schema["paths"].items():
+        if not path.startswith("/admin/"):
+            continue
+        for operation in operations.values():
+            operation.pop("security", None)
+            operation["security"] = [{"bearer": []}]
+            responses = operation["responses"]
+            responses.pop("422", None)
+            for code, response in errors("openai", ADMIN_ERRORS).items():
+                responses.setdefault(str(code), response)
+
+
 def install(app: FastAPI) -> None:
     """Serve the completed schema; built once, on first use."""
 
@@ -158,6 +176,7 @@ def install(app: FastAPI) -> None:
                     "description": "A department's API key: 'Authorization: Bearer <key>'.",
                 }
             }
+            _admin_operations(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

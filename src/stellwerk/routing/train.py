@@ -35,7 +35,7 @@ class TrainSettings:
     latent_vocab: int = 8192
     latent_dims: int = 64
     l2_grid: tuple[float, ...] = (5e-5, 1.5e-4)
-    k_grid: tuple[int, ...] = (10, 20, 40, 80, 160)
+    k_grid: tuple[int, ...] = (10, 20, 40, 80, 160, 320, 640)
     blend_grid: tuple[float, ...] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0)
     folds: int = 3
     max_iter: int = 100

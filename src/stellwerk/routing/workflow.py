@@ -138,11 +138,22 @@ def train_and_save(
     data_name: str,
     settings: TrainSettings = DEFAULTS,
     progress: Progress = _quiet,
-) -> tuple[Artifact, Outcome]:
-    """Train, judge on the test split, and write the artifact with the metrics it reached."""
-    outcome = fit_and_evaluate(data, facts, settings=settings, progress=progress)
-    chosen = outcome.chosen
-    assert chosen is not None
+) -> tuple[Artifact, Evaluation | None]:
+    """Train, judge on the test split, and write the artifact with the metrics it reached.
+
+    Data without ``cost_usd`` and without prices still trains (cross-validation then picks the
+    setting with the best routed quality); its artifact records no metrics.
+    """
+    try:
+        data.test().costs(facts)
+    except TrainingDataError:
+        model, chosen = train_quality_model(data, facts, settings, progress)
+        evaluation = None
+    else:
+        outcome = fit_and_evaluate(data, facts, settings=settings, progress=progress)
+        model, evaluation = outcome.model, outcome.evaluation
+        assert outcome.chosen is not None
+        chosen = outcome.chosen
     info: dict[str, Any] = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "data": {
@@ -157,13 +168,13 @@ def train_and_save(
             "blend": chosen.blend,
             "cv_aiq": round(chosen.cv_aiq, 6),
             "folds": settings.folds,
-            "latent_dims": int(outcome.model.proj.shape[1]),
+            "latent_dims": int(model.proj.shape[1]),
         },
         "facts": {
             m: {"params_b": f.params_b, "price_in_per_mtok": f.price_in_per_mtok}
             for m, f in facts.items()
             if m in data.models
         },
-        "metrics": outcome.evaluation.as_json(),
+        "metrics": None if evaluation is None else evaluation.as_json(),
     }
-    return save_artifact(outcome.model, out, info), outcome
+    return save_artifact(model, out, info), evaluation

@@ -1,0 +1,118 @@
+"""The benchmark harness works: a quick run (no LiteLLM) writes a report with the expected
+structure and keeps hand-written text; its instant backend speaks the OpenAI API. No timings
+are asserted: speed is what the harness measures, not what a test checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+from benchmarks.procs import stop_server
+from benchmarks.profile import CATEGORIES, classify
+from benchmarks.report import _replace_block
+from benchmarks.targets import ROOT, start_instant
+
+ANALYSIS = "Hand-written analysis that a regenerated report must keep."
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench")
+    (out / "BENCHMARKS.md").write_text(
+        f"# Benchmarks\n\n{ANALYSIS}\n\n<!-- bench:gateway:start -->\nold\n"
+        "<!-- bench:gateway:end -->\n"
+    )
+    argv = [sys.executable, "-m", "benchmarks", "--quick", "--litellm", "skip"]
+    argv += ["--no-wrk-install", "--report", str(out / "BENCHMARKS.md"), "--results", str(out)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    env.pop("STELLWERK_TEST_POSTGRES_URL", None)  # the smoke run stays on SQLite
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+@pytest.mark.slow
+def test_quick_run_writes_report_with_all_parts(quick_run: Path) -> None:
+    text = (quick_run / "BENCHMARKS.md").read_text()
+    assert ANALYSIS in text
+    assert "\nold\n" not in text
+    for part in ("gateway", "router", "ledger"):
+        assert text.count(f"<!-- bench:{part}:start -->") == 1
+        assert text.count(f"<!-- bench:{part}:end -->") == 1
+    assert "| 1 | Stellwerk |" in text and "| 10 | direct (no gateway) |" in text
+    assert "| cores |" in text and "| cpu |" in text
+    for png in ("instant-throughput.png", "instant-memory.png", "router-latency.png"):
+        assert (quick_run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_quick_run_data_has_every_cell_without_errors(quick_run: Path) -> None:
+    data = json.loads((quick_run / "results.json").read_text())
+    cells = data["backends"]["instant"]["cells"]
+    seen = {(c["kind"], c["level"], c["target"]) for c in cells}
+    for target in ("direct", "stellwerk"):
+        assert {("closed", 1, target), ("closed", 10, target), ("rate", 100, target)} <= seen
+        assert ("stream", 1, target) in seen
+    for cell in cells:
+        assert cell["median"]["ok"] > 0 and cell["median"]["errors"] == 0, cell
+        assert cell["median"]["cpu_s"] >= 0
+    streams = [c for c in cells if c["kind"] == "stream"]
+    assert all(c["median"]["ttft_p50"] <= c["median"]["p50"] for c in streams)
+    assert [r["candidates"] for r in data["router"]["rows"][:3]] == [3, 9, 30]
+    assert data["ledger"].get("table") or data["ledger"]["rates"]["SQLite"] > 0
+    assert "litellm" not in data["backends"]["instant"]["targets"]
+
+
+@pytest.fixture
+def instant_url(tmp_path: Path) -> Iterator[str]:
+    server = start_instant(tmp_path, workers=1)
+    try:
+        yield server.url
+    finally:
+        stop_server(server)
+
+
+def test_instant_backend_speaks_openai(instant_url: str) -> None:
+    client = openai.OpenAI(base_url=instant_url + "/v1", api_key="unused", max_retries=0)
+    answer = client.chat.completions.create(
+        model="any", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert answer.choices[0].message.content == "Hello from the instant backend."
+    assert answer.usage is not None and answer.usage.total_tokens == 19
+    stream = client.chat.completions.create(
+        model="any", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text == "Hello from the instant backend."
+    client.close()
+
+
+def test_profile_charges_samples_to_the_innermost_known_part(tmp_path: Path) -> None:
+    raw = tmp_path / "profile.txt"
+    raw.write_text(
+        "run (uvicorn/server.py:1);handle (fastapi/routing.py:2);post (httpx/_client.py:3);"
+        "wait (asyncio/locks.py:4) 30\n"
+        "run (uvicorn/server.py:1);handle (fastapi/routing.py:2);validate (pydantic/main.py:5) 10\n"
+        "_bootstrap (threading.py:1);_worker (concurrent/futures/thread.py:81) 60\n"
+    )
+    found = classify(raw)
+    shares = dict(found["categories"])
+    assert found["samples"] == 40  # the idle worker thread is left out
+    assert shares[CATEGORIES[2][0]] == pytest.approx(0.75)  # asyncio frame skipped over
+    assert shares[CATEGORIES[3][0]] == pytest.approx(0.25)
+
+
+def test_report_replaces_only_its_own_block() -> None:
+    text = "intro\n<!-- bench:router:start -->\nold\n<!-- bench:router:end -->\nafter\n"
+    new = _replace_block(text, "router", ["new table"])
+    assert (
+        new == "intro\n<!-- bench:router:start -->\nnew table\n<!-- bench:router:end -->\nafter\n"
+    )
+    appended = _replace_block("intro\n", "ledger", ["rates"])
+    assert appended.endswith("<!-- bench:ledger:start -->\nrates\n<!-- bench:ledger:end -->\n")
