@@ -312,3 +312,34 @@ def test_killed_run_resumes_without_asking_answered_pairs_again(
     summary = json.loads((tmp_path / "out.summary.json").read_text())
     assert sum(f["pairs"] for f in summary["models"].values()) == 48
     assert len(rows) == 24
+
+
+@pytest.mark.slow
+def test_ctrl_c_writes_what_is_complete_and_says_how_to_continue(
+    config_path: Path, bank: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    checkpoint = tmp_path / "out.jsonl.checkpoint"
+    args = [
+        sys.executable, "-m", "stellwerk", "calibrate", "--no-progress",
+        "--config", str(config_path), "--bank", str(bank), "--out", str(out),
+        "--models", "tiny-small", "--max-tokens", "12", "--concurrency", "1",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    process = subprocess.Popen(
+        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if checkpoint.exists() and len(checkpoint.read_bytes().splitlines()) > 6:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "run the same command again to continue" in stderr
+    assert "tiny-small" in stdout  # the summary of what was measured so far
+    asked = {(r["id"], r["model"]) for r in _lines(checkpoint)[1:]}
+    rows = _lines(out)
+    assert 0 < len(rows) == len(asked) < 24

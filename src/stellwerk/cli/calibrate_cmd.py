@@ -119,13 +119,13 @@ def calibrate(
             summary = _run(prepared, console, show=progress)
         except KeyboardInterrupt:
             summary = finish(prepared)
+            _print_summary(console, summary)
             console.print(
                 f"interrupted: {summary['open_pairs']} pairs open; run the same command again"
                 " to continue"
             )
+            raise typer.Exit(130) from None
         _print_summary(console, summary)
-        if router_out is not None:
-            place_into_router(summary, console, router=router, router_out=router_out)
         if ledger is not None:
             record_and_propose(
                 cfg,
@@ -137,6 +137,8 @@ def calibrate(
                 hourly_cost=hourly_map,
                 apply=apply,
             )
+        if router_out is not None:
+            place_into_router(summary, console, router=router, router_out=router_out)
     except StellwerkError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc
