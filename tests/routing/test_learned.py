@@ -9,6 +9,7 @@ from stellwerk.errors import ArtifactError, ConfigError
 from stellwerk.routing.base import Candidate, FirstAllowedRouter, RouteRequest
 from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.loader import load_router
+from stellwerk.routing.placement import offset_from_benchmark
 
 TINY = (
     Candidate("tiny-small", 1.0, "small", 0.1, 0.1, 8192),
@@ -95,3 +96,15 @@ def test_load_router_kinds(tmp_path) -> None:  # type: ignore[no-untyped-def]
         load_router(RouterConfig(kind="magic"))
     with pytest.raises(ArtifactError):
         load_router(RouterConfig(kind="learned", artifact=str(tmp_path)))
+
+
+def test_placement_from_a_benchmark_score_is_remembered_not_recomputed() -> None:
+    router = load_router(RouterConfig())
+    assert isinstance(router, LearnedRouter)
+    strong = Candidate("unseen-strong", 30, "large", 1.0, 3.0, 8192, benchmark_score=0.8)
+    weak = Candidate("unseen-weak", 30, "large", 1.0, 3.0, 8192, benchmark_score=0.3)
+    first = router.qualities("Was ist die Hauptstadt der Schweiz?", (strong, weak))
+    again = router.qualities("Was ist die Hauptstadt der Schweiz?", (strong, weak))
+    assert list(first) == list(again)
+    assert first[0] > first[1]  # the higher public score places the model higher
+    assert router._offsets[(0.8, 30)] == offset_from_benchmark(0.8, router.model.ease_quantiles)
