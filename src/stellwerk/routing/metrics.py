@@ -10,7 +10,6 @@ it is).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,9 +137,3 @@ def _first_share(
 ) -> float | None:
     hits = np.flatnonzero(pgr >= target - 1e-12)
     return None if len(hits) == 0 else float(shares[hits[0]])
-
-
-def mixture_points(singles: Sequence[tuple[float, float]]) -> Points:
-    """The random mixture of any two single models: the segments between their points, which
-    the upper hull of the single points already spans."""
-    return np.asarray(singles, dtype=np.float64)

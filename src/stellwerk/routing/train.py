@@ -50,7 +50,7 @@ class Chosen:
     cv_aiq: float
 
 
-def _quiet(what: str, done: int, total: int) -> None:
+def quiet(what: str, done: int, total: int) -> None:
     """The default progress callback: says nothing."""
 
 
@@ -58,7 +58,7 @@ def train_quality_model(
     data: OutcomeData,
     facts: Mapping[str, ModelFacts],
     settings: TrainSettings | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> tuple[QualityModel, Chosen]:
     """Fit on the rows of ``data`` whose split is train; the test rows are never read.
 
@@ -86,7 +86,7 @@ def _train(
     steps = settings.folds * len(settings.l2_grid) + 3
     progress("features", 0, steps)
     idf = fit_idf(train.prompts, settings.bits)
-    x_text = _tfidf_matrix(train.prompts, settings.bits, idf)
+    x_text = tfidf_matrix(train.prompts, settings.bits, idf)
     raw_stats = np.array([prompt_stats(p) for p in train.prompts])
     stat_mean = raw_stats.mean(axis=0)
     stat_std = raw_stats.std(axis=0) + 1e-6
@@ -145,7 +145,7 @@ def _train(
     return model, chosen
 
 
-def _tfidf_matrix(prompts: Sequence[str], bits: int, idf: F64) -> Any:
+def tfidf_matrix(prompts: Sequence[str], bits: int, idf: F64) -> Any:
     from scipy import sparse
 
     indptr = [0]

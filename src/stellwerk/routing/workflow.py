@@ -22,8 +22,8 @@ from stellwerk.routing.train import (
     Chosen,
     Progress,
     TrainSettings,
-    _quiet,
-    _tfidf_matrix,
+    quiet,
+    tfidf_matrix,
     train_quality_model,
 )
 
@@ -82,8 +82,8 @@ def knn_baseline(data: OutcomeData, bits: int) -> F64:
 
     train, test = data.train(), data.test()
     idf = fit_idf(train.prompts, bits)
-    x_train = _tfidf_matrix(train.prompts, bits, idf)
-    x_test = _tfidf_matrix(test.prompts, bits, idf)
+    x_train = tfidf_matrix(train.prompts, bits, idf)
+    x_test = tfidf_matrix(test.prompts, bits, idf)
     k = min(KNN_K, len(train))
     out = np.empty((len(test), len(data.models)))
     for start in range(0, len(test), 256):
@@ -100,7 +100,7 @@ def fit_and_evaluate(
     settings: TrainSettings = DEFAULTS,
     holdout: str | None = None,
     model: QualityModel | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> Outcome:
     """Train on the train split (unless ``model`` is given), then judge on the test split.
 
@@ -137,7 +137,7 @@ def train_and_save(
     *,
     data_name: str,
     settings: TrainSettings = DEFAULTS,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> tuple[Artifact, Evaluation | None]:
     """Train, judge on the test split, and write the artifact with the metrics it reached.
 
