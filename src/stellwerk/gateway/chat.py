@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+
+import anyio
 
 from stellwerk.backends.tokens import estimate_tokens, prompt_text
 from stellwerk.backends.types import ChatChunk, ChatRequest
@@ -71,6 +73,38 @@ async def _releasing(
             yield chunk
     finally:
         runtime.streams.release(key)
+
+
+async def accounted(
+    runtime: Runtime,
+    call: Call,
+    events: AsyncGenerator[bytes, None],
+    rest: AsyncGenerator[ChatChunk, None],
+    error_event: Callable[[StellwerkError], bytes],
+) -> AsyncIterator[bytes]:
+    """Pass a stream's rendered events on and account how it ended, for both APIs: a backend
+    failure after the first token ends it with ``error_event`` (no silent switch), a client that
+    hangs up is recorded as 499, and the usage record is written in every case."""
+    try:
+        async for event in events:
+            yield event
+    except StellwerkError as exc:
+        call.status, call.error_kind = status_of(exc), "stream_interrupted"
+        yield error_event(exc)
+    except BaseException:
+        call.status, call.error_kind = 499, "client_disconnected"
+        raise
+    finally:
+        with anyio.CancelScope(shield=True):  # a client that hangs up still gets its record
+            await events.aclose()
+            await rest.aclose()
+            await runtime.record(call)
+
+
+async def chunks_of(first: ChatChunk, rest: AsyncIterator[ChatChunk]) -> AsyncIterator[ChatChunk]:
+    yield first
+    async for chunk in rest:
+        yield chunk
 
 
 def decision_headers(call: Call) -> dict[str, str]:

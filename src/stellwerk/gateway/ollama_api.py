@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import anyio
 import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
@@ -22,9 +21,17 @@ from stellwerk.gateway import openapi
 from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
-from stellwerk.gateway.chat import decision_headers, fail, new_request_id, open_stream, select
+from stellwerk.gateway.chat import (
+    accounted,
+    chunks_of,
+    decision_headers,
+    fail,
+    new_request_id,
+    open_stream,
+    select,
+)
 from stellwerk.gateway.deps import RuntimeDep
-from stellwerk.gateway.errors import message_of, status_of
+from stellwerk.gateway.errors import message_of
 from stellwerk.gateway.runtime import Runtime
 
 router = APIRouter(prefix="/api", tags=["Ollama API"])
@@ -80,7 +87,7 @@ async def _converse(request: Request, runtime: Runtime, *, generate: bool) -> Re
         if body.stream:
             first, rest = await open_stream(runtime, call, chat_request)
             return StreamingResponse(
-                _ndjson(runtime, call, first, rest, generate),
+                accounted(runtime, call, _ndjson(call, first, rest, generate), rest, _error_line),
                 media_type="application/x-ndjson",
                 headers=decision_headers(call),
             )
@@ -100,38 +107,28 @@ async def _converse(request: Request, runtime: Runtime, *, generate: bool) -> Re
 
 
 async def _ndjson(
-    runtime: Runtime,
     call: Call,
     first: ChatChunk,
     rest: AsyncGenerator[ChatChunk, None],
     generate: bool,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     assert call.model is not None
     model = call.model.id
     done_reason = "stop"
-    try:
-        chunk: ChatChunk | None = first
-        while chunk is not None:
-            if chunk.usage is not None:
-                call.usage = chunk.usage
-            if chunk.finish_reason == "length":
-                done_reason = "length"
-            if chunk.content is not None or chunk.tool_calls:
-                yield wire.chat_line(model, chunk, generate=generate)
-            chunk = await anext(rest, None)
-        call.ended = time.perf_counter()
-        total_ns = int((call.ended - call.started) * 1e9)
-        yield wire.final_line(model, call.usage, total_ns, done_reason, generate=generate)
-    except StellwerkError as exc:
-        call.status, call.error_kind = status_of(exc), "stream_interrupted"
-        yield wire.error_line(message_of(exc))
-    except BaseException:
-        call.status, call.error_kind = 499, "client_disconnected"
-        raise
-    finally:
-        with anyio.CancelScope(shield=True):  # a client that hangs up still gets its record
-            await rest.aclose()
-            await runtime.record(call)
+    async for chunk in chunks_of(first, rest):
+        if chunk.usage is not None:
+            call.usage = chunk.usage
+        if chunk.finish_reason == "length":
+            done_reason = "length"
+        if chunk.content is not None or chunk.tool_calls:
+            yield wire.chat_line(model, chunk, generate=generate)
+    call.ended = time.perf_counter()
+    total_ns = int((call.ended - call.started) * 1e9)
+    yield wire.final_line(model, call.usage, total_ns, done_reason, generate=generate)
+
+
+def _error_line(exc: StellwerkError) -> bytes:
+    return wire.error_line(message_of(exc))
 
 
 @router.post(

@@ -5,10 +5,9 @@ from __future__ import annotations
 import base64
 import struct
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
-import anyio
 import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
@@ -20,15 +19,21 @@ from stellwerk.gateway import openapi
 from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
-from stellwerk.gateway.chat import decision_headers, fail, new_request_id, open_stream, select
+from stellwerk.gateway.chat import (
+    accounted,
+    chunks_of,
+    decision_headers,
+    fail,
+    new_request_id,
+    open_stream,
+    select,
+)
 from stellwerk.gateway.deps import RuntimeDep
-from stellwerk.gateway.errors import status_of
 from stellwerk.gateway.openai_schema import (
     ChatCompletionRequest,
     ChatMessage,
     EmbeddingRequest,
 )
-from stellwerk.gateway.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["OpenAI API"])
 
@@ -85,7 +90,9 @@ async def chat_completions(request: Request, runtime: RuntimeDep) -> Response:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             first, rest = await open_stream(runtime, call, chat)
             return StreamingResponse(
-                _sse(runtime, call, first, rest, include_usage),
+                accounted(
+                    runtime, call, _sse(call, first, rest, include_usage), rest, wire.error_event
+                ),
                 media_type="text/event-stream",
                 headers={**decision_headers(call), "cache-control": "no-cache"},
             )
@@ -101,38 +108,24 @@ async def chat_completions(request: Request, runtime: RuntimeDep) -> Response:
 
 
 async def _sse(
-    runtime: Runtime,
     call: Call,
     first: ChatChunk,
     rest: AsyncGenerator[ChatChunk, None],
     include_usage: bool,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     assert call.model is not None
     model, created, rid = call.model.id, int(time.time()), call.request_id
     is_first = True
-    try:
-        chunk: ChatChunk | None = first
-        while chunk is not None:
-            if chunk.usage is not None:
-                call.usage = chunk.usage
-            elif chunk.content is not None or chunk.tool_calls or chunk.finish_reason:
-                yield wire.chunk_event(rid, created, model, chunk, first=is_first)
-                is_first = False
-            chunk = await anext(rest, None)
-        call.ended = time.perf_counter()
-        if include_usage and call.usage is not None:
-            yield wire.usage_event(rid, created, model, call.usage)
-        yield wire.DONE
-    except StellwerkError as exc:
-        call.status, call.error_kind = status_of(exc), "stream_interrupted"
-        yield wire.error_event(exc)
-    except BaseException:
-        call.status, call.error_kind = 499, "client_disconnected"
-        raise
-    finally:
-        with anyio.CancelScope(shield=True):  # a client that hangs up still gets its record
-            await rest.aclose()
-            await runtime.record(call)
+    async for chunk in chunks_of(first, rest):
+        if chunk.usage is not None:
+            call.usage = chunk.usage
+        elif chunk.content is not None or chunk.tool_calls or chunk.finish_reason:
+            yield wire.chunk_event(rid, created, model, chunk, first=is_first)
+            is_first = False
+    call.ended = time.perf_counter()
+    if include_usage and call.usage is not None:
+        yield wire.usage_event(rid, created, model, call.usage)
+    yield wire.DONE
 
 
 @router.post(
