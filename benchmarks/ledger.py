@@ -40,10 +40,13 @@ END = datetime(2026, 12, 1, tzinfo=UTC)
 START = END - timedelta(days=30 * MONTHS)
 
 
-def generate(count: int, *, seed: int, prefix: str) -> Iterator[UsageRecord]:
-    """``count`` plausible records spread evenly over the last six months before December 2026."""
+def generate(
+    count: int, *, seed: int, prefix: str, start: datetime = START, end: datetime = END
+) -> Iterator[UsageRecord]:
+    """``count`` plausible records spread evenly over ``[start, end)`` (by default the six months
+    before December 2026)."""
     rng = random.Random(seed)
-    span = (END - START).total_seconds()
+    span = (end - start).total_seconds()
     departments = [f"dept-{n}" for n in range(12)]
     models = ["mistral-3b", "mistral-8b", "mistral-14b", "apertus-8b", "apertus-70b", "olmo-7b"]
     for index in range(count):
@@ -51,7 +54,7 @@ def generate(count: int, *, seed: int, prefix: str) -> Iterator[UsageRecord]:
         failed = rng.random() < 0.03
         yield UsageRecord(
             request_id=f"{prefix}-{index:09d}",
-            time=START + timedelta(seconds=span * index / count),
+            time=start + timedelta(seconds=span * index / count),
             department=departments[index % len(departments)],
             key_id=f"key-{index % 97}",
             api="openai",
@@ -207,7 +210,7 @@ def bench(name: str, url: str, args: argparse.Namespace) -> list[tuple[str, str,
     rows: list[tuple[str, str, str]] = []
     ledger = open_ledger(url)
     try:
-        empty_rate = _batch_rate(ledger, "e")
+        empty_rate = _batch_rate(ledger, "e", 0)
         results: dict[str, list[WriteResult]] = {}
         for attempt in range(args.repeat):
             writes = list(generate(args.writes, seed=2, prefix=f"w{attempt}"))
@@ -228,7 +231,7 @@ def bench(name: str, url: str, args: argparse.Namespace) -> list[tuple[str, str,
         loaded = rate(args.rows, lambda: bulk_load(ledger, args.rows))
         rows.append((name, f"bulk load {args.rows:,} rows (10k per transaction)", loaded))
         full = ledger.count_usage()
-        rows.append((name, f"10k-record batch into {full:,} rows", _batch_rate(ledger, "f")))
+        rows.append((name, f"10k-record batch into {full:,} rows", _batch_rate(ledger, "f", 1)))
         month = Window.month("2026-11")
         queries: list[tuple[str, Callable[[], object]]] = [
             ("count, one month", lambda: ledger.count_usage(month)),
@@ -256,8 +259,12 @@ def bench(name: str, url: str, args: argparse.Namespace) -> list[tuple[str, str,
     return rows
 
 
-def _batch_rate(ledger: Ledger, prefix: str) -> str:
-    batch = list(generate(10_000, seed=3, prefix=prefix))
+def _batch_rate(ledger: Ledger, prefix: str, hour: int) -> str:
+    """10k records of one hour after everything stored, as a live gateway writes them."""
+    start = END + timedelta(hours=hour)
+    batch = list(
+        generate(10_000, seed=3, prefix=prefix, start=start, end=start + timedelta(hours=1))
+    )
     return rate(len(batch), lambda: ledger.insert_usage(batch))
 
 
