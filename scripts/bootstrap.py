@@ -88,7 +88,6 @@ def main() -> None:
         log(f"creating {venv}")
         shutil.rmtree(venv, ignore_errors=True)
         run(sys.executable, "-m", "venv", venv)
-        run(python, "-m", "pip", "install", "-q", "--upgrade", "pip")
         rest, own = split_lock(text)
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
             handle.write(rest)
