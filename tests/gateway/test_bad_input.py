@@ -91,3 +91,13 @@ def test_embedding_input_errors(gateway: Gateway) -> None:
     assert "does not support embeddings" in response.json()["error"]["message"]
     response = httpx.post(url, json={"model": "auto", "input": "x"}, headers=AUTH)
     assert response.status_code == 400
+
+
+def test_ollama_embed_refuses_routes_and_empty_input_like_openai(gateway: Gateway) -> None:
+    url = gateway.url + "/api/embed"
+    response = httpx.post(url, json={"model": "auto", "input": "x"}, headers=AUTH)
+    assert response.status_code == 400
+    assert "name an embedding model" in response.json()["error"]
+    response = httpx.post(url, json={"model": "tiny-embed", "input": [""]}, headers=AUTH)
+    assert response.status_code == 400
+    assert "non-empty" in response.json()["error"]

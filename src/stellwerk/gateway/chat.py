@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 import anyio
 
 from stellwerk.backends.tokens import estimate_tokens, prompt_text
-from stellwerk.backends.types import ChatChunk, ChatRequest
-from stellwerk.errors import RequestError, StellwerkError, UpstreamError
+from stellwerk.backends.types import ChatChunk, ChatRequest, EmbedResult
+from stellwerk.errors import InvalidRequest, RequestError, StellwerkError, UpstreamError
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.errors import status_of
@@ -73,6 +74,30 @@ async def _releasing(
             yield chunk
     finally:
         runtime.streams.release(key)
+
+
+async def embed(runtime: Runtime, call: Call, model: str, given: str | list[str]) -> EmbedResult:
+    """Select and call an embedding model for either API; the usage record is written either
+    way. Routes choose chat models, so an embedding request must name its model."""
+    try:
+        inputs = [given] if isinstance(given, str) else list(given)
+        if not inputs or not all(inputs):
+            raise InvalidRequest(
+                "input must be a non-empty string or list of strings", param="input"
+            )
+        if runtime.selector.is_route(model):
+            raise InvalidRequest(
+                "routes choose chat models; name an embedding model", param="model"
+            )
+        assert call.principal is not None
+        call.selection = runtime.selector.named(call.principal, model, ["embeddings"])
+        result = await runtime.caller.embed(call, call.selection, inputs)
+    except StellwerkError as exc:
+        await fail(runtime, call, exc)
+        raise
+    call.ended = time.perf_counter()
+    await runtime.record(call)
+    return result
 
 
 async def accounted(

@@ -30,6 +30,7 @@ from stellwerk.gateway.chat import (
     open_stream,
     select,
 )
+from stellwerk.gateway.chat import embed as embed_call
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.gateway.errors import message_of
 from stellwerk.gateway.runtime import Runtime
@@ -144,18 +145,12 @@ async def embed(request: Request, runtime: RuntimeDep) -> Response:
         call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(wire.OllamaEmbedRequest, await read_body(request, limit))
-        call.requested_model = body.model
-        inputs = [body.input] if isinstance(body.input, str) else list(body.input)
-        if not inputs or any(not i for i in inputs):
-            raise InvalidRequest("input must be a non-empty string or list of strings")
-        call.selection = runtime.selector.named(call.principal, body.model, ["embeddings"])
-        result = await runtime.caller.embed(call, call.selection, inputs)
     except StellwerkError as exc:
         await fail(runtime, call, exc)
         raise
-    call.ended = time.perf_counter()
-    await runtime.record(call)
-    assert call.model is not None
+    call.requested_model = body.model
+    result = await embed_call(runtime, call, body.model, body.input)
+    assert call.model is not None and call.ended is not None
     total_ns = int((call.ended - call.started) * 1e9)
     return _json(
         {

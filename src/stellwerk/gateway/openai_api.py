@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
 from stellwerk.backends.types import ChatChunk, ChatRequest
-from stellwerk.errors import InvalidRequest, StellwerkError
+from stellwerk.errors import StellwerkError
 from stellwerk.gateway import openai_wire as wire
 from stellwerk.gateway import openapi
 from stellwerk.gateway import response_schema as rs
@@ -28,6 +28,7 @@ from stellwerk.gateway.chat import (
     open_stream,
     select,
 )
+from stellwerk.gateway.chat import embed as embed_call
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.gateway.openai_schema import (
     ChatCompletionRequest,
@@ -141,23 +142,11 @@ async def embeddings(request: Request, runtime: RuntimeDep) -> Response:
         call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(EmbeddingRequest, await read_body(request, limit))
-        call.requested_model = body.model
-        inputs = [body.input] if isinstance(body.input, str) else list(body.input)
-        if not inputs or any(not isinstance(i, str) or not i for i in inputs):
-            raise InvalidRequest(
-                "input must be a non-empty string or list of strings", param="input"
-            )
-        if runtime.selector.is_route(body.model):
-            raise InvalidRequest(
-                "routes choose chat models; name an embedding model", param="model"
-            )
-        call.selection = runtime.selector.named(call.principal, body.model, ["embeddings"])
-        result = await runtime.caller.embed(call, call.selection, inputs)
     except StellwerkError as exc:
         await fail(runtime, call, exc)
         raise
-    call.ended = time.perf_counter()
-    await runtime.record(call)
+    call.requested_model = body.model
+    result = await embed_call(runtime, call, body.model, body.input)
     assert call.model is not None
     encode = _base64 if body.encoding_format == "base64" else None
     payload = orjson.dumps(
