@@ -100,3 +100,16 @@ def test_trained_models_are_not_placed_again(shipped: Artifact, outcomes: Path) 
     placements = place_models(shipped.model, data, FACTS)
     with pytest.raises(TrainingDataError, match="already trained"):
         with_placed(with_placed(shipped.model, placements), placements)
+
+
+def test_a_remembered_prompt_places_the_new_model_by_what_was_measured_on_it(
+    shipped: Artifact, outcomes: Path, open9_path: Path
+) -> None:
+    model = with_placed(shipped.model, place_models(shipped.model, load_outcomes(outcomes), FACTS))
+    with open9_path.open(encoding="utf-8") as handle:
+        train = [r for r in map(json.loads, handle) if r["split"] == "train"]
+    solved = next(r["prompt"] for r in train if min(r["scores"].values()) == 1.0)
+    failed = next(r["prompt"] for r in train if max(r["scores"].values()) == 0.0)
+    assert model.remembered(solved) == model.remembered(failed) == 1
+    # every trained model solved one and failed the other: the placed model is judged alike
+    assert model.predict(solved)[0][-1] > model.predict(failed)[0][-1] + 0.2

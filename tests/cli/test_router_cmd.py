@@ -37,7 +37,8 @@ def artifact_dir(trained_dir: Path) -> Path:
 def test_train_writes_a_loadable_artifact(open9_slice: Path, tmp_path: Path) -> None:
     out = tmp_path / "router"
     result = runner.invoke(
-        build_app(), ["router", "train", "--data", str(open9_slice), "--out", str(out)]
+        build_app(),
+        ["router", "train", "--data", str(open9_slice), "--out", str(out), "--no-memory"],
     )
     assert result.exit_code == 0, result.output
     assert "gap closed" in result.stdout
@@ -46,6 +47,10 @@ def test_train_writes_a_loadable_artifact(open9_slice: Path, tmp_path: Path) -> 
     assert manifest["data"]["file"] == "slice.jsonl"
     assert len(manifest["data"]["sha256"]) == 64
     assert "aiq" in manifest["metrics"]["routers"]["stellwerk"]
+    # --no-memory: no digests of the training prompts, and nothing to compare the memory with
+    assert manifest["hyperparameters"]["memory_prompts"] == 0
+    assert "memory_prior" not in manifest
+    assert "stellwerk:no-memory" not in manifest["metrics"]["routers"]
 
 
 def test_eval_json_follows_the_contract(artifact_dir: Path, open9_slice: Path) -> None:
@@ -57,7 +62,8 @@ def test_eval_json_follows_the_contract(artifact_dir: Path, open9_slice: Path) -
     report = json.loads(result.stdout)
     routers = report["routers"]
     models = json.loads((open9_slice.parent / "slice-models.json").read_text())
-    expected = {"stellwerk", "knn", "oracle"} | {f"single:{m}" for m in models}
+    expected = {"stellwerk", "stellwerk:no-memory", "knn", "oracle"}
+    expected |= {f"single:{m}" for m in models}
     assert expected <= set(routers)
     for entry in routers.values():
         assert {"aiq", "gap_closed", "max_quality", "cost_to_match_best"} <= set(entry)

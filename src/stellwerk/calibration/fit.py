@@ -98,6 +98,12 @@ def with_placed(model: QualityModel, placements: Mapping[str, Placement]) -> Qua
     stored = model.neighbour_scores.astype(np.float64)
     stored_ease = (logit(stored) - model.offsets).mean(axis=1)
     placed = list(placements.values())
+    memory = model.memory
+    if memory is not None:
+        # a prompt remembered for the trained models: the placed ones by its measured ease
+        seen = memory.scores.astype(np.float64)
+        seen_ease = (logit(seen) - model.offsets).mean(axis=1)
+        memory = memory.with_columns(np.column_stack([p.quality(seen_ease) for p in placed]))
     return replace(
         model,
         models=(*model.models, *placements),
@@ -109,6 +115,7 @@ def with_placed(model: QualityModel, placements: Mapping[str, Placement]) -> Qua
             [stored, *(p.quality(stored_ease) for p in placed)]
         ).astype(model.neighbour_scores.dtype),
         offsets=np.concatenate([model.offsets, [p.offset for p in placed]]),
+        memory=memory,
     )
 
 

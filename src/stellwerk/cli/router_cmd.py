@@ -30,6 +30,14 @@ ModelsOpt = Annotated[
         help="Model facts (params_b, prices) as JSON; default: <data stem>-models.json beside it.",
     ),
 ]
+NoMemoryOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-memory",
+        help="Keep no outcomes of the training prompts (their digests let a holder of the"
+        " artifact test whether a guessed prompt was trained on).",
+    ),
+]
 ResplitOpt = Annotated[
     float | None,
     typer.Option(
@@ -58,15 +66,22 @@ def train_cmd(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the artifact to.")],
     models: ModelsOpt = None,
     resplit: ResplitOpt = None,
+    no_memory: NoMemoryOpt = False,
 ) -> None:
     """Train a router on the train split and write the artifact (with the test metrics)."""
+    from stellwerk.routing.train import TrainSettings
     from stellwerk.routing.workflow import train_and_save
 
     with _errors():
         outcomes, facts = _load(data, models, resplit)
         with _progress() as step:
             artifact, evaluation = train_and_save(
-                outcomes, facts, out, data_name=data.name, progress=step
+                outcomes,
+                facts,
+                out,
+                data_name=data.name,
+                settings=TrainSettings(memory=not no_memory),
+                progress=step,
             )
         if evaluation is None:
             Console().print(
@@ -97,9 +112,11 @@ def eval_cmd(
     ] = None,
     models: ModelsOpt = None,
     resplit: ResplitOpt = None,
+    no_memory: NoMemoryOpt = False,
 ) -> None:
     """Judge Stellwerk's router against every single model, kNN and the oracle on the test split."""
     from stellwerk.routing.artifact import load_artifact
+    from stellwerk.routing.train import TrainSettings
     from stellwerk.routing.workflow import fit_and_evaluate
 
     with _errors():
@@ -107,7 +124,12 @@ def eval_cmd(
         model = None if router is None else load_artifact(router).model
         with _progress() as step:
             outcome = fit_and_evaluate(
-                outcomes, facts, holdout=holdout_model, model=model, progress=step
+                outcomes,
+                facts,
+                settings=TrainSettings(memory=not no_memory),
+                holdout=holdout_model,
+                model=model,
+                progress=step,
             )
         result = outcome.evaluation.as_json()
         if outcome.chosen is not None:

@@ -3,7 +3,8 @@
     DIR/
       manifest.json   format, version, models, hyper-parameters, data hash, metrics reached,
                       and the SHA-256 of arrays.npz
-      arrays.npz      every array of the QualityModel (numpy, read with allow_pickle=False)
+      arrays.npz      every array of the QualityModel (numpy, read with allow_pickle=False),
+                      and the outcome memory's digests and scores when it has one
 
 Saving writes into a temporary sibling directory and renames it into place, so a failed save
 leaves nothing behind. Loading checks the format, the version, the checksum and the name, dtype
@@ -18,13 +19,14 @@ import json
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from stellwerk.errors import ArtifactError
+from stellwerk.routing.memory import OutcomeMemory
 from stellwerk.routing.model import QualityModel
 
 FORMAT = "stellwerk-router"
@@ -47,6 +49,12 @@ _ARRAYS = {
     "ease_quantiles": ("float64", 1),
 }
 _SCALARS = ("bits", "k", "blend", "size_intercept", "size_slope")
+_MEMORY = {
+    # optional: an artifact without them remembers nothing
+    "memory_keys": ("int64", 1),
+    "memory_scores": ("float16", 2),
+    "memory_counts": ("int32", 1),
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,13 @@ def save_artifact(model: QualityModel, out_dir: str | Path, info: dict[str, Any]
         name: np.ascontiguousarray(getattr(model, name), dtype=dtype)
         for name, (dtype, _) in _ARRAYS.items()
     }
+    memory = model.memory
+    if memory is not None:
+        arrays |= {
+            "memory_keys": memory.keys,
+            "memory_scores": memory.scores,
+            "memory_counts": memory.counts,
+        }
     np.savez_compressed(buf, allow_pickle=False, **arrays)
     blob = buf.getvalue()
     digest = hashlib.sha256(blob).hexdigest()
@@ -77,6 +92,7 @@ def save_artifact(model: QualityModel, out_dir: str | Path, info: dict[str, Any]
         "arrays_sha256": digest,
         "models": list(model.models),
         **{name: getattr(model, name) for name in _SCALARS},
+        **({} if memory is None else {"memory_prior": memory.prior}),
         **info,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +132,10 @@ def load_artifact(path: str | Path) -> Artifact:
             raise ArtifactError(f"{root}: manifest field {name!r} must be a number")
         scalars[name] = value
     model = _build(root, tuple(models), arrays, scalars)
-    info = {k: v for k, v in manifest.items() if k not in {"models", *_SCALARS}}
+    memory = _memory(root, arrays, len(models), manifest.get("memory_prior"))
+    if memory is not None:
+        model = replace(model, memory=memory)
+    info = {k: v for k, v in manifest.items() if k not in {"models", "memory_prior", *_SCALARS}}
     return Artifact(model=model, version=digest[:12], info=info)
 
 
@@ -200,3 +219,30 @@ def _build(
         size_slope=float(scalars["size_slope"]),
         **{key: val for key, val in values.items() if key in names},
     )
+
+
+def _memory(
+    root: Path, arrays: dict[str, np.ndarray[Any, Any]], models: int, prior: object
+) -> OutcomeMemory | None:
+    present = [name for name in _MEMORY if name in arrays]
+    if not present:
+        return None
+    for name, (dtype, ndim) in _MEMORY.items():
+        arr = arrays.get(name)
+        if arr is None or arr.dtype != np.dtype(dtype) or arr.ndim != ndim:
+            raise ArtifactError(f"{root}: array {name!r} is missing or has the wrong type or shape")
+    keys, scores, counts = (arrays[name] for name in _MEMORY)
+    if scores.shape != (len(keys), models) or counts.shape != (len(keys),):
+        raise ArtifactError(f"{root}: the memory arrays do not match each other or the models")
+    if len(keys) and (np.diff(keys) <= 0).any():
+        raise ArtifactError(f"{root}: array 'memory_keys' is not sorted")
+    if (
+        (counts < 1).any()
+        or not np.isfinite(scores).all()
+        or (scores < 0).any()
+        or (scores > 1).any()
+    ):
+        raise ArtifactError(f"{root}: the memory holds counts below 1 or scores outside [0, 1]")
+    if isinstance(prior, bool) or not isinstance(prior, int | float) or not prior > 0:
+        raise ArtifactError(f"{root}: manifest field 'memory_prior' must be a positive number")
+    return OutcomeMemory(keys=keys, scores=scores, counts=counts, prior=float(prior))

@@ -102,13 +102,23 @@ class LearnedRouter(Router):
             model_id=ranking[0],
             ranking=ranking,
             scores=scores,
-            reason=_reason(scores, request.cost_weight),
+            reason=_reason(scores, request.cost_weight, self.model.remembered(request.prompt)),
             router=f"learned:{self.version}",
         )
 
 
-def _reason(scores: tuple[CandidateScore, ...], cost_weight: float) -> str:
-    """One short sentence: the choice, its predicted quality, and what it beat."""
+def _reason(scores: tuple[CandidateScore, ...], cost_weight: float, seen: int = 0) -> str:
+    """One short sentence: the choice, its predicted quality, and what it beat; and whether the
+    qualities lean on measured outcomes of this very prompt."""
+    text = _choice(scores, cost_weight)
+    if seen:
+        text += (
+            f"; qualities include {seen} measured outcome{'s' if seen > 1 else ''} of this prompt"
+        )
+    return text
+
+
+def _choice(scores: tuple[CandidateScore, ...], cost_weight: float) -> str:
     first = scores[0]
     if len(scores) == 1:
         return f"{first.model_id} is the only allowed model"

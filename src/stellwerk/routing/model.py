@@ -6,7 +6,8 @@ Two predictors read the same hashed TF-IDF features (``features``):
 * the k nearest training prompts in a small latent space (LSA: the TF-IDF of the most frequent
   slots projected onto its top singular vectors), averaging what each model scored on them.
 
-The quality is their blend. Models the router never saw are placed from their catalog facts
+The quality is their blend, moved toward the measured outcomes when the prompt is one the router
+was trained on (``memory``). Models the router never saw are placed from their catalog facts
 (``placement``): a prompt's *ease* (the mean logit over the trained models) plus the model's
 offset predicted from its size, or fitted to its public benchmark score.
 
@@ -21,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stellwerk.routing.features import prompt_stats, tfidf
+from stellwerk.routing.memory import OutcomeMemory
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -64,6 +66,8 @@ class QualityModel:
     """Offset of a model the router never saw: intercept + slope x ln(params_b)."""
     ease_quantiles: F64
     """Quantiles of the ease over the training prompts (to fit a benchmark score)."""
+    memory: OutcomeMemory | None = None
+    """Outcomes of the training prompts, by digest (``memory``); None: remember nothing."""
 
     def predict(self, text: str) -> tuple[F64, float]:
         """Quality per trained model (in ``models`` order) and the prompt's ease."""
@@ -73,8 +77,17 @@ class QualityModel:
         linear = 1.0 / (1.0 + np.exp(-z.astype(np.float64)))
         near = self._neighbours(vec.index, vec.value)
         quality = self.blend * linear + (1.0 - self.blend) * near
+        if self.memory is not None and (row := self.memory.find(text)) >= 0:
+            quality = self.memory.apply(row, quality)
         ease = float(np.mean(logit(quality) - self.offsets))
         return quality, ease
+
+    def remembered(self, text: str) -> int:
+        """How many training outcomes of exactly this prompt the memory holds."""
+        if self.memory is None:
+            return 0
+        row = self.memory.find(text)
+        return int(self.memory.counts[row]) if row >= 0 else 0
 
     def _neighbours(self, index: I64, value: F64) -> F64:
         pos = np.searchsorted(self.vocab, index)

@@ -20,6 +20,7 @@ from stellwerk.routing.data import ModelFacts, OutcomeData
 from stellwerk.routing.evaluate import sweep
 from stellwerk.routing.features import fit_idf, prompt_stats, tfidf
 from stellwerk.routing.linear import fit_logistic, sigmoid
+from stellwerk.routing.memory import OutcomeMemory
 from stellwerk.routing.metrics import curve_metrics
 from stellwerk.routing.model import QualityModel, logit
 from stellwerk.routing.placement import theil_sen
@@ -32,6 +33,8 @@ Progress = Callable[[str, int, int], None]
 @dataclass(frozen=True, slots=True)
 class TrainSettings:
     bits: int = 16
+    memory: bool = True
+    """Keep the training prompts' outcomes by digest (``memory``)."""
     latent_vocab: int = 8192
     latent_dims: int = 64
     l2_grid: tuple[float, ...] = (5e-5, 1.5e-4)
@@ -139,6 +142,7 @@ def _train(
         size_intercept=intercept,
         size_slope=slope,
         ease_quantiles=np.quantile(ease, np.linspace(0.0, 1.0, 101)),
+        memory=OutcomeMemory.build(train.prompts, scores) if settings.memory else None,
     )
     done += 1
     progress("done", steps, steps)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -122,10 +122,12 @@ def fit_and_evaluate(
     if model is None:
         fit_on = data if holdout is None else data.without_model(holdout)
         model, chosen = train_quality_model(fit_on, facts, settings, progress)
-    predictions = {
-        "stellwerk": predict_table(model, test, facts, progress),
-        "knn": knn_baseline(data, settings.bits),
-    }
+    predictions = {"stellwerk": predict_table(model, test, facts, progress)}
+    if model.memory is not None and len(model.memory):
+        # the same router with nothing remembered: what the memory adds, side by side
+        forgetful = replace(model, memory=None)
+        predictions["stellwerk:no-memory"] = predict_table(forgetful, test, facts, progress)
+    predictions["knn"] = knn_baseline(data, settings.bits)
     evaluation = evaluate(test.models, test.scores, costs, predictions)
     return Outcome(model=model, chosen=chosen, evaluation=evaluation)
 
@@ -169,6 +171,7 @@ def train_and_save(
             "cv_aiq": round(chosen.cv_aiq, 6),
             "folds": settings.folds,
             "latent_dims": int(model.proj.shape[1]),
+            "memory_prompts": 0 if model.memory is None else len(model.memory),
         },
         "facts": {
             m: {"params_b": f.params_b, "price_in_per_mtok": f.price_in_per_mtok}
