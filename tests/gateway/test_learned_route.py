@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.fixtures.gateway import KEYS, running_gateway
+from tests.routing.data_fixtures import REPO
 
 pytestmark = pytest.mark.llama
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
@@ -39,3 +41,39 @@ def test_routes_trade_quality_for_cost_and_say_why(gateway_raw: dict[str, Any]) 
     assert {r.model for r in records} >= {"tiny-large", "tiny-small"}
     assert all(r.router and r.router.startswith("learned:") for r in records)
     assert all(r.decision_reason and "predicted quality" in r.decision_reason for r in records)
+
+
+def test_a_prompt_the_router_was_trained_on_is_routed_by_its_measured_outcomes(
+    gateway_raw: dict[str, Any],
+) -> None:
+    from stellwerk.routing.artifact import load_artifact
+    from stellwerk.routing.loader import shipped_artifact
+
+    shipped = load_artifact(shipped_artifact()).model
+    fresh = "What is 17 * 23? Answer with the number only."
+    assert shipped.remembered(fresh) == 0  # not a training prompt: predicted, not remembered
+    raw = {k: v for k, v in gateway_raw.items() if k != "router"}
+    # the shortest training prompt of the shipped router's data (open9), as a client sends it
+    with (REPO.parent / "shared/data/routing/open9.jsonl").open(encoding="utf-8") as handle:
+        train = [r["prompt"] for r in map(json.loads, handle) if r["split"] == "train"]
+    trained_on = min(train, key=len)
+    assert shipped.remembered(trained_on) == 1
+    reasons = {}
+    with running_gateway(raw) as gw:
+        for prompt in (fresh, trained_on):
+            response = httpx.post(
+                gw.openai_url + "/chat/completions",
+                json={"model": "auto", "messages": [{"role": "user", "content": prompt}],
+                      "max_tokens": 2},
+                headers=AUTH,
+                timeout=60,
+            )  # fmt: skip
+            assert response.status_code == 200, response.text
+            reasons[prompt] = response.headers["x-stellwerk-decision"]
+    ledger = gw.ledger()
+    stored = {r.decision_reason for r in ledger.recent_usage()}
+    ledger.close()
+    # the ledger keeps the same reason the client saw
+    assert all(any(r and h.endswith(r) for r in stored) for h in reasons.values())
+    assert "measured outcome of this prompt" in reasons[trained_on]
+    assert "measured" not in reasons[fresh]
