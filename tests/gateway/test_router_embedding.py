@@ -14,7 +14,7 @@ import pytest
 from stellwerk.config import parse_config
 from stellwerk.errors import ConfigError
 from stellwerk.gateway import create_app
-from tests.fixtures.embed_router import greeting, proof
+from tests.fixtures.embed_router import UNSEEN_GREETING, UNSEEN_PROOF
 from tests.fixtures.gateway import ENVIRON, KEYS, free_port, running_gateway
 
 pytestmark = pytest.mark.llama
@@ -50,11 +50,13 @@ def test_auto_reads_the_prompts_embedding(
     gateway_raw: dict[str, Any], embedding_router: Path
 ) -> None:
     with running_gateway(with_router(gateway_raw, embedding_router, "tiny-embed")) as gw:
-        easy = ask(gw.openai_url, greeting(11))
-        hard = ask(gw.openai_url, proof(11))
+        easy = ask(gw.openai_url, UNSEEN_GREETING)
+        hard = ask(gw.openai_url, UNSEEN_PROOF)
         local = ollama.Client(host=gw.url, headers=AUTH)
         try:
-            chat = local.chat(model="auto", messages=[{"role": "user", "content": greeting(12)}])
+            chat = local.chat(
+                model="auto", messages=[{"role": "user", "content": "Say hello to Yusuf."}]
+            )
         finally:
             local.close()
     # without the embedding this router sends everything to tiny-large (see the fixture)
@@ -71,7 +73,7 @@ def test_auto_answers_when_the_embedding_model_is_down(
     gateway_raw: dict[str, Any], embedding_router: Path
 ) -> None:
     with running_gateway(with_router(gateway_raw, embedding_router, "router-embed")) as gw:
-        responses = [ask(gw.openai_url, greeting(11)) for _ in range(2)]
+        responses = [ask(gw.openai_url, UNSEEN_GREETING) for _ in range(2)]
         ledger = gw.ledger()
         records = ledger.recent_usage()
         ledger.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.fixtures.embed_router import MODELS
+from tests.fixtures.embed_router import MODELS, UNSEEN_GREETING, UNSEEN_PROOF
 from tests.fixtures.gateway import free_port
 from tests.fixtures.llama import LlamaBackend
 from typer.testing import CliRunner
@@ -55,7 +55,7 @@ def test_the_embedding_decides_and_its_absence_is_said(
     facts = load_model_facts(tiny_outcomes.parent / "tiny-models.json")
     cands = candidates_for(artifact.model.models, facts)
     endpoint = EmbeddingEndpoint(llama_server.openai_base_url, "tiny-embed")
-    prompts = ["Say hello to Zoe.", "Prove that the square root of 2 is irrational, step by step."]
+    prompts = [UNSEEN_GREETING, UNSEEN_PROOF]
     vectors = fetch_embeddings(endpoint, prompts)
     chosen = [
         router.decide(RouteRequest(p, 20, cands, 0.5, embedding=v.tolist())).model_id
