@@ -13,14 +13,16 @@ from tests.fixtures.gateway import free_port
 from tests.fixtures.llama import LlamaBackend
 from typer.testing import CliRunner
 
+from stellwerk.calibration.fit import with_placed
+from stellwerk.calibration.placement import Placement
 from stellwerk.cli.main import build_app
 from stellwerk.errors import ArtifactError, EmbeddingError
-from stellwerk.routing.artifact import load_artifact
+from stellwerk.routing.artifact import load_artifact, save_artifact
 from stellwerk.routing.base import RouteRequest
-from stellwerk.routing.data import Embeddings, load_model_facts, load_outcomes
+from stellwerk.routing.data import Embeddings, ModelFacts, load_model_facts, load_outcomes
 from stellwerk.routing.embedding import EmbeddingEndpoint, check_vectors, fetch_embeddings
 from stellwerk.routing.learned import LearnedRouter
-from stellwerk.routing.loader import shipped_artifact
+from stellwerk.routing.loader import load_learned, shipped_artifact
 from stellwerk.routing.workflow import candidates_for, fit_and_evaluate
 
 runner = CliRunner()
@@ -155,3 +157,30 @@ def test_a_tampered_embedding_section_is_refused(embedding_router: Path, tmp_pat
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="'embed_mean' has the wrong type or shape"):
         load_artifact(copy)
+
+
+@pytest.mark.llama
+def test_a_model_placed_into_an_embedding_router_is_scored_with_the_embedding(
+    llama_server: LlamaBackend, embedding_router: Path, tiny_outcomes: Path, tmp_path: Path
+) -> None:
+    model = load_artifact(embedding_router).model
+    placed = with_placed(
+        model, {"tiny-new": Placement(offset=0.0, slope=1.0, prompts=9, mean_score=0.5)}
+    )
+    save_artifact(placed, tmp_path / "router", {})
+    router = load_learned(tmp_path / "router")
+    facts = {
+        **load_model_facts(tiny_outcomes.parent / "tiny-models.json"),
+        "tiny-new": ModelFacts(3.0, 0.2, 0.6),
+    }
+    cands = candidates_for((*model.models, "tiny-new"), facts)
+    endpoint = EmbeddingEndpoint(llama_server.openai_base_url, "tiny-embed")
+    vectors = fetch_embeddings(endpoint, [UNSEEN_GREETING, UNSEEN_PROOF]).tolist()
+    quality = {}
+    for prompt, vector in zip((UNSEEN_GREETING, UNSEEN_PROOF), vectors, strict=True):
+        decision = router.decide(RouteRequest(prompt, 20, cands, 0.5, embedding=vector))
+        assert "embedding" not in decision.reason
+        quality[prompt] = {s.model_id: s.quality for s in decision.scores}
+    assert set(quality[UNSEEN_PROOF]) == {*model.models, "tiny-new"}
+    # the text predictors are off: only the embedding tells the two prompts apart, for every model
+    assert quality[UNSEEN_PROOF]["tiny-new"] != quality[UNSEEN_GREETING]["tiny-new"]
