@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.gateway",
     "tests.fixtures.redis",
     "tests.fixtures.databases",
+    "tests.fixtures.embed_router",
 ]

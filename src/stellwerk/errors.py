@@ -17,7 +17,8 @@
     │   └── BackendTimeout          504 backend did not answer in time
     ├── RouterError                 routing could not decide, or its artifact is unusable
     │   ├── ArtifactError           corrupt or foreign router artifact
-    │   └── TrainingDataError       outcome data is malformed (names the line and the field)
+    │   ├── TrainingDataError       outcome data is malformed (names the line and the field)
+    │   └── EmbeddingError          an embedding endpoint for training or evaluation failed
     ├── LedgerError                 the ledger could not be opened or written
     ├── CalibrationError            a calibration run cannot start or resume (output, checkpoint)
     ├── CountersUnavailable         503 the shared limit/budget counters (Redis) failed
@@ -145,6 +146,11 @@ class ArtifactError(RouterError):
 
 class TrainingDataError(RouterError):
     """Outcome data is malformed; the message names the line and the field."""
+
+
+class EmbeddingError(RouterError):
+    """The embedding endpoint of ``router train | eval`` is down, refused the request or answered
+    vectors the router cannot use; the message names the endpoint and the problem."""
 
 
 class LedgerError(StellwerkError):

@@ -57,6 +57,15 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
         ({"routes": {"fast": {"cost_weight": 1}}}, "route names start with 'auto'"),
         ({"departments": [{"name": "it", "allowed_models": ["gpt"]}]}, "'gpt' is not a configured"),
         ({"departments": [{"name": "it", "keys": [{"id": "k"}]}]}, "exactly one of key_env"),
+        (
+            {"router": {"embedding_model": "nomic-embed"}},
+            "router.embedding_model: 'nomic-embed' is not a configured model",
+        ),
+        (
+            {"router": {"embedding_model": "mistral-3-8b"}},
+            "router.embedding_model: model 'mistral-3-8b' has no 'embeddings' capability",
+        ),
+        ({"router": {"embedding_timeout_s": 0}}, "router.embedding_timeout_s"),
     ],
 )
 def test_invalid_config_names_file_and_key_path(

@@ -11,7 +11,8 @@ the artifact format, the gateway and ``stellwerk router eval`` work with it unch
   ``bias = offset + slope x (mean(bias) - mean(offsets))`` (exact for an all-linear blend);
 * its neighbour scores are the placement's quality at each stored training prompt's ease, as the
   trained models' scores there estimate it;
-* its offset is the fitted offset.
+* its offset is the fitted offset;
+* an embedding head, if the router has one, gets the placed model's column by the linear rule.
 
 A model the router was trained on keeps its own predictor.
 """
@@ -30,6 +31,7 @@ from stellwerk.calibration.placement import Placement, place_on_ease
 from stellwerk.errors import TrainingDataError
 from stellwerk.routing.artifact import Artifact, save_artifact
 from stellwerk.routing.data import ModelFacts, OutcomeData
+from stellwerk.routing.embedding_head import EmbeddingHead
 from stellwerk.routing.model import QualityModel, logit
 from stellwerk.routing.placement import offset_from_benchmark, offset_from_size
 
@@ -116,6 +118,23 @@ def with_placed(model: QualityModel, placements: Mapping[str, Placement]) -> Qua
         ).astype(model.neighbour_scores.dtype),
         offsets=np.concatenate([model.offsets, [p.offset for p in placed]]),
         memory=memory,
+        embedding=_placed_head(model, placed),
+    )
+
+
+def _placed_head(model: QualityModel, placed: list[Placement]) -> EmbeddingHead | None:
+    """The embedding head with the placed models' columns, by the same rule as the linear head."""
+    head = model.embedding
+    if head is None:
+        return None
+    coef = head.coef.astype(np.float64)
+    bias = head.bias.astype(np.float64)
+    base = float(bias.mean() - model.offsets.mean())
+    mean_w = coef.mean(axis=1)
+    return replace(
+        head,
+        coef=np.column_stack([coef, *(p.slope * mean_w for p in placed)]).astype(np.float32),
+        bias=np.concatenate([bias, [p.offset + p.slope * base for p in placed]]).astype(np.float32),
     )
 
 

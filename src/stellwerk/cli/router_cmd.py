@@ -47,6 +47,21 @@ ResplitOpt = Annotated[
     ),
 ]
 
+EmbedUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--embed-url",
+        help="Add prompt embeddings from this local server: http://HOST:PORT/v1 (OpenAI"
+        " /v1/embeddings) or http://HOST:PORT (Ollama /api/embed).",
+    ),
+]
+EmbedModelOpt = Annotated[
+    str | None, typer.Option("--embed-model", help="The embedding model of --embed-url.")
+]
+EmbedApiOpt = Annotated[
+    str, typer.Option("--embed-api", help="Wire protocol of --embed-url: openai or ollama.")
+]
+
 
 def build_router_app() -> typer.Typer:
     app = typer.Typer(help="Train and evaluate the learned router.", no_args_is_help=True)
@@ -67,6 +82,9 @@ def train_cmd(
     models: ModelsOpt = None,
     resplit: ResplitOpt = None,
     no_memory: NoMemoryOpt = False,
+    embed_url: EmbedUrlOpt = None,
+    embed_model: EmbedModelOpt = None,
+    embed_api: EmbedApiOpt = "openai",
 ) -> None:
     """Train a router on the train split and write the artifact (with the test metrics)."""
     from stellwerk.routing.train import TrainSettings
@@ -75,6 +93,7 @@ def train_cmd(
     with _errors():
         outcomes, facts = _load(data, models, resplit)
         with _progress() as step:
+            outcomes = _embedded(outcomes, embed_url, embed_model, embed_api, step)
             artifact, evaluation = train_and_save(
                 outcomes,
                 facts,
@@ -94,6 +113,13 @@ def train_cmd(
             f"wrote {out} (version {artifact.version}): AIQ {stats['aiq']:.4f},"
             f" gap closed {stats['gap_closed']:.1%} on the test split"
         )
+        head = artifact.model.embedding
+        if head is not None:
+            Console().print(
+                f"embeddings of {head.model!r} ({head.dimensions} dimensions): weight"
+                f" {head.weight:g} in the blend"
+                + ("" if head.needed else " (they did not help; the router will not ask for them)")
+            )
 
 
 def eval_cmd(
@@ -113,6 +139,9 @@ def eval_cmd(
     models: ModelsOpt = None,
     resplit: ResplitOpt = None,
     no_memory: NoMemoryOpt = False,
+    embed_url: EmbedUrlOpt = None,
+    embed_model: EmbedModelOpt = None,
+    embed_api: EmbedApiOpt = "openai",
 ) -> None:
     """Judge Stellwerk's router against every single model, kNN and the oracle on the test split."""
     from stellwerk.routing.artifact import load_artifact
@@ -123,6 +152,7 @@ def eval_cmd(
         outcomes, facts = _load(data, models, resplit)
         model = None if router is None else load_artifact(router).model
         with _progress() as step:
+            outcomes = _embedded(outcomes, embed_url, embed_model, embed_api, step)
             outcome = fit_and_evaluate(
                 outcomes,
                 facts,
@@ -137,6 +167,14 @@ def eval_cmd(
                 "l2": outcome.chosen.l2,
                 "k": outcome.chosen.k,
                 "blend": outcome.chosen.blend,
+            }
+        head = outcome.model.embedding
+        if head is not None:
+            result["embedding"] = {
+                "model": head.model,
+                "api": head.api,
+                "dimensions": head.dimensions,
+                "weight": head.weight,
             }
         if plot is not None:
             from stellwerk.routing.plot import plot_curves
@@ -235,6 +273,27 @@ def _load(data: Path, models: Path | None, resplit: float | None) -> tuple[Any, 
     facts_file = models if models is not None else default_models_file(data)
     facts = {} if facts_file is None else load_model_facts(facts_file)
     return outcomes, facts
+
+
+def _embedded(
+    outcomes: Any,
+    url: str | None,
+    model: str | None,
+    api: str,
+    progress: Callable[[str, int, int], None],
+) -> Any:
+    """``outcomes`` with an embedding per prompt when ``--embed-url`` is given."""
+    from stellwerk.errors import EmbeddingError
+    from stellwerk.routing.embedding import APIS, EmbeddingEndpoint
+    from stellwerk.routing.workflow import embed_outcomes
+
+    if url is None and model is None:
+        return outcomes
+    if url is None or model is None:
+        raise EmbeddingError("--embed-url and --embed-model go together: give both or neither")
+    if api not in APIS:
+        raise EmbeddingError(f"--embed-api: {api!r} is not one of {', '.join(APIS)}")
+    return embed_outcomes(outcomes, EmbeddingEndpoint(url, model, api), progress)
 
 
 @contextmanager

@@ -313,10 +313,17 @@ class RouteConfig(_Strict):
 
 
 class RouterConfig(_Strict):
-    """Which router answers the routes; ``artifact`` null: the router shipped in the package."""
+    """Which router answers the routes; ``artifact`` null: the router shipped in the package.
+
+    ``embedding_model`` (a model of this config with the ``embeddings`` capability) is asked for
+    the prompt's embedding before a decision, when the artifact was trained with embeddings;
+    ``embedding_timeout_s`` bounds that call (past it, the router decides without it).
+    """
 
     kind: str = "learned"
     artifact: str | None = None
+    embedding_model: str | None = None
+    embedding_timeout_s: float = Field(default=2.0, gt=0, le=60)
 
 
 class DashboardConfig(_Strict):
@@ -423,7 +430,23 @@ class StellwerkConfig(_Strict):
                         f"departments.{i}.allowed_models: {name!r} is not a configured model"
                     )
         self._governance_references(models)
+        self._router_references()
         return self
+
+    def _router_references(self) -> None:
+        name = self.router.embedding_model
+        if name is None:
+            return
+        model = next((m for m in self.models if m.id == name), None)
+        if model is None:
+            raise ValueError(
+                f"router.embedding_model: {name!r} is not a configured model"
+                f" (known: {', '.join(m.id for m in self.models)})"
+            )
+        if "embeddings" not in model.capabilities:
+            raise ValueError(
+                f"router.embedding_model: model {name!r} has no 'embeddings' capability"
+            )
 
     def _governance_references(self, models: set[str]) -> None:
         _unique("use_cases", [u.name for u in self.use_cases])

@@ -16,6 +16,7 @@ from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.errors import status_of
 from stellwerk.gateway.limits import check_request
+from stellwerk.gateway.route_embedding import prompt_embedding
 from stellwerk.gateway.runtime import Runtime
 from stellwerk.gateway.selection import Selection
 
@@ -40,13 +41,18 @@ def needs_of(request: ChatRequest) -> set[str]:
     return needs
 
 
-def select(runtime: Runtime, principal: Principal, name: str, request: ChatRequest) -> Selection:
+async def select(
+    runtime: Runtime, principal: Principal, name: str, request: ChatRequest
+) -> Selection:
     check_request(request, runtime.config.server.limits)
     needs = needs_of(request)
     selector = runtime.selector
     if selector.is_route(name):
         text = prompt_text(request.messages)
-        return selector.routed(principal, name, text, estimate_tokens(text), needs)
+        embedding = await prompt_embedding(runtime, principal, text)
+        return selector.routed(
+            principal, name, text, estimate_tokens(text), needs, embedding=embedding
+        )
     return selector.named(principal, name, needs)
 
 

@@ -7,7 +7,7 @@ do the job (capabilities, context length). The policy check here is the seam gov
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -107,7 +107,14 @@ class Selector:
         return name in self.routes
 
     def routed(
-        self, principal: Principal, route: str, prompt: str, prompt_tokens: int, needs: set[str]
+        self,
+        principal: Principal,
+        route: str,
+        prompt: str,
+        prompt_tokens: int,
+        needs: set[str],
+        *,
+        embedding: Sequence[float] | None = None,
     ) -> Selection:
         if self.policy is not None:
             allowed = self.policy.permitted(principal, None)  # PermissionDenied says why
@@ -136,6 +143,7 @@ class Selector:
             prompt_tokens=prompt_tokens,
             candidates=tuple(self._candidates[m.id] for m in able),
             cost_weight=self.routes[route].cost_weight,
+            embedding=embedding,
         )
         decision = self.router.decide(request)
         models = tuple(self.models[name] for name in decision.ranking)

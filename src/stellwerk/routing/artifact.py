@@ -6,6 +6,10 @@
       arrays.npz      every array of the QualityModel (numpy, read with allow_pickle=False),
                       and the outcome memory's digests and scores when it has one
 
+A router trained with embeddings also has the manifest field ``embedding`` (model, api,
+dimensions, weight) and the arrays ``embed_mean``, ``embed_std``, ``embed_coef``, ``embed_bias``;
+an artifact without them is a text-only router.
+
 Saving writes into a temporary sibling directory and renames it into place, so a failed save
 leaves nothing behind. Loading checks the format, the version, the checksum and the name, dtype
 and shape of every array; anything else is an ``ArtifactError``.
@@ -26,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from stellwerk.errors import ArtifactError
+from stellwerk.routing.embedding_head import EmbeddingHead
 from stellwerk.routing.memory import OutcomeMemory
 from stellwerk.routing.model import QualityModel
 
@@ -83,6 +88,7 @@ def save_artifact(model: QualityModel, out_dir: str | Path, info: dict[str, Any]
             "memory_scores": memory.scores,
             "memory_counts": memory.counts,
         }
+    arrays.update(_head_arrays(model.embedding))
     np.savez_compressed(buf, allow_pickle=False, **arrays)
     blob = buf.getvalue()
     digest = hashlib.sha256(blob).hexdigest()
@@ -94,6 +100,7 @@ def save_artifact(model: QualityModel, out_dir: str | Path, info: dict[str, Any]
         **{name: getattr(model, name) for name in _SCALARS},
         **({} if memory is None else {"memory_prior": memory.prior}),
         **info,
+        **_head_manifest(model.embedding),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -135,6 +142,7 @@ def load_artifact(path: str | Path) -> Artifact:
     memory = _memory(root, arrays, len(models), manifest.get("memory_prior"))
     if memory is not None:
         model = replace(model, memory=memory)
+    model = replace(model, embedding=_read_head(root, manifest, arrays, len(models)))
     info = {k: v for k, v in manifest.items() if k not in {"models", "memory_prior", *_SCALARS}}
     return Artifact(model=model, version=digest[:12], info=info)
 
@@ -246,3 +254,65 @@ def _memory(
     if isinstance(prior, bool) or not isinstance(prior, int | float) or not prior > 0:
         raise ArtifactError(f"{root}: manifest field 'memory_prior' must be a positive number")
     return OutcomeMemory(keys=keys, scores=scores, counts=counts, prior=float(prior))
+
+
+_HEAD_ARRAYS = {
+    # name: (dtype, field of EmbeddingHead)
+    "embed_mean": ("float32", "mean"),
+    "embed_std": ("float32", "std"),
+    "embed_coef": ("float16", "coef"),
+    "embed_bias": ("float32", "bias"),
+}
+
+
+def _head_arrays(head: EmbeddingHead | None) -> dict[str, np.ndarray[Any, Any]]:
+    if head is None:
+        return {}
+    return {
+        name: np.ascontiguousarray(getattr(head, attr), dtype=dtype)
+        for name, (dtype, attr) in _HEAD_ARRAYS.items()
+    }
+
+
+def _head_manifest(head: EmbeddingHead | None) -> dict[str, Any]:
+    if head is None:
+        return {}
+    return {
+        "embedding": {
+            "model": head.model,
+            "api": head.api,
+            "dimensions": head.dimensions,
+            "weight": head.weight,
+        }
+    }
+
+
+def _read_head(
+    root: Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], models: int
+) -> EmbeddingHead | None:
+    """The embedding head the manifest announces, checked like the other arrays."""
+    spec = manifest.get("embedding")
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise ArtifactError(f"{root}: manifest field 'embedding' must be an object")
+    model, api, dims, weight = (spec.get(k) for k in ("model", "api", "dimensions", "weight"))
+    if not isinstance(model, str) or api not in ("openai", "ollama"):
+        raise ArtifactError(f"{root}: manifest field 'embedding' needs a model and an api")
+    if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
+        raise ArtifactError(f"{root}: manifest field 'embedding.dimensions' must be a count")
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
+        raise ArtifactError(f"{root}: manifest field 'embedding.weight' must be in [0, 1]")
+    shapes = {"embed_mean": (dims,), "embed_std": (dims,), "embed_coef": (dims, models)}
+    shapes["embed_bias"] = (models,)
+    values: dict[str, Any] = {}
+    for name, (dtype, attr) in _HEAD_ARRAYS.items():
+        arr = arrays.get(name)
+        if arr is None:
+            raise ArtifactError(f"{root}: array {name!r} is missing")
+        if arr.dtype != np.dtype(dtype) or arr.shape != shapes[name]:
+            raise ArtifactError(f"{root}: array {name!r} has the wrong type or shape")
+        if not np.isfinite(arr).all():
+            raise ArtifactError(f"{root}: array {name!r} holds NaN or infinite values")
+        values[attr] = arr.astype(np.float32)
+    return EmbeddingHead(model=model, api=api, weight=float(weight), **values)

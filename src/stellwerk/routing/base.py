@@ -8,7 +8,7 @@ ranking (the fallback order) and a human-readable reason.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -33,6 +33,8 @@ class RouteRequest:
     prompt_tokens: int
     candidates: tuple[Candidate, ...]
     cost_weight: float
+    embedding: Sequence[float] | None = None
+    """The prompt's embedding, asked for when the router ``needs_embedding`` (None: none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ class Router(ABC):
     """Chooses one of the candidates. Must be cheap: it runs on every ``auto`` request."""
 
     name: str = "router"
+    needs_embedding: bool = False
+    """Whether ``decide`` reads ``RouteRequest.embedding``; it decides without one as well."""
 
     @abstractmethod
     def decide(self, request: RouteRequest) -> Decision:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,16 @@ class ModelFacts:
 
 
 @dataclass(frozen=True)
+class Embeddings:
+    """One embedding per row of an ``OutcomeData``, and the model and API that made them."""
+
+    model: str
+    api: str
+    vectors: npt.NDArray[np.float32]
+    """Shape (rows, dimensions)."""
+
+
+@dataclass(frozen=True)
 class OutcomeData:
     """A validated outcome file held as arrays; row order is file order."""
 
@@ -52,6 +62,8 @@ class OutcomeData:
     cost_usd: npt.NDArray[np.float64] | None
     """Cost per row and model when every row gives ``cost_usd``, else None."""
     sha256: str
+    embeddings: Embeddings | None = None
+    """Set by ``with_embeddings`` (``router train --embed-url``); None: text features only."""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -67,6 +79,9 @@ class OutcomeData:
             scores=self.scores[idx],
             cost_usd=None if self.cost_usd is None else self.cost_usd[idx],
             sha256=self.sha256,
+            embeddings=None
+            if self.embeddings is None
+            else replace(self.embeddings, vectors=self.embeddings.vectors[idx]),
         )
 
     def train(self) -> OutcomeData:
@@ -86,7 +101,16 @@ class OutcomeData:
             scores=self.scores[:, keep],
             cost_usd=None if self.cost_usd is None else self.cost_usd[:, keep],
             sha256=self.sha256,
+            embeddings=self.embeddings,
         )
+
+    def with_embeddings(self, embeddings: Embeddings) -> OutcomeData:
+        """The same data with one embedding per row."""
+        if embeddings.vectors.ndim != 2 or len(embeddings.vectors) != len(self):
+            raise TrainingDataError(
+                f"{len(embeddings.vectors)} embeddings for {len(self)} rows of outcome data"
+            )
+        return replace(self, embeddings=embeddings)
 
     def costs(self, facts: Mapping[str, ModelFacts]) -> npt.NDArray[np.float64]:
         """Cost per row and model: ``cost_usd`` where the data has it, otherwise price x

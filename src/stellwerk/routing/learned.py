@@ -5,9 +5,14 @@ other model placed from its catalog facts), expected cost = price x (prompt toke
 answer tokens), normalised by the dearest candidate's expected cost. The utility is
 ``quality - cost_weight x normalised cost``; the ranking (and fallback order) is by utility, the
 cheaper model first on ties.
+
+A router trained with embeddings reads ``RouteRequest.embedding``; without a usable one it
+decides on the text features alone and its reason says so.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +51,7 @@ class LearnedRouter(Router):
         self.version = version
         self.answer_tokens = answer_tokens
         self._index = {m: i for i, m in enumerate(model.models)}
+        self.needs_embedding = model.embedding is not None and model.embedding.needed
         # offsets of models placed from their facts, by (benchmark score, size): the bisection
         # behind a benchmark score costs ~0.4 ms, too much to repeat on every request
         self._offsets: dict[tuple[float | None, float], float] = {}
@@ -64,9 +70,15 @@ class LearnedRouter(Router):
                 self._offsets[key] = offset
         return offset
 
-    def qualities(self, prompt: str, candidates: tuple[Candidate, ...]) -> F64:
-        """Predicted quality of each candidate, in candidate order."""
-        known, ease = self.model.predict(prompt)
+    def qualities(
+        self,
+        prompt: str,
+        candidates: tuple[Candidate, ...],
+        embedding: Sequence[float] | None = None,
+    ) -> F64:
+        """Predicted quality of each candidate, in candidate order (``embedding``: a usable
+        embedding of the prompt, or None)."""
+        known, ease = self.model.predict(prompt, embedding)
         out = np.empty(len(candidates))
         for i, cand in enumerate(candidates):
             j = self._index.get(cand.model_id)
@@ -78,7 +90,8 @@ class LearnedRouter(Router):
 
     def decide(self, request: RouteRequest) -> Decision:
         cands = request.candidates
-        quality = self.qualities(request.prompt, cands)
+        embedding, missing = self._embedding(request.embedding)
+        quality = self.qualities(request.prompt, cands, embedding)
         tokens = max(request.prompt_tokens, 0)
         costs = np.array(
             [
@@ -102,9 +115,20 @@ class LearnedRouter(Router):
             model_id=ranking[0],
             ranking=ranking,
             scores=scores,
-            reason=_reason(scores, request.cost_weight, self.model.remembered(request.prompt)),
+            reason=_reason(scores, request.cost_weight, self.model.remembered(request.prompt))
+            + ("" if missing is None else f"; {missing}: decided on the text alone"),
             router=f"learned:{self.version}",
         )
+
+    def _embedding(
+        self, given: Sequence[float] | None
+    ) -> tuple[Sequence[float] | None, str | None]:
+        """The embedding to read (or None) and why it could not be read, if it was needed."""
+        head = self.model.embedding
+        if head is None or not self.needs_embedding:
+            return None, None
+        problem = head.problem(given)
+        return (given, None) if problem is None else (None, problem)
 
 
 def _reason(scores: tuple[CandidateScore, ...], cost_weight: float, seen: int = 0) -> str:

@@ -2,7 +2,8 @@
 
 ``kind: learned`` with ``artifact: null`` loads the router shipped in the package
 (``stellwerk/routing/shipped/``); a path loads that artifact instead. A corrupt or foreign
-artifact raises ``ArtifactError`` here, so the gateway refuses to start with it.
+artifact raises ``ArtifactError`` here, so the gateway refuses to start with it, and so does an
+artifact trained with embeddings when ``router.embedding_model`` is not set.
 """
 
 from __future__ import annotations
@@ -34,7 +35,15 @@ def load_router(config: RouterConfig) -> Router:
         known = ", ".join(sorted(factories))
         raise ConfigError(f"router.kind: {config.kind!r} is not a router (known: {known})")
     if config.kind == "learned":
-        return load_learned(config.artifact)
+        router = load_learned(config.artifact)
+        head = router.model.embedding
+        if router.needs_embedding and head is not None and config.embedding_model is None:
+            raise ConfigError(
+                f"router.embedding_model: the artifact {config.artifact} was trained with"
+                f" embeddings of {head.model!r} ({head.dimensions} dimensions); name the model"
+                " of this config that serves them"
+            )
+        return router
     if config.artifact is not None:
         raise ConfigError(f"router.artifact: the {config.kind!r} router takes no artifact")
     return factories[config.kind]()

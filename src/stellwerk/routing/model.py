@@ -11,16 +11,21 @@ was trained on (``memory``). Models the router never saw are placed from their c
 (``placement``): a prompt's *ease* (the mean logit over the trained models) plus the model's
 offset predicted from its size, or fitted to its public benchmark score.
 
+A router trained with embeddings blends in a third predictor, on the prompt's embedding
+(``embedding_head``).
+
 Inference is numpy only: a few gathers and two small matrix products.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from stellwerk.routing.embedding_head import EmbeddingHead
 from stellwerk.routing.features import prompt_stats, tfidf
 from stellwerk.routing.memory import OutcomeMemory
 
@@ -68,15 +73,20 @@ class QualityModel:
     """Quantiles of the ease over the training prompts (to fit a benchmark score)."""
     memory: OutcomeMemory | None = None
     """Outcomes of the training prompts, by digest (``memory``); None: remember nothing."""
+    embedding: EmbeddingHead | None = None
+    """The third predictor, on the prompt's embedding (``embedding_head``); None: text only."""
 
-    def predict(self, text: str) -> tuple[F64, float]:
-        """Quality per trained model (in ``models`` order) and the prompt's ease."""
+    def predict(self, text: str, embedding: Sequence[float] | None = None) -> tuple[F64, float]:
+        """Quality per trained model (in ``models`` order) and the prompt's ease; ``embedding``
+        (checked by ``EmbeddingHead.problem``) is read when the model has an embedding head."""
         vec = tfidf(text, self.bits, self.idf)
         stats = (prompt_stats(text) - self.stat_mean) / self.stat_std
         z = vec.value @ self.coef[vec.index] + stats @ self.coef[1 << self.bits :] + self.bias
         linear = 1.0 / (1.0 + np.exp(-z.astype(np.float64)))
         near = self._neighbours(vec.index, vec.value)
         quality = self.blend * linear + (1.0 - self.blend) * near
+        if self.embedding is not None and embedding is not None:
+            quality = self.embedding.blend(quality, embedding)
         if self.memory is not None and (row := self.memory.find(text)) >= 0:
             quality = self.memory.apply(row, quality)
         ease = float(np.mean(logit(quality) - self.offsets))

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from stellwerk.errors import TrainingDataError
 from stellwerk.routing.data import ModelFacts, OutcomeData
+from stellwerk.routing.embedding_head import EmbeddingHead
 from stellwerk.routing.evaluate import sweep
 from stellwerk.routing.features import fit_idf, prompt_stats, tfidf
 from stellwerk.routing.linear import fit_logistic, sigmoid
@@ -43,6 +44,8 @@ class TrainSettings:
     folds: int = 3
     max_iter: int = 100
     seed: int = 0
+    embed_l2_grid: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
+    embed_weight_grid: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,7 @@ def _train(
         size_slope=slope,
         ease_quantiles=np.quantile(ease, np.linspace(0.0, 1.0, 101)),
         memory=OutcomeMemory.build(train.prompts, scores) if settings.memory else None,
+        embedding=_embedding_head(train, folds, oof, costs, settings, progress),
     )
     done += 1
     progress("done", steps, steps)
@@ -253,3 +257,52 @@ def _size_line(
     if not xs:
         return 0.0, 0.0
     return theil_sen(xs, ys)
+
+
+def _embedding_head(
+    train: OutcomeData,
+    folds: npt.NDArray[np.int64],
+    oof: F64,
+    costs: F64,
+    settings: TrainSettings,
+    progress: Progress,
+) -> EmbeddingHead | None:
+    """The embedding predictor, when the data has embeddings: its L2 weight and its share in the
+    blend are chosen by the same cross-validation, against the text predictors' ``oof``."""
+    if train.embeddings is None:
+        return None
+    vectors = train.embeddings.vectors.astype(np.float64)
+    mean = vectors.mean(axis=0)
+    std = vectors.std(axis=0) + 1e-6
+    x = (vectors - mean) / std
+    scores = train.scores
+    total = settings.folds * len(settings.embed_l2_grid) + 1
+    oof_head = {l2: np.zeros_like(scores) for l2 in settings.embed_l2_grid}
+    for f in range(settings.folds):
+        fit, held = folds != f, folds == f
+        for l2 in settings.embed_l2_grid:
+            w, b = fit_logistic(x[fit], scores[fit], l2, max_iter=settings.max_iter)
+            oof_head[l2][held] = sigmoid(x[held] @ w + b)
+        progress("embedding head", (f + 1) * len(settings.embed_l2_grid), total)
+    singles = np.stack([costs.mean(axis=0), scores.mean(axis=0)], axis=1)
+    best_l2, best_weight = settings.embed_l2_grid[0], 0.0
+    best = curve_metrics(sweep(oof, scores, costs), singles).aiq
+    for l2, head in oof_head.items():
+        for weight in settings.embed_weight_grid:
+            if weight == 0.0:
+                continue
+            quality = (1.0 - weight) * oof + weight * head
+            value = curve_metrics(sweep(quality, scores, costs), singles).aiq
+            if value > best + 1e-9:
+                best, best_l2, best_weight = value, l2, weight
+    w, b = fit_logistic(x, scores, best_l2, max_iter=settings.max_iter)
+    progress("embedding head", total, total)
+    return EmbeddingHead(
+        model=train.embeddings.model,
+        api=train.embeddings.api,
+        mean=mean.astype(np.float32),
+        std=std.astype(np.float32),
+        coef=w.astype(np.float16).astype(np.float32),
+        bias=b.astype(np.float32),
+        weight=best_weight,
+    )

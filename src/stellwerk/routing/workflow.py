@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from stellwerk.errors import TrainingDataError
+from stellwerk.errors import EmbeddingError, TrainingDataError
 from stellwerk.routing.artifact import Artifact, save_artifact
 from stellwerk.routing.base import Candidate
-from stellwerk.routing.data import ModelFacts, OutcomeData
+from stellwerk.routing.data import Embeddings, ModelFacts, OutcomeData
+from stellwerk.routing.embedding import EmbeddingEndpoint, fetch_embeddings
 from stellwerk.routing.evaluate import Evaluation, evaluate
 from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.model import QualityModel
@@ -67,9 +68,10 @@ def predict_table(
     """Predicted quality of every model of ``test`` for every test prompt (the gateway's path)."""
     router = LearnedRouter(model, version="eval")
     cands = candidates_for(test.models, facts)
+    vectors = None if test.embeddings is None else test.embeddings.vectors
     out = np.empty((len(test), len(cands)))
     for i, prompt in enumerate(test.prompts):
-        out[i] = router.qualities(prompt, cands)
+        out[i] = router.qualities(prompt, cands, None if vectors is None else vectors[i])
         if i % 100 == 0:
             progress("routing the test split", i, len(test))
     progress("routing the test split", len(test), len(test))
@@ -118,6 +120,8 @@ def fit_and_evaluate(
         )
     test = data.test()
     costs = test.costs(facts)  # fail before training when there is no way to cost the data
+    if model is not None:
+        check_embeddings(model, data)
     chosen = None
     if model is None:
         fit_on = data if holdout is None else data.without_model(holdout)
@@ -130,6 +134,32 @@ def fit_and_evaluate(
     predictions["knn"] = knn_baseline(data, settings.bits)
     evaluation = evaluate(test.models, test.scores, costs, predictions)
     return Outcome(model=model, chosen=chosen, evaluation=evaluation)
+
+
+def embed_outcomes(
+    data: OutcomeData, endpoint: EmbeddingEndpoint, progress: Progress = quiet
+) -> OutcomeData:
+    """``data`` with one embedding per prompt from ``endpoint``."""
+    vectors = fetch_embeddings(endpoint, data.prompts, progress=progress)
+    return data.with_embeddings(Embeddings(endpoint.model, endpoint.api, vectors))
+
+
+def check_embeddings(model: QualityModel, data: OutcomeData) -> None:
+    """Refuse to judge a router trained with embeddings on data without fitting ones."""
+    head = model.embedding
+    if head is None or not head.needed:
+        return
+    if data.embeddings is None:
+        raise EmbeddingError(
+            f"the router was trained with embeddings from {head.model!r} ({head.api});"
+            " give --embed-url and --embed-model of that model"
+        )
+    dims = data.embeddings.vectors.shape[1]
+    if dims != head.dimensions:
+        raise EmbeddingError(
+            f"embedding model {data.embeddings.model!r} gives {dims} dimensions; the router was"
+            f" trained on {head.dimensions} (from {head.model!r})"
+        )
 
 
 def train_and_save(

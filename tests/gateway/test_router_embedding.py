@@ -1,0 +1,92 @@
+"""``model: "auto"`` with a router trained on embeddings: the gateway asks the configured
+embedding model for the prompt's embedding before deciding, and decides without it when that
+model cannot answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import ollama
+import pytest
+
+from stellwerk.config import parse_config
+from stellwerk.errors import ConfigError
+from stellwerk.gateway import create_app
+from tests.fixtures.embed_router import UNSEEN_GREETING, UNSEEN_PROOF
+from tests.fixtures.gateway import ENVIRON, KEYS, free_port, running_gateway
+
+pytestmark = pytest.mark.llama
+AUTH = {"authorization": f"Bearer {KEYS['research']}"}
+UNAVAILABLE = "embedding unavailable: decided on the text alone"
+
+
+def with_router(raw: dict[str, Any], artifact: Path, embedding_model: str | None) -> dict[str, Any]:
+    """``raw`` routed by ``artifact``; ``router-embed`` is an embedding model on a dead port."""
+    dead = {"name": "embedder", "kind": "openai", "base_url": f"http://127.0.0.1:{free_port()}"}
+    extra = {**raw["models"][3], "id": "router-embed", "backend": "embedder"}
+    router = {"kind": "learned", "artifact": str(artifact), "embedding_model": embedding_model}
+    return {
+        **raw,
+        "backends": [*raw["backends"], dead],
+        "models": [*raw["models"], extra],
+        "router": router,
+    }
+
+
+def ask(url: str, prompt: str) -> httpx.Response:
+    response = httpx.post(
+        url + "/chat/completions",
+        json={"model": "auto", "messages": [{"role": "user", "content": prompt}], "max_tokens": 2},
+        headers=AUTH,
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    return response
+
+
+def test_auto_reads_the_prompts_embedding(
+    gateway_raw: dict[str, Any], embedding_router: Path
+) -> None:
+    with running_gateway(with_router(gateway_raw, embedding_router, "tiny-embed")) as gw:
+        easy = ask(gw.openai_url, UNSEEN_GREETING)
+        hard = ask(gw.openai_url, UNSEEN_PROOF)
+        local = ollama.Client(host=gw.url, headers=AUTH)
+        try:
+            chat = local.chat(
+                model="auto", messages=[{"role": "user", "content": "Say hello to Yusuf."}]
+            )
+        finally:
+            local.close()
+    # without the embedding this router sends everything to tiny-large (see the fixture)
+    assert easy.headers["x-stellwerk-model"] == "tiny-small"
+    assert hard.headers["x-stellwerk-model"] == "tiny-large"
+    assert chat.model == "tiny-small"
+    for response in (easy, hard):
+        decision = response.headers["x-stellwerk-decision"]
+        assert decision.startswith("route=auto; router=learned:")
+        assert "embedding" not in decision
+
+
+def test_auto_answers_when_the_embedding_model_is_down(
+    gateway_raw: dict[str, Any], embedding_router: Path
+) -> None:
+    with running_gateway(with_router(gateway_raw, embedding_router, "router-embed")) as gw:
+        responses = [ask(gw.openai_url, UNSEEN_GREETING) for _ in range(2)]
+        ledger = gw.ledger()
+        records = ledger.recent_usage()
+        ledger.close()
+    for response in responses:
+        assert response.headers["x-stellwerk-model"] == "tiny-large"
+        assert UNAVAILABLE in response.headers["x-stellwerk-decision"]
+        assert response.json()["choices"][0]["message"]["role"] == "assistant"
+    assert all(r.status == 200 and UNAVAILABLE in (r.decision_reason or "") for r in records)
+
+
+def test_a_router_that_reads_embeddings_needs_an_embedding_model(
+    gateway_raw: dict[str, Any], embedding_router: Path
+) -> None:
+    raw = with_router(gateway_raw, embedding_router, None)
+    with pytest.raises(ConfigError, match=r"router\.embedding_model: the artifact .* was trained"):
+        create_app(parse_config(raw), environ=ENVIRON)
