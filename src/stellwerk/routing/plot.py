@@ -17,12 +17,20 @@ def plot_curves(evaluation: Evaluation, out: str | Path, *, title: str = "") -> 
 
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=120)
     try:
-        for name, style in (("stellwerk", "-"), ("knn", "--"), ("mixture", ":")):
+        for name, style in (
+            ("stellwerk", "-"),
+            ("stellwerk:no-memory", "-."),
+            ("knn", "--"),
+            ("mixture", ":"),
+        ):
             if name not in evaluation.curves:
                 continue
             hull = upper_hull(evaluation.curves[name])
             aiq = evaluation.routers[name]["aiq"]
-            label = "random mixture of two (single-model hull)" if name == "mixture" else name
+            label = {
+                "mixture": "random mixture of two (single-model hull)",
+                "stellwerk:no-memory": "stellwerk without outcome memory",
+            }.get(name, name)
             ax.plot(
                 hull[:, 0] * 1e6, hull[:, 1], style, marker=".", label=f"{label}: AIQ {aiq:.3f}"
             )
