@@ -166,10 +166,11 @@ def _reason(scores: tuple[CandidateScore, ...], cost_weight: float, seen: int = 
 
 def _answer_note(chosen: CandidateScore) -> str:
     """Where the chosen model's expected answer length came from, unless it is the default."""
+    tokens = f"{chosen.answer_tokens} token{'' if chosen.answer_tokens == 1 else 's'}"
     if chosen.answer_source == "measured":
-        return f"; its answers here average {chosen.answer_tokens} tokens"
+        return f"; its answers here average {tokens}"
     if chosen.answer_source == "cap":
-        return f"; answer capped at {chosen.answer_tokens} tokens by the request"
+        return f"; answer capped at {tokens} by the request"
     return ""
 
 
