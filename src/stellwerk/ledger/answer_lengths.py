@@ -1,6 +1,6 @@
 """How long each model's answers are: mean completion tokens per successful request, read from
-the daily rollups (``usage_daily``), so the read costs a few hundred rows however busy the
-gateway is.
+the daily rollups (``usage_daily``: one row per day, department, key and model), never from
+``usage``, so the read costs the same however many requests the gateway served.
 
 A request counts as successful when its status is below 400; the completion tokens of a failed
 request (a stream broken off after some tokens) are few and are counted with the rest. The
