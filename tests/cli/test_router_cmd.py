@@ -154,6 +154,25 @@ def test_route_json_and_cost_weights(tmp_path: Path) -> None:
     assert len(economy["scores"]) == 3  # type: ignore[arg-type]
 
 
+def test_route_max_tokens_caps_every_expected_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the config's ledger: sqlite:///stellwerk.db, not there yet
+    config = tmp_path / "stellwerk.yaml"
+    config.write_text(CONFIG)
+
+    def scores(*extra: str) -> list[dict[str, object]]:
+        args = ["route", "Say hello.", "--config", str(config), "--json", *extra]
+        result = runner.invoke(build_app(), args)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["scores"]  # type: ignore[no-any-return]
+
+    assert {(s["answer_tokens"], s["answer_source"]) for s in scores()} == {(128, "default")}
+    capped = scores("--max-tokens", "2")
+    assert {(s["answer_tokens"], s["answer_source"]) for s in capped} == {(2, "cap")}
+    assert not (tmp_path / "stellwerk.db").exists()  # routing a prompt made no ledger
+
+
 def test_route_unknown_route_is_an_error(tmp_path: Path) -> None:
     config = tmp_path / "stellwerk.yaml"
     config.write_text(CONFIG)

@@ -6,7 +6,7 @@ import pytest
 
 from stellwerk.config.schema import RouterConfig
 from stellwerk.errors import ArtifactError, ConfigError
-from stellwerk.routing.base import Candidate, FirstAllowedRouter, RouteRequest
+from stellwerk.routing.base import Candidate, Decision, FirstAllowedRouter, RouteRequest
 from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.loader import load_router
 from stellwerk.routing.placement import offset_from_benchmark
@@ -108,3 +108,62 @@ def test_placement_from_a_benchmark_score_is_remembered_not_recomputed() -> None
     assert list(first) == list(again)
     assert first[0] > first[1]  # the higher public score places the model higher
     assert router._offsets[(0.8, 30)] == offset_from_benchmark(0.8, router.model.ease_quantiles)
+
+
+def test_a_small_max_tokens_makes_a_model_priced_by_its_output_worth_it(
+    shipped: LearnedRouter,
+) -> None:
+    # the better model charges for its answers (cheap input, dear output); the weaker one charges
+    # evenly: over a 128-token answer the better model costs 20 times more, over 2 tokens about
+    # the same, so a route that would not pay for it at 128 tokens takes it at 2
+    even = Candidate("even-small", 1.0, "small", 1.0, 1.0, 8192)
+    by_output = Candidate("output-large", 70.0, "large", 0.1, 30.0, 8192)
+    cands = (even, by_output)
+    low, high = shipped.qualities(HARD, cands)
+    assert high > low
+    weight = (high - low) / 0.2  # the better model is worth 20% of the dearest cost
+
+    def decide(cap: int | None) -> Decision:
+        return shipped.decide(RouteRequest(HARD, 60, cands, weight, max_answer_tokens=cap))
+
+    uncapped, capped = decide(None), decide(2)
+    assert uncapped.model_id == "even-small"
+    assert capped.model_id == "output-large"
+    assert {s.answer_tokens for s in uncapped.scores} == {shipped.answer_tokens}
+    assert {(s.answer_tokens, s.answer_source) for s in capped.scores} == {(2, "cap")}
+    assert capped.reason.endswith("answer capped at 2 tokens by the request")
+    assert "capped" not in uncapped.reason
+
+
+@pytest.mark.parametrize(
+    ("measured", "cap", "answer", "source"),
+    [
+        (None, None, 128, "default"),
+        (None, 500, 128, "default"),
+        (None, 40, 40, "cap"),
+        (900, None, 900, "measured"),
+        (900, 1000, 900, "measured"),
+        (900, 300, 300, "cap"),
+        (12, 300, 12, "measured"),
+    ],
+)
+def test_the_expected_answer_is_the_measured_length_at_most_the_cap(
+    shipped: LearnedRouter, measured: int | None, cap: int | None, answer: int, source: str
+) -> None:
+    cand = Candidate("m", 8.0, "medium", 0.5, 2.0, 8192, answer_tokens=measured)
+    decision = shipped.decide(RouteRequest(HARD, 60, (cand,), 0.5, max_answer_tokens=cap))
+    (score,) = decision.scores
+    assert (score.answer_tokens, score.answer_source) == (answer, source)
+    assert score.expected_cost == pytest.approx((60 * 0.5 + answer * 2.0) / 1e6)
+    if source == "measured":
+        assert decision.reason.endswith(f"its answers here average {answer} tokens")
+
+
+def test_a_model_with_long_answers_loses_to_one_with_short_answers(
+    shipped: LearnedRouter,
+) -> None:
+    # two unseen models alike in everything but how long their answers are here
+    terse = Candidate("terse", 8.0, "medium", 0.5, 0.5, 8192, answer_tokens=50)
+    verbose = Candidate("verbose", 8.0, "medium", 0.5, 0.5, 8192, answer_tokens=2000)
+    decision = shipped.decide(RouteRequest(HARD, 60, (verbose, terse), 0.5))
+    assert decision.model_id == "terse"

@@ -36,6 +36,15 @@ class ChatRequest:
     messages: list[JSON]
     params: JSON = field(default_factory=dict)
 
+    @property
+    def max_answer_tokens(self) -> int | None:
+        """The client's cap on the answer length: ``max_tokens`` (Ollama's ``num_predict``
+        arrives as it), else ``max_completion_tokens``; None when it set neither."""
+        asked = self.params.get("max_tokens") or self.params.get("max_completion_tokens")
+        if isinstance(asked, int) and not isinstance(asked, bool) and asked > 0:
+            return asked
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class ChatResult:

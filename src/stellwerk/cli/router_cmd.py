@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from stellwerk.errors import StellwerkError
+
+if TYPE_CHECKING:
+    from stellwerk.config.schema import StellwerkConfig
 
 DataOpt = Annotated[
     Path, typer.Option("--data", help="Routing-outcome JSON Lines file.", show_default=False)
@@ -192,38 +195,33 @@ def route_cmd(
     route: Annotated[str, typer.Option("--route", help="Named route (sets the cost weight).")] = (
         "auto"
     ),
+    max_tokens: Annotated[
+        int | None,
+        typer.Option("--max-tokens", min=1, help="The request's cap on the answer length."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
 ) -> None:
     """Show which model the router would pick for PROMPT, with every candidate's scores."""
     from stellwerk.config.loader import load_config
     from stellwerk.errors import NotFound
-    from stellwerk.routing.base import Candidate, RouteRequest
+    from stellwerk.gateway.selection import candidate
+    from stellwerk.routing.base import RouteRequest
     from stellwerk.routing.loader import load_router
 
     with _errors():
         cfg = load_config(config)
         if route not in cfg.routes:
             raise NotFound(f"route {route!r} is not configured (routes: {', '.join(cfg.routes)})")
-        candidates = tuple(
-            Candidate(
-                model_id=m.id,
-                params_b=m.params_b,
-                size_class=m.size_class,
-                price_in_per_mtok=m.price.input_per_mtok,
-                price_out_per_mtok=m.price.output_per_mtok,
-                context_length=m.context_length,
-                benchmark_score=m.benchmark_score,
-            )
-            for m in cfg.models
-            if m.lifecycle == "approved"
-        )
-        if not candidates:
+        approved = [m for m in cfg.models if m.lifecycle == "approved"]
+        if not approved:
             raise NotFound(f"{config}: no model is approved, so no model can serve a request")
+        lengths = _answer_lengths(cfg)
         request = RouteRequest(
             prompt=prompt,
             prompt_tokens=math.ceil(len(prompt) / 4),
-            candidates=candidates,
+            candidates=tuple(candidate(m, lengths.get(m.id)) for m in approved),
             cost_weight=cfg.routes[route].cost_weight,
+            max_answer_tokens=max_tokens,
         )
         decision = load_router(cfg.router).decide(request)
         if as_json:
@@ -240,6 +238,8 @@ def route_cmd(
                                 "quality": s.quality,
                                 "expected_cost": s.expected_cost,
                                 "utility": s.utility,
+                                "answer_tokens": s.answer_tokens,
+                                "answer_source": s.answer_source,
                             }
                             for s in decision.scores
                         ],
@@ -252,18 +252,49 @@ def route_cmd(
             ("", "left"),
             ("model", "left"),
             ("quality", "right"),
+            ("answer tokens", "right"),
             ("expected cost", "right"),
             ("utility", "right"),
         ):
             table.add_column(col, justify=justify)  # type: ignore[arg-type]
         for s in decision.scores:
             mark = "→" if s.model_id == decision.model_id else ""
+            answer = "" if s.answer_tokens is None else f"{s.answer_tokens} ({s.answer_source})"
             table.add_row(
-                mark, s.model_id, f"{s.quality:.3f}", f"{s.expected_cost:.3g}", f"{s.utility:.3f}"
+                mark,
+                s.model_id,
+                f"{s.quality:.3f}",
+                answer,
+                f"{s.expected_cost:.3g}",
+                f"{s.utility:.3f}",
             )
         console = Console()
         console.print(table)
         console.print(f"{decision.reason}  [dim]({decision.router})[/dim]")
+
+
+def _answer_lengths(cfg: StellwerkConfig) -> dict[str, int]:
+    """The models' measured answer lengths in the config's ledger, as the gateway reads them;
+    none when the ledger does not exist yet (it is not made here) or cannot be read."""
+    from sqlalchemy.engine import make_url
+
+    from stellwerk.errors import LedgerError
+    from stellwerk.ledger.ledger import open_ledger
+
+    url = make_url(cfg.server.database_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
+        return {}
+    try:
+        ledger = open_ledger(url)
+    except LedgerError as exc:
+        typer.echo(f"warning: answer lengths not measured: {exc}", err=True)
+        return {}
+    try:
+        return ledger.answer_lengths(
+            days=cfg.router.answer_window_days, min_requests=cfg.router.answer_min_requests
+        )
+    finally:
+        ledger.close()
 
 
 def _load(data: Path, models: Path | None, resplit: float | None) -> tuple[Any, Any]:

@@ -318,12 +318,19 @@ class RouterConfig(_Strict):
     ``embedding_model`` (a model of this config with the ``embeddings`` capability) is asked for
     the prompt's embedding before a decision, when the artifact was trained with embeddings;
     ``embedding_timeout_s`` bounds that call (past it, the router decides without it).
+
+    A model's expected answer length is the mean completion tokens of its successful requests
+    of the last ``answer_window_days`` (from the ledger's daily rollups, re-read every
+    ``answer_refresh_s``), once it has at least ``answer_min_requests`` of them.
     """
 
     kind: str = "learned"
     artifact: str | None = None
     embedding_model: str | None = None
     embedding_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    answer_window_days: int = Field(default=30, ge=1, le=366)
+    answer_min_requests: int = Field(default=20, ge=1)
+    answer_refresh_s: float = Field(default=300.0, gt=0, le=86400)
 
 
 class DashboardConfig(_Strict):

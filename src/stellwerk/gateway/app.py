@@ -2,7 +2,8 @@
 
 Start-up (the lifespan) opens the ledger and migrates it, puts the catalog costs accepted from a
 calibration over the configured ones, starts its batched writer, builds the backends on one
-pooled HTTP client and loads the router; shutdown drains the ledger writer.
+pooled HTTP client, loads the router and reads the models' answer lengths (refreshed in the
+background from then on); shutdown drains the ledger writer.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard import install_dashboard
 from stellwerk.gateway import admin_api, errors, ollama_api, openai_api, openapi, ops
+from stellwerk.gateway.answer_lengths import AnswerLengths
 from stellwerk.gateway.runtime import Secrets, build_runtime
 from stellwerk.governance.service import Governance, build_counters, redis_password
 from stellwerk.ledger.ledger import open_ledger
@@ -54,12 +56,16 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         runtime = build_runtime(served, secrets, router, writer, governance)
         app.state.runtime = runtime
         app.state.ledger = ledger
+        answers = AnswerLengths(ledger, runtime.selector, config.router)
+        await answers.refresh()
         runtime.health.start()
         background = asyncio.create_task(governance.run(config.governance.refresh_seconds))
+        measuring = asyncio.create_task(answers.run())
         try:
             yield
         finally:
             background.cancel()
+            measuring.cancel()
             await runtime.health.stop()
             await runtime.client.aclose()
             await writer.close()

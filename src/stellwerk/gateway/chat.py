@@ -51,7 +51,13 @@ async def select(
         text = prompt_text(request.messages)
         embedding = await prompt_embedding(runtime, principal, text)
         return selector.routed(
-            principal, name, text, estimate_tokens(text), needs, embedding=embedding
+            principal,
+            name,
+            text,
+            estimate_tokens(text),
+            needs,
+            embedding=embedding,
+            max_answer_tokens=request.max_answer_tokens,
         )
     return selector.named(principal, name, needs)
 

@@ -7,7 +7,7 @@ do the job (capabilities, context length). The policy check here is the seam gov
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,7 +28,8 @@ class Selection:
         return self.models[0]
 
 
-def candidate(model: ModelConfig) -> Candidate:
+def candidate(model: ModelConfig, answer_tokens: int | None = None) -> Candidate:
+    """What the router may know of ``model``; ``answer_tokens``: its measured answer length."""
     return Candidate(
         model_id=model.id,
         params_b=model.params_b,
@@ -37,6 +38,7 @@ def candidate(model: ModelConfig) -> Candidate:
         price_out_per_mtok=model.price.output_per_mtok,
         context_length=model.context_length,
         benchmark_score=model.benchmark_score,
+        answer_tokens=answer_tokens,
     )
 
 
@@ -56,6 +58,13 @@ class Selector:
         self.router = router
         self.policy = policy
         self._candidates = {m.id: candidate(m) for m in config.models}
+
+    def measured(self, answer_tokens: Mapping[str, int]) -> None:
+        """Give the router each model's measured answer length (a model missing from
+        ``answer_tokens`` has none); decisions made from now on use them."""
+        self._candidates = {
+            m.id: candidate(m, answer_tokens.get(m.id)) for m in self.models.values()
+        }
 
     def allowed(self, principal: Principal, model: ModelConfig) -> bool:
         if model.lifecycle != "approved":
@@ -115,6 +124,7 @@ class Selector:
         needs: set[str],
         *,
         embedding: Sequence[float] | None = None,
+        max_answer_tokens: int | None = None,
     ) -> Selection:
         if self.policy is not None:
             allowed = self.policy.permitted(principal, None)  # PermissionDenied says why
@@ -144,6 +154,7 @@ class Selector:
             candidates=tuple(self._candidates[m.id] for m in able),
             cost_weight=self.routes[route].cost_weight,
             embedding=embedding,
+            max_answer_tokens=max_answer_tokens,
         )
         decision = self.router.decide(request)
         models = tuple(self.models[name] for name in decision.ranking)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -17,7 +17,15 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from stellwerk.errors import LedgerError
-from stellwerk.ledger import audit, migrate, partitions, retention, usage_read, usage_write
+from stellwerk.ledger import (
+    answer_lengths,
+    audit,
+    migrate,
+    partitions,
+    retention,
+    usage_read,
+    usage_write,
+)
 from stellwerk.ledger.aggregates import GroupBy, UsageAggregate, summarize_usage
 from stellwerk.ledger.audit import AuditEntry
 from stellwerk.ledger.engine import build_engine, safe_url
@@ -86,6 +94,16 @@ class Ledger:
     ) -> list[UsageAggregate]:
         with self.engine.connect() as connection:
             return summarize_usage(connection, window, by=by, department=department)
+
+    def answer_lengths(
+        self, *, days: int, min_requests: int, now: datetime | None = None
+    ) -> dict[str, int]:
+        """Mean completion tokens per successful request of each model over the last ``days``
+        UTC days, for models with at least ``min_requests`` such requests (from the rollups)."""
+        with self.engine.connect() as connection:
+            return answer_lengths.answer_lengths(
+                connection, now=now or datetime.now(UTC), days=days, min_requests=min_requests
+            )
 
     def delete_usage_before(self, cutoff: datetime) -> int:
         """Retention: remove usage records older than ``cutoff``; return how many."""

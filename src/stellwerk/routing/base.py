@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,9 @@ class Candidate:
     price_out_per_mtok: float
     context_length: int
     benchmark_score: float | None = None
+    answer_tokens: int | None = None
+    """How long this model's answers are here: the mean completion tokens of its recent
+    successful requests in the ledger (None: too few requests to tell)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +39,26 @@ class RouteRequest:
     cost_weight: float
     embedding: Sequence[float] | None = None
     """The prompt's embedding, asked for when the router ``needs_embedding`` (None: none)."""
+    max_answer_tokens: int | None = None
+    """The request's own cap on the answer (``max_tokens``, ``max_completion_tokens``,
+    Ollama's ``num_predict``; None: the client set none)."""
+
+
+AnswerSource = Literal["default", "measured", "cap"]
 
 
 @dataclass(frozen=True, slots=True)
 class CandidateScore:
+    """One candidate's scores; ``answer_tokens`` is the answer length its expected cost assumes
+    (None: the router estimates no cost) and ``answer_source`` where that length came from: the
+    router's default, the model's measured answers, or the request's cap."""
+
     model_id: str
     quality: float
     expected_cost: float
     utility: float
+    answer_tokens: int | None = None
+    answer_source: AnswerSource | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,11 @@
 """The learned router: predicted quality minus the route's cost weight x normalised cost.
 
 For each candidate: quality in [0, 1] from the ``QualityModel`` (a trained model by its id, any
-other model placed from its catalog facts), expected cost = price x (prompt tokens + predicted
+other model placed from its catalog facts), expected cost = price x (prompt tokens + expected
 answer tokens), normalised by the dearest candidate's expected cost. The utility is
 ``quality - cost_weight x normalised cost``; the ranking (and fallback order) is by utility, the
-cheaper model first on ties.
+cheaper model first on ties. The expected answer is the model's measured answer length
+(``Candidate.answer_tokens``) or the router's default, at most the request's own cap.
 
 A router trained with embeddings reads ``RouteRequest.embedding``; without a usable one it
 decides on the text features alone and its reason says so.
@@ -17,7 +18,14 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from stellwerk.routing.base import Candidate, CandidateScore, Decision, Router, RouteRequest
+from stellwerk.routing.base import (
+    AnswerSource,
+    Candidate,
+    CandidateScore,
+    Decision,
+    Router,
+    RouteRequest,
+)
 from stellwerk.routing.model import QualityModel
 from stellwerk.routing.placement import offset_from_benchmark, offset_from_size
 
@@ -39,6 +47,16 @@ def choose(quality: F64, costs: F64, cost_weight: float) -> npt.NDArray[np.int64
     masked = np.where(utility >= best - 1e-12, costs, np.inf)
     out: npt.NDArray[np.int64] = masked.argmin(axis=1)
     return out
+
+
+def expected_answer(cand: Candidate, cap: int | None, default: int) -> tuple[int, AnswerSource]:
+    """The answer length a candidate's cost assumes, and where it came from: the model's
+    measured length (else ``default``), at most the request's ``cap``."""
+    source: AnswerSource = "default" if cand.answer_tokens is None else "measured"
+    typical = default if cand.answer_tokens is None else cand.answer_tokens
+    if cap is not None and cap < typical:
+        return max(cap, 0), "cap"
+    return typical, source
 
 
 class LearnedRouter(Router):
@@ -93,10 +111,11 @@ class LearnedRouter(Router):
         embedding, missing = self._embedding(request.embedding)
         quality = self.qualities(request.prompt, cands, embedding)
         tokens = max(request.prompt_tokens, 0)
+        answers = [expected_answer(c, request.max_answer_tokens, self.answer_tokens) for c in cands]
         costs = np.array(
             [
-                (tokens * c.price_in_per_mtok + self.answer_tokens * c.price_out_per_mtok) / 1e6
-                for c in cands
+                (tokens * c.price_in_per_mtok + answer * c.price_out_per_mtok) / 1e6
+                for c, (answer, _) in zip(cands, answers, strict=True)
             ]
         )
         utility = quality - request.cost_weight * normalised_costs(costs)
@@ -107,6 +126,8 @@ class LearnedRouter(Router):
                 quality=round(float(quality[i]), 4),
                 expected_cost=float(costs[i]),
                 utility=round(float(utility[i]), 4),
+                answer_tokens=answers[i][0],
+                answer_source=answers[i][1],
             )
             for i in order
         )
@@ -116,6 +137,7 @@ class LearnedRouter(Router):
             ranking=ranking,
             scores=scores,
             reason=_reason(scores, request.cost_weight, self.model.remembered(request.prompt))
+            + _answer_note(scores[0])
             + ("" if missing is None else f"; {missing}: decided on the text alone"),
             router=f"learned:{self.version}",
         )
@@ -140,6 +162,16 @@ def _reason(scores: tuple[CandidateScore, ...], cost_weight: float, seen: int = 
             f"; qualities include {seen} measured outcome{'s' if seen > 1 else ''} of this prompt"
         )
     return text
+
+
+def _answer_note(chosen: CandidateScore) -> str:
+    """Where the chosen model's expected answer length came from, unless it is the default."""
+    tokens = f"{chosen.answer_tokens} token{'' if chosen.answer_tokens == 1 else 's'}"
+    if chosen.answer_source == "measured":
+        return f"; its answers here average {tokens}"
+    if chosen.answer_source == "cap":
+        return f"; answer capped at {tokens} by the request"
+    return ""
 
 
 def _choice(scores: tuple[CandidateScore, ...], cost_weight: float) -> str:
