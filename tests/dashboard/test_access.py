@@ -5,18 +5,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import httpx
 import pytest
+from sqlalchemy import select, update
 
 from stellwerk.calibration.records import CalibrationRecord, CalibrationStore
 from stellwerk.dashboard.session import SessionCodec
 from stellwerk.ledger.ledger import Ledger
+from stellwerk.ledger.session_tables import dashboard_sessions
 from tests.dashboard.client import csrf_of, login, post_form
-from tests.dashboard.conftest import ADMIN_KEY, SECRET, DashboardGateway
-from tests.fixtures.gateway import KEYS
+from tests.dashboard.conftest import (
+    ADMIN_KEY,
+    DASHBOARD_ENV,
+    OFFLINE_BACKEND,
+    SECRET,
+    DashboardGateway,
+    dashboard_raw,
+)
+from tests.fixtures.gateway import KEYS, running_gateway
 
 
 @pytest.fixture
@@ -95,8 +104,10 @@ def test_forged_and_expired_sessions_are_refused(offline_dashboard: DashboardGat
     assert answer.status_code == 401 and "expired" in answer.text
     forged = SessionCodec(b"x" * 32, lifetime_s=600).issue("it-admin", "config")[1]
     assert httpx.get(url, cookies={"stw_session": forged}).status_code == 401
-    valid = SessionCodec(SECRET.encode(), lifetime_s=600).issue("it-admin", "config")[1]
-    assert httpx.get(url, cookies={"stw_session": valid}).status_code == 200
+    # signed with the right secret, but never started by a login: knowing the secret is not enough
+    unstarted = SessionCodec(SECRET.encode(), lifetime_s=600).issue("it-admin", "config")[1]
+    answer = httpx.get(url, cookies={"stw_session": unstarted})
+    assert answer.status_code == 401 and "has ended" in answer.text
 
 
 def test_posts_without_a_valid_csrf_token_change_nothing(
@@ -233,12 +244,63 @@ def test_a_revoked_admin_key_ends_its_sessions(offline_dashboard: DashboardGatew
         assert refused.status_code == 401 and "no longer active" in refused.text
 
 
-def test_logout_ends_the_session(admin: httpx.Client) -> None:
+def test_logout_ends_the_session_also_for_a_copy_of_its_cookie(
+    offline_dashboard: DashboardGateway, admin: httpx.Client, ledger: Ledger
+) -> None:
     token = csrf_of(admin.get("/dashboard").text)
+    copied = admin.cookies["stw_session"]
     answer = admin.post("/dashboard/logout", data={"csrf": token})
     assert answer.status_code == 303
     assert "stw_session" not in admin.cookies
     assert admin.get("/dashboard").status_code == 401
+    before = _audit_count(ledger)
+    with httpx.Client(base_url=offline_dashboard.gateway.url) as thief:
+        thief.cookies.set("stw_session", copied, path="/dashboard")
+        replayed = thief.get("/dashboard")
+        assert replayed.status_code == 401
+        assert 'name="key"' in replayed.text and "has ended" in replayed.text
+        posted = thief.post(
+            "/dashboard/departments/legal/budget",
+            data={"monthly_budget": "1", "reason": "x", "confirm": "yes", "csrf": token},
+        )
+        assert posted.status_code == 401
+    assert _audit_count(ledger) == before
+
+
+def test_a_session_works_on_every_replica_sharing_the_database_until_logout(
+    offline_dashboard: DashboardGateway,
+) -> None:
+    raw = dashboard_raw(OFFLINE_BACKEND, offline_dashboard.gateway.database_url)
+    with (
+        running_gateway(raw, DASHBOARD_ENV) as other,
+        login(offline_dashboard.gateway.url, ADMIN_KEY) as (here, answer),
+        httpx.Client(base_url=other.url) as there,
+    ):
+        assert answer.status_code == 303
+        there.cookies.set("stw_session", here.cookies["stw_session"], path="/dashboard")
+        page = there.get("/dashboard")
+        assert page.status_code == 200 and "it-admin" in page.text
+        assert there.post("/dashboard/logout", data={"csrf": csrf_of(page.text)}).status_code == 303
+        refused = here.get("/dashboard")
+        assert refused.status_code == 401 and "has ended" in refused.text
+
+
+def test_an_expired_session_is_refused_and_cleaned_up(
+    offline_dashboard: DashboardGateway, admin: httpx.Client, ledger: Ledger
+) -> None:
+    """The server's own expiry holds even for a cookie whose signed expiry is still ahead (a
+    session shortened on the server, a clock set back); expired sessions go at the next login."""
+    assert admin.get("/dashboard").status_code == 200
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    with ledger.begin() as connection:
+        connection.execute(update(dashboard_sessions).values(expires_at=past))
+    answer = admin.get("/dashboard")
+    assert answer.status_code == 401 and "expired" in answer.text
+    with login(offline_dashboard.gateway.url, ADMIN_KEY) as (_, fresh):
+        assert fresh.status_code == 303
+    with ledger.connect() as connection:
+        left = connection.execute(select(dashboard_sessions.c.expires_at)).scalars().all()
+    assert len(left) == 1 and left[0] > datetime.now(UTC)  # only the new login's session
 
 
 def test_text_from_users_is_escaped(admin: httpx.Client) -> None:

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 from stellwerk.errors import LedgerError
 from stellwerk.ledger import migrate
 from stellwerk.ledger.engine import build_engine
 from stellwerk.ledger.ledger import open_ledger
+from stellwerk.ledger.migration_lock import lock_path
 from stellwerk.ledger.partitions import existing_partitions, with_next
 from stellwerk.ledger.tables import metadata
 from tests.ledger.factory import make_records
+from tests.ledger.migrate_child import RECORDS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_open_creates_tables_at_head(db_url: str) -> None:
@@ -203,6 +213,58 @@ def test_postgres_replicas_migrating_at_once_all_succeed(postgres_url: str) -> N
     engine.dispose()
 
 
+PROCESSES = 4
+
+
+def test_processes_migrating_one_fresh_database_at_once_all_succeed(db_url: str) -> None:
+    """Gateway processes started together on a new ledger: every one opens it, the migrations
+    run once in all, and every process's records are there afterwards."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.ledger.migrate_child", db_url, f"p{n}"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(PROCESSES)
+    ]
+    try:
+        for child in children:  # all imported and waiting ...
+            assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        for child in children:  # ... then all told to go at once
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        outputs = [child.communicate(timeout=120) for child in children]
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
+    for child, (_, errors) in zip(children, outputs, strict=True):
+        assert child.returncode == 0, errors
+    ran = [line for out, _ in outputs for line in json.loads(out.splitlines()[-1])["ran"]]
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    assert len(ran) == len(list(scripts.walk_revisions()))  # each migration ran exactly once
+    ledger = open_ledger(db_url)
+    try:
+        with ledger.connect() as connection:
+            versions = connection.execute(
+                text(f"SELECT version_num FROM {migrate.VERSION_TABLE}")
+            ).all()
+        assert versions == [(migrate.head_revision(),)]
+        stored = {r.request_id for r in ledger.recent_usage(limit=10 * PROCESSES * RECORDS)}
+        expected = {
+            r.request_id for n in range(PROCESSES) for r in make_records(RECORDS, prefix=f"p{n}")
+        }
+        assert stored == expected
+    finally:
+        ledger.close()
+
+
 @pytest.mark.parametrize(
     ("months", "expected"),
     [
@@ -215,3 +277,19 @@ def test_partitions_are_made_a_month_ahead(
     months: list[tuple[int, int]], expected: set[tuple[int, int]]
 ) -> None:
     assert with_next(months) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "lock"),
+    [
+        ("sqlite:////var/lib/stellwerk/ledger.db", "/var/lib/stellwerk/ledger.db.migrate.lock"),
+        ("sqlite:///ledger.db", "ledger.db.migrate.lock"),
+        ("sqlite:///file:/srv/l.db?mode=rwc&uri=true", "/srv/l.db.migrate.lock"),
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("sqlite:///file:shared?mode=memory&cache=shared&uri=true", None),
+    ],
+)
+def test_sqlite_migration_lock_file_lies_beside_the_database(url: str, lock: str | None) -> None:
+    path = lock_path(make_url(url))
+    assert (None if path is None else str(path)) == lock

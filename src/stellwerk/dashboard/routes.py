@@ -17,6 +17,7 @@ from stellwerk.dashboard.health import backend_health
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Formatter
 from stellwerk.dashboard.overview import build_overview
 from stellwerk.dashboard.services import governance_of
+from stellwerk.dashboard.session_store import SessionStore
 from stellwerk.dashboard.web import (
     LOGIN_COOKIE,
     PREFIX,
@@ -46,9 +47,10 @@ GovernanceDep = Annotated[Governance, Depends(governance_of)]
 
 
 def require_admin(request: Request, gov: GovernanceDep) -> Admin:
-    """The logged-in admin, or 401 (no, forged or expired session; key revoked)."""
+    """The logged-in admin, or 401 (no, forged, expired or ended session; key revoked)."""
     dashboard = dashboard_of(request)
     session = dashboard.codec.read(request.cookies.get(SESSION_COOKIE))
+    SessionStore(gov.ledger).check(session)
     dashboard.directory.check(session, gov)
     return Admin(session.key_id, session.nonce, dashboard.codec.csrf_token(session.nonce))
 
@@ -77,22 +79,24 @@ def build_router() -> APIRouter:
         return login_page(dashboard.env, dashboard.codec, request, 200, None)
 
     @router.post("/login")
-    async def login(request: Request) -> Response:
+    async def login(request: Request, gov: GovernanceDep) -> Response:
         dashboard = dashboard_of(request)
         form = await read_form(request)
         nonce = request.cookies.get(LOGIN_COOKIE) or ""
         dashboard.codec.check_csrf("login:" + nonce, form.get("csrf") if nonce else None)
         keyring = request.app.state.runtime.keyring
         key_id, source = dashboard.directory.login(form.get("key", ""), keyring)
-        _, cookie = dashboard.codec.issue(key_id, source)
+        session, cookie = dashboard.codec.issue(key_id, source)
+        await run_in_threadpool(SessionStore(gov.ledger).start, session)
         response = RedirectResponse(PREFIX, status_code=303)
         set_cookie(response, request, SESSION_COOKIE, cookie, dashboard.codec.lifetime_s)
         response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
         return response
 
     @router.post("/logout")
-    async def logout(request: Request, admin: AdminDep) -> Response:
+    async def logout(request: Request, admin: AdminDep, gov: GovernanceDep) -> Response:
         await checked_form(request, admin)
+        await run_in_threadpool(SessionStore(gov.ledger).end, admin.nonce)
         response = RedirectResponse(PREFIX + "/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path=PREFIX)
         return response

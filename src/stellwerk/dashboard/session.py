@@ -1,4 +1,4 @@
-"""Signed session cookies and CSRF tokens, with nothing stored on the server.
+"""Signed session cookies and CSRF tokens.
 
 A session is ``<payload>.<signature>``: the payload (base64url JSON) names the admin key's id,
 where the key came from, a random nonce and the expiry; the signature is HMAC-SHA256 over it with
@@ -6,6 +6,9 @@ the dashboard's secret. A forged or altered cookie fails the signature; an old o
 expiry. The CSRF token of a session is an HMAC of its nonce, so a form post proves it was made
 from a page this server rendered for that session. The login form, posted before there is a
 session, carries a token bound to a random nonce in a short-lived cookie of its own.
+
+The signature proves that this dashboard issued a cookie; whether its session is still open (not
+logged out) is kept on the server, by :mod:`stellwerk.dashboard.session_store`.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 The migration scripts ship inside the package (``stellwerk/ledger/migrations``). The revision is
 kept in the table ``stellwerk_alembic_version`` so that the ledger can share a database with other
-applications that use Alembic. On PostgreSQL the upgrade holds an advisory lock, so that several
-gateway replicas starting together migrate once, one after the other.
+applications that use Alembic. Processes opening one database together migrate it once, one after
+the other: on PostgreSQL the upgrade holds an advisory lock, on a SQLite file an exclusive lock on
+a file beside it (see :mod:`stellwerk.ledger.migration_lock`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, text
 
 from stellwerk.errors import LedgerError
+from stellwerk.ledger.migration_lock import sqlite_migration_lock
 
 VERSION_TABLE = "stellwerk_alembic_version"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -63,11 +65,18 @@ def _check_known(connection: Connection) -> None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database behind ``engine`` to ``revision`` (default: the newest)."""
+    if engine.dialect.name == "sqlite":
+        with sqlite_migration_lock(engine.url), engine.begin() as connection:
+            _upgrade(connection, revision)
+        return
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-        _check_known(connection)
-        command.upgrade(alembic_config(connection), revision)
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        _upgrade(connection, revision)
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    _check_known(connection)
+    command.upgrade(alembic_config(connection), revision)
 
 
 def new_revision(engine: Engine, message: str, rev_id: str) -> Path:

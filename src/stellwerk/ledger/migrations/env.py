@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-# imported for their side effect: they put the governance tables and the dashboard's rollups on
-# the ledger's metadata
-from stellwerk.ledger import governance_tables, rollup_tables  # noqa: F401
+# imported for their side effect: they put the governance tables, the dashboard's rollups and its
+# sessions on the ledger's metadata
+from stellwerk.ledger import governance_tables, rollup_tables, session_tables  # noqa: F401
 from stellwerk.ledger.migrate import VERSION_TABLE
 from stellwerk.ledger.tables import metadata
 

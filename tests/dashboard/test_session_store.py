@@ -1,0 +1,54 @@
+"""The server's side of dashboard sessions, on SQLite and PostgreSQL: a session lives from login
+to logout or expiry, and ended or expired ones are refused and cleaned up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from stellwerk.dashboard.session import SessionCodec
+from stellwerk.dashboard.session_store import SessionStore
+from stellwerk.errors import AuthenticationFailed
+from stellwerk.ledger.ledger import Ledger, open_ledger
+from stellwerk.ledger.session_tables import dashboard_sessions
+from tests.dashboard.test_session import SECRET, Clock
+
+
+@pytest.fixture
+def ledger(any_db_url: str) -> Iterator[Ledger]:
+    opened = open_ledger(any_db_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _rows(ledger: Ledger) -> int:
+    with ledger.connect() as connection:
+        return int(
+            connection.execute(select(func.count()).select_from(dashboard_sessions)).scalar_one()
+        )
+
+
+def test_a_session_lives_from_login_to_logout_or_expiry(ledger: Ledger) -> None:
+    clock = Clock(1_000_000.0)
+    codec = SessionCodec(SECRET, lifetime_s=600, clock=clock)
+    store = SessionStore(ledger, clock=clock)
+    ended, _ = codec.issue("it-admin", "config")
+    expiring, _ = codec.issue("it-admin", "config")
+    store.start(ended)
+    store.start(expiring)
+    store.check(ended)
+    store.end(ended.nonce)
+    with pytest.raises(AuthenticationFailed, match="has ended"):
+        store.check(ended)
+    with pytest.raises(AuthenticationFailed, match="has ended"):  # never started
+        store.check(codec.issue("it-admin", "config")[0])
+    clock.now += 600
+    with pytest.raises(AuthenticationFailed, match="expired"):
+        store.check(expiring)
+    assert _rows(ledger) == 1
+    store.start(codec.issue("it-admin", "config")[0])  # the next login removes the expired one
+    assert _rows(ledger) == 1
