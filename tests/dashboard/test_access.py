@@ -364,3 +364,15 @@ def _calibration(model: str, *, quality: float, run_id: str) -> CalibrationRecor
         max_tokens=256,
         actor="cli:test",
     )
+
+
+def test_switching_the_language_keeps_the_month_shown(admin: httpx.Client) -> None:
+    page = admin.get("/dashboard", params={"month": "2026-10"})
+    assert page.status_code == 200
+    link = "/dashboard/lang/de?next=/dashboard%3Fmonth%3D2026-10"
+    assert link in page.text
+    switched = admin.get(link)
+    assert switched.status_code == 303
+    assert switched.headers["location"] == "/dashboard?month=2026-10"
+    german = admin.get(switched.headers["location"])
+    assert german.status_code == 200 and 'lang="de"' in german.text

@@ -72,11 +72,15 @@ class Page:
     t: dict[str, str]
     fmt: Formatter
     path: str
+    """The page's path and query (where the language switch returns to)."""
 
     @classmethod
     def of(cls, request: Request) -> Page:
         language = choose(request.cookies.get(COOKIE), request.headers.get("accept-language"))
-        return cls(language, labels(language), Formatter(language), request.url.path)
+        # the query too, so that switching the language keeps the page's month selection
+        query = request.url.query
+        path = request.url.path + (f"?{query}" if query else "")
+        return cls(language, labels(language), Formatter(language), path)
 
     def vars(self) -> dict[str, Any]:
         return {
