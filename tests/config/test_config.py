@@ -54,6 +54,11 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
         ({"models": [{**MINIMAL["models"][0], "id": "auto-x"}]}, "reserved for routes"),
         ({"backends": [{**MINIMAL["backends"][0], "base_url": "localhost"}]}, "not an http(s) URL"),
         ({"backends": [{**MINIMAL["backends"][0], "kind": "grpc"}]}, "backends.0.kind"),
+        ({"backends": [{**MINIMAL["backends"][0], "dialect": "tgi"}]}, "backends.0.dialect"),
+        (
+            {"backends": [{**MINIMAL["backends"][0], "dialect": "llamacpp"}]},
+            "dialect 'llamacpp' applies to kind 'openai' only",
+        ),
         ({"routes": {"fast": {"cost_weight": 1}}}, "route names start with 'auto'"),
         ({"departments": [{"name": "it", "allowed_models": ["gpt"]}]}, "'gpt' is not a configured"),
         ({"departments": [{"name": "it", "keys": [{"id": "k"}]}]}, "exactly one of key_env"),

@@ -223,3 +223,44 @@ def test_forced_tool_choice_returns_a_tool_call(client: openai.OpenAI) -> None:
     call = choice.message.tool_calls[0]
     assert call.type == "function"
     assert call.function.name == "lookup"
+
+
+_OBJECT = {"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"]}
+
+
+def _tool_request(parameters: dict[str, object]) -> dict[str, object]:
+    return {
+        "tools": [{"type": "function", "function": {"name": "f", "parameters": parameters}}],
+        "tool_choice": {"type": "function", "function": {"name": "f"}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("extra", "status"),
+    [
+        ({"response_format": {"type": "json_schema", "json_schema": {"schema": _OBJECT}}}, 500),
+        ({"response_format": {"type": "json_object", "schema": _OBJECT}}, 200),
+        (_tool_request({**_OBJECT, "maximum": 0.5}), 500),
+        (_tool_request({**_OBJECT, "maximum": 1e300}), 500),
+        (_tool_request({**_OBJECT, "minProperties": 1.0}), 200),
+        (_tool_request({**_OBJECT, "properties": {"x": {"type": "number", "maximum": 0.5}}}), 200),
+    ],
+    ids=[
+        "json_schema-refused",
+        "json_object-with-schema",
+        "top-level-fraction-refused",
+        "top-level-huge-float-refused",
+        "top-level-whole-float",
+        "nested-fraction",
+    ],
+)
+def test_structured_outputs_and_tool_floats_as_the_llamacpp_dialect_expects(
+    llama_server: LlamaBackend, extra: dict[str, object], status: int
+) -> None:
+    """What ``dialect: llamacpp`` works around: request validation that types a tool's top-level
+    ``parameters`` values without floats and knows no ``json_schema``, answered with a 500."""
+    body = {"model": "tiny-small", "messages": MESSAGES, "max_tokens": 60, **extra}
+    response = httpx.post(f"{llama_server.openai_base_url}/chat/completions", json=body, timeout=60)
+    assert response.status_code == status, response.text
+    if status == 500:
+        assert "validation error" in response.json()["error"]["message"]

@@ -154,26 +154,6 @@ def _small(value: object) -> object:
     return value
 
 
-TOOL_PARAMETERS = {"type": "object", "properties": {"city": {"type": "string"}}}
-
-
-def _no_json_schema(path: str, body: dict[str, Any]) -> None:
-    """Known gaps, not the gateway's: llama-cpp-python 0.3 answers HTTP 500 (so the gateway 502)
-    to OpenAI's structured outputs (``response_format: {"type": "json_schema"}``, which Ollama's
-    ``format: {schema}`` becomes) and to a tool whose ``parameters`` hold a float anywhere (its
-    JSON type has no floats). Such requests ask for JSON mode and a fixed schema here."""
-    tools = body.get("tools")
-    for tool in tools if isinstance(tools, list) else ():
-        function = tool.get("function") if isinstance(tool, dict) else None
-        if isinstance(function, dict) and isinstance(function.get("parameters"), dict):
-            function["parameters"] = TOOL_PARAMETERS
-    if path in ("/api/chat", "/api/generate") and isinstance(body.get("format"), dict):
-        body["format"] = "json"
-    response_format = body.get("response_format")
-    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
-        response_format["type"] = "json_object"
-
-
 def tame(path: str, body: object, model: str | None) -> None:
     """Point the body at a real model and keep generation short, without making a
     schema-violating body valid (only valid values are replaced)."""
@@ -181,7 +161,6 @@ def tame(path: str, body: object, model: str | None) -> None:
         return
     if model is not None and isinstance(body.get("model"), str) and body["model"]:
         body["model"] = model
-    _no_json_schema(path, body)
     if path == "/v1/chat/completions":
         body["max_tokens"] = _small(body.get("max_tokens"))
         if "max_completion_tokens" in body:

@@ -15,6 +15,7 @@ import httpx
 import orjson
 
 from stellwerk.backends.base import Backend
+from stellwerk.backends.dialects import builtin_dialects
 from stellwerk.backends.tokens import estimate_tokens, prompt_text
 from stellwerk.backends.transport import (
     parse_json,
@@ -33,7 +34,9 @@ _TOKENIZERS = (
 )
 
 
-def to_wire(model: str, request: ChatRequest, *, stream: bool) -> JSON:
+def to_wire(model: str, request: ChatRequest, *, stream: bool, dialect: str = "generic") -> JSON:
+    """The request body for ``/v1/chat/completions``, in the server's ``dialect``
+    (``stellwerk.backends.dialects``)."""
     payload: JSON = {**request.params, "model": model, "messages": request.messages}
     # Servers of open models know max_tokens; several ignore the newer max_completion_tokens.
     limit = payload.pop("max_completion_tokens", None)
@@ -44,7 +47,7 @@ def to_wire(model: str, request: ChatRequest, *, stream: bool) -> JSON:
         payload["stream_options"] = {"include_usage": True}
     else:
         payload.pop("stream_options", None)
-    return payload
+    return builtin_dialects()[dialect](payload)
 
 
 def usage_from_wire(usage: Any, source: str = "backend") -> Usage | None:
@@ -110,14 +113,14 @@ class OpenAIBackend(Backend):
             self.client,
             self.name,
             self.api + "/chat/completions",
-            to_wire(model, request, stream=False),
+            to_wire(model, request, stream=False, dialect=self.config.dialect),
             headers=self.headers,
             timeout=self.timeout,
         )
         return result_from_wire(self.name, body)
 
     async def stream(self, model: str, request: ChatRequest) -> AsyncIterator[ChatChunk]:
-        payload = to_wire(model, request, stream=True)
+        payload = to_wire(model, request, stream=True, dialect=self.config.dialect)
         url = self.api + "/chat/completions"
         counted = 0
         usage: Usage | None = None

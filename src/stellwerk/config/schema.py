@@ -84,9 +84,14 @@ class Breaker(_Strict):
 
 
 class BackendConfig(_Strict):
+    """``dialect`` names the server behind ``kind: openai`` when it needs valid OpenAI requests
+    changed (``stellwerk.backends.dialects``): ``llamacpp`` for llama.cpp servers, ``generic``
+    (the default) passes requests through as they are (vLLM, LocalAI)."""
+
     name: str
     kind: Literal["openai", "ollama"]
     base_url: str
+    dialect: Literal["generic", "llamacpp"] = "generic"
     api_key_env: str | None = None
     timeouts: Timeouts = Timeouts()
     breaker: Breaker = Breaker()
@@ -100,6 +105,14 @@ class BackendConfig(_Strict):
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _dialect_of_openai(self) -> BackendConfig:
+        if self.dialect != "generic" and self.kind != "openai":
+            raise ValueError(
+                f"backend {self.name!r}: dialect {self.dialect!r} applies to kind 'openai' only"
+            )
+        return self
 
 
 class Price(_Strict):

@@ -179,7 +179,8 @@ def _llamacpp(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
             f"llama-server -m models/{gguf_file(model, pick.quant)} --host 0.0.0.0 "
             f"--port {port} --alias {model.id} -c {context}{gpu} --jinja &"
         )
-        backends.append({"name": name, "kind": "openai", "base_url": f"http://{host}:{port}/v1"})
+        url = f"http://{host}:{port}/v1"
+        backends.append({"name": name, "kind": "openai", "base_url": url, "dialect": "llamacpp"})
         rows.append(served(pick, needs, name, model.id))
     return EnginePlan(tuple(backends), tuple(rows), tuple(commands))
 

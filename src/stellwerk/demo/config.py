@@ -51,7 +51,9 @@ def demo_config(llama_url: str, database_url: str, key: str) -> StellwerkConfig:
     return parse_config(
         {
             "server": {"database_url": database_url},
-            "backends": [{"name": "llamacpp", "kind": "openai", "base_url": llama_url}],
+            "backends": [
+                {"name": "llamacpp", "kind": "openai", "base_url": llama_url, "dialect": "llamacpp"}
+            ],
             "models": models,
             "departments": [
                 {
