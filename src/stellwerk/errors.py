@@ -21,6 +21,7 @@
     │   └── EmbeddingError          an embedding endpoint for training or evaluation failed
     ├── LedgerError                 the ledger could not be opened or written
     ├── CalibrationError            a calibration run cannot start or resume (output, checkpoint)
+    │   └── SandboxError            the code sandbox cannot start or isolate a run
     ├── CountersUnavailable         503 the shared limit/budget counters (Redis) failed
     └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
@@ -167,6 +168,11 @@ class CountersUnavailable(StellwerkError):
 class CalibrationError(StellwerkError):
     """A calibration run cannot start or resume: its output is not writable, its checkpoint
     belongs to another bank, or the models it names are not configured."""
+
+
+class SandboxError(CalibrationError):
+    """The sandbox that runs a model's code could not start a run or isolate it (no network
+    namespace here); the pair is recorded with a ``grader`` error and asked again next time."""
 
 
 class DemoBackendError(StellwerkError):

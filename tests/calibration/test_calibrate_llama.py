@@ -23,7 +23,7 @@ import yaml
 from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
-from tests.calibration.conftest import draw_bank
+from tests.calibration.conftest import draw_bank, sandbox_python
 from tests.fixtures.gateway import raw_config
 from tests.fixtures.llama import LlamaBackend
 
@@ -78,8 +78,9 @@ def test_outcomes_in_the_routing_schema_with_measurements(
     summary = json.loads((tmp_path / "out.summary.json").read_text())
     assert summary["complete"] and summary["open_pairs"] == 0
     assert summary["skipped_prompts"] == {
-        "mbpp: code task: needs a sandboxed test runner, and none is configured": 4
+        "mbpp: code task: grading runs the model's code; add --run-code to run it in the sandbox": 4
     }
+    assert summary["code"] == {"run": False}
     for facts in summary["models"].values():
         assert facts["pairs"] == 24
         assert set(facts["per_task"]) == set(GRADED_TASKS)
@@ -129,6 +130,30 @@ def test_a_failing_model_is_recorded_and_the_run_goes_on(
         == 6
     )
     assert not summary["complete"]  # errored pairs are asked again by the next run
+
+
+def test_code_tasks_are_graded_in_the_sandbox_with_run_code(
+    config_path: Path, open9_path: Path, tmp_path: Path
+) -> None:
+    """The tiny model writes no working code: every code pair is graded 0, none is skipped."""
+    bank = draw_bank(open9_path, tmp_path / "code.jsonl", 2, ("mbpp", "human_eval"), 600)
+    out = tmp_path / "out.jsonl"
+    result = _calibrate(
+        "--config", str(config_path), "--bank", str(bank), "--models", "tiny-small",
+        "--max-tokens", "16", "--out", str(out), "--run-code",
+        "--code-python", sandbox_python(),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = _lines(out)
+    assert {row["task"] for row in rows} == {"mbpp", "human_eval"} and len(rows) == 4
+    assert all(row["grader"] == "code-tests" for row in rows)
+    assert [row["scores"]["tiny-small"] for row in rows] == [0.0] * 4
+    assert not any(row.get("errors") for row in rows)
+    summary = json.loads((tmp_path / "out.summary.json").read_text())
+    assert summary["skipped_prompts"] == {}
+    assert summary["code"]["run"] and summary["code"]["network_isolated"]
+    checks = _lines(tmp_path / "out.jsonl.checkpoint")[1:]
+    assert len(checks) == 4 and all(entry["check"] != "passed" for entry in checks)
 
 
 def test_a_time_limit_is_recorded_as_timeout(config_path: Path, bank: Path, tmp_path: Path) -> None:

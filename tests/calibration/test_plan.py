@@ -9,6 +9,7 @@ import pytest
 
 from stellwerk.calibration import graders as g
 from stellwerk.calibration.bank import read_bank
+from stellwerk.calibration.code_tasks import CODE_TESTS
 from stellwerk.calibration.plan import CODE_REASON, make_plan, parse_overrides
 from stellwerk.errors import InvalidRequest
 
@@ -89,3 +90,16 @@ def test_an_override_for_a_task_not_in_the_bank_is_refused(tmp_path: Path) -> No
     bank = read_bank(_bank(tmp_path, [("quiz", "Q?", "A")]))
     with pytest.raises(InvalidRequest, match="not in the bank: qiuz"):
         make_plan(bank, {"qiuz": "skip"})
+
+
+def test_open9_code_tasks_are_graded_when_the_run_may_execute_code(open9_path: Path) -> None:
+    plan = make_plan(read_bank(open9_path), code_skipped=None)
+    graders = {t.task: t.grader for t in plan.tasks}
+    assert graders["mbpp"] == graders["human_eval"] == CODE_TESTS
+    assert not plan.skipped and len(plan.items) == 6108
+
+
+def test_forcing_the_code_grader_without_a_sandbox_is_refused(tmp_path: Path) -> None:
+    bank = read_bank(_bank(tmp_path, [("tests", "def f(x):", "assert f(1) == 2")]))
+    with pytest.raises(InvalidRequest, match="--grader tests=code-tests: this run cannot grade"):
+        make_plan(bank, parse_overrides(["tests=code-tests"]))

@@ -8,15 +8,17 @@ still open, then write the outcomes and the summary.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from stellwerk.calibration.bank import Bank, BankItem, read_bank
 from stellwerk.calibration.checkpoint import Checkpoint
+from stellwerk.calibration.code_tasks import CodeGrader
 from stellwerk.calibration.graders import builtin_graders
 from stellwerk.calibration.outcomes import (
     model_summary,
@@ -26,10 +28,22 @@ from stellwerk.calibration.outcomes import (
     write_json,
     write_jsonl,
 )
-from stellwerk.calibration.plan import Plan, make_plan
+from stellwerk.calibration.plan import CODE_REASON, Plan, make_plan
 from stellwerk.calibration.runner import Progress, Settings, pending_jobs, run_jobs
+from stellwerk.calibration.sandbox import Limits, Sandbox, probe
 from stellwerk.config.schema import ModelConfig, StellwerkConfig
 from stellwerk.errors import CalibrationError
+
+
+@dataclass(frozen=True)
+class CodeRuns:
+    """Whether code tasks are graded by running the answers' code (docs/calibration.md)."""
+
+    run: bool = False
+    without_network_isolation: bool = False
+    """Run it even where the sandbox cannot cut the network off (an explicit opt-in)."""
+    limits: Limits = field(default_factory=Limits)
+    python: str = sys.executable
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,7 @@ class Request:
     """At most this many prompts, taken from the tasks in turn so that every task is in."""
     overrides: Mapping[str, str] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
+    code: CodeRuns = field(default_factory=CodeRuns)
 
 
 @dataclass
@@ -53,6 +68,8 @@ class Prepared:
     items: tuple[tuple[BankItem, str], ...]
     models: tuple[ModelConfig, ...]
     checkpoint: Checkpoint
+    sandbox: Sandbox | None = None
+    """Where code tasks run; None when this run grades none."""
 
     @property
     def summary_path(self) -> Path:
@@ -129,6 +146,27 @@ def check_writable(out: Path) -> None:
     Path(probe).unlink()
 
 
+def choose_sandbox(code: CodeRuns) -> tuple[Sandbox | None, str | None]:
+    """(the sandbox, None), or (None, why code tasks are skipped). Fails closed: without
+    network isolation code runs only when the user said so."""
+    if not code.run:
+        return None, CODE_REASON
+    why = probe(code.python)
+    if why is None:
+        return Sandbox(code.limits, isolate=True, python=code.python), None
+    if not why.startswith("cannot isolate"):
+        return None, f"code task: {why}"
+    if not code.without_network_isolation:
+        return None, (
+            f"code task: the sandbox cannot cut the network off here ({why});"
+            " add --run-code-without-network-isolation to run the code anyway"
+        )
+    why = probe(code.python, isolate=False)
+    if why is None:
+        return Sandbox(code.limits, isolate=False, python=code.python), None
+    return None, f"code task: {why}"
+
+
 def prepare(config: StellwerkConfig, request: Request) -> Prepared:
     """Read the bank, choose graders, models and prompts, and open the checkpoint."""
     if request.settings.max_tokens < 1:
@@ -137,14 +175,17 @@ def prepare(config: StellwerkConfig, request: Request) -> Prepared:
         raise CalibrationError("--concurrency must be at least 1")
     models = select_models(config, request.models)
     bank = read_bank(request.bank)
-    plan = make_plan(bank, request.overrides)
+    if request.code.limits.wall_s <= 0:
+        raise CalibrationError("--code-timeout must be more than 0 seconds")
+    sandbox, code_skipped = choose_sandbox(request.code)
+    plan = make_plan(bank, request.overrides, code_skipped)
     if not plan.items:
         raise CalibrationError(f"{request.bank}: no prompt can be graded ({_reasons(plan)})")
     items = select_items(plan.items, request.limit)
     check_writable(request.out)
     header = {"bank_sha256": bank.sha256, "max_tokens": request.settings.max_tokens}
     checkpoint = Checkpoint.open(checkpoint_path(request.out), header)
-    return Prepared(config, request, bank, plan, items, models, checkpoint)
+    return Prepared(config, request, bank, plan, items, models, checkpoint, sandbox)
 
 
 async def execute(
@@ -162,6 +203,8 @@ async def execute(
     if on_start is not None:
         on_start(total, total - len(jobs))
     client = build_client()
+    settings = prepared.request.settings
+    code = None if prepared.sandbox is None else CodeGrader(prepared.sandbox, settings.concurrency)
     try:
         backends = build_backends(prepared.config, client, environ)
         await run_jobs(
@@ -169,8 +212,9 @@ async def execute(
             backends,
             prepared.checkpoint,
             builtin_graders(),
-            prepared.request.settings,
+            settings,
             on_done,
+            code,
         )
     finally:
         await client.aclose()
@@ -209,6 +253,7 @@ def finish(prepared: Prepared, *, asked: int = 0) -> dict[str, Any]:
         "asked_now": asked,
         "complete": pending == 0,
         "settings": {"max_tokens": settings.max_tokens, "concurrency": settings.concurrency},
+        "code": _code_facts(prepared.sandbox),
         "outcomes": str(prepared.request.out),
         "models_file": str(models_path(prepared.request.out)),
         "models": {
@@ -220,6 +265,17 @@ def finish(prepared: Prepared, *, asked: int = 0) -> dict[str, Any]:
     }
     write_json(prepared.summary_path, summary)
     return summary
+
+
+def _code_facts(sandbox: Sandbox | None) -> dict[str, Any]:
+    if sandbox is None:
+        return {"run": False}
+    return {
+        "run": True,
+        "network_isolated": sandbox.isolate,
+        "python": sandbox.python,
+        "limits": asdict(sandbox.limits),
+    }
 
 
 def _reasons(plan: Plan) -> str:

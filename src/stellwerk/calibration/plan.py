@@ -6,12 +6,15 @@ nobody here has seen still gets graded when its references have a recognisable s
 
 | references of the task (at least 80% of them)        | grader            |
 |-------------------------------------------------------|-------------------|
-| unit tests (``assert ...``, ``def check(``)             | skipped: code     |
+| unit tests (``assert ...``, ``def check(``)             | code-tests [*]    |
 | a single option letter A-J (digits 1-9 also allowed)  | choice-letter     |
 | comma-separated single words that the prompt lists    | concept-coverage  |
 | a number, or a solution ending in ``####`` / ``\\boxed``| final-number      |
 | short text (at most 8 words, one line)                | short-answer      |
 | anything else (long free text)                        | skipped           |
+
+[*] only when the run may execute code (``--run-code``, and the sandbox isolates it or the user
+accepted it without network isolation); else the task is skipped with the reason why.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from dataclasses import dataclass, field
 
 from stellwerk.calibration import graders as g
 from stellwerk.calibration.bank import Bank, BankItem
+from stellwerk.calibration.code_tasks import CODE_TESTS, is_code
 from stellwerk.errors import InvalidRequest
 
 SKIP = "skip"
 SHARE = 0.8
-CODE_REASON = "code task: needs a sandboxed test runner, and none is configured"
+CODE_REASON = "code task: grading runs the model's code; add --run-code to run it in the sandbox"
+CODE_GRADED = "references are unit tests: run with the answer's code in the sandbox"
 FREE_TEXT_REASON = "free-text references: no safe automatic grader"
 
 
@@ -53,19 +58,18 @@ class Plan:
         return next((t.grader for t in self.tasks if t.task == task), None)
 
 
-def is_code(reference: str) -> bool:
-    return "assert " in reference or "def check(" in reference
-
-
-def infer_grader(items: Sequence[BankItem]) -> tuple[str | None, str]:
-    """(grader name, why) for the items of one task; (None, reason) when none is safe."""
+def infer_grader(
+    items: Sequence[BankItem], code_skipped: str | None = CODE_REASON
+) -> tuple[str | None, str]:
+    """(grader name, why) for the items of one task; (None, reason) when none is safe.
+    ``code_skipped``: why code tasks cannot be graded in this run, None when they can."""
     n = len(items)
 
     def share(test: Callable[[BankItem], bool]) -> float:
         return sum(1 for item in items if test(item)) / n
 
     if share(lambda i: is_code(i.ground_truth)) >= 0.5:
-        return None, CODE_REASON
+        return (None, code_skipped) if code_skipped else (CODE_TESTS, CODE_GRADED)
     letters = share(lambda i: i.ground_truth.strip().upper() in "ABCDEFGHIJ")
     if letters >= SHARE or (
         letters >= 0.5 and share(lambda i: g.is_choice_label(i.ground_truth)) >= SHARE
@@ -82,7 +86,7 @@ def infer_grader(items: Sequence[BankItem]) -> tuple[str | None, str]:
 
 def parse_overrides(specs: Sequence[str]) -> dict[str, str]:
     """``["mmlu=choice-letter", "essay=skip"]`` -> a map; a malformed or unknown one is refused."""
-    known = set(g.builtin_graders()) | {SKIP}
+    known = set(g.builtin_graders()) | {SKIP, CODE_TESTS}
     out: dict[str, str] = {}
     for spec in specs:
         task, sep, name = spec.partition("=")
@@ -103,12 +107,23 @@ def _fits(grader: str, item: BankItem) -> bool:
         return g.is_choice_label(item.ground_truth)
     if grader == g.CONCEPT_COVERAGE:
         return bool(g.concepts(item.ground_truth))
+    if grader == CODE_TESTS:
+        return is_code(item.ground_truth)
     return True
 
 
-def make_plan(bank: Bank, overrides: Mapping[str, str] | None = None) -> Plan:
-    """Choose a grader per task and keep the items it can grade."""
+def make_plan(
+    bank: Bank, overrides: Mapping[str, str] | None = None, code_skipped: str | None = CODE_REASON
+) -> Plan:
+    """Choose a grader per task and keep the items it can grade. ``code_skipped``: why this run
+    cannot grade code tasks (they are skipped with that reason); None when it can."""
     overrides = dict(overrides or {})
+    forced = sorted(task for task, name in overrides.items() if name == CODE_TESTS)
+    if forced and code_skipped:
+        raise InvalidRequest(
+            f"--grader {forced[0]}={CODE_TESTS}: this run cannot grade code ({code_skipped})",
+            param="grader",
+        )
     unknown = sorted(set(overrides) - set(bank.tasks))
     if unknown:
         raise InvalidRequest(
@@ -129,7 +144,7 @@ def make_plan(bank: Bank, overrides: Mapping[str, str] | None = None) -> Plan:
             reason = "skipped by --grader" if grader is None else "set by --grader"
             source = "override"
         else:
-            grader, reason = infer_grader(task_items)
+            grader, reason = infer_grader(task_items, code_skipped)
             source = "inferred"
         tasks.append(TaskGrader(task, grader, reason, source, len(task_items)))
         if grader is None:

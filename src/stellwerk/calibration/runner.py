@@ -12,6 +12,7 @@ from stellwerk.backends.base import Backend
 from stellwerk.calibration.ask import Answer, ask
 from stellwerk.calibration.bank import BankItem
 from stellwerk.calibration.checkpoint import Checkpoint
+from stellwerk.calibration.code_tasks import CODE_TESTS, Checked, CodeGrader
 from stellwerk.calibration.graders import Grader
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import CalibrationError
@@ -48,17 +49,20 @@ def pending_jobs(
     ]
 
 
-def entry_of(job: Job, answer: Answer, graders: Mapping[str, Grader]) -> dict[str, Any]:
-    """The checkpoint line of a finished pair; an error scores 0 (the user got no answer)."""
+def entry_of(
+    job: Job, answer: Answer, graders: Mapping[str, Grader], checked: Checked | None = None
+) -> dict[str, Any]:
+    """The checkpoint line of a finished pair; an error scores 0 (the user got no answer).
+    ``checked``: the sandbox's verdict on a code task (its ``detail`` is kept as ``check``)."""
     score = 0.0
-    if not answer.error:
+    if not answer.error and checked is not None:
+        score = checked.score
+    elif not answer.error:
         try:
             score = graders[job.grader](answer.text, job.item.ground_truth)
         except Exception as exc:  # a grader's bug must not end a run of hours: record it
-            answer = replace(
-                answer, error="grader", error_message=f"{job.grader}: {type(exc).__name__}: {exc}"
-            )
-    return {
+            answer = _grader_failed(answer, job, exc)
+    entry = {
         "id": job.item.id,
         "model": job.model.id,
         "task": job.item.task,
@@ -67,6 +71,30 @@ def entry_of(job: Job, answer: Answer, graders: Mapping[str, Grader]) -> dict[st
         **asdict(answer),
         "decode_tokens_per_s": answer.decode_tokens_per_s,
     }
+    if checked is not None and not answer.error:
+        entry["check"] = checked.detail
+    return entry
+
+
+def _grader_failed(answer: Answer, job: Job, exc: Exception) -> Answer:
+    return replace(
+        answer, error="grader", error_message=f"{job.grader}: {type(exc).__name__}: {exc}"
+    )
+
+
+async def graded_entry(
+    job: Job, answer: Answer, graders: Mapping[str, Grader], code: CodeGrader | None
+) -> dict[str, Any]:
+    """``entry_of``, with code tasks run in the sandbox first (off the event loop)."""
+    if job.grader != CODE_TESTS or answer.error:
+        return entry_of(job, answer, graders)
+    if code is None:
+        raise CalibrationError(f"{job.item.task}: a code task was planned without a sandbox")
+    try:
+        checked = await code.grade(answer.text, job.item)
+    except Exception as exc:  # the sandbox failed, not the model: asked again by the next run
+        return entry_of(job, _grader_failed(answer, job, exc), graders)
+    return entry_of(job, answer, graders, checked)
 
 
 async def run_jobs(
@@ -76,6 +104,7 @@ async def run_jobs(
     graders: Mapping[str, Grader],
     settings: Settings,
     on_done: Progress | None = None,
+    code: CodeGrader | None = None,
 ) -> int:
     """Ask every job; returns how many were asked. Failures of a model are recorded, not raised."""
     queues: dict[str, asyncio.Queue[Job]] = {}
@@ -97,7 +126,7 @@ async def run_jobs(
                 max_tokens=settings.max_tokens,
                 timeout_s=timeout,
             )
-            entry = entry_of(job, answer, graders)
+            entry = await graded_entry(job, answer, graders, code)
             await asyncio.to_thread(checkpoint.append, entry)
             if on_done is not None:
                 on_done(entry)

@@ -50,6 +50,25 @@ def calibrate(
         list[str] | None,
         typer.Option(help="TASK=GRADER or TASK=skip; overrides the inferred grader. Repeatable."),
     ] = None,
+    run_code: Annotated[
+        bool,
+        typer.Option(
+            help="Grade code tasks by running the answers' code with the tests in the sandbox."
+        ),
+    ] = False,
+    run_code_without_network_isolation: Annotated[
+        bool,
+        typer.Option(
+            help="With --run-code: run the code even where the sandbox cannot cut the network off."
+        ),
+    ] = False,
+    code_timeout: Annotated[
+        float, typer.Option(help="Wall-clock seconds per sandboxed code run.")
+    ] = 10.0,
+    code_python: Annotated[
+        str | None,
+        typer.Option(help="Interpreter for code runs (default: the one running Stellwerk)."),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show the progress bar on stderr.")] = True,
     record: Annotated[
         bool, typer.Option(help="Store the evaluation record of every model in the ledger.")
@@ -80,10 +99,11 @@ def calibrate(
     """
     from rich.console import Console
 
-    from stellwerk.calibration.calibrate import Request, finish, prepare
+    from stellwerk.calibration.calibrate import CodeRuns, Request, finish, prepare
     from stellwerk.calibration.costs import per_model
     from stellwerk.calibration.plan import parse_overrides
     from stellwerk.calibration.runner import Settings
+    from stellwerk.calibration.sandbox import Limits
     from stellwerk.cli.calibrate_fit import check_router_out, place_into_router
     from stellwerk.cli.calibrate_record import record_and_propose
     from stellwerk.config import load_config
@@ -100,6 +120,12 @@ def calibrate(
             limit=limit,
             overrides=parse_overrides(grader or []),
             settings=Settings(max_tokens=max_tokens, concurrency=concurrency, timeout_s=timeout),
+            code=CodeRuns(
+                run=run_code or run_code_without_network_isolation,
+                without_network_isolation=run_code_without_network_isolation,
+                limits=Limits(wall_s=code_timeout),
+                python=code_python or sys.executable,
+            ),
         )
         prepared = prepare(cfg, request)
     except StellwerkError as exc:
@@ -212,6 +238,11 @@ def _describe_plan(console: Console, prepared: Prepared) -> None:
         console.print(f"  {task.task}: {how} ({task.source}: {task.reason})")
     for reason, count in prepared.plan.skipped.most_common():
         console.print(f"  skipped {count} prompts: {reason}")
+    if prepared.sandbox is not None and not prepared.sandbox.isolate:
+        console.print(
+            "  warning: code tasks run WITHOUT network isolation"
+            " (--run-code-without-network-isolation)"
+        )
 
 
 def _print_summary(console: Console, summary: dict[str, Any]) -> None:
