@@ -4,13 +4,14 @@ governance snapshot afterwards): move a model through its lifecycle, set a depar
 budget, revoke a key.
 
 An action is posted twice: first without ``confirm`` (the page shows what will happen and asks),
-then with ``confirm=yes`` (it happens). Both posts carry the session's CSRF token.
+then with ``confirm=yes`` (it happens). Both posts carry the session's CSRF token. Each action is
+an :class:`Action` in :data:`ACTIONS`; the routes serve them all the same way.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from stellwerk.dashboard.drilldowns import find_department
@@ -60,7 +61,7 @@ def _budget(form: Mapping[str, str]) -> float | None:
 
 
 def prepare_lifecycle(
-    gov: Governance, model_id: str, form: Mapping[str, str], prefix: str
+    gov: Governance, model_id: str, form: Mapping[str, str], prefix: str, fmt: Formatter
 ) -> Pending:
     state = gov.catalog.state(model_id)
     target = parse_state(form.get("state", ""))
@@ -74,7 +75,7 @@ def prepare_lifecycle(
     )
 
 
-def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> None:
+def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> str:
     version = form.get("version", "")
     gov.catalog.transition(
         model_id,
@@ -84,6 +85,7 @@ def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor
         expected_version=int(version) if version.isdigit() else None,
     )
     gov.reload()
+    return f"/models/{model_id}"
 
 
 def prepare_budget(
@@ -104,14 +106,17 @@ def prepare_budget(
     )
 
 
-def run_budget(gov: Governance, department: str, form: Mapping[str, str], actor: str) -> None:
+def run_budget(gov: Governance, department: str, form: Mapping[str, str], actor: str) -> str:
     current = gov.budgets.department_limits(department)
     limits = current.model_copy(update={"monthly_budget": _budget(form)})
     gov.budgets.set_limits("department", department, limits, actor=actor, reason=_reason(form))
     gov.reload()
+    return f"/departments/{department}"
 
 
-def prepare_revoke(gov: Governance, key_id: str, form: Mapping[str, str], prefix: str) -> Pending:
+def prepare_revoke(
+    gov: Governance, key_id: str, form: Mapping[str, str], prefix: str, fmt: Formatter
+) -> Pending:
     info = gov.keys.get(key_id)
     reason = _reason(form)
     return Pending(
@@ -124,7 +129,31 @@ def prepare_revoke(gov: Governance, key_id: str, form: Mapping[str, str], prefix
 
 
 def run_revoke(gov: Governance, key_id: str, form: Mapping[str, str], actor: str) -> str:
-    """Revoke ``key_id``; returns its department (where the page goes back to)."""
     info = gov.keys.revoke(key_id, actor=actor, reason=_reason(form))
     gov.reload()
-    return info.department
+    return f"/departments/{info.department}"
+
+
+Prepare = Callable[[Governance, str, Mapping[str, str], str, Formatter], Pending]
+"""``(gov, subject, form, prefix, fmt)``: check the form and say what will happen."""
+Run = Callable[[Governance, str, Mapping[str, str], str], str]
+"""``(gov, subject, form, actor)``: do it (audited); returns the page to go back to, below the
+dashboard's prefix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One confirmed action, posted to ``path`` (below the prefix; ``{subject:path}`` is the model,
+    department or key it acts on)."""
+
+    name: str
+    path: str
+    prepare: Prepare
+    run: Run
+
+
+ACTIONS = (
+    Action("move_model", "/models/{subject:path}/lifecycle", prepare_lifecycle, run_lifecycle),
+    Action("set_budget", "/departments/{subject:path}/budget", prepare_budget, run_budget),
+    Action("revoke_key", "/keys/{subject:path}/revoke", prepare_revoke, run_revoke),
+)

@@ -3,9 +3,10 @@ and the three confirmed actions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -135,86 +136,53 @@ def build_router() -> APIRouter:
             sizes={m.id: m.size_class for m in gov.config.models},
         )
 
-    @router.get("/models/{model_id:path}")
-    def model(
-        request: Request,
-        model_id: str,
-        admin: AdminDep,
-        gov: GovernanceDep,
-        month: str | None = None,
-        done: str | None = None,
-    ) -> Response:
-        label, window = month_window(month)
-        page = model_page(gov, model_id, window)
-        return render(
-            dashboard_of(request).env,
-            request,
-            "model.html",
-            admin=admin,
-            month=label,
-            m=page,
-            done=done is not None,
-        )
-
-    @router.get("/departments/{name:path}")
-    def department(
-        request: Request,
-        name: str,
-        admin: AdminDep,
-        gov: GovernanceDep,
-        month: str | None = None,
-        done: str | None = None,
-    ) -> Response:
-        label, window = month_window(month)
-        page = department_page(gov, name, window)
-        return render(
-            dashboard_of(request).env,
-            request,
-            "department.html",
-            admin=admin,
-            month=label,
-            d=page,
-            done=done is not None,
-        )
-
-    @router.post("/models/{model_id:path}/lifecycle")
-    async def move_model(
-        request: Request, model_id: str, admin: AdminDep, gov: GovernanceDep
-    ) -> Response:
-        form = await checked_form(request, admin)
-        if form.get("confirm") != "yes":
-            pending = await run_in_threadpool(
-                actions.prepare_lifecycle, gov, model_id, form, PREFIX
-            )
-            return _confirm(request, admin, pending)
-        await run_in_threadpool(actions.run_lifecycle, gov, model_id, form, admin.key_id)
-        return RedirectResponse(f"{PREFIX}/models/{model_id}?done=1", status_code=303)
-
-    @router.post("/departments/{name:path}/budget")
-    async def set_budget(
-        request: Request, name: str, admin: AdminDep, gov: GovernanceDep
-    ) -> Response:
-        form = await checked_form(request, admin)
-        if form.get("confirm") != "yes":
-            fmt = Formatter(Page.of(request).language)
-            pending = await run_in_threadpool(actions.prepare_budget, gov, name, form, PREFIX, fmt)
-            return _confirm(request, admin, pending)
-        await run_in_threadpool(actions.run_budget, gov, name, form, admin.key_id)
-        return RedirectResponse(f"{PREFIX}/departments/{name}?done=1", status_code=303)
-
-    @router.post("/keys/{key_id:path}/revoke")
-    async def revoke_key(
-        request: Request, key_id: str, admin: AdminDep, gov: GovernanceDep
-    ) -> Response:
-        form = await checked_form(request, admin)
-        if form.get("confirm") != "yes":
-            pending = await run_in_threadpool(actions.prepare_revoke, gov, key_id, form, PREFIX)
-            return _confirm(request, admin, pending)
-        department = await run_in_threadpool(actions.run_revoke, gov, key_id, form, admin.key_id)
-        return RedirectResponse(f"{PREFIX}/departments/{department}?done=1", status_code=303)
-
+    model = _drilldown("model.html", "m", model_page)
+    router.add_api_route("/models/{subject:path}", model, methods=["GET"], name="model")
+    department = _drilldown("department.html", "d", department_page)
+    router.add_api_route(
+        "/departments/{subject:path}", department, methods=["GET"], name="department"
+    )
+    for action in actions.ACTIONS:
+        router.add_api_route(action.path, _confirmed(action), methods=["POST"], name=action.name)
     return router
 
 
-def _confirm(request: Request, admin: Admin, pending: actions.Pending) -> Response:
-    return render(dashboard_of(request).env, request, "confirm.html", admin=admin, pending=pending)
+def _drilldown(
+    template: str, key: str, build: Callable[[Governance, str, Window], object]
+) -> Callable[..., Response]:
+    """The route of a drill-down page: ``build(gov, subject, window)`` rendered into ``template``
+    as ``key``, for the month asked for (this month without one)."""
+
+    def page(
+        request: Request,
+        subject: str,
+        admin: AdminDep,
+        gov: GovernanceDep,
+        month: str | None = None,
+        done: str | None = None,
+    ) -> Response:
+        label, window = month_window(month)
+        values: dict[str, Any] = {key: build(gov, subject, window), "done": done is not None}
+        return render(
+            dashboard_of(request).env, request, template, admin=admin, month=label, **values
+        )
+
+    return page
+
+
+def _confirmed(action: actions.Action) -> Callable[..., Coroutine[Any, Any, Response]]:
+    """The route of ``action``: without ``confirm=yes`` a page that says what will happen and
+    asks; with it, the action, then back to the page it came from."""
+
+    async def act(request: Request, subject: str, admin: AdminDep, gov: GovernanceDep) -> Response:
+        form = await checked_form(request, admin)
+        if form.get("confirm") != "yes":
+            fmt = Formatter(Page.of(request).language)
+            pending = await run_in_threadpool(action.prepare, gov, subject, form, PREFIX, fmt)
+            return render(
+                dashboard_of(request).env, request, "confirm.html", admin=admin, pending=pending
+            )
+        back = await run_in_threadpool(action.run, gov, subject, form, admin.key_id)
+        return RedirectResponse(f"{PREFIX}{back}?done=1", status_code=303)
+
+    return act
