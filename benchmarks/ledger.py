@@ -18,20 +18,18 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from stellwerk.ledger.ledger import Ledger, open_ledger
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.ledger.rows import FIELD_NAMES
+from stellwerk.ledger.scratch import scratch_schema
 from stellwerk.ledger.window import Window
 from stellwerk.ledger.writer import BatchWriter, LedgerWriter
 
@@ -283,23 +281,6 @@ def _psycopg_rate(
     return asyncio.run(run())
 
 
-@contextmanager
-def postgres_schema(base: str) -> Iterator[str]:
-    url = make_url(base).set(drivername="postgresql+psycopg")
-    schema = f"stellwerk_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -317,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             rows += bench("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args)
     if args.only in (None, "postgresql"):
         if args.postgres_url:
-            with postgres_schema(args.postgres_url) as url:
+            with scratch_schema(args.postgres_url, prefix="stellwerk_bench") as url:
                 rows += bench("postgresql", url, args)
         else:
             print(

@@ -14,8 +14,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -82,26 +81,6 @@ async def _through_writer(url: str, count: int, clients: int) -> float:
         ledger.close()
 
 
-@contextmanager
-def _postgres_schema(base: str) -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    url = make_url(base).set(drivername="postgresql+psycopg")
-    schema = f"stellwerk_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 def _team_benchmark(writes: int, rows: int, log: Callable[[str], None]) -> str | None:
     script = ROOT / "benchmarks" / "ledger.py"
     if not script.exists():
@@ -126,8 +105,10 @@ def run(writes: int, folder: Path, log: Callable[[str], None], rows: int = 0) ->
     measured["rates"]["SQLite"] = asyncio.run(_through_writer(url, writes, clients))
     postgres = os.environ.get(POSTGRES_ENV)
     if postgres:
+        from stellwerk.ledger.scratch import scratch_schema
+
         try:
-            with _postgres_schema(postgres) as pg_url:
+            with scratch_schema(postgres, prefix="stellwerk_bench") as pg_url:
                 rate = asyncio.run(_through_writer(pg_url, writes, clients))
             measured["rates"]["PostgreSQL"] = rate
         except Exception as exc:  # a missing server is reported in the table, not fatal

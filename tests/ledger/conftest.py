@@ -8,15 +8,13 @@ afterwards, so that concurrent runs on a shared server do not see each other.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from stellwerk.ledger.ledger import Ledger, open_ledger
+from stellwerk.ledger.scratch import scratch_schema
 
 POSTGRES_ENV = "STELLWERK_TEST_POSTGRES_URL"
 
@@ -31,19 +29,8 @@ def _postgres_base() -> str:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A URL whose connections use a fresh, empty schema (dropped after the test)."""
-    base = make_url(_postgres_base()).set(drivername="postgresql+psycopg")
-    schema = f"stellwerk_ledger_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with scratch_schema(_postgres_base(), prefix="stellwerk_ledger") as schema_url:
+        yield schema_url
 
 
 @pytest.fixture
