@@ -299,27 +299,43 @@ def _answered_lines(checkpoint: Path) -> Counter[tuple[str, str]]:
     return counts
 
 
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO / "src")}
+
+
+def _calibrate_argv(config_path: Path, bank: Path, out: Path, models: str) -> list[str]:
+    """``stellwerk calibrate`` of ``models`` as a separate process, one request at a time."""
+    return [
+        sys.executable, "-m", "stellwerk", "calibrate", "--no-progress",
+        "--config", str(config_path), "--bank", str(bank), "--out", str(out),
+        "--models", models, "--max-tokens", "12", "--concurrency", "1",
+    ]  # fmt: skip
+
+
+def _started_until_checkpointed(
+    args: list[str], cwd: Path, checkpoint: Path, lines: int, stdout: int
+) -> subprocess.Popen[str]:
+    """The run of ``args``, once its checkpoint holds more than ``lines`` lines (still running)."""
+    process = subprocess.Popen(
+        args, cwd=cwd, env=_env(), stdout=stdout, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if checkpoint.exists() and len(checkpoint.read_bytes().splitlines()) > lines:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before it could be stopped"
+    return process
+
+
 @pytest.mark.slow
 def test_killed_run_resumes_without_asking_answered_pairs_again(
     config_path: Path, bank: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out.jsonl"
     checkpoint = tmp_path / "out.jsonl.checkpoint"
-    args = [
-        sys.executable, "-m", "stellwerk", "calibrate", "--no-progress",
-        "--config", str(config_path), "--bank", str(bank), "--out", str(out),
-        "--models", "tiny-small,tiny-medium", "--max-tokens", "12", "--concurrency", "1",
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    process = subprocess.Popen(
-        args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        if checkpoint.exists() and len(checkpoint.read_bytes().splitlines()) > 12:
-            break
-        time.sleep(0.02)
-    assert process.poll() is None, "the run ended before it could be killed"
+    args = _calibrate_argv(config_path, bank, out, "tiny-small,tiny-medium")
+    process = _started_until_checkpointed(args, tmp_path, checkpoint, 12, subprocess.DEVNULL)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert process.stderr is not None
@@ -328,7 +344,7 @@ def test_killed_run_resumes_without_asking_answered_pairs_again(
     assert 0 < len(before) < 48
     assert not out.exists()  # killed: no outcomes were written
 
-    resumed = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True)
+    resumed = subprocess.run(args, cwd=tmp_path, env=_env(), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming: {len(before)} of 48 pairs already answered" in resumed.stderr
     after = _answered_lines(checkpoint)
@@ -345,21 +361,8 @@ def test_ctrl_c_writes_what_is_complete_and_says_how_to_continue(
 ) -> None:
     out = tmp_path / "out.jsonl"
     checkpoint = tmp_path / "out.jsonl.checkpoint"
-    args = [
-        sys.executable, "-m", "stellwerk", "calibrate", "--no-progress",
-        "--config", str(config_path), "--bank", str(bank), "--out", str(out),
-        "--models", "tiny-small", "--max-tokens", "12", "--concurrency", "1",
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    process = subprocess.Popen(
-        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        if checkpoint.exists() and len(checkpoint.read_bytes().splitlines()) > 6:
-            break
-        time.sleep(0.02)
-    assert process.poll() is None, "the run ended before it could be interrupted"
+    args = _calibrate_argv(config_path, bank, out, "tiny-small")
+    process = _started_until_checkpointed(args, tmp_path, checkpoint, 6, subprocess.PIPE)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
