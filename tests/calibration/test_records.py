@@ -19,7 +19,6 @@ from stellwerk.calibration.records import (
 from stellwerk.config import parse_config
 from stellwerk.errors import CalibrationError
 from stellwerk.ledger.ledger import Ledger
-from tests.ledger.conftest import db_url, ledger, postgres_url, sqlite_url  # noqa: F401
 
 SUMMARY: dict[str, Any] = {
     "run_id": "run-1",
@@ -53,7 +52,7 @@ SUMMARY: dict[str, Any] = {
 }
 
 
-def test_records_are_stored_audited_and_read_newest_first(ledger: Ledger) -> None:  # noqa: F811
+def test_records_are_stored_audited_and_read_newest_first(ledger: Ledger) -> None:
     store = CalibrationStore(ledger)
     first = store.add(records_from_summary(SUMMARY, actor="cli:ops", config_hash="abc"))
     assert all(r.id is not None for r in first)
@@ -73,7 +72,7 @@ def test_records_are_stored_audited_and_read_newest_first(ledger: Ledger) -> Non
     assert [a.details["run_id"] for a in audit] == ["run-2", "run-1"]
 
 
-def test_records_cannot_be_changed_or_deleted(ledger: Ledger) -> None:  # noqa: F811
+def test_records_cannot_be_changed_or_deleted(ledger: Ledger) -> None:
     CalibrationStore(ledger).add(records_from_summary(SUMMARY, actor="cli:ops"))
     for statement in (
         "UPDATE calibration_records SET quality = 1.0",
@@ -99,7 +98,7 @@ def _config() -> Any:
 
 
 def test_accepted_costs_are_audited_and_override_the_configured_ones(
-    ledger: Ledger,  # noqa: F811
+    ledger: Ledger,
 ) -> None:
     store = CalibrationStore(ledger)
     entry = CostEntry(

@@ -3,26 +3,15 @@ to logout or expiry, and ended or expired ones are refused and cleaned up."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import func, select
 
 from stellwerk.dashboard.session import SessionCodec
 from stellwerk.dashboard.session_store import SessionStore
 from stellwerk.errors import AuthenticationFailed
-from stellwerk.ledger.ledger import Ledger, open_ledger
+from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.session_tables import dashboard_sessions
 from tests.dashboard.test_session import SECRET, Clock
-
-
-@pytest.fixture
-def ledger(any_db_url: str) -> Iterator[Ledger]:
-    opened = open_ledger(any_db_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _rows(ledger: Ledger) -> int:

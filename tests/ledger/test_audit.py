@@ -86,8 +86,8 @@ def test_updates_and_deletes_are_refused_by_the_database(ledger: Ledger, stateme
 
 
 @pytest.mark.postgres
-def test_truncate_is_refused_on_postgres(postgres_url: str) -> None:
-    ledger = open_ledger(postgres_url)
+def test_truncate_is_refused_on_postgres(pg_schema_url: str) -> None:
+    ledger = open_ledger(pg_schema_url)
     try:
         fill(ledger)
         with pytest.raises(DBAPIError, match="append-only"), ledger.begin() as connection:

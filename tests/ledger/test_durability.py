@@ -60,12 +60,12 @@ def stored_ids(url: str) -> list[str]:
         ledger.close()
 
 
-def test_flushed_records_survive_sigkill_unflushed_ones_are_the_cost(db_url: str) -> None:
-    run_until(db_url, "flushed", "accepted 30 more")
+def test_flushed_records_survive_sigkill_unflushed_ones_are_the_cost(any_db_url: str) -> None:
+    run_until(any_db_url, "flushed", "accepted 30 more")
     records = make_records(80)
-    assert stored_ids(db_url) == [r.request_id for r in records[:50]]
+    assert stored_ids(any_db_url) == [r.request_id for r in records[:50]]
 
 
-def test_interval_and_waited_records_survive_sigkill(db_url: str) -> None:
-    run_until(db_url, "interval", "waited for 1")
-    assert stored_ids(db_url) == [r.request_id for r in make_records(41)]
+def test_interval_and_waited_records_survive_sigkill(any_db_url: str) -> None:
+    run_until(any_db_url, "interval", "waited for 1")
+    assert stored_ids(any_db_url) == [r.request_id for r in make_records(41)]

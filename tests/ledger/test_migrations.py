@@ -30,8 +30,8 @@ from tests.ledger.migrate_child import RECORDS
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_open_creates_tables_at_head(db_url: str) -> None:
-    ledger = open_ledger(db_url)
+def test_open_creates_tables_at_head(any_db_url: str) -> None:
+    ledger = open_ledger(any_db_url)
     try:
         names = set(inspect(ledger.engine).get_table_names())
         assert {"usage", "audit_log", migrate.VERSION_TABLE} <= names
@@ -41,12 +41,12 @@ def test_open_creates_tables_at_head(db_url: str) -> None:
         ledger.close()
 
 
-def test_open_twice_keeps_data_and_changes_nothing(db_url: str) -> None:
-    first = open_ledger(db_url)
+def test_open_twice_keeps_data_and_changes_nothing(any_db_url: str) -> None:
+    first = open_ledger(any_db_url)
     first.insert_usage(make_records(5))
     first.append_audit(actor="config", action="reload", target_kind="config", target="x.yaml")
     first.close()
-    second = open_ledger(db_url)
+    second = open_ledger(any_db_url)
     try:
         assert second.count_usage() == 5
         assert len(second.list_audit()) == 1
@@ -56,9 +56,9 @@ def test_open_twice_keeps_data_and_changes_nothing(db_url: str) -> None:
         second.close()
 
 
-def test_tables_module_matches_the_migrations(db_url: str) -> None:
+def test_tables_module_matches_the_migrations(any_db_url: str) -> None:
     """Someone who changes tables.py without a migration (or the reverse) fails here."""
-    ledger = open_ledger(db_url)
+    ledger = open_ledger(any_db_url)
     try:
         ledger.insert_usage(make_records(3))  # makes a partition on PostgreSQL: must be ignored
         with ledger.connect() as connection:
@@ -88,16 +88,16 @@ def _version_table(diff: object) -> bool:
     )
 
 
-def test_database_at_older_revision_is_upgraded_with_its_data(db_url: str) -> None:
-    engine = build_engine(db_url)
+def test_database_at_older_revision_is_upgraded_with_its_data(any_db_url: str) -> None:
+    engine = build_engine(any_db_url)
     migrate.upgrade(engine, "0001_usage")
     assert "audit_log" not in inspect(engine).get_table_names()
-    old = open_ledger(db_url, revision="0001_usage")
+    old = open_ledger(any_db_url, revision="0001_usage")
     old.insert_usage(make_records(4))
     old.close()
     engine.dispose()
 
-    upgraded = open_ledger(db_url)
+    upgraded = open_ledger(any_db_url)
     try:
         assert upgraded.count_usage() == 4
         assert [r.request_id for r in upgraded.recent_usage(limit=10)] == [
@@ -111,14 +111,14 @@ def test_database_at_older_revision_is_upgraded_with_its_data(db_url: str) -> No
         upgraded.close()
 
 
-def test_database_from_a_newer_version_is_refused(db_url: str) -> None:
-    open_ledger(db_url).close()
-    engine = build_engine(db_url)
+def test_database_from_a_newer_version_is_refused(any_db_url: str) -> None:
+    open_ledger(any_db_url).close()
+    engine = build_engine(any_db_url)
     with engine.begin() as connection:
         connection.execute(text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = '9999_future'"))
     engine.dispose()
     with pytest.raises(LedgerError, match=r"9999_future.*newer version"):
-        open_ledger(db_url)
+        open_ledger(any_db_url)
 
 
 def test_sqlite_runs_in_wal_mode_with_normal_sync(sqlite_url: str, tmp_path: Path) -> None:
@@ -160,8 +160,8 @@ def test_in_memory_sqlite_works_for_quick_tools() -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_usage_is_partitioned_by_month(postgres_url: str) -> None:
-    ledger = open_ledger(postgres_url)
+def test_postgres_usage_is_partitioned_by_month(pg_schema_url: str) -> None:
+    ledger = open_ledger(pg_schema_url)
     try:
         records = make_records(3000)  # 37 minutes apart: November 2026 into January 2027
         ledger.insert_usage(records[:1000])
@@ -192,12 +192,12 @@ def test_postgres_usage_is_partitioned_by_month(postgres_url: str) -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_replicas_migrating_at_once_all_succeed(postgres_url: str) -> None:
+def test_postgres_replicas_migrating_at_once_all_succeed(pg_schema_url: str) -> None:
     errors: list[BaseException] = []
 
     def open_one() -> None:
         try:
-            open_ledger(postgres_url).close()
+            open_ledger(pg_schema_url).close()
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
@@ -207,7 +207,7 @@ def test_postgres_replicas_migrating_at_once_all_succeed(postgres_url: str) -> N
     for thread in threads:
         thread.join()
     assert errors == []
-    engine = create_engine(postgres_url)
+    engine = create_engine(pg_schema_url)
     with engine.connect() as connection:
         assert migrate.current_revision(connection) == migrate.head_revision()
     engine.dispose()
@@ -216,13 +216,13 @@ def test_postgres_replicas_migrating_at_once_all_succeed(postgres_url: str) -> N
 PROCESSES = 4
 
 
-def test_processes_migrating_one_fresh_database_at_once_all_succeed(db_url: str) -> None:
+def test_processes_migrating_one_fresh_database_at_once_all_succeed(any_db_url: str) -> None:
     """Gateway processes started together on a new ledger: every one opens it, the migrations
     run once in all, and every process's records are there afterwards."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.ledger.migrate_child", db_url, f"p{n}"],
+            [sys.executable, "-m", "tests.ledger.migrate_child", any_db_url, f"p{n}"],
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,
@@ -249,7 +249,7 @@ def test_processes_migrating_one_fresh_database_at_once_all_succeed(db_url: str)
     ran = [line for out, _ in outputs for line in json.loads(out.splitlines()[-1])["ran"]]
     scripts = ScriptDirectory.from_config(migrate.alembic_config())
     assert len(ran) == len(list(scripts.walk_revisions()))  # each migration ran exactly once
-    ledger = open_ledger(db_url)
+    ledger = open_ledger(any_db_url)
     try:
         with ledger.connect() as connection:
             versions = connection.execute(

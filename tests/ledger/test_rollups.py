@@ -98,14 +98,14 @@ def test_records_at_the_edges_of_days(ledger: Ledger) -> None:
     assert {k[2] for k in _stored_latency(ledger)} == {0}  # 4 ms is below the first edge
 
 
-def test_migration_rolls_up_records_written_before_it(db_url: str) -> None:
+def test_migration_rolls_up_records_written_before_it(any_db_url: str) -> None:
     records = [make_record(i) for i in range(120)]
-    old = open_ledger(db_url, revision="0400_governance")
+    old = open_ledger(any_db_url, revision="0400_governance")
     try:
         old.insert_usage(records)
     finally:
         old.close()
-    ledger = open_ledger(db_url)
+    ledger = open_ledger(any_db_url)
     try:
         assert _stored_daily(ledger) == _expected_daily(records)
         ledger.insert_usage([make_record(500)])

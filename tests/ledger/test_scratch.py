@@ -12,7 +12,7 @@ from stellwerk.errors import LedgerError
 from stellwerk.ledger import migrate
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.scratch import scratch_schema
-from tests.ledger.conftest import POSTGRES_ENV
+from tests.fixtures.databases import POSTGRES_ENV
 
 
 def _schema_of(url: str) -> str:
