@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -130,6 +131,20 @@ async def _idle_or_new(idle: deque[_Client], host: str, port: int) -> _Client:
     return await _connect(host, port)
 
 
+async def _all_at_once(
+    sample: Sample, clients: int, worker: Callable[[], Awaitable[_Client]]
+) -> Sample:
+    """``clients`` workers at once, each closing with the connection it used last;
+    ``sample.elapsed`` is the time until the last one is done."""
+    started = time.perf_counter()
+    last = await asyncio.gather(*(worker() for _ in range(clients)))
+    for client in last:
+        assert client.transport is not None
+        client.transport.close()
+    sample.elapsed = time.perf_counter() - started
+    return sample
+
+
 async def closed_loop(
     host: str, port: int, request: bytes, *, clients: int, duration: float, timeout: float = 10
 ) -> Sample:
@@ -137,7 +152,7 @@ async def closed_loop(
     sample = Sample()
     end = time.perf_counter() + duration
 
-    async def worker() -> None:
+    async def worker() -> _Client:
         client = await _connect(host, port)
         while time.perf_counter() < end:
             started = time.perf_counter()
@@ -146,13 +161,9 @@ async def closed_loop(
             else:
                 sample.errors += 1
                 client = await _connect(host, port)
-        assert client.transport is not None
-        client.transport.close()
+        return client
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    sample.elapsed = time.perf_counter() - started
-    return sample
+    return await _all_at_once(sample, clients, worker)
 
 
 async def open_loop(
@@ -217,7 +228,7 @@ async def streamed(
     sample = Sample()
     remaining = count
 
-    async def worker() -> None:
+    async def worker() -> _Client:
         nonlocal remaining
         client = await _connect(host, port)
         while remaining > 0:
@@ -229,10 +240,6 @@ async def streamed(
             else:
                 sample.errors += 1
                 client = await _connect(host, port)
-        assert client.transport is not None
-        client.transport.close()
+        return client
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    sample.elapsed = time.perf_counter() - started
-    return sample
+    return await _all_at_once(sample, clients, worker)
