@@ -11,13 +11,13 @@ import pytest
 
 from stellwerk.demo.llama_server import (
     ServedModel,
-    check_installed,
     running_llama_server,
     server_config,
     start_llama_server,
 )
 from stellwerk.demo.tiny_gguf import SIZES, write_tiny_model
 from stellwerk.errors import DemoBackendError
+from tests.fixtures.llama import require_llama
 
 
 @pytest.fixture
@@ -28,12 +28,7 @@ def small_model(tmp_path: Path) -> ServedModel:
 @pytest.fixture
 def installed(request: pytest.FixtureRequest) -> None:
     """Skip (or fail with --llama-required) when llama-cpp-python is missing."""
-    try:
-        check_installed()
-    except DemoBackendError as exc:
-        if request.config.getoption("--llama-required"):
-            raise
-        pytest.skip(str(exc))
+    require_llama(request.config)
 
 
 def test_config_names_every_model_with_one_thread(small_model: ServedModel) -> None:
