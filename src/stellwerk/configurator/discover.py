@@ -18,7 +18,7 @@ from typing import Literal
 import httpx
 
 from stellwerk.catalog import Catalog, CatalogModel
-from stellwerk.configurator.engines import UNKNOWN_CONTEXT, Served, config_openness
+from stellwerk.configurator.engines import UNKNOWN_CONTEXT, Served
 from stellwerk.configurator.needs import Needs
 from stellwerk.errors import BackendFailed, BackendTimeout, BackendUnavailable
 
@@ -230,18 +230,12 @@ def _known(
     if found.context_length is not None:
         limits.append(found.context_length)  # what the server was started with
     context = min(limits)
-    row = Served(
-        model_id=model.id,
+    row = Served.of(
+        model,
         backend=backend,
         upstream=found.name,
         size_class="medium",
-        params_b=model.params_b,
-        active_params_b=model.active_params_b or model.params_b,
         context_length=context,
-        capabilities=tuple(model.capabilities),
-        languages=model.languages,
-        licence=model.licence,
-        openness=config_openness(model),
         lifecycle="proposed" if problem else "approved",
         notes=(f"matched {model.id} by {found.how}",),
     )

@@ -52,6 +52,35 @@ class Served:
     lifecycle: str = "approved"
     notes: tuple[str, ...] = ()
 
+    @classmethod
+    def of(
+        cls,
+        model: CatalogModel,
+        *,
+        backend: str,
+        upstream: str,
+        size_class: str,
+        context_length: int,
+        lifecycle: str = "approved",
+        notes: tuple[str, ...] = (),
+    ) -> Served:
+        """A catalog model served by ``backend`` under the name ``upstream``."""
+        return cls(
+            model_id=model.id,
+            backend=backend,
+            upstream=upstream,
+            size_class=size_class,
+            params_b=model.params_b,
+            active_params_b=model.active_params_b or model.params_b,
+            context_length=context_length,
+            capabilities=tuple(model.capabilities),
+            languages=model.languages,
+            licence=model.licence,
+            openness=config_openness(model),
+            lifecycle=lifecycle,
+            notes=notes,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class EnginePlan:
@@ -83,18 +112,12 @@ def served_context(model: CatalogModel, needs: Needs) -> tuple[int, tuple[str, .
 def served(pick: Pick, needs: Needs, backend: str, upstream: str) -> Served:
     model = pick.model
     context, notes = served_context(model, needs)
-    return Served(
-        model_id=model.id,
+    return Served.of(
+        model,
         backend=backend,
         upstream=upstream,
         size_class=pick.size_class,
-        params_b=model.params_b,
-        active_params_b=model.active_params_b or model.params_b,
         context_length=context,
-        capabilities=tuple(model.capabilities),
-        languages=model.languages,
-        licence=model.licence,
-        openness=config_openness(model),
         notes=notes,
     )
 
