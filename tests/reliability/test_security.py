@@ -203,3 +203,17 @@ def test_cors_only_for_the_configured_origins(offline_raw: dict[str, Any]) -> No
     assert foreign.status_code == 400
     assert "access-control-allow-origin" not in foreign.headers
     assert "access-control-allow-origin" not in simple.headers
+
+
+@pytest.mark.parametrize(("path", "envelope"), [("/v1/chat/completions", dict), ("/api/chat", str)])
+def test_cors_headers_on_the_chat_endpoints(
+    offline_raw: dict[str, Any], path: str, envelope: type
+) -> None:
+    """The chat endpoints skip FastAPI's routing (the direct lane) but not the CORS layer."""
+    offline_raw["server"]["cors_origins"] = ["https://intranet.example"]
+    with running_gateway(offline_raw) as gw:
+        answer = httpx.post(gw.url + path, json={}, headers={"origin": "https://intranet.example"})
+    assert answer.status_code == 401
+    assert isinstance(answer.json()["error"], envelope)
+    assert answer.headers["access-control-allow-origin"] == "https://intranet.example"
+    assert "x-stellwerk-model" in answer.headers["access-control-expose-headers"]

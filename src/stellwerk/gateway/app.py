@@ -24,6 +24,7 @@ from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard import install_dashboard
 from stellwerk.gateway import admin_api, errors, ollama_api, openai_api, openapi, ops
 from stellwerk.gateway.answer_lengths import AnswerLengths
+from stellwerk.gateway.direct import DirectLane
 from stellwerk.gateway.runtime import Secrets, build_runtime
 from stellwerk.governance.service import Governance, build_counters, redis_password
 from stellwerk.ledger.ledger import open_ledger
@@ -80,6 +81,15 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         # Stellwerk exports its own Prometheus metrics; FastAPI's OpenTelemetry hook would look
         # up the global providers (and read the environment) on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
+    # The chat endpoints skip FastAPI's routing and dependencies; CORS, added after, wraps them.
+    app.add_middleware(
+        DirectLane,
+        routes={
+            ("POST", "/v1/chat/completions"): openai_api.chat_completions,
+            ("POST", "/api/chat"): ollama_api.chat,
+            ("POST", "/api/generate"): ollama_api.generate,
+        },
     )
     if config.server.cors_origins:
         app.add_middleware(

@@ -1,4 +1,5 @@
-"""FastAPI dependencies as ``Annotated`` aliases, so routes stay short."""
+"""FastAPI dependencies as ``Annotated`` aliases, so routes stay short; ``runtime_of`` for the
+handlers of the direct lane (:mod:`stellwerk.gateway.direct`), which take only the request."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ from fastapi import Depends, Request
 from stellwerk.gateway.runtime import Runtime
 
 
-async def get_runtime(request: Request) -> Runtime:
-    """``async``: FastAPI runs a plain ``def`` dependency in its thread pool, on every request."""
+def runtime_of(request: Request) -> Runtime:
+    """The app's runtime (set at start-up), for handlers that take only the request."""
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+async def get_runtime(request: Request) -> Runtime:
+    """``async``: FastAPI runs a plain ``def`` dependency in its thread pool, on every request."""
+    return runtime_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -31,7 +31,7 @@ from stellwerk.gateway.chat import (
     select,
 )
 from stellwerk.gateway.chat import embed as embed_call
-from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.gateway.deps import RuntimeDep, runtime_of
 from stellwerk.gateway.errors import message_of
 from stellwerk.gateway.runtime import Runtime
 
@@ -55,9 +55,9 @@ def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
     openapi_extra=openapi.keyed(wire.OllamaChatRequest),
     responses={**openapi.streaming("application/x-ndjson"), **_errors(openapi.CHAT_ERRORS)},
 )
-async def chat(request: Request, runtime: RuntimeDep) -> Response:
+async def chat(request: Request) -> Response:
     """Chat; streams NDJSON unless ``"stream": false``."""
-    return await _converse(request, runtime, generate=False)
+    return await _converse(request, runtime_of(request), generate=False)
 
 
 @router.post(
@@ -66,9 +66,9 @@ async def chat(request: Request, runtime: RuntimeDep) -> Response:
     openapi_extra=openapi.keyed(wire.OllamaGenerateRequest),
     responses={**openapi.streaming("application/x-ndjson"), **_errors(openapi.CHAT_ERRORS)},
 )
-async def generate(request: Request, runtime: RuntimeDep) -> Response:
+async def generate(request: Request) -> Response:
     """Completion of one prompt (with an optional system prompt); streams unless told not to."""
-    return await _converse(request, runtime, generate=True)
+    return await _converse(request, runtime_of(request), generate=True)
 
 
 async def _converse(request: Request, runtime: Runtime, *, generate: bool) -> Response:

@@ -29,7 +29,7 @@ from stellwerk.gateway.chat import (
     select,
 )
 from stellwerk.gateway.chat import embed as embed_call
-from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.gateway.deps import RuntimeDep, runtime_of
 from stellwerk.gateway.openai_schema import (
     ChatCompletionRequest,
     ChatMessage,
@@ -77,8 +77,9 @@ def _json(body: bytes, headers: dict[str, str]) -> Response:
     openapi_extra=openapi.keyed(ChatCompletionRequest),
     responses={**openapi.streaming("text/event-stream"), **_errors(openapi.CHAT_ERRORS)},
 )
-async def chat_completions(request: Request, runtime: RuntimeDep) -> Response:
+async def chat_completions(request: Request) -> Response:
     """Chat completion; ``model`` is a model id or a route (``auto`` ...); ``stream`` for SSE."""
+    runtime = runtime_of(request)  # served by the direct lane: no FastAPI dependencies
     call = Call(new_request_id(), "openai", "chat", "", stream=False)
     try:
         call.principal = runtime.authenticate(request.headers)

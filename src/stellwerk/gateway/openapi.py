@@ -4,7 +4,9 @@ The handlers read and validate their bodies themselves (``model_validate_json`` 
 see :mod:`stellwerk.gateway.body`), so FastAPI must not parse them: the routes only *document*
 their bodies here, with ``openapi_extra`` pointing at ``components/schemas``. The schema is built
 once, on the first ``GET /openapi.json``, from the same pydantic models the handlers use (their
-``$defs`` moved into ``components/schemas``); the request path never touches it.
+``$defs`` moved into ``components/schemas``); the request path never touches it. The chat
+endpoints are served by the direct lane (:mod:`stellwerk.gateway.direct`) with the same handler
+functions as their FastAPI routes, which stay registered to document them here.
 """
 
 from __future__ import annotations
