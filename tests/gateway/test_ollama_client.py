@@ -62,9 +62,11 @@ def test_embed(clients: dict[str, ollama.Client]) -> None:
 
 def test_list_ps_show_version(gateway: Gateway, clients: dict[str, ollama.Client]) -> None:
     c = clients["legal"]
-    assert [m.model for m in c.list().models] == ["tiny-small"]
+    listed = [m.model for m in c.list().models]
+    assert listed[0] == "tiny-small" and set(listed[1:]) == {"auto", "auto-economy", "auto-quality"}
     running = c.ps().models
-    assert running and running[0].expires_at is not None
+    assert [m.model for m in running] == ["tiny-small"]  # routes are not loaded models
+    assert running[0].expires_at is not None
     shown = c.show("tiny-small")
     assert shown.capabilities is not None and "completion" in shown.capabilities
     version = httpx.get(gateway.url + "/api/version").json()["version"]
@@ -94,3 +96,16 @@ def test_generate_plain_and_streamed(clients: dict[str, ollama.Client]) -> None:
     assert reply.eval_count == 4
     parts = list(c.generate(model="auto", prompt="Hallo", options={"num_predict": 3}, stream=True))
     assert parts[-1].done and parts[-1].eval_count == len([p for p in parts[:-1] if p.response])
+
+
+def test_a_route_from_the_list_is_shown_and_answers(clients: dict[str, ollama.Client]) -> None:
+    c = clients["research"]
+    routes = [m for m in c.list().models if m.details and m.details.format == "stellwerk-route"]
+    assert {m.model for m in routes} == {"auto", "auto-economy", "auto-quality"}
+    shown = c.show("auto")
+    assert shown.capabilities is not None
+    assert "completion" in shown.capabilities and "tools" in shown.capabilities
+    reply = c.chat(
+        model="auto", messages=[{"role": "user", "content": "Hallo"}], options={"num_predict": 3}
+    )
+    assert reply.done is True and reply.model in {"tiny-small", "tiny-medium", "tiny-large"}

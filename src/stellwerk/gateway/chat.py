@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 import anyio
 
-from stellwerk.backends.tokens import estimate_tokens, prompt_text
+from stellwerk.backends.tokens import estimate_tokens, prompt_text, tool_tokens
 from stellwerk.backends.types import ChatChunk, ChatRequest, EmbedResult
 from stellwerk.errors import InvalidRequest, RequestError, StellwerkError, UpstreamError
 from stellwerk.gateway.auth import Principal
@@ -54,7 +54,7 @@ async def select(
             principal,
             name,
             text,
-            estimate_tokens(text),
+            estimate_tokens(text) + tool_tokens(request.params),
             needs,
             embedding=embedding,
             max_answer_tokens=request.max_answer_tokens,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from stellwerk.backends.tokens import estimate_tokens, prompt_text
+from stellwerk.backends.tokens import estimate_tokens, prompt_text, tool_tokens
 from stellwerk.backends.types import ChatRequest
 from stellwerk.config.schema import ModelConfig
 from stellwerk.gateway.auth import Principal
@@ -85,6 +85,7 @@ class Admission:
             # chat on the test models), and the settlement corrects to the real count anyway
             text = prompt_text(request.messages)
             prompt = estimate_tokens(text) + _PER_MESSAGE * len(request.messages) + _PER_CHAT
+            prompt += tool_tokens(request.params)
         else:
             prompt = sum(estimate_tokens(text) + _PER_MESSAGE for text in inputs)
         worst_tokens = 0

@@ -194,10 +194,36 @@ def _entry(model: ModelConfig, modified: str) -> dict[str, Any]:
     responses=_errors(openapi.LIST_ERRORS),
 )
 async def tags(request: Request, runtime: RuntimeDep) -> Response:
-    """The models the caller may use, as Ollama lists local models."""
+    """The models the caller may use, as Ollama lists local models, then the routes (``auto``
+    ...), so that clients which pick from this list can choose a route."""
     principal = runtime.authenticate(request.headers)
     modified = wire.now_iso()
-    return _json({"models": [_entry(m, modified) for m in runtime.selector.visible(principal)]})
+    visible = runtime.selector.visible(principal)
+    models = [_entry(m, modified) for m in visible]
+    if any("chat" in m.capabilities for m in visible):
+        models += [_route_entry(name, modified) for name in runtime.selector.routes]
+    return _json({"models": models})
+
+
+def _route_entry(name: str, modified: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "model": name,
+        "modified_at": modified,
+        "size": 0,
+        "digest": hashlib.sha256(f"route:{name}".encode()).hexdigest(),
+        "details": _ROUTE_DETAILS,
+    }
+
+
+_ROUTE_DETAILS = {
+    "parent_model": "",
+    "format": "stellwerk-route",
+    "family": "stellwerk",
+    "families": ["stellwerk"],
+    "parameter_size": "",
+    "quantization_level": "",
+}
 
 
 @router.get(
@@ -231,6 +257,8 @@ async def show(request: Request, runtime: RuntimeDep) -> Response:
     name = body.model or body.name
     if not name:
         raise InvalidRequest("missing 'model'", param="model")
+    if runtime.selector.is_route(name):
+        return _json(_route_facts(runtime.selector.visible(principal)))
     model = runtime.selector.named(principal, name, []).model
     capabilities = ["completion"] if "chat" in model.capabilities else []
     capabilities += [c for c in ("tools", "vision") if c in model.capabilities]
@@ -247,6 +275,23 @@ async def show(request: Request, runtime: RuntimeDep) -> Response:
             "modified_at": wire.now_iso(),
         }
     )
+
+
+def _route_facts(visible: list[ModelConfig]) -> dict[str, Any]:
+    """A route as ``/api/show`` describes it: it completes, and calls tools or reads images
+    when some model it may choose can."""
+    chat = [m for m in visible if "chat" in m.capabilities]
+    capabilities = ["completion"] if chat else []
+    capabilities += [c for c in ("tools", "vision") if any(c in m.capabilities for m in chat)]
+    return {
+        "modelfile": "",
+        "parameters": "",
+        "template": "",
+        "details": _ROUTE_DETAILS,
+        "model_info": {},
+        "capabilities": capabilities,
+        "modified_at": wire.now_iso(),
+    }
 
 
 @router.get("/version", response_model=rs.OllamaVersion)

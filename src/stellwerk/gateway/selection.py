@@ -148,6 +148,11 @@ class Selector:
                 param="model",
                 code="no_capable_model",
             )
+        if max_answer_tokens is not None:
+            # prefer the models whose context also holds the answer asked for; when none does,
+            # the backend's own limit decides (as for a model named in the request)
+            roomy = [m for m in able if m.context_length >= prompt_tokens + max_answer_tokens]
+            able = roomy or able
         request = RouteRequest(
             prompt=prompt,
             prompt_tokens=prompt_tokens,
