@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,3 +151,60 @@ def test_files_stay_in_the_temporary_folder_which_is_removed(
     written = Path(result.stdout.strip())
     assert written.is_relative_to(tmp_path)
     assert not written.exists() and list(tmp_path.iterdir()) == []
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_code_that_leaves_its_process_group_still_dies_at_the_timeout(
+    tmp_path: Path, python: str, isolation: str | None
+) -> None:
+    if isolation is not None:
+        pytest.skip(f"no network isolation here: {isolation}")
+    sandbox = Sandbox(Limits(wall_s=2.0), isolate=True, root=tmp_path, python=python)
+    result = sandbox.run([("answer.py", "import os, time\nos.setsid()\ntime.sleep(60)\n")])
+    assert not result.passed and result.detail == "timeout"
+    # the run's command line names its folder under tmp_path: nothing of it may be left
+    for _ in range(50):
+        if not _processes_mentioning(str(tmp_path)):
+            break
+        time.sleep(0.1)
+    assert _processes_mentioning(str(tmp_path)) == []
+
+
+def test_a_passing_answer_with_much_output_passes(isolated: Sandbox) -> None:
+    code = "print('x' * 200_000)\ndef add(a, b):\n    return a + b\n"
+    result = isolated.run([("answer.py", code), ("tests.py", "assert add(2, 3) == 5\n")])
+    assert result.passed, result.detail
+
+
+def test_the_model_exiting_with_125_is_a_failure_not_a_broken_sandbox(isolated: Sandbox) -> None:
+    result = isolated.run([("answer.py", "import sys\nsys.exit(125)\n")])
+    assert not result.passed and result.exit_code == 125
+
+
+def test_temporary_files_go_to_the_run_folder(isolation: str | None, python: str) -> None:
+    if isolation is not None:
+        pytest.skip(f"no network isolation here: {isolation}")
+    # the system's temporary folder as root (pytest's own is closed to ``nobody``)
+    sandbox = Sandbox(Limits(wall_s=20.0), isolate=True, python=python)
+    code = (
+        "import os, tempfile\n"
+        "folder = tempfile.gettempdir()\n"
+        "assert os.access(folder, os.W_OK), folder\n"
+        "print(tempfile.mkstemp()[1])\n"
+    )
+    result = sandbox.run([("answer.py", code)])
+    assert result.passed, result.detail
+    made = Path(result.stdout.strip())
+    assert made.parent.name == "work" and made.parent.parent.name.startswith("stellwerk-code-")
+    assert not made.parent.parent.exists()

@@ -7,6 +7,7 @@ still open, then write the outcomes and the summary.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
@@ -175,8 +176,11 @@ def prepare(config: StellwerkConfig, request: Request) -> Prepared:
         raise CalibrationError("--concurrency must be at least 1")
     models = select_models(config, request.models)
     bank = read_bank(request.bank)
-    if request.code.limits.wall_s <= 0:
-        raise CalibrationError("--code-timeout must be more than 0 seconds")
+    wall = request.code.limits.wall_s
+    if not math.isfinite(wall) or wall <= 0:
+        raise CalibrationError(
+            f"--code-timeout must be a finite number of seconds above 0, not {wall}"
+        )
     sandbox, code_skipped = choose_sandbox(request.code)
     plan = make_plan(bank, request.overrides, code_skipped)
     if not plan.items:

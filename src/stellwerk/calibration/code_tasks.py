@@ -26,7 +26,9 @@ from stellwerk.calibration.sandbox import Piece, Result, Sandbox
 
 CODE_TESTS = "code-tests"
 
-_FENCE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\r?\n(.*?)(?:```|\Z)", re.DOTALL)
+_FENCE = re.compile(
+    r"```[ \t]*(?:python3?|py)?[ \t]*\r?\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE
+)
 
 
 def is_code(reference: str) -> bool:

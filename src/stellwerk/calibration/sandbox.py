@@ -90,6 +90,8 @@ class Sandbox:
     def _run_in(self, base: Path, pieces: Sequence[Piece]) -> Result:
         work = base / "work"
         work.mkdir()
+        if os.geteuid() == 0:
+            base.chmod(0o711)  # nobody must reach its working directory (HOME, TMPDIR) by path
         nonce = secrets.token_hex(16)
         job = base / "job.json"
         job.write_text(
@@ -127,15 +129,23 @@ class Sandbox:
                 _kill_group(proc.pid)  # whatever it started in its group goes too
                 code = proc.wait()
             stdout, stderr = _head(out, self.limits.output_kb), _head(err, self.limits.output_kb)
-        if code == ISOLATION_FAILED and self.isolate:
+            ending = _tail(out, len(nonce) + 64)
+        if code == ISOLATION_FAILED and self.isolate and _UNSHARE_FAILED in stderr:
             raise SandboxError(f"cannot isolate the code: {stderr.strip() or 'unshare failed'}")
-        return _result(code, stdout, stderr, nonce, timed_out=timed_out)
+        return _result(code, stdout, stderr, nonce, ending, timed_out=timed_out)
 
 
-def _result(code: int, stdout: str, stderr: str, nonce: str, *, timed_out: bool) -> Result:
+_UNSHARE_FAILED = "stellwerk-sandbox: unshare:"
+"""What the child writes when it cannot isolate (a model's own exit 125 is just a failure)."""
+
+
+def _result(
+    code: int, stdout: str, stderr: str, nonce: str, ending: str, *, timed_out: bool
+) -> Result:
+    """``ending`` is the end of the output (``stdout`` only its capped head)."""
     if timed_out:
         return Result(False, "timeout", code, stdout, stderr)
-    if code == 0 and stdout.rstrip().endswith(nonce):
+    if code == 0 and ending.rstrip().endswith(nonce):
         return Result(True, "passed", code, stdout.rstrip().removesuffix(nonce), stderr)
     if code == 0:
         return Result(False, "exited early", code, stdout, stderr)
@@ -161,6 +171,13 @@ def _kill_group(pgid: int) -> None:
 def _head(handle: BinaryIO, kilobytes: int) -> str:
     handle.seek(0)
     data: bytes = handle.read(kilobytes * 1024)
+    return data.decode("utf-8", errors="replace")
+
+
+def _tail(handle: BinaryIO, size: int) -> str:
+    handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, handle.tell() - size))
+    data: bytes = handle.read()
     return data.decode("utf-8", errors="replace")
 
 

@@ -7,7 +7,8 @@ library (never ``stellwerk``: ``-I -S`` leaves site-packages out). In order:
 2. with ``isolate``: ``unshare`` a new network namespace (no interface is up, not even loopback)
    and a new PID namespace (plus a user namespace when not root), then fork: the child is PID 1
    of the new namespace, and when it ends the kernel kills every process left in it; the child
-   also dies when this process dies (``PR_SET_PDEATHSIG``). Exit 125 when ``unshare`` fails;
+   also dies when this process dies (``PR_SET_PDEATHSIG``, armed again after giving up root,
+   which clears it). Exit 125 when ``unshare`` fails;
 3. set the resource limits (soft = hard, so the code cannot raise them) and, when root, give up
    root for ``nobody`` (65534) after handing it the working directory;
 4. run the pieces in order in one namespace whose ``__name__`` is not ``"__main__"`` (a model's
@@ -36,6 +37,10 @@ PR_SET_PDEATHSIG = 1
 NOBODY = 65534
 
 
+def die_with_parent(libc: ctypes.CDLL) -> None:
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 def isolate(libc: ctypes.CDLL) -> None:
     """New network and PID namespaces; the caller continues as PID 1 of the new one."""
     flags = CLONE_NEWNET | CLONE_NEWPID | (0 if os.geteuid() == 0 else CLONE_NEWUSER)
@@ -48,7 +53,7 @@ def isolate(libc: ctypes.CDLL) -> None:
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         os._exit(code if code >= 0 else 128 - code)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    die_with_parent(libc)
 
 
 def confine(limits: dict[str, int]) -> None:
@@ -81,9 +86,12 @@ def main() -> None:
     job_file = Path(sys.argv[1])
     job = json.loads(job_file.read_text(encoding="utf-8"))
     job_file.unlink()
+    libc = ctypes.CDLL(None, use_errno=True)
     if job["isolate"]:
-        isolate(ctypes.CDLL(None, use_errno=True))
+        isolate(libc)
     confine(job["limits"])
+    if job["isolate"]:
+        die_with_parent(libc)  # setuid cleared it; the code has not run yet
     run(job["pieces"], job["nonce"])
 
 

@@ -314,5 +314,7 @@ def _read_head(
             raise ArtifactError(f"{root}: array {name!r} has the wrong type or shape")
         if not np.isfinite(arr).all():
             raise ArtifactError(f"{root}: array {name!r} holds NaN or infinite values")
+        if name == "embed_std" and not (arr > 0).all():
+            raise ArtifactError(f"{root}: array 'embed_std' must be positive (it divides)")
         values[attr] = arr.astype(np.float32)
     return EmbeddingHead(model=model, api=api, weight=float(weight), **values)
