@@ -23,7 +23,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from stellwerk.config.base import Strict
 
 Variant = Literal["base", "instruct", "reasoning"]
 Openness = Literal["open_weights", "fully_open"]
@@ -51,11 +53,7 @@ _OLLAMA = re.compile(r"^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9][A-Za-z0-9._-]*$")
 _HF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Benchmark(_Strict):
+class Benchmark(Strict):
     """One published score, with where it was published."""
 
     name: str = Field(min_length=2)
@@ -70,7 +68,7 @@ class Benchmark(_Strict):
         return value
 
 
-class Architecture(_Strict):
+class Architecture(Strict):
     """The numbers that size the KV cache; taken from the model card or config."""
 
     layers: int = Field(gt=0)
@@ -81,7 +79,7 @@ class Architecture(_Strict):
         return 2 * self.layers * self.kv_heads * self.head_dim * 2
 
 
-class CatalogModel(_Strict):
+class CatalogModel(Strict):
     """One model worth running locally; facts only, each traceable to ``sources``."""
 
     id: str

@@ -9,13 +9,14 @@ from pathlib import Path
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from stellwerk.catalog.facts import CatalogModel, _Strict
+from stellwerk.catalog.facts import CatalogModel
+from stellwerk.config.base import Strict
 from stellwerk.errors import ConfigError
 
 PACKAGED = "open_models.yaml"
 
 
-class Catalog(_Strict):
+class Catalog(Strict):
     """All entries, ids, Ollama tags and Hugging Face ids each unique."""
 
     version: int = Field(ge=1, le=1)

@@ -10,61 +10,69 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-SizeClass = Literal["small", "medium", "large"]
-Lifecycle = Literal["proposed", "in_review", "approved", "deprecated", "retired"]
-Capability = Literal["chat", "tools", "vision", "embeddings", "json"]
-Classification = Literal["public", "internal", "confidential", "secret"]
-Openness = Literal["open_weights", "open_model", "open_tooling", "open_science", "closed"]
-Hosting = Literal["on_prem", "eu_cloud", "non_eu_cloud"]
-RiskTier = Literal["minimal", "limited", "high"]
-Role = Literal["user", "owner", "admin"]
-MofClass = Literal["I", "II", "III"]
-ModelFact = Literal[
-    "licence",
-    "model_card_url",
-    "hosting",
-    "owner",
-    "evaluation_url",
-    "oversight_contact",
-    "data_owner",
+from stellwerk.config.base import (
+    Capability,
+    Classification,
+    Hosting,
+    Lifecycle,
+    ModelFact,
+    MofClass,
+    Openness,
+    RiskTier,
+    Role,
+    SizeClass,
+    Strict,
+    UseCaseFact,
+    check_env,
+    check_name,
+    refuse_prohibited,
+)
+from stellwerk.config.governance import (
+    MIN_HIGH_RISK_RETENTION_DAYS,
+    DepartmentConfig,
+    GovernanceConfig,
+    KeyConfig,
+    UsageLimits,
+    UseCaseConfig,
+)
+
+# the governance part and the shared types live in their own modules; this module stays the one
+# place to import the config's shape from
+__all__ = [
+    "MIN_HIGH_RISK_RETENTION_DAYS",
+    "BackendConfig",
+    "Breaker",
+    "Capability",
+    "Classification",
+    "DashboardConfig",
+    "DepartmentConfig",
+    "GovernanceConfig",
+    "Hosting",
+    "KeyConfig",
+    "Lifecycle",
+    "Limits",
+    "ModelConfig",
+    "ModelFact",
+    "MofClass",
+    "Openness",
+    "Price",
+    "RiskTier",
+    "Role",
+    "RouteConfig",
+    "RouterConfig",
+    "ServerConfig",
+    "SizeClass",
+    "StellwerkConfig",
+    "Timeouts",
+    "UsageLimits",
+    "UseCaseConfig",
+    "UseCaseFact",
 ]
-UseCaseFact = Literal["purpose", "oversight_contact", "allowed_models"]
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
-_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_name(value: str) -> str:
-    if not _NAME.match(value):
-        raise ValueError(
-            f"{value!r} is not a valid name: use letters, digits and . _ : / - (at most 128)"
-        )
-    return value
-
-
-def _check_env(value: str | None) -> str | None:
-    if value is not None and not _ENV.match(value):
-        raise ValueError(f"{value!r} is not an environment variable name")
-    return value
-
-
-def _refuse_prohibited(value: object) -> object:
-    if value == "prohibited":
-        raise ValueError(
-            "risk tier 'prohibited' is refused: the EU AI Act forbids these practices (Art. 5);"
-            " use minimal, limited or high"
-        )
-    return value
-
-
-class Timeouts(_Strict):
+class Timeouts(Strict):
     """Seconds. ``first_token`` is long by default: Ollama loads a model on first use and sends
     nothing until it generates."""
 
@@ -73,7 +81,7 @@ class Timeouts(_Strict):
     total: float = Field(default=900.0, gt=0)
 
 
-class Breaker(_Strict):
+class Breaker(Strict):
     """The circuit breaker of a backend: after ``failures`` failures in a row it is skipped for
     ``cooldown_s``; a health probe every ``probe_interval_s`` closes it again once it answers."""
 
@@ -83,7 +91,7 @@ class Breaker(_Strict):
     probe_timeout_s: float = Field(default=5.0, gt=0)
 
 
-class BackendConfig(_Strict):
+class BackendConfig(Strict):
     """``dialect`` names the server behind ``kind: openai`` when it needs valid OpenAI requests
     changed (``stellwerk.backends.dialects``): ``llamacpp`` for llama.cpp servers, ``generic``
     (the default) passes requests through as they are (vLLM, LocalAI)."""
@@ -96,8 +104,8 @@ class BackendConfig(_Strict):
     timeouts: Timeouts = Timeouts()
     breaker: Breaker = Breaker()
 
-    _name = field_validator("name")(_check_name)
-    _env = field_validator("api_key_env")(_check_env)
+    _name = field_validator("name")(check_name)
+    _env = field_validator("api_key_env")(check_env)
 
     @field_validator("base_url")
     @classmethod
@@ -115,14 +123,14 @@ class BackendConfig(_Strict):
         return self
 
 
-class Price(_Strict):
+class Price(Strict):
     """Internal price per one million tokens, in the organisation's currency unit."""
 
     input_per_mtok: float = Field(default=0.0, ge=0)
     output_per_mtok: float = Field(default=0.0, ge=0)
 
 
-class ModelConfig(_Strict):
+class ModelConfig(Strict):
     id: str
     backend: str
     upstream: str
@@ -148,8 +156,8 @@ class ModelConfig(_Strict):
     mof_class: MofClass | None = None
     osi_osaid: bool | None = None
 
-    _id = field_validator("id")(_check_name)
-    _tier = field_validator("risk_tier", mode="before")(_refuse_prohibited)
+    _id = field_validator("id")(check_name)
+    _tier = field_validator("risk_tier", mode="before")(refuse_prohibited)
 
     @field_validator("id")
     @classmethod
@@ -159,173 +167,14 @@ class ModelConfig(_Strict):
         return value
 
 
-class UsageLimits(_Strict):
-    """Rate limits and budget of a department or a key; null means unlimited. ``monthly_budget``
-    is in internal prices (the unit of ``Price``), counted per calendar month (UTC)."""
-
-    requests_per_minute: int | None = Field(default=None, gt=0)
-    tokens_per_minute: int | None = Field(default=None, gt=0)
-    monthly_budget: float | None = Field(default=None, ge=0)
-
-
-class KeyConfig(_Strict):
-    """A client key of a department: by env var name (hashed at start-up) or by its SHA-256."""
-
-    id: str
-    key_env: str | None = None
-    key_sha256: str | None = None
-    role: Role = "user"
-    use_case: str | None = None
-    classification: Classification | None = None
-    limits: UsageLimits | None = None
-
-    _id = field_validator("id")(_check_name)
-    _env = field_validator("key_env")(_check_env)
-
-    @field_validator("key_sha256")
-    @classmethod
-    def _sha(cls, value: str | None) -> str | None:
-        if value is not None and not _SHA256.match(value):
-            raise ValueError("key_sha256 must be 64 lowercase hex digits")
-        return value
-
-    @model_validator(mode="after")
-    def _one_source(self) -> KeyConfig:
-        if (self.key_env is None) == (self.key_sha256 is None):
-            raise ValueError(f"key {self.id!r}: give exactly one of key_env or key_sha256")
-        return self
-
-
-class DepartmentConfig(_Strict):
-    name: str
-    keys: tuple[KeyConfig, ...] = ()
-    classification: Classification = "internal"
-    allowed_models: tuple[str, ...] | None = None
-    limits: UsageLimits = UsageLimits()
-    pilot: bool = False
-
-    _name = field_validator("name")(_check_name)
-
-
-class UseCaseConfig(_Strict):
-    """A use case: what a department does with the models (EU AI Act risk tier, data class)."""
-
-    name: str
-    department: str
-    purpose: str = ""
-    risk_tier: RiskTier = "minimal"
-    classification: Classification = "internal"
-    allowed_models: tuple[str, ...] | None = None
-    oversight_contact: str | None = None
-
-    _name = field_validator("name")(_check_name)
-    _tier = field_validator("risk_tier", mode="before")(_refuse_prohibited)
-
-
-def _default_hosting() -> dict[Classification, tuple[Hosting, ...]]:
-    return {
-        "public": ("on_prem", "eu_cloud", "non_eu_cloud"),
-        "internal": ("on_prem", "eu_cloud"),
-        "confidential": ("on_prem",),
-        "secret": ("on_prem",),
-    }
-
-
-def _default_model_facts() -> dict[RiskTier, tuple[ModelFact, ...]]:
-    return {
-        "minimal": ("licence", "hosting"),
-        "limited": ("licence", "hosting", "owner", "model_card_url"),
-        "high": (
-            "licence",
-            "hosting",
-            "owner",
-            "model_card_url",
-            "evaluation_url",
-            "oversight_contact",
-        ),
-    }
-
-
-def _default_use_case_facts() -> dict[RiskTier, tuple[UseCaseFact, ...]]:
-    return {
-        "minimal": (),
-        "limited": ("purpose",),
-        "high": ("purpose", "oversight_contact", "allowed_models"),
-    }
-
-
-# Deployers of high-risk AI systems keep the logs at least six months (EU AI Act, Art. 26(6)).
-MIN_HIGH_RISK_RETENTION_DAYS = 183
-
-
-def _default_retention() -> dict[RiskTier, int]:
-    return {"minimal": 90, "limited": 180, "high": 365}
-
-
-class GovernanceConfig(_Strict):
-    """Rules enforced at request time: where each data class may go, which facts each risk tier
-    requires, whether a non-compliant model is blocked or only flagged, how long records stay."""
-
-    classification_hosting: dict[Classification, tuple[Hosting, ...]] = Field(
-        default_factory=_default_hosting
-    )
-    compliance_mode: Literal["block", "flag"] = "flag"
-    required_model_facts: dict[RiskTier, tuple[ModelFact, ...]] = Field(
-        default_factory=_default_model_facts
-    )
-    required_use_case_facts: dict[RiskTier, tuple[UseCaseFact, ...]] = Field(
-        default_factory=_default_use_case_facts
-    )
-    retention_days: dict[RiskTier, int] = Field(default_factory=_default_retention)
-    # how often a gateway reloads keys, catalog state and limits changed by other processes
-    refresh_seconds: float = Field(default=1.0, gt=0, le=300)
-
-    @field_validator("classification_hosting")
-    @classmethod
-    def _all_classes(
-        cls, value: dict[Classification, tuple[Hosting, ...]]
-    ) -> dict[Classification, tuple[Hosting, ...]]:
-        merged = {**_default_hosting(), **value}
-        return merged
-
-    @field_validator("required_model_facts")
-    @classmethod
-    def _model_tiers(
-        cls, value: dict[RiskTier, tuple[ModelFact, ...]]
-    ) -> dict[RiskTier, tuple[ModelFact, ...]]:
-        return {**_default_model_facts(), **value}
-
-    @field_validator("required_use_case_facts")
-    @classmethod
-    def _use_case_tiers(
-        cls, value: dict[RiskTier, tuple[UseCaseFact, ...]]
-    ) -> dict[RiskTier, tuple[UseCaseFact, ...]]:
-        return {**_default_use_case_facts(), **value}
-
-    @field_validator("retention_days")
-    @classmethod
-    def _retention(cls, value: dict[RiskTier, int]) -> dict[RiskTier, int]:
-        merged = {**_default_retention(), **value}
-        for tier, days in merged.items():
-            if days < 1:
-                raise ValueError(f"retention_days.{tier}: must be at least 1 day, got {days}")
-        if merged["high"] < MIN_HIGH_RISK_RETENTION_DAYS:
-            raise ValueError(
-                f"retention_days.high: {merged['high']} days is too short; records of high-risk"
-                f" use cases are kept at least {MIN_HIGH_RISK_RETENTION_DAYS} days (six months,"
-                " EU AI Act Art. 26(6))"
-            )
-        return merged
-
-
-class RouteConfig(_Strict):
+class RouteConfig(Strict):
     """A named route clients select as their model (``auto``, ``auto-economy`` ...)."""
 
     cost_weight: float = Field(ge=0)
     description: str = ""
 
 
-class RouterConfig(_Strict):
+class RouterConfig(Strict):
     """Which router answers the routes; ``artifact`` null: the router shipped in the package.
 
     ``embedding_model`` (a model of this config with the ``embeddings`` capability) is asked for
@@ -346,7 +195,7 @@ class RouterConfig(_Strict):
     answer_refresh_s: float = Field(default=300.0, gt=0, le=86400)
 
 
-class DashboardConfig(_Strict):
+class DashboardConfig(Strict):
     """The governance dashboard at ``/dashboard``, for keys with the ``admin`` role.
 
     Session cookies are signed with the secret in the environment variable
@@ -358,10 +207,10 @@ class DashboardConfig(_Strict):
     session_secret_env: str | None = None
     session_minutes: int = Field(default=480, gt=0, le=7 * 24 * 60)
 
-    _env = field_validator("session_secret_env")(_check_env)
+    _env = field_validator("session_secret_env")(check_env)
 
 
-class Limits(_Strict):
+class Limits(Strict):
     """Per-request limits; each refusal is a clear 4xx or 429."""
 
     max_messages: int = Field(default=1000, ge=1)
@@ -369,7 +218,7 @@ class Limits(_Strict):
     max_streams_per_key: int = Field(default=32, ge=1)
 
 
-class ServerConfig(_Strict):
+class ServerConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     database_url: str = "sqlite:///stellwerk.db"
@@ -384,7 +233,7 @@ class ServerConfig(_Strict):
     redis_password_env: str | None = None
     redis_prefix: str = Field(default="stellwerk:", min_length=1, max_length=64)
 
-    _redis_env = field_validator("redis_password_env")(_check_env)
+    _redis_env = field_validator("redis_password_env")(check_env)
 
     @field_validator("redis_url")
     @classmethod
@@ -410,7 +259,7 @@ def _default_routes() -> dict[str, RouteConfig]:
     }
 
 
-class StellwerkConfig(_Strict):
+class StellwerkConfig(Strict):
     server: ServerConfig = ServerConfig()
     backends: tuple[BackendConfig, ...]
     models: tuple[ModelConfig, ...]

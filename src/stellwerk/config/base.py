@@ -1,0 +1,60 @@
+"""What every part of ``stellwerk.yaml`` shares: the value types, the strict frozen model base,
+and the checks of names and environment variable names."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SizeClass = Literal["small", "medium", "large"]
+Lifecycle = Literal["proposed", "in_review", "approved", "deprecated", "retired"]
+Capability = Literal["chat", "tools", "vision", "embeddings", "json"]
+Classification = Literal["public", "internal", "confidential", "secret"]
+Openness = Literal["open_weights", "open_model", "open_tooling", "open_science", "closed"]
+Hosting = Literal["on_prem", "eu_cloud", "non_eu_cloud"]
+RiskTier = Literal["minimal", "limited", "high"]
+Role = Literal["user", "owner", "admin"]
+MofClass = Literal["I", "II", "III"]
+ModelFact = Literal[
+    "licence",
+    "model_card_url",
+    "hosting",
+    "owner",
+    "evaluation_url",
+    "oversight_contact",
+    "data_owner",
+]
+UseCaseFact = Literal["purpose", "oversight_contact", "allowed_models"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def check_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: use letters, digits and . _ : / - (at most 128)"
+        )
+    return value
+
+
+def check_env(value: str | None) -> str | None:
+    if value is not None and not _ENV.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name")
+    return value
+
+
+def refuse_prohibited(value: object) -> object:
+    if value == "prohibited":
+        raise ValueError(
+            "risk tier 'prohibited' is refused: the EU AI Act forbids these practices (Art. 5);"
+            " use minimal, limited or high"
+        )
+    return value

@@ -1,0 +1,181 @@
+"""The governance part of ``stellwerk.yaml``: departments and their keys, use cases, usage limits,
+and the rules enforced at request time (``governance:``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from stellwerk.config.base import (
+    SHA256,
+    Classification,
+    Hosting,
+    ModelFact,
+    RiskTier,
+    Role,
+    Strict,
+    UseCaseFact,
+    check_env,
+    check_name,
+    refuse_prohibited,
+)
+
+
+class UsageLimits(Strict):
+    """Rate limits and budget of a department or a key; null means unlimited. ``monthly_budget``
+    is in internal prices (the unit of ``Price``), counted per calendar month (UTC)."""
+
+    requests_per_minute: int | None = Field(default=None, gt=0)
+    tokens_per_minute: int | None = Field(default=None, gt=0)
+    monthly_budget: float | None = Field(default=None, ge=0)
+
+
+class KeyConfig(Strict):
+    """A client key of a department: by env var name (hashed at start-up) or by its SHA-256."""
+
+    id: str
+    key_env: str | None = None
+    key_sha256: str | None = None
+    role: Role = "user"
+    use_case: str | None = None
+    classification: Classification | None = None
+    limits: UsageLimits | None = None
+
+    _id = field_validator("id")(check_name)
+    _env = field_validator("key_env")(check_env)
+
+    @field_validator("key_sha256")
+    @classmethod
+    def _sha(cls, value: str | None) -> str | None:
+        if value is not None and not SHA256.match(value):
+            raise ValueError("key_sha256 must be 64 lowercase hex digits")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> KeyConfig:
+        if (self.key_env is None) == (self.key_sha256 is None):
+            raise ValueError(f"key {self.id!r}: give exactly one of key_env or key_sha256")
+        return self
+
+
+class DepartmentConfig(Strict):
+    name: str
+    keys: tuple[KeyConfig, ...] = ()
+    classification: Classification = "internal"
+    allowed_models: tuple[str, ...] | None = None
+    limits: UsageLimits = UsageLimits()
+    pilot: bool = False
+
+    _name = field_validator("name")(check_name)
+
+
+class UseCaseConfig(Strict):
+    """A use case: what a department does with the models (EU AI Act risk tier, data class)."""
+
+    name: str
+    department: str
+    purpose: str = ""
+    risk_tier: RiskTier = "minimal"
+    classification: Classification = "internal"
+    allowed_models: tuple[str, ...] | None = None
+    oversight_contact: str | None = None
+
+    _name = field_validator("name")(check_name)
+    _tier = field_validator("risk_tier", mode="before")(refuse_prohibited)
+
+
+def _default_hosting() -> dict[Classification, tuple[Hosting, ...]]:
+    return {
+        "public": ("on_prem", "eu_cloud", "non_eu_cloud"),
+        "internal": ("on_prem", "eu_cloud"),
+        "confidential": ("on_prem",),
+        "secret": ("on_prem",),
+    }
+
+
+def _default_model_facts() -> dict[RiskTier, tuple[ModelFact, ...]]:
+    return {
+        "minimal": ("licence", "hosting"),
+        "limited": ("licence", "hosting", "owner", "model_card_url"),
+        "high": (
+            "licence",
+            "hosting",
+            "owner",
+            "model_card_url",
+            "evaluation_url",
+            "oversight_contact",
+        ),
+    }
+
+
+def _default_use_case_facts() -> dict[RiskTier, tuple[UseCaseFact, ...]]:
+    return {
+        "minimal": (),
+        "limited": ("purpose",),
+        "high": ("purpose", "oversight_contact", "allowed_models"),
+    }
+
+
+# Deployers of high-risk AI systems keep the logs at least six months (EU AI Act, Art. 26(6)).
+MIN_HIGH_RISK_RETENTION_DAYS = 183
+
+
+def _default_retention() -> dict[RiskTier, int]:
+    return {"minimal": 90, "limited": 180, "high": 365}
+
+
+class GovernanceConfig(Strict):
+    """Rules enforced at request time: where each data class may go, which facts each risk tier
+    requires, whether a non-compliant model is blocked or only flagged, how long records stay."""
+
+    classification_hosting: dict[Classification, tuple[Hosting, ...]] = Field(
+        default_factory=_default_hosting
+    )
+    compliance_mode: Literal["block", "flag"] = "flag"
+    required_model_facts: dict[RiskTier, tuple[ModelFact, ...]] = Field(
+        default_factory=_default_model_facts
+    )
+    required_use_case_facts: dict[RiskTier, tuple[UseCaseFact, ...]] = Field(
+        default_factory=_default_use_case_facts
+    )
+    retention_days: dict[RiskTier, int] = Field(default_factory=_default_retention)
+    # how often a gateway reloads keys, catalog state and limits changed by other processes
+    refresh_seconds: float = Field(default=1.0, gt=0, le=300)
+
+    @field_validator("classification_hosting")
+    @classmethod
+    def _all_classes(
+        cls, value: dict[Classification, tuple[Hosting, ...]]
+    ) -> dict[Classification, tuple[Hosting, ...]]:
+        merged = {**_default_hosting(), **value}
+        return merged
+
+    @field_validator("required_model_facts")
+    @classmethod
+    def _model_tiers(
+        cls, value: dict[RiskTier, tuple[ModelFact, ...]]
+    ) -> dict[RiskTier, tuple[ModelFact, ...]]:
+        return {**_default_model_facts(), **value}
+
+    @field_validator("required_use_case_facts")
+    @classmethod
+    def _use_case_tiers(
+        cls, value: dict[RiskTier, tuple[UseCaseFact, ...]]
+    ) -> dict[RiskTier, tuple[UseCaseFact, ...]]:
+        return {**_default_use_case_facts(), **value}
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, value: dict[RiskTier, int]) -> dict[RiskTier, int]:
+        merged = {**_default_retention(), **value}
+        for tier, days in merged.items():
+            if days < 1:
+                raise ValueError(f"retention_days.{tier}: must be at least 1 day, got {days}")
+        if merged["high"] < MIN_HIGH_RISK_RETENTION_DAYS:
+            raise ValueError(
+                f"retention_days.high: {merged['high']} days is too short; records of high-risk"
+                f" use cases are kept at least {MIN_HIGH_RISK_RETENTION_DAYS} days (six months,"
+                " EU AI Act Art. 26(6))"
+            )
+        return merged
