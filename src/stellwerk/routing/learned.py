@@ -96,7 +96,16 @@ class LearnedRouter(Router):
     ) -> F64:
         """Predicted quality of each candidate, in candidate order (``embedding``: a usable
         embedding of the prompt, or None)."""
-        known, ease = self.model.predict(prompt, embedding)
+        return self._qualities(prompt, candidates, embedding)[0]
+
+    def _qualities(
+        self,
+        prompt: str,
+        candidates: tuple[Candidate, ...],
+        embedding: Sequence[float] | None,
+    ) -> tuple[F64, int]:
+        """The qualities, and how many measured outcomes of this very prompt they include."""
+        known, ease, seen = self.model.predict_seen(prompt, embedding)
         out = np.empty(len(candidates))
         for i, cand in enumerate(candidates):
             j = self._index.get(cand.model_id)
@@ -104,12 +113,12 @@ class LearnedRouter(Router):
                 out[i] = known[j]
                 continue
             out[i] = 1.0 / (1.0 + np.exp(-(ease + self._offset(cand))))
-        return out
+        return out, seen
 
     def decide(self, request: RouteRequest) -> Decision:
         cands = request.candidates
         embedding, missing = self._embedding(request.embedding)
-        quality = self.qualities(request.prompt, cands, embedding)
+        quality, seen = self._qualities(request.prompt, cands, embedding)
         tokens = max(request.prompt_tokens, 0)
         answers = [expected_answer(c, request.max_answer_tokens, self.answer_tokens) for c in cands]
         costs = np.array(
@@ -136,7 +145,7 @@ class LearnedRouter(Router):
             model_id=ranking[0],
             ranking=ranking,
             scores=scores,
-            reason=_reason(scores, request.cost_weight, self.model.remembered(request.prompt))
+            reason=_reason(scores, request.cost_weight, seen)
             + _answer_note(scores[0])
             + ("" if missing is None else f"; {missing}: decided on the text alone"),
             router=f"learned:{self.version}",

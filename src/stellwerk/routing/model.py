@@ -79,6 +79,14 @@ class QualityModel:
     def predict(self, text: str, embedding: Sequence[float] | None = None) -> tuple[F64, float]:
         """Quality per trained model (in ``models`` order) and the prompt's ease; ``embedding``
         (checked by ``EmbeddingHead.problem``) is read when the model has an embedding head."""
+        quality, ease, _ = self.predict_seen(text, embedding)
+        return quality, ease
+
+    def predict_seen(
+        self, text: str, embedding: Sequence[float] | None = None
+    ) -> tuple[F64, float, int]:
+        """``predict``, and how many training outcomes of exactly this prompt it used (the
+        prompt's digest is taken once for both)."""
         vec = tfidf(text, self.bits, self.idf)
         stats = (prompt_stats(text) - self.stat_mean) / self.stat_std
         z = vec.value @ self.coef[vec.index] + stats @ self.coef[1 << self.bits :] + self.bias
@@ -87,17 +95,17 @@ class QualityModel:
         quality = self.blend * linear + (1.0 - self.blend) * near
         if self.embedding is not None and embedding is not None:
             quality = self.embedding.blend(quality, embedding)
-        if self.memory is not None and (row := self.memory.find(text)) >= 0:
-            quality = self.memory.apply(row, quality)
-        ease = float(np.mean(logit(quality) - self.offsets))
-        return quality, ease
+        quality, seen = self._recall(text, quality)
+        return quality, float(np.mean(logit(quality) - self.offsets)), seen
 
     def remembered(self, text: str) -> int:
         """How many training outcomes of exactly this prompt the memory holds."""
-        if self.memory is None:
-            return 0
-        row = self.memory.find(text)
-        return int(self.memory.counts[row]) if row >= 0 else 0
+        return self._recall(text, np.zeros(len(self.models)))[1]
+
+    def _recall(self, text: str, quality: F64) -> tuple[F64, int]:
+        if self.memory is None or (row := self.memory.find(text)) < 0:
+            return quality, 0
+        return self.memory.apply(row, quality), int(self.memory.counts[row])
 
     def _neighbours(self, index: I64, value: F64) -> F64:
         pos = np.searchsorted(self.vocab, index)
