@@ -12,9 +12,9 @@ from sqlalchemy import Connection
 from stellwerk.config.schema import Classification, Hosting, RiskTier, UseCaseConfig
 from stellwerk.dashboard import queries
 from stellwerk.dashboard.savings import Savings, compute_savings
-from stellwerk.dashboard.services import largest_approved
 from stellwerk.governance.compliance import ComplianceReport, non_compliant
 from stellwerk.governance.lifecycle import STATES
+from stellwerk.governance.report import largest_approved
 from stellwerk.governance.service import Governance
 from stellwerk.governance.state import ModelState
 from stellwerk.ledger.audit import AuditEntry

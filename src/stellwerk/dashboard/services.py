@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import PermissionDenied
 from stellwerk.governance.service import Governance
-from stellwerk.governance.state import ModelState
 
 
 def governance_of(request: Request) -> Governance:
@@ -18,11 +16,3 @@ def governance_of(request: Request) -> Governance:
     if governance is None:  # pragma: no cover - create_app always builds it
         raise PermissionDenied("governance is not enabled in this gateway")
     return governance
-
-
-def largest_approved(states: list[ModelState]) -> ModelConfig | None:
-    """The model routing is compared against: the largest approved chat model."""
-    candidates = [
-        s.config for s in states if s.lifecycle == "approved" and "chat" in s.config.capabilities
-    ]
-    return max(candidates, key=lambda m: (m.params_b, m.id), default=None)

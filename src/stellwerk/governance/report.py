@@ -76,8 +76,12 @@ def parse_by(value: str) -> ReportBy:
 
 
 def largest_approved(models: Sequence[ModelState]) -> ModelConfig | None:
-    approved = [m.config for m in models if m.lifecycle == "approved"]
-    return max(approved, key=lambda m: m.params_b) if approved else None
+    """The model routing is compared against (here and on the dashboard): the largest approved
+    chat model, the first id on a tie."""
+    approved = [
+        s.config for s in models if s.lifecycle == "approved" and "chat" in s.config.capabilities
+    ]
+    return max(approved, key=lambda m: (m.params_b, m.id), default=None)
 
 
 def usage_report(
@@ -124,10 +128,7 @@ def usage_report(
             acc[3] += float(cost)
             acc[4] += float(energy)
             if baseline is not None:
-                acc[5] += (
-                    int(prompt) * baseline.price.input_per_mtok
-                    + int(completion) * baseline.price.output_per_mtok
-                ) / 1e6
+                acc[5] += baseline.price.cost(int(prompt), int(completion))
     rows = tuple(
         sorted(
             (_row(name, acc) for name, acc in groups.items()),
