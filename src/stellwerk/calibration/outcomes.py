@@ -157,11 +157,7 @@ def _atomic(path: Path, text: str) -> None:
 
 
 def _cost(model: ModelConfig, entry: Mapping[str, Any]) -> float:
-    price = model.price
-    return (
-        int(entry["prompt_tokens"]) * price.input_per_mtok
-        + int(entry["answer_tokens"]) * price.output_per_mtok
-    ) / 1e6
+    return model.price.cost(int(entry["prompt_tokens"]), int(entry["answer_tokens"]))
 
 
 def _round(value: float | None) -> float | None:

@@ -129,6 +129,12 @@ class Price(Strict):
     input_per_mtok: float = Field(default=0.0, ge=0)
     output_per_mtok: float = Field(default=0.0, ge=0)
 
+    def cost(self, prompt_tokens: float, completion_tokens: float) -> float:
+        """What a request of these token counts costs at this price."""
+        return (
+            prompt_tokens * self.input_per_mtok + completion_tokens * self.output_per_mtok
+        ) / 1e6
+
 
 class ModelConfig(Strict):
     id: str

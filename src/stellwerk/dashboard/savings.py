@@ -44,7 +44,7 @@ def compute_savings(
     price = baseline.price
     cost = Saving(
         actual=sum(t.cost for t in served),
-        baseline=(prompt * price.input_per_mtok + completion * price.output_per_mtok) / 1e6,
+        baseline=price.cost(prompt, completion),
     )
     energy = Saving(
         actual=sum(t.energy_wh for t in served),

@@ -78,7 +78,7 @@ def _record(
     if failed:
         completion = 0
     latency = rng.lognormvariate(0, 0.4) * _LATENCY_MS.get(model.size_class, 800.0)
-    cost = (prompt * model.price.input_per_mtok + completion * model.price.output_per_mtok) / 1e6
+    cost = model.price.cost(prompt, completion)
     return UsageRecord(
         request_id=str(uuid.UUID(int=rng.getrandbits(128) | n)),
         time=moment,

@@ -98,7 +98,7 @@ class Admission:
                 )
                 room = max(0, model.context_length - prompt)
                 out = min(int(asked), room) if isinstance(asked, int) and asked > 0 else room
-            cost = (prompt * model.price.input_per_mtok + out * model.price.output_per_mtok) / 1e6
+            cost = model.price.cost(prompt, out)
             worst_tokens = max(worst_tokens, prompt + out)
             worst_cost = max(worst_cost, cost)
         return await self.governance.admit(

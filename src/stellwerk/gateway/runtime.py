@@ -70,9 +70,7 @@ class Runtime:
         completion = usage.completion_tokens if usage else 0
         cost = energy = 0.0
         if model is not None:
-            cost = (
-                prompt * model.price.input_per_mtok + completion * model.price.output_per_mtok
-            ) / 1e6
+            cost = model.price.cost(prompt, completion)
             energy = (prompt + completion) / 1000 * model.energy_wh_per_1k_tokens
         decision = call.selection.decision if call.selection else None
         record = UsageRecord(
