@@ -61,7 +61,6 @@ def test_quick_run_data_has_every_cell_without_errors(quick_run: Path) -> None:
         assert ("stream", 1, target) in seen
     for cell in cells:
         assert cell["median"]["ok"] > 0 and cell["median"]["errors"] == 0, cell
-        assert cell["median"]["cpu_s"] >= 0
     streams = [c for c in cells if c["kind"] == "stream"]
     assert all(c["median"]["ttft_p50"] <= c["median"]["p50"] for c in streams)
     assert [r["candidates"] for r in data["router"]["rows"][:3]] == [3, 9, 30]

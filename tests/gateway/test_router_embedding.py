@@ -74,9 +74,10 @@ def test_auto_answers_when_the_embedding_model_is_down(
 ) -> None:
     with running_gateway(with_router(gateway_raw, embedding_router, "router-embed")) as gw:
         responses = [ask(gw.openai_url, UNSEEN_GREETING) for _ in range(2)]
-        ledger = gw.ledger()
-        records = ledger.recent_usage()
-        ledger.close()
+    ledger = gw.ledger()  # after the gateway stopped: its writer has flushed
+    records = ledger.recent_usage()
+    ledger.close()
+    assert len(records) == 2
     for response in responses:
         assert response.headers["x-stellwerk-model"] == "tiny-large"
         assert UNAVAILABLE in response.headers["x-stellwerk-decision"]
