@@ -90,14 +90,12 @@ class Admission:
             prompt = sum(estimate_tokens(text) + _PER_MESSAGE for text in inputs)
         worst_tokens = 0
         worst_cost = 0.0
+        asked = request.max_answer_tokens if request is not None else None
         for model in models:
             out = 0
             if request is not None:
-                asked = request.params.get("max_tokens") or request.params.get(
-                    "max_completion_tokens"
-                )
                 room = max(0, model.context_length - prompt)
-                out = min(int(asked), room) if isinstance(asked, int) and asked > 0 else room
+                out = room if asked is None else min(asked, room)
             cost = model.price.cost(prompt, out)
             worst_tokens = max(worst_tokens, prompt + out)
             worst_cost = max(worst_cost, cost)

@@ -18,8 +18,8 @@ def check_request(request: ChatRequest, limits: Limits) -> None:
             param="messages",
             code="too_many_messages",
         )
-    asked = request.params.get("max_tokens") or request.params.get("max_completion_tokens")
-    if isinstance(asked, int) and asked > limits.max_tokens:
+    asked = request.max_answer_tokens
+    if asked is not None and asked > limits.max_tokens:
         raise InvalidRequest(
             f"max_tokens {asked} is over the limit of {limits.max_tokens}",
             param="max_tokens",
