@@ -100,6 +100,7 @@ def test_outcomes_in_the_routing_schema_with_measurements(
         "size_class": "medium",
         "input_usd_per_mtok": 0.4,
         "output_usd_per_mtok": 0.4 * 3,
+        "family": "tiny-medium",  # its upstream name, without a size label to remove
     }
 
 

@@ -113,3 +113,27 @@ def test_a_remembered_prompt_places_the_new_model_by_what_was_measured_on_it(
     assert model.remembered(solved) == model.remembered(failed) == 1
     # every trained model solved one and failed the other: the placed model is judged alike
     assert model.predict(solved)[0][-1] > model.predict(failed)[0][-1] + 0.2
+
+
+def test_a_calibrated_model_places_the_uncalibrated_sizes_of_its_family(
+    shipped: Artifact, outcomes: Path, tmp_path: Path
+) -> None:
+    """The organisation calibrated its 70B assistant (which does badly); the 8B size of the same
+    family, never calibrated, is expected to do badly too, unlike an 8B model of a new family."""
+    data = load_outcomes(outcomes)
+    placements = place_models(shipped.model, data, FACTS)
+    priors = {NEW: prior_offset(shipped.model, NEW, FACTS)}
+    save_placed(
+        shipped, placements, tmp_path / "router", priors=priors, data_sha256="x", facts=FACTS
+    )
+    router = load_learned(tmp_path / "router")
+    placement = router.model.placement
+    assert placement.families["org-assistant"] == pytest.approx(
+        placements[NEW].offset - placement.trend(70.0)
+    )
+    sibling = Candidate("org-assistant-8b", 8.0, "medium", 0.2, 0.2, 8192, family="org-assistant")
+    stranger = Candidate("other-8b", 8.0, "medium", 0.2, 0.2, 8192, family="other")
+    sibling_q, stranger_q = router.qualities("What is 17 * 23?", (sibling, stranger))
+    assert sibling_q < stranger_q - 0.1
+    # without the facts (an older caller) nothing is learned about the family
+    assert "org-assistant" not in with_placed(shipped.model, placements).placement.families

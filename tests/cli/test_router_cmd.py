@@ -181,3 +181,26 @@ def test_route_unknown_route_is_an_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "auto-nope" in result.stderr
+
+
+def test_route_places_a_model_beside_the_trained_sizes_of_its_family(tmp_path: Path) -> None:
+    """The shipped router was trained on llama3-chatqa-1.5 8B, which scores low; a 70B model
+    declared (or named) as the same family is expected to score low too."""
+    config = tmp_path / "stellwerk.yaml"
+    config.write_text(
+        CONFIG
+        + """
+  - {id: chatqa-big, backend: local, upstream: nvidia/Llama3-ChatQA-1.5-70B, params_b: 70,
+     size_class: large, price: {input_per_mtok: 3.0, output_per_mtok: 3.0}}
+  - {id: house-model, backend: local, upstream: hm, params_b: 70, size_class: large,
+     family: llama3-chatqa-1.5, price: {input_per_mtok: 3.0, output_per_mtok: 3.0}}
+"""
+    )
+    result = runner.invoke(
+        build_app(),
+        ["route", "What is the capital of Switzerland?", "--config", str(config), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    quality = {s["model"]: s["quality"] for s in json.loads(result.stdout)["scores"]}
+    assert quality["chatqa-big"] == quality["house-model"] < quality["tiny-small"]
+    assert quality["tiny-large"] > quality["tiny-medium"] > quality["house-model"]

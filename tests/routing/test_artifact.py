@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -117,3 +118,40 @@ def test_the_shipped_artifact_loads_and_is_small() -> None:
     router = LearnedRouter(art.model, version=art.version)
     q = router.qualities("What is 2 + 2?", candidates_for(art.model.models, {}))
     assert ((q >= 0) & (q <= 1)).all()
+
+
+def test_the_families_round_trip_and_name_the_version(trained: Artifact, tmp_path: Path) -> None:
+    out = _copy(trained, tmp_path)
+    again = load_artifact(out)
+    assert again.model.placement == trained.model.placement
+    assert again.model.placement.families  # every trained model's family has an effect
+    moved = replace(
+        trained.model,
+        placement=replace(trained.model.placement, families={"someone": -1.0}),
+    )
+    other = save_artifact(moved, tmp_path / "other", trained.info)
+    assert other.version != again.version  # same arrays, another placement: another router
+
+
+def test_an_artifact_without_families_places_by_size_alone(
+    trained: Artifact, tmp_path: Path
+) -> None:
+    out = _copy(trained, tmp_path)
+    manifest = json.loads((out / MANIFEST).read_text())
+    del manifest["family_offsets"]
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    placement = load_artifact(out).model.placement
+    assert placement.families == {}
+    assert list(placement.offsets(70, "anything")) == [placement.trend(70)]
+
+
+@pytest.mark.parametrize("families", [["a"], {"a": "low"}, {"a": float("nan")}, {"": 1.0}])
+def test_malformed_families_are_refused(
+    trained: Artifact, tmp_path: Path, families: object
+) -> None:
+    out = _copy(trained, tmp_path)
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["family_offsets"] = families
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="'family_offsets' must map family names"):
+        load_artifact(out)

@@ -121,3 +121,28 @@ def test_real_open9_loads_with_its_splits(routing_data: Path) -> None:
     assert int(data.is_test.sum()) == 500
     assert len(data.models) == 9
     assert data.cost_usd is None
+
+
+def test_a_models_file_gives_each_model_its_family(tmp_path: Path) -> None:
+    path = tmp_path / "m-models.json"
+    path.write_text(
+        json.dumps(
+            {
+                "a": {"params_b": 8, "hf_id": "nvidia/llama3-chatqa-1.5-8b"},
+                "b": {"params_b": 70, "hf_id": "x/y-70b", "family": " Llama3-ChatQA-1.5 "},
+                "c": {"params_b": 3},
+            }
+        )
+    )
+    facts = load_model_facts(path)
+    assert facts["a"].family == facts["b"].family == "llama3-chatqa-1.5"
+    assert facts["c"].family is None  # left to the model's own name
+
+
+@pytest.mark.parametrize("entry", [{"family": 3}, {"family": "  "}, {"hf_id": ["x"]}])
+def test_a_family_that_is_not_a_name_is_refused(tmp_path: Path, entry: dict[str, object]) -> None:
+    path = tmp_path / "m-models.json"
+    path.write_text(json.dumps({"a": {"params_b": 8, **entry}}))
+    field = next(iter(entry))
+    with pytest.raises(TrainingDataError, match=f"model 'a': field '{field}' must be a non-empty"):
+        load_model_facts(path)

@@ -33,7 +33,7 @@ from stellwerk.routing.artifact import Artifact, save_artifact
 from stellwerk.routing.data import ModelFacts, OutcomeData
 from stellwerk.routing.embedding_head import EmbeddingHead
 from stellwerk.routing.model import QualityModel, logit
-from stellwerk.routing.placement import offset_from_benchmark, offset_from_size
+from stellwerk.routing.placement import SizePlacement, family_key, offset_from_benchmark
 
 Progress = Callable[[int, int], None]
 PLACED = "placed"
@@ -50,7 +50,7 @@ def prior_offset(model: QualityModel, name: str, facts: Mapping[str, ModelFacts]
     if fact is not None and fact.benchmark_score is not None:
         return offset_from_benchmark(fact.benchmark_score, model.ease_quantiles)
     if fact is not None and fact.params_b is not None:
-        return offset_from_size(fact.params_b, model.size_intercept, model.size_slope)
+        return model.placement.point(fact.params_b, family_key(fact.family, name))
     raise TrainingDataError(
         f"model {name!r}: the models file gives neither params_b nor benchmark_score to start from"
     )
@@ -86,8 +86,14 @@ def place_models(
     }
 
 
-def with_placed(model: QualityModel, placements: Mapping[str, Placement]) -> QualityModel:
-    """The quality model with every placed model added after the trained ones."""
+def with_placed(
+    model: QualityModel,
+    placements: Mapping[str, Placement],
+    facts: Mapping[str, ModelFacts] | None = None,
+) -> QualityModel:
+    """The quality model with every placed model added after the trained ones; a placed model
+    whose size ``facts`` give also places its family, when the router knows none of it yet (a
+    calibrated 8B model places the uncalibrated 70B of its family)."""
     clash = sorted(set(placements) & set(model.models))
     if clash:
         raise TrainingDataError(f"already trained in the router, not placed: {', '.join(clash)}")
@@ -119,7 +125,27 @@ def with_placed(model: QualityModel, placements: Mapping[str, Placement]) -> Qua
         offsets=np.concatenate([model.offsets, [p.offset for p in placed]]),
         memory=memory,
         embedding=_placed_head(model, placed),
+        placement=_with_families(model.placement, placements, facts or {}),
     )
+
+
+def _with_families(
+    placement: SizePlacement, placements: Mapping[str, Placement], facts: Mapping[str, ModelFacts]
+) -> SizePlacement:
+    """``placement`` with the families of the placed models it does not know: each one's effect
+    is its placed members' mean offset above the size trend."""
+    found: dict[str, list[float]] = {}
+    for name, p in placements.items():
+        fact = facts.get(name)
+        if fact is None or fact.params_b is None or fact.params_b <= 0:
+            continue
+        family = family_key(fact.family, name)
+        if family not in placement.families:
+            found.setdefault(family, []).append(p.offset - placement.trend(fact.params_b))
+    if not found:
+        return placement
+    added = {family: float(np.mean(effects)) for family, effects in found.items()}
+    return replace(placement, families={**placement.families, **added})
 
 
 def _placed_head(model: QualityModel, placed: list[Placement]) -> EmbeddingHead | None:
@@ -145,6 +171,7 @@ def save_placed(
     *,
     priors: Mapping[str, float],
     data_sha256: str,
+    facts: Mapping[str, ModelFacts] | None = None,
 ) -> Artifact:
     """Write the router with the placed models as a new artifact; the manifest says what was
     placed, from which data and which artifact."""
@@ -167,4 +194,4 @@ def save_placed(
         "placed_into": artifact.version,
         "placed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    return save_artifact(with_placed(artifact.model, placements), out_dir, info)
+    return save_artifact(with_placed(artifact.model, placements, facts), out_dir, info)

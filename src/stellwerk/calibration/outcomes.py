@@ -21,6 +21,7 @@ from typing import Any
 from stellwerk.calibration.bank import BankItem
 from stellwerk.calibration.checkpoint import Pair
 from stellwerk.config.schema import ModelConfig
+from stellwerk.routing.placement import family_key
 
 Entries = Mapping[Pair, Mapping[str, Any]]
 
@@ -124,6 +125,7 @@ def models_file(models: Sequence[ModelConfig]) -> dict[str, dict[str, Any]]:
             "input_usd_per_mtok": m.price.input_per_mtok,
             "output_usd_per_mtok": m.price.output_per_mtok,
             **({"benchmark_score": m.benchmark_score} if m.benchmark_score is not None else {}),
+            "family": family_key(m.family, m.upstream),
         }
         for m in models
     }

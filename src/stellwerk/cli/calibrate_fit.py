@@ -50,7 +50,9 @@ def place_into_router(
         console.print("router not changed: it was trained on every calibrated model already")
         return
     priors = {name: prior_offset(artifact.model, name, facts) for name in placements}
-    saved = save_placed(artifact, placements, router_out, priors=priors, data_sha256=data.sha256)
+    saved = save_placed(
+        artifact, placements, router_out, priors=priors, data_sha256=data.sha256, facts=facts
+    )
     table = Table(title=f"models placed into the router ({saved.version})")
     for name in ("model", "prompts", "measured", "offset (guess -> fitted)", "slope"):
         table.add_column(name, justify="left" if name == "model" else "right")

@@ -15,6 +15,7 @@ from stellwerk.config.schema import ModelConfig, StellwerkConfig
 from stellwerk.errors import InvalidRequest, NotFound, PermissionDenied
 from stellwerk.gateway.auth import Principal
 from stellwerk.routing.base import Candidate, Decision, Router, RouteRequest
+from stellwerk.routing.placement import family_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ def candidate(model: ModelConfig, answer_tokens: int | None = None) -> Candidate
         context_length=model.context_length,
         benchmark_score=model.benchmark_score,
         answer_tokens=answer_tokens,
+        family=family_key(model.family, model.upstream),
     )
 
 

@@ -8,7 +8,9 @@
 
 A router trained with embeddings also has the manifest field ``embedding`` (model, api,
 dimensions, weight) and the arrays ``embed_mean``, ``embed_std``, ``embed_coef``, ``embed_bias``;
-an artifact without them is a text-only router.
+an artifact without them is a text-only router. ``family_offsets`` ({family: effect}) places new
+models beside trained sizes of their family (``placement``); an artifact without it places them by
+the size trend alone. The version is the SHA-256 of the arrays' checksum and that placement.
 
 Saving writes into a temporary sibling directory and renames it into place, so a failed save
 leaves nothing behind. Loading checks the format, the version, the checksum and the name, dtype
@@ -20,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import shutil
 import tempfile
 import zipfile
@@ -33,6 +36,7 @@ from stellwerk.errors import ArtifactError
 from stellwerk.routing.embedding_head import EmbeddingHead
 from stellwerk.routing.memory import OutcomeMemory
 from stellwerk.routing.model import QualityModel
+from stellwerk.routing.placement import SizePlacement
 
 FORMAT = "stellwerk-router"
 VERSION = 1
@@ -54,6 +58,9 @@ _ARRAYS = {
     "ease_quantiles": ("float64", 1),
 }
 _SCALARS = ("bits", "k", "blend", "size_intercept", "size_slope")
+FAMILIES = "family_offsets"
+"""Manifest key: {family: effect} of the trained models' families (``placement``); optional,
+an artifact without it places new models by the size trend alone."""
 _MEMORY = {
     # optional: an artifact without them remembers nothing
     "memory_keys": ("int64", 1),
@@ -97,7 +104,10 @@ def save_artifact(model: QualityModel, out_dir: str | Path, info: dict[str, Any]
         "version": VERSION,
         "arrays_sha256": digest,
         "models": list(model.models),
-        **{name: getattr(model, name) for name in _SCALARS},
+        **{name: getattr(model, name) for name in ("bits", "k", "blend")},
+        "size_intercept": model.placement.intercept,
+        "size_slope": model.placement.slope,
+        FAMILIES: dict(model.placement.families),
         **({} if memory is None else {"memory_prior": memory.prior}),
         **info,
         **_head_manifest(model.embedding),
@@ -114,7 +124,17 @@ def save_artifact(model: QualityModel, out_dir: str | Path, info: dict[str, Any]
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Artifact(model=model, version=digest[:12], info=info)
+    return Artifact(model=model, version=_version(digest, model.placement), info=info)
+
+
+def _version(arrays_digest: str, placement: SizePlacement) -> str:
+    """12 hex digits naming what decides: the arrays and the placement of new models (which
+    the manifest holds, so that two routers placing alike share a version only if equal)."""
+    placed = json.dumps(
+        [placement.intercept, placement.slope, sorted(placement.families.items())],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(f"{arrays_digest}\n{placed}".encode()).hexdigest()[:12]
 
 
 def load_artifact(path: str | Path) -> Artifact:
@@ -138,13 +158,17 @@ def load_artifact(path: str | Path) -> Artifact:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ArtifactError(f"{root}: manifest field {name!r} must be a number")
         scalars[name] = value
-    model = _build(root, tuple(models), arrays, scalars)
+    model = _build(root, tuple(models), arrays, scalars, _families(root, manifest.get(FAMILIES)))
     memory = _memory(root, arrays, len(models), manifest.get("memory_prior"))
     if memory is not None:
         model = replace(model, memory=memory)
     model = replace(model, embedding=_read_head(root, manifest, arrays, len(models)))
-    info = {k: v for k, v in manifest.items() if k not in {"models", "memory_prior", *_SCALARS}}
-    return Artifact(model=model, version=digest[:12], info=info)
+    info = {
+        k: v
+        for k, v in manifest.items()
+        if k not in {"models", "memory_prior", FAMILIES, *_SCALARS}
+    }
+    return Artifact(model=model, version=_version(digest, model.placement), info=info)
 
 
 def _read_manifest(root: Path) -> dict[str, Any]:
@@ -181,6 +205,7 @@ def _build(
     models: tuple[str, ...],
     arrays: dict[str, np.ndarray[Any, Any]],
     scalars: dict[str, float],
+    families: dict[str, float],
 ) -> QualityModel:
     for name, (dtype, ndim) in _ARRAYS.items():
         arr = arrays.get(name)
@@ -223,10 +248,30 @@ def _build(
         bits=bits,
         k=k,
         blend=float(scalars["blend"]),
-        size_intercept=float(scalars["size_intercept"]),
-        size_slope=float(scalars["size_slope"]),
+        placement=SizePlacement(
+            intercept=float(scalars["size_intercept"]),
+            slope=float(scalars["size_slope"]),
+            families=families,
+        ),
         **{key: val for key, val in values.items() if key in names},
     )
+
+
+def _families(root: Path, raw: object) -> dict[str, float]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str)
+        and k
+        and not isinstance(v, bool)
+        and isinstance(v, int | float)
+        and math.isfinite(v)
+        for k, v in raw.items()
+    ):
+        raise ArtifactError(
+            f"{root}: manifest field {FAMILIES!r} must map family names to finite numbers"
+        )
+    return {k: float(v) for k, v in raw.items()}
 
 
 def _memory(

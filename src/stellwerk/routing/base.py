@@ -27,6 +27,9 @@ class Candidate:
     answer_tokens: int | None = None
     """How long this model's answers are here: the mean completion tokens of its recent
     successful requests in the ledger (None: too few requests to tell)."""
+    family: str | None = None
+    """The model's family (``routing.placement.family_of``), to place it beside trained sizes of
+    the same model; None: its family is unknown."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stellwerk.errors import TrainingDataError
+from stellwerk.routing.placement import family_key, family_of
 
 SPLITS = ("train", "test")
 ANSWER_TOKENS = 128
@@ -36,6 +37,8 @@ class ModelFacts:
     price_in_per_mtok: float | None = None
     price_out_per_mtok: float | None = None
     benchmark_score: float | None = None
+    family: str | None = None
+    """The model's family (``placement.family_of``); None: the family of its name."""
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,10 @@ def load_outcomes(
 
 
 def load_model_facts(path: str | Path) -> dict[str, ModelFacts]:
-    """Read a models file (``open9-models.json`` shape); unknown fields are ignored."""
+    """Read a models file (``open9-models.json`` shape); unknown fields are ignored.
+
+    A model's family is its ``family`` field, else the family of its ``hf_id``, else (left to
+    the reader) the family of its name."""
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -231,8 +237,21 @@ def load_model_facts(path: str | Path) -> dict[str, ModelFacts]:
                     f"{path}: model {name!r}: field {src!r} must be a non-negative number"
                 )
             values[dst] = None if value is None else float(value)
-        facts[name] = ModelFacts(**values)
+        facts[name] = ModelFacts(**values, family=_family(path, name, entry))
     return facts
+
+
+def _family(path: Path, name: str, entry: dict[str, Any]) -> str | None:
+    for key in ("family", "hf_id"):
+        value = entry.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise TrainingDataError(
+                f"{path}: model {name!r}: field {key!r} must be a non-empty string"
+            )
+        return family_key(value, "") if key == "family" else family_of(value)
+    return None
 
 
 def default_models_file(data_path: str | Path) -> Path | None:

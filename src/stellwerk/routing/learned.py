@@ -27,7 +27,7 @@ from stellwerk.routing.base import (
     RouteRequest,
 )
 from stellwerk.routing.model import QualityModel
-from stellwerk.routing.placement import offset_from_benchmark, offset_from_size
+from stellwerk.routing.placement import offset_from_benchmark
 
 F64 = npt.NDArray[np.float64]
 
@@ -70,23 +70,24 @@ class LearnedRouter(Router):
         self.answer_tokens = answer_tokens
         self._index = {m: i for i, m in enumerate(model.models)}
         self.needs_embedding = model.embedding is not None and model.embedding.needed
-        # offsets of models placed from their facts, by (benchmark score, size): the bisection
-        # behind a benchmark score costs ~0.4 ms, too much to repeat on every request
-        self._offsets: dict[tuple[float | None, float], float] = {}
+        # offsets of models placed from their facts, by (benchmark score, size, family): the
+        # bisection behind a benchmark score costs ~0.4 ms, too much to repeat on every request
+        self._offsets: dict[tuple[float | None, float, str | None], F64] = {}
 
-    def _offset(self, cand: Candidate) -> float:
-        key = (cand.benchmark_score, cand.params_b)
-        offset = self._offsets.get(key)
-        if offset is None:
+    def _placed_offsets(self, cand: Candidate) -> F64:
+        """The offsets a placed candidate's quality is the mean over (``placement``)."""
+        key = (cand.benchmark_score, cand.params_b, cand.family)
+        offsets = self._offsets.get(key)
+        if offsets is None:
             if cand.benchmark_score is not None:
-                offset = offset_from_benchmark(cand.benchmark_score, self.model.ease_quantiles)
-            else:
-                offset = offset_from_size(
-                    cand.params_b, self.model.size_intercept, self.model.size_slope
+                offsets = np.array(
+                    [offset_from_benchmark(cand.benchmark_score, self.model.ease_quantiles)]
                 )
+            else:
+                offsets = self.model.placement.offsets(cand.params_b, cand.family)
             if len(self._offsets) < 4096:
-                self._offsets[key] = offset
-        return offset
+                self._offsets[key] = offsets
+        return offsets
 
     def qualities(
         self,
@@ -107,12 +108,21 @@ class LearnedRouter(Router):
         """The qualities, and how many measured outcomes of this very prompt they include."""
         known, ease, seen = self.model.predict_seen(prompt, embedding)
         out = np.empty(len(candidates))
+        placed: list[int] = []
+        offsets: list[F64] = []
         for i, cand in enumerate(candidates):
             j = self._index.get(cand.model_id)
-            if j is not None:
+            if j is None:
+                placed.append(i)
+                offsets.append(self._placed_offsets(cand))
+            else:
                 out[i] = known[j]
-                continue
-            out[i] = 1.0 / (1.0 + np.exp(-(ease + self._offset(cand))))
+        if placed:
+            # every placed candidate's mean over its offsets, in one pass over all of them
+            counts = np.fromiter((len(o) for o in offsets), dtype=np.int64, count=len(offsets))
+            quality = 1.0 / (1.0 + np.exp(-(ease + np.concatenate(offsets))))
+            starts = np.concatenate(([0], np.cumsum(counts[:-1])))
+            out[placed] = np.add.reduceat(quality, starts) / counts
         return out, seen
 
     def decide(self, request: RouteRequest) -> Decision:

@@ -9,7 +9,7 @@ Two predictors read the same hashed TF-IDF features (``features``):
 The quality is their blend, moved toward the measured outcomes when the prompt is one the router
 was trained on (``memory``). Models the router never saw are placed from their catalog facts
 (``placement``): a prompt's *ease* (the mean logit over the trained models) plus the model's
-offset predicted from its size, or fitted to its public benchmark score.
+offset, fitted to its public benchmark score or predicted from its size and family.
 
 A router trained with embeddings blends in a third predictor, on the prompt's embedding
 (``embedding_head``).
@@ -28,6 +28,7 @@ import numpy.typing as npt
 from stellwerk.routing.embedding_head import EmbeddingHead
 from stellwerk.routing.features import prompt_stats, tfidf
 from stellwerk.routing.memory import OutcomeMemory
+from stellwerk.routing.placement import SizePlacement
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -66,9 +67,8 @@ class QualityModel:
     """Weight of the linear model; the neighbours get ``1 - blend``."""
     offsets: F64
     """Each trained model's mean logit above the prompt's ease."""
-    size_intercept: float
-    size_slope: float
-    """Offset of a model the router never saw: intercept + slope x ln(params_b)."""
+    placement: SizePlacement
+    """Offsets of models the router never saw: the size trend and the trained families."""
     ease_quantiles: F64
     """Quantiles of the ease over the training prompts (to fit a benchmark score)."""
     memory: OutcomeMemory | None = None

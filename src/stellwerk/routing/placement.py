@@ -1,25 +1,59 @@
 """Placing models the router never saw, from their catalog facts.
 
-A trained model ``m`` has an offset: its mean logit above the prompt's ease. For a new model the
-offset comes from
+A trained model ``m`` has an offset: its mean logit above the prompt's ease. A new model gets
 
-* its public benchmark score, when the config gives one: the offset at which the model's mean
-  predicted quality over the training prompts' ease equals that score; otherwise
-* its size: ``intercept + slope x ln(params_b)``, fitted over the trained models with the
-  Theil-Sen estimator (the median of pairwise slopes), so that one odd model (a prompt-format
-  mismatch, a broken checkpoint) cannot turn the trend around. The slope is kept non-negative:
-  a larger model of the same family is never predicted to be worse.
+* the offset at which its mean predicted quality over the training prompts' ease equals its
+  public benchmark score, when the config gives one; otherwise
+* a quality from its size and its *family* (the model's name without its size label:
+  ``nvidia/llama3-chatqa-1.5-70b`` and ``llama3-chatqa-1.5-8b`` are both ``llama3-chatqa-1.5``).
+
+The size trend is ``intercept + slope x ln(params_b)``, a Theil-Sen line (the median of pairwise
+slopes, kept non-negative) over the trained models, each less the effect of its family: a family
+with several trained members (two sizes of one badly prompted model, say) is one odd family, not
+several odd points dragging the trend. A family's *effect* is its members' mean distance above the
+trend. A new model
+
+* of a family the router knows gets ``sigmoid(ease + trend + effect)``: sizes of one family share
+  their training recipe and prompt format, so they share their distance from the trend;
+* of an unknown family gets its expected quality over the known families,
+  ``mean over f of sigmoid(ease + trend + effect_f)``: each known family is one draw of how far a
+  family can sit from the trend, so a new model is neither assumed typical nor the best of its
+  size, and a trend dragged up by a few strong models does not put it above measured ones.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 F64 = npt.NDArray[np.float64]
+
+_SIZE_LABEL = re.compile(r"(?<![a-z0-9.])(?:\d+x)?\d+(?:\.\d+)?[bm](?![a-z0-9])")
+_SEPARATORS = "-_:. "
+_FIT_ROUNDS = 20
+
+
+def family_of(name: str) -> str:
+    """A model's family: its name (a hub id, an Ollama tag, a file name) lower-cased, without
+    the owner or folder before the last ``/``, a ``.gguf`` suffix, a ``:latest`` tag and its size
+    labels (``8b``, ``70B``, ``8x7b``, ``1.5b``, ``135m``)."""
+    base = name.strip().lower().rsplit("/", 1)[-1]
+    base = base.removesuffix(".gguf").removesuffix(":latest")
+    stripped = _SIZE_LABEL.sub("", base)
+    stripped = re.sub(r"([-_:. ])[-_:. ]+", r"\1", stripped).strip(_SEPARATORS)
+    return stripped or base
+
+
+def family_key(declared: str | None, name: str) -> str:
+    """The family a config or models file declares (lower-cased), else the family of ``name``."""
+    if declared is not None and declared.strip():
+        return declared.strip().lower()
+    return family_of(name)
 
 
 def theil_sen(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
@@ -35,8 +69,69 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
     return intercept, slope
 
 
-def offset_from_size(params_b: float, intercept: float, slope: float) -> float:
-    return intercept + slope * math.log(max(params_b, 1e-3))
+@dataclass(frozen=True)
+class SizePlacement:
+    """The size trend of the trained models' offsets and the effect of each of their families."""
+
+    intercept: float = 0.0
+    slope: float = 0.0
+    families: Mapping[str, float] = field(default_factory=dict)
+    """Family -> its trained members' mean offset above the trend."""
+
+    def trend(self, params_b: float) -> float:
+        return self.intercept + self.slope * math.log(max(params_b, 1e-3))
+
+    def offsets(self, params_b: float, family: str | None) -> F64:
+        """The offsets a new model's quality is averaged over: its family's, when the router
+        knows the family; else one per known family (the trend alone when there are none)."""
+        trend = self.trend(params_b)
+        if family is not None and family in self.families:
+            return np.array([trend + self.families[family]])
+        if not self.families:
+            return np.array([trend])
+        return trend + np.fromiter(self.families.values(), dtype=np.float64)
+
+    def point(self, params_b: float, family: str | None) -> float:
+        """One offset for the model: the trend plus its family's effect (the trend alone for an
+        unknown family); where a single number is needed, as calibration's starting guess."""
+        effect = self.families.get(family, 0.0) if family is not None else 0.0
+        return self.trend(params_b) + effect
+
+
+def fit_size_placement(
+    sizes: Sequence[float], offsets: Sequence[float], families: Sequence[str]
+) -> SizePlacement:
+    """The trend and family effects of trained models (``params_b``, offset, family each).
+
+    The trend is refitted with the effects of families of two or more members taken out until
+    those effects settle (a one-member family's effect cannot be told from its own noise, so it
+    is left in while fitting); then every family's effect is its members' mean residual.
+    """
+    if not sizes:
+        return SizePlacement()
+    xs = np.log(np.maximum(np.asarray(sizes, dtype=np.float64), 1e-3))
+    ys = np.asarray(offsets, dtype=np.float64)
+    members: dict[str, list[int]] = {}
+    for i, family in enumerate(families):
+        members.setdefault(family, []).append(i)
+    shared = [idx for idx in members.values() if len(idx) > 1]
+    taken = np.zeros_like(ys)
+    intercept, slope = theil_sen(xs.tolist(), ys.tolist())
+    for _ in range(_FIT_ROUNDS):
+        residual = ys - (intercept + slope * xs)
+        effect = np.zeros_like(ys)
+        for idx in shared:
+            effect[idx] = residual[idx].mean()
+        if np.allclose(effect, taken, atol=1e-9):
+            break
+        taken = effect
+        intercept, slope = theil_sen(xs.tolist(), (ys - taken).tolist())
+    residual = ys - (intercept + slope * xs)
+    return SizePlacement(
+        intercept=intercept,
+        slope=slope,
+        families={f: float(residual[idx].mean()) for f, idx in sorted(members.items())},
+    )
 
 
 def offset_from_benchmark(score: float, ease_quantiles: F64) -> float:

@@ -24,7 +24,7 @@ from stellwerk.routing.linear import fit_logistic, sigmoid
 from stellwerk.routing.memory import OutcomeMemory
 from stellwerk.routing.metrics import curve_metrics
 from stellwerk.routing.model import QualityModel, logit
-from stellwerk.routing.placement import theil_sen
+from stellwerk.routing.placement import SizePlacement, family_key, fit_size_placement
 
 F64 = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int], None]
@@ -125,7 +125,7 @@ def _train(
 
     ease = logit(oof).mean(axis=1)
     offsets = (logit(oof) - ease[:, None]).mean(axis=0)
-    intercept, slope = _size_line(train.models, offsets, facts)
+    placement = size_placement(train.models, offsets, facts)
     model = QualityModel(
         models=train.models,
         bits=settings.bits,
@@ -142,8 +142,7 @@ def _train(
         k=min(chosen.k, len(train)),
         blend=chosen.blend,
         offsets=offsets,
-        size_intercept=intercept,
-        size_slope=slope,
+        placement=placement,
         ease_quantiles=np.quantile(ease, np.linspace(0.0, 1.0, 101)),
         memory=OutcomeMemory.build(train.prompts, scores) if settings.memory else None,
         embedding=_embedding_head(train, folds, oof, costs, settings, progress),
@@ -243,20 +242,20 @@ def _choose(
     return best
 
 
-def _size_line(
-    models: tuple[str, ...], offsets: F64, facts: Mapping[str, ModelFacts]
-) -> tuple[float, float]:
-    """Offset against ln(params_b) over the trained models whose size is known."""
-    xs: list[float] = []
-    ys: list[float] = []
+def size_placement(
+    models: Sequence[str], offsets: Sequence[float], facts: Mapping[str, ModelFacts]
+) -> SizePlacement:
+    """The size trend and family effects of the models whose size is known."""
+    sizes: list[float] = []
+    kept: list[float] = []
+    families: list[str] = []
     for model, offset in zip(models, offsets, strict=True):
-        size = facts.get(model, ModelFacts()).params_b
-        if size is not None and size > 0:
-            xs.append(float(np.log(size)))
-            ys.append(float(offset))
-    if not xs:
-        return 0.0, 0.0
-    return theil_sen(xs, ys)
+        fact = facts.get(model, ModelFacts())
+        if fact.params_b is not None and fact.params_b > 0:
+            sizes.append(fact.params_b)
+            kept.append(float(offset))
+            families.append(family_key(fact.family, model))
+    return fit_size_placement(sizes, kept, families)
 
 
 def _embedding_head(

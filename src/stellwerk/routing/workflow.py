@@ -19,6 +19,7 @@ from stellwerk.routing.embedding import EmbeddingEndpoint, fetch_embeddings
 from stellwerk.routing.evaluate import Evaluation, evaluate
 from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.model import QualityModel
+from stellwerk.routing.placement import family_key
 from stellwerk.routing.train import (
     Chosen,
     Progress,
@@ -57,6 +58,7 @@ def candidates_for(
                 price_out_per_mtok=f.price_out_per_mtok or 0.0,
                 context_length=1 << 20,
                 benchmark_score=f.benchmark_score,
+                family=family_key(f.family, m),
             )
         )
     return tuple(out)
