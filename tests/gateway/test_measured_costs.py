@@ -39,8 +39,11 @@ def test_applied_costs_replace_the_configured_prices(gateway_raw: dict[str, Any]
         client.close()
     ledger = gw.ledger()
     records = {r.model: r for r in ledger.recent_usage(limit=10)}
+    [load] = ledger.list_audit(action="config.load")
     ledger.close()
     small, medium = records["tiny-small"], records["tiny-medium"]
+    # the records name the config file the audit log says was loaded, costs applied or not
+    assert small.config_hash == medium.config_hash == load.config_hash
     tokens = small.prompt_tokens, small.completion_tokens
     assert small.cost == pytest.approx((tokens[0] * 1000.0 + tokens[1] * 5000.0) / 1e6)
     assert small.energy_wh == pytest.approx(sum(tokens) / 1000 * 2.5)

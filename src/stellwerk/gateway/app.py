@@ -46,15 +46,16 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         served = with_measured_costs(config, CalibrationStore(ledger).current_costs())
         writer = LedgerWriter(ledger)
         await writer.start()
+        file_hash = config_hash(config)
         governance = Governance(
             ledger,
             served,
-            config_hash=config_hash(config),
+            config_hash=file_hash,
             counters=build_counters(config, password),
         )
         await asyncio.to_thread(governance.start)
         await governance.seed_budgets()
-        runtime = build_runtime(served, secrets, router, writer, governance)
+        runtime = build_runtime(served, secrets, router, writer, governance, file_hash=file_hash)
         app.state.runtime = runtime
         app.state.ledger = ledger
         answers = AnswerLengths(ledger, runtime.selector, config.router)

@@ -166,7 +166,12 @@ def build_runtime(
     router: Router,
     ledger: UsageSink,
     governance: Governance | None = None,
+    *,
+    file_hash: str | None = None,
 ) -> Runtime:
+    """The runtime serving ``config``. ``file_hash``: the hash of the config as the file gave it,
+    when ``config`` is derived from it (calibrated costs applied), so that usage records name the
+    same config as the audit log's ``config.load``; default the hash of ``config``."""
     client = build_client()
     backends = build_backends(config, client, secrets.backend_keys)
     breakers = {
@@ -176,7 +181,7 @@ def build_runtime(
     metrics.watch_breakers(breakers)
     return Runtime(
         config=config,
-        config_hash=config_hash(config),
+        config_hash=file_hash or config_hash(config),
         client=client,
         backends=backends,
         keyring=secrets.keyring.extended(DatabaseKeys(governance))
