@@ -320,12 +320,25 @@ def _calibrate_argv(config_path: Path, bank: Path, out: Path, models: str) -> li
     ]  # fmt: skip
 
 
+def _default_sigint() -> None:
+    """In the child before it starts Python: Ctrl-C's default action. A test run started in the
+    background of a non-interactive shell (``./run test &``) ignores SIGINT, children inherit
+    that, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _started_until_checkpointed(
     args: list[str], cwd: Path, checkpoint: Path, lines: int, stdout: int
 ) -> subprocess.Popen[str]:
     """The run of ``args``, once its checkpoint holds more than ``lines`` lines (still running)."""
     process = subprocess.Popen(
-        args, cwd=cwd, env=_env(), stdout=stdout, stderr=subprocess.PIPE, text=True
+        args,
+        cwd=cwd,
+        env=_env(),
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
