@@ -4,12 +4,14 @@ measured, trained models untouched, saved as an artifact the router loads."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from stellwerk.calibration.fit import place_models, prior_offset, save_placed, with_placed
+from stellwerk.calibration.placement import Placement
 from stellwerk.errors import TrainingDataError
 from stellwerk.routing.artifact import Artifact, load_artifact
 from stellwerk.routing.base import Candidate, RouteRequest
@@ -128,8 +130,10 @@ def test_a_calibrated_model_places_the_uncalibrated_sizes_of_its_family(
     )
     router = load_learned(tmp_path / "router")
     placement = router.model.placement
+    placed = placements[NEW]
+    mean_ease = float(np.mean(router.model.ease_quantiles))
     assert placement.families["org-assistant"] == pytest.approx(
-        placements[NEW].offset - placement.trend(70.0)
+        placed.offset + (placed.slope - 1.0) * mean_ease - placement.trend(70.0)
     )
     sibling = Candidate("org-assistant-8b", 8.0, "medium", 0.2, 0.2, 8192, family="org-assistant")
     stranger = Candidate("other-8b", 8.0, "medium", 0.2, 0.2, 8192, family="other")
@@ -137,3 +141,23 @@ def test_a_calibrated_model_places_the_uncalibrated_sizes_of_its_family(
     assert sibling_q < stranger_q - 0.1
     # without the facts (an older caller) nothing is learned about the family
     assert "org-assistant" not in with_placed(shipped.model, placements).placement.families
+
+
+def test_a_router_without_families_learns_none_from_a_calibration(
+    shipped: Artifact, outcomes: Path
+) -> None:
+    """An artifact from before families places every new model by size alone; calibrating one
+    weak model into it must not make every other new model look like that one."""
+    old = replace(shipped.model, placement=replace(shipped.model.placement, families={}))
+    placements = place_models(old, load_outcomes(outcomes), FACTS)
+    assert with_placed(old, placements, FACTS).placement.families == {}
+
+
+def test_a_calibrated_family_is_measured_above_the_ease_as_trained_ones_are(
+    shipped: Artifact,
+) -> None:
+    flat = Placement(offset=0.2, slope=0.3, prompts=100, mean_score=0.4)
+    placed = with_placed(shipped.model, {NEW: flat}, FACTS).placement
+    mean_ease = float(np.mean(shipped.model.ease_quantiles))
+    expected = 0.2 + (0.3 - 1.0) * mean_ease - placed.trend(70.0)
+    assert placed.families["org-assistant"] == pytest.approx(expected)

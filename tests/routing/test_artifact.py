@@ -140,8 +140,11 @@ def test_an_artifact_without_families_places_by_size_alone(
     manifest = json.loads((out / MANIFEST).read_text())
     del manifest["family_offsets"]
     (out / MANIFEST).write_text(json.dumps(manifest))
-    placement = load_artifact(out).model.placement
+    loaded = load_artifact(out)
+    placement = loaded.model.placement
     assert placement.families == {}
+    digest = json.loads((out / MANIFEST).read_text())["arrays_sha256"]
+    assert loaded.version == digest[:12]  # the version such an artifact always had
     assert list(placement.offsets(70, "anything")) == [placement.trend(70)]
 
 

@@ -31,10 +31,22 @@ HARD = "Prove that every bounded monotone sequence of real numbers converges."
         ("qwen/qwen2.5-7b-instruct", "qwen2.5-instruct"),
         ("mistralai/Ministral-3-14B-Instruct-2512", "ministral-3-instruct-2512"),
         ("ministral-3:8b", "ministral-3"),
+        ("qwen2.5:7b-instruct-q4_K_M", "qwen2.5-instruct"),
+        ("Qwen2.5-7B-Instruct-Q8_0.gguf", "qwen2.5-instruct"),
+        ("Qwen2.5-7B-Instruct-1M", "qwen2.5-instruct-1m"),
+        ("phi-3-mini-128k-instruct", "phi-3-mini-instruct"),
+        ("mistral-7b-instruct-v0.3-bf16", "mistral-instruct-v0.3"),
+        ("qwen3:30b-a3b", "qwen3-a3b"),
+        ("mixtral-8x22b-instruct-v0.1-awq", "mixtral-instruct-v0.1"),
+        ("modèle8b", "modèle8b"),
+        ("modèle-8b", "modèle"),
+        ("models/", "models/"),
+        (".gguf", ".gguf"),
+        ("", "-"),
         ("apertus:70b", "apertus"),
         ("mixtral-8x7b-instruct", "mixtral-instruct"),
         ("qwen2.5:1.5b", "qwen2.5"),
-        ("SmolLM2-135M-Instruct-Q4_K_M.gguf", "smollm2-instruct-q4_k_m"),
+        ("SmolLM2-135M-Instruct-Q4_K_M.gguf", "smollm2-instruct"),
         ("/models/gemma-2-9b-it.gguf", "gemma-2-it"),
         ("llama3.1:latest", "llama3.1"),
         ("tiny-small", "tiny-small"),
@@ -101,7 +113,7 @@ def test_a_new_size_of_a_known_family_is_placed_beside_it() -> None:
     assert odd_70b.shape == (1,)
     assert odd_70b[0] < -0.5  # the 70B sibling of a bad 8B model is expected to be bad too
     assert odd_70b[0] < np.median(unknown_70b) - 1.0
-    assert placement.point(70, "odd") == pytest.approx(odd_70b[0])
+    assert placement.point(70, "odd", np.zeros(3)) == pytest.approx(odd_70b[0])
 
 
 def test_an_unknown_family_is_averaged_over_the_known_ones() -> None:
@@ -109,7 +121,12 @@ def test_an_unknown_family_is_averaged_over_the_known_ones() -> None:
     offsets = placement.offsets(30, None)
     assert len(offsets) == len(placement.families) == len(NORMAL) + 1
     assert offsets.min() < placement.trend(30) < offsets.max()
-    assert placement.point(30, None) == pytest.approx(placement.trend(30))
+    # one offset that predicts as well on average: the mean quality over the known families
+    ease = np.linspace(-2.0, 2.0, 101)
+    point = placement.point(30, None, ease)
+    mean = (1 / (1 + np.exp(-(ease[:, None] + offsets[None, :])))).mean()
+    assert (1 / (1 + np.exp(-(ease + point)))).mean() == pytest.approx(mean, abs=1e-6)
+    assert point < placement.trend(30)  # the odd family pulls the expectation down
     assert list(SizePlacement(0.1, 0.2).offsets(math.e, None)) == pytest.approx([0.3])
 
 

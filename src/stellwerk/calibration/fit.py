@@ -50,7 +50,9 @@ def prior_offset(model: QualityModel, name: str, facts: Mapping[str, ModelFacts]
     if fact is not None and fact.benchmark_score is not None:
         return offset_from_benchmark(fact.benchmark_score, model.ease_quantiles)
     if fact is not None and fact.params_b is not None:
-        return model.placement.point(fact.params_b, family_key(fact.family, name))
+        return model.placement.point(
+            fact.params_b, family_key(fact.family, name), model.ease_quantiles
+        )
     raise TrainingDataError(
         f"model {name!r}: the models file gives neither params_b nor benchmark_score to start from"
     )
@@ -125,15 +127,22 @@ def with_placed(
         offsets=np.concatenate([model.offsets, [p.offset for p in placed]]),
         memory=memory,
         embedding=_placed_head(model, placed),
-        placement=_with_families(model.placement, placements, facts or {}),
+        placement=_with_families(model, placements, facts or {}),
     )
 
 
 def _with_families(
-    placement: SizePlacement, placements: Mapping[str, Placement], facts: Mapping[str, ModelFacts]
+    model: QualityModel, placements: Mapping[str, Placement], facts: Mapping[str, ModelFacts]
 ) -> SizePlacement:
-    """``placement`` with the families of the placed models it does not know: each one's effect
-    is its placed members' mean offset above the size trend."""
+    """The model's placement with the families of the placed models it does not know: each one's
+    effect is its placed members' mean offset above the ease (``offset + (slope - 1) x mean
+    ease``, as a trained model's offset is measured) less the size trend. A router that knows no
+    families (an artifact from before families) learns none: its new models would otherwise all
+    be placed like the one calibrated family."""
+    placement = model.placement
+    if not placement.families:
+        return placement
+    mean_ease = float(np.mean(model.ease_quantiles))
     found: dict[str, list[float]] = {}
     for name, p in placements.items():
         fact = facts.get(name)
@@ -141,7 +150,8 @@ def _with_families(
             continue
         family = family_key(fact.family, name)
         if family not in placement.families:
-            found.setdefault(family, []).append(p.offset - placement.trend(fact.params_b))
+            above_ease = p.offset + (p.slope - 1.0) * mean_ease
+            found.setdefault(family, []).append(above_ease - placement.trend(fact.params_b))
     if not found:
         return placement
     added = {family: float(np.mean(effects)) for family, effects in found.items()}

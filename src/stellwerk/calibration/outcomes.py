@@ -125,7 +125,7 @@ def models_file(models: Sequence[ModelConfig]) -> dict[str, dict[str, Any]]:
             "input_usd_per_mtok": m.price.input_per_mtok,
             "output_usd_per_mtok": m.price.output_per_mtok,
             **({"benchmark_score": m.benchmark_score} if m.benchmark_score is not None else {}),
-            "family": family_key(m.family, m.upstream),
+            "family": family_key(m.family, m.upstream),  # never empty
         }
         for m in models
     }

@@ -153,7 +153,7 @@ class ModelConfig(Strict):
     price: Price = Price()
     energy_wh_per_1k_tokens: float = Field(default=0.0, ge=0)
     benchmark_score: float | None = Field(default=None, ge=0, le=1)
-    family: str | None = Field(default=None, min_length=1, max_length=200)
+    family: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"\S")
     """The router places an uncalibrated model beside trained sizes of the same family; by
     default the family is the ``upstream`` name without its size label."""
     # governance facts (all optional; which ones are required depends on the risk tier)

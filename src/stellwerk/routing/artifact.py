@@ -10,7 +10,8 @@ A router trained with embeddings also has the manifest field ``embedding`` (mode
 dimensions, weight) and the arrays ``embed_mean``, ``embed_std``, ``embed_coef``, ``embed_bias``;
 an artifact without them is a text-only router. ``family_offsets`` ({family: effect}) places new
 models beside trained sizes of their family (``placement``); an artifact without it places them by
-the size trend alone. The version is the SHA-256 of the arrays' checksum and that placement.
+the size trend alone. The version is the first 12 hex digits of the arrays' SHA-256, or, when the
+artifact has families, of the SHA-256 of that checksum and the placement.
 
 Saving writes into a temporary sibling directory and renames it into place, so a failed save
 leaves nothing behind. Loading checks the format, the version, the checksum and the name, dtype
@@ -128,8 +129,11 @@ def save_artifact(model: QualityModel, out_dir: str | Path, info: dict[str, Any]
 
 
 def _version(arrays_digest: str, placement: SizePlacement) -> str:
-    """12 hex digits naming what decides: the arrays and the placement of new models (which
-    the manifest holds, so that two routers placing alike share a version only if equal)."""
+    """12 hex digits naming the router: the arrays' checksum, and with it the families that place
+    new models when there are any (they live in the manifest, not the arrays). An artifact
+    without families keeps the version it had before families existed."""
+    if not placement.families:
+        return arrays_digest[:12]
     placed = json.dumps(
         [placement.intercept, placement.slope, sorted(placement.families.items())],
         separators=(",", ":"),

@@ -85,6 +85,7 @@ class LearnedRouter(Router):
                 )
             else:
                 offsets = self.model.placement.offsets(cand.params_b, cand.family)
+            offsets.flags.writeable = False  # shared by every later decision
             if len(self._offsets) < 4096:
                 self._offsets[key] = offsets
         return offsets

@@ -33,20 +33,31 @@ import numpy.typing as npt
 
 F64 = npt.NDArray[np.float64]
 
-_SIZE_LABEL = re.compile(r"(?<![a-z0-9.])(?:\d+x)?\d+(?:\.\d+)?[bm](?![a-z0-9])")
+# a token: not inside a word of letters or digits (any script), nor after a dot (v0.3b is no size)
+_TOKEN = r"(?<!\.)(?<![^\W_])({})(?![^\W_])"
+_BILLIONS = re.compile(_TOKEN.format(r"(?:[0-9]+x)?[0-9]+(?:\.[0-9]+)?b"))
+_MILLIONS = re.compile(_TOKEN.format(r"[0-9]+(?:\.[0-9]+)?m"))
+_VARIANT = re.compile(
+    # context lengths (4k, 128k) and weight formats (q4_k_m, iq4_xs, q8_0, f16, bf16, fp8, int4,
+    # awq, gptq): variants of one model, not other models
+    _TOKEN.format(r"[0-9]+k|i?q[0-9](?:_[a-z0-9]+)*|b?f[0-9]+|fp[0-9]+|int[0-9]+|awq|gptq|gguf")
+)
 _SEPARATORS = "-_:. "
 _FIT_ROUNDS = 20
 
 
 def family_of(name: str) -> str:
     """A model's family: its name (a hub id, an Ollama tag, a file name) lower-cased, without
-    the owner or folder before the last ``/``, a ``.gguf`` suffix, a ``:latest`` tag and its size
-    labels (``8b``, ``70B``, ``8x7b``, ``1.5b``, ``135m``)."""
-    base = name.strip().lower().rsplit("/", 1)[-1]
-    base = base.removesuffix(".gguf").removesuffix(":latest")
-    stripped = _SIZE_LABEL.sub("", base)
-    stripped = re.sub(r"([-_:. ])[-_:. ]+", r"\1", stripped).strip(_SEPARATORS)
-    return stripped or base
+    the owner or folder before the last ``/``, a ``.gguf`` suffix, a ``:latest`` tag, its size
+    labels (``8b``, ``70B``, ``8x7b``, ``1.5b``; ``135m`` when there is no size in billions),
+    context lengths (``128k``) and weight formats (``q4_K_M``, ``f16``, ``awq``), with an Ollama
+    tag's ``:`` read as ``-``. Never empty: a name of nothing but those is its own family."""
+    whole = name.strip().lower()
+    base = whole.rsplit("/", 1)[-1].removesuffix(".gguf").removesuffix(":latest")
+    stripped = _BILLIONS.sub("", base) if _BILLIONS.search(base) else _MILLIONS.sub("", base)
+    stripped = _VARIANT.sub("", stripped.replace(":", "-"))
+    stripped = re.sub(r"([-_. ])[-_. ]+", r"\1", stripped).strip(_SEPARATORS)
+    return stripped or base or whole or "-"
 
 
 def family_key(declared: str | None, name: str) -> str:
@@ -91,11 +102,16 @@ class SizePlacement:
             return np.array([trend])
         return trend + np.fromiter(self.families.values(), dtype=np.float64)
 
-    def point(self, params_b: float, family: str | None) -> float:
-        """One offset for the model: the trend plus its family's effect (the trend alone for an
-        unknown family); where a single number is needed, as calibration's starting guess."""
-        effect = self.families.get(family, 0.0) if family is not None else 0.0
-        return self.trend(params_b) + effect
+    def point(self, params_b: float, family: str | None, ease_quantiles: F64) -> float:
+        """One offset that predicts the model as well on average as ``offsets`` do: the trend
+        plus its family's effect for a known family, else the offset whose mean quality over the
+        ease distribution (``ease_quantiles``) equals the mean over the known families; where a
+        single number is needed, as calibration's starting guess."""
+        offsets = self.offsets(params_b, family)
+        if len(offsets) == 1:
+            return float(offsets[0])
+        quality = 1.0 / (1.0 + np.exp(-(ease_quantiles[:, None] + offsets[None, :])))
+        return offset_from_benchmark(float(quality.mean()), ease_quantiles)
 
 
 def fit_size_placement(

@@ -206,7 +206,11 @@ def train_and_save(
             "memory_prompts": 0 if model.memory is None else len(model.memory),
         },
         "facts": {
-            m: {"params_b": f.params_b, "price_in_per_mtok": f.price_in_per_mtok}
+            m: {
+                "params_b": f.params_b,
+                "price_in_per_mtok": f.price_in_per_mtok,
+                "family": family_key(f.family, m),
+            }
             for m, f in facts.items()
             if m in data.models
         },
