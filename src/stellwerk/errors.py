@@ -4,6 +4,7 @@
     ├── ConfigError                 the config file is invalid (names the file and the key path)
     ├── RequestError                the client's fault: rendered as a 4xx in the API's error format
     │   ├── InvalidRequest          400 malformed JSON, wrong types, missing fields
+    │   │   └── Untranslatable      400 one backend's dialect cannot carry a valid request
     │   ├── AuthenticationFailed    401 no key, unknown key, revoked key
     │   ├── PermissionDenied        403 policy forbids it (model, classification, role)
     │   ├── NotFound                404 unknown model, route, department ...
@@ -57,6 +58,11 @@ class RequestError(StellwerkError):
 
 class InvalidRequest(RequestError):
     status_code = 400
+
+
+class Untranslatable(InvalidRequest):
+    """A valid request that one backend's dialect cannot express (``param`` names the part): a
+    routed request goes on to the next candidate, as after a backend failure."""
 
 
 class AuthenticationFailed(RequestError):

@@ -49,3 +49,16 @@ def test_success_resets_the_count() -> None:
     breaker.success()
     breaker.failure()
     assert breaker.state == "closed"
+
+
+def test_a_trial_that_was_not_sent_frees_the_slot_at_once() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failures=1, cooldown_s=5, clock=clock)
+    breaker.failure()
+    clock.now += 5
+    assert breaker.allow()  # the trial, but the request could not be translated for it
+    breaker.not_sent()
+    assert breaker.state == "half_open"
+    assert breaker.allow()  # the next request is the trial, without another cooldown
+    breaker.success()
+    assert breaker.state == "closed"

@@ -13,7 +13,7 @@ import pytest
 
 from stellwerk.backends.openai import to_wire
 from stellwerk.backends.types import ChatRequest
-from stellwerk.errors import InvalidRequest
+from stellwerk.errors import InvalidRequest, Untranslatable
 
 SCHEMA = {
     "type": "object",
@@ -118,6 +118,6 @@ def test_llamacpp_tool_parameters_lose_their_top_level_floats_without_changing_m
 def test_llamacpp_refuses_a_top_level_float_it_cannot_translate_naming_it(
     parameters: dict[str, Any], param: str
 ) -> None:
-    with pytest.raises(InvalidRequest, match="takes no number but a 64-bit integer") as caught:
+    with pytest.raises(Untranslatable, match="takes no number but a 64-bit integer") as caught:
         _wire("llamacpp", tools=[_tool({"type": "object"}), _tool(parameters)])
     assert caught.value.param == f"tools[1].function.parameters.{param}"

@@ -75,6 +75,7 @@ def test_an_unrecorded_request_gives_its_reservation_back(tmp_path: Path, how: s
             call.principal = Principal("key-1", "it", "user", "internal", None)
             selection = Selection(None, Decision("m", ("m",), (), "named", "none"), cfg.models)
             request = ChatRequest(messages=[{"role": "user", "content": "hi"}])
+            await caller.admit_chat(call, selection.models, request)
             task = asyncio.create_task(caller.complete(call, selection, request))
             await backend.called.wait()
             held = await gov.limiter.spent(scope)

@@ -1,9 +1,10 @@
 """``model: "auto"`` with a router trained on embeddings: the gateway asks the configured
-embedding model for the prompt's embedding before deciding, and decides without it when that
-model cannot answer."""
+embedding model for the prompt's embedding before deciding (after the request's limits and
+budget admitted it), and decides without it when that model cannot answer."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,13 @@ from stellwerk.errors import ConfigError
 from stellwerk.gateway import create_app
 from tests.fixtures.embed_router import UNSEEN_GREETING, UNSEEN_PROOF
 from tests.fixtures.gateway import ENVIRON, KEYS, free_port, running_gateway
+from tests.fixtures.llama import LlamaBackend
+from tests.fixtures.loopback import recording_proxy
 
 pytestmark = pytest.mark.llama
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
 UNAVAILABLE = "embedding unavailable: decided on the text alone"
+CAPPED_KEY = "sk-stw-test-capped-3e7a9d1c5b2f4068"
 
 
 def with_router(raw: dict[str, Any], artifact: Path, embedding_model: str | None) -> dict[str, Any]:
@@ -91,3 +95,48 @@ def test_a_router_that_reads_embeddings_needs_an_embedding_model(
     raw = with_router(gateway_raw, embedding_router, None)
     with pytest.raises(ConfigError, match=r"router\.embedding_model: the artifact .* was trained"):
         create_app(parse_config(raw), environ=ENVIRON)
+
+
+@pytest.mark.parametrize(
+    ("limits", "code"),
+    [({"monthly_budget": 0}, "budget_exceeded"), ({"tokens_per_minute": 10}, "rate_limited")],
+    ids=["budget", "tokens"],
+)
+def test_a_request_its_limits_refuse_costs_no_embedding_call(
+    gateway_raw: dict[str, Any],
+    embedding_router: Path,
+    llama_server: LlamaBackend,
+    limits: dict[str, Any],
+    code: str,
+) -> None:
+    raw = copy.deepcopy(with_router(gateway_raw, embedding_router, "proxied-embed"))
+    raw["departments"][0]["keys"].append(
+        {"id": "research-capped", "key_env": "STW_TEST_KEY_CAPPED", "limits": limits}
+    )
+    capped = {"authorization": f"Bearer {CAPPED_KEY}"}
+    chat = {"model": "auto", "messages": [{"role": "user", "content": UNSEEN_GREETING}]}
+    with recording_proxy(llama_server.base_url) as proxy:
+        # the embedding model's backend is the real llama.cpp server behind a proxy that counts
+        raw["backends"].append({"name": "embed-proxy", "kind": "openai", "base_url": proxy.url})
+        raw["models"].append({**raw["models"][3], "id": "proxied-embed", "backend": "embed-proxy"})
+        with running_gateway(raw, {**ENVIRON, "STW_TEST_KEY_CAPPED": CAPPED_KEY}) as gw:
+            refused = [
+                httpx.post(gw.openai_url + "/chat/completions", json=chat, headers=capped),
+                httpx.post(
+                    gw.openai_url + "/chat/completions",
+                    json={**chat, "stream": True},
+                    headers=capped,
+                ),
+                httpx.post(gw.url + "/api/chat", json=chat, headers=capped),
+            ]
+            asked_when_refused = proxy.paths.count("/v1/embeddings")
+            admitted = ask(gw.openai_url, UNSEEN_GREETING)  # the department's other key
+    assert [r.status_code for r in refused] == [429, 429, 429]
+    assert refused[0].json()["error"]["code"] == code
+    assert asked_when_refused == 0
+    assert proxy.paths.count("/v1/embeddings") == 1
+    assert admitted.headers["x-stellwerk-model"] == "tiny-small"  # decided on the embedding
+    ledger = gw.ledger()
+    records = ledger.recent_usage()
+    ledger.close()
+    assert sorted(r.status for r in records) == [200, 429, 429, 429]

@@ -43,6 +43,11 @@ class CircuitBreaker:
         self.trial_started = now
         return True
 
+    def not_sent(self) -> None:
+        """A request ``allow`` let through was never sent (the backend could not take it): the
+        state stays as it is, and a trial it was is free for the next request."""
+        self.trial_running = False
+
     def success(self) -> None:
         self.state = "closed"
         self.failures = 0

@@ -15,7 +15,8 @@ HTTP 500, two things OpenAI's API allows (docs/backends-llamacpp.md):
   number written as a float (``2.0``) is sent as the integer it equals; the numeric keywords
   ``minimum``, ``maximum``, ``exclusiveMinimum``, ``exclusiveMaximum`` and ``multipleOf``, which
   constrain numbers only, are left out of an object schema, where they cannot apply. Any other
-  fractional value there is refused with a 400 naming it.
+  fractional value there is ``Untranslatable``: a 400 naming it, unless a routed request has a
+  candidate on another backend to go on to (``stellwerk.gateway.calls``).
 
 llama.cpp's C++ ``llama-server`` takes these translated forms too.
 """
@@ -26,7 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from stellwerk.backends.types import JSON
-from stellwerk.errors import InvalidRequest
+from stellwerk.errors import InvalidRequest, Untranslatable
 
 Dialect = Callable[[JSON], JSON]
 
@@ -101,7 +102,7 @@ def _parameters(schema: JSON, where: str) -> JSON:
         elif is_object and key in _NUMERIC_KEYWORDS:
             continue
         else:
-            raise InvalidRequest(
+            raise Untranslatable(
                 f"{where}.{key} is {value!r}: this backend (llama.cpp) takes no number but a"
                 " 64-bit integer at the top level of a tool's parameters; put it inside a"
                 " property's schema or leave it out",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
+
+from stellwerk.backends.types import ChatRequest
 
 
 def estimate_tokens(text: str) -> int:
@@ -37,3 +40,20 @@ def prompt_text(messages: list[dict[str, Any]]) -> str:
                 if isinstance(part, dict) and part.get("type") == "text"
             )
     return "\n".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class PromptSize:
+    """A chat request's prompt as the router and the admission read it, measured once per
+    request: its ``text``, the estimated ``tokens`` of the text and the tool definitions, and
+    the number of ``messages`` (each adds chat-template tokens)."""
+
+    text: str
+    tokens: int
+    messages: int
+
+    @classmethod
+    def of(cls, request: ChatRequest) -> PromptSize:
+        text = prompt_text(request.messages)
+        tokens = estimate_tokens(text) + tool_tokens(request.params)
+        return cls(text, tokens, len(request.messages))

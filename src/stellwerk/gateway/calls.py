@@ -1,5 +1,7 @@
 """Step 4 of a request: call the chosen model, fall back to the next candidate if its backend
-fails before the first token, and keep the accounting of the call for its usage record."""
+fails before the first token or cannot take the request in its dialect, and keep the accounting
+of the call for its usage record. The admission methods reserve a request's limits and budget;
+``stellwerk.gateway.chat.select`` calls them before the router's decision."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import anyio
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
+from stellwerk.backends.tokens import PromptSize
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import (
@@ -20,6 +23,7 @@ from stellwerk.errors import (
     BackendTimeout,
     CircuitOpen,
     StellwerkError,
+    Untranslatable,
     UpstreamError,
 )
 from stellwerk.gateway.auth import Principal
@@ -58,12 +62,16 @@ class Admitter(Protocol):
     """Limits and budgets: reserve a request's maximal use before a backend is called, or raise
     ``RateLimited``."""
 
-    async def admit(
+    async def admit_chat(
         self,
         principal: Principal,
         models: Sequence[ModelConfig],
-        request: ChatRequest | None,
-        inputs: Sequence[str] = (),
+        prompt: PromptSize,
+        max_answer_tokens: int | None,
+    ) -> Reservation: ...
+
+    async def admit_embeddings(
+        self, principal: Principal, model: ModelConfig, inputs: Sequence[str]
     ) -> Reservation: ...
 
     async def release(self, reservation: Reservation) -> None: ...
@@ -71,7 +79,8 @@ class Admitter(Protocol):
 
 class Caller:
     """Runs a selection against the backends, in ranking order, until one answers. A backend
-    whose circuit breaker is open is skipped without being asked."""
+    whose circuit breaker is open is skipped without being asked, and so is one whose dialect
+    cannot carry the request (``Untranslatable``)."""
 
     def __init__(
         self,
@@ -85,17 +94,28 @@ class Caller:
         self.metrics = metrics
         self.admission = admission
 
-    async def _reserve(
+    async def admit_chat(
         self,
         call: Call,
-        selection: Selection,
-        request: ChatRequest | None,
-        inputs: Sequence[str] = (),
+        models: Sequence[ModelConfig],
+        request: ChatRequest,
+        prompt: PromptSize | None = None,
     ) -> None:
+        """Reserve a chat request's maximal use over ``models`` (every model it may go to), or
+        raise ``RateLimited``; ``prompt`` is the request's size where it was measured already.
+        The reservation is the call's: its record settles it."""
         if self.admission is not None and call.principal is not None:
-            call.reservation = await self.admission.admit(
-                call.principal, selection.models, request, inputs
+            call.reservation = await self.admission.admit_chat(
+                call.principal,
+                models,
+                prompt or PromptSize.of(request),
+                request.max_answer_tokens,
             )
+
+    async def admit_embeddings(self, call: Call, model: ModelConfig, inputs: Sequence[str]) -> None:
+        """Reserve an embedding request's maximal use, or raise ``RateLimited``."""
+        if self.admission is not None and call.principal is not None:
+            call.reservation = await self.admission.admit_embeddings(call.principal, model, inputs)
 
     def _failed(self, call: Call, model: ModelConfig, exc: UpstreamError) -> None:
         self.metrics.upstream_errors.labels(exc.backend, exc.kind).inc()
@@ -103,12 +123,18 @@ class Caller:
             self.breakers[exc.backend].failure()
         call.fallback_from.append(model.id)
 
-    def _admit(self, backend: Backend) -> UpstreamError | None:
+    def _circuit_refusal(self, backend: Backend) -> UpstreamError | None:
         if self.breakers[backend.name].allow():
             return None
         return CircuitOpen(backend.name, "skipped: circuit open after repeated failures")
 
-    async def _unreserve_on_abort(self, call: Call, exc: BaseException) -> None:
+    def _untranslatable(self, call: Call, model: ModelConfig, backend: Backend) -> None:
+        # the backend was allowed but never asked: its breaker learns nothing, and a trial
+        # request it let through is free again
+        self.breakers[backend.name].not_sent()
+        call.fallback_from.append(model.id)
+
+    async def release_on_abort(self, call: Call, exc: BaseException) -> None:
         """A request ended by something else than a ``StellwerkError`` (cancelled, a bug) is
         never recorded, so its reservation is given back here; otherwise the record settles it."""
         if isinstance(exc, StellwerkError) or call.reservation is None:
@@ -119,54 +145,55 @@ class Caller:
                 await self.admission.release(reservation)
 
     async def complete(self, call: Call, selection: Selection, request: ChatRequest) -> ChatResult:
-        await self._reserve(call, selection, request)
         try:
             return await self._complete(call, selection, request)
         except BaseException as exc:
-            await self._unreserve_on_abort(call, exc)
+            await self.release_on_abort(call, exc)
             raise
 
     async def _complete(self, call: Call, selection: Selection, request: ChatRequest) -> ChatResult:
-        last: UpstreamError | None = None
+        failures: list[tuple[ModelConfig, StellwerkError]] = []
         for model in selection.models:
             backend = self.backends[model.backend]
             call.model = model
-            refused = self._admit(backend)
+            refused = self._circuit_refusal(backend)
             if refused is not None:
-                last = refused
+                failures.append((model, refused))
                 self._failed(call, model, refused)
                 continue
             try:
                 async with asyncio.timeout(backend.config.timeouts.total):
                     result = await backend.complete(model.upstream, request)
             except TimeoutError as exc:
-                last = BackendTimeout(backend.name, "total time limit reached")
-                last.__cause__ = exc
-                self._failed(call, model, last)
+                timeout = BackendTimeout(backend.name, "total time limit reached")
+                timeout.__cause__ = exc
+                failures.append((model, timeout))
+                self._failed(call, model, timeout)
                 continue
             except UpstreamError as exc:
-                last = exc
+                failures.append((model, exc))
                 self._failed(call, model, exc)
+                continue
+            except Untranslatable as exc:
+                failures.append((model, exc))
+                self._untranslatable(call, model, backend)
                 continue
             self.breakers[backend.name].success()
             call.usage = result.usage
             return result
-        assert last is not None
-        call.fallback_from = call.fallback_from[:-1]
-        raise last
+        raise _given_up(call, failures)
 
     async def embed(self, call: Call, selection: Selection, inputs: list[str]) -> EmbedResult:
-        await self._reserve(call, selection, None, inputs)
         try:
             return await self._embed(call, selection, inputs)
         except BaseException as exc:
-            await self._unreserve_on_abort(call, exc)
+            await self.release_on_abort(call, exc)
             raise
 
     async def _embed(self, call: Call, selection: Selection, inputs: list[str]) -> EmbedResult:
         model = call.model = selection.model
         backend = self.backends[model.backend]
-        refused = self._admit(backend)
+        refused = self._circuit_refusal(backend)
         if refused is not None:
             self.metrics.upstream_errors.labels(refused.backend, refused.kind).inc()
             raise refused
@@ -188,41 +215,44 @@ class Caller:
         self, call: Call, selection: Selection, request: ChatRequest
     ) -> tuple[ChatChunk, AsyncIterator[ChatChunk]]:
         """Start streaming from the first model whose backend sends a first chunk."""
-        await self._reserve(call, selection, request)
         try:
             return await self._open_stream(call, selection, request)
         except BaseException as exc:
-            await self._unreserve_on_abort(call, exc)
+            await self.release_on_abort(call, exc)
             raise
 
     async def _open_stream(
         self, call: Call, selection: Selection, request: ChatRequest
     ) -> tuple[ChatChunk, AsyncIterator[ChatChunk]]:
-        last: UpstreamError | None = None
+        failures: list[tuple[ModelConfig, StellwerkError]] = []
         for model in selection.models:
             backend = self.backends[model.backend]
             call.model = model
-            refused = self._admit(backend)
+            refused = self._circuit_refusal(backend)
             if refused is not None:
-                last = refused
+                failures.append((model, refused))
                 self._failed(call, model, refused)
                 continue
             chunks = backend.stream(model.upstream, request)
+            last: UpstreamError
             try:
                 first = await anext(chunks)
             except StopAsyncIteration:
                 last = BackendFailed(backend.name, "stream ended without an answer")
             except UpstreamError as exc:
                 last = exc
+            except Untranslatable as exc:
+                failures.append((model, exc))
+                self._untranslatable(call, model, backend)
+                continue
             else:
                 self.breakers[backend.name].success()
                 call.mark_first_token()
                 return first, self._deadline(backend, chunks)
             await chunks.aclose()  # type: ignore[attr-defined]
+            failures.append((model, last))
             self._failed(call, model, last)
-        assert last is not None
-        call.fallback_from = call.fallback_from[:-1]
-        raise last
+        raise _given_up(call, failures)
 
     async def _deadline(
         self, backend: Backend, chunks: AsyncIterator[ChatChunk]
@@ -240,3 +270,16 @@ class Caller:
             raise
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
+
+
+def _given_up(call: Call, failures: list[tuple[ModelConfig, StellwerkError]]) -> StellwerkError:
+    """The error of a request that no candidate answered: the last backend failure or, when no
+    candidate's backend could take the request in its dialect, the first ``Untranslatable`` (the
+    400 naming the parameter). ``call.model`` becomes the model it came from; every other
+    candidate tried stays in ``fallback_from``."""
+    assert failures
+    upstream = [i for i, (_, exc) in enumerate(failures) if isinstance(exc, UpstreamError)]
+    reported = upstream[-1] if upstream else 0
+    call.model = failures[reported][0]
+    call.fallback_from = [m.id for i, (m, _) in enumerate(failures) if i != reported]
+    return failures[reported][1]

@@ -9,10 +9,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 import anyio
 
-from stellwerk.backends.tokens import estimate_tokens, prompt_text, tool_tokens
+from stellwerk.backends.tokens import PromptSize
 from stellwerk.backends.types import ChatChunk, ChatRequest, EmbedResult
 from stellwerk.errors import InvalidRequest, RequestError, StellwerkError, UpstreamError
-from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.errors import status_of
 from stellwerk.gateway.limits import check_request
@@ -41,25 +40,30 @@ def needs_of(request: ChatRequest) -> set[str]:
     return needs
 
 
-async def select(
-    runtime: Runtime, principal: Principal, name: str, request: ChatRequest
-) -> Selection:
+async def select(runtime: Runtime, call: Call, name: str, request: ChatRequest) -> Selection:
+    """The models that may serve a chat request, its admission over them (limits and budgets,
+    reserved on ``call``), then, for a route, the router's decision. A request its limits refuse
+    is refused before anything that costs: the router's embedding call, a backend."""
+    assert call.principal is not None
+    principal, selector, caller = call.principal, runtime.selector, runtime.caller
     check_request(request, runtime.config.server.limits)
     needs = needs_of(request)
-    selector = runtime.selector
-    if selector.is_route(name):
-        text = prompt_text(request.messages)
-        embedding = await prompt_embedding(runtime, principal, text)
-        return selector.routed(
-            principal,
-            name,
-            text,
-            estimate_tokens(text) + tool_tokens(request.params),
-            needs,
-            embedding=embedding,
-            max_answer_tokens=request.max_answer_tokens,
+    if not selector.is_route(name):
+        selection = selector.named(principal, name, needs)
+        await caller.admit_chat(call, selection.models, request)
+        return selection
+    prompt = PromptSize.of(request)
+    asked = request.max_answer_tokens
+    eligible = selector.eligible(principal, prompt.tokens, needs, asked)
+    await caller.admit_chat(call, eligible, request, prompt)
+    try:
+        embedding = await prompt_embedding(runtime, principal, prompt.text)
+        return selector.decide(
+            name, eligible, prompt.text, prompt.tokens, embedding=embedding, max_answer_tokens=asked
         )
-    return selector.named(principal, name, needs)
+    except BaseException as exc:
+        await caller.release_on_abort(call, exc)
+        raise
 
 
 async def open_stream(
@@ -103,6 +107,7 @@ async def embed(runtime: Runtime, call: Call, model: str, given: str | list[str]
             )
         assert call.principal is not None
         call.selection = runtime.selector.named(call.principal, model, ["embeddings"])
+        await runtime.caller.admit_embeddings(call, call.selection.model, inputs)
         result = await runtime.caller.embed(call, call.selection, inputs)
     except StellwerkError as exc:
         await fail(runtime, call, exc)

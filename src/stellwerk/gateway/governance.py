@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from stellwerk.backends.tokens import estimate_tokens, prompt_text, tool_tokens
-from stellwerk.backends.types import ChatRequest
+from stellwerk.backends.tokens import PromptSize, estimate_tokens
 from stellwerk.config.schema import ModelConfig
 from stellwerk.gateway.auth import Principal
 from stellwerk.governance.service import Governance
@@ -73,35 +72,35 @@ class Admission:
     def __init__(self, governance: Governance) -> None:
         self.governance = governance
 
-    async def admit(
+    async def admit_chat(
         self,
         principal: Principal,
         models: Sequence[ModelConfig],
-        request: ChatRequest | None,
-        inputs: Sequence[str] = (),
+        prompt: PromptSize,
+        max_answer_tokens: int | None,
     ) -> Reservation:
-        if request is not None:
-            # generous: chat templates add tokens around every message (about 25 for a one-line
-            # chat on the test models), and the settlement corrects to the real count anyway
-            text = prompt_text(request.messages)
-            prompt = estimate_tokens(text) + _PER_MESSAGE * len(request.messages) + _PER_CHAT
-            prompt += tool_tokens(request.params)
-        else:
-            prompt = sum(estimate_tokens(text) + _PER_MESSAGE for text in inputs)
+        # generous: chat templates add tokens around every message (about 25 for a one-line
+        # chat on the test models), and the settlement corrects to the real count anyway
+        tokens = prompt.tokens + _PER_MESSAGE * prompt.messages + _PER_CHAT
         worst_tokens = 0
         worst_cost = 0.0
-        asked = request.max_answer_tokens if request is not None else None
         for model in models:
-            out = 0
-            if request is not None:
-                room = max(0, model.context_length - prompt)
-                out = room if asked is None else min(asked, room)
-            cost = model.price.cost(prompt, out)
-            worst_tokens = max(worst_tokens, prompt + out)
-            worst_cost = max(worst_cost, cost)
-        return await self.governance.admit(
-            principal.department, principal.key_id, max_tokens=worst_tokens, max_cost=worst_cost
-        )
+            room = max(0, model.context_length - tokens)
+            out = room if max_answer_tokens is None else min(max_answer_tokens, room)
+            worst_tokens = max(worst_tokens, tokens + out)
+            worst_cost = max(worst_cost, model.price.cost(tokens, out))
+        return await self._reserve(principal, worst_tokens, worst_cost)
+
+    async def admit_embeddings(
+        self, principal: Principal, model: ModelConfig, inputs: Sequence[str]
+    ) -> Reservation:
+        tokens = sum(estimate_tokens(text) + _PER_MESSAGE for text in inputs)
+        return await self._reserve(principal, tokens, model.price.cost(tokens, 0))
 
     async def release(self, reservation: Reservation) -> None:
         await self.governance.limiter.release(reservation)
+
+    async def _reserve(self, principal: Principal, tokens: int, cost: float) -> Reservation:
+        return await self.governance.admit(
+            principal.department, principal.key_id, max_tokens=tokens, max_cost=cost
+        )

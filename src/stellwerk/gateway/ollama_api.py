@@ -84,7 +84,7 @@ async def _converse(request: Request, runtime: Runtime, *, generate: bool) -> Re
             body = parse(wire.OllamaChatRequest, raw)
             chat_request = wire.chat_request(body)
         call.requested_model, call.stream = body.model, body.stream
-        call.selection = await select(runtime, call.principal, body.model, chat_request)
+        call.selection = await select(runtime, call, body.model, chat_request)
         if body.stream:
             first, rest = await open_stream(runtime, call, chat_request)
             return StreamingResponse(

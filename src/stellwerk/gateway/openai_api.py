@@ -87,7 +87,7 @@ async def chat_completions(request: Request) -> Response:
         body = parse(ChatCompletionRequest, await read_body(request, limit))
         call.requested_model, call.stream = body.model, body.stream
         chat = chat_request(body)
-        call.selection = await select(runtime, call.principal, body.model, chat)
+        call.selection = await select(runtime, call, body.model, chat)
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             first, rest = await open_stream(runtime, call, chat)

@@ -3,6 +3,11 @@
 A model named in the request is used if the caller may use it; a route name (``auto``,
 ``auto-economy`` ...) asks the router to choose among every model the caller may use and that can
 do the job (capabilities, context length). The policy check here is the seam governance plugs into.
+
+A routed request is selected in two steps, with the admission (limits and budgets) between them:
+``eligible`` (the models it may go to, whose prices the budget reservation reads) and ``decide``
+(the router's ranking, which may need the prompt's embedding: an extra call that a request
+refused by its limits must not cost).
 """
 
 from __future__ import annotations
@@ -128,6 +133,27 @@ class Selector:
         embedding: Sequence[float] | None = None,
         max_answer_tokens: int | None = None,
     ) -> Selection:
+        """The router's choice among the eligible models (``eligible`` then ``decide``)."""
+        able = self.eligible(principal, prompt_tokens, needs, max_answer_tokens)
+        return self.decide(
+            route,
+            able,
+            prompt,
+            prompt_tokens,
+            embedding=embedding,
+            max_answer_tokens=max_answer_tokens,
+        )
+
+    def eligible(
+        self,
+        principal: Principal,
+        prompt_tokens: int,
+        needs: set[str],
+        max_answer_tokens: int | None = None,
+    ) -> list[ModelConfig]:
+        """The models a routed request may go to: allowed for the caller, able to do the job
+        and with the context for the prompt (and, where some have it, for the answer asked
+        for). Raises ``PermissionDenied`` or ``InvalidRequest`` saying why there is none."""
         if self.policy is not None:
             allowed = self.policy.permitted(principal, None)  # PermissionDenied says why
         else:
@@ -155,14 +181,27 @@ class Selector:
             # the backend's own limit decides (as for a model named in the request)
             roomy = [m for m in able if m.context_length >= prompt_tokens + max_answer_tokens]
             able = roomy or able
+        return able
+
+    def decide(
+        self,
+        route: str,
+        models: Sequence[ModelConfig],
+        prompt: str,
+        prompt_tokens: int,
+        *,
+        embedding: Sequence[float] | None = None,
+        max_answer_tokens: int | None = None,
+    ) -> Selection:
+        """The router ranks ``models`` (those ``eligible`` returned)."""
         request = RouteRequest(
             prompt=prompt,
             prompt_tokens=prompt_tokens,
-            candidates=tuple(self._candidates[m.id] for m in able),
+            candidates=tuple(self._candidates[m.id] for m in models),
             cost_weight=self.routes[route].cost_weight,
             embedding=embedding,
             max_answer_tokens=max_answer_tokens,
         )
         decision = self.router.decide(request)
-        models = tuple(self.models[name] for name in decision.ranking)
-        return Selection(route=route, decision=decision, models=models)
+        ranked = tuple(self.models[name] for name in decision.ranking)
+        return Selection(route=route, decision=decision, models=ranked)
