@@ -14,7 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from stellwerk.errors import LedgerError
@@ -293,3 +293,28 @@ def test_partitions_are_made_a_month_ahead(
 def test_sqlite_migration_lock_file_lies_beside_the_database(url: str, lock: str | None) -> None:
     path = lock_path(make_url(url))
     assert (None if path is None else str(path)) == lock
+
+
+def test_an_sqlite_upgrade_that_fails_halfway_leaves_nothing_behind(tmp_path: Path) -> None:
+    """The last migration fails after every earlier one ran (as a killed process would stop):
+    the database is left empty, not half-made, and the next start migrates it cleanly."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    engine = build_engine(url)
+
+    def fail_at_the_last_migration(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("CREATE TABLE DASHBOARD_SESSIONS"):
+            raise RuntimeError("killed")
+
+    event.listen(engine, "before_cursor_execute", fail_at_the_last_migration)
+    with pytest.raises(RuntimeError, match="killed"):
+        migrate.upgrade(engine)
+    event.remove(engine, "before_cursor_execute", fail_at_the_last_migration)
+    assert inspect(engine).get_table_names() == []
+    engine.dispose()
+
+    ledger = open_ledger(url)  # the next start
+    try:
+        with ledger.connect() as connection:
+            assert migrate.current_revision(connection) == migrate.head_revision()
+    finally:
+        ledger.close()

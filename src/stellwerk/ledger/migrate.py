@@ -5,10 +5,18 @@ kept in the table ``stellwerk_alembic_version`` so that the ledger can share a d
 applications that use Alembic. Processes opening one database together migrate it once, one after
 the other: on PostgreSQL the upgrade holds an advisory lock, on a SQLite file an exclusive lock on
 a file beside it (see :mod:`stellwerk.ledger.migration_lock`).
+
+An upgrade is one transaction on both databases: it completes or leaves the database as it was,
+also when the process is killed in the middle. (Python's sqlite3 driver opens a transaction only
+before INSERT, UPDATE or DELETE, so the ``CREATE TABLE`` statements a migration starts with would
+each commit on their own; the upgrade tells the driver to stay out and wraps itself in one
+``BEGIN IMMEDIATE`` ... ``COMMIT``.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -66,12 +74,33 @@ def _check_known(connection: Connection) -> None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database behind ``engine`` to ``revision`` (default: the newest)."""
     if engine.dialect.name == "sqlite":
-        with sqlite_migration_lock(engine.url), engine.begin() as connection:
+        with sqlite_migration_lock(engine.url), _sqlite_transaction(engine) as connection:
             _upgrade(connection, revision)
         return
     with engine.begin() as connection:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         _upgrade(connection, revision)
+
+
+@contextmanager
+def _sqlite_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection inside one explicit SQLite transaction, DDL included (module docstring)."""
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        legacy = driver.isolation_level
+        driver.isolation_level = None  # the driver begins and commits nothing by itself now
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.exec_driver_sql("ROLLBACK")
+                raise
+            connection.exec_driver_sql("COMMIT")
+            connection.commit()  # end SQLAlchemy's own idea of the transaction, too
+        finally:
+            driver.isolation_level = legacy
 
 
 def _upgrade(connection: Connection, revision: str) -> None:
