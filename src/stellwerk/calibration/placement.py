@@ -98,7 +98,3 @@ def place_on_ease(
     )
     mean = float(scores.mean()) if scores.size else float("nan")
     return Placement(offset=b, slope=float(w[0]), prompts=int(scores.size), mean_score=mean)
-
-
-def predict(x: Any, w: Array, b: float) -> Array:
-    return _sigmoid(np.asarray(x @ w).ravel() + b)

@@ -50,15 +50,6 @@ class Budgets:
         stored = self._stored("department", department)
         return stored if stored is not None else dept.limits
 
-    def key_limits(self, key_id: str) -> UsageLimits | None:
-        """A key's own limits (database over config), or ``None`` when only its department's
-        apply."""
-        stored = self._stored("key", key_id)
-        if stored is not None:
-            return stored
-        config_key = self._config_keys.get(key_id)
-        return config_key.limits if config_key is not None else None
-
     def effective(self) -> tuple[dict[str, UsageLimits], dict[str, UsageLimits]]:
         """All limits in force: (department -> limits, key id -> limits), in one read."""
         with self._ledger.connect() as connection:

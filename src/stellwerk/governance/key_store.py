@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select, update
 
 from stellwerk.config.schema import Classification, Role, StellwerkConfig, UseCaseConfig
-from stellwerk.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound
+from stellwerk.errors import Conflict, InvalidRequest, NotFound
 from stellwerk.governance.keys import generate_key, generate_key_id, hash_key, parse_role
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_keys
@@ -162,18 +162,6 @@ class KeyStore:
                 time=now,
             )
         return self.get(key_id)
-
-    def authenticate(self, key: str) -> KeyInfo:
-        """The key's info, or ``AuthenticationFailed`` for an unknown or revoked key."""
-        statement = select(gov_keys).where(gov_keys.c.key_sha256 == hash_key(key))
-        with self._ledger.connect() as connection:
-            row = connection.execute(statement).first()
-        if row is None:
-            raise AuthenticationFailed("unknown API key")
-        info = _info(row)
-        if not info.active:
-            raise AuthenticationFailed(f"API key {info.key_id!r} has been revoked")
-        return info
 
     def active_by_digest(self) -> dict[str, KeyInfo]:
         """SHA-256 -> info of every key not revoked (the gateway's snapshot for auth)."""
