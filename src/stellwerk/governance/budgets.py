@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 
 from stellwerk.config.schema import StellwerkConfig, UsageLimits
 from stellwerk.errors import Conflict, InvalidRequest, NotFound
+from stellwerk.governance.reason import audit_reason
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_limits
 from stellwerk.ledger.ledger import Ledger
@@ -71,6 +72,7 @@ class Budgets:
     ) -> UsageLimits:
         if kind == "department" and scope not in self._departments:
             raise NotFound(f"unknown department {scope!r}", param="department")
+        why = audit_reason(reason)
         now = datetime.now(UTC)
         values = {f: getattr(limits, f) for f in _FIELDS}
         with self._ledger.begin() as connection:
@@ -110,7 +112,7 @@ class Budgets:
                 action="limits.set",
                 target_kind=kind,
                 target=scope,
-                details={"from": old, "to": values, "reason": reason},
+                details={"from": old, "to": values, "reason": why},
                 time=now,
             )
         return limits

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from stellwerk.config.schema import Classification, Role, StellwerkConfig, UseCaseConfig
 from stellwerk.errors import Conflict, InvalidRequest, NotFound
 from stellwerk.governance.keys import generate_key, generate_key_id, hash_key, parse_role
+from stellwerk.governance.reason import audit_reason
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_keys
 from stellwerk.ledger.ledger import Ledger
@@ -143,6 +144,7 @@ class KeyStore:
     def revoke(self, key_id: str, *, actor: str, reason: str) -> KeyInfo:
         """Revoke a key; its next request is refused with 401."""
         self.get(key_id)
+        why = audit_reason(reason)
         now = datetime.now(UTC)
         with self._ledger.begin() as connection:
             result = connection.execute(
@@ -158,7 +160,7 @@ class KeyStore:
                 action="key.revoke",
                 target_kind="key",
                 target=key_id,
-                details={"reason": reason.strip()[:1000]},
+                details={"reason": why},
                 time=now,
             )
         return self.get(key_id)
