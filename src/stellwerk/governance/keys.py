@@ -15,8 +15,8 @@ import hashlib
 import secrets
 from typing import Final, get_args
 
+from stellwerk.config.choice import parse_choice
 from stellwerk.config.schema import Role
-from stellwerk.errors import InvalidRequest
 
 PREFIX: Final = "sk-stw-"
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
@@ -39,7 +39,4 @@ def hash_key(key: str) -> str:
 
 def parse_role(value: str) -> Role:
     """A role from user input; anything else is an ``InvalidRequest`` naming it."""
-    for role in ROLES:
-        if value == role:
-            return role
-    raise InvalidRequest(f"unknown role {value!r}; known roles: {', '.join(ROLES)}", param="role")
+    return parse_choice(value, ROLES, unknown="unknown role", known="known roles:", param="role")
