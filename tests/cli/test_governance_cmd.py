@@ -70,6 +70,14 @@ def test_keys_create_list_revoke_and_the_audit(config_path: Path) -> None:
             ("catalog", "set", "mistral-8b", "approved", "--reason", "r"),
             "illegal lifecycle transition proposed -> approved",
         ),
+        (
+            ("catalog", "set", "mistral-8b", "in_review", "--reason", " "),
+            "give a reason: it goes into the audit log",
+        ),
+        (
+            ("catalog", "set", "mistral-8b", "in_review", "--reason", "x" * 1001),
+            "the reason is longer than 1000 characters",
+        ),
         (("report", "usage", "--month", "2026-13"), "not a month"),
         (("report", "usage", "--month", "2026-11", "--by", "colour"), "cannot report usage by"),
         (("report", "usage", "--month", "2026-11", "--format", "xml"), "unknown format 'xml'"),
@@ -81,6 +89,23 @@ def test_bad_input_exits_2_naming_the_problem(
     code, _, err = run(*args[:2], "-c", str(config_path), *args[2:])
     assert code == 2
     assert message in err
+
+
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [("  ", "give a reason: it goes into the audit log"), ("x" * 1001, "longer than 1000")],
+)
+def test_a_key_is_revoked_only_with_a_reason(config_path: Path, reason: str, message: str) -> None:
+    c = str(config_path)
+    code, _, err = run("keys", "create", "-c", c, "--department", "legal")
+    assert code == 0, err
+    key_id = err.split("key id ")[1].split()[0]
+    code, _, err = run("keys", "revoke", "-c", c, key_id, "--reason", reason)
+    assert code == 2
+    assert message in err
+    line = next(x for x in run("keys", "list", "-c", c)[1].splitlines() if key_id in x)
+    assert line.endswith("active")
+    assert "key.revoke" not in run("audit", "-c", c)[1]
 
 
 def test_catalog_walk_through(config_path: Path) -> None:

@@ -382,6 +382,41 @@ def test_ollama_api_is_governed_too(llama_server: LlamaBackend, tmp_path: Path) 
             400,
             "requests_per_minute",
         ),
+        (
+            "post",
+            "/admin/models/tiny-large/lifecycle",
+            {"state": "in_review", "reason": " \n "},
+            400,
+            "give a reason: it goes into the audit log",
+        ),
+        (
+            "post",
+            "/admin/use-cases",
+            {"name": "hr-bot", "department": "legal", "reason": "   "},
+            400,
+            "give a reason: it goes into the audit log",
+        ),
+        (
+            "put",
+            "/admin/use-cases/contracts",
+            {"name": "contracts", "department": "legal", "purpose": "more", "reason": "x" * 1001},
+            400,
+            "the reason is longer than 1000 characters",
+        ),
+        (
+            "put",
+            "/admin/limits/department/research",
+            {"monthly_budget": 5, "reason": ""},
+            400,
+            "give a reason: it goes into the audit log",
+        ),
+        (
+            "put",
+            "/admin/limits/department/research",
+            {"monthly_budget": 5, "reason": "x" * 1001},
+            400,
+            "the reason is longer than 1000 characters",
+        ),
     ],
 )
 def test_bad_admin_input_is_a_4xx_and_changes_nothing(

@@ -1,27 +1,19 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 
 from stellwerk.errors import InvalidRequest
-from stellwerk.governance.keys import (
-    generate_key,
-    generate_key_id,
-    hash_key,
-    looks_like_key,
-    matches,
-    parse_role,
-)
+from stellwerk.governance.keys import generate_key, generate_key_id, hash_key, parse_role
 
 
 def test_keys_are_prefixed_unique_and_long() -> None:
     keys = {generate_key() for _ in range(200)}
     assert len(keys) == 200
     for key in keys:
-        assert key.startswith("sk-stw-")
-        assert looks_like_key(key)
-        assert len(key) == len("sk-stw-") + 43  # 32 random bytes, base64url
+        assert re.fullmatch(r"sk-stw-[A-Za-z0-9_-]{43}", key)  # 32 random bytes, base64url
 
 
 def test_hash_is_sha256_and_never_the_key() -> None:
@@ -31,18 +23,10 @@ def test_hash_is_sha256_and_never_the_key() -> None:
     assert key not in digest
 
 
-def test_matches_only_the_right_key() -> None:
-    key = generate_key()
-    stored = hash_key(key)
-    assert matches(key, stored)
-    assert not matches(generate_key(), stored)
-    assert not matches(key[:-1], stored)
-
-
 def test_key_ids_are_not_keys() -> None:
     key_id = generate_key_id()
     assert key_id.startswith("key-")
-    assert not looks_like_key(key_id)
+    assert not key_id.startswith("sk-stw-")
 
 
 def test_roles() -> None:

@@ -30,12 +30,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from stellwerk.routing.linear import sigmoid
+
 Array = npt.NDArray[np.float64]
-
-
-def _sigmoid(z: Array) -> Array:
-    out: Array = 0.5 * (1.0 + np.tanh(0.5 * z))
-    return out
 
 
 def fit_head(
@@ -61,7 +58,7 @@ def fit_head(
         z = np.asarray(x @ w).ravel() + b
         delta = w - prior_w
         value = float((np.logaddexp(0.0, z) - y * z).mean() + 0.5 * l2 * delta @ delta)
-        g = (_sigmoid(z) - y) / n
+        g = (sigmoid(z) - y) / n
         grad_w = np.asarray(x.T @ g).ravel() + l2 * delta
         return value, np.concatenate([grad_w, [g.sum()]])
 
@@ -80,7 +77,7 @@ class Placement:
     mean_score: float
 
     def quality(self, ease: Array) -> Array:
-        return _sigmoid(self.offset + self.slope * ease)
+        return sigmoid(self.offset + self.slope * ease)
 
 
 def place_on_ease(
@@ -98,7 +95,3 @@ def place_on_ease(
     )
     mean = float(scores.mean()) if scores.size else float("nan")
     return Placement(offset=b, slope=float(w[0]), prompts=int(scores.size), mean_score=mean)
-
-
-def predict(x: Any, w: Array, b: float) -> Array:
-    return _sigmoid(np.asarray(x @ w).ravel() + b)

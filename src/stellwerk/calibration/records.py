@@ -2,8 +2,9 @@
 catalog costs an operator accepted from a calibration. Both tables are append-only; every write
 also appends an audit entry in the same transaction.
 
-The dashboard reads them through :class:`CalibrationStore`: ``latest()`` (newest record per
-model), ``history(model)`` and ``current_costs()``.
+They are read through :class:`CalibrationStore`: ``history(model)`` (the dashboard's model page),
+``current_costs()`` (the gateway, at start-up) and ``latest()`` (newest record per model, for
+operators' own scripts: docs/calibration.md).
 """
 
 from __future__ import annotations

@@ -175,6 +175,10 @@ class ModelConfig(Strict):
             raise ValueError("model ids starting with 'auto' are reserved for routes")
         return value
 
+    def energy_wh(self, tokens: float) -> float:
+        """The energy estimate, in Wh, of a request of ``tokens`` (prompt and answer alike)."""
+        return tokens / 1000 * self.energy_wh_per_1k_tokens
+
 
 class RouteConfig(Strict):
     """A named route clients select as their model (``auto``, ``auto-economy`` ...)."""

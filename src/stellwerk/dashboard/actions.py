@@ -18,9 +18,8 @@ from stellwerk.dashboard.drilldowns import find_department
 from stellwerk.dashboard.i18n import Formatter
 from stellwerk.errors import InvalidRequest
 from stellwerk.governance.lifecycle import parse_state
+from stellwerk.governance.reason import audit_reason
 from stellwerk.governance.service import Governance
-
-MAX_REASON = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +34,7 @@ class Pending:
 
 
 def _reason(form: Mapping[str, str]) -> str:
-    reason = form.get("reason", "").strip()
-    if not reason:
-        raise InvalidRequest("give a reason: it goes into the audit log", param="reason")
-    if len(reason) > MAX_REASON:
-        raise InvalidRequest(f"the reason is longer than {MAX_REASON} characters", param="reason")
-    return reason
+    return audit_reason(form.get("reason", ""))
 
 
 def _budget(form: Mapping[str, str]) -> float | None:

@@ -48,7 +48,7 @@ def compute_savings(
     )
     energy = Saving(
         actual=sum(t.energy_wh for t in served),
-        baseline=(prompt + completion) / 1000 * baseline.energy_wh_per_1k_tokens,
+        baseline=baseline.energy_wh(prompt + completion),
     )
     latency = None
     if baseline_mean_latency_ms is not None and requests:

@@ -3,12 +3,12 @@ medium and a large model, one department, one key, a SQLite ledger in a temporar
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from typing import Any
 
 from stellwerk.config import StellwerkConfig, parse_config
 from stellwerk.demo.llama_server import EMBEDDING_ALIAS
+from stellwerk.governance.keys import hash_key
 
 # (alias, size class, parameters it stands in for, internal price per 1M tokens, Wh per 1k tokens)
 _TIERS = (
@@ -58,9 +58,7 @@ def demo_config(llama_url: str, database_url: str, key: str) -> StellwerkConfig:
             "departments": [
                 {
                     "name": "demo",
-                    "keys": [
-                        {"id": "demo-1", "key_sha256": hashlib.sha256(key.encode()).hexdigest()}
-                    ],
+                    "keys": [{"id": "demo-1", "key_sha256": hash_key(key)}],
                 }
             ],
         },

@@ -102,7 +102,7 @@ def _record(
         error_kind="failed" if failed else None,
         fallback_from=None,
         cost=0.0 if failed else cost,
-        energy_wh=(prompt + completion) / 1000 * model.energy_wh_per_1k_tokens,
+        energy_wh=model.energy_wh(prompt + completion),
         config_hash="generated",
     )
 

@@ -23,6 +23,7 @@ from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.governance.budgets import parse_limits
 from stellwerk.governance.compliance import check_model, check_use_case
 from stellwerk.governance.key_store import KeyInfo
+from stellwerk.governance.reason import MAX_REASON
 from stellwerk.governance.report import parse_by, usage_report
 from stellwerk.governance.service import Governance
 from stellwerk.governance.state import ModelState
@@ -63,15 +64,24 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Reason = Annotated[
+    str,
+    Field(
+        description=f"why (goes into the audit log): 1 to {MAX_REASON} characters"
+        " once surrounding blank space is dropped"
+    ),
+]
+
+
 class LifecycleChange(_Body):
     state: Lifecycle
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Reason
     version: int | None = Field(default=None, description="the version you saw (optimistic)")
 
 
 class ConsentChange(_Body):
     consent: bool
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Reason
     version: int | None = None
 
 
@@ -83,14 +93,14 @@ class KeyRequest(_Body):
 
 
 class Revocation(_Body):
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Reason
 
 
 class LimitsChange(_Body):
     requests_per_minute: int | None = None
     tokens_per_minute: int | None = None
     monthly_budget: float | None = None
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Reason
 
 
 class UseCaseBody(_Body):
@@ -101,7 +111,7 @@ class UseCaseBody(_Body):
     classification: Classification = "internal"
     allowed_models: list[str] | None = None
     oversight_contact: str | None = None
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Reason
     version: int | None = None
 
 

@@ -7,7 +7,6 @@ digits of the digest; the whole digest is then compared in constant time.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from stellwerk.config.loader import resolve_env
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import AuthenticationFailed
+from stellwerk.governance.keys import hash_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +27,6 @@ class Principal:
     classification: str
     allowed_models: frozenset[str] | None
     use_case: str | None = None
-
-
-def digest(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 class Keyring:
@@ -58,7 +54,7 @@ class Keyring:
         for dept in config.departments:
             allowed = frozenset(dept.allowed_models) if dept.allowed_models is not None else None
             for key in dept.keys:
-                key_digest = key.key_sha256 or digest(values[key.key_env or ""])
+                key_digest = key.key_sha256 or hash_key(values[key.key_env or ""])
                 case = use_cases.get(key.use_case) if key.use_case else None
                 principals[key_digest] = Principal(
                     key_id=key.id,
@@ -85,7 +81,7 @@ class Keyring:
         key = key.strip()
         if scheme.lower() != "bearer" or not key:
             raise AuthenticationFailed("malformed Authorization header: use 'Bearer <key>'")
-        presented = digest(key)
+        presented = hash_key(key)
         entry = self._index.get(presented[:16])
         if entry is not None and hmac.compare_digest(entry[0], presented):
             return entry[1]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from stellwerk.backends.types import ChatRequest
 from stellwerk.config.schema import Limits
@@ -48,11 +46,3 @@ class StreamSlots:
         self.open[key_id] -= 1
         if self.open[key_id] <= 0:
             del self.open[key_id]
-
-    @contextmanager
-    def held(self, key_id: str) -> Iterator[None]:
-        self.acquire(key_id)
-        try:
-            yield
-        finally:
-            self.release(key_id)

@@ -71,7 +71,7 @@ class Runtime:
         cost = energy = 0.0
         if model is not None:
             cost = model.price.cost(prompt, completion)
-            energy = (prompt + completion) / 1000 * model.energy_wh_per_1k_tokens
+            energy = model.energy_wh(prompt + completion)
         decision = call.selection.decision if call.selection else None
         record = UsageRecord(
             request_id=call.request_id,

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 
 from stellwerk.config.schema import StellwerkConfig, UsageLimits
 from stellwerk.errors import Conflict, InvalidRequest, NotFound
+from stellwerk.governance.reason import audit_reason
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_limits
 from stellwerk.ledger.ledger import Ledger
@@ -50,15 +51,6 @@ class Budgets:
         stored = self._stored("department", department)
         return stored if stored is not None else dept.limits
 
-    def key_limits(self, key_id: str) -> UsageLimits | None:
-        """A key's own limits (database over config), or ``None`` when only its department's
-        apply."""
-        stored = self._stored("key", key_id)
-        if stored is not None:
-            return stored
-        config_key = self._config_keys.get(key_id)
-        return config_key.limits if config_key is not None else None
-
     def effective(self) -> tuple[dict[str, UsageLimits], dict[str, UsageLimits]]:
         """All limits in force: (department -> limits, key id -> limits), in one read."""
         with self._ledger.connect() as connection:
@@ -80,6 +72,7 @@ class Budgets:
     ) -> UsageLimits:
         if kind == "department" and scope not in self._departments:
             raise NotFound(f"unknown department {scope!r}", param="department")
+        why = audit_reason(reason)
         now = datetime.now(UTC)
         values = {f: getattr(limits, f) for f in _FIELDS}
         with self._ledger.begin() as connection:
@@ -119,7 +112,7 @@ class Budgets:
                 action="limits.set",
                 target_kind=kind,
                 target=scope,
-                details={"from": old, "to": values, "reason": reason},
+                details={"from": old, "to": values, "reason": why},
                 time=now,
             )
         return limits

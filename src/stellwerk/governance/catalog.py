@@ -17,6 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 from stellwerk.config.schema import Lifecycle, ModelConfig, StellwerkConfig
 from stellwerk.errors import Conflict, InvalidRequest, NotFound
 from stellwerk.governance.lifecycle import check_transition, parse_state
+from stellwerk.governance.reason import audit_reason
 from stellwerk.governance.sql import insert_if_absent
 from stellwerk.governance.state import ModelState
 from stellwerk.ledger.audit import append_audit
@@ -34,13 +35,6 @@ class HistoryEntry:
     new_value: str
     reason: str
     version: int
-
-
-def _reason(reason: str) -> str:
-    cleaned = reason.strip()
-    if not cleaned:
-        raise InvalidRequest("give a reason for the change (it goes into the audit log)")
-    return cleaned[:1000]
 
 
 class Catalog:
@@ -126,7 +120,7 @@ class Catalog:
         """Move a model to ``target``; ``Conflict`` on an illegal move or a concurrent change."""
         self.model(model_id)
         state_to = parse_state(target)
-        why = _reason(reason)
+        why = audit_reason(reason)
         with self._ledger.begin() as connection:
             current = self._read(connection, model_id)
             check_transition(model_id, current.lifecycle, state_to)
@@ -158,7 +152,7 @@ class Catalog:
                 f"model {model_id!r} has no data owner, so there is no consent to manage",
                 param="consent",
             )
-        why = _reason(reason)
+        why = audit_reason(reason)
         with self._ledger.begin() as connection:
             current = self._read(connection, model_id)
             if current.consent == consent:

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select, update
 
 from stellwerk.config.schema import Classification, Role, StellwerkConfig, UseCaseConfig
-from stellwerk.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound
+from stellwerk.errors import Conflict, InvalidRequest, NotFound
 from stellwerk.governance.keys import generate_key, generate_key_id, hash_key, parse_role
+from stellwerk.governance.reason import audit_reason
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_keys
 from stellwerk.ledger.ledger import Ledger
@@ -143,6 +144,7 @@ class KeyStore:
     def revoke(self, key_id: str, *, actor: str, reason: str) -> KeyInfo:
         """Revoke a key; its next request is refused with 401."""
         self.get(key_id)
+        why = audit_reason(reason)
         now = datetime.now(UTC)
         with self._ledger.begin() as connection:
             result = connection.execute(
@@ -158,22 +160,10 @@ class KeyStore:
                 action="key.revoke",
                 target_kind="key",
                 target=key_id,
-                details={"reason": reason.strip()[:1000]},
+                details={"reason": why},
                 time=now,
             )
         return self.get(key_id)
-
-    def authenticate(self, key: str) -> KeyInfo:
-        """The key's info, or ``AuthenticationFailed`` for an unknown or revoked key."""
-        statement = select(gov_keys).where(gov_keys.c.key_sha256 == hash_key(key))
-        with self._ledger.connect() as connection:
-            row = connection.execute(statement).first()
-        if row is None:
-            raise AuthenticationFailed("unknown API key")
-        info = _info(row)
-        if not info.active:
-            raise AuthenticationFailed(f"API key {info.key_id!r} has been revoked")
-        return info
 
     def active_by_digest(self) -> dict[str, KeyInfo]:
         """SHA-256 -> info of every key not revoked (the gateway's snapshot for auth)."""

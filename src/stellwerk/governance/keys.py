@@ -1,27 +1,25 @@
-"""Client API keys: generation, hashing, comparison.
+"""Client API keys: generation and hashing.
 
 A key is ``sk-stw-`` followed by 43 URL-safe characters from ``secrets`` (256 bits). Only its
 SHA-256 is stored. A fast unsalted hash is the right tool here, unlike for passwords: the key
 is random with 256 bits of entropy, so no dictionary or brute-force attack can find a preimage
 however fast the hash is, while a slow salted hash (bcrypt, argon2) would add tens of milliseconds
-to every request and prevent looking the key up by its hash in an index. Comparison of digests
-is constant-time (``hmac.compare_digest``) so response timing reveals nothing about a stored hash.
+to every request and prevent looking the key up by its hash in an index. The gateway compares
+digests in constant time (``stellwerk.gateway.auth``), so response timing reveals nothing about a
+stored hash.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-import re
 import secrets
 from typing import Final, get_args
 
+from stellwerk.config.choice import parse_choice
 from stellwerk.config.schema import Role
-from stellwerk.errors import InvalidRequest
 
 PREFIX: Final = "sk-stw-"
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
-_KEY = re.compile(r"^sk-stw-[A-Za-z0-9_-]{43}$")
 
 
 def generate_key() -> str:
@@ -39,19 +37,6 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def looks_like_key(value: str) -> bool:
-    """True for a value shaped like a Stellwerk key (used to refuse keys where ids belong)."""
-    return bool(_KEY.match(value))
-
-
-def matches(key: str, stored_hash: str) -> bool:
-    """Constant-time check of a presented key against a stored hash."""
-    return hmac.compare_digest(hash_key(key).encode("ascii"), stored_hash.encode("ascii"))
-
-
 def parse_role(value: str) -> Role:
     """A role from user input; anything else is an ``InvalidRequest`` naming it."""
-    for role in ROLES:
-        if value == role:
-            return role
-    raise InvalidRequest(f"unknown role {value!r}; known roles: {', '.join(ROLES)}", param="role")
+    return parse_choice(value, ROLES, unknown="unknown role", known="known roles:", param="role")

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Final, get_args
 
+from stellwerk.config.choice import parse_choice
 from stellwerk.config.schema import Lifecycle
-from stellwerk.errors import Conflict, InvalidRequest
+from stellwerk.errors import Conflict
 
 STATES: Final[tuple[Lifecycle, ...]] = get_args(Lifecycle)
 
@@ -27,11 +28,8 @@ TRANSITIONS: Final[dict[Lifecycle, frozenset[Lifecycle]]] = {
 
 def parse_state(value: str) -> Lifecycle:
     """A lifecycle state from user input; anything else is an ``InvalidRequest`` naming it."""
-    for state in STATES:
-        if value == state:
-            return state
-    raise InvalidRequest(
-        f"unknown lifecycle state {value!r}; known states: {', '.join(STATES)}", param="state"
+    return parse_choice(
+        value, STATES, unknown="unknown lifecycle state", known="known states:", param="state"
     )
 
 

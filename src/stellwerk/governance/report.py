@@ -17,6 +17,7 @@ from typing import Literal, get_args
 import orjson
 from sqlalchemy import func, select
 
+from stellwerk.config.choice import parse_choice
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest
 from stellwerk.governance.state import ModelState
@@ -26,7 +27,7 @@ from stellwerk.ledger.usage_read import usage_filter
 from stellwerk.ledger.window import Window
 
 ReportBy = Literal["department", "model", "use-case"]
-REPORT_BY: tuple[str, ...] = get_args(ReportBy)
+REPORT_BY: tuple[ReportBy, ...] = get_args(ReportBy)
 NO_USE_CASE = "(none)"
 
 
@@ -67,11 +68,8 @@ class UsageReport:
 
 
 def parse_by(value: str) -> ReportBy:
-    for choice in get_args(ReportBy):
-        if value == choice:
-            return choice  # type: ignore[no-any-return]
-    raise InvalidRequest(
-        f"cannot report usage by {value!r}; choose one of {', '.join(REPORT_BY)}", param="by"
+    return parse_choice(
+        value, REPORT_BY, unknown="cannot report usage by", known="choose one of", param="by"
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -88,7 +88,6 @@ class Governance:
         self.counters = counters if counters is not None else InProcessCounters()
         self.limiter = Limiter(self.counters)
         self.snapshot = Snapshot()
-        self._models = {m.id: m for m in config.models}
 
     # start-up and refresh ------------------------------------------------------------------
 
@@ -244,6 +243,3 @@ class Governance:
         return expire_usage(
             self.ledger, self.config.governance, self.key_tiers(), now=now or datetime.now(UTC)
         )
-
-    def models(self) -> Sequence[ModelConfig]:
-        return tuple(self._models.values())

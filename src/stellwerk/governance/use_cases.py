@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select, update
 
 from stellwerk.config.schema import StellwerkConfig, UseCaseConfig
 from stellwerk.errors import Conflict, InvalidRequest, NotFound
+from stellwerk.governance.reason import audit_reason
 from stellwerk.governance.sql import insert_if_absent
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_use_cases
@@ -74,8 +75,9 @@ class UseCases:
 
     def create(self, case: UseCaseConfig, *, actor: str, reason: str) -> UseCaseConfig:
         self._check(case)
+        why = audit_reason(reason)
         with self._ledger.begin() as connection:
-            if not self._insert(connection, case, actor, reason, datetime.now(UTC)):
+            if not self._insert(connection, case, actor, why, datetime.now(UTC)):
                 raise Conflict(f"use case {case.name!r} exists already")
         return case
 
@@ -83,6 +85,7 @@ class UseCases:
         self, case: UseCaseConfig, *, actor: str, reason: str, expected_version: int | None = None
     ) -> UseCaseConfig:
         self._check(case)
+        why = audit_reason(reason)
         old, version = self.get_versioned(case.name)
         if expected_version is not None:
             version = expected_version
@@ -110,7 +113,7 @@ class UseCases:
                 action="use_case.update",
                 target_kind="use_case",
                 target=case.name,
-                details={"changes": changed, "reason": reason, "version": version + 1},
+                details={"changes": changed, "reason": why, "version": version + 1},
                 time=now,
             )
         return case

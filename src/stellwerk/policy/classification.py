@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Final, get_args
 
+from stellwerk.config.choice import parse_choice
 from stellwerk.config.schema import Classification, GovernanceConfig, Hosting
-from stellwerk.errors import InvalidRequest, PermissionDenied
+from stellwerk.errors import PermissionDenied
 
 HEADER: Final = "x-stellwerk-classification"
 LEVELS: Final[tuple[Classification, ...]] = get_args(Classification)
@@ -23,12 +24,13 @@ def rank(value: Classification) -> int:
 
 def parse_classification(value: str) -> Classification:
     """A classification from a header or user input; anything else names the known ones."""
-    cleaned = value.strip().lower()
-    for level in LEVELS:
-        if cleaned == level:
-            return level
-    raise InvalidRequest(
-        f"{HEADER}: unknown classification {value!r}; known: {', '.join(LEVELS)}", param=HEADER
+    return parse_choice(
+        value,
+        LEVELS,
+        unknown=f"{HEADER}: unknown classification",
+        known="known:",
+        param=HEADER,
+        normalise=lambda given: given.strip().lower(),
     )
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from stellwerk.routing.linear import sigmoid
+
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 
@@ -63,6 +65,6 @@ class EmbeddingHead:
         """The text predictors' ``quality`` with this head's share blended in."""
         x = (np.asarray(vector, dtype=np.float64) - self.mean) / self.std
         z = x @ self.coef + self.bias
-        head = 0.5 * (1.0 + np.tanh(0.5 * z.astype(np.float64)))
+        head = sigmoid(z.astype(np.float64))
         out: F64 = (1.0 - self.weight) * quality + self.weight * head
         return out
