@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ def test_a_held_out_model_is_placed_from_its_size(slice_data) -> None:  # type: 
     data, facts = slice_data
     held = "llama-3.1-nemotron-51b-instruct"
     outcome = fit_and_evaluate(data, facts, settings=FAST, holdout=held)
+    assert outcome.placed == {held: "size, family unknown: the mean over the known families"}
     assert held not in outcome.model.models
     table = predict_table(outcome.model, data.test(), facts, lambda *a: None)
     column = table[:, data.models.index(held)]
@@ -38,6 +40,21 @@ def test_a_held_out_model_is_placed_from_its_size(slice_data) -> None:  # type: 
     assert weakest.mean() + 0.1 < column.mean() < 0.9
     assert np.ptp(column) > 0  # it follows the prompt, not a constant
     assert "stellwerk" in outcome.evaluation.routers
+
+
+def test_a_held_out_model_without_facts_is_placed_as_an_average_known_one(slice_data) -> None:  # type: ignore[no-untyped-def]
+    """Outcome data of models whose size nobody published (hosted APIs): leaving one out still
+    gives a result, with the held-out model predicted as any trained model might do."""
+    data, facts = slice_data
+    held = "llama-3.1-nemotron-51b-instruct"
+    no_size = {m: replace(f, params_b=None) for m, f in facts.items()}
+    outcome = fit_and_evaluate(data, no_size, settings=FAST, holdout=held)
+    assert outcome.placed == {held: "no size: the mean over the trained models"}
+    table = predict_table(outcome.model, data.test(), no_size, lambda *a: None)
+    column = table[:, data.models.index(held)]
+    trained = np.delete(table, data.models.index(held), axis=1)
+    assert trained.min(axis=1).mean() < column.mean() < trained.max(axis=1).mean()
+    assert outcome.evaluation.routers["stellwerk"]["aiq"] > 0
 
 
 def test_an_unknown_holdout_model_is_refused(slice_data) -> None:  # type: ignore[no-untyped-def]

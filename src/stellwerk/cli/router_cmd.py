@@ -171,6 +171,8 @@ def eval_cmd(
                 "k": outcome.chosen.k,
                 "blend": outcome.chosen.blend,
             }
+        if outcome.placed:
+            result["placed"] = outcome.placed
         head = outcome.model.embedding
         if head is not None:
             result["embedding"] = {
@@ -381,6 +383,8 @@ def _print_eval(result: dict[str, Any]) -> None:
             row += [_pct(r.get("apgr")), _pct(r.get("cpt50")), _pct(r.get("cpt80"))]
         table.add_row(*row)
     Console().print(table)
+    for name, how in result.get("placed", {}).items():
+        Console().print(f"{name}: not trained on; placed by {how}")
 
 
 def _pct(value: float | None) -> str:

@@ -83,8 +83,10 @@ class LearnedRouter(Router):
                 offsets = np.array(
                     [offset_from_benchmark(cand.benchmark_score, self.model.ease_quantiles)]
                 )
-            else:
+            elif cand.params_b > 0:
                 offsets = self.model.placement.offsets(cand.params_b, cand.family)
+            else:  # size unknown: any of the models the router knows, equally likely
+                offsets = np.array(self.model.offsets, dtype=np.float64)
             offsets.flags.writeable = False  # shared by every later decision
             if len(self._offsets) < 4096:
                 self._offsets[key] = offsets
@@ -99,6 +101,18 @@ class LearnedRouter(Router):
         """Predicted quality of each candidate, in candidate order (``embedding``: a usable
         embedding of the prompt, or None)."""
         return self._qualities(prompt, candidates, embedding)[0]
+
+    def placed_by(self, cand: Candidate) -> str:
+        """How a candidate's quality is predicted, in words (``stellwerk router eval``)."""
+        if cand.model_id in self._index:
+            return "trained"
+        if cand.benchmark_score is not None:
+            return "benchmark score"
+        if cand.params_b <= 0:
+            return "no size: the mean over the trained models"
+        if cand.family is not None and cand.family in self.model.placement.families:
+            return f"size and family ({cand.family})"
+        return "size, family unknown: the mean over the known families"
 
     def _qualities(
         self,

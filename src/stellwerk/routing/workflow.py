@@ -40,6 +40,8 @@ class Outcome:
     model: QualityModel
     chosen: Chosen | None
     evaluation: Evaluation
+    placed: dict[str, str]
+    """Each test model the router was not trained on, and how it was placed."""
 
 
 def candidates_for(
@@ -116,10 +118,6 @@ def fit_and_evaluate(
             f"--holdout-model {holdout!r} is not a model of the data"
             f" (models: {', '.join(data.models)})"
         )
-    if holdout is not None and (facts.get(holdout) or ModelFacts()).params_b is None:
-        raise TrainingDataError(
-            f"--holdout-model {holdout!r}: the models file gives no params_b to place it by"
-        )
     test = data.test()
     costs = test.costs(facts)  # fail before training when there is no way to cost the data
     if model is not None:
@@ -135,7 +133,13 @@ def fit_and_evaluate(
         predictions["stellwerk:no-memory"] = predict_table(forgetful, test, facts, progress)
     predictions["knn"] = knn_baseline(data, settings.bits)
     evaluation = evaluate(test.models, test.scores, costs, predictions)
-    return Outcome(model=model, chosen=chosen, evaluation=evaluation)
+    router = LearnedRouter(model, version="eval")
+    placed = {
+        cand.model_id: router.placed_by(cand)
+        for cand in candidates_for(test.models, facts)
+        if cand.model_id not in model.models
+    }
+    return Outcome(model=model, chosen=chosen, evaluation=evaluation, placed=placed)
 
 
 def embed_outcomes(
