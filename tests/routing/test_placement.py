@@ -4,6 +4,7 @@ predicted to do before anyone measured it."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -169,3 +170,20 @@ def test_placed_qualities_stay_probabilities_that_grow_with_size(shipped: Learne
     ]
     assert all(0.0 < q < 1.0 for q in qualities)
     assert np.all(np.diff(qualities) > 0)
+
+
+def test_a_router_that_knows_no_sizes_places_new_models_among_the_trained_ones(
+    shipped: LearnedRouter,
+) -> None:
+    """Trained only on models of unknown size (hosted APIs), a router has no trend to read a new
+    model's size on: it predicts the new model as the trained ones do on average."""
+    blind = LearnedRouter(replace(shipped.model, placement=SizePlacement()), version="test")
+    assert not blind.model.placement.knows_sizes and shipped.model.placement.knows_sizes
+    new = Candidate("new-70b", 70, "large", 0.9, 0.9, 8192, family="new")
+    trained = [Candidate(m, 0.0, "medium", 0.1, 0.1, 8192) for m in shipped.model.models]
+    qualities = blind.qualities(HARD, (new, *trained))
+    assert qualities[0] == pytest.approx(
+        float(np.mean(1 / (1 + np.exp(-(shipped.model.predict(HARD)[1] + shipped.model.offsets)))))
+    )
+    assert min(qualities[1:]) < qualities[0] < max(qualities[1:])
+    assert blind.placed_by(new) == "no trained model has a size: the mean over the trained models"

@@ -83,9 +83,9 @@ class LearnedRouter(Router):
                 offsets = np.array(
                     [offset_from_benchmark(cand.benchmark_score, self.model.ease_quantiles)]
                 )
-            elif cand.params_b > 0:
+            elif cand.params_b > 0 and self.model.placement.knows_sizes:
                 offsets = self.model.placement.offsets(cand.params_b, cand.family)
-            else:  # size unknown: any of the models the router knows, equally likely
+            else:  # no size to place by: any of the models the router knows, equally likely
                 offsets = np.array(self.model.offsets, dtype=np.float64)
             offsets.flags.writeable = False  # shared by every later decision
             if len(self._offsets) < 4096:
@@ -110,6 +110,8 @@ class LearnedRouter(Router):
             return "benchmark score"
         if cand.params_b <= 0:
             return "no size: the mean over the trained models"
+        if not self.model.placement.knows_sizes:
+            return "no trained model has a size: the mean over the trained models"
         if cand.family is not None and cand.family in self.model.placement.families:
             return f"size and family ({cand.family})"
         return "size, family unknown: the mean over the known families"

@@ -89,6 +89,12 @@ class SizePlacement:
     families: Mapping[str, float] = field(default_factory=dict)
     """Family -> its trained members' mean offset above the trend."""
 
+    @property
+    def knows_sizes(self) -> bool:
+        """Whether any trained model had a size: a router trained only on models of unknown
+        size (hosted APIs) has no families and a zero trend, and cannot place by size."""
+        return bool(self.families) or self.slope != 0.0 or self.intercept != 0.0
+
     def trend(self, params_b: float) -> float:
         return self.intercept + self.slope * math.log(max(params_b, 1e-3))
 
