@@ -50,6 +50,37 @@ def test_changes_reach_the_next_request_after_reload(ledger: Ledger) -> None:
     assert gov.key(hash_key(new.key)) == new.info
 
 
+def test_a_key_changed_elsewhere_counts_for_requests_from_the_next_reload(ledger: Ledger) -> None:
+    cfg = config(
+        departments=[{"name": "legal", "classification": "confidential"}],
+        use_cases=[{"name": "contracts", "department": "legal"}],  # internal
+    )
+    gateway = Governance(ledger, cfg)
+    gateway.start()
+    elsewhere = Governance(ledger, cfg)  # the CLI, or another replica
+    contracts = elsewhere.use_cases.get("contracts")
+    new = elsewhere.keys.create(department="legal", actor="cli:anna", use_case=contracts)
+    digest = hash_key(new.key)
+    assert gateway.principal(digest) is None
+    gateway.reload()
+    principal = gateway.principal(digest)
+    assert principal is not None
+    assert (principal.key_id, principal.use_case) == (new.info.key_id, "contracts")
+    assert principal.classification == "internal"  # the use case's, not legal's
+
+    secret = contracts.model_copy(update={"classification": "secret"})
+    elsewhere.use_cases.update(secret, actor="cli:anna", reason="contracts are secret")
+    assert gateway.principal(digest) == principal  # not before the reload
+    gateway.reload()
+    changed = gateway.principal(digest)
+    assert changed is not None and changed.classification == "secret"
+
+    elsewhere.keys.revoke(new.info.key_id, actor="cli:anna", reason="leaver")
+    assert gateway.principal(digest) == changed  # not before the reload
+    asyncio.run(gateway.refresh())  # what the background loop does every refresh_seconds
+    assert gateway.principal(digest) is None
+
+
 def test_budget_counters_start_at_the_months_spend_in_the_ledger(ledger: Ledger) -> None:
     now = datetime.now(UTC)
     ledger.insert_usage(

@@ -9,24 +9,13 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from stellwerk.config.loader import resolve_env
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import AuthenticationFailed
 from stellwerk.governance.keys import hash_key
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The caller of one request, as its key says."""
-
-    key_id: str
-    department: str
-    role: str
-    classification: str
-    allowed_models: frozenset[str] | None
-    use_case: str | None = None
+from stellwerk.governance.principal import Principal as Principal
+from stellwerk.governance.principal import key_principal
 
 
 class Keyring:
@@ -50,20 +39,19 @@ class Keyring:
         names = [k.key_env for d in config.departments for k in d.keys if k.key_env]
         values = resolve_env(names, environ)
         principals: dict[str, Principal] = {}
+        departments = {d.name: d for d in config.departments}
         use_cases = {u.name: u for u in config.use_cases}
         for dept in config.departments:
-            allowed = frozenset(dept.allowed_models) if dept.allowed_models is not None else None
             for key in dept.keys:
                 key_digest = key.key_sha256 or hash_key(values[key.key_env or ""])
-                case = use_cases.get(key.use_case) if key.use_case else None
-                principals[key_digest] = Principal(
+                principals[key_digest] = key_principal(
                     key_id=key.id,
                     department=dept.name,
                     role=key.role,
-                    classification=key.classification
-                    or (case.classification if case else dept.classification),
-                    allowed_models=allowed,
                     use_case=key.use_case,
+                    classification=key.classification,
+                    departments=departments,
+                    use_cases=use_cases,
                 )
         return cls(principals, more)
 

@@ -1,5 +1,6 @@
-"""Where governance meets the gateway: keys from the database, the policy filter as the
-selector's policy, limits and budgets as the caller's admission, classification from the header.
+"""Where governance meets the gateway: the policy filter as the selector's policy, limits and
+budgets as the caller's admission, classification from the header (database keys reach the
+keyring as ``Governance.principal``).
 
 Every decision is made at request time from the governance snapshot (no database round trip on
 the request path); see :mod:`stellwerk.governance.service`.
@@ -29,32 +30,6 @@ class GovernedPolicy:
 
     def permitted(self, principal: Principal, requested: str | None) -> list[ModelConfig]:
         return self.governance.permitted(principal, principal.classification, requested)  # type: ignore[arg-type]
-
-
-class DatabaseKeys:
-    """The keyring's second source: keys created by ``stellwerk keys create`` / the admin API."""
-
-    def __init__(self, governance: Governance) -> None:
-        self.governance = governance
-
-    def __call__(self, digest: str) -> Principal | None:
-        info = self.governance.key(digest)
-        if info is None:
-            return None
-        department = next(
-            (d for d in self.governance.config.departments if d.name == info.department), None
-        )
-        allowed = department.allowed_models if department is not None else None
-        return Principal(
-            key_id=info.key_id,
-            department=info.department,
-            role=info.role,
-            classification=self.governance.default_classification(
-                info.department, info.use_case, info.classification
-            ),
-            allowed_models=frozenset(allowed) if allowed is not None else None,
-            use_case=info.use_case,
-        )
 
 
 def classify(principal: Principal, headers: Mapping[str, str]) -> Principal:

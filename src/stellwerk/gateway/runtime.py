@@ -20,7 +20,7 @@ from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import StellwerkError
 from stellwerk.gateway.auth import Keyring, Principal
 from stellwerk.gateway.calls import Call, Caller
-from stellwerk.gateway.governance import Admission, DatabaseKeys, GovernedPolicy, classify
+from stellwerk.gateway.governance import Admission, GovernedPolicy, classify
 from stellwerk.gateway.limits import StreamSlots
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.selection import Selector
@@ -184,9 +184,7 @@ def build_runtime(
         config_hash=file_hash or config_hash(config),
         client=client,
         backends=backends,
-        keyring=secrets.keyring.extended(DatabaseKeys(governance))
-        if governance
-        else secrets.keyring,
+        keyring=secrets.keyring.extended(governance.principal) if governance else secrets.keyring,
         selector=Selector(config, router, GovernedPolicy(governance) if governance else None),
         caller=Caller(backends, breakers, metrics, Admission(governance) if governance else None),
         metrics=metrics,

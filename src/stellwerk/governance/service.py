@@ -29,6 +29,7 @@ from stellwerk.errors import CountersUnavailable
 from stellwerk.governance.budgets import Budgets
 from stellwerk.governance.catalog import Catalog
 from stellwerk.governance.key_store import KeyInfo, KeyStore
+from stellwerk.governance.principal import Principal, key_principal
 from stellwerk.governance.retention import Expiry, expire_usage
 from stellwerk.governance.state import ModelState
 from stellwerk.governance.use_cases import UseCases
@@ -44,6 +45,7 @@ log = logging.getLogger("stellwerk.governance")
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     keys: dict[str, KeyInfo] = field(default_factory=dict)
+    principals: dict[str, Principal] = field(default_factory=dict)  # by digest, as ``keys``
     models: tuple[ModelState, ...] = ()
     use_cases: dict[str, UseCaseConfig] = field(default_factory=dict)
     department_limits: dict[str, UsageLimits] = field(default_factory=dict)
@@ -88,6 +90,7 @@ class Governance:
         self.counters = counters if counters is not None else InProcessCounters()
         self.limiter = Limiter(self.counters)
         self.snapshot = Snapshot()
+        self._departments = {d.name: d for d in config.departments}
 
     # start-up and refresh ------------------------------------------------------------------
 
@@ -101,15 +104,29 @@ class Governance:
     def reload(self) -> None:
         departments, keys = self.budgets.effective()
         use_cases = self.use_cases.list()
+        cases = {u.name: u for u in use_cases}
+        active = self.keys.active_by_digest()
         evaluated = self.catalog.evaluated()
         self.snapshot = Snapshot(
-            keys=self.keys.active_by_digest(),
+            keys=active,
+            principals={digest: self._principal(info, cases) for digest, info in active.items()},
             models=tuple(self.catalog.states()),
-            use_cases={u.name: u for u in use_cases},
+            use_cases=cases,
             department_limits=departments,
             key_limits=keys,
             policy=PolicyFilter.from_config(self.config, use_cases, evaluated),
             evaluated=evaluated,
+        )
+
+    def _principal(self, info: KeyInfo, use_cases: Mapping[str, UseCaseConfig]) -> Principal:
+        return key_principal(
+            key_id=info.key_id,
+            department=info.department,
+            role=info.role,
+            use_case=info.use_case,
+            classification=info.classification,
+            departments=self._departments,
+            use_cases=use_cases,
         )
 
     async def refresh(self) -> None:
@@ -184,6 +201,11 @@ class Governance:
         """An active database key by its SHA-256 (from the snapshot)."""
         return self.snapshot.keys.get(digest)
 
+    def principal(self, digest: str) -> Principal | None:
+        """The principal of an active database key by its SHA-256 (from the snapshot, built at
+        its reload: a key created, revoked or changed elsewhere counts from the next reload)."""
+        return self.snapshot.principals.get(digest)
+
     def policy(self) -> PolicyFilter:
         snapshot = self.snapshot
         if snapshot.policy is not None:
@@ -198,20 +220,6 @@ class Governance:
         """The models that may serve the request (``PermissionDenied`` says why none may)."""
         allowed = self.policy().allowed(principal, classification, self.snapshot.models, requested)
         return [m.config for m in allowed]
-
-    def default_classification(
-        self, department: str, use_case: str | None, own: Classification | None
-    ) -> Classification:
-        """A key's default class: its own, else its use case's, else its department's."""
-        if own is not None:
-            return own
-        case = self.snapshot.use_cases.get(use_case) if use_case else None
-        if case is not None:
-            return case.classification
-        for dept in self.config.departments:
-            if dept.name == department:
-                return dept.classification
-        return "internal"
 
     async def admit(
         self, department: str, key_id: str, *, max_tokens: int, max_cost: float
