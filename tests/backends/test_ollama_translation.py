@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
+import pytest
 
 from stellwerk.backends import ollama
 from stellwerk.backends.types import ChatRequest
@@ -105,3 +108,29 @@ def test_inbound_ollama_request_becomes_openai_shape() -> None:
     }  # num_predict -1 means "no limit" in Ollama: not passed on as max_tokens
     content = request.messages[0]["content"]
     assert content[1] == {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"prompt": "Hallo"},
+        {"prompt": "Hallo", "system": ""},
+        {"prompt": "Bild?", "system": "Sei knapp.", "images": ["AAAA", "BBBB"], "format": "json"},
+        {
+            "prompt": "Zahl?",
+            "options": {"num_predict": 8, "temperature": 0.3, "stop": ["\n"], "top_k": 5},
+            "format": {"type": "object"},
+            "keep_alive": "5m",
+            "raw": True,
+        },
+    ],
+)
+def test_a_generate_request_reaches_the_backend_as_the_same_chat(fields: dict[str, Any]) -> None:
+    generate = ollama_wire.OllamaGenerateRequest.model_validate({"model": "auto", **fields})
+    messages = [{"role": "system", "content": fields["system"]}] if fields.get("system") else []
+    user = {"role": "user", "content": fields["prompt"], "images": fields.get("images")}
+    as_chat = {k: v for k, v in fields.items() if k in ("options", "format", "keep_alive")}
+    chat = ollama_wire.OllamaChatRequest.model_validate(
+        {"model": "auto", "messages": [*messages, user], **as_chat}
+    )
+    assert ollama_wire.generate_request(generate) == ollama_wire.chat_request(chat)

@@ -16,13 +16,14 @@ from typer.testing import CliRunner
 from stellwerk.calibration.fit import with_placed
 from stellwerk.calibration.placement import Placement
 from stellwerk.cli.main import build_app
-from stellwerk.errors import ArtifactError, EmbeddingError
+from stellwerk.config.schema import RouterConfig
+from stellwerk.errors import ArtifactError, ConfigError, EmbeddingError
 from stellwerk.routing.artifact import load_artifact, save_artifact
 from stellwerk.routing.base import RouteRequest
 from stellwerk.routing.data import Embeddings, ModelFacts, load_model_facts, load_outcomes
 from stellwerk.routing.embedding import EmbeddingEndpoint, check_vectors, fetch_embeddings
 from stellwerk.routing.learned import LearnedRouter
-from stellwerk.routing.loader import load_learned, shipped_artifact
+from stellwerk.routing.loader import load_learned, load_router, shipped_artifact
 from stellwerk.routing.workflow import candidates_for, fit_and_evaluate
 
 runner = CliRunner()
@@ -144,6 +145,15 @@ def test_the_shipped_router_reads_no_embedding() -> None:
     assert artifact.model.embedding is None
     assert "embedding" not in artifact.info
     assert not LearnedRouter(artifact.model, version=artifact.version).needs_embedding
+
+
+@pytest.mark.llama
+def test_an_embedding_router_needs_a_model_to_serve_the_embeddings(embedding_router: Path) -> None:
+    needs = r"router\.embedding_model: .* embeddings of 'tiny-embed'"
+    with pytest.raises(ConfigError, match=needs):
+        load_router(RouterConfig(artifact=str(embedding_router)))
+    named = load_router(RouterConfig(artifact=str(embedding_router), embedding_model="tiny-embed"))
+    assert named.needs_embedding
 
 
 @pytest.mark.llama

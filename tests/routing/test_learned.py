@@ -92,9 +92,12 @@ def test_a_model_the_router_was_trained_on_uses_its_own_prediction(
 
 def test_load_router_kinds(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert isinstance(load_router(RouterConfig(kind="first")), FirstAllowedRouter)
-    with pytest.raises(ConfigError, match="not a router"):
+    assert isinstance(load_router(RouterConfig(kind="learned")), LearnedRouter)
+    with pytest.raises(ConfigError, match=r"'magic' is not a router \(known: first, learned\)"):
         load_router(RouterConfig(kind="magic"))
-    with pytest.raises(ArtifactError):
+    with pytest.raises(ConfigError, match=r"router\.artifact: the 'first' router takes no"):
+        load_router(RouterConfig(kind="first", artifact=str(tmp_path)))
+    with pytest.raises(ArtifactError, match="not a router artifact"):
         load_router(RouterConfig(kind="learned", artifact=str(tmp_path)))
 
 

@@ -19,8 +19,6 @@ any other aiohttp.ClientError            -> httpx.TransportError
 
 from __future__ import annotations
 
-import codecs
-import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -28,6 +26,8 @@ from typing import Any
 import aiohttp
 import httpx
 from multidict import CIMultiDict
+
+from stellwerk.backends.lines import LineSplitter
 
 _MAPPING: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
     (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
@@ -162,9 +162,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = None
 
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
 class StreamedAnswer:
     """An answer whose body is read as it arrives: ``lines()`` or, for errors, ``read()``."""
 
@@ -177,23 +174,16 @@ class StreamedAnswer:
             return await self._response.read()
 
     async def lines(self) -> AsyncIterator[str]:
-        """UTF-8 lines split on CR, LF or CRLF only, the SSE rule (httpx's ``aiter_lines``
-        also splits on U+2028 and other Unicode breaks, which orjson leaves unescaped in JSON)."""
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        pending = ""
+        """UTF-8 lines cut at CR, LF or CRLF only (``backends/lines.py``)."""
+        splitter = LineSplitter()
         with _mapped(None):
             async for chunk in self._response.content.iter_any():
-                text = pending + decoder.decode(chunk)
-                held = text.endswith("\r")  # maybe the first half of a CRLF
-                *complete, pending = _LINE_BREAK.split(text[:-1] if held else text)
-                pending += "\r" if held else ""
-                for line in complete:
+                for line in splitter.feed(chunk):
                     yield line
-        rest = _LINE_BREAK.split(pending + decoder.decode(b"", final=True))
-        for line in rest[:-1] if rest[-1] == "" else rest:
+        for line in splitter.end():
             yield line
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         # Back to the pool when the body was read to the end, else the connection is closed.
         self._response.release()
 

@@ -8,18 +8,24 @@ upstream 429 / 503                                 -> BackendUnavailable (503)
 any other upstream status >= 400                   -> BackendFailed (502)
 a body that is not the JSON the protocol promises  -> BackendFailed (502)
 a request that JSON cannot carry (an integer past 64 bits passed through) -> InvalidRequest (400)
+
+``post_json`` and ``stream_lines`` serve every ``httpx.AsyncClient`` with one body of code: the
+gateway's ``AiohttpClient`` posts straight through aiohttp, any other client (``router train``'s
+embedding calls, a third party's) through ``PlainPoster``, which offers the same two calls over
+httpx's own objects. Both cut streamed lines with the same ``LineSplitter``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import orjson
 
 from stellwerk.backends.aiohttp_transport import AiohttpClient
+from stellwerk.backends.plain_client import PlainPoster
 from stellwerk.errors import (
     BackendFailed,
     BackendTimeout,
@@ -72,6 +78,29 @@ def parse_json(backend: str, body: bytes) -> dict[str, Any]:
     return value
 
 
+class _Answer(Protocol):
+    status: int
+
+    async def read(self) -> bytes: ...
+    def lines(self) -> AsyncIterator[str]: ...
+    async def aclose(self) -> None: ...
+
+
+class _Poster(Protocol):
+    async def post_bytes(
+        self, url: str, content: bytes, headers: Mapping[str, str], timeout: httpx.Timeout
+    ) -> tuple[int, bytes]: ...
+
+    async def post_streamed(
+        self, url: str, content: bytes, headers: Mapping[str, str], timeout: httpx.Timeout
+    ) -> _Answer: ...
+
+
+def _poster(client: httpx.AsyncClient) -> _Poster:
+    """The gateway's client posts straight through aiohttp; any other through httpx's objects."""
+    return client if isinstance(client, AiohttpClient) else PlainPoster(client)
+
+
 async def post_json(
     client: httpx.AsyncClient,
     backend: str,
@@ -83,18 +112,9 @@ async def post_json(
 ) -> dict[str, Any]:
     content = encode(payload)
     with upstream_errors(backend):
-        if isinstance(client, AiohttpClient):  # the gateway's client: its cheaper direct path
-            status, body = await client.post_bytes(
-                url, content, {**headers, "content-type": "application/json"}, timeout
-            )
-        else:
-            response = await client.post(
-                url,
-                content=content,
-                headers={**headers, "content-type": "application/json"},
-                timeout=timeout,
-            )
-            status, body = response.status_code, response.content
+        status, body = await _poster(client).post_bytes(
+            url, content, {**headers, "content-type": "application/json"}, timeout
+        )
     raise_for_status(backend, status, body)
     return parse_json(backend, body)
 
@@ -110,37 +130,19 @@ async def stream_lines(
     timeout: httpx.Timeout,
 ) -> AsyncIterator[AsyncIterator[str]]:
     """POST and yield the response's lines as they arrive (SSE or NDJSON)."""
-    if isinstance(client, AiohttpClient):  # the gateway's client: its cheaper direct path
-        with upstream_errors(backend):
-            answer = await client.post_streamed(
-                url, encode(payload), {**headers, "content-type": "application/json"}, timeout
-            )
-        try:
-            if answer.status >= 400:
-                with upstream_errors(backend):
-                    body = await answer.read()
-                raise_for_status(backend, answer.status, body)
-            yield _translated_lines(backend, answer.lines())
-        finally:
-            answer.close()
-        return
-    request = client.build_request(
-        "POST",
-        url,
-        content=encode(payload),
-        headers={**headers, "content-type": "application/json"},
-        timeout=timeout,
-    )
+    content = encode(payload)
     with upstream_errors(backend):
-        response = await client.send(request, stream=True)
+        answer = await _poster(client).post_streamed(
+            url, content, {**headers, "content-type": "application/json"}, timeout
+        )
     try:
-        if response.status_code >= 400:
+        if answer.status >= 400:
             with upstream_errors(backend):
-                body = await response.aread()
-            raise_for_status(backend, response.status_code, body)
-        yield _translated_lines(backend, response.aiter_lines())
+                body = await answer.read()
+            raise_for_status(backend, answer.status, body)
+        yield _translated_lines(backend, answer.lines())
     finally:
-        await response.aclose()
+        await answer.aclose()
 
 
 async def _translated_lines(backend: str, lines: AsyncIterator[str]) -> AsyncIterator[str]:

@@ -10,7 +10,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+from stellwerk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from stellwerk.config.schema import RouterConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +112,20 @@ class FirstAllowedRouter(Router):
         )
 
 
-RouterFactory = Callable[..., Router]
+RouterFactory = Callable[["RouterConfig"], Router]
+"""Builds a router from the config's ``router:`` section; refuses settings it cannot use with a
+``ConfigError`` (or, for a saved router, an ``ArtifactError``)."""
+
+
+def first_allowed(config: RouterConfig) -> FirstAllowedRouter:
+    """``kind: first``: nothing to load, so an ``artifact`` is a mistake in the config."""
+    if config.artifact is not None:
+        raise ConfigError(f"router.artifact: the {config.kind!r} router takes no artifact")
+    return FirstAllowedRouter()
 
 
 def builtin_routers() -> Mapping[str, RouterFactory]:
-    """The named registry of built-in routers; third-party routers register the same way.
+    """The named registry of built-in routers; third-party routers register the same way."""
+    from stellwerk.routing.loader import learned_router  # here: no import cycle, no cost at import
 
-    ``learned`` takes the artifact directory (None: the router shipped in the package).
-    """
-    from stellwerk.routing.loader import load_learned  # imported here: no cycle, no cost at import
-
-    return {"first": FirstAllowedRouter, "learned": load_learned}
+    return {"first": first_allowed, "learned": learned_router}

@@ -28,22 +28,25 @@ def load_learned(path: str | Path | None = None) -> LearnedRouter:
     return LearnedRouter(artifact.model, version=artifact.version)
 
 
+def learned_router(config: RouterConfig) -> LearnedRouter:
+    """``kind: learned``: the artifact the config names (or the shipped one), refused when it
+    needs prompt embeddings and the config names no model to serve them."""
+    router = load_learned(config.artifact)
+    head = router.model.embedding
+    if router.needs_embedding and head is not None and config.embedding_model is None:
+        raise ConfigError(
+            f"router.embedding_model: the artifact {config.artifact} was trained with"
+            f" embeddings of {head.model!r} ({head.dimensions} dimensions); name the model"
+            " of this config that serves them"
+        )
+    return router
+
+
 def load_router(config: RouterConfig) -> Router:
     """Build the router the config asks for; unknown kinds are a ``ConfigError``."""
     factories = builtin_routers()
-    if config.kind not in factories:
+    factory = factories.get(config.kind)
+    if factory is None:
         known = ", ".join(sorted(factories))
         raise ConfigError(f"router.kind: {config.kind!r} is not a router (known: {known})")
-    if config.kind == "learned":
-        router = load_learned(config.artifact)
-        head = router.model.embedding
-        if router.needs_embedding and head is not None and config.embedding_model is None:
-            raise ConfigError(
-                f"router.embedding_model: the artifact {config.artifact} was trained with"
-                f" embeddings of {head.model!r} ({head.dimensions} dimensions); name the model"
-                " of this config that serves them"
-            )
-        return router
-    if config.artifact is not None:
-        raise ConfigError(f"router.artifact: the {config.kind!r} router takes no artifact")
-    return factories[config.kind]()
+    return factory(config)
