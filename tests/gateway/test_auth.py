@@ -53,7 +53,7 @@ def test_config_and_database_keys_get_the_same_class(
     case = gov.use_cases.get(use_case) if use_case else None
     new = gov.keys.create(department=department, actor="t", use_case=case, classification=own)
     gov.reload()
-    keyring = Keyring.from_config(cfg, {}, gov.principal)
+    keyring = Keyring.from_config(cfg, {}, gov)
     from_config = keyring.authenticate(f"Bearer {CONFIG_KEY}")
     from_database = keyring.authenticate(f"Bearer {new.key}")
     assert from_config.key_id == "cfg-1"
@@ -64,3 +64,51 @@ def test_config_and_database_keys_get_the_same_class(
     gov.reload()
     with pytest.raises(AuthenticationFailed, match="unknown API key"):
         keyring.authenticate(f"Bearer {new.key}")
+
+
+def test_a_config_key_follows_its_use_case_changed_in_the_database(ledger: Ledger) -> None:
+    cfg = config(
+        departments=[
+            {
+                "name": "legal",
+                "keys": [{"id": "cfg-1", "key_sha256": hash_key(CONFIG_KEY), "use_case": "nda"}],
+            }
+        ],
+        use_cases=[{"name": "nda", "department": "legal", "classification": "internal"}],
+    )
+    gov = Governance(ledger, cfg)
+    gov.start()
+    keyring = Keyring.from_config(cfg, {}, gov)
+    assert keyring.authenticate(f"Bearer {CONFIG_KEY}").classification == "internal"
+
+    # raised elsewhere (another replica's admin API): counts from this gateway's next reload
+    elsewhere = Governance(ledger, cfg)
+    raised = gov.use_cases.get("nda").model_copy(update={"classification": "confidential"})
+    elsewhere.use_cases.update(raised, actor="admin-1", reason="holds client data now")
+    assert keyring.authenticate(f"Bearer {CONFIG_KEY}").classification == "internal"
+    gov.reload()
+    principal = keyring.authenticate(f"Bearer {CONFIG_KEY}")
+    assert (principal.key_id, principal.use_case) == ("cfg-1", "nda")
+    assert principal.classification == "confidential"
+
+
+def test_without_governance_config_keys_keep_the_configs_facts() -> None:
+    cfg = config(
+        departments=[
+            {
+                "name": "legal",
+                "classification": "confidential",
+                "keys": [{"id": "cfg-1", "key_sha256": hash_key(CONFIG_KEY), "use_case": "nda"}],
+            }
+        ],
+        use_cases=[{"name": "nda", "department": "legal", "classification": "public"}],
+    )
+    keyring = Keyring.from_config(cfg, {})
+    principal = keyring.authenticate(f"Bearer {CONFIG_KEY}")
+    assert (principal.key_id, principal.use_case, principal.classification) == (
+        "cfg-1",
+        "nda",
+        "public",
+    )
+    with pytest.raises(AuthenticationFailed, match="unknown API key"):
+        keyring.authenticate("Bearer sk-stw-a-key-only-a-database-could-know")

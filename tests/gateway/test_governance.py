@@ -212,6 +212,53 @@ def test_key_bound_to_a_use_case_then_revoked(
         ]
 
 
+NOTES_KEY = "sk-stw-test-notes-3e7a0b9c1d5f2a64"
+NOTES = bearer(NOTES_KEY)
+
+
+def test_a_config_keys_use_case_changed_through_the_admin_api_counts_from_the_next_request(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    raw = governed(llama_server, tmp_path)
+    raw["use_cases"].append({"name": "notes", "department": "research", "purpose": "minutes"})
+    raw["departments"][0]["keys"].append(
+        {"id": "research-notes", "key_env": "STW_TEST_KEY_NOTES", "use_case": "notes"}
+    )
+    env = {**ENV, "STW_TEST_KEY_NOTES": NOTES_KEY}
+    notes = {"name": "notes", "department": "research", "purpose": "minutes"}
+
+    def change(gw: Gateway, **facts: Any) -> None:
+        body = {**notes, **facts, "reason": "the minutes now hold client data"}
+        answer = httpx.put(gw.url + "/admin/use-cases/notes", json=body, headers=ADMIN)
+        assert answer.status_code == 200, answer.text
+
+    with running_gateway(raw, env) as gw:
+        url = gw.openai_url + "/chat/completions"
+        assert post(url, chat("tiny-medium"), NOTES).status_code == 200  # internal: EU cloud ok
+        change(gw, allowed_models=["tiny-medium"])
+        narrowed = post(url, chat("tiny-small"), NOTES)
+        assert narrowed.status_code == 403
+        assert "not allowed for use case 'notes'" in narrowed.json()["error"]["message"]
+        change(gw, classification="confidential")
+        refused = post(url, chat("tiny-medium"), NOTES)
+        assert refused.status_code == 403
+        message = refused.json()["error"]["message"]
+        assert "classification confidential may go only to on_prem" in message
+        assert "tiny-medium: hosted eu_cloud, where confidential data may not go" in message
+        routed = post(url, chat("auto"), NOTES)
+        assert routed.status_code == 200, routed.text
+        assert routed.headers["x-stellwerk-model"] == "tiny-small"
+        # a config key of the same department without the use case is not affected
+        assert post(url, chat("tiny-medium"), RESEARCH).status_code == 200
+    # the database holds the use case from now on: a restart does not bring the config's back
+    with running_gateway(raw, env) as gw:
+        again = post(gw.openai_url + "/chat/completions", chat("tiny-medium"), NOTES)
+        assert again.status_code == 403
+        assert "hosted eu_cloud" in again.json()["error"]["message"]
+    served = [r for r in read_usage(gw) if r.key_id == "research-notes" and r.status == 200]
+    assert sorted(r.classification or "" for r in served) == ["confidential", "internal"]
+
+
 def report(gw: Gateway, by: str, headers: dict[str, str], *, requests: int) -> dict[str, Any]:
     """The usage report once ``requests`` records are in (the ledger writer commits in batches,
     off the request path)."""

@@ -3,61 +3,84 @@
 Keys are high-entropy random strings, so one round of SHA-256 is enough (a slow password hash
 protects guessable secrets; these are not guessable). Entries are indexed by the first 16 hex
 digits of the digest; the whole digest is then compared in constant time.
+
+The keyring only recognises keys; what a key stands for (its principal) comes from a
+``Principals`` source looked up at each request: the governance snapshot, rebuilt at every reload
+for config and database keys alike, or, in a gateway without the governance layer, the config
+keys' principals as the config gave them at start-up.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 from stellwerk.config.loader import resolve_env
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import AuthenticationFailed
 from stellwerk.governance.keys import hash_key
 from stellwerk.governance.principal import Principal as Principal
-from stellwerk.governance.principal import key_principal
+from stellwerk.governance.principal import config_key_principals
+
+
+class Principals(Protocol):
+    """Where the keyring finds what a key stands for now (``Governance`` is one)."""
+
+    def config_principal(self, key_id: str) -> Principal | None:
+        """A config key's principal by its id."""
+        ...
+
+    def principal(self, digest: str) -> Principal | None:
+        """A key the config does not hold (a database key) by its SHA-256."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StartupPrincipals:
+    """Without the governance layer: the config keys as the config gave them, no other keys."""
+
+    config_keys: Mapping[str, Principal]
+
+    def config_principal(self, key_id: str) -> Principal | None:
+        return self.config_keys.get(key_id)
+
+    def principal(self, digest: str) -> Principal | None:
+        return None
 
 
 class Keyring:
-    """Digest -> principal, built once at start-up."""
+    """The config keys' digests (resolved once at start-up) -> key id; principals from a source."""
 
-    def __init__(
-        self,
-        principals: Mapping[str, Principal],
-        more: Callable[[str], Principal | None] | None = None,
-    ) -> None:
-        self._index = {d[:16]: (d, p) for d, p in principals.items()}
-        self._more = more  # keys kept elsewhere (the governance key store), looked up by digest
+    def __init__(self, digests: Mapping[str, str], principals: Principals) -> None:
+        self._index = {d[:16]: (d, key_id) for d, key_id in digests.items()}
+        self._principals = principals
 
     @classmethod
     def from_config(
         cls,
         config: StellwerkConfig,
         environ: Mapping[str, str],
-        more: Callable[[str], Principal | None] | None = None,
+        principals: Principals | None = None,
     ) -> Keyring:
+        """The config's keys, with their values read from ``environ``; ``principals`` default:
+        the config's own facts (its use cases), fixed from now on."""
         names = [k.key_env for d in config.departments for k in d.keys if k.key_env]
         values = resolve_env(names, environ)
-        principals: dict[str, Principal] = {}
-        departments = {d.name: d for d in config.departments}
-        use_cases = {u.name: u for u in config.use_cases}
-        for dept in config.departments:
-            for key in dept.keys:
-                key_digest = key.key_sha256 or hash_key(values[key.key_env or ""])
-                principals[key_digest] = key_principal(
-                    key_id=key.id,
-                    department=dept.name,
-                    role=key.role,
-                    use_case=key.use_case,
-                    classification=key.classification,
-                    departments=departments,
-                    use_cases=use_cases,
-                )
-        return cls(principals, more)
+        digests = {
+            key.key_sha256 or hash_key(values[key.key_env or ""]): key.id
+            for dept in config.departments
+            for key in dept.keys
+        }
+        if principals is None:
+            use_cases = {u.name: u for u in config.use_cases}
+            principals = StartupPrincipals(config_key_principals(config, use_cases))
+        return cls(digests, principals)
 
-    def extended(self, more: Callable[[str], Principal | None]) -> Keyring:
-        """This keyring, looking up keys it does not hold with ``more`` (by SHA-256 digest)."""
-        keyring = Keyring({}, more)
+    def governed_by(self, principals: Principals) -> Keyring:
+        """This keyring's keys, standing for what ``principals`` (the governance snapshot) says."""
+        keyring = Keyring({}, principals)
         keyring._index = self._index
         return keyring
 
@@ -72,8 +95,9 @@ class Keyring:
         presented = hash_key(key)
         entry = self._index.get(presented[:16])
         if entry is not None and hmac.compare_digest(entry[0], presented):
-            return entry[1]
-        found = self._more(presented) if self._more is not None else None
+            found = self._principals.config_principal(entry[1])
+        else:
+            found = self._principals.principal(presented)
         if found is None:
             raise AuthenticationFailed("unknown API key")
         return found

@@ -1,6 +1,6 @@
 """Where governance meets the gateway: the policy filter as the selector's policy, limits and
-budgets as the caller's admission, classification from the header (database keys reach the
-keyring as ``Governance.principal``).
+budgets as the caller's admission, classification from the header (the keyring reads the
+principals of config and database keys from the governance snapshot: ``Keyring.governed_by``).
 
 Every decision is made at request time from the governance snapshot (no database round trip on
 the request path); see :mod:`stellwerk.governance.service`.

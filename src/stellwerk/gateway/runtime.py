@@ -184,7 +184,7 @@ def build_runtime(
         config_hash=file_hash or config_hash(config),
         client=client,
         backends=backends,
-        keyring=secrets.keyring.extended(governance.principal) if governance else secrets.keyring,
+        keyring=secrets.keyring.governed_by(governance) if governance else secrets.keyring,
         selector=Selector(config, router, GovernedPolicy(governance) if governance else None),
         caller=Caller(backends, breakers, metrics, Admission(governance) if governance else None),
         metrics=metrics,

@@ -1,8 +1,11 @@
 """Who asks, as a key says: the principal of a request, and the rule for a key's data class.
 
 Config keys (``departments[].keys``) and database keys (``stellwerk keys create``, the admin API)
-become principals by the same rule, ``key_principal``; the gateway builds the config keys' once at
-start-up, the governance snapshot the database keys' at every reload.
+become principals by the same rule, ``key_principal``, with the same use cases: the governance
+snapshot builds both kinds at every reload from the use cases in the database (which the admin API
+changes), so a changed use case counts for every key bound to it from the next reload. Only a
+gateway without the governance layer builds its config keys' principals once, from the config's
+use cases.
 """
 
 from __future__ import annotations
@@ -10,7 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from stellwerk.config.schema import Classification, DepartmentConfig, UseCaseConfig
+from stellwerk.config.schema import (
+    Classification,
+    DepartmentConfig,
+    StellwerkConfig,
+    UseCaseConfig,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +72,24 @@ def key_principal(
         allowed_models=frozenset(allowed) if allowed is not None else None,
         use_case=use_case,
     )
+
+
+def config_key_principals(
+    config: StellwerkConfig, use_cases: Mapping[str, UseCaseConfig]
+) -> dict[str, Principal]:
+    """The principals of the config's keys (``departments[].keys``) by key id, their use cases
+    looked up in ``use_cases`` (the database's, or the config's without governance)."""
+    departments = {d.name: d for d in config.departments}
+    return {
+        key.id: key_principal(
+            key_id=key.id,
+            department=dept.name,
+            role=key.role,
+            use_case=key.use_case,
+            classification=key.classification,
+            departments=departments,
+            use_cases=use_cases,
+        )
+        for dept in config.departments
+        for key in dept.keys
+    }

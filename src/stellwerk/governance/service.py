@@ -1,11 +1,12 @@
 """The governance services of one running gateway (or one CLI command) over one ledger.
 
 ``Governance`` bundles the catalog, keys, use cases, budgets and the limiter, and keeps a
-``Snapshot`` of what requests need (active keys, model states, use cases, limits) in memory, so
-that no request waits for the database. The snapshot is reloaded after every change made through
-this object and every ``refresh_seconds`` in the background (changes by other replicas or by the
-CLI), so a revocation or a consent withdrawal made here takes effect on the next request, and one
-made elsewhere within ``refresh_seconds``.
+``Snapshot`` of what requests need (active keys, the principals of config and database keys, model
+states, use cases, limits) in memory, so that no request waits for the database. The snapshot is
+reloaded after every change made through this object and every ``refresh_seconds`` in the
+background (changes by other replicas or by the CLI), so a revocation, a consent withdrawal or a
+use case's new classification made here takes effect on the next request, and one made elsewhere
+within ``refresh_seconds``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from stellwerk.errors import CountersUnavailable
 from stellwerk.governance.budgets import Budgets
 from stellwerk.governance.catalog import Catalog
 from stellwerk.governance.key_store import KeyInfo, KeyStore
-from stellwerk.governance.principal import Principal, key_principal
+from stellwerk.governance.principal import Principal, config_key_principals, key_principal
 from stellwerk.governance.retention import Expiry, expire_usage
 from stellwerk.governance.state import ModelState
 from stellwerk.governance.use_cases import UseCases
@@ -46,6 +47,7 @@ log = logging.getLogger("stellwerk.governance")
 class Snapshot:
     keys: dict[str, KeyInfo] = field(default_factory=dict)
     principals: dict[str, Principal] = field(default_factory=dict)  # by digest, as ``keys``
+    config_principals: dict[str, Principal] = field(default_factory=dict)  # config keys, by id
     models: tuple[ModelState, ...] = ()
     use_cases: dict[str, UseCaseConfig] = field(default_factory=dict)
     department_limits: dict[str, UsageLimits] = field(default_factory=dict)
@@ -110,6 +112,7 @@ class Governance:
         self.snapshot = Snapshot(
             keys=active,
             principals={digest: self._principal(info, cases) for digest, info in active.items()},
+            config_principals=config_key_principals(self.config, cases),
             models=tuple(self.catalog.states()),
             use_cases=cases,
             department_limits=departments,
@@ -205,6 +208,12 @@ class Governance:
         """The principal of an active database key by its SHA-256 (from the snapshot, built at
         its reload: a key created, revoked or changed elsewhere counts from the next reload)."""
         return self.snapshot.principals.get(digest)
+
+    def config_principal(self, key_id: str) -> Principal | None:
+        """The principal of a config key by its id (from the snapshot, built at its reload with
+        the database's use cases: a use case changed here or elsewhere counts from the next
+        reload, as for database keys)."""
+        return self.snapshot.config_principals.get(key_id)
 
     def policy(self) -> PolicyFilter:
         snapshot = self.snapshot
