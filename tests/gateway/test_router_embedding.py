@@ -140,3 +140,34 @@ def test_a_request_its_limits_refuse_costs_no_embedding_call(
     records = ledger.recent_usage()
     ledger.close()
     assert sorted(r.status for r in records) == [200, 429, 429, 429]
+
+
+def test_a_stream_over_the_keys_stream_limit_costs_no_embedding_call(
+    gateway_raw: dict[str, Any], embedding_router: Path, llama_server: LlamaBackend
+) -> None:
+    raw = copy.deepcopy(with_router(gateway_raw, embedding_router, "proxied-embed"))
+    raw["server"].setdefault("limits", {})["max_streams_per_key"] = 1
+    stream = {
+        "model": "auto",
+        "messages": [{"role": "user", "content": UNSEEN_GREETING}],
+        "max_tokens": 64,
+        "stream": True,
+    }
+    with recording_proxy(llama_server.base_url) as proxy:
+        raw["backends"].append({"name": "embed-proxy", "kind": "openai", "base_url": proxy.url})
+        raw["models"].append({**raw["models"][3], "id": "proxied-embed", "backend": "embed-proxy"})
+        with (
+            running_gateway(raw) as gw,
+            httpx.Client(base_url=gw.openai_url, headers=AUTH, timeout=60) as client,
+            client.stream("POST", "/chat/completions", json=stream) as first,
+        ):
+            assert first.status_code == 200
+            asked_for_first = proxy.paths.count("/v1/embeddings")
+            second = client.post("/chat/completions", json=stream)
+            asked_for_second = proxy.paths.count("/v1/embeddings") - asked_for_first
+            for _ in first.iter_lines():
+                pass
+    assert asked_for_first == 1
+    assert second.status_code == 429
+    assert second.json()["error"]["code"] == "too_many_streams"
+    assert asked_for_second == 0

@@ -47,6 +47,8 @@ async def select(runtime: Runtime, call: Call, name: str, request: ChatRequest) 
     assert call.principal is not None
     principal, selector, caller = call.principal, runtime.selector, runtime.caller
     check_request(request, runtime.config.server.limits)
+    if call.stream:  # a stream the key has no slot for costs nothing: no admission, no embedding
+        runtime.streams.check(principal.key_id)
     needs = needs_of(request)
     if not selector.is_route(name):
         selection = selector.named(principal, name, needs)

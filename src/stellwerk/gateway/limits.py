@@ -32,7 +32,8 @@ class StreamSlots:
         self.per_key = per_key
         self.open: Counter[str] = Counter()
 
-    def acquire(self, key_id: str) -> None:
+    def check(self, key_id: str) -> None:
+        """Refuse a stream now if the key has no free slot (``acquire`` takes one later)."""
         if self.open[key_id] >= self.per_key:
             raise RateLimited(
                 f"too many concurrent streams for key {key_id!r} (limit {self.per_key}); "
@@ -40,6 +41,9 @@ class StreamSlots:
                 retry_after_s=1,
                 code="too_many_streams",
             )
+
+    def acquire(self, key_id: str) -> None:
+        self.check(key_id)
         self.open[key_id] += 1
 
     def release(self, key_id: str) -> None:
