@@ -5,13 +5,17 @@ budget admitted it), and decides without it when that model cannot answer."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 import ollama
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from stellwerk.cli.main import build_app
 from stellwerk.config import parse_config
 from stellwerk.errors import ConfigError
 from stellwerk.gateway import create_app
@@ -171,3 +175,31 @@ def test_a_stream_over_the_keys_stream_limit_costs_no_embedding_call(
     assert second.status_code == 429
     assert second.json()["error"]["code"] == "too_many_streams"
     assert asked_for_second == 0
+
+
+@pytest.mark.parametrize(
+    ("embedding_model", "chosen", "note"),
+    [("tiny-embed", "tiny-small", None), ("router-embed", "tiny-large", UNAVAILABLE)],
+    ids=["embedding", "embedding-model-down"],
+)
+def test_stellwerk_route_asks_for_the_embedding_as_the_gateway_does(
+    gateway_raw: dict[str, Any],
+    embedding_router: Path,
+    tmp_path: Path,
+    embedding_model: str,
+    chosen: str,
+    note: str | None,
+) -> None:
+    config = tmp_path / "stellwerk.yaml"
+    config.write_text(yaml.safe_dump(with_router(gateway_raw, embedding_router, embedding_model)))
+    result = CliRunner().invoke(
+        build_app(), ["route", UNSEEN_GREETING, "--config", str(config), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    decision = json.loads(result.stdout)
+    assert decision["model"] == chosen  # as test_auto_reads_the_prompts_embedding, through HTTP
+    if note is None:
+        assert "embedding" not in decision["reason"] and "warning" not in result.stderr
+    else:
+        assert note in decision["reason"]
+        assert "warning: embedding from 'router-embed' unavailable" in result.stderr

@@ -10,6 +10,7 @@ import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -225,7 +226,10 @@ def route_cmd(
             cost_weight=cfg.routes[route].cost_weight,
             max_answer_tokens=max_tokens,
         )
-        decision = load_router(cfg.router).decide(request)
+        router = load_router(cfg.router)
+        if router.needs_embedding:
+            request = replace(request, embedding=_prompt_embedding(cfg, prompt))
+        decision = router.decide(request)
         if as_json:
             typer.echo(
                 json.dumps(
@@ -273,6 +277,44 @@ def route_cmd(
         console = Console()
         console.print(table)
         console.print(f"{decision.reason}  [dim]({decision.router})[/dim]")
+
+
+def _prompt_embedding(cfg: StellwerkConfig, prompt: str) -> list[float] | None:
+    """The prompt's embedding from ``router.embedding_model``, asked as the gateway asks it
+    (its backend's own embed, within ``router.embedding_timeout_s``); None with a warning on
+    stderr when it cannot be had: the router then decides on the text alone and says so."""
+    import asyncio
+    import os
+
+    from stellwerk.config.loader import resolve_env
+    from stellwerk.gateway.runtime import build_backends, build_client
+    from stellwerk.routing.embedding import embedding_input
+
+    settings = cfg.router
+    model = next((m for m in cfg.models if m.id == settings.embedding_model), None)
+    if model is None:  # the config check refuses this; kept for a clear message all the same
+        typer.echo("warning: router.embedding_model is not set: deciding on the text", err=True)
+        return None
+
+    async def ask() -> list[float] | None:
+        client = build_client()
+        try:
+            keys = resolve_env([b.api_key_env for b in cfg.backends if b.api_key_env], os.environ)
+            backend = build_backends(cfg, client, keys)[model.backend]
+            async with asyncio.timeout(settings.embedding_timeout_s):
+                result = await backend.embed(model.upstream, [embedding_input(prompt)])
+        finally:
+            await client.aclose()
+        return result.vectors[0] if len(result.vectors) == 1 else None
+
+    try:
+        return asyncio.run(ask())
+    except TimeoutError:
+        problem = f"no answer in {settings.embedding_timeout_s:g} s"
+    except StellwerkError as exc:
+        problem = str(exc)
+    typer.echo(f"warning: embedding from {model.id!r} unavailable: {problem}", err=True)
+    return None
 
 
 def _answer_lengths(cfg: StellwerkConfig) -> dict[str, int]:
