@@ -259,6 +259,59 @@ def test_a_config_keys_use_case_changed_through_the_admin_api_counts_from_the_ne
     assert sorted(r.classification or "" for r in served) == ["confidential", "internal"]
 
 
+@pytest.mark.parametrize("kind", ["config", "database"])
+def test_a_use_case_with_keys_bound_does_not_move_to_another_department(
+    llama_server: LlamaBackend, tmp_path: Path, kind: str
+) -> None:
+    raw = governed(llama_server, tmp_path)
+    raw["use_cases"].append({"name": "notes", "department": "research", "purpose": "minutes"})
+    if kind == "config":
+        raw["departments"][0]["keys"].append(
+            {"id": "research-notes", "key_env": "STW_TEST_KEY_NOTES", "use_case": "notes"}
+        )
+    env = {**ENV, "STW_TEST_KEY_NOTES": NOTES_KEY}
+
+    def move(gw: Gateway, name: str, department: str) -> httpx.Response:
+        body = {"name": name, "department": department, "reason": "reorganisation"}
+        return httpx.put(gw.url + f"/admin/use-cases/{name}", json=body, headers=ADMIN)
+
+    with running_gateway(raw, env) as gw:
+        key, key_id = NOTES_KEY, "research-notes"
+        if kind == "database":
+            made = post(
+                gw.url + "/admin/keys", {"department": "research", "use_case": "notes"}, ADMIN
+            )
+            assert made.status_code == 201, made.text
+            key, key_id = made.json()["key"], made.json()["key_id"]
+        before = httpx.get(gw.url + "/admin/audit", headers=ADMIN).json()["entries"]
+        cases = httpx.get(gw.url + "/admin/use-cases", headers=ADMIN).json()
+
+        refused = move(gw, "notes", "legal")
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert error["param"] == "department"
+        assert key_id in error["message"]
+        assert "create a new use case" in error["message"]
+        assert httpx.get(gw.url + "/admin/audit", headers=ADMIN).json()["entries"] == before
+        assert httpx.get(gw.url + "/admin/use-cases", headers=ADMIN).json() == cases
+        # the key still works under research's own use case (legal may use only tiny-small)
+        served = post(gw.openai_url + "/chat/completions", chat("tiny-medium"), bearer(key))
+        assert served.status_code == 200, served.text
+
+        # a use case no key is bound to moves
+        assert move(gw, "contracts", "research").status_code == 200
+        if kind == "database":  # and so does one whose keys are revoked
+            revoked = post(gw.url + f"/admin/keys/{key_id}/revoke", {"reason": "moved"}, ADMIN)
+            assert revoked.status_code == 200, revoked.text
+            assert move(gw, "notes", "legal").status_code == 200, "revoked keys do not count"
+        listed = httpx.get(gw.url + "/admin/use-cases", headers=ADMIN).json()["use_cases"]
+        departments = {u["name"]: u["department"] for u in listed}
+        assert departments == {
+            "contracts": "research",
+            "notes": "legal" if kind == "database" else "research",
+        }
+
+
 def report(gw: Gateway, by: str, headers: dict[str, str], *, requests: int) -> dict[str, Any]:
     """The usage report once ``requests`` records are in (the ledger writer commits in batches,
     off the request path)."""

@@ -2,7 +2,9 @@
 
 A use case is validated like the config's ``use_cases`` entries: a known department, known
 models, and a risk tier of minimal, limited or high (``prohibited`` is refused). Changes are
-optimistic (``version``) and audited.
+optimistic (``version``) and audited. A use case does not move to another department while keys
+are bound to it (config keys, or database keys not revoked): a key serves only under a use case of
+its own department, as the config loader and the key store require.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from stellwerk.errors import Conflict, InvalidRequest, NotFound
 from stellwerk.governance.reason import audit_reason
 from stellwerk.governance.sql import insert_if_absent
 from stellwerk.ledger.audit import append_audit
-from stellwerk.ledger.governance_tables import gov_use_cases
+from stellwerk.ledger.governance_tables import gov_keys, gov_use_cases
 from stellwerk.ledger.ledger import Ledger
 
 
@@ -91,6 +93,8 @@ class UseCases:
             version = expected_version
         now = datetime.now(UTC)
         with self._ledger.begin() as connection:
+            if case.department != old.department:
+                self._check_move(connection, case)
             result = connection.execute(
                 update(gov_use_cases)
                 .where(gov_use_cases.c.name == case.name, gov_use_cases.c.version == version)
@@ -124,6 +128,38 @@ class UseCases:
         unknown = [m for m in case.allowed_models or () if m not in self._models]
         if unknown:
             raise NotFound(f"unknown model(s): {', '.join(unknown)}", param="allowed_models")
+
+    def _check_move(self, connection: Connection, case: UseCaseConfig) -> None:
+        """Refuse moving ``case`` to its new department while keys of another are bound to it."""
+        config_keys = [
+            k.id
+            for d in self._config.departments
+            if d.name != case.department
+            for k in d.keys
+            if k.use_case == case.name
+        ]
+        database_keys = list(
+            connection.execute(
+                select(gov_keys.c.key_id)
+                .where(
+                    gov_keys.c.use_case == case.name,
+                    gov_keys.c.department != case.department,
+                    gov_keys.c.revoked_at.is_(None),
+                )
+                .order_by(gov_keys.c.key_id)
+            ).scalars()
+        )
+        if not config_keys and not database_keys:
+            return
+        bound = [f"{k} (config: remove its use_case and restart)" for k in config_keys]
+        bound += [f"{k} (revoke it)" for k in database_keys]
+        raise Conflict(
+            f"use case {case.name!r} cannot move to department {case.department!r}: keys of"
+            f" another department are bound to it: {', '.join(bound)}; unbind or revoke them"
+            f" first, or create a new use case in {case.department!r}",
+            param="department",
+            code="use_case_has_keys",
+        )
 
     def _insert(
         self, connection: Connection, case: UseCaseConfig, actor: str, reason: str, now: datetime
