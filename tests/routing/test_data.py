@@ -135,7 +135,7 @@ def test_a_models_file_gives_each_model_its_family(tmp_path: Path) -> None:
         )
     )
     facts = load_model_facts(path)
-    assert facts["a"].family == facts["b"].family == "llama3-chatqa-1.5"
+    assert facts["a"].family == facts["b"].family == "llama3-chatqa1.5"
     assert facts["c"].family is None  # left to the model's own name
 
 

@@ -27,28 +27,36 @@ HARD = "Prove that every bounded monotone sequence of real numbers converges."
 @pytest.mark.parametrize(
     ("name", "family"),
     [
-        ("nvidia/llama3-chatqa-1.5-70b", "llama3-chatqa-1.5"),
-        ("llama3-chatqa-1.5-8b", "llama3-chatqa-1.5"),
-        ("qwen/qwen2.5-7b-instruct", "qwen2.5-instruct"),
-        ("mistralai/Ministral-3-14B-Instruct-2512", "ministral-3-instruct-2512"),
-        ("ministral-3:8b", "ministral-3"),
-        ("qwen2.5:7b-instruct-q4_K_M", "qwen2.5-instruct"),
-        ("Qwen2.5-7B-Instruct-Q8_0.gguf", "qwen2.5-instruct"),
-        ("Qwen2.5-7B-Instruct-1M", "qwen2.5-instruct-1m"),
-        ("phi-3-mini-128k-instruct", "phi-3-mini-instruct"),
-        ("mistral-7b-instruct-v0.3-bf16", "mistral-instruct-v0.3"),
+        ("nvidia/llama3-chatqa-1.5-70b", "llama3-chatqa1.5"),
+        ("llama3-chatqa-1.5-8b", "llama3-chatqa1.5"),
+        ("qwen/qwen2.5-7b-instruct", "qwen2.5"),
+        ("qwen2.5:14b", "qwen2.5"),
+        ("meta/llama-3.1-8b-instruct", "llama3.1"),
+        ("llama3.1:70b", "llama3.1"),
+        ("google/gemma-2-9b-it", "gemma2"),
+        ("gemma2:27b", "gemma2"),
+        ("swiss-ai/Apertus-70B-Instruct-2509", "apertus-2509"),
+        ("meta-llama/Llama-2-7b-chat-hf", "llama2"),
+        ("Qwen/Qwen2.5-Coder-7B-Instruct", "qwen2.5-coder"),
+        ("mistralai/Ministral-3-14B-Instruct-2512", "ministral3-2512"),
+        ("ministral-3:8b", "ministral3"),
+        ("qwen2.5:7b-instruct-q4_K_M", "qwen2.5"),
+        ("Qwen2.5-7B-Instruct-Q8_0.gguf", "qwen2.5"),
+        ("Qwen2.5-7B-Instruct-1M", "qwen2.5-1m"),
+        ("phi-3-mini-128k-instruct", "phi3-mini"),
+        ("mistral-7b-instruct-v0.3-bf16", "mistral-v0.3"),
         ("qwen3:30b-a3b", "qwen3-a3b"),
-        ("mixtral-8x22b-instruct-v0.1-awq", "mixtral-instruct-v0.1"),
+        ("mixtral-8x22b-instruct-v0.1-awq", "mixtral-v0.1"),
         ("modèle8b", "modèle8b"),
         ("modèle-8b", "modèle"),
         ("models/", "models/"),
         (".gguf", ".gguf"),
         ("", "-"),
         ("apertus:70b", "apertus"),
-        ("mixtral-8x7b-instruct", "mixtral-instruct"),
+        ("mixtral-8x7b-instruct", "mixtral"),
         ("qwen2.5:1.5b", "qwen2.5"),
-        ("SmolLM2-135M-Instruct-Q4_K_M.gguf", "smollm2-instruct"),
-        ("/models/gemma-2-9b-it.gguf", "gemma-2-it"),
+        ("SmolLM2-135M-Instruct-Q4_K_M.gguf", "smollm2"),
+        ("/models/gemma-2-9b-it.gguf", "gemma2"),
         ("llama3.1:latest", "llama3.1"),
         ("tiny-small", "tiny-small"),
         ("70b", "70b"),
@@ -70,8 +78,8 @@ def test_different_models_of_one_maker_are_different_families() -> None:
 
 
 def test_a_declared_family_wins_over_the_name() -> None:
-    assert family_key("Llama3-ChatQA-1.5 ", "my-big-model") == "llama3-chatqa-1.5"
-    assert family_key(None, "nvidia/llama3-chatqa-1.5-70b") == "llama3-chatqa-1.5"
+    assert family_key("Llama3-ChatQA-1.5 ", "my-big-model") == "llama3-chatqa1.5"
+    assert family_key(None, "nvidia/llama3-chatqa-1.5-70b") == "llama3-chatqa1.5"
 
 
 # trained models following 0.3 x ln(size), and one family (two sizes) far below the rest
@@ -90,21 +98,21 @@ def test_an_odd_family_of_two_sizes_does_not_drag_the_trend() -> None:
     70B) sits far below everything. Taken as two odd points it bends the trend so far that a new
     51B model is placed below most 8B ones; taken as one odd family it is not."""
     trained = {
-        ("llama3-chatqa-1.5", 8): -1.326,
-        ("llama3-chatqa-1.5", 70): -1.368,
-        ("qwen2.5-instruct", 7): 0.636,
-        ("mistral-instruct-v0.3", 7): -0.159,
+        ("llama3-chatqa1.5", 8): -1.326,
+        ("llama3-chatqa1.5", 70): -1.368,
+        ("qwen2.5", 7): 0.636,
+        ("mistral-v0.3", 7): -0.159,
         ("codegemma", 7): -0.408,
-        ("gemma-2-it", 9): 0.763,
-        ("llama-3.1-instruct", 8): 0.884,
-        ("llama-3.3-nemotron-super-v1", 49): 0.978,
+        ("gemma2", 9): 0.763,
+        ("llama3.1", 8): 0.884,
+        ("llama3.3-nemotron-super-v1", 49): 0.978,
     }
     sizes = [size for _, size in trained]
     offsets = list(trained.values())
     placement = fit_size_placement(sizes, offsets, [family for family, _ in trained])
     intercept, slope = theil_sen([math.log(s) for s in sizes], offsets)
     assert intercept + slope * math.log(51) < 0.5 < 0.9 < placement.trend(51)
-    assert placement.families["llama3-chatqa-1.5"] < -2.0
+    assert placement.families["llama3-chatqa1.5"] < -2.0
 
 
 def test_a_new_size_of_a_known_family_is_placed_beside_it() -> None:
@@ -156,7 +164,7 @@ def test_the_shipped_router_places_a_big_sibling_of_a_weak_trained_model_low(
 ) -> None:
     """open9's chatqa-1.5 8B scores low (a prompt-format mismatch); its 70B sibling, unseen,
     is predicted low too, and a 70B model of an unknown family is not."""
-    sibling = Candidate("big-chatqa", 70, "large", 0.9, 0.9, 8192, family="llama3-chatqa-1.5")
+    sibling = Candidate("big-chatqa", 70, "large", 0.9, 0.9, 8192, family="llama3-chatqa1.5")
     stranger = Candidate("big-new", 70, "large", 0.9, 0.9, 8192, family="big-new")
     small = Candidate("small-new", 3, "small", 0.1, 0.1, 8192, family="small-new")
     assert _quality(shipped, sibling) < _quality(shipped, small) < _quality(shipped, stranger)
@@ -187,3 +195,15 @@ def test_a_router_that_knows_no_sizes_places_new_models_among_the_trained_ones(
     )
     assert min(qualities[1:]) < qualities[0] < max(qualities[1:])
     assert blind.placed_by(new) == "no trained model has a size: the mean over the trained models"
+
+
+@pytest.mark.parametrize("upstream", ["llama3.1:70b", "qwen2.5:32b-instruct-q4_K_M", "gemma2:27b"])
+def test_ollama_tags_meet_the_shipped_routers_hub_families(
+    shipped: LearnedRouter, upstream: str
+) -> None:
+    """A user's Ollama model of a family the shipped router was trained on (from hub ids such as
+    meta/llama-3.1-8b-instruct) is placed beside that family, not as an unknown one."""
+    family = family_of(upstream)
+    assert family in shipped.model.placement.families
+    cand = Candidate(upstream, 30, "large", 0.5, 0.5, 8192, family=family)
+    assert shipped.placed_by(cand) == f"size and family ({family})"

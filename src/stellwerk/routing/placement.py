@@ -5,7 +5,7 @@ A trained model ``m`` has an offset: its mean logit above the prompt's ease. A n
 * the offset at which its mean predicted quality over the training prompts' ease equals its
   public benchmark score, when the config gives one; otherwise
 * a quality from its size and its *family* (the model's name without its size label:
-  ``nvidia/llama3-chatqa-1.5-70b`` and ``llama3-chatqa-1.5-8b`` are both ``llama3-chatqa-1.5``).
+  ``nvidia/llama3-chatqa-1.5-70b`` and ``llama3-chatqa-1.5-8b`` are both ``llama3-chatqa1.5``).
 
 The size trend is ``intercept + slope x ln(params_b)``, a Theil-Sen line (the median of pairwise
 slopes, kept non-negative) over the trained models, each less the effect of its family: a family
@@ -42,6 +42,12 @@ _VARIANT = re.compile(
     # awq, gptq): variants of one model, not other models
     _TOKEN.format(r"[0-9]+k|i?q[0-9](?:_[a-z0-9]+)*|b?f[0-9]+|fp[0-9]+|int[0-9]+|awq|gptq|gguf")
 )
+# how a model was tuned or packaged, not which model it is: Ollama's default tags are the chat
+# models its hub ids call -instruct or -it
+_ROLE = re.compile(_TOKEN.format(r"instruct|it|chat|hf"))
+# a separator between a word and a version number: llama-3.1 and llama3.1, gemma-2 and gemma2 are
+# one name (not before a date such as 2509, which stays a separate part)
+_WORD_NUMBER = re.compile(r"(?<=[a-z])[-_ ](?=[0-9]{1,2}(?![0-9]))")
 _SEPARATORS = "-_:. "
 _FIT_ROUNDS = 20
 
@@ -50,20 +56,24 @@ def family_of(name: str) -> str:
     """A model's family: its name (a hub id, an Ollama tag, a file name) lower-cased, without
     the owner or folder before the last ``/``, a ``.gguf`` suffix, a ``:latest`` tag, its size
     labels (``8b``, ``70B``, ``8x7b``, ``1.5b``; ``135m`` when there is no size in billions),
-    context lengths (``128k``) and weight formats (``q4_K_M``, ``f16``, ``awq``), with an Ollama
-    tag's ``:`` read as ``-``. Never empty: a name of nothing but those is its own family."""
+    context lengths (``128k``), weight formats (``q4_K_M``, ``f16``, ``awq``) and tuning words
+    (``instruct``, ``it``, ``chat``, ``hf``), with an Ollama tag's ``:`` read as ``-`` and no
+    separator between a word and a number (``Llama-3.1-8B-Instruct`` and ``llama3.1:8b`` are
+    both ``llama3.1``). Never empty: a name of nothing but those is its own family."""
     whole = name.strip().lower()
     base = whole.rsplit("/", 1)[-1].removesuffix(".gguf").removesuffix(":latest")
     stripped = _BILLIONS.sub("", base) if _BILLIONS.search(base) else _MILLIONS.sub("", base)
-    stripped = _VARIANT.sub("", stripped.replace(":", "-"))
+    stripped = _ROLE.sub("", _VARIANT.sub("", stripped.replace(":", "-")))
     stripped = re.sub(r"([-_. ])[-_. ]+", r"\1", stripped).strip(_SEPARATORS)
+    stripped = _WORD_NUMBER.sub("", stripped)
     return stripped or base or whole or "-"
 
 
 def family_key(declared: str | None, name: str) -> str:
-    """The family a config or models file declares (lower-cased), else the family of ``name``."""
+    """The family a config or models file declares, else the family of ``name``; both read as
+    ``family_of`` reads a name, so that ``Llama-3.1`` declared and ``llama3.1:70b`` match."""
     if declared is not None and declared.strip():
-        return declared.strip().lower()
+        return family_of(declared)
     return family_of(name)
 
 
