@@ -16,6 +16,7 @@ from stellwerk.errors import TrainingDataError
 from stellwerk.routing.artifact import Artifact, load_artifact
 from stellwerk.routing.base import Candidate, RouteRequest
 from stellwerk.routing.data import ModelFacts, load_outcomes
+from stellwerk.routing.knowledge import Knowledge
 from stellwerk.routing.loader import load_learned, shipped_artifact
 
 SOURCE = "llama3-chatqa-1.5-70b"  # large, but scores low on open9 (a prompt-format mismatch)
@@ -90,6 +91,9 @@ def test_the_placed_router_is_saved_and_routes(
     )  # fmt: skip
     decision = router.decide(RouteRequest("What is 17 * 23?", 8, candidates, cost_weight=0.0))
     assert {s.model_id for s in decision.scores} == {NEW, "llama-3.1-nemotron-51b-instruct"}
+    # the gateway's router tells the calibrated model from the trained one (the dashboard shows it)
+    assert router.knowledge(candidates[0]) == Knowledge("calibrated", prompts=225)
+    assert router.knowledge(candidates[1]) == Knowledge("trained")
 
 
 def test_a_model_without_facts_cannot_be_placed(shipped: Artifact, outcomes: Path) -> None:

@@ -1,12 +1,14 @@
 """Dashboard fixtures: a real gateway (uvicorn, real llama.cpp server, SQLite ledger) whose config
-carries governance facts, an admin key, use cases and a stored key to revoke."""
+carries governance facts, an admin key, use cases and a stored key to revoke; and a real browser
+(Debian's Chromium driven by Playwright)."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,6 +17,9 @@ from stellwerk.governance.key_store import KeyStore
 from stellwerk.ledger.ledger import open_ledger
 from tests.fixtures.gateway import ENVIRON, Gateway, raw_config, running_gateway
 from tests.fixtures.llama import LlamaBackend
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 ADMIN_KEY = "sk-stw-test-admin-c0ffee5e1f2a3b4c5d6e"
 SECRET = "dashboard-test-secret-0123456789abcdef0123"
@@ -100,3 +105,33 @@ def offline_dashboard(tmp_path: Path) -> Iterator[DashboardGateway]:
     key_id, key = seed(raw)
     with running_gateway(raw, DASHBOARD_ENV) as gw:
         yield DashboardGateway(gw, key_id, key)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    if importlib.util.find_spec("playwright") is None or not CHROMIUM.exists():
+        pytest.skip("browser tests need the playwright package and /usr/bin/chromium (apt)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="en-GB", viewport={"width": 1400, "height": 900})
+        context.set_default_timeout(15_000)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()

@@ -4,11 +4,8 @@ perform every action and find it in the audit log, switch the language, log out,
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -22,35 +19,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.llama, pytest.mark.slow]
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    if importlib.util.find_spec("playwright") is None or not CHROMIUM.exists():
-        pytest.skip("browser tests need the playwright package and /usr/bin/chromium (apt)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="en-GB", viewport={"width": 1400, "height": 900})
-        context.set_default_timeout(15_000)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
 
 
 def send_traffic(dashboard: DashboardGateway) -> int:
@@ -151,6 +119,7 @@ def test_dashboard_in_a_browser(dashboard: DashboardGateway, page: Page) -> None
     page.click("#w-lifecycle >> text=tiny-large")
     facts = page.locator("#m-facts").inner_text()
     assert "Apache-2.0" in facts and "ml-platform" in facts
+    assert re.search(r"Router's rating\s+router does not rate models", facts)  # kind: first
     model_usage = page.locator("#m-usage").inner_text()
     assert re.search(r"\n1\nRequests", "\n" + model_usage)
     page.goto(base + "/departments/research")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from stellwerk.dashboard.i18n import LANGUAGES, Formatter, choose, label_keys, labels
+from stellwerk.dashboard.knowledge import BASES
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -14,6 +15,10 @@ def test_every_label_exists_in_every_language(language: str) -> None:
     table = labels(language)  # type: ignore[arg-type]
     assert set(table) == label_keys()
     assert all(text.strip() for text in table.values())
+
+
+def test_every_way_the_router_knows_a_model_has_a_label() -> None:
+    assert {f"knows_{basis}" for basis in BASES} <= label_keys()
 
 
 def test_german_labels_are_german() -> None:

@@ -7,6 +7,7 @@ import pytest
 from stellwerk.config.schema import RouterConfig
 from stellwerk.errors import ArtifactError, ConfigError
 from stellwerk.routing.base import Candidate, Decision, FirstAllowedRouter, RouteRequest
+from stellwerk.routing.knowledge import Knowledge, calibrated_models
 from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.loader import load_router
 from stellwerk.routing.placement import offset_from_benchmark
@@ -171,3 +172,55 @@ def test_a_model_with_long_answers_loses_to_one_with_short_answers(
     verbose = Candidate("verbose", 8.0, "medium", 0.5, 0.5, 8192, answer_tokens=2000)
     decision = shipped.decide(RouteRequest(HARD, 60, (verbose, terse), 0.5))
     assert decision.model_id == "terse"
+
+
+@pytest.mark.parametrize(
+    ("cand", "calibrated", "expected"),
+    [
+        (
+            Candidate("llama-3.1-8b-instruct", 8, "medium", 0.1, 0.1, 8192),
+            {},
+            Knowledge("trained"),
+        ),
+        (
+            Candidate("llama-3.1-8b-instruct", 8, "medium", 0.1, 0.1, 8192),
+            {"llama-3.1-8b-instruct": 40},
+            Knowledge("calibrated", prompts=40),
+        ),
+        (
+            Candidate("org-8b", 8, "medium", 0.1, 0.1, 8192, benchmark_score=0.6, family="qwen2.5"),
+            {},
+            Knowledge("benchmark"),
+        ),
+        (
+            Candidate("org-32b", 32, "large", 0.1, 0.1, 8192, family="qwen2.5"),
+            {},
+            Knowledge("family", family="qwen2.5"),
+        ),
+        (
+            Candidate("tiny-small", 1, "small", 0.1, 0.1, 8192, family="tiny-small"),
+            {},
+            Knowledge("size"),
+        ),
+        (Candidate("hosted", 0, "large", 0.1, 0.1, 8192), {}, Knowledge("average")),
+    ],
+)
+def test_the_router_says_how_it_knows_each_model(
+    shipped: LearnedRouter, cand: Candidate, calibrated: dict[str, int], expected: Knowledge
+) -> None:
+    """What the dashboard shows per model: measured (trained, calibrated) or placed, and by what."""
+    router = LearnedRouter(shipped.model, version="test", calibrated=calibrated)
+    knowledge = router.knowledge(cand)
+    assert knowledge == expected
+    assert knowledge.measured == (expected.basis in ("trained", "calibrated"))
+
+
+def test_the_first_allowed_router_rates_no_model() -> None:
+    assert FirstAllowedRouter().knowledge(TINY[0]) == Knowledge("unrated")
+
+
+def test_calibrated_models_are_read_from_the_manifests_placed_section() -> None:
+    info = {"placed": {"a": {"prompts": 225, "offset": 0.1}, "b": {"offset": 0.2}, "c": 3}}
+    assert calibrated_models(info) == {"a": 225, "b": None, "c": None}
+    assert calibrated_models({}) == {}
+    assert calibrated_models({"placed": ["a"]}) == {}

@@ -32,12 +32,11 @@ from stellwerk.errors import TrainingDataError
 from stellwerk.routing.artifact import Artifact, save_artifact
 from stellwerk.routing.data import ModelFacts, OutcomeData
 from stellwerk.routing.embedding_head import EmbeddingHead
+from stellwerk.routing.knowledge import PLACED
 from stellwerk.routing.model import QualityModel, logit
 from stellwerk.routing.placement import SizePlacement, family_key, offset_from_benchmark
 
 Progress = Callable[[int, int], None]
-PLACED = "placed"
-"""Manifest key: {model: {offset, slope, prior_offset, prompts, mean_score, data_sha256}}."""
 
 
 def _quiet(done: int, total: int) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from stellwerk.calibration.records import CalibrationRecord, CalibrationStore
 from stellwerk.config.schema import DepartmentConfig, KeyConfig, UsageLimits, UseCaseConfig
 from stellwerk.dashboard import queries
+from stellwerk.dashboard.knowledge import model_knowledge
 from stellwerk.errors import NotFound
 from stellwerk.governance.catalog import HistoryEntry
 from stellwerk.governance.compliance import ComplianceReport, check_model
@@ -16,6 +17,8 @@ from stellwerk.governance.lifecycle import TRANSITIONS
 from stellwerk.governance.service import Governance
 from stellwerk.governance.state import ModelState
 from stellwerk.ledger.window import Window
+from stellwerk.routing.base import Router
+from stellwerk.routing.knowledge import Knowledge
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +33,10 @@ class ModelPage:
     routed_share: float | None
     daily: list[tuple[datetime, int]]
     calibrations: list[CalibrationRecord]  # newest first; the first is the model's quality
+    knowledge: Knowledge  # how the gateway's router knows the model
 
 
-def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
+def model_page(gov: Governance, router: Router, model_id: str, window: Window) -> ModelPage:
     state = gov.catalog.state(model_id)  # NotFound for an unknown model
     with gov.ledger.connect() as connection:
         usage = queries.total(connection, window, model=model_id)
@@ -58,6 +62,7 @@ def model_page(gov: Governance, model_id: str, window: Window) -> ModelPage:
         latency=latency,
         routed_share=routed_here / routed_all if routed_all else None,
         daily=sorted(daily.items()),
+        knowledge=model_knowledge(router, state.config),
     )
 
 

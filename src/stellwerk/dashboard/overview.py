@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from stellwerk.config.schema import Classification, Hosting, RiskTier, UseCaseConfig
 from stellwerk.dashboard import queries
+from stellwerk.dashboard.knowledge import KnownModel, by_basis
 from stellwerk.dashboard.savings import Savings, compute_savings
 from stellwerk.governance.compliance import ComplianceReport, non_compliant
 from stellwerk.governance.lifecycle import STATES
@@ -19,6 +20,8 @@ from stellwerk.governance.service import Governance
 from stellwerk.governance.state import ModelState
 from stellwerk.ledger.audit import AuditEntry
 from stellwerk.ledger.window import Window
+from stellwerk.routing.base import Router
+from stellwerk.routing.knowledge import Basis
 
 HOSTINGS: tuple[Hosting, ...] = get_args(Hosting)
 CLASSIFICATIONS: tuple[Classification, ...] = get_args(Classification)
@@ -53,9 +56,11 @@ class Overview:
     mix: RoutingMix
     savings: Savings | None
     audit: list[AuditEntry]
+    knowledge: list[tuple[Basis, list[KnownModel]]]
+    """The models by how the router knows them (not the retired ones: it never sees them)."""
 
 
-def build_overview(gov: Governance, window: Window) -> Overview:
+def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
     config = gov.config
     states = gov.catalog.states()
     use_cases = gov.use_cases.list()
@@ -93,6 +98,7 @@ def build_overview(gov: Governance, window: Window) -> Overview:
         mix=mix,
         savings=savings,
         audit=gov.ledger.list_audit(limit=12),
+        knowledge=by_basis(router, (s.config for s in states if s.lifecycle != "retired")),
     )
 
 

@@ -16,6 +16,7 @@ from stellwerk.dashboard import actions, queries
 from stellwerk.dashboard.drilldowns import department_page, model_page
 from stellwerk.dashboard.health import backend_health
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Formatter
+from stellwerk.dashboard.knowledge import router_of
 from stellwerk.dashboard.overview import build_overview
 from stellwerk.dashboard.services import governance_of
 from stellwerk.dashboard.session_store import SessionStore
@@ -35,6 +36,7 @@ from stellwerk.dashboard.web import (
 from stellwerk.errors import NotFound
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.window import Window
+from stellwerk.routing.base import Router
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +117,7 @@ def build_router() -> APIRouter:
         request: Request, admin: AdminDep, gov: GovernanceDep, month: str | None = None
     ) -> Response:
         label, window = month_window(month)
-        data = await run_in_threadpool(build_overview, gov, window)
+        data = await run_in_threadpool(build_overview, gov, window, router_of(request))
         since = datetime.now(UTC) - timedelta(hours=1)
 
         def recent() -> dict[str, tuple[int, int]]:
@@ -138,7 +140,7 @@ def build_router() -> APIRouter:
 
     model = _drilldown("model.html", "m", model_page)
     router.add_api_route("/models/{subject:path}", model, methods=["GET"], name="model")
-    department = _drilldown("department.html", "d", department_page)
+    department = _drilldown("department.html", "d", _department)
     router.add_api_route(
         "/departments/{subject:path}", department, methods=["GET"], name="department"
     )
@@ -147,11 +149,16 @@ def build_router() -> APIRouter:
     return router
 
 
+def _department(gov: Governance, _router: Router, name: str, window: Window) -> object:
+    return department_page(gov, name, window)
+
+
 def _drilldown(
-    template: str, key: str, build: Callable[[Governance, str, Window], object]
+    template: str, key: str, build: Callable[[Governance, Router, str, Window], object]
 ) -> Callable[..., Response]:
-    """The route of a drill-down page: ``build(gov, subject, window)`` rendered into ``template``
-    as ``key``, for the month asked for (this month without one)."""
+    """The route of a drill-down page: ``build(gov, router, subject, window)`` (``router``: the
+    gateway's) rendered into ``template`` as ``key``, for the month asked for (this month without
+    one)."""
 
     def page(
         request: Request,
@@ -162,7 +169,8 @@ def _drilldown(
         done: str | None = None,
     ) -> Response:
         label, window = month_window(month)
-        values: dict[str, Any] = {key: build(gov, subject, window), "done": done is not None}
+        built = build(gov, router_of(request), subject, window)
+        values: dict[str, Any] = {key: built, "done": done is not None}
         return render(
             dashboard_of(request).env, request, template, admin=admin, month=label, **values
         )

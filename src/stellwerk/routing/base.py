@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from stellwerk.errors import ConfigError
+from stellwerk.routing.knowledge import UNRATED, Knowledge
 
 if TYPE_CHECKING:
     from stellwerk.config.schema import RouterConfig
@@ -90,6 +91,11 @@ class Router(ABC):
     @abstractmethod
     def decide(self, request: RouteRequest) -> Decision:
         """Rank the candidates; ``request.candidates`` is never empty."""
+
+    def knowledge(self, cand: Candidate) -> Knowledge:
+        """How this router knows ``cand`` (the dashboard shows it); by default it rates no
+        model at all."""
+        return UNRATED
 
 
 class FirstAllowedRouter(Router):

@@ -13,7 +13,7 @@ decides on the text features alone and its reason says so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,7 @@ from stellwerk.routing.base import (
     Router,
     RouteRequest,
 )
+from stellwerk.routing.knowledge import Knowledge
 from stellwerk.routing.model import QualityModel
 from stellwerk.routing.placement import offset_from_benchmark
 
@@ -60,14 +61,23 @@ def expected_answer(cand: Candidate, cap: int | None, default: int) -> tuple[int
 
 
 class LearnedRouter(Router):
-    """Routes with a trained ``QualityModel``; ``version`` names the artifact it came from."""
+    """Routes with a trained ``QualityModel``; ``version`` names the artifact it came from,
+    ``calibrated`` the models of it a calibration run placed, each with its number of prompts."""
 
     name = "learned"
 
-    def __init__(self, model: QualityModel, *, version: str, answer_tokens: int = 128) -> None:
+    def __init__(
+        self,
+        model: QualityModel,
+        *,
+        version: str,
+        answer_tokens: int = 128,
+        calibrated: Mapping[str, int | None] | None = None,
+    ) -> None:
         self.model = model
         self.version = version
         self.answer_tokens = answer_tokens
+        self.calibrated = dict(calibrated or {})
         self._index = {m: i for i, m in enumerate(model.models)}
         self.needs_embedding = model.embedding is not None and model.embedding.needed
         # offsets of models placed from their facts, by (benchmark score, size, family): the
@@ -101,6 +111,21 @@ class LearnedRouter(Router):
         """Predicted quality of each candidate, in candidate order (``embedding``: a usable
         embedding of the prompt, or None)."""
         return self._qualities(prompt, candidates, embedding)[0]
+
+    def knowledge(self, cand: Candidate) -> Knowledge:
+        """How the router knows ``cand``: measured (a model of the artifact, trained or placed
+        by calibration) or placed from its facts, as ``_placed_offsets`` places it."""
+        if cand.model_id in self._index:
+            if cand.model_id in self.calibrated:
+                return Knowledge("calibrated", prompts=self.calibrated[cand.model_id])
+            return Knowledge("trained")
+        if cand.benchmark_score is not None:
+            return Knowledge("benchmark")
+        if cand.params_b <= 0 or not self.model.placement.knows_sizes:
+            return Knowledge("average")
+        if cand.family is not None and cand.family in self.model.placement.families:
+            return Knowledge("family", family=cand.family)
+        return Knowledge("size")
 
     def placed_by(self, cand: Candidate) -> str:
         """How a candidate's quality is predicted, in words (``stellwerk router eval``)."""

@@ -14,6 +14,7 @@ from stellwerk.config.schema import RouterConfig
 from stellwerk.errors import ConfigError
 from stellwerk.routing.artifact import load_artifact
 from stellwerk.routing.base import Router, builtin_routers
+from stellwerk.routing.knowledge import calibrated_models
 from stellwerk.routing.learned import LearnedRouter
 
 
@@ -25,7 +26,9 @@ def shipped_artifact() -> Path:
 def load_learned(path: str | Path | None = None) -> LearnedRouter:
     """The learned router from ``path`` (or the shipped one)."""
     artifact = load_artifact(shipped_artifact() if path is None else Path(path))
-    return LearnedRouter(artifact.model, version=artifact.version)
+    return LearnedRouter(
+        artifact.model, version=artifact.version, calibrated=calibrated_models(artifact.info)
+    )
 
 
 def learned_router(config: RouterConfig) -> LearnedRouter:

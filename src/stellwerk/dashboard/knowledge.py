@@ -1,0 +1,42 @@
+"""How the running gateway's router knows each model: measured (trained on its outcome data,
+calibrated) or placed from its catalog facts. Read from the router the gateway routes with (its
+artifact loaded once at start-up), never from the artifact on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import get_args
+
+from fastapi import Request
+
+from stellwerk.config.schema import ModelConfig
+from stellwerk.gateway.selection import candidate
+from stellwerk.routing.base import Router
+from stellwerk.routing.knowledge import Basis, Knowledge
+
+BASES: tuple[Basis, ...] = get_args(Basis)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownModel:
+    model_id: str
+    knowledge: Knowledge
+
+
+def router_of(request: Request) -> Router:
+    """The router the running gateway decides with."""
+    router: Router = request.app.state.runtime.selector.router
+    return router
+
+
+def model_knowledge(router: Router, model: ModelConfig) -> Knowledge:
+    """How ``router`` knows ``model``, from the facts a routed request gives it."""
+    return router.knowledge(candidate(model))
+
+
+def by_basis(router: Router, models: Iterable[ModelConfig]) -> list[tuple[Basis, list[KnownModel]]]:
+    """The models grouped by how ``router`` knows them, measured first; empty groups left out."""
+    known = [KnownModel(m.id, model_knowledge(router, m)) for m in models]
+    groups = [(basis, [k for k in known if k.knowledge.basis == basis]) for basis in BASES]
+    return [(basis, members) for basis, members in groups if members]
