@@ -194,7 +194,7 @@ def test_a_router_that_knows_no_sizes_places_new_models_among_the_trained_ones(
         float(np.mean(1 / (1 + np.exp(-(shipped.model.predict(HARD)[1] + shipped.model.offsets)))))
     )
     assert min(qualities[1:]) < qualities[0] < max(qualities[1:])
-    assert blind.placed_by(new) == "no trained model has a size: the mean over the trained models"
+    assert blind.placed_by(new) == "no size to go by: the mean over the trained models"
 
 
 @pytest.mark.parametrize("upstream", ["llama3.1:70b", "qwen2.5:32b-instruct-q4_K_M", "gemma2:27b"])

@@ -49,7 +49,7 @@ def test_a_held_out_model_without_facts_is_placed_as_an_average_known_one(slice_
     held = "llama-3.1-nemotron-51b-instruct"
     no_size = {m: replace(f, params_b=None) for m, f in facts.items()}
     outcome = fit_and_evaluate(data, no_size, settings=FAST, holdout=held)
-    assert outcome.placed == {held: "no size: the mean over the trained models"}
+    assert outcome.placed == {held: "no size to go by: the mean over the trained models"}
     table = predict_table(outcome.model, data.test(), no_size, lambda *a: None)
     column = table[:, data.models.index(held)]
     trained = np.delete(table, data.models.index(held), axis=1)

@@ -26,7 +26,7 @@ from stellwerk.routing.base import (
     Router,
     RouteRequest,
 )
-from stellwerk.routing.knowledge import Knowledge
+from stellwerk.routing.knowledge import Basis, Knowledge
 from stellwerk.routing.model import QualityModel
 from stellwerk.routing.placement import offset_from_benchmark
 
@@ -58,6 +58,16 @@ def expected_answer(cand: Candidate, cap: int | None, default: int) -> tuple[int
     if cap is not None and cap < typical:
         return max(cap, 0), "cap"
     return typical, source
+
+
+_PLACED_BY: dict[Basis, str] = {
+    "trained": "trained",
+    "calibrated": "calibrated",
+    "benchmark": "benchmark score",
+    "size": "size, family unknown: the mean over the known families",
+    "average": "no size to go by: the mean over the trained models",
+    "unrated": "not rated",
+}
 
 
 class LearnedRouter(Router):
@@ -128,18 +138,11 @@ class LearnedRouter(Router):
         return Knowledge("size")
 
     def placed_by(self, cand: Candidate) -> str:
-        """How a candidate's quality is predicted, in words (``stellwerk router eval``)."""
-        if cand.model_id in self._index:
-            return "trained"
-        if cand.benchmark_score is not None:
-            return "benchmark score"
-        if cand.params_b <= 0:
-            return "no size: the mean over the trained models"
-        if not self.model.placement.knows_sizes:
-            return "no trained model has a size: the mean over the trained models"
-        if cand.family is not None and cand.family in self.model.placement.families:
-            return f"size and family ({cand.family})"
-        return "size, family unknown: the mean over the known families"
+        """``knowledge`` in words, as ``stellwerk router eval`` prints it."""
+        known = self.knowledge(cand)
+        if known.basis == "family":
+            return f"size and family ({known.family})"
+        return _PLACED_BY[known.basis]
 
     def _qualities(
         self,
