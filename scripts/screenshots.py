@@ -128,6 +128,7 @@ def showcase_config(llama_url: str, database_url: str) -> StellwerkConfig:
             lifecycle="deprecated",
             licence="Llama 3.1 Community",
             openness="open_weights",
+            family="llama3.1",  # a tiny model stands in: say which model it plays
         ),
         {
             "id": "tiny-embed",
@@ -190,7 +191,7 @@ def showcase_config(llama_url: str, database_url: str) -> StellwerkConfig:
             "models": models,
             "departments": departments,
             "use_cases": use_cases,
-            "router": {"kind": "first"},
+            "router": {"kind": "learned"},
         }
     )
 
