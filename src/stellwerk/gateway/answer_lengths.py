@@ -13,6 +13,7 @@ import logging
 
 from stellwerk.config.schema import RouterConfig
 from stellwerk.gateway.selection import Selector
+from stellwerk.ledger.in_thread import in_thread
 from stellwerk.ledger.ledger import Ledger
 
 log = logging.getLogger("stellwerk.gateway")
@@ -33,7 +34,7 @@ class AnswerLengths:
     async def refresh(self) -> None:
         """Read the lengths and give them to the selector; on failure keep the previous ones."""
         try:
-            lengths = await asyncio.to_thread(self.read)
+            lengths = await in_thread(self.read)
         except Exception:
             log.exception("could not read the models' answer lengths; keeping the previous ones")
             return

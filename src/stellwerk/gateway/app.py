@@ -68,6 +68,8 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         finally:
             background.cancel()
             measuring.cancel()
+            # their database work in flight ends before the ledger closes (ledger.in_thread)
+            await asyncio.wait({background, measuring})
             await runtime.health.stop()
             await runtime.client.aclose()
             await writer.close()

@@ -34,6 +34,7 @@ from stellwerk.governance.principal import Principal, config_key_principals, key
 from stellwerk.governance.retention import Expiry, expire_usage
 from stellwerk.governance.state import ModelState
 from stellwerk.governance.use_cases import UseCases
+from stellwerk.ledger.in_thread import in_thread
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.window import Window
 from stellwerk.policy.counters import Counters, InProcessCounters
@@ -133,7 +134,7 @@ class Governance:
         )
 
     async def refresh(self) -> None:
-        await asyncio.to_thread(self.reload)
+        await in_thread(self.reload)
 
     async def run(self, refresh_seconds: float, retention_every_s: float = 24 * 3600) -> None:
         """Background loop: reload the snapshot, expire usage records once a day."""
@@ -143,7 +144,7 @@ class Governance:
                 await self.refresh()
                 if since_retention >= retention_every_s:
                     since_retention = 0.0
-                    expiry = await asyncio.to_thread(self.expire)
+                    expiry = await in_thread(self.expire)
                     if expiry.total:
                         log.info("retention: %d usage records expired", expiry.total)
             except Exception:
