@@ -69,11 +69,14 @@ def test_each_model_page_says_how_the_router_knows_the_model(
     overview = page.locator("#w-router").inner_text()
     assert re.search(r"1\s+measured\s+calibrated\s+tiny-large \(40 prompts\)", overview)
     assert re.search(r"1\s+guessed\s+placed by benchmark score\s+tiny-medium", overview)
-    assert re.search(r"guessed\s+placed by size \(family unknown\)\s+tiny-small", overview)
+    assert re.search(r"1\s+guessed\s+placed by size \(family unknown\)\s+tiny-small\n", overview)
+    # an embedding model is never a route's candidate: not rated, neither measured nor guessed
+    assert re.search(r"1\s+not routed \(no chat\)\s+tiny-embed", overview)
     assert "tiny-retired" not in overview  # the router never sees a retired model
 
     assert rating(page, base, "tiny-large") == "calibrated (40 prompts) measured"
     assert rating(page, base, "tiny-medium") == "placed by benchmark score guessed"
+    assert rating(page, base, "tiny-embed") == "not routed (no chat)"
     assert rating(page, base, "tiny-small") == "placed by size (family unknown) guessed"
 
     page.click("header >> text=DE")

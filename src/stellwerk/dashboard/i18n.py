@@ -160,6 +160,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "eingeordnet wie ein durchschnittliches trainiertes Modell (ohne Größe)",
     ),
     "knows_unrated": ("router does not rate models", "Router bewertet keine Modelle"),
+    "knows_not_routed": ("not routed (no chat)", "nicht geroutet (kein Chat)"),
     "usage_this_month": ("Usage this month", "Nutzung in diesem Monat"),
     "requests_per_day": ("Requests per day", "Anfragen je Tag"),
     "move_lifecycle": ("Move through the lifecycle", "Lebenszyklus ändern"),

@@ -31,7 +31,10 @@ def router_of(request: Request) -> Router:
 
 
 def model_knowledge(router: Router, model: ModelConfig) -> Knowledge:
-    """How ``router`` knows ``model``, from the facts a routed request gives it."""
+    """How ``router`` knows ``model``, from the facts a routed request gives it; a model that
+    cannot chat (an embedding model) is never a route's candidate, so it is not rated."""
+    if "chat" not in model.capabilities:
+        return Knowledge("not_routed")
     return router.knowledge(candidate(model))
 
 

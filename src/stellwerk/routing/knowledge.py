@@ -11,12 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-Basis = Literal["trained", "calibrated", "benchmark", "family", "size", "average", "unrated"]
+Basis = Literal[
+    "trained", "calibrated", "benchmark", "family", "size", "average", "unrated", "not_routed"
+]
 """``trained``: the router was trained on the model's outcome data; ``calibrated``: a
 calibration run measured it and placed it into the artifact; ``benchmark``: placed by its
 benchmark score; ``family``: by its size beside the trained sizes of its family; ``size``: by its
 size, its family unknown to the router; ``average``: as the trained models do on average (no size
-to place it by); ``unrated``: the router does not rate models (``kind: first``)."""
+to place it by); ``unrated``: the router does not rate models (``kind: first``); ``not_routed``:
+the model cannot serve a chat request (embeddings only), so no route chooses it."""
 
 MEASURED: Final[frozenset[Basis]] = frozenset({"trained", "calibrated"})
 

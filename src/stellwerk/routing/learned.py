@@ -67,6 +67,7 @@ _PLACED_BY: dict[Basis, str] = {
     "size": "size, family unknown: the mean over the known families",
     "average": "no size to go by: the mean over the trained models",
     "unrated": "not rated",
+    "not_routed": "not routed",
 }
 
 
