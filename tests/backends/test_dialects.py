@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from stellwerk.backends.dialects import builtin_dialects
 from stellwerk.backends.openai import to_wire
 from stellwerk.backends.types import ChatRequest
 from stellwerk.errors import InvalidRequest, Untranslatable
@@ -28,7 +29,7 @@ STRUCTURED = {
 
 def _wire(dialect: str, **params: Any) -> dict[str, Any]:
     request = ChatRequest(messages=[{"role": "user", "content": "hi"}], params=params)
-    return to_wire("m", request, stream=False, dialect=dialect)
+    return to_wire("m", request, stream=False, dialect=builtin_dialects()[dialect])
 
 
 def _tool(parameters: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import httpx
 import orjson
 
 from stellwerk.backends.base import Backend
-from stellwerk.backends.dialects import builtin_dialects
+from stellwerk.backends.dialects import Dialect, builtin_dialects, generic
 from stellwerk.backends.tokens import estimate_tokens, prompt_text
 from stellwerk.backends.transport import (
     parse_json,
@@ -34,7 +34,7 @@ _TOKENIZERS = (
 )
 
 
-def to_wire(model: str, request: ChatRequest, *, stream: bool, dialect: str = "generic") -> JSON:
+def to_wire(model: str, request: ChatRequest, *, stream: bool, dialect: Dialect = generic) -> JSON:
     """The request body for ``/v1/chat/completions``, in the server's ``dialect``
     (``stellwerk.backends.dialects``)."""
     payload: JSON = {**request.params, "model": model, "messages": request.messages}
@@ -47,7 +47,7 @@ def to_wire(model: str, request: ChatRequest, *, stream: bool, dialect: str = "g
         payload["stream_options"] = {"include_usage": True}
     else:
         payload.pop("stream_options", None)
-    return builtin_dialects()[dialect](payload)
+    return dialect(payload)
 
 
 def usage_from_wire(usage: Any, source: str = "backend") -> Usage | None:
@@ -107,20 +107,21 @@ class OpenAIBackend(Backend):
         self.root = base[: -len("/v1")] if base.endswith("/v1") else base
         self.api = self.root + "/v1"
         self._tokenizer: tuple[str, str, str] | bool | None = False  # False: not yet probed
+        self._dialect = builtin_dialects()[config.dialect]  # fixed for the backend's life
 
     async def complete(self, model: str, request: ChatRequest) -> ChatResult:
         body = await post_json(
             self.client,
             self.name,
             self.api + "/chat/completions",
-            to_wire(model, request, stream=False, dialect=self.config.dialect),
+            to_wire(model, request, stream=False, dialect=self._dialect),
             headers=self.headers,
             timeout=self.timeout,
         )
         return result_from_wire(self.name, body)
 
     async def stream(self, model: str, request: ChatRequest) -> AsyncIterator[ChatChunk]:
-        payload = to_wire(model, request, stream=True, dialect=self.config.dialect)
+        payload = to_wire(model, request, stream=True, dialect=self._dialect)
         url = self.api + "/chat/completions"
         counted = 0
         usage: Usage | None = None
