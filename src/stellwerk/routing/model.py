@@ -100,7 +100,10 @@ class QualityModel:
 
     def remembered(self, text: str) -> int:
         """How many training outcomes of exactly this prompt the memory holds."""
-        return self._recall(text, np.zeros(len(self.models)))[1]
+        if self.memory is None:
+            return 0
+        row = self.memory.find(text)
+        return 0 if row < 0 else int(self.memory.counts[row])
 
     def _recall(self, text: str, quality: F64) -> tuple[F64, int]:
         if self.memory is None or (row := self.memory.find(text)) < 0:
