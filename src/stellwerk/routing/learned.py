@@ -100,14 +100,15 @@ class LearnedRouter(Router):
         key = (cand.benchmark_score, cand.params_b, cand.family)
         offsets = self._offsets.get(key)
         if offsets is None:
-            if cand.benchmark_score is not None:
+            basis = self.knowledge(cand).basis  # one rule for what is placed how
+            if basis == "benchmark" and cand.benchmark_score is not None:
                 offsets = np.array(
                     [offset_from_benchmark(cand.benchmark_score, self.model.ease_quantiles)]
                 )
-            elif cand.params_b > 0 and self.model.placement.knows_sizes:
-                offsets = self.model.placement.offsets(cand.params_b, cand.family)
-            else:  # no size to place by: any of the models the router knows, equally likely
+            elif basis == "average":  # any of the models the router knows, equally likely
                 offsets = np.array(self.model.offsets, dtype=np.float64)
+            else:  # by size: beside its family, or over the known families
+                offsets = self.model.placement.offsets(cand.params_b, cand.family)
             offsets.flags.writeable = False  # shared by every later decision
             if len(self._offsets) < 4096:
                 self._offsets[key] = offsets
