@@ -12,7 +12,6 @@ The methods are synchronous (one short statement each); call them from a thread.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,12 +20,9 @@ from sqlalchemy import delete, insert, or_, select
 
 from stellwerk.dashboard.session import Session
 from stellwerk.errors import AuthenticationFailed
+from stellwerk.governance.keys import hash_key
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.session_tables import dashboard_sessions as table
-
-
-def session_digest(nonce: str) -> str:
-    return hashlib.sha256(nonce.encode("utf-8")).hexdigest()
 
 
 def _at(seconds: float) -> datetime:
@@ -47,7 +43,7 @@ class SessionStore:
             connection.execute(delete(table).where(table.c.expires_at <= now))
             connection.execute(
                 insert(table).values(
-                    session_sha256=session_digest(session.nonce),
+                    session_sha256=hash_key(session.nonce),
                     key_id=session.key_id,
                     created_at=now,
                     expires_at=_at(session.expires),
@@ -60,7 +56,7 @@ class SessionStore:
         with self._ledger.connect() as connection:
             row = connection.execute(
                 select(table.c.key_id, table.c.expires_at).where(
-                    table.c.session_sha256 == session_digest(session.nonce)
+                    table.c.session_sha256 == hash_key(session.nonce)
                 )
             ).first()
         if row is None or row.key_id != session.key_id:
@@ -76,6 +72,6 @@ class SessionStore:
         with self._ledger.begin() as connection:
             connection.execute(
                 delete(table).where(
-                    or_(table.c.session_sha256 == session_digest(nonce), table.c.expires_at <= now)
+                    or_(table.c.session_sha256 == hash_key(nonce), table.c.expires_at <= now)
                 )
             )
