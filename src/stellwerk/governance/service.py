@@ -178,7 +178,7 @@ class Governance:
 
     async def _seed_budgets(self, moment: datetime) -> None:
         window = Window.month(moment.strftime("%Y-%m"))
-        by_department, by_key = await asyncio.to_thread(self._month_spend, window)
+        by_department, by_key = await in_thread(lambda: self._month_spend(window))
         snapshot = self.snapshot
         for department, spent in by_department.items():
             limits = snapshot.department_limits.get(department)
