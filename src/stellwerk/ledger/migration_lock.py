@@ -1,10 +1,10 @@
 """One migration at a time on a SQLite file: an exclusive ``flock`` on a lock file beside it.
 
 Without it, processes opening one fresh file together each see no version table and each run
-the migrations: all but one fail with ``table ... already exists``. The Python ``sqlite3``
-module runs DDL outside a transaction, so ``BEGIN EXCLUSIVE`` would have to reshape how every
-connection of the engine handles transactions, and a waiting process would give up after
-``busy_timeout`` (5 s), while a migration that rolls up a large ledger can take longer.
+the migrations: all but one fail with ``table ... already exists``. The upgrade's own
+transaction (``BEGIN IMMEDIATE`` in ``migrate``) does not serialise them well enough: a waiting
+process would give up after ``busy_timeout`` (5 s), while a migration that rolls up a large
+ledger can take longer.
 
 The lock file ``<database>.migrate.lock`` is opened, never deleted (deleting it would let a late
 process lock a new file while another still holds the old one). ``flock`` waits for as long as the
