@@ -10,6 +10,7 @@ Model facts (params_b, prices) come from a JSON file shaped like ``open9-models.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import math
@@ -152,10 +153,7 @@ def load_outcomes(
     files that have train rows, so that a source's test rows never end up in training.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise TrainingDataError(f"{path}: cannot read ({exc.strerror})") from exc
+    raw = _read(path)
     rows = list(_parse_lines(path, raw))
     if not rows:
         raise TrainingDataError(f"{path}: no rows")
@@ -255,10 +253,22 @@ def _family(path: Path, name: str, entry: dict[str, Any]) -> str | None:
 
 
 def default_models_file(data_path: str | Path) -> Path | None:
-    """``open9.jsonl`` -> ``open9-models.json`` next to it, when that file exists."""
+    """``open9.jsonl`` (or ``open9.jsonl.gz``) -> ``open9-models.json`` next to it, when that
+    file exists."""
     data_path = Path(data_path)
-    candidate = data_path.with_name(data_path.stem + "-models.json")
+    name = data_path.name.removesuffix(".gz").removesuffix(".jsonl")
+    candidate = data_path.with_name(name + "-models.json")
     return candidate if candidate.is_file() else None
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes; a ``.gz`` file decompressed (its hash is that of the plain lines, so
+    an artifact trained on either names the same data)."""
+    try:
+        raw = path.read_bytes()
+        return gzip.decompress(raw) if path.suffix == ".gz" else raw
+    except OSError as exc:
+        raise TrainingDataError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
 
 def _parse_lines(path: Path, raw: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
