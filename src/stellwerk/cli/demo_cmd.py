@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import tempfile
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -27,7 +28,7 @@ Config:     {config}
 Every command works against it, for example:
   stellwerk keys list -c {config}
   stellwerk catalog list -c {config}
-  stellwerk report usage -c {config}
+  stellwerk report usage -c {config} --month {month}
   stellwerk route --config {config} "Wie viele Tage hat ein Schaltjahr?"
   stellwerk calibrate -c {config} --bank data/routing/open9.jsonl.gz --limit 4 --max-tokens 16
   stellwerk init --discover {llama} -o discovered.yaml
@@ -98,7 +99,13 @@ def _run(
         with serve_in_thread(create_app(config, environ={}), host=host, port=port) as url:
             kept_note = "The folder stays when the demo stops.\n" if kept else ""
             typer.echo(
-                NOTICE.format(url=url, config=path, llama=llama.base_url, kept=kept_note),
+                NOTICE.format(
+                    url=url,
+                    config=path,
+                    llama=llama.base_url,
+                    month=datetime.now(UTC).strftime("%Y-%m"),
+                    kept=kept_note,
+                ),
                 err=True,
             )
             if sample_traffic:
