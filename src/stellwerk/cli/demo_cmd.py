@@ -3,7 +3,9 @@ file it runs, so that every other command and the dashboard can be tried against
 
 from __future__ import annotations
 
+import shutil
 import signal
+import sys
 import tempfile
 import threading
 from datetime import UTC, datetime
@@ -25,7 +27,7 @@ Dashboard:  {url}/dashboard  (log in with STELLWERK_ADMIN_KEY below; the admin A
 Config:     {config}
             (its backend, the llama.cpp server: {llama}; its ledger: ledger.db beside it)
 
-Every command works against it, for example:
+Every command works against it{path_note}, for example:
   stellwerk keys list -c {config}
   stellwerk catalog list -c {config}
   stellwerk report usage -c {config} --month {month}
@@ -104,6 +106,7 @@ def _run(
                     config=path,
                     llama=llama.base_url,
                     month=datetime.now(UTC).strftime("%Y-%m"),
+                    path_note=_path_note(),
                     kept=kept_note,
                 ),
                 err=True,
@@ -118,6 +121,18 @@ def _run(
             typer.echo(f"STELLWERK_DASHBOARD={url}/dashboard")
             stop.wait()
             typer.echo("stopping ...", err=True)
+
+
+def _path_note() -> str:
+    """How to reach the ``stellwerk`` command from another terminal, when it is not on PATH
+    (``./run demo`` runs it from the environment it made)."""
+    here = Path(sys.executable).parent / "stellwerk"
+    found = shutil.which("stellwerk")
+    if found is not None and Path(found).resolve() == here.resolve():
+        return ""
+    if here.exists():
+        return f" (the command is {here}; `export PATH={here.parent}:$PATH` puts it on PATH)"
+    return f" (run the commands as `{sys.executable} -m stellwerk ...`)"
 
 
 def register(app: typer.Typer) -> None:
