@@ -32,7 +32,7 @@ Every command works against it{path_note}, for example:
   stellwerk catalog list -c {config}
   stellwerk report usage -c {config} --month {month}
   stellwerk route --config {config} "Wie viele Tage hat ein Schaltjahr?"
-  stellwerk calibrate -c {config} --bank data/routing/open9.jsonl.gz --limit 4 --max-tokens 16
+  stellwerk calibrate -c {config} --bank {bank} --limit 4 --max-tokens 16
   stellwerk init --discover {llama} -o discovered.yaml
   curl {url}/v1/chat/completions -H "Authorization: Bearer $OPENAI_API_KEY" \\
     -H 'content-type: application/json' \\
@@ -107,6 +107,7 @@ def _run(
                     llama=llama.base_url,
                     month=datetime.now(UTC).strftime("%Y-%m"),
                     path_note=_path_note(),
+                    bank=_bank(),
                     kept=kept_note,
                 ),
                 err=True,
@@ -121,6 +122,12 @@ def _run(
             typer.echo(f"STELLWERK_DASHBOARD={url}/dashboard")
             stop.wait()
             typer.echo("stopping ...", err=True)
+
+
+def _bank() -> str:
+    """The routing data shipped in a checkout (a ready calibration bank), by its absolute path."""
+    shipped = Path(__file__).resolve().parents[3] / "data" / "routing" / "open9.jsonl.gz"
+    return str(shipped) if shipped.is_file() else "BANK.jsonl"
 
 
 def _path_note() -> str:
