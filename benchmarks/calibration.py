@@ -1,6 +1,6 @@
 """Calibration benchmark: how fast the graders are, and what a run costs on top of the models.
 
-    PYTHONPATH=src python benchmarks/calibration.py [--data ../shared/data/routing/open9.jsonl]
+    PYTHONPATH=src python benchmarks/calibration.py [--data data/routing/open9.jsonl.gz]
         [--pairs-bank 60] [--max-tokens 16]
 
 1. Graders: every gradable open9 reference graded against a realistic verbose answer built from
@@ -31,7 +31,7 @@ from stellwerk.calibration.runner import Settings
 from stellwerk.config import parse_config
 from stellwerk.demo.llama_server import demo_models, running_llama_server
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/routing/open9.jsonl"
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data/routing/open9.jsonl.gz"
 
 
 def answer_for(grader: str, reference: str) -> str:

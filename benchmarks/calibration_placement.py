@@ -2,7 +2,7 @@
 against placed from a few hundred calibrated prompts.
 
     PYTHONPATH=src python benchmarks/calibration_placement.py \\
-        [--data ../shared/data/routing/open9.jsonl] [--model llama3-chatqa-1.5-70b ...]
+        [--data data/routing/open9.jsonl.gz] [--model llama3-chatqa-1.5-70b ...]
 
 For each model X: 2,000 random train rows of the data stand for the organisation's calibration
 bank (1,000 to place X on, 1,000 to judge on); the router is trained on the remaining train rows
@@ -21,12 +21,17 @@ from pathlib import Path
 import numpy as np
 
 from stellwerk.calibration.fit import place_models, with_placed
-from stellwerk.routing.data import OutcomeData, load_model_facts, load_outcomes
+from stellwerk.routing.data import (
+    OutcomeData,
+    default_models_file,
+    load_model_facts,
+    load_outcomes,
+)
 from stellwerk.routing.evaluate import evaluate
 from stellwerk.routing.train import TrainSettings, train_quality_model
 from stellwerk.routing.workflow import predict_table
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/routing/open9.jsonl"
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data/routing/open9.jsonl.gz"
 QUICK = TrainSettings(
     bits=14, l2_grid=(1e-4,), k_grid=(20, 80), blend_grid=(0.3, 0.6), folds=2, max_iter=120
 )
@@ -83,7 +88,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     data = load_outcomes(args.data)
-    facts = load_model_facts(args.data.with_name(args.data.stem + "-models.json"))
+    models_file = default_models_file(args.data)
+    if models_file is None:
+        parser.error(f"no models file beside {args.data} (NAME-models.json)")
+    facts = load_model_facts(models_file)
     held = args.model or ["llama3-chatqa-1.5-70b", "qwen2.5-7b-instruct"]
     print(
         "| model X | X's true mean | router | X predicted | AIQ | gap closed | cost to match best |"

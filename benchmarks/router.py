@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "routing"
+DEFAULT_DATA = REPO / "data" / "routing"
 
 
 def latency(data_dir: Path, rounds: int) -> dict[str, float]:
@@ -37,7 +37,7 @@ def latency(data_dir: Path, rounds: int) -> dict[str, float]:
         Candidate(f"model-{i}", p, "medium", 0.1 * (1 + i), 0.1 * (1 + i), 8192)
         for i, p in enumerate((1, 3, 7, 8, 9, 14, 32, 49, 70))
     )
-    path = data_dir / "open9.jsonl"
+    path = data_dir / "open9.jsonl.gz"
     if path.is_file():
         prompts = list(load_outcomes(path).test().prompts)
     else:
@@ -79,12 +79,12 @@ def _eval(args: list[str]) -> dict[str, object]:
 
 
 def quality(data_dir: Path, holdouts: bool) -> dict[str, object]:
-    open9 = str(data_dir / "open9.jsonl")
+    open9 = str(data_dir / "open9.jsonl.gz")
     out: dict[str, object] = {"open9": _eval(["--data", open9])}
     out["routellm"] = _eval(
         [
             "--data",
-            str(data_dir / "routellm-mmlu-gsm8k.jsonl"),
+            str(data_dir / "routellm-mmlu-gsm8k.jsonl.gz"),
             "--resplit",
             "0.3",
             "--models",

@@ -3,14 +3,15 @@
 has is measured) and through the gateway's whole selection step (policy filter, candidates, the
 router's features and decision: ``Selector.routed``).
 
-Prompts are the test-split prompts of the shared outcome data when it is there
-(``<repo>/../shared/data/routing/open9.jsonl`` or ``$STELLWERK_ROUTING_DATA``), else generated.
+Prompts are the test-split prompts of the routing-outcome data shipped in the repository
+(``data/routing/open9.jsonl.gz``), else generated.
 If the router team's ``benchmarks/router.py`` exists, its latency figure runs as well in full
 mode and its output is kept (their quality table is in their own section of BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import random
@@ -28,9 +29,7 @@ CANDIDATES = (3, 9, 30)
 
 
 def data_file() -> Path | None:
-    env = os.environ.get("STELLWERK_ROUTING_DATA")
-    folder = Path(env) if env else ROOT.parent / "shared" / "data" / "routing"
-    path = folder / "open9.jsonl" if folder.is_dir() else folder
+    path = ROOT / "data" / "routing" / "open9.jsonl.gz"
     return path if path.is_file() else None
 
 
@@ -38,7 +37,7 @@ def prompts(count: int) -> list[str]:
     path = data_file()
     found: list[str] = []
     if path is not None:
-        with path.open(encoding="utf-8") as lines:
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
             for line in lines:
                 row = json.loads(line)
                 if row.get("split") == "test" and isinstance(row.get("prompt"), str):
@@ -140,7 +139,7 @@ def run(calls: int, log: Callable[[str], None], *, team: bool = True) -> dict[st
 
     texts = prompts(500)
     found = data_file()
-    source = f"{found.name}, test split (shared routing data)" if found else "generated prompts"
+    source = f"{found.name}, test split (data/routing)" if found else "generated prompts"
     results: list[dict[str, Any]] = []
     seen: set[str] = set()
     for kind in builtin_routers():

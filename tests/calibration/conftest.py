@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
-DATA_ENV = "STELLWERK_ROUTING_DATA"
-
-
-def routing_data_dir() -> Path:
-    """``$STELLWERK_ROUTING_DATA`` or ``<repo root>/../shared/data/routing`` (where CI has it)."""
-    configured = os.environ.get(DATA_ENV)
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "routing"
+from tests.fixtures.routing_data import OPEN9, lines
 
 
 @pytest.fixture(scope="session")
 def open9_path() -> Path:
-    path = routing_data_dir() / "open9.jsonl"
-    if not path.is_file():
-        pytest.skip(f"{path} is missing: set {DATA_ENV} to the routing data folder")
-    return path
+    """The shipped open9 outcomes (``data/routing/open9.jsonl.gz``), a ready calibration bank."""
+    return OPEN9
 
 
 def draw_bank(
@@ -35,17 +24,16 @@ def draw_bank(
     """The first ``per_task`` lines of each task (of ``tasks``, or all) into ``target``; only
     prompts of at most ``max_chars`` characters, which fit the test models' context window."""
     counts: dict[str, int] = {}
-    lines: list[str] = []
-    with source.open(encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            task = row["task"]
-            if (tasks and task not in tasks) or len(row["prompt"]) > max_chars:
-                continue
-            if counts.get(task, 0) < per_task:
-                counts[task] = counts.get(task, 0) + 1
-                lines.append(line)
-    target.write_text("".join(lines), encoding="utf-8")
+    kept: list[str] = []
+    for line in lines(source):
+        row = json.loads(line)
+        task = row["task"]
+        if (tasks and task not in tasks) or len(row["prompt"]) > max_chars:
+            continue
+        if counts.get(task, 0) < per_task:
+            counts[task] = counts.get(task, 0) + 1
+            kept.append(line)
+    target.write_text("".join(kept), encoding="utf-8")
     return target
 
 

@@ -18,6 +18,7 @@ from stellwerk.routing.base import Candidate, RouteRequest
 from stellwerk.routing.data import ModelFacts, load_outcomes
 from stellwerk.routing.knowledge import Knowledge
 from stellwerk.routing.loader import load_learned, shipped_artifact
+from tests.fixtures.routing_data import rows
 
 SOURCE = "llama3-chatqa-1.5-70b"  # large, but scores low on open9 (a prompt-format mismatch)
 NEW = "org-assistant-70b"
@@ -34,13 +35,11 @@ def outcomes(open9_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     way llama3-chatqa-1.5-70b did (281 prompts; a fifth of them are the calibration's test rows)."""
     path = tmp_path_factory.mktemp("fit") / "calibrated.jsonl"
     lines = []
-    with open9_path.open(encoding="utf-8") as handle:
-        for i, line in enumerate(handle):
-            row = json.loads(line)
-            if row["split"] != "train" or i % 20:
-                continue
-            split = "test" if len(lines) % 5 == 4 else "train"
-            lines.append({**row, "split": split, "scores": {NEW: row["scores"][SOURCE]}})
+    for i, row in enumerate(rows(open9_path)):
+        if row["split"] != "train" or i % 20:
+            continue
+        split = "test" if len(lines) % 5 == 4 else "train"
+        lines.append({**row, "split": split, "scores": {NEW: row["scores"][SOURCE]}})
     path.write_text("".join(json.dumps(r) + "\n" for r in lines[:300]))
     return path
 
@@ -112,8 +111,7 @@ def test_a_remembered_prompt_places_the_new_model_by_what_was_measured_on_it(
     shipped: Artifact, outcomes: Path, open9_path: Path
 ) -> None:
     model = with_placed(shipped.model, place_models(shipped.model, load_outcomes(outcomes), FACTS))
-    with open9_path.open(encoding="utf-8") as handle:
-        train = [r for r in map(json.loads, handle) if r["split"] == "train"]
+    train = [r for r in rows(open9_path) if r["split"] == "train"]
     solved = next(r["prompt"] for r in train if min(r["scores"].values()) == 1.0)
     failed = next(r["prompt"] for r in train if max(r["scores"].values()) == 0.0)
     assert model.remembered(solved) == model.remembered(failed) == 1

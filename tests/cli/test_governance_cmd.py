@@ -144,3 +144,34 @@ def test_report_usage_json_totals(config_path: Path, tmp_path: Path) -> None:
     assert data["baseline_model"] == "mistral-3b"
     code, out, _ = run("report", "usage", "-c", str(config_path), "--month", "2026-11")
     assert code == 0 and out.splitlines()[-1].startswith("total")
+
+
+def test_a_relative_ledger_path_follows_the_config_file_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``keys create`` run in one folder and ``keys list`` in another, both with ``-c`` naming a
+    config with the default ``sqlite:///stellwerk.db``: one ledger, beside the config."""
+    etc = tmp_path / "etc"
+    elsewhere, other = tmp_path / "home", tmp_path / "srv"
+    for folder in (etc, elsewhere, other):
+        folder.mkdir()
+    raw = {
+        "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+        "models": [model("mistral-3b")],
+        "departments": [{"name": "legal"}],
+    }
+    config = etc / "stellwerk.yaml"
+    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    code, _, err = run("keys", "create", "-c", str(config), "--department", "legal")
+    assert code == 0, err
+    key_id = err.split("key id ")[1].split()[0]
+    monkeypatch.chdir(other)
+    code, out, _ = run("keys", "list", "-c", "../etc/stellwerk.yaml")
+    assert code == 0
+    assert key_id in out
+    assert list(elsewhere.iterdir()) == [] and list(other.iterdir()) == []
+    assert sorted(p.name for p in etc.iterdir() if "-" not in p.name) == [
+        "stellwerk.db",
+        "stellwerk.yaml",
+    ]

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
 from stellwerk.config import load_config, parse_config
+from stellwerk.config.loader import ledger_beside
 from stellwerk.errors import ConfigError
 from stellwerk.gateway import create_app
 
@@ -111,3 +112,19 @@ def test_config_check_command(tmp_path: Path) -> None:
     bad = runner.invoke(build_app(), ["config", "check", str(write(tmp_path, {"models": 3}))])
     assert bad.exit_code == 2
     assert "backends: Field required" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///stellwerk.db", "sqlite:////etc/stellwerk/stellwerk.db"),
+        ("sqlite:///data/../ledger.db?timeout=5", "sqlite:////etc/stellwerk/ledger.db?timeout=5"),
+        ("sqlite:////var/lib/stellwerk/ledger.db", "sqlite:////var/lib/stellwerk/ledger.db"),
+        ("sqlite://", "sqlite://"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("sqlite:///file:l.db?mode=rwc&uri=true", "sqlite:///file:l.db?mode=rwc&uri=true"),
+        ("postgresql+psycopg://u@db/stellwerk", "postgresql+psycopg://u@db/stellwerk"),
+    ],
+)
+def test_a_relative_sqlite_ledger_lies_in_the_config_files_folder(url: str, expected: str) -> None:
+    assert ledger_beside(url, Path("/etc/stellwerk")) == expected

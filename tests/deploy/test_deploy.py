@@ -15,13 +15,16 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+from scripts.runtime_lock import requirement_name, roots, runtime_lock
 from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
 from stellwerk.config import load_config
+from stellwerk.gateway import create_app
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 GATEWAYS = ("gateway-1", "gateway-2")
+COMPOSE_FILES = ("compose.yaml", "compose.gpu.yaml", "compose.tls.yaml")
 
 
 def _compose() -> dict[str, Any]:
@@ -35,7 +38,7 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(json.loads(schema_file.read_text(encoding="utf-8")))
 
 
-@pytest.mark.parametrize("name", ["compose.yaml", "compose.gpu.yaml"])
+@pytest.mark.parametrize("name", COMPOSE_FILES)
 def test_compose_files_follow_the_compose_specification(name: str) -> None:
     document = yaml.safe_load((DEPLOY / name).read_text())
     errors = sorted(_validator().iter_errors(document), key=str)
@@ -75,14 +78,18 @@ def test_two_identical_gateway_replicas_behind_the_load_balancer() -> None:
     assert "proxy_buffering off;" in nginx, "streamed answers must not be buffered"
 
 
-def test_every_variable_the_compose_file_needs_is_in_env_example() -> None:
-    used = set(re.findall(r"\$\{([A-Z_]+)", (DEPLOY / "compose.yaml").read_text()))
-    documented = {
-        line.split("=", 1)[0]
-        for line in (DEPLOY / "env.example").read_text().splitlines()
-        if line and not line.startswith("#")
+def _env_example() -> dict[str, str]:
+    lines = (DEPLOY / "env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_every_variable_the_compose_files_need_is_in_env_example() -> None:
+    used = {
+        name
+        for file in COMPOSE_FILES
+        for name in re.findall(r"\$\{([A-Z_]+)", (DEPLOY / file).read_text())
     }
-    assert used == documented
+    assert used == set(_env_example())
 
 
 def test_the_mounted_gateway_config_is_valid_and_points_at_the_services() -> None:
@@ -126,3 +133,82 @@ def test_systemd_unit_verifies_cleanly(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "", result.stderr
+
+
+def test_the_replicas_share_counters_dashboard_sessions_and_have_an_admin_key() -> None:
+    """What two replicas need beyond a shared ledger: limits counted in the one Redis (else each
+    replica counts its own), one session secret (else a dashboard login holds on one replica
+    only), and an admin key for the dashboard and the admin API."""
+    config = load_config(DEPLOY / "stellwerk.yaml")
+    services = _compose()["services"]
+    assert config.server.redis_url is not None
+    assert config.server.redis_url.startswith("redis://redis:6379/")
+    assert "redis" in services
+    gateway_env = services["gateway-1"]["environment"]
+    assert config.dashboard.session_secret_env in gateway_env
+    admins = [k for d in config.departments for k in d.keys if k.role == "admin"]
+    assert admins and all(k.key_env in gateway_env for k in admins)
+
+
+def test_the_gateway_builds_from_the_deploy_config_with_env_example_s_values() -> None:
+    """The gateway resolves every secret the config names (the session secret's length too)
+    from the variables compose passes, with the example values."""
+    config = load_config(DEPLOY / "stellwerk.yaml")
+    example = _env_example()
+    passed = _compose()["services"]["gateway-1"]["environment"]
+    environ = {
+        name: example[m.group(1)] if (m := re.match(r"\$\{([A-Z_]+)", str(value))) else str(value)
+        for name, value in passed.items()
+    }
+    create_app(config, environ=environ)  # raises ConfigError naming a missing or bad secret
+
+
+def test_every_image_is_pinned_to_a_version() -> None:
+    for file in COMPOSE_FILES:
+        for name, service in yaml.safe_load((DEPLOY / file).read_text())["services"].items():
+            image = service.get("image")
+            if image is None or image == "stellwerk:local":  # built here, from the lock
+                continue
+            tag = image.rpartition(":")[2] if ":" in image else ""
+            assert tag and tag != "latest", f"{file}: {name} runs {image!r}, not a version"
+
+
+def test_the_image_installs_the_locked_hash_checked_dependencies() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "scripts/runtime_lock.py requirements.lock pyproject.toml > runtime.lock" in dockerfile
+    assert "pip install --no-cache-dir --require-hashes -r runtime.lock" in dockerfile
+    assert "pip install --no-cache-dir --no-deps --no-build-isolation ." in dockerfile
+    root = DEPLOY.parent
+    lock = runtime_lock(
+        (root / "requirements.lock").read_text(), (root / "pyproject.toml").read_text()
+    )
+    pinned = {requirement_name(line) for line in lock.splitlines() if re.match(r"[a-z]", line)}
+    assert roots((root / "pyproject.toml").read_text()) <= pinned
+    assert {"uvloop", "httptools", "psycopg-binary", "hatchling"} <= pinned
+    assert not {"pytest", "llama-cpp-python", "playwright", "mypy"} & pinned
+    blocks = re.split(r"\n(?=[a-z])", lock)
+    assert all("--hash=sha256:" in block for block in blocks if re.match(r"[a-z]", block))
+
+
+def _http_block(conf: str) -> tuple[str, str]:
+    upstream = re.search(r"upstream stellwerk \{.*?\}", conf, re.DOTALL)
+    location = re.search(r"location / \{.*?\}", conf, re.DOTALL)
+    assert upstream is not None and location is not None
+    return upstream.group(0), location.group(0)
+
+
+def test_tls_at_the_load_balancer_proxies_as_the_plain_config_does() -> None:
+    plain = (DEPLOY / "nginx.conf").read_text()
+    tls = (DEPLOY / "nginx-tls.conf").read_text()
+    assert _http_block(tls) == _http_block(plain)
+    assert "listen 8443 ssl;" in tls and "ssl_protocols TLSv1.2 TLSv1.3;" in tls
+    assert "return 308 https://" in tls  # plain HTTP only redirects
+    override = yaml.safe_load((DEPLOY / "compose.tls.yaml").read_text())["services"]["lb"]
+    assert "./nginx-tls.conf:/etc/nginx/nginx.conf:ro" in override["volumes"]
+
+
+def test_deploy_md_describes_the_files_as_they_are() -> None:
+    text = (DEPLOY.parent / "docs" / "deploy.md").read_text()
+    assert "no Redis setting yet" not in text
+    for name in sorted(p.name for p in DEPLOY.iterdir() if p.is_file()):
+        assert f"deploy/{name}" in text, f"docs/deploy.md does not mention deploy/{name}"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.fixtures.gateway import KEYS, running_gateway
-from tests.routing.data_fixtures import REPO
+from tests.fixtures.routing_data import OPEN9, rows
 
 pytestmark = pytest.mark.llama
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
@@ -54,8 +53,7 @@ def test_a_prompt_the_router_was_trained_on_is_routed_by_its_measured_outcomes(
     assert shipped.remembered(fresh) == 0  # not a training prompt: predicted, not remembered
     raw = {k: v for k, v in gateway_raw.items() if k != "router"}
     # the shortest training prompt of the shipped router's data (open9), as a client sends it
-    with (REPO.parent / "shared/data/routing/open9.jsonl").open(encoding="utf-8") as handle:
-        train = [r["prompt"] for r in map(json.loads, handle) if r["split"] == "train"]
+    train = [r["prompt"] for r in rows(OPEN9) if r["split"] == "train"]
     trained_on = min(train, key=len)
     assert shipped.remembered(trained_on) == 1
     reasons = {}

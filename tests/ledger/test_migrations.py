@@ -282,17 +282,25 @@ def test_partitions_are_made_a_month_ahead(
 @pytest.mark.parametrize(
     ("url", "lock"),
     [
-        ("sqlite:////var/lib/stellwerk/ledger.db", "/var/lib/stellwerk/ledger.db.migrate.lock"),
-        ("sqlite:///ledger.db", "ledger.db.migrate.lock"),
-        ("sqlite:///file:/srv/l.db?mode=rwc&uri=true", "/srv/l.db.migrate.lock"),
+        ("sqlite:////var/lib/stellwerk/ledger.db", "/var/lib/stellwerk"),
+        ("sqlite:///ledger.db", "."),
+        ("sqlite:///file:/srv/l.db?mode=rwc&uri=true", "/srv"),
         ("sqlite://", None),
         ("sqlite:///:memory:", None),
         ("sqlite:///file:shared?mode=memory&cache=shared&uri=true", None),
     ],
 )
-def test_sqlite_migration_lock_file_lies_beside_the_database(url: str, lock: str | None) -> None:
+def test_sqlite_migration_locks_the_folder_of_the_database(url: str, lock: str | None) -> None:
     path = lock_path(make_url(url))
     assert (None if path is None else str(path)) == lock
+
+
+def test_opening_a_sqlite_ledger_leaves_no_lock_file(tmp_path: Path) -> None:
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.close()
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("ledger.db-")) == [
+        "ledger.db"
+    ]
 
 
 def test_an_sqlite_upgrade_that_fails_halfway_leaves_nothing_behind(tmp_path: Path) -> None:

@@ -1,24 +1,20 @@
 """Fixtures of the routing tests: slices of the real outcome data, and a router trained on one.
 
-The data is read from ``STELLWERK_ROUTING_DATA`` or ``<repo>/../shared/data/routing`` (where CI
-has it); it is never copied into the repository.
+The data is the one shipped in ``data/routing/`` (see its README), read as it is (gzip).
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.fixtures.routing_data import ROUTING_DATA, rows
 
 from stellwerk.routing.artifact import Artifact, load_artifact
 from stellwerk.routing.data import load_model_facts, load_outcomes
 from stellwerk.routing.train import TrainSettings
 from stellwerk.routing.workflow import train_and_save
-
-REPO = Path(__file__).resolve().parents[2]
 
 FAST = TrainSettings(
     bits=14,
@@ -33,16 +29,8 @@ FAST = TrainSettings(
 
 @pytest.fixture(scope="session")
 def routing_data() -> Path:
-    root = Path(os.environ.get("STELLWERK_ROUTING_DATA", REPO.parent / "shared/data/routing"))
-    if not (root / "open9.jsonl").is_file():
-        pytest.skip(f"routing-outcome data not found at {root} (set STELLWERK_ROUTING_DATA)")
-    return root
-
-
-def _rows(path: Path) -> Iterator[dict[str, object]]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            yield json.loads(line)
+    """The folder of the shipped routing-outcome data."""
+    return ROUTING_DATA
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +40,7 @@ def open9_slice(routing_data: Path, tmp_path_factory: pytest.TempPathFactory) ->
     out = tmp_path_factory.mktemp("slice") / "slice.jsonl"
     counts = {"train": 0, "test": 0}
     keep = []
-    for row in _rows(routing_data / "open9.jsonl"):
+    for row in rows(routing_data / "open9.jsonl.gz"):
         split = str(row["split"])
         if counts[split] % (12 if split == "train" else 5) == 0:
             keep.append(row)

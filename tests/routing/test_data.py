@@ -116,7 +116,7 @@ def test_costs_without_prices_name_the_models(tmp_path: Path) -> None:
 
 
 def test_real_open9_loads_with_its_splits(routing_data: Path) -> None:
-    data = load_outcomes(routing_data / "open9.jsonl")
+    data = load_outcomes(routing_data / "open9.jsonl.gz")
     assert len(data) == 6108
     assert int(data.is_test.sum()) == 500
     assert len(data.models) == 9

@@ -1,4 +1,5 @@
-"""The prompt bank: routing-outcome JSON Lines with a ``ground_truth`` on every usable line.
+"""The prompt bank: routing-outcome JSON Lines (plain or gzip, ``.gz``) with a ``ground_truth`` on
+every usable line.
 
 A line is ``{"id", "split", "task", "prompt", "ground_truth", "scores"?: {...}, ...}`` (the schema
 of the routing-outcome data). A calibration asks new models, so ``scores`` is optional here. Bad
@@ -7,6 +8,7 @@ lines never stop a run: each is skipped and counted under a reason that says wha
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from collections import Counter
@@ -49,8 +51,11 @@ def read_bank(path: str | Path) -> Bank:
     path = Path(path)
     try:
         raw = path.read_bytes()
-    except OSError as exc:
-        raise TrainingDataError(f"{path}: cannot read the bank ({exc.strerror})") from exc
+        if path.suffix == ".gz":  # the hash is that of the plain lines, as for outcome data
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise TrainingDataError(f"{path}: cannot read the bank ({reason})") from exc
     items: list[BankItem] = []
     skipped: Counter[str] = Counter()
     first: dict[str, int] = {}

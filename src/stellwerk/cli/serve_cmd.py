@@ -18,11 +18,15 @@ def serve(
     config: ConfigOption,
     host: Annotated[str | None, typer.Option(help="Override server.host.")] = None,
     port: Annotated[int | None, typer.Option(help="Override server.port.")] = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[str, typer.Option(help="Log level (uvicorn's and Stellwerk's).")] = "info",
+    access_log: Annotated[
+        bool, typer.Option(help="One log line per request (at log level info).")
+    ] = True,
 ) -> None:
     """Serve the gateway (OpenAI API on /v1, Ollama API on /api) until interrupted."""
     import uvicorn
 
+    from stellwerk.cli.serve_summary import log_to_stderr, startup_summary
     from stellwerk.config import load_config
     from stellwerk.gateway import create_app
 
@@ -32,10 +36,14 @@ def serve(
     except StellwerkError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc
+    bind_host, bind_port = host or cfg.server.host, port if port is not None else cfg.server.port
+    log_to_stderr(log_level, access_log=access_log)
+    for line in startup_summary(cfg, f"http://{bind_host}:{bind_port}", str(config)):
+        typer.echo(line, err=True)
     uvicorn.run(
         app,
-        host=host or cfg.server.host,
-        port=port if port is not None else cfg.server.port,
+        host=bind_host,
+        port=bind_port,
         log_level=log_level,
         access_log=False,
         loop="uvloop",

@@ -1,5 +1,10 @@
 """Reading ``stellwerk.yaml``: YAML -> validated ``StellwerkConfig``, with errors that name the
-file and the key path (``models.2.size_class: Input should be 'small', 'medium' or 'large'``)."""
+file and the key path (``models.2.size_class: Input should be 'small', 'medium' or 'large'``).
+
+A relative SQLite ledger path (the default ``sqlite:///stellwerk.db``) names a file in the config
+file's folder, not in the working directory: every command given the same ``--config`` opens the
+same ledger, wherever it is run from.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from typing import Any
 import orjson
 import yaml
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import ConfigError
@@ -27,7 +34,28 @@ def load_config(path: str | Path) -> StellwerkConfig:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_config(raw, source=str(path))
+    config = parse_config(raw, source=str(path))
+    database_url = ledger_beside(config.server.database_url, path.parent)
+    if database_url == config.server.database_url:
+        return config
+    server = config.server.model_copy(update={"database_url": database_url})
+    return config.model_copy(update={"server": server})
+
+
+def ledger_beside(database_url: str, folder: Path) -> str:
+    """``database_url`` with a relative SQLite file path made absolute against ``folder``; any
+    other URL (absolute, in memory, a ``file:`` URI, PostgreSQL, or not a URL) unchanged."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return database_url  # the ledger names the bad URL when it is opened
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return database_url
+    if database.startswith("file:") or Path(database).is_absolute():
+        return database_url
+    absolute = (folder / database).resolve()
+    return url.set(database=str(absolute)).render_as_string(hide_password=False)
 
 
 def parse_config(raw: object, *, source: str = "<config>") -> StellwerkConfig:

@@ -1,14 +1,26 @@
-"""The embedded default behind ``stellwerk demo``: three tiny models standing in for a small, a
-medium and a large model, one department, one key, a SQLite ledger in a temporary folder."""
+"""The config behind ``stellwerk demo``, written to a file so that every command can use it.
+
+Three tiny models stand in for a small, a medium and a large model, plus one for embeddings, all
+on the demo's llama.cpp server. Two departments: ``demo`` with a user key (the one a client
+uses) and ``it`` with an admin key (the dashboard, the admin API). The file holds only the keys'
+SHA-256; the ledger is ``ledger.db`` beside the file (a relative path follows the config file).
+"""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from stellwerk.config import StellwerkConfig, parse_config
+import yaml
+
 from stellwerk.demo.llama_server import EMBEDDING_ALIAS
 from stellwerk.governance.keys import hash_key
+
+CONFIG_FILE = "stellwerk.yaml"
+USER_KEY_ID = "demo-user"
+ADMIN_KEY_ID = "demo-admin"
 
 # (alias, size class, parameters it stands in for, internal price per 1M tokens, Wh per 1k tokens)
 _TIERS = (
@@ -17,12 +29,31 @@ _TIERS = (
     ("tiny-large", "large", 14.0, 0.60, 0.25),
 )
 
+_HEADER = """\
+# Written by `stellwerk demo` for this run: its models are served by the demo's llama.cpp server
+# at the backend's base_url below, which stops with the demo. Keys are kept as SHA-256 only; the
+# demo printed them once. Use this file with any command, e.g.
+#   stellwerk keys list -c {path}
+"""
 
-def new_demo_key() -> str:
-    return "sk-stw-demo-" + secrets.token_urlsafe(24)
+
+@dataclass(frozen=True, slots=True)
+class DemoKeys:
+    """The raw keys of a demo run: printed once, never written."""
+
+    user: str
+    admin: str
 
 
-def demo_config(llama_url: str, database_url: str, key: str) -> StellwerkConfig:
+def new_demo_keys() -> DemoKeys:
+    return DemoKeys(
+        user="sk-stw-demo-" + secrets.token_urlsafe(24),
+        admin="sk-stw-demo-admin-" + secrets.token_urlsafe(24),
+    )
+
+
+def demo_config_data(llama_url: str, keys: DemoKeys, *, host: str, port: int) -> dict[str, Any]:
+    """The demo's config as plain data, in the shape ``stellwerk.yaml`` has."""
     models: list[dict[str, Any]] = [
         {
             "id": alias,
@@ -48,19 +79,28 @@ def demo_config(llama_url: str, database_url: str, key: str) -> StellwerkConfig:
             "capabilities": ["embeddings"],
         }
     )
-    return parse_config(
-        {
-            "server": {"database_url": database_url},
-            "backends": [
-                {"name": "llamacpp", "kind": "openai", "base_url": llama_url, "dialect": "llamacpp"}
-            ],
-            "models": models,
-            "departments": [
-                {
-                    "name": "demo",
-                    "keys": [{"id": "demo-1", "key_sha256": hash_key(key)}],
-                }
-            ],
-        },
-        source="<demo>",
-    )
+    return {
+        "server": {"host": host, "port": port, "database_url": "sqlite:///ledger.db"},
+        "backends": [
+            {"name": "llamacpp", "kind": "openai", "base_url": llama_url, "dialect": "llamacpp"}
+        ],
+        "models": models,
+        "departments": [
+            {"name": "demo", "keys": [{"id": USER_KEY_ID, "key_sha256": hash_key(keys.user)}]},
+            {
+                "name": "it",
+                "keys": [{"id": ADMIN_KEY_ID, "key_sha256": hash_key(keys.admin), "role": "admin"}],
+            },
+        ],
+    }
+
+
+def write_demo_config(
+    folder: Path, llama_url: str, keys: DemoKeys, *, host: str, port: int
+) -> Path:
+    """Write the demo's ``stellwerk.yaml`` into ``folder``; returns its (absolute) path."""
+    path = (folder / CONFIG_FILE).resolve()
+    data = demo_config_data(llama_url, keys, host=host, port=port)
+    text = _HEADER.format(path=path) + yaml.safe_dump(data, sort_keys=False)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -23,6 +23,7 @@ from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard import install_dashboard
 from stellwerk.gateway import admin_api, errors, ollama_api, openai_api, openapi, ops
+from stellwerk.gateway.access_log import AccessLog
 from stellwerk.gateway.answer_lengths import AnswerLengths
 from stellwerk.gateway.direct import DirectLane
 from stellwerk.gateway.runtime import Secrets, build_runtime
@@ -109,4 +110,5 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
     app.include_router(admin_api.router)
     install_dashboard(app, config, env)
     openapi.install(app)
+    app.add_middleware(AccessLog)  # added last: the outermost, it sees every answer
     return app

@@ -54,6 +54,20 @@ def render(request: Request, exc: StellwerkError) -> Response:
     )
 
 
+def _is_json(content_type: str | None) -> bool:
+    if content_type is None:
+        return True  # FastAPI reads a body without a content type as JSON
+    media = content_type.partition(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def _not_json(content_type: str | None) -> str:
+    return (
+        f"the body was sent as {content_type!r}; send JSON with the header"
+        " 'content-type: application/json' (curl: -H 'content-type: application/json')"
+    )
+
+
 def install(app: FastAPI) -> None:
     async def on_stellwerk(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StellwerkError)
@@ -70,7 +84,12 @@ def install(app: FastAPI) -> None:
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
+        loc = tuple(first.get("loc", ()))
+        content_type = request.headers.get("content-type")
+        if loc == ("body",) and not _is_json(content_type):
+            # FastAPI reads a body sent as a form (curl -d without -H) as bytes, not JSON
+            return render(request, InvalidRequest(_not_json(content_type), param="content-type"))
+        where = ".".join(str(p) for p in loc)
         return render(request, InvalidRequest(f"{where}: {first.get('msg', 'invalid')}"))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:

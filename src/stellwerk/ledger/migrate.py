@@ -4,7 +4,7 @@ The migration scripts ship inside the package (``stellwerk/ledger/migrations``).
 kept in the table ``stellwerk_alembic_version`` so that the ledger can share a database with other
 applications that use Alembic. Processes opening one database together migrate it once, one after
 the other: on PostgreSQL the upgrade holds an advisory lock, on a SQLite file an exclusive lock on
-a file beside it (see :mod:`stellwerk.ledger.migration_lock`).
+the folder that holds it (see :mod:`stellwerk.ledger.migration_lock`).
 
 An upgrade is one transaction on both databases: it completes or leaves the database as it was,
 also when the process is killed in the middle. (Python's sqlite3 driver opens a transaction only

@@ -1,4 +1,4 @@
-"""One migration at a time on a SQLite file: an exclusive ``flock`` on a lock file beside it.
+"""One migration at a time on a SQLite file: an exclusive ``flock`` on the folder that holds it.
 
 Without it, processes opening one fresh file together each see no version table and each run
 the migrations: all but one fail with ``table ... already exists``. The upgrade's own
@@ -6,11 +6,15 @@ transaction (``BEGIN IMMEDIATE`` in ``migrate``) does not serialise them well en
 process would give up after ``busy_timeout`` (5 s), while a migration that rolls up a large
 ledger can take longer.
 
-The lock file ``<database>.migrate.lock`` is opened, never deleted (deleting it would let a late
-process lock a new file while another still holds the old one). ``flock`` waits for as long as the
-migration takes, and the kernel releases the lock when its holder exits, even by SIGKILL, so a
-crashed migration never blocks the next start. ``flock`` is only reliable on a local file system;
-so is SQLite's WAL mode, which needs every process on the same host.
+The lock is an exclusive ``flock`` on the folder that holds the database, so no lock file is
+made, and none is left behind. A lock file beside the database would have to stay (deleting it
+would let a late process lock a new file while another still holds the old one); the folder is
+there anyway. Other ledgers in the same folder migrate one after another, which costs nothing
+noticeable. A lock on the database file itself would not do: closing it would drop SQLite's own
+POSIX locks of the process on that file. ``flock`` waits for as long as the migration takes, and
+the kernel releases the lock when its holder exits, even by SIGKILL, so a crashed migration never
+blocks the next start. ``flock`` is only reliable on a local file system; so is SQLite's WAL mode,
+which needs every process on the same host.
 """
 
 from __future__ import annotations
@@ -29,11 +33,9 @@ from stellwerk.ledger.engine import safe_url
 
 log = logging.getLogger("stellwerk.ledger")
 
-SUFFIX = ".migrate.lock"
-
 
 def lock_path(url: URL) -> Path | None:
-    """The lock file of a SQLite file database; ``None`` for an in-memory one."""
+    """The folder locked while a SQLite file database migrates; ``None`` for an in-memory one."""
     database = url.database or ""
     if database.startswith("file:"):  # a URI filename (``?uri=true``)
         database, _, options = database.removeprefix("file:").partition("?")
@@ -41,8 +43,7 @@ def lock_path(url: URL) -> Path | None:
             return None
     if database in ("", ":memory:"):
         return None
-    path = Path(database)
-    return path.with_name(path.name + SUFFIX)
+    return Path(database).parent
 
 
 @contextmanager
@@ -53,11 +54,11 @@ def sqlite_migration_lock(url: URL) -> Iterator[None]:
         yield
         return
     try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
         raise LedgerError(
-            f"cannot open the ledger at {safe_url(url)}: cannot create its migration lock file"
-            f" {path}: {exc.strerror}"
+            f"cannot open the ledger at {safe_url(url)}: cannot open its folder {path}:"
+            f" {exc.strerror}"
         ) from exc
     try:
         try:

@@ -1,0 +1,73 @@
+"""What ``stellwerk serve`` says when it starts (models, routes, ledger, addresses), and where
+Stellwerk's own log lines go (the access log among them)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from stellwerk import __version__
+from stellwerk.config.schema import StellwerkConfig
+from stellwerk.ledger.engine import safe_url
+
+_LEVELS = {"trace": "DEBUG"}
+
+
+def startup_summary(config: StellwerkConfig, url: str, config_path: str) -> list[str]:
+    """The lines printed before serving; ``url`` is where the gateway listens."""
+    chat = [m for m in config.models if "chat" in m.capabilities]
+    other = [m for m in config.models if "chat" not in m.capabilities]
+    admin_keys = [k.id for d in config.departments for k in d.keys if k.role == "admin"]
+    keys = sum(len(d.keys) for d in config.departments)
+    lines = [
+        f"Stellwerk {__version__}, config {config_path}",
+        "models: "
+        + (
+            ", ".join(f"{m.id} ({m.size_class}, {m.lifecycle}, {m.backend})" for m in chat)
+            or "none"
+        ),
+    ]
+    if other:
+        lines.append(
+            "other models: " + ", ".join(f"{m.id} ({', '.join(m.capabilities)})" for m in other)
+        )
+    lines += [
+        "backends: " + ", ".join(f"{b.name} {b.base_url} ({b.kind})" for b in config.backends),
+        "routes: "
+        + ", ".join(f"{name} (cost weight {r.cost_weight:g})" for name, r in config.routes.items())
+        + f"; router: {config.router.kind}"
+        + (f" ({config.router.artifact})" if config.router.artifact else ""),
+        f"departments: {len(config.departments)}, keys in the config: {keys}"
+        f" ({len(admin_keys)} admin)",
+        f"ledger: {safe_url(config.server.database_url)}",
+        "limits and budgets counted: "
+        + (
+            f"in Redis ({config.server.redis_url}), shared by every replica"
+            if config.server.redis_url
+            else "in this process (one replica only; set server.redis_url for more)"
+        ),
+        f"OpenAI API: {url}/v1   Ollama API: {url}/api   admin API: {url}/admin",
+    ]
+    if config.dashboard.enabled:
+        lines.append(f"dashboard: {url}/dashboard (log in with an admin key)")
+    else:
+        lines.append("dashboard: off (dashboard.enabled: false)")
+    if not admin_keys:
+        lines.append(
+            "note: the config has no admin key; the dashboard and the admin API need one"
+            f" (stellwerk keys create -c {config_path} --department NAME --role admin)"
+        )
+    return lines
+
+
+def log_to_stderr(level: str, *, access_log: bool = True) -> None:
+    """Send the ``stellwerk`` loggers' lines from ``level`` up to stderr, with a time stamp; the
+    access log (INFO) only when ``access_log``."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("stellwerk")
+    logger.handlers = [handler]
+    logger.setLevel(_LEVELS.get(level, level.upper()))
+    logger.propagate = False
+    if not access_log:
+        logging.getLogger("stellwerk.access").setLevel(logging.WARNING)
