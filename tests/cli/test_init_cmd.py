@@ -49,7 +49,8 @@ def test_init_with_flags_writes_a_valid_config_and_the_engine_script(tmp_path: P
 
 def test_init_asks_for_what_the_flags_leave_out(tmp_path: Path) -> None:
     out = tmp_path / "stellwerk.yaml"
-    answers = "\n".join(["llamacpp", "0", "32", "", "fully-open", "chat", "internal"]) + "\n"
+    answers = "\n".join(["llamacpp", "0", "48", "", "fully-open", "any", "", "chat", "internal"])
+    answers += "\n"
     code, output = _init("--output", str(out), "--interactive", input=answers)
     assert code == 0, output
     assert "GPU memory in GB" in output and "RAM in GB" in output
@@ -75,7 +76,7 @@ def test_hardware_too_small_says_so_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "stellwerk.yaml"
     code, output = _init("--ram", "2", "--output", str(out), "--no-interactive")
     assert code == 1
-    assert "no model that meets your needs fits in 2 GB RAM" in output
+    assert "no model that meets your needs fits in 1.8 GB (90 % of 2 GB RAM)" in output
     assert "the smallest that would is gemma-3-1b" in output
     assert "nothing written" in output
     assert list(tmp_path.iterdir()) == []
@@ -145,3 +146,74 @@ def test_a_department_name_the_config_would_refuse_is_named(tmp_path: Path) -> N
     assert code == 1
     assert "departments.0.name: 'R&D team' is not a valid name" in output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_interactive_answers_are_checked_as_given(tmp_path: Path) -> None:
+    out = tmp_path / "stellwerk.yaml"
+    answers = ["tgi", "ollama", "24", "German", "de,en", "any", "osi", "Mistal", "Apertus"]
+    answers += ["chat", "top", "confidential"]
+    code, output = _init("--output", str(out), "--interactive", input="\n".join(answers) + "\n")
+    assert code == 0, output
+    # each bad answer is named at once and asked again, not after the last question
+    assert output.index("'tgi' is not one of") < output.index("GPU memory in GB")
+    assert output.index("'german' is not an ISO 639 code") < output.index("openness required")
+    assert "'mistal' not in the catalog" in output
+    assert "'top' is not one of" in output
+    config = load_config(out)
+    assert [m.id for m in config.models] == ["ministral-3-3b", "apertus-8b", "ministral-3-14b"]
+    assert {m.licence for m in config.models} == {"Apache-2.0"}
+
+
+def test_written_config_has_an_admin_key_a_use_case_and_its_ledger(tmp_path: Path) -> None:
+    out = tmp_path / "etc" / "stellwerk.yaml"
+    code, output = _init(
+        "--engine", "llamacpp", "--ram", "32", "--department", "it", "--output", str(out),
+        "--no-interactive",
+    )  # fmt: skip
+    assert code == 0, output
+    config = load_config(out)
+    (dept,) = config.departments
+    roles = {k.id: (k.role, k.key_env, k.use_case) for k in dept.keys}
+    assert roles == {
+        "it-key": ("user", "STELLWERK_KEY_IT", "it-assistant"),
+        "admin": ("admin", "STELLWERK_ADMIN_KEY", None),
+    }
+    assert [(u.name, u.department) for u in config.use_cases] == [("it-assistant", "it")]
+    assert config.server.database_url.endswith("stellwerk.db")
+    # the engines listen on loopback and want the key the gateway sends them
+    script = (out.parent / "stellwerk-engine.sh").read_text()
+    assert "0.0.0.0" not in script
+    assert '--api-key "$STELLWERK_ENGINE_KEY"' in script
+    assert all(b.api_key_env == "STELLWERK_ENGINE_KEY" for b in config.backends)
+    assert "STELLWERK_ADMIN_KEY=..." in output
+
+
+def test_discover_sends_the_key_and_asks_the_size_it_cannot_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tags = ollama_tags(("ministral-3:3b", "3.8B", "Q4_K_M"), ("house-model:v2", "", "Q4_K_M"))
+    tags["models"].append(  # type: ignore[index]
+        {"name": "mystery:latest", "model": "mystery:latest", "details": {}}
+    )
+    show = {"house-model:v2": {"model_info": {"general.parameter_count": 12_000_000_000}}}
+    server = start({"/api/tags": (200, tags), "POST /api/show": (200, show)}, key="sk-ollama")
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    out = tmp_path / "stellwerk.yaml"
+    try:
+        code, output = _init("--discover", url, "--output", str(out), "--no-interactive")
+        assert code == 1 and "HTTP 401" in output  # no key: the server refuses
+        monkeypatch.setenv("OLLAMA_PROXY_KEY", "sk-ollama")
+        code, output = _init(
+            "--discover", url, "--discover-key-env", "OLLAMA_PROXY_KEY", "--output", str(out),
+            "--interactive", input="\n".join(["", "any", "chat", "internal", "7"]) + "\n",
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 0, output
+    assert "mystery:latest: size in billions of parameters" in output
+    config = load_config(out)
+    assert config.backends[0].api_key_env == "OLLAMA_PROXY_KEY"
+    sizes = {m.upstream: (m.params_b, m.lifecycle) for m in config.models}
+    assert sizes["house-model:v2"] == (12.0, "proposed")  # read from /api/show
+    assert sizes["mystery:latest"] == (7.0, "proposed")  # given by the operator

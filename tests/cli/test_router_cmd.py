@@ -125,7 +125,7 @@ def test_route_prints_the_decision_as_a_table(tmp_path: Path) -> None:
     assert "→" in result.stdout
     for model in ("tiny-small", "tiny-medium", "tiny-large"):
         assert model in result.stdout
-    assert "tiny-retired" not in result.stdout
+    assert "not a candidate: tiny-retired: lifecycle state is retired" in result.stdout
 
 
 def test_route_json_and_cost_weights(tmp_path: Path) -> None:

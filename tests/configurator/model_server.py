@@ -1,5 +1,6 @@
 """A model server on loopback, standing for the user's Ollama or OpenAI-compatible server:
-it answers ``GET /api/tags`` and ``GET /v1/models`` with what a test gives it."""
+it answers ``GET /api/tags`` and ``GET /v1/models`` (and ``POST /api/show``, by the model the
+body names) with what a test gives it; with a ``key``, only requests that send it (401 else)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,21 @@ Routes = dict[str, tuple[int, object]]
 
 class _Handler(BaseHTTPRequestHandler):
     routes: ClassVar[Routes] = {}
+    key: ClassVar[str | None] = None
 
     def do_GET(self) -> None:
-        status, body = self.routes.get(self.path, (404, {"error": "not found"}))
+        self._answer(*self.routes.get(self.path, (404, {"error": "not found"})))
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        asked = json.loads(self.rfile.read(length) or b"{}").get("model")
+        status, bodies = self.routes.get("POST " + self.path, (404, {}))
+        body = bodies.get(asked, {"error": "not found"}) if isinstance(bodies, dict) else bodies
+        self._answer(status if asked in bodies else 404, body)
+
+    def _answer(self, status: int, body: object) -> None:
+        if self.key is not None and self.headers.get("Authorization") != f"Bearer {self.key}":
+            status, body = 401, {"error": "unauthorized"}
         payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -28,9 +41,10 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the test output is not the place for access logs."""
 
 
-def start(routes: Routes) -> ThreadingHTTPServer:
-    """Serve ``routes`` (path -> (status, JSON body or raw text)) on a free loopback port."""
-    handler = type("Handler", (_Handler,), {"routes": routes})
+def start(routes: Routes, key: str | None = None) -> ThreadingHTTPServer:
+    """Serve ``routes`` (path -> (status, JSON body or raw text); ``"POST /api/show"`` -> (status,
+    {model name: body})) on a free loopback port, asking for ``key`` when one is given."""
+    handler = type("Handler", (_Handler,), {"routes": routes, "key": key})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server

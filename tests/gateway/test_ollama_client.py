@@ -100,8 +100,11 @@ def test_generate_plain_and_streamed(clients: dict[str, ollama.Client]) -> None:
 
 def test_a_route_from_the_list_is_shown_and_answers(clients: dict[str, ollama.Client]) -> None:
     c = clients["research"]
-    routes = [m for m in c.list().models if m.details and m.details.format == "stellwerk-route"]
+    listed = c.list().models
+    routes = [m for m in listed if m.details and m.details.format == "stellwerk-route"]
     assert {m.model for m in routes} == {"auto", "auto-economy", "auto-quality"}
+    # routes first, so that a client preselecting the first entry (Open WebUI) picks a route
+    assert listed[: len(routes)] == routes
     shown = c.show("auto")
     assert shown.capabilities is not None
     assert "completion" in shown.capabilities and "tools" in shown.capabilities

@@ -8,6 +8,7 @@ existing file without ``--force``).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -15,6 +16,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from stellwerk.configurator.needs import split_list
+from stellwerk.errors import ConfigError
 
 if TYPE_CHECKING:
     from stellwerk.catalog import Catalog, Quant
@@ -29,6 +33,8 @@ Plan = tuple[list[dict[str, object]], list["Served"], list[str], list[str]]
 ENGINE_HELP = "serving engine: ollama, vllm, llamacpp or localai"
 USE_CASE_HELP = "comma-separated: chat, code, reasoning, tools, vision, long_documents, translation"
 CLASS_HELP = "data classifications handled, comma-separated: public, internal, confidential, secret"
+LICENCE_HELP = "accepted licences, comma-separated (osi: every OSI-approved one), or any"
+FAMILY_HELP = "preferred model families, comma-separated (e.g. Apertus, Mistral 3, OLMo)"
 
 
 def init(
@@ -49,9 +55,21 @@ def init(
     quant: Annotated[
         str | None, typer.Option(help="q4_k_m, q8_0 or f16 (default: by engine)")
     ] = None,
+    licences: Annotated[str | None, typer.Option(help=LICENCE_HELP)] = None,
+    prefer_families: Annotated[
+        str | None, typer.Option("--prefer-families", help=FAMILY_HELP)
+    ] = None,
     discover: Annotated[
         str | None,
         typer.Option(help="URL of a running Ollama or OpenAI-compatible server to configure"),
+    ] = None,
+    discover_key_env: Annotated[
+        str | None,
+        typer.Option(
+            "--discover-key-env",
+            help="environment variable holding the key the --discover server wants (sent as "
+            "a bearer token, and written as the backend's api_key_env)",
+        ),
     ] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="config file to write")] = Path(
         "stellwerk.yaml"
@@ -83,6 +101,7 @@ def init(
         catalog = load_catalog(catalog_file)
         needs = _needs(
             ask,
+            catalog,
             engine=engine,
             gpu_memory=gpu_memory,
             ram=ram,
@@ -92,10 +111,14 @@ def init(
             classifications=classifications,
             context=context,
             quant=quant,
+            licences=licences,
+            families=prefer_families,
             hardware=discover is None,
         )
         if discover is not None:
-            backends, served, header, script = _from_discovery(discover, catalog, needs, out)
+            backends, served, header, script = _from_discovery(
+                discover, catalog, needs, out, discover_key_env, ask
+            )
         else:
             result = _from_proposal(catalog, needs, engine_host, out, err)
             if result is None:
@@ -117,6 +140,7 @@ def _error(console: Console, message: str) -> None:
 
 def _needs(
     ask: bool,
+    catalog: Catalog,
     *,
     engine: str | None,
     gpu_memory: float | None,
@@ -127,43 +151,116 @@ def _needs(
     classifications: str | None,
     context: int,
     quant: str | None,
+    licences: str | None,
+    families: str | None,
     hardware: bool,
 ) -> Needs:
-    from stellwerk.configurator.needs import Needs, split_list
+    """The needs from the flags; on a terminal, what they leave out is asked for, each answer
+    checked as it is given (a bad one is named and asked again)."""
+    from stellwerk.configurator.needs import Needs
+
+    values: dict[str, object] = {
+        "engine": engine,
+        "gpu_memory": gpu_memory,
+        "ram": ram,
+        "languages": languages,
+        "openness": openness,
+        "use_cases": use_cases,
+        "classifications": classifications,
+        "licences": licences,
+        "families": families,
+    }
+
+    def build(**override: object) -> Needs:
+        merged = {**values, **override}
+        return Needs(
+            engine=cast("Engine", str(merged["engine"] or "ollama").strip().lower()),
+            gpu_memory_gb=cast("float | None", merged["gpu_memory"]),
+            ram_gb=cast("float | None", merged["ram"]),
+            languages=split_list(cast("str | None", merged["languages"])),
+            openness=cast(
+                "OpennessNeed",
+                str(merged["openness"] or "any").strip().lower().replace("-", "_"),
+            ),
+            use_cases=cast(
+                "tuple[UseCase, ...]",
+                split_list(cast("str | None", merged["use_cases"])) or ("chat",),
+            ),
+            classifications=cast(
+                "tuple[Classification, ...]",
+                split_list(cast("str | None", merged["classifications"])) or ("internal",),
+            ),
+            context=context,
+            quant=_quant(quant),
+            licences=_licences(cast("str | None", merged["licences"])),
+            families=_families(cast("str | None", merged["families"]), catalog),
+        )
 
     if ask:
-        engine = engine or typer.prompt(ENGINE_HELP, default="ollama")
-        if hardware and gpu_memory is None and ram is None:
-            gpu = typer.prompt("GPU memory in GB (0 for none)", default=0.0, type=float)
-            if gpu > 0:
-                gpu_memory = gpu
-            else:
-                ram = typer.prompt("RAM in GB", type=float)
-        if languages is None:
-            languages = typer.prompt("languages the models must speak (ISO codes)", default="")
-        if openness is None:
-            openness = typer.prompt("openness required: any or fully-open", default="any")
-        if use_cases is None:
-            use_cases = typer.prompt(f"use cases ({USE_CASE_HELP})", default="chat")
-        if classifications is None:
-            classifications = typer.prompt(
-                f"data classifications ({CLASS_HELP})", default="internal"
-            )
-    # Needs checks every value and names the option of a bad one; the casts only carry the
-    # strings there
-    return Needs(
-        engine=cast("Engine", (engine or "ollama").strip().lower()),
-        gpu_memory_gb=gpu_memory,
-        ram_gb=ram,
-        languages=split_list(languages),
-        openness=cast("OpennessNeed", (openness or "any").strip().lower().replace("-", "_")),
-        use_cases=cast("tuple[UseCase, ...]", split_list(use_cases) or ("chat",)),
-        classifications=cast(
-            "tuple[Classification, ...]", split_list(classifications) or ("internal",)
-        ),
-        context=context,
-        quant=_quant(quant),
+
+        def question(name: str, text: str, default: str) -> None:
+            if values[name] is not None:
+                return
+            while True:
+                answer: str = typer.prompt(text, default=default)
+                try:
+                    build(**{name: answer})
+                except ConfigError as exc:
+                    typer.echo(f"  {exc}", err=True)
+                    continue
+                values[name] = answer
+                return
+
+        if hardware:  # proposing a set; a discovered server already runs its engine and models
+            question("engine", ENGINE_HELP, "ollama")
+            if gpu_memory is None and ram is None:
+                _ask_hardware(values, build)
+        question("languages", "languages the models must speak (ISO codes)", "")
+        question("openness", "openness required: any or fully-open", "any")
+        if hardware:
+            question("licences", LICENCE_HELP, "any")
+            question("families", FAMILY_HELP, "")
+        question("use_cases", f"use cases ({USE_CASE_HELP})", "chat")
+        question("classifications", f"data classifications ({CLASS_HELP})", "internal")
+    # Needs checks every value and names the option of a bad one
+    return build()
+
+
+def _ask_hardware(values: dict[str, object], build: Callable[..., Needs]) -> None:
+    while True:
+        gpu = typer.prompt("GPU memory in GB (0 for none)", default=0.0, type=float)
+        memory = {"gpu_memory": gpu} if gpu > 0 else {"ram": typer.prompt("RAM in GB", type=float)}
+        try:
+            build(**memory)
+        except ConfigError as exc:
+            typer.echo(f"  {exc}", err=True)
+            continue
+        values.update(memory)
+        return
+
+
+def _licences(value: str | None) -> tuple[str, ...]:
+    """``"osi"``, a list of licence names, or ``"any"``/nothing (every licence)."""
+    if value is None or value.strip().lower() in {"", "any"}:
+        return ()
+    return tuple(
+        item.strip().lower() for item in value.replace(";", ",").split(",") if item.strip()
     )
+
+
+def _families(value: str | None, catalog: Catalog) -> tuple[str, ...]:
+    """Preferred families, each one the catalog knows (case does not matter)."""
+    if not value:
+        return ()
+    known = {m.family.lower(): m.family for m in catalog}
+    wanted = tuple(item.strip().lower() for item in value.split(",") if item.strip())
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"--prefer-families: {', '.join(repr(n) for n in unknown)} not in the catalog "
+            f"(families: {', '.join(sorted(set(known.values())))})"
+        )
+    return wanted
 
 
 def _quant(value: str | None) -> Quant | None:
@@ -201,12 +298,36 @@ def _from_proposal(
     return list(engine_plan.backends), list(engine_plan.served), header, list(engine_plan.commands)
 
 
-def _from_discovery(url: str, catalog: Catalog, needs: Needs, out: Console) -> Plan:
-    from stellwerk.configurator.discover import discover, served_from
+def _from_discovery(
+    url: str,
+    catalog: Catalog,
+    needs: Needs,
+    out: Console,
+    key_env: str | None,
+    ask: bool,
+) -> Plan:
+    import os
+
+    from stellwerk.configurator.discover import discover, served_from, unsized
     from stellwerk.errors import BackendFailed
 
-    found = discover(url, catalog)
-    served, report = served_from(found, needs)
+    key = None
+    if key_env is not None:
+        key = os.environ.get(key_env)
+        if not key:
+            raise ConfigError(f"--discover-key-env: environment variable {key_env} is not set")
+    found = discover(url, catalog, key=key)
+    sizes: dict[str, float] = {}
+    if ask:
+        for name in unsized(found):
+            size = typer.prompt(
+                f"{name}: size in billions of parameters (0 to leave it out)",
+                default=0.0,
+                type=float,
+            )
+            if size > 0:
+                sizes[name] = size
+    served, report = served_from(found, needs, sizes)
     kind = "Ollama" if found.protocol == "ollama" else "OpenAI-compatible"
     out.print(f"{url}: {kind} server with {len(found.found)} model(s)", markup=False)
     for line in report:
@@ -233,6 +354,8 @@ def _from_discovery(url: str, catalog: Catalog, needs: Needs, out: Console) -> P
         "kind": found.protocol,
         "base_url": found.base_url,
     }
+    if key_env is not None:
+        backend["api_key_env"] = key_env
     header = [f"models discovered at {url} ({kind})", *report]
     return [backend], list(served), header, []
 
@@ -248,10 +371,13 @@ def _write(
     force: bool,
     out: Console,
 ) -> None:
+    from stellwerk.configurator.engines import ENGINE_KEY_ENV
     from stellwerk.configurator.writer import (
+        ADMIN_KEY_ENV,
         build_config,
         key_env_name,
         render,
+        use_case_name,
         validate,
         write_files,
     )
@@ -261,14 +387,22 @@ def _write(
     )
     validate(raw)
     key_env = key_env_name(department)
+    engine_keyed = any(b.get("api_key_env") == ENGINE_KEY_ENV for b in backends)
+    secrets = [key_env, ADMIN_KEY_ENV] + ([ENGINE_KEY_ENV] if engine_keyed else [])
     lines = [
         "stellwerk.yaml written by `stellwerk init`; edit freely, the gateway validates it.",
         *header,
         "Prices are internal cost units per 1M tokens, proportional to active parameters.",
         f"Department {department!r} handles data up to {needs.highest_classification!r}; every",
-        "model is hosted on_prem, so every classification may use them.",
-        f"Its key is read from ${key_env}: export {key_env}=$(openssl rand -hex 32)",
+        "model is hosted on_prem, so every classification may use them. Its key is bound to the",
+        f"use case {use_case_name(department)!r}; describe your real use cases (risk tier,",
+        "purpose, oversight contact) under use_cases. The admin key opens /dashboard and /admin.",
+        "The ledger (usage records, audit log, keys) is stellwerk.db beside this file.",
+        "Keys are read from the environment, never written here:",
+        *(f"  export {name}=$(openssl rand -hex 32)" for name in secrets),
     ]
+    if engine_keyed:
+        lines.append(f"The engine script reads ${ENGINE_KEY_ENV} too: start both with the same.")
     written = write_files(output, render(raw, lines), script, force=force)
     out.print(f"wrote {written.config}", markup=False, soft_wrap=True)
     if written.script is not None:
@@ -280,7 +414,12 @@ def _write(
         for line in script:
             if not line.startswith("#"):
                 out.print(f"  {line}", markup=False, soft_wrap=True)
-    out.print(f"next: export {key_env}=... and start the gateway with this config")
+    exports = " ".join(f"{name}=..." for name in secrets)
+    out.print(
+        f"next: export {exports}, then: stellwerk serve --config {output}",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _table(proposal: Proposal) -> Table:

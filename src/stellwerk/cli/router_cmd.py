@@ -7,12 +7,10 @@ JSON object and nothing else. Every ``StellwerkError`` becomes one line on stder
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,9 +18,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from stellwerk.errors import StellwerkError
-
-if TYPE_CHECKING:
-    from stellwerk.config.schema import StellwerkConfig
 
 DataOpt = Annotated[
     Path, typer.Option("--data", help="Routing-outcome JSON Lines file.", show_default=False)
@@ -75,9 +70,8 @@ def build_router_app() -> typer.Typer:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``router`` and ``route`` to the main command tree."""
+    """Add ``router`` to the main command tree."""
     app.add_typer(build_router_app(), name="router")
-    app.command("route")(route_cmd)
 
 
 def train_cmd(
@@ -190,155 +184,6 @@ def eval_cmd(
             typer.echo(json.dumps(result, sort_keys=False))
         else:
             _print_eval(result)
-
-
-def route_cmd(
-    prompt: Annotated[str, typer.Argument(help="The prompt to route.")],
-    config: Annotated[Path, typer.Option("--config", help="stellwerk.yaml")],
-    route: Annotated[str, typer.Option("--route", help="Named route (sets the cost weight).")] = (
-        "auto"
-    ),
-    max_tokens: Annotated[
-        int | None,
-        typer.Option("--max-tokens", min=1, help="The request's cap on the answer length."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
-) -> None:
-    """Show which model the router would pick for PROMPT, with every candidate's scores."""
-    from stellwerk.config.loader import load_config
-    from stellwerk.errors import NotFound
-    from stellwerk.gateway.selection import candidate
-    from stellwerk.routing.base import RouteRequest
-    from stellwerk.routing.loader import load_router
-
-    with _errors():
-        cfg = load_config(config)
-        if route not in cfg.routes:
-            raise NotFound(f"route {route!r} is not configured (routes: {', '.join(cfg.routes)})")
-        approved = [m for m in cfg.models if m.lifecycle == "approved"]
-        if not approved:
-            raise NotFound(f"{config}: no model is approved, so no model can serve a request")
-        lengths = _answer_lengths(cfg)
-        request = RouteRequest(
-            prompt=prompt,
-            prompt_tokens=math.ceil(len(prompt) / 4),
-            candidates=tuple(candidate(m, lengths.get(m.id)) for m in approved),
-            cost_weight=cfg.routes[route].cost_weight,
-            max_answer_tokens=max_tokens,
-        )
-        router = load_router(cfg.router)
-        if router.needs_embedding:
-            request = replace(request, embedding=_prompt_embedding(cfg, prompt))
-        decision = router.decide(request)
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "model": decision.model_id,
-                        "ranking": list(decision.ranking),
-                        "reason": decision.reason,
-                        "router": decision.router,
-                        "scores": [
-                            {
-                                "model": s.model_id,
-                                "quality": s.quality,
-                                "expected_cost": s.expected_cost,
-                                "utility": s.utility,
-                                "answer_tokens": s.answer_tokens,
-                                "answer_source": s.answer_source,
-                            }
-                            for s in decision.scores
-                        ],
-                    }
-                )
-            )
-            return
-        table = Table(title=f"route {route!r} (cost weight {request.cost_weight:g})")
-        for col, justify in (
-            ("", "left"),
-            ("model", "left"),
-            ("quality", "right"),
-            ("answer tokens", "right"),
-            ("expected cost", "right"),
-            ("utility", "right"),
-        ):
-            table.add_column(col, justify=justify)  # type: ignore[arg-type]
-        for s in decision.scores:
-            mark = "→" if s.model_id == decision.model_id else ""
-            answer = "" if s.answer_tokens is None else f"{s.answer_tokens} ({s.answer_source})"
-            table.add_row(
-                mark,
-                s.model_id,
-                f"{s.quality:.3f}",
-                answer,
-                f"{s.expected_cost:.3g}",
-                f"{s.utility:.3f}",
-            )
-        console = Console()
-        console.print(table)
-        console.print(f"{decision.reason}  [dim]({decision.router})[/dim]")
-
-
-def _prompt_embedding(cfg: StellwerkConfig, prompt: str) -> list[float] | None:
-    """The prompt's embedding from ``router.embedding_model``, asked as the gateway asks it
-    (its backend's own embed, within ``router.embedding_timeout_s``); None with a warning on
-    stderr when it cannot be had: the router then decides on the text alone and says so."""
-    import asyncio
-    import os
-
-    from stellwerk.config.loader import resolve_env
-    from stellwerk.gateway.runtime import build_backends, build_client
-    from stellwerk.routing.embedding import embedding_input
-
-    settings = cfg.router
-    model = next((m for m in cfg.models if m.id == settings.embedding_model), None)
-    if model is None:  # the config check refuses this; kept for a clear message all the same
-        typer.echo("warning: router.embedding_model is not set: deciding on the text", err=True)
-        return None
-
-    async def ask() -> list[float] | None:
-        client = build_client()
-        try:
-            keys = resolve_env([b.api_key_env for b in cfg.backends if b.api_key_env], os.environ)
-            backend = build_backends(cfg, client, keys)[model.backend]
-            async with asyncio.timeout(settings.embedding_timeout_s):
-                result = await backend.embed(model.upstream, [embedding_input(prompt)])
-        finally:
-            await client.aclose()
-        return result.vectors[0] if len(result.vectors) == 1 else None
-
-    try:
-        return asyncio.run(ask())
-    except TimeoutError:
-        problem = f"no answer in {settings.embedding_timeout_s:g} s"
-    except StellwerkError as exc:
-        problem = str(exc)
-    typer.echo(f"warning: embedding from {model.id!r} unavailable: {problem}", err=True)
-    return None
-
-
-def _answer_lengths(cfg: StellwerkConfig) -> dict[str, int]:
-    """The models' measured answer lengths in the config's ledger, as the gateway reads them;
-    none when the ledger does not exist yet (it is not made here) or cannot be read."""
-    from sqlalchemy.engine import make_url
-
-    from stellwerk.errors import LedgerError
-    from stellwerk.ledger.ledger import open_ledger
-
-    url = make_url(cfg.server.database_url)
-    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
-        return {}
-    try:
-        ledger = open_ledger(url)
-    except LedgerError as exc:
-        typer.echo(f"warning: answer lengths not measured: {exc}", err=True)
-        return {}
-    try:
-        return ledger.answer_lengths(
-            days=cfg.router.answer_window_days, min_requests=cfg.router.answer_min_requests
-        )
-    finally:
-        ledger.close()
 
 
 def _load(data: Path, models: Path | None, resplit: float | None) -> tuple[Any, Any]:

@@ -12,6 +12,7 @@ init`` gives models on vLLM and llama.cpp). Models the catalog does not know are
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -51,20 +52,24 @@ class Discovery:
     found: tuple[Found, ...]
 
 
-def discover(url: str, catalog: Catalog, *, timeout_s: float = 5.0) -> Discovery:
-    """Ask the server at ``url`` which models it serves. Raises ``BackendUnavailable`` when
-    nothing answers, ``BackendTimeout`` when it answers too slowly, ``BackendFailed`` when
-    it answers neither protocol."""
+def discover(
+    url: str, catalog: Catalog, *, timeout_s: float = 5.0, key: str | None = None
+) -> Discovery:
+    """Ask the server at ``url`` which models it serves (``key``: sent as a bearer token).
+    Raises ``BackendUnavailable`` when nothing answers, ``BackendTimeout`` when it answers too
+    slowly, ``BackendFailed`` when it answers neither protocol."""
     url = url.rstrip("/")
     if not re.match(r"^https?://[^\s/]+", url):
         raise BackendUnavailable(url, "not an http(s) URL")
     root = url.removesuffix("/v1")
-    with httpx.Client(timeout=timeout_s, follow_redirects=True) as client:
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    with httpx.Client(timeout=timeout_s, follow_redirects=True, headers=headers) as client:
         answers: list[str] = []
         if not url.endswith("/v1"):
             tags = _get(client, url, f"{root}/api/tags")
             if isinstance(tags, dict) and isinstance(tags.get("models"), list):
                 found = tuple(_from_ollama(item, catalog) for item in tags["models"])
+                found = tuple(_sized(client, url, root, f) for f in found)
                 return Discovery(url, "ollama", root, found)
             answers.append(f"/api/tags: {_describe(tags)}")
         listing = _get(client, url, f"{root}/v1/models")
@@ -96,6 +101,22 @@ def _get(client: httpx.Client, url: str, endpoint: str) -> object:
         return response.json()
     except ValueError:
         return "not JSON"
+
+
+def _sized(client: httpx.Client, url: str, root: str, found: Found) -> Found:
+    """An Ollama model whose listing gives no size: its parameter count from ``/api/show``
+    (``model_info["general.parameter_count"]``), when the server says it."""
+    if found.params_b is not None or found.match is not None:
+        return found
+    try:
+        response = client.post(f"{root}/api/show", json={"model": found.name})
+        info = response.json().get("model_info") if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return found
+    count = info.get("general.parameter_count") if isinstance(info, dict) else None
+    if isinstance(count, int | float) and not isinstance(count, bool) and count > 0:
+        return replace(found, params_b=count / 1e9)
+    return found
 
 
 def _describe(answer: object) -> str:
@@ -178,8 +199,22 @@ def match_name(name: str, catalog: Catalog) -> tuple[CatalogModel | None, str]:
     return None, "not in the catalog"
 
 
-def served_from(discovery: Discovery, needs: Needs) -> tuple[tuple[Served, ...], list[str]]:
-    """The models to configure, with size classes by size, and what to tell the operator."""
+def unsized(discovery: Discovery) -> list[str]:
+    """The names of the models whose size nobody said (not the server, not the catalog, not
+    the name): the operator is asked for them, or they are left out."""
+    return [
+        f.name
+        for f in discovery.found
+        if f.match is None and (f.params_b or _size_in_name(f.name)) is None
+    ]
+
+
+def served_from(
+    discovery: Discovery, needs: Needs, sizes: Mapping[str, float] | None = None
+) -> tuple[tuple[Served, ...], list[str]]:
+    """The models to configure, with size classes by size, and what to tell the operator.
+    ``sizes``: billions of parameters the operator gave for models of unknown size."""
+    sizes = sizes or {}
     backend = "ollama" if discovery.protocol == "ollama" else "discovered"
     rows: list[tuple[float, Served]] = []
     report: list[str] = []
@@ -190,9 +225,12 @@ def served_from(discovery: Discovery, needs: Needs) -> tuple[tuple[Served, ...],
                 report.append(f"{found.name}: {problem}; added as 'proposed', not approved")
             rows.append((found.match.effective_params_b, row))
             continue
-        params = found.params_b or _size_in_name(found.name)
+        params = found.params_b or _size_in_name(found.name) or sizes.get(found.name)
         if params is None:
-            report.append(f"{found.name}: {found.how} and its size is unknown; left out")
+            report.append(
+                f"{found.name}: {found.how} and its size is unknown; left out (run init on a "
+                "terminal to give it, or add it to the config with its params_b)"
+            )
             continue
         report.append(f"{found.name}: {found.how}; added as 'proposed' with {params:g}B parameters")
         rows.append((params, _unknown(found, params, backend, needs)))

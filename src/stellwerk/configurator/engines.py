@@ -4,21 +4,29 @@ shell lines that start the engine.
 =========  =====================================  ====================================
 engine     serves                                 the gateway talks to
 =========  =====================================  ====================================
-ollama     one server, ``ollama pull <tag>``      Ollama API, ``:11434``
+ollama     one server, ``ollama pull <tag>`` (or  Ollama API, ``:11434``
+           ``ollama create`` from a GGUF file)
 vllm       one ``vllm serve`` per model           OpenAI API, ``:8001``, ``:8002`` ...
 llamacpp   one ``llama-server`` per model (GGUF)  OpenAI API, ``:8081``, ``:8082`` ...
 localai    one LocalAI container, GGUF files      OpenAI API, ``:8081``
 =========  =====================================  ====================================
 
-vLLM preallocates a share of the GPU per server (``--gpu-memory-utilization``), so each
-server gets the share its model needs, rounded up. Mistral's models are started with the
+Only the gateway may reach an engine: a client that reached it directly would skip every
+governance rule. Engines listen on the loopback interface when the gateway reaches them there;
+otherwise (``--engine-host``, e.g. a compose network) on every interface, and then vLLM,
+llama.cpp and LocalAI require the key in ``$STELLWERK_ENGINE_KEY`` (the config's backends send
+it; Ollama has no key of its own, so it is only ever bound to the host the gateway names).
+
+vLLM preallocates a share of the GPU per server (``--gpu-memory-utilization``); the shares
+are in proportion to what each model needs and add up to 0.9 of the GPU, the rest left to the
+CUDA contexts each process keeps outside its share. Mistral's models are started with the
 tokenizer, config and load formats (and tool parser) their vLLM recipe gives.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from stellwerk.catalog import CatalogModel, Quant
@@ -32,6 +40,9 @@ VLLM_PORT = 8001
 LLAMACPP_PORT = 8081
 LOCALAI_PORT = 8081
 OLLAMA_PORT = 11434
+VLLM_TOTAL_SHARE = 0.9
+ENGINE_KEY_ENV = "STELLWERK_ENGINE_KEY"
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +147,23 @@ def gguf_file(model: CatalogModel, quant: Quant) -> str:
     return f"{model.id}-{GGUF_QUANT[quant]}.gguf"
 
 
+def _bind(host: str) -> str:
+    """The address an engine listens on: loopback when the gateway reaches it there."""
+    return "127.0.0.1" if host in LOOPBACK else "0.0.0.0"
+
+
+def _key_guard() -> list[str]:
+    return [
+        "# The gateway sends this key to the engine (backends[].api_key_env); nobody else has it.",
+        f': "${{{ENGINE_KEY_ENV}:?export {ENGINE_KEY_ENV}=$(openssl rand -hex 32) first, '
+        'and give the gateway the same}"',
+    ]
+
+
+def _keyed(backend: Mapping[str, object]) -> dict[str, object]:
+    return {**backend, "api_key_env": ENGINE_KEY_ENV}
+
+
 def _ollama(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
     backend: dict[str, object] = {
         "name": "ollama",
@@ -143,17 +171,38 @@ def _ollama(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
         "base_url": f"http://{host}:{OLLAMA_PORT}",
     }
     commands = [
-        "# Ollama: serve with the context window the gateway expects, then pull the models",
-        f"OLLAMA_CONTEXT_LENGTH={needs.context} ollama serve &",
+        "# Ollama: serve with the context window the gateway expects, only where the gateway",
+        "# reaches it (Ollama has no key of its own), then pull or import the models",
+        f"OLLAMA_HOST={_bind(host)}:{OLLAMA_PORT} OLLAMA_CONTEXT_LENGTH={needs.context} "
+        "ollama serve &",
         "until ollama list >/dev/null 2>&1; do sleep 1; done",
     ]
     rows = []
     for pick in picks:
         tag = pick.model.ollama_tag
-        assert tag is not None  # select.why_not keeps only models with a tag for Ollama
+        if tag is None:  # select.why_not keeps such a model only when it has weights
+            commands += _ollama_import(pick, needs)
+            rows.append(served(pick, needs, "ollama", pick.model.id))
+            continue
         commands.append(f"ollama pull {tag}")
         rows.append(served(pick, needs, "ollama", tag))
     return EnginePlan((backend,), tuple(rows), tuple(commands))
+
+
+def _ollama_import(pick: Pick, needs: Needs) -> list[str]:
+    """A model without an Ollama library tag, imported from a GGUF file of its weights."""
+    model = pick.model
+    gguf = gguf_file(model, pick.quant)
+    context, _ = served_context(model, needs)
+    return [
+        f"# {model.id} has no Ollama library tag: import a GGUF file of {model.hf_id}, made with",
+        "# llama.cpp's convert_hf_to_gguf.py and llama-quantize (or a GGUF build you trust);",
+        "# Ollama must know the model's architecture (a current release).",
+        "mkdir -p models",
+        f"test -f models/{gguf} || {{ echo 'put models/{gguf} here first' >&2; exit 1; }}",
+        f"printf 'FROM ./{gguf}\\nPARAMETER num_ctx {context}\\n' > models/{model.id}.Modelfile",
+        f"ollama create {model.id} -f models/{model.id}.Modelfile",
+    ]
 
 
 def _vllm(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
@@ -161,16 +210,17 @@ def _vllm(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
         raise ConfigError("--engine vllm needs a GPU: give --gpu-memory GB")
     backends: list[dict[str, object]] = []
     rows: list[Served] = []
-    commands = ["# vLLM: one OpenAI-compatible server per model, sharing the GPU"]
-    for i, pick in enumerate(picks):
+    commands = ["# vLLM: one OpenAI-compatible server per model, sharing the GPU", *_key_guard()]
+    shares = gpu_shares([p.memory_gb for p in picks])
+    for i, (pick, share) in enumerate(zip(picks, shares, strict=True)):
         model = pick.model
         assert model.hf_id is not None
         port = VLLM_PORT + i
         name = f"vllm-{pick.size_class}"
-        share = min(0.95, math.ceil(pick.memory_gb / needs.gpu_memory_gb * 100) / 100)
         context, _ = served_context(model, needs)
         line = (
-            f"vllm serve {model.hf_id} --host 0.0.0.0 --port {port} "
+            f"vllm serve {model.hf_id} --host {_bind(host)} --port {port} "
+            f'--api-key "${ENGINE_KEY_ENV}" '
             f"--served-model-name {model.id} --max-model-len {context} "
             f"--gpu-memory-utilization {share:.2f}"
         )
@@ -178,9 +228,21 @@ def _vllm(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
             line += " --tokenizer-mode mistral --config-format mistral --load-format mistral"
             line += " --enable-auto-tool-choice --tool-call-parser mistral"
         commands.append(line + " &")
-        backends.append({"name": name, "kind": "openai", "base_url": f"http://{host}:{port}/v1"})
+        url = f"http://{host}:{port}/v1"
+        backends.append(_keyed({"name": name, "kind": "openai", "base_url": url}))
         rows.append(served(pick, needs, name, model.id))
     return EnginePlan(tuple(backends), tuple(rows), tuple(commands))
+
+
+def gpu_shares(needs_gb: Sequence[float]) -> list[float]:
+    """Each vLLM server's ``--gpu-memory-utilization``: in proportion to what its model needs,
+    together ``VLLM_TOTAL_SHARE`` of the GPU (rounded down to hundredths, so the sum never
+    exceeds it). The proposal keeps the set within that share, so each server gets at least
+    what its model needs, to within a hundredth of the GPU."""
+    total = sum(needs_gb)
+    if total <= 0:
+        return [0.0 for _ in needs_gb]
+    return [math.floor(need / total * VLLM_TOTAL_SHARE * 100) / 100 for need in needs_gb]
 
 
 def _llamacpp(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
@@ -190,6 +252,7 @@ def _llamacpp(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
         "# llama.cpp: one llama-server per model from a GGUF file in ./models. Make each file",
         "# with llama.cpp's convert_hf_to_gguf.py and llama-quantize from the Hugging Face",
         "# weights named below, or download a GGUF build of the same model.",
+        *_key_guard(),
     ]
     gpu = " -ngl 999" if needs.on_gpu else ""
     for i, pick in enumerate(picks):
@@ -199,24 +262,25 @@ def _llamacpp(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
         context, _ = served_context(model, needs)
         commands.append(f"#   {gguf_file(model, pick.quant)} <- {model.hf_id}")
         commands.append(
-            f"llama-server -m models/{gguf_file(model, pick.quant)} --host 0.0.0.0 "
-            f"--port {port} --alias {model.id} -c {context}{gpu} --jinja &"
+            f"llama-server -m models/{gguf_file(model, pick.quant)} --host {_bind(host)} "
+            f'--port {port} --api-key "${ENGINE_KEY_ENV}" --alias {model.id} -c {context}{gpu} '
+            "--jinja &"
         )
         url = f"http://{host}:{port}/v1"
-        backends.append({"name": name, "kind": "openai", "base_url": url, "dialect": "llamacpp"})
+        backend = {"name": name, "kind": "openai", "base_url": url, "dialect": "llamacpp"}
+        backends.append(_keyed(backend))
         rows.append(served(pick, needs, name, model.id))
     return EnginePlan(tuple(backends), tuple(rows), tuple(commands))
 
 
 def _localai(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
-    backend: dict[str, object] = {
-        "name": "localai",
-        "kind": "openai",
-        "base_url": f"http://{host}:{LOCALAI_PORT}/v1",
-    }
+    backend = _keyed(
+        {"name": "localai", "kind": "openai", "base_url": f"http://{host}:{LOCALAI_PORT}/v1"}
+    )
     commands = [
         "# LocalAI: one container serving every GGUF file described in ./models.",
         "# Put each GGUF file (converted from the Hugging Face weights named below) in ./models.",
+        *_key_guard(),
         "mkdir -p models",
     ]
     rows = []
@@ -235,8 +299,9 @@ def _localai(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
         ]
         rows.append(served(pick, needs, "localai", model.id))
     image = "localai/localai:latest"
+    publish = f"127.0.0.1:{LOCALAI_PORT}" if _bind(host) == "127.0.0.1" else str(LOCALAI_PORT)
     commands.append(
-        f'docker run -d --name local-ai -p {LOCALAI_PORT}:8080 -v "$PWD/models:/models" '
-        f"-e LOCALAI_MODELS_PATH=/models {image}"
+        f'docker run -d --name local-ai -p {publish}:8080 -v "$PWD/models:/models" '
+        f'-e LOCALAI_MODELS_PATH=/models -e API_KEY="${ENGINE_KEY_ENV}" {image}'
     )
     return EnginePlan((backend,), tuple(rows), tuple(commands))

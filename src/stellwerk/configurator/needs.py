@@ -19,6 +19,11 @@ USE_CASES: tuple[UseCase, ...] = get_args(UseCase)
 CLASSIFICATIONS: tuple[Classification, ...] = get_args(Classification)
 OPENNESS: tuple[OpennessNeed, ...] = get_args(OpennessNeed)
 LONG_DOCUMENT_TOKENS = 32768
+# Licences approved by the Open Source Initiative, as the catalog spells them (``--licences osi``);
+# community licences with use restrictions (Llama, Gemma) are not among them.
+OSI_LICENCES = frozenset({"apache-2.0", "mit", "bsd-2-clause", "bsd-3-clause", "mpl-2.0"})
+
+HEADROOM = 0.9
 
 _LANG = re.compile(r"^[a-z]{2,3}$")
 
@@ -30,7 +35,10 @@ class Needs:
     ``gpu_memory_gb`` is the memory of the GPU(s) the engine may use; without it the models
     run from ``ram_gb`` on the CPU. One of the two is needed to propose models (not to
     discover what a server already runs). ``context`` is the context window every model is served
-    with, and what the memory estimate is computed for.
+    with, and what the memory estimate is computed for; the ``long_documents`` use case raises
+    it to at least ``LONG_DOCUMENT_TOKENS``. ``licences`` are the only licences accepted (lower
+    case; ``osi`` stands for every OSI-approved one), empty for any; ``families`` are preferred
+    model families (lower case), which win among models of about the same size.
     """
 
     engine: Engine = "ollama"
@@ -42,6 +50,8 @@ class Needs:
     classifications: tuple[Classification, ...] = ("internal",)
     context: int = 8192
     quant: Quant | None = None
+    licences: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -70,6 +80,19 @@ class Needs:
                 )
         if not 512 <= self.context <= 1_048_576:
             raise ConfigError(f"--context: {self.context} tokens is outside 512 .. 1048576")
+        if "long_documents" in self.use_cases and self.context < LONG_DOCUMENT_TOKENS:
+            # frozen: the one normalisation, made once, so every later step reads the context
+            # the models are really served with
+            object.__setattr__(self, "context", LONG_DOCUMENT_TOKENS)
+
+    def accepts_licence(self, licence: str) -> bool:
+        if not self.licences:
+            return True
+        name = licence.strip().lower()
+        return name in self.licences or ("osi" in self.licences and name in OSI_LICENCES)
+
+    def prefers(self, family: str) -> bool:
+        return family.strip().lower() in self.families
 
     @property
     def on_gpu(self) -> bool:
@@ -86,6 +109,12 @@ class Needs:
         if budget is None:
             raise ConfigError("give the hardware: --gpu-memory GB or --ram GB")
         return budget
+
+    @property
+    def budget_gb(self) -> float:
+        """What the models may use of ``memory_gb``: 90 %, the rest left to the engine's own
+        buffers, the operating system and (vLLM) the CUDA context outside its share."""
+        return self.memory_gb * HEADROOM
 
     @property
     def memory_label(self) -> str:

@@ -3,11 +3,13 @@
 1. Keep the catalog entries that can do the job: not a base model, servable by the engine,
    every requested language, the openness asked for, the capabilities the use cases need.
 2. Of those, keep the ones whose memory (at the engine's quantisation and the context asked
-   for) fits the budget. Nothing fits: say so, and name the smallest that would.
+   for) fits the budget: 90 % of the memory, the rest left to the engine's buffers and the
+   system. Nothing fits: say so, and name the smallest that would.
 3. Large is the biggest that fits (by dense-equivalent size, so a mixture of experts counts
    for what it computes); small the one nearest 3.5B (cheap, still fluent); medium the one
-   nearest the geometric mean of the two, each class at least 1.5x the one below. Ties
-   (sizes within ~10 %) go to the model that suits the use cases better, then to the one
+   nearest the geometric mean of the two, each class at least 1.5x the one below. A model of a
+   preferred family counts as up to 1.5x nearer its target size. Ties (sizes within ~10 %) go
+   to a preferred family, then to the model that suits the use cases better, then to the one
    listed first in the catalog.
 4. Engines that keep every model resident (vLLM, llama.cpp, LocalAI) need the set to fit
    together: large is then the biggest model beside which a small and a medium still fit,
@@ -26,6 +28,7 @@ from stellwerk.configurator.needs import LONG_DOCUMENT_TOKENS, Needs
 SMALL_TARGET_B = 3.5
 SEPARATION = 1.5  # each class at least 1.5x the dense-equivalent size of the one below
 KEEP_THREE_IF = 0.5  # three classes unless that halves the large model a pair would allow
+PREFERENCE = math.log(1.5)  # how much nearer a preferred family's model counts, in log size
 SIZE_CLASSES_FOR = {1: ("medium",), 2: ("small", "large"), 3: ("small", "medium", "large")}
 
 
@@ -59,8 +62,11 @@ class Proposal:
 
 
 def quant_for(model: CatalogModel, needs: Needs) -> Quant:
-    """Ollama serves what its tag holds; the other engines what the needs ask for."""
-    return model.ollama_quant if needs.engine == "ollama" else needs.default_quant
+    """Ollama serves what its library tag holds; the other engines (and Ollama importing a GGUF
+    file, for a model without a library tag) what the needs ask for."""
+    if needs.engine == "ollama" and model.ollama_tag is not None:
+        return model.ollama_quant
+    return needs.default_quant
 
 
 def memory_for(model: CatalogModel, needs: Needs) -> float:
@@ -71,10 +77,12 @@ def why_not(model: CatalogModel, needs: Needs) -> str | None:
     """The first need the model fails, or None when it can do the job."""
     if model.variant == "base":
         return "a base model, not tuned to follow instructions"
-    if needs.engine == "ollama" and model.ollama_tag is None:
-        return "no Ollama library tag"
+    if needs.engine == "ollama" and model.ollama_tag is None and model.hf_id is None:
+        return "no Ollama library tag and no weights to import"
     if needs.engine != "ollama" and model.hf_id is None:
         return "no Hugging Face weights to serve"
+    if not needs.accepts_licence(model.licence):
+        return f"licence {model.licence} is not among those accepted ({', '.join(needs.licences)})"
     missing = [code for code in needs.languages if code not in model.languages]
     if missing:
         return f"does not list {', '.join(missing)} among its languages"
@@ -91,7 +99,7 @@ def why_not(model: CatalogModel, needs: Needs) -> str | None:
 
 def suitability(model: CatalogModel, needs: Needs) -> int:
     """Tie-breaker between models of about the same size; higher suits the needs better."""
-    score = 0
+    score = 3 if needs.prefers(model.family) else 0
     reasoning = "reasoning" in needs.use_cases
     if model.variant == "reasoning":
         score += 2 if reasoning else -2  # thinking models are slow and wordy for plain chat
@@ -126,13 +134,14 @@ def propose(catalog: Catalog, needs: Needs) -> Proposal:
                 "relax the languages, openness or use cases",
             ),
         )
-    fitting = [m for m in able if memory_for(m, needs) <= needs.memory_gb]
+    fitting = [m for m in able if memory_for(m, needs) <= needs.budget_gb]
     for model in able:
         if model not in fitting:
             excluded.append(
                 (
                     model.id,
-                    f"needs {memory_for(model, needs):.1f} GB, more than {needs.memory_label}",
+                    f"needs {memory_for(model, needs):.1f} GB, more than the "
+                    f"{needs.budget_gb:.1f} GB usable of {needs.memory_label}",
                 )
             )
     if not fitting:
@@ -147,10 +156,12 @@ def propose(catalog: Catalog, needs: Needs) -> Proposal:
 
     def rank(model: CatalogModel, target_b: float) -> tuple[float, int, int]:
         distance = abs(math.log(model.effective_params_b / target_b))
-        return (round(distance / 0.1), -suitability(model, needs), order[model.id])
+        if needs.prefers(model.family):  # competes as if up to 1.5x nearer the target size
+            distance = max(0.0, distance - PREFERENCE)
+        return (math.floor(distance / 0.1), -suitability(model, needs), order[model.id])
 
     if needs.engine_swaps_models:
-        chosen = _choose(fitting, needs.memory_gb, needs, rank)
+        chosen = _choose(fitting, needs.budget_gb, needs, rank)
     else:
         chosen = _choose_together(fitting, needs, rank)
     notes: list[str] = []
@@ -162,14 +173,14 @@ def propose(catalog: Catalog, needs: Needs) -> Proposal:
     if needs.engine_swaps_models:
         notes.append(
             "Ollama loads a model when it is first asked for and unloads idle ones, so each "
-            f"model must fit in {needs.memory_label} on its own"
+            f"model must fit in {needs.budget_gb:.1f} GB (90 % of {needs.memory_label}) on its own"
         )
     else:
         total = sum(p.memory_gb for p in picks)
         notes.append(
             f"{needs.engine} keeps every model loaded, so the set must fit together: "
             f"{' + '.join(f'{p.memory_gb:.1f}' for p in picks)} = {total:.1f} GB "
-            f"of {needs.memory_label}"
+            f"of the {needs.budget_gb:.1f} GB usable (90 % of {needs.memory_label})"
         )
     return Proposal(needs, picks, tuple(excluded), tuple(notes))
 
@@ -227,7 +238,7 @@ def _choose_together(fitting: list[CatalogModel], needs: Needs, rank: Rank) -> l
     by_size = sorted(fitting, key=lambda m: rank(m, max(f.effective_params_b for f in fitting)))
     pair: list[CatalogModel] | None = None
     for large in by_size:
-        room = needs.memory_gb - memory_for(large, needs)
+        room = needs.budget_gb - memory_for(large, needs)
         below = _below(large, fitting, room, needs, rank)
         if len(below) == 2:
             if pair is None or (
@@ -250,7 +261,7 @@ def _reasons(size_class: str, model: CatalogModel, needs: Needs) -> list[str]:
     context = min(needs.context, model.context_length or needs.context)
     reasons = [
         f"needs {model.memory_gb(quant, needs.context):.1f} GB at {quant} with a "
-        f"{context}-token context ({needs.memory_label} available)",
+        f"{context}-token context ({needs.budget_gb:.1f} GB usable of {needs.memory_label})",
         {
             "small": "the cheap, fast model for short and simple requests",
             "medium": "the everyday model between the two",
@@ -267,6 +278,13 @@ def _reasons(size_class: str, model: CatalogModel, needs: Needs) -> list[str]:
     if model.openness == "fully_open":
         reasons.append("fully open: weights, training data and code are published")
     reasons.append(f"licence {model.licence}")
+    if needs.prefers(model.family):
+        reasons.append(f"of a preferred family ({model.family})")
+    if needs.engine == "ollama" and model.ollama_tag is None:
+        reasons.append(
+            "no Ollama library tag: imported into Ollama from a GGUF file (the engine script "
+            "says how)"
+        )
     if model.variant == "reasoning":
         reasons.append("a reasoning model: thinks before answering (slower, better at hard tasks)")
     wanted = {"tools", "vision"} & set(needs.use_cases)
@@ -281,13 +299,14 @@ def _too_small(smallest: CatalogModel, able: list[CatalogModel], needs: Needs) -
     need = memory_for(smallest, needs)
     quant = quant_for(smallest, needs)
     message = (
-        f"no model that meets your needs fits in {needs.memory_label} at {quant} with a "
+        f"no model that meets your needs fits in {needs.budget_gb:.1f} GB (90 % of "
+        f"{needs.memory_label}) at {quant} with a "
         f"{needs.context}-token context; the smallest that would is {smallest.id}, "
         f"which needs {need:.1f} GB"
     )
     if needs.context > 2048:
         short = min(able, key=lambda m: m.memory_gb(quant_for(m, needs), 2048))
         short_need = short.memory_gb(quant_for(short, needs), 2048)
-        if short_need <= needs.memory_gb:
+        if short_need <= needs.budget_gb:
             message += f" (with --context 2048, {short.id} fits: {short_need:.1f} GB)"
     return message

@@ -24,6 +24,8 @@ from stellwerk.errors import ConfigError
 
 PRICE_PER_ACTIVE_B = {"input_per_mtok": 0.01, "output_per_mtok": 0.02}
 ENGINE_SCRIPT = "stellwerk-engine.sh"
+ADMIN_KEY_ENV = "STELLWERK_ADMIN_KEY"
+LEDGER_URL = "sqlite:///stellwerk.db"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,17 +69,39 @@ def build_config(
             }
         )
     return {
-        "server": {"host": "127.0.0.1", "port": 8080},
+        # the ledger beside the config file (a relative path follows the config, not the
+        # working directory)
+        "server": {"host": "127.0.0.1", "port": 8080, "database_url": LEDGER_URL},
         "backends": [dict(b) for b in backends],
         "models": models,
         "departments": [
             {
                 "name": department,
                 "classification": classification,
-                "keys": [{"id": f"{department}-key", "key_env": key_env_name(department)}],
+                "keys": [
+                    {
+                        "id": f"{department}-key",
+                        "key_env": key_env_name(department),
+                        "use_case": use_case_name(department),
+                    },
+                    {"id": "admin", "role": "admin", "key_env": ADMIN_KEY_ENV},
+                ],
+            }
+        ],
+        "use_cases": [
+            {
+                "name": use_case_name(department),
+                "department": department,
+                "purpose": "general assistance: drafting, summarising, answering questions",
+                "risk_tier": "minimal",
+                "classification": classification,
             }
         ],
     }
+
+
+def use_case_name(department: str) -> str:
+    return f"{department}-assistant"
 
 
 def validate(raw: dict[str, object]) -> StellwerkConfig:

@@ -194,14 +194,15 @@ def _entry(model: ModelConfig, modified: str) -> dict[str, Any]:
     responses=_errors(openapi.LIST_ERRORS),
 )
 async def tags(request: Request, runtime: RuntimeDep) -> Response:
-    """The models the caller may use, as Ollama lists local models, then the routes (``auto``
-    ...), so that clients which pick from this list can choose a route."""
+    """The routes (``auto`` ...) first, then the models the caller may use, as Ollama lists
+    local models: clients that preselect the first entry (Open WebUI) preselect ``auto``."""
     principal = runtime.authenticate(request.headers)
     modified = wire.now_iso()
     visible = runtime.selector.visible(principal)
-    models = [_entry(m, modified) for m in visible]
+    models = []
     if any("chat" in m.capabilities for m in visible):
-        models += [_route_entry(name, modified) for name in runtime.selector.routes]
+        models = [_route_entry(name, modified) for name in runtime.selector.routes]
+    models += [_entry(m, modified) for m in visible]
     return _json({"models": models})
 
 

@@ -83,7 +83,7 @@ class PolicyFilter:
             raise PermissionDenied(
                 f"department {principal.department!r} of key {principal.key_id!r} is not configured"
             )
-        use_case = self._use_case(principal)
+        use_case = self.use_case_of(principal)
         if requested is not None:
             chosen = [m for m in models if m.id == requested]
             if not chosen:
@@ -142,7 +142,9 @@ class PolicyFilter:
             return f"not allowed for use case {use_case.name!r} (not on its allowed_models)"
         return None
 
-    def _use_case(self, principal: PrincipalLike) -> UseCaseConfig | None:
+    def use_case_of(self, principal: PrincipalLike) -> UseCaseConfig | None:
+        """The use case the principal's key is bound to (``PermissionDenied`` when it no longer
+        exists, or is non-compliant under ``compliance_mode: block``)."""
         if principal.use_case is None:
             return None
         case = self.use_cases.get(principal.use_case)
