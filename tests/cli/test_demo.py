@@ -161,9 +161,11 @@ def test_every_command_works_against_the_config_the_demo_wrote(
         time.sleep(0.5)
     assert "demo," in report.stdout
 
-    routed = stellwerk("route", "--config", config, "Hallo", cwd=elsewhere)
+    # as the notice says: for the key the demo printed, deciding as the gateway would
+    key = out["OPENAI_API_KEY"]
+    routed = stellwerk("route", "--config", config, "--key", key, "Hallo", cwd=elsewhere)
     assert routed.returncode == 0, routed.stderr
-    assert "tiny-" in routed.stdout
+    assert "tiny-" in routed.stdout and "for department demo" in routed.stdout
 
     backend = yaml.safe_load(Path(config).read_text())["backends"][0]["base_url"]
     found = stellwerk("init", "--discover", backend, "-o", "found.yaml", cwd=elsewhere)

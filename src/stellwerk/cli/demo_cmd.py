@@ -31,7 +31,7 @@ Every command works against it{path_note}, for example:
   stellwerk keys list -c {config}
   stellwerk catalog list -c {config}
   stellwerk report usage -c {config} --month {month}
-  stellwerk route --config {config} "Wie viele Tage hat ein Schaltjahr?"
+  stellwerk route --config {config} --key "$OPENAI_API_KEY" "Wie viele Tage hat ein Schaltjahr?"
   stellwerk calibrate -c {config} --bank {bank} --limit 4 --max-tokens 16
   stellwerk init --discover {llama} -o discovered.yaml
   curl {url}/v1/chat/completions -H "Authorization: Bearer $OPENAI_API_KEY" \\
