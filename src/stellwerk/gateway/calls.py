@@ -52,6 +52,7 @@ class Call:
     status: int = 200
     error_kind: str | None = None
     reservation: Reservation | None = None
+    recorded: bool = False  # its one usage record is written (``Runtime.record``)
 
     def mark_first_token(self) -> None:
         if self.first_token is None:
