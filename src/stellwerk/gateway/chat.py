@@ -93,6 +93,9 @@ async def _releasing(
             yield chunk
     finally:
         runtime.streams.release(key)
+        # close the backend's stream now, not when the collector finds it: a cut stream's
+        # account asks the same server for its tokenizer next
+        await chunks.aclose()  # type: ignore[attr-defined]
 
 
 async def embed(runtime: Runtime, call: Call, model: str, given: str | list[str]) -> EmbedResult:
