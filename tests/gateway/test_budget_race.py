@@ -7,8 +7,10 @@ more than the budget, and a reservation cannot outlive the gateway that holds it
   against a budget that has room for about two of them: the department's records never add up
   to more than the budget. In one gateway process, and across two replicas sharing PostgreSQL
   and Redis.
-* A replica SIGKILLed with streams in flight (Redis counters): after a restart, their
-  reservations are gone (the budget admits a request it could not while they were held).
+* A replica SIGKILLed with streams in flight (Redis counters; the streams go to a server that
+  holds them open, so that they are surely in flight, and the budget's probe to the real one):
+  after a restart, their reservations are gone (the budget admits a request it refused while
+  they were held).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from benchmarks.load import GatewayProcess
 from stellwerk.ledger.ledger import open_ledger
 from tests.fixtures.gateway import ENVIRON, KEYS, free_port, raw_config, running_gateway
 from tests.fixtures.llama import LlamaBackend
+from tests.fixtures.loopback import stalling_server
 from tests.gateway.test_replicas import replicas
 
 pytestmark = pytest.mark.llama
@@ -110,7 +113,7 @@ def test_the_emoji_race_never_overspends_across_two_replicas(
 
 
 STREAM = {
-    "model": "tiny-large",
+    "model": "stalled-large",
     "messages": [{"role": "user", "content": "Tell a very long story."}],
     "max_tokens": 900,  # with the prompt, the model's whole context: a reservation of 1.024
     "stream": True,
@@ -118,7 +121,9 @@ STREAM = {
 
 
 def _admitted(url: str) -> bool:
-    answer = httpx.post(url + "/v1/chat/completions", json=STREAM, headers=AUTH, timeout=120)
+    """Whether the budget admits one more request of a stream's size (on the real server)."""
+    body = {**STREAM, "model": "tiny-large", "stream": False}
+    answer = httpx.post(url + "/v1/chat/completions", json=body, headers=AUTH, timeout=120)
     assert answer.status_code in (200, 429), answer.text
     return answer.status_code == 200
 
@@ -130,26 +135,31 @@ def test_a_killed_replicas_reservations_are_gone_after_restart(
 ) -> None:
     raw = budget_raw(raw_config(llama_server.base_url, f"sqlite:///{tmp_path / 'ledger.db'}"))
     raw["server"].update(redis_url=redis_url, redis_prefix=redis_prefix)
-    gateway = GatewayProcess(write_config(tmp_path, raw), free_port(), ENVIRON, tmp_path / "gw.log")
-    gateway.start()
-    try:
-        with (
-            httpx.Client(base_url=gateway.url, timeout=120) as client,
-            contextlib.suppress(httpx.HTTPError),  # closing the streams of a dead gateway
-            contextlib.ExitStack() as streams,
-        ):
-            for _ in range(2):  # two streams under way: 2.048 of 2.5 reserved
-                response = streams.enter_context(
-                    client.stream("POST", "/v1/chat/completions", json=STREAM, headers=AUTH)
-                )
-                assert response.status_code == 200
-                next(response.iter_lines())
-            assert not _admitted(gateway.url)  # no room for a third
-            gateway.kill()  # SIGKILL, the streams in flight
+    large = next(m for m in raw["models"] if m["id"] == "tiny-large")
+    raw["models"].append({**large, "id": "stalled-large", "backend": "stalled"})
+    with stalling_server() as stalled:  # streams that stay in flight until the kill
+        raw["backends"].append({"name": "stalled", "kind": "openai", "base_url": stalled.url})
+        config = write_config(tmp_path, raw)
+        gateway = GatewayProcess(config, free_port(), ENVIRON, tmp_path / "gw.log")
         gateway.start()
-        deadline = time.monotonic() + 60
-        while not _admitted(gateway.url):
-            assert time.monotonic() < deadline, "the killed replica's reservations are still held"
-            time.sleep(1)
-    finally:
-        gateway.kill()
+        try:
+            with (
+                httpx.Client(base_url=gateway.url, timeout=120) as client,
+                contextlib.suppress(httpx.HTTPError),  # closing the streams of a dead gateway
+                contextlib.ExitStack() as streams,
+            ):
+                for _ in range(2):  # two streams under way: 2.048 of 2.5 reserved
+                    response = streams.enter_context(
+                        client.stream("POST", "/v1/chat/completions", json=STREAM, headers=AUTH)
+                    )
+                    assert response.status_code == 200
+                    next(response.iter_lines())
+                assert not _admitted(gateway.url)  # no room for a third
+                gateway.kill()  # SIGKILL, the streams in flight
+            gateway.start()
+            deadline = time.monotonic() + 60
+            while not _admitted(gateway.url):
+                assert time.monotonic() < deadline, "the killed replica's reservations are held"
+                time.sleep(1)
+        finally:
+            gateway.kill()
