@@ -3,7 +3,8 @@ every request leaves exactly one usage record, whatever is raised on its way.
 
 * A client that hangs up after N chunks (Open WebUI's stop button) on either API: the record says
   499 ``client_disconnected``, at least N completion tokens, prompt tokens from the backend's
-  tokenizer, a cost; the budget counter holds that cost (settled, not released).
+  tokenizer, a cost; the budget counter holds that cost (settled, not released). A stream cut by
+  its deadline (``timeouts.total``) likewise, as 504 ``stream_interrupted``.
 * llama-cpp-python with ``interrupt_requests`` on ends a running stream with ``[DONE]`` and no
   finish reason when another request waits: the client gets the API's error event, the record
   says ``stream_interrupted``.
@@ -122,6 +123,22 @@ def test_a_stream_the_client_cuts_is_charged_for_what_it_received(
     assert record.usage_source == "counted:chunks+tokenize"  # the backend's own tokenizer
     assert record.cost > 0
     assert held == pytest.approx(record.cost, abs=1e-6)  # settled on its cost, not released
+
+
+def test_a_stream_past_its_deadline_is_charged_for_what_it_received(
+    gateway_raw: dict[str, Any],
+) -> None:
+    path, body, is_content = STREAMS["openai"]
+    gateway_raw["backends"][0]["timeouts"]["total"] = 0.3  # a long answer takes about 1 s
+    with running_gateway(gateway_raw) as gw:
+        answer = httpx.post(gw.url + path, json=body, headers=AUTH, timeout=60)
+        (record,) = records(gw)
+    lines = [line for line in answer.text.splitlines() if line.strip()]
+    received = sum(map(is_content, lines))
+    assert received >= 1 and "data: [DONE]" not in lines
+    assert "total time limit" in json.loads(lines[-1].removeprefix("data: "))["error"]["message"]
+    assert (record.status, record.error_kind) == (504, "stream_interrupted")
+    assert record.completion_tokens >= received and record.prompt_tokens > 0
 
 
 @pytest.fixture
