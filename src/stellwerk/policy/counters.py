@@ -53,7 +53,8 @@ class Counters(ABC):
     @abstractmethod
     async def settle(self, entries: Sequence[tuple[str, int, int]]) -> None:
         """For each ``(key, held, used)``: take ``held`` off what this process holds under
-        ``key`` and add ``used`` to the counter, in one step (an ended window is left alone)."""
+        ``key`` and add ``used`` (which may be negative) to the counter, all in one step; an
+        ended window is left alone, and counters never go below zero."""
 
     @abstractmethod
     async def value(self, key: str) -> int:

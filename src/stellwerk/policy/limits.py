@@ -101,10 +101,9 @@ class Limiter:
         """Replace the reservation by the real use (may be more than reserved)."""
         token_delta = max(0, tokens) - reservation.tokens
         used_micro = math.ceil(max(0.0, cost) * MICRO)
-        await self._counters.adjust([(k, token_delta) for k in reservation.token_keys])
-        await self._counters.settle(
-            [(k, reservation.cost_micro, used_micro) for k in reservation.cost_keys]
-        )
+        entries = [(k, 0, token_delta) for k in reservation.token_keys]  # not held: adjusted
+        entries += [(k, reservation.cost_micro, used_micro) for k in reservation.cost_keys]
+        await self._counters.settle(entries)
 
     async def release(self, reservation: Reservation) -> None:
         """Give back the tokens and cost of a request that used nothing (it still counts as a

@@ -98,16 +98,23 @@ end
 return 0
 """
 
-# KEYS: the counters; ARGV: instance, then held and used for each key in turn.
+# KEYS: the counters; ARGV: instance, then held and used for each key in turn. Ended windows
+# (missing keys) are left alone; counters never go below zero.
 _SETTLE = """
 local instance = ARGV[1]
 for i, key in ipairs(KEYS) do
-  local left = redis.call('HINCRBY', key .. ':held', instance, -tonumber(ARGV[2 * i]))
-  if left <= 0 then
-    redis.call('HDEL', key .. ':held', instance)
+  local held = tonumber(ARGV[2 * i])
+  if held ~= 0 then
+    local left = redis.call('HINCRBY', key .. ':held', instance, -held)
+    if left <= 0 then
+      redis.call('HDEL', key .. ':held', instance)
+    end
   end
   if redis.call('EXISTS', key) == 1 then
-    redis.call('INCRBY', key, ARGV[2 * i + 1])
+    local value = redis.call('INCRBY', key, ARGV[2 * i + 1])
+    if value < 0 then
+      redis.call('SET', key, 0, 'KEEPTTL')
+    end
   end
 end
 return 0
