@@ -39,7 +39,7 @@ from stellwerk.gateway.server import serve_in_thread
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.policy.limits import scopes_for
 from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, running_gateway
-from tests.fixtures.loopback import garbled_usage_server, recording_proxy
+from tests.fixtures.loopback import garbled_usage_server, recording_proxy, stalling_server
 
 pytestmark = pytest.mark.llama
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
@@ -213,3 +213,26 @@ def test_a_500_leaves_its_usage_record(gateway_raw: dict[str, Any]) -> None:
     assert answer.status_code == 500
     assert answer.json()["error"]["message"] == "internal error; see the gateway's log"
     assert (record.status, record.error_kind, record.model) == (500, "internal", "tiny-small")
+
+
+def test_a_client_gone_before_its_first_token_frees_its_stream_slot(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """The client hangs up while the model loads; the first token comes after: the stream is
+    accounted (499, its first chunk counted) and its key's stream slot is free again."""
+    gateway_raw["server"]["limits"] = {"max_streams_per_key": 1}
+    with stalling_server(first_after_s=1.0) as slow:
+        gateway_raw["backends"].append({"name": "slow", "kind": "openai", "base_url": slow.url})
+        small = next(m for m in gateway_raw["models"] if m["id"] == "tiny-small")
+        gateway_raw["models"].append({**small, "id": "slow-small", "backend": "slow"})
+        body = {"model": "slow-small", "messages": STORY, "stream": True}
+        with running_gateway(gateway_raw) as gw:
+            url = gw.openai_url + "/chat/completions"
+            with pytest.raises(httpx.ReadTimeout):  # gone before the first token
+                httpx.post(url, json=body, headers=AUTH, timeout=httpx.Timeout(30, read=0.3))
+            (record,) = records(gw)
+            with httpx.stream("POST", url, json=body, headers=AUTH, timeout=30) as again:
+                status = again.status_code
+    assert (record.status, record.error_kind) == (499, "client_disconnected")
+    assert record.completion_tokens >= 1
+    assert status == 200  # the first stream's slot was given back
