@@ -39,6 +39,7 @@ from stellwerk.gateway.server import serve_in_thread
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.policy.limits import scopes_for
 from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, running_gateway
+from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import garbled_usage_server, recording_proxy, stalling_server
 
 pytestmark = pytest.mark.llama
@@ -181,7 +182,7 @@ def test_a_stream_the_server_interrupts_is_an_error_not_an_answer(
 
 
 def test_the_health_probe_of_a_llamacpp_backend_takes_no_generation_lock(
-    gateway_raw: dict[str, Any], llama_server: Any
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend
 ) -> None:
     with recording_proxy(llama_server.base_url) as proxy:
         backend = gateway_raw["backends"][0]
