@@ -1,6 +1,8 @@
-"""A request that ends without a usage record (cancelled by a client that hung up, or a bug in a
-backend) gives its budget reservation back, so that it cannot hold a department's budget until
-the month ends."""
+"""A request that ends before its answer by something else than a ``StellwerkError`` (cancelled
+by a client that hung up, or a bug in a backend) gives its budget reservation back: nothing was
+used that could be counted, so it cannot hold a department's budget until the month ends. (Its
+usage record is still written, by ``stellwerk.gateway.chat.one_record``, and settles nothing
+more.)"""
 
 from __future__ import annotations
 

@@ -177,3 +177,43 @@ def test_concurrent_streaming_requests_cannot_overspend(
         assert await limiter.spent(scopes[0]) == pytest.approx(9.0)
 
     run(make_counters, body)
+
+
+@pytest.mark.redis
+def test_held_reservations_count_only_while_their_gateway_lives(
+    redis_url: str, redis_prefix: str, clock: FakeClock
+) -> None:
+    """Replica A holds a reservation; replica B sees it while A lives, and no longer once A's
+    liveness key is gone (what its expiry does after a SIGKILL). What A settled stays."""
+    import redis
+
+    async def main() -> tuple[float, float, float, float]:
+        a = RedisCounters(redis_url, prefix=redis_prefix)
+        b = RedisCounters(redis_url, prefix=redis_prefix)
+        try:
+            limiter_a, limiter_b = Limiter(a, clock), Limiter(b, clock)
+            scope = dept(monthly_budget=10)
+            settled = await limiter_a.admit(scope, max_tokens=0, max_cost=2.0)
+            await limiter_a.settle(settled, tokens=0, cost=0.5)
+            await limiter_a.admit(scope, max_tokens=0, max_cost=3.0)  # in flight
+            seen_alive = await limiter_b.spent(scope[0])
+            with pytest.raises(RateLimited):
+                await limiter_b.admit(scope, max_tokens=0, max_cost=7.0)
+            client = redis.Redis.from_url(redis_url)
+            client.delete(*client.keys(redis_prefix + "live:*"))  # A is dead, B alive again:
+            client.close()
+            await limiter_b.admit(scope, max_tokens=0, max_cost=0.0)  # B's sign of life
+            seen_dead = await limiter_b.spent(scope[0])
+            held_b = await limiter_b.admit(scope, max_tokens=0, max_cost=9.0)  # fits now
+            after = await limiter_b.spent(scope[0])
+            await limiter_b.release(held_b)
+            return seen_alive, seen_dead, after, await limiter_b.spent(scope[0])
+        finally:
+            await a.close()
+            await b.close()
+
+    seen_alive, seen_dead, after, released = asyncio.run(main())
+    assert seen_alive == pytest.approx(3.5)  # 0.5 settled + 3.0 held by A
+    assert seen_dead == pytest.approx(0.5)  # A's hold died with it; its settlement stays
+    assert after == pytest.approx(9.5)
+    assert released == pytest.approx(0.5)

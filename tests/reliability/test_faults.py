@@ -202,6 +202,9 @@ def test_backend_dying_mid_stream_ends_it_with_an_error_event(
     ledger.close()
     assert (record.model, record.error_kind) == ("first-small", "stream_interrupted")
     assert record.fallback_from is None  # no switch after the first token
+    # charged for what it received: its chunks, and the prompt's bound (the tokenizer is gone)
+    assert record.completion_tokens >= 1 and record.prompt_tokens > 0 and record.cost > 0
+    assert record.usage_source == "counted:chunks+bound"
 
 
 #: "Within flush_interval_ms, plus the time of the write": a generous allowance for the write on

@@ -48,6 +48,11 @@ class Backend(ABC):
     async def embed(self, model: str, inputs: list[str]) -> EmbedResult:
         """One vector per input."""
 
+    async def prompt_tokens(self, model: str, request: ChatRequest) -> int | None:
+        """The prompt's tokens as the server's own tokenizer counts them, for a stream that
+        ended before the server reported its usage; None where the server has no tokenizer."""
+        return None
+
     @abstractmethod
     async def probe(self) -> None:
         """Raise an ``UpstreamError`` if the server does not answer a cheap request."""

@@ -2,7 +2,8 @@
 
 Ollama sends no headers until the model is loaded and generating; the backend's ``first_token``
 timeout must cover a cold load (the default is 300 s). Its final streamed line carries the token
-counts (``prompt_eval_count``, ``eval_count``), so streamed usage is the server's own.
+counts (``prompt_eval_count``, ``eval_count``), so streamed usage is the server's own. A final
+line without ``done_reason`` is a stream the server cut short: an error, not a normal end.
 """
 
 from __future__ import annotations
@@ -167,6 +168,8 @@ class OllamaBackend(Backend):
                 body = parse_json(self.name, line.encode())
                 if "error" in body:
                     raise BackendFailed(self.name, f"stream error: {body['error']}")
+                if body.get("done") and not body.get("done_reason"):
+                    raise BackendFailed(self.name, "stream interrupted: done without a done_reason")
                 message = body.get("message") or {}
                 tool_calls = tool_calls_from_wire(message.get("tool_calls"))
                 content = message.get("content") or None

@@ -4,6 +4,17 @@
 (``stream_options.include_usage``); servers that still send none (llama-cpp-python does not) get
 their tokens counted here: completion tokens from the streamed chunks, prompt tokens from the
 server's tokenize endpoint when it has one, else estimated; ``Usage.source`` says which.
+
+A stream ends with its finish reason, then ``[DONE]``. ``[DONE]`` without a finish reason is a
+stream the server cut short: llama-cpp-python started with ``interrupt_requests`` on (its
+default) ends a running stream that way as soon as another request waits for its lock. That is a
+``BackendFailed``, never a normal end, so the client gets the API's error event and the usage
+record says ``stream_interrupted``.
+
+The health probe of a ``dialect: llamacpp`` server asks an endpoint that does not take the
+server's generation lock (``/health`` of llama.cpp's ``llama-server``, else ``/openapi.json``
+of llama-cpp-python): ``/v1/models`` takes it, so it waits behind a running generation and, with
+``interrupt_requests`` on, cuts that generation off (docs/backends-llamacpp.md).
 """
 
 from __future__ import annotations
@@ -32,6 +43,9 @@ _TOKENIZERS = (
     ("/extras/tokenize/count", "input", "count"),  # llama-cpp-python
     ("/tokenize", "content", "tokens"),  # llama.cpp's llama-server, vLLM ("prompt" also works)
 )
+# Probe paths of a llama.cpp server that take no generation lock, tried in order: llama-server's
+# /health, llama-cpp-python's /openapi.json (it has no /health).
+_LOCK_FREE_PROBES = ("/health", "/openapi.json")
 
 
 def to_wire(model: str, request: ChatRequest, *, stream: bool, dialect: Dialect = generic) -> JSON:
@@ -126,6 +140,7 @@ class OpenAIBackend(Backend):
         counted = 0
         usage: Usage | None = None
         finished = False
+        finish_reason: str | None = None
         async with stream_lines(
             self.client, self.name, url, payload, headers=self.headers, timeout=self.timeout
         ) as lines:
@@ -147,11 +162,16 @@ class OpenAIBackend(Backend):
                     usage = chunk.usage
                 if chunk.content is not None or chunk.tool_calls is not None:
                     counted += 1
+                finish_reason = chunk.finish_reason or finish_reason
                 if chunk.content is not None or chunk.tool_calls or chunk.finish_reason:
                     yield ChatChunk(chunk.content, chunk.tool_calls, chunk.finish_reason)
         if not finished:
             # llama-cpp-python answers a prompt over its context with an empty 200 stream
             raise BackendFailed(self.name, "stream ended before [DONE]")
+        if finish_reason is None:
+            raise BackendFailed(
+                self.name, "stream interrupted: [DONE] without a finish reason (answer cut short)"
+            )
         if usage is None:
             usage = await self._counted_usage(model, request, counted)
         yield ChatChunk(usage=usage)
@@ -176,6 +196,9 @@ class OpenAIBackend(Backend):
         return EmbedResult(vectors, usage.prompt_tokens)
 
     async def probe(self) -> None:
+        if self.config.dialect == "llamacpp":
+            await self._probe_lock_free()
+            return
         with upstream_errors(self.name):
             response = await self.client.get(
                 self.api + "/models", headers=self.headers, timeout=self.timeout
@@ -183,6 +206,23 @@ class OpenAIBackend(Backend):
         if response.status_code >= 400:
             raise BackendFailed(self.name, f"/v1/models answered HTTP {response.status_code}")
         parse_json(self.name, response.content)
+
+    async def _probe_lock_free(self) -> None:
+        status = 0
+        for path in _LOCK_FREE_PROBES:
+            with upstream_errors(self.name):
+                response = await self.client.get(
+                    self.root + path, headers=self.headers, timeout=self.timeout
+                )
+            status = response.status_code
+            if status < 400:
+                return
+            if status != 404:
+                break
+        raise BackendFailed(self.name, f"health probe answered HTTP {status}")
+
+    async def prompt_tokens(self, model: str, request: ChatRequest) -> int | None:
+        return await self._tokenize_count(model, prompt_text(request.messages))
 
     async def _counted_usage(self, model: str, request: ChatRequest, chunks: int) -> Usage:
         text = prompt_text(request.messages)

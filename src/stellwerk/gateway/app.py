@@ -64,13 +64,15 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         runtime.health.start()
         background = asyncio.create_task(governance.run(config.governance.refresh_seconds))
         measuring = asyncio.create_task(answers.run())
+        alive = asyncio.create_task(governance.counters.keep_alive())  # held reservations
         try:
             yield
         finally:
             background.cancel()
             measuring.cancel()
+            alive.cancel()
             # their database work in flight ends before the ledger closes (ledger.in_thread)
-            await asyncio.wait({background, measuring})
+            await asyncio.wait({background, measuring, alive})
             await runtime.health.stop()
             await runtime.client.aclose()
             await writer.close()

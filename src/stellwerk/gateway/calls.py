@@ -52,6 +52,7 @@ class Call:
     status: int = 200
     error_kind: str | None = None
     reservation: Reservation | None = None
+    recorded: bool = False  # its one usage record is written (``Runtime.record``)
 
     def mark_first_token(self) -> None:
         if self.first_token is None:
@@ -135,8 +136,9 @@ class Caller:
         call.fallback_from.append(model.id)
 
     async def release_on_abort(self, call: Call, exc: BaseException) -> None:
-        """A request ended by something else than a ``StellwerkError`` (cancelled, a bug) is
-        never recorded, so its reservation is given back here; otherwise the record settles it."""
+        """A request ended by something else than a ``StellwerkError`` (cancelled, a bug) before
+        an answer used nothing that can be counted: its reservation is given back here, and its
+        record (``stellwerk.gateway.chat.one_record``) settles nothing more."""
         if isinstance(exc, StellwerkError) or call.reservation is None:
             return
         if self.admission is not None:

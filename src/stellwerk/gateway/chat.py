@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio
 
@@ -92,6 +93,9 @@ async def _releasing(
             yield chunk
     finally:
         runtime.streams.release(key)
+        # close the backend's stream now, not when the collector finds it: a cut stream's
+        # account asks the same server for its tokenizer next
+        await chunks.aclose()  # type: ignore[attr-defined]
 
 
 async def embed(runtime: Runtime, call: Call, model: str, given: str | list[str]) -> EmbedResult:
@@ -119,38 +123,6 @@ async def embed(runtime: Runtime, call: Call, model: str, given: str | list[str]
     return result
 
 
-async def accounted(
-    runtime: Runtime,
-    call: Call,
-    events: AsyncGenerator[bytes, None],
-    rest: AsyncGenerator[ChatChunk, None],
-    error_event: Callable[[StellwerkError], bytes],
-) -> AsyncIterator[bytes]:
-    """Pass a stream's rendered events on and account how it ended, for both APIs: a backend
-    failure after the first token ends it with ``error_event`` (no silent switch), a client that
-    hangs up is recorded as 499, and the usage record is written in every case."""
-    try:
-        async for event in events:
-            yield event
-    except StellwerkError as exc:
-        call.status, call.error_kind = status_of(exc), "stream_interrupted"
-        yield error_event(exc)
-    except BaseException:
-        call.status, call.error_kind = 499, "client_disconnected"
-        raise
-    finally:
-        with anyio.CancelScope(shield=True):  # a client that hangs up still gets its record
-            await events.aclose()
-            await rest.aclose()
-            await runtime.record(call)
-
-
-async def chunks_of(first: ChatChunk, rest: AsyncIterator[ChatChunk]) -> AsyncIterator[ChatChunk]:
-    yield first
-    async for chunk in rest:
-        yield chunk
-
-
 def decision_headers(call: Call) -> dict[str, str]:
     headers = {"x-stellwerk-request-id": call.request_id}
     if call.model is not None:
@@ -163,6 +135,29 @@ def decision_headers(call: Call) -> dict[str, str]:
     if call.fallback_from:
         headers["x-stellwerk-fallback-from"] = ",".join(call.fallback_from)
     return headers
+
+
+@asynccontextmanager
+async def one_record(runtime: Runtime, call: Call) -> AsyncIterator[None]:
+    """Around a request's handler: whatever is raised on its way, the request leaves exactly one
+    usage record (``Runtime.record`` writes one per call). A ``StellwerkError`` is accounted by
+    ``fail``; a cancellation (the client hung up before the answer) is a 499; anything else (a
+    bug) the 500 the client gets. A handler that ends normally has recorded its call, or handed
+    it to a streamed response (``stellwerk.gateway.stream_end``) that will."""
+    try:
+        yield
+    except StellwerkError as exc:
+        with anyio.CancelScope(shield=True):
+            await fail(runtime, call, exc)
+        raise
+    except BaseException as exc:
+        cancelled = isinstance(exc, (anyio.get_cancelled_exc_class(), GeneratorExit))
+        call.status, call.error_kind = (
+            (499, "client_disconnected") if cancelled else (500, "internal")
+        )
+        with anyio.CancelScope(shield=True):
+            await runtime.record(call)
+        raise
 
 
 async def fail(runtime: Runtime, call: Call, exc: StellwerkError) -> None:

@@ -11,15 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from stellwerk.backends.tokens import PromptSize, estimate_tokens
+from stellwerk.backends.tokens import PromptSize, inputs_bound
 from stellwerk.config.schema import ModelConfig
 from stellwerk.gateway.auth import Principal
 from stellwerk.governance.service import Governance
 from stellwerk.policy.classification import HEADER, effective_classification
 from stellwerk.policy.limits import Reservation
-
-_PER_MESSAGE = 8
-_PER_CHAT = 32
 
 
 class GovernedPolicy:
@@ -54,22 +51,21 @@ class Admission:
         prompt: PromptSize,
         max_answer_tokens: int | None,
     ) -> Reservation:
-        # generous: chat templates add tokens around every message (about 25 for a one-line
-        # chat on the test models), and the settlement corrects to the real count anyway
-        tokens = prompt.tokens + _PER_MESSAGE * prompt.messages + _PER_CHAT
+        # The prompt is at most its bound (stellwerk.backends.tokens) and, with the answer, at
+        # most the model's context; the answer at most max_tokens. The reservation is the worst
+        # over those, so that a request never costs more than it reserved.
         worst_tokens = 0
         worst_cost = 0.0
         for model in models:
-            room = max(0, model.context_length - tokens)
-            out = room if max_answer_tokens is None else min(max_answer_tokens, room)
-            worst_tokens = max(worst_tokens, tokens + out)
-            worst_cost = max(worst_cost, model.price.cost(tokens, out))
+            tokens, cost = _worst(model, prompt.bound, max_answer_tokens)
+            worst_tokens = max(worst_tokens, tokens)
+            worst_cost = max(worst_cost, cost)
         return await self._reserve(principal, worst_tokens, worst_cost)
 
     async def admit_embeddings(
         self, principal: Principal, model: ModelConfig, inputs: Sequence[str]
     ) -> Reservation:
-        tokens = sum(estimate_tokens(text) + _PER_MESSAGE for text in inputs)
+        tokens = inputs_bound(list(inputs))
         return await self._reserve(principal, tokens, model.price.cost(tokens, 0))
 
     async def release(self, reservation: Reservation) -> None:
@@ -79,3 +75,18 @@ class Admission:
         return await self.governance.admit(
             principal.department, principal.key_id, max_tokens=tokens, max_cost=cost
         )
+
+
+def _worst(model: ModelConfig, prompt_bound: int, max_answer: int | None) -> tuple[int, float]:
+    """The most tokens and the highest cost a request can reach on ``model``: its prompt ``p``
+    is at most ``prompt_bound``, its answer at most ``max_answer`` and what the model's context
+    leaves after ``p``. Tokens and cost are linear in ``p`` on either side of the point where the
+    context starts to cut the answer, so their maxima are at one of the two ends."""
+    context = model.context_length
+    answer = context if max_answer is None else min(max_answer, context)
+    ends = {prompt_bound, min(prompt_bound, max(0, context - answer))}
+    worst = [(p, min(answer, max(0, context - p))) for p in ends]
+    return (
+        max(p + out for p, out in worst),
+        max(model.price.cost(p, out) for p, out in worst),
+    )

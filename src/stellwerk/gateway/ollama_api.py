@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from stellwerk.backends.types import ChatChunk
 from stellwerk.config.schema import ModelConfig
@@ -22,11 +22,9 @@ from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.chat import (
-    accounted,
-    chunks_of,
     decision_headers,
-    fail,
     new_request_id,
+    one_record,
     open_stream,
     select,
 )
@@ -34,6 +32,7 @@ from stellwerk.gateway.chat import embed as embed_call
 from stellwerk.gateway.deps import RuntimeDep, runtime_of
 from stellwerk.gateway.errors import message_of
 from stellwerk.gateway.runtime import Runtime
+from stellwerk.gateway.stream_end import AccountedStream, StreamEnd
 
 router = APIRouter(prefix="/api", tags=["Ollama API"])
 
@@ -73,7 +72,7 @@ async def generate(request: Request) -> Response:
 
 async def _converse(request: Request, runtime: Runtime, *, generate: bool) -> Response:
     call = Call(new_request_id(), "ollama", "generate" if generate else "chat", "", stream=False)
-    try:
+    async with one_record(runtime, call):
         call.principal = runtime.authenticate(request.headers)
         raw = await read_body(request, runtime.config.server.max_body_bytes)
         body: wire.OllamaChatRequest | wire.OllamaGenerateRequest
@@ -87,38 +86,30 @@ async def _converse(request: Request, runtime: Runtime, *, generate: bool) -> Re
         call.selection = await select(runtime, call, body.model, chat_request)
         if body.stream:
             first, rest = await open_stream(runtime, call, chat_request)
-            return StreamingResponse(
-                accounted(runtime, call, _ndjson(call, first, rest, generate), rest, _error_line),
+            end = StreamEnd(runtime, call, chat_request, rest)
+            return AccountedStream(
+                end,
+                _ndjson(call, end.chunks(first), generate),
+                _error_line,
                 media_type="application/x-ndjson",
                 headers=decision_headers(call),
             )
         result = await runtime.caller.complete(call, call.selection, chat_request)
-    except StellwerkError as exc:
-        await fail(runtime, call, exc)
-        raise
-    call.ended = time.perf_counter()
-    await runtime.record(call)
-    assert call.model is not None
-    total_ns = int((call.ended - call.started) * 1e9)
-    return Response(
-        wire.chat_response(call.model.id, result, total_ns, generate=generate),
-        media_type="application/json",
-        headers=decision_headers(call),
-    )
+        call.ended = time.perf_counter()
+        assert call.model is not None
+        total_ns = int((call.ended - call.started) * 1e9)
+        payload = wire.chat_response(call.model.id, result, total_ns, generate=generate)
+        await runtime.record(call)
+        return Response(payload, media_type="application/json", headers=decision_headers(call))
 
 
 async def _ndjson(
-    call: Call,
-    first: ChatChunk,
-    rest: AsyncGenerator[ChatChunk, None],
-    generate: bool,
+    call: Call, chunks: AsyncIterator[ChatChunk], generate: bool
 ) -> AsyncGenerator[bytes, None]:
     assert call.model is not None
     model = call.model.id
     done_reason = "stop"
-    async for chunk in chunks_of(first, rest):
-        if chunk.usage is not None:
-            call.usage = chunk.usage
+    async for chunk in chunks:
         if chunk.finish_reason == "length":
             done_reason = "length"
         if chunk.content is not None or chunk.tool_calls:
@@ -141,15 +132,12 @@ def _error_line(exc: StellwerkError) -> bytes:
 async def embed(request: Request, runtime: RuntimeDep) -> Response:
     """Embeddings: one vector per input string."""
     call = Call(new_request_id(), "ollama", "embeddings", "", stream=False)
-    try:
+    async with one_record(runtime, call):
         call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(wire.OllamaEmbedRequest, await read_body(request, limit))
-    except StellwerkError as exc:
-        await fail(runtime, call, exc)
-        raise
-    call.requested_model = body.model
-    result = await embed_call(runtime, call, body.model, body.input)
+        call.requested_model = body.model
+        result = await embed_call(runtime, call, body.model, body.input)
     assert call.model is not None and call.ended is not None
     total_ns = int((call.ended - call.started) * 1e9)
     return _json(

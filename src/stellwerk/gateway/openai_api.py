@@ -5,26 +5,23 @@ from __future__ import annotations
 import base64
 import struct
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from stellwerk.backends.types import ChatChunk, ChatRequest
-from stellwerk.errors import StellwerkError
 from stellwerk.gateway import openai_wire as wire
 from stellwerk.gateway import openapi
 from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.chat import (
-    accounted,
-    chunks_of,
     decision_headers,
-    fail,
     new_request_id,
+    one_record,
     open_stream,
     select,
 )
@@ -35,6 +32,7 @@ from stellwerk.gateway.openai_schema import (
     ChatMessage,
     EmbeddingRequest,
 )
+from stellwerk.gateway.stream_end import AccountedStream, StreamEnd
 
 router = APIRouter(prefix="/v1", tags=["OpenAI API"])
 
@@ -81,7 +79,7 @@ async def chat_completions(request: Request) -> Response:
     """Chat completion; ``model`` is a model id or a route (``auto`` ...); ``stream`` for SSE."""
     runtime = runtime_of(request)  # served by the direct lane: no FastAPI dependencies
     call = Call(new_request_id(), "openai", "chat", "", stream=False)
-    try:
+    async with one_record(runtime, call):
         call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(ChatCompletionRequest, await read_body(request, limit))
@@ -91,37 +89,30 @@ async def chat_completions(request: Request) -> Response:
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             first, rest = await open_stream(runtime, call, chat)
-            return StreamingResponse(
-                accounted(
-                    runtime, call, _sse(call, first, rest, include_usage), rest, wire.error_event
-                ),
+            end = StreamEnd(runtime, call, chat, rest)
+            return AccountedStream(
+                end,
+                _sse(call, end.chunks(first), include_usage),
+                wire.error_event,
                 media_type="text/event-stream",
                 headers={**decision_headers(call), "cache-control": "no-cache"},
             )
         result = await runtime.caller.complete(call, call.selection, chat)
-    except StellwerkError as exc:
-        await fail(runtime, call, exc)
-        raise
-    call.ended = time.perf_counter()
-    await runtime.record(call)
-    assert call.model is not None
-    payload = wire.completion(call.request_id, int(time.time()), call.model.id, result)
-    return _json(payload, decision_headers(call))
+        call.ended = time.perf_counter()
+        assert call.model is not None
+        payload = wire.completion(call.request_id, int(time.time()), call.model.id, result)
+        await runtime.record(call)
+        return _json(payload, decision_headers(call))
 
 
 async def _sse(
-    call: Call,
-    first: ChatChunk,
-    rest: AsyncGenerator[ChatChunk, None],
-    include_usage: bool,
+    call: Call, chunks: AsyncIterator[ChatChunk], include_usage: bool
 ) -> AsyncGenerator[bytes, None]:
     assert call.model is not None
     model, created, rid = call.model.id, int(time.time()), call.request_id
     is_first = True
-    async for chunk in chunks_of(first, rest):
-        if chunk.usage is not None:
-            call.usage = chunk.usage
-        elif chunk.content is not None or chunk.tool_calls or chunk.finish_reason:
+    async for chunk in chunks:
+        if chunk.content is not None or chunk.tool_calls or chunk.finish_reason:
             yield wire.chunk_event(rid, created, model, chunk, first=is_first)
             is_first = False
     call.ended = time.perf_counter()
@@ -139,15 +130,12 @@ async def _sse(
 async def embeddings(request: Request, runtime: RuntimeDep) -> Response:
     """Embeddings from a model with the ``embeddings`` capability."""
     call = Call(new_request_id(), "openai", "embeddings", "", stream=False)
-    try:
+    async with one_record(runtime, call):
         call.principal = runtime.authenticate(request.headers)
         limit = runtime.config.server.max_body_bytes
         body = parse(EmbeddingRequest, await read_body(request, limit))
-    except StellwerkError as exc:
-        await fail(runtime, call, exc)
-        raise
-    call.requested_model = body.model
-    result = await embed_call(runtime, call, body.model, body.input)
+        call.requested_model = body.model
+        result = await embed_call(runtime, call, body.model, body.input)
     assert call.model is not None
     encode = _base64 if body.encoding_format == "base64" else None
     payload = orjson.dumps(

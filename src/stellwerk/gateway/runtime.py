@@ -61,7 +61,11 @@ class Runtime:
         return classify(principal, headers)
 
     async def record(self, call: Call) -> None:
-        """Write the call's one usage record and update the metrics; never raises."""
+        """Write the call's one usage record, settle its reservation on its usage and update
+        the metrics; a second call for the same request does nothing."""
+        if call.recorded:
+            return
+        call.recorded = True
         ended = call.ended or time.perf_counter()
         principal = call.principal
         model = call.model

@@ -7,6 +7,13 @@ returned. That single atomic step is what keeps concurrent requests from overspe
 requests can never both see the same remaining budget. ``adjust`` later corrects a reservation
 to what was really used (reserve-then-settle).
 
+A charge may be ``held``: a reservation of a request in flight rather than a use (the budget's).
+``settle`` turns it into what the request used, in one step. Held amounts belong to the process
+that holds them and cannot outlive it: in process they die with the process (the month's
+counter is seeded from the ledger at the next start); in Redis they are kept per gateway
+instance and count only while that instance is alive (a liveness key it refreshes), so the
+reservations of a replica that was killed disappear once its liveness key expires.
+
 ``InProcessCounters`` serves one gateway process; ``RedisCounters``
 (``stellwerk.policy.redis_counters``) lets several replicas share the same counters.
 """
@@ -29,6 +36,7 @@ class Charge:
     amount: int
     limit: int
     ttl_s: int
+    held: bool = False
 
 
 class Counters(ABC):
@@ -43,13 +51,25 @@ class Counters(ABC):
         alone); counters never go below zero."""
 
     @abstractmethod
+    async def settle(self, entries: Sequence[tuple[str, int, int]]) -> None:
+        """For each ``(key, held, used)``: take ``held`` off what this process holds under
+        ``key`` and add ``used`` (which may be negative) to the counter, all in one step; an
+        ended window is left alone, and counters never go below zero."""
+
+    @abstractmethod
     async def value(self, key: str) -> int:
-        """The current value (0 for a counter that does not exist)."""
+        """The current value, held amounts of live processes included (0 for a counter that
+        does not exist)."""
 
     @abstractmethod
     async def seed(self, key: str, value: int, ttl_s: int) -> bool:
         """Set a counter that does not exist yet (e.g. this month's spend from the ledger after
         a restart); returns whether it was set."""
+
+    async def keep_alive(self) -> None:
+        """Run while the gateway serves: keep this process's held amounts alive (in process
+        there is nothing to do)."""
+        return None
 
     async def close(self) -> None:
         """Release connections; the in-process counters hold none."""
@@ -87,6 +107,9 @@ class InProcessCounters(Counters):
                 if entry is None or entry[1] <= now:
                     continue
                 self._values[key] = (max(0, entry[0] + delta), entry[1])
+
+    async def settle(self, entries: Sequence[tuple[str, int, int]]) -> None:
+        await self.adjust([(key, used - held) for key, held, used in entries])
 
     async def value(self, key: str) -> int:
         with self._lock:

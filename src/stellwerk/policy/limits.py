@@ -7,11 +7,16 @@ Each request is admitted in two steps (reserve-then-settle):
    counter would go over its limit nothing is reserved and ``RateLimited`` says which limit it
    was and when it resets.
 2. ``settle`` replaces the reservation by what the request really used, once the backend's
-   answer (or stream) has ended; ``release`` returns a reservation of a request that failed.
+   answer (or stream) has ended, whichever way it ended (``stellwerk.gateway.stream_end``);
+   ``release`` returns a reservation of a request that used nothing.
 
-Since concurrent and streaming requests hold their maximal cost while they run, the spend can
-never exceed a budget because of concurrency; it can exceed it only by the amount one request
-used beyond its estimate (the estimate is an upper bound when ``max_tokens`` is known).
+A budget's reservation is *held* (``stellwerk.policy.counters``): it cannot outlive the process
+that holds it, so a gateway killed with requests in flight leaves none behind.
+
+Since concurrent and streaming requests hold their maximal cost while they run, and that maximal
+cost is an upper bound (the prompt's bound of ``stellwerk.backends.tokens``, the answer's
+``max_tokens`` or the model's context), the spend of N concurrent requests never exceeds a
+budget; it could only by what a request used beyond its bound, which the bound rules out.
 Windows are fixed: the minute (UTC) and the calendar month (UTC).
 """
 
@@ -95,10 +100,10 @@ class Limiter:
     async def settle(self, reservation: Reservation, *, tokens: int, cost: float) -> None:
         """Replace the reservation by the real use (may be more than reserved)."""
         token_delta = max(0, tokens) - reservation.tokens
-        cost_delta = math.ceil(max(0.0, cost) * MICRO) - reservation.cost_micro
-        deltas = [(k, token_delta) for k in reservation.token_keys]
-        deltas += [(k, cost_delta) for k in reservation.cost_keys]
-        await self._counters.adjust(deltas)
+        used_micro = math.ceil(max(0.0, cost) * MICRO)
+        entries = [(k, 0, token_delta) for k in reservation.token_keys]  # not held: adjusted
+        entries += [(k, reservation.cost_micro, used_micro) for k in reservation.cost_keys]
+        await self._counters.settle(entries)
 
     async def release(self, reservation: Reservation) -> None:
         """Give back the tokens and cost of a request that used nothing (it still counts as a
@@ -141,7 +146,7 @@ class Limiter:
                 checks.append(_Check(charge, scope, "tokens", minute_end))
             if limits.monthly_budget is not None:
                 limit = math.floor(limits.monthly_budget * MICRO)
-                charge = Charge(_budget_key(scope, month), cost_micro, limit, month_ttl)
+                charge = Charge(_budget_key(scope, month), cost_micro, limit, month_ttl, held=True)
                 checks.append(_Check(charge, scope, "budget", month_end))
         return checks
 

@@ -6,35 +6,84 @@ between the check and the increment, so N replicas together never admit more tha
 counter key carries a TTL, so ended windows disappear by themselves. With Redis Cluster, the keys
 of one reservation must share a slot; Stellwerk targets a single Redis (or a primary with
 replicas), as one reservation touches a department's and a key's counters together.
+
+Held amounts (a budget's reservations of requests in flight) are kept per gateway instance, in a
+hash beside their counter, and count only while the instance's liveness key exists: it expires
+``LIVENESS_TTL_S`` after the instance's last sign of life, so a replica killed with requests in
+flight (SIGKILL, a lost machine) leaves no reservation behind for longer than that. A settled
+amount goes into the counter itself, which the ledger seeds when it is missing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
 from stellwerk.errors import CountersUnavailable
 from stellwerk.policy.counters import Charge, Counters
 
-# KEYS: the counters; ARGV: amount, limit, ttl for each key in turn.
-_RESERVE = """
+log = logging.getLogger("stellwerk.limits")
+
+#: Seconds a gateway instance's held amounts live without a sign of life; it renews them every
+#: third of that (``keep_alive``) and with every reservation.
+LIVENESS_TTL_S = 15
+
+# The held amounts of a counter ``K`` are the hash ``K:held``, instance -> amount; an instance is
+# alive while ``<prefix>live:<instance>`` exists. A counter's value is K plus the held amounts
+# of live instances; those of dead ones are dropped when seen. (The liveness keys are named in
+# the scripts, not in KEYS: Stellwerk targets a single Redis, not a cluster.)
+_HELD = """
+local function held(key, prefix)
+  local total = 0
+  local entries = redis.call('HGETALL', key .. ':held')
+  for j = 1, #entries, 2 do
+    if redis.call('EXISTS', prefix .. 'live:' .. entries[j]) == 1 then
+      total = total + tonumber(entries[j + 1])
+    else
+      redis.call('HDEL', key .. ':held', entries[j])
+    end
+  end
+  return total
+end
+"""
+
+# KEYS: the counters; ARGV: prefix, instance, liveness ttl, then amount, limit, ttl, held (0/1)
+# for each key in turn.
+_RESERVE = (
+    _HELD
+    + """
+local prefix, instance = ARGV[1], ARGV[2]
+redis.call('SET', prefix .. 'live:' .. instance, 1, 'EX', ARGV[3])
 for i, key in ipairs(KEYS) do
-  local amount = tonumber(ARGV[3 * i - 2])
-  local limit = tonumber(ARGV[3 * i - 1])
-  local current = tonumber(redis.call('GET', key) or '0')
+  local amount = tonumber(ARGV[4 * i])
+  local limit = tonumber(ARGV[4 * i + 1])
+  local current = tonumber(redis.call('GET', key) or '0') + held(key, prefix)
   if current + amount > limit then
     return i
   end
 end
 for i, key in ipairs(KEYS) do
-  redis.call('INCRBY', key, ARGV[3 * i - 2])
-  local ttl = tonumber(ARGV[3 * i])
+  local amount = ARGV[4 * i]
+  local ttl = tonumber(ARGV[4 * i + 2])
+  if ARGV[4 * i + 3] == '1' then
+    redis.call('HINCRBY', key .. ':held', instance, amount)
+    redis.call('SET', key, 0, 'NX')
+    if redis.call('TTL', key .. ':held') < ttl then
+      redis.call('EXPIRE', key .. ':held', ttl)
+    end
+  else
+    redis.call('INCRBY', key, amount)
+  end
   if redis.call('TTL', key) < ttl then
     redis.call('EXPIRE', key, ttl)
   end
 end
 return 0
 """
+)
 
 # KEYS: the counters; ARGV: one delta per key. Ended windows (missing keys) are left alone.
 _ADJUST = """
@@ -48,6 +97,36 @@ for i, key in ipairs(KEYS) do
 end
 return 0
 """
+
+# KEYS: the counters; ARGV: instance, then held and used for each key in turn. Ended windows
+# (missing keys) are left alone; counters never go below zero.
+_SETTLE = """
+local instance = ARGV[1]
+for i, key in ipairs(KEYS) do
+  local held = tonumber(ARGV[2 * i])
+  if held ~= 0 then
+    local left = redis.call('HINCRBY', key .. ':held', instance, -held)
+    if left <= 0 then
+      redis.call('HDEL', key .. ':held', instance)
+    end
+  end
+  if redis.call('EXISTS', key) == 1 then
+    local value = redis.call('INCRBY', key, ARGV[2 * i + 1])
+    if value < 0 then
+      redis.call('SET', key, 0, 'KEEPTTL')
+    end
+  end
+end
+return 0
+"""
+
+# KEYS: the counter; ARGV: prefix.
+_VALUE = (
+    _HELD
+    + """
+return tonumber(redis.call('GET', KEYS[1]) or '0') + held(KEYS[1], ARGV[1])
+"""
+)
 
 
 class RedisCounters(Counters):
@@ -73,14 +152,17 @@ class RedisCounters(Counters):
         self._redis: Any = Redis(connection_pool=pool)
         self._reserve = self._redis.register_script(_RESERVE)
         self._adjust = self._redis.register_script(_ADJUST)
+        self._settle = self._redis.register_script(_SETTLE)
+        self._value = self._redis.register_script(_VALUE)
+        self._instance = secrets.token_hex(8)  # this process, for its held amounts
 
     async def reserve(self, charges: Sequence[Charge]) -> int | None:
         if not charges:
             return None
         keys = [self._prefix + c.key for c in charges]
-        args: list[int] = []
+        args: list[int | str] = [self._prefix, self._instance, LIVENESS_TTL_S]
         for charge in charges:
-            args += [charge.amount, charge.limit, max(1, charge.ttl_s)]
+            args += [charge.amount, charge.limit, max(1, charge.ttl_s), int(charge.held)]
         failed = int(await self._call(self._reserve, keys, args))
         return None if failed == 0 else failed - 1
 
@@ -91,19 +173,40 @@ class RedisCounters(Counters):
                 self._adjust, [self._prefix + k for k, _ in deltas], [d for _, d in deltas]
             )
 
+    async def settle(self, entries: Sequence[tuple[str, int, int]]) -> None:
+        if entries:
+            args: list[int | str] = [self._instance]
+            for _, held, used in entries:
+                args += [held, used]
+            await self._call(self._settle, [self._prefix + k for k, _, _ in entries], args)
+
     async def value(self, key: str) -> int:
-        raw = await self._call_plain("GET", self._prefix + key)
-        return int(raw) if raw is not None else 0
+        return int(await self._call(self._value, [self._prefix + key], [self._prefix]))
+
+    async def keep_alive(self) -> None:
+        """Renew this instance's liveness every third of ``LIVENESS_TTL_S`` until cancelled; a
+        failed renewal is logged and tried again (requests see Redis's failure themselves)."""
+        live = f"{self._prefix}live:{self._instance}"
+        while True:
+            try:
+                await self._call_plain("SET", live, 1, "EX", LIVENESS_TTL_S)
+            except CountersUnavailable:
+                log.warning("could not renew this gateway's liveness in Redis", exc_info=True)
+            await asyncio.sleep(LIVENESS_TTL_S / 3)
 
     async def seed(self, key: str, value: int, ttl_s: int) -> bool:
         done = await self._call_plain("SET", self._prefix + key, value, "NX", "EX", max(1, ttl_s))
         return bool(done)
 
     async def close(self) -> None:
+        try:  # a clean stop: nothing of this instance is held any more
+            await self._call_plain("DEL", f"{self._prefix}live:{self._instance}")
+        except CountersUnavailable:
+            log.warning("could not remove this gateway's liveness key from Redis")
         await self._redis.aclose()
         await self._redis.connection_pool.disconnect()
 
-    async def _call(self, script: Any, keys: list[str], args: list[int]) -> Any:
+    async def _call(self, script: Any, keys: list[str], args: Sequence[int | str]) -> Any:
         from redis.exceptions import RedisError
 
         try:

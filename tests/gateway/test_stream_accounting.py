@@ -1,0 +1,239 @@
+"""Every stream is charged for what it cost, however it ends (stellwerk.gateway.stream_end), and
+every request leaves exactly one usage record, whatever is raised on its way.
+
+* A client that hangs up after N chunks (Open WebUI's stop button) on either API: the record says
+  499 ``client_disconnected``, at least N completion tokens, prompt tokens from the backend's
+  tokenizer, a cost; the budget counter holds that cost (settled, not released). A stream cut by
+  its deadline (``timeouts.total``) likewise, as 504 ``stream_interrupted``.
+* llama-cpp-python with ``interrupt_requests`` on ends a running stream with ``[DONE]`` and no
+  finish reason when another request waits: the client gets the API's error event, the record
+  says ``stream_interrupted``.
+* The health probe of a ``dialect: llamacpp`` backend asks no endpoint that takes the server's
+  generation lock.
+* A request that fails with something else than a ``StellwerkError`` (a 500) has its record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from stellwerk.config import parse_config
+from stellwerk.demo.llama_server import (
+    LlamaServer,
+    ServedModel,
+    start_llama_server,
+    stop_llama_server,
+)
+from stellwerk.gateway import create_app
+from stellwerk.gateway.server import serve_in_thread
+from stellwerk.ledger.record import UsageRecord
+from stellwerk.policy.limits import scopes_for
+from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, running_gateway
+from tests.fixtures.llama import LlamaBackend
+from tests.fixtures.loopback import garbled_usage_server, recording_proxy, stalling_server
+
+pytestmark = pytest.mark.llama
+AUTH = {"authorization": f"Bearer {KEYS['research']}"}
+STORY = [{"role": "user", "content": "Tell a very long story about a signal box."}]
+
+#: (path, body, is a content line): a long answer, cut by the client after CUT_AFTER chunks.
+STREAMS = {
+    "openai": (
+        "/v1/chat/completions",
+        {"model": "tiny-large", "messages": STORY, "stream": True},
+        lambda line: line.startswith("data: {") and '"content"' in line,
+    ),
+    "ollama-chat": (
+        "/api/chat",
+        {"model": "tiny-large", "messages": STORY},
+        lambda line: '"done":false' in line.replace(" ", ""),
+    ),
+    "ollama-generate": (
+        "/api/generate",
+        {"model": "tiny-large", "prompt": STORY[0]["content"]},
+        lambda line: '"done":false' in line.replace(" ", ""),
+    ),
+}
+CUT_AFTER = 5
+
+
+def records(gateway: Gateway, count: int = 1, timeout_s: float = 30) -> list[UsageRecord]:
+    """The gateway's usage records, once ``count`` of them are written (the writer batches)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        ledger = gateway.ledger()
+        try:
+            found = ledger.recent_usage(limit=100)
+        finally:
+            ledger.close()
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+@contextmanager
+def serving(raw: dict[str, Any]) -> Iterator[tuple[Gateway, FastAPI]]:
+    """``running_gateway``, with the app, to read its budget counters."""
+    config = parse_config(dict(raw))
+    app = create_app(config, environ=ENVIRON)
+    with serve_in_thread(app) as url:
+        yield Gateway(url, config, config.server.database_url), app
+
+
+def spent(app: FastAPI, department: str) -> float:
+    """This month's spend of a department as its budget counter holds it (in-process counters:
+    no event loop of their own, so they can be read from the test's thread)."""
+    governance = app.state.runtime.governance
+    limits = governance.snapshot.department_limits[department]
+    scope = scopes_for(department, limits, "", None)[0]
+    return float(asyncio.run(governance.limiter.spent(scope)))
+
+
+@pytest.mark.parametrize("api", list(STREAMS))
+def test_a_stream_the_client_cuts_is_charged_for_what_it_received(
+    gateway_raw: dict[str, Any], api: str
+) -> None:
+    path, body, is_content = STREAMS[api]
+    gateway_raw["departments"][0]["limits"] = {"monthly_budget": 1000}
+    with serving(gateway_raw) as (gw, app):
+        with (
+            httpx.Client(base_url=gw.url, timeout=60) as client,
+            client.stream("POST", path, json=body, headers=AUTH) as response,
+        ):
+            assert response.status_code == 200
+            received = 0
+            for line in response.iter_lines():
+                received += is_content(line)
+                if received == CUT_AFTER:
+                    break  # the client hangs up: the stop button
+        (record,) = records(gw)
+        held = spent(app, "research")
+    assert (record.status, record.error_kind) == (499, "client_disconnected")
+    assert record.completion_tokens >= CUT_AFTER
+    assert record.prompt_tokens > 0
+    assert record.usage_source == "counted:chunks+tokenize"  # the backend's own tokenizer
+    assert record.cost > 0
+    assert held == pytest.approx(record.cost, abs=1e-6)  # settled on its cost, not released
+
+
+def test_a_stream_past_its_deadline_is_charged_for_what_it_received(
+    gateway_raw: dict[str, Any],
+) -> None:
+    path, body, is_content = STREAMS["openai"]
+    gateway_raw["backends"][0]["timeouts"]["total"] = 0.3  # a long answer takes about 1 s
+    with running_gateway(gateway_raw) as gw:
+        answer = httpx.post(gw.url + path, json=body, headers=AUTH, timeout=60)
+        (record,) = records(gw)
+    lines = [line for line in answer.text.splitlines() if line.strip()]
+    received = sum(map(is_content, lines))
+    assert received >= 1 and "data: [DONE]" not in lines
+    assert "total time limit" in json.loads(lines[-1].removeprefix("data: "))["error"]["message"]
+    assert (record.status, record.error_kind) == (504, "stream_interrupted")
+    assert record.completion_tokens >= received and record.prompt_tokens > 0
+
+
+@pytest.fixture
+def interrupting_llama(llama_models: list[ServedModel], tmp_path: Path) -> Iterator[LlamaServer]:
+    """llama-cpp-python as it starts by default: ``interrupt_requests`` on."""
+    server = start_llama_server(llama_models, workdir=tmp_path, interrupt_requests=True)
+    try:
+        yield server
+    finally:
+        stop_llama_server(server)
+
+
+@pytest.mark.parametrize("api", ["openai", "ollama-chat"])
+def test_a_stream_the_server_interrupts_is_an_error_not_an_answer(
+    gateway_raw: dict[str, Any], interrupting_llama: LlamaServer, api: str
+) -> None:
+    path, body, is_content = STREAMS[api]
+    gateway_raw["backends"][0]["base_url"] = interrupting_llama.base_url
+    with running_gateway(gateway_raw) as gw:
+        with (
+            httpx.Client(base_url=gw.url, timeout=60) as client,
+            client.stream("POST", path, json=body, headers=AUTH) as response,
+        ):
+            assert response.status_code == 200
+            lines = response.iter_lines()
+            next(line for line in lines if is_content(line))
+            # another request waits for the server's lock: it ends the running stream
+            httpx.get(interrupting_llama.base_url + "/v1/models", timeout=30)
+            rest = [line for line in lines if line.strip()]
+        (record,) = records(gw)
+    last = rest[-1]
+    if api == "openai":
+        assert "data: [DONE]" not in rest
+        assert "interrupted" in json.loads(last.removeprefix("data: "))["error"]["message"]
+    else:
+        assert '"done":true' not in last.replace(" ", "")
+        assert "interrupted" in json.loads(last)["error"]
+    assert (record.status, record.error_kind) == (502, "stream_interrupted")
+    assert record.completion_tokens >= 1 and record.prompt_tokens > 0
+
+
+def test_the_health_probe_of_a_llamacpp_backend_takes_no_generation_lock(
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend
+) -> None:
+    with recording_proxy(llama_server.base_url) as proxy:
+        backend = gateway_raw["backends"][0]
+        backend["base_url"] = proxy.url
+        backend["breaker"] = {"probe_interval_s": 0.05}
+        with running_gateway(gateway_raw) as gw:
+            deadline = time.monotonic() + 30
+            while len(proxy.paths) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            ready = httpx.get(gw.url + "/readyz").json()
+        probed = set(proxy.paths)
+    assert probed and probed.isdisjoint({"/v1/models", "/models"}), probed
+    # llama-cpp-python has no /health (404): the probe goes on to /openapi.json
+    assert "/openapi.json" in probed
+    assert ready["backends"]["llamacpp"]["ready"] is True
+
+
+def test_a_500_leaves_its_usage_record(gateway_raw: dict[str, Any]) -> None:
+    with garbled_usage_server() as server:
+        gateway_raw["backends"][0].update(base_url=server.url, dialect="generic")
+        with running_gateway(gateway_raw) as gw:
+            answer = httpx.post(
+                gw.openai_url + "/chat/completions",
+                json={"model": "tiny-small", "messages": STORY},
+                headers=AUTH,
+                timeout=30,
+            )
+            (record,) = records(gw)
+    assert answer.status_code == 500
+    assert answer.json()["error"]["message"] == "internal error; see the gateway's log"
+    assert (record.status, record.error_kind, record.model) == (500, "internal", "tiny-small")
+
+
+def test_a_client_gone_before_its_first_token_frees_its_stream_slot(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """The client hangs up while the model loads; the first token comes after: the stream is
+    accounted (499, its first chunk counted) and its key's stream slot is free again."""
+    gateway_raw["server"]["limits"] = {"max_streams_per_key": 1}
+    with stalling_server(first_after_s=1.0) as slow:
+        gateway_raw["backends"].append({"name": "slow", "kind": "openai", "base_url": slow.url})
+        small = next(m for m in gateway_raw["models"] if m["id"] == "tiny-small")
+        gateway_raw["models"].append({**small, "id": "slow-small", "backend": "slow"})
+        body = {"model": "slow-small", "messages": STORY, "stream": True}
+        with running_gateway(gateway_raw) as gw:
+            url = gw.openai_url + "/chat/completions"
+            with pytest.raises(httpx.ReadTimeout):  # gone before the first token
+                httpx.post(url, json=body, headers=AUTH, timeout=httpx.Timeout(30, read=0.3))
+            (record,) = records(gw)
+            with httpx.stream("POST", url, json=body, headers=AUTH, timeout=30) as again:
+                status = again.status_code
+    assert (record.status, record.error_kind) == (499, "client_disconnected")
+    assert record.completion_tokens >= 1
+    assert status == 200  # the first stream's slot was given back
