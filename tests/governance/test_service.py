@@ -85,7 +85,7 @@ def test_budget_counters_start_at_the_months_spend_in_the_ledger(ledger: Ledger)
     now = datetime.now(UTC)
     ledger.insert_usage(
         [
-            replace(make_record(i), department="legal", time=now, cost=0.3)
+            replace(make_record(i), department="legal", time=now, cost_micro=300_000)
             for i in range(3)  # 0.9 of legal's 1.0 spent before the restart
         ]
     )
