@@ -131,7 +131,7 @@ def usage_report(
         .where(usage_filter(window, department))
         .group_by(usage.c.department, usage.c.model, usage.c.key_id)
     )
-    groups: dict[str, list[float]] = {}  # requests, prompt, completion, micro, Wh, baseline micro
+    groups: dict[str, list[float]] = {}  # requests, prompt, completion, cost micro, Wh
     with ledger.connect() as connection:
         for dept, model, key_id, n, prompt, completion, cost, energy in connection.execute(
             statement
@@ -142,26 +142,28 @@ def usage_report(
                 name = model or "(no model)"
             else:
                 name = key_use_cases.get(key_id, NO_USE_CASE)
-            acc = groups.setdefault(name, [0, 0, 0, 0, 0.0, 0])
+            acc = groups.setdefault(name, [0, 0, 0, 0, 0.0])
             acc[0] += int(n)
             acc[1] += int(prompt)
             acc[2] += int(completion)
             acc[3] += int(cost)
             acc[4] += float(energy)
-            if baseline is not None:
-                acc[5] += baseline.price.cost_micro(int(prompt), int(completion))
     rows = tuple(
         sorted(
-            (_row(name, acc) for name, acc in groups.items()),
+            (_row(name, acc, baseline) for name, acc in groups.items()),
             key=lambda r: (-r.cost_micro, r.group),
         )
     )
-    total = _row("total", [sum(col) for col in zip(*groups.values(), strict=True)] or [0] * 6)
+    sums = [sum(col) for col in zip(*groups.values(), strict=True)] or [0] * 5
+    total = _row("total", sums, baseline)
     return UsageReport(month, by, baseline.id if baseline else None, rows, total)
 
 
-def _row(name: str, acc: Sequence[float]) -> ReportRow:
-    return ReportRow(name, int(acc[0]), int(acc[1]), int(acc[2]), int(acc[3]), acc[4], int(acc[5]))
+def _row(name: str, acc: Sequence[float], baseline: ModelConfig | None) -> ReportRow:
+    """One row; its baseline prices the row's tokens exactly, rounded up once."""
+    prompt, completion = int(acc[1]), int(acc[2])
+    base = baseline.price.cost_micro(prompt, completion) if baseline is not None else 0
+    return ReportRow(name, int(acc[0]), prompt, completion, int(acc[3]), acc[4], base)
 
 
 def render(report: UsageReport, fmt: str) -> str:
