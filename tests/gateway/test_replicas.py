@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,7 @@ async def burst(urls: list[str], per_replica: int) -> list[tuple[int, int]]:
 def test_budget_holds_across_two_replicas(
     llama_server: LlamaBackend, tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:
-    budget = 0.5
+    budget = Decimal("0.5")
     path, database = write_config(
         llama_server, tmp_path, redis_url, redis_prefix, {"monthly_budget": budget}
     )
