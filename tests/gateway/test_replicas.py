@@ -127,7 +127,7 @@ async def burst(urls: list[str], per_replica: int) -> list[tuple[int, int]]:
 def test_budget_holds_across_two_replicas(
     llama_server: LlamaBackend, tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:
-    budget = Decimal("0.5")
+    budget = 0.5
     path, database = write_config(
         llama_server, tmp_path, redis_url, redis_prefix, {"monthly_budget": budget}
     )
@@ -146,7 +146,7 @@ def test_budget_holds_across_two_replicas(
     spent = sum(r.cost for r in records)
     largest = max(r.cost for r in records)
     # never more than one request's cost over the budget, though 24 requests raced for it
-    assert spent <= budget + largest, (spent, budget, largest)
+    assert spent <= Decimal(str(budget)) + largest, (spent, budget, largest)
 
 
 def test_rate_limit_holds_across_two_replicas(
