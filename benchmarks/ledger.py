@@ -72,7 +72,7 @@ def generate(
             status=502 if failed else 200,
             error_kind="failed" if failed else None,
             fallback_from=None,
-            cost=prompt * 2e-7 + completion * 6e-7,
+            cost_micro=(prompt * 2 + completion * 6 + 9) // 10,
             energy_wh=(prompt + completion) * 3e-4,
             config_hash="bench",
         )

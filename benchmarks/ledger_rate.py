@@ -51,7 +51,7 @@ def _records(count: int, prefix: str) -> list[Any]:
             status=200,
             error_kind=None,
             fallback_from=None,
-            cost=1e-5,
+            cost_micro=10,
             energy_wh=1e-3,
             config_hash="bench",
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -140,7 +141,7 @@ def test_report_usage_json_totals(config_path: Path, tmp_path: Path) -> None:
     assert code == 0, err
     data = json.loads(out)
     assert data["total"]["requests"] == 100
-    assert data["total"]["cost"] == pytest.approx(sum(r.cost for r in records))
+    assert Decimal(data["total"]["cost"]) == sum(r.cost for r in records)
     assert data["baseline_model"] == "mistral-3b"
     code, out, _ = run("report", "usage", "-c", str(config_path), "--month", "2026-11")
     assert code == 0 and out.splitlines()[-1].startswith("total")

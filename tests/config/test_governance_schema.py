@@ -52,6 +52,32 @@ def test_high_risk_retention_below_six_months_is_refused() -> None:
             {"departments": [{"name": "it", "limits": {"monthly_budget": "lots"}}]},
             "departments.0.limits.monthly_budget",
         ),
+        (
+            {"departments": [{"name": "it", "limits": {"monthly_budget": 1e303}}]},
+            "departments.0.limits.monthly_budget: Input should be less than or equal to",
+        ),
+        (
+            {"departments": [{"name": "it", "limits": {"monthly_budget": float("inf")}}]},
+            "departments.0.limits.monthly_budget: Input should be a finite number",
+        ),
+        (
+            {"departments": [{"name": "it", "limits": {"requests_per_minute": 2**63}}]},
+            "departments.0.limits.requests_per_minute: Input should be less than",
+        ),
+        (
+            {
+                "departments": [
+                    {
+                        "name": "it",
+                        "keys": [
+                            {"id": "k", "key_env": "K", "limits": {"tokens_per_minute": 10**23}}
+                        ],
+                    }
+                ]
+            },
+            "departments.0.keys.0.limits.tokens_per_minute: Input should be less than",
+        ),
+        ({"models": [model("m", price={"input_per_mtok": float("inf")})]}, "models.0.price"),
         ({"governance": {"compliance_mode": "warn"}}, "governance.compliance_mode"),
         ({"governance": {"classification_hosting": {"secret": ["moon"]}}}, "secret"),
     ],

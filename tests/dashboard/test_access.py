@@ -202,7 +202,21 @@ def test_unknown_names_in_urls_are_404(
             "/dashboard/departments/legal",
             {"monthly_budget": "-5", "reason": "r"},
             400,
-            "at least 0",
+            "greater than or equal to 0",
+        ),
+        (
+            "/dashboard/departments/legal/budget",
+            "/dashboard/departments/legal",
+            {"monthly_budget": "1e303", "reason": "r"},
+            400,
+            "less than or equal to 1000000000000",
+        ),
+        (
+            "/dashboard/departments/legal/budget",
+            "/dashboard/departments/legal",
+            {"monthly_budget": "Infinity", "reason": "r"},
+            400,
+            "finite number",
         ),
     ],
 )

@@ -30,7 +30,7 @@ def _totals(group: str, requests: int, prompt: int, completion: int, cost: float
         0,
         prompt,
         completion,
-        cost,
+        round(cost * 1_000_000),
         (prompt + completion) / 10_000,
         requests * 100.0,
     )

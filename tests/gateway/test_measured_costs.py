@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import Any
 
 import openai
@@ -45,13 +47,10 @@ def test_applied_costs_replace_the_configured_prices(gateway_raw: dict[str, Any]
     # the records name the config file the audit log says was loaded, costs applied or not
     assert small.config_hash == medium.config_hash == load.config_hash
     tokens = small.prompt_tokens, small.completion_tokens
-    assert small.cost == pytest.approx((tokens[0] * 1000.0 + tokens[1] * 5000.0) / 1e6)
+    assert small.cost_micro == tokens[0] * 1000 + tokens[1] * 5000  # exact micro-units
     assert small.energy_wh == pytest.approx(sum(tokens) / 1000 * 2.5)
     configured = next(m for m in gateway_raw["models"] if m["id"] == "tiny-medium")["price"]
-    assert medium.cost == pytest.approx(
-        (
-            medium.prompt_tokens * configured["input_per_mtok"]
-            + medium.completion_tokens * configured["output_per_mtok"]
-        )
-        / 1e6
+    assert medium.cost_micro == math.ceil(
+        medium.prompt_tokens * Decimal(str(configured["input_per_mtok"]))
+        + medium.completion_tokens * Decimal(str(configured["output_per_mtok"]))
     )

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,7 @@ def test_budget_holds_across_two_replicas(
     spent = sum(r.cost for r in records)
     largest = max(r.cost for r in records)
     # never more than one request's cost over the budget, though 24 requests raced for it
-    assert spent <= budget + largest, (spent, budget, largest)
+    assert spent <= Decimal(str(budget)) + largest, (spent, budget, largest)
 
 
 def test_rate_limit_holds_across_two_replicas(

@@ -85,7 +85,7 @@ def test_budget_counters_start_at_the_months_spend_in_the_ledger(ledger: Ledger)
     now = datetime.now(UTC)
     ledger.insert_usage(
         [
-            replace(make_record(i), department="legal", time=now, cost=0.3)
+            replace(make_record(i), department="legal", time=now, cost_micro=300_000)
             for i in range(3)  # 0.9 of legal's 1.0 spent before the restart
         ]
     )
@@ -95,7 +95,7 @@ def test_budget_counters_start_at_the_months_spend_in_the_ledger(ledger: Ledger)
     async def after_restart() -> None:
         await gov.seed_budgets()
         await gov.admit("legal", "key-x", max_tokens=0, max_cost=0.1)
-        with pytest.raises(RateLimited, match=r"monthly budget of 1\.00 reached"):
+        with pytest.raises(RateLimited, match=r"monthly budget of 1\.000000 reached"):
             await gov.admit("legal", "key-x", max_tokens=0, max_cost=0.05)
 
     asyncio.run(after_restart())

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from tests.governance.factories import config
 
@@ -84,9 +86,33 @@ def test_budgets_override_the_config_and_are_audited(ledger: Ledger) -> None:
     assert budgets.department_limits("it").monthly_budget == 50
     assert budgets.department_limits("it").requests_per_minute is None
     entries = ledger.list_audit(action="limits.set")
-    assert entries[0].details["from"]["monthly_budget"] == 250.5
-    assert entries[0].details["to"]["monthly_budget"] == 50
+    assert entries[0].details["from"]["monthly_budget"] == "250.500000"
+    assert entries[0].details["to"]["monthly_budget"] == "50.000000"
     assert "key-1" not in budgets.effective()[1]
+
+
+def test_a_change_keeps_the_other_limits_and_audits_what_was_in_force(ledger: Ledger) -> None:
+    """The config's rate limit survives a budget change; null clears one limit; the audit
+    shows the limits in force before and after, config values included."""
+    cfg = config(departments=[{"name": "it", "limits": {"requests_per_minute": 120}}])
+    budgets = Budgets(ledger, cfg)
+    after = budgets.change_limits(
+        "department", "it", {"monthly_budget": "0.0005"}, actor="a", reason="pilot"
+    )
+    assert (after.requests_per_minute, after.monthly_budget) == (120, Decimal("0.0005"))
+    assert budgets.department_limits("it") == after
+    budgets.change_limits("department", "it", {"requests_per_minute": None}, actor="a", reason="r")
+    assert budgets.department_limits("it").requests_per_minute is None
+    assert budgets.department_limits("it").monthly_budget == Decimal("0.0005")
+    first, second = reversed(ledger.list_audit(action="limits.set"))
+    unlimited = {"requests_per_minute": None, "tokens_per_minute": None, "monthly_budget": None}
+    assert first.details["from"] == {**unlimited, "requests_per_minute": 120}
+    assert first.details["to"] == {
+        **unlimited,
+        "requests_per_minute": 120,
+        "monthly_budget": "0.000500",
+    }
+    assert second.details["to"] == {**unlimited, "monthly_budget": "0.000500"}
 
 
 @pytest.mark.parametrize(
@@ -95,6 +121,11 @@ def test_budgets_override_the_config_and_are_audited(ledger: Ledger) -> None:
         ({"monthly_budget": -5}, "monthly_budget: Input should be greater than or equal to 0"),
         ({"monthly_budget": "lots"}, "monthly_budget"),
         ({"requests_per_minute": 0}, "requests_per_minute"),
+        ({"monthly_budget": 1e303}, "monthly_budget: Input should be less than or equal to"),
+        ({"monthly_budget": float("inf")}, "monthly_budget: Input should be a finite number"),
+        ({"monthly_budget": "0.0000001"}, "monthly_budget: Decimal input should have no more"),
+        ({"requests_per_minute": 99999999999999999999999}, "requests_per_minute: Input should"),
+        ({"tokens_per_minute": 2**63}, "tokens_per_minute: Input should be less than"),
         ({"budget": 5}, "budget: unknown field"),
     ],
 )

@@ -43,7 +43,7 @@ def make_record(index: int, *, prefix: str = "req", **overrides: Any) -> UsageRe
         status=status,
         error_kind=None if status == 200 else "upstream",
         fallback_from=None if rng.random() < 0.9 else "mistral-3b",
-        cost=round(prompt * 1e-6 + completion * 3e-6, 9),
+        cost_micro=prompt + completion * 3,
         energy_wh=round((prompt + completion) * 0.0004, 6),
         config_hash="c0ffee",
     )

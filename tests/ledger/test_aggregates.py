@@ -36,7 +36,7 @@ def expected(
             errors=sum(1 for r in members if r.status >= 400),
             prompt_tokens=sum(r.prompt_tokens for r in members),
             completion_tokens=sum(r.completion_tokens for r in members),
-            cost=math.fsum(r.cost for r in members),
+            cost_micro=sum(r.cost_micro for r in members),
             energy_wh=math.fsum(r.energy_wh for r in members),
             latency_p50_ms=nearest_rank([r.latency_ms for r in members], 50),
             latency_p95_ms=nearest_rank([r.latency_ms for r in members], 95),
@@ -55,7 +55,7 @@ def assert_same(actual: list[UsageAggregate], wanted: dict[str | None, UsageAggr
             want.prompt_tokens,
             want.completion_tokens,
         )
-        assert got.cost == pytest.approx(want.cost, rel=1e-9)
+        assert got.cost == want.cost  # exact: sums of integers
         assert got.energy_wh == pytest.approx(want.energy_wh, rel=1e-9)
         assert (got.latency_p50_ms, got.latency_p95_ms) == (
             want.latency_p50_ms,

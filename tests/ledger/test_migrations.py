@@ -8,13 +8,15 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import Engine, MetaData, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from stellwerk.errors import LedgerError
@@ -22,7 +24,9 @@ from stellwerk.ledger import migrate
 from stellwerk.ledger.engine import build_engine
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.migration_lock import lock_path
-from stellwerk.ledger.partitions import existing_partitions, with_next
+from stellwerk.ledger.partitions import ensure_partitions, existing_partitions, month_of, with_next
+from stellwerk.ledger.record import UsageRecord
+from stellwerk.ledger.rows import record_to_row
 from stellwerk.ledger.tables import metadata
 from tests.ledger.factory import make_records
 from tests.ledger.migrate_child import RECORDS
@@ -92,9 +96,7 @@ def test_database_at_older_revision_is_upgraded_with_its_data(any_db_url: str) -
     engine = build_engine(any_db_url)
     migrate.upgrade(engine, "0001_usage")
     assert "audit_log" not in inspect(engine).get_table_names()
-    old = open_ledger(any_db_url, revision="0001_usage")
-    old.insert_usage(make_records(4))
-    old.close()
+    insert_old_usage(engine, make_records(4))  # as 0001 stored them: cost a float
     engine.dispose()
 
     upgraded = open_ledger(any_db_url)
@@ -109,6 +111,66 @@ def test_database_at_older_revision_is_upgraded_with_its_data(any_db_url: str) -
         assert upgraded.list_audit() == [entry]
     finally:
         upgraded.close()
+
+
+def insert_old_usage(engine: Engine, records: list[UsageRecord]) -> None:
+    """Write records the way revisions before 0700 did: ``cost`` a float of currency units."""
+    table = Table("usage", MetaData(), autoload_with=engine)
+    rows = []
+    for record in records:
+        row = record_to_row(record)
+        row["cost"] = row.pop("cost_micro") / 1e6
+        rows.append(row)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            ensure_partitions(connection, with_next(month_of(r.time) for r in records))
+        connection.execute(table.insert(), rows)
+
+
+def test_money_becomes_exact_micro_units_without_loss(any_db_url: str) -> None:
+    """0700: float costs, rollups and budgets become integer micro-units, nothing lost; the
+    rollup trigger keeps working on the new column."""
+    engine = build_engine(any_db_url)
+    migrate.upgrade(engine, "0600_dashboard_sessions")
+    records = make_records(40)
+    insert_old_usage(engine, records)
+    with engine.begin() as connection:
+        # the float a cost of 94 micro-units came out as (0.000094 is not a binary fraction)
+        connection.execute(
+            text("UPDATE usage SET cost = :cost WHERE request_id = :id"),
+            {"cost": 94 * 1e-6 * 1.0000000000000002, "id": records[0].request_id},
+        )
+        limits = Table("gov_limits", MetaData(), autoload_with=engine)
+        common = {"scope_kind": "department", "version": 1, "updated_by": "t"}
+        now = datetime(2026, 11, 1, tzinfo=UTC)
+        connection.execute(
+            limits.insert(),
+            [
+                {**common, "scope": "a", "monthly_budget": 250.5, "updated_at": now},
+                {**common, "scope": "b", "monthly_budget": 0.0005, "updated_at": now},
+                {**common, "scope": "c", "monthly_budget": 1e303, "updated_at": now},
+                {**common, "scope": "d", "monthly_budget": None, "updated_at": now},
+            ],
+        )
+    engine.dispose()
+    expected = {r.request_id: r.cost_micro for r in records}
+    expected[records[0].request_id] = 94
+    ledger = open_ledger(any_db_url)
+    try:
+        stored = {r.request_id: r.cost_micro for r in ledger.recent_usage(limit=100)}
+        assert stored == expected
+        assert ledger.recent_usage(limit=100)[-1].cost == Decimal("0.000094")
+        more = make_records(3, start=100)
+        ledger.insert_usage(more)  # the trigger now sums cost_micro
+        with ledger.connect() as connection:
+            daily = connection.execute(text("SELECT sum(cost_micro) FROM usage_daily")).scalar()
+            rows = connection.execute(text("SELECT scope, monthly_budget_micro FROM gov_limits"))
+            budgets = {scope: value for scope, value in rows}
+        # the rollups were summed before the UPDATE above, from the records' own costs
+        assert daily == sum(r.cost_micro for r in records + more)
+        assert budgets == {"a": 250_500_000, "b": 500, "c": 10**18, "d": None}
+    finally:
+        ledger.close()
 
 
 def test_database_from_a_newer_version_is_refused(any_db_url: str) -> None:

@@ -8,10 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from stellwerk.ledger import migrate
+from stellwerk.ledger.engine import build_engine
 from stellwerk.ledger.ledger import Ledger, open_ledger
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_daily, usage_latency_daily
 from tests.ledger.factory import make_record
+from tests.ledger.test_migrations import insert_old_usage
 
 
 def _expected_daily(records: list[UsageRecord]) -> dict[tuple[object, ...], tuple[float, ...]]:
@@ -27,7 +30,7 @@ def _expected_daily(records: list[UsageRecord]) -> dict[tuple[object, ...], tupl
                 r.fallback_from is not None,
                 r.prompt_tokens,
                 r.completion_tokens,
-                r.cost,
+                r.cost_micro,
                 r.energy_wh,
                 r.latency_ms,
             )
@@ -48,7 +51,7 @@ def _stored_daily(ledger: Ledger) -> dict[tuple[object, ...], tuple[float, ...]]
                     r.fallbacks,
                     r.prompt_tokens,
                     r.completion_tokens,
-                    r.cost,
+                    r.cost_micro,
                     r.energy_wh,
                     r.latency_ms_sum,
                 )
@@ -100,11 +103,10 @@ def test_records_at_the_edges_of_days(ledger: Ledger) -> None:
 
 def test_migration_rolls_up_records_written_before_it(any_db_url: str) -> None:
     records = [make_record(i) for i in range(120)]
-    old = open_ledger(any_db_url, revision="0400_governance")
-    try:
-        old.insert_usage(records)
-    finally:
-        old.close()
+    engine = build_engine(any_db_url)
+    migrate.upgrade(engine, "0400_governance")
+    insert_old_usage(engine, records)
+    engine.dispose()
     ledger = open_ledger(any_db_url)
     try:
         assert _stored_daily(ledger) == _expected_daily(records)

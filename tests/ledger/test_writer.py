@@ -169,7 +169,7 @@ def test_close_timeout_while_down_names_and_returns_the_unwritten(ledger: Ledger
         ({"time": datetime(2026, 11, 1)}, "time"),
         ({"prompt_tokens": -1}, "prompt_tokens"),
         ({"completion_tokens": 1.5}, "completion_tokens"),
-        ({"cost": math.nan}, "cost"),
+        ({"cost_micro": 0.5}, "cost_micro"),
         ({"latency_ms": math.inf}, "latency_ms"),
         ({"status": "200"}, "status"),
         ({"stream": 1}, "stream"),

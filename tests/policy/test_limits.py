@@ -90,7 +90,7 @@ def test_monthly_budget_refuses_what_would_overspend_and_resets_next_month(
         assert await limiter.spent(scopes[0]) == pytest.approx(7.5)
         with pytest.raises(RateLimited) as info:
             await limiter.admit(scopes, max_tokens=0, max_cost=3.0)
-        assert "monthly budget of 10.00 reached (7.50 spent or reserved" in info.value.message
+        assert "budget of 10.000000 reached (7.500000 spent or reserved" in info.value.message
         assert "resets at 2026-12-01 00:00:00 UTC" in info.value.message
         assert info.value.code == "budget_exceeded"
         await limiter.admit(scopes, max_tokens=0, max_cost=2.5)  # fits exactly
@@ -108,7 +108,7 @@ def test_a_refused_request_reserves_nothing_in_any_scope(
         scopes = scopes_for(
             "legal", UsageLimits(monthly_budget=100.0), "key-1", UsageLimits(monthly_budget=1.0)
         )
-        with pytest.raises(RateLimited, match=r"^key 'key-1': monthly budget of 1.00"):
+        with pytest.raises(RateLimited, match=r"^key 'key-1': monthly budget of 1.000000"):
             await limiter.admit(scopes, max_tokens=0, max_cost=2.0)
         assert await limiter.spent(scopes[0]) == 0.0
         await limiter.admit(scopes, max_tokens=0, max_cost=1.0)

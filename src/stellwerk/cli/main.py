@@ -10,6 +10,7 @@ from stellwerk.cli import (
     demo_cmd,
     governance_cmd,
     init_cmd,
+    limits_cmd,
     route_cmd,
     router_cmd,
     serve_cmd,
@@ -39,6 +40,7 @@ def build_app() -> typer.Typer:
     init_cmd.register(app)
     calibrate_cmd.register(app)
     governance_cmd.register(app)
+    limits_cmd.register(app)
     router_cmd.register(app)
     route_cmd.register(app)
     return app

@@ -3,6 +3,8 @@ and the rules enforced at request time (``governance:``)."""
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -20,15 +22,34 @@ from stellwerk.config.base import (
     check_name,
     refuse_prohibited,
 )
+from stellwerk.money import MAX_BUDGET, MICRO_PLACES, exact
+
+# Upper bounds of the limits (docs/governance.md): far above any real use, and small enough
+# that every counter and column holding them stays an exact integer.
+MAX_REQUESTS_PER_MINUTE = 1_000_000_000
+MAX_TOKENS_PER_MINUTE = 1_000_000_000
 
 
 class UsageLimits(Strict):
     """Rate limits and budget of a department or a key; null means unlimited. ``monthly_budget``
-    is in internal prices (the unit of ``Price``), counted per calendar month (UTC)."""
+    is in internal prices (the unit of ``Price``), counted per calendar month (UTC), exact to the
+    micro-unit (six decimals)."""
 
-    requests_per_minute: int | None = Field(default=None, gt=0)
-    tokens_per_minute: int | None = Field(default=None, gt=0)
-    monthly_budget: float | None = Field(default=None, ge=0)
+    requests_per_minute: int | None = Field(
+        default=None, gt=0, le=MAX_REQUESTS_PER_MINUTE, strict=True
+    )
+    tokens_per_minute: int | None = Field(default=None, gt=0, le=MAX_TOKENS_PER_MINUTE, strict=True)
+    monthly_budget: Decimal | None = Field(
+        default=None, ge=0, le=MAX_BUDGET, decimal_places=MICRO_PLACES, allow_inf_nan=False
+    )
+
+    @field_validator("monthly_budget", mode="before")
+    @classmethod
+    def _written_decimal(cls, value: object) -> object:
+        # a float is read as the decimal it was written as (0.1, not 0.1000000000000000055...)
+        if isinstance(value, float):
+            return exact(value) if math.isfinite(value) else value
+        return value
 
 
 class KeyConfig(Strict):

@@ -37,6 +37,7 @@ from stellwerk.config.governance import (
     UsageLimits,
     UseCaseConfig,
 )
+from stellwerk.money import MAX_PRICE, cost_micro
 
 # the governance part and the shared types live in their own modules; this module stays the one
 # place to import the config's shape from
@@ -126,14 +127,22 @@ class BackendConfig(Strict):
 class Price(Strict):
     """Internal price per one million tokens, in the organisation's currency unit."""
 
-    input_per_mtok: float = Field(default=0.0, ge=0)
-    output_per_mtok: float = Field(default=0.0, ge=0)
+    input_per_mtok: float = Field(default=0.0, ge=0, le=MAX_PRICE, allow_inf_nan=False)
+    output_per_mtok: float = Field(default=0.0, ge=0, le=MAX_PRICE, allow_inf_nan=False)
 
     def cost(self, prompt_tokens: float, completion_tokens: float) -> float:
-        """What a request of these token counts costs at this price."""
+        """What a request of these token counts costs at this price, as a float: for estimates
+        (routing, reservations); what is charged is :meth:`cost_micro`."""
         return (
             prompt_tokens * self.input_per_mtok + completion_tokens * self.output_per_mtok
         ) / 1e6
+
+    def cost_micro(self, prompt_tokens: int, completion_tokens: int) -> int:
+        """What a request of these token counts is charged, exactly, in micro-units (rounded up
+        to a whole micro-unit once)."""
+        return cost_micro(
+            prompt_tokens, completion_tokens, self.input_per_mtok, self.output_per_mtok
+        )
 
 
 class ModelConfig(Strict):

@@ -10,13 +10,14 @@ an :class:`Action` in :data:`ACTIONS`; the routes serve them all the same way.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from stellwerk.dashboard.drilldowns import find_department
 from stellwerk.dashboard.i18n import Formatter
 from stellwerk.errors import InvalidRequest
+from stellwerk.governance.budgets import parse_limits
 from stellwerk.governance.lifecycle import parse_state
 from stellwerk.governance.reason import audit_reason
 from stellwerk.governance.service import Governance
@@ -37,21 +38,19 @@ def _reason(form: Mapping[str, str]) -> str:
     return audit_reason(form.get("reason", ""))
 
 
-def _budget(form: Mapping[str, str]) -> float | None:
+def _budget(form: Mapping[str, str]) -> Decimal | None:
+    """The form's budget, checked like the admin API's (finite, 0 to the maximum, at most six
+    decimals); an empty field is no budget."""
     text = form.get("monthly_budget", "").strip().replace(",", ".")
     if not text:
         return None
     try:
-        value = float(text)
-    except ValueError:
+        value = Decimal(text)
+    except InvalidOperation:
         raise InvalidRequest(
             f"monthly budget {text!r} is not a number", param="monthly_budget"
         ) from None
-    if not math.isfinite(value) or value < 0:
-        raise InvalidRequest(
-            "the monthly budget must be a number of at least 0", param="monthly_budget"
-        )
-    return value
+    return parse_limits({"monthly_budget": value}).monthly_budget
 
 
 def prepare_lifecycle(
@@ -93,9 +92,9 @@ def prepare_budget(
         question="confirm_budget",
         params={
             "department": department,
-            "budget": fmt.money(budget) if budget is not None else "∞",
+            "budget": fmt.money(float(budget)) if budget is not None else "∞",
         },
-        fields={"monthly_budget": "" if budget is None else repr(budget), "reason": reason},
+        fields={"monthly_budget": "" if budget is None else str(budget), "reason": reason},
         back=f"{prefix}/departments/{department}",
     )
 

@@ -100,7 +100,7 @@ def department_page(gov: Governance, name: str, window: Window) -> DepartmentPag
         by_model=by_model,
         by_key=by_key,
         limits=limits,
-        budget_used=usage.cost / budget if budget else None,
+        budget_used=float(usage.cost / budget) if budget else None,
         config_keys=list(dept.keys),
         keys=gov.keys.list(department=name),
         use_cases=[u for u in gov.use_cases.list() if u.department == name],

@@ -16,7 +16,9 @@ from stellwerk.dashboard.queries import Totals
 
 def cost_bars(rows: Sequence[Totals], fmt: Formatter, title: str) -> Markup:
     """Internal cost per group (department, model, key)."""
-    return bars([Bar(r.group or DASH, r.cost, fmt.money(r.cost)) for r in rows], title=title)
+    return bars(
+        [Bar(r.group or DASH, float(r.cost), fmt.money(float(r.cost))) for r in rows], title=title
+    )
 
 
 def request_bars(rows: Sequence[Totals], fmt: Formatter, title: str) -> Markup:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import ColumnElement, Connection, and_, case, func, select, true
@@ -16,6 +17,7 @@ from sqlalchemy import ColumnElement, Connection, and_, case, func, select, true
 from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_daily, usage_latency_daily
 from stellwerk.ledger.tables import usage
 from stellwerk.ledger.window import Window
+from stellwerk.money import from_micro
 
 Dimension = Literal["department", "model", "key_id"]
 
@@ -28,9 +30,14 @@ class Totals:
     fallbacks: int
     prompt_tokens: int
     completion_tokens: int
-    cost: float
+    cost_micro: int
     energy_wh: float
     latency_ms_sum: float
+
+    @property
+    def cost(self) -> Decimal:
+        """The exact cost (stellwerk.money); format it for display, never via float sums."""
+        return from_micro(self.cost_micro)
 
     @property
     def tokens(self) -> int:
@@ -83,13 +90,13 @@ def totals_by(
             func.sum(h.fallbacks),
             func.sum(h.prompt_tokens),
             func.sum(h.completion_tokens),
-            func.sum(h.cost),
+            func.sum(h.cost_micro),
             func.sum(h.energy_wh),
             func.sum(h.latency_ms_sum),
         )
         .where(_where(window, department=department, model=model, routed=routed))
         .group_by(group)
-        .order_by(func.sum(h.cost).desc(), func.sum(h.requests).desc(), group)
+        .order_by(func.sum(h.cost_micro).desc(), func.sum(h.requests).desc(), group)
     )
     return [
         Totals(
@@ -99,7 +106,7 @@ def totals_by(
             int(row[3]),
             int(row[4]),
             int(row[5]),
-            float(row[6]),
+            int(row[6]),
             float(row[7]),
             float(row[8]),
         )
@@ -126,7 +133,7 @@ def total(
         sum(r.fallbacks for r in rows),
         sum(r.prompt_tokens for r in rows),
         sum(r.completion_tokens for r in rows),
-        sum(r.cost for r in rows),
+        sum(r.cost_micro for r in rows),
         sum(r.energy_wh for r in rows),
         sum(r.latency_ms_sum for r in rows),
     )

@@ -43,7 +43,7 @@ def compute_savings(
     completion = sum(t.completion_tokens for t in served)
     price = baseline.price
     cost = Saving(
-        actual=sum(t.cost for t in served),
+        actual=float(sum(t.cost for t in served)),
         baseline=price.cost(prompt, completion),
     )
     energy = Saving(

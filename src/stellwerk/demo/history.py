@@ -78,7 +78,7 @@ def _record(
     if failed:
         completion = 0
     latency = rng.lognormvariate(0, 0.4) * _LATENCY_MS.get(model.size_class, 800.0)
-    cost = model.price.cost(prompt, completion)
+    cost_micro = model.price.cost_micro(prompt, completion)
     return UsageRecord(
         request_id=str(uuid.UUID(int=rng.getrandbits(128) | n)),
         time=moment,
@@ -101,7 +101,7 @@ def _record(
         status=502 if failed else 200,
         error_kind="failed" if failed else None,
         fallback_from=None,
-        cost=0.0 if failed else cost,
+        cost_micro=0 if failed else cost_micro,
         energy_wh=model.energy_wh(prompt + completion),
         config_hash="generated",
     )

@@ -10,17 +10,19 @@ in its thread pool, so their database work never blocks the event loop.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from stellwerk.config.governance import MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE
 from stellwerk.config.schema import Classification, Lifecycle, Role
 from stellwerk.errors import InvalidRequest, PermissionDenied
 from stellwerk.gateway import openapi
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.deps import RuntimeDep
-from stellwerk.governance.budgets import parse_limits
+from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
 from stellwerk.governance.compliance import check_model, check_use_case
 from stellwerk.governance.key_store import KeyInfo
 from stellwerk.governance.reason import MAX_REASON
@@ -28,6 +30,7 @@ from stellwerk.governance.report import parse_by, usage_report
 from stellwerk.governance.service import Governance
 from stellwerk.governance.state import ModelState
 from stellwerk.governance.use_cases import parse_use_case
+from stellwerk.money import MAX_BUDGET, MICRO_PLACES
 
 router = APIRouter(
     prefix="/admin",
@@ -97,9 +100,31 @@ class Revocation(_Body):
 
 
 class LimitsChange(_Body):
-    requests_per_minute: int | None = None
-    tokens_per_minute: int | None = None
-    monthly_budget: float | None = None
+    """Only the limits named change; the others keep their values. ``null`` clears a limit."""
+
+    requests_per_minute: int | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_REQUESTS_PER_MINUTE,
+        strict=True,
+        description=f"1 to {MAX_REQUESTS_PER_MINUTE}; null: unlimited; absent: unchanged",
+    )
+    tokens_per_minute: int | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_TOKENS_PER_MINUTE,
+        strict=True,
+        description=f"1 to {MAX_TOKENS_PER_MINUTE}; null: unlimited; absent: unchanged",
+    )
+    monthly_budget: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_BUDGET,
+        decimal_places=MICRO_PLACES,
+        allow_inf_nan=False,
+        description=f"0 to {MAX_BUDGET} with at most {MICRO_PLACES} decimals, as a JSON number"
+        " or a decimal string; null: unlimited; absent: unchanged",
+    )
     reason: Reason
 
 
@@ -299,10 +324,11 @@ def revoke_key(
 
 @router.get("/limits", openapi_extra=_KEYED)
 def list_limits(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
+    """The limits in force for every department and every key that has its own."""
     departments, keys = gov.budgets.effective()
     return {
-        "departments": {k: v.model_dump() for k, v in departments.items()},
-        "keys": {k: v.model_dump() for k, v in keys.items()},
+        "departments": {k: limits_json(v) for k, v in departments.items()},
+        "keys": {k: limits_json(v) for k, v in keys.items()},
     }
 
 
@@ -314,13 +340,18 @@ def set_limits(
     gov: GovernanceDep,
     admin: AdminDep,
 ) -> dict[str, Any]:
-    """Set the limits and monthly budget of a department or a key (null: unlimited)."""
-    limits = parse_limits(body.model_dump(exclude={"reason"}))
+    """Change the limits of a department or a key: the fields given change (``null``:
+    unlimited), the others keep their values. Answers the limits in force afterwards."""
     if kind == "key":
         gov.keys.get(scope)
-    gov.budgets.set_limits(kind, scope, limits, actor=admin.key_id, reason=body.reason)
+    changes = {f: getattr(body, f) for f in body.model_fields_set if f != "reason"}
+    if not changes:
+        raise InvalidRequest(
+            f"name at least one of {', '.join(LIMIT_FIELDS)} to change", param="body"
+        )
+    limits = gov.budgets.change_limits(kind, scope, changes, actor=admin.key_id, reason=body.reason)
     gov.reload()
-    return limits.model_dump()
+    return limits_json(limits)
 
 
 @router.get("/audit", openapi_extra=_KEYED)

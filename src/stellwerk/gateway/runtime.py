@@ -72,9 +72,9 @@ class Runtime:
         usage = call.usage
         prompt = usage.prompt_tokens if usage else 0
         completion = usage.completion_tokens if usage else 0
-        cost = energy = 0.0
+        cost_micro, energy = 0, 0.0
         if model is not None:
-            cost = model.price.cost(prompt, completion)
+            cost_micro = model.price.cost_micro(prompt, completion)
             energy = model.energy_wh(prompt + completion)
         decision = call.selection.decision if call.selection else None
         record = UsageRecord(
@@ -99,7 +99,7 @@ class Runtime:
             status=call.status,
             error_kind=call.error_kind,
             fallback_from=",".join(call.fallback_from) or None,
-            cost=cost,
+            cost_micro=cost_micro,
             energy_wh=energy,
             config_hash=self.config_hash,
         )
@@ -109,7 +109,7 @@ class Runtime:
             reservation, call.reservation = call.reservation, None
             try:
                 await self.governance.limiter.settle(
-                    reservation, tokens=prompt + completion, cost=cost
+                    reservation, tokens=prompt + completion, cost=record.cost
                 )
             except StellwerkError:
                 log.exception("could not settle the limits of request %s", call.request_id)

@@ -1,7 +1,11 @@
 """UsageLimits and budgets in the database: per department (and per key), over the config's.
 
 The config's ``departments[].limits`` and ``keys[].limits`` are the defaults; a row here,
-written by the admin API or the CLI, replaces them for its scope. Changes are audited.
+written by the admin API, the CLI or the dashboard, replaces them for its scope. A change names
+only the limits it changes: the others keep the values in force before it (the row's, or the
+config's when the scope had no row yet), and ``null`` clears one limit (unlimited). Every change
+is audited with the limits in force before and after it. Budgets are stored in micro-units
+(``monthly_budget_micro``), so what is read back is exactly what was set.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, insert, select, update
 
 from stellwerk.config.schema import StellwerkConfig, UsageLimits
 from stellwerk.errors import Conflict, InvalidRequest, NotFound
@@ -19,9 +23,11 @@ from stellwerk.governance.reason import audit_reason
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_limits
 from stellwerk.ledger.ledger import Ledger
+from stellwerk.money import from_micro, micro_text, to_micro
 
 ScopeKind = Literal["department", "key"]
-_FIELDS = ("requests_per_minute", "tokens_per_minute", "monthly_budget")
+LIMIT_FIELDS = ("requests_per_minute", "tokens_per_minute", "monthly_budget")
+UNLIMITED = UsageLimits()
 
 
 def parse_limits(raw: Mapping[str, Any]) -> UsageLimits:
@@ -33,8 +39,42 @@ def parse_limits(raw: Mapping[str, Any]) -> UsageLimits:
         where = ".".join(str(p) for p in first.get("loc", ())) or "limits"
         message = str(first.get("msg", "invalid"))
         if first.get("type") == "extra_forbidden":
-            message = f"unknown field; known: {', '.join(_FIELDS)}"
+            message = f"unknown field; known: {', '.join(LIMIT_FIELDS)}"
         raise InvalidRequest(f"{where}: {message}", param=where) from exc
+
+
+def merge_limits(current: UsageLimits, changes: Mapping[str, Any]) -> UsageLimits:
+    """``current`` with the limits named in ``changes`` replaced (``None`` clears one); checked
+    like user input, so a bad value is an ``InvalidRequest`` naming its field."""
+    return parse_limits({**current.model_dump(), **changes})
+
+
+def limits_json(limits: UsageLimits) -> dict[str, Any]:
+    """Limits as JSON: the budget as a decimal string with six decimals (never a float)."""
+    budget = limits.monthly_budget
+    return {
+        "requests_per_minute": limits.requests_per_minute,
+        "tokens_per_minute": limits.tokens_per_minute,
+        "monthly_budget": None if budget is None else micro_text(to_micro(budget)),
+    }
+
+
+def _row_values(limits: UsageLimits) -> dict[str, Any]:
+    budget = limits.monthly_budget
+    return {
+        "requests_per_minute": limits.requests_per_minute,
+        "tokens_per_minute": limits.tokens_per_minute,
+        "monthly_budget_micro": None if budget is None else to_micro(budget),
+    }
+
+
+def _row_limits(row: Row[Any]) -> UsageLimits:
+    budget = row.monthly_budget_micro
+    return UsageLimits(
+        requests_per_minute=row.requests_per_minute,
+        tokens_per_minute=row.tokens_per_minute,
+        monthly_budget=None if budget is None else from_micro(budget),
+    )
 
 
 class Budgets:
@@ -45,20 +85,15 @@ class Budgets:
 
     def department_limits(self, department: str) -> UsageLimits:
         """The limits in force for a department (database over config)."""
-        dept = self._departments.get(department)
-        if dept is None:
-            raise NotFound(f"unknown department {department!r}", param="department")
+        self._check_department(department)
         stored = self._stored("department", department)
-        return stored if stored is not None else dept.limits
+        return stored if stored is not None else self._configured("department", department)
 
     def effective(self) -> tuple[dict[str, UsageLimits], dict[str, UsageLimits]]:
         """All limits in force: (department -> limits, key id -> limits), in one read."""
         with self._ledger.connect() as connection:
             rows = list(connection.execute(select(gov_limits)))
-        stored = {
-            (row.scope_kind, row.scope): UsageLimits(**{f: row._mapping[f] for f in _FIELDS})
-            for row in rows
-        }
+        stored = {(row.scope_kind, row.scope): _row_limits(row) for row in rows}
         departments = {
             name: stored.get(("department", name), dept.limits)
             for name, dept in self._departments.items()
@@ -67,22 +102,53 @@ class Budgets:
         keys.update({scope: lim for (kind, scope), lim in stored.items() if kind == "key"})
         return departments, keys
 
+    def change_limits(
+        self,
+        kind: ScopeKind,
+        scope: str,
+        changes: Mapping[str, Any],
+        *,
+        actor: str,
+        reason: str,
+    ) -> UsageLimits:
+        """Change the limits named in ``changes`` (``None``: unlimited), keep the others; returns
+        the limits in force afterwards."""
+        unknown = sorted(set(changes) - set(LIMIT_FIELDS))
+        if unknown:
+            raise InvalidRequest(
+                f"{unknown[0]}: unknown field; known: {', '.join(LIMIT_FIELDS)}", param=unknown[0]
+            )
+        return self._write(kind, scope, changes, actor=actor, reason=reason)
+
     def set_limits(
         self, kind: ScopeKind, scope: str, limits: UsageLimits, *, actor: str, reason: str
     ) -> UsageLimits:
-        if kind == "department" and scope not in self._departments:
-            raise NotFound(f"unknown department {scope!r}", param="department")
+        """Replace all limits of a scope by ``limits``."""
+        return self._write(kind, scope, limits.model_dump(), actor=actor, reason=reason)
+
+    def _write(
+        self,
+        kind: ScopeKind,
+        scope: str,
+        changes: Mapping[str, Any],
+        *,
+        actor: str,
+        reason: str,
+    ) -> UsageLimits:
+        if kind == "department":
+            self._check_department(scope)
         why = audit_reason(reason)
         now = datetime.now(UTC)
-        values = {f: getattr(limits, f) for f in _FIELDS}
         with self._ledger.begin() as connection:
             row = connection.execute(
                 select(gov_limits).where(
                     gov_limits.c.scope_kind == kind, gov_limits.c.scope == scope
                 )
             ).first()
+            before = _row_limits(row) if row is not None else self._configured(kind, scope)
+            after = merge_limits(before, changes)
+            values = _row_values(after)
             if row is None:
-                old: dict[str, Any] = {}
                 connection.execute(
                     insert(gov_limits).values(
                         scope_kind=kind,
@@ -94,7 +160,6 @@ class Budgets:
                     )
                 )
             else:
-                old = {f: row._mapping[f] for f in _FIELDS}
                 result = connection.execute(
                     update(gov_limits)
                     .where(
@@ -112,10 +177,21 @@ class Budgets:
                 action="limits.set",
                 target_kind=kind,
                 target=scope,
-                details={"from": old, "to": values, "reason": why},
+                details={"from": limits_json(before), "to": limits_json(after), "reason": why},
                 time=now,
             )
-        return limits
+        return after
+
+    def _check_department(self, department: str) -> None:
+        if department not in self._departments:
+            raise NotFound(f"unknown department {department!r}", param="department")
+
+    def _configured(self, kind: ScopeKind, scope: str) -> UsageLimits:
+        """The config's limits of a scope (a key without its own limits: none, unlimited)."""
+        if kind == "department":
+            return self._departments[scope].limits
+        key = self._config_keys.get(scope)
+        return key.limits if key is not None and key.limits is not None else UNLIMITED
 
     def _stored(self, kind: ScopeKind, scope: str) -> UsageLimits | None:
         with self._ledger.connect() as connection:
@@ -124,6 +200,4 @@ class Budgets:
                     gov_limits.c.scope_kind == kind, gov_limits.c.scope == scope
                 )
             ).first()
-        if row is None:
-            return None
-        return UsageLimits(**{f: row._mapping[f] for f in _FIELDS})
+        return None if row is None else _row_limits(row)

@@ -4,6 +4,10 @@ same traffic would have cost on the largest approved model (the savings from rou
 Totals are sums of the usage records in the window, nothing estimated but the baseline: the
 baseline prices each record's prompt and completion tokens at the largest approved model's
 internal prices (largest by parameter count).
+
+Amounts are exact: sums of the ledger's integer micro-units, shown with all six decimals (a
+request of a tiny model costs millionths, and a report must not round it to 0.00). In JSON they
+are decimal strings, so no client parses them into a float.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal, get_args
 
 import orjson
@@ -25,6 +30,7 @@ from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.tables import usage
 from stellwerk.ledger.usage_read import usage_filter
 from stellwerk.ledger.window import Window
+from stellwerk.money import from_micro, micro_text
 
 ReportBy = Literal["department", "model", "use-case"]
 REPORT_BY: tuple[ReportBy, ...] = get_args(ReportBy)
@@ -37,12 +43,20 @@ class ReportRow:
     requests: int
     prompt_tokens: int
     completion_tokens: int
-    cost: float
+    cost_micro: int
     energy_wh: float
-    baseline_cost: float
+    baseline_cost_micro: int
 
     @property
-    def savings(self) -> float:
+    def cost(self) -> Decimal:
+        return from_micro(self.cost_micro)
+
+    @property
+    def baseline_cost(self) -> Decimal:
+        return from_micro(self.baseline_cost_micro)
+
+    @property
+    def savings(self) -> Decimal:
         return self.baseline_cost - self.cost
 
 
@@ -56,7 +70,16 @@ class UsageReport:
 
     def as_dict(self) -> dict[str, object]:
         def row(r: ReportRow) -> dict[str, object]:
-            return {**asdict(r), "savings": r.savings}
+            return {
+                "group": r.group,
+                "requests": r.requests,
+                "prompt_tokens": r.prompt_tokens,
+                "completion_tokens": r.completion_tokens,
+                "cost": micro_text(r.cost_micro),
+                "energy_wh": r.energy_wh,
+                "baseline_cost": micro_text(r.baseline_cost_micro),
+                "savings": micro_text(r.baseline_cost_micro - r.cost_micro),
+            }
 
         return {
             "month": self.month,
@@ -102,13 +125,13 @@ def usage_report(
             func.count(),
             func.coalesce(func.sum(usage.c.prompt_tokens), 0),
             func.coalesce(func.sum(usage.c.completion_tokens), 0),
-            func.coalesce(func.sum(usage.c.cost), 0.0),
+            func.coalesce(func.sum(usage.c.cost_micro), 0),
             func.coalesce(func.sum(usage.c.energy_wh), 0.0),
         )
         .where(usage_filter(window, department))
         .group_by(usage.c.department, usage.c.model, usage.c.key_id)
     )
-    groups: dict[str, list[float]] = {}
+    groups: dict[str, list[float]] = {}  # requests, prompt, completion, cost micro, Wh
     with ledger.connect() as connection:
         for dept, model, key_id, n, prompt, completion, cost, energy in connection.execute(
             statement
@@ -119,26 +142,28 @@ def usage_report(
                 name = model or "(no model)"
             else:
                 name = key_use_cases.get(key_id, NO_USE_CASE)
-            acc = groups.setdefault(name, [0, 0, 0, 0.0, 0.0, 0.0])
+            acc = groups.setdefault(name, [0, 0, 0, 0, 0.0])
             acc[0] += int(n)
             acc[1] += int(prompt)
             acc[2] += int(completion)
-            acc[3] += float(cost)
+            acc[3] += int(cost)
             acc[4] += float(energy)
-            if baseline is not None:
-                acc[5] += baseline.price.cost(int(prompt), int(completion))
     rows = tuple(
         sorted(
-            (_row(name, acc) for name, acc in groups.items()),
-            key=lambda r: (-r.cost, r.group),
+            (_row(name, acc, baseline) for name, acc in groups.items()),
+            key=lambda r: (-r.cost_micro, r.group),
         )
     )
-    total = _row("total", [sum(col) for col in zip(*groups.values(), strict=True)] or [0] * 6)
+    sums = [sum(col) for col in zip(*groups.values(), strict=True)] or [0] * 5
+    total = _row("total", sums, baseline)
     return UsageReport(month, by, baseline.id if baseline else None, rows, total)
 
 
-def _row(name: str, acc: Sequence[float]) -> ReportRow:
-    return ReportRow(name, int(acc[0]), int(acc[1]), int(acc[2]), acc[3], acc[4], acc[5])
+def _row(name: str, acc: Sequence[float], baseline: ModelConfig | None) -> ReportRow:
+    """One row; its baseline prices the row's tokens exactly, rounded up once."""
+    prompt, completion = int(acc[1]), int(acc[2])
+    base = baseline.price.cost_micro(prompt, completion) if baseline is not None else 0
+    return ReportRow(name, int(acc[0]), prompt, completion, int(acc[3]), acc[4], base)
 
 
 def render(report: UsageReport, fmt: str) -> str:
@@ -161,10 +186,10 @@ def render(report: UsageReport, fmt: str) -> str:
             str(r.requests),
             str(r.prompt_tokens),
             str(r.completion_tokens),
-            f"{r.cost:.4f}",
+            micro_text(r.cost_micro),
             f"{r.energy_wh:.3f}",
-            f"{r.baseline_cost:.4f}",
-            f"{r.savings:.4f}",
+            micro_text(r.baseline_cost_micro),
+            micro_text(r.baseline_cost_micro - r.cost_micro),
         ]
         for r in (*report.rows, report.total)
     ]

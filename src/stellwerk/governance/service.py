@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from stellwerk.config.loader import resolve_env
 from stellwerk.config.schema import (
@@ -191,7 +192,7 @@ class Governance:
                 scope = scopes_for("", UsageLimits(), key_id, key_limits)[1]
                 await self.limiter.seed_spent(scope, spent)
 
-    def _month_spend(self, window: Window) -> tuple[dict[str, float], dict[str, float]]:
+    def _month_spend(self, window: Window) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
         departments = self.ledger.summarize_usage(window, by="department")
         keys = self.ledger.summarize_usage(window, by="key_id")
         return (

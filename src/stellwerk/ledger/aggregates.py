@@ -9,6 +9,7 @@ percentile function, gives exactly the same numbers as PostgreSQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection, Text, case, cast, func, null, select
@@ -17,6 +18,7 @@ from stellwerk.errors import InvalidRequest
 from stellwerk.ledger.tables import usage
 from stellwerk.ledger.usage_read import usage_filter
 from stellwerk.ledger.window import EVERYTHING, Window
+from stellwerk.money import from_micro
 
 GroupBy = Literal["department", "model", "backend", "key_id", "day"]
 GROUP_BY: tuple[str, ...] = get_args(GroupBy)
@@ -32,10 +34,15 @@ class UsageAggregate:
     errors: int
     prompt_tokens: int
     completion_tokens: int
-    cost: float
+    cost_micro: int
     energy_wh: float
     latency_p50_ms: float
     latency_p95_ms: float
+
+    @property
+    def cost(self) -> Decimal:
+        """The group's cost, exactly (the sum of its records' charges)."""
+        return from_micro(self.cost_micro)
 
     @property
     def total_tokens(self) -> int:
@@ -85,7 +92,7 @@ def summarize_usage(
             usage.c.status,
             usage.c.prompt_tokens,
             usage.c.completion_tokens,
-            usage.c.cost,
+            usage.c.cost_micro,
             usage.c.energy_wh,
             usage.c.latency_ms,
             func.cume_dist().over(order_by=usage.c.latency_ms, **partition).label("cumulative"),
@@ -101,13 +108,13 @@ def summarize_usage(
             func.coalesce(func.sum(case((r.status >= ERROR_STATUS, 1), else_=0)), 0),
             func.coalesce(func.sum(r.prompt_tokens), 0),
             func.coalesce(func.sum(r.completion_tokens), 0),
-            func.coalesce(func.sum(r.cost), 0.0),
+            func.coalesce(func.sum(r.cost_micro), 0),
             func.coalesce(func.sum(r.energy_wh), 0.0),
             _percentile(r.cumulative, r.latency_ms, 50),
             _percentile(r.cumulative, r.latency_ms, 95),
         )
         .group_by(r.grp)
-        .order_by(*((r.grp,) if by == "day" else (func.sum(r.cost).desc(), r.grp)))
+        .order_by(*((r.grp,) if by == "day" else (func.sum(r.cost_micro).desc(), r.grp)))
     )
     return [
         UsageAggregate(
@@ -116,7 +123,7 @@ def summarize_usage(
             errors=int(row[2]),
             prompt_tokens=int(row[3]),
             completion_tokens=int(row[4]),
-            cost=float(row[5]),
+            cost_micro=int(row[5]),
             energy_wh=float(row[6]),
             latency_p50_ms=float(row[7]),
             latency_p95_ms=float(row[8]),

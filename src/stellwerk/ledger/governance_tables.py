@@ -10,9 +10,9 @@ concurrency: an update names the version it read, and a concurrent change makes 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
-    Double,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -89,7 +89,7 @@ gov_limits = Table(
     Column("scope", Text, nullable=False),
     Column("requests_per_minute", Integer),
     Column("tokens_per_minute", Integer),
-    Column("monthly_budget", Double),
+    Column("monthly_budget_micro", BigInteger),
     Column("version", Integer, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("updated_by", Text, nullable=False),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+
+from stellwerk.money import from_micro
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,11 @@ class UsageRecord:
     status: int
     error_kind: str | None
     fallback_from: str | None
-    cost: float
+    cost_micro: int  # what the request was charged, in micro-units (stellwerk.money)
     energy_wh: float
     config_hash: str
+
+    @property
+    def cost(self) -> Decimal:
+        """What the request was charged, exactly (six decimals)."""
+        return from_micro(self.cost_micro)

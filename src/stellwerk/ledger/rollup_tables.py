@@ -47,7 +47,7 @@ usage_daily = Table(
     Column("fallbacks", BigInteger, nullable=False),
     Column("prompt_tokens", BigInteger, nullable=False),
     Column("completion_tokens", BigInteger, nullable=False),
-    Column("cost", Double, nullable=False),
+    Column("cost_micro", BigInteger, nullable=False),
     Column("energy_wh", Double, nullable=False),
     Column("latency_ms_sum", Double, nullable=False),
     PrimaryKeyConstraint("day", "department", "key_id", "model", "routed"),

@@ -60,7 +60,7 @@ usage = Table(
     Column("status", Integer, nullable=False),
     Column("error_kind", Text),
     Column("fallback_from", Text),
-    Column("cost", Double, nullable=False),
+    Column("cost_micro", BigInteger, nullable=False),  # stellwerk.money: millionths
     Column("energy_wh", Double, nullable=False),
     Column("config_hash", Text, nullable=False),
     PrimaryKeyConstraint("request_id", "time"),

@@ -27,12 +27,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from stellwerk.config.schema import UsageLimits
 from stellwerk.errors import RateLimited
+from stellwerk.money import MICRO, micro_text
 from stellwerk.policy.counters import Charge, Counters
 
-MICRO = 1_000_000  # costs are counted in millionths of the internal currency unit
 _MINUTE_GRACE_S = 60
 _MONTH_GRACE_S = 7 * 24 * 3600
 
@@ -97,7 +98,7 @@ class Limiter:
             cost_micro=cost_micro,
         )
 
-    async def settle(self, reservation: Reservation, *, tokens: int, cost: float) -> None:
+    async def settle(self, reservation: Reservation, *, tokens: int, cost: float | Decimal) -> None:
         """Replace the reservation by the real use (may be more than reserved)."""
         token_delta = max(0, tokens) - reservation.tokens
         used_micro = math.ceil(max(0.0, cost) * MICRO)
@@ -115,7 +116,7 @@ class Limiter:
         month = _month_start(self._clock())
         return await self._counters.value(_budget_key(scope, month)) / MICRO
 
-    async def seed_spent(self, scope: Scope, spent: float) -> bool:
+    async def seed_spent(self, scope: Scope, spent: float | Decimal) -> bool:
         """Start this month's counter at ``spent`` (from the ledger) unless it exists already."""
         now = self._clock()
         month = _month_start(now)
@@ -164,8 +165,9 @@ class Limiter:
             )
         else:
             detail = (
-                f"monthly budget of {limits.monthly_budget:.2f} reached ({used / MICRO:.2f} spent"
-                f" or reserved, this request may cost up to {check.charge.amount / MICRO:.4f})"
+                f"monthly budget of {micro_text(check.charge.limit)} reached ({micro_text(used)}"
+                " spent or reserved, this request may cost up to"
+                f" {micro_text(check.charge.amount)})"
             )
         when = resets.strftime("%Y-%m-%d %H:%M:%S UTC")
         return RateLimited(

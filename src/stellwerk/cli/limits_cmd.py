@@ -1,0 +1,142 @@
+"""``stellwerk limits show`` and ``stellwerk limits set``: the rate limits and budgets in force.
+
+The same service as the admin API's ``/admin/limits``: ``set`` changes only the limits it names
+(the others keep their values), ``none`` clears one (unlimited), every change is audited with the
+limits in force before and after. Budgets print with all six decimals (exact micro-units).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from stellwerk.cli.governance_cmd import ConfigOption, Reason, _actor, _fail, _governance
+from stellwerk.errors import InvalidRequest, StellwerkError
+
+_CLEAR = ("none", "unlimited")
+Value = Annotated[
+    str | None, typer.Option(show_default=False, help="A number, or 'none' for unlimited.")
+]
+
+
+def _scope(department: str | None, key: str | None) -> tuple[str, str] | None:
+    if department is not None and key is not None:
+        raise InvalidRequest("give --department or --key, not both", param="scope")
+    if department is not None:
+        return "department", department
+    if key is not None:
+        return "key", key
+    return None
+
+
+def _value(text: str) -> str | int | None:
+    """A limit as typed: ``none`` clears it; whole numbers stay integers (the rate limits are
+    integers); anything else is passed on as text and checked by the service (naming the field)."""
+    cleaned = text.strip()
+    if cleaned.lower() in _CLEAR:
+        return None
+    return int(cleaned) if cleaned.isdigit() else cleaned
+
+
+def _row(name: str, limits: dict[str, Any]) -> str:
+    def cell(value: object) -> str:
+        return "unlimited" if value is None else str(value)
+
+    return (
+        f"{name:<24}  {cell(limits['requests_per_minute']):>12}  "
+        f"{cell(limits['tokens_per_minute']):>12}  {cell(limits['monthly_budget']):>22}"
+    )
+
+
+def _header(kind: str) -> str:
+    return f"{kind:<24}  {'req/minute':>12}  {'tokens/minute':>12}  {'monthly budget':>22}"
+
+
+def limits_show(
+    config: ConfigOption,
+    department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
+    key: Annotated[str | None, typer.Option(help="Only this key id.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """The limits in force: every department, and every key with limits of its own."""
+    import orjson
+
+    from stellwerk.governance.budgets import UNLIMITED, limits_json
+
+    try:
+        if fmt not in ("table", "json"):
+            raise InvalidRequest(f"unknown format {fmt!r}; choose table or json", param="format")
+        scope = _scope(department, key)
+        with _governance(config) as gov:
+            departments, keys = gov.budgets.effective()
+        shown = {
+            "departments": {n: limits_json(v) for n, v in departments.items()},
+            "keys": {n: limits_json(v) for n, v in keys.items()},
+        }
+        if scope is not None:
+            group = "departments" if scope[0] == "department" else "keys"
+            if scope[1] not in shown[group] and scope[0] == "department":
+                raise InvalidRequest(f"unknown department {scope[1]!r}", param="department")
+            found = shown[group].get(scope[1], limits_json(UNLIMITED))
+            shown = {"departments": {}, "keys": {}, group: {scope[1]: found}}
+    except StellwerkError as exc:
+        raise _fail(exc) from exc
+    if fmt == "json":
+        typer.echo(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode())
+        return
+    for kind, group in (("department", "departments"), ("key", "keys")):
+        if shown[group]:
+            typer.echo(_header(kind))
+            for name, values in shown[group].items():
+                typer.echo(_row(name, values))
+
+
+def limits_set(
+    config: ConfigOption,
+    reason: Reason,
+    department: Annotated[str | None, typer.Option(help="The department to change.")] = None,
+    key: Annotated[str | None, typer.Option(help="The key id to change.")] = None,
+    requests_per_minute: Value = None,
+    tokens_per_minute: Value = None,
+    monthly_budget: Value = None,
+) -> None:
+    """Change the limits named; the others keep their values ('none': unlimited)."""
+    from stellwerk.governance.budgets import limits_json
+
+    given = {
+        "requests_per_minute": requests_per_minute,
+        "tokens_per_minute": tokens_per_minute,
+        "monthly_budget": monthly_budget,
+    }
+    changes = {name: _value(text) for name, text in given.items() if text is not None}
+    try:
+        scope = _scope(department, key)
+        if scope is None:
+            raise InvalidRequest("name the scope: --department NAME or --key KEY_ID")
+        if not changes:
+            raise InvalidRequest(
+                "name at least one of --requests-per-minute, --tokens-per-minute, --monthly-budget"
+            )
+        kind, name = scope
+        with _governance(config) as gov:
+            if kind == "key":
+                gov.keys.get(name)
+            after = gov.budgets.change_limits(
+                "key" if kind == "key" else "department",
+                name,
+                changes,
+                actor=_actor(),
+                reason=reason,
+            )
+    except StellwerkError as exc:
+        raise _fail(exc) from exc
+    typer.echo(_header(kind))
+    typer.echo(_row(name, limits_json(after)))
+
+
+def register(app: typer.Typer) -> None:
+    limits = typer.Typer(help="Rate limits and monthly budgets.", no_args_is_help=True)
+    limits.command("show")(limits_show)
+    limits.command("set")(limits_set)
+    app.add_typer(limits, name="limits")

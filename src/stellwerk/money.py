@@ -1,0 +1,62 @@
+"""Money: amounts of the internal currency as whole micro-units (millionths), never floats.
+
+Every cost, budget and spend is an ``int`` of micro-units where it is counted and stored (the
+ledger's ``cost_micro`` columns, the budget counters, ``gov_limits.monthly_budget_micro``) and a
+:class:`~decimal.Decimal` where it is shown or read (JSON carries it as a string, so no client
+parses it into a float). Prices stay per one million tokens, so a request's cost in micro-units is
+``tokens * price`` exactly; it is rounded up to a whole micro-unit once per request (a request
+never costs less than it used, and the ledger and the budget counters add the same integers).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal, InvalidOperation
+
+MICRO = 1_000_000
+MICRO_PLACES = 6
+# The largest monthly budget (a million million units); in micro-units 10**18, which still fits a
+# signed 64-bit counter (Redis, BIGINT) with room for the reservations on top.
+MAX_BUDGET = Decimal(10**12)
+# The highest price per one million tokens a model may have.
+MAX_PRICE = 1_000_000.0
+
+
+def exact(value: float | int | str | Decimal) -> Decimal:
+    """A number as the decimal a person wrote: a float by its shortest representation (so
+    ``0.1`` is ``Decimal('0.1')``, not the binary fraction next to it). Refuses NaN and
+    infinities."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number")
+    try:
+        result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not result.is_finite():
+        raise ValueError(f"{value} is not a finite number")
+    return result
+
+
+def to_micro(amount: Decimal) -> int:
+    """An amount in micro-units, rounded up to a whole micro-unit."""
+    return math.ceil(amount * MICRO)
+
+
+def from_micro(micro: int) -> Decimal:
+    """Micro-units as an amount with exactly six decimals (``94`` -> ``Decimal('0.000094')``)."""
+    return Decimal(micro).scaleb(-MICRO_PLACES)
+
+
+def micro_text(micro: int) -> str:
+    """Micro-units as the decimal string JSON and CSV carry (``'0.000094'``)."""
+    return format(from_micro(micro), "f")
+
+
+def cost_micro(
+    prompt_tokens: int, completion_tokens: int, input_per_mtok: float, output_per_mtok: float
+) -> int:
+    """The exact cost of a request at prices per one million tokens, in micro-units, rounded up
+    to a whole micro-unit (``94`` tokens at ``1.0`` cost ``94``, never ``95``)."""
+    return math.ceil(
+        prompt_tokens * exact(input_per_mtok) + completion_tokens * exact(output_per_mtok)
+    )

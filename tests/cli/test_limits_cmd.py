@@ -1,0 +1,95 @@
+"""``stellwerk limits show|set`` run like a user would (Typer's runner) on a SQLite ledger."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.cli.test_governance_cmd import run
+from tests.governance.factories import model
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    raw = {
+        "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
+        "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+        "models": [model("mistral-3b")],
+        "departments": [
+            {"name": "legal", "limits": {"requests_per_minute": 120}},
+            {"name": "finance"},
+        ],
+    }
+    path = tmp_path / "stellwerk.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def shown(config: Path) -> dict[str, dict[str, object]]:
+    code, out, err = run("limits", "show", "-c", str(config), "--format", "json")
+    assert code == 0, err
+    departments: dict[str, dict[str, object]] = json.loads(out)["departments"]
+    return departments
+
+
+def test_set_changes_one_limit_keeps_the_rest_and_clears_with_none(config_path: Path) -> None:
+    c = str(config_path)
+    code, out, err = run(
+        "limits", "set", "-c", c, "--department", "legal", "--monthly-budget", "0.0005",
+        "--reason", "pilot",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "0.000500" in out and "120" in out
+    assert shown(config_path)["legal"] == {
+        "requests_per_minute": 120,
+        "tokens_per_minute": None,
+        "monthly_budget": "0.000500",
+    }
+    code, _, err = run(
+        "limits", "set", "-c", c, "--department", "legal", "--requests-per-minute", "none",
+        "--reason", "no rate limit",
+    )  # fmt: skip
+    assert code == 0, err
+    assert shown(config_path)["legal"]["requests_per_minute"] is None
+    assert shown(config_path)["legal"]["monthly_budget"] == "0.000500"
+    code, out, _ = run("limits", "show", "-c", c, "--department", "legal")
+    assert "unlimited" in out and "0.000500" in out and "finance" not in out
+    code, out, _ = run("audit", "-c", c, "--action", "limits.set")
+    assert '"from":{"monthly_budget":null,"requests_per_minute":120' in out
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "field"),
+    [
+        ("--monthly-budget", "1e303", "monthly_budget"),
+        ("--monthly-budget", "nan", "monthly_budget"),
+        ("--monthly-budget", "-1", "monthly_budget"),
+        ("--requests-per-minute", "99999999999999999999999", "requests_per_minute"),
+        ("--tokens-per-minute", str(2**63), "tokens_per_minute"),
+        ("--tokens-per-minute", "lots", "tokens_per_minute"),
+    ],
+)
+def test_set_refuses_unbounded_numbers_naming_the_field(
+    config_path: Path, option: str, value: str, field: str
+) -> None:
+    code, _, err = run(
+        "limits", "set", "-c", str(config_path), "--department", "finance", option, value,
+        "--reason", "try",
+    )  # fmt: skip
+    assert code == 2
+    assert field in err
+    assert shown(config_path)["finance"]["monthly_budget"] is None
+
+
+def test_set_needs_a_scope_and_a_change(config_path: Path) -> None:
+    c = str(config_path)
+    code, _, err = run("limits", "set", "-c", c, "--monthly-budget", "5", "--reason", "r")
+    assert code == 2 and "--department" in err
+    code, _, err = run("limits", "set", "-c", c, "--department", "legal", "--reason", "r")
+    assert code == 2 and "--monthly-budget" in err
+    code, _, err = run("limits", "set", "-c", c, "--department", "sales", "--monthly-budget", "5",
+                       "--reason", "r")  # fmt: skip
+    assert code == 2 and "unknown department 'sales'" in err
