@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from stellwerk.dashboard import actions, queries
 from stellwerk.dashboard.drilldowns import department_page, model_page
 from stellwerk.dashboard.health import backend_health
-from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Formatter
+from stellwerk.dashboard.i18n import COOKIE, LANGUAGES
 from stellwerk.dashboard.knowledge import router_of
 from stellwerk.dashboard.overview import build_overview
 from stellwerk.dashboard.services import governance_of
@@ -185,7 +185,7 @@ def _confirmed(action: actions.Action) -> Callable[..., Coroutine[Any, Any, Resp
     async def act(request: Request, subject: str, admin: AdminDep, gov: GovernanceDep) -> Response:
         form = await checked_form(request, admin)
         if form.get("confirm") != "yes":
-            fmt = Formatter(Page.of(request).language)
+            fmt = Page.of(request).fmt
             pending = await run_in_threadpool(action.prepare, gov, subject, form, PREFIX, fmt)
             return render(
                 dashboard_of(request).env, request, "confirm.html", admin=admin, pending=pending
