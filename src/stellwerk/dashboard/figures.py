@@ -18,8 +18,9 @@ from stellwerk.dashboard.queries import Totals
 
 
 def cost_bars(rows: Sequence[Totals], fmt: Formatter, title: str) -> Markup:
-    """Internal cost per group (department, model, key)."""
-    return bars([Bar(r.group or DASH, r.cost, fmt.money(r.cost)) for r in rows], title=title)
+    """Internal cost per group (department, model, key); the refused requests (no model, no
+    cost) left out."""
+    return bars([Bar(r.group, r.cost, fmt.money(r.cost)) for r in rows if r.group], title=title)
 
 
 def request_bars(rows: Sequence[Totals], fmt: Formatter, title: str) -> Markup:
@@ -90,6 +91,8 @@ def _value(name: str, value: object, t: Labels, fmt: Formatter) -> str:
         return t["yes"] if value else t["no"]
     if name in MONEY_DETAILS and isinstance(value, int | float | Decimal):
         return fmt.money(value)
+    if isinstance(value, float):
+        return fmt.number(value, 4).rstrip("0").rstrip(".,")
     if isinstance(value, str) and value in VALUE_LABELS:
         return t(value)
     if isinstance(value, list | tuple):

@@ -249,8 +249,8 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "refusal_unknown": ("no reason recorded", "kein Grund vermerkt"),
     "no_model": ("refused (no model chosen)", "abgewiesen (kein Modell gewählt)"),
     "refusal_policy_denied": (
-        "policy: no model may serve it (classification, lifecycle, consent, allow-list)",
-        "Richtlinie: kein Modell zulässig (Schutzklasse, Lebenszyklus, Einwilligung,"
+        "policy: model not allowed (classification, lifecycle, consent, allow-list)",
+        "Richtlinie: Modell nicht zulässig (Schutzklasse, Lebenszyklus, Einwilligung,"
         " Freigabeliste)",
     ),
     "refusal_model_not_allowed": (
