@@ -1,7 +1,8 @@
 """What a CIO asks first, in a real browser (Debian's Chromium driven by Playwright): budgets and
 rate limits per department, refusals counted with their reason (not as errors, not as dash
 rows), savings against the model each department may use, money with its currency, times in the
-operator's zone, German audit details, and consent withdrawn and re-granted in the UI."""
+operator's zone, German audit details, and consent withdrawn and re-granted in the UI, by an
+admin and by the data owner's owner key (who sees nothing but its models' consent)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from stellwerk.dashboard.formats import DASH
+from tests.dashboard.client import csrf_of, login
 from tests.dashboard.conftest import (
     ADMIN_KEY,
     DASHBOARD_ENV,
@@ -163,3 +165,66 @@ def test_consent_is_withdrawn_and_regranted_in_the_ui_and_the_gateway_obeys(
 
     page.goto(dashboard.url + "/models/tiny-large")  # no data owner: nothing to change
     assert "no data owner" in text(page, "#m-consent")
+
+
+def owner_key(dashboard: DashboardGateway, department: str) -> str:
+    answer = httpx.post(
+        f"{dashboard.gateway.url}/admin/keys",
+        json={"department": department, "role": "owner"},
+        headers={"authorization": f"Bearer {ADMIN_KEY}"},
+        timeout=30,
+    )
+    assert answer.status_code == 201, answer.text
+    key: str = answer.json()["key"]
+    return key
+
+
+def test_the_data_owner_changes_consent_in_the_ui_and_sees_nothing_else(
+    offline_dashboard: DashboardGateway, page: Page
+) -> None:
+    dashboard = offline_dashboard
+    legal_owner = owner_key(dashboard, "legal")
+    page.goto(dashboard.url + "/login")
+    page.fill("input[name=key]", legal_owner)
+    page.click("button[type=submit]")
+    page.wait_for_url(dashboard.url + "/consent")  # an owner's home is the consent page
+    rows = page.locator("#c-models tbody tr")
+    assert rows.count() == 1 and "tiny-small" in rows.first.inner_text()  # legal's models only
+    row = page.locator("#c-tiny-small")
+    assert "granted" in row.inner_text()
+    row.locator("input[name=reason]").fill("Widerspruch der Betroffenen")
+    row.locator("button").click()
+    assert "Withdraw the consent of legal for model tiny-small?" in text(page, "main")
+    page.click("button.danger")
+    page.wait_for_url(re.compile(r".*/dashboard/consent\?done=1$"))
+    assert "withdrawn" in text(page, "#c-tiny-small")
+    refused = chat(dashboard, KEYS["legal"])
+    assert refused.status_code == 403 and "withdrawn consent" in refused.text
+
+    # nothing else: not the overview, not a model page, not another owner's model
+    for path in ("", "/models/tiny-small", "/departments/legal"):
+        answer = page.goto(dashboard.url + path)
+        assert answer is not None and answer.status == 403, path
+        assert "may only manage the consent" in text(page, ".alert")
+
+    # an owner key of another department may not touch legal's consent
+    research_owner = owner_key(dashboard, "research")
+    with login(dashboard.gateway.url, research_owner) as (client, answer):
+        assert answer.headers["location"] == "/dashboard/consent"
+        assert "tiny-small" not in client.get("/dashboard/consent").text
+        forbidden = client.post(
+            "/dashboard/models/tiny-small/consent",
+            data={
+                "consent": "grant",
+                "reason": "x",
+                "csrf": csrf_of(client.get("/dashboard/consent").text),
+            },
+        )
+        assert forbidden.status_code == 403 and "Nothing was changed" in forbidden.text
+    ledger = dashboard.gateway.ledger()
+    try:
+        entries = ledger.list_audit(action="model.consent")
+    finally:
+        ledger.close()
+    assert [(e.actor, e.details["to"]) for e in entries] == [(entries[0].actor, "withdrawn")]
+    assert entries[0].actor.startswith("key-")  # the legal owner key, not an admin

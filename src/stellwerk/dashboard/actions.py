@@ -119,6 +119,11 @@ def prepare_consent(
     )
 
 
+def owns_data_of(gov: Governance, model_id: str, department: str) -> bool:
+    """Whether ``department`` is the data owner of ``model_id`` (404 for an unknown model)."""
+    return gov.catalog.model(model_id).data_owner == department
+
+
 def run_consent(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> str:
     version = form.get("version", "")
     gov.catalog.set_consent(
@@ -194,11 +199,20 @@ class Action:
     path: str
     prepare: Prepare
     run: Run
+    owner_may: Callable[[Governance, str, str], bool] | None = None
+    """``(gov, subject, department)``: whether an owner key of ``department`` may do it too
+    (``None``: admins only)."""
 
 
 ACTIONS = (
     Action("move_model", "/models/{subject:path}/lifecycle", prepare_lifecycle, run_lifecycle),
-    Action("set_consent", "/models/{subject:path}/consent", prepare_consent, run_consent),
+    Action(
+        "set_consent",
+        "/models/{subject:path}/consent",
+        prepare_consent,
+        run_consent,
+        owner_may=owns_data_of,
+    ),
     Action("set_budget", "/departments/{subject:path}/budget", prepare_budget, run_budget),
     Action("revoke_key", "/keys/{subject:path}/revoke", prepare_revoke, run_revoke),
 )

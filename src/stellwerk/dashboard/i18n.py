@@ -300,13 +300,18 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     # consent
     "change_consent": ("Data owner's consent", "Einwilligung des Datenverantwortlichen"),
+    "consent_page": ("Consent of data owners", "Einwilligungen der Datenverantwortlichen"),
+    "no_consent_models": (
+        "No model names a data owner here.",
+        "Hier nennt kein Modell einen Datenverantwortlichen.",
+    ),
     "withdraw_consent": ("Withdraw consent", "Einwilligung widerrufen"),
     "grant_consent": ("Re-grant consent", "Einwilligung erneut erteilen"),
     "consent_hint": (
-        "Without consent no request is routed to the model. Admins and owner keys of the data"
-        " owner may change it (owner keys through the admin API).",
+        "Without consent no request is routed to the model. Admins and the data owner's owner"
+        " keys may change it, here or through the admin API.",
         "Ohne Einwilligung wird keine Anfrage an das Modell geleitet. Ändern dürfen Admins und"
-        " Owner-Schlüssel des Datenverantwortlichen (diese über die Admin-API).",
+        " Owner-Schlüssel des Datenverantwortlichen, hier oder über die Admin-API.",
     ),
     "no_data_owner": (
         "The model has no data owner, so there is no consent to manage.",
