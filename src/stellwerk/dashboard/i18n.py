@@ -300,6 +300,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     # consent
     "change_consent": ("Data owner's consent", "Einwilligung des Datenverantwortlichen"),
+    "consent_nav": ("Consent", "Einwilligungen"),
     "consent_page": ("Consent of data owners", "Einwilligungen der Datenverantwortlichen"),
     "no_consent_models": (
         "No model names a data owner here.",
