@@ -5,7 +5,7 @@ gateway with a showcase config, a month of generated usage history in its ledger
 more than a few requests; the records are marked ``config_hash=generated``), then real requests
 through the gateway and real actions through the dashboard (so the audit log has entries), and
 finally Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright) logs in and takes the
-pictures: the overview and a model page, in English and German.
+pictures: the overview, a model page and a department page, in English and German.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def showcase_config(llama_url: str, database_url: str) -> StellwerkConfig:
             benchmark_score=0.68,
             openness="open_science",
             mof_class="I",
+            data_owner="research",
         ),
         _model(
             "mistral-small-24b",
@@ -145,12 +146,12 @@ def showcase_config(llama_url: str, database_url: str) -> StellwerkConfig:
             "name": name,
             "classification": cls,
             "keys": [{"id": f"{name}-app", "key_sha256": _sha(USER_KEYS[name])}],
-            "limits": {"monthly_budget": budget},
+            "limits": {"monthly_budget": budget, "requests_per_minute": rpm},
         }
-        for name, cls, budget in (
-            ("finance", "internal", 40.0),
-            ("legal", "confidential", 25.0),
-            ("research", "internal", None),
+        for name, cls, budget, rpm in (
+            ("finance", "internal", 40.0, 120),
+            ("legal", "confidential", 25.0, 60),
+            ("research", "internal", None, None),
         )
     ]
     departments.append(
@@ -192,6 +193,8 @@ def showcase_config(llama_url: str, database_url: str) -> StellwerkConfig:
             "departments": departments,
             "use_cases": use_cases,
             "router": {"kind": "learned"},
+            "governance": {"currency": "EUR"},
+            "dashboard": {"timezone": "Europe/Berlin"},
         }
     )
 
@@ -253,6 +256,19 @@ def real_traffic(url: str) -> None:
                             "messages": [{"role": "user", "content": f"{department}: {text}"}],
                         },
                     ).raise_for_status()
+        # refused: legal's confidential data may not go to the EU-cloud model, nor to a model
+        # outside its use case's list
+        for _ in range(3):
+            answer = client.post(
+                "/v1/chat/completions",
+                headers={"authorization": f"Bearer {USER_KEYS['legal']}"},
+                json={
+                    "model": "apertus-70b",
+                    "max_tokens": 8,
+                    "messages": [{"role": "user", "content": "Vertrag prüfen"}],
+                },
+            )
+            assert answer.status_code == 403, answer.text
 
 
 def shoot(url: str, out: Path) -> list[Path]:
@@ -277,11 +293,16 @@ def shoot(url: str, out: Path) -> list[Path]:
         page.fill("#d-budget input[name=reason]", "Pilotphase Q4")
         page.click("#d-budget button[type=submit]")
         page.click("button.danger")
+        page.goto(url + "/dashboard/models/apertus-8b")
+        page.fill("#m-consent input[name=reason]", "Datenschutzprüfung der Trainingsdaten")
+        page.click("#m-consent button[type=submit]")
+        page.click("button.danger")
         for language in ("en", "de"):
             page.goto(f"{url}/dashboard/lang/{language}?next=/dashboard")
             for name, path in (
                 ("overview", "/dashboard"),
                 ("model", "/dashboard/models/mistral-small-24b"),
+                ("department", "/dashboard/departments/legal"),
             ):
                 page.goto(url + path)
                 target = out / f"dashboard-{name}-{language}.png"

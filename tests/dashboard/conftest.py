@@ -32,6 +32,7 @@ def dashboard_raw(llama_url: str, database_url: str) -> dict[str, Any]:
         model.update(licence="Apache-2.0", hosting="on_prem", owner="ml-platform")
     raw["models"][2].update(risk_tier="high", model_card_url="https://models.example/large")
     raw["models"][1].update(hosting="eu_cloud", lifecycle="in_review")
+    raw["models"][0].update(data_owner="legal")  # legal's consent: it may withdraw it
     raw["departments"].append(
         {
             "name": "it",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from html import unescape
 
@@ -63,5 +64,10 @@ def test_the_model_page_shows_the_newest_calibration_and_counts_it_as_evaluation
     assert "final-number" in page and "64.7" in page
     assert "timeout 3" in page and "mbpp: code task" in page
     assert "evaluation_url" not in page
+    # the facts say what the record says: no "Evaluation" dash above the model's own record
+    evaluation = re.search(r'<dd id="m-evaluation">(.*?)</dd>', page)
+    assert evaluation is not None
+    assert re.search(r"calibration record of \d{4}-\d\d-\d\d \d\d:\d\d \S+ \(quality 61\.3 %\)",
+                     evaluation.group(1))  # fmt: skip
     other = unescape(admin.get("/dashboard/models/tiny-small").text)
     assert "No calibration run yet" in other

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from stellwerk.dashboard.i18n import LANGUAGES, Formatter, choose, label_keys, labels
+from stellwerk.config import parse_config
+from stellwerk.dashboard.figures import audit_details
+from stellwerk.dashboard.formats import DASH, Formatter
+from stellwerk.dashboard.i18n import LANGUAGES, Labels, choose, label_keys, labels
 from stellwerk.dashboard.knowledge import BASES
+from stellwerk.errors import ConfigError
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_label_exists_in_every_language(language: str) -> None:
     table = labels(language)  # type: ignore[arg-type]
     assert set(table) == label_keys()
-    assert all(text.strip() for text in table.values())
+    assert all(table[name].strip() for name in table)
+
+
+def test_no_label_is_shadowed_by_an_attribute_of_the_labels() -> None:
+    """A template reads ``t.keys``: on a dict that was its ``keys`` method, printed as
+    ``<built-in method keys of dict object at 0x7f...>``."""
+    public = {name for name in dir(Labels) if not name.startswith("__")}
+    assert not public & label_keys()
+    assert labels("de")["keys"] == "Schlüssel"
 
 
 def test_every_way_the_router_knows_a_model_has_a_label() -> None:
@@ -50,6 +64,84 @@ def test_numbers_and_times_per_language() -> None:
     assert en.percent(0.256) == "26 %"
     assert de.energy(1500) == "1,50 kWh"
     assert en.ms(12_500) == "12.5 s"
+    utc = ZoneInfo("UTC")
     moment = datetime(2026, 11, 25, 9, 5, tzinfo=UTC)
-    assert de.when(moment) == "25.11.2026 09:05 UTC"
-    assert en.when(moment) == "2026-11-25 09:05 UTC"
+    assert Formatter("de", zone=utc).when(moment) == "25.11.2026 09:05 UTC"
+    assert Formatter("en", zone=utc).when(moment) == "2026-11-25 09:05 UTC"
+
+
+@pytest.mark.parametrize(
+    ("value", "en", "de"),
+    [
+        (0.0005, "€0.0005", "0,0005 €"),
+        (Decimal("0.0005"), "€0.0005", "0,0005 €"),
+        (Decimal("0.000123"), "€0.00012", "0,00012 €"),
+        (0.25, "€0.25", "0,25 €"),
+        (0, "€0.00", "0,00 €"),
+        (12.5, "€12.50", "12,50 €"),
+        (Decimal("1234.5"), "€1,234.50", "1.234,50 €"),
+        (3, "€3.00", "3,00 €"),
+        (1e-9, "< €0.000001", "< 0,000001 €"),
+        (None, DASH, DASH),
+    ],
+)
+def test_money_shows_its_currency_and_small_amounts(
+    value: float | Decimal | None, en: str, de: str
+) -> None:
+    """A budget of 0.0005 read "0.00"; floats and Decimals are written alike."""
+    assert Formatter("en").money(value) == en
+    assert Formatter("de").money(value) == de
+
+
+def test_a_currency_without_a_symbol_is_written_as_its_code() -> None:
+    assert Formatter("en", currency="CHF").money(2) == "CHF 2.00"
+    assert Formatter("de", currency="CHF").money(2) == "2,00 CHF"
+
+
+def test_times_are_shown_in_the_configured_zone_with_its_abbreviation() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    winter = datetime(2026, 11, 25, 9, 5, tzinfo=UTC)
+    summer = datetime(2026, 7, 1, 9, 5, tzinfo=UTC)
+    assert Formatter("de", zone=berlin).when(winter) == "25.11.2026 10:05 CET"
+    assert Formatter("en", zone=berlin).when(summer) == "2026-07-01 11:05 CEST"
+    assert Formatter("en", zone=berlin).zone_name() == "Europe/Berlin"
+
+
+BASE = {
+    "backends": [{"name": "b", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+    "models": [{"id": "m", "backend": "b", "upstream": "m", "params_b": 1, "size_class": "small"}],
+}
+
+
+def test_currency_and_time_zone_are_settings_checked_at_load() -> None:
+    config = parse_config(
+        {**BASE, "governance": {"currency": "CHF"}, "dashboard": {"timezone": "Europe/Zurich"}}
+    )
+    assert config.governance.currency == "CHF" and config.dashboard.timezone == "Europe/Zurich"
+    assert parse_config(BASE).governance.currency == "EUR"
+    assert parse_config(BASE).dashboard.timezone is None
+    with pytest.raises(ConfigError, match="Mars/Olympus"):
+        parse_config({**BASE, "dashboard": {"timezone": "Mars/Olympus"}})
+    with pytest.raises(ConfigError, match="currency"):
+        parse_config({**BASE, "governance": {"currency": "euro"}})
+
+
+def test_audit_details_are_in_the_page_language() -> None:
+    change = {"from": "approved", "to": "deprecated", "reason": "superseded", "version": 3}
+    assert audit_details(change, labels("de"), Formatter("de")) == [
+        "von: freigegeben",
+        "auf: abgekündigt",
+        "Begründung: superseded",
+        "Version: 3",
+    ]
+    limits = {"from": {"monthly_budget": None}, "to": {"monthly_budget": 0.0005}, "reason": "x"}
+    assert audit_details(limits, labels("de"), Formatter("de")) == [
+        f"von: {DASH}",
+        "auf: Monatsbudget=0,0005 €",
+        "Begründung: x",
+    ]
+    seed = {"lifecycle": "in_review", "consent": True}
+    assert audit_details(seed, labels("en"), Formatter("en")) == [
+        "lifecycle: in review",
+        "consent: yes",
+    ]

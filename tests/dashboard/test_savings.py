@@ -1,30 +1,72 @@
-"""What routing saved, against sending the same routed requests to the largest model."""
+"""What routing saved: against the same routed requests sent to the largest model each key MAY
+use (its permitted reference), never against a model policy forbids it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from stellwerk.config.schema import ModelConfig
+from stellwerk.config import parse_config
+from stellwerk.config.schema import ModelConfig, StellwerkConfig
 from stellwerk.dashboard.charts import Bar, bars
 from stellwerk.dashboard.queries import Totals
-from stellwerk.dashboard.savings import compute_savings
+from stellwerk.dashboard.savings import KeyTraffic, compute_savings, permitted_reference
+from stellwerk.governance.principal import config_key_principals
+from stellwerk.governance.state import ModelState
+from stellwerk.policy.filter import PolicyFilter
 
-LARGE = ModelConfig.model_validate(
-    {
-        "id": "large",
+
+def _model(model_id: str, params: float, price: float, **facts: Any) -> dict[str, Any]:
+    return {
+        "id": model_id,
         "backend": "b",
-        "upstream": "large",
-        "params_b": 70,
-        "size_class": "large",
-        "price": {"input_per_mtok": 2.0, "output_per_mtok": 6.0},
-        "energy_wh_per_1k_tokens": 1.0,
+        "upstream": model_id,
+        "params_b": params,
+        "size_class": "large" if params >= 30 else "small",
+        "price": {"input_per_mtok": price, "output_per_mtok": 3 * price},
+        "energy_wh_per_1k_tokens": params / 10,
+        **facts,
     }
-)
 
 
-def _totals(group: str, requests: int, prompt: int, completion: int, cost: float) -> Totals:
+def _config() -> StellwerkConfig:
+    """Legal handles confidential data, which may stay only on premises; the largest model is
+    in an EU cloud."""
+    return parse_config(
+        {
+            "backends": [{"name": "b", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+            "models": [
+                _model("small-onprem", 3, 0.2),
+                _model("medium-onprem", 14, 0.6),
+                _model("large-eucloud", 70, 2.0, hosting="eu_cloud"),
+                _model("huge-proposed", 400, 9.0, lifecycle="proposed"),
+            ],
+            "departments": [
+                {
+                    "name": "legal",
+                    "classification": "confidential",
+                    "keys": [{"id": "legal-1", "key_sha256": "a" * 64}],
+                },
+                {"name": "research", "keys": [{"id": "research-1", "key_sha256": "b" * 64}]},
+                {
+                    "name": "archive",
+                    "classification": "secret",
+                    "allowed_models": ["large-eucloud"],
+                    "keys": [{"id": "archive-1", "key_sha256": "c" * 64}],
+                },
+            ],
+        }
+    )
+
+
+def _states(config: StellwerkConfig) -> list[ModelState]:
+    return [ModelState(m, m.lifecycle, True, 1) for m in config.models]
+
+
+def _totals(model: str, requests: int, prompt: int, completion: int, cost: float) -> Totals:
     return Totals(
-        group,
+        model,
         requests,
         0,
         0,
@@ -36,25 +78,63 @@ def _totals(group: str, requests: int, prompt: int, completion: int, cost: float
     )
 
 
-def test_savings_price_the_same_tokens_at_the_largest_model() -> None:
-    routed = [
-        _totals("small", 9, 900_000, 100_000, 0.25),
-        _totals("large", 1, 100_000, 0, 0.2),
-        _totals("", 2, 0, 0, 0.0),  # failed before a model was chosen: not counted
+def test_each_key_is_compared_with_the_largest_model_it_may_use() -> None:
+    config = _config()
+    policy = PolicyFilter.from_config(config)
+    principals = config_key_principals(config, {})
+    states = _states(config)
+    reference = {k: permitted_reference(policy, p, states) for k, p in principals.items()}
+    assert reference["legal-1"] is not None and reference["legal-1"].id == "medium-onprem"
+    assert reference["research-1"] is not None and reference["research-1"].id == "large-eucloud"
+    assert reference["archive-1"] is None  # secret data, but only an EU-cloud model allowed
+
+
+def test_confidential_traffic_saves_nothing_against_a_cloud_model_it_may_not_use() -> None:
+    config = _config()
+    models = {m.id: m for m in config.models}
+    legal = [
+        KeyTraffic(
+            "legal",
+            models["medium-onprem"],
+            _totals("medium-onprem", 4, 4000, 400, models["medium-onprem"].price.cost(4000, 400)),
+        )
     ]
-    savings = compute_savings(routed, LARGE, baseline_mean_latency_ms=400.0)
-    assert savings.requests == 10
-    assert savings.cost.baseline == pytest.approx(1_000_000 * 2.0 / 1e6 + 100_000 * 6.0 / 1e6)
-    assert savings.cost.actual == pytest.approx(0.45)
-    assert savings.cost.fraction == pytest.approx(1 - 0.45 / 2.6)
-    assert savings.energy_wh.baseline == pytest.approx(1100.0)
+    savings = compute_savings(legal, {"medium-onprem": 100.0})
+    assert savings.references == [("legal", "medium-onprem")]
+    assert savings.cost.fraction == pytest.approx(0.0)  # it used its best model: nothing saved
+    assert savings.latency_ms is not None and savings.latency_ms.fraction == pytest.approx(0.0)
+
+
+def test_savings_sum_each_key_against_its_own_reference() -> None:
+    config = _config()
+    models: dict[str, ModelConfig] = {m.id: m for m in config.models}
+    small, medium, large = models["small-onprem"], models["medium-onprem"], models["large-eucloud"]
+    traffic = [
+        KeyTraffic("legal", medium, _totals("small-onprem", 9, 900_000, 100_000, 0.25)),
+        KeyTraffic("research", large, _totals("small-onprem", 1, 100_000, 0, 0.02)),
+        KeyTraffic("archive", None, _totals("small-onprem", 2, 10, 10, 0.0)),
+        KeyTraffic("research", large, _totals("", 3, 0, 0, 0.0)),  # refused: not counted
+    ]
+    savings = compute_savings(traffic, {"medium-onprem": 400.0, "large-eucloud": 900.0})
+    assert savings.requests == 10 and savings.without_reference == 2
+    assert savings.references == [("legal", "medium-onprem"), ("research", "large-eucloud")]
+    baseline = medium.price.cost(900_000, 100_000) + large.price.cost(100_000, 0)
+    assert savings.cost.baseline == pytest.approx(baseline)
+    assert savings.cost.actual == pytest.approx(0.27)
+    assert savings.energy_wh.baseline == pytest.approx(1000 * 1.4 + 100 * 7.0)
     assert savings.latency_ms is not None
     assert savings.latency_ms.actual == pytest.approx(100.0)
-    assert savings.latency_ms.fraction == pytest.approx(0.75)
+    assert savings.latency_ms.baseline == pytest.approx((9 * 400 + 900) / 10)
+    assert small.id == "small-onprem"
 
 
-def test_no_latency_comparison_without_traffic_on_the_largest_model() -> None:
-    savings = compute_savings([_totals("small", 3, 10, 10, 0.0)], LARGE, None)
+def test_no_latency_comparison_without_traffic_on_a_reference_model() -> None:
+    config = _config()
+    large = next(m for m in config.models if m.id == "large-eucloud")
+    savings = compute_savings(
+        [KeyTraffic("research", large, _totals("small-onprem", 3, 10, 10, 0.0))],
+        {"large-eucloud": None},
+    )
     assert savings.latency_ms is None
 
 

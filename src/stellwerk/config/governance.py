@@ -163,6 +163,8 @@ class GovernanceConfig(Strict):
     retention_days: dict[RiskTier, int] = Field(default_factory=_default_retention)
     # how often a gateway reloads keys, catalog state and limits changed by other processes
     refresh_seconds: float = Field(default=1.0, gt=0, le=300)
+    # the currency of internal prices, costs and budgets (ISO 4217 code), shown with every amount
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
 
     @field_validator("classification_hosting")
     @classmethod

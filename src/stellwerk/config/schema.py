@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
@@ -228,8 +229,22 @@ class DashboardConfig(Strict):
     enabled: bool = True
     session_secret_env: str | None = None
     session_minutes: int = Field(default=480, gt=0, le=7 * 24 * 60)
+    # the IANA time zone the pages show times in (e.g. Europe/Berlin); none: the server's own
+    timezone: str | None = None
 
     _env = field_validator("session_secret_env")(check_env)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"unknown time zone {value!r}; give an IANA name such as Europe/Berlin"
+                ) from None
+        return value
 
 
 class Limits(Strict):

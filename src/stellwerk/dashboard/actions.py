@@ -1,7 +1,7 @@
-"""The dashboard's three actions, each confirmed before it runs and audited by the service it
+"""The dashboard's four actions, each confirmed before it runs and audited by the service it
 calls (the same services as the admin API, and like it the dashboard reloads the gateway's
-governance snapshot afterwards): move a model through its lifecycle, set a department's monthly
-budget, revoke a key.
+governance snapshot afterwards): move a model through its lifecycle, withdraw or re-grant a data
+owner's consent, set a department's monthly budget, revoke a key.
 
 An action is posted twice: first without ``confirm`` (the page shows what will happen and asks),
 then with ``confirm=yes`` (it happens). Both posts carry the session's CSRF token. Each action is
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from stellwerk.dashboard.drilldowns import find_department
-from stellwerk.dashboard.i18n import Formatter
+from stellwerk.dashboard.formats import Formatter
 from stellwerk.errors import InvalidRequest
 from stellwerk.governance.budgets import parse_limits
 from stellwerk.governance.lifecycle import parse_state
@@ -73,6 +73,61 @@ def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor
     gov.catalog.transition(
         model_id,
         form.get("state", ""),
+        actor=actor,
+        reason=_reason(form),
+        expected_version=int(version) if version.isdigit() else None,
+    )
+    gov.reload()
+    return f"/models/{model_id}"
+
+
+CONSENT_CHOICES = {"withdraw": False, "grant": True}
+
+
+def _consent(form: Mapping[str, str]) -> bool:
+    choice = form.get("consent", "")
+    if choice not in CONSENT_CHOICES:
+        raise InvalidRequest(
+            f"consent {choice!r}: choose one of {', '.join(CONSENT_CHOICES)}", param="consent"
+        )
+    return CONSENT_CHOICES[choice]
+
+
+def prepare_consent(
+    gov: Governance, model_id: str, form: Mapping[str, str], prefix: str, fmt: Formatter
+) -> Pending:
+    state = gov.catalog.state(model_id)
+    consent = _consent(form)
+    reason = _reason(form)
+    owner = state.config.data_owner
+    if owner is None:
+        raise InvalidRequest(
+            f"model {model_id!r} has no data owner, so there is no consent to manage",
+            param="consent",
+        )
+    return Pending(
+        action=f"{prefix}/models/{model_id}/consent",
+        question="confirm_consent_grant" if consent else "confirm_consent_withdraw",
+        params={"model": model_id, "owner": owner},
+        fields={
+            "consent": form.get("consent", ""),
+            "reason": reason,
+            "version": str(state.version),
+        },
+        back=f"{prefix}/models/{model_id}",
+    )
+
+
+def owns_data_of(gov: Governance, model_id: str, department: str) -> bool:
+    """Whether ``department`` is the data owner of ``model_id`` (404 for an unknown model)."""
+    return gov.catalog.model(model_id).data_owner == department
+
+
+def run_consent(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> str:
+    version = form.get("version", "")
+    gov.catalog.set_consent(
+        model_id,
+        _consent(form),
         actor=actor,
         reason=_reason(form),
         expected_version=int(version) if version.isdigit() else None,
@@ -143,10 +198,20 @@ class Action:
     path: str
     prepare: Prepare
     run: Run
+    owner_may: Callable[[Governance, str, str], bool] | None = None
+    """``(gov, subject, department)``: whether an owner key of ``department`` may do it too
+    (``None``: admins only)."""
 
 
 ACTIONS = (
     Action("move_model", "/models/{subject:path}/lifecycle", prepare_lifecycle, run_lifecycle),
+    Action(
+        "set_consent",
+        "/models/{subject:path}/consent",
+        prepare_consent,
+        run_consent,
+        owner_may=owns_data_of,
+    ),
     Action("set_budget", "/departments/{subject:path}/budget", prepare_budget, run_budget),
     Action("revoke_key", "/keys/{subject:path}/revoke", prepare_revoke, run_revoke),
 )

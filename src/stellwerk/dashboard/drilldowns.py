@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from stellwerk.calibration.records import CalibrationRecord, CalibrationStore
@@ -72,6 +73,7 @@ class DepartmentPage:
     usage: queries.Totals
     by_model: list[queries.Totals]
     by_key: list[queries.Totals]
+    refusals: list[tuple[str, int, Mapping[str, int]]]  # reason, requests, per key
     limits: UsageLimits
     budget_used: float | None
     config_keys: list[KeyConfig]
@@ -89,18 +91,29 @@ def find_department(gov: Governance, name: str) -> DepartmentConfig:
 def department_page(gov: Governance, name: str, window: Window) -> DepartmentPage:
     dept = find_department(gov, name)
     with gov.ledger.connect() as connection:
-        usage = queries.total(connection, window, department=name)
-        by_model = queries.totals_by(connection, window, "model", department=name)
-        by_key = queries.totals_by(connection, window, "key_id", department=name)
+        refused = queries.refusals(connection, window, department=name)
+        total = replace(queries.total(connection, window, department=name), group=name)
+        usage = queries.with_refusals([total], refused, "department")[0]
+        by_model = queries.with_refusals(
+            queries.totals_by(connection, window, "model", department=name), refused, "model"
+        )
+        by_key = queries.with_refusals(
+            queries.totals_by(connection, window, "key_id", department=name), refused, "key_id"
+        )
     limits = gov.budgets.department_limits(name)
     budget = limits.monthly_budget
+    used = None
+    if budget is not None:
+        used = float(usage.cost / budget) if budget > 0 else (1.0 if usage.cost > 0 else 0.0)
+    per_key = [replace(r, department=r.key_id) for r in refused]
     return DepartmentPage(
         department=dept,
         usage=usage,
         by_model=by_model,
         by_key=by_key,
+        refusals=queries.by_reason(per_key),
         limits=limits,
-        budget_used=float(usage.cost / budget) if budget else None,
+        budget_used=used,
         config_keys=list(dept.keys),
         keys=gov.keys.list(department=name),
         use_cases=[u for u in gov.use_cases.list() if u.department == name],

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, get_args
 
 from markupsafe import Markup
 
+from stellwerk.config.schema import Classification, Hosting, Lifecycle, RiskTier, Role
 from stellwerk.dashboard.charts import PALETTE, Bar, Series, bars, stacked_columns
-from stellwerk.dashboard.i18n import DASH, Formatter
+from stellwerk.dashboard.formats import DASH, Formatter
+from stellwerk.dashboard.i18n import Labels
 from stellwerk.dashboard.overview import RoutingMix
 from stellwerk.dashboard.queries import Totals
 
 
 def cost_bars(rows: Sequence[Totals], fmt: Formatter, title: str) -> Markup:
-    """Internal cost per group (department, model, key)."""
+    """Internal cost per group (department, model, key); the refused requests (no model, no
+    cost) left out."""
     return bars(
-        [Bar(r.group or DASH, float(r.cost), fmt.money(float(r.cost))) for r in rows], title=title
+        [Bar(r.group, float(r.cost), fmt.money(r.cost)) for r in rows if r.group], title=title
     )
 
 
@@ -42,23 +46,61 @@ def daily_bars(daily: Sequence[tuple[datetime, int]], fmt: Formatter, title: str
     )
 
 
-def audit_details(details: Mapping[str, Any]) -> list[str]:
-    """An audit entry's details as short ``name: value`` lines; empty values left out, nested
-    changes (``from``/``to``) flattened."""
+MONEY_DETAILS = frozenset({"monthly_budget", "input_per_mtok", "output_per_mtok"})
+"""Audit detail fields that hold an amount of money (shown with the currency)."""
+VALUE_LABELS = frozenset(
+    {
+        *get_args(Lifecycle),
+        *get_args(RiskTier),
+        *get_args(Classification),
+        *get_args(Hosting),
+        *get_args(Role),
+        "granted",
+        "withdrawn",
+    }
+)
+"""Audit detail values that are words of the dashboard (a state, a tier ...): translated."""
+
+
+def audit_details(details: Mapping[str, Any], t: Labels, fmt: Formatter) -> list[str]:
+    """An audit entry's details as short ``name: value`` lines in the page's language; empty
+    values left out, nested changes (``from``/``to``) flattened."""
     lines: list[str] = []
     for name, value in details.items():
         if value is None or value == "" or value == {} or value == []:
             continue
         if isinstance(value, Mapping):
             inner = ", ".join(
-                f"{k}={_short(v)}" for k, v in value.items() if v is not None and v != ""
+                f"{_name(k, t)}={_value(k, v, t, fmt)}"
+                for k, v in value.items()
+                if v is not None and v != ""
             )
-            lines.append(f"{name}: {inner or DASH}")
+            lines.append(f"{_name(name, t)}: {inner or DASH}")
         else:
-            lines.append(f"{name}: {_short(value)}")
+            lines.append(f"{_name(name, t)}: {_value(name, value, t, fmt)}")
     return lines
 
 
-def _short(value: object) -> str:
-    text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+def _name(name: str, t: Labels) -> str:
+    key = "detail_" + name
+    if key not in t:
+        return name
+    return t[key]
+
+
+def _value(name: str, value: object, t: Labels, fmt: Formatter) -> str:
+    if isinstance(value, bool):
+        return t["yes"] if value else t["no"]
+    if name in MONEY_DETAILS and isinstance(value, int | float | Decimal):
+        return fmt.money(value)
+    if isinstance(value, float):
+        return fmt.number(value, 4).rstrip("0").rstrip(".,")
+    if isinstance(value, str) and value in VALUE_LABELS:
+        return t(value)
+    if isinstance(value, list | tuple):
+        return _short(", ".join(_value(name, v, t, fmt) for v in value))
+    return _short(str(value))
+
+
+def _short(text: str) -> str:
     return text if len(text) <= 120 else text[:119] + "…"

@@ -1,22 +1,26 @@
-"""German and English labels, and numbers and times written the way each language writes them.
+"""German and English labels (numbers and times: :mod:`stellwerk.dashboard.formats`).
 
 The language is the ``stw_lang`` cookie (set by the switch in the page header), else the
 browser's ``Accept-Language``, else English. A label missing in German falls back to English; a
 test checks that both languages have every label.
+
+Templates read labels from :class:`Labels` as ``t.name``, ``t['name']`` or ``t(value)`` (the
+label of a value such as a lifecycle state, else the value itself). ``Labels`` has no public
+attribute, so no label can be shadowed by one (``t.keys`` of a plain dict is its ``keys`` method),
+and an unknown label is an error when the page renders (the templates are strict).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Final, Literal
+from collections.abc import Iterator
+from typing import Final
 
-Language = Literal["en", "de"]
+from stellwerk.dashboard.formats import DASH, Language
+
+__all__ = ["COOKIE", "DASH", "LANGUAGES", "Labels", "Language", "choose", "label_keys", "labels"]
+
 LANGUAGES: Final[tuple[Language, ...]] = ("en", "de")
 COOKIE: Final = "stw_lang"
-DASH: Final = "\u2013"  # shown for a missing value
 
 _LABELS: Final[dict[str, tuple[str, str]]] = {
     # (English, German)
@@ -58,8 +62,8 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "by_size": ("by size class", "nach Größenklasse"),
     "savings": ("Savings from routing", "Einsparung durch Routing"),
     "savings_against": (
-        "against sending every routed request to",
-        "gegenüber allen gerouteten Anfragen an",
+        "against sending each routed request to the largest model its department may use",
+        "gegenüber jeder gerouteten Anfrage an das größte Modell, das ihr Bereich nutzen darf",
     ),
     "no_routed": ("No routed requests this month.", "Diesen Monat keine gerouteten Anfragen."),
     "no_baseline_latency": ("no traffic on it to compare", "kein Vergleichsverkehr"),
@@ -81,7 +85,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "share": ("Share", "Anteil"),
     "size_class": ("Size class", "Größenklasse"),
     "actual": ("with routing", "mit Routing"),
-    "baseline": ("largest model only", "nur größtes Modell"),
+    "baseline": ("largest permitted model", "größtes zulässiges Modell"),
     "saved": ("saved", "gespart"),
     "state": ("State", "Status"),
     "backend": ("Backend", "Backend"),
@@ -234,12 +238,186 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "medium": ("medium", "mittel"),
     "large": ("large", "groß"),
     "none": ("none", "keine"),
+    # refusals: requests the gateway refused before a model was chosen (not errors)
+    "refused": ("Refused", "Abgewiesen"),
+    "refusals": ("Refusals, by reason", "Abweisungen nach Grund"),
+    "no_refusals": (
+        "No request was refused this month.",
+        "Diesen Monat wurde keine Anfrage abgewiesen.",
+    ),
+    "refusal_reason": ("Reason", "Grund"),
+    "refusal_unknown": ("no reason recorded", "kein Grund vermerkt"),
+    "no_model": ("refused (no model chosen)", "abgewiesen (kein Modell gewählt)"),
+    "refusal_policy_denied": (
+        "policy: model not allowed (classification, lifecycle, consent, allow-list)",
+        "Richtlinie: Modell nicht zulässig (Schutzklasse, Lebenszyklus, Einwilligung,"
+        " Freigabeliste)",
+    ),
+    "refusal_model_not_allowed": (
+        "model not allowed for the key",
+        "Modell für den Schlüssel nicht zulässig",
+    ),
+    "refusal_no_allowed_model": ("no allowed model", "kein zulässiges Modell"),
+    "refusal_no_capable_model": (
+        "no model can do it (context, tools, vision)",
+        "kein Modell kann es (Kontext, Werkzeuge, Bilder)",
+    ),
+    "refusal_unsupported_capability": (
+        "capability not supported by the model",
+        "Fähigkeit vom Modell nicht unterstützt",
+    ),
+    "refusal_model_not_found": ("unknown model", "unbekanntes Modell"),
+    "refusal_rate_limited": ("rate limit reached", "Ratenlimit erreicht"),
+    "refusal_budget_exceeded": ("monthly budget used up", "Monatsbudget aufgebraucht"),
+    "refusal_too_many_streams": ("too many streams at once", "zu viele gleichzeitige Streams"),
+    "refusal_too_many_messages": ("too many messages", "zu viele Nachrichten"),
+    "refusal_max_tokens_over_limit": ("max_tokens over the limit", "max_tokens über dem Limit"),
+    "refusal_classification_lowered": (
+        "classification lowered below the key's",
+        "Schutzklasse unter die des Schlüssels gesenkt",
+    ),
+    "refusal_invalid_request": ("invalid request", "ungültige Anfrage"),
+    "refusal_payload_too_large": ("request too large", "Anfrage zu groß"),
+    "refusal_forbidden": ("not allowed", "nicht erlaubt"),
+    "refusal_not_found": ("not found", "nicht gefunden"),
+    # budgets and limits
+    "budgets_and_limits": (
+        "Budgets and rate limits by department",
+        "Budgets und Ratenlimits nach Bereich",
+    ),
+    "spent": ("Spent", "Verbraucht"),
+    "requests_per_minute": ("Requests / min", "Anfragen / Min."),
+    "tokens_per_minute": ("Tokens / min", "Tokens / Min."),
+    "refused_by_limits": ("Refused by limits", "Durch Limits abgewiesen"),
+    "rate_limits": ("Rate limits", "Ratenlimits"),
+    "n_per_minute": ("{n} {what} per minute", "{n} {what} pro Minute"),
+    "pilot": ("pilot", "Pilot"),
+    "times_in": ("Times in {zone}", "Zeiten in {zone}"),
+    "amounts_in": ("amounts in {currency}", "Beträge in {currency}"),
+    "savings_without_reference": (
+        "{n} routed requests of keys that may use no model now are not compared.",
+        "{n} geroutete Anfragen von Schlüsseln ohne zulässiges Modell sind nicht verglichen.",
+    ),
+    # consent
+    "change_consent": ("Data owner's consent", "Einwilligung des Datenverantwortlichen"),
+    "consent_nav": ("Consent", "Einwilligungen"),
+    "consent_page": ("Consent of data owners", "Einwilligungen der Datenverantwortlichen"),
+    "no_consent_models": (
+        "No model names a data owner here.",
+        "Hier nennt kein Modell einen Datenverantwortlichen.",
+    ),
+    "withdraw_consent": ("Withdraw consent", "Einwilligung widerrufen"),
+    "grant_consent": ("Re-grant consent", "Einwilligung erneut erteilen"),
+    "consent_hint": (
+        "Without consent no request is routed to the model. Admins and the data owner's owner"
+        " keys may change it, here or through the admin API.",
+        "Ohne Einwilligung wird keine Anfrage an das Modell geleitet. Ändern dürfen Admins und"
+        " Owner-Schlüssel des Datenverantwortlichen, hier oder über die Admin-API.",
+    ),
+    "no_data_owner": (
+        "The model has no data owner, so there is no consent to manage.",
+        "Das Modell hat keinen Datenverantwortlichen, also keine Einwilligung zu verwalten.",
+    ),
+    "confirm_consent_withdraw": (
+        "Withdraw the consent of {owner} for model {model}? No request is routed to it afterwards.",
+        "Einwilligung von {owner} für Modell {model} widerrufen? Danach wird keine Anfrage mehr an"
+        " das Modell geleitet.",
+    ),
+    "confirm_consent_grant": (
+        "Re-grant the consent of {owner} for model {model}?",
+        "Einwilligung von {owner} für Modell {model} erneut erteilen?",
+    ),
+    "evaluation_calibrated": (
+        "calibration record of {time} (quality {quality})",
+        "Kalibriernachweis vom {time} (Qualität {quality})",
+    ),
+    "granted": ("granted", "erteilt"),
+    "withdrawn": ("withdrawn", "widerrufen"),
+    "yes": ("yes", "ja"),
+    "no": ("no", "nein"),
+    "user": ("user", "Nutzer"),
+    "admin": ("admin", "Admin"),
+    # audit log: actions and their details
+    "action_model.seed": ("model registered", "Modell erfasst"),
+    "action_model.lifecycle": ("lifecycle changed", "Lebenszyklus geändert"),
+    "action_model.consent": ("consent changed", "Einwilligung geändert"),
+    "action_limits.set": ("limits set", "Limits gesetzt"),
+    "action_key.create": ("key created", "Schlüssel erstellt"),
+    "action_key.revoke": ("key revoked", "Schlüssel gesperrt"),
+    "action_use_case.create": ("use case registered", "Anwendungsfall erfasst"),
+    "action_use_case.update": ("use case changed", "Anwendungsfall geändert"),
+    "action_config.load": ("config loaded", "Konfiguration geladen"),
+    "action_usage.expire": ("usage records expired", "Nutzungsdaten gelöscht (Aufbewahrung)"),
+    "action_calibration.record": ("calibration recorded", "Kalibrierung erfasst"),
+    "action_catalog.costs": ("catalog costs set", "Katalogkosten gesetzt"),
+    "detail_from": ("from", "von"),
+    "detail_to": ("to", "auf"),
+    "detail_reason": ("reason", "Begründung"),
+    "detail_version": ("version", "Version"),
+    "detail_lifecycle": ("lifecycle", "Lebenszyklus"),
+    "detail_consent": ("consent", "Einwilligung"),
+    "detail_previous": ("previous config", "vorherige Konfiguration"),
+    "detail_department": ("department", "Bereich"),
+    "detail_role": ("role", "Rolle"),
+    "detail_use_case": ("use case", "Anwendungsfall"),
+    "detail_classification": ("classification", "Schutzklasse"),
+    "detail_changes": ("changes", "Änderungen"),
+    "detail_purpose": ("purpose", "Zweck"),
+    "detail_risk_tier": ("risk tier", "Risikostufe"),
+    "detail_allowed_models": ("allowed models", "zulässige Modelle"),
+    "detail_oversight_contact": ("oversight", "Aufsicht"),
+    "detail_name": ("name", "Name"),
+    "detail_monthly_budget": ("monthly budget", "Monatsbudget"),
+    "detail_requests_per_minute": ("requests/min", "Anfragen/Min."),
+    "detail_tokens_per_minute": ("tokens/min", "Tokens/Min."),
+    "detail_beyond_all": ("beyond every retention", "über jede Aufbewahrungsfrist"),
+    "detail_deleted": ("deleted", "gelöscht"),
+    "detail_cutoffs": ("cut-offs", "Stichtage"),
+    "detail_run_id": ("run", "Lauf"),
+    "detail_record_id": ("record", "Nachweis"),
+    "detail_bank_sha256": ("prompt bank sha256", "Prompt-Sammlung sha256"),
+    "detail_quality": ("quality", "Qualität"),
+    "detail_pairs": ("prompts", "Prompts"),
+    "detail_input_per_mtok": ("input per 1M tokens", "Eingabe je 1 Mio. Tokens"),
+    "detail_output_per_mtok": ("output per 1M tokens", "Ausgabe je 1 Mio. Tokens"),
+    "detail_energy_wh_per_1k_tokens": ("Wh per 1k tokens", "Wh je 1.000 Tokens"),
+    "detail_calibration_run": ("calibration run", "Kalibrierlauf"),
+    "detail_basis": ("basis", "Grundlage"),
+    "usage": ("usage", "Nutzung"),
+    "config": ("config", "Konfiguration"),
 }
 
 
-def labels(language: Language) -> dict[str, str]:
+class Labels:
+    """The labels of one language, read by name; only dunder methods, so that every name is a
+    label (see the module docstring)."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self._table = table
+
+    def __getitem__(self, name: str) -> str:
+        return self._table[name]  # KeyError: Jinja2 then makes it an undefined (strict) value
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._table
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __call__(self, value: object) -> str:
+        """The label of ``value`` (a state, tier, hosting ...), else ``value`` as text."""
+        text = str(value)
+        return self._table.get(text, text)
+
+
+def labels(language: Language) -> Labels:
     index = LANGUAGES.index(language)
-    return {key: pair[index] or pair[0] for key, pair in _LABELS.items()}
+    return Labels({key: pair[index] or pair[0] for key, pair in _LABELS.items()})
 
 
 def label_keys() -> frozenset[str]:
@@ -257,64 +435,3 @@ def choose(cookie: str | None, accept_language: str | None) -> Language:
             if tag == language:
                 return language
     return "en"
-
-
-@dataclass(frozen=True, slots=True)
-class Formatter:
-    """Numbers and times for one language: ``1,234.5`` in English, ``1.234,5`` in German."""
-
-    language: Language
-
-    def number(self, value: float | None, decimals: int = 0) -> str:
-        if value is None:
-            return DASH
-        if math.isinf(value):
-            return "∞"
-        text = f"{value:,.{decimals}f}"
-        if self.language == "de":
-            text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-        return text
-
-    def compact(self, value: float) -> str:
-        """Large counts shortened: 1.2M, 34.5k (Mio., Tsd. in German)."""
-        big, mid = ("Mio.", "Tsd.") if self.language == "de" else ("M", "k")
-        if abs(value) >= 1e6:
-            return f"{self.number(value / 1e6, 1)} {big}"
-        if abs(value) >= 1e4:
-            return f"{self.number(value / 1e3, 1)} {mid}"
-        return self.number(value)
-
-    def money(self, value: float | None) -> str:
-        """Two decimals; four for amounts below one (tiny models cost fractions of a cent)."""
-        if value is not None and 0 < abs(value) < 1:
-            return self.number(value, 4)
-        return self.number(value, 2)
-
-    def percent(self, fraction: float | None, decimals: int = 0) -> str:
-        if fraction is None:
-            return DASH
-        return f"{self.number(100 * fraction, decimals)} %"
-
-    def ms(self, value: float | None) -> str:
-        if value is None:
-            return DASH
-        if value >= 10_000:
-            return f"{self.number(value / 1000, 1)} s"
-        return f"{self.number(value)} ms"
-
-    def energy(self, wh: float) -> str:
-        if abs(wh) >= 1000:
-            return f"{self.number(wh / 1000, 2)} kWh"
-        return f"{self.number(wh, 2)} Wh"
-
-    def when(self, moment: datetime | None) -> str:
-        if moment is None:
-            return DASH
-        pattern = "%d.%m.%Y %H:%M" if self.language == "de" else "%Y-%m-%d %H:%M"
-        return moment.strftime(pattern) + " UTC"
-
-    def day(self, moment: datetime) -> str:
-        return moment.strftime("%d.%m." if self.language == "de" else "%m-%d")
-
-
-Translate = Callable[[str], str]

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import get_args
 
 from sqlalchemy import Connection
 
-from stellwerk.config.schema import Classification, Hosting, RiskTier, UseCaseConfig
+from stellwerk.config.schema import (
+    Classification,
+    Hosting,
+    ModelConfig,
+    RiskTier,
+    UsageLimits,
+    UseCaseConfig,
+)
 from stellwerk.dashboard import queries
 from stellwerk.dashboard.knowledge import KnownModel, by_basis
-from stellwerk.dashboard.savings import Savings, compute_savings
+from stellwerk.dashboard.savings import (
+    KeyTraffic,
+    Savings,
+    compute_savings,
+    key_principals,
+    permitted_reference,
+)
 from stellwerk.governance.compliance import ComplianceReport, non_compliant
 from stellwerk.governance.lifecycle import STATES
-from stellwerk.governance.report import largest_approved
 from stellwerk.governance.service import Governance
 from stellwerk.governance.state import ModelState
 from stellwerk.ledger.audit import AuditEntry
@@ -43,6 +57,28 @@ class RoutingMix:
     by_size: list[tuple[str, int]]  # size class -> requests
 
 
+LIMIT_REASONS = frozenset({"rate_limited", "budget_exceeded", "too_many_streams"})
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentLimits:
+    """A department's budget use and rate limits in the month shown."""
+
+    department: str
+    limits: UsageLimits
+    spent: Decimal
+    refused_by_limits: int  # requests refused by a rate limit or the budget this month
+
+    @property
+    def budget_used(self) -> float | None:
+        budget = self.limits.monthly_budget
+        if budget is None:
+            return None
+        if budget == 0:
+            return 1.0 if self.spent > 0 else 0.0
+        return float(self.spent / budget)
+
+
 @dataclass(frozen=True, slots=True)
 class Overview:
     states: list[ModelState]
@@ -53,6 +89,8 @@ class Overview:
     hosting: list[HostingRow]
     departments: list[queries.Totals]
     month_total: queries.Totals
+    refusals: list[tuple[str, int, Mapping[str, int]]]  # reason, requests, per department
+    limits: list[DepartmentLimits]
     mix: RoutingMix
     savings: Savings | None
     audit: list[AuditEntry]
@@ -65,9 +103,12 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
     states = gov.catalog.states()
     use_cases = gov.use_cases.list()
     with gov.ledger.connect() as connection:
-        departments = queries.totals_by(connection, window, "department")
+        refused = queries.refusals(connection, window)
+        departments = queries.with_refusals(
+            queries.totals_by(connection, window, "department"), refused, "department"
+        )
         mix = _routing_mix(connection, window, gov)
-        savings = _savings(connection, window, states)
+        savings = _savings(connection, window, gov, states, use_cases)
     total = queries.Totals(
         "",
         *(
@@ -81,6 +122,7 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
                 "cost",
                 "energy_wh",
                 "latency_ms_sum",
+                "refused",
             )
         ),
     )
@@ -95,6 +137,8 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
         hosting=_hosting(gov, states),
         departments=departments,
         month_total=total,
+        refusals=queries.by_reason(refused),
+        limits=_limits(gov, departments, refused),
         mix=mix,
         savings=savings,
         audit=gov.ledger.list_audit(limit=12),
@@ -138,12 +182,50 @@ def _routing_mix(connection: Connection, window: Window, gov: Governance) -> Rou
     )
 
 
-def _savings(connection: Connection, window: Window, states: list[ModelState]) -> Savings | None:
-    baseline = largest_approved(states)
-    if baseline is None:
+def _limits(
+    gov: Governance, departments: list[queries.Totals], refused: list[queries.Refusal]
+) -> list[DepartmentLimits]:
+    """Every configured department's limits in force, its spend and its limit refusals."""
+    spent = {d.group: d.cost for d in departments}
+    in_force, _ = gov.budgets.effective()
+    by_limits: dict[str, int] = {}
+    for r in refused:
+        if r.reason in LIMIT_REASONS:
+            by_limits[r.department] = by_limits.get(r.department, 0) + r.requests
+    return [
+        DepartmentLimits(
+            department=d.name,
+            limits=in_force.get(d.name, d.limits),
+            spent=spent.get(d.name, Decimal(0)),
+            refused_by_limits=by_limits.get(d.name, 0),
+        )
+        for d in gov.config.departments
+    ]
+
+
+def _savings(
+    connection: Connection,
+    window: Window,
+    gov: Governance,
+    states: list[ModelState],
+    use_cases: list[UseCaseConfig],
+) -> Savings | None:
+    routed = queries.routed_by_key(connection, window)
+    if not any(totals.group for _, _, totals in routed):
         return None
-    routed = queries.totals_by(connection, window, "model", routed=True)
-    if not any(t.group for t in routed):
-        return None
-    on_baseline = queries.total(connection, window, model=baseline.id)
-    return compute_savings(routed, baseline, on_baseline.mean_latency_ms)
+    principals = key_principals(gov, use_cases)
+    policy = gov.policy()
+    references: dict[str, ModelConfig | None] = {}
+    traffic = []
+    for department, key_id, totals in routed:
+        if key_id not in references:
+            principal = principals.get(key_id)
+            references[key_id] = (
+                permitted_reference(policy, principal, states) if principal is not None else None
+            )
+        traffic.append(KeyTraffic(department, references[key_id], totals))
+    latency = {
+        model.id: queries.total(connection, window, model=model.id).mean_latency_ms
+        for model in {m.id: m for m in references.values() if m is not None}.values()
+    }
+    return compute_savings(traffic, latency)

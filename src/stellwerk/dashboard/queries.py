@@ -7,10 +7,11 @@ whole UTC days (a month is).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, and_, case, func, select, true
 
@@ -33,6 +34,14 @@ class Totals:
     cost_micro: int
     energy_wh: float
     latency_ms_sum: float
+    refused: int = 0
+    """Of ``errors``, the requests refused before a model was chosen (set by
+    :func:`with_refusals`; the rollups count every 4xx and 5xx as an error)."""
+
+    @property
+    def failed(self) -> int:
+        """Errors that are not refusals: backend failures, interrupted streams."""
+        return self.errors - self.refused
 
     @property
     def cost(self) -> Decimal:
@@ -114,6 +123,48 @@ def totals_by(
     ]
 
 
+def routed_by_key(connection: Connection, window: Window) -> list[tuple[str, str, Totals]]:
+    """(department, key, totals of one model) of the routed requests in ``window``."""
+    h = usage_daily.c
+    statement = (
+        select(
+            h.department,
+            h.key_id,
+            h.model,
+            *(func.sum(h[c]) for c in _SUMS),
+        )
+        .where(_where(window, routed=True))
+        .group_by(h.department, h.key_id, h.model)
+        .order_by(h.department, h.key_id, h.model)
+    )
+    return [
+        (str(row[0]), str(row[1]), _totals(str(row[2]), row[3:]))
+        for row in connection.execute(statement)
+    ]
+
+
+def _totals(group: str, sums: Sequence[Any]) -> Totals:
+    """Totals from the eight sums in ``_SUMS`` order (``None``: nothing summed)."""
+    n = [0 if v is None else v for v in sums]
+    return Totals(
+        group,
+        *(int(v) for v in n[:5]),
+        *(float(v) for v in n[5:]),
+    )
+
+
+_SUMS = (
+    "requests",
+    "errors",
+    "fallbacks",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "energy_wh",
+    "latency_ms_sum",
+)
+
+
 def total(
     connection: Connection,
     window: Window,
@@ -155,6 +206,68 @@ def daily_requests(
         .order_by(h.day, h.model)
     )
     return [(row[0], str(row[1]), int(row[2])) for row in connection.execute(statement)]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Requests of one key refused for one reason (the error code the client got)."""
+
+    department: str
+    key_id: str
+    reason: str
+    status: int
+    requests: int
+
+
+def refusals(
+    connection: Connection, window: Window, *, department: str | None = None
+) -> list[Refusal]:
+    """The requests refused before a model was chosen (a 4xx without a model: policy, limits,
+    budget, a bad request), most first. Read from ``usage`` through its ``(model, time)`` index,
+    under ``model IS NULL``: only the refused records are read, never the month's traffic."""
+    u = usage.c
+    clauses: list[ColumnElement[bool]] = [u.model.is_(None), u.status >= 400, u.status < 500]
+    if window.start is not None:
+        clauses.append(u.time >= window.start)
+    if window.end is not None:
+        clauses.append(u.time < window.end)
+    if department is not None:
+        clauses.append(u.department == department)
+    reason = func.coalesce(u.error_kind, "")
+    statement = (
+        select(u.department, u.key_id, reason, u.status, func.count())
+        .where(and_(*clauses))
+        .group_by(u.department, u.key_id, reason, u.status)
+        .order_by(func.count().desc(), u.department, u.key_id, reason)
+    )
+    return [
+        Refusal(str(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]))
+        for r in connection.execute(statement)
+    ]
+
+
+def with_refusals(rows: Sequence[Totals], found: Sequence[Refusal], by: Dimension) -> list[Totals]:
+    """``rows`` (totals by ``by``) with their refusals counted apart from errors (by model: all
+    of them in the ``''`` row, the requests no model was chosen for)."""
+    counts: dict[str, int] = {}
+    for refusal in found:
+        group = {"department": refusal.department, "key_id": refusal.key_id, "model": ""}[by]
+        counts[group] = counts.get(group, 0) + refusal.requests
+    return [replace(r, refused=min(r.errors, counts.get(r.group, 0))) for r in rows]
+
+
+def refused_total(found: Sequence[Refusal]) -> int:
+    return sum(r.requests for r in found)
+
+
+def by_reason(found: Sequence[Refusal]) -> list[tuple[str, int, Mapping[str, int]]]:
+    """(reason, requests, requests per department), most refused first."""
+    reasons: dict[str, dict[str, int]] = {}
+    for r in found:
+        per = reasons.setdefault(r.reason, {})
+        per[r.department] = per.get(r.department, 0) + r.requests
+    rows = [(reason, sum(per.values()), per) for reason, per in reasons.items()]
+    return sorted(rows, key=lambda row: (-row[1], row[0]))
 
 
 RECENT_LIMIT = 10_000

@@ -1,10 +1,11 @@
-"""The dashboard's routes: login and logout, the language switch, the overview, the drill-downs
-and the three confirmed actions."""
+"""The dashboard's routes: login and logout, the language switch, the overview, the drill-downs,
+the consent page and the confirmed actions. Admin keys see everything; owner keys only the
+consent page and its action, for the models whose data owner is their department."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -13,9 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from stellwerk.dashboard import actions, queries
+from stellwerk.dashboard.auth import ADMIN
 from stellwerk.dashboard.drilldowns import department_page, model_page
 from stellwerk.dashboard.health import backend_health
-from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Formatter
+from stellwerk.dashboard.i18n import COOKIE, LANGUAGES
 from stellwerk.dashboard.knowledge import router_of
 from stellwerk.dashboard.overview import build_overview
 from stellwerk.dashboard.services import governance_of
@@ -33,31 +35,54 @@ from stellwerk.dashboard.web import (
     safe_next,
     set_cookie,
 )
-from stellwerk.errors import NotFound
+from stellwerk.errors import NotFound, PermissionDenied
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.window import Window
 from stellwerk.routing.base import Router
 
+CONSENT_PAGE = "/consent"
+
 
 @dataclass(frozen=True, slots=True)
 class Admin:
+    """Who is logged in: an admin, or a data owner (``role`` owner, of ``department``)."""
+
     key_id: str
     nonce: str
     csrf: str
+    role: str = ADMIN
+    department: str = ""
+
+    @property
+    def home(self) -> str:
+        return PREFIX if self.role == ADMIN else PREFIX + CONSENT_PAGE
 
 
 GovernanceDep = Annotated[Governance, Depends(governance_of)]
 
 
-def require_admin(request: Request, gov: GovernanceDep) -> Admin:
-    """The logged-in admin, or 401 (no, forged, expired or ended session; key revoked)."""
+def require_session(request: Request, gov: GovernanceDep) -> Admin:
+    """The logged-in admin or owner, or 401 (no, forged, expired or ended session; key revoked)."""
     dashboard = dashboard_of(request)
     session = dashboard.codec.read(request.cookies.get(SESSION_COOKIE))
     SessionStore(gov.ledger).check(session)
-    dashboard.directory.check(session, gov)
-    return Admin(session.key_id, session.nonce, dashboard.codec.csrf_token(session.nonce))
+    holder = dashboard.directory.check(session, gov)
+    csrf = dashboard.codec.csrf_token(session.nonce)
+    return Admin(session.key_id, session.nonce, csrf, holder.role, holder.department)
 
 
+def require_admin(admin: Annotated[Admin, Depends(require_session)]) -> Admin:
+    """The logged-in admin; 403 for an owner (who sees only the consent page)."""
+    if admin.role != ADMIN:
+        raise PermissionDenied(
+            f"key {admin.key_id!r} has the role {admin.role!r}: it may only manage the consent of"
+            f" its department's models, at {PREFIX}{CONSENT_PAGE}",
+            code="not_admin",
+        )
+    return admin
+
+
+SessionDep = Annotated[Admin, Depends(require_session)]
 AdminDep = Annotated[Admin, Depends(require_admin)]
 
 
@@ -91,13 +116,15 @@ def build_router() -> APIRouter:
         key_id, source = dashboard.directory.login(form.get("key", ""), keyring)
         session, cookie = dashboard.codec.issue(key_id, source)
         await run_in_threadpool(SessionStore(gov.ledger).start, session)
-        response = RedirectResponse(PREFIX, status_code=303)
+        role = await run_in_threadpool(dashboard.directory.check, session, gov)
+        home = PREFIX if role.role == ADMIN else PREFIX + CONSENT_PAGE
+        response = RedirectResponse(home, status_code=303)
         set_cookie(response, request, SESSION_COOKIE, cookie, dashboard.codec.lifetime_s)
         response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
         return response
 
     @router.post("/logout")
-    async def logout(request: Request, admin: AdminDep, gov: GovernanceDep) -> Response:
+    async def logout(request: Request, admin: SessionDep, gov: GovernanceDep) -> Response:
         await checked_form(request, admin)
         await run_in_threadpool(SessionStore(gov.ledger).end, admin.nonce)
         response = RedirectResponse(PREFIX + "/login", status_code=303)
@@ -138,6 +165,25 @@ def build_router() -> APIRouter:
             sizes={m.id: m.size_class for m in gov.config.models},
         )
 
+    @router.get(CONSENT_PAGE)
+    def consent(
+        request: Request, admin: SessionDep, gov: GovernanceDep, done: str | None = None
+    ) -> Response:
+        states = [
+            s
+            for s in gov.catalog.states()
+            if s.config.data_owner is not None
+            and (admin.role == ADMIN or s.config.data_owner == admin.department)
+        ]
+        return render(
+            dashboard_of(request).env,
+            request,
+            "consent.html",
+            admin=admin,
+            models=states,
+            done=done is not None,
+        )
+
     model = _drilldown("model.html", "m", model_page)
     router.add_api_route("/models/{subject:path}", model, methods=["GET"], name="model")
     department = _drilldown("department.html", "d", _department)
@@ -147,6 +193,17 @@ def build_router() -> APIRouter:
     for action in actions.ACTIONS:
         router.add_api_route(action.path, _confirmed(action), methods=["POST"], name=action.name)
     return router
+
+
+def _owner_may(action: actions.Action, gov: Governance, subject: str, owner: Admin) -> None:
+    """An owner key may do an action only where the action lets its department (consent of the
+    models it owns the data of); 403 otherwise."""
+    if action.owner_may is None or not action.owner_may(gov, subject, owner.department):
+        raise PermissionDenied(
+            f"key {owner.key_id!r} (owner, department {owner.department!r}) may not do this to"
+            f" {subject!r}: that needs an admin key, or an owner key of the model's data owner",
+            code="not_admin",
+        )
 
 
 def _department(gov: Governance, _router: Router, name: str, window: Window) -> object:
@@ -182,15 +239,22 @@ def _confirmed(action: actions.Action) -> Callable[..., Coroutine[Any, Any, Resp
     """The route of ``action``: without ``confirm=yes`` a page that says what will happen and
     asks; with it, the action, then back to the page it came from."""
 
-    async def act(request: Request, subject: str, admin: AdminDep, gov: GovernanceDep) -> Response:
+    async def act(
+        request: Request, subject: str, admin: SessionDep, gov: GovernanceDep
+    ) -> Response:
+        if admin.role != ADMIN:
+            await run_in_threadpool(_owner_may, action, gov, subject, admin)
         form = await checked_form(request, admin)
         if form.get("confirm") != "yes":
-            fmt = Formatter(Page.of(request).language)
+            fmt = Page.of(request).fmt
             pending = await run_in_threadpool(action.prepare, gov, subject, form, PREFIX, fmt)
+            if admin.role != ADMIN:
+                pending = replace(pending, back=admin.home)
             return render(
                 dashboard_of(request).env, request, "confirm.html", admin=admin, pending=pending
             )
         back = await run_in_threadpool(action.run, gov, subject, form, admin.key_id)
-        return RedirectResponse(f"{PREFIX}{back}?done=1", status_code=303)
+        page = f"{PREFIX}{back}" if admin.role == ADMIN else admin.home
+        return RedirectResponse(f"{page}?done=1", status_code=303)
 
     return act

@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.routing import APIRoute
@@ -22,7 +23,9 @@ from starlette.responses import HTMLResponse, Response
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard import charts, figures
 from stellwerk.dashboard.auth import AdminDirectory
-from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Formatter, Language, choose, labels
+from stellwerk.dashboard.formats import Formatter
+from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Labels, Language, choose, labels
+from stellwerk.dashboard.printable import printable
 from stellwerk.dashboard.session import SessionCodec
 from stellwerk.errors import AuthenticationFailed, InvalidRequest, RequestError
 
@@ -50,11 +53,23 @@ def dashboard_of(request: Request) -> Dashboard:
     return dashboard
 
 
+def formatter(config: StellwerkConfig, language: Language) -> Formatter:
+    """Numbers, money (in ``governance.currency``) and times (in ``dashboard.timezone``, else the
+    server's zone) for ``language``."""
+    zone = config.dashboard.timezone
+    return Formatter(
+        language,
+        currency=config.governance.currency,
+        zone=ZoneInfo(zone) if zone is not None else None,
+    )
+
+
 def templates() -> Environment:
     env = Environment(
         loader=PackageLoader("stellwerk.dashboard", "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
+        finalize=printable,
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -69,7 +84,7 @@ class Page:
     """What every template gets: the language, its labels and number formats."""
 
     language: Language
-    t: dict[str, str]
+    t: Labels
     fmt: Formatter
     path: str
     """The page's path and query (where the language switch returns to)."""
@@ -80,7 +95,9 @@ class Page:
         # the query too, so that switching the language keeps the page's month selection
         query = request.url.query
         path = request.url.path + (f"?{query}" if query else "")
-        return cls(language, labels(language), Formatter(language), path)
+        return cls(
+            language, labels(language), formatter(dashboard_of(request).config, language), path
+        )
 
     def vars(self) -> dict[str, Any]:
         return {

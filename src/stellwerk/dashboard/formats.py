@@ -1,0 +1,141 @@
+"""Numbers, money and times written the way each language writes them.
+
+Every amount of money on the dashboard goes through :meth:`Formatter.money`, whatever number
+type it arrives as (``float`` from the rollups, ``Decimal`` or ``int`` from the ledger and the
+admin API): it carries the currency (``governance.currency``) and enough decimals to show a
+small amount as more than zero. Times are shown in the operator's zone (``dashboard.timezone``,
+else the server's own), each with the zone's abbreviation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import Final, Literal
+
+Language = Literal["en", "de"]
+DASH: Final = "\u2013"  # shown for a missing value
+
+Amount = float | int | Decimal
+
+SYMBOLS: Final[dict[str, str]] = {"EUR": "€", "USD": "$", "GBP": "£"}
+MAX_MONEY_DECIMALS: Final = 6  # micro-units: the ledger's finest unit of money
+SMALLEST: Final = Decimal(1).scaleb(-MAX_MONEY_DECIMALS)
+
+
+def _decimal(value: Amount) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    return Decimal(repr(float(value)))  # the shortest decimal that reads back as the float
+
+
+def money_decimals(value: Decimal) -> int:
+    """Two decimals; below one, as many as show its first two significant digits (at most
+    six): 0.0005 is 0.0005, not 0.00."""
+    size = abs(value)
+    if size == 0 or size >= 1:
+        return 2
+    first = -size.adjusted()  # 0.0005 -> 4 (the position of its first non-zero digit)
+    return max(2, min(MAX_MONEY_DECIMALS, first + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Formatter:
+    """Numbers and times for one language: ``1,234.5`` in English, ``1.234,5`` in German.
+
+    ``currency``: the ISO 4217 code of internal prices; ``zone``: the time zone of the page's
+    times (``None``: the server's local zone)."""
+
+    language: Language
+    currency: str = "EUR"
+    zone: tzinfo | None = None
+
+    def number(self, value: Amount | None, decimals: int = 0) -> str:
+        if value is None:
+            return DASH
+        if not isinstance(value, Decimal) and math.isinf(value):
+            return "∞"
+        text = f"{value:,.{decimals}f}"
+        if self.language == "de":
+            text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+        return text
+
+    def compact(self, value: float) -> str:
+        """Large counts shortened: 1.2M, 34.5k (Mio., Tsd. in German)."""
+        big, mid = ("Mio.", "Tsd.") if self.language == "de" else ("M", "k")
+        if abs(value) >= 1e6:
+            return f"{self.number(value / 1e6, 1)} {big}"
+        if abs(value) >= 1e4:
+            return f"{self.number(value / 1e3, 1)} {mid}"
+        return self.number(value)
+
+    def money(self, value: Amount | None) -> str:
+        """An amount with its currency: ``€12.50``, ``12,50 €``; small amounts keep their
+        first two significant digits (``€0.0005``); below a micro-unit ``< €0.000001``."""
+        if value is None:
+            return DASH
+        exact = _decimal(value)
+        if 0 < abs(exact) < SMALLEST:
+            return "< " + self._with_currency(self.number(SMALLEST, MAX_MONEY_DECIMALS))
+        decimals = money_decimals(exact)
+        text = self.number(exact, decimals)
+        point = "," if self.language == "de" else "."
+        if decimals > 2:  # 0.000500 -> 0.0005, but never fewer than two decimals
+            head, _, tail = text.rpartition(point)
+            text = f"{head}{point}{tail.rstrip('0').ljust(2, '0')}"
+        return self._with_currency(text)
+
+    def _with_currency(self, text: str) -> str:
+        symbol = SYMBOLS.get(self.currency)
+        if self.language == "de":
+            return f"{text} {symbol or self.currency}"
+        if symbol is None:
+            return f"{self.currency} {text}"
+        if text.startswith("-"):
+            return f"-{symbol}{text[1:]}"
+        return f"{symbol}{text}"
+
+    def percent(self, fraction: float | None, decimals: int = 0) -> str:
+        if fraction is None:
+            return DASH
+        return f"{self.number(100 * fraction, decimals)} %"
+
+    def ms(self, value: float | None) -> str:
+        if value is None:
+            return DASH
+        if value >= 10_000:
+            return f"{self.number(value / 1000, 1)} s"
+        return f"{self.number(value)} ms"
+
+    def energy(self, wh: float) -> str:
+        if abs(wh) >= 1000:
+            return f"{self.number(wh / 1000, 2)} kWh"
+        return f"{self.number(wh, 2)} Wh"
+
+    def local(self, moment: datetime) -> datetime:
+        """``moment`` in the page's zone (the server's local zone without one)."""
+        return moment.astimezone(self.zone) if self.zone is not None else moment.astimezone()
+
+    def zone_name(self, moment: datetime | None = None) -> str:
+        """The zone the page's times are in: its IANA name when configured, else the local
+        zone's abbreviation now (``CET``, ``UTC``)."""
+        key = getattr(self.zone, "key", None)
+        if isinstance(key, str):
+            return key
+        return self.local(moment or datetime.now().astimezone()).tzname() or "local time"
+
+    def when(self, moment: datetime | None) -> str:
+        """A moment in the page's zone, with the zone's abbreviation (``CET``, ``CEST``)."""
+        if moment is None:
+            return DASH
+        here = self.local(moment)
+        pattern = "%d.%m.%Y %H:%M" if self.language == "de" else "%Y-%m-%d %H:%M"
+        return f"{here.strftime(pattern)} {here.tzname() or ''}".rstrip()
+
+    def day(self, moment: datetime) -> str:
+        """A day of the rollups (whole UTC days, so shown as the date it is, not converted)."""
+        return moment.strftime("%d.%m." if self.language == "de" else "%m-%d")

@@ -1,0 +1,230 @@
+"""What a CIO asks first, in a real browser (Debian's Chromium driven by Playwright): budgets and
+rate limits per department, refusals counted with their reason (not as errors, not as dash
+rows), savings against the model each department may use, money with its currency, times in the
+operator's zone, German audit details, and consent withdrawn and re-granted in the UI, by an
+admin and by the data owner's owner key (who sees nothing but its models' consent)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from stellwerk.dashboard.formats import DASH
+from tests.dashboard.client import csrf_of, login
+from tests.dashboard.conftest import (
+    ADMIN_KEY,
+    DASHBOARD_ENV,
+    OFFLINE_BACKEND,
+    DashboardGateway,
+    dashboard_raw,
+    seed,
+)
+from tests.dashboard.traffic import chat, record, served, wait_for_usage
+from tests.fixtures.gateway import KEYS, running_gateway
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+
+def log_in(page: Page, dashboard: DashboardGateway) -> None:
+    page.goto(dashboard.url + "/login")
+    page.fill("input[name=key]", ADMIN_KEY)
+    page.click("button[type=submit]")
+    page.wait_for_url(dashboard.url)
+
+
+def set_limits(dashboard: DashboardGateway, department: str, **limits: Any) -> None:
+    answer = httpx.put(
+        f"{dashboard.gateway.url}/admin/limits/department/{department}",
+        json={**limits, "reason": "test limits"},
+        headers={"authorization": f"Bearer {ADMIN_KEY}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def text(page: Page, selector: str) -> str:
+    return page.locator(selector).inner_text()
+
+
+def test_overview_shows_budgets_limits_refusals_and_fair_savings(
+    offline_dashboard: DashboardGateway, page: Page
+) -> None:
+    dashboard = offline_dashboard
+    set_limits(dashboard, "research", requests_per_minute=1, monthly_budget=0.0005)
+    config = dashboard.gateway.config
+    record(
+        dashboard,
+        [
+            served(config, department="research", key_id="research-1", model="tiny-small"),
+            served(config, department="legal", key_id="legal-1", model="tiny-small"),
+            served(config, department="legal", key_id="legal-1", model="tiny-small"),
+        ],
+    )
+    assert chat(dashboard, KEYS["legal"], "tiny-large").status_code == 403  # not on its list
+    assert chat(dashboard, KEYS["research"]).status_code >= 500  # admitted; backend is down
+    assert chat(dashboard, KEYS["research"]).status_code == 429  # 1 request per minute
+    wait_for_usage(dashboard, 6)
+    log_in(page, dashboard)
+
+    budgets = text(page, "#w-budgets")
+    # research spent 0.00016 of 0.0005 (a budget that read "0.00" before), 1 request/minute
+    assert re.search(r"research\s+€0\.00016\s+€0\.0005\s+32\.0 %\s+1\s+unlimited\s+1", budgets)
+    legal = rf"legal\s+€0\.00032\s+unlimited\s+{DASH}\s+unlimited\s+unlimited\s+0"
+    assert re.search(legal, budgets)
+
+    refusals = text(page, "#w-refusals")
+    assert re.search(r"rate limit reached\s+rate_limited\s+1\s+research 1", refusals)
+    assert re.search(r"policy: model not allowed \(.*\)\s+policy_denied\s+1\s+legal 1", refusals)
+    usage = text(page, "#w-usage")  # requests, tokens, cost, energy, refused, errors
+    assert re.search(r"legal\s+3\s+\S+\s+€0\.00032\s+[\d.]+ Wh\s+1\s+0", usage)
+    assert re.search(r"research\s+3\s+\S+\s+€0\.00016\s+[\d.]+ Wh\s+1\s+1", usage)
+
+    # legal may use only tiny-small: its routed requests are compared with tiny-small
+    savings = text(page, "#w-savings")
+    assert "legal → tiny-small" in savings and "research → tiny-large" in savings
+    assert "Times in" in text(page, "footer") and "amounts in EUR" in text(page, "footer")
+
+    page.goto(dashboard.url + "/departments/legal")
+    rows = page.locator("#d-usage table tbody tr")
+    first_cells = [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())]
+    assert DASH not in first_cells and "refused (no model chosen)" in first_cells
+    assert re.search(r"policy: model not allowed .*\s+policy_denied\s+1\s+legal-1 1",
+                     text(page, "#d-refusals"))  # fmt: skip
+    assert text(page, "#d-keys h2") == "Keys"
+
+
+@pytest.fixture
+def berlin_dashboard(tmp_path: Any) -> Iterator[DashboardGateway]:
+    raw = dashboard_raw(OFFLINE_BACKEND, f"sqlite:///{tmp_path / 'ledger.db'}")
+    raw["dashboard"]["timezone"] = "Europe/Berlin"
+    key_id, key = seed(raw)
+    with running_gateway(raw, DASHBOARD_ENV) as gw:
+        yield DashboardGateway(gw, key_id, key)
+
+
+def test_german_pages_translate_the_audit_and_show_times_in_the_operators_zone(
+    berlin_dashboard: DashboardGateway, page: Page
+) -> None:
+    dashboard = berlin_dashboard
+    log_in(page, dashboard)
+    page.goto(dashboard.url + "/departments/research")
+    page.fill("#d-budget input[name=monthly_budget]", "0.0005")
+    page.fill("#d-budget input[name=reason]", "pilot budget")
+    page.click("#d-budget button[type=submit]")
+    assert "€0.0005" in text(page, "main")  # the confirmation names the amount
+    page.click("button.danger")
+    assert "€0.0005" in text(page, "#d-budget")
+
+    page.click("header >> text=DE")
+    page.goto(dashboard.url)
+    assert text(page, "footer") == "Zeiten in Europe/Berlin · Beträge in EUR"
+    audit = text(page, "#w-audit")
+    row = page.locator("#w-audit tr", has_text="limits.set").inner_text()
+    assert "Limits gesetzt" in row and "Begründung: pilot budget" in row
+    assert "Monatsbudget=0,0005 €" in row
+    assert re.search(r"\d\d\.\d\d\.\d{4} \d\d:\d\d CES?T", row)  # Berlin time, not UTC
+    seed_row = page.locator("#w-audit tr", has_text="model.seed").first.inner_text()
+    assert "Modell erfasst" in seed_row and "Einwilligung: ja" in seed_row
+    assert "reason" not in audit and "UTC" not in audit
+    assert "0,0005 €" in text(page, "#w-budgets")
+
+
+def test_consent_is_withdrawn_and_regranted_in_the_ui_and_the_gateway_obeys(
+    offline_dashboard: DashboardGateway, page: Page
+) -> None:
+    dashboard = offline_dashboard
+    assert chat(dashboard, KEYS["legal"]).status_code >= 500  # admitted (backend down)
+    log_in(page, dashboard)
+    page.goto(dashboard.url + "/models/tiny-small")
+    consent = page.locator("#m-consent")
+    assert "legal" in consent.inner_text() and "granted" in consent.inner_text()
+    consent.locator("input[name=reason]").fill("data protection review")
+    consent.locator("button[type=submit]").click()
+    assert "Withdraw the consent of legal for model tiny-small?" in text(page, "main")
+    page.click("button.danger")
+    assert "recorded in the audit log" in text(page, ".notice")
+    assert text(page, "#m-consent-state") == "withdrawn"
+    assert "data protection review" in text(page, "#m-history")
+    # legal may use only tiny-small, whose consent is now withdrawn: refused
+    refused = chat(dashboard, KEYS["legal"])
+    assert refused.status_code == 403 and "withdrawn consent" in refused.text
+
+    page.locator("#m-consent input[name=reason]").fill("review done")
+    page.locator("#m-consent button[type=submit]").click()
+    assert "Re-grant the consent of legal for model tiny-small?" in text(page, "main")
+    page.click("button.danger")
+    assert text(page, "#m-consent-state") == "granted"
+    assert chat(dashboard, KEYS["legal"]).status_code >= 500  # admitted again
+    page.goto(dashboard.url)
+    assert re.search(r"it-admin\s+consent changed\s+model\.consent", text(page, "#w-audit"))
+
+    page.goto(dashboard.url + "/models/tiny-large")  # no data owner: nothing to change
+    assert "no data owner" in text(page, "#m-consent")
+
+
+def owner_key(dashboard: DashboardGateway, department: str) -> str:
+    answer = httpx.post(
+        f"{dashboard.gateway.url}/admin/keys",
+        json={"department": department, "role": "owner"},
+        headers={"authorization": f"Bearer {ADMIN_KEY}"},
+        timeout=30,
+    )
+    assert answer.status_code == 201, answer.text
+    key: str = answer.json()["key"]
+    return key
+
+
+def test_the_data_owner_changes_consent_in_the_ui_and_sees_nothing_else(
+    offline_dashboard: DashboardGateway, page: Page
+) -> None:
+    dashboard = offline_dashboard
+    legal_owner = owner_key(dashboard, "legal")
+    page.goto(dashboard.url + "/login")
+    page.fill("input[name=key]", legal_owner)
+    page.click("button[type=submit]")
+    page.wait_for_url(dashboard.url + "/consent")  # an owner's home is the consent page
+    rows = page.locator("#c-models tbody tr")
+    assert rows.count() == 1 and "tiny-small" in rows.first.inner_text()  # legal's models only
+    row = page.locator("#c-tiny-small")
+    assert "granted" in row.inner_text()
+    row.locator("input[name=reason]").fill("Widerspruch der Betroffenen")
+    row.locator("button").click()
+    assert "Withdraw the consent of legal for model tiny-small?" in text(page, "main")
+    page.click("button.danger")
+    page.wait_for_url(re.compile(r".*/dashboard/consent\?done=1$"))
+    assert "withdrawn" in text(page, "#c-tiny-small")
+    refused = chat(dashboard, KEYS["legal"])
+    assert refused.status_code == 403 and "withdrawn consent" in refused.text
+
+    # nothing else: not the overview, not a model page, not another owner's model
+    for path in ("", "/models/tiny-small", "/departments/legal"):
+        answer = page.goto(dashboard.url + path)
+        assert answer is not None and answer.status == 403, path
+        assert "may only manage the consent" in text(page, ".alert")
+
+    # an owner key of another department may not touch legal's consent
+    research_owner = owner_key(dashboard, "research")
+    with login(dashboard.gateway.url, research_owner) as (client, answer):
+        assert answer.headers["location"] == "/dashboard/consent"
+        assert "tiny-small" not in client.get("/dashboard/consent").text
+        forbidden = client.post(
+            "/dashboard/models/tiny-small/consent",
+            data={
+                "consent": "grant",
+                "reason": "x",
+                "csrf": csrf_of(client.get("/dashboard/consent").text),
+            },
+        )
+        assert forbidden.status_code == 403 and "Nothing was changed" in forbidden.text
+    ledger = dashboard.gateway.ledger()
+    try:
+        entries = ledger.list_audit(action="model.consent")
+    finally:
+        ledger.close()
+    assert [(e.actor, e.details["to"]) for e in entries] == [(entries[0].actor, "withdrawn")]
+    assert entries[0].actor.startswith("key-")  # the legal owner key, not an admin

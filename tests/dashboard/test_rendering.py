@@ -1,0 +1,175 @@
+"""Every page of the dashboard, in English and German, is free of rendering errors: no Python
+repr (``<built-in method keys of dict object at 0x7f...>``, ``<bound method``), no ``None``, no
+template syntax or unfilled placeholder. The pages are found by following every link from the
+overview (so a new page is checked without being listed here), over a ledger with served,
+refused and failed traffic, a calibration record, and every action done once; the confirmation
+pages of every form and the error pages are checked too."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html import unescape
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+import pytest
+from jinja2 import TemplateRuntimeError
+
+from stellwerk.calibration.records import CalibrationStore, records_from_summary
+from stellwerk.dashboard.i18n import LANGUAGES, labels
+from stellwerk.dashboard.web import templates
+from tests.dashboard.client import csrf_of, login, post_form
+from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
+from tests.dashboard.test_calibration_record import SUMMARY
+from tests.dashboard.traffic import chat, record, served, wait_for_usage
+from tests.fixtures.gateway import KEYS
+
+BROKEN = [
+    re.compile(r"<built-in (method|function)"),
+    re.compile(r"<bound method"),
+    re.compile(r"<function "),
+    re.compile(r"object at 0x[0-9a-f]+"),
+    re.compile(r"\bNone\b"),
+    re.compile(r"\bUndefined\b"),
+    re.compile(r"\{\{|\}\}|\{%|%\}"),
+    re.compile(r"\{[a-z_]+\}"),  # a label's placeholder that was never filled in
+]
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.forms: list[tuple[str, dict[str, str]]] = []
+        self._form: dict[str, str] | None = None
+        self._action = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "a" and a.get("href"):
+            self.hrefs.append(a["href"])
+        elif tag == "form" and a.get("method") == "post":
+            self._form, self._action = {}, a.get("action", "")
+        elif tag in ("input", "select") and self._form is not None and a.get("name"):
+            self._form[a["name"]] = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self._form is not None:
+            self.forms.append((self._action, self._form))
+            self._form = None
+
+
+def problems(html: str) -> list[str]:
+    text = unescape(html)
+    return [m.group(0) for pattern in BROKEN for m in pattern.finditer(text)]
+
+
+def busy(dashboard: DashboardGateway, admin: httpx.Client) -> None:
+    """Served, refused and failed traffic, a calibration record and every action done once."""
+    config = dashboard.gateway.config
+    record(
+        dashboard,
+        [
+            served(config, department="research", key_id="research-1", model="tiny-small"),
+            served(config, department="research", key_id="research-1", model="tiny-large"),
+            served(config, department="legal", key_id="legal-1", model="tiny-small"),
+            served(
+                config, department="research", key_id=dashboard.stored_key_id, model="tiny-small"
+            ),
+        ],
+    )
+    assert chat(dashboard, KEYS["legal"], "tiny-large").status_code == 403  # refused
+    assert chat(dashboard, KEYS["research"]).status_code >= 500  # the backend is down
+    wait_for_usage(dashboard, 6)
+    ledger = dashboard.gateway.ledger()
+    try:
+        CalibrationStore(ledger).add(records_from_summary(SUMMARY, actor="cli:ops"))
+    finally:
+        ledger.close()
+    for page, action, fields in (
+        ("/dashboard/departments/research", "/dashboard/departments/research/budget",
+         {"monthly_budget": "0.0005", "reason": "pilot budget"}),
+        ("/dashboard/models/tiny-small", "/dashboard/models/tiny-small/consent",
+         {"consent": "withdraw", "reason": "data protection review"}),
+        ("/dashboard/models/tiny-small", "/dashboard/models/tiny-small/lifecycle",
+         {"state": "deprecated", "reason": "superseded"}),
+        ("/dashboard/departments/research",
+         f"/dashboard/keys/{dashboard.stored_key_id}/revoke", {"reason": "laptop lost"}),
+    ):  # fmt: skip
+        assert post_form(admin, page, action, fields).status_code == 303, action
+
+
+@pytest.fixture
+def admin(offline_dashboard: DashboardGateway) -> Iterator[httpx.Client]:
+    with login(offline_dashboard.gateway.url, ADMIN_KEY) as (client, answer):
+        assert answer.status_code == 303
+        yield client
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_renders_without_errors(
+    offline_dashboard: DashboardGateway, admin: httpx.Client, language: str
+) -> None:
+    busy(offline_dashboard, admin)
+    admin.cookies.set("stw_lang", language, path="/dashboard")
+    seen: dict[str, list[str]] = {}
+    forms: list[tuple[str, dict[str, str]]] = []
+    todo = ["/dashboard"]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        page = admin.get(path)
+        assert page.status_code == 200, (path, page.status_code)
+        assert f'<html lang="{language}">' in page.text
+        seen[path] = problems(page.text)
+        parser = Links()
+        parser.feed(page.text)
+        forms += [(urljoin(path, a), f) for a, f in parser.forms]
+        for href in parser.hrefs:
+            target = urlsplit(urljoin(path, href))
+            if target.netloc or not target.path.startswith("/dashboard"):
+                continue
+            if target.path.startswith(("/dashboard/lang/", "/dashboard/static/")):
+                continue
+            todo.append(target.path + (f"?{target.query}" if target.query else ""))
+    # the overview, every department and every model, each with its month link
+    assert {"/dashboard", "/dashboard/departments/legal", "/dashboard/models/tiny-large"} <= set(
+        seen
+    )
+    assert len([p for p in seen if p.startswith("/dashboard/models/")]) >= 5
+    # the confirmation page of every form, and the error pages
+    token = csrf_of(admin.get("/dashboard").text)
+    for action, fields in forms:
+        if action.endswith("/logout"):
+            continue
+        filled = {
+            k: v or "0.5" if k == "monthly_budget" else v or "a reason" for k, v in fields.items()
+        }
+        if "state" in fields:
+            filled["state"] = fields["state"] or "retired"
+        answer = admin.post(action, data={**filled, "csrf": token})
+        assert answer.status_code in (200, 409), (action, answer.status_code, answer.text[:300])
+        seen[f"POST {action}"] = problems(answer.text)
+    for path in ("/dashboard/models/no-such-model", "/dashboard/departments/nobody"):
+        answer = admin.get(path)
+        assert answer.status_code == 404
+        seen[path] = problems(answer.text)
+    broken = {path: found for path, found in seen.items() if found}
+    assert not broken, f"rendering errors in {language}: {broken}"
+
+
+def test_a_template_that_prints_a_python_object_fails_loudly() -> None:
+    env = templates()
+    t = labels("en")
+    assert env.from_string("{{ t.keys }}").render(t=t) == "Keys"  # a label, not dict.keys
+    for source, value in (
+        ("{{ x }}", None),
+        ("{{ x }}", {}.keys),
+        ("{{ x }}", object()),
+        ("{{ x }}", True),
+    ):
+        with pytest.raises(TemplateRuntimeError, match="a template printed"):
+            env.from_string(source).render(x=value)

@@ -1,0 +1,89 @@
+"""Traffic for the dashboard tests over a gateway whose backend is down: refusals are real requests
+through the gateway (policy and limits refuse before any backend is called); served requests are
+usage records written to the gateway's ledger, as the gateway would have written them (the
+rollup triggers count them like any other)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+
+from stellwerk.config.schema import StellwerkConfig
+from stellwerk.ledger.record import UsageRecord
+from tests.dashboard.conftest import DashboardGateway
+
+
+def served(
+    config: StellwerkConfig,
+    *,
+    department: str,
+    key_id: str,
+    model: str,
+    routed: bool = True,
+    prompt: int = 1_000,
+    completion: int = 200,
+    latency_ms: float = 300.0,
+    when: datetime | None = None,
+) -> UsageRecord:
+    """The usage record of one answered request."""
+    spec = next(m for m in config.models if m.id == model)
+    return UsageRecord(
+        request_id=uuid.uuid4().hex,
+        time=when or datetime.now(UTC),
+        department=department,
+        key_id=key_id,
+        api="openai",
+        endpoint="chat",
+        requested_model="auto" if routed else model,
+        model=model,
+        backend=spec.backend,
+        decision_reason="test",
+        router="first" if routed else None,
+        classification=None,
+        stream=False,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        usage_source="backend",
+        latency_ms=latency_ms,
+        ttft_ms=latency_ms / 4,
+        status=200,
+        error_kind=None,
+        fallback_from=None,
+        cost=spec.price.cost(prompt, completion),
+        energy_wh=spec.energy_wh(prompt + completion),
+        config_hash="test",
+    )
+
+
+def record(dashboard: DashboardGateway, records: list[UsageRecord]) -> None:
+    ledger = dashboard.gateway.ledger()
+    try:
+        ledger.insert_usage(records)
+    finally:
+        ledger.close()
+
+
+def chat(dashboard: DashboardGateway, key: str, model: str = "auto") -> httpx.Response:
+    """One chat request through the gateway (its backend is down: only refusals succeed in
+    being what they are)."""
+    return httpx.post(
+        dashboard.gateway.openai_url + "/chat/completions",
+        json={"model": model, "max_tokens": 2, "messages": [{"role": "user", "content": "x"}]},
+        headers={"authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+
+
+def wait_for_usage(dashboard: DashboardGateway, count: int) -> None:
+    """Wait until the gateway's batched writer has stored ``count`` usage records."""
+    ledger = dashboard.gateway.ledger()
+    try:
+        deadline = time.monotonic() + 10
+        while ledger.count_usage() < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ledger.count_usage() >= count
+    finally:
+        ledger.close()
