@@ -72,8 +72,9 @@ def test_overview_shows_budgets_limits_refusals_and_fair_savings(
     log_in(page, dashboard)
 
     budgets = text(page, "#w-budgets")
-    # research spent 0.00016 of 0.0005 (a budget that read "0.00" before), 1 request/minute
-    assert re.search(r"research\s+€0\.00016\s+€0\.0005\s+32\.0 %\s+1\s+unlimited\s+1", budgets)
+    # research spent 0.000161 of 0.0005 (a budget that read "0.00" before; the charge is exact,
+    # rounded up to the micro-unit once), 1 request/minute
+    assert re.search(r"research\s+€0\.00016\s+€0\.0005\s+32\.2 %\s+1\s+unlimited\s+1", budgets)
     legal = rf"legal\s+€0\.00032\s+unlimited\s+{DASH}\s+unlimited\s+unlimited\s+0"
     assert re.search(legal, budgets)
 

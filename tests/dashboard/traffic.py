@@ -52,7 +52,7 @@ def served(
         status=200,
         error_kind=None,
         fallback_from=None,
-        cost=spec.price.cost(prompt, completion),
+        cost_micro=spec.price.cost_micro(prompt, completion),
         energy_wh=spec.energy_wh(prompt + completion),
         config_hash="test",
     )

@@ -91,8 +91,10 @@ def _name(name: str, t: Labels) -> str:
 def _value(name: str, value: object, t: Labels, fmt: Formatter) -> str:
     if isinstance(value, bool):
         return t["yes"] if value else t["no"]
-    if name in MONEY_DETAILS and isinstance(value, int | float | Decimal):
-        return fmt.money(value)
+    if name in MONEY_DETAILS and isinstance(value, int | float | Decimal | str):
+        amount = _amount(value)  # the ledger writes amounts as exact decimal strings
+        if amount is not None:
+            return fmt.money(amount)
     if isinstance(value, float):
         return fmt.number(value, 4).rstrip("0").rstrip(".,")
     if isinstance(value, str) and value in VALUE_LABELS:
@@ -100,6 +102,15 @@ def _value(name: str, value: object, t: Labels, fmt: Formatter) -> str:
     if isinstance(value, list | tuple):
         return _short(", ".join(_value(name, v, t, fmt) for v in value))
     return _short(str(value))
+
+
+def _amount(value: int | float | Decimal | str) -> Decimal | int | float | None:
+    if not isinstance(value, str):
+        return value
+    try:
+        return Decimal(value)
+    except ArithmeticError:  # decimal.InvalidOperation: not an amount after all
+        return None
 
 
 def _short(text: str) -> str:

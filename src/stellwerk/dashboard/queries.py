@@ -92,35 +92,12 @@ def totals_by(
     h = usage_daily.c
     group = h[by]
     statement = (
-        select(
-            group,
-            func.sum(h.requests),
-            func.sum(h.errors),
-            func.sum(h.fallbacks),
-            func.sum(h.prompt_tokens),
-            func.sum(h.completion_tokens),
-            func.sum(h.cost_micro),
-            func.sum(h.energy_wh),
-            func.sum(h.latency_ms_sum),
-        )
+        select(group, *(func.sum(h[c]) for c in _SUMS))
         .where(_where(window, department=department, model=model, routed=routed))
         .group_by(group)
         .order_by(func.sum(h.cost_micro).desc(), func.sum(h.requests).desc(), group)
     )
-    return [
-        Totals(
-            str(row[0]),
-            int(row[1]),
-            int(row[2]),
-            int(row[3]),
-            int(row[4]),
-            int(row[5]),
-            int(row[6]),
-            float(row[7]),
-            float(row[8]),
-        )
-        for row in connection.execute(statement)
-    ]
+    return [_totals(str(row[0]), row[1:]) for row in connection.execute(statement)]
 
 
 def routed_by_key(connection: Connection, window: Window) -> list[tuple[str, str, Totals]]:
@@ -144,12 +121,13 @@ def routed_by_key(connection: Connection, window: Window) -> list[tuple[str, str
 
 
 def _totals(group: str, sums: Sequence[Any]) -> Totals:
-    """Totals from the eight sums in ``_SUMS`` order (``None``: nothing summed)."""
+    """Totals from the eight sums in ``_SUMS`` order (``None``: nothing summed); the counts and
+    the cost in micro-units are whole numbers, energy and latency are not."""
     n = [0 if v is None else v for v in sums]
     return Totals(
         group,
-        *(int(v) for v in n[:5]),
-        *(float(v) for v in n[5:]),
+        *(int(v) for v in n[:6]),
+        *(float(v) for v in n[6:]),
     )
 
 
@@ -159,7 +137,7 @@ _SUMS = (
     "fallbacks",
     "prompt_tokens",
     "completion_tokens",
-    "cost",
+    "cost_micro",
     "energy_wh",
     "latency_ms_sum",
 )
