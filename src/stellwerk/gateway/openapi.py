@@ -156,8 +156,10 @@ def _admin_operations(schema: dict[str, Any]) -> None:
                 responses.setdefault(str(code), response)
 
 
-def install(app: FastAPI) -> None:
-    """Serve the completed schema; built once, on first use."""
+def install(app: FastAPI, bodies: Iterable[type[BaseModel]] = ()) -> None:
+    """Serve the completed schema; built once, on first use. ``bodies``: the request bodies
+    of route modules that import this one (documented with ``BODY_MODELS``)."""
+    documented = (*BODY_MODELS, *bodies)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -169,7 +171,7 @@ def install(app: FastAPI) -> None:
             )
             components = schema.setdefault("components", {})
             components.setdefault("schemas", {}).update(
-                {**component_schemas(BODY_MODELS), **_ERROR_SCHEMAS}
+                {**component_schemas(documented), **_ERROR_SCHEMAS}
             )
             components["securitySchemes"] = {
                 "bearer": {
