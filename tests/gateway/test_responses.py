@@ -123,11 +123,30 @@ def test_streamed_response_is_the_responses_event_sequence(client: openai.OpenAI
     assert response.usage.input_tokens > 0
 
 
+VERDICT: Any = {
+    "type": "json_schema",
+    "name": "verdict",
+    "schema": {
+        "type": "object",
+        "properties": {"approved": {"type": "boolean"}, "colour": {"enum": ["red", "blue"]}},
+        "required": ["approved", "colour"],
+        "additionalProperties": False,
+    },
+}
+
+
 def test_stream_helper_accumulates_the_final_response(client: openai.OpenAI) -> None:
-    with client.responses.stream(model="auto", input="Hallo", max_output_tokens=5) as stream:
+    """The library's ``responses.stream`` helper builds the response from the events; the
+    schema's grammar makes even the random tiny model finish (``response.completed``)."""
+    with client.responses.stream(
+        model="auto", input="Urteil?", text={"format": VERDICT}, max_output_tokens=200
+    ) as stream:
         deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
         final = stream.get_final_response()
+    assert final.status == "completed"
     assert final.output_text == "".join(deltas)
+    answer = json.loads(final.output_text)
+    assert isinstance(answer["approved"], bool) and answer["colour"] in ("red", "blue")
     assert final.model in CHAT_MODELS
 
 
@@ -183,18 +202,13 @@ def test_streamed_function_call_events(client: openai.OpenAI) -> None:
 
 
 def test_json_schema_text_format(client: openai.OpenAI) -> None:
-    schema = {
-        "type": "object",
-        "properties": {"approved": {"type": "boolean"}, "colour": {"enum": ["red", "blue"]}},
-        "required": ["approved", "colour"],
-        "additionalProperties": False,
-    }
     response = client.responses.create(
         model="tiny-small",
         input="Gib ein Urteil.",
-        text={"format": {"type": "json_schema", "name": "verdict", "schema": schema}},
-        max_output_tokens=40,
+        text={"format": VERDICT},
+        max_output_tokens=200,
     )
+    assert response.status == "completed"
     answer = json.loads(response.output_text)
     assert isinstance(answer["approved"], bool) and answer["colour"] in ("red", "blue")
 
