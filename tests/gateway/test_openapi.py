@@ -124,3 +124,19 @@ def test_schema_is_built_once_on_first_use(tmp_path: Path) -> None:
     assert app.openapi_schema is None
     built = app.openapi()
     assert app.openapi() is built
+
+
+def test_two_request_schemas_of_one_name_are_refused() -> None:
+    """Components are one flat namespace: a second ``FunctionCall`` of another shape would
+    silently replace the first (and the fuzzer would test the wrong one)."""
+    from pydantic import BaseModel
+
+    from stellwerk.gateway.openapi import component_schemas
+
+    def body(shape: type) -> type[BaseModel]:
+        part = type("Part", (BaseModel,), {"__annotations__": {"value": shape}})
+        return type("Body", (BaseModel,), {"__annotations__": {"part": part}})
+
+    assert "Part" in component_schemas([body(int)])
+    with pytest.raises(ValueError, match="'Part'"):
+        component_schemas([body(int), body(str)])

@@ -135,8 +135,9 @@ def component_schemas(models: Iterable[type[BaseModel]]) -> dict[str, dict[str, 
     schemas: dict[str, dict[str, Any]] = {}
     for model in models:
         schema = model.model_json_schema(ref_template=_REF)
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
+        for name, part in [*schema.pop("$defs", {}).items(), (model.__name__, schema)]:
+            if schemas.setdefault(name, part) != part:  # one name, two shapes: one would be lost
+                raise ValueError(f"two request schemas are named {name!r}; rename one")
     return schemas
 
 

@@ -74,7 +74,7 @@ class Message(_Open):
     content: MessageContent
 
 
-class FunctionCall(_Open):
+class FunctionCallItem(_Open):
     """A call of a function tool the model made in an earlier answer."""
 
     type: Literal["function_call"]
@@ -83,7 +83,7 @@ class FunctionCall(_Open):
     arguments: str
 
 
-class FunctionCallOutput(_Open):
+class FunctionCallOutputItem(_Open):
     """The caller's result of a function call, answered to the model."""
 
     type: Literal["function_call_output"]
@@ -101,8 +101,8 @@ def _item_type(value: Any) -> str | None:
 #: One input item, told apart by its ``type`` (``message`` when left out).
 InputItem = Annotated[
     Annotated[Message, Tag("message")]
-    | Annotated[FunctionCall, Tag("function_call")]
-    | Annotated[FunctionCallOutput, Tag("function_call_output")],
+    | Annotated[FunctionCallItem, Tag("function_call")]
+    | Annotated[FunctionCallOutputItem, Tag("function_call_output")],
     Discriminator(
         _item_type,
         custom_error_type="unsupported_item",
@@ -124,7 +124,7 @@ class FunctionTool(_Open):
     strict: bool | None = None
 
 
-class NamedFunction(_Open):
+class FunctionChoice(_Open):
     type: Literal["function"]
     name: str = Field(min_length=1)
 
@@ -166,7 +166,7 @@ class ResponseRequest(BaseModel):
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     tools: list[FunctionTool] | None = None
-    tool_choice: Literal["none", "auto", "required"] | NamedFunction | None = None
+    tool_choice: Literal["none", "auto", "required"] | FunctionChoice | None = None
     parallel_tool_calls: bool | None = None
     text: TextConfig | None = None
     store: bool | None = None

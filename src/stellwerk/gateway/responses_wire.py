@@ -19,11 +19,11 @@ from typing import Any
 from stellwerk.backends.types import ChatResult, Usage
 from stellwerk.errors import InvalidRequest
 from stellwerk.gateway.responses_schema import (
-    FunctionCall,
-    FunctionCallOutput,
+    FunctionCallItem,
+    FunctionCallOutputItem,
+    FunctionChoice,
     InputImage,
     Message,
-    NamedFunction,
     ResponseRequest,
 )
 
@@ -91,7 +91,7 @@ def _refuse_state(body: ResponseRequest) -> None:
 def _add_item(messages: list[JSON], item: Any, where: str) -> None:
     if isinstance(item, Message):
         messages.append(_message(item, where))
-    elif isinstance(item, FunctionCall):
+    elif isinstance(item, FunctionCallItem):
         call = {
             "id": item.call_id,
             "type": "function",
@@ -104,7 +104,7 @@ def _add_item(messages: list[JSON], item: Any, where: str) -> None:
             last["tool_calls"] = [call]  # the text and the calls of one answer
         else:
             messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
-    elif isinstance(item, FunctionCallOutput):
+    elif isinstance(item, FunctionCallOutputItem):
         output = item.output
         text = output if isinstance(output, str) else "".join(part.text for part in output)
         messages.append({"role": "tool", "tool_call_id": item.call_id, "content": text})
@@ -147,7 +147,7 @@ def _tool(tool: JSON) -> JSON:
 
 def _tool_choice(body: ResponseRequest) -> Any:
     choice = body.tool_choice
-    if isinstance(choice, NamedFunction):
+    if isinstance(choice, FunctionChoice):
         if choice.name not in {tool.name for tool in body.tools or ()}:
             raise InvalidRequest(
                 f"tool_choice names {choice.name!r}, not one of tools", param="tool_choice"
@@ -272,6 +272,6 @@ def response_json(
 
 def _choice_json(body: ResponseRequest) -> Any:
     choice = body.tool_choice
-    if isinstance(choice, NamedFunction):
+    if isinstance(choice, FunctionChoice):
         return {"type": "function", "name": choice.name}
     return choice or "auto"
