@@ -246,6 +246,11 @@ def test_refused_like_chat(client: openai.OpenAI, gateway: Gateway) -> None:
         legal.responses.create(model="tiny-medium", input="Hallo", max_output_tokens=2)
     with pytest.raises(openai.BadRequestError, match="does not support tools"):
         client.responses.create(model="tiny-medium", input="Hallo", tools=[WEATHER])
+    image = {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="}
+    with pytest.raises(openai.BadRequestError, match="vision"):
+        client.responses.create(
+            model="auto", input=[{"role": "user", "content": [image]}], max_output_tokens=2
+        )
 
 
 def test_usage_records_of_responses(gateway_raw: dict[str, Any]) -> None:

@@ -190,3 +190,16 @@ def test_requests_it_cannot_carry_out(fields: dict[str, Any], param: str) -> Non
     with pytest.raises(InvalidRequest) as info:
         wire.chat_body(_body(**fields))
     assert info.value.param == param
+
+
+def test_a_stream_broken_after_its_first_token_ends_with_an_error_event() -> None:
+    from stellwerk.errors import BackendFailed
+
+    events = ResponseEvents(_body(), "r1", 1, "tiny-small")
+    opened = len(events.opening())
+    raw = events.error(BackendFailed("gpu-1", "connection lost"))
+    head, data = raw.decode().split("\n", 1)
+    assert head == "event: error"
+    event: Any = EVENTS["error"].model_validate_json(data.removeprefix("data: ").strip())
+    assert event.code == "backend_failed" and "gpu-1" in event.message
+    assert event.sequence_number == opened
