@@ -87,8 +87,11 @@ def test_tool_call_stream_with_text_and_two_calls() -> None:
 
 def test_an_answer_cut_at_max_output_tokens_is_incomplete() -> None:
     events = _events([ChatChunk("Hal"), ChatChunk(finish_reason="length")], _body())
-    assert events[-1].type == "response.incomplete"
+    assert events[-1].type == "response.completed"  # where clients look for the end
+    assert events[-1].response.status == "incomplete"
     assert events[-1].response.incomplete_details.reason == "max_output_tokens"
+    done = next(e for e in events if e.type == "response.output_item.done")
+    assert done.item.status == "incomplete"
 
 
 def test_an_empty_answer_is_an_empty_message() -> None:
@@ -203,3 +206,19 @@ def test_a_stream_broken_after_its_first_token_ends_with_an_error_event() -> Non
     event: Any = EVENTS["error"].model_validate_json(data.removeprefix("data: ").strip())
     assert event.code == "backend_failed" and "gpu-1" in event.message
     assert event.sequence_number == opened
+
+
+def test_chat_parameters_of_converted_clients_are_passed_on_service_ones_are_not() -> None:
+    chat = wire.chat_body(
+        _body(
+            seed=7,
+            top_k=20,
+            response_format={"type": "json_object"},
+            reasoning={"effort": "low"},
+            truncation="auto",
+            include=["x"],
+        )
+    )
+    assert chat["seed"] == 7 and chat["top_k"] == 20
+    assert chat["response_format"] == {"type": "json_object"}
+    assert not {"reasoning", "truncation", "include"} & set(chat)

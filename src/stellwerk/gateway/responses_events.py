@@ -9,7 +9,8 @@ The sequence, as OpenAI sends it and the ``openai`` library reads it (every even
                         output_item.done
     for each tool call: output_item.added (function_call), function_call_arguments.delta ...,
                         function_call_arguments.done, output_item.done
-    response.completed  (or response.incomplete when the answer reached max_output_tokens)
+    response.completed  (its response's status is "incomplete" when the answer reached
+                        max_output_tokens: clients read the end and the usage from this event)
 
 Items are numbered (``output_index``) in the order their first piece arrives and are closed
 together when the answer ends. A backend failure after the first token ends the stream with an
@@ -141,8 +142,10 @@ class ResponseEvents:
                     ),
                 ),
             ]
-        final = "response.incomplete" if status == "incomplete" else "response.completed"
-        out.append(self.event(final, response=self.response(status, usage)))
+        # The last event is response.completed even when the answer was cut (its status then
+        # says incomplete): the openai library's stream helper and Open WebUI take the final
+        # response and its usage from response.completed only.
+        out.append(self.event("response.completed", response=self.response(status, usage)))
         return out
 
     def error(self, exc: StellwerkError) -> bytes:

@@ -35,6 +35,24 @@ _STATEFUL = {
     "prompt": "stored prompt templates are not kept",
 }
 
+#: Responses parameters that configure OpenAI's service, not the model: accepted, not passed on.
+#: Any other parameter the schema does not know goes to the chat request unchanged, as on
+#: ``/v1/chat/completions`` (``seed``, ``top_k``, ``response_format`` from clients that convert
+#: their chat requests, such as Open WebUI).
+_NOT_PASSED = {
+    "background",
+    "include",
+    "max_tool_calls",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    "reasoning",
+    "safety_identifier",
+    "service_tier",
+    "stream_options",
+    "top_logprobs",
+    "truncation",
+}
+
 
 def chat_body(body: ResponseRequest) -> JSON:
     """The chat completion request body (``ChatCompletionRequest``) of a Responses request."""
@@ -47,7 +65,12 @@ def chat_body(body: ResponseRequest) -> JSON:
     else:
         for index, item in enumerate(body.input):
             _add_item(messages, item, f"input.{index}")
-    chat: JSON = {"model": body.model, "messages": messages}
+    chat: JSON = {
+        key: value
+        for key, value in (body.model_extra or {}).items()
+        if key not in _NOT_PASSED and key not in _STATEFUL
+    }
+    chat.update(model=body.model, messages=messages)
     for key in ("temperature", "top_p"):
         value = getattr(body, key)
         if value is not None:
