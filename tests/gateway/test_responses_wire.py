@@ -222,3 +222,12 @@ def test_chat_parameters_of_converted_clients_are_passed_on_service_ones_are_not
     assert chat["seed"] == 7 and chat["top_k"] == 20
     assert chat["response_format"] == {"type": "json_object"}
     assert not {"reasoning", "truncation", "include"} & set(chat)
+
+
+def test_a_number_json_cannot_pass_on_is_a_400() -> None:
+    from stellwerk.errors import InvalidRequest
+    from stellwerk.gateway.responses_api import ResponsesExchange
+
+    raw = b'{"model": "auto", "input": "Hallo", "seed": 123456789012345678901234567890}'
+    with pytest.raises(InvalidRequest, match="cannot be passed on"):
+        ResponsesExchange(raw, "r1")

@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from stellwerk.backends.transport import encode
 from stellwerk.backends.types import ChatChunk, ChatResult
 from stellwerk.errors import StellwerkError
 from stellwerk.gateway import openapi
@@ -31,7 +32,7 @@ class ResponsesExchange(Exchange):
         self.body = parse(ResponseRequest, raw)
         self.model, self.stream = self.body.model, self.body.stream
         # the chat request's own checks (message shapes, tool choice) apply as to chat
-        chat = orjson.dumps(wire.chat_body(self.body))
+        chat = encode(wire.chat_body(self.body))  # a 400 for what JSON cannot pass on
         self.chat = chat_request(parse(ChatCompletionRequest, chat))
         self.request_id = request_id
         self.created = int(time.time())
