@@ -137,9 +137,7 @@ class ResponseEvents:
                 self.event(
                     "response.output_item.done",
                     output_index=call.output_index,
-                    item=wire.call_item(
-                        call.item_id, call.call_id, call.name, arguments, "completed"
-                    ),
+                    item=wire.call_item(call.item_id, call.call_id, call.name, arguments, status),
                 ),
             ]
         # The last event is response.completed even when the answer was cut (its status then
@@ -209,7 +207,7 @@ class ResponseEvents:
             )
         for call in self.calls.values():
             item = wire.call_item(
-                call.item_id, call.call_id, call.name, "".join(call.arguments), "completed"
+                call.item_id, call.call_id, call.name, "".join(call.arguments), status
             )
             items.append((call.output_index, item))
         return [item for _, item in sorted(items, key=lambda pair: pair[0])]

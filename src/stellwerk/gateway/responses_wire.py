@@ -246,7 +246,7 @@ def output_items(request_id: str, result: ChatResult) -> list[JSON]:
                 str(call.get("id") or f"call_{request_id}_{index}"),
                 str(function.get("name") or ""),
                 str(function.get("arguments") or ""),
-                "completed",
+                status,
             )
         )
     return items
