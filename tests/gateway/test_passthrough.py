@@ -37,7 +37,7 @@ def test_embedding_requests_carry_the_clients_other_fields(
                 extra_body={"input_type": "passage", "truncate": "END"},
             )
     assert len(result.data) == 1
-    (sent,) = [b for b, p in zip(proxy.bodies, proxy.paths, strict=False) if p == "/v1/embeddings"]
+    (sent,) = [b for b, p in zip(proxy.bodies, proxy.paths, strict=True) if p == "/v1/embeddings"]
     assert sent["input_type"] == "passage" and sent["truncate"] == "END"
     assert sent["dimensions"] == 8 and sent["user"] == "u-17"
     assert sent["input"] == ["ein Absatz"] and sent["model"] == embed["upstream"]
