@@ -134,3 +134,28 @@ def test_a_generate_request_reaches_the_backend_as_the_same_chat(fields: dict[st
         {"model": "auto", "messages": [*messages, user], **as_chat}
     )
     assert ollama_wire.generate_request(generate) == ollama_wire.chat_request(chat)
+
+
+def test_a_text_completion_goes_to_generate_raw() -> None:
+    request = ChatRequest(
+        messages=[{"role": "user", "content": "Es war einmal"}],
+        params={"max_tokens": 7, "temperature": 0.3},
+        prompt="Es war einmal",
+    )
+    assert ollama.path_of(request) == "/api/generate"
+    wire = ollama.to_wire("llama3", request, stream=False)
+    assert wire["prompt"] == "Es war einmal" and wire["raw"] is True
+    assert "messages" not in wire
+    assert wire["options"] == {"num_predict": 7, "temperature": 0.3}
+    answer = ollama.result_from_wire(
+        "ollama",
+        {
+            "response": " ein König",
+            "done": True,
+            "done_reason": "length",
+            "prompt_eval_count": 4,
+            "eval_count": 7,
+        },
+    )
+    assert answer.content == " ein König" and answer.finish_reason == "length"
+    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens) == (4, 7)

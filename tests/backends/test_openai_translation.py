@@ -40,3 +40,21 @@ def test_answer_without_choices_is_a_backend_failure() -> None:
 )
 def test_sse_lines(line: str, data: str | None) -> None:
     assert openai.sse_data(line) == data
+
+
+def test_a_text_completion_goes_to_completions_with_its_prompt() -> None:
+    request = ChatRequest(
+        messages=[{"role": "user", "content": "def add(a, b):"}],
+        params={"max_tokens": 8, "suffix": "\n"},
+        prompt="def add(a, b):",
+    )
+    assert openai.path_of(request) == "/completions"
+    wire = openai.to_wire("coder", request, stream=True)
+    assert wire["prompt"] == "def add(a, b):" and "messages" not in wire
+    assert wire["suffix"] == "\n" and wire["stream_options"] == {"include_usage": True}
+    piece = openai.chunk_from_wire({"choices": [{"text": "\n    return", "index": 0}]})
+    assert piece.content == "\n    return"
+    answer = openai.result_from_wire(
+        "vllm", {"choices": [{"text": " a + b", "finish_reason": "stop"}], "usage": {}}
+    )
+    assert answer.content == " a + b" and answer.finish_reason == "stop"

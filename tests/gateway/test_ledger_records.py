@@ -64,7 +64,7 @@ def test_one_record_per_request(gateway_raw: dict[str, Any], tmp_path: Path) -> 
     chat = [r for r in ok if r.endpoint == "chat"]
     assert all(0 < r.completion_tokens <= 3 for r in chat)
     assert all(r.ttft_ms is not None for r in chat if r.stream)
-    assert {r.usage_source for r in chat if r.stream} == {"counted:chunks+tokenize"}
+    assert {r.usage_source for r in chat if r.stream} == {"counted:chunks+probe"}
     failed = [r for r in records if r.status != 200]
     assert sorted(r.status for r in failed) == [400, 401, 404]
     assert all(r.error_kind for r in failed)

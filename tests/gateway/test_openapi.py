@@ -12,6 +12,8 @@ import pytest
 
 from stellwerk.config import parse_config
 from stellwerk.gateway import create_app
+from stellwerk.gateway.completions_api import CompletionRequest
+from stellwerk.gateway.ollama_manage import ManageRequest
 from stellwerk.gateway.ollama_wire import (
     OllamaChatRequest,
     OllamaEmbedRequest,
@@ -19,15 +21,20 @@ from stellwerk.gateway.ollama_wire import (
     ShowRequest,
 )
 from stellwerk.gateway.openai_schema import ChatCompletionRequest, EmbeddingRequest
+from stellwerk.gateway.responses_schema import ResponseRequest
 from tests.fixtures.gateway import ENVIRON, raw_config, running_gateway
 
 BODIES = {
     ("post", "/v1/chat/completions"): ChatCompletionRequest,
+    ("post", "/v1/responses"): ResponseRequest,
+    ("post", "/v1/completions"): CompletionRequest,
     ("post", "/v1/embeddings"): EmbeddingRequest,
     ("post", "/api/chat"): OllamaChatRequest,
     ("post", "/api/generate"): OllamaGenerateRequest,
     ("post", "/api/embed"): OllamaEmbedRequest,
     ("post", "/api/show"): ShowRequest,
+    ("post", "/api/pull"): ManageRequest,
+    ("delete", "/api/delete"): ManageRequest,
 }
 
 
@@ -89,14 +96,25 @@ def test_errors_use_the_envelope_of_their_api(schema: dict[str, Any]) -> None:
                     assert ref.endswith("/" + envelope), (path, code)
 
 
-def test_chat_documents_its_stream(schema: dict[str, Any]) -> None:
-    openai_ok = schema["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"]
+@pytest.mark.parametrize(
+    ("path", "answer"),
+    [
+        ("/v1/chat/completions", "ChatCompletion"),
+        ("/v1/responses", "ResponseObject"),
+        ("/v1/completions", "TextCompletion"),
+    ],
+)
+def test_openai_endpoints_document_their_answer_and_stream(
+    schema: dict[str, Any], path: str, answer: str
+) -> None:
+    ok = schema["paths"][path]["post"]["responses"]["200"]["content"]
+    assert set(ok) == {"application/json", "text/event-stream"}
+    assert ok["application/json"]["schema"] == {"$ref": f"#/components/schemas/{answer}"}
+
+
+def test_ollama_chat_documents_its_stream(schema: dict[str, Any]) -> None:
     ollama_ok = schema["paths"]["/api/chat"]["post"]["responses"]["200"]["content"]
-    assert set(openai_ok) == {"application/json", "text/event-stream"}
     assert set(ollama_ok) == {"application/json", "application/x-ndjson"}
-    assert openai_ok["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ChatCompletion"
-    }
 
 
 def test_schema_is_built_once_on_first_use(tmp_path: Path) -> None:
@@ -106,3 +124,19 @@ def test_schema_is_built_once_on_first_use(tmp_path: Path) -> None:
     assert app.openapi_schema is None
     built = app.openapi()
     assert app.openapi() is built
+
+
+def test_two_request_schemas_of_one_name_are_refused() -> None:
+    """Components are one flat namespace: a second ``FunctionCall`` of another shape would
+    silently replace the first (and the fuzzer would test the wrong one)."""
+    from pydantic import BaseModel
+
+    from stellwerk.gateway.openapi import component_schemas
+
+    def body(shape: type) -> type[BaseModel]:
+        part = type("Part", (BaseModel,), {"__annotations__": {"value": shape}})
+        return type("Body", (BaseModel,), {"__annotations__": {"part": part}})
+
+    assert "Part" in component_schemas([body(int)])
+    with pytest.raises(ValueError, match="'Part'"):
+        component_schemas([body(int), body(str)])

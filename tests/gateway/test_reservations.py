@@ -49,7 +49,9 @@ class HangingBackend(Backend):
         await asyncio.Event().wait()
         yield ChatChunk(content="never")  # pragma: no cover
 
-    async def embed(self, model: str, inputs: list[str]) -> EmbedResult:
+    async def embed(
+        self, model: str, inputs: list[str], params: dict[str, object] | None = None
+    ) -> EmbedResult:
         raise RuntimeError("a bug in a backend")
 
     async def probe(self) -> None:

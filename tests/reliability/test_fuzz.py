@@ -46,10 +46,12 @@ AUTH = {"Authorization": f"Bearer {KEYS['research']}"}
 MAX_TOKENS = 4
 
 #: Every operation the gateway serves, with the number of cases per generation mode (times
-#: STELLWERK_FUZZ_SCALE, default 1: about 3,100 requests in all).
+#: STELLWERK_FUZZ_SCALE, default 1: about 3,700 requests in all).
 #: test_every_endpoint_is_fuzzed fails when an endpoint is added without being listed here.
 OPERATIONS: dict[tuple[str, str], int] = {
     ("POST", "/v1/chat/completions"): 250,
+    ("POST", "/v1/responses"): 250,
+    ("POST", "/v1/completions"): 250,
     ("POST", "/v1/embeddings"): 250,
     ("GET", "/v1/models"): 10,
     ("POST", "/api/chat"): 250,
@@ -59,6 +61,11 @@ OPERATIONS: dict[tuple[str, str], int] = {
     ("GET", "/api/tags"): 10,
     ("GET", "/api/ps"): 10,
     ("GET", "/api/version"): 10,
+    ("POST", "/api/pull"): 25,
+    ("POST", "/api/push"): 25,
+    ("POST", "/api/create"): 25,
+    ("POST", "/api/copy"): 25,
+    ("DELETE", "/api/delete"): 25,
     ("GET", "/healthz"): 10,
     ("GET", "/readyz"): 10,
     ("GET", "/metrics"): 10,
@@ -118,6 +125,8 @@ MODELS = {
     "/v1/chat/completions": ["tiny-small", "auto", "tiny-retired", None],
     "/api/chat": ["tiny-small", "auto", None],
     "/api/generate": ["tiny-small", "auto", None],
+    "/v1/responses": ["tiny-small", "auto", "tiny-retired", None],
+    "/v1/completions": ["tiny-small", "auto", "tiny-medium", None],
     "/v1/embeddings": ["tiny-embed", "tiny-small", None],
     "/api/embed": ["tiny-embed", None],
     "/api/show": ["tiny-small", "tiny-embed", None],
@@ -161,10 +170,12 @@ def tame(path: str, body: object, model: str | None) -> None:
         return
     if model is not None and isinstance(body.get("model"), str) and body["model"]:
         body["model"] = model
-    if path == "/v1/chat/completions":
+    if path in ("/v1/chat/completions", "/v1/completions"):
         body["max_tokens"] = _small(body.get("max_tokens"))
         if "max_completion_tokens" in body:
             body["max_completion_tokens"] = _small(body["max_completion_tokens"])
+    elif path == "/v1/responses":
+        body["max_output_tokens"] = _small(body.get("max_output_tokens"))
     elif path in ("/api/chat", "/api/generate"):
         if body.get("options") is None:  # absent or null: Ollama's "no limit"
             body["options"] = {}

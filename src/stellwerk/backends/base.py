@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 
 import httpx
 
-from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, EmbedResult
+from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult
 from stellwerk.config.schema import BackendConfig
 
 
@@ -38,15 +38,17 @@ class Backend(ABC):
 
     @abstractmethod
     async def complete(self, model: str, request: ChatRequest) -> ChatResult:
-        """One whole answer."""
+        """One whole answer; for a ``request.prompt`` a text completion of it, without the
+        chat template."""
 
     @abstractmethod
     def stream(self, model: str, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         """The answer chunk by chunk, passed on as it arrives; the last chunk carries usage."""
 
     @abstractmethod
-    async def embed(self, model: str, inputs: list[str]) -> EmbedResult:
-        """One vector per input."""
+    async def embed(self, model: str, inputs: list[str], params: JSON | None = None) -> EmbedResult:
+        """One vector per input; ``params`` are the client's other parameters (``dimensions``,
+        ``input_type``, ``user`` ...), passed on as they came."""
 
     async def prompt_tokens(self, model: str, request: ChatRequest) -> int | None:
         """The prompt's tokens as the server's own tokenizer counts them, for a stream that

@@ -1,4 +1,6 @@
-"""Ollama's native API (``/api/chat``, ``/api/embed``): translation kept in pure functions.
+"""Ollama's native API (``/api/chat``, ``/api/embed``; a text completion goes to
+``/api/generate`` with ``raw: true``, so no template is applied): translation kept in pure
+functions.
 
 Ollama sends no headers until the model is loaded and generating; the backend's ``first_token``
 timeout must cover a cold load (the default is 300 s). Its final streamed line carries the token
@@ -67,13 +69,17 @@ def _tool_call_to_wire(call: JSON) -> JSON:
     return {"function": {"name": function.get("name", ""), "arguments": arguments or {}}}
 
 
+def path_of(request: ChatRequest) -> str:
+    return "/api/generate" if request.prompt is not None else "/api/chat"
+
+
 def to_wire(model: str, request: ChatRequest, *, stream: bool) -> JSON:
     params = request.params
-    payload: JSON = {
-        "model": model,
-        "messages": [message_to_wire(m) for m in request.messages],
-        "stream": stream,
-    }
+    payload: JSON = {"model": model, "stream": stream}
+    if request.prompt is not None:
+        payload.update(prompt=request.prompt, raw=True)
+    else:
+        payload["messages"] = [message_to_wire(m) for m in request.messages]
     options = {_OPTIONS[key]: value for key, value in params.items() if key in _OPTIONS}
     if options:
         payload["options"] = options
@@ -126,6 +132,8 @@ def _usage(body: JSON) -> Usage:
 
 def result_from_wire(backend: str, body: JSON) -> ChatResult:
     message = body.get("message")
+    if isinstance(body.get("response"), str):  # a text completion's answer
+        message = {"content": body["response"]}
     if not isinstance(message, dict):
         raise BackendFailed(backend, "answer has no message")
     tool_calls = tool_calls_from_wire(message.get("tool_calls"))
@@ -144,7 +152,7 @@ class OllamaBackend(Backend):
         body = await post_json(
             self.client,
             self.name,
-            self.url("/api/chat"),
+            self.url(path_of(request)),
             to_wire(model, request, stream=False),
             headers=self.headers,
             timeout=self.timeout,
@@ -157,7 +165,7 @@ class OllamaBackend(Backend):
         async with stream_lines(
             self.client,
             self.name,
-            self.url("/api/chat"),
+            self.url(path_of(request)),
             payload,
             headers=self.headers,
             timeout=self.timeout,
@@ -170,7 +178,7 @@ class OllamaBackend(Backend):
                     raise BackendFailed(self.name, f"stream error: {body['error']}")
                 if body.get("done") and not body.get("done_reason"):
                     raise BackendFailed(self.name, "stream interrupted: done without a done_reason")
-                message = body.get("message") or {}
+                message = body.get("message") or {"content": body.get("response")}
                 tool_calls = tool_calls_from_wire(message.get("tool_calls"))
                 content = message.get("content") or None
                 finish = _finish_reason(body, tool_calls)
@@ -183,12 +191,12 @@ class OllamaBackend(Backend):
             raise BackendFailed(self.name, "stream ended before its final line")
         yield ChatChunk(usage=usage)
 
-    async def embed(self, model: str, inputs: list[str]) -> EmbedResult:
+    async def embed(self, model: str, inputs: list[str], params: JSON | None = None) -> EmbedResult:
         body = await post_json(
             self.client,
             self.name,
             self.url("/api/embed"),
-            {"model": model, "input": inputs},
+            {**(params or {}), "model": model, "input": inputs},
             headers=self.headers,
             timeout=self.timeout,
         )

@@ -1,9 +1,15 @@
 """OpenAI-compatible servers: vLLM, llama.cpp (llama-server, llama-cpp-python), LocalAI.
 
-``base_url`` may be the server root or end in ``/v1``. Streams always ask for usage
-(``stream_options.include_usage``); servers that still send none (llama-cpp-python does not) get
-their tokens counted here: completion tokens from the streamed chunks, prompt tokens from the
-server's tokenize endpoint when it has one, else estimated; ``Usage.source`` says which.
+``base_url`` may be the server root or end in ``/v1``. A text completion (``ChatRequest.prompt``)
+goes to ``/v1/completions``, everything else to ``/v1/chat/completions``.
+
+Streams always ask for usage (``stream_options.include_usage``); servers that still send none
+(llama-cpp-python does not) get their tokens counted here: completion tokens from the streamed
+chunks; prompt tokens of a chat, which the server renders through the model's chat template,
+from the server itself by the same request unstreamed with ``max_tokens: 1`` (the server has
+the prompt in its cache then, so this costs about one token), of a text completion from the
+server's tokenize endpoint; failing those, from the tokenize endpoint or an estimate.
+``Usage.source`` says which.
 
 A stream ends with its finish reason, then ``[DONE]``. ``[DONE]`` without a finish reason is a
 stream the server cut short: llama-cpp-python started with ``interrupt_requests`` on (its
@@ -36,7 +42,7 @@ from stellwerk.backends.transport import (
 )
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import BackendConfig
-from stellwerk.errors import BackendFailed
+from stellwerk.errors import BackendFailed, StellwerkError
 
 # Tokenize endpoints of OpenAI-compatible servers, tried in order: (path, request key, reply key).
 _TOKENIZERS = (
@@ -48,10 +54,17 @@ _TOKENIZERS = (
 _LOCK_FREE_PROBES = ("/health", "/openapi.json")
 
 
+def path_of(request: ChatRequest) -> str:
+    return "/completions" if request.prompt is not None else "/chat/completions"
+
+
 def to_wire(model: str, request: ChatRequest, *, stream: bool, dialect: Dialect = generic) -> JSON:
-    """The request body for ``/v1/chat/completions``, in the server's ``dialect``
-    (``stellwerk.backends.dialects``)."""
-    payload: JSON = {**request.params, "model": model, "messages": request.messages}
+    """The request body for ``/v1/chat/completions`` (or ``/v1/completions`` for a text
+    completion), in the server's ``dialect`` (``stellwerk.backends.dialects``)."""
+    if request.prompt is not None:
+        payload: JSON = {**request.params, "model": model, "prompt": request.prompt}
+    else:
+        payload = {**request.params, "model": model, "messages": request.messages}
     # Servers of open models know max_tokens; several ignore the newer max_completion_tokens.
     limit = payload.pop("max_completion_tokens", None)
     if limit is not None and "max_tokens" not in payload:
@@ -80,8 +93,9 @@ def result_from_wire(backend: str, body: JSON) -> ChatResult:
         raise BackendFailed(backend, "answer has no choices")
     message = choices[0].get("message") or {}
     usage = usage_from_wire(body.get("usage")) or Usage(0, 0, source="none")
+    text = choices[0].get("text")  # a text completion's answer
     return ChatResult(
-        content=message.get("content"),
+        content=text if isinstance(text, str) else message.get("content"),
         tool_calls=message.get("tool_calls") or None,
         finish_reason=choices[0].get("finish_reason"),
         usage=usage,
@@ -95,8 +109,9 @@ def chunk_from_wire(body: JSON) -> ChatChunk:
         return ChatChunk(usage=usage)
     choice = choices[0]
     delta = choice.get("delta") or {}
+    text = choice.get("text")  # a text completion's piece
     return ChatChunk(
-        content=delta.get("content") or None,
+        content=(text if isinstance(text, str) else delta.get("content")) or None,
         tool_calls=delta.get("tool_calls") or None,
         finish_reason=choice.get("finish_reason"),
         usage=usage,
@@ -127,7 +142,7 @@ class OpenAIBackend(Backend):
         body = await post_json(
             self.client,
             self.name,
-            self.api + "/chat/completions",
+            self.api + path_of(request),
             to_wire(model, request, stream=False, dialect=self._dialect),
             headers=self.headers,
             timeout=self.timeout,
@@ -136,7 +151,7 @@ class OpenAIBackend(Backend):
 
     async def stream(self, model: str, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         payload = to_wire(model, request, stream=True, dialect=self._dialect)
-        url = self.api + "/chat/completions"
+        url = self.api + path_of(request)
         counted = 0
         usage: Usage | None = None
         finished = False
@@ -176,12 +191,12 @@ class OpenAIBackend(Backend):
             usage = await self._counted_usage(model, request, counted)
         yield ChatChunk(usage=usage)
 
-    async def embed(self, model: str, inputs: list[str]) -> EmbedResult:
+    async def embed(self, model: str, inputs: list[str], params: JSON | None = None) -> EmbedResult:
         body = await post_json(
             self.client,
             self.name,
             self.api + "/embeddings",
-            {"model": model, "input": inputs},
+            {**(params or {}), "model": model, "input": inputs},
             headers=self.headers,
             timeout=self.timeout,
         )
@@ -222,14 +237,37 @@ class OpenAIBackend(Backend):
         raise BackendFailed(self.name, f"health probe answered HTTP {status}")
 
     async def prompt_tokens(self, model: str, request: ChatRequest) -> int | None:
-        return await self._tokenize_count(model, prompt_text(request.messages))
+        text = request.prompt if request.prompt is not None else prompt_text(request.messages)
+        return await self._tokenize_count(model, text)
 
     async def _counted_usage(self, model: str, request: ChatRequest, chunks: int) -> Usage:
+        if request.prompt is None:
+            templated = await self._prompt_tokens(model, request)
+            if templated is not None:
+                return Usage(templated, chunks, source="counted:chunks+probe")
         text = prompt_text(request.messages)
         prompt = await self._tokenize_count(model, text)
         if prompt is None:
             return Usage(estimate_tokens(text), chunks, source="counted:chunks+estimate")
         return Usage(prompt, chunks, source="counted:chunks+tokenize")
+
+    async def _prompt_tokens(self, model: str, request: ChatRequest) -> int | None:
+        """The server's own count of a chat's templated prompt: the request once more,
+        unstreamed, for one token. None if the server does not tell."""
+        limited = ChatRequest(request.messages, {**request.params, "max_tokens": 1})
+        try:
+            body = await post_json(
+                self.client,
+                self.name,
+                self.api + "/chat/completions",
+                to_wire(model, limited, stream=False, dialect=self._dialect),
+                headers=self.headers,
+                timeout=self.timeout,
+            )
+        except StellwerkError:
+            return None
+        usage = usage_from_wire(body.get("usage"))
+        return usage.prompt_tokens if usage is not None and usage.prompt_tokens > 0 else None
 
     async def _tokenize_count(self, model: str, text: str) -> int | None:
         candidates = _TOKENIZERS if self._tokenizer is False else (self._tokenizer,)

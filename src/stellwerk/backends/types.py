@@ -35,6 +35,10 @@ class ChatRequest:
 
     messages: list[JSON]
     params: JSON = field(default_factory=dict)
+    #: A legacy text completion (``/v1/completions``): the prompt goes to the model as it is,
+    #: with no chat template; ``messages`` then holds it as one user message, for the limits,
+    #: the size estimates and the router.
+    prompt: str | None = None
 
     @property
     def max_answer_tokens(self) -> int | None:

@@ -22,10 +22,21 @@ from stellwerk.calibration.records import CalibrationStore
 from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard import install_dashboard
-from stellwerk.gateway import admin_api, errors, ollama_api, openai_api, openapi, ops
+from stellwerk.gateway import (
+    admin_api,
+    completions_api,
+    errors,
+    ollama_api,
+    ollama_manage,
+    openai_api,
+    openapi,
+    ops,
+    responses_api,
+)
 from stellwerk.gateway.access_log import AccessLog
 from stellwerk.gateway.answer_lengths import AnswerLengths
 from stellwerk.gateway.direct import DirectLane
+from stellwerk.gateway.responses_schema import ResponseRequest
 from stellwerk.gateway.runtime import Secrets, build_runtime
 from stellwerk.governance.service import Governance, build_counters, redis_password
 from stellwerk.ledger.ledger import open_ledger
@@ -93,6 +104,8 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         DirectLane,
         routes={
             ("POST", "/v1/chat/completions"): openai_api.chat_completions,
+            ("POST", "/v1/responses"): responses_api.create_response,
+            ("POST", "/v1/completions"): completions_api.completions,
             ("POST", "/api/chat"): ollama_api.chat,
             ("POST", "/api/generate"): ollama_api.generate,
         },
@@ -107,10 +120,20 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         )
     errors.install(app)
     app.include_router(openai_api.router)
+    app.include_router(responses_api.router)
+    app.include_router(completions_api.router)
     app.include_router(ollama_api.router)
+    app.include_router(ollama_manage.router)
     app.include_router(ops.router)
     app.include_router(admin_api.router)
     install_dashboard(app, config, env)
-    openapi.install(app)
+    openapi.install(
+        app,
+        bodies=(
+            ResponseRequest,
+            completions_api.CompletionRequest,
+            ollama_manage.ManageRequest,
+        ),
+    )
     app.add_middleware(AccessLog)  # added last: the outermost, it sees every answer
     return app

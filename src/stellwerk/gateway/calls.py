@@ -16,7 +16,7 @@ import anyio
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
 from stellwerk.backends.tokens import PromptSize
-from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
+from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import (
     BackendFailed,
@@ -185,14 +185,18 @@ class Caller:
             return result
         raise _given_up(call, failures)
 
-    async def embed(self, call: Call, selection: Selection, inputs: list[str]) -> EmbedResult:
+    async def embed(
+        self, call: Call, selection: Selection, inputs: list[str], params: JSON | None = None
+    ) -> EmbedResult:
         try:
-            return await self._embed(call, selection, inputs)
+            return await self._embed(call, selection, inputs, params)
         except BaseException as exc:
             await self.release_on_abort(call, exc)
             raise
 
-    async def _embed(self, call: Call, selection: Selection, inputs: list[str]) -> EmbedResult:
+    async def _embed(
+        self, call: Call, selection: Selection, inputs: list[str], params: JSON | None
+    ) -> EmbedResult:
         model = call.model = selection.model
         backend = self.backends[model.backend]
         refused = self._circuit_refusal(backend)
@@ -201,7 +205,7 @@ class Caller:
             raise refused
         try:
             async with asyncio.timeout(backend.config.timeouts.total):
-                result = await backend.embed(model.upstream, inputs)
+                result = await backend.embed(model.upstream, inputs, params)
         except TimeoutError as exc:
             self.breakers[backend.name].failure()
             raise BackendTimeout(backend.name, "total time limit reached") from exc

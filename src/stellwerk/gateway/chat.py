@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 import anyio
 
 from stellwerk.backends.tokens import PromptSize
-from stellwerk.backends.types import ChatChunk, ChatRequest, EmbedResult
+from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, EmbedResult
 from stellwerk.errors import InvalidRequest, RequestError, StellwerkError, UpstreamError
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.errors import status_of
@@ -29,6 +29,8 @@ def new_request_id() -> str:
 
 def needs_of(request: ChatRequest) -> set[str]:
     """Capabilities a model must have to serve this request."""
+    if request.prompt is not None:
+        return {"completion"}  # a text completion: no chat template, no tools
     needs = {"chat"}
     if request.params.get("tools"):
         needs.add("tools")
@@ -98,9 +100,16 @@ async def _releasing(
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
-async def embed(runtime: Runtime, call: Call, model: str, given: str | list[str]) -> EmbedResult:
-    """Select and call an embedding model for either API; the usage record is written either
-    way. Routes choose chat models, so an embedding request must name its model."""
+async def embed(
+    runtime: Runtime,
+    call: Call,
+    model: str,
+    given: str | list[str],
+    params: JSON | None = None,
+) -> EmbedResult:
+    """Select and call an embedding model for either API (``params``: the client's other
+    parameters, for the backend); the usage record is written either way. Routes choose chat
+    models, so an embedding request must name its model."""
     try:
         inputs = [given] if isinstance(given, str) else list(given)
         if not inputs or not all(inputs):
@@ -114,7 +123,7 @@ async def embed(runtime: Runtime, call: Call, model: str, given: str | list[str]
         assert call.principal is not None
         call.selection = runtime.selector.named(call.principal, model, ["embeddings"])
         await runtime.caller.admit_embeddings(call, call.selection.model, inputs)
-        result = await runtime.caller.embed(call, call.selection, inputs)
+        result = await runtime.caller.embed(call, call.selection, inputs, params)
     except StellwerkError as exc:
         await fail(runtime, call, exc)
         raise

@@ -135,7 +135,8 @@ async def embeddings(request: Request, runtime: RuntimeDep) -> Response:
         limit = runtime.config.server.max_body_bytes
         body = parse(EmbeddingRequest, await read_body(request, limit))
         call.requested_model = body.model
-        result = await embed_call(runtime, call, body.model, body.input)
+        passed = body.model_dump(exclude_none=True, exclude={"model", "input", "encoding_format"})
+        result = await embed_call(runtime, call, body.model, body.input, passed)
     assert call.model is not None
     encode = _base64 if body.encoding_format == "base64" else None
     payload = orjson.dumps(

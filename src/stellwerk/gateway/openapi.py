@@ -135,8 +135,9 @@ def component_schemas(models: Iterable[type[BaseModel]]) -> dict[str, dict[str, 
     schemas: dict[str, dict[str, Any]] = {}
     for model in models:
         schema = model.model_json_schema(ref_template=_REF)
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
+        for name, part in [*schema.pop("$defs", {}).items(), (model.__name__, schema)]:
+            if schemas.setdefault(name, part) != part:  # one name, two shapes: one would be lost
+                raise ValueError(f"two request schemas are named {name!r}; rename one")
     return schemas
 
 
@@ -156,8 +157,10 @@ def _admin_operations(schema: dict[str, Any]) -> None:
                 responses.setdefault(str(code), response)
 
 
-def install(app: FastAPI) -> None:
-    """Serve the completed schema; built once, on first use."""
+def install(app: FastAPI, bodies: Iterable[type[BaseModel]] = ()) -> None:
+    """Serve the completed schema; built once, on first use. ``bodies``: the request bodies
+    of route modules that import this one (documented with ``BODY_MODELS``)."""
+    documented = (*BODY_MODELS, *bodies)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -169,7 +172,7 @@ def install(app: FastAPI) -> None:
             )
             components = schema.setdefault("components", {})
             components.setdefault("schemas", {}).update(
-                {**component_schemas(BODY_MODELS), **_ERROR_SCHEMAS}
+                {**component_schemas(documented), **_ERROR_SCHEMAS}
             )
             components["securitySchemes"] = {
                 "bearer": {

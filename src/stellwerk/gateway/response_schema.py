@@ -160,3 +160,57 @@ class BackendReadiness(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     backends: dict[str, BackendReadiness]
+
+
+class ResponseUsage(BaseModel):
+    input_tokens: int
+    input_tokens_details: dict[str, int]
+    output_tokens: int
+    output_tokens_details: dict[str, int]
+    total_tokens: int
+
+
+class ResponseObject(BaseModel):
+    """A model response of the Responses API; streamed it is a series of SSE events
+    (``response.created`` ... ``response.completed``) instead."""
+
+    id: str
+    object: Literal["response"]
+    created_at: int
+    status: Literal["completed", "incomplete"]
+    error: None
+    incomplete_details: dict[str, str] | None
+    instructions: str | None
+    max_output_tokens: int | None
+    model: str
+    output: list[dict[str, Any]]
+    parallel_tool_calls: bool
+    previous_response_id: None
+    store: Literal[False]
+    temperature: float | None
+    text: dict[str, Any]
+    tool_choice: str | dict[str, Any]
+    tools: list[dict[str, Any]]
+    top_p: float | None
+    truncation: str
+    usage: ResponseUsage
+    metadata: dict[str, str]
+    user: str | None
+
+
+class TextChoice(BaseModel):
+    index: int
+    text: str
+    finish_reason: str
+    logprobs: dict[str, Any] | None
+
+
+class TextCompletion(BaseModel):
+    """A legacy text completion; streamed it is a series of SSE events instead."""
+
+    id: str
+    object: Literal["text_completion"]
+    created: int
+    model: str
+    choices: list[TextChoice]
+    usage: TokenUsage

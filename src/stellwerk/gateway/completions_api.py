@@ -1,0 +1,136 @@
+"""``POST /v1/completions``: OpenAI's legacy text completion, for models with the
+``completion`` capability. The prompt goes to the model as it is, without the chat template
+(``/v1/completions`` of an OpenAI-compatible server, ``/api/generate`` with ``raw: true`` of
+Ollama), the way of a chat request otherwise (:mod:`stellwerk.gateway.served`).
+
+One prompt per request (a string, or a list holding one); token-id prompts are refused.
+Known parameters are type-checked strictly, unknown ones passed on unchanged, as for chat.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, Tag
+from starlette.responses import Response
+
+from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult
+from stellwerk.errors import InvalidRequest, StellwerkError
+from stellwerk.gateway import openai_wire as wire
+from stellwerk.gateway import openapi
+from stellwerk.gateway import response_schema as rs
+from stellwerk.gateway.body import parse
+from stellwerk.gateway.calls import Call
+from stellwerk.gateway.openai_schema import StreamOptions
+from stellwerk.gateway.responses_schema import TEXT_OR_LIST
+from stellwerk.gateway.served import Exchange, serve
+
+router = APIRouter(prefix="/v1", tags=["OpenAI API"])
+
+
+class CompletionRequest(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    model: str = Field(min_length=1)
+    prompt: Annotated[
+        Annotated[str, Tag("text")] | Annotated[list[str], Field(min_length=1), Tag("list")],
+        TEXT_OR_LIST,
+    ]
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    n: int | None = Field(default=None, ge=1, le=1)
+    best_of: int | None = Field(default=None, ge=1, le=1)
+    stop: str | list[str] | None = None
+    seed: int | None = Field(default=None, ge=-(2**63), lt=2**63)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    echo: bool | None = None
+    suffix: str | None = None
+    logprobs: int | None = Field(default=None, ge=0, le=5)
+    user: str | None = None
+
+
+_NOT_PASSED = {"model", "prompt", "stream", "stream_options", "user", "n", "best_of"}
+
+
+def completion_request(body: CompletionRequest) -> ChatRequest:
+    prompt = body.prompt
+    if isinstance(prompt, list):
+        if len(prompt) != 1:
+            raise InvalidRequest(
+                f"prompt: one prompt per request, not {len(prompt)}", param="prompt"
+            )
+        prompt = prompt[0]
+    if not prompt:
+        raise InvalidRequest("prompt must not be empty", param="prompt")
+    return ChatRequest(
+        messages=[{"role": "user", "content": prompt}],
+        params=body.model_dump(exclude_none=True, exclude=_NOT_PASSED),
+        prompt=prompt,
+    )
+
+
+def _choice(text: str, finish_reason: str | None) -> dict[str, Any]:
+    return {"index": 0, "text": text, "finish_reason": finish_reason, "logprobs": None}
+
+
+class CompletionExchange(Exchange):
+    def __init__(self, raw: bytes, request_id: str) -> None:
+        self.body = parse(CompletionRequest, raw)
+        self.model, self.stream = self.body.model, self.body.stream
+        self.chat = completion_request(self.body)
+        self.id = f"cmpl-{request_id}"
+        self.created = int(time.time())
+
+    def _object(self, call: Call, **fields: Any) -> dict[str, Any]:
+        assert call.model is not None
+        return {
+            "id": self.id,
+            "object": "text_completion",
+            "created": self.created,
+            "model": call.model.id,
+            **fields,
+        }
+
+    def plain(self, call: Call, result: ChatResult) -> bytes:
+        choice = _choice(result.content or "", result.finish_reason or "stop")
+        return orjson.dumps(
+            self._object(call, choices=[choice], usage=wire.usage_json(result.usage))
+        )
+
+    async def events(
+        self, call: Call, chunks: AsyncIterator[ChatChunk]
+    ) -> AsyncGenerator[bytes, None]:
+        async for chunk in chunks:
+            body = self._object(call, choices=[_choice(chunk.content or "", chunk.finish_reason)])
+            yield b"data: " + orjson.dumps(body) + b"\n\n"
+        options = self.body.stream_options
+        if options is not None and options.include_usage and call.usage is not None:
+            body = self._object(call, choices=[], usage=wire.usage_json(call.usage))
+            yield b"data: " + orjson.dumps(body) + b"\n\n"
+        yield wire.DONE
+
+    def error_event(self, exc: StellwerkError) -> bytes:
+        return wire.error_event(exc)
+
+
+@router.post(
+    "/completions",
+    response_model=rs.TextCompletion,
+    openapi_extra=openapi.keyed(CompletionRequest),
+    responses={
+        **openapi.streaming("text/event-stream"),
+        **openapi.errors("openai", openapi.CHAT_ERRORS),
+    },
+)
+async def completions(request: Request) -> Response:
+    """Legacy text completion of one ``prompt``, for models with the ``completion``
+    capability (a route chooses among those); ``stream`` for SSE."""
+    return await serve(request, "completions", CompletionExchange)

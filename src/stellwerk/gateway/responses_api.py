@@ -1,0 +1,79 @@
+"""``POST /v1/responses``: OpenAI's Responses API, served as a chat request
+(:mod:`stellwerk.gateway.served`, translated by :mod:`stellwerk.gateway.responses_wire`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from stellwerk.backends.transport import encode
+from stellwerk.backends.types import ChatChunk, ChatResult
+from stellwerk.errors import StellwerkError
+from stellwerk.gateway import openapi
+from stellwerk.gateway import response_schema as rs
+from stellwerk.gateway import responses_wire as wire
+from stellwerk.gateway.body import parse
+from stellwerk.gateway.calls import Call
+from stellwerk.gateway.openai_api import chat_request
+from stellwerk.gateway.openai_schema import ChatCompletionRequest
+from stellwerk.gateway.responses_events import ResponseEvents, render
+from stellwerk.gateway.responses_schema import ResponseRequest
+from stellwerk.gateway.served import Exchange, serve
+
+router = APIRouter(prefix="/v1", tags=["OpenAI API"])
+
+
+class ResponsesExchange(Exchange):
+    def __init__(self, raw: bytes, request_id: str) -> None:
+        self.body = parse(ResponseRequest, raw)
+        self.model, self.stream = self.body.model, self.body.stream
+        # the chat request's own checks (message shapes, tool choice) apply as to chat
+        chat = encode(wire.chat_body(self.body))  # a 400 for what JSON cannot pass on
+        self.chat = chat_request(parse(ChatCompletionRequest, chat))
+        self.request_id = request_id
+        self.created = int(time.time())
+        self._events: ResponseEvents | None = None
+
+    def plain(self, call: Call, result: ChatResult) -> bytes:
+        assert call.model is not None
+        status = "incomplete" if result.finish_reason == "length" else "completed"
+        return orjson.dumps(
+            wire.response_json(
+                self.body,
+                self.request_id,
+                self.created,
+                call.model.id,
+                status=status,
+                output=wire.output_items(self.request_id, result),
+                usage=result.usage,
+            )
+        )
+
+    def events(self, call: Call, chunks: AsyncIterator[ChatChunk]) -> AsyncGenerator[bytes, None]:
+        assert call.model is not None
+        self._events = ResponseEvents(self.body, self.request_id, self.created, call.model.id)
+        return render(self._events, chunks, lambda: call.usage)
+
+    def error_event(self, exc: StellwerkError) -> bytes:
+        assert self._events is not None
+        return self._events.error(exc)
+
+
+@router.post(
+    "/responses",
+    response_model=rs.ResponseObject,
+    openapi_extra=openapi.keyed(ResponseRequest),
+    responses={
+        **openapi.streaming("text/event-stream"),
+        **openapi.errors("openai", openapi.CHAT_ERRORS),
+    },
+)
+async def create_response(request: Request) -> Response:
+    """A model response (OpenAI's Responses API) from a model id or a route (``auto`` ...);
+    ``stream`` for the Responses events. Conversation state is not kept: ``store: true`` and
+    ``previous_response_id`` are refused."""
+    return await serve(request, "responses", ResponsesExchange)

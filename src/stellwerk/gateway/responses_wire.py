@@ -1,0 +1,300 @@
+"""The Responses API as a chat request and back (pure functions).
+
+A Responses request becomes the body of a chat completion request: ``instructions`` the system
+message, the input items messages (``function_call`` items an assistant message's
+``tool_calls``, ``function_call_output`` items tool messages), ``max_output_tokens``
+``max_tokens``, function tools chat tools, ``text.format`` the ``response_format``. The answer
+becomes a ``response`` object whose ``output`` holds one ``message`` item for the text and one
+``function_call`` item per tool call; a streamed answer becomes the Responses event sequence
+(:mod:`stellwerk.gateway.responses_events`).
+
+Conversation state is not kept: ``store: true`` and ``previous_response_id`` are refused, so a
+client sends the whole conversation as input, as it does with chat (docs/api.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stellwerk.backends.types import ChatResult, Usage
+from stellwerk.errors import InvalidRequest
+from stellwerk.gateway.responses_schema import (
+    FunctionCallItem,
+    FunctionCallOutputItem,
+    FunctionChoice,
+    InputImage,
+    Message,
+    ResponseRequest,
+)
+
+JSON = dict[str, Any]
+
+#: Responses parameters that need state or services Stellwerk does not keep: a 400 naming them.
+_STATEFUL = {
+    "conversation": "conversations are not kept",
+    "prompt": "stored prompt templates are not kept",
+}
+
+#: Responses parameters that configure OpenAI's service, not the model: accepted, not passed on.
+#: Any other parameter the schema does not know goes to the chat request unchanged, as on
+#: ``/v1/chat/completions`` (``seed``, ``top_k``, ``response_format`` from clients that convert
+#: their chat requests, such as Open WebUI).
+_NOT_PASSED = {
+    "background",
+    "include",
+    "max_tool_calls",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    "reasoning",
+    "safety_identifier",
+    "service_tier",
+    "stream_options",
+    "top_logprobs",
+    "truncation",
+}
+
+
+def chat_body(body: ResponseRequest) -> JSON:
+    """The chat completion request body (``ChatCompletionRequest``) of a Responses request."""
+    _refuse_state(body)
+    messages: list[JSON] = []
+    if body.instructions:
+        messages.append({"role": "system", "content": body.instructions})
+    if isinstance(body.input, str):
+        messages.append({"role": "user", "content": body.input})
+    else:
+        for index, item in enumerate(body.input):
+            _add_item(messages, item, f"input.{index}")
+    chat: JSON = {
+        key: value
+        for key, value in (body.model_extra or {}).items()
+        if key not in _NOT_PASSED and key not in _STATEFUL
+    }
+    chat.update(model=body.model, messages=messages)
+    for key in ("temperature", "top_p"):
+        value = getattr(body, key)
+        if value is not None:
+            chat[key] = value
+    if body.max_output_tokens is not None:
+        chat["max_tokens"] = body.max_output_tokens
+    if body.tools:
+        chat["tools"] = [_tool(tool.model_dump(by_alias=True)) for tool in body.tools]
+    if body.tool_choice is not None:
+        chat["tool_choice"] = _tool_choice(body)
+    response_format = _response_format(body)
+    if response_format is not None:
+        chat["response_format"] = response_format
+    return chat
+
+
+def _refuse_state(body: ResponseRequest) -> None:
+    if body.store:
+        raise InvalidRequest(
+            "store: true is not supported: this gateway keeps no conversation state (send"
+            " the whole conversation as input, or leave store out or false)",
+            param="store",
+        )
+    if body.previous_response_id is not None:
+        raise InvalidRequest(
+            "previous_response_id is not supported: this gateway keeps no conversation state;"
+            " send the earlier items (including the output you received) as input",
+            param="previous_response_id",
+        )
+    extra = body.model_extra or {}
+    for key, why in _STATEFUL.items():
+        if extra.get(key) is not None:
+            raise InvalidRequest(f"{key} is not supported: {why}", param=key)
+    if extra.get("background") is True:
+        raise InvalidRequest(
+            "background responses are not supported: nothing is kept to fetch them later",
+            param="background",
+        )
+
+
+def _add_item(messages: list[JSON], item: Any, where: str) -> None:
+    if isinstance(item, Message):
+        messages.append(_message(item, where))
+    elif isinstance(item, FunctionCallItem):
+        call = {
+            "id": item.call_id,
+            "type": "function",
+            "function": {"name": item.name, "arguments": item.arguments},
+        }
+        last = messages[-1] if messages else None
+        if last is not None and last["role"] == "assistant" and "tool_calls" in last:
+            last["tool_calls"].append(call)
+        elif last is not None and last["role"] == "assistant":
+            last["tool_calls"] = [call]  # the text and the calls of one answer
+        else:
+            messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+    elif isinstance(item, FunctionCallOutputItem):
+        output = item.output
+        text = output if isinstance(output, str) else "".join(part.text for part in output)
+        messages.append({"role": "tool", "tool_call_id": item.call_id, "content": text})
+
+
+def _message(item: Message, where: str) -> JSON:
+    if isinstance(item.content, str):
+        return {"role": item.role, "content": item.content}
+    if item.role != "user":
+        texts = []
+        for index, part in enumerate(item.content):
+            if isinstance(part, InputImage):
+                raise InvalidRequest(
+                    f"only user messages can hold images, not {item.role} messages",
+                    param=f"{where}.content.{index}",
+                )
+            texts.append(part.refusal if part.type == "refusal" else part.text)
+        return {"role": item.role, "content": "".join(texts)}
+    parts: list[JSON] = []
+    for part in item.content:
+        if isinstance(part, InputImage):
+            image: JSON = {"url": part.image_url}
+            if part.detail in ("low", "high", "auto"):
+                image["detail"] = part.detail
+            parts.append({"type": "image_url", "image_url": image})
+        else:
+            text = part.refusal if part.type == "refusal" else part.text
+            parts.append({"type": "text", "text": text})
+    return {"role": "user", "content": parts}
+
+
+def _tool(tool: JSON) -> JSON:
+    function: JSON = {"name": tool["name"]}
+    if tool.get("description") is not None:
+        function["description"] = tool["description"]
+    if tool.get("parameters") is not None:
+        function["parameters"] = tool["parameters"]
+    return {"type": "function", "function": function}
+
+
+def _tool_choice(body: ResponseRequest) -> Any:
+    choice = body.tool_choice
+    if isinstance(choice, FunctionChoice):
+        if choice.name not in {tool.name for tool in body.tools or ()}:
+            raise InvalidRequest(
+                f"tool_choice names {choice.name!r}, not one of tools", param="tool_choice"
+            )
+        return {"type": "function", "function": {"name": choice.name}}
+    if choice == "required" and not body.tools:
+        raise InvalidRequest("tool_choice 'required' needs tools", param="tool_choice")
+    return choice
+
+
+def _response_format(body: ResponseRequest) -> JSON | None:
+    text_format = body.text.format if body.text is not None else None
+    if text_format is None or text_format.type == "text":
+        return None
+    if text_format.type == "json_object":
+        return {"type": "json_object"}
+    spec: JSON = {"name": text_format.name, "schema": text_format.schema_}
+    for key in ("description", "strict"):
+        value = getattr(text_format, key)
+        if value is not None:
+            spec[key] = value
+    return {"type": "json_schema", "json_schema": spec}
+
+
+def usage_json(usage: Usage | None) -> JSON | None:
+    if usage is None:
+        return None
+    return {
+        "input_tokens": usage.prompt_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": usage.completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": usage.total_tokens,
+    }
+
+
+def message_item(request_id: str, text: str, status: str = "completed") -> JSON:
+    return {
+        "id": f"msg_{request_id}",
+        "type": "message",
+        "role": "assistant",
+        "status": status,
+        "content": [output_text(text)],
+    }
+
+
+def output_text(text: str) -> JSON:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def call_item(item_id: str, call_id: str, name: str, arguments: str, status: str) -> JSON:
+    return {
+        "id": item_id,
+        "type": "function_call",
+        "call_id": call_id,
+        "name": name,
+        "arguments": arguments,
+        "status": status,
+    }
+
+
+def output_items(request_id: str, result: ChatResult) -> list[JSON]:
+    """The ``output`` of a whole answer: its text as a message, then its tool calls."""
+    status = "incomplete" if result.finish_reason == "length" else "completed"
+    items: list[JSON] = []
+    if result.content or not result.tool_calls:
+        items.append(message_item(request_id, result.content or "", status))
+    for index, call in enumerate(result.tool_calls or ()):
+        function = call.get("function") or {}
+        items.append(
+            call_item(
+                f"fc_{request_id}_{index}",
+                str(call.get("id") or f"call_{request_id}_{index}"),
+                str(function.get("name") or ""),
+                str(function.get("arguments") or ""),
+                status,
+            )
+        )
+    return items
+
+
+def response_json(
+    body: ResponseRequest,
+    request_id: str,
+    created: int,
+    model: str,
+    *,
+    status: str,
+    output: list[JSON],
+    usage: Usage | None,
+) -> JSON:
+    """The ``response`` object; ``status`` ``in_progress``, ``completed`` or ``incomplete``
+    (the answer reached ``max_output_tokens``)."""
+    text_format = body.text.format if body.text is not None else None
+    return {
+        "id": f"resp_{request_id}",
+        "object": "response",
+        "created_at": created,
+        "status": status,
+        "error": None,
+        "incomplete_details": {"reason": "max_output_tokens"} if status == "incomplete" else None,
+        "instructions": body.instructions,
+        "max_output_tokens": body.max_output_tokens,
+        "model": model,
+        "output": output,
+        "parallel_tool_calls": body.parallel_tool_calls is not False,
+        "previous_response_id": None,
+        "store": False,
+        "temperature": body.temperature,
+        "text": {
+            "format": text_format.model_dump(by_alias=True) if text_format else {"type": "text"}
+        },
+        "tool_choice": _choice_json(body),
+        "tools": [tool.model_dump(by_alias=True) for tool in body.tools or ()],
+        "top_p": body.top_p,
+        "truncation": "disabled",
+        "usage": usage_json(usage),
+        "metadata": body.metadata or {},
+        "user": body.user,
+    }
+
+
+def _choice_json(body: ResponseRequest) -> Any:
+    choice = body.tool_choice
+    if isinstance(choice, FunctionChoice):
+        return {"type": "function", "name": choice.name}
+    return choice or "auto"

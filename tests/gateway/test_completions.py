@@ -1,0 +1,95 @@
+"""Legacy text completions (``client.completions``) through the gateway to the real llama.cpp
+server, for models with the ``completion`` capability only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.fixtures.gateway import KEYS, Gateway, running_gateway
+
+pytestmark = pytest.mark.llama
+
+
+@pytest.fixture
+def client(gateway: Gateway) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(
+        base_url=gateway.openai_url, api_key=KEYS["research"], max_retries=0
+    ) as made:
+        yield made
+
+
+def test_completion_through_auto_goes_to_a_completion_model(client: openai.OpenAI) -> None:
+    raw = client.completions.with_raw_response.create(
+        model="auto", prompt="Es war einmal", max_tokens=5
+    )
+    completion = raw.parse()
+    assert completion.object == "text_completion"
+    assert completion.model == "tiny-small"  # the only model with the completion capability
+    assert raw.headers["x-stellwerk-decision"].startswith("route=auto; router=")
+    assert isinstance(completion.choices[0].text, str)
+    assert completion.choices[0].finish_reason in ("stop", "length")
+    assert completion.usage is not None
+    assert completion.usage.prompt_tokens > 0
+    assert 0 < completion.usage.completion_tokens <= 5
+
+
+def test_streamed_completion_counts_as_the_plain_one(client: openai.OpenAI) -> None:
+    plain = client.completions.create(model="tiny-small", prompt="Es war einmal", max_tokens=4)
+    chunks = list(
+        client.completions.create(
+            model="auto",
+            prompt="Es war einmal",
+            max_tokens=4,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    pieces = [c for c in chunks if c.choices and c.choices[0].text]
+    assert pieces and all(c.model == "tiny-small" for c in chunks)
+    usage = chunks[-1].usage
+    assert usage is not None and chunks[-1].choices == []
+    assert usage.completion_tokens == len(pieces)
+    assert plain.usage is not None
+    assert usage.prompt_tokens == plain.usage.prompt_tokens
+
+
+def test_a_model_without_the_capability_is_refused(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError, match="completion"):
+        client.completions.create(model="tiny-medium", prompt="Hallo", max_tokens=2)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "param"),
+    [(["eins", "zwei"], "prompt"), ([1, 2, 3], "prompt.list.0"), ("", "prompt")],
+)
+def test_prompts_it_cannot_take(gateway: Gateway, prompt: Any, param: str) -> None:
+    answer = httpx.post(
+        gateway.openai_url + "/completions",
+        json={"model": "tiny-small", "prompt": prompt},
+        headers={"authorization": f"Bearer {KEYS['research']}"},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"]["param"] == param
+
+
+def test_usage_records_of_completions(gateway_raw: dict[str, Any]) -> None:
+    with (
+        running_gateway(gateway_raw) as gw,
+        openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"]) as client,
+    ):
+        client.completions.create(model="tiny-small", prompt="Hallo", max_tokens=3)
+        list(
+            client.completions.create(model="tiny-small", prompt="Hallo", max_tokens=3, stream=True)
+        )
+    ledger = gw.ledger()
+    records = [r for r in ledger.recent_usage(limit=10) if r.endpoint == "completions"]
+    ledger.close()
+    assert sorted(r.stream for r in records) == [False, True]
+    for record in records:
+        assert record.api == "openai" and record.model == "tiny-small" and record.status == 200
+        assert record.prompt_tokens > 0 and 0 < record.completion_tokens <= 3

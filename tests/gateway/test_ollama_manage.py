@@ -1,0 +1,50 @@
+"""Ollama's model management calls get a clear answer in Ollama's format: the gateway does not
+download, upload, build or remove models (the official ``ollama`` library)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import ollama
+import pytest
+
+from tests.fixtures.gateway import KEYS, Gateway
+
+pytestmark = pytest.mark.llama
+
+
+@pytest.fixture
+def client(gateway: Gateway) -> Iterator[ollama.Client]:
+    made = ollama.Client(host=gateway.url, headers={"authorization": f"Bearer {KEYS['research']}"})
+    yield made
+    made.close()
+
+
+CALLS: dict[str, Callable[[ollama.Client], Any]] = {
+    "pull": lambda c: c.pull("auto"),
+    "push": lambda c: c.push("tiny-small"),
+    "create": lambda c: c.create(model="mine", from_="tiny-small"),
+    "copy": lambda c: c.copy("tiny-small", "mine"),
+    "delete": lambda c: c.delete("tiny-small"),
+}
+
+
+@pytest.mark.parametrize("action", list(CALLS))
+def test_model_management_is_refused_with_a_reason(client: ollama.Client, action: str) -> None:
+    with pytest.raises(ollama.ResponseError) as info:
+        CALLS[action](client)
+    assert info.value.status_code == 403
+    assert "models are managed on the model servers" in info.value.error
+
+
+def test_pulling_a_route_says_it_is_one(client: ollama.Client) -> None:
+    with pytest.raises(ollama.ResponseError, match="'auto' is a route"):
+        client.pull("auto", stream=True).__next__()
+
+
+def test_without_a_key_it_is_a_401(gateway: Gateway) -> None:
+    answer = httpx.post(gateway.url + "/api/pull", json={"model": "auto"})
+    assert answer.status_code == 401
+    assert isinstance(answer.json()["error"], str)
