@@ -13,9 +13,15 @@ from typing import Any
 import orjson
 
 from stellwerk.backends.base import Backend
-from stellwerk.backends.transport import parse_json, post_json, stream_lines, upstream_errors
+from stellwerk.backends.transport import (
+    parse_json,
+    post_json,
+    stream_error,
+    stream_lines,
+    upstream_errors,
+)
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
-from stellwerk.errors import BackendFailed
+from stellwerk.errors import BackendAnswered, BackendFailed
 
 # OpenAI sampling parameter -> Ollama option.
 _OPTIONS = {
@@ -126,7 +132,7 @@ def _usage(body: JSON) -> Usage:
 def result_from_wire(backend: str, body: JSON) -> ChatResult:
     message = body.get("message")
     if not isinstance(message, dict):
-        raise BackendFailed(backend, "answer has no message")
+        raise BackendAnswered(backend, "answer has no message")
     tool_calls = tool_calls_from_wire(message.get("tool_calls"))
     return ChatResult(
         content=message.get("content"),
@@ -166,7 +172,7 @@ class OllamaBackend(Backend):
                     continue
                 body = parse_json(self.name, line.encode())
                 if "error" in body:
-                    raise BackendFailed(self.name, f"stream error: {body['error']}")
+                    raise stream_error(self.name, body, payload)
                 message = body.get("message") or {}
                 tool_calls = tool_calls_from_wire(message.get("tool_calls"))
                 content = message.get("content") or None
@@ -177,7 +183,7 @@ class OllamaBackend(Backend):
                     usage = _usage(body)
                     break
         if usage is None:
-            raise BackendFailed(self.name, "stream ended before its final line")
+            raise BackendAnswered(self.name, "stream ended before its final line")
         yield ChatChunk(usage=usage)
 
     async def embed(self, model: str, inputs: list[str]) -> EmbedResult:
@@ -191,7 +197,7 @@ class OllamaBackend(Backend):
         )
         vectors = body.get("embeddings")
         if not isinstance(vectors, list):
-            raise BackendFailed(self.name, "embedding answer has no embeddings")
+            raise BackendAnswered(self.name, "embedding answer has no embeddings")
         return EmbedResult(
             [list(map(float, v)) for v in vectors], int(body.get("prompt_eval_count") or 0)
         )

@@ -20,12 +20,13 @@ from stellwerk.backends.tokens import estimate_tokens, prompt_text
 from stellwerk.backends.transport import (
     parse_json,
     post_json,
+    stream_error,
     stream_lines,
     upstream_errors,
 )
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import BackendConfig
-from stellwerk.errors import BackendFailed
+from stellwerk.errors import BackendAnswered, BackendFailed, UpstreamError
 
 # Tokenize endpoints of OpenAI-compatible servers, tried in order: (path, request key, reply key).
 _TOKENIZERS = (
@@ -63,7 +64,7 @@ def usage_from_wire(usage: Any, source: str = "backend") -> Usage | None:
 def result_from_wire(backend: str, body: JSON) -> ChatResult:
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise BackendFailed(backend, "answer has no choices")
+        raise BackendAnswered(backend, "answer has no choices")
     message = choices[0].get("message") or {}
     usage = usage_from_wire(body.get("usage")) or Usage(0, 0, source="none")
     return ChatResult(
@@ -139,9 +140,9 @@ class OpenAIBackend(Backend):
                 try:
                     body = orjson.loads(data)
                 except orjson.JSONDecodeError as exc:
-                    raise BackendFailed(self.name, "streamed an event that is not JSON") from exc
+                    raise BackendAnswered(self.name, "streamed an event that is not JSON") from exc
                 if isinstance(body, dict) and "error" in body:
-                    raise BackendFailed(self.name, f"stream error: {body['error']}")
+                    raise stream_error(self.name, body, payload)
                 chunk = chunk_from_wire(body)
                 if chunk.usage is not None:
                     usage = chunk.usage
@@ -150,11 +151,24 @@ class OpenAIBackend(Backend):
                 if chunk.content is not None or chunk.tool_calls or chunk.finish_reason:
                     yield ChatChunk(chunk.content, chunk.tool_calls, chunk.finish_reason)
         if not finished:
-            # llama-cpp-python answers a prompt over its context with an empty 200 stream
-            raise BackendFailed(self.name, "stream ended before [DONE]")
+            if counted == 0:
+                await self._why_empty(model, request)
+            raise BackendAnswered(self.name, "stream ended before [DONE]")
         if usage is None:
             usage = await self._counted_usage(model, request, counted)
         yield ChatChunk(usage=usage)
+
+    async def _why_empty(self, model: str, request: ChatRequest) -> None:
+        """A stream that ended before its first token: ask the same request unstreamed for one
+        token, so that the backend says why. llama-cpp-python answers a prompt over its context
+        with a 200 stream that ends after the role (its 400 comes only unstreamed): the client of
+        a stream gets the same 400 as without streaming, and no other model is tried for it.
+        Raises the backend's answer, or nothing when it now answers."""
+        try:
+            once = ChatRequest(request.messages, {**request.params, "max_tokens": 1})
+            await self.complete(model, once)
+        except UpstreamError as exc:
+            raise BackendAnswered(self.name, f"stream ended before [DONE]; {exc.message}") from exc
 
     async def embed(self, model: str, inputs: list[str]) -> EmbedResult:
         body = await post_json(
@@ -167,7 +181,7 @@ class OpenAIBackend(Backend):
         )
         data = body.get("data")
         if not isinstance(data, list):
-            raise BackendFailed(self.name, "embedding answer has no data")
+            raise BackendAnswered(self.name, "embedding answer has no data")
         ordered = sorted(data, key=lambda item: int(item.get("index", 0)))
         vectors = [list(map(float, item["embedding"])) for item in ordered]
         usage = usage_from_wire(body.get("usage"))

@@ -1,13 +1,21 @@
-"""Reading and validating request bodies: size limit first, then pydantic from the raw bytes."""
+"""Reading and validating request bodies: size limit first, then pydantic from the raw bytes.
+
+A JSON object that names a key twice is refused (``{"model": "a", "model": "b"}``): parsers
+differ on which one wins (pydantic and the backends' take the last, others the first), so the
+model a policy checked might not be the one a backend reads. Where an error names a part of the
+body, each part of the name is cut to ``SHOWN_CHARS`` (a dictionary key can be as long as the
+body).
+"""
 
 from __future__ import annotations
 
-from typing import TypeVar
+import json
+from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from stellwerk.errors import InvalidRequest, PayloadTooLarge
+from stellwerk.errors import SHOWN_CHARS, InvalidRequest, PayloadTooLarge, shown
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,7 +39,7 @@ def parse(model: type[M], body: bytes) -> M:
     if not body.strip():
         raise InvalidRequest("request body is empty; send a JSON object")
     try:
-        return model.model_validate_json(body)
+        parsed = model.model_validate_json(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         first = errors[0]
@@ -39,6 +47,49 @@ def parse(model: type[M], body: bytes) -> M:
             raise InvalidRequest(f"request body is not valid JSON: {first['msg']}") from exc
         if first["type"] == "model_type":
             raise InvalidRequest("request body must be a JSON object") from exc
-        where = ".".join(str(p) for p in first["loc"])
+        where = location(first["loc"])
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         raise InvalidRequest(f"{where}: {first['msg']}{more}", param=where or None) from exc
+    reject_duplicate_keys(body)
+    return parsed
+
+
+def location(loc: tuple[int | str, ...]) -> str:
+    """Where in the body an error is (``messages.0.content``), each part cut to a sane length."""
+    return ".".join(_part(str(p)) for p in loc)
+
+
+def _part(name: str) -> str:
+    return name if len(name) <= SHOWN_CHARS else f"{name[:SHOWN_CHARS]}..."
+
+
+def reject_duplicate_keys(body: bytes) -> None:
+    """Raise ``InvalidRequest`` naming the first key that a JSON object of ``body`` (valid JSON)
+    has twice."""
+    try:
+        json.loads(body, object_pairs_hook=_unique)
+    except (ValueError, RecursionError) as exc:  # what pydantic took, but Python's parser not
+        raise InvalidRequest(f"request body is not valid JSON: {exc}") from exc
+
+
+async def unique_keys(request: Request) -> None:
+    """For endpoints whose body FastAPI parses (the admin API): refuse a JSON body that names
+    a key twice, as ``parse`` does."""
+    body = await request.body()
+    if body.strip():
+        reject_duplicate_keys(body)
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise InvalidRequest(
+                    f"request body has the key {shown(key)} twice in one object; send it once",
+                    param=_part(key),
+                    code="duplicate_key",
+                )
+            seen.add(key)
+    return obj

@@ -19,7 +19,9 @@ from stellwerk.errors import (
     RequestError,
     StellwerkError,
     UpstreamError,
+    shown,
 )
+from stellwerk.gateway.body import location
 from stellwerk.gateway.openai_wire import error_body
 
 log = logging.getLogger("stellwerk.gateway")
@@ -62,7 +64,7 @@ def install(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
-            return render(request, NotFound(f"no such endpoint: {request.url.path}"))
+            return render(request, NotFound(f"no such endpoint: {shown(request.url.path)}"))
         error = RequestError(str(exc.detail), code=f"http_{exc.status_code}")
         error.status_code = exc.status_code
         return render(request, error)
@@ -70,7 +72,7 @@ def install(app: FastAPI) -> None:
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
+        where = location(tuple(first.get("loc", ())))
         return render(request, InvalidRequest(f"{where}: {first.get('msg', 'invalid')}"))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 
 from stellwerk.config.schema import StellwerkConfig, UsageLimits
-from stellwerk.errors import Conflict, InvalidRequest, NotFound
+from stellwerk.errors import Conflict, InvalidRequest, NotFound, shown
 from stellwerk.governance.reason import audit_reason
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_limits
@@ -47,7 +47,7 @@ class Budgets:
         """The limits in force for a department (database over config)."""
         dept = self._departments.get(department)
         if dept is None:
-            raise NotFound(f"unknown department {department!r}", param="department")
+            raise NotFound(f"unknown department {shown(department)}", param="department")
         stored = self._stored("department", department)
         return stored if stored is not None else dept.limits
 
@@ -71,7 +71,7 @@ class Budgets:
         self, kind: ScopeKind, scope: str, limits: UsageLimits, *, actor: str, reason: str
     ) -> UsageLimits:
         if kind == "department" and scope not in self._departments:
-            raise NotFound(f"unknown department {scope!r}", param="department")
+            raise NotFound(f"unknown department {shown(scope)}", param="department")
         why = audit_reason(reason)
         now = datetime.now(UTC)
         values = {f: getattr(limits, f) for f in _FIELDS}
