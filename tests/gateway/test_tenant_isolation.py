@@ -8,29 +8,53 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from stellwerk.backends.transport import raise_for_status
-from stellwerk.errors import BackendAnswered
-from tests.fixtures.gateway import KEYS, Gateway
-from tests.fixtures.llama import LlamaBackend
+from stellwerk.ledger.record import UsageRecord
+from tests.fixtures.gateway import KEYS, Gateway, running_gateway
 
 pytestmark = pytest.mark.llama
 
 RESEARCH = {"authorization": f"Bearer {KEYS['research']}"}
-LEGAL = {"authorization": f"Bearer {KEYS['legal']}"}
-# a valid request (token 1000 is a token id) that the tiny model's 258-token vocabulary cannot
-# take: llama-cpp-python fails on it with HTTP 500, from a healthy server
+# A valid request that a healthy llama-cpp-python answers with HTTP 500 (its text holding the
+# file of its handler): structured outputs, sent as they are to a backend left at
+# ``dialect: generic`` (docs/reliability.md, known gaps).
 POISON = {
-    "model": "tiny-small",
+    "model": "generic-small",
     "messages": [{"role": "user", "content": "hello"}],
     "max_tokens": 2,
-    "logit_bias": {"1000": 5},
+    "response_format": {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": {"type": "object"}},
+    },
 }
+
+
+@pytest.fixture
+def shared(gateway_raw: dict[str, Any]) -> Iterator[Gateway]:
+    """The llama.cpp server also as backend ``generic`` (no dialect), model ``generic-small``,
+    which both departments may use."""
+    generic = {**gateway_raw["backends"][0], "name": "generic", "dialect": "generic"}
+    model = {**gateway_raw["models"][0], "id": "generic-small", "backend": "generic"}
+    departments = [
+        {**d, "allowed_models": [*d["allowed_models"], "generic-small"]}
+        if "allowed_models" in d
+        else d
+        for d in gateway_raw["departments"]
+    ]
+    raw = {
+        **gateway_raw,
+        "backends": [*gateway_raw["backends"], generic],
+        "models": [*gateway_raw["models"], model],
+        "departments": departments,
+    }
+    with running_gateway(raw) as gw:
+        yield gw
 
 
 def _attack(url: str, stop: threading.Event, answers: list[int]) -> None:
@@ -42,27 +66,27 @@ def _attack(url: str, stop: threading.Event, answers: list[int]) -> None:
             stop.wait(0.25)
 
 
-def test_one_keys_failing_requests_leave_the_model_to_the_other_keys(gateway: Gateway) -> None:
-    url = gateway.openai_url + "/chat/completions"
-    victim = openai.OpenAI(base_url=gateway.openai_url, api_key=KEYS["legal"], max_retries=0)
+def test_one_keys_failing_requests_leave_the_model_to_the_other_keys(shared: Gateway) -> None:
+    url = shared.openai_url + "/chat/completions"
+    victim = openai.OpenAI(base_url=shared.openai_url, api_key=KEYS["legal"], max_retries=0)
     stop, attacks = threading.Event(), list[int]()
     attacker = threading.Thread(target=_attack, args=(url, stop, attacks))
     attacker.start()
     served: list[str] = []
     try:
         for i in range(10):  # another department at its own pace, plain and streamed
-            messages = [{"role": "user", "content": f"Question {i}"}]
+            messages: Any = [{"role": "user", "content": f"Question {i}"}]
             if i % 2:
                 chunks = victim.chat.completions.create(
-                    model="tiny-small", messages=messages, max_tokens=2, stream=True
-                )  # type: ignore[call-overload]
+                    model="generic-small", messages=messages, max_tokens=2, stream=True
+                )
                 served.append(
                     "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
                 )
             else:
                 reply = victim.chat.completions.create(
-                    model="tiny-small", messages=messages, max_tokens=2
-                )  # type: ignore[call-overload]
+                    model="generic-small", messages=messages, max_tokens=2
+                )
                 served.append(reply.choices[0].message.content or "")
             time.sleep(0.8)
     finally:
@@ -71,52 +95,36 @@ def test_one_keys_failing_requests_leave_the_model_to_the_other_keys(gateway: Ga
         victim.close()
     assert len(served) == 10  # every request of the other key answered (none 503)
     assert len(attacks) >= 6 and set(attacks) == {502}  # the sender's own requests fail
-    ready = httpx.get(gateway.url + "/readyz", timeout=30).json()
-    assert ready["backends"]["llamacpp"]["circuit"] == "closed"
+    ready = httpx.get(shared.url + "/readyz", timeout=30).json()
+    assert ready["backends"]["generic"]["circuit"] == "closed"
 
 
 def test_a_backends_error_reaches_the_client_short_and_clean_and_the_log_whole(
-    gateway: Gateway, caplog: pytest.LogCaptureFixture
+    shared: Gateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     canary = "Kanarienvogel-4f1e secret prompt text"
     body = {**POISON, "messages": [{"role": "user", "content": canary}]}
-    with caplog.at_level(logging.DEBUG):
-        response = httpx.post(
-            gateway.openai_url + "/chat/completions", json=body, headers=RESEARCH, timeout=60
-        )
-    assert response.status_code == 502
-    error = response.json()["error"]
-    assert error["code"] == "backend_failed"
-    assert error["message"].startswith("backend 'llamacpp': HTTP 500: ")
-    assert "out of bounds" in error["message"]
-    logged = [r.getMessage() for r in caplog.records]
-    assert any("HTTP 500" in line and "out of bounds" in line for line in logged)
-    assert not any(canary in line or canary[:24] in line for line in logged)
-
-
-def test_the_real_servers_traceback_and_paths_stay_in_the_log(
-    llama_server: LlamaBackend, caplog: pytest.LogCaptureFixture
-) -> None:
-    # what llama-cpp-python answers to a parameter of the wrong type (which the gateway no
-    # longer passes on): its 500 holds the validation error with its handler's file
-    canary = "Kanarienvogel-9b2d another secret prompt"
-    sent: dict[str, Any] = {
-        "model": "tiny-small",
-        "messages": [{"role": "user", "content": canary}],
-        "top_k": "x",
-    }
-    answer = httpx.post(llama_server.openai_base_url + "/chat/completions", json=sent, timeout=60)
-    assert answer.status_code == 500
-    with caplog.at_level(logging.WARNING), pytest.raises(BackendAnswered) as caught:
-        raise_for_status("llamacpp", answer.status_code, answer.content, sent)
-    message = caught.value.message
-    assert message.startswith("backend 'llamacpp': HTTP 500: ")
-    assert len(message) < 220
-    assert "Traceback" not in message and ".py" not in message
-    assert "site-packages" not in message and "/" not in message.split("HTTP 500", 1)[1]
-    logged = "\n".join(r.getMessage() for r in caplog.records)
-    assert "top_k" in logged
-    assert canary not in logged and canary[:24] not in logged
+    for stream in (False, True):
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG):
+            response = httpx.post(
+                shared.openai_url + "/chat/completions",
+                json={**body, "stream": stream},
+                headers=RESEARCH,
+                timeout=60,
+            )
+        assert response.status_code == 502
+        error = response.json()["error"]
+        assert error["code"] == "backend_failed"
+        message = error["message"]
+        assert message.startswith("backend 'generic': HTTP 500: 1 validation error: ")
+        assert "response_format" in message
+        assert len(message) < 220
+        assert "File" not in message and ".py" not in message and "site-packages" not in message
+        logged = [r.getMessage() for r in caplog.records]
+        whole = [line for line in logged if "HTTP 500" in line and "llama_cpp/server" in line]
+        assert whole, logged  # the whole text, with the handler's file, is in the log
+        assert not any(canary in line or canary[:24] in line for line in logged)
 
 
 LONG_PROMPT = " ".join(f"w{i}" for i in range(500))  # 2,000 bytes: 2,000 tokens of a 1,024 context
@@ -132,7 +140,7 @@ def test_a_prompt_over_the_context_is_the_same_400_streamed_or_not(
     gateway: Gateway, model: str
 ) -> None:
     client = openai.OpenAI(base_url=gateway.openai_url, api_key=KEYS["research"], max_retries=0)
-    errors = []
+    errors: list[object] = []
     for stream in (False, True):
         with pytest.raises(openai.BadRequestError) as caught:
             client.chat.completions.create(
@@ -166,8 +174,19 @@ def test_a_prompt_over_the_context_is_the_same_400_streamed_or_not(
 
     # no candidate holds it (every model has a context of 1,024): no fallback, no upstream error
     assert _upstream_errors(gateway) == []
-    ledger = gateway.ledger()
-    records = ledger.recent_usage()
-    ledger.close()
-    assert len(records) == 4
+    records = _records(gateway, 4)
     assert all(r.status == 400 and not r.fallback_from for r in records)
+
+
+def _records(gateway: Gateway, count: int) -> list[UsageRecord]:
+    """The usage records, once ``count`` are written (the writer flushes every 200 ms)."""
+    ledger = gateway.ledger()
+    try:
+        for _ in range(100):
+            records = ledger.recent_usage()
+            if len(records) >= count:
+                return records
+            time.sleep(0.1)
+        raise AssertionError(f"{count} usage records expected, found {len(records)}")
+    finally:
+        ledger.close()

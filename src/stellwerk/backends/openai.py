@@ -26,7 +26,7 @@ from stellwerk.backends.transport import (
 )
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import BackendConfig
-from stellwerk.errors import BackendAnswered, BackendFailed, UpstreamError
+from stellwerk.errors import BackendAnswered, BackendFailed
 
 # Tokenize endpoints of OpenAI-compatible servers, tried in order: (path, request key, reply key).
 _TOKENIZERS = (
@@ -163,12 +163,17 @@ class OpenAIBackend(Backend):
         token, so that the backend says why. llama-cpp-python answers a prompt over its context
         with a 200 stream that ends after the role (its 400 comes only unstreamed): the client of
         a stream gets the same 400 as without streaming, and no other model is tried for it.
-        Raises the backend's answer, or nothing when it now answers."""
+        Raises the backend's answer to that (a 400, a 500, a refused connection), or returns
+        when it answers."""
+        once = ChatRequest(request.messages, {**request.params, "max_tokens": 1})
         try:
-            once = ChatRequest(request.messages, {**request.params, "max_tokens": 1})
             await self.complete(model, once)
-        except UpstreamError as exc:
-            raise BackendAnswered(self.name, f"stream ended before [DONE]; {exc.message}") from exc
+        except BackendFailed as exc:
+            if isinstance(exc, BackendAnswered):
+                raise
+            # the server closes the connection the cut stream came on; the pool may have handed
+            # that one out again before it saw the close: once more, on another connection
+            await self.complete(model, once)
 
     async def embed(self, model: str, inputs: list[str]) -> EmbedResult:
         body = await post_json(

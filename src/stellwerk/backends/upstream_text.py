@@ -3,9 +3,10 @@ the log, and never the prompt in either place the gateway writes.
 
 A model server's error may carry a Python traceback, the paths of its installation or the
 request it refused (llama-cpp-python answers a request it fails on with ``str(exception)``,
-which for a validation error holds the body and the file of its handler). The client gets the
-first line, without paths, cut to ``REASON_CHARS``; the gateway's log gets the whole text with
-every string of the request taken out (the request is the prompt, and the log never holds it).
+which for a validation error holds the value refused and the file of its handler). The client
+gets the text before any traceback, without paths, cut to ``REASON_CHARS``; the gateway's log
+gets the whole text with every string of the request taken out (the request is the prompt, and
+the log never holds it).
 """
 
 from __future__ import annotations
@@ -54,11 +55,11 @@ def code_of(body: bytes) -> str | None:
 
 
 def reason(text: str) -> str:
-    """The part of a backend's error text a client may read: up to the first line break or
-    traceback, paths replaced by ``<path>``, blank space folded, at most ``REASON_CHARS``."""
+    """The part of a backend's error text a client may read: up to a traceback or a source
+    file's line, paths replaced by ``<path>``, blank space folded, at most ``REASON_CHARS``."""
     cut = _TRACEBACK.search(text)
-    first = (text[: cut.start()] if cut else text).strip().split("\n", 1)[0]
-    clean = _SPACE.sub(" ", _PATH.sub("<path>", first)).strip(" :")
+    head = text[: cut.start()] if cut else text
+    clean = _SPACE.sub(" ", _PATH.sub("<path>", head)).strip(" :")
     if len(clean) > REASON_CHARS:
         clean = clean[: REASON_CHARS - 3].rstrip() + "..."
     return clean or "no details"

@@ -10,6 +10,7 @@ body).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -18,6 +19,11 @@ from pydantic import BaseModel, ValidationError
 from stellwerk.errors import SHOWN_CHARS, InvalidRequest, PayloadTooLarge, shown
 
 M = TypeVar("M", bound=BaseModel)
+
+# how pydantic names the member of a union in an error's location
+_UNION_MEMBER = re.compile(
+    r"^(?:str|int|float|bool|none|(?:list|dict|literal|function-\w+)\[.*\])$"
+)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -55,8 +61,9 @@ def parse(model: type[M], body: bytes) -> M:
 
 
 def location(loc: tuple[int | str, ...]) -> str:
-    """Where in the body an error is (``messages.0.content``), each part cut to a sane length."""
-    return ".".join(_part(str(p)) for p in loc)
+    """Where in the body an error is (``messages.0.content``), each part cut to a sane length;
+    the member of a union pydantic tried (``stop.list[str].0``) is left out."""
+    return ".".join(_part(str(p)) for p in loc if not _UNION_MEMBER.match(str(p)))
 
 
 def _part(name: str) -> str:
