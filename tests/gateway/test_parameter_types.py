@@ -31,6 +31,7 @@ OPENAI_CASES: list[tuple[dict[str, Any], str]] = [
     ({"repeat_penalty": [1]}, "repeat_penalty"),
     ({"mirostat_mode": "x"}, "mirostat_mode"),
     ({"grammar": 5}, "grammar"),
+    ({"grammar": "root ::= ("}, "grammar"),  # a malformed grammar stops llama-cpp-python
     ({"stop": [1, 2]}, "stop"),
     ({"logprobs": "yes"}, "logprobs"),
     ({"top_logprobs": "x"}, "top_logprobs"),

@@ -14,6 +14,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, Usage
+from stellwerk.errors import InvalidRequest
 from stellwerk.gateway.openai_schema import ModelName, Tool
 
 # Ollama option -> OpenAI parameter.
@@ -174,7 +175,7 @@ def _message(message: OllamaMessage, answer: int = 0) -> dict[str, Any]:
                 "type": "function",
                 "function": {
                     "name": call.function.name,
-                    "arguments": orjson.dumps(call.function.arguments).decode(),
+                    "arguments": _arguments(call.function.arguments),
                 },
             }
             for i, call in enumerate(message.tool_calls)
@@ -184,6 +185,16 @@ def _message(message: OllamaMessage, answer: int = 0) -> dict[str, Any]:
         if message.tool_name:
             out["name"] = message.tool_name
     return out
+
+
+def _arguments(arguments: dict[str, Any]) -> str:
+    """A tool call's arguments as OpenAI's JSON string; JSON's numbers past 64 bits do not fit."""
+    try:
+        return orjson.dumps(arguments).decode()
+    except TypeError as exc:
+        raise InvalidRequest(
+            f"a tool call's arguments cannot be passed on: {exc}", param="messages"
+        ) from exc
 
 
 def _messages(messages: list[OllamaMessage]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from stellwerk.errors import shown
 
@@ -167,8 +167,8 @@ LogitBias = Annotated[
 
 class SamplingParams(_Open):
     """The sampling parameters that OpenAI's completion endpoints share (chat, completions,
-    responses), and those the open-model servers add. A server's own value ranges differ
-    (``top_k`` 0 or -1 turns it off), so only the types and the published ranges are checked."""
+    responses), and those the open-model servers add, in the ranges llama-cpp-python takes (a
+    value outside them is its HTTP 500): ``top_k`` 0 turns it off."""
 
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
@@ -181,21 +181,33 @@ class SamplingParams(_Open):
     logit_bias: LogitBias | None = None
     user: str | None = None
     # added by llama.cpp, llama-cpp-python and vLLM
-    top_k: int | None = Field(default=None, ge=-1, lt=2**31)
+    top_k: int | None = Field(default=None, ge=0, lt=2**31)
     min_p: float | None = Field(default=None, ge=0, le=1)
     typical_p: float | None = Field(default=None, ge=0, le=1)
     tfs_z: float | None = Field(default=None, ge=0)
     repeat_penalty: float | None = Field(default=None, ge=0)
     repetition_penalty: float | None = Field(default=None, gt=0)
     mirostat_mode: int | None = Field(default=None, ge=0, le=2)
-    mirostat_tau: float | None = Field(default=None, ge=0)
-    mirostat_eta: float | None = Field(default=None, ge=0)
+    mirostat_tau: float | None = Field(default=None, ge=0, le=10)
+    mirostat_eta: float | None = Field(default=None, ge=0.001, le=1)
     min_tokens: int | None = Field(default=None, ge=0, lt=2**31)
-    grammar: str | None = None
+    # llama.cpp's GBNF grammar: a malformed one makes llama-cpp-python's process die (every
+    # department's requests with it), and the gateway cannot check GBNF; response_format can
+    grammar: None = Field(default=None, description="not passed on; use response_format")
     logit_bias_type: Literal["input_ids", "tokens"] | None = None
     ignore_eos: bool | None = None
     skip_special_tokens: bool | None = None
     cache_prompt: bool | None = None
+
+    @field_validator("grammar", mode="before")
+    @classmethod
+    def _no_grammar(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError(
+                "is not passed on: a malformed grammar stops llama.cpp servers for everyone;"
+                " ask for JSON with response_format"
+            )
+        return None
 
 
 class AudioOutput(_Open):
