@@ -166,14 +166,7 @@ class OpenAIBackend(Backend):
         Raises the backend's answer to that (a 400, a 500, a refused connection), or returns
         when it answers."""
         once = ChatRequest(request.messages, {**request.params, "max_tokens": 1})
-        try:
-            await self.complete(model, once)
-        except BackendFailed as exc:
-            if isinstance(exc, BackendAnswered):
-                raise
-            # the server closes the connection the cut stream came on; the pool may have handed
-            # that one out again before it saw the close: once more, on another connection
-            await self.complete(model, once)
+        await self.complete(model, once)
 
     async def embed(self, model: str, inputs: list[str]) -> EmbedResult:
         body = await post_json(

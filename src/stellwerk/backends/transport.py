@@ -10,6 +10,11 @@ any other upstream status >= 400                   -> BackendAnswered (502)
 a body that is not the JSON the protocol promises  -> BackendAnswered (502)
 a request that JSON cannot carry (an integer past 64 bits passed through) -> InvalidRequest (400)
 
+A request the server hung up on before answering anything is sent once more, on another
+connection: the pool may hand out a kept-alive connection the server has just closed
+(llama-cpp-python closes the one of a stream it broke off), and that failure is no one's (counted,
+it would be the backend's, caused by some earlier request). A server that hangs up twice has failed.
+
 The client reads the status and a short reason of the backend's own (``upstream_text.reason``:
 no paths, no traceback); the log gets the whole text, with the request's strings taken out.
 
@@ -161,10 +166,12 @@ async def post_json(
     timeout: httpx.Timeout,
 ) -> dict[str, Any]:
     content = encode(payload)
+    poster, sent = _poster(client), {**headers, "content-type": "application/json"}
     with upstream_errors(backend):
-        status, body = await _poster(client).post_bytes(
-            url, content, {**headers, "content-type": "application/json"}, timeout
-        )
+        try:
+            status, body = await poster.post_bytes(url, content, sent, timeout)
+        except httpx.RemoteProtocolError:  # a closed kept-alive connection: once more
+            status, body = await poster.post_bytes(url, content, sent, timeout)
     raise_for_status(backend, status, body, payload)
     return parse_json(backend, body)
 
@@ -181,10 +188,12 @@ async def stream_lines(
 ) -> AsyncIterator[AsyncIterator[str]]:
     """POST and yield the response's lines as they arrive (SSE or NDJSON)."""
     content = encode(payload)
+    poster, sent = _poster(client), {**headers, "content-type": "application/json"}
     with upstream_errors(backend):
-        answer = await _poster(client).post_streamed(
-            url, content, {**headers, "content-type": "application/json"}, timeout
-        )
+        try:
+            answer = await poster.post_streamed(url, content, sent, timeout)
+        except httpx.RemoteProtocolError:  # a closed kept-alive connection: once more
+            answer = await poster.post_streamed(url, content, sent, timeout)
     try:
         if answer.status >= 400:
             with upstream_errors(backend):
