@@ -3,8 +3,9 @@
     StellwerkError
     ├── ConfigError                 the config file is invalid (names the file and the key path)
     ├── RequestError                the client's fault: rendered as a 4xx in the API's error format
-    │   ├── InvalidRequest          400 malformed JSON, wrong types, missing fields
-    │   │   └── Untranslatable      400 one backend's dialect cannot carry a valid request
+    │   ├── InvalidRequest          400 malformed JSON, wrong types, missing fields, duplicate keys
+    │   │   ├── Untranslatable      400 one backend's dialect cannot carry a valid request
+    │   │   └── ContextExceeded     400 its backend says the prompt is over the model's context
     │   ├── AuthenticationFailed    401 no key, unknown key, revoked key
     │   ├── PermissionDenied        403 policy forbids it (model, classification, role)
     │   ├── NotFound                404 unknown model, route, department ...
@@ -14,7 +15,8 @@
     ├── UpstreamError               a backend's fault: 502/503/504, names the backend
     │   ├── BackendUnavailable      503 refused connection, down
     │   │   └── CircuitOpen         503 skipped: its circuit breaker is open
-    │   ├── BackendFailed           502 backend answered with an error or garbage
+    │   ├── BackendFailed           502 the connection broke (reset, cut off mid-answer)
+    │   │   └── BackendAnswered     502 it answered with an error (5xx), garbage, a cut stream
     │   └── BackendTimeout          504 backend did not answer in time
     ├── RouterError                 routing could not decide, or its artifact is unusable
     │   ├── ArtifactError           corrupt or foreign router artifact
@@ -28,9 +30,26 @@
 
 Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
 the gateway renders every ``StellwerkError`` through one handler.
+
+Which failure counts against a backend's circuit is said on the class (``blames_backend``): a
+backend that cannot be reached, is busy or does not answer in time is at fault; one that answered
+(``BackendAnswered``: an error status, a broken answer) is alive, and a request can make a healthy
+server answer 500, so such a failure counts only when the backend's health probe fails too
+(``stellwerk.backends.health.HealthMonitor.confirm``). Names a client sent are echoed in errors
+through ``shown``, cut to ``SHOWN_CHARS``.
 """
 
 from __future__ import annotations
+
+#: the most characters of a client-sent name (a model, a route, a key id) that an error echoes
+SHOWN_CHARS = 80
+
+
+def shown(name: str) -> str:
+    """A name the client sent, quoted as errors echo it, cut to ``SHOWN_CHARS`` characters."""
+    if len(name) <= SHOWN_CHARS:
+        return repr(name)
+    return repr(name[:SHOWN_CHARS]) + f"... ({len(name)} characters)"
 
 
 class StellwerkError(Exception):
@@ -63,6 +82,21 @@ class InvalidRequest(RequestError):
 class Untranslatable(InvalidRequest):
     """A valid request that one backend's dialect cannot express (``param`` names the part): a
     routed request goes on to the next candidate, as after a backend failure."""
+
+
+class ContextExceeded(InvalidRequest):
+    """The backend says the prompt does not fit the model's context; streamed or not, the
+    client gets the same 400. A routed request goes on only to a candidate with a larger
+    context; with none, this is the answer (no other backend is asked)."""
+
+    code = "context_length_exceeded"
+
+    def __init__(
+        self, message: str, *, prompt_tokens: int | None = None, context: int | None = None
+    ) -> None:
+        super().__init__(message, param="messages")
+        self.prompt_tokens = prompt_tokens
+        self.context = context
 
 
 class AuthenticationFailed(RequestError):
@@ -117,6 +151,8 @@ class UpstreamError(StellwerkError):
     status_code: int = 502
     error_type: str = "upstream_error"
     kind: str = "upstream"
+    #: the failure alone shows the backend is down or stuck: it counts against its circuit
+    blames_backend: bool = True
 
     def __init__(self, backend: str, message: str) -> None:
         super().__init__(f"backend {backend!r}: {message}")
@@ -136,6 +172,14 @@ class CircuitOpen(BackendUnavailable):
 class BackendFailed(UpstreamError):
     status_code = 502
     kind = "failed"
+
+
+class BackendAnswered(BackendFailed):
+    """The backend answered, with an error status (5xx), a body that breaks its protocol or a
+    stream cut short: it is alive, and the request may be what made it fail, so this counts
+    against its circuit only when its health probe fails as well."""
+
+    blames_backend = False
 
 
 class BackendTimeout(UpstreamError):

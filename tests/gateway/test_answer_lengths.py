@@ -56,7 +56,8 @@ def test_measured_answer_lengths_enter_the_expected_cost(
     config = tmp_path / "stellwerk.yaml"
     config.write_text(yaml.safe_dump(raw), encoding="utf-8")
     result = CliRunner().invoke(
-        build_app(), ["route", "Count to five.", "--config", str(config), "--json"]
+        build_app(),
+        ["route", "Count to five.", "--config", str(config), "--department", "research", "--json"],
     )
     assert result.exit_code == 0, result.output
     scores = {s["model"]: s for s in json.loads(result.stdout)["scores"]}

@@ -193,7 +193,8 @@ def test_stellwerk_route_asks_for_the_embedding_as_the_gateway_does(
     config = tmp_path / "stellwerk.yaml"
     config.write_text(yaml.safe_dump(with_router(gateway_raw, embedding_router, embedding_model)))
     result = CliRunner().invoke(
-        build_app(), ["route", UNSEEN_GREETING, "--config", str(config), "--json"]
+        build_app(),
+        ["route", UNSEEN_GREETING, "--config", str(config), "--department", "research", "--json"],
     )
     assert result.exit_code == 0, result.output
     decision = json.loads(result.stdout)

@@ -37,7 +37,9 @@ def test_init_config_answers_through_the_gateway(
         model["context_length"] = 1024
     raw["server"]["database_url"] = f"sqlite:///{tmp_path / 'ledger.db'}"
     raw["router"] = {"kind": "first"}
-    environ = {raw["departments"][0]["keys"][0]["key_env"]: KEY}
+    # the keys init tells the operator to export: the department's, the admin's, the engines'
+    environ = {key["key_env"]: KEY for key in raw["departments"][0]["keys"]}
+    environ.update({b["api_key_env"]: "sk-engine" for b in raw["backends"] if "api_key_env" in b})
 
     with (
         running_gateway(raw, environ) as gateway,

@@ -35,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from stellwerk.gateway.openai_schema import MODEL_NAME_CHARS
 from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, raw_config, running_gateway
 from tests.fixtures.llama import LlamaBackend
 
@@ -168,7 +169,8 @@ def tame(path: str, body: object, model: str | None) -> None:
     schema-violating body valid (only valid values are replaced)."""
     if not isinstance(body, dict):
         return
-    if model is not None and isinstance(body.get("model"), str) and body["model"]:
+    given = body.get("model")
+    if model is not None and isinstance(given, str) and 0 < len(given) <= MODEL_NAME_CHARS:
         body["model"] = model
     if path in ("/v1/chat/completions", "/v1/completions"):
         body["max_tokens"] = _small(body.get("max_tokens"))

@@ -16,9 +16,15 @@ from typing import Any
 import orjson
 
 from stellwerk.backends.base import Backend
-from stellwerk.backends.transport import parse_json, post_json, stream_lines, upstream_errors
+from stellwerk.backends.transport import (
+    parse_json,
+    post_json,
+    stream_error,
+    stream_lines,
+    upstream_errors,
+)
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
-from stellwerk.errors import BackendFailed
+from stellwerk.errors import BackendAnswered, BackendFailed
 
 # OpenAI sampling parameter -> Ollama option.
 _OPTIONS = {
@@ -135,7 +141,7 @@ def result_from_wire(backend: str, body: JSON) -> ChatResult:
     if isinstance(body.get("response"), str):  # a text completion's answer
         message = {"content": body["response"]}
     if not isinstance(message, dict):
-        raise BackendFailed(backend, "answer has no message")
+        raise BackendAnswered(backend, "answer has no message")
     tool_calls = tool_calls_from_wire(message.get("tool_calls"))
     return ChatResult(
         content=message.get("content"),
@@ -175,9 +181,12 @@ class OllamaBackend(Backend):
                     continue
                 body = parse_json(self.name, line.encode())
                 if "error" in body:
-                    raise BackendFailed(self.name, f"stream error: {body['error']}")
+                    raise stream_error(self.name, body, payload)
                 if body.get("done") and not body.get("done_reason"):
-                    raise BackendFailed(self.name, "stream interrupted: done without a done_reason")
+                    # the server cut the answer short: it is alive (BackendAnswered)
+                    raise BackendAnswered(
+                        self.name, "stream interrupted: done without a done_reason"
+                    )
                 message = body.get("message") or {"content": body.get("response")}
                 tool_calls = tool_calls_from_wire(message.get("tool_calls"))
                 content = message.get("content") or None
@@ -188,7 +197,7 @@ class OllamaBackend(Backend):
                     usage = _usage(body)
                     break
         if usage is None:
-            raise BackendFailed(self.name, "stream ended before its final line")
+            raise BackendAnswered(self.name, "stream ended before its final line")
         yield ChatChunk(usage=usage)
 
     async def embed(self, model: str, inputs: list[str], params: JSON | None = None) -> EmbedResult:
@@ -202,7 +211,7 @@ class OllamaBackend(Backend):
         )
         vectors = body.get("embeddings")
         if not isinstance(vectors, list):
-            raise BackendFailed(self.name, "embedding answer has no embeddings")
+            raise BackendAnswered(self.name, "embedding answer has no embeddings")
         return EmbedResult(
             [list(map(float, v)) for v in vectors], int(body.get("prompt_eval_count") or 0)
         )

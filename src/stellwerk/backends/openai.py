@@ -26,6 +26,7 @@ of llama-cpp-python): ``/v1/models`` takes it, so it waits behind a running gene
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -37,12 +38,13 @@ from stellwerk.backends.tokens import estimate_tokens, prompt_text
 from stellwerk.backends.transport import (
     parse_json,
     post_json,
+    stream_error,
     stream_lines,
     upstream_errors,
 )
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import BackendConfig
-from stellwerk.errors import BackendFailed, StellwerkError
+from stellwerk.errors import BackendAnswered, BackendFailed, StellwerkError
 
 # Tokenize endpoints of OpenAI-compatible servers, tried in order: (path, request key, reply key).
 _TOKENIZERS = (
@@ -90,7 +92,7 @@ def usage_from_wire(usage: Any, source: str = "backend") -> Usage | None:
 def result_from_wire(backend: str, body: JSON) -> ChatResult:
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise BackendFailed(backend, "answer has no choices")
+        raise BackendAnswered(backend, "answer has no choices")
     message = choices[0].get("message") or {}
     usage = usage_from_wire(body.get("usage")) or Usage(0, 0, source="none")
     text = choices[0].get("text")  # a text completion's answer
@@ -169,9 +171,9 @@ class OpenAIBackend(Backend):
                 try:
                     body = orjson.loads(data)
                 except orjson.JSONDecodeError as exc:
-                    raise BackendFailed(self.name, "streamed an event that is not JSON") from exc
+                    raise BackendAnswered(self.name, "streamed an event that is not JSON") from exc
                 if isinstance(body, dict) and "error" in body:
-                    raise BackendFailed(self.name, f"stream error: {body['error']}")
+                    raise stream_error(self.name, body, payload)
                 chunk = chunk_from_wire(body)
                 if chunk.usage is not None:
                     usage = chunk.usage
@@ -181,15 +183,29 @@ class OpenAIBackend(Backend):
                 if chunk.content is not None or chunk.tool_calls or chunk.finish_reason:
                     yield ChatChunk(chunk.content, chunk.tool_calls, chunk.finish_reason)
         if not finished:
-            # llama-cpp-python answers a prompt over its context with an empty 200 stream
-            raise BackendFailed(self.name, "stream ended before [DONE]")
+            if counted == 0:
+                # llama-cpp-python answers a prompt over its context with an empty 200 stream
+                await self._why_empty(model, request)
+            raise BackendAnswered(self.name, "stream ended before [DONE]")
         if finish_reason is None:
-            raise BackendFailed(
+            # the server cut the answer short (it is alive): llama-cpp-python's
+            # interrupt_requests
+            raise BackendAnswered(
                 self.name, "stream interrupted: [DONE] without a finish reason (answer cut short)"
             )
         if usage is None:
             usage = await self._counted_usage(model, request, counted)
         yield ChatChunk(usage=usage)
+
+    async def _why_empty(self, model: str, request: ChatRequest) -> None:
+        """A stream that ended before its first token: ask the same request unstreamed for one
+        token, so that the backend says why. llama-cpp-python answers a prompt over its context
+        with a 200 stream that ends after the role (its 400 comes only unstreamed): the client of
+        a stream gets the same 400 as without streaming, and no other model is tried for it.
+        Raises the backend's answer to that (a 400, a 500, a refused connection), or returns
+        when it answers."""
+        once = replace(request, params={**request.params, "max_tokens": 1})
+        await self.complete(model, once)
 
     async def embed(self, model: str, inputs: list[str], params: JSON | None = None) -> EmbedResult:
         body = await post_json(
@@ -202,7 +218,7 @@ class OpenAIBackend(Backend):
         )
         data = body.get("data")
         if not isinstance(data, list):
-            raise BackendFailed(self.name, "embedding answer has no data")
+            raise BackendAnswered(self.name, "embedding answer has no data")
         ordered = sorted(data, key=lambda item: int(item.get("index", 0)))
         vectors = [list(map(float, item["embedding"])) for item in ordered]
         usage = usage_from_wire(body.get("usage"))

@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stellwerk.config.governance import MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE
 from stellwerk.config.schema import Classification, Lifecycle, Role
-from stellwerk.errors import InvalidRequest, PermissionDenied
+from stellwerk.errors import InvalidRequest, PermissionDenied, shown
 from stellwerk.gateway import openapi
 from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.body import unique_keys
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
 from stellwerk.governance.compliance import check_model, check_use_case
@@ -32,11 +33,6 @@ from stellwerk.governance.state import ModelState
 from stellwerk.governance.use_cases import parse_use_case
 from stellwerk.money import MAX_BUDGET, MICRO_PLACES
 
-router = APIRouter(
-    prefix="/admin",
-    tags=["Admin API"],
-    responses=openapi.errors("openai", openapi.ADMIN_ERRORS),
-)
 _KEYED = openapi.keyed()
 
 
@@ -61,6 +57,19 @@ def _admin(principal: Annotated[Principal, Depends(_caller)]) -> Principal:
 GovernanceDep = Annotated[Governance, Depends(_governance)]
 CallerDep = Annotated[Principal, Depends(_caller)]
 AdminDep = Annotated[Principal, Depends(_admin)]
+
+
+async def _unique_keys(request: Request, _: CallerDep) -> None:
+    """A body naming a key twice is a 400 (after the key is checked)."""
+    await unique_keys(request)
+
+
+router = APIRouter(
+    prefix="/admin",
+    tags=["Admin API"],
+    responses=openapi.errors("openai", openapi.ADMIN_ERRORS),
+    dependencies=[Depends(_unique_keys)],
+)
 
 
 class _Body(BaseModel):
@@ -280,7 +289,7 @@ def update_use_case(
     name: str, body: UseCaseBody, gov: GovernanceDep, admin: AdminDep
 ) -> dict[str, Any]:
     if body.name != name:
-        raise InvalidRequest(f"the body names use case {body.name!r}, the URL {name!r}")
+        raise InvalidRequest(f"the body names use case {shown(body.name)}, the URL {shown(name)}")
     case = gov.use_cases.update(
         _use_case_input(body),
         actor=admin.key_id,

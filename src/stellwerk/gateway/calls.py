@@ -1,13 +1,15 @@
 """Step 4 of a request: call the chosen model, fall back to the next candidate if its backend
 fails before the first token or cannot take the request in its dialect, and keep the accounting
-of the call for its usage record. The admission methods reserve a request's limits and budget;
-``stellwerk.gateway.chat.select`` calls them before the router's decision."""
+of the call for its usage record. A failure counts against its backend's circuit as its class
+says (``UpstreamError.blames_backend``); a prompt a backend says is over its model's context
+goes on only to a candidate with a larger context. The admission methods reserve a request's
+limits and budget; ``stellwerk.gateway.chat.select`` calls them before the router's decision."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -19,9 +21,10 @@ from stellwerk.backends.tokens import PromptSize
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import (
-    BackendFailed,
+    BackendAnswered,
     BackendTimeout,
     CircuitOpen,
+    ContextExceeded,
     StellwerkError,
     Untranslatable,
     UpstreamError,
@@ -89,11 +92,13 @@ class Caller:
         breakers: dict[str, CircuitBreaker],
         metrics: Metrics,
         admission: Admitter | None = None,
+        confirm: Callable[[str], None] | None = None,
     ) -> None:
         self.backends = backends
         self.breakers = breakers
         self.metrics = metrics
         self.admission = admission
+        self.confirm = confirm  # asks for a health probe of a backend that answered an error
 
     async def admit_chat(
         self,
@@ -120,9 +125,18 @@ class Caller:
 
     def _failed(self, call: Call, model: ModelConfig, exc: UpstreamError) -> None:
         self.metrics.upstream_errors.labels(exc.backend, exc.kind).inc()
-        if exc.kind != "circuit_open":
-            self.breakers[exc.backend].failure()
+        self._blame(exc)
         call.fallback_from.append(model.id)
+
+    def _blame(self, exc: UpstreamError) -> None:
+        """What a failure does to its backend's circuit: one that shows the backend down or
+        stuck counts; one it answered counts only if a health probe now fails as well."""
+        if isinstance(exc, CircuitOpen):
+            return
+        if exc.blames_backend:
+            self.breakers[exc.backend].failure()
+        elif self.confirm is not None:
+            self.confirm(exc.backend)
 
     def _circuit_refusal(self, backend: Backend) -> UpstreamError | None:
         if self.breakers[backend.name].allow():
@@ -156,6 +170,8 @@ class Caller:
     async def _complete(self, call: Call, selection: Selection, request: ChatRequest) -> ChatResult:
         failures: list[tuple[ModelConfig, StellwerkError]] = []
         for model in selection.models:
+            if not _may_hold(model, failures):
+                continue
             backend = self.backends[model.backend]
             call.model = model
             refused = self._circuit_refusal(backend)
@@ -179,6 +195,10 @@ class Caller:
             except Untranslatable as exc:
                 failures.append((model, exc))
                 self._untranslatable(call, model, backend)
+                continue
+            except ContextExceeded as exc:
+                failures.append((model, exc))
+                self.breakers[backend.name].success()  # it answered, and rightly
                 continue
             self.breakers[backend.name].success()
             call.usage = result.usage
@@ -211,7 +231,7 @@ class Caller:
             raise BackendTimeout(backend.name, "total time limit reached") from exc
         except UpstreamError as exc:
             self.metrics.upstream_errors.labels(exc.backend, exc.kind).inc()
-            self.breakers[backend.name].failure()
+            self._blame(exc)
             raise
         self.breakers[backend.name].success()
         call.usage = Usage(result.prompt_tokens, 0, result.usage_source)
@@ -232,6 +252,8 @@ class Caller:
     ) -> tuple[ChatChunk, AsyncIterator[ChatChunk]]:
         failures: list[tuple[ModelConfig, StellwerkError]] = []
         for model in selection.models:
+            if not _may_hold(model, failures):
+                continue
             backend = self.backends[model.backend]
             call.model = model
             refused = self._circuit_refusal(backend)
@@ -244,12 +266,16 @@ class Caller:
             try:
                 first = await anext(chunks)
             except StopAsyncIteration:
-                last = BackendFailed(backend.name, "stream ended without an answer")
+                last = BackendAnswered(backend.name, "stream ended without an answer")
             except UpstreamError as exc:
                 last = exc
             except Untranslatable as exc:
                 failures.append((model, exc))
                 self._untranslatable(call, model, backend)
+                continue
+            except ContextExceeded as exc:
+                failures.append((model, exc))
+                self.breakers[backend.name].success()  # it answered, and rightly
                 continue
             else:
                 self.breakers[backend.name].success()
@@ -271,11 +297,21 @@ class Caller:
         except TimeoutError as exc:
             self.breakers[backend.name].failure()
             raise BackendTimeout(backend.name, "total time limit reached") from exc
-        except UpstreamError:
-            self.breakers[backend.name].failure()
+        except UpstreamError as exc:
+            self._blame(exc)
             raise
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
+
+
+def _may_hold(model: ModelConfig, failures: list[tuple[ModelConfig, StellwerkError]]) -> bool:
+    """Is ``model`` worth asking after ``failures``? Not when a backend said the prompt is over
+    the context of a model whose context is as large: it cannot hold it either."""
+    return all(
+        model.context_length > tried.context_length
+        for tried, exc in failures
+        if isinstance(exc, ContextExceeded)
+    )
 
 
 def _given_up(call: Call, failures: list[tuple[ModelConfig, StellwerkError]]) -> StellwerkError:

@@ -19,7 +19,9 @@ from stellwerk.errors import (
     RequestError,
     StellwerkError,
     UpstreamError,
+    shown,
 )
+from stellwerk.gateway.body import location
 from stellwerk.gateway.openai_wire import error_body
 
 log = logging.getLogger("stellwerk.gateway")
@@ -76,7 +78,7 @@ def install(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
-            return render(request, NotFound(f"no such endpoint: {request.url.path}"))
+            return render(request, NotFound(f"no such endpoint: {shown(request.url.path)}"))
         error = RequestError(str(exc.detail), code=f"http_{exc.status_code}")
         error.status_code = exc.status_code
         return render(request, error)
@@ -89,7 +91,7 @@ def install(app: FastAPI) -> None:
         if loc == ("body",) and not _is_json(content_type):
             # FastAPI reads a body sent as a form (curl -d without -H) as bytes, not JSON
             return render(request, InvalidRequest(_not_json(content_type), param="content-type"))
-        where = ".".join(str(p) for p in loc)
+        where = location(loc)
         return render(request, InvalidRequest(f"{where}: {first.get('msg', 'invalid')}"))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:

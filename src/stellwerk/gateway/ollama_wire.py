@@ -8,13 +8,14 @@ tool-call arguments are JSON objects, the final streamed line carries the counts
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, Usage
-from stellwerk.gateway.openai_schema import Tool
+from stellwerk.errors import InvalidRequest
+from stellwerk.gateway.openai_schema import ModelName, Tool
 
 # Ollama option -> OpenAI parameter.
 _PARAMS = {
@@ -28,76 +29,124 @@ _PARAMS = {
 }
 
 
-class OllamaMessage(BaseModel):
+class _Open(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
-    role: str = Field(pattern="^(system|user|assistant|tool)$")
+
+class OllamaFunctionCall(_Open):
+    name: str = Field(min_length=1)
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    index: int | None = None
+
+
+class OllamaToolCall(_Open):
+    function: OllamaFunctionCall
+    id: str | None = None
+
+
+class OllamaMessage(_Open):
+    role: Literal["system", "user", "assistant", "tool"]
     content: str = ""
+    thinking: str | None = None
     images: list[str] | None = None
-    tool_calls: list[dict[str, Any]] | None = None
+    tool_calls: list[OllamaToolCall] | None = None
     tool_name: str | None = None
 
 
-class OllamaOptions(BaseModel):
-    """Sampling options; the ones Stellwerk passes on are type-checked, others are ignored."""
-
-    model_config = ConfigDict(extra="allow", strict=True)
+class OllamaOptions(_Open):
+    """Every option of Ollama's API (its Modelfile parameters and runner settings), typed as
+    Ollama types them: a wrong type is a 400 as Ollama itself gives. Those with an OpenAI
+    counterpart are passed on (``_PARAMS``); the others are checked and not passed on."""
 
     num_predict: int | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=-(2**63), lt=2**63)
     stop: str | list[str] | None = None
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    num_keep: int | None = None
+    top_k: int | None = None
+    min_p: float | None = None
+    typical_p: float | None = None
+    tfs_z: float | None = None
+    repeat_last_n: int | None = None
+    repeat_penalty: float | None = None
+    penalize_newline: bool | None = None
+    mirostat: int | None = None
+    mirostat_tau: float | None = None
+    mirostat_eta: float | None = None
+    num_ctx: int | None = None
+    num_batch: int | None = None
+    num_gpu: int | None = None
+    main_gpu: int | None = None
+    num_thread: int | None = None
+    numa: bool | None = None
+    low_vram: bool | None = None
+    f16_kv: bool | None = None
+    vocab_only: bool | None = None
+    use_mmap: bool | None = None
+    use_mlock: bool | None = None
+    logits_all: bool | None = None
+    embedding_only: bool | None = None
 
 
-class OllamaChatRequest(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
+#: ``format``: "json", or a JSON schema of the answer ("" is none)
+OutputFormat = Literal["", "json"] | dict[str, Any]
+#: ``keep_alive``: a duration ("5m", "1h30m") or seconds
+KeepAlive = str | int | float
+#: ``think``: on or off, or a level for the models that take one
+Think = bool | Literal["low", "medium", "high"]
 
-    model: str = Field(min_length=1)
+
+class OllamaChatRequest(_Open):
+    model: ModelName
     messages: list[OllamaMessage] = Field(min_length=1)
     stream: bool = True
-    format: str | dict[str, Any] | None = None
+    format: OutputFormat | None = None
     options: OllamaOptions | None = None
     tools: list[Tool] | None = None
-    keep_alive: str | int | float | None = None
-    think: bool | str | None = None
+    keep_alive: KeepAlive | None = None
+    think: Think | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
 
 
-class OllamaGenerateRequest(BaseModel):
+class OllamaGenerateRequest(_Open):
     """``/api/generate``: one prompt (and an optional system prompt) instead of messages."""
 
-    model_config = ConfigDict(extra="allow", strict=True)
-
-    model: str = Field(min_length=1)
+    model: ModelName
     prompt: str = Field(min_length=1)
+    suffix: str | None = None
     system: str | None = None
+    template: str | None = None
+    context: list[int] | None = None
+    raw: bool | None = None
     images: list[str] | None = None
     stream: bool = True
-    format: str | dict[str, Any] | None = None
+    format: OutputFormat | None = None
     options: OllamaOptions | None = None
-    keep_alive: str | int | float | None = None
-    think: bool | str | None = None
+    keep_alive: KeepAlive | None = None
+    think: Think | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
 
 
-class OllamaEmbedRequest(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
-
-    model: str = Field(min_length=1)
+class OllamaEmbedRequest(_Open):
+    model: ModelName
     input: str | list[str] = Field(min_length=1)
     truncate: bool | None = None
-    options: dict[str, Any] | None = None
-    keep_alive: str | int | float | None = None
+    dimensions: int | None = Field(default=None, ge=1)
+    options: OllamaOptions | None = None
+    keep_alive: KeepAlive | None = None
 
 
-class ShowRequest(BaseModel):
+class ShowRequest(_Open):
     """The model to describe; ``name`` is the older spelling of ``model``."""
 
-    model_config = ConfigDict(extra="allow", strict=True)
-
-    model: str | None = None
-    name: str | None = None
+    model: ModelName | None = None
+    name: ModelName | None = None
+    verbose: bool | None = None
 
 
 def _content(text: str, images: list[str] | None) -> str | list[dict[str, Any]]:
@@ -125,10 +174,8 @@ def _message(message: OllamaMessage, answer: int = 0) -> dict[str, Any]:
                 "id": f"call_{i}",
                 "type": "function",
                 "function": {
-                    "name": (call.get("function") or {}).get("name", ""),
-                    "arguments": orjson.dumps(
-                        (call.get("function") or {}).get("arguments", {})
-                    ).decode(),
+                    "name": call.function.name,
+                    "arguments": _arguments(call.function.arguments),
                 },
             }
             for i, call in enumerate(message.tool_calls)
@@ -138,6 +185,16 @@ def _message(message: OllamaMessage, answer: int = 0) -> dict[str, Any]:
         if message.tool_name:
             out["name"] = message.tool_name
     return out
+
+
+def _arguments(arguments: dict[str, Any]) -> str:
+    """A tool call's arguments as OpenAI's JSON string; JSON's numbers past 64 bits do not fit."""
+    try:
+        return orjson.dumps(arguments).decode()
+    except TypeError as exc:
+        raise InvalidRequest(
+            f"a tool call's arguments cannot be passed on: {exc}", param="messages"
+        ) from exc
 
 
 def _messages(messages: list[OllamaMessage]) -> list[dict[str, Any]]:

@@ -1,16 +1,28 @@
 """Request bodies of the OpenAI API, validated by pydantic straight from the JSON bytes.
 
-Known parameters are type-checked strictly (``"stream": "yes"`` or ``"max_tokens": true`` is a
-400, as the published schema says, not silently coerced); parameters this version does not know
-are passed on to the backend unchanged (servers add their own, e.g. vLLM's ``top_k`` or
-llama.cpp's ``min_p``).
+Every parameter of the published chat-completions API, and those the open-model servers add
+(llama.cpp, llama-cpp-python, vLLM: ``top_k``, ``min_p``, ``repeat_penalty`` ...), is
+type-checked strictly, nested parts too (messages, tool calls, tools, ``logit_bias``,
+``response_format``, ``stop``): ``"stream": "yes"``, ``"top_k": "x"`` or ``"logit_bias":
+{"abc": 1}`` is a 400 naming the parameter, never passed on to make a backend fail (llama-cpp-
+python answers such a request with HTTP 500, which used to count against the backend's circuit).
+Parameters this version does not know are passed on unchanged.
+
+``SamplingParams`` holds what the completion endpoints share, for ``/v1/completions`` and
+``/v1/responses`` to build on; ``ModelName`` bounds the names a request can make errors echo.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from stellwerk.errors import shown
+
+#: the longest model or route name a request may name
+MODEL_NAME_CHARS = 256
+ModelName = Annotated[str, Field(min_length=1, max_length=MODEL_NAME_CHARS)]
 
 
 class _Open(BaseModel):
@@ -62,7 +74,9 @@ class AssistantMessage(_Open):
     role: Literal["assistant"]
     content: str | list[TextPart] | None = None
     name: str | None = None
+    refusal: str | None = None
     tool_calls: list[ToolCall] | None = None
+    function_call: FunctionCall | None = None
 
 
 class ToolMessage(_Open):
@@ -89,6 +103,7 @@ class FunctionDefinition(_Open):
     description: str | None = None
     # Optional in OpenAI's API (no parameters); servers such as llama.cpp require it.
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
 
 
 class Tool(_Open):
@@ -105,37 +120,131 @@ class NamedToolChoice(_Open):
     function: NamedFunction
 
 
+class JsonSchemaFormat(_Open):
+    """``response_format.json_schema``; its ``schema`` stays an extra field (the name would
+    shadow pydantic's own) and must be an object."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    description: str | None = None
+    strict: bool | None = None
+
+    @model_validator(mode="after")
+    def _schema_is_an_object(self) -> JsonSchemaFormat:
+        schema = (self.model_extra or {}).get("schema")
+        if schema is not None and not isinstance(schema, dict):
+            raise ValueError("schema must be a JSON object")
+        return self
+
+
 class ResponseFormat(_Open):
     type: Literal["text", "json_object", "json_schema"]
-    json_schema: dict[str, Any] | None = None
+    json_schema: JsonSchemaFormat | None = None
+
+    @model_validator(mode="after")
+    def _json_schema_given(self) -> ResponseFormat:
+        if self.type == "json_schema" and self.json_schema is None:
+            raise ValueError("type 'json_schema' needs json_schema")
+        return self
 
 
-class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
-
+class StreamOptions(_Open):
     include_usage: bool = False
+    include_obfuscation: bool | None = None
 
 
-class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
+def _token_ids(bias: dict[str, float]) -> dict[str, float]:
+    for token in bias:
+        if not (token.isascii() and token.isdigit() and len(token) <= 10):
+            raise ValueError(f"keys are token ids (integers as strings), not {shown(token)}")
+    return bias
 
-    model: str = Field(min_length=1)
-    messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
-    stream_options: StreamOptions | None = None
+
+#: token id (a string of digits) -> bias from -100 to 100
+LogitBias = Annotated[
+    dict[str, Annotated[float, Field(ge=-100, le=100)]], AfterValidator(_token_ids)
+]
+
+
+class SamplingParams(_Open):
+    """The sampling parameters that OpenAI's completion endpoints share (chat, completions,
+    responses), and those the open-model servers add, in the ranges llama-cpp-python takes (a
+    value outside them is its HTTP 500): ``top_k`` 0 turns it off."""
+
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
     n: int | None = Field(default=None, ge=1, le=1)
     stop: str | list[str] | None = None
     seed: int | None = Field(default=None, ge=-(2**63), lt=2**63)
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    logit_bias: LogitBias | None = None
+    user: str | None = None
+    # added by llama.cpp, llama-cpp-python and vLLM
+    top_k: int | None = Field(default=None, ge=0, lt=2**31)
+    min_p: float | None = Field(default=None, ge=0, le=1)
+    typical_p: float | None = Field(default=None, ge=0, le=1)
+    tfs_z: float | None = Field(default=None, ge=0)
+    repeat_penalty: float | None = Field(default=None, ge=0)
+    repetition_penalty: float | None = Field(default=None, gt=0)
+    mirostat_mode: int | None = Field(default=None, ge=0, le=2)
+    mirostat_tau: float | None = Field(default=None, ge=0, le=10)
+    mirostat_eta: float | None = Field(default=None, ge=0.001, le=1)
+    min_tokens: int | None = Field(default=None, ge=0, lt=2**31)
+    # llama.cpp's GBNF grammar: a malformed one makes llama-cpp-python's process die (every
+    # department's requests with it), and the gateway cannot check GBNF; response_format can
+    grammar: None = Field(default=None, description="not passed on; use response_format")
+    logit_bias_type: Literal["input_ids", "tokens"] | None = None
+    ignore_eos: bool | None = None
+    skip_special_tokens: bool | None = None
+    cache_prompt: bool | None = None
+
+    @field_validator("grammar", mode="before")
+    @classmethod
+    def _no_grammar(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError(
+                "is not passed on: a malformed grammar stops llama.cpp servers for everyone;"
+                " ask for JSON with response_format"
+            )
+        return None
+
+
+class AudioOutput(_Open):
+    voice: str | dict[str, Any]
+    format: str
+
+
+class Prediction(_Open):
+    type: Literal["content"]
+    content: str | list[TextPart]
+
+
+class ChatCompletionRequest(SamplingParams):
+    model: ModelName
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    max_completion_tokens: int | None = Field(default=None, ge=1)
     tools: list[Tool] | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    functions: list[FunctionDefinition] | None = None
+    function_call: Literal["none", "auto"] | NamedFunction | None = None
     response_format: ResponseFormat | None = None
-    user: str | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    metadata: dict[str, str] | None = None
+    modalities: list[Literal["text", "audio"]] | None = None
+    audio: AudioOutput | None = None
+    prediction: Prediction | None = None
+    reasoning_effort: str | None = None
+    verbosity: str | None = None
+    service_tier: str | None = None
+    store: bool | None = None
+    prompt_cache_key: str | None = None
+    safety_identifier: str | None = None
+    web_search_options: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _tool_choice_names_a_tool(self) -> ChatCompletionRequest:
@@ -143,16 +252,17 @@ class ChatCompletionRequest(BaseModel):
         if isinstance(choice, NamedToolChoice):
             names = {tool.function.name for tool in self.tools or ()}
             if choice.function.name not in names:
-                raise ValueError(f"tool_choice names {choice.function.name!r}, not one of tools")
+                raise ValueError(
+                    f"tool_choice names {shown(choice.function.name)}, not one of tools"
+                )
         elif choice == "required" and not self.tools:
             raise ValueError("tool_choice 'required' needs tools")
         return self
 
 
-class EmbeddingRequest(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
-
-    model: str = Field(min_length=1)
+class EmbeddingRequest(_Open):
+    model: ModelName
     input: str | list[str] = Field(min_length=1)
     encoding_format: Literal["float", "base64"] | None = None
+    dimensions: int | None = Field(default=None, ge=1)
     user: str | None = None

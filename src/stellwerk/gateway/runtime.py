@@ -183,6 +183,8 @@ def build_runtime(
     }
     metrics = Metrics()
     metrics.watch_breakers(breakers)
+    health = HealthMonitor(backends, breakers)
+    admission = Admission(governance) if governance else None
     return Runtime(
         config=config,
         config_hash=file_hash or config_hash(config),
@@ -190,11 +192,11 @@ def build_runtime(
         backends=backends,
         keyring=secrets.keyring.governed_by(governance) if governance else secrets.keyring,
         selector=Selector(config, router, GovernedPolicy(governance) if governance else None),
-        caller=Caller(backends, breakers, metrics, Admission(governance) if governance else None),
+        caller=Caller(backends, breakers, metrics, admission, confirm=health.confirm),
         metrics=metrics,
         ledger=ledger,
         breakers=breakers,
-        health=HealthMonitor(backends, breakers),
+        health=health,
         streams=StreamSlots(config.server.limits.max_streams_per_key),
         governance=governance,
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from stellwerk.config.schema import ModelConfig, StellwerkConfig
-from stellwerk.errors import InvalidRequest, NotFound, PermissionDenied
+from stellwerk.errors import InvalidRequest, NotFound, PermissionDenied, shown
 from stellwerk.gateway.auth import Principal
 from stellwerk.routing.base import Candidate, Decision, Router, RouteRequest
 from stellwerk.routing.placement import family_key
@@ -90,7 +90,7 @@ class Selector:
         model = self.models.get(name)
         if model is None:
             raise NotFound(
-                f"model {name!r} does not exist; GET /v1/models lists the models you may use",
+                f"model {shown(name)} does not exist; GET /v1/models lists the models you may use",
                 param="model",
                 code="model_not_found",
             )
@@ -99,14 +99,15 @@ class Selector:
         elif not self.allowed(principal, model):
             state = "" if model.lifecycle == "approved" else f" (lifecycle: {model.lifecycle})"
             raise PermissionDenied(
-                f"model {name!r} is not allowed for department {principal.department!r}{state}",
+                f"model {shown(name)} is not allowed for department "
+                f"{principal.department!r}{state}",
                 param="model",
                 code="model_not_allowed",
             )
         missing = [cap for cap in needs if cap not in model.capabilities]
         if missing:
             raise InvalidRequest(
-                f"model {name!r} does not support {', '.join(missing)}",
+                f"model {shown(name)} does not support {', '.join(missing)}",
                 param="model",
                 code="unsupported_capability",
             )

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import Row, insert, select, update
 
 from stellwerk.config.schema import StellwerkConfig, UsageLimits
-from stellwerk.errors import Conflict, InvalidRequest, NotFound
+from stellwerk.errors import Conflict, InvalidRequest, NotFound, shown
 from stellwerk.governance.reason import audit_reason
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_limits
@@ -184,7 +184,7 @@ class Budgets:
 
     def _check_department(self, department: str) -> None:
         if department not in self._departments:
-            raise NotFound(f"unknown department {department!r}", param="department")
+            raise NotFound(f"unknown department {shown(department)}", param="department")
 
     def _configured(self, kind: ScopeKind, scope: str) -> UsageLimits:
         """The config's limits of a scope (a key without its own limits: none, unlimited)."""

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select, update
 
 from stellwerk.config.schema import Classification, Role, StellwerkConfig, UseCaseConfig
-from stellwerk.errors import Conflict, InvalidRequest, NotFound
+from stellwerk.errors import Conflict, InvalidRequest, NotFound, shown
 from stellwerk.governance.keys import generate_key, generate_key_id, hash_key, parse_role
 from stellwerk.governance.reason import audit_reason
 from stellwerk.ledger.audit import append_audit
@@ -68,7 +68,7 @@ class KeyStore:
         """Make a key; ``use_case`` (already looked up) must belong to ``department``."""
         if department not in self._departments:
             raise NotFound(
-                f"unknown department {department!r}; known: "
+                f"unknown department {shown(department)}; known: "
                 + (", ".join(sorted(self._departments)) or "none"),
                 param="department",
             )
@@ -138,7 +138,7 @@ class KeyStore:
                 if (key_id in self._config_key_ids)
                 else ""
             )
-            raise NotFound(f"unknown key {key_id!r}{hint}", param="key_id")
+            raise NotFound(f"unknown key {shown(key_id)}{hint}", param="key_id")
         return _info(row)
 
     def revoke(self, key_id: str, *, actor: str, reason: str) -> KeyInfo:

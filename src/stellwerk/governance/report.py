@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from stellwerk.config.choice import parse_choice
 from stellwerk.config.schema import ModelConfig
-from stellwerk.errors import InvalidRequest
+from stellwerk.errors import InvalidRequest, shown
 from stellwerk.governance.state import ModelState
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.tables import usage
@@ -200,7 +200,9 @@ def render(report: UsageReport, fmt: str) -> str:
         writer.writerows(lines)
         return out.getvalue()
     if fmt != "table":
-        raise InvalidRequest(f"unknown format {fmt!r}; choose table, csv or json", param="format")
+        raise InvalidRequest(
+            f"unknown format {shown(fmt)}; choose table, csv or json", param="format"
+        )
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
     title = (
         f"usage {report.month} by {report.by}; baseline: always "

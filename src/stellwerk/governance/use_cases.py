@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, select, update
 
 from stellwerk.config.schema import StellwerkConfig, UseCaseConfig
-from stellwerk.errors import Conflict, InvalidRequest, NotFound
+from stellwerk.errors import Conflict, InvalidRequest, NotFound, shown
 from stellwerk.governance.reason import audit_reason
 from stellwerk.governance.sql import insert_if_absent
 from stellwerk.ledger.audit import append_audit
@@ -72,7 +72,7 @@ class UseCases:
                 select(gov_use_cases).where(gov_use_cases.c.name == name)
             ).first()
         if row is None:
-            raise NotFound(f"unknown use case {name!r}", param="use_case")
+            raise NotFound(f"unknown use case {shown(name)}", param="use_case")
         return _case(row._mapping), int(row.version)
 
     def create(self, case: UseCaseConfig, *, actor: str, reason: str) -> UseCaseConfig:
@@ -124,7 +124,7 @@ class UseCases:
 
     def _check(self, case: UseCaseConfig) -> None:
         if case.department not in self._departments:
-            raise NotFound(f"unknown department {case.department!r}", param="department")
+            raise NotFound(f"unknown department {shown(case.department)}", param="department")
         unknown = [m for m in case.allowed_models or () if m not in self._models]
         if unknown:
             raise NotFound(f"unknown model(s): {', '.join(unknown)}", param="allowed_models")

@@ -24,7 +24,7 @@ from stellwerk.config.schema import (
     StellwerkConfig,
     UseCaseConfig,
 )
-from stellwerk.errors import NotFound, PermissionDenied
+from stellwerk.errors import NotFound, PermissionDenied, shown
 from stellwerk.governance.compliance import check_model, check_use_case
 from stellwerk.governance.lifecycle import is_routable, why_not_routable
 from stellwerk.governance.state import ModelState
@@ -88,7 +88,7 @@ class PolicyFilter:
             chosen = [m for m in models if m.id == requested]
             if not chosen:
                 raise NotFound(
-                    f"unknown model {requested!r}", param="model", code="model_not_found"
+                    f"unknown model {shown(requested)}", param="model", code="model_not_found"
                 )
             models = chosen
         allowed: list[ModelState] = []
@@ -103,7 +103,7 @@ class PolicyFilter:
             return tuple(allowed)
         hosting = ", ".join(allowed_hosting(classification, self.rules)) or "nowhere"
         if requested is not None:
-            head = f"model {requested!r} may not serve this request"
+            head = f"model {shown(requested)} may not serve this request"
         else:
             head = "no model may serve this request"
         raise PermissionDenied(

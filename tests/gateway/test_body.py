@@ -1,0 +1,60 @@
+"""Request bodies: a key named twice is refused, an error's location is short and plain."""
+
+from __future__ import annotations
+
+import pytest
+
+from stellwerk.errors import InvalidRequest
+from stellwerk.gateway.body import parse
+from stellwerk.gateway.ollama_wire import OllamaChatRequest
+from stellwerk.gateway.openai_schema import ChatCompletionRequest
+
+CHAT = b'"model": "m", "messages": [{"role": "user", "content": "hi"}]'
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (b'{"model": "a", ' + CHAT + b"}", "model"),
+        (b'{"model": "m", "messages": [{"role": "user", "content": "a", "content": "b"}]}',
+         "content"),
+        (b"{" + CHAT + b', "tools": [], "metadata": {"a": "1", "a": "2"}}', "a"),
+    ],
+)  # fmt: skip
+def test_a_key_named_twice_anywhere_is_refused_naming_it(body: bytes, key: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse(ChatCompletionRequest, body)
+    assert caught.value.code == "duplicate_key"
+    assert f"the key {key!r} twice" in caught.value.message
+
+
+def test_the_same_key_in_different_objects_is_fine() -> None:
+    body = b'{"model": "m", "messages": [{"role": "user", "content": "a"}, ' \
+        b'{"role": "assistant", "content": "b"}]}'  # fmt: skip
+    assert len(parse(ChatCompletionRequest, body).messages) == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "where"),
+    [
+        (b'"stop": [1]', "stop"),
+        (b'"stop": 5', "stop"),
+        (b'"tool_choice": 3', "tool_choice"),
+        (b'"logit_bias": {"' + b"7" * 500 + b'": "x"}', "logit_bias." + "7" * 80 + "..."),
+    ],
+)
+def test_an_errors_location_is_plain_and_short(extra: bytes, where: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse(ChatCompletionRequest, b"{" + CHAT + b", " + extra + b"}")
+    assert caught.value.param == where
+    assert len(caught.value.message) < 300
+
+
+def test_an_ollama_tool_call_must_name_its_function_with_a_string() -> None:
+    body = (
+        b'{"model": "m", "messages": [{"role": "assistant", "content": "", "tool_calls": '
+        b'[{"function": {"name": 7, "arguments": {}}}]}]}'
+    )
+    with pytest.raises(InvalidRequest) as caught:
+        parse(OllamaChatRequest, body)
+    assert caught.value.param == "messages.0.tool_calls.0.function.name"

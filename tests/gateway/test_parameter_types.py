@@ -1,0 +1,206 @@
+"""A request can only fail for its own sender: every known parameter of both APIs is
+type-checked before a backend sees it (a wrong type used to make llama-cpp-python answer 500, the
+gateway 502, and count against the backend's circuit), a body naming a key twice is refused, and
+a name a client sends is echoed in errors only cut short (issue 15)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import ollama
+import openai
+import pytest
+
+from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, running_gateway
+
+pytestmark = pytest.mark.llama
+
+AUTH = {"authorization": f"Bearer {KEYS['research']}"}
+USER = [{"role": "user", "content": "hi"}]
+
+# (parameter as sent, the name the 400 must give); each one a type llama-cpp-python fails on
+# with HTTP 500 or one the published API does not allow
+OPENAI_CASES: list[tuple[dict[str, Any], str]] = [
+    ({"top_k": "x"}, "top_k"),
+    ({"logit_bias": {"abc": "x"}}, "logit_bias"),
+    ({"logit_bias": {"abc": 5}}, "logit_bias"),
+    ({"logit_bias": {"12": 500}}, "logit_bias"),
+    ({"min_p": "x"}, "min_p"),
+    ({"repeat_penalty": [1]}, "repeat_penalty"),
+    ({"mirostat_mode": "x"}, "mirostat_mode"),
+    ({"grammar": 5}, "grammar"),
+    ({"grammar": "root ::= ("}, "grammar"),  # a malformed grammar stops llama-cpp-python
+    ({"stop": [1, 2]}, "stop"),
+    ({"logprobs": "yes"}, "logprobs"),
+    ({"top_logprobs": "x"}, "top_logprobs"),
+    ({"min_tokens": "x"}, "min_tokens"),
+    ({"function_call": 5}, "function_call"),
+    ({"parallel_tool_calls": "x"}, "parallel_tool_calls"),
+    ({"metadata": {"team": 1}}, "metadata"),
+    ({"response_format": {"type": "json_schema"}}, "response_format"),
+    ({"response_format": {"type": "json_schema", "json_schema": {"schema": 5}}}, "response_format"),
+    ({"tools": [{"type": "function", "function": {"name": 5}}]}, "tools"),
+    ({"tools": [{"type": "function", "function": {"name": "f", "parameters": "x"}}]}, "tools"),
+    (
+        {
+            "messages": [
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "tool_calls": [
+                    {"id": "c", "type": "function", "function": {"name": "f", "arguments": {}}}
+                ]},
+            ]
+        },
+        "messages",
+    ),
+]  # fmt: skip
+
+
+@pytest.fixture
+def client(gateway: Gateway) -> Iterator[openai.OpenAI]:
+    made = openai.OpenAI(base_url=gateway.openai_url, api_key=KEYS["research"], max_retries=0)
+    yield made
+    made.close()
+
+
+@pytest.mark.parametrize(("extra", "name"), OPENAI_CASES, ids=[n for _, n in OPENAI_CASES])
+def test_a_wrong_type_of_a_known_openai_parameter_is_a_400_naming_it(
+    client: openai.OpenAI, extra: dict[str, Any], name: str
+) -> None:
+    messages = extra.get("messages", USER)
+    rest = {k: v for k, v in extra.items() if k != "messages"}
+    for stream in (False, True):
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.chat.completions.create(
+                model="tiny-small", messages=messages, stream=stream, max_tokens=2, extra_body=rest
+            )
+        error = caught.value.body
+        assert isinstance(error, dict)
+        assert error["param"].startswith(name), error
+        assert error["code"] == "invalid_request"
+
+
+OLLAMA_CASES: list[tuple[dict[str, Any], str]] = [
+    (  # an assistant tool call whose function name is a number: llama-cpp-python's 500
+        {"messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "", "tool_calls": [
+                {"function": {"name": 7, "arguments": {}}}
+            ]},
+        ]},
+        "messages.1.tool_calls.0.function.name",
+    ),
+    (
+        {"messages": [
+            {"role": "assistant", "content": "", "tool_calls": [
+                {"function": {"name": "f", "arguments": "x"}}
+            ]},
+        ]},
+        "messages.0.tool_calls.0.function.arguments",
+    ),
+    ({"options": {"top_k": "x"}}, "options.top_k"),
+    ({"options": {"num_ctx": 1.5}}, "options.num_ctx"),
+    ({"options": {"stop": [1]}}, "options.stop"),
+    ({"format": "yaml"}, "format"),
+    ({"think": "very"}, "think"),
+    ({"tools": [{"type": "function", "function": {"name": 5}}]}, "tools"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("extra", "where"), OLLAMA_CASES, ids=[w for _, w in OLLAMA_CASES])
+def test_a_wrong_type_of_a_known_ollama_parameter_is_a_400_naming_it(
+    gateway: Gateway, extra: dict[str, Any], where: str
+) -> None:
+    # sent as raw JSON: the ollama library checks these types itself before sending
+    for stream in (False, True):
+        body = {"model": "tiny-small", "messages": USER, "stream": stream, **extra}
+        response = httpx.post(gateway.url + "/api/chat", json=body, headers=AUTH, timeout=60)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"].startswith(where), response.json()
+
+
+def test_ollama_options_of_the_wrong_type_are_refused_through_the_ollama_library(
+    gateway: Gateway,
+) -> None:
+    client = ollama.Client(host=gateway.url, headers=AUTH)
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.chat(model="tiny-small", messages=USER, options={"top_k": "x"}, stream=False)
+    assert caught.value.status_code == 400
+    assert "options.top_k" in caught.value.error
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.generate(model="tiny-small", prompt="hi", options={"mirostat": "x"}, stream=False)
+    assert caught.value.status_code == 400
+    assert "options.mirostat" in caught.value.error
+    client.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/chat/completions", b'{"model": "tiny-small", "model": "tiny-large", "messages": []}'),
+        ("/v1/embeddings", b'{"model": "tiny-embed", "input": "a", "input": ["b"]}'),
+        ("/api/chat", b'{"model": "tiny-small", "stream": false, "messages": [{"role": "user",'
+         b' "content": "hi", "role": "system"}]}'),
+        ("/api/generate", b'{"model": "tiny-small", "prompt": "a", "options": {"seed": 1,'
+         b' "seed": 2}}'),
+        ("/api/embed", b'{"model": "tiny-embed", "input": "a", "model": "tiny-small"}'),
+        ("/api/show", b'{"model": "tiny-small", "model": "tiny-large"}'),
+    ],
+)  # fmt: skip
+def test_a_body_naming_a_key_twice_is_a_400(gateway: Gateway, path: str, body: bytes) -> None:
+    if path == "/v1/chat/completions":
+        body = body.replace(b'"messages": []', b'"messages": [{"role": "user", "content": "x"}]')
+    response = httpx.post(
+        gateway.url + path, content=body, headers={**AUTH, "content-type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    message = error if isinstance(error, str) else error["message"]
+    assert "twice" in message
+
+
+def test_the_admin_api_refuses_a_key_named_twice_after_checking_the_key(
+    gateway_raw: dict[str, Any],
+) -> None:
+    admin = "sk-stw-test-admin-7d1c0e9f2b3a4e55"
+    raw = {**gateway_raw}
+    raw["departments"] = [
+        *gateway_raw["departments"],
+        {"name": "it", "keys": [{"id": "it-1", "key_env": "STW_TEST_ADMIN", "role": "admin"}]},
+    ]
+    body = b'{"department": "research", "department": "legal"}'
+    with running_gateway(raw, {**ENVIRON, "STW_TEST_ADMIN": admin}) as gw:
+        url = gw.url + "/admin/keys"
+        headers = {"content-type": "application/json"}
+        assert httpx.post(url, content=body, headers=headers).status_code == 401
+        answer = httpx.post(
+            url, content=body, headers={**headers, "authorization": f"Bearer {admin}"}
+        )
+        assert answer.status_code == 400, answer.text
+        assert "'department' twice" in answer.json()["error"]["message"]
+
+
+def test_a_long_name_is_echoed_cut_short(gateway_raw: dict[str, Any]) -> None:
+    raw = {**gateway_raw, "server": {**gateway_raw["server"], "max_body_bytes": 1_000_000}}
+    with running_gateway(raw) as gw:
+        client = openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"], max_retries=0)
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.chat.completions.create(model="m" * 100_000, messages=USER)  # type: ignore[arg-type]
+        client.close()
+        assert len(caught.value.message) < 300
+        response = httpx.post(
+            gw.url + "/api/chat",
+            json={"model": "x" * 200, "messages": USER, "stream": False},
+            headers=AUTH,
+        )
+        assert response.status_code == 404
+        assert len(response.json()["error"]) < 300
+        long_key = "9" * 5000 + "x"
+        response = httpx.post(
+            gw.openai_url + "/chat/completions",
+            json={"model": "tiny-small", "messages": USER, "logit_bias": {long_key: 1}},
+            headers=AUTH,
+        )
+        assert response.status_code == 400
+        assert len(response.json()["error"]["message"]) < 400
