@@ -15,9 +15,12 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
+from starlette.responses import HTMLResponse
 
+from stellwerk.config.schema import ServerConfig
 from stellwerk.gateway.ollama_wire import (
     OllamaChatRequest,
     OllamaEmbedRequest,
@@ -183,3 +186,37 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+#: No favicon request to anyone (FastAPI's default icon is on its own website).
+_NO_FAVICON = "data:,"
+
+
+def install_pages(app: FastAPI, server: ServerConfig) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` (ReDoc) over ``/openapi.json``, only with
+    ``server.api_docs``: their scripts and styles load from ``server.api_docs_assets_url`` (a
+    public CDN unless the operator serves the ``swagger-ui-dist`` and ``redoc`` packages from
+    their own server), and an operator's browser should contact no third party unasked."""
+    if not server.api_docs:
+        return
+    base = server.api_docs_assets_url.rstrip("/")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url=f"{base}/swagger-ui-dist@5/swagger-ui-bundle.js",
+            swagger_css_url=f"{base}/swagger-ui-dist@5/swagger-ui.css",
+            swagger_favicon_url=_NO_FAVICON,
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - API",
+            redoc_js_url=f"{base}/redoc@2/bundles/redoc.standalone.js",
+            redoc_favicon_url=_NO_FAVICON,
+            with_google_fonts=False,
+        )

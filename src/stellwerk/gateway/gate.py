@@ -1,0 +1,73 @@
+"""The gate: a request's key is settled from its headers, before anything reads its body.
+
+For every request but the dashboard's (which has its own sessions), the gate
+
+1. authenticates a presented key (``Authorization``); on ``/admin`` a missing or unknown key is
+   a 401 at once, before FastAPI reads and parses the body (the model endpoints authenticate
+   before they read; ``/healthz`` ignores keys; elsewhere the endpoint answers as before);
+2. holds one of the key's in-flight slots (:class:`~stellwerk.gateway.limits.InFlight`) for as
+   long as the request runs, a streamed answer to its last byte included; a key with no free
+   slot gets 429 in the API's format, before its body is read.
+
+The runtime (the keyring) exists once the app has started (``app.state.runtime``); before that
+the gate lets requests through to the app, which answers them as it does.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from stellwerk.errors import AuthenticationFailed, RateLimited
+from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.limits import InFlight
+from stellwerk.gateway.refusal import DASHBOARD, refuse
+from stellwerk.gateway.runtime import Runtime
+
+ADMIN = "/admin/"
+
+
+class Gate:
+    """ASGI middleware: authentication first on ``/admin``, in-flight slots for every key."""
+
+    def __init__(self, app: ASGIApp, in_flight: InFlight) -> None:
+        self.app = app
+        self.in_flight = in_flight
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        runtime: Runtime | None = None
+        if scope["type"] == "http" and not path.startswith(DASHBOARD):
+            runtime = getattr(scope["app"].state, "runtime", None)
+        if runtime is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            principal = _principal(runtime, scope)
+        except AuthenticationFailed as exc:
+            if path.startswith(ADMIN):
+                await refuse(scope, receive, send, exc)
+                return
+            principal = None
+        if principal is None:
+            await self.app(scope, receive, send)
+            return
+        key = principal.key_id
+        try:
+            self.in_flight.acquire(key, principal.department)
+        except RateLimited as exc:
+            await refuse(scope, receive, send, exc)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight.release(key)
+
+
+def _principal(runtime: Runtime, scope: Scope) -> Principal | None:
+    """The key's principal; ``None`` without a key (401 on ``/admin``)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return runtime.keyring.authenticate(value.decode("latin-1"))
+    if scope["path"].startswith(ADMIN):
+        raise AuthenticationFailed("no API key: send 'Authorization: Bearer <key>'")
+    return None
