@@ -118,6 +118,6 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
     app.include_router(ops.router)
     app.include_router(admin_api.router)
     install_dashboard(app, config, env)
-    openapi.install(app)
+    openapi.install(app, ops_keyed=config.server.ops_require_key)
     openapi.install_pages(app, config.server)
     return app

@@ -159,8 +159,22 @@ def _admin_operations(schema: dict[str, Any]) -> None:
                 responses.setdefault(str(code), response)
 
 
-def install(app: FastAPI) -> None:
-    """Serve the completed schema; built once, on first use."""
+def _open_operations(schema: dict[str, Any]) -> None:
+    """``/metrics`` and ``/readyz`` when ``server.ops_require_key`` is false: no key asked."""
+    for path in OPS_PATHS:
+        for operation in schema["paths"].get(path, {}).values():
+            operation.pop("security", None)
+            for code in ("401", "403"):
+                operation["responses"].pop(code, None)
+
+
+#: The operations endpoints a ``metrics`` or ``admin`` key may be asked for (``gateway.ops``).
+OPS_PATHS = ("/metrics", "/readyz")
+
+
+def install(app: FastAPI, *, ops_keyed: bool = True) -> None:
+    """Serve the completed schema; built once, on first use. ``ops_keyed``: whether ``/metrics``
+    and ``/readyz``'s detail ask for a key (``server.ops_require_key``)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -182,6 +196,8 @@ def install(app: FastAPI) -> None:
                 }
             }
             _admin_operations(schema)
+            if not ops_keyed:
+                _open_operations(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
