@@ -151,6 +151,19 @@ def test_an_oversized_chunked_body_is_cut_while_it_is_read(
     _check_413(status, headers, body, style)
 
 
+def test_the_dashboard_login_form_is_cut_at_its_own_limit(guarded_raw: dict[str, Any]) -> None:
+    """A login form over the dashboard's 16 KiB (under the server's limit): the dashboard's own
+    error page with 413 (today: the whole body read, then a 400)."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    with serving(guarded_raw) as gw:
+        answer = httpx.post(
+            gw.url + "/dashboard/login", content=b"key=" + b"x" * 20_000, headers=form
+        )
+    assert answer.status_code == 413
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "the form is larger than 16384 bytes" in answer.text
+
+
 def test_the_admin_api_authenticates_before_it_parses(guarded_raw: dict[str, Any]) -> None:
     """No key and a body that is not JSON: 401 (today: 400, the body parsed first)."""
     with serving(guarded_raw) as gw:
