@@ -131,6 +131,11 @@ def test_an_oversized_body_without_a_key_is_refused_before_it_is_read(
         status, headers, body = _answer(sock)
     _check_413(status, headers, body, style)
     assert headers["connection"] == "close"
+    ledger = gw.ledger()
+    records = [(r.status, r.error_kind) for r in ledger.recent_usage()]
+    ledger.close()
+    recorded = path.endswith(("/completions", "/embeddings", "/chat", "/generate", "/embed"))
+    assert records == ([(413, "payload_too_large")] if recorded else [])
 
 
 @pytest.mark.parametrize(("path", "style"), BODY_ENDPOINTS)
@@ -255,6 +260,7 @@ def test_one_key_cannot_take_every_slot(guarded_raw: dict[str, Any], where: str)
     with serving(guarded_raw) as gw:
         with _held(gw.url, RESEARCH):
             refused = httpx.get(gw.url + "/v1/models", headers=RESEARCH)
+            chat = httpx.post(gw.url + "/api/chat", json={"model": "tiny-small"}, headers=RESEARCH)
             ollama = httpx.get(gw.url + "/api/tags", headers=RESEARCH)
             other = httpx.get(gw.url + "/v1/models", headers=LEGAL)
         for _ in range(100):  # the gateway sees the held request end (bounded wait)
@@ -268,6 +274,11 @@ def test_one_key_cannot_take_every_slot(guarded_raw: dict[str, Any], where: str)
     assert ollama.status_code == 429 and "in flight" in ollama.json()["error"]
     assert other.status_code == 200
     assert again.status_code == 200
+    assert chat.status_code == 429
+    ledger = gw.ledger()
+    records = [(r.department, r.api, r.status, r.error_kind) for r in ledger.recent_usage()]
+    ledger.close()
+    assert ("research", "ollama", 429, "too_many_in_flight") in records  # refused, recorded
 
 
 def test_the_api_docs_pages_load_nothing_from_a_third_party(

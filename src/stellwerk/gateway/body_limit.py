@@ -5,7 +5,8 @@
 1. a request whose ``content-length`` is over the limit is answered 413 before the app sees it;
 2. a body without a length (chunked) is counted as its chunks arrive; the chunk that passes the
    limit ends it: the middleware answers 413 itself (unless the app has begun its answer), the
-   app receives ``http.disconnect`` from then on and whatever it sends is dropped;
+   app's read of that chunk raises ``PayloadTooLarge`` (so a handler accounts the request as it
+   does its own 413s), later reads get ``http.disconnect``, and whatever the app sends is dropped;
 3. a client that hangs up in the middle of its body (or is cut off by the read deadline, see
    :mod:`stellwerk.gateway.deadlines`) ends its request quietly: there is no one to answer.
 
@@ -20,8 +21,10 @@ from __future__ import annotations
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stellwerk.errors import PayloadTooLarge
-from stellwerk.gateway.refusal import refuse
+from stellwerk.errors import AuthenticationFailed, PayloadTooLarge
+from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.refusal import refuse, response_for
+from stellwerk.gateway.runtime import Runtime
 
 
 class BodyLimit:
@@ -40,7 +43,7 @@ class BodyLimit:
             too_large = PayloadTooLarge(
                 f"request body of {declared} bytes is over the limit of {self.max_bytes}"
             )
-            await refuse(scope, receive, send, too_large)
+            await refuse(scope, receive, send, too_large, _principal(scope))
             return
         guard = _Guard(scope, receive, send, self.max_bytes)
         try:
@@ -74,13 +77,11 @@ class _Guard:
             self.size += len(message.get("body", b""))
             if self.size > self.limit:
                 self.cut = True
+                too_large = PayloadTooLarge(f"request body is over the limit of {self.limit} bytes")
                 if not self.started:
                     self.answered = True
-                    too_large = PayloadTooLarge(
-                        f"request body is over the limit of {self.limit} bytes"
-                    )
-                    await refuse(self.scope, self._receive, self._send, too_large)
-                return {"type": "http.disconnect"}
+                    await response_for(self.scope, too_large)(self.scope, self._receive, self._send)
+                raise too_large
         return message
 
     async def send(self, message: Message) -> None:
@@ -96,4 +97,18 @@ def _declared_length(scope: Scope) -> int | None:
         if name == b"content-length":
             text = value.decode("latin-1").strip()
             return int(text) if text.isdigit() else None
+    return None
+
+
+def _principal(scope: Scope) -> Principal | None:
+    """Whose request it is, for its usage record only (nothing is refused for a bad key here)."""
+    runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+    if runtime is None:
+        return None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            try:
+                return runtime.keyring.authenticate(value.decode("latin-1"))
+            except AuthenticationFailed:
+                return None
     return None

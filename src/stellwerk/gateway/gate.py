@@ -55,7 +55,7 @@ class Gate:
         try:
             self.in_flight.acquire(key, principal.department)
         except RateLimited as exc:
-            await refuse(scope, receive, send, exc)
+            await refuse(scope, receive, send, exc, principal)
             return
         try:
             await self.app(scope, receive, send)

@@ -3,7 +3,9 @@
 
 The gate and the body limit answer here, from the ASGI scope, in front of FastAPI: the OpenAI
 envelope on ``/v1`` and ``/admin``, Ollama's ``{"error": ...}`` on ``/api`` (both through
-:func:`stellwerk.gateway.errors.render`), a short HTML page on ``/dashboard``.
+:func:`stellwerk.gateway.errors.render`), a short HTML page on ``/dashboard``. A refused request
+to an endpoint that records every request (chat, generate, embeddings) still leaves its one usage
+record, as its handler would have written it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,22 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from stellwerk.errors import RequestError
+from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.calls import Call
+from stellwerk.gateway.chat import new_request_id
 from stellwerk.gateway.errors import render
+from stellwerk.gateway.runtime import Runtime
 
 DASHBOARD = "/dashboard"
+
+#: The endpoints whose handlers write a usage record for every request, refused ones included.
+RECORDED = {
+    ("POST", "/v1/chat/completions"): ("openai", "chat"),
+    ("POST", "/v1/embeddings"): ("openai", "embeddings"),
+    ("POST", "/api/chat"): ("ollama", "chat"),
+    ("POST", "/api/generate"): ("ollama", "generate"),
+    ("POST", "/api/embed"): ("ollama", "embeddings"),
+}
 
 
 def may_have_body(scope: Scope) -> bool:
@@ -43,6 +58,21 @@ def response_for(scope: Scope, exc: RequestError) -> Response:
     return response
 
 
-async def refuse(scope: Scope, receive: Receive, send: Send, exc: RequestError) -> None:
-    """Send ``exc`` as the whole answer to the request of ``scope``."""
+async def refuse(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    exc: RequestError,
+    principal: Principal | None = None,
+) -> None:
+    """Send ``exc`` as the whole answer to the request of ``scope`` (of ``principal``, when
+    known), and write its usage record if its endpoint records every request."""
     await response_for(scope, exc)(scope, receive, send)
+    runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+    where = RECORDED.get((scope["method"], scope["path"]))
+    if runtime is None or where is None:
+        return
+    api, endpoint = where
+    call = Call(new_request_id(), api, endpoint, "", stream=False, principal=principal)
+    call.status, call.error_kind = exc.status_code, exc.code
+    await runtime.record(call)
