@@ -221,6 +221,17 @@ def test_a_slow_request_head_is_cut_off(guarded_raw: dict[str, Any]) -> None:
         assert httpx.get(gw.url + "/healthz").status_code == 200  # others are served
 
 
+def test_an_endless_request_header_is_cut(guarded_raw: dict[str, Any]) -> None:
+    """One header streamed fast, up to 8 MiB: 431 once the head passes server.max_header_bytes
+    (64 KiB by default), the connection closed (today: the parser holds it all in memory)."""
+    piece = b"a" * 65536
+    with serving(guarded_raw) as gw, closing(_connect(gw.url)) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: gateway\r\nx-big: ")
+        received = _closed_within(sock, [piece] * 128, 0.05)
+    assert received is not None, "the endless header was not cut off"
+    assert received.startswith(b"HTTP/1.1 431")
+
+
 def test_a_silent_connection_is_closed(guarded_raw: dict[str, Any]) -> None:
     """A connection that sends nothing is closed after the head deadline."""
     guarded_raw["server"].update(SLOW)

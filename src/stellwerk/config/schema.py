@@ -251,6 +251,8 @@ class ServerConfig(Strict):
     # byte (or of the connection's opening), its body within body_timeout_s of the head.
     header_timeout_s: float = Field(default=20.0, gt=0, le=3600)
     body_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    # a longer request line and headers get 431 (the parser holds an unfinished head in memory)
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096)
     # /metrics and the per-backend detail of /readyz need a key of the role metrics or admin
     ops_require_key: bool = True
     # /docs and /redoc load Swagger UI and ReDoc from api_docs_assets_url (a CDN by default):

@@ -1,4 +1,4 @@
-"""Read deadlines for slow senders, which uvicorn does not have for a request's head or body.
+"""Read deadlines for slow senders and a size limit for request heads, which uvicorn does not have.
 
 uvicorn closes a connection that idles *between* requests (``timeout_keep_alive``), but a client
 that connects and sends nothing, or sends its headers or its body a byte at a time, holds the
@@ -11,6 +11,13 @@ uvicorn's httptools protocol with one timer per connection:
 - the body deadline (``server.body_timeout_s``) starts when the head is complete and ends when the
   body is; past it the connection is closed. The app, reading the body, sees the client leave
   and ends the request quietly (:mod:`stellwerk.gateway.body_limit`).
+
+A request head (line and headers) is also bounded in size (``server.max_header_bytes``): the
+parser keeps a header it has not seen the end of in memory, so a client that streams one endless
+header fast would fill it (about 130 MB for 55 MiB sent). A head over the limit gets ``431`` and
+the connection is closed. The head is counted per chunk read: a chunk is counted when a head was
+already begun before it and is still unfinished after it, so the bound is the limit plus the
+chunk the head began in.
 
 The timers are the event loop's ``call_later`` handles, like uvicorn's keep-alive timeout: no
 task per connection. They live at the connection level, below ASGI, because that is where the
@@ -30,10 +37,18 @@ from stellwerk.config.schema import ServerConfig
 
 log = logging.getLogger("stellwerk.gateway")
 
-_MESSAGE = b"the request head did not arrive in time"
-_TIMED_OUT = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_MESSAGE), _MESSAGE)
+
+def _answer(status: bytes, message: bytes) -> bytes:
+    """A whole plain-text answer that closes the connection."""
+    return (
+        b"HTTP/1.1 %s\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\n"
+        b"content-length: %d\r\n\r\n%s" % (status, len(message), message)
+    )
+
+
+_TIMED_OUT = _answer(b"408 Request Timeout", b"the request head did not arrive in time")
+_TOO_LARGE = _answer(
+    b"431 Request Header Fields Too Large", b"the request line and headers are too large"
 )
 
 
@@ -42,8 +57,25 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     head_s: float = 20.0
     body_s: float = 120.0
+    max_head_bytes: int = 64 * 1024
     _timer: asyncio.TimerHandle | None = None
     _began = False  # a request head has begun and is not complete
+    _head_bytes = 0  # of that head, counted as described in the module's docstring
+
+    def data_received(self, data: bytes) -> None:
+        began_before = self._began
+        super().data_received(data)
+        if not (began_before and self._began):
+            return
+        self._head_bytes += len(data)
+        if self._head_bytes > self.max_head_bytes and not self.transport.is_closing():
+            log.info(
+                "closed a connection from %s: request head over %d bytes",
+                _peer(self),
+                self.max_head_bytes,
+            )
+            self.transport.write(_TOO_LARGE)
+            self.transport.close()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
@@ -56,6 +88,7 @@ class DeadlineProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._began = True
+        self._head_bytes = 0
         if self._timer is None:
             self._arm(self.head_s, self._head_late)
 
@@ -109,5 +142,6 @@ def http_protocol(server: ServerConfig) -> type[asyncio.Protocol]:
     class Configured(DeadlineProtocol):
         head_s = server.header_timeout_s
         body_s = server.body_timeout_s
+        max_head_bytes = server.max_header_bytes
 
     return Configured
