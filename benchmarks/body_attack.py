@@ -4,9 +4,10 @@ at once; the gateway's peak resident memory, before the fix and after, in one ru
 Each code tree (``--before``: a git revision, by default the main of when issue 15 was filed;
 after: this checkout) is served by ``python -m stellwerk serve`` with the default
 ``server.max_body_bytes`` (4 MiB), its backend a closed port (no model is reached). Then one
-client per endpoint sends its 64 MiB (a JSON-looking body with a ``content-length``) and reads the
-answer. The peak is the kernel's high-water mark of the server's resident memory (``VmHWM``), so
-no sampling can miss it. Short: about half a minute on a loaded 2-core machine.
+client per endpoint sends its 64 MiB (a JSON-looking body, announced with a ``content-length``,
+or, on a fresh server, in 1 MiB chunks without one, so the server must count while it reads) and
+reads the answer. The peak is the kernel's high-water mark of the server's resident memory
+(``VmHWM``), so no sampling can miss it. Short: under a minute on a loaded 2-core machine.
 
     python -m benchmarks.body_attack [--before REV] [--report BENCHMARKS.md]
 """
@@ -46,9 +47,13 @@ ENDPOINTS = (
 KEY_ENV = "STW_BENCH_ATTACK_KEY"
 
 
+MODES = ("announced", "chunked")
+
+
 @dataclass(frozen=True)
 class Result:
     tree: str
+    mode: str
     idle_mb: float
     peak_mb: float
     statuses: dict[str, str]
@@ -77,25 +82,26 @@ def _status_of(path: Path, pid: int) -> dict[str, int]:
     return fields
 
 
-def _attack(url: str, path: str, statuses: dict[str, str]) -> None:
+def _attack(url: str, path: str, mode: str, statuses: dict[str, str]) -> None:
     """Send a 64 MiB body to ``path`` without a key; note the answer's status (or what broke)."""
     host, port = url.removeprefix("http://").split(":")
     size = BODY_MIB * 1024 * 1024
+    framing = "transfer-encoding: chunked" if mode == "chunked" else f"content-length: {size}"
     head = (
         f"POST {path} HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\n"
-        f"content-length: {size}\r\n\r\n"
+        f"{framing}\r\n\r\n"
     ).encode()
-    piece = b"x" * (1024 * 1024)
-    body_start = b'{"model":"'
+    piece = b'{"model":"' + b"x" * (1024 * 1024 - 10)
+    if mode == "chunked":
+        piece = b"%x\r\n%s\r\n" % (len(piece), piece)
     try:
         with socket.create_connection((host, int(port)), timeout=60) as sock:
-            sock.sendall(head + body_start)
-            sent = len(body_start)
+            sock.sendall(head)
             try:
-                while sent < size:
-                    chunk = piece[: min(len(piece), size - sent)]
-                    sock.sendall(chunk)
-                    sent += len(chunk)
+                for _ in range(BODY_MIB):
+                    sock.sendall(piece)
+                if mode == "chunked":
+                    sock.sendall(b"0\r\n\r\n")
             except OSError:
                 pass  # the server stopped reading: its answer is waiting
             answer = sock.recv(4096)
@@ -104,10 +110,10 @@ def _attack(url: str, path: str, statuses: dict[str, str]) -> None:
         statuses[path] = type(exc).__name__
 
 
-def measure(tree: str, src: Path, work: Path) -> Result:
+def measure(tree: str, mode: str, src: Path, work: Path) -> Result:
     port = free_port()
-    config = work / f"{tree}.yaml"
-    config.write_text(_config(port, work / f"{tree}.db"))
+    config = work / f"{tree}-{mode}.yaml"
+    config.write_text(_config(port, work / f"{tree}-{mode}.db"))
     argv = [sys.executable, "-m", "stellwerk", "serve", "--config", str(config)]
     env = {"PYTHONPATH": str(src), KEY_ENV: "sk-stw-bench-attack-0f3c9a7e5d1b2468"}
     server = start_server(tree, argv, port=port, ready_path="/healthz", log_dir=work, env=env)
@@ -117,7 +123,7 @@ def measure(tree: str, src: Path, work: Path) -> Result:
         statuses: dict[str, str] = {}
         started = time.monotonic()
         threads = [
-            threading.Thread(target=_attack, args=(server.url, path, statuses))
+            threading.Thread(target=_attack, args=(server.url, path, mode, statuses))
             for path in ENDPOINTS
         ]
         for thread in threads:
@@ -128,7 +134,7 @@ def measure(tree: str, src: Path, work: Path) -> Result:
         peak = _status_of(Path("/proc"), pid)["VmHWM"]
     finally:
         stop_server(server)
-    return Result(tree, idle / 1024, peak / 1024, statuses, seconds)
+    return Result(tree, mode, idle / 1024, peak / 1024, statuses, seconds)
 
 
 def _checkout(revision: str, into: Path) -> Path:
@@ -148,10 +154,12 @@ def table(results: list[Result], before: str) -> list[str]:
     lines = [
         f"{len(ENDPOINTS)} clients at once, each a {BODY_MIB} MiB body without a key to one of "
         f"{', '.join(f'`{p}`' for p in ENDPOINTS)}; `server.max_body_bytes` at its default "
-        "(4 MiB). Peak: the kernel's high-water mark of the gateway's resident memory (VmHWM).",
+        "(4 MiB); the body announced with its length, or sent in chunks without one (a fresh "
+        "server each). Peak: the kernel's high-water mark of the gateway's resident memory "
+        "(VmHWM).",
         "",
-        "| code | idle RSS | peak RSS under the attack | peak - idle | took | answers |",
-        "|---|---|---|---|---|---|",
+        "| code | body | idle RSS | peak RSS under the attack | peak - idle | took | answers |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
         counts: dict[str, int] = {}
@@ -160,7 +168,7 @@ def table(results: list[Result], before: str) -> list[str]:
         answers = ", ".join(f"{n}x {s}" for s, n in sorted(counts.items()))
         name = f"before (`{before}`)" if r.tree == "before" else "after (this branch)"
         lines.append(
-            f"| {name} | {r.idle_mb:.0f} MB | {r.peak_mb:.0f} MB | "
+            f"| {name} | {r.mode} | {r.idle_mb:.0f} MB | {r.peak_mb:.0f} MB | "
             f"{r.peak_mb - r.idle_mb:.0f} MB | {r.seconds:.1f} s | {answers} |"
         )
     return lines
@@ -174,9 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="stw-body-attack-") as tmp:
         work = Path(tmp)
         try:
+            before = _checkout(args.before, work / "before")
             results = [
-                measure("before", _checkout(args.before, work / "before"), work),
-                measure("after", ROOT / "src", work),
+                measure(tree, mode, src, work)
+                for mode in MODES
+                for tree, src in (("before", before), ("after", ROOT / "src"))
             ]
         except ServerFailed as exc:
             print(exc, file=sys.stderr)
