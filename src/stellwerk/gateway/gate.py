@@ -6,8 +6,9 @@ For every request but the dashboard's (which has its own sessions), the gate
    a 401 at once, before FastAPI reads and parses the body (the model endpoints authenticate
    before they read; ``/healthz`` ignores keys; elsewhere the endpoint answers as before);
 2. holds one of the key's in-flight slots (:class:`~stellwerk.gateway.limits.InFlight`) for as
-   long as the request runs, a streamed answer to its last byte included; a key with no free
-   slot gets 429 in the API's format, before its body is read.
+   long as the request runs, a streamed answer up to its last bytes included (the slot is free
+   again just before they are sent, so a client that asks again at once finds it free); a key
+   with no free slot gets 429 in the API's format, before its body is read.
 
 The runtime (the keyring) exists once the app has started (``app.state.runtime``); before that
 the gate lets requests through to the app, which answers them as it does.
@@ -15,7 +16,7 @@ the gate lets requests through to the app, which answers them as it does.
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stellwerk.errors import AuthenticationFailed, RateLimited
 from stellwerk.gateway.auth import Principal
@@ -57,10 +58,31 @@ class Gate:
         except RateLimited as exc:
             await refuse(scope, receive, send, exc, principal)
             return
+        slot = _Slot(self.in_flight, key)
+
+        async def sending(message: Message) -> None:
+            # Free the slot before the answer's last bytes go out: a client that sends its next
+            # request the moment it has the answer must find the slot free.
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                slot.release()
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, sending)
         finally:
-            self.in_flight.release(key)
+            slot.release()
+
+
+class _Slot:
+    """One request's in-flight slot, released once."""
+
+    def __init__(self, in_flight: InFlight, key: str) -> None:
+        self.in_flight, self.key, self.held = in_flight, key, True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.in_flight.release(self.key)
 
 
 def _principal(runtime: Runtime, scope: Scope) -> Principal | None:
