@@ -102,6 +102,10 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._disarm()
         super().on_message_complete()
 
+    def _handed_over(self) -> bool:
+        """The connection is closing, or no longer this protocol's (a WebSocket upgrade)."""
+        return self.transport.is_closing() or self.transport.get_protocol() is not self
+
     def _arm(self, seconds: float, late: Callable[[], None]) -> None:
         self._disarm()
         self._timer = self.loop.call_later(seconds, late)
@@ -113,7 +117,7 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def _head_late(self) -> None:
         self._timer = None
-        if self.transport.is_closing():
+        if self._handed_over():
             return
         if self._began and (self.cycle is None or self.cycle.response_complete):
             self.transport.write(_TIMED_OUT)
@@ -124,7 +128,7 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def _body_late(self) -> None:
         self._timer = None
-        if self.transport.is_closing():
+        if self._handed_over():
             return
         log.info(
             "closed a connection from %s: its request body took over %ss", _peer(self), self.body_s
