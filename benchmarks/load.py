@@ -329,7 +329,10 @@ def _raw_config(llama_url: str, database_url: str, clients: int) -> dict[str, An
     }
     return {
         # Every client may stream at once: the per-key stream limit is not what this measures.
-        "server": {"database_url": database_url, "limits": {"max_streams_per_key": clients}},
+        "server": {
+            "database_url": database_url,
+            "limits": {"max_streams_per_key": clients, "max_in_flight_per_key": clients},
+        },
         "backends": [{"name": "llamacpp", "kind": "openai", "base_url": llama_url}],
         "models": [
             {**model, "id": "tiny-small", "upstream": "tiny-small", "capabilities": ["chat"]},

@@ -29,7 +29,7 @@ def test_fifty_clients_no_errors_and_one_record_per_request(
     database_url = f"sqlite:///{tmp_path / 'ledger.db'}"
     raw = raw_config(llama_server.base_url, database_url)
     # Every client may stream at once: the per-key stream limit is not what this test measures.
-    raw["server"]["limits"] = {"max_streams_per_key": CLIENTS}
+    raw["server"]["limits"] = {"max_streams_per_key": CLIENTS, "max_in_flight_per_key": CLIENTS}
     config = write_config(tmp_path / "stellwerk.yaml", raw)
     gateway = GatewayProcess(config, free_port(), ENVIRON, tmp_path / "gateway.log")
     gateway.start()

@@ -64,6 +64,8 @@ class HealthMonitor:
     ) -> None:
         self.backends = backends
         self.breakers = breakers
+        #: each probed backend's last probe: None if it answered, else why not (``/readyz``)
+        self.last_errors: dict[str, str | None] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._confirming: dict[str, asyncio.Task[str | None]] = {}
 
@@ -94,4 +96,4 @@ class HealthMonitor:
         backend, breaker = self.backends[name], self.breakers[name]
         while True:
             await asyncio.sleep(backend.config.breaker.probe_interval_s)
-            await probe_once(backend, breaker)
+            self.last_errors[name] = await probe_once(backend, breaker)

@@ -29,6 +29,7 @@ def serve(
     from stellwerk.cli.serve_summary import log_to_stderr, startup_summary
     from stellwerk.config import load_config
     from stellwerk.gateway import create_app
+    from stellwerk.gateway.deadlines import http_protocol
 
     try:
         cfg = load_config(config)
@@ -47,7 +48,7 @@ def serve(
         log_level=log_level,
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        http=http_protocol(cfg.server),  # httptools, with read deadlines
         timeout_graceful_shutdown=round(cfg.server.shutdown_grace_s),
         timeout_keep_alive=round(cfg.server.keep_alive_s),
     )

@@ -15,7 +15,7 @@ Classification = Literal["public", "internal", "confidential", "secret"]
 Openness = Literal["open_weights", "open_model", "open_tooling", "open_science", "closed"]
 Hosting = Literal["on_prem", "eu_cloud", "non_eu_cloud"]
 RiskTier = Literal["minimal", "limited", "high"]
-Role = Literal["user", "owner", "admin"]
+Role = Literal["user", "owner", "admin", "metrics"]
 MofClass = Literal["I", "II", "III"]
 ModelFact = Literal[
     "licence",

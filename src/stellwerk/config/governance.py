@@ -62,6 +62,7 @@ class KeyConfig(Strict):
     use_case: str | None = None
     classification: Classification | None = None
     limits: UsageLimits | None = None
+    max_in_flight: int | None = Field(default=None, ge=1)
 
     _id = field_validator("id")(check_name)
     _env = field_validator("key_env")(check_env)
@@ -86,6 +87,7 @@ class DepartmentConfig(Strict):
     classification: Classification = "internal"
     allowed_models: tuple[str, ...] | None = None
     limits: UsageLimits = UsageLimits()
+    max_in_flight: int | None = Field(default=None, ge=1)
     pilot: bool = False
 
     _name = field_validator("name")(check_name)

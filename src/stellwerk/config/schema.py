@@ -253,6 +253,8 @@ class Limits(Strict):
     max_messages: int = Field(default=1000, ge=1)
     max_tokens: int = Field(default=32768, ge=1)
     max_streams_per_key: int = Field(default=32, ge=1)
+    # requests of one key in flight at once, of every kind; a key or department may set its own
+    max_in_flight_per_key: int = Field(default=32, ge=1)
 
 
 class ServerConfig(Strict):
@@ -269,6 +271,18 @@ class ServerConfig(Strict):
     redis_url: str | None = None
     redis_password_env: str | None = None
     redis_prefix: str = Field(default="stellwerk:", min_length=1, max_length=64)
+    # A client's request head (line and headers) must arrive within header_timeout_s of its first
+    # byte (or of the connection's opening), its body within body_timeout_s of the head.
+    header_timeout_s: float = Field(default=20.0, gt=0, le=3600)
+    body_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    # a longer request line and headers get 431 (the parser holds an unfinished head in memory)
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096)
+    # /metrics and the per-backend detail of /readyz need a key of the role metrics or admin
+    ops_require_key: bool = True
+    # /docs and /redoc load Swagger UI and ReDoc from api_docs_assets_url (a CDN by default):
+    # off unless enabled; /openapi.json is always served
+    api_docs: bool = False
+    api_docs_assets_url: str = "https://cdn.jsdelivr.net/npm"
 
     _redis_env = field_validator("redis_password_env")(check_env)
 

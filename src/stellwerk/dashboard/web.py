@@ -27,7 +27,8 @@ from stellwerk.dashboard.formats import Formatter
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Labels, Language, choose, labels
 from stellwerk.dashboard.printable import printable
 from stellwerk.dashboard.session import SessionCodec
-from stellwerk.errors import AuthenticationFailed, InvalidRequest, RequestError
+from stellwerk.errors import AuthenticationFailed, InvalidRequest, PayloadTooLarge, RequestError
+from stellwerk.gateway.body import read_body
 
 log = logging.getLogger("stellwerk.dashboard")
 
@@ -142,10 +143,12 @@ def set_cookie(response: Response, request: Request, name: str, value: str, max_
 
 
 async def read_form(request: Request) -> dict[str, str]:
-    """A url-encoded form body (the only kind the dashboard's forms send)."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise InvalidRequest(f"the form is larger than {MAX_FORM_BYTES} bytes")
+    """A url-encoded form body (the only kind the dashboard's forms send), read no further than
+    ``MAX_FORM_BYTES``: 413 on the dashboard's error page past it."""
+    try:
+        body = await read_body(request, MAX_FORM_BYTES)
+    except PayloadTooLarge as exc:
+        raise PayloadTooLarge(f"the form is larger than {MAX_FORM_BYTES} bytes") from exc
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError as exc:

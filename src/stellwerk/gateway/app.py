@@ -35,7 +35,10 @@ from stellwerk.gateway import (
 )
 from stellwerk.gateway.access_log import AccessLog
 from stellwerk.gateway.answer_lengths import AnswerLengths
+from stellwerk.gateway.body_limit import BodyLimit
 from stellwerk.gateway.direct import DirectLane
+from stellwerk.gateway.gate import Gate
+from stellwerk.gateway.limits import InFlight
 from stellwerk.gateway.responses_schema import ResponseRequest
 from stellwerk.gateway.runtime import Secrets, build_runtime
 from stellwerk.governance.service import Governance, build_counters, redis_password
@@ -98,6 +101,9 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         # Stellwerk exports its own Prometheus metrics; FastAPI's OpenTelemetry hook would look
         # up the global providers (and read the environment) on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # FastAPI's own /docs and /redoc load their scripts from a CDN: see openapi.install_pages
+        docs_url=None,
+        redoc_url=None,
     )
     # The chat endpoints skip FastAPI's routing and dependencies; CORS, added after, wraps them.
     app.add_middleware(
@@ -110,6 +116,10 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
             ("POST", "/api/generate"): ollama_api.generate,
         },
     )
+    # Before anything reads a body: the key's in-flight share (and auth first on /admin), and,
+    # around everything, the body limit. CORS, added after, wraps their answers too.
+    app.add_middleware(Gate, in_flight=InFlight.of(config))
+    app.add_middleware(BodyLimit, max_bytes=config.server.max_body_bytes)
     if config.server.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -134,6 +144,8 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
             completions_api.CompletionRequest,
             ollama_manage.ManageRequest,
         ),
+        ops_keyed=config.server.ops_require_key,
     )
+    openapi.install_pages(app, config.server)
     app.add_middleware(AccessLog)  # added last: the outermost, it sees every answer
     return app

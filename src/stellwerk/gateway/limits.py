@@ -1,11 +1,13 @@
-"""Per-request limits: messages, max_tokens, concurrent streams per key (per process)."""
+"""Per-request limits: messages, max_tokens, concurrent streams and requests in flight per key
+(per process)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 
 from stellwerk.backends.types import ChatRequest
-from stellwerk.config.schema import Limits
+from stellwerk.config.schema import Limits, StellwerkConfig
 from stellwerk.errors import InvalidRequest, RateLimited
 
 
@@ -44,6 +46,55 @@ class StreamSlots:
 
     def acquire(self, key_id: str) -> None:
         self.check(key_id)
+        self.open[key_id] += 1
+
+    def release(self, key_id: str) -> None:
+        self.open[key_id] -= 1
+        if self.open[key_id] <= 0:
+            del self.open[key_id]
+
+
+class InFlight:
+    """Requests of each key in flight at once, of every kind (per process): a key at its limit
+    gets 429 until one of them ends, so that one key cannot take every slot of a model server.
+
+    A key's limit is its own ``max_in_flight``, else its department's, else
+    ``server.limits.max_in_flight_per_key``.
+    """
+
+    def __init__(
+        self, default: int, per_key: Mapping[str, int], per_department: Mapping[str, int]
+    ) -> None:
+        self.default = default
+        self.per_key = dict(per_key)
+        self.per_department = dict(per_department)
+        self.open: Counter[str] = Counter()
+
+    @classmethod
+    def of(cls, config: StellwerkConfig) -> InFlight:
+        return cls(
+            config.server.limits.max_in_flight_per_key,
+            {
+                k.id: k.max_in_flight
+                for d in config.departments
+                for k in d.keys
+                if k.max_in_flight is not None
+            },
+            {d.name: d.max_in_flight for d in config.departments if d.max_in_flight is not None},
+        )
+
+    def limit_of(self, key_id: str, department: str) -> int:
+        return self.per_key.get(key_id) or self.per_department.get(department) or self.default
+
+    def acquire(self, key_id: str, department: str) -> None:
+        limit = self.limit_of(key_id, department)
+        if self.open[key_id] >= limit:
+            raise RateLimited(
+                f"too many requests in flight for key {key_id!r} (limit {limit}); "
+                "retry when one of them has ended",
+                retry_after_s=1,
+                code="too_many_in_flight",
+            )
         self.open[key_id] += 1
 
     def release(self, key_id: str) -> None:

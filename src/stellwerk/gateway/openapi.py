@@ -15,9 +15,12 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
+from starlette.responses import HTMLResponse
 
+from stellwerk.config.schema import ServerConfig
 from stellwerk.gateway.ollama_wire import (
     OllamaChatRequest,
     OllamaEmbedRequest,
@@ -157,9 +160,25 @@ def _admin_operations(schema: dict[str, Any]) -> None:
                 responses.setdefault(str(code), response)
 
 
-def install(app: FastAPI, bodies: Iterable[type[BaseModel]] = ()) -> None:
+def _open_operations(schema: dict[str, Any]) -> None:
+    """``/metrics`` and ``/readyz`` when ``server.ops_require_key`` is false: no key asked."""
+    for path in OPS_PATHS:
+        for operation in schema["paths"].get(path, {}).values():
+            operation.pop("security", None)
+            for code in ("401", "403"):
+                operation["responses"].pop(code, None)
+
+
+#: The operations endpoints a ``metrics`` or ``admin`` key may be asked for (``gateway.ops``).
+OPS_PATHS = ("/metrics", "/readyz")
+
+
+def install(
+    app: FastAPI, bodies: Iterable[type[BaseModel]] = (), *, ops_keyed: bool = True
+) -> None:
     """Serve the completed schema; built once, on first use. ``bodies``: the request bodies
-    of route modules that import this one (documented with ``BODY_MODELS``)."""
+    of route modules that import this one (documented with ``BODY_MODELS``); ``ops_keyed``:
+    whether ``/metrics`` and ``/readyz``'s detail ask for a key (``server.ops_require_key``)."""
     documented = (*BODY_MODELS, *bodies)
 
     def openapi() -> dict[str, Any]:
@@ -182,7 +201,43 @@ def install(app: FastAPI, bodies: Iterable[type[BaseModel]] = ()) -> None:
                 }
             }
             _admin_operations(schema)
+            if not ops_keyed:
+                _open_operations(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+#: No favicon request to anyone (FastAPI's default icon is on its own website).
+_NO_FAVICON = "data:,"
+
+
+def install_pages(app: FastAPI, server: ServerConfig) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` (ReDoc) over ``/openapi.json``, only with
+    ``server.api_docs``: their scripts and styles load from ``server.api_docs_assets_url`` (a
+    public CDN unless the operator serves the ``swagger-ui-dist`` and ``redoc`` packages from
+    their own server), and an operator's browser should contact no third party unasked."""
+    if not server.api_docs:
+        return
+    base = server.api_docs_assets_url.rstrip("/")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url=f"{base}/swagger-ui-dist@5/swagger-ui-bundle.js",
+            swagger_css_url=f"{base}/swagger-ui-dist@5/swagger-ui.css",
+            swagger_favicon_url=_NO_FAVICON,
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - API",
+            redoc_js_url=f"{base}/redoc@2/bundles/redoc.standalone.js",
+            redoc_favicon_url=_NO_FAVICON,
+            with_google_fonts=False,
+        )

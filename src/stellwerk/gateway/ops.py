@@ -1,19 +1,29 @@
-"""Operations: ``/healthz`` (process up), ``/readyz`` (backends reachable), ``/metrics``."""
+"""Operations: ``/healthz`` (process up), ``/readyz`` (backends ready), ``/metrics``.
+
+``/readyz`` reports what the background health probes (``backends.health``) last found and the
+state of each backend's circuit breaker; it probes nothing itself, so calling it costs the
+backends nothing. With ``server.ops_require_key`` (the default) ``/metrics`` and the per-backend
+detail of ``/readyz`` need a key of the role ``metrics`` or ``admin``: they name departments and
+backends. ``/readyz`` without a key still answers 200 or 503 (for load balancers and probes);
+``/healthz`` is always open.
+"""
 
 from __future__ import annotations
 
-import asyncio
-
-import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import PlainTextResponse, Response
 
-from stellwerk.backends.health import probe_once
+from stellwerk.errors import PermissionDenied
+from stellwerk.gateway import openapi
 from stellwerk.gateway.deps import RuntimeDep
-from stellwerk.gateway.response_schema import Health, Readiness
+from stellwerk.gateway.response_schema import BackendReadiness, Health, Readiness
+from stellwerk.gateway.runtime import Runtime
 
 router = APIRouter(tags=["Operations"])
+
+#: The roles whose keys may read ``/metrics`` and ``/readyz``'s detail.
+OPS_ROLES = ("metrics", "admin")
 
 
 @router.get("/healthz", response_model=Health)
@@ -25,30 +35,64 @@ async def healthz() -> Response:
 @router.get(
     "/readyz",
     response_model=Readiness,
-    responses={503: {"description": "A backend does not answer.", "model": Readiness}},
+    responses={
+        503: {"description": "A backend does not answer.", "model": Readiness},
+        **openapi.errors("openai", (401, 403)),
+    },
+    openapi_extra={"security": [{}, {"bearer": []}]},
 )
-async def readyz(runtime: RuntimeDep) -> Response:
-    """Probe every backend; 200 if all answer, 503 naming the ones that do not."""
-
-    async def probe(name: str) -> tuple[str, str | None]:
-        error = await probe_once(runtime.backends[name], runtime.breakers[name])
-        runtime.metrics.backend_up.labels(name).set(0 if error else 1)
-        return name, error
-
-    results = await asyncio.gather(*(probe(name) for name in runtime.backends))
+async def readyz(request: Request, runtime: RuntimeDep) -> Response:
+    """200 if every backend answered its last health probe and its circuit is not open, else
+    503; the per-backend detail for a ``metrics`` or ``admin`` key (or for anyone, with
+    ``server.ops_require_key: false``)."""
+    errors = runtime.health.last_errors
     backends = {
-        name: {"ready": error is None, "error": error, "circuit": runtime.breakers[name].state}
-        for name, error in results
+        name: BackendReadiness(
+            ready=errors.get(name) is None and breaker.state != "open",
+            error=errors.get(name),
+            circuit=breaker.state,
+        )
+        for name, breaker in runtime.breakers.items()
     }
-    ready = all(error is None for _, error in results)
+    ready = all(b.ready for b in backends.values())
+    detailed = _may_read(runtime, request, optional=True)
+    answer = Readiness(
+        status="ready" if ready else "not_ready", backends=backends if detailed else None
+    )
     return Response(
-        orjson.dumps({"status": "ready" if ready else "not_ready", "backends": backends}),
+        answer.model_dump_json(exclude_none=not detailed),
         status_code=200 if ready else 503,
         media_type="application/json",
     )
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-async def metrics(runtime: RuntimeDep) -> Response:
-    """Prometheus metrics: requests, latency, tokens by model and department, upstream errors."""
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses=openapi.errors("openai", (401, 403)),
+    openapi_extra={"security": [{"bearer": []}]},
+)
+async def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    """Prometheus metrics: requests, latency, tokens by model and department, upstream errors
+    (a ``metrics`` or ``admin`` key, unless ``server.ops_require_key`` is false)."""
+    _may_read(runtime, request, optional=False)
+    for name, error in runtime.health.last_errors.items():
+        runtime.metrics.backend_up.labels(name).set(0 if error else 1)
     return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _may_read(runtime: Runtime, request: Request, *, optional: bool) -> bool:
+    """Whether the caller may read the operations detail; 401/403 for a key that may not (and
+    for no key unless ``optional``)."""
+    if not runtime.config.server.ops_require_key:
+        return True
+    if optional and "authorization" not in request.headers:
+        return False
+    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    if principal.role not in OPS_ROLES:
+        raise PermissionDenied(
+            f"key {principal.key_id!r} has the role {principal.role!r}; this needs a key with"
+            f" the role {' or '.join(repr(r) for r in OPS_ROLES)}",
+            code="not_ops",
+        )
+    return True

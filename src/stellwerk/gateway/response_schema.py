@@ -159,7 +159,8 @@ class BackendReadiness(BaseModel):
 
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
-    backends: dict[str, BackendReadiness]
+    # only for a metrics or admin key (or with server.ops_require_key: false)
+    backends: dict[str, BackendReadiness] | None = None
 
 
 class ResponseUsage(BaseModel):

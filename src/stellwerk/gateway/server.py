@@ -11,7 +11,9 @@ from typing import Literal
 import uvicorn
 from fastapi import FastAPI
 
+from stellwerk.config.schema import ServerConfig
 from stellwerk.errors import StellwerkError
+from stellwerk.gateway.deadlines import http_protocol
 
 
 @contextmanager
@@ -22,15 +24,24 @@ def serve_in_thread(
     port: int = 0,
     startup_timeout_s: float = 60,
     loop: Literal["auto", "asyncio", "uvloop"] = "auto",
+    settings: ServerConfig | None = None,
 ) -> Iterator[str]:
     """Serve ``app`` until the block ends (the lifespan's shutdown runs); yields the base URL.
 
     ``port=0`` lets the kernel pick a free port. ``loop="asyncio"`` makes every connection go
     through Python's ``socket`` module (uvloop connects in C), so audit hooks see them.
+    ``settings``: the ``server:`` section whose read deadlines apply (default: the defaults).
     """
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", loop=loop)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        loop=loop,
+        http=http_protocol(settings or ServerConfig()),
     )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="stellwerk-gateway", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout_s

@@ -1,0 +1,114 @@
+"""Every request body is bounded while it is read, before anything authenticates or parses it.
+
+``BodyLimit`` wraps the whole app (its routes, FastAPI's body parsing, the direct lane):
+
+1. a request whose ``content-length`` is over the limit is answered 413 before the app sees it;
+2. a body without a length (chunked) is counted as its chunks arrive; the chunk that passes the
+   limit ends it: the middleware answers 413 itself (unless the app has begun its answer), the
+   app's read of that chunk raises ``PayloadTooLarge`` (so a handler accounts the request as it
+   does its own 413s), later reads get ``http.disconnect``, and whatever the app sends is dropped;
+3. a client that hangs up in the middle of its body (or is cut off by the read deadline, see
+   :mod:`stellwerk.gateway.deadlines`) ends its request quietly: there is no one to answer.
+
+So no request holds more than the limit in memory, whichever endpoint it is sent to and whether
+or not it carries a key. The 413 is in the API's own format (:mod:`stellwerk.gateway.refusal`)
+and says ``connection: close``: the rest of an oversized body is never read. Endpoints may bound
+their bodies tighter on their own (the dashboard's forms: ``dashboard.web.MAX_FORM_BYTES``).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from stellwerk.errors import AuthenticationFailed, PayloadTooLarge
+from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.refusal import refuse, response_for
+from stellwerk.gateway.runtime import Runtime
+
+
+class BodyLimit:
+    """ASGI middleware: no request body over ``max_bytes`` is read."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _declared_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            too_large = PayloadTooLarge(
+                f"request body of {declared} bytes is over the limit of {self.max_bytes}"
+            )
+            await refuse(scope, receive, send, too_large, _principal(scope))
+            return
+        guard = _Guard(scope, receive, send, self.max_bytes)
+        try:
+            await self.app(scope, guard.receive, guard.send)
+        except ClientDisconnect:
+            if not (guard.cut or guard.hung_up):
+                raise
+        except Exception:
+            if not guard.cut:
+                raise
+
+
+class _Guard:
+    """One request's ``receive`` and ``send``, counting the body as it comes."""
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        self.scope, self._receive, self._send, self.limit = scope, receive, send, limit
+        self.size = 0
+        self.started = False  # the app began its answer
+        self.cut = False  # the body passed the limit
+        self.answered = False  # ... and the 413 went out in place of the app's answer
+        self.hung_up = False  # the client went away
+
+    async def receive(self) -> Message:
+        if self.cut:
+            return {"type": "http.disconnect"}
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            self.hung_up = True
+        elif message["type"] == "http.request":
+            self.size += len(message.get("body", b""))
+            if self.size > self.limit:
+                self.cut = True
+                too_large = PayloadTooLarge(f"request body is over the limit of {self.limit} bytes")
+                if not self.started:
+                    self.answered = True
+                    await response_for(self.scope, too_large)(self.scope, self._receive, self._send)
+                raise too_large
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self.answered:
+            return  # the 413 is the answer
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            text = value.decode("latin-1").strip()
+            return int(text) if text.isdigit() else None
+    return None
+
+
+def _principal(scope: Scope) -> Principal | None:
+    """Whose request it is, for its usage record only (nothing is refused for a bad key here)."""
+    runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+    if runtime is None:
+        return None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            try:
+                return runtime.keyring.authenticate(value.decode("latin-1"))
+            except AuthenticationFailed:
+                return None
+    return None

@@ -1,0 +1,95 @@
+"""The gate: a request's key is settled from its headers, before anything reads its body.
+
+For every request but the dashboard's (which has its own sessions), the gate
+
+1. authenticates a presented key (``Authorization``); on ``/admin`` a missing or unknown key is
+   a 401 at once, before FastAPI reads and parses the body (the model endpoints authenticate
+   before they read; ``/healthz`` ignores keys; elsewhere the endpoint answers as before);
+2. holds one of the key's in-flight slots (:class:`~stellwerk.gateway.limits.InFlight`) for as
+   long as the request runs, a streamed answer up to its last bytes included (the slot is free
+   again just before they are sent, so a client that asks again at once finds it free); a key
+   with no free slot gets 429 in the API's format, before its body is read.
+
+The runtime (the keyring) exists once the app has started (``app.state.runtime``); before that
+the gate lets requests through to the app, which answers them as it does.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from stellwerk.errors import AuthenticationFailed, RateLimited
+from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.limits import InFlight
+from stellwerk.gateway.refusal import DASHBOARD, refuse
+from stellwerk.gateway.runtime import Runtime
+
+ADMIN = "/admin/"
+
+
+class Gate:
+    """ASGI middleware: authentication first on ``/admin``, in-flight slots for every key."""
+
+    def __init__(self, app: ASGIApp, in_flight: InFlight) -> None:
+        self.app = app
+        self.in_flight = in_flight
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        runtime: Runtime | None = None
+        if scope["type"] == "http" and not path.startswith(DASHBOARD):
+            runtime = getattr(scope["app"].state, "runtime", None)
+        if runtime is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            principal = _principal(runtime, scope)
+        except AuthenticationFailed as exc:
+            if path.startswith(ADMIN):
+                await refuse(scope, receive, send, exc)
+                return
+            principal = None
+        if principal is None:
+            await self.app(scope, receive, send)
+            return
+        key = principal.key_id
+        try:
+            self.in_flight.acquire(key, principal.department)
+        except RateLimited as exc:
+            await refuse(scope, receive, send, exc, principal)
+            return
+        slot = _Slot(self.in_flight, key)
+
+        async def sending(message: Message) -> None:
+            # Free the slot before the answer's last bytes go out: a client that sends its next
+            # request the moment it has the answer must find the slot free.
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                slot.release()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            slot.release()
+
+
+class _Slot:
+    """One request's in-flight slot, released once."""
+
+    def __init__(self, in_flight: InFlight, key: str) -> None:
+        self.in_flight, self.key, self.held = in_flight, key, True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.in_flight.release(self.key)
+
+
+def _principal(runtime: Runtime, scope: Scope) -> Principal | None:
+    """The key's principal; ``None`` without a key (401 on ``/admin``)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return runtime.keyring.authenticate(value.decode("latin-1"))
+    if scope["path"].startswith(ADMIN):
+        raise AuthenticationFailed("no API key: send 'Authorization: Bearer <key>'")
+    return None

@@ -1,0 +1,80 @@
+"""Answering a request before the app has read it: an error in the API's own format, and
+``connection: close`` when a body may still be on its way (its rest is not worth reading).
+
+The gate and the body limit answer here, from the ASGI scope, in front of FastAPI: the OpenAI
+envelope on ``/v1`` and ``/admin``, Ollama's ``{"error": ...}`` on ``/api`` (both through
+:func:`stellwerk.gateway.errors.render`), a short HTML page on ``/dashboard``. A refused request
+to an endpoint that records every request (chat, responses, completions, generate,
+embeddings) still leaves its one usage record, as its handler would have written it.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from stellwerk.errors import RequestError
+from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.calls import Call
+from stellwerk.gateway.chat import new_request_id
+from stellwerk.gateway.errors import render
+from stellwerk.gateway.runtime import Runtime
+
+DASHBOARD = "/dashboard"
+
+#: The endpoints whose handlers write a usage record for every request, refused ones included.
+RECORDED = {
+    ("POST", "/v1/chat/completions"): ("openai", "chat"),
+    ("POST", "/v1/embeddings"): ("openai", "embeddings"),
+    ("POST", "/v1/responses"): ("openai", "responses"),
+    ("POST", "/v1/completions"): ("openai", "completions"),
+    ("POST", "/api/chat"): ("ollama", "chat"),
+    ("POST", "/api/generate"): ("ollama", "generate"),
+    ("POST", "/api/embed"): ("ollama", "embeddings"),
+}
+
+
+def may_have_body(scope: Scope) -> bool:
+    """The request announced a body (a length above zero, or chunks)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value.strip() not in (b"", b"0")
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
+def response_for(scope: Scope, exc: RequestError) -> Response:
+    request = Request(scope)
+    path: str = scope["path"]
+    if path == DASHBOARD or path.startswith(DASHBOARD + "/"):
+        page = f"<!doctype html><title>{exc.status_code}</title><p>{escape(exc.message)}</p>"
+        response: Response = HTMLResponse(page, status_code=exc.status_code)
+    else:
+        response = render(request, exc)
+    if may_have_body(scope):
+        response.headers["connection"] = "close"
+    return response
+
+
+async def refuse(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    exc: RequestError,
+    principal: Principal | None = None,
+) -> None:
+    """Send ``exc`` as the whole answer to the request of ``scope`` (of ``principal``, when
+    known), and write its usage record if its endpoint records every request."""
+    await response_for(scope, exc)(scope, receive, send)
+    runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+    where = RECORDED.get((scope["method"], scope["path"]))
+    if runtime is None or where is None:
+        return
+    api, endpoint = where
+    call = Call(new_request_id(), api, endpoint, "", stream=False, principal=principal)
+    call.status, call.error_kind = exc.status_code, exc.code
+    await runtime.record(call)
