@@ -72,6 +72,8 @@ def test_overview_shows_budgets_limits_refusals_and_fair_savings(
     log_in(page, dashboard)
 
     budgets = text(page, "#w-budgets")
+    # the month's total is the departments' sum: 0.000161 + 2 x 0.000160 = 0.000481
+    assert "€0.00048" in text(page, "p.total")
     # research spent 0.000161 of 0.0005 (a budget that read "0.00" before; the charge is exact,
     # rounded up to the micro-unit once), 1 request/minute
     assert re.search(r"research\s+€0\.00016\s+€0\.0005\s+32\.2 %\s+1\s+unlimited\s+1", budgets)

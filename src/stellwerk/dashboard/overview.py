@@ -119,7 +119,7 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
                 "fallbacks",
                 "prompt_tokens",
                 "completion_tokens",
-                "cost",
+                "cost_micro",
                 "energy_wh",
                 "latency_ms_sum",
                 "refused",
