@@ -93,10 +93,13 @@ def holdout_evaluation(
     adapt_settings: AdaptSettings | None = None,
     unadapted: QualityModel | None = None,
     in_distribution: bool = True,
+    max_judged: int | None = None,
     progress: Progress = quiet,
 ) -> HoldoutOutcome:
     """Judge the unadapted, the adapted and the in-distribution router on the held-out task
-    (module docstring). ``unadapted``: a router already trained without the task (to reuse)."""
+    (module docstring). ``unadapted``: a router already trained without the task (to reuse);
+    ``max_judged``: judge on at most this many rows, the first in the seeded order (to bound a
+    benchmark's time)."""
     from stellwerk.routing.workflow import knn_baseline, predict_table
 
     settings = settings or TrainSettings()
@@ -112,7 +115,8 @@ def holdout_evaluation(
     shown = {prompt_digest(data.prompts[i]) for i in traffic}
     shown |= {prompt_digest(data.prompts[i]) for i in np.flatnonzero(base_train)}
     judged = np.zeros(len(data), dtype=np.bool_)
-    judged[[i for i in order[adapt_n:] if prompt_digest(data.prompts[i]) not in shown]] = True
+    new = [i for i in order[adapt_n:] if prompt_digest(data.prompts[i]) not in shown]
+    judged[new[:max_judged]] = True
     if judged.sum() < MIN_JUDGED:
         raise TrainingDataError(
             f"--holdout-task {task!r} has {len(rows)} rows; --adapt {adapt_n} leaves"
