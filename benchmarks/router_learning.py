@@ -33,7 +33,9 @@ SETS = {
 }
 
 
-def run(data_dir: Path, only: set[str] | None, out: Path) -> dict[str, Any]:
+def run(
+    data_dir: Path, only: set[str] | None, out: Path, sets: list[str] | None = None
+) -> dict[str, Any]:
     from stellwerk.errors import TrainingDataError
     from stellwerk.routing.data import load_model_facts, load_outcomes
     from stellwerk.routing.holdout import _split, holdout_evaluation, task_mask
@@ -42,6 +44,8 @@ def run(data_dir: Path, only: set[str] | None, out: Path) -> dict[str, Any]:
     bench = TrainSettings(l2_grid=(1e-4,), k_grid=(20, 80, 160), folds=2, max_iter=40)
     result: dict[str, Any] = {"settings": "BENCH", "ns": list(NS), "sets": {}}
     for name, (file, resplit, models) in SETS.items():
+        if sets and name not in sets:
+            continue
         data = load_outcomes(data_dir / file, resplit=resplit)
         facts_file = data_dir / models if models else REPO / "benchmarks/routellm-models.json"
         facts = load_model_facts(facts_file)
@@ -126,6 +130,31 @@ def _means(points: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def table(result: dict[str, Any]) -> str:
+    """The Markdown table BENCHMARKS.md records: gap closed per held-out task and N, adapted
+    (unadapted, on the same judged rows)."""
+    head = "| set | held-out task | rows | AUC | " + " | ".join(f"N={n}" for n in NS)
+    lines = [head + " | in-dist. (N=200) |", "|---" * (len(NS) + 5) + "|"]
+    for name, rows in result["sets"].items():
+        for task, row in rows.items():
+            cells = []
+            for n in NS:
+                point = row["curve"].get(str(n), {})
+                cells.append(
+                    f"{point['adapted']:+.2f} ({point['unadapted']:+.2f})"
+                    if "adapted" in point
+                    else ""
+                )
+            ind = row["curve"].get("200", {}).get("in_distribution")
+            auc = row.get("familiarity_auc")
+            lines.append(
+                f"| {name} | {task} | {row['rows']} | {'' if auc is None else f'{auc:.2f}'} | "
+                + " | ".join(cells)
+                + f" | {'' if ind is None else f'{ind:+.2f}'} |"
+            )
+    return "\n".join(lines)
+
+
 def plot(result: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -162,6 +191,7 @@ def main() -> None:
     parser.add_argument(
         "--plot", type=Path, default=REPO / "benchmarks/results/router-learning.png"
     )
+    parser.add_argument("--sets", help="only these data sets (comma-separated)")
     parser.add_argument("--plot-only", action="store_true", help="redraw from --out")
     args = parser.parse_args()
     if args.plot_only:
@@ -169,8 +199,10 @@ def main() -> None:
         result["summary"] = summary(result)
     else:
         only = set(args.tasks.split(",")) if args.tasks else None
-        result = run(args.data_dir, only, args.out)
+        sets = args.sets.split(",") if args.sets else None
+        result = run(args.data_dir, only, args.out, sets)
     plot(result, args.plot)
+    print(table(result))
     print(json.dumps(result["summary"], indent=1))
 
 
