@@ -100,16 +100,24 @@ def run(
 
 
 def summary(result: dict[str, Any]) -> dict[str, Any]:
-    """Per set and overall: mean gaps at N = 200, mean AUC, and the worst adapted-unadapted."""
+    """Per set and overall: mean gaps at N = 200 (tasks with an N = 200 point), the worst
+    adapted-minus-unadapted there, and the mean familiarity AUC (every task)."""
     out: dict[str, Any] = {}
     every: list[dict[str, Any]] = []
+    aucs: list[float] = []
     for name, rows in result["sets"].items():
-        points = [r["curve"]["200"] | {"auc": r.get("familiarity_auc")} for r in rows.values()]
+        points = [r["curve"].get("200", {}) for r in rows.values()]
         points = [p for p in points if "adapted" in p]
         every += points
-        out[name] = _means(points)
-    out["all"] = _means(every)
+        found = [r["familiarity_auc"] for r in rows.values() if r.get("familiarity_auc")]
+        aucs += found
+        out[name] = _means(points) | {"familiarity_auc": _mean(found), "auc_tasks": len(found)}
+    out["all"] = _means(every) | {"familiarity_auc": _mean(aucs), "auc_tasks": len(aucs)}
     return out
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 4) if values else float("nan")
 
 
 def _means(points: list[dict[str, Any]]) -> dict[str, Any]:
@@ -164,6 +172,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     sets = result["sets"]
     fig, axes = plt.subplots(1, len(sets), figsize=(6.5 * len(sets), 4.8), squeeze=False)
     for ax, (name, rows) in zip(axes[0], sets.items(), strict=True):
+        ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
         for task, row in rows.items():
             ns = [int(n) for n, p in row["curve"].items() if "adapted" in p]
             gaps = [row["curve"][str(n)]["adapted"] for n in ns]
