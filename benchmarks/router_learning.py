@@ -134,7 +134,8 @@ def _means(points: list[dict[str, Any]]) -> dict[str, Any]:
         "unadapted_200": mean("unadapted"),
         "in_distribution_200": mean("in_distribution"),
         "adapted_minus_unadapted_min": round(min(p["adapted"] - p["unadapted"] for p in points), 4),
-        "familiarity_auc": mean("auc"),
+        "in_distribution_minus_adapted": round(mean("in_distribution") - mean("adapted"), 4),
+        "worse_than_unadapted": sum(p["adapted"] < p["unadapted"] for p in points),
     }
 
 
