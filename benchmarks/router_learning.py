@@ -207,6 +207,7 @@ def main() -> None:
     if args.plot_only:
         result = json.loads(args.out.read_text())
         result["summary"] = summary(result)
+        args.out.write_text(json.dumps(result, indent=1) + "\n")
     else:
         only = set(args.tasks.split(",")) if args.tasks else None
         sets = args.sets.split(",") if args.sets else None
