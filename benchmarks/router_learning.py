@@ -38,7 +38,7 @@ def run(
 ) -> dict[str, Any]:
     from stellwerk.errors import TrainingDataError
     from stellwerk.routing.data import load_model_facts, load_outcomes
-    from stellwerk.routing.holdout import _split, holdout_evaluation, task_mask
+    from stellwerk.routing.holdout import as_split, holdout_evaluation, task_mask
     from stellwerk.routing.train import TrainSettings, train_quality_model
 
     bench = TrainSettings(l2_grid=(1e-4,), k_grid=(20, 80, 160), folds=2, max_iter=40)
@@ -57,7 +57,7 @@ def run(
                 continue
             t0 = time.time()
             held = task_mask(data, task)
-            base, _ = train_quality_model(_split(data, ~held & ~data.is_test), facts, bench)
+            base, _ = train_quality_model(as_split(data, ~held & ~data.is_test), facts, bench)
             row: dict[str, Any] = {"rows": int(held.sum()), "curve": {}}
             for n in NS:
                 try:

@@ -127,7 +127,9 @@ def holdout_evaluation(
 
     chosen = None
     if unadapted is None:
-        unadapted, chosen = train_quality_model(_split(data, base_train), facts, settings, progress)
+        unadapted, chosen = train_quality_model(
+            as_split(data, base_train), facts, settings, progress
+        )
     records = [
         GradedRecord.of(
             unadapted,
@@ -147,9 +149,9 @@ def holdout_evaluation(
         if (in_train == base_train).all():
             in_model = unadapted  # the same rows: the same router
         else:
-            in_model, _ = train_quality_model(_split(data, in_train), facts, settings, progress)
+            in_model, _ = train_quality_model(as_split(data, in_train), facts, settings, progress)
         predictions["stellwerk:in-distribution"] = predict_table(in_model, test, facts, progress)
-    predictions["knn"] = knn_baseline(_split(data, base_train, judged), settings.bits)
+    predictions["knn"] = knn_baseline(as_split(data, base_train, judged), settings.bits)
     evaluation = evaluate(test.models, test.scores, costs, predictions)
 
     others = data.subset(~held & data.is_test).prompts
@@ -176,7 +178,7 @@ def holdout_evaluation(
     )
 
 
-def _split(data: OutcomeData, train: Mask, test: Mask | None = None) -> OutcomeData:
+def as_split(data: OutcomeData, train: Mask, test: Mask | None = None) -> OutcomeData:
     """The rows of ``train`` (as the train split) and of ``test`` (as the test split)."""
     keep = train if test is None else train | test
     sub = data.subset(keep)
