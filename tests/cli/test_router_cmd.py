@@ -204,3 +204,35 @@ def test_route_places_a_model_beside_the_trained_sizes_of_its_family(tmp_path: P
     quality = {s["model"]: s["quality"] for s in json.loads(result.stdout)["scores"]}
     assert quality["chatqa-big"] == quality["house-model"] < quality["tiny-small"]
     assert quality["tiny-large"] > quality["tiny-medium"] > quality["house-model"]
+
+
+@pytest.mark.slow
+def test_eval_holdout_task_adapts_and_reports_beside_the_unadapted(open9_slice: Path) -> None:
+    args = ["router", "eval", "--data", str(open9_slice), "--holdout-task", "mbpp", "--json"]
+    result = runner.invoke(build_app(), [*args, "--adapt", "20", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    routers = report["routers"]
+    for name in ("stellwerk", "stellwerk:unadapted", "stellwerk:in-distribution", "knn"):
+        assert "gap_closed" in routers[name]
+    held = report["holdout_task"]
+    assert held["traffic_rows"] == 20 and held["judged_rows"] >= 10
+    assert held["adaptation"]["records"] == 20
+    assert 0.5 < report["familiarity_auc"] <= 1.0  # code prompts stand out from the rest
+    assert set(held["unfamiliar_share"]) >= {"held_out_unadapted", "other_tasks_unadapted"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--holdout-task", "no-such-task"], "not a task of the data"),
+        (["--adapt", "5"], "--adapt needs --holdout-task"),
+        (["--holdout-task", "mbpp", "--adapt", "100000"], "new prompts to judge"),
+    ],
+)
+def test_eval_holdout_task_refuses_bad_flags(
+    open9_slice: Path, extra: list[str], message: str
+) -> None:
+    result = runner.invoke(build_app(), ["router", "eval", "--data", str(open9_slice), *extra])
+    assert result.exit_code == 1
+    assert message in result.output

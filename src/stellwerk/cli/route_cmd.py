@@ -288,6 +288,8 @@ def _as_json(verdict: Verdict) -> dict[str, Any]:
             "ranking": list(decision.ranking),
             "reason": decision.reason,
             "router": decision.router,
+            "familiarity": decision.familiarity,
+            "unfamiliar": decision.unfamiliar,
             "scores": [
                 {
                     "model": s.model_id,

@@ -134,6 +134,23 @@ def eval_cmd(
         str | None,
         typer.Option("--holdout-model", help="Train without this model; place it from facts."),
     ] = None,
+    holdout_task: Annotated[
+        str | None,
+        typer.Option(
+            "--holdout-task",
+            help="Train without this task (or its subtasks NAME_...) and judge on its rows only.",
+        ),
+    ] = None,
+    adapt_n: Annotated[
+        int,
+        typer.Option(
+            "--adapt",
+            min=0,
+            help="With --holdout-task: adapt on N of the judged rows as graded traffic (seeded)"
+            " and judge on the rest.",
+        ),
+    ] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the --adapt draw.")] = 0,
     models: ModelsOpt = None,
     resplit: ResplitOpt = None,
     no_memory: NoMemoryOpt = False,
@@ -142,12 +159,33 @@ def eval_cmd(
     embed_api: EmbedApiOpt = "openai",
 ) -> None:
     """Judge Stellwerk's router against every single model, kNN and the oracle on the test split."""
+    from stellwerk.errors import TrainingDataError
     from stellwerk.routing.artifact import load_artifact
     from stellwerk.routing.train import TrainSettings
     from stellwerk.routing.workflow import fit_and_evaluate
 
     with _errors():
+        if holdout_task is None and adapt_n:
+            raise TrainingDataError("--adapt needs --holdout-task (the task to adapt to)")
+        if holdout_task is not None and (router is not None or holdout_model is not None):
+            raise TrainingDataError(
+                "--holdout-task trains its own routers: it goes with neither --router nor"
+                " --holdout-model"
+            )
         outcomes, facts = _load(data, models, resplit)
+        if holdout_task is not None:
+            _eval_holdout_task(
+                outcomes,
+                facts,
+                holdout_task,
+                adapt_n=adapt_n,
+                seed=seed,
+                settings=TrainSettings(memory=not no_memory),
+                as_json=as_json,
+                plot=plot,
+                title=f"{data.name}: task {holdout_task} held out",
+            )
+            return
         model = None if router is None else load_artifact(router).model
         with _progress() as step:
             outcomes = _embedded(outcomes, embed_url, embed_model, embed_api, step)
@@ -184,6 +222,57 @@ def eval_cmd(
             typer.echo(json.dumps(result, sort_keys=False))
         else:
             _print_eval(result)
+
+
+def _eval_holdout_task(
+    outcomes: Any,
+    facts: Any,
+    task: str,
+    *,
+    adapt_n: int,
+    seed: int,
+    settings: Any,
+    as_json: bool,
+    plot: Path | None,
+    title: str,
+) -> None:
+    """``router eval --holdout-task``: the unadapted, adapted and in-distribution routers."""
+    from stellwerk.routing.holdout import holdout_evaluation
+
+    with _progress() as step:
+        outcome = holdout_evaluation(
+            outcomes, facts, task, adapt_n=adapt_n, seed=seed, settings=settings, progress=step
+        )
+    result = outcome.evaluation.as_json()
+    result["holdout_task"] = outcome.as_json(task)
+    result["familiarity_auc"] = result["holdout_task"]["familiarity_auc"]
+    if outcome.chosen is not None:
+        result["hyperparameters"] = {
+            "l2": outcome.chosen.l2,
+            "k": outcome.chosen.k,
+            "blend": outcome.chosen.blend,
+        }
+    if plot is not None:
+        from stellwerk.routing.plot import plot_curves
+
+        plot_curves(outcome.evaluation, plot, title=title)
+    if as_json:
+        typer.echo(json.dumps(result, sort_keys=False))
+        return
+    _print_eval(result)
+    held = result["holdout_task"]
+    adaptation = held["adaptation"]
+    comparison = adaptation["comparison"]
+    Console().print(
+        f"held out {task!r} ({held['tasks']} task(s)): judged on {held['judged_rows']} prompts,"
+        f" adapted on {held['traffic_rows']}; familiarity AUC {held['familiarity_auc']}"
+    )
+    if comparison is not None:
+        verdict = "promoted" if adaptation["promoted"] else "not promoted"
+        Console().print(
+            f"adaptation {verdict}: error on its held-out grades {comparison['current_error']:.4f}"
+            f" -> {comparison['candidate_error']:.4f}"
+        )
 
 
 def _load(data: Path, models: Path | None, resplit: float | None) -> tuple[Any, Any]:

@@ -191,10 +191,16 @@ class ModelConfig(Strict):
 
 
 class RouteConfig(Strict):
-    """A named route clients select as their model (``auto``, ``auto-economy`` ...)."""
+    """A named route clients select as their model (``auto``, ``auto-economy`` ...).
+
+    ``unfamiliar``: what the route does with a prompt the router finds unfamiliar (familiarity
+    below ``router.familiarity_threshold``): ``route`` it like any other, or send it to the
+    allowed model of the best overall ``quality``.
+    """
 
     cost_weight: float = Field(ge=0)
     description: str = ""
+    unfamiliar: Literal["route", "quality"] = "route"
 
 
 class RouterConfig(Strict):
@@ -207,6 +213,9 @@ class RouterConfig(Strict):
     A model's expected answer length is the mean completion tokens of its successful requests
     of the last ``answer_window_days`` (from the ledger's daily rollups, re-read every
     ``answer_refresh_s``), once it has at least ``answer_min_requests`` of them.
+
+    A prompt whose familiarity (docs/router.md) is below ``familiarity_threshold`` is called
+    unfamiliar in the decision's reason; a route's ``unfamiliar`` says what to do with it.
     """
 
     kind: str = "learned"
@@ -216,6 +225,8 @@ class RouterConfig(Strict):
     answer_window_days: int = Field(default=30, ge=1, le=366)
     answer_min_requests: int = Field(default=20, ge=1)
     answer_refresh_s: float = Field(default=300.0, gt=0, le=86400)
+    familiarity_threshold: float = Field(default=0.05, ge=0, le=1)
+    """A prompt less familiar than this (``routing.familiarity``) is called unfamiliar."""
 
 
 class DashboardConfig(Strict):

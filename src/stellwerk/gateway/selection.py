@@ -202,6 +202,7 @@ class Selector:
             cost_weight=self.routes[route].cost_weight,
             embedding=embedding,
             max_answer_tokens=max_answer_tokens,
+            unfamiliar=self.routes[route].unfamiliar,
         )
         decision = self.router.decide(request)
         ranked = tuple(self.models[name] for name in decision.ranking)

@@ -13,6 +13,10 @@ models beside trained sizes of their family (``placement``); an artifact without
 the size trend alone. The version is the first 12 hex digits of the arrays' SHA-256, or, when the
 artifact has families, of the SHA-256 of that checksum and the placement.
 
+The familiarity calibration (``familiarity``) is not stored: loading computes it from the
+training prompts' latent vectors, so every artifact has it. An adaptation (``adapt``) is not part
+of the artifact either: it is kept beside it, by whoever adapts.
+
 Saving writes into a temporary sibling directory and renames it into place, so a failed save
 leaves nothing behind. Loading checks the format, the version, the checksum and the name, dtype
 and shape of every array; anything else is an ``ArtifactError``.
@@ -35,6 +39,7 @@ import numpy as np
 
 from stellwerk.errors import ArtifactError
 from stellwerk.routing.embedding_head import EmbeddingHead
+from stellwerk.routing.familiarity import fit_familiarity
 from stellwerk.routing.memory import OutcomeMemory
 from stellwerk.routing.model import QualityModel
 from stellwerk.routing.placement import SizePlacement
@@ -166,7 +171,11 @@ def load_artifact(path: str | Path) -> Artifact:
     memory = _memory(root, arrays, len(models), manifest.get("memory_prior"))
     if memory is not None:
         model = replace(model, memory=memory)
-    model = replace(model, embedding=_read_head(root, manifest, arrays, len(models)))
+    model = replace(
+        model,
+        embedding=_read_head(root, manifest, arrays, len(models)),
+        familiarity=fit_familiarity(model.neighbour_emb),
+    )
     info = {
         k: v
         for k, v in manifest.items()

@@ -38,6 +38,9 @@ class Candidate:
     the same model; None: its family is unknown."""
 
 
+UnfamiliarPolicy = Literal["route", "quality"]
+
+
 @dataclass(frozen=True, slots=True)
 class RouteRequest:
     """The routing question: this prompt, these candidates, this weight on cost."""
@@ -51,6 +54,10 @@ class RouteRequest:
     max_answer_tokens: int | None = None
     """The request's own cap on the answer (``max_tokens``, ``max_completion_tokens``,
     Ollama's ``num_predict``; None: the client set none)."""
+    unfamiliar: UnfamiliarPolicy = "route"
+    """What to do with a prompt the router finds unfamiliar (the route's ``unfamiliar``):
+    ``route`` it as any other, or send it to the allowed model of the best overall
+    ``quality``."""
 
 
 AnswerSource = Literal["default", "measured", "cap"]
@@ -79,6 +86,11 @@ class Decision:
     scores: tuple[CandidateScore, ...]
     reason: str
     router: str
+    familiarity: float | None = None
+    """How familiar the prompt is to the router, in [0, 1] (``routing.familiarity``); None: the
+    router does not measure it."""
+    unfamiliar: bool = False
+    """Whether ``familiarity`` fell below the router's threshold (the reason says so)."""
 
 
 class Router(ABC):

@@ -9,6 +9,11 @@ cheaper model first on ties. The expected answer is the model's measured answer 
 
 A router trained with embeddings reads ``RouteRequest.embedding``; without a usable one it
 decides on the text features alone and its reason says so.
+
+Every decision carries the prompt's familiarity (``familiarity``); below the router's threshold
+the reason says the prompt is unfamiliar, and a route with ``unfamiliar: quality`` then ranks the
+candidates by their overall rating instead (the mean predicted quality over the training
+prompts' ease: a per-prompt prediction is least to be trusted where the prompt is unfamiliar).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from stellwerk.routing.base import (
     Router,
     RouteRequest,
 )
+from stellwerk.routing.familiarity import DEFAULT_THRESHOLD
 from stellwerk.routing.knowledge import Basis, Knowledge
 from stellwerk.routing.model import QualityModel
 from stellwerk.routing.placement import offset_from_benchmark
@@ -84,9 +90,11 @@ class LearnedRouter(Router):
         version: str,
         answer_tokens: int = 128,
         calibrated: Mapping[str, int | None] | None = None,
+        familiarity_threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
         self.model = model
         self.version = version
+        self.familiarity_threshold = familiarity_threshold
         self.answer_tokens = answer_tokens
         self.calibrated = dict(calibrated or {})
         self._index = {m: i for i, m in enumerate(model.models)}
@@ -124,6 +132,10 @@ class LearnedRouter(Router):
         embedding of the prompt, or None)."""
         return self._qualities(prompt, candidates, embedding)[0]
 
+    def familiarity(self, prompt: str, embedding: Sequence[float] | None = None) -> float | None:
+        """How familiar ``prompt`` is to the router, in [0, 1] (``familiarity``)."""
+        return self.model.read(prompt, embedding).familiarity
+
     def knowledge(self, cand: Candidate) -> Knowledge:
         """How the router knows ``cand``: measured (a model of the artifact, trained or placed
         by calibration) or placed from its facts, as ``_placed_offsets`` places it."""
@@ -151,9 +163,11 @@ class LearnedRouter(Router):
         prompt: str,
         candidates: tuple[Candidate, ...],
         embedding: Sequence[float] | None,
-    ) -> tuple[F64, int]:
-        """The qualities, and how many measured outcomes of this very prompt they include."""
-        known, ease, seen = self.model.predict_seen(prompt, embedding)
+    ) -> tuple[F64, int, float | None]:
+        """The qualities, how many measured outcomes of this very prompt they include, and the
+        prompt's familiarity."""
+        reading = self.model.read(prompt, embedding)
+        known, ease, seen = reading.quality, reading.ease, reading.seen
         out = np.empty(len(candidates))
         placed: list[int] = []
         offsets: list[F64] = []
@@ -170,12 +184,22 @@ class LearnedRouter(Router):
             quality = 1.0 / (1.0 + np.exp(-(ease + np.concatenate(offsets))))
             starts = np.concatenate(([0], np.cumsum(counts[:-1])))
             out[placed] = np.add.reduceat(quality, starts) / counts
-        return out, seen
+        return out, seen, reading.familiarity
+
+    def rating(self, cand: Candidate) -> float:
+        """``cand``'s overall rating: its mean predicted quality over the ease of the training
+        prompts (its own offset when trained, its placement's otherwise)."""
+        j = self._index.get(cand.model_id)
+        offsets = self.model.offsets[j : j + 1] if j is not None else self._placed_offsets(cand)
+        ease = self.model.ease_quantiles[:, None]
+        return float(np.mean(1.0 / (1.0 + np.exp(-(ease + offsets[None, :])))))
 
     def decide(self, request: RouteRequest) -> Decision:
         cands = request.candidates
         embedding, missing = self._embedding(request.embedding)
-        quality, seen = self._qualities(request.prompt, cands, embedding)
+        quality, seen, familiarity = self._qualities(request.prompt, cands, embedding)
+        unfamiliar = familiarity is not None and familiarity < self.familiarity_threshold
+        by_rating = unfamiliar and request.unfamiliar == "quality" and len(cands) > 1
         tokens = max(request.prompt_tokens, 0)
         answers = [expected_answer(c, request.max_answer_tokens, self.answer_tokens) for c in cands]
         costs = np.array(
@@ -185,7 +209,11 @@ class LearnedRouter(Router):
             ]
         )
         utility = quality - request.cost_weight * normalised_costs(costs)
-        order = sorted(range(len(cands)), key=lambda i: (-utility[i], costs[i], i))
+        if by_rating:
+            ratings = [self.rating(c) for c in cands]
+            order = sorted(range(len(cands)), key=lambda i: (-ratings[i], costs[i], i))
+        else:
+            order = sorted(range(len(cands)), key=lambda i: (-utility[i], costs[i], i))
         scores = tuple(
             CandidateScore(
                 cands[i].model_id,
@@ -198,14 +226,25 @@ class LearnedRouter(Router):
             for i in order
         )
         ranking = tuple(cands[i].model_id for i in order)
+        if by_rating:
+            reason = (
+                f"{ranking[0]}: the best overall rating of the allowed models"
+                f" ({ratings[order[0]]:.2f}), as the route asks for unfamiliar prompts"
+            )
+        else:
+            reason = _reason(scores, request.cost_weight, seen)
+        if unfamiliar:
+            reason += f"; unfamiliar prompt (familiarity {familiarity:.2f})"
         return Decision(
             model_id=ranking[0],
             ranking=ranking,
             scores=scores,
-            reason=_reason(scores, request.cost_weight, seen)
+            reason=reason
             + _answer_note(scores[0])
             + ("" if missing is None else f"; {missing}: decided on the text alone"),
             router=f"learned:{self.version}",
+            familiarity=None if familiarity is None else round(familiarity, 4),
+            unfamiliar=unfamiliar,
         )
 
     def _embedding(

@@ -14,6 +14,7 @@ from stellwerk.config.schema import RouterConfig
 from stellwerk.errors import ConfigError
 from stellwerk.routing.artifact import load_artifact
 from stellwerk.routing.base import Router, builtin_routers
+from stellwerk.routing.familiarity import DEFAULT_THRESHOLD
 from stellwerk.routing.knowledge import calibrated_models
 from stellwerk.routing.learned import LearnedRouter
 
@@ -23,18 +24,23 @@ def shipped_artifact() -> Path:
     return Path(__file__).resolve().parent / "shipped"
 
 
-def load_learned(path: str | Path | None = None) -> LearnedRouter:
+def load_learned(
+    path: str | Path | None = None, *, familiarity_threshold: float = DEFAULT_THRESHOLD
+) -> LearnedRouter:
     """The learned router from ``path`` (or the shipped one)."""
     artifact = load_artifact(shipped_artifact() if path is None else Path(path))
     return LearnedRouter(
-        artifact.model, version=artifact.version, calibrated=calibrated_models(artifact.info)
+        artifact.model,
+        version=artifact.version,
+        calibrated=calibrated_models(artifact.info),
+        familiarity_threshold=familiarity_threshold,
     )
 
 
 def learned_router(config: RouterConfig) -> LearnedRouter:
     """``kind: learned``: the artifact the config names (or the shipped one), refused when it
     needs prompt embeddings and the config names no model to serve them."""
-    router = load_learned(config.artifact)
+    router = load_learned(config.artifact, familiarity_threshold=config.familiarity_threshold)
     head = router.model.embedding
     if router.needs_embedding and head is not None and config.embedding_model is None:
         raise ConfigError(

@@ -12,7 +12,9 @@ was trained on (``memory``). Models the router never saw are placed from their c
 offset, fitted to its public benchmark score or predicted from its size and family.
 
 A router trained with embeddings blends in a third predictor, on the prompt's embedding
-(``embedding_head``).
+(``embedding_head``). An adapted router corrects the blend from graded traffic (``correction``,
+fitted by ``adapt``) before the memory. The prompt's cosine with its nearest training (or graded)
+prompt in the latent space, calibrated, is its familiarity (``familiarity``).
 
 Inference is numpy only: a few gathers and two small matrix products.
 """
@@ -25,7 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from stellwerk.routing.correction import Correction
 from stellwerk.routing.embedding_head import EmbeddingHead
+from stellwerk.routing.familiarity import Familiarity
 from stellwerk.routing.features import prompt_stats, tfidf
 from stellwerk.routing.memory import OutcomeMemory
 from stellwerk.routing.placement import SizePlacement
@@ -35,6 +39,27 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 _EPS = 0.02
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Everything the quality model reads from one prompt (``QualityModel.read``)."""
+
+    quality: F64
+    """The predicted quality per trained model (corrected, and with the memory)."""
+    ease: float
+    seen: int
+    """Training outcomes of exactly this prompt that ``quality`` includes."""
+    base: F64
+    """The prediction before any correction and before the memory."""
+    latent: F32 | None
+    """The prompt's unit vector in the latent space (None: no word of it is in the space)."""
+    stats: F64
+    """The prompt statistics, raw (``features.STAT_NAMES``)."""
+    similarity: float
+    """Cosine with the nearest training or graded prompt (0 when ``latent`` is None)."""
+    familiarity: float | None
+    """``similarity`` calibrated (``familiarity``); None: the model has no calibration."""
 
 
 def logit(p: F64) -> F64:
@@ -75,6 +100,10 @@ class QualityModel:
     """Outcomes of the training prompts, by digest (``memory``); None: remember nothing."""
     embedding: EmbeddingHead | None = None
     """The third predictor, on the prompt's embedding (``embedding_head``); None: text only."""
+    familiarity: Familiarity | None = None
+    """The calibration of the nearest-neighbour similarity; computed at load, not stored."""
+    correction: Correction | None = None
+    """What an adaptation learned from graded traffic (``adapt``); None: not adapted."""
 
     def predict(self, text: str, embedding: Sequence[float] | None = None) -> tuple[F64, float]:
         """Quality per trained model (in ``models`` order) and the prompt's ease; ``embedding``
@@ -87,16 +116,40 @@ class QualityModel:
     ) -> tuple[F64, float, int]:
         """``predict``, and how many training outcomes of exactly this prompt it used (the
         prompt's digest is taken once for both)."""
+        reading = self.read(text, embedding)
+        return reading.quality, reading.ease, reading.seen
+
+    def read(self, text: str, embedding: Sequence[float] | None = None) -> Reading:
+        """The prediction and what it was read from: the base prediction, the latent vector,
+        the statistics and the familiarity of the prompt."""
         vec = tfidf(text, self.bits, self.idf)
-        stats = (prompt_stats(text) - self.stat_mean) / self.stat_std
+        raw_stats = prompt_stats(text)
+        stats = (raw_stats - self.stat_mean) / self.stat_std
         z = vec.value @ self.coef[vec.index] + stats @ self.coef[1 << self.bits :] + self.bias
         linear = 1.0 / (1.0 + np.exp(-z.astype(np.float64)))
-        near = self._neighbours(vec.index, vec.value)
-        quality = self.blend * linear + (1.0 - self.blend) * near
+        latent = self.latent(vec.index, vec.value)
+        sims = None if latent is None else self.neighbour_emb @ latent
+        near = self._neighbours(sims)
+        base = self.blend * linear + (1.0 - self.blend) * near
         if self.embedding is not None and embedding is not None:
-            quality = self.embedding.blend(quality, embedding)
+            base = self.embedding.blend(base, embedding)
+        quality = base
+        similarity = 0.0 if sims is None else float(sims.max())
+        if self.correction is not None:
+            quality = self.correction.apply(latent, sims, base)
+            if latent is not None and len(self.correction):
+                similarity = max(similarity, float((self.correction.latents @ latent).max()))
         quality, seen = self._recall(text, quality)
-        return quality, float(np.mean(logit(quality) - self.offsets)), seen
+        return Reading(
+            quality=quality,
+            ease=float(np.mean(logit(quality) - self.offsets)),
+            seen=seen,
+            base=base,
+            latent=latent,
+            stats=raw_stats,
+            similarity=similarity,
+            familiarity=None if self.familiarity is None else self.familiarity.score(similarity),
+        )
 
     def remembered(self, text: str) -> int:
         """How many training outcomes of exactly this prompt the memory holds."""
@@ -110,14 +163,23 @@ class QualityModel:
             return quality, 0
         return self.memory.apply(row, quality), int(self.memory.counts[row])
 
-    def _neighbours(self, index: I64, value: F64) -> F64:
+    def latent(self, index: I64, value: F64) -> F32 | None:
+        """The unit latent vector of a hashed TF-IDF vector (None: none of its slots is in
+        the latent space's vocabulary)."""
         pos = np.searchsorted(self.vocab, index)
         pos = np.minimum(pos, len(self.vocab) - 1)
         hit = self.vocab[pos] == index
         emb = value[hit] @ self.proj[pos[hit]] if hit.any() else np.zeros(self.proj.shape[1])
         norm = float(np.sqrt(emb @ emb))
         if norm == 0.0:
+            return None
+        out: F32 = (emb / norm).astype(np.float32)
+        return out
+
+    def _neighbours(self, sims: F32 | None) -> F64:
+        """Mean scores of the ``k`` training prompts most similar to the prompt (``sims``: its
+        cosines with them; None: it has no latent vector, so every training prompt counts)."""
+        if sims is None:
             return np.asarray(self.neighbour_scores.mean(axis=0), dtype=np.float64)
-        sims = self.neighbour_emb @ (emb / norm).astype(np.float32)
         top = np.argpartition(-sims, self.k - 1)[: self.k]
         return np.asarray(self.neighbour_scores[top].mean(axis=0), dtype=np.float64)

@@ -19,6 +19,7 @@ from stellwerk.errors import TrainingDataError
 from stellwerk.routing.data import ModelFacts, OutcomeData
 from stellwerk.routing.embedding_head import EmbeddingHead
 from stellwerk.routing.evaluate import sweep
+from stellwerk.routing.familiarity import fit_familiarity
 from stellwerk.routing.features import fit_idf, prompt_stats, tfidf
 from stellwerk.routing.linear import fit_logistic, sigmoid
 from stellwerk.routing.memory import OutcomeMemory
@@ -146,6 +147,7 @@ def _train(
         ease_quantiles=np.quantile(ease, np.linspace(0.0, 1.0, 101)),
         memory=OutcomeMemory.build(train.prompts, scores) if settings.memory else None,
         embedding=_embedding_head(train, folds, oof, costs, settings, progress),
+        familiarity=fit_familiarity(emb.astype(np.float16).astype(np.float32)),
     )
     done += 1
     progress("done", steps, steps)

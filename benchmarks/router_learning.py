@@ -1,0 +1,221 @@
+"""Learning curves of the router on traffic it never saw (issue 18).
+
+    PYTHONPATH=src python benchmarks/router_learning.py [--data-dir data/routing] [--tasks a,b]
+        [--out FILE.json] [--plot FILE.png]   (default: benchmarks/results/router-learning.*)
+
+For every held-out task of open9 (its 14 tasks) and of routellm-mmlu-gsm8k (its two sources:
+``mmlu``, all 57 subjects, and ``gsm8k``; own split ``--resplit 0.3``), this does what
+``stellwerk router eval --holdout-task T --adapt N --json`` does, for N = 0, 50, 100, 200, 500,
+with the unadapted router trained once per task and reused for every N, and the in-distribution
+router trained at N = 200 only (the target's point). Training uses ``BENCH`` settings (one L2
+weight, two folds, three neighbour counts: about a third of the default's time); every router of
+a row is trained with the same settings. An N that leaves fewer than 10 prompts to judge is
+skipped; at most ``MAX_JUDGED`` rows are judged (the first in the seeded order). The JSON is written
+after every task, so a run cut short keeps what it finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+NS = (0, 50, 100, 200, 500)
+MAX_JUDGED = 1000
+"""Judge on at most this many rows of a held-out task (routellm's MMLU has 14,042)."""
+SETS = {
+    "routellm-mmlu-gsm8k": ("routellm-mmlu-gsm8k.jsonl.gz", 0.3, None),
+    "open9": ("open9.jsonl.gz", None, "open9-models.json"),
+}
+
+
+def run(
+    data_dir: Path, only: set[str] | None, out: Path, sets: list[str] | None = None
+) -> dict[str, Any]:
+    from stellwerk.errors import TrainingDataError
+    from stellwerk.routing.data import load_model_facts, load_outcomes
+    from stellwerk.routing.holdout import as_split, holdout_evaluation, task_mask
+    from stellwerk.routing.train import TrainSettings, train_quality_model
+
+    bench = TrainSettings(l2_grid=(1e-4,), k_grid=(20, 80, 160), folds=2, max_iter=40)
+    result: dict[str, Any] = {"settings": "BENCH", "ns": list(NS), "sets": {}}
+    for name, (file, resplit, models) in SETS.items():
+        if sets and name not in sets:
+            continue
+        data = load_outcomes(data_dir / file, resplit=resplit)
+        facts_file = data_dir / models if models else REPO / "benchmarks/routellm-models.json"
+        facts = load_model_facts(facts_file)
+        tasks = ["mmlu", "gsm8k"] if name.startswith("routellm") else sorted(set(data.tasks))
+        rows: dict[str, Any] = {}
+        result["sets"][name] = rows
+        for task in tasks:
+            if only and task not in only:
+                continue
+            t0 = time.time()
+            held = task_mask(data, task)
+            base, _ = train_quality_model(as_split(data, ~held & ~data.is_test), facts, bench)
+            row: dict[str, Any] = {"rows": int(held.sum()), "curve": {}}
+            for n in NS:
+                try:
+                    outcome = holdout_evaluation(
+                        data,
+                        facts,
+                        task,
+                        adapt_n=n,
+                        settings=bench,
+                        unadapted=base,
+                        in_distribution=n == 200,
+                        max_judged=MAX_JUDGED,
+                    )
+                except TrainingDataError as exc:
+                    row["curve"][str(n)] = {"skipped": str(exc)}
+                    continue
+                routers = outcome.evaluation.routers
+                point = {
+                    key: routers[name]["gap_closed"]
+                    for key, name in (
+                        ("adapted", "stellwerk"),
+                        ("unadapted", "stellwerk:unadapted"),
+                        ("in_distribution", "stellwerk:in-distribution"),
+                        ("knn", "knn"),
+                    )
+                    if name in routers
+                }
+                point["judged"] = outcome.judged
+                point["promoted"] = outcome.adaptation.promoted
+                point["unfamiliar_share"] = outcome.unfamiliar_share
+                row["curve"][str(n)] = point
+                row["familiarity_auc"] = outcome.familiarity_auc
+            row["seconds"] = round(time.time() - t0, 1)
+            rows[task] = row
+            print(name, task, json.dumps(row["curve"].get("200")), flush=True, file=sys.stderr)
+            out.write_text(json.dumps(result, indent=1) + "\n")
+    result["summary"] = summary(result)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def summary(result: dict[str, Any]) -> dict[str, Any]:
+    """Per set and overall: mean gaps at N = 200 (tasks with an N = 200 point), the worst
+    adapted-minus-unadapted there, and the mean familiarity AUC (every task)."""
+    out: dict[str, Any] = {}
+    every: list[dict[str, Any]] = []
+    aucs: list[float] = []
+    for name, rows in result["sets"].items():
+        points = [r["curve"].get("200", {}) for r in rows.values()]
+        points = [p for p in points if "adapted" in p]
+        every += points
+        found = [r["familiarity_auc"] for r in rows.values() if r.get("familiarity_auc")]
+        aucs += found
+        out[name] = _means(points) | {"familiarity_auc": _mean(found), "auc_tasks": len(found)}
+    out["all"] = _means(every) | {"familiarity_auc": _mean(aucs), "auc_tasks": len(aucs)}
+    return out
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 4) if values else float("nan")
+
+
+def _means(points: list[dict[str, Any]]) -> dict[str, Any]:
+    if not points:
+        return {}
+
+    def mean(key: str) -> float:
+        values = [p[key] for p in points if p.get(key) is not None]
+        return round(sum(values) / len(values), 4) if values else float("nan")
+
+    return {
+        "tasks": len(points),
+        "adapted_200": mean("adapted"),
+        "unadapted_200": mean("unadapted"),
+        "in_distribution_200": mean("in_distribution"),
+        "adapted_minus_unadapted_min": round(min(p["adapted"] - p["unadapted"] for p in points), 4),
+        "in_distribution_minus_adapted": round(mean("in_distribution") - mean("adapted"), 4),
+        "worse_than_unadapted": sum(p["adapted"] < p["unadapted"] for p in points),
+    }
+
+
+def table(result: dict[str, Any]) -> str:
+    """The Markdown table BENCHMARKS.md records: gap closed per held-out task and N, adapted
+    (unadapted, on the same judged rows)."""
+    head = "| set | held-out task | rows | AUC | " + " | ".join(f"N={n}" for n in NS)
+    lines = [head + " | in-dist. (N=200) |", "|---" * (len(NS) + 5) + "|"]
+    for name, rows in result["sets"].items():
+        for task, row in rows.items():
+            cells = []
+            for n in NS:
+                point = row["curve"].get(str(n), {})
+                cells.append(
+                    f"{point['adapted']:+.2f} ({point['unadapted']:+.2f})"
+                    if "adapted" in point
+                    else ""
+                )
+            ind = row["curve"].get("200", {}).get("in_distribution")
+            auc = row.get("familiarity_auc")
+            lines.append(
+                f"| {name} | {task} | {row['rows']} | {'' if auc is None else f'{auc:.2f}'} | "
+                + " | ".join(cells)
+                + f" | {'' if ind is None else f'{ind:+.2f}'} |"
+            )
+    return "\n".join(lines)
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = result["sets"]
+    fig, axes = plt.subplots(1, len(sets), figsize=(6.5 * len(sets), 4.8), squeeze=False)
+    for ax, (name, rows) in zip(axes[0], sets.items(), strict=True):
+        ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
+        for task, row in rows.items():
+            ns = [int(n) for n, p in row["curve"].items() if "adapted" in p]
+            gaps = [row["curve"][str(n)]["adapted"] for n in ns]
+            (line,) = ax.plot(ns, gaps, marker="o", linewidth=1.2, label=task)
+            ind = row["curve"].get("200", {}).get("in_distribution")
+            if ind is not None:
+                ax.plot([200], [ind], marker="*", markersize=11, color=line.get_color())
+        ax.axhline(0.0, color="#888888", linewidth=0.8)
+        ax.set_title(f"{name}: held-out task, adapted on N graded requests (* in-distribution)")
+        ax.set_xlabel("graded requests of the held-out task (N)")
+        ax.set_ylabel("gap closed on the task's other prompts")
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir", type=Path, default=REPO / "data" / "routing")
+    parser.add_argument("--tasks", help="only these held-out tasks (comma-separated)")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "benchmarks/results/router-learning.json"
+    )
+    parser.add_argument(
+        "--plot", type=Path, default=REPO / "benchmarks/results/router-learning.png"
+    )
+    parser.add_argument("--sets", help="only these data sets (comma-separated)")
+    parser.add_argument("--plot-only", action="store_true", help="redraw from --out")
+    args = parser.parse_args()
+    if args.plot_only:
+        result = json.loads(args.out.read_text())
+        result["summary"] = summary(result)
+        args.out.write_text(json.dumps(result, indent=1) + "\n")
+    else:
+        only = set(args.tasks.split(",")) if args.tasks else None
+        sets = args.sets.split(",") if args.sets else None
+        result = run(args.data_dir, only, args.out, sets)
+    plot(result, args.plot)
+    print(table(result))
+    print(json.dumps(result["summary"], indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""``stellwerk router eval --holdout-task NAME [--adapt N]``: traffic the router never saw.
+
+The rows of the held-out task (``NAME``, or every task named ``NAME_...``: ``mmlu`` holds out
+all 57 MMLU subjects of routellm-mmlu-gsm8k) are taken out of training, whatever their split:
+
+* **unadapted**: the router trained on the train rows of every other task;
+* **graded traffic**: ``N`` of the held-out task's rows, drawn in a seeded order, become
+  ``adapt.GradedRecord``s (what the gateway keeps: latent vector, base prediction, statistics,
+  grades, task label; no text) and ``adapt.adapt`` (the gateway's code) adapts the unadapted
+  router on them, in that order;
+* **judged rows**: the held-out task's other rows, less any whose prompt is also a training or a
+  traffic prompt (so that no router is judged on a prompt it was shown);
+* **in-distribution**: a router trained on the train rows of every task, the judged rows left
+  out (so it has the traffic rows of the held-out task's train split), judged on the same rows.
+
+Every router is judged on the judged rows only, with the oracle and the single models of those
+rows. ``familiarity_auc`` is how well the unadapted router's familiarity separates the judged
+prompts from the other tasks' test prompts (1: every other-task prompt is more familiar).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from stellwerk.errors import TrainingDataError
+from stellwerk.routing.adapt import Adaptation, AdaptSettings, GradedRecord, adapt
+from stellwerk.routing.data import ModelFacts, OutcomeData
+from stellwerk.routing.evaluate import Evaluation, evaluate
+from stellwerk.routing.familiarity import DEFAULT_THRESHOLD, familiarity_auc
+from stellwerk.routing.memory import prompt_digest
+from stellwerk.routing.model import QualityModel
+from stellwerk.routing.train import Chosen, Progress, TrainSettings, quiet, train_quality_model
+
+MIN_JUDGED = 10
+"""Fewer judged rows than this after ``--adapt N``: refused (nothing meaningful to judge)."""
+
+F64 = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class HoldoutOutcome:
+    evaluation: Evaluation
+    unadapted: QualityModel
+    adaptation: Adaptation
+    chosen: Chosen | None
+    tasks: tuple[str, ...]
+    """The tasks held out."""
+    judged: int
+    traffic: int
+    familiarity_auc: float | None
+    unfamiliar_share: dict[str, float]
+
+    def as_json(self, name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "tasks": len(self.tasks),
+            "judged_rows": self.judged,
+            "traffic_rows": self.traffic,
+            "familiarity_auc": None
+            if self.familiarity_auc is None
+            else round(self.familiarity_auc, 6),
+            "unfamiliar_share": {k: round(v, 4) for k, v in self.unfamiliar_share.items()},
+            "adaptation": self.adaptation.as_json(),
+        }
+
+
+def task_mask(data: OutcomeData, name: str) -> Mask:
+    """The rows of task ``name`` or of its subtasks ``name_...``; refused when there are none."""
+    tasks = np.array(data.tasks)
+    mask: Mask = (tasks == name) | np.char.startswith(tasks.astype(str), name + "_")
+    if not mask.any():
+        known = sorted({t.split("_")[0] for t in data.tasks} | set(data.tasks))
+        raise TrainingDataError(
+            f"--holdout-task {name!r} is not a task of the data (tasks: {', '.join(known)})"
+        )
+    return mask
+
+
+def holdout_evaluation(
+    data: OutcomeData,
+    facts: Mapping[str, ModelFacts],
+    task: str,
+    *,
+    adapt_n: int = 0,
+    seed: int = 0,
+    settings: TrainSettings | None = None,
+    adapt_settings: AdaptSettings | None = None,
+    unadapted: QualityModel | None = None,
+    in_distribution: bool = True,
+    max_judged: int | None = None,
+    progress: Progress = quiet,
+) -> HoldoutOutcome:
+    """Judge the unadapted, the adapted and the in-distribution router on the held-out task
+    (module docstring). ``unadapted``: a router already trained without the task (to reuse);
+    ``max_judged``: judge on at most this many rows, the first in the seeded order (to bound a
+    benchmark's time)."""
+    from stellwerk.routing.workflow import knn_baseline, predict_table
+
+    settings = settings or TrainSettings()
+    held = task_mask(data, task)
+    base_train = ~held & ~data.is_test
+    if not base_train.any():
+        raise TrainingDataError(f"--holdout-task {task!r}: no train rows are left for training")
+    rows = np.flatnonzero(held)
+    if adapt_n < 0:
+        raise TrainingDataError(f"--adapt must be 0 or more, not {adapt_n}")
+    order = rows[np.random.default_rng(seed).permutation(len(rows))]
+    traffic = order[:adapt_n]
+    shown = {prompt_digest(data.prompts[i]) for i in traffic}
+    shown |= {prompt_digest(data.prompts[i]) for i in np.flatnonzero(base_train)}
+    judged = np.zeros(len(data), dtype=np.bool_)
+    new = [i for i in order[adapt_n:] if prompt_digest(data.prompts[i]) not in shown]
+    judged[new[:max_judged]] = True
+    if judged.sum() < MIN_JUDGED:
+        raise TrainingDataError(
+            f"--holdout-task {task!r} has {len(rows)} rows; --adapt {adapt_n} leaves"
+            f" {int(judged.sum())} new prompts to judge (at least {MIN_JUDGED} are needed)"
+        )
+    test = data.subset(judged)
+    costs = test.costs(facts)  # fail before training when there is no way to cost the data
+
+    chosen = None
+    if unadapted is None:
+        unadapted, chosen = train_quality_model(
+            as_split(data, base_train), facts, settings, progress
+        )
+    records = [
+        GradedRecord.of(
+            unadapted,
+            data.prompts[i],
+            dict(zip(data.models, data.scores[i].tolist(), strict=True)),
+            task=data.tasks[i],
+        )
+        for i in traffic
+    ]
+    adaptation = adapt(unadapted, records, seed=seed, settings=adapt_settings)
+    predictions = {
+        "stellwerk": predict_table(adaptation.model, test, facts, progress),
+        "stellwerk:unadapted": predict_table(unadapted, test, facts, progress),
+    }
+    if in_distribution:
+        in_train = ~data.is_test & ~judged
+        if (in_train == base_train).all():
+            in_model = unadapted  # the same rows: the same router
+        else:
+            in_model, _ = train_quality_model(as_split(data, in_train), facts, settings, progress)
+        predictions["stellwerk:in-distribution"] = predict_table(in_model, test, facts, progress)
+    predictions["knn"] = knn_baseline(as_split(data, base_train, judged), settings.bits)
+    evaluation = evaluate(test.models, test.scores, costs, predictions)
+
+    others = data.subset(~held & data.is_test).prompts
+    judged_fam = _familiarities(unadapted, test.prompts)
+    other_fam = _familiarities(unadapted, others)
+    adapted_fam = _familiarities(adaptation.model, test.prompts)
+    adapted_other = _familiarities(adaptation.model, others)
+    auc = familiarity_auc(judged_fam, other_fam) if len(others) else None
+    return HoldoutOutcome(
+        evaluation=evaluation,
+        unadapted=unadapted,
+        adaptation=adaptation,
+        chosen=chosen,
+        tasks=tuple(sorted({data.tasks[i] for i in rows})),
+        judged=int(judged.sum()),
+        traffic=len(traffic),
+        familiarity_auc=auc,
+        unfamiliar_share={
+            "held_out_unadapted": _share(judged_fam),
+            "held_out_adapted": _share(adapted_fam),
+            "other_tasks_unadapted": _share(other_fam),
+            "other_tasks_adapted": _share(adapted_other),
+        },
+    )
+
+
+def as_split(data: OutcomeData, train: Mask, test: Mask | None = None) -> OutcomeData:
+    """The rows of ``train`` (as the train split) and of ``test`` (as the test split)."""
+    keep = train if test is None else train | test
+    sub = data.subset(keep)
+    is_test = np.zeros(len(sub), dtype=np.bool_) if test is None else test[keep]
+    return replace(sub, is_test=is_test)
+
+
+def _familiarities(model: QualityModel, prompts: tuple[str, ...]) -> F64:
+    return np.array([model.read(p).familiarity or 0.0 for p in prompts])
+
+
+def _share(familiarity: F64) -> float:
+    return float((familiarity < DEFAULT_THRESHOLD).mean()) if len(familiarity) else 0.0

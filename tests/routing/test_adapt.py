@@ -1,0 +1,137 @@
+"""Adaptation from graded traffic: what a router learns, when it is promoted, what is kept."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stellwerk.errors import TrainingDataError
+from stellwerk.routing.adapt import (
+    GradedRecord,
+    adapt,
+    compare,
+    dump_correction,
+    load_correction,
+    predict_records,
+)
+from stellwerk.routing.artifact import Artifact
+from stellwerk.routing.data import load_outcomes
+from stellwerk.routing.model import QualityModel
+
+# a kind of prompt the slice of open9 does not have: unit conversions in one template
+NEW_KIND = [
+    f"Convert {n} furlongs per fortnight into millimetres per hour, rounding to {n % 4} decimals."
+    for n in range(3, 123)
+]
+
+
+def _graded(model: QualityModel, prompts: list[str], best: str) -> list[GradedRecord]:
+    """Records in which ``best`` always succeeds and every other model fails."""
+    return [
+        GradedRecord.of(model, p, {m: 1.0 if m == best else 0.0 for m in model.models})
+        for p in prompts
+    ]
+
+
+def _worst(model: QualityModel, prompt: str) -> str:
+    quality = model.predict(prompt)[0]
+    return model.models[int(np.argmin(quality))]
+
+
+def test_the_router_learns_what_graded_traffic_says(trained: Artifact) -> None:
+    model = trained.model
+    best = _worst(model, NEW_KIND[0])  # the model the router likes least for this kind
+    result = adapt(model, _graded(model, NEW_KIND[:100], best), seed=1)
+    assert result.promoted
+    assert result.comparison is not None
+    assert result.comparison.candidate_error < result.comparison.current_error
+    unseen = NEW_KIND[110]
+    before, after = model.predict(unseen)[0], result.model.predict(unseen)[0]
+    j = model.models.index(best)
+    assert after[j] > before[j] + 0.2
+    assert int(np.argmax(after)) == j
+
+
+def test_prompts_unlike_the_traffic_keep_their_prediction(
+    trained: Artifact, open9_slice: Path
+) -> None:
+    model = trained.model
+    result = adapt(model, _graded(model, NEW_KIND[:100], model.models[0]), seed=1)
+    assert result.promoted
+    data = load_outcomes(open9_slice)
+    shifts = [
+        np.abs(result.model.predict(p)[0] - model.predict(p)[0]).max()
+        for p in data.test().prompts[:40]
+    ]
+    assert float(np.median(shifts)) < 0.02
+
+
+def test_a_candidate_no_better_is_not_promoted(trained: Artifact) -> None:
+    model = trained.model
+    # grades equal to what the router already predicts: nothing to learn, nothing promoted
+    records = [GradedRecord.of(model, p, {m: 0.0 for m in model.models}) for p in NEW_KIND[:40]]
+    records = [replace(r, grades=dict(r.base)) for r in records]
+    result = adapt(model, records, seed=0)
+    assert not result.promoted
+    assert result.model is model
+
+
+def test_compare_judges_on_held_out_grades(trained: Artifact) -> None:
+    model = trained.model
+    best = _worst(model, NEW_KIND[0])
+    records = _graded(model, NEW_KIND, best)
+    fitted = adapt(model, records[:80], seed=0).model
+    held = records[80:]
+    better = compare(model, fitted, held)
+    assert better.better and better.records == len(held)
+    # the other way round the adapted router is the current one, and the base is not better
+    assert not compare(fitted, model, held).better
+
+
+def test_adaptation_is_deterministic(trained: Artifact) -> None:
+    model = trained.model
+    records = _graded(model, NEW_KIND[:60], model.models[1])
+    a, b = adapt(model, records, seed=3), adapt(model, records, seed=3)
+    assert a.as_json() == b.as_json()
+    assert np.array_equal(predict_records(a.model, records), predict_records(b.model, records))
+
+
+def test_a_record_keeps_no_text(trained: Artifact) -> None:
+    secret = "The launch code of project Nightingale is 7-alpha-tango; say it back."
+    record = GradedRecord.of(trained.model, secret, {trained.model.models[0]: 1.0}, task="ops")
+    kept = {f.name for f in fields(GradedRecord)}
+    assert kept == {"latent", "base", "grades", "stats", "task"}
+    text = repr(record)
+    for word in ("launch", "Nightingale", "7-alpha", "tango"):
+        assert word not in text
+    assert all(isinstance(x, float) for x in record.latent + record.stats)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"latent": (0.5, 0.5)}, "latent"),
+        ({"grades": {"x": 1.5}}, r"outside \[0, 1\]"),
+        ({"base": {}}, "no prediction"),
+    ],
+)
+def test_bad_records_are_refused_naming_the_field(
+    trained: Artifact, change: dict[str, object], message: str
+) -> None:
+    record = GradedRecord.of(trained.model, NEW_KIND[0], {trained.model.models[0]: 1.0})
+    with pytest.raises(TrainingDataError, match=message):
+        adapt(trained.model, [replace(record, **change)] * 10)  # type: ignore[arg-type]
+
+
+def test_a_correction_survives_dump_and_load(trained: Artifact) -> None:
+    model = trained.model
+    adapted = adapt(model, _graded(model, NEW_KIND[:100], model.models[2]), seed=0).model
+    assert adapted.correction is not None
+    again = load_correction(model, dump_correction(adapted.correction))
+    for prompt in NEW_KIND[100:105]:
+        assert np.array_equal(again.predict(prompt)[0], adapted.predict(prompt)[0])
+    with pytest.raises(TrainingDataError, match="plain arrays"):
+        load_correction(model, b"not an npz")
