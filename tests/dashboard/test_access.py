@@ -343,7 +343,7 @@ def test_calibration_runs_give_the_model_its_quality_and_evaluation(
     offline_dashboard: DashboardGateway, admin: httpx.Client
 ) -> None:
     before = admin.get("/dashboard/models/tiny-large").text
-    assert "Calibration runs" not in before and "evaluation_url" in before
+    assert "Calibration runs" not in before and "evaluation record" in before
     opened = offline_dashboard.gateway.ledger()
     try:
         store = CalibrationStore(opened)
@@ -354,8 +354,8 @@ def test_calibration_runs_give_the_model_its_quality_and_evaluation(
     page = admin.get("/dashboard/models/tiny-large").text
     assert "73.1 % <small>(measured by calibration" in page  # the newest run is the quality
     assert "Calibration runs" in page and "70.2 %" in page  # both runs listed
-    assert "evaluation_url" not in page  # the record is the model's evaluation
-    assert "oversight_contact" in page  # still missing
+    assert "evaluation record" not in page  # the record is the model's evaluation
+    assert "oversight contact" in page  # still missing
 
 
 def _calibration(model: str, *, quality: float, run_id: str) -> CalibrationRecord:

@@ -94,8 +94,8 @@ def test_dashboard_in_a_browser(dashboard: DashboardGateway, page: Page) -> None
     assert re.search(r"1\s+in review\s+tiny-medium", lifecycle)
     assert re.search(r"1\s+retired\s+tiny-retired", lifecycle)
     compliance = widget(page, "compliance")
-    assert re.search(r"tiny-large\s+high risk\s+evaluation_url, oversight_contact", compliance)
-    assert "allowed_models" in compliance  # the high-risk use case lacks its model list
+    assert re.search(r"tiny-large\s+high risk\s+evaluation record, oversight contact", compliance)
+    assert "allowed models" in compliance  # the high-risk use case lacks its model list
     use_cases = widget(page, "usecases")
     assert re.search(r"1\s+limited risk\s+paper-summaries", use_cases)
     assert re.search(r"1\s+high risk\s+contract-review", use_cases)

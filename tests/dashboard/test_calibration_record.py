@@ -49,7 +49,7 @@ def test_the_model_page_shows_the_newest_calibration_and_counts_it_as_evaluation
 ) -> None:
     before = unescape(admin.get("/dashboard/models/tiny-large").text)
     assert "No calibration run yet" in before
-    assert "evaluation_url" in before  # high risk: the evaluation record is missing
+    assert "evaluation record" in before  # high risk: the evaluation record is missing
 
     ledger = open_ledger(offline_dashboard.gateway.database_url)
     try:
@@ -63,7 +63,7 @@ def test_the_model_page_shows_the_newest_calibration_and_counts_it_as_evaluation
     assert "werkstatt.jsonl" in page and "ab12cd34ef56" in page
     assert "final-number" in page and "64.7" in page
     assert "timeout 3" in page and "mbpp: code task" in page
-    assert "evaluation_url" not in page
+    assert "evaluation record" not in page
     # the facts say what the record says: no "Evaluation" dash above the model's own record
     evaluation = re.search(r'<dd id="m-evaluation">(.*?)</dd>', page)
     assert evaluation is not None

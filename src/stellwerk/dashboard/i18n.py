@@ -239,7 +239,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "fact_model_card_url": ("model card", "Modellkarte"),
     "fact_hosting": ("hosting location", "Betriebsort"),
     "fact_owner": ("owner", "Verantwortliche"),
-    "fact_evaluation_url": ("evaluation record", "Evaluationsnachweis"),
+    "fact_evaluation_url": ("evaluation record", "Evaluierungsnachweis"),
     "fact_oversight_contact": ("oversight contact", "Aufsichtskontakt"),
     "fact_data_owner": ("data owner", "Datenverantwortliche"),
     "fact_purpose": ("purpose", "Zweck"),
