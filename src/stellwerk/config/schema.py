@@ -227,6 +227,10 @@ class RouterConfig(Strict):
     answer_refresh_s: float = Field(default=300.0, gt=0, le=86400)
     familiarity_threshold: float = Field(default=0.05, ge=0, le=1)
     """A prompt less familiar than this (``routing.familiarity``) is called unfamiliar."""
+    feedback_window_s: float = Field(default=3600.0, ge=0, le=7 * 86400)
+    """How long a routed request may get feedback (``POST /v1/feedback``); 0: never."""
+    feedback_max_pending: int = Field(default=10_000, ge=0, le=1_000_000)
+    """Routed requests kept for feedback at most (the oldest go first)."""
 
 
 class DashboardConfig(Strict):

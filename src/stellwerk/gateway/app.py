@@ -26,6 +26,7 @@ from stellwerk.gateway import (
     admin_api,
     completions_api,
     errors,
+    feedback_api,
     ollama_api,
     ollama_manage,
     openai_api,
@@ -132,6 +133,7 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
     app.include_router(openai_api.router)
     app.include_router(responses_api.router)
     app.include_router(completions_api.router)
+    app.include_router(feedback_api.router)
     app.include_router(ollama_api.router)
     app.include_router(ollama_manage.router)
     app.include_router(ops.router)

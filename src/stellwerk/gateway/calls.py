@@ -31,6 +31,7 @@ from stellwerk.errors import (
 )
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.metrics import Metrics
+from stellwerk.gateway.pending import Evidence
 from stellwerk.gateway.selection import Selection
 from stellwerk.policy.limits import Reservation
 
@@ -56,6 +57,7 @@ class Call:
     error_kind: str | None = None
     reservation: Reservation | None = None
     recorded: bool = False  # its one usage record is written (``Runtime.record``)
+    evidence: Evidence | None = None  # a routed prompt's text-free reading (``pending``)
 
     def mark_first_token(self) -> None:
         if self.first_token is None:

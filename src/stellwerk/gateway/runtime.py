@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -23,6 +23,7 @@ from stellwerk.gateway.calls import Call, Caller
 from stellwerk.gateway.governance import Admission, GovernedPolicy, classify
 from stellwerk.gateway.limits import StreamSlots
 from stellwerk.gateway.metrics import Metrics
+from stellwerk.gateway.pending import PendingGrades
 from stellwerk.gateway.selection import Selector
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.record import UsageRecord
@@ -52,6 +53,8 @@ class Runtime:
     health: HealthMonitor
     streams: StreamSlots
     governance: Governance | None = None
+    pending: PendingGrades = field(default_factory=lambda: PendingGrades(0, 0))
+    """Routed requests that may still get feedback (``pending``)."""
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
         """The caller of a request: its key (401 if unknown or revoked), with the request's data
@@ -105,6 +108,7 @@ class Runtime:
         )
         await self.ledger.submit(record)
         self._observe(call, record)
+        self._keep_for_grading(call)
         if call.reservation is not None and self.governance is not None:
             reservation, call.reservation = call.reservation, None
             try:
@@ -113,6 +117,22 @@ class Runtime:
                 )
             except StellwerkError:
                 log.exception("could not settle the limits of request %s", call.request_id)
+
+    def _keep_for_grading(self, call: Call) -> None:
+        evidence, call.evidence = call.evidence, None
+        selection, principal = call.selection, call.principal
+        if evidence is None or call.status != 200 or call.model is None:
+            return
+        if selection is None or selection.route is None or principal is None:
+            return
+        self.pending.put(
+            call.request_id,
+            key_id=principal.key_id,
+            department=principal.department,
+            route=selection.route,
+            model=call.model.id,
+            evidence=evidence,
+        )
 
     def _observe(self, call: Call, record: UsageRecord) -> None:
         model = record.model or "-"
@@ -199,4 +219,5 @@ def build_runtime(
         health=health,
         streams=StreamSlots(config.server.limits.max_streams_per_key),
         governance=governance,
+        pending=PendingGrades(config.router.feedback_window_s, config.router.feedback_max_pending),
     )
