@@ -2,7 +2,8 @@
 
 Start-up (the lifespan) opens the ledger and migrates it, puts the catalog costs accepted from a
 calibration over the configured ones, starts its batched writer, builds the backends on one
-pooled HTTP client, loads the router and reads the models' answer lengths (refreshed in the
+pooled HTTP client, loads the router (and its newest promoted version, followed from then on:
+``router_versions``) and reads the models' answer lengths (refreshed in the
 background from then on); shutdown drains the ledger writer.
 """
 
@@ -41,6 +42,7 @@ from stellwerk.gateway.direct import DirectLane
 from stellwerk.gateway.gate import Gate
 from stellwerk.gateway.limits import InFlight
 from stellwerk.gateway.responses_schema import ResponseRequest
+from stellwerk.gateway.router_versions import RouterVersions
 from stellwerk.gateway.runtime import Secrets, build_runtime
 from stellwerk.governance.service import Governance, build_counters, redis_password
 from stellwerk.ledger.ledger import open_ledger
@@ -71,6 +73,8 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         )
         await asyncio.to_thread(governance.start)
         await governance.seed_budgets()
+        versions = RouterVersions(router, ledger)  # a promoted correction of the artifact
+        await asyncio.to_thread(versions.load)
         runtime = build_runtime(served, secrets, router, writer, governance, file_hash=file_hash)
         app.state.runtime = runtime
         app.state.ledger = ledger
@@ -80,14 +84,16 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         background = asyncio.create_task(governance.run(config.governance.refresh_seconds))
         measuring = asyncio.create_task(answers.run())
         alive = asyncio.create_task(governance.counters.keep_alive())  # held reservations
+        following = asyncio.create_task(versions.run(config.governance.refresh_seconds))
         try:
             yield
         finally:
             background.cancel()
             measuring.cancel()
             alive.cancel()
+            following.cancel()
             # their database work in flight ends before the ledger closes (ledger.in_thread)
-            await asyncio.wait({background, measuring, alive})
+            await asyncio.wait({background, measuring, alive, following})
             await runtime.health.stop()
             await runtime.client.aclose()
             await writer.close()
