@@ -203,6 +203,23 @@ class RouteConfig(Strict):
     unfamiliar: Literal["route", "quality"] = "route"
 
 
+class ShadowConfig(Strict):
+    """Shadow grading (docs/router.md): a share of routed requests is also sent, after the
+    client's answer and off its path, to the best model its policy permits, which grades the
+    routed answer. Off while ``share`` is 0. Only requests of the listed ``departments``,
+    ``routes`` and data ``classifications`` (None: every one) are graded, at most
+    ``requests_per_minute``; the calls are charged to the department ``account``."""
+
+    share: float = Field(default=0.0, ge=0, le=1)
+    departments: tuple[str, ...] | None = None
+    routes: tuple[str, ...] | None = None
+    classifications: tuple[Classification, ...] = ("public", "internal")
+    requests_per_minute: int = Field(default=6, ge=1, le=10_000)
+    account: str | None = None
+    reference_max_tokens: int = Field(default=512, ge=1, le=32_768)
+    """The reference model's answer is cut at this many tokens."""
+
+
 class RouterConfig(Strict):
     """Which router answers the routes; ``artifact`` null: the router shipped in the package.
 
@@ -231,6 +248,7 @@ class RouterConfig(Strict):
     """How long a routed request may get feedback (``POST /v1/feedback``); 0: never."""
     feedback_max_pending: int = Field(default=10_000, ge=0, le=1_000_000)
     """Routed requests kept for feedback at most (the oldest go first)."""
+    shadow: ShadowConfig = ShadowConfig()
 
 
 class DashboardConfig(Strict):
@@ -369,6 +387,7 @@ class StellwerkConfig(Strict):
         return self
 
     def _router_references(self) -> None:
+        self._shadow_references()
         name = self.router.embedding_model
         if name is None:
             return
@@ -382,6 +401,26 @@ class StellwerkConfig(Strict):
             raise ValueError(
                 f"router.embedding_model: model {name!r} has no 'embeddings' capability"
             )
+
+    def _shadow_references(self) -> None:
+        shadow = self.router.shadow
+        departments = {d.name for d in self.departments}
+        if shadow.share > 0 and shadow.account is None:
+            raise ValueError(
+                "router.shadow.account: name the department shadow grading is charged to"
+            )
+        if shadow.account is not None and shadow.account not in departments:
+            raise ValueError(
+                f"router.shadow.account: {shadow.account!r} is not a configured department"
+            )
+        for name in shadow.departments or ():
+            if name not in departments:
+                raise ValueError(
+                    f"router.shadow.departments: {name!r} is not a configured department"
+                )
+        for name in shadow.routes or ():
+            if name not in self.routes:
+                raise ValueError(f"router.shadow.routes: {name!r} is not a configured route")
 
     def _governance_references(self, models: set[str]) -> None:
         _unique("use_cases", [u.name for u in self.use_cases])

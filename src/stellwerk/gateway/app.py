@@ -45,6 +45,7 @@ from stellwerk.gateway.responses_schema import ResponseRequest
 from stellwerk.gateway.router_versions import RouterVersions
 from stellwerk.gateway.runtime import Secrets, build_runtime
 from stellwerk.governance.service import Governance, build_counters, redis_password
+from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.writer import LedgerWriter
 from stellwerk.routing.loader import load_router
@@ -78,6 +79,7 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         runtime = build_runtime(served, secrets, router, writer, governance, file_hash=file_hash)
         app.state.runtime = runtime
         app.state.ledger = ledger
+        runtime.graded = GradedStore(ledger)
         answers = AnswerLengths(ledger, runtime.selector, config.router)
         await answers.refresh()
         runtime.health.start()
@@ -94,6 +96,7 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
             following.cancel()
             # their database work in flight ends before the ledger closes (ledger.in_thread)
             await asyncio.wait({background, measuring, alive, following})
+            await runtime.shadow.close()
             await runtime.health.stop()
             await runtime.client.aclose()
             await writer.close()

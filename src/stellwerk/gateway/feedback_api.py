@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from stellwerk.errors import NotFound
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.deps import RuntimeDep
-from stellwerk.ledger.graded import Graded, GradedStore
+from stellwerk.ledger.graded import Graded
 from stellwerk.ledger.in_thread import in_thread
 
 router = APIRouter(prefix="/v1", tags=["Router learning"])
@@ -69,7 +69,8 @@ async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
         model=pending.model,
         record=pending.evidence.graded(pending.model, body.score, body.task),
     )
-    store = GradedStore(request.app.state.ledger)
+    store = runtime.graded
+    assert store is not None  # set at start-up
     # the entry stays until it expires: a second feedback meets the stored one, a Conflict (409)
     await in_thread(lambda: store.add(graded))
     return {

@@ -18,6 +18,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from stellwerk.backends.types import ChatRequest
+from stellwerk.config.schema import ModelConfig
 from stellwerk.routing.adapt import GradedRecord
 from stellwerk.routing.base import Router
 from stellwerk.routing.learned import LearnedRouter
@@ -48,6 +50,17 @@ def evidence(
     if not record.latent:
         return None
     return Evidence(router.version, record.latent, record.base, record.stats)
+
+
+@dataclass(slots=True)
+class Ticket:
+    """What a request picked for shadow grading (``shadow``) keeps, in memory only, until it is
+    graded: its messages, its prompt text, the models it was allowed, and the answer."""
+
+    request: ChatRequest
+    question: str
+    candidates: tuple[ModelConfig, ...]
+    answer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

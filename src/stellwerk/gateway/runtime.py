@@ -16,7 +16,7 @@ from stellwerk.backends.base import Backend, builtin_backends
 from stellwerk.backends.breaker import CircuitBreaker
 from stellwerk.backends.health import HealthMonitor
 from stellwerk.config.loader import config_hash, resolve_env
-from stellwerk.config.schema import StellwerkConfig
+from stellwerk.config.schema import ShadowConfig, StellwerkConfig
 from stellwerk.errors import StellwerkError
 from stellwerk.gateway.auth import Keyring, Principal
 from stellwerk.gateway.calls import Call, Caller
@@ -25,7 +25,9 @@ from stellwerk.gateway.limits import StreamSlots
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.pending import PendingGrades
 from stellwerk.gateway.selection import Selector
+from stellwerk.gateway.shadow import ShadowGrader
 from stellwerk.governance.service import Governance
+from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.routing.base import Router
 
@@ -55,6 +57,9 @@ class Runtime:
     governance: Governance | None = None
     pending: PendingGrades = field(default_factory=lambda: PendingGrades(0, 0))
     """Routed requests that may still get feedback (``pending``)."""
+    shadow: ShadowGrader = field(default_factory=lambda: ShadowGrader(ShadowConfig()))
+    graded: GradedStore | None = None
+    """Where graded requests are kept (the ledger's ``graded_records``), set at start-up."""
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
         """The caller of a request: its key (401 if unknown or revoked), with the request's data
@@ -120,11 +125,14 @@ class Runtime:
 
     def _keep_for_grading(self, call: Call) -> None:
         evidence, call.evidence = call.evidence, None
+        ticket, call.shadow = call.shadow, None
         selection, principal = call.selection, call.principal
         if evidence is None or call.status != 200 or call.model is None:
             return
         if selection is None or selection.route is None or principal is None:
             return
+        if ticket is not None and ticket.answer:
+            self.shadow.start(self, call, ticket, evidence, selection.route)
         self.pending.put(
             call.request_id,
             key_id=principal.key_id,
@@ -219,5 +227,6 @@ def build_runtime(
         health=health,
         streams=StreamSlots(config.server.limits.max_streams_per_key),
         governance=governance,
+        shadow=ShadowGrader(config.router.shadow),
         pending=PendingGrades(config.router.feedback_window_s, config.router.feedback_max_pending),
     )
