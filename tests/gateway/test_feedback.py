@@ -49,17 +49,17 @@ def _feedback(gw: Gateway, body: Any, dept: str = "research", **kw: Any) -> http
 
 
 def test_feedback_grades_the_callers_routed_answer_once_and_is_not_billed(
-    learning_gateway: Gateway,
+    gateway_raw: dict[str, Any],
 ) -> None:
-    gw = learning_gateway
-    request_id, model = _ask(gw, "auto", "Explain the proof of the prime number theorem.")
-    answer = _feedback(gw, {"request_id": request_id, "score": 0.75, "task": "maths"})
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["model"] == model
-    again = _feedback(gw, {"request_id": request_id, "score": 0.1})
-    assert again.status_code == 409
-    assert again.json()["error"]["code"] == "already_graded"
-    ledger = gw.ledger()
+    with running_gateway(_shipped(gateway_raw)) as gw:
+        request_id, model = _ask(gw, "auto", "Explain the proof of the prime number theorem.")
+        answer = _feedback(gw, {"request_id": request_id, "score": 0.75, "task": "maths"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model"] == model
+        again = _feedback(gw, {"request_id": request_id, "score": 0.1})
+        assert again.status_code == 409
+        assert again.json()["error"]["code"] == "already_graded"
+    ledger = gw.ledger()  # read once the gateway has stopped: its usage writer is drained
     try:
         with ledger.connect() as connection:
             rows = list(connection.execute(select(graded_records)))

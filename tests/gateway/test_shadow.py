@@ -68,11 +68,11 @@ def test_a_routed_answer_is_graded_against_the_best_allowed_model_and_charged_to
         # auto-economy sends it to the cheapest model; the reference is the best rated, larger one
         request_id, model = _ask(gw, "auto-economy", f"Summarise the memo {canary} in a line.")
         rows = _wait_for_grade(gw)
-        ledger = gw.ledger()
-        try:
-            usage = ledger.recent_usage(limit=10)
-        finally:
-            ledger.close()
+    ledger = gw.ledger()  # once the gateway has stopped: its usage writer is drained
+    try:
+        usage = ledger.recent_usage(limit=10)
+    finally:
+        ledger.close()
     assert model == "tiny-small"
     (row,) = rows
     assert (row.request_id, row.source, row.model, row.route) == (
@@ -101,16 +101,22 @@ def test_a_routed_answer_is_graded_against_the_best_allowed_model_and_charged_to
 
 @pytest.mark.llama
 def test_departments_and_routes_not_listed_are_not_graded(gateway_raw: dict[str, Any]) -> None:
-    raw = _with_shadow(gateway_raw, departments=["legal"], routes=["auto-quality"])
+    raw = _with_shadow(gateway_raw, departments=["research"], routes=["auto-quality"])
     with running_gateway(raw) as gw:
-        _ask(gw, "auto-economy", "What is the capital of France?")  # research: not listed
-        time.sleep(1.0)  # a grading would have started by now; nothing to wait for
-        assert _shadow_rows(gw) == []
-        ledger = gw.ledger()
-        try:
-            assert {r.endpoint for r in ledger.recent_usage()} == {"chat"}
-        finally:
-            ledger.close()
+        _ask(gw, "auto-economy", "What is the capital of France?")  # route not listed
+        _ask(gw, "auto-quality", "What is the capital of France?", dept="legal")  # dept not listed
+        listed, model = _ask(gw, "auto-quality", "What is the capital of France?")
+        assert _wait_for_grade(gw)
+        time.sleep(0.5)  # any other grading, started before the listed one's, has ended too
+        rows = _shadow_rows(gw)
+    assert [r.request_id for r in rows] == [listed]
+    # the router chose the best-rated model itself: graded 1 without calling anything
+    assert model == "tiny-large" and rows[0].grades == {"tiny-large": 1.0}
+    ledger = gw.ledger()
+    try:
+        assert {r.endpoint for r in ledger.recent_usage()} == {"chat"}
+    finally:
+        ledger.close()
 
 
 def _decision(unfamiliar: bool) -> Decision:

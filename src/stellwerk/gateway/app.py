@@ -153,6 +153,7 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         bodies=(
             ResponseRequest,
             completions_api.CompletionRequest,
+            feedback_api.FeedbackRequest,
             ollama_manage.ManageRequest,
         ),
         ops_keyed=config.server.ops_require_key,

@@ -25,6 +25,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from stellwerk.errors import NotFound
+from stellwerk.gateway import openapi
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.ledger.graded import Graded
@@ -44,7 +45,14 @@ class FeedbackRequest(BaseModel):
     task: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-@router.post("/feedback")
+@router.post(
+    "/feedback",
+    openapi_extra=openapi.keyed(FeedbackRequest),
+    responses={
+        **openapi.errors("openai", (400, 401, 404, 409, 413)),
+        409: {**openapi.errors("openai", (409,))[409], "description": "Graded already."},
+    },
+)
 async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     """Grade the answer to one of the caller's routed requests (score in [0, 1])."""
     principal = runtime.authenticate(request.headers)
