@@ -176,3 +176,19 @@ def test_no_prompt_text_is_kept_anywhere(
     assert _found_in_files(tmp_path, canary) == []
     out, err = capfd.readouterr()
     assert canary not in out + err + caplog.text
+
+
+def test_a_streamed_routed_answer_can_get_feedback(learning_gateway: Gateway) -> None:
+    gw = learning_gateway
+    client = openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"], max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto",
+        messages=[{"role": "user", "content": "Name three prime numbers."}],
+        max_tokens=3,
+        stream=True,
+    )
+    request_id = raw.headers["x-stellwerk-request-id"]
+    assert [chunk.id for chunk in raw.parse()]  # read to the end: the usage record is written
+    answer = _feedback(gw, {"request_id": request_id, "score": 0.0})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["model"] == raw.headers["x-stellwerk-model"]
