@@ -57,6 +57,33 @@ def test_keys_create_list_revoke_and_the_audit(config_path: Path) -> None:
     assert key.removeprefix("sk-stw-") not in out
 
 
+def test_keys_list_shows_the_config_keys_beside_the_stored_ones(
+    config_path: Path,
+) -> None:
+    """The dashboard lists the config's keys; ``keys list`` must too, marked by their source."""
+    raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    raw["departments"][0]["keys"] = [
+        {"id": "legal-app", "key_sha256": "a" * 64, "use_case": "contracts"},
+        {"id": "legal-admin", "key_sha256": "b" * 64, "role": "admin"},
+    ]
+    raw["departments"][1]["keys"] = [{"id": "finance-app", "key_sha256": "c" * 64}]
+    config_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    c = str(config_path)
+    code, _, err = run("keys", "create", "-c", c, "--department", "legal")
+    assert code == 0, err
+    key_id = err.split("key id ")[1].split()[0]
+    code, out, err = run("keys", "list", "-c", c)
+    assert code == 0, err
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert rows["legal-app"] == ["legal-app", "legal", "user", "contracts", "config", "active"]
+    assert rows["legal-admin"][2] == "admin" and rows["legal-admin"][4:] == ["config", "active"]
+    assert rows["finance-app"][4] == "config"
+    assert rows[key_id][4:] == ["database", "active"]
+    code, out, _ = run("keys", "list", "-c", c, "--department", "finance")
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["finance-app"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -90,18 +90,32 @@ def keys_list(
     config: ConfigOption,
     department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
 ) -> None:
-    """List keys (ids, never the keys)."""
+    """List keys, the config's and the database's (ids, never the keys)."""
     try:
         with _governance(config) as gov:
+            in_config = [
+                (key.id, dept.name, key.role, key.use_case)
+                for dept in gov.config.departments
+                if department is None or dept.name == department
+                for key in dept.keys
+            ]
             infos = gov.keys.list(department=department)
     except StellwerkError as exc:
         raise _fail(exc) from exc
-    typer.echo(f"{'key id':<18}  {'department':<14}  {'role':<6}  {'use case':<16}  state")
+    typer.echo(
+        f"{'key id':<18}  {'department':<14}  {'role':<6}  {'use case':<16}  {'source':<8}  state"
+    )
+    # a config key is changed or removed by editing the config, so it is always active here
+    for key_id, dept_name, role, use_case in in_config:
+        typer.echo(
+            f"{key_id:<18}  {dept_name:<14}  {role:<6}  {use_case or '-':<16}  "
+            f"{'config':<8}  active"
+        )
     for info in infos:
         state = "active" if info.active else f"revoked {info.revoked_at:%Y-%m-%d}"
         typer.echo(
             f"{info.key_id:<18}  {info.department:<14}  {info.role:<6}  "
-            f"{info.use_case or '-':<16}  {state}"
+            f"{info.use_case or '-':<16}  {'database':<8}  {state}"
         )
 
 
