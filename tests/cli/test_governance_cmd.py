@@ -53,7 +53,9 @@ def test_keys_create_list_revoke_and_the_audit(config_path: Path) -> None:
     assert "revoked" in run("keys", "list", "-c", c)[1]
     code, out, _ = run("audit", "-c", c)
     assert code == 0
-    assert "key.revoke" in out and "key.create" in out and "config.load" in out
+    assert "key.revoke" in out and "key.create" in out
+    # the config read, by its path (it was hard-coded "stellwerk.yaml")
+    assert f"config.load       config:{config_path.resolve()}" in out
     assert key.removeprefix("sk-stw-") not in out
 
 
