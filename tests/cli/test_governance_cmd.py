@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from stellwerk.cli.main import build_app
 from stellwerk.ledger.ledger import open_ledger
 from tests.governance.factories import model
-from tests.ledger.factory import make_records
+from tests.ledger.factory import make_record, make_records
 
 
 @pytest.fixture
@@ -171,7 +171,8 @@ def test_report_usage_json_totals(config_path: Path, tmp_path: Path) -> None:
     data = json.loads(out)
     assert data["total"]["requests"] == 100
     assert Decimal(data["total"]["cost"]) == sum(r.cost for r in records)
-    assert data["baseline_model"] == "mistral-3b"
+    # the records' keys are none of this config's: nothing to compare with, nothing saved
+    assert data["baseline_models"] == [] and Decimal(data["total"]["savings"]) == 0
     code, out, _ = run("report", "usage", "-c", str(config_path), "--month", "2026-11")
     assert code == 0 and out.splitlines()[-1].startswith("total")
 
@@ -205,3 +206,77 @@ def test_a_relative_ledger_path_follows_the_config_file_not_the_working_director
         "stellwerk.db",
         "stellwerk.yaml",
     ]
+
+
+def test_report_savings_follow_the_dashboards_rule(tmp_path: Path) -> None:
+    """Only routed requests save, each against the largest model its key may use: a use case
+    restricted to mistral-3b saves nothing by being routed to it; a named model and an
+    embedding save nothing either (the report counted all three against the largest model)."""
+    cheap = {"input_per_mtok": 0.1, "output_per_mtok": 0.3}
+    dear = {"input_per_mtok": 0.4, "output_per_mtok": 1.2}
+    raw = {
+        "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
+        "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+        "models": [
+            model("mistral-3b", price=cheap),
+            model("mistral-8b", params_b=8, price=dear),
+            model("embed", params_b=0.3, capabilities=["embeddings"], price=dear),
+        ],
+        "departments": [
+            {"name": "legal", "keys": [{"id": "legal-app", "key_sha256": "a" * 64}]},
+            {"name": "finance", "keys": [{"id": "fin-app", "key_sha256": "b" * 64}]},
+        ],
+        "use_cases": [
+            {
+                "name": "contracts",
+                "department": "legal",
+                "purpose": "review",
+                "allowed_models": ["mistral-3b"],
+            }
+        ],
+    }
+    raw["departments"][0]["keys"][0]["use_case"] = "contracts"
+    path = tmp_path / "stellwerk.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    on_3b = {"model": "mistral-3b", "prompt_tokens": 1000, "completion_tokens": 100}
+    requests = [  # (key, department, requested, served), each 1000 + 100 tokens
+        ("legal-app", "legal", "auto", on_3b),
+        ("fin-app", "finance", "auto", on_3b),
+        ("fin-app", "finance", "mistral-3b", on_3b),
+        ("fin-app", "finance", "embed", {**on_3b, "model": "embed", "completion_tokens": 0}),
+    ]
+    records = [
+        make_record(
+            i,
+            key_id=key,
+            department=dept,
+            requested_model=requested,
+            status=200,
+            cost_micro=(
+                served["prompt_tokens"] // 10 + served["completion_tokens"] * 3 // 10
+                if served["model"] == "mistral-3b"
+                else served["prompt_tokens"] * 4 // 10
+            ),
+            **served,
+        )
+        for i, (key, dept, requested, served) in enumerate(requests)
+    ]
+    ledger = open_ledger(raw["server"]["database_url"])
+    try:
+        ledger.insert_usage(records)
+    finally:
+        ledger.close()
+    month = f"{records[0].time:%Y-%m}"
+    code, out, err = run(
+        "report", "usage", "-c", str(path), "--month", month, "--by", "use-case", "--format", "json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    rows = {r["group"]: r for r in data["rows"]}
+    # finance's routed request: on mistral-8b 1000 * 0.4 + 100 * 1.2 = 520 micro, served for 130
+    assert Decimal(data["total"]["savings"]) == Decimal("0.000390")
+    assert Decimal(rows["contracts"]["savings"]) == 0  # its only model is its baseline
+    assert data["baseline_models"] == ["mistral-3b", "mistral-8b"]
+    code, out, _ = run("report", "usage", "-c", str(path), "--month", month)
+    assert code == 0
+    assert "largest model its key may use: mistral-3b, mistral-8b" in out.splitlines()[0]

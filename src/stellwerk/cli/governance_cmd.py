@@ -215,7 +215,8 @@ def report_usage(
     by: Annotated[str, typer.Option(help="department, model or use-case")] = "department",
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
 ) -> None:
-    """Chargeback: requests, tokens, cost, energy, and the cost on the largest approved model."""
+    """Chargeback: requests, tokens, cost, energy, and what routing saved (as the dashboard)."""
+    from stellwerk.governance.baseline import key_references
     from stellwerk.governance.report import parse_by, render, usage_report
 
     try:
@@ -229,7 +230,7 @@ def report_usage(
                 gov.ledger,
                 month=month,
                 by=grouping,
-                models=gov.catalog.states(),
+                references=key_references(gov, gov.catalog.states()),
                 key_use_cases=gov.key_use_cases(),
             )
     except StellwerkError as exc:
