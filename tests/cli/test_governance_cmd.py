@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -56,6 +57,8 @@ def test_keys_create_list_revoke_and_the_audit(config_path: Path) -> None:
     assert "key.revoke" in out and "key.create" in out
     # the config read, by its path (it was hard-coded "stellwerk.yaml")
     assert f"config.load       config:{config_path.resolve()}" in out
+    # times say their zone: "2026-12-06 04:02:11 UTC  cli:..."
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC  ", x) for x in out.splitlines())
     assert key.removeprefix("sk-stw-") not in out
 
 

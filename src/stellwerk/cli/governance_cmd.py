@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -204,7 +205,7 @@ def audit(
     for e in entries:
         details = orjson.dumps(dict(e.details), option=orjson.OPT_SORT_KEYS).decode()
         typer.echo(
-            f"{e.time:%Y-%m-%d %H:%M:%S}  {e.actor:<16}  {e.action:<16}  "
+            f"{e.time.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC  {e.actor:<16}  {e.action:<16}  "
             f"{e.target_kind}:{e.target}  {details}"
         )
 
