@@ -12,7 +12,12 @@ import yaml
 from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
+from stellwerk.config import load_config
+from stellwerk.dashboard.overview import build_overview
+from stellwerk.governance.service import Governance
 from stellwerk.ledger.ledger import open_ledger
+from stellwerk.ledger.window import Window
+from stellwerk.routing.loader import load_router
 from tests.governance.factories import model
 from tests.ledger.factory import make_record, make_records
 
@@ -283,3 +288,15 @@ def test_report_savings_follow_the_dashboards_rule(tmp_path: Path) -> None:
     code, out, _ = run("report", "usage", "-c", str(path), "--month", month)
     assert code == 0
     assert "largest model its key may use: mistral-3b, mistral-8b" in out.splitlines()[0]
+    # and the dashboard's overview says the same of the same ledger
+    config = load_config(path)
+    ledger = open_ledger(config.server.database_url)
+    try:
+        gov = Governance(ledger, config)
+        gov.start()
+        overview = build_overview(gov, Window.month(month), load_router(config.router))
+    finally:
+        ledger.close()
+    assert overview.savings is not None
+    assert overview.savings.requests == 2  # the routed ones
+    assert overview.savings.cost.saved == pytest.approx(float(data["total"]["savings"]))
