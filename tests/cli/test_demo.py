@@ -187,3 +187,18 @@ def test_every_command_works_against_the_config_the_demo_wrote(
         ledger.close()
 
     assert not [p.name for p in elsewhere.iterdir() if ".db" in p.name]  # no stray ledger
+
+
+def test_the_demo_says_where_its_command_is_when_the_shell_cannot_find_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`./run demo` puts its environment on the PATH it hands the demo; the operator's other
+    terminals have the PATH `./run` was started with (STELLWERK_OUTER_PATH)."""
+    from stellwerk.cli.demo_cmd import _path_note
+
+    monkeypatch.setenv("STELLWERK_OUTER_PATH", "/usr/bin:/bin")
+    note = _path_note()
+    here = Path(sys.executable).parent
+    assert f"export PATH={here}:$PATH" in note
+    monkeypatch.setenv("STELLWERK_OUTER_PATH", f"{here}:/usr/bin")
+    assert _path_note() == ""

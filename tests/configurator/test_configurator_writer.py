@@ -160,3 +160,20 @@ def test_engine_host_is_where_the_gateway_reaches_the_engine(engine: str) -> Non
     needs = Needs(engine=engine, gpu_memory_gb=80)  # type: ignore[arg-type]
     engine_plan = plan(propose(CATALOG, needs).picks, needs, host="models.internal")
     assert all("//models.internal:" in str(b["base_url"]) for b in engine_plan.backends)
+
+
+def test_ollama_on_another_host_is_a_warning_and_imports_come_after_the_pulls() -> None:
+    needs = Needs(engine="ollama", gpu_memory_gb=24, languages=("de", "en"), families=("apertus",))
+    picks = propose(CATALOG, needs).picks
+    local = plan(picks, needs)
+    assert not local.notes and not any("WARNING" in c for c in local.commands)
+    remote = plan(picks, needs, host="ollama")
+    (warning,) = remote.notes
+    assert "Ollama has no key" in warning and "anyone else" in warning
+    assert any(c.startswith("OLLAMA_HOST=0.0.0.0:11434") for c in remote.commands)
+    # a GGUF file still to be made stops none of the pulls: the imports come last, and skip
+    commands = list(local.commands)
+    last_pull = max(i for i, c in enumerate(commands) if c.startswith("ollama pull"))
+    first_import = min(i for i, c in enumerate(commands) if "ollama create" in c)
+    assert last_pull < first_import
+    assert not any("exit 1" in c for c in commands)

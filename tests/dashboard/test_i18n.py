@@ -145,3 +145,19 @@ def test_audit_details_are_in_the_page_language() -> None:
         "lifecycle: in review",
         "consent: yes",
     ]
+
+
+def test_every_required_fact_and_openness_class_has_a_label() -> None:
+    """The compliance widgets name missing facts, the model page its openness: in the page's
+    language, never as the config's identifiers (``fehlt: licence``, ``open_weights``)."""
+    from typing import get_args
+
+    from stellwerk.config.base import ModelFact, Openness, UseCaseFact
+    from stellwerk.dashboard.i18n import label_keys
+
+    keys = label_keys()
+    facts = {*get_args(ModelFact), *get_args(UseCaseFact)}
+    assert {f"fact_{fact}" for fact in facts} <= keys
+    assert set(get_args(Openness)) <= keys
+    german = labels("de")
+    assert german("fact_licence") == "Lizenz" and german("open_weights") == "offene Gewichte"

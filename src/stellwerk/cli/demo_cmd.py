@@ -3,6 +3,7 @@ file it runs, so that every other command and the dashboard can be tried against
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sys
@@ -131,10 +132,12 @@ def _bank() -> str:
 
 
 def _path_note() -> str:
-    """How to reach the ``stellwerk`` command from another terminal, when it is not on PATH
-    (``./run demo`` runs it from the environment it made)."""
+    """How to reach the ``stellwerk`` command from another terminal, when it is not on that
+    terminal's PATH: ``./run demo`` runs it from the environment it made, with that environment
+    put on the PATH it hands over (the PATH the operator's shell has is in
+    ``STELLWERK_OUTER_PATH``)."""
     here = Path(sys.executable).parent / "stellwerk"
-    found = shutil.which("stellwerk")
+    found = shutil.which("stellwerk", path=os.environ.get("STELLWERK_OUTER_PATH"))
     if found is not None and Path(found).resolve() == here.resolve():
         return ""
     if here.exists():

@@ -294,7 +294,9 @@ def _from_proposal(
     for note in proposal.notes:
         out.print(f"  {note}", markup=False, soft_wrap=True)
     engine_plan = plan(proposal.picks, needs, host)
-    header = _proposal_header(proposal)
+    for note in engine_plan.notes:
+        err.print(f"[yellow]warning:[/] {escape(note)}", soft_wrap=True)
+    header = _proposal_header(proposal) + [f"WARNING: {note}" for note in engine_plan.notes]
     return list(engine_plan.backends), list(engine_plan.served), header, list(engine_plan.commands)
 
 
@@ -420,6 +422,15 @@ def _write(
         markup=False,
         soft_wrap=True,
     )
+    proposed = [row.model_id for row in served if row.lifecycle == "proposed"]
+    if proposed:
+        out.print(
+            f"{len(proposed)} of {len(served)} models are 'proposed': the gateway refuses every"
+            f" request for them until they are approved: stellwerk catalog set --config {output}"
+            f' MODEL in_review --reason "...", then MODEL approved ({", ".join(proposed)})',
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def _table(proposal: Proposal) -> Table:
@@ -450,7 +461,10 @@ def _proposal_header(proposal: Proposal) -> list[str]:
     lines = [
         f"engine {needs.engine}, {needs.memory_label}, context {needs.context} tokens, "
         f"languages {', '.join(needs.languages) or 'any'}, openness {needs.openness}, "
-        f"use cases {', '.join(needs.use_cases)}",
+        f"licences {', '.join(needs.licences) or 'any'}, "
+        f"preferred families {', '.join(needs.families) or 'none'}, "
+        f"use cases {', '.join(needs.use_cases)}, "
+        f"data up to {needs.highest_classification}",
     ]
     for pick in proposal.picks:
         lines.append(f"{pick.size_class}: {pick.model.id} ({pick.model.name})")

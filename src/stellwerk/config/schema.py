@@ -11,7 +11,7 @@ import re
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from stellwerk.config.base import (
     Capability,
@@ -353,6 +353,19 @@ class StellwerkConfig(Strict):
     dashboard: DashboardConfig = DashboardConfig()
     governance: GovernanceConfig = GovernanceConfig()
     use_cases: tuple[UseCaseConfig, ...] = ()
+    # not a key of the file: where it was read from (``load_config``), for the audit log
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The path of the file this config was read from; ``None`` for one built in code."""
+        return self._source
+
+    def read_from(self, path: str) -> StellwerkConfig:
+        """This config, marked as read from ``path`` (copies keep the mark)."""
+        copy = self.model_copy()
+        copy._source = path
+        return copy
 
     @field_validator("routes")
     @classmethod

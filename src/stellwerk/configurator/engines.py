@@ -173,20 +173,34 @@ def _ollama(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
     commands = [
         "# Ollama: serve with the context window the gateway expects, only where the gateway",
         "# reaches it (Ollama has no key of its own), then pull or import the models",
+    ]
+    notes: tuple[str, ...] = ()
+    if _bind(host) != "127.0.0.1":
+        warning = (
+            f"Ollama has no key: it listens on every interface so that the gateway can reach "
+            f"it at {host}, and so can anyone else who reaches that port; keep port "
+            f"{OLLAMA_PORT} on a network only the gateway is on (a compose network without a "
+            "published port, a firewall rule)"
+        )
+        commands.append(f"# WARNING: {warning}")
+        notes = (warning,)
+    commands += [
         f"OLLAMA_HOST={_bind(host)}:{OLLAMA_PORT} OLLAMA_CONTEXT_LENGTH={needs.context} "
         "ollama serve &",
         "until ollama list >/dev/null 2>&1; do sleep 1; done",
     ]
     rows = []
+    imports: list[str] = []
     for pick in picks:
         tag = pick.model.ollama_tag
         if tag is None:  # select.why_not keeps such a model only when it has weights
-            commands += _ollama_import(pick, needs)
+            imports += _ollama_import(pick, needs)
             rows.append(served(pick, needs, "ollama", pick.model.id))
             continue
         commands.append(f"ollama pull {tag}")
         rows.append(served(pick, needs, "ollama", tag))
-    return EnginePlan((backend,), tuple(rows), tuple(commands))
+    # the imports last: a GGUF file still to be made stops none of the pulls
+    return EnginePlan((backend,), tuple(rows), tuple(commands + imports), notes)
 
 
 def _ollama_import(pick: Pick, needs: Needs) -> list[str]:
@@ -199,9 +213,12 @@ def _ollama_import(pick: Pick, needs: Needs) -> list[str]:
         "# llama.cpp's convert_hf_to_gguf.py and llama-quantize (or a GGUF build you trust);",
         "# Ollama must know the model's architecture (a current release).",
         "mkdir -p models",
-        f"test -f models/{gguf} || {{ echo 'put models/{gguf} here first' >&2; exit 1; }}",
-        f"printf 'FROM ./{gguf}\\nPARAMETER num_ctx {context}\\n' > models/{model.id}.Modelfile",
-        f"ollama create {model.id} -f models/{model.id}.Modelfile",
+        f"if [ -f models/{gguf} ]; then",
+        f"  printf 'FROM ./{gguf}\\nPARAMETER num_ctx {context}\\n' > models/{model.id}.Modelfile",
+        f"  ollama create {model.id} -f models/{model.id}.Modelfile",
+        "else",
+        f"  echo 'models/{gguf} is missing: make it, then run this script again' >&2",
+        "fi",
     ]
 
 

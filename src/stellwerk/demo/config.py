@@ -62,6 +62,7 @@ def demo_config_data(llama_url: str, keys: DemoKeys, *, host: str, port: int) ->
             "params_b": params,
             "size_class": size,
             "context_length": 1024,
+            "capabilities": ["chat", "completion"],
             "licence": "Apache-2.0",
             "price": {"input_per_mtok": price, "output_per_mtok": price * 3},
             "energy_wh_per_1k_tokens": energy,

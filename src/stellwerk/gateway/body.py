@@ -75,7 +75,7 @@ def reject_duplicate_keys(body: bytes) -> None:
     """Raise ``InvalidRequest`` naming the first key that a JSON object of ``body`` (valid JSON)
     has twice, or an integer no 64-bit field holds."""
     try:
-        json.loads(body, object_pairs_hook=_unique, parse_int=_int64)
+        json.loads(body, object_pairs_hook=_unique)
     except (ValueError, RecursionError) as exc:  # what pydantic took, but Python's parser not
         raise InvalidRequest(f"request body is not valid JSON: {exc}") from exc
 
@@ -88,16 +88,17 @@ async def unique_keys(request: Request) -> None:
         reject_duplicate_keys(body)
 
 
-def _int64(text: str) -> int:
-    value = int(text)
-    if not -(2**63) <= value < 2**63:
-        digits = len(text.lstrip("-"))
-        raise InvalidRequest(
-            f"request body has an integer of {digits} digits, outside the 64-bit range that "
-            "every parameter is within",
-            code="integer_out_of_range",
-        )
-    return value
+def _past_64_bits(value: Any) -> int | None:
+    """The first integer past the 64-bit range in ``value`` or the lists in it (the objects in
+    it were checked by their own hook), else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if not -(2**63) <= value < 2**63 else None
+    if isinstance(value, list):
+        for item in value:
+            found = _past_64_bits(item)
+            if found is not None:
+                return found
+    return None
 
 
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -112,4 +113,14 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                     code="duplicate_key",
                 )
             seen.add(key)
+    for key, value in pairs:
+        big = _past_64_bits(value)
+        if big is not None:
+            digits = len(str(abs(big)))
+            raise InvalidRequest(
+                f"{shown(key)}: an integer of {digits} digits is outside the 64-bit range that "
+                "every parameter is within",
+                param=_part(key),
+                code="integer_out_of_range",
+            )
     return obj

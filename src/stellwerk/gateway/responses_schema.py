@@ -137,7 +137,7 @@ class JsonObjectFormat(_Open):
     type: Literal["json_object"]
 
 
-class JsonSchemaFormat(_Open):
+class TextJsonSchemaFormat(_Open):
     type: Literal["json_schema"]
     name: str = Field(min_length=1)
     schema_: dict[str, Any] = Field(alias="schema")
@@ -147,7 +147,7 @@ class JsonSchemaFormat(_Open):
 
 class TextConfig(_Open):
     format: (
-        Annotated[TextFormat | JsonObjectFormat | JsonSchemaFormat, Field(discriminator="type")]
+        Annotated[TextFormat | JsonObjectFormat | TextJsonSchemaFormat, Field(discriminator="type")]
         | None
     ) = None
 
