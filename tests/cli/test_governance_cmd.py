@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,9 +12,14 @@ import yaml
 from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
+from stellwerk.config import load_config
+from stellwerk.dashboard.overview import build_overview
+from stellwerk.governance.service import Governance
 from stellwerk.ledger.ledger import open_ledger
+from stellwerk.ledger.window import Window
+from stellwerk.routing.loader import load_router
 from tests.governance.factories import model
-from tests.ledger.factory import make_records
+from tests.ledger.factory import make_record, make_records
 
 
 @pytest.fixture
@@ -53,8 +59,39 @@ def test_keys_create_list_revoke_and_the_audit(config_path: Path) -> None:
     assert "revoked" in run("keys", "list", "-c", c)[1]
     code, out, _ = run("audit", "-c", c)
     assert code == 0
-    assert "key.revoke" in out and "key.create" in out and "config.load" in out
+    assert "key.revoke" in out and "key.create" in out
+    # the config read, by its path (it was hard-coded "stellwerk.yaml")
+    assert f"config.load       config:{config_path.resolve()}" in out
+    # times say their zone: "2026-12-06 04:02:11 UTC  cli:..."
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC  ", x) for x in out.splitlines())
     assert key.removeprefix("sk-stw-") not in out
+
+
+def test_keys_list_shows_the_config_keys_beside_the_stored_ones(
+    config_path: Path,
+) -> None:
+    """The dashboard lists the config's keys; ``keys list`` must too, marked by their source."""
+    raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    raw["departments"][0]["keys"] = [
+        {"id": "legal-app", "key_sha256": "a" * 64, "use_case": "contracts"},
+        {"id": "legal-admin", "key_sha256": "b" * 64, "role": "admin"},
+    ]
+    raw["departments"][1]["keys"] = [{"id": "finance-app", "key_sha256": "c" * 64}]
+    config_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    c = str(config_path)
+    code, _, err = run("keys", "create", "-c", c, "--department", "legal")
+    assert code == 0, err
+    key_id = err.split("key id ")[1].split()[0]
+    code, out, err = run("keys", "list", "-c", c)
+    assert code == 0, err
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert rows["legal-app"] == ["legal-app", "legal", "user", "contracts", "config", "active"]
+    assert rows["legal-admin"][2] == "admin" and rows["legal-admin"][4:] == ["config", "active"]
+    assert rows["finance-app"][4] == "config"
+    assert rows[key_id][4:] == ["database", "active"]
+    code, out, _ = run("keys", "list", "-c", c, "--department", "finance")
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["finance-app"]
 
 
 @pytest.mark.parametrize(
@@ -142,7 +179,8 @@ def test_report_usage_json_totals(config_path: Path, tmp_path: Path) -> None:
     data = json.loads(out)
     assert data["total"]["requests"] == 100
     assert Decimal(data["total"]["cost"]) == sum(r.cost for r in records)
-    assert data["baseline_model"] == "mistral-3b"
+    # the records' keys are none of this config's: nothing to compare with, nothing saved
+    assert data["baseline_models"] == [] and Decimal(data["total"]["savings"]) == 0
     code, out, _ = run("report", "usage", "-c", str(config_path), "--month", "2026-11")
     assert code == 0 and out.splitlines()[-1].startswith("total")
 
@@ -176,3 +214,89 @@ def test_a_relative_ledger_path_follows_the_config_file_not_the_working_director
         "stellwerk.db",
         "stellwerk.yaml",
     ]
+
+
+def test_report_savings_follow_the_dashboards_rule(tmp_path: Path) -> None:
+    """Only routed requests save, each against the largest model its key may use: a use case
+    restricted to mistral-3b saves nothing by being routed to it; a named model and an
+    embedding save nothing either (the report counted all three against the largest model)."""
+    cheap = {"input_per_mtok": 0.1, "output_per_mtok": 0.3}
+    dear = {"input_per_mtok": 0.4, "output_per_mtok": 1.2}
+    raw = {
+        "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
+        "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+        "models": [
+            model("mistral-3b", price=cheap),
+            model("mistral-8b", params_b=8, price=dear),
+            model("embed", params_b=0.3, capabilities=["embeddings"], price=dear),
+        ],
+        "departments": [
+            {"name": "legal", "keys": [{"id": "legal-app", "key_sha256": "a" * 64}]},
+            {"name": "finance", "keys": [{"id": "fin-app", "key_sha256": "b" * 64}]},
+        ],
+        "use_cases": [
+            {
+                "name": "contracts",
+                "department": "legal",
+                "purpose": "review",
+                "allowed_models": ["mistral-3b"],
+            }
+        ],
+    }
+    raw["departments"][0]["keys"][0]["use_case"] = "contracts"
+    path = tmp_path / "stellwerk.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    on_3b = {"model": "mistral-3b", "prompt_tokens": 1000, "completion_tokens": 100}
+    requests = [  # (key, department, requested, served), each 1000 + 100 tokens
+        ("legal-app", "legal", "auto", on_3b),
+        ("fin-app", "finance", "auto", on_3b),
+        ("fin-app", "finance", "mistral-3b", on_3b),
+        ("fin-app", "finance", "embed", {**on_3b, "model": "embed", "completion_tokens": 0}),
+    ]
+    records = [
+        make_record(
+            i,
+            key_id=key,
+            department=dept,
+            requested_model=requested,
+            status=200,
+            cost_micro=(
+                served["prompt_tokens"] // 10 + served["completion_tokens"] * 3 // 10
+                if served["model"] == "mistral-3b"
+                else served["prompt_tokens"] * 4 // 10
+            ),
+            **served,
+        )
+        for i, (key, dept, requested, served) in enumerate(requests)
+    ]
+    ledger = open_ledger(raw["server"]["database_url"])
+    try:
+        ledger.insert_usage(records)
+    finally:
+        ledger.close()
+    month = f"{records[0].time:%Y-%m}"
+    code, out, err = run(
+        "report", "usage", "-c", str(path), "--month", month, "--by", "use-case", "--format", "json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    rows = {r["group"]: r for r in data["rows"]}
+    # finance's routed request: on mistral-8b 1000 * 0.4 + 100 * 1.2 = 520 micro, served for 130
+    assert Decimal(data["total"]["savings"]) == Decimal("0.000390")
+    assert Decimal(rows["contracts"]["savings"]) == 0  # its only model is its baseline
+    assert data["baseline_models"] == ["mistral-3b", "mistral-8b"]
+    code, out, _ = run("report", "usage", "-c", str(path), "--month", month)
+    assert code == 0
+    assert "largest model its key may use: mistral-3b, mistral-8b" in out.splitlines()[0]
+    # and the dashboard's overview says the same of the same ledger
+    config = load_config(path)
+    ledger = open_ledger(config.server.database_url)
+    try:
+        gov = Governance(ledger, config)
+        gov.start()
+        overview = build_overview(gov, Window.month(month), load_router(config.router))
+    finally:
+        ledger.close()
+    assert overview.savings is not None
+    assert overview.savings.requests == 2  # the routed ones
+    assert overview.savings.cost.saved == pytest.approx(float(data["total"]["savings"]))

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from stellwerk.cli.main import build_app
 from stellwerk.config import load_config
 from tests.configurator.model_server import closed_port_url, ollama_tags, start
+from tests.fixtures.llama import LlamaBackend
 
 runner = CliRunner()
 
@@ -217,3 +218,24 @@ def test_discover_sends_the_key_and_asks_the_size_it_cannot_read(
     sizes = {m.upstream: (m.params_b, m.lifecycle) for m in config.models}
     assert sizes["house-model:v2"] == (12.0, "proposed")  # read from /api/show
     assert sizes["mystery:latest"] == (7.0, "proposed")  # given by the operator
+
+
+@pytest.mark.llama
+def test_discover_on_the_demos_llama_server_knows_the_embedding_model_and_says_to_approve(
+    tmp_path: Path, llama_server: LlamaBackend
+) -> None:
+    out = tmp_path / "stellwerk.yaml"
+    sizes = ["0.1"] * len(llama_server.aliases)  # llama-cpp-python does not report sizes
+    code, output = _init(
+        "--discover", llama_server.base_url, "--output", str(out), "--interactive",
+        input="\n".join(["", "any", "chat", "internal", *sizes]) + "\n",
+    )  # fmt: skip
+    assert code == 0, output
+    config = load_config(out)
+    capabilities = {m.id: m.capabilities for m in config.models}
+    assert capabilities.pop(llama_server.embedding_model) == ("embeddings",)
+    assert set(capabilities.values()) == {("chat",)}
+    assert {m.lifecycle for m in config.models} == {"proposed"}
+    flat = " ".join(output.split())
+    assert "the gateway refuses every request for them until they are approved" in flat
+    assert f"stellwerk catalog set --config {out} MODEL in_review" in flat

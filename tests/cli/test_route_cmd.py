@@ -4,6 +4,8 @@ governance state in the ledger (lifecycle, consent, use cases), saying why each 
 from __future__ import annotations
 
 import json
+import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +122,23 @@ def test_route_needs_a_caller_when_departments_are_configured(config: Path) -> N
     assert "--department" in result.stderr
     assert "legal, it" in result.stderr
     assert not (config.parent / "ledger.db").exists()  # deciding wrote no ledger
+
+
+def test_route_shows_costs_as_plain_decimals(config: Path) -> None:
+    """Not ``3.93e-05``: a cost a reader compares at a glance, the same number as in --json."""
+    scores = {s["model"]: s["expected_cost"] for s in route(config, "--department", "it")["scores"]}
+    result = runner.invoke(
+        build_app(),
+        ["route", "Summarise this contract.", "-c", str(config), "--department", "it"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert not re.search(r"\de[-+]\d", result.stdout), result.stdout
+    shown = {}
+    for line in result.stdout.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) > 6 and cells[2] in scores:
+            shown[cells[2]] = Decimal(cells[5])
+    assert set(shown) == set(scores)
+    for model, cost in scores.items():
+        assert float(shown[model]) == pytest.approx(cost, rel=0.01)

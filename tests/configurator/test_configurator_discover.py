@@ -160,3 +160,45 @@ def test_sizes_and_context_reported_by_llamacpp_and_vllm_are_used(model_server: 
     assert by_id["house-model-q4.gguf"].params_b == pytest.approx(7.241732096)
     assert by_id["house-model-q4.gguf"].context_length == 16384
     assert by_id["ministral-3-8b"].context_length == 4096, "the server's limit wins"
+
+
+def test_what_an_unknown_model_can_do_is_read_or_probed(model_server: Server) -> None:
+    """An OpenAI-compatible server: a model answering /v1/embeddings but not chat embeds, one
+    answering both does both, one named ``*embed*`` embeds unprobed, the rest chat. Ollama says
+    it in /api/show."""
+    vector = {"object": "list", "data": [{"object": "embedding", "embedding": [0.1]}]}
+    answer = {"object": "chat.completion", "choices": []}
+    url = model_server(
+        {
+            "/v1/models": (
+                200,
+                openai_models("vectors-7b", "both-7b", "house-embed-1b", "house-chat-7b"),
+            ),
+            "POST /v1/embeddings": (200, {"vectors-7b": vector, "both-7b": vector}),
+            "POST /v1/chat/completions": (200, {"both-7b": answer, "house-chat-7b": answer}),
+        }
+    )
+    rows, report = served_from(discover(url, CATALOG), Needs(engine="vllm"))
+    assert {r.model_id: r.capabilities for r in rows} == {
+        "vectors-7b": ("embeddings",),
+        "both-7b": ("chat", "embeddings"),
+        "house-embed-1b": ("embeddings",),
+        "house-chat-7b": ("chat",),
+    }
+    assert {r.model_id: r.size_class for r in rows}["house-embed-1b"] == "small"
+    assert any("vectors-7b" in line and "as an embedding model" in line for line in report)
+    show = {"nomic-thing:v1": {"capabilities": ["embedding"]}, "house:v2": {"capabilities": []}}
+    url = model_server(
+        {
+            "/api/tags": (
+                200,
+                ollama_tags(("nomic-thing:v1", "137M", "F16"), ("house:v2", "7B", "")),
+            ),
+            "POST /api/show": (200, show),
+        }
+    )
+    rows, _ = served_from(discover(url, CATALOG), Needs(engine="ollama"))
+    assert {r.upstream: r.capabilities for r in rows} == {
+        "nomic-thing:v1": ("embeddings",),
+        "house:v2": ("chat",),
+    }

@@ -13,6 +13,7 @@ import pytest
 from stellwerk.config import parse_config
 from stellwerk.gateway import create_app
 from stellwerk.gateway.completions_api import CompletionRequest
+from stellwerk.gateway.feedback_api import FeedbackRequest
 from stellwerk.gateway.ollama_manage import ManageRequest
 from stellwerk.gateway.ollama_wire import (
     OllamaChatRequest,
@@ -29,6 +30,7 @@ BODIES = {
     ("post", "/v1/responses"): ResponseRequest,
     ("post", "/v1/completions"): CompletionRequest,
     ("post", "/v1/embeddings"): EmbeddingRequest,
+    ("post", "/v1/feedback"): FeedbackRequest,
     ("post", "/api/chat"): OllamaChatRequest,
     ("post", "/api/generate"): OllamaGenerateRequest,
     ("post", "/api/embed"): OllamaEmbedRequest,

@@ -13,7 +13,6 @@ from tests.ledger.factory import make_records
 
 from stellwerk.errors import InvalidRequest
 from stellwerk.governance.report import parse_by, render, usage_report
-from stellwerk.governance.state import ModelState
 from stellwerk.ledger.ledger import Ledger
 
 CFG = config(
@@ -24,7 +23,9 @@ CFG = config(
         model("apertus-70b", params_b=70, lifecycle="in_review"),
     ]
 )
-STATES = [ModelState.from_config(m) for m in CFG.models]
+MODELS = {m.id: m for m in CFG.models}
+# key-1 may use apertus-8b at most, key-2 mistral-8b; the other keys are unknown (no reference)
+REFERENCES = {"key-1": MODELS["apertus-8b"], "key-2": MODELS["mistral-8b"], "key-3": None}
 KEY_USE_CASES = {"key-1": "contracts", "key-2": "contracts", "key-3": "helpdesk"}
 
 
@@ -43,7 +44,7 @@ def filled(ledger: Ledger) -> Ledger:
 @pytest.mark.parametrize("by", ["department", "model", "use-case"])
 def test_totals_equal_the_sum_of_the_records(filled: Ledger, by: str) -> None:
     report = usage_report(
-        filled, month="2026-11", by=parse_by(by), models=STATES, key_use_cases=KEY_USE_CASES
+        filled, month="2026-11", by=parse_by(by), references=REFERENCES, key_use_cases=KEY_USE_CASES
     )
     records = filled.recent_usage(limit=10_000)
     november = [r for r in records if r.time.month == 11]
@@ -56,23 +57,35 @@ def test_totals_equal_the_sum_of_the_records(filled: Ledger, by: str) -> None:
     assert sum(r.cost for r in report.rows) == report.total.cost
 
 
-def test_baseline_is_the_largest_approved_model(filled: Ledger) -> None:
+def test_only_routed_requests_save_each_against_its_keys_reference(filled: Ledger) -> None:
     report = usage_report(
-        filled, month="2026-11", by="model", models=STATES, key_use_cases=KEY_USE_CASES
+        filled, month="2026-11", by="model", references=REFERENCES, key_use_cases=KEY_USE_CASES
     )
-    assert report.baseline_model == "apertus-8b"  # the 70b is still in review
+    assert report.baseline_models == ("apertus-8b", "mistral-8b")
     november = [r for r in filled.recent_usage(limit=10_000) if r.time.month == 11]
-    exact = sum(
-        r.prompt_tokens * Decimal("0.5") + r.completion_tokens * Decimal("1.5") for r in november
+    prices = {"key-1": (Decimal("0.5"), Decimal("1.5")), "key-2": (Decimal("0.4"), Decimal("1.2"))}
+    compared = {
+        key: [
+            r
+            for r in november
+            if r.key_id == key and r.requested_model.startswith("auto") and r.model is not None
+        ]
+        for key in prices
+    }
+    assert all(compared.values())
+    rest = sum(r.cost_micro for r in november if not any(r in c for c in compared.values()))
+    routed = sum(  # micro-units, rounded up once per reference model
+        math.ceil(sum(r.prompt_tokens * p + r.completion_tokens * c for r in compared[key]))
+        for key, (p, c) in prices.items()
     )
-    expected = Decimal(math.ceil(exact)) / 1_000_000  # micro-units, rounded up once
+    expected = Decimal(rest + routed) / 1_000_000
     assert report.total.baseline_cost == expected
     assert report.total.savings == expected - report.total.cost
 
 
 def test_by_use_case_groups_keys_and_leaves_the_rest_unbound(filled: Ledger) -> None:
     report = usage_report(
-        filled, month="2026-11", by="use-case", models=STATES, key_use_cases=KEY_USE_CASES
+        filled, month="2026-11", by="use-case", references=REFERENCES, key_use_cases=KEY_USE_CASES
     )
     november = [r for r in filled.recent_usage(limit=10_000) if r.time.month == 11]
     groups = {r.group: r.requests for r in report.rows}
@@ -86,7 +99,7 @@ def test_one_department_sees_only_itself(filled: Ledger) -> None:
         filled,
         month="2026-11",
         by="department",
-        models=STATES,
+        references=REFERENCES,
         key_use_cases={},
         department="legal",
     )
@@ -94,9 +107,11 @@ def test_one_department_sees_only_itself(filled: Ledger) -> None:
 
 
 def test_formats(filled: Ledger) -> None:
-    report = usage_report(filled, month="2026-11", by="department", models=STATES, key_use_cases={})
+    report = usage_report(
+        filled, month="2026-11", by="department", references=REFERENCES, key_use_cases={}
+    )
     table = render(report, "table")
-    assert "baseline: always apertus-8b" in table
+    assert "the largest model its key may use: apertus-8b, mistral-8b" in table
     assert table.splitlines()[-1].startswith("total")
     rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
     assert rows[-1]["department"] == "total"
@@ -110,4 +125,4 @@ def test_bad_report_parameters(ledger: Ledger) -> None:
     with pytest.raises(InvalidRequest, match="cannot report usage by 'colour'"):
         parse_by("colour")
     with pytest.raises(InvalidRequest, match="not a month of the form YYYY-MM"):
-        usage_report(ledger, month="2026-13", by="model", models=STATES, key_use_cases={})
+        usage_report(ledger, month="2026-13", by="model", references=REFERENCES, key_use_cases={})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -90,18 +91,32 @@ def keys_list(
     config: ConfigOption,
     department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
 ) -> None:
-    """List keys (ids, never the keys)."""
+    """List keys, the config's and the database's (ids, never the keys)."""
     try:
         with _governance(config) as gov:
+            in_config = [
+                (key.id, dept.name, key.role, key.use_case)
+                for dept in gov.config.departments
+                if department is None or dept.name == department
+                for key in dept.keys
+            ]
             infos = gov.keys.list(department=department)
     except StellwerkError as exc:
         raise _fail(exc) from exc
-    typer.echo(f"{'key id':<18}  {'department':<14}  {'role':<6}  {'use case':<16}  state")
+    typer.echo(
+        f"{'key id':<18}  {'department':<14}  {'role':<6}  {'use case':<16}  {'source':<8}  state"
+    )
+    # a config key is changed or removed by editing the config, so it is always active here
+    for key_id, dept_name, role, use_case in in_config:
+        typer.echo(
+            f"{key_id:<18}  {dept_name:<14}  {role:<6}  {use_case or '-':<16}  "
+            f"{'config':<8}  active"
+        )
     for info in infos:
         state = "active" if info.active else f"revoked {info.revoked_at:%Y-%m-%d}"
         typer.echo(
             f"{info.key_id:<18}  {info.department:<14}  {info.role:<6}  "
-            f"{info.use_case or '-':<16}  {state}"
+            f"{info.use_case or '-':<16}  {'database':<8}  {state}"
         )
 
 
@@ -190,7 +205,7 @@ def audit(
     for e in entries:
         details = orjson.dumps(dict(e.details), option=orjson.OPT_SORT_KEYS).decode()
         typer.echo(
-            f"{e.time:%Y-%m-%d %H:%M:%S}  {e.actor:<16}  {e.action:<16}  "
+            f"{e.time.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC  {e.actor:<16}  {e.action:<16}  "
             f"{e.target_kind}:{e.target}  {details}"
         )
 
@@ -201,7 +216,8 @@ def report_usage(
     by: Annotated[str, typer.Option(help="department, model or use-case")] = "department",
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
 ) -> None:
-    """Chargeback: requests, tokens, cost, energy, and the cost on the largest approved model."""
+    """Chargeback: requests, tokens, cost, energy, and what routing saved (as the dashboard)."""
+    from stellwerk.governance.baseline import key_references
     from stellwerk.governance.report import parse_by, render, usage_report
 
     try:
@@ -215,7 +231,7 @@ def report_usage(
                 gov.ledger,
                 month=month,
                 by=grouping,
-                models=gov.catalog.states(),
+                references=key_references(gov, gov.catalog.states()),
                 key_use_cases=gov.key_use_cases(),
             )
     except StellwerkError as exc:

@@ -422,6 +422,15 @@ def _write(
         markup=False,
         soft_wrap=True,
     )
+    proposed = [row.model_id for row in served if row.lifecycle == "proposed"]
+    if proposed:
+        out.print(
+            f"{len(proposed)} of {len(served)} models are 'proposed': the gateway refuses every"
+            f" request for them until they are approved: stellwerk catalog set --config {output}"
+            f' MODEL in_review --reason "...", then MODEL approved ({", ".join(proposed)})',
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def _table(proposal: Proposal) -> Table:

@@ -334,7 +334,7 @@ def _print(verdict: Verdict, route: str, cfg: StellwerkConfig) -> None:
                 s.model_id,
                 f"{s.quality:.3f}",
                 answer,
-                f"{s.expected_cost:.3g}",
+                _plain(s.expected_cost),
                 f"{s.utility:.3f}",
             )
         console.print(table)
@@ -343,6 +343,13 @@ def _print(verdict: Verdict, route: str, cfg: StellwerkConfig) -> None:
         console.print(f"[dim]not a candidate:[/dim] {model_id}: {reason}", highlight=False)
     if verdict.refused is not None:
         typer.echo(f"refused, as the gateway would answer: {verdict.refused}", err=True)
+
+
+def _plain(amount: float) -> str:
+    """Three significant digits as a plain decimal: ``0.0000134``, never ``1.34e-05``."""
+    from decimal import Decimal
+
+    return format(Decimal(f"{amount:.3g}"), "f")
 
 
 def _prompt_embedding(cfg: StellwerkConfig, prompt: str) -> list[float] | None:

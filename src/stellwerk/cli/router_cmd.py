@@ -1,4 +1,5 @@
-"""``stellwerk router train | eval`` and ``stellwerk route "PROMPT"``.
+"""``stellwerk router train | eval`` and ``stellwerk route "PROMPT"`` (``router adapt | rollback``:
+``router_learn_cmd``).
 
 Progress bars and tables go to stderr/stdout through Rich; with ``--json`` stdout carries one
 JSON object and nothing else. Every ``StellwerkError`` becomes one line on stderr and exit code 1.
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from stellwerk.cli import router_learn_cmd
 from stellwerk.errors import StellwerkError
 
 DataOpt = Annotated[
@@ -66,6 +68,7 @@ def build_router_app() -> typer.Typer:
     app = typer.Typer(help="Train and evaluate the learned router.", no_args_is_help=True)
     app.command("train")(train_cmd)
     app.command("eval")(eval_cmd)
+    router_learn_cmd.register(app)
     return app
 
 

@@ -34,7 +34,7 @@ def load_config(path: str | Path) -> StellwerkConfig:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    config = parse_config(raw, source=str(path))
+    config = parse_config(raw, source=str(path)).read_from(str(path.resolve()))
     database_url = ledger_beside(config.server.database_url, path.parent)
     if database_url == config.server.database_url:
         return config

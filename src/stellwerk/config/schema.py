@@ -11,7 +11,7 @@ import re
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from stellwerk.config.base import (
     Capability,
@@ -203,6 +203,23 @@ class RouteConfig(Strict):
     unfamiliar: Literal["route", "quality"] = "route"
 
 
+class ShadowConfig(Strict):
+    """Shadow grading (docs/router.md): a share of routed requests is also sent, after the
+    client's answer and off its path, to the best model its policy permits, which grades the
+    routed answer. Off while ``share`` is 0. Only requests of the listed ``departments``,
+    ``routes`` and data ``classifications`` (None: every one) are graded, at most
+    ``requests_per_minute``; the calls are charged to the department ``account``."""
+
+    share: float = Field(default=0.0, ge=0, le=1)
+    departments: tuple[str, ...] | None = None
+    routes: tuple[str, ...] | None = None
+    classifications: tuple[Classification, ...] = ("public", "internal")
+    requests_per_minute: int = Field(default=6, ge=1, le=10_000)
+    account: str | None = None
+    reference_max_tokens: int = Field(default=512, ge=1, le=32_768)
+    """The reference model's answer is cut at this many tokens."""
+
+
 class RouterConfig(Strict):
     """Which router answers the routes; ``artifact`` null: the router shipped in the package.
 
@@ -227,6 +244,11 @@ class RouterConfig(Strict):
     answer_refresh_s: float = Field(default=300.0, gt=0, le=86400)
     familiarity_threshold: float = Field(default=0.05, ge=0, le=1)
     """A prompt less familiar than this (``routing.familiarity``) is called unfamiliar."""
+    feedback_window_s: float = Field(default=3600.0, ge=0, le=7 * 86400)
+    """How long a routed request may get feedback (``POST /v1/feedback``); 0: never."""
+    feedback_max_pending: int = Field(default=10_000, ge=0, le=1_000_000)
+    """Routed requests kept for feedback at most (the oldest go first)."""
+    shadow: ShadowConfig = ShadowConfig()
 
 
 class DashboardConfig(Strict):
@@ -331,6 +353,19 @@ class StellwerkConfig(Strict):
     dashboard: DashboardConfig = DashboardConfig()
     governance: GovernanceConfig = GovernanceConfig()
     use_cases: tuple[UseCaseConfig, ...] = ()
+    # not a key of the file: where it was read from (``load_config``), for the audit log
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The path of the file this config was read from; ``None`` for one built in code."""
+        return self._source
+
+    def read_from(self, path: str) -> StellwerkConfig:
+        """This config, marked as read from ``path`` (copies keep the mark)."""
+        copy = self.model_copy()
+        copy._source = path
+        return copy
 
     @field_validator("routes")
     @classmethod
@@ -365,6 +400,7 @@ class StellwerkConfig(Strict):
         return self
 
     def _router_references(self) -> None:
+        self._shadow_references()
         name = self.router.embedding_model
         if name is None:
             return
@@ -378,6 +414,26 @@ class StellwerkConfig(Strict):
             raise ValueError(
                 f"router.embedding_model: model {name!r} has no 'embeddings' capability"
             )
+
+    def _shadow_references(self) -> None:
+        shadow = self.router.shadow
+        departments = {d.name for d in self.departments}
+        if shadow.share > 0 and shadow.account is None:
+            raise ValueError(
+                "router.shadow.account: name the department shadow grading is charged to"
+            )
+        if shadow.account is not None and shadow.account not in departments:
+            raise ValueError(
+                f"router.shadow.account: {shadow.account!r} is not a configured department"
+            )
+        for name in shadow.departments or ():
+            if name not in departments:
+                raise ValueError(
+                    f"router.shadow.departments: {name!r} is not a configured department"
+                )
+        for name in shadow.routes or ():
+            if name not in self.routes:
+                raise ValueError(f"router.shadow.routes: {name!r} is not a configured route")
 
     def _governance_references(self, models: set[str]) -> None:
         _unique("use_cases", [u.name for u in self.use_cases])

@@ -6,7 +6,10 @@ The server is asked as Ollama first (``GET /api/tags``), then as an OpenAI-compa
 matches a catalog entry by its Ollama tag, its Hugging Face id (or the repository name inside
 a file name, as llama.cpp reports GGUF paths), or its catalog id (the served name ``stellwerk
 init`` gives models on vLLM and llama.cpp). Models the catalog does not know are kept, marked
-``proposed`` so the gateway serves them only once someone approves them.
+``proposed`` so the gateway serves them only once someone approves them (``stellwerk catalog
+set``). What such a model can do is read from the server where it says so (Ollama's
+``/api/show`` capabilities), else probed: a model whose name says ``embed``, or that answers
+``/v1/embeddings`` but not a one-token chat, is an embedding model; any other is a chat model.
 """
 
 from __future__ import annotations
@@ -30,6 +33,14 @@ _QUANT_SUFFIX = re.compile(
 )
 _SIZE = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)b(?![a-z0-9])")
 _ID_BAD = re.compile(r"[^A-Za-z0-9._:/-]+")
+_EMBED_NAME = re.compile(r"embed", re.IGNORECASE)
+# Ollama's /api/show capabilities -> ours ("completion" is its word for generating text)
+_OLLAMA_CAN = {
+    "completion": "chat",
+    "embedding": "embeddings",
+    "tools": "tools",
+    "vision": "vision",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +53,7 @@ class Found:
     match: CatalogModel | None
     how: str
     context_length: int | None = None
+    capabilities: tuple[str, ...] | None = None  # read or probed; None: not known (chat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +81,13 @@ def discover(
             tags = _get(client, url, f"{root}/api/tags")
             if isinstance(tags, dict) and isinstance(tags.get("models"), list):
                 found = tuple(_from_ollama(item, catalog) for item in tags["models"])
-                found = tuple(_sized(client, url, root, f) for f in found)
+                found = tuple(_shown(client, root, f) for f in found)
                 return Discovery(url, "ollama", root, found)
             answers.append(f"/api/tags: {_describe(tags)}")
         listing = _get(client, url, f"{root}/v1/models")
         if isinstance(listing, dict) and isinstance(listing.get("data"), list):
             found = tuple(_from_openai(item, catalog) for item in listing["data"])
+            found = tuple(_probed(client, root, f) for f in found)
             return Discovery(url, "openai", f"{root}/v1", found)
         answers.append(f"/v1/models: {_describe(listing)}")
     raise BackendFailed(
@@ -103,20 +116,65 @@ def _get(client: httpx.Client, url: str, endpoint: str) -> object:
         return "not JSON"
 
 
-def _sized(client: httpx.Client, url: str, root: str, found: Found) -> Found:
-    """An Ollama model whose listing gives no size: its parameter count from ``/api/show``
-    (``model_info["general.parameter_count"]``), when the server says it."""
-    if found.params_b is not None or found.match is not None:
+def _shown(client: httpx.Client, root: str, found: Found) -> Found:
+    """An Ollama model the catalog does not know: its parameter count (when the listing gives
+    none) and its capabilities from ``/api/show``, where the server says them."""
+    if found.match is not None:
         return found
     try:
         response = client.post(f"{root}/api/show", json={"model": found.name})
-        info = response.json().get("model_info") if response.status_code == 200 else None
-    except (httpx.HTTPError, ValueError, AttributeError):
-        return found
+        shown = response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        shown = None
+    if not isinstance(shown, dict):
+        return replace(found, capabilities=_by_name(found.name))
+    info = shown.get("model_info")
     count = info.get("general.parameter_count") if isinstance(info, dict) else None
-    if isinstance(count, int | float) and not isinstance(count, bool) and count > 0:
-        return replace(found, params_b=count / 1e9)
-    return found
+    if (
+        found.params_b is None
+        and isinstance(count, int | float)
+        and not isinstance(count, bool)
+        and count > 0
+    ):
+        found = replace(found, params_b=count / 1e9)
+    said = shown.get("capabilities")
+    if isinstance(said, list) and said:
+        capabilities = tuple(dict.fromkeys(_OLLAMA_CAN[c] for c in said if c in _OLLAMA_CAN))
+        return replace(found, capabilities=capabilities or None)
+    return replace(found, capabilities=_by_name(found.name))
+
+
+def _probed(client: httpx.Client, root: str, found: Found) -> Found:
+    """A model of an OpenAI-compatible server the catalog does not know: an embedding model
+    when its name says so, or when it answers ``/v1/embeddings`` and refuses a one-token chat."""
+    if found.match is not None:
+        return found
+    named = _by_name(found.name)
+    if named is not None:
+        return replace(found, capabilities=named)
+    if not _answers(client, f"{root}/v1/embeddings", {"model": found.name, "input": "ping"}):
+        return found
+    chat = {
+        "model": found.name,
+        "messages": [{"role": "user", "content": "ping"}],
+        "max_tokens": 1,
+    }
+    if _answers(client, f"{root}/v1/chat/completions", chat):
+        return replace(found, capabilities=("chat", "embeddings"))
+    return replace(found, capabilities=("embeddings",))
+
+
+def _by_name(name: str) -> tuple[str, ...] | None:
+    return ("embeddings",) if _EMBED_NAME.search(name) else None
+
+
+def _answers(client: httpx.Client, endpoint: str, body: Mapping[str, object]) -> bool:
+    """Whether ``endpoint`` answers ``body`` with 200 and JSON (any failure: no)."""
+    try:
+        response = client.post(endpoint, json=body)
+        return response.status_code == 200 and isinstance(response.json(), dict)
+    except (httpx.HTTPError, ValueError):
+        return False
 
 
 def _describe(answer: object) -> str:
@@ -232,14 +290,16 @@ def served_from(
                 "terminal to give it, or add it to the config with its params_b)"
             )
             continue
-        report.append(f"{found.name}: {found.how}; added as 'proposed' with {params:g}B parameters")
+        kind = "" if "chat" in (found.capabilities or ("chat",)) else " as an embedding model"
+        report.append(
+            f"{found.name}: {found.how}; added as 'proposed'{kind} with {params:g}B parameters"
+        )
         rows.append((params, _unknown(found, params, backend, needs)))
     rows.sort(key=lambda pair: pair[0])
-    count = len(rows)
-    ordered = []
-    for i, (_, row) in enumerate(rows):
-        size_class = _class_of(i, count)
-        ordered.append(replace(row, size_class=size_class))
+    # size classes rank the chat models; a model that only embeds is small and ranks none
+    chat = [row for _, row in rows if "chat" in row.capabilities]
+    classes = {id(row): _class_of(i, len(chat)) for i, row in enumerate(chat)}
+    ordered = [replace(row, size_class=classes.get(id(row), "small")) for _, row in rows]
     return tuple(ordered), report
 
 
@@ -292,7 +352,7 @@ def _unknown(found: Found, params: float, backend: str, needs: Needs) -> Served:
         params_b=params,
         active_params_b=params,
         context_length=min(needs.context, found.context_length or UNKNOWN_CONTEXT),
-        capabilities=("chat",),
+        capabilities=found.capabilities or ("chat",),
         languages=(),
         licence=None,
         openness="open_weights",

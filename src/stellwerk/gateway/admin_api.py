@@ -23,6 +23,7 @@ from stellwerk.gateway import openapi
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.body import unique_keys
 from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.governance.baseline import key_references
 from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
 from stellwerk.governance.compliance import check_model, check_use_case
 from stellwerk.governance.key_store import KeyInfo
@@ -403,7 +404,7 @@ def usage(
         gov.ledger,
         month=month,
         by=parse_by(by),
-        models=gov.snapshot.models,
+        references=key_references(gov, gov.snapshot.models),
         key_use_cases=gov.key_use_cases(),
         department=department,
     )

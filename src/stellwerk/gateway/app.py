@@ -2,7 +2,8 @@
 
 Start-up (the lifespan) opens the ledger and migrates it, puts the catalog costs accepted from a
 calibration over the configured ones, starts its batched writer, builds the backends on one
-pooled HTTP client, loads the router and reads the models' answer lengths (refreshed in the
+pooled HTTP client, loads the router (and its newest promoted version, followed from then on:
+``router_versions``) and reads the models' answer lengths (refreshed in the
 background from then on); shutdown drains the ledger writer.
 """
 
@@ -26,6 +27,7 @@ from stellwerk.gateway import (
     admin_api,
     completions_api,
     errors,
+    feedback_api,
     ollama_api,
     ollama_manage,
     openai_api,
@@ -40,8 +42,10 @@ from stellwerk.gateway.direct import DirectLane
 from stellwerk.gateway.gate import Gate
 from stellwerk.gateway.limits import InFlight
 from stellwerk.gateway.responses_schema import ResponseRequest
+from stellwerk.gateway.router_versions import RouterVersions
 from stellwerk.gateway.runtime import Secrets, build_runtime
 from stellwerk.governance.service import Governance, build_counters, redis_password
+from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.writer import LedgerWriter
 from stellwerk.routing.loader import load_router
@@ -70,23 +74,29 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         )
         await asyncio.to_thread(governance.start)
         await governance.seed_budgets()
+        versions = RouterVersions(router, ledger)  # a promoted correction of the artifact
+        await asyncio.to_thread(versions.load)
         runtime = build_runtime(served, secrets, router, writer, governance, file_hash=file_hash)
         app.state.runtime = runtime
         app.state.ledger = ledger
+        runtime.graded = GradedStore(ledger)
         answers = AnswerLengths(ledger, runtime.selector, config.router)
         await answers.refresh()
         runtime.health.start()
         background = asyncio.create_task(governance.run(config.governance.refresh_seconds))
         measuring = asyncio.create_task(answers.run())
         alive = asyncio.create_task(governance.counters.keep_alive())  # held reservations
+        following = asyncio.create_task(versions.run(config.governance.refresh_seconds))
         try:
             yield
         finally:
             background.cancel()
             measuring.cancel()
             alive.cancel()
+            following.cancel()
             # their database work in flight ends before the ledger closes (ledger.in_thread)
-            await asyncio.wait({background, measuring, alive})
+            await asyncio.wait({background, measuring, alive, following})
+            await runtime.shadow.close()
             await runtime.health.stop()
             await runtime.client.aclose()
             await writer.close()
@@ -132,6 +142,7 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
     app.include_router(openai_api.router)
     app.include_router(responses_api.router)
     app.include_router(completions_api.router)
+    app.include_router(feedback_api.router)
     app.include_router(ollama_api.router)
     app.include_router(ollama_manage.router)
     app.include_router(ops.router)
@@ -142,6 +153,7 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         bodies=(
             ResponseRequest,
             completions_api.CompletionRequest,
+            feedback_api.FeedbackRequest,
             ollama_manage.ManageRequest,
         ),
         ops_keyed=config.server.ops_require_key,

@@ -31,6 +31,7 @@ from stellwerk.errors import (
 )
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.metrics import Metrics
+from stellwerk.gateway.pending import Evidence, Ticket
 from stellwerk.gateway.selection import Selection
 from stellwerk.policy.limits import Reservation
 
@@ -56,6 +57,8 @@ class Call:
     error_kind: str | None = None
     reservation: Reservation | None = None
     recorded: bool = False  # its one usage record is written (``Runtime.record``)
+    evidence: Evidence | None = None  # a routed prompt's text-free reading (``pending``)
+    shadow: Ticket | None = None  # picked for shadow grading (``shadow``): kept until graded
 
     def mark_first_token(self) -> None:
         if self.first_token is None:
@@ -202,6 +205,8 @@ class Caller:
                 continue
             self.breakers[backend.name].success()
             call.usage = result.usage
+            if call.shadow is not None:  # the answer a shadow grader compares (memory only)
+                call.shadow.answer = result.content
             return result
         raise _given_up(call, failures)
 

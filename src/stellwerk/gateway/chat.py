@@ -16,6 +16,7 @@ from stellwerk.errors import InvalidRequest, RequestError, StellwerkError, Upstr
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.errors import status_of
 from stellwerk.gateway.limits import check_request
+from stellwerk.gateway.pending import Ticket, evidence
 from stellwerk.gateway.route_embedding import prompt_embedding
 from stellwerk.gateway.runtime import Runtime
 from stellwerk.gateway.selection import Selection
@@ -63,9 +64,15 @@ async def select(runtime: Runtime, call: Call, name: str, request: ChatRequest) 
     await caller.admit_chat(call, eligible, request, prompt)
     try:
         embedding = await prompt_embedding(runtime, principal, prompt.text)
-        return selector.decide(
+        selection = selector.decide(
             name, eligible, prompt.text, prompt.tokens, embedding=embedding, max_answer_tokens=asked
         )
+        if runtime.pending.window_s > 0 or runtime.shadow.on:  # for a later grade, no text
+            call.evidence = evidence(selector.router, prompt.text, embedding)
+        picked = call.evidence is not None and not call.stream
+        if picked and runtime.shadow.wants(principal, name, selection.decision, needs):
+            call.shadow = Ticket(request, prompt.text, selection.models)
+        return selection
     except BaseException as exc:
         await caller.release_on_abort(call, exc)
         raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -16,15 +16,18 @@ from stellwerk.backends.base import Backend, builtin_backends
 from stellwerk.backends.breaker import CircuitBreaker
 from stellwerk.backends.health import HealthMonitor
 from stellwerk.config.loader import config_hash, resolve_env
-from stellwerk.config.schema import StellwerkConfig
+from stellwerk.config.schema import ShadowConfig, StellwerkConfig
 from stellwerk.errors import StellwerkError
 from stellwerk.gateway.auth import Keyring, Principal
 from stellwerk.gateway.calls import Call, Caller
 from stellwerk.gateway.governance import Admission, GovernedPolicy, classify
 from stellwerk.gateway.limits import StreamSlots
 from stellwerk.gateway.metrics import Metrics
+from stellwerk.gateway.pending import PendingGrades
 from stellwerk.gateway.selection import Selector
+from stellwerk.gateway.shadow import ShadowGrader
 from stellwerk.governance.service import Governance
+from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.routing.base import Router
 
@@ -52,6 +55,11 @@ class Runtime:
     health: HealthMonitor
     streams: StreamSlots
     governance: Governance | None = None
+    pending: PendingGrades = field(default_factory=lambda: PendingGrades(0, 0))
+    """Routed requests that may still get feedback (``pending``)."""
+    shadow: ShadowGrader = field(default_factory=lambda: ShadowGrader(ShadowConfig()))
+    graded: GradedStore | None = None
+    """Where graded requests are kept (the ledger's ``graded_records``), set at start-up."""
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
         """The caller of a request: its key (401 if unknown or revoked), with the request's data
@@ -105,6 +113,7 @@ class Runtime:
         )
         await self.ledger.submit(record)
         self._observe(call, record)
+        self._keep_for_grading(call)
         if call.reservation is not None and self.governance is not None:
             reservation, call.reservation = call.reservation, None
             try:
@@ -113,6 +122,25 @@ class Runtime:
                 )
             except StellwerkError:
                 log.exception("could not settle the limits of request %s", call.request_id)
+
+    def _keep_for_grading(self, call: Call) -> None:
+        evidence, call.evidence = call.evidence, None
+        ticket, call.shadow = call.shadow, None
+        selection, principal = call.selection, call.principal
+        if evidence is None or call.status != 200 or call.model is None:
+            return
+        if selection is None or selection.route is None or principal is None:
+            return
+        if ticket is not None and ticket.answer:
+            self.shadow.start(self, call, ticket, evidence, selection.route)
+        self.pending.put(
+            call.request_id,
+            key_id=principal.key_id,
+            department=principal.department,
+            route=selection.route,
+            model=call.model.id,
+            evidence=evidence,
+        )
 
     def _observe(self, call: Call, record: UsageRecord) -> None:
         model = record.model or "-"
@@ -199,4 +227,6 @@ def build_runtime(
         health=health,
         streams=StreamSlots(config.server.limits.max_streams_per_key),
         governance=governance,
+        shadow=ShadowGrader(config.router.shadow),
+        pending=PendingGrades(config.router.feedback_window_s, config.router.feedback_max_pending),
     )

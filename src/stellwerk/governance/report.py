@@ -1,9 +1,12 @@
 """The chargeback report: usage per department, model or use case for one month, with what the
-same traffic would have cost on the largest approved model (the savings from routing).
+same traffic would have cost without routing (the savings from routing).
 
-Totals are sums of the usage records in the window, nothing estimated but the baseline: the
-baseline prices each record's prompt and completion tokens at the largest approved model's
-internal prices (largest by parameter count).
+Totals are sums of the usage records in the window, nothing estimated but the baseline. The
+baseline follows the dashboard's rule (stellwerk.governance.baseline): each routed request
+(``auto...``) is priced at the internal prices of the largest model its key may use (its
+reference); a request that named a model, an embedding, a request refused before a model was
+chosen and a request of a key that may use no model were not routed or have nothing to compare
+with, so they count at their own cost and save nothing.
 
 Amounts are exact: sums of the ledger's integer micro-units, shown with all six decimals (a
 request of a tiny model costs millionths, and a report must not round it to 0.00). In JSON they
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, get_args
@@ -25,7 +28,7 @@ from sqlalchemy import func, select
 from stellwerk.config.choice import parse_choice
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest, shown
-from stellwerk.governance.state import ModelState
+from stellwerk.governance.baseline import ROUTED_PREFIX
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.tables import usage
 from stellwerk.ledger.usage_read import usage_filter
@@ -64,7 +67,7 @@ class ReportRow:
 class UsageReport:
     month: str
     by: ReportBy
-    baseline_model: str | None
+    baseline_models: tuple[str, ...]  # the reference models of the routed requests compared
     rows: tuple[ReportRow, ...]
     total: ReportRow
 
@@ -84,7 +87,7 @@ class UsageReport:
         return {
             "month": self.month,
             "by": self.by,
-            "baseline_model": self.baseline_model,
+            "baseline_models": list(self.baseline_models),
             "rows": [row(r) for r in self.rows],
             "total": row(self.total),
         }
@@ -96,32 +99,25 @@ def parse_by(value: str) -> ReportBy:
     )
 
 
-def largest_approved(models: Sequence[ModelState]) -> ModelConfig | None:
-    """The model routing is compared against (here and on the dashboard): the largest approved
-    chat model, the first id on a tie."""
-    approved = [
-        s.config for s in models if s.lifecycle == "approved" and "chat" in s.config.capabilities
-    ]
-    return max(approved, key=lambda m: (m.params_b, m.id), default=None)
-
-
 def usage_report(
     ledger: Ledger,
     *,
     month: str,
     by: ReportBy,
-    models: Sequence[ModelState],
+    references: Mapping[str, ModelConfig | None],
     key_use_cases: Mapping[str, str],
     department: str | None = None,
 ) -> UsageReport:
-    """Sum the month's usage records by ``by``; ``department`` restricts to one department."""
+    """Sum the month's usage records by ``by``; ``references``: each key's reference model
+    (stellwerk.governance.baseline.key_references); ``department`` restricts to one department."""
     window = Window.month(month)
-    baseline = largest_approved(models)
+    routed = usage.c.requested_model.like(ROUTED_PREFIX + "%")
     statement = (
         select(
             usage.c.department,
             usage.c.model,
             usage.c.key_id,
+            routed,
             func.count(),
             func.coalesce(func.sum(usage.c.prompt_tokens), 0),
             func.coalesce(func.sum(usage.c.completion_tokens), 0),
@@ -129,41 +125,101 @@ def usage_report(
             func.coalesce(func.sum(usage.c.energy_wh), 0.0),
         )
         .where(usage_filter(window, department))
-        .group_by(usage.c.department, usage.c.model, usage.c.key_id)
+        .group_by(usage.c.department, usage.c.model, usage.c.key_id, routed)
     )
-    groups: dict[str, list[float]] = {}  # requests, prompt, completion, cost micro, Wh
+    groups: dict[str, _Group] = {}
+    used: set[str] = set()
     with ledger.connect() as connection:
-        for dept, model, key_id, n, prompt, completion, cost, energy in connection.execute(
-            statement
-        ):
+        for (
+            dept,
+            model,
+            key_id,
+            was_routed,
+            n,
+            prompt,
+            completion,
+            cost,
+            energy,
+        ) in connection.execute(statement):
             if by == "department":
                 name = dept or "(unknown)"
             elif by == "model":
                 name = model or "(no model)"
             else:
                 name = key_use_cases.get(key_id, NO_USE_CASE)
-            acc = groups.setdefault(name, [0, 0, 0, 0, 0.0])
-            acc[0] += int(n)
-            acc[1] += int(prompt)
-            acc[2] += int(completion)
-            acc[3] += int(cost)
-            acc[4] += float(energy)
+            group = groups.setdefault(name, _Group())
+            reference = references.get(key_id) if was_routed and model else None
+            group.add(int(n), int(prompt), int(completion), int(cost), float(energy), reference)
+            if reference is not None:
+                used.add(reference.id)
     rows = tuple(
         sorted(
-            (_row(name, acc, baseline) for name, acc in groups.items()),
+            (group.row(name) for name, group in groups.items()),
             key=lambda r: (-r.cost_micro, r.group),
         )
     )
-    sums = [sum(col) for col in zip(*groups.values(), strict=True)] or [0] * 5
-    total = _row("total", sums, baseline)
-    return UsageReport(month, by, baseline.id if baseline else None, rows, total)
+    total = _Group()
+    for group in groups.values():
+        total.merge(group)
+    return UsageReport(month, by, tuple(sorted(used)), rows, total.row("total"))
 
 
-def _row(name: str, acc: Sequence[float], baseline: ModelConfig | None) -> ReportRow:
-    """One row; its baseline prices the row's tokens exactly, rounded up once."""
-    prompt, completion = int(acc[1]), int(acc[2])
-    base = baseline.price.cost_micro(prompt, completion) if baseline is not None else 0
-    return ReportRow(name, int(acc[0]), prompt, completion, int(acc[3]), acc[4], base)
+class _Group:
+    """The sums of one row; the routed tokens by reference model, priced once per row."""
+
+    def __init__(self) -> None:
+        self.requests = self.prompt = self.completion = self.cost = self.unrouted_cost = 0
+        self.energy = 0.0
+        self.routed: dict[str, tuple[ModelConfig, int, int]] = {}
+
+    def add(
+        self,
+        requests: int,
+        prompt: int,
+        completion: int,
+        cost: int,
+        energy: float,
+        reference: ModelConfig | None,
+    ) -> None:
+        self.requests += requests
+        self.prompt += prompt
+        self.completion += completion
+        self.cost += cost
+        self.energy += energy
+        if reference is None:
+            self.unrouted_cost += cost  # compared with itself: no saving
+        else:
+            self._add_routed(reference, prompt, completion)
+
+    def merge(self, other: _Group) -> None:
+        self.requests += other.requests
+        self.prompt += other.prompt
+        self.completion += other.completion
+        self.cost += other.cost
+        self.energy += other.energy
+        self.unrouted_cost += other.unrouted_cost
+        for reference, prompt, completion in other.routed.values():
+            self._add_routed(reference, prompt, completion)
+
+    def _add_routed(self, reference: ModelConfig, prompt: int, completion: int) -> None:
+        _, p, c = self.routed.get(reference.id, (reference, 0, 0))
+        self.routed[reference.id] = (reference, p + prompt, c + completion)
+
+    def row(self, name: str) -> ReportRow:
+        """The row; each reference prices its tokens exactly, rounded up once."""
+        baseline = self.unrouted_cost + sum(
+            reference.price.cost_micro(prompt, completion)
+            for reference, prompt, completion in self.routed.values()
+        )
+        return ReportRow(
+            name,
+            self.requests,
+            self.prompt,
+            self.completion,
+            self.cost,
+            self.energy,
+            baseline,
+        )
 
 
 def render(report: UsageReport, fmt: str) -> str:
@@ -205,8 +261,8 @@ def render(report: UsageReport, fmt: str) -> str:
         )
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
     title = (
-        f"usage {report.month} by {report.by}; baseline: always "
-        f"{report.baseline_model or '(no approved model)'}"
+        f"usage {report.month} by {report.by}; baseline: each routed request on the largest"
+        f" model its key may use: {', '.join(report.baseline_models) or '(no routed request)'}"
     )
     rendered = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     for i, line in enumerate(lines):

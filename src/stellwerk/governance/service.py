@@ -43,6 +43,8 @@ from stellwerk.policy.filter import PolicyFilter, PrincipalLike
 from stellwerk.policy.limits import Limiter, Reservation, scopes_for
 
 log = logging.getLogger("stellwerk.governance")
+# the audit target of a config built in code rather than read from a file
+IN_CODE = "(config built in code)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +165,7 @@ class Governance:
             actor="config",
             action="config.load",
             target_kind="config",
-            target="stellwerk.yaml",
+            target=self.config.source or IN_CODE,
             details={"previous": last[0].config_hash if last else None},
             config_hash=self.config_hash,
         )

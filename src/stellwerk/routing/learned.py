@@ -94,6 +94,8 @@ class LearnedRouter(Router):
     ) -> None:
         self.model = model
         self.version = version
+        self.adapted = 0
+        """The router version (``routing.online``) whose correction ``model`` carries; 0: none."""
         self.familiarity_threshold = familiarity_threshold
         self.answer_tokens = answer_tokens
         self.calibrated = dict(calibrated or {})
@@ -242,7 +244,7 @@ class LearnedRouter(Router):
             reason=reason
             + _answer_note(scores[0])
             + ("" if missing is None else f"; {missing}: decided on the text alone"),
-            router=f"learned:{self.version}",
+            router=f"learned:{self.version}" + (f"+{self.adapted}" if self.adapted else ""),
             familiarity=None if familiarity is None else round(familiarity, 4),
             unfamiliar=unfamiliar,
         )

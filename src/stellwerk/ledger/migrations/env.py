@@ -7,7 +7,12 @@ from sqlalchemy import Connection
 
 # imported for their side effect: they put the governance tables, the dashboard's rollups and its
 # sessions on the ledger's metadata
-from stellwerk.ledger import governance_tables, rollup_tables, session_tables  # noqa: F401
+from stellwerk.ledger import (  # noqa: F401
+    governance_tables,
+    graded_tables,
+    rollup_tables,
+    session_tables,
+)
 from stellwerk.ledger.migrate import VERSION_TABLE
 from stellwerk.ledger.tables import metadata
 

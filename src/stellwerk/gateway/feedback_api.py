@@ -1,0 +1,90 @@
+"""``POST /v1/feedback``: an application grades the answer to one of its routed requests.
+
+The body is ``{"request_id": ..., "score": 0..1, "task": optional label}``; ``request_id`` is
+the ``x-stellwerk-request-id`` header of the answer (or the answer's ``id``, ``chatcmpl-...``).
+The rules, in the order they are checked:
+
+1. the caller's key authenticates it (401), the body is small (``MAX_BODY``, 413) and valid (400);
+2. the request was routed (a route such as ``auto``, not a named model), answered, made with the
+   same key and is within ``router.feedback_window_s`` in this process: otherwise 404, which says
+   the same whether the id is unknown or another key's;
+3. a request is graded once: a second feedback within the window is a 409.
+
+The grade is stored as a graded record of the model that answered (``ledger.graded``), without
+the prompt or the answer. A feedback call is not a model call: it is not billed, leaves no usage
+record and counts against no budget.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from stellwerk.errors import NotFound
+from stellwerk.gateway import openapi
+from stellwerk.gateway.body import parse, read_body
+from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.ledger.graded import Graded
+from stellwerk.ledger.in_thread import in_thread
+
+router = APIRouter(prefix="/v1", tags=["Router learning"])
+
+MAX_BODY = 4096
+_PREFIX = re.compile(r"^(?:chatcmpl-|cmpl-|resp_)")
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    request_id: str = Field(min_length=1, max_length=128)
+    score: float = Field(ge=0, le=1, allow_inf_nan=False)
+    task: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+@router.post(
+    "/feedback",
+    openapi_extra=openapi.keyed(FeedbackRequest),
+    responses={
+        **openapi.errors("openai", (400, 401, 404, 409, 413)),
+        409: {**openapi.errors("openai", (409,))[409], "description": "Graded already."},
+    },
+)
+async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    """Grade the answer to one of the caller's routed requests (score in [0, 1])."""
+    principal = runtime.authenticate(request.headers)
+    body = parse(FeedbackRequest, await read_body(request, MAX_BODY))
+    request_id = _PREFIX.sub("", body.request_id)
+    pending = runtime.pending.get(request_id, principal.key_id)
+    if pending is None:
+        raise NotFound(
+            f"no routed request {request_id[:32]!r} of this key can get feedback: unknown, "
+            f"not routed, or older than {runtime.config.router.feedback_window_s:g} s",
+            param="request_id",
+            code="request_not_found",
+        )
+    graded = Graded(
+        request_id=request_id,
+        source="feedback",
+        time=datetime.now(UTC),
+        department=pending.department,
+        key_id=pending.key_id,
+        route=pending.route,
+        base_version=pending.evidence.base_version,
+        model=pending.model,
+        record=pending.evidence.graded(pending.model, body.score, body.task),
+    )
+    store = runtime.graded
+    assert store is not None  # set at start-up
+    # the entry stays until it expires: a second feedback meets the stored one, a Conflict (409)
+    await in_thread(lambda: store.add(graded))
+    return {
+        "object": "feedback",
+        "request_id": request_id,
+        "model": pending.model,
+        "score": body.score,
+        "task": body.task,
+    }

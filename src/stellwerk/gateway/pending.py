@@ -1,0 +1,127 @@
+"""What the gateway keeps of a routed request so that it can be graded later, without its text.
+
+At decision time (``evidence``) the router's base model reads the prompt once more and the
+gateway keeps only what a ``GradedRecord`` needs: the latent vector, the base prediction of each
+trained model and the prompt statistics. The prompt itself is dropped with the request.
+
+When the request's usage record is written, its evidence goes into ``PendingGrades``: a map by
+request id, in this process's memory only, bounded in size (the oldest entries go first) and in
+time (an entry older than the window is gone). A feedback call reads its request's entry (a
+second one then meets the stored grade); nothing of an ungraded request reaches the ledger.
+Why memory and not a table: docs/router.md, "Feedback and where graded requests are kept".
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from stellwerk.backends.types import ChatRequest
+from stellwerk.config.schema import ModelConfig
+from stellwerk.routing.adapt import GradedRecord
+from stellwerk.routing.base import Router
+from stellwerk.routing.learned import LearnedRouter
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """The text-free reading of a prompt by a router's base artifact."""
+
+    base_version: str
+    latent: tuple[float, ...]
+    base: Mapping[str, float]
+    stats: tuple[float, ...]
+
+    def graded(self, model: str, grade: float, task: str | None) -> GradedRecord:
+        return GradedRecord(
+            latent=self.latent, base=self.base, grades={model: grade}, stats=self.stats, task=task
+        )
+
+
+def evidence(
+    router: Router, prompt: str, embedding: Sequence[float] | None = None
+) -> Evidence | None:
+    """``prompt`` as the router's base artifact reads it (None: the router learns nothing)."""
+    if not isinstance(router, LearnedRouter):
+        return None
+    record = GradedRecord.of(router.model, prompt, {}, embedding=embedding)
+    if not record.latent:
+        return None
+    return Evidence(router.version, record.latent, record.base, record.stats)
+
+
+@dataclass(slots=True)
+class Ticket:
+    """What a request picked for shadow grading (``shadow``) keeps, in memory only, until it is
+    graded: its messages, its prompt text, the models it was allowed, and the answer."""
+
+    request: ChatRequest
+    question: str
+    candidates: tuple[ModelConfig, ...]
+    answer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    request_id: str
+    key_id: str
+    department: str
+    route: str
+    model: str
+    """The model that answered."""
+    evidence: Evidence
+    at: float
+
+
+class PendingGrades:
+    """Routed requests that may still be graded, by request id (see the module docstring)."""
+
+    def __init__(
+        self,
+        window_s: float,
+        max_entries: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.window_s = window_s
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[str, Pending] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def put(
+        self,
+        request_id: str,
+        *,
+        key_id: str,
+        department: str,
+        route: str,
+        model: str,
+        evidence: Evidence,
+    ) -> None:
+        if self.window_s <= 0 or self.max_entries <= 0:
+            return
+        now = self._clock()
+        self._expire(now)
+        self._entries[request_id] = Pending(
+            request_id, key_id, department, route, model, evidence, now
+        )
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def get(self, request_id: str, key_id: str) -> Pending | None:
+        """The entry of ``request_id`` if ``key_id`` made it and it is within the window; None
+        otherwise (whose request it is, if anyone's, is not told)."""
+        self._expire(self._clock())
+        entry = self._entries.get(request_id)
+        return entry if entry is not None and entry.key_id == key_id else None
+
+    def _expire(self, now: float) -> None:
+        while self._entries:
+            first = next(iter(self._entries.values()))
+            if now - first.at < self.window_s:
+                break
+            self._entries.popitem(last=False)

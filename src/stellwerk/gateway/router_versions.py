@@ -1,0 +1,50 @@
+"""The gateway follows the learned router's versions in the ledger (``routing.online``).
+
+At start the newest version of the router's artifact is put on it; then, at every governance
+refresh (``governance.refresh_seconds``), a newer version (``stellwerk router adapt`` or
+``rollback``, from any process or replica) replaces it. Decisions made from then on use it and
+name it: ``router: learned:<artifact>+<version>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from stellwerk.errors import StellwerkError
+from stellwerk.ledger.graded import GradedStore
+from stellwerk.ledger.in_thread import in_thread
+from stellwerk.ledger.ledger import Ledger
+from stellwerk.routing.base import Router
+from stellwerk.routing.learned import LearnedRouter
+from stellwerk.routing.online import use_current
+
+log = logging.getLogger("stellwerk.gateway")
+
+
+class RouterVersions:
+    def __init__(self, router: Router, ledger: Ledger) -> None:
+        self.router = router if isinstance(router, LearnedRouter) else None
+        self.store = GradedStore(ledger)
+        self.current: int | None = None
+        """The id of the version in use (0: none stored yet); None: not loaded."""
+
+    def load(self) -> None:
+        """Use the newest version, if it is not the one in use already."""
+        if self.router is None:
+            return
+        newest = self.store.current(self.router.version)
+        newest_id = 0 if newest is None else newest.id
+        if newest_id != self.current:
+            use_current(self.router, self.store)
+            if self.current is not None:
+                log.info("router %s: now version %d", self.router.version, newest_id)
+            self.current = newest_id
+
+    async def run(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await in_thread(self.load)
+            except StellwerkError:
+                log.exception("could not load the router's newest version; keeping the current")

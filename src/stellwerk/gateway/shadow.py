@@ -1,0 +1,249 @@
+"""Shadow grading: a share of routed requests is graded against the best model their policy
+permits, after the client has its answer and off its path (``router.shadow``, docs/router.md).
+
+1. **Pick** (``ShadowGrader.wants``, at decision time): a routed, non-streamed chat request
+   without tools, of a department, route and data class the configuration allows, that the router
+   can learn from. Unfamiliar prompts first: one is taken whenever the rate
+   (``requests_per_minute``, a token bucket) allows; a familiar one with probability ``share``
+   and only while at least half of a minute's rate is left. Only a picked request keeps its
+   messages and answer, in memory, until its grading ends.
+2. **Reference** (``_grade``, a background task once the request's usage record is written): the
+   allowed model with the router's best overall rating answers the same messages (its answer cut
+   at ``reference_max_tokens``). When that is the model that answered, the grade is 1.
+3. **Judge**: the same answer text is a grade of 1 (exact match); otherwise the reference model
+   grades the routed answer against its own with a fixed rubric, answering ``{"grade": 0..10}``
+   (a JSON schema, so a grammar-constrained server cannot answer anything else).
+4. **Keep**: the grade of the answering model goes into ``graded_records`` (source ``shadow``)
+   with the prompt's text-free reading; the messages and answers are dropped.
+
+Every call of steps 2 and 3 leaves a usage record of its own (endpoint ``shadow``), charged to the
+department ``account`` (key id ``shadow``), so reports show what grading costs. A failure of
+either is logged without any text and grades nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from stellwerk.backends.types import JSON, ChatRequest
+from stellwerk.config.schema import ModelConfig, ShadowConfig
+from stellwerk.errors import Conflict, StellwerkError
+from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.calls import Call
+from stellwerk.gateway.pending import Evidence, Ticket
+from stellwerk.gateway.selection import Selection, candidate
+from stellwerk.ledger.graded import Graded
+from stellwerk.ledger.in_thread import in_thread
+from stellwerk.routing.base import Decision
+from stellwerk.routing.learned import LearnedRouter
+
+if TYPE_CHECKING:
+    from stellwerk.gateway.runtime import Runtime
+
+log = logging.getLogger("stellwerk.gateway.shadow")
+
+MAX_IN_FLIGHT = 4
+RUBRIC = (
+    "You grade answers. You get a question, a reference answer and a candidate answer. Grade how"
+    " well the candidate answers the question compared with the reference: 10 if it is as"
+    " correct, complete and useful, 0 if it is wrong or useless, in between for partly right."
+    ' Answer only with JSON: {"grade": <integer 0 to 10>}.'
+)
+_GRADE_FORMAT: JSON = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "grade",
+        "schema": {
+            "type": "object",
+            "properties": {"grade": {"enum": list(range(11))}},
+            "required": ["grade"],
+            "additionalProperties": False,
+        },
+    },
+}
+_NOT_PASSED = ("stream", "stream_options", "max_tokens", "max_completion_tokens", "n")
+
+
+class ShadowGrader:
+    def __init__(
+        self,
+        config: ShadowConfig,
+        *,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._tokens = float(config.requests_per_minute)
+        self._at = clock()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def on(self) -> bool:
+        return self.config.share > 0
+
+    def wants(self, principal: Principal, route: str, decision: Decision, needs: set[str]) -> bool:
+        """Whether to grade this routed request (step 1 of the module docstring)."""
+        c = self.config
+        if not self.on or needs != {"chat"} or len(self._tasks) >= MAX_IN_FLIGHT:
+            return False
+        if c.departments is not None and principal.department not in c.departments:
+            return False
+        if c.routes is not None and route not in c.routes:
+            return False
+        if principal.classification not in c.classifications:
+            return False
+        self._refill()
+        reserve = 1.0 if decision.unfamiliar else 1.0 + c.requests_per_minute / 2
+        if self._tokens < reserve:
+            return False
+        if not decision.unfamiliar and self._rng.random() >= c.share:
+            return False
+        self._tokens -= 1.0
+        return True
+
+    def _refill(self) -> None:
+        now = self._clock()
+        rate = self.config.requests_per_minute
+        self._tokens = min(float(rate), self._tokens + (now - self._at) * rate / 60.0)
+        self._at = now
+
+    def start(
+        self, runtime: Runtime, call: Call, ticket: Ticket, evidence: Evidence, route: str
+    ) -> None:
+        """Grade ``call`` in the background (steps 2-4)."""
+        task = asyncio.get_running_loop().create_task(
+            self._grade(runtime, call, ticket, evidence, route)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        tasks = set(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _grade(
+        self, runtime: Runtime, call: Call, ticket: Ticket, evidence: Evidence, route: str
+    ) -> None:
+        assert call.principal is not None and call.model is not None
+        answered = call.model.id
+        try:
+            grade = await self._judge(runtime, call, ticket)
+        except StellwerkError as exc:
+            log.warning(
+                "shadow grading of request %s failed: %s", call.request_id, type(exc).__name__
+            )
+            return
+        if grade is None:
+            return
+        graded = Graded(
+            request_id=call.request_id,
+            source="shadow",
+            time=datetime.now(UTC),
+            department=call.principal.department,
+            key_id=call.principal.key_id,
+            route=route,
+            base_version=evidence.base_version,
+            model=answered,
+            record=evidence.graded(answered, grade, None),
+        )
+        store = runtime.graded
+        if store is None:
+            return
+        # a request has one shadow grade: a second (a retried task) is a Conflict, dropped
+        with contextlib.suppress(Conflict):
+            await in_thread(lambda: store.add(graded))
+
+    async def _judge(self, runtime: Runtime, call: Call, ticket: Ticket) -> float | None:
+        assert call.principal is not None and call.model is not None
+        reference = self._reference(runtime, ticket.candidates)
+        if reference.id == call.model.id:
+            return 1.0
+        params = {k: v for k, v in ticket.request.params.items() if k not in _NOT_PASSED}
+        params["max_tokens"] = self.config.reference_max_tokens
+        own = await self._ask(
+            runtime, call, reference, ChatRequest(ticket.request.messages, params)
+        )
+        answer, theirs = (ticket.answer or "").strip(), (own or "").strip()
+        if answer and answer == theirs:
+            return 1.0
+        prompt = (
+            f"Question:\n{ticket.question}\n\nReference answer:\n{theirs}\n\n"
+            f"Candidate answer:\n{answer}"
+        )
+        verdict = await self._ask(
+            runtime,
+            call,
+            reference,
+            ChatRequest(
+                [{"role": "system", "content": RUBRIC}, {"role": "user", "content": prompt}],
+                {"max_tokens": 16, "temperature": 0, "response_format": _GRADE_FORMAT},
+            ),
+        )
+        try:
+            grade = json.loads(verdict or "")["grade"]
+        except (ValueError, TypeError, KeyError):
+            log.warning(
+                "shadow grading of request %s: the judge's verdict is not JSON", call.request_id
+            )
+            return None
+        if not isinstance(grade, int) or isinstance(grade, bool) or not 0 <= grade <= 10:
+            return None
+        return grade / 10
+
+    def _reference(self, runtime: Runtime, models: tuple[ModelConfig, ...]) -> ModelConfig:
+        """The allowed model with the router's best overall rating."""
+        router = runtime.selector.router
+        if not isinstance(router, LearnedRouter):
+            return models[0]
+        return max(models, key=lambda m: router.rating(candidate(m)))
+
+    async def _ask(
+        self, runtime: Runtime, routed: Call, model: ModelConfig, request: ChatRequest
+    ) -> str | None:
+        """One call of ``model``, recorded as a usage record charged to the account."""
+        assert routed.principal is not None and self.config.account is not None
+        principal = Principal(
+            key_id="shadow",
+            department=self.config.account,
+            role="user",
+            classification=routed.principal.classification,
+            allowed_models=None,
+        )
+        call = Call(
+            f"{routed.request_id[:16]}{random.getrandbits(32):08x}",
+            "shadow",
+            "shadow",
+            model.id,
+            stream=False,
+            principal=principal,
+        )
+        decision = Decision(
+            model_id=model.id,
+            ranking=(model.id,),
+            scores=(),
+            reason=f"shadow grading of request {routed.request_id}",
+            router="shadow",
+        )
+        call.selection = Selection(route=None, decision=decision, models=(model,))
+        try:
+            result = await runtime.caller.complete(call, call.selection, request)
+        except StellwerkError:
+            call.status, call.error_kind = 502, "shadow_failed"
+            await runtime.record(call)
+            raise
+        call.ended = time.perf_counter()
+        await runtime.record(call)
+        return result.content

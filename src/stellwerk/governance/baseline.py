@@ -1,0 +1,77 @@
+"""What routing is compared against, the one rule for the dashboard and the usage report: each
+routed request (``auto...``) against the best model its key MAY use (its permitted reference
+model), never a model policy forbids it; requests that named a model were not routed and save
+nothing.
+
+The reference of a key is the largest chat model (by parameter count) the policy filter lets its
+requests use: lifecycle, consent, compliance, its data classification's hosting locations, its
+department's and its use case's allow-lists, all as the gateway decides now. Legal's
+confidential traffic is compared with the largest on-premises model legal may use, not with an
+EU-cloud model it may never call. The classification is the key's default (its own, its use
+case's or its department's). A key that may use no model has no reference; its requests are left
+out of the comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+from stellwerk.config.schema import Classification, ModelConfig, UseCaseConfig
+from stellwerk.errors import PermissionDenied
+from stellwerk.governance.principal import Principal, key_principal
+from stellwerk.governance.service import Governance
+from stellwerk.governance.state import ModelState
+from stellwerk.policy.filter import PolicyFilter
+
+ROUTED_PREFIX = "auto"  # a requested model starting with it asked for a route
+
+
+def permitted_reference(
+    policy: PolicyFilter, principal: Principal, states: Sequence[ModelState]
+) -> ModelConfig | None:
+    """The largest chat model ``principal`` may use by its default classification (the first id
+    on a tie); ``None`` when it may use none."""
+    chat = [s for s in states if "chat" in s.config.capabilities]
+    try:
+        allowed = policy.allowed(principal, cast(Classification, principal.classification), chat)
+    except PermissionDenied:
+        return None
+    return max((s.config for s in allowed), key=lambda m: (m.params_b, m.id), default=None)
+
+
+def key_principals(gov: Governance, use_cases: Sequence[UseCaseConfig]) -> dict[str, Principal]:
+    """Every key's principal by key id: the config's keys and the stored ones (revoked too, whose
+    traffic of the month still counts)."""
+    departments = {d.name: d for d in gov.config.departments}
+    cases = {u.name: u for u in use_cases}
+    found: dict[str, Principal] = {}
+    for dept in gov.config.departments:
+        for key in dept.keys:
+            found[key.id] = key_principal(
+                key_id=key.id,
+                department=dept.name,
+                role=key.role,
+                use_case=key.use_case,
+                classification=key.classification,
+                departments=departments,
+                use_cases=cases,
+            )
+    for info in gov.keys.list():
+        found[info.key_id] = key_principal(
+            key_id=info.key_id,
+            department=info.department,
+            role=info.role,
+            use_case=info.use_case,
+            classification=info.classification,
+            departments=departments,
+            use_cases=cases,
+        )
+    return found
+
+
+def key_references(gov: Governance, states: Sequence[ModelState]) -> dict[str, ModelConfig | None]:
+    """Every known key's reference model (``None``: it may use none now)."""
+    policy = gov.policy()
+    principals = key_principals(gov, gov.use_cases.list())
+    return {key_id: permitted_reference(policy, p, states) for key_id, p in principals.items()}

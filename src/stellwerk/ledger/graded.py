@@ -1,0 +1,220 @@
+"""Graded requests and router versions in the ledger (``graded_tables``).
+
+``GradedStore.add`` keeps one graded request (a ``Graded``: a ``GradedRecord`` with who asked,
+when, on which route and base artifact); a second grade of the same request from the same source
+is a ``Conflict``. ``records(base_version)`` gives back the newest ones of an artifact, oldest
+first, as ``adapt`` wants them.
+
+``promote`` and ``roll_back`` append a router version and its audit entry (``router.adapt``,
+``router.rollback``) in one transaction; ``current(base_version)`` is the newest version of an
+artifact (None: the base alone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from stellwerk.errors import Conflict, NotFound
+from stellwerk.ledger.audit import append_audit
+from stellwerk.ledger.graded_tables import graded_records, router_versions
+from stellwerk.ledger.ledger import Ledger
+from stellwerk.routing.adapt import GradedRecord
+
+MAX_RECORDS = 5000
+"""Records an adaptation reads at most (the newest): a decision's cost grows with them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Graded:
+    request_id: str
+    source: str
+    """``feedback`` (an application's score) or ``shadow`` (a grader's)."""
+    time: datetime
+    department: str
+    key_id: str
+    route: str
+    base_version: str
+    model: str
+    """The model that answered."""
+    record: GradedRecord
+
+
+@dataclass(frozen=True, slots=True)
+class RouterVersion:
+    id: int
+    time: datetime
+    base_version: str
+    actor: str
+    correction: bytes | None
+    details: dict[str, Any]
+
+
+class GradedStore:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def add(self, graded: Graded) -> None:
+        """Keep ``graded``; ``Conflict`` if this request already has a grade from its source."""
+        rec = graded.record
+        values = {
+            "request_id": graded.request_id,
+            "source": graded.source,
+            "time": graded.time,
+            "department": graded.department,
+            "key_id": graded.key_id,
+            "route": graded.route,
+            "base_version": graded.base_version,
+            "model": graded.model,
+            "task": rec.task,
+            "latent": list(rec.latent),
+            "base": dict(rec.base),
+            "stats": list(rec.stats),
+            "grades": dict(rec.grades),
+        }
+        try:
+            with self.ledger.begin() as connection:
+                connection.execute(insert(graded_records).values(**values))
+        except IntegrityError as exc:
+            raise Conflict(
+                f"request {graded.request_id} has already been graded ({graded.source})",
+                code="already_graded",
+            ) from exc
+
+    def records(self, base_version: str, limit: int = MAX_RECORDS) -> list[GradedRecord]:
+        """The newest ``limit`` records of ``base_version``, oldest first."""
+        t = graded_records
+        statement = (
+            select(t.c.latent, t.c.base, t.c.stats, t.c.grades, t.c.task)
+            .where(t.c.base_version == base_version)
+            .order_by(t.c.id.desc())
+            .limit(limit)
+        )
+        with self.ledger.connect() as connection:
+            rows = list(connection.execute(statement))
+        return [
+            GradedRecord(
+                latent=tuple(float(x) for x in row.latent),
+                base={str(m): float(q) for m, q in row.base.items()},
+                grades={str(m): float(g) for m, g in row.grades.items()},
+                stats=tuple(float(x) for x in row.stats),
+                task=row.task,
+            )
+            for row in reversed(rows)
+        ]
+
+    def count(self, base_version: str) -> int:
+        t = graded_records
+        statement = select(func.count()).where(t.c.base_version == base_version)
+        with self.ledger.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
+
+    def current(self, base_version: str) -> RouterVersion | None:
+        """The newest version of ``base_version`` (None: never adapted)."""
+        versions = self.versions(base_version, limit=1)
+        return versions[0] if versions else None
+
+    def versions(self, base_version: str, limit: int = 100) -> list[RouterVersion]:
+        """Versions of ``base_version``, newest first."""
+        t = router_versions
+        statement = (
+            select(t).where(t.c.base_version == base_version).order_by(t.c.id.desc()).limit(limit)
+        )
+        with self.ledger.connect() as connection:
+            return [_version(row._mapping) for row in connection.execute(statement)]
+
+    def version(self, base_version: str, version_id: int) -> RouterVersion:
+        t = router_versions
+        statement = select(t).where(t.c.base_version == base_version, t.c.id == version_id)
+        with self.ledger.connect() as connection:
+            row = connection.execute(statement).first()
+        if row is None:
+            raise NotFound(f"router version {version_id} of artifact {base_version} does not exist")
+        return _version(row._mapping)
+
+    def promote(
+        self,
+        base_version: str,
+        correction: bytes,
+        *,
+        actor: str,
+        details: dict[str, Any],
+        config_hash: str | None = None,
+    ) -> RouterVersion:
+        """Append a promoted version and its audit entry ``router.adapt``."""
+        return self._append(base_version, correction, actor, details, "router.adapt", config_hash)
+
+    def roll_back(
+        self,
+        base_version: str,
+        to: int | None = None,
+        *,
+        actor: str,
+        config_hash: str | None = None,
+    ) -> RouterVersion:
+        """Make version ``to`` (0: the base alone; None: the one in use before the current one)
+        current again, as a new version, audited ``router.rollback``."""
+        now = self.current(base_version)
+        if now is None:
+            raise NotFound(f"the router artifact {base_version} has no version to roll back")
+        if to is None:
+            to = int(now.details.get("previous") or 0)
+        correction = None if to == 0 else self.version(base_version, to).correction
+        details = {"rollback_to": to, "rolled_back": now.id}
+        return self._append(
+            base_version, correction, actor, details, "router.rollback", config_hash
+        )
+
+    def _append(
+        self,
+        base_version: str,
+        correction: bytes | None,
+        actor: str,
+        details: dict[str, Any],
+        action: str,
+        config_hash: str | None,
+    ) -> RouterVersion:
+        now = datetime.now(UTC)
+        with self.ledger.begin() as connection:
+            previous = connection.execute(
+                select(func.max(router_versions.c.id)).where(
+                    router_versions.c.base_version == base_version
+                )
+            ).scalar_one()
+            full = {**details, "previous": int(previous or 0)}
+            key = connection.execute(
+                insert(router_versions).values(
+                    time=now,
+                    base_version=base_version,
+                    actor=actor,
+                    correction=correction,
+                    details=full,
+                )
+            ).inserted_primary_key
+            new_id = int(key[0])  # type: ignore[index]
+            append_audit(
+                connection,
+                actor=actor,
+                action=action,
+                target_kind="router",
+                target=base_version,
+                details={**full, "version": new_id},
+                config_hash=config_hash,
+                time=now,
+            )
+        return RouterVersion(new_id, now, base_version, actor, correction, full)
+
+
+def _version(row: Any) -> RouterVersion:
+    return RouterVersion(
+        id=int(row["id"]),
+        time=row["time"],
+        base_version=row["base_version"],
+        actor=row["actor"],
+        correction=None if row["correction"] is None else bytes(row["correction"]),
+        details=dict(row["details"]),
+    )

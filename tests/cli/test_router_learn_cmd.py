@@ -1,0 +1,185 @@
+"""``stellwerk router adapt | rollback`` run like a user would, on a SQLite ledger holding graded
+requests of the shipped router's artifact."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from stellwerk.cli.main import build_app
+from stellwerk.ledger.graded import Graded, GradedStore
+from stellwerk.ledger.ledger import open_ledger
+from stellwerk.routing.adapt import GradedRecord
+from stellwerk.routing.learned import LearnedRouter
+from stellwerk.routing.loader import load_learned
+from stellwerk.routing.online import use_current
+from tests.fixtures.gateway import raw_config
+
+# a kind of prompt open9 does not have: unit conversions in one template
+NEW_KIND = [
+    f"Convert {n} furlongs per fortnight into millimetres per hour, rounding to {n % 4} decimals."
+    for n in range(3, 133)
+]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> LearnedRouter:
+    return load_learned()
+
+
+def _config(tmp_path: Path, **router: Any) -> Path:
+    raw = raw_config("http://127.0.0.1:9/v1", f"sqlite:///{tmp_path / 'ledger.db'}")
+    raw.pop("router")
+    if router:
+        raw["router"] = router
+    path = tmp_path / "stellwerk.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def _worst(router: LearnedRouter, prompt: str) -> str:
+    quality = router.model.predict(prompt)[0]
+    return router.model.models[int(np.argmin(quality))]
+
+
+def store_graded(tmp_path: Path, router: LearnedRouter, prompts: list[str]) -> str:
+    """Graded requests in which the model the router likes least always succeeds; returns it."""
+    best = _worst(router, prompts[0])
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    store = GradedStore(ledger)
+    for i, prompt in enumerate(prompts):
+        grades = {m: 1.0 if m == best else 0.0 for m in router.model.models}
+        store.add(
+            Graded(
+                request_id=f"r{i}",
+                source="shadow",
+                time=datetime.now(UTC),
+                department="research",
+                key_id="research-1",
+                route="auto",
+                base_version=router.version,
+                model=best,
+                record=GradedRecord.of(router.model, prompt, grades),
+            )
+        )
+    ledger.close()
+    return best
+
+
+def run(*args: str) -> tuple[int, dict[str, Any] | None, str]:
+    result = CliRunner().invoke(build_app(), list(args))
+    payload = json.loads(result.stdout) if result.exit_code == 0 else None
+    return result.exit_code, payload, result.stderr
+
+
+def _audit(tmp_path: Path, action: str) -> list[Any]:
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        return ledger.list_audit(action=action)
+    finally:
+        ledger.close()
+
+
+def _in_use(tmp_path: Path) -> LearnedRouter:
+    """A fresh router with the newest stored version on it, as the gateway loads it."""
+    router = load_learned()
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        use_current(router, GradedStore(ledger))
+    finally:
+        ledger.close()
+    return router
+
+
+def test_adapt_promotes_a_better_router_audited_and_rollback_restores_the_base(
+    tmp_path: Path, shipped: LearnedRouter
+) -> None:
+    config = str(_config(tmp_path))
+    best = store_graded(tmp_path, shipped, NEW_KIND[:120])
+    unseen = NEW_KIND[125]
+    j = shipped.model.models.index(best)
+    before = shipped.model.predict(unseen)[0][j]
+
+    code, dry, err = run("router", "adapt", "-c", config, "--dry-run")
+    assert code == 0, err
+    assert dry is not None and dry["promoted"] and dry["new_version"] is None
+    assert _audit(tmp_path, "router.adapt") == []
+    assert _in_use(tmp_path).adapted == 0
+
+    code, done, err = run("router", "adapt", "-c", config)
+    assert code == 0, err
+    assert done is not None and done["promoted"] and done["new_version"] == 1
+    (entry,) = _audit(tmp_path, "router.adapt")
+    figures = entry.details["comparison"]
+    assert figures["candidate_error"] < figures["current_error"]
+    assert entry.target == shipped.version and entry.details["version"] == 1
+    adapted = _in_use(tmp_path)
+    assert adapted.adapted == 1
+    assert adapted.model.predict(unseen)[0][j] > before + 0.2
+
+    code, back, err = run("router", "rollback", "-c", config)
+    assert code == 0, err
+    assert back == {
+        "artifact": shipped.version,
+        "new_version": 2,
+        "correction": False,
+        "rollback_to": 0,
+        "rolled_back": 1,
+        "previous": 1,
+    }
+    assert [e.details["version"] for e in _audit(tmp_path, "router.rollback")] == [2]
+    restored = _in_use(tmp_path)
+    assert restored.adapted == 0 and restored.model.correction is None
+    assert restored.model.predict(unseen)[0][j] == pytest.approx(before)
+
+    code, again, err = run("router", "rollback", "-c", config, "--to", "1")
+    assert code == 0, err
+    assert again is not None and again["correction"] is True
+    assert _in_use(tmp_path).adapted == 3
+
+
+def test_too_few_graded_requests_promote_nothing_and_say_so(
+    tmp_path: Path, shipped: LearnedRouter
+) -> None:
+    config = str(_config(tmp_path))
+    store_graded(tmp_path, shipped, NEW_KIND[:3])
+    code, out, err = run("router", "adapt", "-c", config)
+    assert code == 0, err
+    assert out is not None and not out["promoted"] and out["records"] == 3
+    assert out["new_version"] is None and out["comparison"] is None
+    (entry,) = _audit(tmp_path, "router.adapt")
+    assert entry.details["promoted"] is False and entry.details["version"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "router", "message"),
+    [
+        (("adapt",), {"kind": "first"}, "does not learn"),
+        (("rollback",), {}, "no version to roll back"),
+        (("rollback", "--to", "7"), {}, "no version to roll back"),
+    ],
+)
+def test_refusals_name_the_problem(
+    tmp_path: Path, args: tuple[str, ...], router: dict[str, Any], message: str
+) -> None:
+    config = str(_config(tmp_path, **router))
+    code, _, err = run("router", *args, "-c", config)
+    assert code == 2
+    assert message in err
+
+
+def test_rollback_to_a_version_that_does_not_exist_is_refused(
+    tmp_path: Path, shipped: LearnedRouter
+) -> None:
+    config = str(_config(tmp_path))
+    store_graded(tmp_path, shipped, NEW_KIND[:120])
+    assert run("router", "adapt", "-c", config)[0] == 0
+    code, _, err = run("router", "rollback", "-c", config, "--to", "9")
+    assert code == 2 and "router version 9" in err

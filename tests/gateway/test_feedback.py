@@ -1,0 +1,194 @@
+"""``POST /v1/feedback`` on a real gateway: the caller grades its own routed answers, once, and
+nothing of the prompt is kept anywhere (canary)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from sqlalchemy import String, cast, column, inspect, select, table
+
+from stellwerk.ledger.graded_tables import graded_records
+from tests.fixtures.gateway import KEYS, Gateway, running_gateway
+
+pytestmark = pytest.mark.llama
+
+
+def _auth(dept: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {KEYS[dept]}"}
+
+
+def _shipped(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k != "router"}  # the shipped learned router
+
+
+@pytest.fixture
+def learning_gateway(gateway_raw: dict[str, Any]) -> Iterator[Gateway]:
+    with running_gateway(_shipped(gateway_raw)) as gw:
+        yield gw
+
+
+def _ask(gw: Gateway, model: str, text: str, dept: str = "research") -> tuple[str, str]:
+    """A chat request through the real openai client: (request id, answering model)."""
+    client = openai.OpenAI(base_url=gw.openai_url, api_key=KEYS[dept], max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model=model, messages=[{"role": "user", "content": text}], max_tokens=3
+    )
+    answer = raw.parse()
+    return raw.headers["x-stellwerk-request-id"], answer.model
+
+
+def _feedback(gw: Gateway, body: Any, dept: str = "research", **kw: Any) -> httpx.Response:
+    return httpx.post(gw.openai_url + "/feedback", json=body, headers=_auth(dept), timeout=30, **kw)
+
+
+def test_feedback_grades_the_callers_routed_answer_once_and_is_not_billed(
+    gateway_raw: dict[str, Any],
+) -> None:
+    with running_gateway(_shipped(gateway_raw)) as gw:
+        request_id, model = _ask(gw, "auto", "Explain the proof of the prime number theorem.")
+        answer = _feedback(gw, {"request_id": request_id, "score": 0.75, "task": "maths"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model"] == model
+        again = _feedback(gw, {"request_id": request_id, "score": 0.1})
+        assert again.status_code == 409
+        assert again.json()["error"]["code"] == "already_graded"
+    ledger = gw.ledger()  # read once the gateway has stopped: its usage writer is drained
+    try:
+        with ledger.connect() as connection:
+            rows = list(connection.execute(select(graded_records)))
+        assert ledger.count_usage() == 1  # the chat request only: feedback is not billed
+    finally:
+        ledger.close()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.request_id, row.source, row.key_id, row.route) == (
+        request_id,
+        "feedback",
+        "research-1",
+        "auto",
+    )
+    assert row.grades == {model: 0.75} and row.task == "maths"
+    assert len(row.latent) == 64 and row.base and len(row.stats) == 11
+    assert row.base_version  # the artifact that read the prompt
+
+
+def test_feedback_is_only_for_the_callers_own_routed_requests(learning_gateway: Gateway) -> None:
+    gw = learning_gateway
+    routed, _ = _ask(gw, "auto", "What is the capital of France?")
+    named, _ = _ask(gw, "tiny-small", "What is the capital of France?")
+    other = _feedback(gw, {"request_id": routed, "score": 1.0}, dept="legal")
+    unknown = _feedback(gw, {"request_id": "0" * 24, "score": 1.0}, dept="legal")
+    # another key's request looks exactly like an unknown one
+    assert other.status_code == unknown.status_code == 404
+    assert other.json()["error"]["message"].replace(routed, "x") == unknown.json()["error"][
+        "message"
+    ].replace("0" * 24, "x")
+    assert _feedback(gw, {"request_id": named, "score": 1.0}).status_code == 404
+    # the answer's own id works as the request id
+    assert _feedback(gw, {"request_id": f"chatcmpl-{routed}", "score": 1.0}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "param"),
+    [
+        ({"request_id": "abc", "score": 1.5}, 400, "score"),
+        ({"request_id": "abc", "score": "high"}, 400, "score"),
+        ({"request_id": "", "score": 0.5}, 400, "request_id"),
+        ({"score": 0.5}, 400, "request_id"),
+        ({"request_id": "abc", "score": 0.5, "prompt": "x"}, 400, "prompt"),
+        ({"request_id": "abc", "score": 0.5, "task": "t" * 5000}, 413, None),
+    ],
+)
+def test_bad_feedback_is_refused_in_the_openai_error_format(
+    learning_gateway: Gateway, body: dict[str, Any], status: int, param: str | None
+) -> None:
+    answer = _feedback(learning_gateway, body)
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert error["message"]
+    if param is not None:
+        assert error["param"] == param
+
+
+def test_feedback_needs_a_key(learning_gateway: Gateway) -> None:
+    answer = httpx.post(
+        learning_gateway.openai_url + "/feedback", json={"request_id": "a", "score": 1}, timeout=30
+    )
+    assert answer.status_code == 401
+
+
+def _found_in_tables(database_url: str, needle: str) -> list[str]:
+    """Every table.column of the ledger holding ``needle`` anywhere in its text."""
+    from stellwerk.ledger.ledger import open_ledger
+
+    ledger = open_ledger(database_url)
+    hits: list[str] = []
+    try:
+        with ledger.connect() as connection:
+            names = inspect(connection).get_table_names()
+            for name in names:
+                columns = [c["name"] for c in inspect(connection).get_columns(name)]
+                t = table(name, *(column(c) for c in columns))
+                for c in columns:
+                    statement = select(t.c[c]).where(cast(t.c[c], String).contains(needle))
+                    if connection.execute(statement.limit(1)).first() is not None:
+                        hits.append(f"{name}.{c}")
+    finally:
+        ledger.close()
+    return hits
+
+
+def _found_in_files(folder: Path, needle: str) -> list[str]:
+    return [str(p) for p in folder.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()]
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_no_prompt_text_is_kept_anywhere(
+    db: str,
+    gateway_raw: dict[str, Any],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    raw = _shipped(gateway_raw)
+    if db == "postgres":
+        raw["server"] = {**raw["server"], "database_url": request.getfixturevalue("pg_schema_url")}
+    canary = f"zebracanary{secrets.token_hex(8)}"
+    caplog.set_level(logging.DEBUG)
+    with running_gateway(raw) as gw:
+        request_id, _ = _ask(gw, "auto", f"Please summarise the memo {canary} for the board.")
+        answer = _feedback(gw, {"request_id": request_id, "score": 0.5})
+        assert answer.status_code == 200, answer.text
+    url = raw["server"]["database_url"]
+    # the search finds what is there: the request id is in the usage and graded tables
+    assert {"usage.request_id", "graded_records.request_id"} <= set(
+        _found_in_tables(url, request_id)
+    )
+    assert _found_in_tables(url, canary) == []
+    assert _found_in_files(tmp_path, canary) == []
+    out, err = capfd.readouterr()
+    assert canary not in out + err + caplog.text
+
+
+def test_a_streamed_routed_answer_can_get_feedback(learning_gateway: Gateway) -> None:
+    gw = learning_gateway
+    client = openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"], max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto",
+        messages=[{"role": "user", "content": "Name three prime numbers."}],
+        max_tokens=3,
+        stream=True,
+    )
+    request_id = raw.headers["x-stellwerk-request-id"]
+    assert [chunk.id for chunk in raw.parse()]  # read to the end: the usage record is written
+    answer = _feedback(gw, {"request_id": request_id, "score": 0.0})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["model"] == raw.headers["x-stellwerk-model"]

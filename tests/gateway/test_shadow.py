@@ -1,0 +1,163 @@
+"""Shadow grading on a real gateway: a routed answer is graded against the best permitted model,
+off the client's path, charged to the configured account, and no prompt text is kept."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from stellwerk.config import parse_config
+from stellwerk.config.schema import ShadowConfig
+from stellwerk.errors import ConfigError
+from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.shadow import ShadowGrader
+from stellwerk.ledger.graded_tables import graded_records
+from stellwerk.routing.base import Decision
+from tests.fixtures.gateway import Gateway, raw_config, running_gateway
+from tests.gateway.test_feedback import _ask, _found_in_files, _found_in_tables
+
+SHADOW = {"share": 1.0, "account": "legal", "requests_per_minute": 60}
+
+
+def _with_shadow(raw: dict[str, Any], **shadow: Any) -> dict[str, Any]:
+    out = {k: v for k, v in raw.items() if k != "router"}  # the shipped learned router
+    out["router"] = {"shadow": {**SHADOW, **shadow}}
+    return out
+
+
+def _shadow_rows(gw: Gateway) -> list[Any]:
+    ledger = gw.ledger()
+    try:
+        with ledger.connect() as connection:
+            return list(connection.execute(select(graded_records)))
+    finally:
+        ledger.close()
+
+
+def _wait_for_grade(gw: Gateway) -> list[Any]:
+    for _ in range(300):  # the grading runs in the background, after the answer
+        rows = _shadow_rows(gw)
+        if rows:
+            return rows
+        time.sleep(0.2)
+    return []
+
+
+@pytest.mark.llama
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_routed_answer_is_graded_against_the_best_allowed_model_and_charged_to_the_account(
+    db: str,
+    gateway_raw: dict[str, Any],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    canary = f"zebracanary{secrets.token_hex(8)}"
+    caplog.set_level(logging.DEBUG)
+    raw = _with_shadow(gateway_raw)
+    if db == "postgres":
+        raw["server"] = {**raw["server"], "database_url": request.getfixturevalue("pg_schema_url")}
+    with running_gateway(raw) as gw:
+        # auto-economy sends it to the cheapest model; the reference is the best rated, larger one
+        request_id, model = _ask(gw, "auto-economy", f"Summarise the memo {canary} in a line.")
+        rows = _wait_for_grade(gw)
+    ledger = gw.ledger()  # once the gateway has stopped: its usage writer is drained
+    try:
+        usage = ledger.recent_usage(limit=10)
+    finally:
+        ledger.close()
+    assert model == "tiny-small"
+    (row,) = rows
+    assert (row.request_id, row.source, row.model, row.route) == (
+        request_id,
+        "shadow",
+        "tiny-small",
+        "auto-economy",
+    )
+    assert set(row.grades) == {"tiny-small"} and 0.0 <= row.grades["tiny-small"] <= 1.0
+    shadow_calls = [r for r in usage if r.endpoint == "shadow"]
+    # the reference's answer, then (unless the answers were equal) its verdict
+    assert 1 <= len(shadow_calls) <= 2
+    assert {(r.department, r.key_id, r.model) for r in shadow_calls} == {
+        ("legal", "shadow", "tiny-large")
+    }
+    assert all(r.prompt_tokens > 0 for r in shadow_calls)
+    client = [r for r in usage if r.endpoint != "shadow"]
+    assert [(r.request_id, r.department) for r in client] == [(request_id, "research")]
+    url = raw["server"]["database_url"]
+    assert "graded_records.request_id" in _found_in_tables(url, request_id)
+    assert _found_in_tables(url, canary) == []
+    assert _found_in_files(tmp_path, canary) == []
+    out, err = capfd.readouterr()
+    assert canary not in out + err + caplog.text
+
+
+@pytest.mark.llama
+def test_departments_and_routes_not_listed_are_not_graded(gateway_raw: dict[str, Any]) -> None:
+    raw = _with_shadow(gateway_raw, departments=["research"], routes=["auto-quality"])
+    with running_gateway(raw) as gw:
+        _ask(gw, "auto-economy", "What is the capital of France?")  # route not listed
+        _ask(gw, "auto-quality", "What is the capital of France?", dept="legal")  # dept not listed
+        listed, model = _ask(gw, "auto-quality", "What is the capital of France?")
+        assert _wait_for_grade(gw)
+        time.sleep(0.5)  # any other grading, started before the listed one's, has ended too
+        rows = _shadow_rows(gw)
+    assert [r.request_id for r in rows] == [listed]
+    # the router chose the best-rated model itself: graded 1 without calling anything
+    assert model == "tiny-large" and rows[0].grades == {"tiny-large": 1.0}
+    ledger = gw.ledger()
+    try:
+        assert {r.endpoint for r in ledger.recent_usage()} == {"chat"}
+    finally:
+        ledger.close()
+
+
+def _decision(unfamiliar: bool) -> Decision:
+    return Decision(
+        model_id="m", ranking=("m",), scores=(), reason="", router="x", unfamiliar=unfamiliar
+    )
+
+
+def test_unfamiliar_prompts_are_graded_first_within_the_rate() -> None:
+    now = [0.0]
+    grader = ShadowGrader(
+        ShadowConfig(share=1.0, account="legal", requests_per_minute=2), clock=lambda: now[0]
+    )
+    who = Principal("k", "research", "user", "internal", None)
+    familiar, unfamiliar = _decision(False), _decision(True)
+    assert grader.wants(who, "auto", familiar, {"chat"})
+    # half the minute's rate is kept for unfamiliar prompts
+    assert not grader.wants(who, "auto", familiar, {"chat"})
+    assert grader.wants(who, "auto", unfamiliar, {"chat"})
+    assert not grader.wants(who, "auto", unfamiliar, {"chat"})
+    now[0] = 30.0  # one more grading's worth of rate
+    assert grader.wants(who, "auto", unfamiliar, {"chat"})
+    secret = Principal("k", "research", "user", "secret", None)
+    now[0] = 300.0
+    assert not grader.wants(secret, "auto", unfamiliar, {"chat"})  # not an allowed class
+    assert not grader.wants(who, "auto", unfamiliar, {"chat", "tools"})  # tool calls: no
+    off = ShadowGrader(ShadowConfig())
+    assert not off.wants(who, "auto", unfamiliar, {"chat"})
+
+
+@pytest.mark.parametrize(
+    ("shadow", "message"),
+    [
+        ({"share": 0.1}, "router.shadow.account"),
+        ({"share": 0.1, "account": "nobody"}, "'nobody' is not a configured department"),
+        ({"account": "legal", "departments": ["x"]}, "router.shadow.departments"),
+        ({"account": "legal", "routes": ["nowhere"]}, "router.shadow.routes"),
+        ({"account": "legal", "classifications": ["open"]}, "classifications"),
+    ],
+)
+def test_bad_shadow_config_is_refused(shadow: dict[str, Any], message: str) -> None:
+    raw = {**raw_config("http://127.0.0.1:9/v1", "sqlite://"), "router": {"shadow": shadow}}
+    with pytest.raises(ConfigError, match=message):
+        parse_config(raw)
