@@ -14,12 +14,12 @@ import yaml
 from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
+from stellwerk.learning.online import use_current
 from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.routing.adapt import GradedRecord
 from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.loader import load_learned
-from stellwerk.routing.online import use_current
 from tests.fixtures.gateway import raw_config
 
 # a kind of prompt open9 does not have: unit conversions in one template

@@ -38,10 +38,10 @@ def _actor() -> str:
 def _opened(config_path: Path) -> Iterator[tuple[LearnedRouter, GradedStore, str]]:
     from stellwerk.config import load_config
     from stellwerk.config.loader import config_hash
+    from stellwerk.learning.online import learned
     from stellwerk.ledger.graded import GradedStore
     from stellwerk.ledger.ledger import open_ledger
     from stellwerk.routing.loader import load_router
-    from stellwerk.routing.online import learned
 
     try:
         config = load_config(config_path)
@@ -76,7 +76,7 @@ def adapt_cmd(
 ) -> None:
     """Adapt the learned router from the graded requests of its artifact; promote the result
     only if it beats the version in use on the newest graded requests."""
-    from stellwerk.routing.online import adapt_stored
+    from stellwerk.learning.online import adapt_stored
 
     with _opened(config) as (router, store, file_hash):
         outcome = adapt_stored(

@@ -1,4 +1,4 @@
-"""The gateway follows the learned router's versions in the ledger (``routing.online``).
+"""The gateway follows the learned router's versions in the ledger (``learning.online``).
 
 At start the newest version of the router's artifact is put on it; then, at every governance
 refresh (``governance.refresh_seconds``), a newer version (``stellwerk router adapt`` or
@@ -12,12 +12,12 @@ import asyncio
 import logging
 
 from stellwerk.errors import StellwerkError
+from stellwerk.learning.online import use_current
 from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.in_thread import in_thread
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.routing.base import Router
 from stellwerk.routing.learned import LearnedRouter
-from stellwerk.routing.online import use_current
 
 log = logging.getLogger("stellwerk.gateway")
 

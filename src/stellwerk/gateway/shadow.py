@@ -31,22 +31,34 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from stellwerk.backends.types import JSON, ChatRequest
 from stellwerk.config.schema import ModelConfig, ShadowConfig
 from stellwerk.errors import Conflict, StellwerkError
 from stellwerk.gateway.auth import Principal
-from stellwerk.gateway.calls import Call
+from stellwerk.gateway.calls import Call, Caller
 from stellwerk.gateway.pending import Evidence, Ticket
-from stellwerk.gateway.selection import Selection, candidate
-from stellwerk.ledger.graded import Graded
+from stellwerk.gateway.selection import Selection, Selector, candidate
+from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.in_thread import in_thread
 from stellwerk.routing.base import Decision
 from stellwerk.routing.learned import LearnedRouter
 
-if TYPE_CHECKING:
-    from stellwerk.gateway.runtime import Runtime
+
+class Runtime(Protocol):
+    """What grading needs of the running gateway (``gateway.runtime.Runtime`` is it; named here
+    so that this module does not import the runtime that holds it)."""
+
+    @property
+    def caller(self) -> Caller: ...
+    @property
+    def selector(self) -> Selector: ...
+    @property
+    def graded(self) -> GradedStore | None: ...
+
+    async def record(self, call: Call) -> None: ...
+
 
 log = logging.getLogger("stellwerk.gateway.shadow")
 

@@ -95,7 +95,7 @@ class LearnedRouter(Router):
         self.model = model
         self.version = version
         self.adapted = 0
-        """The router version (``routing.online``) whose correction ``model`` carries; 0: none."""
+        """The router version (``learning.online``) whose correction ``model`` carries; 0: none."""
         self.familiarity_threshold = familiarity_threshold
         self.answer_tokens = answer_tokens
         self.calibrated = dict(calibrated or {})
