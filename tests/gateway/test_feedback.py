@@ -36,11 +36,11 @@ def learning_gateway(gateway_raw: dict[str, Any]) -> Iterator[Gateway]:
 
 def _ask(gw: Gateway, model: str, text: str, dept: str = "research") -> tuple[str, str]:
     """A chat request through the real openai client: (request id, answering model)."""
-    client = openai.OpenAI(base_url=gw.openai_url, api_key=KEYS[dept], max_retries=0)
-    raw = client.chat.completions.with_raw_response.create(
-        model=model, messages=[{"role": "user", "content": text}], max_tokens=3
-    )
-    answer = raw.parse()
+    with openai.OpenAI(base_url=gw.openai_url, api_key=KEYS[dept], max_retries=0) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model=model, messages=[{"role": "user", "content": text}], max_tokens=3
+        )
+        answer = raw.parse()
     return raw.headers["x-stellwerk-request-id"], answer.model
 
 
@@ -180,15 +180,15 @@ def test_no_prompt_text_is_kept_anywhere(
 
 def test_a_streamed_routed_answer_can_get_feedback(learning_gateway: Gateway) -> None:
     gw = learning_gateway
-    client = openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"], max_retries=0)
-    raw = client.chat.completions.with_raw_response.create(
-        model="auto",
-        messages=[{"role": "user", "content": "Name three prime numbers."}],
-        max_tokens=3,
-        stream=True,
-    )
-    request_id = raw.headers["x-stellwerk-request-id"]
-    assert [chunk.id for chunk in raw.parse()]  # read to the end: the usage record is written
+    with openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"], max_retries=0) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="auto",
+            messages=[{"role": "user", "content": "Name three prime numbers."}],
+            max_tokens=3,
+            stream=True,
+        )
+        request_id = raw.headers["x-stellwerk-request-id"]
+        assert [chunk.id for chunk in raw.parse()]  # read to the end: the record is written
     answer = _feedback(gw, {"request_id": request_id, "score": 0.0})
     assert answer.status_code == 200, answer.text
     assert answer.json()["model"] == raw.headers["x-stellwerk-model"]

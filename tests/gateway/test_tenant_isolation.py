@@ -139,18 +139,19 @@ def _upstream_errors(gateway: Gateway) -> list[str]:
 def test_a_prompt_over_the_context_is_the_same_400_streamed_or_not(
     gateway: Gateway, model: str
 ) -> None:
-    client = openai.OpenAI(base_url=gateway.openai_url, api_key=KEYS["research"], max_retries=0)
     errors: list[object] = []
-    for stream in (False, True):
-        with pytest.raises(openai.BadRequestError) as caught:
-            client.chat.completions.create(
-                model=model,
-                messages=[{"role": "user", "content": LONG_PROMPT}],
-                max_tokens=4,
-                stream=stream,
-            )  # type: ignore[call-overload]
-        errors.append(caught.value.body)
-    client.close()
+    with openai.OpenAI(
+        base_url=gateway.openai_url, api_key=KEYS["research"], max_retries=0
+    ) as client:
+        for stream in (False, True):
+            with pytest.raises(openai.BadRequestError) as caught:
+                client.chat.completions.create(
+                    model=model,
+                    messages=[{"role": "user", "content": LONG_PROMPT}],
+                    max_tokens=4,
+                    stream=stream,
+                )  # type: ignore[call-overload]
+            errors.append(caught.value.body)
     assert errors[0] == errors[1]
     assert isinstance(errors[0], dict)
     assert errors[0]["code"] == "context_length_exceeded"

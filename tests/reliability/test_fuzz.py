@@ -54,6 +54,7 @@ OPERATIONS: dict[tuple[str, str], int] = {
     ("POST", "/v1/responses"): 250,
     ("POST", "/v1/completions"): 250,
     ("POST", "/v1/embeddings"): 250,
+    ("POST", "/v1/feedback"): 100,
     ("GET", "/v1/models"): 10,
     ("POST", "/api/chat"): 250,
     ("POST", "/api/generate"): 250,

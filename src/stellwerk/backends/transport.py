@@ -170,7 +170,7 @@ async def post_json(
     with upstream_errors(backend):
         try:
             status, body = await poster.post_bytes(url, content, sent, timeout)
-        except httpx.RemoteProtocolError:  # a closed kept-alive connection: once more
+        except (httpx.RemoteProtocolError, httpx.ReadError):  # a closed kept-alive connection
             status, body = await poster.post_bytes(url, content, sent, timeout)
     raise_for_status(backend, status, body, payload)
     return parse_json(backend, body)
@@ -192,7 +192,7 @@ async def stream_lines(
     with upstream_errors(backend):
         try:
             answer = await poster.post_streamed(url, content, sent, timeout)
-        except httpx.RemoteProtocolError:  # a closed kept-alive connection: once more
+        except (httpx.RemoteProtocolError, httpx.ReadError):  # a closed kept-alive connection
             answer = await poster.post_streamed(url, content, sent, timeout)
     try:
         if answer.status >= 400:
