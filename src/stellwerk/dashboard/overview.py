@@ -109,23 +109,7 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
         )
         mix = _routing_mix(connection, window, gov)
         savings = _savings(connection, window, gov, states, use_cases)
-    total = queries.Totals(
-        "",
-        *(
-            sum(getattr(d, f) for d in departments)
-            for f in (
-                "requests",
-                "errors",
-                "fallbacks",
-                "prompt_tokens",
-                "completion_tokens",
-                "cost_micro",
-                "energy_wh",
-                "latency_ms_sum",
-                "refused",
-            )
-        ),
-    )
+    total = queries.summed(departments)
     return Overview(
         states=states,
         by_state=[(s, [m for m in states if m.lifecycle == s]) for s in STATES],

@@ -8,7 +8,7 @@ whole UTC days (a month is).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -118,6 +118,12 @@ def routed_by_key(connection: Connection, window: Window) -> list[tuple[str, str
         (str(row[0]), str(row[1]), _totals(str(row[2]), row[3:]))
         for row in connection.execute(statement)
     ]
+
+
+def summed(rows: Sequence[Totals], group: str = "") -> Totals:
+    """``rows`` added up field by field (every count, the cost in micro-units, energy,
+    latency, refusals): one rule, so a new field cannot be left out or summed into another."""
+    return Totals(group, *(sum(getattr(r, f.name) for r in rows) for f in fields(Totals)[1:]))
 
 
 def _totals(group: str, sums: Sequence[Any]) -> Totals:
