@@ -79,14 +79,17 @@ def stellwerk_config(backend: Backend, folder: Path, port: int) -> Path:
     return path
 
 
-def start_stellwerk(backend: Backend, folder: Path) -> Server:
+def start_stellwerk(
+    backend: Backend, folder: Path, src: Path = ROOT / "src", name: str = "stellwerk"
+) -> Server:
+    """``stellwerk serve`` from the source tree ``src`` (this checkout's by default)."""
     port = free_port()
     config = stellwerk_config(backend, folder, port)
     argv = [sys.executable, "-m", "stellwerk", "serve", "--config", str(config)]
     argv += ["--log-level", "warning"]
-    env = {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    env = {"PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
     return start_server(
-        "stellwerk", argv, port=port, ready_path="/healthz", log_dir=folder, env=env, cwd=folder
+        name, argv, port=port, ready_path="/healthz", log_dir=folder, env=env, cwd=folder
     )
 
 

@@ -115,3 +115,21 @@ def test_report_replaces_only_its_own_block() -> None:
     )
     appended = _replace_block("intro\n", "ledger", ["rates"])
     assert appended.endswith("<!-- bench:ledger:start -->\nrates\n<!-- bench:ledger:end -->\n")
+
+
+@pytest.mark.slow
+def test_versions_benchmark_serves_two_commits_side_by_side(tmp_path: Path) -> None:
+    """``python -m benchmarks.versions`` serves an older commit's tree beside this checkout and
+    reports each one's CPU per request and their ratio."""
+    out = tmp_path / "versions.json"
+    argv = [sys.executable, "-m", "benchmarks.versions", "--before", "HEAD", "--rounds", "1"]
+    argv += ["--duration", "0.5", "--clients", "2", "--streams", "0", "--json", str(out)]
+    argv += ["--no-wrk-install"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    versions = {row["version"] for row in data["rows"]}
+    assert len(versions) == 2 and any(v.startswith("before@") for v in versions)
+    assert all(row["errors"] == 0 and row["cpu_ms_per_request"] > 0 for row in data["rows"])
+    assert set(data["cpu_ratio_after_over_before"]) == {"2 clients"}
