@@ -136,7 +136,7 @@ def keys_revoke(
 
 def catalog_list(config: ConfigOption) -> None:
     """Models with lifecycle, consent, hosting and compliance."""
-    from stellwerk.governance.compliance import check_model
+    from stellwerk.policy.compliance import check_model
 
     try:
         with _governance(config) as gov:

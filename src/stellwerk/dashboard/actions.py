@@ -18,9 +18,9 @@ from stellwerk.dashboard.drilldowns import find_department
 from stellwerk.dashboard.formats import Formatter
 from stellwerk.errors import InvalidRequest
 from stellwerk.governance.budgets import parse_limits
-from stellwerk.governance.lifecycle import parse_state
 from stellwerk.governance.reason import audit_reason
 from stellwerk.governance.service import Governance
+from stellwerk.policy.lifecycle import parse_state
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,12 @@ from stellwerk.dashboard import queries
 from stellwerk.dashboard.knowledge import model_knowledge
 from stellwerk.errors import NotFound
 from stellwerk.governance.catalog import HistoryEntry
-from stellwerk.governance.compliance import ComplianceReport, check_model
 from stellwerk.governance.key_store import KeyInfo
-from stellwerk.governance.lifecycle import TRANSITIONS
 from stellwerk.governance.service import Governance
-from stellwerk.governance.state import ModelState
 from stellwerk.ledger.window import Window
+from stellwerk.policy.compliance import ComplianceReport, check_model
+from stellwerk.policy.lifecycle import TRANSITIONS
+from stellwerk.policy.state import ModelState
 from stellwerk.routing.base import Router
 from stellwerk.routing.knowledge import Knowledge
 

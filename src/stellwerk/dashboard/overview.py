@@ -28,12 +28,12 @@ from stellwerk.dashboard.savings import (
     key_principals,
     permitted_reference,
 )
-from stellwerk.governance.compliance import ComplianceReport, non_compliant
-from stellwerk.governance.lifecycle import STATES
 from stellwerk.governance.service import Governance
-from stellwerk.governance.state import ModelState
 from stellwerk.ledger.audit import AuditEntry
 from stellwerk.ledger.window import Window
+from stellwerk.policy.compliance import ComplianceReport, non_compliant
+from stellwerk.policy.lifecycle import STATES
+from stellwerk.policy.state import ModelState
 from stellwerk.routing.base import Router
 from stellwerk.routing.knowledge import Basis
 

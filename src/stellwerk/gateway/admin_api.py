@@ -25,14 +25,14 @@ from stellwerk.gateway.body import unique_keys
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.governance.baseline import key_references
 from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
-from stellwerk.governance.compliance import check_model, check_use_case
 from stellwerk.governance.key_store import KeyInfo
 from stellwerk.governance.reason import MAX_REASON
 from stellwerk.governance.report import parse_by, usage_report
 from stellwerk.governance.service import Governance
-from stellwerk.governance.state import ModelState
 from stellwerk.governance.use_cases import parse_use_case
 from stellwerk.money import MAX_BUDGET, MICRO_PLACES
+from stellwerk.policy.compliance import check_model, check_use_case
+from stellwerk.policy.state import ModelState
 
 _KEYED = openapi.keyed()
 

@@ -44,7 +44,8 @@ from stellwerk.gateway.limits import InFlight
 from stellwerk.gateway.responses_schema import ResponseRequest
 from stellwerk.gateway.router_versions import RouterVersions
 from stellwerk.gateway.runtime import Secrets, build_runtime
-from stellwerk.governance.service import Governance, build_counters, redis_password
+from stellwerk.governance.counters import build_counters, redis_password
+from stellwerk.governance.service import Governance
 from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.writer import LedgerWriter

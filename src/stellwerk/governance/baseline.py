@@ -21,8 +21,8 @@ from stellwerk.config.schema import Classification, ModelConfig, UseCaseConfig
 from stellwerk.errors import PermissionDenied
 from stellwerk.governance.principal import Principal, key_principal
 from stellwerk.governance.service import Governance
-from stellwerk.governance.state import ModelState
 from stellwerk.policy.filter import PolicyFilter
+from stellwerk.policy.state import ModelState
 
 ROUTED_PREFIX = "auto"  # a requested model starting with it asked for a route
 

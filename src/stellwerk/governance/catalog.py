@@ -16,14 +16,14 @@ from sqlalchemy import Connection, insert, select, update
 
 from stellwerk.config.schema import Lifecycle, ModelConfig, StellwerkConfig
 from stellwerk.errors import Conflict, InvalidRequest, NotFound
-from stellwerk.governance.lifecycle import check_transition, parse_state
 from stellwerk.governance.reason import audit_reason
 from stellwerk.governance.sql import insert_if_absent
-from stellwerk.governance.state import ModelState
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_model_history, gov_models
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.tables import calibration_records
+from stellwerk.policy.lifecycle import check_transition, parse_state
+from stellwerk.policy.state import ModelState
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from stellwerk.config.loader import resolve_env
 from stellwerk.config.schema import (
     Classification,
     ModelConfig,
@@ -30,17 +29,18 @@ from stellwerk.config.schema import (
 from stellwerk.errors import CountersUnavailable
 from stellwerk.governance.budgets import Budgets
 from stellwerk.governance.catalog import Catalog
+from stellwerk.governance.counters import InProcessCounters
 from stellwerk.governance.key_store import KeyInfo, KeyStore
 from stellwerk.governance.principal import Principal, config_key_principals, key_principal
 from stellwerk.governance.retention import Expiry, expire_usage
-from stellwerk.governance.state import ModelState
 from stellwerk.governance.use_cases import UseCases
 from stellwerk.ledger.in_thread import in_thread
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.window import Window
-from stellwerk.policy.counters import Counters, InProcessCounters
+from stellwerk.policy.counters import Counters
 from stellwerk.policy.filter import PolicyFilter, PrincipalLike
 from stellwerk.policy.limits import Limiter, Reservation, scopes_for
+from stellwerk.policy.state import ModelState
 
 log = logging.getLogger("stellwerk.governance")
 # the audit target of a config built in code rather than read from a file
@@ -58,23 +58,6 @@ class Snapshot:
     key_limits: dict[str, UsageLimits] = field(default_factory=dict)
     policy: PolicyFilter | None = None
     evaluated: frozenset[str] = frozenset()
-
-
-def redis_password(config: StellwerkConfig, environ: Mapping[str, str]) -> str | None:
-    """The Redis password from the variable named by ``server.redis_password_env`` (a missing
-    variable is a ``ConfigError`` naming it)."""
-    name = config.server.redis_password_env
-    return resolve_env([name], environ)[name] if name else None
-
-
-def build_counters(config: StellwerkConfig, password: str | None = None) -> Counters:
-    """Redis counters when ``server.redis_url`` is set (shared by replicas), else in-process."""
-    server = config.server
-    if not server.redis_url:
-        return InProcessCounters()
-    from stellwerk.policy.redis_counters import RedisCounters
-
-    return RedisCounters(server.redis_url, prefix=server.redis_prefix, password=password)
 
 
 class Governance:
