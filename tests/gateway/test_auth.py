@@ -7,6 +7,7 @@ import pytest
 from stellwerk.config.schema import Classification
 from stellwerk.errors import AuthenticationFailed
 from stellwerk.gateway.auth import Keyring
+from stellwerk.gateway.governance import SnapshotPrincipals
 from stellwerk.governance.keys import hash_key
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.ledger import Ledger
@@ -50,17 +51,17 @@ def test_config_and_database_keys_get_the_same_class(
     )
     gov = Governance(ledger, cfg)
     gov.start()
-    case = gov.use_cases.get(use_case) if use_case else None
-    new = gov.keys.create(department=department, actor="t", use_case=case, classification=own)
+    case = gov.admin.use_cases.get(use_case) if use_case else None
+    new = gov.admin.keys.create(department=department, actor="t", use_case=case, classification=own)
     gov.reload()
-    keyring = Keyring.from_config(cfg, {}, gov)
+    keyring = Keyring.from_config(cfg, {}, SnapshotPrincipals(gov))
     from_config = keyring.authenticate(f"Bearer {CONFIG_KEY}")
     from_database = keyring.authenticate(f"Bearer {new.key}")
     assert from_config.key_id == "cfg-1"
     assert from_database.key_id == new.info.key_id
     assert from_config.classification == from_database.classification == expected
 
-    gov.keys.revoke(new.info.key_id, actor="t", reason="leaver")
+    gov.admin.keys.revoke(new.info.key_id, actor="t", reason="leaver")
     gov.reload()
     with pytest.raises(AuthenticationFailed, match="unknown API key"):
         keyring.authenticate(f"Bearer {new.key}")
@@ -78,13 +79,13 @@ def test_a_config_key_follows_its_use_case_changed_in_the_database(ledger: Ledge
     )
     gov = Governance(ledger, cfg)
     gov.start()
-    keyring = Keyring.from_config(cfg, {}, gov)
+    keyring = Keyring.from_config(cfg, {}, SnapshotPrincipals(gov))
     assert keyring.authenticate(f"Bearer {CONFIG_KEY}").classification == "internal"
 
     # raised elsewhere (another replica's admin API): counts from this gateway's next reload
     elsewhere = Governance(ledger, cfg)
-    raised = gov.use_cases.get("nda").model_copy(update={"classification": "confidential"})
-    elsewhere.use_cases.update(raised, actor="admin-1", reason="holds client data now")
+    raised = gov.admin.use_cases.get("nda").model_copy(update={"classification": "confidential"})
+    elsewhere.admin.use_cases.update(raised, actor="admin-1", reason="holds client data now")
     assert keyring.authenticate(f"Bearer {CONFIG_KEY}").classification == "internal"
     gov.reload()
     principal = keyring.authenticate(f"Bearer {CONFIG_KEY}")

@@ -38,16 +38,19 @@ def test_changes_reach_the_next_request_after_reload(ledger: Ledger) -> None:
     gov = Governance(ledger, CFG)
     gov.start()
     caller = Caller(department="it", key_id="k")
-    assert [m.id for m in gov.permitted(caller, "internal", None)] == ["small-onprem", "expert"]
-    gov.catalog.set_consent("expert", False, actor="owner", reason="withdrawn")
+    assert [m.id for m in gov.snapshot.permitted(caller, "internal", None)] == [
+        "small-onprem",
+        "expert",
+    ]
+    gov.admin.catalog.set_consent("expert", False, actor="owner", reason="withdrawn")
     gov.reload()
     with pytest.raises(PermissionDenied, match="withdrawn consent"):
-        gov.permitted(caller, "internal", "expert")
-    new = gov.keys.create(department="it", actor="admin")
-    assert gov.key(new.info.key_id) is None  # looked up by digest, never by id
-    assert gov.key(hash_key(new.key)) is None  # not before the reload
+        gov.snapshot.permitted(caller, "internal", "expert")
+    new = gov.admin.keys.create(department="it", actor="admin")
+    assert gov.snapshot.key(new.info.key_id) is None  # looked up by digest, never by id
+    assert gov.snapshot.key(hash_key(new.key)) is None  # not before the reload
     gov.reload()
-    assert gov.key(hash_key(new.key)) == new.info
+    assert gov.snapshot.key(hash_key(new.key)) == new.info
 
 
 def test_a_key_changed_elsewhere_counts_for_requests_from_the_next_reload(ledger: Ledger) -> None:
@@ -58,27 +61,27 @@ def test_a_key_changed_elsewhere_counts_for_requests_from_the_next_reload(ledger
     gateway = Governance(ledger, cfg)
     gateway.start()
     elsewhere = Governance(ledger, cfg)  # the CLI, or another replica
-    contracts = elsewhere.use_cases.get("contracts")
-    new = elsewhere.keys.create(department="legal", actor="cli:anna", use_case=contracts)
+    contracts = elsewhere.admin.use_cases.get("contracts")
+    new = elsewhere.admin.keys.create(department="legal", actor="cli:anna", use_case=contracts)
     digest = hash_key(new.key)
-    assert gateway.principal(digest) is None
+    assert gateway.snapshot.principal(digest) is None
     gateway.reload()
-    principal = gateway.principal(digest)
+    principal = gateway.snapshot.principal(digest)
     assert principal is not None
     assert (principal.key_id, principal.use_case) == (new.info.key_id, "contracts")
     assert principal.classification == "internal"  # the use case's, not legal's
 
     secret = contracts.model_copy(update={"classification": "secret"})
-    elsewhere.use_cases.update(secret, actor="cli:anna", reason="contracts are secret")
-    assert gateway.principal(digest) == principal  # not before the reload
+    elsewhere.admin.use_cases.update(secret, actor="cli:anna", reason="contracts are secret")
+    assert gateway.snapshot.principal(digest) == principal  # not before the reload
     gateway.reload()
-    changed = gateway.principal(digest)
+    changed = gateway.snapshot.principal(digest)
     assert changed is not None and changed.classification == "secret"
 
-    elsewhere.keys.revoke(new.info.key_id, actor="cli:anna", reason="leaver")
-    assert gateway.principal(digest) == changed  # not before the reload
+    elsewhere.admin.keys.revoke(new.info.key_id, actor="cli:anna", reason="leaver")
+    assert gateway.snapshot.principal(digest) == changed  # not before the reload
     asyncio.run(gateway.refresh())  # what the background loop does every refresh_seconds
-    assert gateway.principal(digest) is None
+    assert gateway.snapshot.principal(digest) is None
 
 
 def test_budget_counters_start_at_the_months_spend_in_the_ledger(ledger: Ledger) -> None:
@@ -94,9 +97,10 @@ def test_budget_counters_start_at_the_months_spend_in_the_ledger(ledger: Ledger)
 
     async def after_restart() -> None:
         await gov.seed_budgets()
-        await gov.admit("legal", "key-x", max_tokens=0, max_cost=0.1)
+        scopes = gov.snapshot.scopes("legal", "key-x")
+        await gov.limiter.admit(scopes, max_tokens=0, max_cost=0.1)
         with pytest.raises(RateLimited, match=r"monthly budget of 1\.000000 reached"):
-            await gov.admit("legal", "key-x", max_tokens=0, max_cost=0.05)
+            await gov.limiter.admit(scopes, max_tokens=0, max_cost=0.05)
 
     asyncio.run(after_restart())
 
@@ -120,7 +124,7 @@ def test_a_calibration_record_is_the_models_evaluation_record(ledger: Ledger) ->
     gov.start()
     caller = Caller(department="it")
     with pytest.raises(PermissionDenied, match="non-compliant, missing evaluation_url"):
-        gov.permitted(caller, "internal", None)
+        gov.snapshot.permitted(caller, "internal", None)
     CalibrationStore(ledger).add(
         [
             CalibrationRecord(
@@ -145,4 +149,4 @@ def test_a_calibration_record_is_the_models_evaluation_record(ledger: Ledger) ->
         ]
     )
     gov.reload()
-    assert [m.id for m in gov.permitted(caller, "internal", None)] == ["triage"]
+    assert [m.id for m in gov.snapshot.permitted(caller, "internal", None)] == ["triage"]

@@ -187,7 +187,7 @@ def _principal(
     if key is not None and department is not None:
         raise InvalidRequest("give --key or --department, not both")
     if key is not None:
-        keyring = Keyring.from_config(_resolvable(cfg), os.environ, principals=governance)
+        keyring = Keyring.from_config(_resolvable(cfg), os.environ, principals=governance.snapshot)
         principal = keyring.authenticate(f"Bearer {key}")
     elif department is not None:
         departments = {d.name: d for d in cfg.departments}
@@ -242,7 +242,7 @@ def _excluded(
 ) -> dict[str, str]:
     """Why each configured model cannot take this request, as the policy filter and the
     selector's capability check say it."""
-    policy = governance.policy()
+    policy = governance.snapshot.policy
     department = policy.departments.get(principal.department)
     try:
         case = policy.use_case_of(principal)

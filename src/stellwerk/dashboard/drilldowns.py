@@ -38,14 +38,14 @@ class ModelPage:
 
 
 def model_page(gov: Governance, router: Router, model_id: str, window: Window) -> ModelPage:
-    state = gov.catalog.state(model_id)  # NotFound for an unknown model
-    with gov.ledger.connect() as connection:
+    state = gov.admin.catalog.state(model_id)  # NotFound for an unknown model
+    with gov.admin.ledger.connect() as connection:
         usage = queries.total(connection, window, model=model_id)
         by_department = queries.totals_by(connection, window, "department", model=model_id)
         latency = queries.latency(connection, window, model=model_id)
         routed = queries.totals_by(connection, window, "model", routed=True)
         per_day = queries.daily_requests(connection, window, model=model_id)
-    calibrations = CalibrationStore(gov.ledger).history(model_id, limit=5)
+    calibrations = CalibrationStore(gov.admin.ledger).history(model_id, limit=5)
     routed_all = sum(t.requests for t in routed if t.group)
     routed_here = sum(t.requests for t in routed if t.group == model_id)
     daily: dict[datetime, int] = {}
@@ -54,9 +54,11 @@ def model_page(gov: Governance, router: Router, model_id: str, window: Window) -
     return ModelPage(
         state=state,
         # a calibration record is the model's evaluation record (read now, not from the snapshot)
-        compliance=check_model(state.config, gov.config.governance, evaluated=bool(calibrations)),
+        compliance=check_model(
+            state.config, gov.admin.config.governance, evaluated=bool(calibrations)
+        ),
         calibrations=calibrations,
-        history=gov.catalog.history(model_id),
+        history=gov.admin.catalog.history(model_id),
         moves=sorted(TRANSITIONS[state.lifecycle]),
         usage=usage,
         by_department=by_department,
@@ -82,7 +84,7 @@ class DepartmentPage:
 
 
 def find_department(gov: Governance, name: str) -> DepartmentConfig:
-    for dept in gov.config.departments:
+    for dept in gov.admin.config.departments:
         if dept.name == name:
             return dept
     raise NotFound(f"unknown department {name!r}", param="department")
@@ -90,7 +92,7 @@ def find_department(gov: Governance, name: str) -> DepartmentConfig:
 
 def department_page(gov: Governance, name: str, window: Window) -> DepartmentPage:
     dept = find_department(gov, name)
-    with gov.ledger.connect() as connection:
+    with gov.admin.ledger.connect() as connection:
         refused = queries.refusals(connection, window, department=name)
         total = replace(queries.total(connection, window, department=name), group=name)
         usage = queries.with_refusals([total], refused, "department")[0]
@@ -100,7 +102,7 @@ def department_page(gov: Governance, name: str, window: Window) -> DepartmentPag
         by_key = queries.with_refusals(
             queries.totals_by(connection, window, "key_id", department=name), refused, "key_id"
         )
-    limits = gov.budgets.department_limits(name)
+    limits = gov.admin.budgets.department_limits(name)
     budget = limits.monthly_budget
     used = None
     if budget is not None:
@@ -115,6 +117,6 @@ def department_page(gov: Governance, name: str, window: Window) -> DepartmentPag
         limits=limits,
         budget_used=used,
         config_keys=list(dept.keys),
-        keys=gov.keys.list(department=name),
-        use_cases=[u for u in gov.use_cases.list() if u.department == name],
+        keys=gov.admin.keys.list(department=name),
+        use_cases=[u for u in gov.admin.use_cases.list() if u.department == name],
     )

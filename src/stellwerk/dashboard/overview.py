@@ -99,10 +99,10 @@ class Overview:
 
 
 def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
-    config = gov.config
-    states = gov.catalog.states()
-    use_cases = gov.use_cases.list()
-    with gov.ledger.connect() as connection:
+    config = gov.admin.config
+    states = gov.admin.catalog.states()
+    use_cases = gov.admin.use_cases.list()
+    with gov.admin.ledger.connect() as connection:
         refused = queries.refusals(connection, window)
         departments = queries.with_refusals(
             queries.totals_by(connection, window, "department"), refused, "department"
@@ -114,7 +114,7 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
         states=states,
         by_state=[(s, [m for m in states if m.lifecycle == s]) for s in STATES],
         attention=non_compliant(
-            config.models, tuple(use_cases), config.governance, gov.catalog.evaluated()
+            config.models, tuple(use_cases), config.governance, gov.admin.catalog.evaluated()
         ),
         use_cases=use_cases,
         by_tier=[(tier, [u for u in use_cases if u.risk_tier == tier]) for tier in RISK_TIERS],
@@ -125,13 +125,13 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
         limits=_limits(gov, departments, refused),
         mix=mix,
         savings=savings,
-        audit=gov.ledger.list_audit(limit=12),
+        audit=gov.admin.ledger.list_audit(limit=12),
         knowledge=by_basis(router, (s.config for s in states if s.lifecycle != "retired")),
     )
 
 
 def _hosting(gov: Governance, states: list[ModelState]) -> list[HostingRow]:
-    allowed = gov.config.governance.classification_hosting
+    allowed = gov.admin.config.governance.classification_hosting
     return [
         HostingRow(
             hosting=place,
@@ -145,7 +145,7 @@ def _hosting(gov: Governance, states: list[ModelState]) -> list[HostingRow]:
 
 
 def _routing_mix(connection: Connection, window: Window, gov: Governance) -> RoutingMix:
-    size_of = {m.id: m.size_class for m in gov.config.models}
+    size_of = {m.id: m.size_class for m in gov.admin.config.models}
     per_day: dict[datetime, Counter[str]] = {}
     sizes: Counter[str] = Counter()
     for day, model, requests in queries.daily_requests(connection, window):
@@ -171,7 +171,7 @@ def _limits(
 ) -> list[DepartmentLimits]:
     """Every configured department's limits in force, its spend and its limit refusals."""
     spent = {d.group: d.cost for d in departments}
-    in_force, _ = gov.budgets.effective()
+    in_force, _ = gov.admin.budgets.effective()
     by_limits: dict[str, int] = {}
     for r in refused:
         if r.reason in LIMIT_REASONS:
@@ -183,7 +183,7 @@ def _limits(
             spent=spent.get(d.name, Decimal(0)),
             refused_by_limits=by_limits.get(d.name, 0),
         )
-        for d in gov.config.departments
+        for d in gov.admin.config.departments
     ]
 
 
@@ -198,7 +198,7 @@ def _savings(
     if not any(totals.group for _, _, totals in routed):
         return None
     principals = key_principals(gov, use_cases)
-    policy = gov.policy()
+    policy = gov.snapshot.policy
     references: dict[str, ModelConfig | None] = {}
     traffic = []
     for department, key_id, totals in routed:
