@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from stellwerk.calibration.records import CalibrationStore
 from stellwerk.config.schema import Classification
 from stellwerk.errors import AuthenticationFailed
 from stellwerk.gateway.auth import Keyring
@@ -49,7 +50,7 @@ def test_config_and_database_keys_get_the_same_class(
             {"name": "lobby", "department": "legal", "classification": "public"},
         ],
     )
-    gov = Governance(ledger, cfg)
+    gov = Governance(ledger, cfg, evaluated=CalibrationStore(ledger).evaluated)
     gov.start()
     case = gov.admin.use_cases.get(use_case) if use_case else None
     new = gov.admin.keys.create(department=department, actor="t", use_case=case, classification=own)
@@ -77,13 +78,13 @@ def test_a_config_key_follows_its_use_case_changed_in_the_database(ledger: Ledge
         ],
         use_cases=[{"name": "nda", "department": "legal", "classification": "internal"}],
     )
-    gov = Governance(ledger, cfg)
+    gov = Governance(ledger, cfg, evaluated=CalibrationStore(ledger).evaluated)
     gov.start()
     keyring = Keyring.from_config(cfg, {}, SnapshotPrincipals(gov))
     assert keyring.authenticate(f"Bearer {CONFIG_KEY}").classification == "internal"
 
     # raised elsewhere (another replica's admin API): counts from this gateway's next reload
-    elsewhere = Governance(ledger, cfg)
+    elsewhere = Governance(ledger, cfg, evaluated=CalibrationStore(ledger).evaluated)
     raised = gov.admin.use_cases.get("nda").model_copy(update={"classification": "confidential"})
     elsewhere.admin.use_cases.update(raised, actor="admin-1", reason="holds client data now")
     assert keyring.authenticate(f"Bearer {CONFIG_KEY}").classification == "internal"

@@ -3,16 +3,24 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from tests.governance.factories import Caller, config, model
 from tests.ledger.factory import make_record
 
 from stellwerk.calibration.records import CalibrationRecord, CalibrationStore
+from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import PermissionDenied, RateLimited
 from stellwerk.governance.keys import hash_key
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.ledger import Ledger
+
+
+def governance(ledger: Ledger, cfg: StellwerkConfig, **options: Any) -> Governance:
+    """Governance as the gateway builds it: the calibration records are evaluation records."""
+    return Governance(ledger, cfg, evaluated=CalibrationStore(ledger).evaluated, **options)
+
 
 CFG = config(
     models=[model("small-onprem"), model("expert", data_owner="legal")],
@@ -24,18 +32,18 @@ CFG = config(
 
 
 def test_start_seeds_audits_the_config_once_and_loads_the_snapshot(ledger: Ledger) -> None:
-    gov = Governance(ledger, CFG, config_hash="hash-1")
+    gov = governance(ledger, CFG, config_hash="hash-1")
     gov.start()
     gov.start()  # a restart with the same config audits nothing new
     loads = ledger.list_audit(action="config.load")
     assert [(e.config_hash, e.details["previous"]) for e in loads] == [("hash-1", None)]
-    Governance(ledger, CFG, config_hash="hash-2").start()
+    governance(ledger, CFG, config_hash="hash-2").start()
     assert ledger.list_audit(action="config.load")[0].details["previous"] == "hash-1"
     assert [m.id for m in gov.snapshot.models] == ["small-onprem", "expert"]
 
 
 def test_changes_reach_the_next_request_after_reload(ledger: Ledger) -> None:
-    gov = Governance(ledger, CFG)
+    gov = governance(ledger, CFG)
     gov.start()
     caller = Caller(department="it", key_id="k")
     assert [m.id for m in gov.snapshot.permitted(caller, "internal", None)] == [
@@ -58,9 +66,9 @@ def test_a_key_changed_elsewhere_counts_for_requests_from_the_next_reload(ledger
         departments=[{"name": "legal", "classification": "confidential"}],
         use_cases=[{"name": "contracts", "department": "legal"}],  # internal
     )
-    gateway = Governance(ledger, cfg)
+    gateway = governance(ledger, cfg)
     gateway.start()
-    elsewhere = Governance(ledger, cfg)  # the CLI, or another replica
+    elsewhere = governance(ledger, cfg)  # the CLI, or another replica
     contracts = elsewhere.admin.use_cases.get("contracts")
     new = elsewhere.admin.keys.create(department="legal", actor="cli:anna", use_case=contracts)
     digest = hash_key(new.key)
@@ -92,7 +100,7 @@ def test_budget_counters_start_at_the_months_spend_in_the_ledger(ledger: Ledger)
             for i in range(3)  # 0.9 of legal's 1.0 spent before the restart
         ]
     )
-    gov = Governance(ledger, CFG)
+    gov = governance(ledger, CFG)
     gov.start()
 
     async def after_restart() -> None:
@@ -120,7 +128,7 @@ def test_a_calibration_record_is_the_models_evaluation_record(ledger: Ledger) ->
         ],
         governance={"compliance_mode": "block"},
     )
-    gov = Governance(ledger, cfg)
+    gov = governance(ledger, cfg)
     gov.start()
     caller = Caller(department="it")
     with pytest.raises(PermissionDenied, match="non-compliant, missing evaluation_url"):

@@ -35,6 +35,7 @@ def _actor() -> str:
 
 @contextmanager
 def _governance(config_path: Path) -> Iterator[Governance]:
+    from stellwerk.calibration.records import CalibrationStore
     from stellwerk.config import load_config
     from stellwerk.config.loader import config_hash
     from stellwerk.governance.service import Governance
@@ -43,7 +44,12 @@ def _governance(config_path: Path) -> Iterator[Governance]:
     config = load_config(config_path)
     ledger = open_ledger(config.server.database_url)
     try:
-        governance = Governance(ledger, config, config_hash=config_hash(config))
+        governance = Governance(
+            ledger,
+            config,
+            evaluated=CalibrationStore(ledger).evaluated,
+            config_hash=config_hash(config),
+        )
         governance.start()
         yield governance
     finally:
@@ -141,7 +147,7 @@ def catalog_list(config: ConfigOption) -> None:
     try:
         with _governance(config) as gov:
             states = gov.admin.catalog.states()
-            evaluated = gov.admin.catalog.evaluated()
+            evaluated = gov.admin.evaluated()
             rules = gov.admin.config.governance
     except StellwerkError as exc:
         raise _fail(exc) from exc

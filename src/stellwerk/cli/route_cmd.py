@@ -119,11 +119,12 @@ def decide(
 
     ledger = _open_state(cfg)
     try:
-        served = with_measured_costs(cfg, CalibrationStore(ledger).current_costs())
+        calibrations = CalibrationStore(ledger)
+        served = with_measured_costs(cfg, calibrations.current_costs())
         if not served.departments:  # a config without governance: any caller, no allow-lists
             served = served.model_copy(update={"departments": (_anyone(),)})
             department = department or _anyone().name
-        governance = Governance(ledger, served)
+        governance = Governance(ledger, served, evaluated=calibrations.evaluated)
         governance.reload()
         principal = _principal(served, governance, key, department, use_case, classification)
         router = load_router(served.router)

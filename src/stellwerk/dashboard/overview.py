@@ -114,7 +114,7 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
         states=states,
         by_state=[(s, [m for m in states if m.lifecycle == s]) for s in STATES],
         attention=non_compliant(
-            config.models, tuple(use_cases), config.governance, gov.admin.catalog.evaluated()
+            config.models, tuple(use_cases), config.governance, gov.admin.evaluated()
         ),
         use_cases=use_cases,
         by_tier=[(tier, [u for u in use_cases if u.risk_tier == tier]) for tier in RISK_TIERS],

@@ -253,7 +253,7 @@ def change_consent(
 def compliance(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     """Every non-compliant model and use case with the facts it is missing."""
     rules = gov.admin.config.governance
-    evaluated = gov.admin.catalog.evaluated()
+    evaluated = gov.admin.evaluated()
     reports = [
         check_model(s.config, rules, evaluated=s.id in evaluated)
         for s in gov.admin.catalog.states()

@@ -63,13 +63,15 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ledger = open_ledger(config.server.database_url)
         # Catalog costs an operator accepted from a calibration replace the configured ones.
-        served = with_measured_costs(config, CalibrationStore(ledger).current_costs())
+        calibrations = CalibrationStore(ledger)
+        served = with_measured_costs(config, calibrations.current_costs())
         writer = LedgerWriter(ledger)
         await writer.start()
         file_hash = config_hash(config)
         governance = Governance(
             ledger,
             served,
+            evaluated=calibrations.evaluated,
             config_hash=file_hash,
             counters=build_counters(config, password),
         )

@@ -8,6 +8,7 @@ read from them, so a change made here counts for requests from the next reload.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -20,15 +21,25 @@ from stellwerk.governance.use_cases import UseCases
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.window import Window
 
+#: The models with an evaluation record (a calibration record: ``CalibrationStore.evaluated``,
+#: injected because calibration sits above governance).
+Evaluated = Callable[[], frozenset[str]]
+
 # the audit target of a config built in code rather than read from a file
 IN_CODE = "(config built in code)"
 
 
 class Administration:
     def __init__(
-        self, ledger: Ledger, config: StellwerkConfig, *, config_hash: str | None = None
+        self,
+        ledger: Ledger,
+        config: StellwerkConfig,
+        *,
+        evaluated: Evaluated,
+        config_hash: str | None = None,
     ) -> None:
         self.ledger = ledger
+        self.evaluated = evaluated
         self.config = config
         self.config_hash = config_hash
         self.catalog = Catalog(ledger, config, config_hash)

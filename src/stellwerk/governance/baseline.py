@@ -24,8 +24,6 @@ from stellwerk.governance.service import Governance
 from stellwerk.policy.filter import PolicyFilter
 from stellwerk.policy.state import ModelState
 
-ROUTED_PREFIX = "auto"  # a requested model starting with it asked for a route
-
 
 def permitted_reference(
     policy: PolicyFilter, principal: Principal, states: Sequence[ModelState]

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from stellwerk.config.schema import StellwerkConfig, UsageLimits
 from stellwerk.errors import CountersUnavailable
-from stellwerk.governance.admin import Administration
+from stellwerk.governance.admin import Administration, Evaluated
 from stellwerk.governance.counters import InProcessCounters
 from stellwerk.governance.snapshot import Snapshot, read_snapshot
 from stellwerk.ledger.in_thread import in_thread
@@ -37,10 +37,11 @@ class Governance:
         ledger: Ledger,
         config: StellwerkConfig,
         *,
+        evaluated: Evaluated,
         config_hash: str | None = None,
         counters: Counters | None = None,
     ) -> None:
-        self.admin = Administration(ledger, config, config_hash=config_hash)
+        self.admin = Administration(ledger, config, evaluated=evaluated, config_hash=config_hash)
         self.snapshot = Snapshot.empty(config)
         self.counters = counters if counters is not None else InProcessCounters()
         self.limiter = Limiter(self.counters)

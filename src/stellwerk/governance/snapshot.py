@@ -82,7 +82,7 @@ def read_snapshot(admin: Administration) -> Snapshot:
     use_cases = admin.use_cases.list()
     cases = {u.name: u for u in use_cases}
     active = admin.keys.active_by_digest()
-    evaluated = admin.catalog.evaluated()
+    evaluated = admin.evaluated()
     by_name = {d.name: d for d in config.departments}
     principals = {
         digest: key_principal(
