@@ -19,7 +19,6 @@ from stellwerk.config.schema import (
     UsageLimits,
     UseCaseConfig,
 )
-from stellwerk.dashboard import queries
 from stellwerk.dashboard.knowledge import KnownModel, by_basis
 from stellwerk.dashboard.savings import (
     KeyTraffic,
@@ -29,6 +28,7 @@ from stellwerk.dashboard.savings import (
     permitted_reference,
 )
 from stellwerk.governance.service import Governance
+from stellwerk.ledger import usage_totals
 from stellwerk.ledger.audit import AuditEntry
 from stellwerk.ledger.window import Window
 from stellwerk.policy.compliance import ComplianceReport, non_compliant
@@ -87,8 +87,8 @@ class Overview:
     use_cases: list[UseCaseConfig]
     by_tier: list[tuple[RiskTier, list[UseCaseConfig]]]
     hosting: list[HostingRow]
-    departments: list[queries.Totals]
-    month_total: queries.Totals
+    departments: list[usage_totals.Totals]
+    month_total: usage_totals.Totals
     refusals: list[tuple[str, int, Mapping[str, int]]]  # reason, requests, per department
     limits: list[DepartmentLimits]
     mix: RoutingMix
@@ -103,13 +103,13 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
     states = gov.admin.catalog.states()
     use_cases = gov.admin.use_cases.list()
     with gov.admin.ledger.connect() as connection:
-        refused = queries.refusals(connection, window)
-        departments = queries.with_refusals(
-            queries.totals_by(connection, window, "department"), refused, "department"
+        refused = usage_totals.refusals(connection, window)
+        departments = usage_totals.with_refusals(
+            usage_totals.totals_by(connection, window, "department"), refused, "department"
         )
         mix = _routing_mix(connection, window, gov)
         savings = _savings(connection, window, gov, states, use_cases)
-    total = queries.summed(departments)
+    total = usage_totals.summed(departments)
     return Overview(
         states=states,
         by_state=[(s, [m for m in states if m.lifecycle == s]) for s in STATES],
@@ -121,7 +121,7 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
         hosting=_hosting(gov, states),
         departments=departments,
         month_total=total,
-        refusals=queries.by_reason(refused),
+        refusals=usage_totals.by_reason(refused),
         limits=_limits(gov, departments, refused),
         mix=mix,
         savings=savings,
@@ -148,7 +148,7 @@ def _routing_mix(connection: Connection, window: Window, gov: Governance) -> Rou
     size_of = {m.id: m.size_class for m in gov.admin.config.models}
     per_day: dict[datetime, Counter[str]] = {}
     sizes: Counter[str] = Counter()
-    for day, model, requests in queries.daily_requests(connection, window):
+    for day, model, requests in usage_totals.daily_requests(connection, window):
         if not model:
             continue
         per_day.setdefault(day, Counter())[model] += requests
@@ -167,7 +167,7 @@ def _routing_mix(connection: Connection, window: Window, gov: Governance) -> Rou
 
 
 def _limits(
-    gov: Governance, departments: list[queries.Totals], refused: list[queries.Refusal]
+    gov: Governance, departments: list[usage_totals.Totals], refused: list[usage_totals.Refusal]
 ) -> list[DepartmentLimits]:
     """Every configured department's limits in force, its spend and its limit refusals."""
     spent = {d.group: d.cost for d in departments}
@@ -194,7 +194,7 @@ def _savings(
     states: list[ModelState],
     use_cases: list[UseCaseConfig],
 ) -> Savings | None:
-    routed = queries.routed_by_key(connection, window)
+    routed = usage_totals.routed_by_key(connection, window)
     if not any(totals.group for _, _, totals in routed):
         return None
     principals = key_principals(gov, use_cases)
@@ -209,7 +209,7 @@ def _savings(
             )
         traffic.append(KeyTraffic(department, references[key_id], totals))
     latency = {
-        model.id: queries.total(connection, window, model=model.id).mean_latency_ms
+        model.id: usage_totals.total(connection, window, model=model.id).mean_latency_ms
         for model in {m.id: m for m in references.values() if m is not None}.values()
     }
     return compute_savings(traffic, latency)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from stellwerk.dashboard import actions, queries
+from stellwerk.dashboard import actions
 from stellwerk.dashboard.auth import ADMIN
 from stellwerk.dashboard.drilldowns import department_page, model_page
 from stellwerk.dashboard.health import backend_health
@@ -37,6 +37,7 @@ from stellwerk.dashboard.web import (
 )
 from stellwerk.errors import NotFound, PermissionDenied
 from stellwerk.governance.service import Governance
+from stellwerk.ledger import usage_totals
 from stellwerk.ledger.window import Window
 from stellwerk.routing.base import Router
 
@@ -149,7 +150,7 @@ def build_router() -> APIRouter:
 
         def recent() -> dict[str, tuple[int, int]]:
             with gov.admin.ledger.connect() as connection:
-                return queries.recent_by_backend(connection, since)
+                return usage_totals.recent_by_backend(connection, since)
 
         runtime = request.app.state.runtime
         last_hour = await run_in_threadpool(recent)
