@@ -3,7 +3,7 @@ budgets as the caller's admission, classification from the header (the keyring r
 principals of config and database keys from the governance snapshot: ``Keyring.governed_by``).
 
 Every decision is made at request time from the governance snapshot (no database round trip on
-the request path); see :mod:`stellwerk.governance.service`.
+the request path); see :mod:`stellwerk.governance.snapshot`.
 """
 
 from __future__ import annotations
