@@ -61,6 +61,20 @@ def test_changes_reach_the_next_request_after_reload(ledger: Ledger) -> None:
     assert gov.snapshot.key(hash_key(new.key)) == new.info
 
 
+def test_a_request_reads_the_snapshot_it_took_whatever_is_reloaded_meanwhile(
+    ledger: Ledger,
+) -> None:
+    gov = governance(ledger, CFG)
+    gov.start()
+    caller = Caller(department="it", key_id="k")
+    taken = gov.snapshot  # a request in flight
+    gov.admin.catalog.set_consent("expert", False, actor="owner", reason="withdrawn")
+    gov.reload()
+    assert [m.id for m in taken.permitted(caller, "internal", "expert")] == ["expert"]
+    with pytest.raises(PermissionDenied, match="withdrawn consent"):
+        gov.snapshot.permitted(caller, "internal", "expert")  # the next request
+
+
 def test_a_key_changed_elsewhere_counts_for_requests_from_the_next_reload(ledger: Ledger) -> None:
     cfg = config(
         departments=[{"name": "legal", "classification": "confidential"}],
