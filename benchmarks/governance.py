@@ -20,10 +20,11 @@ from dataclasses import dataclass
 
 from stellwerk.config import parse_config
 from stellwerk.config.schema import UsageLimits
-from stellwerk.governance.state import ModelState
-from stellwerk.policy.counters import Counters, InProcessCounters
+from stellwerk.governance.counters import InProcessCounters
+from stellwerk.policy.counters import Counters
 from stellwerk.policy.filter import PolicyFilter
 from stellwerk.policy.limits import Limiter, scopes_for
+from stellwerk.policy.state import ModelState
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ async def with_redis(
 ) -> tuple[float, float]:
     import redis
 
-    from stellwerk.policy.redis_counters import RedisCounters
+    from stellwerk.governance.redis_counters import RedisCounters
 
     prefix = f"stellwerk-bench:{uuid.uuid4().hex}:"
     counters = RedisCounters(REDIS_URL, prefix=prefix)

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from stellwerk.calibration.records import CalibrationStore
 from stellwerk.cli.main import build_app
 from stellwerk.config import load_config
 from stellwerk.dashboard.overview import build_overview
@@ -292,7 +293,7 @@ def test_report_savings_follow_the_dashboards_rule(tmp_path: Path) -> None:
     config = load_config(path)
     ledger = open_ledger(config.server.database_url)
     try:
-        gov = Governance(ledger, config)
+        gov = Governance(ledger, config, evaluated=CalibrationStore(ledger).evaluated)
         gov.start()
         overview = build_overview(gov, Window.month(month), load_router(config.router))
     finally:

@@ -10,11 +10,11 @@ import pytest
 from stellwerk.config import parse_config
 from stellwerk.config.schema import ModelConfig, StellwerkConfig
 from stellwerk.dashboard.charts import Bar, bars
-from stellwerk.dashboard.queries import Totals
 from stellwerk.dashboard.savings import KeyTraffic, compute_savings, permitted_reference
 from stellwerk.governance.principal import config_key_principals
-from stellwerk.governance.state import ModelState
+from stellwerk.ledger.usage_totals import Totals
 from stellwerk.policy.filter import PolicyFilter
+from stellwerk.policy.state import ModelState
 
 
 def _model(model_id: str, params: float, price: float, **facts: Any) -> dict[str, Any]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from stellwerk.calibration.records import CalibrationStore
 from stellwerk.config.schema import Classification
 from stellwerk.errors import AuthenticationFailed
 from stellwerk.gateway.auth import Keyring
+from stellwerk.gateway.governance import SnapshotPrincipals
 from stellwerk.governance.keys import hash_key
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.ledger import Ledger
@@ -48,19 +50,19 @@ def test_config_and_database_keys_get_the_same_class(
             {"name": "lobby", "department": "legal", "classification": "public"},
         ],
     )
-    gov = Governance(ledger, cfg)
+    gov = Governance(ledger, cfg, evaluated=CalibrationStore(ledger).evaluated)
     gov.start()
-    case = gov.use_cases.get(use_case) if use_case else None
-    new = gov.keys.create(department=department, actor="t", use_case=case, classification=own)
+    case = gov.admin.use_cases.get(use_case) if use_case else None
+    new = gov.admin.keys.create(department=department, actor="t", use_case=case, classification=own)
     gov.reload()
-    keyring = Keyring.from_config(cfg, {}, gov)
+    keyring = Keyring.from_config(cfg, {}, SnapshotPrincipals(gov))
     from_config = keyring.authenticate(f"Bearer {CONFIG_KEY}")
     from_database = keyring.authenticate(f"Bearer {new.key}")
     assert from_config.key_id == "cfg-1"
     assert from_database.key_id == new.info.key_id
     assert from_config.classification == from_database.classification == expected
 
-    gov.keys.revoke(new.info.key_id, actor="t", reason="leaver")
+    gov.admin.keys.revoke(new.info.key_id, actor="t", reason="leaver")
     gov.reload()
     with pytest.raises(AuthenticationFailed, match="unknown API key"):
         keyring.authenticate(f"Bearer {new.key}")
@@ -76,15 +78,15 @@ def test_a_config_key_follows_its_use_case_changed_in_the_database(ledger: Ledge
         ],
         use_cases=[{"name": "nda", "department": "legal", "classification": "internal"}],
     )
-    gov = Governance(ledger, cfg)
+    gov = Governance(ledger, cfg, evaluated=CalibrationStore(ledger).evaluated)
     gov.start()
-    keyring = Keyring.from_config(cfg, {}, gov)
+    keyring = Keyring.from_config(cfg, {}, SnapshotPrincipals(gov))
     assert keyring.authenticate(f"Bearer {CONFIG_KEY}").classification == "internal"
 
     # raised elsewhere (another replica's admin API): counts from this gateway's next reload
-    elsewhere = Governance(ledger, cfg)
-    raised = gov.use_cases.get("nda").model_copy(update={"classification": "confidential"})
-    elsewhere.use_cases.update(raised, actor="admin-1", reason="holds client data now")
+    elsewhere = Governance(ledger, cfg, evaluated=CalibrationStore(ledger).evaluated)
+    raised = gov.admin.use_cases.get("nda").model_copy(update={"classification": "confidential"})
+    elsewhere.admin.use_cases.update(raised, actor="admin-1", reason="holds client data now")
     assert keyring.authenticate(f"Bearer {CONFIG_KEY}").classification == "internal"
     gov.reload()
     principal = keyring.authenticate(f"Bearer {CONFIG_KEY}")

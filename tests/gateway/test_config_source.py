@@ -11,7 +11,7 @@ import yaml
 from stellwerk.config import load_config
 from stellwerk.gateway import create_app
 from stellwerk.gateway.server import serve_in_thread
-from stellwerk.governance.service import IN_CODE
+from stellwerk.governance.admin import IN_CODE
 from stellwerk.ledger.ledger import open_ledger
 from tests.fixtures.gateway import ENVIRON, running_gateway
 

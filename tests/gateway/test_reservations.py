@@ -16,6 +16,7 @@ import pytest
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, EmbedResult
+from stellwerk.calibration.records import CalibrationStore
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.calls import Call, Caller
 from stellwerk.gateway.governance import Admission
@@ -65,7 +66,7 @@ def test_an_unrecorded_request_gives_its_reservation_back(tmp_path: Path, how: s
         departments=[{"name": "it", "limits": {"monthly_budget": 100}}],
     )
     ledger = open_ledger(f"sqlite:///{tmp_path / 'l.db'}")
-    gov = Governance(ledger, cfg)
+    gov = Governance(ledger, cfg, evaluated=CalibrationStore(ledger).evaluated)
     gov.start()
     scope = scopes_for("it", cfg.departments[0].limits, "", None)[0]
 

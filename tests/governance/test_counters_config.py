@@ -6,8 +6,8 @@ import pytest
 from tests.governance.factories import config
 
 from stellwerk.errors import ConfigError, CountersUnavailable
-from stellwerk.governance.service import build_counters, redis_password
-from stellwerk.policy.counters import Charge, InProcessCounters
+from stellwerk.governance.counters import InProcessCounters, build_counters, redis_password
+from stellwerk.policy.counters import Charge
 
 
 def test_no_redis_url_means_in_process_counters() -> None:

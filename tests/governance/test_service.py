@@ -3,16 +3,24 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from tests.governance.factories import Caller, config, model
 from tests.ledger.factory import make_record
 
 from stellwerk.calibration.records import CalibrationRecord, CalibrationStore
+from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import PermissionDenied, RateLimited
 from stellwerk.governance.keys import hash_key
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.ledger import Ledger
+
+
+def governance(ledger: Ledger, cfg: StellwerkConfig, **options: Any) -> Governance:
+    """Governance as the gateway builds it: the calibration records are evaluation records."""
+    return Governance(ledger, cfg, evaluated=CalibrationStore(ledger).evaluated, **options)
+
 
 CFG = config(
     models=[model("small-onprem"), model("expert", data_owner="legal")],
@@ -24,30 +32,47 @@ CFG = config(
 
 
 def test_start_seeds_audits_the_config_once_and_loads_the_snapshot(ledger: Ledger) -> None:
-    gov = Governance(ledger, CFG, config_hash="hash-1")
+    gov = governance(ledger, CFG, config_hash="hash-1")
     gov.start()
     gov.start()  # a restart with the same config audits nothing new
     loads = ledger.list_audit(action="config.load")
     assert [(e.config_hash, e.details["previous"]) for e in loads] == [("hash-1", None)]
-    Governance(ledger, CFG, config_hash="hash-2").start()
+    governance(ledger, CFG, config_hash="hash-2").start()
     assert ledger.list_audit(action="config.load")[0].details["previous"] == "hash-1"
     assert [m.id for m in gov.snapshot.models] == ["small-onprem", "expert"]
 
 
 def test_changes_reach_the_next_request_after_reload(ledger: Ledger) -> None:
-    gov = Governance(ledger, CFG)
+    gov = governance(ledger, CFG)
     gov.start()
     caller = Caller(department="it", key_id="k")
-    assert [m.id for m in gov.permitted(caller, "internal", None)] == ["small-onprem", "expert"]
-    gov.catalog.set_consent("expert", False, actor="owner", reason="withdrawn")
+    assert [m.id for m in gov.snapshot.permitted(caller, "internal", None)] == [
+        "small-onprem",
+        "expert",
+    ]
+    gov.admin.catalog.set_consent("expert", False, actor="owner", reason="withdrawn")
     gov.reload()
     with pytest.raises(PermissionDenied, match="withdrawn consent"):
-        gov.permitted(caller, "internal", "expert")
-    new = gov.keys.create(department="it", actor="admin")
-    assert gov.key(new.info.key_id) is None  # looked up by digest, never by id
-    assert gov.key(hash_key(new.key)) is None  # not before the reload
+        gov.snapshot.permitted(caller, "internal", "expert")
+    new = gov.admin.keys.create(department="it", actor="admin")
+    assert gov.snapshot.key(new.info.key_id) is None  # looked up by digest, never by id
+    assert gov.snapshot.key(hash_key(new.key)) is None  # not before the reload
     gov.reload()
-    assert gov.key(hash_key(new.key)) == new.info
+    assert gov.snapshot.key(hash_key(new.key)) == new.info
+
+
+def test_a_request_reads_the_snapshot_it_took_whatever_is_reloaded_meanwhile(
+    ledger: Ledger,
+) -> None:
+    gov = governance(ledger, CFG)
+    gov.start()
+    caller = Caller(department="it", key_id="k")
+    taken = gov.snapshot  # a request in flight
+    gov.admin.catalog.set_consent("expert", False, actor="owner", reason="withdrawn")
+    gov.reload()
+    assert [m.id for m in taken.permitted(caller, "internal", "expert")] == ["expert"]
+    with pytest.raises(PermissionDenied, match="withdrawn consent"):
+        gov.snapshot.permitted(caller, "internal", "expert")  # the next request
 
 
 def test_a_key_changed_elsewhere_counts_for_requests_from_the_next_reload(ledger: Ledger) -> None:
@@ -55,30 +80,30 @@ def test_a_key_changed_elsewhere_counts_for_requests_from_the_next_reload(ledger
         departments=[{"name": "legal", "classification": "confidential"}],
         use_cases=[{"name": "contracts", "department": "legal"}],  # internal
     )
-    gateway = Governance(ledger, cfg)
+    gateway = governance(ledger, cfg)
     gateway.start()
-    elsewhere = Governance(ledger, cfg)  # the CLI, or another replica
-    contracts = elsewhere.use_cases.get("contracts")
-    new = elsewhere.keys.create(department="legal", actor="cli:anna", use_case=contracts)
+    elsewhere = governance(ledger, cfg)  # the CLI, or another replica
+    contracts = elsewhere.admin.use_cases.get("contracts")
+    new = elsewhere.admin.keys.create(department="legal", actor="cli:anna", use_case=contracts)
     digest = hash_key(new.key)
-    assert gateway.principal(digest) is None
+    assert gateway.snapshot.principal(digest) is None
     gateway.reload()
-    principal = gateway.principal(digest)
+    principal = gateway.snapshot.principal(digest)
     assert principal is not None
     assert (principal.key_id, principal.use_case) == (new.info.key_id, "contracts")
     assert principal.classification == "internal"  # the use case's, not legal's
 
     secret = contracts.model_copy(update={"classification": "secret"})
-    elsewhere.use_cases.update(secret, actor="cli:anna", reason="contracts are secret")
-    assert gateway.principal(digest) == principal  # not before the reload
+    elsewhere.admin.use_cases.update(secret, actor="cli:anna", reason="contracts are secret")
+    assert gateway.snapshot.principal(digest) == principal  # not before the reload
     gateway.reload()
-    changed = gateway.principal(digest)
+    changed = gateway.snapshot.principal(digest)
     assert changed is not None and changed.classification == "secret"
 
-    elsewhere.keys.revoke(new.info.key_id, actor="cli:anna", reason="leaver")
-    assert gateway.principal(digest) == changed  # not before the reload
+    elsewhere.admin.keys.revoke(new.info.key_id, actor="cli:anna", reason="leaver")
+    assert gateway.snapshot.principal(digest) == changed  # not before the reload
     asyncio.run(gateway.refresh())  # what the background loop does every refresh_seconds
-    assert gateway.principal(digest) is None
+    assert gateway.snapshot.principal(digest) is None
 
 
 def test_budget_counters_start_at_the_months_spend_in_the_ledger(ledger: Ledger) -> None:
@@ -89,14 +114,15 @@ def test_budget_counters_start_at_the_months_spend_in_the_ledger(ledger: Ledger)
             for i in range(3)  # 0.9 of legal's 1.0 spent before the restart
         ]
     )
-    gov = Governance(ledger, CFG)
+    gov = governance(ledger, CFG)
     gov.start()
 
     async def after_restart() -> None:
         await gov.seed_budgets()
-        await gov.admit("legal", "key-x", max_tokens=0, max_cost=0.1)
+        scopes = gov.snapshot.scopes("legal", "key-x")
+        await gov.limiter.admit(scopes, max_tokens=0, max_cost=0.1)
         with pytest.raises(RateLimited, match=r"monthly budget of 1\.000000 reached"):
-            await gov.admit("legal", "key-x", max_tokens=0, max_cost=0.05)
+            await gov.limiter.admit(scopes, max_tokens=0, max_cost=0.05)
 
     asyncio.run(after_restart())
 
@@ -116,11 +142,11 @@ def test_a_calibration_record_is_the_models_evaluation_record(ledger: Ledger) ->
         ],
         governance={"compliance_mode": "block"},
     )
-    gov = Governance(ledger, cfg)
+    gov = governance(ledger, cfg)
     gov.start()
     caller = Caller(department="it")
     with pytest.raises(PermissionDenied, match="non-compliant, missing evaluation_url"):
-        gov.permitted(caller, "internal", None)
+        gov.snapshot.permitted(caller, "internal", None)
     CalibrationStore(ledger).add(
         [
             CalibrationRecord(
@@ -145,4 +171,4 @@ def test_a_calibration_record_is_the_models_evaluation_record(ledger: Ledger) ->
         ]
     )
     gov.reload()
-    assert [m.id for m in gov.permitted(caller, "internal", None)] == ["triage"]
+    assert [m.id for m in gov.snapshot.permitted(caller, "internal", None)] == ["triage"]

@@ -14,8 +14,8 @@ import sys
 
 from stellwerk.config.schema import UsageLimits
 from stellwerk.errors import RateLimited
+from stellwerk.governance.redis_counters import RedisCounters
 from stellwerk.policy.limits import Limiter, scopes_for
-from stellwerk.policy.redis_counters import RedisCounters
 
 
 async def main(url: str, prefix: str, now: float, attempts: int) -> int:

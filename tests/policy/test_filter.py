@@ -7,8 +7,8 @@ from tests.governance.factories import Caller, config, model
 
 from stellwerk.config.schema import Classification
 from stellwerk.errors import NotFound, PermissionDenied
-from stellwerk.governance.state import ModelState
 from stellwerk.policy.filter import PolicyFilter
+from stellwerk.policy.state import ModelState
 
 
 def states(cfg_models: tuple[object, ...]) -> list[ModelState]:

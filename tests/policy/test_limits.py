@@ -11,9 +11,10 @@ from tests.policy.conftest import FakeClock
 
 from stellwerk.config.schema import UsageLimits
 from stellwerk.errors import RateLimited
-from stellwerk.policy.counters import Counters, InProcessCounters
+from stellwerk.governance.counters import InProcessCounters
+from stellwerk.governance.redis_counters import RedisCounters
+from stellwerk.policy.counters import Counters
 from stellwerk.policy.limits import Limiter, Scope, scopes_for
-from stellwerk.policy.redis_counters import RedisCounters
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])

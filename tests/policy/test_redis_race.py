@@ -12,9 +12,9 @@ import pytest
 import redis
 
 from stellwerk.config.schema import UsageLimits
+from stellwerk.governance.redis_counters import RedisCounters
 from stellwerk.money import MICRO
 from stellwerk.policy.limits import Limiter, scopes_for
-from stellwerk.policy.redis_counters import RedisCounters
 
 ROOT = Path(__file__).resolve().parents[2]
 

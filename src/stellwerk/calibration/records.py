@@ -3,8 +3,9 @@ catalog costs an operator accepted from a calibration. Both tables are append-on
 also appends an audit entry in the same transaction.
 
 They are read through :class:`CalibrationStore`: ``history(model)`` (the dashboard's model page),
-``current_costs()`` (the gateway, at start-up) and ``latest()`` (newest record per model, for
-operators' own scripts: docs/calibration.md).
+``evaluated()`` (governance's compliance check, injected), ``current_costs()`` (the gateway, at
+start-up) and ``latest()`` (newest record per model, for operators' own scripts:
+docs/calibration.md).
 """
 
 from __future__ import annotations
@@ -133,6 +134,13 @@ class CalibrationStore:
         statement = select(func.count()).where(calibration_records.c.run_id == run_id)
         with self.ledger.connect() as connection:
             return bool(connection.execute(statement).scalar())
+
+    def evaluated(self) -> frozenset[str]:
+        """The models with a calibration record: their evaluation record (governance counts it
+        as the fact ``evaluation_url``)."""
+        statement = select(calibration_records.c.model).distinct()
+        with self.ledger.connect() as connection:
+            return frozenset(connection.execute(statement).scalars())
 
     def history(self, model: str, *, limit: int = 20) -> list[CalibrationRecord]:
         """The model's records, newest first."""

@@ -35,6 +35,7 @@ def _actor() -> str:
 
 @contextmanager
 def _governance(config_path: Path) -> Iterator[Governance]:
+    from stellwerk.calibration.records import CalibrationStore
     from stellwerk.config import load_config
     from stellwerk.config.loader import config_hash
     from stellwerk.governance.service import Governance
@@ -43,7 +44,12 @@ def _governance(config_path: Path) -> Iterator[Governance]:
     config = load_config(config_path)
     ledger = open_ledger(config.server.database_url)
     try:
-        governance = Governance(ledger, config, config_hash=config_hash(config))
+        governance = Governance(
+            ledger,
+            config,
+            evaluated=CalibrationStore(ledger).evaluated,
+            config_hash=config_hash(config),
+        )
         governance.start()
         yield governance
     finally:
@@ -68,8 +74,8 @@ def keys_create(
     """Make a key and print it once; only its SHA-256 is stored."""
     try:
         with _governance(config) as gov:
-            case = gov.use_cases.get(use_case) if use_case else None
-            new = gov.keys.create(
+            case = gov.admin.use_cases.get(use_case) if use_case else None
+            new = gov.admin.keys.create(
                 department=department,
                 actor=_actor(),
                 role=role,
@@ -96,11 +102,11 @@ def keys_list(
         with _governance(config) as gov:
             in_config = [
                 (key.id, dept.name, key.role, key.use_case)
-                for dept in gov.config.departments
+                for dept in gov.admin.config.departments
                 if department is None or dept.name == department
                 for key in dept.keys
             ]
-            infos = gov.keys.list(department=department)
+            infos = gov.admin.keys.list(department=department)
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(
@@ -128,7 +134,7 @@ def keys_revoke(
     """Revoke a key: its next request is refused with 401."""
     try:
         with _governance(config) as gov:
-            gov.keys.revoke(key_id, actor=_actor(), reason=reason)
+            gov.admin.keys.revoke(key_id, actor=_actor(), reason=reason)
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(f"revoked {key_id}")
@@ -136,13 +142,13 @@ def keys_revoke(
 
 def catalog_list(config: ConfigOption) -> None:
     """Models with lifecycle, consent, hosting and compliance."""
-    from stellwerk.governance.compliance import check_model
+    from stellwerk.policy.compliance import check_model
 
     try:
         with _governance(config) as gov:
-            states = gov.catalog.states()
-            evaluated = gov.catalog.evaluated()
-            rules = gov.config.governance
+            states = gov.admin.catalog.states()
+            evaluated = gov.admin.evaluated()
+            rules = gov.admin.config.governance
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(f"{'model':<24}  {'lifecycle':<10}  {'consent':<9}  {'hosting':<12}  compliance")
@@ -164,7 +170,7 @@ def catalog_set(
     """Move a model through its lifecycle (illegal moves are refused)."""
     try:
         with _governance(config) as gov:
-            new = gov.catalog.transition(model, state, actor=_actor(), reason=reason)
+            new = gov.admin.catalog.transition(model, state, actor=_actor(), reason=reason)
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(f"{model}: {new.lifecycle} (version {new.version})")
@@ -182,7 +188,7 @@ def catalog_consent(
         raise typer.Exit(2)
     try:
         with _governance(config) as gov:
-            gov.catalog.set_consent(model, action == "grant", actor=_actor(), reason=reason)
+            gov.admin.catalog.set_consent(model, action == "grant", actor=_actor(), reason=reason)
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(f"{model}: consent {'granted' if action == 'grant' else 'withdrawn'}")
@@ -199,7 +205,7 @@ def audit(
 
     try:
         with _governance(config) as gov:
-            entries = gov.ledger.list_audit(action=action, target=target, limit=limit)
+            entries = gov.admin.ledger.list_audit(action=action, target=target, limit=limit)
     except StellwerkError as exc:
         raise _fail(exc) from exc
     for e in entries:
@@ -228,11 +234,11 @@ def report_usage(
         grouping = parse_by(by)
         with _governance(config) as gov:
             report = usage_report(
-                gov.ledger,
+                gov.admin.ledger,
                 month=month,
                 by=grouping,
-                references=key_references(gov, gov.catalog.states()),
-                key_use_cases=gov.key_use_cases(),
+                references=key_references(gov, gov.admin.catalog.states()),
+                key_use_cases=gov.admin.key_use_cases(),
             )
     except StellwerkError as exc:
         raise _fail(exc) from exc

@@ -69,7 +69,7 @@ def limits_show(
             raise InvalidRequest(f"unknown format {fmt!r}; choose table or json", param="format")
         scope = _scope(department, key)
         with _governance(config) as gov:
-            departments, keys = gov.budgets.effective()
+            departments, keys = gov.admin.budgets.effective()
         shown = {
             "departments": {n: limits_json(v) for n, v in departments.items()},
             "keys": {n: limits_json(v) for n, v in keys.items()},
@@ -121,8 +121,8 @@ def limits_set(
         kind, name = scope
         with _governance(config) as gov:
             if kind == "key":
-                gov.keys.get(name)
-            after = gov.budgets.change_limits(
+                gov.admin.keys.get(name)
+            after = gov.admin.budgets.change_limits(
                 "key" if kind == "key" else "department",
                 name,
                 changes,

@@ -119,11 +119,12 @@ def decide(
 
     ledger = _open_state(cfg)
     try:
-        served = with_measured_costs(cfg, CalibrationStore(ledger).current_costs())
+        calibrations = CalibrationStore(ledger)
+        served = with_measured_costs(cfg, calibrations.current_costs())
         if not served.departments:  # a config without governance: any caller, no allow-lists
             served = served.model_copy(update={"departments": (_anyone(),)})
             department = department or _anyone().name
-        governance = Governance(ledger, served)
+        governance = Governance(ledger, served, evaluated=calibrations.evaluated)
         governance.reload()
         principal = _principal(served, governance, key, department, use_case, classification)
         router = load_router(served.router)
@@ -187,7 +188,7 @@ def _principal(
     if key is not None and department is not None:
         raise InvalidRequest("give --key or --department, not both")
     if key is not None:
-        keyring = Keyring.from_config(_resolvable(cfg), os.environ, principals=governance)
+        keyring = Keyring.from_config(_resolvable(cfg), os.environ, principals=governance.snapshot)
         principal = keyring.authenticate(f"Bearer {key}")
     elif department is not None:
         departments = {d.name: d for d in cfg.departments}
@@ -242,7 +243,7 @@ def _excluded(
 ) -> dict[str, str]:
     """Why each configured model cannot take this request, as the policy filter and the
     selector's capability check say it."""
-    policy = governance.policy()
+    policy = governance.snapshot.policy
     department = policy.departments.get(principal.department)
     try:
         case = policy.use_case_of(principal)

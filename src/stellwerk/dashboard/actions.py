@@ -18,9 +18,9 @@ from stellwerk.dashboard.drilldowns import find_department
 from stellwerk.dashboard.formats import Formatter
 from stellwerk.errors import InvalidRequest
 from stellwerk.governance.budgets import parse_limits
-from stellwerk.governance.lifecycle import parse_state
 from stellwerk.governance.reason import audit_reason
 from stellwerk.governance.service import Governance
+from stellwerk.policy.lifecycle import parse_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ def _budget(form: Mapping[str, str]) -> Decimal | None:
 def prepare_lifecycle(
     gov: Governance, model_id: str, form: Mapping[str, str], prefix: str, fmt: Formatter
 ) -> Pending:
-    state = gov.catalog.state(model_id)
+    state = gov.admin.catalog.state(model_id)
     target = parse_state(form.get("state", ""))
     reason = _reason(form)
     return Pending(
@@ -70,7 +70,7 @@ def prepare_lifecycle(
 
 def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> str:
     version = form.get("version", "")
-    gov.catalog.transition(
+    gov.admin.catalog.transition(
         model_id,
         form.get("state", ""),
         actor=actor,
@@ -96,7 +96,7 @@ def _consent(form: Mapping[str, str]) -> bool:
 def prepare_consent(
     gov: Governance, model_id: str, form: Mapping[str, str], prefix: str, fmt: Formatter
 ) -> Pending:
-    state = gov.catalog.state(model_id)
+    state = gov.admin.catalog.state(model_id)
     consent = _consent(form)
     reason = _reason(form)
     owner = state.config.data_owner
@@ -120,12 +120,12 @@ def prepare_consent(
 
 def owns_data_of(gov: Governance, model_id: str, department: str) -> bool:
     """Whether ``department`` is the data owner of ``model_id`` (404 for an unknown model)."""
-    return gov.catalog.model(model_id).data_owner == department
+    return gov.admin.catalog.model(model_id).data_owner == department
 
 
 def run_consent(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> str:
     version = form.get("version", "")
-    gov.catalog.set_consent(
+    gov.admin.catalog.set_consent(
         model_id,
         _consent(form),
         actor=actor,
@@ -155,9 +155,11 @@ def prepare_budget(
 
 
 def run_budget(gov: Governance, department: str, form: Mapping[str, str], actor: str) -> str:
-    current = gov.budgets.department_limits(department)
+    current = gov.admin.budgets.department_limits(department)
     limits = current.model_copy(update={"monthly_budget": _budget(form)})
-    gov.budgets.set_limits("department", department, limits, actor=actor, reason=_reason(form))
+    gov.admin.budgets.set_limits(
+        "department", department, limits, actor=actor, reason=_reason(form)
+    )
     gov.reload()
     return f"/departments/{department}"
 
@@ -165,7 +167,7 @@ def run_budget(gov: Governance, department: str, form: Mapping[str, str], actor:
 def prepare_revoke(
     gov: Governance, key_id: str, form: Mapping[str, str], prefix: str, fmt: Formatter
 ) -> Pending:
-    info = gov.keys.get(key_id)
+    info = gov.admin.keys.get(key_id)
     reason = _reason(form)
     return Pending(
         action=f"{prefix}/keys/{key_id}/revoke",
@@ -177,7 +179,7 @@ def prepare_revoke(
 
 
 def run_revoke(gov: Governance, key_id: str, form: Mapping[str, str], actor: str) -> str:
-    info = gov.keys.revoke(key_id, actor=actor, reason=_reason(form))
+    info = gov.admin.keys.revoke(key_id, actor=actor, reason=_reason(form))
     gov.reload()
     return f"/departments/{info.department}"
 

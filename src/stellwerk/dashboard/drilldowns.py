@@ -8,16 +8,16 @@ from datetime import datetime
 
 from stellwerk.calibration.records import CalibrationRecord, CalibrationStore
 from stellwerk.config.schema import DepartmentConfig, KeyConfig, UsageLimits, UseCaseConfig
-from stellwerk.dashboard import queries
 from stellwerk.dashboard.knowledge import model_knowledge
 from stellwerk.errors import NotFound
 from stellwerk.governance.catalog import HistoryEntry
-from stellwerk.governance.compliance import ComplianceReport, check_model
 from stellwerk.governance.key_store import KeyInfo
-from stellwerk.governance.lifecycle import TRANSITIONS
 from stellwerk.governance.service import Governance
-from stellwerk.governance.state import ModelState
+from stellwerk.ledger import usage_totals
 from stellwerk.ledger.window import Window
+from stellwerk.policy.compliance import ComplianceReport, check_model
+from stellwerk.policy.lifecycle import TRANSITIONS
+from stellwerk.policy.state import ModelState
 from stellwerk.routing.base import Router
 from stellwerk.routing.knowledge import Knowledge
 
@@ -28,9 +28,9 @@ class ModelPage:
     compliance: ComplianceReport
     history: list[HistoryEntry]
     moves: list[str]
-    usage: queries.Totals
-    by_department: list[queries.Totals]
-    latency: queries.Latency
+    usage: usage_totals.Totals
+    by_department: list[usage_totals.Totals]
+    latency: usage_totals.Latency
     routed_share: float | None
     daily: list[tuple[datetime, int]]
     calibrations: list[CalibrationRecord]  # newest first; the first is the model's quality
@@ -38,14 +38,14 @@ class ModelPage:
 
 
 def model_page(gov: Governance, router: Router, model_id: str, window: Window) -> ModelPage:
-    state = gov.catalog.state(model_id)  # NotFound for an unknown model
-    with gov.ledger.connect() as connection:
-        usage = queries.total(connection, window, model=model_id)
-        by_department = queries.totals_by(connection, window, "department", model=model_id)
-        latency = queries.latency(connection, window, model=model_id)
-        routed = queries.totals_by(connection, window, "model", routed=True)
-        per_day = queries.daily_requests(connection, window, model=model_id)
-    calibrations = CalibrationStore(gov.ledger).history(model_id, limit=5)
+    state = gov.admin.catalog.state(model_id)  # NotFound for an unknown model
+    with gov.admin.ledger.connect() as connection:
+        usage = usage_totals.total(connection, window, model=model_id)
+        by_department = usage_totals.totals_by(connection, window, "department", model=model_id)
+        latency = usage_totals.latency(connection, window, model=model_id)
+        routed = usage_totals.totals_by(connection, window, "model", routed=True)
+        per_day = usage_totals.daily_requests(connection, window, model=model_id)
+    calibrations = CalibrationStore(gov.admin.ledger).history(model_id, limit=5)
     routed_all = sum(t.requests for t in routed if t.group)
     routed_here = sum(t.requests for t in routed if t.group == model_id)
     daily: dict[datetime, int] = {}
@@ -54,9 +54,11 @@ def model_page(gov: Governance, router: Router, model_id: str, window: Window) -
     return ModelPage(
         state=state,
         # a calibration record is the model's evaluation record (read now, not from the snapshot)
-        compliance=check_model(state.config, gov.config.governance, evaluated=bool(calibrations)),
+        compliance=check_model(
+            state.config, gov.admin.config.governance, evaluated=bool(calibrations)
+        ),
         calibrations=calibrations,
-        history=gov.catalog.history(model_id),
+        history=gov.admin.catalog.history(model_id),
         moves=sorted(TRANSITIONS[state.lifecycle]),
         usage=usage,
         by_department=by_department,
@@ -70,9 +72,9 @@ def model_page(gov: Governance, router: Router, model_id: str, window: Window) -
 @dataclass(frozen=True, slots=True)
 class DepartmentPage:
     department: DepartmentConfig
-    usage: queries.Totals
-    by_model: list[queries.Totals]
-    by_key: list[queries.Totals]
+    usage: usage_totals.Totals
+    by_model: list[usage_totals.Totals]
+    by_key: list[usage_totals.Totals]
     refusals: list[tuple[str, int, Mapping[str, int]]]  # reason, requests, per key
     limits: UsageLimits
     budget_used: float | None
@@ -82,7 +84,7 @@ class DepartmentPage:
 
 
 def find_department(gov: Governance, name: str) -> DepartmentConfig:
-    for dept in gov.config.departments:
+    for dept in gov.admin.config.departments:
         if dept.name == name:
             return dept
     raise NotFound(f"unknown department {name!r}", param="department")
@@ -90,17 +92,17 @@ def find_department(gov: Governance, name: str) -> DepartmentConfig:
 
 def department_page(gov: Governance, name: str, window: Window) -> DepartmentPage:
     dept = find_department(gov, name)
-    with gov.ledger.connect() as connection:
-        refused = queries.refusals(connection, window, department=name)
-        total = replace(queries.total(connection, window, department=name), group=name)
-        usage = queries.with_refusals([total], refused, "department")[0]
-        by_model = queries.with_refusals(
-            queries.totals_by(connection, window, "model", department=name), refused, "model"
+    with gov.admin.ledger.connect() as connection:
+        refused = usage_totals.refusals(connection, window, department=name)
+        total = replace(usage_totals.total(connection, window, department=name), group=name)
+        usage = usage_totals.with_refusals([total], refused, "department")[0]
+        by_model = usage_totals.with_refusals(
+            usage_totals.totals_by(connection, window, "model", department=name), refused, "model"
         )
-        by_key = queries.with_refusals(
-            queries.totals_by(connection, window, "key_id", department=name), refused, "key_id"
+        by_key = usage_totals.with_refusals(
+            usage_totals.totals_by(connection, window, "key_id", department=name), refused, "key_id"
         )
-    limits = gov.budgets.department_limits(name)
+    limits = gov.admin.budgets.department_limits(name)
     budget = limits.monthly_budget
     used = None
     if budget is not None:
@@ -111,10 +113,10 @@ def department_page(gov: Governance, name: str, window: Window) -> DepartmentPag
         usage=usage,
         by_model=by_model,
         by_key=by_key,
-        refusals=queries.by_reason(per_key),
+        refusals=usage_totals.by_reason(per_key),
         limits=limits,
         budget_used=used,
         config_keys=list(dept.keys),
-        keys=gov.keys.list(department=name),
-        use_cases=[u for u in gov.use_cases.list() if u.department == name],
+        keys=gov.admin.keys.list(department=name),
+        use_cases=[u for u in gov.admin.use_cases.list() if u.department == name],
     )

@@ -14,7 +14,7 @@ from stellwerk.dashboard.charts import PALETTE, Bar, Series, bars, stacked_colum
 from stellwerk.dashboard.formats import DASH, Formatter
 from stellwerk.dashboard.i18n import Labels
 from stellwerk.dashboard.overview import RoutingMix
-from stellwerk.dashboard.queries import Totals
+from stellwerk.ledger.usage_totals import Totals
 
 
 def cost_bars(rows: Sequence[Totals], fmt: Formatter, title: str) -> Markup:

@@ -19,7 +19,6 @@ from stellwerk.config.schema import (
     UsageLimits,
     UseCaseConfig,
 )
-from stellwerk.dashboard import queries
 from stellwerk.dashboard.knowledge import KnownModel, by_basis
 from stellwerk.dashboard.savings import (
     KeyTraffic,
@@ -28,12 +27,13 @@ from stellwerk.dashboard.savings import (
     key_principals,
     permitted_reference,
 )
-from stellwerk.governance.compliance import ComplianceReport, non_compliant
-from stellwerk.governance.lifecycle import STATES
 from stellwerk.governance.service import Governance
-from stellwerk.governance.state import ModelState
+from stellwerk.ledger import usage_totals
 from stellwerk.ledger.audit import AuditEntry
 from stellwerk.ledger.window import Window
+from stellwerk.policy.compliance import ComplianceReport, non_compliant
+from stellwerk.policy.lifecycle import STATES
+from stellwerk.policy.state import ModelState
 from stellwerk.routing.base import Router
 from stellwerk.routing.knowledge import Basis
 
@@ -87,8 +87,8 @@ class Overview:
     use_cases: list[UseCaseConfig]
     by_tier: list[tuple[RiskTier, list[UseCaseConfig]]]
     hosting: list[HostingRow]
-    departments: list[queries.Totals]
-    month_total: queries.Totals
+    departments: list[usage_totals.Totals]
+    month_total: usage_totals.Totals
     refusals: list[tuple[str, int, Mapping[str, int]]]  # reason, requests, per department
     limits: list[DepartmentLimits]
     mix: RoutingMix
@@ -99,39 +99,39 @@ class Overview:
 
 
 def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
-    config = gov.config
-    states = gov.catalog.states()
-    use_cases = gov.use_cases.list()
-    with gov.ledger.connect() as connection:
-        refused = queries.refusals(connection, window)
-        departments = queries.with_refusals(
-            queries.totals_by(connection, window, "department"), refused, "department"
+    config = gov.admin.config
+    states = gov.admin.catalog.states()
+    use_cases = gov.admin.use_cases.list()
+    with gov.admin.ledger.connect() as connection:
+        refused = usage_totals.refusals(connection, window)
+        departments = usage_totals.with_refusals(
+            usage_totals.totals_by(connection, window, "department"), refused, "department"
         )
         mix = _routing_mix(connection, window, gov)
         savings = _savings(connection, window, gov, states, use_cases)
-    total = queries.summed(departments)
+    total = usage_totals.summed(departments)
     return Overview(
         states=states,
         by_state=[(s, [m for m in states if m.lifecycle == s]) for s in STATES],
         attention=non_compliant(
-            config.models, tuple(use_cases), config.governance, gov.catalog.evaluated()
+            config.models, tuple(use_cases), config.governance, gov.admin.evaluated()
         ),
         use_cases=use_cases,
         by_tier=[(tier, [u for u in use_cases if u.risk_tier == tier]) for tier in RISK_TIERS],
         hosting=_hosting(gov, states),
         departments=departments,
         month_total=total,
-        refusals=queries.by_reason(refused),
+        refusals=usage_totals.by_reason(refused),
         limits=_limits(gov, departments, refused),
         mix=mix,
         savings=savings,
-        audit=gov.ledger.list_audit(limit=12),
+        audit=gov.admin.ledger.list_audit(limit=12),
         knowledge=by_basis(router, (s.config for s in states if s.lifecycle != "retired")),
     )
 
 
 def _hosting(gov: Governance, states: list[ModelState]) -> list[HostingRow]:
-    allowed = gov.config.governance.classification_hosting
+    allowed = gov.admin.config.governance.classification_hosting
     return [
         HostingRow(
             hosting=place,
@@ -145,10 +145,10 @@ def _hosting(gov: Governance, states: list[ModelState]) -> list[HostingRow]:
 
 
 def _routing_mix(connection: Connection, window: Window, gov: Governance) -> RoutingMix:
-    size_of = {m.id: m.size_class for m in gov.config.models}
+    size_of = {m.id: m.size_class for m in gov.admin.config.models}
     per_day: dict[datetime, Counter[str]] = {}
     sizes: Counter[str] = Counter()
-    for day, model, requests in queries.daily_requests(connection, window):
+    for day, model, requests in usage_totals.daily_requests(connection, window):
         if not model:
             continue
         per_day.setdefault(day, Counter())[model] += requests
@@ -167,11 +167,11 @@ def _routing_mix(connection: Connection, window: Window, gov: Governance) -> Rou
 
 
 def _limits(
-    gov: Governance, departments: list[queries.Totals], refused: list[queries.Refusal]
+    gov: Governance, departments: list[usage_totals.Totals], refused: list[usage_totals.Refusal]
 ) -> list[DepartmentLimits]:
     """Every configured department's limits in force, its spend and its limit refusals."""
     spent = {d.group: d.cost for d in departments}
-    in_force, _ = gov.budgets.effective()
+    in_force, _ = gov.admin.budgets.effective()
     by_limits: dict[str, int] = {}
     for r in refused:
         if r.reason in LIMIT_REASONS:
@@ -183,7 +183,7 @@ def _limits(
             spent=spent.get(d.name, Decimal(0)),
             refused_by_limits=by_limits.get(d.name, 0),
         )
-        for d in gov.config.departments
+        for d in gov.admin.config.departments
     ]
 
 
@@ -194,11 +194,11 @@ def _savings(
     states: list[ModelState],
     use_cases: list[UseCaseConfig],
 ) -> Savings | None:
-    routed = queries.routed_by_key(connection, window)
+    routed = usage_totals.routed_by_key(connection, window)
     if not any(totals.group for _, _, totals in routed):
         return None
     principals = key_principals(gov, use_cases)
-    policy = gov.policy()
+    policy = gov.snapshot.policy
     references: dict[str, ModelConfig | None] = {}
     traffic = []
     for department, key_id, totals in routed:
@@ -209,7 +209,7 @@ def _savings(
             )
         traffic.append(KeyTraffic(department, references[key_id], totals))
     latency = {
-        model.id: queries.total(connection, window, model=model.id).mean_latency_ms
+        model.id: usage_totals.total(connection, window, model=model.id).mean_latency_ms
         for model in {m.id: m for m in references.values() if m is not None}.values()
     }
     return compute_savings(traffic, latency)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from stellwerk.dashboard import actions, queries
+from stellwerk.dashboard import actions
 from stellwerk.dashboard.auth import ADMIN
 from stellwerk.dashboard.drilldowns import department_page, model_page
 from stellwerk.dashboard.health import backend_health
@@ -37,6 +37,7 @@ from stellwerk.dashboard.web import (
 )
 from stellwerk.errors import NotFound, PermissionDenied
 from stellwerk.governance.service import Governance
+from stellwerk.ledger import usage_totals
 from stellwerk.ledger.window import Window
 from stellwerk.routing.base import Router
 
@@ -65,7 +66,7 @@ def require_session(request: Request, gov: GovernanceDep) -> Admin:
     """The logged-in admin or owner, or 401 (no, forged, expired or ended session; key revoked)."""
     dashboard = dashboard_of(request)
     session = dashboard.codec.read(request.cookies.get(SESSION_COOKIE))
-    SessionStore(gov.ledger).check(session)
+    SessionStore(gov.admin.ledger).check(session)
     holder = dashboard.directory.check(session, gov)
     csrf = dashboard.codec.csrf_token(session.nonce)
     return Admin(session.key_id, session.nonce, csrf, holder.role, holder.department)
@@ -115,7 +116,7 @@ def build_router() -> APIRouter:
         keyring = request.app.state.runtime.keyring
         key_id, source = dashboard.directory.login(form.get("key", ""), keyring)
         session, cookie = dashboard.codec.issue(key_id, source)
-        await run_in_threadpool(SessionStore(gov.ledger).start, session)
+        await run_in_threadpool(SessionStore(gov.admin.ledger).start, session)
         role = await run_in_threadpool(dashboard.directory.check, session, gov)
         home = PREFIX if role.role == ADMIN else PREFIX + CONSENT_PAGE
         response = RedirectResponse(home, status_code=303)
@@ -126,7 +127,7 @@ def build_router() -> APIRouter:
     @router.post("/logout")
     async def logout(request: Request, admin: SessionDep, gov: GovernanceDep) -> Response:
         await checked_form(request, admin)
-        await run_in_threadpool(SessionStore(gov.ledger).end, admin.nonce)
+        await run_in_threadpool(SessionStore(gov.admin.ledger).end, admin.nonce)
         response = RedirectResponse(PREFIX + "/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path=PREFIX)
         return response
@@ -148,12 +149,14 @@ def build_router() -> APIRouter:
         since = datetime.now(UTC) - timedelta(hours=1)
 
         def recent() -> dict[str, tuple[int, int]]:
-            with gov.ledger.connect() as connection:
-                return queries.recent_by_backend(connection, since)
+            with gov.admin.ledger.connect() as connection:
+                return usage_totals.recent_by_backend(connection, since)
 
         runtime = request.app.state.runtime
         last_hour = await run_in_threadpool(recent)
-        health = await backend_health(gov.config, runtime.backends, last_hour, runtime.breakers)
+        health = await backend_health(
+            gov.admin.config, runtime.backends, last_hour, runtime.breakers
+        )
         return render(
             dashboard_of(request).env,
             request,
@@ -162,7 +165,7 @@ def build_router() -> APIRouter:
             month=label,
             o=data,
             health=health,
-            sizes={m.id: m.size_class for m in gov.config.models},
+            sizes={m.id: m.size_class for m in gov.admin.config.models},
         )
 
     @router.get(CONSENT_PAGE)
@@ -171,7 +174,7 @@ def build_router() -> APIRouter:
     ) -> Response:
         states = [
             s
-            for s in gov.catalog.states()
+            for s in gov.admin.catalog.states()
             if s.config.data_owner is not None
             and (admin.role == ADMIN or s.config.data_owner == admin.department)
         ]

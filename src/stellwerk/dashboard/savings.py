@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from stellwerk.config.schema import ModelConfig
-from stellwerk.dashboard.queries import Totals
 from stellwerk.governance.baseline import key_principals, permitted_reference
+from stellwerk.ledger.usage_totals import Totals
 
 __all__ = [
     "KeyTraffic",

@@ -1,5 +1,6 @@
 """The governance services the dashboard reads and acts through: the running gateway's own
-``Governance`` (catalog, keys, use cases, budgets over its ledger), the object the admin API uses.
+``Governance`` (its ``admin``: catalog, keys, use cases, budgets over its ledger; its
+``snapshot``), the object the admin API uses.
 After a change the dashboard reloads its snapshot, as the admin API does, so that the change
 takes effect on the next request."""
 

@@ -25,14 +25,14 @@ from stellwerk.gateway.body import unique_keys
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.governance.baseline import key_references
 from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
-from stellwerk.governance.compliance import check_model, check_use_case
 from stellwerk.governance.key_store import KeyInfo
 from stellwerk.governance.reason import MAX_REASON
 from stellwerk.governance.report import parse_by, usage_report
 from stellwerk.governance.service import Governance
-from stellwerk.governance.state import ModelState
 from stellwerk.governance.use_cases import parse_use_case
 from stellwerk.money import MAX_BUDGET, MICRO_PLACES
+from stellwerk.policy.compliance import check_model, check_use_case
+from stellwerk.policy.state import ModelState
 
 _KEYED = openapi.keyed()
 
@@ -152,7 +152,7 @@ class UseCaseBody(_Body):
 
 def _model(gov: Governance, state: ModelState) -> dict[str, Any]:
     m = state.config
-    report = check_model(m, gov.config.governance, evaluated=m.id in gov.snapshot.evaluated)
+    report = check_model(m, gov.admin.config.governance, evaluated=m.id in gov.snapshot.evaluated)
     return {
         "id": m.id,
         "lifecycle": state.lifecycle,
@@ -191,13 +191,13 @@ def _key(info: KeyInfo) -> dict[str, Any]:
 @router.get("/models", openapi_extra=_KEYED)
 def list_models(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     """Every model with lifecycle, consent, hosting, openness and compliance facts."""
-    return {"models": [_model(gov, s) for s in gov.catalog.states()]}
+    return {"models": [_model(gov, s) for s in gov.admin.catalog.states()]}
 
 
 @router.get("/models/{model_id}", openapi_extra=_KEYED)
 def get_model(model_id: str, gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     """One model with its lifecycle and consent history."""
-    state = gov.catalog.state(model_id)
+    state = gov.admin.catalog.state(model_id)
     history = [
         {
             "time": h.time.isoformat(),
@@ -208,7 +208,7 @@ def get_model(model_id: str, gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
             "reason": h.reason,
             "version": h.version,
         }
-        for h in gov.catalog.history(model_id)
+        for h in gov.admin.catalog.history(model_id)
     ]
     return {**_model(gov, state), "history": history}
 
@@ -218,7 +218,7 @@ def change_lifecycle(
     model_id: str, body: LifecycleChange, gov: GovernanceDep, admin: AdminDep
 ) -> dict[str, Any]:
     """Move a model through its lifecycle (409 for an illegal move or a stale ``version``)."""
-    state = gov.catalog.transition(
+    state = gov.admin.catalog.transition(
         model_id, body.state, actor=admin.key_id, reason=body.reason, expected_version=body.version
     )
     gov.reload()
@@ -231,14 +231,14 @@ def change_consent(
 ) -> dict[str, Any]:
     """Withdraw or re-grant the data owner's consent; admin keys, or owner keys of the data
     owner's department. Takes effect on the next request."""
-    model = gov.catalog.model(model_id)
+    model = gov.admin.catalog.model(model_id)
     is_owner = caller.role == "owner" and model.data_owner == caller.department
     if caller.role != "admin" and not is_owner:
         raise PermissionDenied(
             f"key {caller.key_id!r} may not manage the consent of model {model_id!r}: that needs"
             f" an admin key or an owner key of its data owner {model.data_owner!r}"
         )
-    state = gov.catalog.set_consent(
+    state = gov.admin.catalog.set_consent(
         model_id,
         body.consent,
         actor=caller.key_id,
@@ -252,12 +252,13 @@ def change_consent(
 @router.get("/compliance", openapi_extra=_KEYED)
 def compliance(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     """Every non-compliant model and use case with the facts it is missing."""
-    rules = gov.config.governance
-    evaluated = gov.catalog.evaluated()
+    rules = gov.admin.config.governance
+    evaluated = gov.admin.evaluated()
     reports = [
-        check_model(s.config, rules, evaluated=s.id in evaluated) for s in gov.catalog.states()
+        check_model(s.config, rules, evaluated=s.id in evaluated)
+        for s in gov.admin.catalog.states()
     ]
-    reports += [check_use_case(u, rules) for u in gov.use_cases.list()]
+    reports += [check_use_case(u, rules) for u in gov.admin.use_cases.list()]
     return {
         "mode": rules.compliance_mode,
         "non_compliant": [
@@ -270,7 +271,7 @@ def compliance(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
 
 @router.get("/use-cases", openapi_extra=_KEYED)
 def list_use_cases(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
-    return {"use_cases": [u.model_dump(mode="json") for u in gov.use_cases.list()]}
+    return {"use_cases": [u.model_dump(mode="json") for u in gov.admin.use_cases.list()]}
 
 
 def _use_case_input(body: UseCaseBody) -> Any:
@@ -280,7 +281,7 @@ def _use_case_input(body: UseCaseBody) -> Any:
 @router.post("/use-cases", status_code=201, openapi_extra=_KEYED)
 def create_use_case(body: UseCaseBody, gov: GovernanceDep, admin: AdminDep) -> dict[str, Any]:
     """Create a use case (a prohibited risk tier is refused with 400)."""
-    case = gov.use_cases.create(_use_case_input(body), actor=admin.key_id, reason=body.reason)
+    case = gov.admin.use_cases.create(_use_case_input(body), actor=admin.key_id, reason=body.reason)
     gov.reload()
     return case.model_dump(mode="json")
 
@@ -291,7 +292,7 @@ def update_use_case(
 ) -> dict[str, Any]:
     if body.name != name:
         raise InvalidRequest(f"the body names use case {shown(body.name)}, the URL {shown(name)}")
-    case = gov.use_cases.update(
+    case = gov.admin.use_cases.update(
         _use_case_input(body),
         actor=admin.key_id,
         reason=body.reason,
@@ -304,14 +305,14 @@ def update_use_case(
 @router.get("/keys", openapi_extra=_KEYED)
 def list_keys(gov: GovernanceDep, _: AdminDep, department: str | None = None) -> dict[str, Any]:
     """Keys made through the CLI or this API (never the keys themselves)."""
-    return {"keys": [_key(k) for k in gov.keys.list(department=department)]}
+    return {"keys": [_key(k) for k in gov.admin.keys.list(department=department)]}
 
 
 @router.post("/keys", status_code=201, openapi_extra=_KEYED)
 def create_key(body: KeyRequest, gov: GovernanceDep, admin: AdminDep) -> dict[str, Any]:
     """Make a key; the answer holds it once (``key``): it is stored only as a SHA-256."""
-    case = gov.use_cases.get(body.use_case) if body.use_case else None
-    new = gov.keys.create(
+    case = gov.admin.use_cases.get(body.use_case) if body.use_case else None
+    new = gov.admin.keys.create(
         department=body.department,
         actor=admin.key_id,
         role=body.role,
@@ -327,7 +328,7 @@ def revoke_key(
     key_id: str, body: Revocation, gov: GovernanceDep, admin: AdminDep
 ) -> dict[str, Any]:
     """Revoke a key: its next request gets 401."""
-    info = gov.keys.revoke(key_id, actor=admin.key_id, reason=body.reason)
+    info = gov.admin.keys.revoke(key_id, actor=admin.key_id, reason=body.reason)
     gov.reload()
     return _key(info)
 
@@ -335,7 +336,7 @@ def revoke_key(
 @router.get("/limits", openapi_extra=_KEYED)
 def list_limits(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     """The limits in force for every department and every key that has its own."""
-    departments, keys = gov.budgets.effective()
+    departments, keys = gov.admin.budgets.effective()
     return {
         "departments": {k: limits_json(v) for k, v in departments.items()},
         "keys": {k: limits_json(v) for k, v in keys.items()},
@@ -353,13 +354,15 @@ def set_limits(
     """Change the limits of a department or a key: the fields given change (``null``:
     unlimited), the others keep their values. Answers the limits in force afterwards."""
     if kind == "key":
-        gov.keys.get(scope)
+        gov.admin.keys.get(scope)
     changes = {f: getattr(body, f) for f in body.model_fields_set if f != "reason"}
     if not changes:
         raise InvalidRequest(
             f"name at least one of {', '.join(LIMIT_FIELDS)} to change", param="body"
         )
-    limits = gov.budgets.change_limits(kind, scope, changes, actor=admin.key_id, reason=body.reason)
+    limits = gov.admin.budgets.change_limits(
+        kind, scope, changes, actor=admin.key_id, reason=body.reason
+    )
     gov.reload()
     return limits_json(limits)
 
@@ -373,7 +376,7 @@ def audit(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> dict[str, Any]:
     """The audit log, newest first."""
-    entries = gov.ledger.list_audit(action=action, target=target, limit=limit)
+    entries = gov.admin.ledger.list_audit(action=action, target=target, limit=limit)
     return {
         "entries": [
             {
@@ -401,11 +404,11 @@ def usage(
     """The chargeback report; a non-admin key sees its own department only."""
     department = None if caller.role == "admin" else caller.department
     report = usage_report(
-        gov.ledger,
+        gov.admin.ledger,
         month=month,
         by=parse_by(by),
         references=key_references(gov, gov.snapshot.models),
-        key_use_cases=gov.key_use_cases(),
+        key_use_cases=gov.admin.key_use_cases(),
         department=department,
     )
     return report.as_dict()

@@ -44,7 +44,8 @@ from stellwerk.gateway.limits import InFlight
 from stellwerk.gateway.responses_schema import ResponseRequest
 from stellwerk.gateway.router_versions import RouterVersions
 from stellwerk.gateway.runtime import Secrets, build_runtime
-from stellwerk.governance.service import Governance, build_counters, redis_password
+from stellwerk.governance.counters import build_counters, redis_password
+from stellwerk.governance.service import Governance
 from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.writer import LedgerWriter
@@ -62,13 +63,15 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ledger = open_ledger(config.server.database_url)
         # Catalog costs an operator accepted from a calibration replace the configured ones.
-        served = with_measured_costs(config, CalibrationStore(ledger).current_costs())
+        calibrations = CalibrationStore(ledger)
+        served = with_measured_costs(config, calibrations.current_costs())
         writer = LedgerWriter(ledger)
         await writer.start()
         file_hash = config_hash(config)
         governance = Governance(
             ledger,
             served,
+            evaluated=calibrations.evaluated,
             config_hash=file_hash,
             counters=build_counters(config, password),
         )

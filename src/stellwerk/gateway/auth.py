@@ -26,7 +26,8 @@ from stellwerk.governance.principal import config_key_principals
 
 
 class Principals(Protocol):
-    """Where the keyring finds what a key stands for now (``Governance`` is one)."""
+    """Where the keyring finds what a key stands for now (the governance snapshot of the moment:
+    ``gateway.governance.SnapshotPrincipals``)."""
 
     def config_principal(self, key_id: str) -> Principal | None:
         """A config key's principal by its id."""

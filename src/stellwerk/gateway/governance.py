@@ -3,7 +3,7 @@ budgets as the caller's admission, classification from the header (the keyring r
 principals of config and database keys from the governance snapshot: ``Keyring.governed_by``).
 
 Every decision is made at request time from the governance snapshot (no database round trip on
-the request path); see :mod:`stellwerk.governance.service`.
+the request path); see :mod:`stellwerk.governance.snapshot`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,19 @@ from stellwerk.policy.classification import HEADER, effective_classification
 from stellwerk.policy.limits import Reservation
 
 
+class SnapshotPrincipals:
+    """The keyring's principals: those of the governance snapshot in force at each request."""
+
+    def __init__(self, governance: Governance) -> None:
+        self.governance = governance
+
+    def config_principal(self, key_id: str) -> Principal | None:
+        return self.governance.snapshot.config_principal(key_id)
+
+    def principal(self, digest: str) -> Principal | None:
+        return self.governance.snapshot.principal(digest)
+
+
 class GovernedPolicy:
     """The selector's policy: the models the policy filter lets serve this principal."""
 
@@ -26,7 +39,7 @@ class GovernedPolicy:
         self.governance = governance
 
     def permitted(self, principal: Principal, requested: str | None) -> list[ModelConfig]:
-        return self.governance.permitted(principal, principal.classification, requested)  # type: ignore[arg-type]
+        return self.governance.snapshot.permitted(principal, principal.classification, requested)  # type: ignore[arg-type]
 
 
 def classify(principal: Principal, headers: Mapping[str, str]) -> Principal:
@@ -72,9 +85,8 @@ class Admission:
         await self.governance.limiter.release(reservation)
 
     async def _reserve(self, principal: Principal, tokens: int, cost: float) -> Reservation:
-        return await self.governance.admit(
-            principal.department, principal.key_id, max_tokens=tokens, max_cost=cost
-        )
+        scopes = self.governance.snapshot.scopes(principal.department, principal.key_id)
+        return await self.governance.limiter.admit(scopes, max_tokens=tokens, max_cost=cost)
 
 
 def _worst(model: ModelConfig, prompt_bound: int, max_answer: int | None) -> tuple[int, float]:

@@ -20,7 +20,7 @@ from stellwerk.config.schema import ShadowConfig, StellwerkConfig
 from stellwerk.errors import StellwerkError
 from stellwerk.gateway.auth import Keyring, Principal
 from stellwerk.gateway.calls import Call, Caller
-from stellwerk.gateway.governance import Admission, GovernedPolicy, classify
+from stellwerk.gateway.governance import Admission, GovernedPolicy, SnapshotPrincipals, classify
 from stellwerk.gateway.limits import StreamSlots
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.pending import PendingGrades
@@ -218,7 +218,9 @@ def build_runtime(
         config_hash=file_hash or config_hash(config),
         client=client,
         backends=backends,
-        keyring=secrets.keyring.governed_by(governance) if governance else secrets.keyring,
+        keyring=secrets.keyring.governed_by(SnapshotPrincipals(governance))
+        if governance
+        else secrets.keyring,
         selector=Selector(config, router, GovernedPolicy(governance) if governance else None),
         caller=Caller(backends, breakers, metrics, admission, confirm=health.confirm),
         metrics=metrics,

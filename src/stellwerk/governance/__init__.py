@@ -1,5 +1,6 @@
-"""Governance: model lifecycle, compliance facts, use cases, keys, consent, and their audit trail.
-
-The pure rules live in small modules here (``lifecycle``, ``compliance``, ``keys``); what may
-serve a request at request time lives in ``stellwerk.policy``.
+"""Governance: the stateful services over the database, above ``stellwerk.policy`` (whose pure
+rules they apply): what an administrator changes (``admin``: the catalog's lifecycle and consent,
+keys, use cases, limits, each change audited), what a request reads (``snapshot``), the rate limit
+and budget counters (``counters``, ``redis_counters``), and ``service.Governance``, which starts,
+reloads and seeds them.
 """

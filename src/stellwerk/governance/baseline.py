@@ -21,10 +21,8 @@ from stellwerk.config.schema import Classification, ModelConfig, UseCaseConfig
 from stellwerk.errors import PermissionDenied
 from stellwerk.governance.principal import Principal, key_principal
 from stellwerk.governance.service import Governance
-from stellwerk.governance.state import ModelState
 from stellwerk.policy.filter import PolicyFilter
-
-ROUTED_PREFIX = "auto"  # a requested model starting with it asked for a route
+from stellwerk.policy.state import ModelState
 
 
 def permitted_reference(
@@ -43,10 +41,10 @@ def permitted_reference(
 def key_principals(gov: Governance, use_cases: Sequence[UseCaseConfig]) -> dict[str, Principal]:
     """Every key's principal by key id: the config's keys and the stored ones (revoked too, whose
     traffic of the month still counts)."""
-    departments = {d.name: d for d in gov.config.departments}
+    departments = {d.name: d for d in gov.admin.config.departments}
     cases = {u.name: u for u in use_cases}
     found: dict[str, Principal] = {}
-    for dept in gov.config.departments:
+    for dept in gov.admin.config.departments:
         for key in dept.keys:
             found[key.id] = key_principal(
                 key_id=key.id,
@@ -57,7 +55,7 @@ def key_principals(gov: Governance, use_cases: Sequence[UseCaseConfig]) -> dict[
                 departments=departments,
                 use_cases=cases,
             )
-    for info in gov.keys.list():
+    for info in gov.admin.keys.list():
         found[info.key_id] = key_principal(
             key_id=info.key_id,
             department=info.department,
@@ -72,6 +70,6 @@ def key_principals(gov: Governance, use_cases: Sequence[UseCaseConfig]) -> dict[
 
 def key_references(gov: Governance, states: Sequence[ModelState]) -> dict[str, ModelConfig | None]:
     """Every known key's reference model (``None``: it may use none now)."""
-    policy = gov.policy()
-    principals = key_principals(gov, gov.use_cases.list())
+    policy = gov.snapshot.policy
+    principals = key_principals(gov, gov.admin.use_cases.list())
     return {key_id: permitted_reference(policy, p, states) for key_id, p in principals.items()}

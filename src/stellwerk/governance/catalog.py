@@ -16,14 +16,13 @@ from sqlalchemy import Connection, insert, select, update
 
 from stellwerk.config.schema import Lifecycle, ModelConfig, StellwerkConfig
 from stellwerk.errors import Conflict, InvalidRequest, NotFound
-from stellwerk.governance.lifecycle import check_transition, parse_state
 from stellwerk.governance.reason import audit_reason
-from stellwerk.governance.sql import insert_if_absent
-from stellwerk.governance.state import ModelState
 from stellwerk.ledger.audit import append_audit
+from stellwerk.ledger.dialect import insert_if_absent
 from stellwerk.ledger.governance_tables import gov_model_history, gov_models
 from stellwerk.ledger.ledger import Ledger
-from stellwerk.ledger.tables import calibration_records
+from stellwerk.policy.lifecycle import check_transition, parse_state
+from stellwerk.policy.state import ModelState
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +94,6 @@ class Catalog:
             if state.id == model_id:
                 return state
         raise NotFound(f"unknown model {model_id!r}", param="model", code="model_not_found")
-
-    def evaluated(self) -> frozenset[str]:
-        """Models with a calibration record in the ledger: their evaluation record."""
-        statement = select(calibration_records.c.model).distinct()
-        with self._ledger.connect() as connection:
-            return frozenset(connection.execute(statement).scalars())
 
     def model(self, model_id: str) -> ModelConfig:
         model = self._models.get(model_id)

@@ -23,15 +23,11 @@ from decimal import Decimal
 from typing import Literal, get_args
 
 import orjson
-from sqlalchemy import func, select
 
 from stellwerk.config.choice import parse_choice
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest, shown
-from stellwerk.governance.baseline import ROUTED_PREFIX
 from stellwerk.ledger.ledger import Ledger
-from stellwerk.ledger.tables import usage
-from stellwerk.ledger.usage_read import usage_filter
 from stellwerk.ledger.window import Window
 from stellwerk.money import from_micro, micro_text
 
@@ -111,47 +107,27 @@ def usage_report(
     """Sum the month's usage records by ``by``; ``references``: each key's reference model
     (stellwerk.governance.baseline.key_references); ``department`` restricts to one department."""
     window = Window.month(month)
-    routed = usage.c.requested_model.like(ROUTED_PREFIX + "%")
-    statement = (
-        select(
-            usage.c.department,
-            usage.c.model,
-            usage.c.key_id,
-            routed,
-            func.count(),
-            func.coalesce(func.sum(usage.c.prompt_tokens), 0),
-            func.coalesce(func.sum(usage.c.completion_tokens), 0),
-            func.coalesce(func.sum(usage.c.cost_micro), 0),
-            func.coalesce(func.sum(usage.c.energy_wh), 0.0),
-        )
-        .where(usage_filter(window, department))
-        .group_by(usage.c.department, usage.c.model, usage.c.key_id, routed)
-    )
     groups: dict[str, _Group] = {}
     used: set[str] = set()
-    with ledger.connect() as connection:
-        for (
-            dept,
-            model,
-            key_id,
-            was_routed,
-            n,
-            prompt,
-            completion,
-            cost,
-            energy,
-        ) in connection.execute(statement):
-            if by == "department":
-                name = dept or "(unknown)"
-            elif by == "model":
-                name = model or "(no model)"
-            else:
-                name = key_use_cases.get(key_id, NO_USE_CASE)
-            group = groups.setdefault(name, _Group())
-            reference = references.get(key_id) if was_routed and model else None
-            group.add(int(n), int(prompt), int(completion), int(cost), float(energy), reference)
-            if reference is not None:
-                used.add(reference.id)
+    for sums in ledger.usage_groups(window, department=department):
+        if by == "department":
+            name = sums.department or "(unknown)"
+        elif by == "model":
+            name = sums.model or "(no model)"
+        else:
+            name = key_use_cases.get(sums.key_id, NO_USE_CASE)
+        group = groups.setdefault(name, _Group())
+        reference = references.get(sums.key_id) if sums.routed and sums.model else None
+        group.add(
+            sums.requests,
+            sums.prompt_tokens,
+            sums.completion_tokens,
+            sums.cost_micro,
+            sums.energy_wh,
+            reference,
+        )
+        if reference is not None:
+            used.add(reference.id)
     rows = tuple(
         sorted(
             (group.row(name) for name, group in groups.items()),

@@ -17,12 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_
-
 from stellwerk.config.schema import GovernanceConfig, RiskTier
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.ledger import Ledger
-from stellwerk.ledger.tables import usage
+from stellwerk.ledger.retention import delete_usage_of_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +54,12 @@ def expire_usage(
     with ledger.begin() as connection:
         for tier, cutoff in cutoffs.items():
             keys = [k for k, t in key_tiers.items() if t == tier]
-            if tier == "minimal":
-                # records of unbound keys count as minimal risk
-                mine = or_(usage.c.key_id.in_(keys), usage.c.key_id.not_in(bound))
+            if tier == "minimal":  # records of unbound keys count as minimal risk
+                deleted[tier] = delete_usage_of_keys(connection, cutoff, keys, and_all_but=bound)
             elif keys:
-                mine = usage.c.key_id.in_(keys)
+                deleted[tier] = delete_usage_of_keys(connection, cutoff, keys)
             else:
                 deleted[tier] = 0
-                continue
-            result = connection.execute(delete(usage).where(and_(usage.c.time < cutoff, mine)))
-            deleted[tier] = int(result.rowcount or 0)
         if beyond_all or sum(deleted.values()):
             append_audit(
                 connection,

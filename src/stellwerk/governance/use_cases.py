@@ -19,8 +19,8 @@ from sqlalchemy import Connection, select, update
 from stellwerk.config.schema import StellwerkConfig, UseCaseConfig
 from stellwerk.errors import Conflict, InvalidRequest, NotFound, shown
 from stellwerk.governance.reason import audit_reason
-from stellwerk.governance.sql import insert_if_absent
 from stellwerk.ledger.audit import append_audit
+from stellwerk.ledger.dialect import insert_if_absent
 from stellwerk.ledger.governance_tables import gov_keys, gov_use_cases
 from stellwerk.ledger.ledger import Ledger
 

@@ -20,6 +20,7 @@ from stellwerk.errors import LedgerError
 from stellwerk.ledger import (
     answer_lengths,
     audit,
+    chargeback,
     migrate,
     partitions,
     retention,
@@ -94,6 +95,12 @@ class Ledger:
     ) -> list[UsageAggregate]:
         with self.engine.connect() as connection:
             return summarize_usage(connection, window, by=by, department=department)
+
+    def usage_groups(
+        self, window: Window, *, department: str | None = None
+    ) -> list[chargeback.UsageGroup]:
+        with self.engine.connect() as connection:
+            return chargeback.usage_groups(connection, window, department=department)
 
     def answer_lengths(
         self, *, days: int, min_requests: int, now: datetime | None = None

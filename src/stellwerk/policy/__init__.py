@@ -1,2 +1,3 @@
-"""Policy: which models may serve a request (lifecycle, consent, compliance, classification vs
-hosting, department and use-case allow-lists) and whether the caller is within its limits."""
+"""Policy: pure rules, importing no service. Which models may serve a request (lifecycle, consent,
+compliance, classification vs hosting, department and use-case allow-lists) and whether the caller
+is within its limits (the arithmetic, over counters that ``stellwerk.governance`` provides)."""

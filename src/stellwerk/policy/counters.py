@@ -14,16 +14,16 @@ counter is seeded from the ledger at the next start); in Redis they are kept per
 instance and count only while that instance is alive (a liveness key it refreshes), so the
 reservations of a replica that was killed disappear once its liveness key expires.
 
-``InProcessCounters`` serves one gateway process; ``RedisCounters``
-(``stellwerk.policy.redis_counters``) lets several replicas share the same counters.
+This module is the seam only: policy counts through it and holds no state. The counters
+themselves are state and live in governance: ``InProcessCounters``
+(``stellwerk.governance.counters``) serves one gateway process; ``RedisCounters``
+(``stellwerk.governance.redis_counters``) lets several replicas share the same counters.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -74,65 +74,3 @@ class Counters(ABC):
     async def close(self) -> None:
         """Release connections; the in-process counters hold none."""
         return None
-
-
-class InProcessCounters(Counters):
-    """Counters in a dict, guarded by a lock; for a single gateway process."""
-
-    _SWEEP_EVERY = 1024
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._values: dict[str, tuple[int, float]] = {}
-        self._ops = 0
-
-    async def reserve(self, charges: Sequence[Charge]) -> int | None:
-        with self._lock:
-            now = self._clock()
-            self._maybe_sweep(now)
-            for index, charge in enumerate(charges):
-                if self._current(charge.key, now) + charge.amount > charge.limit:
-                    return index
-            for charge in charges:
-                current = self._current(charge.key, now)
-                self._values[charge.key] = (current + charge.amount, now + charge.ttl_s)
-            return None
-
-    async def adjust(self, deltas: Sequence[tuple[str, int]]) -> None:
-        with self._lock:
-            now = self._clock()
-            for key, delta in deltas:
-                entry = self._values.get(key)
-                if entry is None or entry[1] <= now:
-                    continue
-                self._values[key] = (max(0, entry[0] + delta), entry[1])
-
-    async def settle(self, entries: Sequence[tuple[str, int, int]]) -> None:
-        await self.adjust([(key, used - held) for key, held, used in entries])
-
-    async def value(self, key: str) -> int:
-        with self._lock:
-            return self._current(key, self._clock())
-
-    async def seed(self, key: str, value: int, ttl_s: int) -> bool:
-        with self._lock:
-            now = self._clock()
-            entry = self._values.get(key)
-            if entry is not None and entry[1] > now:
-                return False
-            self._values[key] = (value, now + ttl_s)
-            return True
-
-    def _current(self, key: str, now: float) -> int:
-        entry = self._values.get(key)
-        if entry is None or entry[1] <= now:
-            return 0
-        return entry[0]
-
-    def _maybe_sweep(self, now: float) -> None:
-        self._ops += 1
-        if self._ops % self._SWEEP_EVERY:
-            return
-        for key in [k for k, (_, expires) in self._values.items() if expires <= now]:
-            del self._values[key]

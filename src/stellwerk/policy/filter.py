@@ -25,10 +25,10 @@ from stellwerk.config.schema import (
     UseCaseConfig,
 )
 from stellwerk.errors import NotFound, PermissionDenied, shown
-from stellwerk.governance.compliance import check_model, check_use_case
-from stellwerk.governance.lifecycle import is_routable, why_not_routable
-from stellwerk.governance.state import ModelState
 from stellwerk.policy.classification import allowed_hosting
+from stellwerk.policy.compliance import check_model, check_use_case
+from stellwerk.policy.lifecycle import is_routable, why_not_routable
+from stellwerk.policy.state import ModelState
 
 
 class PrincipalLike(Protocol):

@@ -11,7 +11,8 @@ Each request is admitted in two steps (reserve-then-settle):
    ``release`` returns a reservation of a request that used nothing.
 
 A budget's reservation is *held* (``stellwerk.policy.counters``): it cannot outlive the process
-that holds it, so a gateway killed with requests in flight leaves none behind.
+that holds it, so a gateway killed with requests in flight leaves none behind. The limiter holds
+no counters of its own: they are injected (``stellwerk.governance.counters``).
 
 Since concurrent and streaming requests hold their maximal cost while they run, and that maximal
 cost is an upper bound (the prompt's bound of ``stellwerk.backends.tokens``, the answer's

@@ -1,4 +1,4 @@
-"""Reads for the dashboard, all from the rollup tables (never a scan of ``usage``).
+"""Usage totals for the dashboard, all from the rollup tables (never a scan of ``usage``).
 
 A month is at most 31 days times the departments, keys and models that were active in it, so
 each query reads a few thousand rows, however many usage records the month holds. Windows are

@@ -1,4 +1,4 @@
-"""One SQL idiom the governance services share across SQLite and PostgreSQL."""
+"""SQL idioms that differ between SQLite and PostgreSQL, shared by every owner of a table."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from tests.governance.factories import config, model
 
-from stellwerk.governance.compliance import check_model, check_use_case, non_compliant
+from stellwerk.policy.compliance import check_model, check_use_case, non_compliant
 
 
 def test_minimal_model_with_licence_is_compliant() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from stellwerk.config.schema import Lifecycle
 from stellwerk.errors import Conflict, InvalidRequest
-from stellwerk.governance.lifecycle import (
+from stellwerk.policy.lifecycle import (
     STATES,
     TRANSITIONS,
     check_transition,

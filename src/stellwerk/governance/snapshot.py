@@ -1,0 +1,109 @@
+"""What a request reads of governance: one immutable ``Snapshot``, never a database round trip.
+
+A snapshot holds the active database keys, the principals of database and config keys, the
+models' states, the use cases, the limits in force and the policy filter built over them. It is
+read whole from the database (``read_snapshot``) and swapped whole on every reload
+(``stellwerk.governance.service``), never changed in place: a request that took one reads one
+consistent state, and a change made meanwhile counts from the next request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from stellwerk.config.schema import (
+    Classification,
+    ModelConfig,
+    StellwerkConfig,
+    UsageLimits,
+    UseCaseConfig,
+)
+from stellwerk.governance.admin import Administration
+from stellwerk.governance.key_store import KeyInfo
+from stellwerk.governance.principal import Principal, config_key_principals, key_principal
+from stellwerk.policy.filter import PolicyFilter, PrincipalLike
+from stellwerk.policy.limits import Scope, scopes_for
+from stellwerk.policy.state import ModelState
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    policy: PolicyFilter
+    keys: Mapping[str, KeyInfo] = field(default_factory=dict)  # active keys by SHA-256
+    principals: Mapping[str, Principal] = field(default_factory=dict)  # by digest, as ``keys``
+    config_principals: Mapping[str, Principal] = field(default_factory=dict)  # config keys, by id
+    models: tuple[ModelState, ...] = ()
+    use_cases: Mapping[str, UseCaseConfig] = field(default_factory=dict)
+    department_limits: Mapping[str, UsageLimits] = field(default_factory=dict)
+    key_limits: Mapping[str, UsageLimits] = field(default_factory=dict)
+    evaluated: frozenset[str] = frozenset()
+
+    @classmethod
+    def empty(cls, config: StellwerkConfig) -> Snapshot:
+        """The snapshot before the first read: no keys, no models, no use cases."""
+        return cls(policy=PolicyFilter.from_config(config, ()))
+
+    def key(self, digest: str) -> KeyInfo | None:
+        """An active database key by its SHA-256."""
+        return self.keys.get(digest)
+
+    def principal(self, digest: str) -> Principal | None:
+        """The principal of an active database key by its SHA-256 (built when this snapshot was
+        read: a key created, revoked or changed since counts from the next snapshot)."""
+        return self.principals.get(digest)
+
+    def config_principal(self, key_id: str) -> Principal | None:
+        """The principal of a config key by its id (built with the database's use cases when
+        this snapshot was read, as for database keys)."""
+        return self.config_principals.get(key_id)
+
+    def permitted(
+        self, principal: PrincipalLike, classification: Classification, requested: str | None
+    ) -> list[ModelConfig]:
+        """The models that may serve the request (``PermissionDenied`` says why none may)."""
+        allowed = self.policy.allowed(principal, classification, self.models, requested)
+        return [m.config for m in allowed]
+
+    def scopes(self, department: str, key_id: str) -> tuple[Scope, ...]:
+        """What the limits of a request of ``key_id`` in ``department`` apply to."""
+        return scopes_for(
+            department,
+            self.department_limits.get(department, UsageLimits()),
+            key_id,
+            self.key_limits.get(key_id),
+        )
+
+
+def read_snapshot(admin: Administration) -> Snapshot:
+    """The governance state requests need, read from the database in one go."""
+    config = admin.config
+    departments, keys = admin.budgets.effective()
+    use_cases = admin.use_cases.list()
+    cases = {u.name: u for u in use_cases}
+    active = admin.keys.active_by_digest()
+    evaluated = admin.evaluated()
+    by_name = {d.name: d for d in config.departments}
+    principals = {
+        digest: key_principal(
+            key_id=info.key_id,
+            department=info.department,
+            role=info.role,
+            use_case=info.use_case,
+            classification=info.classification,
+            departments=by_name,
+            use_cases=cases,
+        )
+        for digest, info in active.items()
+    }
+    return Snapshot(
+        policy=PolicyFilter.from_config(config, use_cases, evaluated),
+        keys=active,
+        principals=principals,
+        config_principals=config_key_principals(config, cases),
+        models=tuple(admin.catalog.states()),
+        use_cases=cases,
+        department_limits=departments,
+        key_limits=keys,
+        evaluated=evaluated,
+    )

@@ -1,0 +1,72 @@
+"""The sums the chargeback report is made of: usage per department, model and key, routed
+requests apart from those that named a model (``stellwerk.governance.report`` prices and groups
+them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import Connection, func, select
+
+from stellwerk.ledger.tables import usage
+from stellwerk.ledger.usage_read import usage_filter
+from stellwerk.ledger.window import Window
+
+#: A requested model that starts with this asked for a route (``auto``, ``auto-economy`` ...);
+#: the rollups' ``routed`` column is made by the same rule (``stellwerk.ledger.rollup_sql``).
+ROUTED_PREFIX: Final = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageGroup:
+    """The sums of the usage records of one department, model and key, routed or not."""
+
+    department: str | None
+    model: str | None
+    key_id: str
+    routed: bool
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_micro: int
+    energy_wh: float
+
+
+def usage_groups(
+    connection: Connection, window: Window, *, department: str | None = None
+) -> list[UsageGroup]:
+    """The usage in ``window`` (of one department, if given) by department, model, key and
+    whether the request was routed."""
+    routed = usage.c.requested_model.like(ROUTED_PREFIX + "%")
+    statement = (
+        select(
+            usage.c.department,
+            usage.c.model,
+            usage.c.key_id,
+            routed,
+            func.count(),
+            func.coalesce(func.sum(usage.c.prompt_tokens), 0),
+            func.coalesce(func.sum(usage.c.completion_tokens), 0),
+            func.coalesce(func.sum(usage.c.cost_micro), 0),
+            func.coalesce(func.sum(usage.c.energy_wh), 0.0),
+        )
+        .where(usage_filter(window, department))
+        .group_by(usage.c.department, usage.c.model, usage.c.key_id, routed)
+    )
+    return [
+        UsageGroup(
+            department=dept,
+            model=model,
+            key_id=key_id,
+            routed=bool(was_routed),
+            requests=int(n),
+            prompt_tokens=int(prompt),
+            completion_tokens=int(completion),
+            cost_micro=int(cost),
+            energy_wh=float(energy),
+        )
+        for dept, model, key_id, was_routed, n, prompt, completion, cost, energy in (
+            connection.execute(statement)
+        )
+    ]
