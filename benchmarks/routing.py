@@ -136,7 +136,7 @@ def measure(kind: str, calls: int, texts: Sequence[str]) -> list[dict[str, Any]]
 
 
 def run(calls: int, log: Callable[[str], None], *, team: bool = True) -> dict[str, Any]:
-    from stellwerk.routing.base import builtin_routers
+    from stellwerk.routing.loader import builtin_routers
 
     texts = prompts(500)
     found = data_file()
