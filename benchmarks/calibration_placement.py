@@ -21,15 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from stellwerk.calibration.fit import place_models, with_placed
-from stellwerk.routing.data import (
+from stellwerk.training.data import (
     OutcomeData,
     default_models_file,
     load_model_facts,
     load_outcomes,
 )
-from stellwerk.routing.evaluate import evaluate
-from stellwerk.routing.train import TrainSettings, train_quality_model
-from stellwerk.routing.workflow import predict_table
+from stellwerk.training.evaluate import evaluate
+from stellwerk.training.train import TrainSettings, train_quality_model
+from stellwerk.training.workflow import predict_table
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data/routing/open9.jsonl.gz"
 QUICK = TrainSettings(

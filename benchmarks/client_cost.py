@@ -44,7 +44,7 @@ async def _measure(url: str, count: int) -> list[dict[str, Any]]:
     import httpx
 
     from stellwerk.backends.aiohttp_transport import AiohttpClient
-    from stellwerk.gateway.runtime import build_client
+    from stellwerk.backends.build import build_client
 
     body = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
     headers = {"content-type": "application/json"}

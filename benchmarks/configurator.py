@@ -18,11 +18,11 @@ from pathlib import Path
 from tests.configurator.model_server import ollama_tags, start
 from typer.testing import CliRunner
 
-from stellwerk.catalog import load_catalog
 from stellwerk.cli.main import build_app
 from stellwerk.configurator.discover import discover
 from stellwerk.configurator.needs import Needs
 from stellwerk.configurator.select import propose
+from stellwerk.modelfacts import load_catalog
 
 PROFILES = [
     Needs(engine=engine, gpu_memory_gb=gpu, languages=langs)  # type: ignore[arg-type]

@@ -41,7 +41,7 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
             *("stellwerk/routing/", "stellwerk/gateway/selection.py", "stellwerk/gateway/chat.py"),
             *("stellwerk/gateway/auth.py", "stellwerk/gateway/limits.py", "hashlib", "hmac"),
             *("stellwerk/policy/", "stellwerk/governance/", "stellwerk/gateway/governance.py"),
-            *("stellwerk/catalog/",),
+            *("stellwerk/modelfacts/",),
         ),
     ),
     ("framework (FastAPI, Starlette, AnyIO)", ("fastapi/", "starlette/", "anyio/")),

@@ -27,8 +27,8 @@ DEFAULT_DATA = REPO / "data" / "routing"
 
 def latency(data_dir: Path, rounds: int) -> dict[str, float]:
     from stellwerk.routing.base import Candidate, RouteRequest
-    from stellwerk.routing.data import load_outcomes
     from stellwerk.routing.loader import load_learned, shipped_artifact
+    from stellwerk.training.data import load_outcomes
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})

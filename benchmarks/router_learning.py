@@ -37,9 +37,9 @@ def run(
     data_dir: Path, only: set[str] | None, out: Path, sets: list[str] | None = None
 ) -> dict[str, Any]:
     from stellwerk.errors import TrainingDataError
-    from stellwerk.routing.data import load_model_facts, load_outcomes
-    from stellwerk.routing.holdout import as_split, holdout_evaluation, task_mask
-    from stellwerk.routing.train import TrainSettings, train_quality_model
+    from stellwerk.training.data import load_model_facts, load_outcomes
+    from stellwerk.training.holdout import as_split, holdout_evaluation, task_mask
+    from stellwerk.training.train import TrainSettings, train_quality_model
 
     bench = TrainSettings(l2_grid=(1e-4,), k_grid=(20, 80, 160), folds=2, max_iter=40)
     result: dict[str, Any] = {"settings": "BENCH", "ns": list(NS), "sets": {}}

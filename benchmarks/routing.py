@@ -103,8 +103,9 @@ def _timed(
 def measure(kind: str, calls: int, texts: Sequence[str]) -> list[dict[str, Any]]:
     from stellwerk.backends.tokens import estimate_tokens
     from stellwerk.gateway.auth import Principal
-    from stellwerk.gateway.selection import Selector, candidate
+    from stellwerk.gateway.selection import Selector
     from stellwerk.routing.base import RouteRequest
+    from stellwerk.routing.candidate import candidate
     from stellwerk.routing.loader import load_router
 
     principal = Principal("k", "d", "user", "internal", None)
@@ -135,7 +136,7 @@ def measure(kind: str, calls: int, texts: Sequence[str]) -> list[dict[str, Any]]
 
 
 def run(calls: int, log: Callable[[str], None], *, team: bool = True) -> dict[str, Any]:
-    from stellwerk.routing.base import builtin_routers
+    from stellwerk.routing.loader import builtin_routers
 
     texts = prompts(500)
     found = data_file()

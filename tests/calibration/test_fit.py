@@ -15,9 +15,9 @@ from stellwerk.calibration.placement import Placement
 from stellwerk.errors import TrainingDataError
 from stellwerk.routing.artifact import Artifact, load_artifact
 from stellwerk.routing.base import Candidate, RouteRequest
-from stellwerk.routing.data import ModelFacts, load_outcomes
 from stellwerk.routing.knowledge import Knowledge
 from stellwerk.routing.loader import load_learned, shipped_artifact
+from stellwerk.training.data import ModelFacts, load_outcomes
 from tests.fixtures.routing_data import rows
 
 SOURCE = "llama3-chatqa-1.5-70b"  # large, but scores low on open9 (a prompt-format mismatch)

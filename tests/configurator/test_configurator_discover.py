@@ -6,12 +6,12 @@ from collections.abc import Callable
 
 import pytest
 
-from stellwerk.catalog import load_catalog
 from stellwerk.configurator.discover import discover, match_name, served_from
 from stellwerk.configurator.engines import Served
 from stellwerk.configurator.needs import Needs
 from stellwerk.configurator.writer import build_config, validate
 from stellwerk.errors import BackendFailed, BackendUnavailable
+from stellwerk.modelfacts import load_catalog
 from tests.configurator.model_server import Routes, ollama_tags, openai_models
 
 CATALOG = load_catalog()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from stellwerk.catalog import load_catalog
 from stellwerk.configurator.needs import Needs
 from stellwerk.configurator.select import Proposal, _reasons, memory_for, propose, why_not
 from stellwerk.errors import ConfigError
+from stellwerk.modelfacts import load_catalog
 
 CATALOG = load_catalog()
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stellwerk.catalog import load_catalog
 from stellwerk.config import load_config
 from stellwerk.configurator.engines import plan
 from stellwerk.configurator.needs import Needs
 from stellwerk.configurator.select import Pick, propose
 from stellwerk.configurator.writer import build_config, key_env_name, render, write_files
 from stellwerk.errors import ConfigError
+from stellwerk.modelfacts import load_catalog
 
 CATALOG = load_catalog()
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from stellwerk.catalog import load_catalog
 from stellwerk.config import StellwerkConfig, load_config
 from stellwerk.configurator.engines import plan
 from stellwerk.configurator.needs import Needs
 from stellwerk.configurator.select import Pick, memory_for
+from stellwerk.modelfacts import load_catalog
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 CATALOG = load_catalog()

@@ -12,9 +12,9 @@ import pytest
 from tests.fixtures.routing_data import ROUTING_DATA, rows
 
 from stellwerk.routing.artifact import Artifact, load_artifact
-from stellwerk.routing.data import load_model_facts, load_outcomes
-from stellwerk.routing.train import TrainSettings
-from stellwerk.routing.workflow import train_and_save
+from stellwerk.training.data import load_model_facts, load_outcomes
+from stellwerk.training.train import TrainSettings
+from stellwerk.training.workflow import train_and_save
 
 FAST = TrainSettings(
     bits=14,

@@ -18,8 +18,8 @@ from stellwerk.routing.adapt import (
     predict_records,
 )
 from stellwerk.routing.artifact import Artifact
-from stellwerk.routing.data import load_outcomes
 from stellwerk.routing.model import QualityModel
+from stellwerk.training.data import load_outcomes
 
 # a kind of prompt the slice of open9 does not have: unit conversions in one template
 NEW_KIND = [

@@ -13,7 +13,7 @@ import pytest
 from stellwerk.errors import ArtifactError
 from stellwerk.routing.artifact import ARRAYS, MANIFEST, Artifact, load_artifact, save_artifact
 from stellwerk.routing.learned import LearnedRouter
-from stellwerk.routing.workflow import candidates_for
+from stellwerk.training.workflow import candidates_for
 
 PROMPTS = ["What is 17 * 23?", "Write a Python function that reverses a linked list.", ""]
 

@@ -20,11 +20,11 @@ from stellwerk.config.schema import RouterConfig
 from stellwerk.errors import ArtifactError, ConfigError, EmbeddingError
 from stellwerk.routing.artifact import load_artifact, save_artifact
 from stellwerk.routing.base import RouteRequest
-from stellwerk.routing.data import Embeddings, ModelFacts, load_model_facts, load_outcomes
 from stellwerk.routing.embedding import EmbeddingEndpoint, check_vectors, fetch_embeddings
 from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.loader import load_learned, load_router, shipped_artifact
-from stellwerk.routing.workflow import candidates_for, fit_and_evaluate
+from stellwerk.training.data import Embeddings, ModelFacts, load_model_facts, load_outcomes
+from stellwerk.training.workflow import candidates_for, fit_and_evaluate
 
 runner = CliRunner()
 

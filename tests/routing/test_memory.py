@@ -16,11 +16,11 @@ from tests.routing.data_fixtures import FAST
 from stellwerk.errors import ArtifactError
 from stellwerk.routing.artifact import ARRAYS, MANIFEST, Artifact, load_artifact, save_artifact
 from stellwerk.routing.base import RouteRequest
-from stellwerk.routing.data import load_model_facts, load_outcomes
 from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.memory import OutcomeMemory, prompt_digest
-from stellwerk.routing.train import train_quality_model
-from stellwerk.routing.workflow import candidates_for
+from stellwerk.training.data import load_model_facts, load_outcomes
+from stellwerk.training.train import train_quality_model
+from stellwerk.training.workflow import candidates_for
 
 
 def _seen(open9_slice: Path, trained: Artifact) -> tuple[str, np.ndarray]:  # type: ignore[type-arg]

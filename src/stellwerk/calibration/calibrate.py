@@ -200,7 +200,7 @@ async def execute(
     on_done: Progress | None = None,
 ) -> dict[str, Any]:
     """Ask the open pairs; ``on_start(total, already_done)`` then ``on_done(entry)`` per pair."""
-    from stellwerk.gateway.runtime import build_backends, build_client
+    from stellwerk.backends.build import build_backends, build_client
 
     jobs = pending_jobs(prepared.items, prepared.models, prepared.checkpoint)
     total = len(prepared.items) * len(prepared.models)

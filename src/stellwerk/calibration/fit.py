@@ -30,11 +30,11 @@ import numpy as np
 from stellwerk.calibration.placement import Placement, place_on_ease
 from stellwerk.errors import TrainingDataError
 from stellwerk.routing.artifact import Artifact, save_artifact
-from stellwerk.routing.data import ModelFacts, OutcomeData
 from stellwerk.routing.embedding_head import EmbeddingHead
 from stellwerk.routing.knowledge import PLACED
 from stellwerk.routing.model import QualityModel, logit
 from stellwerk.routing.placement import SizePlacement, family_key, offset_from_benchmark
+from stellwerk.training.data import ModelFacts, OutcomeData
 
 Progress = Callable[[int, int], None]
 

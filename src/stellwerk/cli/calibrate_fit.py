@@ -36,8 +36,8 @@ def place_into_router(
 
     from stellwerk.calibration.fit import place_models, prior_offset, save_placed
     from stellwerk.routing.artifact import load_artifact
-    from stellwerk.routing.data import load_model_facts, load_outcomes
     from stellwerk.routing.loader import shipped_artifact
+    from stellwerk.training.data import load_model_facts, load_outcomes
 
     if summary["outcome_rows"] != summary["prompts"]:
         console.print("router not fitted: the run has pairs never asked; finish it first")

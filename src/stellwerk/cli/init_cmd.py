@@ -21,11 +21,11 @@ from stellwerk.configurator.needs import split_list
 from stellwerk.errors import ConfigError
 
 if TYPE_CHECKING:
-    from stellwerk.catalog import Catalog, Quant
     from stellwerk.config.schema import Classification
     from stellwerk.configurator.engines import Served
     from stellwerk.configurator.needs import Engine, Needs, OpennessNeed, UseCase
     from stellwerk.configurator.select import Proposal
+    from stellwerk.modelfacts import Catalog, Quant
 
 # backends, served models, header comment lines, engine script lines
 Plan = tuple[list[dict[str, object]], list["Served"], list[str], list[str]]
@@ -88,8 +88,8 @@ def init(
     ] = None,
 ) -> None:
     """Choose a small, a medium and a large model that fit; write stellwerk.yaml."""
-    from stellwerk.catalog import load_catalog
     from stellwerk.errors import StellwerkError
+    from stellwerk.modelfacts import load_catalog
 
     out = Console(width=None if sys.stdout.isatty() else 120)
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
@@ -264,8 +264,8 @@ def _families(value: str | None, catalog: Catalog) -> tuple[str, ...]:
 
 
 def _quant(value: str | None) -> Quant | None:
-    from stellwerk.catalog import QUANTS
     from stellwerk.errors import ConfigError
+    from stellwerk.modelfacts import QUANTS
 
     if value is None:
         return None

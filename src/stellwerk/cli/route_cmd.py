@@ -360,8 +360,8 @@ def _prompt_embedding(cfg: StellwerkConfig, prompt: str) -> list[float] | None:
     import asyncio
     import os
 
+    from stellwerk.backends.build import build_backends, build_client
     from stellwerk.config.loader import resolve_env
-    from stellwerk.gateway.runtime import build_backends, build_client
     from stellwerk.routing.embedding import embedding_input
 
     settings = cfg.router

@@ -88,8 +88,8 @@ def train_cmd(
     embed_api: EmbedApiOpt = "openai",
 ) -> None:
     """Train a router on the train split and write the artifact (with the test metrics)."""
-    from stellwerk.routing.train import TrainSettings
-    from stellwerk.routing.workflow import train_and_save
+    from stellwerk.training.train import TrainSettings
+    from stellwerk.training.workflow import train_and_save
 
     with _errors():
         outcomes, facts = _load(data, models, resplit)
@@ -164,8 +164,8 @@ def eval_cmd(
     """Judge Stellwerk's router against every single model, kNN and the oracle on the test split."""
     from stellwerk.errors import TrainingDataError
     from stellwerk.routing.artifact import load_artifact
-    from stellwerk.routing.train import TrainSettings
-    from stellwerk.routing.workflow import fit_and_evaluate
+    from stellwerk.training.train import TrainSettings
+    from stellwerk.training.workflow import fit_and_evaluate
 
     with _errors():
         if holdout_task is None and adapt_n:
@@ -218,7 +218,7 @@ def eval_cmd(
                 "weight": head.weight,
             }
         if plot is not None:
-            from stellwerk.routing.plot import plot_curves
+            from stellwerk.training.plot import plot_curves
 
             plot_curves(outcome.evaluation, plot, title=f"{data.name}: test split")
         if as_json:
@@ -240,7 +240,7 @@ def _eval_holdout_task(
     title: str,
 ) -> None:
     """``router eval --holdout-task``: the unadapted, adapted and in-distribution routers."""
-    from stellwerk.routing.holdout import holdout_evaluation
+    from stellwerk.training.holdout import holdout_evaluation
 
     with _progress() as step:
         outcome = holdout_evaluation(
@@ -256,7 +256,7 @@ def _eval_holdout_task(
             "blend": outcome.chosen.blend,
         }
     if plot is not None:
-        from stellwerk.routing.plot import plot_curves
+        from stellwerk.training.plot import plot_curves
 
         plot_curves(outcome.evaluation, plot, title=title)
     if as_json:
@@ -279,7 +279,7 @@ def _eval_holdout_task(
 
 
 def _load(data: Path, models: Path | None, resplit: float | None) -> tuple[Any, Any]:
-    from stellwerk.routing.data import default_models_file, load_model_facts, load_outcomes
+    from stellwerk.training.data import default_models_file, load_model_facts, load_outcomes
 
     outcomes = load_outcomes(data, resplit=resplit)
     facts_file = models if models is not None else default_models_file(data)
@@ -297,7 +297,7 @@ def _embedded(
     """``outcomes`` with an embedding per prompt when ``--embed-url`` is given."""
     from stellwerk.errors import EmbeddingError
     from stellwerk.routing.embedding import APIS, EmbeddingEndpoint
-    from stellwerk.routing.workflow import embed_outcomes
+    from stellwerk.training.workflow import embed_outcomes
 
     if url is None and model is None:
         return outcomes

@@ -21,10 +21,10 @@ from typing import Literal
 
 import httpx
 
-from stellwerk.catalog import Catalog, CatalogModel
 from stellwerk.configurator.engines import UNKNOWN_CONTEXT, Served
 from stellwerk.configurator.needs import Needs
 from stellwerk.errors import BackendFailed, BackendTimeout, BackendUnavailable
+from stellwerk.modelfacts import Catalog, CatalogModel
 
 Protocol = Literal["ollama", "openai"]
 

@@ -29,10 +29,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from stellwerk.catalog import CatalogModel, Quant
 from stellwerk.configurator.needs import Needs
 from stellwerk.configurator.select import Pick
 from stellwerk.errors import ConfigError
+from stellwerk.modelfacts import CatalogModel, Quant
 
 UNKNOWN_CONTEXT = 4096
 GGUF_QUANT = {"q4_k_m": "Q4_K_M", "q8_0": "Q8_0", "f16": "F16"}

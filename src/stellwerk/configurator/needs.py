@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from stellwerk.catalog import Quant
 from stellwerk.config.schema import Classification
 from stellwerk.errors import ConfigError
+from stellwerk.modelfacts import Quant
 
 Engine = Literal["ollama", "vllm", "llamacpp", "localai"]
 UseCase = Literal["chat", "code", "reasoning", "tools", "vision", "long_documents", "translation"]

@@ -22,8 +22,8 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from stellwerk.catalog import Catalog, CatalogModel, Quant
 from stellwerk.configurator.needs import LONG_DOCUMENT_TOKENS, Needs
+from stellwerk.modelfacts import Catalog, CatalogModel, Quant
 
 SMALL_TARGET_B = 3.5
 SEPARATION = 1.5  # each class at least 1.5x the dense-equivalent size of the one below

@@ -12,16 +12,25 @@ active admin key, so revoking it ends its sessions (at once on this replica, wit
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard.session import KeySource, Session
 from stellwerk.errors import AuthenticationFailed, PermissionDenied
-from stellwerk.gateway.auth import Keyring
+from stellwerk.governance.principal import Principal
 from stellwerk.governance.service import Governance
 
 ADMIN = "admin"
 OWNER = "owner"
 ROLES = (ADMIN, OWNER)
+
+
+class Keyring(Protocol):
+    """What a login needs of the gateway's keyring (``gateway.auth.Keyring`` is it)."""
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        """The principal of an ``Authorization: Bearer <key>`` header, or 401."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from typing import get_args
 from fastapi import Request
 
 from stellwerk.config.schema import ModelConfig
-from stellwerk.gateway.selection import candidate
 from stellwerk.routing.base import Router
+from stellwerk.routing.candidate import candidate
 from stellwerk.routing.knowledge import Basis, Knowledge
 
 BASES: tuple[Basis, ...] = get_args(Basis)

@@ -28,7 +28,7 @@ from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Labels, Language, choose
 from stellwerk.dashboard.printable import printable
 from stellwerk.dashboard.session import SessionCodec
 from stellwerk.errors import AuthenticationFailed, InvalidRequest, PayloadTooLarge, RequestError
-from stellwerk.gateway.body import read_body
+from stellwerk.request_body import read_body
 
 log = logging.getLogger("stellwerk.dashboard")
 

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from stellwerk.errors import SHOWN_CHARS, InvalidRequest, PayloadTooLarge, shown
+from stellwerk.errors import SHOWN_CHARS, InvalidRequest, shown
+from stellwerk.request_body import read_body as read_body  # shared with the dashboard
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,20 +26,6 @@ M = TypeVar("M", bound=BaseModel)
 _UNION_MEMBER = re.compile(
     r"^(?:str|int|float|bool|none|(?:list|dict|literal|function-\w+)\[.*\])$"
 )
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"request body of {declared} bytes is over the limit of {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def parse(model: type[M], body: bytes) -> M:

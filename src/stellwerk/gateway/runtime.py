@@ -11,9 +11,9 @@ from typing import Protocol
 
 import httpx
 
-from stellwerk.backends.aiohttp_transport import AiohttpClient
-from stellwerk.backends.base import Backend, builtin_backends
+from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
+from stellwerk.backends.build import build_backends, build_client
 from stellwerk.backends.health import HealthMonitor
 from stellwerk.config.loader import config_hash, resolve_env
 from stellwerk.config.schema import ShadowConfig, StellwerkConfig
@@ -154,28 +154,6 @@ class Runtime:
             m.tokens.labels(model, department, "prompt").inc(record.prompt_tokens)
         if record.completion_tokens:
             m.tokens.labels(model, department, "completion").inc(record.completion_tokens)
-
-
-def build_backends(
-    config: StellwerkConfig, client: httpx.AsyncClient, secrets: Mapping[str, str]
-) -> dict[str, Backend]:
-    registry = builtin_backends()
-    return {
-        b.name: registry[b.kind](b, client, secrets.get(b.api_key_env or ""))
-        for b in config.backends
-    }
-
-
-def build_client() -> httpx.AsyncClient:
-    """The one pooled HTTP client shared by every backend: httpx's API on aiohttp's pool, which
-    needs a fraction of httpcore's CPU per request (see ``backends/aiohttp_transport.py``).
-
-    Idle connections are dropped after 4 s, before the backend's server does: uvicorn (vLLM,
-    llama-cpp-python) closes them after 5 s, and a request sent on a connection the server is
-    closing at that moment fails with a ReadError (1 in 17,000 requests in benchmarks/load.py).
-    """
-    limits = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=4)
-    return AiohttpClient(limits)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from typing import Protocol
 from stellwerk.config.schema import ModelConfig, StellwerkConfig
 from stellwerk.errors import InvalidRequest, NotFound, PermissionDenied, shown
 from stellwerk.gateway.auth import Principal
-from stellwerk.routing.base import Candidate, Decision, Router, RouteRequest
-from stellwerk.routing.placement import family_key
+from stellwerk.routing.base import Decision, Router, RouteRequest
+from stellwerk.routing.candidate import candidate
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,21 +32,6 @@ class Selection:
     @property
     def model(self) -> ModelConfig:
         return self.models[0]
-
-
-def candidate(model: ModelConfig, answer_tokens: int | None = None) -> Candidate:
-    """What the router may know of ``model``; ``answer_tokens``: its measured answer length."""
-    return Candidate(
-        model_id=model.id,
-        params_b=model.params_b,
-        size_class=model.size_class,
-        price_in_per_mtok=model.price.input_per_mtok,
-        price_out_per_mtok=model.price.output_per_mtok,
-        context_length=model.context_length,
-        benchmark_score=model.benchmark_score,
-        answer_tokens=answer_tokens,
-        family=family_key(model.family, model.upstream),
-    )
 
 
 class ModelPolicy(Protocol):

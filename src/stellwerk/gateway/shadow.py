@@ -39,10 +39,11 @@ from stellwerk.errors import Conflict, StellwerkError
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.calls import Call, Caller
 from stellwerk.gateway.pending import Evidence, Ticket
-from stellwerk.gateway.selection import Selection, Selector, candidate
+from stellwerk.gateway.selection import Selection, Selector
 from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.in_thread import in_thread
 from stellwerk.routing.base import Decision
+from stellwerk.routing.candidate import candidate
 from stellwerk.routing.learned import LearnedRouter
 
 

@@ -1,4 +1,5 @@
-"""The router seam: a small ABC, the frozen Decision it returns, and the named registry.
+"""The router seam: a small ABC and the frozen Decision it returns (the named registry of
+routers is in ``routing.loader``, above the routers it names).
 
 A router never sees models the request may not use: the policy filter runs first and hands it
 the candidates. It returns a ``Decision`` holding every candidate's scores, the choice, the
@@ -8,15 +9,11 @@ ranking (the fallback order) and a human-readable reason.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from stellwerk.errors import ConfigError
 from stellwerk.routing.knowledge import UNRATED, Knowledge
-
-if TYPE_CHECKING:
-    from stellwerk.config.schema import RouterConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,22 +125,3 @@ class FirstAllowedRouter(Router):
             reason="first allowed model in config order",
             router="first",
         )
-
-
-RouterFactory = Callable[["RouterConfig"], Router]
-"""Builds a router from the config's ``router:`` section; refuses settings it cannot use with a
-``ConfigError`` (or, for a saved router, an ``ArtifactError``)."""
-
-
-def first_allowed(config: RouterConfig) -> FirstAllowedRouter:
-    """``kind: first``: nothing to load, so an ``artifact`` is a mistake in the config."""
-    if config.artifact is not None:
-        raise ConfigError(f"router.artifact: the {config.kind!r} router takes no artifact")
-    return FirstAllowedRouter()
-
-
-def builtin_routers() -> Mapping[str, RouterFactory]:
-    """The named registry of built-in routers; third-party routers register the same way."""
-    from stellwerk.routing.loader import learned_router  # here: no import cycle, no cost at import
-
-    return {"first": first_allowed, "learned": learned_router}

@@ -1,4 +1,4 @@
-"""Turning the config's ``router:`` section into a ``Router``.
+"""Turning the config's ``router:`` section into a ``Router``, by the named registry of routers.
 
 ``kind: learned`` with ``artifact: null`` loads the router shipped in the package
 (``stellwerk/routing/shipped/``); a path loads that artifact instead. A corrupt or foreign
@@ -8,15 +8,20 @@ artifact trained with embeddings when ``router.embedding_model`` is not set.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from stellwerk.config.schema import RouterConfig
 from stellwerk.errors import ConfigError
 from stellwerk.routing.artifact import load_artifact
-from stellwerk.routing.base import Router, builtin_routers
+from stellwerk.routing.base import FirstAllowedRouter, Router
 from stellwerk.routing.familiarity import DEFAULT_THRESHOLD
 from stellwerk.routing.knowledge import calibrated_models
 from stellwerk.routing.learned import LearnedRouter
+
+RouterFactory = Callable[[RouterConfig], Router]
+"""Builds a router from the config's ``router:`` section; refuses settings it cannot use with a
+``ConfigError`` (or, for a saved router, an ``ArtifactError``)."""
 
 
 def shipped_artifact() -> Path:
@@ -49,6 +54,18 @@ def learned_router(config: RouterConfig) -> LearnedRouter:
             " of this config that serves them"
         )
     return router
+
+
+def first_allowed(config: RouterConfig) -> FirstAllowedRouter:
+    """``kind: first``: nothing to load, so an ``artifact`` is a mistake in the config."""
+    if config.artifact is not None:
+        raise ConfigError(f"router.artifact: the {config.kind!r} router takes no artifact")
+    return FirstAllowedRouter()
+
+
+def builtin_routers() -> Mapping[str, RouterFactory]:
+    """The named registry of built-in routers; third-party routers register the same way."""
+    return {"first": first_allowed, "learned": learned_router}
 
 
 def load_router(config: RouterConfig) -> Router:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stellwerk.routing.evaluate import Evaluation
-from stellwerk.routing.metrics import upper_hull
+from stellwerk.training.evaluate import Evaluation
+from stellwerk.training.metrics import upper_hull
 
 
 def plot_curves(evaluation: Evaluation, out: str | Path, *, title: str = "") -> None:

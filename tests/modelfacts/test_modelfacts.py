@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stellwerk.catalog import QUANTS, CatalogModel, load_catalog
 from stellwerk.errors import ConfigError
+from stellwerk.modelfacts import QUANTS, CatalogModel, load_catalog
 
 CATALOG = load_catalog()
 ENTRIES = list(CATALOG)
@@ -163,9 +163,9 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
 
 
 def test_the_catalog_page_shows_the_catalog_as_it_is() -> None:
-    """docs/catalog.md is regenerated with ``python -m stellwerk.catalog.table``."""
-    from stellwerk.catalog.table import markdown_table
+    """docs/modelfacts.md is regenerated with ``python -m stellwerk.modelfacts.table``."""
+    from stellwerk.modelfacts.table import markdown_table
 
-    page = (Path(__file__).resolve().parents[2] / "docs" / "catalog.md").read_text()
+    page = (Path(__file__).resolve().parents[2] / "docs" / "modelfacts.md").read_text()
     shown = page.split("<!-- catalog-table:start -->\n")[1].split("<!-- catalog-table:end -->")[0]
-    assert shown == markdown_table(CATALOG), "run: python -m stellwerk.catalog.table"
+    assert shown == markdown_table(CATALOG), "run: python -m stellwerk.modelfacts.table"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from stellwerk.errors import TrainingDataError
-from stellwerk.routing.data import default_models_file, load_model_facts, load_outcomes
+from stellwerk.training.data import default_models_file, load_model_facts, load_outcomes
 
 
 def _row(i: int, split: str = "train", **over: object) -> dict[str, object]:

@@ -16,16 +16,16 @@ import numpy as np
 import numpy.typing as npt
 
 from stellwerk.errors import TrainingDataError
-from stellwerk.routing.data import ModelFacts, OutcomeData
 from stellwerk.routing.embedding_head import EmbeddingHead
-from stellwerk.routing.evaluate import sweep
 from stellwerk.routing.familiarity import fit_familiarity
 from stellwerk.routing.features import fit_idf, prompt_stats, tfidf
 from stellwerk.routing.linear import fit_logistic, sigmoid
 from stellwerk.routing.memory import OutcomeMemory
-from stellwerk.routing.metrics import curve_metrics
 from stellwerk.routing.model import QualityModel, logit
 from stellwerk.routing.placement import SizePlacement, family_key, fit_size_placement
+from stellwerk.training.data import ModelFacts, OutcomeData
+from stellwerk.training.evaluate import sweep
+from stellwerk.training.metrics import curve_metrics
 
 F64 = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int], None]

@@ -1,11 +1,11 @@
-"""The catalog as a Markdown table (docs/catalog.md), memory included, so the facts can be read
-without reading YAML. ``python -m stellwerk.catalog.table`` prints it; a test keeps the page in
+"""The catalog as a Markdown table (docs/modelfacts.md), memory included, so the facts can be read
+without reading YAML. ``python -m stellwerk.modelfacts.table`` prints it; a test keeps the page in
 step with the catalog."""
 
 from __future__ import annotations
 
-from stellwerk.catalog.facts import QUANTS, CatalogModel
-from stellwerk.catalog.loader import Catalog, load_catalog
+from stellwerk.modelfacts.facts import QUANTS, CatalogModel
+from stellwerk.modelfacts.loader import Catalog, load_catalog
 
 CONTEXT = 8192
 NONE = "\u2013"  # an en dash: does not exist, or not confirmed

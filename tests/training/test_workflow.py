@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.routing.data_fixtures import FAST
 
 from stellwerk.errors import TrainingDataError
-from stellwerk.routing.data import load_model_facts, load_outcomes
-from stellwerk.routing.workflow import fit_and_evaluate, predict_table
+from stellwerk.training.data import load_model_facts, load_outcomes
+from stellwerk.training.workflow import fit_and_evaluate, predict_table
+from tests.routing.data_fixtures import FAST
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_no_prices_and_no_cost_usd_is_a_clear_error(slice_data) -> None:  # type
 
 def test_data_without_prices_still_trains_without_metrics(slice_data, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from stellwerk.routing.artifact import load_artifact
-    from stellwerk.routing.workflow import train_and_save
+    from stellwerk.training.workflow import train_and_save
 
     data, _ = slice_data
     _, evaluation = train_and_save(

@@ -14,13 +14,13 @@ import numpy.typing as npt
 from stellwerk.errors import EmbeddingError, TrainingDataError
 from stellwerk.routing.artifact import Artifact, save_artifact
 from stellwerk.routing.base import Candidate
-from stellwerk.routing.data import Embeddings, ModelFacts, OutcomeData
 from stellwerk.routing.embedding import EmbeddingEndpoint, fetch_embeddings
-from stellwerk.routing.evaluate import Evaluation, evaluate
 from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.model import QualityModel
 from stellwerk.routing.placement import family_key
-from stellwerk.routing.train import (
+from stellwerk.training.data import Embeddings, ModelFacts, OutcomeData
+from stellwerk.training.evaluate import Evaluation, evaluate
+from stellwerk.training.train import (
     Chosen,
     Progress,
     TrainSettings,

@@ -9,9 +9,9 @@ from pathlib import Path
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from stellwerk.catalog.facts import CatalogModel
 from stellwerk.config.base import Strict
 from stellwerk.errors import ConfigError
+from stellwerk.modelfacts.facts import CatalogModel
 
 PACKAGED = "open_models.yaml"
 
@@ -48,8 +48,8 @@ class Catalog(Strict):
 def load_catalog(path: str | Path | None = None) -> Catalog:
     """Load and validate a catalog; every problem is a ``ConfigError`` naming the file."""
     if path is None:
-        source = f"stellwerk/catalog/{PACKAGED}"
-        text = resources.files("stellwerk.catalog").joinpath(PACKAGED).read_text("utf-8")
+        source = f"stellwerk/modelfacts/{PACKAGED}"
+        text = resources.files("stellwerk.modelfacts").joinpath(PACKAGED).read_text("utf-8")
     else:
         source = str(path)
         try:

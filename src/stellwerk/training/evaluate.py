@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stellwerk.routing.learned import choose
-from stellwerk.routing.metrics import (
+from stellwerk.training.metrics import (
     Points,
     curve_metrics,
     gap_closed,

@@ -29,12 +29,12 @@ import numpy.typing as npt
 
 from stellwerk.errors import TrainingDataError
 from stellwerk.routing.adapt import Adaptation, AdaptSettings, GradedRecord, adapt
-from stellwerk.routing.data import ModelFacts, OutcomeData
-from stellwerk.routing.evaluate import Evaluation, evaluate
 from stellwerk.routing.familiarity import DEFAULT_THRESHOLD, familiarity_auc
 from stellwerk.routing.memory import prompt_digest
 from stellwerk.routing.model import QualityModel
-from stellwerk.routing.train import Chosen, Progress, TrainSettings, quiet, train_quality_model
+from stellwerk.training.data import ModelFacts, OutcomeData
+from stellwerk.training.evaluate import Evaluation, evaluate
+from stellwerk.training.train import Chosen, Progress, TrainSettings, quiet, train_quality_model
 
 MIN_JUDGED = 10
 """Fewer judged rows than this after ``--adapt N``: refused (nothing meaningful to judge)."""
@@ -100,7 +100,7 @@ def holdout_evaluation(
     (module docstring). ``unadapted``: a router already trained without the task (to reuse);
     ``max_judged``: judge on at most this many rows, the first in the seeded order (to bound a
     benchmark's time)."""
-    from stellwerk.routing.workflow import knn_baseline, predict_table
+    from stellwerk.training.workflow import knn_baseline, predict_table
 
     settings = settings or TrainSettings()
     held = task_mask(data, task)

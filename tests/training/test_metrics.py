@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stellwerk.routing.metrics import (
+from stellwerk.training.metrics import (
     aiq,
     curve_metrics,
     gap_closed,

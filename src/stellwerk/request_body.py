@@ -1,0 +1,24 @@
+"""Reading a request's body no further than a limit: the gateway's API bodies and the dashboard's
+forms. A declared ``Content-Length`` past the limit is refused before a byte is read; a body
+without one (chunked) is refused as soon as it passes the limit."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from stellwerk.errors import PayloadTooLarge
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body of ``request``, or ``PayloadTooLarge`` past ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body of {declared} bytes is over the limit of {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
