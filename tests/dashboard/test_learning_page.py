@@ -1,0 +1,106 @@
+"""The router-learning page: per department the graded requests by source and the share of
+unfamiliar routed traffic; the router's versions with their before and after figures and the
+gain; what shadow grading cost its account against that account's budget. In both languages,
+free of rendering errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html import unescape
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stellwerk.dashboard.i18n import LANGUAGES
+from tests.dashboard.client import login
+from tests.dashboard.conftest import (
+    ADMIN_KEY,
+    DASHBOARD_ENV,
+    OFFLINE_BACKEND,
+    DashboardGateway,
+    dashboard_raw,
+    seed,
+)
+from tests.dashboard.learning import learned_traffic, seed_graded, with_learning
+from tests.dashboard.test_rendering import problems
+from tests.dashboard.traffic import record
+from tests.fixtures.gateway import running_gateway
+
+
+@pytest.fixture
+def learning_dashboard(tmp_path: Path) -> Iterator[DashboardGateway]:
+    database_url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    raw = with_learning(dashboard_raw(OFFLINE_BACKEND, database_url))
+    key_id, key = seed(raw)
+    seed_graded(database_url)
+    with running_gateway(raw, DASHBOARD_ENV) as gw:
+        dashboard = DashboardGateway(gw, key_id, key)
+        record(dashboard, learned_traffic(gw.config))
+        yield dashboard
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def _section(html: str, name: str) -> str:
+    start = html.index(f'id="{name}"')
+    return _text(html[start : html.index("</section>", start)])
+
+
+@pytest.fixture
+def admin(learning_dashboard: DashboardGateway) -> Iterator[httpx.Client]:
+    with login(learning_dashboard.gateway.url, ADMIN_KEY) as (client, answer):
+        assert answer.status_code == 303
+        yield client
+
+
+def test_the_page_shows_grades_familiarity_versions_and_the_cost_of_shadow_grading(
+    admin: httpx.Client,
+) -> None:
+    admin.cookies.set("stw_lang", "en", path="/dashboard")
+    html = admin.get("/dashboard/learning").text
+    assert problems(html) == []
+    summary = _section(html, "l-summary")
+    assert re.search(r"120 Graded requests .* 30 Feedback 90 Shadow grading 120 graded", summary)
+    assert "1 Version in use" in summary
+    assert re.search(r"\d+\.\d % gain of the version in use", summary)
+
+    rows = _section(html, "l-departments")  # a meter's title is text too
+    # research: 90 shadow grades, 10 routed requests of which 3 unfamiliar
+    assert re.search(r"research 0 90 90 10 Unfamiliar 30\.0 % \(3 / 10\)", rows)
+    # legal: 30 feedback grades, 5 routed, 1 of the 4 measured unfamiliar
+    assert re.search(r"legal 30 0 30 5 Unfamiliar 25\.0 % \(1 / 4\)", rows)
+    assert re.search(r"router-learning 0 0 0 0 not measured", rows)
+
+    versions = _section(html, "l-versions")
+    assert re.search(r"1 in use .* cli:test adapted 120 0\.\d{4} 0\.\d{4} \d+\.\d %", versions)
+
+    shadow = _section(html, "l-shadow")
+    assert "charged to router-learning · 25 % of routed requests, at most 6 per minute" in shadow
+    assert re.search(r"\b6 Calls .* 1 Refused by the account's limits", shadow)
+    assert "Account spent: €0.016 / €0.02 Budget used Budget used: 80.0 %" in shadow
+
+
+def test_the_page_speaks_german(admin: httpx.Client) -> None:
+    admin.cookies.set("stw_lang", "de", path="/dashboard")
+    html = admin.get("/dashboard/learning").text
+    assert problems(html) == []
+    assert '<html lang="de">' in html
+    assert "Was der Router gelernt hat" in html
+    assert re.search(
+        r"research 0 90 90 10 Unvertraut 30,0 % \(3 / 10\)", _section(html, "l-departments")
+    )
+    assert "Kosten der Schattenbewertung" in _section(html, "l-shadow")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_without_a_session_it_asks_for_a_login(
+    learning_dashboard: DashboardGateway, language: str
+) -> None:
+    with httpx.Client(base_url=learning_dashboard.gateway.url, timeout=30) as anonymous:
+        anonymous.cookies.set("stw_lang", language, path="/dashboard")
+        answer = anonymous.get("/dashboard/learning")
+    assert answer.status_code == 401  # the login form
