@@ -4,8 +4,11 @@ measured, and shadow grading's own calls charged to the department ``router-lear
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from stellwerk.config.schema import StellwerkConfig
@@ -16,7 +19,15 @@ from stellwerk.ledger.record import UsageRecord
 from stellwerk.routing.adapt import GradedRecord
 from stellwerk.routing.loader import load_learned
 from tests.cli.test_router_learn_cmd import NEW_KIND, _worst
-from tests.dashboard.traffic import served
+from tests.dashboard.conftest import (
+    DASHBOARD_ENV,
+    OFFLINE_BACKEND,
+    DashboardGateway,
+    dashboard_raw,
+    seed,
+)
+from tests.dashboard.traffic import record, served
+from tests.fixtures.gateway import running_gateway
 
 ACCOUNT = "router-learning"
 BUDGET = "0.02"
@@ -98,3 +109,16 @@ def learned_traffic(config: StellwerkConfig) -> list[UsageRecord]:
         )
     )
     return records
+
+
+@contextmanager
+def learning_gateway(tmp_path: Path) -> Iterator[DashboardGateway]:
+    """The dashboard of a gateway (backend down) over a ledger that has learned."""
+    database_url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    raw = with_learning(dashboard_raw(OFFLINE_BACKEND, database_url))
+    key_id, key = seed(raw)
+    seed_graded(database_url)
+    with running_gateway(raw, DASHBOARD_ENV) as gw:
+        dashboard = DashboardGateway(gw, key_id, key)
+        record(dashboard, learned_traffic(gw.config))
+        yield dashboard

@@ -15,29 +15,14 @@ import pytest
 
 from stellwerk.dashboard.i18n import LANGUAGES
 from tests.dashboard.client import login
-from tests.dashboard.conftest import (
-    ADMIN_KEY,
-    DASHBOARD_ENV,
-    OFFLINE_BACKEND,
-    DashboardGateway,
-    dashboard_raw,
-    seed,
-)
-from tests.dashboard.learning import learned_traffic, seed_graded, with_learning
+from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
+from tests.dashboard.learning import learning_gateway
 from tests.dashboard.test_rendering import problems
-from tests.dashboard.traffic import record
-from tests.fixtures.gateway import running_gateway
 
 
 @pytest.fixture
 def learning_dashboard(tmp_path: Path) -> Iterator[DashboardGateway]:
-    database_url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    raw = with_learning(dashboard_raw(OFFLINE_BACKEND, database_url))
-    key_id, key = seed(raw)
-    seed_graded(database_url)
-    with running_gateway(raw, DASHBOARD_ENV) as gw:
-        dashboard = DashboardGateway(gw, key_id, key)
-        record(dashboard, learned_traffic(gw.config))
+    with learning_gateway(tmp_path) as dashboard:
         yield dashboard
 
 

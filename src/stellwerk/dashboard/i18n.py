@@ -330,7 +330,8 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "graded_requests": ("Graded requests", "Bewertete Anfragen"),
     "graded_kept": ("graded requests kept", "bewertete Anfragen gespeichert"),
     "source_feedback": ("Feedback", "Rückmeldung"),
-    "source_shadow": ("Shadow grading", "Schattenbewertung"),
+    # a soft hyphen: the word may break in a narrow figure box
+    "source_shadow": ("Shadow grading", "Schatten\u00adbewertung"),
     "routed_requests": ("Routed requests", "Geroutete Anfragen"),
     "unfamiliar_share": ("Unfamiliar", "Unvertraut"),
     "unfamiliar_hint": (
