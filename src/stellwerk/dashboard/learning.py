@@ -15,8 +15,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from stellwerk.dashboard import learning_queries as q
 from stellwerk.governance.service import Governance
+from stellwerk.ledger import learning_totals as q
 from stellwerk.ledger.graded import GradedStore, RouterVersion
 from stellwerk.ledger.window import Window
 from stellwerk.money import from_micro
@@ -125,13 +125,15 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
         versions = [_row(v, learned.adapted) for v in stored]
     shadow_cost = None
     if account is not None and spend is not None:
+        # the limits in force, which admit the grading calls (docs/router.md)
+        limits = gov.snapshot.department_limits.get(account)
         shadow_cost = ShadowCost(
             account=account,
             share=shadow.share,
             requests_per_minute=shadow.requests_per_minute,
             spend=spend,
             account_spent=from_micro(spent),
-            budget=gov.budgets.department_limits(account).monthly_budget,
+            budget=None if limits is None else limits.monthly_budget,
             refused=refused,
         )
     return Learning(

@@ -1,5 +1,6 @@
-"""Reads for the router-learning page: graded requests, the familiarity of routed traffic and
-what shadow grading cost, per department, in a window.
+"""Totals of the router's learning for the dashboard's router-learning page: graded requests, the
+familiarity of routed traffic and what shadow grading cost, per department, in a window. (The
+ledger owns these tables, so their queries live here; the page is ``dashboard.learning``.)
 
 Graded requests are read from ``graded_records`` (one row per graded request and source, a few
 thousand a month at most); the familiarity and the shadow calls from the daily rollups
