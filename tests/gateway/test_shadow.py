@@ -97,6 +97,10 @@ def test_a_routed_answer_is_graded_against_the_best_allowed_model_and_charged_to
     assert all(r.prompt_tokens > 0 for r in shadow_calls)
     client = [r for r in usage if r.endpoint != "shadow"]
     assert [(r.request_id, r.department) for r in client] == [(request_id, "research")]
+    # the routed request's record says how familiar its prompt was (a number, never text)
+    assert client[0].familiarity is not None and 0.0 <= client[0].familiarity <= 1.0
+    assert isinstance(client[0].unfamiliar, bool)
+    assert all(r.familiarity is None and r.unfamiliar is None for r in shadow_calls)
     url = raw["server"]["database_url"]
     assert "graded_records.request_id" in _found_in_tables(url, request_id)
     assert _found_in_tables(url, canary) == []
