@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
 
-from stellwerk.dashboard.i18n import LANGUAGES
+from stellwerk.dashboard.formats import Formatter
+from stellwerk.dashboard.i18n import LANGUAGES, labels
+from stellwerk.dashboard.learning import Learning, VersionRow
+from stellwerk.dashboard.web import templates
 from tests.dashboard.client import login
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.learning import learning_gateway
@@ -89,3 +96,56 @@ def test_without_a_session_it_asks_for_a_login(
         anonymous.cookies.set("stw_lang", language, path="/dashboard")
         answer = anonymous.get("/dashboard/learning")
     assert answer.status_code == 401  # the login form
+
+
+def test_a_version_whose_adaptation_reports_a_routing_gain_shows_it() -> None:
+    """An adaptation judged by how it routes reports the comparison's ``gain``: a column of its
+    own, beside the error figures (absent while no version reports one)."""
+    figures = {"records": 200, "comparison": {"current_error": 0.2, "candidate_error": 0.15}}
+    routed = {"records": 300, "comparison": {**figures["comparison"], "gain": 0.042}}
+    versions = [
+        _version(2, routed, in_use=True),
+        _version(1, figures, in_use=False),
+    ]
+    page = Learning("art", 2, {"shadow": 300}, versions, versions[0].gain, [], None)
+    html = _render(page)
+    assert problems(html) == []
+    rows = _section(html, "l-versions")
+    assert "Routing gain" in rows
+    assert re.search(r"adapted 300 0\.2000 0\.1500 25\.0 % 0\.042", rows)
+    assert re.search(r"adapted 200 0\.2000 0\.1500 25\.0 % \u2013", rows)  # a dash
+    assert "Routing gain" not in _render(replace(page, versions=versions[1:]))
+
+
+def _version(id: int, details: dict[str, Any], *, in_use: bool) -> VersionRow:
+    comparison = details["comparison"]
+    return VersionRow(
+        id=id,
+        time=datetime(2026, 12, id, tzinfo=UTC),
+        actor="scheduler",
+        action="adapt",
+        records=details["records"],
+        current_error=comparison["current_error"],
+        candidate_error=comparison["candidate_error"],
+        rollback_to=None,
+        in_use=in_use,
+        routing_gain=comparison.get("gain"),
+    )
+
+
+def _render(page: Learning) -> str:
+    admin = SimpleNamespace(role="admin", key_id="it-admin", csrf="x", home="/dashboard")
+    return (
+        templates()
+        .get_template("learning.html")
+        .render(
+            lang="en",
+            languages=LANGUAGES,
+            t=labels("en"),
+            fmt=Formatter("en", currency="EUR", zone=UTC),
+            path="/dashboard/learning",
+            admin=admin,
+            month="2026-12",
+            L=page,
+        )
+    )

@@ -359,6 +359,14 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         " der Anteil dieses Fehlers, den die neue Version beseitigt hat. Übernommen wird eine"
         " Version nur, wenn sie besser ist.",
     ),
+    "routing_gain": ("Routing gain", "Routing-Gewinn"),
+    "routing_gain_hint": (
+        "Routing gain: how much better the grades of the new version's picks were than the"
+        " replaced router's, on the held-out grades (grade points, cost included).",
+        "Routing-Gewinn: um wie viel die Bewertungen der Modelle, die die neue Version wählt,"
+        " besser waren als die des abgelösten Routers, auf zurückgehaltenen Bewertungen"
+        " (Bewertungspunkte, Kosten eingerechnet).",
+    ),
     "gain_in_use": ("gain of the version in use", "Gewinn der verwendeten Version"),
     "version_adapt": ("adapted", "angepasst"),
     "version_rollback": ("rolled back to {v}", "zurückgesetzt auf {v}"),

@@ -54,6 +54,9 @@ class VersionRow:
     candidate_error: float | None
     rollback_to: int | None
     in_use: bool
+    routing_gain: float | None = None
+    """How much better the new version's picks were graded than the replaced router's, on the
+    held-out grades (the comparison's ``gain``, where the adaptation reports one)."""
 
     @property
     def gain(self) -> float | None:
@@ -106,6 +109,11 @@ class Learning:
     @property
     def kept_total(self) -> int:
         return sum(self.kept.values())
+
+    @property
+    def routing_gains(self) -> bool:
+        """Whether any version reports a routing gain (a column of its own then)."""
+        return any(v.routing_gain is not None for v in self.versions)
 
 
 def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
@@ -180,6 +188,7 @@ def _row(version: RouterVersion, in_use: int) -> VersionRow:
         candidate_error=_float(comparison.get("candidate_error")),
         rollback_to=_int(d.get("rollback_to")) if rollback else None,
         in_use=version.id == in_use,
+        routing_gain=_float(comparison.get("gain")),
     )
 
 
