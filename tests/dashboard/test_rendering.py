@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -21,6 +23,8 @@ from jinja2 import TemplateRuntimeError
 from stellwerk.calibration.records import CalibrationStore, records_from_summary
 from stellwerk.dashboard.i18n import LANGUAGES, labels
 from stellwerk.dashboard.web import templates
+from stellwerk.ledger.graded import Graded, GradedStore
+from stellwerk.routing.adapt import GradedRecord
 from tests.dashboard.client import csrf_of, login, post_form
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.test_calibration_record import SUMMARY
@@ -82,14 +86,21 @@ def busy(dashboard: DashboardGateway, admin: httpx.Client) -> None:
             served(
                 config, department="research", key_id=dashboard.stored_key_id, model="tiny-small"
             ),
+            # routed, and the router found the prompt unfamiliar (the learning page's share)
+            replace(
+                served(config, department="legal", key_id="legal-1", model="tiny-small"),
+                familiarity=0.01,
+                unfamiliar=True,
+            ),
         ],
     )
     assert chat(dashboard, KEYS["legal"], "tiny-large").status_code == 403  # refused
     assert chat(dashboard, KEYS["research"]).status_code >= 500  # the backend is down
-    wait_for_usage(dashboard, 6)
+    wait_for_usage(dashboard, 7)
     ledger = dashboard.gateway.ledger()
     try:
         CalibrationStore(ledger).add(records_from_summary(SUMMARY, actor="cli:ops"))
+        GradedStore(ledger).add(GRADED)
     finally:
         ledger.close()
     for page, action, fields in (
@@ -103,6 +114,21 @@ def busy(dashboard: DashboardGateway, admin: httpx.Client) -> None:
          f"/dashboard/keys/{dashboard.stored_key_id}/revoke", {"reason": "laptop lost"}),
     ):  # fmt: skip
         assert post_form(admin, page, action, fields).status_code == 303, action
+
+
+GRADED = Graded(
+    request_id="graded-1",
+    source="feedback",
+    time=datetime.now(UTC),
+    department="research",
+    key_id="research-1",
+    route="auto",
+    base_version="test",
+    model="tiny-small",
+    record=GradedRecord(
+        latent=(1.0,) + (0.0,) * 63, base={"tiny-small": 0.5}, grades={"tiny-small": 1.0}
+    ),
+)
 
 
 @pytest.fixture
@@ -140,9 +166,12 @@ def test_every_page_renders_without_errors(
                 continue
             todo.append(target.path + (f"?{target.query}" if target.query else ""))
     # the overview, every department and every model, each with its month link
-    assert {"/dashboard", "/dashboard/departments/legal", "/dashboard/models/tiny-large"} <= set(
-        seen
-    )
+    assert {
+        "/dashboard",
+        "/dashboard/departments/legal",
+        "/dashboard/models/tiny-large",
+        "/dashboard/learning",
+    } <= set(seen)
     assert len([p for p in seen if p.startswith("/dashboard/models/")]) >= 5
     # the confirmation page of every form, and the error pages
     token = csrf_of(admin.get("/dashboard").text)

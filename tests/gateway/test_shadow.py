@@ -3,21 +3,27 @@ off the client's path, charged to the configured account, and no prompt text is 
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from stellwerk.cli.main import build_app
 from stellwerk.config import parse_config
 from stellwerk.config.schema import ShadowConfig
 from stellwerk.errors import ConfigError
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.shadow import ShadowGrader
 from stellwerk.ledger.graded_tables import graded_records
+from stellwerk.ledger.record import UsageRecord
 from stellwerk.routing.base import Decision
 from tests.fixtures.gateway import Gateway, raw_config, running_gateway
 from tests.gateway.test_feedback import _ask, _found_in_files, _found_in_tables
@@ -91,6 +97,10 @@ def test_a_routed_answer_is_graded_against_the_best_allowed_model_and_charged_to
     assert all(r.prompt_tokens > 0 for r in shadow_calls)
     client = [r for r in usage if r.endpoint != "shadow"]
     assert [(r.request_id, r.department) for r in client] == [(request_id, "research")]
+    # the routed request's record says how familiar its prompt was (a number, never text)
+    assert client[0].familiarity is not None and 0.0 <= client[0].familiarity <= 1.0
+    assert isinstance(client[0].unfamiliar, bool)
+    assert all(r.familiarity is None and r.unfamiliar is None for r in shadow_calls)
     url = raw["server"]["database_url"]
     assert "graded_records.request_id" in _found_in_tables(url, request_id)
     assert _found_in_tables(url, canary) == []
@@ -117,6 +127,72 @@ def test_departments_and_routes_not_listed_are_not_graded(gateway_raw: dict[str,
         assert {r.endpoint for r in ledger.recent_usage()} == {"chat"}
     finally:
         ledger.close()
+
+
+ACCOUNT = "router-learning"
+
+
+def _usage(gw: Gateway) -> list[UsageRecord]:
+    ledger = gw.ledger()
+    try:
+        return ledger.recent_usage(limit=100)
+    finally:
+        ledger.close()
+
+
+def _with_account(raw: dict[str, Any], budget: Decimal) -> dict[str, Any]:
+    out = _with_shadow(raw, account=ACCOUNT)
+    out["departments"] = [
+        *raw["departments"],
+        {"name": ACCOUNT, "limits": {"monthly_budget": str(budget)}},
+    ]
+    return out
+
+
+@pytest.mark.llama
+def test_shadow_grading_stops_when_its_accounts_budget_is_spent(
+    gateway_raw: dict[str, Any], tmp_path: Path
+) -> None:
+    prompt = "Summarise the memo about the new parking rules in a line."
+    # a budget with room: the request is graded, its calls charged to the account
+    with running_gateway(_with_account(gateway_raw, Decimal(1))) as gw:
+        graded, _ = _ask(gw, "auto-economy", prompt)
+        assert [r.request_id for r in _wait_for_grade(gw)] == [graded]
+    first = [r for r in _usage(gw) if r.endpoint == "shadow"]
+    assert first and all(r.status == 200 and r.department == ACCOUNT for r in first)
+    spent = sum(r.cost for r in first)
+    assert spent > 0
+
+    # the same month, the budget set to what is spent: the next grading is refused before its
+    # first call, the refusal recorded like any other, and no request is picked after it
+    raw = _with_account(gateway_raw, spent)
+    with running_gateway(raw) as gw:
+        refused, _ = _ask(gw, "auto-economy", prompt)
+        for _ in range(300):
+            if any(r.status == 429 for r in _usage(gw) if r.endpoint == "shadow"):
+                break
+            time.sleep(0.2)
+        later, _ = _ask(gw, "auto-economy", prompt)
+        time.sleep(1.0)  # a grading of it, had one started, would have called by now
+    calls = [r for r in _usage(gw) if r.endpoint == "shadow"]
+    (refusal,) = [r for r in calls if r not in first]
+    assert (refusal.status, refusal.error_kind, refusal.model) == (429, "budget_exceeded", None)
+    assert (refusal.department, refusal.key_id, refusal.cost) == (ACCOUNT, "shadow", 0)
+    assert [r.request_id for r in _shadow_rows(gw)] == [graded]
+    client = {r.request_id: r.status for r in _usage(gw) if r.endpoint != "shadow"}
+    assert client[refused] == client[later] == 200  # the clients never noticed
+
+    # the report shows what grading cost, in the account's row
+    config = tmp_path / "stellwerk.yaml"
+    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    month = f"{refusal.time:%Y-%m}"
+    result = CliRunner().invoke(
+        build_app(), ["report", "usage", "-c", str(config), "--month", month, "--format", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = {r["group"]: r for r in json.loads(result.stdout)["rows"]}
+    assert rows[ACCOUNT]["requests"] == len(first) + 1
+    assert Decimal(rows[ACCOUNT]["cost"]) == spent
 
 
 def _decision(unfamiliar: bool) -> Decision:

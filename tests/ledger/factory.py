@@ -47,6 +47,9 @@ def make_record(index: int, *, prefix: str = "req", **overrides: Any) -> UsageRe
         energy_wh=round((prompt + completion) * 0.0004, 6),
         config_hash="c0ffee",
     )
+    if record.requested_model == "auto" and model is not None and rng.random() < 0.8:
+        familiarity = round(rng.random(), 4)  # routed, and the router measured the prompt
+        record = replace(record, familiarity=familiarity, unfamiliar=familiarity < 0.2)
     return replace(record, **overrides) if overrides else record
 
 

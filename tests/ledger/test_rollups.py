@@ -18,7 +18,7 @@ from tests.ledger.test_migrations import insert_old_usage
 
 
 def _expected_daily(records: list[UsageRecord]) -> dict[tuple[object, ...], tuple[float, ...]]:
-    sums: dict[tuple[object, ...], list[float]] = defaultdict(lambda: [0.0] * 8)
+    sums: dict[tuple[object, ...], list[float]] = defaultdict(lambda: [0.0] * 10)
     for r in records:
         day = r.time.replace(hour=0, minute=0, second=0, microsecond=0)
         key = (day, r.department, r.key_id, r.model or "", r.requested_model.startswith("auto"))
@@ -33,6 +33,8 @@ def _expected_daily(records: list[UsageRecord]) -> dict[tuple[object, ...], tupl
                 r.cost_micro,
                 r.energy_wh,
                 r.latency_ms,
+                r.familiarity is not None,
+                bool(r.unfamiliar),
             )
         ):
             row[i] += float(value)
@@ -54,6 +56,8 @@ def _stored_daily(ledger: Ledger) -> dict[tuple[object, ...], tuple[float, ...]]
                     r.cost_micro,
                     r.energy_wh,
                     r.latency_ms_sum,
+                    r.familiarity_measured,
+                    r.unfamiliar,
                 )
             )
             for r in rows
@@ -102,7 +106,8 @@ def test_records_at_the_edges_of_days(ledger: Ledger) -> None:
 
 
 def test_migration_rolls_up_records_written_before_it(any_db_url: str) -> None:
-    records = [make_record(i) for i in range(120)]
+    # records of that revision have no familiarity (0900_usage_familiarity): the rollups count 0
+    records = [make_record(i, familiarity=None, unfamiliar=None) for i in range(120)]
     engine = build_engine(any_db_url)
     migrate.upgrade(engine, "0400_governance")
     insert_old_usage(engine, records)

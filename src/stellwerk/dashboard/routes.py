@@ -1,6 +1,7 @@
 """The dashboard's routes: login and logout, the language switch, the overview, the drill-downs,
-the consent page and the confirmed actions. Admin keys see everything; owner keys only the
-consent page and its action, for the models whose data owner is their department."""
+the router-learning page, the consent page and the confirmed actions. Admin keys see everything;
+owner keys only the consent page and its action, for the models whose data owner is their
+department."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from stellwerk.dashboard.drilldowns import department_page, model_page
 from stellwerk.dashboard.health import backend_health
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES
 from stellwerk.dashboard.knowledge import router_of
+from stellwerk.dashboard.learning import build_learning
 from stellwerk.dashboard.overview import build_overview
 from stellwerk.dashboard.services import governance_of
 from stellwerk.dashboard.session_store import SessionStore
@@ -42,6 +44,7 @@ from stellwerk.ledger.window import Window
 from stellwerk.routing.base import Router
 
 CONSENT_PAGE = "/consent"
+LEARNING_PAGE = "/learning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +169,16 @@ def build_router() -> APIRouter:
             o=data,
             health=health,
             sizes={m.id: m.size_class for m in gov.admin.config.models},
+        )
+
+    @router.get(LEARNING_PAGE)
+    async def learning(
+        request: Request, admin: AdminDep, gov: GovernanceDep, month: str | None = None
+    ) -> Response:
+        label, window = month_window(month)
+        data = await run_in_threadpool(build_learning, gov, router_of(request), window)
+        return render(
+            dashboard_of(request).env, request, "learning.html", admin=admin, month=label, L=data
         )
 
     @router.get(CONSENT_PAGE)

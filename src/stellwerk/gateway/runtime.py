@@ -110,6 +110,10 @@ class Runtime:
             cost_micro=cost_micro,
             energy_wh=energy,
             config_hash=self.config_hash,
+            familiarity=decision.familiarity if decision else None,
+            unfamiliar=decision.unfamiliar
+            if decision and decision.familiarity is not None
+            else None,
         )
         await self.ledger.submit(record)
         self._observe(call, record)

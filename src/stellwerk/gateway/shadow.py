@@ -16,9 +16,12 @@ permits, after the client has its answer and off its path (``router.shadow``, do
 4. **Keep**: the grade of the answering model goes into ``graded_records`` (source ``shadow``)
    with the prompt's text-free reading; the messages and answers are dropped.
 
-Every call of steps 2 and 3 leaves a usage record of its own (endpoint ``shadow``), charged to the
-department ``account`` (key id ``shadow``), so reports show what grading costs. A failure of
-either is logged without any text and grades nothing.
+Every call of steps 2 and 3 is admitted against the limits of the department ``account`` (its
+monthly budget and rate limits, reserved and settled like any request's) and leaves a usage
+record of its own (endpoint ``shadow``, key id ``shadow``), so reports show what grading costs.
+When the account's limits refuse a call (its budget is spent), the refusal is recorded like any
+other, the grading ends, and no request is picked for ``PAUSE_S``: shadow grading stops while
+the budget is spent. A failure of either call is logged without any text and grades nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from typing import Protocol
 
 from stellwerk.backends.types import JSON, ChatRequest
 from stellwerk.config.schema import ModelConfig, ShadowConfig
-from stellwerk.errors import Conflict, StellwerkError
+from stellwerk.errors import Conflict, RateLimited, StellwerkError
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.calls import Call, Caller
 from stellwerk.gateway.pending import Evidence, Ticket
@@ -64,6 +67,8 @@ class Runtime(Protocol):
 log = logging.getLogger("stellwerk.gateway.shadow")
 
 MAX_IN_FLIGHT = 4
+PAUSE_S = 60.0
+"""After the account's limits refused a grading call, no request is picked for this long."""
 RUBRIC = (
     "You grade answers. You get a question, a reference answer and a candidate answer. Grade how"
     " well the candidate answers the question compared with the reference: 10 if it is as"
@@ -98,6 +103,7 @@ class ShadowGrader:
         self._clock = clock
         self._tokens = float(config.requests_per_minute)
         self._at = clock()
+        self._paused_until = float("-inf")
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -108,6 +114,8 @@ class ShadowGrader:
         """Whether to grade this routed request (step 1 of the module docstring)."""
         c = self.config
         if not self.on or needs != {"chat"} or len(self._tasks) >= MAX_IN_FLIGHT:
+            return False
+        if self._clock() < self._paused_until:  # the account's limits refused a call
             return False
         if c.departments is not None and principal.department not in c.departments:
             return False
@@ -154,6 +162,10 @@ class ShadowGrader:
         answered = call.model.id
         try:
             grade = await self._judge(runtime, call, ticket)
+        except RateLimited as exc:
+            self._paused_until = self._clock() + PAUSE_S
+            log.info("shadow grading paused for %g s: %s", PAUSE_S, exc.message)
+            return
         except StellwerkError as exc:
             log.warning(
                 "shadow grading of request %s failed: %s", call.request_id, type(exc).__name__
@@ -226,7 +238,8 @@ class ShadowGrader:
     async def _ask(
         self, runtime: Runtime, routed: Call, model: ModelConfig, request: ChatRequest
     ) -> str | None:
-        """One call of ``model``, recorded as a usage record charged to the account."""
+        """One call of ``model``, admitted against the account's limits (``RateLimited`` when
+        they refuse it) and recorded as a usage record charged to the account."""
         assert routed.principal is not None and self.config.account is not None
         principal = Principal(
             key_id="shadow",
@@ -251,6 +264,12 @@ class ShadowGrader:
             router="shadow",
         )
         call.selection = Selection(route=None, decision=decision, models=(model,))
+        try:
+            await runtime.caller.admit_chat(call, (model,), request)
+        except RateLimited as exc:
+            call.status, call.error_kind = exc.status_code, exc.code
+            await runtime.record(call)
+            raise
         try:
             result = await runtime.caller.complete(call, call.selection, request)
         except StellwerkError:

@@ -35,6 +35,11 @@ class UsageRecord:
     cost_micro: int  # what the request was charged, in micro-units (stellwerk.money)
     energy_wh: float
     config_hash: str
+    familiarity: float | None = None
+    """How familiar the routed prompt was to the router, in [0, 1] (``Decision.familiarity``);
+    None: not routed, or the router does not measure it. A number, never the prompt."""
+    unfamiliar: bool | None = None
+    """Whether the router called the prompt unfamiliar (below its threshold at the time)."""
 
     @property
     def cost(self) -> Decimal:

@@ -8,6 +8,9 @@ latency_ms_sum``, where ``<cost>`` is the cost column of that revision (``cost``
 with two plain upserts per record; on PostgreSQL a statement trigger with a transition table, which
 aggregates the batch first and upserts in key order, so that replicas writing concurrently take
 row locks in the same order and cannot deadlock.
+
+``counts`` (since ``0900_usage_familiarity``) names further columns of ``usage_daily`` that count
+the records meeting a condition (``COUNTED``), after the sums.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ from collections.abc import Sequence
 from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS
 
 _DAILY_KEY = "day, department, key_id, model, routed"
+COUNTED: dict[str, str] = {
+    # column of usage_daily -> the condition on a usage row ({r}: the row's prefix) it counts
+    "familiarity_measured": "{r}familiarity IS NOT NULL",
+    "unfamiliar": "{r}unfamiliar",
+}
 _LATENCY_UPSERT = """ON CONFLICT (day, model, bucket) DO UPDATE
     SET requests = usage_latency_daily.requests + excluded.requests"""
 
@@ -38,20 +46,29 @@ def _day(dialect: str, time: str) -> str:
     return f"(substr({time}, 1, 10) || ' 00:00:00.000000')"
 
 
-def rollup_sql(sums: Sequence[str], dialect: str, source: str) -> list[str]:
+def _counted(counts: Sequence[str], row: str, *, summed: bool) -> str:
+    """The values of the ``counts`` columns: 1 or 0 for one row, or their sums."""
+    values = [f"CASE WHEN {COUNTED[c].format(r=row)} THEN 1 ELSE 0 END" for c in counts]
+    return "".join(f", sum({v})" if summed else f", {v}" for v in values)
+
+
+def rollup_sql(
+    sums: Sequence[str], dialect: str, source: str, counts: Sequence[str] = ()
+) -> list[str]:
     """Two upserts adding the rows of ``source`` (a table or transition table) to the rollups."""
     cost = sums[5]
+    columns = ", ".join((*sums, *counts))
     daily = f"""
-    INSERT INTO usage_daily ({_DAILY_KEY}, {", ".join(sums)})
+    INSERT INTO usage_daily ({_DAILY_KEY}, {columns})
     SELECT {_day(dialect, "time")}, department, key_id, coalesce(model, ''),
            requested_model LIKE 'auto%', count(*),
            sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END),
            sum(CASE WHEN fallback_from IS NOT NULL THEN 1 ELSE 0 END),
            sum(prompt_tokens), sum(completion_tokens), sum({cost}), sum(energy_wh),
-           sum(latency_ms)
+           sum(latency_ms){_counted(counts, "", summed=True)}
     FROM {source} WHERE true
     GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT ({_DAILY_KEY}) DO UPDATE SET {_updates(sums)}"""
+    ON CONFLICT ({_DAILY_KEY}) DO UPDATE SET {_updates((*sums, *counts))}"""
     latency = f"""
     INSERT INTO usage_latency_daily (day, model, bucket, requests)
     SELECT {_day(dialect, "time")}, coalesce(model, ''), {_bucket("latency_ms")},
@@ -62,22 +79,22 @@ def rollup_sql(sums: Sequence[str], dialect: str, source: str) -> list[str]:
     return [daily, latency]
 
 
-def sqlite_trigger(sums: Sequence[str]) -> str:
+def sqlite_trigger(sums: Sequence[str], counts: Sequence[str] = ()) -> str:
     day = _day("sqlite", "NEW.time")
-    daily = f"""INSERT INTO usage_daily ({_DAILY_KEY}, {", ".join(sums)})
+    daily = f"""INSERT INTO usage_daily ({_DAILY_KEY}, {", ".join((*sums, *counts))})
     VALUES ({day}, NEW.department, NEW.key_id, coalesce(NEW.model, ''),
             NEW.requested_model LIKE 'auto%', 1, NEW.status >= 400, NEW.fallback_from IS NOT NULL,
             NEW.prompt_tokens, NEW.completion_tokens, NEW.{sums[5]}, NEW.energy_wh,
-            NEW.latency_ms)
-    ON CONFLICT ({_DAILY_KEY}) DO UPDATE SET {_updates(sums)}"""
+            NEW.latency_ms{_counted(counts, "NEW.", summed=False)})
+    ON CONFLICT ({_DAILY_KEY}) DO UPDATE SET {_updates((*sums, *counts))}"""
     latency = f"""INSERT INTO usage_latency_daily (day, model, bucket, requests)
     VALUES ({day}, coalesce(NEW.model, ''), {_bucket("NEW.latency_ms")}, 1)
     {_LATENCY_UPSERT}"""
     return f"CREATE TRIGGER usage_rollup AFTER INSERT ON usage BEGIN {daily}; {latency}; END"
 
 
-def postgres_trigger(sums: Sequence[str]) -> list[str]:
-    body = ";\n".join(rollup_sql(sums, "postgresql", "new_usage"))
+def postgres_trigger(sums: Sequence[str], counts: Sequence[str] = ()) -> list[str]:
+    body = ";\n".join(rollup_sql(sums, "postgresql", "new_usage", counts))
     return [
         f"""CREATE FUNCTION usage_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN {body}; RETURN NULL; END $$""",

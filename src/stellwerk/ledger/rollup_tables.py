@@ -50,6 +50,10 @@ usage_daily = Table(
     Column("cost_micro", BigInteger, nullable=False),
     Column("energy_wh", Double, nullable=False),
     Column("latency_ms_sum", Double, nullable=False),
+    # since 0900_usage_familiarity: records whose prompt familiarity the router measured, and of
+    # those the ones it called unfamiliar (rollup_sql.COUNTED)
+    Column("familiarity_measured", BigInteger, nullable=False, server_default="0"),
+    Column("unfamiliar", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("day", "department", "key_id", "model", "routed"),
 )
 

@@ -63,6 +63,8 @@ usage = Table(
     Column("cost_micro", BigInteger, nullable=False),  # stellwerk.money: millionths
     Column("energy_wh", Double, nullable=False),
     Column("config_hash", Text, nullable=False),
+    Column("familiarity", Double),  # migration 0900_usage_familiarity
+    Column("unfamiliar", Boolean),
     PrimaryKeyConstraint("request_id", "time"),
     Index("ix_usage_time", "time"),
     Index("ix_usage_department_time", "department", "time"),

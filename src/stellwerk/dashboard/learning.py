@@ -1,0 +1,211 @@
+"""The router-learning page: how much the router has learned from the organisation's traffic.
+
+Per department: the graded requests of the month (an application's feedback, shadow grading)
+and the share of its routed traffic the router found unfamiliar (the prompts it most needs to
+learn). For the router's artifact: the graded requests kept, its versions (promoted or rolled
+back, with the before and after error of each promotion, from its audit figures) and the gain of
+the version in use. For shadow grading: what it cost the account it is charged to, against that
+department's monthly budget, and how many of its calls the budget refused (docs/router.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from stellwerk.governance.service import Governance
+from stellwerk.ledger import learning_totals as q
+from stellwerk.ledger.graded import GradedStore, RouterVersion
+from stellwerk.ledger.window import Window
+from stellwerk.money import from_micro
+from stellwerk.routing.base import Router
+from stellwerk.routing.learned import LearnedRouter
+
+VERSIONS_SHOWN = 20
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentLearning:
+    department: str
+    configured: bool
+    """A department of the config (it has a page); else one the ledger still names."""
+    feedback: int
+    shadow: int
+    familiarity: q.Familiarity
+
+    @property
+    def graded(self) -> int:
+        return self.feedback + self.shadow
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRow:
+    """One router version: a promotion (``adapt``, with its held-out figures) or a rollback."""
+
+    id: int
+    time: datetime
+    actor: str
+    action: str
+    records: int | None
+    current_error: float | None
+    """Mean squared error of the router it replaced, on the held-out grades."""
+    candidate_error: float | None
+    rollback_to: int | None
+    in_use: bool
+    routing_gain: float | None = None
+    """How much better the new version's picks were graded than the replaced router's, on the
+    held-out grades (the comparison's ``gain``, where the adaptation reports one)."""
+
+    @property
+    def gain(self) -> float | None:
+        """The share of the replaced router's error that this version removed."""
+        if self.current_error is None or self.candidate_error is None:
+            return None
+        if self.current_error <= 0:
+            return None
+        return (self.current_error - self.candidate_error) / self.current_error
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowCost:
+    account: str
+    share: float
+    requests_per_minute: int
+    spend: q.ShadowSpend
+    account_spent: Decimal
+    """What the account's department spent in the month, shadow grading included."""
+    budget: Decimal | None
+    refused: int
+
+    @property
+    def cost(self) -> Decimal:
+        return from_micro(self.spend.cost_micro)
+
+    @property
+    def budget_used(self) -> float | None:
+        if self.budget is None:
+            return None
+        if self.budget == 0:
+            return 1.0 if self.account_spent > 0 else 0.0
+        return float(self.account_spent / self.budget)
+
+
+@dataclass(frozen=True, slots=True)
+class Learning:
+    artifact: str | None
+    """The learned router's artifact; None: the router does not learn."""
+    in_use: int
+    """The version the gateway routes with (0: the base alone)."""
+    kept: dict[str, int]
+    versions: list[VersionRow]
+    gain: float | None
+    """The gain of the promotion in use (None: the base alone, or no figures)."""
+    departments: list[DepartmentLearning]
+    shadow: ShadowCost | None
+    """None: shadow grading is off."""
+
+    @property
+    def kept_total(self) -> int:
+        return sum(self.kept.values())
+
+    @property
+    def routing_gains(self) -> bool:
+        """Whether any version reports a routing gain (a column of its own then)."""
+        return any(v.routing_gain is not None for v in self.versions)
+
+
+def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
+    learned = router if isinstance(router, LearnedRouter) else None
+    shadow = gov.config.router.shadow
+    account = shadow.account if shadow.share > 0 else None
+    with gov.ledger.connect() as connection:
+        graded = q.graded_by_department(connection, window)
+        familiarity = q.familiarity_by_department(connection, window)
+        kept = q.graded_kept(connection, learned.version) if learned else {}
+        spend = q.shadow_spend(connection, window, account) if account else None
+        refused = q.shadow_refused(connection, window, account) if account else 0
+        spent = q.department_spend_micro(connection, window, account) if account else 0
+    versions: list[VersionRow] = []
+    if learned is not None:
+        stored = GradedStore(gov.ledger).versions(learned.version, limit=VERSIONS_SHOWN)
+        versions = [_row(v, learned.adapted) for v in stored]
+    shadow_cost = None
+    if account is not None and spend is not None:
+        # the limits in force, which admit the grading calls (docs/router.md)
+        limits = gov.snapshot.department_limits.get(account)
+        shadow_cost = ShadowCost(
+            account=account,
+            share=shadow.share,
+            requests_per_minute=shadow.requests_per_minute,
+            spend=spend,
+            account_spent=from_micro(spent),
+            budget=None if limits is None else limits.monthly_budget,
+            refused=refused,
+        )
+    return Learning(
+        artifact=learned.version if learned else None,
+        in_use=learned.adapted if learned else 0,
+        kept=kept,
+        versions=versions,
+        gain=_gain_in_use(versions, learned.adapted if learned else 0),
+        departments=_departments(gov, graded, familiarity),
+        shadow=shadow_cost,
+    )
+
+
+def _departments(
+    gov: Governance, graded: dict[str, dict[str, int]], familiarity: dict[str, q.Familiarity]
+) -> list[DepartmentLearning]:
+    """Every configured department (config order), then any other the ledger names."""
+    configured = [d.name for d in gov.config.departments]
+    names = configured + sorted((set(graded) | set(familiarity)) - set(configured))
+    none = q.Familiarity(0, 0, 0)
+    return [
+        DepartmentLearning(
+            department=name,
+            configured=name in configured,
+            feedback=graded.get(name, {}).get("feedback", 0),
+            shadow=graded.get(name, {}).get("shadow", 0),
+            familiarity=familiarity.get(name, none),
+        )
+        for name in names
+    ]
+
+
+def _row(version: RouterVersion, in_use: int) -> VersionRow:
+    d: dict[str, Any] = version.details
+    comparison = d.get("comparison") or {}
+    rollback = "rollback_to" in d
+    return VersionRow(
+        id=version.id,
+        time=version.time,
+        actor=version.actor,
+        action="rollback" if rollback else "adapt",
+        records=None if rollback else _int(d.get("records")),
+        current_error=_float(comparison.get("current_error")),
+        candidate_error=_float(comparison.get("candidate_error")),
+        rollback_to=_int(d.get("rollback_to")) if rollback else None,
+        in_use=version.id == in_use,
+        routing_gain=_float(comparison.get("gain")),
+    )
+
+
+def _gain_in_use(versions: list[VersionRow], in_use: int) -> float | None:
+    """The gain of the promotion in use: a rollback row stands for the version it restored."""
+    by_id = {v.id: v for v in versions}
+    row = by_id.get(in_use)
+    if row is not None and row.action == "rollback":
+        row = by_id.get(row.rollback_to or 0)
+    return None if row is None else row.gain
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _float(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None

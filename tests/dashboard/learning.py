@@ -1,0 +1,124 @@
+"""A ledger that has learned: graded requests of the shipped router (feedback and shadow grades of
+research and legal), one promoted router version, routed traffic whose familiarity the router
+measured, and shadow grading's own calls charged to the department ``router-learning``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from stellwerk.config.schema import StellwerkConfig
+from stellwerk.learning.online import adapt_stored
+from stellwerk.ledger.graded import Graded, GradedStore
+from stellwerk.ledger.ledger import open_ledger
+from stellwerk.ledger.record import UsageRecord
+from stellwerk.routing.adapt import GradedRecord
+from stellwerk.routing.loader import load_learned
+from tests.cli.test_router_learn_cmd import NEW_KIND, _worst
+from tests.dashboard.conftest import (
+    DASHBOARD_ENV,
+    OFFLINE_BACKEND,
+    DashboardGateway,
+    dashboard_raw,
+    seed,
+)
+from tests.dashboard.traffic import record, served
+from tests.fixtures.gateway import running_gateway
+
+ACCOUNT = "router-learning"
+BUDGET = "0.02"
+
+
+def with_learning(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` routing with the shipped learned router and grading a quarter of its traffic,
+    charged to a department of its own with a monthly budget."""
+    out = {k: v for k, v in raw.items() if k != "router"}
+    out["departments"] = [
+        *raw["departments"],
+        {"name": ACCOUNT, "limits": {"monthly_budget": float(BUDGET)}},
+    ]
+    out["router"] = {
+        "shadow": {"share": 0.25, "account": ACCOUNT, "requests_per_minute": 6},
+    }
+    return out
+
+
+def seed_graded(database_url: str) -> None:
+    """120 graded requests (research: 90 shadow grades; legal: 30 feedback), then one adaptation
+    promoted from them, as ``stellwerk router adapt`` would (before the gateway starts)."""
+    router = load_learned()
+    best = _worst(router, NEW_KIND[0])
+    ledger = open_ledger(database_url)
+    try:
+        store = GradedStore(ledger)
+        for i, prompt in enumerate(NEW_KIND[:120]):
+            grades = {m: 1.0 if m == best else 0.0 for m in router.model.models}
+            research = i % 4 != 0
+            store.add(
+                Graded(
+                    request_id=f"graded-{i}",
+                    source="shadow" if research else "feedback",
+                    time=datetime.now(UTC),
+                    department="research" if research else "legal",
+                    key_id="research-1" if research else "legal-1",
+                    route="auto",
+                    base_version=router.version,
+                    model=best,
+                    record=GradedRecord.of(router.model, prompt, grades),
+                )
+            )
+        outcome = adapt_stored(router, store, actor="cli:test")
+        assert outcome.version is not None  # promoted
+    finally:
+        ledger.close()
+
+
+def learned_traffic(config: StellwerkConfig) -> list[UsageRecord]:
+    """Routed requests with their familiarity (research: 3 of 10 unfamiliar; legal: 1 of 4, and
+    one not measured), shadow grading's calls (5 answered, 1 refused by the account's budget)."""
+    records = []
+    for i in range(10):
+        record = served(config, department="research", key_id="research-1", model="tiny-small")
+        records.append(replace(record, familiarity=0.01 if i < 3 else 0.4, unfamiliar=i < 3))
+    for i in range(5):
+        record = served(config, department="legal", key_id="legal-1", model="tiny-small")
+        if i < 4:
+            record = replace(record, familiarity=0.02 if i == 0 else 0.6, unfamiliar=i == 0)
+        records.append(record)
+    for _ in range(5):
+        record = served(config, department=ACCOUNT, key_id="shadow", model="tiny-large")
+        records.append(replace(record, requested_model="tiny-large", endpoint="shadow"))
+    refused = served(config, department=ACCOUNT, key_id="shadow", model="tiny-large")
+    records.append(
+        replace(
+            refused,
+            requested_model="tiny-large",
+            endpoint="shadow",
+            model=None,
+            backend=None,
+            status=429,
+            error_kind="budget_exceeded",
+            prompt_tokens=0,
+            completion_tokens=0,
+            cost_micro=0,
+            energy_wh=0.0,
+        )
+    )
+    return records
+
+
+@contextmanager
+def learning_gateway(tmp_path: Path) -> Iterator[DashboardGateway]:
+    """The dashboard of a gateway (backend down) over a ledger that has learned."""
+    database_url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    raw = with_learning(dashboard_raw(OFFLINE_BACKEND, database_url))
+    key_id, key = seed(raw)
+    seed_graded(database_url)
+    with running_gateway(raw, DASHBOARD_ENV) as gw:
+        dashboard = DashboardGateway(gw, key_id, key)
+        record(dashboard, learned_traffic(gw.config))
+        yield dashboard
