@@ -118,9 +118,9 @@ class Learning:
 
 def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
     learned = router if isinstance(router, LearnedRouter) else None
-    shadow = gov.config.router.shadow
+    shadow = gov.admin.config.router.shadow
     account = shadow.account if shadow.share > 0 else None
-    with gov.ledger.connect() as connection:
+    with gov.admin.ledger.connect() as connection:
         graded = q.graded_by_department(connection, window)
         familiarity = q.familiarity_by_department(connection, window)
         kept = q.graded_kept(connection, learned.version) if learned else {}
@@ -129,7 +129,7 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
         spent = q.department_spend_micro(connection, window, account) if account else 0
     versions: list[VersionRow] = []
     if learned is not None:
-        stored = GradedStore(gov.ledger).versions(learned.version, limit=VERSIONS_SHOWN)
+        stored = GradedStore(gov.admin.ledger).versions(learned.version, limit=VERSIONS_SHOWN)
         versions = [_row(v, learned.adapted) for v in stored]
     shadow_cost = None
     if account is not None and spend is not None:
@@ -159,7 +159,7 @@ def _departments(
     gov: Governance, graded: dict[str, dict[str, int]], familiarity: dict[str, q.Familiarity]
 ) -> list[DepartmentLearning]:
     """Every configured department (config order), then any other the ledger names."""
-    configured = [d.name for d in gov.config.departments]
+    configured = [d.name for d in gov.admin.config.departments]
     names = configured + sorted((set(graded) | set(familiarity)) - set(configured))
     none = q.Familiarity(0, 0, 0)
     return [
