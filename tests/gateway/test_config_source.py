@@ -13,7 +13,7 @@ from stellwerk.gateway import create_app
 from stellwerk.gateway.server import serve_in_thread
 from stellwerk.governance.service import IN_CODE
 from stellwerk.ledger.ledger import open_ledger
-from tests.fixtures.gateway import ENVIRON, running_gateway
+from tests.fixtures.gateway import ENVIRON, in_process
 
 pytestmark = pytest.mark.llama
 
@@ -37,6 +37,6 @@ def test_the_audit_names_the_file_served(gateway_raw: dict[str, Any], tmp_path: 
 
 
 def test_a_config_built_in_code_is_audited_as_such(gateway_raw: dict[str, Any]) -> None:
-    with running_gateway(gateway_raw) as gw:
+    with in_process(gateway_raw) as gw:
         pass
     assert _loads(gw.database_url) == [("config", IN_CODE)]

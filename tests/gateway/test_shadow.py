@@ -19,7 +19,7 @@ from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.shadow import ShadowGrader
 from stellwerk.ledger.graded_tables import graded_records
 from stellwerk.routing.base import Decision
-from tests.fixtures.gateway import Gateway, raw_config, running_gateway
+from tests.fixtures.gateway import Gateway, in_process, raw_config
 from tests.gateway.test_feedback import _ask, _found_in_files, _found_in_tables
 
 SHADOW = {"share": 1.0, "account": "legal", "requests_per_minute": 60}
@@ -64,7 +64,7 @@ def test_a_routed_answer_is_graded_against_the_best_allowed_model_and_charged_to
     raw = _with_shadow(gateway_raw)
     if db == "postgres":
         raw["server"] = {**raw["server"], "database_url": request.getfixturevalue("pg_schema_url")}
-    with running_gateway(raw) as gw:
+    with in_process(raw) as gw:
         # auto-economy sends it to the cheapest model; the reference is the best rated, larger one
         request_id, model = _ask(gw, "auto-economy", f"Summarise the memo {canary} in a line.")
         rows = _wait_for_grade(gw)
@@ -102,7 +102,7 @@ def test_a_routed_answer_is_graded_against_the_best_allowed_model_and_charged_to
 @pytest.mark.llama
 def test_departments_and_routes_not_listed_are_not_graded(gateway_raw: dict[str, Any]) -> None:
     raw = _with_shadow(gateway_raw, departments=["research"], routes=["auto-quality"])
-    with running_gateway(raw) as gw:
+    with in_process(raw) as gw:
         _ask(gw, "auto-economy", "What is the capital of France?")  # route not listed
         _ask(gw, "auto-quality", "What is the capital of France?", dept="legal")  # dept not listed
         listed, model = _ask(gw, "auto-quality", "What is the capital of France?")
