@@ -10,10 +10,10 @@ import yaml
 
 from stellwerk.config import load_config
 from stellwerk.gateway import create_app
-from stellwerk.gateway.server import serve_in_thread
 from stellwerk.governance.service import IN_CODE
 from stellwerk.ledger.ledger import open_ledger
 from tests.fixtures.gateway import ENVIRON, in_process
+from tests.fixtures.inprocess import app_in_thread
 
 pytestmark = pytest.mark.llama
 
@@ -31,7 +31,7 @@ def test_the_audit_names_the_file_served(gateway_raw: dict[str, Any], tmp_path: 
     path.parent.mkdir()
     path.write_text(yaml.safe_dump(gateway_raw), encoding="utf-8")
     config = load_config(path)
-    with serve_in_thread(create_app(config, environ=ENVIRON), settings=config.server):
+    with app_in_thread(create_app(config, environ=ENVIRON)):
         pass
     assert _loads(config.server.database_url) == [("config", str(path.resolve()))]
 
