@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -27,11 +28,9 @@ def test_the_app_serves_in_process_and_its_shutdown_drains_the_ledger(tmp_path: 
     async def use() -> tuple[list[str], httpx.Response, bool]:
         async with started(app) as runtime:
             transport = httpx.ASGITransport(app)
+            http: Any = httpx.AsyncClient(transport=transport)  # openai's annotation: httpx2
             async with openai.AsyncOpenAI(
-                base_url=URL + "/v1",
-                api_key=KEYS["research"],
-                max_retries=0,
-                http_client=httpx.AsyncClient(transport=transport),
+                base_url=URL + "/v1", api_key=KEYS["research"], max_retries=0, http_client=http
             ) as client:
                 models = [model.id async for model in await client.models.list()]
             async with httpx.AsyncClient(transport=transport, base_url=URL) as plain:
