@@ -16,7 +16,14 @@ import pytest
 from stellwerk.config import parse_config
 from stellwerk.governance.key_store import KeyStore
 from stellwerk.ledger.ledger import open_ledger
-from tests.fixtures.gateway import ENVIRON, Gateway, in_process, raw_config, running_gateway
+from tests.fixtures.gateway import (
+    ENVIRON,
+    Gateway,
+    in_process,
+    migrated_copy,
+    raw_config,
+    running_gateway,
+)
 from tests.fixtures.llama import LlamaBackend
 
 if TYPE_CHECKING:
@@ -84,8 +91,11 @@ def seed(raw: dict[str, Any]) -> tuple[str, str]:
 
 
 @pytest.fixture
-def dashboard_config(llama_server: LlamaBackend, tmp_path: Path) -> dict[str, Any]:
-    return dashboard_raw(llama_server.base_url, f"sqlite:///{tmp_path / 'ledger.db'}")
+def dashboard_config(
+    llama_server: LlamaBackend, tmp_path: Path, ledger_template: Path
+) -> dict[str, Any]:
+    database_url = migrated_copy(ledger_template, tmp_path / "ledger.db")
+    return dashboard_raw(llama_server.base_url, database_url)
 
 
 @pytest.fixture
@@ -101,10 +111,10 @@ OFFLINE_BACKEND = (
 
 
 @pytest.fixture
-def offline_dashboard(tmp_path: Path) -> Iterator[DashboardGateway]:
+def offline_dashboard(tmp_path: Path, ledger_template: Path) -> Iterator[DashboardGateway]:
     """The dashboard over a backend that is down: enough for everything but real traffic. In
     process: for HTTP clients (``gateway.client()``), not for a browser."""
-    raw = dashboard_raw(OFFLINE_BACKEND, f"sqlite:///{tmp_path / 'ledger.db'}")
+    raw = dashboard_raw(OFFLINE_BACKEND, migrated_copy(ledger_template, tmp_path / "ledger.db"))
     key_id, key = seed(raw)
     with in_process(raw, DASHBOARD_ENV) as gw:
         yield DashboardGateway(gw, key_id, key)

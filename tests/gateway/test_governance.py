@@ -17,7 +17,7 @@ import pytest
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.ledger.window import Window
-from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, in_process, raw_config
+from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, in_process, migrated_copy, raw_config
 from tests.fixtures.llama import LlamaBackend
 from tests.ledger.factory import make_record
 
@@ -26,6 +26,12 @@ pytestmark = pytest.mark.llama
 ADMIN_KEY = "sk-stw-test-admin-0c8e1f5a2b7d4e93"
 OWNER_KEY = "sk-stw-test-owner-6a3d9c0e4f1b8a27"
 ENV = {**ENVIRON, "STW_TEST_KEY_ADMIN": ADMIN_KEY, "STW_TEST_KEY_OWNER": OWNER_KEY}
+
+
+@pytest.fixture(autouse=True)
+def _ledger(tmp_path: Path, ledger_template: Path) -> None:
+    """The SQLite ledger of ``governed`` starts migrated (a copy of the session's template)."""
+    migrated_copy(ledger_template, tmp_path / "ledger.db")
 
 
 def bearer(key: str) -> dict[str, str]:

@@ -26,7 +26,15 @@ from sqlalchemy import inspect, text
 from stellwerk.config import parse_config
 from stellwerk.gateway import create_app
 from stellwerk.gateway.server import serve_in_thread
-from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, in_process, raw_config, running_gateway
+from tests.fixtures.gateway import (
+    ENVIRON,
+    KEYS,
+    Gateway,
+    in_process,
+    migrated_copy,
+    raw_config,
+    running_gateway,
+)
 
 CANARY = "CANARY-5d1e-ein-Geheimnis-das-nirgends-stehen-darf"
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
@@ -169,9 +177,9 @@ def _preflight(gw: Gateway, origin: str) -> httpx.Response:
 
 
 @pytest.fixture
-def offline_raw(tmp_path: Path) -> dict[str, Any]:
+def offline_raw(tmp_path: Path, ledger_template: Path) -> dict[str, Any]:
     """A gateway whose backend is never called (CORS is answered before any handler)."""
-    return raw_config("http://127.0.0.1:9", f"sqlite:///{tmp_path / 'ledger.db'}")
+    return raw_config("http://127.0.0.1:9", migrated_copy(ledger_template, tmp_path / "ledger.db"))
 
 
 def _cors_headers(response: httpx.Response) -> dict[str, str]:

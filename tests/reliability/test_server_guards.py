@@ -24,7 +24,7 @@ import pytest
 from stellwerk.config import parse_config
 from stellwerk.gateway import create_app
 from stellwerk.gateway.server import serve_in_thread
-from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, in_process, raw_config
+from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, in_process, migrated_copy, raw_config
 
 LIMIT = 64 * 1024  # server.max_body_bytes of the test config
 OPS_KEY = "sk-stw-test-ops-3c8e0f5a9d7b2e14"
@@ -34,10 +34,10 @@ LEGAL = {"authorization": f"Bearer {KEYS['legal']}"}
 
 
 @pytest.fixture
-def guarded_raw(tmp_path: Path) -> dict[str, Any]:
+def guarded_raw(tmp_path: Path, ledger_template: Path) -> dict[str, Any]:
     """The test config with its defaults for the operations endpoints, a metrics key and an admin
     key; the backend is a closed port."""
-    raw = raw_config("http://127.0.0.1:9", f"sqlite:///{tmp_path / 'ledger.db'}")
+    raw = raw_config("http://127.0.0.1:9", migrated_copy(ledger_template, tmp_path / "ledger.db"))
     del raw["server"]["ops_require_key"]
     raw["departments"].append(
         {
