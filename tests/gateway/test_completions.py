@@ -64,8 +64,8 @@ def test_a_model_without_the_capability_is_refused(client: openai.OpenAI) -> Non
     ("prompt", "param"),
     [(["eins", "zwei"], "prompt"), ([1, 2, 3], "prompt.list.0"), ("", "prompt")],
 )
-def test_prompts_it_cannot_take(gateway: Gateway, prompt: Any, param: str) -> None:
-    answer = gateway.post(
+def test_prompts_it_cannot_take(offline_gateway: Gateway, prompt: Any, param: str) -> None:
+    answer = offline_gateway.post(
         "/v1/completions",
         json={"model": "tiny-small", "prompt": prompt},
         headers={"authorization": f"Bearer {KEYS['research']}"},

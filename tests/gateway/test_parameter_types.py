@@ -57,6 +57,13 @@ OPENAI_CASES: list[tuple[dict[str, Any], str]] = [
 
 
 @pytest.fixture
+def gateway(offline_gateway: Gateway) -> Gateway:
+    """The refusals are answered before any backend is asked: its backend is a closed port (a
+    wrong type let through would be a 503 there, not the 400 these tests expect)."""
+    return offline_gateway
+
+
+@pytest.fixture
 def client(gateway: Gateway) -> Iterator[openai.OpenAI]:
     made = gateway.openai(KEYS["research"], max_retries=0)
     yield made

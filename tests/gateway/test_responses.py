@@ -219,10 +219,10 @@ def test_json_schema_text_format(client: openai.OpenAI) -> None:
     ],
 )
 def test_what_is_not_kept_or_run_is_refused(
-    gateway: Gateway, extra: dict[str, Any], named: str
+    offline_gateway: Gateway, extra: dict[str, Any], named: str
 ) -> None:
     body = {"model": "auto", "input": "Hallo", **extra}
-    answer = gateway.post(
+    answer = offline_gateway.post(
         "/v1/responses",
         json=body,
         headers={"authorization": f"Bearer {KEYS['research']}"},

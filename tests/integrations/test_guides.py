@@ -133,10 +133,12 @@ def test_curl(name: str, guide_env: Gateway) -> None:
 
 
 @pytest.mark.parametrize("path", ["/v1/models", "/api/tags"])
-def test_requests_without_a_key_are_refused_as_the_guides_say(path: str, gateway: Gateway) -> None:
+def test_requests_without_a_key_are_refused_as_the_guides_say(
+    path: str, offline_gateway: Gateway
+) -> None:
     """curl.md quotes the error body; langflow.md and open-webui.md rely on keyless requests
     (the Ollama component) being refused with 401."""
-    response = gateway.get(path, timeout=10)
+    response = offline_gateway.get(path, timeout=10)
     assert response.status_code == 401
     error = response.json()["error"]
     message = error if path.startswith("/api") else error["message"]
