@@ -8,6 +8,8 @@ from contextlib import contextmanager
 
 import httpx
 
+from tests.fixtures.gateway import Gateway
+
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -18,9 +20,15 @@ def csrf_of(html: str) -> str:
 
 
 @contextmanager
-def login(base_url: str, key: str) -> Iterator[tuple[httpx.Client, httpx.Response]]:
-    """A client that has posted ``key`` to the login form, and the answer; closed afterwards."""
-    with httpx.Client(base_url=base_url, timeout=30) as client:
+def login(gateway: Gateway | str, key: str) -> Iterator[tuple[httpx.Client, httpx.Response]]:
+    """A client that has posted ``key`` to the login form, and the answer; closed afterwards.
+    ``gateway``: a test gateway, or the URL of one running elsewhere (``stellwerk demo``)."""
+    made = (
+        gateway.client(timeout=30)
+        if isinstance(gateway, Gateway)
+        else httpx.Client(base_url=gateway, timeout=30)
+    )
+    with made as client:
         form = client.get("/dashboard/login")
         answer = client.post("/dashboard/login", data={"csrf": csrf_of(form.text), "key": key})
         yield client, answer

@@ -1,6 +1,7 @@
-"""Dashboard fixtures: a real gateway (uvicorn, real llama.cpp server, SQLite ledger) whose config
-carries governance facts, an admin key, use cases and a stored key to revoke; and a real browser
-(Debian's Chromium driven by Playwright)."""
+"""Dashboard fixtures: a real gateway (real llama.cpp server, SQLite ledger) whose config carries
+governance facts, an admin key, use cases and a stored key to revoke; and a real browser (Debian's
+Chromium driven by Playwright). The browser needs a server (uvicorn: ``dashboard``,
+``served_offline_dashboard``); HTTP clients reach the app in process (``offline_dashboard``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,14 @@ import pytest
 from stellwerk.config import parse_config
 from stellwerk.governance.key_store import KeyStore
 from stellwerk.ledger.ledger import open_ledger
-from tests.fixtures.gateway import ENVIRON, Gateway, raw_config, running_gateway
+from tests.fixtures.gateway import (
+    ENVIRON,
+    Gateway,
+    in_process,
+    migrated_copy,
+    raw_config,
+    running_gateway,
+)
 from tests.fixtures.llama import LlamaBackend
 
 if TYPE_CHECKING:
@@ -83,8 +91,11 @@ def seed(raw: dict[str, Any]) -> tuple[str, str]:
 
 
 @pytest.fixture
-def dashboard_config(llama_server: LlamaBackend, tmp_path: Path) -> dict[str, Any]:
-    return dashboard_raw(llama_server.base_url, f"sqlite:///{tmp_path / 'ledger.db'}")
+def dashboard_config(
+    llama_server: LlamaBackend, tmp_path: Path, ledger_template: Path
+) -> dict[str, Any]:
+    database_url = migrated_copy(ledger_template, tmp_path / "ledger.db")
+    return dashboard_raw(llama_server.base_url, database_url)
 
 
 @pytest.fixture
@@ -100,8 +111,18 @@ OFFLINE_BACKEND = (
 
 
 @pytest.fixture
-def offline_dashboard(tmp_path: Path) -> Iterator[DashboardGateway]:
-    """The dashboard over a backend that is down: enough for everything but real traffic."""
+def offline_dashboard(tmp_path: Path, ledger_template: Path) -> Iterator[DashboardGateway]:
+    """The dashboard over a backend that is down: enough for everything but real traffic. In
+    process: for HTTP clients (``gateway.client()``), not for a browser."""
+    raw = dashboard_raw(OFFLINE_BACKEND, migrated_copy(ledger_template, tmp_path / "ledger.db"))
+    key_id, key = seed(raw)
+    with in_process(raw, DASHBOARD_ENV) as gw:
+        yield DashboardGateway(gw, key_id, key)
+
+
+@pytest.fixture
+def served_offline_dashboard(tmp_path: Path) -> Iterator[DashboardGateway]:
+    """``offline_dashboard`` served by uvicorn, for the browser."""
     raw = dashboard_raw(OFFLINE_BACKEND, f"sqlite:///{tmp_path / 'ledger.db'}")
     key_id, key = seed(raw)
     with running_gateway(raw, DASHBOARD_ENV) as gw:

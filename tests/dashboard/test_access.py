@@ -25,12 +25,12 @@ from tests.dashboard.conftest import (
     DashboardGateway,
     dashboard_raw,
 )
-from tests.fixtures.gateway import KEYS, running_gateway
+from tests.fixtures.gateway import KEYS, in_process
 
 
 @pytest.fixture
 def admin(offline_dashboard: DashboardGateway) -> Iterator[httpx.Client]:
-    with login(offline_dashboard.gateway.url, ADMIN_KEY) as (client, answer):
+    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, answer):
         assert answer.status_code == 303
         yield client
 
@@ -47,7 +47,7 @@ def _audit_count(ledger: Ledger) -> int:
 
 
 def test_login_sets_a_strict_http_only_session_cookie(offline_dashboard: DashboardGateway) -> None:
-    with login(offline_dashboard.gateway.url, ADMIN_KEY) as (client, answer):
+    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, answer):
         cookie = next(
             v for k, v in answer.headers.multi_items() if k == "set-cookie" and "stw_session" in v
         )
@@ -68,7 +68,7 @@ def test_login_sets_a_strict_http_only_session_cookie(offline_dashboard: Dashboa
 def test_wrong_or_non_admin_keys_are_refused(
     offline_dashboard: DashboardGateway, key: str, status: int, says: str
 ) -> None:
-    with login(offline_dashboard.gateway.url, key) as (client, answer):
+    with login(offline_dashboard.gateway, key) as (client, answer):
         assert answer.status_code == status
         assert says in unescape(answer.text)
         assert "stw_session" not in client.cookies
@@ -76,12 +76,12 @@ def test_wrong_or_non_admin_keys_are_refused(
 
 
 def test_a_stored_non_admin_key_is_refused(offline_dashboard: DashboardGateway) -> None:
-    with login(offline_dashboard.gateway.url, offline_dashboard.stored_key) as (_, answer):
+    with login(offline_dashboard.gateway, offline_dashboard.stored_key) as (_, answer):
         assert answer.status_code == 403
 
 
 def test_login_without_its_csrf_token_is_refused(offline_dashboard: DashboardGateway) -> None:
-    with httpx.Client(base_url=offline_dashboard.gateway.url) as client:
+    with offline_dashboard.gateway.client() as client:
         answer = client.post("/dashboard/login", data={"key": ADMIN_KEY})
         assert answer.status_code == 403
         assert "stw_session" not in client.cookies
@@ -91,22 +91,22 @@ def test_login_without_its_csrf_token_is_refused(offline_dashboard: DashboardGat
     "path", ["/dashboard", "/dashboard/models/tiny-small", "/dashboard/departments/legal"]
 )
 def test_pages_need_a_session(offline_dashboard: DashboardGateway, path: str) -> None:
-    answer = httpx.get(offline_dashboard.gateway.url + path)
+    answer = offline_dashboard.gateway.get(path)
     assert answer.status_code == 401
     assert 'name="key"' in answer.text  # the login form
 
 
 def test_forged_and_expired_sessions_are_refused(offline_dashboard: DashboardGateway) -> None:
-    url = offline_dashboard.gateway.url + "/dashboard"
+    gateway, url = offline_dashboard.gateway, "/dashboard"
     past = SessionCodec(SECRET.encode(), lifetime_s=60, clock=lambda: time.time() - 3600)
     _, expired = past.issue("it-admin", "config")
-    answer = httpx.get(url, cookies={"stw_session": expired})
+    answer = gateway.get(url, cookies={"stw_session": expired})
     assert answer.status_code == 401 and "expired" in answer.text
     forged = SessionCodec(b"x" * 32, lifetime_s=600).issue("it-admin", "config")[1]
-    assert httpx.get(url, cookies={"stw_session": forged}).status_code == 401
+    assert gateway.get(url, cookies={"stw_session": forged}).status_code == 401
     # signed with the right secret, but never started by a login: knowing the secret is not enough
     unstarted = SessionCodec(SECRET.encode(), lifetime_s=600).issue("it-admin", "config")[1]
-    answer = httpx.get(url, cookies={"stw_session": unstarted})
+    answer = gateway.get(url, cookies={"stw_session": unstarted})
     assert answer.status_code == 401 and "has ended" in answer.text
 
 
@@ -133,7 +133,7 @@ def test_posts_without_a_valid_csrf_token_change_nothing(
 def test_a_token_from_another_session_is_refused(
     offline_dashboard: DashboardGateway, admin: httpx.Client
 ) -> None:
-    with login(offline_dashboard.gateway.url, ADMIN_KEY) as (other, _):
+    with login(offline_dashboard.gateway, ADMIN_KEY) as (other, _):
         foreign = csrf_of(other.get("/dashboard").text)
     answer = admin.post(
         "/dashboard/models/tiny-small/lifecycle",
@@ -242,15 +242,15 @@ def test_bad_month_is_400(admin: httpx.Client) -> None:
 
 
 def test_a_revoked_admin_key_ends_its_sessions(offline_dashboard: DashboardGateway) -> None:
-    admin_api = offline_dashboard.gateway.url + "/admin/keys"
+    gateway, admin_api = offline_dashboard.gateway, "/admin/keys"
     bearer = {"authorization": f"Bearer {ADMIN_KEY}"}
-    made = httpx.post(admin_api, json={"department": "it", "role": "admin"}, headers=bearer)
+    made = gateway.post(admin_api, json={"department": "it", "role": "admin"}, headers=bearer)
     assert made.status_code == 201
     key_id, key = made.json()["key_id"], made.json()["key"]
-    with login(offline_dashboard.gateway.url, key) as (client, answer):
+    with login(offline_dashboard.gateway, key) as (client, answer):
         assert answer.status_code == 303
         assert client.get("/dashboard").status_code == 200
-        revoked = httpx.post(
+        revoked = gateway.post(
             f"{admin_api}/{key_id}/revoke", json={"reason": "left the team"}, headers=bearer
         )
         assert revoked.status_code == 200
@@ -268,7 +268,7 @@ def test_logout_ends_the_session_also_for_a_copy_of_its_cookie(
     assert "stw_session" not in admin.cookies
     assert admin.get("/dashboard").status_code == 401
     before = _audit_count(ledger)
-    with httpx.Client(base_url=offline_dashboard.gateway.url) as thief:
+    with offline_dashboard.gateway.client() as thief:
         thief.cookies.set("stw_session", copied, path="/dashboard")
         replayed = thief.get("/dashboard")
         assert replayed.status_code == 401
@@ -286,9 +286,9 @@ def test_a_session_works_on_every_replica_sharing_the_database_until_logout(
 ) -> None:
     raw = dashboard_raw(OFFLINE_BACKEND, offline_dashboard.gateway.database_url)
     with (
-        running_gateway(raw, DASHBOARD_ENV) as other,
-        login(offline_dashboard.gateway.url, ADMIN_KEY) as (here, answer),
-        httpx.Client(base_url=other.url) as there,
+        in_process(raw, DASHBOARD_ENV) as other,
+        login(offline_dashboard.gateway, ADMIN_KEY) as (here, answer),
+        other.client() as there,
     ):
         assert answer.status_code == 303
         there.cookies.set("stw_session", here.cookies["stw_session"], path="/dashboard")
@@ -310,7 +310,7 @@ def test_an_expired_session_is_refused_and_cleaned_up(
         connection.execute(update(dashboard_sessions).values(expires_at=past))
     answer = admin.get("/dashboard")
     assert answer.status_code == 401 and "expired" in answer.text
-    with login(offline_dashboard.gateway.url, ADMIN_KEY) as (_, fresh):
+    with login(offline_dashboard.gateway, ADMIN_KEY) as (_, fresh):
         assert fresh.status_code == 303
     with ledger.connect() as connection:
         left = connection.execute(select(dashboard_sessions.c.expires_at)).scalars().all()

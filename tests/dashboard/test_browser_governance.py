@@ -52,9 +52,9 @@ def text(page: Page, selector: str) -> str:
 
 
 def test_overview_shows_budgets_limits_refusals_and_fair_savings(
-    offline_dashboard: DashboardGateway, page: Page
+    served_offline_dashboard: DashboardGateway, page: Page
 ) -> None:
-    dashboard = offline_dashboard
+    dashboard = served_offline_dashboard
     set_limits(dashboard, "research", requests_per_minute=1, monthly_budget=0.0005)
     config = dashboard.gateway.config
     record(
@@ -138,9 +138,9 @@ def test_german_pages_translate_the_audit_and_show_times_in_the_operators_zone(
 
 
 def test_consent_is_withdrawn_and_regranted_in_the_ui_and_the_gateway_obeys(
-    offline_dashboard: DashboardGateway, page: Page
+    served_offline_dashboard: DashboardGateway, page: Page
 ) -> None:
-    dashboard = offline_dashboard
+    dashboard = served_offline_dashboard
     assert chat(dashboard, KEYS["legal"]).status_code >= 500  # admitted (backend down)
     log_in(page, dashboard)
     page.goto(dashboard.url + "/models/tiny-small")
@@ -183,9 +183,9 @@ def owner_key(dashboard: DashboardGateway, department: str) -> str:
 
 
 def test_the_data_owner_changes_consent_in_the_ui_and_sees_nothing_else(
-    offline_dashboard: DashboardGateway, page: Page
+    served_offline_dashboard: DashboardGateway, page: Page
 ) -> None:
-    dashboard = offline_dashboard
+    dashboard = served_offline_dashboard
     legal_owner = owner_key(dashboard, "legal")
     page.goto(dashboard.url + "/login")
     page.fill("input[name=key]", legal_owner)

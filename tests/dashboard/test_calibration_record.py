@@ -40,7 +40,7 @@ SUMMARY = {
 
 @pytest.fixture
 def admin(offline_dashboard: DashboardGateway) -> Iterator[httpx.Client]:
-    with login(offline_dashboard.gateway.url, ADMIN_KEY) as (client, _):
+    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, _):
         yield client
 
 

@@ -133,7 +133,7 @@ GRADED = Graded(
 
 @pytest.fixture
 def admin(offline_dashboard: DashboardGateway) -> Iterator[httpx.Client]:
-    with login(offline_dashboard.gateway.url, ADMIN_KEY) as (client, answer):
+    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, answer):
         assert answer.status_code == 303
         yield client
 

@@ -69,8 +69,8 @@ def record(dashboard: DashboardGateway, records: list[UsageRecord]) -> None:
 def chat(dashboard: DashboardGateway, key: str, model: str = "auto") -> httpx.Response:
     """One chat request through the gateway (its backend is down: only refusals succeed in
     being what they are)."""
-    return httpx.post(
-        dashboard.gateway.openai_url + "/chat/completions",
+    return dashboard.gateway.post(
+        "/v1/chat/completions",
         json={"model": model, "max_tokens": 2, "messages": [{"role": "user", "content": "x"}]},
         headers={"authorization": f"Bearer {key}"},
         timeout=30,

@@ -21,9 +21,11 @@ pytestmark = pytest.mark.llama
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "Geheimer Vertragsentwurf Nummer 4711"
+PATH = "/v1/chat/completions"
 
 
-def chat(url: str, key: str, model: str, *, stream: bool = False) -> httpx.Response:
+def chat(gateway: Gateway | str, key: str, model: str, *, stream: bool = False) -> httpx.Response:
+    """A chat request to a test gateway, or to the URL of one ``stellwerk serve`` started."""
     body = {
         "model": model,
         "messages": [{"role": "user", "content": PROMPT}],
@@ -31,7 +33,9 @@ def chat(url: str, key: str, model: str, *, stream: bool = False) -> httpx.Respo
         "stream": stream,
     }
     headers = {"authorization": f"Bearer {key}"}
-    return httpx.post(url + "/v1/chat/completions", json=body, headers=headers, timeout=60)
+    if isinstance(gateway, str):
+        return httpx.post(gateway + PATH, json=body, headers=headers, timeout=60)
+    return gateway.post(PATH, json=body, headers=headers, timeout=60)
 
 
 def access_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -42,10 +46,10 @@ def test_each_request_is_one_line_with_who_model_and_status_and_refusals_say_why
     gateway: Gateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="stellwerk.access")
-    assert chat(gateway.url, KEYS["research"], "tiny-medium").status_code == 200
-    assert chat(gateway.url, KEYS["research"], "auto", stream=True).status_code == 200
-    assert chat(gateway.url, KEYS["legal"], "tiny-large").status_code == 403
-    assert chat(gateway.url, "sk-stw-nobody", "auto").status_code == 401
+    assert chat(gateway, KEYS["research"], "tiny-medium").status_code == 200
+    assert chat(gateway, KEYS["research"], "auto", stream=True).status_code == 200
+    assert chat(gateway, KEYS["legal"], "tiny-large").status_code == 403
+    assert chat(gateway, "sk-stw-nobody", "auto").status_code == 401
     lines = access_lines(caplog)
     assert len(lines) == 4, lines
     served, streamed, forbidden, unknown = lines
@@ -66,9 +70,9 @@ def test_the_ollama_api_and_other_endpoints_are_logged_too(
     caplog.set_level(logging.INFO, logger="stellwerk.access")
     headers = {"authorization": f"Bearer {KEYS['legal']}"}
     body = {"model": "tiny-large", "messages": [{"role": "user", "content": PROMPT}]}
-    refused = httpx.post(gateway.url + "/api/chat", json=body, headers=headers, timeout=60)
+    refused = gateway.post("/api/chat", json=body, headers=headers, timeout=60)
     assert refused.status_code == 403
-    assert httpx.get(gateway.url + "/v1/models", headers=headers, timeout=30).status_code == 200
+    assert gateway.get("/v1/models", headers=headers, timeout=30).status_code == 200
     forbidden, listed = access_lines(caplog)
     assert forbidden.startswith("POST /api/chat 403 key=legal-1 dept=legal")
     assert "refused: " in forbidden

@@ -13,15 +13,15 @@ import yaml
 from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
-from tests.fixtures.gateway import KEYS, running_gateway
+from tests.fixtures.gateway import KEYS, Gateway, in_process
 
 pytestmark = pytest.mark.llama
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
 
 
-def _ask(url: str, model: str, content: str, max_tokens: int) -> httpx.Response:
-    response = httpx.post(
-        url + "/chat/completions",
+def _ask(gw: Gateway, model: str, content: str, max_tokens: int) -> httpx.Response:
+    response = gw.post(
+        "/v1/chat/completions",
         json={
             "model": model,
             "messages": [{"role": "user", "content": content}],
@@ -39,11 +39,11 @@ def test_measured_answer_lengths_enter_the_expected_cost(
 ) -> None:
     raw = {k: v for k, v in gateway_raw.items() if k != "router"}  # the shipped router
     raw["router"] = {"answer_min_requests": 5}
-    with running_gateway(raw) as gw:
+    with in_process(raw) as gw:
         for i in range(5):  # enough answers of tiny-small to trust their length
-            _ask(gw.openai_url, "tiny-small", f"Count to {i + 3}.", max_tokens=6)
+            _ask(gw, "tiny-small", f"Count to {i + 3}.", max_tokens=6)
         for i in range(4):  # one answer too few for tiny-medium
-            _ask(gw.openai_url, "tiny-medium", f"Count to {i + 3}.", max_tokens=6)
+            _ask(gw, "tiny-medium", f"Count to {i + 3}.", max_tokens=6)
     ledger = gw.ledger()
     records = [r for r in ledger.recent_usage() if r.model == "tiny-small" and r.status < 400]
     ledger.close()
@@ -74,14 +74,14 @@ def test_measured_answer_lengths_enter_the_expected_cost(
     )
 
     # a gateway started on that ledger routes with it, and says so
-    with running_gateway(raw) as gw:
-        response = _ask(gw.openai_url, "auto-economy", "Count to five.", max_tokens=100)
+    with in_process(raw) as gw:
+        response = _ask(gw, "auto-economy", "Count to five.", max_tokens=100)
         assert response.headers["x-stellwerk-model"] == "tiny-small"
         decision = response.headers["x-stellwerk-decision"]
         assert decision.endswith(average)
         # Ollama's num_predict caps the expected answer of every candidate
-        capped = httpx.post(
-            gw.url + "/api/chat",
+        capped = gw.post(
+            "/api/chat",
             json={
                 "model": "auto",
                 "messages": [{"role": "user", "content": "Count to five."}],

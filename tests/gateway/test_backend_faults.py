@@ -6,10 +6,9 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.fixtures.gateway import KEYS, free_port, running_gateway
+from tests.fixtures.gateway import KEYS, free_port, in_process
 
 pytestmark = pytest.mark.llama
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
@@ -35,26 +34,26 @@ def _with_backend(raw: dict[str, Any], name: str, url: str, **timeouts: float) -
 def test_dead_backend_is_503_naming_it_and_auto_falls_back(gateway_raw: dict[str, Any]) -> None:
     raw = _with_backend(gateway_raw, "dead", f"http://127.0.0.1:{free_port()}")
     chat = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
-    with running_gateway(raw) as gw:
-        url = gw.openai_url + "/chat/completions"
-        direct = httpx.post(url, json={**chat, "model": "dead-small"}, headers=AUTH)
+    with in_process(raw) as gw:
+        url = "/v1/chat/completions"
+        direct = gw.post(url, json={**chat, "model": "dead-small"}, headers=AUTH)
         assert direct.status_code == 503
         assert "backend 'dead'" in direct.json()["error"]["message"]
         assert direct.json()["error"]["code"] == "backend_unavailable"
 
-        routed = httpx.post(url, json={**chat, "model": "auto"}, headers=AUTH)
+        routed = gw.post(url, json={**chat, "model": "auto"}, headers=AUTH)
         assert routed.status_code == 200
         assert routed.headers["x-stellwerk-model"] == "tiny-small"
         assert routed.headers["x-stellwerk-fallback-from"] == "dead-small"
 
-        streamed = httpx.post(url, json={**chat, "model": "auto", "stream": True}, headers=AUTH)
+        streamed = gw.post(url, json={**chat, "model": "auto", "stream": True}, headers=AUTH)
         assert streamed.status_code == 200
         assert streamed.headers["x-stellwerk-fallback-from"] == "dead-small"
         assert streamed.text.rstrip().endswith("data: [DONE]")
 
-        metrics = httpx.get(gw.url + "/metrics").text
+        metrics = gw.get("/metrics").text
         assert 'stellwerk_upstream_errors_total{backend="dead",kind="unavailable"} 3.0' in metrics
-        ready = httpx.get(gw.url + "/readyz")
+        ready = gw.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["backends"]["dead"]["ready"] is False
         assert ready.json()["backends"]["llamacpp"]["ready"] is True
@@ -70,10 +69,10 @@ def test_hanging_backend_times_out_with_504(gateway_raw: dict[str, Any], hanging
     raw = _with_backend(
         gateway_raw, "stuck", f"http://127.0.0.1:{hanging_port}", first_token=0.5, total=2
     )
-    with running_gateway(raw) as gw:
+    with in_process(raw) as gw:
         for body in ({"stream": False}, {"stream": True}):
-            response = httpx.post(
-                gw.openai_url + "/chat/completions",
+            response = gw.post(
+                "/v1/chat/completions",
                 json={
                     "model": "stuck-small",
                     "messages": [{"role": "user", "content": "x"}],

@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.fixtures.gateway import KEYS, Gateway
-
-pytestmark = pytest.mark.llama
 
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
 LEGAL = {"authorization": f"Bearer {KEYS['legal']}"}
@@ -50,54 +47,56 @@ def as_ollama(body: bytes | dict[str, Any]) -> bytes | dict[str, Any]:
     return {**out, "stream": False, **({"options": options} if options else {})}
 
 
-def _post(url: str, headers: dict[str, str], body: bytes | dict[str, Any]) -> httpx.Response:
+def _post(
+    gateway: Gateway, path: str, headers: dict[str, str], body: bytes | dict[str, Any]
+) -> httpx.Response:
     if isinstance(body, bytes):
-        return httpx.post(
-            url, content=body, headers={**headers, "content-type": "application/json"}
+        return gateway.post(
+            path, content=body, headers={**headers, "content-type": "application/json"}
         )
-    return httpx.post(url, json=body, headers=headers)
+    return gateway.post(path, json=body, headers=headers)
 
 
-def test_every_bad_request_is_refused_clearly_and_recorded(gateway: Gateway) -> None:
+def test_every_bad_request_is_refused_clearly_and_recorded(offline_gateway: Gateway) -> None:
     for name, headers, body, status, text in CASES:
-        response = _post(gateway.openai_url + "/chat/completions", headers, body)
+        response = _post(offline_gateway, "/v1/chat/completions", headers, body)
         assert response.status_code == status, name
         error = response.json()["error"]
         assert set(error) == {"message", "type", "param", "code"}, name
         assert text in error["message"], (name, error["message"])
 
-        response = _post(gateway.url + "/api/chat", headers, as_ollama(body))
+        response = _post(offline_gateway, "/api/chat", headers, as_ollama(body))
         assert response.status_code == status, ("ollama", name)
         assert set(response.json()) == {"error"}, name
         expected = {"max_tokens": "num_predict"}.get(text, text)
         assert expected in response.json()["error"], ("ollama", name)
 
 
-def test_unknown_endpoint_and_method_use_the_envelope(gateway: Gateway) -> None:
-    response = httpx.get(gateway.openai_url + "/nothing-here", headers=AUTH)
+def test_unknown_endpoint_and_method_use_the_envelope(offline_gateway: Gateway) -> None:
+    response = offline_gateway.get("/v1/nothing-here", headers=AUTH)
     assert response.status_code == 404
     assert "no such endpoint" in response.json()["error"]["message"]
-    response = httpx.get(gateway.openai_url + "/chat/completions", headers=AUTH)
+    response = offline_gateway.get("/v1/chat/completions", headers=AUTH)
     assert response.status_code == 405
     assert response.json()["error"]["type"] == "invalid_request_error"
 
 
-def test_embedding_input_errors(gateway: Gateway) -> None:
-    url = gateway.openai_url + "/embeddings"
-    response = httpx.post(url, json={"model": "tiny-embed", "input": []}, headers=AUTH)
+def test_embedding_input_errors(offline_gateway: Gateway) -> None:
+    url = "/v1/embeddings"
+    response = offline_gateway.post(url, json={"model": "tiny-embed", "input": []}, headers=AUTH)
     assert response.status_code == 400
-    response = httpx.post(url, json={"model": "tiny-small", "input": "x"}, headers=AUTH)
+    response = offline_gateway.post(url, json={"model": "tiny-small", "input": "x"}, headers=AUTH)
     assert response.status_code == 400
     assert "does not support embeddings" in response.json()["error"]["message"]
-    response = httpx.post(url, json={"model": "auto", "input": "x"}, headers=AUTH)
+    response = offline_gateway.post(url, json={"model": "auto", "input": "x"}, headers=AUTH)
     assert response.status_code == 400
 
 
-def test_ollama_embed_refuses_routes_and_empty_input_like_openai(gateway: Gateway) -> None:
-    url = gateway.url + "/api/embed"
-    response = httpx.post(url, json={"model": "auto", "input": "x"}, headers=AUTH)
+def test_ollama_embed_refuses_routes_and_empty_input_like_openai(offline_gateway: Gateway) -> None:
+    url = "/api/embed"
+    response = offline_gateway.post(url, json={"model": "auto", "input": "x"}, headers=AUTH)
     assert response.status_code == 400
     assert "name an embedding model" in response.json()["error"]
-    response = httpx.post(url, json={"model": "tiny-embed", "input": [""]}, headers=AUTH)
+    response = offline_gateway.post(url, json={"model": "tiny-embed", "input": [""]}, headers=AUTH)
     assert response.status_code == 400
     assert "non-empty" in response.json()["error"]

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from stellwerk.demo.llama_server import (
@@ -17,7 +16,7 @@ from stellwerk.demo.llama_server import (
     start_llama_server,
     stop_llama_server,
 )
-from tests.fixtures.gateway import KEYS, running_gateway
+from tests.fixtures.gateway import KEYS, Gateway, in_process
 from tests.fixtures.llama import LlamaBackend
 
 pytestmark = pytest.mark.llama
@@ -57,22 +56,22 @@ def test_dead_backend_is_skipped_then_used_again(
 ) -> None:
     flaky = own_llama[0]
     raw = _with_backend(gateway_raw, "flaky", flaky.base_url)
-    with running_gateway(raw) as gw:
-        chat = gw.openai_url + "/chat/completions"
-        first = httpx.post(chat, json={**CHAT, "model": "auto"}, headers=AUTH)
+    with in_process(raw) as gw:
+        chat = "/v1/chat/completions"
+        first = gw.post(chat, json={**CHAT, "model": "auto"}, headers=AUTH)
         assert first.headers["x-stellwerk-model"] == "flaky-small"
 
         # stop the flaky backend: its health probe opens the breaker
         stop_llama_server(flaky)
-        _wait_for(lambda: _circuit(gw.url, "flaky") == "open")
-        skipped = httpx.post(chat, json={**CHAT, "model": "auto"}, headers=AUTH)
+        _wait_for(lambda: _circuit(gw, "flaky") == "open")
+        skipped = gw.post(chat, json={**CHAT, "model": "auto"}, headers=AUTH)
         assert skipped.status_code == 200
         assert skipped.headers["x-stellwerk-model"] == "tiny-small"
         assert skipped.headers["x-stellwerk-fallback-from"] == "flaky-small"
-        direct = httpx.post(chat, json={**CHAT, "model": "flaky-small"}, headers=AUTH)
+        direct = gw.post(chat, json={**CHAT, "model": "flaky-small"}, headers=AUTH)
         assert direct.status_code == 503
         assert direct.json()["error"]["code"] in {"backend_circuit_open", "backend_unavailable"}
-        metrics = httpx.get(gw.url + "/metrics").text
+        metrics = gw.get("/metrics").text
         assert 'stellwerk_backend_circuit_state{backend="flaky"} 2.0' in metrics
 
         # bring it back on the same port: the probe closes the breaker
@@ -81,8 +80,8 @@ def test_dead_backend_is_skipped_then_used_again(
                 demo_models(tmp_path / "again"), workdir=tmp_path / "again", port=flaky.port
             )
         )
-        _wait_for(lambda: _circuit(gw.url, "flaky") == "closed")
-        back = httpx.post(chat, json={**CHAT, "model": "auto"}, headers=AUTH)
+        _wait_for(lambda: _circuit(gw, "flaky") == "closed")
+        back = gw.post(chat, json={**CHAT, "model": "auto"}, headers=AUTH)
         assert back.headers["x-stellwerk-model"] == "flaky-small"
         assert "x-stellwerk-fallback-from" not in back.headers
 
@@ -95,10 +94,10 @@ def test_hanging_backend_opens_its_breaker(gateway_raw: dict[str, Any]) -> None:
         raw = _with_backend(
             gateway_raw, "stuck", f"http://127.0.0.1:{port}", first_token=0.3, total=1
         )
-        with running_gateway(raw) as gw:
-            chat = gw.openai_url + "/chat/completions"
+        with in_process(raw) as gw:
+            chat = "/v1/chat/completions"
             codes = [
-                httpx.post(
+                gw.post(
                     chat, json={**CHAT, "model": "stuck-small"}, headers=AUTH, timeout=10
                 ).json()["error"]["code"]
                 for _ in range(3)
@@ -106,11 +105,11 @@ def test_hanging_backend_opens_its_breaker(gateway_raw: dict[str, Any]) -> None:
             # timeouts (of requests and of health probes) open the breaker; then it is skipped
             assert codes[0] == "backend_timeout"
             assert codes[-1] == "backend_circuit_open"
-            routed = httpx.post(chat, json={**CHAT, "model": "auto"}, headers=AUTH, timeout=10)
+            routed = gw.post(chat, json={**CHAT, "model": "auto"}, headers=AUTH, timeout=10)
             assert routed.status_code == 200
             assert routed.headers["x-stellwerk-model"] == "tiny-small"
 
 
-def _circuit(url: str, backend: str) -> str:
-    state: str = httpx.get(url + "/readyz", timeout=10).json()["backends"][backend]["circuit"]
+def _circuit(gw: Gateway, backend: str) -> str:
+    state: str = gw.get("/readyz", timeout=10).json()["backends"][backend]["circuit"]
     return state

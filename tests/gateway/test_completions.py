@@ -6,20 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
-from tests.fixtures.gateway import KEYS, Gateway, running_gateway
+from tests.fixtures.gateway import KEYS, Gateway, in_process
 
 pytestmark = pytest.mark.llama
 
 
 @pytest.fixture
 def client(gateway: Gateway) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(
-        base_url=gateway.openai_url, api_key=KEYS["research"], max_retries=0
-    ) as made:
+    with gateway.openai(KEYS["research"], max_retries=0) as made:
         yield made
 
 
@@ -67,9 +64,9 @@ def test_a_model_without_the_capability_is_refused(client: openai.OpenAI) -> Non
     ("prompt", "param"),
     [(["eins", "zwei"], "prompt"), ([1, 2, 3], "prompt.list.0"), ("", "prompt")],
 )
-def test_prompts_it_cannot_take(gateway: Gateway, prompt: Any, param: str) -> None:
-    answer = httpx.post(
-        gateway.openai_url + "/completions",
+def test_prompts_it_cannot_take(offline_gateway: Gateway, prompt: Any, param: str) -> None:
+    answer = offline_gateway.post(
+        "/v1/completions",
         json={"model": "tiny-small", "prompt": prompt},
         headers={"authorization": f"Bearer {KEYS['research']}"},
     )
@@ -79,8 +76,8 @@ def test_prompts_it_cannot_take(gateway: Gateway, prompt: Any, param: str) -> No
 
 def test_usage_records_of_completions(gateway_raw: dict[str, Any]) -> None:
     with (
-        running_gateway(gateway_raw) as gw,
-        openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"]) as client,
+        in_process(gateway_raw) as gw,
+        gw.openai(KEYS["research"]) as client,
     ):
         client.completions.create(model="tiny-small", prompt="Hallo", max_tokens=3)
         list(

@@ -10,10 +10,10 @@ import yaml
 
 from stellwerk.config import load_config
 from stellwerk.gateway import create_app
-from stellwerk.gateway.server import serve_in_thread
 from stellwerk.governance.admin import IN_CODE
 from stellwerk.ledger.ledger import open_ledger
-from tests.fixtures.gateway import ENVIRON, running_gateway
+from tests.fixtures.gateway import ENVIRON, in_process
+from tests.fixtures.inprocess import app_in_thread
 
 pytestmark = pytest.mark.llama
 
@@ -31,12 +31,12 @@ def test_the_audit_names_the_file_served(gateway_raw: dict[str, Any], tmp_path: 
     path.parent.mkdir()
     path.write_text(yaml.safe_dump(gateway_raw), encoding="utf-8")
     config = load_config(path)
-    with serve_in_thread(create_app(config, environ=ENVIRON), settings=config.server):
+    with app_in_thread(create_app(config, environ=ENVIRON)):
         pass
     assert _loads(config.server.database_url) == [("config", str(path.resolve()))]
 
 
 def test_a_config_built_in_code_is_audited_as_such(gateway_raw: dict[str, Any]) -> None:
-    with running_gateway(gateway_raw) as gw:
+    with in_process(gateway_raw) as gw:
         pass
     assert _loads(gw.database_url) == [("config", IN_CODE)]

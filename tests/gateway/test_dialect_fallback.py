@@ -12,10 +12,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.fixtures.gateway import KEYS, free_port, running_gateway
+from tests.fixtures.gateway import KEYS, free_port, in_process
 from tests.fixtures.loopback import ANSWER, passthrough_server
 
 pytestmark = pytest.mark.llama
@@ -44,14 +43,14 @@ def test_auto_goes_on_to_a_backend_that_takes_the_tool_schema(
 ) -> None:
     with (
         passthrough_server() as vllm,
-        running_gateway(_with_generic_backend(gateway_raw, vllm.url)) as gw,
+        in_process(_with_generic_backend(gateway_raw, vllm.url)) as gw,
     ):
-        url = gw.openai_url + "/chat/completions"
+        url = "/v1/chat/completions"
         body = {**CHAT, "model": "auto", "tools": [TOOL]}
-        plain = httpx.post(url, json=body, headers=RESEARCH, timeout=60)
-        streamed = httpx.post(url, json={**body, "stream": True}, headers=RESEARCH, timeout=60)
-        ollama = httpx.post(
-            gw.url + "/api/chat",
+        plain = gw.post(url, json=body, headers=RESEARCH, timeout=60)
+        streamed = gw.post(url, json={**body, "stream": True}, headers=RESEARCH, timeout=60)
+        ollama = gw.post(
+            "/api/chat",
             json={
                 "model": "auto",
                 "messages": CHAT["messages"],
@@ -62,7 +61,7 @@ def test_auto_goes_on_to_a_backend_that_takes_the_tool_schema(
             headers=RESEARCH,
             timeout=60,
         )
-        metrics = httpx.get(gw.url + "/metrics").text
+        metrics = gw.get("/metrics").text
     for response in (plain, streamed, ollama):
         assert response.status_code == 200, response.text
         assert response.headers["x-stellwerk-model"] == "vllm-small"
@@ -93,10 +92,10 @@ def test_no_candidate_that_takes_the_tool_schema_is_a_400_naming_it(
 ) -> None:
     with (
         passthrough_server() as vllm,
-        running_gateway(_with_generic_backend(gateway_raw, vllm.url)) as gw,
+        in_process(_with_generic_backend(gateway_raw, vllm.url)) as gw,
     ):
-        response = httpx.post(
-            gw.openai_url + "/chat/completions",
+        response = gw.post(
+            "/v1/chat/completions",
             json={**CHAT, "model": model, "tools": [TOOL]},
             headers=headers,
             timeout=60,
@@ -113,9 +112,9 @@ def test_when_the_backend_that_could_take_it_is_down_auto_says_so(
     gateway_raw: dict[str, Any],
 ) -> None:
     raw = _with_generic_backend(gateway_raw, f"http://127.0.0.1:{free_port()}")
-    with running_gateway(raw) as gw:
-        response = httpx.post(
-            gw.openai_url + "/chat/completions",
+    with in_process(raw) as gw:
+        response = gw.post(
+            "/v1/chat/completions",
             json={**CHAT, "model": "auto", "tools": [TOOL]},
             headers=RESEARCH,
             timeout=60,

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import openai
 import pytest
 from sqlalchemy import String, cast, column, inspect, select, table
 
 from stellwerk.ledger.graded_tables import graded_records
-from tests.fixtures.gateway import KEYS, Gateway, running_gateway
+from tests.fixtures.gateway import KEYS, Gateway, in_process
 
 pytestmark = pytest.mark.llama
 
@@ -30,13 +29,13 @@ def _shipped(raw: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def learning_gateway(gateway_raw: dict[str, Any]) -> Iterator[Gateway]:
-    with running_gateway(_shipped(gateway_raw)) as gw:
+    with in_process(_shipped(gateway_raw)) as gw:
         yield gw
 
 
 def _ask(gw: Gateway, model: str, text: str, dept: str = "research") -> tuple[str, str]:
     """A chat request through the real openai client: (request id, answering model)."""
-    with openai.OpenAI(base_url=gw.openai_url, api_key=KEYS[dept], max_retries=0) as client:
+    with gw.openai(KEYS[dept], max_retries=0) as client:
         raw = client.chat.completions.with_raw_response.create(
             model=model, messages=[{"role": "user", "content": text}], max_tokens=3
         )
@@ -45,13 +44,13 @@ def _ask(gw: Gateway, model: str, text: str, dept: str = "research") -> tuple[st
 
 
 def _feedback(gw: Gateway, body: Any, dept: str = "research", **kw: Any) -> httpx.Response:
-    return httpx.post(gw.openai_url + "/feedback", json=body, headers=_auth(dept), timeout=30, **kw)
+    return gw.post("/v1/feedback", json=body, headers=_auth(dept), timeout=30, **kw)
 
 
 def test_feedback_grades_the_callers_routed_answer_once_and_is_not_billed(
     gateway_raw: dict[str, Any],
 ) -> None:
-    with running_gateway(_shipped(gateway_raw)) as gw:
+    with in_process(_shipped(gateway_raw)) as gw:
         request_id, model = _ask(gw, "auto", "Explain the proof of the prime number theorem.")
         answer = _feedback(gw, {"request_id": request_id, "score": 0.75, "task": "maths"})
         assert answer.status_code == 200, answer.text
@@ -118,9 +117,7 @@ def test_bad_feedback_is_refused_in_the_openai_error_format(
 
 
 def test_feedback_needs_a_key(learning_gateway: Gateway) -> None:
-    answer = httpx.post(
-        learning_gateway.openai_url + "/feedback", json={"request_id": "a", "score": 1}, timeout=30
-    )
+    answer = learning_gateway.post("/v1/feedback", json={"request_id": "a", "score": 1}, timeout=30)
     assert answer.status_code == 401
 
 
@@ -163,7 +160,7 @@ def test_no_prompt_text_is_kept_anywhere(
         raw["server"] = {**raw["server"], "database_url": request.getfixturevalue("pg_schema_url")}
     canary = f"zebracanary{secrets.token_hex(8)}"
     caplog.set_level(logging.DEBUG)
-    with running_gateway(raw) as gw:
+    with in_process(raw) as gw:
         request_id, _ = _ask(gw, "auto", f"Please summarise the memo {canary} for the board.")
         answer = _feedback(gw, {"request_id": request_id, "score": 0.5})
         assert answer.status_code == 200, answer.text
@@ -180,7 +177,7 @@ def test_no_prompt_text_is_kept_anywhere(
 
 def test_a_streamed_routed_answer_can_get_feedback(learning_gateway: Gateway) -> None:
     gw = learning_gateway
-    with openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"], max_retries=0) as client:
+    with gw.openai(KEYS["research"], max_retries=0) as client:
         raw = client.chat.completions.with_raw_response.create(
             model="auto",
             messages=[{"role": "user", "content": "Name three prime numbers."}],

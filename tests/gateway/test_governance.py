@@ -17,7 +17,7 @@ import pytest
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.ledger.window import Window
-from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, raw_config, running_gateway
+from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, in_process, migrated_copy, raw_config
 from tests.fixtures.llama import LlamaBackend
 from tests.ledger.factory import make_record
 
@@ -26,6 +26,12 @@ pytestmark = pytest.mark.llama
 ADMIN_KEY = "sk-stw-test-admin-0c8e1f5a2b7d4e93"
 OWNER_KEY = "sk-stw-test-owner-6a3d9c0e4f1b8a27"
 ENV = {**ENVIRON, "STW_TEST_KEY_ADMIN": ADMIN_KEY, "STW_TEST_KEY_OWNER": OWNER_KEY}
+
+
+@pytest.fixture(autouse=True)
+def _ledger(tmp_path: Path, ledger_template: Path) -> None:
+    """The SQLite ledger of ``governed`` starts migrated (a copy of the session's template)."""
+    migrated_copy(ledger_template, tmp_path / "ledger.db")
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -74,38 +80,40 @@ def read_usage(gw: Gateway, window: Window | None = None) -> list[UsageRecord]:
         ledger.close()
 
 
-def post(url: str, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
-    return httpx.post(url, json=body, headers=headers, timeout=60)
+def post(gw: Gateway, url: str, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+    return gw.post(url, json=body, headers=headers, timeout=60)
 
 
 def test_approve_a_model_and_use_it(
     llama_server: LlamaBackend, tmp_path: Path, any_db_url: str
 ) -> None:
-    with running_gateway(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
-        v1 = gw.openai_url
-        refused = post(v1 + "/chat/completions", chat("tiny-large"), RESEARCH)
+    with in_process(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
+        v1 = "/v1"
+        refused = post(gw, v1 + "/chat/completions", chat("tiny-large"), RESEARCH)
         assert refused.status_code == 403
         assert "lifecycle state is proposed" in refused.json()["error"]["message"]
         for state in ("in_review", "approved"):
             answer = post(
-                gw.url + "/admin/models/tiny-large/lifecycle",
+                gw,
+                "/admin/models/tiny-large/lifecycle",
                 {"state": state, "reason": "board decision 7"},
                 ADMIN,
             )
             assert answer.status_code == 200, answer.text
         assert answer.json()["lifecycle"] == "approved"
-        served = post(v1 + "/chat/completions", chat("tiny-large"), RESEARCH)
+        served = post(gw, v1 + "/chat/completions", chat("tiny-large"), RESEARCH)
         assert served.status_code == 200, served.text
         assert served.headers["x-stellwerk-model"] == "tiny-large"
         # an illegal move is a 409 naming it, and changes nothing
         illegal = post(
-            gw.url + "/admin/models/tiny-large/lifecycle",
+            gw,
+            "/admin/models/tiny-large/lifecycle",
             {"state": "proposed", "reason": "undo"},
             ADMIN,
         )
         assert illegal.status_code == 409
         assert "approved -> proposed" in illegal.json()["error"]["message"]
-        detail = httpx.get(gw.url + "/admin/models/tiny-large", headers=ADMIN).json()
+        detail = gw.get("/admin/models/tiny-large", headers=ADMIN).json()
         assert [h["to"] for h in detail["history"]] == ["in_review", "approved"]
         assert all(h["actor"] == "admin-1" for h in detail["history"])
 
@@ -113,34 +121,35 @@ def test_approve_a_model_and_use_it(
 def test_admin_routes_refuse_user_and_owner_keys(
     llama_server: LlamaBackend, tmp_path: Path
 ) -> None:
-    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
         for headers in (RESEARCH, OWNER):
-            answer = httpx.get(gw.url + "/admin/models", headers=headers)
+            answer = gw.get("/admin/models", headers=headers)
             assert answer.status_code == 403
             assert "needs an admin key" in answer.json()["error"]["message"]
-        assert httpx.get(gw.url + "/admin/models").status_code == 401
-        schema = httpx.get(gw.url + "/openapi.json").json()
+        assert gw.get("/admin/models").status_code == 401
+        schema = gw.get("/openapi.json").json()
         assert "/admin/models/{model_id}/lifecycle" in schema["paths"]
 
 
 def test_classification_keeps_confidential_data_on_prem(
     llama_server: LlamaBackend, tmp_path: Path
 ) -> None:
-    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
-        v1 = gw.openai_url
-        ok = post(v1 + "/chat/completions", chat("tiny-medium"), RESEARCH)
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        v1 = "/v1"
+        ok = post(gw, v1 + "/chat/completions", chat("tiny-medium"), RESEARCH)
         assert ok.status_code == 200  # internal data may go to the EU cloud
         confidential = {**RESEARCH, "x-stellwerk-classification": "confidential"}
-        refused = post(v1 + "/chat/completions", chat("tiny-medium"), confidential)
+        refused = post(gw, v1 + "/chat/completions", chat("tiny-medium"), confidential)
         assert refused.status_code == 403
         message = refused.json()["error"]["message"]
         assert "classification confidential may go only to on_prem" in message
         assert "hosted eu_cloud" in message
         # routed: the router never sees the cloud model
-        routed = post(v1 + "/chat/completions", chat("auto"), confidential)
+        routed = post(gw, v1 + "/chat/completions", chat("auto"), confidential)
         assert routed.status_code == 200
         assert routed.headers["x-stellwerk-model"] == "tiny-small"
         lowered = post(
+            gw,
             v1 + "/chat/completions",
             chat(),
             {**RESEARCH, "x-stellwerk-classification": "public"},
@@ -154,32 +163,35 @@ def test_classification_keeps_confidential_data_on_prem(
 def test_owner_withdraws_consent_and_it_takes_effect_on_the_next_request(
     llama_server: LlamaBackend, tmp_path: Path, any_db_url: str
 ) -> None:
-    with running_gateway(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
-        v1 = gw.openai_url
-        assert post(v1 + "/chat/completions", chat(), RESEARCH).status_code == 200
+    with in_process(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
+        v1 = "/v1"
+        assert post(gw, v1 + "/chat/completions", chat(), RESEARCH).status_code == 200
         not_owner = post(
-            gw.url + "/admin/models/tiny-small/consent",
+            gw,
+            "/admin/models/tiny-small/consent",
             {"consent": False, "reason": "x"},
             RESEARCH,
         )
         assert not_owner.status_code == 403
         withdrawn = post(
-            gw.url + "/admin/models/tiny-small/consent",
+            gw,
+            "/admin/models/tiny-small/consent",
             {"consent": False, "reason": "data contract ended"},
             OWNER,
         )
         assert withdrawn.status_code == 200, withdrawn.text
-        refused = post(v1 + "/chat/completions", chat(), RESEARCH)
+        refused = post(gw, v1 + "/chat/completions", chat(), RESEARCH)
         assert refused.status_code == 403
         assert "withdrawn consent" in refused.json()["error"]["message"]
         regranted = post(
-            gw.url + "/admin/models/tiny-small/consent",
+            gw,
+            "/admin/models/tiny-small/consent",
             {"consent": True, "reason": "renewed"},
             OWNER,
         )
         assert regranted.status_code == 200
-        assert post(v1 + "/chat/completions", chat(), RESEARCH).status_code == 200
-        audit = httpx.get(gw.url + "/admin/audit?action=model.consent", headers=ADMIN).json()
+        assert post(gw, v1 + "/chat/completions", chat(), RESEARCH).status_code == 200
+        audit = gw.get("/admin/audit?action=model.consent", headers=ADMIN).json()
         assert [(e["actor"], e["details"]["to"]) for e in audit["entries"]] == [
             ("legal-owner", "granted"),
             ("legal-owner", "withdrawn"),
@@ -189,21 +201,21 @@ def test_owner_withdraws_consent_and_it_takes_effect_on_the_next_request(
 def test_key_bound_to_a_use_case_then_revoked(
     llama_server: LlamaBackend, tmp_path: Path, any_db_url: str
 ) -> None:
-    with running_gateway(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
-        made = post(gw.url + "/admin/keys", {"department": "legal", "use_case": "contracts"}, ADMIN)
+    with in_process(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
+        made = post(gw, "/admin/keys", {"department": "legal", "use_case": "contracts"}, ADMIN)
         assert made.status_code == 201, made.text
         key, key_id = made.json()["key"], made.json()["key_id"]
         assert key.startswith("sk-stw-")
-        served = post(gw.openai_url + "/chat/completions", chat(), bearer(key))
+        served = post(gw, "/v1/chat/completions", chat(), bearer(key))
         assert served.status_code == 200, served.text
-        listed = httpx.get(gw.url + "/admin/keys", headers=ADMIN).json()["keys"]
+        listed = gw.get("/admin/keys", headers=ADMIN).json()["keys"]
         assert [k["key_id"] for k in listed] == [key_id]
-        assert key not in httpx.get(gw.url + "/admin/keys", headers=ADMIN).text
-        revoked = post(gw.url + f"/admin/keys/{key_id}/revoke", {"reason": "leaver"}, ADMIN)
+        assert key not in gw.get("/admin/keys", headers=ADMIN).text
+        revoked = post(gw, f"/admin/keys/{key_id}/revoke", {"reason": "leaver"}, ADMIN)
         assert revoked.status_code == 200
-        again = post(gw.openai_url + "/chat/completions", chat(), bearer(key))
+        again = post(gw, "/v1/chat/completions", chat(), bearer(key))
         assert again.status_code == 401
-        audit = httpx.get(gw.url + "/admin/audit", headers=ADMIN).text
+        audit = gw.get("/admin/audit", headers=ADMIN).text
         assert key.removeprefix("sk-stw-") not in audit
         # the served request counts for the use case; the refused one has no known key
         by_use_case = report(gw, "use-case", ADMIN, requests=2)
@@ -230,30 +242,30 @@ def test_a_config_keys_use_case_changed_through_the_admin_api_counts_from_the_ne
 
     def change(gw: Gateway, **facts: Any) -> None:
         body = {**notes, **facts, "reason": "the minutes now hold client data"}
-        answer = httpx.put(gw.url + "/admin/use-cases/notes", json=body, headers=ADMIN)
+        answer = gw.put("/admin/use-cases/notes", json=body, headers=ADMIN)
         assert answer.status_code == 200, answer.text
 
-    with running_gateway(raw, env) as gw:
-        url = gw.openai_url + "/chat/completions"
-        assert post(url, chat("tiny-medium"), NOTES).status_code == 200  # internal: EU cloud ok
+    with in_process(raw, env) as gw:
+        url = "/v1/chat/completions"
+        assert post(gw, url, chat("tiny-medium"), NOTES).status_code == 200  # internal: EU cloud ok
         change(gw, allowed_models=["tiny-medium"])
-        narrowed = post(url, chat("tiny-small"), NOTES)
+        narrowed = post(gw, url, chat("tiny-small"), NOTES)
         assert narrowed.status_code == 403
         assert "not allowed for use case 'notes'" in narrowed.json()["error"]["message"]
         change(gw, classification="confidential")
-        refused = post(url, chat("tiny-medium"), NOTES)
+        refused = post(gw, url, chat("tiny-medium"), NOTES)
         assert refused.status_code == 403
         message = refused.json()["error"]["message"]
         assert "classification confidential may go only to on_prem" in message
         assert "tiny-medium: hosted eu_cloud, where confidential data may not go" in message
-        routed = post(url, chat("auto"), NOTES)
+        routed = post(gw, url, chat("auto"), NOTES)
         assert routed.status_code == 200, routed.text
         assert routed.headers["x-stellwerk-model"] == "tiny-small"
         # a config key of the same department without the use case is not affected
-        assert post(url, chat("tiny-medium"), RESEARCH).status_code == 200
+        assert post(gw, url, chat("tiny-medium"), RESEARCH).status_code == 200
     # the database holds the use case from now on: a restart does not bring the config's back
-    with running_gateway(raw, env) as gw:
-        again = post(gw.openai_url + "/chat/completions", chat("tiny-medium"), NOTES)
+    with in_process(raw, env) as gw:
+        again = post(gw, "/v1/chat/completions", chat("tiny-medium"), NOTES)
         assert again.status_code == 403
         assert "hosted eu_cloud" in again.json()["error"]["message"]
     served = [r for r in read_usage(gw) if r.key_id == "research-notes" and r.status == 200]
@@ -274,18 +286,16 @@ def test_a_use_case_with_keys_bound_does_not_move_to_another_department(
 
     def move(gw: Gateway, name: str, department: str) -> httpx.Response:
         body = {"name": name, "department": department, "reason": "reorganisation"}
-        return httpx.put(gw.url + f"/admin/use-cases/{name}", json=body, headers=ADMIN)
+        return gw.put(f"/admin/use-cases/{name}", json=body, headers=ADMIN)
 
-    with running_gateway(raw, env) as gw:
+    with in_process(raw, env) as gw:
         key, key_id = NOTES_KEY, "research-notes"
         if kind == "database":
-            made = post(
-                gw.url + "/admin/keys", {"department": "research", "use_case": "notes"}, ADMIN
-            )
+            made = post(gw, "/admin/keys", {"department": "research", "use_case": "notes"}, ADMIN)
             assert made.status_code == 201, made.text
             key, key_id = made.json()["key"], made.json()["key_id"]
-        before = httpx.get(gw.url + "/admin/audit", headers=ADMIN).json()["entries"]
-        cases = httpx.get(gw.url + "/admin/use-cases", headers=ADMIN).json()
+        before = gw.get("/admin/audit", headers=ADMIN).json()["entries"]
+        cases = gw.get("/admin/use-cases", headers=ADMIN).json()
 
         refused = move(gw, "notes", "legal")
         assert refused.status_code == 409, refused.text
@@ -293,19 +303,19 @@ def test_a_use_case_with_keys_bound_does_not_move_to_another_department(
         assert error["param"] == "department"
         assert key_id in error["message"]
         assert "create a new use case" in error["message"]
-        assert httpx.get(gw.url + "/admin/audit", headers=ADMIN).json()["entries"] == before
-        assert httpx.get(gw.url + "/admin/use-cases", headers=ADMIN).json() == cases
+        assert gw.get("/admin/audit", headers=ADMIN).json()["entries"] == before
+        assert gw.get("/admin/use-cases", headers=ADMIN).json() == cases
         # the key still works under research's own use case (legal may use only tiny-small)
-        served = post(gw.openai_url + "/chat/completions", chat("tiny-medium"), bearer(key))
+        served = post(gw, "/v1/chat/completions", chat("tiny-medium"), bearer(key))
         assert served.status_code == 200, served.text
 
         # a use case no key is bound to moves
         assert move(gw, "contracts", "research").status_code == 200
         if kind == "database":  # and so does one whose keys are revoked
-            revoked = post(gw.url + f"/admin/keys/{key_id}/revoke", {"reason": "moved"}, ADMIN)
+            revoked = post(gw, f"/admin/keys/{key_id}/revoke", {"reason": "moved"}, ADMIN)
             assert revoked.status_code == 200, revoked.text
             assert move(gw, "notes", "legal").status_code == 200, "revoked keys do not count"
-        listed = httpx.get(gw.url + "/admin/use-cases", headers=ADMIN).json()["use_cases"]
+        listed = gw.get("/admin/use-cases", headers=ADMIN).json()["use_cases"]
         departments = {u["name"]: u["department"] for u in listed}
         assert departments == {
             "contracts": "research",
@@ -318,9 +328,7 @@ def report(gw: Gateway, by: str, headers: dict[str, str], *, requests: int) -> d
     off the request path)."""
     deadline = time.monotonic() + 20
     while True:
-        answer = httpx.get(
-            gw.url + "/admin/usage", params={"month": served_month(), "by": by}, headers=headers
-        )
+        answer = gw.get("/admin/usage", params={"month": served_month(), "by": by}, headers=headers)
         assert answer.status_code == 200, answer.text
         body: dict[str, Any] = answer.json()
         if body["total"]["requests"] >= requests or time.monotonic() > deadline:
@@ -335,63 +343,61 @@ def served_month() -> str:
 def test_rate_limit_is_a_429_naming_the_limit(llama_server: LlamaBackend, tmp_path: Path) -> None:
     raw = governed(llama_server, tmp_path)
     raw["departments"][0]["limits"] = {"requests_per_minute": 2}
-    with running_gateway(raw, ENV) as gw:
+    with in_process(raw, ENV) as gw:
         second = time.time() % 60
         if second > 50:  # keep the three requests inside one minute window
             time.sleep(61 - second)
-        answers = [post(gw.openai_url + "/chat/completions", chat(), RESEARCH) for _ in range(3)]
+        answers = [post(gw, "/v1/chat/completions", chat(), RESEARCH) for _ in range(3)]
         assert [a.status_code for a in answers] == [200, 200, 429]
         message = answers[2].json()["error"]["message"]
         assert "department 'research': limit of 2 requests per minute reached" in message
         assert "resets at" in message
         assert int(answers[2].headers["retry-after"]) >= 1
         # another department is not affected
-        assert post(gw.openai_url + "/chat/completions", chat(), LEGAL).status_code == 200
+        assert post(gw, "/v1/chat/completions", chat(), LEGAL).status_code == 200
 
 
 def test_budget_set_through_the_admin_api_is_enforced(
     llama_server: LlamaBackend, tmp_path: Path
 ) -> None:
-    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
-        malformed = httpx.put(
-            gw.url + "/admin/limits/department/research",
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        malformed = gw.put(
+            "/admin/limits/department/research",
             json={"monthly_budget": -1, "reason": "x"},
             headers=ADMIN,
         )
         assert malformed.status_code == 400
         assert "monthly_budget" in malformed.json()["error"]["message"]
-        unknown = httpx.put(
-            gw.url + "/admin/limits/department/sales",
+        unknown = gw.put(
+            "/admin/limits/department/sales",
             json={"monthly_budget": 1, "reason": "x"},
             headers=ADMIN,
         )
         assert unknown.status_code == 404
         assert "unknown department 'sales'" in unknown.json()["error"]["message"]
-        zero = httpx.put(
-            gw.url + "/admin/limits/department/research",
+        zero = gw.put(
+            "/admin/limits/department/research",
             json={"monthly_budget": 0, "reason": "frozen"},
             headers=ADMIN,
         )
         assert zero.status_code == 200
-        refused = post(gw.openai_url + "/chat/completions", chat(), RESEARCH)
+        refused = post(gw, "/v1/chat/completions", chat(), RESEARCH)
         assert refused.status_code == 429
         message = refused.json()["error"]["message"]
         assert "department 'research': monthly budget of 0.000000 reached" in message
-        assert post(gw.openai_url + "/chat/completions", chat(), LEGAL).status_code == 200
+        assert post(gw, "/v1/chat/completions", chat(), LEGAL).status_code == 200
 
 
 def test_usage_report_totals_equal_the_records_and_departments_see_only_their_own(
     llama_server: LlamaBackend, tmp_path: Path, any_db_url: str
 ) -> None:
-    with running_gateway(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
+    with in_process(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
         for headers, model in ((RESEARCH, "tiny-medium"), (RESEARCH, "auto"), (LEGAL, "auto")):
-            assert (
-                post(gw.openai_url + "/chat/completions", chat(model), headers).status_code == 200
-            )
+            assert post(gw, "/v1/chat/completions", chat(model), headers).status_code == 200
         month = served_month()
         everything = report(gw, "model", ADMIN, requests=3)
-        own = httpx.get(
-            gw.url + "/admin/usage", params={"month": month, "by": "department"}, headers=LEGAL
+        own = gw.get(
+            "/admin/usage", params={"month": month, "by": "department"}, headers=LEGAL
         ).json()
     records = read_usage(gw, Window.month(month))
     total = everything["total"]
@@ -409,24 +415,24 @@ def test_config_without_governance_keeps_serving(
     llama_server: LlamaBackend, tmp_path: Path
 ) -> None:
     raw = copy.deepcopy(raw_config(llama_server.base_url, f"sqlite:///{tmp_path / 'l.db'}"))
-    with running_gateway(raw) as gw:
-        assert post(gw.openai_url + "/chat/completions", chat(), RESEARCH).status_code == 200
+    with in_process(raw) as gw:
+        assert post(gw, "/v1/chat/completions", chat(), RESEARCH).status_code == 200
 
 
 def test_ollama_api_is_governed_too(llama_server: LlamaBackend, tmp_path: Path) -> None:
-    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
         body = {
             "model": "tiny-medium",
             "messages": [{"role": "user", "content": "hi"}],
             "stream": False,
             "options": {"num_predict": 4},
         }
-        assert post(gw.url + "/api/chat", body, RESEARCH).status_code == 200
+        assert post(gw, "/api/chat", body, RESEARCH).status_code == 200
         secret = {**RESEARCH, "x-stellwerk-classification": "secret"}
-        refused = post(gw.url + "/api/chat", body, secret)
+        refused = post(gw, "/api/chat", body, secret)
         assert refused.status_code == 403
         assert "secret data may not go" in refused.json()["error"]
-        tags = httpx.get(gw.url + "/api/tags", headers=secret).json()
+        tags = gw.get("/api/tags", headers=secret).json()
         assert "tiny-medium" not in [m["name"] for m in tags["models"]]
         assert "tiny-small" in [m["name"] for m in tags["models"]]
 
@@ -531,14 +537,14 @@ def test_bad_admin_input_is_a_4xx_and_changes_nothing(
     status: int,
     text: str,
 ) -> None:
-    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
-        before = httpx.get(gw.url + "/admin/audit", headers=ADMIN).json()["entries"]
-        answer = httpx.request(method, gw.url + path, json=body, headers=ADMIN)
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        before = gw.get("/admin/audit", headers=ADMIN).json()["entries"]
+        answer = gw.request(method, path, json=body, headers=ADMIN)
         assert answer.status_code == status, answer.text
         assert text in answer.json()["error"]["message"]
-        after = httpx.get(gw.url + "/admin/audit", headers=ADMIN).json()["entries"]
+        after = gw.get("/admin/audit", headers=ADMIN).json()["entries"]
         assert after == before
-        models = httpx.get(gw.url + "/admin/models", headers=ADMIN).json()["models"]
+        models = gw.get("/admin/models", headers=ADMIN).json()["models"]
         assert all(m["version"] == 1 for m in models)
 
 
@@ -556,12 +562,10 @@ def test_retention_runs_by_itself_at_start(llama_server: LlamaBackend, tmp_path:
         )
     finally:
         ledger.close()
-    with running_gateway(raw, ENV) as gw:
+    with in_process(raw, ENV) as gw:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            entries = httpx.get(gw.url + "/admin/audit?action=usage.expire", headers=ADMIN).json()[
-                "entries"
-            ]
+            entries = gw.get("/admin/audit?action=usage.expire", headers=ADMIN).json()["entries"]
             if entries:
                 break
             time.sleep(0.05)
@@ -575,7 +579,7 @@ def test_counters_down_is_a_503_not_unmetered_service(
     raw = governed(llama_server, tmp_path)
     raw["server"]["redis_url"] = "redis://127.0.0.1:9/0"  # nothing listens there
     raw["departments"][0]["limits"] = {"monthly_budget": 10}
-    with running_gateway(raw, ENV) as gw:
-        answer = post(gw.openai_url + "/chat/completions", chat(), RESEARCH)
+    with in_process(raw, ENV) as gw:
+        answer = post(gw, "/v1/chat/completions", chat(), RESEARCH)
         assert answer.status_code == 503
         assert "Redis failed" in answer.json()["error"]["message"]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.fixtures.gateway import KEYS, running_gateway
+from tests.fixtures.gateway import KEYS, in_process
 from tests.fixtures.routing_data import OPEN9, rows
 
 pytestmark = pytest.mark.llama
@@ -18,10 +17,10 @@ def test_routes_trade_quality_for_cost_and_say_why(gateway_raw: dict[str, Any]) 
     raw = {k: v for k, v in gateway_raw.items() if k != "router"}  # default: the shipped router
     prompt = [{"role": "user", "content": "Explain the proof of the prime number theorem."}]
     chosen = {}
-    with running_gateway(raw) as gw:
+    with in_process(raw) as gw:
         for route in ("auto-quality", "auto", "auto-economy"):
-            response = httpx.post(
-                gw.openai_url + "/chat/completions",
+            response = gw.post(
+                "/v1/chat/completions",
                 json={"model": route, "messages": prompt, "max_tokens": 3},
                 headers=AUTH,
                 timeout=60,
@@ -57,10 +56,9 @@ def test_a_prompt_the_router_was_trained_on_is_routed_by_its_measured_outcomes(
     trained_on = min(train, key=len)
     assert shipped.remembered(trained_on) == 1
     reasons = {}
-    with running_gateway(raw) as gw:
+    with in_process(raw) as gw:
         for prompt in (fresh, trained_on):
-            response = httpx.post(
-                gw.openai_url + "/chat/completions",
+            response = gw.post("/v1/chat/completions",
                 json={"model": "auto", "messages": [{"role": "user", "content": prompt}],
                       "max_tokens": 2},
                 headers=AUTH,

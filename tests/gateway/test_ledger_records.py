@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
-import openai
 import pytest
 
-from tests.fixtures.gateway import KEYS, running_gateway
+from tests.fixtures.gateway import KEYS, in_process
 
 pytestmark = pytest.mark.llama
 
@@ -18,8 +16,8 @@ CANARY = "CANARY-7f3a-prompt-text-must-not-be-stored"
 
 def test_one_record_per_request(gateway_raw: dict[str, Any], tmp_path: Path) -> None:
     auth = {"authorization": f"Bearer {KEYS['research']}"}
-    with running_gateway(gateway_raw) as gw:
-        client = openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"], max_retries=0)
+    with in_process(gateway_raw) as gw:
+        client = gw.openai(KEYS["research"], max_retries=0)
         messages: Any = [{"role": "user", "content": CANARY}]
         client.chat.completions.create(model="tiny-small", messages=messages, max_tokens=3)
         list(
@@ -27,17 +25,17 @@ def test_one_record_per_request(gateway_raw: dict[str, Any], tmp_path: Path) -> 
                 model="tiny-medium", messages=messages, max_tokens=3, stream=True
             )
         )
-        httpx.post(
-            gw.url + "/api/chat",
+        gw.post(
+            "/api/chat",
             json={"model": "tiny-large", "messages": messages, "options": {"num_predict": 3}},
             headers=auth,
         ).raise_for_status()
         client.embeddings.create(model="tiny-embed", input=CANARY)
         refused = [
-            httpx.post(gw.openai_url + "/chat/completions", json={"model": "x"}, headers=auth),
-            httpx.post(gw.openai_url + "/chat/completions", json={"model": "tiny-small"}),
-            httpx.post(
-                gw.url + "/api/chat",
+            gw.post("/v1/chat/completions", json={"model": "x"}, headers=auth),
+            gw.post("/v1/chat/completions", json={"model": "tiny-small"}),
+            gw.post(
+                "/api/chat",
                 json={"model": "nope", "messages": messages},
                 headers=auth,
             ),

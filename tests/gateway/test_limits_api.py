@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.gateway import running_gateway
+from tests.fixtures.gateway import Gateway, in_process
 from tests.fixtures.llama import LlamaBackend
 from tests.gateway.test_governance import (
     ADMIN,
@@ -30,8 +30,8 @@ pytestmark = pytest.mark.llama
 LIMITS = "/admin/limits/department/research"
 
 
-def put_limits(url: str, body: dict[str, Any]) -> httpx.Response:
-    return httpx.put(url + LIMITS, json=body, headers=ADMIN, timeout=30)
+def put_limits(gw: Gateway, body: dict[str, Any]) -> httpx.Response:
+    return gw.put(LIMITS, json=body, headers=ADMIN, timeout=30)
 
 
 @pytest.mark.parametrize(
@@ -50,12 +50,12 @@ def put_limits(url: str, body: dict[str, Any]) -> httpx.Response:
 def test_unbounded_limits_are_a_400_naming_the_field_and_requests_keep_working(
     llama_server: LlamaBackend, tmp_path: Path, body: dict[str, Any], field: str
 ) -> None:
-    with running_gateway(governed(llama_server, tmp_path), ENV) as gw:
-        refused = put_limits(gw.url, {**body, "reason": "try"})
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        refused = put_limits(gw, {**body, "reason": "try"})
         assert refused.status_code == 400, refused.text
         assert field in refused.json()["error"]["message"]
-        assert post(gw.openai_url + "/chat/completions", chat(), RESEARCH).status_code == 200
-        limits = httpx.get(gw.url + "/admin/limits", headers=ADMIN).json()
+        assert post(gw, "/v1/chat/completions", chat(), RESEARCH).status_code == 200
+        limits = gw.get("/admin/limits", headers=ADMIN).json()
         assert limits["departments"]["research"]["monthly_budget"] is None
 
 
@@ -64,19 +64,19 @@ def test_a_budget_change_keeps_the_configured_rate_limit_and_the_audit_shows_bot
 ) -> None:
     raw = governed(llama_server, tmp_path, any_db_url)
     raw["departments"][0]["limits"] = {"requests_per_minute": 120}
-    with running_gateway(raw, ENV) as gw:
-        changed = put_limits(gw.url, {"monthly_budget": 300, "reason": "Q1 pilot"})
+    with in_process(raw, ENV) as gw:
+        changed = put_limits(gw, {"monthly_budget": 300, "reason": "Q1 pilot"})
         assert changed.status_code == 200, changed.text
         in_force = {"requests_per_minute": 120, "tokens_per_minute": None}
         assert changed.json() == {**in_force, "monthly_budget": "300.000000"}
-        listed = httpx.get(gw.url + "/admin/limits", headers=ADMIN).json()
+        listed = gw.get("/admin/limits", headers=ADMIN).json()
         assert listed["departments"]["research"] == changed.json()
-        cleared = put_limits(gw.url, {"requests_per_minute": None, "reason": "no rate limit"})
+        cleared = put_limits(gw, {"requests_per_minute": None, "reason": "no rate limit"})
         assert cleared.json()["requests_per_minute"] is None
         assert cleared.json()["monthly_budget"] == "300.000000"
-        nothing = put_limits(gw.url, {"reason": "empty"})
+        nothing = put_limits(gw, {"reason": "empty"})
         assert nothing.status_code == 400
-        audit = httpx.get(gw.url + "/admin/audit?action=limits.set", headers=ADMIN).json()
+        audit = gw.get("/admin/audit?action=limits.set", headers=ADMIN).json()
     second, first = (e["details"] for e in audit["entries"])
     assert first["from"] == {**in_force, "monthly_budget": None}
     assert first["to"] == {**in_force, "monthly_budget": "300.000000"}
@@ -97,12 +97,12 @@ def test_amounts_read_back_exactly(
     raw = governed(llama_server, tmp_path, any_db_url)
     for m in raw["models"]:
         m["price"] = {"input_per_mtok": 10, "output_per_mtok": 70}
-    with running_gateway(raw, ENV) as gw:
+    with in_process(raw, ENV) as gw:
         for _ in range(3):
-            assert post(gw.openai_url + "/chat/completions", chat(), RESEARCH).status_code == 200
+            assert post(gw, "/v1/chat/completions", chat(), RESEARCH).status_code == 200
         usage = report(gw, "department", ADMIN, requests=3)
-        assert put_limits(gw.url, {"monthly_budget": "0.0005", "reason": "tiny"}).status_code == 200
-        refused = post(gw.openai_url + "/chat/completions", chat(), RESEARCH)
+        assert put_limits(gw, {"monthly_budget": "0.0005", "reason": "tiny"}).status_code == 200
+        refused = post(gw, "/v1/chat/completions", chat(), RESEARCH)
     records = read_usage(gw)
     served = [r for r in records if r.status == 200]
     assert len(served) == 3 and all(0 < r.cost < Decimal("0.001") for r in served)

@@ -6,12 +6,11 @@ import math
 from decimal import Decimal
 from typing import Any
 
-import openai
 import pytest
 
 from stellwerk.calibration.records import CalibrationStore, CostEntry
 from stellwerk.ledger.ledger import open_ledger
-from tests.fixtures.gateway import KEYS, running_gateway
+from tests.fixtures.gateway import KEYS, in_process
 
 pytestmark = pytest.mark.llama
 
@@ -32,8 +31,8 @@ def test_applied_costs_replace_the_configured_prices(gateway_raw: dict[str, Any]
         )
     finally:
         ledger.close()
-    with running_gateway(gateway_raw) as gw:
-        client = openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"], max_retries=0)
+    with in_process(gateway_raw) as gw:
+        client = gw.openai(KEYS["research"], max_retries=0)
         for model in ("tiny-small", "tiny-medium"):
             client.chat.completions.create(
                 model=model, messages=[{"role": "user", "content": "Hallo"}], max_tokens=3

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import ollama
 import pytest
 
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.llama
 @pytest.fixture
 def clients(gateway: Gateway) -> Iterator[dict[str, ollama.Client]]:
     made = {
-        dept: ollama.Client(host=gateway.url, headers={"authorization": f"Bearer {key}"})
+        dept: gateway.ollama(headers={"authorization": f"Bearer {key}"})
         for dept, key in KEYS.items()
     }
     yield made
@@ -72,7 +71,7 @@ def test_list_ps_show_version(gateway: Gateway, clients: dict[str, ollama.Client
     assert running[0].expires_at is not None
     shown = c.show("tiny-small")
     assert shown.capabilities is not None and "completion" in shown.capabilities
-    version = httpx.get(gateway.url + "/api/version").json()["version"]
+    version = gateway.get("/api/version").json()["version"]
     assert tuple(int(p) for p in version.split(".")) >= (0, 5, 0)
 
 

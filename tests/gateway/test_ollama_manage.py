@@ -6,18 +6,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import ollama
 import pytest
 
 from tests.fixtures.gateway import KEYS, Gateway
 
-pytestmark = pytest.mark.llama
+
+@pytest.fixture
+def gateway(offline_gateway: Gateway) -> Gateway:
+    """Every answer here is a refusal: no backend is asked (its backend is a closed port)."""
+    return offline_gateway
 
 
 @pytest.fixture
 def client(gateway: Gateway) -> Iterator[ollama.Client]:
-    made = ollama.Client(host=gateway.url, headers={"authorization": f"Bearer {KEYS['research']}"})
+    made = gateway.ollama(headers={"authorization": f"Bearer {KEYS['research']}"})
     yield made
     made.close()
 
@@ -45,6 +48,6 @@ def test_pulling_a_route_says_it_is_one(client: ollama.Client) -> None:
 
 
 def test_without_a_key_it_is_a_401(gateway: Gateway) -> None:
-    answer = httpx.post(gateway.url + "/api/pull", json={"model": "auto"})
+    answer = gateway.post("/api/pull", json={"model": "auto"})
     assert answer.status_code == 401
     assert isinstance(answer.json()["error"], str)

@@ -14,10 +14,7 @@ pytestmark = pytest.mark.llama
 
 @pytest.fixture
 def clients(gateway: Gateway) -> Iterator[dict[str, openai.OpenAI]]:
-    made = {
-        dept: openai.OpenAI(base_url=gateway.openai_url, api_key=key, max_retries=0)
-        for dept, key in KEYS.items()
-    }
+    made = {dept: gateway.openai(key, max_retries=0) for dept, key in KEYS.items()}
     yield made
     for c in made.values():
         c.close()

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from stellwerk.config import parse_config
@@ -23,7 +22,7 @@ from stellwerk.gateway.ollama_wire import (
 )
 from stellwerk.gateway.openai_schema import ChatCompletionRequest, EmbeddingRequest
 from stellwerk.gateway.responses_schema import ResponseRequest
-from tests.fixtures.gateway import ENVIRON, raw_config, running_gateway
+from tests.fixtures.gateway import ENVIRON, in_process, raw_config
 
 BODIES = {
     ("post", "/v1/chat/completions"): ChatCompletionRequest,
@@ -44,8 +43,8 @@ BODIES = {
 def schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("openapi")
     raw = raw_config("http://127.0.0.1:9", f"sqlite:///{folder / 'ledger.db'}")
-    with running_gateway(raw) as gw:
-        yield httpx.get(gw.url + "/openapi.json").json()
+    with in_process(raw) as gw:
+        yield gw.get("/openapi.json").json()
 
 
 def _refs(node: Any) -> Iterator[str]:

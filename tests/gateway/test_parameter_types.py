@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import ollama
 import openai
 import pytest
 
-from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, running_gateway
+from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, in_process
 
 pytestmark = pytest.mark.llama
 
@@ -58,8 +57,15 @@ OPENAI_CASES: list[tuple[dict[str, Any], str]] = [
 
 
 @pytest.fixture
+def gateway(offline_gateway: Gateway) -> Gateway:
+    """The refusals are answered before any backend is asked: its backend is a closed port (a
+    wrong type let through would be a 503 there, not the 400 these tests expect)."""
+    return offline_gateway
+
+
+@pytest.fixture
 def client(gateway: Gateway) -> Iterator[openai.OpenAI]:
-    made = openai.OpenAI(base_url=gateway.openai_url, api_key=KEYS["research"], max_retries=0)
+    made = gateway.openai(KEYS["research"], max_retries=0)
     yield made
     made.close()
 
@@ -115,7 +121,7 @@ def test_a_wrong_type_of_a_known_ollama_parameter_is_a_400_naming_it(
     # sent as raw JSON: the ollama library checks these types itself before sending
     for stream in (False, True):
         body = {"model": "tiny-small", "messages": USER, "stream": stream, **extra}
-        response = httpx.post(gateway.url + "/api/chat", json=body, headers=AUTH, timeout=60)
+        response = gateway.post("/api/chat", json=body, headers=AUTH, timeout=60)
         assert response.status_code == 400, response.text
         assert response.json()["error"].startswith(where), response.json()
 
@@ -123,7 +129,7 @@ def test_a_wrong_type_of_a_known_ollama_parameter_is_a_400_naming_it(
 def test_ollama_options_of_the_wrong_type_are_refused_through_the_ollama_library(
     gateway: Gateway,
 ) -> None:
-    client = ollama.Client(host=gateway.url, headers=AUTH)
+    client = gateway.ollama(headers=AUTH)
     with pytest.raises(ollama.ResponseError) as caught:
         client.chat(model="tiny-small", messages=USER, options={"top_k": "x"}, stream=False)
     assert caught.value.status_code == 400
@@ -151,8 +157,8 @@ def test_ollama_options_of_the_wrong_type_are_refused_through_the_ollama_library
 def test_a_body_naming_a_key_twice_is_a_400(gateway: Gateway, path: str, body: bytes) -> None:
     if path == "/v1/chat/completions":
         body = body.replace(b'"messages": []', b'"messages": [{"role": "user", "content": "x"}]')
-    response = httpx.post(
-        gateway.url + path, content=body, headers={**AUTH, "content-type": "application/json"}
+    response = gateway.post(
+        path, content=body, headers={**AUTH, "content-type": "application/json"}
     )
     assert response.status_code == 400, response.text
     error = response.json()["error"]
@@ -170,35 +176,33 @@ def test_the_admin_api_refuses_a_key_named_twice_after_checking_the_key(
         {"name": "it", "keys": [{"id": "it-1", "key_env": "STW_TEST_ADMIN", "role": "admin"}]},
     ]
     body = b'{"department": "research", "department": "legal"}'
-    with running_gateway(raw, {**ENVIRON, "STW_TEST_ADMIN": admin}) as gw:
-        url = gw.url + "/admin/keys"
+    with in_process(raw, {**ENVIRON, "STW_TEST_ADMIN": admin}) as gw:
+        url = "/admin/keys"
         headers = {"content-type": "application/json"}
-        assert httpx.post(url, content=body, headers=headers).status_code == 401
-        answer = httpx.post(
-            url, content=body, headers={**headers, "authorization": f"Bearer {admin}"}
-        )
+        assert gw.post(url, content=body, headers=headers).status_code == 401
+        answer = gw.post(url, content=body, headers={**headers, "authorization": f"Bearer {admin}"})
         assert answer.status_code == 400, answer.text
         assert "'department' twice" in answer.json()["error"]["message"]
 
 
 def test_a_long_name_is_echoed_cut_short(gateway_raw: dict[str, Any]) -> None:
     raw = {**gateway_raw, "server": {**gateway_raw["server"], "max_body_bytes": 1_000_000}}
-    with running_gateway(raw) as gw:
-        client = openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"], max_retries=0)
+    with in_process(raw) as gw:
+        client = gw.openai(KEYS["research"], max_retries=0)
         with pytest.raises(openai.BadRequestError) as caught:
             client.chat.completions.create(model="m" * 100_000, messages=USER)  # type: ignore[arg-type]
         client.close()
         assert len(caught.value.message) < 300
-        response = httpx.post(
-            gw.url + "/api/chat",
+        response = gw.post(
+            "/api/chat",
             json={"model": "x" * 200, "messages": USER, "stream": False},
             headers=AUTH,
         )
         assert response.status_code == 404
         assert len(response.json()["error"]) < 300
         long_key = "9" * 5000 + "x"
-        response = httpx.post(
-            gw.openai_url + "/chat/completions",
+        response = gw.post(
+            "/v1/chat/completions",
             json={"model": "tiny-small", "messages": USER, "logit_bias": {long_key: 1}},
             headers=AUTH,
         )

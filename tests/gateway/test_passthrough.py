@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import openai
 import pytest
 
-from tests.fixtures.gateway import KEYS, Gateway, running_gateway
+from tests.fixtures.gateway import KEYS, Gateway, in_process
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import recording_proxy
 
@@ -26,8 +25,8 @@ def test_embedding_requests_carry_the_clients_other_fields(
         embed = {**gateway_raw["models"][3], "id": "proxied-embed", "backend": "embed-proxy"}
         gateway_raw["models"].append(embed)
         with (
-            running_gateway(gateway_raw) as gw,
-            openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"]) as client,
+            in_process(gateway_raw) as gw,
+            gw.openai(KEYS["research"]) as client,
         ):
             result = client.embeddings.create(
                 model="proxied-embed",
@@ -60,7 +59,7 @@ def test_streamed_prompt_tokens_count_the_chat_template(
 ) -> None:
     """llama-cpp-python sends no usage on streams; the gateway's count of the prompt is the
     server's own (the templated prompt), as unstreamed."""
-    with openai.OpenAI(base_url=gateway.openai_url, api_key=KEYS["research"]) as client:
+    with gateway.openai(KEYS["research"]) as client:
         plain = client.chat.completions.create(
             model="tiny-small",
             messages=messages,

@@ -8,11 +8,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
-from tests.fixtures.gateway import KEYS, Gateway, running_gateway
+from tests.fixtures.gateway import KEYS, Gateway, in_process
 
 pytestmark = pytest.mark.llama
 
@@ -32,9 +31,7 @@ WEATHER: Any = {
 
 @pytest.fixture
 def client(gateway: Gateway) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(
-        base_url=gateway.openai_url, api_key=KEYS["research"], max_retries=0
-    ) as made:
+    with gateway.openai(KEYS["research"], max_retries=0) as made:
         yield made
 
 
@@ -222,11 +219,11 @@ def test_json_schema_text_format(client: openai.OpenAI) -> None:
     ],
 )
 def test_what_is_not_kept_or_run_is_refused(
-    gateway: Gateway, extra: dict[str, Any], named: str
+    offline_gateway: Gateway, extra: dict[str, Any], named: str
 ) -> None:
     body = {"model": "auto", "input": "Hallo", **extra}
-    answer = httpx.post(
-        gateway.openai_url + "/responses",
+    answer = offline_gateway.post(
+        "/v1/responses",
         json=body,
         headers={"authorization": f"Bearer {KEYS['research']}"},
     )
@@ -239,7 +236,7 @@ def test_what_is_not_kept_or_run_is_refused(
 
 def test_refused_like_chat(client: openai.OpenAI, gateway: Gateway) -> None:
     with (
-        openai.OpenAI(base_url=gateway.openai_url, api_key=KEYS["legal"]) as legal,
+        gateway.openai(KEYS["legal"]) as legal,
         pytest.raises(openai.PermissionDeniedError),
     ):
         legal.responses.create(model="tiny-medium", input="Hallo", max_output_tokens=2)
@@ -254,8 +251,8 @@ def test_refused_like_chat(client: openai.OpenAI, gateway: Gateway) -> None:
 
 def test_usage_records_of_responses(gateway_raw: dict[str, Any]) -> None:
     with (
-        running_gateway(gateway_raw) as gw,
-        openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"]) as client,
+        in_process(gateway_raw) as gw,
+        gw.openai(KEYS["research"]) as client,
     ):
         client.responses.create(model="tiny-small", input="Hallo", max_output_tokens=3)
         stream = client.responses.create(

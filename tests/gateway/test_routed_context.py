@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from stellwerk.backends.tokens import tool_tokens
@@ -14,7 +13,7 @@ from stellwerk.config.schema import RouterConfig
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.selection import Selector
 from stellwerk.routing.loader import load_router
-from tests.fixtures.gateway import KEYS, raw_config, running_gateway
+from tests.fixtures.gateway import KEYS, in_process, raw_config
 
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
 RESEARCH = Principal("research-1", "research", "user", "internal", None)
@@ -47,9 +46,8 @@ def test_tools_too_large_for_every_context_are_refused_naming_the_size(
     gateway_raw: dict[str, Any],
 ) -> None:
     raw = {k: v for k, v in gateway_raw.items() if k != "router"}
-    with running_gateway(raw) as gw:
-        response = httpx.post(
-            gw.openai_url + "/chat/completions",
+    with in_process(raw) as gw:
+        response = gw.post("/v1/chat/completions",
             json={"model": "auto", "messages": [{"role": "user", "content": "Find record 7."}],
                   "tools": [_tool(i) for i in range(30)], "max_tokens": 5},
             headers=AUTH,

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import ollama
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -20,7 +19,7 @@ from stellwerk.config import parse_config
 from stellwerk.errors import ConfigError
 from stellwerk.gateway import create_app
 from tests.fixtures.embed_router import UNSEEN_GREETING, UNSEEN_PROOF
-from tests.fixtures.gateway import ENVIRON, KEYS, free_port, running_gateway
+from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, free_port, in_process, running_gateway
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import recording_proxy
 
@@ -43,9 +42,9 @@ def with_router(raw: dict[str, Any], artifact: Path, embedding_model: str | None
     }
 
 
-def ask(url: str, prompt: str) -> httpx.Response:
-    response = httpx.post(
-        url + "/chat/completions",
+def ask(gw: Gateway, prompt: str) -> httpx.Response:
+    response = gw.post(
+        "/v1/chat/completions",
         json={"model": "auto", "messages": [{"role": "user", "content": prompt}], "max_tokens": 2},
         headers=AUTH,
         timeout=60,
@@ -57,10 +56,10 @@ def ask(url: str, prompt: str) -> httpx.Response:
 def test_auto_reads_the_prompts_embedding(
     gateway_raw: dict[str, Any], embedding_router: Path
 ) -> None:
-    with running_gateway(with_router(gateway_raw, embedding_router, "tiny-embed")) as gw:
-        easy = ask(gw.openai_url, UNSEEN_GREETING)
-        hard = ask(gw.openai_url, UNSEEN_PROOF)
-        local = ollama.Client(host=gw.url, headers=AUTH)
+    with in_process(with_router(gateway_raw, embedding_router, "tiny-embed")) as gw:
+        easy = ask(gw, UNSEEN_GREETING)
+        hard = ask(gw, UNSEEN_PROOF)
+        local = gw.ollama(headers=AUTH)
         try:
             chat = local.chat(
                 model="auto", messages=[{"role": "user", "content": "Say hello to Yusuf."}]
@@ -80,8 +79,8 @@ def test_auto_reads_the_prompts_embedding(
 def test_auto_answers_when_the_embedding_model_is_down(
     gateway_raw: dict[str, Any], embedding_router: Path
 ) -> None:
-    with running_gateway(with_router(gateway_raw, embedding_router, "router-embed")) as gw:
-        responses = [ask(gw.openai_url, UNSEEN_GREETING) for _ in range(2)]
+    with in_process(with_router(gateway_raw, embedding_router, "router-embed")) as gw:
+        responses = [ask(gw, UNSEEN_GREETING) for _ in range(2)]
     ledger = gw.ledger()  # after the gateway stopped: its writer has flushed
     records = ledger.recent_usage()
     ledger.close()
@@ -123,18 +122,18 @@ def test_a_request_its_limits_refuse_costs_no_embedding_call(
         # the embedding model's backend is the real llama.cpp server behind a proxy that counts
         raw["backends"].append({"name": "embed-proxy", "kind": "openai", "base_url": proxy.url})
         raw["models"].append({**raw["models"][3], "id": "proxied-embed", "backend": "embed-proxy"})
-        with running_gateway(raw, {**ENVIRON, "STW_TEST_KEY_CAPPED": CAPPED_KEY}) as gw:
+        with in_process(raw, {**ENVIRON, "STW_TEST_KEY_CAPPED": CAPPED_KEY}) as gw:
             refused = [
-                httpx.post(gw.openai_url + "/chat/completions", json=chat, headers=capped),
-                httpx.post(
-                    gw.openai_url + "/chat/completions",
+                gw.post("/v1/chat/completions", json=chat, headers=capped),
+                gw.post(
+                    "/v1/chat/completions",
                     json={**chat, "stream": True},
                     headers=capped,
                 ),
-                httpx.post(gw.url + "/api/chat", json=chat, headers=capped),
+                gw.post("/api/chat", json=chat, headers=capped),
             ]
             asked_when_refused = proxy.paths.count("/v1/embeddings")
-            admitted = ask(gw.openai_url, UNSEEN_GREETING)  # the department's other key
+            admitted = ask(gw, UNSEEN_GREETING)  # the department's other key
     assert [r.status_code for r in refused] == [429, 429, 429]
     assert refused[0].json()["error"]["code"] == code
     assert asked_when_refused == 0
@@ -161,7 +160,7 @@ def test_a_stream_over_the_keys_stream_limit_costs_no_embedding_call(
         raw["backends"].append({"name": "embed-proxy", "kind": "openai", "base_url": proxy.url})
         raw["models"].append({**raw["models"][3], "id": "proxied-embed", "backend": "embed-proxy"})
         with (
-            running_gateway(raw) as gw,
+            running_gateway(raw) as gw,  # a socket: the first stream stays open while the second
             httpx.Client(base_url=gw.openai_url, headers=AUTH, timeout=60) as client,
             client.stream("POST", "/chat/completions", json=stream) as first,
         ):

@@ -6,20 +6,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
 from stellwerk.routing.loader import load_learned
 from tests.cli.test_router_learn_cmd import NEW_KIND, run, store_graded
-from tests.fixtures.gateway import KEYS, running_gateway
+from tests.fixtures.gateway import KEYS, Gateway, in_process
 
 pytestmark = pytest.mark.llama
 
 
-def _router_of_a_decision(url: str) -> str:
-    answer = httpx.post(
-        url + "/chat/completions",
+def _router_of_a_decision(gw: Gateway) -> str:
+    answer = gw.post(
+        "/v1/chat/completions",
         json={
             "model": "auto",
             "messages": [{"role": "user", "content": NEW_KIND[-1]}],
@@ -43,13 +42,13 @@ def test_the_gateway_uses_the_promoted_version_and_follows_a_rollback(
     store_graded(tmp_path, shipped, NEW_KIND[:120])
     code, out, err = run("router", "adapt", "-c", str(config))
     assert code == 0 and out is not None and out["new_version"] == 1, err
-    with running_gateway(raw) as gw:
-        assert _router_of_a_decision(gw.openai_url) == f"learned:{shipped.version}+1"
+    with in_process(raw) as gw:
+        assert _router_of_a_decision(gw) == f"learned:{shipped.version}+1"
         code, _, err = run("router", "rollback", "-c", str(config))
         assert code == 0, err
         seen = ""
         for _ in range(100):  # the gateway reloads at every governance refresh (1 s here)
-            seen = _router_of_a_decision(gw.openai_url)
+            seen = _router_of_a_decision(gw)
             if seen == f"learned:{shipped.version}":
                 break
             time.sleep(0.2)

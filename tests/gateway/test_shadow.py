@@ -25,7 +25,7 @@ from stellwerk.gateway.shadow import ShadowGrader
 from stellwerk.ledger.graded_tables import graded_records
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.routing.base import Decision
-from tests.fixtures.gateway import Gateway, raw_config, running_gateway
+from tests.fixtures.gateway import Gateway, in_process, raw_config
 from tests.gateway.test_feedback import _ask, _found_in_files, _found_in_tables
 
 SHADOW = {"share": 1.0, "account": "legal", "requests_per_minute": 60}
@@ -70,7 +70,7 @@ def test_a_routed_answer_is_graded_against_the_best_allowed_model_and_charged_to
     raw = _with_shadow(gateway_raw)
     if db == "postgres":
         raw["server"] = {**raw["server"], "database_url": request.getfixturevalue("pg_schema_url")}
-    with running_gateway(raw) as gw:
+    with in_process(raw) as gw:
         # auto-economy sends it to the cheapest model; the reference is the best rated, larger one
         request_id, model = _ask(gw, "auto-economy", f"Summarise the memo {canary} in a line.")
         rows = _wait_for_grade(gw)
@@ -112,7 +112,7 @@ def test_a_routed_answer_is_graded_against_the_best_allowed_model_and_charged_to
 @pytest.mark.llama
 def test_departments_and_routes_not_listed_are_not_graded(gateway_raw: dict[str, Any]) -> None:
     raw = _with_shadow(gateway_raw, departments=["research"], routes=["auto-quality"])
-    with running_gateway(raw) as gw:
+    with in_process(raw) as gw:
         _ask(gw, "auto-economy", "What is the capital of France?")  # route not listed
         _ask(gw, "auto-quality", "What is the capital of France?", dept="legal")  # dept not listed
         listed, model = _ask(gw, "auto-quality", "What is the capital of France?")
@@ -155,7 +155,7 @@ def test_shadow_grading_stops_when_its_accounts_budget_is_spent(
 ) -> None:
     prompt = "Summarise the memo about the new parking rules in a line."
     # a budget with room: the request is graded, its calls charged to the account
-    with running_gateway(_with_account(gateway_raw, Decimal(1))) as gw:
+    with in_process(_with_account(gateway_raw, Decimal(1))) as gw:
         graded, _ = _ask(gw, "auto-economy", prompt)
         assert [r.request_id for r in _wait_for_grade(gw)] == [graded]
     first = [r for r in _usage(gw) if r.endpoint == "shadow"]
@@ -166,7 +166,7 @@ def test_shadow_grading_stops_when_its_accounts_budget_is_spent(
     # the same month, the budget set to what is spent: the next grading is refused before its
     # first call, the refusal recorded like any other, and no request is picked after it
     raw = _with_account(gateway_raw, spent)
-    with running_gateway(raw) as gw:
+    with in_process(raw) as gw:
         refused, _ = _ask(gw, "auto-economy", prompt)
         for _ in range(300):
             if any(r.status == 429 for r in _usage(gw) if r.endpoint == "shadow"):

@@ -15,7 +15,6 @@ import json
 from collections.abc import Iterator
 from typing import Any, Literal
 
-import ollama
 import openai
 import pytest
 from pydantic import BaseModel
@@ -54,7 +53,7 @@ def _assert_matches_schema(content: str | None) -> None:
 
 @pytest.fixture
 def client(gateway: Gateway) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=gateway.openai_url, api_key=KEYS["research"]) as made:
+    with gateway.openai(KEYS["research"]) as made:
         yield made
 
 
@@ -164,7 +163,7 @@ def test_untranslatable_tool_schema_is_a_400_naming_the_parameter(
 
 def test_ollama_format_schema_answer_is_json_with_the_required_keys(gateway: Gateway) -> None:
     headers = {"authorization": f"Bearer {KEYS['research']}"}
-    with ollama.Client(host=gateway.url, headers=headers) as client:
+    with gateway.ollama(headers=headers) as client:
         reply = client.chat(
             model="tiny-small",
             messages=[{"role": "user", "content": "Approve the request?"}],

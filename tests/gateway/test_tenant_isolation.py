@@ -11,12 +11,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
 from stellwerk.ledger.record import UsageRecord
-from tests.fixtures.gateway import KEYS, Gateway, running_gateway
+from tests.fixtures.gateway import KEYS, Gateway, in_process
 
 pytestmark = pytest.mark.llama
 
@@ -53,13 +52,14 @@ def shared(gateway_raw: dict[str, Any]) -> Iterator[Gateway]:
         "models": [*gateway_raw["models"], model],
         "departments": departments,
     }
-    with running_gateway(raw) as gw:
+    with in_process(raw) as gw:
         yield gw
 
 
-def _attack(url: str, stop: threading.Event, answers: list[int]) -> None:
+def _attack(gw: Gateway, stop: threading.Event, answers: list[int]) -> None:
     """Four poisoned requests a second, plain and streamed, until ``stop``."""
-    with httpx.Client(timeout=60) as client:
+    url = "/v1/chat/completions"
+    with gw.client() as client:
         while not stop.is_set():
             body = {**POISON, "stream": len(answers) % 2 == 1}
             answers.append(client.post(url, json=body, headers=RESEARCH).status_code)
@@ -67,10 +67,9 @@ def _attack(url: str, stop: threading.Event, answers: list[int]) -> None:
 
 
 def test_one_keys_failing_requests_leave_the_model_to_the_other_keys(shared: Gateway) -> None:
-    url = shared.openai_url + "/chat/completions"
-    victim = openai.OpenAI(base_url=shared.openai_url, api_key=KEYS["legal"], max_retries=0)
+    victim = shared.openai(KEYS["legal"], max_retries=0)
     stop, attacks = threading.Event(), list[int]()
-    attacker = threading.Thread(target=_attack, args=(url, stop, attacks))
+    attacker = threading.Thread(target=_attack, args=(shared, stop, attacks))
     attacker.start()
     served: list[str] = []
     try:
@@ -95,7 +94,7 @@ def test_one_keys_failing_requests_leave_the_model_to_the_other_keys(shared: Gat
         victim.close()
     assert len(served) == 10  # every request of the other key answered (none 503)
     assert len(attacks) >= 6 and set(attacks) == {502}  # the sender's own requests fail
-    ready = httpx.get(shared.url + "/readyz", timeout=30).json()
+    ready = shared.get("/readyz", timeout=30).json()
     assert ready["backends"]["generic"]["circuit"] == "closed"
 
 
@@ -107,8 +106,8 @@ def test_a_backends_error_reaches_the_client_short_and_clean_and_the_log_whole(
     for stream in (False, True):
         caplog.clear()
         with caplog.at_level(logging.DEBUG):
-            response = httpx.post(
-                shared.openai_url + "/chat/completions",
+            response = shared.post(
+                "/v1/chat/completions",
                 json={**body, "stream": stream},
                 headers=RESEARCH,
                 timeout=60,
@@ -131,7 +130,7 @@ LONG_PROMPT = " ".join(f"w{i}" for i in range(500))  # 2,000 bytes: 2,000 tokens
 
 
 def _upstream_errors(gateway: Gateway) -> list[str]:
-    metrics = httpx.get(gateway.url + "/metrics", timeout=30).text
+    metrics = gateway.get("/metrics", timeout=30).text
     return [line for line in metrics.splitlines() if line.startswith("stellwerk_upstream_errors")]
 
 
@@ -140,9 +139,7 @@ def test_a_prompt_over_the_context_is_the_same_400_streamed_or_not(
     gateway: Gateway, model: str
 ) -> None:
     errors: list[object] = []
-    with openai.OpenAI(
-        base_url=gateway.openai_url, api_key=KEYS["research"], max_retries=0
-    ) as client:
+    with gateway.openai(KEYS["research"], max_retries=0) as client:
         for stream in (False, True):
             with pytest.raises(openai.BadRequestError) as caught:
                 client.chat.completions.create(
@@ -159,8 +156,8 @@ def test_a_prompt_over_the_context_is_the_same_400_streamed_or_not(
 
     ollama_errors = []
     for stream in (False, True):
-        response = httpx.post(
-            gateway.url + "/api/chat",
+        response = gateway.post(
+            "/api/chat",
             json={
                 "model": model,
                 "messages": [{"role": "user", "content": LONG_PROMPT}],

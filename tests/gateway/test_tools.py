@@ -24,7 +24,7 @@ TOOL = {
 
 
 def test_forced_tool_call_comes_back_as_tool_calls(gateway: Gateway) -> None:
-    with openai.OpenAI(base_url=gateway.openai_url, api_key=KEYS["research"]) as client:
+    with gateway.openai(KEYS["research"]) as client:
         completion = client.chat.completions.create(
             model="tiny-small",
             messages=[{"role": "user", "content": "Wetter in Bern?"}],
@@ -44,7 +44,7 @@ def test_forced_tool_call_comes_back_as_tool_calls(gateway: Gateway) -> None:
 
 def test_tools_refused_for_a_model_without_the_capability(gateway: Gateway) -> None:
     with (
-        openai.OpenAI(base_url=gateway.openai_url, api_key=KEYS["research"]) as client,
+        gateway.openai(KEYS["research"]) as client,
         pytest.raises(openai.BadRequestError) as info,
     ):
         client.chat.completions.create(

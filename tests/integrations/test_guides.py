@@ -46,10 +46,11 @@ def test_the_guides_mark_the_blocks_this_suite_runs() -> None:
 
 
 @pytest.fixture
-def guide_env(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> Gateway:
-    monkeypatch.setenv("STELLWERK_URL", gateway.url)
+def guide_env(served_gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> Gateway:
+    """The guides' code connects to a URL, as it would in use: the gateway behind a server."""
+    monkeypatch.setenv("STELLWERK_URL", served_gateway.url)
     monkeypatch.setenv("STELLWERK_KEY", KEYS["research"])
-    return gateway
+    return served_gateway
 
 
 def _run_python(name: str, capsys: pytest.CaptureFixture[str]) -> str:
@@ -132,12 +133,12 @@ def test_curl(name: str, guide_env: Gateway) -> None:
 
 
 @pytest.mark.parametrize("path", ["/v1/models", "/api/tags"])
-def test_requests_without_a_key_are_refused_as_the_guides_say(path: str, gateway: Gateway) -> None:
+def test_requests_without_a_key_are_refused_as_the_guides_say(
+    path: str, offline_gateway: Gateway
+) -> None:
     """curl.md quotes the error body; langflow.md and open-webui.md rely on keyless requests
     (the Ollama component) being refused with 401."""
-    import httpx
-
-    response = httpx.get(gateway.url + path, timeout=10)
+    response = offline_gateway.get(path, timeout=10)
     assert response.status_code == 401
     error = response.json()["error"]
     message = error if path.startswith("/api") else error["message"]

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import openai
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
-from tests.fixtures.gateway import running_gateway
+from tests.fixtures.gateway import in_process
 from tests.fixtures.llama import LlamaBackend
 
 pytestmark = pytest.mark.llama
@@ -42,8 +41,8 @@ def test_init_config_answers_through_the_gateway(
     environ.update({b["api_key_env"]: "sk-engine" for b in raw["backends"] if "api_key_env" in b})
 
     with (
-        running_gateway(raw, environ) as gateway,
-        openai.OpenAI(base_url=gateway.openai_url, api_key=KEY, max_retries=0) as client,
+        in_process(raw, environ) as gateway,
+        gateway.openai(KEY, max_retries=0) as client,
     ):
         listed = {m.id for m in client.models.list().data}
         assert {m["id"] for m in raw["models"]} | {"auto"} <= listed

@@ -20,15 +20,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import ollama
-import openai
 import pytest
 from sqlalchemy import inspect, text
 
 from stellwerk.config import parse_config
 from stellwerk.gateway import create_app
 from stellwerk.gateway.server import serve_in_thread
-from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, raw_config, running_gateway
+from tests.fixtures.gateway import (
+    ENVIRON,
+    KEYS,
+    Gateway,
+    in_process,
+    migrated_copy,
+    raw_config,
+    running_gateway,
+)
 
 CANARY = "CANARY-5d1e-ein-Geheimnis-das-nirgends-stehen-darf"
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
@@ -64,7 +70,7 @@ def connections() -> Connections:
 
 def send_canary_everywhere(gw: Gateway) -> None:
     """The canary through every endpoint that takes a prompt, with the real client libraries."""
-    client = openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"], max_retries=0)
+    client = gw.openai(KEYS["research"], max_retries=0)
     messages: Any = [{"role": "user", "content": CANARY}]
     client.chat.completions.create(model="tiny-small", messages=messages, max_tokens=3)
     stream = client.chat.completions.create(
@@ -73,19 +79,19 @@ def send_canary_everywhere(gw: Gateway) -> None:
     assert list(stream)
     client.embeddings.create(model="tiny-embed", input=[CANARY, CANARY + "-2"])
     client.close()
-    local = ollama.Client(host=gw.url, headers=AUTH)
+    local = gw.ollama(headers=AUTH)
     local.chat(model="tiny-small", messages=messages, stream=False, options={"num_predict": 3})
     assert list(local.chat(model="auto", messages=messages, options={"num_predict": 3}))
     local.embed(model="tiny-embed", input=CANARY)
     local.close()
     # A refused request carries the canary too: an unknown model, and a bad key.
-    refused = httpx.post(
-        gw.openai_url + "/chat/completions",
+    refused = gw.post(
+        "/v1/chat/completions",
         json={"model": "no-such-model", "messages": messages},
         headers=AUTH,
     )
     assert refused.status_code == 404
-    anonymous = httpx.post(gw.url + "/api/chat", json={"model": "tiny-small", "messages": messages})
+    anonymous = gw.post("/api/chat", json={"model": "tiny-small", "messages": messages})
     assert anonymous.status_code == 401
 
 
@@ -110,7 +116,7 @@ def test_canary_prompt_is_in_no_table_and_no_log_line(
     caplog.set_level(logging.DEBUG)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "httpcore", "stellwerk"):
         logging.getLogger(name).setLevel(logging.DEBUG)
-    with running_gateway(gateway_raw) as gw:
+    with running_gateway(gateway_raw) as gw:  # uvicorn's own log lines are read too
         send_canary_everywhere(gw)
     assert len(caplog.records) > 20, "DEBUG logging was not captured"
     secrets = [CANARY, *KEYS.values()]  # the prompt, and the API keys too
@@ -148,7 +154,7 @@ def test_no_connection_but_to_the_configured_backends(
         with serve_in_thread(app, loop="asyncio") as url:
             gw = Gateway(url, parse_config(gateway_raw), gateway_raw["server"]["database_url"])
             send_canary_everywhere(gw)
-            assert httpx.get(gw.url + "/readyz").status_code == 200  # probes the backends
+            assert gw.get("/readyz").status_code == 200  # probes the backends
     finally:
         connections.recording = False
     itself = _address(url)
@@ -158,9 +164,10 @@ def test_no_connection_but_to_the_configured_backends(
     assert set(connections.lookups) <= {"127.0.0.1", "localhost", None}
 
 
-def _preflight(url: str, origin: str) -> httpx.Response:
-    return httpx.options(
-        url + "/v1/chat/completions",
+def _preflight(gw: Gateway, origin: str) -> httpx.Response:
+    return gw.request(
+        "OPTIONS",
+        "/v1/chat/completions",
         headers={
             "origin": origin,
             "access-control-request-method": "POST",
@@ -170,9 +177,9 @@ def _preflight(url: str, origin: str) -> httpx.Response:
 
 
 @pytest.fixture
-def offline_raw(tmp_path: Path) -> dict[str, Any]:
+def offline_raw(tmp_path: Path, ledger_template: Path) -> dict[str, Any]:
     """A gateway whose backend is never called (CORS is answered before any handler)."""
-    return raw_config("http://127.0.0.1:9", f"sqlite:///{tmp_path / 'ledger.db'}")
+    return raw_config("http://127.0.0.1:9", migrated_copy(ledger_template, tmp_path / "ledger.db"))
 
 
 def _cors_headers(response: httpx.Response) -> dict[str, str]:
@@ -180,9 +187,9 @@ def _cors_headers(response: httpx.Response) -> dict[str, str]:
 
 
 def test_no_cors_headers_unless_configured(offline_raw: dict[str, Any]) -> None:
-    with running_gateway(offline_raw) as gw:
-        preflight = _preflight(gw.url, "https://intranet.example")
-        simple = httpx.get(gw.url + "/v1/models", headers={**AUTH, "origin": "https://x.example"})
+    with in_process(offline_raw) as gw:
+        preflight = _preflight(gw, "https://intranet.example")
+        simple = gw.get("/v1/models", headers={**AUTH, "origin": "https://x.example"})
     assert preflight.status_code in (404, 405)
     assert _cors_headers(preflight) == {}
     assert simple.status_code == 200
@@ -191,12 +198,10 @@ def test_no_cors_headers_unless_configured(offline_raw: dict[str, Any]) -> None:
 
 def test_cors_only_for_the_configured_origins(offline_raw: dict[str, Any]) -> None:
     offline_raw["server"]["cors_origins"] = ["https://intranet.example"]
-    with running_gateway(offline_raw) as gw:
-        allowed = _preflight(gw.url, "https://intranet.example")
-        foreign = _preflight(gw.url, "https://evil.example")
-        simple = httpx.get(
-            gw.url + "/v1/models", headers={**AUTH, "origin": "https://evil.example"}
-        )
+    with in_process(offline_raw) as gw:
+        allowed = _preflight(gw, "https://intranet.example")
+        foreign = _preflight(gw, "https://evil.example")
+        simple = gw.get("/v1/models", headers={**AUTH, "origin": "https://evil.example"})
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://intranet.example"
     assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
@@ -211,8 +216,8 @@ def test_cors_headers_on_the_chat_endpoints(
 ) -> None:
     """The chat endpoints skip FastAPI's routing (the direct lane) but not the CORS layer."""
     offline_raw["server"]["cors_origins"] = ["https://intranet.example"]
-    with running_gateway(offline_raw) as gw:
-        answer = httpx.post(gw.url + path, json={}, headers={"origin": "https://intranet.example"})
+    with in_process(offline_raw) as gw:
+        answer = gw.post(path, json={}, headers={"origin": "https://intranet.example"})
     assert answer.status_code == 401
     assert isinstance(answer.json()["error"], envelope)
     assert answer.headers["access-control-allow-origin"] == "https://intranet.example"

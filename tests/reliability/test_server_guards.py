@@ -13,7 +13,7 @@ import select
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,7 +24,7 @@ import pytest
 from stellwerk.config import parse_config
 from stellwerk.gateway import create_app
 from stellwerk.gateway.server import serve_in_thread
-from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, raw_config
+from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, in_process, migrated_copy, raw_config
 
 LIMIT = 64 * 1024  # server.max_body_bytes of the test config
 OPS_KEY = "sk-stw-test-ops-3c8e0f5a9d7b2e14"
@@ -34,10 +34,10 @@ LEGAL = {"authorization": f"Bearer {KEYS['legal']}"}
 
 
 @pytest.fixture
-def guarded_raw(tmp_path: Path) -> dict[str, Any]:
+def guarded_raw(tmp_path: Path, ledger_template: Path) -> dict[str, Any]:
     """The test config with its defaults for the operations endpoints, a metrics key and an admin
     key; the backend is a closed port."""
-    raw = raw_config("http://127.0.0.1:9", f"sqlite:///{tmp_path / 'ledger.db'}")
+    raw = raw_config("http://127.0.0.1:9", migrated_copy(ledger_template, tmp_path / "ledger.db"))
     del raw["server"]["ops_require_key"]
     raw["departments"].append(
         {
@@ -51,12 +51,20 @@ def guarded_raw(tmp_path: Path) -> dict[str, Any]:
     return raw
 
 
+GUARDED_ENV = {**ENVIRON, "STW_TEST_KEY_OPS": OPS_KEY, "STW_TEST_KEY_ADMIN": ADMIN_KEY}
+
+
 @contextmanager
 def serving(raw: dict[str, Any]) -> Iterator[Gateway]:
+    """Served by uvicorn: the guards on the connection (deadlines, head size) are the server's."""
     config = parse_config(raw)
-    environ = {**ENVIRON, "STW_TEST_KEY_OPS": OPS_KEY, "STW_TEST_KEY_ADMIN": ADMIN_KEY}
-    with serve_in_thread(create_app(config, environ=environ), settings=config.server) as url:
+    with serve_in_thread(create_app(config, environ=GUARDED_ENV), settings=config.server) as url:
         yield Gateway(url, config, config.server.database_url)
+
+
+def in_app(raw: dict[str, Any]) -> AbstractContextManager[Gateway]:
+    """In process: for the guards the app keeps itself."""
+    return in_process(raw, GUARDED_ENV)
 
 
 def _connect(url: str) -> socket.socket:
@@ -160,10 +168,8 @@ def test_the_dashboard_login_form_is_cut_at_its_own_limit(guarded_raw: dict[str,
     """A login form over the dashboard's 16 KiB (under the server's limit): the dashboard's own
     error page with 413 (today: the whole body read, then a 400)."""
     form = {"content-type": "application/x-www-form-urlencoded"}
-    with serving(guarded_raw) as gw:
-        answer = httpx.post(
-            gw.url + "/dashboard/login", content=b"key=" + b"x" * 20_000, headers=form
-        )
+    with in_app(guarded_raw) as gw:
+        answer = gw.post("/dashboard/login", content=b"key=" + b"x" * 20_000, headers=form)
     assert answer.status_code == 413
     assert answer.headers["content-type"].startswith("text/html")
     assert "the form is larger than 16384 bytes" in answer.text
@@ -171,11 +177,11 @@ def test_the_dashboard_login_form_is_cut_at_its_own_limit(guarded_raw: dict[str,
 
 def test_the_admin_api_authenticates_before_it_parses(guarded_raw: dict[str, Any]) -> None:
     """No key and a body that is not JSON: 401 (today: 400, the body parsed first)."""
-    with serving(guarded_raw) as gw:
+    with in_app(guarded_raw) as gw:
         json_type = {"content-type": "application/json"}
-        answer = httpx.post(gw.url + "/admin/keys", content=b"not json", headers=json_type)
-        admin = httpx.post(
-            gw.url + "/admin/keys",
+        answer = gw.post("/admin/keys", content=b"not json", headers=json_type)
+        admin = gw.post(
+            "/admin/keys",
             content=b"not json",
             headers={**json_type, "authorization": f"Bearer {ADMIN_KEY}"},
         )
@@ -296,13 +302,13 @@ def test_the_api_docs_pages_load_nothing_from_a_third_party(
     guarded_raw: dict[str, Any],
 ) -> None:
     """Off by default; enabled, they load their assets from the configured place only."""
-    with serving(guarded_raw) as gw:
-        off = [httpx.get(gw.url + page).status_code for page in ("/docs", "/redoc")]
-        assert httpx.get(gw.url + "/openapi.json").status_code == 200
+    with in_app(guarded_raw) as gw:
+        off = [gw.get(page).status_code for page in ("/docs", "/redoc")]
+        assert gw.get("/openapi.json").status_code == 200
     assert off == [404, 404]
     guarded_raw["server"].update(api_docs=True, api_docs_assets_url="/static/api")
-    with serving(guarded_raw) as gw:
-        pages = [httpx.get(gw.url + page) for page in ("/docs", "/redoc")]
+    with in_app(guarded_raw) as gw:
+        pages = [gw.get(page) for page in ("/docs", "/redoc")]
     for page in pages:
         assert page.status_code == 200
         urls = [u for u in page.text.split("'") + page.text.split('"') if "//" in u]
@@ -316,15 +322,15 @@ def test_metrics_and_readiness_detail_need_an_operations_key(
     its status and the detail to those keys; /healthz is open."""
     ops = {"authorization": f"Bearer {OPS_KEY}"}
     admin = {"authorization": f"Bearer {ADMIN_KEY}"}
-    with serving(guarded_raw) as gw:
+    with in_app(guarded_raw) as gw:
         metrics = {
-            name: httpx.get(gw.url + "/metrics", headers=headers).status_code
+            name: gw.get("/metrics", headers=headers).status_code
             for name, headers in (("none", {}), ("user", RESEARCH), ("ops", ops), ("admin", admin))
         }
-        anonymous = httpx.get(gw.url + "/readyz")
-        detailed = httpx.get(gw.url + "/readyz", headers=ops)
-        user = httpx.get(gw.url + "/readyz", headers=RESEARCH)
-        health = httpx.get(gw.url + "/healthz")
+        anonymous = gw.get("/readyz")
+        detailed = gw.get("/readyz", headers=ops)
+        user = gw.get("/readyz", headers=RESEARCH)
+        health = gw.get("/healthz")
     assert metrics == {"none": 401, "user": 403, "ops": 200, "admin": 200}
     assert anonymous.json() == {"status": anonymous.json()["status"]}
     assert anonymous.status_code == detailed.status_code
@@ -346,8 +352,8 @@ def test_readiness_reports_the_probes_and_probes_nothing_itself(
         backend["base_url"] = f"http://127.0.0.1:{listener.getsockname()[1]}"
         backend["breaker"] = {"probe_interval_s": 3600, "probe_timeout_s": 0.5}
         guarded_raw["server"]["ops_require_key"] = False
-        with serving(guarded_raw) as gw:
-            answers = [httpx.get(gw.url + "/readyz", timeout=10) for _ in range(10)]
+        with in_app(guarded_raw) as gw:
+            answers = [gw.get("/readyz", timeout=10) for _ in range(10)]
         connections = 0
         while True:
             try:

@@ -43,7 +43,7 @@ from stellwerk.gateway.gate import Gate
 from stellwerk.gateway.limits import InFlight
 from stellwerk.gateway.responses_schema import ResponseRequest
 from stellwerk.gateway.router_versions import RouterVersions
-from stellwerk.gateway.runtime import Secrets, build_runtime
+from stellwerk.gateway.runtime import Runtime, Secrets, build_runtime
 from stellwerk.governance.counters import build_counters, redis_password
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.graded import GradedStore
@@ -164,3 +164,13 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
     openapi.install_pages(app, config.server)
     app.add_middleware(AccessLog)  # added last: the outermost, it sees every answer
     return app
+
+
+@asynccontextmanager
+async def started(app: FastAPI) -> AsyncIterator[Runtime]:
+    """Start ``app`` (its lifespan) without a server and yield its runtime; shutdown runs when the
+    block ends. What uvicorn does around serving, for callers that hand the app requests
+    themselves (``httpx.ASGITransport``)."""
+    async with app.router.lifespan_context(app):
+        runtime: Runtime = app.state.runtime
+        yield runtime
