@@ -36,6 +36,7 @@ from typing import Protocol
 from stellwerk.backends.types import JSON, ChatRequest
 from stellwerk.config.schema import ModelConfig, ShadowConfig
 from stellwerk.errors import Conflict, StellwerkError
+from stellwerk.gateway.accounting import Accounts
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.calls import Call, Caller
 from stellwerk.gateway.pending import Evidence, Ticket
@@ -56,8 +57,8 @@ class Runtime(Protocol):
     def selector(self) -> Selector: ...
     @property
     def graded(self) -> GradedStore | None: ...
-
-    async def record(self, call: Call) -> None: ...
+    @property
+    def accounts(self) -> Accounts: ...
 
 
 log = logging.getLogger("stellwerk.gateway.shadow")
@@ -254,8 +255,8 @@ class ShadowGrader:
             result = await runtime.caller.complete(call, call.selection, request)
         except StellwerkError:
             call.status, call.error_kind = 502, "shadow_failed"
-            await runtime.record(call)
+            await runtime.accounts.record(call)
             raise
         call.ended = time.perf_counter()
-        await runtime.record(call)
+        await runtime.accounts.record(call)
         return result.content
