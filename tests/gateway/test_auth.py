@@ -90,25 +90,3 @@ def test_a_config_key_follows_its_use_case_changed_in_the_database(ledger: Ledge
     principal = keyring.authenticate(f"Bearer {CONFIG_KEY}")
     assert (principal.key_id, principal.use_case) == ("cfg-1", "nda")
     assert principal.classification == "confidential"
-
-
-def test_without_governance_config_keys_keep_the_configs_facts() -> None:
-    cfg = config(
-        departments=[
-            {
-                "name": "legal",
-                "classification": "confidential",
-                "keys": [{"id": "cfg-1", "key_sha256": hash_key(CONFIG_KEY), "use_case": "nda"}],
-            }
-        ],
-        use_cases=[{"name": "nda", "department": "legal", "classification": "public"}],
-    )
-    keyring = Keyring.from_config(cfg, {})
-    principal = keyring.authenticate(f"Bearer {CONFIG_KEY}")
-    assert (principal.key_id, principal.use_case, principal.classification) == (
-        "cfg-1",
-        "nda",
-        "public",
-    )
-    with pytest.raises(AuthenticationFailed, match="unknown API key"):
-        keyring.authenticate("Bearer sk-stw-a-key-only-a-database-could-know")

@@ -15,17 +15,17 @@ import pytest
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
-from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, EmbedResult
 from stellwerk.backends.tokens import PromptSize
+from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, EmbedResult
 from stellwerk.gateway.accounting import Accounts
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.budget import Budget, chat_bound
 from stellwerk.gateway.calls import Call, Caller
 from stellwerk.gateway.metrics import Metrics
-from stellwerk.ledger.record import UsageRecord
 from stellwerk.gateway.selection import Selection
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.ledger import open_ledger
+from stellwerk.ledger.record import UsageRecord
 from stellwerk.policy.limits import scopes_for
 from stellwerk.routing.base import Decision
 from tests.governance.factories import config, model

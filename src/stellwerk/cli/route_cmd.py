@@ -186,7 +186,7 @@ def _principal(
     if key is not None and department is not None:
         raise InvalidRequest("give --key or --department, not both")
     if key is not None:
-        keyring = Keyring.from_config(_resolvable(cfg), os.environ, principals=governance)
+        keyring = Keyring.from_config(_resolvable(cfg), os.environ, governance)
         principal = keyring.authenticate(f"Bearer {key}")
     elif department is not None:
         departments = {d.name: d for d in cfg.departments}

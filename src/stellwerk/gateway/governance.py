@@ -1,7 +1,7 @@
 """Where governance meets the gateway: the policy filter as the selector's ``Permit``, and the
-request's classification from its header (the keyring reads the principals of config and
-database keys from the governance snapshot: ``Keyring.governed_by``; budgets and limits are
-``stellwerk.gateway.budget``'s).
+request's classification from its header. (The keyring reads the principals of config and
+database keys from the governance snapshot: ``stellwerk.gateway.auth``; budgets and limits are
+``stellwerk.gateway.budget``'s.)
 
 Every decision is made at request time from the governance snapshot (no database round trip on
 the request path); see :mod:`stellwerk.governance.service`.

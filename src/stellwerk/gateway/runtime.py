@@ -14,7 +14,7 @@ from stellwerk.backends.health import HealthMonitor
 from stellwerk.config.loader import config_hash, resolve_env
 from stellwerk.config.schema import ShadowConfig, StellwerkConfig
 from stellwerk.gateway.accounting import Accounts, UsageSink
-from stellwerk.gateway.auth import Keyring, Principal
+from stellwerk.gateway.auth import Keyring, Principal, key_digests
 from stellwerk.gateway.budget import Budget
 from stellwerk.gateway.calls import Caller
 from stellwerk.gateway.governance import classify, permit
@@ -86,14 +86,14 @@ def build_client() -> httpx.AsyncClient:
 class Secrets:
     """What the config references by env var name, resolved once before anything starts."""
 
-    keyring: Keyring
+    key_digests: Mapping[str, str]
     backend_keys: Mapping[str, str]
 
     @classmethod
     def resolve(cls, config: StellwerkConfig, environ: Mapping[str, str]) -> Secrets:
-        keyring = Keyring.from_config(config, environ)
+        digests = key_digests(config, environ)
         names = [b.api_key_env for b in config.backends if b.api_key_env]
-        return cls(keyring, resolve_env(names, environ))
+        return cls(digests, resolve_env(names, environ))
 
 
 def build_runtime(
@@ -123,7 +123,7 @@ def build_runtime(
         config_hash=the_hash,
         client=client,
         backends=backends,
-        keyring=secrets.keyring.governed_by(governance),
+        keyring=Keyring(secrets.key_digests, governance),
         selector=Selector(config, router, permit(governance)),
         caller=Caller(backends, breakers, metrics, confirm=health.confirm),
         metrics=metrics,
