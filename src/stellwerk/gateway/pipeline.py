@@ -83,20 +83,19 @@ async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Resp
     """Serve one chat-shaped request of ``api`` (``openai``, ``ollama``) at ``endpoint``."""
     runtime: Runtime = request.app.state.runtime
     call = Call(new_request_id(), api, endpoint, "", stream=False)
-    async with accounted(runtime, call):
-        call.principal = authenticate(runtime, request)
-        exchange = read(
-            await read_body(request, runtime.config.server.max_body_bytes), call.request_id
-        )
+    async with accounted(runtime, call):  # 8, whatever is raised on the way
+        call.principal = authenticate(runtime, request)  # 1
+        raw = await read_body(request, runtime.config.server.max_body_bytes)  # 2
+        exchange = read(raw, call.request_id)
         call.requested_model, call.stream = exchange.model, exchange.stream
-        check_limits(runtime, call, exchange.chat)
-        call.selection = await select(runtime, call, exchange.model, exchange.chat)
+        check_limits(runtime, call, exchange.chat)  # 3
+        call.selection = await select(runtime, call, exchange.model, exchange.chat)  # 4, 5, 6
         if exchange.stream:
-            return await stream(runtime, call, exchange)
-        result = await runtime.caller.complete(call, call.selection, exchange.chat)
+            return await stream(runtime, call, exchange)  # 7, and 8 when the stream ends
+        result = await runtime.caller.complete(call, call.selection, exchange.chat)  # 7
         call.ended = time.perf_counter()
         payload = exchange.plain(call, result)
-        await account(runtime, call)
+        await account(runtime, call)  # 8
         return Response(payload, media_type="application/json", headers=decision_headers(call))
 
 
