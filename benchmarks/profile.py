@@ -38,7 +38,8 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "auth, limits, policy, governance and routing",
         (
-            *("stellwerk/routing/", "stellwerk/gateway/selection.py", "stellwerk/gateway/chat.py"),
+            *("stellwerk/routing/", "stellwerk/gateway/selection.py"),
+            *("stellwerk/gateway/pipeline.py", "stellwerk/gateway/budget.py"),
             *("stellwerk/gateway/auth.py", "stellwerk/gateway/limits.py", "hashlib", "hmac"),
             *("stellwerk/policy/", "stellwerk/governance/", "stellwerk/gateway/governance.py"),
             *("stellwerk/modelfacts/",),

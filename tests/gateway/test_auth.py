@@ -8,7 +8,6 @@ from stellwerk.calibration.records import CalibrationStore
 from stellwerk.config.schema import Classification
 from stellwerk.errors import AuthenticationFailed
 from stellwerk.gateway.auth import Keyring
-from stellwerk.gateway.governance import SnapshotPrincipals
 from stellwerk.governance.keys import hash_key
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.ledger import Ledger
@@ -55,7 +54,7 @@ def test_config_and_database_keys_get_the_same_class(
     case = gov.admin.use_cases.get(use_case) if use_case else None
     new = gov.admin.keys.create(department=department, actor="t", use_case=case, classification=own)
     gov.reload()
-    keyring = Keyring.from_config(cfg, {}, SnapshotPrincipals(gov))
+    keyring = Keyring.from_config(cfg, {}, gov)
     from_config = keyring.authenticate(f"Bearer {CONFIG_KEY}")
     from_database = keyring.authenticate(f"Bearer {new.key}")
     assert from_config.key_id == "cfg-1"
@@ -80,7 +79,7 @@ def test_a_config_key_follows_its_use_case_changed_in_the_database(ledger: Ledge
     )
     gov = Governance(ledger, cfg, evaluated=CalibrationStore(ledger).evaluated)
     gov.start()
-    keyring = Keyring.from_config(cfg, {}, SnapshotPrincipals(gov))
+    keyring = Keyring.from_config(cfg, {}, gov)
     assert keyring.authenticate(f"Bearer {CONFIG_KEY}").classification == "internal"
 
     # raised elsewhere (another replica's admin API): counts from this gateway's next reload
@@ -92,25 +91,3 @@ def test_a_config_key_follows_its_use_case_changed_in_the_database(ledger: Ledge
     principal = keyring.authenticate(f"Bearer {CONFIG_KEY}")
     assert (principal.key_id, principal.use_case) == ("cfg-1", "nda")
     assert principal.classification == "confidential"
-
-
-def test_without_governance_config_keys_keep_the_configs_facts() -> None:
-    cfg = config(
-        departments=[
-            {
-                "name": "legal",
-                "classification": "confidential",
-                "keys": [{"id": "cfg-1", "key_sha256": hash_key(CONFIG_KEY), "use_case": "nda"}],
-            }
-        ],
-        use_cases=[{"name": "nda", "department": "legal", "classification": "public"}],
-    )
-    keyring = Keyring.from_config(cfg, {})
-    principal = keyring.authenticate(f"Bearer {CONFIG_KEY}")
-    assert (principal.key_id, principal.use_case, principal.classification) == (
-        "cfg-1",
-        "nda",
-        "public",
-    )
-    with pytest.raises(AuthenticationFailed, match="unknown API key"):
-        keyring.authenticate("Bearer sk-stw-a-key-only-a-database-could-know")

@@ -1,8 +1,8 @@
 """A request that ends before its answer by something else than a ``StellwerkError`` (cancelled
 by a client that hung up, or a bug in a backend) gives its budget reservation back: nothing was
-used that could be counted, so it cannot hold a department's budget until the month ends. (Its
-usage record is still written, by ``stellwerk.gateway.chat.one_record``, and settles nothing
-more.)"""
+used that could be counted, so it cannot hold a department's budget until the month ends. Its
+usage record (written by ``stellwerk.gateway.pipeline.accounted`` whatever was raised) releases
+it."""
 
 from __future__ import annotations
 
@@ -15,15 +15,18 @@ import pytest
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
+from stellwerk.backends.tokens import PromptSize
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, EmbedResult
 from stellwerk.calibration.records import CalibrationStore
+from stellwerk.gateway.accounting import Accounts
 from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.budget import Budget, chat_bound
 from stellwerk.gateway.calls import Call, Caller
-from stellwerk.gateway.governance import Admission
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.selection import Selection
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.ledger import open_ledger
+from stellwerk.ledger.record import UsageRecord
 from stellwerk.policy.limits import scopes_for
 from stellwerk.routing.base import Decision
 from tests.governance.factories import config, model
@@ -59,6 +62,11 @@ class HangingBackend(Backend):
         return None
 
 
+class _Sink:
+    async def submit(self, record: UsageRecord) -> None:
+        return None
+
+
 @pytest.mark.parametrize("how", ["cancelled", "bug"])
 def test_an_unrecorded_request_gives_its_reservation_back(tmp_path: Path, how: str) -> None:
     cfg = config(
@@ -73,14 +81,15 @@ def test_an_unrecorded_request_gives_its_reservation_back(tmp_path: Path, how: s
     async def run() -> tuple[float, float]:
         async with httpx.AsyncClient() as client:
             backend = HangingBackend(cfg.backends[0], client, broken=how == "bug")
-            caller = Caller(
-                {"local": backend}, {"local": CircuitBreaker(3, 10)}, Metrics(), Admission(gov)
-            )
+            metrics, budget = Metrics(), Budget(gov)
+            caller = Caller({"local": backend}, {"local": CircuitBreaker(3, 10)}, metrics)
+            accounts = Accounts(_Sink(), metrics, budget, "hash")
             call = Call("r1", "openai", "chat", "m", stream=False)
             call.principal = Principal("key-1", "it", "user", "internal", None)
             selection = Selection(None, Decision("m", ("m",), (), "named", "none"), cfg.models)
             request = ChatRequest(messages=[{"role": "user", "content": "hi"}])
-            await caller.admit_chat(call, selection.models, request)
+            bound = chat_bound(selection.models, PromptSize.of(request), None)
+            call.reservation = await budget.reserve(call.principal, *bound)
             task = asyncio.create_task(caller.complete(call, selection, request))
             await backend.called.wait()
             held = await gov.limiter.spent(scope)
@@ -88,6 +97,7 @@ def test_an_unrecorded_request_gives_its_reservation_back(tmp_path: Path, how: s
                 task.cancel()  # the client hung up
             with pytest.raises((asyncio.CancelledError, RuntimeError)):
                 await task
+            await accounts.record(call)  # what ``accounted`` does, whatever was raised
             return held, await gov.limiter.spent(scope)
 
     try:

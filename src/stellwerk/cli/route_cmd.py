@@ -112,9 +112,8 @@ def decide(
     from stellwerk.backends.types import ChatRequest
     from stellwerk.calibration.costs import with_measured_costs
     from stellwerk.calibration.records import CalibrationStore
-    from stellwerk.gateway.chat import needs_of
-    from stellwerk.gateway.governance import GovernedPolicy
-    from stellwerk.gateway.selection import Selector
+    from stellwerk.gateway.governance import permit
+    from stellwerk.gateway.selection import Selector, needs_of
     from stellwerk.routing.loader import load_router
 
     ledger = _open_state(cfg)
@@ -128,7 +127,7 @@ def decide(
         governance.reload()
         principal = _principal(served, governance, key, department, use_case, classification)
         router = load_router(served.router)
-        selector = Selector(served, router, GovernedPolicy(governance))
+        selector = Selector(served, router, permit(governance))
         selector.measured(_answer_lengths(cfg))
         params: dict[str, Any] = {} if max_tokens is None else {"max_tokens": max_tokens}
         request = ChatRequest(messages=[{"role": "user", "content": prompt}], params=params)
@@ -188,7 +187,7 @@ def _principal(
     if key is not None and department is not None:
         raise InvalidRequest("give --key or --department, not both")
     if key is not None:
-        keyring = Keyring.from_config(_resolvable(cfg), os.environ, principals=governance.snapshot)
+        keyring = Keyring.from_config(_resolvable(cfg), os.environ, governance)
         principal = keyring.authenticate(f"Bearer {key}")
     elif department is not None:
         departments = {d.name: d for d in cfg.departments}

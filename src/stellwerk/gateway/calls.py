@@ -2,22 +2,20 @@
 fails before the first token or cannot take the request in its dialect, and keep the accounting
 of the call for its usage record. A failure counts against its backend's circuit as its class
 says (``UpstreamError.blames_backend``); a prompt a backend says is over its model's context
-goes on only to a candidate with a larger context. The admission methods reserve a request's
-limits and budget; ``stellwerk.gateway.chat.select`` calls them before the router's decision."""
+goes on only to a candidate with a larger context. A plain answer and a stream go through the
+same loop (``_first_answer``); they differ only in what one attempt is."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
-
-import anyio
+from typing import TypeVar
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
-from stellwerk.backends.tokens import PromptSize
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import (
@@ -34,6 +32,12 @@ from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.pending import Evidence, Ticket
 from stellwerk.gateway.selection import Selection
 from stellwerk.policy.limits import Reservation
+
+T = TypeVar("T")
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(12)
 
 
 @dataclass(slots=True)
@@ -56,32 +60,13 @@ class Call:
     status: int = 200
     error_kind: str | None = None
     reservation: Reservation | None = None
-    recorded: bool = False  # its one usage record is written (``Runtime.record``)
+    recorded: bool = False  # its one usage record is written (``Accounts.record``)
     evidence: Evidence | None = None  # a routed prompt's text-free reading (``pending``)
     shadow: Ticket | None = None  # picked for shadow grading (``shadow``): kept until graded
 
     def mark_first_token(self) -> None:
         if self.first_token is None:
             self.first_token = time.perf_counter()
-
-
-class Admitter(Protocol):
-    """Limits and budgets: reserve a request's maximal use before a backend is called, or raise
-    ``RateLimited``."""
-
-    async def admit_chat(
-        self,
-        principal: Principal,
-        models: Sequence[ModelConfig],
-        prompt: PromptSize,
-        max_answer_tokens: int | None,
-    ) -> Reservation: ...
-
-    async def admit_embeddings(
-        self, principal: Principal, model: ModelConfig, inputs: Sequence[str]
-    ) -> Reservation: ...
-
-    async def release(self, reservation: Reservation) -> None: ...
 
 
 class Caller:
@@ -94,37 +79,12 @@ class Caller:
         backends: dict[str, Backend],
         breakers: dict[str, CircuitBreaker],
         metrics: Metrics,
-        admission: Admitter | None = None,
         confirm: Callable[[str], None] | None = None,
     ) -> None:
         self.backends = backends
         self.breakers = breakers
         self.metrics = metrics
-        self.admission = admission
         self.confirm = confirm  # asks for a health probe of a backend that answered an error
-
-    async def admit_chat(
-        self,
-        call: Call,
-        models: Sequence[ModelConfig],
-        request: ChatRequest,
-        prompt: PromptSize | None = None,
-    ) -> None:
-        """Reserve a chat request's maximal use over ``models`` (every model it may go to), or
-        raise ``RateLimited``; ``prompt`` is the request's size where it was measured already.
-        The reservation is the call's: its record settles it."""
-        if self.admission is not None and call.principal is not None:
-            call.reservation = await self.admission.admit_chat(
-                call.principal,
-                models,
-                prompt or PromptSize.of(request),
-                request.max_answer_tokens,
-            )
-
-    async def admit_embeddings(self, call: Call, model: ModelConfig, inputs: Sequence[str]) -> None:
-        """Reserve an embedding request's maximal use, or raise ``RateLimited``."""
-        if self.admission is not None and call.principal is not None:
-            call.reservation = await self.admission.admit_embeddings(call.principal, model, inputs)
 
     def _failed(self, call: Call, model: ModelConfig, exc: UpstreamError) -> None:
         self.metrics.upstream_errors.labels(exc.backend, exc.kind).inc()
@@ -152,25 +112,55 @@ class Caller:
         self.breakers[backend.name].not_sent()
         call.fallback_from.append(model.id)
 
-    async def release_on_abort(self, call: Call, exc: BaseException) -> None:
-        """A request ended by something else than a ``StellwerkError`` (cancelled, a bug) before
-        an answer used nothing that can be counted: its reservation is given back here, and its
-        record (``stellwerk.gateway.chat.one_record``) settles nothing more."""
-        if isinstance(exc, StellwerkError) or call.reservation is None:
-            return
-        if self.admission is not None:
-            reservation, call.reservation = call.reservation, None
-            with anyio.CancelScope(shield=True):
-                await self.admission.release(reservation)
-
     async def complete(self, call: Call, selection: Selection, request: ChatRequest) -> ChatResult:
-        try:
-            return await self._complete(call, selection, request)
-        except BaseException as exc:
-            await self.release_on_abort(call, exc)
-            raise
+        """The answer of the first candidate that gives one within its backend's time limit."""
 
-    async def _complete(self, call: Call, selection: Selection, request: ChatRequest) -> ChatResult:
+        async def attempt(backend: Backend, model: ModelConfig) -> ChatResult:
+            try:
+                async with asyncio.timeout(backend.config.timeouts.total):
+                    return await backend.complete(model.upstream, request)
+            except TimeoutError as exc:
+                raise BackendTimeout(backend.name, "total time limit reached") from exc
+
+        result, _ = await self._first_answer(call, selection, attempt)
+        call.usage = result.usage
+        if call.shadow is not None:  # the answer a shadow grader compares (memory only)
+            call.shadow.answer = result.content
+        return result
+
+    async def open_stream(
+        self, call: Call, selection: Selection, request: ChatRequest
+    ) -> tuple[ChatChunk, AsyncIterator[ChatChunk]]:
+        """Start streaming from the first candidate whose backend sends a first chunk."""
+
+        async def attempt(
+            backend: Backend, model: ModelConfig
+        ) -> tuple[ChatChunk, AsyncIterator[ChatChunk]]:
+            chunks = backend.stream(model.upstream, request)
+            try:
+                return await anext(chunks), chunks
+            except StopAsyncIteration:
+                failed: StellwerkError = BackendAnswered(
+                    backend.name, "stream ended without an answer"
+                )
+            except StellwerkError as exc:
+                failed = exc
+            await chunks.aclose()  # type: ignore[attr-defined]
+            raise failed
+
+        (first, chunks), backend = await self._first_answer(call, selection, attempt)
+        call.mark_first_token()
+        return first, self._deadline(backend, chunks)
+
+    async def _first_answer(
+        self,
+        call: Call,
+        selection: Selection,
+        attempt: Callable[[Backend, ModelConfig], Awaitable[T]],
+    ) -> tuple[T, Backend]:
+        """The fallback loop: ``attempt`` each candidate in ranking order until one answers.
+        ``call.model`` is the candidate being tried; the ones that failed go to
+        ``call.fallback_from``."""
         failures: list[tuple[ModelConfig, StellwerkError]] = []
         for model in selection.models:
             if not _may_hold(model, failures):
@@ -183,14 +173,7 @@ class Caller:
                 self._failed(call, model, refused)
                 continue
             try:
-                async with asyncio.timeout(backend.config.timeouts.total):
-                    result = await backend.complete(model.upstream, request)
-            except TimeoutError as exc:
-                timeout = BackendTimeout(backend.name, "total time limit reached")
-                timeout.__cause__ = exc
-                failures.append((model, timeout))
-                self._failed(call, model, timeout)
-                continue
+                answer = await attempt(backend, model)
             except UpstreamError as exc:
                 failures.append((model, exc))
                 self._failed(call, model, exc)
@@ -204,24 +187,14 @@ class Caller:
                 self.breakers[backend.name].success()  # it answered, and rightly
                 continue
             self.breakers[backend.name].success()
-            call.usage = result.usage
-            if call.shadow is not None:  # the answer a shadow grader compares (memory only)
-                call.shadow.answer = result.content
-            return result
+            return answer, backend
         raise _given_up(call, failures)
 
     async def embed(
         self, call: Call, selection: Selection, inputs: list[str], params: JSON | None = None
     ) -> EmbedResult:
-        try:
-            return await self._embed(call, selection, inputs, params)
-        except BaseException as exc:
-            await self.release_on_abort(call, exc)
-            raise
-
-    async def _embed(
-        self, call: Call, selection: Selection, inputs: list[str], params: JSON | None
-    ) -> EmbedResult:
+        """One embedding model's vectors: no fallback (another model's vectors are not the
+        ones asked for)."""
         model = call.model = selection.model
         backend = self.backends[model.backend]
         refused = self._circuit_refusal(backend)
@@ -241,55 +214,6 @@ class Caller:
         self.breakers[backend.name].success()
         call.usage = Usage(result.prompt_tokens, 0, result.usage_source)
         return result
-
-    async def open_stream(
-        self, call: Call, selection: Selection, request: ChatRequest
-    ) -> tuple[ChatChunk, AsyncIterator[ChatChunk]]:
-        """Start streaming from the first model whose backend sends a first chunk."""
-        try:
-            return await self._open_stream(call, selection, request)
-        except BaseException as exc:
-            await self.release_on_abort(call, exc)
-            raise
-
-    async def _open_stream(
-        self, call: Call, selection: Selection, request: ChatRequest
-    ) -> tuple[ChatChunk, AsyncIterator[ChatChunk]]:
-        failures: list[tuple[ModelConfig, StellwerkError]] = []
-        for model in selection.models:
-            if not _may_hold(model, failures):
-                continue
-            backend = self.backends[model.backend]
-            call.model = model
-            refused = self._circuit_refusal(backend)
-            if refused is not None:
-                failures.append((model, refused))
-                self._failed(call, model, refused)
-                continue
-            chunks = backend.stream(model.upstream, request)
-            last: UpstreamError
-            try:
-                first = await anext(chunks)
-            except StopAsyncIteration:
-                last = BackendAnswered(backend.name, "stream ended without an answer")
-            except UpstreamError as exc:
-                last = exc
-            except Untranslatable as exc:
-                failures.append((model, exc))
-                self._untranslatable(call, model, backend)
-                continue
-            except ContextExceeded as exc:
-                failures.append((model, exc))
-                self.breakers[backend.name].success()  # it answered, and rightly
-                continue
-            else:
-                self.breakers[backend.name].success()
-                call.mark_first_token()
-                return first, self._deadline(backend, chunks)
-            await chunks.aclose()  # type: ignore[attr-defined]
-            failures.append((model, last))
-            self._failed(call, model, last)
-        raise _given_up(call, failures)
 
     async def _deadline(
         self, backend: Backend, chunks: AsyncIterator[ChatChunk]

@@ -1,7 +1,7 @@
 """``POST /v1/completions``: OpenAI's legacy text completion, for models with the
 ``completion`` capability. The prompt goes to the model as it is, without the chat template
 (``/v1/completions`` of an OpenAI-compatible server, ``/api/generate`` with ``raw: true`` of
-Ollama), the way of a chat request otherwise (:mod:`stellwerk.gateway.served`).
+Ollama), the way of a chat request otherwise (:mod:`stellwerk.gateway.pipeline`).
 
 One prompt per request (a string, or a list holding one); token-id prompts are refused.
 Known parameters are type-checked strictly, unknown ones passed on unchanged, as for chat.
@@ -26,8 +26,8 @@ from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.openai_schema import StreamOptions
+from stellwerk.gateway.pipeline import Exchange, serve
 from stellwerk.gateway.responses_schema import TEXT_OR_LIST
-from stellwerk.gateway.served import Exchange, serve
 
 router = APIRouter(prefix="/v1", tags=["OpenAI API"])
 
@@ -133,4 +133,4 @@ class CompletionExchange(Exchange):
 async def completions(request: Request) -> Response:
     """Legacy text completion of one ``prompt``, for models with the ``completion``
     capability (a route chooses among those); ``stream`` for SSE."""
-    return await serve(request, "completions", CompletionExchange)
+    return await serve(request, "openai", "completions", CompletionExchange)

@@ -1,19 +1,20 @@
 """The Ollama API, so Ollama clients work unchanged: ``/api/chat``, ``/api/embed``, ``/api/tags``,
-``/api/show``, ``/api/ps``, ``/api/version``. Errors answer ``{"error": "..."}``."""
+``/api/show``, ``/api/ps``, ``/api/version``. Errors answer ``{"error": "..."}``.
+
+Its handlers decode and encode; the way of a request is :mod:`stellwerk.gateway.pipeline`'s."""
 
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from stellwerk.backends.types import ChatChunk
+from stellwerk.backends.types import ChatChunk, ChatResult
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import ollama_wire as wire
@@ -21,18 +22,15 @@ from stellwerk.gateway import openapi
 from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
-from stellwerk.gateway.chat import (
-    decision_headers,
-    new_request_id,
-    one_record,
-    open_stream,
-    select,
-)
-from stellwerk.gateway.chat import embed as embed_call
-from stellwerk.gateway.deps import RuntimeDep, runtime_of
+from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.gateway.errors import message_of
-from stellwerk.gateway.runtime import Runtime
-from stellwerk.gateway.stream_end import AccountedStream, StreamEnd
+from stellwerk.gateway.pipeline import (
+    Embedding,
+    Exchange,
+    decision_headers,
+    serve,
+    serve_embeddings,
+)
 
 router = APIRouter(prefix="/api", tags=["Ollama API"])
 
@@ -48,6 +46,51 @@ def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
 
+class ConverseExchange(Exchange):
+    """``/api/chat`` and ``/api/generate``: Ollama's answer, one JSON or NDJSON lines."""
+
+    media_type = "application/x-ndjson"
+    stream_headers: ClassVar[Mapping[str, str]] = {}
+    generate: ClassVar[bool] = False
+
+    def __init__(self, raw: bytes, request_id: str) -> None:
+        body: wire.OllamaChatRequest | wire.OllamaGenerateRequest
+        if self.generate:
+            body = parse(wire.OllamaGenerateRequest, raw)
+            self.chat = wire.generate_request(body)
+        else:
+            body = parse(wire.OllamaChatRequest, raw)
+            self.chat = wire.chat_request(body)
+        self.model, self.stream = body.model, body.stream
+
+    def plain(self, call: Call, result: ChatResult) -> bytes:
+        assert call.model is not None and call.ended is not None
+        total_ns = int((call.ended - call.started) * 1e9)
+        return wire.chat_response(call.model.id, result, total_ns, generate=self.generate)
+
+    async def events(
+        self, call: Call, chunks: AsyncIterator[ChatChunk]
+    ) -> AsyncGenerator[bytes, None]:
+        assert call.model is not None
+        model = call.model.id
+        done_reason = "stop"
+        async for chunk in chunks:
+            if chunk.finish_reason == "length":
+                done_reason = "length"
+            if chunk.content is not None or chunk.tool_calls:
+                yield wire.chat_line(model, chunk, generate=self.generate)
+        assert call.ended is not None  # the answer ended (``pipeline``)
+        total_ns = int((call.ended - call.started) * 1e9)
+        yield wire.final_line(model, call.usage, total_ns, done_reason, generate=self.generate)
+
+    def error_event(self, exc: StellwerkError) -> bytes:
+        return wire.error_line(message_of(exc))
+
+
+class GenerateExchange(ConverseExchange):
+    generate = True
+
+
 @router.post(
     "/chat",
     response_model=rs.OllamaChatResponse,
@@ -56,7 +99,7 @@ def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
 )
 async def chat(request: Request) -> Response:
     """Chat; streams NDJSON unless ``"stream": false``."""
-    return await _converse(request, runtime_of(request), generate=False)
+    return await serve(request, "ollama", "chat", ConverseExchange)
 
 
 @router.post(
@@ -67,60 +110,12 @@ async def chat(request: Request) -> Response:
 )
 async def generate(request: Request) -> Response:
     """Completion of one prompt (with an optional system prompt); streams unless told not to."""
-    return await _converse(request, runtime_of(request), generate=True)
+    return await serve(request, "ollama", "generate", GenerateExchange)
 
 
-async def _converse(request: Request, runtime: Runtime, *, generate: bool) -> Response:
-    call = Call(new_request_id(), "ollama", "generate" if generate else "chat", "", stream=False)
-    async with one_record(runtime, call):
-        call.principal = runtime.authenticate(request.headers)
-        raw = await read_body(request, runtime.config.server.max_body_bytes)
-        body: wire.OllamaChatRequest | wire.OllamaGenerateRequest
-        if generate:
-            body = parse(wire.OllamaGenerateRequest, raw)
-            chat_request = wire.generate_request(body)
-        else:
-            body = parse(wire.OllamaChatRequest, raw)
-            chat_request = wire.chat_request(body)
-        call.requested_model, call.stream = body.model, body.stream
-        call.selection = await select(runtime, call, body.model, chat_request)
-        if body.stream:
-            first, rest = await open_stream(runtime, call, chat_request)
-            end = StreamEnd(runtime, call, chat_request, rest)
-            return AccountedStream(
-                end,
-                _ndjson(call, end.chunks(first), generate),
-                _error_line,
-                media_type="application/x-ndjson",
-                headers=decision_headers(call),
-            )
-        result = await runtime.caller.complete(call, call.selection, chat_request)
-        call.ended = time.perf_counter()
-        assert call.model is not None
-        total_ns = int((call.ended - call.started) * 1e9)
-        payload = wire.chat_response(call.model.id, result, total_ns, generate=generate)
-        await runtime.record(call)
-        return Response(payload, media_type="application/json", headers=decision_headers(call))
-
-
-async def _ndjson(
-    call: Call, chunks: AsyncIterator[ChatChunk], generate: bool
-) -> AsyncGenerator[bytes, None]:
-    assert call.model is not None
-    model = call.model.id
-    done_reason = "stop"
-    async for chunk in chunks:
-        if chunk.finish_reason == "length":
-            done_reason = "length"
-        if chunk.content is not None or chunk.tool_calls:
-            yield wire.chat_line(model, chunk, generate=generate)
-    call.ended = time.perf_counter()
-    total_ns = int((call.ended - call.started) * 1e9)
-    yield wire.final_line(model, call.usage, total_ns, done_reason, generate=generate)
-
-
-def _error_line(exc: StellwerkError) -> bytes:
-    return wire.error_line(message_of(exc))
+def _embedding(raw: bytes) -> Embedding:
+    body = parse(wire.OllamaEmbedRequest, raw)
+    return Embedding(body.model, body.input)
 
 
 @router.post(
@@ -129,15 +124,9 @@ def _error_line(exc: StellwerkError) -> bytes:
     openapi_extra=openapi.keyed(wire.OllamaEmbedRequest),
     responses=_errors(openapi.CHAT_ERRORS),
 )
-async def embed(request: Request, runtime: RuntimeDep) -> Response:
+async def embed(request: Request) -> Response:
     """Embeddings: one vector per input string."""
-    call = Call(new_request_id(), "ollama", "embeddings", "", stream=False)
-    async with one_record(runtime, call):
-        call.principal = runtime.authenticate(request.headers)
-        limit = runtime.config.server.max_body_bytes
-        body = parse(wire.OllamaEmbedRequest, await read_body(request, limit))
-        call.requested_model = body.model
-        result = await embed_call(runtime, call, body.model, body.input)
+    call, _, result = await serve_embeddings(request, "ollama", _embedding)
     assert call.model is not None and call.ended is not None
     total_ns = int((call.ended - call.started) * 1e9)
     return _json(

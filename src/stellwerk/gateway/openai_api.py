@@ -1,4 +1,6 @@
-"""The OpenAI API: ``/v1/chat/completions`` (plain and SSE), ``/v1/embeddings``, ``/v1/models``."""
+"""The OpenAI API: ``/v1/chat/completions`` (plain and SSE), ``/v1/embeddings``, ``/v1/models``.
+
+Its handlers decode and encode; the way of a request is :mod:`stellwerk.gateway.pipeline`'s."""
 
 from __future__ import annotations
 
@@ -6,33 +8,33 @@ import base64
 import struct
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from stellwerk.backends.types import ChatChunk, ChatRequest
+from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult
+from stellwerk.errors import StellwerkError
 from stellwerk.gateway import openai_wire as wire
 from stellwerk.gateway import openapi
 from stellwerk.gateway import response_schema as rs
-from stellwerk.gateway.body import parse, read_body
+from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
-from stellwerk.gateway.chat import (
-    decision_headers,
-    new_request_id,
-    one_record,
-    open_stream,
-    select,
-)
-from stellwerk.gateway.chat import embed as embed_call
-from stellwerk.gateway.deps import RuntimeDep, runtime_of
+from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.gateway.openai_schema import (
     ChatCompletionRequest,
     ChatMessage,
     EmbeddingRequest,
 )
-from stellwerk.gateway.stream_end import AccountedStream, StreamEnd
+from stellwerk.gateway.pipeline import (
+    Embedding,
+    Exchange,
+    decision_headers,
+    serve,
+    serve_embeddings,
+)
 
 router = APIRouter(prefix="/v1", tags=["OpenAI API"])
 
@@ -69,6 +71,37 @@ def _json(body: bytes, headers: dict[str, str]) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
+class ChatExchange(Exchange):
+    """``/v1/chat/completions``: OpenAI's chat completion, plain JSON or SSE."""
+
+    def __init__(self, raw: bytes, request_id: str) -> None:
+        self.body = parse(ChatCompletionRequest, raw)
+        self.model, self.stream = self.body.model, self.body.stream
+        self.chat = chat_request(self.body)
+        self.request_id = request_id
+
+    def plain(self, call: Call, result: ChatResult) -> bytes:
+        assert call.model is not None
+        return wire.completion(self.request_id, int(time.time()), call.model.id, result)
+
+    async def events(
+        self, call: Call, chunks: AsyncIterator[ChatChunk]
+    ) -> AsyncGenerator[bytes, None]:
+        assert call.model is not None
+        model, created, rid = call.model.id, int(time.time()), self.request_id
+        options = self.body.stream_options
+        is_first = True
+        async for chunk in chunks:
+            yield wire.chunk_event(rid, created, model, chunk, first=is_first)
+            is_first = False
+        if options is not None and options.include_usage and call.usage is not None:
+            yield wire.usage_event(rid, created, model, call.usage)
+        yield wire.DONE
+
+    def error_event(self, exc: StellwerkError) -> bytes:
+        return wire.error_event(exc)
+
+
 @router.post(
     "/chat/completions",
     response_model=rs.ChatCompletion,
@@ -77,48 +110,18 @@ def _json(body: bytes, headers: dict[str, str]) -> Response:
 )
 async def chat_completions(request: Request) -> Response:
     """Chat completion; ``model`` is a model id or a route (``auto`` ...); ``stream`` for SSE."""
-    runtime = runtime_of(request)  # served by the direct lane: no FastAPI dependencies
-    call = Call(new_request_id(), "openai", "chat", "", stream=False)
-    async with one_record(runtime, call):
-        call.principal = runtime.authenticate(request.headers)
-        limit = runtime.config.server.max_body_bytes
-        body = parse(ChatCompletionRequest, await read_body(request, limit))
-        call.requested_model, call.stream = body.model, body.stream
-        chat = chat_request(body)
-        call.selection = await select(runtime, call, body.model, chat)
-        if body.stream:
-            include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            first, rest = await open_stream(runtime, call, chat)
-            end = StreamEnd(runtime, call, chat, rest)
-            return AccountedStream(
-                end,
-                _sse(call, end.chunks(first), include_usage),
-                wire.error_event,
-                media_type="text/event-stream",
-                headers={**decision_headers(call), "cache-control": "no-cache"},
-            )
-        result = await runtime.caller.complete(call, call.selection, chat)
-        call.ended = time.perf_counter()
-        assert call.model is not None
-        payload = wire.completion(call.request_id, int(time.time()), call.model.id, result)
-        await runtime.record(call)
-        return _json(payload, decision_headers(call))
+    return await serve(request, "openai", "chat", ChatExchange)
 
 
-async def _sse(
-    call: Call, chunks: AsyncIterator[ChatChunk], include_usage: bool
-) -> AsyncGenerator[bytes, None]:
-    assert call.model is not None
-    model, created, rid = call.model.id, int(time.time()), call.request_id
-    is_first = True
-    async for chunk in chunks:
-        if chunk.content is not None or chunk.tool_calls or chunk.finish_reason:
-            yield wire.chunk_event(rid, created, model, chunk, first=is_first)
-            is_first = False
-    call.ended = time.perf_counter()
-    if include_usage and call.usage is not None:
-        yield wire.usage_event(rid, created, model, call.usage)
-    yield wire.DONE
+@dataclass(frozen=True, slots=True)
+class _Embedding(Embedding):
+    base64: bool = False  # the vectors as OpenAI's base64, not JSON lists
+
+
+def _embedding(raw: bytes) -> _Embedding:
+    body = parse(EmbeddingRequest, raw)
+    passed = body.model_dump(exclude_none=True, exclude={"model", "input", "encoding_format"})
+    return _Embedding(body.model, body.input, passed, base64=body.encoding_format == "base64")
 
 
 @router.post(
@@ -127,18 +130,11 @@ async def _sse(
     openapi_extra=openapi.keyed(EmbeddingRequest),
     responses=_errors(openapi.CHAT_ERRORS),
 )
-async def embeddings(request: Request, runtime: RuntimeDep) -> Response:
+async def embeddings(request: Request) -> Response:
     """Embeddings from a model with the ``embeddings`` capability."""
-    call = Call(new_request_id(), "openai", "embeddings", "", stream=False)
-    async with one_record(runtime, call):
-        call.principal = runtime.authenticate(request.headers)
-        limit = runtime.config.server.max_body_bytes
-        body = parse(EmbeddingRequest, await read_body(request, limit))
-        call.requested_model = body.model
-        passed = body.model_dump(exclude_none=True, exclude={"model", "input", "encoding_format"})
-        result = await embed_call(runtime, call, body.model, body.input, passed)
+    call, asked, result = await serve_embeddings(request, "openai", _embedding)
     assert call.model is not None
-    encode = _base64 if body.encoding_format == "base64" else None
+    encode = _base64 if asked.base64 else None
     payload = orjson.dumps(
         {
             "object": "list",

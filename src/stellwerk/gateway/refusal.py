@@ -18,8 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from stellwerk.errors import RequestError
 from stellwerk.gateway.auth import Principal
-from stellwerk.gateway.calls import Call
-from stellwerk.gateway.chat import new_request_id
+from stellwerk.gateway.calls import Call, new_request_id
 from stellwerk.gateway.errors import render
 from stellwerk.gateway.runtime import Runtime
 
@@ -77,4 +76,4 @@ async def refuse(
     api, endpoint = where
     call = Call(new_request_id(), api, endpoint, "", stream=False, principal=principal)
     call.status, call.error_kind = exc.status_code, exc.code
-    await runtime.record(call)
+    await runtime.accounts.record(call)

@@ -1,5 +1,5 @@
 """``POST /v1/responses``: OpenAI's Responses API, served as a chat request
-(:mod:`stellwerk.gateway.served`, translated by :mod:`stellwerk.gateway.responses_wire`)."""
+(:mod:`stellwerk.gateway.pipeline`, translated by :mod:`stellwerk.gateway.responses_wire`)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.openai_api import chat_request
 from stellwerk.gateway.openai_schema import ChatCompletionRequest
+from stellwerk.gateway.pipeline import Exchange, serve
 from stellwerk.gateway.responses_events import ResponseEvents, render
 from stellwerk.gateway.responses_schema import ResponseRequest
-from stellwerk.gateway.served import Exchange, serve
 
 router = APIRouter(prefix="/v1", tags=["OpenAI API"])
 
@@ -76,4 +76,4 @@ async def create_response(request: Request) -> Response:
     """A model response (OpenAI's Responses API) from a model id or a route (``auto`` ...);
     ``stream`` for the Responses events. Conversation state is not kept: ``store: true`` and
     ``previous_response_id`` are refused."""
-    return await serve(request, "responses", ResponsesExchange)
+    return await serve(request, "openai", "responses", ResponsesExchange)

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Protocol
 
 import httpx
 
@@ -17,10 +13,11 @@ from stellwerk.backends.build import build_backends, build_client
 from stellwerk.backends.health import HealthMonitor
 from stellwerk.config.loader import config_hash, resolve_env
 from stellwerk.config.schema import ShadowConfig, StellwerkConfig
-from stellwerk.errors import StellwerkError
-from stellwerk.gateway.auth import Keyring, Principal
-from stellwerk.gateway.calls import Call, Caller
-from stellwerk.gateway.governance import Admission, GovernedPolicy, SnapshotPrincipals, classify
+from stellwerk.gateway.accounting import Accounts, UsageSink
+from stellwerk.gateway.auth import Keyring, Principal, key_digests
+from stellwerk.gateway.budget import Budget
+from stellwerk.gateway.calls import Caller
+from stellwerk.gateway.governance import classify, permit
 from stellwerk.gateway.limits import StreamSlots
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.pending import PendingGrades
@@ -28,20 +25,13 @@ from stellwerk.gateway.selection import Selector
 from stellwerk.gateway.shadow import ShadowGrader
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.graded import GradedStore
-from stellwerk.ledger.record import UsageRecord
 from stellwerk.routing.base import Router
-
-log = logging.getLogger("stellwerk.gateway")
-
-
-class UsageSink(Protocol):
-    """Where usage records go: the ledger's batched writer."""
-
-    async def submit(self, record: UsageRecord) -> None: ...
 
 
 @dataclass
 class Runtime:
+    """The parts the stages of a request use (``stellwerk.gateway.pipeline``)."""
+
     config: StellwerkConfig
     config_hash: str
     client: httpx.AsyncClient
@@ -50,11 +40,12 @@ class Runtime:
     selector: Selector
     caller: Caller
     metrics: Metrics
-    ledger: UsageSink
     breakers: dict[str, CircuitBreaker]
     health: HealthMonitor
     streams: StreamSlots
-    governance: Governance | None = None
+    governance: Governance
+    budget: Budget
+    accounts: Accounts
     pending: PendingGrades = field(default_factory=lambda: PendingGrades(0, 0))
     """Routed requests that may still get feedback (``pending``)."""
     shadow: ShadowGrader = field(default_factory=lambda: ShadowGrader(ShadowConfig()))
@@ -68,110 +59,19 @@ class Runtime:
         principal = self.keyring.authenticate(headers.get("authorization"))
         return classify(principal, headers)
 
-    async def record(self, call: Call) -> None:
-        """Write the call's one usage record, settle its reservation on its usage and update
-        the metrics; a second call for the same request does nothing."""
-        if call.recorded:
-            return
-        call.recorded = True
-        ended = call.ended or time.perf_counter()
-        principal = call.principal
-        model = call.model
-        usage = call.usage
-        prompt = usage.prompt_tokens if usage else 0
-        completion = usage.completion_tokens if usage else 0
-        cost_micro, energy = 0, 0.0
-        if model is not None:
-            cost_micro = model.price.cost_micro(prompt, completion)
-            energy = model.energy_wh(prompt + completion)
-        decision = call.selection.decision if call.selection else None
-        record = UsageRecord(
-            request_id=call.request_id,
-            time=datetime.now(UTC),
-            department=principal.department if principal else "",
-            key_id=principal.key_id if principal else "",
-            api=call.api,
-            endpoint=call.endpoint,
-            requested_model=call.requested_model[:128],
-            model=model.id if model else None,
-            backend=model.backend if model else None,
-            decision_reason=decision.reason if decision else None,
-            router=decision.router if decision else None,
-            classification=principal.classification if principal else None,
-            stream=call.stream,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            usage_source=usage.source if usage else "none",
-            latency_ms=(ended - call.started) * 1000,
-            ttft_ms=(call.first_token - call.started) * 1000 if call.first_token else None,
-            status=call.status,
-            error_kind=call.error_kind,
-            fallback_from=",".join(call.fallback_from) or None,
-            cost_micro=cost_micro,
-            energy_wh=energy,
-            config_hash=self.config_hash,
-            familiarity=decision.familiarity if decision else None,
-            unfamiliar=decision.unfamiliar
-            if decision and decision.familiarity is not None
-            else None,
-        )
-        await self.ledger.submit(record)
-        self._observe(call, record)
-        self._keep_for_grading(call)
-        if call.reservation is not None and self.governance is not None:
-            reservation, call.reservation = call.reservation, None
-            try:
-                await self.governance.limiter.settle(
-                    reservation, tokens=prompt + completion, cost=record.cost
-                )
-            except StellwerkError:
-                log.exception("could not settle the limits of request %s", call.request_id)
-
-    def _keep_for_grading(self, call: Call) -> None:
-        evidence, call.evidence = call.evidence, None
-        ticket, call.shadow = call.shadow, None
-        selection, principal = call.selection, call.principal
-        if evidence is None or call.status != 200 or call.model is None:
-            return
-        if selection is None or selection.route is None or principal is None:
-            return
-        if ticket is not None and ticket.answer:
-            self.shadow.start(self, call, ticket, evidence, selection.route)
-        self.pending.put(
-            call.request_id,
-            key_id=principal.key_id,
-            department=principal.department,
-            route=selection.route,
-            model=call.model.id,
-            evidence=evidence,
-        )
-
-    def _observe(self, call: Call, record: UsageRecord) -> None:
-        model = record.model or "-"
-        department = record.department or "-"
-        m = self.metrics
-        m.requests.labels(record.api, record.endpoint, model, department, str(record.status)).inc()
-        m.latency.labels(record.endpoint, model).observe(record.latency_ms / 1000)
-        if record.ttft_ms is not None and call.stream:
-            m.ttft.labels(model).observe(record.ttft_ms / 1000)
-        if record.prompt_tokens:
-            m.tokens.labels(model, department, "prompt").inc(record.prompt_tokens)
-        if record.completion_tokens:
-            m.tokens.labels(model, department, "completion").inc(record.completion_tokens)
-
 
 @dataclass(frozen=True)
 class Secrets:
     """What the config references by env var name, resolved once before anything starts."""
 
-    keyring: Keyring
+    key_digests: Mapping[str, str]
     backend_keys: Mapping[str, str]
 
     @classmethod
     def resolve(cls, config: StellwerkConfig, environ: Mapping[str, str]) -> Secrets:
-        keyring = Keyring.from_config(config, environ)
+        digests = key_digests(config, environ)
         names = [b.api_key_env for b in config.backends if b.api_key_env]
-        return cls(keyring, resolve_env(names, environ))
+        return cls(digests, resolve_env(names, environ))
 
 
 def build_runtime(
@@ -179,7 +79,7 @@ def build_runtime(
     secrets: Secrets,
     router: Router,
     ledger: UsageSink,
-    governance: Governance | None = None,
+    governance: Governance,
     *,
     file_hash: str | None = None,
 ) -> Runtime:
@@ -194,23 +94,23 @@ def build_runtime(
     metrics = Metrics()
     metrics.watch_breakers(breakers)
     health = HealthMonitor(backends, breakers)
-    admission = Admission(governance) if governance else None
+    budget = Budget(governance)
+    the_hash = file_hash or config_hash(config)
     return Runtime(
         config=config,
-        config_hash=file_hash or config_hash(config),
+        config_hash=the_hash,
         client=client,
         backends=backends,
-        keyring=secrets.keyring.governed_by(SnapshotPrincipals(governance))
-        if governance
-        else secrets.keyring,
-        selector=Selector(config, router, GovernedPolicy(governance) if governance else None),
-        caller=Caller(backends, breakers, metrics, admission, confirm=health.confirm),
+        keyring=Keyring(secrets.key_digests, governance),
+        selector=Selector(config, router, permit(governance)),
+        caller=Caller(backends, breakers, metrics, confirm=health.confirm),
         metrics=metrics,
-        ledger=ledger,
         breakers=breakers,
         health=health,
         streams=StreamSlots(config.server.limits.max_streams_per_key),
         governance=governance,
+        budget=budget,
+        accounts=Accounts(ledger, metrics, budget, the_hash),
         shadow=ShadowGrader(config.router.shadow),
         pending=PendingGrades(config.router.feedback_window_s, config.router.feedback_max_pending),
     )

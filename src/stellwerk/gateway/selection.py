@@ -2,7 +2,9 @@
 
 A model named in the request is used if the caller may use it; a route name (``auto``,
 ``auto-economy`` ...) asks the router to choose among every model the caller may use and that can
-do the job (capabilities, context length). The policy check here is the seam governance plugs into.
+do the job (capabilities, context length). Which models the caller may use is the policy's one
+answer (``stellwerk.policy.filter.PolicyFilter`` over the governance snapshot: ``permit``), asked
+here and nowhere else.
 
 A routed request is selected in two steps, with the admission (limits and budgets) between them:
 ``eligible`` (the models it may go to, whose prices the budget reservation reads) and ``decide``
@@ -12,13 +14,16 @@ refused by its limits must not cost).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import cast
 
-from stellwerk.config.schema import ModelConfig, StellwerkConfig
+from stellwerk.backends.types import ChatRequest
+from stellwerk.config.schema import Classification, ModelConfig, StellwerkConfig
 from stellwerk.errors import InvalidRequest, NotFound, PermissionDenied, shown
 from stellwerk.gateway.auth import Principal
+from stellwerk.policy.filter import PolicyFilter
+from stellwerk.policy.state import ModelState
 from stellwerk.routing.base import Decision, Router, RouteRequest
 from stellwerk.routing.candidate import candidate
 
@@ -34,21 +39,48 @@ class Selection:
         return self.models[0]
 
 
-class ModelPolicy(Protocol):
-    """The policy seam: the models that may serve ``principal`` (``requested`` names one, or
-    ``None`` for any); raises ``PermissionDenied`` saying why none may."""
+Permit = Callable[[Principal, str | None], list[ModelConfig]]
+"""The policy: the models that may serve ``principal`` (the one named, or ``None`` for any), in
+the config's order; raises ``PermissionDenied`` (or ``NotFound``) saying why none may."""
 
-    def permitted(self, principal: Principal, requested: str | None) -> list[ModelConfig]: ...
+
+def config_permit(config: StellwerkConfig) -> Permit:
+    """The policy over the config's own facts (no ledger: the ``stellwerk route`` dry run without
+    a database, tests); the gateway asks the governance snapshot (``governance.permit``)."""
+    policy = PolicyFilter.from_config(config)
+    states = [ModelState.from_config(m) for m in config.models]
+
+    def permitted(principal: Principal, requested: str | None) -> list[ModelConfig]:
+        level = cast(Classification, principal.classification)
+        return [m.config for m in policy.allowed(principal, level, states, requested)]
+
+    return permitted
+
+
+def needs_of(request: ChatRequest) -> set[str]:
+    """Capabilities a model must have to serve this request."""
+    if request.prompt is not None:
+        return {"completion"}  # a text completion: no chat template, no tools
+    needs = {"chat"}
+    if request.params.get("tools"):
+        needs.add("tools")
+    for message in request.messages:
+        content = message.get("content")
+        if isinstance(content, list) and any(
+            isinstance(p, dict) and p.get("type") == "image_url" for p in content
+        ):
+            needs.add("vision")
+    return needs
 
 
 class Selector:
     def __init__(
-        self, config: StellwerkConfig, router: Router, policy: ModelPolicy | None = None
+        self, config: StellwerkConfig, router: Router, permit: Permit | None = None
     ) -> None:
         self.models = {m.id: m for m in config.models}
         self.routes = dict(config.routes)
         self.router = router
-        self.policy = policy
+        self.permit = permit or config_permit(config)
         self._candidates = {m.id: candidate(m) for m in config.models}
 
     def measured(self, answer_tokens: Mapping[str, int]) -> None:
@@ -58,18 +90,12 @@ class Selector:
             m.id: candidate(m, answer_tokens.get(m.id)) for m in self.models.values()
         }
 
-    def allowed(self, principal: Principal, model: ModelConfig) -> bool:
-        if model.lifecycle != "approved":
-            return False
-        return principal.allowed_models is None or model.id in principal.allowed_models
-
     def visible(self, principal: Principal) -> list[ModelConfig]:
-        if self.policy is not None:
-            try:
-                return self.policy.permitted(principal, None)
-            except PermissionDenied:
-                return []
-        return [m for m in self.models.values() if self.allowed(principal, m)]
+        """The models ``principal`` may use (none when the policy refuses every one)."""
+        try:
+            return self.permit(principal, None)
+        except PermissionDenied:
+            return []
 
     def named(self, principal: Principal, name: str, needs: Iterable[str]) -> Selection:
         model = self.models.get(name)
@@ -79,16 +105,7 @@ class Selector:
                 param="model",
                 code="model_not_found",
             )
-        if self.policy is not None:
-            self.policy.permitted(principal, name)  # PermissionDenied names the reason
-        elif not self.allowed(principal, model):
-            state = "" if model.lifecycle == "approved" else f" (lifecycle: {model.lifecycle})"
-            raise PermissionDenied(
-                f"model {shown(name)} is not allowed for department "
-                f"{principal.department!r}{state}",
-                param="model",
-                code="model_not_allowed",
-            )
+        self.permit(principal, name)  # PermissionDenied names the reason
         missing = [cap for cap in needs if cap not in model.capabilities]
         if missing:
             raise InvalidRequest(
@@ -140,10 +157,7 @@ class Selector:
         """The models a routed request may go to: allowed for the caller, able to do the job
         and with the context for the prompt (and, where some have it, for the answer asked
         for). Raises ``PermissionDenied`` or ``InvalidRequest`` saying why there is none."""
-        if self.policy is not None:
-            allowed = self.policy.permitted(principal, None)  # PermissionDenied says why
-        else:
-            allowed = self.visible(principal)
+        allowed = self.permit(principal, None)  # PermissionDenied says why
         if not allowed:
             raise PermissionDenied(
                 f"no model is allowed for department {principal.department!r}",

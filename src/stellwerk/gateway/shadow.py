@@ -36,10 +36,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
+from stellwerk.backends.tokens import PromptSize
 from stellwerk.backends.types import JSON, ChatRequest
 from stellwerk.config.schema import ModelConfig, ShadowConfig
 from stellwerk.errors import Conflict, RateLimited, StellwerkError
+from stellwerk.gateway.accounting import Accounts
 from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.budget import Budget, chat_bound
 from stellwerk.gateway.calls import Call, Caller
 from stellwerk.gateway.pending import Evidence, Ticket
 from stellwerk.gateway.selection import Selection, Selector
@@ -60,8 +63,10 @@ class Runtime(Protocol):
     def selector(self) -> Selector: ...
     @property
     def graded(self) -> GradedStore | None: ...
-
-    async def record(self, call: Call) -> None: ...
+    @property
+    def accounts(self) -> Accounts: ...
+    @property
+    def budget(self) -> Budget: ...
 
 
 log = logging.getLogger("stellwerk.gateway.shadow")
@@ -264,18 +269,19 @@ class ShadowGrader:
             router="shadow",
         )
         call.selection = Selection(route=None, decision=decision, models=(model,))
+        tokens, cost = chat_bound((model,), PromptSize.of(request), request.max_answer_tokens)
         try:
-            await runtime.caller.admit_chat(call, (model,), request)
+            call.reservation = await runtime.budget.reserve(principal, tokens, cost)
         except RateLimited as exc:
             call.status, call.error_kind = exc.status_code, exc.code
-            await runtime.record(call)
+            await runtime.accounts.record(call)
             raise
         try:
             result = await runtime.caller.complete(call, call.selection, request)
         except StellwerkError:
             call.status, call.error_kind = 502, "shadow_failed"
-            await runtime.record(call)
+            await runtime.accounts.record(call)
             raise
         call.ended = time.perf_counter()
-        await runtime.record(call)
+        await runtime.accounts.record(call)
         return result.content

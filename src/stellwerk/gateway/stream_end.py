@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 
 import anyio
 from starlette.responses import StreamingResponse
@@ -49,8 +49,10 @@ class StreamEnd:
         call: Call,
         request: ChatRequest,
         rest: AsyncGenerator[ChatChunk, None],
+        account: Callable[[Runtime, Call], Awaitable[None]],
     ) -> None:
         self.runtime = runtime
+        self.account = account  # the request's last step (``stellwerk.gateway.pipeline``)
         self.call = call
         self.request = request
         self.rest = rest
@@ -87,7 +89,7 @@ class StreamEnd:
         if not complete:
             call.usage = await self._counted()
         call.ended = call.ended or time.perf_counter()
-        await self.runtime.record(call)
+        await self.account(self.runtime, call)
 
     async def _counted(self) -> Usage:
         reported = self.reported

@@ -1,0 +1,117 @@
+"""The last step of a request: its one usage record, its metrics, its budget settled.
+
+``Accounts.record`` is called once a request ended, whichever way (answered, refused, failed,
+cancelled, a stream cut short; ``stellwerk.gateway.pipeline.accounted`` sees to it), and writes
+the record only the first time for a call: every request leaves exactly one. The record goes to
+the ledger's batched writer (off the request path), the Prometheus metrics follow it, and the
+request's budget reservation is settled on its usage, or released when it has none.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+from stellwerk.errors import StellwerkError
+from stellwerk.gateway.budget import Budget
+from stellwerk.gateway.calls import Call
+from stellwerk.gateway.metrics import Metrics
+from stellwerk.ledger.record import UsageRecord
+
+log = logging.getLogger("stellwerk.gateway")
+
+
+class UsageSink(Protocol):
+    """Where usage records go: the ledger's batched writer."""
+
+    async def submit(self, record: UsageRecord) -> None: ...
+
+
+class Accounts:
+    """Writes each call's usage record once, with its metrics and its budget settled."""
+
+    def __init__(self, ledger: UsageSink, metrics: Metrics, budget: Budget, config_hash: str):
+        self.ledger = ledger
+        self.metrics = metrics
+        self.budget = budget
+        self.config_hash = config_hash
+
+    async def record(self, call: Call) -> bool:
+        """Write the call's one usage record, update the metrics and settle its reservation;
+        False (and nothing done) when the call has its record already."""
+        if call.recorded:
+            return False
+        call.recorded = True
+        record = usage_record(call, self.config_hash)
+        await self.ledger.submit(record)
+        observe(self.metrics, record)
+        reservation, call.reservation = call.reservation, None
+        if reservation is not None:
+            try:
+                if call.usage is None:
+                    await self.budget.release(reservation)
+                else:
+                    tokens = record.prompt_tokens + record.completion_tokens
+                    await self.budget.settle(reservation, tokens=tokens, cost=record.cost)
+            except StellwerkError:
+                log.exception("could not settle the limits of request %s", call.request_id)
+        return True
+
+
+def usage_record(call: Call, config_hash: str) -> UsageRecord:
+    """What ``call`` becomes in the ledger (never the prompt, never the key)."""
+    ended = call.ended or time.perf_counter()
+    principal, model, usage = call.principal, call.model, call.usage
+    prompt = usage.prompt_tokens if usage else 0
+    completion = usage.completion_tokens if usage else 0
+    cost_micro, energy = 0, 0.0
+    if model is not None:
+        cost_micro = model.price.cost_micro(prompt, completion)
+        energy = model.energy_wh(prompt + completion)
+    decision = call.selection.decision if call.selection else None
+    return UsageRecord(
+        request_id=call.request_id,
+        time=datetime.now(UTC),
+        department=principal.department if principal else "",
+        key_id=principal.key_id if principal else "",
+        api=call.api,
+        endpoint=call.endpoint,
+        requested_model=call.requested_model[:128],
+        model=model.id if model else None,
+        backend=model.backend if model else None,
+        decision_reason=decision.reason if decision else None,
+        router=decision.router if decision else None,
+        classification=principal.classification if principal else None,
+        stream=call.stream,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        usage_source=usage.source if usage else "none",
+        latency_ms=(ended - call.started) * 1000,
+        ttft_ms=(call.first_token - call.started) * 1000 if call.first_token else None,
+        status=call.status,
+        error_kind=call.error_kind,
+        fallback_from=",".join(call.fallback_from) or None,
+        cost_micro=cost_micro,
+        energy_wh=energy,
+        config_hash=config_hash,
+        familiarity=decision.familiarity if decision else None,
+        unfamiliar=decision.unfamiliar if decision and decision.familiarity is not None else None,
+    )
+
+
+def observe(metrics: Metrics, record: UsageRecord) -> None:
+    """The request's counters and histograms, from its record."""
+    model = record.model or "-"
+    department = record.department or "-"
+    metrics.requests.labels(
+        record.api, record.endpoint, model, department, str(record.status)
+    ).inc()
+    metrics.latency.labels(record.endpoint, model).observe(record.latency_ms / 1000)
+    if record.ttft_ms is not None and record.stream:
+        metrics.ttft.labels(model).observe(record.ttft_ms / 1000)
+    if record.prompt_tokens:
+        metrics.tokens.labels(model, department, "prompt").inc(record.prompt_tokens)
+    if record.completion_tokens:
+        metrics.tokens.labels(model, department, "completion").inc(record.completion_tokens)

@@ -1,0 +1,356 @@
+"""The way of a request, in the order it takes:
+
+    1. authenticate   the key -> principal (department, role, use case, classification)
+    2. parse          the body, by the endpoint's ``Exchange`` (the API module's decoder)
+    3. request limits messages, max_tokens, a free stream slot of the key
+    4. permit         the models the policy lets serve it (and that can: capabilities, context)
+    5. admit          its rate limits and budget, reserved (``Budget.reserve``)
+    6. route          a route's ranking by the router (a named model is its own ranking)
+    7. call           the ranked models, falling back to the next one (``Caller``), plain or
+                      streamed
+    8. account        its one usage record, metrics, budget settled (``Accounts.record``), and a
+                      routed request kept for feedback and shadow grading
+
+``serve`` runs them for every chat-shaped endpoint (``/v1/chat/completions``, ``/v1/responses``,
+``/v1/completions``, ``/api/chat``, ``/api/generate``); ``serve_embeddings`` the ones an
+embedding request takes. The API modules only decode a body into an ``Exchange`` and encode what
+it returns. The state of the request is one ``Call``, which these stages advance (the caller
+adds the models it tried, the stream's end how it ended) and which becomes the usage record.
+``accounted`` sees to it that every request leaves exactly one, whatever is raised on its way.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response
+
+from stellwerk.backends.tokens import PromptSize
+from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult
+from stellwerk.config.schema import ModelConfig
+from stellwerk.errors import InvalidRequest, RequestError, StellwerkError, UpstreamError
+from stellwerk.gateway.auth import Principal
+from stellwerk.gateway.body import read_body
+from stellwerk.gateway.budget import chat_bound, embeddings_bound
+from stellwerk.gateway.calls import Call, new_request_id
+from stellwerk.gateway.errors import status_of
+from stellwerk.gateway.limits import check_request
+from stellwerk.gateway.pending import Ticket, evidence
+from stellwerk.gateway.route_embedding import prompt_embedding
+from stellwerk.gateway.runtime import Runtime
+from stellwerk.gateway.selection import Selection, needs_of
+from stellwerk.gateway.stream_end import AccountedStream, StreamEnd
+
+_UNSAFE = re.compile(r"[^\x20-\x7e]")
+
+
+class Exchange(ABC):
+    """One chat-shaped request as its endpoint decoded it, and how to encode the answer."""
+
+    model: str
+    stream: bool
+    chat: ChatRequest
+    media_type: ClassVar[str] = "text/event-stream"  # of a streamed answer
+    stream_headers: ClassVar[Mapping[str, str]] = {"cache-control": "no-cache"}
+
+    @abstractmethod
+    def plain(self, call: Call, result: ChatResult) -> bytes:
+        """The JSON answer of a request that is not streamed."""
+
+    @abstractmethod
+    def events(self, call: Call, chunks: AsyncIterator[ChatChunk]) -> AsyncGenerator[bytes, None]:
+        """The events of a streamed answer; ``chunks`` carry no usage (``call.usage`` holds it
+        once they ended)."""
+
+    @abstractmethod
+    def error_event(self, exc: StellwerkError) -> bytes:
+        """The event that ends a stream a backend failed after its first token."""
+
+
+Reader = Callable[[bytes, str], Exchange]
+"""An endpoint's decoder: the raw body and the request id -> its ``Exchange`` (or a 400)."""
+
+
+async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Response:
+    """Serve one chat-shaped request of ``api`` (``openai``, ``ollama``) at ``endpoint``."""
+    runtime: Runtime = request.app.state.runtime
+    call = Call(new_request_id(), api, endpoint, "", stream=False)
+    async with accounted(runtime, call):  # 8, whatever is raised on the way
+        call.principal = authenticate(runtime, request)  # 1
+        raw = await read_body(request, runtime.config.server.max_body_bytes)  # 2
+        exchange = read(raw, call.request_id)
+        call.requested_model, call.stream = exchange.model, exchange.stream
+        check_limits(runtime, call, exchange.chat)  # 3
+        call.selection = await select(runtime, call, exchange.model, exchange.chat)  # 4, 5, 6
+        if exchange.stream:
+            return await stream(runtime, call, exchange)  # 7, and 8 when the stream ends
+        result = await runtime.caller.complete(call, call.selection, exchange.chat)  # 7
+        call.ended = time.perf_counter()
+        payload = exchange.plain(call, result)
+        await account(runtime, call)  # 8
+        return Response(payload, media_type="application/json", headers=decision_headers(call))
+
+
+# 1. authenticate -------------------------------------------------------------------------------
+
+
+def authenticate(runtime: Runtime, request: Request) -> Principal:
+    """The key's principal (401), with the request's classification (403 if lowered)."""
+    return runtime.authenticate(request.headers)
+
+
+# 3. request limits -----------------------------------------------------------------------------
+
+
+def check_limits(runtime: Runtime, call: Call, chat: ChatRequest) -> None:
+    """Refuse what the server's limits refuse before anything that costs (a reservation, the
+    router's embedding call, a backend): too many messages or tokens asked, or a stream the key
+    has no free slot for."""
+    assert call.principal is not None
+    check_request(chat, runtime.config.server.limits)
+    if call.stream:
+        runtime.streams.check(call.principal.key_id)
+
+
+# 4. permit, 5. admit, 6. route -----------------------------------------------------------------
+
+
+async def select(runtime: Runtime, call: Call, name: str, chat: ChatRequest) -> Selection:
+    """The models that may serve the request (4), its budget reserved over every one of them
+    (5), then, for a route, the router's ranking of them (6)."""
+    assert call.principal is not None
+    principal, selector = call.principal, runtime.selector
+    needs, prompt = needs_of(chat), PromptSize.of(chat)
+    if not selector.is_route(name):
+        selection = selector.named(principal, name, needs)
+        await admit(runtime, call, selection.models, chat, prompt)
+        return selection
+    eligible = selector.eligible(principal, prompt.tokens, needs, chat.max_answer_tokens)
+    await admit(runtime, call, eligible, chat, prompt)
+    return await route(runtime, call, name, eligible, chat, prompt, needs)
+
+
+async def admit(
+    runtime: Runtime,
+    call: Call,
+    models: Sequence[ModelConfig],
+    chat: ChatRequest,
+    prompt: PromptSize,
+) -> None:
+    """Reserve the most the request can cost on any of ``models``, or raise ``RateLimited``;
+    the reservation is the call's, settled by its record."""
+    assert call.principal is not None
+    tokens, cost = chat_bound(models, prompt, chat.max_answer_tokens)
+    call.reservation = await runtime.budget.reserve(call.principal, tokens, cost)
+
+
+async def route(
+    runtime: Runtime,
+    call: Call,
+    name: str,
+    eligible: Sequence[ModelConfig],
+    chat: ChatRequest,
+    prompt: PromptSize,
+    needs: set[str],
+) -> Selection:
+    """The router's ranking of ``eligible`` for route ``name`` (with the prompt's embedding
+    where it reads one); a routed request is marked for later feedback and shadow grading."""
+    assert call.principal is not None
+    principal, selector = call.principal, runtime.selector
+    embedding = await prompt_embedding(runtime, principal, prompt.text)
+    selection = selector.decide(
+        name,
+        eligible,
+        prompt.text,
+        prompt.tokens,
+        embedding=embedding,
+        max_answer_tokens=chat.max_answer_tokens,
+    )
+    if runtime.pending.window_s > 0 or runtime.shadow.on:  # for a later grade, no text
+        call.evidence = evidence(selector.router, prompt.text, embedding)
+    picked = call.evidence is not None and not call.stream
+    if picked and runtime.shadow.wants(principal, name, selection.decision, needs):
+        call.shadow = Ticket(chat, prompt.text, selection.models)
+    return selection
+
+
+# 7. call (streamed; the plain call is ``runtime.caller.complete`` in ``serve``) -----------------
+
+
+async def stream(runtime: Runtime, call: Call, exchange: Exchange) -> Response:
+    """The streamed answer, within the key's concurrent-stream limit (the slot is freed when
+    the stream ends); the stream writes the usage record when it ends, however it ends."""
+    assert call.principal is not None and call.selection is not None
+    key = call.principal.key_id
+    runtime.streams.acquire(key)
+    try:
+        first, rest = await runtime.caller.open_stream(call, call.selection, exchange.chat)
+    except BaseException:
+        runtime.streams.release(key)
+        raise
+    end = StreamEnd(runtime, call, exchange.chat, _releasing(rest, runtime, key), account)
+    return AccountedStream(
+        end,
+        exchange.events(call, _answer(call, end.chunks(first))),
+        exchange.error_event,
+        media_type=exchange.media_type,
+        headers={**decision_headers(call), **exchange.stream_headers},
+    )
+
+
+async def _releasing(
+    chunks: AsyncIterator[ChatChunk], runtime: Runtime, key: str
+) -> AsyncGenerator[ChatChunk, None]:
+    try:
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        runtime.streams.release(key)
+        # close the backend's stream now, not when the collector finds it: a cut stream's
+        # account asks the same server for its tokenizer next
+        await chunks.aclose()  # type: ignore[attr-defined]
+
+
+async def _answer(call: Call, chunks: AsyncIterator[ChatChunk]) -> AsyncIterator[ChatChunk]:
+    """The answer's pieces (their usage is put on ``call`` by the stream's ``StreamEnd``), and
+    its end time once it ended."""
+    async for chunk in chunks:
+        if chunk.content is not None or chunk.tool_calls or chunk.finish_reason:
+            yield chunk
+    call.ended = time.perf_counter()
+
+
+# 8. account ------------------------------------------------------------------------------------
+
+
+async def account(runtime: Runtime, call: Call) -> None:
+    """Write the call's one usage record (with its metrics and its budget settled); a routed
+    request that was answered is kept for feedback and, if picked, shadow grading."""
+    if await runtime.accounts.record(call):
+        _keep_for_grading(runtime, call)
+
+
+def _keep_for_grading(runtime: Runtime, call: Call) -> None:
+    found, call.evidence = call.evidence, None
+    ticket, call.shadow = call.shadow, None
+    selection, principal = call.selection, call.principal
+    if found is None or call.status != 200 or call.model is None:
+        return
+    if selection is None or selection.route is None or principal is None:
+        return
+    if ticket is not None and ticket.answer:
+        runtime.shadow.start(runtime, call, ticket, found, selection.route)
+    runtime.pending.put(
+        call.request_id,
+        key_id=principal.key_id,
+        department=principal.department,
+        route=selection.route,
+        model=call.model.id,
+        evidence=found,
+    )
+
+
+@asynccontextmanager
+async def accounted(runtime: Runtime, call: Call) -> AsyncIterator[None]:
+    """Around a request's stages: whatever is raised on its way, the request leaves exactly one
+    usage record. A ``StellwerkError`` is accounted by ``fail``; a cancellation (the client hung
+    up before the answer) is a 499; anything else (a bug) the 500 the client gets. A request
+    that ended before an answer used nothing that can be counted: its reservation is released.
+    Stages that end normally have accounted the call, or handed it to a streamed response
+    (``stellwerk.gateway.stream_end``) that will."""
+    try:
+        yield
+    except StellwerkError as exc:
+        with anyio.CancelScope(shield=True):
+            await fail(runtime, call, exc)
+        raise
+    except BaseException as exc:
+        cancelled = isinstance(exc, (anyio.get_cancelled_exc_class(), GeneratorExit))
+        call.status, call.error_kind = (
+            (499, "client_disconnected") if cancelled else (500, "internal")
+        )
+        with anyio.CancelScope(shield=True):
+            await account(runtime, call)
+        raise
+
+
+async def fail(runtime: Runtime, call: Call, exc: StellwerkError) -> None:
+    """Account a request that ends in an error; its usage record is still written."""
+    call.status = status_of(exc)
+    if isinstance(exc, UpstreamError):
+        call.error_kind = f"backend_{exc.kind}"
+    elif isinstance(exc, RequestError):
+        call.error_kind = exc.code
+    else:
+        call.error_kind = "internal"
+    await account(runtime, call)
+
+
+# embeddings: 1, 2, 4, 5, 7, 8 (no route: routes choose chat models) ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Embedding:
+    """An embedding request as its endpoint decoded it."""
+
+    model: str
+    input: str | list[str]
+    params: JSON | None = None  # the client's other parameters, for the backend
+
+
+E = TypeVar("E", bound=Embedding)
+
+
+async def serve_embeddings(
+    request: Request, api: str, read: Callable[[bytes], E]
+) -> tuple[Call, E, EmbedResult]:
+    """Embed the inputs of one request; the caller encodes the vectors. An embedding request
+    must name its model (routes choose chat models)."""
+    runtime: Runtime = request.app.state.runtime
+    call = Call(new_request_id(), api, "embeddings", "", stream=False)
+    async with accounted(runtime, call):
+        call.principal = authenticate(runtime, request)
+        asked = read(await read_body(request, runtime.config.server.max_body_bytes))
+        call.requested_model = asked.model
+        inputs = [asked.input] if isinstance(asked.input, str) else list(asked.input)
+        if not inputs or not all(inputs):
+            raise InvalidRequest(
+                "input must be a non-empty string or list of strings", param="input"
+            )
+        if runtime.selector.is_route(asked.model):
+            raise InvalidRequest(
+                "routes choose chat models; name an embedding model", param="model"
+            )
+        call.selection = runtime.selector.named(call.principal, asked.model, ["embeddings"])
+        tokens, cost = embeddings_bound(call.selection.model, inputs)
+        call.reservation = await runtime.budget.reserve(call.principal, tokens, cost)
+        result = await runtime.caller.embed(call, call.selection, inputs, asked.params)
+        call.ended = time.perf_counter()
+        await account(runtime, call)
+    return call, asked, result
+
+
+# what every answer carries ----------------------------------------------------------------------
+
+
+def decision_headers(call: Call) -> dict[str, str]:
+    """Which model answered, why, and the models tried before it."""
+    headers = {"x-stellwerk-request-id": call.request_id}
+    if call.model is not None:
+        headers["x-stellwerk-model"] = call.model.id
+    if call.selection is not None:
+        decision = call.selection.decision
+        route = f"route={call.selection.route}; " if call.selection.route else ""
+        text = f"{route}router={decision.router}; {decision.reason}"
+        headers["x-stellwerk-decision"] = _UNSAFE.sub("?", text)[:512]
+    if call.fallback_from:
+        headers["x-stellwerk-fallback-from"] = ",".join(call.fallback_from)
+    return headers
