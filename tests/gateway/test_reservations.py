@@ -15,6 +15,7 @@ import pytest
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
+from stellwerk.backends.httpx_transport import HttpxTransport
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, EmbedResult
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.calls import Call, Caller
@@ -71,7 +72,7 @@ def test_an_unrecorded_request_gives_its_reservation_back(tmp_path: Path, how: s
 
     async def run() -> tuple[float, float]:
         async with httpx.AsyncClient() as client:
-            backend = HangingBackend(cfg.backends[0], client, broken=how == "bug")
+            backend = HangingBackend(cfg.backends[0], HttpxTransport(client), broken=how == "bug")
             caller = Caller(
                 {"local": backend}, {"local": CircuitBreaker(3, 10)}, Metrics(), Admission(gov)
             )

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-import httpx
-
-from stellwerk.backends.aiohttp_transport import AiohttpClient
-from stellwerk.backends.base import Backend, builtin_backends
+from stellwerk.backends.aiohttp_transport import AiohttpTransport
+from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
 from stellwerk.backends.health import HealthMonitor
+from stellwerk.backends.registry import builtin_backends
+from stellwerk.backends.transport import Transport
 from stellwerk.config.loader import config_hash, resolve_env
 from stellwerk.config.schema import ShadowConfig, StellwerkConfig
 from stellwerk.errors import StellwerkError
@@ -44,7 +44,7 @@ class UsageSink(Protocol):
 class Runtime:
     config: StellwerkConfig
     config_hash: str
-    client: httpx.AsyncClient
+    client: Transport
     backends: dict[str, Backend]
     keyring: Keyring
     selector: Selector
@@ -157,7 +157,7 @@ class Runtime:
 
 
 def build_backends(
-    config: StellwerkConfig, client: httpx.AsyncClient, secrets: Mapping[str, str]
+    config: StellwerkConfig, client: Transport, secrets: Mapping[str, str]
 ) -> dict[str, Backend]:
     registry = builtin_backends()
     return {
@@ -166,16 +166,15 @@ def build_backends(
     }
 
 
-def build_client() -> httpx.AsyncClient:
-    """The one pooled HTTP client shared by every backend: httpx's API on aiohttp's pool, which
-    needs a fraction of httpcore's CPU per request (see ``backends/aiohttp_transport.py``).
+def build_client() -> Transport:
+    """The one pooled transport shared by every backend: aiohttp's, which needs a fraction of
+    httpx's CPU per request (see ``backends/aiohttp_transport.py``).
 
     Idle connections are dropped after 4 s, before the backend's server does: uvicorn (vLLM,
     llama-cpp-python) closes them after 5 s, and a request sent on a connection the server is
     closing at that moment fails with a ReadError (1 in 17,000 requests in benchmarks/load.py).
     """
-    limits = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=4)
-    return AiohttpClient(limits)
+    return AiohttpTransport(max_connections=512, keepalive_s=4)
 
 
 @dataclass(frozen=True)
