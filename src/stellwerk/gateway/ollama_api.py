@@ -10,15 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from stellwerk.backends.types import ChatChunk
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import ollama_wire as wire
-from stellwerk.gateway import openapi
-from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.chat import (
@@ -34,37 +32,19 @@ from stellwerk.gateway.errors import message_of
 from stellwerk.gateway.runtime import Runtime
 from stellwerk.gateway.stream_end import AccountedStream, StreamEnd
 
-router = APIRouter(prefix="/api", tags=["Ollama API"])
-
 # The Ollama release whose API this facade follows; clients compare it numerically.
 OLLAMA_API_VERSION = "0.12.6"
-
-
-def _errors(codes: tuple[int, ...]) -> dict[int | str, dict[str, Any]]:
-    return openapi.errors("ollama", codes)
 
 
 def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
 
-@router.post(
-    "/chat",
-    response_model=rs.OllamaChatResponse,
-    openapi_extra=openapi.keyed(wire.OllamaChatRequest),
-    responses={**openapi.streaming("application/x-ndjson"), **_errors(openapi.CHAT_ERRORS)},
-)
 async def chat(request: Request) -> Response:
     """Chat; streams NDJSON unless ``"stream": false``."""
     return await _converse(request, runtime_of(request), generate=False)
 
 
-@router.post(
-    "/generate",
-    response_model=rs.OllamaGenerateResponse,
-    openapi_extra=openapi.keyed(wire.OllamaGenerateRequest),
-    responses={**openapi.streaming("application/x-ndjson"), **_errors(openapi.CHAT_ERRORS)},
-)
 async def generate(request: Request) -> Response:
     """Completion of one prompt (with an optional system prompt); streams unless told not to."""
     return await _converse(request, runtime_of(request), generate=True)
@@ -123,12 +103,6 @@ def _error_line(exc: StellwerkError) -> bytes:
     return wire.error_line(message_of(exc))
 
 
-@router.post(
-    "/embed",
-    response_model=rs.OllamaEmbedResponse,
-    openapi_extra=openapi.keyed(wire.OllamaEmbedRequest),
-    responses=_errors(openapi.CHAT_ERRORS),
-)
 async def embed(request: Request, runtime: RuntimeDep) -> Response:
     """Embeddings: one vector per input string."""
     call = Call(new_request_id(), "ollama", "embeddings", "", stream=False)
@@ -175,12 +149,6 @@ def _entry(model: ModelConfig, modified: str) -> dict[str, Any]:
     }
 
 
-@router.get(
-    "/tags",
-    response_model=rs.OllamaModelList,
-    openapi_extra=openapi.keyed(),
-    responses=_errors(openapi.LIST_ERRORS),
-)
 async def tags(request: Request, runtime: RuntimeDep) -> Response:
     """The routes (``auto`` ...) first, then the models the caller may use, as Ollama lists
     local models: clients that preselect the first entry (Open WebUI) preselect ``auto``."""
@@ -215,12 +183,6 @@ _ROUTE_DETAILS = {
 }
 
 
-@router.get(
-    "/ps",
-    response_model=rs.OllamaModelList,
-    openapi_extra=openapi.keyed(),
-    responses=_errors(openapi.LIST_ERRORS),
-)
 async def running(request: Request, runtime: RuntimeDep) -> Response:
     """Models available now; ``expires_at`` is ISO-8601 as Ollama sends it."""
     principal = runtime.authenticate(request.headers)
@@ -233,12 +195,6 @@ async def running(request: Request, runtime: RuntimeDep) -> Response:
     return _json({"models": models})
 
 
-@router.post(
-    "/show",
-    response_model=rs.OllamaShowResponse,
-    openapi_extra=openapi.keyed(wire.ShowRequest),
-    responses=_errors(openapi.SHOW_ERRORS),
-)
 async def show(request: Request, runtime: RuntimeDep) -> Response:
     """Facts of one model, including its capabilities as Ollama names them."""
     principal = runtime.authenticate(request.headers)
@@ -283,7 +239,6 @@ def _route_facts(visible: list[ModelConfig]) -> dict[str, Any]:
     }
 
 
-@router.get("/version", response_model=rs.OllamaVersion)
 async def version() -> Response:
     """The Ollama API version this facade follows (numeric, as clients expect)."""
     return _json({"version": OLLAMA_API_VERSION})

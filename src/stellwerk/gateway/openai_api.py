@@ -9,13 +9,11 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from stellwerk.backends.types import ChatChunk, ChatRequest
 from stellwerk.gateway import openai_wire as wire
-from stellwerk.gateway import openapi
-from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.chat import (
@@ -33,13 +31,6 @@ from stellwerk.gateway.openai_schema import (
     EmbeddingRequest,
 )
 from stellwerk.gateway.stream_end import AccountedStream, StreamEnd
-
-router = APIRouter(prefix="/v1", tags=["OpenAI API"])
-
-
-def _errors(codes: tuple[int, ...]) -> dict[int | str, dict[str, Any]]:
-    return openapi.errors("openai", codes)
-
 
 _NOT_PASSED = {"model", "messages", "stream", "stream_options", "user", "n"}
 
@@ -69,12 +60,6 @@ def _json(body: bytes, headers: dict[str, str]) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
-@router.post(
-    "/chat/completions",
-    response_model=rs.ChatCompletion,
-    openapi_extra=openapi.keyed(ChatCompletionRequest),
-    responses={**openapi.streaming("text/event-stream"), **_errors(openapi.CHAT_ERRORS)},
-)
 async def chat_completions(request: Request) -> Response:
     """Chat completion; ``model`` is a model id or a route (``auto`` ...); ``stream`` for SSE."""
     runtime = runtime_of(request)  # served by the direct lane: no FastAPI dependencies
@@ -121,12 +106,6 @@ async def _sse(
     yield wire.DONE
 
 
-@router.post(
-    "/embeddings",
-    response_model=rs.EmbeddingList,
-    openapi_extra=openapi.keyed(EmbeddingRequest),
-    responses=_errors(openapi.CHAT_ERRORS),
-)
 async def embeddings(request: Request, runtime: RuntimeDep) -> Response:
     """Embeddings from a model with the ``embeddings`` capability."""
     call = Call(new_request_id(), "openai", "embeddings", "", stream=False)
@@ -158,12 +137,6 @@ def _base64(vector: list[float]) -> str:
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
-@router.get(
-    "/models",
-    response_model=rs.ModelList,
-    openapi_extra=openapi.keyed(),
-    responses=_errors(openapi.LIST_ERRORS),
-)
 async def list_models(request: Request, runtime: RuntimeDep) -> Response:
     """The models and routes the caller's key may use."""
     principal = runtime.authenticate(request.headers)
