@@ -202,6 +202,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Router learning",
         "feedback",
         body=feedback_api.FeedbackRequest,
+        answer=rs.FeedbackAnswer,
         errors=FEEDBACK_ERRORS,
         error_notes={409: "Graded already."},
     ),

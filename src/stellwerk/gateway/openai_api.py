@@ -62,7 +62,7 @@ def _json(body: bytes, headers: dict[str, str]) -> Response:
 
 async def chat_completions(request: Request) -> Response:
     """Chat completion; ``model`` is a model id or a route (``auto`` ...); ``stream`` for SSE."""
-    runtime = runtime_of(request)  # served by the direct lane: no FastAPI dependencies
+    runtime = runtime_of(request)  # a plain Starlette route: no FastAPI dependencies
     call = Call(new_request_id(), "openai", "chat", "", stream=False)
     async with one_record(runtime, call):
         call.principal = runtime.authenticate(request.headers)
