@@ -102,6 +102,8 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         docs_url=None,
         redoc_url=None,
     )
+    # The data plane's exact routes at once; CORS and the guards, added after, wrap them.
+    app.add_middleware(data_plane.Lane)
     # Before anything reads a body: the key's in-flight share (and auth first on /admin), and,
     # around everything, the body limit. CORS, added after, wraps their answers too.
     app.add_middleware(Gate, in_flight=InFlight.of(config))
@@ -115,7 +117,7 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
             expose_headers=["x-stellwerk-model", "x-stellwerk-decision"],
         )
     errors.install(app)
-    # The data plane: plain Starlette routes (no FastAPI dependencies), matched first.
+    # The data plane through the router too: its 405s (and a request under a root path).
     app.router.routes.extend(data_plane.routes())
     app.include_router(ops.router)
     app.include_router(admin_api.router)
