@@ -1,8 +1,8 @@
 """What the gateway's HTTP client costs per request to the backend, in CPU microseconds of the
-calling process: httpx on its own pool (httpcore), httpx on Stellwerk's aiohttp transport (what
-``build_client()`` returns; streams go this way), its direct aiohttp path for whole answers
-(``post_bytes``, what ``post_json`` uses), and aiohttp alone. Same POST, instant backend, 1 and
-50 requests in flight. This is why the gateway moved to aiohttp, and what httpx's layer costs.
+calling process: httpx on its own pool (httpcore), Stellwerk's two transports
+(``backends/transport.py``: the httpx one over that client, and the aiohttp one that
+``build_client()`` returns, the gateway's), and aiohttp alone. Same POST, instant backend, 1 and
+50 requests in flight. This is why the gateway's transport is aiohttp's.
 """
 
 from __future__ import annotations
@@ -43,34 +43,33 @@ async def _measure(url: str, count: int) -> list[dict[str, Any]]:
     import aiohttp
     import httpx
 
-    from stellwerk.backends.aiohttp_transport import AiohttpClient
     from stellwerk.backends.build import build_client
+    from stellwerk.backends.httpx_transport import HttpxTransport
+    from stellwerk.backends.transport import Timeouts, Transport
 
     body = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
     headers = {"content-type": "application/json"}
     rows: list[dict[str, Any]] = []
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30)
-    clients = {
-        "httpx, its own pool (httpcore)": httpx.AsyncClient(limits=limits, trust_env=False),
-        "httpx on Stellwerk's aiohttp transport": build_client(),
+    plain = httpx.AsyncClient(limits=limits, trust_env=False)
+
+    async def post(client: httpx.AsyncClient = plain) -> bytes:
+        return (await client.post(url, content=body, headers=headers)).content
+
+    name = "httpx, its own pool (httpcore)"
+    rows.append({"client": name, **{str(c): await _cost(post, count, c) for c in (1, 50)}})
+    timeout = Timeouts(connect=5.0, read=5.0)
+    transports: dict[str, Transport] = {
+        "Stellwerk's httpx transport (over that client)": HttpxTransport(plain),
+        "Stellwerk's aiohttp transport (build_client, the gateway's)": build_client(),
     }
-    for name, client in clients.items():
+    for name, transport in transports.items():
 
-        async def post(client: httpx.AsyncClient = client) -> bytes:
-            return (await client.post(url, content=body, headers=headers)).content
+        async def through(transport: Transport = transport) -> bytes:
+            return (await transport.post("b", url, body, headers, timeout))[1]
 
-        rows.append({"client": name, **{str(c): await _cost(post, count, c) for c in (1, 50)}})
-        await client.aclose()
-    direct = build_client()
-    if isinstance(direct, AiohttpClient):
-        timeout = httpx.Timeout(5.0)
-
-        async def fast(client: AiohttpClient = direct) -> bytes:
-            return (await client.post_bytes(url, body, headers, timeout))[1]
-
-        name = "Stellwerk's direct aiohttp path (post_bytes, non-streaming)"
-        rows.append({"client": name, **{str(c): await _cost(fast, count, c) for c in (1, 50)}})
-    await direct.aclose()
+        rows.append({"client": name, **{str(c): await _cost(through, count, c) for c in (1, 50)}})
+        await transport.aclose()
     async with aiohttp.ClientSession() as session:
 
         async def raw() -> bytes:
@@ -93,7 +92,7 @@ def run(backend_url: str, count: int, log: Callable[[str], None]) -> list[dict[s
         return []
     rows: list[dict[str, Any]] = json.loads(done.stdout)
     for row in rows:
-        log(f"  client {row['client']:42} {row['1']:6.0f} us/req alone, {row['50']:6.0f} at 50")
+        log(f"  client {row['client']:60} {row['1']:6.0f} us/req alone, {row['50']:6.0f} at 50")
     return rows
 
 

@@ -16,6 +16,7 @@
     │   ├── BackendUnavailable      503 refused connection, down
     │   │   └── CircuitOpen         503 skipped: its circuit breaker is open
     │   ├── BackendFailed           502 the connection broke (reset, cut off mid-answer)
+    │   │   ├── ConnectionLost      502 the server closed or reset it (a request is sent twice)
     │   │   └── BackendAnswered     502 it answered with an error (5xx), garbage, a cut stream
     │   └── BackendTimeout          504 backend did not answer in time
     ├── RouterError                 routing could not decide, or its artifact is unusable
@@ -172,6 +173,12 @@ class CircuitOpen(BackendUnavailable):
 class BackendFailed(UpstreamError):
     status_code = 502
     kind = "failed"
+
+
+class ConnectionLost(BackendFailed):
+    """The server closed or reset the connection. Before any answer, the request is sent once
+    more on another connection (``stellwerk.backends.transport``): the pool may have handed out
+    a kept-alive connection the server had just closed."""
 
 
 class BackendAnswered(BackendFailed):

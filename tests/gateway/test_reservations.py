@@ -15,6 +15,7 @@ import pytest
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
+from stellwerk.backends.httpx_transport import HttpxTransport
 from stellwerk.backends.tokens import PromptSize
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, EmbedResult
 from stellwerk.calibration.records import CalibrationStore
@@ -80,7 +81,7 @@ def test_an_unrecorded_request_gives_its_reservation_back(tmp_path: Path, how: s
 
     async def run() -> tuple[float, float]:
         async with httpx.AsyncClient() as client:
-            backend = HangingBackend(cfg.backends[0], client, broken=how == "bug")
+            backend = HangingBackend(cfg.backends[0], HttpxTransport(client), broken=how == "bug")
             metrics, budget = Metrics(), Budget(gov)
             caller = Caller({"local": backend}, {"local": CircuitBreaker(3, 10)}, metrics)
             accounts = Accounts(_Sink(), metrics, budget, "hash")

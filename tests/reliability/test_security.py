@@ -214,7 +214,7 @@ def test_cors_only_for_the_configured_origins(offline_raw: dict[str, Any]) -> No
 def test_cors_headers_on_the_chat_endpoints(
     offline_raw: dict[str, Any], path: str, envelope: type
 ) -> None:
-    """The chat endpoints skip FastAPI's routing (the direct lane) but not the CORS layer."""
+    """The chat endpoints are plain Starlette routes, not FastAPI's, inside the CORS layer too."""
     offline_raw["server"]["cors_origins"] = ["https://intranet.example"]
     with in_process(offline_raw) as gw:
         answer = gw.post(path, json={}, headers={"origin": "https://intranet.example"})

@@ -1,160 +1,122 @@
-"""An httpx transport on aiohttp's connection pool: the backends keep httpx's API, the bytes move
-through aiohttp, which costs a fraction of httpcore's CPU per request (benchmarks/, BENCHMARKS.md:
-about 0.4 against 0.7 ms per request alone, 0.4 against 1.5 ms at 50 concurrent requests, where
-httpcore's pool scans every connection for each request).
+"""The gateway's transport (``backends/transport.py``) on aiohttp's connection pool: a fraction of
+httpx's CPU per request (``benchmarks/client_cost.py``, BENCHMARKS.md: httpcore's pool scans every
+connection for each request, and httpx's request and response objects cost about 0.2 ms more).
 
-aiohttp's exceptions become the httpx exceptions httpcore would raise for the same failure, so
-``backends/transport.py`` keeps translating them in one place:
+aiohttp's exceptions become Stellwerk errors through one table:
 
-aiohttp.ConnectionTimeoutError           -> httpx.ConnectTimeout
-aiohttp.SocketTimeoutError, other
-  ServerTimeoutError                     -> httpx.ReadTimeout
-aiohttp.ClientConnectorError             -> httpx.ConnectError
+aiohttp.ConnectionTimeoutError            -> BackendUnavailable (no connection in time)
+aiohttp.ServerTimeoutError (socket read)  -> BackendTimeout
+aiohttp.ClientConnectorError              -> BackendUnavailable
 aiohttp.ServerDisconnectedError,
-  ClientPayloadError, ClientResponseError -> httpx.RemoteProtocolError
-aiohttp.ClientOSError                    -> httpx.ReadError
-aiohttp.InvalidURL                       -> httpx.UnsupportedProtocol
-any other aiohttp.ClientError            -> httpx.TransportError
+  ClientPayloadError, ClientResponseError,
+  ClientOSError (a reset)                 -> ConnectionLost
+any other aiohttp.ClientError             -> BackendFailed
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
 
 import aiohttp
-import httpx
-from multidict import CIMultiDict
 
 from stellwerk.backends.lines import LineSplitter
+from stellwerk.backends.transport import FailureTable, Timeouts, translate
+from stellwerk.errors import BackendFailed, BackendTimeout, BackendUnavailable, ConnectionLost
 
-_MAPPING: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
-    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
-    (aiohttp.ClientConnectorError, httpx.ConnectError),
-    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
-    (aiohttp.ClientPayloadError, httpx.RemoteProtocolError),
-    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),
-    (aiohttp.ClientOSError, httpx.ReadError),
-    (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
-    (aiohttp.ClientError, httpx.TransportError),
+_FAILURES: FailureTable = (
+    (aiohttp.ConnectionTimeoutError, BackendUnavailable, "cannot connect"),
+    (aiohttp.ServerTimeoutError, BackendTimeout, "no answer in time"),
+    (aiohttp.ClientConnectorError, BackendUnavailable, "cannot connect"),
+    (aiohttp.ServerDisconnectedError, ConnectionLost, "transport error"),
+    (aiohttp.ClientPayloadError, ConnectionLost, "transport error"),
+    (aiohttp.ClientResponseError, ConnectionLost, "transport error"),
+    (aiohttp.ClientOSError, ConnectionLost, "transport error"),
+    (aiohttp.ClientError, BackendFailed, "transport error"),
 )
 
 
 @contextmanager
-def _mapped(request: httpx.Request | None) -> Iterator[None]:
+def _mapped(backend: str) -> Iterator[None]:
     try:
         yield
     except aiohttp.ClientError as exc:
-        for source, target in _MAPPING:
-            if isinstance(exc, source):
-                raise target(str(exc) or type(exc).__name__, request=request) from exc
-        raise  # unreachable: the last entry catches every ClientError
+        raise translate(backend, exc, _FAILURES) from exc
 
 
-class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
-        self._response = response
-        self._request = request
+class AiohttpTransport:
+    """HTTP/1.1 over one ``aiohttp.ClientSession``, created on first use (it needs the loop).
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _mapped(self._request):
-            async for chunk in self._response.content.iter_any():
-                yield chunk
+    ``max_connections``: at most this many open at once (0: no limit); an idle one is closed
+    after ``keepalive_s``."""
 
-    async def aclose(self) -> None:
-        # Back to the pool when the body was read to the end, else the connection is closed.
-        self._response.release()
-
-
-class AiohttpTransport(httpx.AsyncBaseTransport):
-    """HTTP/1.1 over one ``aiohttp.ClientSession``, created on first use (it needs the loop)."""
-
-    def __init__(self, limits: httpx.Limits) -> None:
-        self._limits = limits
+    def __init__(self, *, max_connections: int, keepalive_s: float) -> None:
+        self._max_connections = max_connections
+        self._keepalive_s = keepalive_s
         self._session: aiohttp.ClientSession | None = None
-        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
+        self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
 
-    def _timeout(self, connect: float | None, read: float | None, pool: float | None) -> Any:
-        key = (connect, read, pool)
-        found = self._timeouts.get(key)
+    def _timeout(self, timeout: Timeouts) -> aiohttp.ClientTimeout:
+        found = self._timeouts.get(timeout)
         if found is None:
-            found = self._timeouts[key] = aiohttp.ClientTimeout(
-                total=None, connect=pool, sock_connect=connect, sock_read=read
+            found = self._timeouts[timeout] = aiohttp.ClientTimeout(
+                total=None,
+                connect=timeout.connect,
+                sock_connect=timeout.connect,
+                sock_read=timeout.read,
             )
         return found
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = aiohttp.TCPConnector(
-                limit=self._limits.max_connections or 0,
-                limit_per_host=0,
-                keepalive_timeout=self._limits.keepalive_expiry or 15.0,
+                limit=self._max_connections, limit_per_host=0, keepalive_timeout=self._keepalive_s
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                auto_decompress=False,  # httpx decodes content-encoding itself
+                auto_decompress=False,  # every request says accept-encoding: identity
                 trust_env=False,
                 skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
             )
         return self._session
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        timeout = request.extensions.get("timeout", {})
-        client_timeout = self._timeout(
-            timeout.get("connect"), timeout.get("read"), timeout.get("pool")
-        )
-        body = await request.aread()
-        with _mapped(request):
-            response = await self._get_session().request(
-                request.method,
-                str(request.url),
-                headers=CIMultiDict(request.headers.multi_items()),
-                data=body or None,
-                allow_redirects=False,
-                timeout=client_timeout,
-            )
-        extensions = {"http_version": b"HTTP/1.1"}
-        if response.reason:
-            extensions["reason_phrase"] = response.reason.encode("latin-1", "replace")
-        return httpx.Response(
-            status_code=response.status,
-            headers=list(response.raw_headers),
-            stream=_ResponseStream(response, request),
-            request=request,
-            extensions=extensions,
-        )
-
-    async def post_bytes(
-        self, url: str, content: bytes, headers: Mapping[str, str], timeout: httpx.Timeout
+    async def post(
+        self, backend: str, url: str, content: bytes, headers: Mapping[str, str], timeout: Timeouts
     ) -> tuple[int, bytes]:
-        """POST and read the whole answer, without httpx's request and response objects."""
-        client_timeout = self._timeout(timeout.connect, timeout.read, timeout.pool)
-        with _mapped(None):
+        with _mapped(backend):
             async with self._get_session().post(
                 url,
                 data=content,
                 headers={**headers, "accept-encoding": "identity"},
                 allow_redirects=False,
-                timeout=client_timeout,
+                timeout=self._timeout(timeout),
             ) as response:
                 return response.status, await response.read()
 
-    async def post_streamed(
-        self, url: str, content: bytes, headers: Mapping[str, str], timeout: httpx.Timeout
-    ) -> StreamedAnswer:
-        """POST and return once the status line and headers are in; the caller closes it."""
-        client_timeout = self._timeout(timeout.connect, timeout.read, timeout.pool)
-        with _mapped(None):
+    async def open_stream(
+        self, backend: str, url: str, content: bytes, headers: Mapping[str, str], timeout: Timeouts
+    ) -> AiohttpStreamed:
+        with _mapped(backend):
             response = await self._get_session().post(
                 url,
                 data=content,
                 headers={**headers, "accept-encoding": "identity"},
                 allow_redirects=False,
-                timeout=client_timeout,
+                timeout=self._timeout(timeout),
             )
-        return StreamedAnswer(response)
+        return AiohttpStreamed(backend, response)
+
+    async def get(
+        self, backend: str, url: str, headers: Mapping[str, str], timeout: Timeouts
+    ) -> tuple[int, bytes]:
+        with _mapped(backend):
+            async with self._get_session().get(
+                url,
+                headers={**headers, "accept-encoding": "identity"},
+                allow_redirects=False,
+                timeout=self._timeout(timeout),
+            ) as response:
+                return response.status, await response.read()
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -162,21 +124,22 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = None
 
 
-class StreamedAnswer:
+class AiohttpStreamed:
     """An answer whose body is read as it arrives: ``lines()`` or, for errors, ``read()``."""
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, backend: str, response: aiohttp.ClientResponse) -> None:
         self.status = response.status
+        self._backend = backend
         self._response = response
 
     async def read(self) -> bytes:
-        with _mapped(None):
+        with _mapped(self._backend):
             return await self._response.read()
 
     async def lines(self) -> AsyncIterator[str]:
         """UTF-8 lines cut at CR, LF or CRLF only (``backends/lines.py``)."""
         splitter = LineSplitter()
-        with _mapped(None):
+        with _mapped(self._backend):
             async for chunk in self._response.content.iter_any():
                 for line in splitter.feed(chunk):
                     yield line
@@ -186,26 +149,3 @@ class StreamedAnswer:
     async def aclose(self) -> None:
         # Back to the pool when the body was read to the end, else the connection is closed.
         self._response.release()
-
-
-class AiohttpClient(httpx.AsyncClient):
-    """The gateway's one ``httpx.AsyncClient``, on the aiohttp transport, with two direct paths
-    that ``backends/transport.py`` takes for its POSTs (whole answers and streams): straight
-    through aiohttp, about 0.2 ms of CPU less per request than through httpx's objects
-    (BENCHMARKS.md). Everything else (probes, tokenize calls, plugins) uses the httpx API."""
-
-    def __init__(self, limits: httpx.Limits) -> None:
-        self._aiohttp = AiohttpTransport(limits)
-        super().__init__(transport=self._aiohttp, trust_env=False, follow_redirects=False)
-
-    async def post_bytes(
-        self, url: str, content: bytes, headers: Mapping[str, str], timeout: httpx.Timeout
-    ) -> tuple[int, bytes]:
-        """Status and body of one POST; failures raise the httpx exceptions httpx would."""
-        return await self._aiohttp.post_bytes(url, content, headers, timeout)
-
-    async def post_streamed(
-        self, url: str, content: bytes, headers: Mapping[str, str], timeout: httpx.Timeout
-    ) -> StreamedAnswer:
-        """A POST whose answer is read line by line (SSE, NDJSON); close it when done."""
-        return await self._aiohttp.post_streamed(url, content, headers, timeout)

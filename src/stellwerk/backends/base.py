@@ -1,37 +1,31 @@
-"""The backend seam: ``complete``, ``stream``, ``embed`` and ``probe`` over one injected client.
+"""The backend seam: ``complete``, ``stream``, ``embed`` and ``probe`` over one injected transport.
 
-Built-in backends register through ``builtin_backends()``, the same way a third party would.
+Built-in backends are listed by ``stellwerk.backends.registry``, the way a third party's would be.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 
-import httpx
-
+from stellwerk.backends.transport import Timeouts, Transport
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult
 from stellwerk.config.schema import BackendConfig
 
 
 class Backend(ABC):
-    """One model server. Instances share the app's pooled ``httpx.AsyncClient``."""
+    """One model server. Instances share the app's pooled ``Transport``."""
 
     kind: str = "abstract"
 
     def __init__(
-        self, config: BackendConfig, client: httpx.AsyncClient, api_key: str | None = None
+        self, config: BackendConfig, transport: Transport, api_key: str | None = None
     ) -> None:
         self.config = config
         self.name = config.name
-        self.client = client
+        self.transport = transport
         self.headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        self.timeout = httpx.Timeout(
-            connect=config.timeouts.connect,
-            read=config.timeouts.first_token,
-            write=config.timeouts.connect,
-            pool=config.timeouts.connect,
-        )
+        self.timeout = Timeouts(connect=config.timeouts.connect, read=config.timeouts.first_token)
 
     def url(self, path: str) -> str:
         return self.config.base_url + path
@@ -60,12 +54,4 @@ class Backend(ABC):
         """Raise an ``UpstreamError`` if the server does not answer a cheap request."""
 
 
-BackendFactory = Callable[[BackendConfig, httpx.AsyncClient, "str | None"], Backend]
-
-
-def builtin_backends() -> Mapping[str, BackendFactory]:
-    """The registry of wire protocols by config ``kind``."""
-    from stellwerk.backends.ollama import OllamaBackend
-    from stellwerk.backends.openai import OpenAIBackend
-
-    return {"openai": OpenAIBackend, "ollama": OllamaBackend}
+BackendFactory = Callable[[BackendConfig, Transport, "str | None"], Backend]

@@ -21,7 +21,6 @@ from stellwerk.backends.transport import (
     post_json,
     stream_error,
     stream_lines,
-    upstream_errors,
 )
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.errors import BackendAnswered, BackendFailed
@@ -156,7 +155,7 @@ class OllamaBackend(Backend):
 
     async def complete(self, model: str, request: ChatRequest) -> ChatResult:
         body = await post_json(
-            self.client,
+            self.transport,
             self.name,
             self.url(path_of(request)),
             to_wire(model, request, stream=False),
@@ -169,7 +168,7 @@ class OllamaBackend(Backend):
         payload = to_wire(model, request, stream=True)
         usage: Usage | None = None
         async with stream_lines(
-            self.client,
+            self.transport,
             self.name,
             self.url(path_of(request)),
             payload,
@@ -202,7 +201,7 @@ class OllamaBackend(Backend):
 
     async def embed(self, model: str, inputs: list[str], params: JSON | None = None) -> EmbedResult:
         body = await post_json(
-            self.client,
+            self.transport,
             self.name,
             self.url("/api/embed"),
             {**(params or {}), "model": model, "input": inputs},
@@ -217,9 +216,8 @@ class OllamaBackend(Backend):
         )
 
     async def probe(self) -> None:
-        with upstream_errors(self.name):
-            response = await self.client.get(
-                self.url("/api/version"), headers=self.headers, timeout=self.timeout
-            )
-        if response.status_code >= 400:
-            raise BackendFailed(self.name, f"/api/version answered HTTP {response.status_code}")
+        status, _ = await self.transport.get(
+            self.name, self.url("/api/version"), self.headers, self.timeout
+        )
+        if status >= 400:
+            raise BackendFailed(self.name, f"/api/version answered HTTP {status}")

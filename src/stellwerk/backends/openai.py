@@ -29,18 +29,18 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
-import httpx
 import orjson
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.dialects import Dialect, builtin_dialects, generic
 from stellwerk.backends.tokens import estimate_tokens, prompt_text
 from stellwerk.backends.transport import (
+    Transport,
+    encode,
     parse_json,
     post_json,
     stream_error,
     stream_lines,
-    upstream_errors,
 )
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import BackendConfig
@@ -131,9 +131,9 @@ class OpenAIBackend(Backend):
     kind = "openai"
 
     def __init__(
-        self, config: BackendConfig, client: httpx.AsyncClient, api_key: str | None = None
+        self, config: BackendConfig, transport: Transport, api_key: str | None = None
     ) -> None:
-        super().__init__(config, client, api_key)
+        super().__init__(config, transport, api_key)
         base = config.base_url
         self.root = base[: -len("/v1")] if base.endswith("/v1") else base
         self.api = self.root + "/v1"
@@ -142,7 +142,7 @@ class OpenAIBackend(Backend):
 
     async def complete(self, model: str, request: ChatRequest) -> ChatResult:
         body = await post_json(
-            self.client,
+            self.transport,
             self.name,
             self.api + path_of(request),
             to_wire(model, request, stream=False, dialect=self._dialect),
@@ -159,7 +159,7 @@ class OpenAIBackend(Backend):
         finished = False
         finish_reason: str | None = None
         async with stream_lines(
-            self.client, self.name, url, payload, headers=self.headers, timeout=self.timeout
+            self.transport, self.name, url, payload, headers=self.headers, timeout=self.timeout
         ) as lines:
             async for line in lines:
                 data = sse_data(line)
@@ -209,7 +209,7 @@ class OpenAIBackend(Backend):
 
     async def embed(self, model: str, inputs: list[str], params: JSON | None = None) -> EmbedResult:
         body = await post_json(
-            self.client,
+            self.transport,
             self.name,
             self.api + "/embeddings",
             {**(params or {}), "model": model, "input": inputs},
@@ -230,22 +230,19 @@ class OpenAIBackend(Backend):
         if self.config.dialect == "llamacpp":
             await self._probe_lock_free()
             return
-        with upstream_errors(self.name):
-            response = await self.client.get(
-                self.api + "/models", headers=self.headers, timeout=self.timeout
-            )
-        if response.status_code >= 400:
-            raise BackendFailed(self.name, f"/v1/models answered HTTP {response.status_code}")
-        parse_json(self.name, response.content)
+        status, body = await self.transport.get(
+            self.name, self.api + "/models", self.headers, self.timeout
+        )
+        if status >= 400:
+            raise BackendFailed(self.name, f"/v1/models answered HTTP {status}")
+        parse_json(self.name, body)
 
     async def _probe_lock_free(self) -> None:
         status = 0
         for path in _LOCK_FREE_PROBES:
-            with upstream_errors(self.name):
-                response = await self.client.get(
-                    self.root + path, headers=self.headers, timeout=self.timeout
-                )
-            status = response.status_code
+            status, _ = await self.transport.get(
+                self.name, self.root + path, self.headers, self.timeout
+            )
             if status < 400:
                 return
             if status != 404:
@@ -273,7 +270,7 @@ class OpenAIBackend(Backend):
         limited = ChatRequest(request.messages, {**request.params, "max_tokens": 1})
         try:
             body = await post_json(
-                self.client,
+                self.transport,
                 self.name,
                 self.api + "/chat/completions",
                 to_wire(model, limited, stream=False, dialect=self._dialect),
@@ -292,18 +289,19 @@ class OpenAIBackend(Backend):
                 return None
             path, key, reply = entry
             try:
-                response = await self.client.post(
+                status, body = await self.transport.post(
+                    self.name,
                     self.root + path,
-                    json={key: text, "model": model},
-                    headers=self.headers,
-                    timeout=self.timeout,
+                    encode({key: text, "model": model}),
+                    {**self.headers, "content-type": "application/json"},
+                    self.timeout,
                 )
-            except httpx.HTTPError:
+            except StellwerkError:
                 continue
-            if response.status_code != 200:
+            if status != 200:
                 continue
             try:
-                value = orjson.loads(response.content).get(reply)
+                value = orjson.loads(body).get(reply)
             except (orjson.JSONDecodeError, AttributeError):
                 continue
             count = len(value) if isinstance(value, list) else value

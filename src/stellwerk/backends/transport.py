@@ -1,8 +1,21 @@
-"""The one place where transport and upstream failures become Stellwerk errors.
+"""The transport seam below the backends, and the one place where upstream failures become
+Stellwerk errors.
 
-httpx.ConnectError / ConnectTimeout / PoolTimeout  -> BackendUnavailable (503)
-httpx.ReadTimeout, the total deadline              -> BackendTimeout (504)
-other httpx.TransportError                         -> BackendFailed (502)
+A backend talks HTTP through a ``Transport`` handed to it (injected; one instance shared by every
+backend): ``post`` a body and read the whole answer, ``open_stream`` and read the answer line by
+line, ``get``. There is one implementation per HTTP client library, each with one table from its
+library's exceptions to the tree of ``stellwerk.errors`` (``translate``):
+``backends/aiohttp_transport.py`` (the gateway's, on the hot path) and
+``backends/httpx_transport.py`` (over any ``httpx.AsyncClient``: ``router train``'s embedding
+calls). What a failure means:
+
+cannot connect, no free connection in time          -> BackendUnavailable (503)
+no answer in time                                    -> BackendTimeout (504)
+the server closed or reset the connection            -> ConnectionLost (502, a BackendFailed)
+any other failure of the exchange                    -> BackendFailed (502)
+
+and, above the transport, here:
+
 upstream 400/413/422 saying the prompt is over the model's context -> ContextExceeded (400)
 upstream 400/413/422 (the request itself is wrong) -> InvalidRequest (400)
 upstream 429 / 503                                 -> BackendUnavailable (503)
@@ -10,39 +23,33 @@ any other upstream status >= 400                   -> BackendAnswered (502)
 a body that is not the JSON the protocol promises  -> BackendAnswered (502)
 a request that JSON cannot carry (an integer past 64 bits passed through) -> InvalidRequest (400)
 
-A request the server hung up on before answering anything is sent once more, on another
-connection: the pool may hand out a kept-alive connection the server has just closed
-(llama-cpp-python closes the one of a stream it broke off), and that failure is no one's (counted,
-it would be the backend's, caused by some earlier request). A server that hangs up twice has failed.
+A request the server hung up on before answering anything (``ConnectionLost``) is sent once
+more, on another connection: the pool may hand out a kept-alive connection the server has just
+closed (llama-cpp-python closes the one of a stream it broke off), and that failure is no one's
+(counted, it would be the backend's, caused by some earlier request). A server that hangs up
+twice has failed.
 
 The client reads the status and a short reason of the backend's own (``upstream_text.reason``:
 no paths, no traceback); the log gets the whole text, with the request's strings taken out.
-
-``post_json`` and ``stream_lines`` serve every ``httpx.AsyncClient`` with one body of code: the
-gateway's ``AiohttpClient`` posts straight through aiohttp, any other client (``router train``'s
-embedding calls, a third party's) through ``PlainPoster``, which offers the same two calls over
-httpx's own objects. Both cut streamed lines with the same ``LineSplitter``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-import httpx
 import orjson
 
 from stellwerk.backends import upstream_text
-from stellwerk.backends.aiohttp_transport import AiohttpClient
-from stellwerk.backends.plain_client import PlainPoster
 from stellwerk.errors import (
     BackendAnswered,
     BackendFailed,
-    BackendTimeout,
     BackendUnavailable,
+    ConnectionLost,
     ContextExceeded,
     InvalidRequest,
     UpstreamError,
@@ -57,18 +64,73 @@ _CONTEXT_TOKENS = re.compile(r"maximum context length is (\d+)")
 _PROMPT_TOKENS = re.compile(r"\((\d+) in the messages")
 
 
-@contextmanager
-def upstream_errors(backend: str) -> Iterator[None]:
-    """Translate httpx's exceptions raised inside the block."""
-    try:
-        yield
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        raise BackendUnavailable(backend, f"cannot connect ({type(exc).__name__})") from exc
-    except httpx.TimeoutException as exc:
-        raise BackendTimeout(backend, f"no answer in time ({type(exc).__name__})") from exc
-    except httpx.TransportError as exc:
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a request may wait: for a connection (``connect``, also for a free one from the
+    pool) and, once sent, for each piece of the answer (``read``: the first token's wait)."""
+
+    connect: float
+    read: float
+
+
+class Streamed(Protocol):
+    """An answer whose body is read as it arrives: ``lines()`` or, for errors, ``read()``;
+    both raise Stellwerk errors. Closed by whoever opened it."""
+
+    @property
+    def status(self) -> int: ...
+
+    async def read(self) -> bytes: ...
+    def lines(self) -> AsyncIterator[str]: ...
+    async def aclose(self) -> None: ...
+
+
+class Transport(Protocol):
+    """HTTP/1.1 to the backends; every failure raises an ``UpstreamError`` naming ``backend``."""
+
+    async def post(
+        self, backend: str, url: str, content: bytes, headers: Mapping[str, str], timeout: Timeouts
+    ) -> tuple[int, bytes]:
+        """POST and read the whole answer: its status and body."""
+        ...
+
+    async def open_stream(
+        self, backend: str, url: str, content: bytes, headers: Mapping[str, str], timeout: Timeouts
+    ) -> Streamed:
+        """POST and return once the status line and headers are in."""
+        ...
+
+    async def get(
+        self, backend: str, url: str, headers: Mapping[str, str], timeout: Timeouts
+    ) -> tuple[int, bytes]:
+        """GET and read the whole answer: its status and body."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        ...
+
+
+#: One client library's exceptions, in the order they are tested (subclasses first), with the
+#: Stellwerk error each becomes and the words of its message.
+FailureTable = tuple[tuple[type[BaseException], type[UpstreamError], str], ...]
+
+
+def translate(backend: str, exc: BaseException, table: FailureTable) -> UpstreamError:
+    """The Stellwerk error for a client library's exception (the first row it is an instance of;
+    a table ends with the library's base class, else a ``BackendFailed``). Broken exchanges go
+    to the log as well: a lost connection, which is sent once more, at info level."""
+    target: type[UpstreamError] = BackendFailed
+    words = "transport error"
+    for source, row_target, row_words in table:
+        if isinstance(exc, source):
+            target, words = row_target, row_words
+            break
+    if target is ConnectionLost:
+        log.info("backend %r closed or reset the connection: %r", backend, exc)
+    elif target is BackendFailed:
         log.warning("backend %r: transport error: %r", backend, exc)
-        raise BackendFailed(backend, f"transport error ({type(exc).__name__})") from exc
+    return target(backend, f"{words} ({type(exc).__name__})")
 
 
 def raise_for_status(
@@ -133,84 +195,56 @@ def parse_json(backend: str, body: bytes) -> dict[str, Any]:
     return value
 
 
-class _Answer(Protocol):
-    status: int
-
-    async def read(self) -> bytes: ...
-    def lines(self) -> AsyncIterator[str]: ...
-    async def aclose(self) -> None: ...
-
-
-class _Poster(Protocol):
-    async def post_bytes(
-        self, url: str, content: bytes, headers: Mapping[str, str], timeout: httpx.Timeout
-    ) -> tuple[int, bytes]: ...
-
-    async def post_streamed(
-        self, url: str, content: bytes, headers: Mapping[str, str], timeout: httpx.Timeout
-    ) -> _Answer: ...
-
-
-def _poster(client: httpx.AsyncClient) -> _Poster:
-    """The gateway's client posts straight through aiohttp; any other through httpx's objects."""
-    return client if isinstance(client, AiohttpClient) else PlainPoster(client)
-
-
 async def post_json(
-    client: httpx.AsyncClient,
+    transport: Transport,
     backend: str,
     url: str,
     payload: dict[str, Any],
     *,
-    headers: dict[str, str],
-    timeout: httpx.Timeout,
+    headers: Mapping[str, str],
+    timeout: Timeouts,
 ) -> dict[str, Any]:
+    """POST ``payload`` as JSON and return the JSON object answered."""
     content = encode(payload)
-    poster, sent = _poster(client), {**headers, "content-type": "application/json"}
-    with upstream_errors(backend):
-        try:
-            status, body = await poster.post_bytes(url, content, sent, timeout)
-        except (httpx.RemoteProtocolError, httpx.ReadError):  # a closed kept-alive connection
-            status, body = await poster.post_bytes(url, content, sent, timeout)
+    sent = {**headers, "content-type": "application/json"}
+    try:
+        status, body = await transport.post(backend, url, content, sent, timeout)
+    except ConnectionLost:  # a closed kept-alive connection
+        status, body = await transport.post(backend, url, content, sent, timeout)
     raise_for_status(backend, status, body, payload)
     return parse_json(backend, body)
 
 
 @asynccontextmanager
 async def stream_lines(
-    client: httpx.AsyncClient,
+    transport: Transport,
     backend: str,
     url: str,
     payload: dict[str, Any],
     *,
-    headers: dict[str, str],
-    timeout: httpx.Timeout,
+    headers: Mapping[str, str],
+    timeout: Timeouts,
 ) -> AsyncIterator[AsyncIterator[str]]:
     """POST and yield the response's lines as they arrive (SSE or NDJSON)."""
     content = encode(payload)
-    poster, sent = _poster(client), {**headers, "content-type": "application/json"}
-    with upstream_errors(backend):
-        try:
-            answer = await poster.post_streamed(url, content, sent, timeout)
-        except (httpx.RemoteProtocolError, httpx.ReadError):  # a closed kept-alive connection
-            answer = await poster.post_streamed(url, content, sent, timeout)
+    sent = {**headers, "content-type": "application/json"}
+    try:
+        answer = await transport.open_stream(backend, url, content, sent, timeout)
+    except ConnectionLost:  # a closed kept-alive connection
+        answer = await transport.open_stream(backend, url, content, sent, timeout)
     try:
         if answer.status >= 400:
-            with upstream_errors(backend):
-                body = await answer.read()
-            raise_for_status(backend, answer.status, body, payload)
-        yield _translated_lines(backend, answer.lines())
+            raise_for_status(backend, answer.status, await answer.read(), payload)
+        yield answer.lines()
     finally:
         await answer.aclose()
 
 
-async def _translated_lines(backend: str, lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    with upstream_errors(backend):
-        async for line in lines:
-            yield line
-
-
 __all__ = [
+    "FailureTable",
+    "Streamed",
+    "Timeouts",
+    "Transport",
     "UpstreamError",
     "encode",
     "parse_json",
@@ -218,5 +252,5 @@ __all__ = [
     "raise_for_status",
     "stream_error",
     "stream_lines",
-    "upstream_errors",
+    "translate",
 ]

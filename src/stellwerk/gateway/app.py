@@ -23,25 +23,12 @@ from stellwerk.calibration.records import CalibrationStore
 from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard import install_dashboard
-from stellwerk.gateway import (
-    admin_api,
-    completions_api,
-    errors,
-    feedback_api,
-    ollama_api,
-    ollama_manage,
-    openai_api,
-    openapi,
-    ops,
-    responses_api,
-)
+from stellwerk.gateway import admin_api, data_plane, errors, openapi, ops
 from stellwerk.gateway.access_log import AccessLog
 from stellwerk.gateway.answer_lengths import AnswerLengths
 from stellwerk.gateway.body_limit import BodyLimit
-from stellwerk.gateway.direct import DirectLane
 from stellwerk.gateway.gate import Gate
 from stellwerk.gateway.limits import InFlight
-from stellwerk.gateway.responses_schema import ResponseRequest
 from stellwerk.gateway.router_versions import RouterVersions
 from stellwerk.gateway.runtime import Runtime, Secrets, build_runtime
 from stellwerk.governance.counters import build_counters, redis_password
@@ -118,17 +105,8 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         docs_url=None,
         redoc_url=None,
     )
-    # The chat endpoints skip FastAPI's routing and dependencies; CORS, added after, wraps them.
-    app.add_middleware(
-        DirectLane,
-        routes={
-            ("POST", "/v1/chat/completions"): openai_api.chat_completions,
-            ("POST", "/v1/responses"): responses_api.create_response,
-            ("POST", "/v1/completions"): completions_api.completions,
-            ("POST", "/api/chat"): ollama_api.chat,
-            ("POST", "/api/generate"): ollama_api.generate,
-        },
-    )
+    # The data plane's exact routes at once; CORS and the guards, added after, wrap them.
+    app.add_middleware(data_plane.Lane)
     # Before anything reads a body: the key's in-flight share (and auth first on /admin), and,
     # around everything, the body limit. CORS, added after, wraps their answers too.
     app.add_middleware(Gate, in_flight=InFlight.of(config))
@@ -142,25 +120,12 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
             expose_headers=["x-stellwerk-model", "x-stellwerk-decision"],
         )
     errors.install(app)
-    app.include_router(openai_api.router)
-    app.include_router(responses_api.router)
-    app.include_router(completions_api.router)
-    app.include_router(feedback_api.router)
-    app.include_router(ollama_api.router)
-    app.include_router(ollama_manage.router)
+    # The data plane through the router too: its 405s (and a request under a root path).
+    app.router.routes.extend(data_plane.routes())
     app.include_router(ops.router)
     app.include_router(admin_api.router)
     install_dashboard(app, config, env)
-    openapi.install(
-        app,
-        bodies=(
-            ResponseRequest,
-            completions_api.CompletionRequest,
-            feedback_api.FeedbackRequest,
-            ollama_manage.ManageRequest,
-        ),
-        ops_keyed=config.server.ops_require_key,
-    )
+    openapi.install(app, data_plane.ENDPOINTS, ops_keyed=config.server.ops_require_key)
     openapi.install_pages(app, config.server)
     app.add_middleware(AccessLog)  # added last: the outermost, it sees every answer
     return app

@@ -1,6 +1,6 @@
 """Every request body is bounded while it is read, before anything authenticates or parses it.
 
-``BodyLimit`` wraps the whole app (its routes, FastAPI's body parsing, the direct lane):
+``BodyLimit`` wraps the whole app (the data plane's routes, FastAPI's body parsing):
 
 1. a request whose ``content-length`` is over the limit is answered 413 before the app sees it;
 2. a body without a length (chunked) is counted as its chunks arrive; the chunk that passes the

@@ -14,22 +14,18 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, Tag
+from starlette.requests import Request
 from starlette.responses import Response
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult
 from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import openai_wire as wire
-from stellwerk.gateway import openapi
-from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.openai_schema import StreamOptions
 from stellwerk.gateway.pipeline import Exchange, serve
 from stellwerk.gateway.responses_schema import TEXT_OR_LIST
-
-router = APIRouter(prefix="/v1", tags=["OpenAI API"])
 
 
 class CompletionRequest(BaseModel):
@@ -121,15 +117,6 @@ class CompletionExchange(Exchange):
         return wire.error_event(exc)
 
 
-@router.post(
-    "/completions",
-    response_model=rs.TextCompletion,
-    openapi_extra=openapi.keyed(CompletionRequest),
-    responses={
-        **openapi.streaming("text/event-stream"),
-        **openapi.errors("openai", openapi.CHAT_ERRORS),
-    },
-)
 async def completions(request: Request) -> Response:
     """Legacy text completion of one ``prompt``, for models with the ``completion``
     capability (a route chooses among those); ``stream`` for SSE."""

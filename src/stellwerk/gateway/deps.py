@@ -1,5 +1,5 @@
 """FastAPI dependencies as ``Annotated`` aliases, so routes stay short; ``runtime_of`` for the
-handlers of the direct lane (:mod:`stellwerk.gateway.direct`), which take only the request."""
+data plane's handlers (:mod:`stellwerk.gateway.data_plane`), which are plain Starlette routes."""
 
 from __future__ import annotations
 

@@ -21,17 +21,14 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
 
 from stellwerk.errors import NotFound
-from stellwerk.gateway import openapi
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.ledger.graded import Graded
 from stellwerk.ledger.in_thread import in_thread
-
-router = APIRouter(prefix="/v1", tags=["Router learning"])
 
 MAX_BODY = 4096
 _PREFIX = re.compile(r"^(?:chatcmpl-|cmpl-|resp_)")
@@ -45,14 +42,6 @@ class FeedbackRequest(BaseModel):
     task: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-@router.post(
-    "/feedback",
-    openapi_extra=openapi.keyed(FeedbackRequest),
-    responses={
-        **openapi.errors("openai", (400, 401, 404, 409, 413)),
-        409: {**openapi.errors("openai", (409,))[409], "description": "Graded already."},
-    },
-)
 async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     """Grade the answer to one of the caller's routed requests (score in [0, 1])."""
     principal = runtime.authenticate(request.headers)

@@ -11,15 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import orjson
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from stellwerk.backends.types import ChatChunk, ChatResult
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import ollama_wire as wire
-from stellwerk.gateway import openapi
-from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.deps import RuntimeDep
@@ -32,14 +30,8 @@ from stellwerk.gateway.pipeline import (
     serve_embeddings,
 )
 
-router = APIRouter(prefix="/api", tags=["Ollama API"])
-
 # The Ollama release whose API this facade follows; clients compare it numerically.
 OLLAMA_API_VERSION = "0.12.6"
-
-
-def _errors(codes: tuple[int, ...]) -> dict[int | str, dict[str, Any]]:
-    return openapi.errors("ollama", codes)
 
 
 def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -91,23 +83,11 @@ class GenerateExchange(ConverseExchange):
     generate = True
 
 
-@router.post(
-    "/chat",
-    response_model=rs.OllamaChatResponse,
-    openapi_extra=openapi.keyed(wire.OllamaChatRequest),
-    responses={**openapi.streaming("application/x-ndjson"), **_errors(openapi.CHAT_ERRORS)},
-)
 async def chat(request: Request) -> Response:
     """Chat; streams NDJSON unless ``"stream": false``."""
     return await serve(request, "ollama", "chat", ConverseExchange)
 
 
-@router.post(
-    "/generate",
-    response_model=rs.OllamaGenerateResponse,
-    openapi_extra=openapi.keyed(wire.OllamaGenerateRequest),
-    responses={**openapi.streaming("application/x-ndjson"), **_errors(openapi.CHAT_ERRORS)},
-)
 async def generate(request: Request) -> Response:
     """Completion of one prompt (with an optional system prompt); streams unless told not to."""
     return await serve(request, "ollama", "generate", GenerateExchange)
@@ -118,12 +98,6 @@ def _embedding(raw: bytes) -> Embedding:
     return Embedding(body.model, body.input)
 
 
-@router.post(
-    "/embed",
-    response_model=rs.OllamaEmbedResponse,
-    openapi_extra=openapi.keyed(wire.OllamaEmbedRequest),
-    responses=_errors(openapi.CHAT_ERRORS),
-)
 async def embed(request: Request) -> Response:
     """Embeddings: one vector per input string."""
     call, _, result = await serve_embeddings(request, "ollama", _embedding)
@@ -164,12 +138,6 @@ def _entry(model: ModelConfig, modified: str) -> dict[str, Any]:
     }
 
 
-@router.get(
-    "/tags",
-    response_model=rs.OllamaModelList,
-    openapi_extra=openapi.keyed(),
-    responses=_errors(openapi.LIST_ERRORS),
-)
 async def tags(request: Request, runtime: RuntimeDep) -> Response:
     """The routes (``auto`` ...) first, then the models the caller may use, as Ollama lists
     local models: clients that preselect the first entry (Open WebUI) preselect ``auto``."""
@@ -204,12 +172,6 @@ _ROUTE_DETAILS = {
 }
 
 
-@router.get(
-    "/ps",
-    response_model=rs.OllamaModelList,
-    openapi_extra=openapi.keyed(),
-    responses=_errors(openapi.LIST_ERRORS),
-)
 async def running(request: Request, runtime: RuntimeDep) -> Response:
     """Models available now; ``expires_at`` is ISO-8601 as Ollama sends it."""
     principal = runtime.authenticate(request.headers)
@@ -222,12 +184,6 @@ async def running(request: Request, runtime: RuntimeDep) -> Response:
     return _json({"models": models})
 
 
-@router.post(
-    "/show",
-    response_model=rs.OllamaShowResponse,
-    openapi_extra=openapi.keyed(wire.ShowRequest),
-    responses=_errors(openapi.SHOW_ERRORS),
-)
 async def show(request: Request, runtime: RuntimeDep) -> Response:
     """Facts of one model, including its capabilities as Ollama names them."""
     principal = runtime.authenticate(request.headers)
@@ -272,7 +228,6 @@ def _route_facts(visible: list[ModelConfig]) -> dict[str, Any]:
     }
 
 
-@router.get("/version", response_model=rs.OllamaVersion)
 async def version() -> Response:
     """The Ollama API version this facade follows (numeric, as clients expect)."""
     return _json({"version": OLLAMA_API_VERSION})

@@ -10,18 +10,13 @@ instead of a bare 404.
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
+from starlette.requests import Request
 from starlette.responses import Response
 
 from stellwerk.errors import PermissionDenied
-from stellwerk.gateway import openapi
 from stellwerk.gateway.body import parse, read_body
 from stellwerk.gateway.deps import RuntimeDep
-
-router = APIRouter(prefix="/api", tags=["Ollama API"])
 
 
 class ManageRequest(BaseModel):
@@ -40,8 +35,6 @@ _DOING = {
     "copy": "copy",
     "delete": "delete",
 }
-
-_RESPONSES: dict[int | str, dict[str, Any]] = openapi.errors("ollama", (400, 401, 403, 413))
 
 
 async def _refuse(request: Request, runtime: RuntimeDep, action: str) -> Response:
@@ -62,37 +55,21 @@ async def _refuse(request: Request, runtime: RuntimeDep, action: str) -> Respons
     )
 
 
-def _operation(action: str) -> dict[str, Any]:
-    extra = openapi.keyed(ManageRequest)
-    extra["requestBody"]["required"] = False
-    return {
-        "openapi_extra": extra,
-        "responses": _RESPONSES,
-        "summary": f"{action.capitalize()} a model: refused",
-        "description": f"Refused with 403: models are managed on the model servers ({action}).",
-    }
-
-
-@router.post("/pull", **_operation("pull"))
 async def pull(request: Request, runtime: RuntimeDep) -> Response:
     return await _refuse(request, runtime, "pull")
 
 
-@router.post("/push", **_operation("push"))
 async def push(request: Request, runtime: RuntimeDep) -> Response:
     return await _refuse(request, runtime, "push")
 
 
-@router.post("/create", **_operation("create"))
 async def create(request: Request, runtime: RuntimeDep) -> Response:
     return await _refuse(request, runtime, "create")
 
 
-@router.post("/copy", **_operation("copy"))
 async def copy(request: Request, runtime: RuntimeDep) -> Response:
     return await _refuse(request, runtime, "copy")
 
 
-@router.delete("/delete", **_operation("delete"))
 async def delete(request: Request, runtime: RuntimeDep) -> Response:
     return await _refuse(request, runtime, "delete")

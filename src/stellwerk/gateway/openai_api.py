@@ -12,14 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult
 from stellwerk.errors import StellwerkError
 from stellwerk.gateway import openai_wire as wire
-from stellwerk.gateway import openapi
-from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.deps import RuntimeDep
@@ -35,13 +33,6 @@ from stellwerk.gateway.pipeline import (
     serve,
     serve_embeddings,
 )
-
-router = APIRouter(prefix="/v1", tags=["OpenAI API"])
-
-
-def _errors(codes: tuple[int, ...]) -> dict[int | str, dict[str, Any]]:
-    return openapi.errors("openai", codes)
-
 
 _NOT_PASSED = {"model", "messages", "stream", "stream_options", "user", "n"}
 
@@ -102,12 +93,6 @@ class ChatExchange(Exchange):
         return wire.error_event(exc)
 
 
-@router.post(
-    "/chat/completions",
-    response_model=rs.ChatCompletion,
-    openapi_extra=openapi.keyed(ChatCompletionRequest),
-    responses={**openapi.streaming("text/event-stream"), **_errors(openapi.CHAT_ERRORS)},
-)
 async def chat_completions(request: Request) -> Response:
     """Chat completion; ``model`` is a model id or a route (``auto`` ...); ``stream`` for SSE."""
     return await serve(request, "openai", "chat", ChatExchange)
@@ -124,12 +109,6 @@ def _embedding(raw: bytes) -> _Embedding:
     return _Embedding(body.model, body.input, passed, base64=body.encoding_format == "base64")
 
 
-@router.post(
-    "/embeddings",
-    response_model=rs.EmbeddingList,
-    openapi_extra=openapi.keyed(EmbeddingRequest),
-    responses=_errors(openapi.CHAT_ERRORS),
-)
 async def embeddings(request: Request) -> Response:
     """Embeddings from a model with the ``embeddings`` capability."""
     call, asked, result = await serve_embeddings(request, "openai", _embedding)
@@ -154,12 +133,6 @@ def _base64(vector: list[float]) -> str:
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
-@router.get(
-    "/models",
-    response_model=rs.ModelList,
-    openapi_extra=openapi.keyed(),
-    responses=_errors(openapi.LIST_ERRORS),
-)
 async def list_models(request: Request, runtime: RuntimeDep) -> Response:
     """The models and routes the caller's key may use."""
     principal = runtime.authenticate(request.headers)

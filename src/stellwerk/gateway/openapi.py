@@ -1,16 +1,17 @@
-"""The served OpenAPI schema (``/openapi.json``): the real request bodies and error responses.
+"""The served OpenAPI schema (``/openapi.json``): the real request bodies, answers and errors.
 
-The handlers read and validate their bodies themselves (``model_validate_json`` on the raw bytes,
-see :mod:`stellwerk.gateway.body`), so FastAPI must not parse them: the routes only *document*
-their bodies here, with ``openapi_extra`` pointing at ``components/schemas``. The schema is built
-once, on the first ``GET /openapi.json``, from the same pydantic models the handlers use (their
-``$defs`` moved into ``components/schemas``); the request path never touches it. The chat
-endpoints are served by the direct lane (:mod:`stellwerk.gateway.direct`) with the same handler
-functions as their FastAPI routes, which stay registered to document them here.
+The data plane (:mod:`stellwerk.gateway.data_plane`) is plain Starlette routes whose handlers read
+and validate their bodies themselves (``model_validate_json`` on the raw bytes, see
+:mod:`stellwerk.gateway.body`): its ``paths`` are written here from its route table and the same
+pydantic models the handlers use (their ``$defs`` moved into ``components/schemas``). FastAPI
+documents its own routes (the admin API, the operations endpoints). The schema is built once, on
+the first ``GET /openapi.json``; the request path never touches it.
 """
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -21,25 +22,9 @@ from pydantic import BaseModel
 from starlette.responses import HTMLResponse
 
 from stellwerk.config.schema import ServerConfig
-from stellwerk.gateway.ollama_wire import (
-    OllamaChatRequest,
-    OllamaEmbedRequest,
-    OllamaGenerateRequest,
-    ShowRequest,
-)
-from stellwerk.gateway.openai_schema import ChatCompletionRequest, EmbeddingRequest
+from stellwerk.gateway.data_plane import Endpoint
 
 Api = Literal["openai", "ollama"]
-
-#: Request bodies documented under ``components/schemas`` (with the models they refer to).
-BODY_MODELS: tuple[type[BaseModel], ...] = (
-    ChatCompletionRequest,
-    EmbeddingRequest,
-    OllamaChatRequest,
-    OllamaGenerateRequest,
-    OllamaEmbedRequest,
-    ShowRequest,
-)
 
 _REF = "#/components/schemas/{model}"
 
@@ -84,10 +69,7 @@ _REASONS = {
     504: "The backend did not answer in time.",
 }
 
-#: The error codes of each kind of endpoint.
-CHAT_ERRORS = (400, 401, 403, 404, 413, 429, 502, 503, 504)
-SHOW_ERRORS = (400, 401, 403, 404, 413, 429)
-LIST_ERRORS = (401, 429)
+#: The error codes of the admin API's endpoints.
 ADMIN_ERRORS = (400, 401, 403, 404, 409, 413)
 
 
@@ -122,22 +104,56 @@ def errors(api: Api, codes: Iterable[int]) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def streaming(media_type: str) -> dict[int | str, dict[str, Any]]:
-    """A 200 that is JSON or, with ``stream``, a stream of ``media_type``."""
-    return {
-        200: {
-            "description": f"The answer; as {media_type} when streamed.",
-            # No schema: the stream is a sequence of JSON events, not one document.
-            "content": {media_type: {}},
-        }
+def _operation(endpoint: Endpoint) -> dict[str, Any]:
+    """One data plane operation, named as FastAPI names its own."""
+    unique = re.sub(r"\W", "_", endpoint.name + endpoint.path)
+    doc = endpoint.description or inspect.cleandoc(endpoint.handler.__doc__ or "")
+    answer: dict[str, Any] = {}
+    if endpoint.answer is not None:
+        answer = {"$ref": _REF.format(model=endpoint.answer.__name__)}
+    content: dict[str, Any] = {"application/json": {"schema": answer}}
+    ok = {"description": "Successful Response", "content": content}
+    if endpoint.streamed is not None:
+        # No schema for the stream: it is a sequence of JSON events, not one document.
+        content[endpoint.streamed] = {}
+        ok["description"] = f"The answer; as {endpoint.streamed} when streamed."
+    responses: dict[str, Any] = {"200": ok}
+    for code, response in errors(endpoint.api, endpoint.errors).items():
+        note = endpoint.error_notes.get(int(code))
+        responses[str(code)] = {**response, "description": note} if note else response
+    operation: dict[str, Any] = {
+        "tags": [endpoint.tag],
+        "summary": endpoint.summary or endpoint.name.replace("_", " ").title(),
+        "description": doc,
+        "operationId": f"{unique}_{endpoint.method.lower()}",
+        "responses": responses,
     }
+    if endpoint.body is not None:
+        operation.update(body(endpoint.body))
+        operation["requestBody"]["required"] = endpoint.body_required
+    if endpoint.keyed:
+        operation["security"] = [{"bearer": []}]
+    return operation
 
 
-def component_schemas(models: Iterable[type[BaseModel]]) -> dict[str, dict[str, Any]]:
-    """The models' JSON schemas with their ``$defs`` lifted into one flat mapping."""
-    schemas: dict[str, dict[str, Any]] = {}
+def data_plane_paths(endpoints: Iterable[Endpoint]) -> dict[str, dict[str, Any]]:
+    """The ``paths`` of the data plane's routes."""
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)
+    return paths
+
+
+def component_schemas(
+    models: Iterable[type[BaseModel]],
+    mode: Literal["validation", "serialization"] = "validation",
+    schemas: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The models' JSON schemas with their ``$defs`` lifted into one flat mapping (added to
+    ``schemas``); ``mode``: as a request body is read or as an answer is written."""
+    schemas = {} if schemas is None else schemas
     for model in models:
-        schema = model.model_json_schema(ref_template=_REF)
+        schema = model.model_json_schema(ref_template=_REF, mode=mode)
         for name, part in [*schema.pop("$defs", {}).items(), (model.__name__, schema)]:
             if schemas.setdefault(name, part) != part:  # one name, two shapes: one would be lost
                 raise ValueError(f"two request schemas are named {name!r}; rename one")
@@ -173,13 +189,12 @@ def _open_operations(schema: dict[str, Any]) -> None:
 OPS_PATHS = ("/metrics", "/readyz")
 
 
-def install(
-    app: FastAPI, bodies: Iterable[type[BaseModel]] = (), *, ops_keyed: bool = True
-) -> None:
-    """Serve the completed schema; built once, on first use. ``bodies``: the request bodies
-    of route modules that import this one (documented with ``BODY_MODELS``); ``ops_keyed``:
-    whether ``/metrics`` and ``/readyz``'s detail ask for a key (``server.ops_require_key``)."""
-    documented = (*BODY_MODELS, *bodies)
+def install(app: FastAPI, data_plane: tuple[Endpoint, ...], *, ops_keyed: bool = True) -> None:
+    """Serve the completed schema; built once, on first use. ``data_plane``: the routes FastAPI
+    does not know (documented from their table); ``ops_keyed``: whether ``/metrics`` and
+    ``/readyz``'s detail ask for a key (``server.ops_require_key``)."""
+    bodies = [e.body for e in data_plane if e.body is not None]
+    answers = [e.answer for e in data_plane if e.answer is not None]
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -189,10 +204,11 @@ def install(
                 description=app.description,
                 routes=app.routes,
             )
+            schema["paths"] = {**data_plane_paths(data_plane), **schema.get("paths", {})}
             components = schema.setdefault("components", {})
-            components.setdefault("schemas", {}).update(
-                {**component_schemas(documented), **_ERROR_SCHEMAS}
-            )
+            documented = component_schemas(answers, "serialization")
+            component_schemas(bodies, schemas=documented)
+            components.setdefault("schemas", {}).update({**documented, **_ERROR_SCHEMAS})
             components["securitySchemes"] = {
                 "bearer": {
                     "type": "http",

@@ -215,3 +215,13 @@ class TextCompletion(BaseModel):
     model: str
     choices: list[TextChoice]
     usage: TokenUsage
+
+
+class FeedbackAnswer(BaseModel):
+    """A grade taken (``POST /v1/feedback``)."""
+
+    object: Literal["feedback"]
+    request_id: str
+    model: str
+    score: float
+    task: str | None

@@ -7,14 +7,12 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator
 
 import orjson
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from stellwerk.backends.transport import encode
 from stellwerk.backends.types import ChatChunk, ChatResult
 from stellwerk.errors import StellwerkError
-from stellwerk.gateway import openapi
-from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway import responses_wire as wire
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
@@ -23,8 +21,6 @@ from stellwerk.gateway.openai_schema import ChatCompletionRequest
 from stellwerk.gateway.pipeline import Exchange, serve
 from stellwerk.gateway.responses_events import ResponseEvents, render
 from stellwerk.gateway.responses_schema import ResponseRequest
-
-router = APIRouter(prefix="/v1", tags=["OpenAI API"])
 
 
 class ResponsesExchange(Exchange):
@@ -63,15 +59,6 @@ class ResponsesExchange(Exchange):
         return self._events.error(exc)
 
 
-@router.post(
-    "/responses",
-    response_model=rs.ResponseObject,
-    openapi_extra=openapi.keyed(ResponseRequest),
-    responses={
-        **openapi.streaming("text/event-stream"),
-        **openapi.errors("openai", openapi.CHAT_ERRORS),
-    },
-)
 async def create_response(request: Request) -> Response:
     """A model response (OpenAI's Responses API) from a model id or a route (``auto`` ...);
     ``stream`` for the Responses events. Conversation state is not kept: ``store: true`` and

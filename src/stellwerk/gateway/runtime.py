@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import httpx
-
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
 from stellwerk.backends.build import build_backends, build_client
 from stellwerk.backends.health import HealthMonitor
+from stellwerk.backends.transport import Transport
 from stellwerk.config.loader import config_hash, resolve_env
 from stellwerk.config.schema import ShadowConfig, StellwerkConfig
 from stellwerk.gateway.accounting import Accounts, UsageSink
@@ -34,7 +33,7 @@ class Runtime:
 
     config: StellwerkConfig
     config_hash: str
-    client: httpx.AsyncClient
+    client: Transport
     backends: dict[str, Backend]
     keyring: Keyring
     selector: Selector

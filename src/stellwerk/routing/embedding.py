@@ -86,7 +86,8 @@ async def _fetch(
     import httpx
     from pydantic import ValidationError
 
-    from stellwerk.backends.base import builtin_backends
+    from stellwerk.backends.httpx_transport import HttpxTransport
+    from stellwerk.backends.registry import builtin_backends
     from stellwerk.config.schema import BackendConfig
 
     where = endpoint.describe()
@@ -97,8 +98,9 @@ async def _fetch(
     except ValidationError as exc:
         raise EmbeddingError(f"{where}: {endpoint.url!r} is not an http(s) URL") from exc
     vectors: list[list[float]] = []
-    async with httpx.AsyncClient() as client:
-        backend = builtin_backends()[endpoint.api](config, client, None)
+    transport = HttpxTransport(httpx.AsyncClient())
+    try:
+        backend = builtin_backends()[endpoint.api](config, transport, None)
         for start in range(0, len(texts), batch):
             inputs = [embedding_input(t) for t in texts[start : start + batch]]
             try:
@@ -112,6 +114,8 @@ async def _fetch(
             vectors.extend(result.vectors)
             if progress is not None:
                 progress("embeddings", len(vectors), len(texts))
+    finally:
+        await transport.aclose()
     return check_vectors(vectors, len(texts), where)
 
 

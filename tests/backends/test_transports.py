@@ -1,5 +1,6 @@
-"""The gateway's HTTP client (httpx on aiohttp, plus its direct POST path) fails the way httpx's
-own client does, so backends/transport.py maps every failure to the same Stellwerk error."""
+"""Both transports (aiohttp's, the gateway's; httpx's, router training's) answer and fail alike:
+every failure becomes the same Stellwerk error, a connection the server hung up on before
+answering is tried once more, streamed lines are cut the same way."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from contextlib import suppress
 import httpx
 import pytest
 
-from stellwerk.backends.aiohttp_transport import AiohttpClient
-from stellwerk.backends.transport import post_json, stream_lines
+from stellwerk.backends.aiohttp_transport import AiohttpTransport
+from stellwerk.backends.httpx_transport import HttpxTransport
+from stellwerk.backends.transport import Timeouts, Transport, post_json, stream_lines
 from stellwerk.errors import BackendFailed, BackendTimeout, BackendUnavailable, InvalidRequest
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-TIMEOUT = httpx.Timeout(connect=2, read=0.3, write=2, pool=2)
+TIMEOUT = Timeouts(connect=2, read=0.3)
 OK_BODY = b'{"answer": 42}'
 
 
@@ -92,15 +94,26 @@ def _dead_url() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}/v1/chat/completions"
 
 
-async def _through_both(url: str) -> AsyncIterator[type[BaseException] | dict[str, object]]:
-    """post_json through the direct path and through plain httpx; yields outcome per path."""
-    for client in (AiohttpClient(httpx.Limits()), httpx.AsyncClient()):
+def _aiohttp() -> Transport:
+    return AiohttpTransport(max_connections=16, keepalive_s=4)
+
+
+def _httpx() -> Transport:
+    return HttpxTransport(httpx.AsyncClient())
+
+
+BOTH = pytest.mark.parametrize("make", [_aiohttp, _httpx], ids=["aiohttp", "httpx"])
+
+
+async def _through_both(url: str) -> AsyncIterator[BaseException | dict[str, object]]:
+    """post_json through both transports; yields the outcome of each."""
+    for transport in (_aiohttp(), _httpx()):
         try:
-            yield await post_json(client, "b", url, {"q": 1}, headers={}, timeout=TIMEOUT)
+            yield await post_json(transport, "b", url, {"q": 1}, headers={}, timeout=TIMEOUT)
         except Exception as exc:
-            yield type(exc)
+            yield exc
         finally:
-            await client.aclose()
+            await transport.aclose()
 
 
 @pytest.mark.parametrize(
@@ -114,7 +127,7 @@ async def _through_both(url: str) -> AsyncIterator[type[BaseException] | dict[st
         (None, BackendUnavailable),
     ],
 )
-def test_direct_path_fails_like_httpx(handler: Handler | None, expected: object) -> None:
+def test_both_transports_fail_alike(handler: Handler | None, expected: object) -> None:
     async def run() -> list[object]:
         if handler is None:
             return [outcome async for outcome in _through_both(_dead_url())]
@@ -122,37 +135,73 @@ def test_direct_path_fails_like_httpx(handler: Handler | None, expected: object)
         async with server:
             return [outcome async for outcome in _through_both(url)]
 
-    assert asyncio.run(run()) == [expected, expected]
+    outcomes = asyncio.run(run())
+    if isinstance(expected, dict):
+        assert outcomes == [expected, expected]
+    else:
+        assert isinstance(expected, type)
+        assert all(isinstance(outcome, expected) for outcome in outcomes), outcomes
+        assert all("backend 'b'" in str(outcome) for outcome in outcomes)
 
 
-def test_transport_serves_httpx_requests_and_streams() -> None:
-    async def run() -> tuple[int, bytes, list[str], type[BaseException] | None]:
+@BOTH
+def test_a_transport_posts_streams_and_gets(make: Callable[[], Transport]) -> None:
+    async def run() -> tuple[tuple[int, bytes], list[str], tuple[int, bytes], BaseException]:
         server, url = await _serve(answer_ok)
         async with server:
-            client = AiohttpClient(httpx.Limits())
+            transport = make()
             try:
-                response = await client.post(url, json={"q": 1}, timeout=TIMEOUT)
+                posted = await transport.post("b", url, b"{}", {}, TIMEOUT)
                 async with stream_lines(
-                    client, "b", url, {"q": 1}, headers={}, timeout=TIMEOUT
+                    transport, "b", url, {"q": 1}, headers={}, timeout=TIMEOUT
                 ) as lines:
                     streamed = [line async for line in lines]
+                got = await transport.get("b", url, {}, TIMEOUT)
                 try:
-                    await post_json(client, "b", _dead_url(), {}, headers={}, timeout=TIMEOUT)
+                    await post_json(transport, "b", _dead_url(), {}, headers={}, timeout=TIMEOUT)
                 except BackendUnavailable as exc:
-                    error: type[BaseException] | None = type(exc)
-                else:
-                    error = None
+                    error: BaseException = exc
             finally:
-                await client.aclose()
-        return response.status_code, response.content, streamed, error
+                await transport.aclose()
+        return posted, streamed, got, error
 
-    status, content, streamed, error = asyncio.run(run())
-    assert (status, content) == (200, OK_BODY)
+    posted, streamed, got, error = asyncio.run(run())
+    assert posted == got == (200, OK_BODY)
     assert streamed == [OK_BODY.decode()]
-    assert error is BackendUnavailable
+    assert "cannot connect" in str(error)
 
 
-def test_upstream_400_is_the_clients_fault() -> None:
+@BOTH
+def test_a_request_the_server_hung_up_on_is_sent_once_more(
+    make: Callable[[], Transport],
+) -> None:
+    """The first connection is closed after the request is read (as a server closing an idle
+    kept-alive connection does); the request is sent again and answered."""
+    connections = 0
+
+    async def first_hangs_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        if connections == 1:
+            await hang_up(reader, writer)
+        else:
+            await answer_ok(reader, writer)
+
+    async def run() -> dict[str, object]:
+        server, url = await _serve(first_hangs_up)
+        async with server:
+            transport = make()
+            try:
+                return await post_json(transport, "b", url, {}, headers={}, timeout=TIMEOUT)
+            finally:
+                await transport.aclose()
+
+    assert asyncio.run(run()) == {"answer": 42}
+    assert connections == 2
+
+
+@BOTH
+def test_upstream_400_is_the_clients_fault(make: Callable[[], Transport]) -> None:
     async def reject(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
         body = b'{"error": {"message": "max_tokens too large"}}'
@@ -164,13 +213,13 @@ def test_upstream_400_is_the_clients_fault() -> None:
     async def run() -> str:
         server, url = await _serve(reject)
         async with server:
-            client = AiohttpClient(httpx.Limits())
+            transport = make()
             try:
-                await post_json(client, "b", url, {}, headers={}, timeout=TIMEOUT)
+                await post_json(transport, "b", url, {}, headers={}, timeout=TIMEOUT)
             except InvalidRequest as exc:
                 return str(exc)
             finally:
-                await client.aclose()
+                await transport.aclose()
         return "no error"
 
     assert "max_tokens too large" in asyncio.run(run())
@@ -198,19 +247,19 @@ async def stream_in_pieces(reader: asyncio.StreamReader, writer: asyncio.StreamW
     await writer.drain()
 
 
-def test_streamed_lines_split_like_sse_on_both_paths() -> None:
-    async def lines_of(client: httpx.AsyncClient, url: str) -> list[str]:
+def test_streamed_lines_split_like_sse_on_both_transports() -> None:
+    async def lines_of(transport: Transport, url: str) -> list[str]:
         try:
-            async with stream_lines(client, "b", url, {}, headers={}, timeout=TIMEOUT) as lines:
+            async with stream_lines(transport, "b", url, {}, headers={}, timeout=TIMEOUT) as lines:
                 return [line async for line in lines]
         finally:
-            await client.aclose()
+            await transport.aclose()
 
     async def run() -> tuple[list[str], list[str]]:
         server, url = await _serve(stream_in_pieces)
         async with server:
-            direct = await lines_of(AiohttpClient(httpx.Limits()), url)
-            plain = await lines_of(httpx.AsyncClient(), url)
+            direct = await lines_of(_aiohttp(), url)
+            plain = await lines_of(_httpx(), url)
         return direct, plain
 
     direct, plain = asyncio.run(run())
@@ -226,24 +275,27 @@ def test_streamed_lines_split_like_sse_on_both_paths() -> None:
     ]
 
 
-@pytest.mark.parametrize("direct", [True, False], ids=["direct", "plain-httpx"])
+@BOTH
 @pytest.mark.parametrize(
-    ("handler", "expected"), [(answer_503, BackendUnavailable), (hang_up, BackendFailed)]
+    ("handler", "expected"),
+    [(answer_503, BackendUnavailable), (hang_up, BackendFailed), (half_answer, BackendFailed)],
 )
-def test_stream_failures_are_mapped_on_both_paths(
-    handler: Handler, expected: type, direct: bool
+def test_stream_failures_are_mapped_on_both_transports(
+    handler: Handler, expected: type, make: Callable[[], Transport]
 ) -> None:
-    async def run() -> type[BaseException] | None:
+    async def run() -> BaseException | None:
         server, url = await _serve(handler)
         async with server:
-            client = AiohttpClient(httpx.Limits()) if direct else httpx.AsyncClient()
+            transport = make()
             try:
-                async with stream_lines(client, "b", url, {}, headers={}, timeout=TIMEOUT) as lines:
+                async with stream_lines(
+                    transport, "b", url, {}, headers={}, timeout=TIMEOUT
+                ) as lines:
                     [line async for line in lines]
             except Exception as exc:
-                return type(exc)
+                return exc
             finally:
-                await client.aclose()
+                await transport.aclose()
         return None
 
-    assert asyncio.run(run()) is expected
+    assert isinstance(asyncio.run(run()), expected)

@@ -1,0 +1,61 @@
+"""The data plane is declared once (``gateway/data_plane.py``): every route is served, documented
+in ``/openapi.json`` as declared, and a wrong method is a 405 in the API's own error format.
+In process: nothing here reaches a handler's runtime."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stellwerk.config import parse_config
+from stellwerk.gateway import create_app
+from stellwerk.gateway.data_plane import ENDPOINTS
+from tests.fixtures.gateway import ENVIRON, raw_config
+
+
+@pytest.fixture
+def app_config(tmp_path: Path) -> dict[str, object]:
+    return raw_config("http://127.0.0.1:9", f"sqlite:///{tmp_path / 'ledger.db'}")
+
+
+def test_every_route_is_documented_as_declared(app_config: dict[str, object]) -> None:
+    schema = create_app(parse_config(app_config), environ=ENVIRON).openapi()
+    for endpoint in ENDPOINTS:
+        operation = schema["paths"][endpoint.path][endpoint.method.lower()]
+        assert operation["tags"] == [endpoint.tag]
+        assert ("security" in operation) is endpoint.keyed, endpoint.path
+        assert operation["description"], endpoint.path  # the handler's docstring
+    declared = {(e.method.lower(), e.path) for e in ENDPOINTS}
+    documented = {
+        (method, path)
+        for path, operations in schema["paths"].items()
+        if path.startswith(("/v1/", "/api/"))
+        for method in operations
+    }
+    assert documented == declared
+
+
+def test_a_wrong_method_is_a_405_in_the_apis_own_format(app_config: dict[str, object]) -> None:
+    app = create_app(parse_config(app_config), environ=ENVIRON)
+
+    async def wrong_methods() -> list[tuple[str, int, object]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            answers = []
+            for endpoint in ENDPOINTS:
+                wrong = "GET" if endpoint.method != "GET" else "POST"
+                answer = await client.request(wrong, endpoint.path)
+                answers.append((endpoint.path, answer.status_code, answer.json()["error"]))
+            head = await client.head("/v1/models")
+            answers.append(("HEAD /v1/models", head.status_code, None))
+        return answers
+
+    for path, status, error in asyncio.run(wrong_methods()):
+        assert status == 405, path
+        if path.startswith("/api/"):
+            assert error == "Method Not Allowed"
+        elif path.startswith("/v1/"):
+            assert isinstance(error, dict) and error["code"] == "http_405"
