@@ -87,6 +87,10 @@ def run(
                 }
                 point["judged"] = outcome.judged
                 point["promoted"] = outcome.adaptation.promoted
+                comparison = outcome.adaptation.comparison
+                if comparison is not None:  # the promotion's own figures, on the traffic
+                    point["gain"] = round(comparison.gain, 5)
+                    point["gain_se"] = round(comparison.standard_error, 5)
                 point["unfamiliar_share"] = outcome.unfamiliar_share
                 row["curve"][str(n)] = point
                 row["familiarity_auc"] = outcome.familiarity_auc

@@ -7,7 +7,7 @@ all 57 MMLU subjects of routellm-mmlu-gsm8k) are taken out of training, whatever
 * **graded traffic**: ``N`` of the held-out task's rows, drawn in a seeded order, become
   ``adapt.GradedRecord``s (what the gateway keeps: latent vector, base prediction, statistics,
   grades, task label; no text) and ``adapt.adapt`` (the gateway's code) adapts the unadapted
-  router on them, in that order;
+  router on them, in that order, judging routing at each model's mean cost over those rows;
 * **judged rows**: the held-out task's other rows, less any whose prompt is also a training or a
   traffic prompt (so that no router is judged on a prompt it was shown);
 * **in-distribution**: a router trained on the train rows of every task, the judged rows left
@@ -139,7 +139,13 @@ def holdout_evaluation(
         )
         for i in traffic
     ]
-    adaptation = adapt(unadapted, records, seed=seed, settings=adapt_settings)
+    adaptation = adapt(
+        unadapted,
+        records,
+        seed=seed,
+        settings=adapt_settings,
+        costs=_mean_costs(data, traffic, facts),
+    )
     predictions = {
         "stellwerk": predict_table(adaptation.model, test, facts, progress),
         "stellwerk:unadapted": predict_table(unadapted, test, facts, progress),
@@ -184,6 +190,18 @@ def as_split(data: OutcomeData, train: Mask, test: Mask | None = None) -> Outcom
     sub = data.subset(keep)
     is_test = np.zeros(len(sub), dtype=np.bool_) if test is None else test[keep]
     return replace(sub, is_test=is_test)
+
+
+def _mean_costs(
+    data: OutcomeData, rows: npt.NDArray[np.int64], facts: Mapping[str, ModelFacts]
+) -> dict[str, float] | None:
+    """Each model's mean cost over the traffic ``rows`` (what adaptation judges routing at)."""
+    if not len(rows):
+        return None
+    mask = np.zeros(len(data), dtype=np.bool_)
+    mask[rows] = True
+    costs = data.subset(mask).costs(facts).mean(axis=0)
+    return {m: float(c) for m, c in zip(data.models, costs, strict=True)}
 
 
 def _familiarities(model: QualityModel, prompts: tuple[str, ...]) -> F64:
