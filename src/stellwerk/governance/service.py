@@ -35,6 +35,7 @@ from stellwerk.governance.principal import Principal, config_key_principals, key
 from stellwerk.governance.retention import Expiry, expire_usage
 from stellwerk.governance.state import ModelState
 from stellwerk.governance.use_cases import UseCases
+from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.in_thread import in_thread
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.window import Window
@@ -140,7 +141,8 @@ class Governance:
         await in_thread(self.reload)
 
     async def run(self, refresh_seconds: float, retention_every_s: float = 24 * 3600) -> None:
-        """Background loop: reload the snapshot, expire usage records once a day."""
+        """Background loop: reload the snapshot, expire usage records and graded requests once
+        a day."""
         since_retention = retention_every_s  # run once at start
         while True:
             try:
@@ -150,6 +152,9 @@ class Governance:
                     expiry = await in_thread(self.expire)
                     if expiry.total:
                         log.info("retention: %d usage records expired", expiry.total)
+                    graded = await in_thread(self.expire_graded)
+                    if graded:
+                        log.info("retention: %d graded requests expired", graded)
             except Exception:
                 log.exception("governance refresh failed; keeping the previous snapshot")
             await asyncio.sleep(refresh_seconds)
@@ -263,4 +268,15 @@ class Governance:
     def expire(self, now: datetime | None = None) -> Expiry:
         return expire_usage(
             self.ledger, self.config.governance, self.key_tiers(), now=now or datetime.now(UTC)
+        )
+
+    def expire_graded(self, now: datetime | None = None) -> int:
+        """Delete the graded requests past ``router.graded_retention_days`` / ``_max``."""
+        rules = self.config.router
+        if rules.graded_retention_days is None and rules.graded_retention_max is None:
+            return 0
+        return GradedStore(self.ledger).expire(
+            days=rules.graded_retention_days,
+            keep=rules.graded_retention_max,
+            now=now or datetime.now(UTC),
         )
