@@ -73,8 +73,9 @@ class AdaptSettings:
     """Fewer usable records than this: nothing is fitted, nothing promoted."""
     min_judged: int = 20
     """Fewer judged records (with two graded models or more) than this: nothing promoted."""
-    margin: float = 1.0
-    """A candidate is promoted only when its mean gain exceeds this many standard errors."""
+    margin: float = 2.0
+    """A candidate is promoted only when its mean gain exceeds this many standard errors (one
+    standard error would promote about one candidate in six that is no better at all)."""
     cost_weights: tuple[float, ...] = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
     """The cost weights the routing of both routers is judged at (a route's ``cost_weight``)."""
 

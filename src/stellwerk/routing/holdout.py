@@ -130,22 +130,7 @@ def holdout_evaluation(
         unadapted, chosen = train_quality_model(
             as_split(data, base_train), facts, settings, progress
         )
-    records = [
-        GradedRecord.of(
-            unadapted,
-            data.prompts[i],
-            dict(zip(data.models, data.scores[i].tolist(), strict=True)),
-            task=data.tasks[i],
-        )
-        for i in traffic
-    ]
-    adaptation = adapt(
-        unadapted,
-        records,
-        seed=seed,
-        settings=adapt_settings,
-        costs=_mean_costs(data, traffic, facts),
-    )
+    adaptation = adapt_on_traffic(data, facts, traffic, unadapted, seed, adapt_settings)
     predictions = {
         "stellwerk": predict_table(adaptation.model, test, facts, progress),
         "stellwerk:unadapted": predict_table(unadapted, test, facts, progress),
@@ -182,6 +167,38 @@ def holdout_evaluation(
             "other_tasks_adapted": _share(adapted_other),
         },
     )
+
+
+def traffic_rows(
+    data: OutcomeData, task: str, adapt_n: int, seed: int = 0
+) -> npt.NDArray[np.int64]:
+    """The rows of the held-out task taken as graded traffic by ``--adapt adapt_n``."""
+    rows = np.flatnonzero(task_mask(data, task))
+    order: npt.NDArray[np.int64] = rows[np.random.default_rng(seed).permutation(len(rows))]
+    return order[:adapt_n]
+
+
+def adapt_on_traffic(
+    data: OutcomeData,
+    facts: Mapping[str, ModelFacts],
+    traffic: npt.NDArray[np.int64],
+    unadapted: QualityModel,
+    seed: int = 0,
+    settings: AdaptSettings | None = None,
+) -> Adaptation:
+    """``adapt`` on the ``traffic`` rows as graded records, in order, judging routing at each
+    model's mean cost over them."""
+    records = [
+        GradedRecord.of(
+            unadapted,
+            data.prompts[i],
+            dict(zip(data.models, data.scores[i].tolist(), strict=True)),
+            task=data.tasks[i],
+        )
+        for i in traffic
+    ]
+    costs = _mean_costs(data, traffic, facts)
+    return adapt(unadapted, records, seed=seed, settings=settings, costs=costs)
 
 
 def as_split(data: OutcomeData, train: Mask, test: Mask | None = None) -> OutcomeData:
