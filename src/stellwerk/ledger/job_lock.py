@@ -4,12 +4,12 @@ A background job that several gateway replicas run on the same ledger (the sched
 of the learned router) holds this lock while it runs; a replica that does not get it skips the
 round. On PostgreSQL it is a session-level advisory lock (``pg_try_advisory_lock``) on a key
 derived from the name and the ledger's URL (advisory locks are per database server: two ledgers
-in two schemas of one database must not share the lock), held on a connection of its own for the block and released by the
-database if the process dies. On a SQLite file it is a non-blocking exclusive ``flock`` on the
-folder that holds the database (``migration_lock``: no lock file is made, the kernel releases it
-when the holder exits); a replica migrating the ledger holds the same lock, so the job skips a
-round then rather than run beside a migration. An in-memory SQLite database lives in one process:
-the lock is always granted.
+in two schemas of one database must not share the lock), held on a connection of its own for the
+block and released by the database if the process dies. On a SQLite file it is a non-blocking
+exclusive ``flock`` on the folder that holds the database (``migration_lock``: no lock file is
+made, the kernel releases it when the holder exits); a replica migrating the ledger holds the
+same lock, so the job skips a round then rather than run beside a migration. An in-memory SQLite
+database lives in one process: the lock is always granted.
 """
 
 from __future__ import annotations
