@@ -12,6 +12,14 @@ weight, two folds, three neighbour counts: about a third of the default's time);
 a row is trained with the same settings. An N that leaves fewer than 10 prompts to judge is
 skipped; at most ``MAX_JUDGED`` rows are judged (the first in the seeded order). The JSON is written
 after every task, so a run cut short keeps what it finished.
+
+``--redecide OLD.json`` re-decides the promotions of an earlier run with the current rule, for
+when the rule changed but nothing else did: per task it trains the unadapted router again (the
+same settings), adapts on the same traffic rows and takes the new decision. The routers a rule
+does not touch keep their figures (unadapted, in-distribution, knn: the same training, the same
+judged rows), and so does the adapted router where both rules promote (the promoted correction is
+fitted on every record, whatever the rule); where the new rule promotes nothing the adapted router
+is the unadapted one; where only the new rule promotes, that point is judged afresh.
 """
 
 from __future__ import annotations
@@ -87,12 +95,75 @@ def run(
                 }
                 point["judged"] = outcome.judged
                 point["promoted"] = outcome.adaptation.promoted
+                comparison = outcome.adaptation.comparison
+                if comparison is not None:  # the promotion's own figures, on the traffic
+                    point["gain"] = round(comparison.gain, 5)
+                    point["gain_se"] = round(comparison.standard_error, 5)
                 point["unfamiliar_share"] = outcome.unfamiliar_share
                 row["curve"][str(n)] = point
                 row["familiarity_auc"] = outcome.familiarity_auc
             row["seconds"] = round(time.time() - t0, 1)
             rows[task] = row
             print(name, task, json.dumps(row["curve"].get("200")), flush=True, file=sys.stderr)
+            out.write_text(json.dumps(result, indent=1) + "\n")
+    result["summary"] = summary(result)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def redecide(data_dir: Path, old: dict[str, Any], out: Path) -> dict[str, Any]:
+    from stellwerk.training.data import load_model_facts, load_outcomes
+    from stellwerk.training.holdout import (
+        adapt_on_traffic,
+        as_split,
+        holdout_evaluation,
+        task_mask,
+        traffic_rows,
+    )
+    from stellwerk.training.train import TrainSettings, train_quality_model
+
+    bench = TrainSettings(l2_grid=(1e-4,), k_grid=(20, 80, 160), folds=2, max_iter=40)
+    result: dict[str, Any] = {**old, "redecided": True, "sets": {}}
+    for name, rows in old["sets"].items():
+        file, resplit, models = SETS[name]
+        data = load_outcomes(data_dir / file, resplit=resplit)
+        facts_file = data_dir / models if models else REPO / "benchmarks/routellm-models.json"
+        facts = load_model_facts(facts_file)
+        result["sets"][name] = {}
+        for task, row in rows.items():
+            t0 = time.time()
+            held = task_mask(data, task)
+            base, _ = train_quality_model(as_split(data, ~held & ~data.is_test), facts, bench)
+            curve: dict[str, Any] = {}
+            for n, point in row["curve"].items():
+                if "adapted" not in point or n == "0":
+                    curve[n] = point
+                    continue
+                traffic = traffic_rows(data, task, int(n))
+                adaptation = adapt_on_traffic(data, facts, traffic, base)
+                new = dict(point, promoted=adaptation.promoted, before=point["promoted"])
+                comparison = adaptation.comparison
+                if comparison is not None:
+                    new["gain"] = round(comparison.gain, 5)
+                    new["gain_se"] = round(comparison.standard_error, 5)
+                if not adaptation.promoted:
+                    new["adapted"] = point["unadapted"]
+                elif not point["promoted"]:  # only the new rule promotes: judge it afresh
+                    outcome = holdout_evaluation(
+                        data,
+                        facts,
+                        task,
+                        adapt_n=int(n),
+                        settings=bench,
+                        unadapted=base,
+                        in_distribution=False,
+                        max_judged=MAX_JUDGED,
+                    )
+                    new["adapted"] = outcome.evaluation.routers["stellwerk"]["gap_closed"]
+                curve[n] = new
+            result["sets"][name][task] = {**row, "curve": curve}
+            result["sets"][name][task]["redecide_seconds"] = round(time.time() - t0, 1)
+            print(name, task, json.dumps(curve.get("200")), flush=True, file=sys.stderr)
             out.write_text(json.dumps(result, indent=1) + "\n")
     result["summary"] = summary(result)
     out.write_text(json.dumps(result, indent=1) + "\n")
@@ -203,8 +274,13 @@ def main() -> None:
     )
     parser.add_argument("--sets", help="only these data sets (comma-separated)")
     parser.add_argument("--plot-only", action="store_true", help="redraw from --out")
+    parser.add_argument(
+        "--redecide", type=Path, help="re-decide the promotions of this earlier run's JSON"
+    )
     args = parser.parse_args()
-    if args.plot_only:
+    if args.redecide:
+        result = redecide(args.data_dir, json.loads(args.redecide.read_text()), args.out)
+    elif args.plot_only:
         result = json.loads(args.out.read_text())
         result["summary"] = summary(result)
         args.out.write_text(json.dumps(result, indent=1) + "\n")

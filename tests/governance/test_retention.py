@@ -6,10 +6,14 @@ from datetime import UTC, datetime, timedelta
 from tests.governance.factories import config
 from tests.ledger.factory import make_record
 
+from stellwerk.calibration.records import CalibrationStore
 from stellwerk.config.schema import RiskTier
 from stellwerk.governance.retention import expire_usage
+from stellwerk.governance.service import Governance
+from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.record import UsageRecord
+from stellwerk.routing.adapt import GradedRecord
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -53,4 +57,43 @@ def test_nothing_to_expire_writes_no_audit_entry(ledger: Ledger) -> None:
     ledger.insert_usage([aged(1, "key-x", 1)])
     assert expire_usage(ledger, rules.governance, {}, now=NOW).total == 0
     assert ledger.count_usage() == 1
+    assert ledger.list_audit(action="usage.expire") == []
+
+
+def _graded(index: int, days: int) -> Graded:
+    record = GradedRecord(latent=(0.6, 0.8), base={"a": 0.4}, grades={"a": 1.0})
+    return Graded(
+        request_id=f"g{index}",
+        source="shadow",
+        time=NOW - timedelta(days=days),
+        department="research",
+        key_id="key-x",
+        route="auto",
+        base_version="v1",
+        model="a",
+        record=record,
+    )
+
+
+def test_the_retention_job_expires_graded_requests_by_the_router_rules(ledger: Ledger) -> None:
+    store = GradedStore(ledger)
+    for i, days in enumerate((300, 100, 20, 10, 5, 1)):
+        store.add(_graded(i, days))
+    # off by default: nothing goes
+    assert (
+        Governance(ledger, config(), evaluated=CalibrationStore(ledger).evaluated).expire_graded(
+            now=NOW
+        )
+        == 0
+    )
+    rules = config(router={"graded_retention_days": 90, "graded_retention_max": 3})
+    assert (
+        Governance(ledger, rules, evaluated=CalibrationStore(ledger).evaluated).expire_graded(
+            now=NOW
+        )
+        == 3
+    )  # 300 and 100 days; then 20
+    assert store.count("v1") == 3
+    assert ledger.list_audit(action="graded.expire")[0].details["deleted"] == 3
+    # the usage records' retention is not touched by it, nor they by it
     assert ledger.list_audit(action="usage.expire") == []

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, update
@@ -11,7 +12,8 @@ from sqlalchemy.exc import DBAPIError
 from stellwerk.errors import Conflict, NotFound
 from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.graded_tables import router_versions
-from stellwerk.ledger.ledger import Ledger
+from stellwerk.ledger.job_lock import job_lock
+from stellwerk.ledger.ledger import Ledger, open_ledger
 from stellwerk.routing.adapt import GradedRecord
 
 
@@ -60,3 +62,47 @@ def test_versions_are_appended_audited_and_cannot_be_changed(ledger: Ledger) -> 
     for statement in (update(router_versions).values(actor="x"), delete(router_versions)):
         with pytest.raises(DBAPIError), ledger.begin() as connection:
             connection.execute(statement)
+
+
+def _aged(request_id: str, days: float, base_version: str = "v1") -> Graded:
+    graded = _graded(request_id, base_version=base_version)
+    return replace(graded, time=NOW - timedelta(days=days))
+
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+
+def test_retention_deletes_old_records_and_keeps_the_newest_per_artifact(ledger: Ledger) -> None:
+    store = GradedStore(ledger)
+    for i, days in enumerate((400, 200, 30, 20, 10, 1)):
+        store.add(_aged(f"a{i}", days))
+    for i in range(3):
+        store.add(_aged(f"b{i}", 5, base_version="v2"))
+    assert store.expire(days=None, keep=None, now=NOW) == 0
+    # older than 180 days: the first two of v1
+    assert store.expire(days=180, keep=None, now=NOW) == 2
+    assert len(store.records("v1")) == 4
+    # the newest two per artifact: two more of v1, one of v2
+    assert store.expire(days=180, keep=2, now=NOW) == 3
+    assert store.count("v1") == 2 and store.count("v2") == 2
+    assert store.newest_id("v1") > 0 and store.newest_id("nothing") == 0
+    entries = ledger.list_audit(action="graded.expire")
+    assert [e.details["deleted"] for e in entries] == [3, 2]  # audited, newest first
+    assert entries[0].details["keep"] == 2 and entries[0].actor == "retention"
+
+
+def test_the_job_lock_has_one_holder_at_a_time(any_db_url: str) -> None:
+    first, second = open_ledger(any_db_url), open_ledger(any_db_url)
+    try:
+        with job_lock(first, "router.adapt:v1") as held:
+            assert held
+            with job_lock(second, "router.adapt:v1") as also:
+                assert not also  # another replica holds it: skip the round
+            with job_lock(second, "router.adapt:v2") as other:
+                # another artifact's lock is free on PostgreSQL; SQLite has one lock per file
+                assert other == (first.dialect == "postgresql")
+        with job_lock(second, "router.adapt:v1") as held:
+            assert held  # released when the block ended
+    finally:
+        first.close()
+        second.close()

@@ -79,6 +79,46 @@ def test_a_candidate_no_better_is_not_promoted(trained: Artifact) -> None:
     assert result.model is model
 
 
+def test_a_lower_error_that_routes_the_same_is_not_promoted(trained: Artifact) -> None:
+    model = trained.model
+    # every grade halfway between the prediction and 1: the router's order of the models is
+    # already right, so a correction lowers the error but would pick the same models
+    records = [GradedRecord.of(model, p, {m: 0.0 for m in model.models}) for p in NEW_KIND[:80]]
+    records = [replace(r, grades={m: 0.5 + 0.5 * q for m, q in r.base.items()}) for r in records]
+    result = adapt(model, records, seed=0)
+    assert result.comparison is not None
+    assert result.comparison.candidate_error < result.comparison.current_error
+    assert result.comparison.gain < 0.001  # about the same picks: no better routing
+    assert not result.promoted and result.model is model
+
+
+def test_too_few_judged_records_promote_nothing(trained: Artifact) -> None:
+    model = trained.model
+    best = _worst(model, NEW_KIND[0])
+    result = adapt(model, _graded(model, NEW_KIND[:15], best), seed=0)
+    assert result.comparison is not None and result.comparison.records == 15
+    assert result.comparison.min_records == 20  # 15 records are too few to promote anything
+    assert not result.promoted
+    # one graded model per record cannot tell two routers apart: nothing is judged
+    single = [replace(r, grades={best: 1.0}) for r in _graded(model, NEW_KIND[:40], best)]
+    judged = adapt(model, single, seed=0).comparison
+    assert judged is not None and judged.records == 0
+
+
+def test_routing_is_judged_at_the_models_costs(trained: Artifact) -> None:
+    model = trained.model
+    cheap, dear = model.models[0], model.models[1]
+    # both models always succeed: at any cost weight above 0 the cheaper one is the better pick
+    records = [GradedRecord.of(model, p, {cheap: 1.0, dear: 1.0}) for p in NEW_KIND[80:120]]
+    costs = {cheap: 1.0, dear: 10.0}
+    same = compare(model, model, records, costs=costs)
+    assert same.gain == 0.0 and same.records == len(records)
+    # at cost weight 0 the pick is the model predicted best; above it the cost counts
+    assert same.current_score <= 1.0
+    free = compare(model, model, records)
+    assert free.current_score == 1.0  # both succeed: whatever is picked scores 1
+
+
 def test_compare_judges_on_held_out_grades(trained: Artifact) -> None:
     model = trained.model
     best = _worst(model, NEW_KIND[0])

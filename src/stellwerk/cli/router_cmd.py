@@ -273,8 +273,10 @@ def _eval_holdout_task(
     if comparison is not None:
         verdict = "promoted" if adaptation["promoted"] else "not promoted"
         Console().print(
-            f"adaptation {verdict}: error on its held-out grades {comparison['current_error']:.4f}"
-            f" -> {comparison['candidate_error']:.4f}"
+            f"adaptation {verdict}: routing score on {comparison['records']} graded prompts it"
+            f" was not fitted on {comparison['current_score']:.4f} ->"
+            f" {comparison['candidate_score']:.4f} (gain {comparison['gain']:+.4f}, standard"
+            f" error {comparison['standard_error']:.4f})"
         )
 
 

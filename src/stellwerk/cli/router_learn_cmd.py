@@ -19,6 +19,7 @@ import typer
 from stellwerk.errors import StellwerkError
 
 if TYPE_CHECKING:
+    from stellwerk.learning.online import Judging
     from stellwerk.ledger.graded import GradedStore
     from stellwerk.routing.learned import LearnedRouter
 
@@ -35,10 +36,10 @@ def _actor() -> str:
 
 
 @contextmanager
-def _opened(config_path: Path) -> Iterator[tuple[LearnedRouter, GradedStore, str]]:
+def _opened(config_path: Path) -> Iterator[tuple[LearnedRouter, GradedStore, str, Judging]]:
     from stellwerk.config import load_config
     from stellwerk.config.loader import config_hash
-    from stellwerk.learning.online import learned
+    from stellwerk.learning.online import judging, learned
     from stellwerk.ledger.graded import GradedStore
     from stellwerk.ledger.ledger import open_ledger
     from stellwerk.routing.loader import load_router
@@ -50,7 +51,7 @@ def _opened(config_path: Path) -> Iterator[tuple[LearnedRouter, GradedStore, str
     except StellwerkError as exc:
         raise _fail(exc) from exc
     try:
-        yield router, GradedStore(ledger), config_hash(config)
+        yield router, GradedStore(ledger), config_hash(config), judging(config, router)
     except StellwerkError as exc:
         raise _fail(exc) from exc
     finally:
@@ -75,12 +76,18 @@ def adapt_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the cross-validation folds.")] = 0,
 ) -> None:
     """Adapt the learned router from the graded requests of its artifact; promote the result
-    only if it beats the version in use on the newest graded requests."""
+    only if it routes better than the version in use on graded requests it was not fitted on."""
     from stellwerk.learning.online import adapt_stored
 
-    with _opened(config) as (router, store, file_hash):
+    with _opened(config) as (router, store, file_hash, judged_at):
         outcome = adapt_stored(
-            router, store, actor=_actor(), dry_run=dry_run, seed=seed, config_hash=file_hash
+            router,
+            store,
+            actor=_actor(),
+            dry_run=dry_run,
+            seed=seed,
+            config_hash=file_hash,
+            judged_at=judged_at,
         )
         _print({**outcome.as_json(router.version), "dry_run": dry_run})
 
@@ -98,7 +105,7 @@ def rollback_cmd(
     ] = None,
 ) -> None:
     """Make an earlier version of the learned router current again (audited)."""
-    with _opened(config) as (router, store, file_hash):
+    with _opened(config) as (router, store, file_hash, _):
         version = store.roll_back(router.version, to, actor=_actor(), config_hash=file_hash)
         _print(
             {

@@ -249,6 +249,17 @@ class RouterConfig(Strict):
     feedback_max_pending: int = Field(default=10_000, ge=0, le=1_000_000)
     """Routed requests kept for feedback at most (the oldest go first)."""
     shadow: ShadowConfig = ShadowConfig()
+    adapt_every_s: float = Field(default=0.0, ge=0, le=30 * 86400)
+    """Adapt the learned router from its graded requests this often, in the gateway (one
+    replica at a time); 0: only by command (``stellwerk router adapt``)."""
+    adapt_min_new: int = Field(default=50, ge=1, le=1_000_000)
+    """A scheduled adaptation runs only when this many graded requests came since the last
+    adaptation (scheduled or by command)."""
+    graded_retention_days: int | None = Field(default=None, ge=1, le=36_500)
+    """Graded requests older than this many days are deleted (None: kept for ever)."""
+    graded_retention_max: int | None = Field(default=None, ge=1, le=100_000_000)
+    """At most this many graded requests are kept per router artifact, the newest (None: no
+    limit); an adaptation reads the newest 5,000 at most."""
 
 
 class DashboardConfig(Strict):

@@ -33,6 +33,7 @@ from stellwerk.gateway.router_versions import RouterVersions
 from stellwerk.gateway.runtime import Runtime, Secrets, build_runtime
 from stellwerk.governance.counters import build_counters, redis_password
 from stellwerk.governance.service import Governance
+from stellwerk.learning.schedule import adapt_schedule
 from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.writer import LedgerWriter
@@ -77,15 +78,18 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         measuring = asyncio.create_task(answers.run())
         alive = asyncio.create_task(governance.counters.keep_alive())  # held reservations
         following = asyncio.create_task(versions.run(config.governance.refresh_seconds))
+        tasks = {background, measuring, alive, following}
+        schedule = adapt_schedule(config, router, ledger, config_hash=file_hash)
+        if schedule is not None:  # router.adapt_every_s: adapt on its own, one replica at a time
+            check_s = min(config.router.adapt_every_s, config.governance.refresh_seconds)
+            tasks.add(asyncio.create_task(schedule.run(check_s)))
         try:
             yield
         finally:
-            background.cancel()
-            measuring.cancel()
-            alive.cancel()
-            following.cancel()
+            for task in tasks:
+                task.cancel()
             # their database work in flight ends before the ledger closes (ledger.in_thread)
-            await asyncio.wait({background, measuring, alive, following})
+            await asyncio.wait(tasks)
             await runtime.shadow.close()
             await runtime.health.stop()
             await runtime.client.aclose()

@@ -22,6 +22,7 @@ from stellwerk.errors import CountersUnavailable
 from stellwerk.governance.admin import Administration, Evaluated
 from stellwerk.governance.counters import InProcessCounters
 from stellwerk.governance.snapshot import Snapshot, read_snapshot
+from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.in_thread import in_thread
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.window import Window
@@ -59,7 +60,8 @@ class Governance:
         await in_thread(self.reload)
 
     async def run(self, refresh_seconds: float, retention_every_s: float = 24 * 3600) -> None:
-        """Background loop: reload the snapshot, expire usage records once a day."""
+        """Background loop: reload the snapshot, expire usage records and graded requests once
+        a day."""
         since_retention = retention_every_s  # run once at start
         while True:
             try:
@@ -69,6 +71,9 @@ class Governance:
                     expiry = await in_thread(self.admin.expire)
                     if expiry.total:
                         log.info("retention: %d usage records expired", expiry.total)
+                    graded = await in_thread(self.expire_graded)
+                    if graded:
+                        log.info("retention: %d graded requests expired", graded)
             except Exception:
                 log.exception("governance refresh failed; keeping the previous snapshot")
             await asyncio.sleep(refresh_seconds)
@@ -97,3 +102,14 @@ class Governance:
             if key_limits is not None and key_limits.monthly_budget is not None:
                 scope = scopes_for("", UsageLimits(), key_id, key_limits)[1]
                 await self.limiter.seed_spent(scope, spent)
+
+    def expire_graded(self, now: datetime | None = None) -> int:
+        """Delete the graded requests past ``router.graded_retention_days`` / ``_max``."""
+        rules = self.admin.config.router
+        if rules.graded_retention_days is None and rules.graded_retention_max is None:
+            return 0
+        return GradedStore(self.admin.ledger).expire(
+            days=rules.graded_retention_days,
+            keep=rules.graded_retention_max,
+            now=now or datetime.now(UTC),
+        )

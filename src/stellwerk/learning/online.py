@@ -5,18 +5,29 @@ top of one base artifact, or none. ``use_current`` puts the newest version of th
 artifact on it (the gateway does at start and whenever the newest changes); ``adapt_stored`` runs
 ``adapt`` over the graded records of the artifact kept in the ledger and, unless asked for a dry
 run, stores a promoted correction as the new version, audited ``router.adapt`` with its before and
-after figures (an adaptation that was not promoted is audited too, without a version).
+after figures (an adaptation that was not promoted is audited too, without a version). The audit
+entry names the newest graded record read (``newest_record``), so that a scheduled adaptation
+(``learning.schedule``) knows how many came since. ``judging`` gives what routing is judged at:
+each configured model's cost of a typical request, and the cost weights of the config's routes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import ConfigError
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.graded import MAX_RECORDS, GradedStore, RouterVersion
-from stellwerk.routing.adapt import Adaptation, adapt, dump_correction, load_correction
+from stellwerk.routing.adapt import (
+    Adaptation,
+    AdaptSettings,
+    adapt,
+    dump_correction,
+    load_correction,
+)
 from stellwerk.routing.base import Router
 from stellwerk.routing.learned import LearnedRouter
 
@@ -58,6 +69,26 @@ class Outcome:
         }
 
 
+TYPICAL_PROMPT_TOKENS = 256
+"""The prompt length a model's cost is judged at (only the models' relative costs matter)."""
+
+
+@dataclass(frozen=True)
+class Judging:
+    """What an adaptation judges routing at (``adapt.compare``)."""
+
+    costs: Mapping[str, float] | None = None
+    cost_weights: tuple[float, ...] | None = None
+
+
+def judging(config: StellwerkConfig, router: LearnedRouter) -> Judging:
+    """Each configured model's cost of a typical request (``TYPICAL_PROMPT_TOKENS`` in, the
+    router's answer length out), and the cost weights of the config's routes."""
+    costs = {m.id: m.price.cost(TYPICAL_PROMPT_TOKENS, router.answer_tokens) for m in config.models}
+    weights = tuple(sorted({r.cost_weight for r in config.routes.values()}))
+    return Judging(costs=costs, cost_weights=weights or None)
+
+
 def adapt_stored(
     router: LearnedRouter,
     store: GradedStore,
@@ -66,17 +97,29 @@ def adapt_stored(
     dry_run: bool = False,
     seed: int = 0,
     config_hash: str | None = None,
+    judged_at: Judging | None = None,
 ) -> Outcome:
     """Adapt ``router`` (its newest version) from the newest ``MAX_RECORDS`` graded records of
     its artifact; store and audit the outcome unless ``dry_run``."""
+    judged_at = judged_at or Judging()
     current = use_current(router, store)
     current_id = 0 if current is None or current.correction is None else current.id
-    records = store.records(router.version, limit=MAX_RECORDS)
-    adaptation = adapt(router.model, records, seed=seed)
+    newest = store.newest_id(router.version)
+    records = store.records(router.version, limit=MAX_RECORDS, up_to=newest)
+    settings = AdaptSettings()
+    if judged_at.cost_weights:
+        settings = replace(settings, cost_weights=judged_at.cost_weights)
+    adaptation = adapt(router.model, records, seed=seed, settings=settings, costs=judged_at.costs)
     outcome = Outcome(adaptation, current_id, None)
     if dry_run:
         return outcome
-    details = {**adaptation.as_json(), "compared_with": current_id, "seed": seed}
+    details = {
+        **adaptation.as_json(),
+        "compared_with": current_id,
+        "seed": seed,
+        "newest_record": newest,
+        "cost_weights": list(settings.cost_weights),
+    }
     correction = adaptation.model.correction
     if adaptation.promoted and correction is not None:
         version = store.promote(

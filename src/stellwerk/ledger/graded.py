@@ -5,6 +5,11 @@ when, on which route and base artifact); a second grade of the same request from
 is a ``Conflict``. ``records(base_version)`` gives back the newest ones of an artifact, oldest
 first, as ``adapt`` wants them.
 
+``expire`` deletes the records past ``router.graded_retention_days`` and, per artifact, all but
+the newest ``router.graded_retention_max`` (the governance loop runs it with the usage records'
+retention), audited ``graded.expire``. ``newest_id`` and ``last_adaptation`` tell a scheduled
+adaptation (``learning.schedule``) how many records came since the last one.
+
 ``promote`` and ``roll_back`` append a router version and its audit entry (``router.adapt``,
 ``router.rollback``) in one transaction; ``current(base_version)`` is the newest version of an
 artifact (None: the base alone).
@@ -13,14 +18,14 @@ artifact (None: the base alone).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from stellwerk.errors import Conflict, NotFound
-from stellwerk.ledger.audit import append_audit
+from stellwerk.ledger.audit import AuditEntry, append_audit
 from stellwerk.ledger.graded_tables import graded_records, router_versions
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.routing.adapt import GradedRecord
@@ -85,12 +90,16 @@ class GradedStore:
                 code="already_graded",
             ) from exc
 
-    def records(self, base_version: str, limit: int = MAX_RECORDS) -> list[GradedRecord]:
-        """The newest ``limit`` records of ``base_version``, oldest first."""
+    def records(
+        self, base_version: str, limit: int = MAX_RECORDS, *, up_to: int | None = None
+    ) -> list[GradedRecord]:
+        """The newest ``limit`` records of ``base_version`` (of id ``up_to`` at most), oldest
+        first."""
         t = graded_records
+        newer = t.c.id <= up_to if up_to is not None else t.c.id.is_not(None)
         statement = (
             select(t.c.latent, t.c.base, t.c.stats, t.c.grades, t.c.task)
-            .where(t.c.base_version == base_version)
+            .where(t.c.base_version == base_version, newer)
             .order_by(t.c.id.desc())
             .limit(limit)
         )
@@ -112,6 +121,63 @@ class GradedStore:
         statement = select(func.count()).where(t.c.base_version == base_version)
         with self.ledger.connect() as connection:
             return int(connection.execute(statement).scalar_one())
+
+    def newest_id(self, base_version: str) -> int:
+        """The id of the newest record of ``base_version`` (0: none)."""
+        t = graded_records
+        statement = select(func.max(t.c.id)).where(t.c.base_version == base_version)
+        with self.ledger.connect() as connection:
+            return int(connection.execute(statement).scalar_one() or 0)
+
+    def last_adaptation(self, base_version: str) -> AuditEntry | None:
+        """The newest ``router.adapt`` audit entry of ``base_version`` (promoted or not, by
+        command or on schedule); None: never adapted."""
+        entries = self.ledger.list_audit(action="router.adapt", target=base_version, limit=1)
+        return entries[0] if entries else None
+
+    def expire(
+        self,
+        *,
+        days: int | None,
+        keep: int | None,
+        now: datetime,
+        actor: str = "retention",
+    ) -> int:
+        """Delete the records older than ``days`` and, per artifact, all but the newest
+        ``keep`` (None: no such rule), in one transaction; audited when any went. Returns how
+        many were deleted."""
+        t = graded_records
+        deleted = 0
+        with self.ledger.begin() as connection:
+            if days is not None:
+                cutoff = now - timedelta(days=days)
+                deleted += int(connection.execute(delete(t).where(t.c.time < cutoff)).rowcount or 0)
+            if keep is not None:
+                artifacts = list(connection.execute(select(t.c.base_version).distinct()).scalars())
+                for artifact in artifacts:
+                    oldest_kept = connection.execute(
+                        select(t.c.id)
+                        .where(t.c.base_version == artifact)
+                        .order_by(t.c.id.desc())
+                        .offset(keep - 1)
+                        .limit(1)
+                    ).scalar()
+                    if oldest_kept is not None:
+                        result = connection.execute(
+                            delete(t).where(t.c.base_version == artifact, t.c.id < oldest_kept)
+                        )
+                        deleted += int(result.rowcount or 0)
+            if deleted:
+                append_audit(
+                    connection,
+                    actor=actor,
+                    action="graded.expire",
+                    target_kind="graded_records",
+                    target="graded_records",
+                    details={"deleted": deleted, "days": days, "keep": keep},
+                    time=now,
+                )
+        return deleted
 
     def current(self, base_version: str) -> RouterVersion | None:
         """The newest version of ``base_version`` (None: never adapted)."""

@@ -9,19 +9,32 @@ dropped.
 ``adapt(current, records)`` turns the records into a candidate router and decides whether it may
 replace the current one:
 
-1. the records are split, in the order given (oldest first), into a fitting part and the newest
-   ``holdout_share`` of them, which the candidate never sees;
-2. ``fit_correction`` fits a ``correction.Correction`` on the fitting part: its number of
-   neighbours and its trust in the base prediction are chosen by cross-validation (seeded folds)
-   among ``AdaptSettings``' grids, against no correction at all;
-3. ``compare`` scores the current router and the candidate on the held-out records: the mean
-   squared error of the predicted quality against every grade there (Brier score);
-4. only a candidate strictly better than the current router there is promoted; it is then fitted
-   once more, with the same settings chosen again by cross-validation, on every record.
+1. ``fit_correction`` fits a ``correction.Correction`` on records: its number of neighbours and
+   its trust in the base prediction are chosen by cross-validation (seeded folds) among
+   ``AdaptSettings``' grids, against no correction at all;
+2. the candidate is judged by how it *routes*, on records it was not fitted on: the records are
+   cut into ``judge_folds`` seeded folds, and every fold is judged by a candidate fitted (step 1)
+   on the other folds only, so every record is judged once, by a candidate that never saw it;
+3. ``compare`` judges the current router and the candidate on those records as the gateway
+   decides (``learned.choose``): at each cost weight of ``AdaptSettings.cost_weights``, each
+   router picks, among the models the record has grades of, the one of highest predicted quality
+   minus cost weight x normalised cost (``costs``: a relative cost per model; none: all free), and
+   scores that model's grade minus the same cost term. A record's gain is the candidate's score
+   minus the current router's, averaged over the cost weights; records with fewer than two graded
+   models cannot tell two routers apart and are not counted;
+4. only a candidate that routes better there is promoted: at least ``min_judged`` records, and a
+   mean gain above zero and above ``margin`` paired standard errors; it is then fitted once more,
+   with its settings chosen again by cross-validation, on every record.
 
-The result says what was compared (``Comparison``: records, both errors, the paired standard
-error) so that a promotion can be audited with its before and after figures. Everything is
-deterministic for the same records and seed.
+The squared error of the predicted qualities against the grades (Brier score) is reported beside
+the gain, for the audit, but does not decide: a lower error does not always route better (the
+router only needs the order of the models, per prompt and cost weight, to be right).
+
+The result says what was compared (``Comparison``: records, both routers' mean score, the gain and
+its paired standard error, both errors) so that a promotion can be audited with its before and
+after figures. Everything is deterministic for the same records and seed. A current router that
+carries a correction may have been fitted on some of the judged records (an earlier adaptation):
+that favours it, never the candidate.
 
 The correction is always fitted on top of the *base* (trained) model, from all the records kept,
 never stacked on an earlier correction; a record's base prediction comes from that base model, so
@@ -53,10 +66,18 @@ class AdaptSettings:
     k_grid: tuple[int, ...] = (40, 80, 160)
     tau_grid: tuple[float, ...] = (4.0, 16.0)
     folds: int = 5
-    holdout_share: float = 0.25
-    """The newest share of the records kept out of fitting, to judge the candidate on."""
+    """Folds of the cross-validation that chooses ``k`` and ``tau``."""
+    judge_folds: int = 5
+    """Folds of the judgement: each is judged by a candidate fitted on the others."""
     min_records: int = 8
     """Fewer usable records than this: nothing is fitted, nothing promoted."""
+    min_judged: int = 20
+    """Fewer judged records (with two graded models or more) than this: nothing promoted."""
+    margin: float = 2.0
+    """A candidate is promoted only when its mean gain exceeds this many standard errors (one
+    standard error would promote about one candidate in six that is no better at all)."""
+    cost_weights: tuple[float, ...] = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+    """The cost weights the routing of both routers is judged at (a route's ``cost_weight``)."""
 
 
 @dataclass(frozen=True)
@@ -96,28 +117,51 @@ class GradedRecord:
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    """Two routers judged on the same held-out grades."""
+    """Two routers judged by how they route, on the same graded records neither was fitted on
+    (module docstring, step 3)."""
 
     records: int
+    """Records judged: with grades of two models or more."""
     grades: int
-    current_error: float
-    """Mean squared error of the current router's quality against the grades."""
-    candidate_error: float
+    """Grades of those records."""
+    current_score: float
+    """The current router's mean score: grade of its pick minus the cost term, over the cost
+    weights and records."""
+    candidate_score: float
     standard_error: float
-    """Standard error of the mean per-record difference of the two errors."""
+    """Standard error of the mean per-record gain (candidate minus current score)."""
+    current_error: float
+    """Mean squared error of the current router's quality against the grades (for reports)."""
+    candidate_error: float
+    min_records: int = 0
+    margin: float = 0.0
+
+    @property
+    def gain(self) -> float:
+        return self.candidate_score - self.current_score
 
     @property
     def better(self) -> bool:
-        """Whether the candidate may replace the current router: strictly lower error."""
-        return self.grades > 0 and self.candidate_error < self.current_error
+        """Whether the candidate may replace the current router: it routes better, by more than
+        ``margin`` standard errors, on at least ``min_records`` records."""
+        return (
+            self.records >= max(self.min_records, 1)
+            and self.gain > 0.0
+            and self.gain > self.margin * self.standard_error
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
             "records": self.records,
             "grades": self.grades,
+            "current_score": round(self.current_score, 6),
+            "candidate_score": round(self.candidate_score, 6),
+            "gain": round(self.gain, 6),
+            "standard_error": round(self.standard_error, 6),
+            "min_records": self.min_records,
+            "margin": self.margin,
             "current_error": round(self.current_error, 6),
             "candidate_error": round(self.candidate_error, 6),
-            "standard_error": round(self.standard_error, 6),
             "better": self.better,
         }
 
@@ -168,20 +212,25 @@ def adapt(
     *,
     seed: int = 0,
     settings: AdaptSettings | None = None,
+    costs: Mapping[str, float] | None = None,
 ) -> Adaptation:
     """Fit a correction of ``current``'s base model on ``records`` (oldest first) and promote it
-    only if it beats ``current`` on the newest ``holdout_share`` of them (module docstring)."""
+    only if it routes better than ``current`` on records it was not fitted on (module
+    docstring); ``costs``: a relative cost per model (missing: free)."""
     settings = settings or AdaptSettings()
     base = replace(current, correction=None)
     table = _table(base, records)
     n = len(table)
-    held = max(1, math.ceil(settings.holdout_share * n))
-    if n < settings.min_records or n - held < 2:
+    if n < max(settings.min_records, 2):
         return Adaptation(model=current, promoted=False, comparison=None, records=n)
-    fit_rows = np.arange(n - held)
-    held_rows = np.arange(n - held, n)
-    candidate = _fit(base, table.rows(fit_rows), settings, seed)
-    comparison = _compare(current, candidate.model, table.rows(held_rows))
+    folds = np.random.default_rng(seed + 1).permutation(n) % min(settings.judge_folds, n)
+    candidate = np.empty_like(table.base)
+    for f in np.unique(folds):
+        held = np.flatnonzero(folds == f)
+        fitted = _fit(base, table.rows(np.flatnonzero(folds != f)), settings, seed)
+        candidate[held] = _predict(fitted.model, table.rows(held))
+    cost = _costs(base, costs)
+    comparison = _compare(_predict(current, table), candidate, table, cost, settings)
     if not comparison.better:
         return Adaptation(model=current, promoted=False, comparison=comparison, records=n)
     final = _fit(base, table, settings, seed)
@@ -211,10 +260,24 @@ def fit_correction(
 
 
 def compare(
-    current: QualityModel, candidate: QualityModel, held_out: Sequence[GradedRecord]
+    current: QualityModel,
+    candidate: QualityModel,
+    held_out: Sequence[GradedRecord],
+    *,
+    costs: Mapping[str, float] | None = None,
+    settings: AdaptSettings | None = None,
 ) -> Comparison:
-    """Both routers' errors on ``held_out`` (records neither was fitted on)."""
-    return _compare(current, candidate, _table(replace(current, correction=None), held_out))
+    """How both routers route ``held_out`` (records neither was fitted on): step 3 of the
+    module docstring."""
+    base = replace(current, correction=None)
+    table = _table(base, held_out)
+    return _compare(
+        _predict(current, table),
+        _predict(candidate, table),
+        table,
+        _costs(base, costs),
+        settings or AdaptSettings(),
+    )
 
 
 def predict_records(model: QualityModel, records: Sequence[GradedRecord]) -> F64:
@@ -279,23 +342,59 @@ def _predict(model: QualityModel, table: _Table) -> F64:
     return out
 
 
-def _compare(current: QualityModel, candidate: QualityModel, table: _Table) -> Comparison:
+def _costs(base: QualityModel, costs: Mapping[str, float] | None) -> F64:
+    """The relative cost of each trained model, in column order (missing: free)."""
+    given = costs or {}
+    out = np.array([float(given.get(m, 0.0)) for m in base.models])
+    if not np.isfinite(out).all() or (out < 0).any():
+        raise TrainingDataError("adaptation: a model's cost is negative, NaN or infinite")
+    return out
+
+
+def _scores(quality: F64, table: _Table, norm: F64, cost: F64, weights: F64) -> F64:
+    """(records, cost weights): the grade of the model the router picks among each record's
+    graded models, minus the cost term, as ``learned.choose`` picks (cheaper on ties)."""
+    utility = quality[:, None, :] - weights[None, :, None] * norm[:, None, :]
+    utility = np.where(table.graded[:, None, :], utility, -np.inf)
+    best = utility.max(axis=2, keepdims=True)
+    tied = np.where(utility >= best - 1e-12, cost[None, None, :], np.inf)
+    pick = tied.argmin(axis=2)
+    grade = np.take_along_axis(table.grades, pick, axis=1)
+    paid = np.take_along_axis(norm, pick, axis=1)
+    out: F64 = grade - weights[None, :] * paid
+    return out
+
+
+def _compare(
+    current: F64, candidate: F64, table: _Table, cost: F64, settings: AdaptSettings
+) -> Comparison:
+
     mask = table.graded
     count = mask.sum(axis=1)
-    use = count > 0
-    a = np.where(mask, (_predict(current, table) - table.grades) ** 2, 0.0).sum(axis=1)
-    b = np.where(mask, (_predict(candidate, table) - table.grades) ** 2, 0.0).sum(axis=1)
-    grades = int(count.sum())
-    if grades == 0:
-        return Comparison(len(table), 0, 0.0, 0.0, 0.0)
-    diff = (a - b)[use] / count[use]
-    se = float(diff.std(ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else 0.0
+    use = count >= 2
+    weights = np.array(settings.cost_weights if cost.any() else settings.cost_weights[:1])
+    row_cost = np.where(mask, cost[None, :], 0.0)
+    top = row_cost.max(axis=1, keepdims=True)
+    norm = np.divide(row_cost, top, out=np.zeros_like(row_cost), where=top > 0)
+    t = _Table(table.latents[use], table.base[use], table.grades[use], mask[use])
+    a = _scores(current[use], t, norm[use], cost, weights).mean(axis=1)
+    b = _scores(candidate[use], t, norm[use], cost, weights).mean(axis=1)
+    judged = int(use.sum())
+    graded = int(count[use].sum())
+    se = float((b - a).std(ddof=1) / math.sqrt(judged)) if judged > 1 else 0.0
+    ea = np.where(mask, (current - table.grades) ** 2, 0.0).sum()
+    eb = np.where(mask, (candidate - table.grades) ** 2, 0.0).sum()
+    total = max(int(count.sum()), 1)
     return Comparison(
-        records=int(use.sum()),
-        grades=grades,
-        current_error=float(a.sum() / grades),
-        candidate_error=float(b.sum() / grades),
+        records=judged,
+        grades=graded,
+        current_score=float(a.mean()) if judged else 0.0,
+        candidate_score=float(b.mean()) if judged else 0.0,
         standard_error=se,
+        current_error=float(ea / total),
+        candidate_error=float(eb / total),
+        min_records=settings.min_judged,
+        margin=settings.margin,
     )
 
 

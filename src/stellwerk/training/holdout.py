@@ -7,7 +7,7 @@ all 57 MMLU subjects of routellm-mmlu-gsm8k) are taken out of training, whatever
 * **graded traffic**: ``N`` of the held-out task's rows, drawn in a seeded order, become
   ``adapt.GradedRecord``s (what the gateway keeps: latent vector, base prediction, statistics,
   grades, task label; no text) and ``adapt.adapt`` (the gateway's code) adapts the unadapted
-  router on them, in that order;
+  router on them, in that order, judging routing at each model's mean cost over those rows;
 * **judged rows**: the held-out task's other rows, less any whose prompt is also a training or a
   traffic prompt (so that no router is judged on a prompt it was shown);
 * **in-distribution**: a router trained on the train rows of every task, the judged rows left
@@ -130,16 +130,7 @@ def holdout_evaluation(
         unadapted, chosen = train_quality_model(
             as_split(data, base_train), facts, settings, progress
         )
-    records = [
-        GradedRecord.of(
-            unadapted,
-            data.prompts[i],
-            dict(zip(data.models, data.scores[i].tolist(), strict=True)),
-            task=data.tasks[i],
-        )
-        for i in traffic
-    ]
-    adaptation = adapt(unadapted, records, seed=seed, settings=adapt_settings)
+    adaptation = adapt_on_traffic(data, facts, traffic, unadapted, seed, adapt_settings)
     predictions = {
         "stellwerk": predict_table(adaptation.model, test, facts, progress),
         "stellwerk:unadapted": predict_table(unadapted, test, facts, progress),
@@ -178,12 +169,56 @@ def holdout_evaluation(
     )
 
 
+def traffic_rows(
+    data: OutcomeData, task: str, adapt_n: int, seed: int = 0
+) -> npt.NDArray[np.int64]:
+    """The rows of the held-out task taken as graded traffic by ``--adapt adapt_n``."""
+    rows = np.flatnonzero(task_mask(data, task))
+    order: npt.NDArray[np.int64] = rows[np.random.default_rng(seed).permutation(len(rows))]
+    return order[:adapt_n]
+
+
+def adapt_on_traffic(
+    data: OutcomeData,
+    facts: Mapping[str, ModelFacts],
+    traffic: npt.NDArray[np.int64],
+    unadapted: QualityModel,
+    seed: int = 0,
+    settings: AdaptSettings | None = None,
+) -> Adaptation:
+    """``adapt`` on the ``traffic`` rows as graded records, in order, judging routing at each
+    model's mean cost over them."""
+    records = [
+        GradedRecord.of(
+            unadapted,
+            data.prompts[i],
+            dict(zip(data.models, data.scores[i].tolist(), strict=True)),
+            task=data.tasks[i],
+        )
+        for i in traffic
+    ]
+    costs = _mean_costs(data, traffic, facts)
+    return adapt(unadapted, records, seed=seed, settings=settings, costs=costs)
+
+
 def as_split(data: OutcomeData, train: Mask, test: Mask | None = None) -> OutcomeData:
     """The rows of ``train`` (as the train split) and of ``test`` (as the test split)."""
     keep = train if test is None else train | test
     sub = data.subset(keep)
     is_test = np.zeros(len(sub), dtype=np.bool_) if test is None else test[keep]
     return replace(sub, is_test=is_test)
+
+
+def _mean_costs(
+    data: OutcomeData, rows: npt.NDArray[np.int64], facts: Mapping[str, ModelFacts]
+) -> dict[str, float] | None:
+    """Each model's mean cost over the traffic ``rows`` (what adaptation judges routing at)."""
+    if not len(rows):
+        return None
+    mask = np.zeros(len(data), dtype=np.bool_)
+    mask[rows] = True
+    costs = data.subset(mask).costs(facts).mean(axis=0)
+    return {m: float(c) for m, c in zip(data.models, costs, strict=True)}
 
 
 def _familiarities(model: QualityModel, prompts: tuple[str, ...]) -> F64:

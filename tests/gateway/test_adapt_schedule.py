@@ -1,0 +1,114 @@
+"""Scheduled adaptation: two gateway replicas on one ledger adapt the learned router on their
+own, one at a time, audited like the command; nothing runs until enough new grades came."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+
+from stellwerk.ledger.graded import Graded, GradedStore
+from stellwerk.ledger.ledger import Ledger, open_ledger
+from stellwerk.routing.adapt import GradedRecord
+from stellwerk.routing.learned import LearnedRouter
+from stellwerk.routing.loader import load_learned
+from tests.cli.test_router_learn_cmd import NEW_KIND
+from tests.fixtures.gateway import raw_config, running_gateway
+
+
+@pytest.fixture(scope="module")
+def shipped() -> LearnedRouter:
+    return load_learned()
+
+
+def _store(ledger: Ledger, router: LearnedRouter, prompts: list[str], first: int) -> None:
+    """Graded requests in which the model the router likes least for them always succeeds."""
+    quality = router.model.predict(prompts[0])[0]
+    best = router.model.models[int(np.argmin(quality))]
+    store = GradedStore(ledger)
+    for i, prompt in enumerate(prompts, start=first):
+        grades = {m: 1.0 if m == best else 0.0 for m in router.model.models}
+        store.add(
+            Graded(
+                request_id=f"r{i}",
+                source="shadow",
+                time=datetime.now(UTC),
+                department="research",
+                key_id="research-1",
+                route="auto",
+                base_version=router.version,
+                model=best,
+                record=GradedRecord.of(router.model, prompt, grades),
+            )
+        )
+
+
+def _wait_for(check: Callable[[], bool], seconds: float = 90.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def _raw(database_url: str, **router: Any) -> dict[str, Any]:
+    raw = raw_config("http://127.0.0.1:9/v1", database_url)  # no chat in this test
+    raw["router"] = {"kind": "learned", **router}
+    return raw
+
+
+def test_two_replicas_adapt_on_schedule_once_per_batch_of_new_grades(
+    any_db_url: str, shipped: LearnedRouter
+) -> None:
+    ledger = open_ledger(any_db_url)
+    try:
+        store = GradedStore(ledger)
+        _store(ledger, shipped, NEW_KIND[:100], first=0)
+        raw = _raw(any_db_url, adapt_every_s=1, adapt_min_new=50)
+
+        def adaptations() -> list[Any]:
+            return ledger.list_audit(action="router.adapt", target=shipped.version)
+
+        with ExitStack() as replicas:
+            for _ in range(2):
+                replicas.enter_context(running_gateway(raw))
+            assert _wait_for(lambda: store.current(shipped.version) is not None)
+            time.sleep(3)  # several more checks of both replicas: nothing new to learn from
+            first = adaptations()
+            assert len(first) == 1
+            entry = first[0]
+            assert entry.actor.startswith("schedule:")
+            assert entry.details["version"] == 1 and entry.details["promoted"]
+            assert entry.details["newest_record"] == store.newest_id(shipped.version)
+            assert entry.details["comparison"]["gain"] > 0  # the before and after figures
+
+            _store(ledger, shipped, NEW_KIND[100:130], first=100)
+            time.sleep(3)
+            assert len(adaptations()) == 1  # 30 new grades: fewer than adapt_min_new
+            _store(ledger, shipped, NEW_KIND[:25], first=130)  # 55 new grades in all
+            assert _wait_for(lambda: len(adaptations()) == 2)
+            time.sleep(2)
+            second = adaptations()
+            assert len(second) == 2 and second[0].actor.startswith("schedule:")
+            assert second[0].details["compared_with"] == 1  # judged against the version in use
+        assert len({e.actor for e in second}) <= 2
+    finally:
+        ledger.close()
+
+
+def test_without_a_schedule_nothing_adapts(sqlite_url: str, shipped: LearnedRouter) -> None:
+    ledger = open_ledger(sqlite_url)
+    try:
+        _store(ledger, shipped, NEW_KIND[:100], first=0)
+        with running_gateway(_raw(sqlite_url)):
+            time.sleep(3)
+        assert ledger.list_audit(action="router.adapt") == []
+        assert GradedStore(ledger).current(shipped.version) is None
+    finally:
+        ledger.close()
