@@ -17,7 +17,7 @@ from stellwerk.cli.main import build_app
 from stellwerk.learning.online import use_current
 from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.ledger import open_ledger
-from stellwerk.routing.adapt import GradedRecord
+from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.loader import load_learned
 from tests.fixtures.gateway import raw_config

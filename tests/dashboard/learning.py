@@ -16,7 +16,7 @@ from stellwerk.learning.online import adapt_stored
 from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.record import UsageRecord
-from stellwerk.routing.adapt import GradedRecord
+from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.loader import load_learned
 from tests.cli.test_router_learn_cmd import NEW_KIND, _worst
 from tests.dashboard.conftest import (

@@ -24,7 +24,7 @@ from stellwerk.calibration.records import CalibrationStore, records_from_summary
 from stellwerk.dashboard.i18n import LANGUAGES, labels
 from stellwerk.dashboard.web import templates
 from stellwerk.ledger.graded import Graded, GradedStore
-from stellwerk.routing.adapt import GradedRecord
+from stellwerk.routing.graded_record import GradedRecord
 from tests.dashboard.client import csrf_of, login, post_form
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.test_calibration_record import SUMMARY

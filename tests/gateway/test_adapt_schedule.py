@@ -14,7 +14,7 @@ import pytest
 
 from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.ledger import Ledger, open_ledger
-from stellwerk.routing.adapt import GradedRecord
+from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.loader import load_learned
 from tests.cli.test_router_learn_cmd import NEW_KIND

@@ -13,7 +13,7 @@ from stellwerk.governance.service import Governance
 from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.record import UsageRecord
-from stellwerk.routing.adapt import GradedRecord
+from stellwerk.routing.graded_record import GradedRecord
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.graded_tables import router_versions
 from stellwerk.ledger.job_lock import job_lock
 from stellwerk.ledger.ledger import Ledger, open_ledger
-from stellwerk.routing.adapt import GradedRecord
+from stellwerk.routing.graded_record import GradedRecord
 
 
 def _graded(request_id: str, source: str = "feedback", base_version: str = "v1") -> Graded:

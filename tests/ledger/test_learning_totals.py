@@ -10,7 +10,7 @@ from stellwerk.ledger import learning_totals as totals
 from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.window import Window
-from stellwerk.routing.adapt import GradedRecord
+from stellwerk.routing.graded_record import GradedRecord
 from tests.ledger.factory import BASE_TIME, make_record
 
 NOVEMBER = Window.month("2026-11")

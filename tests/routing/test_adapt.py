@@ -10,7 +10,6 @@ import pytest
 
 from stellwerk.errors import TrainingDataError
 from stellwerk.routing.adapt import (
-    GradedRecord,
     adapt,
     compare,
     dump_correction,
@@ -18,6 +17,7 @@ from stellwerk.routing.adapt import (
     predict_records,
 )
 from stellwerk.routing.artifact import Artifact
+from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.model import QualityModel
 from stellwerk.training.data import load_outcomes
 

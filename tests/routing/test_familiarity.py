@@ -14,10 +14,11 @@ from stellwerk.config.schema import RouterConfig
 from stellwerk.errors import ConfigError
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.selection import Selector
-from stellwerk.routing.adapt import GradedRecord, adapt
+from stellwerk.routing.adapt import adapt
 from stellwerk.routing.artifact import Artifact
 from stellwerk.routing.base import Candidate, RouteRequest
 from stellwerk.routing.familiarity import familiarity_auc, fit_familiarity
+from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.loader import load_learned
 

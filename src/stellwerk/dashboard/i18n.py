@@ -353,11 +353,15 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "gain_hint": (
         "Error: mean squared error of the predicted quality on held-out grades, of the router"
         " replaced (before) and of the new version (after). Gain: the share of that error the"
-        " new version removed. A version is promoted only when it is better.",
+        " new version removed. A version is promoted only when it routes better: its routing gain"
+        " (the grades of the models it picks, less their cost, on graded requests it was not"
+        " fitted on) must exceed twice its standard error.",
         "Fehler: mittlerer quadratischer Fehler der vorhergesagten Qualität auf zurückgehaltenen"
         " Bewertungen, des abgelösten Routers (vorher) und der neuen Version (nachher). Gewinn:"
         " der Anteil dieses Fehlers, den die neue Version beseitigt hat. Übernommen wird eine"
-        " Version nur, wenn sie besser ist.",
+        " Version nur, wenn sie besser routet: ihr Routing-Gewinn (die Bewertungen der gewählten"
+        " Modelle abzüglich ihrer Kosten, auf Bewertungen, an die sie nicht angepasst wurde) muss"
+        " ihren doppelten Standardfehler übersteigen.",
     ),
     "routing_gain": ("Routing gain", "Routing-Gewinn"),
     "routing_gain_hint": (

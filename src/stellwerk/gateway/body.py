@@ -18,7 +18,6 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from stellwerk.errors import SHOWN_CHARS, InvalidRequest, shown
-from stellwerk.request_body import read_body as read_body  # shared with the dashboard
 
 M = TypeVar("M", bound=BaseModel)
 

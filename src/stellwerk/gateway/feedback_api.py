@@ -25,10 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
 from stellwerk.errors import NotFound
-from stellwerk.gateway.body import parse, read_body
+from stellwerk.gateway.body import parse
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.ledger.graded import Graded
 from stellwerk.ledger.in_thread import in_thread
+from stellwerk.request_body import read_body
 
 MAX_BODY = 4096
 _PREFIX = re.compile(r"^(?:chatcmpl-|cmpl-|resp_)")

@@ -18,7 +18,7 @@ from stellwerk.backends.types import ChatChunk, ChatResult
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import ollama_wire as wire
-from stellwerk.gateway.body import parse, read_body
+from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.gateway.errors import message_of
@@ -29,6 +29,7 @@ from stellwerk.gateway.pipeline import (
     serve,
     serve_embeddings,
 )
+from stellwerk.request_body import read_body
 
 # The Ollama release whose API this facade follows; clients compare it numerically.
 OLLAMA_API_VERSION = "0.12.6"

@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from stellwerk.errors import PermissionDenied
-from stellwerk.gateway.body import parse, read_body
+from stellwerk.gateway.body import parse
 from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.request_body import read_body
 
 
 class ManageRequest(BaseModel):

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from stellwerk.backends.types import ChatRequest
 from stellwerk.config.schema import ModelConfig
-from stellwerk.routing.adapt import GradedRecord
 from stellwerk.routing.base import Router
+from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.learned import LearnedRouter
 
 

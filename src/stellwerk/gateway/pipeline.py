@@ -38,7 +38,6 @@ from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, E
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest, RequestError, StellwerkError, UpstreamError
 from stellwerk.gateway.auth import Principal
-from stellwerk.gateway.body import read_body
 from stellwerk.gateway.budget import chat_bound, embeddings_bound
 from stellwerk.gateway.calls import Call, new_request_id
 from stellwerk.gateway.errors import status_of
@@ -48,6 +47,7 @@ from stellwerk.gateway.route_embedding import prompt_embedding
 from stellwerk.gateway.runtime import Runtime
 from stellwerk.gateway.selection import Selection, needs_of
 from stellwerk.gateway.stream_end import AccountedStream, StreamEnd
+from stellwerk.request_body import read_body
 
 _UNSAFE = re.compile(r"[^\x20-\x7e]")
 

@@ -28,7 +28,7 @@ from stellwerk.errors import Conflict, NotFound
 from stellwerk.ledger.audit import AuditEntry, append_audit
 from stellwerk.ledger.graded_tables import graded_records, router_versions
 from stellwerk.ledger.ledger import Ledger
-from stellwerk.routing.adapt import GradedRecord
+from stellwerk.routing.graded_record import GradedRecord
 
 MAX_RECORDS = 5000
 """Records an adaptation reads at most (the newest): a decision's cost grows with them."""

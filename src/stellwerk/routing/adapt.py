@@ -1,10 +1,7 @@
 """Adaptation: the router learns from graded traffic, without keeping a prompt.
 
 The gateway (shadow grading, application feedback) keeps one ``GradedRecord`` per graded
-request: the router's latent vector of the prompt, its base prediction, the prompt statistics,
-the grades of the models that were graded, and the task label if the caller gave one. Never the
-prompt or the answer. ``GradedRecord.of`` builds one from a prompt; the prompt is read and
-dropped.
+request (``stellwerk.routing.graded_record``): the router's reading of the prompt, never its text.
 
 ``adapt(current, records)`` turns the records into a candidate router and decides whether it may
 replace the current one:
@@ -55,6 +52,7 @@ import numpy.typing as npt
 
 from stellwerk.errors import TrainingDataError
 from stellwerk.routing.correction import Correction, corrections
+from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.model import QualityModel
 
 F32 = npt.NDArray[np.float32]
@@ -78,41 +76,6 @@ class AdaptSettings:
     standard error would promote about one candidate in six that is no better at all)."""
     cost_weights: tuple[float, ...] = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
     """The cost weights the routing of both routers is judged at (a route's ``cost_weight``)."""
-
-
-@dataclass(frozen=True)
-class GradedRecord:
-    """What is kept of one graded request (no text): see the module docstring."""
-
-    latent: tuple[float, ...]
-    """The prompt's unit vector in the router's latent space (empty: it had none)."""
-    base: Mapping[str, float]
-    """The base router's predicted quality of each trained model for the prompt."""
-    grades: Mapping[str, float]
-    """The grade in [0, 1] of each model that was graded."""
-    stats: tuple[float, ...] = ()
-    """The prompt statistics (``features.STAT_NAMES``), for reports; not learned from yet."""
-    task: str | None = None
-
-    @classmethod
-    def of(
-        cls,
-        model: QualityModel,
-        prompt: str,
-        grades: Mapping[str, float],
-        *,
-        task: str | None = None,
-        embedding: Sequence[float] | None = None,
-    ) -> GradedRecord:
-        """The record of ``prompt`` graded ``grades``, read by the base of ``model``."""
-        reading = replace(model, correction=None, memory=None).read(prompt, embedding)
-        return cls(
-            latent=() if reading.latent is None else tuple(float(x) for x in reading.latent),
-            base={m: float(q) for m, q in zip(model.models, reading.base, strict=True)},
-            grades=dict(grades),
-            stats=tuple(float(x) for x in reading.stats),
-            task=task,
-        )
 
 
 @dataclass(frozen=True, slots=True)

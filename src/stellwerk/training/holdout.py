@@ -28,8 +28,9 @@ import numpy as np
 import numpy.typing as npt
 
 from stellwerk.errors import TrainingDataError
-from stellwerk.routing.adapt import Adaptation, AdaptSettings, GradedRecord, adapt
+from stellwerk.routing.adapt import Adaptation, AdaptSettings, adapt
 from stellwerk.routing.familiarity import DEFAULT_THRESHOLD, familiarity_auc
+from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.memory import prompt_digest
 from stellwerk.routing.model import QualityModel
 from stellwerk.training.data import ModelFacts, OutcomeData
