@@ -53,6 +53,8 @@ def stellwerk_config(backend: Backend, folder: Path, port: int) -> Path:
             "host": "127.0.0.1",
             "port": port,
             "database_url": f"sqlite:///{folder / 'ledger.db'}",
+            # one key makes all the load: its in-flight cap (32) must not refuse the 50 clients
+            "limits": {"max_in_flight_per_key": 1024},
         },
         "backends": [{"name": backend.name, "kind": "openai", "base_url": backend.url + "/v1"}],
         "models": [
