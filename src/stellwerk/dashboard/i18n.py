@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from stellwerk.dashboard.formats import DASH, Language
+from stellwerk.dashboard.labels_learning import LEARNING
 
 __all__ = ["COOKIE", "DASH", "LANGUAGES", "Labels", "Language", "choose", "label_keys", "labels"]
 
@@ -316,89 +317,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     # consent
     "change_consent": ("Data owner's consent", "Einwilligung des Datenverantwortlichen"),
-    "learning_nav": ("Router learning", "Router-Lernen"),
-    "learning_title": ("What the router has learned", "Was der Router gelernt hat"),
-    "learning_hint": (
-        "Graded requests (an application's feedback, shadow grading against the best permitted"
-        " model) teach the router the organisation's own traffic. Only the router's reading of a"
-        " prompt is kept, never its text.",
-        "Bewertete Anfragen (Rückmeldungen von Anwendungen, Schattenbewertung gegen das beste"
-        " zulässige Modell) lehren den Router den Verkehr der eigenen Organisation. Gespeichert"
-        " wird nur die Lesart des Routers, nie der Text einer Anfrage.",
-    ),
-    "learning_by_department": ("Learning by department", "Lernen nach Bereich"),
-    "graded_requests": ("Graded requests", "Bewertete Anfragen"),
-    "graded_kept": ("graded requests kept", "bewertete Anfragen gespeichert"),
-    "source_feedback": ("Feedback", "Rückmeldung"),
-    # a soft hyphen: the word may break in a narrow figure box
-    "source_shadow": ("Shadow grading", "Schatten\u00adbewertung"),
-    "routed_requests": ("Routed requests", "Geroutete Anfragen"),
-    "unfamiliar_share": ("Unfamiliar", "Unvertraut"),
-    "unfamiliar_hint": (
-        "Unfamiliar: the share of routed prompts the router found unlike anything it was trained"
-        " or adapted on (of those whose familiarity it measured); it learns these first.",
-        "Unvertraut: Anteil der gerouteten Anfragen, die dem Router fremd waren (gemessen an"
-        " allem, worauf er trainiert und angepasst wurde); diese lernt er zuerst.",
-    ),
-    "not_measured": ("not measured", "nicht gemessen"),
-    "router_versions": ("Router versions", "Router-Versionen"),
-    "artifact": ("Artifact", "Artefakt"),
-    "version": ("Version", "Version"),
-    "version_in_use": ("in use", "in Verwendung"),
-    "base_alone": ("base router, not adapted", "Basis-Router, nicht angepasst"),
-    "adapted_records": ("Records", "Datensätze"),
-    "error_before": ("Error before", "Fehler vorher"),
-    "error_after": ("Error after", "Fehler nachher"),
-    "gain": ("Gain", "Gewinn"),
-    "gain_hint": (
-        "Error: mean squared error of the predicted quality on held-out grades, of the router"
-        " replaced (before) and of the new version (after). Gain: the share of that error the"
-        " new version removed. A version is promoted only when it routes better: its routing gain"
-        " (the grades of the models it picks, less their cost, on graded requests it was not"
-        " fitted on) must exceed twice its standard error.",
-        "Fehler: mittlerer quadratischer Fehler der vorhergesagten Qualität auf zurückgehaltenen"
-        " Bewertungen, des abgelösten Routers (vorher) und der neuen Version (nachher). Gewinn:"
-        " der Anteil dieses Fehlers, den die neue Version beseitigt hat. Übernommen wird eine"
-        " Version nur, wenn sie besser routet: ihr Routing-Gewinn (die Bewertungen der gewählten"
-        " Modelle abzüglich ihrer Kosten, auf Bewertungen, an die sie nicht angepasst wurde) muss"
-        " ihren doppelten Standardfehler übersteigen.",
-    ),
-    "routing_gain": ("Routing gain", "Routing-Gewinn"),
-    "routing_gain_hint": (
-        "Routing gain: how much better the grades of the new version's picks were than the"
-        " replaced router's, on the held-out grades (grade points, cost included).",
-        "Routing-Gewinn: um wie viel die Bewertungen der Modelle, die die neue Version wählt,"
-        " besser waren als die des abgelösten Routers, auf zurückgehaltenen Bewertungen"
-        " (Bewertungspunkte, Kosten eingerechnet).",
-    ),
-    "gain_in_use": ("gain of the version in use", "Gewinn der verwendeten Version"),
-    "version_adapt": ("adapted", "angepasst"),
-    "version_rollback": ("rolled back to {v}", "zurückgesetzt auf {v}"),
-    "no_versions": (
-        "Not adapted yet (stellwerk router adapt).",
-        "Noch nicht angepasst (stellwerk router adapt).",
-    ),
-    "router_does_not_learn": (
-        "This router does not learn; only the learned router (router.kind: learned) adapts.",
-        "Dieser Router lernt nicht; nur der gelernte Router (router.kind: learned) passt sich an.",
-    ),
-    "shadow_cost": ("Cost of shadow grading", "Kosten der Schattenbewertung"),
-    "shadow_off": (
-        "Shadow grading is off (router.shadow.share is 0).",
-        "Schattenbewertung ist aus (router.shadow.share ist 0).",
-    ),
-    "charged_to": ("charged to", "belastet an"),
-    "shadow_calls": ("Calls", "Aufrufe"),
-    "shadow_pick": (
-        "{share} of routed requests, at most {n} per minute",
-        "{share} der gerouteten Anfragen, höchstens {n} pro Minute",
-    ),
-    "account_spent": ("Account spent", "Konto verbraucht"),
-    "shadow_refused": ("Refused by the account's limits", "Durch Limits des Kontos abgelehnt"),
-    "shadow_budget_hint": (
-        "Shadow grading stops while the account's monthly budget is spent.",
-        "Die Schattenbewertung ruht, solange das Monatsbudget des Kontos aufgebraucht ist.",
-    ),
     "router": ("router", "Router"),
     "action_router.adapt": ("router adapted", "Router angepasst"),
     "action_router.rollback": ("router rolled back", "Router zurückgesetzt"),
@@ -519,11 +437,15 @@ class Labels:
 
 def labels(language: Language) -> Labels:
     index = LANGUAGES.index(language)
-    return Labels({key: pair[index] or pair[0] for key, pair in _LABELS.items()})
+    return Labels({key: pair[index] or pair[0] for key, pair in _all().items()})
 
 
 def label_keys() -> frozenset[str]:
-    return frozenset(_LABELS)
+    return frozenset(_all())
+
+
+def _all() -> dict[str, tuple[str, str]]:
+    return {**_LABELS, **LEARNING}
 
 
 def choose(cookie: str | None, accept_language: str | None) -> Language:
