@@ -22,10 +22,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import text
 
-from stellwerk.errors import LedgerError
-from stellwerk.ledger.engine import safe_url
 from stellwerk.ledger.ledger import Ledger
-from stellwerk.ledger.migration_lock import lock_path
+from stellwerk.ledger.migration_lock import lock_path, open_folder
 
 
 def lock_key(name: str) -> int:
@@ -46,13 +44,7 @@ def job_lock(ledger: Ledger, name: str) -> Iterator[bool]:
     if path is None:
         yield True
         return
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as exc:
-        raise LedgerError(
-            f"cannot lock the ledger at {safe_url(ledger.engine.url)}: cannot open its folder"
-            f" {path}: {exc.strerror}"
-        ) from exc
+    descriptor = open_folder(ledger.engine.url, path)
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

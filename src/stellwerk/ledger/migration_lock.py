@@ -46,6 +46,18 @@ def lock_path(url: URL) -> Path | None:
     return Path(database).parent
 
 
+def open_folder(url: URL, path: Path) -> int:
+    """A descriptor of the SQLite database's folder ``path``, to ``flock``: closing it (the only
+    one) releases the lock."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise LedgerError(
+            f"cannot open the ledger at {safe_url(url)}: cannot open its folder {path}:"
+            f" {exc.strerror}"
+        ) from exc
+
+
 @contextmanager
 def sqlite_migration_lock(url: URL) -> Iterator[None]:
     """Hold the migration lock of the SQLite database at ``url`` (nothing for ``:memory:``)."""
@@ -53,13 +65,7 @@ def sqlite_migration_lock(url: URL) -> Iterator[None]:
     if path is None:
         yield
         return
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as exc:
-        raise LedgerError(
-            f"cannot open the ledger at {safe_url(url)}: cannot open its folder {path}:"
-            f" {exc.strerror}"
-        ) from exc
+    descriptor = open_folder(url, path)
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
