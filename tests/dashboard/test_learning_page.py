@@ -68,9 +68,9 @@ def test_the_page_shows_grades_familiarity_versions_and_the_cost_of_shadow_gradi
     assert re.search(r"legal 30 0 30 5 Unfamiliar 25\.0 % \(1 / 4\)", rows)
     assert re.search(r"router-learning 0 0 0 0 not measured", rows)
     # the version in use, per department: its gain on the department's judged requests
-    assert "Routing gain of the version in use" in rows
-    assert re.search(r"30\.0 % \(3 / 10\) 0\.\d{3} ± 0\.\d{3} \(90 judged\)", rows)
-    assert re.search(r"25\.0 % \(1 / 4\) 0\.\d{3} ± 0\.\d{3} \(30 judged\)", rows)
+    assert "Routing gain (version in use)" in rows
+    assert re.search(r"30\.0 % \(3 / 10\) \d\.\d{3} ± \d\.\d{3} \(90 judged\)", rows)
+    assert re.search(r"25\.0 % \(1 / 4\) \d\.\d{3} ± \d\.\d{3} \(30 judged\)", rows)
     assert "not measured 0 judged: too few (under 20)" in rows
     assert "Below 20 judged requests" in rows
 
@@ -90,8 +90,8 @@ def test_the_page_speaks_german(admin: httpx.Client) -> None:
     assert '<html lang="de">' in html
     assert "Was der Router gelernt hat" in html
     rows = _section(html, "l-departments")
-    assert re.search(r"research 0 90 90 10 Unvertraut 30,0 % \(3 / 10\) 0,\d{3} ± 0,\d{3}", rows)
-    assert "Routing-Gewinn der verwendeten Version" in rows
+    assert re.search(r"research 0 90 90 10 Unvertraut 30,0 % \(3 / 10\) \d,\d{3} ± \d,\d{3}", rows)
+    assert "Routing-Gewinn (verwendete Version)" in rows
     assert "(90 beurteilt)" in rows and "0 beurteilt: zu wenige (unter 20)" in rows
     assert "Kosten der Schattenbewertung" in _section(html, "l-shadow")
 

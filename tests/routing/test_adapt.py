@@ -141,38 +141,40 @@ def test_adaptation_is_deterministic(trained: Artifact) -> None:
 
 
 def test_the_comparison_says_which_department_gained(trained: Artifact, open9_slice: Path) -> None:
-    """Legal's graded requests are of a kind the router gets wrong; research's are graded as the
-    router already predicts: the whole gains, and the breakdown shows that legal's requests
-    carried the gain and research's did not."""
+    """Legal's graded requests are of a kind the router gets wrong; research's are benchmark
+    prompts like its training data, with their real grades: the whole gains, and the breakdown
+    shows that legal's requests carried the gain and research's did not."""
     model = trained.model
     best = _worst(model, NEW_KIND[0])
     legal = [replace(r, department="legal") for r in _graded(model, NEW_KIND[:60], best)]
-    known = load_outcomes(open9_slice).test().prompts[:40]
+    known = load_outcomes(open9_slice).test()
     research = [
-        replace(r, grades=dict(r.base), department="research")
-        for r in (GradedRecord.of(model, p, {}) for p in known)
+        replace(
+            GradedRecord.of(model, p, dict(zip(known.models, map(float, row), strict=True))),
+            department="research",
+        )
+        for p, row in zip(known.prompts[:80], known.scores[:80], strict=True)
     ]
     unnamed = _graded(model, NEW_KIND[60:70], best)  # no department: counted in the whole only
     records = [r for pair in zip(legal, research, strict=False) for r in pair]
-    records += legal[len(research) :] + unnamed
+    records += research[len(legal) :] + unnamed
     result = adapt(model, records, seed=0)
     assert result.promoted and result.comparison is not None
     by = result.comparison.departments
     assert list(by) == ["legal", "research"]
-    assert (by["legal"].records, by["research"].records) == (60, 40)
-    assert result.comparison.records == 110
+    assert (by["legal"].records, by["research"].records) == (60, 80)
+    assert result.comparison.records == 150
     legal_gain, research_gain = by["legal"], by["research"]
     assert legal_gain.standard_error is not None and research_gain.standard_error is not None
-    assert legal_gain.gain > 0.2 and legal_gain.gain > 2 * legal_gain.standard_error
-    assert abs(research_gain.gain) < 0.02
-    assert research_gain.gain < 2 * research_gain.standard_error + 0.001  # no significant gain
+    assert legal_gain.gain > 0.5 and legal_gain.gain > 2 * legal_gain.standard_error
+    assert abs(research_gain.gain) < 2 * research_gain.standard_error  # no gain to speak of
     # the audit entry and the version store keep it (``as_json``), rounded, in name order
     figures = result.as_json()["comparison"]["departments"]
     assert list(figures) == ["legal", "research"]
-    assert figures["legal"] == {
-        "records": 60,
-        "gain": round(legal_gain.gain, 6),
-        "standard_error": round(legal_gain.standard_error, 6),
+    assert figures["research"] == {
+        "records": 80,
+        "gain": round(research_gain.gain, 6),
+        "standard_error": round(research_gain.standard_error, 6),
     }
 
 
