@@ -164,16 +164,16 @@ def summary(counted: list[Counted], before: str, after: str) -> list[dict[str, A
     rows = []
     for clients in dict.fromkeys(c.clients for c in counted):
         per = {
-            version: [c.per_request for c in counted if c.clients == clients and c.version == version]
+            version: [
+                c.per_request for c in counted if c.clients == clients and c.version == version
+            ]
             for version in (before, after)
         }
         means = {v: sum(x) / len(x) for v, x in per.items() if x}
         rows.append(
             {
                 "clients": clients,
-                "instructions_per_request": {
-                    v: [round(x) for x in xs] for v, xs in per.items()
-                },
+                "instructions_per_request": {v: [round(x) for x in xs] for v, xs in per.items()},
                 "idle_instructions_per_s": {
                     v: round(next(c.idle_per_second for c in counted if c.version == v))
                     for v in (before, after)
@@ -246,9 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                         ok, instructions, seconds = count_load(
                             servers[name], home, script, wrk_path, clients, args.duration
                         )
-                        cell = Counted(
-                            name, clients, round_, ok, instructions, seconds, idle[name]
-                        )
+                        cell = Counted(name, clients, round_, ok, instructions, seconds, idle[name])
                         counted.append(cell)
                         _log(
                             f"round {round_} {clients:>3} clients {name}: {ok} requests, "
