@@ -178,6 +178,33 @@ def test_the_comparison_says_which_department_gained(trained: Artifact, open9_sl
     }
 
 
+def test_a_gain_paid_for_by_one_department_is_not_promoted(
+    trained: Artifact, open9_slice: Path
+) -> None:
+    """Legal's requests are of a kind the router gets wrong; research's are graded exactly as
+    the router predicts them, so no correction can help them and any can hurt. The correction
+    legal's grades carry is better for the whole, and worse for research: not promoted. The same
+    records without departments would promote it."""
+    model = trained.model
+    best = _worst(model, NEW_KIND[0])
+    legal = [replace(r, department="legal") for r in _graded(model, NEW_KIND[:60], best)]
+    known = load_outcomes(open9_slice).test()
+    research = [
+        GradedRecord.of(model, p, {m: 0.0 for m in model.models}) for p in known.prompts[:80]
+    ]
+    research = [replace(r, grades=dict(r.base), department="research") for r in research]
+    records = [r for pair in zip(legal, research, strict=False) for r in pair]
+    records += research[len(legal) :]
+    result = adapt(model, records, seed=0)
+    assert result.comparison is not None
+    assert result.comparison.gain > 2 * result.comparison.standard_error  # better as a whole
+    assert result.comparison.worse_for == ("research",)
+    assert not result.promoted and result.model is model
+    assert result.as_json()["comparison"]["worse_for"] == ["research"]
+    anonymous = adapt(model, [replace(r, department=None) for r in records], seed=0)
+    assert anonymous.promoted
+
+
 def test_a_department_of_one_judged_record_has_no_standard_error(trained: Artifact) -> None:
     model = trained.model
     best = _worst(model, NEW_KIND[0])

@@ -128,13 +128,29 @@ class Comparison:
         return self.candidate_score - self.current_score
 
     @property
+    def worse_for(self) -> tuple[str, ...]:
+        """The departments the candidate routes worse: at least ``min_records`` judged records
+        of theirs, and a mean gain below zero by more than ``margin`` of its standard errors.
+        A gain for the whole must not be paid for by one department."""
+        return tuple(
+            name
+            for name, d in sorted(self.departments.items())
+            if d.records >= max(self.min_records, 2)
+            and d.standard_error is not None
+            and d.gain < 0.0
+            and -d.gain > self.margin * d.standard_error
+        )
+
+    @property
     def better(self) -> bool:
         """Whether the candidate may replace the current router: it routes better, by more than
-        ``margin`` standard errors, on at least ``min_records`` records."""
+        ``margin`` standard errors, on at least ``min_records`` records, and no department with
+        that many records of its own is routed worse by as much (``worse_for``)."""
         return (
             self.records >= max(self.min_records, 1)
             and self.gain > 0.0
             and self.gain > self.margin * self.standard_error
+            and not self.worse_for
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -150,6 +166,7 @@ class Comparison:
             "current_error": round(self.current_error, 6),
             "candidate_error": round(self.candidate_error, 6),
             "better": self.better,
+            "worse_for": list(self.worse_for),
             "departments": {
                 name: self.departments[name].as_json() for name in sorted(self.departments)
             },
