@@ -156,8 +156,21 @@ def test_classification_keeps_confidential_data_on_prem(
         )
         assert lowered.status_code == 403
         assert "never lower it" in lowered.json()["error"]["message"]
+        ollama_lowered = post(
+            gw,
+            "/api/chat",
+            {"model": "tiny-small", "messages": [{"role": "user", "content": "hi"}]},
+            {**RESEARCH, "x-stellwerk-classification": "public"},
+        )
+        assert ollama_lowered.status_code == 403
+        assert "never lower it" in ollama_lowered.json()["error"]
     records = read_usage(gw)
     assert {r.classification for r in records if r.status == 200} == {"internal", "confidential"}
+    # the refusals for a lowered classification are the research key's, on both APIs: a
+    # department's page lists who tried to mark its data as public
+    refusals = [r for r in records if r.status == 403 and r.error_kind == "classification_lowered"]
+    assert sorted(r.api for r in refusals) == ["ollama", "openai"]
+    assert {(r.department, r.key_id) for r in refusals} == {("research", "research-1")}
 
 
 def test_owner_withdraws_consent_and_it_takes_effect_on_the_next_request(

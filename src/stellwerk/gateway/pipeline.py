@@ -41,6 +41,7 @@ from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.budget import chat_bound, embeddings_bound
 from stellwerk.gateway.calls import Call, new_request_id
 from stellwerk.gateway.errors import status_of
+from stellwerk.gateway.governance import classify
 from stellwerk.gateway.limits import check_request
 from stellwerk.gateway.pending import Ticket, evidence
 from stellwerk.gateway.route_embedding import prompt_embedding
@@ -84,7 +85,7 @@ async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Resp
     runtime: Runtime = request.app.state.runtime
     call = Call(new_request_id(), api, endpoint, "", stream=False)
     async with accounted(runtime, call):  # 8, whatever is raised on the way
-        call.principal = authenticate(runtime, request)  # 1
+        call.principal = authenticate(runtime, call, request)  # 1
         raw = await read_body(request, runtime.config.server.max_body_bytes)  # 2
         exchange = read(raw, call.request_id)
         call.requested_model, call.stream = exchange.model, exchange.stream
@@ -102,9 +103,12 @@ async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Resp
 # 1. authenticate -------------------------------------------------------------------------------
 
 
-def authenticate(runtime: Runtime, request: Request) -> Principal:
-    """The key's principal (401), with the request's classification (403 if lowered)."""
-    return runtime.authenticate(request.headers)
+def authenticate(runtime: Runtime, call: Call, request: Request) -> Principal:
+    """The key's principal (401), with the request's classification (403 if lowered). The
+    key's principal is the call's before its classification is checked: a request refused for
+    its classification is still accounted to the department and key that sent it."""
+    call.principal = runtime.key_principal(request.headers)
+    return classify(call.principal, request.headers)
 
 
 # 3. request limits -----------------------------------------------------------------------------
@@ -317,7 +321,7 @@ async def serve_embeddings(
     runtime: Runtime = request.app.state.runtime
     call = Call(new_request_id(), api, "embeddings", "", stream=False)
     async with accounted(runtime, call):
-        call.principal = authenticate(runtime, request)
+        call.principal = authenticate(runtime, call, request)
         asked = read(await read_body(request, runtime.config.server.max_body_bytes))
         call.requested_model = asked.model
         inputs = [asked.input] if isinstance(asked.input, str) else list(asked.input)

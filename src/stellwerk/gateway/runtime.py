@@ -55,8 +55,12 @@ class Runtime:
         """The caller of a request: its key (401 if unknown or revoked), with the request's data
         classification (``x-stellwerk-classification`` may raise the key's default, never lower
         it)."""
-        principal = self.keyring.authenticate(headers.get("authorization"))
-        return classify(principal, headers)
+        return classify(self.key_principal(headers), headers)
+
+    def key_principal(self, headers: Mapping[str, str]) -> Principal:
+        """The principal of the request's key (401 if unknown or revoked), at the key's own
+        classification."""
+        return self.keyring.authenticate(headers.get("authorization"))
 
 
 @dataclass(frozen=True)
