@@ -114,6 +114,29 @@ def test_config_check_command(tmp_path: Path) -> None:
     assert "backends: Field required" in bad.output
 
 
+def test_config_check_names_the_variables_serve_would_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MINIMAL's key reads IT_KEY: unset, the check warns (the file is valid), and with
+    ``--env`` (what the service unit runs before each start) it fails as ``serve`` would."""
+    path = str(write(tmp_path, MINIMAL))
+    runner = CliRunner()
+    monkeypatch.delenv("IT_KEY", raising=False)
+    warned = runner.invoke(build_app(), ["config", "check", path])
+    assert warned.exit_code == 0
+    assert "warning: the config references environment variables that are not set: IT_KEY" in (
+        warned.output
+    )
+    strict = runner.invoke(build_app(), ["config", "check", "--env", path])
+    assert strict.exit_code == 2
+    assert "error: the config references environment variables that are not set: IT_KEY" in (
+        strict.output
+    )
+    monkeypatch.setenv("IT_KEY", "sk-it-0123456789")
+    fine = runner.invoke(build_app(), ["config", "check", "--env", path])
+    assert fine.exit_code == 0 and "warning" not in fine.output
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [

@@ -110,7 +110,8 @@ def test_the_unit_s_config_check_command_exists() -> None:
     result = CliRunner().invoke(build_app(), ["config", "check", str(DEPLOY / "stellwerk.yaml")])
     assert result.exit_code == 0, result.output
     unit = (DEPLOY / "stellwerk.service").read_text()
-    assert "ExecStartPre=/opt/stellwerk/venv/bin/stellwerk config check " in unit
+    # --env: an environment file that lacks a key fails the check, not the start
+    assert "ExecStartPre=/opt/stellwerk/venv/bin/stellwerk config check --env " in unit
     assert "ExecStart=/opt/stellwerk/venv/bin/stellwerk serve --config " in unit
 
 

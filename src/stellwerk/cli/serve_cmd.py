@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from stellwerk.errors import StellwerkError
+from stellwerk.config.schema import StellwerkConfig
+from stellwerk.errors import ConfigError, StellwerkError
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Path of stellwerk.yaml.", show_default=False)
@@ -54,8 +57,20 @@ def serve(
     )
 
 
-def check(path: Annotated[Path, typer.Argument(help="Path of stellwerk.yaml.")]) -> None:
-    """Validate a config file without serving; exit 2 and name the problem if it is invalid."""
+def check(
+    path: Annotated[Path, typer.Argument(help="Path of stellwerk.yaml.")],
+    env: Annotated[
+        bool,
+        typer.Option(
+            "--env",
+            help="Also require the environment variables the config references (keys, backend "
+            "tokens, the Redis password), as `stellwerk serve` does; exit 2 if one is not set.",
+        ),
+    ] = False,
+) -> None:
+    """Validate a config file without serving; exit 2 and name the problem if it is invalid.
+    Variables the config references that are not set are named too: a warning, or with
+    ``--env`` an error (what a service unit should check before it starts the gateway)."""
     from stellwerk.config import load_config
 
     try:
@@ -63,10 +78,34 @@ def check(path: Annotated[Path, typer.Argument(help="Path of stellwerk.yaml.")])
     except StellwerkError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc
+    for problem in environment_problems(cfg, os.environ):
+        if env:
+            typer.secho(f"error: {problem}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(2)
+        typer.secho(
+            f"warning: {problem} (`stellwerk serve` would refuse to start here)",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
     typer.echo(
         f"{path}: valid ({len(cfg.backends)} backends, {len(cfg.models)} models, "
         f"{len(cfg.departments)} departments, routes: {', '.join(cfg.routes)})"
     )
+
+
+def environment_problems(config: StellwerkConfig, environ: Mapping[str, str]) -> list[str]:
+    """What ``stellwerk serve`` would refuse in ``environ``: the variables the config references
+    that are not set, read by the same functions the gateway resolves them with."""
+    from stellwerk.gateway.runtime import Secrets
+    from stellwerk.governance.counters import redis_password
+
+    problems = []
+    for resolve in (Secrets.resolve, redis_password):
+        try:
+            resolve(config, environ)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def register(app: typer.Typer) -> None:
