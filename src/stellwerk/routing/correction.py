@@ -11,7 +11,8 @@ zero: the base model was fitted to it. So a prompt like those the router was tra
 neighbours are training prompts, keeps its base quality; a prompt of a kind the router meets only
 in the graded traffic, whose neighbours are graded prompts, moves toward what those prompts were
 graded, the more the more of them there are (``tau`` is how many neighbours' worth the base
-prediction is trusted). A graded prompt without a grade for some model counts only for the models it has.
+prediction is trusted). A graded prompt without a grade for some model counts only for the
+models it has.
 
 Two more forms (``form``) read the same ``k`` nearest differently, and count a graded neighbour
 only when it is at least as near as the prompt's ``GATE``-th (10th) nearest training prompt: a
