@@ -7,7 +7,12 @@ in front of the same instant backend, and the same load runs against each in int
 tree is taken from git (``git archive REV src``) into a temporary folder; the newer one is this
 checkout unless ``--after REV`` names another commit.
 
-    python -m benchmarks.versions --before <commit> [--after <commit>] [--rounds 5] [--json out]
+    python -m benchmarks.versions --before <commit> [--after <commit>] [--rounds 5]
+        [--clients 1 50] [--rates 600] [--json out]
+
+A fixed rate (``--rates``) below what either version can serve gives both the same work per
+second, so CPU per request is compared without the feedback of a saturated closed loop (where a
+server that answers a little slower is also handed its requests in other batches).
 """
 
 from __future__ import annotations
@@ -94,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=4.0, help="seconds per cell")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--streams", type=int, default=1, help="streaming clients (0: none)")
+    parser.add_argument(
+        "--rates", type=int, nargs="*", default=[], help="fixed request rates (open loop), req/s"
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--no-wrk-install", action="store_true", help="never apt-get install wrk")
     args = parser.parse_args(argv)
@@ -121,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 stack.append(servers[name])
             streams = (args.streams,) if args.streams else ()
             plan = gateway.Plan(
-                scenarios=gateway.scenarios(args.clients, (), streams),
+                scenarios=gateway.scenarios(args.clients, args.rates, streams),
                 duration=args.duration,
                 rounds=args.rounds,
                 stream_count=200,

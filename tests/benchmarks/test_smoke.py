@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from benchmarks.procs import stop_server
 from benchmarks.profile import CATEGORIES, classify
 from benchmarks.report import _replace_block
 from benchmarks.targets import ROOT, start_instant
+
+from benchmarks import instructions
 
 ANALYSIS = "Hand-written analysis that a regenerated report must keep."
 
@@ -123,7 +126,8 @@ def test_versions_benchmark_serves_two_commits_side_by_side(tmp_path: Path) -> N
     reports each one's CPU per request and their ratio."""
     out = tmp_path / "versions.json"
     argv = [sys.executable, "-m", "benchmarks.versions", "--before", "HEAD", "--rounds", "1"]
-    argv += ["--duration", "0.5", "--clients", "2", "--streams", "0", "--json", str(out)]
+    argv += ["--duration", "0.5", "--clients", "2", "--rates", "20", "--streams", "0"]
+    argv += ["--json", str(out)]
     argv += ["--no-wrk-install"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
@@ -132,4 +136,23 @@ def test_versions_benchmark_serves_two_commits_side_by_side(tmp_path: Path) -> N
     versions = {row["version"] for row in data["rows"]}
     assert len(versions) == 2 and any(v.startswith("before@") for v in versions)
     assert all(row["errors"] == 0 and row["cpu_ms_per_request"] > 0 for row in data["rows"])
-    assert set(data["cpu_ratio_after_over_before"]) == {"2 clients"}
+    assert set(data["cpu_ratio_after_over_before"]) == {"2 clients", "20 req/s"}
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_instruction_count_is_read_from_a_real_callgrind_dump(tmp_path: Path) -> None:
+    """``benchmarks.instructions`` reads the instruction total of callgrind's own dump, and takes
+    a version's idle instructions (its timers) out of a load's count."""
+    dump = tmp_path / "callgrind.out"
+    subprocess.run(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={dump}", "true"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    total = instructions._totals(dump.read_bytes())
+    assert total > 10_000  # even `true` runs the dynamic loader
+    cell = instructions.Counted(
+        "v", 50, 0, requests=100, instructions=total, seconds=2.0, idle_per_second=total / 10
+    )
+    assert cell.per_request == pytest.approx(total * 0.8 / 100)

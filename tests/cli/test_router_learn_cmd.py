@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
 from stellwerk.learning.online import use_current
-from stellwerk.ledger.graded import Graded, GradedStore
+from stellwerk.ledger.graded import Graded, GradedStore, RouterVersion
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.learned import LearnedRouter
@@ -87,6 +87,14 @@ def _audit(tmp_path: Path, action: str) -> list[Any]:
         ledger.close()
 
 
+def _versions(tmp_path: Path, artifact: str) -> list[RouterVersion]:
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        return GradedStore(ledger).versions(artifact)
+    finally:
+        ledger.close()
+
+
 def _in_use(tmp_path: Path) -> LearnedRouter:
     """A fresh router with the newest stored version on it, as the gateway loads it."""
     router = load_learned()
@@ -119,6 +127,14 @@ def test_adapt_promotes_a_better_router_audited_and_rollback_restores_the_base(
     (entry,) = _audit(tmp_path, "router.adapt")
     figures = entry.details["comparison"]
     assert figures["candidate_error"] < figures["current_error"]
+    # the gain per department: printed, audited and kept with the version (all research's here)
+    research = done["comparison"]["departments"]["research"]
+    assert research["records"] == 120
+    assert research["gain"] == pytest.approx(figures["gain"], abs=1e-6)
+    assert figures["departments"] == {"research": research}
+    assert dry["comparison"]["departments"] == {"research": research}
+    (version,) = _versions(tmp_path, shipped.version)
+    assert version.details["comparison"]["departments"] == {"research": research}
     assert entry.target == shipped.version and entry.details["version"] == 1
     adapted = _in_use(tmp_path)
     assert adapted.adapted == 1

@@ -1,7 +1,7 @@
-"""The router-learning page: per department the graded requests by source and the share of
-unfamiliar routed traffic; the router's versions with their before and after figures and the
-gain; what shadow grading cost its account against that account's budget. In both languages,
-free of rendering errors."""
+"""The router-learning page: per department the graded requests by source, the share of unfamiliar
+routed traffic and the routing gain of the version in use; the router's versions with their before
+and after figures and the gain; what shadow grading cost its account against that account's budget.
+In both languages, free of rendering errors."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ import httpx
 import pytest
 
 from stellwerk.dashboard.formats import Formatter
-from stellwerk.dashboard.i18n import LANGUAGES, labels
-from stellwerk.dashboard.learning import Learning, VersionRow
+from stellwerk.dashboard.i18n import LANGUAGES, Language, labels
+from stellwerk.dashboard.learning import DepartmentLearning, DepartmentRouting, Learning, VersionRow
 from stellwerk.dashboard.web import templates
+from stellwerk.ledger import learning_totals as q
 from tests.dashboard.client import login
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.learning import learning_gateway
@@ -66,6 +67,12 @@ def test_the_page_shows_grades_familiarity_versions_and_the_cost_of_shadow_gradi
     # legal: 30 feedback grades, 5 routed, 1 of the 4 measured unfamiliar
     assert re.search(r"legal 30 0 30 5 Unfamiliar 25\.0 % \(1 / 4\)", rows)
     assert re.search(r"router-learning 0 0 0 0 not measured", rows)
+    # the version in use, per department: its gain on the department's judged requests
+    assert "Routing gain (version in use)" in rows
+    assert re.search(r"30\.0 % \(3 / 10\) \d\.\d{3} ± \d\.\d{3} \(90 judged\)", rows)
+    assert re.search(r"25\.0 % \(1 / 4\) \d\.\d{3} ± \d\.\d{3} \(30 judged\)", rows)
+    assert "not measured 0 judged: too few (under 20)" in rows
+    assert "Below 20 judged requests" in rows
 
     versions = _section(html, "l-versions")
     assert re.search(r"1 in use .* cli:test adapted 120 0\.\d{4} 0\.\d{4} \d+\.\d %", versions)
@@ -82,9 +89,10 @@ def test_the_page_speaks_german(admin: httpx.Client) -> None:
     assert problems(html) == []
     assert '<html lang="de">' in html
     assert "Was der Router gelernt hat" in html
-    assert re.search(
-        r"research 0 90 90 10 Unvertraut 30,0 % \(3 / 10\)", _section(html, "l-departments")
-    )
+    rows = _section(html, "l-departments")
+    assert re.search(r"research 0 90 90 10 Unvertraut 30,0 % \(3 / 10\) \d,\d{3} ± \d,\d{3}", rows)
+    assert "Routing-Gewinn (verwendete Version)" in rows
+    assert "(90 beurteilt)" in rows and "0 beurteilt: zu wenige (unter 20)" in rows
     assert "Kosten der Schattenbewertung" in _section(html, "l-shadow")
 
 
@@ -117,6 +125,38 @@ def test_a_version_whose_adaptation_reports_a_routing_gain_shows_it() -> None:
     assert "Routing gain" not in _render(replace(page, versions=versions[1:]))
 
 
+@pytest.mark.parametrize(
+    ("language", "shown", "too_few"),
+    [
+        ("en", "0.214 ± 0.031 (64 judged)", "7 judged: too few (under 20)"),
+        ("de", "0,214 ± 0,031 (64 beurteilt)", "7 beurteilt: zu wenige (unter 20)"),
+    ],
+)
+def test_a_department_with_too_few_judged_requests_shows_the_count_not_a_gain(
+    language: Language, shown: str, too_few: str
+) -> None:
+    """Per department the gain of the version in use and its judged requests; below the
+    promotion's ``min_judged`` only the count (a mean of a few is noise, here a large one)."""
+    gains = {
+        "legal": DepartmentRouting(64, 0.2141, 0.0312, 20),
+        "research": DepartmentRouting(7, 0.38, 0.2, 20),
+    }
+    quiet = q.Familiarity(0, 0, 0)
+    departments = [
+        DepartmentLearning(name, True, 0, 5, quiet, routing=gains[name]) for name in gains
+    ]
+    page = Learning("art", 1, {"shadow": 71}, [], None, departments, None)
+    html = _render(page, language)
+    assert problems(html) == []
+    rows = _section(html, "l-departments")
+    assert re.search(rf"legal .* {re.escape(shown)}", rows)
+    assert re.search(rf"research .* {re.escape(too_few)}", rows)
+    assert "0,380" not in rows and "0.380" not in rows
+    # the base alone (or a version that reports no departments): no such column
+    plain = [replace(d, routing=None) for d in departments]
+    assert "±" not in _section(_render(replace(page, departments=plain), language), "l-departments")
+
+
 def _version(id: int, details: dict[str, Any], *, in_use: bool) -> VersionRow:
     comparison = details["comparison"]
     return VersionRow(
@@ -133,16 +173,16 @@ def _version(id: int, details: dict[str, Any], *, in_use: bool) -> VersionRow:
     )
 
 
-def _render(page: Learning) -> str:
+def _render(page: Learning, language: Language = "en") -> str:
     admin = SimpleNamespace(role="admin", key_id="it-admin", csrf="x", home="/dashboard")
     return (
         templates()
         .get_template("learning.html")
         .render(
-            lang="en",
+            lang=language,
             languages=LANGUAGES,
-            t=labels("en"),
-            fmt=Formatter("en", currency="EUR", zone=UTC),
+            t=labels(language),
+            fmt=Formatter(language, currency="EUR", zone=UTC),
             path="/dashboard/learning",
             admin=admin,
             month="2026-12",

@@ -12,6 +12,7 @@ import pytest
 from stellwerk.errors import TrainingDataError
 from stellwerk.routing.adapt import (
     AdaptSettings,
+    DepartmentGain,
     adapt,
     compare,
     dump_correction,
@@ -146,11 +147,61 @@ def test_adaptation_is_deterministic(trained: Artifact) -> None:
     assert np.array_equal(predict_records(a.model, records), predict_records(b.model, records))
 
 
+def test_the_comparison_says_which_department_gained(trained: Artifact, open9_slice: Path) -> None:
+    """Legal's graded requests are of a kind the router gets wrong; research's are benchmark
+    prompts like its training data, with their real grades: the whole gains, and the breakdown
+    shows that legal's requests carried the gain and research's did not."""
+    model = trained.model
+    best = _worst(model, NEW_KIND[0])
+    legal = [replace(r, department="legal") for r in _graded(model, NEW_KIND[:60], best)]
+    known = load_outcomes(open9_slice).test()
+    research = [
+        replace(
+            GradedRecord.of(model, p, dict(zip(known.models, map(float, row), strict=True))),
+            department="research",
+        )
+        for p, row in zip(known.prompts[:80], known.scores[:80], strict=True)
+    ]
+    unnamed = _graded(model, NEW_KIND[60:70], best)  # no department: counted in the whole only
+    records = [r for pair in zip(legal, research, strict=False) for r in pair]
+    records += research[len(legal) :] + unnamed
+    result = adapt(model, records, seed=0)
+    assert result.promoted and result.comparison is not None
+    by = result.comparison.departments
+    assert list(by) == ["legal", "research"]
+    assert (by["legal"].records, by["research"].records) == (60, 80)
+    assert result.comparison.records == 150
+    legal_gain, research_gain = by["legal"], by["research"]
+    assert legal_gain.standard_error is not None and research_gain.standard_error is not None
+    assert legal_gain.gain > 0.5 and legal_gain.gain > 2 * legal_gain.standard_error
+    assert abs(research_gain.gain) < 2 * research_gain.standard_error  # no gain to speak of
+    # the audit entry and the version store keep it (``as_json``), rounded, in name order
+    figures = result.as_json()["comparison"]["departments"]
+    assert list(figures) == ["legal", "research"]
+    assert figures["research"] == {
+        "records": 80,
+        "gain": round(research_gain.gain, 6),
+        "standard_error": round(research_gain.standard_error, 6),
+    }
+
+
+def test_a_department_of_one_judged_record_has_no_standard_error(trained: Artifact) -> None:
+    model = trained.model
+    best = _worst(model, NEW_KIND[0])
+    records = _graded(model, NEW_KIND[:30], best)
+    records[0] = replace(records[0], department="ops")
+    comparison = compare(model, model, records)
+    assert comparison.departments == {"ops": DepartmentGain(1, 0.0, None)}
+    assert comparison.as_json()["departments"] == {
+        "ops": {"records": 1, "gain": 0.0, "standard_error": None}
+    }
+
+
 def test_a_record_keeps_no_text(trained: Artifact) -> None:
     secret = "The launch code of project Nightingale is 7-alpha-tango; say it back."
     record = GradedRecord.of(trained.model, secret, {trained.model.models[0]: 1.0}, task="ops")
     kept = {f.name for f in fields(GradedRecord)}
-    assert kept == {"latent", "base", "grades", "stats", "task"}
+    assert kept == {"latent", "base", "grades", "stats", "task", "department"}
     text = repr(record)
     for word in ("launch", "Nightingale", "7-alpha", "tango"):
         assert word not in text

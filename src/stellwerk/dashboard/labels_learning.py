@@ -61,6 +61,27 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
         " besser waren als die des abgelösten Routers, auf zurückgehaltenen Bewertungen"
         " (Bewertungspunkte, Kosten eingerechnet).",
     ),
+    "dept_gain": ("Routing gain (version in use)", "Routing-Gewinn (verwendete Version)"),
+    "dept_gain_judged": ("{n} judged", "{n} beurteilt"),
+    "dept_gain_too_few": (
+        "{n} judged: too few (under {least})",
+        "{n} beurteilt: zu wenige (unter {least})",
+    ),
+    "dept_gain_hint": (
+        "Routing gain (version in use): on the department's graded requests its promotion"
+        " judged (held out, with two graded models or more), how much better the grades of the"
+        " version's picks were than the replaced router's, cost included, ± one standard error;"
+        " measured when it was promoted, on every graded request it read (not only this month's)."
+        " Below {least} judged requests, as many as a promotion needs, the mean is noise: only"
+        " the count is shown.",
+        "Routing-Gewinn (verwendete Version): auf den bewerteten Anfragen des Bereichs, die bei"
+        " ihrer Übernahme beurteilt wurden (zurückgehalten, mit Bewertungen von mindestens zwei"
+        " Modellen), um wie viel die Bewertungen der Modelle, die die Version wählt, besser waren"
+        " als die des abgelösten Routers, Kosten eingerechnet, ± ein Standardfehler; gemessen bei"
+        " der Übernahme, auf allen bewerteten Anfragen, die sie gelesen hat (nicht nur denen"
+        " dieses Monats). Unter {least} beurteilten Anfragen, so vielen wie eine Übernahme"
+        " braucht, ist der Mittelwert Rauschen: dann steht nur die Anzahl da.",
+    ),
     "gain_in_use": ("gain of the version in use", "Gewinn der verwendeten Version"),
     "version_adapt": ("adapted", "angepasst"),
     "version_rollback": ("rolled back to {v}", "zurückgesetzt auf {v}"),

@@ -1,11 +1,14 @@
 """The router-learning page: how much the router has learned from the organisation's traffic.
 
-Per department: the graded requests of the month (an application's feedback, shadow grading)
-and the share of its routed traffic the router found unfamiliar (the prompts it most needs to
-learn). For the router's artifact: the graded requests kept, its versions (promoted or rolled
-back, with the before and after error of each promotion, from its audit figures) and the gain of
-the version in use. For shadow grading: what it cost the account it is charged to, against that
-department's monthly budget, and how many of its calls the budget refused (docs/router.md).
+Per department: the graded requests of the month (an application's feedback, shadow grading), the
+share of its routed traffic the router found unfamiliar (the prompts it most needs to learn), and
+the routing gain of the version in use on the department's graded requests, as its promotion
+measured it (``adapt.Comparison.departments``; below the promotion's ``min_judged`` judged requests
+only the count is shown: the mean of a few is noise). For the router's artifact: the graded
+requests kept, its versions (promoted or rolled back, with the before and after error of each
+promotion, from its audit figures) and the gain of the version in use. For shadow grading: what it
+cost the account it is charged to, against that department's monthly budget, and how many of its
+calls the budget refused (docs/router.md).
 """
 
 from __future__ import annotations
@@ -27,6 +30,24 @@ VERSIONS_SHOWN = 20
 
 
 @dataclass(frozen=True, slots=True)
+class DepartmentRouting:
+    """A department's part of the comparison that promoted the version in use (its
+    ``adapt.DepartmentGain``, as the audit figures keep it)."""
+
+    records: int
+    """Its graded requests judged (held out, with two graded models or more)."""
+    gain: float | None
+    standard_error: float | None
+    min_records: int
+    """The judged requests a promotion needs (the comparison's ``min_records``): below it the
+    page shows the count, not the gain."""
+
+    @property
+    def shown(self) -> bool:
+        return self.gain is not None and self.records >= max(self.min_records, 2)
+
+
+@dataclass(frozen=True, slots=True)
 class DepartmentLearning:
     department: str
     configured: bool
@@ -34,6 +55,9 @@ class DepartmentLearning:
     feedback: int
     shadow: int
     familiarity: q.Familiarity
+    routing: DepartmentRouting | None = None
+    """None: the version in use reports no gains per department (the base alone, or a
+    version promoted before they were reported)."""
 
     @property
     def graded(self) -> int:
@@ -57,6 +81,10 @@ class VersionRow:
     routing_gain: float | None = None
     """How much better the new version's picks were graded than the replaced router's, on the
     held-out grades (the comparison's ``gain``, where the adaptation reports one)."""
+    departments: dict[str, DepartmentRouting] | None = None
+    """The routing gain per department (None: the adaptation reports none)."""
+    min_judged: int = 0
+    """The judged requests its promotion needed (the comparison's ``min_records``)."""
 
     @property
     def gain(self) -> float | None:
@@ -115,6 +143,16 @@ class Learning:
         """Whether any version reports a routing gain (a column of its own then)."""
         return any(v.routing_gain is not None for v in self.versions)
 
+    @property
+    def department_gains(self) -> bool:
+        """Whether the version in use reports its gain per department (a column then)."""
+        return any(d.routing is not None for d in self.departments)
+
+    @property
+    def min_judged(self) -> int:
+        """The judged requests below which a department's gain is not shown."""
+        return max((d.routing.min_records for d in self.departments if d.routing), default=0)
+
 
 def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
     learned = router if isinstance(router, LearnedRouter) else None
@@ -131,6 +169,7 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
     if learned is not None:
         stored = GradedStore(gov.admin.ledger).versions(learned.version, limit=VERSIONS_SHOWN)
         versions = [_row(v, learned.adapted) for v in stored]
+    in_use = _in_use(versions, learned.adapted if learned else 0)
     shadow_cost = None
     if account is not None and spend is not None:
         # the limits in force, which admit the grading calls (docs/router.md)
@@ -149,18 +188,23 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
         in_use=learned.adapted if learned else 0,
         kept=kept,
         versions=versions,
-        gain=_gain_in_use(versions, learned.adapted if learned else 0),
-        departments=_departments(gov, graded, familiarity),
+        gain=None if in_use is None else in_use.gain,
+        departments=_departments(gov, graded, familiarity, in_use),
         shadow=shadow_cost,
     )
 
 
 def _departments(
-    gov: Governance, graded: dict[str, dict[str, int]], familiarity: dict[str, q.Familiarity]
+    gov: Governance,
+    graded: dict[str, dict[str, int]],
+    familiarity: dict[str, q.Familiarity],
+    in_use: VersionRow | None,
 ) -> list[DepartmentLearning]:
     """Every configured department (config order), then any other the ledger names."""
     configured = [d.name for d in gov.admin.config.departments]
-    names = configured + sorted((set(graded) | set(familiarity)) - set(configured))
+    gains = None if in_use is None else in_use.departments
+    named = set(graded) | set(familiarity) | set(gains or {})
+    names = configured + sorted(named - set(configured))
     none = q.Familiarity(0, 0, 0)
     return [
         DepartmentLearning(
@@ -169,9 +213,16 @@ def _departments(
             feedback=graded.get(name, {}).get("feedback", 0),
             shadow=graded.get(name, {}).get("shadow", 0),
             familiarity=familiarity.get(name, none),
+            routing=None if gains is None else gains.get(name, _unjudged(in_use)),
         )
         for name in names
     ]
+
+
+def _unjudged(version: VersionRow | None) -> DepartmentRouting:
+    """The share of a department none of whose requests the version's promotion judged."""
+    least = 0 if version is None else version.min_judged
+    return DepartmentRouting(records=0, gain=None, standard_error=None, min_records=least)
 
 
 def _row(version: RouterVersion, in_use: int) -> VersionRow:
@@ -189,16 +240,36 @@ def _row(version: RouterVersion, in_use: int) -> VersionRow:
         rollback_to=_int(d.get("rollback_to")) if rollback else None,
         in_use=version.id == in_use,
         routing_gain=_float(comparison.get("gain")),
+        departments=_department_gains(comparison),
+        min_judged=_int(comparison.get("min_records")) or 0,
     )
 
 
-def _gain_in_use(versions: list[VersionRow], in_use: int) -> float | None:
-    """The gain of the promotion in use: a rollback row stands for the version it restored."""
+def _department_gains(comparison: dict[str, Any]) -> dict[str, DepartmentRouting] | None:
+    """The comparison's gain per department (``adapt.Comparison.as_json``), None without."""
+    found = comparison.get("departments")
+    if not isinstance(found, dict):
+        return None
+    least = _int(comparison.get("min_records")) or 0
+    return {
+        str(name): DepartmentRouting(
+            records=_int(figures.get("records")) or 0,
+            gain=_float(figures.get("gain")),
+            standard_error=_float(figures.get("standard_error")),
+            min_records=least,
+        )
+        for name, figures in found.items()
+        if isinstance(figures, dict)
+    }
+
+
+def _in_use(versions: list[VersionRow], in_use: int) -> VersionRow | None:
+    """The promotion in use: a rollback row stands for the version it restored."""
     by_id = {v.id: v for v in versions}
     row = by_id.get(in_use)
     if row is not None and row.action == "rollback":
         row = by_id.get(row.rollback_to or 0)
-    return None if row is None else row.gain
+    return row
 
 
 def _int(value: object) -> int | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, insert, select, true
+from sqlalchemy import Connection, and_, insert, select, true
 
 from stellwerk.errors import InvalidRequest, LedgerError
 from stellwerk.ledger.tables import audit_log
@@ -101,11 +101,7 @@ def list_audit(
     """Entries matching every given filter, newest first."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidRequest(f"limit must be between 1 and {MAX_LIMIT}, got {limit}", param="limit")
-    clauses: list[ColumnElement[bool]] = []
-    if window.start is not None:
-        clauses.append(audit_log.c.time >= window.start)
-    if window.end is not None:
-        clauses.append(audit_log.c.time < window.end)
+    clauses = window.clauses(audit_log.c.time)
     for column, value in (
         ("actor", actor),
         ("action", action),

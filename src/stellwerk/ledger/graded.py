@@ -3,7 +3,8 @@
 ``GradedStore.add`` keeps one graded request (a ``Graded``: a ``GradedRecord`` with who asked,
 when, on which route and base artifact); a second grade of the same request from the same source
 is a ``Conflict``. ``records(base_version)`` gives back the newest ones of an artifact, oldest
-first, as ``adapt`` wants them.
+first, as ``adapt`` wants them (each with the department that asked, so that an adaptation can
+report its gain per department).
 
 ``expire`` deletes the records past ``router.graded_retention_days`` and, per artifact, all but
 the newest ``router.graded_retention_max`` (the governance loop runs it with the usage records'
@@ -98,7 +99,7 @@ class GradedStore:
         t = graded_records
         newer = t.c.id <= up_to if up_to is not None else t.c.id.is_not(None)
         statement = (
-            select(t.c.latent, t.c.base, t.c.stats, t.c.grades, t.c.task)
+            select(t.c.latent, t.c.base, t.c.stats, t.c.grades, t.c.task, t.c.department)
             .where(t.c.base_version == base_version, newer)
             .order_by(t.c.id.desc())
             .limit(limit)
@@ -112,6 +113,7 @@ class GradedStore:
                 grades={str(m): float(g) for m, g in row.grades.items()},
                 stats=tuple(float(x) for x in row.stats),
                 task=row.task,
+                department=row.department,
             )
             for row in reversed(rows)
         ]

@@ -48,23 +48,13 @@ class ShadowSpend:
 
 
 def _days(window: Window) -> list[ColumnElement[bool]]:
-    h = usage_daily.c
-    clauses: list[ColumnElement[bool]] = []
-    if window.start is not None:
-        clauses.append(h.day >= window.start)
-    if window.end is not None:
-        clauses.append(h.day < window.end)
-    return clauses
+    return window.clauses(usage_daily.c.day)
 
 
 def graded_by_department(connection: Connection, window: Window) -> dict[str, dict[str, int]]:
     """department -> source (``feedback``, ``shadow``) -> graded requests in ``window``."""
     g = graded_records.c
-    clauses: list[ColumnElement[bool]] = []
-    if window.start is not None:
-        clauses.append(g.time >= window.start)
-    if window.end is not None:
-        clauses.append(g.time < window.end)
+    clauses = window.clauses(g.time)
     statement = (
         select(g.department, g.source, func.count())
         .where(and_(true(), *clauses))
@@ -137,9 +127,6 @@ def shadow_refused(connection: Connection, window: Window, account: str) -> int:
         u.status == 429,
         u.department == account,
         u.key_id == SHADOW_KEY,
+        *window.clauses(u.time),
     ]
-    if window.start is not None:
-        clauses.append(u.time >= window.start)
-    if window.end is not None:
-        clauses.append(u.time < window.end)
     return int(connection.execute(select(func.count()).where(and_(*clauses))).scalar_one())

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from stellwerk.errors import LedgerError
@@ -52,24 +53,40 @@ _CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _FieldCheck:
+    name: str
+    optional: bool
+    check: Callable[[object], bool]
+    wanted: str
+
+
+@cache
+def _field_checks() -> tuple[_FieldCheck, ...]:
+    """What each field of ``UsageRecord`` must hold, read once from its annotations."""
+    plan = []
+    for field in fields(UsageRecord):
+        annotation = str(field.type)
+        base = annotation.removesuffix(" | None")
+        if base not in _CHECKS:  # a new UsageRecord field needs a check here and a migration
+            raise LedgerError(f"usage record field {field.name!r}: no check for type {base!r}")
+        check, wanted = _CHECKS[base]
+        plan.append(_FieldCheck(field.name, annotation != base, check, wanted))
+    return tuple(plan)
+
+
 def check_record(record: object) -> UsageRecord:
     """Return ``record`` if it can be stored; else raise :class:`LedgerError` naming the field."""
     if not isinstance(record, UsageRecord):
         raise LedgerError(f"expected a UsageRecord, got {type(record).__name__}")
-    for field in fields(UsageRecord):
-        annotation = str(field.type)
-        optional = annotation.endswith(" | None")
-        base = annotation.removesuffix(" | None")
+    for field in _field_checks():
         value = getattr(record, field.name)
-        if value is None and optional:
+        if value is None and field.optional:
             continue
-        if base not in _CHECKS:  # a new UsageRecord field needs a check here and a migration
-            raise LedgerError(f"usage record field {field.name!r}: no check for type {base!r}")
-        check, wanted = _CHECKS[base]
-        if not check(value):
+        if not field.check(value):
             raise LedgerError(
-                f"usage record {record.request_id!r}: field {field.name!r} must be {wanted}"
-                f"{' or None' if optional else ''}, got {value!r}"
+                f"usage record {record.request_id!r}: field {field.name!r} must be "
+                f"{field.wanted}{' or None' if field.optional else ''}, got {value!r}"
             )
     if not record.request_id:
         raise LedgerError("usage record: field 'request_id' must not be empty")

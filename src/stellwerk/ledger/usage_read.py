@@ -15,11 +15,7 @@ MAX_LIMIT = 10_000
 
 def usage_filter(window: Window, department: str | None = None) -> ColumnElement[bool]:
     """The WHERE clause for a time window and, optionally, one department."""
-    clauses: list[ColumnElement[bool]] = []
-    if window.start is not None:
-        clauses.append(usage.c.time >= window.start)
-    if window.end is not None:
-        clauses.append(usage.c.time < window.end)
+    clauses = window.clauses(usage.c.time)
     if department is not None:
         clauses.append(usage.c.department == department)
     return and_(true(), *clauses)

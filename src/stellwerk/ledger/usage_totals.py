@@ -65,11 +65,7 @@ def _where(
     routed: bool | None = None,
 ) -> ColumnElement[bool]:
     h = usage_daily.c
-    clauses: list[ColumnElement[bool]] = []
-    if window.start is not None:
-        clauses.append(h.day >= window.start)
-    if window.end is not None:
-        clauses.append(h.day < window.end)
+    clauses = window.clauses(h.day)
     if department is not None:
         clauses.append(h.department == department)
     if model is not None:
@@ -210,11 +206,7 @@ def refusals(
     budget, a bad request), most first. Read from ``usage`` through its ``(model, time)`` index,
     under ``model IS NULL``: only the refused records are read, never the month's traffic."""
     u = usage.c
-    clauses: list[ColumnElement[bool]] = [u.model.is_(None), u.status >= 400, u.status < 500]
-    if window.start is not None:
-        clauses.append(u.time >= window.start)
-    if window.end is not None:
-        clauses.append(u.time < window.end)
+    clauses = [u.model.is_(None), u.status >= 400, u.status < 500, *window.clauses(u.time)]
     if department is not None:
         clauses.append(u.department == department)
     reason = func.coalesce(u.error_kind, "")
@@ -291,11 +283,7 @@ def latency(connection: Connection, window: Window, *, model: str | None = None)
     """Latency percentiles from the daily histogram: the upper edge of the bucket holding the
     percentile (so at most 25 % above the exact value). Days are whole UTC days."""
     d = usage_latency_daily.c
-    clauses: list[ColumnElement[bool]] = []
-    if window.start is not None:
-        clauses.append(d.day >= window.start)
-    if window.end is not None:
-        clauses.append(d.day < window.end)
+    clauses = window.clauses(d.day)
     if model is not None:
         clauses.append(d.model == model)
     statement = (

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement
 
 from stellwerk.errors import InvalidRequest
 from stellwerk.ledger.partitions import month_bounds
@@ -31,6 +34,16 @@ class Window:
                 f"window end {self.end.isoformat()} is before its start {self.start.isoformat()}",
                 param="end",
             )
+
+    def clauses(self, column: ColumnElement[Any]) -> list[ColumnElement[bool]]:
+        """The conditions that keep ``column`` (a time or a day) within the window: none, one or
+        two, to be joined with a query's other conditions."""
+        found: list[ColumnElement[bool]] = []
+        if self.start is not None:
+            found.append(column >= self.start)
+        if self.end is not None:
+            found.append(column < self.end)
+        return found
 
     @classmethod
     def month(cls, text: str) -> Window:

@@ -34,10 +34,13 @@ the gain, for the audit, but does not decide: a lower error does not always rout
 router only needs the order of the models, per prompt and cost weight, to be right).
 
 The result says what was compared (``Comparison``: records, both routers' mean score, the gain and
-its paired standard error, both errors) so that a promotion can be audited with its before and
-after figures. Everything is deterministic for the same records and seed. A current router that
-carries a correction may have been fitted on some of the judged records (an earlier adaptation):
-that favours it, never the candidate.
+its paired standard error, both errors, and the same gain per department of the records that name
+one, ``DepartmentGain``) so that a promotion can be audited with its before and after figures.
+The promotion decides on all records together; the departments' figures only report where the
+gain came from (a department with few judged records has a wide standard error). Everything is
+deterministic for the same records and seed. A current router that carries a correction may have
+been fitted on some of the judged records (an earlier adaptation): that favours it, never the
+candidate.
 
 The correction is always fitted on top of the *base* (trained) model, from all the records kept,
 never stacked on an earlier correction; a record's base prediction comes from that base model, so
@@ -50,7 +53,7 @@ import io
 import math
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -87,6 +90,25 @@ class AdaptSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DepartmentGain:
+    """The judged records of one department in a ``Comparison``, and their mean gain."""
+
+    records: int
+    gain: float
+    """Mean per-record gain (candidate minus current score) of the department's records."""
+    standard_error: float | None
+    """Standard error of that mean (None: a single record has none)."""
+
+    def as_json(self) -> dict[str, Any]:
+        se = self.standard_error
+        return {
+            "records": self.records,
+            "gain": round(self.gain, 6),
+            "standard_error": None if se is None else round(se, 6),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Comparison:
     """Two routers judged by how they route, on the same graded records neither was fitted on
     (module docstring, step 3)."""
@@ -106,6 +128,8 @@ class Comparison:
     candidate_error: float
     min_records: int = 0
     margin: float = 0.0
+    departments: Mapping[str, DepartmentGain] = field(default_factory=dict)
+    """The gain per department, of the judged records that name one (by name)."""
 
     @property
     def gain(self) -> float:
@@ -134,6 +158,9 @@ class Comparison:
             "current_error": round(self.current_error, 6),
             "candidate_error": round(self.candidate_error, 6),
             "better": self.better,
+            "departments": {
+                name: self.departments[name].as_json() for name in sorted(self.departments)
+            },
         }
 
 
@@ -176,12 +203,20 @@ class _Table:
     base: F64
     grades: F64
     graded: npt.NDArray[np.bool_]
+    departments: tuple[str | None, ...] = ()
+    """Each record's department (for the comparison's report only; empty: not kept)."""
 
     def __len__(self) -> int:
         return len(self.latents)
 
     def rows(self, idx: npt.NDArray[np.int64]) -> _Table:
-        return _Table(self.latents[idx], self.base[idx], self.grades[idx], self.graded[idx])
+        return _Table(
+            self.latents[idx],
+            self.base[idx],
+            self.grades[idx],
+            self.graded[idx],
+            tuple(self.departments[i] for i in idx) if self.departments else (),
+        )
 
 
 def adapt(
@@ -385,6 +420,7 @@ def _compare(
     b = _scores(candidate[use], t, norm[use], cost, weights).mean(axis=1)
     judged = int(use.sum())
     graded = int(count[use].sum())
+    names = [table.departments[i] for i in np.flatnonzero(use)] if table.departments else []
     se = float((b - a).std(ddof=1) / math.sqrt(judged)) if judged > 1 else 0.0
     ea = np.where(mask, (current - table.grades) ** 2, 0.0).sum()
     eb = np.where(mask, (candidate - table.grades) ** 2, 0.0).sum()
@@ -399,7 +435,23 @@ def _compare(
         candidate_error=float(eb / total),
         min_records=settings.min_judged,
         margin=settings.margin,
+        departments=_by_department(b - a, names),
     )
+
+
+def _by_department(gains: F64, departments: Sequence[str | None]) -> dict[str, DepartmentGain]:
+    """The judged records' gains (``departments``: theirs, or empty) per department, in name
+    order; records without a department count only in the whole."""
+    rows: dict[str, list[int]] = {}
+    for i, name in enumerate(departments):
+        if name is not None:
+            rows.setdefault(name, []).append(i)
+    out: dict[str, DepartmentGain] = {}
+    for name in sorted(rows):
+        g = gains[rows[name]]
+        se = float(g.std(ddof=1) / math.sqrt(len(g))) if len(g) > 1 else None
+        out[name] = DepartmentGain(records=len(g), gain=float(g.mean()), standard_error=se)
+    return out
 
 
 def _table(base: QualityModel, records: Sequence[GradedRecord]) -> _Table:
@@ -412,6 +464,7 @@ def _table(base: QualityModel, records: Sequence[GradedRecord]) -> _Table:
     bases: list[F64] = []
     grades: list[F64] = []
     graded: list[npt.NDArray[np.bool_]] = []
+    departments: list[str | None] = []
     for i, rec in enumerate(records):
         _check(i, rec, dims, columns)
         if not rec.latent:
@@ -428,6 +481,7 @@ def _table(base: QualityModel, records: Sequence[GradedRecord]) -> _Table:
         bases.append(np.array([rec.base[m] for m in base.models], dtype=np.float64))
         grades.append(row)
         graded.append(has)
+        departments.append(rec.department)
     m = len(columns)
     if not latents:
         return _Table(
@@ -436,7 +490,9 @@ def _table(base: QualityModel, records: Sequence[GradedRecord]) -> _Table:
             np.zeros((0, m)),
             np.zeros((0, m), dtype=np.bool_),
         )
-    return _Table(np.stack(latents), np.stack(bases), np.stack(grades), np.stack(graded))
+    return _Table(
+        np.stack(latents), np.stack(bases), np.stack(grades), np.stack(graded), tuple(departments)
+    )
 
 
 def _check(i: int, rec: GradedRecord, dims: int, columns: Mapping[str, int]) -> None:

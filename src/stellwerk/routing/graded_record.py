@@ -1,11 +1,11 @@
 """What is kept of one graded request: the router's reading of its prompt, never the prompt.
 
-The gateway (shadow grading, application feedback) keeps one ``GradedRecord`` per graded
-request: the router's latent vector of the prompt, its base prediction, the prompt statistics,
-the grades of the models that were graded, and the task label if the caller gave one. Never the
-prompt or the answer. ``GradedRecord.of`` builds one from a prompt at request time; the prompt is
-read and dropped. The router learns from these records offline (``stellwerk.routing.adapt``);
-docs/router.md says why a record cannot give the prompt back.
+The gateway (shadow grading, application feedback) keeps one ``GradedRecord`` per graded request:
+the router's latent vector of the prompt, its base prediction, the prompt statistics, the grades of
+the models that were graded, the task label if the caller gave one, and the department that asked.
+Never the prompt or the answer. ``GradedRecord.of`` builds one from a prompt at request time; the
+prompt is read and dropped. The router learns from these records offline
+(``stellwerk.routing.adapt``); docs/router.md says why a record cannot give the prompt back.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ class GradedRecord:
     stats: tuple[float, ...] = ()
     """The prompt statistics (``features.STAT_NAMES``), for reports; not learned from yet."""
     task: str | None = None
+    department: str | None = None
+    """The department that asked (the ledger fills it in from who asked): an adaptation reports
+    its gain per department (``adapt.Comparison.departments``); not learned from."""
 
     @classmethod
     def of(
