@@ -299,7 +299,9 @@ def _eval_holdout_task(
         f" adapted on {held['traffic_rows']}; familiarity AUC {held['familiarity_auc']}"
     )
     if comparison is not None:
-        verdict = "promoted" if adaptation["promoted"] else "not promoted"
+        verdict = (
+            f"promoted (form {adaptation['form']})" if adaptation["promoted"] else "not promoted"
+        )
         Console().print(
             f"adaptation {verdict}: routing score on {comparison['records']} graded prompts it"
             f" was not fitted on {comparison['current_score']:.4f} ->"
