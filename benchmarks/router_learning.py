@@ -1,6 +1,7 @@
 """Learning curves of the router on traffic it never saw (issue 18).
 
     PYTHONPATH=src python benchmarks/router_learning.py [--data-dir data/routing] [--tasks a,b]
+        [--sets open9,...] [--ns 0,200] [--rotations R]
         [--out FILE.json] [--plot FILE.png]   (default: benchmarks/results/router-learning.*)
 
 For every held-out task of open9 (its 14 tasks) and of routellm-mmlu-gsm8k (its two sources:
@@ -12,6 +13,13 @@ weight, two folds, three neighbour counts: about a third of the default's time);
 a row is trained with the same settings. An N that leaves fewer than 10 prompts to judge is
 skipped; at most ``MAX_JUDGED`` rows are judged (the first in the seeded order). The JSON is written
 after every task, so a run cut short keeps what it finished.
+
+``--rotations R`` judges every point R times, rotation 0 .. R-1 of ``holdout_evaluation`` (the
+seeded order turned by 1/R of the task's rows each time: other traffic, other judged rows; with
+250 rows and N = 200, R = 5 judges every row once), for every task and N alike, and reports each
+router's mean gap closed over the rotations, every rotation's figure (``*_each``) and the
+standard error of the mean adapted-minus-unadapted difference. Rotation 0 is the one-draw run.
+A small judged set makes one draw mostly noise (agentverse-mgsm at N = 200: 50 prompts).
 
 ``--redecide OLD.json`` re-decides the promotions of an earlier run with the current rule, for
 when the rule changed but nothing else did: per task it trains the unadapted router again (the
@@ -31,6 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 NS = (0, 50, 100, 200, 500)
 MAX_JUDGED = 1000
@@ -42,7 +52,12 @@ SETS = {
 
 
 def run(
-    data_dir: Path, only: set[str] | None, out: Path, sets: list[str] | None = None
+    data_dir: Path,
+    only: set[str] | None,
+    out: Path,
+    sets: list[str] | None = None,
+    rotations: int = 1,
+    ns: tuple[int, ...] = NS,
 ) -> dict[str, Any]:
     from stellwerk.errors import TrainingDataError
     from stellwerk.training.data import load_model_facts, load_outcomes
@@ -50,7 +65,12 @@ def run(
     from stellwerk.training.train import TrainSettings, train_quality_model
 
     bench = TrainSettings(l2_grid=(1e-4,), k_grid=(20, 80, 160), folds=2, max_iter=40)
-    result: dict[str, Any] = {"settings": "BENCH", "ns": list(NS), "sets": {}}
+    result: dict[str, Any] = {
+        "settings": "BENCH",
+        "ns": list(ns),
+        "rotations": rotations,
+        "sets": {},
+    }
     for name, (file, resplit, models) in SETS.items():
         if sets and name not in sets:
             continue
@@ -67,41 +87,31 @@ def run(
             held = task_mask(data, task)
             base, _ = train_quality_model(as_split(data, ~held & ~data.is_test), facts, bench)
             row: dict[str, Any] = {"rows": int(held.sum()), "curve": {}}
-            for n in NS:
+            for n in ns:
+                outcomes = []
                 try:
-                    outcome = holdout_evaluation(
-                        data,
-                        facts,
-                        task,
-                        adapt_n=n,
-                        settings=bench,
-                        unadapted=base,
-                        in_distribution=n == 200,
-                        max_judged=MAX_JUDGED,
-                    )
+                    for r in range(rotations):
+                        outcomes.append(
+                            holdout_evaluation(
+                                data,
+                                facts,
+                                task,
+                                adapt_n=n,
+                                rotation=r,
+                                rotations=rotations,
+                                settings=bench,
+                                unadapted=base,
+                                in_distribution=n == 200,
+                                max_judged=MAX_JUDGED,
+                            )
+                        )
                 except TrainingDataError as exc:
                     row["curve"][str(n)] = {"skipped": str(exc)}
                     continue
-                routers = outcome.evaluation.routers
-                point = {
-                    key: routers[name]["gap_closed"]
-                    for key, name in (
-                        ("adapted", "stellwerk"),
-                        ("unadapted", "stellwerk:unadapted"),
-                        ("in_distribution", "stellwerk:in-distribution"),
-                        ("knn", "knn"),
-                    )
-                    if name in routers
-                }
-                point["judged"] = outcome.judged
-                point["promoted"] = outcome.adaptation.promoted
-                comparison = outcome.adaptation.comparison
-                if comparison is not None:  # the promotion's own figures, on the traffic
-                    point["gain"] = round(comparison.gain, 5)
-                    point["gain_se"] = round(comparison.standard_error, 5)
-                point["unfamiliar_share"] = outcome.unfamiliar_share
-                row["curve"][str(n)] = point
-                row["familiarity_auc"] = outcome.familiarity_auc
+                row["curve"][str(n)] = mean_point(outcomes)
+                row["familiarity_auc"] = _mean(
+                    [o.familiarity_auc for o in outcomes if o.familiarity_auc is not None]
+                )
             row["seconds"] = round(time.time() - t0, 1)
             rows[task] = row
             print(name, task, json.dumps(row["curve"].get("200")), flush=True, file=sys.stderr)
@@ -109,6 +119,45 @@ def run(
     result["summary"] = summary(result)
     out.write_text(json.dumps(result, indent=1) + "\n")
     return result
+
+
+ROUTERS = (
+    ("adapted", "stellwerk"),
+    ("unadapted", "stellwerk:unadapted"),
+    ("in_distribution", "stellwerk:in-distribution"),
+    ("knn", "knn"),
+)
+
+
+def mean_point(outcomes: list[Any]) -> dict[str, Any]:
+    """One (task, N) point: each router's gap closed, the mean over the rotations (with every
+    rotation's figure when there are several), the rows judged (all rotations) and the
+    adaptation's own figures."""
+    out: dict[str, Any] = {}
+    for key, name in ROUTERS:
+        values = [
+            o.evaluation.routers[name]["gap_closed"]
+            for o in outcomes
+            if name in o.evaluation.routers
+        ]
+        if not values:
+            continue
+        out[key] = round(float(np.mean(values)), 6)
+        if len(outcomes) > 1:
+            out[f"{key}_each"] = values
+    if len(outcomes) > 1:  # the spread of the paired difference over the rotations
+        diff = np.array(out["adapted_each"]) - np.array(out["unadapted_each"])
+        out["adapted_minus_unadapted_se"] = round(float(diff.std(ddof=1) / np.sqrt(len(diff))), 6)
+    out["judged"] = sum(o.judged for o in outcomes)
+    promoted = [o.adaptation.promoted for o in outcomes]
+    out["promoted"] = promoted[0] if len(outcomes) == 1 else sum(promoted)
+    gains = [o.adaptation.comparison for o in outcomes if o.adaptation.comparison is not None]
+    if gains:  # the promotion's own figures, on the traffic
+        out["gain"] = round(float(np.mean([c.gain for c in gains])), 5)
+        out["gain_se"] = round(float(np.mean([c.standard_error for c in gains])), 5)
+    shares = [o.unfamiliar_share for o in outcomes]
+    out["unfamiliar_share"] = {k: float(np.mean([s[k] for s in shares])) for k in shares[0]}
+    return out
 
 
 def redecide(data_dir: Path, old: dict[str, Any], out: Path) -> dict[str, Any]:
@@ -123,6 +172,8 @@ def redecide(data_dir: Path, old: dict[str, Any], out: Path) -> dict[str, Any]:
     from stellwerk.training.train import TrainSettings, train_quality_model
 
     bench = TrainSettings(l2_grid=(1e-4,), k_grid=(20, 80, 160), folds=2, max_iter=40)
+    if old.get("rotations", 1) != 1:
+        raise SystemExit("--redecide re-decides a run of one rotation only")
     result: dict[str, Any] = {**old, "redecided": True, "sets": {}}
     for name, rows in old["sets"].items():
         file, resplit, models = SETS[name]
@@ -213,12 +264,13 @@ def _means(points: list[dict[str, Any]]) -> dict[str, Any]:
 def table(result: dict[str, Any]) -> str:
     """The Markdown table BENCHMARKS.md records: gap closed per held-out task and N, adapted
     (unadapted, on the same judged rows)."""
-    head = "| set | held-out task | rows | AUC | " + " | ".join(f"N={n}" for n in NS)
-    lines = [head + " | in-dist. (N=200) |", "|---" * (len(NS) + 5) + "|"]
+    ns = result.get("ns", NS)
+    head = "| set | held-out task | rows | AUC | " + " | ".join(f"N={n}" for n in ns)
+    lines = [head + " | in-dist. (N=200) |", "|---" * (len(ns) + 5) + "|"]
     for name, rows in result["sets"].items():
         for task, row in rows.items():
             cells = []
-            for n in NS:
+            for n in ns:
                 point = row["curve"].get(str(n), {})
                 cells.append(
                     f"{point['adapted']:+.2f} ({point['unadapted']:+.2f})"
@@ -273,6 +325,13 @@ def main() -> None:
         "--plot", type=Path, default=REPO / "benchmarks/results/router-learning.png"
     )
     parser.add_argument("--sets", help="only these data sets (comma-separated)")
+    parser.add_argument(
+        "--rotations",
+        type=int,
+        default=1,
+        help="judge every point R times, the seeded order turned by 1/R each time (mean reported)",
+    )
+    parser.add_argument("--ns", help="only these N (comma-separated; default 0,50,100,200,500)")
     parser.add_argument("--plot-only", action="store_true", help="redraw from --out")
     parser.add_argument(
         "--redecide", type=Path, help="re-decide the promotions of this earlier run's JSON"
@@ -287,7 +346,8 @@ def main() -> None:
     else:
         only = set(args.tasks.split(",")) if args.tasks else None
         sets = args.sets.split(",") if args.sets else None
-        result = run(args.data_dir, only, args.out, sets)
+        ns = tuple(int(n) for n in args.ns.split(",")) if args.ns else NS
+        result = run(args.data_dir, only, args.out, sets, args.rotations, ns)
     plot(result, args.plot)
     print(table(result))
     print(json.dumps(result["summary"], indent=1))

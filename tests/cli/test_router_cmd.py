@@ -228,6 +228,8 @@ def test_eval_holdout_task_adapts_and_reports_beside_the_unadapted(open9_slice: 
         (["--holdout-task", "no-such-task"], "not a task of the data"),
         (["--adapt", "5"], "--adapt needs --holdout-task"),
         (["--holdout-task", "mbpp", "--adapt", "100000"], "new prompts to judge"),
+        (["--rotations", "5"], "--rotation and --rotations need --holdout-task"),
+        (["--holdout-task", "mbpp", "--rotation", "5", "--rotations", "5"], "is not below"),
     ],
 )
 def test_eval_holdout_task_refuses_bad_flags(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from stellwerk.errors import TrainingDataError
 from stellwerk.routing.adapt import (
+    AdaptSettings,
     DepartmentGain,
     adapt,
     compare,
@@ -18,6 +20,7 @@ from stellwerk.routing.adapt import (
     predict_records,
 )
 from stellwerk.routing.artifact import Artifact
+from stellwerk.routing.correction import FORMS
 from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.model import QualityModel
 from stellwerk.training.data import load_outcomes
@@ -56,12 +59,16 @@ def test_the_router_learns_what_graded_traffic_says(trained: Artifact) -> None:
     assert int(np.argmax(after)) == j
 
 
+@pytest.mark.parametrize("form", FORMS)
 def test_prompts_unlike_the_traffic_keep_their_prediction(
-    trained: Artifact, open9_slice: Path
+    trained: Artifact, open9_slice: Path, form: str
 ) -> None:
     model = trained.model
-    result = adapt(model, _graded(model, NEW_KIND[:100], model.models[0]), seed=1)
-    assert result.promoted
+    settings = AdaptSettings(form_grid=(form,))
+    result = adapt(
+        model, _graded(model, NEW_KIND[:100], model.models[0]), seed=1, settings=settings
+    )
+    assert result.promoted and result.form == form
     data = load_outcomes(open9_slice)
     shifts = [
         np.abs(result.model.predict(p)[0] - model.predict(p)[0]).max()
@@ -249,7 +256,23 @@ def test_a_correction_survives_dump_and_load(trained: Artifact) -> None:
     adapted = adapt(model, _graded(model, NEW_KIND[:100], model.models[2]), seed=0).model
     assert adapted.correction is not None
     again = load_correction(model, dump_correction(adapted.correction))
+    assert again.correction is not None and again.correction.form == adapted.correction.form
     for prompt in NEW_KIND[100:105]:
         assert np.array_equal(again.predict(prompt)[0], adapted.predict(prompt)[0])
     with pytest.raises(TrainingDataError, match="plain arrays"):
         load_correction(model, b"not an npz")
+
+
+def test_a_correction_kept_before_the_forms_loads_as_the_shared_form(trained: Artifact) -> None:
+    model = trained.model
+    settings = AdaptSettings(form_grid=("shared",))
+    adapted = adapt(model, _graded(model, NEW_KIND[:100], model.models[2]), settings=settings)
+    assert adapted.model.correction is not None
+    with np.load(io.BytesIO(dump_correction(adapted.model.correction))) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays["settings"] = arrays["settings"][:2]  # k and tau only, as versions were kept before
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    again = load_correction(model, buf.getvalue())
+    assert again.correction is not None and again.correction.form == "shared"
+    assert np.array_equal(again.predict(NEW_KIND[110])[0], adapted.model.predict(NEW_KIND[110])[0])

@@ -154,6 +154,18 @@ def eval_cmd(
         ),
     ] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the --adapt draw.")] = 0,
+    rotation: Annotated[
+        int,
+        typer.Option(
+            "--rotation",
+            min=0,
+            help="With --holdout-task: turn the seeded order by ROTATION/ROTATIONS of the task's"
+            " rows before taking the traffic (rotations 0..R-1 judge every row alike).",
+        ),
+    ] = 0,
+    rotations: Annotated[
+        int, typer.Option("--rotations", min=1, help="How many turns --rotation counts in.")
+    ] = 1,
     models: ModelsOpt = None,
     resplit: ResplitOpt = None,
     no_memory: NoMemoryOpt = False,
@@ -170,6 +182,12 @@ def eval_cmd(
     with _errors():
         if holdout_task is None and adapt_n:
             raise TrainingDataError("--adapt needs --holdout-task (the task to adapt to)")
+        if holdout_task is None and (rotation or rotations != 1):
+            raise TrainingDataError("--rotation and --rotations need --holdout-task")
+        if rotation >= rotations:
+            raise TrainingDataError(
+                f"--rotation {rotation} is not below --rotations {rotations} (0 to R-1)"
+            )
         if holdout_task is not None and (router is not None or holdout_model is not None):
             raise TrainingDataError(
                 "--holdout-task trains its own routers: it goes with neither --router nor"
@@ -183,6 +201,7 @@ def eval_cmd(
                 holdout_task,
                 adapt_n=adapt_n,
                 seed=seed,
+                rotation=(rotation, rotations),
                 settings=TrainSettings(memory=not no_memory),
                 as_json=as_json,
                 plot=plot,
@@ -234,6 +253,7 @@ def _eval_holdout_task(
     *,
     adapt_n: int,
     seed: int,
+    rotation: tuple[int, int],
     settings: Any,
     as_json: bool,
     plot: Path | None,
@@ -244,7 +264,15 @@ def _eval_holdout_task(
 
     with _progress() as step:
         outcome = holdout_evaluation(
-            outcomes, facts, task, adapt_n=adapt_n, seed=seed, settings=settings, progress=step
+            outcomes,
+            facts,
+            task,
+            adapt_n=adapt_n,
+            seed=seed,
+            rotation=rotation[0],
+            rotations=rotation[1],
+            settings=settings,
+            progress=step,
         )
     result = outcome.evaluation.as_json()
     result["holdout_task"] = outcome.as_json(task)
@@ -271,7 +299,9 @@ def _eval_holdout_task(
         f" adapted on {held['traffic_rows']}; familiarity AUC {held['familiarity_auc']}"
     )
     if comparison is not None:
-        verdict = "promoted" if adaptation["promoted"] else "not promoted"
+        verdict = (
+            f"promoted (form {adaptation['form']})" if adaptation["promoted"] else "not promoted"
+        )
         Console().print(
             f"adaptation {verdict}: routing score on {comparison['records']} graded prompts it"
             f" was not fitted on {comparison['current_score']:.4f} ->"

@@ -7,11 +7,14 @@ request (``stellwerk.routing.graded_record``): the router's reading of the promp
 replace the current one:
 
 1. ``fit_correction`` fits a ``correction.Correction`` on records: its number of neighbours and
-   its trust in the base prediction are chosen by cross-validation (seeded folds) among
-   ``AdaptSettings``' grids, against no correction at all;
+   its trust in the base prediction are chosen by cross-validation (seeded folds, squared error)
+   among ``AdaptSettings``' grids, against no correction at all;
 2. the candidate is judged by how it *routes*, on records it was not fitted on: the records are
    cut into ``judge_folds`` seeded folds, and every fold is judged by a candidate fitted (step 1)
-   on the other folds only, so every record is judged once, by a candidate that never saw it;
+   on the other folds only, so every record is judged once, by a candidate that never saw it.
+   This is done for each form of correction (``AdaptSettings.form_grid``, ``correction.FORMS``)
+   alike, and the form whose candidate routes best (highest gain, step 3) is the candidate: the
+   squared error would choose a form that routes worse (held-out arc_challenge, BENCHMARKS.md);
 3. ``compare`` judges the current router and the candidate on those records as the gateway
    decides (``learned.choose``): at each cost weight of ``AdaptSettings.cost_weights``, each
    router picks, among the models the record has grades of, the one of highest predicted quality
@@ -21,7 +24,10 @@ replace the current one:
    models cannot tell two routers apart and are not counted;
 4. only a candidate that routes better there is promoted: at least ``min_judged`` records, and a
    mean gain above zero and above ``margin`` paired standard errors; it is then fitted once more,
-   with its settings chosen again by cross-validation, on every record.
+   in its form, with its settings chosen again by cross-validation, on every record. Taking the
+   best of three forms before the test makes a promotion of a candidate no better somewhat more
+   likely than the margin alone says (the forms' gains are strongly correlated: they share
+   records and neighbours); every form's gain is reported (``Adaptation.gains``).
 
 The squared error of the predicted qualities against the grades (Brier score) is reported beside
 the gain, for the audit, but does not decide: a lower error does not always route better (the
@@ -54,7 +60,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stellwerk.errors import TrainingDataError
-from stellwerk.routing.correction import Correction, corrections
+from stellwerk.routing.correction import FORMS, Correction, corrections
 from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.model import QualityModel
 
@@ -66,6 +72,8 @@ F64 = npt.NDArray[np.float64]
 class AdaptSettings:
     k_grid: tuple[int, ...] = (40, 80, 160)
     tau_grid: tuple[float, ...] = (4.0, 16.0)
+    form_grid: tuple[str, ...] = FORMS
+    """The correction's forms to choose from (``correction.FORMS``)."""
     folds: int = 5
     """Folds of the cross-validation that chooses ``k`` and ``tau``."""
     judge_folds: int = 5
@@ -186,6 +194,9 @@ class Adaptation:
     """Usable records (with a latent vector and a grade of a trained model)."""
     k: int | None = None
     tau: float | None = None
+    form: str | None = None
+    gains: Mapping[str, Comparison] | None = None
+    """Each correction form's comparison (step 3); ``comparison`` is the best form's."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -193,6 +204,10 @@ class Adaptation:
             "records": self.records,
             "k": self.k,
             "tau": self.tau,
+            "form": self.form,
+            "form_gains": None
+            if self.gains is None
+            else {f: [round(c.gain, 6), round(c.standard_error, 6)] for f, c in self.gains.items()},
             "comparison": None if self.comparison is None else self.comparison.as_json(),
         }
 
@@ -238,19 +253,23 @@ def adapt(
     n = len(table)
     if n < max(settings.min_records, 2):
         return Adaptation(model=current, promoted=False, comparison=None, records=n)
-    folds = np.random.default_rng(seed + 1).permutation(n) % min(settings.judge_folds, n)
-    candidate = np.empty_like(table.base)
-    for f in np.unique(folds):
-        held = np.flatnonzero(folds == f)
-        fitted = _fit(base, table.rows(np.flatnonzero(folds != f)), settings, seed)
-        candidate[held] = _predict(fitted.model, table.rows(held))
     cost = _costs(base, costs)
-    comparison = _compare(_predict(current, table), candidate, table, cost, settings)
+    current_quality = _predict(current, table)
+    gains: dict[str, Comparison] = {}
+    for form in settings.form_grid:  # each form judged alike; the one that routes best is taken
+        each = replace(settings, form_grid=(form,))
+        candidate = _cross_fitted(base, table, each, seed)
+        gains[form] = _compare(current_quality, candidate, table, cost, each)
+    form, comparison = max(gains.items(), key=lambda item: item[1].gain)
     if not comparison.better:
-        return Adaptation(model=current, promoted=False, comparison=comparison, records=n)
-    final = _fit(base, table, settings, seed)
+        return Adaptation(
+            model=current, promoted=False, comparison=comparison, records=n, gains=gains
+        )
+    final = _fit(base, table, replace(settings, form_grid=(form,)), seed)
     if final.model.correction is None:  # on every record, no correction was better after all
-        return Adaptation(model=current, promoted=False, comparison=comparison, records=n)
+        return Adaptation(
+            model=current, promoted=False, comparison=comparison, records=n, gains=gains
+        )
     return Adaptation(
         model=final.model,
         promoted=True,
@@ -258,7 +277,21 @@ def adapt(
         records=n,
         k=final.k,
         tau=final.tau,
+        form=final.form,
+        gains=gains,
     )
+
+
+def _cross_fitted(base: QualityModel, table: _Table, settings: AdaptSettings, seed: int) -> F64:
+    """Every record's quality as predicted by a candidate fitted on the other judge folds."""
+    n = len(table)
+    folds = np.random.default_rng(seed + 1).permutation(n) % min(settings.judge_folds, n)
+    candidate = np.empty_like(table.base)
+    for f in np.unique(folds):
+        held = np.flatnonzero(folds == f)
+        fitted = _fit(base, table.rows(np.flatnonzero(folds != f)), settings, seed)
+        candidate[held] = _predict(fitted.model, table.rows(held))
+    return candidate
 
 
 def fit_correction(
@@ -305,6 +338,7 @@ class _Fitted:
     model: QualityModel
     k: int | None
     tau: float | None
+    form: str | None = None
 
 
 def _fit(base: QualityModel, table: _Table, settings: AdaptSettings, seed: int) -> _Fitted:
@@ -314,20 +348,25 @@ def _fit(base: QualityModel, table: _Table, settings: AdaptSettings, seed: int) 
     folds = np.random.default_rng(seed).permutation(n) % min(settings.folds, n)
     train_sims = table.latents @ base.neighbour_emb.T
     residuals = np.where(table.graded, table.grades - table.base, 0.0).astype(np.float32)
-    errors = {(k, tau): 0.0 for k in settings.k_grid for tau in settings.tau_grid}
+    errors = {
+        (k, tau, form): 0.0
+        for k in settings.k_grid
+        for tau in settings.tau_grid
+        for form in settings.form_grid
+    }
     plain = 0.0
     for f in np.unique(folds):
         fit, held = folds != f, folds == f
         graded_sims = table.latents[held] @ table.latents[fit].T
         mask = table.graded[held]
         plain += float(((table.base[held] - table.grades[held]) ** 2)[mask].sum())
-        for k, tau in errors:
+        for k, tau, form in errors:
             shift = corrections(
-                train_sims[held], graded_sims, residuals[fit], table.graded[fit], k, tau
+                train_sims[held], graded_sims, residuals[fit], table.graded[fit], k, tau, form
             )
             pred = np.clip(table.base[held] + shift, 0.0, 1.0)
-            errors[(k, tau)] += float(((pred - table.grades[held]) ** 2)[mask].sum())
-    (k, tau), best = min(errors.items(), key=lambda item: (item[1], item[0]))
+            errors[(k, tau, form)] += float(((pred - table.grades[held]) ** 2)[mask].sum())
+    (k, tau, form), best = min(errors.items(), key=lambda item: (item[1], item[0]))
     if best >= plain:
         return _Fitted(base, None, None)
     correction = Correction(
@@ -337,8 +376,9 @@ def _fit(base: QualityModel, table: _Table, settings: AdaptSettings, seed: int) 
         graded=table.graded,
         k=k,
         tau=tau,
+        form=form,
     )
-    return _Fitted(replace(base, correction=correction), k, tau)
+    return _Fitted(replace(base, correction=correction), k, tau, form)
 
 
 def _predict(model: QualityModel, table: _Table) -> F64:
@@ -352,6 +392,7 @@ def _predict(model: QualityModel, table: _Table) -> F64:
         corr.graded,
         corr.k,
         corr.tau,
+        corr.form,
     )
     out: F64 = np.clip(table.base + shift, 0.0, 1.0)
     return out
@@ -509,7 +550,9 @@ def dump_correction(correction: Correction) -> bytes:
         residuals=correction.residuals,
         graded=correction.graded,
         models=np.array(correction.models),
-        settings=np.array([correction.k, correction.tau], dtype=np.float64),
+        settings=np.array(
+            [correction.k, correction.tau, FORMS.index(correction.form)], dtype=np.float64
+        ),
     )
     return buf.getvalue()
 
@@ -524,7 +567,7 @@ def load_correction(model: QualityModel, blob: bytes) -> QualityModel:
         raise TrainingDataError(f"the correction cannot be read as plain arrays ({exc})") from exc
     try:
         models = tuple(str(m) for m in arrays["models"])
-        k, tau = (float(x) for x in arrays["settings"])
+        k, tau, *form = (float(x) for x in arrays["settings"])  # form: none before 2026-12-06
         parts = {name: arrays[name] for name in _CORRECTION_ARRAYS}
     except (KeyError, ValueError, TypeError) as exc:
         raise TrainingDataError(f"the correction lacks an array or a setting ({exc})") from exc
@@ -542,8 +585,9 @@ def load_correction(model: QualityModel, blob: bytes) -> QualityModel:
             raise TrainingDataError(f"the correction's array {name!r} holds NaN or infinite values")
     if models != model.models:
         raise TrainingDataError("the correction was fitted for other models than the router's")
-    if not (k >= 1 and k == int(k) and tau > 0):
-        raise TrainingDataError("the correction's settings k and tau are out of range")
+    codes: list[list[float]] = [[], *([float(i)] for i in range(len(FORMS)))]
+    if not (k >= 1 and k == int(k) and tau > 0) or form not in codes:
+        raise TrainingDataError("the correction's settings k, tau and form are out of range")
     correction = Correction(
         models=models,
         latents=parts["latents"],
@@ -551,5 +595,6 @@ def load_correction(model: QualityModel, blob: bytes) -> QualityModel:
         graded=parts["graded"],
         k=int(k),
         tau=tau,
+        form=FORMS[int(form[0])] if form else "shared",
     )
     return replace(model, correction=correction)

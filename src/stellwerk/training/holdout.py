@@ -13,6 +13,13 @@ all 57 MMLU subjects of routellm-mmlu-gsm8k) are taken out of training, whatever
 * **in-distribution**: a router trained on the train rows of every task, the judged rows left
   out (so it has the traffic rows of the held-out task's train split), judged on the same rows.
 
+**Rotations** (``rotation`` of ``rotations``): the seeded order is turned by ``rotation`` x
+(rows / ``rotations``) before the ``N`` traffic rows are taken from its head, so that rotations
+0 .. R-1 together judge every row of a small task once (250 rows, N = 200, R = 5: five disjoint
+sets of 50) and take different traffic each time; one rotation (the default) is the plain
+seeded draw. A benchmark reports the mean over the rotations: one draw of a small judged set is
+mostly noise.
+
 Every router is judged on the judged rows only, with the oracle and the single models of those
 rows. ``familiarity_auc`` is how well the unadapted router's familiarity separates the judged
 prompts from the other tasks' test prompts (1: every other-task prompt is more familiar).
@@ -56,6 +63,8 @@ class HoldoutOutcome:
     traffic: int
     familiarity_auc: float | None
     unfamiliar_share: dict[str, float]
+    rotation: tuple[int, int] = (0, 1)
+    """Which turn of the seeded order, of how many (module docstring)."""
 
     def as_json(self, name: str) -> dict[str, Any]:
         return {
@@ -63,6 +72,8 @@ class HoldoutOutcome:
             "tasks": len(self.tasks),
             "judged_rows": self.judged,
             "traffic_rows": self.traffic,
+            "rotation": self.rotation[0],
+            "rotations": self.rotation[1],
             "familiarity_auc": None
             if self.familiarity_auc is None
             else round(self.familiarity_auc, 6),
@@ -90,6 +101,8 @@ def holdout_evaluation(
     *,
     adapt_n: int = 0,
     seed: int = 0,
+    rotation: int = 0,
+    rotations: int = 1,
     settings: TrainSettings | None = None,
     adapt_settings: AdaptSettings | None = None,
     unadapted: QualityModel | None = None,
@@ -100,7 +113,8 @@ def holdout_evaluation(
     """Judge the unadapted, the adapted and the in-distribution router on the held-out task
     (module docstring). ``unadapted``: a router already trained without the task (to reuse);
     ``max_judged``: judge on at most this many rows, the first in the seeded order (to bound a
-    benchmark's time)."""
+    benchmark's time); ``rotation`` of ``rotations``: which turn of the seeded order (module
+    docstring)."""
     from stellwerk.training.workflow import knn_baseline, predict_table
 
     settings = settings or TrainSettings()
@@ -108,10 +122,10 @@ def holdout_evaluation(
     base_train = ~held & ~data.is_test
     if not base_train.any():
         raise TrainingDataError(f"--holdout-task {task!r}: no train rows are left for training")
-    rows = np.flatnonzero(held)
     if adapt_n < 0:
         raise TrainingDataError(f"--adapt must be 0 or more, not {adapt_n}")
-    order = rows[np.random.default_rng(seed).permutation(len(rows))]
+    order = _order(data, task, seed, rotation, rotations)
+    rows = np.sort(order)
     traffic = order[:adapt_n]
     shown = {prompt_digest(data.prompts[i]) for i in traffic}
     shown |= {prompt_digest(data.prompts[i]) for i in np.flatnonzero(base_train)}
@@ -167,16 +181,35 @@ def holdout_evaluation(
             "other_tasks_unadapted": _share(other_fam),
             "other_tasks_adapted": _share(adapted_other),
         },
+        rotation=(rotation, rotations),
     )
 
 
 def traffic_rows(
-    data: OutcomeData, task: str, adapt_n: int, seed: int = 0
+    data: OutcomeData,
+    task: str,
+    adapt_n: int,
+    seed: int = 0,
+    rotation: int = 0,
+    rotations: int = 1,
 ) -> npt.NDArray[np.int64]:
     """The rows of the held-out task taken as graded traffic by ``--adapt adapt_n``."""
+    return _order(data, task, seed, rotation, rotations)[:adapt_n]
+
+
+def _order(
+    data: OutcomeData, task: str, seed: int, rotation: int, rotations: int
+) -> npt.NDArray[np.int64]:
+    """The held-out task's rows in the seeded order, turned to ``rotation`` of ``rotations``
+    (module docstring): traffic is taken from the head, judged rows from the rest."""
+    if rotations < 1 or not 0 <= rotation < rotations:
+        raise TrainingDataError(
+            f"rotation {rotation} of {rotations}: needs 1 or more rotations and 0 <= rotation <"
+            " rotations"
+        )
     rows = np.flatnonzero(task_mask(data, task))
     order: npt.NDArray[np.int64] = rows[np.random.default_rng(seed).permutation(len(rows))]
-    return order[:adapt_n]
+    return np.roll(order, -(rotation * len(rows) // rotations))
 
 
 def adapt_on_traffic(
