@@ -53,7 +53,7 @@ class AdminDirectory:
         another role."""
         key = presented.strip()
         if not key:
-            raise AuthenticationFailed("enter an admin key", code="login_failed")
+            raise AuthenticationFailed("enter an admin key", code="login_empty")
         try:
             principal = keyring.authenticate(f"Bearer {key}")
         except AuthenticationFailed as exc:
@@ -79,7 +79,7 @@ class AdminDirectory:
             raise AuthenticationFailed(
                 f"key {session.key_id!r} is no longer active (revoked or removed);"
                 " log in with another admin key",
-                code="login_required",
+                code="key_inactive",
             )
         _require_role(session.key_id, role)
         return Holder(role, department)
