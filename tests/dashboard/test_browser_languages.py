@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
+from tests.dashboard.traffic import chat, wait_for_usage
+from tests.fixtures.gateway import KEYS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -29,6 +31,9 @@ SAYS = {
         "budget": "Set the monthly budget of legal to €1,500.00?",
         "shown": "€1,500.00",
         "ambiguous": "1.500 is ambiguous",
+        "nobody": "no department (refused before the key was known)",
+        "bad_key": "no, unknown or revoked API key",
+        "twice": "a JSON key named twice in the body",
     },
     "de": {
         "login": "Anmelden",
@@ -40,6 +45,9 @@ SAYS = {
         "budget": "Monatsbudget von legal auf 1.500,00 € setzen?",
         "shown": "1.500,00 €",
         "ambiguous": "1,500 ist mehrdeutig",
+        "nobody": "kein Bereich (abgewiesen, bevor der Schlüssel bekannt war)",
+        "bad_key": "kein, unbekannter oder gesperrter API-Schlüssel",
+        "twice": "JSON-Schlüssel im Body doppelt angegeben",
     },
 }
 
@@ -57,6 +65,16 @@ def test_everything_a_user_sees_is_in_the_page_language(
         page.screenshot(path=str(tmp_path / f"{language}-{name}.png"), full_page=True)
         return page.inner_text("main")
 
+    # two refusals: one before the key was known (no department), one of research's key
+    gw = served_offline_dashboard.gateway
+    assert chat(served_offline_dashboard, "sk-stw-wrong").status_code == 401
+    twice = (
+        b'{"model": "auto", "model": "tiny-small", "messages": [{"role": "user", "content": "x"}]}'
+    )
+    bearer = {"authorization": f"Bearer {KEYS['research']}", "content-type": "application/json"}
+    assert gw.post("/v1/chat/completions", content=twice, headers=bearer).status_code == 400
+    wait_for_usage(served_offline_dashboard, 2)
+
     page.goto(base)  # the first visit: the login form, and no error yet
     main = shot("login")
     assert page.locator("[role=alert]").count() == 0 and says["login"] in main
@@ -66,6 +84,14 @@ def test_everything_a_user_sees_is_in_the_page_language(
     page.fill("input[name=key]", ADMIN_KEY)
     page.click("button[type=submit]")
     page.wait_for_url(base)
+
+    refusals = page.locator("#w-refusals")
+    refusals.screenshot(path=str(tmp_path / f"{language}-refusals.png"))
+    shown = refusals.inner_text()
+    assert says["nobody"] in shown and says["bad_key"] in shown and says["twice"] in shown
+    usage = page.locator("#w-usage")
+    usage.screenshot(path=str(tmp_path / f"{language}-usage-by-department.png"))
+    assert says["nobody"] in usage.inner_text()  # the unauthenticated refusal's row
 
     answer = page.goto(base + "/nope")
     assert answer is not None and answer.status == 404

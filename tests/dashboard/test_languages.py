@@ -139,7 +139,9 @@ def test_refusals_are_labelled_also_without_a_department(
 ) -> None:
     gw = offline_dashboard.gateway
     assert chat(offline_dashboard, "sk-stw-wrong").status_code == 401
-    twice = b'{"model": "auto", "model": "tiny-small", "messages": []}'
+    twice = (
+        b'{"model": "auto", "model": "tiny-small", "messages": [{"role": "user", "content": "x"}]}'
+    )
     bearer = {"authorization": f"Bearer {KEYS['research']}", "content-type": "application/json"}
     assert gw.post("/v1/chat/completions", content=twice, headers=bearer).status_code == 400
     wait_for_usage(offline_dashboard, 2)
@@ -149,6 +151,8 @@ def test_refusals_are_labelled_also_without_a_department(
     assert nobody in refusals
     label = {"en": "no, unknown or revoked API key", "de": "gesperrter API-Schlüssel"}[language]
     assert label in refusals
+    twice = {"en": "a JSON key named twice", "de": "JSON-Schlüssel im Body doppelt"}[language]
+    assert twice in refusals
 
 
 @pytest.mark.parametrize(
