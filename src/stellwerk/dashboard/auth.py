@@ -90,5 +90,5 @@ def _require_role(key_id: str, role: str) -> None:
         raise PermissionDenied(
             f"key {key_id!r} has the role {role!r}; the dashboard needs a key with the role"
             f" {ADMIN!r} (or {OWNER!r}, for the consent of its department's models)",
-            code="not_admin",
+            code="role_not_allowed",
         )

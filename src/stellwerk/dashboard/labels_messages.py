@@ -119,11 +119,17 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         " sich mit einem anderen Admin-Schlüssel an.",
     ),
     "msg_not_admin": (
-        "This key may not do this: the dashboard needs an admin key (the data owner's owner keys"
-        " may manage only the consent of their department's models).",
-        "Dieser Schlüssel darf das nicht: das Dashboard braucht einen Admin-Schlüssel"
-        " (Schlüssel mit der Rolle owner dürfen nur die Einwilligung für die Modelle ihres"
-        " Bereichs verwalten).",
+        "This key may only manage the consent of its department's models, on the consent page;"
+        " everything else needs an admin key.",
+        "Dieser Schlüssel darf nur die Einwilligung für die Modelle seines Bereichs verwalten, auf"
+        " der Seite Einwilligungen; alles andere braucht einen Admin-Schlüssel.",
+    ),
+    "msg_role_not_allowed": (
+        "This key's role may not use the dashboard: it needs an admin key (or an owner key, for"
+        " the consent of its department's models).",
+        "Die Rolle dieses Schlüssels darf das Dashboard nicht nutzen: nötig ist ein"
+        " Admin-Schlüssel (oder einer mit der Rolle owner, für die Einwilligung zu den Modellen"
+        " seines Bereichs).",
     ),
     "msg_csrf_failed": (
         "The form was not sent from this dashboard; reload the page and try again.",
