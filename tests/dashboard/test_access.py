@@ -60,8 +60,8 @@ def test_login_sets_a_strict_http_only_session_cookie(offline_dashboard: Dashboa
 @pytest.mark.parametrize(
     ("key", "status", "says"),
     [
-        ("sk-stw-not-a-key-we-know", 401, "unknown API key"),
-        ("", 401, "enter an admin key"),
+        ("sk-stw-not-a-key-we-know", 401, "This key is unknown or revoked."),
+        ("", 401, "Enter an admin key."),
         (KEYS["research"], 403, "role 'user'"),
     ],
 )
@@ -195,19 +195,19 @@ def test_unknown_names_in_urls_are_404(
             "/dashboard/departments/legal",
             {"monthly_budget": "lots", "reason": "r"},
             400,
-            "not a number",
+            "is not an amount as this page writes it",
         ),
         (
             "/dashboard/departments/legal/budget",
             "/dashboard/departments/legal",
             {"monthly_budget": "-5", "reason": "r"},
             400,
-            "greater than or equal to 0",
+            "is not an amount as this page writes it",
         ),
         (
             "/dashboard/departments/legal/budget",
             "/dashboard/departments/legal",
-            {"monthly_budget": "1e303", "reason": "r"},
+            {"monthly_budget": "1,000,000,000,000.5", "reason": "r"},
             400,
             "less than or equal to 1000000000000",
         ),
@@ -216,7 +216,28 @@ def test_unknown_names_in_urls_are_404(
             "/dashboard/departments/legal",
             {"monthly_budget": "Infinity", "reason": "r"},
             400,
-            "finite number",
+            "is not an amount as this page writes it",
+        ),
+        (
+            "/dashboard/departments/legal/budget",
+            "/dashboard/departments/legal",
+            {"monthly_budget": "1.500", "reason": "r"},
+            400,
+            "Monthly budget: 1.500 is ambiguous",
+        ),
+        (
+            "/dashboard/departments/legal/budget",
+            "/dashboard/departments/legal",
+            {"monthly_budget": "   ", "reason": "r"},
+            400,
+            "Monthly budget: enter an amount, or choose unlimited.",
+        ),
+        (
+            "/dashboard/departments/legal/budget",
+            "/dashboard/departments/legal",
+            {"monthly_budget": "5", "unlimited": "yes", "reason": "r"},
+            400,
+            "either an amount or unlimited",
         ),
     ],
 )

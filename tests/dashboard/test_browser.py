@@ -83,7 +83,7 @@ def test_dashboard_in_a_browser(dashboard: DashboardGateway, page: Page) -> None
     assert answer is not None and answer.status == 401
     page.fill("input[name=key]", "sk-stw-wrong")
     page.click("button[type=submit]")
-    assert "unknown API key" in page.locator(".alert").inner_text()
+    assert "This key is unknown or revoked." in page.locator(".alert").inner_text()
     page.fill("input[name=key]", ADMIN_KEY)
     page.click("button[type=submit]")
     page.wait_for_url(base)

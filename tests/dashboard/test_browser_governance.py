@@ -208,7 +208,7 @@ def test_the_data_owner_changes_consent_in_the_ui_and_sees_nothing_else(
     for path in ("", "/models/tiny-small", "/departments/legal"):
         answer = page.goto(dashboard.url + path)
         assert answer is not None and answer.status == 403, path
-        assert "may only manage the consent" in text(page, ".alert")
+        assert "may only manage the consent of its department's models" in text(page, ".alert")
 
     # an owner key of another department may not touch legal's consent
     research_owner = owner_key(dashboard, "research")

@@ -61,6 +61,8 @@ class Links(HTMLParser):
         elif tag == "form" and a.get("method") == "post":
             self._form, self._action = {}, a.get("action", "")
         elif tag in ("input", "select") and self._form is not None and a.get("name"):
+            if a.get("type") == "checkbox" and "checked" not in a:
+                return  # a browser sends only the checked boxes
             self._form[a["name"]] = a.get("value", "")
 
     def handle_endtag(self, tag: str) -> None:
@@ -178,17 +180,25 @@ def test_every_page_renders_without_errors(
     for action, fields in forms:
         if action.endswith("/logout"):
             continue
+        half = "0.5" if language == "en" else "0,5"  # as the page's language writes it
         filled = {
-            k: v or "0.5" if k == "monthly_budget" else v or "a reason" for k, v in fields.items()
+            k: v or half if k == "monthly_budget" else v or "a reason" for k, v in fields.items()
         }
         if "state" in fields:
             filled["state"] = fields["state"] or "retired"
         answer = admin.post(action, data={**filled, "csrf": token})
         assert answer.status_code in (200, 409), (action, answer.status_code, answer.text[:300])
         seen[f"POST {action}"] = problems(answer.text)
-    for path in ("/dashboard/models/no-such-model", "/dashboard/departments/nobody"):
+    for path, status in (
+        ("/dashboard/models/no-such-model", 404),
+        ("/dashboard/departments/nobody", 404),
+        ("/dashboard/nope", 404),
+        ("/dashboard?month=2026-13", 400),
+    ):
         answer = admin.get(path)
-        assert answer.status_code == 404
+        assert answer.status_code == status
+        assert answer.headers["content-type"].startswith("text/html")
+        assert f'<html lang="{language}">' in answer.text
         seen[path] = problems(answer.text)
     broken = {path: found for path, found in seen.items() if found}
     assert not broken, f"rendering errors in {language}: {broken}"

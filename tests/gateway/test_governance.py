@@ -265,7 +265,7 @@ def test_a_config_keys_use_case_changed_through_the_admin_api_counts_from_the_ne
         narrowed = post(gw, url, chat("tiny-small"), NOTES)
         assert narrowed.status_code == 403
         assert "not allowed for use case 'notes'" in narrowed.json()["error"]["message"]
-        change(gw, classification="confidential")
+        change(gw, classification="confidential", allowed_models=None)  # null: any model again
         refused = post(gw, url, chat("tiny-medium"), NOTES)
         assert refused.status_code == 403
         message = refused.json()["error"]["message"]

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from stellwerk.dashboard.amounts import AmountError, amount_input, parse_amount
 from stellwerk.dashboard.drilldowns import find_department
-from stellwerk.dashboard.formats import Formatter
+from stellwerk.dashboard.formats import Formatter, Language
+from stellwerk.dashboard.i18n import Labels
 from stellwerk.errors import InvalidRequest
 from stellwerk.governance.budgets import parse_limits
 from stellwerk.governance.reason import audit_reason
@@ -32,24 +34,38 @@ class Pending:
     params: dict[str, str]
     fields: dict[str, str]
     back: str
+    labelled: frozenset[str] = frozenset()
+    """Names of ``params`` whose values are shown by their label (a lifecycle state)."""
+
+    def text(self, t: Labels) -> str:
+        """The question in the page's language."""
+        values = {k: t(v) if k in self.labelled else v for k, v in self.params.items()}
+        return t[self.question].format(**values)
 
 
 def _reason(form: Mapping[str, str]) -> str:
     return audit_reason(form.get("reason", ""))
 
 
-def _budget(form: Mapping[str, str]) -> Decimal | None:
-    """The form's budget, checked like the admin API's (finite, 0 to the maximum, at most six
-    decimals); an empty field is no budget."""
-    text = form.get("monthly_budget", "").strip().replace(",", ".")
-    if not text:
+UNLIMITED = "unlimited"
+"""The form's choice for no budget (an empty amount field is refused, never read as unlimited)."""
+
+
+def _budget(form: Mapping[str, str], language: Language) -> Decimal | None:
+    """The form's budget: ``None`` when "unlimited" is chosen (and no amount typed), else the
+    amount read in the page's language (:mod:`stellwerk.dashboard.amounts`) and checked like the
+    admin API's (0 to the maximum, at most six decimals)."""
+    text = form.get("monthly_budget", "")
+    if form.get(UNLIMITED) == "yes":
+        if text.strip():
+            raise AmountError(
+                "monthly_budget",
+                text.strip(),
+                "amount_and_unlimited",
+                "choose either an amount or unlimited, not both",
+            )
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise InvalidRequest(
-            f"monthly budget {text!r} is not a number", param="monthly_budget"
-        ) from None
+    value = parse_amount(text, language, "monthly_budget")
     return parse_limits({"monthly_budget": value}).monthly_budget
 
 
@@ -65,6 +81,7 @@ def prepare_lifecycle(
         params={"model": model_id, "old": state.lifecycle, "new": target},
         fields={"state": target, "reason": reason, "version": str(state.version)},
         back=f"{prefix}/models/{model_id}",
+        labelled=frozenset({"old", "new"}),
     )
 
 
@@ -140,23 +157,29 @@ def prepare_budget(
     gov: Governance, department: str, form: Mapping[str, str], prefix: str, fmt: Formatter
 ) -> Pending:
     find_department(gov, department)
-    budget = _budget(form)
+    budget = _budget(form, fmt.language)
     reason = _reason(form)
+    fields = {"reason": reason, "language": fmt.language}
+    if budget is None:
+        fields[UNLIMITED] = "yes"
+    else:
+        fields["monthly_budget"] = amount_input(budget, fmt.language)
     return Pending(
         action=f"{prefix}/departments/{department}/budget",
-        question="confirm_budget",
+        question="confirm_budget" if budget is not None else "confirm_budget_unlimited",
         params={
             "department": department,
-            "budget": fmt.money(float(budget)) if budget is not None else "∞",
+            "budget": fmt.money(budget) if budget is not None else "",
         },
-        fields={"monthly_budget": "" if budget is None else str(budget), "reason": reason},
+        fields=fields,
         back=f"{prefix}/departments/{department}",
     )
 
 
 def run_budget(gov: Governance, department: str, form: Mapping[str, str], actor: str) -> str:
     current = gov.admin.budgets.department_limits(department)
-    limits = current.model_copy(update={"monthly_budget": _budget(form)})
+    language: Language = "de" if form.get("language") == "de" else "en"
+    limits = current.model_copy(update={"monthly_budget": _budget(form, language)})
     gov.admin.budgets.set_limits(
         "department", department, limits, actor=actor, reason=_reason(form)
     )

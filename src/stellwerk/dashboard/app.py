@@ -11,7 +11,7 @@ from starlette.staticfiles import StaticFiles
 from stellwerk.config.loader import resolve_env
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard.auth import AdminDirectory
-from stellwerk.dashboard.routes import build_router
+from stellwerk.dashboard.routes import build_router, not_found_router
 from stellwerk.dashboard.session import SessionCodec
 from stellwerk.dashboard.web import PREFIX, Dashboard, templates
 from stellwerk.errors import ConfigError
@@ -51,3 +51,5 @@ def install_dashboard(app: FastAPI, config: StellwerkConfig, environ: Mapping[st
         StaticFiles(packages=[("stellwerk.dashboard", "static")]),
         name="dashboard-static",
     )
+    # last: every other path below the prefix is the dashboard's own 404 page, in HTML
+    app.include_router(not_found_router())

@@ -53,7 +53,7 @@ class AdminDirectory:
         another role."""
         key = presented.strip()
         if not key:
-            raise AuthenticationFailed("enter an admin key", code="login_failed")
+            raise AuthenticationFailed("enter an admin key", code="login_empty")
         try:
             principal = keyring.authenticate(f"Bearer {key}")
         except AuthenticationFailed as exc:
@@ -79,7 +79,7 @@ class AdminDirectory:
             raise AuthenticationFailed(
                 f"key {session.key_id!r} is no longer active (revoked or removed);"
                 " log in with another admin key",
-                code="login_required",
+                code="key_inactive",
             )
         _require_role(session.key_id, role)
         return Holder(role, department)
@@ -90,5 +90,5 @@ def _require_role(key_id: str, role: str) -> None:
         raise PermissionDenied(
             f"key {key_id!r} has the role {role!r}; the dashboard needs a key with the role"
             f" {ADMIN!r} (or {OWNER!r}, for the consent of its department's models)",
-            code="not_admin",
+            code="role_not_allowed",
         )

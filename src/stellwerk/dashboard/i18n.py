@@ -17,6 +17,7 @@ from typing import Final
 
 from stellwerk.dashboard.formats import DASH, Language
 from stellwerk.dashboard.labels_learning import LEARNING
+from stellwerk.dashboard.labels_messages import MESSAGES, REFUSALS
 
 __all__ = ["COOKIE", "DASH", "LANGUAGES", "Labels", "Language", "choose", "label_keys", "labels"]
 
@@ -193,7 +194,12 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "budget_used": ("Budget used", "Budget verbraucht"),
     "unlimited": ("unlimited", "unbegrenzt"),
     "set_budget": ("Set the monthly budget", "Monatsbudget festlegen"),
-    "budget_hint": ("empty: unlimited", "leer: unbegrenzt"),
+    "budget_hint": ("e.g. 1,500.25", "z. B. 1.500,25"),
+    "budget_unlimited": ("unlimited (no monthly budget)", "unbegrenzt (kein Monatsbudget)"),
+    "confirm_budget_unlimited": (
+        "Remove the monthly budget of {department} (unlimited)?",
+        "Monatsbudget von {department} aufheben (unbegrenzt)?",
+    ),
     "keys": ("Keys", "Schlüssel"),
     "key": ("Key", "Schlüssel"),
     "role": ("Role", "Rolle"),
@@ -265,38 +271,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "refusal_reason": ("Reason", "Grund"),
     "refusal_unknown": ("no reason recorded", "kein Grund vermerkt"),
     "no_model": ("refused (no model chosen)", "abgewiesen (kein Modell gewählt)"),
-    "refusal_policy_denied": (
-        "policy: model not allowed (classification, lifecycle, consent, allow-list)",
-        "Richtlinie: Modell nicht zulässig (Schutzklasse, Lebenszyklus, Einwilligung,"
-        " Freigabeliste)",
-    ),
-    "refusal_model_not_allowed": (
-        "model not allowed for the key",
-        "Modell für den Schlüssel nicht zulässig",
-    ),
-    "refusal_no_allowed_model": ("no allowed model", "kein zulässiges Modell"),
-    "refusal_no_capable_model": (
-        "no model can do it (context, tools, vision)",
-        "kein Modell kann es (Kontext, Werkzeuge, Bilder)",
-    ),
-    "refusal_unsupported_capability": (
-        "capability not supported by the model",
-        "Fähigkeit vom Modell nicht unterstützt",
-    ),
-    "refusal_model_not_found": ("unknown model", "unbekanntes Modell"),
-    "refusal_rate_limited": ("rate limit reached", "Ratenlimit erreicht"),
-    "refusal_budget_exceeded": ("monthly budget used up", "Monatsbudget aufgebraucht"),
-    "refusal_too_many_streams": ("too many streams at once", "zu viele gleichzeitige Streams"),
-    "refusal_too_many_messages": ("too many messages", "zu viele Nachrichten"),
-    "refusal_max_tokens_over_limit": ("max_tokens over the limit", "max_tokens über dem Limit"),
-    "refusal_classification_lowered": (
-        "classification lowered below the key's",
-        "Schutzklasse unter die des Schlüssels gesenkt",
-    ),
-    "refusal_invalid_request": ("invalid request", "ungültige Anfrage"),
-    "refusal_payload_too_large": ("request too large", "Anfrage zu groß"),
-    "refusal_forbidden": ("not allowed", "nicht erlaubt"),
-    "refusal_not_found": ("not found", "nicht gefunden"),
     # budgets and limits
     "budgets_and_limits": (
         "Budgets and rate limits by department",
@@ -332,7 +306,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "Without consent no request is routed to the model. Admins and the data owner's owner"
         " keys may change it, here or through the admin API.",
         "Ohne Einwilligung wird keine Anfrage an das Modell geleitet. Ändern dürfen Admins und"
-        " Owner-Schlüssel des Datenverantwortlichen, hier oder über die Admin-API.",
+        " Schlüssel des Datenverantwortlichen mit der Rolle owner, hier oder über die Admin-API.",
     ),
     "no_data_owner": (
         "The model has no data owner, so there is no consent to manage.",
@@ -445,7 +419,7 @@ def label_keys() -> frozenset[str]:
 
 
 def _all() -> dict[str, tuple[str, str]]:
-    return {**_LABELS, **LEARNING}
+    return {**_LABELS, **LEARNING, **REFUSALS, **MESSAGES}
 
 
 def choose(cookie: str | None, accept_language: str | None) -> Language:

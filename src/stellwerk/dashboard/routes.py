@@ -37,7 +37,7 @@ from stellwerk.dashboard.web import (
     safe_next,
     set_cookie,
 )
-from stellwerk.errors import NotFound, PermissionDenied
+from stellwerk.errors import NotFound, PermissionDenied, shown
 from stellwerk.governance.service import Governance
 from stellwerk.ledger import usage_totals
 from stellwerk.ledger.window import Window
@@ -211,6 +211,24 @@ def build_router() -> APIRouter:
     return router
 
 
+NOT_FOUND_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def not_found_router() -> APIRouter:
+    """Any other path below the prefix (or a method a page does not take): the dashboard's 404
+    page in the user's language, not the model APIs' JSON. Installed after the static files, so
+    that it shadows nothing."""
+    router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
+
+    @router.api_route("/{rest:path}", methods=NOT_FOUND_METHODS)
+    async def not_found(request: Request, rest: str) -> Response:
+        if not rest and request.method in ("GET", "HEAD"):
+            return RedirectResponse(PREFIX, status_code=307)
+        raise NotFound(f"no such dashboard page: {shown(request.url.path)}", code="page_not_found")
+
+    return router
+
+
 def _owner_may(action: actions.Action, gov: Governance, subject: str, owner: Admin) -> None:
     """An owner key may do an action only where the action lets its department (consent of the
     models it owns the data of); 403 otherwise."""
@@ -261,6 +279,9 @@ def _confirmed(action: actions.Action) -> Callable[..., Coroutine[Any, Any, Resp
         if admin.role != ADMIN:
             await run_in_threadpool(_owner_may, action, gov, subject, admin)
         form = await checked_form(request, admin)
+        # amounts are read in the language they were written in: the confirmation page's hidden
+        # field, else the page's
+        form.setdefault("language", Page.of(request).language)
         if form.get("confirm") != "yes":
             fmt = Page.of(request).fmt
             pending = await run_in_threadpool(action.prepare, gov, subject, form, PREFIX, fmt)

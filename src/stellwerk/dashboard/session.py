@@ -83,7 +83,9 @@ class SessionCodec:
             data = json.loads(_unb64(payload))
             session = Session(str(data["k"]), data["s"], str(data["n"]), int(data["e"]))
         except (ValueError, KeyError, TypeError) as exc:
-            raise AuthenticationFailed("the session cookie is malformed") from exc
+            raise AuthenticationFailed(
+                "the session cookie is malformed", code="login_required"
+            ) from exc
         if session.expires <= self._clock():
             raise AuthenticationFailed("the session has expired", code="session_expired")
         return session

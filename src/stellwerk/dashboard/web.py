@@ -22,9 +22,11 @@ from starlette.responses import HTMLResponse, Response
 
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard import charts, figures
+from stellwerk.dashboard.amounts import amount_input
 from stellwerk.dashboard.auth import AdminDirectory
 from stellwerk.dashboard.formats import Formatter
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Labels, Language, choose, labels
+from stellwerk.dashboard.messages import say
 from stellwerk.dashboard.printable import printable
 from stellwerk.dashboard.session import SessionCodec
 from stellwerk.errors import AuthenticationFailed, InvalidRequest, PayloadTooLarge, RequestError
@@ -74,6 +76,7 @@ def templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["amount_input"] = amount_input
     env.globals["charts"] = charts
     env.globals["figures"] = figures
     env.globals["prefix"] = PREFIX
@@ -207,9 +210,14 @@ class DashboardRoute(APIRoute):
 def error_page(request: Request, exc: RequestError) -> Response:
     dashboard = dashboard_of(request)
     env, codec = dashboard.env, dashboard.codec
+    page = Page.of(request)
+    said = say(exc, request, page.t, page.language)
     if isinstance(exc, AuthenticationFailed):
-        response = login_page(env, codec, request, 401, exc.message)
-        if request.cookies.get(SESSION_COOKIE):
+        # no session cookie: a first visit (or after logging out), nothing went wrong yet
+        had_session = bool(request.cookies.get(SESSION_COOKIE))
+        shown = said.text if had_session or request.method == "POST" else None
+        response = login_page(env, codec, request, 401, shown)
+        if had_session:
             response.delete_cookie(SESSION_COOKIE, path=PREFIX)
         return response
     status = exc.status_code
@@ -220,7 +228,8 @@ def error_page(request: Request, exc: RequestError) -> Response:
         "error.html",
         status,
         status_code=status,
-        message=exc.message,
+        message=said.text,
+        details=said.details,
         changed=False,
         posted=request.method == "POST",
         admin=None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,19 @@ CONFIG_FILE = "stellwerk.yaml"
 USER_KEY_ID = "demo-user"
 ADMIN_KEY_ID = "demo-admin"
 
-# (alias, size class, parameters it stands in for, internal price per 1M tokens, Wh per 1k tokens)
+# (alias, size class, parameters it stands in for, internal price per 1M tokens, Wh per 1k tokens);
+# prices are decimals, so that the written config says 0.3, not 0.30000000000000004
 _TIERS = (
-    ("tiny-small", "small", 3.0, 0.10, 0.05),
-    ("tiny-medium", "medium", 8.0, 0.25, 0.12),
-    ("tiny-large", "large", 14.0, 0.60, 0.25),
+    ("tiny-small", "small", 3.0, Decimal("0.10"), 0.05),
+    ("tiny-medium", "medium", 8.0, Decimal("0.25"), 0.12),
+    ("tiny-large", "large", 14.0, Decimal("0.60"), 0.25),
 )
+OUTPUT_PRICE_FACTOR = 3  # output tokens cost three times input tokens
+
+# The demo's models are written by the demo itself (stellwerk.demo.tiny_gguf: random weights drawn
+# by Stellwerk's own code, nothing downloaded), so they carry Stellwerk's licence; the embedding
+# model is the small model's file loaded with embeddings on.
+DEMO_MODEL_LICENCE = "Apache-2.0"
 
 _HEADER = """\
 # Written by `stellwerk demo` for this run: its models are served by the demo's llama.cpp server
@@ -52,6 +60,12 @@ def new_demo_keys() -> DemoKeys:
     )
 
 
+def _exact(price: Decimal) -> float:
+    """``price`` for YAML, which writes the float nearest a short decimal as that decimal
+    (``0.3``); the gateway reads prices as the decimals written."""
+    return float(price)
+
+
 def demo_config_data(llama_url: str, keys: DemoKeys, *, host: str, port: int) -> dict[str, Any]:
     """The demo's config as plain data, in the shape ``stellwerk.yaml`` has."""
     models: list[dict[str, Any]] = [
@@ -63,8 +77,11 @@ def demo_config_data(llama_url: str, keys: DemoKeys, *, host: str, port: int) ->
             "size_class": size,
             "context_length": 1024,
             "capabilities": ["chat", "completion"],
-            "licence": "Apache-2.0",
-            "price": {"input_per_mtok": price, "output_per_mtok": price * 3},
+            "licence": DEMO_MODEL_LICENCE,
+            "price": {
+                "input_per_mtok": _exact(price),
+                "output_per_mtok": _exact(price * OUTPUT_PRICE_FACTOR),
+            },
             "energy_wh_per_1k_tokens": energy,
         }
         for alias, size, params, price, energy in _TIERS
@@ -78,6 +95,7 @@ def demo_config_data(llama_url: str, keys: DemoKeys, *, host: str, port: int) ->
             "size_class": "small",
             "context_length": 1024,
             "capabilities": ["embeddings"],
+            "licence": DEMO_MODEL_LICENCE,
         }
     )
     return {

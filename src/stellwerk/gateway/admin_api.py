@@ -101,6 +101,7 @@ class KeyRequest(_Body):
     role: Role = "user"
     use_case: str | None = None
     classification: Classification | None = None
+    reason: Reason | None = None
 
 
 class Revocation(_Body):
@@ -146,6 +147,25 @@ class UseCaseBody(_Body):
     oversight_contact: str | None = None
     reason: Reason
     version: int | None = None
+
+
+class UseCaseChange(_Body):
+    """A change of an existing use case: only the fields named change, the others keep their
+    values; ``null`` clears ``allowed_models`` (any permitted model) or ``oversight_contact``."""
+
+    name: str | None = None
+    department: str | None = None
+    purpose: str | None = None
+    risk_tier: str | None = None
+    classification: Classification | None = None
+    allowed_models: list[str] | None = None
+    oversight_contact: str | None = None
+    reason: Reason
+    version: int | None = None
+
+
+CLEARABLE = frozenset({"allowed_models", "oversight_contact"})
+"""The fields of a use case a change may set to ``null``."""
 
 
 def _model(gov: Governance, state: ModelState) -> dict[str, Any]:
@@ -286,15 +306,30 @@ def create_use_case(body: UseCaseBody, gov: GovernanceDep, admin: AdminDep) -> d
 
 @router.put("/use-cases/{name}", openapi_extra=_KEYED)
 def update_use_case(
-    name: str, body: UseCaseBody, gov: GovernanceDep, admin: AdminDep
+    name: str, body: UseCaseChange, gov: GovernanceDep, admin: AdminDep
 ) -> dict[str, Any]:
-    if body.name != name:
+    """Change a use case: the fields given change (``null`` clears ``allowed_models`` or
+    ``oversight_contact``), the others keep their values, as ``PUT /admin/limits`` does. The
+    audit records each field that changed."""
+    if body.name is not None and body.name != name:
         raise InvalidRequest(f"the body names use case {shown(body.name)}, the URL {shown(name)}")
+    given = body.model_fields_set - {"name", "reason", "version"}
+    cleared = sorted(f for f in given - CLEARABLE if getattr(body, f) is None)
+    if cleared:
+        raise InvalidRequest(
+            f"{cleared[0]} cannot be cleared (null); leave it out to keep it", param=cleared[0]
+        )
+    if not given:
+        fields = sorted(set(UseCaseChange.model_fields) - {"name", "reason", "version"})
+        raise InvalidRequest(f"name at least one of {', '.join(fields)} to change", param="body")
+    current, version = gov.admin.use_cases.get_versioned(name)
+    merged = current.model_dump() | {f: getattr(body, f) for f in given}
     case = gov.admin.use_cases.update(
-        _use_case_input(body),
+        parse_use_case(merged),
         actor=admin.key_id,
         reason=body.reason,
-        expected_version=body.version,
+        # what was read is what is changed: a concurrent change in between is a 409
+        expected_version=body.version if body.version is not None else version,
     )
     gov.reload()
     return case.model_dump(mode="json")
@@ -316,6 +351,7 @@ def create_key(body: KeyRequest, gov: GovernanceDep, admin: AdminDep) -> dict[st
         role=body.role,
         use_case=case,
         classification=body.classification,
+        reason=body.reason,
     )
     gov.reload()
     return {**_key(new.info), "key": new.key}

@@ -3,6 +3,7 @@ Ollama's ``/api``. Unknown routes and methods get the same envelopes."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import orjson
@@ -70,6 +71,16 @@ def _not_json(content_type: str | None) -> str:
     )
 
 
+async def _json_problem(request: Request) -> str:
+    """What is wrong with a body that is not JSON, with its position, as the model APIs say it
+    (``request body is not valid JSON: Expecting value: line 1 column 20 (char 19)``)."""
+    try:
+        json.loads(await request.body())
+    except (ValueError, RecursionError) as exc:
+        return f"request body is not valid JSON: {exc}"
+    return "request body is not valid JSON"
+
+
 def install(app: FastAPI) -> None:
     async def on_stellwerk(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StellwerkError)
@@ -91,6 +102,8 @@ def install(app: FastAPI) -> None:
         if loc == ("body",) and not _is_json(content_type):
             # FastAPI reads a body sent as a form (curl -d without -H) as bytes, not JSON
             return render(request, InvalidRequest(_not_json(content_type), param="content-type"))
+        if first.get("type") == "json_invalid":  # FastAPI parsed the body (the admin API)
+            return render(request, InvalidRequest(await _json_problem(request), param="body"))
         where = location(loc)
         return render(request, InvalidRequest(f"{where}: {first.get('msg', 'invalid')}"))
 

@@ -64,8 +64,11 @@ class KeyStore:
         role: str = "user",
         use_case: UseCaseConfig | None = None,
         classification: str | None = None,
+        reason: str | None = None,
     ) -> NewKey:
-        """Make a key; ``use_case`` (already looked up) must belong to ``department``."""
+        """Make a key; ``use_case`` (already looked up) must belong to ``department``;
+        ``reason`` (optional: a new key changes nothing that exists) goes into the audit."""
+        why = audit_reason(reason) if reason is not None else None
         if department not in self._departments:
             raise NotFound(
                 f"unknown department {shown(department)}; known: "
@@ -115,7 +118,8 @@ class KeyStore:
                     "role": info.role,
                     "use_case": info.use_case,
                     "classification": info.classification,
-                },
+                }
+                | ({"reason": why} if why is not None else {}),
                 time=now,
             )
         return NewKey(info, key)

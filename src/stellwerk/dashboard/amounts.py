@@ -1,0 +1,82 @@
+"""Amounts typed into the dashboard's forms, read the way the page's language writes them.
+
+English writes ``1,500.25`` (``,`` groups thousands, ``.`` is the decimal point), German
+``1.500,25``. The reading is strict; anything it cannot read one way only is refused with an
+error that names the field (never guessed):
+
+1. empty (or only spaces): refused; "unlimited" is its own choice on the form, not a blank field;
+2. characters other than digits and the two separators (a currency sign, a space, a minus):
+   refused;
+3. the page's decimal separator at most once, with at least one digit on both sides;
+4. the page's group separator only between groups of exactly three digits, and only before the
+   decimal separator (``1,500`` and ``12,345,678.5`` in English; ``1,50`` is refused);
+5. a lone decimal separator followed by exactly three digits (English ``1.500``, German
+   ``1,500``) is refused as ambiguous: the other language writes one thousand five hundred so.
+
+:func:`amount_input` writes an amount back into a field so that the same page reads it again.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Final
+
+from stellwerk.dashboard.formats import Language
+from stellwerk.errors import InvalidRequest
+
+SEPARATORS: Final[dict[Language, tuple[str, str]]] = {"en": (",", "."), "de": (".", ",")}
+"""language -> (group separator, decimal separator)"""
+
+
+class AmountError(InvalidRequest):
+    """An amount the page cannot read one way only; ``code`` says why, ``value`` what was
+    typed (the dashboard shows it in the page's language)."""
+
+    def __init__(self, field: str, value: str, code: str, message: str) -> None:
+        super().__init__(f"{field} {value!r}: {message}", param=field, code=code)
+        self.value = value
+
+
+def parse_amount(text: str, language: Language, field: str) -> Decimal:
+    """The amount ``text`` means on a page in ``language`` (rules in the module docstring)."""
+    group, point = SEPARATORS[language]
+    value = text.strip()
+    if not value:
+        raise AmountError(field, text, "amount_missing", "enter an amount")
+    if not re.fullmatch(r"[0-9.,]+", value):
+        raise AmountError(
+            field, value, "amount_malformed", "write digits only (no currency, no spaces)"
+        )
+    whole, found, fraction = value.partition(point)
+    if found and (point in fraction or group in fraction):
+        raise AmountError(field, value, "amount_malformed", f"{point!r} once, after the groups")
+    if found and (not whole or not fraction.isdigit()):
+        raise AmountError(field, value, "amount_malformed", f"digits on both sides of {point!r}")
+    grouped = rf"[0-9]{{1,3}}(?:{re.escape(group)}[0-9]{{3}})+"
+    if group in whole and not re.fullmatch(grouped, whole):
+        raise AmountError(
+            field, value, "amount_malformed", f"{group!r} only between groups of three digits"
+        )
+    if not whole.replace(group, "").isdigit():
+        raise AmountError(field, value, "amount_malformed", "not a number")
+    if found and group not in whole and len(fraction) == 3:
+        raise AmountError(
+            field,
+            value,
+            "amount_ambiguous",
+            f"ambiguous: {value} is a thousands group in another language; write it with"
+            " one, two or four decimals",
+        )
+    return Decimal(whole.replace(group, "") + ("." + fraction if found else ""))
+
+
+def amount_input(value: Decimal, language: Language) -> str:
+    """``value`` as a form field's text that :func:`parse_amount` reads back on the same page:
+    no group separators, the page's decimal separator, no trailing zeros (and never exactly three
+    decimals, which the reading refuses as ambiguous)."""
+    text = f"{value.normalize():f}"
+    whole, _, fraction = text.partition(".")
+    if len(fraction) == 3:
+        fraction += "0"
+    return whole + (SEPARATORS[language][1] + fraction if fraction else "")

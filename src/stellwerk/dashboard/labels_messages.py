@@ -1,0 +1,205 @@
+"""The labels of refusal reasons (the ``code`` of a refused request, as the ledger keeps it) and
+of the dashboard's error messages, English and German; :mod:`stellwerk.dashboard.i18n` serves
+them with the others.
+
+An error message is looked up by the error's ``code`` (``msg_<code>``), else by its status and
+field (``msg_<status>_<param>``); :mod:`stellwerk.dashboard.messages` fills in ``{subject}`` (the
+model, department or key of the page), ``{month}``, ``{value}`` (what was typed) and ``{field}``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+REFUSALS: Final[dict[str, tuple[str, str]]] = {
+    # refusals: requests the gateway refused before a model was chosen (not errors)
+    "refusal_policy_denied": (
+        "policy: model not allowed (classification, lifecycle, consent, allow-list)",
+        "Richtlinie: Modell nicht zulässig (Schutzklasse, Lebenszyklus, Einwilligung,"
+        " Freigabeliste)",
+    ),
+    "refusal_model_not_allowed": (
+        "model not allowed for the key",
+        "Modell für den Schlüssel nicht zulässig",
+    ),
+    "refusal_no_allowed_model": ("no allowed model", "kein zulässiges Modell"),
+    "refusal_no_capable_model": (
+        "no model can do it (context, tools, vision)",
+        "kein Modell kann es (Kontext, Werkzeuge, Bilder)",
+    ),
+    "refusal_unsupported_capability": (
+        "capability not supported by the model",
+        "Fähigkeit vom Modell nicht unterstützt",
+    ),
+    "refusal_model_not_found": ("unknown model", "unbekanntes Modell"),
+    "refusal_rate_limited": ("rate limit reached", "Ratenlimit erreicht"),
+    "refusal_budget_exceeded": ("monthly budget used up", "Monatsbudget aufgebraucht"),
+    "refusal_too_many_streams": ("too many streams at once", "zu viele gleichzeitige Streams"),
+    "refusal_too_many_messages": ("too many messages", "zu viele Nachrichten"),
+    "refusal_max_tokens_over_limit": ("max_tokens over the limit", "max_tokens über dem Limit"),
+    "refusal_classification_lowered": (
+        "classification lowered below the key's",
+        "Schutzklasse unter die des Schlüssels gesenkt",
+    ),
+    "refusal_invalid_request": ("invalid request", "ungültige Anfrage"),
+    "refusal_payload_too_large": ("request too large", "Anfrage zu groß"),
+    "refusal_forbidden": ("not allowed", "nicht erlaubt"),
+    "refusal_not_found": ("not found", "nicht gefunden"),
+    "refusal_duplicate_key": (
+        "a JSON key named twice in the body",
+        "JSON-Schlüssel im Body doppelt angegeben",
+    ),
+    "refusal_invalid_api_key": (
+        "no, unknown or revoked API key",
+        "kein, unbekannter oder gesperrter API-Schlüssel",
+    ),
+    "refusal_integer_out_of_range": (
+        "number too large (over 64 bits)",
+        "Zahl zu groß (über 64 Bit)",
+    ),
+    "refusal_too_many_in_flight": (
+        "too many requests of the key at once",
+        "zu viele gleichzeitige Anfragen des Schlüssels",
+    ),
+    "refusal_context_length_exceeded": (
+        "prompt longer than the model's context",
+        "Prompt länger als der Kontext des Modells",
+    ),
+    "refusal_request_not_found": (
+        "feedback on an unknown request",
+        "Rückmeldung zu unbekannter Anfrage",
+    ),
+    "refusal_already_graded": ("request already graded", "Anfrage bereits bewertet"),
+    "refusal_models_managed_upstream": (
+        "models are managed in the config, not through the API",
+        "Modelle werden in der Konfiguration verwaltet, nicht über die API",
+    ),
+    "refusal_not_admin": ("needs an admin key", "braucht einen Admin-Schlüssel"),
+    "refusal_not_ops": ("needs an ops key", "braucht einen Ops-Schlüssel"),
+    "refusal_conflict": ("conflicting change", "widersprüchliche Änderung"),
+    "refusal_version_conflict": ("changed concurrently", "gleichzeitig geändert"),
+    "refusal_illegal_transition": (
+        "lifecycle move not allowed",
+        "Wechsel im Lebenszyklus nicht erlaubt",
+    ),
+    "refusal_use_case_has_keys": ("use case still has keys", "Anwendungsfall hat noch Schlüssel"),
+    "refusal_csrf_failed": ("form not sent from the dashboard", "Formular nicht vom Dashboard"),
+    "refusal_login_failed": ("login failed", "Anmeldung fehlgeschlagen"),
+    "refusal_login_required": ("not logged in", "nicht angemeldet"),
+    "refusal_session_expired": ("session expired", "Sitzung abgelaufen"),
+    "no_department": (
+        "no department (refused before the key was known)",
+        "kein Bereich (abgewiesen, bevor der Schlüssel bekannt war)",
+    ),
+    "no_key": (
+        "no key (refused before the key was known)",
+        "kein Schlüssel (abgewiesen, bevor der Schlüssel bekannt war)",
+    ),
+}
+
+MESSAGES: Final[dict[str, tuple[str, str]]] = {
+    # the login page and sessions
+    "msg_login_empty": ("Enter an admin key.", "Bitte einen Admin-Schlüssel eingeben."),
+    "msg_login_failed": (
+        "This key is unknown or revoked.",
+        "Dieser Schlüssel ist unbekannt oder gesperrt.",
+    ),
+    "msg_login_required": (
+        "Your session has ended; please log in again.",
+        "Ihre Sitzung ist beendet; bitte melden Sie sich erneut an.",
+    ),
+    "msg_session_expired": (
+        "Your session has expired; please log in again.",
+        "Ihre Sitzung ist abgelaufen; bitte melden Sie sich erneut an.",
+    ),
+    "msg_key_inactive": (
+        "The key of this session is no longer active (revoked or removed); log in with another"
+        " admin key.",
+        "Der Schlüssel dieser Sitzung ist nicht mehr aktiv (gesperrt oder entfernt); melden Sie"
+        " sich mit einem anderen Admin-Schlüssel an.",
+    ),
+    "msg_not_admin": (
+        "This key may only manage the consent of its department's models, on the consent page;"
+        " everything else needs an admin key.",
+        "Dieser Schlüssel darf nur die Einwilligung für die Modelle seines Bereichs verwalten, auf"
+        " der Seite Einwilligungen; alles andere braucht einen Admin-Schlüssel.",
+    ),
+    "msg_role_not_allowed": (
+        "This key's role may not use the dashboard: it needs an admin key (or an owner key, for"
+        " the consent of its department's models).",
+        "Die Rolle dieses Schlüssels darf das Dashboard nicht nutzen: nötig ist ein"
+        " Admin-Schlüssel (oder einer mit der Rolle owner, für die Einwilligung zu den Modellen"
+        " seines Bereichs).",
+    ),
+    "msg_csrf_failed": (
+        "The form was not sent from this dashboard; reload the page and try again.",
+        "Das Formular wurde nicht von diesem Dashboard gesendet; laden Sie die Seite neu und"
+        " versuchen Sie es erneut.",
+    ),
+    # pages and what they are about
+    "msg_page_not_found": (
+        "There is no such page in the dashboard.",
+        "Diese Seite gibt es im Dashboard nicht.",
+    ),
+    "msg_model_not_found": ("Unknown model {subject}.", "Unbekanntes Modell {subject}."),
+    "msg_404_department": ("Unknown department {subject}.", "Unbekannter Bereich {subject}."),
+    "msg_404_key_id": ("Unknown key {subject}.", "Unbekannter Schlüssel {subject}."),
+    "msg_404_language": (
+        "Unknown language; choose English or German.",
+        "Unbekannte Sprache; wählen Sie Deutsch oder Englisch.",
+    ),
+    "msg_400_month": (
+        "{month} is not a month of the form YYYY-MM.",
+        "{month} ist kein Monat der Form JJJJ-MM.",
+    ),
+    "msg_400_reason": (
+        "Give a reason of at most 1,000 characters: it goes into the audit log.",
+        "Bitte eine Begründung mit höchstens 1.000 Zeichen angeben: sie geht ins Audit-Protokoll.",
+    ),
+    "msg_400_state": ("Choose a lifecycle state.", "Bitte einen Status im Lebenszyklus wählen."),
+    "msg_400_consent": (
+        "Choose whether to withdraw or re-grant the consent.",
+        "Bitte wählen: Einwilligung widerrufen oder erneut erteilen.",
+    ),
+    "msg_illegal_transition": (
+        "Model {subject} cannot move from its current lifecycle state to that one; the model's"
+        " page offers the allowed moves.",
+        "Modell {subject} kann nicht aus seinem jetzigen Status dorthin wechseln; die Seite des"
+        " Modells bietet die erlaubten Wechsel an.",
+    ),
+    "msg_version_conflict": (
+        "Someone else changed it meanwhile; reload the page and try again.",
+        "Inzwischen hat jemand anderes es geändert; laden Sie die Seite neu und versuchen Sie es"
+        " erneut.",
+    ),
+    # amounts typed into a form (stellwerk.dashboard.amounts)
+    "msg_amount_missing": (
+        "{field}: enter an amount, or choose unlimited.",
+        "{field}: bitte einen Betrag eingeben oder unbegrenzt wählen.",
+    ),
+    "msg_amount_malformed": (
+        "{field}: {value} is not an amount as this page writes it (e.g. 1,500.25).",
+        "{field}: {value} ist kein Betrag, wie diese Seite ihn schreibt (z. B. 1.500,25).",
+    ),
+    "msg_amount_ambiguous": (
+        "{field}: {value} is ambiguous (other languages write one thousand five hundred as"
+        " 1.500); write 1.5 or 1,500.",
+        "{field}: {value} ist mehrdeutig (andere Sprachen schreiben eintausendfünfhundert als"
+        " 1,500); schreiben Sie 1,5 oder 1.500.",
+    ),
+    "msg_amount_and_unlimited": (
+        "{field}: choose either an amount or unlimited, not both.",
+        "{field}: bitte entweder einen Betrag oder unbegrenzt wählen, nicht beides.",
+    ),
+    "msg_400_monthly_budget": (
+        "{field}: at most six decimals, from 0 to the largest budget the gateway keeps.",
+        "{field}: höchstens sechs Nachkommastellen, von 0 bis zum größten Budget des Gateways.",
+    ),
+    # when no message above fits: said in the page's language, the original as details
+    "msg_fallback_400": ("The input is not valid.", "Die Eingabe ist ungültig."),
+    "msg_fallback_403": ("This is not allowed.", "Das ist nicht erlaubt."),
+    "msg_fallback_404": ("Not found.", "Nicht gefunden."),
+    "msg_fallback_409": ("This is not possible now.", "Das ist derzeit nicht möglich."),
+    "msg_fallback_413": ("The form is too large.", "Das Formular ist zu groß."),
+    "msg_technical": ("Technical details", "Technische Details (Englisch)"),
+}

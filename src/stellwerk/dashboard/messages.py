@@ -1,0 +1,50 @@
+"""An error, said in the page's language (the labels: :mod:`stellwerk.dashboard.labels_messages`).
+
+The services the dashboard calls raise errors with English messages for the admin API and the
+log. The dashboard looks each one up by its ``code`` (``msg_<code>``), else by its status and
+field (``msg_<status>_<param>``), and fills in what the page is about: ``{subject}`` (the model,
+department or key in the path), ``{month}``, ``{value}`` (what was typed) and ``{field}`` (the
+field's label). An error without a label is said generally in the page's language
+(``msg_fallback_<status>``). The English message goes with it as technical details (folded away),
+as the admin API would say it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from stellwerk.dashboard.amounts import AmountError
+from stellwerk.dashboard.i18n import Labels, Language
+from stellwerk.errors import RequestError
+
+FIELDS = {"monthly_budget": "budget"}
+"""form field -> the label of its name"""
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """An error's message in the page's language; ``details``: the English original (what the
+    admin API says; it may name more, such as the allowed states), ``None`` when it is the
+    text."""
+
+    text: str
+    details: str | None = None
+
+
+def say(exc: RequestError, request: Request, t: Labels, language: Language) -> Said:
+    """``exc`` in ``language`` (its labels: ``t``; see the module docstring)."""
+    values = {
+        "subject": str(request.path_params.get("subject", "")),
+        "month": request.query_params.get("month", ""),
+        "value": exc.value if isinstance(exc, AmountError) else "",
+        "field": t[FIELDS[exc.param]] if exc.param in FIELDS else str(exc.param or ""),
+    }
+    for name in (f"msg_{exc.code}", f"msg_{exc.status_code}_{exc.param}"):
+        if name in t:
+            return Said(t[name].format(**values), details=exc.message)
+    fallback = f"msg_fallback_{exc.status_code}"
+    if language == "en" or fallback not in t:
+        return Said(exc.message)
+    return Said(t[fallback], details=exc.message)

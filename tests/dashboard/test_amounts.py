@@ -1,0 +1,70 @@
+"""Amounts typed into the dashboard's forms are read the way the page's language writes them,
+and refused (naming the field) when they can be read two ways or not at all."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from stellwerk.dashboard.amounts import AmountError, amount_input, parse_amount
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value"),
+    [
+        ("1,500", "en", "1500"),
+        ("1.500", "de", "1500"),
+        ("1,000.50", "en", "1000.50"),
+        ("1.000,50", "de", "1000.50"),
+        ("12,345,678.5", "en", "12345678.5"),
+        ("1500", "en", "1500"),
+        (" 0.0005 ", "en", "0.0005"),
+        ("0,0005", "de", "0.0005"),
+        ("12.5", "en", "12.5"),
+        ("12,5", "de", "12.5"),
+        ("0", "de", "0"),
+    ],
+)
+def test_amounts_are_read_in_the_page_language(text: str, language: str, value: str) -> None:
+    assert parse_amount(text, language, "monthly_budget") == Decimal(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "code"),
+    [
+        ("", "en", "amount_missing"),
+        ("   ", "de", "amount_missing"),
+        ("1.500", "en", "amount_ambiguous"),  # German for one thousand five hundred
+        ("1,500", "de", "amount_ambiguous"),
+        ("1,5", "en", "amount_malformed"),  # the other language's decimal comma
+        ("1.5", "de", "amount_malformed"),
+        ("1.000,50", "en", "amount_malformed"),
+        ("1,000.50", "de", "amount_malformed"),
+        ("1,50,000", "en", "amount_malformed"),
+        ("1,000,", "en", "amount_malformed"),
+        (".5", "en", "amount_malformed"),
+        ("5.", "en", "amount_malformed"),
+        ("1.2.3", "en", "amount_malformed"),
+        ("€5", "en", "amount_malformed"),
+        ("1 500", "de", "amount_malformed"),
+        ("-5", "en", "amount_malformed"),
+        ("1e3", "en", "amount_malformed"),
+        ("NaN", "en", "amount_malformed"),
+        ("٣", "en", "amount_malformed"),  # a digit, but not one the page writes
+    ],
+)
+def test_ambiguous_or_malformed_amounts_are_refused_naming_the_field(
+    text: str, language: str, code: str
+) -> None:
+    with pytest.raises(AmountError) as caught:
+        parse_amount(text, language, "monthly_budget")  # type: ignore[arg-type]
+    assert caught.value.code == code and caught.value.param == "monthly_budget"
+    assert caught.value.message.startswith("monthly_budget")
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("value", ["1500", "0.0005", "12.5", "1000.125", "0", "7.000000"])
+def test_a_field_prefilled_with_an_amount_reads_back_the_same(language: str, value: str) -> None:
+    text = amount_input(Decimal(value), language)  # type: ignore[arg-type]
+    assert parse_amount(text, language, "f") == Decimal(value)  # type: ignore[arg-type]

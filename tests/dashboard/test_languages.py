@@ -1,0 +1,206 @@
+"""What a user sees is in the page's language: the login page, error pages (also for paths the
+dashboard does not have), the lifecycle states in a confirmation, every refusal reason; and the
+budget form reads amounts as the page's language writes them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from html import unescape
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stellwerk.dashboard.i18n import label_keys
+from stellwerk.errors import RequestError
+from tests.dashboard.client import csrf_of, login, post_form
+from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
+from tests.dashboard.traffic import chat, wait_for_usage
+from tests.fixtures.gateway import KEYS
+
+SRC = Path(__file__).parents[2] / "src" / "stellwerk"
+
+
+@pytest.fixture(params=["en", "de"])
+def language(request: pytest.FixtureRequest) -> str:
+    value: str = request.param
+    return value
+
+
+@pytest.fixture
+def admin(offline_dashboard: DashboardGateway, language: str) -> Iterator[httpx.Client]:
+    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, answer):
+        assert answer.status_code == 303
+        client.cookies.set("stw_lang", language, path="/dashboard")
+        yield client
+
+
+def text_of(answer: httpx.Response) -> str:
+    """The page's visible text, roughly: tags dropped, entities read."""
+    return unescape(re.sub(r"<[^>]+>", " ", answer.text))
+
+
+def test_the_first_visit_shows_the_login_form_without_an_error(
+    offline_dashboard: DashboardGateway,
+) -> None:
+    with offline_dashboard.gateway.client(timeout=30) as client:
+        client.cookies.set("stw_lang", "de", path="/dashboard")
+        for path in ("/dashboard", "/dashboard/login"):
+            answer = client.get(path)
+            assert 'role="alert"' not in answer.text
+            assert "Anmelden" in answer.text and "not logged in" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("key", "says_en", "says_de"),
+    [
+        ("sk-stw-not-a-key-we-know", "This key is unknown or revoked.", "unbekannt oder gesperrt"),
+        ("", "Enter an admin key.", "Bitte einen Admin-Schlüssel eingeben."),
+    ],
+)
+def test_a_failed_login_says_why_in_the_page_language(
+    offline_dashboard: DashboardGateway, key: str, says_en: str, says_de: str
+) -> None:
+    with offline_dashboard.gateway.client(timeout=30) as client:
+        client.cookies.set("stw_lang", "de", path="/dashboard")
+        form = client.get("/dashboard/login")
+        answer = client.post("/dashboard/login", data={"csrf": csrf_of(form.text), "key": key})
+        assert answer.status_code == 401
+        assert says_de in text_of(answer) and "unknown API key" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "en", "de"),
+    [
+        ("/dashboard/nope", 404, "There is no such page", "Diese Seite gibt es im Dashboard nicht"),
+        ("/dashboard//models/x", 404, "There is no such page", "Diese Seite gibt es"),
+        ("/dashboard/keys/x/revoke", 404, "There is no such page", "Diese Seite gibt es"),
+        ("/dashboard/models/nope", 404, "Unknown model nope.", "Unbekanntes Modell nope."),
+        ("/dashboard/departments/nope", 404, "Unknown department nope.", "Unbekannter Bereich"),
+        ("/dashboard?month=2026-13", 400, "2026-13 is not a month", "2026-13 ist kein Monat"),
+    ],
+)
+def test_error_pages_are_html_in_the_page_language(
+    admin: httpx.Client, language: str, path: str, status: int, en: str, de: str
+) -> None:
+    answer = admin.get(path)
+    assert answer.status_code == status
+    assert answer.headers["content-type"].startswith("text/html")
+    assert f'<html lang="{language}">' in answer.text
+    shown = text_of(answer)
+    assert (en if language == "en" else de) in shown
+    if language == "de":
+        # the English original is there only as folded technical details
+        assert "Technische Details (Englisch)" in shown
+
+
+def test_the_lifecycle_confirmation_names_the_states_in_the_page_language(
+    admin: httpx.Client, language: str
+) -> None:
+    token = csrf_of(admin.get("/dashboard/models/tiny-small").text)
+    answer = admin.post(
+        "/dashboard/models/tiny-small/lifecycle",
+        data={"state": "deprecated", "reason": "superseded", "csrf": token},
+    )
+    assert answer.status_code == 200
+    expected = {
+        "en": "Move model tiny-small from approved to deprecated?",
+        "de": "Modell tiny-small von freigegeben auf abgekündigt ändern?",
+    }
+    assert expected[language] in text_of(answer)
+
+
+def _codes_in_source() -> set[str]:
+    """Every error code the gateway can write into a usage record: the classes' own and those
+    given where an error is raised."""
+    codes = {cls.code for cls in _subclasses(RequestError)}
+    for path in SRC.rglob("*.py"):
+        if "dashboard" in path.parts:
+            continue  # the dashboard's own (login, session) are never a usage record
+        codes |= set(re.findall(r'code="([a-z_0-9]+)"', path.read_text(encoding="utf-8")))
+    return codes
+
+
+def _subclasses(cls: type[RequestError]) -> Iterator[type[RequestError]]:
+    yield cls
+    for sub in cls.__subclasses__():
+        yield from _subclasses(sub)
+
+
+def test_every_refusal_reason_has_a_label() -> None:
+    missing = {c for c in _codes_in_source() if f"refusal_{c}" not in label_keys()}
+    assert not missing, f"refusal reasons shown only by their code: {sorted(missing)}"
+
+
+def test_refusals_are_labelled_also_without_a_department(
+    offline_dashboard: DashboardGateway, admin: httpx.Client, language: str
+) -> None:
+    gw = offline_dashboard.gateway
+    assert chat(offline_dashboard, "sk-stw-wrong").status_code == 401
+    twice = (
+        b'{"model": "auto", "model": "tiny-small", "messages": [{"role": "user", "content": "x"}]}'
+    )
+    bearer = {"authorization": f"Bearer {KEYS['research']}", "content-type": "application/json"}
+    assert gw.post("/v1/chat/completions", content=twice, headers=bearer).status_code == 400
+    wait_for_usage(offline_dashboard, 2)
+    shown = text_of(admin.get("/dashboard"))
+    refusals = shown[shown.index({"en": "Refusals, by reason", "de": "Abweisungen"}[language]) :]
+    nobody = {"en": "no department (refused", "de": "kein Bereich (abgewiesen"}[language]
+    assert nobody in refusals
+    label = {"en": "no, unknown or revoked API key", "de": "gesperrter API-Schlüssel"}[language]
+    assert label in refusals
+    twice = {"en": "a JSON key named twice", "de": "JSON-Schlüssel im Body doppelt"}[language]
+    assert twice in refusals
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "shown", "stored"),
+    [
+        ("en", "1,500", "€1,500.00", "1500"),
+        ("de", "1.500", "1.500,00 €", "1500"),
+        ("en", "1,000.50", "€1,000.50", "1000.5"),
+        ("de", "1.000,50", "1.000,50 €", "1000.5"),
+        ("de", "0,0005", "0,0005 €", "0.0005"),
+    ],
+)
+def test_the_budget_form_reads_amounts_as_the_page_writes_them(
+    offline_dashboard: DashboardGateway,
+    admin: httpx.Client,
+    language: str,
+    typed: str,
+    shown: str,
+    stored: str,
+) -> None:
+    page, action = "/dashboard/departments/legal", "/dashboard/departments/legal/budget"
+    token = csrf_of(admin.get(page).text)
+    asked = admin.post(action, data={"monthly_budget": typed, "reason": "r", "csrf": token})
+    assert asked.status_code == 200 and shown in text_of(asked)
+    done = post_form(admin, page, action, {"monthly_budget": typed, "reason": "r"})
+    assert done.status_code == 303
+    assert _legal_budget(offline_dashboard) == Decimal(stored)
+
+
+def test_unlimited_is_an_explicit_choice(
+    offline_dashboard: DashboardGateway, admin: httpx.Client, language: str
+) -> None:
+    page, action = "/dashboard/departments/legal", "/dashboard/departments/legal/budget"
+    assert post_form(admin, page, action, {"monthly_budget": "5", "reason": "r"}).status_code == 303
+    blank = post_form(admin, page, action, {"monthly_budget": "  ", "reason": "r"})
+    assert blank.status_code == 400 and _legal_budget(offline_dashboard) == Decimal(5)
+    token = csrf_of(admin.get(page).text)
+    asked = admin.post(action, data={"unlimited": "yes", "reason": "r", "csrf": token})
+    says = {"en": "Remove the monthly budget of legal", "de": "Monatsbudget von legal aufheben"}
+    assert says[language] in text_of(asked) and "∞" not in asked.text
+    done = post_form(admin, page, action, {"unlimited": "yes", "reason": "r"})
+    assert done.status_code == 303 and _legal_budget(offline_dashboard) is None
+
+
+def _legal_budget(dashboard: DashboardGateway) -> Decimal | None:
+    answer = dashboard.gateway.get(
+        "/admin/limits", headers={"authorization": f"Bearer {ADMIN_KEY}"}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    budget = answer.json()["departments"]["legal"]["monthly_budget"]
+    return None if budget is None else Decimal(str(budget))
