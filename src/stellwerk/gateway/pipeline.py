@@ -271,6 +271,7 @@ async def accounted(runtime: Runtime, call: Call) -> AsyncIterator[None]:
     except StellwerkError as exc:
         with anyio.CancelScope(shield=True):
             await fail(runtime, call, exc)
+        exc.request_id = call.request_id  # the refusal names its usage record
         raise
     except BaseException as exc:
         cancelled = isinstance(exc, (anyio.get_cancelled_exc_class(), GeneratorExit))
