@@ -176,7 +176,7 @@ async def route(
     )
     if runtime.pending.window_s > 0 or runtime.shadow.on:  # for a later grade, no text
         call.evidence = evidence(selector.router, prompt.text, embedding)
-    picked = call.evidence is not None and not call.stream
+    picked = call.evidence is not None and call.evidence.readable and not call.stream
     if picked and runtime.shadow.wants(principal, name, selection.decision, needs):
         call.shadow = Ticket(chat, prompt.text, selection.models)
     return selection
