@@ -208,12 +208,42 @@ def _messages(messages: list[OllamaMessage]) -> list[dict[str, Any]]:
 
 def generate_request(body: OllamaGenerateRequest) -> ChatRequest:
     """The prompt as a user message after the system prompt, if any; built directly, as going
-    through ``OllamaChatRequest`` costs three to four times as much and checks nothing new."""
+    through ``OllamaChatRequest`` costs three to four times as much and checks nothing new.
+    With ``raw``, the prompt as it is, a text completion without the chat template (for models
+    with the ``completion`` capability, as ``/v1/completions``). A ``template`` of the request
+    cannot be applied (the model server applies the model's own): it is refused, except with
+    ``raw``, which ignores it as Ollama does."""
+    if body.raw:
+        return _raw_request(body)
+    if body.template:
+        raise InvalidRequest(
+            "template: a prompt template of the request is not supported (the model's own chat"
+            " template is applied); to send a prompt templated by yourself, send it with"
+            ' "raw": true',
+            param="template",
+        )
     messages: list[dict[str, Any]] = []
     if body.system:
         messages.append({"role": "system", "content": body.system})
     messages.append({"role": "user", "content": _content(body.prompt, body.images)})
     return ChatRequest(messages=messages, params=_params(body.options, None, body.format))
+
+
+def _raw_request(body: OllamaGenerateRequest) -> ChatRequest:
+    """``raw: true``: the prompt goes to the model as it is; what only a template could place
+    (a system prompt, images) is refused rather than dropped."""
+    for name, value in (("system", body.system), ("images", body.images)):
+        if value:
+            raise InvalidRequest(
+                f'{name}: a "raw": true prompt goes to the model as it is, without a template'
+                f" to place the {name} in; put it into the prompt or leave out raw",
+                param=name,
+            )
+    return ChatRequest(
+        messages=[{"role": "user", "content": body.prompt}],
+        params=_params(body.options, None, body.format),
+        prompt=body.prompt,
+    )
 
 
 def chat_request(body: OllamaChatRequest) -> ChatRequest:
