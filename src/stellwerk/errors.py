@@ -56,6 +56,10 @@ def shown(name: str) -> str:
 class StellwerkError(Exception):
     """Base of every error Stellwerk raises on purpose."""
 
+    #: the request it ended, when that request left a usage record: its answer carries the id
+    #: (``x-stellwerk-request-id``), as a served answer does, so a client can quote it
+    request_id: str | None = None
+
 
 class ConfigError(StellwerkError):
     """The configuration is invalid; the message names the file and the key path."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.fixtures.gateway import KEYS, Gateway
 
@@ -100,3 +101,55 @@ def test_ollama_embed_refuses_routes_and_empty_input_like_openai(offline_gateway
     response = offline_gateway.post(url, json={"model": "tiny-embed", "input": [""]}, headers=AUTH)
     assert response.status_code == 400
     assert "non-empty" in response.json()["error"]
+
+
+OLLAMA_CHAT = {"model": "tiny-small", "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "text"),
+    [
+        ("/api/chat", {**OLLAMA_CHAT, "options": [1]}, "options must be a JSON object"),
+        ("/v1/chat/completions", {**CHAT, "stream_options": [1]}, "stream_options must be a"),
+        (
+            "/api/chat",
+            {**OLLAMA_CHAT, "messages": [{"role": "user", "content": "x", "images": ["%%"]}]},
+            "messages.0.images.0: the image is not valid base64",
+        ),
+        (
+            "/api/generate",
+            {"model": "tiny-small", "prompt": "x", "images": ["aGk=", "not base64!"]},
+            "images.1: the image is not valid base64",
+        ),
+        ("/api/show", {"model": "nope"}, "GET /api/tags (Ollama API)"),
+        ("/v1/chat/completions", {**CHAT, "model": "nope"}, "GET /v1/models (OpenAI API)"),
+    ],
+)
+def test_an_error_names_what_is_wrong(
+    offline_gateway: Gateway, path: str, body: dict[str, Any], text: str
+) -> None:
+    response = offline_gateway.post(path, json=body, headers=AUTH)
+    assert 400 <= response.status_code < 500
+    error = response.json()["error"]
+    assert text in (error if isinstance(error, str) else error["message"])
+
+
+ONE = b'{"role": "user", "content": "hi"}'
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/chat/completions", b'{"model": "m", "messages": [%s], "temperature": %%s}' % ONE),
+        ("/api/chat", b'{"model": "m", "messages": [%s], "options": {"temperature": %%s}}' % ONE),
+        ("/v1/completions", b'{"model": "tiny-small", "prompt": "x", "top_p": %s}'),
+    ],
+)
+def test_a_number_that_is_not_finite_is_called_so(
+    offline_gateway: Gateway, path: str, body: bytes, value: str
+) -> None:
+    response = _post(offline_gateway, path, AUTH, body % value.encode())
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "finite number" in (error if isinstance(error, str) else error["message"])

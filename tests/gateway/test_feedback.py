@@ -94,6 +94,21 @@ def test_feedback_is_only_for_the_callers_own_routed_requests(learning_gateway: 
     assert _feedback(gw, {"request_id": f"chatcmpl-{routed}", "score": 1.0}).status_code == 200
 
 
+def test_feedback_on_a_prompt_the_router_cannot_read_says_so(learning_gateway: Gateway) -> None:
+    """ "Hallo" has no word the shipped router knows: it is routed and answered, but a grade
+    cannot teach the router anything, and the answer says that (not "unknown")."""
+    gw = learning_gateway
+    unreadable, _ = _ask(gw, "auto", "Hallo")
+    answer = _feedback(gw, {"request_id": unreadable, "score": 1.0})
+    assert answer.status_code == 409, answer.text
+    error = answer.json()["error"]
+    assert (error["code"], error["param"]) == ("not_gradable", "request_id")
+    assert "the router could not read its prompt" in error["message"]
+    # another key still cannot tell it from an unknown id
+    other = _feedback(gw, {"request_id": unreadable, "score": 1.0}, dept="legal")
+    assert other.status_code == 404
+
+
 @pytest.mark.parametrize(
     ("body", "status", "param"),
     [

@@ -100,6 +100,44 @@ def test_generate_plain_and_streamed(clients: dict[str, ollama.Client]) -> None:
     assert parts[-1].done and parts[-1].eval_count == len([p for p in parts[:-1] if p.response])
 
 
+def test_generate_raw_sends_the_prompt_without_the_template(
+    gateway: Gateway, clients: dict[str, ollama.Client]
+) -> None:
+    """``raw: true`` is a plain completion: the model reads the prompt's own tokens only, as
+    ``/v1/completions`` sends it; without ``raw`` the chat template is around it."""
+    c = clients["research"]
+    options = {"num_predict": 2}
+    raw = c.generate(model="tiny-small", prompt="x", raw=True, stream=False, options=options)
+    templated = c.generate(model="tiny-small", prompt="x", stream=False, options=options)
+    with gateway.openai(KEYS["research"], max_retries=0) as client:
+        completion = client.completions.create(model="tiny-small", prompt="x", max_tokens=2)
+    assert completion.usage is not None
+    assert raw.prompt_eval_count == completion.usage.prompt_tokens
+    assert templated.prompt_eval_count is not None and raw.prompt_eval_count is not None
+    assert templated.prompt_eval_count > raw.prompt_eval_count
+    streamed = list(c.generate(model="auto", prompt="x", raw=True, stream=True, options=options))
+    assert streamed[-1].prompt_eval_count == raw.prompt_eval_count
+    assert streamed[-1].model == "tiny-small"  # the only model with the completion capability
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "text"),
+    [
+        ({"model": "tiny-medium", "raw": True}, 400, "completion"),
+        ({"raw": True, "system": "Du bist ein Dichter."}, 400, "system"),
+        ({"template": "{{ .Prompt }}"}, 400, "template: a prompt template"),
+    ],
+)
+def test_generate_refuses_what_it_cannot_do_as_asked(
+    clients: dict[str, ollama.Client], fields: dict[str, object], status: int, text: str
+) -> None:
+    asked: dict[str, object] = {"model": "tiny-small", "prompt": "x", "stream": False, **fields}
+    with pytest.raises(ollama.ResponseError) as info:
+        clients["research"].generate(**asked)  # type: ignore[call-overload]
+    assert info.value.status_code == status
+    assert text in info.value.error
+
+
 def test_a_route_from_the_list_is_shown_and_answers(clients: dict[str, ollama.Client]) -> None:
     c = clients["research"]
     listed = c.list().models

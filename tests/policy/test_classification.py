@@ -29,7 +29,12 @@ def test_mapping_is_configurable_and_keeps_other_defaults() -> None:
 
 def test_no_header_means_the_keys_default() -> None:
     assert effective_classification(None, "confidential") == "confidential"
-    assert effective_classification(" ", "internal") == "internal"
+
+
+@pytest.mark.parametrize("blank", ["", " "])
+def test_an_empty_header_is_refused_not_taken_as_absent(blank: str) -> None:
+    with pytest.raises(InvalidRequest, match="x-stellwerk-classification is empty"):
+        effective_classification(blank, "internal")
 
 
 def test_a_request_may_raise_its_class() -> None:

@@ -363,3 +363,23 @@ def test_readiness_reports_the_probes_and_probes_nothing_itself(
             connections += 1
     assert connections == 0
     assert all(a.json()["backends"]["llamacpp"]["circuit"] == "closed" for a in answers)
+
+
+@pytest.mark.parametrize(
+    ("size", "status"), [(60_000, b"200"), (70_000, b"431"), (200_000, b"431")]
+)
+def test_a_head_sent_at_once_is_held_to_the_limit(
+    guarded_raw: dict[str, Any], size: int, status: bytes
+) -> None:
+    """A whole head in one send (one or two reads on the server): served under
+    server.max_header_bytes (64 KiB), 431 past it, however few reads it took."""
+    head = _head("GET", "/healthz", {"x-big": "a" * size})
+    with serving(guarded_raw) as gw, closing(_connect(gw.url)) as sock:
+        sock.sendall(head)
+        answer = b""
+        while not answer.endswith(b"\r\n\r\n") and b"\r\n\r\n" not in answer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 " + status), answer[:80]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from stellwerk.errors import InvalidRequest
+from stellwerk.errors import InvalidRequest, shown
 
 T = TypeVar("T", bound=str)
 
@@ -22,9 +22,10 @@ def parse_choice(
     normalise: Callable[[str], str] | None = None,
 ) -> T:
     """The member of ``choices`` that ``value`` (after ``normalise``) equals; otherwise an
-    ``InvalidRequest`` for ``param``: ``"{unknown} 'value'; {known} choice, choice, ..."``."""
+    ``InvalidRequest`` for ``param``: ``"{unknown} 'value'; {known} choice, choice, ..."`` (the
+    value cut as every echo is: ``stellwerk.errors.shown``)."""
     wanted = normalise(value) if normalise is not None else value
     for choice in choices:
         if wanted == choice:
             return choice
-    raise InvalidRequest(f"{unknown} {value!r}; {known} {', '.join(choices)}", param=param)
+    raise InvalidRequest(f"{unknown} {shown(value)}; {known} {', '.join(choices)}", param=param)

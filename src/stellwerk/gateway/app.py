@@ -121,7 +121,7 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
             allow_origins=list(config.server.cors_origins),
             allow_methods=["GET", "POST"],
             allow_headers=["authorization", "content-type", "x-stellwerk-classification"],
-            expose_headers=["x-stellwerk-model", "x-stellwerk-decision"],
+            expose_headers=["x-stellwerk-model", "x-stellwerk-decision", "x-stellwerk-request-id"],
         )
     errors.install(app)
     # The data plane through the router too: its 405s (and a request under a root path).

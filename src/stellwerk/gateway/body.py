@@ -38,9 +38,10 @@ def parse(model: type[M], body: bytes) -> M:
         first = errors[0]
         if first["type"] == "json_invalid":
             raise InvalidRequest(f"request body is not valid JSON: {first['msg']}") from exc
-        if first["type"] == "model_type":
-            raise InvalidRequest("request body must be a JSON object") from exc
         where = location(first["loc"])
+        if first["type"] == "model_type":  # an object was expected: the body, or a field
+            what = f"{where} must be" if where else "request body must be"
+            raise InvalidRequest(f"{what} a JSON object", param=where or None) from exc
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         raise InvalidRequest(f"{where}: {first['msg']}{more}", param=where or None) from exc
     reject_duplicate_keys(body)

@@ -29,7 +29,7 @@ from stellwerk.gateway.responses_schema import TEXT_OR_LIST
 
 
 class CompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
 
     model: str = Field(min_length=1)
     prompt: Annotated[

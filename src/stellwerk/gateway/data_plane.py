@@ -212,7 +212,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         body=feedback_api.FeedbackRequest,
         answer=rs.FeedbackAnswer,
         errors=FEEDBACK_ERRORS,
-        error_notes={409: "Graded already."},
+        error_notes={409: "Graded already, or not gradable: the router could not read the prompt."},
     ),
     Endpoint(
         "POST",

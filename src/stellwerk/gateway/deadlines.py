@@ -15,9 +15,11 @@ uvicorn's httptools protocol with one timer per connection:
 A request head (line and headers) is also bounded in size (``server.max_header_bytes``): the
 parser keeps a header it has not seen the end of in memory, so a client that streams one endless
 header fast would fill it (about 130 MB for 55 MiB sent). A head over the limit gets ``431`` and
-the connection is closed. The head is counted per chunk read: a chunk is counted when a head was
-already begun before it and is still unfinished after it, so the bound is the limit plus the
-chunk the head began in.
+the connection is closed, counted two ways: a head still unfinished is counted per chunk read (a
+chunk counts when a head was begun before it and is still unfinished after it: this stops an
+endless header while it arrives), and a complete head exactly, by its target and headers as the
+parser hands them over (a head that arrived in one or two reads, up to the 256 KiB the event loop
+reads at once, used to pass uncounted); such a head never reaches the app.
 
 The timers are the event loop's ``call_later`` handles, like uvicorn's keep-alive timeout: no
 task per connection. They live at the connection level, below ASGI, because that is where the
@@ -61,6 +63,8 @@ class DeadlineProtocol(HttpToolsProtocol):
     _timer: asyncio.TimerHandle | None = None
     _began = False  # a request head has begun and is not complete
     _head_bytes = 0  # of that head, counted as described in the module's docstring
+    _head_exact = 0  # of that head, its target and headers as the parser handed them over
+    _refused = False  # a complete head was over the limit: the connection is being closed
 
     def data_received(self, data: bytes) -> None:
         began_before = self._began
@@ -86,21 +90,54 @@ class DeadlineProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
+        if self._refused:
+            return
         super().on_message_begin()
         self._began = True
-        self._head_bytes = 0
+        self._head_bytes = self._head_exact = 0
         if self._timer is None:
             self._arm(self.head_s, self._head_late)
+
+    def on_url(self, url: bytes) -> None:
+        if not self._refused:
+            self._head_exact += len(url)
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._refused:
+            self._head_exact += len(name) + len(value) + 4  # ": " and the line's end
+            super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._disarm()
         self._began = False
+        if self._refused or self._head_exact > self.max_head_bytes:
+            self._refuse_head()
+            return
         super().on_headers_complete()
         self._arm(self.body_s, self._body_late)
 
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
         self._disarm()
-        super().on_message_complete()
+        if not self._refused:
+            super().on_message_complete()
+
+    def _refuse_head(self) -> None:
+        """431 for a complete head over the limit, the connection closed; the parser's later
+        calls for this connection (its body, a pipelined request) are ignored."""
+        if not self._refused and not self.transport.is_closing():
+            log.info(
+                "closed a connection from %s: request head over %d bytes",
+                _peer(self),
+                self.max_head_bytes,
+            )
+            self.transport.write(_TOO_LARGE)
+            self.transport.close()
+        self._refused = True
 
     def _handed_over(self) -> bool:
         """The connection is closing, or no longer this protocol's (a WebSocket upgrade)."""

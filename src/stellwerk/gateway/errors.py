@@ -46,6 +46,8 @@ def is_ollama(request: Request) -> bool:
 
 def render(request: Request, exc: StellwerkError) -> Response:
     headers = {}
+    if exc.request_id is not None:
+        headers["x-stellwerk-request-id"] = exc.request_id
     if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
         headers["retry-after"] = str(max(1, round(exc.retry_after_s)))
     body = {"error": message_of(exc)} if is_ollama(request) else error_body(exc)

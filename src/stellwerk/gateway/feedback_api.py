@@ -8,7 +8,10 @@ The rules, in the order they are checked:
 2. the request was routed (a route such as ``auto``, not a named model), answered, made with the
    same key and is within ``router.feedback_window_s`` in this process: otherwise 404, which says
    the same whether the id is unknown or another key's;
-3. a request is graded once: a second feedback within the window is a 409.
+3. the router could read the prompt (it has a word the router knows; not ``Hallo``, which no
+   training prompt had): otherwise a grade cannot teach it anything, a 409 ``not_gradable``
+   (docs/router.md, "Feedback and where graded requests are kept");
+4. a request is graded once: a second feedback within the window is a 409.
 
 The grade is stored as a graded record of the model that answered (``ledger.graded``), without
 the prompt or the answer. A feedback call is not a model call: it is not billed, leaves no usage
@@ -24,7 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
-from stellwerk.errors import NotFound
+from stellwerk.errors import Conflict, NotFound
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.ledger.graded import Graded
@@ -55,6 +58,13 @@ async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
             f"not routed, or older than {runtime.config.router.feedback_window_s:g} s",
             param="request_id",
             code="request_not_found",
+        )
+    if not pending.evidence.readable:
+        raise Conflict(
+            f"request {request_id[:32]!r} cannot be graded: the router could not read its prompt"
+            " (no word of it is one the router knows), so a grade cannot teach it anything",
+            param="request_id",
+            code="not_gradable",
         )
     graded = Graded(
         request_id=request_id,

@@ -2,6 +2,9 @@
 
 For every request but the dashboard's (which has its own sessions), the gate
 
+0. refuses (400) a request that sends ``Authorization`` or ``x-stellwerk-classification`` more
+   than once, as the body parser refuses a JSON key named twice: parsers differ on which one
+   wins (a proxy that appends a forced class would lose to the client's own header sent first);
 1. authenticates a presented key (``Authorization``); on ``/admin`` a missing or unknown key is
    a 401 at once, before FastAPI reads and parses the body (the model endpoints authenticate
    before they read; ``/healthz`` ignores keys; elsewhere the endpoint answers as before);
@@ -18,13 +21,16 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stellwerk.errors import AuthenticationFailed, RateLimited
+from stellwerk.errors import AuthenticationFailed, InvalidRequest, RateLimited
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.limits import InFlight
 from stellwerk.gateway.refusal import DASHBOARD, refuse
 from stellwerk.gateway.runtime import Runtime
+from stellwerk.policy.classification import HEADER
 
 ADMIN = "/admin/"
+#: headers a request may send at most once (their names as ASGI gives them: lower case)
+SINGLE = (b"authorization", HEADER.encode())
 
 
 class Gate:
@@ -41,6 +47,11 @@ class Gate:
             runtime = getattr(scope["app"].state, "runtime", None)
         if runtime is None:
             await self.app(scope, receive, send)
+            return
+        repeated = _repeated(scope)
+        if repeated is not None:
+            known = None if repeated.param == "authorization" else _known(runtime, scope)
+            await refuse(scope, receive, send, repeated, known)
             return
         try:
             principal = _principal(runtime, scope)
@@ -93,3 +104,28 @@ def _principal(runtime: Runtime, scope: Scope) -> Principal | None:
     if scope["path"].startswith(ADMIN):
         raise AuthenticationFailed("no API key: send 'Authorization: Bearer <key>'")
     return None
+
+
+def _repeated(scope: Scope) -> InvalidRequest | None:
+    """The 400 for a header of ``SINGLE`` sent more than once, if one is."""
+    seen: set[bytes] = set()
+    for name, _ in scope["headers"]:
+        if name in SINGLE:
+            if name in seen:
+                header = name.decode("latin-1")
+                return InvalidRequest(
+                    f"the header {header} is sent more than once; send it once (servers and"
+                    " proxies differ on which one counts)",
+                    param=header,
+                    code="duplicate_header",
+                )
+            seen.add(name)
+    return None
+
+
+def _known(runtime: Runtime, scope: Scope) -> Principal | None:
+    """The key's principal for a refusal's usage record, None without a valid key."""
+    try:
+        return _principal(runtime, scope)
+    except AuthenticationFailed:
+        return None

@@ -31,7 +31,21 @@ def permit(governance: Governance) -> Permit:
 def classify(principal: Principal, headers: Mapping[str, str]) -> Principal:
     """The principal with the request's classification: the header may raise the key's default,
     never lower it (403)."""
-    level = effective_classification(headers.get(HEADER), principal.classification)  # type: ignore[arg-type]
+    header = headers.get(HEADER)
+    given = None if header is None else header_text(header)
+    level = effective_classification(given, principal.classification)  # type: ignore[arg-type]
     return (
         principal if level == principal.classification else replace(principal, classification=level)
     )
+
+
+def header_text(value: str) -> str:
+    """A header's value as the client wrote it. HTTP carries bytes, which Starlette reads as
+    Latin-1: UTF-8 (what clients send) is read back as UTF-8, bytes that are not UTF-8 as
+    ``\\xNN`` escapes, so an echo in an error shows ``'ünïcode'``, not ``'Ã¼nÃ¯code'``. A value
+    that did not come from HTTP (the CLI's ``route``) is taken as it is."""
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value
+    return raw.decode("utf-8", errors="backslashreplace")

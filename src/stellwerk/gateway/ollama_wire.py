@@ -7,6 +7,7 @@ tool-call arguments are JSON objects, the final streamed line carries the counts
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -30,7 +31,7 @@ _PARAMS = {
 
 
 class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
 
 
 class OllamaFunctionCall(_Open):
@@ -149,10 +150,13 @@ class ShowRequest(_Open):
     verbose: bool | None = None
 
 
-def _content(text: str, images: list[str] | None) -> str | list[dict[str, Any]]:
-    """A message's content in OpenAI's shape: the text, or text and image parts."""
+def _content(text: str, images: list[str] | None, where: str) -> str | list[dict[str, Any]]:
+    """A message's content in OpenAI's shape: the text, or text and image parts (``where``:
+    the images' place in the body, for the error of one that is not base64)."""
     if not images:
         return text
+    for i, image in enumerate(images):
+        _check_base64(image, f"{where}.{i}")
     parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
     parts += [
         {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{image}"}}
@@ -161,12 +165,25 @@ def _content(text: str, images: list[str] | None) -> str | list[dict[str, Any]]:
     return parts
 
 
-def _message(message: OllamaMessage, answer: int = 0) -> dict[str, Any]:
+def _check_base64(image: str, where: str) -> None:
+    """Refuse an image that is not base64 (Ollama's encoding of images) by its place, before
+    a model is chosen for it: else the request reads as one no model can serve."""
+    try:
+        base64.b64decode(image.replace("\r", "").replace("\n", ""), validate=True)
+    except ValueError as exc:
+        raise InvalidRequest(
+            f"{where}: the image is not valid base64 (Ollama's API takes images as base64"
+            " strings of the file's bytes)",
+            param=where,
+        ) from exc
+
+
+def _message(message: OllamaMessage, answer: int = 0, index: int = 0) -> dict[str, Any]:
     """One message in OpenAI's shape; a tool message answers the ``answer``-th call of the
     assistant message before it (Ollama has no call ids; the calls get ``call_<i>``)."""
     out: dict[str, Any] = {
         "role": message.role,
-        "content": _content(message.content, message.images),
+        "content": _content(message.content, message.images, f"messages.{index}.images"),
     }
     if message.tool_calls:
         out["tool_calls"] = [
@@ -200,20 +217,50 @@ def _arguments(arguments: dict[str, Any]) -> str:
 def _messages(messages: list[OllamaMessage]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     answer = 0
-    for message in messages:
-        out.append(_message(message, answer))
+    for index, message in enumerate(messages):
+        out.append(_message(message, answer, index))
         answer = answer + 1 if message.role == "tool" else 0
     return out
 
 
 def generate_request(body: OllamaGenerateRequest) -> ChatRequest:
     """The prompt as a user message after the system prompt, if any; built directly, as going
-    through ``OllamaChatRequest`` costs three to four times as much and checks nothing new."""
+    through ``OllamaChatRequest`` costs three to four times as much and checks nothing new.
+    With ``raw``, the prompt as it is, a text completion without the chat template (for models
+    with the ``completion`` capability, as ``/v1/completions``). A ``template`` of the request
+    cannot be applied (the model server applies the model's own): it is refused, except with
+    ``raw``, which ignores it as Ollama does."""
+    if body.raw:
+        return _raw_request(body)
+    if body.template:
+        raise InvalidRequest(
+            "template: a prompt template of the request is not supported (the model's own chat"
+            " template is applied); to send a prompt templated by yourself, send it with"
+            ' "raw": true',
+            param="template",
+        )
     messages: list[dict[str, Any]] = []
     if body.system:
         messages.append({"role": "system", "content": body.system})
-    messages.append({"role": "user", "content": _content(body.prompt, body.images)})
+    messages.append({"role": "user", "content": _content(body.prompt, body.images, "images")})
     return ChatRequest(messages=messages, params=_params(body.options, None, body.format))
+
+
+def _raw_request(body: OllamaGenerateRequest) -> ChatRequest:
+    """``raw: true``: the prompt goes to the model as it is; what only a template could place
+    (a system prompt, images) is refused rather than dropped."""
+    for name, value in (("system", body.system), ("images", body.images)):
+        if value:
+            raise InvalidRequest(
+                f'{name}: a "raw": true prompt goes to the model as it is, without a template'
+                f" to place the {name} in; put it into the prompt or leave out raw",
+                param=name,
+            )
+    return ChatRequest(
+        messages=[{"role": "user", "content": body.prompt}],
+        params=_params(body.options, None, body.format),
+        prompt=body.prompt,
+    )
 
 
 def chat_request(body: OllamaChatRequest) -> ChatRequest:

@@ -26,7 +26,7 @@ ModelName = Annotated[str, Field(min_length=1, max_length=MODEL_NAME_CHARS)]
 
 
 class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
 
 
 class TextPart(_Open):

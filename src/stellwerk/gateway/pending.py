@@ -34,6 +34,14 @@ class Evidence:
     base: Mapping[str, float]
     stats: tuple[float, ...]
 
+    @property
+    def readable(self) -> bool:
+        """The router could place the prompt in its latent space (it has a word the router
+        knows). A grade of a prompt without a place teaches it nothing: the correction learns
+        and applies by latent neighbours (``routing.correction``), and ``routing.adapt`` leaves
+        such records out. Such a request is still kept, so that its feedback is told why."""
+        return bool(self.latent)
+
     def graded(self, model: str, grade: float, task: str | None) -> GradedRecord:
         return GradedRecord(
             latent=self.latent, base=self.base, grades={model: grade}, stats=self.stats, task=task
@@ -43,12 +51,11 @@ class Evidence:
 def evidence(
     router: Router, prompt: str, embedding: Sequence[float] | None = None
 ) -> Evidence | None:
-    """``prompt`` as the router's base artifact reads it (None: the router learns nothing)."""
+    """``prompt`` as the router's base artifact reads it (None: the router learns nothing; an
+    evidence that is not ``readable``: it cannot learn from this prompt)."""
     if not isinstance(router, LearnedRouter):
         return None
     record = GradedRecord.of(router.model, prompt, {}, embedding=embedding)
-    if not record.latent:
-        return None
     return Evidence(router.version, record.latent, record.base, record.stats)
 
 

@@ -180,7 +180,7 @@ async def route(
     )
     if runtime.pending.window_s > 0 or runtime.shadow.on:  # for a later grade, no text
         call.evidence = evidence(selector.router, prompt.text, embedding)
-    picked = call.evidence is not None and not call.stream
+    picked = call.evidence is not None and call.evidence.readable and not call.stream
     if picked and runtime.shadow.wants(principal, name, selection.decision, needs):
         call.shadow = Ticket(chat, prompt.text, selection.models)
     return selection
@@ -275,6 +275,7 @@ async def accounted(runtime: Runtime, call: Call) -> AsyncIterator[None]:
     except StellwerkError as exc:
         with anyio.CancelScope(shield=True):
             await fail(runtime, call, exc)
+        exc.request_id = call.request_id  # the refusal names its usage record
         raise
     except BaseException as exc:
         cancelled = isinstance(exc, (anyio.get_cancelled_exc_class(), GeneratorExit))

@@ -5,7 +5,8 @@ The gate and the body limit answer here, from the ASGI scope, in front of FastAP
 envelope on ``/v1`` and ``/admin``, Ollama's ``{"error": ...}`` on ``/api`` (both through
 :func:`stellwerk.gateway.errors.render`), a short HTML page on ``/dashboard``. A refused request
 to an endpoint that records every request (chat, responses, completions, generate,
-embeddings) still leaves its one usage record, as its handler would have written it.
+embeddings) still leaves its one usage record, as its handler would have written it, and its
+answer carries the record's ``x-stellwerk-request-id``.
 """
 
 from __future__ import annotations
@@ -68,12 +69,14 @@ async def refuse(
 ) -> None:
     """Send ``exc`` as the whole answer to the request of ``scope`` (of ``principal``, when
     known), and write its usage record if its endpoint records every request."""
-    await response_for(scope, exc)(scope, receive, send)
     runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
     where = RECORDED.get((scope["method"], scope["path"]))
     if runtime is None or where is None:
+        await response_for(scope, exc)(scope, receive, send)
         return
     api, endpoint = where
     call = Call(new_request_id(), api, endpoint, "", stream=False, principal=principal)
     call.status, call.error_kind = exc.status_code, exc.code
+    exc.request_id = call.request_id  # the answer names its usage record
+    await response_for(scope, exc)(scope, receive, send)
     await runtime.accounts.record(call)

@@ -101,7 +101,8 @@ class Selector:
         model = self.models.get(name)
         if model is None:
             raise NotFound(
-                f"model {shown(name)} does not exist; GET /v1/models lists the models you may use",
+                f"model {shown(name)} does not exist; the models you may use are listed by"
+                " GET /v1/models (OpenAI API) and GET /api/tags (Ollama API)",
                 param="model",
                 code="model_not_found",
             )

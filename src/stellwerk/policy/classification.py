@@ -12,7 +12,7 @@ from typing import Final, get_args
 
 from stellwerk.config.choice import parse_choice
 from stellwerk.config.schema import Classification, GovernanceConfig, Hosting
-from stellwerk.errors import PermissionDenied
+from stellwerk.errors import InvalidRequest, PermissionDenied
 
 HEADER: Final = "x-stellwerk-classification"
 LEVELS: Final[tuple[Classification, ...]] = get_args(Classification)
@@ -41,9 +41,17 @@ def stricter(*values: Classification | None) -> Classification:
 
 
 def effective_classification(header: str | None, default: Classification) -> Classification:
-    """The class a request runs under; refuses a header that would lower the key's default."""
-    if header is None or not header.strip():
+    """The class a request runs under (``header``: the header's value, None without one);
+    refuses a header that would lower the key's default, and an empty one: a proxy that blanks
+    the header must not silently leave the request at the key's default."""
+    if header is None:
         return default
+    if not header.strip():
+        raise InvalidRequest(
+            f"{HEADER} is empty: send one of {', '.join(LEVELS)}, or leave the header out for"
+            " the key's default",
+            param=HEADER,
+        )
     requested = parse_classification(header)
     if rank(requested) < rank(default):
         raise PermissionDenied(
