@@ -221,12 +221,14 @@ async def run_load(
     kinds: Sequence[str] = KINDS,
     max_tokens: int = 4,
     pid: int | None = None,
-    during: Callable[[float], None] | None = None,
+    during: Callable[[float, LoadResult], bool] | None = None,
 ) -> LoadResult:
     """``clients`` clients send requests back to back for ``duration_s`` seconds.
 
-    ``pid`` is sampled for RSS once a second; ``during(elapsed_s)`` is called once a second too
-    (a fault test kills a backend from it).
+    ``pid`` is sampled for RSS once a second; ``during(elapsed_s, result_so_far)`` is called once
+    a second too (a fault test kills a backend from it once enough has been answered, whatever the
+    machine's speed); when it returns True the clients stop after the request they are sending,
+    so ``duration_s`` is then only the longest the load may take.
     """
     result = LoadResult()
     headers = {"authorization": f"Bearer {key}"}
@@ -237,11 +239,11 @@ async def run_load(
     )
     timeout = httpx.Timeout(120, connect=10)
     started = time.monotonic()
-    deadline = started + duration_s
+    deadline = [started + duration_s]  # moved to now when ``during`` ends the load
 
     async def client_loop(client: httpx.AsyncClient, index: int) -> None:
         i = index
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline[0]:
             kind = kinds[i % len(kinds)]
             prompt = PROMPTS[i % len(PROMPTS)]
             path, body = _body(kind, model, embed_model, prompt, max_tokens)
@@ -249,12 +251,13 @@ async def run_load(
             i += 1
 
     async def sampler() -> None:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline[0]:
             elapsed = time.monotonic() - started
             if pid is not None:
                 result.rss_kib.append((elapsed, rss_kib(pid)))
-            if during is not None:
-                during(elapsed)
+            if during is not None and during(elapsed, result):
+                deadline[0] = time.monotonic()
+                return
             await asyncio.sleep(1)
 
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout) as client:
