@@ -539,6 +539,20 @@ def test_ollama_api_is_governed_too(llama_server: LlamaBackend, tmp_path: Path) 
             400,
             "the reason is longer than 1000 characters",
         ),
+        (  # a right-to-left override would print "approved by the board" reversed in part
+            "post",
+            "/admin/models/tiny-large/lifecycle",
+            {"state": "in_review", "reason": "review \u202edraob eht yb devorppa"},
+            400,
+            "control character U+202E (RIGHT-TO-LEFT OVERRIDE)",
+        ),
+        (  # a line break would forge a second line in `stellwerk audit`
+            "put",
+            "/admin/limits/department/research",
+            {"monthly_budget": 5, "reason": "ok\n2026-12-06 admin approved everything"},
+            400,
+            "control character U+000A",
+        ),
     ],
 )
 def test_bad_admin_input_is_a_4xx_and_changes_nothing(

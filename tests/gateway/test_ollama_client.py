@@ -152,3 +152,27 @@ def test_a_route_from_the_list_is_shown_and_answers(clients: dict[str, ollama.Cl
         model="auto", messages=[{"role": "user", "content": "Hallo"}], options={"num_predict": 3}
     )
     assert reply.done is True and reply.model in {"tiny-small", "tiny-medium", "tiny-large"}
+
+
+def test_a_name_with_the_default_tag_is_the_model_without_it(
+    clients: dict[str, ollama.Client],
+) -> None:
+    """Ollama treats ``x`` and ``x:latest`` as one model, and its clients may add the tag: a
+    model, a route and an embedding model answer to either name; another tag is still unknown."""
+    c = clients["research"]
+    named = c.chat(
+        model="tiny-small:latest",
+        messages=[{"role": "user", "content": "Hallo"}],
+        stream=False,
+        options={"num_predict": 2},
+    )
+    assert named.model == "tiny-small"
+    routed = c.generate(
+        model="auto:latest", prompt="Hallo", stream=False, options={"num_predict": 2}
+    )
+    assert routed.done
+    assert len(c.embed(model="tiny-embed:latest", input=["a"]).embeddings) == 1
+    assert c.show("tiny-small:latest").capabilities is not None
+    with pytest.raises(ollama.ResponseError) as info:
+        c.chat(model="tiny-small:7b", messages=[{"role": "user", "content": "x"}], stream=False)
+    assert info.value.status_code == 404

@@ -194,7 +194,7 @@ async def show(request: Request, runtime: RuntimeDep) -> Response:
         raise InvalidRequest("missing 'model'", param="model")
     if runtime.selector.is_route(name):
         return _json(_route_facts(runtime.selector.visible(principal)))
-    model = runtime.selector.named(principal, name, []).model
+    model = runtime.selector.named(principal, runtime.selector.configured_name(name), []).model
     capabilities = ["completion"] if "chat" in model.capabilities else []
     capabilities += [c for c in ("tools", "vision") if c in model.capabilities]
     if "embeddings" in model.capabilities:

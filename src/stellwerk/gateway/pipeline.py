@@ -90,7 +90,8 @@ async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Resp
         exchange = read(raw, call.request_id)
         call.requested_model, call.stream = exchange.model, exchange.stream
         check_limits(runtime, call, exchange.chat)  # 3
-        call.selection = await select(runtime, call, exchange.model, exchange.chat)  # 4, 5, 6
+        name = runtime.selector.configured_name(exchange.model)  # x:latest is x
+        call.selection = await select(runtime, call, name, exchange.chat)  # 4, 5, 6
         if exchange.stream:
             return await stream(runtime, call, exchange)  # 7, and 8 when the stream ends
         result = await runtime.caller.complete(call, call.selection, exchange.chat)  # 7
@@ -330,11 +331,12 @@ async def serve_embeddings(
             raise InvalidRequest(
                 "input must be a non-empty string or list of strings", param="input"
             )
-        if runtime.selector.is_route(asked.model):
+        name = runtime.selector.configured_name(asked.model)
+        if runtime.selector.is_route(name):
             raise InvalidRequest(
                 "routes choose chat models; name an embedding model", param="model"
             )
-        call.selection = runtime.selector.named(call.principal, asked.model, ["embeddings"])
+        call.selection = runtime.selector.named(call.principal, name, ["embeddings"])
         tokens, cost = embeddings_bound(call.selection.model, inputs)
         call.reservation = await runtime.budget.reserve(call.principal, tokens, cost)
         result = await runtime.caller.embed(call, call.selection, inputs, asked.params)

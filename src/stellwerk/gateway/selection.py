@@ -126,6 +126,17 @@ class Selector:
     def is_route(self, name: str) -> bool:
         return name in self.routes
 
+    def configured_name(self, name: str) -> str:
+        """The model or route ``name`` stands for: itself when one is configured by that name;
+        else, for a name with Ollama's default tag (``x:latest``: Ollama treats ``x`` and
+        ``x:latest`` as one model, and its clients may add the tag), the model or route ``x``."""
+        if name in self.models or name in self.routes:
+            return name
+        stem = name.removesuffix(":latest")
+        if stem != name and (stem in self.models or stem in self.routes):
+            return stem
+        return name
+
     def routed(
         self,
         principal: Principal,
