@@ -121,7 +121,6 @@ def test_inbound_ollama_request_becomes_openai_shape() -> None:
             "options": {"num_predict": 8, "temperature": 0.3, "stop": ["\n"], "top_k": 5},
             "format": {"type": "object"},
             "keep_alive": "5m",
-            "raw": True,
         },
     ],
 )

@@ -49,6 +49,14 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "a JSON key named twice in the body",
         "JSON-Schlüssel im Body doppelt angegeben",
     ),
+    "refusal_duplicate_header": (
+        "a security header sent twice",
+        "Sicherheits-Header doppelt gesendet",
+    ),
+    "refusal_not_gradable": (
+        "feedback on a prompt the router cannot read",
+        "Rückmeldung zu einem Prompt, den der Router nicht lesen kann",
+    ),
     "refusal_invalid_api_key": (
         "no, unknown or revoked API key",
         "kein, unbekannter oder gesperrter API-Schlüssel",
