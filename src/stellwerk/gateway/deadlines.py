@@ -72,14 +72,8 @@ class DeadlineProtocol(HttpToolsProtocol):
         if not (began_before and self._began):
             return
         self._head_bytes += len(data)
-        if self._head_bytes > self.max_head_bytes and not self.transport.is_closing():
-            log.info(
-                "closed a connection from %s: request head over %d bytes",
-                _peer(self),
-                self.max_head_bytes,
-            )
-            self.transport.write(_TOO_LARGE)
-            self.transport.close()
+        if self._head_bytes > self.max_head_bytes:
+            self._refuse_head()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
