@@ -15,12 +15,11 @@ from stellwerk.routing.adapt import (
     DepartmentGain,
     adapt,
     compare,
-    dump_correction,
-    load_correction,
     predict_records,
 )
 from stellwerk.routing.artifact import Artifact
 from stellwerk.routing.correction import FORMS
+from stellwerk.routing.correction_blob import dump_correction, load_correction
 from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.model import QualityModel
 from stellwerk.training.data import load_outcomes

@@ -1,6 +1,7 @@
 """The learned router and its versions in the ledger: which correction it uses, and adapting it.
 
-A router version (``ledger.graded.RouterVersion``) is a correction (``adapt.dump_correction``) on
+A router version (``ledger.graded.RouterVersion``) is a correction
+(``correction_blob.dump_correction``) on
 top of one base artifact, or none. ``use_current`` puts the newest version of the router's
 artifact on it (the gateway does at start and whenever the newest changes); ``adapt_stored`` runs
 ``adapt`` over the graded records of the artifact kept in the ledger and, unless asked for a dry
@@ -21,14 +22,9 @@ from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import ConfigError
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.graded import MAX_RECORDS, GradedStore, RouterVersion
-from stellwerk.routing.adapt import (
-    Adaptation,
-    AdaptSettings,
-    adapt,
-    dump_correction,
-    load_correction,
-)
+from stellwerk.routing.adapt import Adaptation, AdaptSettings, adapt
 from stellwerk.routing.base import Router
+from stellwerk.routing.correction_blob import dump_correction, load_correction
 from stellwerk.routing.learned import LearnedRouter
 
 

@@ -49,9 +49,7 @@ records must be re-made (or dropped) when the base artifact changes.
 
 from __future__ import annotations
 
-import io
 import math
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -62,6 +60,7 @@ import numpy.typing as npt
 from stellwerk.errors import TrainingDataError
 from stellwerk.routing.correction import FORMS, Correction, corrections
 from stellwerk.routing.graded_record import GradedRecord
+from stellwerk.routing.graded_table import GradedTable, graded_table
 from stellwerk.routing.model import QualityModel
 
 F32 = npt.NDArray[np.float32]
@@ -212,30 +211,6 @@ class Adaptation:
         }
 
 
-@dataclass(frozen=True)
-class _Table:
-    """Records as arrays in a model's column order."""
-
-    latents: F32
-    base: F64
-    grades: F64
-    graded: npt.NDArray[np.bool_]
-    departments: tuple[str | None, ...] = ()
-    """Each record's department (for the comparison's report only; empty: not kept)."""
-
-    def __len__(self) -> int:
-        return len(self.latents)
-
-    def rows(self, idx: npt.NDArray[np.int64]) -> _Table:
-        return _Table(
-            self.latents[idx],
-            self.base[idx],
-            self.grades[idx],
-            self.graded[idx],
-            tuple(self.departments[i] for i in idx) if self.departments else (),
-        )
-
-
 def adapt(
     current: QualityModel,
     records: Sequence[GradedRecord],
@@ -249,7 +224,7 @@ def adapt(
     docstring); ``costs``: a relative cost per model (missing: free)."""
     settings = settings or AdaptSettings()
     base = replace(current, correction=None)
-    table = _table(base, records)
+    table = graded_table(base, records)
     n = len(table)
     if n < max(settings.min_records, 2):
         return Adaptation(model=current, promoted=False, comparison=None, records=n)
@@ -282,7 +257,9 @@ def adapt(
     )
 
 
-def _cross_fitted(base: QualityModel, table: _Table, settings: AdaptSettings, seed: int) -> F64:
+def _cross_fitted(
+    base: QualityModel, table: GradedTable, settings: AdaptSettings, seed: int
+) -> F64:
     """Every record's quality as predicted by a candidate fitted on the other judge folds."""
     n = len(table)
     folds = np.random.default_rng(seed + 1).permutation(n) % min(settings.judge_folds, n)
@@ -304,7 +281,7 @@ def fit_correction(
     """``model``'s base with the correction cross-validation prefers on ``records`` (the base
     unchanged when none beats it)."""
     base = replace(model, correction=None)
-    return _fit(base, _table(base, records), settings or AdaptSettings(), seed).model
+    return _fit(base, graded_table(base, records), settings or AdaptSettings(), seed).model
 
 
 def compare(
@@ -318,7 +295,7 @@ def compare(
     """How both routers route ``held_out`` (records neither was fitted on): step 3 of the
     module docstring."""
     base = replace(current, correction=None)
-    table = _table(base, held_out)
+    table = graded_table(base, held_out)
     return _compare(
         _predict(current, table),
         _predict(candidate, table),
@@ -330,7 +307,7 @@ def compare(
 
 def predict_records(model: QualityModel, records: Sequence[GradedRecord]) -> F64:
     """``model``'s predicted quality for each record's prompt, from what the record keeps."""
-    return _predict(model, _table(replace(model, correction=None), records))
+    return _predict(model, graded_table(replace(model, correction=None), records))
 
 
 @dataclass(frozen=True)
@@ -341,7 +318,7 @@ class _Fitted:
     form: str | None = None
 
 
-def _fit(base: QualityModel, table: _Table, settings: AdaptSettings, seed: int) -> _Fitted:
+def _fit(base: QualityModel, table: GradedTable, settings: AdaptSettings, seed: int) -> _Fitted:
     n = len(table)
     if n < 2:
         return _Fitted(base, None, None)
@@ -381,7 +358,7 @@ def _fit(base: QualityModel, table: _Table, settings: AdaptSettings, seed: int) 
     return _Fitted(replace(base, correction=correction), k, tau, form)
 
 
-def _predict(model: QualityModel, table: _Table) -> F64:
+def _predict(model: QualityModel, table: GradedTable) -> F64:
     corr = model.correction
     if corr is None or len(corr) == 0:
         return table.base
@@ -407,7 +384,7 @@ def _costs(base: QualityModel, costs: Mapping[str, float] | None) -> F64:
     return out
 
 
-def _scores(quality: F64, table: _Table, norm: F64, cost: F64, weights: F64) -> F64:
+def _scores(quality: F64, table: GradedTable, norm: F64, cost: F64, weights: F64) -> F64:
     """(records, cost weights): the grade of the model the router picks among each record's
     graded models, minus the cost term, as ``learned.choose`` picks (cheaper on ties)."""
     utility = quality[:, None, :] - weights[None, :, None] * norm[:, None, :]
@@ -422,7 +399,7 @@ def _scores(quality: F64, table: _Table, norm: F64, cost: F64, weights: F64) -> 
 
 
 def _compare(
-    current: F64, candidate: F64, table: _Table, cost: F64, settings: AdaptSettings
+    current: F64, candidate: F64, table: GradedTable, cost: F64, settings: AdaptSettings
 ) -> Comparison:
 
     mask = table.graded
@@ -432,7 +409,7 @@ def _compare(
     row_cost = np.where(mask, cost[None, :], 0.0)
     top = row_cost.max(axis=1, keepdims=True)
     norm = np.divide(row_cost, top, out=np.zeros_like(row_cost), where=top > 0)
-    t = _Table(table.latents[use], table.base[use], table.grades[use], mask[use])
+    t = GradedTable(table.latents[use], table.base[use], table.grades[use], mask[use])
     a = _scores(current[use], t, norm[use], cost, weights).mean(axis=1)
     b = _scores(candidate[use], t, norm[use], cost, weights).mean(axis=1)
     judged = int(use.sum())
@@ -469,132 +446,3 @@ def _by_department(gains: F64, departments: Sequence[str | None]) -> dict[str, D
         se = float(g.std(ddof=1) / math.sqrt(len(g))) if len(g) > 1 else None
         out[name] = DepartmentGain(records=len(g), gain=float(g.mean()), standard_error=se)
     return out
-
-
-def _table(base: QualityModel, records: Sequence[GradedRecord]) -> _Table:
-    """The usable records as arrays: each checked, those without a latent vector or without a
-    grade of a trained model left out (a record's models the router was not trained on are not
-    learned from: their quality is placed from facts or by a calibration)."""
-    dims = base.proj.shape[1]
-    columns = {m: j for j, m in enumerate(base.models)}
-    latents: list[F32] = []
-    bases: list[F64] = []
-    grades: list[F64] = []
-    graded: list[npt.NDArray[np.bool_]] = []
-    departments: list[str | None] = []
-    for i, rec in enumerate(records):
-        _check(i, rec, dims, columns)
-        if not rec.latent:
-            continue
-        row = np.zeros(len(columns))
-        has = np.zeros(len(columns), dtype=np.bool_)
-        for model, grade in rec.grades.items():
-            j = columns.get(model)
-            if j is not None:
-                row[j], has[j] = grade, True
-        if not has.any():
-            continue
-        latents.append(np.asarray(rec.latent, dtype=np.float32))
-        bases.append(np.array([rec.base[m] for m in base.models], dtype=np.float64))
-        grades.append(row)
-        graded.append(has)
-        departments.append(rec.department)
-    m = len(columns)
-    if not latents:
-        return _Table(
-            np.zeros((0, dims), dtype=np.float32),
-            np.zeros((0, m)),
-            np.zeros((0, m)),
-            np.zeros((0, m), dtype=np.bool_),
-        )
-    return _Table(
-        np.stack(latents), np.stack(bases), np.stack(grades), np.stack(graded), tuple(departments)
-    )
-
-
-def _check(i: int, rec: GradedRecord, dims: int, columns: Mapping[str, int]) -> None:
-    where = f"graded record {i}"
-    if rec.latent and len(rec.latent) != dims:
-        raise TrainingDataError(
-            f"{where}: field 'latent' has {len(rec.latent)} numbers; the router's latent space"
-            f" has {dims} (a record of another router artifact?)"
-        )
-    if rec.latent and not all(math.isfinite(x) for x in rec.latent):
-        raise TrainingDataError(f"{where}: field 'latent' holds NaN or infinite values")
-    missing = [m for m in columns if m not in rec.base]
-    if rec.latent and missing:
-        raise TrainingDataError(
-            f"{where}: field 'base' has no prediction for {', '.join(missing)}"
-            " (a record of another router artifact?)"
-        )
-    for name, values in (("base", rec.base), ("grades", rec.grades)):
-        for model, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise TrainingDataError(f"{where}: field {name!r}: {model!r} is not a number")
-            if not 0.0 <= value <= 1.0:
-                raise TrainingDataError(
-                    f"{where}: field {name!r}: {model!r} is {value}, outside [0, 1]"
-                )
-
-
-_CORRECTION_ARRAYS = {"latents": "float32", "residuals": "float32", "graded": "bool"}
-
-
-def dump_correction(correction: Correction) -> bytes:
-    """The correction as plain arrays (an ``.npz`` blob) to keep beside the artifact."""
-    buf = io.BytesIO()
-    np.savez_compressed(
-        buf,
-        allow_pickle=False,
-        latents=correction.latents,
-        residuals=correction.residuals,
-        graded=correction.graded,
-        models=np.array(correction.models),
-        settings=np.array(
-            [correction.k, correction.tau, FORMS.index(correction.form)], dtype=np.float64
-        ),
-    )
-    return buf.getvalue()
-
-
-def load_correction(model: QualityModel, blob: bytes) -> QualityModel:
-    """``model``'s base with the correction of ``blob`` (``dump_correction``), checked against
-    it; every problem is a ``TrainingDataError``."""
-    try:
-        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (ValueError, OSError, zipfile.BadZipFile, KeyError) as exc:
-        raise TrainingDataError(f"the correction cannot be read as plain arrays ({exc})") from exc
-    try:
-        models = tuple(str(m) for m in arrays["models"])
-        k, tau, *form = (float(x) for x in arrays["settings"])  # form: none before 2026-12-06
-        parts = {name: arrays[name] for name in _CORRECTION_ARRAYS}
-    except (KeyError, ValueError, TypeError) as exc:
-        raise TrainingDataError(f"the correction lacks an array or a setting ({exc})") from exc
-    rows = len(parts["latents"])
-    shapes = {
-        "latents": (rows, model.proj.shape[1]),
-        "residuals": (rows, len(models)),
-        "graded": (rows, len(models)),
-    }
-    for name, dtype in _CORRECTION_ARRAYS.items():
-        arr = parts[name]
-        if arr.dtype != np.dtype(dtype) or arr.shape != shapes[name]:
-            raise TrainingDataError(f"the correction's array {name!r} has the wrong type or shape")
-        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-            raise TrainingDataError(f"the correction's array {name!r} holds NaN or infinite values")
-    if models != model.models:
-        raise TrainingDataError("the correction was fitted for other models than the router's")
-    codes: list[list[float]] = [[], *([float(i)] for i in range(len(FORMS)))]
-    if not (k >= 1 and k == int(k) and tau > 0) or form not in codes:
-        raise TrainingDataError("the correction's settings k, tau and form are out of range")
-    correction = Correction(
-        models=models,
-        latents=parts["latents"],
-        residuals=parts["residuals"],
-        graded=parts["graded"],
-        k=int(k),
-        tau=tau,
-        form=FORMS[int(form[0])] if form else "shared",
-    )
-    return replace(model, correction=correction)
