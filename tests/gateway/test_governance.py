@@ -450,6 +450,27 @@ def test_ollama_api_is_governed_too(llama_server: LlamaBackend, tmp_path: Path) 
         assert "tiny-small" in [m["name"] for m in tags["models"]]
 
 
+def test_usage_report_energy_has_no_float_noise(llama_server: LlamaBackend, tmp_path: Path) -> None:
+    """Energy is summed in floating point; the report's JSON rounds the sum (0.1 + 0.2 Wh is
+    0.3, not 0.30000000000000004)."""
+    raw = governed(llama_server, tmp_path)
+    ledger = open_ledger(raw["server"]["database_url"])
+    now = datetime.now(UTC)
+    try:
+        ledger.insert_usage(
+            [
+                replace(make_record(i), department="research", time=now, energy_wh=energy)
+                for i, energy in ((1, 0.1), (2, 0.2))
+            ]
+        )
+    finally:
+        ledger.close()
+    with in_process(raw, ENV) as gw:
+        body = report(gw, "department", ADMIN, requests=2)
+    assert [(r["group"], r["energy_wh"]) for r in body["rows"]] == [("research", 0.3)]
+    assert body["total"]["energy_wh"] == 0.3
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "text"),
     [
