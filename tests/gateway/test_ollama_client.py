@@ -59,6 +59,45 @@ def test_embed(clients: dict[str, ollama.Client]) -> None:
     assert len(result.embeddings) == 2
 
 
+def test_embeddings_of_one_prompt_is_the_vector_embed_gives(
+    clients: dict[str, ollama.Client],
+) -> None:
+    """The library's older ``embeddings()`` (``/api/embeddings``): one vector for one prompt,
+    the one ``embed()`` gives for the same text."""
+    c = clients["research"]
+    older = c.embeddings(model="tiny-embed", prompt="Guten Morgen")
+    newer = c.embed(model="tiny-embed", input="Guten Morgen").embeddings[0]
+    assert len(older.embedding) == len(newer) > 0
+    assert list(older.embedding) == pytest.approx(list(newer))
+    assert len(c.embeddings(model="tiny-embed:latest", prompt="a").embedding) == len(newer)
+
+
+@pytest.mark.parametrize(
+    ("department", "asked", "status", "text"),
+    [
+        # Ollama answers an empty prompt with an empty vector (it loads the model); here it is
+        # refused, as /api/embed refuses an empty input
+        ("research", {"model": "tiny-embed"}, 400, "prompt: Field required"),
+        ("research", {"model": "tiny-embed", "prompt": ""}, 400, "prompt: String should"),
+        ("research", {"model": "auto", "prompt": "x"}, 400, "name an embedding model"),
+        ("research", {"model": "tiny-small", "prompt": "x"}, 400, "does not support embeddings"),
+        ("research", {"model": "nope", "prompt": "x"}, 404, "GET /api/tags"),
+        ("legal", {"model": "tiny-embed", "prompt": "x"}, 403, "not allowed for department"),
+    ],
+)
+def test_embeddings_refuses_as_embed_does_in_ollamas_format(
+    clients: dict[str, ollama.Client],
+    department: str,
+    asked: dict[str, str],
+    status: int,
+    text: str,
+) -> None:
+    with pytest.raises(ollama.ResponseError) as info:
+        clients[department].embeddings(**asked)
+    assert info.value.status_code == status
+    assert isinstance(info.value.error, str) and text in info.value.error
+
+
 def test_list_ps_show_version(gateway: Gateway, clients: dict[str, ollama.Client]) -> None:
     c = clients["legal"]
     listed = [m.model for m in c.list().models]

@@ -142,6 +142,15 @@ class OllamaEmbedRequest(_Open):
     keep_alive: KeepAlive | None = None
 
 
+class OllamaEmbeddingsRequest(_Open):
+    """``/api/embeddings``, Ollama's older embeddings endpoint: one ``prompt``, one vector."""
+
+    model: ModelName
+    prompt: str = Field(min_length=1)
+    options: OllamaOptions | None = None
+    keep_alive: KeepAlive | None = None
+
+
 class ShowRequest(_Open):
     """The model to describe; ``name`` is the older spelling of ``model``."""
 
