@@ -165,6 +165,10 @@ def test_generate_raw_sends_the_prompt_without_the_template(
         ({"model": "tiny-medium", "raw": True}, 400, "completion"),
         ({"raw": True, "system": "Du bist ein Dichter."}, 400, "system"),
         ({"template": "{{ .Prompt }}"}, 400, "template: a prompt template"),
+        ({"suffix": "    return gcd"}, 400, "suffix: fill-in-the-middle is not supported"),
+        ({"suffix": "x", "raw": True}, 400, "suffix: fill-in-the-middle is not supported"),
+        ({"context": [1, 2, 3]}, 400, "send the conversation as messages to /api/chat"),
+        ({"context": [1], "raw": True}, 400, "context: the conversation state"),
     ],
 )
 def test_generate_refuses_what_it_cannot_do_as_asked(
@@ -175,6 +179,20 @@ def test_generate_refuses_what_it_cannot_do_as_asked(
         clients["research"].generate(**asked)  # type: ignore[call-overload]
     assert info.value.status_code == status
     assert text in info.value.error
+
+
+def test_generate_takes_an_empty_context_or_suffix_as_absent(
+    clients: dict[str, ollama.Client],
+) -> None:
+    """A client's first turn may send ``"context": []`` (and an empty ``suffix``): nothing to
+    honour, and Ollama reads them as absent too."""
+    c = clients["research"]
+    options = {"num_predict": 2}
+    plain = c.generate(model="tiny-small", prompt="x", stream=False, options=options)
+    empty = c.generate(
+        model="tiny-small", prompt="x", context=[], suffix="", stream=False, options=options
+    )
+    assert empty.done and empty.prompt_eval_count == plain.prompt_eval_count
 
 
 def test_a_route_from_the_list_is_shown_and_answers(clients: dict[str, ollama.Client]) -> None:
