@@ -451,6 +451,58 @@ def test_ollama_api_is_governed_too(llama_server: LlamaBackend, tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/embed", {"model": "tiny-embed", "input": "hi"}),
+        ("/api/embeddings", {"model": "tiny-embed", "prompt": "hi"}),
+    ],
+)
+def test_ollama_embeddings_are_governed_and_counted_as_embed(
+    llama_server: LlamaBackend, tmp_path: Path, path: str, body: dict[str, str]
+) -> None:
+    """The older ``/api/embeddings`` takes the way of ``/api/embed``: the policy, the budget,
+    one usage record per request; the same records for the same requests."""
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        assert post(gw, path, body, RESEARCH).status_code == 200
+        forbidden = post(gw, path, body, LEGAL)  # legal may use tiny-small only
+        assert forbidden.status_code == 403
+        assert "not allowed for department 'legal'" in forbidden.json()["error"]
+        frozen = {"monthly_budget": 0, "reason": "frozen"}
+        assert gw.put("/admin/limits/department/research", json=frozen, headers=ADMIN).is_success
+        over = post(gw, path, body, RESEARCH)
+        assert over.status_code == 429
+        assert "monthly budget of 0.000000 reached" in over.json()["error"]
+    records = sorted(read_usage(gw), key=lambda r: r.time)
+    assert [(r.status, r.api, r.endpoint, r.department, r.model) for r in records] == [
+        (200, "ollama", "embeddings", "research", "tiny-embed"),
+        (403, "ollama", "embeddings", "legal", None),
+        (429, "ollama", "embeddings", "research", None),
+    ]
+    assert records[0].prompt_tokens > 0 and records[0].cost > 0
+
+
+def test_usage_report_energy_has_no_float_noise(llama_server: LlamaBackend, tmp_path: Path) -> None:
+    """Energy is summed in floating point; the report's JSON rounds the sum (0.1 + 0.2 Wh is
+    0.3, not 0.30000000000000004)."""
+    raw = governed(llama_server, tmp_path)
+    ledger = open_ledger(raw["server"]["database_url"])
+    now = datetime.now(UTC)
+    try:
+        ledger.insert_usage(
+            [
+                replace(make_record(i), department="research", time=now, energy_wh=energy)
+                for i, energy in ((1, 0.1), (2, 0.2))
+            ]
+        )
+    finally:
+        ledger.close()
+    with in_process(raw, ENV) as gw:
+        body = report(gw, "department", ADMIN, requests=2)
+    assert [(r["group"], r["energy_wh"]) for r in body["rows"]] == [("research", 0.3)]
+    assert body["total"]["energy_wh"] == 0.3
+
+
+@pytest.mark.parametrize(
     ("method", "path", "body", "status", "text"),
     [
         (

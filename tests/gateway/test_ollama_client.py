@@ -59,6 +59,45 @@ def test_embed(clients: dict[str, ollama.Client]) -> None:
     assert len(result.embeddings) == 2
 
 
+def test_embeddings_of_one_prompt_is_the_vector_embed_gives(
+    clients: dict[str, ollama.Client],
+) -> None:
+    """The library's older ``embeddings()`` (``/api/embeddings``): one vector for one prompt,
+    the one ``embed()`` gives for the same text."""
+    c = clients["research"]
+    older = c.embeddings(model="tiny-embed", prompt="Guten Morgen")
+    newer = c.embed(model="tiny-embed", input="Guten Morgen").embeddings[0]
+    assert len(older.embedding) == len(newer) > 0
+    assert list(older.embedding) == pytest.approx(list(newer))
+    assert len(c.embeddings(model="tiny-embed:latest", prompt="a").embedding) == len(newer)
+
+
+@pytest.mark.parametrize(
+    ("department", "asked", "status", "text"),
+    [
+        # Ollama answers an empty prompt with an empty vector (it loads the model); here it is
+        # refused, as /api/embed refuses an empty input
+        ("research", {"model": "tiny-embed"}, 400, "prompt: Field required"),
+        ("research", {"model": "tiny-embed", "prompt": ""}, 400, "prompt: String should"),
+        ("research", {"model": "auto", "prompt": "x"}, 400, "name an embedding model"),
+        ("research", {"model": "tiny-small", "prompt": "x"}, 400, "does not support embeddings"),
+        ("research", {"model": "nope", "prompt": "x"}, 404, "GET /api/tags"),
+        ("legal", {"model": "tiny-embed", "prompt": "x"}, 403, "not allowed for department"),
+    ],
+)
+def test_embeddings_refuses_as_embed_does_in_ollamas_format(
+    clients: dict[str, ollama.Client],
+    department: str,
+    asked: dict[str, str],
+    status: int,
+    text: str,
+) -> None:
+    with pytest.raises(ollama.ResponseError) as info:
+        clients[department].embeddings(**asked)
+    assert info.value.status_code == status
+    assert isinstance(info.value.error, str) and text in info.value.error
+
+
 def test_list_ps_show_version(gateway: Gateway, clients: dict[str, ollama.Client]) -> None:
     c = clients["legal"]
     listed = [m.model for m in c.list().models]
@@ -126,6 +165,10 @@ def test_generate_raw_sends_the_prompt_without_the_template(
         ({"model": "tiny-medium", "raw": True}, 400, "completion"),
         ({"raw": True, "system": "Du bist ein Dichter."}, 400, "system"),
         ({"template": "{{ .Prompt }}"}, 400, "template: a prompt template"),
+        ({"suffix": "    return gcd"}, 400, "suffix: fill-in-the-middle is not supported"),
+        ({"suffix": "x", "raw": True}, 400, "suffix: fill-in-the-middle is not supported"),
+        ({"context": [1, 2, 3]}, 400, "send the conversation as messages to /api/chat"),
+        ({"context": [1], "raw": True}, 400, "context: the conversation state"),
     ],
 )
 def test_generate_refuses_what_it_cannot_do_as_asked(
@@ -136,6 +179,20 @@ def test_generate_refuses_what_it_cannot_do_as_asked(
         clients["research"].generate(**asked)  # type: ignore[call-overload]
     assert info.value.status_code == status
     assert text in info.value.error
+
+
+def test_generate_takes_an_empty_context_or_suffix_as_absent(
+    clients: dict[str, ollama.Client],
+) -> None:
+    """A client's first turn may send ``"context": []`` (and an empty ``suffix``): nothing to
+    honour, and Ollama reads them as absent too."""
+    c = clients["research"]
+    options = {"num_predict": 2}
+    plain = c.generate(model="tiny-small", prompt="x", stream=False, options=options)
+    empty = c.generate(
+        model="tiny-small", prompt="x", context=[], suffix="", stream=False, options=options
+    )
+    assert empty.done and empty.prompt_eval_count == plain.prompt_eval_count
 
 
 def test_a_route_from_the_list_is_shown_and_answers(clients: dict[str, ollama.Client]) -> None:

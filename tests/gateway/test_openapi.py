@@ -16,6 +16,7 @@ from stellwerk.gateway.feedback_api import FeedbackRequest
 from stellwerk.gateway.ollama_manage import ManageRequest
 from stellwerk.gateway.ollama_wire import (
     OllamaChatRequest,
+    OllamaEmbeddingsRequest,
     OllamaEmbedRequest,
     OllamaGenerateRequest,
     ShowRequest,
@@ -33,6 +34,7 @@ BODIES = {
     ("post", "/api/chat"): OllamaChatRequest,
     ("post", "/api/generate"): OllamaGenerateRequest,
     ("post", "/api/embed"): OllamaEmbedRequest,
+    ("post", "/api/embeddings"): OllamaEmbeddingsRequest,
     ("post", "/api/show"): ShowRequest,
     ("post", "/api/pull"): ManageRequest,
     ("delete", "/api/delete"): ManageRequest,

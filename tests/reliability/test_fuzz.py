@@ -59,6 +59,7 @@ OPERATIONS: dict[tuple[str, str], int] = {
     ("POST", "/api/chat"): 250,
     ("POST", "/api/generate"): 250,
     ("POST", "/api/embed"): 250,
+    ("POST", "/api/embeddings"): 100,
     ("POST", "/api/show"): 250,
     ("GET", "/api/tags"): 10,
     ("GET", "/api/ps"): 10,
@@ -131,6 +132,7 @@ MODELS = {
     "/v1/completions": ["tiny-small", "auto", "tiny-medium", None],
     "/v1/embeddings": ["tiny-embed", "tiny-small", None],
     "/api/embed": ["tiny-embed", None],
+    "/api/embeddings": ["tiny-embed", None],
     "/api/show": ["tiny-small", "tiny-embed", None],
 }
 

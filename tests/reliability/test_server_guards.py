@@ -108,6 +108,7 @@ BODY_ENDPOINTS = [
     ("/api/chat", "ollama"),
     ("/api/generate", "ollama"),
     ("/api/embed", "ollama"),
+    ("/api/embeddings", "ollama"),
     ("/api/show", "ollama"),
     ("/admin/keys", "openai"),
     ("/admin/use-cases", "openai"),

@@ -226,6 +226,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         errors=CHAT_ERRORS,
     ),
     Endpoint(
+        "POST",
+        "/api/embeddings",
+        ollama_api.embeddings,
+        "ollama",
+        OLLAMA,
+        "embeddings",
+        summary="Embeddings of one prompt (older endpoint)",
+        body=ow.OllamaEmbeddingsRequest,
+        answer=rs.OllamaEmbeddingResponse,
+        errors=CHAT_ERRORS,
+    ),
+    Endpoint(
         "GET",
         "/api/tags",
         _with_runtime(ollama_api.tags),

@@ -1,5 +1,6 @@
-"""The Ollama API, so Ollama clients work unchanged: ``/api/chat``, ``/api/embed``, ``/api/tags``,
-``/api/show``, ``/api/ps``, ``/api/version``. Errors answer ``{"error": "..."}``.
+"""The Ollama API, so Ollama clients work unchanged: ``/api/chat``, ``/api/generate``,
+``/api/embed`` (and the older ``/api/embeddings``), ``/api/tags``, ``/api/show``, ``/api/ps``,
+``/api/version``. Errors answer ``{"error": "..."}``.
 
 Its handlers decode and encode; the way of a request is :mod:`stellwerk.gateway.pipeline`'s."""
 
@@ -114,6 +115,18 @@ async def embed(request: Request) -> Response:
         },
         decision_headers(call),
     )
+
+
+def _prompt_embedding(raw: bytes) -> Embedding:
+    body = parse(wire.OllamaEmbeddingsRequest, raw)
+    return Embedding(body.model, body.prompt)
+
+
+async def embeddings(request: Request) -> Response:
+    """Embedding of one ``prompt`` (Ollama's older endpoint, superseded by ``/api/embed``):
+    served, counted and refused as ``/api/embed``."""
+    call, _, result = await serve_embeddings(request, "ollama", _prompt_embedding)
+    return _json({"embedding": result.vectors[0]}, decision_headers(call))
 
 
 def _details(model: ModelConfig) -> dict[str, Any]:

@@ -142,6 +142,15 @@ class OllamaEmbedRequest(_Open):
     keep_alive: KeepAlive | None = None
 
 
+class OllamaEmbeddingsRequest(_Open):
+    """``/api/embeddings``, Ollama's older embeddings endpoint: one ``prompt``, one vector."""
+
+    model: ModelName
+    prompt: str = Field(min_length=1)
+    options: OllamaOptions | None = None
+    keep_alive: KeepAlive | None = None
+
+
 class ShowRequest(_Open):
     """The model to describe; ``name`` is the older spelling of ``model``."""
 
@@ -229,7 +238,10 @@ def generate_request(body: OllamaGenerateRequest) -> ChatRequest:
     With ``raw``, the prompt as it is, a text completion without the chat template (for models
     with the ``completion`` capability, as ``/v1/completions``). A ``template`` of the request
     cannot be applied (the model server applies the model's own): it is refused, except with
-    ``raw``, which ignores it as Ollama does."""
+    ``raw``, which ignores it as Ollama does. ``suffix`` and ``context`` would be dropped, so
+    they are refused (``_unsupported``); an empty one is absent, as Ollama reads it."""
+    if body.suffix or body.context:
+        _unsupported(body)
     if body.raw:
         return _raw_request(body)
     if body.template:
@@ -244,6 +256,23 @@ def generate_request(body: OllamaGenerateRequest) -> ChatRequest:
         messages.append({"role": "system", "content": body.system})
     messages.append({"role": "user", "content": _content(body.prompt, body.images, "images")})
     return ChatRequest(messages=messages, params=_params(body.options, None, body.format))
+
+
+def _unsupported(body: OllamaGenerateRequest) -> None:
+    """Refuse what the answer could not honour and would silently leave out: a ``suffix``
+    (fill-in-the-middle needs the model's infill template, which no backend is asked for) and
+    a ``context`` (token ids of the conversation so far, from one Ollama server's tokenizer)."""
+    if body.suffix:
+        raise InvalidRequest(
+            "suffix: fill-in-the-middle is not supported (the model would answer without"
+            " seeing the text after the gap); leave out suffix, or put that text into the prompt",
+            param="suffix",
+        )
+    raise InvalidRequest(
+        "context: the conversation state of /api/generate (token ids, deprecated by Ollama) is"
+        " not supported; send the conversation as messages to /api/chat",
+        param="context",
+    )
 
 
 def _raw_request(body: OllamaGenerateRequest) -> ChatRequest:

@@ -34,6 +34,7 @@ RECORDED = {
     ("POST", "/api/chat"): ("ollama", "chat"),
     ("POST", "/api/generate"): ("ollama", "generate"),
     ("POST", "/api/embed"): ("ollama", "embeddings"),
+    ("POST", "/api/embeddings"): ("ollama", "embeddings"),
 }
 
 

@@ -113,6 +113,10 @@ class OllamaEmbedResponse(BaseModel):
     prompt_eval_count: int
 
 
+class OllamaEmbeddingResponse(BaseModel):
+    embedding: list[float]
+
+
 class OllamaModelDetails(BaseModel):
     format: str
     family: str

@@ -10,7 +10,9 @@ with, so they count at their own cost and save nothing.
 
 Amounts are exact: sums of the ledger's integer micro-units, shown with all six decimals (a
 request of a tiny model costs millionths, and a report must not round it to 0.00). In JSON they
-are decimal strings, so no client parses them into a float.
+are decimal strings, so no client parses them into a float. Energy is an estimate summed in
+floating point; in JSON it is rounded to ``ENERGY_DECIMALS`` (micro-watt-hours), which drops the
+sum's binary noise (0.1 + 0.2 is 0.30000000000000004) and keeps a tiny request's share.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from stellwerk.money import from_micro, micro_text
 ReportBy = Literal["department", "model", "use-case"]
 REPORT_BY: tuple[ReportBy, ...] = get_args(ReportBy)
 NO_USE_CASE = "(none)"
+ENERGY_DECIMALS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,7 @@ class UsageReport:
                 "prompt_tokens": r.prompt_tokens,
                 "completion_tokens": r.completion_tokens,
                 "cost": micro_text(r.cost_micro),
-                "energy_wh": r.energy_wh,
+                "energy_wh": round(r.energy_wh, ENERGY_DECIMALS),
                 "baseline_cost": micro_text(r.baseline_cost_micro),
                 "savings": micro_text(r.baseline_cost_micro - r.cost_micro),
             }
