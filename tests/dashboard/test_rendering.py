@@ -216,3 +216,27 @@ def test_a_template_that_prints_a_python_object_fails_loudly() -> None:
     ):
         with pytest.raises(TemplateRuntimeError, match="a template printed"):
             env.from_string(source).render(x=value)
+
+
+#: a float's binary noise in a printed figure (0.30000000000000004, 0.7999999999999999)
+FLOAT_NOISE = re.compile(r"\d[.,]\d*(?:0{6,}[1-9]|9{6,})")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_energy_figures_are_printed_without_float_noise(
+    offline_dashboard: DashboardGateway, admin: httpx.Client, language: str
+) -> None:
+    """Records of 0.1 and 0.2 Wh (whose float sum is 0.30000000000000004): the department, the
+    model, the month's total and the savings print 0.30 Wh, in the page's language."""
+    config = offline_dashboard.gateway.config
+    one = served(config, department="research", key_id="research-1", model="tiny-small")
+    tenth = replace(one, request_id="tenth", energy_wh=0.1)
+    record(offline_dashboard, [tenth, replace(one, request_id="fifth", energy_wh=0.2)])
+    admin.cookies.set("stw_lang", language, path="/dashboard")
+    expected = "0.30 Wh" if language == "en" else "0,30 Wh"
+    for path in ("/dashboard", "/dashboard/departments/research", "/dashboard/models/tiny-small"):
+        page = admin.get(path)
+        assert page.status_code == 200, path
+        text = unescape(page.text)
+        assert expected in text, path
+        assert not FLOAT_NOISE.findall(text), (path, FLOAT_NOISE.findall(text))

@@ -1,6 +1,7 @@
 """The data plane is declared once (``gateway/data_plane.py``): every route is served, documented
-in ``/openapi.json`` as declared, and a wrong method is a 405 in the API's own error format.
-In process: nothing here reaches a handler's runtime."""
+in ``/openapi.json`` as declared, and a wrong method is a 405 in the API's own error format; the
+endpoints that write a usage record for every request are the ones the table says
+(``Endpoint.records``, of which ``refusal.RECORDED`` is made). In process, no model server."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ import pytest
 from stellwerk.config import parse_config
 from stellwerk.gateway import create_app
 from stellwerk.gateway.data_plane import ENDPOINTS
-from tests.fixtures.gateway import ENVIRON, raw_config
+from stellwerk.gateway.refusal import RECORDED
+from tests.fixtures.gateway import (
+    ENVIRON,
+    KEYS,
+    OFFLINE_BACKEND,
+    in_process,
+    migrated_copy,
+    raw_config,
+)
 
 
 @pytest.fixture
@@ -59,3 +68,29 @@ def test_a_wrong_method_is_a_405_in_the_apis_own_format(app_config: dict[str, ob
             assert error == "Method Not Allowed"
         elif path.startswith("/v1/"):
             assert isinstance(error, dict) and error["code"] == "http_405"
+
+
+def test_the_endpoints_that_record_every_request_are_the_ones_the_table_says(
+    tmp_path: Path, ledger_template: Path
+) -> None:
+    """Every endpoint asked once with a key and a body that is not JSON: the handlers that write
+    a usage record for it are exactly those of ``RECORDED`` (which the gate and the body limit
+    use to record what they refuse), each with the record's api and endpoint, and their answers
+    carry its request id."""
+    database_url = migrated_copy(ledger_template, tmp_path / "ledger.db")
+    auth = {"authorization": f"Bearer {KEYS['research']}", "content-type": "application/json"}
+    ids: dict[tuple[str, str], str | None] = {}
+    with in_process(raw_config(OFFLINE_BACKEND, database_url)) as gw:
+        for e in ENDPOINTS:
+            body = None if e.method == "GET" else b"{"
+            answer = gw.request(e.method, e.path, content=body, headers=auth)
+            assert answer.status_code < 500, (e.path, answer.status_code)
+            ids[(e.method, e.path)] = answer.headers.get("x-stellwerk-request-id")
+    ledger = gw.ledger()
+    try:
+        records = {r.request_id: (r.api, r.endpoint) for r in ledger.recent_usage(limit=100)}
+    finally:
+        ledger.close()
+    assert {where for where, request_id in ids.items() if request_id} == set(RECORDED)
+    assert {where: records.get(ids[where] or "") for where in RECORDED} == RECORDED
+    assert len(records) == len(RECORDED)

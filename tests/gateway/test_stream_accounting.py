@@ -200,20 +200,34 @@ def test_the_health_probe_of_a_llamacpp_backend_takes_no_generation_lock(
     assert ready["backends"]["llamacpp"]["ready"] is True
 
 
-def test_a_500_leaves_its_usage_record(gateway_raw: dict[str, Any]) -> None:
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/api/chat"])
+def test_a_500_leaves_its_usage_record_and_names_it(
+    gateway_raw: dict[str, Any], caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    """A bug on the request's way (a backend's usage the gateway cannot count): the 500 in the
+    API's format, its usage record, and the record's request id on the answer and in the log
+    line with the traceback."""
     with garbled_usage_server() as server:
         gateway_raw["backends"][0].update(base_url=server.url, dialect="generic")
-        with running_gateway(gateway_raw) as gw:
+        with caplog.at_level("ERROR", "stellwerk.gateway"), running_gateway(gateway_raw) as gw:
             answer = httpx.post(
-                gw.openai_url + "/chat/completions",
-                json={"model": "tiny-small", "messages": STORY},
+                gw.url + path,
+                json={"model": "tiny-small", "messages": STORY, "stream": False},
                 headers=AUTH,
                 timeout=30,
             )
             (record,) = records(gw)
     assert answer.status_code == 500
-    assert answer.json()["error"]["message"] == "internal error; see the gateway's log"
+    error = answer.json()["error"]
+    message = error if path.startswith("/api/") else error["message"]
+    assert message == "internal error; see the gateway's log"
     assert (record.status, record.error_kind, record.model) == (500, "internal", "tiny-small")
+    assert answer.headers["x-stellwerk-request-id"] == record.request_id
+    logged = [r for r in caplog.records if r.getMessage().startswith("unexpected error on")]
+    assert [r.getMessage() for r in logged] == [
+        f"unexpected error on {path} (request {record.request_id})"
+    ]
+    assert logged[0].exc_info is not None  # with its traceback
 
 
 def test_a_client_gone_before_its_first_token_frees_its_stream_slot(

@@ -23,6 +23,7 @@ import pytest
 
 from stellwerk.config import parse_config
 from stellwerk.gateway import create_app
+from stellwerk.gateway.refusal import RECORDED
 from stellwerk.gateway.server import serve_in_thread
 from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, in_process, migrated_copy, raw_config
 
@@ -105,6 +106,8 @@ def _answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
 BODY_ENDPOINTS = [
     ("/v1/chat/completions", "openai"),
     ("/v1/embeddings", "openai"),
+    ("/v1/responses", "openai"),
+    ("/v1/completions", "openai"),
     ("/api/chat", "ollama"),
     ("/api/generate", "ollama"),
     ("/api/embed", "ollama"),
@@ -143,8 +146,7 @@ def test_an_oversized_body_without_a_key_is_refused_before_it_is_read(
     ledger = gw.ledger()
     records = [(r.status, r.error_kind) for r in ledger.recent_usage()]
     ledger.close()
-    recorded = path.endswith(("/completions", "/embeddings", "/chat", "/generate", "/embed"))
-    assert records == ([(413, "payload_too_large")] if recorded else [])
+    assert records == ([(413, "payload_too_large")] if ("POST", path) in RECORDED else [])
 
 
 @pytest.mark.parametrize(("path", "style"), BODY_ENDPOINTS)
@@ -153,7 +155,9 @@ def test_an_oversized_chunked_body_is_cut_while_it_is_read(
 ) -> None:
     """A body without a length, with a key (without one the model endpoints answer 401 before
     they read): the chunk that passes the limit ends it with a 413 (the client then stops
-    sending; on today's main the admin API and the dashboard read on, and wait for the rest)."""
+    sending; on today's main the admin API and the dashboard read on, and wait for the rest).
+    An endpoint that records every request records it, and the 413 carries the record's
+    request id, as every other answer of it does (it used to be the one without)."""
     piece = b"x" * 8192
     chunk = b"%x\r\n%s\r\n" % (len(piece), piece)
     with serving(guarded_raw) as gw, closing(_connect(gw.url)) as sock:
@@ -163,6 +167,14 @@ def test_an_oversized_chunked_body_is_cut_while_it_is_read(
             sock.sendall(chunk)
         status, headers, body = _answer(sock)
     _check_413(status, headers, body, style)
+    assert headers["connection"] == "close"
+    ledger = gw.ledger()
+    records = [(r.request_id, r.status, r.error_kind) for r in ledger.recent_usage()]
+    ledger.close()
+    if ("POST", path) in RECORDED:
+        assert records == [(headers["x-stellwerk-request-id"], 413, "payload_too_large")]
+    else:
+        assert records == [] and "x-stellwerk-request-id" not in headers
 
 
 def test_the_dashboard_login_form_is_cut_at_its_own_limit(guarded_raw: dict[str, Any]) -> None:

@@ -4,9 +4,12 @@
 
 1. a request whose ``content-length`` is over the limit is answered 413 before the app sees it;
 2. a body without a length (chunked) is counted as its chunks arrive; the chunk that passes the
-   limit ends it: the middleware answers 413 itself (unless the app has begun its answer), the
-   app's read of that chunk raises ``PayloadTooLarge`` (so a handler accounts the request as it
-   does its own 413s), later reads get ``http.disconnect``, and whatever the app sends is dropped;
+   limit ends it: the app's read of that chunk raises ``PayloadTooLarge`` (so a handler accounts
+   the request as it does its own 413s), later reads get ``http.disconnect``, whatever the app
+   sends from then on is dropped, and once the app is done the middleware answers 413 itself
+   (unless the app had begun its answer). Answering after the app, not at the cut, lets the 413
+   carry the ``x-stellwerk-request-id`` of the usage record the handler wrote (the id the
+   handler put on that same ``PayloadTooLarge``), as the answer of a handler's own 413 does;
 3. a client that hangs up in the middle of its body (or is cut off by the read deadline, see
    :mod:`stellwerk.gateway.deadlines`) ends its request quietly: there is no one to answer.
 
@@ -45,30 +48,32 @@ class BodyLimit:
             )
             await refuse(scope, receive, send, too_large, _principal(scope))
             return
-        guard = _Guard(scope, receive, send, self.max_bytes)
+        guard = _Guard(receive, send, self.max_bytes)
         try:
             await self.app(scope, guard.receive, guard.send)
         except ClientDisconnect:
-            if not (guard.cut or guard.hung_up):
+            if guard.too_large is None and not guard.hung_up:
                 raise
         except Exception:
-            if not guard.cut:
+            if guard.too_large is None:
                 raise
+        if guard.answering and guard.too_large is not None:
+            await response_for(scope, guard.too_large)(scope, receive, send)
 
 
 class _Guard:
     """One request's ``receive`` and ``send``, counting the body as it comes."""
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        self.scope, self._receive, self._send, self.limit = scope, receive, send, limit
+    def __init__(self, receive: Receive, send: Send, limit: int) -> None:
+        self._receive, self._send, self.limit = receive, send, limit
         self.size = 0
         self.started = False  # the app began its answer
-        self.cut = False  # the body passed the limit
-        self.answered = False  # ... and the 413 went out in place of the app's answer
+        self.too_large: PayloadTooLarge | None = None  # the body passed the limit: its error
+        self.answering = False  # ... and the 413 is the answer, sent once the app is done
         self.hung_up = False  # the client went away
 
     async def receive(self) -> Message:
-        if self.cut:
+        if self.too_large is not None:
             return {"type": "http.disconnect"}
         message = await self._receive()
         if message["type"] == "http.disconnect":
@@ -76,16 +81,15 @@ class _Guard:
         elif message["type"] == "http.request":
             self.size += len(message.get("body", b""))
             if self.size > self.limit:
-                self.cut = True
-                too_large = PayloadTooLarge(f"request body is over the limit of {self.limit} bytes")
-                if not self.started:
-                    self.answered = True
-                    await response_for(self.scope, too_large)(self.scope, self._receive, self._send)
-                raise too_large
+                self.too_large = PayloadTooLarge(
+                    f"request body is over the limit of {self.limit} bytes"
+                )
+                self.answering = not self.started
+                raise self.too_large
         return message
 
     async def send(self, message: Message) -> None:
-        if self.answered:
+        if self.answering:
             return  # the 413 is the answer
         if message["type"] == "http.response.start":
             self.started = True

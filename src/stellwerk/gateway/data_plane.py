@@ -80,6 +80,10 @@ class Endpoint:
     #: error descriptions of this endpoint's own, by code
     error_notes: Mapping[int, str] = field(default_factory=dict)
     keyed: bool = True
+    #: the ``endpoint`` of the usage record its handler writes for every request, refused ones
+    #: included (``chat``, ``embeddings``, ...), or None: it writes none. Said by every endpoint
+    #: (no default), so a new one cannot leave it out; ``refusal.RECORDED`` is made of it.
+    records: str | None = field(kw_only=True)
 
 
 def _with_runtime(handler: Callable[[Request, Runtime], Awaitable[Any]]) -> Handler:
@@ -115,6 +119,7 @@ def _manage(action: str, handler: Callable[[Request, Runtime], Awaitable[Any]]) 
         body=ollama_manage.ManageRequest,
         body_required=False,
         errors=MANAGE_ERRORS,
+        records=None,
     )
 
 
@@ -132,6 +137,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         answer=rs.ChatCompletion,
         streamed="text/event-stream",
         errors=CHAT_ERRORS,
+        records="chat",
     ),
     Endpoint(
         "POST",
@@ -144,6 +150,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         answer=rs.OllamaChatResponse,
         streamed="application/x-ndjson",
         errors=CHAT_ERRORS,
+        records="chat",
     ),
     Endpoint(
         "POST",
@@ -156,6 +163,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         answer=rs.OllamaGenerateResponse,
         streamed="application/x-ndjson",
         errors=CHAT_ERRORS,
+        records="generate",
     ),
     Endpoint(
         "POST",
@@ -168,6 +176,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         answer=rs.ResponseObject,
         streamed="text/event-stream",
         errors=CHAT_ERRORS,
+        records="responses",
     ),
     Endpoint(
         "POST",
@@ -180,6 +189,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         answer=rs.TextCompletion,
         streamed="text/event-stream",
         errors=CHAT_ERRORS,
+        records="completions",
     ),
     Endpoint(
         "POST",
@@ -191,6 +201,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         body=EmbeddingRequest,
         answer=rs.EmbeddingList,
         errors=CHAT_ERRORS,
+        records="embeddings",
     ),
     Endpoint(
         "GET",
@@ -201,6 +212,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "list_models",
         answer=rs.ModelList,
         errors=LIST_ERRORS,
+        records=None,
     ),
     Endpoint(
         "POST",
@@ -213,6 +225,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         answer=rs.FeedbackAnswer,
         errors=FEEDBACK_ERRORS,
         error_notes={409: "Graded already, or not gradable: the router could not read the prompt."},
+        records=None,
     ),
     Endpoint(
         "POST",
@@ -224,6 +237,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         body=ow.OllamaEmbedRequest,
         answer=rs.OllamaEmbedResponse,
         errors=CHAT_ERRORS,
+        records="embeddings",
     ),
     Endpoint(
         "POST",
@@ -236,6 +250,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         body=ow.OllamaEmbeddingsRequest,
         answer=rs.OllamaEmbeddingResponse,
         errors=CHAT_ERRORS,
+        records="embeddings",
     ),
     Endpoint(
         "GET",
@@ -246,6 +261,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "tags",
         answer=rs.OllamaModelList,
         errors=LIST_ERRORS,
+        records=None,
     ),
     Endpoint(
         "GET",
@@ -256,6 +272,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "running",
         answer=rs.OllamaModelList,
         errors=LIST_ERRORS,
+        records=None,
     ),
     Endpoint(
         "POST",
@@ -267,6 +284,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         body=ow.ShowRequest,
         answer=rs.OllamaShowResponse,
         errors=SHOW_ERRORS,
+        records=None,
     ),
     Endpoint(
         "GET",
@@ -277,6 +295,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "version",
         answer=rs.OllamaVersion,
         keyed=False,
+        records=None,
     ),
     _manage("pull", ollama_manage.pull),
     _manage("push", ollama_manage.push),
@@ -284,6 +303,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _manage("copy", ollama_manage.copy),
     _manage("delete", ollama_manage.delete),
 )
+
+
+def recorded(endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> dict[tuple[str, str], tuple[Api, str]]:
+    """The ``(method, path)`` of each endpoint whose handler records every request -> the
+    ``api`` and ``endpoint`` of its usage records."""
+    return {(e.method, e.path): (e.api, e.records) for e in endpoints if e.records is not None}
 
 
 def routes(endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> list[Route]:

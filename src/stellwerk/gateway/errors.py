@@ -1,5 +1,11 @@
 """One place that renders every error: the OpenAI envelope on ``/v1``, ``{"error": "..."}`` on
-Ollama's ``/api``. Unknown routes and methods get the same envelopes."""
+Ollama's ``/api``. Unknown routes and methods get the same envelopes.
+
+An error that names its request (``StellwerkError.request_id``) carries the id as the header
+``x-stellwerk-request-id``. So does every 500 of a bug (an exception that is no
+``StellwerkError``): the id of the usage record its handler wrote (``mark_request``, called on
+the way out of ``pipeline.accounted``), or a new one where no record was written; the log line
+with the traceback names the same id, so an operator finds one from the other."""
 
 from __future__ import annotations
 
@@ -23,9 +29,24 @@ from stellwerk.errors import (
     shown,
 )
 from stellwerk.gateway.body import location
+from stellwerk.gateway.calls import new_request_id
 from stellwerk.gateway.openai_wire import error_body
 
 log = logging.getLogger("stellwerk.gateway")
+
+
+_REQUEST_ID = "stellwerk_request_id"  # the attribute ``mark_request`` puts on an exception
+
+
+def mark_request(exc: BaseException, request_id: str) -> None:
+    """Name the request ``exc`` (a bug, not a ``StellwerkError``) ended, for its 500's header."""
+    vars(exc)[_REQUEST_ID] = request_id
+
+
+def marked_request(exc: BaseException) -> str | None:
+    """The request id ``mark_request`` put on ``exc``, if any."""
+    found = vars(exc).get(_REQUEST_ID)
+    return found if isinstance(found, str) else None
 
 
 def status_of(exc: StellwerkError) -> int:
@@ -110,8 +131,11 @@ def install(app: FastAPI) -> None:
         return render(request, InvalidRequest(f"{where}: {first.get('msg', 'invalid')}"))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s", request.url.path)
-        return render(request, StellwerkError("internal error; see the gateway's log"))
+        request_id = marked_request(exc) or new_request_id()
+        log.exception("unexpected error on %s (request %s)", request.url.path, request_id)
+        error = StellwerkError("internal error; see the gateway's log")
+        error.request_id = request_id
+        return render(request, error)
 
     app.add_exception_handler(StellwerkError, on_stellwerk)
     app.add_exception_handler(HTTPException, on_http)

@@ -40,7 +40,7 @@ from stellwerk.errors import InvalidRequest, RequestError, StellwerkError, Upstr
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.budget import chat_bound, embeddings_bound
 from stellwerk.gateway.calls import Call, new_request_id
-from stellwerk.gateway.errors import status_of
+from stellwerk.gateway.errors import mark_request, status_of
 from stellwerk.gateway.governance import classify
 from stellwerk.gateway.limits import check_request
 from stellwerk.gateway.pending import Ticket, evidence
@@ -268,7 +268,8 @@ async def accounted(runtime: Runtime, call: Call) -> AsyncIterator[None]:
     """Around a request's stages: whatever is raised on its way, the request leaves exactly one
     usage record. A ``StellwerkError`` is accounted by ``fail``; a cancellation (the client hung
     up before the answer) is a 499; anything else (a bug) the 500 the client gets. A request
-    that ended before an answer used nothing that can be counted: its reservation is released.
+    that ended before an answer used nothing that can be counted: its reservation is released; the
+    500 of a bug carries its record's request id, as a refusal does (``errors.mark_request``).
     Stages that end normally have accounted the call, or handed it to a streamed response
     (``stellwerk.gateway.stream_end``) that will."""
     try:
@@ -285,6 +286,8 @@ async def accounted(runtime: Runtime, call: Call) -> AsyncIterator[None]:
         )
         with anyio.CancelScope(shield=True):
             await account(runtime, call)
+        if not cancelled:
+            mark_request(exc, call.request_id)  # the 500 names its usage record
         raise
 
 

@@ -20,22 +20,15 @@ from starlette.types import Receive, Scope, Send
 from stellwerk.errors import RequestError
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.calls import Call, new_request_id
+from stellwerk.gateway.data_plane import ENDPOINTS, recorded
 from stellwerk.gateway.errors import render
 from stellwerk.gateway.runtime import Runtime
 
 DASHBOARD = "/dashboard"
 
-#: The endpoints whose handlers write a usage record for every request, refused ones included.
-RECORDED = {
-    ("POST", "/v1/chat/completions"): ("openai", "chat"),
-    ("POST", "/v1/embeddings"): ("openai", "embeddings"),
-    ("POST", "/v1/responses"): ("openai", "responses"),
-    ("POST", "/v1/completions"): ("openai", "completions"),
-    ("POST", "/api/chat"): ("ollama", "chat"),
-    ("POST", "/api/generate"): ("ollama", "generate"),
-    ("POST", "/api/embed"): ("ollama", "embeddings"),
-    ("POST", "/api/embeddings"): ("ollama", "embeddings"),
-}
+#: The endpoints whose handlers write a usage record for every request, refused ones included:
+#: ``(method, path) -> (api, endpoint)``, as the route table says (``Endpoint.records``).
+RECORDED = recorded(ENDPOINTS)
 
 
 def may_have_body(scope: Scope) -> bool:
