@@ -47,9 +47,15 @@ def with_learning(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+EARLY = 12
+"""The graded requests of the first adaptation run: too few to judge (a promotion needs 20)."""
+
+
 def seed_graded(database_url: str) -> None:
-    """120 graded requests (research: 90 shadow grades; legal: 30 feedback), then one adaptation
-    promoted from them, as ``stellwerk router adapt`` would (before the gateway starts)."""
+    """120 graded requests (research: 90 shadow grades; legal: 30 feedback) and three adaptation
+    runs, as ``stellwerk router adapt`` would (before the gateway starts): after the first
+    ``EARLY`` (nothing promoted: too few judged), after all (promoted: version 1) and once more on
+    the same records (nothing promoted: the version in use was fitted on them)."""
     router = load_learned()
     best = _worst(router, NEW_KIND[0])
     ledger = open_ledger(database_url)
@@ -71,8 +77,13 @@ def seed_graded(database_url: str) -> None:
                     record=GradedRecord.of(router.model, prompt, grades),
                 )
             )
+            if i + 1 == EARLY:
+                early = adapt_stored(router, store, actor="cli:test")
+                assert early.version is None and early.adaptation.comparison is not None
         outcome = adapt_stored(router, store, actor="cli:test")
         assert outcome.version is not None  # promoted
+        again = adapt_stored(router, store, actor="cli:test")
+        assert again.version is None
     finally:
         ledger.close()
 

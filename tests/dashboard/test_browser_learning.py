@@ -1,7 +1,9 @@
 """The router-learning page in a real browser, in English and German: reached from the header, its
-meters drawn (the page's content security policy allows no inline style), the figures of a ledger
-that has learned, the gain of the version in use per department. A screenshot of each language is
-left in the test's folder."""
+meters drawn (the page's content security policy allows no inline style; the unfamiliar share in
+the neutral colour, a budget in its limit's), the figures of a ledger that has learned, the gain of
+the version in use per department, the adaptation runs promoted or not and why not, no card wider
+than the page. A screenshot of each language is left in the test's folder (docs/img's
+dashboard-learning-*.png)."""
 
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from stellwerk.dashboard.charts import NEUTRAL
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.learning import learning_gateway
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Locator, Page
 
 pytestmark = [pytest.mark.slow]
 
@@ -45,12 +48,32 @@ def test_the_learning_page_reads_in_both_languages(
     meter = rows.filter(has_text="research").locator("svg.meter")
     box = meter.bounding_box()
     assert box is not None and box["width"] > 100
+    # a share without a limit is neutral; the shadow budget, 80 % used, a warning
+    assert meter.locator("rect:not(.track)").get_attribute("fill") == NEUTRAL
+    budget = page.locator("#l-shadow svg.meter rect:not(.track)")
+    assert budget.get_attribute("fill") == "#bf8700"
     # the gain of the version in use per department, in a column of its own
     assert re.search(r"\d\.\d{3} ± \d\.\d{3} \(90 judged\)", research)
     quiet = rows.filter(has_text="router-learning").locator("td.dept-gain").inner_text()
     assert quiet == "0 judged: too few (under 20)"
     assert "in use" in page.locator("#l-versions tr.in-use").inner_text()
     assert "Refused by the account's limits" in page.locator("#l-shadow").inner_text()
+    # the adaptation runs, newest first: one that found nothing better, the promotion, one with
+    # too few judged requests
+    runs = [_cells(row) for row in page.locator("#l-runs tbody tr").all()]
+    assert [r[2] for r in runs] == [
+        "not promoted routes no better",
+        "promoted as version 1",
+        "not promoted too few judged (under 20)",
+    ]
+    assert [r[3:] for r in runs] == [
+        ["120", "120", "0.000 ± 0.000", "shared"],
+        ["120", "120", "1.000 ± 0.000", "shared"],
+        ["12", "12", "1.000 ± 0.000", "graded"],
+    ]
+    assert all(r[1] == "cli:test" for r in runs)
+    assert page.locator("#l-runs tr.promoted").count() == 1
+    _fits(page)
     page.screenshot(path=str(tmp_path / "learning-en.png"), full_page=True)
 
     page.click("header .langs a:text('DE')")
@@ -63,4 +86,27 @@ def test_the_learning_page_reads_in_both_languages(
         re.S,
     )
     assert "Kosten der Schattenbewertung" in page.locator("#l-shadow h2").inner_text()
+    heading = " ".join(page.locator("#l-runs h2").inner_text().split())
+    assert heading == "Anpassungsläufe die letzten 10, jeder Monat"
+    runs = [_cells(row) for row in page.locator("#l-runs tbody tr").all()]
+    assert [r[2:] for r in runs] == [
+        ["nicht übernommen routet nicht besser", "120", "120", "0,000 ± 0,000", "shared"],
+        ["übernommen als Version 1", "120", "120", "1,000 ± 0,000", "shared"],
+        ["nicht übernommen zu wenige beurteilt (unter 20)", "12", "12", "1,000 ± 0,000", "graded"],
+    ]
+    assert "Jeder Anpassungslauf" in page.locator("#l-runs p.hint").inner_text()
+    _fits(page)
     page.screenshot(path=str(tmp_path / "learning-de.png"), full_page=True)
+
+
+def _cells(row: Locator) -> list[str]:
+    """A table row's cells as read, each on one line."""
+    return [" ".join(c.split()) for c in row.locator("td").all_inner_texts()]
+
+
+def _fits(page: Page) -> None:
+    """No card of the page is wider than its box (no table scrolls sideways)."""
+    wide = page.eval_on_selector_all(
+        "section.card", "cards => cards.filter(c => c.scrollWidth > c.clientWidth).map(c => c.id)"
+    )
+    assert wide == []

@@ -1,7 +1,8 @@
 """The router-learning page: per department the graded requests by source, the share of unfamiliar
-routed traffic and the routing gain of the version in use; the router's versions with their before
-and after figures and the gain; what shadow grading cost its account against that account's budget.
-In both languages, free of rendering errors."""
+routed traffic (in a neutral colour) and the routing gain of the version in use; the router's
+versions with their before and after figures and the gain; its adaptation runs, promoted or not and
+why not; what shadow grading cost its account against that account's budget. In both languages,
+free of rendering errors."""
 
 from __future__ import annotations
 
@@ -17,11 +18,15 @@ from typing import Any
 import httpx
 import pytest
 
+from stellwerk.dashboard.adaptations import adaptation_run
+from stellwerk.dashboard.charts import NEUTRAL
 from stellwerk.dashboard.formats import Formatter
 from stellwerk.dashboard.i18n import LANGUAGES, Language, labels
 from stellwerk.dashboard.learning import DepartmentLearning, DepartmentRouting, Learning, VersionRow
 from stellwerk.dashboard.web import templates
 from stellwerk.ledger import learning_totals as q
+from stellwerk.ledger.audit import AuditEntry
+from stellwerk.routing.adapt import Comparison, DepartmentGain
 from tests.dashboard.client import login
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.learning import learning_gateway
@@ -76,6 +81,17 @@ def test_the_page_shows_grades_familiarity_versions_and_the_cost_of_shadow_gradi
 
     versions = _section(html, "l-versions")
     assert re.search(r"1 in use .* cli:test adapted 120 0\.\d{4} 0\.\d{4} \d+\.\d %", versions)
+
+    # every adaptation run, newest first, from the audit log: promoted or not, and why not
+    runs = _section(html, "l-runs")
+    assert "Adaptation runs the newest 10, any month" in runs
+    assert re.search(
+        r"cli:test not promoted routes no better 120 120 0\.000 ± 0\.000 shared"
+        r" .* cli:test promoted as version 1 120 120 1\.000 ± 0\.000 shared"
+        r" .* cli:test not promoted too few judged \(under 20\) 12 12 1\.000 ± 0\.000 graded",
+        runs,
+    )
+    assert "at least 20 requests were judged, its gain exceeds 2 times its standard error" in runs
 
     shadow = _section(html, "l-shadow")
     assert "charged to router-learning · 25 % of routed requests, at most 6 per minute" in shadow
@@ -189,3 +205,139 @@ def _render(page: Learning, language: Language = "en") -> str:
             L=page,
         )
     )
+
+
+def _run(id: int, details: dict[str, Any]) -> AuditEntry:
+    """A ``router.adapt`` audit entry as ``adapt_stored`` writes it (the keys sorted, as read)."""
+    time = datetime(2026, 12, 6, 9, id, tzinfo=UTC)
+    return AuditEntry(id, time, "schedule:gw-1", "router.adapt", "router", "art", details)
+
+
+def _adapted(comparison: Comparison | None, **figures: Any) -> dict[str, Any]:
+    details = {
+        "promoted": False,
+        "records": 90,
+        "k": None,
+        "tau": None,
+        "form": None,
+        "form_gains": None,
+        "comparison": None if comparison is None else comparison.as_json(),
+        "version": None,
+        **figures,
+    }
+    return dict(sorted(details.items()))
+
+
+def _compared(
+    gain: float, se: float, records: int = 60, **departments: DepartmentGain
+) -> Comparison:
+    return Comparison(
+        records=records,
+        grades=3 * records,
+        current_score=0.5,
+        candidate_score=0.5 + gain,
+        standard_error=se,
+        current_error=0.2,
+        candidate_error=0.18,
+        min_records=20,
+        margin=2.0,
+        departments=departments,
+    )
+
+
+RUNS = [
+    # promoted
+    _run(5, _adapted(_compared(0.09, 0.02), promoted=True, form="pooled", version=4)),
+    # a gain, but not above twice its standard error; two forms tie: the first of FORMS is taken
+    _run(
+        4,
+        _adapted(
+            _compared(0.03, 0.02),
+            form_gains={"graded": [0.03, 0.02], "pooled": [0.01, 0.02], "shared": [0.03, 0.02]},
+        ),
+    ),
+    # better on the whole, paid for by one department
+    _run(
+        3,
+        _adapted(
+            _compared(
+                0.06,
+                0.01,
+                legal=DepartmentGain(25, -0.08, 0.02),
+                research=DepartmentGain(35, 0.15, 0.02),
+            ),
+            form_gains={"graded": [0.06, 0.01], "shared": [0.02, 0.01]},
+        ),
+    ),
+    # better, but fitted on every record no correction beat the base
+    _run(2, _adapted(_compared(0.05, 0.01), form_gains={"shared": [0.05, 0.01]})),
+    # too few records to fit anything
+    _run(1, _adapted(None, records=5)),
+]
+
+
+@pytest.mark.parametrize(
+    ("language", "rows"),
+    [
+        (
+            "en",
+            [
+                "promoted as version 4 90 60 0.090 ± 0.020 pooled",
+                "not promoted gain under the margin (needed over 0.040) 90 60 0.030 ± 0.020 shared",
+                "not promoted routes worse for legal 90 60 0.060 ± 0.010 graded",
+                "not promoted fitted on every record, no correction beat the base 90 60 0.050"
+                " ± 0.010 shared",
+                "not promoted too few graded records to fit 5 \u2013 \u2013 \u2013",
+            ],
+        ),
+        (
+            "de",
+            [
+                "übernommen als Version 4 90 60 0,090 ± 0,020 pooled",
+                "nicht übernommen Gewinn unter der Schwelle (nötig: über 0,040) 90 60 0,030"
+                " ± 0,020 shared",
+                "nicht übernommen routet schlechter für legal 90 60 0,060 ± 0,010 graded",
+                "nicht übernommen auf allen Datensätzen angepasst, war keine Korrektur besser als"
+                " die Basis 90 60 0,050 ± 0,010 shared",
+                "nicht übernommen zu wenige Bewertungen zum Anpassen 5 \u2013 \u2013 \u2013",
+            ],
+        ),
+    ],
+)
+def test_an_adaptation_run_that_promoted_nothing_says_why(
+    language: Language, rows: list[str]
+) -> None:
+    """Each reason of ``adapt.Comparison.better`` read back from a run's audit figures, beside the
+    records read and judged, the gain ± standard error and the form whose candidate routed best."""
+    runs = tuple(adaptation_run(entry) for entry in RUNS)
+    page = Learning("art", 4, {"shadow": 90}, [], None, [], None, runs=runs)
+    html = _render(page, language)
+    assert problems(html) == []
+    runs = html[html.index('id="l-runs"') :]
+    shown = [_text(row).strip() for row in re.findall(r"<tr\b.*?</tr>", runs, re.S)][1:]
+    assert [row.split(" UTC ", 1)[1] for row in shown] == [f"schedule:gw-1 {row}" for row in rows]
+    assert html.count('class="promoted"') == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "No adaptation has run yet: the router has not tried to learn"),
+        ("de", "Noch kein Anpassungslauf: der Router hat noch nicht zu lernen versucht"),
+    ],
+)
+def test_a_router_that_never_adapted_says_so(language: Language, text: str) -> None:
+    page = Learning("art", 0, {}, [], None, [], None)
+    assert text in _section(_render(page, language), "l-runs")
+
+
+def test_a_high_unfamiliar_share_is_not_drawn_as_good() -> None:
+    """The unfamiliar share has no limit: its meter is neutral at any share, where a budget's
+    is green below 80 %."""
+    shares = [q.Familiarity(100, 100, n) for n in (5, 71, 100)]
+    departments = [DepartmentLearning(f"d{i}", True, 0, 0, f) for i, f in enumerate(shares)]
+    html = _render(Learning("art", 0, {}, [], None, departments, None))
+    cells = re.findall(r'<td class="unfamiliar">.*?</td>', html)
+    fills = [re.findall(r'fill="(#[0-9a-f]{6})"', cell) for cell in cells]
+    assert fills == [[NEUTRAL]] * 3
+    assert "71.0 %" in _section(html, "l-departments")

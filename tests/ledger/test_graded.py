@@ -10,6 +10,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import DBAPIError
 
 from stellwerk.errors import Conflict, NotFound
+from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.graded_tables import router_versions
 from stellwerk.ledger.job_lock import job_lock
@@ -63,6 +64,33 @@ def test_versions_are_appended_audited_and_cannot_be_changed(ledger: Ledger) -> 
     for statement in (update(router_versions).values(actor="x"), delete(router_versions)):
         with pytest.raises(DBAPIError), ledger.begin() as connection:
             connection.execute(statement)
+
+
+def test_adaptations_are_every_run_of_an_artifact_newest_first(ledger: Ledger) -> None:
+    """Promoted or not (a run that promotes nothing is only audited), by artifact."""
+    store = GradedStore(ledger)
+    assert store.adaptations("v1") == [] and store.last_adaptation("v1") is None
+    with ledger.begin() as connection:
+        for records in (5, 40):
+            append_audit(
+                connection,
+                actor="cli:ops",
+                action="router.adapt",
+                target_kind="router",
+                target="v1",
+                details={"promoted": False, "records": records, "version": None},
+            )
+    store.promote("v1", b"blob", actor="cli:ops", details={"promoted": True, "records": 90})
+    store.promote("v2", b"blob", actor="cli:ops", details={"promoted": True, "records": 7})
+    store.roll_back("v1", actor="cli:ops")
+    runs = store.adaptations("v1")
+    assert [(e.details["promoted"], e.details["records"]) for e in runs] == [
+        (True, 90),
+        (False, 40),
+        (False, 5),
+    ]
+    assert [e.details["records"] for e in store.adaptations("v1", limit=2)] == [90, 40]
+    assert store.last_adaptation("v1") == runs[0]
 
 
 def _aged(request_id: str, days: float, base_version: str = "v1") -> Graded:

@@ -113,12 +113,21 @@ def stacked_columns(
     return Markup("".join(parts))
 
 
-def meter(fraction: float | None, *, title: str, width: int = 320) -> Markup:
-    """A horizontal gauge from 0 to 100 %, red past 100 % (e.g. budget used)."""
+NEUTRAL = PALETTE[0]
+"""The colour of a quantity that is neither good nor bad (as the requests per day are drawn)."""
+
+
+def meter(
+    fraction: float | None, *, title: str, width: int = 320, fill: str | None = None
+) -> Markup:
+    """A horizontal gauge from 0 to 100 %. Without ``fill``, a limit's: green, amber from 80 %,
+    red at 100 % and past (e.g. budget used); ``fill``: one colour whatever the fraction, for a
+    share that has no limit (e.g. ``NEUTRAL``)."""
     if fraction is None:
         return Markup("")
     shown = min(max(fraction, 0.0), 1.0)
-    fill = "#cf222e" if fraction >= 1 else ("#bf8700" if fraction >= 0.8 else "#2da44e")
+    if fill is None:
+        fill = "#cf222e" if fraction >= 1 else ("#bf8700" if fraction >= 0.8 else "#2da44e")
     return Markup(
         f'<svg class="chart meter" viewBox="0 0 {width} 22" role="img" '
         f'aria-label="{escape(title)}"><title>{escape(title)}</title>'

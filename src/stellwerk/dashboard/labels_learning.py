@@ -86,8 +86,59 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     "version_adapt": ("adapted", "angepasst"),
     "version_rollback": ("rolled back to {v}", "zurückgesetzt auf {v}"),
     "no_versions": (
-        "Not adapted yet (stellwerk router adapt).",
-        "Noch nicht angepasst (stellwerk router adapt).",
+        "No version promoted yet: the base router is in use (stellwerk router adapt).",
+        "Noch keine Version übernommen: der Basis-Router ist in Verwendung"
+        " (stellwerk router adapt).",
+    ),
+    "adapt_runs": ("Adaptation runs", "Anpassungsläufe"),
+    "adapt_runs_newest": ("the newest {n}, any month", "die letzten {n}, jeder Monat"),
+    "adapt_outcome": ("Outcome", "Ergebnis"),
+    "adapt_read": ("Read", "Gelesen"),
+    "adapt_judged": ("Judged", "Beurteilt"),
+    "adapt_form": ("Form", "Form"),
+    "adapt_promoted": ("promoted", "übernommen"),
+    "adapt_promoted_version": ("as version {v}", "als Version {v}"),
+    "adapt_not_promoted": ("not promoted", "nicht übernommen"),
+    "adapt_why_too_few_records": (
+        "too few graded records to fit",
+        "zu wenige Bewertungen zum Anpassen",
+    ),
+    "adapt_why_too_few_judged": (
+        "too few judged (under {least})",
+        "zu wenige beurteilt (unter {least})",
+    ),
+    "adapt_why_no_gain": ("routes no better", "routet nicht besser"),
+    "adapt_why_under_margin": (
+        "gain under the margin (needed over {needed})",
+        "Gewinn unter der Schwelle (nötig: über {needed})",
+    ),
+    "adapt_why_worse_for": ("routes worse for {names}", "routet schlechter für {names}"),
+    "adapt_why_no_correction": (
+        "fitted on every record, no correction beat the base",
+        "auf allen Datensätzen angepasst, war keine Korrektur besser als die Basis",
+    ),
+    "no_adapt_runs": (
+        "No adaptation has run yet: the router has not tried to learn (stellwerk router adapt,"
+        " or router.adapt_every_s for a schedule).",
+        "Noch kein Anpassungslauf: der Router hat noch nicht zu lernen versucht (stellwerk router"
+        " adapt, oder router.adapt_every_s für einen Zeitplan).",
+    ),
+    "adapt_runs_hint": (
+        "Every adaptation run, by command or on schedule, promoted or not (the audit log's"
+        " router.adapt entries). Read: the graded requests it read; judged: those with grades of"
+        " two models or more, each judged by a candidate not fitted on it. Routing gain ± one"
+        " standard error: of the best form's candidate over the router in use, in grade points,"
+        " cost included. A candidate is promoted only when at least {least} requests were judged,"
+        " its gain exceeds {margin} times its standard error and no department is routed worse by"
+        " as much.",
+        "Jeder Anpassungslauf, per Befehl oder nach Zeitplan, übernommen oder nicht (die"
+        " Einträge router.adapt im Audit-Log). Gelesen: die bewerteten Anfragen, die er gelesen"
+        " hat; beurteilt: die mit Bewertungen von mindestens zwei Modellen, jede von einem"
+        " Kandidaten beurteilt, der nicht an sie angepasst wurde. Routing-Gewinn ± ein"
+        " Standardfehler: des Kandidaten der besten Form gegenüber dem verwendeten Router, in"
+        " Bewertungspunkten, Kosten eingerechnet. Übernommen wird ein Kandidat nur, wenn"
+        " mindestens {least} Anfragen beurteilt wurden, sein Gewinn das {margin}-Fache seines"
+        " Standardfehlers übersteigt und kein Bereich um so viel schlechter geroutet wird.",
     ),
     "router_does_not_learn": (
         "This router does not learn; only the learned router (router.kind: learned) adapts.",

@@ -6,7 +6,8 @@ the routing gain of the version in use on the department's graded requests, as i
 measured it (``adapt.Comparison.departments``; below the promotion's ``min_judged`` judged requests
 only the count is shown: the mean of a few is noise). For the router's artifact: the graded
 requests kept, its versions (promoted or rolled back, with the before and after error of each
-promotion, from its audit figures) and the gain of the version in use. For shadow grading: what it
+promotion, from its audit figures), the gain of the version in use and its newest adaptation runs,
+promoted or not and why not (``adaptations``, from the audit log). For shadow grading: what it
 cost the account it is charged to, against that department's monthly budget, and how many of its
 calls the budget refused (docs/router.md).
 """
@@ -18,11 +19,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from stellwerk.dashboard.adaptations import (
+    RUNS_SHOWN,
+    AdaptationRun,
+    adaptation_run,
+    as_float,
+    as_int,
+)
 from stellwerk.governance.service import Governance
 from stellwerk.ledger import learning_totals as q
 from stellwerk.ledger.graded import GradedStore, RouterVersion
 from stellwerk.ledger.window import Window
 from stellwerk.money import from_micro
+from stellwerk.routing.adapt import AdaptSettings
 from stellwerk.routing.base import Router
 from stellwerk.routing.learned import LearnedRouter
 
@@ -133,6 +142,8 @@ class Learning:
     departments: list[DepartmentLearning]
     shadow: ShadowCost | None
     """None: shadow grading is off."""
+    runs: tuple[AdaptationRun, ...] = ()
+    """The newest adaptation runs of the artifact, newest first, promoted or not."""
 
     @property
     def kept_total(self) -> int:
@@ -147,6 +158,21 @@ class Learning:
     def department_gains(self) -> bool:
         """Whether the version in use reports its gain per department (a column then)."""
         return any(d.routing is not None for d in self.departments)
+
+    @property
+    def runs_shown(self) -> int:
+        """How many adaptation runs the page shows at most."""
+        return RUNS_SHOWN
+
+    @property
+    def promotion_rule(self) -> tuple[int, float]:
+        """The judged requests and the standard errors of gain a promotion needed in the newest
+        run that judged any (the defaults of ``AdaptSettings`` before one did)."""
+        for run in self.runs:
+            if run.judged is not None:
+                return run.min_judged, run.margin
+        settings = AdaptSettings()
+        return settings.min_judged, settings.margin
 
     @property
     def min_judged(self) -> int:
@@ -166,9 +192,13 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
         refused = q.shadow_refused(connection, window, account) if account else 0
         spent = q.department_spend_micro(connection, window, account) if account else 0
     versions: list[VersionRow] = []
+    runs: tuple[AdaptationRun, ...] = ()
     if learned is not None:
-        stored = GradedStore(gov.admin.ledger).versions(learned.version, limit=VERSIONS_SHOWN)
+        store = GradedStore(gov.admin.ledger)
+        stored = store.versions(learned.version, limit=VERSIONS_SHOWN)
         versions = [_row(v, learned.adapted) for v in stored]
+        entries = store.adaptations(learned.version, limit=RUNS_SHOWN)
+        runs = tuple(adaptation_run(e) for e in entries)
     in_use = _in_use(versions, learned.adapted if learned else 0)
     shadow_cost = None
     if account is not None and spend is not None:
@@ -191,6 +221,7 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
         gain=None if in_use is None else in_use.gain,
         departments=_departments(gov, graded, familiarity, in_use),
         shadow=shadow_cost,
+        runs=runs,
     )
 
 
@@ -234,14 +265,14 @@ def _row(version: RouterVersion, in_use: int) -> VersionRow:
         time=version.time,
         actor=version.actor,
         action="rollback" if rollback else "adapt",
-        records=None if rollback else _int(d.get("records")),
-        current_error=_float(comparison.get("current_error")),
-        candidate_error=_float(comparison.get("candidate_error")),
-        rollback_to=_int(d.get("rollback_to")) if rollback else None,
+        records=None if rollback else as_int(d.get("records")),
+        current_error=as_float(comparison.get("current_error")),
+        candidate_error=as_float(comparison.get("candidate_error")),
+        rollback_to=as_int(d.get("rollback_to")) if rollback else None,
         in_use=version.id == in_use,
-        routing_gain=_float(comparison.get("gain")),
+        routing_gain=as_float(comparison.get("gain")),
         departments=_department_gains(comparison),
-        min_judged=_int(comparison.get("min_records")) or 0,
+        min_judged=as_int(comparison.get("min_records")) or 0,
     )
 
 
@@ -250,12 +281,12 @@ def _department_gains(comparison: dict[str, Any]) -> dict[str, DepartmentRouting
     found = comparison.get("departments")
     if not isinstance(found, dict):
         return None
-    least = _int(comparison.get("min_records")) or 0
+    least = as_int(comparison.get("min_records")) or 0
     return {
         str(name): DepartmentRouting(
-            records=_int(figures.get("records")) or 0,
-            gain=_float(figures.get("gain")),
-            standard_error=_float(figures.get("standard_error")),
+            records=as_int(figures.get("records")) or 0,
+            gain=as_float(figures.get("gain")),
+            standard_error=as_float(figures.get("standard_error")),
             min_records=least,
         )
         for name, figures in found.items()
@@ -270,13 +301,3 @@ def _in_use(versions: list[VersionRow], in_use: int) -> VersionRow | None:
     if row is not None and row.action == "rollback":
         row = by_id.get(row.rollback_to or 0)
     return row
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _float(value: object) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None

@@ -9,7 +9,8 @@ report its gain per department).
 ``expire`` deletes the records past ``router.graded_retention_days`` and, per artifact, all but
 the newest ``router.graded_retention_max`` (the governance loop runs it with the usage records'
 retention), audited ``graded.expire``. ``newest_id`` and ``last_adaptation`` tell a scheduled
-adaptation (``learning.schedule``) how many records came since the last one.
+adaptation (``learning.schedule``) how many records came since the last one; ``adaptations``
+gives the newest runs' audit entries (the dashboard's router-learning page).
 
 ``promote`` and ``roll_back`` append a router version and its audit entry (``router.adapt``,
 ``router.rollback``) in one transaction; ``current(base_version)`` is the newest version of an
@@ -134,8 +135,13 @@ class GradedStore:
     def last_adaptation(self, base_version: str) -> AuditEntry | None:
         """The newest ``router.adapt`` audit entry of ``base_version`` (promoted or not, by
         command or on schedule); None: never adapted."""
-        entries = self.ledger.list_audit(action="router.adapt", target=base_version, limit=1)
+        entries = self.adaptations(base_version, limit=1)
         return entries[0] if entries else None
+
+    def adaptations(self, base_version: str, limit: int = 10) -> list[AuditEntry]:
+        """The newest ``limit`` ``router.adapt`` audit entries of ``base_version``, newest
+        first: every adaptation run, promoted or not (its ``Adaptation.as_json`` figures)."""
+        return self.ledger.list_audit(action="router.adapt", target=base_version, limit=limit)
 
     def expire(
         self,
