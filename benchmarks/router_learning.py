@@ -155,6 +155,10 @@ def mean_point(outcomes: list[Any]) -> dict[str, Any]:
     if gains:  # the promotion's own figures, on the traffic
         out["gain"] = round(float(np.mean([c.gain for c in gains])), 5)
         out["gain_se"] = round(float(np.mean([c.standard_error for c in gains])), 5)
+    others = [o.other_tasks for o in outcomes if o.other_tasks is not None]
+    if others:  # what the adaptation did to the rest of the traffic
+        out["other_tasks_unadapted"] = round(float(np.mean([t.unadapted for t in others])), 6)
+        out["other_tasks_adapted"] = round(float(np.mean([t.adapted for t in others])), 6)
     shares = [o.unfamiliar_share for o in outcomes]
     out["unfamiliar_share"] = {k: float(np.mean([s[k] for s in shares])) for k in shares[0]}
     return out
@@ -258,6 +262,9 @@ def _means(points: list[dict[str, Any]]) -> dict[str, Any]:
         "adapted_minus_unadapted_min": round(min(p["adapted"] - p["unadapted"] for p in points), 4),
         "in_distribution_minus_adapted": round(mean("in_distribution") - mean("adapted"), 4),
         "worse_than_unadapted": sum(p["adapted"] < p["unadapted"] for p in points),
+        "other_tasks_adapted_minus_unadapted": round(
+            mean("other_tasks_adapted") - mean("other_tasks_unadapted"), 4
+        ),
     }
 
 
