@@ -21,6 +21,12 @@ router's mean gap closed over the rotations, every rotation's figure (``*_each``
 standard error of the mean adapted-minus-unadapted difference. Rotation 0 is the one-draw run.
 A small judged set makes one draw mostly noise (agentverse-mgsm at N = 200: 50 prompts).
 
+``--in-distribution-from OLD.json`` takes the in-distribution router's figures (and the kNN
+baseline's) of every (task, N, rotation) from an earlier run instead of training that router
+again: neither depends on the adaptation (the same training rows, settings and judged rows give the
+same router and the same figures), and training it is most of a point's time. A point the earlier
+run lacks is measured in full.
+
 ``--redecide OLD.json`` re-decides the promotions of an earlier run with the current rule, for
 when the rule changed but nothing else did: per task it trains the unadapted router again (the
 same settings), adapts on the same traffic rows and takes the new decision. The routers a rule
@@ -58,6 +64,7 @@ def run(
     sets: list[str] | None = None,
     rotations: int = 1,
     ns: tuple[int, ...] = NS,
+    earlier: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     from stellwerk.errors import TrainingDataError
     from stellwerk.training.data import load_model_facts, load_outcomes
@@ -89,6 +96,7 @@ def run(
             row: dict[str, Any] = {"rows": int(held.sum()), "curve": {}}
             for n in ns:
                 outcomes = []
+                kept = _earlier_point(earlier, name, task, n, rotations)
                 try:
                     for r in range(rotations):
                         outcomes.append(
@@ -101,14 +109,14 @@ def run(
                                 rotations=rotations,
                                 settings=bench,
                                 unadapted=base,
-                                in_distribution=n == 200,
+                                in_distribution=n == 200 and kept is None,
                                 max_judged=MAX_JUDGED,
                             )
                         )
                 except TrainingDataError as exc:
                     row["curve"][str(n)] = {"skipped": str(exc)}
                     continue
-                row["curve"][str(n)] = mean_point(outcomes)
+                row["curve"][str(n)] = mean_point(outcomes) | (kept or {})
                 row["familiarity_auc"] = _mean(
                     [o.familiarity_auc for o in outcomes if o.familiarity_auc is not None]
                 )
@@ -119,6 +127,19 @@ def run(
     result["summary"] = summary(result)
     out.write_text(json.dumps(result, indent=1) + "\n")
     return result
+
+
+def _earlier_point(
+    earlier: dict[str, Any] | None, name: str, task: str, n: int, rotations: int
+) -> dict[str, Any] | None:
+    """The in-distribution and kNN figures of (task, N) from an earlier run of as many
+    rotations (``--in-distribution-from``), or None to measure them."""
+    if earlier is None or earlier.get("rotations", 1) != rotations or n != 200:
+        return None
+    point = earlier["sets"].get(name, {}).get(task, {}).get("curve", {}).get(str(n), {})
+    if "in_distribution" not in point:
+        return None
+    return {k: v for k, v in point.items() if k.startswith(("in_distribution", "knn"))}
 
 
 ROUTERS = (
@@ -343,6 +364,11 @@ def main() -> None:
     parser.add_argument(
         "--redecide", type=Path, help="re-decide the promotions of this earlier run's JSON"
     )
+    parser.add_argument(
+        "--in-distribution-from",
+        type=Path,
+        help="take the in-distribution and kNN figures from this earlier run's JSON",
+    )
     args = parser.parse_args()
     if args.redecide:
         result = redecide(args.data_dir, json.loads(args.redecide.read_text()), args.out)
@@ -354,7 +380,10 @@ def main() -> None:
         only = set(args.tasks.split(",")) if args.tasks else None
         sets = args.sets.split(",") if args.sets else None
         ns = tuple(int(n) for n in args.ns.split(",")) if args.ns else NS
-        result = run(args.data_dir, only, args.out, sets, args.rotations, ns)
+        earlier = None
+        if args.in_distribution_from:
+            earlier = json.loads(args.in_distribution_from.read_text())
+        result = run(args.data_dir, only, args.out, sets, args.rotations, ns, earlier)
     plot(result, args.plot)
     print(table(result))
     print(json.dumps(result["summary"], indent=1))
