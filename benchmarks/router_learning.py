@@ -27,6 +27,9 @@ again: neither depends on the adaptation (the same training rows, settings and j
 same router and the same figures), and training it is most of a point's time. A point the earlier
 run lacks is measured in full.
 
+``--margin M`` adapts with that promotion margin (standard errors) instead of the shipped rule's,
+to measure what the margin trades (BENCHMARKS.md).
+
 ``--redecide OLD.json`` re-decides the promotions of an earlier run with the current rule, for
 when the rule changed but nothing else did: per task it trains the unadapted router again (the
 same settings), adapts on the same traffic rows and takes the new decision. The routers a rule
@@ -65,15 +68,19 @@ def run(
     rotations: int = 1,
     ns: tuple[int, ...] = NS,
     earlier: dict[str, Any] | None = None,
+    margin: float | None = None,
 ) -> dict[str, Any]:
     from stellwerk.errors import TrainingDataError
+    from stellwerk.routing.adapt import AdaptSettings
     from stellwerk.training.data import load_model_facts, load_outcomes
     from stellwerk.training.holdout import as_split, holdout_evaluation, task_mask
     from stellwerk.training.train import TrainSettings, train_quality_model
 
     bench = TrainSettings(l2_grid=(1e-4,), k_grid=(20, 80, 160), folds=2, max_iter=40)
+    adapting = AdaptSettings() if margin is None else AdaptSettings(margin=margin)
     result: dict[str, Any] = {
         "settings": "BENCH",
+        "margin": adapting.margin,
         "ns": list(ns),
         "rotations": rotations,
         "sets": {},
@@ -108,6 +115,7 @@ def run(
                                 rotation=r,
                                 rotations=rotations,
                                 settings=bench,
+                                adapt_settings=adapting,
                                 unadapted=base,
                                 in_distribution=n == 200 and kept is None,
                                 max_judged=MAX_JUDGED,
@@ -365,6 +373,11 @@ def main() -> None:
         "--redecide", type=Path, help="re-decide the promotions of this earlier run's JSON"
     )
     parser.add_argument(
+        "--margin",
+        type=float,
+        help="the promotion's margin in standard errors (default: the shipped rule's, 2)",
+    )
+    parser.add_argument(
         "--in-distribution-from",
         type=Path,
         help="take the in-distribution and kNN figures from this earlier run's JSON",
@@ -383,7 +396,7 @@ def main() -> None:
         earlier = None
         if args.in_distribution_from:
             earlier = json.loads(args.in_distribution_from.read_text())
-        result = run(args.data_dir, only, args.out, sets, args.rotations, ns, earlier)
+        result = run(args.data_dir, only, args.out, sets, args.rotations, ns, earlier, args.margin)
     plot(result, args.plot)
     print(table(result))
     print(json.dumps(result["summary"], indent=1))
