@@ -21,6 +21,15 @@ router's mean gap closed over the rotations, every rotation's figure (``*_each``
 standard error of the mean adapted-minus-unadapted difference. Rotation 0 is the one-draw run.
 A small judged set makes one draw mostly noise (agentverse-mgsm at N = 200: 50 prompts).
 
+``--in-distribution-from OLD.json`` takes the in-distribution router's figures (and the kNN
+baseline's) of every (task, N, rotation) from an earlier run instead of training that router
+again: neither depends on the adaptation (the same training rows, settings and judged rows give the
+same router and the same figures), and training it is most of a point's time. A point the earlier
+run lacks is measured in full.
+
+``--margin M`` adapts with that promotion margin (standard errors) instead of the shipped rule's,
+to measure what the margin trades (BENCHMARKS.md).
+
 ``--redecide OLD.json`` re-decides the promotions of an earlier run with the current rule, for
 when the rule changed but nothing else did: per task it trains the unadapted router again (the
 same settings), adapts on the same traffic rows and takes the new decision. The routers a rule
@@ -58,15 +67,20 @@ def run(
     sets: list[str] | None = None,
     rotations: int = 1,
     ns: tuple[int, ...] = NS,
+    earlier: dict[str, Any] | None = None,
+    margin: float | None = None,
 ) -> dict[str, Any]:
     from stellwerk.errors import TrainingDataError
+    from stellwerk.routing.adapt import AdaptSettings
     from stellwerk.training.data import load_model_facts, load_outcomes
     from stellwerk.training.holdout import as_split, holdout_evaluation, task_mask
     from stellwerk.training.train import TrainSettings, train_quality_model
 
     bench = TrainSettings(l2_grid=(1e-4,), k_grid=(20, 80, 160), folds=2, max_iter=40)
+    adapting = AdaptSettings() if margin is None else AdaptSettings(margin=margin)
     result: dict[str, Any] = {
         "settings": "BENCH",
+        "margin": adapting.margin,
         "ns": list(ns),
         "rotations": rotations,
         "sets": {},
@@ -89,6 +103,7 @@ def run(
             row: dict[str, Any] = {"rows": int(held.sum()), "curve": {}}
             for n in ns:
                 outcomes = []
+                kept = _earlier_point(earlier, name, task, n, rotations)
                 try:
                     for r in range(rotations):
                         outcomes.append(
@@ -100,15 +115,16 @@ def run(
                                 rotation=r,
                                 rotations=rotations,
                                 settings=bench,
+                                adapt_settings=adapting,
                                 unadapted=base,
-                                in_distribution=n == 200,
+                                in_distribution=n == 200 and kept is None,
                                 max_judged=MAX_JUDGED,
                             )
                         )
                 except TrainingDataError as exc:
                     row["curve"][str(n)] = {"skipped": str(exc)}
                     continue
-                row["curve"][str(n)] = mean_point(outcomes)
+                row["curve"][str(n)] = mean_point(outcomes) | (kept or {})
                 row["familiarity_auc"] = _mean(
                     [o.familiarity_auc for o in outcomes if o.familiarity_auc is not None]
                 )
@@ -119,6 +135,19 @@ def run(
     result["summary"] = summary(result)
     out.write_text(json.dumps(result, indent=1) + "\n")
     return result
+
+
+def _earlier_point(
+    earlier: dict[str, Any] | None, name: str, task: str, n: int, rotations: int
+) -> dict[str, Any] | None:
+    """The in-distribution and kNN figures of (task, N) from an earlier run of as many
+    rotations (``--in-distribution-from``), or None to measure them."""
+    if earlier is None or earlier.get("rotations", 1) != rotations or n != 200:
+        return None
+    point = earlier["sets"].get(name, {}).get(task, {}).get("curve", {}).get(str(n), {})
+    if "in_distribution" not in point:
+        return None
+    return {k: v for k, v in point.items() if k.startswith(("in_distribution", "knn"))}
 
 
 ROUTERS = (
@@ -155,6 +184,10 @@ def mean_point(outcomes: list[Any]) -> dict[str, Any]:
     if gains:  # the promotion's own figures, on the traffic
         out["gain"] = round(float(np.mean([c.gain for c in gains])), 5)
         out["gain_se"] = round(float(np.mean([c.standard_error for c in gains])), 5)
+    others = [o.other_tasks for o in outcomes if o.other_tasks is not None]
+    if others:  # what the adaptation did to the rest of the traffic
+        out["other_tasks_unadapted"] = round(float(np.mean([t.unadapted for t in others])), 6)
+        out["other_tasks_adapted"] = round(float(np.mean([t.adapted for t in others])), 6)
     shares = [o.unfamiliar_share for o in outcomes]
     out["unfamiliar_share"] = {k: float(np.mean([s[k] for s in shares])) for k in shares[0]}
     return out
@@ -258,6 +291,9 @@ def _means(points: list[dict[str, Any]]) -> dict[str, Any]:
         "adapted_minus_unadapted_min": round(min(p["adapted"] - p["unadapted"] for p in points), 4),
         "in_distribution_minus_adapted": round(mean("in_distribution") - mean("adapted"), 4),
         "worse_than_unadapted": sum(p["adapted"] < p["unadapted"] for p in points),
+        "other_tasks_adapted_minus_unadapted": round(
+            mean("other_tasks_adapted") - mean("other_tasks_unadapted"), 4
+        ),
     }
 
 
@@ -336,6 +372,16 @@ def main() -> None:
     parser.add_argument(
         "--redecide", type=Path, help="re-decide the promotions of this earlier run's JSON"
     )
+    parser.add_argument(
+        "--margin",
+        type=float,
+        help="the promotion's margin in standard errors (default: the shipped rule's, 2)",
+    )
+    parser.add_argument(
+        "--in-distribution-from",
+        type=Path,
+        help="take the in-distribution and kNN figures from this earlier run's JSON",
+    )
     args = parser.parse_args()
     if args.redecide:
         result = redecide(args.data_dir, json.loads(args.redecide.read_text()), args.out)
@@ -347,7 +393,10 @@ def main() -> None:
         only = set(args.tasks.split(",")) if args.tasks else None
         sets = args.sets.split(",") if args.sets else None
         ns = tuple(int(n) for n in args.ns.split(",")) if args.ns else NS
-        result = run(args.data_dir, only, args.out, sets, args.rotations, ns)
+        earlier = None
+        if args.in_distribution_from:
+            earlier = json.loads(args.in_distribution_from.read_text())
+        result = run(args.data_dir, only, args.out, sets, args.rotations, ns, earlier, args.margin)
     plot(result, args.plot)
     print(table(result))
     print(json.dumps(result["summary"], indent=1))

@@ -220,6 +220,11 @@ def test_eval_holdout_task_adapts_and_reports_beside_the_unadapted(open9_slice: 
     assert held["adaptation"]["records"] == 20
     assert 0.5 < report["familiarity_auc"] <= 1.0  # code prompts stand out from the rest
     assert set(held["unfamiliar_share"]) >= {"held_out_unadapted", "other_tasks_unadapted"}
+    # the rest of the traffic is judged too: the other tasks' test prompts, both routers
+    others = held["other_tasks"]
+    assert others["rows"] >= 10
+    assert -5.0 < others["unadapted_gap_closed"] < 1.0
+    assert -5.0 < others["adapted_gap_closed"] < 1.0
 
 
 @pytest.mark.parametrize(

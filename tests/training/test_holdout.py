@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from stellwerk.errors import TrainingDataError
-from stellwerk.training.data import load_outcomes
-from stellwerk.training.holdout import task_mask, traffic_rows
+from stellwerk.routing.adapt import AdaptSettings
+from stellwerk.training.data import load_model_facts, load_outcomes
+from stellwerk.training.holdout import holdout_evaluation, task_mask, traffic_rows
+from stellwerk.training.train import TrainSettings
 
 
 def test_rotations_judge_every_row_of_a_task_once(open9_slice: Path) -> None:
@@ -32,3 +34,26 @@ def test_a_rotation_out_of_range_is_refused(open9_slice: Path) -> None:
     data = load_outcomes(open9_slice)
     with pytest.raises(TrainingDataError, match="rotation 3 of 3"):
         traffic_rows(data, "mbpp", 20, rotation=3, rotations=3)
+
+
+@pytest.mark.slow
+def test_other_tasks_are_judged_and_unchanged_when_nothing_is_promoted(open9_slice: Path) -> None:
+    data = load_outcomes(open9_slice)
+    facts = load_model_facts(open9_slice.parent / "slice-models.json")
+    quick = TrainSettings(l2_grid=(1e-4,), k_grid=(20,), folds=2, max_iter=20)
+    outcome = holdout_evaluation(
+        data,
+        facts,
+        "mbpp",
+        adapt_n=20,
+        settings=quick,
+        adapt_settings=AdaptSettings(margin=1e9),  # no gain passes: nothing is promoted
+        in_distribution=False,
+    )
+    others = outcome.other_tasks
+    assert others is not None and not outcome.adaptation.promoted
+    # the other tasks' test rows only: not one of the held-out task's
+    held_test = int((task_mask(data, "mbpp") & data.is_test).sum())
+    assert others.rows == min(1000, int(data.is_test.sum()) - held_test)
+    assert others.adapted == others.unadapted
+    assert outcome.as_json("mbpp")["other_tasks"]["rows"] == others.rows

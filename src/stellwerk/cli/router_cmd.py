@@ -308,6 +308,13 @@ def _eval_holdout_task(
             f" {comparison['candidate_score']:.4f} (gain {comparison['gain']:+.4f}, standard"
             f" error {comparison['standard_error']:.4f})"
         )
+    others = held["other_tasks"]
+    if others is not None:
+        Console().print(
+            f"other tasks ({others['rows']} test prompts): gap closed"
+            f" {others['unadapted_gap_closed']:+.4f} unadapted,"
+            f" {others['adapted_gap_closed']:+.4f} adapted"
+        )
 
 
 def _load(data: Path, models: Path | None, resplit: float | None) -> tuple[Any, Any]:

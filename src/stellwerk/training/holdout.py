@@ -21,8 +21,12 @@ seeded draw. A benchmark reports the mean over the rotations: one draw of a smal
 mostly noise.
 
 Every router is judged on the judged rows only, with the oracle and the single models of those
-rows. ``familiarity_auc`` is how well the unadapted router's familiarity separates the judged
-prompts from the other tasks' test prompts (1: every other-task prompt is more familiar).
+rows. **Other traffic** (``other_tasks``): an adaptation must not buy the held-out task's gain with
+the rest of the traffic, so the adapted and the unadapted router are also judged on the other
+tasks' test rows (at most ``max_judged`` of them, seeded; none of them was traffic or judged), with
+those rows' own oracle and single models; an adaptation that promoted nothing routes them as the
+unadapted router. ``familiarity_auc`` is how well the unadapted router's familiarity separates the
+judged prompts from the other tasks' test prompts (1: every other-task prompt is more familiar).
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ class HoldoutOutcome:
     unfamiliar_share: dict[str, float]
     rotation: tuple[int, int] = (0, 1)
     """Which turn of the seeded order, of how many (module docstring)."""
+    other_tasks: OtherTasks | None = None
+    """Both routers on the other tasks' test rows (module docstring); None: there are none."""
 
     def as_json(self, name: str) -> dict[str, Any]:
         return {
@@ -79,6 +85,23 @@ class HoldoutOutcome:
             else round(self.familiarity_auc, 6),
             "unfamiliar_share": {k: round(v, 4) for k, v in self.unfamiliar_share.items()},
             "adaptation": self.adaptation.as_json(),
+            "other_tasks": None if self.other_tasks is None else self.other_tasks.as_json(),
+        }
+
+
+@dataclass(frozen=True)
+class OtherTasks:
+    """Gap closed by the unadapted and the adapted router on the other tasks' test rows."""
+
+    rows: int
+    unadapted: float
+    adapted: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "unadapted_gap_closed": round(self.unadapted, 6),
+            "adapted_gap_closed": round(self.adapted, 6),
         }
 
 
@@ -161,6 +184,7 @@ def holdout_evaluation(
     evaluation = evaluate(test.models, test.scores, costs, predictions)
 
     others = data.subset(~held & data.is_test).prompts
+    other_tasks = _other_tasks(data, facts, ~held & data.is_test, unadapted, adaptation, seed)
     judged_fam = _familiarities(unadapted, test.prompts)
     other_fam = _familiarities(unadapted, others)
     adapted_fam = _familiarities(adaptation.model, test.prompts)
@@ -182,6 +206,7 @@ def holdout_evaluation(
             "other_tasks_adapted": _share(adapted_other),
         },
         rotation=(rotation, rotations),
+        other_tasks=other_tasks,
     )
 
 
@@ -253,6 +278,34 @@ def _mean_costs(
     mask[rows] = True
     costs = data.subset(mask).costs(facts).mean(axis=0)
     return {m: float(c) for m, c in zip(data.models, costs, strict=True)}
+
+
+def _other_tasks(
+    data: OutcomeData,
+    facts: Mapping[str, ModelFacts],
+    rows: Mask,
+    unadapted: QualityModel,
+    adaptation: Adaptation,
+    seed: int,
+    most: int = 1000,
+) -> OtherTasks | None:
+    """Both routers judged on at most ``most`` of ``rows`` (seeded; module docstring)."""
+    from stellwerk.training.workflow import predict_table
+
+    index = np.flatnonzero(rows)
+    if len(index) < MIN_JUDGED:
+        return None
+    keep = np.zeros(len(data), dtype=np.bool_)
+    keep[np.random.default_rng(seed).permutation(index)[:most]] = True
+    other = data.subset(keep)
+    before = predict_table(unadapted, other, facts, quiet)
+    after = predict_table(adaptation.model, other, facts, quiet) if adaptation.promoted else before
+    routers = evaluate(other.models, other.scores, other.costs(facts), {"u": before, "a": after})
+    return OtherTasks(
+        rows=len(other),
+        unadapted=float(routers.routers["u"]["gap_closed"]),
+        adapted=float(routers.routers["a"]["gap_closed"]),
+    )
 
 
 def _familiarities(model: QualityModel, prompts: tuple[str, ...]) -> F64:
