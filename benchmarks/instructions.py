@@ -33,10 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from benchmarks import gateway, machine, wrk
 from benchmarks.procs import Server, free_port, start_server, stop_server
+from benchmarks.results import emit, log
 from benchmarks.targets import API_KEY, ROOT, UPSTREAM, Backend, start_instant, stellwerk_config
 from benchmarks.versions import checkout_src, commit_of
 
@@ -62,10 +61,6 @@ class Counted:
         if not self.requests:
             return float("nan")
         return (self.instructions - self.idle_per_second * self.seconds) / self.requests
-
-
-def _log(message: str) -> None:
-    print(time.strftime("%H:%M:%S"), message, file=sys.stderr, flush=True)
 
 
 def start_counted(backend: Backend, folder: Path, src: Path, name: str) -> Server:
@@ -224,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, src in trees.items():
                 home = folder / name
                 home.mkdir()
-                _log(f"starting {name} under callgrind")
+                log(f"starting {name} under callgrind")
                 servers[name] = start_counted(backend, home, src, name)
                 stack.append(servers[name])
                 wrk.run(
@@ -237,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             idle = {name: count_idle(s, folder / name, args.idle) for name, s in servers.items()}
             for name, rate in idle.items():
-                _log(f"{name} idle: {rate:,.0f} instructions per second")
+                log(f"{name} idle: {rate:,.0f} instructions per second")
             for round_ in range(args.rounds):
                 order = list(servers) if round_ % 2 == 0 else list(reversed(servers))
                 for clients in args.clients:
@@ -248,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         cell = Counted(name, clients, round_, ok, instructions, seconds, idle[name])
                         counted.append(cell)
-                        _log(
+                        log(
                             f"round {round_} {clients:>3} clients {name}: {ok} requests, "
                             f"{cell.per_request:,.0f} instructions per request"
                         )
@@ -266,10 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         "plan": {"rounds": args.rounds, "duration_s": args.duration, "warmup_s": args.warmup},
         "rows": summary(counted, before, after),
     }
-    text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
-    if args.json:
-        args.json.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit(data, args.json)
     return 0
 
 

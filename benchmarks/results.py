@@ -4,11 +4,29 @@ from __future__ import annotations
 
 import math
 import statistics
+import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+import orjson
+
 from benchmarks.loadgen import Sample
+
+
+def log(message: str) -> None:
+    """A benchmark's progress line on stderr, with the time."""
+    print(time.strftime("%H:%M:%S"), message, file=sys.stderr, flush=True)
+
+
+def emit(data: dict[str, Any], out: Path | None) -> None:
+    """A benchmark's result: indented JSON on stdout, and into ``out`` when given."""
+    text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
+    print(text)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -20,18 +20,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import subprocess
-import sys
 import tarfile
 import tempfile
-import time
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from benchmarks import gateway, machine
 from benchmarks.procs import Server, stop_server
+from benchmarks.results import emit, log
 from benchmarks.targets import ROOT, UPSTREAM, Backend, start_instant, start_stellwerk
 from benchmarks.wrk import WrkMissing, ensure_wrk
 
@@ -55,10 +52,6 @@ def commit_of(rev: str) -> str:
         ["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True, check=True
     )
     return out.stdout.strip()
-
-
-def _log(message: str) -> None:
-    print(time.strftime("%H:%M:%S"), message, file=sys.stderr, flush=True)
 
 
 def summary(cells: gateway.Cells) -> list[dict[str, Any]]:
@@ -108,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wrk_path: str | None = ensure_wrk(install=not args.no_wrk_install)
     except WrkMissing as exc:
-        _log(f"wrk unavailable ({exc}); the Python client makes the load")
+        log(f"wrk unavailable ({exc}); the Python client makes the load")
         wrk_path = None
     before_name = f"before@{commit_of(args.before)}"
     after_name = f"after@{commit_of(args.after)}" if args.after else "after@checkout"
@@ -134,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 rounds=args.rounds,
                 stream_count=200,
             )
-            cells = gateway.Runner(servers, plan, folder, wrk_path).run("instant", _log)
+            cells = gateway.Runner(servers, plan, folder, wrk_path).run("instant", log)
         finally:
             for server in reversed(stack):
                 stop_server(server)
@@ -146,10 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
         "cpu_ratio_after_over_before": ratios(rows, before_name, after_name),
     }
-    text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
-    if args.json:
-        args.json.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit(data, args.json)
     return 0
 
 
