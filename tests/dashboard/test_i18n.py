@@ -64,6 +64,12 @@ def test_numbers_and_times_per_language() -> None:
     assert en.percent(0.256) == "26 %"
     assert de.energy(1500) == "1,50 kWh"
     assert en.ms(12_500) == "12.5 s"
+    # a tiny model's requests use thousandths of a watt-hour: two significant digits, not 0.00
+    assert en.energy(0.3) == "0.30 Wh"
+    assert en.energy(0.0031) == "0.0031 Wh"
+    assert de.energy(0.047) == "0,047 Wh"
+    assert en.energy(0.0) == "0.00 Wh"
+    assert en.energy(1e-9) == "0.000000 Wh"
     utc = ZoneInfo("UTC")
     moment = datetime(2026, 11, 25, 9, 5, tzinfo=UTC)
     assert Formatter("de", zone=utc).when(moment) == "25.11.2026 09:05 UTC"

@@ -17,6 +17,8 @@ from typing import Final, Literal
 
 Language = Literal["en", "de"]
 DASH: Final = "\u2013"  # shown for a missing value
+ENERGY_DECIMALS: Final = 6
+"""The most decimals an energy figure shows (micro-watt-hours: below that it reads 0)."""
 
 Amount = float | int | Decimal
 
@@ -112,9 +114,15 @@ class Formatter:
         return f"{self.number(value)} ms"
 
     def energy(self, wh: float) -> str:
-        if abs(wh) >= 1000:
+        """Watt-hours with two decimals (kWh from 1,000), and below 0.1 Wh with two significant
+        digits (a tiny model's requests use thousandths of a Wh: not 0.00)."""
+        size = abs(wh)
+        if size >= 1000:
             return f"{self.number(wh / 1000, 2)} kWh"
-        return f"{self.number(wh, 2)} Wh"
+        if size >= 0.1 or size == 0:
+            return f"{self.number(wh, 2)} Wh"
+        decimals = min(ENERGY_DECIMALS, 1 - math.floor(math.log10(size)))
+        return f"{self.number(wh, decimals)} Wh"
 
     def local(self, moment: datetime) -> datetime:
         """``moment`` in the page's zone (the server's local zone without one)."""
