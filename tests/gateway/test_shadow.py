@@ -25,7 +25,7 @@ from stellwerk.gateway.shadow import ShadowGrader
 from stellwerk.ledger.graded_tables import graded_records
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.routing.base import Decision
-from tests.fixtures.gateway import Gateway, in_process, raw_config
+from tests.fixtures.gateway import ENVIRON, Gateway, _model, in_process, raw_config
 from tests.gateway.test_feedback import _ask, _found_in_files, _found_in_tables
 
 SHADOW = {"share": 1.0, "account": "legal", "requests_per_minute": 60}
@@ -87,7 +87,9 @@ def test_a_routed_answer_is_graded_against_the_best_allowed_model_and_charged_to
         "tiny-small",
         "auto-economy",
     )
-    assert set(row.grades) == {"tiny-small"} and 0.0 <= row.grades["tiny-small"] <= 1.0
+    # the grade is relative to the reference's answer, which is kept as the yardstick (1)
+    assert set(row.grades) == {"tiny-small", "tiny-large"} and row.grades["tiny-large"] == 1.0
+    assert 0.0 <= row.grades["tiny-small"] <= 1.0
     shadow_calls = [r for r in usage if r.endpoint == "shadow"]
     # the reference's answer, then (unless the answers were equal) its verdict
     assert 1 <= len(shadow_calls) <= 2
@@ -237,3 +239,46 @@ def test_bad_shadow_config_is_refused(shadow: dict[str, Any], message: str) -> N
     raw = {**raw_config("http://127.0.0.1:9/v1", "sqlite://"), "router": {"shadow": shadow}}
     with pytest.raises(ConfigError, match=message):
         parse_config(raw)
+
+
+@pytest.mark.llama
+def test_shadow_grades_are_judged_by_an_adaptation(
+    gateway_raw: dict[str, Any], tmp_path: Path
+) -> None:
+    """The loop as it runs: shadow grades that the gateway made, of models the router was
+    trained on, are records an adaptation can judge a candidate's routing on (two grades of
+    one prompt each), not only fit on."""
+    raw = _with_shadow(gateway_raw)
+    # two models the shipped router was trained on, served by the tiny test models
+    cheap, best = "mistral-7b-instruct-v0.3", "llama-3.3-nemotron-super-49b-v1"
+    raw["models"] = [
+        _model(cheap, "tiny-small", 7, "small"),
+        _model(best, "tiny-large", 49, "large"),
+    ]
+    raw["departments"] = [{**d, "allowed_models": None} for d in raw["departments"]]
+    topics = ["parking rules", "travel costs", "the new printer", "holiday planning"]
+    prompts = [
+        f"Summarise the memo about {t} for team {i} in a line." for i in range(3) for t in topics
+    ]
+    with in_process(raw) as gw:
+        asked = [_ask(gw, "auto-economy", p) for p in prompts]
+        rows: list[Any] = []
+        for _ in range(600):  # the gradings run in the background, after each answer
+            rows = _shadow_rows(gw)
+            if len(rows) == len(asked):
+                break
+            time.sleep(0.2)
+    assert {model for _, model in asked} == {cheap}  # auto-economy took the cheap one
+    assert len(rows) == len(asked)
+    assert all(set(r.grades) == {cheap, best} and r.grades[best] == 1.0 for r in rows)
+
+    config = tmp_path / "stellwerk.yaml"
+    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    result = CliRunner().invoke(
+        build_app(), ["router", "adapt", "-c", str(config), "--dry-run"], env=ENVIRON
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    # every record is judged: its two grades tell which pick routes better
+    assert out["records"] == len(rows)
+    assert out["comparison"]["records"] == len(rows)

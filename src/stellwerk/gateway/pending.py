@@ -42,9 +42,18 @@ class Evidence:
         such records out. Such a request is still kept, so that its feedback is told why."""
         return bool(self.latent)
 
-    def graded(self, model: str, grade: float, task: str | None) -> GradedRecord:
+    def graded(
+        self, model: str, grade: float, task: str | None, reference: str | None = None
+    ) -> GradedRecord:
+        """The record of ``model``'s answer graded ``grade``; with ``reference`` (the model the
+        grade is relative to, another one), that model's answer is graded too, at 1: it is the
+        yardstick. Two grades of one prompt are what lets an adaptation judge how a router
+        *routes* (``routing.adapt``: records with one grade only teach the fit)."""
+        grades = {model: grade}
+        if reference is not None and reference != model:
+            grades[reference] = 1.0
         return GradedRecord(
-            latent=self.latent, base=self.base, grades={model: grade}, stats=self.stats, task=task
+            latent=self.latent, base=self.base, grades=grades, stats=self.stats, task=task
         )
 
 

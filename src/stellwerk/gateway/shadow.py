@@ -13,8 +13,11 @@ permits, after the client has its answer and off its path (``router.shadow``, do
 3. **Judge**: the same answer text is a grade of 1 (exact match); otherwise the reference model
    grades the routed answer against its own with a fixed rubric, answering ``{"grade": 0..10}``
    (a JSON schema, so a grammar-constrained server cannot answer anything else).
-4. **Keep**: the grade of the answering model goes into ``graded_records`` (source ``shadow``)
-   with the prompt's text-free reading; the messages and answers are dropped.
+4. **Keep**: the grade of the answering model, and the reference model's grade of 1 (the grade
+   is relative to its answer), go into ``graded_records`` (source ``shadow``) with the prompt's
+   text-free reading; the messages and answers are dropped. Two grades of one prompt let an
+   adaptation judge how a candidate routes between the two (``routing.adapt``); when the
+   reference is the model that answered, the record has its one grade of 1.
 
 Every call of steps 2 and 3 is admitted against the limits of the department ``account`` (its
 monthly budget and rate limits, reserved and settled like any request's) and leaves a usage
@@ -165,8 +168,9 @@ class ShadowGrader:
     ) -> None:
         assert call.principal is not None and call.model is not None
         answered = call.model.id
+        reference = self._reference(runtime, ticket.candidates)
         try:
-            grade = await self._judge(runtime, call, ticket)
+            grade = await self._judge(runtime, call, ticket, reference)
         except RateLimited as exc:
             self._paused_until = self._clock() + PAUSE_S
             log.info("shadow grading paused for %g s: %s", PAUSE_S, exc.message)
@@ -187,7 +191,7 @@ class ShadowGrader:
             route=route,
             base_version=evidence.base_version,
             model=answered,
-            record=evidence.graded(answered, grade, None),
+            record=evidence.graded(answered, grade, None, reference.id),
         )
         store = runtime.graded
         if store is None:
@@ -196,9 +200,10 @@ class ShadowGrader:
         with contextlib.suppress(Conflict):
             await in_thread(lambda: store.add(graded))
 
-    async def _judge(self, runtime: Runtime, call: Call, ticket: Ticket) -> float | None:
+    async def _judge(
+        self, runtime: Runtime, call: Call, ticket: Ticket, reference: ModelConfig
+    ) -> float | None:
         assert call.principal is not None and call.model is not None
-        reference = self._reference(runtime, ticket.candidates)
         if reference.id == call.model.id:
             return 1.0
         params = {k: v for k, v in ticket.request.params.items() if k not in _NOT_PASSED}
