@@ -23,6 +23,7 @@ from stellwerk.errors import ConfigError
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.shadow import ShadowGrader
 from stellwerk.ledger.graded_tables import graded_records
+from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.routing.base import Decision
 from tests.fixtures.gateway import ENVIRON, Gateway, _model, in_process, raw_config
@@ -242,12 +243,12 @@ def test_bad_shadow_config_is_refused(shadow: dict[str, Any], message: str) -> N
 
 
 @pytest.mark.llama
-def test_shadow_grades_are_judged_by_an_adaptation(
+def test_shadow_grades_made_by_the_gateway_adapt_and_promote_a_version(
     gateway_raw: dict[str, Any], tmp_path: Path
 ) -> None:
     """The loop as it runs: shadow grades that the gateway made, of models the router was
-    trained on, are records an adaptation can judge a candidate's routing on (two grades of
-    one prompt each), not only fit on."""
+    trained on, are records an adaptation judges a candidate's routing on (two grades of one
+    prompt each, not one), and the candidate is promoted through the audit log."""
     raw = _with_shadow(gateway_raw)
     # two models the shipped router was trained on, served by the tiny test models
     cheap, best = "mistral-7b-instruct-v0.3", "llama-3.3-nemotron-super-49b-v1"
@@ -256,14 +257,14 @@ def test_shadow_grades_are_judged_by_an_adaptation(
         _model(best, "tiny-large", 49, "large"),
     ]
     raw["departments"] = [{**d, "allowed_models": None} for d in raw["departments"]]
-    topics = ["parking rules", "travel costs", "the new printer", "holiday planning"]
+    topics = ["parking rules", "travel costs", "the printer", "holidays", "the budget", "safety"]
     prompts = [
-        f"Summarise the memo about {t} for team {i} in a line." for i in range(3) for t in topics
+        f"Summarise the memo about {t} for team {i} in a line." for i in range(5) for t in topics
     ]
     with in_process(raw) as gw:
         asked = [_ask(gw, "auto-economy", p) for p in prompts]
         rows: list[Any] = []
-        for _ in range(600):  # the gradings run in the background, after each answer
+        for _ in range(900):  # the gradings run in the background, after each answer
             rows = _shadow_rows(gw)
             if len(rows) == len(asked):
                 break
@@ -271,14 +272,21 @@ def test_shadow_grades_are_judged_by_an_adaptation(
     assert {model for _, model in asked} == {cheap}  # auto-economy took the cheap one
     assert len(rows) == len(asked)
     assert all(set(r.grades) == {cheap, best} and r.grades[best] == 1.0 for r in rows)
+    # the tiny judge grades the tiny cheap model's answers below its own: something to learn
+    assert max(r.grades[cheap] for r in rows) < 1.0
 
     config = tmp_path / "stellwerk.yaml"
     config.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    result = CliRunner().invoke(
-        build_app(), ["router", "adapt", "-c", str(config), "--dry-run"], env=ENVIRON
-    )
+    result = CliRunner().invoke(build_app(), ["router", "adapt", "-c", str(config)], env=ENVIRON)
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    # every record is judged: its two grades tell which pick routes better
-    assert out["records"] == len(rows)
-    assert out["comparison"]["records"] == len(rows)
+    # every record is judged (its two grades tell which pick routes better), and the candidate
+    # that sends more of these prompts to the reference routes better: promoted, audited
+    assert out["records"] == out["comparison"]["records"] == len(rows)
+    assert out["promoted"] and out["new_version"] == 1
+    ledger = open_ledger(raw["server"]["database_url"])
+    try:
+        (entry,) = ledger.list_audit(action="router.adapt")
+    finally:
+        ledger.close()
+    assert entry.details["promoted"] and entry.details["version"] == 1
