@@ -27,6 +27,10 @@ again: neither depends on the adaptation (the same training rows, settings and j
 same router and the same figures), and training it is most of a point's time. A point the earlier
 run lacks is measured in full.
 
+``--grading shadow`` grades the traffic as the gateway's shadow grading does (two models per
+request: the one the unadapted router picks at the ``auto`` route's cost weight, relative to the
+reference, the model of the highest rating; ``holdout.shadow_grades``), not every model.
+
 ``--margin M`` adapts with that promotion margin (standard errors) instead of the shipped rule's,
 to measure what the margin trades (BENCHMARKS.md).
 
@@ -69,6 +73,7 @@ def run(
     ns: tuple[int, ...] = NS,
     earlier: dict[str, Any] | None = None,
     margin: float | None = None,
+    grading: str = "all",
 ) -> dict[str, Any]:
     from stellwerk.errors import TrainingDataError
     from stellwerk.routing.adapt import AdaptSettings
@@ -81,6 +86,7 @@ def run(
     result: dict[str, Any] = {
         "settings": "BENCH",
         "margin": adapting.margin,
+        "grading": grading,
         "ns": list(ns),
         "rotations": rotations,
         "sets": {},
@@ -116,6 +122,7 @@ def run(
                                 rotations=rotations,
                                 settings=bench,
                                 adapt_settings=adapting,
+                                grading=grading,
                                 unadapted=base,
                                 in_distribution=n == 200 and kept is None,
                                 max_judged=MAX_JUDGED,
@@ -376,6 +383,12 @@ def main() -> None:
         "--margin",
         type=float,
         help="the promotion's margin in standard errors (default: the shipped rule's, 2)",
+    )
+    parser.add_argument(
+        "--grading",
+        choices=("all", "shadow"),
+        default="all",
+        help="grade every model of a traffic row (all) or as shadow grading does (shadow)",
     )
     parser.add_argument(
         "--in-distribution-from",

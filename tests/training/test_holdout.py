@@ -9,8 +9,15 @@ import pytest
 
 from stellwerk.errors import TrainingDataError
 from stellwerk.routing.adapt import AdaptSettings
+from stellwerk.routing.artifact import Artifact
 from stellwerk.training.data import load_model_facts, load_outcomes
-from stellwerk.training.holdout import holdout_evaluation, task_mask, traffic_rows
+from stellwerk.training.holdout import (
+    adapt_on_traffic,
+    holdout_evaluation,
+    shadow_grades,
+    task_mask,
+    traffic_rows,
+)
 from stellwerk.training.train import TrainSettings
 
 
@@ -57,3 +64,29 @@ def test_other_tasks_are_judged_and_unchanged_when_nothing_is_promoted(open9_sli
     assert others.rows == min(1000, int(data.is_test.sum()) - held_test)
     assert others.adapted == others.unadapted
     assert outcome.as_json("mbpp")["other_tasks"]["rows"] == others.rows
+
+
+def test_shadow_grading_keeps_two_grades_relative_to_the_reference(
+    open9_slice: Path, trained: Artifact
+) -> None:
+    data = load_outcomes(open9_slice)
+    facts = load_model_facts(open9_slice.parent / "slice-models.json")
+    model = trained.model
+    rows = traffic_rows(data, "mbpp", 40)
+    grades = shadow_grades(data, facts, rows, model)
+    reference = model.models[int(np.argmax(model.offsets))]
+    assert len(grades) == len(rows)
+    picked_other = 0
+    for i, g in zip(rows, grades, strict=True):
+        # the reference is the yardstick: graded 1; at most one other model, the router's pick
+        assert g[reference] == 1.0 and len(g) <= 2
+        for name, grade in g.items():
+            if name == reference:
+                continue
+            picked_other += 1
+            own = data.scores[i, data.models.index(name)]
+            ref = data.scores[i, data.models.index(reference)]
+            assert grade == (1.0 if own >= ref else own / ref)
+    assert picked_other > 0  # at the auto route's cost weight the router picks cheaper models
+    with pytest.raises(TrainingDataError, match="grading 'every'"):
+        adapt_on_traffic(data, facts, rows, model, grading="every")

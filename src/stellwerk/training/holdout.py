@@ -132,12 +132,13 @@ def holdout_evaluation(
     in_distribution: bool = True,
     max_judged: int | None = None,
     progress: Progress = quiet,
+    grading: str = "all",
 ) -> HoldoutOutcome:
     """Judge the unadapted, the adapted and the in-distribution router on the held-out task
     (module docstring). ``unadapted``: a router already trained without the task (to reuse);
     ``max_judged``: judge on at most this many rows, the first in the seeded order (to bound a
     benchmark's time); ``rotation`` of ``rotations``: which turn of the seeded order (module
-    docstring)."""
+    docstring); ``grading``: how the traffic is graded (``adapt_on_traffic``)."""
     from stellwerk.training.workflow import knn_baseline, predict_table
 
     settings = settings or TrainSettings()
@@ -168,7 +169,7 @@ def holdout_evaluation(
         unadapted, chosen = train_quality_model(
             as_split(data, base_train), facts, settings, progress
         )
-    adaptation = adapt_on_traffic(data, facts, traffic, unadapted, seed, adapt_settings)
+    adaptation = adapt_on_traffic(data, facts, traffic, unadapted, seed, adapt_settings, grading)
     predictions = {
         "stellwerk": predict_table(adaptation.model, test, facts, progress),
         "stellwerk:unadapted": predict_table(unadapted, test, facts, progress),
@@ -237,6 +238,12 @@ def _order(
     return np.roll(order, -(rotation * len(rows) // rotations))
 
 
+GRADINGS = ("all", "shadow")
+"""How the traffic rows are graded (``adapt_on_traffic``)."""
+SHADOW_COST_WEIGHT = 0.5
+"""The cost weight the simulated shadow grading picks the routed model at (``auto``'s)."""
+
+
 def adapt_on_traffic(
     data: OutcomeData,
     facts: Mapping[str, ModelFacts],
@@ -244,20 +251,55 @@ def adapt_on_traffic(
     unadapted: QualityModel,
     seed: int = 0,
     settings: AdaptSettings | None = None,
+    grading: str = "all",
 ) -> Adaptation:
     """``adapt`` on the ``traffic`` rows as graded records, in order, judging routing at each
-    model's mean cost over them."""
+    model's mean cost over them. ``grading`` ``all``: every model's score is a grade (what the
+    data knows); ``shadow``: what the gateway's shadow grading keeps (``shadow_grades``)."""
+    if grading not in GRADINGS:
+        raise TrainingDataError(f"grading {grading!r}: one of {', '.join(GRADINGS)}")
+    every = [dict(zip(data.models, data.scores[i].tolist(), strict=True)) for i in traffic]
+    grades = every if grading == "all" else shadow_grades(data, facts, traffic, unadapted)
     records = [
-        GradedRecord.of(
-            unadapted,
-            data.prompts[i],
-            dict(zip(data.models, data.scores[i].tolist(), strict=True)),
-            task=data.tasks[i],
-        )
-        for i in traffic
+        GradedRecord.of(unadapted, data.prompts[i], g, task=data.tasks[i])
+        for i, g in zip(traffic, grades, strict=True)
     ]
     costs = _mean_costs(data, traffic, facts)
     return adapt(unadapted, records, seed=seed, settings=settings, costs=costs)
+
+
+def shadow_grades(
+    data: OutcomeData,
+    facts: Mapping[str, ModelFacts],
+    rows: npt.NDArray[np.int64],
+    router: QualityModel,
+) -> list[dict[str, float]]:
+    """The grades the gateway's shadow grading would keep for ``rows``, with an ideal judge: the
+    model ``router`` picks at the ``auto`` route's cost weight, graded relative to the reference
+    (the model of the highest rating, ``LearnedRouter.rating``: the highest offset among trained
+    ones) as the gateway grades it (1: as good as the reference; its score over the
+    reference's otherwise), and the reference's own grade, 1; only the reference's 1 when the
+    router picked it (docs/router.md, shadow grading)."""
+    from stellwerk.routing.learned import choose
+
+    columns = [data.models.index(m) for m in router.models]
+    reference = int(np.argmax(router.offsets))
+    mask = np.zeros(len(data), dtype=np.bool_)
+    mask[rows] = True
+    costs = data.subset(mask).costs(facts)[:, columns]
+    order = np.argsort(np.argsort(rows))  # subset keeps data order; rows may be in any order
+    quality = np.array([router.read(data.prompts[i]).quality for i in rows])
+    picks = choose(quality, costs[order], SHADOW_COST_WEIGHT)
+    out = []
+    for i, pick in zip(rows, picks, strict=True):
+        ref_score = float(data.scores[i, columns[reference]])
+        grades = {router.models[reference]: 1.0}
+        if pick != reference:
+            own = float(data.scores[i, columns[pick]])
+            relative = 1.0 if own >= ref_score else own / ref_score
+            grades[router.models[int(pick)]] = relative
+        out.append(grades)
+    return out
 
 
 def as_split(data: OutcomeData, train: Mask, test: Mask | None = None) -> OutcomeData:
