@@ -409,7 +409,17 @@ def main() -> None:
         earlier = None
         if args.in_distribution_from:
             earlier = json.loads(args.in_distribution_from.read_text())
-        result = run(args.data_dir, only, args.out, sets, args.rotations, ns, earlier, args.margin)
+        result = run(
+            args.data_dir,
+            only,
+            args.out,
+            sets,
+            args.rotations,
+            ns,
+            earlier,
+            args.margin,
+            args.grading,
+        )
     plot(result, args.plot)
     print(table(result))
     print(json.dumps(result["summary"], indent=1))
