@@ -271,8 +271,16 @@ RUNS = [
     ),
     # better, but fitted on every record no correction beat the base
     _run(2, _adapted(_compared(0.05, 0.01), form_gains={"shared": [0.05, 0.01]})),
+    # fitted, but no record had grades of two models: nothing judged, so no gain and no form
+    _run(
+        1,
+        _adapted(
+            _compared(0.0, 0.0, records=0),
+            form_gains={"graded": [0.0, 0.0], "pooled": [0.0, 0.0], "shared": [0.0, 0.0]},
+        ),
+    ),
     # too few records to fit anything
-    _run(1, _adapted(None, records=5)),
+    _run(0, _adapted(None, records=5)),
 ]
 
 
@@ -287,6 +295,7 @@ RUNS = [
                 "not promoted routes worse for legal 90 60 0.060 ± 0.010 graded",
                 "not promoted fitted on every record, no correction beat the base 90 60 0.050"
                 " ± 0.010 shared",
+                "not promoted too few judged (under 20) 90 0 \u2013 \u2013",
                 "not promoted too few graded records to fit 5 \u2013 \u2013 \u2013",
             ],
         ),
@@ -299,6 +308,7 @@ RUNS = [
                 "nicht übernommen routet schlechter für legal 90 60 0,060 ± 0,010 graded",
                 "nicht übernommen auf allen Datensätzen angepasst, war keine Korrektur besser als"
                 " die Basis 90 60 0,050 ± 0,010 shared",
+                "nicht übernommen zu wenige beurteilt (unter 20) 90 0 \u2013 \u2013",
                 "nicht übernommen zu wenige Bewertungen zum Anpassen 5 \u2013 \u2013 \u2013",
             ],
         ),
