@@ -9,6 +9,8 @@ A run that promoted nothing says why, read back from its figures in the order of
 ``adapt.Comparison.better`` (every reason that applies is given):
 
 1. ``too_few_records``: too few usable graded records to fit anything (the run has no comparison);
+   a record is unusable without a latent vector or without a grade of a model the router was
+   trained on, so a run may read many records and use none (``read`` beside ``records``);
 2. ``too_few_judged``: fewer judged records than a promotion needs (the comparison's
    ``min_records``); a run that judged none has no gain and no form that routed best (its
    comparison's zeros are not figures), so this is its only reason;
@@ -45,8 +47,11 @@ class AdaptationRun:
     promoted: bool
     version: int | None
     """The version it promoted (None: it promoted nothing)."""
+    read: int | None
+    """The graded records it read (None: a run audited before runs counted them)."""
     records: int | None
-    """The usable graded records it read."""
+    """Of those, the usable ones: with a latent vector and a grade of a model the router was
+    trained on."""
     judged: int | None
     """The records its comparison judged (None: too few records to judge any)."""
     gain: float | None
@@ -84,6 +89,7 @@ def adaptation_run(entry: AuditEntry) -> AdaptationRun:
         actor=entry.actor,
         promoted=promoted,
         version=as_int(d.get("version")) if promoted else None,
+        read=as_int(d.get("read")),
         records=as_int(d.get("records")),
         judged=judged,
         gain=None if nothing_judged else as_float(c.get("gain")),
