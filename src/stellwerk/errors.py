@@ -42,15 +42,25 @@ through ``shown``, cut to ``SHOWN_CHARS``.
 
 from __future__ import annotations
 
+import re
+
 #: the most characters of a client-sent name (a model, a route, a key id) that an error echoes
 SHOWN_CHARS = 80
 
+#: ``repr``'s ``\\udcNN`` for a byte 0x80-0xFF that ``surrogateescape`` kept. ``repr`` doubles a
+#: backslash the client wrote, so only a ``\\udc`` after an odd run of backslashes is its own
+_ESCAPED_BYTE = re.compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")
+
 
 def shown(name: str) -> str:
-    """A name the client sent, quoted as errors echo it, cut to ``SHOWN_CHARS`` characters."""
+    """A name the client sent, quoted as errors echo it, cut to ``SHOWN_CHARS`` characters. A
+    byte that was not UTF-8 (kept as a lone surrogate, ``surrogateescape``: a header's value, a
+    command-line argument) is shown as ``\\xNN``, as Python shows a byte."""
     if len(name) <= SHOWN_CHARS:
-        return repr(name)
-    return repr(name[:SHOWN_CHARS]) + f"... ({len(name)} characters)"
+        quoted = repr(name)
+    else:
+        quoted = repr(name[:SHOWN_CHARS]) + f"... ({len(name)} characters)"
+    return _ESCAPED_BYTE.sub(r"\1\\x\2", quoted)
 
 
 class StellwerkError(Exception):

@@ -49,13 +49,19 @@ def _worst(router: LearnedRouter, prompt: str) -> str:
     return router.model.models[int(np.argmin(quality))]
 
 
-def store_graded(tmp_path: Path, router: LearnedRouter, prompts: list[str]) -> str:
-    """Graded requests in which the model the router likes least always succeeds; returns it."""
+def store_graded(
+    tmp_path: Path, router: LearnedRouter, prompts: list[str], *, untrained: str | None = None
+) -> str:
+    """Graded requests in which the model the router likes least always succeeds; returns it.
+    ``untrained``: grade only that model instead (one the router was not trained on)."""
     best = _worst(router, prompts[0])
     ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     store = GradedStore(ledger)
-    for i, prompt in enumerate(prompts):
+    start = store.newest_id(router.version)
+    for i, prompt in enumerate(prompts, start=start):
         grades = {m: 1.0 if m == best else 0.0 for m in router.model.models}
+        if untrained is not None:
+            grades = {untrained: 1.0}
         store.add(
             Graded(
                 request_id=f"r{i}",
@@ -172,6 +178,21 @@ def test_too_few_graded_requests_promote_nothing_and_say_so(
     assert out["new_version"] is None and out["comparison"] is None
     (entry,) = _audit(tmp_path, "router.adapt")
     assert entry.details["promoted"] is False and entry.details["version"] is None
+
+
+def test_a_run_counts_the_records_it_read_beside_those_it_could_use(
+    tmp_path: Path, shipped: LearnedRouter
+) -> None:
+    """A record graded only for a model the router was not trained on is read but cannot be
+    learned from: the output and the audit entry give both counts."""
+    config = str(_config(tmp_path))
+    store_graded(tmp_path, shipped, NEW_KIND[:3])
+    store_graded(tmp_path, shipped, NEW_KIND[3:7], untrained="tiny-small")
+    code, out, err = run("router", "adapt", "-c", config)
+    assert code == 0, err
+    assert out is not None and out["read"] == 7 and out["records"] == 3
+    (entry,) = _audit(tmp_path, "router.adapt")
+    assert entry.details["read"] == 7 and entry.details["records"] == 3
 
 
 @pytest.mark.parametrize(

@@ -67,9 +67,9 @@ def test_the_learning_page_reads_in_both_languages(
         "not promoted too few judged (under 20)",
     ]
     assert [r[3:] for r in runs] == [
-        ["120", "120", "0.000 ± 0.000", "shared"],
-        ["120", "120", "1.000 ± 0.000", "shared"],
-        ["12", "12", "1.000 ± 0.000", "graded"],
+        ["120", "120", "120", "0.000 ± 0.000", "shared"],
+        ["120", "120", "120", "1.000 ± 0.000", "shared"],
+        ["12", "12", "12", "1.000 ± 0.000", "graded"],
     ]
     assert all(r[1] == "cli:test" for r in runs)
     assert page.locator("#l-runs tr.promoted").count() == 1
@@ -90,9 +90,16 @@ def test_the_learning_page_reads_in_both_languages(
     assert heading == "Anpassungsläufe die letzten 10, jeder Monat"
     runs = [_cells(row) for row in page.locator("#l-runs tbody tr").all()]
     assert [r[2:] for r in runs] == [
-        ["nicht übernommen routet nicht besser", "120", "120", "0,000 ± 0,000", "shared"],
-        ["übernommen als Version 1", "120", "120", "1,000 ± 0,000", "shared"],
-        ["nicht übernommen zu wenige beurteilt (unter 20)", "12", "12", "1,000 ± 0,000", "graded"],
+        ["nicht übernommen routet nicht besser", "120", "120", "120", "0,000 ± 0,000", "shared"],
+        ["übernommen als Version 1", "120", "120", "120", "1,000 ± 0,000", "shared"],
+        [
+            "nicht übernommen zu wenige beurteilt (unter 20)",
+            "12",
+            "12",
+            "12",
+            "1,000 ± 0,000",
+            "graded",
+        ],
     ]
     assert "Jeder Anpassungslauf" in page.locator("#l-runs p.hint").inner_text()
     _fits(page)

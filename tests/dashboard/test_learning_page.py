@@ -86,9 +86,9 @@ def test_the_page_shows_grades_familiarity_versions_and_the_cost_of_shadow_gradi
     runs = _section(html, "l-runs")
     assert "Adaptation runs the newest 10, any month" in runs
     assert re.search(
-        r"cli:test not promoted routes no better 120 120 0\.000 ± 0\.000 shared"
-        r" .* cli:test promoted as version 1 120 120 1\.000 ± 0\.000 shared"
-        r" .* cli:test not promoted too few judged \(under 20\) 12 12 1\.000 ± 0\.000 graded",
+        r"cli:test not promoted routes no better 120 120 120 0\.000 ± 0\.000 shared"
+        r" .* cli:test promoted as version 1 120 120 120 1\.000 ± 0\.000 shared"
+        r" .* cli:test not promoted too few judged \(under 20\) 12 12 12 1\.000 ± 0\.000 graded",
         runs,
     )
     assert "at least 20 requests were judged, its gain exceeds 2 times its standard error" in runs
@@ -216,6 +216,7 @@ def _run(id: int, details: dict[str, Any]) -> AuditEntry:
 def _adapted(comparison: Comparison | None, **figures: Any) -> dict[str, Any]:
     details = {
         "promoted": False,
+        "read": 120,
         "records": 90,
         "k": None,
         "tau": None,
@@ -225,7 +226,7 @@ def _adapted(comparison: Comparison | None, **figures: Any) -> dict[str, Any]:
         "version": None,
         **figures,
     }
-    return dict(sorted(details.items()))
+    return dict(sorted((k, v) for k, v in details.items() if not (k == "read" and v is None)))
 
 
 def _compared(
@@ -269,10 +270,19 @@ RUNS = [
             form_gains={"graded": [0.06, 0.01], "shared": [0.02, 0.01]},
         ),
     ),
-    # better, but fitted on every record no correction beat the base
-    _run(2, _adapted(_compared(0.05, 0.01), form_gains={"shared": [0.05, 0.01]})),
-    # too few records to fit anything
-    _run(1, _adapted(None, records=5)),
+    # better, but fitted on every record no correction beat the base; audited before runs
+    # counted the records they read
+    _run(2, _adapted(_compared(0.05, 0.01), form_gains={"shared": [0.05, 0.01]}, read=None)),
+    # fitted, but no record had grades of two models: nothing judged, so no gain and no form
+    _run(
+        1,
+        _adapted(
+            _compared(0.0, 0.0, records=0),
+            form_gains={"graded": [0.0, 0.0], "pooled": [0.0, 0.0], "shared": [0.0, 0.0]},
+        ),
+    ),
+    # too few records to fit anything: most of those read were graded for untrained models
+    _run(0, _adapted(None, read=40, records=5)),
 ]
 
 
@@ -282,24 +292,28 @@ RUNS = [
         (
             "en",
             [
-                "promoted as version 4 90 60 0.090 ± 0.020 pooled",
-                "not promoted gain under the margin (needed over 0.040) 90 60 0.030 ± 0.020 shared",
-                "not promoted routes worse for legal 90 60 0.060 ± 0.010 graded",
-                "not promoted fitted on every record, no correction beat the base 90 60 0.050"
-                " ± 0.010 shared",
-                "not promoted too few graded records to fit 5 \u2013 \u2013 \u2013",
+                "promoted as version 4 120 90 60 0.090 ± 0.020 pooled",
+                "not promoted gain under the margin (needed over 0.040) 120 90 60 0.030 ± 0.020"
+                " shared",
+                "not promoted routes worse for legal 120 90 60 0.060 ± 0.010 graded",
+                "not promoted fitted on every record, no correction beat the base \u2013 90 60"
+                " 0.050 ± 0.010 shared",
+                "not promoted too few judged (under 20) 120 90 0 \u2013 \u2013",
+                "not promoted too few usable records to fit 40 5 \u2013 \u2013 \u2013",
             ],
         ),
         (
             "de",
             [
-                "übernommen als Version 4 90 60 0,090 ± 0,020 pooled",
-                "nicht übernommen Gewinn unter der Schwelle (nötig: über 0,040) 90 60 0,030"
+                "übernommen als Version 4 120 90 60 0,090 ± 0,020 pooled",
+                "nicht übernommen Gewinn unter der Schwelle (nötig: über 0,040) 120 90 60 0,030"
                 " ± 0,020 shared",
-                "nicht übernommen routet schlechter für legal 90 60 0,060 ± 0,010 graded",
+                "nicht übernommen routet schlechter für legal 120 90 60 0,060 ± 0,010 graded",
                 "nicht übernommen auf allen Datensätzen angepasst, war keine Korrektur besser als"
-                " die Basis 90 60 0,050 ± 0,010 shared",
-                "nicht übernommen zu wenige Bewertungen zum Anpassen 5 \u2013 \u2013 \u2013",
+                " die Basis \u2013 90 60 0,050 ± 0,010 shared",
+                "nicht übernommen zu wenige beurteilt (unter 20) 120 90 0 \u2013 \u2013",
+                "nicht übernommen zu wenige verwendbare Bewertungen zum Anpassen 40 5 \u2013 \u2013"
+                " \u2013",
             ],
         ),
     ],

@@ -131,6 +131,31 @@ def test_bad_feedback_is_refused_in_the_openai_error_format(
         assert error["param"] == param
 
 
+@pytest.mark.parametrize(
+    ("task", "shown"),
+    [
+        ("a\u202eb<script>", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("\u2066maths", "U+2066 (LEFT-TO-RIGHT ISOLATE)"),
+        ("maths\ninvoices", "U+000A"),
+        ("ma\x07ths", "U+0007"),
+    ],
+)
+def test_a_task_with_control_or_direction_characters_is_refused(
+    learning_gateway: Gateway, task: str, shown: str
+) -> None:
+    """A task is a label reports group by: like an audit reason, it may not hide, move or forge
+    text with control characters or direction marks. The refusal keeps the request gradable."""
+    gw = learning_gateway
+    request_id, _ = _ask(gw, "auto", "Explain the proof of the prime number theorem.")
+    answer = _feedback(gw, {"request_id": request_id, "score": 0.5, "task": task})
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert (error["type"], error["param"]) == ("invalid_request_error", "task")
+    assert f"task contains the control character {shown}" in error["message"]
+    fine = _feedback(gw, {"request_id": request_id, "score": 0.5, "task": "maths"})
+    assert fine.status_code == 200, fine.text
+
+
 def test_feedback_needs_a_key(learning_gateway: Gateway) -> None:
     answer = learning_gateway.post("/v1/feedback", json={"request_id": "a", "score": 1}, timeout=30)
     assert answer.status_code == 401

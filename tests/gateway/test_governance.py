@@ -424,6 +424,23 @@ def test_usage_report_totals_equal_the_records_and_departments_see_only_their_ow
     assert own["total"]["requests"] == sum(1 for r in records if r.department == "legal")
 
 
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [("2026-13", "'2026-13'"), ("%ff%fe", "'\ufffd\ufffd'"), ("2026-1", "'2026-1'")],
+)
+def test_a_usage_report_for_a_month_that_is_none_names_month(
+    llama_server: LlamaBackend, tmp_path: Path, query: str, shown: str
+) -> None:
+    """Whatever the month's text (an impossible month, bytes that are not UTF-8, the wrong
+    form), the refusal says the same and names ``month``, not a validator's pattern."""
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        answer = gw.get(f"/admin/usage?month={query}&by=department", headers=ADMIN)
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["param"] == "month"
+    assert error["message"] == f"month {shown} is not a month of the form YYYY-MM"
+
+
 def test_config_without_governance_keeps_serving(
     llama_server: LlamaBackend, tmp_path: Path
 ) -> None:

@@ -66,6 +66,26 @@ def test_a_non_ascii_classification_is_echoed_as_sent(offline: Gateway, path: st
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
+    ("sent", "echo"),
+    [
+        (b"\xffsecret", r"'\xffsecret'"),
+        ("café".encode() + b"\xff", r"'café\xff'"),
+        # a backslash the client wrote is shown escaped, so it cannot pass for a byte
+        (rb"a\xff", r"'a\\xff'"),
+    ],
+)
+def test_bytes_that_are_not_utf8_are_echoed_as_escapes_once(
+    offline: Gateway, path: str, sent: bytes, echo: str
+) -> None:
+    """A byte that is not UTF-8 reads ``\\xNN`` in the echo (docs/api.md), escaped once."""
+    headers = [*AUTH.items(), (CLASS, sent)]
+    response = offline.post(path, json=CHAT, headers=headers)
+    assert response.status_code == 400
+    assert f"{CLASS}: unknown classification {echo};" in message(response)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
     ("name", "values"),
     [
         ("authorization", [AUTH["authorization"], OTHER]),

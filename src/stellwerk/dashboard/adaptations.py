@@ -9,8 +9,11 @@ A run that promoted nothing says why, read back from its figures in the order of
 ``adapt.Comparison.better`` (every reason that applies is given):
 
 1. ``too_few_records``: too few usable graded records to fit anything (the run has no comparison);
+   a record is unusable without a latent vector or without a grade of a model the router was
+   trained on, so a run may read many records and use none (``read`` beside ``records``);
 2. ``too_few_judged``: fewer judged records than a promotion needs (the comparison's
-   ``min_records``);
+   ``min_records``); a run that judged none has no gain and no form that routed best (its
+   comparison's zeros are not figures), so this is its only reason;
 3. ``no_gain``: the candidate routes no better (a routing gain of zero or less);
 4. ``under_margin``: a routing gain, but not above ``margin`` standard errors;
 5. ``worse_for``: a department the candidate routes worse (the comparison's ``worse_for``);
@@ -44,15 +47,20 @@ class AdaptationRun:
     promoted: bool
     version: int | None
     """The version it promoted (None: it promoted nothing)."""
+    read: int | None
+    """The graded records it read (None: a run audited before runs counted them)."""
     records: int | None
-    """The usable graded records it read."""
+    """Of those, the usable ones: with a latent vector and a grade of a model the router was
+    trained on."""
     judged: int | None
     """The records its comparison judged (None: too few records to judge any)."""
     gain: float | None
-    """The routing gain of the best form's candidate over the router in use (grade points)."""
+    """The routing gain of the best form's candidate over the router in use (grade points; None:
+    nothing judged)."""
     standard_error: float | None
     form: str | None
-    """The form of correction whose candidate routed best (``correction.FORMS``)."""
+    """The form of correction whose candidate routed best (``correction.FORMS``; None: nothing
+    judged, so no form was compared)."""
     min_judged: int = 0
     margin: float = 0.0
     worse_for: tuple[str, ...] = ()
@@ -74,16 +82,19 @@ def adaptation_run(entry: AuditEntry) -> AdaptationRun:
     c: Mapping[str, Any] = comparison if isinstance(comparison, dict) else {}
     promoted = d.get("promoted") is True
     worse = c.get("worse_for")
+    judged = as_int(c.get("records"))
+    nothing_judged = judged == 0
     run = AdaptationRun(
         time=entry.time,
         actor=entry.actor,
         promoted=promoted,
         version=as_int(d.get("version")) if promoted else None,
+        read=as_int(d.get("read")),
         records=as_int(d.get("records")),
-        judged=as_int(c.get("records")),
-        gain=as_float(c.get("gain")),
-        standard_error=as_float(c.get("standard_error")),
-        form=_form(d),
+        judged=judged,
+        gain=None if nothing_judged else as_float(c.get("gain")),
+        standard_error=None if nothing_judged else as_float(c.get("standard_error")),
+        form=None if nothing_judged else _form(d),
         min_judged=as_int(c.get("min_records")) or 0,
         margin=as_float(c.get("margin")) or 0.0,
         worse_for=tuple(str(n) for n in worse) if isinstance(worse, list) else (),

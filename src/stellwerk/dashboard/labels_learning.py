@@ -94,14 +94,15 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     "adapt_runs_newest": ("the newest {n}, any month", "die letzten {n}, jeder Monat"),
     "adapt_outcome": ("Outcome", "Ergebnis"),
     "adapt_read": ("Read", "Gelesen"),
+    "adapt_usable": ("Usable", "Verwendbar"),
     "adapt_judged": ("Judged", "Beurteilt"),
     "adapt_form": ("Form", "Form"),
     "adapt_promoted": ("promoted", "übernommen"),
     "adapt_promoted_version": ("as version {v}", "als Version {v}"),
     "adapt_not_promoted": ("not promoted", "nicht übernommen"),
     "adapt_why_too_few_records": (
-        "too few graded records to fit",
-        "zu wenige Bewertungen zum Anpassen",
+        "too few usable records to fit",
+        "zu wenige verwendbare Bewertungen zum Anpassen",
     ),
     "adapt_why_too_few_judged": (
         "too few judged (under {least})",
@@ -125,16 +126,21 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     ),
     "adapt_runs_hint": (
         "Every adaptation run, by command or on schedule, promoted or not (the audit log's"
-        " router.adapt entries). Read: the graded requests it read; judged: those with grades of"
-        " two models or more, each judged by a candidate not fitted on it. Routing gain ± one"
+        " router.adapt entries). Read: the graded requests it read; usable: those it could learn"
+        " from (a request is unusable when graded only for models the router was not trained on,"
+        " or without a latent vector); judged: the usable ones with grades of two models or"
+        " more, each judged by a candidate not fitted on it. Routing gain ± one"
         " standard error: of the best form's candidate over the router in use, in grade points,"
         " cost included. A candidate is promoted only when at least {least} requests were judged,"
         " its gain exceeds {margin} times its standard error and no department is routed worse by"
         " as much.",
         "Jeder Anpassungslauf, per Befehl oder nach Zeitplan, übernommen oder nicht (die"
         " Einträge router.adapt im Audit-Log). Gelesen: die bewerteten Anfragen, die er gelesen"
-        " hat; beurteilt: die mit Bewertungen von mindestens zwei Modellen, jede von einem"
-        " Kandidaten beurteilt, der nicht an sie angepasst wurde. Routing-Gewinn ± ein"
+        " hat; verwendbar: die, aus denen er lernen konnte (nicht verwendbar ist eine Anfrage,"
+        " die nur für Modelle bewertet wurde, auf denen der Router nicht trainiert wurde, oder"
+        " die keinen latenten Vektor hat); beurteilt: die verwendbaren mit Bewertungen von"
+        " mindestens zwei Modellen, jede von einem Kandidaten beurteilt, der nicht an sie"
+        " angepasst wurde. Routing-Gewinn ± ein"
         " Standardfehler: des Kandidaten der besten Form gegenüber dem verwendeten Router, in"
         " Bewertungspunkten, Kosten eingerechnet. Übernommen wird ein Kandidat nur, wenn"
         " mindestens {least} Anfragen beurteilt wurden, sein Gewinn das {margin}-Fache seines"

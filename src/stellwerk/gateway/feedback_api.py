@@ -4,7 +4,9 @@ The body is ``{"request_id": ..., "score": 0..1, "task": optional label}``; ``re
 the ``x-stellwerk-request-id`` header of the answer (or the answer's ``id``, ``chatcmpl-...``).
 The rules, in the order they are checked:
 
-1. the caller's key authenticates it (401), the body is small (``MAX_BODY``, 413) and valid (400);
+1. the caller's key authenticates it (401), the body is small (``MAX_BODY``, 413) and valid (400;
+   a ``task`` on one line of plain text, without control characters or direction marks, as an
+   audit reason: ``governance.reason.plain_line``);
 2. the request was routed (a route such as ``auto``, not a named model), answered, made with the
    same key and is within ``router.feedback_window_s`` in this process: otherwise 404, which says
    the same whether the id is unknown or another key's;
@@ -30,6 +32,7 @@ from starlette.requests import Request
 from stellwerk.errors import Conflict, NotFound
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.governance.reason import plain_line
 from stellwerk.ledger.graded import Graded
 from stellwerk.ledger.in_thread import in_thread
 from stellwerk.request_body import read_body
@@ -50,6 +53,8 @@ async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     """Grade the answer to one of the caller's routed requests (score in [0, 1])."""
     principal = runtime.authenticate(request.headers)
     body = parse(FeedbackRequest, await read_body(request, MAX_BODY))
+    if body.task is not None:
+        plain_line(body.task, param="task", what="task")
     request_id = _PREFIX.sub("", body.request_id)
     pending = runtime.pending.get(request_id, principal.key_id)
     if pending is None:

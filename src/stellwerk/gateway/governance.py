@@ -41,11 +41,12 @@ def classify(principal: Principal, headers: Mapping[str, str]) -> Principal:
 
 def header_text(value: str) -> str:
     """A header's value as the client wrote it. HTTP carries bytes, which Starlette reads as
-    Latin-1: UTF-8 (what clients send) is read back as UTF-8, bytes that are not UTF-8 as
-    ``\\xNN`` escapes, so an echo in an error shows ``'ünïcode'``, not ``'Ã¼nÃ¯code'``. A value
+    Latin-1: UTF-8 (what clients send) is read back as UTF-8, so an echo in an error shows
+    ``'ünïcode'``, not ``'Ã¼nÃ¯code'``; a byte that is not UTF-8 is kept as a lone surrogate
+    (``surrogateescape``), which an echo (``errors.shown``) shows as ``\\xNN``, once. A value
     that did not come from HTTP (the CLI's ``route``) is taken as it is."""
     try:
         raw = value.encode("latin-1")
     except UnicodeEncodeError:
         return value
-    return raw.decode("utf-8", errors="backslashreplace")
+    return raw.decode("utf-8", errors="surrogateescape")

@@ -8,7 +8,9 @@ artifact on it (the gateway does at start and whenever the newest changes); ``ad
 run, stores a promoted correction as the new version, audited ``router.adapt`` with its before and
 after figures (an adaptation that was not promoted is audited too, without a version). The audit
 entry names the newest graded record read (``newest_record``), so that a scheduled adaptation
-(``learning.schedule``) knows how many came since. ``judging`` gives what routing is judged at:
+(``learning.schedule``) knows how many came since, and how many records it read (``read``) beside
+the usable ones ``adapt`` counts (``records``: with a latent vector and a grade of a model the
+router was trained on). ``judging`` gives what routing is judged at:
 each configured model's cost of a typical request, and the cost weights of the config's routes.
 """
 
@@ -55,12 +57,15 @@ class Outcome:
     """The version compared against (0: the base alone)."""
     version: RouterVersion | None
     """The version stored (None: not promoted, or a dry run)."""
+    read: int
+    """The graded records read (``adaptation.records`` of them were usable)."""
 
     def as_json(self, base_version: str) -> dict[str, Any]:
         return {
             "artifact": base_version,
             "current_version": self.current,
             "new_version": None if self.version is None else self.version.id,
+            "read": self.read,
             **self.adaptation.as_json(),
         }
 
@@ -106,7 +111,7 @@ def adapt_stored(
     if judged_at.cost_weights:
         settings = replace(settings, cost_weights=judged_at.cost_weights)
     adaptation = adapt(router.model, records, seed=seed, settings=settings, costs=judged_at.costs)
-    outcome = Outcome(adaptation, current_id, None)
+    outcome = Outcome(adaptation, current_id, None, len(records))
     if dry_run:
         return outcome
     details = {
@@ -114,6 +119,7 @@ def adapt_stored(
         "compared_with": current_id,
         "seed": seed,
         "newest_record": newest,
+        "read": len(records),
         "cost_weights": list(settings.cost_weights),
     }
     correction = adaptation.model.correction
@@ -126,7 +132,7 @@ def adapt_stored(
             config_hash=config_hash,
         )
         use_current(router, store)
-        return Outcome(adaptation, current_id, version)
+        return Outcome(adaptation, current_id, version, len(records))
     with store.ledger.begin() as connection:
         append_audit(
             connection,
