@@ -29,7 +29,9 @@ run lacks is measured in full.
 
 ``--grading shadow`` grades the traffic as the gateway's shadow grading does (two models per
 request: the one the unadapted router picks at the ``auto`` route's cost weight, relative to the
-reference, the model of the highest rating; ``holdout.shadow_grades``), not every model.
+reference, the model of the highest rating; ``holdout.shadow_grades``), not every model;
+``--grading shadow+1`` grades one more model per request, drawn from the others (what a third answer
+per graded request would teach; the gateway does not do it).
 
 ``--margin M`` adapts with that promotion margin (standard errors) instead of the shipped rule's,
 to measure what the margin trades (BENCHMARKS.md).
@@ -386,7 +388,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--grading",
-        choices=("all", "shadow"),
+        choices=("all", "shadow", "shadow+1"),
         default="all",
         help="grade every model of a traffic row (all) or as shadow grading does (shadow)",
     )

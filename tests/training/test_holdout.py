@@ -88,5 +88,9 @@ def test_shadow_grading_keeps_two_grades_relative_to_the_reference(
             ref = data.scores[i, data.models.index(reference)]
             assert grade == (1.0 if own >= ref else own / ref)
     assert picked_other > 0  # at the auto route's cost weight the router picks cheaper models
+    # shadow+1: one more model a request, another one each time it can be, the same yardstick
+    more = shadow_grades(data, facts, rows, model, extra=True)
+    assert all(g[reference] == 1.0 and set(g) >= set(f) for g, f in zip(more, grades, strict=True))
+    assert all(len(g) == (3 if len(f) == 2 else 2) for g, f in zip(more, grades, strict=True))
     with pytest.raises(TrainingDataError, match="grading 'every'"):
         adapt_on_traffic(data, facts, rows, model, grading="every")

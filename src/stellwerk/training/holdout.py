@@ -238,7 +238,7 @@ def _order(
     return np.roll(order, -(rotation * len(rows) // rotations))
 
 
-GRADINGS = ("all", "shadow")
+GRADINGS = ("all", "shadow", "shadow+1")
 """How the traffic rows are graded (``adapt_on_traffic``)."""
 SHADOW_COST_WEIGHT = 0.5
 """The cost weight the simulated shadow grading picks the routed model at (``auto``'s)."""
@@ -259,7 +259,11 @@ def adapt_on_traffic(
     if grading not in GRADINGS:
         raise TrainingDataError(f"grading {grading!r}: one of {', '.join(GRADINGS)}")
     every = [dict(zip(data.models, data.scores[i].tolist(), strict=True)) for i in traffic]
-    grades = every if grading == "all" else shadow_grades(data, facts, traffic, unadapted)
+    grades = (
+        every
+        if grading == "all"
+        else shadow_grades(data, facts, traffic, unadapted, extra=grading == "shadow+1", seed=seed)
+    )
     records = [
         GradedRecord.of(unadapted, data.prompts[i], g, task=data.tasks[i])
         for i, g in zip(traffic, grades, strict=True)
@@ -273,13 +277,18 @@ def shadow_grades(
     facts: Mapping[str, ModelFacts],
     rows: npt.NDArray[np.int64],
     router: QualityModel,
+    *,
+    extra: bool = False,
+    seed: int = 0,
 ) -> list[dict[str, float]]:
     """The grades the gateway's shadow grading would keep for ``rows``, with an ideal judge: the
     model ``router`` picks at the ``auto`` route's cost weight, graded relative to the reference
     (the model of the highest rating, ``LearnedRouter.rating``: the highest offset among trained
     ones) as the gateway grades it (1: as good as the reference; its score over the
     reference's otherwise), and the reference's own grade, 1; only the reference's 1 when the
-    router picked it (docs/router.md, shadow grading)."""
+    router picked it (docs/router.md, shadow grading). ``extra`` (``shadow+1``, not what the
+    gateway does today): one more model per request, drawn (seeded) from the others, graded
+    against the same reference: what a third answer per graded request would teach."""
     from stellwerk.routing.learned import choose
 
     columns = [data.models.index(m) for m in router.models]
@@ -290,14 +299,18 @@ def shadow_grades(
     order = np.argsort(np.argsort(rows))  # subset keeps data order; rows may be in any order
     quality = np.array([router.read(data.prompts[i]).quality for i in rows])
     picks = choose(quality, costs[order], SHADOW_COST_WEIGHT)
+    draw = np.random.default_rng(seed + 7)
     out = []
     for i, pick in zip(rows, picks, strict=True):
         ref_score = float(data.scores[i, columns[reference]])
+        graded = {int(pick)}
+        if extra:
+            others = [j for j in range(len(columns)) if j not in (reference, int(pick))]
+            graded.add(int(draw.choice(others)))
         grades = {router.models[reference]: 1.0}
-        if pick != reference:
-            own = float(data.scores[i, columns[pick]])
-            relative = 1.0 if own >= ref_score else own / ref_score
-            grades[router.models[int(pick)]] = relative
+        for j in sorted(graded - {reference}):
+            own = float(data.scores[i, columns[j]])
+            grades[router.models[j]] = 1.0 if own >= ref_score else own / ref_score
         out.append(grades)
     return out
 
