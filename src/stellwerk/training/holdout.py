@@ -306,7 +306,8 @@ def shadow_grades(
         graded = {int(pick)}
         if extra:
             others = [j for j in range(len(columns)) if j not in (reference, int(pick))]
-            graded.add(int(draw.choice(others)))
+            if others:  # two models only: there is no third one to grade
+                graded.add(int(draw.choice(others)))
         grades = {router.models[reference]: 1.0}
         for j in sorted(graded - {reference}):
             own = float(data.scores[i, columns[j]])
