@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
-from tests.dashboard.traffic import chat, wait_for_usage
-from tests.fixtures.gateway import KEYS
+from tests.dashboard.traffic import two_refusals
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -66,14 +65,7 @@ def test_everything_a_user_sees_is_in_the_page_language(
         return page.inner_text("main")
 
     # two refusals: one before the key was known (no department), one of research's key
-    gw = served_offline_dashboard.gateway
-    assert chat(served_offline_dashboard, "sk-stw-wrong").status_code == 401
-    twice = (
-        b'{"model": "auto", "model": "tiny-small", "messages": [{"role": "user", "content": "x"}]}'
-    )
-    bearer = {"authorization": f"Bearer {KEYS['research']}", "content-type": "application/json"}
-    assert gw.post("/v1/chat/completions", content=twice, headers=bearer).status_code == 400
-    wait_for_usage(served_offline_dashboard, 2)
+    two_refusals(served_offline_dashboard)
 
     page.goto(base)  # the first visit: the login form, and no error yet
     main = shot("login")

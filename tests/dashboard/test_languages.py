@@ -17,8 +17,7 @@ from stellwerk.dashboard.i18n import label_keys
 from stellwerk.errors import RequestError
 from tests.dashboard.client import csrf_of, login, post_form
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
-from tests.dashboard.traffic import chat, wait_for_usage
-from tests.fixtures.gateway import KEYS
+from tests.dashboard.traffic import two_refusals
 
 SRC = Path(__file__).parents[2] / "src" / "stellwerk"
 
@@ -137,14 +136,7 @@ def test_every_refusal_reason_has_a_label() -> None:
 def test_refusals_are_labelled_also_without_a_department(
     offline_dashboard: DashboardGateway, admin: httpx.Client, language: str
 ) -> None:
-    gw = offline_dashboard.gateway
-    assert chat(offline_dashboard, "sk-stw-wrong").status_code == 401
-    twice = (
-        b'{"model": "auto", "model": "tiny-small", "messages": [{"role": "user", "content": "x"}]}'
-    )
-    bearer = {"authorization": f"Bearer {KEYS['research']}", "content-type": "application/json"}
-    assert gw.post("/v1/chat/completions", content=twice, headers=bearer).status_code == 400
-    wait_for_usage(offline_dashboard, 2)
+    two_refusals(offline_dashboard)
     shown = text_of(admin.get("/dashboard"))
     refusals = shown[shown.index({"en": "Refusals, by reason", "de": "Abweisungen"}[language]) :]
     nobody = {"en": "no department (refused", "de": "kein Bereich (abgewiesen"}[language]

@@ -14,6 +14,7 @@ import httpx
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.ledger.record import UsageRecord
 from tests.dashboard.conftest import DashboardGateway
+from tests.fixtures.gateway import KEYS
 
 
 def served(
@@ -87,3 +88,16 @@ def wait_for_usage(dashboard: DashboardGateway, count: int) -> None:
         assert ledger.count_usage() >= count
     finally:
         ledger.close()
+
+
+def two_refusals(dashboard: DashboardGateway) -> None:
+    """Two refused requests, stored: one before its key was known (a wrong key: no department),
+    one of research's key (a body naming its model twice)."""
+    assert chat(dashboard, "sk-stw-wrong").status_code == 401
+    twice = (
+        b'{"model": "auto", "model": "tiny-small", "messages": [{"role": "user", "content": "x"}]}'
+    )
+    bearer = {"authorization": f"Bearer {KEYS['research']}", "content-type": "application/json"}
+    answer = dashboard.gateway.post("/v1/chat/completions", content=twice, headers=bearer)
+    assert answer.status_code == 400
+    wait_for_usage(dashboard, 2)
