@@ -23,7 +23,7 @@ mostly noise.
 Every router is judged on the judged rows only, with the oracle and the single models of those
 rows. **Other traffic** (``other_tasks``): an adaptation must not buy the held-out task's gain with
 the rest of the traffic, so the adapted and the unadapted router are also judged on the other
-tasks' test rows (at most ``max_judged`` of them, seeded; none of them was traffic or judged), with
+tasks' test rows (at most ``OTHER_ROWS`` of them, seeded; none of them was traffic or judged), with
 those rows' own oracle and single models; an adaptation that promoted nothing routes them as the
 unadapted router. ``familiarity_auc`` is how well the unadapted router's familiarity separates the
 judged prompts from the other tasks' test prompts (1: every other-task prompt is more familiar).
@@ -48,6 +48,8 @@ from stellwerk.training.data import ModelFacts, OutcomeData
 from stellwerk.training.evaluate import Evaluation, evaluate
 from stellwerk.training.train import Chosen, Progress, TrainSettings, quiet, train_quality_model
 
+OTHER_ROWS = 1000
+"""The other tasks' test rows judged at most (``other_tasks``)."""
 MIN_JUDGED = 10
 """Fewer judged rows than this after ``--adapt N``: refused (nothing meaningful to judge)."""
 
@@ -184,8 +186,9 @@ def holdout_evaluation(
     predictions["knn"] = knn_baseline(as_split(data, base_train, judged), settings.bits)
     evaluation = evaluate(test.models, test.scores, costs, predictions)
 
-    others = data.subset(~held & data.is_test).prompts
-    other_tasks = _other_tasks(data, facts, ~held & data.is_test, unadapted, adaptation, seed)
+    other_rows = ~held & data.is_test
+    others = data.subset(other_rows).prompts
+    other_tasks = _other_tasks(data, facts, other_rows, unadapted, adaptation, seed)
     judged_fam = _familiarities(unadapted, test.prompts)
     other_fam = _familiarities(unadapted, others)
     adapted_fam = _familiarities(adaptation.model, test.prompts)
@@ -255,15 +258,15 @@ def adapt_on_traffic(
 ) -> Adaptation:
     """``adapt`` on the ``traffic`` rows as graded records, in order, judging routing at each
     model's mean cost over them. ``grading`` ``all``: every model's score is a grade (what the
-    data knows); ``shadow``: what the gateway's shadow grading keeps (``shadow_grades``)."""
+    data knows); ``shadow``: what the gateway's shadow grading keeps, ``shadow+1`` one more model
+    a request (``shadow_grades``)."""
     if grading not in GRADINGS:
         raise TrainingDataError(f"grading {grading!r}: one of {', '.join(GRADINGS)}")
-    every = [dict(zip(data.models, data.scores[i].tolist(), strict=True)) for i in traffic]
-    grades = (
-        every
-        if grading == "all"
-        else shadow_grades(data, facts, traffic, unadapted, extra=grading == "shadow+1", seed=seed)
-    )
+    if grading == "all":
+        grades = [dict(zip(data.models, data.scores[i].tolist(), strict=True)) for i in traffic]
+    else:
+        extra = grading == "shadow+1"
+        grades = shadow_grades(data, facts, traffic, unadapted, extra=extra, seed=seed)
     records = [
         GradedRecord.of(unadapted, data.prompts[i], g, task=data.tasks[i])
         for i, g in zip(traffic, grades, strict=True)
@@ -343,16 +346,15 @@ def _other_tasks(
     unadapted: QualityModel,
     adaptation: Adaptation,
     seed: int,
-    most: int = 1000,
 ) -> OtherTasks | None:
-    """Both routers judged on at most ``most`` of ``rows`` (seeded; module docstring)."""
+    """Both routers judged on at most ``OTHER_ROWS`` of ``rows`` (seeded; module docstring)."""
     from stellwerk.training.workflow import predict_table
 
     index = np.flatnonzero(rows)
     if len(index) < MIN_JUDGED:
         return None
     keep = np.zeros(len(data), dtype=np.bool_)
-    keep[np.random.default_rng(seed).permutation(index)[:most]] = True
+    keep[np.random.default_rng(seed).permutation(index)[:OTHER_ROWS]] = True
     other = data.subset(keep)
     before = predict_table(unadapted, other, facts, quiet)
     after = predict_table(adaptation.model, other, facts, quiet) if adaptation.promoted else before
