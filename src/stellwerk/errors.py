@@ -27,6 +27,7 @@
     ├── CalibrationError            a calibration run cannot start or resume (output, checkpoint)
     │   └── SandboxError            the code sandbox cannot start or isolate a run
     ├── CountersUnavailable         503 the shared limit/budget counters (Redis) failed
+    ├── NotStarted                  503 the app's runtime is asked for before its start-up ran
     └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
 Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
@@ -232,6 +233,13 @@ class LedgerError(StellwerkError):
 class CountersUnavailable(StellwerkError):
     """The shared rate-limit and budget counters (Redis) could not be used; requests are refused
     (503) rather than served unmetered."""
+
+    status_code: int = 503
+
+
+class NotStarted(StellwerkError):
+    """The gateway's runtime (``app.state.runtime``, built when the app starts) is asked for
+    before the app started: served without its lifespan, or asked while starting."""
 
     status_code: int = 503
 

@@ -11,6 +11,7 @@ from typing import get_args
 from fastapi import Request
 
 from stellwerk.config.schema import ModelConfig
+from stellwerk.gateway.deps import runtime_of
 from stellwerk.routing.base import Router
 from stellwerk.routing.candidate import candidate
 from stellwerk.routing.knowledge import Basis, Knowledge
@@ -26,8 +27,7 @@ class KnownModel:
 
 def router_of(request: Request) -> Router:
     """The router the running gateway decides with."""
-    router: Router = request.app.state.runtime.selector.router
-    return router
+    return runtime_of(request).selector.router
 
 
 def model_knowledge(router: Router, model: ModelConfig) -> Knowledge:

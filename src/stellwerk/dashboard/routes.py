@@ -38,6 +38,7 @@ from stellwerk.dashboard.web import (
     set_cookie,
 )
 from stellwerk.errors import NotFound, PermissionDenied, shown
+from stellwerk.gateway.deps import runtime_of
 from stellwerk.governance.service import Governance
 from stellwerk.ledger import usage_totals
 from stellwerk.ledger.window import Window
@@ -91,7 +92,7 @@ AdminDep = Annotated[Admin, Depends(require_admin)]
 
 
 def month_window(month: str | None) -> tuple[str, Window]:
-    text = month or datetime.now(UTC).strftime("%Y-%m")
+    text = (month or datetime.now(UTC).strftime("%Y-%m")).strip()
     return text, Window.month(text)
 
 
@@ -116,7 +117,7 @@ def build_router() -> APIRouter:
         form = await read_form(request)
         nonce = request.cookies.get(LOGIN_COOKIE) or ""
         dashboard.codec.check_csrf("login:" + nonce, form.get("csrf") if nonce else None)
-        keyring = request.app.state.runtime.keyring
+        keyring = runtime_of(request).keyring
         key_id, source = dashboard.directory.login(form.get("key", ""), keyring)
         session, cookie = dashboard.codec.issue(key_id, source)
         await run_in_threadpool(SessionStore(gov.admin.ledger).start, session)
@@ -155,7 +156,7 @@ def build_router() -> APIRouter:
             with gov.admin.ledger.connect() as connection:
                 return usage_totals.recent_by_backend(connection, since)
 
-        runtime = request.app.state.runtime
+        runtime = runtime_of(request)
         last_hour = await run_in_threadpool(recent)
         health = await backend_health(
             gov.admin.config, runtime.backends, last_hour, runtime.breakers

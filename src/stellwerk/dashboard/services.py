@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from stellwerk.errors import PermissionDenied
+from stellwerk.gateway.deps import runtime_of
 from stellwerk.governance.service import Governance
 
 
 def governance_of(request: Request) -> Governance:
-    governance: Governance | None = request.app.state.runtime.governance
-    if governance is None:  # pragma: no cover - create_app always builds it
-        raise PermissionDenied("governance is not enabled in this gateway")
-    return governance
+    return runtime_of(request).governance

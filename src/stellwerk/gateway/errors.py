@@ -22,6 +22,7 @@ from stellwerk.errors import (
     CountersUnavailable,
     InvalidRequest,
     NotFound,
+    NotStarted,
     RateLimited,
     RequestError,
     StellwerkError,
@@ -50,7 +51,7 @@ def marked_request(exc: BaseException) -> str | None:
 
 
 def status_of(exc: StellwerkError) -> int:
-    if isinstance(exc, RequestError | UpstreamError | CountersUnavailable):
+    if isinstance(exc, RequestError | UpstreamError | CountersUnavailable | NotStarted):
         return exc.status_code
     return 500
 
