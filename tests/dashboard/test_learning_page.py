@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from html import unescape
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,7 +23,13 @@ from stellwerk.dashboard.adaptations import adaptation_run
 from stellwerk.dashboard.charts import NEUTRAL
 from stellwerk.dashboard.formats import Formatter
 from stellwerk.dashboard.i18n import LANGUAGES, Language, labels
-from stellwerk.dashboard.learning import DepartmentLearning, DepartmentRouting, Learning, VersionRow
+from stellwerk.dashboard.learning import (
+    DepartmentLearning,
+    DepartmentRouting,
+    Learning,
+    ShadowCost,
+    VersionRow,
+)
 from stellwerk.dashboard.web import templates
 from stellwerk.ledger import learning_totals as q
 from stellwerk.ledger.audit import AuditEntry
@@ -62,9 +69,10 @@ def test_the_page_shows_grades_familiarity_versions_and_the_cost_of_shadow_gradi
     html = admin.get("/dashboard/learning").text
     assert problems(html) == []
     summary = _section(html, "l-summary")
-    assert re.search(r"120 Graded requests .* 30 Feedback 90 Shadow grading 120 graded", summary)
+    grades = r"120 Graded requests .* 30 Feedback grades 90 Shadow grades 120 Grades kept"
+    assert re.search(grades, summary)
     assert "1 Version in use" in summary
-    assert re.search(r"\d+\.\d % gain of the version in use", summary)
+    assert re.search(r"\d+\.\d % Gain of the version in use", summary)
 
     rows = _section(html, "l-departments")  # a meter's title is text too
     # research: 90 shadow grades, 10 routed requests of which 3 unfamiliar
@@ -159,7 +167,7 @@ def test_a_department_with_too_few_judged_requests_shows_the_count_not_a_gain(
     }
     quiet = q.Familiarity(0, 0, 0)
     departments = [
-        DepartmentLearning(name, True, 0, 5, quiet, routing=gains[name]) for name in gains
+        DepartmentLearning(name, True, 0, 5, 5, quiet, routing=gains[name]) for name in gains
     ]
     page = Learning("art", 1, {"shadow": 71}, [], None, departments, None)
     html = _render(page, language)
@@ -349,9 +357,54 @@ def test_a_high_unfamiliar_share_is_not_drawn_as_good() -> None:
     """The unfamiliar share has no limit: its meter is neutral at any share, where a budget's
     is green below 80 %."""
     shares = [q.Familiarity(100, 100, n) for n in (5, 71, 100)]
-    departments = [DepartmentLearning(f"d{i}", True, 0, 0, f) for i, f in enumerate(shares)]
+    departments = [DepartmentLearning(f"d{i}", True, 0, 0, 0, f) for i, f in enumerate(shares)]
     html = _render(Learning("art", 0, {}, [], None, departments, None))
     cells = re.findall(r'<td class="unfamiliar">.*?</td>', html)
     fills = [re.findall(r'fill="(#[0-9a-f]{6})"', cell) for cell in cells]
     assert fills == [[NEUTRAL]] * 3
     assert "71.0 %" in _section(html, "l-departments")
+
+
+@pytest.mark.parametrize(
+    ("language", "row", "said"),
+    [
+        ("en", "legal 3 6 6 8", "Feedback and shadow grades count grades"),
+        ("de", "legal 3 6 6 8", "Rückmeldungen und Schattenbewertungen zählen Bewertungen"),
+    ],
+)
+def test_a_request_graded_by_feedback_and_shadow_grading_is_one_graded_request(
+    language: Language, row: str, said: str
+) -> None:
+    """Six requests shadow-graded, three of them given feedback too: nine grades, six graded
+    requests (not more than the eight routed), and the page says which columns count grades."""
+    legal = DepartmentLearning("legal", True, 3, 6, 6, q.Familiarity(8, 0, 0))
+    html = _render(Learning("art", 0, {}, [], None, [legal], None), language)
+    assert problems(html) == []
+    assert row in _section(html, "l-departments") and said in _section(html, "l-departments")
+    summary = _section(html, "l-summary")  # the month's graded requests, then the grades
+    assert re.search(r"\b6 (Graded requests|Bewertete Anfragen) \(2026-12\) 3 \D+ 6 ", summary)
+
+
+@pytest.mark.parametrize(
+    ("language", "stops", "unlimited"),
+    [
+        ("en", "Shadow grading stops while the account's monthly budget is spent.", "unlimited"),
+        (
+            "de",
+            "Die Schattenbewertung ruht, solange das Monatsbudget des Kontos aufgebraucht ist.",
+            "unbegrenzt",
+        ),
+    ],
+)
+def test_only_an_account_with_a_budget_is_said_to_stop_when_it_is_spent(
+    language: Language, stops: str, unlimited: str
+) -> None:
+    spend = q.ShadowSpend(requests=6, errors=1, tokens=600, cost_micro=16_000)
+    budgeted = ShadowCost(
+        "router-learning", 0.25, 6, spend, Decimal("0.016"), Decimal("0.02"), refused=1
+    )
+    page = Learning("art", 0, {}, [], None, [], budgeted)
+    assert stops in _section(_render(page, language), "l-shadow")
+    unbudgeted = replace(page, shadow=replace(budgeted, budget=None))
+    without = _section(_render(unbudgeted, language), "l-shadow")
+    assert stops not in without and f"/ {unlimited}" in without

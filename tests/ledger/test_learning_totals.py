@@ -61,6 +61,21 @@ def test_graded_requests_by_department_source_and_artifact(ledger: Ledger) -> No
     assert kept == dict(Counter(s for i, _, s in rows if i % 3))
 
 
+def test_a_request_graded_by_both_sources_is_one_graded_request(ledger: Ledger) -> None:
+    """Feedback and shadow grading may grade the same request: two grades, one request."""
+    store = GradedStore(ledger)
+    for i in range(6):  # legal: g0..g5 shadow-graded, g0..g2 also by feedback; research: g6
+        store.add(_graded(i, "legal", "shadow"))
+        if i < 3:
+            store.add(replace(_graded(i, "legal", "feedback"), time=BASE_TIME + timedelta(days=1)))
+    store.add(_graded(6, "research", "feedback"))
+    with ledger.connect() as connection:
+        grades = totals.graded_by_department(connection, NOVEMBER)
+        requests = totals.graded_requests_by_department(connection, NOVEMBER)
+    assert grades == {"legal": {"shadow": 6, "feedback": 3}, "research": {"feedback": 1}}
+    assert requests == {"legal": 6, "research": 1}
+
+
 def test_shadow_spend_and_refusals_of_the_account(ledger: Ledger) -> None:
     calls = [
         make_record(i, department="learning", key_id="shadow", time=BASE_TIME + timedelta(hours=i))

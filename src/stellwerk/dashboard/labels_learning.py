@@ -18,10 +18,18 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     ),
     "learning_by_department": ("Learning by department", "Lernen nach Bereich"),
     "graded_requests": ("Graded requests", "Bewertete Anfragen"),
-    "graded_kept": ("graded requests kept", "bewertete Anfragen gespeichert"),
-    "source_feedback": ("Feedback", "Rückmeldung"),
+    "graded_kept": ("Grades kept", "Gespeicherte Bewertungen"),
+    # grades, not requests: one request may have a grade of each source
+    "grades_feedback": ("Feedback grades", "Rückmeldungen"),
     # a soft hyphen: the word may break in a narrow figure box
-    "source_shadow": ("Shadow grading", "Schatten\u00adbewertung"),
+    "grades_shadow": ("Shadow grades", "Schatten\u00adbewertungen"),
+    "graded_hint": (
+        "Graded requests: each request once. Feedback and shadow grades count grades: a request"
+        " graded both by an application's feedback and by shadow grading has one of each.",
+        "Bewertete Anfragen: jede Anfrage einmal. Rückmeldungen und Schattenbewertungen zählen"
+        " Bewertungen: eine Anfrage, die eine Anwendung und die Schattenbewertung bewertet haben,"
+        " hat eine von jeder.",
+    ),
     "routed_requests": ("Routed requests", "Geroutete Anfragen"),
     "unfamiliar_share": ("Unfamiliar", "Unvertraut"),
     "unfamiliar_hint": (
@@ -82,7 +90,7 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
         " dieses Monats). Unter {least} beurteilten Anfragen, so vielen wie eine Übernahme"
         " braucht, ist der Mittelwert Rauschen: dann steht nur die Anzahl da.",
     ),
-    "gain_in_use": ("gain of the version in use", "Gewinn der verwendeten Version"),
+    "gain_in_use": ("Gain of the version in use", "Gewinn der verwendeten Version"),
     "version_adapt": ("adapted", "angepasst"),
     "version_rollback": ("rolled back to {v}", "zurückgesetzt auf {v}"),
     "no_versions": (

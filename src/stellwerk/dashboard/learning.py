@@ -1,16 +1,16 @@
 """The router-learning page: how much the router has learned from the organisation's traffic.
 
-Per department: the graded requests of the month (an application's feedback, shadow grading), the
-share of its routed traffic the router found unfamiliar (the prompts it most needs to learn), and
-the routing gain of the version in use on the department's graded requests, as its promotion
-measured it (``adapt.Comparison.departments``; below the promotion's ``min_judged`` judged requests
-only the count is shown: the mean of a few is noise). For the router's artifact: the graded
-requests kept, its versions (promoted or rolled back, with the before and after error of each
-promotion, from its audit figures), the gain of the version in use and its newest adaptation runs,
-promoted or not and why not (``adaptations``, from the audit log). For shadow grading: what it
+Per department: the graded requests of the month (each once) and their grades by source (an
+application's feedback, shadow grading; a request may have one of each), the share of its routed
+traffic the router found unfamiliar (the prompts it most needs to learn), and the routing gain of
+the version in use on the department's graded requests, as its promotion measured it
+(``adapt.Comparison.departments``; below the promotion's ``min_judged`` judged requests only the
+count is shown: the mean of a few is noise). For the router's artifact: the grades kept (one per
+graded request and source), its versions (promoted or rolled back, with the before and after error
+of each promotion, from its audit figures), the gain of the version in use and its newest adaptation
+runs, promoted or not and why not (``adaptations``, from the audit log). For shadow grading: what it
 cost the account it is charged to, against that department's monthly budget, and how many of its
-calls the budget refused (docs/router.md).
-"""
+calls the budget refused (docs/router.md)."""
 
 from __future__ import annotations
 
@@ -62,15 +62,16 @@ class DepartmentLearning:
     configured: bool
     """A department of the config (it has a page); else one the ledger still names."""
     feedback: int
+    """Its grades from applications' feedback in the month."""
     shadow: int
+    """Its grades from shadow grading in the month."""
+    graded: int
+    """Its requests graded in the month, each once (one graded by feedback and by shadow
+    grading is a grade of each source, so this may be less than ``feedback + shadow``)."""
     familiarity: q.Familiarity
     routing: DepartmentRouting | None = None
     """None: the version in use reports no gains per department (the base alone, or a
     version promoted before they were reported)."""
-
-    @property
-    def graded(self) -> int:
-        return self.feedback + self.shadow
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,7 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
     account = shadow.account if shadow.share > 0 else None
     with gov.admin.ledger.connect() as connection:
         graded = q.graded_by_department(connection, window)
+        requests = q.graded_requests_by_department(connection, window)
         familiarity = q.familiarity_by_department(connection, window)
         kept = q.graded_kept(connection, learned.version) if learned else {}
         spend = q.shadow_spend(connection, window, account) if account else None
@@ -219,7 +221,7 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
         kept=kept,
         versions=versions,
         gain=None if in_use is None else in_use.gain,
-        departments=_departments(gov, graded, familiarity, in_use),
+        departments=_departments(gov, graded, requests, familiarity, in_use),
         shadow=shadow_cost,
         runs=runs,
     )
@@ -228,6 +230,7 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
 def _departments(
     gov: Governance,
     graded: dict[str, dict[str, int]],
+    requests: dict[str, int],
     familiarity: dict[str, q.Familiarity],
     in_use: VersionRow | None,
 ) -> list[DepartmentLearning]:
@@ -243,6 +246,7 @@ def _departments(
             configured=name in configured,
             feedback=graded.get(name, {}).get("feedback", 0),
             shadow=graded.get(name, {}).get("shadow", 0),
+            graded=requests.get(name, 0),
             familiarity=familiarity.get(name, none),
             routing=None if gains is None else gains.get(name, _unjudged(in_use)),
         )

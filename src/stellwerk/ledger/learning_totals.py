@@ -3,10 +3,10 @@ familiarity of routed traffic and what shadow grading cost, per department, in a
 ledger owns these tables, so their queries live here; the page is ``dashboard.learning``.)
 
 Graded requests are read from ``graded_records`` (one row per graded request and source, a few
-thousand a month at most); the familiarity and the shadow calls from the daily rollups
-(``usage_daily``: its ``familiarity_measured`` and ``unfamiliar`` counts, and the rows of key
-``shadow``); only the refused shadow calls are read from ``usage``, through its index.
-"""
+thousand a month at most: a request graded by both sources is two grades, one graded request); the
+familiarity and the shadow calls from the daily rollups (``usage_daily``: its
+``familiarity_measured`` and ``unfamiliar`` counts, and the rows of key ``shadow``); only the
+refused shadow calls are read from ``usage``, through its index."""
 
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def _days(window: Window) -> list[ColumnElement[bool]]:
 
 
 def graded_by_department(connection: Connection, window: Window) -> dict[str, dict[str, int]]:
-    """department -> source (``feedback``, ``shadow``) -> graded requests in ``window``."""
+    """department -> source (``feedback``, ``shadow``) -> its grades in ``window`` (one per
+    graded request and source)."""
     g = graded_records.c
     clauses = window.clauses(g.time)
     statement = (
@@ -66,8 +67,21 @@ def graded_by_department(connection: Connection, window: Window) -> dict[str, di
     return found
 
 
+def graded_requests_by_department(connection: Connection, window: Window) -> dict[str, int]:
+    """department -> its requests graded in ``window``, each once: a request graded both by
+    feedback and by shadow grading has a row of each source (``graded_by_department`` counts
+    both)."""
+    g = graded_records.c
+    statement = (
+        select(g.department, func.count(func.distinct(g.request_id)))
+        .where(and_(true(), *window.clauses(g.time)))
+        .group_by(g.department)
+    )
+    return {str(department): int(n) for department, n in connection.execute(statement)}
+
+
 def graded_kept(connection: Connection, base_version: str) -> dict[str, int]:
-    """source -> graded requests kept for the router artifact ``base_version`` (what the next
+    """source -> grades kept for the router artifact ``base_version`` (what the next
     adaptation reads from, up to its limit)."""
     g = graded_records.c
     statement = (
