@@ -239,9 +239,15 @@ class CountersUnavailable(StellwerkError):
 
 class NotStarted(StellwerkError):
     """The gateway's runtime (``app.state.runtime``, built when the app starts) is asked for
-    before the app started: served without its lifespan, or asked while starting."""
+    before the app started: served without its start-up (lifespan), or asked while starting."""
 
     status_code: int = 503
+    code: str = "not_started"
+    param: str | None = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class CalibrationError(StellwerkError):

@@ -7,13 +7,17 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from stellwerk.calibration.records import CalibrationRecord, CalibrationStore
+from stellwerk.config import parse_config
 from stellwerk.dashboard.session import SessionCodec
+from stellwerk.gateway import create_app
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.session_tables import dashboard_sessions
 from tests.dashboard.client import csrf_of, login, post_form
@@ -411,3 +415,25 @@ def test_switching_the_language_keeps_the_month_shown(admin: httpx.Client) -> No
     assert switched.headers["location"] == "/dashboard?month=2026-10"
     german = admin.get(switched.headers["location"])
     assert german.status_code == 200 and 'lang="de"' in german.text
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("en", "The gateway is still starting; reload the page in a moment."),
+        ("de", "Das Gateway startet noch; laden Sie die Seite gleich neu."),
+    ],
+)
+def test_a_gateway_that_has_not_started_says_so_on_the_dashboard(
+    tmp_path: Path, language: str, says: str
+) -> None:
+    """The app served without its start-up (its lifespan never ran), so it has no runtime yet:
+    the dashboard's pages say so (503, HTML, the page's language), not a bare 500."""
+    raw = dashboard_raw(OFFLINE_BACKEND, f"sqlite:///{tmp_path / 'ledger.db'}")
+    app = create_app(parse_config(raw), environ=DASHBOARD_ENV)
+    client = TestClient(app)  # not entered: the lifespan, which builds the runtime, never runs
+    client.cookies.set("stw_lang", language)
+    answer = client.get("/dashboard")
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith("text/html")
+    assert f'<html lang="{language}">' in answer.text and says in unescape(answer.text)

@@ -6,11 +6,13 @@ temporary directory (``--basetemp`` to keep them)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from stellwerk.dashboard.formats import Formatter, Language
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.traffic import two_refusals
 
@@ -111,3 +113,46 @@ def test_everything_a_user_sees_is_in_the_page_language(
     page.fill("#d-budget input[name=reason]", "pilot budget")
     page.click("#d-budget button[type=submit]")
     assert says["ambiguous"] in shot("budget-ambiguous")
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_header_is_one_line_and_its_months_are_in_the_page_language(
+    served_offline_dashboard: DashboardGateway, page: Page, language: Language, tmp_path: Path
+) -> None:
+    """The browser's locale is British English (``en-GB``): the month picker still names the
+    months in the page's language, and choosing one shows that month. The header (brand, month,
+    languages, links, who is logged in) stays on one line at 1280 and 1400 pixels."""
+    base = served_offline_dashboard.url
+    page.context.add_cookies(
+        [{"name": "stw_lang", "value": language, "url": base.removesuffix("/dashboard") + "/"}]
+    )
+    page.goto(base)
+    page.fill("input[name=key]", ADMIN_KEY)
+    page.click("button[type=submit]")
+    page.wait_for_url(base)
+
+    fmt = Formatter(language)
+    now = datetime.now(UTC)
+    this = now.strftime("%Y-%m")
+    before = (now.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    picker = page.locator("header select[name=month]")
+    assert picker.locator("option:checked").inner_text() == fmt.month(this)
+    picker.select_option(before)
+    page.click("header form.month button[type=submit]")
+    page.wait_for_url(f"{base}?month={before}")
+    assert picker.locator("option:checked").inner_text() == fmt.month(before)
+    assert fmt.month(before).split()[0] in page.locator("header").inner_text()
+
+    for width in (1280, 1400):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in ("", "/learning", "/departments/legal", "/models/tiny-small"):
+            page.goto(base + path)
+            name = f"{language}-{width}-header{path.replace('/', '-')}.png"
+            page.locator("header.top").screenshot(path=str(tmp_path / name))
+            brand = page.locator("header .brand").bounding_box()
+            nav = page.locator("header nav").bounding_box()
+            row = page.locator("header .langs").bounding_box()
+            assert brand is not None and nav is not None and row is not None
+            # the links beside the brand, not below it, and all of them in one row
+            assert nav["y"] < brand["y"] + brand["height"], (width, path)
+            assert nav["height"] < 1.5 * row["height"], (width, path)

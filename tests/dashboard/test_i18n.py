@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from stellwerk.dashboard.figures import audit_details
 from stellwerk.dashboard.formats import DASH, Formatter
 from stellwerk.dashboard.i18n import LANGUAGES, Labels, choose, label_keys, labels
 from stellwerk.dashboard.knowledge import BASES
+from stellwerk.dashboard.months import OFFERED, offered
 from stellwerk.errors import ConfigError
 
 
@@ -74,6 +75,20 @@ def test_numbers_and_times_per_language() -> None:
     moment = datetime(2026, 11, 25, 9, 5, tzinfo=UTC)
     assert Formatter("de", zone=utc).when(moment) == "25.11.2026 09:05 UTC"
     assert Formatter("en", zone=utc).when(moment) == "2026-11-25 09:05 UTC"
+
+
+def test_the_month_picker_names_the_months_in_the_page_language() -> None:
+    """The header's months are the server's text (a browser shows ``<input type="month">`` in its
+    own locale): the current month and the ones before it, newest first."""
+    assert Formatter("en").month("2026-03") == "March 2026"
+    assert Formatter("de").month("2026-03") == "März 2026"
+    assert Formatter("de").month("2026-12") == "Dezember 2026"
+    months = offered("2026-12", today=date(2026, 12, 6))
+    assert months[:3] == ["2026-12", "2026-11", "2026-10"] and len(months) == OFFERED
+    assert months[-1] == "2024-01"
+    # a month asked for by its URL, further back or ahead, is offered too, in its place
+    assert offered("2019-05", today=date(2026, 12, 6))[-1] == "2019-05"
+    assert offered("2027-02", today=date(2026, 12, 6))[:2] == ["2027-02", "2026-12"]
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,59 @@ class Links(HTMLParser):
             self._form = None
 
 
+class Titles(HTMLParser):
+    """The titles a page shows: its cards' headings, table headers, fact names and figure
+    labels (a heading's ``<small>`` aside is no title)."""
+
+    TAGS = ("h2", "h3", "th", "dt")
+    VOID = ("br", "img", "input", "wbr", "hr", "circle", "path", "rect")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.titles: list[str] = []
+        self._open: list[str] = []  # the titles being read, innermost last
+        self._depth: list[int] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.VOID:
+            return
+        if tag == "small" and self._open:
+            self._skip += 1
+        if tag in self.TAGS or (tag == "span" and ("class", "l") in attrs):
+            self._open.append("")
+            self._depth.append(0)
+        elif self._depth:
+            self._depth[-1] += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.VOID:
+            return
+        if tag == "small" and self._skip:
+            self._skip -= 1
+        if not self._depth:
+            return
+        if self._depth[-1]:
+            self._depth[-1] -= 1
+            return
+        self._depth.pop()
+        title = " ".join(self._open.pop().split())
+        if title:
+            self.titles.append(title)
+
+    def handle_data(self, data: str) -> None:
+        if self._open and not self._skip:
+            self._open[-1] += data
+
+
+def lower_case_titles(html: str) -> list[str]:
+    """The titles that begin with a small letter (sentence case: every title begins with a
+    capital, in German as in English)."""
+    parser = Titles()
+    parser.feed(html)
+    return [t for t in parser.titles if t[0].isalpha() and not t[0].isupper()]
+
+
 def problems(html: str) -> list[str]:
     text = unescape(html)
     return [m.group(0) for pattern in BROKEN for m in pattern.finditer(text)]
@@ -156,7 +209,7 @@ def test_every_page_renders_without_errors(
         page = admin.get(path)
         assert page.status_code == 200, (path, page.status_code)
         assert f'<html lang="{language}">' in page.text
-        seen[path] = problems(page.text)
+        seen[path] = problems(page.text) + lower_case_titles(page.text)
         parser = Links()
         parser.feed(page.text)
         forms += [(urljoin(path, a), f) for a, f in parser.forms]

@@ -22,6 +22,17 @@ ENERGY_DECIMALS: Final = 6
 
 Amount = float | int | Decimal
 
+MONTHS: Final[dict[Language, tuple[str, ...]]] = {
+    "en": (
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ),
+    "de": (
+        "Januar", "Februar", "März", "April", "Mai", "Juni",
+        "Juli", "August", "September", "Oktober", "November", "Dezember",
+    ),
+}  # fmt: skip
+
 SYMBOLS: Final[dict[str, str]] = {"EUR": "€", "USD": "$", "GBP": "£"}
 MAX_MONEY_DECIMALS: Final = 6  # micro-units: the ledger's finest unit of money
 SMALLEST: Final = Decimal(1).scaleb(-MAX_MONEY_DECIMALS)
@@ -143,6 +154,11 @@ class Formatter:
         here = self.local(moment)
         pattern = "%d.%m.%Y %H:%M" if self.language == "de" else "%Y-%m-%d %H:%M"
         return f"{here.strftime(pattern)} {here.tzname() or ''}".rstrip()
+
+    def month(self, month: str) -> str:
+        """A month ``YYYY-MM`` as the language names it: ``December 2026``, ``Dezember 2026``."""
+        year, _, number = month.partition("-")
+        return f"{MONTHS[self.language][int(number) - 1]} {year}"
 
     def day(self, moment: datetime) -> str:
         """A day of the rollups (whole UTC days, so shown as the date it is, not converted)."""

@@ -40,6 +40,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "logged_in_as": ("Logged in as", "Angemeldet als"),
     "language": ("Language", "Sprache"),
     "month": ("Month", "Monat"),
+    "show_month": ("Show the month chosen", "Gewählten Monat anzeigen"),
     "models_by_state": ("Models by lifecycle state", "Modelle nach Lebenszyklus"),
     "non_compliant": ("Needs attention: non-compliant", "Handlungsbedarf: nicht konform"),
     "all_compliant": (
@@ -225,6 +226,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "err_403": ("Not allowed", "Nicht erlaubt"),
     "err_404": ("Not found", "Nicht gefunden"),
     "err_409": ("Not possible now", "Derzeit nicht möglich"),
+    "err_503": ("Not available yet", "Noch nicht verfügbar"),
     "err_400": ("Invalid input", "Ungültige Eingabe"),
     "nothing_changed": ("Nothing was changed.", "Es wurde nichts geändert."),
     "proposed": ("proposed", "vorgeschlagen"),

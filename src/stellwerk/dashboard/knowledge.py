@@ -11,7 +11,7 @@ from typing import get_args
 from fastapi import Request
 
 from stellwerk.config.schema import ModelConfig
-from stellwerk.gateway.deps import runtime_of
+from stellwerk.dashboard.services import runtime_of
 from stellwerk.routing.base import Router
 from stellwerk.routing.candidate import candidate
 from stellwerk.routing.knowledge import Basis, Knowledge

@@ -180,6 +180,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Inzwischen hat jemand anderes es geändert; laden Sie die Seite neu und versuchen Sie es"
         " erneut.",
     ),
+    "msg_not_started": (
+        "The gateway is still starting; reload the page in a moment.",
+        "Das Gateway startet noch; laden Sie die Seite gleich neu.",
+    ),
     # amounts typed into a form (stellwerk.dashboard.amounts)
     "msg_amount_missing": (
         "{field}: enter an amount, or choose unlimited.",

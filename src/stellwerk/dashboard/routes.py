@@ -22,7 +22,7 @@ from stellwerk.dashboard.i18n import COOKIE, LANGUAGES
 from stellwerk.dashboard.knowledge import router_of
 from stellwerk.dashboard.learning import build_learning
 from stellwerk.dashboard.overview import build_overview
-from stellwerk.dashboard.services import governance_of
+from stellwerk.dashboard.services import governance_of, runtime_of
 from stellwerk.dashboard.session_store import SessionStore
 from stellwerk.dashboard.web import (
     LOGIN_COOKIE,
@@ -38,7 +38,6 @@ from stellwerk.dashboard.web import (
     set_cookie,
 )
 from stellwerk.errors import NotFound, PermissionDenied, shown
-from stellwerk.gateway.deps import runtime_of
 from stellwerk.governance.service import Governance
 from stellwerk.ledger import usage_totals
 from stellwerk.ledger.window import Window

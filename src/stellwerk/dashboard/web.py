@@ -21,7 +21,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.responses import HTMLResponse, Response
 
 from stellwerk.config.schema import StellwerkConfig
-from stellwerk.dashboard import charts, figures
+from stellwerk.dashboard import charts, figures, months
 from stellwerk.dashboard.amounts import amount_input
 from stellwerk.dashboard.auth import AdminDirectory
 from stellwerk.dashboard.formats import Formatter
@@ -29,7 +29,13 @@ from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Labels, Language, choose
 from stellwerk.dashboard.messages import say
 from stellwerk.dashboard.printable import printable
 from stellwerk.dashboard.session import SessionCodec
-from stellwerk.errors import AuthenticationFailed, InvalidRequest, PayloadTooLarge, RequestError
+from stellwerk.errors import (
+    AuthenticationFailed,
+    InvalidRequest,
+    NotStarted,
+    PayloadTooLarge,
+    RequestError,
+)
 from stellwerk.request_body import read_body
 
 log = logging.getLogger("stellwerk.dashboard")
@@ -79,6 +85,7 @@ def templates() -> Environment:
     env.globals["amount_input"] = amount_input
     env.globals["charts"] = charts
     env.globals["figures"] = figures
+    env.globals["months"] = months.offered
     env.globals["prefix"] = PREFIX
     return env
 
@@ -188,8 +195,9 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class DashboardRoute(APIRoute):
-    """Renders every ``RequestError`` of a dashboard route as an HTML page, and says how long the
-    server took in a ``Server-Timing`` header (the browser's developer tools show it)."""
+    """Renders every ``RequestError`` of a dashboard route (and ``NotStarted``) as an HTML page,
+    and says how long the server took in a ``Server-Timing`` header (the browser's developer
+    tools show it)."""
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
@@ -198,7 +206,7 @@ class DashboardRoute(APIRoute):
             started = time.perf_counter()
             try:
                 response = await handler(request)
-            except RequestError as exc:
+            except (RequestError, NotStarted) as exc:
                 response = error_page(request, exc)
             elapsed_ms = (time.perf_counter() - started) * 1000
             response.headers["server-timing"] = f"app;dur={elapsed_ms:.1f}"
@@ -207,7 +215,7 @@ class DashboardRoute(APIRoute):
         return run
 
 
-def error_page(request: Request, exc: RequestError) -> Response:
+def error_page(request: Request, exc: RequestError | NotStarted) -> Response:
     dashboard = dashboard_of(request)
     env, codec = dashboard.env, dashboard.codec
     page = Page.of(request)

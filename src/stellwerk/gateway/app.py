@@ -13,6 +13,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -38,6 +39,13 @@ from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.writer import LedgerWriter
 from stellwerk.routing.loader import load_router
+
+if TYPE_CHECKING:
+    from stellwerk.dashboard.services import Runtime as DashboardRuntime
+
+    def _read_by_dashboard(runtime: Runtime) -> DashboardRuntime:
+        """The dashboard reads the runtime as its own ``Runtime``: mypy checks that it is one."""
+        return runtime
 
 
 def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = None) -> FastAPI:
