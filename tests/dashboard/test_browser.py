@@ -104,12 +104,12 @@ def test_dashboard_in_a_browser(dashboard: DashboardGateway, page: Page) -> None
     assert re.search(r"on premises\s+public internal confidential secret", hosting)
     usage = widget(page, "usage")
     assert re.search(r"research\s+4\b", usage) and re.search(r"legal\s+1\b", usage)
-    assert f"Σ {sent} Requests" in usage
+    assert f"Σ {sent} requests" in usage
     mix = page.locator("#w-mix")
     assert mix.locator("svg rect").count() >= 1
     assert "tiny-small" in mix.locator(".legend").inner_text()
     savings = widget(page, "savings")
-    assert "3 Requests, against sending each routed request to the largest model" in savings
+    assert "3 requests, against sending each routed request to the largest model" in savings
     # legal may use only tiny-small: its traffic is compared with tiny-small, not tiny-large
     assert "legal → tiny-small, research → tiny-large" in savings
     assert re.search(r"Internal cost\s+€[\d.]+\s+€[\d.]+\s+-?\d+ %", savings)

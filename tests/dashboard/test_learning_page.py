@@ -69,8 +69,7 @@ def test_the_page_shows_grades_familiarity_versions_and_the_cost_of_shadow_gradi
     html = admin.get("/dashboard/learning").text
     assert problems(html) == []
     summary = _section(html, "l-summary")
-    grades = r"120 Graded requests .* 30 Feedback grades 90 Shadow grades 120 Grades kept"
-    assert re.search(grades, summary)
+    assert "120 Graded requests 30 Feedback grades 90 Shadow grades 120 Grades kept" in summary
     assert "1 Version in use" in summary
     assert re.search(r"\d+\.\d % Gain of the version in use", summary)
 
@@ -382,7 +381,7 @@ def test_a_request_graded_by_feedback_and_shadow_grading_is_one_graded_request(
     assert problems(html) == []
     assert row in _section(html, "l-departments") and said in _section(html, "l-departments")
     summary = _section(html, "l-summary")  # the month's graded requests, then the grades
-    assert re.search(r"\b6 (Graded requests|Bewertete Anfragen) \(2026-12\) 3 \D+ 6 ", summary)
+    assert re.search(r"\b6 (Graded requests|Bewertete Anfragen) 3 \D+ 6 ", summary)
 
 
 @pytest.mark.parametrize(

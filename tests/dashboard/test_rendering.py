@@ -1,10 +1,11 @@
-"""Every page of the dashboard, in English and German, is free of rendering errors: no Python
-repr (``<built-in method keys of dict object at 0x7f...>``, ``<bound method``), no ``None``, no
-template syntax or unfilled placeholder, no inline style (the content security policy drops
-it). The pages are found by following every link from the overview (so a new page is checked
-without being listed here), over a ledger with served, refused and failed traffic, a
-calibration record, and every action done once; the confirmation pages of every form and the
-error pages are checked too."""
+"""Every page of the dashboard, in English and German, is free of rendering errors: no Python repr
+(``<built-in method keys of dict object at 0x7f...>``, ``<bound method``), no ``None``, no
+template syntax or unfilled placeholder, no inline style (the content security policy drops it),
+and every title (a card's heading, a table's header, a fact's name, a figure's label) in sentence
+case, beginning with a capital. The pages are found by following every link from the overview (so
+a new page is checked without being listed here), over a ledger with served, refused and failed
+traffic, a calibration record, and every action done once; the confirmation pages of every form
+and the error pages are checked too."""
 
 from __future__ import annotations
 
