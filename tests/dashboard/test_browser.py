@@ -177,10 +177,10 @@ def test_dashboard_in_a_browser(dashboard: DashboardGateway, page: Page) -> None
     assert re.search(r"2\s+approved\s+tiny-large, tiny-embed", widget(page, "lifecycle"))
 
     # German
-    page.click("header >> text=DE")
+    page.click("header .langs >> text=DE")
     assert page.locator("#w-lifecycle h2").inner_text() == "Modelle nach Lebenszyklus"
     assert "Abmelden" in page.locator("header").inner_text()
-    page.click("header >> text=EN")
+    page.click("header .langs >> text=EN")
 
     # log out, and be refused
     page.click("text=Log out")

@@ -123,7 +123,7 @@ def test_german_pages_translate_the_audit_and_show_times_in_the_operators_zone(
     page.click("button.danger")
     assert "€0.0005" in text(page, "#d-budget")
 
-    page.click("header >> text=DE")
+    page.click("header .langs >> text=DE")
     page.goto(dashboard.url)
     assert text(page, "footer") == "Zeiten in Europe/Berlin · Beträge in EUR"
     audit = text(page, "#w-audit")

@@ -79,7 +79,7 @@ def test_each_model_page_says_how_the_router_knows_the_model(
     assert rating(page, base, "tiny-embed") == "not routed (no chat)"
     assert rating(page, base, "tiny-small") == "placed by size (family unknown) guessed"
 
-    page.click("header >> text=DE")
+    page.click("header .langs >> text=DE")
     assert page.locator("#m-router").inner_text() == (
         "eingeordnet nach Größe (Familie unbekannt) geschätzt"
     )
