@@ -340,6 +340,24 @@ def test_an_adaptation_run_that_promoted_nothing_says_why(
     assert html.count('class="promoted"') == 1
 
 
+def test_a_run_shows_the_reasons_and_the_form_it_wrote_itself() -> None:
+    """A run writes why it promoted nothing and which form routed best (``Adaptation.as_json``);
+    the page shows those, not what the figures would say to a later reading of the rule (here a
+    gain of 0.03 ± 0.02 would read "under the margin", form "shared")."""
+    written = _adapted(
+        _compared(0.03, 0.02),
+        form_gains={"pooled": [0.02, 0.02], "shared": [0.03, 0.02]},
+        reasons=["no_gain"],
+        best_form="pooled",
+    )
+    run = adaptation_run(_run(0, written))
+    assert run.reasons == ("no_gain",)
+    assert run.form == "pooled"
+    row = _section(_render(Learning("art", 0, {}, [], None, [], None, runs=(run,))), "l-runs")
+    assert "routes no better" in _text(row) and "pooled" in _text(row)
+    assert "margin" not in _text(row)
+
+
 @pytest.mark.parametrize(
     ("language", "text"),
     [

@@ -84,6 +84,9 @@ def test_a_candidate_no_better_is_not_promoted(trained: Artifact) -> None:
     result = adapt(model, records, seed=0)
     assert not result.promoted
     assert result.model is model
+    assert result.reasons == ("no_gain",)  # the audit entry says why, in the run's own words
+    assert result.as_json()["reasons"] == ["no_gain"]
+    assert result.best_form in FORMS and result.as_json()["best_form"] == result.best_form
 
 
 def test_a_lower_error_that_routes_the_same_is_not_promoted(trained: Artifact) -> None:
@@ -106,10 +109,15 @@ def test_too_few_judged_records_promote_nothing(trained: Artifact) -> None:
     assert result.comparison is not None and result.comparison.records == 15
     assert result.comparison.min_records == 20  # 15 records are too few to promote anything
     assert not result.promoted
+    assert result.reasons[0] == "too_few_judged"
     # one graded model per record cannot tell two routers apart: nothing is judged
     single = [replace(r, grades={best: 1.0}) for r in _graded(model, NEW_KIND[:40], best)]
-    judged = adapt(model, single, seed=0).comparison
+    nothing = adapt(model, single, seed=0)
+    judged = nothing.comparison
     assert judged is not None and judged.records == 0
+    assert nothing.reasons == ("too_few_judged",)  # no gain to speak of, and no best form
+    assert nothing.best_form is None
+    assert adapt(model, single[:3], seed=0).reasons == ("too_few_records",)
 
 
 def test_routing_is_judged_at_the_models_costs(trained: Artifact) -> None:

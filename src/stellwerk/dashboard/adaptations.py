@@ -5,8 +5,10 @@ schedule) is one ``router.adapt`` audit entry with its ``Adaptation.as_json`` fi
 not; the page reads the newest of them (``GradedStore.adaptations``) so that an operator can tell a
 router that tried to learn and found nothing better from one that never tried.
 
-A run that promoted nothing says why, read back from its figures in the order of
-``adapt.Comparison.better`` (every reason that applies is given):
+A run that promoted nothing says why: ``adapt.Adaptation.reasons``, written into the entry by the
+run itself (``reasons``, with the form whose candidate routed best, ``best_form``). An entry written
+before runs wrote them is read back from its figures, in the order of ``adapt.Comparison.better``
+(every reason that applies is given):
 
 1. ``too_few_records``: too few usable graded records to fit anything (the run has no comparison);
    a record is unusable without a latent vector or without a grade of a model the router was
@@ -26,16 +28,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from stellwerk.ledger.audit import AuditEntry
+from stellwerk.routing.adapt import NOT_PROMOTED, NotPromoted
 from stellwerk.routing.correction import FORMS
 
 RUNS_SHOWN = 10
 
-Reason = Literal[
-    "too_few_records", "too_few_judged", "no_gain", "under_margin", "worse_for", "no_correction"
-]
+Reason = NotPromoted
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +100,19 @@ def adaptation_run(entry: AuditEntry) -> AdaptationRun:
         margin=as_float(c.get("margin")) or 0.0,
         worse_for=tuple(str(n) for n in worse) if isinstance(worse, list) else (),
     )
-    return run if promoted else replace(run, reasons=_reasons(run, c))
+    return run if promoted else replace(run, reasons=_written(d) or _reasons(run, c))
+
+
+def _written(details: Mapping[str, Any]) -> tuple[Reason, ...]:
+    """The reasons the run wrote into its entry (empty: an older entry, or none it knew)."""
+    given = details.get("reasons")
+    if not isinstance(given, list):
+        return ()
+    return tuple(r for r in NOT_PROMOTED if r in given)
 
 
 def _reasons(run: AdaptationRun, comparison: Mapping[str, Any]) -> tuple[Reason, ...]:
+    """The reasons of an entry written before runs wrote them, read back from its figures."""
     if run.judged is None:
         return ("too_few_records",)
     if comparison.get("better") is True:
@@ -121,11 +131,13 @@ def _reasons(run: AdaptationRun, comparison: Mapping[str, Any]) -> tuple[Reason,
 
 
 def _form(details: Mapping[str, Any]) -> str | None:
-    """The form promoted; else the one whose candidate routed best (``adapt`` takes the first
-    of ``FORMS`` of the highest gain), from each form's ``[gain, standard error]``."""
-    form = details.get("form")
-    if isinstance(form, str):
-        return form
+    """The form promoted; else the one whose candidate routed best (``best_form``; in an older
+    entry, read from each form's ``[gain, standard error]``: ``adapt`` takes the first of
+    ``FORMS`` of the highest gain)."""
+    for key in ("form", "best_form"):
+        form = details.get(key)
+        if isinstance(form, str):
+            return form
     gains = details.get("form_gains")
     if not isinstance(gains, dict):
         return None

@@ -52,7 +52,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +65,21 @@ from stellwerk.routing.model import QualityModel
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+
+NotPromoted = Literal[
+    "too_few_records", "too_few_judged", "no_gain", "under_margin", "worse_for", "no_correction"
+]
+"""Why an adaptation promoted nothing (``Adaptation.reasons``), every reason that applies:
+
+* ``too_few_records``: too few usable records to fit anything (no comparison);
+* ``too_few_judged``: fewer judged records than ``min_judged``;
+* ``no_gain``: the candidate routes no better (a gain of zero or less);
+* ``under_margin``: a gain, but not above ``margin`` standard errors;
+* ``worse_for``: a department the candidate routes worse (``Comparison.worse_for``);
+* ``no_correction``: the candidate routed better, but fitted once more on every record no
+  correction beat the base (step 4).
+"""
+NOT_PROMOTED: tuple[NotPromoted, ...] = get_args(NotPromoted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,14 +168,31 @@ class Comparison:
         """Whether the candidate may replace the current router: it routes better, by more than
         ``margin`` standard errors, on at least ``min_records`` records, and no department with
         that many records of its own is routed worse by as much (``worse_for``)."""
-        return (
-            self.records >= max(self.min_records, 1)
-            and self.gain > 0.0
-            and self.gain > self.margin * self.standard_error
-            and not self.worse_for
-        )
+        return not self.reasons
+
+    @property
+    def reasons(self) -> tuple[NotPromoted, ...]:
+        """Why the candidate may not replace the current router (empty: it may), every reason
+        that applies in the order of ``better``'s clauses; a comparison that judged no record has
+        no gain to speak of, so its only reason is ``too_few_judged``."""
+        return self._verdict(self.worse_for)
+
+    def _verdict(self, worse_for: tuple[str, ...]) -> tuple[NotPromoted, ...]:
+        if self.records == 0:
+            return ("too_few_judged",)
+        out: list[NotPromoted] = []
+        if self.records < max(self.min_records, 1):
+            out.append("too_few_judged")
+        if self.gain <= 0.0:
+            out.append("no_gain")
+        elif self.gain <= self.margin * self.standard_error:
+            out.append("under_margin")
+        if worse_for:
+            out.append("worse_for")
+        return tuple(out)
 
     def as_json(self) -> dict[str, Any]:
+        worse_for = self.worse_for
         return {
             "records": self.records,
             "grades": self.grades,
@@ -172,8 +204,8 @@ class Comparison:
             "margin": self.margin,
             "current_error": round(self.current_error, 6),
             "candidate_error": round(self.candidate_error, 6),
-            "better": self.better,
-            "worse_for": list(self.worse_for),
+            "better": not self._verdict(worse_for),
+            "worse_for": list(worse_for),
             "departments": {
                 name: self.departments[name].as_json() for name in sorted(self.departments)
             },
@@ -196,14 +228,30 @@ class Adaptation:
     form: str | None = None
     gains: Mapping[str, Comparison] | None = None
     """Each correction form's comparison (step 3); ``comparison`` is the best form's."""
+    best_form: str | None = None
+    """The form whose candidate routed best (``comparison`` is its), promoted or not; None when
+    nothing was judged."""
+
+    @property
+    def reasons(self) -> tuple[NotPromoted, ...]:
+        """Why nothing was promoted (empty when a version was): ``NotPromoted``."""
+        if self.promoted:
+            return ()
+        if self.comparison is None:
+            return ("too_few_records",)
+        if self.comparison.better:  # routed better, but on every record no correction did
+            return ("no_correction",)
+        return self.comparison.reasons
 
     def as_json(self) -> dict[str, Any]:
         return {
             "promoted": self.promoted,
+            "reasons": list(self.reasons),
             "records": self.records,
             "k": self.k,
             "tau": self.tau,
             "form": self.form,
+            "best_form": self.best_form,
             "form_gains": None
             if self.gains is None
             else {f: [round(c.gain, 6), round(c.standard_error, 6)] for f, c in self.gains.items()},
@@ -236,15 +284,12 @@ def adapt(
         candidate = _cross_fitted(base, table, each, seed)
         gains[form] = _compare(current_quality, candidate, table, cost, each)
     form, comparison = max(gains.items(), key=lambda item: item[1].gain)
+    best = form if comparison.records else None
     if not comparison.better:
-        return Adaptation(
-            model=current, promoted=False, comparison=comparison, records=n, gains=gains
-        )
+        return Adaptation(current, False, comparison, n, gains=gains, best_form=best)
     final = _fit(base, table, replace(settings, form_grid=(form,)), seed)
     if final.model.correction is None:  # on every record, no correction was better after all
-        return Adaptation(
-            model=current, promoted=False, comparison=comparison, records=n, gains=gains
-        )
+        return Adaptation(current, False, comparison, n, gains=gains, best_form=best)
     return Adaptation(
         model=final.model,
         promoted=True,
@@ -254,6 +299,7 @@ def adapt(
         tau=final.tau,
         form=final.form,
         gains=gains,
+        best_form=best,
     )
 
 
