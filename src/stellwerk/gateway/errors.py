@@ -28,7 +28,7 @@ from stellwerk.errors import (
     UpstreamError,
     shown,
 )
-from stellwerk.gateway.body import location
+from stellwerk.gateway.body import problems
 from stellwerk.gateway.calls import new_request_id
 from stellwerk.gateway.openai_wire import error_body
 
@@ -127,8 +127,7 @@ def install(app: FastAPI) -> None:
             return render(request, InvalidRequest(_not_json(content_type), param="content-type"))
         if first.get("type") == "json_invalid":  # FastAPI parsed the body (the admin API)
             return render(request, InvalidRequest(await _json_problem(request), param="body"))
-        where = location(loc)
-        return render(request, InvalidRequest(f"{where}: {first.get('msg', 'invalid')}"))
+        return render(request, InvalidRequest(problems(exc.errors())))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         request_id = marked_request(exc) or new_request_id()
