@@ -5,7 +5,7 @@
     ├── RequestError                the client's fault: rendered as a 4xx in the API's error format
     │   ├── InvalidRequest          400 malformed JSON, wrong types, missing fields, duplicate keys
     │   │   ├── Untranslatable      400 one backend's dialect cannot carry a valid request
-    │   │   └── ContextExceeded     400 its backend says the prompt is over the model's context
+    │   │   └── ContextExceeded     400 the prompt (an input) is over the model's context
     │   ├── AuthenticationFailed    401 no key, unknown key, revoked key
     │   ├── PermissionDenied        403 policy forbids it (model, classification, role)
     │   ├── NotFound                404 unknown model, route, department ...
@@ -101,16 +101,22 @@ class Untranslatable(InvalidRequest):
 
 
 class ContextExceeded(InvalidRequest):
-    """The backend says the prompt does not fit the model's context; streamed or not, the
-    client gets the same 400. A routed request goes on only to a candidate with a larger
-    context; with none, this is the answer (no other backend is asked)."""
+    """The backend says the prompt does not fit the model's context (or, for an embedding
+    input that may not be cut, its tokenizer counts it over); streamed or not, the client gets
+    the same 400. A routed request goes on only to a candidate with a larger context; with
+    none, this is the answer (no other backend is asked)."""
 
     code = "context_length_exceeded"
 
     def __init__(
-        self, message: str, *, prompt_tokens: int | None = None, context: int | None = None
+        self,
+        message: str,
+        *,
+        prompt_tokens: int | None = None,
+        context: int | None = None,
+        param: str = "messages",
     ) -> None:
-        super().__init__(message, param="messages")
+        super().__init__(message, param=param)
         self.prompt_tokens = prompt_tokens
         self.context = context
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import ollama
+import openai
 import pytest
 
 from tests.fixtures.gateway import KEYS, Gateway
@@ -153,3 +155,122 @@ def test_a_number_that_is_not_finite_is_called_so(
     assert response.status_code == 400
     error = response.json()["error"]
     assert "finite number" in (error if isinstance(error, str) else error["message"])
+
+
+# A parameter the gateway does not know, NaN or infinite: refused by name, never passed on (the
+# backend is a closed port: a request passed on would be a 503, not this 400).
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/v1/chat/completions", b'{"model": "tiny-small", "messages": [%s], "x_boost": %%s}' % ONE,
+         "x_boost"),
+        ("/v1/chat/completions",
+         b'{"model": "tiny-small", "messages": [%s], "x_opts": {"w": [1, %%s]}}' % ONE,
+         "x_opts.w.1"),
+        ("/v1/completions", b'{"model": "tiny-small", "prompt": "x", "x_boost": %s}', "x_boost"),
+        ("/v1/embeddings", b'{"model": "tiny-embed", "input": "x", "x_scale": %s}', "x_scale"),
+        ("/v1/responses", b'{"model": "tiny-small", "input": "x", "x_boost": %s}', "x_boost"),
+    ],
+)  # fmt: skip
+def test_an_unknown_parameter_that_is_not_finite_is_refused_by_name(
+    offline_gateway: Gateway, path: str, body: bytes, param: str, value: str
+) -> None:
+    response = _post(offline_gateway, path, AUTH, body % value.encode())
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == param and error["type"] == "invalid_request_error"
+    assert error["message"] == (
+        f"{param}: {value} is not a finite number (NaN and Infinity are not JSON; a backend"
+        " cannot read them)"
+    )
+
+
+SURROGATE_HINT = (
+    "a character outside the Basic Multilingual Plane is escaped as a pair (\\ud83d\\ude00),"
+    " or sent as UTF-8"
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "where", "what"),
+    [
+        ("/v1/chat/completions",
+         b'{"model": "tiny-small", "messages": [{"role": "user", "content": "a\\ud800b"}]}',
+         "messages.0.content", "a lone surrogate (\\ud800) near line 1 column 74"),
+        ("/api/chat",
+         b'{"model": "tiny-small", "messages": [{"role": "user", "content": "a\\udc00"}]}',
+         "messages.0.content", "a lone surrogate (\\udc00) near line 1 column 73"),
+        ("/v1/embeddings", b'{"model": "tiny-embed", "input": ["ok", "\\udfff"]}',
+         "input.1", "a lone surrogate (\\udfff) near line 1 column 47"),
+        ("/api/generate", b'{"model": "tiny-small", "prompt": "x", "x": {"\\ud83d": 1}}',
+         "x", "a lone surrogate (\\ud83d) in a key near line 1 column 53"),
+    ],
+)  # fmt: skip
+def test_a_lone_surrogate_is_named_by_where_it_is(
+    offline_gateway: Gateway, path: str, body: bytes, where: str, what: str
+) -> None:
+    """``"\\ud800"`` alone is JSON no UTF-8 can carry: the 400 says where it is and what is wrong
+    (it said ``Invalid JSON: unexpected end of hex escape``), in each API's format."""
+    response = _post(offline_gateway, path, AUTH, body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    expected = f"{where}: not valid Unicode: {what}; {SURROGATE_HINT}"
+    if path.startswith("/api/"):
+        assert error == expected
+    else:
+        assert error["message"] == expected
+        assert (error["param"], error["code"]) == (where, "invalid_unicode")
+
+
+MANY_WRONG = {"temperature": "hot", "top_p": 9, "seed": "s", "top_k": "k", "min_p": "m"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "told"),
+    [
+        ({"temperature": "hot", "top_p": 9}, [
+            "temperature: Input should be a valid number",
+            "top_p: Input should be less than or equal to 1",
+        ]),
+        ({**MANY_WRONG, "typical_p": "t", "min_tokens": "n"}, [
+            "temperature: Input should be a valid number",
+            "top_p: Input should be less than or equal to 1",
+            "seed: Input should be a valid integer",
+            "top_k: Input should be a valid integer",
+            "min_p: Input should be a valid number",
+            "and 2 more problems",
+        ]),
+    ],
+    ids=["two", "seven"],
+)  # fmt: skip
+def test_every_problem_of_a_body_is_told(
+    offline_gateway: Gateway, extra: dict[str, Any], told: list[str]
+) -> None:
+    """A body with several problems is told all of them (the first five in full, then how many
+    more), not the first and a count; ``param`` names the first."""
+    with (
+        offline_gateway.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        client.chat.completions.create(
+            model="tiny-small", messages=[{"role": "user", "content": "hi"}], extra_body=extra
+        )
+    error = caught.value.body
+    assert isinstance(error, dict)
+    assert error["message"] == "; ".join(told)
+    assert error["param"] == "temperature"
+
+
+def test_every_problem_of_an_ollama_body_is_told(offline_gateway: Gateway) -> None:
+    options = {"top_k": "x", "num_ctx": 1.5, "mirostat": "y"}
+    client = offline_gateway.ollama(headers=AUTH)
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.chat(model="tiny-small", messages=[{"role": "user", "content": "hi"}],
+                    options=options, stream=False)  # fmt: skip
+    client.close()
+    assert caught.value.status_code == 400
+    assert caught.value.error == (
+        "options.top_k: Input should be a valid integer; options.mirostat: Input should be a"
+        " valid integer; options.num_ctx: Input should be a valid integer"
+    )

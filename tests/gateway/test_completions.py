@@ -60,6 +60,27 @@ def test_a_model_without_the_capability_is_refused(client: openai.OpenAI) -> Non
         client.completions.create(model="tiny-medium", prompt="Hallo", max_tokens=2)
 
 
+def test_a_suffix_is_refused_by_name_as_on_api_generate(client: openai.OpenAI) -> None:
+    """The model servers do not fill in the middle at ``/v1/completions`` (llama-cpp-python
+    wraps the prompt in token id 0): a ``suffix`` is a 400 naming it, as ``/api/generate`` gives;
+    an empty one is absent, and the completion is made."""
+    for stream in (False, True):
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.completions.create(
+                model="tiny-small",
+                prompt="def gcd(a, b):\n",
+                suffix="\n    return a",
+                max_tokens=4,
+                stream=stream,
+            )
+        error = caught.value.body
+        assert isinstance(error, dict)
+        assert (error["param"], error["code"]) == ("suffix", "invalid_request")
+        assert error["message"].startswith("suffix: inserting a completion before a suffix")
+    made = client.completions.create(model="tiny-small", prompt="Hallo", suffix="", max_tokens=2)
+    assert made.choices[0].finish_reason in ("stop", "length")
+
+
 @pytest.mark.parametrize(
     ("prompt", "param"),
     [(["eins", "zwei"], "prompt"), ([1, 2, 3], "prompt.list.0"), ("", "prompt")],

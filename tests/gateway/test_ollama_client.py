@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
+from typing import Any
 
 import ollama
 import pytest
 
-from tests.fixtures.gateway import KEYS, Gateway
+from tests.fixtures.gateway import KEYS, Gateway, in_process
+from tests.fixtures.loopback import OLLAMA_TOO_LONG, ollama_embed_server
 
 pytestmark = pytest.mark.llama
 
@@ -57,6 +60,55 @@ def test_chat_streamed_ends_with_counts(clients: dict[str, ollama.Client]) -> No
 def test_embed(clients: dict[str, ollama.Client]) -> None:
     result = clients["research"].embed(model="tiny-embed", input=["a", "b"])
     assert len(result.embeddings) == 2
+
+
+# tiny-embed: context_length 1024 in the config, one token per byte (and one to begin with);
+# its llama.cpp server cuts an input at its batch of 512 tokens, whatever the request says
+LONG = "Zeile " * 250  # 1500 bytes
+
+
+def test_embed_truncates_a_long_input_unless_told_not_to(
+    clients: dict[str, ollama.Client],
+) -> None:
+    """Ollama's ``truncate``: by default an input over the model's context is cut and embedded;
+    with ``truncate=False`` it is refused, as Ollama refuses it (400, its error format), and
+    the error says which input, by how much, and what to do."""
+    c = clients["research"]
+    assert len(c.embed(model="tiny-embed", input=LONG).embeddings) == 1
+    assert len(c.embed(model="tiny-embed", input=LONG, truncate=True).embeddings) == 1
+    assert len(c.embed(model="tiny-embed", input=["kurz"], truncate=False).embeddings) == 1
+    for sent, where in ((LONG, "input"), (["kurz", LONG], "input.1")):
+        with pytest.raises(ollama.ResponseError) as caught:
+            c.embed(model="tiny-embed", input=sent, truncate=False)
+        assert caught.value.status_code == 400
+        assert caught.value.error == (
+            f"{where}: the input length (1501 tokens) exceeds the context length of model"
+            " 'tiny-embed' (1024 tokens), and truncate is false: shorten the input, or leave out"
+            " truncate to have it cut to the context"
+        )
+
+
+def test_embed_without_truncation_is_refused_by_an_ollama_backend_as_ollama_refuses_it(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """An Ollama server behind the gateway cannot be asked for a token count: it is asked not
+    to cut (``truncate: false`` passed on), and its refusal is the client's 400."""
+    with ollama_embed_server(context=1024) as upstream:
+        gateway_raw["backends"].append(
+            {"name": "ollama-1", "kind": "ollama", "base_url": upstream.url}
+        )
+        model = {**gateway_raw["models"][3], "id": "ollama-embed", "backend": "ollama-1"}
+        gateway_raw["models"].append(model)
+        with (
+            in_process(gateway_raw) as gw,
+            closing(gw.ollama(headers={"authorization": f"Bearer {KEYS['research']}"})) as c,
+        ):
+            assert len(c.embed(model="ollama-embed", input=LONG).embeddings) == 1
+            with pytest.raises(ollama.ResponseError) as caught:
+                c.embed(model="ollama-embed", input=LONG, truncate=False)
+    assert caught.value.status_code == 400
+    assert "context" in caught.value.error and OLLAMA_TOO_LONG in caught.value.error
+    assert [body.get("truncate") for body in upstream.bodies] == [None, False]
 
 
 def test_embeddings_of_one_prompt_is_the_vector_embed_gives(

@@ -177,6 +177,29 @@ def test_an_oversized_chunked_body_is_cut_while_it_is_read(
         assert records == [] and "x-stellwerk-request-id" not in headers
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["announced", "chunked"])
+def test_an_endpoints_own_tighter_limit_closes_the_connection_too(
+    guarded_raw: dict[str, Any], chunked: bool
+) -> None:
+    """``/v1/feedback`` takes 4 KiB (under the server's limit): a longer body gets its 413 and
+    the connection is closed, as at the server's limit; the rest of the body is not read (it
+    used to stay open, waiting for the rest)."""
+    piece = b"x" * 1024
+    with serving(guarded_raw) as gw, closing(_connect(gw.url)) as sock:
+        head = {**RESEARCH, "content-type": "application/json"}
+        if chunked:
+            sock.sendall(_head("POST", "/v1/feedback", {**head, "transfer-encoding": "chunked"}))
+            for _ in range(5):
+                sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+        else:
+            sock.sendall(_head("POST", "/v1/feedback", {**head, "content-length": "8000"}))
+            sock.sendall(piece)
+        status, headers, body = _answer(sock)
+        assert sock.recv(65536) == b""  # closed by the gateway
+    _check_413(status, headers, body, "openai")
+    assert headers["connection"] == "close"
+
+
 def test_the_dashboard_login_form_is_cut_at_its_own_limit(guarded_raw: dict[str, Any]) -> None:
     """A login form over the dashboard's 16 KiB (under the server's limit): the dashboard's own
     error page with 413 (today: the whole body read, then a 400)."""

@@ -4,14 +4,20 @@ A JSON object that names a key twice is refused (``{"model": "a", "model": "b"}`
 differ on which one wins (pydantic and the backends' take the last, others the first), so the
 model a policy checked might not be the one a backend reads. An integer outside the 64-bit range
 is refused too: no parameter takes one, and the JSON encoders on the way to a backend cannot
-write one. Where an error names a part of the body, each part of the name is cut to
-``SHOWN_CHARS`` (a dictionary key can be as long as the body).
+write one. ``NaN``, ``Infinity`` and ``-Infinity`` are refused wherever they are, unknown
+parameters included (they are not JSON: a backend's parser refuses them, and JSON encoders write
+``null`` or fail), and so is a string with a lone surrogate (``"\ud800"``: no UTF-8 can carry
+it), each by the parameter it is in. Where an error names a part of the body, each part of the
+name is cut to ``SHOWN_CHARS`` (a dictionary key can be as long as the body). A body with several
+problems is told all of them, the first ``SHOWN_PROBLEMS`` in full, then their number.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -20,15 +26,20 @@ from pydantic import BaseModel, ValidationError
 from stellwerk.errors import SHOWN_CHARS, InvalidRequest, shown
 
 M = TypeVar("M", bound=BaseModel)
+Path = tuple[int | str, ...]  # a place in a JSON document: keys and list indexes
 
 # how pydantic names the member of a union in an error's location
 _UNION_MEMBER = re.compile(
     r"^(?:str|int|float|bool|none|(?:list|dict|literal|function-\w+)\[.*\])$"
 )
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_POSITION = re.compile(r"line \d+ column \d+")
+#: how many of a body's problems its error tells in full
+SHOWN_PROBLEMS = 5
 
 
 def parse(model: type[M], body: bytes) -> M:
-    """Validate JSON bytes; the error names the first offending field."""
+    """Validate JSON bytes; the error names every offending field (the first one in ``param``)."""
     if not body.strip():
         raise InvalidRequest("request body is empty; send a JSON object")
     try:
@@ -37,15 +48,82 @@ def parse(model: type[M], body: bytes) -> M:
         errors = exc.errors(include_url=False)
         first = errors[0]
         if first["type"] == "json_invalid":
-            raise InvalidRequest(f"request body is not valid JSON: {first['msg']}") from exc
+            raise _not_json(body, first["msg"]) from exc
         where = location(first["loc"])
-        if first["type"] == "model_type":  # an object was expected: the body, or a field
-            what = f"{where} must be" if where else "request body must be"
-            raise InvalidRequest(f"{what} a JSON object", param=where or None) from exc
-        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-        raise InvalidRequest(f"{where}: {first['msg']}{more}", param=where or None) from exc
+        raise InvalidRequest(problems(errors), param=where or None) from exc
     reject_duplicate_keys(body)
     return parsed
+
+
+def problems(errors: Sequence[Mapping[str, Any]]) -> str:
+    """Every problem pydantic found, each once, as ``where: what`` joined by ``; ``: the first
+    ``SHOWN_PROBLEMS`` in full, then how many more (so the message stays short)."""
+    said: list[str] = []
+    for error in errors:
+        text = _problem(error)
+        if text not in said:
+            said.append(text)
+    text = "; ".join(said[:SHOWN_PROBLEMS])
+    rest = len(said) - SHOWN_PROBLEMS
+    if rest > 0:
+        text += f"; and {rest} more problem{'s' if rest > 1 else ''}"
+    return text
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    where = location(tuple(error.get("loc", ())))
+    if error.get("type") == "model_type":  # an object was expected: the body, or a field
+        return f"{where} must be a JSON object" if where else "request body must be a JSON object"
+    what = error.get("msg", "invalid")
+    return f"{where}: {what}" if where else str(what)
+
+
+def _not_json(body: bytes, problem: str) -> InvalidRequest:
+    """The error of a body pydantic's parser refused; a lone surrogate, which Python's parser
+    takes, is named by where it is in the body."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        return InvalidRequest(f"request body is not valid JSON: {problem}")
+    found = _lone_surrogate(parsed, ())
+    if found is None:
+        return InvalidRequest(f"request body is not valid JSON: {problem}")
+    path, what = found
+    where = location(path)
+    at = _POSITION.search(problem)
+    return InvalidRequest(
+        f"{where or 'request body'}: not valid Unicode: {what}"
+        f"{' near ' + at.group(0) if at else ''}; a character outside the Basic Multilingual"
+        " Plane is escaped as a pair (\\ud83d\\ude00), or sent as UTF-8",
+        param=where or None,
+        code="invalid_unicode",
+    )
+
+
+def _lone_surrogate(value: Any, path: Path) -> tuple[Path, str] | None:
+    """Where in ``value`` (parsed by Python, which keeps a lone surrogate) the first string with
+    a lone surrogate is (a key's: the path to it), and what it says of it; None if nowhere."""
+    if isinstance(value, str):
+        char = _SURROGATE.search(value)
+        return (path, _surrogate(char.group(0))) if char else None
+    items: Any = ()
+    if isinstance(value, dict):
+        for key in value:
+            char = _SURROGATE.search(key)
+            if char:
+                return (path, f"{_surrogate(char.group(0))} in a key")
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found = _lone_surrogate(item, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _surrogate(char: str) -> str:
+    return f"a lone surrogate (\\u{ord(char):04x})"
 
 
 def location(loc: tuple[int | str, ...]) -> str:
@@ -60,11 +138,40 @@ def _part(name: str) -> str:
 
 def reject_duplicate_keys(body: bytes) -> None:
     """Raise ``InvalidRequest`` naming the first key that a JSON object of ``body`` (valid JSON)
-    has twice, or an integer no 64-bit field holds."""
+    has twice, an integer no 64-bit field holds, or the place of a ``NaN`` or ``Infinity``."""
+    constants: list[str] = []
+
+    def constant(name: str) -> float:
+        constants.append(name)
+        return float(name)
+
     try:
-        json.loads(body, object_pairs_hook=_unique)
+        parsed = json.loads(body, object_pairs_hook=_unique, parse_constant=constant)
     except (ValueError, RecursionError) as exc:  # what pydantic took, but Python's parser not
         raise InvalidRequest(f"request body is not valid JSON: {exc}") from exc
+    if constants:
+        where = location(_non_finite(parsed, ()) or ())
+        raise InvalidRequest(
+            f"{where or 'request body'}: {constants[0]} is not a finite number (NaN and"
+            " Infinity are not JSON; a backend cannot read them)",
+            param=where or None,
+        )
+
+
+def _non_finite(value: Any, path: Path) -> Path | None:
+    """Where in ``value`` the first NaN or infinity is, else None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    items: Any = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found = _non_finite(item, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 async def unique_keys(request: Request) -> None:

@@ -5,6 +5,12 @@ Ollama), the way of a chat request otherwise (:mod:`stellwerk.gateway.pipeline`)
 
 One prompt per request (a string, or a list holding one); token-id prompts are refused.
 Known parameters are type-checked strictly, unknown ones passed on unchanged, as for chat.
+``suffix`` (the text after the completion: insertion, fill-in-the-middle) is refused by name,
+as ``/api/generate`` refuses it: the model servers do not honour it at ``/v1/completions``
+(llama.cpp's ``llama-server`` answers "Unsupported param: suffix", as a server error, and fills
+in the middle at its own ``/infill`` only; llama-cpp-python's server wraps the prompt in token
+id 0 where a model's infill tokens belong), so the answer would fail, or be made from a garbled
+prompt. An empty one is absent, as OpenAI reads it.
 """
 
 from __future__ import annotations
@@ -53,10 +59,17 @@ class CompletionRequest(BaseModel):
     user: str | None = None
 
 
-_NOT_PASSED = {"model", "prompt", "stream", "stream_options", "user", "n", "best_of"}
+_NOT_PASSED = {"model", "prompt", "stream", "stream_options", "user", "n", "best_of", "suffix"}
 
 
 def completion_request(body: CompletionRequest) -> ChatRequest:
+    if body.suffix:
+        raise InvalidRequest(
+            "suffix: inserting a completion before a suffix (fill-in-the-middle) is not"
+            " supported (the model would answer without seeing the text after the gap);"
+            " leave out suffix, or put that text into the prompt",
+            param="suffix",
+        )
     prompt = body.prompt
     if isinstance(prompt, list):
         if len(prompt) != 1:

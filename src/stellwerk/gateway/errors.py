@@ -1,6 +1,9 @@
 """One place that renders every error: the OpenAI envelope on ``/v1``, ``{"error": "..."}`` on
 Ollama's ``/api``. Unknown routes and methods get the same envelopes.
 
+A 413 says ``connection: close``: the rest of an oversized body is never read (an endpoint that
+bounds its body tighter than ``server.max_body_bytes``, such as ``/v1/feedback``, raises it).
+
 An error that names its request (``StellwerkError.request_id``) carries the id as the header
 ``x-stellwerk-request-id``. So does every 500 of a bug (an exception that is no
 ``StellwerkError``): the id of the usage record its handler wrote (``mark_request``, called on
@@ -23,13 +26,14 @@ from stellwerk.errors import (
     InvalidRequest,
     NotFound,
     NotStarted,
+    PayloadTooLarge,
     RateLimited,
     RequestError,
     StellwerkError,
     UpstreamError,
     shown,
 )
-from stellwerk.gateway.body import location
+from stellwerk.gateway.body import problems
 from stellwerk.gateway.calls import new_request_id
 from stellwerk.gateway.openai_wire import error_body
 
@@ -72,6 +76,10 @@ def render(request: Request, exc: StellwerkError) -> Response:
         headers["x-stellwerk-request-id"] = exc.request_id
     if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
         headers["retry-after"] = str(max(1, round(exc.retry_after_s)))
+    if isinstance(exc, PayloadTooLarge):
+        # the rest of the body is not worth reading: the server closes the connection after
+        # the answer, as for the body limit's own 413 (``gateway.refusal``), not read it all
+        headers["connection"] = "close"
     body = {"error": message_of(exc)} if is_ollama(request) else error_body(exc)
     return Response(
         orjson.dumps(body),
@@ -128,8 +136,7 @@ def install(app: FastAPI) -> None:
             return render(request, InvalidRequest(_not_json(content_type), param="content-type"))
         if first.get("type") == "json_invalid":  # FastAPI parsed the body (the admin API)
             return render(request, InvalidRequest(await _json_problem(request), param="body"))
-        where = location(loc)
-        return render(request, InvalidRequest(f"{where}: {first.get('msg', 'invalid')}"))
+        return render(request, InvalidRequest(problems(exc.errors())))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         request_id = marked_request(exc) or new_request_id()

@@ -96,7 +96,12 @@ async def generate(request: Request) -> Response:
 
 
 def _embedding(raw: bytes) -> Embedding:
+    """``truncate`` (default true) as Ollama reads it: false refuses an input over the model's
+    context (a 400) rather than cut it; the backend is asked not to cut it either (Ollama's own
+    ``truncate``), for the backends whose tokenizer the gateway cannot ask."""
     body = parse(wire.OllamaEmbedRequest, raw)
+    if body.truncate is False:
+        return Embedding(body.model, body.input, {"truncate": False}, truncate=False)
     return Embedding(body.model, body.input)
 
 

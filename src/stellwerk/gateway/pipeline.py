@@ -313,6 +313,8 @@ class Embedding:
     model: str
     input: str | list[str]
     params: JSON | None = None  # the client's other parameters, for the backend
+    #: False: an input over the model's context is refused, not cut (Ollama's ``truncate``)
+    truncate: bool = True
 
 
 E = TypeVar("E", bound=Embedding)
@@ -342,7 +344,9 @@ async def serve_embeddings(
         call.selection = runtime.selector.named(call.principal, name, ["embeddings"])
         tokens, cost = embeddings_bound(call.selection.model, inputs)
         call.reservation = await runtime.budget.reserve(call.principal, tokens, cost)
-        result = await runtime.caller.embed(call, call.selection, inputs, asked.params)
+        result = await runtime.caller.embed(
+            call, call.selection, inputs, asked.params, truncate=asked.truncate
+        )
         call.ended = time.perf_counter()
         await account(runtime, call)
     return call, asked, result
