@@ -53,3 +53,29 @@ def test_tools_refused_for_a_model_without_the_capability(gateway: Gateway) -> N
             tools=[TOOL],  # type: ignore[list-item]
         )
     assert "does not support tools" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"tools": [TOOL], "function_call": {"name": ""}},
+        {"functions": [TOOL["function"]], "function_call": {"name": "get_time"}},
+        {"function_call": {"name": "get_weather"}},
+    ],
+)
+def test_a_function_call_naming_no_function_is_refused_naming_it(
+    gateway: Gateway, extra: dict[str, object]
+) -> None:
+    """The older ``function_call`` must name one of ``functions`` (or ``tools``), as
+    ``tool_choice`` must name a tool: llama-cpp-python answered a 500 for a name it had not."""
+    with (
+        gateway.openai(KEYS["research"]) as client,
+        pytest.raises(openai.BadRequestError) as info,
+    ):
+        client.chat.completions.create(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "Wetter?"}],
+            max_tokens=4,
+            extra_body=extra,
+        )
+    assert "function_call names" in str(info.value) and "not one of functions" in str(info.value)

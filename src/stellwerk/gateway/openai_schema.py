@@ -257,6 +257,12 @@ class ChatCompletionRequest(SamplingParams):
                 )
         elif choice == "required" and not self.tools:
             raise ValueError("tool_choice 'required' needs tools")
+        call = self.function_call  # the older form: it names one of functions (or of tools)
+        if isinstance(call, NamedFunction):
+            names = {f.name for f in self.functions or ()}
+            names |= {tool.function.name for tool in self.tools or ()}
+            if call.name not in names:
+                raise ValueError(f"function_call names {shown(call.name)}, not one of functions")
         return self
 
 
