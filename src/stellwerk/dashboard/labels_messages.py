@@ -65,6 +65,10 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "number too large (over 64 bits)",
         "Zahl zu groß (über 64 Bit)",
     ),
+    "refusal_invalid_unicode": (
+        "text that is not valid Unicode (a lone surrogate)",
+        "Text ist kein gültiges Unicode (ein einzelnes Surrogat)",
+    ),
     "refusal_too_many_in_flight": (
         "too many requests of the key at once",
         "zu viele gleichzeitige Anfragen des Schlüssels",
