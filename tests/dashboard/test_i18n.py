@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from stellwerk.config import parse_config
-from stellwerk.dashboard.figures import audit_details
+from stellwerk.dashboard.audit_details import audit_details
 from stellwerk.dashboard.formats import DASH, Formatter
 from stellwerk.dashboard.i18n import LANGUAGES, Labels, choose, label_keys, labels
 from stellwerk.dashboard.knowledge import BASES

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, Response
 
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard import charts, figures, months
+from stellwerk.dashboard.audit_details import audit_details
 from stellwerk.dashboard.amounts import amount_input
 from stellwerk.dashboard.auth import AdminDirectory
 from stellwerk.dashboard.formats import Formatter
@@ -85,6 +86,7 @@ def templates() -> Environment:
     env.globals["amount_input"] = amount_input
     env.globals["charts"] = charts
     env.globals["figures"] = figures
+    env.globals["audit_details"] = audit_details
     env.globals["months"] = months.offered
     env.globals["prefix"] = PREFIX
     return env
