@@ -9,7 +9,6 @@ from markupsafe import Markup
 
 from stellwerk.dashboard.charts import PALETTE, Bar, Series, bars, stacked_columns
 from stellwerk.dashboard.formats import DASH, Formatter
-from stellwerk.dashboard.i18n import Labels
 from stellwerk.dashboard.overview import RoutingMix
 from stellwerk.ledger.usage_totals import Totals
 

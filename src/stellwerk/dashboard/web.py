@@ -22,8 +22,8 @@ from starlette.responses import HTMLResponse, Response
 
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard import charts, figures, months
-from stellwerk.dashboard.audit_details import audit_details
 from stellwerk.dashboard.amounts import amount_input
+from stellwerk.dashboard.audit_details import audit_details
 from stellwerk.dashboard.auth import AdminDirectory
 from stellwerk.dashboard.formats import Formatter
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Labels, Language, choose, labels
