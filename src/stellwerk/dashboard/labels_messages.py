@@ -212,6 +212,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "{field}: höchstens sechs Nachkommastellen, von 0 bis zum größten Budget des Gateways.",
     ),
     # when no message above fits: said in the page's language, the original as details
+    "msg_internal_error": (
+        "Something went wrong on the server; the gateway's log says what.",
+        "Auf dem Server ist ein Fehler aufgetreten; das Protokoll des Gateways nennt ihn.",
+    ),
     "msg_fallback_400": ("The input is not valid.", "Die Eingabe ist ungültig."),
     "msg_fallback_403": ("This is not allowed.", "Das ist nicht erlaubt."),
     "msg_fallback_404": ("Not found.", "Nicht gefunden."),
