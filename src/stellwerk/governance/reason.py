@@ -18,7 +18,7 @@ from typing import Final
 from stellwerk.errors import InvalidRequest
 
 MAX_REASON: Final = 1000
-SURROGATE: Final = "a lone surrogate"
+_SURROGATE: Final = "a lone surrogate"
 
 
 def audit_reason(reason: str) -> str:
@@ -35,17 +35,17 @@ def audit_reason(reason: str) -> str:
 
 def plain_line(text: str, *, param: str, what: str) -> None:
     """An ``InvalidRequest`` naming ``param`` when ``text`` is only blank space or holds a
-    character a terminal or a page does not show as itself (``hidden``); ``what`` names it in
+    character a terminal or a page does not show as itself (``_hidden``); ``what`` names it in
     the message (``the reason``)."""
     if not text.strip():
         raise InvalidRequest(
             f"{what} is only blank space; write it in words on one line", param=param
         )
     for char in text:
-        kind = hidden(char)
+        kind = _hidden(char)
         if kind is None:
             continue
-        if kind == SURROGATE:  # named as the data plane names it (gateway.body)
+        if kind == _SURROGATE:  # named as the data plane names it (gateway.body)
             raise InvalidRequest(
                 f"{what} is not valid Unicode: a lone surrogate (\\u{ord(char):04x}), which no"
                 " UTF-8 can carry; write it in plain text",
@@ -60,7 +60,7 @@ def plain_line(text: str, *, param: str, what: str) -> None:
         )
 
 
-def hidden(char: str) -> str | None:
+def _hidden(char: str) -> str | None:
     """What ``char`` is if a terminal or a page does not show it as itself, else None: a
     control character (line breaks and tabs included), a line or paragraph separator, a mark
     that changes the direction of text, a zero-width character (it makes look-alike labels), or
@@ -69,7 +69,7 @@ def hidden(char: str) -> str | None:
     if category == "Cc" or unicodedata.bidirectional(char) in _DIRECTION:
         return "the control character"
     if category == "Cs":
-        return SURROGATE
+        return _SURROGATE
     if category in ("Zl", "Zp"):
         return "the separator"
     if char in _DIRECTION_MARKS:
