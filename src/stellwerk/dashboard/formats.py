@@ -5,8 +5,8 @@ type it arrives as (``float`` from the rollups, ``Decimal`` or ``int`` from the 
 admin API): it carries the currency (``governance.currency``) and enough decimals to show a
 small amount as more than zero. A number and its unit (currency, ``Wh``, ``kWh``, ``ms``, ``s``,
 ``%``, ``Tsd.``) are joined by a no-break space (:data:`NBSP`): a browser never puts the unit on a
-line of its own, whatever the width of the tile or cell. Times are shown in the operator's zone (``dashboard.timezone``,
-else the server's own), each with the zone's abbreviation.
+line of its own, whatever the width of the tile or cell. Times are shown in the operator's zone
+(``dashboard.timezone``, else the server's own), each with the zone's abbreviation.
 """
 
 from __future__ import annotations
