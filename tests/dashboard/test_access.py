@@ -377,8 +377,8 @@ def test_calibration_runs_give_the_model_its_quality_and_evaluation(
     finally:
         opened.close()
     page = admin.get("/dashboard/models/tiny-large").text
-    assert "73.1 % <small>(measured by calibration" in page  # the newest run is the quality
-    assert "Calibration runs" in page and "70.2 %" in page  # both runs listed
+    assert "73.1\u00a0% <small>(measured by calibration" in page  # the newest run is the quality
+    assert "Calibration runs" in page and "70.2\u00a0%" in page  # both runs listed
     assert "evaluation record" not in page  # the record is the model's evaluation
     assert "oversight contact" in page  # still missing
 

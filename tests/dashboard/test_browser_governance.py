@@ -76,7 +76,7 @@ def test_overview_shows_budgets_limits_refusals_and_fair_savings(
     assert "€0.00048" in text(page, "p.total")
     # research spent 0.000161 of 0.0005 (a budget that read "0.00" before; the charge is exact,
     # rounded up to the micro-unit once), 1 request/minute
-    assert re.search(r"research\s+€0\.00016\s+€0\.0005\s+32\.2 %\s+1\s+unlimited\s+1", budgets)
+    assert re.search(r"research\s+€0\.00016\s+€0\.0005\s+32\.2\s%\s+1\s+unlimited\s+1", budgets)
     legal = rf"legal\s+€0\.00032\s+unlimited\s+{DASH}\s+unlimited\s+unlimited\s+0"
     assert re.search(legal, budgets)
 
@@ -84,8 +84,8 @@ def test_overview_shows_budgets_limits_refusals_and_fair_savings(
     assert re.search(r"rate limit reached\s+rate_limited\s+1\s+research 1", refusals)
     assert re.search(r"policy: model not allowed \(.*\)\s+policy_denied\s+1\s+legal 1", refusals)
     usage = text(page, "#w-usage")  # requests, tokens, cost, energy, refused, errors
-    assert re.search(r"legal\s+3\s+\S+\s+€0\.00032\s+[\d.]+ Wh\s+1\s+0", usage)
-    assert re.search(r"research\s+3\s+\S+\s+€0\.00016\s+[\d.]+ Wh\s+1\s+1", usage)
+    assert re.search(r"legal\s+3\s+\S+\s+€0\.00032\s+[\d.]+\sWh\s+1\s+0", usage)
+    assert re.search(r"research\s+3\s+\S+\s+€0\.00016\s+[\d.]+\sWh\s+1\s+1", usage)
 
     # legal may use only tiny-small: its routed requests are compared with tiny-small
     savings = text(page, "#w-savings")
@@ -129,12 +129,12 @@ def test_german_pages_translate_the_audit_and_show_times_in_the_operators_zone(
     audit = text(page, "#w-audit")
     row = page.locator("#w-audit tr", has_text="limits.set").inner_text()
     assert "Limits gesetzt" in row and "Begründung: pilot budget" in row
-    assert "Monatsbudget=0,0005 €" in row
+    assert "Monatsbudget=0,0005\u00a0€" in row
     assert re.search(r"\d\d\.\d\d\.\d{4} \d\d:\d\d CES?T", row)  # Berlin time, not UTC
     seed_row = page.locator("#w-audit tr", has_text="model.seed").first.inner_text()
     assert "Modell erfasst" in seed_row and "Einwilligung: ja" in seed_row
     assert "reason" not in audit and "UTC" not in audit
-    assert "0,0005 €" in text(page, "#w-budgets")
+    assert "0,0005\u00a0€" in text(page, "#w-budgets")
 
 
 def test_consent_is_withdrawn_and_regranted_in_the_ui_and_the_gateway_obeys(

@@ -67,7 +67,7 @@ def test_the_model_page_shows_the_newest_calibration_and_counts_it_as_evaluation
     # the facts say what the record says: no "Evaluation" dash above the model's own record
     evaluation = re.search(r'<dd id="m-evaluation">(.*?)</dd>', page)
     assert evaluation is not None
-    assert re.search(r"calibration record of \d{4}-\d\d-\d\d \d\d:\d\d \S+ \(quality 61\.3 %\)",
+    assert re.search(r"calibration record of \d{4}-\d\d-\d\d \d\d:\d\d \S+ \(quality 61\.3\s%\)",
                      evaluation.group(1))  # fmt: skip
     other = unescape(admin.get("/dashboard/models/tiny-small").text)
     assert "No calibration run yet" in other

@@ -60,19 +60,22 @@ def test_language_choice(cookie: str | None, accept: str | None, expected: str) 
 
 
 def test_numbers_and_times_per_language() -> None:
+    """A number and its unit are joined by a no-break space (U+00A0): a browser never puts the
+    unit on a line of its own."""
     en, de = Formatter("en"), Formatter("de")
     assert en.number(1234567.891, 2) == "1,234,567.89"
     assert de.number(1234567.891, 2) == "1.234.567,89"
-    assert de.compact(2_500_000) == "2,5 Mio."
-    assert en.percent(0.256) == "26 %"
-    assert de.energy(1500) == "1,50 kWh"
-    assert en.ms(12_500) == "12.5 s"
+    assert de.compact(2_500_000) == "2,5\u00a0Mio."
+    assert en.percent(0.256) == "26\u00a0%"
+    assert de.energy(1500) == "1,50\u00a0kWh"
+    assert en.ms(12_500) == "12.5\u00a0s"
+    assert de.ms(12) == "12\u00a0ms"
     # a tiny model's requests use thousandths of a watt-hour: two significant digits, not 0.00
-    assert en.energy(0.3) == "0.30 Wh"
-    assert en.energy(0.0031) == "0.0031 Wh"
-    assert de.energy(0.047) == "0,047 Wh"
-    assert en.energy(0.0) == "0.00 Wh"
-    assert en.energy(1e-9) == "0.000000 Wh"
+    assert en.energy(0.3) == "0.30\u00a0Wh"
+    assert en.energy(0.0031) == "0.0031\u00a0Wh"
+    assert de.energy(0.047) == "0,047\u00a0Wh"
+    assert en.energy(0.0) == "0.00\u00a0Wh"
+    assert en.energy(1e-9) == "0.000000\u00a0Wh"
     utc = ZoneInfo("UTC")
     moment = datetime(2026, 11, 25, 9, 5, tzinfo=UTC)
     assert Formatter("de", zone=utc).when(moment) == "25.11.2026 09:05 UTC"
@@ -96,15 +99,15 @@ def test_the_month_picker_names_the_months_in_the_page_language() -> None:
 @pytest.mark.parametrize(
     ("value", "en", "de"),
     [
-        (0.0005, "€0.0005", "0,0005 €"),
-        (Decimal("0.0005"), "€0.0005", "0,0005 €"),
-        (Decimal("0.000123"), "€0.00012", "0,00012 €"),
-        (0.25, "€0.25", "0,25 €"),
-        (0, "€0.00", "0,00 €"),
-        (12.5, "€12.50", "12,50 €"),
-        (Decimal("1234.5"), "€1,234.50", "1.234,50 €"),
-        (3, "€3.00", "3,00 €"),
-        (1e-9, "< €0.000001", "< 0,000001 €"),
+        (0.0005, "€0.0005", "0,0005\u00a0€"),
+        (Decimal("0.0005"), "€0.0005", "0,0005\u00a0€"),
+        (Decimal("0.000123"), "€0.00012", "0,00012\u00a0€"),
+        (0.25, "€0.25", "0,25\u00a0€"),
+        (0, "€0.00", "0,00\u00a0€"),
+        (12.5, "€12.50", "12,50\u00a0€"),
+        (Decimal("1234.5"), "€1,234.50", "1.234,50\u00a0€"),
+        (3, "€3.00", "3,00\u00a0€"),
+        (1e-9, "<\u00a0€0.000001", "<\u00a00,000001\u00a0€"),
         (None, DASH, DASH),
     ],
 )
@@ -117,8 +120,8 @@ def test_money_shows_its_currency_and_small_amounts(
 
 
 def test_a_currency_without_a_symbol_is_written_as_its_code() -> None:
-    assert Formatter("en", currency="CHF").money(2) == "CHF 2.00"
-    assert Formatter("de", currency="CHF").money(2) == "2,00 CHF"
+    assert Formatter("en", currency="CHF").money(2) == "CHF\u00a02.00"
+    assert Formatter("de", currency="CHF").money(2) == "2,00\u00a0CHF"
 
 
 def test_times_are_shown_in_the_configured_zone_with_its_abbreviation() -> None:
@@ -160,7 +163,7 @@ def test_audit_details_are_in_the_page_language() -> None:
     limits = {"from": {"monthly_budget": None}, "to": {"monthly_budget": 0.0005}, "reason": "x"}
     assert audit_details(limits, labels("de"), Formatter("de")) == [
         f"von: {DASH}",
-        "auf: Monatsbudget=0,0005 €",
+        "auf: Monatsbudget=0,0005\u00a0€",
         "Begründung: x",
     ]
     seed = {"lifecycle": "in_review", "consent": True}

@@ -113,10 +113,17 @@ def test_the_page_speaks_german(admin: httpx.Client) -> None:
     assert '<html lang="de">' in html
     assert "Was der Router gelernt hat" in html
     rows = _section(html, "l-departments")
-    assert re.search(r"research 0 90 90 10 Unvertraut 30,0 % \(3 / 10\) \d,\d{3} ± \d,\d{3}", rows)
+    assert re.search(r"research 0 90 90 10 Ungewohnt 30,0 % \(3 / 10\) \d,\d{3} ± \d,\d{3}", rows)
     assert "Routing-Gewinn (verwendete Version)" in rows
     assert "(90 beurteilt)" in rows and "0 beurteilt: zu wenige (unter 20)" in rows
-    assert "Kosten der Schattenbewertung" in _section(html, "l-shadow")
+    # the hints say what the English says, in German words (not "eine von jeder")
+    assert "zählt in beiden Spalten je einmal" in rows
+    assert "(bezogen auf die Anfragen, deren Vertrautheit er gemessen hat)" in rows
+    assert "Anpassungsläufe die letzten 10, aus allen Monaten" in _section(html, "l-runs")
+    shadow = _section(html, "l-shadow")
+    assert "Kosten der Schattenbewertung" in shadow
+    assert "zulasten von router-learning · 25 % der gerouteten Anfragen" in shadow
+    assert "Verbrauch des Kontos: 0,016 € / 0,02 €" in shadow
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -287,7 +287,7 @@ def test_energy_figures_are_printed_without_float_noise(
     tenth = replace(one, request_id="tenth", energy_wh=0.1)
     record(offline_dashboard, [tenth, replace(one, request_id="fifth", energy_wh=0.2)])
     admin.cookies.set("stw_lang", language, path="/dashboard")
-    expected = "0.30 Wh" if language == "en" else "0,30 Wh"
+    expected = "0.30\u00a0Wh" if language == "en" else "0,30\u00a0Wh"
     for path in ("/dashboard", "/dashboard/departments/research", "/dashboard/models/tiny-small"):
         page = admin.get(path)
         assert page.status_code == 200, path

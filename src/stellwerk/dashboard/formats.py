@@ -3,8 +3,10 @@
 Every amount of money on the dashboard goes through :meth:`Formatter.money`, whatever number
 type it arrives as (``float`` from the rollups, ``Decimal`` or ``int`` from the ledger and the
 admin API): it carries the currency (``governance.currency``) and enough decimals to show a
-small amount as more than zero. Times are shown in the operator's zone (``dashboard.timezone``,
-else the server's own), each with the zone's abbreviation.
+small amount as more than zero. A number and its unit (currency, ``Wh``, ``kWh``, ``ms``, ``s``,
+``%``, ``Tsd.``) are joined by a no-break space (:data:`NBSP`): a browser never puts the unit on a
+line of its own, whatever the width of the tile or cell. Times are shown in the operator's zone
+(``dashboard.timezone``, else the server's own), each with the zone's abbreviation.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Final, Literal
 
 Language = Literal["en", "de"]
 DASH: Final = "\u2013"  # shown for a missing value
+NBSP: Final = "\u00a0"  # between a number and its unit: the line never breaks there
 ENERGY_DECIMALS: Final = 6
 """The most decimals an energy figure shows (micro-watt-hours: below that it reads 0)."""
 
@@ -81,19 +84,20 @@ class Formatter:
         """Large counts shortened: 1.2M, 34.5k (Mio., Tsd. in German)."""
         big, mid = ("Mio.", "Tsd.") if self.language == "de" else ("M", "k")
         if abs(value) >= 1e6:
-            return f"{self.number(value / 1e6, 1)} {big}"
+            return f"{self.number(value / 1e6, 1)}{NBSP}{big}"
         if abs(value) >= 1e4:
-            return f"{self.number(value / 1e3, 1)} {mid}"
+            return f"{self.number(value / 1e3, 1)}{NBSP}{mid}"
         return self.number(value)
 
     def money(self, value: Amount | None) -> str:
         """An amount with its currency: ``€12.50``, ``12,50 €``; small amounts keep their
-        first two significant digits (``€0.0005``); below a micro-unit ``< €0.000001``."""
+        first two significant digits (``€0.0005``); below a micro-unit ``< €0.000001``. Every
+        space in it is a no-break space."""
         if value is None:
             return DASH
         exact = _decimal(value)
         if 0 < abs(exact) < SMALLEST:
-            return "< " + self._with_currency(self.number(SMALLEST, MAX_MONEY_DECIMALS))
+            return "<" + NBSP + self._with_currency(self.number(SMALLEST, MAX_MONEY_DECIMALS))
         decimals = money_decimals(exact)
         text = self.number(exact, decimals)
         point = "," if self.language == "de" else "."
@@ -105,9 +109,9 @@ class Formatter:
     def _with_currency(self, text: str) -> str:
         symbol = SYMBOLS.get(self.currency)
         if self.language == "de":
-            return f"{text} {symbol or self.currency}"
+            return f"{text}{NBSP}{symbol or self.currency}"
         if symbol is None:
-            return f"{self.currency} {text}"
+            return f"{self.currency}{NBSP}{text}"
         if text.startswith("-"):
             return f"-{symbol}{text[1:]}"
         return f"{symbol}{text}"
@@ -115,25 +119,25 @@ class Formatter:
     def percent(self, fraction: float | None, decimals: int = 0) -> str:
         if fraction is None:
             return DASH
-        return f"{self.number(100 * fraction, decimals)} %"
+        return f"{self.number(100 * fraction, decimals)}{NBSP}%"
 
     def ms(self, value: float | None) -> str:
         if value is None:
             return DASH
         if value >= 10_000:
-            return f"{self.number(value / 1000, 1)} s"
-        return f"{self.number(value)} ms"
+            return f"{self.number(value / 1000, 1)}{NBSP}s"
+        return f"{self.number(value)}{NBSP}ms"
 
     def energy(self, wh: float) -> str:
         """Watt-hours with two decimals (kWh from 1,000), and below 0.1 Wh with two significant
         digits (a tiny model's requests use thousandths of a Wh: not 0.00)."""
         size = abs(wh)
         if size >= 1000:
-            return f"{self.number(wh / 1000, 2)} kWh"
+            return f"{self.number(wh / 1000, 2)}{NBSP}kWh"
         if size >= 0.1 or size == 0:
-            return f"{self.number(wh, 2)} Wh"
+            return f"{self.number(wh, 2)}{NBSP}Wh"
         decimals = min(ENERGY_DECIMALS, 1 - math.floor(math.log10(size)))
-        return f"{self.number(wh, decimals)} Wh"
+        return f"{self.number(wh, decimals)}{NBSP}Wh"
 
     def local(self, moment: datetime) -> datetime:
         """``moment`` in the page's zone (the server's local zone without one)."""

@@ -27,16 +27,17 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
         "Graded requests: each request once. Feedback and shadow grades count grades: a request"
         " graded both by an application's feedback and by shadow grading has one of each.",
         "Bewertete Anfragen: jede Anfrage einmal. Rückmeldungen und Schattenbewertungen zählen"
-        " Bewertungen: eine Anfrage, die eine Anwendung und die Schattenbewertung bewertet haben,"
-        " hat eine von jeder.",
+        " Bewertungen: Eine Anfrage, die sowohl per Rückmeldung einer Anwendung als auch per"
+        " Schattenbewertung bewertet wurde, zählt in beiden Spalten je einmal.",
     ),
     "routed_requests": ("Routed requests", "Geroutete Anfragen"),
-    "unfamiliar_share": ("Unfamiliar", "Unvertraut"),
+    "unfamiliar_share": ("Unfamiliar", "Ungewohnt"),
     "unfamiliar_hint": (
         "Unfamiliar: the share of routed prompts the router found unlike anything it was trained"
         " or adapted on (of those whose familiarity it measured); it learns these first.",
-        "Unvertraut: Anteil der gerouteten Anfragen, die dem Router fremd waren (gemessen an"
-        " allem, worauf er trainiert und angepasst wurde); diese lernt er zuerst.",
+        "Ungewohnt: der Anteil der gerouteten Anfragen, die keinem Text ähneln, mit dem der Router"
+        " trainiert oder an den er angepasst wurde (bezogen auf die Anfragen, deren Vertrautheit"
+        " er gemessen hat); aus ihnen lernt er zuerst.",
     ),
     "not_measured": ("not measured", "nicht gemessen"),
     "router_versions": ("Router versions", "Router-Versionen"),
@@ -99,7 +100,7 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
         " (stellwerk router adapt).",
     ),
     "adapt_runs": ("Adaptation runs", "Anpassungsläufe"),
-    "adapt_runs_newest": ("the newest {n}, any month", "die letzten {n}, jeder Monat"),
+    "adapt_runs_newest": ("the newest {n}, any month", "die letzten {n}, aus allen Monaten"),
     "adapt_outcome": ("Outcome", "Ergebnis"),
     "adapt_read": ("Read", "Gelesen"),
     "adapt_usable": ("Usable", "Verwendbar"),
@@ -163,13 +164,13 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
         "Shadow grading is off (router.shadow.share is 0).",
         "Schattenbewertung ist aus (router.shadow.share ist 0).",
     ),
-    "charged_to": ("charged to", "belastet an"),
+    "charged_to": ("charged to", "zulasten von"),
     "shadow_calls": ("Calls", "Aufrufe"),
     "shadow_pick": (
         "{share} of routed requests, at most {n} per minute",
         "{share} der gerouteten Anfragen, höchstens {n} pro Minute",
     ),
-    "account_spent": ("Account spent", "Konto verbraucht"),
+    "account_spent": ("Account spent", "Verbrauch des Kontos"),
     "shadow_refused": ("Refused by the account's limits", "Durch Limits des Kontos abgelehnt"),
     "shadow_budget_hint": (
         "Shadow grading stops while the account's monthly budget is spent.",

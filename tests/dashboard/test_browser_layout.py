@@ -1,0 +1,132 @@
+"""In a real browser (Debian's Chromium driven by Playwright), at the widths of an office screen:
+an amount and its unit (``0,00016 €``, ``0,12 Wh``, ``47 ms``, ``32,2 %``) never break over two
+lines, in a figure tile, a table or a sentence, and a figure never spills out of its tile; the
+reason field of a table row (revoke a key, grant or withdraw a consent) shows its whole
+placeholder, in both languages. German is the tighter language (longer words, the currency after
+the number), so the amounts are read in German at 1280 pixels. Screenshots go to the test's
+temporary directory (``--basetemp`` to keep them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
+from tests.dashboard.traffic import record, served
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = [pytest.mark.slow]
+
+AMOUNT = r"\d[\d.,]*\s(?:€|k?Wh|ms|%)"
+"""An amount with its unit as the German pages write it (JavaScript's ``\\s`` takes the no-break
+space too)."""
+
+AMOUNTS_ON_PAGE = """(pattern) => {
+  const re = new RegExp(pattern, "g");
+  const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
+  const found = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest("svg")) continue;  // a chart's text never wraps
+    for (const match of node.data.matchAll(re)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const boxes = [...range.getClientRects()].filter((box) => box.width > 0);
+      found.push({text: match[0], lines: new Set(boxes.map((box) => Math.round(box.top))).size});
+    }
+  }
+  return found;
+}"""
+
+FIGURES_IN_TILES = """() => [...document.querySelectorAll(".kpis .k")].map((figure) => {
+  const range = document.createRange();
+  range.selectNodeContents(figure);
+  const text = range.getBoundingClientRect();
+  const tile = figure.parentElement;
+  const style = getComputedStyle(tile);
+  const inner = tile.getBoundingClientRect().right - parseFloat(style.paddingRight);
+  return {text: figure.textContent, inside: text.right <= inner + 0.5};
+})"""
+
+PLACEHOLDERS = """() => {
+  const pen = document.createElement("canvas").getContext("2d");
+  return [...document.querySelectorAll("td input[placeholder]")].map((field) => {
+    const style = getComputedStyle(field);
+    pen.font = style.font;
+    const room = field.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const button = field.parentElement.querySelector("button").getBoundingClientRect();
+    const box = field.getBoundingClientRect();
+    return {placeholder: field.placeholder, needs: pen.measureText(field.placeholder).width,
+            room: room, beside: button.top < box.bottom && button.left >= box.right};
+  });
+}"""
+
+
+def _speak(page: Page, dashboard: DashboardGateway, language: str) -> None:
+    root = dashboard.url.removesuffix("/dashboard") + "/"
+    page.context.add_cookies([{"name": "stw_lang", "value": language, "url": root}])
+
+
+def _log_in(page: Page, dashboard: DashboardGateway) -> None:
+    page.goto(dashboard.url + "/login")
+    page.fill("input[name=key]", ADMIN_KEY)
+    page.click("button[type=submit]")
+    page.wait_for_url(dashboard.url)
+
+
+def test_an_amount_and_its_currency_sit_on_one_line_in_german_at_1280_px(
+    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path
+) -> None:
+    dashboard = served_offline_dashboard
+    config = dashboard.gateway.config
+    # small amounts, as a pilot's month has them: 0,00016 € a request, thousandths of a Wh
+    record(
+        dashboard,
+        [
+            served(config, department="legal", key_id="legal-1", model="tiny-small"),
+            served(config, department="research", key_id="research-1", model="tiny-large"),
+        ],
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _speak(page, dashboard, "de")
+    _log_in(page, dashboard)
+    seen: list[dict[str, Any]] = []
+    for path in ("", "/departments/legal", "/departments/research", "/models/tiny-small"):
+        page.goto(dashboard.url + path)
+        page.screenshot(path=str(tmp_path / f"de-1280{path.replace('/', '-')}.png"), full_page=True)
+        amounts = page.evaluate(AMOUNTS_ON_PAGE, AMOUNT)
+        assert [a for a in amounts if a["lines"] != 1] == [], path
+        assert [f for f in page.evaluate(FIGURES_IN_TILES) if not f["inside"]] == [], path
+        seen += amounts
+    texts = {a["text"] for a in seen}
+    # the cost tile of a department and of a model, and the other units, were all read
+    assert "0,00016\u00a0€" in texts, texts
+    assert any(t.endswith("Wh") for t in texts) and any(t.endswith("ms") for t in texts), texts
+    assert any(t.endswith("%") for t in texts), texts
+
+
+def test_a_rows_reason_field_shows_its_whole_placeholder(
+    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path
+) -> None:
+    """The placeholder of the revoke field (research's stored key) and of the consent field
+    (tiny-small, whose data owner is legal) is its label: "Begründung (für das Audit-Protokoll)"
+    was cut to "Begründung (für das Auc"; the field now fits it, its button beside it."""
+    dashboard = served_offline_dashboard
+    _log_in(page, dashboard)
+    for language in ("en", "de"):
+        _speak(page, dashboard, language)
+        for width in (1280, 1400):
+            page.set_viewport_size({"width": width, "height": 900})
+            for path in ("/departments/research", "/consent"):
+                page.goto(dashboard.url + path)
+                name = f"{language}-{width}{path.replace('/', '-')}.png"
+                page.screenshot(path=str(tmp_path / name), full_page=True)
+                fields = page.evaluate(PLACEHOLDERS)
+                assert fields, (language, width, path)  # a revoke field, a consent field
+                for field in fields:
+                    assert field["needs"] <= field["room"], (language, width, path, field)
+                    assert field["beside"], (language, width, path, field)
