@@ -315,6 +315,7 @@ class Embedding:
     params: JSON | None = None  # the client's other parameters, for the backend
     #: False: an input over the model's context is refused, not cut (Ollama's ``truncate``)
     truncate: bool = True
+    field: str = "input"  # where the request holds its inputs, for the errors that name one
 
 
 E = TypeVar("E", bound=Embedding)
@@ -345,7 +346,7 @@ async def serve_embeddings(
         tokens, cost = embeddings_bound(call.selection.model, inputs)
         call.reservation = await runtime.budget.reserve(call.principal, tokens, cost)
         result = await runtime.caller.embed(
-            call, call.selection, inputs, asked.params, truncate=asked.truncate
+            call, call.selection, inputs, asked.params, truncate=asked.truncate, field=asked.field
         )
         call.ended = time.perf_counter()
         await account(runtime, call)
