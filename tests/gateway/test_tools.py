@@ -42,7 +42,41 @@ def test_forced_tool_call_comes_back_as_tool_calls(gateway: Gateway) -> None:
     assert call.function.arguments.startswith("{")  # type: ignore[union-attr]
 
 
-def test_tools_refused_for_a_model_without_the_capability(gateway: Gateway) -> None:
+def test_functions_come_back_in_the_older_form_they_were_asked_in(gateway: Gateway) -> None:
+    """A client that sends the older ``functions`` reads the older answer, as OpenAI gave it:
+    ``message.function_call`` and ``finish_reason`` "function_call", not ``tool_calls``
+    (llama-cpp-python answers a forced function as a tool call), plain and streamed."""
+    asked = {
+        "model": "tiny-small",
+        "messages": [{"role": "user", "content": "Wetter in Bern?"}],
+        "functions": [TOOL["function"]],
+        "function_call": {"name": "get_weather"},
+        "max_tokens": 40,
+    }
+    with gateway.openai(KEYS["research"]) as client:
+        choice = client.chat.completions.create(**asked).choices[0]  # type: ignore[call-overload]
+        chunks = list(client.chat.completions.create(**asked, stream=True))  # type: ignore[call-overload]
+    assert choice.finish_reason == "function_call"
+    assert choice.message.tool_calls is None
+    assert choice.message.function_call.name == "get_weather"
+    assert choice.message.function_call.arguments.startswith("{")
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    assert all(d.tool_calls is None for d in deltas)
+    calls = [d.function_call for d in deltas if d.function_call is not None]
+    assert calls[0].name == "get_weather"
+    assert "".join(c.arguments or "" for c in calls).startswith("{")
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "function_call"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"tools": [TOOL]}, {"functions": [TOOL["function"]], "function_call": "auto"}],
+    ids=["tools", "functions"],
+)
+def test_tools_refused_for_a_model_without_the_capability(
+    gateway: Gateway, extra: dict[str, object]
+) -> None:
+    """The older ``functions`` need the ``tools`` capability as ``tools`` do."""
     with (
         gateway.openai(KEYS["research"]) as client,
         pytest.raises(openai.BadRequestError) as info,
@@ -50,9 +84,9 @@ def test_tools_refused_for_a_model_without_the_capability(gateway: Gateway) -> N
         client.chat.completions.create(
             model="tiny-medium",
             messages=[{"role": "user", "content": "Wetter?"}],
-            tools=[TOOL],  # type: ignore[list-item]
+            extra_body=extra,
         )
-    assert "does not support tools" in str(info.value)
+    assert info.value.body["message"] == "model 'tiny-medium' does not support tools"  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
