@@ -90,18 +90,42 @@ def test_tools_refused_for_a_model_without_the_capability(
 
 
 @pytest.mark.parametrize(
-    "extra",
+    ("extra", "param", "message"),
     [
-        {"tools": [TOOL], "function_call": {"name": ""}},
-        {"functions": [TOOL["function"]], "function_call": {"name": "get_time"}},
-        {"function_call": {"name": "get_weather"}},
+        (
+            {"tools": [TOOL], "function_call": {"name": ""}},
+            "function_call",
+            "function_call names '', not one of functions",
+        ),
+        (
+            {"functions": [TOOL["function"]], "function_call": {"name": "get_time"}},
+            "function_call",
+            "function_call names 'get_time', not one of functions",
+        ),
+        (
+            {"function_call": {"name": "get_weather"}},
+            "function_call",
+            "function_call names 'get_weather', not one of functions",
+        ),
+        (
+            {"tools": [TOOL], "tool_choice": {"type": "function", "function": {"name": "b"}}},
+            "tool_choice",
+            "tool_choice names 'b', not one of tools",
+        ),
+        ({"tool_choice": "required"}, "tool_choice", "tool_choice 'required' needs tools"),
+        (
+            {"response_format": {"type": "json_schema"}},
+            "response_format.json_schema",
+            "response_format: type 'json_schema' needs json_schema",
+        ),
     ],
 )
-def test_a_function_call_naming_no_function_is_refused_naming_it(
-    gateway: Gateway, extra: dict[str, object]
+def test_a_choice_naming_no_function_is_refused_naming_it(
+    gateway: Gateway, extra: dict[str, object], param: str, message: str
 ) -> None:
     """The older ``function_call`` must name one of ``functions`` (or ``tools``), as
-    ``tool_choice`` must name a tool: llama-cpp-python answered a 500 for a name it had not."""
+    ``tool_choice`` must name a tool: llama-cpp-python answered a 500 for a name it had not.
+    The refusal says so in plain words and names the parameter."""
     with (
         gateway.openai(KEYS["research"]) as client,
         pytest.raises(openai.BadRequestError) as info,
@@ -112,4 +136,9 @@ def test_a_function_call_naming_no_function_is_refused_naming_it(
             max_tokens=4,
             extra_body=extra,
         )
-    assert "function_call names" in str(info.value) and "not one of functions" in str(info.value)
+    assert info.value.body == {  # type: ignore[comparison-overlap]
+        "message": message,
+        "type": "invalid_request_error",
+        "param": param,
+        "code": "invalid_request",
+    }
