@@ -160,6 +160,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "{month} is not a month of the form YYYY-MM.",
         "{month} ist kein Monat der Form JJJJ-MM.",
     ),
+    "msg_month_out_of_range": (
+        "{month} is outside the months the dashboard can show, 0001-01 to 9999-11.",
+        "{month} liegt außerhalb der Monate, die das Dashboard zeigen kann: 0001-01 bis 9999-11.",
+    ),
     "msg_400_reason": (
         "Give a reason of at most 1,000 characters: it goes into the audit log.",
         "Bitte eine Begründung mit höchstens 1.000 Zeichen angeben: sie geht ins Audit-Protokoll.",
