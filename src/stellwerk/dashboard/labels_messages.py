@@ -78,6 +78,15 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "Rückmeldung zu unbekannter Anfrage",
     ),
     "refusal_already_graded": ("request already graded", "Anfrage bereits bewertet"),
+    "refusal_not_finished": (
+        "feedback before the answer ended",
+        "Rückmeldung vor dem Ende der Antwort",
+    ),
+    "refusal_month_out_of_range": (
+        "month outside the supported range",
+        "Monat außerhalb des unterstützten Bereichs",
+    ),
+    "refusal_http_405": ("method the path does not take", "Methode, die der Pfad nicht annimmt"),
     "refusal_models_managed_upstream": (
         "models are managed in the config, not through the API",
         "Modelle werden in der Konfiguration verwaltet, nicht über die API",
