@@ -70,8 +70,10 @@ class WholeInputs:
         fewer tokens evaluated than the inputs have. Each input's share of what was evaluated
         is read as one limit the backend cut them all at (``_cut_at``)."""
         evaluated = result.prompt_tokens
-        if result.usage_source != "backend" or evaluated >= inputs_bound(self.inputs):
-            return  # the backend's count is not known, or nothing can have been cut
+        if result.usage_source != "backend" or evaluated <= 0:
+            return  # the backend's count is not known (some servers answer a usage of 0)
+        if evaluated >= inputs_bound(self.inputs):
+            return  # nothing can have been cut
         counts: list[int] = []
         for index in range(len(self.inputs)):
             tokens = await self.tokens(index)
