@@ -21,6 +21,7 @@ from stellwerk.ledger.window import Window
 from stellwerk.routing.loader import load_router
 from tests.governance.factories import model
 from tests.ledger.factory import make_record, make_records
+from tests.ledger.older import store_surrogate_entry
 
 
 @pytest.fixture
@@ -132,7 +133,13 @@ def test_bad_input_exits_2_naming_the_problem(
 
 @pytest.mark.parametrize(
     ("reason", "message"),
-    [("  ", "give a reason: it goes into the audit log"), ("x" * 1001, "longer than 1000")],
+    [
+        ("  ", "give a reason: it goes into the audit log"),
+        ("x" * 1001, "longer than 1000"),
+        # a byte that is not UTF-8 on the command line (kept as a lone surrogate)
+        ("left \udcff", "the reason is not valid Unicode: a lone surrogate (\\udcff)"),
+        ("left\u2028today", "the reason contains the separator U+2028 (LINE SEPARATOR)"),
+    ],
 )
 def test_a_key_is_revoked_only_with_a_reason(config_path: Path, reason: str, message: str) -> None:
     c = str(config_path)
@@ -145,6 +152,18 @@ def test_a_key_is_revoked_only_with_a_reason(config_path: Path, reason: str, mes
     line = next(x for x in run("keys", "list", "-c", c)[1].splitlines() if key_id in x)
     assert line.endswith("active")
     assert "key.revoke" not in run("audit", "-c", c)[1]
+
+
+def test_audit_shows_an_older_entry_with_a_lone_surrogate_escaped(config_path: Path) -> None:
+    """An entry an older version stored with a lone surrogate (SQLite took it) is listed with
+    the character escaped, not a traceback."""
+    c = str(config_path)
+    assert run("audit", "-c", c)[0] == 0  # the ledger is made and migrated
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    store_surrogate_entry(config["server"]["database_url"])
+    code, out, err = run("audit", "-c", c, "--action", "key.create")
+    assert code == 0, err
+    assert '"reason":"before \\\\ud800 after"' in out
 
 
 def test_catalog_walk_through(config_path: Path) -> None:

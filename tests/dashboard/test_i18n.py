@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from stellwerk.config import parse_config
-from stellwerk.dashboard.figures import audit_details
+from stellwerk.dashboard.audit_details import audit_details
 from stellwerk.dashboard.formats import DASH, Formatter
 from stellwerk.dashboard.i18n import LANGUAGES, Labels, choose, label_keys, labels
 from stellwerk.dashboard.knowledge import BASES
 from stellwerk.dashboard.months import OFFERED, offered
 from stellwerk.errors import ConfigError
+from stellwerk.routing.adapt import NOT_PROMOTED, Adaptation, Comparison, DepartmentGain
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -166,6 +168,51 @@ def test_audit_details_are_in_the_page_language() -> None:
         "lifecycle: in review",
         "consent: yes",
     ]
+
+
+def test_every_detail_an_adaptation_run_writes_is_worded() -> None:
+    """A ``router.adapt`` entry holds ``Adaptation.as_json`` (its comparison, the gain of each
+    form and department) and the run's own figures (``learning.online.adapt_stored``): each name
+    has a label, each reason a run can give is worded, in both languages."""
+    comparison = Comparison(
+        records=30,
+        grades=70,
+        current_score=0.5,
+        candidate_score=0.52,
+        standard_error=0.02,
+        current_error=0.1,
+        candidate_error=0.09,
+        min_records=20,
+        margin=2.0,
+        departments={"legal": DepartmentGain(12, -0.05, 0.01)},
+    )
+    run = Adaptation(
+        model=cast(Any, None),  # not part of what is audited
+        promoted=False,
+        comparison=comparison,
+        records=40,
+        k=8,
+        tau=4.0,
+        form="shared",
+        gains={"shared": comparison},
+        best_form="shared",
+    )
+    details = run.as_json() | {"compared_with": 0, "seed": 0, "newest_record": 99, "read": 44}
+    details |= {"cost_weights": [0.1, 0.5, 2.0], "previous": 2, "version": 3}
+    keys = label_keys()
+    scoped = [("router.adapt", n) for n in details]
+    scoped += [("comparison", n) for n in details["comparison"]]
+    scoped += [("departments", n) for n in details["comparison"]["departments"]["legal"]]
+    unlabelled = [n for s, n in scoped if not {f"detail_{s}.{n}", f"detail_{n}"} & keys]
+    assert unlabelled == []
+    shown = audit_details(details, labels("de"), Formatter("de"), "router.adapt")
+    assert "_" not in " ".join(shown), shown  # no key or code of the run shows
+    assert {f"adapt_reason_{reason}" for reason in NOT_PROMOTED} <= keys
+    german = audit_details(
+        {"reasons": list(NOT_PROMOTED), "records": 3}, labels("de"), Formatter("de"), "router.adapt"
+    )
+    assert german[0].startswith("nicht übernommen, weil: zu wenige verwendbare Bewertungen")
+    assert german[1] == "verwendbare Bewertungen: 3"
 
 
 def test_every_required_fact_and_openness_class_has_a_label() -> None:

@@ -425,3 +425,50 @@ def test_only_an_account_with_a_budget_is_said_to_stop_when_it_is_spent(
     unbudgeted = replace(page, shadow=replace(budgeted, budget=None))
     without = _section(_render(unbudgeted, language), "l-shadow")
     assert stops not in without and f"/ {unlimited}" in without
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        (
+            "en",
+            [
+                "router adapted",
+                "promoted: no",
+                "not promoted because: too few judged",
+                "usable records: 12",
+                "records read: 12",
+                "compared with version: base router, not adapted",
+                "comparison: judged=",
+                "routing gain per form: shared=",
+                "new version: 1",
+            ],
+        ),
+        (
+            "de",
+            [
+                "Router angepasst",
+                "übernommen: nein",
+                "nicht übernommen, weil: zu wenige beurteilt",
+                "verwendbare Bewertungen: 12",
+                "gelesene Bewertungen: 12",
+                "verglichen mit Version: Basis-Router, nicht angepasst",
+                "Vergleich: beurteilt=",
+                "Routing-Gewinn je Form: shared=",
+                "neue Version: 1",
+            ],
+        ),
+    ],
+)
+def test_the_overview_words_what_an_adaptation_run_wrote(
+    admin: httpx.Client, language: str, words: list[str]
+) -> None:
+    """The overview's latest audit events show a ``router.adapt`` entry's details in the page's
+    language, its reasons worded, never the keys and codes the run wrote."""
+    admin.cookies.set("stw_lang", language, path="/dashboard")
+    audit = _section(admin.get("/dashboard").text, "w-audit")
+    missing = [w for w in words if w not in audit]
+    assert not missing, audit
+    codes = ["compared_with", "newest_record", "cost_weights", "form_gains", "best_form"]
+    codes += ["too_few_judged", "no_gain", "min_records", "standard_error", "current_score"]
+    assert [c for c in codes if c in audit] == []

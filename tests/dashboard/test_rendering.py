@@ -294,3 +294,32 @@ def test_energy_figures_are_printed_without_float_noise(
         text = unescape(page.text)
         assert expected in text, path
         assert not FLOAT_NOISE.findall(text), (path, FLOAT_NOISE.findall(text))
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "Something went wrong on the server; the gateway's log says what."),
+        ("de", "Auf dem Server ist ein Fehler aufgetreten; das Protokoll des Gateways nennt ihn."),
+    ],
+)
+def test_an_unexpected_error_is_the_dashboards_own_500_page(
+    offline_dashboard: DashboardGateway, language: str, said: str
+) -> None:
+    """A page that fails for a reason nobody foresaw (here: a table of the ledger is gone) is
+    the dashboard's error page in its language, not the API's JSON envelope."""
+    from sqlalchemy import text
+
+    ledger = offline_dashboard.gateway.ledger()
+    try:
+        with ledger.engine.begin() as connection:
+            connection.execute(text("DROP TABLE usage_daily"))
+    finally:
+        ledger.close()
+    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, _):
+        client.cookies.set("stw_lang", language, path="/dashboard")
+        answer = client.get("/dashboard")
+    assert answer.status_code == 500
+    assert answer.headers["content-type"].startswith("text/html")
+    assert said in unescape(answer.text)
+    assert problems(answer.text) == []

@@ -120,6 +120,7 @@ def test_feedback_on_a_prompt_the_router_cannot_read_says_so(learning_gateway: G
         ({"score": 0.5}, 400, "request_id"),
         ({"request_id": "abc", "score": 0.5, "prompt": "x"}, 400, "prompt"),
         ({"request_id": "abc", "score": 0.5, "task": "t" * 5000}, 413, None),
+        ({"request_id": "abc", "score": 0.5, "task": " \u3000 "}, 400, "task"),  # blank
     ],
 )
 def test_bad_feedback_is_refused_in_the_openai_error_format(
@@ -136,10 +137,14 @@ def test_bad_feedback_is_refused_in_the_openai_error_format(
 @pytest.mark.parametrize(
     ("task", "shown"),
     [
-        ("a\u202eb<script>", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
-        ("\u2066maths", "U+2066 (LEFT-TO-RIGHT ISOLATE)"),
-        ("maths\ninvoices", "U+000A"),
-        ("ma\x07ths", "U+0007"),
+        ("a\u202eb<script>", "the control character U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("\u2066maths", "the control character U+2066 (LEFT-TO-RIGHT ISOLATE)"),
+        ("maths\ninvoices", "the control character U+000A"),
+        ("ma\x07ths", "the control character U+0007"),
+        ("maths\u2028invoices", "the separator U+2028 (LINE SEPARATOR)"),
+        ("ma\u061cths", "the direction mark U+061C (ARABIC LETTER MARK)"),
+        ("ma\u200bths", "the zero-width character U+200B (ZERO WIDTH SPACE)"),
+        ("\ufeffmaths", "the zero-width character U+FEFF (ZERO WIDTH NO-BREAK SPACE)"),
     ],
 )
 def test_a_task_with_control_or_direction_characters_is_refused(
@@ -153,7 +158,7 @@ def test_a_task_with_control_or_direction_characters_is_refused(
     assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
     assert (error["type"], error["param"]) == ("invalid_request_error", "task")
-    assert f"task contains the control character {shown}" in error["message"]
+    assert f"task contains {shown}" in error["message"]
     fine = _feedback(gw, {"request_id": request_id, "score": 0.5, "task": "maths"})
     assert fine.status_code == 200, fine.text
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.exc import DBAPIError
 
 from stellwerk.errors import InvalidRequest
 from stellwerk.ledger.ledger import Ledger, open_ledger
+from stellwerk.ledger.tables import audit_log
 from stellwerk.ledger.window import Window
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -107,6 +109,11 @@ def test_truncate_is_refused_on_postgres(pg_schema_url: str) -> None:
         ({"details": {"when": datetime(2026, 1, 1)}}, "details"),
         ({"details": {"x": float("nan")}}, "details"),
         ({"time": datetime(2026, 1, 1)}, "time"),
+        # a lone surrogate: PostgreSQL cannot store it, SQLite's could not be sent as UTF-8
+        ({"actor": "key-\ud800"}, "actor"),
+        ({"target": "x\udfff.yaml"}, "target"),
+        ({"details": {"reason": "\ud800"}}, "details"),
+        ({"details": {"changes": [{"\udc80": 1}]}}, "details"),
     ],
 )
 def test_bad_entries_are_refused_and_nothing_is_written(
@@ -122,3 +129,27 @@ def test_bad_entries_are_refused_and_nothing_is_written(
         ledger.append_audit(**{**entry, **kwargs})  # type: ignore[arg-type]
     assert caught.value.param == param
     assert ledger.list_audit() == []
+
+
+def test_an_older_entry_with_a_lone_surrogate_reads_back_escaped(sqlite_url: str) -> None:
+    """SQLite took an entry with a lone surrogate before ``append_audit`` refused one (JSON keeps
+    it as the escape ``\\ud800``); it reads back as that text, in keys and lists too, so that
+    every reader can show it (PostgreSQL never stored one)."""
+    ledger = open_ledger(sqlite_url)
+    try:
+        with ledger.engine.begin() as connection:
+            connection.execute(
+                insert(audit_log).values(
+                    time=T0,
+                    actor="key-admin-1",
+                    action="key.create",
+                    target_kind="key",
+                    target="key-7",
+                    details={"reason": "a\ud800b", "\udfff": ["\udc80", 1]},
+                )
+            )
+        (entry,) = ledger.list_audit()
+        assert dict(entry.details) == {"reason": "a\\ud800b", "\\udfff": ["\\udc80", 1]}
+        assert json.dumps(dict(entry.details), ensure_ascii=False).encode()  # UTF-8 can carry it
+    finally:
+        ledger.close()

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from stellwerk.dashboard.formats import DASH, Language
+from stellwerk.dashboard.labels_audit import AUDIT
 from stellwerk.dashboard.labels_learning import LEARNING
 from stellwerk.dashboard.labels_messages import MESSAGES, REFUSALS
 
@@ -303,8 +304,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     # consent
     "change_consent": ("Data owner's consent", "Einwilligung des Datenverantwortlichen"),
     "router": ("router", "Router"),
-    "action_router.adapt": ("router adapted", "Router angepasst"),
-    "action_router.rollback": ("router rolled back", "Router zurückgesetzt"),
     "consent_nav": ("Consent", "Einwilligungen"),
     "consent_page": ("Consent of data owners", "Einwilligungen der Datenverantwortlichen"),
     "no_consent_models": (
@@ -342,52 +341,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "no": ("no", "nein"),
     "user": ("user", "Nutzer"),
     "admin": ("admin", "Admin"),
-    # audit log: actions and their details
-    "action_model.seed": ("model registered", "Modell erfasst"),
-    "action_model.lifecycle": ("lifecycle changed", "Lebenszyklus geändert"),
-    "action_model.consent": ("consent changed", "Einwilligung geändert"),
-    "action_limits.set": ("limits set", "Limits gesetzt"),
-    "action_key.create": ("key created", "Schlüssel erstellt"),
-    "action_key.revoke": ("key revoked", "Schlüssel gesperrt"),
-    "action_use_case.create": ("use case registered", "Anwendungsfall erfasst"),
-    "action_use_case.update": ("use case changed", "Anwendungsfall geändert"),
-    "action_config.load": ("config loaded", "Konfiguration geladen"),
-    "action_usage.expire": ("usage records expired", "Nutzungsdaten gelöscht (Aufbewahrung)"),
-    "action_calibration.record": ("calibration recorded", "Kalibrierung erfasst"),
-    "action_catalog.costs": ("catalog costs set", "Katalogkosten gesetzt"),
-    "detail_from": ("from", "von"),
-    "detail_to": ("to", "auf"),
-    "detail_reason": ("reason", "Begründung"),
-    "detail_version": ("version", "Version"),
-    "detail_lifecycle": ("lifecycle", "Lebenszyklus"),
-    "detail_consent": ("consent", "Einwilligung"),
-    "detail_previous": ("previous config", "vorherige Konfiguration"),
-    "detail_department": ("department", "Bereich"),
-    "detail_role": ("role", "Rolle"),
-    "detail_use_case": ("use case", "Anwendungsfall"),
-    "detail_classification": ("classification", "Schutzklasse"),
-    "detail_changes": ("changes", "Änderungen"),
-    "detail_purpose": ("purpose", "Zweck"),
-    "detail_risk_tier": ("risk tier", "Risikostufe"),
-    "detail_allowed_models": ("allowed models", "zulässige Modelle"),
-    "detail_oversight_contact": ("oversight", "Aufsicht"),
-    "detail_name": ("name", "Name"),
-    "detail_monthly_budget": ("monthly budget", "Monatsbudget"),
-    "detail_requests_per_minute": ("requests/min", "Anfragen/Min."),
-    "detail_tokens_per_minute": ("tokens/min", "Tokens/Min."),
-    "detail_beyond_all": ("beyond every retention", "über jede Aufbewahrungsfrist"),
-    "detail_deleted": ("deleted", "gelöscht"),
-    "detail_cutoffs": ("cut-offs", "Stichtage"),
-    "detail_run_id": ("run", "Lauf"),
-    "detail_record_id": ("record", "Nachweis"),
-    "detail_bank_sha256": ("prompt bank sha256", "Prompt-Sammlung sha256"),
-    "detail_quality": ("quality", "Qualität"),
-    "detail_pairs": ("prompts", "Prompts"),
-    "detail_input_per_mtok": ("input per 1M tokens", "Eingabe je 1 Mio. Tokens"),
-    "detail_output_per_mtok": ("output per 1M tokens", "Ausgabe je 1 Mio. Tokens"),
-    "detail_energy_wh_per_1k_tokens": ("Wh per 1k tokens", "Wh je 1.000 Tokens"),
-    "detail_calibration_run": ("calibration run", "Kalibrierlauf"),
-    "detail_basis": ("basis", "Grundlage"),
     "usage": ("usage", "Nutzung"),
     "config": ("config", "Konfiguration"),
 }
@@ -430,7 +383,7 @@ def label_keys() -> frozenset[str]:
 
 
 def _all() -> dict[str, tuple[str, str]]:
-    return {**_LABELS, **LEARNING, **REFUSALS, **MESSAGES}
+    return {**_LABELS, **AUDIT, **LEARNING, **REFUSALS, **MESSAGES}
 
 
 def choose(cookie: str | None, accept_language: str | None) -> Language:

@@ -65,6 +65,10 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "number too large (over 64 bits)",
         "Zahl zu groß (über 64 Bit)",
     ),
+    "refusal_invalid_unicode": (
+        "text that is not valid Unicode (a lone surrogate)",
+        "Text ist kein gültiges Unicode (ein einzelnes Surrogat)",
+    ),
     "refusal_too_many_in_flight": (
         "too many requests of the key at once",
         "zu viele gleichzeitige Anfragen des Schlüssels",
@@ -221,6 +225,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "{field}: höchstens sechs Nachkommastellen, von 0 bis zum größten Budget des Gateways.",
     ),
     # when no message above fits: said in the page's language, the original as details
+    "msg_internal_error": (
+        "Something went wrong on the server; the gateway's log says what.",
+        "Auf dem Server ist ein Fehler aufgetreten; das Protokoll des Gateways nennt ihn.",
+    ),
     "msg_fallback_400": ("The input is not valid.", "Die Eingabe ist ungültig."),
     "msg_fallback_403": ("This is not allowed.", "Das ist nicht erlaubt."),
     "msg_fallback_404": ("Not found.", "Nicht gefunden."),

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, Response
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard import charts, figures, months
 from stellwerk.dashboard.amounts import amount_input
+from stellwerk.dashboard.audit_details import audit_details
 from stellwerk.dashboard.auth import AdminDirectory
 from stellwerk.dashboard.formats import Formatter
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Labels, Language, choose, labels
@@ -85,6 +86,7 @@ def templates() -> Environment:
     env.globals["amount_input"] = amount_input
     env.globals["charts"] = charts
     env.globals["figures"] = figures
+    env.globals["audit_details"] = audit_details
     env.globals["months"] = months.offered
     env.globals["prefix"] = PREFIX
     return env
@@ -196,8 +198,8 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 class DashboardRoute(APIRoute):
     """Renders every ``RequestError`` of a dashboard route (and ``NotStarted``) as an HTML page,
-    and says how long the server took in a ``Server-Timing`` header (the browser's developer
-    tools show it)."""
+    an unexpected error as a 500 page (not the API's JSON), and says how long the server took in
+    a ``Server-Timing`` header (the browser's developer tools show it)."""
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
@@ -208,11 +210,38 @@ class DashboardRoute(APIRoute):
                 response = await handler(request)
             except (RequestError, NotStarted) as exc:
                 response = error_page(request, exc)
+            except Exception:  # a bug: the page says so in its language, the log has the trace
+                log.exception("dashboard %s %s: unexpected error", request.method, request.url.path)
+                response = internal_error_page(request)
             elapsed_ms = (time.perf_counter() - started) * 1000
             response.headers["server-timing"] = f"app;dur={elapsed_ms:.1f}"
             return response
 
         return run
+
+
+def internal_error_page(request: Request) -> Response:
+    """The page of a dashboard request that failed unexpectedly (500); a bare one if even the
+    error page cannot be rendered."""
+    try:
+        dashboard = dashboard_of(request)
+        t = Page.of(request).t
+        return render(
+            dashboard.env,
+            request,
+            "error.html",
+            500,
+            status_code=500,
+            message=t["msg_internal_error"],
+            details=None,
+            changed=False,
+            posted=False,  # a failure part-way may have changed something: not said otherwise
+            admin=None,
+        )
+    except Exception:
+        log.exception("dashboard %s %s: the error page failed", request.method, request.url.path)
+        page = "<!doctype html><title>500</title><p>internal error; see the gateway's log</p>"
+        return HTMLResponse(page, status_code=500)
 
 
 def error_page(request: Request, exc: RequestError | NotStarted) -> Response:

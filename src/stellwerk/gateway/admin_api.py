@@ -21,7 +21,7 @@ from stellwerk.config.schema import Classification, Lifecycle, Role
 from stellwerk.errors import InvalidRequest, PermissionDenied, shown
 from stellwerk.gateway import openapi
 from stellwerk.gateway.auth import Principal
-from stellwerk.gateway.body import unique_keys
+from stellwerk.gateway.body import refuse_unreadable
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.governance.baseline import key_references
 from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
@@ -58,16 +58,18 @@ CallerDep = Annotated[Principal, Depends(_caller)]
 AdminDep = Annotated[Principal, Depends(_admin)]
 
 
-async def _unique_keys(request: Request, _: CallerDep) -> None:
-    """A body naming a key twice is a 400 (after the key is checked)."""
-    await unique_keys(request)
+async def _plain_json(request: Request, _: CallerDep) -> None:
+    """After the key is checked, a body is refused with a 400 naming the place where it names a
+    key twice, holds ``NaN`` or ``Infinity``, or a string with a lone surrogate (``"\\ud800"``,
+    which no UTF-8 carries: the audit log could not be read back), as on the data plane."""
+    await refuse_unreadable(request)
 
 
 router = APIRouter(
     prefix="/admin",
     tags=["Admin API"],
     responses=openapi.errors("openai", openapi.ADMIN_ERRORS),
-    dependencies=[Depends(_unique_keys)],
+    dependencies=[Depends(_plain_json)],
 )
 
 

@@ -118,12 +118,16 @@ def _not_json(body: bytes, problem: str) -> InvalidRequest:
     found = _lone_surrogate(parsed, ())
     if found is None:
         return InvalidRequest(f"request body is not valid JSON: {problem}")
-    path, what = found
-    where = location(path)
     at = _POSITION.search(problem)
+    return _not_unicode(*found, near=at.group(0) if at else None)
+
+
+def _not_unicode(path: Path, what: str, *, near: str | None = None) -> InvalidRequest:
+    """The error of a string with a lone surrogate at ``path`` (``what`` says which)."""
+    where = location(path)
     return InvalidRequest(
         f"{where or 'request body'}: not valid Unicode: {what}"
-        f"{' near ' + at.group(0) if at else ''}; a character outside the Basic Multilingual"
+        f"{' near ' + near if near else ''}; a character outside the Basic Multilingual"
         " Plane is escaped as a pair (\\ud83d\\ude00), or sent as UTF-8",
         param=where or None,
         code="invalid_unicode",
@@ -168,7 +172,9 @@ def _part(name: str) -> str:
 
 def reject_duplicate_keys(body: bytes) -> None:
     """Raise ``InvalidRequest`` naming the first key that a JSON object of ``body`` (valid JSON)
-    has twice, an integer no 64-bit field holds, or the place of a ``NaN`` or ``Infinity``."""
+    has twice, an integer no 64-bit field holds, the place of a ``NaN``, ``Infinity`` or a number
+    past a double's range, or of a string with a lone surrogate (which pydantic's parser refuses
+    before, Python's not)."""
     odd: list[str] = []  # the non-finite numbers, in the order of the body
 
     def constant(name: str) -> float:
@@ -199,6 +205,9 @@ def reject_duplicate_keys(body: bytes) -> None:
             f"{where or 'request body'}: {odd[0]}",
             param=where or None,
         )
+    found = _lone_surrogate(parsed, ())
+    if found is not None:
+        raise _not_unicode(*found)
 
 
 def _non_finite(value: Any, path: Path) -> Path | None:
@@ -217,9 +226,10 @@ def _non_finite(value: Any, path: Path) -> Path | None:
     return None
 
 
-async def unique_keys(request: Request) -> None:
-    """For endpoints whose body FastAPI parses (the admin API): refuse a JSON body that names
-    a key twice, as ``parse`` does."""
+async def refuse_unreadable(request: Request) -> None:
+    """For endpoints whose body FastAPI parses (the admin API): refuse what ``parse`` refuses
+    and Python's JSON parser takes: a key named twice, an integer past 64 bits, ``NaN`` or
+    ``Infinity``, a lone surrogate."""
     body = await request.body()
     if body.strip():
         reject_duplicate_keys(body)

@@ -3,6 +3,11 @@
 Entries are only ever inserted; the database refuses updates and deletes (triggers made by the
 migration ``0002_audit_log``). ``actor`` says who: a key id, ``"config"`` for a change made by
 loading the configuration, or ``"cli:<user>"``. Never put a raw API key anywhere in an entry.
+
+Every text of an entry is valid Unicode: a lone surrogate (``"\\ud800"``) is refused when an entry
+is appended (PostgreSQL cannot store one; SQLite stores it, and no UTF-8 answer could carry it),
+and one in an entry SQLite stored before that is read back as its escape (the six characters
+``\\ud800``), so every reader of the log (admin API, dashboard, ``stellwerk audit``) can show it.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +26,7 @@ from stellwerk.ledger.tables import audit_log
 from stellwerk.ledger.window import EVERYTHING, Window
 
 _WORD = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_LIMIT = 10_000
 
 
@@ -70,6 +76,7 @@ def append_audit(
         json.dumps(payload, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidRequest(f"audit details are not JSON: {exc}", param="details") from exc
+    _refuse_surrogates(actor=actor, target=target, details=payload)
     moment = time if time is not None else datetime.now(UTC)
     if moment.utcoffset() is None:
         raise InvalidRequest("audit time must carry a timezone", param="time")
@@ -113,4 +120,43 @@ def list_audit(
     statement = (
         select(audit_log).where(and_(true(), *clauses)).order_by(audit_log.c.id.desc()).limit(limit)
     )
-    return [AuditEntry(**row._mapping) for row in connection.execute(statement)]
+    return [_readable(AuditEntry(**row._mapping)) for row in connection.execute(statement)]
+
+
+def _refuse_surrogates(**fields: Any) -> None:
+    """An ``InvalidRequest`` naming the first field holding a lone surrogate anywhere: PostgreSQL
+    cannot store one, and an entry SQLite stored with one could not be sent as UTF-8."""
+    for name, value in fields.items():
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        char = _SURROGATE.search(text)
+        if char is not None:
+            raise InvalidRequest(
+                f"audit {name}: not valid Unicode: a lone surrogate ({_escaped(char)})",
+                param=name,
+                code="invalid_unicode",
+            )
+
+
+def _readable(entry: AuditEntry) -> AuditEntry:
+    """``entry`` with every lone surrogate in its text written as its escape (``\\ud800``): an
+    entry written before ``append_audit`` refused them is shown, not a failure to encode it."""
+    return replace(
+        entry,
+        actor=_SURROGATE.sub(_escaped, entry.actor),
+        target=_SURROGATE.sub(_escaped, entry.target),
+        details=_escape_surrogates(entry.details),
+    )
+
+
+def _escape_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub(_escaped, value)
+    if isinstance(value, Mapping):
+        return {_escape_surrogates(k): _escape_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escape_surrogates(item) for item in value]
+    return value
+
+
+def _escaped(char: re.Match[str]) -> str:
+    return f"\\u{ord(char.group(0)):04x}"

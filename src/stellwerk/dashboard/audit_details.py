@@ -1,0 +1,131 @@
+"""An audit entry's details as the overview's table shows them: short ``name: value`` lines in
+the page's language (the labels: :mod:`labels_audit`).
+
+A detail's name is looked up as ``detail_<action>.<name>`` first (``records`` of a
+``router.adapt`` entry are its usable records), then ``detail_<name>``; the names inside a detail
+that is an object (``from``/``to`` of a change, a run's ``comparison``) as
+``detail_<detail>.<name>``, then ``detail_<name>``. A name without a label is shown as it is.
+Values: empty ones are left out; yes/no, amounts of money (``MONEY_DETAILS``) with the currency,
+numbers in the page's notation, the words of the dashboard (``VALUE_LABELS``: a state, a tier
+...) and the reasons a run promoted nothing translated; version 0 of a router is its base alone.
+The objects keyed by a name (``NAMED``: a run's gain per form and per department) show the name
+as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Final, get_args
+
+from stellwerk.config.schema import Classification, Hosting, Lifecycle, RiskTier, Role
+from stellwerk.dashboard.formats import DASH, Formatter
+from stellwerk.dashboard.i18n import Labels
+
+MONEY_DETAILS: Final = frozenset({"monthly_budget", "input_per_mtok", "output_per_mtok"})
+"""Audit detail fields that hold an amount of money (shown with the currency)."""
+VALUE_LABELS: Final = frozenset(
+    {
+        *get_args(Lifecycle),
+        *get_args(RiskTier),
+        *get_args(Classification),
+        *get_args(Hosting),
+        *get_args(Role),
+        "granted",
+        "withdrawn",
+    }
+)
+"""Audit detail values that are words of the dashboard (a state, a tier ...): translated."""
+VALUE_PREFIXES: Final = {"reasons": "adapt_reason_"}
+"""Details whose values are codes with labels of their own (``adapt_reason_too_few_records``)."""
+NAMED: Final = frozenset({"form_gains", "departments"})
+"""Details that are objects keyed by a name (a form, a department), not by a detail's name."""
+ROUTER_VERSIONS: Final = frozenset({"compared_with", "previous", "rollback_to"})
+"""Details that name a router version, whose 0 is the base router alone."""
+SHOWN: Final = 120
+"""The most characters of one detail shown."""
+
+
+def audit_details(
+    details: Mapping[str, Any], t: Labels, fmt: Formatter, action: str = ""
+) -> list[str]:
+    """The lines of an entry of ``action`` with ``details`` (module docstring)."""
+    return [
+        f"{_name(name, action, t)}: {_value(name, value, t, fmt) or DASH}"
+        for name, value in details.items()
+        if not _empty(value)
+    ]
+
+
+def _empty(value: object) -> bool:
+    return value is None or value == "" or value == {} or value == []
+
+
+def _name(name: str, scope: str, t: Labels) -> str:
+    for key in (f"detail_{scope}.{name}", f"detail_{name}"):
+        if key in t:
+            return t[key]
+    return name
+
+
+def _value(name: str, value: object, t: Labels, fmt: Formatter) -> str:
+    if isinstance(value, Mapping):
+        return _named(name, value, t, fmt) if name in NAMED else _fields(name, value, t, fmt)
+    if isinstance(value, bool):
+        return t["yes"] if value else t["no"]
+    if name in MONEY_DETAILS and isinstance(value, int | float | Decimal | str):
+        amount = _amount(value)  # the ledger writes amounts as exact decimal strings
+        if amount is not None:
+            return fmt.money(amount)
+    if name in ROUTER_VERSIONS and value == 0 and isinstance(value, int):
+        return t["base_alone"]
+    if isinstance(value, float):
+        return fmt.number(value, 4).rstrip("0").rstrip(".,")
+    if isinstance(value, str):
+        prefix = VALUE_PREFIXES.get(name)
+        if prefix is not None and prefix + value in t:
+            return t[prefix + value]
+        if value in VALUE_LABELS:
+            return t(value)
+    if isinstance(value, list | tuple):
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        # "0,1; 0,5": a comma would read as a decimal comma in German
+        return _short(("; " if numbers else ", ").join(_value(name, v, t, fmt) for v in value))
+    return _short(str(value))
+
+
+def _fields(scope: str, value: Mapping[str, Any], t: Labels, fmt: Formatter) -> str:
+    """An object of details (``from``/``to``, a run's comparison): ``name=value`` each."""
+    return ", ".join(
+        f"{_name(k, scope, t)}={_value(k, v, t, fmt)}"
+        for k, v in value.items()
+        if v is not None and v != ""
+    )
+
+
+def _named(scope: str, value: Mapping[str, Any], t: Labels, fmt: Formatter) -> str:
+    """An object keyed by names: a form's gain and its standard error (``shared=0,01 ± 0,02``),
+    a department's figures (``legal (judged=3, routing gain=0,1, ...)``)."""
+    parts: list[str] = []
+    for key, item in value.items():
+        if isinstance(item, Mapping):
+            parts.append(f"{key} ({_fields(scope, item, t, fmt)})")
+        elif isinstance(item, list) and len(item) == 2:  # a gain and its standard error
+            gain, error = (_value(scope, v, t, fmt) for v in item)
+            parts.append(f"{key}={gain} ± {error}")
+        else:
+            parts.append(f"{key}={_value(scope, item, t, fmt)}")
+    return ", ".join(parts)
+
+
+def _amount(value: int | float | Decimal | str) -> Decimal | int | float | None:
+    if not isinstance(value, str):
+        return value
+    try:
+        return Decimal(value)
+    except ArithmeticError:  # decimal.InvalidOperation: not an amount after all
+        return None
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
