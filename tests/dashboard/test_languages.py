@@ -79,6 +79,12 @@ def test_a_failed_login_says_why_in_the_page_language(
         ("/dashboard/models/nope", 404, "Unknown model nope.", "Unbekanntes Modell nope."),
         ("/dashboard/departments/nope", 404, "Unknown department nope.", "Unbekannter Bereich"),
         ("/dashboard?month=2026-13", 400, "2026-13 is not a month", "2026-13 ist kein Monat"),
+        (
+            "/dashboard?month=9999-12",
+            400,
+            "9999-12 is outside the months the dashboard can show, 0001-01 to 9999-11.",
+            "9999-12 liegt außerhalb der Monate, die das Dashboard zeigen kann: 0001-01 bis",
+        ),
     ],
 )
 def test_error_pages_are_html_in_the_page_language(

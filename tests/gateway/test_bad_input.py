@@ -157,9 +157,10 @@ def test_a_number_that_is_not_finite_is_called_so(
     assert "finite number" in (error if isinstance(error, str) else error["message"])
 
 
-# A parameter the gateway does not know, NaN or infinite: refused by name, never passed on (the
-# backend is a closed port: a request passed on would be a 503, not this 400).
-@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+# A parameter the gateway does not know, NaN or infinite (or past a double's range, which a JSON
+# parser reads as infinity): refused by name, never passed on (the backend is a closed port: a
+# request passed on would be a 503, not this 400).
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e999", "-1.5e400"])
 @pytest.mark.parametrize(
     ("path", "body", "param"),
     [
@@ -180,10 +181,12 @@ def test_an_unknown_parameter_that_is_not_finite_is_refused_by_name(
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["param"] == param and error["type"] == "invalid_request_error"
-    assert error["message"] == (
-        f"{param}: {value} is not a finite number (NaN and Infinity are not JSON; a backend"
-        " cannot read them)"
+    why = (
+        "NaN and Infinity are not JSON; a backend cannot read them"
+        if value.strip("-").isalpha()
+        else "past the range of a double, ±1.8e308: a backend would read it as infinity, or null"
     )
+    assert error["message"] == f"{param}: {value} is not a finite number ({why})"
 
 
 SURROGATE_HINT = (

@@ -50,24 +50,33 @@ def test_every_route_is_documented_as_declared(app_config: dict[str, object]) ->
 def test_a_wrong_method_is_a_405_in_the_apis_own_format(app_config: dict[str, object]) -> None:
     app = create_app(parse_config(app_config), environ=ENVIRON)
 
-    async def wrong_methods() -> list[tuple[str, int, object]]:
+    """The 405 says which methods the path takes, in the ``allow`` header HTTP requires and in
+    its message (it said ``Method Not Allowed``); a path of several routes names them all."""
+
+    async def wrong_methods() -> list[tuple[str, str, httpx.Response]]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             answers = []
             for endpoint in ENDPOINTS:
                 wrong = "GET" if endpoint.method != "GET" else "POST"
                 answer = await client.request(wrong, endpoint.path)
-                answers.append((endpoint.path, answer.status_code, answer.json()["error"]))
-            head = await client.head("/v1/models")
-            answers.append(("HEAD /v1/models", head.status_code, None))
+                answers.append((wrong, endpoint.path, answer))
+            answers.append(("HEAD", "/v1/models", await client.head("/v1/models")))
+            answers.append(("DELETE", "/admin/use-cases", await client.delete("/admin/use-cases")))
         return answers
 
-    for path, status, error in asyncio.run(wrong_methods()):
-        assert status == 405, path
+    for wrong, path, answer in asyncio.run(wrong_methods()):
+        assert answer.status_code == 405, path
+        allowed = sorted({e.method for e in ENDPOINTS if e.path == path} or {"GET", "POST"})
+        assert answer.headers["allow"] == ", ".join(allowed), path
+        message = f"method '{wrong}' is not allowed on '{path}'; it takes {', '.join(allowed)}"
+        if wrong == "HEAD":
+            continue  # no body
+        error = answer.json()["error"]
         if path.startswith("/api/"):
-            assert error == "Method Not Allowed"
-        elif path.startswith("/v1/"):
-            assert isinstance(error, dict) and error["code"] == "http_405"
+            assert error == message
+        else:
+            assert error["message"] == message and error["code"] == "http_405"
 
 
 def test_the_endpoints_that_record_every_request_are_the_ones_the_table_says(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ import pytest
 from sqlalchemy import String, cast, column, inspect, select, table
 
 from stellwerk.ledger.graded_tables import graded_records
-from tests.fixtures.gateway import KEYS, Gateway, in_process
+from tests.fixtures.gateway import KEYS, Gateway, in_process, running_gateway
+from tests.fixtures.loopback import stalling_server
 
 pytestmark = pytest.mark.llama
 
@@ -234,3 +236,40 @@ def test_a_streamed_routed_answer_can_get_feedback(learning_gateway: Gateway) ->
     answer = _feedback(gw, {"request_id": request_id, "score": 0.0})
     assert answer.status_code == 200, answer.text
     assert answer.json()["model"] == raw.headers["x-stellwerk-model"]
+
+
+def test_feedback_while_the_stream_runs_is_told_to_wait(gateway_raw: dict[str, Any]) -> None:
+    """Feedback on a routed stream that is still running is a 409 saying so (it said the
+    request was unknown, not routed, or too old); once the stream has ended (cut by its client
+    here, so not gradable) it is the 404."""
+    raw = _shipped(gateway_raw)
+    with stalling_server() as slow:
+        raw["backends"][0].update(base_url=slow.url, dialect="generic")
+        with running_gateway(raw) as gw, httpx.Client(base_url=gw.url, timeout=30) as client:
+            body = {
+                "model": "auto",
+                "messages": [{"role": "user", "content": "Name three prime numbers."}],
+                "stream": True,
+            }
+            with client.stream(
+                "POST", "/v1/chat/completions", json=body, headers=_auth("research")
+            ) as answer:
+                request_id = answer.headers["x-stellwerk-request-id"]
+                assert next(answer.iter_lines()).startswith("data: ")
+                early = _feedback(gw, {"request_id": request_id, "score": 1.0})
+                other = _feedback(gw, {"request_id": request_id, "score": 1.0}, dept="legal")
+            deadline = time.monotonic() + 30
+            late = _feedback(gw, {"request_id": request_id, "score": 1.0})
+            while late.status_code == 409 and time.monotonic() < deadline:
+                time.sleep(0.05)  # the gateway notices the client is gone
+                late = _feedback(gw, {"request_id": request_id, "score": 1.0})
+    assert early.status_code == 409, early.text
+    assert early.json()["error"] == {
+        "message": f"request {request_id!r} has not finished yet; send feedback after its"
+        " answer ends",
+        "type": "conflict_error",
+        "param": "request_id",
+        "code": "not_finished",
+    }
+    assert other.status_code == 404  # another key's request: not told it exists
+    assert late.status_code == 404, late.text

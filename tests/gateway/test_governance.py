@@ -441,6 +441,25 @@ def test_a_usage_report_for_a_month_that_is_none_names_month(
     assert error["message"] == f"month {shown} is not a month of the form YYYY-MM"
 
 
+@pytest.mark.parametrize("month", ["9999-12", "0000-12"])
+def test_a_usage_report_for_a_month_out_of_range_says_so(
+    llama_server: LlamaBackend, tmp_path: Path, month: str
+) -> None:
+    """A month of the right form that no window can hold is told as out of range, with the
+    range (it was told as not of the form YYYY-MM)."""
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        answer = gw.get(f"/admin/usage?month={month}&by=department", headers=ADMIN)
+        last = gw.get("/admin/usage?month=9999-11&by=department", headers=ADMIN)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == {
+        "message": f"month '{month}' is out of the supported range, 0001-01 to 9999-11",
+        "type": "invalid_request_error",
+        "param": "month",
+        "code": "month_out_of_range",
+    }
+    assert last.status_code == 200, last.text
+
+
 def test_config_without_governance_keeps_serving(
     llama_server: LlamaBackend, tmp_path: Path
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import ollama
 import pytest
 
-from tests.fixtures.gateway import KEYS, Gateway, in_process
+from tests.fixtures.gateway import KEYS, Gateway, bearer, in_process
 from tests.fixtures.loopback import OLLAMA_TOO_LONG, ollama_embed_server
 
 pytestmark = pytest.mark.llama
@@ -86,6 +86,38 @@ def test_embed_truncates_a_long_input_unless_told_not_to(
             " 'tiny-embed' (1024 tokens), and truncate is false: shorten the input, or leave out"
             " truncate to have it cut to the context"
         )
+
+
+MIDDLE = "Zeile " * 100  # 600 bytes: within the context, over the server's batch
+
+
+def test_embed_without_truncation_refuses_an_input_the_backend_would_cut(
+    gateway: Gateway, clients: dict[str, ollama.Client]
+) -> None:
+    """An input within the configured context that the backend cuts at a smaller limit of its
+    own (llama.cpp embeds at most its batch) is refused as well with ``truncate=False``: the
+    answer's count of tokens evaluated is less than the input has. Ollama's older
+    ``/api/embeddings`` reads ``truncate`` the same way; with it left out, both cut."""
+    c = clients["research"]
+    assert c.embed(model="tiny-embed", input=MIDDLE).prompt_eval_count == 512
+    for sent, where in ((MIDDLE, "input"), (["kurz", MIDDLE], "input.1")):
+        with pytest.raises(ollama.ResponseError) as caught:
+            c.embed(model="tiny-embed", input=sent, truncate=False)
+        assert caught.value.status_code == 400
+        assert caught.value.error == (
+            f"{where}: the input length (601 tokens) exceeds what the backend of model"
+            " 'tiny-embed' embeds (512 tokens, less than the model's context length of 1024);"
+            " it would be cut, and truncate is false: shorten the input, or leave out truncate"
+            " to have it cut"
+        )
+    assert len(c.embed(model="tiny-embed", input=MIDDLE[:500], truncate=False).embeddings) == 1
+    body = {"model": "tiny-embed", "prompt": MIDDLE}
+    assert len(c.embeddings(**body).embedding) > 0
+    older = gateway.post(
+        "/api/embeddings", json={**body, "truncate": False}, headers=bearer(KEYS["research"])
+    )
+    assert older.status_code == 400
+    assert older.json()["error"].startswith("prompt: the input length (601 tokens) exceeds")
 
 
 def test_embed_without_truncation_is_refused_by_an_ollama_backend_as_ollama_refuses_it(

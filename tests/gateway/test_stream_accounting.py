@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -206,17 +207,26 @@ def test_a_500_leaves_its_usage_record_and_names_it(
 ) -> None:
     """A bug on the request's way (a backend's usage the gateway cannot count): the 500 in the
     API's format, its usage record, and the record's request id on the answer and in the log
-    line with the traceback."""
+    line with the traceback: one traceback in the log (uvicorn logged it a second time)."""
+    # uvicorn's loggers do not reach the root, and it sets their handlers when it starts
+    server_log = logging.getLogger("uvicorn.error")
     with garbled_usage_server() as server:
         gateway_raw["backends"][0].update(base_url=server.url, dialect="generic")
         with caplog.at_level("ERROR", "stellwerk.gateway"), running_gateway(gateway_raw) as gw:
-            answer = httpx.post(
-                gw.url + path,
-                json={"model": "tiny-small", "messages": STORY, "stream": False},
-                headers=AUTH,
-                timeout=30,
-            )
+            server_log.addHandler(caplog.handler)
+            try:
+                answer = httpx.post(
+                    gw.url + path,
+                    json={"model": "tiny-small", "messages": STORY, "stream": False},
+                    headers=AUTH,
+                    timeout=30,
+                )
+            finally:
+                server_log.removeHandler(caplog.handler)
             (record,) = records(gw)
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == [
+        f"unexpected error on {path} (request {record.request_id})"
+    ]
     assert answer.status_code == 500
     error = answer.json()["error"]
     message = error if path.startswith("/api/") else error["message"]

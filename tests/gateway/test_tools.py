@@ -42,7 +42,41 @@ def test_forced_tool_call_comes_back_as_tool_calls(gateway: Gateway) -> None:
     assert call.function.arguments.startswith("{")  # type: ignore[union-attr]
 
 
-def test_tools_refused_for_a_model_without_the_capability(gateway: Gateway) -> None:
+def test_functions_come_back_in_the_older_form_they_were_asked_in(gateway: Gateway) -> None:
+    """A client that sends the older ``functions`` reads the older answer, as OpenAI gave it:
+    ``message.function_call`` and ``finish_reason`` "function_call", not ``tool_calls``
+    (llama-cpp-python answers a forced function as a tool call), plain and streamed."""
+    asked = {
+        "model": "tiny-small",
+        "messages": [{"role": "user", "content": "Wetter in Bern?"}],
+        "functions": [TOOL["function"]],
+        "function_call": {"name": "get_weather"},
+        "max_tokens": 40,
+    }
+    with gateway.openai(KEYS["research"]) as client:
+        choice = client.chat.completions.create(**asked).choices[0]  # type: ignore[call-overload]
+        chunks = list(client.chat.completions.create(**asked, stream=True))  # type: ignore[call-overload]
+    assert choice.finish_reason == "function_call"
+    assert choice.message.tool_calls is None
+    assert choice.message.function_call.name == "get_weather"
+    assert choice.message.function_call.arguments.startswith("{")
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    assert all(d.tool_calls is None for d in deltas)
+    calls = [d.function_call for d in deltas if d.function_call is not None]
+    assert calls[0].name == "get_weather"
+    assert "".join(c.arguments or "" for c in calls).startswith("{")
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "function_call"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"tools": [TOOL]}, {"functions": [TOOL["function"]], "function_call": "auto"}],
+    ids=["tools", "functions"],
+)
+def test_tools_refused_for_a_model_without_the_capability(
+    gateway: Gateway, extra: dict[str, object]
+) -> None:
+    """The older ``functions`` need the ``tools`` capability as ``tools`` do."""
     with (
         gateway.openai(KEYS["research"]) as client,
         pytest.raises(openai.BadRequestError) as info,
@@ -50,24 +84,48 @@ def test_tools_refused_for_a_model_without_the_capability(gateway: Gateway) -> N
         client.chat.completions.create(
             model="tiny-medium",
             messages=[{"role": "user", "content": "Wetter?"}],
-            tools=[TOOL],  # type: ignore[list-item]
+            extra_body=extra,
         )
-    assert "does not support tools" in str(info.value)
+    assert info.value.body["message"] == "model 'tiny-medium' does not support tools"  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
-    "extra",
+    ("extra", "param", "message"),
     [
-        {"tools": [TOOL], "function_call": {"name": ""}},
-        {"functions": [TOOL["function"]], "function_call": {"name": "get_time"}},
-        {"function_call": {"name": "get_weather"}},
+        (
+            {"tools": [TOOL], "function_call": {"name": ""}},
+            "function_call",
+            "function_call names '', not one of functions",
+        ),
+        (
+            {"functions": [TOOL["function"]], "function_call": {"name": "get_time"}},
+            "function_call",
+            "function_call names 'get_time', not one of functions",
+        ),
+        (
+            {"function_call": {"name": "get_weather"}},
+            "function_call",
+            "function_call names 'get_weather', not one of functions",
+        ),
+        (
+            {"tools": [TOOL], "tool_choice": {"type": "function", "function": {"name": "b"}}},
+            "tool_choice",
+            "tool_choice names 'b', not one of tools",
+        ),
+        ({"tool_choice": "required"}, "tool_choice", "tool_choice 'required' needs tools"),
+        (
+            {"response_format": {"type": "json_schema"}},
+            "response_format.json_schema",
+            "response_format: type 'json_schema' needs json_schema",
+        ),
     ],
 )
-def test_a_function_call_naming_no_function_is_refused_naming_it(
-    gateway: Gateway, extra: dict[str, object]
+def test_a_choice_naming_no_function_is_refused_naming_it(
+    gateway: Gateway, extra: dict[str, object], param: str, message: str
 ) -> None:
     """The older ``function_call`` must name one of ``functions`` (or ``tools``), as
-    ``tool_choice`` must name a tool: llama-cpp-python answered a 500 for a name it had not."""
+    ``tool_choice`` must name a tool: llama-cpp-python answered a 500 for a name it had not.
+    The refusal says so in plain words and names the parameter."""
     with (
         gateway.openai(KEYS["research"]) as client,
         pytest.raises(openai.BadRequestError) as info,
@@ -78,4 +136,9 @@ def test_a_function_call_naming_no_function_is_refused_naming_it(
             max_tokens=4,
             extra_body=extra,
         )
-    assert "function_call names" in str(info.value) and "not one of functions" in str(info.value)
+    assert info.value.body == {  # type: ignore[comparison-overlap]
+        "message": message,
+        "type": "invalid_request_error",
+        "param": param,
+        "code": "invalid_request",
+    }

@@ -126,3 +126,5 @@ def test_bad_report_parameters(ledger: Ledger) -> None:
         parse_by("colour")
     with pytest.raises(InvalidRequest, match="not a month of the form YYYY-MM"):
         usage_report(ledger, month="2026-13", by="model", references=REFERENCES, key_use_cases={})
+    with pytest.raises(InvalidRequest, match="out of the supported range, 0001-01 to 9999-11"):
+        usage_report(ledger, month="9999-12", by="model", references=REFERENCES, key_use_cases={})

@@ -22,13 +22,23 @@ def test_month(text: str, start: datetime, end: datetime) -> None:
     assert Window.month(text) == Window(start, end)
 
 
-@pytest.mark.parametrize(
-    "text", ["2026-13", "2026-00", "2026-1", "26-11", "november", "", "9999-12"]
-)
+@pytest.mark.parametrize("text", ["2026-13", "2026-00", "2026-1", "26-11", "november", ""])
 def test_bad_month_names_the_input(text: str) -> None:
     with pytest.raises(InvalidRequest, match="YYYY-MM") as caught:
         Window.month(text)
     assert caught.value.param == "month"
+
+
+@pytest.mark.parametrize("text", ["9999-12", "0000-01"])
+def test_a_month_out_of_range_says_so(text: str) -> None:
+    """Of the form, but no window holds it: the refusal names the range, not the form."""
+    with pytest.raises(InvalidRequest) as caught:
+        Window.month(text)
+    assert caught.value.message == (
+        f"month {text!r} is out of the supported range, 0001-01 to 9999-11"
+    )
+    assert (caught.value.param, caught.value.code) == ("month", "month_out_of_range")
+    assert Window.month("9999-11").end is not None and Window.month("0001-01").start is not None
 
 
 def test_naive_or_reversed_windows_are_refused() -> None:

@@ -82,6 +82,15 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "Rückmeldung zu unbekannter Anfrage",
     ),
     "refusal_already_graded": ("request already graded", "Anfrage bereits bewertet"),
+    "refusal_not_finished": (
+        "feedback before the answer ended",
+        "Rückmeldung vor dem Ende der Antwort",
+    ),
+    "refusal_month_out_of_range": (
+        "month outside the supported range",
+        "Monat außerhalb des unterstützten Bereichs",
+    ),
+    "refusal_http_405": ("method the path does not take", "Methode, die der Pfad nicht annimmt"),
     "refusal_models_managed_upstream": (
         "models are managed in the config, not through the API",
         "Modelle werden in der Konfiguration verwaltet, nicht über die API",
@@ -163,6 +172,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "msg_400_month": (
         "{month} is not a month of the form YYYY-MM.",
         "{month} ist kein Monat der Form JJJJ-MM.",
+    ),
+    "msg_month_out_of_range": (
+        "{month} is outside the months the dashboard can show, 0001-01 to 9999-11.",
+        "{month} liegt außerhalb der Monate, die das Dashboard zeigen kann: 0001-01 bis 9999-11.",
     ),
     "msg_400_reason": (
         "Give a reason of at most 1,000 characters: it goes into the audit log.",

@@ -139,6 +139,7 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
     install_dashboard(app, config, env)
     openapi.install(app, data_plane.ENDPOINTS, ops_keyed=config.server.ops_require_key)
     openapi.install_pages(app, config.server)
+    app.add_middleware(errors.Bugs)  # a bug's 500, inside the access log, which logs it
     app.add_middleware(AccessLog)  # added last: the outermost, it sees every answer
     return app
 

@@ -6,10 +6,13 @@ model a policy checked might not be the one a backend reads. An integer outside 
 is refused too: no parameter takes one, and the JSON encoders on the way to a backend cannot
 write one. ``NaN``, ``Infinity`` and ``-Infinity`` are refused wherever they are, unknown
 parameters included (they are not JSON: a backend's parser refuses them, and JSON encoders write
-``null`` or fail), and so is a string with a lone surrogate (``"\ud800"``: no UTF-8 can carry
-it), each by the parameter it is in. Where an error names a part of the body, each part of the
-name is cut to ``SHOWN_CHARS`` (a dictionary key can be as long as the body). A body with several
-problems is told all of them, the first ``SHOWN_PROBLEMS`` in full, then their number.
+``null`` or fail), and so is a number past a double's range (``1e999``: read as infinity, it
+would reach a backend as ``null``), and so is a string with a lone surrogate (``"\ud800"``: no
+UTF-8 can carry it), each by the parameter it is in. Where an error names a part of the body,
+each part of the name is cut to ``SHOWN_CHARS`` (a dictionary key can be as long as the body). A
+body with several problems is told all of them, the first ``SHOWN_PROBLEMS`` in full, then their
+number. A validator's own complaint is told in its words (without pydantic's "Value error, ");
+one about a parameter the validator's model holds raises ``ParamProblem``, which names it.
 """
 
 from __future__ import annotations
@@ -38,6 +41,16 @@ _POSITION = re.compile(r"line \d+ column \d+")
 SHOWN_PROBLEMS = 5
 
 
+class ParamProblem(ValueError):
+    """What a model's validator raises about one of its parameters (``tool_choice`` naming no
+    tool): ``message`` is told as written (it names the parameter), after where the model is in
+    the body if it is nested; the error's ``param`` is that place and ``param``."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param = param
+
+
 def parse(model: type[M], body: bytes) -> M:
     """Validate JSON bytes; the error names every offending field (the first one in ``param``)."""
     if not body.strip():
@@ -49,7 +62,7 @@ def parse(model: type[M], body: bytes) -> M:
         first = errors[0]
         if first["type"] == "json_invalid":
             raise _not_json(body, first["msg"]) from exc
-        where = location(first["loc"])
+        where = _where(first)
         raise InvalidRequest(problems(errors), param=where or None) from exc
     reject_duplicate_keys(body)
     return parsed
@@ -74,8 +87,25 @@ def _problem(error: Mapping[str, Any]) -> str:
     where = location(tuple(error.get("loc", ())))
     if error.get("type") == "model_type":  # an object was expected: the body, or a field
         return f"{where} must be a JSON object" if where else "request body must be a JSON object"
-    what = error.get("msg", "invalid")
+    cause = _validator_error(error)
+    what = str(cause) if cause is not None else error.get("msg", "invalid")
     return f"{where}: {what}" if where else str(what)
+
+
+def _validator_error(error: Mapping[str, Any]) -> ValueError | None:
+    """The ``ValueError`` a validator raised for ``error``, if it was one."""
+    cause = (error.get("ctx") or {}).get("error") if error.get("type") == "value_error" else None
+    return cause if isinstance(cause, ValueError) else None
+
+
+def _where(error: Mapping[str, Any]) -> str:
+    """The place an error names as its ``param``: the location, and the parameter a
+    ``ParamProblem`` names in the model there."""
+    where = location(tuple(error.get("loc", ())))
+    cause = _validator_error(error)
+    if isinstance(cause, ParamProblem):
+        return f"{where}.{cause.param}" if where else cause.param
+    return where
 
 
 def _not_json(body: bytes, problem: str) -> InvalidRequest:
@@ -142,23 +172,37 @@ def _part(name: str) -> str:
 
 def reject_duplicate_keys(body: bytes) -> None:
     """Raise ``InvalidRequest`` naming the first key that a JSON object of ``body`` (valid JSON)
-    has twice, an integer no 64-bit field holds, the place of a ``NaN`` or ``Infinity``, or of a
-    string with a lone surrogate (which pydantic's parser refuses before, Python's not)."""
-    constants: list[str] = []
+    has twice, an integer no 64-bit field holds, the place of a ``NaN``, ``Infinity`` or a number
+    past a double's range, or of a string with a lone surrogate (which pydantic's parser refuses
+    before, Python's not)."""
+    odd: list[str] = []  # the non-finite numbers, in the order of the body
 
     def constant(name: str) -> float:
-        constants.append(name)
+        odd.append(
+            f"{name} is not a finite number (NaN and Infinity are not JSON; a backend cannot"
+            " read them)"
+        )
         return float(name)
 
+    def number(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):  # 1e999: past a double's range, read as infinity
+            odd.append(
+                f"{_part(text)} is not a finite number (past the range of a double, ±1.8e308:"
+                " a backend would read it as infinity, or null)"
+            )
+        return value
+
     try:
-        parsed = json.loads(body, object_pairs_hook=_unique, parse_constant=constant)
+        parsed = json.loads(
+            body, object_pairs_hook=_unique, parse_constant=constant, parse_float=number
+        )
     except (ValueError, RecursionError) as exc:  # what pydantic took, but Python's parser not
         raise InvalidRequest(f"request body is not valid JSON: {exc}") from exc
-    if constants:
+    if odd:
         where = location(_non_finite(parsed, ()) or ())
         raise InvalidRequest(
-            f"{where or 'request body'}: {constants[0]} is not a finite number (NaN and"
-            " Infinity are not JSON; a backend cannot read them)",
+            f"{where or 'request body'}: {odd[0]}",
             param=where or None,
         )
     found = _lone_surrogate(parsed, ())

@@ -16,7 +16,6 @@ from typing import TypeVar
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
-from stellwerk.backends.tokens import inputs_bound
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import (
@@ -32,6 +31,7 @@ from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.pending import Evidence, Ticket
 from stellwerk.gateway.selection import Selection
+from stellwerk.gateway.whole_inputs import WholeInputs
 from stellwerk.policy.limits import Reservation
 
 T = TypeVar("T")
@@ -199,10 +199,12 @@ class Caller:
         params: JSON | None = None,
         *,
         truncate: bool = True,
+        field: str = "input",
     ) -> EmbedResult:
         """One embedding model's vectors: no fallback (another model's vectors are not the
-        ones asked for). Without ``truncate`` an input over the model's context is refused
-        (``refuse_over_context``), not cut by the backend."""
+        ones asked for). Without ``truncate`` an input is refused, not cut (``whole_inputs``):
+        over the model's context before the call, or cut by the backend at a smaller limit of
+        its own after it."""
         model = call.model = selection.model
         backend = self.backends[model.backend]
         refused = self._circuit_refusal(backend)
@@ -211,8 +213,9 @@ class Caller:
             raise refused
         try:
             async with asyncio.timeout(backend.config.timeouts.total):
-                if not truncate:
-                    await refuse_over_context(backend, model, inputs)
+                whole = None if truncate else WholeInputs(backend, model, inputs, field)
+                if whole is not None:
+                    await whole.refuse_over_context()
                 result = await backend.embed(model.upstream, inputs, params)
         except TimeoutError as exc:
             self.breakers[backend.name].failure()
@@ -223,6 +226,8 @@ class Caller:
             raise
         self.breakers[backend.name].success()
         call.usage = Usage(result.prompt_tokens, 0, result.usage_source)
+        if whole is not None:  # the backend answered, and it may have cut an input
+            await whole.refuse_cut(result)
         return result
 
     async def _deadline(
@@ -264,28 +269,3 @@ def _given_up(call: Call, failures: list[tuple[ModelConfig, StellwerkError]]) ->
     call.model = failures[reported][0]
     call.fallback_from = [m.id for i, (m, _) in enumerate(failures) if i != reported]
     return failures[reported][1]
-
-
-async def refuse_over_context(backend: Backend, model: ModelConfig, inputs: list[str]) -> None:
-    """Raise ``ContextExceeded`` for the first input whose tokens, as the backend's tokenizer
-    counts them, are over the model's ``context_length`` (Ollama's ``truncate: false``). An
-    input whose bound (its bytes) fits is not counted. Where the backend has no tokenizer
-    nothing is raised: the backend was asked not to cut either, and its refusal is the answer
-    (``backends.transport.raise_for_status`` makes it a ``ContextExceeded`` too)."""
-    context = model.context_length
-    for index, text in enumerate(inputs):
-        if inputs_bound([text]) <= context:
-            continue
-        tokens = await backend.prompt_tokens(model.upstream, ChatRequest([], prompt=text))
-        if tokens is None:
-            return
-        if tokens > context:
-            where = "input" if len(inputs) == 1 else f"input.{index}"
-            raise ContextExceeded(
-                f"{where}: the input length ({tokens} tokens) exceeds the context length of"
-                f" model {model.id!r} ({context} tokens), and truncate is false: shorten the"
-                " input, or leave out truncate to have it cut to the context",
-                prompt_tokens=tokens,
-                context=context,
-                param=where,
-            )

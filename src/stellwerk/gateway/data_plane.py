@@ -326,7 +326,7 @@ def routes(endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> list[Route]:
 class Lane:
     """ASGI middleware: the data plane's exact ``(method, path)`` pairs served at once, the rest
     passed on. A ``StellwerkError`` is rendered as the app's handler renders it; anything else
-    propagates to Starlette's ``ServerErrorMiddleware``, whose handler is the app's 500."""
+    propagates to ``errors.Bugs``, which answers the app's 500."""
 
     def __init__(self, app: ASGIApp, endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> None:
         self.app = app

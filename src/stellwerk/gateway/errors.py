@@ -8,7 +8,13 @@ An error that names its request (``StellwerkError.request_id``) carries the id a
 ``x-stellwerk-request-id``. So does every 500 of a bug (an exception that is no
 ``StellwerkError``): the id of the usage record its handler wrote (``mark_request``, called on
 the way out of ``pipeline.accounted``), or a new one where no record was written; the log line
-with the traceback names the same id, so an operator finds one from the other."""
+with the traceback names the same id, so an operator finds one from the other. Such a 500 is
+rendered and logged once, by the middleware ``Bugs`` (just inside the access log): Starlette's
+own last handler answers and then raises the exception again for the server to log, which wrote
+every traceback twice.
+
+A 405 says which methods the path takes (``allow``, as HTTP requires), every route's of that
+path together (Starlette's router names only the first route's)."""
 
 from __future__ import annotations
 
@@ -20,6 +26,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match, Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stellwerk.errors import (
     CountersUnavailable,
@@ -70,8 +78,10 @@ def is_ollama(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def render(request: Request, exc: StellwerkError) -> Response:
-    headers = {}
+def render(
+    request: Request, exc: StellwerkError, headers: dict[str, str] | None = None
+) -> Response:
+    headers = dict(headers or {})
     if exc.request_id is not None:
         headers["x-stellwerk-request-id"] = exc.request_id
     if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
@@ -113,6 +123,76 @@ async def _json_problem(request: Request) -> str:
     return "request body is not valid JSON"
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed(request: Request) -> list[str]:
+    """The methods some route takes on the request's path: each asked of the router as the
+    request with that method (an included router answers for its routes; a mounted app, which
+    takes every method to its own routing, is not asked)."""
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+
+
+def _not_allowed(request: Request) -> Response:
+    allowed = _allowed(request)
+    error = RequestError(
+        f"method {shown(request.method)} is not allowed on {shown(request.url.path)};"
+        f" it takes {', '.join(allowed) or 'none'}",
+        code="http_405",
+    )
+    error.status_code = 405
+    return render(request, error, {"allow": ", ".join(allowed)})
+
+
+def bug(request: Request, exc: BaseException) -> Response:
+    """The 500 of an exception no handler rendered, logged (with its traceback) under the id
+    of its usage record (``mark_request``) or a new one."""
+    request_id = marked_request(exc) or new_request_id()
+    log.error(
+        "unexpected error on %s (request %s)",
+        request.url.path,
+        request_id,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    error = StellwerkError("internal error; see the gateway's log")
+    error.request_id = request_id
+    return render(request, error)
+
+
+class Bugs:
+    """ASGI middleware: an exception that reaches it is the request's 500 (``bug``), answered
+    here and not raised further, so it is logged once. One raised after the answer began (a
+    stream) cannot be answered: it goes on to the server, which logs it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if started:
+                raise
+            await bug(Request(scope), exc)(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     async def on_stellwerk(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StellwerkError)
@@ -122,6 +202,8 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
             return render(request, NotFound(f"no such endpoint: {shown(request.url.path)}"))
+        if exc.status_code == 405:
+            return _not_allowed(request)
         error = RequestError(str(exc.detail), code=f"http_{exc.status_code}")
         error.status_code = exc.status_code
         return render(request, error)
@@ -139,11 +221,7 @@ def install(app: FastAPI) -> None:
         return render(request, InvalidRequest(problems(exc.errors())))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        request_id = marked_request(exc) or new_request_id()
-        log.exception("unexpected error on %s (request %s)", request.url.path, request_id)
-        error = StellwerkError("internal error; see the gateway's log")
-        error.request_id = request_id
-        return render(request, error)
+        return bug(request, exc)  # one ``Bugs`` did not catch: in the access log itself
 
     app.add_exception_handler(StellwerkError, on_stellwerk)
     app.add_exception_handler(HTTPException, on_http)

@@ -9,7 +9,9 @@ The rules, in the order they are checked:
    audit reason: ``governance.reason.plain_line``);
 2. the request was routed (a route such as ``auto``, not a named model), answered, made with the
    same key and is within ``router.feedback_window_s`` in this process: otherwise 404, which says
-   the same whether the id is unknown or another key's;
+   the same whether the id is unknown or another key's; but the caller's own routed request
+   that has not ended yet (a stream still running) is a 409 ``not_finished``, to be sent again
+   after its answer ends;
 3. the router could read the prompt (it has a word the router knows; not ``Hallo``, which no
    training prompt had): otherwise a grade cannot teach it anything, a 409 ``not_gradable``
    (docs/router.md, "Feedback and where graded requests are kept");
@@ -57,6 +59,13 @@ async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
         plain_line(body.task, param="task", what="task")
     request_id = _PREFIX.sub("", body.request_id)
     pending = runtime.pending.get(request_id, principal.key_id)
+    if pending is None and runtime.pending.running(request_id, principal.key_id):
+        raise Conflict(
+            f"request {request_id[:32]!r} has not finished yet; send feedback after its answer"
+            " ends",
+            param="request_id",
+            code="not_finished",
+        )
     if pending is None:
         raise NotFound(
             f"no routed request {request_id[:32]!r} of this key can get feedback: unknown, "

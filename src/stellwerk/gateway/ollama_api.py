@@ -100,9 +100,15 @@ def _embedding(raw: bytes) -> Embedding:
     context (a 400) rather than cut it; the backend is asked not to cut it either (Ollama's own
     ``truncate``), for the backends whose tokenizer the gateway cannot ask."""
     body = parse(wire.OllamaEmbedRequest, raw)
-    if body.truncate is False:
-        return Embedding(body.model, body.input, {"truncate": False}, truncate=False)
-    return Embedding(body.model, body.input)
+    return _truncated(body.model, body.input, body.truncate)
+
+
+def _truncated(
+    model: str, inputs: str | list[str], truncate: bool | None, field: str = "input"
+) -> Embedding:
+    if truncate is False:
+        return Embedding(model, inputs, {"truncate": False}, truncate=False, field=field)
+    return Embedding(model, inputs, field=field)
 
 
 async def embed(request: Request) -> Response:
@@ -124,7 +130,7 @@ async def embed(request: Request) -> Response:
 
 def _prompt_embedding(raw: bytes) -> Embedding:
     body = parse(wire.OllamaEmbeddingsRequest, raw)
-    return Embedding(body.model, body.prompt)
+    return _truncated(body.model, body.prompt, body.truncate, "prompt")
 
 
 async def embeddings(request: Request) -> Response:

@@ -143,10 +143,13 @@ class OllamaEmbedRequest(_Open):
 
 
 class OllamaEmbeddingsRequest(_Open):
-    """``/api/embeddings``, Ollama's older embeddings endpoint: one ``prompt``, one vector."""
+    """``/api/embeddings``, Ollama's older embeddings endpoint: one ``prompt``, one vector.
+    Ollama documents no ``truncate`` for it; it is read as ``/api/embed`` reads it, so that a
+    client that asks for its prompt not to be cut is not answered with a cut embedding."""
 
     model: ModelName
     prompt: str = Field(min_length=1)
+    truncate: bool | None = None
     options: OllamaOptions | None = None
     keep_alive: KeepAlive | None = None
 

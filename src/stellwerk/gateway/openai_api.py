@@ -70,10 +70,13 @@ class ChatExchange(Exchange):
         self.model, self.stream = self.body.model, self.body.stream
         self.chat = chat_request(self.body)
         self.request_id = request_id
+        # the client sent the older ``functions``: it reads the answer's older form
+        self.older = bool(self.body.functions) and not self.body.tools
 
     def plain(self, call: Call, result: ChatResult) -> bytes:
         assert call.model is not None
-        return wire.completion(self.request_id, int(time.time()), call.model.id, result)
+        created = int(time.time())
+        return wire.completion(self.request_id, created, call.model.id, result, older=self.older)
 
     async def events(
         self, call: Call, chunks: AsyncIterator[ChatChunk]
@@ -83,7 +86,7 @@ class ChatExchange(Exchange):
         options = self.body.stream_options
         is_first = True
         async for chunk in chunks:
-            yield wire.chunk_event(rid, created, model, chunk, first=is_first)
+            yield wire.chunk_event(rid, created, model, chunk, first=is_first, older=self.older)
             is_first = False
         if options is not None and options.include_usage and call.usage is not None:
             yield wire.usage_event(rid, created, model, call.usage)

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from stellwerk.errors import shown
+from stellwerk.gateway.body import ParamProblem
 
 #: the longest model or route name a request may name
 MODEL_NAME_CHARS = 256
@@ -132,7 +133,7 @@ class JsonSchemaFormat(_Open):
     def _schema_is_an_object(self) -> JsonSchemaFormat:
         schema = (self.model_extra or {}).get("schema")
         if schema is not None and not isinstance(schema, dict):
-            raise ValueError("schema must be a JSON object")
+            raise ParamProblem("schema", "schema must be a JSON object")
         return self
 
 
@@ -143,7 +144,7 @@ class ResponseFormat(_Open):
     @model_validator(mode="after")
     def _json_schema_given(self) -> ResponseFormat:
         if self.type == "json_schema" and self.json_schema is None:
-            raise ValueError("type 'json_schema' needs json_schema")
+            raise ParamProblem("json_schema", "type 'json_schema' needs json_schema")
         return self
 
 
@@ -252,17 +253,20 @@ class ChatCompletionRequest(SamplingParams):
         if isinstance(choice, NamedToolChoice):
             names = {tool.function.name for tool in self.tools or ()}
             if choice.function.name not in names:
-                raise ValueError(
-                    f"tool_choice names {shown(choice.function.name)}, not one of tools"
+                raise ParamProblem(
+                    "tool_choice",
+                    f"tool_choice names {shown(choice.function.name)}, not one of tools",
                 )
         elif choice == "required" and not self.tools:
-            raise ValueError("tool_choice 'required' needs tools")
+            raise ParamProblem("tool_choice", "tool_choice 'required' needs tools")
         call = self.function_call  # the older form: it names one of functions (or of tools)
         if isinstance(call, NamedFunction):
             names = {f.name for f in self.functions or ()}
             names |= {tool.function.name for tool in self.tools or ()}
             if call.name not in names:
-                raise ValueError(f"function_call names {shown(call.name)}, not one of functions")
+                raise ParamProblem(
+                    "function_call", f"function_call names {shown(call.name)}, not one of functions"
+                )
         return self
 
 

@@ -18,9 +18,33 @@ def usage_json(usage: Usage) -> dict[str, int]:
     }
 
 
-def completion(request_id: str, created: int, model: str, result: ChatResult) -> bytes:
+# A request that sent the older ``functions`` (and no ``tools``) is answered in the older form,
+# as OpenAI answered it: the message's one ``function_call`` ({name, arguments}, no id) and
+# ``finish_reason`` "function_call", not ``tool_calls``. The older form holds one call: a
+# backend's further calls are not shown (a model asked with ``functions`` makes one).
+
+
+def _function_call(tool_calls: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first tool call (its deltas: those of index 0) as the older ``function_call``."""
+    first = [call for call in tool_calls if call.get("index", 0) == 0]
+    if not first:
+        return None
+    function = first[0].get("function") or {}
+    return {k: function[k] for k in ("name", "arguments") if k in function}
+
+
+def _finish(reason: str | None, older: bool) -> str | None:
+    return "function_call" if older and reason == "tool_calls" else reason
+
+
+def completion(
+    request_id: str, created: int, model: str, result: ChatResult, *, older: bool = False
+) -> bytes:
+    """A chat completion; ``older``: the client sent ``functions``, not ``tools``."""
     message: dict[str, Any] = {"role": "assistant", "content": result.content}
-    if result.tool_calls:
+    if result.tool_calls and older:
+        message["function_call"] = _function_call(result.tool_calls)
+    elif result.tool_calls:
         message["tool_calls"] = [
             {k: v for k, v in call.items() if k != "index"} for call in result.tool_calls
         ]
@@ -34,7 +58,7 @@ def completion(request_id: str, created: int, model: str, result: ChatResult) ->
                 {
                     "index": 0,
                     "message": message,
-                    "finish_reason": result.finish_reason or "stop",
+                    "finish_reason": _finish(result.finish_reason, older) or "stop",
                     "logprobs": None,
                 }
             ],
@@ -44,23 +68,32 @@ def completion(request_id: str, created: int, model: str, result: ChatResult) ->
 
 
 def chunk_event(
-    request_id: str, created: int, model: str, chunk: ChatChunk, *, first: bool
+    request_id: str,
+    created: int,
+    model: str,
+    chunk: ChatChunk,
+    *,
+    first: bool,
+    older: bool = False,
 ) -> bytes:
     delta: dict[str, Any] = {}
     if first:
         delta["role"] = "assistant"
     if chunk.content is not None:
         delta["content"] = chunk.content
-    if chunk.tool_calls:
+    if chunk.tool_calls and older:
+        function_call = _function_call(chunk.tool_calls)
+        if function_call is not None:
+            delta["function_call"] = function_call
+    elif chunk.tool_calls:
         delta["tool_calls"] = chunk.tool_calls
+    finish_reason = _finish(chunk.finish_reason, older)
     body = {
         "id": f"chatcmpl-{request_id}",
         "object": "chat.completion.chunk",
         "created": created,
         "model": model,
-        "choices": [
-            {"index": 0, "delta": delta, "finish_reason": chunk.finish_reason, "logprobs": None}
-        ],
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
     }
     return b"data: " + orjson.dumps(body) + b"\n\n"
 

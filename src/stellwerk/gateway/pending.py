@@ -8,6 +8,8 @@ When the request's usage record is written, its evidence goes into ``PendingGrad
 request id, in this process's memory only, bounded in size (the oldest entries go first) and in
 time (an entry older than the window is gone). A feedback call reads its request's entry (a
 second one then meets the stored grade); nothing of an ungraded request reaches the ledger.
+A routed request not yet accounted (a stream still running) is known as ``running``, by id and
+key only, so that its feedback is told to wait, not that the request is unknown.
 Why memory and not a table: docs/router.md, "Feedback and where graded requests are kept".
 """
 
@@ -104,6 +106,7 @@ class PendingGrades:
         self.max_entries = max_entries
         self._clock = clock
         self._entries: OrderedDict[str, Pending] = OrderedDict()
+        self._running: OrderedDict[str, tuple[str, float]] = OrderedDict()  # id: (key, since)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -127,6 +130,30 @@ class PendingGrades:
         )
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+    def started(self, request_id: str, key_id: str) -> None:
+        """A routed request that may be graded once it ends is under way (bounded as the
+        entries are: the oldest go first, none is older than the window)."""
+        if self.window_s <= 0 or self.max_entries <= 0:
+            return
+        self._running[request_id] = (key_id, self._clock())
+        while len(self._running) > self.max_entries:
+            self._running.popitem(last=False)
+
+    def ended(self, request_id: str) -> None:
+        """The request was accounted: graded from now on, if at all, through its entry."""
+        self._running.pop(request_id, None)
+
+    def running(self, request_id: str, key_id: str) -> bool:
+        """``key_id``'s routed request ``request_id`` is under way (not accounted yet)."""
+        now = self._clock()
+        while self._running:
+            _, since = next(iter(self._running.values()))
+            if now - since < self.window_s:
+                break
+            self._running.popitem(last=False)
+        found = self._running.get(request_id)
+        return found is not None and found[0] == key_id
 
     def get(self, request_id: str, key_id: str) -> Pending | None:
         """The entry of ``request_id`` if ``key_id`` made it and it is within the window; None

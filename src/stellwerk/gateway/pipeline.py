@@ -181,6 +181,8 @@ async def route(
     )
     if runtime.pending.window_s > 0 or runtime.shadow.on:  # for a later grade, no text
         call.evidence = evidence(selector.router, prompt.text, embedding)
+    if call.evidence is not None:  # its feedback waits for its end (``account``)
+        runtime.pending.started(call.request_id, principal.key_id)
     picked = call.evidence is not None and call.evidence.readable and not call.stream
     if picked and runtime.shadow.wants(principal, name, selection.decision, needs):
         call.shadow = Ticket(chat, prompt.text, selection.models)
@@ -241,6 +243,7 @@ async def account(runtime: Runtime, call: Call) -> None:
     request that was answered is kept for feedback and, if picked, shadow grading."""
     if await runtime.accounts.record(call):
         _keep_for_grading(runtime, call)
+    runtime.pending.ended(call.request_id)
 
 
 def _keep_for_grading(runtime: Runtime, call: Call) -> None:
@@ -315,6 +318,7 @@ class Embedding:
     params: JSON | None = None  # the client's other parameters, for the backend
     #: False: an input over the model's context is refused, not cut (Ollama's ``truncate``)
     truncate: bool = True
+    field: str = "input"  # where the request holds its inputs, for the errors that name one
 
 
 E = TypeVar("E", bound=Embedding)
@@ -345,7 +349,7 @@ async def serve_embeddings(
         tokens, cost = embeddings_bound(call.selection.model, inputs)
         call.reservation = await runtime.budget.reserve(call.principal, tokens, cost)
         result = await runtime.caller.embed(
-            call, call.selection, inputs, asked.params, truncate=asked.truncate
+            call, call.selection, inputs, asked.params, truncate=asked.truncate, field=asked.field
         )
         call.ended = time.perf_counter()
         await account(runtime, call)

@@ -62,8 +62,8 @@ def needs_of(request: ChatRequest) -> set[str]:
     if request.prompt is not None:
         return {"completion"}  # a text completion: no chat template, no tools
     needs = {"chat"}
-    if request.params.get("tools"):
-        needs.add("tools")
+    if request.params.get("tools") or request.params.get("functions"):
+        needs.add("tools")  # ``functions``: the older form of the same definitions
     for message in request.messages:
         content = message.get("content")
         if isinstance(content, list) and any(

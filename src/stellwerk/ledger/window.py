@@ -13,6 +13,8 @@ from stellwerk.errors import InvalidRequest
 from stellwerk.ledger.partitions import month_bounds
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+FIRST_MONTH = "0001-01"
+LAST_MONTH = "9999-11"  # its end, the start of the next month, is the last time Python holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,17 +49,24 @@ class Window:
 
     @classmethod
     def month(cls, text: str) -> Window:
-        """The calendar month ``YYYY-MM`` in UTC, e.g. ``Window.month("2026-11")``."""
+        """The calendar month ``YYYY-MM`` in UTC, e.g. ``Window.month("2026-11")``, from
+        ``FIRST_MONTH`` to ``LAST_MONTH`` (a window's times are Python's, years 1 to 9999, and
+        a month's end is the start of the next one). Each refusal names ``month`` and says
+        which of its two problems it is (the code tells them apart): not a month of the form
+        (``2026-13`` too), or out of that range (``9999-12``)."""
         match = _MONTH.match(text.strip())
-        try:
-            if match is None:
-                raise ValueError(text)
-            start, end = month_bounds((int(match.group(1)), int(match.group(2))))
-        except ValueError as exc:
+        year, number = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+        if not 1 <= number <= 12:
             raise InvalidRequest(
                 f"month {text!r} is not a month of the form YYYY-MM", param="month"
-            ) from exc
-        return cls(start, end)
+            )
+        if not FIRST_MONTH <= f"{year:04d}-{number:02d}" <= LAST_MONTH:
+            raise InvalidRequest(
+                f"month {text!r} is out of the supported range, {FIRST_MONTH} to {LAST_MONTH}",
+                param="month",
+                code="month_out_of_range",
+            )
+        return cls(*month_bounds((year, number)))
 
 
 EVERYTHING = Window()

@@ -1,0 +1,108 @@
+"""Embedding inputs that may not be cut (Ollama's ``truncate: false``): each is refused with a
+400 naming it rather than embedded in part. Two checks, both against the backend's own
+tokenizer (``Backend.prompt_tokens``), each input counted at most once:
+
+1. before the call, an input over the model's configured ``context_length``
+   (``refuse_over_context``);
+2. after it, an input the backend cut at a smaller limit of its own (llama.cpp embeds at most
+   its batch, ``n_batch``/``n_ubatch``, whatever the context): the backend's answer reports
+   fewer tokens evaluated than the inputs have (``refuse_cut``).
+
+Where the backend has no tokenizer, or its answer does not report its own count, neither
+check can tell: the backend was asked not to cut either, and its refusal is the answer
+(``backends.transport.raise_for_status`` makes it a ``ContextExceeded`` too)."""
+
+from __future__ import annotations
+
+from stellwerk.backends.base import Backend
+from stellwerk.backends.tokens import inputs_bound
+from stellwerk.backends.types import ChatRequest, EmbedResult
+from stellwerk.config.schema import ModelConfig
+from stellwerk.errors import ContextExceeded
+
+_ADVICE = "and truncate is false: shorten the input, or leave out truncate to have it cut"
+
+
+class WholeInputs:
+    """The inputs of one embedding request that may not be cut, and their token counts as the
+    backend's tokenizer gives them (asked once per input, when a check needs it)."""
+
+    def __init__(
+        self, backend: Backend, model: ModelConfig, inputs: list[str], field: str = "input"
+    ) -> None:
+        self.backend = backend
+        self.field = field  # the request's name for its inputs
+        self.model = model
+        self.inputs = inputs
+        self._counts: dict[int, int | None] = {}
+
+    async def tokens(self, index: int) -> int | None:
+        if index not in self._counts:
+            request = ChatRequest([], prompt=self.inputs[index])
+            self._counts[index] = await self.backend.prompt_tokens(self.model.upstream, request)
+        return self._counts[index]
+
+    def where(self, index: int) -> str:
+        return self.field if len(self.inputs) == 1 else f"{self.field}.{index}"
+
+    async def refuse_over_context(self) -> None:
+        """Raise ``ContextExceeded`` for the first input over the model's ``context_length``.
+        An input whose bound (its bytes) fits is not counted."""
+        context = self.model.context_length
+        for index, text in enumerate(self.inputs):
+            if inputs_bound([text]) <= context:
+                continue
+            tokens = await self.tokens(index)
+            if tokens is None:
+                return
+            if tokens > context:
+                where = self.where(index)
+                raise ContextExceeded(
+                    f"{where}: the input length ({tokens} tokens) exceeds the context length of"
+                    f" model {self.model.id!r} ({context} tokens), {_ADVICE} to the context",
+                    prompt_tokens=tokens,
+                    context=context,
+                    param=where,
+                )
+
+    async def refuse_cut(self, result: EmbedResult) -> None:
+        """Raise ``ContextExceeded`` for the first input the backend cut: its answer counts
+        fewer tokens evaluated than the inputs have. Each input's share of what was evaluated
+        is read as one limit the backend cut them all at (``_cut_at``)."""
+        evaluated = result.prompt_tokens
+        if result.usage_source != "backend" or evaluated <= 0:
+            return  # the backend's count is not known (some servers answer a usage of 0)
+        if evaluated >= inputs_bound(self.inputs):
+            return  # nothing can have been cut
+        counts: list[int] = []
+        for index in range(len(self.inputs)):
+            tokens = await self.tokens(index)
+            if tokens is None:
+                return
+            counts.append(tokens)
+        if evaluated >= sum(counts):
+            return
+        limit = _cut_at(counts, evaluated)
+        index = next(i for i, tokens in enumerate(counts) if tokens > limit)
+        where = self.where(index)
+        raise ContextExceeded(
+            f"{where}: the input length ({counts[index]} tokens) exceeds what the backend of"
+            f" model {self.model.id!r} embeds ({limit} tokens, less than the model's context"
+            f" length of {self.model.context_length}); it would be cut, {_ADVICE}",
+            prompt_tokens=counts[index],
+            context=limit,
+            param=where,
+        )
+
+
+def _cut_at(counts: list[int], evaluated: int) -> int:
+    """The largest per-input limit under which inputs of ``counts`` tokens add up to at most
+    ``evaluated`` tokens: for one input, ``evaluated`` itself."""
+    low, high = 0, max(counts)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sum(min(tokens, middle) for tokens in counts) <= evaluated:
+            low = middle
+        else:
+            high = middle - 1
+    return low
