@@ -69,6 +69,51 @@ def test_functions_come_back_in_the_older_form_they_were_asked_in(gateway: Gatew
 
 
 @pytest.mark.parametrize(
+    "forced",
+    [
+        {"tools": [TOOL], "tool_choice": {"type": "function", "function": {"name": "get_weather"}}},
+        {"functions": [TOOL["function"]], "function_call": {"name": "get_weather"}},
+    ],
+    ids=["tools", "functions"],
+)
+def test_a_streamed_call_names_its_function_once(
+    gateway: Gateway, forced: dict[str, object]
+) -> None:
+    """OpenAI streams a call's name (a tool call's id and type too) in its first chunk only,
+    and the openai library's stream helper joins every chunk's pieces: llama-cpp-python repeats
+    them in every chunk, which the helper read as ``get_weatherget_weather...``."""
+    with (
+        gateway.openai(KEYS["research"]) as client,
+        client.chat.completions.stream(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "Wetter in Bern?"}],
+            max_tokens=8,
+            **forced,  # type: ignore[arg-type]
+        ) as stream,
+    ):
+        deltas = [e.chunk.choices[0].delta for e in stream if e.type == "chunk" and e.chunk.choices]
+        message = stream.get_final_completion().choices[0].message
+    if "tools" in forced:
+        assert message.tool_calls
+        call = message.tool_calls[0]
+        assert call.function.name == "get_weather"
+        pieces = [piece for d in deltas for piece in d.tool_calls or ()]
+        assert [p.function.name for p in pieces if p.function and p.function.name] == [
+            "get_weather"
+        ]
+        ids = [p.id for p in pieces if p.id]
+        assert len(ids) == 1
+        assert call.id == ids[0]  # the helper joins ids as it joins names
+        assert [p.type for p in pieces if p.type] == ["function"]
+    else:
+        assert message.function_call is not None
+        assert message.function_call.name == "get_weather"
+        calls = [d.function_call for d in deltas if d.function_call is not None]
+        assert [c.name for c in calls if c.name] == ["get_weather"]
+    assert len(deltas) > 3  # the call came in several chunks, not one
+
+
+@pytest.mark.parametrize(
     "extra",
     [{"tools": [TOOL]}, {"functions": [TOOL["function"]], "function_call": "auto"}],
     ids=["tools", "functions"],

@@ -8,7 +8,7 @@ import base64
 import struct
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -85,7 +85,10 @@ class ChatExchange(Exchange):
         model, created, rid = call.model.id, int(time.time()), self.request_id
         options = self.body.stream_options
         is_first = True
+        announced = wire.AnnouncedCalls()
         async for chunk in chunks:
+            if chunk.tool_calls:
+                chunk = replace(chunk, tool_calls=announced.new_pieces(chunk.tool_calls))
             yield wire.chunk_event(rid, created, model, chunk, first=is_first, older=self.older)
             is_first = False
         if options is not None and options.include_usage and call.usage is not None:

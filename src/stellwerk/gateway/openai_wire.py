@@ -1,7 +1,9 @@
-"""Rendering Stellwerk's results in the OpenAI wire format (pure functions)."""
+"""Rendering Stellwerk's results in the OpenAI wire format (pure functions, and the one piece
+of state a stream needs: which tool calls it has announced)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -31,6 +33,39 @@ def _function_call(tool_calls: list[dict[str, Any]]) -> dict[str, Any] | None:
         return None
     function = first[0].get("function") or {}
     return {k: function[k] for k in ("name", "arguments") if k in function}
+
+
+@dataclass(slots=True)
+class AnnouncedCalls:
+    """The tool calls one stream has announced. OpenAI sends a call's ``id``, ``type`` and
+    function ``name`` in its first chunk only (per ``index``), later chunks only ``arguments``;
+    clients join every chunk's pieces (the ``openai`` library's stream helper, LangChain), so
+    a backend that repeats them in every chunk (llama-cpp-python does) would have them read
+    ``get_weatherget_weather...``. A repeat of what was sent is left out; anything new (a
+    name sent in pieces) is passed on."""
+
+    sent: dict[tuple[int, str], Any] = field(default_factory=dict)
+
+    def new_pieces(self, tool_calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for delta in tool_calls:
+            index = delta.get("index", 0)
+            call = {k: v for k, v in delta.items() if not self._repeated(index, k, v)}
+            function = delta.get("function")
+            if isinstance(function, dict):
+                call["function"] = {
+                    k: v for k, v in function.items() if not self._repeated(index, k, v)
+                }
+            out.append(call)
+        return out
+
+    def _repeated(self, index: int, key: str, value: Any) -> bool:
+        if key not in ("id", "type", "name"):
+            return False
+        if self.sent.get((index, key)) == value:
+            return True
+        self.sent[(index, key)] = value
+        return False
 
 
 def _finish(reason: str | None, older: bool) -> str | None:
