@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from stellwerk.config.plain_text import plain_text
 from stellwerk.config.base import (
     SHA256,
     Classification,
@@ -106,6 +107,8 @@ class UseCaseConfig(Strict):
 
     _name = field_validator("name")(check_name)
     _tier = field_validator("risk_tier", mode="before")(refuse_prohibited)
+    # shown in the audit log, on the dashboard and by the CLI (config.plain_text)
+    _text = field_validator("purpose", "oversight_contact")(plain_text)
 
 
 def _default_hosting() -> dict[Classification, tuple[Hosting, ...]]:
