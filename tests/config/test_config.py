@@ -151,7 +151,7 @@ def test_config_check_refuses_hidden_characters_in_free_text(
 def test_free_text_in_any_script_is_taken(tmp_path: Path) -> None:
     """Only characters not shown as themselves are refused: umlauts, Hebrew, Arabic (right to
     left by their own letters, not by a mark) and inner spaces are plain text."""
-    purpose = "Kundenservice für Ärzte  – שירות לקוחות, خدمة العملاء"
+    purpose = "Kundenservice für Ärzte - שירות לקוחות, خدمة العملاء"
     case = {"name": "bot", "department": "it", "purpose": purpose, "oversight_contact": "Zoë"}
     models = [{**MINIMAL["models"][0], "licence": "Apache-2.0", "owner": "Équipe IT"}]
     config = load_config(write(tmp_path, {**MINIMAL, "use_cases": [case], "models": models}))

@@ -9,7 +9,6 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from stellwerk.config.plain_text import plain_text
 from stellwerk.config.base import (
     SHA256,
     Classification,
@@ -23,6 +22,7 @@ from stellwerk.config.base import (
     check_name,
     refuse_prohibited,
 )
+from stellwerk.config.plain_text import plain_text
 from stellwerk.money import MAX_BUDGET, MICRO_PLACES, exact
 
 # Upper bounds of the limits (docs/governance.md): far above any real use, and small enough
