@@ -139,6 +139,7 @@ def test_bad_input_exits_2_naming_the_problem(
         # a byte that is not UTF-8 on the command line (kept as a lone surrogate)
         ("left \udcff", "the reason is not valid Unicode: a lone surrogate (\\udcff)"),
         ("left\u2028today", "the reason contains the separator U+2028 (LINE SEPARATOR)"),
+        ("left\u00adtoday", "the reason contains the invisible character U+00AD (SOFT HYPHEN)"),
     ],
 )
 def test_a_key_is_revoked_only_with_a_reason(config_path: Path, reason: str, message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,50 @@ def test_config_check_command(tmp_path: Path) -> None:
     bad = runner.invoke(build_app(), ["config", "check", str(write(tmp_path, {"models": 3}))])
     assert bad.exit_code == 2
     assert "backends: Field required" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (  # the override would reorder what the audit log and the dashboard show
+            {"use_cases": [{"name": "bot", "department": "it", "purpose": "help \u202elanretni"}]},
+            "use_cases.0.purpose: contains the control character U+202E"
+            " (RIGHT-TO-LEFT OVERRIDE); write it on one line of plain text",
+        ),
+        (
+            {"use_cases": [{"name": "bot", "department": "it", "oversight_contact": "a\u2028b"}]},
+            "use_cases.0.oversight_contact: contains the separator U+2028 (LINE SEPARATOR)",
+        ),
+        (
+            {"models": [{**MINIMAL["models"][0], "licence": "Apache\u00ad2.0"}]},
+            "models.0.licence: contains the invisible character U+00AD (SOFT HYPHEN)",
+        ),
+        (
+            {"models": [{**MINIMAL["models"][0], "owner": "it\u200b"}]},
+            "models.0.owner: contains the zero-width character U+200B (ZERO WIDTH SPACE)",
+        ),
+    ],
+)
+def test_config_check_refuses_hidden_characters_in_free_text(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    path = write(tmp_path, {**MINIMAL, **change})
+    answer = CliRunner().invoke(build_app(), ["config", "check", str(path)])
+    assert answer.exit_code == 2
+    assert message in answer.output
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path)
+
+
+def test_free_text_in_any_script_is_taken(tmp_path: Path) -> None:
+    """Only characters not shown as themselves are refused: umlauts, Hebrew, Arabic (right to
+    left by their own letters, not by a mark) and inner spaces are plain text."""
+    purpose = "Kundenservice für Ärzte - שירות לקוחות, خدمة العملاء"
+    case = {"name": "bot", "department": "it", "purpose": purpose, "oversight_contact": "Zoë"}
+    models = [{**MINIMAL["models"][0], "licence": "Apache-2.0", "owner": "Équipe IT"}]
+    config = load_config(write(tmp_path, {**MINIMAL, "use_cases": [case], "models": models}))
+    assert config.use_cases[0].purpose == purpose
+    assert config.models[0].owner == "Équipe IT"
 
 
 def test_config_check_names_the_variables_serve_would_miss(

@@ -145,6 +145,8 @@ def test_bad_feedback_is_refused_in_the_openai_error_format(
         ("ma\u061cths", "the direction mark U+061C (ARABIC LETTER MARK)"),
         ("ma\u200bths", "the zero-width character U+200B (ZERO WIDTH SPACE)"),
         ("\ufeffmaths", "the zero-width character U+FEFF (ZERO WIDTH NO-BREAK SPACE)"),
+        ("ma\u00adths", "the invisible character U+00AD (SOFT HYPHEN)"),
+        ("ma\u034fths", "the invisible character U+034F (COMBINING GRAPHEME JOINER)"),
     ],
 )
 def test_a_task_with_control_or_direction_characters_is_refused(

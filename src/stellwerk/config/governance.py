@@ -22,6 +22,7 @@ from stellwerk.config.base import (
     check_name,
     refuse_prohibited,
 )
+from stellwerk.config.plain_text import plain_text
 from stellwerk.money import MAX_BUDGET, MICRO_PLACES, exact
 
 # Upper bounds of the limits (docs/governance.md): far above any real use, and small enough
@@ -106,6 +107,8 @@ class UseCaseConfig(Strict):
 
     _name = field_validator("name")(check_name)
     _tier = field_validator("risk_tier", mode="before")(refuse_prohibited)
+    # shown in the audit log, on the dashboard and by the CLI (config.plain_text)
+    _text = field_validator("purpose", "oversight_contact")(plain_text)
 
 
 def _default_hosting() -> dict[Classification, tuple[Hosting, ...]]:

@@ -38,6 +38,7 @@ from stellwerk.config.governance import (
     UsageLimits,
     UseCaseConfig,
 )
+from stellwerk.config.plain_text import plain_text
 from stellwerk.money import MAX_PRICE, cost_micro
 
 # the governance part and the shared types live in their own modules; this module stays the one
@@ -177,6 +178,16 @@ class ModelConfig(Strict):
 
     _id = field_validator("id")(check_name)
     _tier = field_validator("risk_tier", mode="before")(refuse_prohibited)
+    # the facts the dashboard, the admin API and the CLI show (config.plain_text)
+    _text = field_validator(
+        "licence",
+        "owner",
+        "family",
+        "model_card_url",
+        "evaluation_url",
+        "oversight_contact",
+        "data_owner",
+    )(plain_text)
 
     @field_validator("id")
     @classmethod
