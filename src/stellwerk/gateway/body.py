@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -137,22 +137,33 @@ def _not_unicode(path: Path, what: str, *, near: str | None = None) -> InvalidRe
 def _lone_surrogate(value: Any, path: Path) -> tuple[Path, str] | None:
     """Where in ``value`` (parsed by Python, which keeps a lone surrogate) the first string with
     a lone surrogate is (a key's: the path to it), and what it says of it; None if nowhere."""
-    if isinstance(value, str):
-        char = _SURROGATE.search(value)
-        return (path, _surrogate(char.group(0))) if char else None
+    return _first(value, path, _surrogate_in)
+
+
+def _surrogate_in(value: Any) -> str | None:
+    char = _SURROGATE.search(value) if isinstance(value, str) else None
+    return None if char is None else _surrogate(char.group(0))
+
+
+def _first(value: Any, path: Path, problem: Callable[[Any], str | None]) -> tuple[Path, str] | None:
+    """The path to the first value (or key: the path to its object, the problem said to be in
+    a key) of the parsed JSON ``value`` that ``problem`` finds fault with, and the fault."""
+    found = problem(value)
+    if found is not None:
+        return path, found
     items: Any = ()
     if isinstance(value, dict):
         for key in value:
-            char = _SURROGATE.search(key)
-            if char:
-                return (path, f"{_surrogate(char.group(0))} in a key")
+            in_key = problem(key)
+            if in_key is not None:
+                return path, f"{in_key} in a key"
         items = value.items()
     elif isinstance(value, list):
         items = enumerate(value)
     for key, item in items:
-        found = _lone_surrogate(item, (*path, key))
-        if found is not None:
-            return found
+        deeper = _first(item, (*path, key), problem)
+        if deeper is not None:
+            return deeper
     return None
 
 
@@ -212,18 +223,12 @@ def reject_duplicate_keys(body: bytes) -> None:
 
 def _non_finite(value: Any, path: Path) -> Path | None:
     """Where in ``value`` the first NaN or infinity is, else None."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else path
-    items: Any = ()
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    for key, item in items:
-        found = _non_finite(item, (*path, key))
-        if found is not None:
-            return found
-    return None
+    found = _first(value, path, _not_finite)
+    return None if found is None else found[0]
+
+
+def _not_finite(value: Any) -> str | None:
+    return "not finite" if isinstance(value, float) and not math.isfinite(value) else None
 
 
 async def refuse_unreadable(request: Request) -> None:
