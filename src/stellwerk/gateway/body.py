@@ -62,10 +62,21 @@ def parse(model: type[M], body: bytes) -> M:
         first = errors[0]
         if first["type"] == "json_invalid":
             raise _not_json(body, first["msg"]) from exc
-        where = _where(first)
+        where = param_of(first)
         raise InvalidRequest(problems(errors), param=where or None) from exc
     reject_duplicate_keys(body)
     return parsed
+
+
+def in_request(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """FastAPI's errors (the admin API: located ``body.state``, ``query.limit``) located as the
+    data plane's are: in the body, or by the query or path parameter's name."""
+    return [
+        {**e, "loc": tuple(e.get("loc", ()))[1:]}
+        if tuple(e.get("loc", ()))[:1] in (("body",), ("query",), ("path",))
+        else dict(e)
+        for e in errors
+    ]
 
 
 def problems(errors: Sequence[Mapping[str, Any]]) -> str:
@@ -85,11 +96,16 @@ def problems(errors: Sequence[Mapping[str, Any]]) -> str:
 
 def _problem(error: Mapping[str, Any]) -> str:
     where = location(tuple(error.get("loc", ())))
-    if error.get("type") == "model_type":  # an object was expected: the body, or a field
+    if error.get("type") in _OBJECT_EXPECTED:  # an object was expected: the body, or a field
         return f"{where} must be a JSON object" if where else "request body must be a JSON object"
     cause = _validator_error(error)
     what = str(cause) if cause is not None else error.get("msg", "invalid")
     return f"{where}: {what}" if where else str(what)
+
+
+_OBJECT_EXPECTED = frozenset({"model_type", "model_attributes_type", "dict_type"})
+"""pydantic's error types for a value that is not a JSON object where one is expected (the
+data plane's models, FastAPI's body models, a dict field)."""
 
 
 def _validator_error(error: Mapping[str, Any]) -> ValueError | None:
@@ -98,7 +114,7 @@ def _validator_error(error: Mapping[str, Any]) -> ValueError | None:
     return cause if isinstance(cause, ValueError) else None
 
 
-def _where(error: Mapping[str, Any]) -> str:
+def param_of(error: Mapping[str, Any]) -> str:
     """The place an error names as its ``param``: the location, and the parameter a
     ``ParamProblem`` names in the model there."""
     where = location(tuple(error.get("loc", ())))

@@ -41,7 +41,7 @@ from stellwerk.errors import (
     UpstreamError,
     shown,
 )
-from stellwerk.gateway.body import problems
+from stellwerk.gateway.body import in_request, param_of, problems
 from stellwerk.gateway.calls import new_request_id
 from stellwerk.gateway.openai_wire import error_body
 
@@ -218,7 +218,9 @@ def install(app: FastAPI) -> None:
             return render(request, InvalidRequest(_not_json(content_type), param="content-type"))
         if first.get("type") == "json_invalid":  # FastAPI parsed the body (the admin API)
             return render(request, InvalidRequest(await _json_problem(request), param="body"))
-        return render(request, InvalidRequest(problems(exc.errors())))
+        errors = in_request(exc.errors())
+        where = param_of(errors[0]) if errors else ""
+        return render(request, InvalidRequest(problems(errors), param=where or None))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         return bug(request, exc)  # one ``Bugs`` did not catch: in the access log itself
