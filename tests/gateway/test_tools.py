@@ -187,3 +187,67 @@ def test_a_choice_naming_no_function_is_refused_naming_it(
         "param": param,
         "code": "invalid_request",
     }
+
+
+@pytest.mark.parametrize(
+    ("extra", "param", "message"),
+    [
+        (
+            {"functions": [TOOL["function"]], "function_call": {"name": "get_weather", "x": 1}},
+            "function_call",
+            "function_call: takes only name, not 'x'",
+        ),
+        (
+            {
+                "tools": [TOOL],
+                "tool_choice": {"type": "function", "function": {"name": "get_weather", "x": 1}},
+            },
+            "tool_choice.function",
+            "tool_choice: function takes only name, not 'x'",
+        ),
+        (
+            {"functions": [TOOL["function"], TOOL["function"]]},
+            "functions",
+            "functions name 'get_weather' twice; give each function its own name",
+        ),
+        (
+            {"tools": [TOOL, TOOL]},
+            "tools",
+            "tools name 'get_weather' twice; give each tool its own name",
+        ),
+        (
+            {"functions": [], "function_call": "auto"},
+            "functions",
+            "functions is empty; leave it out",
+        ),
+        (
+            {"functions": [TOOL["function"]], "tools": [TOOL]},
+            "functions",
+            "send tools or the older functions, not both",
+        ),
+    ],
+    ids=["function-call-key", "tool-choice-key", "functions-twice", "tools-twice", "empty", "both"],
+)
+def test_functions_a_model_would_have_to_guess_at_are_refused(
+    gateway: Gateway, extra: dict[str, object], param: str, message: str
+) -> None:
+    """Which definition a call means must be plain: a name given twice, ``functions`` beside
+    ``tools``, an empty ``functions`` or a key ``function_call`` does not have were passed on
+    silently; each is a 400 naming the field."""
+    with (
+        gateway.openai(KEYS["research"]) as client,
+        pytest.raises(openai.BadRequestError) as info,
+    ):
+        client.chat.completions.create(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "Wetter?"}],
+            max_tokens=4,
+            extra_body=extra,
+        )
+    assert info.value.status_code == 400
+    assert info.value.body == {  # type: ignore[comparison-overlap]
+        "message": message,
+        "type": "invalid_request_error",
+        "param": param,
+        "code": "invalid_request",
+    }

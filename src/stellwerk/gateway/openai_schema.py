@@ -112,8 +112,29 @@ class Tool(_Open):
     function: FunctionDefinition
 
 
-class NamedFunction(_Open):
+class NamedFunction(BaseModel):
+    """``{"name": ...}`` of ``function_call`` and ``tool_choice``: nothing else (closed)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     name: str
+
+
+def _beside_name(value: object) -> str:
+    """The keys a named function does not have (``value`` beside ``name``), quoted, or ''."""
+    if not isinstance(value, dict):
+        return ""
+    return ", ".join(shown(key) for key in value if key != "name")
+
+
+def _unique_names(param: str, names: list[str], each: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ParamProblem(
+                param, f"{param} name {shown(name)} twice; give each {each} its own name"
+            )
+        seen.add(name)
 
 
 class NamedToolChoice(_Open):
@@ -246,6 +267,32 @@ class ChatCompletionRequest(SamplingParams):
     prompt_cache_key: str | None = None
     safety_identifier: str | None = None
     web_search_options: dict[str, Any] | None = None
+
+    @field_validator("function_call", mode="before")
+    @classmethod
+    def _function_call_only_a_name(cls, value: object) -> object:
+        if beside := _beside_name(value):
+            raise ValueError(f"takes only name, not {beside}")
+        return value
+
+    @field_validator("tool_choice", mode="before")
+    @classmethod
+    def _tool_choice_only_a_name(cls, value: object) -> object:
+        if isinstance(value, dict) and (beside := _beside_name(value.get("function"))):
+            raise ParamProblem("function", f"function takes only name, not {beside}")
+        return value
+
+    @model_validator(mode="after")
+    def _functions_unambiguous(self) -> ChatCompletionRequest:
+        """``functions`` or ``tools``, not both; neither names a function twice; ``functions``
+        is not empty (which definition a call meant would be a guess)."""
+        if self.functions is not None and self.tools is not None:
+            raise ParamProblem("functions", "send tools or the older functions, not both")
+        if self.functions == []:
+            raise ParamProblem("functions", "functions is empty; leave it out")
+        _unique_names("functions", [f.name for f in self.functions or ()], "function")
+        _unique_names("tools", [tool.function.name for tool in self.tools or ()], "tool")
+        return self
 
     @model_validator(mode="after")
     def _tool_choice_names_a_tool(self) -> ChatCompletionRequest:
