@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from stellwerk.config.backend import BackendConfig, Breaker, Timeouts
 from stellwerk.config.base import (
     Capability,
     Classification,
@@ -41,8 +42,8 @@ from stellwerk.config.governance import (
 from stellwerk.config.plain_text import plain_text
 from stellwerk.money import MAX_PRICE, cost_micro
 
-# the governance part and the shared types live in their own modules; this module stays the one
-# place to import the config's shape from
+# the backends, the governance part and the shared types live in their own modules; this module
+# stays the one place to import the config's shape from
 __all__ = [
     "MIN_HIGH_RISK_RETENTION_DAYS",
     "BackendConfig",
@@ -73,57 +74,6 @@ __all__ = [
     "UseCaseConfig",
     "UseCaseFact",
 ]
-
-
-class Timeouts(Strict):
-    """Seconds. ``first_token`` is long by default: Ollama loads a model on first use and sends
-    nothing until it generates."""
-
-    connect: float = Field(default=5.0, gt=0)
-    first_token: float = Field(default=300.0, gt=0)
-    total: float = Field(default=900.0, gt=0)
-
-
-class Breaker(Strict):
-    """The circuit breaker of a backend: after ``failures`` failures in a row it is skipped for
-    ``cooldown_s``; a health probe every ``probe_interval_s`` closes it again once it answers."""
-
-    failures: int = Field(default=3, ge=1)
-    cooldown_s: float = Field(default=10.0, gt=0)
-    probe_interval_s: float = Field(default=5.0, gt=0)
-    probe_timeout_s: float = Field(default=5.0, gt=0)
-
-
-class BackendConfig(Strict):
-    """``dialect`` names the server behind ``kind: openai`` when it needs valid OpenAI requests
-    changed (``stellwerk.backends.dialects``): ``llamacpp`` for llama.cpp servers, ``generic``
-    (the default) passes requests through as they are (vLLM, LocalAI)."""
-
-    name: str
-    kind: Literal["openai", "ollama"]
-    base_url: str
-    dialect: Literal["generic", "llamacpp"] = "generic"
-    api_key_env: str | None = None
-    timeouts: Timeouts = Timeouts()
-    breaker: Breaker = Breaker()
-
-    _name = field_validator("name")(check_name)
-    _env = field_validator("api_key_env")(check_env)
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value.rstrip("/")
-
-    @model_validator(mode="after")
-    def _dialect_of_openai(self) -> BackendConfig:
-        if self.dialect != "generic" and self.kind != "openai":
-            raise ValueError(
-                f"backend {self.name!r}: dialect {self.dialect!r} applies to kind 'openai' only"
-            )
-        return self
 
 
 class Price(Strict):
