@@ -171,22 +171,7 @@ def test_a_choice_naming_no_function_is_refused_naming_it(
     """The older ``function_call`` must name one of ``functions`` (or ``tools``), as
     ``tool_choice`` must name a tool: llama-cpp-python answered a 500 for a name it had not.
     The refusal says so in plain words and names the parameter."""
-    with (
-        gateway.openai(KEYS["research"]) as client,
-        pytest.raises(openai.BadRequestError) as info,
-    ):
-        client.chat.completions.create(
-            model="tiny-small",
-            messages=[{"role": "user", "content": "Wetter?"}],
-            max_tokens=4,
-            extra_body=extra,
-        )
-    assert info.value.body == {  # type: ignore[comparison-overlap]
-        "message": message,
-        "type": "invalid_request_error",
-        "param": param,
-        "code": "invalid_request",
-    }
+    assert _refusal(gateway, extra) == _invalid(message, param)
 
 
 @pytest.mark.parametrize(
@@ -234,6 +219,11 @@ def test_functions_a_model_would_have_to_guess_at_are_refused(
     """Which definition a call means must be plain: a name given twice, ``functions`` beside
     ``tools``, an empty ``functions`` or a key ``function_call`` does not have were passed on
     silently; each is a 400 naming the field."""
+    assert _refusal(gateway, extra) == _invalid(message, param)
+
+
+def _refusal(gateway: Gateway, extra: dict[str, object]) -> object:
+    """The error body of a chat request with ``extra`` in its body, refused with a 400."""
     with (
         gateway.openai(KEYS["research"]) as client,
         pytest.raises(openai.BadRequestError) as info,
@@ -245,7 +235,11 @@ def test_functions_a_model_would_have_to_guess_at_are_refused(
             extra_body=extra,
         )
     assert info.value.status_code == 400
-    assert info.value.body == {  # type: ignore[comparison-overlap]
+    return info.value.body
+
+
+def _invalid(message: str, param: str) -> dict[str, str]:
+    return {
         "message": message,
         "type": "invalid_request_error",
         "param": param,
