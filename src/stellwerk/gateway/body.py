@@ -197,11 +197,11 @@ def _part(name: str) -> str:
     return name if len(name) <= SHOWN_CHARS else f"{name[:SHOWN_CHARS]}..."
 
 
-def reject_duplicate_keys(body: bytes) -> None:
+def reject_duplicate_keys(body: bytes) -> Any:
     """Raise ``InvalidRequest`` naming the first key that a JSON object of ``body`` (valid JSON)
-    has twice, an integer no 64-bit field holds, the place of a ``NaN``, ``Infinity`` or a number
-    past a double's range, or of a string with a lone surrogate (which pydantic's parser refuses
-    before, Python's not)."""
+    has twice, an integer no 64-bit field holds, or the place of a ``NaN``, ``Infinity`` or a
+    number past a double's range; else return the body as Python's parser reads it (which keeps
+    a lone surrogate: pydantic's parser refuses one, ``refuse_unreadable`` looks for it)."""
     odd: list[str] = []  # the non-finite numbers, in the order of the body
 
     def constant(name: str) -> float:
@@ -232,9 +232,7 @@ def reject_duplicate_keys(body: bytes) -> None:
             f"{where or 'request body'}: {odd[0]}",
             param=where or None,
         )
-    found = _lone_surrogate(parsed, ())
-    if found is not None:
-        raise _not_unicode(*found)
+    return parsed
 
 
 def _non_finite(value: Any, path: Path) -> Path | None:
@@ -253,7 +251,9 @@ async def refuse_unreadable(request: Request) -> None:
     ``Infinity``, a lone surrogate."""
     body = await request.body()
     if body.strip():
-        reject_duplicate_keys(body)
+        found = _lone_surrogate(reject_duplicate_keys(body), ())
+        if found is not None:
+            raise _not_unicode(*found)
 
 
 def _past_64_bits(value: Any) -> int | None:
