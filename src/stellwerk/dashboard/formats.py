@@ -17,11 +17,11 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Final, Literal
 
+from stellwerk.governance.report import ENERGY_DECIMALS  # micro-watt-hours, as reports keep
+
 Language = Literal["en", "de"]
 DASH: Final = "\u2013"  # shown for a missing value
 NBSP: Final = "\u00a0"  # between a number and its unit: the line never breaks there
-ENERGY_DECIMALS: Final = 6
-"""The most decimals an energy figure shows (micro-watt-hours: below that it reads 0)."""
 
 Amount = float | int | Decimal
 
