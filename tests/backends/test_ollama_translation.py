@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from stellwerk.backends import ollama
-from stellwerk.backends.types import ChatRequest
+from stellwerk.backends.types import ChatRequest, ChatResult, Usage
 from stellwerk.gateway import ollama_wire
 
 
@@ -158,3 +158,24 @@ def test_a_text_completion_goes_to_generate_raw() -> None:
     )
     assert answer.content == " ein König" and answer.finish_reason == "length"
     assert (answer.usage.prompt_tokens, answer.usage.completion_tokens) == (4, 7)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "shown"),
+    [
+        ('{"city": "Bern"}', {"city": "Bern"}),
+        ("", {}),
+        ('{"city": "Be', {"_raw": '{"city": "Be'}),  # cut short
+        ("4", {"_raw": "4"}),  # JSON, but no object: Ollama's clients take only an object
+    ],
+)
+def test_a_calls_arguments_reach_an_ollama_client_as_an_object(
+    arguments: str, shown: dict[str, Any]
+) -> None:
+    call = {"index": 0, "id": "c", "type": "function"}
+    call["function"] = {"name": "get_weather", "arguments": arguments}
+    result = ChatResult(None, [call], "tool_calls", Usage(1, 1))
+    answer = orjson.loads(ollama_wire.chat_response("m", result, 1, generate=False))
+    assert answer["message"]["tool_calls"] == [
+        {"function": {"name": "get_weather", "arguments": shown}}
+    ]

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from contextlib import closing
+from typing import Any
+
 import openai
 import pytest
 
-from tests.fixtures.gateway import KEYS, Gateway
+from tests.fixtures.gateway import KEYS, Gateway, in_process
+from tests.fixtures.llama import LlamaBackend
+from tests.fixtures.loopback import OLLAMA_CALLS, ollama_tools_server, recording_proxy
 
 pytestmark = pytest.mark.llama
 
@@ -23,13 +29,24 @@ TOOL = {
 }
 
 
+TIME_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_time",
+        "description": "Time in a time zone",
+        "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}},
+    },
+}
+FORCED = {"type": "function", "function": {"name": "get_weather"}}
+
+
 def test_forced_tool_call_comes_back_as_tool_calls(gateway: Gateway) -> None:
     with gateway.openai(KEYS["research"]) as client:
         completion = client.chat.completions.create(
             model="tiny-small",
             messages=[{"role": "user", "content": "Wetter in Bern?"}],
             tools=[TOOL],  # type: ignore[list-item]
-            tool_choice={"type": "function", "function": {"name": "get_weather"}},
+            tool_choice=FORCED,  # type: ignore[arg-type]
             max_tokens=40,
         )
     choice = completion.choices[0]
@@ -111,6 +128,91 @@ def test_a_streamed_call_names_its_function_once(
         calls = [d.function_call for d in deltas if d.function_call is not None]
         assert [c.name for c in calls if c.name] == ["get_weather"]
     assert len(deltas) > 3  # the call came in several chunks, not one
+
+
+def test_a_call_streamed_in_pieces_reaches_an_ollama_client_whole(
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend
+) -> None:
+    """llama.cpp streams a call in pieces (its name repeated in each), Ollama sends each call
+    whole with its arguments an object: ``/api/chat`` answers one call, in one line before the
+    final one, its arguments the pieces joined (an object when they are JSON). Ollama's API has
+    no ``tool_choice``: the proxy before the real server forces the call."""
+    messages = [{"role": "user", "content": "Wetter in Bern?"}]
+    with recording_proxy(llama_server.base_url, adding={"tool_choice": FORCED}) as upstream:
+        gateway_raw["backends"][0]["base_url"] = upstream.url
+        with in_process(gateway_raw) as gw, closing(gw.ollama(KEYS["research"])) as client:
+            parts = list(
+                client.chat(
+                    model="tiny-small",
+                    messages=messages,
+                    tools=[TOOL],
+                    stream=True,
+                    options={"num_predict": 40},
+                )
+            )
+    pieces = [piece for answer in upstream.answers for piece in _streamed_calls(answer)]
+    assert len(pieces) > 2  # the backend streamed the call in several pieces
+    assert [p.done for p in parts] == [False] * (len(parts) - 1) + [True]
+    called = [p for p in parts if p.message.tool_calls]
+    assert called == [parts[-2]]
+    (call,) = parts[-2].message.tool_calls or ()
+    assert call.function.name == "get_weather"
+    text = "".join(piece["function"].get("arguments") or "" for piece in pieces)
+    try:
+        expected = json.loads(text)
+    except json.JSONDecodeError:  # random weights may run out of tokens inside the arguments
+        expected = {"_raw": text}
+    assert dict(call.function.arguments) == expected
+    assert parts[-1].done_reason in {"stop", "length"}
+
+
+def _streamed_calls(answer: bytes) -> list[dict[str, Any]]:
+    """The tool-call pieces of an SSE answer, in order (none in another answer)."""
+    pieces = []
+    for line in answer.decode().splitlines():
+        if line.startswith("data: {"):
+            for choice in json.loads(line[len("data: ") :]).get("choices") or ():
+                pieces += (choice.get("delta") or {}).get("tool_calls") or ()
+    return pieces
+
+
+def test_calls_an_ollama_backend_streams_in_lines_of_their_own_stay_apart(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """Ollama streams each call whole, one line each: they are numbered across the stream
+    (were both index 0, ``call_0``), so that the ``openai`` library's stream helper, which
+    joins pieces by index, reads two calls, as the ``ollama`` library does."""
+    asked: dict[str, Any] = {
+        "model": "ollama-tools",
+        "messages": [{"role": "user", "content": "Wetter und Uhrzeit in Bern?"}],
+        "tools": [TOOL, TIME_TOOL],
+    }
+    with ollama_tools_server() as upstream:
+        gateway_raw["backends"].append(
+            {"name": "ollama-1", "kind": "ollama", "base_url": upstream.url}
+        )
+        gateway_raw["models"].append(
+            {**gateway_raw["models"][0], "id": "ollama-tools", "backend": "ollama-1"}
+        )
+        with (
+            in_process(gateway_raw) as gw,
+            gw.openai(KEYS["research"]) as client,
+            closing(gw.ollama(KEYS["research"])) as ollama_client,
+        ):
+            with client.chat.completions.stream(**asked) as stream:
+                choice = stream.get_final_completion().choices[0]
+            parts = list(ollama_client.chat(**asked, stream=True))
+    assert [body["tools"] for body in upstream.bodies] == [[TOOL, TIME_TOOL]] * 2
+    calls = choice.message.tool_calls or []
+    assert [(c.function.name, json.loads(c.function.arguments)) for c in calls] == OLLAMA_CALLS
+    assert len({c.id for c in calls}) == 2
+    assert choice.finish_reason == "tool_calls"
+    called = [
+        (c.function.name, dict(c.function.arguments))
+        for p in parts
+        for c in p.message.tool_calls or ()
+    ]
+    assert called == OLLAMA_CALLS
 
 
 @pytest.mark.parametrize(

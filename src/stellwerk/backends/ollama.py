@@ -6,6 +6,11 @@ Ollama sends no headers until the model is loaded and generating; the backend's 
 timeout must cover a cold load (the default is 300 s). Its final streamed line carries the token
 counts (``prompt_eval_count``, ``eval_count``), so streamed usage is the server's own. A final
 line without ``done_reason`` is a stream the server cut short: an error, not a normal end.
+
+Ollama streams each tool call whole (its arguments an object), in a line of its own or with
+others; the calls are numbered across the whole stream (``index`` and ``id``), as OpenAI numbers
+them, so that a client joining a stream's pieces by index reads each call as one, and the
+answer's finish reason is ``tool_calls`` when any line held one (the final line holds none).
 """
 
 from __future__ import annotations
@@ -100,11 +105,13 @@ def to_wire(model: str, request: ChatRequest, *, stream: bool) -> JSON:
     return payload
 
 
-def tool_calls_from_wire(calls: Any) -> list[JSON] | None:
+def tool_calls_from_wire(calls: Any, first: int = 0) -> list[JSON] | None:
+    """Ollama's tool calls in OpenAI's shape, numbered from ``first`` (the calls a stream sent
+    before them)."""
     if not isinstance(calls, list) or not calls:
         return None
     out = []
-    for index, call in enumerate(calls):
+    for index, call in enumerate(calls, start=first):
         function = call.get("function") or {} if isinstance(call, dict) else {}
         arguments = function.get("arguments", {})
         out.append(
@@ -123,10 +130,11 @@ def tool_calls_from_wire(calls: Any) -> list[JSON] | None:
     return out
 
 
-def _finish_reason(body: JSON, tool_calls: list[JSON] | None) -> str | None:
+def _finish_reason(body: JSON, called: bool) -> str | None:
+    """The finish reason of a final line (None before it); ``called``: the answer holds calls."""
     if not body.get("done"):
         return None
-    if tool_calls:
+    if called:
         return "tool_calls"
     return "length" if body.get("done_reason") == "length" else "stop"
 
@@ -145,7 +153,7 @@ def result_from_wire(backend: str, body: JSON) -> ChatResult:
     return ChatResult(
         content=message.get("content"),
         tool_calls=tool_calls,
-        finish_reason=_finish_reason({**body, "done": True}, tool_calls),
+        finish_reason=_finish_reason({**body, "done": True}, bool(tool_calls)),
         usage=_usage(body),
     )
 
@@ -167,6 +175,7 @@ class OllamaBackend(Backend):
     async def stream(self, model: str, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         payload = to_wire(model, request, stream=True)
         usage: Usage | None = None
+        calls = 0  # the tool calls streamed so far
         async with stream_lines(
             self.transport,
             self.name,
@@ -187,9 +196,10 @@ class OllamaBackend(Backend):
                         self.name, "stream interrupted: done without a done_reason"
                     )
                 message = body.get("message") or {"content": body.get("response")}
-                tool_calls = tool_calls_from_wire(message.get("tool_calls"))
+                tool_calls = tool_calls_from_wire(message.get("tool_calls"), calls)
+                calls += len(tool_calls or ())
                 content = message.get("content") or None
-                finish = _finish_reason(body, tool_calls)
+                finish = _finish_reason(body, calls > 0)
                 if content is not None or tool_calls or finish:
                     yield ChatChunk(content, tool_calls, finish)
                 if body.get("done"):

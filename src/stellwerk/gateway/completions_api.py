@@ -29,7 +29,7 @@ from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import openai_wire as wire
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
-from stellwerk.gateway.openai_schema import StreamOptions
+from stellwerk.gateway.openai_schema import StreamOptions, refuse_suffix
 from stellwerk.gateway.pipeline import Exchange, serve
 from stellwerk.gateway.responses_schema import TEXT_OR_LIST
 
@@ -63,13 +63,7 @@ _NOT_PASSED = {"model", "prompt", "stream", "stream_options", "user", "n", "best
 
 
 def completion_request(body: CompletionRequest) -> ChatRequest:
-    if body.suffix:
-        raise InvalidRequest(
-            "suffix: inserting a completion before a suffix (fill-in-the-middle) is not"
-            " supported (the model would answer without seeing the text after the gap);"
-            " leave out suffix, or put that text into the prompt",
-            param="suffix",
-        )
+    refuse_suffix(body.suffix, "inserting a completion before a suffix (fill-in-the-middle)")
     prompt = body.prompt
     if isinstance(prompt, list):
         if len(prompt) != 1:

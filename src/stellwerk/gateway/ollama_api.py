@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -23,6 +24,7 @@ from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.gateway.errors import message_of
+from stellwerk.gateway.openai_wire import joined_calls
 from stellwerk.gateway.pipeline import (
     Embedding,
     Exchange,
@@ -41,7 +43,8 @@ def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
 
 
 class ConverseExchange(Exchange):
-    """``/api/chat`` and ``/api/generate``: Ollama's answer, one JSON or NDJSON lines."""
+    """``/api/chat`` and ``/api/generate``: Ollama's answer, one JSON or NDJSON lines. Streamed,
+    the text goes on as it comes, the tool calls whole in one line once the answer finished."""
 
     media_type = "application/x-ndjson"
     stream_headers: ClassVar[Mapping[str, str]] = {}
@@ -68,14 +71,28 @@ class ConverseExchange(Exchange):
         assert call.model is not None
         model = call.model.id
         done_reason = "stop"
+        pieces: list[dict[str, Any]] = []  # the tool calls' pieces, until the answer finished
         async for chunk in chunks:
             if chunk.finish_reason == "length":
                 done_reason = "length"
-            if chunk.content is not None or chunk.tool_calls:
-                yield wire.chat_line(model, chunk, generate=self.generate)
+            if chunk.content is not None:
+                yield wire.chat_line(model, replace(chunk, tool_calls=None), generate=self.generate)
+            pieces += chunk.tool_calls or ()
+            if pieces and chunk.finish_reason:
+                yield self._calls_line(model, pieces)
+                pieces = []
+        if pieces:
+            yield self._calls_line(model, pieces)
         assert call.ended is not None  # the answer ended (``pipeline``)
         total_ns = int((call.ended - call.started) * 1e9)
         yield wire.final_line(model, call.usage, total_ns, done_reason, generate=self.generate)
+
+    def _calls_line(self, model: str, pieces: list[dict[str, Any]]) -> bytes:
+        """The answer's tool calls, whole, in one line: Ollama sends each call whole, its
+        arguments an object, where an OpenAI-compatible backend streams it in pieces."""
+        return wire.chat_line(
+            model, ChatChunk(tool_calls=joined_calls(pieces)), generate=self.generate
+        )
 
     def error_event(self, exc: StellwerkError) -> bytes:
         return wire.error_line(message_of(exc))

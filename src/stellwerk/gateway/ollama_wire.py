@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, Usage
 from stellwerk.errors import InvalidRequest
-from stellwerk.gateway.openai_schema import ModelName, Tool
+from stellwerk.gateway.openai_schema import ModelName, Tool, refuse_suffix
 
 # Ollama option -> OpenAI parameter.
 _PARAMS = {
@@ -265,12 +265,7 @@ def _unsupported(body: OllamaGenerateRequest) -> None:
     """Refuse what the answer could not honour and would silently leave out: a ``suffix``
     (fill-in-the-middle needs the model's infill template, which no backend is asked for) and
     a ``context`` (token ids of the conversation so far, from one Ollama server's tokenizer)."""
-    if body.suffix:
-        raise InvalidRequest(
-            "suffix: fill-in-the-middle is not supported (the model would answer without"
-            " seeing the text after the gap); leave out suffix, or put that text into the prompt",
-            param="suffix",
-        )
+    refuse_suffix(body.suffix, "fill-in-the-middle")
     raise InvalidRequest(
         "context: the conversation state of /api/generate (token ids, deprecated by Ollama) is"
         " not supported; send the conversation as messages to /api/chat",
@@ -329,6 +324,8 @@ def now_iso() -> str:
 
 
 def _tool_calls(calls: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """The calls as Ollama sends them: arguments an object, ``{"_raw": ...}`` when the model's
+    are no JSON object (Ollama's clients take nothing else: the ``ollama`` library fails)."""
     if not calls:
         return None
     out = []
@@ -338,6 +335,8 @@ def _tool_calls(calls: list[dict[str, Any]] | None) -> list[dict[str, Any]] | No
         try:
             parsed = orjson.loads(arguments) if isinstance(arguments, str) else arguments
         except orjson.JSONDecodeError:
+            parsed = None
+        if not isinstance(parsed, dict):
             parsed = {"_raw": arguments}
         out.append({"function": {"name": function.get("name", ""), "arguments": parsed}})
     return out

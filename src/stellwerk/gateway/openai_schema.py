@@ -9,7 +9,9 @@ python answers such a request with HTTP 500, which used to count against the bac
 Parameters this version does not know are passed on unchanged.
 
 ``SamplingParams`` holds what the completion endpoints share, for ``/v1/completions`` and
-``/v1/responses`` to build on; ``ModelName`` bounds the names a request can make errors echo.
+``/v1/responses`` to build on; ``ModelName`` bounds the names a request can make errors echo;
+``refuse_suffix`` is the one refusal of fill-in-the-middle, for ``/v1/completions`` and Ollama's
+``/api/generate``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from stellwerk.errors import shown
+from stellwerk.errors import InvalidRequest, shown
 from stellwerk.gateway.body import ParamProblem
 
 #: the longest model or route name a request may name
@@ -172,6 +174,20 @@ class ResponseFormat(_Open):
 class StreamOptions(_Open):
     include_usage: bool = False
     include_obfuscation: bool | None = None
+
+
+def refuse_suffix(suffix: str | None, asked: str) -> None:
+    """Refuse a ``suffix`` (the text after the completion: fill-in-the-middle), which no
+    backend honours where the gateway sends a completion (llama.cpp's ``llama-server`` fails on
+    it, llama-cpp-python's server garbles the prompt): else the model would answer without
+    seeing the text after the gap. ``asked``: what the endpoint calls it. An empty one is
+    absent, as OpenAI and Ollama read it."""
+    if suffix:
+        raise InvalidRequest(
+            f"suffix: {asked} is not supported (the model would answer without seeing the text"
+            " after the gap); leave out suffix, or put that text into the prompt",
+            param="suffix",
+        )
 
 
 def _token_ids(bias: dict[str, float]) -> dict[str, float]:

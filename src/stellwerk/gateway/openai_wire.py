@@ -1,8 +1,10 @@
 """Rendering Stellwerk's results in the OpenAI wire format (pure functions, and the one piece
-of state a stream needs: which tool calls it has announced)."""
+of state a stream needs: which tool calls it has announced), and a stream's tool-call pieces
+joined into whole calls, for the APIs that send each call whole (Ollama's)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +68,31 @@ class AnnouncedCalls:
             return True
         self.sent[(index, key)] = value
         return False
+
+
+def joined_calls(pieces: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The whole calls a stream's tool-call pieces make, one per ``index`` in its order: the
+    ``id``, ``type`` and function ``name`` read once (a repeat in a later chunk is left out, as
+    ``AnnouncedCalls`` leaves it out; a name sent in pieces is joined), the ``arguments``
+    joined in the order they came."""
+    calls: dict[int, dict[str, Any]] = {}
+    for piece in AnnouncedCalls().new_pieces(list(pieces)):
+        index = piece.get("index", 0)
+        call = calls.setdefault(index, {"index": index, "function": {}})
+        _join(call, piece, ("id", "type"))
+        function = piece.get("function")
+        if isinstance(function, dict):
+            _join(call["function"], function, ("name", "arguments"))
+    return [calls[index] for index in sorted(calls)]
+
+
+def _join(whole: dict[str, Any], piece: dict[str, Any], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        value = piece.get(key)
+        if isinstance(value, str) and isinstance(whole.get(key, ""), str):
+            whole[key] = whole.get(key, "") + value
+        elif value is not None:  # arguments already an object: nothing to join
+            whole[key] = value
 
 
 def _finish(reason: str | None, older: bool) -> str | None:
