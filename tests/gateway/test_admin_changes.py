@@ -4,6 +4,8 @@ admin API's error format, and a key is made with a reason for the audit log."""
 
 from __future__ import annotations
 
+import gzip
+import json
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +113,49 @@ def test_malformed_json_to_the_admin_api_is_said_to_be_malformed_with_its_positi
             "request body is not valid JSON: Expecting value: line 1 column 35 (char 34)"
         )
         assert error["param"] == "body" and error["type"] == "invalid_request_error"
+
+
+KEY_BODY = json.dumps({"department": "research", "reason": "new analyst"}).encode()
+NOT_JSON = "request body is not valid JSON: "
+TOO_DEEP = "request body is nested deeper than 200 levels; no parameter nests so deep"
+
+
+def _deep(levels: int) -> bytes:
+    return b'{"department": "research", "x": ' + b"[" * levels + b"]" * levels + b"}"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"\xef\xbb\xbf" + KEY_BODY,
+         NOT_JSON + "it starts with a byte order mark (U+FEFF); send UTF-8 without one"),
+        (KEY_BODY.decode().encode("utf-16"), NOT_JSON + "it is UTF-16; send UTF-8"),
+        (KEY_BODY.decode().encode("utf-32-le"), NOT_JSON + "it is UTF-32; send UTF-8"),
+        (gzip.compress(KEY_BODY), NOT_JSON + "it is gzip-compressed, and the gateway reads no"
+         " content-encoding; send it uncompressed"),
+        (_deep(201), TOO_DEEP),  # Python's parser reads it: refused as the model APIs refuse it
+        (_deep(5000), TOO_DEEP),  # past Python's parser: FastAPI said "error parsing the body"
+    ],
+    ids=["bom", "utf-16", "utf-32-le", "gzip", "deep", "past-python"],
+)  # fmt: skip
+def test_a_body_no_parser_should_read_is_refused_saying_why(
+    llama_server: LlamaBackend, tmp_path: Path, body: bytes, message: str
+) -> None:
+    """The admin API made a key from a body with a byte order mark, in UTF-16 or UTF-32 (which
+    Python's parser reads) and answered "There was an error parsing the body" for one gzip-
+    compressed or nested past Python's stack: each is a 400 saying why, as on the data plane."""
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        keys = gw.get("/admin/keys", headers=ADMIN).json()
+        headers = {**ADMIN, "content-type": "application/json"}
+        answer = gw.post("/admin/keys", content=body, headers=headers)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"] == {
+            "message": message,
+            "type": "invalid_request_error",
+            "param": "body",
+            "code": "invalid_request",
+        }
+        assert gw.get("/admin/keys", headers=ADMIN).json() == keys
 
 
 def test_a_key_is_made_with_a_reason_for_the_audit_log(

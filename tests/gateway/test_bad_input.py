@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -224,6 +228,91 @@ def test_a_lone_surrogate_is_named_by_where_it_is(
     else:
         assert error["message"] == expected
         assert (error["param"], error["code"]) == (where, "invalid_unicode")
+
+
+CHAT_BYTES = json.dumps({**CHAT, "max_tokens": 4}).encode()
+NOT_JSON = "request body is not valid JSON: "
+
+
+def _utf(encoding: str) -> Callable[[bytes], bytes]:
+    return lambda body: body.decode().encode(encoding)
+
+
+@pytest.mark.parametrize(
+    ("encode", "why"),
+    [
+        (lambda body: b"\xef\xbb\xbf" + body,
+         "it starts with a byte order mark (U+FEFF); send UTF-8 without one"),
+        (_utf("utf-16"), "it is UTF-16; send UTF-8"),  # with its byte order mark
+        (_utf("utf-16-le"), "it is UTF-16; send UTF-8"),
+        (_utf("utf-32-be"), "it is UTF-32; send UTF-8"),
+        (gzip.compress,
+         "it is gzip-compressed, and the gateway reads no content-encoding; send it uncompressed"),
+    ],
+    ids=["bom", "utf-16", "utf-16-le", "utf-32-be", "gzip"],
+)  # fmt: skip
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/api/chat"])
+def test_a_body_no_parser_reads_is_told_why(
+    offline_gateway: Gateway, path: str, encode: Callable[[bytes], bytes], why: str
+) -> None:
+    """A body with a byte order mark, in UTF-16 or UTF-32, or gzip-compressed (sent so by its
+    client, with ``content-encoding: gzip``) was "not valid JSON: expected value at line 1
+    column 1": the 400 says what is wrong with it, in each API's format."""
+    body = CHAT_BYTES if path.startswith("/v1/") else json.dumps(OLLAMA_CHAT).encode()
+    headers = {**AUTH, "content-type": "application/json"}
+    if encode is gzip.compress:
+        headers["content-encoding"] = "gzip"
+    response = offline_gateway.post(path, content=encode(body), headers=headers)
+    assert response.status_code == 400, response.text
+    if path.startswith("/api/"):
+        assert response.json() == {"error": NOT_JSON + why}
+    else:
+        assert response.json()["error"] == {
+            "message": NOT_JSON + why,
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_request",
+        }
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+TOO_DEEP = re.compile(
+    r"request body is nested deeper than 200 levels at line 1 column \d+; no parameter nests"
+    r" so deep"
+)
+
+
+def test_a_body_nested_too_deep_is_told_so_by_both_apis(offline_gateway: Gateway) -> None:
+    """Nesting past pydantic's parser's limit was "not valid JSON: Invalid JSON: recursion
+    limit exceeded": it is valid JSON, nested deeper than the gateway reads. The real clients
+    send it as a parameter they pass on (OpenAI's ``extra_body``, Ollama's ``format``)."""
+    with (
+        offline_gateway.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        client.chat.completions.create(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "hi"}],
+            extra_body={"x_schema": _nested(250)},
+        )
+    assert caught.value.status_code == 400
+    error = caught.value.body
+    assert isinstance(error, dict)
+    assert TOO_DEEP.fullmatch(error["message"]), error
+    assert (error["param"], error["type"]) == (None, "invalid_request_error")
+    client = offline_gateway.ollama(headers=AUTH)
+    with pytest.raises(ollama.ResponseError) as refused:
+        client.chat(model="tiny-small", messages=[{"role": "user", "content": "hi"}],
+                    format=_nested(250), stream=False)  # fmt: skip
+    client.close()
+    assert refused.value.status_code == 400
+    assert TOO_DEEP.fullmatch(refused.value.error), refused.value.error
 
 
 MANY_WRONG = {"temperature": "hot", "top_p": 9, "seed": "s", "top_k": "k", "min_p": "m"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stellwerk.errors import InvalidRequest
-from stellwerk.gateway.body import parse
+from stellwerk.gateway.body import MAX_DEPTH, parse
 from stellwerk.gateway.ollama_wire import OllamaChatRequest
 from stellwerk.gateway.openai_schema import ChatCompletionRequest
 
@@ -18,7 +18,7 @@ CHAT = b'"model": "m", "messages": [{"role": "user", "content": "hi"}]'
         (b'{"model": "a", ' + CHAT + b"}", "model"),
         (b'{"model": "m", "messages": [{"role": "user", "content": "a", "content": "b"}]}',
          "content"),
-        (b"{" + CHAT + b', "tools": [], "metadata": {"a": "1", "a": "2"}}', "a"),
+        (b"{" + CHAT + b', "stop": [], "metadata": {"a": "1", "a": "2"}}', "a"),
     ],
 )  # fmt: skip
 def test_a_key_named_twice_anywhere_is_refused_naming_it(body: bytes, key: str) -> None:
@@ -58,3 +58,20 @@ def test_an_ollama_tool_call_must_name_its_function_with_a_string() -> None:
     with pytest.raises(InvalidRequest) as caught:
         parse(OllamaChatRequest, body)
     assert caught.value.param == "messages.0.tool_calls.0.function.name"
+
+
+def _nested_in_chat(levels: int) -> bytes:
+    """A chat body whose parameter ``x`` nests ``levels`` arrays (the body's object around them)."""
+    return b"{" + CHAT + b', "x": ' + b"[" * levels + b"]" * levels + b"}"
+
+
+def test_a_body_nests_at_most_max_depth_levels_inside_it() -> None:
+    """``MAX_DEPTH`` is where pydantic's parser stops: 200 levels inside the body are read,
+    201 are told so, with where."""
+    assert parse(ChatCompletionRequest, _nested_in_chat(MAX_DEPTH)).model_extra
+    with pytest.raises(InvalidRequest) as caught:
+        parse(ChatCompletionRequest, _nested_in_chat(MAX_DEPTH + 1))
+    assert caught.value.message == (
+        "request body is nested deeper than 200 levels at line 1 column 270; no parameter nests"
+        " so deep"
+    )

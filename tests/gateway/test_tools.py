@@ -312,14 +312,38 @@ def test_a_choice_naming_no_function_is_refused_naming_it(
             "functions",
             "send tools or the older functions, not both",
         ),
+        ({"tools": []}, "tools", "tools is empty; leave it out"),
+        ({"function_call": "auto"}, "function_call", "function_call 'auto' needs functions"),
+        ({"function_call": "none"}, "function_call", "function_call 'none' needs functions"),
+        (
+            {
+                "tools": [TOOL],
+                "tool_choice": {"type": "function", "function": {"name": "get_weather"}, "x": 1},
+            },
+            "tool_choice",
+            "tool_choice: takes only type and function, not 'x'",
+        ),
     ],
-    ids=["function-call-key", "tool-choice-key", "functions-twice", "tools-twice", "empty", "both"],
+    ids=[
+        "function-call-key",
+        "tool-choice-key",
+        "functions-twice",
+        "tools-twice",
+        "empty",
+        "both",
+        "tools-empty",
+        "auto-without-functions",
+        "none-without-functions",
+        "tool-choice-top-key",
+    ],
 )
 def test_functions_a_model_would_have_to_guess_at_are_refused(
     gateway: Gateway, extra: dict[str, object], param: str, message: str
 ) -> None:
     """Which definition a call means must be plain: a name given twice, ``functions`` beside
-    ``tools``, an empty ``functions`` or a key ``function_call`` does not have were passed on
+    ``tools``, an empty ``functions`` or ``tools`` (OpenAI refuses ``[] is too short``),
+    ``function_call`` with no functions to choose from (OpenAI: "only allowed when 'functions'
+    are specified") or a key ``function_call`` or ``tool_choice`` does not have were passed on
     silently; each is a 400 naming the field."""
     assert _refusal(gateway, extra) == _invalid(message, param)
 

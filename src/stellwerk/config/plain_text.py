@@ -8,14 +8,38 @@ surrogate (not valid Unicode) can hide, move or forge what a line says, or make 
 
 ``hidden_problem`` says what is wrong, without the field's name: the config's validators
 (``plain_text``) and the audit reason's rule (``governance.reason.plain_line``) name it.
+
+A lone surrogate is found and named here for every part that refuses or shows one (the config,
+the data plane and the admin API in ``gateway.body``, the audit log): ``lone_surrogate`` names
+the first in a text (``a lone surrogate (\\ud800)``), ``escape_surrogates`` writes each as its
+escape.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Final
 
 SURROGATE: Final = "a lone surrogate"
+_SURROGATES: Final = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> str | None:
+    """The first lone surrogate of ``text`` named with its escape (``a lone surrogate
+    (\\ud800)``), else None. Python's strings hold one (its JSON parser reads ``"\\ud800"`` so);
+    it is not valid Unicode: no UTF-8 can carry it, PostgreSQL cannot store it."""
+    found = _SURROGATES.search(text)
+    return None if found is None else f"{SURROGATE} ({_escape(found)})"
+
+
+def escape_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate written as its escape (the six characters ``\\ud800``)."""
+    return _SURROGATES.sub(_escape, text)
+
+
+def _escape(found: re.Match[str]) -> str:
+    return f"\\u{ord(found.group(0)):04x}"
 
 
 def hidden_problem(text: str) -> tuple[str, str] | None:
@@ -25,10 +49,10 @@ def hidden_problem(text: str) -> tuple[str, str] | None:
         kind = hidden(char)
         if kind is None:
             continue
-        if kind == SURROGATE:  # named as the data plane names it (gateway.body)
+        if kind == SURROGATE:
             return kind, (
-                f"is not valid Unicode: a lone surrogate (\\u{ord(char):04x}), which no UTF-8"
-                " can carry; write it in plain text"
+                f"is not valid Unicode: {lone_surrogate(char)}, which no UTF-8 can carry;"
+                " write it in plain text"
             )
         name = unicodedata.name(char, "")
         return kind, (

@@ -8,7 +8,12 @@ write one. ``NaN``, ``Infinity`` and ``-Infinity`` are refused wherever they are
 parameters included (they are not JSON: a backend's parser refuses them, and JSON encoders write
 ``null`` or fail), and so is a number past a double's range (``1e999``: read as infinity, it
 would reach a backend as ``null``), and so is a string with a lone surrogate (``"\ud800"``: no
-UTF-8 can carry it), each by the parameter it is in. Where an error names a part of the body,
+UTF-8 can carry it), each by the parameter it is in. A body no parser can read is told why
+where the parser's words would only point at its first byte: it starts with a byte order mark,
+it is UTF-16 or UTF-32, or gzip-compressed (JSON between systems is UTF-8 without a byte order
+mark, RFC 8259 8.1; the gateway reads no ``content-encoding``); and one nested deeper than
+``MAX_DEPTH`` levels is told so, on the admin API too (whose parser, Python's, would go deeper).
+Where an error names a part of the body,
 each part of the name is cut to ``SHOWN_CHARS`` (a dictionary key can be as long as the body). A
 body with several problems is told all of them, the first ``SHOWN_PROBLEMS`` in full, then their
 number. A validator's own complaint is told in its words (without pydantic's "Value error, ");
@@ -26,6 +31,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
+from stellwerk.config.plain_text import lone_surrogate
 from stellwerk.errors import SHOWN_CHARS, InvalidRequest, shown
 
 M = TypeVar("M", bound=BaseModel)
@@ -35,10 +41,14 @@ Path = tuple[int | str, ...]  # a place in a JSON document: keys and list indexe
 _UNION_MEMBER = re.compile(
     r"^(?:str|int|float|bool|none|(?:list|dict|literal|function-\w+)\[.*\])$"
 )
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _POSITION = re.compile(r"line \d+ column \d+")
 #: how many of a body's problems its error tells in full
 SHOWN_PROBLEMS = 5
+#: how deep a body may nest: containers inside its top-level value (pydantic's parser, jiter,
+#: refuses deeper; no parameter nests anywhere near it)
+MAX_DEPTH = 200
+_TOO_DEEP = "recursion limit exceeded"  # jiter's words for it
+_GZIP = b"\x1f\x8b"
 
 
 class ParamProblem(ValueError):
@@ -124,9 +134,79 @@ def param_of(error: Mapping[str, Any]) -> str:
     return where
 
 
+def undecodable(body: bytes) -> str | None:
+    """Why ``body`` cannot be JSON text before a character of it is read, else None: it is
+    gzip-compressed, or starts with a byte order mark, or is UTF-16 or UTF-32 (which Python's
+    parser reads, pydantic's not). A parser tells each as an unexpected first character."""
+    if body.startswith(_GZIP):
+        return (
+            "it is gzip-compressed, and the gateway reads no content-encoding; send it uncompressed"
+        )
+    encoding = json.detect_encoding(body)
+    if encoding == "utf-8-sig":
+        return "it starts with a byte order mark (U+FEFF); send UTF-8 without one"
+    if encoding != "utf-8" and _decodes(body, encoding):
+        return f"it is {encoding[:6].upper()}; send UTF-8"
+    return None
+
+
+def _decodes(body: bytes, encoding: str) -> bool:
+    try:
+        body.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def not_json(body: bytes) -> InvalidRequest:
+    """The error of a body Python's JSON parser refuses (the admin API's, which FastAPI
+    parses): why, with the position where the parser gives one."""
+    why = undecodable(body)
+    if why is not None:
+        return InvalidRequest(f"request body is not valid JSON: {why}", param="body")
+    try:
+        json.loads(body)
+    except RecursionError:
+        return _too_deep(param="body")
+    except ValueError as exc:
+        return InvalidRequest(f"request body is not valid JSON: {exc}", param="body")
+    return InvalidRequest("request body is not valid JSON", param="body")
+
+
+def _too_deep(*, near: str | None = None, param: str | None = None) -> InvalidRequest:
+    return InvalidRequest(
+        f"request body is nested deeper than {MAX_DEPTH} levels"
+        f"{' at ' + near if near else ''}; no parameter nests so deep",
+        param=param,
+    )
+
+
+def _deeper(value: Any) -> bool:
+    """Whether the parsed JSON ``value`` nests deeper than ``MAX_DEPTH`` levels (walked level
+    by level, so a deep one cannot exhaust Python's stack)."""
+    layer = [value]
+    for _ in range(MAX_DEPTH + 1):
+        layer = [
+            child
+            for item in layer
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not layer:
+            return False
+    return any(isinstance(item, dict | list) for item in layer)
+
+
 def _not_json(body: bytes, problem: str) -> InvalidRequest:
-    """The error of a body pydantic's parser refused; a lone surrogate, which Python's parser
-    takes, is named by where it is in the body."""
+    """The error of a body pydantic's parser refused: why, where its words would not say
+    (``undecodable``, too deep); a lone surrogate, which Python's parser takes, is named by
+    where it is in the body."""
+    at = _POSITION.search(problem)
+    why = undecodable(body)
+    if why is not None:
+        return InvalidRequest(f"request body is not valid JSON: {why}")
+    if _TOO_DEEP in problem:
+        return _too_deep(near=at.group(0) if at else None)
     try:
         parsed = json.loads(body)
     except (ValueError, RecursionError):
@@ -134,7 +214,6 @@ def _not_json(body: bytes, problem: str) -> InvalidRequest:
     found = _lone_surrogate(parsed, ())
     if found is None:
         return InvalidRequest(f"request body is not valid JSON: {problem}")
-    at = _POSITION.search(problem)
     return _not_unicode(*found, near=at.group(0) if at else None)
 
 
@@ -157,8 +236,7 @@ def _lone_surrogate(value: Any, path: Path) -> tuple[Path, str] | None:
 
 
 def _surrogate_in(value: Any) -> str | None:
-    char = _SURROGATE.search(value) if isinstance(value, str) else None
-    return None if char is None else _surrogate(char.group(0))
+    return lone_surrogate(value) if isinstance(value, str) else None
 
 
 def _first(value: Any, path: Path, problem: Callable[[Any], str | None]) -> tuple[Path, str] | None:
@@ -181,10 +259,6 @@ def _first(value: Any, path: Path, problem: Callable[[Any], str | None]) -> tupl
         if deeper is not None:
             return deeper
     return None
-
-
-def _surrogate(char: str) -> str:
-    return f"a lone surrogate (\\u{ord(char):04x})"
 
 
 def location(loc: tuple[int | str, ...]) -> str:
@@ -247,11 +321,18 @@ def _not_finite(value: Any) -> str | None:
 
 async def refuse_unreadable(request: Request) -> None:
     """For endpoints whose body FastAPI parses (the admin API): refuse what ``parse`` refuses
-    and Python's JSON parser takes: a key named twice, an integer past 64 bits, ``NaN`` or
-    ``Infinity``, a lone surrogate."""
+    and Python's JSON parser takes: a byte order mark, UTF-16 or UTF-32, nesting past
+    ``MAX_DEPTH``, a key named twice, an integer past 64 bits, ``NaN`` or ``Infinity``, a lone
+    surrogate."""
     body = await request.body()
     if body.strip():
-        found = _lone_surrogate(reject_duplicate_keys(body), ())
+        why = undecodable(body)
+        if why is not None:
+            raise InvalidRequest(f"request body is not valid JSON: {why}", param="body")
+        parsed = reject_duplicate_keys(body)
+        if _deeper(parsed):
+            raise _too_deep(param="body")
+        found = _lone_surrogate(parsed, ())
         if found is not None:
             raise _not_unicode(*found)
 

@@ -18,7 +18,6 @@ path together (Starlette's router names only the first route's)."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 import orjson
@@ -41,7 +40,7 @@ from stellwerk.errors import (
     UpstreamError,
     shown,
 )
-from stellwerk.gateway.body import in_request, param_of, problems
+from stellwerk.gateway.body import in_request, not_json, param_of, problems
 from stellwerk.gateway.calls import new_request_id
 from stellwerk.gateway.openai_wire import error_body
 
@@ -111,16 +110,6 @@ def _not_json(content_type: str | None) -> str:
         f"the body was sent as {content_type!r}; send JSON with the header"
         " 'content-type: application/json' (curl: -H 'content-type: application/json')"
     )
-
-
-async def _json_problem(request: Request) -> str:
-    """What is wrong with a body that is not JSON, with its position, as the model APIs say it
-    (``request body is not valid JSON: Expecting value: line 1 column 20 (char 19)``)."""
-    try:
-        json.loads(await request.body())
-    except (ValueError, RecursionError) as exc:
-        return f"request body is not valid JSON: {exc}"
-    return "request body is not valid JSON"
 
 
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
@@ -204,6 +193,10 @@ def install(app: FastAPI) -> None:
             return render(request, NotFound(f"no such endpoint: {shown(request.url.path)}"))
         if exc.status_code == 405:
             return _not_allowed(request)
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI could not parse the body (not UTF-8, nested past Python's stack), and
+            # says only "There was an error parsing the body": say why
+            return render(request, not_json(await request.body()))
         error = RequestError(str(exc.detail), code=f"http_{exc.status_code}")
         error.status_code = exc.status_code
         return render(request, error)
@@ -217,7 +210,7 @@ def install(app: FastAPI) -> None:
             # FastAPI reads a body sent as a form (curl -d without -H) as bytes, not JSON
             return render(request, InvalidRequest(_not_json(content_type), param="content-type"))
         if first.get("type") == "json_invalid":  # FastAPI parsed the body (the admin API)
-            return render(request, InvalidRequest(await _json_problem(request), param="body"))
+            return render(request, not_json(await request.body()))
         errors = in_request(exc.errors())
         where = param_of(errors[0]) if errors else ""
         return render(request, InvalidRequest(problems(errors), param=where or None))

@@ -115,18 +115,20 @@ class Tool(_Open):
 
 
 class NamedFunction(BaseModel):
-    """``{"name": ...}`` of ``function_call`` and ``tool_choice``: nothing else (closed)."""
+    """``{"name": ...}`` of ``function_call`` and ``tool_choice``: nothing else. The request's
+    validators refuse another key, in plain words (``_beside``; pydantic's own would name the
+    member of the union it tried), before this model sees it."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(strict=True)
 
     name: str
 
 
-def _beside_name(value: object) -> str:
-    """The keys a named function does not have (``value`` beside ``name``), quoted, or ''."""
+def _beside(value: object, keys: tuple[str, ...]) -> str:
+    """The keys of ``value`` (an object) other than ``keys``, quoted, or ''."""
     if not isinstance(value, dict):
         return ""
-    return ", ".join(shown(key) for key in value if key != "name")
+    return ", ".join(shown(key) for key in value if key not in keys)
 
 
 def _unique_names(param: str, names: list[str], each: str) -> None:
@@ -139,7 +141,12 @@ def _unique_names(param: str, names: list[str], each: str) -> None:
         seen.add(name)
 
 
-class NamedToolChoice(_Open):
+class NamedToolChoice(BaseModel):
+    """``{"type": "function", "function": {"name": ...}}``: nothing else, as ``NamedFunction``
+    (the request's validators refuse another key)."""
+
+    model_config = ConfigDict(strict=True)
+
     type: Literal["function"]
     function: NamedFunction
 
@@ -287,25 +294,30 @@ class ChatCompletionRequest(SamplingParams):
     @field_validator("function_call", mode="before")
     @classmethod
     def _function_call_only_a_name(cls, value: object) -> object:
-        if beside := _beside_name(value):
+        if beside := _beside(value, ("name",)):
             raise ValueError(f"takes only name, not {beside}")
         return value
 
     @field_validator("tool_choice", mode="before")
     @classmethod
     def _tool_choice_only_a_name(cls, value: object) -> object:
-        if isinstance(value, dict) and (beside := _beside_name(value.get("function"))):
+        if not isinstance(value, dict) or value.get("type") != "function":
+            return value  # pydantic names what is wrong with it
+        if beside := _beside(value, ("type", "function")):
+            raise ValueError(f"takes only type and function, not {beside}")
+        if beside := _beside(value.get("function"), ("name",)):
             raise ParamProblem("function", f"function takes only name, not {beside}")
         return value
 
     @model_validator(mode="after")
     def _functions_unambiguous(self) -> ChatCompletionRequest:
-        """``functions`` or ``tools``, not both; neither names a function twice; ``functions``
-        is not empty (which definition a call meant would be a guess)."""
+        """``functions`` or ``tools``, not both; neither names a function twice, nor is empty
+        (which definition a call meant would be a guess; OpenAI refuses an empty one too)."""
         if self.functions is not None and self.tools is not None:
             raise ParamProblem("functions", "send tools or the older functions, not both")
-        if self.functions == []:
-            raise ParamProblem("functions", "functions is empty; leave it out")
+        for param, given in (("functions", self.functions), ("tools", self.tools)):
+            if given == []:
+                raise ParamProblem(param, f"{param} is empty; leave it out")
         _unique_names("functions", [f.name for f in self.functions or ()], "function")
         _unique_names("tools", [tool.function.name for tool in self.tools or ()], "tool")
         return self
@@ -323,6 +335,8 @@ class ChatCompletionRequest(SamplingParams):
         elif choice == "required" and not self.tools:
             raise ParamProblem("tool_choice", "tool_choice 'required' needs tools")
         call = self.function_call  # the older form: it names one of functions (or of tools)
+        if call in ("auto", "none") and self.functions is None and self.tools is None:
+            raise ParamProblem("function_call", f"function_call {shown(call)} needs functions")
         if isinstance(call, NamedFunction):
             names = {f.name for f in self.functions or ()}
             names |= {tool.function.name for tool in self.tools or ()}

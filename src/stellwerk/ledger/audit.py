@@ -21,12 +21,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, select, true
 
+from stellwerk.config.plain_text import escape_surrogates, lone_surrogate
 from stellwerk.errors import InvalidRequest, LedgerError
 from stellwerk.ledger.tables import audit_log
 from stellwerk.ledger.window import EVERYTHING, Window
 
 _WORD = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_LIMIT = 10_000
 
 
@@ -72,11 +72,11 @@ def append_audit(
     """
     _check(actor, action, target_kind, target)
     payload = dict(details or {})
-    try:
-        json.dumps(payload, allow_nan=False)
+    try:  # written once: what the check finds in it is what the database would store
+        written = json.dumps(payload, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise InvalidRequest(f"audit details are not JSON: {exc}", param="details") from exc
-    _refuse_surrogates(actor=actor, target=target, details=payload)
+    _refuse_surrogates(actor=actor, target=target, details=written)
     moment = time if time is not None else datetime.now(UTC)
     if moment.utcoffset() is None:
         raise InvalidRequest("audit time must carry a timezone", param="time")
@@ -123,17 +123,15 @@ def list_audit(
     return [_readable(AuditEntry(**row._mapping)) for row in connection.execute(statement)]
 
 
-def _refuse_surrogates(**fields: Any) -> None:
-    """An ``InvalidRequest`` naming the first field holding a lone surrogate anywhere: PostgreSQL
-    cannot store one, and an entry SQLite stored with one could not be sent as UTF-8."""
-    for name, value in fields.items():
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        char = _SURROGATE.search(text)
-        if char is not None:
+def _refuse_surrogates(**fields: str) -> None:
+    """An ``InvalidRequest`` naming the first field whose text (the details' as JSON, written
+    without escapes) holds a lone surrogate: PostgreSQL cannot store one, and an entry SQLite
+    stored with one could not be sent as UTF-8."""
+    for name, text in fields.items():
+        found = lone_surrogate(text)
+        if found is not None:
             raise InvalidRequest(
-                f"audit {name}: not valid Unicode: a lone surrogate ({_escaped(char)})",
-                param=name,
-                code="invalid_unicode",
+                f"audit {name}: not valid Unicode: {found}", param=name, code="invalid_unicode"
             )
 
 
@@ -142,21 +140,18 @@ def _readable(entry: AuditEntry) -> AuditEntry:
     entry written before ``append_audit`` refused them is shown, not a failure to encode it."""
     return replace(
         entry,
-        actor=_SURROGATE.sub(_escaped, entry.actor),
-        target=_SURROGATE.sub(_escaped, entry.target),
-        details=_escape_surrogates(entry.details),
+        actor=escape_surrogates(entry.actor),
+        target=escape_surrogates(entry.target),
+        details=_escaped_json(entry.details),
     )
 
 
-def _escape_surrogates(value: Any) -> Any:
+def _escaped_json(value: Any) -> Any:
+    """A JSON value with each lone surrogate in its strings (keys too) written as its escape."""
     if isinstance(value, str):
-        return _SURROGATE.sub(_escaped, value)
+        return escape_surrogates(value)
     if isinstance(value, Mapping):
-        return {_escape_surrogates(k): _escape_surrogates(v) for k, v in value.items()}
+        return {_escaped_json(k): _escaped_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_escape_surrogates(item) for item in value]
+        return [_escaped_json(item) for item in value]
     return value
-
-
-def _escaped(char: re.Match[str]) -> str:
-    return f"\\u{ord(char.group(0)):04x}"
