@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
+from tests.dashboard.browser import log_in, speak
+from tests.dashboard.conftest import DashboardGateway
 from tests.dashboard.traffic import record, served
 
 if TYPE_CHECKING:
@@ -66,18 +67,6 @@ PLACEHOLDERS = """() => {
 }"""
 
 
-def _speak(page: Page, dashboard: DashboardGateway, language: str) -> None:
-    root = dashboard.url.removesuffix("/dashboard") + "/"
-    page.context.add_cookies([{"name": "stw_lang", "value": language, "url": root}])
-
-
-def _log_in(page: Page, dashboard: DashboardGateway) -> None:
-    page.goto(dashboard.url + "/login")
-    page.fill("input[name=key]", ADMIN_KEY)
-    page.click("button[type=submit]")
-    page.wait_for_url(dashboard.url)
-
-
 def test_an_amount_and_its_currency_sit_on_one_line_in_german_at_1280_px(
     served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path
 ) -> None:
@@ -92,8 +81,8 @@ def test_an_amount_and_its_currency_sit_on_one_line_in_german_at_1280_px(
         ],
     )
     page.set_viewport_size({"width": 1280, "height": 900})
-    _speak(page, dashboard, "de")
-    _log_in(page, dashboard)
+    speak(page, dashboard, "de")
+    log_in(page, dashboard)
     seen: list[dict[str, Any]] = []
     for path in ("", "/departments/legal", "/departments/research", "/models/tiny-small"):
         page.goto(dashboard.url + path)
@@ -116,9 +105,9 @@ def test_a_rows_reason_field_shows_its_whole_placeholder(
     (tiny-small, whose data owner is legal) is its label: "Begründung (für das Audit-Protokoll)"
     was cut to "Begründung (für das Auc"; the field now fits it, its button beside it."""
     dashboard = served_offline_dashboard
-    _log_in(page, dashboard)
+    log_in(page, dashboard)
     for language in ("en", "de"):
-        _speak(page, dashboard, language)
+        speak(page, dashboard, language)
         for width in (1280, 1400):
             page.set_viewport_size({"width": width, "height": 900})
             for path in ("/departments/research", "/consent"):
