@@ -2,7 +2,7 @@
 
     StellwerkError
     ├── ConfigError                 the config file is invalid (names the file and the key path)
-    ├── RequestError                the client's fault: rendered as a 4xx in the API's error format
+    ├── RequestError                not served as sent: 4xx (the client's fault), 503 not started
     │   ├── InvalidRequest          400 malformed JSON, wrong types, missing fields, duplicate keys
     │   │   ├── Untranslatable      400 one backend's dialect cannot carry a valid request
     │   │   └── ContextExceeded     400 the prompt (an input) is over the model's context
@@ -11,7 +11,8 @@
     │   ├── NotFound                404 unknown model, route, department ...
     │   ├── Conflict                409 concurrent change, illegal transition
     │   ├── PayloadTooLarge         413 body over the configured limit
-    │   └── RateLimited             429 rate limit or budget exhausted
+    │   ├── RateLimited             429 rate limit or budget exhausted
+    │   └── NotStarted              503 the app's runtime is asked for before its start-up ran
     ├── UpstreamError               a backend's fault: 502/503/504, names the backend
     │   ├── BackendUnavailable      503 refused connection, down
     │   │   └── CircuitOpen         503 skipped: its circuit breaker is open
@@ -27,7 +28,6 @@
     ├── CalibrationError            a calibration run cannot start or resume (output, checkpoint)
     │   └── SandboxError            the code sandbox cannot start or isolate a run
     ├── CountersUnavailable         503 the shared limit/budget counters (Redis) failed
-    ├── NotStarted                  503 the app's runtime is asked for before its start-up ran
     └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
 Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
@@ -77,7 +77,8 @@ class ConfigError(StellwerkError):
 
 
 class RequestError(StellwerkError):
-    """The request cannot be served as sent; the client can fix it."""
+    """The request cannot be served as sent: the client can fix it (4xx), or send it again once
+    the gateway has started (``NotStarted``, 503)."""
 
     status_code: int = 400
     error_type: str = "invalid_request_error"
@@ -167,6 +168,15 @@ class RateLimited(RequestError):
         self.retry_after_s = retry_after_s
 
 
+class NotStarted(RequestError):
+    """The gateway's runtime (``app.state.runtime``, built when the app starts) is asked for
+    before the app started: served without its start-up (lifespan), or asked while starting."""
+
+    status_code = 503
+    error_type = "server_error"
+    code = "not_started"
+
+
 class UpstreamError(StellwerkError):
     """A backend failed; ``backend`` names it."""
 
@@ -241,19 +251,6 @@ class CountersUnavailable(StellwerkError):
     (503) rather than served unmetered."""
 
     status_code: int = 503
-
-
-class NotStarted(StellwerkError):
-    """The gateway's runtime (``app.state.runtime``, built when the app starts) is asked for
-    before the app started: served without its start-up (lifespan), or asked while starting."""
-
-    status_code: int = 503
-    code: str = "not_started"
-    param: str | None = None
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class CalibrationError(StellwerkError):

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from stellwerk.dashboard.formats import DASH
+from tests.dashboard.browser import log_in
 from tests.dashboard.client import csrf_of, login
 from tests.dashboard.conftest import (
     ADMIN_KEY,
@@ -28,13 +29,6 @@ from tests.fixtures.gateway import KEYS, running_gateway
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
-
-
-def log_in(page: Page, dashboard: DashboardGateway) -> None:
-    page.goto(dashboard.url + "/login")
-    page.fill("input[name=key]", ADMIN_KEY)
-    page.click("button[type=submit]")
-    page.wait_for_url(dashboard.url)
 
 
 def set_limits(dashboard: DashboardGateway, department: str, **limits: Any) -> None:

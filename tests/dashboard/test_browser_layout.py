@@ -1,8 +1,9 @@
 """In a real browser (Debian's Chromium driven by Playwright), at the widths of an office screen:
 an amount and its unit (``0,00016 €``, ``0,12 Wh``, ``47 ms``, ``32,2 %``) never break over two
-lines, in a figure tile, a table or a sentence, and a figure never spills out of its tile; the
-reason field of a table row (revoke a key, grant or withdraw a consent) shows its whole
-placeholder, in both languages. German is the tighter language (longer words, the currency after
+lines, in a figure tile, a table or a sentence, a figure never spills out of its tile and a table
+never runs past its card (the model page's departments did, by a few pixels; the overview's
+backends, with a backend down, by 60); the reason field of a table row (revoke a key, grant or
+withdraw a consent) shows its whole placeholder, in both languages. German is the tighter language (longer words, the currency after
 the number), so the amounts are read in German at 1280 pixels. Screenshots go to the test's
 temporary directory (``--basetemp`` to keep them)."""
 
@@ -13,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
+from tests.dashboard.browser import log_in, speak
+from tests.dashboard.conftest import DashboardGateway
 from tests.dashboard.traffic import record, served
 
 if TYPE_CHECKING:
@@ -52,6 +54,14 @@ FIGURES_IN_TILES = """() => [...document.querySelectorAll(".kpis .k")].map((figu
   return {text: figure.textContent, inside: text.right <= inner + 0.5};
 })"""
 
+TABLES_IN_CARDS = """() => [...document.querySelectorAll("main .card table")].map((table) => {
+  const card = table.closest(".card");
+  const style = getComputedStyle(card);
+  const inner = card.getBoundingClientRect().right - parseFloat(style.borderRightWidth)
+    - parseFloat(style.paddingRight);
+  return {card: card.id, over: table.getBoundingClientRect().right - inner};
+})"""
+
 PLACEHOLDERS = """() => {
   const pen = document.createElement("canvas").getContext("2d");
   return [...document.querySelectorAll("td input[placeholder]")].map((field) => {
@@ -64,18 +74,6 @@ PLACEHOLDERS = """() => {
             room: room, beside: button.top < box.bottom && button.left >= box.right};
   });
 }"""
-
-
-def _speak(page: Page, dashboard: DashboardGateway, language: str) -> None:
-    root = dashboard.url.removesuffix("/dashboard") + "/"
-    page.context.add_cookies([{"name": "stw_lang", "value": language, "url": root}])
-
-
-def _log_in(page: Page, dashboard: DashboardGateway) -> None:
-    page.goto(dashboard.url + "/login")
-    page.fill("input[name=key]", ADMIN_KEY)
-    page.click("button[type=submit]")
-    page.wait_for_url(dashboard.url)
 
 
 def test_an_amount_and_its_currency_sit_on_one_line_in_german_at_1280_px(
@@ -92,8 +90,8 @@ def test_an_amount_and_its_currency_sit_on_one_line_in_german_at_1280_px(
         ],
     )
     page.set_viewport_size({"width": 1280, "height": 900})
-    _speak(page, dashboard, "de")
-    _log_in(page, dashboard)
+    speak(page, dashboard, "de")
+    log_in(page, dashboard)
     seen: list[dict[str, Any]] = []
     for path in ("", "/departments/legal", "/departments/research", "/models/tiny-small"):
         page.goto(dashboard.url + path)
@@ -101,6 +99,7 @@ def test_an_amount_and_its_currency_sit_on_one_line_in_german_at_1280_px(
         amounts = page.evaluate(AMOUNTS_ON_PAGE, AMOUNT)
         assert [a for a in amounts if a["lines"] != 1] == [], path
         assert [f for f in page.evaluate(FIGURES_IN_TILES) if not f["inside"]] == [], path
+        assert [t for t in page.evaluate(TABLES_IN_CARDS) if t["over"] > 0.5] == [], path
         seen += amounts
     texts = {a["text"] for a in seen}
     # the cost tile of a department and of a model, and the other units, were all read
@@ -116,9 +115,9 @@ def test_a_rows_reason_field_shows_its_whole_placeholder(
     (tiny-small, whose data owner is legal) is its label: "Begründung (für das Audit-Protokoll)"
     was cut to "Begründung (für das Auc"; the field now fits it, its button beside it."""
     dashboard = served_offline_dashboard
-    _log_in(page, dashboard)
+    log_in(page, dashboard)
     for language in ("en", "de"):
-        _speak(page, dashboard, language)
+        speak(page, dashboard, language)
         for width in (1280, 1400):
             page.set_viewport_size({"width": width, "height": 900})
             for path in ("/departments/research", "/consent"):

@@ -15,8 +15,8 @@ from stellwerk.calibration.fit import save_placed
 from stellwerk.calibration.placement import Placement
 from stellwerk.routing.artifact import load_artifact
 from stellwerk.routing.loader import shipped_artifact
+from tests.dashboard.browser import log_in
 from tests.dashboard.conftest import (
-    ADMIN_KEY,
     DASHBOARD_ENV,
     OFFLINE_BACKEND,
     DashboardGateway,
@@ -60,10 +60,7 @@ def test_each_model_page_says_how_the_router_knows_the_model(
     learned_dashboard: DashboardGateway, page: Page
 ) -> None:
     base = learned_dashboard.url
-    page.goto(base)
-    page.fill("input[name=key]", ADMIN_KEY)
-    page.click("button[type=submit]")
-    page.wait_for_url(base)
+    log_in(page, learned_dashboard)
 
     # the overview groups the models: measured ones apart from guessed ones
     overview = page.locator("#w-router").inner_text()

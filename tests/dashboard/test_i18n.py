@@ -16,6 +16,7 @@ from stellwerk.dashboard.i18n import LANGUAGES, Labels, choose, label_keys, labe
 from stellwerk.dashboard.knowledge import BASES
 from stellwerk.dashboard.months import OFFERED, offered
 from stellwerk.errors import ConfigError
+from stellwerk.ledger.audit import AuditEntry
 from stellwerk.routing.adapt import NOT_PROMOTED, Adaptation, Comparison, DepartmentGain
 
 
@@ -152,22 +153,28 @@ def test_currency_and_time_zone_are_settings_checked_at_load() -> None:
         parse_config({**BASE, "governance": {"currency": "euro"}})
 
 
+def _entry(details: dict[str, Any], action: str = "model.lifecycle") -> AuditEntry:
+    return AuditEntry(
+        1, datetime(2026, 12, 6, tzinfo=UTC), "cli:test", action, "model", "m", details
+    )
+
+
 def test_audit_details_are_in_the_page_language() -> None:
     change = {"from": "approved", "to": "deprecated", "reason": "superseded", "version": 3}
-    assert audit_details(change, labels("de"), Formatter("de")) == [
+    assert audit_details(_entry(change), labels("de"), Formatter("de")) == [
         "von: freigegeben",
         "auf: abgekündigt",
         "Begründung: superseded",
         "Version: 3",
     ]
     limits = {"from": {"monthly_budget": None}, "to": {"monthly_budget": 0.0005}, "reason": "x"}
-    assert audit_details(limits, labels("de"), Formatter("de")) == [
+    assert audit_details(_entry(limits), labels("de"), Formatter("de")) == [
         f"von: {DASH}",
         "auf: Monatsbudget=0,0005\u00a0€",
         "Begründung: x",
     ]
     seed = {"lifecycle": "in_review", "consent": True}
-    assert audit_details(seed, labels("en"), Formatter("en")) == [
+    assert audit_details(_entry(seed), labels("en"), Formatter("en")) == [
         "lifecycle: in review",
         "consent: yes",
     ]
@@ -208,14 +215,19 @@ def test_every_detail_an_adaptation_run_writes_is_worded() -> None:
     scoped += [("departments", n) for n in details["comparison"]["departments"]["legal"]]
     unlabelled = [n for s, n in scoped if not {f"detail_{s}.{n}", f"detail_{n}"} & keys]
     assert unlabelled == []
-    shown = audit_details(details, labels("de"), Formatter("de"), "router.adapt")
+    shown = audit_details(_entry(details, "router.adapt"), labels("de"), Formatter("de"))
     assert "_" not in " ".join(shown), shown  # no key or code of the run shows
-    assert {f"adapt_reason_{reason}" for reason in NOT_PROMOTED} <= keys
-    german = audit_details(
-        {"reasons": list(NOT_PROMOTED), "records": 3}, labels("de"), Formatter("de"), "router.adapt"
+    for reason in NOT_PROMOTED:
+        each = _entry(details | {"reasons": [reason]}, "router.adapt")
+        assert "_" not in " ".join(audit_details(each, labels("de"), Formatter("de")))
+    # worded with the run's figures, as the router-learning page words them
+    details["comparison"]["worse_for"] = ["legal"]
+    worse = details | {"reasons": ["too_few_judged", "under_margin", "worse_for"]}
+    german = audit_details(_entry(worse, "router.adapt"), labels("de"), Formatter("de"))
+    assert german[1] == (
+        "nicht übernommen, weil: zu wenige beurteilt (unter 20); Gewinn unter der Schwelle"
+        " (nötig: über 0,040); routet schlechter für legal"
     )
-    assert german[0].startswith("nicht übernommen, weil: zu wenige verwendbare Bewertungen")
-    assert german[1] == "verwendbare Bewertungen: 3"
 
 
 def test_every_required_fact_and_openness_class_has_a_label() -> None:

@@ -323,3 +323,31 @@ def test_an_unexpected_error_is_the_dashboards_own_500_page(
     assert answer.headers["content-type"].startswith("text/html")
     assert said in unescape(answer.text)
     assert problems(answer.text) == []
+
+
+def test_an_old_entry_with_a_direction_override_is_shown_escaped(
+    offline_dashboard: DashboardGateway, admin: httpx.Client
+) -> None:
+    """Text written before ``config.plain_text`` refused such characters stays in the audit log;
+    the overview's audit table shows each as its escape, so an override cannot turn the rest of
+    the line around (``\\u202egnp.exe`` reads ``exe.png``) nor an invisible character forge a
+    look-alike name."""
+    ledger = offline_dashboard.gateway.ledger()
+    try:
+        ledger.append_audit(
+            actor="cli:ad\u200bmin",
+            action="model.lifecycle",
+            target_kind="model",
+            target="tiny-small\u202e",
+            details={"reason": "see \u202egnp.exe", "from\u2066": "approved"},
+        )
+    finally:
+        ledger.close()
+    page = admin.get("/dashboard")
+    assert page.status_code == 200
+    audit = unescape(page.text[page.text.index('id="w-audit"') :])
+    assert [c for c in "\u202e\u200b\u2066" if c in page.text] == []
+    assert "cli:ad\\u200bmin" in audit
+    assert "tiny-small\\u202e" in audit
+    assert "see \\u202egnp.exe" in audit and "from\\u2066: " in audit
+    assert problems(page.text) == []

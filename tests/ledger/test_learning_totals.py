@@ -57,7 +57,12 @@ def test_graded_requests_by_department_source_and_artifact(ledger: Ledger) -> No
         by_department = totals.graded_by_department(connection, NOVEMBER)
         kept = totals.graded_kept(connection, "artifact-1")
     expected = Counter((d, s) for _, d, s in rows)
-    assert {(d, s): n for d, per in by_department.items() for s, n in per.items()} == expected
+    assert {
+        (d, s): n for d, per in by_department.items() for s, n in per.grades.items()
+    } == expected
+    assert {d: per.requests for d, per in by_department.items()} == dict(
+        Counter(d for _, d, _ in rows)
+    )
     assert kept == dict(Counter(s for i, _, s in rows if i % 3))
 
 
@@ -70,10 +75,11 @@ def test_a_request_graded_by_both_sources_is_one_graded_request(ledger: Ledger) 
             store.add(replace(_graded(i, "legal", "feedback"), time=BASE_TIME + timedelta(days=1)))
     store.add(_graded(6, "research", "feedback"))
     with ledger.connect() as connection:
-        grades = totals.graded_by_department(connection, NOVEMBER)
-        requests = totals.graded_requests_by_department(connection, NOVEMBER)
-    assert grades == {"legal": {"shadow": 6, "feedback": 3}, "research": {"feedback": 1}}
-    assert requests == {"legal": 6, "research": 1}
+        found = totals.graded_by_department(connection, NOVEMBER)
+    assert found == {
+        "legal": totals.GradedDepartment(6, {"shadow": 6, "feedback": 3}),
+        "research": totals.GradedDepartment(1, {"feedback": 1}),
+    }
 
 
 def test_shadow_spend_and_refusals_of_the_account(ledger: Ledger) -> None:

@@ -7,8 +7,9 @@ router that tried to learn and found nothing better from one that never tried.
 
 A run that promoted nothing says why: ``adapt.Adaptation.reasons``, written into the entry by the
 run itself (``reasons``, with the form whose candidate routed best, ``best_form``). An entry written
-before runs wrote them is read back from its figures, in the order of ``adapt.Comparison.better``
-(every reason that applies is given):
+before runs wrote them is read back from its figures: the comparison they were written from is
+rebuilt and asked (``adapt.Comparison.reasons``, in the order of ``adapt.Comparison.better``;
+every reason that applies is given):
 
 1. ``too_few_records``: too few usable graded records to fit anything (the run has no comparison);
    a record is unusable without a latent vector or without a grade of a model the router was
@@ -30,8 +31,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from stellwerk.dashboard.formats import Formatter
+from stellwerk.dashboard.i18n import Labels
 from stellwerk.ledger.audit import AuditEntry
-from stellwerk.routing.adapt import NOT_PROMOTED, NotPromoted
+from stellwerk.routing.adapt import NOT_PROMOTED, Comparison, DepartmentGain, NotPromoted
 from stellwerk.routing.correction import FORMS
 
 RUNS_SHOWN = 10
@@ -75,6 +78,15 @@ class AdaptationRun:
             return None
         return self.margin * self.standard_error
 
+    def worded(self, reason: Reason, t: Labels, fmt: Formatter) -> str:
+        """``reason`` in the page's language, with this run's figures (``adapt_reason_<reason>``,
+        :mod:`labels_learning`; the router-learning page and the overview's audit table)."""
+        return t[f"adapt_reason_{reason}"].format(
+            least=fmt.number(self.min_judged),
+            needed=fmt.number(self.needed, 3),
+            names=", ".join(self.worse_for),
+        )
+
 
 def adaptation_run(entry: AuditEntry) -> AdaptationRun:
     """The run that ``entry`` (a ``router.adapt`` audit entry) records."""
@@ -112,22 +124,41 @@ def _written(details: Mapping[str, Any]) -> tuple[Reason, ...]:
 
 
 def _reasons(run: AdaptationRun, comparison: Mapping[str, Any]) -> tuple[Reason, ...]:
-    """The reasons of an entry written before runs wrote them, read back from its figures."""
+    """The reasons of an entry written before runs wrote them: its comparison rebuilt from the
+    figures it kept, and asked (``Comparison.reasons``), so the rule is only ``adapt``'s."""
     if run.judged is None:
         return ("too_few_records",)
     if comparison.get("better") is True:
         return ("no_correction",)
-    reasons: list[Reason] = []
-    if run.judged < max(run.min_judged, 1):
-        reasons.append("too_few_judged")
-    gain, needed = run.gain, run.needed
-    if gain is not None and gain <= 0.0:
-        reasons.append("no_gain")
-    elif gain is not None and needed is not None and gain <= needed:
-        reasons.append("under_margin")
-    if run.worse_for:
-        reasons.append("worse_for")
-    return tuple(reasons)
+    return _compared(run, comparison).reasons
+
+
+def _compared(run: AdaptationRun, comparison: Mapping[str, Any]) -> Comparison:
+    """The ``Comparison`` an entry's figures (``Comparison.as_json``) were written from, as far as
+    its verdict goes: the gain as written, the departments only where the entry names those it
+    routes worse (``worse_for``: an entry written before that clause of the rule has none)."""
+    departments: dict[str, DepartmentGain] = {}
+    given = comparison.get("departments")
+    if "worse_for" in comparison and isinstance(given, dict):
+        for name, figures in given.items():
+            gain = as_float(figures.get("gain")) if isinstance(figures, dict) else None
+            if gain is not None:
+                records = as_int(figures.get("records")) or 0
+                departments[str(name)] = DepartmentGain(
+                    records, gain, as_float(figures.get("standard_error"))
+                )
+    return Comparison(
+        records=run.judged or 0,
+        grades=as_int(comparison.get("grades")) or 0,
+        current_score=0.0,
+        candidate_score=run.gain or 0.0,
+        standard_error=run.standard_error or 0.0,
+        current_error=0.0,
+        candidate_error=0.0,
+        min_records=run.min_judged,
+        margin=run.margin,
+        departments=departments,
+    )
 
 
 def _form(details: Mapping[str, Any]) -> str | None:

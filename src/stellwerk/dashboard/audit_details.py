@@ -7,7 +7,8 @@ that is an object (``from``/``to`` of a change, a run's ``comparison``) as
 ``detail_<detail>.<name>``, then ``detail_<name>``. A name without a label is shown as it is.
 Values: empty ones are left out; yes/no, amounts of money (``MONEY_DETAILS``) with the currency,
 numbers in the page's notation, the words of the dashboard (``VALUE_LABELS``: a state, a tier
-...) and the reasons a run promoted nothing translated; version 0 of a router is its base alone.
+...) translated, and the reasons a run promoted nothing worded with its figures as the
+router-learning page words them (``AdaptationRun.worded``); version 0 of a router is its base alone.
 The objects keyed by a name (``NAMED``: a run's gain per form and per department) show the name
 as it is.
 """
@@ -19,8 +20,11 @@ from decimal import Decimal
 from typing import Any, Final, get_args
 
 from stellwerk.config.schema import Classification, Hosting, Lifecycle, RiskTier, Role
+from stellwerk.dashboard.adaptations import AdaptationRun, adaptation_run
 from stellwerk.dashboard.formats import DASH, Formatter
 from stellwerk.dashboard.i18n import Labels
+from stellwerk.ledger.audit import AuditEntry
+from stellwerk.routing.adapt import NOT_PROMOTED
 
 MONEY_DETAILS: Final = frozenset({"monthly_budget", "input_per_mtok", "output_per_mtok"})
 """Audit detail fields that hold an amount of money (shown with the currency)."""
@@ -36,8 +40,6 @@ VALUE_LABELS: Final = frozenset(
     }
 )
 """Audit detail values that are words of the dashboard (a state, a tier ...): translated."""
-VALUE_PREFIXES: Final = {"reasons": "adapt_reason_"}
-"""Details whose values are codes with labels of their own (``adapt_reason_too_few_records``)."""
 NAMED: Final = frozenset({"form_gains", "departments"})
 """Details that are objects keyed by a name (a form, a department), not by a detail's name."""
 ROUTER_VERSIONS: Final = frozenset({"compared_with", "previous", "rollback_to"})
@@ -46,15 +48,27 @@ SHOWN: Final = 120
 """The most characters of one detail shown."""
 
 
-def audit_details(
-    details: Mapping[str, Any], t: Labels, fmt: Formatter, action: str = ""
-) -> list[str]:
-    """The lines of an entry of ``action`` with ``details`` (module docstring)."""
+def audit_details(entry: AuditEntry, t: Labels, fmt: Formatter) -> list[str]:
+    """The lines of ``entry``'s details (module docstring)."""
+    run = adaptation_run(entry) if entry.action == "router.adapt" else None
     return [
-        f"{_name(name, action, t)}: {_value(name, value, t, fmt) or DASH}"
-        for name, value in details.items()
+        f"{_name(name, entry.action, t)}: {_detail(name, value, run, t, fmt) or DASH}"
+        for name, value in entry.details.items()
         if not _empty(value)
     ]
+
+
+def _detail(name: str, value: object, run: AdaptationRun | None, t: Labels, fmt: Formatter) -> str:
+    if name == "reasons" and run is not None and isinstance(value, list):
+        return _reasons(value, run, t, fmt)
+    return _value(name, value, t, fmt)
+
+
+def _reasons(value: list[Any], run: AdaptationRun, t: Labels, fmt: Formatter) -> str:
+    """A run's ``reasons``, worded with its figures as the router-learning page words them
+    (``AdaptationRun.worded``); a code it does not know as it is."""
+    said = [run.worded(r, t, fmt) if r in NOT_PROMOTED else str(r) for r in value]
+    return _short("; ".join(said))  # "; ": a reason may hold a comma
 
 
 def _empty(value: object) -> bool:
@@ -81,12 +95,8 @@ def _value(name: str, value: object, t: Labels, fmt: Formatter) -> str:
         return t["base_alone"]
     if isinstance(value, float):
         return fmt.number(value, 4).rstrip("0").rstrip(".,")
-    if isinstance(value, str):
-        prefix = VALUE_PREFIXES.get(name)
-        if prefix is not None and prefix + value in t:
-            return t[prefix + value]
-        if value in VALUE_LABELS:
-            return t(value)
+    if isinstance(value, str) and value in VALUE_LABELS:
+        return t(value)
     if isinstance(value, list | tuple):
         numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
         # "0,1; 0,5": a comma would read as a decimal comma in German

@@ -1,9 +1,10 @@
 """The labels of the audit log's entries on the dashboard (the overview's latest audit events),
 English and German: each action (``action_<action>``), the names of the details it writes
 (``detail_<name>``; a name that means something else in one action or inside one detail is
-looked up as ``detail_<action>.<name>`` or ``detail_<detail>.<name>`` first), and the words among
-their values (the reasons a ``router.adapt`` run promoted nothing, ``adapt_reason_<reason>``);
-:mod:`stellwerk.dashboard.i18n` serves them with the others, :mod:`audit_details` uses them.
+looked up as ``detail_<action>.<name>`` or ``detail_<detail>.<name>`` first); the reasons a
+``router.adapt`` run promoted nothing are the router-learning page's (:mod:`labels_learning`,
+``adapt_reason_<reason>``). :mod:`stellwerk.dashboard.i18n` serves them with the others,
+:mod:`audit_details` uses them.
 """
 
 from __future__ import annotations
@@ -94,19 +95,4 @@ AUDIT: Final[dict[str, tuple[str, str]]] = {
     "detail_router.rollback.previous": ("version before", "vorherige Version"),
     "detail_rollback_to": ("back to version", "zurück auf Version"),
     "detail_rolled_back": ("version rolled back", "zurückgenommene Version"),
-    "adapt_reason_too_few_records": (
-        "too few usable records to fit",
-        "zu wenige verwendbare Bewertungen zum Anpassen",
-    ),
-    "adapt_reason_too_few_judged": ("too few judged", "zu wenige beurteilt"),
-    "adapt_reason_no_gain": ("routes no better", "routet nicht besser"),
-    "adapt_reason_under_margin": ("gain under the margin", "Gewinn unter der Schwelle"),
-    "adapt_reason_worse_for": (
-        "routes a department worse",
-        "routet einen Bereich schlechter",
-    ),
-    "adapt_reason_no_correction": (
-        "no correction beat the base",
-        "keine Korrektur besser als die Basis",
-    ),
 }

@@ -1,5 +1,6 @@
-"""The labels of the router-learning page (``/dashboard/learning``), English and German;
-:mod:`stellwerk.dashboard.i18n` serves them with the others."""
+"""The labels of the router-learning page (``/dashboard/learning``), English and German, among
+them why an adaptation run promoted nothing (``adapt_reason_<reason>``, which the overview's audit
+table words alike); :mod:`stellwerk.dashboard.i18n` serves them with the others."""
 
 from __future__ import annotations
 
@@ -109,21 +110,23 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     "adapt_promoted": ("promoted", "übernommen"),
     "adapt_promoted_version": ("as version {v}", "als Version {v}"),
     "adapt_not_promoted": ("not promoted", "nicht übernommen"),
-    "adapt_why_too_few_records": (
+    # why a run promoted nothing (``adapt.NotPromoted``), here and in the overview's audit table
+    # (``AdaptationRun.worded`` fills in the run's figures)
+    "adapt_reason_too_few_records": (
         "too few usable records to fit",
         "zu wenige verwendbare Bewertungen zum Anpassen",
     ),
-    "adapt_why_too_few_judged": (
+    "adapt_reason_too_few_judged": (
         "too few judged (under {least})",
         "zu wenige beurteilt (unter {least})",
     ),
-    "adapt_why_no_gain": ("routes no better", "routet nicht besser"),
-    "adapt_why_under_margin": (
+    "adapt_reason_no_gain": ("routes no better", "routet nicht besser"),
+    "adapt_reason_under_margin": (
         "gain under the margin (needed over {needed})",
         "Gewinn unter der Schwelle (nötig: über {needed})",
     ),
-    "adapt_why_worse_for": ("routes worse for {names}", "routet schlechter für {names}"),
-    "adapt_why_no_correction": (
+    "adapt_reason_worse_for": ("routes worse for {names}", "routet schlechter für {names}"),
+    "adapt_reason_no_correction": (
         "fitted on every record, no correction beat the base",
         "auf allen Datensätzen angepasst, war keine Korrektur besser als die Basis",
     ),

@@ -45,6 +45,7 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
     "refusal_payload_too_large": ("request too large", "Anfrage zu groß"),
     "refusal_forbidden": ("not allowed", "nicht erlaubt"),
     "refusal_not_found": ("not found", "nicht gefunden"),
+    "refusal_not_started": ("the gateway was still starting", "das Gateway startete noch"),
     "refusal_duplicate_key": (
         "a JSON key named twice in the body",
         "JSON-Schlüssel im Body doppelt angegeben",

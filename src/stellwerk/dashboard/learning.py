@@ -187,7 +187,6 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
     account = shadow.account if shadow.share > 0 else None
     with gov.admin.ledger.connect() as connection:
         graded = q.graded_by_department(connection, window)
-        requests = q.graded_requests_by_department(connection, window)
         familiarity = q.familiarity_by_department(connection, window)
         kept = q.graded_kept(connection, learned.version) if learned else {}
         spend = q.shadow_spend(connection, window, account) if account else None
@@ -221,7 +220,7 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
         kept=kept,
         versions=versions,
         gain=None if in_use is None else in_use.gain,
-        departments=_departments(gov, graded, requests, familiarity, in_use),
+        departments=_departments(gov, graded, familiarity, in_use),
         shadow=shadow_cost,
         runs=runs,
     )
@@ -229,8 +228,7 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
 
 def _departments(
     gov: Governance,
-    graded: dict[str, dict[str, int]],
-    requests: dict[str, int],
+    graded: dict[str, q.GradedDepartment],
     familiarity: dict[str, q.Familiarity],
     in_use: VersionRow | None,
 ) -> list[DepartmentLearning]:
@@ -240,13 +238,14 @@ def _departments(
     named = set(graded) | set(familiarity) | set(gains or {})
     names = configured + sorted(named - set(configured))
     none = q.Familiarity(0, 0, 0)
+    ungraded = q.GradedDepartment(0, {})
     return [
         DepartmentLearning(
             department=name,
             configured=name in configured,
-            feedback=graded.get(name, {}).get("feedback", 0),
-            shadow=graded.get(name, {}).get("shadow", 0),
-            graded=requests.get(name, 0),
+            feedback=graded.get(name, ungraded).grades.get("feedback", 0),
+            shadow=graded.get(name, ungraded).grades.get("shadow", 0),
+            graded=graded.get(name, ungraded).requests,
             familiarity=familiarity.get(name, none),
             routing=None if gains is None else gains.get(name, _unjudged(in_use)),
         )

@@ -17,7 +17,7 @@ from fastapi import Request
 
 from stellwerk.dashboard.amounts import AmountError
 from stellwerk.dashboard.i18n import Labels, Language
-from stellwerk.errors import NotStarted, RequestError
+from stellwerk.errors import RequestError
 
 FIELDS = {"monthly_budget": "budget"}
 """form field -> the label of its name"""
@@ -33,7 +33,7 @@ class Said:
     details: str | None = None
 
 
-def say(exc: RequestError | NotStarted, request: Request, t: Labels, language: Language) -> Said:
+def say(exc: RequestError, request: Request, t: Labels, language: Language) -> Said:
     """``exc`` in ``language`` (its labels: ``t``; see the module docstring)."""
     values = {
         "subject": str(request.path_params.get("subject", "")),

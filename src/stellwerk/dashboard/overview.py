@@ -19,6 +19,7 @@ from stellwerk.config.schema import (
     UsageLimits,
     UseCaseConfig,
 )
+from stellwerk.dashboard.audit_text import shown_entry
 from stellwerk.dashboard.knowledge import KnownModel, by_basis
 from stellwerk.dashboard.savings import (
     KeyTraffic,
@@ -125,7 +126,7 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
         limits=_limits(gov, departments, refused),
         mix=mix,
         savings=savings,
-        audit=gov.admin.ledger.list_audit(limit=12),
+        audit=[shown_entry(e) for e in gov.admin.ledger.list_audit(limit=12)],
         knowledge=by_basis(router, (s.config for s in states if s.lifecycle != "retired")),
     )
 

@@ -27,13 +27,12 @@ from stellwerk.dashboard.audit_details import audit_details
 from stellwerk.dashboard.auth import AdminDirectory
 from stellwerk.dashboard.formats import Formatter
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Labels, Language, choose, labels
-from stellwerk.dashboard.messages import say
+from stellwerk.dashboard.messages import Said, say
 from stellwerk.dashboard.printable import printable
 from stellwerk.dashboard.session import SessionCodec
 from stellwerk.errors import (
     AuthenticationFailed,
     InvalidRequest,
-    NotStarted,
     PayloadTooLarge,
     RequestError,
 )
@@ -197,9 +196,10 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class DashboardRoute(APIRoute):
-    """Renders every ``RequestError`` of a dashboard route (and ``NotStarted``) as an HTML page,
-    an unexpected error as a 500 page (not the API's JSON), and says how long the server took in
-    a ``Server-Timing`` header (the browser's developer tools show it)."""
+    """Renders every ``RequestError`` of a dashboard route (``NotStarted`` too: 503 before the
+    gateway started) as an HTML page, an unexpected error as a 500 page (not the API's JSON),
+    and says how long the server took in a ``Server-Timing`` header (the browser's developer
+    tools show it)."""
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
@@ -208,7 +208,7 @@ class DashboardRoute(APIRoute):
             started = time.perf_counter()
             try:
                 response = await handler(request)
-            except (RequestError, NotStarted) as exc:
+            except RequestError as exc:
                 response = error_page(request, exc)
             except Exception:  # a bug: the page says so in its language, the log has the trace
                 log.exception("dashboard %s %s: unexpected error", request.method, request.url.path)
@@ -224,50 +224,42 @@ def internal_error_page(request: Request) -> Response:
     """The page of a dashboard request that failed unexpectedly (500); a bare one if even the
     error page cannot be rendered."""
     try:
-        dashboard = dashboard_of(request)
         t = Page.of(request).t
-        return render(
-            dashboard.env,
-            request,
-            "error.html",
-            500,
-            status_code=500,
-            message=t["msg_internal_error"],
-            details=None,
-            changed=False,
-            posted=False,  # a failure part-way may have changed something: not said otherwise
-            admin=None,
-        )
+        # a failure part-way may have changed something: not said otherwise (posted=False)
+        return _error(request, 500, Said(t["msg_internal_error"]), posted=False)
     except Exception:
         log.exception("dashboard %s %s: the error page failed", request.method, request.url.path)
         page = "<!doctype html><title>500</title><p>internal error; see the gateway's log</p>"
         return HTMLResponse(page, status_code=500)
 
 
-def error_page(request: Request, exc: RequestError | NotStarted) -> Response:
+def error_page(request: Request, exc: RequestError) -> Response:
     dashboard = dashboard_of(request)
-    env, codec = dashboard.env, dashboard.codec
     page = Page.of(request)
     said = say(exc, request, page.t, page.language)
     if isinstance(exc, AuthenticationFailed):
         # no session cookie: a first visit (or after logging out), nothing went wrong yet
         had_session = bool(request.cookies.get(SESSION_COOKIE))
         shown = said.text if had_session or request.method == "POST" else None
-        response = login_page(env, codec, request, 401, shown)
+        response = login_page(dashboard.env, dashboard.codec, request, 401, shown)
         if had_session:
             response.delete_cookie(SESSION_COOKIE, path=PREFIX)
         return response
     status = exc.status_code
     log.info("dashboard %s %s: %d %s", request.method, request.url.path, status, exc.message)
+    return _error(request, status, said, posted=request.method == "POST")
+
+
+def _error(request: Request, status: int, said: Said, *, posted: bool) -> HTMLResponse:
+    """The error page: ``said``, and that nothing was changed when a form was ``posted``."""
     return render(
-        env,
+        dashboard_of(request).env,
         request,
         "error.html",
         status,
         status_code=status,
         message=said.text,
         details=said.details,
-        changed=False,
-        posted=request.method == "POST",
+        posted=posted,
         admin=None,
     )

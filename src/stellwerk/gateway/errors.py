@@ -32,7 +32,6 @@ from stellwerk.errors import (
     CountersUnavailable,
     InvalidRequest,
     NotFound,
-    NotStarted,
     PayloadTooLarge,
     RateLimited,
     RequestError,
@@ -62,7 +61,7 @@ def marked_request(exc: BaseException) -> str | None:
 
 
 def status_of(exc: StellwerkError) -> int:
-    if isinstance(exc, RequestError | UpstreamError | CountersUnavailable | NotStarted):
+    if isinstance(exc, RequestError | UpstreamError | CountersUnavailable):
         return exc.status_code
     return 500
 

@@ -3,7 +3,8 @@ familiarity of routed traffic and what shadow grading cost, per department, in a
 ledger owns these tables, so their queries live here; the page is ``dashboard.learning``.)
 
 Graded requests are read from ``graded_records`` (one row per graded request and source, a few
-thousand a month at most: a request graded by both sources is two grades, one graded request); the
+thousand a month at most: a request graded by both sources is two grades, one graded request),
+both counts in one query; the
 familiarity and the shadow calls from the daily rollups (``usage_daily``: its
 ``familiarity_measured`` and ``unfamiliar`` counts, and the rows of key ``shadow``); only the
 refused shadow calls are read from ``usage``, through its index."""
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select, true
+from sqlalchemy import ColumnElement, Connection, and_, case, func, select, true
 
 from stellwerk.ledger.graded_tables import graded_records
 from stellwerk.ledger.rollup_tables import usage_daily
@@ -51,33 +52,40 @@ def _days(window: Window) -> list[ColumnElement[bool]]:
     return window.clauses(usage_daily.c.day)
 
 
-def graded_by_department(connection: Connection, window: Window) -> dict[str, dict[str, int]]:
-    """department -> source (``feedback``, ``shadow``) -> its grades in ``window`` (one per
-    graded request and source)."""
-    g = graded_records.c
-    clauses = window.clauses(g.time)
-    statement = (
-        select(g.department, g.source, func.count())
-        .where(and_(true(), *clauses))
-        .group_by(g.department, g.source)
-    )
-    found: dict[str, dict[str, int]] = {}
-    for department, source, count in connection.execute(statement):
-        found.setdefault(str(department), {})[str(source)] = int(count)
-    return found
+@dataclass(frozen=True, slots=True)
+class GradedDepartment:
+    """A department's graded requests in a window, each once, and its grades by source."""
+
+    requests: int
+    """Requests graded, each once: one graded by feedback and by shadow grading is one request
+    with a grade of each source."""
+    grades: dict[str, int]
+    """source (``feedback``, ``shadow``) -> its grades (one per graded request and source)."""
 
 
-def graded_requests_by_department(connection: Connection, window: Window) -> dict[str, int]:
-    """department -> its requests graded in ``window``, each once: a request graded both by
-    feedback and by shadow grading has a row of each source (``graded_by_department`` counts
-    both)."""
+def graded_by_department(connection: Connection, window: Window) -> dict[str, GradedDepartment]:
+    """department -> its graded requests and grades by source in ``window``, in one query: each
+    row is numbered within its request (``row_number``), so a source's rows numbered 1 count the
+    requests it was the first grade of, which sum to the department's requests."""
     g = graded_records.c
-    statement = (
-        select(g.department, func.count(func.distinct(g.request_id)))
-        .where(and_(true(), *window.clauses(g.time)))
-        .group_by(g.department)
+    nth = (
+        func.row_number()
+        .over(partition_by=(g.department, g.request_id), order_by=g.source)
+        .label("nth")
     )
-    return {str(department): int(n) for department, n in connection.execute(statement)}
+    rows = (
+        select(g.department, g.source, nth).where(and_(true(), *window.clauses(g.time))).subquery()
+    )
+    first = func.sum(case((rows.c.nth == 1, 1), else_=0))
+    statement = select(rows.c.department, rows.c.source, func.count(), first).group_by(
+        rows.c.department, rows.c.source
+    )
+    grades: dict[str, dict[str, int]] = {}
+    requests: dict[str, int] = {}
+    for department, source, count, firsts in connection.execute(statement):
+        grades.setdefault(str(department), {})[str(source)] = int(count)
+        requests[str(department)] = requests.get(str(department), 0) + int(firsts or 0)
+    return {name: GradedDepartment(requests[name], grades[name]) for name in grades}
 
 
 def graded_kept(connection: Connection, base_version: str) -> dict[str, int]:
