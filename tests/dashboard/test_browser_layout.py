@@ -3,8 +3,9 @@ an amount and its unit (``0,00016 €``, ``0,12 Wh``, ``47 ms``, ``32,2 %``) nev
 lines, in a figure tile, a table or a sentence, a figure never spills out of its tile and a table
 never runs past its card (the model page's departments did, by a few pixels; the overview's
 backends, with a backend down, by 60); the reason field of a table row (revoke a key, grant or
-withdraw a consent) shows its whole placeholder, in both languages. German is the tighter language (longer words, the currency after
-the number), so the amounts are read in German at 1280 pixels. Screenshots go to the test's
+withdraw a consent) shows its whole placeholder, in both languages. German is the tighter
+language (longer words, the currency after the number), so the amounts are read in German at
+1280 pixels. Screenshots go to the test's
 temporary directory (``--basetemp`` to keep them)."""
 
 from __future__ import annotations
