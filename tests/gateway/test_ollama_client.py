@@ -10,7 +10,13 @@ import ollama
 import pytest
 
 from tests.fixtures.gateway import KEYS, Gateway, bearer, in_process
-from tests.fixtures.loopback import OLLAMA_TOO_LONG, failing_tokenizer, ollama_embed_server
+from tests.fixtures.llama import LlamaBackend
+from tests.fixtures.loopback import (
+    OLLAMA_TOO_LONG,
+    failing_tokenizer,
+    ollama_embed_server,
+    recording_proxy,
+)
 
 pytestmark = pytest.mark.llama
 
@@ -118,6 +124,41 @@ def test_embed_without_truncation_refuses_an_input_the_backend_would_cut(
     )
     assert older.status_code == 400
     assert older.json()["error"].startswith("prompt: the input length (601 tokens) exceeds")
+
+
+SHORT = [f"ein kurzer Satz {n}" for n in range(8)]
+TOKENIZE = "/extras/tokenize/count"
+
+
+@pytest.mark.parametrize(
+    ("sent", "asked"),
+    [
+        (SHORT, ["/v1/embeddings"] + [TOKENIZE] * len(SHORT)),
+        ([LONG], [TOKENIZE]),
+        (["kurz", LONG], [TOKENIZE]),
+    ],
+    ids=["short", "long", "short-and-long"],
+)
+def test_embed_without_truncation_asks_the_tokenizer_once_per_input_it_must_count(
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend, sent: list[str], asked: list[str]
+) -> None:
+    """What ``truncate=False`` costs the backend: an input whose bytes fit the context is not
+    counted before the call; an input longer is, and refused without the embedding call. After
+    the call every input is counted once: the answer's total cannot tell a short input from
+    one the backend cut at a limit of its own."""
+    with recording_proxy(llama_server.base_url) as upstream:
+        gateway_raw["backends"][0]["base_url"] = upstream.url
+        with (
+            in_process(gateway_raw) as gw,
+            closing(gw.ollama(headers={"authorization": f"Bearer {KEYS['research']}"})) as c,
+        ):
+            if LONG in sent:
+                with pytest.raises(ollama.ResponseError) as caught:
+                    c.embed(model="tiny-embed", input=sent, truncate=False)
+                assert caught.value.status_code == 400
+            else:
+                assert len(c.embed(model="tiny-embed", input=sent, truncate=False).embeddings) == 8
+    assert [path for path in upstream.paths if path in (TOKENIZE, "/v1/embeddings")] == asked
 
 
 @pytest.mark.parametrize(
