@@ -10,7 +10,13 @@ import ollama
 import pytest
 
 from tests.fixtures.gateway import KEYS, Gateway, bearer, in_process
-from tests.fixtures.loopback import OLLAMA_TOO_LONG, ollama_embed_server
+from tests.fixtures.llama import LlamaBackend
+from tests.fixtures.loopback import (
+    OLLAMA_TOO_LONG,
+    failing_tokenizer,
+    ollama_embed_server,
+    recording_proxy,
+)
 
 pytestmark = pytest.mark.llama
 
@@ -118,6 +124,75 @@ def test_embed_without_truncation_refuses_an_input_the_backend_would_cut(
     )
     assert older.status_code == 400
     assert older.json()["error"].startswith("prompt: the input length (601 tokens) exceeds")
+
+
+SHORT = [f"ein kurzer Satz {n}" for n in range(8)]
+TOKENIZE = "/extras/tokenize/count"
+
+
+@pytest.mark.parametrize(
+    ("sent", "asked"),
+    [
+        (SHORT, ["/v1/embeddings"] + [TOKENIZE] * len(SHORT)),
+        ([LONG], [TOKENIZE]),
+        (["kurz", LONG], [TOKENIZE]),
+    ],
+    ids=["short", "long", "short-and-long"],
+)
+def test_embed_without_truncation_asks_the_tokenizer_once_per_input_it_must_count(
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend, sent: list[str], asked: list[str]
+) -> None:
+    """What ``truncate=False`` costs the backend: an input whose bytes fit the context is not
+    counted before the call; an input longer is, and refused without the embedding call. After
+    the call every input is counted once: the answer's total cannot tell a short input from
+    one the backend cut at a limit of its own."""
+    with recording_proxy(llama_server.base_url) as upstream:
+        gateway_raw["backends"][0]["base_url"] = upstream.url
+        with (
+            in_process(gateway_raw) as gw,
+            closing(gw.ollama(headers={"authorization": f"Bearer {KEYS['research']}"})) as c,
+        ):
+            if LONG in sent:
+                with pytest.raises(ollama.ResponseError) as caught:
+                    c.embed(model="tiny-embed", input=sent, truncate=False)
+                assert caught.value.status_code == 400
+            else:
+                assert len(c.embed(model="tiny-embed", input=sent, truncate=False).embeddings) == 8
+    assert [path for path in upstream.paths if path in (TOKENIZE, "/v1/embeddings")] == asked
+
+
+@pytest.mark.parametrize(
+    ("fault", "status"), [("stall", 504), ("fail", 502)], ids=["stalled", "failed"]
+)
+@pytest.mark.parametrize("sent", [["kurz"], LONG], ids=["after-the-call", "before-the-call"])
+def test_embed_without_truncation_fails_as_its_backend_when_its_tokenizer_does(
+    gateway_raw: dict[str, Any], fault: str, status: int, sent: str | list[str]
+) -> None:
+    """The backend's tokenizer, asked whether an input may be embedded whole (before the call
+    for one longer than the context's bytes, after it for every other), is part of the call:
+    one that stalls or fails is the backend's 504 or 502 in Ollama's format, counted against
+    the backend, and a later request asks it again. (It used to be taken for a server without
+    a tokenizer, for good: the input went unchecked, and the backend's cut vector was the
+    200.)"""
+    llama = gateway_raw["backends"][0]
+    with failing_tokenizer(llama["base_url"], fault) as upstream:
+        llama["base_url"] = upstream.url
+        llama["timeouts"] = {"connect": 2, "first_token": 3, "total": 60}
+        with (
+            in_process(gateway_raw) as gw,
+            closing(gw.ollama(headers={"authorization": f"Bearer {KEYS['research']}"})) as c,
+        ):
+            for _ in range(2):
+                with pytest.raises(ollama.ResponseError) as caught:
+                    c.embed(model="tiny-embed", input=sent, truncate=False)
+                assert caught.value.status_code == status
+                assert caught.value.error.startswith("backend 'llamacpp': ")
+    ledger = gw.ledger()  # written when the gateway stopped
+    records = [(r.status, r.error_kind) for r in ledger.recent_usage()]
+    ledger.close()
+    kind = {"stall": "backend_timeout", "fail": "backend_failed"}[fault]
+    assert records == [(status, kind)] * 2
+    assert sum(path.startswith("/extras/tokenize") for path in upstream.paths) == 2
 
 
 def test_embed_without_truncation_is_refused_by_an_ollama_backend_as_ollama_refuses_it(

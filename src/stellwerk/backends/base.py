@@ -45,8 +45,10 @@ class Backend(ABC):
         ``input_type``, ``user`` ...), passed on as they came."""
 
     async def prompt_tokens(self, model: str, request: ChatRequest) -> int | None:
-        """The prompt's tokens as the server's own tokenizer counts them, for a stream that
-        ended before the server reported its usage; None where the server has no tokenizer."""
+        """The prompt's tokens as the server's own tokenizer counts them (for a stream that
+        ended before the server reported its usage, for an embedding input that may not be
+        cut); None where the server has no tokenizer, an ``UpstreamError`` where it has one
+        that cannot be asked or fails."""
         return None
 
     @abstractmethod

@@ -51,6 +51,9 @@ _TOKENIZERS = (
     ("/extras/tokenize/count", "input", "count"),  # llama-cpp-python
     ("/tokenize", "content", "tokens"),  # llama.cpp's llama-server, vLLM ("prompt" also works)
 )
+# What a server answers on a path it does not have, or does not take this request on (vLLM's
+# pydantic refuses a body it does not know): that path is no tokenizer of this server.
+_MISSING = frozenset({400, 404, 405, 422})
 # Probe paths of a llama.cpp server that take no generation lock, tried in order: llama-server's
 # /health, llama-cpp-python's /openapi.json (it has no /health).
 _LOCK_FREE_PROBES = ("/health", "/openapi.json")
@@ -259,7 +262,10 @@ class OpenAIBackend(Backend):
             if templated is not None:
                 return Usage(templated, chunks, source="counted:chunks+probe")
         text = prompt_text(request.messages)
-        prompt = await self._tokenize_count(model, text)
+        try:
+            prompt = await self._tokenize_count(model, text)
+        except StellwerkError:
+            prompt = None  # the answer is complete: its count is estimated, not failed
         if prompt is None:
             return Usage(estimate_tokens(text), chunks, source="counted:chunks+estimate")
         return Usage(prompt, chunks, source="counted:chunks+tokenize")
@@ -283,30 +289,41 @@ class OpenAIBackend(Backend):
         return usage.prompt_tokens if usage is not None and usage.prompt_tokens > 0 else None
 
     async def _tokenize_count(self, model: str, text: str) -> int | None:
+        """The tokens of ``text`` as the server's tokenize endpoint counts them. The endpoints of
+        ``_TOKENIZERS`` are tried in order until one answers a count, and that one is kept; None
+        when no path is one (``_MISSING``, or no count in a 200), which is kept too: the server
+        has no tokenizer.
+        A tokenizer that cannot be asked (no connection, no answer in time) or fails (another
+        status, an answer without a count where it counted before) raises the ``UpstreamError``,
+        and is asked again next time: a server that fails once is not taken for one without."""
         candidates = _TOKENIZERS if self._tokenizer is False else (self._tokenizer,)
         for entry in candidates:
             if entry is None or isinstance(entry, bool):
                 return None
             path, key, reply = entry
-            try:
-                status, body = await self.transport.post(
-                    self.name,
-                    self.root + path,
-                    encode({key: text, "model": model}),
-                    {**self.headers, "content-type": "application/json"},
-                    self.timeout,
-                )
-            except StellwerkError:
-                continue
-            if status != 200:
-                continue
-            try:
-                value = orjson.loads(body).get(reply)
-            except (orjson.JSONDecodeError, AttributeError):
-                continue
-            count = len(value) if isinstance(value, list) else value
-            if isinstance(count, int):
+            status, body = await self.transport.post(
+                self.name,
+                self.root + path,
+                encode({key: text, "model": model}),
+                {**self.headers, "content-type": "application/json"},
+                self.timeout,
+            )
+            count = _count_of(body, reply) if status == 200 else None
+            if count is not None:
                 self._tokenizer = entry
                 return count
+            if self._tokenizer is False and (status == 200 or status in _MISSING):
+                continue  # not this path: the next one
+            raise BackendAnswered(self.name, f"{path} answered HTTP {status} without a token count")
         self._tokenizer = None
         return None
+
+
+def _count_of(body: bytes, reply: str) -> int | None:
+    """The token count in a tokenize endpoint's answer (a count, or the list of tokens)."""
+    try:
+        value = orjson.loads(body).get(reply)
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    count = len(value) if isinstance(value, list) else value
+    return count if isinstance(count, int) and not isinstance(count, bool) else None

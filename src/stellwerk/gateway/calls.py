@@ -204,19 +204,24 @@ class Caller:
         """One embedding model's vectors: no fallback (another model's vectors are not the
         ones asked for). Without ``truncate`` an input is refused, not cut (``whole_inputs``):
         over the model's context before the call, or cut by the backend at a smaller limit of
-        its own after it."""
+        its own after it. The backend's tokenizer, which those checks ask, is part of the call:
+        within its total time limit, and its failures are the backend's (a 502 or 504)."""
         model = call.model = selection.model
         backend = self.backends[model.backend]
         refused = self._circuit_refusal(backend)
         if refused is not None:
             self.metrics.upstream_errors.labels(refused.backend, refused.kind).inc()
             raise refused
+        whole = None if truncate else WholeInputs(backend, model, inputs, field)
         try:
             async with asyncio.timeout(backend.config.timeouts.total):
-                whole = None if truncate else WholeInputs(backend, model, inputs, field)
                 if whole is not None:
                     await whole.refuse_over_context()
                 result = await backend.embed(model.upstream, inputs, params)
+                self.breakers[backend.name].success()
+                call.usage = Usage(result.prompt_tokens, 0, result.usage_source)
+                if whole is not None:  # the backend answered, and it may have cut an input
+                    await whole.refuse_cut(result)
         except TimeoutError as exc:
             self.breakers[backend.name].failure()
             raise BackendTimeout(backend.name, "total time limit reached") from exc
@@ -224,10 +229,6 @@ class Caller:
             self.metrics.upstream_errors.labels(exc.backend, exc.kind).inc()
             self._blame(exc)
             raise
-        self.breakers[backend.name].success()
-        call.usage = Usage(result.prompt_tokens, 0, result.usage_source)
-        if whole is not None:  # the backend answered, and it may have cut an input
-            await whole.refuse_cut(result)
         return result
 
     async def _deadline(

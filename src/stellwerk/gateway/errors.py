@@ -1,8 +1,11 @@
 """One place that renders every error: the OpenAI envelope on ``/v1``, ``{"error": "..."}`` on
 Ollama's ``/api``. Unknown routes and methods get the same envelopes.
 
-A 413 says ``connection: close``: the rest of an oversized body is never read (an endpoint that
-bounds its body tighter than ``server.max_body_bytes``, such as ``/v1/feedback``, raises it).
+An answer that leaves the request's body unread says ``connection: close`` (``closing``, the one
+place that decides it): every 413, since the rest of an oversized body is never read (the body
+limit's, ``gateway.refusal``, and an endpoint's that bounds its body tighter than
+``server.max_body_bytes``, such as ``/v1/feedback``), and any refusal answered before the app
+read a body the request announced (``gateway.refusal``).
 
 An error that names its request (``StellwerkError.request_id``) carries the id as the header
 ``x-stellwerk-request-id``. So does every 500 of a bug (an exception that is no
@@ -76,18 +79,27 @@ def is_ollama(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def closing(exc: StellwerkError, *, unread: bool = False) -> dict[str, str]:
+    """``connection: close`` for the answer to ``exc`` when it leaves the request's body unread:
+    a 413 always, any error when ``unread`` (the body was announced, and nothing read it). The
+    rest of the body is not worth reading: the server closes the connection after the answer."""
+    return {"connection": "close"} if unread or isinstance(exc, PayloadTooLarge) else {}
+
+
 def render(
-    request: Request, exc: StellwerkError, headers: dict[str, str] | None = None
+    request: Request,
+    exc: StellwerkError,
+    headers: dict[str, str] | None = None,
+    *,
+    unread: bool = False,
 ) -> Response:
-    headers = dict(headers or {})
+    """``exc`` in the error format of the API that was called; ``unread``: the request's body
+    is left unread (``closing``)."""
+    headers = {**(headers or {}), **closing(exc, unread=unread)}
     if exc.request_id is not None:
         headers["x-stellwerk-request-id"] = exc.request_id
     if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
         headers["retry-after"] = str(max(1, round(exc.retry_after_s)))
-    if isinstance(exc, PayloadTooLarge):
-        # the rest of the body is not worth reading: the server closes the connection after
-        # the answer, as for the body limit's own 413 (``gateway.refusal``), not read it all
-        headers["connection"] = "close"
     body = {"error": message_of(exc)} if is_ollama(request) else error_body(exc)
     return Response(
         orjson.dumps(body),

@@ -21,7 +21,7 @@ from stellwerk.errors import RequestError
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.calls import Call, new_request_id
 from stellwerk.gateway.data_plane import ENDPOINTS, recorded
-from stellwerk.gateway.errors import render
+from stellwerk.gateway.errors import closing, render
 from stellwerk.gateway.runtime import Runtime
 
 DASHBOARD = "/dashboard"
@@ -42,16 +42,12 @@ def may_have_body(scope: Scope) -> bool:
 
 
 def response_for(scope: Scope, exc: RequestError) -> Response:
-    request = Request(scope)
+    unread = may_have_body(scope)  # and nothing read it: ``connection: close`` (``closing``)
     path: str = scope["path"]
     if path == DASHBOARD or path.startswith(DASHBOARD + "/"):
         page = f"<!doctype html><title>{exc.status_code}</title><p>{escape(exc.message)}</p>"
-        response: Response = HTMLResponse(page, status_code=exc.status_code)
-    else:
-        response = render(request, exc)
-    if may_have_body(scope):
-        response.headers["connection"] = "close"
-    return response
+        return HTMLResponse(page, exc.status_code, closing(exc, unread=unread))
+    return render(Request(scope), exc, unread=unread)
 
 
 async def refuse(

@@ -8,9 +8,19 @@ tokenizer (``Backend.prompt_tokens``), each input counted at most once:
    its batch, ``n_batch``/``n_ubatch``, whatever the context): the backend's answer reports
    fewer tokens evaluated than the inputs have (``refuse_cut``).
 
+What each check costs: an input's bound (its bytes plus a per-input allowance,
+``backends.tokens.inputs_bound``) is at least its tokens, so the first counts only an input
+whose bound is over the context. The second has no limit to hold a bound against (the
+backend's own is not known), only the answer's count of tokens evaluated, which real text
+reaches at about a quarter of its bound: an input the backend embedded whole and one it cut at
+a limit that small get the same answer. So it counts every input, one tokenizer request each
+(an input is counted once for both checks).
+
 Where the backend has no tokenizer, or its answer does not report its own count, neither
 check can tell: the backend was asked not to cut either, and its refusal is the answer
-(``backends.transport.raise_for_status`` makes it a ``ContextExceeded`` too)."""
+(``backends.transport.raise_for_status`` makes it a ``ContextExceeded`` too). A tokenizer
+that stalls or fails is the backend failing (``Caller.embed`` asks it within the call's time
+limit, and its ``UpstreamError`` is the answer)."""
 
 from __future__ import annotations
 
@@ -73,7 +83,7 @@ class WholeInputs:
         if result.usage_source != "backend" or evaluated <= 0:
             return  # the backend's count is not known (some servers answer a usage of 0)
         if evaluated >= inputs_bound(self.inputs):
-            return  # nothing can have been cut
+            return  # nothing can have been cut (only where a text has a token per byte)
         counts: list[int] = []
         for index in range(len(self.inputs)):
             tokens = await self.tokens(index)
