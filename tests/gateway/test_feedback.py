@@ -59,7 +59,9 @@ def test_feedback_grades_the_callers_routed_answer_once_and_is_not_billed(
         assert answer.json()["model"] == model
         again = _feedback(gw, {"request_id": request_id, "score": 0.1})
         assert again.status_code == 409
-        assert again.json()["error"]["code"] == "already_graded"
+        error = again.json()["error"]
+        assert (error["code"], error["param"]) == ("already_graded", "request_id")
+        assert error["message"] == f"request {request_id!r} has already been graded (feedback)"
     ledger = gw.ledger()  # read once the gateway has stopped: its usage writer is drained
     try:
         with ledger.connect() as connection:

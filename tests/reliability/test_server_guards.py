@@ -355,7 +355,7 @@ def test_metrics_and_readiness_detail_need_an_operations_key(
     guarded_raw: dict[str, Any],
 ) -> None:
     """/metrics names departments: a metrics or admin key only; /readyz answers everyone with
-    its status and the detail to those keys; /healthz is open."""
+    its status and the detail to those keys; /healthz is open, to a load balancer's HEAD too."""
     ops = {"authorization": f"Bearer {OPS_KEY}"}
     admin = {"authorization": f"Bearer {ADMIN_KEY}"}
     with in_app(guarded_raw) as gw:
@@ -367,12 +367,14 @@ def test_metrics_and_readiness_detail_need_an_operations_key(
         detailed = gw.get("/readyz", headers=ops)
         user = gw.get("/readyz", headers=RESEARCH)
         health = gw.get("/healthz")
+        probe = gw.request("HEAD", "/healthz")
     assert metrics == {"none": 401, "user": 403, "ops": 200, "admin": 200}
     assert anonymous.json() == {"status": anonymous.json()["status"]}
     assert anonymous.status_code == detailed.status_code
     assert set(detailed.json()["backends"]) == {"llamacpp"}
     assert user.status_code == 403
     assert health.status_code == 200
+    assert (probe.status_code, probe.content) == (200, b"")
 
 
 def test_readiness_reports_the_probes_and_probes_nothing_itself(

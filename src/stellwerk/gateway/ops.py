@@ -27,8 +27,9 @@ OPS_ROLES = ("metrics", "admin")
 
 
 @router.get("/healthz", response_model=Health)
+@router.head("/healthz", include_in_schema=False)  # load balancers probe with HEAD
 async def healthz() -> Response:
-    """The gateway process is up."""
+    """The gateway process is up (``HEAD`` too: load balancers probe with it)."""
     return Response(b'{"status":"ok"}', media_type="application/json")
 
 

@@ -184,7 +184,8 @@ class Selector:
             raise InvalidRequest(
                 f"none of the {len(allowed)} models allowed for department "
                 f"{principal.department!r} can serve this request (needs: "
-                f"{', '.join(sorted(needs)) or 'chat'}, about {prompt_tokens} prompt tokens)",
+                f"{', '.join(sorted(needs)) or 'chat'}, about {prompt_tokens} prompt "
+                f"token{'' if prompt_tokens == 1 else 's'})",
                 param="model",
                 code="no_capable_model",
             )
