@@ -88,8 +88,7 @@ class GradedStore:
                 connection.execute(insert(graded_records).values(**values))
         except IntegrityError as exc:
             raise Conflict(
-                f"request {graded.request_id[:32]!r} has already been graded"
-                f" ({graded.source})",
+                f"request {graded.request_id[:32]!r} has already been graded ({graded.source})",
                 param="request_id",
                 code="already_graded",
             ) from exc
