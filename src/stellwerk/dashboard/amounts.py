@@ -24,6 +24,7 @@ from typing import Final
 
 from stellwerk.dashboard.formats import Language
 from stellwerk.errors import InvalidRequest
+from stellwerk.money import read_amount
 
 SEPARATORS: Final[dict[Language, tuple[str, str]]] = {"en": (",", "."), "de": (".", ",")}
 """language -> (group separator, decimal separator)"""
@@ -68,7 +69,8 @@ def parse_amount(text: str, language: Language, field: str) -> Decimal:
             f"ambiguous: {value} is a thousands group in another language; write it with"
             " one, two or four decimals",
         )
-    return Decimal(whole.replace(group, "") + ("." + fraction if found else ""))
+    # the same plain form the admin API takes, once the page's separators are read
+    return read_amount(whole.replace(group, "") + ("." + fraction if found else ""))
 
 
 def amount_input(value: Decimal, language: Language) -> str:
