@@ -13,6 +13,9 @@ error that names the field (never guessed):
 5. a lone decimal separator followed by exactly three digits (English ``1.500``, German
    ``1,500``) is refused as ambiguous: the other language writes one thousand five hundred so.
 
+Once its separators are read, an amount is the plain form the admin API takes too
+(``stellwerk.money.read_amount``: ASCII digits, optionally a ``.`` and decimals): one rule for both.
+
 :func:`amount_input` writes an amount back into a field so that the same page reads it again.
 """
 
