@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from stellwerk.config.governance import MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE
 from stellwerk.config.schema import Classification, Lifecycle, Role
@@ -162,7 +162,7 @@ class LimitsChange(_Body):
     reason: Reason
 
 
-def each_once(models: list[str] | None) -> list[str] | None:
+def _each_once(models: list[str] | None) -> list[str] | None:
     """``allowed_models`` as given, refused if it names a model twice (stored so, the audit and
     the dashboard would show the list with the duplicate)."""
     if models is not None:
@@ -174,21 +174,19 @@ def each_once(models: list[str] | None) -> list[str] | None:
     return models
 
 
+AllowedModels = Annotated[list[str] | None, AfterValidator(_each_once)]
+
+
 class UseCaseBody(_Body):
     name: str
     department: str
     purpose: str = ""
     risk_tier: str = "minimal"
     classification: Classification = "internal"
-    allowed_models: list[str] | None = None
+    allowed_models: AllowedModels = None
     oversight_contact: str | None = None
     reason: Reason
     version: Version = None
-
-    @field_validator("allowed_models")
-    @classmethod
-    def _once(cls, models: list[str] | None) -> list[str] | None:
-        return each_once(models)
 
 
 class UseCaseChange(_Body):
@@ -200,15 +198,10 @@ class UseCaseChange(_Body):
     purpose: str | None = None
     risk_tier: str | None = None
     classification: Classification | None = None
-    allowed_models: list[str] | None = None
+    allowed_models: AllowedModels = None
     oversight_contact: str | None = None
     reason: Reason
     version: Version = None
-
-    @field_validator("allowed_models")
-    @classmethod
-    def _once(cls, models: list[str] | None) -> list[str] | None:
-        return each_once(models)
 
 
 CLEARABLE = frozenset({"allowed_models", "oversight_contact"})
