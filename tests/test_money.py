@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from stellwerk.config.schema import Price
-from stellwerk.money import micro_text
+from stellwerk.money import micro_text, read_amount
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,16 @@ def test_a_request_is_charged_its_exact_price_rounded_up_once(
 def test_amounts_read_as_six_decimals(micro: int, text: str) -> None:
     assert micro_text(micro) == text
     assert Decimal(text) * 1_000_000 == micro
+
+
+@pytest.mark.parametrize("text", ["0", "5000", "0.0005", "12.50"])
+def test_a_plain_amount_is_read_as_written(text: str) -> None:
+    assert read_amount(text) == Decimal(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["5_000", "١٢", " 5 ", "+5", "-5", "1e3", "5.", ".5", "", "1,000", "NaN", "Infinity"]
+)
+def test_anything_but_ascii_digits_and_a_point_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a plain amount"):
+        read_amount(text)

@@ -11,7 +11,10 @@ never costs less than it used, and the ledger and the budget counters add the sa
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal, InvalidOperation
+
+from stellwerk.errors import shown
 
 MICRO = 1_000_000
 MICRO_PLACES = 6
@@ -35,6 +38,29 @@ def exact(value: float | int | str | Decimal) -> Decimal:
     if not result.is_finite():
         raise ValueError(f"{value} is not a finite number")
     return result
+
+
+PLAIN_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+"""An amount as text, the one form the admin API and the dashboard (once the page's separators
+are read) take: ASCII digits, optionally a ``.`` and decimals. Python's ``Decimal`` reads more
+(``5_000``, ``" 5 "``, ``1e3``, ``+5``, other scripts' digits such as ``١٢``): none is what a
+person types as an amount, so each is refused, not guessed."""
+
+
+def read_amount(text: str) -> Decimal:
+    """The amount ``text`` in the plain form (``PLAIN_AMOUNT``), else ``ValueError`` saying so."""
+    if not PLAIN_AMOUNT.fullmatch(text):
+        raise ValueError(
+            f"{shown(text)} is not a plain amount: write ASCII digits, optionally a '.' and"
+            " decimals (no spaces, signs, underscores, exponents or other digits)"
+        )
+    return Decimal(text)
+
+
+def plain_amount(value: object) -> object:
+    """A validator's step before a ``Decimal`` field: a string must be a plain amount
+    (``read_amount``); a JSON number passes as it is."""
+    return read_amount(value) if isinstance(value, str) else value
 
 
 def to_micro(amount: Decimal) -> int:

@@ -366,3 +366,54 @@ def test_every_problem_of_an_ollama_body_is_told(offline_gateway: Gateway) -> No
         "options.top_k: Input should be a valid integer; options.mirostat: Input should be a"
         " valid integer; options.num_ctx: Input should be a valid integer"
     )
+
+
+LONG = b"7" * 5000  # longer than Python converts to an int (4,300 digits)
+
+
+# pydantic names the member of a union it tried (``messages.0.user.content``, ``input.list``):
+# the param, and each problem, is named by its place in the body, as the client wrote it (where
+# a string or a list would do, the first problem is the field's)
+@pytest.mark.parametrize(
+    ("path", "body", "param", "said"),
+    [
+        ("/v1/chat/completions",
+         b'{"model": "tiny-small", "messages": [{"role": "user", "content": 5}]}',
+         "messages.0.content", "messages.0.content: Input should be a valid string"),
+        ("/v1/chat/completions",
+         b'{"model": "tiny-small", "messages": [{"role": "user"}]}',
+         "messages.0.content", "messages.0.content: Field required"),
+        ("/v1/chat/completions",
+         b'{"model": "tiny-small", "messages": [{"role": "user", "content": [{"type": "text"}]}]}',
+         "messages.0.content", "; messages.0.content.0.text: Field required"),
+        ("/v1/chat/completions",
+         b'{"model": "tiny-small", "messages": [{"role": "assistant", "content": null,'
+         b' "tool_calls": [{"id": "c", "type": "function",'
+         b' "function": {"name": 5, "arguments": "{}"}}]}]}',
+         "messages.0.tool_calls.0.function.name", "messages.0.tool_calls.0.function.name: "),
+        ("/v1/embeddings", b'{"model": "tiny-embed", "input": ["ok", 5]}',
+         "input", "; input.1: Input should be a valid string"),
+        ("/v1/completions", b'{"model": "tiny-small", "prompt": [1, 2]}',
+         "prompt.0", "prompt.0: Input should be a valid string"),
+        ("/v1/responses",
+         b'{"model": "tiny-small", "input": [{"role": "user",'
+         b' "content": [{"type": "input_text", "text": 5}]}]}',
+         "input.0.content.0.text", "input.0.content.0.text: Input should be a valid string"),
+        ("/v1/chat/completions",
+         b'{"model": "tiny-small", "messages": [%s], "seed": %s}' % (ONE, LONG),
+         "seed", "seed: an integer of 5000 digits is too long"),
+        ("/v1/chat/completions",
+         b'{"model": "tiny-small", "messages": [%s], "x_opts": {"w": [%s]}}' % (ONE, LONG),
+         "x_opts.w.0", "x_opts.w.0: an integer of 5000 digits is too long"),
+    ],
+)  # fmt: skip
+def test_a_param_is_the_place_in_the_body(
+    offline_gateway: Gateway, path: str, body: bytes, param: str, said: str
+) -> None:
+    response = _post(offline_gateway, path, AUTH, body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == param, error
+    assert said in error["message"], error["message"]
+    for tag in (".user.", ".assistant.", ".text.text", ".list", ".input_text", ".str", "sys."):
+        assert tag not in error["message"], error["message"]

@@ -83,7 +83,7 @@ def test_a_suffix_is_refused_by_name_as_on_api_generate(client: openai.OpenAI) -
 
 @pytest.mark.parametrize(
     ("prompt", "param"),
-    [(["eins", "zwei"], "prompt"), ([1, 2, 3], "prompt.list.0"), ("", "prompt")],
+    [(["eins", "zwei"], "prompt"), ([1, 2, 3], "prompt.0"), ("", "prompt")],
 )
 def test_prompts_it_cannot_take(offline_gateway: Gateway, prompt: Any, param: str) -> None:
     answer = offline_gateway.post(

@@ -215,7 +215,7 @@ def test_json_schema_text_format(client: openai.OpenAI) -> None:
         ({"store": True}, "store"),
         ({"previous_response_id": "resp_123"}, "previous_response_id"),
         ({"tools": [{"type": "web_search"}]}, "tools.0.type"),
-        ({"input": [{"type": "input_file", "file_id": "f"}]}, "input.list.0"),
+        ({"input": [{"type": "input_file", "file_id": "f"}]}, "input.0"),
     ],
 )
 def test_what_is_not_kept_or_run_is_refused(

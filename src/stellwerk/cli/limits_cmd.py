@@ -13,6 +13,7 @@ import typer
 
 from stellwerk.cli.governance_cmd import ConfigOption, Reason, _actor, _fail, _governance
 from stellwerk.errors import InvalidRequest, StellwerkError
+from stellwerk.governance.key_store import CONFIG_LIMITS
 
 _CLEAR = ("none", "unlimited")
 Value = Annotated[
@@ -121,7 +122,7 @@ def limits_set(
         kind, name = scope
         with _governance(config) as gov:
             if kind == "key":
-                gov.admin.keys.get(name)
+                gov.admin.keys.get(name, in_config=CONFIG_LIMITS)
             after = gov.admin.budgets.change_limits(
                 "key" if kind == "key" else "department",
                 name,

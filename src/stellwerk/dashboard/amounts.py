@@ -13,6 +13,9 @@ error that names the field (never guessed):
 5. a lone decimal separator followed by exactly three digits (English ``1.500``, German
    ``1,500``) is refused as ambiguous: the other language writes one thousand five hundred so.
 
+Once its separators are read, an amount is the plain form the admin API takes too
+(``stellwerk.money.read_amount``: ASCII digits, optionally a ``.`` and decimals): one rule for both.
+
 :func:`amount_input` writes an amount back into a field so that the same page reads it again.
 """
 
@@ -24,6 +27,7 @@ from typing import Final
 
 from stellwerk.dashboard.formats import Language
 from stellwerk.errors import InvalidRequest
+from stellwerk.money import read_amount
 
 SEPARATORS: Final[dict[Language, tuple[str, str]]] = {"en": (",", "."), "de": (".", ",")}
 """language -> (group separator, decimal separator)"""
@@ -68,7 +72,8 @@ def parse_amount(text: str, language: Language, field: str) -> Decimal:
             f"ambiguous: {value} is a thousands group in another language; write it with"
             " one, two or four decimals",
         )
-    return Decimal(whole.replace(group, "") + ("." + fraction if found else ""))
+    # the same plain form the admin API takes, once the page's separators are read
+    return read_amount(whole.replace(group, "") + ("." + fraction if found else ""))
 
 
 def amount_input(value: Decimal, language: Language) -> str:

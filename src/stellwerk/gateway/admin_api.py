@@ -14,23 +14,23 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from stellwerk.config.governance import MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE
 from stellwerk.config.schema import Classification, Lifecycle, Role
-from stellwerk.errors import InvalidRequest, PermissionDenied, shown
+from stellwerk.errors import SHOWN_CHARS, InvalidRequest, PermissionDenied, shown
 from stellwerk.gateway import openapi
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.body import refuse_unreadable
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.governance.baseline import key_references
 from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
-from stellwerk.governance.key_store import KeyInfo
+from stellwerk.governance.key_store import CONFIG_LIMITS, KeyInfo
 from stellwerk.governance.reason import MAX_REASON
 from stellwerk.governance.report import parse_by, usage_report
 from stellwerk.governance.service import Governance
 from stellwerk.governance.use_cases import parse_use_case
-from stellwerk.money import MAX_BUDGET, MICRO_PLACES
+from stellwerk.money import MAX_BUDGET, MICRO_PLACES, plain_amount
 from stellwerk.policy.compliance import check_model, check_use_case
 from stellwerk.policy.state import ModelState
 
@@ -61,8 +61,22 @@ AdminDep = Annotated[Principal, Depends(_admin)]
 async def _plain_json(request: Request, _: CallerDep) -> None:
     """After the key is checked, a body is refused with a 400 naming the place where it names a
     key twice, holds ``NaN`` or ``Infinity``, or a string with a lone surrogate (``"\\ud800"``,
-    which no UTF-8 carries: the audit log could not be read back), as on the data plane."""
+    which no UTF-8 carries: the audit log could not be read back), as on the data plane; and a
+    query parameter given twice (``?limit=5&limit=6``: which one counts is a guess) with a 400
+    naming it."""
+    _refuse_repeated(request)
     await refuse_unreadable(request)
+
+
+def _refuse_repeated(request: Request) -> None:
+    seen: set[str] = set()
+    for name, _value in request.query_params.multi_items():
+        if name in seen:
+            raise InvalidRequest(
+                f"the query parameter {shown(name)} is given twice; give it once",
+                param=name if len(name) <= SHOWN_CHARS else None,
+            )
+        seen.add(name)
 
 
 router = APIRouter(
@@ -86,16 +100,24 @@ Reason = Annotated[
 ]
 
 
+Version = Annotated[
+    int | None,
+    Field(strict=True, description="the version you saw (optimistic): a JSON integer"),
+]
+"""A version, as a JSON integer only (``"1"`` is refused, as other fields' wrong types are)."""
+
+
 class LifecycleChange(_Body):
     state: Lifecycle
     reason: Reason
-    version: int | None = Field(default=None, description="the version you saw (optimistic)")
+    version: Version = None
 
 
 class ConsentChange(_Body):
-    consent: bool
+    # strict: only true and false; "no", "0", "off" or 1 must not change who may use a model
+    consent: bool = Field(strict=True, description="true: granted, false: withdrawn")
     reason: Reason
-    version: int | None = None
+    version: Version = None
 
 
 class KeyRequest(_Body):
@@ -127,16 +149,32 @@ class LimitsChange(_Body):
         strict=True,
         description=f"1 to {MAX_TOKENS_PER_MINUTE}; null: unlimited; absent: unchanged",
     )
-    monthly_budget: Decimal | None = Field(
+    monthly_budget: Annotated[Decimal | None, BeforeValidator(plain_amount)] = Field(
         default=None,
         ge=0,
         le=MAX_BUDGET,
         decimal_places=MICRO_PLACES,
         allow_inf_nan=False,
         description=f"0 to {MAX_BUDGET} with at most {MICRO_PLACES} decimals, as a JSON number"
-        " or a decimal string; null: unlimited; absent: unchanged",
+        " or a plain decimal string (ASCII digits, an optional '.' and decimals: no spaces,"
+        " signs, underscores or exponents); null: unlimited; absent: unchanged",
     )
     reason: Reason
+
+
+def _each_once(models: list[str] | None) -> list[str] | None:
+    """``allowed_models`` as given, refused if it names a model twice (stored so, the audit and
+    the dashboard would show the list with the duplicate)."""
+    if models is not None:
+        seen: set[str] = set()
+        for model in models:
+            if model in seen:
+                raise ValueError(f"names the model {shown(model)} twice; name each model once")
+            seen.add(model)
+    return models
+
+
+AllowedModels = Annotated[list[str] | None, AfterValidator(_each_once)]
 
 
 class UseCaseBody(_Body):
@@ -145,10 +183,10 @@ class UseCaseBody(_Body):
     purpose: str = ""
     risk_tier: str = "minimal"
     classification: Classification = "internal"
-    allowed_models: list[str] | None = None
+    allowed_models: AllowedModels = None
     oversight_contact: str | None = None
     reason: Reason
-    version: int | None = None
+    version: Version = None
 
 
 class UseCaseChange(_Body):
@@ -160,10 +198,10 @@ class UseCaseChange(_Body):
     purpose: str | None = None
     risk_tier: str | None = None
     classification: Classification | None = None
-    allowed_models: list[str] | None = None
+    allowed_models: AllowedModels = None
     oversight_contact: str | None = None
     reason: Reason
-    version: int | None = None
+    version: Version = None
 
 
 CLEARABLE = frozenset({"allowed_models", "oversight_contact"})
@@ -254,9 +292,13 @@ def change_consent(
     model = gov.admin.catalog.model(model_id)
     is_owner = caller.role == "owner" and model.data_owner == caller.department
     if caller.role != "admin" and not is_owner:
+        why = (
+            f"that needs an admin key or an owner key of its data owner {model.data_owner!r}"
+            if model.data_owner is not None
+            else "it has no data owner, so there is no consent to manage"
+        )
         raise PermissionDenied(
-            f"key {caller.key_id!r} may not manage the consent of model {model_id!r}: that needs"
-            f" an admin key or an owner key of its data owner {model.data_owner!r}"
+            f"key {caller.key_id!r} may not manage the consent of model {model_id!r}: {why}"
         )
     state = gov.admin.catalog.set_consent(
         model_id,
@@ -390,7 +432,7 @@ def set_limits(
     """Change the limits of a department or a key: the fields given change (``null``:
     unlimited), the others keep their values. Answers the limits in force afterwards."""
     if kind == "key":
-        gov.admin.keys.get(scope)
+        gov.admin.keys.get(scope, in_config=CONFIG_LIMITS)
     changes = {f: getattr(body, f) for f in body.model_fields_set if f != "reason"}
     if not changes:
         raise InvalidRequest(

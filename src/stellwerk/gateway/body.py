@@ -72,10 +72,44 @@ def parse(model: type[M], body: bytes) -> M:
         first = errors[0]
         if first["type"] == "json_invalid":
             raise _not_json(body, first["msg"]) from exc
-        where = param_of(first)
-        raise InvalidRequest(problems(errors), param=where or None) from exc
+        located = in_document(errors, body)
+        where = param_of(located[0])
+        raise InvalidRequest(problems(located), param=where or None) from exc
     reject_duplicate_keys(body)
     return parsed
+
+
+def in_document(errors: Sequence[Mapping[str, Any]], body: bytes) -> list[dict[str, Any]]:
+    """pydantic's errors located by the places of the body (JSON) they are at: the tags its
+    unions put in a location are left out (``_in_document``)."""
+    try:
+        document = json.loads(body, parse_int=_integer)
+    except (ValueError, RecursionError):  # not JSON to Python: the locations as they are
+        return [dict(e) for e in errors]
+    return [
+        {**e, "loc": _in_document(tuple(e.get("loc", ())), document, e.get("type") == "missing")}
+        for e in errors
+    ]
+
+
+def _in_document(loc: Path, document: Any, missing: bool) -> Path:
+    """The parts of ``loc`` that are keys and indexes of ``document``, walked from its top:
+    pydantic names the member of a union it tried in a location (``stop.list[str].0``, the tag
+    of a tagged union: ``messages.0.user.content``, ``input.list.0.message``), which is no
+    place in the body. Every part the walk cannot follow is such a name, but the last of a
+    ``missing`` error: the field that is not there."""
+    kept: list[int | str] = []
+    node = document
+    for i, part in enumerate(loc):
+        # two branches, not one `or`: mypy narrows ``part`` to an int for the list only so
+        if isinstance(node, dict) and isinstance(part, str) and part in node:  # noqa: SIM114
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif not (missing and i == len(loc) - 1):
+            continue  # a union's member: no place in the body
+        kept.append(part)
+    return tuple(kept)
 
 
 def in_request(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -165,12 +199,50 @@ def not_json(body: bytes) -> InvalidRequest:
     if why is not None:
         return InvalidRequest(f"request body is not valid JSON: {why}", param="body")
     try:
-        json.loads(body)
+        parsed = json.loads(body, parse_int=_integer)
     except RecursionError:
         return _too_deep(param="body")
     except ValueError as exc:
         return InvalidRequest(f"request body is not valid JSON: {exc}", param="body")
-    return InvalidRequest("request body is not valid JSON", param="body")
+    # what Python's parser reads only with a hook: an integer too long to convert
+    return _too_long(parsed) or InvalidRequest("request body is not valid JSON", param="body")
+
+
+class _LongInteger:
+    """An integer of the body too long for Python to convert (over 4,300 digits by default),
+    by its number of digits: valid JSON, but no parameter's."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+def _integer(text: str) -> int | _LongInteger:
+    try:
+        return int(text)
+    except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        return _LongInteger(len(text.lstrip("-")))
+
+
+def _too_long(parsed: Any) -> InvalidRequest | None:
+    """The error of the first ``_LongInteger`` in ``parsed``, naming its place, else None."""
+    found = _first(parsed, (), _long_integer)
+    if found is None:
+        return None
+    where = location(found[0])
+    return InvalidRequest(
+        f"{where or 'request body'}: {found[1]}",
+        param=where or None,
+        code="integer_out_of_range",
+    )
+
+
+def _long_integer(value: Any) -> str | None:
+    if not isinstance(value, _LongInteger):
+        return None
+    return (
+        f"an integer of {value.digits} digits is too long: every parameter is within the"
+        " 64-bit range"
+    )
 
 
 def _too_deep(*, near: str | None = None, param: str | None = None) -> InvalidRequest:
@@ -199,8 +271,8 @@ def _deeper(value: Any) -> bool:
 
 def _not_json(body: bytes, problem: str) -> InvalidRequest:
     """The error of a body pydantic's parser refused: why, where its words would not say
-    (``undecodable``, too deep); a lone surrogate, which Python's parser takes, is named by
-    where it is in the body."""
+    (``undecodable``, too deep); an integer too long to read and a lone surrogate, which
+    Python's parser takes, are named by where they are in the body."""
     at = _POSITION.search(problem)
     why = undecodable(body)
     if why is not None:
@@ -208,9 +280,12 @@ def _not_json(body: bytes, problem: str) -> InvalidRequest:
     if _TOO_DEEP in problem:
         return _too_deep(near=at.group(0) if at else None)
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(body, parse_int=_integer)
     except (ValueError, RecursionError):
         return InvalidRequest(f"request body is not valid JSON: {problem}")
+    too_long = _too_long(parsed)  # pydantic's "number out of range", without the place
+    if too_long is not None:
+        return too_long
     found = _lone_surrogate(parsed, ())
     if found is None:
         return InvalidRequest(f"request body is not valid JSON: {problem}")
@@ -263,7 +338,8 @@ def _first(value: Any, path: Path, problem: Callable[[Any], str | None]) -> tupl
 
 def location(loc: tuple[int | str, ...]) -> str:
     """Where in the body an error is (``messages.0.content``), each part cut to a sane length;
-    the member of a union pydantic tried (``stop.list[str].0``) is left out."""
+    the member of a union pydantic tried (``stop.list[str].0``) is left out where its name says
+    so (a data plane body's error is located in the body first: ``in_document``)."""
     return ".".join(_part(str(p)) for p in loc if not _UNION_MEMBER.match(str(p)))
 
 
@@ -296,10 +372,17 @@ def reject_duplicate_keys(body: bytes) -> Any:
 
     try:
         parsed = json.loads(
-            body, object_pairs_hook=_unique, parse_constant=constant, parse_float=number
+            body,
+            object_pairs_hook=_unique,
+            parse_constant=constant,
+            parse_float=number,
+            parse_int=_integer,
         )
     except (ValueError, RecursionError) as exc:  # what pydantic took, but Python's parser not
         raise InvalidRequest(f"request body is not valid JSON: {exc}") from exc
+    too_long = _too_long(parsed)
+    if too_long is not None:
+        raise too_long
     if odd:
         where = location(_non_finite(parsed, ()) or ())
         raise InvalidRequest(

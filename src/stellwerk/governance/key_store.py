@@ -50,6 +50,10 @@ class NewKey:
         return f"NewKey(info={self.info!r}, key='sk-stw-…')"
 
 
+CONFIG_LIMITS = "set its limits there, in the key's limits (keys[].limits)"
+"""What a limits change of a key the config defines is told to do instead (``KeyStore.get``)."""
+
+
 class KeyStore:
     def __init__(self, ledger: Ledger, config: StellwerkConfig) -> None:
         self._ledger = ledger
@@ -133,12 +137,14 @@ class KeyStore:
         with self._ledger.connect() as connection:
             return [_info(row) for row in connection.execute(statement)]
 
-    def get(self, key_id: str) -> KeyInfo:
+    def get(self, key_id: str, *, in_config: str = "remove it there") -> KeyInfo:
+        """A key made through the CLI or the admin API; ``NotFound`` for another, whose message
+        says ``in_config`` (what to do in the config instead) when the config defines it."""
         with self._ledger.connect() as connection:
             row = connection.execute(select(gov_keys).where(gov_keys.c.key_id == key_id)).first()
         if row is None:
             hint = (
-                " (it is defined in the config; remove it there)"
+                f" (it is defined in the config; {in_config})"
                 if (key_id in self._config_key_ids)
                 else ""
             )

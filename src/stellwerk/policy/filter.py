@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from stellwerk.config.schema import (
     Classification,
@@ -29,6 +29,9 @@ from stellwerk.policy.classification import allowed_hosting
 from stellwerk.policy.compliance import check_model, check_use_case
 from stellwerk.policy.lifecycle import is_routable, why_not_routable
 from stellwerk.policy.state import ModelState
+
+Rule = Literal["lifecycle", "consent", "compliance", "hosting", "department", "use_case"]
+"""The rules of the module docstring, by name."""
 
 
 class PrincipalLike(Protocol):
@@ -93,22 +96,26 @@ class PolicyFilter:
             models = chosen
         allowed: list[ModelState] = []
         reasons: list[str] = []
+        rules: set[Rule] = set()
         for model in models:
-            reason = self.refusal(model, department, use_case, classification)
-            if reason is None:
+            found = self._refusal(model, department, use_case, classification)
+            if found is None:
                 allowed.append(model)
             else:
-                reasons.append(f"{model.id}: {reason}")
+                rules.add(found[0])
+                reasons.append(f"{model.id}: {found[1]}")
         if allowed:
             return tuple(allowed)
-        hosting = ", ".join(allowed_hosting(classification, self.rules)) or "nowhere"
         if requested is not None:
             head = f"model {shown(requested)} may not serve this request"
         else:
             head = "no model may serve this request"
+        clause = ""
+        if "hosting" in rules:  # said only where it is a reason: else it reads like the cause
+            hosting = ", ".join(allowed_hosting(classification, self.rules)) or "nowhere"
+            clause = f" (classification {classification} may go only to {hosting})"
         raise PermissionDenied(
-            f"{head} of department {department.name!r}"
-            f" (classification {classification} may go only to {hosting}): "
+            f"{head} of department {department.name!r}{clause}: "
             + ("; ".join(reasons) if reasons else "no models are configured"),
             code="policy_denied",
         )
@@ -121,25 +128,42 @@ class PolicyFilter:
         classification: Classification,
     ) -> str | None:
         """Why ``model`` may not serve this request, or ``None`` when it may."""
+        found = self._refusal(model, department, use_case, classification)
+        return None if found is None else found[1]
+
+    def _refusal(
+        self,
+        model: ModelState,
+        department: DepartmentConfig,
+        use_case: UseCaseConfig | None,
+        classification: Classification,
+    ) -> tuple[Rule, str] | None:
+        """The first rule that refuses ``model`` and why, or ``None`` when it may serve."""
         if not is_routable(model.lifecycle, pilot=department.pilot):
-            return why_not_routable(model.lifecycle, department=department.name)
+            return "lifecycle", why_not_routable(model.lifecycle, department=department.name)
         if not model.consent:
-            return f"its data owner {model.config.data_owner!r} has withdrawn consent"
+            return "consent", f"its data owner {model.config.data_owner!r} has withdrawn consent"
         if self.rules.compliance_mode == "block":
             report = check_model(model.config, self.rules, evaluated=model.id in self.evaluated)
             if not report.compliant:
-                return "non-compliant, missing " + ", ".join(report.missing)
+                return "compliance", "non-compliant, missing " + ", ".join(report.missing)
         hosting = model.config.hosting
         if hosting not in allowed_hosting(classification, self.rules):
-            return f"hosted {hosting}, where {classification} data may not go"
+            return "hosting", f"hosted {hosting}, where {classification} data may not go"
         if department.allowed_models is not None and model.id not in department.allowed_models:
-            return f"not allowed for department {department.name!r} (not on its allowed_models)"
+            return (
+                "department",
+                f"not allowed for department {department.name!r} (not on its allowed_models)",
+            )
         if (
             use_case is not None
             and use_case.allowed_models is not None
             and model.id not in use_case.allowed_models
         ):
-            return f"not allowed for use case {use_case.name!r} (not on its allowed_models)"
+            return (
+                "use_case",
+                f"not allowed for use case {use_case.name!r} (not on its allowed_models)",
+            )
         return None
 
     def use_case_of(self, principal: PrincipalLike) -> UseCaseConfig | None:

@@ -1,0 +1,167 @@
+"""The admin API reads its input strictly and says why in its own words: consent is a JSON
+boolean and a version a JSON integer, an amount is plain ASCII decimal, a query parameter and a
+use case's model are named once; refusals name the field, never Python's internals, and a 403
+names only the rule that refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.gateway import Gateway, in_process, migrated_copy
+from tests.fixtures.llama import LlamaBackend
+from tests.gateway.test_governance import ADMIN, ENV, OWNER, RESEARCH, chat, governed, post
+
+pytestmark = pytest.mark.llama
+
+
+@pytest.fixture(autouse=True)
+def _ledger(tmp_path: Path, ledger_template: Path) -> None:
+    migrated_copy(ledger_template, tmp_path / "ledger.db")
+
+
+def refused(answer: Any, param: str | None, status: int = 400) -> str:
+    """The message of an error answer, checked to be ``status`` naming ``param``."""
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert error["param"] == param, error
+    return str(error["message"])
+
+
+def model(gw: Gateway, model_id: str) -> dict[str, Any]:
+    answer = gw.get(f"/admin/models/{model_id}", headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+CONSENT = "/admin/models/tiny-small/consent"
+LIFECYCLE = "/admin/models/tiny-large/lifecycle"
+
+
+def test_consent_and_versions_take_their_json_types_only(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        for value in ("no", "0", "off", "false", 0, 1, None):
+            answer = post(gw, CONSENT, {"consent": value, "reason": "typo"}, ADMIN)
+            assert refused(answer, "consent").startswith("consent: "), value
+        assert model(gw, "tiny-small")["consent"] is True
+        version = model(gw, "tiny-small")["version"]
+        for path, body in (
+            (CONSENT, {"consent": False, "reason": "x", "version": str(version)}),
+            (LIFECYCLE, {"state": "in_review", "reason": "x", "version": "1"}),
+            (LIFECYCLE, {"state": "in_review", "reason": "x", "version": 1.0}),
+            (LIFECYCLE, {"state": "in_review", "reason": "x", "version": True}),
+        ):
+            assert refused(post(gw, path, body, ADMIN), "version").startswith("version: ")
+        assert model(gw, "tiny-small")["consent"] is True
+        assert model(gw, "tiny-large")["lifecycle"] == "proposed"
+        # JSON's own types still work
+        withdrawn = post(gw, CONSENT, {"consent": False, "reason": "ok", "version": version}, OWNER)
+        assert withdrawn.status_code == 200, withdrawn.text
+        assert withdrawn.json()["consent"] is False
+        cases = gw.get("/admin/use-cases", headers=ADMIN).json()["use_cases"]
+        assert cases
+        changed = gw.put(
+            "/admin/use-cases/contracts", json={"purpose": "p", "reason": "r", "version": "1"},
+            headers=ADMIN,
+        )  # fmt: skip
+        refused(changed, "version")
+
+
+@pytest.mark.parametrize("amount", ["5_000", "١٢", " 5 ", "5 ", "+5", "1e3", "5.", ".5", "0x10"])
+def test_a_budget_is_plain_ascii_decimal_as_on_the_dashboard(
+    llama_server: LlamaBackend, tmp_path: Path, amount: str
+) -> None:
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        answer = gw.put(
+            "/admin/limits/department/research",
+            json={"monthly_budget": amount, "reason": "budget"},
+            headers=ADMIN,
+        )
+        message = refused(answer, "monthly_budget")
+        assert message.startswith("monthly_budget: ") and "plain amount" in message
+        limits = gw.get("/admin/limits", headers=ADMIN).json()
+        assert limits["departments"]["research"]["monthly_budget"] is None
+        plain = gw.put(
+            "/admin/limits/department/research",
+            json={"monthly_budget": "5000.25", "reason": "budget"},
+            headers=ADMIN,
+        )
+        assert plain.status_code == 200, plain.text
+        assert plain.json()["monthly_budget"] == "5000.250000"
+
+
+def test_repeats_are_refused_naming_them(llama_server: LlamaBackend, tmp_path: Path) -> None:
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        twice = gw.get("/admin/audit?limit=5&limit=6", headers=ADMIN)
+        assert "'limit' is given twice" in refused(twice, "limit")
+        assert gw.get("/admin/audit?limit=5&action=x", headers=ADMIN).status_code == 200
+        body = {
+            "name": "triage",
+            "department": "research",
+            "allowed_models": ["tiny-small", "tiny-medium", "tiny-small"],
+            "reason": "new",
+        }
+        created = post(gw, "/admin/use-cases", body, ADMIN)
+        assert "'tiny-small' twice" in refused(created, "allowed_models")
+        assert post(gw, "/admin/use-cases", {**body, "allowed_models": ["tiny-small"]}, ADMIN)
+        changed = gw.put(
+            "/admin/use-cases/triage",
+            json={"allowed_models": ["tiny-medium", "tiny-medium"], "reason": "r"},
+            headers=ADMIN,
+        )
+        assert "'tiny-medium' twice" in refused(changed, "allowed_models")
+        cases = gw.get("/admin/use-cases", headers=ADMIN).json()["use_cases"]
+        assert {c["name"]: c["allowed_models"] for c in cases}["triage"] == ["tiny-small"]
+
+
+def test_refusals_say_no_internals(llama_server: LlamaBackend, tmp_path: Path) -> None:
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        digits = "7" * 5000
+        body = f'{{"department": "research", "x": {digits}}}'.encode()
+        for path in ("/admin/keys", "/admin/models/tiny-small/consent"):
+            answer = gw.post(
+                path, content=body, headers={**ADMIN, "content-type": "application/json"}
+            )
+            message = refused(answer, "x")
+            assert message == (
+                "x: an integer of 5000 digits is too long: every parameter is within the"
+                " 64-bit range"
+            )
+        # tiny-medium has no data owner: no owner key may manage its consent
+        owner = post(
+            gw, "/admin/models/tiny-medium/consent", {"consent": False, "reason": "x"}, OWNER
+        )
+        message = refused(owner, None, 403)
+        assert "None" not in message and "it has no data owner" in message
+        # a key the config defines: its limits are set there
+        limits = gw.put(
+            "/admin/limits/key/legal-owner",
+            json={"monthly_budget": "0.0001", "reason": "r"},
+            headers=ADMIN,
+        )
+        message = refused(limits, "key_id", 404)
+        assert "remove it there" not in message and "set its limits there" in message
+        revoke = post(gw, "/admin/keys/legal-owner/revoke", {"reason": "r"}, ADMIN)
+        assert "remove it there" in refused(revoke, "key_id", 404)
+
+
+def test_a_403_names_only_the_rule_that_refused(llama_server: LlamaBackend, tmp_path: Path) -> None:
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        proposed = post(gw, "/v1/chat/completions", chat("tiny-large"), RESEARCH)
+        message = refused(proposed, None, 403)
+        assert "lifecycle state is proposed" in message
+        assert "classification" not in message
+        withdrawn = post(gw, CONSENT, {"consent": False, "reason": "x"}, ADMIN)
+        assert withdrawn.status_code == 200, withdrawn.text
+        no_consent = post(gw, "/v1/chat/completions", chat("tiny-small"), RESEARCH)
+        message = refused(no_consent, None, 403)
+        assert message.endswith("tiny-small: its data owner 'legal' has withdrawn consent")
+        assert "classification" not in message
+        # the hosting rule still says where the data may go
+        confidential = {**RESEARCH, "x-stellwerk-classification": "confidential"}
+        hosted = post(gw, "/v1/chat/completions", chat("tiny-medium"), confidential)
+        assert "(classification confidential may go only to on_prem)" in refused(hosted, None, 403)
