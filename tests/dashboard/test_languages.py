@@ -228,3 +228,9 @@ def test_a_reason_with_a_hidden_character_is_refused_naming_the_character(
     shown = text_of(refused)
     assert says in shown and character in shown, shown
     assert "1,000" not in shown and "1.000" not in shown
+
+
+def test_a_models_capabilities_are_in_the_page_language(admin: httpx.Client, language: str) -> None:
+    shown = " ".join(text_of(admin.get("/dashboard/models/tiny-small")).split())
+    says = {"en": "Capabilities chat, completion", "de": "Fähigkeiten Chat, Textvervollständigung"}
+    assert says[language] in shown, shown

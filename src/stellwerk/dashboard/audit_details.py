@@ -103,6 +103,8 @@ def _value(name: str, value: object, t: Labels, fmt: Formatter) -> str:
         return t["base_alone"]
     if isinstance(value, float):
         return fmt.number(value, 4).rstrip("0").rstrip(".,")
+    if name == "role" and isinstance(value, str) and f"role_{value}" in t:
+        return t[f"role_{value}"]  # "owner" as the keys table says it, not the column's "Owner"
     if isinstance(value, str) and value in VALUE_LABELS:
         return t(value)
     if isinstance(value, list | tuple):
