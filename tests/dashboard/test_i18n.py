@@ -173,6 +173,14 @@ def test_audit_details_are_in_the_page_language() -> None:
         "auf: Monatsbudget=0,0005\u00a0€",
         "Begründung: x",
     ]
+    cleared = {"from": {"requests_per_minute": 1}, "to": {"requests_per_minute": None}}
+    for language, unlimited in (("en", "to: unlimited"), ("de", "auf: unbegrenzt")):
+        shown = audit_details(_entry(cleared, "limits.set"), labels(language), Formatter(language))
+        assert shown[1] == unlimited, shown  # a cleared limit is unlimited, not DASH
+    key = {"department": "it", "role": "owner"}
+    assert audit_details(_entry(key, "key.create"), labels("en"), Formatter("en"))[1] == (
+        "role: owner"  # as the keys table writes it, not capitalised as a column's title
+    )
     seed = {"lifecycle": "in_review", "consent": True}
     assert audit_details(_entry(seed), labels("en"), Formatter("en")) == [
         "lifecycle: in review",

@@ -202,3 +202,35 @@ def _legal_budget(dashboard: DashboardGateway) -> Decimal | None:
     assert answer.status_code == 200, answer.text
     budget = answer.json()["departments"]["legal"]["monthly_budget"]
     return None if budget is None else Decimal(str(budget))
+
+
+@pytest.mark.parametrize(
+    ("reason", "character"),
+    [
+        ("walk3 \u202eevil", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("walk3 \u200bzero", "U+200B (ZERO WIDTH SPACE)"),
+        ("walk3 soft\u00adhyphen", "U+00AD (SOFT HYPHEN)"),
+    ],
+)
+def test_a_reason_with_a_hidden_character_is_refused_naming_the_character(
+    offline_dashboard: DashboardGateway,
+    admin: httpx.Client,
+    language: str,
+    reason: str,
+    character: str,
+) -> None:
+    """The headline names the character, in the page's language, not a length limit the
+    12-character reason does not break."""
+    page, action = "/dashboard/departments/legal", "/dashboard/departments/legal/budget"
+    refused = post_form(admin, page, action, {"monthly_budget": "5", "reason": reason})
+    assert refused.status_code == 400
+    says = {"en": "The reason contains the ", "de": "Die Begründung enthält das "}[language]
+    shown = text_of(refused)
+    assert says in shown and character in shown, shown
+    assert "1,000" not in shown and "1.000" not in shown
+
+
+def test_a_models_capabilities_are_in_the_page_language(admin: httpx.Client, language: str) -> None:
+    shown = " ".join(text_of(admin.get("/dashboard/models/tiny-small")).split())
+    says = {"en": "Capabilities chat, completion", "de": "Fähigkeiten Chat, Textvervollständigung"}
+    assert says[language] in shown, shown

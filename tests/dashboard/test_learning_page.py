@@ -377,6 +377,20 @@ def test_a_router_that_never_adapted_says_so(language: Language, text: str) -> N
     assert text in _section(_render(page, language), "l-runs")
 
 
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "Shipped router in use: not adapted, no adaptation promoted"),
+        ("de", "Ausgelieferter Router in Verwendung: nicht angepasst, keine Anpassung übernommen"),
+    ],
+)
+def test_without_a_promoted_adaptation_the_shipped_router_is_in_use_not_version_0(
+    language: Language, text: str
+) -> None:
+    summary = _section(_render(Learning("art", 0, {}, [], None, [], None), language), "l-summary")
+    assert text in summary and "0 Version" not in summary, summary
+
+
 def test_a_high_unfamiliar_share_is_not_drawn_as_good() -> None:
     """The unfamiliar share has no limit: its meter is neutral at any share, where a budget's
     is green below 80 %."""

@@ -141,3 +141,31 @@ def test_no_latency_comparison_without_traffic_on_a_reference_model() -> None:
 def test_chart_labels_are_escaped() -> None:
     svg = str(bars([Bar("<b>x</b>", 1.0, "1 & 2")], title="t<"))
     assert "<b>" not in svg and "&lt;b&gt;x&lt;/b&gt;" in svg and "1 &amp; 2" in svg
+
+
+def test_a_slower_latency_is_a_loss_and_the_counts_add_up_to_the_routed_requests() -> None:
+    config = _config()
+    models = {m.id: m for m in config.models}
+    medium = models["medium-onprem"]
+    traffic = [
+        KeyTraffic("legal", medium, _totals("small-onprem", 4, 400, 40, 0.0)),
+        KeyTraffic("legal", None, _totals("small-onprem", 1, 10, 10, 0.0)),
+        KeyTraffic("legal", medium, _totals("", 3, 0, 0, 0.0)),  # refused before a model
+    ]
+    savings = compute_savings(traffic, {"medium-onprem": 50.0}, {"medium-onprem": 7})
+    assert savings.latency_ms is not None
+    assert savings.latency_ms.actual == pytest.approx(100.0)  # _totals: 100 ms a request
+    assert savings.latency_ms.loss and not savings.cost.loss
+    assert (savings.requests, savings.without_reference, savings.refused) == (4, 1, 3)
+    assert savings.routed == 8 and savings.reference_requests == 7
+
+
+def test_the_ledgers_rounding_is_no_loss() -> None:
+    """Traffic served by its own reference: charged in whole micro-units, priced unrounded as
+    the baseline; the difference is the rounding, not a loss of routing."""
+    config = _config()
+    small = next(m for m in config.models if m.id == "small-onprem")
+    charged = small.price.cost_micro(1001, 203) * 3 / 1e6
+    traffic = [KeyTraffic("legal", small, _totals("small-onprem", 3, 3003, 609, charged))]
+    savings = compute_savings(traffic, {"small-onprem": 100.0})
+    assert not savings.cost.loss and savings.cost.fraction == pytest.approx(0.0)

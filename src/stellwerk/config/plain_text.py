@@ -39,27 +39,44 @@ def escape_surrogates(text: str) -> str:
 
 
 def _escape(found: re.Match[str]) -> str:
-    return f"\\u{ord(found.group(0)):04x}"
+    return _escape_char(found.group(0))
+
+
+def _escape_char(char: str) -> str:
+    return f"\\u{ord(char):04x}"
+
+
+def first_hidden(text: str) -> tuple[str, str] | None:
+    """``(kind, char)`` for the first character of ``text`` a terminal or a page does not show
+    as itself (``kind`` as :func:`hidden` says it), else None."""
+    for char in text:
+        kind = hidden(char)
+        if kind is not None:
+            return kind, char
+    return None
+
+
+def character_name(char: str) -> str:
+    """``U+202E (RIGHT-TO-LEFT OVERRIDE)``, or a lone surrogate's escape (``\\ud800``)."""
+    if hidden(char) == SURROGATE:
+        return _escape_char(char)
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}{f' ({name})' if name else ''}"
 
 
 def hidden_problem(text: str) -> tuple[str, str] | None:
     """``(kind, message)`` for the first character of ``text`` a terminal or a page does not
     show as itself, else None; ``kind`` is ``SURROGATE`` for a lone surrogate."""
-    for char in text:
-        kind = hidden(char)
-        if kind is None:
-            continue
-        if kind == SURROGATE:
-            return kind, (
-                f"is not valid Unicode: {lone_surrogate(char)}, which no UTF-8 can carry;"
-                " write it in plain text"
-            )
-        name = unicodedata.name(char, "")
+    found = first_hidden(text)
+    if found is None:
+        return None
+    kind, char = found
+    if kind == SURROGATE:
         return kind, (
-            f"contains {kind} U+{ord(char):04X}{f' ({name})' if name else ''};"
-            " write it on one line of plain text"
+            f"is not valid Unicode: {lone_surrogate(char)}, which no UTF-8 can carry;"
+            " write it in plain text"
         )
-    return None
+    return kind, f"contains {kind} {character_name(char)}; write it on one line of plain text"
 
 
 def plain_text(value: str | None) -> str | None:

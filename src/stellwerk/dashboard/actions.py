@@ -18,9 +18,9 @@ from stellwerk.dashboard.amounts import AmountError, amount_input, parse_amount
 from stellwerk.dashboard.drilldowns import find_department
 from stellwerk.dashboard.formats import Formatter, Language
 from stellwerk.dashboard.i18n import Labels
+from stellwerk.dashboard.reasons import form_reason
 from stellwerk.errors import InvalidRequest
 from stellwerk.governance.budgets import parse_limits
-from stellwerk.governance.reason import audit_reason
 from stellwerk.governance.service import Governance
 from stellwerk.policy.lifecycle import parse_state
 
@@ -41,10 +41,6 @@ class Pending:
         """The question in the page's language."""
         values = {k: t(v) if k in self.labelled else v for k, v in self.params.items()}
         return t[self.question].format(**values)
-
-
-def _reason(form: Mapping[str, str]) -> str:
-    return audit_reason(form.get("reason", ""))
 
 
 UNLIMITED = "unlimited"
@@ -74,7 +70,7 @@ def prepare_lifecycle(
 ) -> Pending:
     state = gov.admin.catalog.state(model_id)
     target = parse_state(form.get("state", ""))
-    reason = _reason(form)
+    reason = form_reason(form)
     return Pending(
         action=f"{prefix}/models/{model_id}/lifecycle",
         question="confirm_lifecycle",
@@ -91,7 +87,7 @@ def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor
         model_id,
         form.get("state", ""),
         actor=actor,
-        reason=_reason(form),
+        reason=form_reason(form),
         expected_version=int(version) if version.isdigit() else None,
     )
     gov.reload()
@@ -115,7 +111,7 @@ def prepare_consent(
 ) -> Pending:
     state = gov.admin.catalog.state(model_id)
     consent = _consent(form)
-    reason = _reason(form)
+    reason = form_reason(form)
     owner = state.config.data_owner
     if owner is None:
         raise InvalidRequest(
@@ -146,7 +142,7 @@ def run_consent(gov: Governance, model_id: str, form: Mapping[str, str], actor: 
         model_id,
         _consent(form),
         actor=actor,
-        reason=_reason(form),
+        reason=form_reason(form),
         expected_version=int(version) if version.isdigit() else None,
     )
     gov.reload()
@@ -158,7 +154,7 @@ def prepare_budget(
 ) -> Pending:
     find_department(gov, department)
     budget = _budget(form, fmt.language)
-    reason = _reason(form)
+    reason = form_reason(form)
     fields = {"reason": reason, "language": fmt.language}
     if budget is None:
         fields[UNLIMITED] = "yes"
@@ -181,7 +177,7 @@ def run_budget(gov: Governance, department: str, form: Mapping[str, str], actor:
     language: Language = "de" if form.get("language") == "de" else "en"
     limits = current.model_copy(update={"monthly_budget": _budget(form, language)})
     gov.admin.budgets.set_limits(
-        "department", department, limits, actor=actor, reason=_reason(form)
+        "department", department, limits, actor=actor, reason=form_reason(form)
     )
     gov.reload()
     return f"/departments/{department}"
@@ -191,7 +187,7 @@ def prepare_revoke(
     gov: Governance, key_id: str, form: Mapping[str, str], prefix: str, fmt: Formatter
 ) -> Pending:
     info = gov.admin.keys.get(key_id)
-    reason = _reason(form)
+    reason = form_reason(form)
     return Pending(
         action=f"{prefix}/keys/{key_id}/revoke",
         question="confirm_revoke",
@@ -202,7 +198,7 @@ def prepare_revoke(
 
 
 def run_revoke(gov: Governance, key_id: str, form: Mapping[str, str], actor: str) -> str:
-    info = gov.admin.keys.revoke(key_id, actor=actor, reason=_reason(form))
+    info = gov.admin.keys.revoke(key_id, actor=actor, reason=form_reason(form))
     gov.reload()
     return f"/departments/{info.department}"
 

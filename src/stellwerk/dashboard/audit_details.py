@@ -1,16 +1,15 @@
-"""An audit entry's details as the overview's table shows them: short ``name: value`` lines in
-the page's language (the labels: :mod:`labels_audit`).
+"""An audit entry's details as the overview's table shows them: short ``name: value`` lines in the
+page's language (the labels: :mod:`labels_audit`).
 
-A detail's name is looked up as ``detail_<action>.<name>`` first (``records`` of a
-``router.adapt`` entry are its usable records), then ``detail_<name>``; the names inside a detail
-that is an object (``from``/``to`` of a change, a run's ``comparison``) as
-``detail_<detail>.<name>``, then ``detail_<name>``. A name without a label is shown as it is.
-Values: empty ones are left out; yes/no, amounts of money (``MONEY_DETAILS``) with the currency,
-numbers in the page's notation, the words of the dashboard (``VALUE_LABELS``: a state, a tier
-...) translated, and the reasons a run promoted nothing worded with its figures as the
-router-learning page words them (``AdaptationRun.worded``); version 0 of a router is its base alone.
-The objects keyed by a name (``NAMED``: a run's gain per form and per department) show the name
-as it is.
+A detail's name is looked up as ``detail_<action>.<name>`` first (``records`` of a ``router.adapt``
+entry are its usable records), then ``detail_<name>``; the names inside a detail that is an object
+(``from``/``to`` of a change, a run's ``comparison``) as ``detail_<detail>.<name>``, then
+``detail_<name>``. A name without a label is shown as it is. Values: empty ones are left out (limits
+with none set read "unlimited"); yes/no, amounts of money (``MONEY_DETAILS``) with the currency,
+numbers in the page's notation, the words of the dashboard (``VALUE_LABELS``: a state, a tier ...)
+translated, and the reasons a run promoted nothing worded with its figures as the router-learning
+page words them (``AdaptationRun.worded``); version 0 of a router is its base alone. The objects
+keyed by a name (``NAMED``: a run's gain per form and per department) show the name as it is.
 """
 
 from __future__ import annotations
@@ -42,6 +41,8 @@ VALUE_LABELS: Final = frozenset(
 """Audit detail values that are words of the dashboard (a state, a tier ...): translated."""
 NAMED: Final = frozenset({"form_gains", "departments"})
 """Details that are objects keyed by a name (a form, a department), not by a detail's name."""
+NOTHING_MEANS: Final = {("limits.set", "from"): "unlimited", ("limits.set", "to"): "unlimited"}
+"""Details whose empty value has a meaning: limits with none set are unlimited."""
 ROUTER_VERSIONS: Final = frozenset({"compared_with", "previous", "rollback_to"})
 """Details that name a router version, whose 0 is the base router alone."""
 SHOWN: Final = 120
@@ -52,10 +53,17 @@ def audit_details(entry: AuditEntry, t: Labels, fmt: Formatter) -> list[str]:
     """The lines of ``entry``'s details (module docstring)."""
     run = adaptation_run(entry) if entry.action == "router.adapt" else None
     return [
-        f"{_name(name, entry.action, t)}: {_detail(name, value, run, t, fmt) or DASH}"
+        f"{_name(name, entry.action, t)}: "
+        f"{_detail(name, value, run, t, fmt) or _nothing(entry, name, t)}"
         for name, value in entry.details.items()
         if not _empty(value)
     ]
+
+
+def _nothing(entry: AuditEntry, name: str, t: Labels) -> str:
+    """What a detail with nothing to show says (a cleared limit: "unlimited")."""
+    meaning = NOTHING_MEANS.get((entry.action, name))
+    return DASH if meaning is None else t[meaning]
 
 
 def _detail(name: str, value: object, run: AdaptationRun | None, t: Labels, fmt: Formatter) -> str:
@@ -95,6 +103,8 @@ def _value(name: str, value: object, t: Labels, fmt: Formatter) -> str:
         return t["base_alone"]
     if isinstance(value, float):
         return fmt.number(value, 4).rstrip("0").rstrip(".,")
+    if name == "role" and isinstance(value, str) and f"role_{value}" in t:
+        return t[f"role_{value}"]  # "owner" as the keys table says it, not the column's "Owner"
     if isinstance(value, str) and value in VALUE_LABELS:
         return t(value)
     if isinstance(value, list | tuple):

@@ -204,6 +204,17 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "budget": ("Monthly budget", "Monatsbudget"),
     "budget_used": ("Budget used", "Budget verbraucht"),
     "unlimited": ("unlimited", "unbegrenzt"),
+    "any_permitted_model": ("any permitted model", "jedes zulässige Modell"),
+    "role_user": ("user", "Nutzer"),
+    "role_owner": ("owner", "Verantwortliche"),
+    "role_admin": ("admin", "Admin"),
+    "role_metrics": ("metrics", "Metriken"),
+    "capability_chat": ("chat", "Chat"),
+    "capability_completion": ("completion", "Textvervollständigung"),
+    "capability_tools": ("tools", "Werkzeuge"),
+    "capability_vision": ("vision", "Bilder"),
+    "capability_embeddings": ("embeddings", "Embeddings"),
+    "capability_json": ("JSON", "JSON"),
     "set_budget": ("Set the monthly budget", "Monatsbudget festlegen"),
     "budget_hint": ("e.g. 1,500.25", "z. B. 1.500,25"),
     "budget_unlimited": ("unlimited (no monthly budget)", "unbegrenzt (kein Monatsbudget)"),
@@ -300,6 +311,47 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "savings_without_reference": (
         "{n} routed requests of keys that may use no model now are not compared.",
         "{n} geroutete Anfragen von Schlüsseln ohne zulässiges Modell sind nicht verglichen.",
+    ),
+    "savings_without_reference_one": (
+        "{n} routed request of a key that may use no model now is not compared.",
+        "{n} geroutete Anfrage eines Schlüssels ohne zulässiges Modell ist nicht verglichen.",
+    ),
+    "savings_compared": (
+        "{n} of {total} routed requests compared",
+        "{n} von {total} gerouteten Anfragen verglichen",
+    ),
+    "savings_compared_one": (
+        "{n} of {total} routed request compared",
+        "{n} von {total} gerouteten Anfrage verglichen",
+    ),
+    "savings_refused": (
+        "{n} routed requests were refused before a model was chosen: nothing to compare.",
+        "{n} geroutete Anfragen wurden abgewiesen, bevor ein Modell gewählt war: nichts zu"
+        " vergleichen.",
+    ),
+    "savings_refused_one": (
+        "{n} routed request was refused before a model was chosen: nothing to compare.",
+        "{n} geroutete Anfrage wurde abgewiesen, bevor ein Modell gewählt war: nichts zu"
+        " vergleichen.",
+    ),
+    "loss_more": ("{p} more (a loss)", "{p} mehr (ein Verlust)"),
+    "loss_slower": ("{p} slower (a loss)", "{p} langsamer (ein Verlust)"),
+    "estimate": ("estimate", "Schätzung"),
+    "latency_estimate": (
+        "Latency is an estimate: each request was answered by one model only, so the routed"
+        " requests' mean is set against the reference models' mean over their own {n} requests"
+        " this month, not the same requests.",
+        "Die Latenz ist eine Schätzung: jede Anfrage wurde nur von einem Modell beantwortet;"
+        " das Mittel der gerouteten Anfragen steht daher dem Mittel der Referenzmodelle über"
+        " deren eigene {n} Anfragen in diesem Monat gegenüber, nicht denselben Anfragen.",
+    ),
+    "latency_estimate_one": (
+        "Latency is an estimate: each request was answered by one model only, so the routed"
+        " requests' mean is set against the reference model's latency on its own {n} request"
+        " this month, not the same requests.",
+        "Die Latenz ist eine Schätzung: jede Anfrage wurde nur von einem Modell beantwortet;"
+        " das Mittel der gerouteten Anfragen steht daher der Latenz des Referenzmodells bei"
+        " dessen eigener {n} Anfrage in diesem Monat gegenüber, nicht denselben Anfragen.",
     ),
     # consent
     "change_consent": ("Data owner's consent", "Einwilligung des Datenverantwortlichen"),

@@ -32,6 +32,12 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
         " Schattenbewertung bewertet wurde, zählt in beiden Spalten je einmal.",
     ),
     "routed_requests": ("Routed requests", "Geroutete Anfragen"),
+    "routed_hint": (
+        "Every request sent to a router this month, those refused before a model was chosen"
+        " included (the overview's savings count them too, and compare the others).",
+        "Jede Anfrage an einen Router in diesem Monat, auch die abgewiesenen, bevor ein Modell"
+        " gewählt war (die Einsparung der Übersicht zählt sie mit und vergleicht die übrigen).",
+    ),
     "unfamiliar_share": ("Unfamiliar", "Ungewohnt"),
     "unfamiliar_hint": (
         "Unfamiliar: the share of routed prompts the router found unlike anything it was trained"
@@ -46,6 +52,11 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     "version": ("Version", "Version"),
     "version_in_use": ("in use", "in Verwendung"),
     "base_alone": ("base router, not adapted", "Basis-Router, nicht angepasst"),
+    "shipped_router": ("Shipped router", "Ausgelieferter Router"),
+    "no_adaptation_promoted": (
+        "not adapted, no adaptation promoted",
+        "nicht angepasst, keine Anpassung übernommen",
+    ),
     "adapted_records": ("Records", "Datensätze"),
     "error_before": ("Error before", "Fehler vorher"),
     "error_after": ("Error after", "Fehler nachher"),

@@ -182,6 +182,22 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Give a reason of at most 1,000 characters: it goes into the audit log.",
         "Bitte eine Begründung mit höchstens 1.000 Zeichen angeben: sie geht ins Audit-Protokoll.",
     ),
+    "msg_reason_hidden": (
+        "The reason contains {what} {character}, which a page or a terminal does not show as"
+        " itself: write it on one line of plain text (it goes into the audit log).",
+        "Die Begründung enthält {what} {character}, das eine Seite oder ein Terminal nicht als"
+        " es selbst zeigt: bitte als eine Zeile einfachen Texts schreiben (sie geht ins"
+        " Audit-Protokoll).",
+    ),
+    "hidden_control": ("the control character", "das Steuerzeichen"),
+    "hidden_surrogate": (
+        "a lone surrogate (not valid Unicode)",
+        "ein einzelnes Surrogat (kein gültiges Unicode)",
+    ),
+    "hidden_separator": ("the separator", "das Trennzeichen"),
+    "hidden_direction": ("the direction mark", "das Richtungszeichen"),
+    "hidden_zero_width": ("the zero-width character", "das Zeichen ohne Breite"),
+    "hidden_invisible": ("the invisible character", "das unsichtbare Zeichen"),
     "msg_400_state": ("Choose a lifecycle state.", "Bitte einen Status im Lebenszyklus wählen."),
     "msg_400_consent": (
         "Choose whether to withdraw or re-grant the consent.",

@@ -1,12 +1,13 @@
 """An error, said in the page's language (the labels: :mod:`stellwerk.dashboard.labels_messages`).
 
-The services the dashboard calls raise errors with English messages for the admin API and the
-log. The dashboard looks each one up by its ``code`` (``msg_<code>``), else by its status and
-field (``msg_<status>_<param>``), and fills in what the page is about: ``{subject}`` (the model,
-department or key in the path), ``{month}``, ``{value}`` (what was typed) and ``{field}`` (the
-field's label). An error without a label is said generally in the page's language
-(``msg_fallback_<status>``). The English message goes with it as technical details (folded away),
-as the admin API would say it.
+The services the dashboard calls raise errors with English messages for the admin API and the log.
+The dashboard looks each one up by its ``code`` (``msg_<code>``), else by its status and field
+(``msg_<status>_<param>``), and fills in what the page is about: ``{subject}`` (the model,
+department or key in the path), ``{month}``, ``{value}`` (what was typed), ``{field}`` (the field's
+label) and, for a reason with a hidden character, ``{what}`` (its kind, in the page's language) and
+``{character}`` (``U+202E (RIGHT-TO-LEFT OVERRIDE)``). An error without a label is said generally in
+the page's language (``msg_fallback_<status>``). The English message goes with it as technical
+details (folded away), as the admin API would say it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi import Request
 
 from stellwerk.dashboard.amounts import AmountError
 from stellwerk.dashboard.i18n import Labels, Language
+from stellwerk.dashboard.reasons import HiddenInReason
 from stellwerk.errors import RequestError
 
 FIELDS = {"monthly_budget": "budget"}
@@ -41,6 +43,8 @@ def say(exc: RequestError, request: Request, t: Labels, language: Language) -> S
         "value": exc.value if isinstance(exc, AmountError) else "",
         "field": t[FIELDS[exc.param]] if exc.param in FIELDS else str(exc.param or ""),
     }
+    if isinstance(exc, HiddenInReason):
+        values |= {"what": t[f"hidden_{exc.kind}"], "character": exc.character}
     for name in (f"msg_{exc.code}", f"msg_{exc.status_code}_{exc.param}"):
         if name in t:
             return Said(t[name].format(**values), details=exc.message)

@@ -209,8 +209,9 @@ def _savings(
                 permitted_reference(policy, principal, states) if principal is not None else None
             )
         traffic.append(KeyTraffic(department, references[key_id], totals))
-    latency = {
-        model.id: usage_totals.total(connection, window, model=model.id).mean_latency_ms
-        for model in {m.id: m for m in references.values() if m is not None}.values()
+    own = {
+        model: usage_totals.total(connection, window, model=model)
+        for model in {m.id for m in references.values() if m is not None}
     }
-    return compute_savings(traffic, latency)
+    latency = {model: totals.mean_latency_ms for model, totals in own.items()}
+    return compute_savings(traffic, latency, {m: t.requests for m, t in own.items()})

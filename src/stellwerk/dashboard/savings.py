@@ -1,7 +1,16 @@
 """What routing saved: the routed requests as served, against the same requests each sent to the
 best model its key MAY use (its permitted reference model, stellwerk.governance.baseline, the rule
 the usage report follows too), never to a model policy forbids it. Requests of a key that may use
-no model have no reference and are left out of the comparison (and counted as such).
+no model have no reference and are left out of the comparison (and counted as such), as are
+the routed requests refused before a model was chosen (counted too, so that the widget's numbers
+add up to the routed requests the router-learning page counts).
+
+Cost and energy are the same requests priced twice. Latency cannot be: a request was answered by
+one model only, so its baseline is each reference model's mean over its OWN requests of the month
+(``Savings.reference_requests`` of them), an estimate the page says as such. A negative saving
+(routing was slower, or dearer) is a loss and is shown as one (``Saving.loss``). The ledger
+charges each request rounded up to a whole micro-unit, the baseline is priced unrounded: a cost
+difference within that rounding (one micro-unit a request) is no difference.
 """
 
 from __future__ import annotations
@@ -23,6 +32,10 @@ __all__ = [
 ]
 
 
+ROUNDING = 1e-6
+"""At most what the ledger's rounding adds to a request's cost (one micro-unit)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Saving:
     actual: float
@@ -36,6 +49,11 @@ class Saving:
     def fraction(self) -> float | None:
         return self.saved / self.baseline if self.baseline > 0 else None
 
+    @property
+    def loss(self) -> bool:
+        """Routing did worse than the baseline (a negative saving)."""
+        return self.saved < 0
+
 
 @dataclass(frozen=True, slots=True)
 class Savings:
@@ -47,6 +65,14 @@ class Savings:
     energy_wh: Saving
     latency_ms: Saving | None  # mean per request; None without traffic on a reference model
     without_reference: int = 0  # routed requests of keys that may use no model now
+    refused: int = 0  # routed requests refused before a model was chosen: not compared
+    reference_requests: int = 0
+    """The reference models' own requests whose mean latency is the latency baseline."""
+
+    @property
+    def routed(self) -> int:
+        """Every routed request of the month: compared, without a reference, or refused."""
+        return self.requests + self.without_reference + self.refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +85,16 @@ class KeyTraffic:
 
 
 def compute_savings(
-    traffic: Sequence[KeyTraffic], mean_latency_ms: Mapping[str, float | None]
+    traffic: Sequence[KeyTraffic],
+    mean_latency_ms: Mapping[str, float | None],
+    reference_requests: Mapping[str, int] | None = None,
 ) -> Savings:
     """``traffic``: the routed requests (``auto...``) per key and model, each with its key's
-    reference; ``mean_latency_ms``: each reference model's observed mean latency."""
+    reference; ``mean_latency_ms``: each reference model's observed mean latency, over its
+    ``reference_requests`` requests."""
     compared = [t for t in traffic if t.totals.group and t.reference is not None]
     without = sum(t.totals.requests for t in traffic if t.totals.group and t.reference is None)
+    refused = sum(t.totals.requests for t in traffic if not t.totals.group)
     requests = sum(t.totals.requests for t in compared)
     cost = Saving(actual=0.0, baseline=0.0)
     energy = Saving(actual=0.0, baseline=0.0)
@@ -89,7 +119,11 @@ def compute_savings(
         else:
             latency_actual += totals.latency_ms_sum
             latency_baseline += mean * totals.requests
+    if abs(cost.saved) <= requests * ROUNDING * (1 + 1e-9):  # float sums: a hair's tolerance
+        cost = Saving(cost.actual, cost.actual)
     latency = None
     if latency_known and requests:
         latency = Saving(latency_actual / requests, latency_baseline / requests)
-    return Savings(sorted(references), requests, cost, energy, latency, without)
+    counts = reference_requests or {}
+    own = sum(counts.get(model, 0) for model in {model for _, model in references})
+    return Savings(sorted(references), requests, cost, energy, latency, without, refused, own)
