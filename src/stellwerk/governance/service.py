@@ -33,6 +33,8 @@ from stellwerk.policy.limits import Limiter
 
 log = logging.getLogger("stellwerk.governance")
 
+_SEED_WAIT_S = 30.0  # what a reload from a worker thread waits for the budgets' seeding
+
 
 class Governance:
     def __init__(
@@ -65,7 +67,12 @@ class Governance:
         snapshot = read_snapshot(self.admin)
         loop = self._loop
         if loop is not None and not loop.is_closed() and not _on_loop(loop):
-            asyncio.run_coroutine_threadsafe(self._seed_new(snapshot), loop).result()
+            seeding = asyncio.run_coroutine_threadsafe(self._seed_new(snapshot), loop)
+            try:
+                seeding.result(timeout=_SEED_WAIT_S)
+            except TimeoutError:  # not marked seeded: the next refresh seeds it
+                seeding.cancel()
+                log.warning("seeding the new budgets took too long; the next refresh does it")
         self._swap(snapshot)
 
     async def refresh(self) -> None:
