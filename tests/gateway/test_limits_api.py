@@ -4,6 +4,7 @@ that read back exactly."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,68 @@ def test_amounts_read_back_exactly(
     assert usage["month"] == served_month()
     assert refused.status_code == 429
     assert "monthly budget of 0.000500 reached" in refused.json()["error"]["message"]
+
+
+def priced(llama: LlamaBackend, tmp_path: Path, database_url: str | None = None) -> dict[str, Any]:
+    raw = governed(llama, tmp_path, database_url)
+    for model in raw["models"]:  # a few requests cost a few hundredths
+        model["price"] = {"input_per_mtok": 1000, "output_per_mtok": 1000}
+    return raw
+
+
+def research_spend(gw: Gateway, *, served: int) -> Decimal:
+    """Research's spend in the ledger once its ``served`` answered requests are in (the ledger
+    writer commits in batches, off the request path)."""
+    deadline = time.monotonic() + 20
+    while True:
+        records = [r for r in read_usage(gw) if r.department == "research"]
+        if len([r for r in records if r.status == 200]) >= served:
+            return sum((r.cost for r in records), Decimal(0))
+        assert time.monotonic() < deadline, records
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("kind", ["department", "key"])
+def test_a_budget_set_on_a_running_gateway_counts_the_months_spend(
+    llama_server: LlamaBackend, tmp_path: Path, any_db_url: str, kind: str
+) -> None:
+    """Spend first, then a budget below the spend: the next request is refused, naming the
+    month's real spend (not the spend since the budget was set); raised above it, requests are
+    served again; cleared and set again, it counts what was spent while there was none."""
+    with in_process(priced(llama_server, tmp_path, any_db_url), ENV) as gw:
+        headers, scope = RESEARCH, "research"
+        if kind == "key":
+            made = post(gw, "/admin/keys", {"department": "research", "reason": "pilot"}, ADMIN)
+            assert made.status_code == 201, made.text
+            headers = {"authorization": f"Bearer {made.json()['key']}"}
+            scope = made.json()["key_id"]
+        url = f"/admin/limits/{kind}/{scope}"
+        for _ in range(6):
+            assert post(gw, "/v1/chat/completions", chat(), headers).status_code == 200
+        spent = research_spend(gw, served=6)
+        # below the spend, above what one request may cost (about 0.1): counted from zero, the
+        # next request would be served
+        budget = (spent * 3 / 4).quantize(Decimal("0.000001"))
+        set_low = gw.put(url, json={"monthly_budget": str(budget), "reason": "cap"}, headers=ADMIN)
+        assert set_low.status_code == 200, set_low.text
+        refused = post(gw, "/v1/chat/completions", chat(), headers)
+        assert refused.status_code == 429, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "budget_exceeded"
+        assert f"{kind} '{scope}': monthly budget of {budget:.6f} reached" in error["message"]
+        assert f"({spent:.6f} spent or reserved" in error["message"]
+        assert budget > Decimal(error["message"].split("may cost up to ")[1].split(")")[0])
+
+        raised = gw.put(url, json={"monthly_budget": "1000", "reason": "more"}, headers=ADMIN)
+        assert raised.status_code == 200, raised.text
+        assert post(gw, "/v1/chat/completions", chat(), headers).status_code == 200
+
+        cleared = gw.put(url, json={"monthly_budget": None, "reason": "open"}, headers=ADMIN)
+        assert cleared.status_code == 200, cleared.text
+        assert post(gw, "/v1/chat/completions", chat(), headers).status_code == 200
+        spent = research_spend(gw, served=8)
+        again = gw.put(url, json={"monthly_budget": str(budget), "reason": "cap"}, headers=ADMIN)
+        assert again.status_code == 200, again.text
+        refused = post(gw, "/v1/chat/completions", chat(), headers)
+        assert refused.status_code == 429, refused.text
+        assert f"({spent:.6f} spent or reserved" in refused.json()["error"]["message"]

@@ -30,10 +30,13 @@ RESEARCH = {"authorization": f"Bearer {KEYS['research']}"}
 
 
 @contextmanager
-def replicas(config_path: Path, count: int) -> Iterator[list[str]]:
+def replicas(
+    config_path: Path, count: int, environ: dict[str, str] | None = None
+) -> Iterator[list[str]]:
     env = {
         **os.environ,
         **ENVIRON,
+        **(environ or {}),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
     }
     procs: list[subprocess.Popen[bytes]] = []
@@ -89,12 +92,19 @@ def replicas(config_path: Path, count: int) -> Iterator[list[str]]:
 
 
 def write_config(
-    llama: LlamaBackend, tmp_path: Path, redis_url: str, prefix: str, limits: dict[str, Any]
+    llama: LlamaBackend,
+    tmp_path: Path,
+    redis_url: str | None,
+    prefix: str,
+    limits: dict[str, Any],
 ) -> tuple[Path, str]:
+    """The replicas' config: Redis counters unless ``redis_url`` is None (each replica counts in
+    its own process then)."""
     database = f"sqlite:///{tmp_path / 'shared.db'}"
     raw = raw_config(llama.base_url, database)
-    raw["server"]["redis_url"] = redis_url
-    raw["server"]["redis_prefix"] = prefix
+    if redis_url is not None:
+        raw["server"]["redis_url"] = redis_url
+        raw["server"]["redis_prefix"] = prefix
     raw["departments"][0]["limits"] = limits
     for model in raw["models"]:  # expensive enough that a budget is a handful of requests
         model["price"] = {"input_per_mtok": 1000.0, "output_per_mtok": 1000.0}
@@ -163,3 +173,86 @@ def test_rate_limit_holds_across_two_replicas(
     statuses = sorted(status for _, status in results)
     # 8 requests, 4 to each replica, one shared limit of 5 per minute: not 5 per replica
     assert statuses == [200] * 5 + [429] * 3, results
+
+
+ADMIN_KEY = "sk-stw-test-admin-7d41c0e9a25b8f36"
+ADMIN = {"authorization": f"Bearer {ADMIN_KEY}"}
+
+
+def chat(url: str, model: str = "tiny-small") -> httpx.Response:
+    body = {"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+    return httpx.post(url + "/v1/chat/completions", json=body, headers=RESEARCH, timeout=60)
+
+
+def ledger_spend(database: str, served: int) -> Decimal:
+    """Research's spend in the shared ledger once ``served`` answered requests are in (each
+    replica's writer commits in batches)."""
+    deadline = time.monotonic() + 20
+    while True:
+        ledger = open_ledger(database)
+        try:
+            records = [r for r in ledger.recent_usage(limit=1000) if r.department == "research"]
+        finally:
+            ledger.close()
+        if len([r for r in records if r.status == 200]) >= served:
+            return sum((r.cost for r in records), Decimal(0))
+        assert time.monotonic() < deadline, records
+        time.sleep(0.05)
+
+
+def refused_after_reload(url: str) -> httpx.Response:
+    """The replica's answer once it has read the new budget (within its refresh_seconds): asked
+    with tiny-medium, which costs nothing, so that the answers before do not change the spend."""
+    deadline = time.monotonic() + 30
+    while (answer := chat(url, "tiny-medium")).status_code == 200:
+        assert time.monotonic() < deadline, "the replica never read the budget"
+        time.sleep(0.2)
+    return answer
+
+
+@pytest.mark.parametrize("counters", ["redis", "in-process"])
+def test_a_budget_set_on_one_replica_counts_the_months_spend_on_both(
+    llama_server: LlamaBackend, tmp_path: Path, request: pytest.FixtureRequest, counters: str
+) -> None:
+    """Spend on both replicas, then a budget below the spend through one replica's admin API:
+    that replica refuses the next request, the other one after its reload, both naming the
+    month's spend in the ledger (in process, each replica seeds its own counter; with Redis the
+    first seeds the shared one). Raised above the spend, both serve again."""
+    redis_url = request.getfixturevalue("redis_url") if counters == "redis" else None
+    prefix = request.getfixturevalue("redis_prefix") if counters == "redis" else ""
+    path, database = write_config(llama_server, tmp_path, redis_url, prefix, {})
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    admin = {"id": "admin-1", "key_env": "STW_TEST_KEY_ADMIN", "role": "admin"}
+    raw["departments"].append({"name": "governance", "keys": [admin]})
+    free = next(m for m in raw["models"] if m["id"] == "tiny-medium")
+    free["price"] = {"input_per_mtok": 0.0, "output_per_mtok": 0.0}
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with replicas(path, 2, {"STW_TEST_KEY_ADMIN": ADMIN_KEY}) as (first, second):
+        for url in (first, second, first, second, first, second):
+            assert chat(url).status_code == 200
+        spent = ledger_spend(database, 6)
+        budget = (spent * 3 / 4).quantize(Decimal("0.000001"))  # above one request's bound
+        change = {"monthly_budget": str(budget), "reason": "cap"}
+        put = httpx.put(
+            first + "/admin/limits/department/research", json=change, headers=ADMIN, timeout=30
+        )
+        assert put.status_code == 200, put.text
+        for refused in (lambda: chat(first), lambda: refused_after_reload(second)):
+            answer = refused()
+            assert answer.status_code == 429, answer.text
+            error = answer.json()["error"]
+            assert error["code"] == "budget_exceeded"
+            assert f"monthly budget of {budget:.6f} reached ({spent:.6f} spent" in error["message"]
+        assert chat(second).status_code == 429
+
+        change = {"monthly_budget": "1000", "reason": "more"}
+        put = httpx.put(
+            second + "/admin/limits/department/research", json=change, headers=ADMIN, timeout=30
+        )
+        assert put.status_code == 200, put.text
+        assert chat(second).status_code == 200
+        deadline = time.monotonic() + 30
+        while (answer := chat(first)).status_code == 429:
+            assert time.monotonic() < deadline, answer.text
+            time.sleep(0.2)
+        assert answer.status_code == 200, answer.text

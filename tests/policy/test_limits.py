@@ -138,10 +138,32 @@ def test_seeding_from_the_ledger_counts_earlier_spend(
     async def body(counters: Counters) -> None:
         limiter = Limiter(counters, clock)
         scopes = dept(monthly_budget=10.0)
-        assert await limiter.seed_spent(scopes[0], 9.5)
-        assert not await limiter.seed_spent(scopes[0], 0.0)  # never overwrites
+        assert await limiter.seed_spent(scopes[0], 9.5, "v1")
+        assert not await limiter.seed_spent(scopes[0], 0.0, "v1")  # once per change
         with pytest.raises(RateLimited):
             await limiter.admit(scopes, max_tokens=0, max_cost=1.0)
+
+    run(make_counters, body)
+
+
+def test_seeding_keeps_the_reservations_in_flight_and_counts_them_once(
+    make_counters: Callable[[], Counters], clock: FakeClock
+) -> None:
+    """A budget seeded while requests run: their held amounts stay, and what they settle is
+    counted once on top of the seeded spend (neither lost nor counted twice)."""
+
+    async def body(counters: Counters) -> None:
+        limiter = Limiter(counters, clock)
+        scopes = dept(monthly_budget=10.0)
+        running = await limiter.admit(scopes, max_tokens=0, max_cost=2.0)
+        assert await limiter.seed_spent(scopes[0], 3.0, "v2")  # 3.0 in the ledger
+        assert await limiter.spent(scopes[0]) == pytest.approx(5.0)  # 3.0 + 2.0 held
+        await limiter.settle(running, tokens=0, cost=1.5)
+        assert await limiter.spent(scopes[0]) == pytest.approx(4.5)
+        assert await limiter.seed_spent(scopes[0], 8.0, "v3")  # a later change: the ledger's
+        assert await limiter.spent(scopes[0]) == pytest.approx(8.0)
+        with pytest.raises(RateLimited, match=r"8\.000000 spent or reserved"):
+            await limiter.admit(scopes, max_tokens=0, max_cost=2.5)
 
     run(make_counters, body)
 

@@ -11,7 +11,8 @@ Held amounts (a budget's reservations of requests in flight) are kept per gatewa
 hash beside their counter, and count only while the instance's liveness key exists: it expires
 ``LIVENESS_TTL_S`` after the instance's last sign of life, so a replica killed with requests in
 flight (SIGKILL, a lost machine) leaves no reservation behind for longer than that. A settled
-amount goes into the counter itself, which the ledger seeds when it is missing.
+amount goes into the counter itself, which the ledger seeds when a budget comes into force
+(``stellwerk.governance.service``): once per change, whichever replica learns of it first.
 """
 
 from __future__ import annotations
@@ -120,6 +121,16 @@ end
 return 0
 """
 
+# KEYS: the counter, its seed marker; ARGV: value, ttl. The held amounts (the hash beside the
+# counter) are kept: requests in flight settle into the seeded value.
+_SEED = """
+if redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[2]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
 # KEYS: the counter; ARGV: prefix.
 _VALUE = (
     _HELD
@@ -154,6 +165,7 @@ class RedisCounters(Counters):
         self._adjust = self._redis.register_script(_ADJUST)
         self._settle = self._redis.register_script(_SETTLE)
         self._value = self._redis.register_script(_VALUE)
+        self._seed = self._redis.register_script(_SEED)
         self._instance = secrets.token_hex(8)  # this process, for its held amounts
 
     async def reserve(self, charges: Sequence[Charge]) -> int | None:
@@ -194,9 +206,9 @@ class RedisCounters(Counters):
                 log.warning("could not renew this gateway's liveness in Redis", exc_info=True)
             await asyncio.sleep(LIVENESS_TTL_S / 3)
 
-    async def seed(self, key: str, value: int, ttl_s: int) -> bool:
-        done = await self._call_plain("SET", self._prefix + key, value, "NX", "EX", max(1, ttl_s))
-        return bool(done)
+    async def seed(self, key: str, value: int, ttl_s: int, marker: str) -> bool:
+        keys = [self._prefix + key, f"{self._prefix}{key}:seeded:{marker}"]
+        return bool(int(await self._call(self._seed, keys, [value, max(1, ttl_s)])))
 
     async def close(self) -> None:
         try:  # a clean stop: nothing of this instance is held any more

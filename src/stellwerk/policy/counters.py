@@ -62,9 +62,12 @@ class Counters(ABC):
         does not exist)."""
 
     @abstractmethod
-    async def seed(self, key: str, value: int, ttl_s: int) -> bool:
-        """Set a counter that does not exist yet (e.g. this month's spend from the ledger after
-        a restart); returns whether it was set."""
+    async def seed(self, key: str, value: int, ttl_s: int, marker: str) -> bool:
+        """Set what counter ``key`` holds as used to ``value`` (this month's spend from the
+        ledger), once per ``marker`` (the change that put the budget in force): the amounts held
+        by requests in flight are kept, and a marker seen before leaves the counter alone, so
+        replicas that learn of the same change one after another seed it once. Returns whether
+        it was set."""
 
     async def keep_alive(self) -> None:
         """Run while the gateway serves: keep this process's held amounts alive (in process

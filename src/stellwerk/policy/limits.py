@@ -117,12 +117,14 @@ class Limiter:
         month = _month_start(self._clock())
         return await self._counters.value(_budget_key(scope, month)) / MICRO
 
-    async def seed_spent(self, scope: Scope, spent: float | Decimal) -> bool:
-        """Start this month's counter at ``spent`` (from the ledger) unless it exists already."""
+    async def seed_spent(self, scope: Scope, spent: float | Decimal, stamp: str) -> bool:
+        """Set this month's counter to ``spent`` (from the ledger), requests in flight kept,
+        once per ``stamp`` (the change that put the budget in force)."""
         now = self._clock()
         month = _month_start(now)
         ttl = int(_next_month(month) - now) + _MONTH_GRACE_S
-        return await self._counters.seed(_budget_key(scope, month), math.ceil(spent * MICRO), ttl)
+        key = _budget_key(scope, month)
+        return await self._counters.seed(key, math.ceil(spent * MICRO), ttl, stamp)
 
     def _checks(
         self, scopes: Sequence[Scope], now: float, tokens: int, cost_micro: int
