@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from stellwerk.config import parse_config
+from stellwerk.config.governance import MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE
 from stellwerk.config.schema import UsageLimits
 from stellwerk.governance.counters import InProcessCounters
 from stellwerk.policy.counters import Counters
@@ -77,7 +78,11 @@ async def bench_limiter(counters: Counters, repeats: int) -> tuple[float, float]
     limiter = Limiter(counters)
     scopes = scopes_for(
         "legal",
-        UsageLimits(requests_per_minute=10**9, tokens_per_minute=10**12, monthly_budget=1e9),
+        UsageLimits(
+            requests_per_minute=MAX_REQUESTS_PER_MINUTE,
+            tokens_per_minute=MAX_TOKENS_PER_MINUTE,
+            monthly_budget=1e9,
+        ),
         "key-1",
         UsageLimits(monthly_budget=1e9),
     )
