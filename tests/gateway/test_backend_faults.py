@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -63,6 +65,23 @@ def test_dead_backend_is_503_naming_it_and_auto_falls_back(gateway_raw: dict[str
     ledger.close()
     fallbacks = [r for r in records.values() if r.fallback_from == "dead-small"]
     assert len(fallbacks) == 2 and all(r.model == "tiny-small" for r in fallbacks)
+
+
+def test_ps_lists_only_the_models_whose_backend_serves_now(gateway_raw: dict[str, Any]) -> None:
+    """``/api/ps``, "the models available now": not those of a backend whose probe fails
+    (``/readyz`` 503, every request to it a 503), through the real ``ollama`` client."""
+    raw = _with_backend(gateway_raw, "dead", f"http://127.0.0.1:{free_port()}")
+    raw["backends"][0]["breaker"] = {"probe_interval_s": 0.1, "probe_timeout_s": 1}
+    with in_process(raw) as gw, closing(gw.ollama(headers=AUTH)) as client:
+        deadline = time.monotonic() + 30
+        while gw.get("/readyz").status_code != 503:
+            assert time.monotonic() < deadline, "the probe never found the backend down"
+            time.sleep(0.1)
+        listed = {m.model for m in client.ps().models}
+        tags = {m.model for m in client.list().models}
+    assert "dead-small" not in listed
+    assert {"tiny-small", "tiny-medium", "tiny-large", "tiny-embed"} <= listed
+    assert "dead-small" in tags  # configured (``/api/tags``), not available now
 
 
 def test_hanging_backend_times_out_with_504(gateway_raw: dict[str, Any], hanging_port: int) -> None:

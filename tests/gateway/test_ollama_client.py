@@ -218,6 +218,52 @@ def test_embed_without_truncation_is_refused_by_an_ollama_backend_as_ollama_refu
     assert [body.get("truncate") for body in upstream.bodies] == [None, False]
 
 
+def test_embed_dimensions_are_asked_of_the_backend_and_held(
+    gateway_raw: dict[str, Any], clients: dict[str, ollama.Client]
+) -> None:
+    """Ollama's ``dimensions``: passed on; an Ollama backend that shortens the vectors is
+    served, llama.cpp (which answers them whole) is a 400 naming ``dimensions`` and its size."""
+    size = len(clients["research"].embed(model="tiny-embed", input="a").embeddings[0])
+    with pytest.raises(ollama.ResponseError) as caught:
+        clients["research"].embed(model="tiny-embed", input="a", dimensions=8)
+    assert caught.value.status_code == 400
+    assert caught.value.error.startswith("dimensions: 8 asked for")
+    assert f"answers vectors of {size} dimensions" in caught.value.error
+    with ollama_embed_server(context=1024) as upstream:
+        gateway_raw["backends"].append(
+            {"name": "ollama-1", "kind": "ollama", "base_url": upstream.url}
+        )
+        model = {**gateway_raw["models"][3], "id": "ollama-embed", "backend": "ollama-1"}
+        gateway_raw["models"].append(model)
+        with (
+            in_process(gateway_raw) as gw,
+            closing(gw.ollama(headers={"authorization": f"Bearer {KEYS['research']}"})) as c,
+        ):
+            shortened = c.embed(model="ollama-embed", input=["a", "b"], dimensions=3)
+    assert [len(v) for v in shortened.embeddings] == [3, 3]
+    assert upstream.bodies[-1]["dimensions"] == 3
+
+
+@pytest.mark.parametrize("length", [0, -3, -100])
+@pytest.mark.parametrize("endpoint", ["chat", "generate"])
+def test_num_predict_ollama_defines_no_meaning_for_is_refused(
+    clients: dict[str, ollama.Client], length: int, endpoint: str
+) -> None:
+    """``num_predict``: a count, -1 (no limit) or -2 (fill the context); 0 and below -2 were
+    read as no limit (an answer to the end of the context), now a 400 naming the option."""
+    c = clients["research"]
+    options = {"num_predict": length}
+    with pytest.raises(ollama.ResponseError) as caught:
+        if endpoint == "chat":
+            c.chat(
+                model="tiny-small", messages=[{"role": "user", "content": "Hi"}], options=options
+            )
+        else:
+            c.generate(model="tiny-small", prompt="Hi", options=options)
+    assert caught.value.status_code == 400
+    assert caught.value.error.startswith(f"options.num_predict: {length} is not a length")
+
+
 def test_embeddings_of_one_prompt_is_the_vector_embed_gives(
     clients: dict[str, ollama.Client],
 ) -> None:

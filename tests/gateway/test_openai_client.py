@@ -86,6 +86,44 @@ def test_embeddings(clients: dict[str, openai.OpenAI]) -> None:
     assert result.usage.prompt_tokens > 0
 
 
+def test_embeddings_of_another_size_than_asked_are_refused(
+    clients: dict[str, openai.OpenAI],
+) -> None:
+    """``dimensions`` goes to the backend; llama.cpp cannot shorten the vectors and answers
+    them whole: a 400 naming ``dimensions`` and the model's size, never vectors of another size
+    than asked. Asked for the model's own size, the answer is served."""
+    c = clients["research"]
+    size = len(c.embeddings.create(model="tiny-embed", input="eins").data[0].embedding)
+    assert size > 8
+    with pytest.raises(openai.BadRequestError) as caught:
+        c.embeddings.create(model="tiny-embed", input="eins", dimensions=8)
+    assert caught.value.param == "dimensions"
+    assert f"answers vectors of {size} dimensions" in caught.value.message
+    same = c.embeddings.create(model="tiny-embed", input=["eins", "zwei"], dimensions=size)
+    assert [len(d.embedding) for d in same.data] == [size, size]
+
+
+@pytest.mark.parametrize("stream", [False, None])
+def test_stream_options_without_a_stream_are_refused(
+    clients: dict[str, openai.OpenAI], stream: bool | None
+) -> None:
+    """As OpenAI: ``stream_options`` only with ``stream: true`` (else ``include_usage`` would
+    silently do nothing), on chat completions and completions."""
+    c = clients["research"]
+    asked: dict[str, object] = {"stream_options": {"include_usage": True}, "max_tokens": 2}
+    if stream is not None:
+        asked["stream"] = stream
+    chat = {"model": "tiny-small", "messages": [{"role": "user", "content": "Hi"}]}
+    for create, body in (
+        (c.chat.completions.create, chat),
+        (c.completions.create, {"model": "tiny-small", "prompt": "Hi"}),
+    ):
+        with pytest.raises(openai.BadRequestError) as caught:
+            create(**body, **asked)  # type: ignore[operator]
+        assert caught.value.param == "stream_options"
+        assert "only allowed when stream is true" in caught.value.message
+
+
 def test_auto_route_answers_and_says_why(clients: dict[str, openai.OpenAI]) -> None:
     raw = clients["research"].chat.completions.with_raw_response.create(
         model="auto", messages=[{"role": "user", "content": "2+2?"}], max_tokens=4

@@ -146,6 +146,15 @@ def test_stream_helper_accumulates_the_final_response(client: openai.OpenAI) -> 
     assert final.model in CHAT_MODELS
 
 
+#: an earlier answer's call, as a client sends it back
+CALL = {
+    "type": "function_call",
+    "call_id": "c1",
+    "name": "get_weather",
+    "arguments": '{"city": "Bern"}',
+}
+
+
 def _forced_call(client: openai.OpenAI, **extra: Any) -> Any:
     return client.responses.create(
         model="auto",
@@ -166,6 +175,10 @@ def test_function_tool_round_trip(client: openai.OpenAI) -> None:
     assert call.name == "get_weather" and call.call_id
     # random weights may run out of tokens inside the arguments: the shape is what counts
     assert call.arguments.startswith("{")
+    try:
+        json.loads(call.arguments)
+    except ValueError:  # cut short: sent back whole (arguments that are no JSON are refused)
+        call = call.model_copy(update={"arguments": '{"city": "Bern"}'})
 
     second = client.responses.create(
         model="auto",
@@ -232,6 +245,40 @@ def test_what_is_not_kept_or_run_is_refused(
     assert error["param"] == named
     if named in ("store", "previous_response_id"):
         assert "keeps no conversation state" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("items", "named", "said"),
+    [
+        (
+            [{"type": "function_call_output", "call_id": "c1", "output": "sonnig"}],
+            "input.1.call_id",
+            "no function_call item before it has the call_id 'c1'",
+        ),
+        (
+            [CALL, {"type": "function_call_output", "call_id": "c2", "output": "sonnig"}],
+            "input.2.call_id",
+            "call_id 'c2'",
+        ),
+        ([{**CALL, "arguments": "city=Bern"}], "input.1.arguments", "not 'city=Bern'"),
+        ([{**CALL, "arguments": '["Bern"]'}], "input.1.arguments", "JSON object"),
+    ],
+)
+def test_calls_and_outputs_that_do_not_fit_are_refused(
+    client: openai.OpenAI, items: list[dict[str, Any]], named: str, said: str
+) -> None:
+    """An output answers a call before it (as OpenAI requires), and a call's arguments are a
+    JSON object: else the model would read a result of a call it never made, or the backend
+    arguments it cannot parse."""
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(
+            model="tiny-small",
+            input=[{"role": "user", "content": "Wie ist das Wetter in Bern?"}, *items],  # type: ignore[list-item]
+            tools=[WEATHER],
+            max_output_tokens=2,
+        )
+    assert caught.value.param == named
+    assert said in caught.value.message
 
 
 def test_refused_like_chat(client: openai.OpenAI, gateway: Gateway) -> None:

@@ -20,7 +20,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, Tag
+from pydantic import BaseModel, ConfigDict, Field, Tag, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -29,7 +29,7 @@ from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import openai_wire as wire
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
-from stellwerk.gateway.openai_schema import StreamOptions, refuse_suffix
+from stellwerk.gateway.openai_schema import StreamOptions, only_when_streamed, refuse_suffix
 from stellwerk.gateway.pipeline import Exchange, serve
 from stellwerk.gateway.responses_schema import TEXT_OR_LIST
 
@@ -57,6 +57,11 @@ class CompletionRequest(BaseModel):
     suffix: str | None = None
     logprobs: int | None = Field(default=None, ge=0, le=5)
     user: str | None = None
+
+    @model_validator(mode="after")
+    def _stream_options_need_stream(self) -> CompletionRequest:
+        only_when_streamed(self.stream, self.stream_options)
+        return self
 
 
 _NOT_PASSED = {"model", "prompt", "stream", "stream_options", "user", "n", "best_of", "suffix"}

@@ -115,17 +115,30 @@ async def generate(request: Request) -> Response:
 def _embedding(raw: bytes) -> Embedding:
     """``truncate`` (default true) as Ollama reads it: false refuses an input over the model's
     context (a 400) rather than cut it; the backend is asked not to cut it either (Ollama's own
-    ``truncate``), for the backends whose tokenizer the gateway cannot ask."""
+    ``truncate``), for the backends whose tokenizer the gateway cannot ask. ``dimensions`` goes
+    to the backend, and an answer of another size is refused (``pipeline.refuse_other_size``)."""
     body = parse(wire.OllamaEmbedRequest, raw)
-    return _truncated(body.model, body.input, body.truncate)
+    return _truncated(body.model, body.input, body.truncate, dimensions=body.dimensions)
 
 
 def _truncated(
-    model: str, inputs: str | list[str], truncate: bool | None, field: str = "input"
+    model: str,
+    inputs: str | list[str],
+    truncate: bool | None,
+    field: str = "input",
+    dimensions: int | None = None,
 ) -> Embedding:
+    params: dict[str, Any] = {} if dimensions is None else {"dimensions": dimensions}
     if truncate is False:
-        return Embedding(model, inputs, {"truncate": False}, truncate=False, field=field)
-    return Embedding(model, inputs, field=field)
+        params["truncate"] = False
+    return Embedding(
+        model,
+        inputs,
+        params or None,
+        truncate=truncate is not False,
+        field=field,
+        dimensions=dimensions,
+    )
 
 
 async def embed(request: Request) -> Response:
@@ -215,13 +228,16 @@ _ROUTE_DETAILS = {
 
 
 async def running(request: Request, runtime: RuntimeDep) -> Response:
-    """Models available now; ``expires_at`` is ISO-8601 as Ollama sends it."""
+    """The models available now: those the caller may use whose backend serves now (it
+    answered its last health probe, its circuit is not open: ``/readyz``'s test), as Ollama
+    lists the models it has loaded; ``expires_at`` is ISO-8601 as Ollama sends it."""
     principal = runtime.authenticate(request.headers)
     modified = wire.now_iso()
     expires = (datetime.now(UTC) + timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
     models = [
         {**_entry(m, modified), "expires_at": expires, "size_vram": 0}
         for m in runtime.selector.visible(principal)
+        if runtime.backend_ready(m.backend)
     ]
     return _json({"models": models})
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, Usage
 from stellwerk.errors import InvalidRequest
@@ -57,7 +57,10 @@ class OllamaMessage(_Open):
 class OllamaOptions(_Open):
     """Every option of Ollama's API (its Modelfile parameters and runner settings), typed as
     Ollama types them: a wrong type is a 400 as Ollama itself gives. Those with an OpenAI
-    counterpart are passed on (``_PARAMS``); the others are checked and not passed on."""
+    counterpart are passed on (``_PARAMS``); the others are checked and not passed on.
+    ``num_predict`` takes the lengths Ollama defines: a count of tokens, -1 (no limit) or -2
+    (until the context is full), both of which go on as no ``max_tokens`` (the backend stops at
+    the end of the context either way); 0 and below -2 Ollama defines no meaning for."""
 
     num_predict: int | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -90,6 +93,16 @@ class OllamaOptions(_Open):
     use_mlock: bool | None = None
     logits_all: bool | None = None
     embedding_only: bool | None = None
+
+    @field_validator("num_predict")
+    @classmethod
+    def _defined_length(cls, value: int | None) -> int | None:
+        if value is not None and (value == 0 or value < -2):
+            raise ValueError(
+                f"{value} is not a length Ollama defines: give a number of tokens (1 or more),"
+                " -1 for no limit or -2 to fill the context"
+            )
+        return value
 
 
 #: ``format``: "json", or a JSON schema of the answer ("" is none)
@@ -303,8 +316,8 @@ def _params(
     params: dict[str, Any] = {}
     for key, value in (options.model_dump(exclude_none=True) if options else {}).items():
         target = _PARAMS.get(key)
-        if target == "max_tokens" and (not isinstance(value, int) or value <= 0):
-            continue  # Ollama's -1 / -2 mean "no limit"
+        if target == "max_tokens" and value < 0:
+            continue  # Ollama's -1 (no limit) and -2 (fill the context): no max_tokens
         if target is not None and value is not None:
             params[target] = value
     if tools:

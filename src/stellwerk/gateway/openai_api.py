@@ -112,7 +112,13 @@ class _Embedding(Embedding):
 def _embedding(raw: bytes) -> _Embedding:
     body = parse(EmbeddingRequest, raw)
     passed = body.model_dump(exclude_none=True, exclude={"model", "input", "encoding_format"})
-    return _Embedding(body.model, body.input, passed, base64=body.encoding_format == "base64")
+    return _Embedding(
+        body.model,
+        body.input,
+        passed,
+        dimensions=body.dimensions,
+        base64=body.encoding_format == "base64",
+    )
 
 
 async def embeddings(request: Request) -> Response:

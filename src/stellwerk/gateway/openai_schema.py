@@ -183,6 +183,16 @@ class StreamOptions(_Open):
     include_obfuscation: bool | None = None
 
 
+def only_when_streamed(stream: bool, stream_options: object) -> None:
+    """Refuse ``stream_options`` on a request that does not stream, as OpenAI does: options of
+    a stream that is not sent (``include_usage``: a usage chunk) would silently do nothing."""
+    if stream_options is not None and not stream:
+        raise ParamProblem(
+            "stream_options",
+            "stream_options is only allowed when stream is true; leave it out, or stream",
+        )
+
+
 def refuse_suffix(suffix: str | None, asked: str) -> None:
     """Refuse a ``suffix`` (the text after the completion: fill-in-the-middle), which no
     backend honours where the gateway sends a completion (llama.cpp's ``llama-server`` fails on
@@ -290,6 +300,11 @@ class ChatCompletionRequest(SamplingParams):
     prompt_cache_key: str | None = None
     safety_identifier: str | None = None
     web_search_options: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _stream_options_need_stream(self) -> ChatCompletionRequest:
+        only_when_streamed(self.stream, self.stream_options)
+        return self
 
     @field_validator("function_call", mode="before")
     @classmethod

@@ -49,7 +49,7 @@ async def readyz(request: Request, runtime: RuntimeDep) -> Response:
     errors = runtime.health.last_errors
     backends = {
         name: BackendReadiness(
-            ready=errors.get(name) is None and breaker.state != "open",
+            ready=runtime.backend_ready(name),
             error=errors.get(name),
             circuit=breaker.state,
         )

@@ -36,7 +36,7 @@ from starlette.responses import Response
 from stellwerk.backends.tokens import PromptSize
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult
 from stellwerk.config.schema import ModelConfig
-from stellwerk.errors import InvalidRequest, RequestError, StellwerkError, UpstreamError
+from stellwerk.errors import InvalidRequest, RequestError, StellwerkError, UpstreamError, shown
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.budget import chat_bound, embeddings_bound
 from stellwerk.gateway.calls import Call, new_request_id
@@ -319,6 +319,8 @@ class Embedding:
     #: False: an input over the model's context is refused, not cut (Ollama's ``truncate``)
     truncate: bool = True
     field: str = "input"  # where the request holds its inputs, for the errors that name one
+    #: the vectors' size the client asked for (``dimensions``), checked on the answer
+    dimensions: int | None = None
 
 
 E = TypeVar("E", bound=Embedding)
@@ -352,8 +354,28 @@ async def serve_embeddings(
             call, call.selection, inputs, asked.params, truncate=asked.truncate, field=asked.field
         )
         call.ended = time.perf_counter()
+        refuse_other_size(call.selection.model.id, result, asked.dimensions)
         await account(runtime, call)
     return call, asked, result
+
+
+def refuse_other_size(model: str, result: EmbedResult, dimensions: int | None) -> None:
+    """Refuse an answer whose vectors are not of the size the client asked for: the
+    ``dimensions`` of the request go to the backend, and a backend that cannot shorten the
+    model's vectors (llama.cpp's servers, Ollama's for most models) answers them whole. A
+    client that stores them as the size it asked for must not get another one silently (vLLM
+    and OpenAI refuse such a request as well)."""
+    if dimensions is None:
+        return
+    sizes = sorted({len(vector) for vector in result.vectors})
+    if sizes and sizes != [dimensions]:
+        size = ", ".join(map(str, sizes))
+        raise InvalidRequest(
+            f"dimensions: {dimensions} asked for, but {shown(model)} answers vectors of {size}"
+            " dimensions (its backend cannot shorten them); leave out dimensions, or ask for"
+            f" {size}",
+            param="dimensions",
+        )
 
 
 # what every answer carries ----------------------------------------------------------------------

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+from stellwerk.gateway.openai_schema import only_when_streamed
 
 
 class _Open(BaseModel):
@@ -173,3 +175,8 @@ class ResponseRequest(BaseModel):
     previous_response_id: str | None = None
     metadata: dict[str, str] | None = None
     user: str | None = None
+
+    @model_validator(mode="after")
+    def _stream_options_need_stream(self) -> ResponseRequest:
+        only_when_streamed(self.stream, (self.model_extra or {}).get("stream_options"))
+        return self

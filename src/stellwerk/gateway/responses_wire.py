@@ -2,7 +2,8 @@
 
 A Responses request becomes the body of a chat completion request: ``instructions`` the system
 message, the input items messages (``function_call`` items an assistant message's
-``tool_calls``, ``function_call_output`` items tool messages), ``max_output_tokens``
+``tool_calls``, their arguments a JSON object; ``function_call_output`` items tool messages,
+each answering a call before it), ``max_output_tokens``
 ``max_tokens``, function tools chat tools, ``text.format`` the ``response_format``. The answer
 becomes a ``response`` object whose ``output`` holds one ``message`` item for the text and one
 ``function_call`` item per tool call; a streamed answer becomes the Responses event sequence
@@ -16,8 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from stellwerk.backends.types import ChatResult, Usage
-from stellwerk.errors import InvalidRequest
+from stellwerk.errors import InvalidRequest, shown
 from stellwerk.gateway.responses_schema import (
     FunctionCallItem,
     FunctionCallOutputItem,
@@ -63,8 +66,9 @@ def chat_body(body: ResponseRequest) -> JSON:
     if isinstance(body.input, str):
         messages.append({"role": "user", "content": body.input})
     else:
+        called: set[str] = set()  # the call ids of the function_call items so far
         for index, item in enumerate(body.input):
-            _add_item(messages, item, f"input.{index}")
+            _add_item(messages, item, f"input.{index}", called)
     chat: JSON = {
         key: value
         for key, value in (body.model_extra or {}).items()
@@ -111,14 +115,19 @@ def _refuse_state(body: ResponseRequest) -> None:
         )
 
 
-def _add_item(messages: list[JSON], item: Any, where: str) -> None:
+def _add_item(messages: list[JSON], item: Any, where: str, called: set[str]) -> None:
+    """Add one input item to ``messages``; a ``function_call_output`` answers a
+    ``function_call`` before it (its ``call_id`` in ``called``), as OpenAI requires: else the
+    model would read a result of a call it never made."""
     if isinstance(item, Message):
         messages.append(_message(item, where))
     elif isinstance(item, FunctionCallItem):
+        called.add(item.call_id)
+        arguments = _arguments(item.arguments, f"{where}.arguments")
         call = {
             "id": item.call_id,
             "type": "function",
-            "function": {"name": item.name, "arguments": item.arguments},
+            "function": {"name": item.name, "arguments": arguments},
         }
         last = messages[-1] if messages else None
         if last is not None and last["role"] == "assistant" and "tool_calls" in last:
@@ -128,9 +137,35 @@ def _add_item(messages: list[JSON], item: Any, where: str) -> None:
         else:
             messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
     elif isinstance(item, FunctionCallOutputItem):
+        if item.call_id not in called:
+            raise InvalidRequest(
+                f"{where}.call_id: no function_call item before it has the call_id"
+                f" {shown(item.call_id)}; send the call it answers (as the answer gave it) before"
+                " its output",
+                param=f"{where}.call_id",
+            )
         output = item.output
         text = output if isinstance(output, str) else "".join(part.text for part in output)
         messages.append({"role": "tool", "tool_call_id": item.call_id, "content": text})
+
+
+def _arguments(arguments: str, where: str) -> str:
+    """A call's arguments, a JSON object as a string (as the answer gave them; none, ``""``,
+    is ``{}``): the model servers read them as JSON, and other text would be a backend's 500 or
+    a call the model never made."""
+    if not arguments:
+        return "{}"
+    try:
+        parsed = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise InvalidRequest(
+            f"{where}: a function call's arguments are a JSON object in a string (such as"
+            f' "{{\\"city\\": \\"Bern\\"}}"), not {shown(arguments)}',
+            param=where,
+        )
+    return arguments
 
 
 def _message(item: Message, where: str) -> JSON:

@@ -62,6 +62,11 @@ class Runtime:
         classification."""
         return self.keyring.authenticate(headers.get("authorization"))
 
+    def backend_ready(self, name: str) -> bool:
+        """Whether the backend serves now: it answered its last health probe, and its circuit
+        is not open (``/readyz``, and the models ``/api/ps`` lists)."""
+        return self.health.last_errors.get(name) is None and self.breakers[name].state != "open"
+
 
 @dataclass(frozen=True)
 class Secrets:
