@@ -11,34 +11,15 @@ a lone surrogate of such an entry the same way (``ledger.audit``, read back as `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any
-
 from stellwerk.config.plain_text import hidden
 from stellwerk.ledger.audit import AuditEntry
 
 
 def shown_entry(entry: AuditEntry) -> AuditEntry:
     """``entry`` with its actor, target and details (names and values) shown (module docstring)."""
-    return replace(
-        entry,
-        actor=shown(entry.actor),
-        target=shown(entry.target),
-        details=_shown_details(entry.details),
-    )
+    return entry.with_text(shown)
 
 
 def shown(text: str) -> str:
     """``text`` with each character a page does not show as itself written as its escape."""
     return "".join(f"\\u{ord(c):04x}" if hidden(c) is not None else c for c in text)
-
-
-def _shown_details(value: Any) -> Any:
-    if isinstance(value, str):
-        return shown(value)
-    if isinstance(value, Mapping):
-        return {shown(str(k)): _shown_details(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shown_details(item) for item in value]
-    return value

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +40,26 @@ class AuditEntry:
     target: str
     details: Mapping[str, Any] = field(default_factory=dict)
     config_hash: str | None = None
+
+    def with_text(self, rewrite: Callable[[str], str]) -> AuditEntry:
+        """This entry with ``rewrite`` applied to its free text: the actor, the target and every
+        string of its details, names included (how a reader shows what the log keeps as is)."""
+        return replace(
+            self,
+            actor=rewrite(self.actor),
+            target=rewrite(self.target),
+            details=_rewritten(self.details, rewrite),
+        )
+
+
+def _rewritten(value: Any, rewrite: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return rewrite(value)
+    if isinstance(value, Mapping):
+        return {rewrite(str(k)): _rewritten(v, rewrite) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rewritten(item, rewrite) for item in value]
+    return value
 
 
 def _check(actor: str, action: str, target_kind: str, target: str) -> None:
@@ -138,20 +158,4 @@ def _refuse_surrogates(**fields: str) -> None:
 def _readable(entry: AuditEntry) -> AuditEntry:
     """``entry`` with every lone surrogate in its text written as its escape (``\\ud800``): an
     entry written before ``append_audit`` refused them is shown, not a failure to encode it."""
-    return replace(
-        entry,
-        actor=escape_surrogates(entry.actor),
-        target=escape_surrogates(entry.target),
-        details=_escaped_json(entry.details),
-    )
-
-
-def _escaped_json(value: Any) -> Any:
-    """A JSON value with each lone surrogate in its strings (keys too) written as its escape."""
-    if isinstance(value, str):
-        return escape_surrogates(value)
-    if isinstance(value, Mapping):
-        return {_escaped_json(k): _escaped_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_escaped_json(item) for item in value]
-    return value
+    return entry.with_text(escape_surrogates)
