@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from stellwerk.dashboard.formats import Formatter, Language
+from tests.dashboard.browser import log_in, speak
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.traffic import two_refusals
 
@@ -156,3 +157,39 @@ def test_the_header_is_one_line_and_its_months_are_in_the_page_language(
             # the links beside the brand, not below it, and all of them in one row
             assert nav["y"] < brand["y"] + brand["height"], (width, path)
             assert nav["height"] < 1.5 * row["height"], (width, path)
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_an_error_page_keeps_the_logged_in_header(
+    served_offline_dashboard: DashboardGateway, page: Page, language: Language, tmp_path: Path
+) -> None:
+    """At 1280 pixels, a 404 (also of a static file), a 400 of a month and an unknown model keep
+    the header of the logged-in admin on one line: the month picker where the page shows a
+    month, the links, who is logged in, and a log-out button that logs out."""
+    dashboard = served_offline_dashboard
+    speak(page, dashboard, language)
+    log_in(page, dashboard)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    logout = {"en": "Log out", "de": "Abmelden"}[language]
+    for path, status, month in (
+        ("/nope", 404, False),
+        ("/static/nope.css", 404, False),
+        ("?month=2026-13", 400, True),
+        ("/models/nope", 404, True),
+    ):
+        answer = page.goto(dashboard.url + path)
+        assert answer is not None and answer.status == status, path
+        name = f"{language}-1280-error{path.replace('/', '-').replace('?', '-')}.png"
+        page.screenshot(path=str(tmp_path / name), full_page=True)
+        header = page.locator("header.top")
+        assert header.get_by_role("button", name=logout).is_visible(), path
+        assert header.locator("a.nav").count() == 2, path  # router learning, consent
+        assert (header.locator("select[name=month]").count() == 1) == month, path
+        brand = page.locator("header .brand").bounding_box()
+        nav = page.locator("header nav").bounding_box()
+        row = page.locator("header .langs").bounding_box()
+        assert brand is not None and nav is not None and row is not None
+        assert nav["y"] < brand["y"] + brand["height"], path
+        assert nav["height"] < 1.5 * row["height"], path
+    page.locator("header.top").get_by_role("button", name=logout).click()
+    page.wait_for_url(dashboard.url + "/login")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
+from string import Formatter as Formatter_
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -11,8 +13,8 @@ import pytest
 
 from stellwerk.config import parse_config
 from stellwerk.dashboard.audit_details import audit_details
-from stellwerk.dashboard.formats import DASH, Formatter
-from stellwerk.dashboard.i18n import LANGUAGES, Labels, choose, label_keys, labels
+from stellwerk.dashboard.formats import DASH, Formatter, Language
+from stellwerk.dashboard.i18n import LANGUAGES, Labels, choose, counted, label_keys, labels
 from stellwerk.dashboard.knowledge import BASES
 from stellwerk.dashboard.months import OFFERED, offered
 from stellwerk.errors import ConfigError
@@ -50,14 +52,105 @@ def test_german_labels_are_german() -> None:
     ("cookie", "accept", "expected"),
     [
         ("de", "en-US,en", "de"),
+        ("en", "de", "en"),
         (None, "de-DE,de;q=0.9,en;q=0.8", "de"),
         (None, "fr-FR,en;q=0.5", "en"),
         ("xx", None, "en"),
         (None, None, "en"),
+        # q=0: not acceptable, however early it comes
+        (None, "de;q=0, en", "en"),
+        (None, "de;q=0,en;q=0.1", "en"),
+        (None, "en;q=0, de", "de"),
+        (None, "en;q=0,de;q=0.1", "de"),
+        (None, "de;q=0", "en"),  # nothing acceptable: English
+        (None, "en;q=0, de;q=0", "en"),
+        # the higher weight, wherever it stands
+        (None, "en;q=0.5, de;q=0.9", "de"),
+        (None, "de;q=0.5, en;q=0.9", "en"),
+        (None, "fr, de;q=0.1", "de"),
+        (None, "fr, en;q=0.1", "en"),
+        (None, "fr, de;q=0.1, en;q=0.2", "en"),
+        # equal weights: the one named first
+        (None, "de, en", "de"),
+        (None, "en, de", "en"),
+        (None, "de;q=0.8, en;q=0.8", "de"),
+        # the wildcard: any language not named
+        (None, "*", "en"),
+        (None, "en;q=0, *", "de"),
+        (None, "de;q=0, *", "en"),
+        (None, "*;q=0.5, de", "de"),
+        (None, "*, en;q=0.1", "de"),
+        # regional ranges count for their language; the language's own range decides first
+        (None, "de-CH", "de"),
+        (None, "de-AT;q=0.9, en-GB;q=0.95", "en"),
+        (None, "de-DE, de;q=0", "en"),
+        # case and spaces do not matter; a malformed weight drops its range
+        (None, " DE ; Q=0.7 , En;q=0.3", "de"),
+        (None, "de;q=2, en;q=0.1", "en"),
+        (None, "de;q=x, en;q=0.1", "en"),
+        (None, "de;q=0.1234, en;q=0.1", "en"),
+        (None, "", "en"),
+        (None, ",;q=1,", "en"),
     ],
 )
 def test_language_choice(cookie: str | None, accept: str | None, expected: str) -> None:
     assert choose(cookie, accept) == expected
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter_().parse(text) if name}
+
+
+def test_every_count_has_a_form_for_one_with_the_same_figures() -> None:
+    """A label with ``{n}`` is a count: ``counted`` reads ``<name>_one`` for 1, so every count
+    has one (and every ``_one`` a count), in both languages, with the same placeholders."""
+    keys = label_keys()
+    counts = {k for k in keys if "{n}" in labels("en")[k] and not k.endswith("_one")}
+    assert {"n_requests", "n_errors", "n_prompts", "savings_compared"} <= counts
+    assert {k for k in keys if k.endswith("_one")} == {f"{k}_one" for k in counts}
+    for language in LANGUAGES:
+        table = labels(language)
+        for name in counts:
+            assert _placeholders(table[name]) == _placeholders(table[f"{name}_one"]), name
+            assert "n" in _placeholders(table[name]), name
+
+
+def test_the_templates_write_counts_only_through_the_one_helper() -> None:
+    """A template formatting ``{n}`` itself would choose no form (``1 requests``)."""
+    templates = Path(__file__).parents[2] / "src" / "stellwerk" / "dashboard" / "templates"
+    for template in templates.glob("*.html"):
+        assert "format(n=" not in template.read_text(encoding="utf-8"), template.name
+        assert "_one" not in template.read_text(encoding="utf-8"), template.name
+
+
+@pytest.mark.parametrize(
+    ("language", "name", "n", "values", "expected"),
+    [
+        ("en", "n_requests", 0, {}, "0 requests"),
+        ("en", "n_requests", 1, {}, "1 request"),
+        ("en", "n_requests", 2, {}, "2 requests"),
+        ("en", "n_requests", 1001, {}, "1,001 requests"),
+        ("de", "n_requests", 0, {}, "0 Anfragen"),
+        ("de", "n_requests", 1, {}, "1 Anfrage"),
+        ("de", "n_requests", 1001, {}, "1.001 Anfragen"),
+        ("en", "n_errors", 1, {}, "1 error"),
+        ("de", "n_errors", 1, {}, "1 Fehler"),
+        ("en", "n_prompts", 1, {}, "1 prompt"),
+        ("de", "n_prompts", 1, {}, "1 Prompt"),
+        ("en", "n_tokens_per_minute", 1, {}, "1 token per minute"),
+        ("de", "n_tokens_per_minute", 1, {}, "1 Token pro Minute"),
+        ("en", "n_requests_per_minute", 2, {}, "2 requests per minute"),
+        ("de", "n_requests_per_minute", 1, {}, "1 Anfrage pro Minute"),
+        # the form agrees with the total
+        ("en", "savings_compared", 1, {"compared": "1"}, "1 of 1 routed request compared"),
+        ("en", "savings_compared", 3, {"compared": "1"}, "1 of 3 routed requests compared"),
+        ("de", "savings_compared", 1, {"compared": "0"}, "0 von 1 gerouteten Anfrage verglichen"),
+    ],
+)
+def test_a_count_of_one_is_singular(
+    language: Language, name: str, n: int, values: dict[str, str], expected: str
+) -> None:
+    assert counted(labels(language), Formatter(language), name, n, **values) == expected
 
 
 def test_numbers_and_times_per_language() -> None:

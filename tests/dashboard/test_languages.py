@@ -17,7 +17,7 @@ from stellwerk.dashboard.i18n import label_keys
 from stellwerk.errors import RequestError
 from tests.dashboard.client import csrf_of, login, post_form
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
-from tests.dashboard.traffic import two_refusals
+from tests.dashboard.traffic import record, served, two_refusals
 
 SRC = Path(__file__).parents[2] / "src" / "stellwerk"
 
@@ -234,3 +234,56 @@ def test_a_models_capabilities_are_in_the_page_language(admin: httpx.Client, lan
     shown = " ".join(text_of(admin.get("/dashboard/models/tiny-small")).split())
     says = {"en": "Capabilities chat, completion", "de": "Fähigkeiten Chat, Textvervollständigung"}
     assert says[language] in shown, shown
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("de;q=0, en", "en"),
+        ("de;q=0,en;q=0.1", "en"),
+        ("en;q=0.5, de;q=0.9", "de"),
+        ("de;q=0.5, en;q=0.9", "en"),
+        ("fr, de;q=0.1", "de"),
+        ("fr, en;q=0.1", "en"),
+        ("*", "en"),
+        ("en;q=0, *", "de"),
+    ],
+)
+def test_the_browsers_languages_are_weighed(
+    offline_dashboard: DashboardGateway, accept: str, expected: str
+) -> None:
+    """Without the language switch's cookie the page is in the language the browser rates
+    highest; ``q=0`` refuses one."""
+    with offline_dashboard.gateway.client(timeout=30) as client:
+        answer = client.get("/dashboard/login", headers={"accept-language": accept})
+        assert f'<html lang="{expected}">' in answer.text
+
+
+def test_a_count_of_one_is_singular_on_the_pages(
+    offline_dashboard: DashboardGateway, admin: httpx.Client, language: str
+) -> None:
+    """One request, one request per minute, one token per minute: no "1 requests"."""
+    config = offline_dashboard.gateway.config
+    record(
+        offline_dashboard,
+        [served(config, department="research", key_id="research-1", model="tiny-small")],
+    )
+    with offline_dashboard.gateway.client(ADMIN_KEY, timeout=30) as client:
+        limits = {"requests_per_minute": 1, "tokens_per_minute": 1, "reason": "one"}
+        assert client.put("/admin/limits/department/research", json=limits).status_code == 200
+    overview = " ".join(text_of(admin.get("/dashboard")).split())
+    department = " ".join(text_of(admin.get("/dashboard/departments/research")).split())
+    says = {
+        "en": (
+            ["Σ 1 request ·", "· 0 refused · 0 errors", "1 of 1 routed request compared"],
+            ["1 request per minute · 1 token per minute"],
+        ),
+        "de": (
+            ["Σ 1 Anfrage ·", "· 0 abgewiesen · 0 Fehler", "1 von 1 gerouteten Anfrage verglichen"],
+            ["1 Anfrage pro Minute · 1 Token pro Minute"],
+        ),
+    }[language]
+    for said in says[0]:
+        assert said in overview, overview
+    for said in says[1]:
+        assert said in department, department

@@ -30,7 +30,7 @@ from stellwerk.dashboard.learning import (
     ShadowCost,
     VersionRow,
 )
-from stellwerk.dashboard.web import templates
+from stellwerk.dashboard.web import Page, templates
 from stellwerk.ledger import learning_totals as q
 from stellwerk.ledger.audit import AuditEntry
 from stellwerk.routing.adapt import Comparison, DepartmentGain
@@ -209,11 +209,12 @@ def _render(page: Learning, language: Language = "en") -> str:
         templates()
         .get_template("learning.html")
         .render(
-            lang=language,
-            languages=LANGUAGES,
-            t=labels(language),
-            fmt=Formatter(language, currency="EUR", zone=UTC),
-            path="/dashboard/learning",
+            **Page(
+                language,
+                labels(language),
+                Formatter(language, currency="EUR", zone=UTC),
+                "/dashboard/learning",
+            ).vars(),
             admin=admin,
             month="2026-12",
             L=page,

@@ -1,4 +1,4 @@
-"""``install_dashboard``: mount the dashboard's pages and static files on the gateway app."""
+"""``install_dashboard``: add the dashboard's pages and static files to the gateway app."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ import secrets
 from collections.abc import Mapping
 
 from fastapi import FastAPI
-from starlette.staticfiles import StaticFiles
 
 from stellwerk.config.loader import resolve_env
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard.auth import AdminDirectory
 from stellwerk.dashboard.routes import build_router, not_found_router
 from stellwerk.dashboard.session import SessionCodec
-from stellwerk.dashboard.web import PREFIX, Dashboard, templates
+from stellwerk.dashboard.web import Dashboard, templates
 from stellwerk.errors import ConfigError
 
 MIN_SECRET = 32
@@ -46,10 +45,5 @@ def install_dashboard(app: FastAPI, config: StellwerkConfig, environ: Mapping[st
         directory=AdminDirectory(config),
     )
     app.include_router(build_router())
-    app.mount(
-        PREFIX + "/static",
-        StaticFiles(packages=[("stellwerk.dashboard", "static")]),
-        name="dashboard-static",
-    )
     # last: every other path below the prefix is the dashboard's own 404 page, in HTML
     app.include_router(not_found_router())

@@ -1,8 +1,10 @@
 """German and English labels (numbers and times: :mod:`stellwerk.dashboard.formats`).
 
-The language is the ``stw_lang`` cookie (set by the switch in the page header), else the
-browser's ``Accept-Language``, else English. A label missing in German falls back to English; a
-test checks that both languages have every label.
+The language is the ``stw_lang`` cookie (set by the switch in the page header), else the one
+the browser's ``Accept-Language`` rates highest (``q=0`` refuses a language), else English. A
+label missing in German falls back to English; a test checks that both languages have every label.
+A count (a label with ``{n}``) has a form for exactly one, ``<name>_one``; :func:`counted` picks
+it.
 
 Templates read labels from :class:`Labels` as ``t.name``, ``t['name']`` or ``t(value)`` (the
 label of a value such as a lifecycle state, else the value itself). ``Labels`` has no public
@@ -12,15 +14,27 @@ and an unknown label is an error when the page renders (the templates are strict
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from typing import Final
 
-from stellwerk.dashboard.formats import DASH, Language
+from stellwerk.dashboard.formats import DASH, Formatter, Language
 from stellwerk.dashboard.labels_audit import AUDIT
 from stellwerk.dashboard.labels_learning import LEARNING
 from stellwerk.dashboard.labels_messages import MESSAGES, REFUSALS
 
-__all__ = ["COOKIE", "DASH", "LANGUAGES", "Labels", "Language", "choose", "label_keys", "labels"]
+__all__ = [
+    "COOKIE",
+    "DASH",
+    "LANGUAGES",
+    "Labels",
+    "Language",
+    "choose",
+    "counted",
+    "label_keys",
+    "labels",
+    "preferred",
+]
 
 LANGUAGES: Final[tuple[Language, ...]] = ("en", "de")
 COOKIE: Final = "stw_lang"
@@ -81,10 +95,14 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "model": ("Model", "Modell"),
     "models": ("Models", "Modelle"),
     "requests": ("Requests", "Anfragen"),
-    # counts inside a sentence or a line of figures (sentence case: no capital mid-sentence)
+    # counts inside a sentence or a line of figures (sentence case: no capital mid-sentence);
+    # a label with {n} is a count: its form for 1 is <name>_one, chosen by ``counted``
     "n_requests": ("{n} requests", "{n} Anfragen"),
+    "n_requests_one": ("{n} request", "{n} Anfrage"),
     "n_refused": ("{n} refused", "{n} abgewiesen"),
+    "n_refused_one": ("{n} refused", "{n} abgewiesen"),
     "n_errors": ("{n} errors", "{n} Fehler"),
+    "n_errors_one": ("{n} error", "{n} Fehler"),
     "requests_word": ("requests", "Anfragen"),
     "tokens_word": ("tokens", "Tokens"),
     "errors_word": ("errors", "Fehler"),
@@ -169,6 +187,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "knows_trained": ("trained on outcome data", "trainiert auf Ergebnisdaten"),
     "knows_calibrated": ("calibrated", "kalibriert"),
     "n_prompts": ("{n} prompts", "{n} Prompts"),
+    "n_prompts_one": ("{n} prompt", "{n} Prompt"),
     "knows_benchmark": ("placed by benchmark score", "eingeordnet nach Benchmark-Wert"),
     "knows_family": ("placed by size and family", "eingeordnet nach Größe und Familie"),
     "knows_size": ("placed by size (family unknown)", "eingeordnet nach Größe (Familie unbekannt)"),
@@ -242,6 +261,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "usage_by_model": ("Usage by model", "Nutzung nach Modell"),
     "error": ("Error", "Fehler"),
     "back": ("Back to the overview", "Zurück zur Übersicht"),
+    "back_consent": ("Back to the consent page", "Zurück zu den Einwilligungen"),
     "err_401": ("Login required", "Anmeldung erforderlich"),
     "err_403": ("Not allowed", "Nicht erlaubt"),
     "err_404": ("Not found", "Nicht gefunden"),
@@ -304,7 +324,10 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "tokens_per_minute": ("Tokens / min", "Tokens / Min."),
     "refused_by_limits": ("Refused by limits", "Durch Limits abgewiesen"),
     "rate_limits": ("Rate limits", "Ratenlimits"),
-    "n_per_minute": ("{n} {what} per minute", "{n} {what} pro Minute"),
+    "n_requests_per_minute": ("{n} requests per minute", "{n} Anfragen pro Minute"),
+    "n_requests_per_minute_one": ("{n} request per minute", "{n} Anfrage pro Minute"),
+    "n_tokens_per_minute": ("{n} tokens per minute", "{n} Tokens pro Minute"),
+    "n_tokens_per_minute_one": ("{n} token per minute", "{n} Token pro Minute"),
     "pilot": ("pilot", "Pilot"),
     "times_in": ("Times in {zone}", "Zeiten in {zone}"),
     "amounts_in": ("amounts in {currency}", "Beträge in {currency}"),
@@ -316,13 +339,14 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "{n} routed request of a key that may use no model now is not compared.",
         "{n} geroutete Anfrage eines Schlüssels ohne zulässiges Modell ist nicht verglichen.",
     ),
+    # the form follows the total: "1 of 1 routed request", "1 of 3 routed requests"
     "savings_compared": (
-        "{n} of {total} routed requests compared",
-        "{n} von {total} gerouteten Anfragen verglichen",
+        "{compared} of {n} routed requests compared",
+        "{compared} von {n} gerouteten Anfragen verglichen",
     ),
     "savings_compared_one": (
-        "{n} of {total} routed request compared",
-        "{n} von {total} gerouteten Anfrage verglichen",
+        "{compared} of {n} routed request compared",
+        "{compared} von {n} gerouteten Anfrage verglichen",
     ),
     "savings_refused": (
         "{n} routed requests were refused before a model was chosen: nothing to compare.",
@@ -438,14 +462,67 @@ def _all() -> dict[str, tuple[str, str]]:
     return {**_LABELS, **AUDIT, **LEARNING, **REFUSALS, **MESSAGES}
 
 
+def counted(t: Labels, fmt: Formatter, name: str, n: int, **values: str) -> str:
+    """The count label ``name`` for ``n`` things, ``n`` written as the page writes numbers: its
+    form for exactly one (``<name>_one``) when ``n`` is 1, else ``name``. English and German
+    have these two forms (CLDR's "one" and "other"), and 0 takes the plural in both ("0
+    requests", "0 Anfragen"). A label with ``{n}`` is a count and has both forms (a test checks);
+    ``{n}`` is the number the form agrees with, other figures go into ``values``."""
+    form = f"{name}_one" if n == 1 else name
+    return t[form].format(n=fmt.number(n), **values)
+
+
+_QVALUE: Final = re.compile(r"0(\.\d{0,3})?|1(\.0{0,3})?")
+
+
 def choose(cookie: str | None, accept_language: str | None) -> Language:
-    """The page language: the cookie, else the first supported language the browser asks for."""
+    """The page language: the cookie, else the supported language the browser's
+    ``Accept-Language`` rates highest (``q``, 1 when not given; ``q=0``: not acceptable), else
+    English."""
     for language in LANGUAGES:
         if cookie == language:
             return language
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()[:2]
-        for language in LANGUAGES:
-            if tag == language:
-                return language
-    return "en"
+    return preferred(accept_language or "")
+
+
+def preferred(accept_language: str) -> Language:
+    """The supported language ``accept_language`` (RFC 9110, 12.5.4) rates highest. A
+    language's weight is that of the range naming it exactly (``de``), else the best of its
+    regional ranges (``de-DE``, ``de-CH``), else that of ``*``; a range with a malformed ``q``
+    is ignored. Of equal weights the range named first wins, then the order of ``LANGUAGES``;
+    when no supported language is acceptable, English."""
+    ranges = list(_ranges(accept_language))
+    weights = {language: _weight(language, ranges) for language in LANGUAGES}
+    best = max(LANGUAGES, key=weights.__getitem__)  # the first of equals
+    return best if weights[best][0] > 0 else "en"
+
+
+def _weight(language: Language, ranges: list[tuple[str, float]]) -> tuple[float, int]:
+    """``language``'s weight in ``ranges`` and where the range that gives it stands (negated, so
+    that the earlier range is the greater); nothing names it: ``(0, 0)``."""
+    ways: tuple[Callable[[str], bool], ...] = (
+        lambda tag: tag == language,
+        lambda tag: tag.startswith(language + "-"),
+        lambda tag: tag == "*",
+    )
+    for names in ways:
+        rated = [(q, -position) for position, (tag, q) in enumerate(ranges) if names(tag)]
+        if rated:
+            return max(rated)
+    return (0.0, 0)
+
+
+def _ranges(accept_language: str) -> Iterator[tuple[str, float]]:
+    """The language ranges of an ``Accept-Language`` header with their weights, in order."""
+    for part in accept_language.split(","):
+        tag, *parameters = (piece.strip() for piece in part.split(";"))
+        q = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                if not _QVALUE.fullmatch(value.strip()):
+                    break
+                q = float(value)
+        else:
+            if tag:
+                yield tag.lower(), q

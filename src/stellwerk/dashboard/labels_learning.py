@@ -83,8 +83,14 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
         " (Bewertungspunkte, Kosten eingerechnet).",
     ),
     "dept_gain": ("Routing gain (version in use)", "Routing-Gewinn (verwendete Version)"),
+    # counts ({n}; the form for 1 is <name>_one: i18n.counted)
     "dept_gain_judged": ("{n} judged", "{n} beurteilt"),
+    "dept_gain_judged_one": ("{n} judged", "{n} beurteilt"),
     "dept_gain_too_few": (
+        "{n} judged: too few (under {least})",
+        "{n} beurteilt: zu wenige (unter {least})",
+    ),
+    "dept_gain_too_few_one": (
         "{n} judged: too few (under {least})",
         "{n} beurteilt: zu wenige (unter {least})",
     ),
@@ -112,7 +118,10 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
         " (stellwerk router adapt).",
     ),
     "adapt_runs": ("Adaptation runs", "Anpassungsläufe"),
-    "adapt_runs_newest": ("the newest {n}, any month", "die letzten {n}, aus allen Monaten"),
+    "adapt_runs_newest": (
+        "the newest {limit}, any month",
+        "die letzten {limit}, aus allen Monaten",
+    ),
     "adapt_outcome": ("Outcome", "Ergebnis"),
     "adapt_read": ("Read", "Gelesen"),
     "adapt_usable": ("Usable", "Verwendbar"),
@@ -181,8 +190,8 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     "charged_to": ("charged to", "zulasten von"),
     "shadow_calls": ("Calls", "Aufrufe"),
     "shadow_pick": (
-        "{share} of routed requests, at most {n} per minute",
-        "{share} der gerouteten Anfragen, höchstens {n} pro Minute",
+        "{share} of routed requests, at most {rate} per minute",
+        "{share} der gerouteten Anfragen, höchstens {rate} pro Minute",
     ),
     "account_spent": ("Account spent", "Verbrauch des Kontos"),
     "shadow_refused": ("Refused by the account's limits", "Durch Limits des Kontos abgelehnt"),

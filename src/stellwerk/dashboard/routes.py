@@ -6,17 +6,20 @@ department."""
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
 
 from stellwerk.dashboard import actions
 from stellwerk.dashboard.auth import ADMIN
 from stellwerk.dashboard.drilldowns import department_page, model_page
+from stellwerk.dashboard.error_pages import DashboardRoute
 from stellwerk.dashboard.health import backend_health
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES
 from stellwerk.dashboard.knowledge import router_of
@@ -24,11 +27,11 @@ from stellwerk.dashboard.learning import build_learning
 from stellwerk.dashboard.overview import build_overview
 from stellwerk.dashboard.services import governance_of, runtime_of
 from stellwerk.dashboard.session_store import SessionStore
+from stellwerk.dashboard.visitor import CONSENT_PAGE, Admin, session_admin
 from stellwerk.dashboard.web import (
     LOGIN_COOKIE,
     PREFIX,
     SESSION_COOKIE,
-    DashboardRoute,
     Page,
     dashboard_of,
     login_page,
@@ -43,23 +46,7 @@ from stellwerk.ledger import usage_totals
 from stellwerk.ledger.window import Window
 from stellwerk.routing.base import Router
 
-CONSENT_PAGE = "/consent"
 LEARNING_PAGE = "/learning"
-
-
-@dataclass(frozen=True, slots=True)
-class Admin:
-    """Who is logged in: an admin, or a data owner (``role`` owner, of ``department``)."""
-
-    key_id: str
-    nonce: str
-    csrf: str
-    role: str = ADMIN
-    department: str = ""
-
-    @property
-    def home(self) -> str:
-        return PREFIX if self.role == ADMIN else PREFIX + CONSENT_PAGE
 
 
 GovernanceDep = Annotated[Governance, Depends(governance_of)]
@@ -67,12 +54,7 @@ GovernanceDep = Annotated[Governance, Depends(governance_of)]
 
 def require_session(request: Request, gov: GovernanceDep) -> Admin:
     """The logged-in admin or owner, or 401 (no, forged, expired or ended session; key revoked)."""
-    dashboard = dashboard_of(request)
-    session = dashboard.codec.read(request.cookies.get(SESSION_COOKIE))
-    SessionStore(gov.admin.ledger).check(session)
-    holder = dashboard.directory.check(session, gov)
-    csrf = dashboard.codec.csrf_token(session.nonce)
-    return Admin(session.key_id, session.nonce, csrf, holder.role, holder.department)
+    return session_admin(request, gov)
 
 
 def require_admin(admin: Annotated[Admin, Depends(require_session)]) -> Admin:
@@ -200,6 +182,21 @@ def build_router() -> APIRouter:
             done=done is not None,
         )
 
+    files = StaticFiles(packages=[("stellwerk.dashboard", "static")])
+
+    @router.api_route("/static/{name:path}", methods=["GET", "HEAD"])
+    async def static(request: Request, name: str) -> Response:
+        """A file of the dashboard's own (stylesheet, icon); a missing one is the dashboard's 404
+        page, as every other path below the prefix."""
+        try:
+            return await files.get_response(name, request.scope)
+        except HTTPException as exc:
+            if exc.status_code != 404:
+                raise
+            raise NotFound(
+                f"no such dashboard page: {shown(request.url.path)}", code="page_not_found"
+            ) from exc
+
     model = _drilldown("model.html", "m", model_page)
     router.add_api_route("/models/{subject:path}", model, methods=["GET"], name="model")
     department = _drilldown("department.html", "d", _department)
@@ -216,8 +213,8 @@ NOT_FOUND_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 def not_found_router() -> APIRouter:
     """Any other path below the prefix (or a method a page does not take): the dashboard's 404
-    page in the user's language, not the model APIs' JSON. Installed after the static files, so
-    that it shadows nothing."""
+    page in the user's language, not the model APIs' JSON. Installed after the pages, so that it
+    shadows none."""
     router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
 
     @router.api_route("/{rest:path}", methods=NOT_FOUND_METHODS)

@@ -1,22 +1,15 @@
-"""Rendering: the page context (language, labels, formats), templates, forms and error pages.
-
-Every dashboard route uses :class:`DashboardRoute`, which turns a ``RequestError`` raised anywhere
-in the route (its dependencies included) into an HTML page with the error's status: 401 shows the
-login form, 403/404/409/400 an error page that says nothing was changed.
-"""
+"""Rendering: the page context (language, labels, formats, counts), templates, forms and the
+login page (the error pages: :mod:`stellwerk.dashboard.error_pages`)."""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse, Response
 
@@ -26,15 +19,12 @@ from stellwerk.dashboard.amounts import amount_input
 from stellwerk.dashboard.audit_details import audit_details
 from stellwerk.dashboard.auth import AdminDirectory
 from stellwerk.dashboard.formats import Formatter
-from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Labels, Language, choose, labels
-from stellwerk.dashboard.messages import Said, say
+from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Labels, Language, choose, counted, labels
 from stellwerk.dashboard.printable import printable
 from stellwerk.dashboard.session import SessionCodec
 from stellwerk.errors import (
-    AuthenticationFailed,
     InvalidRequest,
     PayloadTooLarge,
-    RequestError,
 )
 from stellwerk.request_body import read_body
 
@@ -118,7 +108,12 @@ class Page:
             "t": self.t,
             "fmt": self.fmt,
             "path": self.path,
+            "count": self.count,
         }
+
+    def count(self, name: str, n: int, **values: str) -> str:
+        """The count label ``name`` for ``n`` (its singular for 1): :func:`i18n.counted`."""
+        return counted(self.t, self.fmt, name, n, **values)
 
 
 def render(
@@ -190,76 +185,3 @@ def safe_next(value: str | None) -> str:
     if value and value.startswith(PREFIX) and "//" not in value and "\\" not in value:
         return value
     return PREFIX
-
-
-Handler = Callable[[Request], Coroutine[Any, Any, Response]]
-
-
-class DashboardRoute(APIRoute):
-    """Renders every ``RequestError`` of a dashboard route (``NotStarted`` too: 503 before the
-    gateway started) as an HTML page, an unexpected error as a 500 page (not the API's JSON),
-    and says how long the server took in a ``Server-Timing`` header (the browser's developer
-    tools show it)."""
-
-    def get_route_handler(self) -> Handler:
-        handler = super().get_route_handler()
-
-        async def run(request: Request) -> Response:
-            started = time.perf_counter()
-            try:
-                response = await handler(request)
-            except RequestError as exc:
-                response = error_page(request, exc)
-            except Exception:  # a bug: the page says so in its language, the log has the trace
-                log.exception("dashboard %s %s: unexpected error", request.method, request.url.path)
-                response = internal_error_page(request)
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            response.headers["server-timing"] = f"app;dur={elapsed_ms:.1f}"
-            return response
-
-        return run
-
-
-def internal_error_page(request: Request) -> Response:
-    """The page of a dashboard request that failed unexpectedly (500); a bare one if even the
-    error page cannot be rendered."""
-    try:
-        t = Page.of(request).t
-        # a failure part-way may have changed something: not said otherwise (posted=False)
-        return _error(request, 500, Said(t["msg_internal_error"]), posted=False)
-    except Exception:
-        log.exception("dashboard %s %s: the error page failed", request.method, request.url.path)
-        page = "<!doctype html><title>500</title><p>internal error; see the gateway's log</p>"
-        return HTMLResponse(page, status_code=500)
-
-
-def error_page(request: Request, exc: RequestError) -> Response:
-    dashboard = dashboard_of(request)
-    page = Page.of(request)
-    said = say(exc, request, page.t, page.language)
-    if isinstance(exc, AuthenticationFailed):
-        # no session cookie: a first visit (or after logging out), nothing went wrong yet
-        had_session = bool(request.cookies.get(SESSION_COOKIE))
-        shown = said.text if had_session or request.method == "POST" else None
-        response = login_page(dashboard.env, dashboard.codec, request, 401, shown)
-        if had_session:
-            response.delete_cookie(SESSION_COOKIE, path=PREFIX)
-        return response
-    status = exc.status_code
-    log.info("dashboard %s %s: %d %s", request.method, request.url.path, status, exc.message)
-    return _error(request, status, said, posted=request.method == "POST")
-
-
-def _error(request: Request, status: int, said: Said, *, posted: bool) -> HTMLResponse:
-    """The error page: ``said``, and that nothing was changed when a form was ``posted``."""
-    return render(
-        dashboard_of(request).env,
-        request,
-        "error.html",
-        status,
-        status_code=status,
-        message=said.text,
-        details=said.details,
-        posted=posted,
-        admin=None,
-    )

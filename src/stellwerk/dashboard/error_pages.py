@@ -1,0 +1,135 @@
+"""The dashboard's error pages, and :class:`DashboardRoute`, which every dashboard route uses: it
+turns a ``RequestError`` raised anywhere in the route (its dependencies included) into an HTML
+page with the error's status (401 the login form, 403/404/409/400/503 an error page that says
+nothing was changed when a form was posted), an unexpected error into a 500 page.
+
+An error page has the header of the visitor: logged in, the normal header (navigation, the
+month picker on a page that shows a month, log out), so that the user can go on from it; not
+logged in, the language switch only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse, Response
+
+from stellwerk.dashboard.auth import ADMIN
+from stellwerk.dashboard.messages import Said, say
+from stellwerk.dashboard.visitor import Admin, visitor
+from stellwerk.dashboard.web import PREFIX, SESSION_COOKIE, Page, dashboard_of, login_page, render
+from stellwerk.errors import AuthenticationFailed, InvalidRequest, RequestError
+from stellwerk.ledger.window import Window
+
+log = logging.getLogger("stellwerk.dashboard")
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class DashboardRoute(APIRoute):
+    """Renders every ``RequestError`` of a dashboard route (``NotStarted`` too: 503 before the
+    gateway started) as an HTML page, an unexpected error as a 500 page (not the API's JSON),
+    and says how long the server took in a ``Server-Timing`` header (the browser's developer
+    tools show it)."""
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+        # a page that shows a month keeps its month picker on its error page
+        shows_month = any(p.name == "month" for p in self.dependant.query_params)
+
+        async def run(request: Request) -> Response:
+            started = time.perf_counter()
+            try:
+                response = await handler(request)
+            except RequestError as exc:
+                response = await error_page(request, exc, shows_month=shows_month)
+            except Exception:  # a bug: the page says so in its language, the log has the trace
+                log.exception("dashboard %s %s: unexpected error", request.method, request.url.path)
+                response = await internal_error_page(request)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            response.headers["server-timing"] = f"app;dur={elapsed_ms:.1f}"
+            return response
+
+        return run
+
+
+async def internal_error_page(request: Request) -> Response:
+    """The page of a dashboard request that failed unexpectedly (500); a bare one if even the
+    error page cannot be rendered."""
+    try:
+        admin = await run_in_threadpool(visitor, request)
+    except Exception:  # whatever failed may fail again (the database): the header without it
+        log.warning("dashboard %s: no logged-in header on the 500 page", request.url.path)
+        admin = None
+    try:
+        t = Page.of(request).t
+        # a failure part-way may have changed something: not said otherwise (posted=False)
+        return _error(request, 500, Said(t["msg_internal_error"]), posted=False, admin=admin)
+    except Exception:
+        log.exception("dashboard %s %s: the error page failed", request.method, request.url.path)
+        page = "<!doctype html><title>500</title><p>internal error; see the gateway's log</p>"
+        return HTMLResponse(page, status_code=500)
+
+
+async def error_page(request: Request, exc: RequestError, *, shows_month: bool) -> Response:
+    dashboard = dashboard_of(request)
+    page = Page.of(request)
+    said = say(exc, request, page.t, page.language)
+    if isinstance(exc, AuthenticationFailed):
+        # no session cookie: a first visit (or after logging out), nothing went wrong yet
+        had_session = bool(request.cookies.get(SESSION_COOKIE))
+        shown = said.text if had_session or request.method == "POST" else None
+        response = login_page(dashboard.env, dashboard.codec, request, 401, shown)
+        if had_session:
+            response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+        return response
+    status = exc.status_code
+    log.info("dashboard %s %s: %d %s", request.method, request.url.path, status, exc.message)
+    admin = await run_in_threadpool(visitor, request)
+    # the month pages are an admin's: an owner may see none
+    month = _month(request) if shows_month and admin is not None and admin.role == ADMIN else None
+    return _error(request, status, said, posted=request.method == "POST", admin=admin, month=month)
+
+
+def _month(request: Request) -> str:
+    """The month the page asked for, for the header's picker; this month when it asked for none
+    or for one the dashboard cannot show (the error may be that month)."""
+    asked = (request.query_params.get("month") or "").strip()
+    try:
+        Window.month(asked)
+    except InvalidRequest:
+        return datetime.now(UTC).strftime("%Y-%m")
+    return asked
+
+
+def _error(
+    request: Request,
+    status: int,
+    said: Said,
+    *,
+    posted: bool,
+    admin: Admin | None,
+    month: str | None = None,
+) -> HTMLResponse:
+    """The error page: ``said``, and that nothing was changed when a form was ``posted``; the
+    header of ``admin`` (with the month picker at ``month``)."""
+    values: dict[str, Any] = {} if month is None else {"month": month}
+    return render(
+        dashboard_of(request).env,
+        request,
+        "error.html",
+        status,
+        status_code=status,
+        message=said.text,
+        details=said.details,
+        posted=posted,
+        admin=admin,
+        **values,
+    )

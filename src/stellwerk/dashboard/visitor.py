@@ -1,0 +1,57 @@
+"""Who is logged in: :class:`Admin`, read from the session cookie and checked against the ledger
+and the gateway's keys on every request (``session_admin``, the pages' dependency), and
+``visitor``, the same check for an error page, which shows the logged-in header (navigation, log
+out) when it passes and the header of a visitor who is not logged in when it does not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from stellwerk.dashboard.auth import ADMIN
+from stellwerk.dashboard.services import governance_of
+from stellwerk.dashboard.session_store import SessionStore
+from stellwerk.dashboard.web import PREFIX, SESSION_COOKIE, dashboard_of
+from stellwerk.errors import RequestError
+from stellwerk.governance.service import Governance
+
+CONSENT_PAGE = "/consent"
+
+
+@dataclass(frozen=True, slots=True)
+class Admin:
+    """Who is logged in: an admin, or a data owner (``role`` owner, of ``department``)."""
+
+    key_id: str
+    nonce: str
+    csrf: str
+    role: str = ADMIN
+    department: str = ""
+
+    @property
+    def home(self) -> str:
+        return PREFIX if self.role == ADMIN else PREFIX + CONSENT_PAGE
+
+
+def session_admin(request: Request, gov: Governance) -> Admin:
+    """The logged-in admin or owner, or 401 (no, forged, expired or ended session; key revoked).
+    Synchronous (the ledger's session row): call it from a thread."""
+    dashboard = dashboard_of(request)
+    session = dashboard.codec.read(request.cookies.get(SESSION_COOKIE))
+    SessionStore(gov.admin.ledger).check(session)
+    holder = dashboard.directory.check(session, gov)
+    csrf = dashboard.codec.csrf_token(session.nonce)
+    return Admin(session.key_id, session.nonce, csrf, holder.role, holder.department)
+
+
+def visitor(request: Request) -> Admin | None:
+    """Who is logged in, for an error page's header; ``None`` when nobody is (no cookie, the
+    session refused as a page would refuse it, the gateway not started). Synchronous: call it
+    from a thread."""
+    if not request.cookies.get(SESSION_COOKIE):
+        return None
+    try:
+        return session_admin(request, governance_of(request))
+    except RequestError:
+        return None

@@ -1,0 +1,126 @@
+"""Error pages keep the visitor's header: logged in, the navigation, the month picker on a page
+that shows a month and the log-out button, so that the user can go on; not logged in, only the
+language switch. A file below ``/dashboard/static`` that is not there is the dashboard's 404 page
+too, never the model APIs' JSON."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html import unescape
+
+import httpx
+import pytest
+
+from tests.dashboard.client import csrf_of, login
+from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
+
+LOGOUT = 'action="/dashboard/logout"'
+MONTH_PICKER = '<select name="month">'
+LEARNING_LINK = 'href="/dashboard/learning"'
+
+
+@pytest.fixture(params=["en", "de"])
+def language(request: pytest.FixtureRequest) -> str:
+    value: str = request.param
+    return value
+
+
+@pytest.fixture
+def admin(offline_dashboard: DashboardGateway, language: str) -> Iterator[httpx.Client]:
+    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, answer):
+        assert answer.status_code == 303
+        client.cookies.set("stw_lang", language, path="/dashboard")
+        yield client
+
+
+def owner_key(dashboard: DashboardGateway) -> str:
+    with dashboard.gateway.client(ADMIN_KEY, timeout=30) as client:
+        answer = client.post("/admin/keys", json={"department": "legal", "role": "owner"})
+    assert answer.status_code == 201, answer.text
+    key: str = answer.json()["key"]
+    return key
+
+
+def selected_month(html: str) -> str | None:
+    match = re.search(r'<option value="(\d{4}-\d{2})" selected>', html)
+    return match.group(1) if match else None
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "month"),
+    [
+        ("/dashboard/nope", 404, None),
+        ("/dashboard/static/nope.css", 404, None),
+        ("/dashboard/static/", 404, None),
+        ("/dashboard/static", 404, None),
+        ("/dashboard/models/nope", 404, "this month"),
+        ("/dashboard/departments/nope?month=2026-05", 404, "2026-05"),
+        ("/dashboard?month=2026-13", 400, "this month"),
+        ("/dashboard/learning?month=9999-12", 400, "this month"),
+        ("/dashboard/lang/fr", 404, None),
+    ],
+)
+def test_an_error_page_has_the_logged_in_header(
+    admin: httpx.Client, language: str, path: str, status: int, month: str | None
+) -> None:
+    answer = admin.get(path)
+    assert answer.status_code == status
+    assert answer.headers["content-type"].startswith("text/html")
+    assert f'<html lang="{language}">' in answer.text
+    assert LOGOUT in answer.text and LEARNING_LINK in answer.text
+    assert "it-admin" in answer.text  # who is logged in
+    # the page's own month picker, on the pages that show a month (a month it cannot show is
+    # the error: the picker offers this month instead)
+    assert (MONTH_PICKER in answer.text) == (month is not None)
+    if month is not None:
+        this_month = re.search(r'<option value="(\d{4}-\d{2})"', answer.text)
+        assert this_month is not None
+        expected = this_month.group(1) if month == "this month" else month
+        assert selected_month(answer.text) == expected
+    # and the log-out button works from it
+    logout = admin.post("/dashboard/logout", data={"csrf": csrf_of(answer.text)})
+    assert logout.status_code == 303
+    assert admin.get("/dashboard").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/dashboard/nope", "/dashboard/static/nope.css"])
+def test_an_error_page_without_a_session_has_no_logged_in_header(
+    offline_dashboard: DashboardGateway, path: str
+) -> None:
+    with offline_dashboard.gateway.client(timeout=30) as client:
+        client.cookies.set("stw_lang", "de", path="/dashboard")
+        answer = client.get(path)
+        assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
+        assert "Diese Seite gibt es im Dashboard nicht" in unescape(answer.text)
+        assert LOGOUT not in answer.text and LEARNING_LINK not in answer.text
+        # a session that ended is nobody: no header either, and nothing else happens
+        client.cookies.set("stw_session", "forged", path="/dashboard")
+        answer = client.get(path)
+        assert answer.status_code == 404 and LOGOUT not in answer.text
+
+
+def test_an_owners_error_page_has_the_owners_header(offline_dashboard: DashboardGateway) -> None:
+    """An owner sees only the consent page: its 403 on the overview leads back there."""
+    with login(offline_dashboard.gateway, owner_key(offline_dashboard)) as (client, answer):
+        assert answer.status_code == 303
+        answer = client.get("/dashboard")
+        assert answer.status_code == 403
+        assert LOGOUT in answer.text and 'href="/dashboard/consent"' in answer.text
+        assert LEARNING_LINK not in answer.text and MONTH_PICKER not in answer.text
+        assert "Back to the consent page" in answer.text
+
+
+def test_the_static_files_are_served_as_before(offline_dashboard: DashboardGateway) -> None:
+    for method in ("GET", "HEAD"):
+        answer = offline_dashboard.gateway.request(method, "/dashboard/static/dashboard.css")
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/css")
+        assert "etag" in answer.headers
+    icon = offline_dashboard.gateway.request("GET", "/dashboard/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg")
+    for outside in ("/dashboard/static/../web.py", "/dashboard/static/%2e%2e/web.py"):
+        answer = offline_dashboard.gateway.request("GET", outside)
+        assert answer.status_code == 404 and "def " not in answer.text
+    posted = offline_dashboard.gateway.request("POST", "/dashboard/static/dashboard.css")
+    assert posted.status_code == 404 and posted.headers["content-type"].startswith("text/html")
