@@ -121,6 +121,7 @@ def _codes_in_source() -> set[str]:
     """Every error code the gateway can write into a usage record: the classes' own and those
     given where an error is raised."""
     codes = {cls.code for cls in _subclasses(RequestError)}
+    codes.add("client_disconnected")  # the 499 of a client that hung up (gateway.stream_end)
     for path in SRC.rglob("*.py"):
         if "dashboard" in path.parts:
             continue  # the dashboard's own (login, session) are never a usage record
