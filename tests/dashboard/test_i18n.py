@@ -106,7 +106,7 @@ def test_every_count_has_a_form_for_one_with_the_same_figures() -> None:
     has one (and every ``_one`` a count), in both languages, with the same placeholders."""
     keys = label_keys()
     counts = {k for k in keys if "{n}" in labels("en")[k] and not k.endswith("_one")}
-    assert {"n_requests", "n_errors", "n_prompts", "savings_compared"} <= counts
+    assert {"n_requests", "n_failed", "n_prompts", "savings_compared"} <= counts
     assert {k for k in keys if k.endswith("_one")} == {f"{k}_one" for k in counts}
     for language in LANGUAGES:
         table = labels(language)
@@ -133,8 +133,8 @@ def test_the_templates_write_counts_only_through_the_one_helper() -> None:
         ("de", "n_requests", 0, {}, "0 Anfragen"),
         ("de", "n_requests", 1, {}, "1 Anfrage"),
         ("de", "n_requests", 1001, {}, "1.001 Anfragen"),
-        ("en", "n_errors", 1, {}, "1 error"),
-        ("de", "n_errors", 1, {}, "1 Fehler"),
+        ("en", "n_failed", 1, {}, "1 failed"),
+        ("de", "n_failed", 1, {}, "1 fehlgeschlagen"),
         ("en", "n_prompts", 1, {}, "1 prompt"),
         ("de", "n_prompts", 1, {}, "1 Prompt"),
         ("en", "n_tokens_per_minute", 1, {}, "1 token per minute"),

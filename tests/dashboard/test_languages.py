@@ -121,6 +121,7 @@ def _codes_in_source() -> set[str]:
     """Every error code the gateway can write into a usage record: the classes' own and those
     given where an error is raised."""
     codes = {cls.code for cls in _subclasses(RequestError)}
+    codes.add("client_disconnected")  # the 499 of a client that hung up (gateway.stream_end)
     for path in SRC.rglob("*.py"):
         if "dashboard" in path.parts:
             continue  # the dashboard's own (login, session) are never a usage record
@@ -275,11 +276,15 @@ def test_a_count_of_one_is_singular_on_the_pages(
     department = " ".join(text_of(admin.get("/dashboard/departments/research")).split())
     says = {
         "en": (
-            ["Σ 1 request ·", "· 0 refused · 0 errors", "1 of 1 routed request compared"],
+            ["Σ 1 request ·", "· 0 refused · 0 failed", "1 of 1 routed request compared"],
             ["1 request per minute · 1 token per minute"],
         ),
         "de": (
-            ["Σ 1 Anfrage ·", "· 0 abgewiesen · 0 Fehler", "1 von 1 gerouteten Anfrage verglichen"],
+            [
+                "Σ 1 Anfrage ·",
+                "· 0 abgewiesen · 0 fehlgeschlagen",
+                "1 von 1 gerouteten Anfrage verglichen",
+            ],
             ["1 Anfrage pro Minute · 1 Token pro Minute"],
         ),
     }[language]

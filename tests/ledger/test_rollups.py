@@ -18,7 +18,7 @@ from tests.ledger.test_migrations import insert_old_usage
 
 
 def _expected_daily(records: list[UsageRecord]) -> dict[tuple[object, ...], tuple[float, ...]]:
-    sums: dict[tuple[object, ...], list[float]] = defaultdict(lambda: [0.0] * 10)
+    sums: dict[tuple[object, ...], list[float]] = defaultdict(lambda: [0.0] * 11)
     for r in records:
         day = r.time.replace(hour=0, minute=0, second=0, microsecond=0)
         key = (day, r.department, r.key_id, r.model or "", r.requested_model.startswith("auto"))
@@ -35,6 +35,7 @@ def _expected_daily(records: list[UsageRecord]) -> dict[tuple[object, ...], tupl
                 r.latency_ms,
                 r.familiarity is not None,
                 bool(r.unfamiliar),
+                400 <= r.status < 500,
             )
         ):
             row[i] += float(value)
@@ -58,6 +59,7 @@ def _stored_daily(ledger: Ledger) -> dict[tuple[object, ...], tuple[float, ...]]
                     r.latency_ms_sum,
                     r.familiarity_measured,
                     r.unfamiliar,
+                    r.refused,
                 )
             )
             for r in rows

@@ -94,14 +94,9 @@ def department_page(gov: Governance, name: str, window: Window) -> DepartmentPag
     dept = find_department(gov, name)
     with gov.admin.ledger.connect() as connection:
         refused = usage_totals.refusals(connection, window, department=name)
-        total = replace(usage_totals.total(connection, window, department=name), group=name)
-        usage = usage_totals.with_refusals([total], refused, "department")[0]
-        by_model = usage_totals.with_refusals(
-            usage_totals.totals_by(connection, window, "model", department=name), refused, "model"
-        )
-        by_key = usage_totals.with_refusals(
-            usage_totals.totals_by(connection, window, "key_id", department=name), refused, "key_id"
-        )
+        usage = replace(usage_totals.total(connection, window, department=name), group=name)
+        by_model = usage_totals.totals_by(connection, window, "model", department=name)
+        by_key = usage_totals.totals_by(connection, window, "key_id", department=name)
     limits = gov.admin.budgets.department_limits(name)
     budget = limits.monthly_budget
     used = None

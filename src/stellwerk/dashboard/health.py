@@ -1,4 +1,5 @@
-"""Backend health for the overview: a live probe bounded in time, and the last hour's errors."""
+"""Backend health for the overview: a live probe bounded in time, and the last hour's failures
+(5xx; a request refused for what it asked, a 4xx, is not the backend's)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ async def backend_health(
     last_hour: Mapping[str, tuple[int, int]],
     breakers: Mapping[str, CircuitBreaker] | None = None,
 ) -> list[BackendHealth]:
-    """``last_hour``: backend -> (requests, errors) in the last hour; ``breakers``: the gateway's
+    """``last_hour``: backend -> (requests, failures) in the last hour; ``breakers``: the gateway's
     circuit breakers, whose state is shown beside the probe's answer."""
     names = [n for n in (b.name for b in config.backends) if n in backends]
     errors = await asyncio.gather(*(_probe(backends[n]) for n in names))

@@ -101,13 +101,16 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "n_requests_one": ("{n} request", "{n} Anfrage"),
     "n_refused": ("{n} refused", "{n} abgewiesen"),
     "n_refused_one": ("{n} refused", "{n} abgewiesen"),
-    "n_errors": ("{n} errors", "{n} Fehler"),
-    "n_errors_one": ("{n} error", "{n} Fehler"),
+    "n_failed": ("{n} failed", "{n} fehlgeschlagen"),
+    "n_failed_one": ("{n} failed", "{n} fehlgeschlagen"),
     "requests_word": ("requests", "Anfragen"),
     "tokens_word": ("tokens", "Tokens"),
     "errors_word": ("errors", "Fehler"),
     "what_unlimited": ("{what} unlimited", "{what} unbegrenzt"),
-    "errors": ("Errors", "Fehler"),
+    # failed: a backend down, failing or too slow, a stream cut short (a 5xx); never a refusal.
+    # A soft hyphen: the German header may break ("Fehl-geschlagen") so that the usage and health
+    # tables fit their half-width cards at 1280 px
+    "failed": ("Failed", "Fehl\u00adgeschlagen"),
     "tokens": ("Tokens", "Tokens"),
     "cost": ("Internal cost", "Interne Kosten"),
     "energy": ("Energy", "Energie"),
@@ -304,8 +307,9 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "medium": ("medium", "mittel"),
     "large": ("large", "groß"),
     "none": ("none", "keine"),
-    # refusals: requests the gateway refused before a model was chosen (not errors)
-    "refused": ("Refused", "Abgewiesen"),
+    # refusals: requests refused for what they asked or may do (a 4xx, before a model was chosen
+    # or after, as a prompt over the context): the client's side, not failures
+    "refused": ("Refused", "Abge\u00adwiesen"),  # a soft hyphen, as "Fehl-geschlagen" has
     "refusals": ("Refusals, by reason", "Abweisungen nach Grund"),
     "no_refusals": (
         "No request was refused this month.",

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Final
 
 REFUSALS: Final[dict[str, tuple[str, str]]] = {
-    # refusals: requests the gateway refused before a model was chosen (not errors)
+    # refusals: requests refused for what they asked (a 4xx, before a model was chosen or
+    # after): the client's side, not failures
     "refusal_policy_denied": (
         "policy: model not allowed (classification, lifecycle, consent, allow-list)",
         "Richtlinie: Modell nicht zulässig (Schutzklasse, Lebenszyklus, Einwilligung,"
@@ -73,6 +74,10 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
     "refusal_too_many_in_flight": (
         "too many requests of the key at once",
         "zu viele gleichzeitige Anfragen des Schlüssels",
+    ),
+    "refusal_client_disconnected": (
+        "client hung up before the answer was complete",
+        "Client hat vor Ende der Antwort abgebrochen",
     ),
     "refusal_context_length_exceeded": (
         "prompt longer than the model's context",

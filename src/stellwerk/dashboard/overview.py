@@ -105,9 +105,7 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
     use_cases = gov.admin.use_cases.list()
     with gov.admin.ledger.connect() as connection:
         refused = usage_totals.refusals(connection, window)
-        departments = usage_totals.with_refusals(
-            usage_totals.totals_by(connection, window, "department"), refused, "department"
-        )
+        departments = usage_totals.totals_by(connection, window, "department")
         mix = _routing_mix(connection, window, gov)
         savings = _savings(connection, window, gov, states, use_cases)
     total = usage_totals.summed(departments)

@@ -42,7 +42,8 @@ class Metrics:
         )
         self.upstream_errors = Counter(
             "stellwerk_upstream_errors",
-            "Backend failures by backend and kind (unavailable, failed, timeout).",
+            "Backend failures by backend and kind (unavailable, circuit_open, failed, timeout);"
+            " never a request refused for what it asked (a prompt over the context is a 400).",
             ["backend", "kind"],
             registry=self.registry,
         )

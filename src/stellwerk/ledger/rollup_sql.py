@@ -10,7 +10,11 @@ aggregates the batch first and upserts in key order, so that replicas writing co
 row locks in the same order and cannot deadlock.
 
 ``counts`` (since ``0900_usage_familiarity``) names further columns of ``usage_daily`` that count
-the records meeting a condition (``COUNTED``), after the sums.
+the records meeting a condition (``COUNTED``), after the sums. ``refused`` (since
+``1000_usage_refused``) counts the 4xx records: requests refused for what the client sent or is
+allowed (a policy, a limit, a prompt over the context, a client that hung up), which are not
+failures; ``errors`` minus ``refused`` are the failures (5xx: a backend down, failing, too slow,
+a stream cut short). ``backfill_sql`` counts a new column for the records already rolled up.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ COUNTED: dict[str, str] = {
     # column of usage_daily -> the condition on a usage row ({r}: the row's prefix) it counts
     "familiarity_measured": "{r}familiarity IS NOT NULL",
     "unfamiliar": "{r}unfamiliar",
+    "refused": "{r}status >= 400 AND {r}status < 500",
 }
 _LATENCY_UPSERT = """ON CONFLICT (day, model, bucket) DO UPDATE
     SET requests = usage_latency_daily.requests + excluded.requests"""
@@ -77,6 +82,22 @@ def rollup_sql(
     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     {_LATENCY_UPSERT}"""
     return [daily, latency]
+
+
+def backfill_sql(dialect: str, column: str) -> str:
+    """Set the ``COUNTED`` column ``column`` of every rollup row from the ``usage`` records it
+    sums (records that retention has deleted since are not counted again)."""
+    condition = COUNTED[column].format(r="")
+    return f"""
+    UPDATE usage_daily SET {column} = counted.n
+    FROM (SELECT {_day(dialect, "time")} AS day, department, key_id,
+                 coalesce(model, '') AS model, requested_model LIKE 'auto%' AS routed,
+                 count(*) AS n
+          FROM usage WHERE {condition}
+          GROUP BY 1, 2, 3, 4, 5) AS counted
+    WHERE usage_daily.day = counted.day AND usage_daily.department = counted.department
+      AND usage_daily.key_id = counted.key_id AND usage_daily.model = counted.model
+      AND usage_daily.routed = counted.routed"""
 
 
 def sqlite_trigger(sums: Sequence[str], counts: Sequence[str] = ()) -> str:

@@ -54,6 +54,8 @@ usage_daily = Table(
     # those the ones it called unfamiliar (rollup_sql.COUNTED)
     Column("familiarity_measured", BigInteger, nullable=False, server_default="0"),
     Column("unfamiliar", BigInteger, nullable=False, server_default="0"),
+    # since 1000_usage_refused: of ``errors``, the 4xx (refused for the request, not failed)
+    Column("refused", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("day", "department", "key_id", "model", "routed"),
 )
 

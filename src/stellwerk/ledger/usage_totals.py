@@ -8,7 +8,7 @@ whole UTC days (a month is).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -35,12 +35,14 @@ class Totals:
     energy_wh: float
     latency_ms_sum: float
     refused: int = 0
-    """Of ``errors``, the requests refused before a model was chosen (set by
-    :func:`with_refusals`; the rollups count every 4xx and 5xx as an error)."""
+    """Of ``errors``, the requests refused for the request (a 4xx: a policy, a limit, a bad
+    request, a prompt over the context, a client that hung up): the client's side, not a
+    failure."""
 
     @property
     def failed(self) -> int:
-        """Errors that are not refusals: backend failures, interrupted streams."""
+        """Errors that are not refusals (a 5xx): a backend down, failing or too slow, a stream
+        cut short."""
         return self.errors - self.refused
 
     @property
@@ -123,13 +125,21 @@ def summed(rows: Sequence[Totals], group: str = "") -> Totals:
 
 
 def _totals(group: str, sums: Sequence[Any]) -> Totals:
-    """Totals from the eight sums in ``_SUMS`` order (``None``: nothing summed); the counts and
+    """Totals from the nine sums in ``_SUMS`` order (``None``: nothing summed); the counts and
     the cost in micro-units are whole numbers, energy and latency are not."""
     n = [0 if v is None else v for v in sums]
+    requests, errors, fallbacks, prompt, completion, cost, energy, latency, refused = n
     return Totals(
         group,
-        *(int(v) for v in n[:6]),
-        *(float(v) for v in n[6:]),
+        int(requests),
+        int(errors),
+        int(fallbacks),
+        int(prompt),
+        int(completion),
+        int(cost),
+        float(energy),
+        float(latency),
+        int(refused),
     )
 
 
@@ -142,6 +152,7 @@ _SUMS = (
     "cost_micro",
     "energy_wh",
     "latency_ms_sum",
+    "refused",
 )
 
 
@@ -157,17 +168,7 @@ def total(
     rows = totals_by(
         connection, window, "department", department=department, model=model, routed=routed
     )
-    return Totals(
-        "",
-        sum(r.requests for r in rows),
-        sum(r.errors for r in rows),
-        sum(r.fallbacks for r in rows),
-        sum(r.prompt_tokens for r in rows),
-        sum(r.completion_tokens for r in rows),
-        sum(r.cost_micro for r in rows),
-        sum(r.energy_wh for r in rows),
-        sum(r.latency_ms_sum for r in rows),
-    )
+    return summed(rows)
 
 
 def daily_requests(
@@ -202,11 +203,12 @@ class Refusal:
 def refusals(
     connection: Connection, window: Window, *, department: str | None = None
 ) -> list[Refusal]:
-    """The requests refused before a model was chosen (a 4xx without a model: policy, limits,
-    budget, a bad request), most first. Read from ``usage`` through its ``(model, time)`` index,
-    under ``model IS NULL``: only the refused records are read, never the month's traffic."""
+    """The requests refused for the request (a 4xx: policy, limits, budget, a bad request, a
+    prompt over the context), before a model was chosen or after, most first. Read from
+    ``usage`` through its partial index of the refused records (``ix_usage_refused_time``): only
+    they are read, never the month's traffic."""
     u = usage.c
-    clauses = [u.model.is_(None), u.status >= 400, u.status < 500, *window.clauses(u.time)]
+    clauses = [u.status >= 400, u.status < 500, *window.clauses(u.time)]
     if department is not None:
         clauses.append(u.department == department)
     reason = func.coalesce(u.error_kind, "")
@@ -220,16 +222,6 @@ def refusals(
         Refusal(str(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]))
         for r in connection.execute(statement)
     ]
-
-
-def with_refusals(rows: Sequence[Totals], found: Sequence[Refusal], by: Dimension) -> list[Totals]:
-    """``rows`` (totals by ``by``) with their refusals counted apart from errors (by model: all
-    of them in the ``''`` row, the requests no model was chosen for)."""
-    counts: dict[str, int] = {}
-    for refusal in found:
-        group = {"department": refusal.department, "key_id": refusal.key_id, "model": ""}[by]
-        counts[group] = counts.get(group, 0) + refusal.requests
-    return [replace(r, refused=min(r.errors, counts.get(r.group, 0))) for r in rows]
 
 
 def refused_total(found: Sequence[Refusal]) -> int:
@@ -247,12 +239,15 @@ def by_reason(found: Sequence[Refusal]) -> list[tuple[str, int, Mapping[str, int
 
 
 RECENT_LIMIT = 10_000
+FAILED_STATUS = 500
 
 
 def recent_by_backend(connection: Connection, since: datetime) -> dict[str, tuple[int, int]]:
-    """backend -> (requests, errors) since ``since``, read from ``usage`` itself: the newest
+    """backend -> (requests, failures) since ``since``, read from ``usage`` itself: the newest
     records first through the time index, at most ``RECENT_LIMIT`` of them (so the read stays
-    short however busy the hour was, and whatever the planner's statistics say)."""
+    short however busy the hour was, and whatever the planner's statistics say). A failure is a
+    5xx; a request refused for what it asked (a 4xx, such as a prompt over the context that the
+    backend itself refused) says nothing about the backend's health."""
     recent = (
         select(usage.c.backend, usage.c.status)
         .where(usage.c.time >= since)
@@ -264,7 +259,7 @@ def recent_by_backend(connection: Connection, since: datetime) -> dict[str, tupl
         select(
             recent.c.backend,
             func.count(),
-            func.sum(case((recent.c.status >= 400, 1), else_=0)),
+            func.sum(case((recent.c.status >= FAILED_STATUS, 1), else_=0)),
         )
         .where(recent.c.backend.is_not(None))
         .group_by(recent.c.backend)
