@@ -19,7 +19,7 @@ __all__ = ["LONG", "breakable"]
 LONG = 24
 """Characters from which a word is wider than a narrow column (about 12 rem) may hold."""
 
-_WORD = re.compile(r"\S{%d,}" % LONG)
+_WORD = re.compile(rf"\S{{{LONG},}}")
 _AFTER = re.compile(r"(?<=[/.@?&=#])(?=[^/.@?&=#])")
 _WBR = Markup("<wbr>")
 
