@@ -1,5 +1,7 @@
 """What routing saved: against the same routed requests sent to the largest model each key MAY
-use (its permitted reference), never against a model policy forbids it."""
+use (its permitted reference), never against a model policy forbids it. Latency too is compared
+on the same requests: the reference's time for them estimated from its own time per request and
+per token (``latency_fit``); with too thin a measure, no latency figure at all."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import pytest
 from stellwerk.config import parse_config
 from stellwerk.config.schema import ModelConfig, StellwerkConfig
 from stellwerk.dashboard.charts import Bar, bars
+from stellwerk.dashboard.latency_fit import MIN_REQUESTS, LatencyFit, fit_latency
 from stellwerk.dashboard.savings import KeyTraffic, compute_savings, permitted_reference
 from stellwerk.governance.principal import config_key_principals
+from stellwerk.ledger.answer_times import AnswerTime
 from stellwerk.ledger.usage_totals import Totals
 from stellwerk.policy.filter import PolicyFilter
 from stellwerk.policy.state import ModelState
@@ -64,7 +68,10 @@ def _states(config: StellwerkConfig) -> list[ModelState]:
     return [ModelState(m, m.lifecycle, True, 1) for m in config.models]
 
 
-def _totals(model: str, requests: int, prompt: int, completion: int, cost: float) -> Totals:
+def _totals(
+    model: str, requests: int, prompt: int, completion: int, cost: float, ms: float = 100.0
+) -> Totals:
+    """``requests`` routed requests of these token sums, ``ms`` each."""
     return Totals(
         model,
         requests,
@@ -74,8 +81,14 @@ def _totals(model: str, requests: int, prompt: int, completion: int, cost: float
         completion,
         round(cost * 1_000_000),
         (prompt + completion) / 10_000,
-        requests * 100.0,
+        requests * ms,
     )
+
+
+def _fit(per_request: float, per_answer_token: float = 0.0, requests: int = 50) -> LatencyFit:
+    """A reference measured on ``requests`` requests of 0 to 10^6 tokens either way (so that it
+    covers every test's routed sizes)."""
+    return LatencyFit(requests, per_request, 0.0, per_answer_token, (0, 10**6), (0, 10**6))
 
 
 def test_each_key_is_compared_with_the_largest_model_it_may_use() -> None:
@@ -99,7 +112,7 @@ def test_confidential_traffic_saves_nothing_against_a_cloud_model_it_may_not_use
             _totals("medium-onprem", 4, 4000, 400, models["medium-onprem"].price.cost(4000, 400)),
         )
     ]
-    savings = compute_savings(legal, {"medium-onprem": 100.0})
+    savings = compute_savings(legal, {"medium-onprem": _fit(100.0)})
     assert savings.references == [("legal", "medium-onprem")]
     assert savings.cost.fraction == pytest.approx(0.0)  # it used its best model: nothing saved
     assert savings.latency_ms is not None and savings.latency_ms.fraction == pytest.approx(0.0)
@@ -115,7 +128,8 @@ def test_savings_sum_each_key_against_its_own_reference() -> None:
         KeyTraffic("archive", None, _totals("small-onprem", 2, 10, 10, 0.0)),
         KeyTraffic("research", large, _totals("", 3, 0, 0, 0.0)),  # refused: not counted
     ]
-    savings = compute_savings(traffic, {"medium-onprem": 400.0, "large-eucloud": 900.0})
+    fits = {"medium-onprem": _fit(300.0, 1e-3), "large-eucloud": _fit(900.0)}
+    savings = compute_savings(traffic, fits)
     assert savings.requests == 10 and savings.without_reference == 2
     assert savings.references == [("legal", "medium-onprem"), ("research", "large-eucloud")]
     baseline = medium.price.cost(900_000, 100_000) + large.price.cost(100_000, 0)
@@ -124,18 +138,81 @@ def test_savings_sum_each_key_against_its_own_reference() -> None:
     assert savings.energy_wh.baseline == pytest.approx(1000 * 1.4 + 100 * 7.0)
     assert savings.latency_ms is not None
     assert savings.latency_ms.actual == pytest.approx(100.0)
-    assert savings.latency_ms.baseline == pytest.approx((9 * 400 + 900) / 10)
+    # medium: 9 requests of 300 ms plus 100,000 answer tokens of 1 µs; large: 1 of 900 ms
+    assert savings.latency_ms.baseline == pytest.approx((9 * 300 + 100 + 900) / 10)
+    assert savings.reference_requests == 100
     assert small.id == "small-onprem"
 
 
-def test_no_latency_comparison_without_traffic_on_a_reference_model() -> None:
+def test_no_latency_figure_without_enough_requests_on_a_reference_model() -> None:
     config = _config()
     large = next(m for m in config.models if m.id == "large-eucloud")
+    own = [AnswerTime(100, 10 * i, 50.0 + i) for i in range(MIN_REQUESTS - 1)]
+    assert fit_latency(own) is None  # one request short of a measure
     savings = compute_savings(
         [KeyTraffic("research", large, _totals("small-onprem", 3, 10, 10, 0.0))],
-        {"large-eucloud": None},
+        {"large-eucloud": fit_latency(own)},
     )
-    assert savings.latency_ms is None
+    assert savings.latency_ms is None and savings.reference_requests == 0
+    assert savings.cost.baseline > 0  # cost and energy are still compared
+
+
+def test_no_latency_figure_from_a_reference_measured_on_other_lengths() -> None:
+    """walk4 N5: the reference answered one-token questions only, the routed requests asked for
+    600 tokens; its mean (or a fit) says nothing about what it would take for those."""
+    config = _config()
+    large = next(m for m in config.models if m.id == "large-eucloud")
+    own = [AnswerTime(20 + i, 1, 19.0) for i in range(MIN_REQUESTS)]
+    fit = fit_latency(own)
+    assert fit is not None and fit.answer_tokens == (1, 1)
+    routed = [KeyTraffic("research", large, _totals("small-onprem", 5, 100, 3000, 0.0, 588.0))]
+    assert compute_savings(routed, {"large-eucloud": fit}).latency_ms is None
+    assert compute_savings(routed, {"large-eucloud": None}).latency_ms is None
+
+
+def test_the_fit_recovers_a_models_time_per_request_and_per_token() -> None:
+    """40 ms a request, 0.5 ms a prompt token, 20 ms an answer token, with a little noise."""
+    own = [
+        AnswerTime(p, c, 40 + 0.5 * p + 20 * c + (-1) ** (p + c))
+        for p in (50, 400, 1200)
+        for c in (1, 80, 300, 900)
+    ]
+    fit = fit_latency(own)
+    assert fit is not None and fit.requests == 12
+    assert fit.per_request_ms == pytest.approx(40, abs=2)
+    assert fit.per_prompt_token_ms == pytest.approx(0.5, abs=0.01)
+    assert fit.per_answer_token_ms == pytest.approx(20, abs=0.01)
+    assert fit.prompt_tokens == (50, 1200) and fit.answer_tokens == (1, 900)
+    assert fit.total_ms(2, 200, 100) == pytest.approx(2 * 40 + 0.5 * 200 + 20 * 100, rel=0.01)
+
+
+def test_a_longer_request_never_takes_less_time() -> None:
+    """Noise that would fit a negative time per answer token fits none (non-negative)."""
+    own = [AnswerTime(100, c, 500.0 - c / 100) for c in range(0, 1000, 100)]
+    fit = fit_latency(own)
+    assert fit is not None and fit.per_answer_token_ms == 0.0 and fit.per_prompt_token_ms >= 0
+
+
+@pytest.mark.parametrize(
+    ("routed_ms", "saved", "loss"),
+    [(200.0, pytest.approx(1 - 200 / 2040), False), (4000.0, pytest.approx(1 - 4000 / 2040), True)],
+)
+def test_latency_compares_the_same_requests_and_a_loss_reads_as_a_loss(
+    routed_ms: float, saved: Any, loss: bool
+) -> None:
+    """The reference takes 40 ms a request and 20 ms an answer token (measured on its own short
+    and long answers); five routed requests of 100 answer tokens would have taken it 2,040 ms
+    each, whatever the length of its own requests this month."""
+    config = _config()
+    large = next(m for m in config.models if m.id == "large-eucloud")
+    own = [AnswerTime(10, c, 40 + 20 * c) for c in (1, 2, 5, 10, 50, 300, 500, 700, 800, 900)]
+    routed = [KeyTraffic("research", large, _totals("small-onprem", 5, 50, 500, 0.0, routed_ms))]
+    savings = compute_savings(routed, {"large-eucloud": fit_latency(own)})
+    assert savings.latency_ms is not None
+    assert savings.latency_ms.actual == pytest.approx(routed_ms)
+    assert savings.latency_ms.baseline == pytest.approx(2040, rel=1e-3)
+    assert savings.latency_ms.fraction == saved and savings.latency_ms.loss is loss
+    assert savings.reference_requests == 10
 
 
 def test_chart_labels_are_escaped() -> None:
@@ -152,12 +229,12 @@ def test_a_slower_latency_is_a_loss_and_the_counts_add_up_to_the_routed_requests
         KeyTraffic("legal", None, _totals("small-onprem", 1, 10, 10, 0.0)),
         KeyTraffic("legal", medium, _totals("", 3, 0, 0, 0.0)),  # refused before a model
     ]
-    savings = compute_savings(traffic, {"medium-onprem": 50.0}, {"medium-onprem": 7})
+    savings = compute_savings(traffic, {"medium-onprem": _fit(50.0, requests=17)})
     assert savings.latency_ms is not None
     assert savings.latency_ms.actual == pytest.approx(100.0)  # _totals: 100 ms a request
     assert savings.latency_ms.loss and not savings.cost.loss
     assert (savings.requests, savings.without_reference, savings.refused) == (4, 1, 3)
-    assert savings.routed == 8 and savings.reference_requests == 7
+    assert savings.routed == 8 and savings.reference_requests == 17
 
 
 def test_the_ledgers_rounding_is_no_loss() -> None:
@@ -167,5 +244,5 @@ def test_the_ledgers_rounding_is_no_loss() -> None:
     small = next(m for m in config.models if m.id == "small-onprem")
     charged = small.price.cost_micro(1001, 203) * 3 / 1e6
     traffic = [KeyTraffic("legal", small, _totals("small-onprem", 3, 3003, 609, charged))]
-    savings = compute_savings(traffic, {"small-onprem": 100.0})
+    savings = compute_savings(traffic, {"small-onprem": _fit(100.0)})
     assert not savings.cost.loss and savings.cost.fraction == pytest.approx(0.0)

@@ -85,7 +85,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "gegenüber jeder gerouteten Anfrage an das größte Modell, das ihr Bereich nutzen darf",
     ),
     "no_routed": ("No routed requests this month.", "Diesen Monat keine gerouteten Anfragen."),
-    "no_baseline_latency": ("no traffic on it to compare", "kein Vergleichsverkehr"),
+    "no_baseline_latency": ("not enough data", "zu wenige Daten"),
     "backend_health": ("Backend health", "Zustand der Backends"),
     "audit": ("Latest audit events", "Letzte Audit-Ereignisse"),
     "no_audit": ("No audit events yet.", "Noch keine Audit-Ereignisse."),
@@ -366,20 +366,23 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "loss_slower": ("{p} slower (a loss)", "{p} langsamer (ein Verlust)"),
     "estimate": ("estimate", "Schätzung"),
     "latency_estimate": (
-        "Latency is an estimate: each request was answered by one model only, so the routed"
-        " requests' mean is set against the reference models' mean over their own {n} requests"
-        " this month, not the same requests.",
-        "Die Latenz ist eine Schätzung: jede Anfrage wurde nur von einem Modell beantwortet;"
-        " das Mittel der gerouteten Anfragen steht daher dem Mittel der Referenzmodelle über"
-        " deren eigene {n} Anfragen in diesem Monat gegenüber, nicht denselben Anfragen.",
+        "Latency is an estimate: each request was answered by one model only. What the reference"
+        " models would have taken for the same requests is estimated from their own time per"
+        " request, per prompt token and per answer token, measured on their {requests} answered"
+        " requests this month (the way their cost is worked out from their prices).",
+        "Die Latenz ist eine Schätzung: jede Anfrage wurde nur von einem Modell beantwortet. Wie"
+        " lange die Referenzmodelle für dieselben Anfragen gebraucht hätten, ist aus ihrer"
+        " eigenen Zeit je Anfrage, je Prompt-Token und je Antwort-Token geschätzt, gemessen an"
+        " ihren {requests} beantworteten Anfragen in diesem Monat (so wie die Kosten aus ihren"
+        " Preisen).",
     ),
-    "latency_estimate_one": (
-        "Latency is an estimate: each request was answered by one model only, so the routed"
-        " requests' mean is set against the reference model's latency on its own {n} request"
-        " this month, not the same requests.",
-        "Die Latenz ist eine Schätzung: jede Anfrage wurde nur von einem Modell beantwortet;"
-        " das Mittel der gerouteten Anfragen steht daher der Latenz des Referenzmodells bei"
-        " dessen eigener {n} Anfrage in diesem Monat gegenüber, nicht denselben Anfragen.",
+    "latency_not_estimated": (
+        "Latency is not estimated: to measure its time per token, a reference model needs at"
+        " least {least} answered requests of its own this month, with prompts and answers both"
+        " shorter and longer than the routed requests' on average.",
+        "Die Latenz ist nicht geschätzt: um seine Zeit je Token zu messen, braucht ein"
+        " Referenzmodell in diesem Monat mindestens {least} eigene beantwortete Anfragen, mit"
+        " kürzeren und längeren Prompts und Antworten als die gerouteten im Mittel.",
     ),
     # consent
     "change_consent": ("Data owner's consent", "Einwilligung des Datenverantwortlichen"),

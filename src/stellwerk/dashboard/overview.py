@@ -21,6 +21,7 @@ from stellwerk.config.schema import (
 )
 from stellwerk.dashboard.audit_text import shown_entry
 from stellwerk.dashboard.knowledge import KnownModel, by_basis
+from stellwerk.dashboard.latency_fit import fit_latency
 from stellwerk.dashboard.savings import (
     KeyTraffic,
     Savings,
@@ -30,6 +31,7 @@ from stellwerk.dashboard.savings import (
 )
 from stellwerk.governance.service import Governance
 from stellwerk.ledger import usage_totals
+from stellwerk.ledger.answer_times import answer_times
 from stellwerk.ledger.audit import AuditEntry
 from stellwerk.ledger.window import Window
 from stellwerk.policy.compliance import ComplianceReport, non_compliant
@@ -207,9 +209,8 @@ def _savings(
                 permitted_reference(policy, principal, states) if principal is not None else None
             )
         traffic.append(KeyTraffic(department, references[key_id], totals))
-    own = {
-        model: usage_totals.total(connection, window, model=model)
+    latency = {
+        model: fit_latency(answer_times(connection, window, model))
         for model in {m.id for m in references.values() if m is not None}
     }
-    latency = {model: totals.mean_latency_ms for model, totals in own.items()}
-    return compute_savings(traffic, latency, {m: t.requests for m, t in own.items()})
+    return compute_savings(traffic, latency)

@@ -5,10 +5,15 @@ no model have no reference and are left out of the comparison (and counted as su
 the routed requests refused before a model was chosen (counted too, so that the widget's numbers
 add up to the routed requests the router-learning page counts).
 
-Cost and energy are the same requests priced twice. Latency cannot be: a request was answered by
-one model only, so its baseline is each reference model's mean over its OWN requests of the month
-(``Savings.reference_requests`` of them), an estimate the page says as such. A negative saving
-(routing was slower, or dearer) is a loss and is shown as one (``Saving.loss``). The ledger
+Cost and energy are the same requests priced twice. Latency cannot be measured twice: a request
+was answered by one model only. Its baseline is an estimate over the same requests, the way their
+cost is priced: each reference model's time per request, per prompt token and per answer token,
+measured on its own answered requests of the month (``dashboard.latency_fit``, over
+``Savings.reference_requests`` of them), applied to the routed requests' counts and tokens. When
+a reference's measure is too thin to carry the estimate (too few requests, or none as long or as
+short as the routed ones), there is no latency figure at all (``latency_ms`` is ``None``) rather
+than a comparison of different requests. A negative saving (routing was slower, or dearer) is a
+loss and is shown as one (``Saving.loss``). The ledger
 charges each request rounded up to a whole micro-unit, the baseline is priced unrounded: a cost
 difference within that rounding (one micro-unit a request) is no difference.
 """
@@ -17,10 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from stellwerk.config.schema import ModelConfig
+from stellwerk.dashboard.latency_fit import MIN_REQUESTS, LatencyFit
 from stellwerk.governance.baseline import key_principals, permitted_reference
-from stellwerk.ledger.usage_totals import Totals
+from stellwerk.ledger.usage_totals import Totals, summed
 
 __all__ = [
     "KeyTraffic",
@@ -63,11 +70,13 @@ class Savings:
     requests: int
     cost: Saving
     energy_wh: Saving
-    latency_ms: Saving | None  # mean per request; None without traffic on a reference model
+    latency_ms: Saving | None
+    """Mean per request, the baseline estimated; ``None``: not enough data to estimate it."""
     without_reference: int = 0  # routed requests of keys that may use no model now
     refused: int = 0  # routed requests refused before a model was chosen: not compared
     reference_requests: int = 0
-    """The reference models' own requests whose mean latency is the latency baseline."""
+    """The reference models' own answered requests their time per token was measured on."""
+    LATENCY_MIN_REQUESTS: ClassVar[int] = MIN_REQUESTS
 
     @property
     def routed(self) -> int:
@@ -85,22 +94,19 @@ class KeyTraffic:
 
 
 def compute_savings(
-    traffic: Sequence[KeyTraffic],
-    mean_latency_ms: Mapping[str, float | None],
-    reference_requests: Mapping[str, int] | None = None,
+    traffic: Sequence[KeyTraffic], latency: Mapping[str, LatencyFit | None]
 ) -> Savings:
     """``traffic``: the routed requests (``auto...``) per key and model, each with its key's
-    reference; ``mean_latency_ms``: each reference model's observed mean latency, over its
-    ``reference_requests`` requests."""
+    reference; ``latency``: each reference model's time per request and token, measured on its
+    own requests (``None``: too few to measure)."""
     compared = [t for t in traffic if t.totals.group and t.reference is not None]
     without = sum(t.totals.requests for t in traffic if t.totals.group and t.reference is None)
     refused = sum(t.totals.requests for t in traffic if not t.totals.group)
     requests = sum(t.totals.requests for t in compared)
     cost = Saving(actual=0.0, baseline=0.0)
     energy = Saving(actual=0.0, baseline=0.0)
-    latency_actual = latency_baseline = 0.0
-    latency_known = bool(compared)
     references: set[tuple[str, str]] = set()
+    sent: dict[str, Totals] = {}  # each reference's routed requests, added up
     for t in compared:
         reference, totals = t.reference, t.totals
         assert reference is not None
@@ -113,17 +119,37 @@ def compute_savings(
         energy = Saving(
             energy.actual + totals.energy_wh, energy.baseline + reference.energy_wh(tokens)
         )
-        mean = mean_latency_ms.get(reference.id)
-        if mean is None:
-            latency_known = False
-        else:
-            latency_actual += totals.latency_ms_sum
-            latency_baseline += mean * totals.requests
+        sent[reference.id] = (
+            summed([sent[reference.id], totals]) if reference.id in sent else totals
+        )
     if abs(cost.saved) <= requests * ROUNDING * (1 + 1e-9):  # float sums: a hair's tolerance
         cost = Saving(cost.actual, cost.actual)
-    latency = None
-    if latency_known and requests:
-        latency = Saving(latency_actual / requests, latency_baseline / requests)
-    counts = reference_requests or {}
-    own = sum(counts.get(model, 0) for model in {model for _, model in references})
-    return Savings(sorted(references), requests, cost, energy, latency, without, refused, own)
+    fits = {model: latency.get(model) for model in sent}
+    return Savings(
+        sorted(references),
+        requests,
+        cost,
+        energy,
+        _latency(sent, fits, requests),
+        without,
+        refused,
+        sum(fit.requests for fit in fits.values() if fit is not None),
+    )
+
+
+def _latency(
+    sent: Mapping[str, Totals], fits: Mapping[str, LatencyFit | None], requests: int
+) -> Saving | None:
+    """The routed requests' mean latency as served, against their reference models' estimated
+    time for the same requests; ``None`` if any reference cannot estimate its share."""
+    if not requests:
+        return None
+    actual = baseline = 0.0
+    for model, totals in sent.items():
+        fit = fits[model]
+        sizes = (totals.requests, totals.prompt_tokens, totals.completion_tokens)
+        if fit is None or not fit.covers(*sizes):
+            return None
+        actual += totals.latency_ms_sum
+        baseline += fit.total_ms(*sizes)
+    return Saving(actual / requests, baseline / requests)

@@ -54,10 +54,6 @@ class Totals:
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    @property
-    def mean_latency_ms(self) -> float | None:
-        return self.latency_ms_sum / self.requests if self.requests else None
-
 
 def _where(
     window: Window,
