@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from stellwerk.config import parse_config
 from stellwerk.config.governance import MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE
@@ -74,18 +75,22 @@ def bench_filter(models: int, repeats: int) -> tuple[float, float]:
     return percentiles(samples)
 
 
-async def bench_limiter(counters: Counters, repeats: int) -> tuple[float, float]:
+async def bench_limiter(
+    counters: Counters, repeats: int, *, limited: bool = True
+) -> tuple[float, float]:
+    """A department with every limit and a key with a budget, or (``limited=False``) neither
+    with any limit: its requests are counted all the same."""
     limiter = Limiter(counters)
-    scopes = scopes_for(
-        "legal",
-        UsageLimits(
-            requests_per_minute=MAX_REQUESTS_PER_MINUTE,
-            tokens_per_minute=MAX_TOKENS_PER_MINUTE,
-            monthly_budget=1e9,
-        ),
-        "key-1",
-        UsageLimits(monthly_budget=1e9),
+    department = UsageLimits(
+        requests_per_minute=MAX_REQUESTS_PER_MINUTE,
+        tokens_per_minute=MAX_TOKENS_PER_MINUTE,
+        monthly_budget=1e9,
     )
+    key = UsageLimits(monthly_budget=1e9)
+    if limited:
+        scopes = scopes_for("legal", department, "key-1", key)
+    else:
+        scopes = scopes_for("legal", UsageLimits(), "key-1", None)
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -120,10 +125,11 @@ def main() -> None:
     for models in (10, 100):
         p50, p99 = bench_filter(models, 5000)
         rows.append((f"policy filter, {models} models", p50, p99))
-    p50, p99 = asyncio.run(bench_limiter(InProcessCounters(), 5000))
-    rows.append(("limits: reserve + settle, in process (2 scopes, 4 counters)", p50, p99))
-    p50, p99 = asyncio.run(with_redis(lambda c: bench_limiter(c, 2000)))
-    rows.append(("limits: reserve + settle, Redis on loopback (2 scopes, 4 counters)", p50, p99))
+    for limited, what in ((True, "4 limits"), (False, "no limits")):
+        p50, p99 = asyncio.run(bench_limiter(InProcessCounters(), 5000, limited=limited))
+        rows.append((f"limits: reserve + settle, in process ({what}, 6 counters)", p50, p99))
+        p50, p99 = asyncio.run(with_redis(partial(bench_limiter, repeats=2000, limited=limited)))
+        rows.append((f"limits: reserve + settle, Redis on loopback ({what}, 6 counters)", p50, p99))
     print("| step | p50 µs | p99 µs |")
     print("|---|---|---|")
     for name, p50, p99 in rows:

@@ -4,6 +4,7 @@ that read back exactly."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -12,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.gateway import Gateway, in_process
+from tests.fixtures.gateway import Gateway, in_process, running_gateway
 from tests.fixtures.llama import LlamaBackend
+from tests.fixtures.loopback import stalling_server
 from tests.gateway.test_governance import (
     ADMIN,
     ENV,
@@ -178,3 +180,77 @@ def test_a_budget_set_on_a_running_gateway_counts_the_months_spend(
         refused = post(gw, "/v1/chat/completions", chat(), headers)
         assert refused.status_code == 429, refused.text
         assert f"({spent:.6f} spent or reserved" in refused.json()["error"]["message"]
+
+
+STREAM = {
+    "model": "stalled-small",
+    "messages": [{"role": "user", "content": "Tell a very long story."}],
+    "max_tokens": 900,  # with the prompt, about the model's context: a reservation near 1.0
+    "stream": True,
+}
+
+TWIN = {**STREAM, "model": "tiny-small", "stream": False}  # the streams' bound, answered
+
+
+def with_stalled_model(raw: dict[str, Any], url: str) -> dict[str, Any]:
+    """``raw`` with ``stalled-small``: tiny-small's twin on a backend whose streams stay open."""
+    raw["backends"].append({"name": "stalled", "kind": "openai", "base_url": url})
+    small = next(m for m in raw["models"] if m["id"] == "tiny-small")
+    raw["models"].append({**small, "id": "stalled-small", "backend": "stalled"})
+    return raw
+
+
+def spent_or_reserved(message: str) -> tuple[Decimal, Decimal]:
+    """The spend and the request's bound a ``budget_exceeded`` message names."""
+    spent = message.split("reached (")[1].split(" spent or reserved")[0]
+    bound = message.split("may cost up to ")[1].split(")")[0]
+    return Decimal(spent), Decimal(bound)
+
+
+def test_a_budget_set_with_requests_in_flight_counts_them(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    """walk4 N1: requests answered a moment before (not yet in the ledger) and streams still
+    running when a budget is set, all admitted while there was none, are counted: the next
+    request is refused naming the spend and the streams' reservations, though the budget is
+    above the ledger's spend at that moment."""
+    with stalling_server() as stalled:
+        raw = with_stalled_model(priced(llama_server, tmp_path), stalled.url)
+        with (
+            running_gateway(raw, ENV) as gw,
+            httpx.Client(base_url=gw.url, timeout=60, headers=RESEARCH) as client,
+            contextlib.ExitStack() as streams,
+        ):
+            for _ in range(2):
+                assert client.post("/v1/chat/completions", json=chat()).status_code == 200
+            for _ in range(2):
+                stream = streams.enter_context(
+                    client.stream("POST", "/v1/chat/completions", json=STREAM)
+                )
+                assert stream.status_code == 200
+                next(stream.iter_lines())
+            change = {"monthly_budget": "1.5", "reason": "cap"}  # below two streams' bound
+            assert gw.put(LIMITS, json=change, headers=ADMIN).status_code == 200
+            refused = client.post("/v1/chat/completions", json=TWIN)
+            assert refused.status_code == 429, refused.text
+            assert refused.json()["error"]["code"] == "budget_exceeded"
+            counted, bound = spent_or_reserved(refused.json()["error"]["message"])
+            answered = research_spend(gw, served=2)  # the streams are not in the ledger yet
+            assert counted == answered + 2 * bound  # each stream holds that request's bound
+            assert client.post("/v1/chat/completions", json=chat()).status_code == 429
+
+
+def test_a_rate_limit_set_mid_minute_counts_the_minutes_earlier_requests(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        second = time.time() % 60
+        if second > 40:  # the requests and the limit inside one minute
+            time.sleep(61 - second)
+        for _ in range(3):
+            assert post(gw, "/v1/chat/completions", chat(), RESEARCH).status_code == 200
+        assert put_limits(gw, {"requests_per_minute": 3, "reason": "cap"}).status_code == 200
+        refused = post(gw, "/v1/chat/completions", chat(), RESEARCH)
+        assert refused.status_code == 429, refused.text
+        message = refused.json()["error"]["message"]
+        assert "department 'research': limit of 3 requests per minute reached" in message

@@ -5,6 +5,7 @@ would behind a load balancer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import yaml
 from stellwerk.ledger.ledger import open_ledger
 from tests.fixtures.gateway import ENVIRON, KEYS, free_port, raw_config
 from tests.fixtures.llama import LlamaBackend
+from tests.fixtures.loopback import stalling_server
 
 pytestmark = [pytest.mark.llama, pytest.mark.redis, pytest.mark.slow]
 
@@ -210,23 +212,28 @@ def refused_after_reload(url: str) -> httpx.Response:
     return answer
 
 
-@pytest.mark.parametrize("counters", ["redis", "in-process"])
-def test_a_budget_set_on_one_replica_counts_the_months_spend_on_both(
-    llama_server: LlamaBackend, tmp_path: Path, request: pytest.FixtureRequest, counters: str
-) -> None:
-    """Spend on both replicas, then a budget below the spend through one replica's admin API:
-    that replica refuses the next request, the other one after its reload, both naming the
-    month's spend in the ledger (in process, each replica seeds its own counter; with Redis the
-    first seeds the shared one). Raised above the spend, both serve again."""
-    redis_url = request.getfixturevalue("redis_url") if counters == "redis" else None
-    prefix = request.getfixturevalue("redis_prefix") if counters == "redis" else ""
-    path, database = write_config(llama_server, tmp_path, redis_url, prefix, {})
+def admin_config(
+    llama: LlamaBackend, tmp_path: Path, redis_url: str, prefix: str
+) -> tuple[Path, str]:
+    """``write_config`` on Redis with an admin key and tiny-medium free of charge."""
+    path, database = write_config(llama, tmp_path, redis_url, prefix, {})
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     admin = {"id": "admin-1", "key_env": "STW_TEST_KEY_ADMIN", "role": "admin"}
     raw["departments"].append({"name": "governance", "keys": [admin]})
     free = next(m for m in raw["models"] if m["id"] == "tiny-medium")
     free["price"] = {"input_per_mtok": 0.0, "output_per_mtok": 0.0}
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path, database
+
+
+def test_a_budget_set_on_one_replica_counts_the_months_spend_on_both(
+    llama_server: LlamaBackend, tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    """Spend on both replicas, then a budget below the spend through one replica's admin API:
+    that replica refuses the next request, the other one after its reload, both naming the
+    month's spend (the shared counter has counted every request, with no budget in force).
+    Raised above the spend, both serve again."""
+    path, database = admin_config(llama_server, tmp_path, redis_url, redis_prefix)
     with replicas(path, 2, {"STW_TEST_KEY_ADMIN": ADMIN_KEY}) as (first, second):
         for url in (first, second, first, second, first, second):
             assert chat(url).status_code == 200
@@ -256,3 +263,104 @@ def test_a_budget_set_on_one_replica_counts_the_months_spend_on_both(
             assert time.monotonic() < deadline, answer.text
             time.sleep(0.2)
         assert answer.status_code == 200, answer.text
+
+
+def spent_or_reserved(answer: httpx.Response) -> tuple[Decimal, Decimal]:
+    """The spend and the request's bound a ``budget_exceeded`` refusal names."""
+    assert answer.status_code == 429, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "budget_exceeded", error
+    message = error["message"]
+    spent = message.split("reached (")[1].split(" spent or reserved")[0]
+    bound = message.split("may cost up to ")[1].split(")")[0]
+    return Decimal(spent), Decimal(bound)
+
+
+def spend_after_cut_streams(database: str, count: int) -> Decimal:
+    """Research's spend in the shared ledger once it holds the records of ``count`` streams the
+    client cut (status 499)."""
+    deadline = time.monotonic() + 30
+    while True:
+        ledger = open_ledger(database)
+        try:
+            records = [r for r in ledger.recent_usage(limit=1000) if r.department == "research"]
+        finally:
+            ledger.close()
+        if len([r for r in records if r.status == 499]) >= count:
+            return sum((r.cost for r in records), Decimal(0))
+        assert time.monotonic() < deadline, records
+        time.sleep(0.05)
+
+
+STREAM = {
+    "model": "stalled-small",
+    "messages": [{"role": "user", "content": "Tell a very long story."}],
+    "max_tokens": 900,  # with the prompt, about the model's context: a reservation near 1.0
+    "stream": True,
+}
+
+
+def test_a_budget_set_with_streams_in_flight_counts_them_on_both_replicas_and_after_restarts(
+    llama_server: LlamaBackend, tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    """walk4 N1 with Redis: requests answered and a stream running on each replica, all
+    admitted with no budget in force; a budget set through one replica above the spend but below
+    the spend and the streams' reservations refuses the next request on both, naming both. Once
+    the streams have ended (charged for what they got) and both replicas were restarted, the
+    shared counter is still the ledger's spend, and a budget below it refuses on both naming
+    it."""
+    import redis
+
+    path, database = admin_config(llama_server, tmp_path, redis_url, redis_prefix)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    month = time.strftime("%Y-%m", time.gmtime())
+    counter = f"{redis_prefix}budget:dept:research:{month}"
+    environ = {"STW_TEST_KEY_ADMIN": ADMIN_KEY}
+    with stalling_server() as stalled:
+        raw["backends"].append({"name": "stalled", "kind": "openai", "base_url": stalled.url})
+        small = next(m for m in raw["models"] if m["id"] == "tiny-small")
+        raw["models"].append({**small, "id": "stalled-small", "backend": "stalled"})
+        path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+        with replicas(path, 2, environ) as urls, contextlib.ExitStack() as streams:
+            for url in urls:
+                assert chat(url).status_code == 200
+                client = streams.enter_context(httpx.Client(base_url=url, timeout=60))
+                stream = streams.enter_context(
+                    client.stream("POST", "/v1/chat/completions", json=STREAM, headers=RESEARCH)
+                )
+                assert stream.status_code == 200
+                next(stream.iter_lines())
+            change = {"monthly_budget": "1.5", "reason": "cap"}  # below two streams' bound
+            put = httpx.put(
+                urls[0] + "/admin/limits/department/research",
+                json=change,
+                headers=ADMIN,
+                timeout=30,
+            )
+            assert put.status_code == 200, put.text
+            whole = {**STREAM, "model": "tiny-small", "stream": False}  # the streams' twin
+            refused = httpx.post(
+                urls[0] + "/v1/chat/completions", json=whole, headers=RESEARCH, timeout=60
+            )
+            counted, bound = spent_or_reserved(refused)
+            answered = ledger_spend(database, 2)  # the streams are not in the ledger yet
+            assert counted == answered + 2 * bound  # each stream holds that request's bound
+            assert spent_or_reserved(refused_after_reload(urls[1]))[0] == counted
+            streams.close()  # the client hangs up: each stream is charged for what it got
+            spent = spend_after_cut_streams(database, 2)
+        with replicas(path, 2, environ) as urls:
+            client = redis.Redis.from_url(redis_url)
+            try:  # the replicas started on it and left it alone: it holds every request
+                assert int(client.get(counter) or 0) == int(spent * 1_000_000)
+            finally:
+                client.close()
+            lower = {"monthly_budget": str((spent / 2).quantize(Decimal("0.000001")))}
+            put = httpx.put(
+                urls[1] + "/admin/limits/department/research",
+                json={**lower, "reason": "lower"},
+                headers=ADMIN,
+                timeout=30,
+            )
+            assert put.status_code == 200, put.text
+            assert spent_or_reserved(chat(urls[1]))[0] == spent
+            assert spent_or_reserved(refused_after_reload(urls[0]))[0] == spent

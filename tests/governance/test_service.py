@@ -107,10 +107,14 @@ def test_a_key_changed_elsewhere_counts_for_requests_from_the_next_reload(ledger
 
 
 def test_budget_counters_start_at_the_months_spend_in_the_ledger(ledger: Ledger) -> None:
+    """After a restart every department's and key's counter starts at the ledger's spend, with
+    a budget in force or not, so a budget set later counts it too."""
     now = datetime.now(UTC)
     ledger.insert_usage(
         [
-            replace(make_record(i), department="legal", time=now, cost_micro=300_000)
+            replace(
+                make_record(i), department="legal", key_id="key-x", time=now, cost_micro=300_000
+            )
             for i in range(3)  # 0.9 of legal's 1.0 spent before the restart
         ]
     )
@@ -118,8 +122,10 @@ def test_budget_counters_start_at_the_months_spend_in_the_ledger(ledger: Ledger)
     gov.start()
 
     async def after_restart() -> None:
-        await gov.seed_budgets()
+        await gov.seed_month_spend()
         scopes = gov.snapshot.scopes("legal", "key-x")
+        assert gov.snapshot.key_limits.get("key-x") is None  # no budget of its own
+        assert await gov.limiter.spent(scopes[1]) == pytest.approx(0.9)
         await gov.limiter.admit(scopes, max_tokens=0, max_cost=0.1)
         with pytest.raises(RateLimited, match=r"monthly budget of 1\.000000 reached"):
             await gov.limiter.admit(scopes, max_tokens=0, max_cost=0.05)

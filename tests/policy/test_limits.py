@@ -138,32 +138,46 @@ def test_seeding_from_the_ledger_counts_earlier_spend(
     async def body(counters: Counters) -> None:
         limiter = Limiter(counters, clock)
         scopes = dept(monthly_budget=10.0)
-        assert await limiter.seed_spent(scopes[0], 9.5, "v1")
-        assert not await limiter.seed_spent(scopes[0], 0.0, "v1")  # once per change
+        assert await limiter.seed_spent(scopes[0], 9.5)
+        assert not await limiter.seed_spent(scopes[0], 0.0)  # it exists: it has counted since
         with pytest.raises(RateLimited):
             await limiter.admit(scopes, max_tokens=0, max_cost=1.0)
 
     run(make_counters, body)
 
 
-def test_seeding_keeps_the_reservations_in_flight_and_counts_them_once(
+def test_limits_set_later_count_what_was_done_without_them(
     make_counters: Callable[[], Counters], clock: FakeClock
 ) -> None:
-    """A budget seeded while requests run: their held amounts stay, and what they settle is
-    counted once on top of the seeded spend (neither lost nor counted twice)."""
+    """Requests admitted while no limit is in force, settled and still running, are counted in
+    their department's and key's counters; limits set in the middle of the minute and month
+    then count them: the reservations in flight included, for the key as for the department."""
 
     async def body(counters: Counters) -> None:
         limiter = Limiter(counters, clock)
-        scopes = dept(monthly_budget=10.0)
-        running = await limiter.admit(scopes, max_tokens=0, max_cost=2.0)
-        assert await limiter.seed_spent(scopes[0], 3.0, "v2")  # 3.0 in the ledger
-        assert await limiter.spent(scopes[0]) == pytest.approx(5.0)  # 3.0 + 2.0 held
-        await limiter.settle(running, tokens=0, cost=1.5)
-        assert await limiter.spent(scopes[0]) == pytest.approx(4.5)
-        assert await limiter.seed_spent(scopes[0], 8.0, "v3")  # a later change: the ledger's
-        assert await limiter.spent(scopes[0]) == pytest.approx(8.0)
-        with pytest.raises(RateLimited, match=r"8\.000000 spent or reserved"):
-            await limiter.admit(scopes, max_tokens=0, max_cost=2.5)
+        open_scopes = scopes_for("legal", UsageLimits(), "key-1", None)
+        done = await limiter.admit(open_scopes, max_tokens=100, max_cost=3.0)
+        await limiter.settle(done, tokens=80, cost=2.0)
+        running = await limiter.admit(open_scopes, max_tokens=100, max_cost=4.0)
+        assert [await limiter.spent(s) for s in open_scopes] == [6.0, 6.0]  # 2.0 + 4.0 held
+
+        budget = scopes_for("legal", UsageLimits(monthly_budget=6.5), "key-1", None)
+        with pytest.raises(RateLimited, match=r"^department 'legal': .*\(6\.000000 spent or res"):
+            await limiter.admit(budget, max_tokens=0, max_cost=1.0)
+        key_budget = scopes_for("legal", UsageLimits(), "key-1", UsageLimits(monthly_budget=6.5))
+        with pytest.raises(RateLimited, match=r"^key 'key-1': .*\(6\.000000 spent or res"):
+            await limiter.admit(key_budget, max_tokens=0, max_cost=1.0)
+        rpm = scopes_for("legal", UsageLimits(requests_per_minute=2), "key-1", None)
+        with pytest.raises(RateLimited, match="limit of 2 requests per minute reached"):
+            await limiter.admit(rpm, max_tokens=0, max_cost=0.0)
+        tpm = scopes_for("legal", UsageLimits(), "key-1", UsageLimits(tokens_per_minute=200))
+        with pytest.raises(RateLimited, match=r"^key 'key-1': .*\(180 used or reserved"):
+            await limiter.admit(tpm, max_tokens=21, max_cost=0.0)
+
+        await limiter.settle(running, tokens=50, cost=1.0)  # settles into the same counters
+        await limiter.admit(budget, max_tokens=0, max_cost=3.5)  # 3.0 + 3.5 fits exactly
+        clock.now += 60  # the next minute: the minute's counters start again
+        await limiter.admit(rpm, max_tokens=0, max_cost=0.0)
 
     run(make_counters, body)
 

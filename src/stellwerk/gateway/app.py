@@ -72,7 +72,7 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
             counters=build_counters(config, password),
         )
         await asyncio.to_thread(governance.start)
-        await governance.seed_budgets()
+        await governance.seed_month_spend()
         versions = RouterVersions(router, ledger)  # a promoted correction of the artifact
         await asyncio.to_thread(versions.load)
         runtime = build_runtime(served, secrets, router, writer, governance, file_hash=file_hash)

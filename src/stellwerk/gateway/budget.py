@@ -2,8 +2,8 @@
 record is written, released when it used nothing.
 
 Reserve takes the most tokens and the highest cost the request can reach (``chat_bound``,
-``embeddings_bound``) in every scope its principal counts against (its department, and its key
-where that has limits of its own), atomically with every other request, or raises
+``embeddings_bound``) in every scope its principal counts against (its department and its key,
+whether they have limits or not), atomically with every other request, or raises
 ``RateLimited`` naming the limit. The request's usage record (``stellwerk.gateway.accounting``)
 hands the reservation back: settled on the real use, or released when there is none. That is
 the budget guarantee of docs/governance.md: a request never costs more than it reserved, so N

@@ -102,15 +102,6 @@ class Budgets:
         keys.update({scope: lim for (kind, scope), lim in stored.items() if kind == "key"})
         return departments, keys
 
-    def versions(self) -> dict[tuple[str, str], int]:
-        """The version of every stored row by ``(kind, scope)``: it names the change that set
-        the limits in force (``stellwerk.governance.service`` seeds a budget once per change)."""
-        with self._ledger.connect() as connection:
-            rows = connection.execute(
-                select(gov_limits.c.scope_kind, gov_limits.c.scope, gov_limits.c.version)
-            )
-            return {(row.scope_kind, row.scope): row.version for row in rows}
-
     def change_limits(
         self,
         kind: ScopeKind,

@@ -42,9 +42,7 @@ class InProcessCounters(Counters):
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._values: dict[str, tuple[int, float]] = {}
-        self._held: dict[str, int] = {}  # part of a value held by requests in flight
-        self._markers: dict[str, float] = {}  # seeds done, until they expire
+        self._values: dict[str, tuple[int, float]] = {}  # expired entries swept (_maybe_sweep)
         self._ops = 0
 
     async def reserve(self, charges: Sequence[Charge]) -> int | None:
@@ -52,13 +50,12 @@ class InProcessCounters(Counters):
             now = self._clock()
             self._maybe_sweep(now)
             for index, charge in enumerate(charges):
-                if self._current(charge.key, now) + charge.amount > charge.limit:
+                limit = charge.limit
+                if limit is not None and self._current(charge.key, now) + charge.amount > limit:
                     return index
             for charge in charges:
                 current = self._current(charge.key, now)
                 self._values[charge.key] = (current + charge.amount, now + charge.ttl_s)
-                if charge.held:
-                    self._held[charge.key] = self._held.get(charge.key, 0) + charge.amount
             return None
 
     async def adjust(self, deltas: Sequence[tuple[str, int]]) -> None:
@@ -71,28 +68,20 @@ class InProcessCounters(Counters):
                 self._values[key] = (max(0, entry[0] + delta), entry[1])
 
     async def settle(self, entries: Sequence[tuple[str, int, int]]) -> None:
-        with self._lock:
-            for key, held, _ in entries:
-                left = self._held.get(key, 0) - held
-                if left > 0:
-                    self._held[key] = left
-                else:
-                    self._held.pop(key, None)
+        # Held amounts need no book of their own here: they die with the process anyway.
         await self.adjust([(key, used - held) for key, held, used in entries])
 
     async def value(self, key: str) -> int:
         with self._lock:
             return self._current(key, self._clock())
 
-    async def seed(self, key: str, value: int, ttl_s: int, marker: str) -> bool:
+    async def seed(self, key: str, value: int, ttl_s: int) -> bool:
         with self._lock:
             now = self._clock()
-            seen = f"{key}:seeded:{marker}"
-            if self._markers.get(seen, 0.0) > now:
+            entry = self._values.get(key)
+            if entry is not None and entry[1] > now:
                 return False
-            self._markers[seen] = now + ttl_s
-            held = self._held.get(key, 0) if self._current(key, now) else 0
-            self._values[key] = (value + held, now + ttl_s)
+            self._values[key] = (value, now + ttl_s)
             return True
 
     def _current(self, key: str, now: float) -> int:
@@ -107,6 +96,3 @@ class InProcessCounters(Counters):
             return
         for key in [k for k, (_, expires) in self._values.items() if expires <= now]:
             del self._values[key]
-            self._held.pop(key, None)
-        for seen in [m for m, expires in self._markers.items() if expires <= now]:
-            del self._markers[seen]

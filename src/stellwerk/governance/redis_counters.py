@@ -11,8 +11,11 @@ Held amounts (a budget's reservations of requests in flight) are kept per gatewa
 hash beside their counter, and count only while the instance's liveness key exists: it expires
 ``LIVENESS_TTL_S`` after the instance's last sign of life, so a replica killed with requests in
 flight (SIGKILL, a lost machine) leaves no reservation behind for longer than that. A settled
-amount goes into the counter itself, which the ledger seeds when a budget comes into force
-(``stellwerk.governance.service``): once per change, whichever replica learns of it first.
+amount goes into the counter itself, which the ledger seeds when it is missing (a start on an
+emptied Redis).
+
+Every request counts in every counter of its scopes, limited or not (a limit of -1 only
+counts): a limit set later reads a counter that holds everything, on every replica.
 """
 
 from __future__ import annotations
@@ -51,8 +54,8 @@ local function held(key, prefix)
 end
 """
 
-# KEYS: the counters; ARGV: prefix, instance, liveness ttl, then amount, limit, ttl, held (0/1)
-# for each key in turn.
+# KEYS: the counters; ARGV: prefix, instance, liveness ttl, then amount, limit (-1: none), ttl,
+# held (0/1) for each key in turn.
 _RESERVE = (
     _HELD
     + """
@@ -61,9 +64,11 @@ redis.call('SET', prefix .. 'live:' .. instance, 1, 'EX', ARGV[3])
 for i, key in ipairs(KEYS) do
   local amount = tonumber(ARGV[4 * i])
   local limit = tonumber(ARGV[4 * i + 1])
-  local current = tonumber(redis.call('GET', key) or '0') + held(key, prefix)
-  if current + amount > limit then
-    return i
+  if limit >= 0 then
+    local current = tonumber(redis.call('GET', key) or '0') + held(key, prefix)
+    if current + amount > limit then
+      return i
+    end
   end
 end
 for i, key in ipairs(KEYS) do
@@ -121,16 +126,6 @@ end
 return 0
 """
 
-# KEYS: the counter, its seed marker; ARGV: value, ttl. The held amounts (the hash beside the
-# counter) are kept: requests in flight settle into the seeded value.
-_SEED = """
-if redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[2]) then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-  return 1
-end
-return 0
-"""
-
 # KEYS: the counter; ARGV: prefix.
 _VALUE = (
     _HELD
@@ -165,7 +160,6 @@ class RedisCounters(Counters):
         self._adjust = self._redis.register_script(_ADJUST)
         self._settle = self._redis.register_script(_SETTLE)
         self._value = self._redis.register_script(_VALUE)
-        self._seed = self._redis.register_script(_SEED)
         self._instance = secrets.token_hex(8)  # this process, for its held amounts
 
     async def reserve(self, charges: Sequence[Charge]) -> int | None:
@@ -174,7 +168,8 @@ class RedisCounters(Counters):
         keys = [self._prefix + c.key for c in charges]
         args: list[int | str] = [self._prefix, self._instance, LIVENESS_TTL_S]
         for charge in charges:
-            args += [charge.amount, charge.limit, max(1, charge.ttl_s), int(charge.held)]
+            limit = -1 if charge.limit is None else charge.limit
+            args += [charge.amount, limit, max(1, charge.ttl_s), int(charge.held)]
         failed = int(await self._call(self._reserve, keys, args))
         return None if failed == 0 else failed - 1
 
@@ -206,9 +201,9 @@ class RedisCounters(Counters):
                 log.warning("could not renew this gateway's liveness in Redis", exc_info=True)
             await asyncio.sleep(LIVENESS_TTL_S / 3)
 
-    async def seed(self, key: str, value: int, ttl_s: int, marker: str) -> bool:
-        keys = [self._prefix + key, f"{self._prefix}{key}:seeded:{marker}"]
-        return bool(int(await self._call(self._seed, keys, [value, max(1, ttl_s)])))
+    async def seed(self, key: str, value: int, ttl_s: int) -> bool:
+        done = await self._call_plain("SET", self._prefix + key, value, "NX", "EX", max(1, ttl_s))
+        return bool(done)
 
     async def close(self) -> None:
         try:  # a clean stop: nothing of this instance is held any more

@@ -37,7 +37,6 @@ class Snapshot:
     use_cases: Mapping[str, UseCaseConfig] = field(default_factory=dict)
     department_limits: Mapping[str, UsageLimits] = field(default_factory=dict)
     key_limits: Mapping[str, UsageLimits] = field(default_factory=dict)
-    limit_versions: Mapping[tuple[str, str], int] = field(default_factory=dict)  # stored rows
     evaluated: frozenset[str] = frozenset()
 
     @classmethod
@@ -75,23 +74,6 @@ class Snapshot:
             self.key_limits.get(key_id),
         )
 
-    def budgets(self) -> dict[str, tuple[Scope, str]]:
-        """Every scope with a monthly budget in force, by its counter id, with the stamp of the
-        change that set it (the stored row's version, or the config's budget)."""
-        found: dict[str, tuple[Scope, str]] = {}
-        for kind, limits_by in (("department", self.department_limits), ("key", self.key_limits)):
-            for name, limits in limits_by.items():
-                if limits.monthly_budget is None:
-                    continue
-                if kind == "department":
-                    scope = scopes_for(name, limits, "", None)[0]
-                else:
-                    scope = scopes_for("", UsageLimits(), name, limits)[1]
-                version = self.limit_versions.get((kind, name))
-                stamp = f"config-{limits.monthly_budget}" if version is None else f"v{version}"
-                found[scope.id] = (scope, stamp)
-        return found
-
 
 def read_snapshot(admin: Administration) -> Snapshot:
     """The governance state requests need, read from the database in one go."""
@@ -123,6 +105,5 @@ def read_snapshot(admin: Administration) -> Snapshot:
         use_cases=cases,
         department_limits=departments,
         key_limits=keys,
-        limit_versions=admin.budgets.versions(),
         evaluated=evaluated,
     )

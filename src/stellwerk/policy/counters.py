@@ -2,15 +2,15 @@
 
 A counter is an integer under a name that lives for a window (a minute, a month). ``reserve``
 adds to several counters at once, all or none: either every counter stays within its limit
-after the addition, or nothing changes and the index of the first counter that would go over is
-returned. That single atomic step is what keeps concurrent requests from overspending: two
-requests can never both see the same remaining budget. ``adjust`` later corrects a reservation
-to what was really used (reserve-then-settle).
+after the addition (a counter without a limit only counts), or nothing changes and the index of
+the first counter that would go over is returned. That single atomic step is what keeps
+concurrent requests from overspending: two requests can never both see the same remaining
+budget. ``adjust`` later corrects a reservation to what was really used (reserve-then-settle).
 
 A charge may be ``held``: a reservation of a request in flight rather than a use (the budget's).
 ``settle`` turns it into what the request used, in one step. Held amounts belong to the process
 that holds them and cannot outlive it: in process they die with the process (the month's
-counter is seeded from the ledger at the next start); in Redis they are kept per gateway
+counters are seeded from the ledger at the next start); in Redis they are kept per gateway
 instance and count only while that instance is alive (a liveness key it refreshes), so the
 reservations of a replica that was killed disappear once its liveness key expires.
 
@@ -29,12 +29,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Charge:
-    """Add ``amount`` to counter ``key`` if it stays within ``limit``; the counter expires
-    ``ttl_s`` seconds from now (a window's remaining length plus some grace for settling)."""
+    """Add ``amount`` to counter ``key`` if it stays within ``limit`` (``None``: count it, never
+    refuse); the counter expires ``ttl_s`` seconds from now (a window's remaining length plus
+    some grace for settling)."""
 
     key: str
     amount: int
-    limit: int
+    limit: int | None
     ttl_s: int
     held: bool = False
 
@@ -62,12 +63,9 @@ class Counters(ABC):
         does not exist)."""
 
     @abstractmethod
-    async def seed(self, key: str, value: int, ttl_s: int, marker: str) -> bool:
-        """Set what counter ``key`` holds as used to ``value`` (this month's spend from the
-        ledger), once per ``marker`` (the change that put the budget in force): the amounts held
-        by requests in flight are kept, and a marker seen before leaves the counter alone, so
-        replicas that learn of the same change one after another seed it once. Returns whether
-        it was set."""
+    async def seed(self, key: str, value: int, ttl_s: int) -> bool:
+        """Set a counter that does not exist yet (this month's spend from the ledger at a start
+        with in-process counters or an emptied Redis); returns whether it was set."""
 
     async def keep_alive(self) -> None:
         """Run while the gateway serves: keep this process's held amounts alive (in process

@@ -1,11 +1,16 @@
 """Rate limits and budgets: requests and tokens per minute, cost per calendar month.
 
+Counters count always, limits only decide admission: every request is counted in its
+department's and its key's minute and month counters whether a limit is in force or not (a
+scope without a limit never refuses). So a limit set on a running gateway reads a counter that
+already holds everything counted since the window began, the reservations of requests in flight
+included, on every replica that shares the counters; nothing has to be seeded when it changes.
+
 Each request is admitted in two steps (reserve-then-settle):
 
-1. ``admit`` reserves, atomically across every scope (the department, and the key if it has
-   its own limits), one request, the request's maximal tokens and its maximal cost. If any
-   counter would go over its limit nothing is reserved and ``RateLimited`` says which limit it
-   was and when it resets.
+1. ``admit`` reserves, atomically across both scopes (the department and the key), one
+   request, the request's maximal tokens and its maximal cost. If any counter would go over its
+   limit nothing is reserved and ``RateLimited`` says which limit it was and when it resets.
 2. ``settle`` replaces the reservation by what the request really used, once the backend's
    answer (or stream) has ended, whichever way it ended (``stellwerk.gateway.stream_end``);
    ``release`` returns a reservation of a request that used nothing.
@@ -37,6 +42,7 @@ from stellwerk.policy.counters import Charge, Counters
 
 _MINUTE_GRACE_S = 60
 _MONTH_GRACE_S = 7 * 24 * 3600
+_UNLIMITED = UsageLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +54,21 @@ class Scope:
     limits: UsageLimits
 
 
+def department_scope(department: str, limits: UsageLimits) -> Scope:
+    return Scope(f"department {department!r}", f"dept:{department}", limits)
+
+
+def key_scope(key_id: str, limits: UsageLimits | None) -> Scope:
+    """A key's own counters; ``None``: the key has no limits of its own, it is counted all the
+    same."""
+    return Scope(f"key {key_id!r}", f"key:{key_id}", limits or _UNLIMITED)
+
+
 def scopes_for(
     department: str, department_limits: UsageLimits, key_id: str, key_limits: UsageLimits | None
-) -> tuple[Scope, ...]:
-    scopes = [Scope(f"department {department!r}", f"dept:{department}", department_limits)]
-    if key_limits is not None:
-        scopes.append(Scope(f"key {key_id!r}", f"key:{key_id}", key_limits))
-    return tuple(scopes)
+) -> tuple[Scope, Scope]:
+    """The department's scope and the key's, whatever limits either has."""
+    return department_scope(department, department_limits), key_scope(key_id, key_limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +131,12 @@ class Limiter:
         month = _month_start(self._clock())
         return await self._counters.value(_budget_key(scope, month)) / MICRO
 
-    async def seed_spent(self, scope: Scope, spent: float | Decimal, stamp: str) -> bool:
-        """Set this month's counter to ``spent`` (from the ledger), requests in flight kept,
-        once per ``stamp`` (the change that put the budget in force)."""
+    async def seed_spent(self, scope: Scope, spent: float | Decimal) -> bool:
+        """Start this month's counter at ``spent`` (from the ledger) unless it exists already."""
         now = self._clock()
         month = _month_start(now)
         ttl = int(_next_month(month) - now) + _MONTH_GRACE_S
-        key = _budget_key(scope, month)
-        return await self._counters.seed(key, math.ceil(spent * MICRO), ttl, stamp)
+        return await self._counters.seed(_budget_key(scope, month), math.ceil(spent * MICRO), ttl)
 
     def _checks(
         self, scopes: Sequence[Scope], now: float, tokens: int, cost_micro: int
@@ -136,22 +148,16 @@ class Limiter:
         month_end = _next_month(month)
         month_ttl = int(month_end - now) + _MONTH_GRACE_S
         checks: list[_Check] = []
-        for scope in scopes:
+        for scope in scopes:  # every counter, limited or not (a limit of None never refuses)
             limits = scope.limits
-            if limits.requests_per_minute is not None:
-                charge = Charge(
-                    f"rpm:{scope.id}:{minute}", 1, limits.requests_per_minute, minute_ttl
-                )
-                checks.append(_Check(charge, scope, "requests", minute_end))
-            if limits.tokens_per_minute is not None:
-                charge = Charge(
-                    f"tpm:{scope.id}:{minute}", tokens, limits.tokens_per_minute, minute_ttl
-                )
-                checks.append(_Check(charge, scope, "tokens", minute_end))
-            if limits.monthly_budget is not None:
-                limit = math.floor(limits.monthly_budget * MICRO)
-                charge = Charge(_budget_key(scope, month), cost_micro, limit, month_ttl, held=True)
-                checks.append(_Check(charge, scope, "budget", month_end))
+            budget = limits.monthly_budget
+            budget_micro = None if budget is None else math.floor(budget * MICRO)
+            rpm = Charge(f"rpm:{scope.id}:{minute}", 1, limits.requests_per_minute, minute_ttl)
+            tpm = Charge(f"tpm:{scope.id}:{minute}", tokens, limits.tokens_per_minute, minute_ttl)
+            cost = Charge(_budget_key(scope, month), cost_micro, budget_micro, month_ttl, True)
+            checks.append(_Check(rpm, scope, "requests", minute_end))
+            checks.append(_Check(tpm, scope, "tokens", minute_end))
+            checks.append(_Check(cost, scope, "budget", month_end))
         return checks
 
     async def _refusal(self, check: _Check, now: float) -> RateLimited:
@@ -167,8 +173,9 @@ class Limiter:
                 f" reserved, this request may use up to {check.charge.amount})"
             )
         else:
+            budget = micro_text(check.charge.limit or 0)
             detail = (
-                f"monthly budget of {micro_text(check.charge.limit)} reached ({micro_text(used)}"
+                f"monthly budget of {budget} reached ({micro_text(used)}"
                 " spent or reserved, this request may cost up to"
                 f" {micro_text(check.charge.amount)})"
             )
