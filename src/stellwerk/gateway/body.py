@@ -33,6 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from stellwerk.config.plain_text import lone_surrogate
 from stellwerk.errors import SHOWN_CHARS, InvalidRequest, shown
+from stellwerk.money import decimal_problem
 
 M = TypeVar("M", bound=BaseModel)
 Path = tuple[int | str, ...]  # a place in a JSON document: keys and list indexes
@@ -140,11 +141,15 @@ def problems(errors: Sequence[Mapping[str, Any]]) -> str:
 
 def _problem(error: Mapping[str, Any]) -> str:
     where = location(tuple(error.get("loc", ())))
-    if error.get("type") in _OBJECT_EXPECTED:  # an object was expected: the body, or a field
+    kind = error.get("type")
+    if kind in _OBJECT_EXPECTED or (kind == "missing" and not where):  # the body null, too
         return f"{where} must be a JSON object" if where else "request body must be a JSON object"
     cause = _validator_error(error)
-    what = str(cause) if cause is not None else error.get("msg", "invalid")
+    plain = decimal_problem(str(kind), error.get("ctx") or {})
+    what = str(cause) if cause is not None else plain or error.get("msg", "invalid")
     return f"{where}: {what}" if where else str(what)
+
+
 
 
 _OBJECT_EXPECTED = frozenset({"model_type", "model_attributes_type", "dict_type"})
