@@ -33,6 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from stellwerk.config.plain_text import lone_surrogate
 from stellwerk.errors import SHOWN_CHARS, InvalidRequest, shown
+from stellwerk.gateway.unions import one_member
 from stellwerk.money import decimal_problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -81,15 +82,16 @@ def parse(model: type[M], body: bytes) -> M:
 
 
 def in_document(errors: Sequence[Mapping[str, Any]], body: bytes) -> list[dict[str, Any]]:
-    """pydantic's errors located by the places of the body (JSON) they are at: the tags its
-    unions put in a location are left out (``_in_document``)."""
+    """pydantic's errors located by the places of the body (JSON) they are at: of a union's
+    members only the one that takes the value's JSON type (``unions.one_member``), and the
+    tags its unions put in a location left out (``_in_document``)."""
     try:
         document = json.loads(body, parse_int=_integer)
     except (ValueError, RecursionError):  # not JSON to Python: the locations as they are
         return [dict(e) for e in errors]
     return [
         {**e, "loc": _in_document(tuple(e.get("loc", ())), document, e.get("type") == "missing")}
-        for e in errors
+        for e in one_member(errors, document)
     ]
 
 
@@ -148,8 +150,6 @@ def _problem(error: Mapping[str, Any]) -> str:
     plain = decimal_problem(str(kind), error.get("ctx") or {})
     what = str(cause) if cause is not None else plain or error.get("msg", "invalid")
     return f"{where}: {what}" if where else str(what)
-
-
 
 
 _OBJECT_EXPECTED = frozenset({"model_type", "model_attributes_type", "dict_type"})
