@@ -64,6 +64,18 @@ def shown(name: str) -> str:
     return _ESCAPED_BYTE.sub(r"\1\\x\2", quoted)
 
 
+def json_type(value: object) -> str:
+    """How a parsed JSON value is named in a refusal: ``true``, ``false``, ``null``, or its
+    type (``a list``, ``an object``, ``a string``, ``a number``)."""
+    if isinstance(value, bool) or value is None:
+        return "null" if value is None else str(value).lower()
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "a string" if isinstance(value, str) else "a number"
+
+
 class StellwerkError(Exception):
     """Base of every error Stellwerk raises on purpose."""
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from stellwerk.errors import shown
 
@@ -61,6 +63,24 @@ def plain_amount(value: object) -> object:
     """A validator's step before a ``Decimal`` field: a string must be a plain amount
     (``read_amount``); a JSON number passes as it is."""
     return read_amount(value) if isinstance(value, str) else value
+
+
+_AMOUNT = "a decimal number or a string of ASCII digits with an optional decimal point"
+_DECIMAL_PROBLEMS = {
+    "decimal_max_places": "has more than {decimal_places} decimals; write at most {decimal_places}",
+    "decimal_max_digits": "has more than {max_digits} digits; write at most {max_digits}",
+    "decimal_whole_digits": "has more than {whole_digits} digits before the decimal point",
+    "decimal_type": f"must be {_AMOUNT}",
+    "decimal_parsing": f"must be {_AMOUNT}",
+}
+
+
+def decimal_problem(error_type: str, context: Mapping[str, Any]) -> str | None:
+    """pydantic's error of a ``Decimal`` field (by its type and context) in plain words, else
+    None: its own words name Python's type (``Decimal input should have no more than 6 decimal
+    places``, ``... or Decimal object``)."""
+    found = _DECIMAL_PROBLEMS.get(error_type)
+    return found.format_map(context) if found is not None else None
 
 
 def to_micro(amount: Decimal) -> int:

@@ -94,6 +94,30 @@ def test_a_budget_is_plain_ascii_decimal_as_on_the_dashboard(
         assert plain.json()["monthly_budget"] == "5000.250000"
 
 
+def test_a_budget_of_another_json_type_is_told_in_plain_words(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    """true, a list, an object: what a budget takes, never Python's ``Decimal``; so is an amount
+    with too many decimals; a null body is "not a JSON object", not "Field required"."""
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        url = "/admin/limits/department/research"
+        for value, said in ((True, "true"), ([5], "a list"), ({"a": 1}, "an object")):
+            answer = gw.put(url, json={"monthly_budget": value, "reason": "b"}, headers=ADMIN)
+            assert refused(answer, "monthly_budget") == (
+                f"monthly_budget: {said} is not an amount; send a decimal number (12.5), a string"
+                ' of ASCII digits with an optional decimal point ("12.50"), or null to clear the'
+                " budget"
+            )
+        for value in ("0.0000001", 1e-7):
+            answer = gw.put(url, json={"monthly_budget": value, "reason": "b"}, headers=ADMIN)
+            message = refused(answer, "monthly_budget")
+            assert message == "monthly_budget: has more than 6 decimals; write at most 6"
+        null = gw.put(url, content=b"null", headers={**ADMIN, "content-type": "application/json"})
+        assert refused(null, None) == "request body must be a JSON object"
+        limits = gw.get("/admin/limits", headers=ADMIN).json()
+        assert limits["departments"]["research"]["monthly_budget"] is None
+
+
 def test_repeats_are_refused_naming_them(llama_server: LlamaBackend, tmp_path: Path) -> None:
     with in_process(governed(llama_server, tmp_path), ENV) as gw:
         twice = gw.get("/admin/audit?limit=5&limit=6", headers=ADMIN)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
+from pydantic import AfterValidator, BaseModel, PlainValidator
 
 from stellwerk.errors import InvalidRequest
 from stellwerk.gateway.body import MAX_DEPTH, parse
@@ -37,7 +40,7 @@ def test_the_same_key_in_different_objects_is_fine() -> None:
 @pytest.mark.parametrize(
     ("extra", "where"),
     [
-        (b'"stop": [1]', "stop"),
+        (b'"stop": [1]', "stop.0"),
         (b'"stop": 5', "stop"),
         (b'"tool_choice": 3', "tool_choice"),
         (b'"logit_bias": {"' + b"7" * 500 + b'": "x"}', "logit_bias." + "7" * 80 + "..."),
@@ -75,3 +78,39 @@ def test_a_body_nests_at_most_max_depth_levels_inside_it() -> None:
         "request body is nested deeper than 200 levels at line 1 column 270; no parameter nests"
         " so deep"
     )
+
+
+def _same(value: object) -> object:
+    return value
+
+
+def _text_only(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    return value
+
+
+class _Unions(BaseModel):
+    """Unions of the shapes the APIs' fields do not have (yet): nested, a member with a
+    validator, one whose name says nothing of its JSON type."""
+
+    nested: list[int | list[int]] | None = None
+    checked: Annotated[list[str], AfterValidator(_same)] | int | None = None
+    opaque: Annotated[str, PlainValidator(_text_only)] | list[int] | None = None
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b'{"nested": [1, [2, "x"]]}', "nested.1.1: Input should be a valid integer"),
+        (b'{"nested": [1, "x"]}', "nested.1: must be an integer or a list"),
+        (b'{"checked": ["a", 5]}', "checked.1: Input should be a valid string"),
+        (b'{"checked": "a"}', "checked: must be a list or an integer"),
+        # a member's name that says nothing of its JSON type: every member's problem, as told
+        (b'{"opaque": [1, "x"]}', "opaque: must be text; opaque.1: Input should be a valid"),
+    ],
+)
+def test_a_union_is_told_by_the_member_of_the_values_json_type(body: bytes, said: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse(_Unions, body)
+    assert caught.value.message.startswith(said), caught.value.message

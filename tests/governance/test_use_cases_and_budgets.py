@@ -123,7 +123,7 @@ def test_a_change_keeps_the_other_limits_and_audits_what_was_in_force(ledger: Le
         ({"requests_per_minute": 0}, "requests_per_minute"),
         ({"monthly_budget": 1e303}, "monthly_budget: Input should be less than or equal to"),
         ({"monthly_budget": float("inf")}, "monthly_budget: Input should be a finite number"),
-        ({"monthly_budget": "0.0000001"}, "monthly_budget: Decimal input should have no more"),
+        ({"monthly_budget": "0.0000001"}, "monthly_budget: has more than 6 decimals"),
         ({"requests_per_minute": 99999999999999999999999}, "requests_per_minute: Input should"),
         ({"tokens_per_minute": 2**63}, "tokens_per_minute: Input should be less than"),
         ({"budget": 5}, "budget: unknown field"),

@@ -421,3 +421,27 @@ def test_a_head_sent_at_once_is_held_to_the_limit(
                 break
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 " + status), answer[:80]
+
+
+def _probe(gw: Gateway, method: str) -> tuple[int, bytes]:
+    with httpx.Client(base_url=gw.url, timeout=10) as client:
+        answer = client.request(method, "/readyz")
+    return answer.status_code, answer.content
+
+
+def test_a_load_balancer_may_probe_readiness_with_head(
+    served_gateway: Gateway, guarded_raw: dict[str, Any]
+) -> None:
+    """HEAD /readyz answers as GET does, without the body: 200 with the backend serving (the
+    llama.cpp server), 503 with it down (a closed port), over HTTP (uvicorn)."""
+    ready = _probe(served_gateway, "GET")
+    assert ready[0] == 200, ready
+    assert _probe(served_gateway, "HEAD") == (200, b"")
+    guarded_raw["backends"][0]["breaker"] = {"probe_interval_s": 0.1, "probe_timeout_s": 1}
+    with serving(guarded_raw) as gw:
+        deadline = time.monotonic() + 30
+        while _probe(gw, "GET")[0] != 503:
+            assert time.monotonic() < deadline, "the probe never found the backend down"
+            time.sleep(0.1)
+        head = _probe(gw, "HEAD")
+    assert head == (503, b"")

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from stellwerk.config.governance import MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE
 from stellwerk.config.schema import Classification, Lifecycle, Role
-from stellwerk.errors import SHOWN_CHARS, InvalidRequest, PermissionDenied, shown
+from stellwerk.errors import SHOWN_CHARS, InvalidRequest, PermissionDenied, json_type, shown
 from stellwerk.gateway import openapi
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.body import refuse_unreadable
@@ -132,6 +132,18 @@ class Revocation(_Body):
     reason: Reason
 
 
+def _budget(value: object) -> object:
+    """A validator's step before ``monthly_budget``: a JSON number, a plain amount string
+    (``plain_amount``) or null; any other JSON type is refused in plain words (pydantic's would
+    name Python's ``Decimal`` type)."""
+    if value is None or (isinstance(value, int | float | str) and not isinstance(value, bool)):
+        return plain_amount(value)
+    raise ValueError(
+        f"{json_type(value)} is not an amount; send a decimal number (12.5), a string of ASCII"
+        ' digits with an optional decimal point ("12.50"), or null to clear the budget'
+    )
+
+
 class LimitsChange(_Body):
     """Only the limits named change; the others keep their values. ``null`` clears a limit."""
 
@@ -149,7 +161,7 @@ class LimitsChange(_Body):
         strict=True,
         description=f"1 to {MAX_TOKENS_PER_MINUTE}; null: unlimited; absent: unchanged",
     )
-    monthly_budget: Annotated[Decimal | None, BeforeValidator(plain_amount)] = Field(
+    monthly_budget: Annotated[Decimal | None, BeforeValidator(_budget)] = Field(
         default=None,
         ge=0,
         le=MAX_BUDGET,

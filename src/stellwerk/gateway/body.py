@@ -33,6 +33,8 @@ from pydantic import BaseModel, ValidationError
 
 from stellwerk.config.plain_text import lone_surrogate
 from stellwerk.errors import SHOWN_CHARS, InvalidRequest, shown
+from stellwerk.gateway.unions import one_member
+from stellwerk.money import decimal_problem
 
 M = TypeVar("M", bound=BaseModel)
 Path = tuple[int | str, ...]  # a place in a JSON document: keys and list indexes
@@ -80,15 +82,16 @@ def parse(model: type[M], body: bytes) -> M:
 
 
 def in_document(errors: Sequence[Mapping[str, Any]], body: bytes) -> list[dict[str, Any]]:
-    """pydantic's errors located by the places of the body (JSON) they are at: the tags its
-    unions put in a location are left out (``_in_document``)."""
+    """pydantic's errors located by the places of the body (JSON) they are at: of a union's
+    members only the one that takes the value's JSON type (``unions.one_member``), and the
+    tags its unions put in a location left out (``_in_document``)."""
     try:
         document = json.loads(body, parse_int=_integer)
     except (ValueError, RecursionError):  # not JSON to Python: the locations as they are
         return [dict(e) for e in errors]
     return [
         {**e, "loc": _in_document(tuple(e.get("loc", ())), document, e.get("type") == "missing")}
-        for e in errors
+        for e in one_member(errors, document)
     ]
 
 
@@ -140,10 +143,12 @@ def problems(errors: Sequence[Mapping[str, Any]]) -> str:
 
 def _problem(error: Mapping[str, Any]) -> str:
     where = location(tuple(error.get("loc", ())))
-    if error.get("type") in _OBJECT_EXPECTED:  # an object was expected: the body, or a field
+    kind = error.get("type")
+    if kind in _OBJECT_EXPECTED or (kind == "missing" and not where):  # the body null, too
         return f"{where} must be a JSON object" if where else "request body must be a JSON object"
     cause = _validator_error(error)
-    what = str(cause) if cause is not None else error.get("msg", "invalid")
+    plain = decimal_problem(str(kind), error.get("ctx") or {})
+    what = str(cause) if cause is not None else plain or error.get("msg", "invalid")
     return f"{where}: {what}" if where else str(what)
 
 

@@ -5,7 +5,8 @@ state of each backend's circuit breaker; it probes nothing itself, so calling it
 backends nothing. With ``server.ops_require_key`` (the default) ``/metrics`` and the per-backend
 detail of ``/readyz`` need a key of the role ``metrics`` or ``admin``: they name departments and
 backends. ``/readyz`` without a key still answers 200 or 503 (for load balancers and probes);
-``/healthz`` is always open.
+``/healthz`` is always open. Both take ``HEAD`` as ``GET`` (the same status, no body): load
+balancers probe with it.
 """
 
 from __future__ import annotations
@@ -42,10 +43,11 @@ async def healthz() -> Response:
     },
     openapi_extra={"security": [{}, {"bearer": []}]},
 )
+@router.head("/readyz", include_in_schema=False)  # load balancers probe with HEAD
 async def readyz(request: Request, runtime: RuntimeDep) -> Response:
     """200 if every backend answered its last health probe and its circuit is not open, else
     503; the per-backend detail for a ``metrics`` or ``admin`` key (or for anyone, with
-    ``server.ops_require_key: false``)."""
+    ``server.ops_require_key: false``). ``HEAD`` too: the same status, without the body."""
     errors = runtime.health.last_errors
     backends = {
         name: BackendReadiness(

@@ -23,7 +23,7 @@ from stellwerk.governance.reason import audit_reason
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_limits
 from stellwerk.ledger.ledger import Ledger
-from stellwerk.money import from_micro, micro_text, to_micro
+from stellwerk.money import decimal_problem, from_micro, micro_text, to_micro
 
 ScopeKind = Literal["department", "key"]
 LIMIT_FIELDS = ("requests_per_minute", "tokens_per_minute", "monthly_budget")
@@ -37,7 +37,9 @@ def parse_limits(raw: Mapping[str, Any]) -> UsageLimits:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "limits"
-        message = str(first.get("msg", "invalid"))
+        message = decimal_problem(first["type"], first.get("ctx") or {}) or str(
+            first.get("msg", "invalid")
+        )
         if first.get("type") == "extra_forbidden":
             message = f"unknown field; known: {', '.join(LIMIT_FIELDS)}"
         raise InvalidRequest(f"{where}: {message}", param=where) from exc
