@@ -10,27 +10,31 @@ in its thread pool, so their database work never blocks the event loop.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from stellwerk.config.governance import MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE
-from stellwerk.config.schema import Classification, Lifecycle, Role
-from stellwerk.errors import SHOWN_CHARS, InvalidRequest, PermissionDenied, json_type, shown
+from stellwerk.errors import SHOWN_CHARS, InvalidRequest, PermissionDenied, shown
 from stellwerk.gateway import openapi
+from stellwerk.gateway.admin_schema import (
+    CLEARABLE,
+    ConsentChange,
+    KeyRequest,
+    LifecycleChange,
+    LimitsChange,
+    Revocation,
+    UseCaseBody,
+    UseCaseChange,
+)
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.body import refuse_unreadable
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.governance.baseline import key_references
 from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
 from stellwerk.governance.key_store import CONFIG_LIMITS, KeyInfo
-from stellwerk.governance.reason import MAX_REASON
 from stellwerk.governance.report import parse_by, usage_report
 from stellwerk.governance.service import Governance
 from stellwerk.governance.use_cases import parse_use_case
-from stellwerk.money import MAX_BUDGET, MICRO_PLACES, plain_amount
 from stellwerk.policy.compliance import check_model, check_use_case
 from stellwerk.policy.state import ModelState
 
@@ -85,139 +89,6 @@ router = APIRouter(
     responses=openapi.errors("openai", openapi.ADMIN_ERRORS),
     dependencies=[Depends(_plain_json)],
 )
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-Reason = Annotated[
-    str,
-    Field(
-        description=f"why (goes into the audit log): 1 to {MAX_REASON} characters"
-        " once surrounding blank space is dropped"
-    ),
-]
-
-
-Version = Annotated[
-    int | None,
-    Field(strict=True, description="the version you saw (optimistic): a JSON integer"),
-]
-"""A version, as a JSON integer only (``"1"`` is refused, as other fields' wrong types are)."""
-
-
-class LifecycleChange(_Body):
-    state: Lifecycle
-    reason: Reason
-    version: Version = None
-
-
-class ConsentChange(_Body):
-    # strict: only true and false; "no", "0", "off" or 1 must not change who may use a model
-    consent: bool = Field(strict=True, description="true: granted, false: withdrawn")
-    reason: Reason
-    version: Version = None
-
-
-class KeyRequest(_Body):
-    department: str
-    role: Role = "user"
-    use_case: str | None = None
-    classification: Classification | None = None
-    reason: Reason | None = None
-
-
-class Revocation(_Body):
-    reason: Reason
-
-
-def _budget(value: object) -> object:
-    """A validator's step before ``monthly_budget``: a JSON number, a plain amount string
-    (``plain_amount``) or null; any other JSON type is refused in plain words (pydantic's would
-    name Python's ``Decimal`` type)."""
-    if value is None or (isinstance(value, int | float | str) and not isinstance(value, bool)):
-        return plain_amount(value)
-    raise ValueError(
-        f"{json_type(value)} is not an amount; send a decimal number (12.5), a string of ASCII"
-        ' digits with an optional decimal point ("12.50"), or null to clear the budget'
-    )
-
-
-class LimitsChange(_Body):
-    """Only the limits named change; the others keep their values. ``null`` clears a limit."""
-
-    requests_per_minute: int | None = Field(
-        default=None,
-        gt=0,
-        le=MAX_REQUESTS_PER_MINUTE,
-        strict=True,
-        description=f"1 to {MAX_REQUESTS_PER_MINUTE}; null: unlimited; absent: unchanged",
-    )
-    tokens_per_minute: int | None = Field(
-        default=None,
-        gt=0,
-        le=MAX_TOKENS_PER_MINUTE,
-        strict=True,
-        description=f"1 to {MAX_TOKENS_PER_MINUTE}; null: unlimited; absent: unchanged",
-    )
-    monthly_budget: Annotated[Decimal | None, BeforeValidator(_budget)] = Field(
-        default=None,
-        ge=0,
-        le=MAX_BUDGET,
-        decimal_places=MICRO_PLACES,
-        allow_inf_nan=False,
-        description=f"0 to {MAX_BUDGET} with at most {MICRO_PLACES} decimals, as a JSON number"
-        " or a plain decimal string (ASCII digits, an optional '.' and decimals: no spaces,"
-        " signs, underscores or exponents); null: unlimited; absent: unchanged",
-    )
-    reason: Reason
-
-
-def _each_once(models: list[str] | None) -> list[str] | None:
-    """``allowed_models`` as given, refused if it names a model twice (stored so, the audit and
-    the dashboard would show the list with the duplicate)."""
-    if models is not None:
-        seen: set[str] = set()
-        for model in models:
-            if model in seen:
-                raise ValueError(f"names the model {shown(model)} twice; name each model once")
-            seen.add(model)
-    return models
-
-
-AllowedModels = Annotated[list[str] | None, AfterValidator(_each_once)]
-
-
-class UseCaseBody(_Body):
-    name: str
-    department: str
-    purpose: str = ""
-    risk_tier: str = "minimal"
-    classification: Classification = "internal"
-    allowed_models: AllowedModels = None
-    oversight_contact: str | None = None
-    reason: Reason
-    version: Version = None
-
-
-class UseCaseChange(_Body):
-    """A change of an existing use case: only the fields named change, the others keep their
-    values; ``null`` clears ``allowed_models`` (any permitted model) or ``oversight_contact``."""
-
-    name: str | None = None
-    department: str | None = None
-    purpose: str | None = None
-    risk_tier: str | None = None
-    classification: Classification | None = None
-    allowed_models: AllowedModels = None
-    oversight_contact: str | None = None
-    reason: Reason
-    version: Version = None
-
-
-CLEARABLE = frozenset({"allowed_models", "oversight_contact"})
-"""The fields of a use case a change may set to ``null``."""
 
 
 def _model(gov: Governance, state: ModelState) -> dict[str, Any]:
