@@ -498,3 +498,26 @@ def test_the_openai_library_sees_the_place_of_a_union_problem(offline_gateway: G
             assert caught.value.param == param
             message = caught.value.body["message"]  # type: ignore[index]
             assert message.startswith(f"{param}: ") and "; " not in message, message
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/api/chat"])
+def test_a_key_named_twice_is_told_with_the_other_problems(
+    offline_gateway: Gateway, path: str
+) -> None:
+    """A key named twice is one of a body's problems, told first (as when it is the only one:
+    its ``param`` and ``code``), not hidden by a problem pydantic finds; alone it is told
+    alone."""
+    twice = b'{"model": "tiny-small", "model": "x", "max_tokens": 2, "messages": %s}'
+    named = "request body has the key 'model' twice in one object; send it once"
+    answer = _post(offline_gateway, path, AUTH, twice % b"[]")
+    assert answer.status_code == 400
+    with_other = answer.json()["error"]
+    told = with_other if path.startswith("/v1") else {"message": with_other}
+    assert told["message"] == f"{named}; messages: List should have at least 1 item after" \
+        " validation, not 0"  # fmt: skip
+    if path.startswith("/v1"):
+        assert (with_other["param"], with_other["code"]) == ("model", "duplicate_key")
+    alone = _post(offline_gateway, path, AUTH, twice % json.dumps(CHAT["messages"]).encode())
+    assert alone.status_code == 400
+    error = alone.json()["error"]
+    assert (error["message"] if path.startswith("/v1") else error) == named

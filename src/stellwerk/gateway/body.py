@@ -16,8 +16,10 @@ mark, RFC 8259 8.1; the gateway reads no ``content-encoding``); and one nested d
 Where an error names a part of the body,
 each part of the name is cut to ``SHOWN_CHARS`` (a dictionary key can be as long as the body). A
 body with several problems is told all of them, the first ``SHOWN_PROBLEMS`` in full, then their
-number. A validator's own complaint is told in its words (without pydantic's "Value error, ");
-one about a parameter the validator's model holds raises ``ParamProblem``, which names it.
+number; one of its JSON text (a key named twice ...) comes first, and the error's ``param`` and
+``code`` are that one's, as when it is the only problem. A validator's own complaint is told
+in its words (without pydantic's "Value error, "); one about a parameter the validator's model
+holds raises ``ParamProblem``, which names it.
 """
 
 from __future__ import annotations
@@ -75,10 +77,23 @@ def parse(model: type[M], body: bytes) -> M:
         if first["type"] == "json_invalid":
             raise _not_json(body, first["msg"]) from exc
         located = in_document(errors, body)
+        unread = _unreadable(body)
+        if unread is not None:  # told first, as when it is the only problem
+            text = problems(located, before=(unread.message,))
+            raise InvalidRequest(text, param=unread.param, code=unread.code) from exc
         where = param_of(located[0])
         raise InvalidRequest(problems(located), param=where or None) from exc
     reject_duplicate_keys(body)
     return parsed
+
+
+def _unreadable(body: bytes) -> InvalidRequest | None:
+    """What ``reject_duplicate_keys`` refuses in ``body`` (a key named twice ...), else None."""
+    try:
+        reject_duplicate_keys(body)
+    except InvalidRequest as exc:
+        return exc
+    return None
 
 
 def in_document(errors: Sequence[Mapping[str, Any]], body: bytes) -> list[dict[str, Any]]:
@@ -126,10 +141,11 @@ def in_request(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def problems(errors: Sequence[Mapping[str, Any]]) -> str:
-    """Every problem pydantic found, each once, as ``where: what`` joined by ``; ``: the first
-    ``SHOWN_PROBLEMS`` in full, then how many more (so the message stays short)."""
-    said: list[str] = []
+def problems(errors: Sequence[Mapping[str, Any]], before: Sequence[str] = ()) -> str:
+    """Every problem pydantic found, each once, as ``where: what`` joined by ``; ``, after the
+    problems ``before`` (found in the JSON text): the first ``SHOWN_PROBLEMS`` in full, then
+    how many more (so the message stays short)."""
+    said: list[str] = list(before)
     for error in errors:
         text = _problem(error)
         if text not in said:
