@@ -78,7 +78,9 @@ def test_ambiguous_or_malformed_amounts_are_refused_naming_the_field(
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
-@pytest.mark.parametrize("value", ["1500", "0.0005", "12.5", "1000.125", "0", "7.000000", "0.001", "0.5"])
+@pytest.mark.parametrize(
+    "value", ["1500", "0.0005", "12.5", "1000.125", "0", "7.000000", "0.001", "0.5"]
+)
 def test_a_field_prefilled_with_an_amount_reads_back_the_same(language: str, value: str) -> None:
     text = amount_input(Decimal(value), language)  # type: ignore[arg-type]
     assert parse_amount(text, language, "f") == Decimal(value)  # type: ignore[arg-type]
