@@ -167,6 +167,9 @@ def test_unknown_names_in_urls_are_404(
         answer = admin.post(path, data={**fields, "reason": "r", "csrf": token, "confirm": "yes"})
     assert answer.status_code == 404
     assert "Not found" in answer.text
+    # no link back to a page that is not there either: the overview only
+    page = path.removesuffix("/lifecycle").removesuffix("/budget").removesuffix("/revoke")
+    assert f'href="{page}"' not in answer.text and "Back to the overview" in answer.text
     assert _audit_count(ledger) == before
 
 
@@ -258,6 +261,8 @@ def test_bad_actions_are_refused_and_change_nothing(
     answer = post_form(admin, page, action, fields)
     assert answer.status_code == status
     assert says in unescape(answer.text)
+    # the error page leads back to the page the form was on (and to the overview)
+    assert f'href="{page}"' in answer.text and 'href="/dashboard"' in answer.text
     assert _audit_count(ledger) == before
 
 

@@ -24,6 +24,14 @@ from stellwerk.dashboard.amounts import AmountError, amount_input, parse_amount
         ("12.5", "en", "12.5"),
         ("12,5", "de", "12.5"),
         ("0", "de", "0"),
+        # a whole part of zeros cannot be a thousands group (nobody writes zero thousand one)
+        ("0.001", "en", "0.001"),
+        ("0,001", "de", "0.001"),
+        ("0.0010", "en", "0.001"),
+        ("0,0010", "de", "0.001"),
+        ("00.500", "en", "0.5"),
+        ("000,001", "de", "0.001"),
+        ("00.5", "en", "0.5"),
     ],
 )
 def test_amounts_are_read_in_the_page_language(text: str, language: str, value: str) -> None:
@@ -37,6 +45,12 @@ def test_amounts_are_read_in_the_page_language(text: str, language: str, value: 
         ("   ", "de", "amount_missing"),
         ("1.500", "en", "amount_ambiguous"),  # German for one thousand five hundred
         ("1,500", "de", "amount_ambiguous"),
+        ("01.500", "en", "amount_ambiguous"),  # a leading zero does not make it zero thousand
+        ("10,001", "de", "amount_ambiguous"),
+        ("0,001", "en", "amount_malformed"),  # the other language's zero point zero zero one
+        ("0.001", "de", "amount_malformed"),
+        ("01,500", "en", "amount_malformed"),  # a thousands group does not start with 0
+        ("0.500.000", "de", "amount_malformed"),
         ("1,5", "en", "amount_malformed"),  # the other language's decimal comma
         ("1.5", "de", "amount_malformed"),
         ("1.000,50", "en", "amount_malformed"),
@@ -64,7 +78,14 @@ def test_ambiguous_or_malformed_amounts_are_refused_naming_the_field(
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
-@pytest.mark.parametrize("value", ["1500", "0.0005", "12.5", "1000.125", "0", "7.000000"])
+@pytest.mark.parametrize(
+    "value", ["1500", "0.0005", "12.5", "1000.125", "0", "7.000000", "0.001", "0.5"]
+)
 def test_a_field_prefilled_with_an_amount_reads_back_the_same(language: str, value: str) -> None:
     text = amount_input(Decimal(value), language)  # type: ignore[arg-type]
     assert parse_amount(text, language, "f") == Decimal(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("language", "text"), [("en", "0.001"), ("de", "0,001")])
+def test_a_tenth_of_a_cent_is_prefilled_as_it_is_written(language: str, text: str) -> None:
+    assert amount_input(Decimal("0.001"), language) == text  # type: ignore[arg-type]

@@ -124,3 +124,63 @@ def test_the_static_files_are_served_as_before(offline_dashboard: DashboardGatew
         assert answer.status_code == 404 and "def " not in answer.text
     posted = offline_dashboard.gateway.request("POST", "/dashboard/static/dashboard.css")
     assert posted.status_code == 404 and posted.headers["content-type"].startswith("text/html")
+
+
+def refused_post(client: httpx.Client, page: str, action: str, fields: dict[str, str]) -> str:
+    """The page answering ``fields`` posted from ``page`` to ``action``: 400, nothing changed."""
+    token = csrf_of(client.get(page).text)
+    answer = client.post(action, data={**fields, "csrf": token})
+    assert answer.status_code == 400 and answer.headers["content-type"].startswith("text/html")
+    return answer.text
+
+
+BACK = {
+    "en": ("Back to the department's page", "Back to the model's page", "Back to the overview"),
+    "de": ("Zurück zur Seite des Bereichs", "Zurück zur Seite des Modells", "Zurück zur Übersicht"),
+}
+
+
+def test_a_refused_form_leads_back_to_its_page_in_its_language(
+    offline_dashboard: DashboardGateway, admin: httpx.Client, language: str
+) -> None:
+    to_department, to_model, to_overview = BACK[language]
+    budget = "/dashboard/departments/legal"
+    html = refused_post(admin, budget, f"{budget}/budget", {"monthly_budget": "abc", "reason": "r"})
+    assert f'<html lang="{language}">' in html
+    assert f'<a href="{budget}">{to_department}</a>' in unescape(html)
+    assert f'<a href="/dashboard">{to_overview}</a>' in unescape(html)
+    # a key's revocation is posted from its department's page
+    key = offline_dashboard.stored_key_id
+    html = refused_post(
+        admin, "/dashboard/departments/research", f"/dashboard/keys/{key}/revoke", {"reason": " "}
+    )
+    assert f'<a href="/dashboard/departments/research">{to_department}</a>' in unescape(html)
+    model = "/dashboard/models/tiny-small"
+    html = refused_post(admin, model, f"{model}/lifecycle", {"state": "launched", "reason": "r"})
+    assert f'<a href="{model}">{to_model}</a>' in unescape(html)
+
+
+def test_a_refused_forms_link_back_never_leaves_the_dashboard(admin: httpx.Client) -> None:
+    """The link back is the route's page: a Referer, a form field or a subject that names another
+    site changes nothing."""
+    budget = "/dashboard/departments/legal"
+    token = csrf_of(admin.get(budget).text)
+    elsewhere = "https://evil.example/dashboard/departments/legal"
+    answer = admin.post(
+        f"{budget}/budget",
+        data={"monthly_budget": "abc", "reason": "r", "csrf": token, "back": elsewhere},
+        headers={"referer": elsewhere},
+    )
+    assert answer.status_code == 400
+    assert "evil.example" not in answer.text and f'href="{budget}"' in answer.text
+    for subject in ("%2F%2Fevil.example", "https:%2F%2Fevil.example", "..%2F..%2Fevil"):
+        answer = admin.post(
+            f"/dashboard/departments/{subject}/budget",
+            data={"monthly_budget": "abc", "reason": "r", "csrf": token},
+            headers={"referer": elsewhere},
+        )
+        assert answer.status_code == 404, subject  # no such department: no link back to it
+        hrefs = re.findall(r'href="([^"]*)"', answer.text)
+        assert hrefs and all(h.startswith("/dashboard") for h in hrefs), hrefs
+        # (the language switch names the page itself, in /dashboard/lang/..?next=)
+        assert not [h for h in hrefs if h.startswith("/dashboard/departments/")], hrefs

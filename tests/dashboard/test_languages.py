@@ -162,6 +162,9 @@ def test_refusals_are_labelled_also_without_a_department(
         ("en", "1,000.50", "€1,000.50", "1000.5"),
         ("de", "1.000,50", "1.000,50\u00a0€", "1000.5"),
         ("de", "0,0005", "0,0005\u00a0€", "0.0005"),
+        # a whole part of zeros is no thousands group: a tenth of a cent
+        ("en", "0.001", "€0.001", "0.001"),
+        ("de", "0,001", "0,001\u00a0€", "0.001"),
     ],
 )
 def test_the_budget_form_reads_amounts_as_the_page_writes_them(

@@ -203,6 +203,31 @@ def run_revoke(gov: Governance, key_id: str, form: Mapping[str, str], actor: str
     return f"/departments/{info.department}"
 
 
+@dataclass(frozen=True, slots=True)
+class FormPage:
+    """The page an action's form is on, where its error page leads back to."""
+
+    path: str
+    """Below the dashboard's prefix, built from the route's subject (never from the request's
+    fields or headers)."""
+    label: str
+    """i18n label of the link back."""
+
+
+def model_form_page(gov: Governance, model_id: str) -> FormPage:
+    gov.admin.catalog.model(model_id)
+    return FormPage(f"/models/{model_id}", "back_model")
+
+
+def department_form_page(gov: Governance, department: str) -> FormPage:
+    find_department(gov, department)
+    return FormPage(f"/departments/{department}", "back_department")
+
+
+def key_form_page(gov: Governance, key_id: str) -> FormPage:
+    return department_form_page(gov, gov.admin.keys.get(key_id).department)
+
+
 Prepare = Callable[[Governance, str, Mapping[str, str], str, Formatter], Pending]
 """``(gov, subject, form, prefix, fmt)``: check the form and say what will happen."""
 Run = Callable[[Governance, str, Mapping[str, str], str], str]
@@ -219,20 +244,36 @@ class Action:
     path: str
     prepare: Prepare
     run: Run
+    form_page: Callable[[Governance, str], FormPage]
+    """``(gov, subject)``: the page the action's form is on (``NotFound`` for an unknown
+    subject)."""
     owner_may: Callable[[Governance, str, str], bool] | None = None
     """``(gov, subject, department)``: whether an owner key of ``department`` may do it too
     (``None``: admins only)."""
 
 
 ACTIONS = (
-    Action("move_model", "/models/{subject:path}/lifecycle", prepare_lifecycle, run_lifecycle),
+    Action(
+        "move_model",
+        "/models/{subject:path}/lifecycle",
+        prepare_lifecycle,
+        run_lifecycle,
+        model_form_page,
+    ),
     Action(
         "set_consent",
         "/models/{subject:path}/consent",
         prepare_consent,
         run_consent,
+        model_form_page,
         owner_may=owns_data_of,
     ),
-    Action("set_budget", "/departments/{subject:path}/budget", prepare_budget, run_budget),
-    Action("revoke_key", "/keys/{subject:path}/revoke", prepare_revoke, run_revoke),
+    Action(
+        "set_budget",
+        "/departments/{subject:path}/budget",
+        prepare_budget,
+        run_budget,
+        department_form_page,
+    ),
+    Action("revoke_key", "/keys/{subject:path}/revoke", prepare_revoke, run_revoke, key_form_page),
 )

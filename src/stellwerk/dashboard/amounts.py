@@ -8,10 +8,13 @@ error that names the field (never guessed):
 2. characters other than digits and the two separators (a currency sign, a space, a minus):
    refused;
 3. the page's decimal separator at most once, with at least one digit on both sides;
-4. the page's group separator only between groups of exactly three digits, and only before the
-   decimal separator (``1,500`` and ``12,345,678.5`` in English; ``1,50`` is refused);
+4. the page's group separator only between groups of exactly three digits, the first not
+   starting with 0, and only before the decimal separator (``1,500`` and ``12,345,678.5`` in
+   English; ``1,50``, ``0,001`` and ``01,500`` are refused);
 5. a lone decimal separator followed by exactly three digits (English ``1.500``, German
-   ``1,500``) is refused as ambiguous: the other language writes one thousand five hundred so.
+   ``1,500``) is refused as ambiguous: the other language writes one thousand five hundred so;
+   unless the digits before it are all zeros (``0.001``, ``0,001``, ``00.500``): nobody writes
+   zero thousand, so that separator can only be the decimal one.
 
 Once its separators are read, an amount is the plain form the admin API takes too
 (``stellwerk.money.read_amount``: ASCII digits, optionally a ``.`` and decimals): one rule for both.
@@ -57,14 +60,17 @@ def parse_amount(text: str, language: Language, field: str) -> Decimal:
         raise AmountError(field, value, "amount_malformed", f"{point!r} once, after the groups")
     if found and (not whole or not fraction.isdigit()):
         raise AmountError(field, value, "amount_malformed", f"digits on both sides of {point!r}")
-    grouped = rf"[0-9]{{1,3}}(?:{re.escape(group)}[0-9]{{3}})+"
+    # the first group starts with a digit other than 0: ``0,001`` is no thousand on an English
+    # page (it is the German zero point zero zero one, the other language's decimal separator)
+    grouped = rf"[1-9][0-9]{{0,2}}(?:{re.escape(group)}[0-9]{{3}})+"
     if group in whole and not re.fullmatch(grouped, whole):
         raise AmountError(
             field, value, "amount_malformed", f"{group!r} only between groups of three digits"
         )
     if not whole.replace(group, "").isdigit():
         raise AmountError(field, value, "amount_malformed", "not a number")
-    if found and group not in whole and len(fraction) == 3:
+    # a whole part of zeros cannot start a thousands group (nobody writes zero thousand one)
+    if found and group not in whole and len(fraction) == 3 and whole.strip("0"):
         raise AmountError(
             field,
             value,
@@ -79,9 +85,9 @@ def parse_amount(text: str, language: Language, field: str) -> Decimal:
 def amount_input(value: Decimal, language: Language) -> str:
     """``value`` as a form field's text that :func:`parse_amount` reads back on the same page:
     no group separators, the page's decimal separator, no trailing zeros (and never exactly three
-    decimals, which the reading refuses as ambiguous)."""
+    decimals after a whole part other than 0, which the reading refuses as ambiguous)."""
     text = f"{value.normalize():f}"
     whole, _, fraction = text.partition(".")
-    if len(fraction) == 3:
+    if len(fraction) == 3 and whole != "0":
         fraction += "0"
     return whole + (SEPARATORS[language][1] + fraction if fraction else "")

@@ -15,12 +15,14 @@ import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
+from stellwerk.dashboard.actions import FormPage
 from stellwerk.dashboard.auth import ADMIN
 from stellwerk.dashboard.messages import Said, say
 from stellwerk.dashboard.visitor import Admin, visitor
@@ -78,7 +80,10 @@ async def internal_error_page(request: Request) -> Response:
         return HTMLResponse(page, status_code=500)
 
 
-async def error_page(request: Request, exc: RequestError, *, shows_month: bool) -> Response:
+async def error_page(
+    request: Request, exc: RequestError, *, shows_month: bool, back: FormPage | None = None
+) -> Response:
+    """The page of ``exc``; a refused form's page leads ``back`` to the page the form was on."""
     dashboard = dashboard_of(request)
     page = Page.of(request)
     said = say(exc, request, page.t, page.language)
@@ -95,7 +100,9 @@ async def error_page(request: Request, exc: RequestError, *, shows_month: bool) 
     admin = await run_in_threadpool(visitor, request)
     # the month pages are an admin's: an owner may see none
     month = _month(request) if shows_month and admin is not None and admin.role == ADMIN else None
-    return _error(request, status, said, posted=request.method == "POST", admin=admin, month=month)
+    return _error(
+        request, status, said, posted=request.method == "POST", admin=admin, month=month, back=back
+    )
 
 
 def _month(request: Request) -> str:
@@ -117,10 +124,13 @@ def _error(
     posted: bool,
     admin: Admin | None,
     month: str | None = None,
+    back: FormPage | None = None,
 ) -> HTMLResponse:
     """The error page: ``said``, and that nothing was changed when a form was ``posted``; the
-    header of ``admin`` (with the month picker at ``month``)."""
+    header of ``admin`` (with the month picker at ``month``); a link ``back`` to the page of the
+    form (a path below the prefix, quoted: never another site)."""
     values: dict[str, Any] = {} if month is None else {"month": month}
+    values["back"] = None if back is None else (PREFIX + quote(back.path, safe="/"), back.label)
     return render(
         dashboard_of(request).env,
         request,

@@ -265,6 +265,8 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "error": ("Error", "Fehler"),
     "back": ("Back to the overview", "Zurück zur Übersicht"),
     "back_consent": ("Back to the consent page", "Zurück zu den Einwilligungen"),
+    "back_department": ("Back to the department's page", "Zurück zur Seite des Bereichs"),
+    "back_model": ("Back to the model's page", "Zurück zur Seite des Modells"),
     "err_401": ("Login required", "Anmeldung erforderlich"),
     "err_403": ("Not allowed", "Nicht erlaubt"),
     "err_404": ("Not found", "Nicht gefunden"),

@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from stellwerk.dashboard import actions
 from stellwerk.dashboard.auth import ADMIN
 from stellwerk.dashboard.drilldowns import department_page, model_page
-from stellwerk.dashboard.error_pages import DashboardRoute
+from stellwerk.dashboard.error_pages import DashboardRoute, error_page
 from stellwerk.dashboard.health import backend_health
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES
 from stellwerk.dashboard.knowledge import router_of
@@ -40,7 +40,7 @@ from stellwerk.dashboard.web import (
     safe_next,
     set_cookie,
 )
-from stellwerk.errors import NotFound, PermissionDenied, shown
+from stellwerk.errors import NotFound, PermissionDenied, RequestError, shown
 from stellwerk.governance.service import Governance
 from stellwerk.ledger import usage_totals
 from stellwerk.ledger.window import Window
@@ -266,6 +266,15 @@ def _drilldown(
     return page
 
 
+def _form_page(action: actions.Action, gov: Governance, subject: str) -> actions.FormPage | None:
+    """The page ``action``'s form on ``subject`` is on, ``None`` when there is none (an unknown
+    model, department or key)."""
+    try:
+        return action.form_page(gov, subject)
+    except RequestError:
+        return None
+
+
 def _confirmed(action: actions.Action) -> Callable[..., Coroutine[Any, Any, Response]]:
     """The route of ``action``: without ``confirm=yes`` a page that says what will happen and
     asks; with it, the action, then back to the page it came from."""
@@ -273,6 +282,17 @@ def _confirmed(action: actions.Action) -> Callable[..., Coroutine[Any, Any, Resp
     async def act(
         request: Request, subject: str, admin: SessionDep, gov: GovernanceDep
     ) -> Response:
+        try:
+            return await run(request, subject, admin, gov)
+        except RequestError as exc:
+            # an admin's refused form leads back to the page it was on, as the route knows it
+            # (an owner's leads to the one page it has, its home)
+            back = None
+            if admin.role == ADMIN:
+                back = await run_in_threadpool(_form_page, action, gov, subject)
+            return await error_page(request, exc, shows_month=False, back=back)
+
+    async def run(request: Request, subject: str, admin: Admin, gov: Governance) -> Response:
         if admin.role != ADMIN:
             await run_in_threadpool(_owner_may, action, gov, subject, admin)
         form = await checked_form(request, admin)
