@@ -35,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from stellwerk.config.plain_text import lone_surrogate
 from stellwerk.errors import SHOWN_CHARS, InvalidRequest, shown
-from stellwerk.gateway.unions import one_member
+from stellwerk.gateway.unions import one_member, places
 from stellwerk.money import decimal_problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -111,23 +111,11 @@ def in_document(errors: Sequence[Mapping[str, Any]], body: bytes) -> list[dict[s
 
 
 def _in_document(loc: Path, document: Any, missing: bool) -> Path:
-    """The parts of ``loc`` that are keys and indexes of ``document``, walked from its top:
-    pydantic names the member of a union it tried in a location (``stop.list[str].0``, the tag
-    of a tagged union: ``messages.0.user.content``, ``input.list.0.message``), which is no
-    place in the body. Every part the walk cannot follow is such a name, but the last of a
-    ``missing`` error: the field that is not there."""
-    kept: list[int | str] = []
-    node = document
-    for i, part in enumerate(loc):
-        # two branches, not one `or`: mypy narrows ``part`` to an int for the list only so
-        if isinstance(node, dict) and isinstance(part, str) and part in node:  # noqa: SIM114
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        elif not (missing and i == len(loc) - 1):
-            continue  # a union's member: no place in the body
-        kept.append(part)
-    return tuple(kept)
+    """The parts of ``loc`` that are places in ``document`` (``unions.places``): a union's
+    member pydantic names in a location is no place in the body."""
+    return tuple(
+        part for part, placed in zip(loc, places(loc, document, missing), strict=True) if placed
+    )
 
 
 def in_request(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -75,17 +75,31 @@ def _members(error: Mapping[str, Any], document: Any) -> dict[Path, str]:
     name of the member tried (a part of the location that is no key or index of the document;
     the last part of a ``missing`` error is the key that is not there)."""
     loc = tuple(error.get("loc", ()))
-    missing = error.get("type") == "missing"
     found: dict[Path, str] = {}
+    for i, placed in enumerate(places(loc, document, error.get("type") == "missing")):
+        if not placed:
+            found.setdefault(loc[:i], str(loc[i]))
+    return found
+
+
+def places(loc: Path, document: Any, missing: bool) -> list[bool]:
+    """For each part of an error's location ``loc``, whether it is a place in ``document`` (a
+    key or index walked from its top), or the name of the member of a union pydantic tried
+    (``stop.list[str].0``, a tagged union's tag: ``messages.0.user.content``). The last part of
+    a ``missing`` error is a place: the field that is not there."""
+    out: list[bool] = []
     node = document
     for i, part in enumerate(loc):
+        # two branches, not one `or`: mypy narrows ``part`` to an int for the list only so
         if isinstance(node, dict) and isinstance(part, str) and part in node:  # noqa: SIM114
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
-        elif not (missing and i == len(loc) - 1):
-            found.setdefault(loc[:i], str(part))
-    return found
+        else:
+            out.append(missing and i == len(loc) - 1)
+            continue
+        out.append(True)
+    return out
 
 
 def _at(document: Any, loc: Path) -> Any:
