@@ -1,7 +1,6 @@
 """German and English labels (numbers and times: :mod:`stellwerk.dashboard.formats`).
 
-The language is the ``stw_lang`` cookie (set by the switch in the page header), else the one
-the browser's ``Accept-Language`` rates highest (``q=0`` refuses a language), else English. A
+The page's language is :mod:`stellwerk.dashboard.language`'s choice (re-exported here). A
 label missing in German falls back to English; a test checks that both languages have every label.
 A count (a label with ``{n}``) has a form for exactly one, ``<name>_one``; :func:`counted` picks
 it.
@@ -14,14 +13,14 @@ and an unknown label is an error when the page renders (the templates are strict
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Final
 
 from stellwerk.dashboard.formats import DASH, Formatter, Language
 from stellwerk.dashboard.labels_audit import AUDIT
 from stellwerk.dashboard.labels_learning import LEARNING
 from stellwerk.dashboard.labels_messages import MESSAGES, REFUSALS
+from stellwerk.dashboard.language import COOKIE, LANGUAGES, choose, preferred
 
 __all__ = [
     "COOKIE",
@@ -36,8 +35,6 @@ __all__ = [
     "preferred",
 ]
 
-LANGUAGES: Final[tuple[Language, ...]] = ("en", "de")
-COOKIE: Final = "stw_lang"
 
 _LABELS: Final[dict[str, tuple[str, str]]] = {
     # (English, German)
@@ -479,59 +476,3 @@ def counted(t: Labels, fmt: Formatter, name: str, n: int, **values: str) -> str:
     ``{n}`` is the number the form agrees with, other figures go into ``values``."""
     form = f"{name}_one" if n == 1 else name
     return t[form].format(n=fmt.number(n), **values)
-
-
-_QVALUE: Final = re.compile(r"0(\.\d{0,3})?|1(\.0{0,3})?")
-
-
-def choose(cookie: str | None, accept_language: str | None) -> Language:
-    """The page language: the cookie, else the supported language the browser's
-    ``Accept-Language`` rates highest (``q``, 1 when not given; ``q=0``: not acceptable), else
-    English."""
-    for language in LANGUAGES:
-        if cookie == language:
-            return language
-    return preferred(accept_language or "")
-
-
-def preferred(accept_language: str) -> Language:
-    """The supported language ``accept_language`` (RFC 9110, 12.5.4) rates highest. A
-    language's weight is that of the range naming it exactly (``de``), else the best of its
-    regional ranges (``de-DE``, ``de-CH``), else that of ``*``; a range with a malformed ``q``
-    is ignored. Of equal weights the range named first wins, then the order of ``LANGUAGES``;
-    when no supported language is acceptable, English."""
-    ranges = list(_ranges(accept_language))
-    weights = {language: _weight(language, ranges) for language in LANGUAGES}
-    best = max(LANGUAGES, key=weights.__getitem__)  # the first of equals
-    return best if weights[best][0] > 0 else "en"
-
-
-def _weight(language: Language, ranges: list[tuple[str, float]]) -> tuple[float, int]:
-    """``language``'s weight in ``ranges`` and where the range that gives it stands (negated, so
-    that the earlier range is the greater); nothing names it: ``(0, 0)``."""
-    ways: tuple[Callable[[str], bool], ...] = (
-        lambda tag: tag == language,
-        lambda tag: tag.startswith(language + "-"),
-        lambda tag: tag == "*",
-    )
-    for names in ways:
-        rated = [(q, -position) for position, (tag, q) in enumerate(ranges) if names(tag)]
-        if rated:
-            return max(rated)
-    return (0.0, 0)
-
-
-def _ranges(accept_language: str) -> Iterator[tuple[str, float]]:
-    """The language ranges of an ``Accept-Language`` header with their weights, in order."""
-    for part in accept_language.split(","):
-        tag, *parameters = (piece.strip() for piece in part.split(";"))
-        q = 1.0
-        for parameter in parameters:
-            name, _, value = parameter.partition("=")
-            if name.strip().lower() == "q":
-                if not _QVALUE.fullmatch(value.strip()):
-                    break
-                q = float(value)
-        else:
-            if tag:
-                yield tag.lower(), q
