@@ -186,17 +186,17 @@ def chat(url: str, model: str = "tiny-small") -> httpx.Response:
     return httpx.post(url + "/v1/chat/completions", json=body, headers=RESEARCH, timeout=60)
 
 
-def ledger_spend(database: str, served: int) -> Decimal:
-    """Research's spend in the shared ledger once ``served`` answered requests are in (each
-    replica's writer commits in batches)."""
-    deadline = time.monotonic() + 20
+def ledger_spend(database: str, count: int, status: int = 200, wait_s: float = 20) -> Decimal:
+    """Research's spend in the shared ledger once it holds ``count`` records of ``status`` (200:
+    answered; 499: streams the client cut); each replica's writer commits in batches."""
+    deadline = time.monotonic() + wait_s
     while True:
         ledger = open_ledger(database)
         try:
             records = [r for r in ledger.recent_usage(limit=1000) if r.department == "research"]
         finally:
             ledger.close()
-        if len([r for r in records if r.status == 200]) >= served:
+        if len([r for r in records if r.status == status]) >= count:
             return sum((r.cost for r in records), Decimal(0))
         assert time.monotonic() < deadline, records
         time.sleep(0.05)
@@ -276,22 +276,6 @@ def spent_or_reserved(answer: httpx.Response) -> tuple[Decimal, Decimal]:
     return Decimal(spent), Decimal(bound)
 
 
-def spend_after_cut_streams(database: str, count: int) -> Decimal:
-    """Research's spend in the shared ledger once it holds the records of ``count`` streams the
-    client cut (status 499)."""
-    deadline = time.monotonic() + 30
-    while True:
-        ledger = open_ledger(database)
-        try:
-            records = [r for r in ledger.recent_usage(limit=1000) if r.department == "research"]
-        finally:
-            ledger.close()
-        if len([r for r in records if r.status == 499]) >= count:
-            return sum((r.cost for r in records), Decimal(0))
-        assert time.monotonic() < deadline, records
-        time.sleep(0.05)
-
-
 STREAM = {
     "model": "stalled-small",
     "messages": [{"role": "user", "content": "Tell a very long story."}],
@@ -347,7 +331,7 @@ def test_a_budget_set_with_streams_in_flight_counts_them_on_both_replicas_and_af
             assert counted == answered + 2 * bound  # each stream holds that request's bound
             assert spent_or_reserved(refused_after_reload(urls[1]))[0] == counted
             streams.close()  # the client hangs up: each stream is charged for what it got
-            spent = spend_after_cut_streams(database, 2)
+            spent = ledger_spend(database, 2, status=499, wait_s=30)
         with replicas(path, 2, environ) as urls:
             client = redis.Redis.from_url(redis_url)
             try:  # the replicas started on it and left it alone: it holds every request
