@@ -9,7 +9,7 @@ from typing import Any
 import ollama
 import pytest
 
-from tests.fixtures.gateway import KEYS, Gateway, bearer, in_process
+from tests.fixtures.gateway import KEYS, Gateway, add_ollama_backend, bearer, in_process
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import (
     OLLAMA_TOO_LONG,
@@ -201,11 +201,7 @@ def test_embed_without_truncation_is_refused_by_an_ollama_backend_as_ollama_refu
     """An Ollama server behind the gateway cannot be asked for a token count: it is asked not
     to cut (``truncate: false`` passed on), and its refusal is the client's 400."""
     with ollama_embed_server(context=1024) as upstream:
-        gateway_raw["backends"].append(
-            {"name": "ollama-1", "kind": "ollama", "base_url": upstream.url}
-        )
-        model = {**gateway_raw["models"][3], "id": "ollama-embed", "backend": "ollama-1"}
-        gateway_raw["models"].append(model)
+        add_ollama_backend(gateway_raw, upstream.url, "ollama-embed", like=3)
         with (
             in_process(gateway_raw) as gw,
             closing(gw.ollama(headers={"authorization": f"Bearer {KEYS['research']}"})) as c,
@@ -230,11 +226,7 @@ def test_embed_dimensions_are_asked_of_the_backend_and_held(
     assert caught.value.error.startswith("dimensions: 8 asked for")
     assert f"answers vectors of {size} dimensions" in caught.value.error
     with ollama_embed_server(context=1024) as upstream:
-        gateway_raw["backends"].append(
-            {"name": "ollama-1", "kind": "ollama", "base_url": upstream.url}
-        )
-        model = {**gateway_raw["models"][3], "id": "ollama-embed", "backend": "ollama-1"}
-        gateway_raw["models"].append(model)
+        add_ollama_backend(gateway_raw, upstream.url, "ollama-embed", like=3)
         with (
             in_process(gateway_raw) as gw,
             closing(gw.ollama(headers={"authorization": f"Bearer {KEYS['research']}"})) as c,

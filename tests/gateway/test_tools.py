@@ -9,7 +9,7 @@ from typing import Any
 import openai
 import pytest
 
-from tests.fixtures.gateway import KEYS, Gateway, in_process
+from tests.fixtures.gateway import KEYS, Gateway, add_ollama_backend, in_process
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import OLLAMA_CALLS, ollama_tools_server, recording_proxy
 
@@ -188,12 +188,7 @@ def test_calls_an_ollama_backend_streams_in_lines_of_their_own_stay_apart(
         "tools": [TOOL, TIME_TOOL],
     }
     with ollama_tools_server() as upstream:
-        gateway_raw["backends"].append(
-            {"name": "ollama-1", "kind": "ollama", "base_url": upstream.url}
-        )
-        gateway_raw["models"].append(
-            {**gateway_raw["models"][0], "id": "ollama-tools", "backend": "ollama-1"}
-        )
+        add_ollama_backend(gateway_raw, upstream.url, "ollama-tools", like=0)
         with (
             in_process(gateway_raw) as gw,
             gw.openai(KEYS["research"]) as client,
