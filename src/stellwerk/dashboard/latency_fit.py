@@ -6,8 +6,8 @@ model's time for a request is taken to be linear in the request's size::
 
     latency ≈ per_request + per_prompt_token * prompt tokens + per_answer_token * answer tokens
 
-fitted by non-negative least squares on the requests the model answered that month
-(ledger.answer_times): a longer prompt or answer never takes less time. Being linear, the
+fitted by non-negative least squares (scipy's ``nnls``) on the requests the model answered that
+month (ledger.answer_times): a longer prompt or answer never takes less time. Being linear, the
 estimate for many requests needs only their count and token sums (the rollups).
 
 No estimate (``None``, the page says "not enough data") when the measure is too thin to carry
@@ -20,17 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 import numpy as np
-import numpy.typing as npt
+from scipy.optimize import nnls
 
 from stellwerk.ledger.answer_times import AnswerTime
 
 __all__ = ["MIN_REQUESTS", "LatencyFit", "fit_latency"]
-
-Matrix = npt.NDArray[np.float64]
-Vector = npt.NDArray[np.float64]
 
 MIN_REQUESTS = 10
 """Answered requests a model needs for its time per token to be measured at all."""
@@ -78,7 +74,7 @@ def fit_latency(sample: Sequence[AnswerTime]) -> LatencyFit | None:
     # columns scaled to at most 1, so that a token's few milliseconds weigh like a request's
     prompt_scale, answer_scale = max(float(prompts.max()), 1.0), max(float(answers.max()), 1.0)
     design = np.column_stack([np.ones(len(sample)), prompts / prompt_scale, answers / answer_scale])
-    coefficients = _non_negative_least_squares(design, times)
+    coefficients, _ = nnls(design, times)
     return LatencyFit(
         requests=len(sample),
         per_request_ms=float(coefficients[0]),
@@ -87,24 +83,3 @@ def fit_latency(sample: Sequence[AnswerTime]) -> LatencyFit | None:
         prompt_tokens=(int(prompts.min()), int(prompts.max())),
         answer_tokens=(int(answers.min()), int(answers.max())),
     )
-
-
-def _non_negative_least_squares(design: Matrix, target: Vector) -> Vector:
-    """The coefficients ``x >= 0`` that minimise ``|design @ x - target|``. With three columns,
-    exactly: the best of the least-squares fits over each set of columns whose coefficients all
-    come out non-negative (the optimum is the plain fit over the columns it does not set to
-    zero), no solver needed."""
-    width = design.shape[1]
-    best, best_error = np.zeros(width), float(target @ target)
-    for size in range(1, width + 1):
-        for columns in combinations(range(width), size):
-            part = design[:, columns]
-            fitted = np.linalg.lstsq(part, target, rcond=None)[0]
-            if (fitted < 0).any():
-                continue
-            residual = part @ fitted - target
-            error = float(residual @ residual)
-            if error < best_error:
-                best, best_error = np.zeros(width), error
-                best[list(columns)] = fitted
-    return best
