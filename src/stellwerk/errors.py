@@ -11,6 +11,7 @@
     │   ├── NotFound                404 unknown model, route, department ...
     │   ├── Conflict                409 concurrent change, illegal transition
     │   ├── PayloadTooLarge         413 body over the configured limit
+    │   ├── UnsupportedEncoding     415 a compressed body (content-encoding): send it as it is
     │   ├── RateLimited             429 rate limit or budget exhausted
     │   └── NotStarted              503 the app's runtime is asked for before its start-up ran
     ├── UpstreamError               a backend's fault: 502/503/504, names the backend
@@ -161,6 +162,14 @@ class Conflict(RequestError):
 class PayloadTooLarge(RequestError):
     status_code = 413
     code = "payload_too_large"
+
+
+class UnsupportedEncoding(RequestError):
+    """The body says it is compressed (``content-encoding``): the gateway reads bodies as they
+    are (its answer says so: ``accept-encoding: identity``)."""
+
+    status_code = 415
+    code = "unsupported_content_encoding"
 
 
 class RateLimited(RequestError):

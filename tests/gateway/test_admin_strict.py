@@ -5,6 +5,7 @@ names only the rule that refused."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,52 @@ def test_a_403_names_only_the_rule_that_refused(llama_server: LlamaBackend, tmp_
         confidential = {**RESEARCH, "x-stellwerk-classification": "confidential"}
         hosted = post(gw, "/v1/chat/completions", chat("tiny-medium"), confidential)
         assert "(classification confidential may go only to on_prem)" in refused(hosted, None, 403)
+
+
+TWICE = "request body has the key {!r} twice in {}; send it once"
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "message"),
+    [
+        (b'{"state": "in_review", "reason": "a", "reason": "b", "version": "1"}', "reason",
+         TWICE.format("reason", "one object") + "; version: Input should be a valid integer"),
+        (b'{"state": "in_review", "reason": "a", "x": {"k": 1, "k": 2}}', "x.k",
+         TWICE.format("k", "the object at x") + "; x: Extra inputs are not permitted"),
+        (b'{"state": "in_review", "reason": "a", "reason": "b"}', "reason",
+         TWICE.format("reason", "one object")),
+        (b'{"state": "in_review", "reason": "a", "version": NaN, "version": 1}', "version",
+         TWICE.format("version", "one object")),
+    ],
+    ids=["with-a-wrong-type", "nested-with-an-unknown-field", "alone", "first-of-the-text"],
+)  # fmt: skip
+def test_a_key_named_twice_is_told_with_the_other_problems(
+    llama_server: LlamaBackend, tmp_path: Path, body: bytes, param: str, message: str
+) -> None:
+    """The admin API told a key named twice alone, hiding what else was wrong with the body
+    (the fix took two requests): it is told first (its ``param`` the key's place, its ``code``
+    ``duplicate_key``), then every problem the schema finds, as the model APIs tell them; and
+    nothing changes."""
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        headers = {**ADMIN, "content-type": "application/json"}
+        answer = gw.post(LIFECYCLE, content=body, headers=headers)
+        assert refused(answer, param) == message
+        assert answer.json()["error"]["code"] == "duplicate_key"
+        assert model(gw, "tiny-large")["lifecycle"] == "proposed"
+
+
+def test_a_compressed_body_is_a_415_after_the_key(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    """A body sent with ``content-encoding: gzip`` was "not valid JSON: it is gzip-compressed"
+    (and one with ``br`` or ``zstd`` only "Expecting value"): a 415 naming the coding, in the
+    OpenAI envelope, once the key is checked (without one it is the 401)."""
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        body = json.dumps({"state": "in_review", "reason": "r"}).encode()
+        headers = {"content-type": "application/json", "content-encoding": "br"}
+        answer = gw.post(LIFECYCLE, content=body, headers={**ADMIN, **headers})
+        message = refused(answer, "content-encoding", 415)
+        assert message.startswith("the request body is sent with content-encoding 'br'")
+        assert answer.headers["accept-encoding"] == "identity"
+        assert gw.post(LIFECYCLE, content=body, headers=headers).status_code == 401
+        assert model(gw, "tiny-large")["lifecycle"] == "proposed"

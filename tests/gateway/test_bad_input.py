@@ -233,6 +233,7 @@ def test_a_lone_surrogate_is_named_by_where_it_is(
 
 CHAT_BYTES = json.dumps({**CHAT, "max_tokens": 4}).encode()
 NOT_JSON = "request body is not valid JSON: "
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # a zstd frame begins so
 
 
 def _utf(encoding: str) -> Callable[[bytes], bytes]:
@@ -249,20 +250,21 @@ def _utf(encoding: str) -> Callable[[bytes], bytes]:
         (_utf("utf-32-be"), "it is UTF-32; send UTF-8"),
         (gzip.compress,
          "it is gzip-compressed, and the gateway reads no content-encoding; send it uncompressed"),
+        (lambda body: ZSTD_MAGIC + body,
+         "it is zstd-compressed, and the gateway reads no content-encoding; send it uncompressed"),
     ],
-    ids=["bom", "utf-16", "utf-16-le", "utf-32-be", "gzip"],
+    ids=["bom", "utf-16", "utf-16-le", "utf-32-be", "gzip", "zstd"],
 )  # fmt: skip
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/api/chat"])
 def test_a_body_no_parser_reads_is_told_why(
     offline_gateway: Gateway, path: str, encode: Callable[[bytes], bytes], why: str
 ) -> None:
-    """A body with a byte order mark, in UTF-16 or UTF-32, or gzip-compressed (sent so by its
-    client, with ``content-encoding: gzip``) was "not valid JSON: expected value at line 1
-    column 1": the 400 says what is wrong with it, in each API's format."""
+    """A body with a byte order mark, in UTF-16 or UTF-32, or gzip- or zstd-compressed (by a
+    client that did not say so: one that says so is refused before its body is read,
+    tests/gateway/test_body_text.py) was "not valid JSON: expected value at line 1 column 1":
+    the 400 says what is wrong with it, in each API's format."""
     body = CHAT_BYTES if path.startswith("/v1/") else json.dumps(OLLAMA_CHAT).encode()
     headers = {**AUTH, "content-type": "application/json"}
-    if encode is gzip.compress:
-        headers["content-encoding"] = "gzip"
     response = offline_gateway.post(path, content=encode(body), headers=headers)
     assert response.status_code == 400, response.text
     if path.startswith("/api/"):

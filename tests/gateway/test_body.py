@@ -8,7 +8,8 @@ import pytest
 from pydantic import AfterValidator, BaseModel, PlainValidator
 
 from stellwerk.errors import InvalidRequest
-from stellwerk.gateway.body import MAX_DEPTH, parse
+from stellwerk.gateway.body import parse
+from stellwerk.gateway.json_text import MAX_DEPTH
 from stellwerk.gateway.ollama_wire import OllamaChatRequest
 from stellwerk.gateway.openai_schema import ChatCompletionRequest
 
@@ -16,19 +17,22 @@ CHAT = b'"model": "m", "messages": [{"role": "user", "content": "hi"}]'
 
 
 @pytest.mark.parametrize(
-    ("body", "key"),
+    ("body", "key", "param"),
     [
-        (b'{"model": "a", ' + CHAT + b"}", "model"),
+        (b'{"model": "a", ' + CHAT + b"}", "model", "model"),
         (b'{"model": "m", "messages": [{"role": "user", "content": "a", "content": "b"}]}',
-         "content"),
-        (b"{" + CHAT + b', "stop": [], "metadata": {"a": "1", "a": "2"}}', "a"),
+         "content", "messages.0.content"),
+        (b"{" + CHAT + b', "stop": [], "metadata": {"a": "1", "a": "2"}}', "a", "metadata.a"),
+        (b"{" + CHAT + b', "metadata": {"str": "1", "str": "2"}}', "str", "metadata.str"),
     ],
 )  # fmt: skip
-def test_a_key_named_twice_anywhere_is_refused_naming_it(body: bytes, key: str) -> None:
+def test_a_key_named_twice_anywhere_is_refused_naming_it(body: bytes, key: str, param: str) -> None:
+    """By its place (a key named like a union's member too: ``str`` is no type here)."""
     with pytest.raises(InvalidRequest) as caught:
         parse(ChatCompletionRequest, body)
     assert caught.value.code == "duplicate_key"
     assert f"the key {key!r} twice" in caught.value.message
+    assert caught.value.param == param
 
 
 def test_the_same_key_in_different_objects_is_fine() -> None:

@@ -155,6 +155,17 @@ CALL = {
 }
 
 
+@pytest.mark.parametrize("choice", ["auto", "none"])
+def test_a_tool_choice_without_tools_asks_for_nothing(client: openai.OpenAI, choice: Any) -> None:
+    """OpenAI's Responses API takes ``tool_choice`` ``auto`` or ``none`` without tools (chat
+    completions refuses it): answered with a message, as without the parameter."""
+    response = client.responses.create(
+        model="tiny-small", input="Hallo", tool_choice=choice, max_output_tokens=4
+    )
+    assert response.output[0].type == "message"
+    assert response.tool_choice == choice
+
+
 def _forced_call(client: openai.OpenAI, **extra: Any) -> Any:
     return client.responses.create(
         model="auto",

@@ -254,7 +254,6 @@ def test_tools_refused_for_a_model_without_the_capability(
             "tool_choice",
             "tool_choice names 'b', not one of tools",
         ),
-        ({"tool_choice": "required"}, "tool_choice", "tool_choice 'required' needs tools"),
         (
             {"response_format": {"type": "json_schema"}},
             "response_format.json_schema",
@@ -341,6 +340,45 @@ def test_functions_a_model_would_have_to_guess_at_are_refused(
     are specified") or a key ``function_call`` or ``tool_choice`` does not have were passed on
     silently; each is a 400 naming the field."""
     assert _refusal(gateway, extra) == _invalid(message, param)
+
+
+NO_TOOLS = (
+    "tool_choice is only allowed when tools are specified; send tools, or leave tool_choice out"
+)
+
+
+@pytest.mark.parametrize("choice", ["none", "auto", "required", FORCED])
+def test_tool_choice_without_tools_is_refused_as_openai_refuses_it(
+    gateway: Gateway, choice: Any
+) -> None:
+    """``tool_choice`` ``auto`` or ``none`` without ``tools`` was taken (and ``required`` or a
+    named tool refused in other words): OpenAI refuses every one, ``'tool_choice' is only
+    allowed when 'tools' are specified``, and no common client sends it so (docs/api.md), so
+    the gateway refuses them alike, naming ``tool_choice``."""
+    with (
+        gateway.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as info,
+    ):
+        client.chat.completions.create(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "Wetter?"}],
+            max_tokens=4,
+            tool_choice=choice,
+        )
+    assert info.value.body == _invalid(NO_TOOLS, "tool_choice")
+
+
+def test_a_null_tool_choice_without_tools_is_no_choice(gateway: Gateway) -> None:
+    """``tool_choice: null`` is the parameter left out (clients send it so when they have no
+    tools): answered."""
+    with gateway.openai(KEYS["research"], max_retries=0) as client:
+        answer = client.chat.completions.create(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "Wetter?"}],
+            max_tokens=4,
+            extra_body={"tool_choice": None},
+        )
+    assert answer.choices[0].message.tool_calls is None
 
 
 def _refusal(gateway: Gateway, extra: dict[str, object]) -> object:

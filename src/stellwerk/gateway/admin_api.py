@@ -10,9 +10,11 @@ in its thread pool, so their database work never blocks the event loop.
 
 from __future__ import annotations
 
+import inspect
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
 
 from stellwerk.errors import SHOWN_CHARS, InvalidRequest, PermissionDenied, shown
 from stellwerk.gateway import openapi
@@ -64,12 +66,25 @@ AdminDep = Annotated[Principal, Depends(_admin)]
 
 async def _plain_json(request: Request, _: CallerDep) -> None:
     """After the key is checked, a body is refused with a 400 naming the place where it names a
-    key twice, holds ``NaN`` or ``Infinity``, or a string with a lone surrogate (``"\\ud800"``,
-    which no UTF-8 carries: the audit log could not be read back), as on the data plane; and a
-    query parameter given twice (``?limit=5&limit=6``: which one counts is a guess) with a 400
-    naming it."""
+    key twice or holds ``NaN`` or ``Infinity`` (told with the body's other problems, as on the
+    data plane), or a string with a lone surrogate (``"\\ud800"``, which no UTF-8 carries: the
+    audit log could not be read back); and a query parameter given twice (``?limit=5&limit=6``:
+    which one counts is a guess) with a 400 naming it."""
     _refuse_repeated(request)
-    await refuse_unreadable(request)
+    await refuse_unreadable(request, _body_model(request))
+
+
+def _body_model(request: Request) -> type[BaseModel] | None:
+    """The model of the body the request's endpoint takes (its parameter of a pydantic model's
+    type), if it takes one."""
+    endpoint = request.scope.get("endpoint")
+    if endpoint is None:
+        return None
+    for parameter in inspect.signature(endpoint, eval_str=True).parameters.values():
+        kind = parameter.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            return kind
+    return None
 
 
 def _refuse_repeated(request: Request) -> None:

@@ -51,11 +51,11 @@ Api = Literal["openai", "ollama"]
 Handler = Callable[[Request], Awaitable[Response]]
 
 #: The error codes of each kind of endpoint.
-CHAT_ERRORS = (400, 401, 403, 404, 413, 429, 502, 503, 504)
-SHOW_ERRORS = (400, 401, 403, 404, 413, 429)
+CHAT_ERRORS = (400, 401, 403, 404, 413, 415, 429, 502, 503, 504)
+SHOW_ERRORS = (400, 401, 403, 404, 413, 415, 429)
 LIST_ERRORS = (401, 429)
-MANAGE_ERRORS = (400, 401, 403, 413)
-FEEDBACK_ERRORS = (400, 401, 404, 409, 413)
+MANAGE_ERRORS = (400, 401, 403, 413, 415)
+FEEDBACK_ERRORS = (400, 401, 404, 409, 413, 415)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from stellwerk.errors import (
     RateLimited,
     RequestError,
     StellwerkError,
+    UnsupportedEncoding,
     UpstreamError,
     shown,
 )
@@ -100,6 +101,8 @@ def render(
         headers["x-stellwerk-request-id"] = exc.request_id
     if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
         headers["retry-after"] = str(max(1, round(exc.retry_after_s)))
+    if isinstance(exc, UnsupportedEncoding):  # the coding it reads (RFC 7694)
+        headers["accept-encoding"] = "identity"
     body = {"error": message_of(exc)} if is_ollama(request) else error_body(exc)
     return Response(
         orjson.dumps(body),

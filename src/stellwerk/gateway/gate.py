@@ -8,7 +8,13 @@ For every request but the dashboard's (which has its own sessions), the gate
 1. authenticates a presented key (``Authorization``); on ``/admin`` a missing or unknown key is
    a 401 at once, before FastAPI reads and parses the body (the model endpoints authenticate
    before they read; ``/healthz`` ignores keys; elsewhere the endpoint answers as before);
-2. holds one of the key's in-flight slots (:class:`~stellwerk.gateway.limits.InFlight`) for as
+2. refuses (415) a request with a key whose body says it is compressed (``content-encoding``
+   other than ``identity``: gzip, deflate, br, zstd ...), before the body is read, in the API's
+   own error format with ``accept-encoding: identity``: the gateway reads bodies as they are
+   (the ``openai`` and ``ollama`` libraries send none compressed), so such a body would be
+   told only as JSON it cannot parse. A request without a key goes on to the endpoint, which
+   answers 401 as before;
+3. holds one of the key's in-flight slots (:class:`~stellwerk.gateway.limits.InFlight`) for as
    long as the request runs, a streamed answer up to its last bytes included (the slot is free
    again just before they are sent, so a client that asks again at once finds it free); a key
    with no free slot gets 429 in the API's format, before its body is read.
@@ -21,10 +27,16 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stellwerk.errors import AuthenticationFailed, InvalidRequest, RateLimited
+from stellwerk.errors import (
+    AuthenticationFailed,
+    InvalidRequest,
+    RateLimited,
+    UnsupportedEncoding,
+    shown,
+)
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.limits import InFlight
-from stellwerk.gateway.refusal import DASHBOARD, refuse
+from stellwerk.gateway.refusal import DASHBOARD, may_have_body, refuse
 from stellwerk.gateway.runtime import Runtime
 from stellwerk.policy.classification import HEADER
 
@@ -62,6 +74,10 @@ class Gate:
             principal = None
         if principal is None:
             await self.app(scope, receive, send)
+            return
+        encoded = _encoded(scope)
+        if encoded is not None:
+            await refuse(scope, receive, send, encoded, principal)
             return
         key = principal.key_id
         try:
@@ -121,6 +137,24 @@ def _repeated(scope: Scope) -> InvalidRequest | None:
                 )
             seen.add(name)
     return None
+
+
+def _encoded(scope: Scope) -> UnsupportedEncoding | None:
+    """The 415 for a request whose body says it is compressed, if it has a body and does."""
+    codings = [
+        coding.strip()
+        for name, value in scope["headers"]
+        if name == b"content-encoding"
+        for coding in value.decode("latin-1").split(",")
+    ]
+    named = [coding for coding in codings if coding and coding.lower() != "identity"]
+    if not named or not may_have_body(scope):
+        return None
+    return UnsupportedEncoding(
+        f"the request body is sent with content-encoding {shown(', '.join(named))}, which the"
+        " gateway does not read; send it uncompressed, without content-encoding",
+        param="content-encoding",
+    )
 
 
 def _known(runtime: Runtime, scope: Scope) -> Principal | None:

@@ -374,7 +374,16 @@ class ChatCompletionRequest(SamplingParams):
 
     @model_validator(mode="after")
     def _tool_choice_names_a_tool(self) -> ChatCompletionRequest:
+        """``tool_choice`` comes with ``tools`` to choose from, whichever its value (OpenAI
+        refuses it without, ``none`` too; no common client sends it so: ``docs/api.md``), and
+        a named one names one of them."""
         choice = self.tool_choice
+        if choice is not None and self.tools is None:
+            raise ParamProblem(
+                "tool_choice",
+                "tool_choice is only allowed when tools are specified; send tools, or leave"
+                " tool_choice out",
+            )
         if isinstance(choice, NamedToolChoice):
             names = {tool.function.name for tool in self.tools or ()}
             if choice.function.name not in names:
@@ -382,8 +391,6 @@ class ChatCompletionRequest(SamplingParams):
                     "tool_choice",
                     f"tool_choice names {shown(choice.function.name)}, not one of tools",
                 )
-        elif choice == "required" and not self.tools:
-            raise ParamProblem("tool_choice", "tool_choice 'required' needs tools")
         call = self.function_call  # the older form: it names one of functions (or of tools)
         if call in ("auto", "none") and self.functions is None and self.tools is None:
             raise ParamProblem("function_call", f"function_call {shown(call)} needs functions")

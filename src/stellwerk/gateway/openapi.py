@@ -63,6 +63,7 @@ _REASONS = {
     404: "The model (or route, key, use case) does not exist.",
     409: "An illegal lifecycle transition, or a change based on a stale version (admin API).",
     413: "The body is over server.max_body_bytes.",
+    415: "The body is sent compressed (content-encoding); send it uncompressed.",
     429: "A rate limit, budget or concurrency limit is reached (see Retry-After).",
     502: "The backend answered with an error or garbage.",
     503: "No backend could be reached (down, busy, circuit open).",
@@ -70,7 +71,7 @@ _REASONS = {
 }
 
 #: The error codes of the admin API's endpoints.
-ADMIN_ERRORS = (400, 401, 403, 404, 409, 413)
+ADMIN_ERRORS = (400, 401, 403, 404, 409, 413, 415)
 
 
 def body(model: type[BaseModel] | str) -> dict[str, Any]:

@@ -84,7 +84,9 @@ def chat_body(body: ResponseRequest) -> JSON:
     if body.tools:
         chat["tools"] = [_tool(tool.model_dump(by_alias=True)) for tool in body.tools]
     if body.tool_choice is not None:
-        chat["tool_choice"] = _tool_choice(body)
+        choice = _tool_choice(body)
+        if body.tools:  # without tools, "auto" and "none" ask for nothing (OpenAI takes them)
+            chat["tool_choice"] = choice
     response_format = _response_format(body)
     if response_format is not None:
         chat["response_format"] = response_format
