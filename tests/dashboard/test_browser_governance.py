@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from stellwerk.dashboard.formats import DASH
-from tests.dashboard.browser import log_in
+from tests.dashboard.browser import log_in, speak
 from tests.dashboard.client import csrf_of, login
 from tests.dashboard.conftest import (
     ADMIN_KEY,
@@ -46,7 +47,7 @@ def text(page: Page, selector: str) -> str:
 
 
 def test_overview_shows_budgets_limits_refusals_and_fair_savings(
-    served_offline_dashboard: DashboardGateway, page: Page
+    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path
 ) -> None:
     dashboard = served_offline_dashboard
     set_limits(dashboard, "research", requests_per_minute=1, monthly_budget=0.0005)
@@ -85,6 +86,21 @@ def test_overview_shows_budgets_limits_refusals_and_fair_savings(
     savings = text(page, "#w-savings")
     assert "legal → tiny-small" in savings and "research → tiny-large" in savings
     assert "Times in" in text(page, "footer") and "amounts in EUR" in text(page, "footer")
+    # the references answered nothing of their own: no comparison of latency, but the routed
+    # requests' mean (measured; research's failed request took what it took) is shown, and
+    # nothing is called an estimate
+    page.set_viewport_size({"width": 1280, "height": 900})
+    for language, row, missing in (
+        ("en", r"Mean latency\t[\d,]+ ms\tno comparison: not enough data", "only the comparison"),
+        ("de", r"Mittlere Latenz\t[\d.]+ ms\tkein Vergleich: zu wenige Daten", "nur der Vergleich"),
+    ):
+        speak(page, dashboard, language)
+        page.goto(dashboard.url)
+        page.locator("#w-savings").screenshot(path=str(tmp_path / f"{language}-1280-savings.png"))
+        latency = page.locator("#w-savings tbody tr").last.inner_text().replace("\u00a0", " ")
+        assert re.fullmatch(row, latency), latency
+        assert missing in text(page, "#w-savings")
+    speak(page, dashboard, "en")
 
     page.goto(dashboard.url + "/departments/legal")
     rows = page.locator("#d-usage table tbody tr")
