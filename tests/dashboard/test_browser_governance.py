@@ -147,6 +147,57 @@ def test_german_pages_translate_the_audit_and_show_times_in_the_operators_zone(
     assert "0,0005\u00a0€" in text(page, "#w-budgets")
 
 
+AUDITED = [
+    ("model", "tiny-small", "tiny-small"),  # (kind, target as the log keeps it, as shown)
+    ("model", "tiny-small\u200b", "tiny-small\\u200b"),
+    ("department", "legal", "legal"),
+    ("department", "le\u200bgal", "le\\u200bgal"),
+    ("model", "retired-long-ago", "retired-long-ago"),  # a model no longer configured
+]
+
+
+def test_an_audit_target_links_to_its_page_or_is_no_link(
+    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path
+) -> None:
+    """A target with a hidden character (an entry written before such characters were refused)
+    is shown escaped, and its link was made of the escape: ``/models/tiny-small%5Cu200b``, a 404.
+    A target is a link only where the dashboard has its page, and the link reaches that page;
+    the others are text, in both languages."""
+    dashboard = served_offline_dashboard
+    ledger = dashboard.gateway.ledger()
+    try:
+        for kind, target, _ in AUDITED:
+            ledger.append_audit(
+                actor="cli:walk", action="test.note", target_kind=kind, target=target, details={}
+            )
+    finally:
+        ledger.close()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, dashboard)
+    for language, kinds in (("en", ("Model", "Department")), ("de", ("Modell", "Bereich"))):
+        speak(page, dashboard, language)
+        page.goto(dashboard.url)
+        page.locator("#w-audit").screenshot(path=str(tmp_path / f"{language}-1280-audit.png"))
+        cells = page.locator("#w-audit tr", has_text="cli:walk").locator("td.target")
+        assert cells.count() == len(AUDITED)
+        linked = {}
+        for i in range(cells.count()):
+            cell = cells.nth(i)
+            if cell.locator("a").count():
+                linked[cell.inner_text()] = cell.locator("a").get_attribute("href")
+            else:
+                kind = cell.inner_text().split(" ", 1)[0]
+                assert kind in kinds, cell.inner_text()  # "Model tiny-small\u200b"
+        shown = {text for _, _, text in AUDITED}
+        assert set(linked) == {"tiny-small", "legal"}
+        assert {cells.nth(i).inner_text().split(" ", 1)[-1] for i in range(cells.count())} == shown
+        for name, href in linked.items():
+            assert href is not None
+            answer = page.goto(dashboard.gateway.url + href)
+            assert answer is not None and answer.status == 200, href
+            assert text(page, "h1").startswith(name)
+
+
 def test_consent_is_withdrawn_and_regranted_in_the_ui_and_the_gateway_obeys(
     served_offline_dashboard: DashboardGateway, page: Page
 ) -> None:
