@@ -8,15 +8,13 @@ routed ones read "3,023 % slower"; long answers of the reference against short r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html import unescape
 
 import httpx
 import pytest
 
 from stellwerk.dashboard.i18n import LANGUAGES
-from tests.dashboard.client import login
-from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
+from tests.dashboard.conftest import DashboardGateway
 from tests.dashboard.traffic import record, served
 
 LATENCY = {"en": "Mean latency (estimate)", "de": "Mittlere Latenz (Schätzung)"}
@@ -29,13 +27,6 @@ AT_LEAST = {"en": "at least 10 answered requests", "de": "mindestens 10 eigene b
 MEASURED = {"en": "measured on their 12 answered requests", "de": "an ihren 12 beantworteten"}
 SAVED = {"en": "Mean latency (estimate) 588 ms 1,240 ms 53 %",
          "de": "Mittlere Latenz (Schätzung) 588 ms 1.240 ms 53 %"}  # fmt: skip
-
-
-@pytest.fixture
-def admin(offline_dashboard: DashboardGateway) -> Iterator[httpx.Client]:
-    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, answer):
-        assert answer.status_code == 303
-        yield client
 
 
 def _savings(admin: httpx.Client, language: str) -> str:
