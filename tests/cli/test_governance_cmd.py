@@ -200,10 +200,17 @@ def test_report_usage_json_totals(config_path: Path, tmp_path: Path) -> None:
     data = json.loads(out)
     assert data["total"]["requests"] == 100
     assert Decimal(data["total"]["cost"]) == sum(r.cost for r in records)
+    # refused (4xx, the client's side) and failed (5xx, a backend's) apart, as the dashboard
+    refused = sum(1 for r in records if 400 <= r.status < 500)
+    failed = sum(1 for r in records if r.status >= 500)
+    assert refused and failed
+    assert (data["total"]["refused"], data["total"]["failed"]) == (refused, failed)
     # the records' keys are none of this config's: nothing to compare with, nothing saved
     assert data["baseline_models"] == [] and Decimal(data["total"]["savings"]) == 0
     code, out, _ = run("report", "usage", "-c", str(config_path), "--month", "2026-11")
     assert code == 0 and out.splitlines()[-1].startswith("total")
+    assert out.splitlines()[1].split()[-2:] == ["refused", "failed"]
+    assert out.splitlines()[-1].split()[-2:] == [str(refused), str(failed)]
 
 
 def test_a_relative_ledger_path_follows_the_config_file_not_the_working_directory(

@@ -1,7 +1,8 @@
 """Dashboard fixtures: a real gateway (real llama.cpp server, SQLite ledger) whose config carries
 governance facts, an admin key, use cases and a stored key to revoke; and a real browser (Debian's
 Chromium driven by Playwright). The browser needs a server (uvicorn: ``dashboard``,
-``served_offline_dashboard``); HTTP clients reach the app in process (``offline_dashboard``)."""
+``served_offline_dashboard``); HTTP clients reach the app in process (``offline_dashboard``): the
+admin logged in to it (``admin``), in each page language in turn (``admin_in_language``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from stellwerk.config import parse_config
+from stellwerk.dashboard.i18n import LANGUAGES
 from stellwerk.governance.key_store import KeyStore
 from stellwerk.ledger.ledger import open_ledger
+from tests.dashboard.client import login
 from tests.fixtures.gateway import (
     ENVIRON,
     Gateway,
@@ -118,6 +122,28 @@ def offline_dashboard(tmp_path: Path, ledger_template: Path) -> Iterator[Dashboa
     key_id, key = seed(raw)
     with in_process(raw, DASHBOARD_ENV) as gw:
         yield DashboardGateway(gw, key_id, key)
+
+
+@pytest.fixture
+def admin(offline_dashboard: DashboardGateway) -> Iterator[httpx.Client]:
+    """An HTTP client logged in to ``offline_dashboard`` with the admin key."""
+    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, answer):
+        assert answer.status_code == 303
+        yield client
+
+
+@pytest.fixture(params=LANGUAGES)
+def language(request: pytest.FixtureRequest) -> str:
+    """Each page language in turn: a test that takes it runs once per language."""
+    value: str = request.param
+    return value
+
+
+@pytest.fixture
+def admin_in_language(admin: httpx.Client, language: str) -> httpx.Client:
+    """``admin``, asking every page in ``language`` (the language switch's cookie)."""
+    admin.cookies.set("stw_lang", language, path="/dashboard")
+    return admin
 
 
 @pytest.fixture

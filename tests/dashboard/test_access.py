@@ -33,13 +33,6 @@ from tests.fixtures.gateway import KEYS, in_process
 
 
 @pytest.fixture
-def admin(offline_dashboard: DashboardGateway) -> Iterator[httpx.Client]:
-    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, answer):
-        assert answer.status_code == 303
-        yield client
-
-
-@pytest.fixture
 def ledger(offline_dashboard: DashboardGateway) -> Iterator[Ledger]:
     opened = offline_dashboard.gateway.ledger()
     yield opened

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from stellwerk.dashboard.formats import DASH
-from tests.dashboard.browser import log_in
+from tests.dashboard.browser import log_in, speak
 from tests.dashboard.client import csrf_of, login
 from tests.dashboard.conftest import (
     ADMIN_KEY,
@@ -46,7 +47,7 @@ def text(page: Page, selector: str) -> str:
 
 
 def test_overview_shows_budgets_limits_refusals_and_fair_savings(
-    served_offline_dashboard: DashboardGateway, page: Page
+    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path
 ) -> None:
     dashboard = served_offline_dashboard
     set_limits(dashboard, "research", requests_per_minute=1, monthly_budget=0.0005)
@@ -85,6 +86,21 @@ def test_overview_shows_budgets_limits_refusals_and_fair_savings(
     savings = text(page, "#w-savings")
     assert "legal → tiny-small" in savings and "research → tiny-large" in savings
     assert "Times in" in text(page, "footer") and "amounts in EUR" in text(page, "footer")
+    # the references answered nothing of their own: no comparison of latency, but the routed
+    # requests' mean (measured; research's failed request took what it took) is shown, and
+    # nothing is called an estimate
+    page.set_viewport_size({"width": 1280, "height": 900})
+    for language, row, missing in (
+        ("en", r"Mean latency\t[\d,]+ ms\tno comparison: not enough data", "only the comparison"),
+        ("de", r"Mittlere Latenz\t[\d.]+ ms\tkein Vergleich: zu wenige Daten", "nur der Vergleich"),
+    ):
+        speak(page, dashboard, language)
+        page.goto(dashboard.url)
+        page.locator("#w-savings").screenshot(path=str(tmp_path / f"{language}-1280-savings.png"))
+        latency = page.locator("#w-savings tbody tr").last.inner_text().replace("\u00a0", " ")
+        assert re.fullmatch(row, latency), latency
+        assert missing in text(page, "#w-savings")
+    speak(page, dashboard, "en")
 
     page.goto(dashboard.url + "/departments/legal")
     rows = page.locator("#d-usage table tbody tr")
@@ -129,6 +145,57 @@ def test_german_pages_translate_the_audit_and_show_times_in_the_operators_zone(
     assert "Modell erfasst" in seed_row and "Einwilligung: ja" in seed_row
     assert "reason" not in audit and "UTC" not in audit
     assert "0,0005\u00a0€" in text(page, "#w-budgets")
+
+
+AUDITED = [
+    ("model", "tiny-small", "tiny-small"),  # (kind, target as the log keeps it, as shown)
+    ("model", "tiny-small\u200b", "tiny-small\\u200b"),
+    ("department", "legal", "legal"),
+    ("department", "le\u200bgal", "le\\u200bgal"),
+    ("model", "retired-long-ago", "retired-long-ago"),  # a model no longer configured
+]
+
+
+def test_an_audit_target_links_to_its_page_or_is_no_link(
+    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path
+) -> None:
+    """A target with a hidden character (an entry written before such characters were refused)
+    is shown escaped, and its link was made of the escape: ``/models/tiny-small%5Cu200b``, a 404.
+    A target is a link only where the dashboard has its page, and the link reaches that page;
+    the others are text, in both languages."""
+    dashboard = served_offline_dashboard
+    ledger = dashboard.gateway.ledger()
+    try:
+        for kind, target, _ in AUDITED:
+            ledger.append_audit(
+                actor="cli:walk", action="test.note", target_kind=kind, target=target, details={}
+            )
+    finally:
+        ledger.close()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, dashboard)
+    for language, kinds in (("en", ("Model", "Department")), ("de", ("Modell", "Bereich"))):
+        speak(page, dashboard, language)
+        page.goto(dashboard.url)
+        page.locator("#w-audit").screenshot(path=str(tmp_path / f"{language}-1280-audit.png"))
+        cells = page.locator("#w-audit tr", has_text="cli:walk").locator("td.target")
+        assert cells.count() == len(AUDITED)
+        linked = {}
+        for i in range(cells.count()):
+            cell = cells.nth(i)
+            if cell.locator("a").count():
+                linked[cell.inner_text()] = cell.locator("a").get_attribute("href")
+            else:
+                kind = cell.inner_text().split(" ", 1)[0]
+                assert kind in kinds, cell.inner_text()  # "Model tiny-small\u200b"
+        shown = {text for _, _, text in AUDITED}
+        assert set(linked) == {"tiny-small", "legal"}
+        assert {cells.nth(i).inner_text().split(" ", 1)[-1] for i in range(cells.count())} == shown
+        for name, href in linked.items():
+            assert href is not None
+            answer = page.goto(dashboard.gateway.url + href)
+            assert answer is not None and answer.status == 200, href
+            assert text(page, "h1").startswith(name)
 
 
 def test_consent_is_withdrawn_and_regranted_in_the_ui_and_the_gateway_obeys(

@@ -10,6 +10,7 @@ temporary directory (``--basetemp`` to keep them)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +108,37 @@ def test_an_amount_and_its_currency_sit_on_one_line_in_german_at_1280_px(
     assert "0,00016\u00a0€" in texts, texts
     assert any(t.endswith("Wh") for t in texts) and any(t.endswith("ms") for t in texts), texts
     assert any(t.endswith("%") for t in texts), texts
+
+
+@pytest.mark.parametrize(("language", "cost"), [("en", "€0.000047"), ("de", "0,000047\u00a0€")])
+def test_the_model_pages_departments_fit_their_card_with_six_decimal_costs(
+    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: str, cost: str
+) -> None:
+    """A department whose cost on a model is millionths shows six decimals (``0,000047 €``): the
+    model page's departments table ran a few pixels past its half-width card at 1280 px in German
+    (and tens of pixels with thousands of tokens or millionths of a Wh): it has a card of the page's
+    width now."""
+    dashboard = served_offline_dashboard
+    config = dashboard.gateway.config
+    record(
+        dashboard,
+        [
+            replace(served(config, department=d, key_id=k, model="tiny-small"), cost_micro=47)
+            for d, k in (("legal", "legal-1"), ("research", "research-1"))
+        ],
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
+    speak(page, dashboard, language)
+    log_in(page, dashboard)
+    page.goto(dashboard.url + "/models/tiny-small")
+    page.screenshot(path=str(tmp_path / f"{language}-1280-models-tiny-small.png"), full_page=True)
+    departments = page.locator("#m-departments table")
+    assert departments.locator("td", has_text=cost).count() == 2
+    tables = page.evaluate(TABLES_IN_CARDS)
+    assert "m-departments" in {t["card"] for t in tables}
+    assert [t for t in tables if t["over"] > 0.5] == []
+    assert [f for f in page.evaluate(FIGURES_IN_TILES) if not f["inside"]] == []
+    assert [a for a in page.evaluate(AMOUNTS_ON_PAGE, AMOUNT) if a["lines"] != 1] == []
 
 
 def test_a_rows_reason_field_shows_its_whole_placeholder(

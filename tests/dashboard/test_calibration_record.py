@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html import unescape
 
 import httpx
-import pytest
 
 from stellwerk.calibration.records import CalibrationStore, records_from_summary
 from stellwerk.ledger.ledger import open_ledger
-from tests.dashboard.client import login
-from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
+from tests.dashboard.conftest import DashboardGateway
 
 SUMMARY = {
     "run_id": "3f2c9a71d0e84b3c",
@@ -36,12 +33,6 @@ SUMMARY = {
         }
     },
 }
-
-
-@pytest.fixture
-def admin(offline_dashboard: DashboardGateway) -> Iterator[httpx.Client]:
-    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, _):
-        yield client
 
 
 def test_the_model_page_shows_the_newest_calibration_and_counts_it_as_evaluation(

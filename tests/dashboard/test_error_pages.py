@@ -6,7 +6,6 @@ too, never the model APIs' JSON."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html import unescape
 
 import httpx
@@ -18,20 +17,6 @@ from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 LOGOUT = 'action="/dashboard/logout"'
 MONTH_PICKER = '<select name="month">'
 LEARNING_LINK = 'href="/dashboard/learning"'
-
-
-@pytest.fixture(params=["en", "de"])
-def language(request: pytest.FixtureRequest) -> str:
-    value: str = request.param
-    return value
-
-
-@pytest.fixture
-def admin(offline_dashboard: DashboardGateway, language: str) -> Iterator[httpx.Client]:
-    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, answer):
-        assert answer.status_code == 303
-        client.cookies.set("stw_lang", language, path="/dashboard")
-        yield client
 
 
 def owner_key(dashboard: DashboardGateway) -> str:
@@ -62,9 +47,9 @@ def selected_month(html: str) -> str | None:
     ],
 )
 def test_an_error_page_has_the_logged_in_header(
-    admin: httpx.Client, language: str, path: str, status: int, month: str | None
+    admin_in_language: httpx.Client, language: str, path: str, status: int, month: str | None
 ) -> None:
-    answer = admin.get(path)
+    answer = admin_in_language.get(path)
     assert answer.status_code == status
     assert answer.headers["content-type"].startswith("text/html")
     assert f'<html lang="{language}">' in answer.text
@@ -79,9 +64,9 @@ def test_an_error_page_has_the_logged_in_header(
         expected = this_month.group(1) if month == "this month" else month
         assert selected_month(answer.text) == expected
     # and the log-out button works from it
-    logout = admin.post("/dashboard/logout", data={"csrf": csrf_of(answer.text)})
+    logout = admin_in_language.post("/dashboard/logout", data={"csrf": csrf_of(answer.text)})
     assert logout.status_code == 303
-    assert admin.get("/dashboard").status_code == 401
+    assert admin_in_language.get("/dashboard").status_code == 401
 
 
 @pytest.mark.parametrize("path", ["/dashboard/nope", "/dashboard/static/nope.css"])
@@ -141,32 +126,41 @@ BACK = {
 
 
 def test_a_refused_form_leads_back_to_its_page_in_its_language(
-    offline_dashboard: DashboardGateway, admin: httpx.Client, language: str
+    offline_dashboard: DashboardGateway, admin_in_language: httpx.Client, language: str
 ) -> None:
     to_department, to_model, to_overview = BACK[language]
     budget = "/dashboard/departments/legal"
-    html = refused_post(admin, budget, f"{budget}/budget", {"monthly_budget": "abc", "reason": "r"})
+    html = refused_post(
+        admin_in_language, budget, f"{budget}/budget", {"monthly_budget": "abc", "reason": "r"}
+    )
     assert f'<html lang="{language}">' in html
     assert f'<a href="{budget}">{to_department}</a>' in unescape(html)
     assert f'<a href="/dashboard">{to_overview}</a>' in unescape(html)
     # a key's revocation is posted from its department's page
     key = offline_dashboard.stored_key_id
     html = refused_post(
-        admin, "/dashboard/departments/research", f"/dashboard/keys/{key}/revoke", {"reason": " "}
+        admin_in_language,
+        "/dashboard/departments/research",
+        f"/dashboard/keys/{key}/revoke",
+        {"reason": " "},
     )
     assert f'<a href="/dashboard/departments/research">{to_department}</a>' in unescape(html)
     model = "/dashboard/models/tiny-small"
-    html = refused_post(admin, model, f"{model}/lifecycle", {"state": "launched", "reason": "r"})
+    html = refused_post(
+        admin_in_language, model, f"{model}/lifecycle", {"state": "launched", "reason": "r"}
+    )
     assert f'<a href="{model}">{to_model}</a>' in unescape(html)
 
 
-def test_a_refused_forms_link_back_never_leaves_the_dashboard(admin: httpx.Client) -> None:
+def test_a_refused_forms_link_back_never_leaves_the_dashboard(
+    admin_in_language: httpx.Client,
+) -> None:
     """The link back is the route's page: a Referer, a form field or a subject that names another
     site changes nothing."""
     budget = "/dashboard/departments/legal"
-    token = csrf_of(admin.get(budget).text)
+    token = csrf_of(admin_in_language.get(budget).text)
     elsewhere = "https://evil.example/dashboard/departments/legal"
-    answer = admin.post(
+    answer = admin_in_language.post(
         f"{budget}/budget",
         data={"monthly_budget": "abc", "reason": "r", "csrf": token, "back": elsewhere},
         headers={"referer": elsewhere},
@@ -174,7 +168,7 @@ def test_a_refused_forms_link_back_never_leaves_the_dashboard(admin: httpx.Clien
     assert answer.status_code == 400
     assert "evil.example" not in answer.text and f'href="{budget}"' in answer.text
     for subject in ("%2F%2Fevil.example", "https:%2F%2Fevil.example", "..%2F..%2Fevil"):
-        answer = admin.post(
+        answer = admin_in_language.post(
             f"/dashboard/departments/{subject}/budget",
             data={"monthly_budget": "abc", "reason": "r", "csrf": token},
             headers={"referer": elsewhere},

@@ -15,25 +15,11 @@ import pytest
 
 from stellwerk.dashboard.i18n import label_keys
 from stellwerk.errors import RequestError
-from tests.dashboard.client import csrf_of, login, post_form
+from tests.dashboard.client import csrf_of, post_form
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.traffic import record, served, two_refusals
 
 SRC = Path(__file__).parents[2] / "src" / "stellwerk"
-
-
-@pytest.fixture(params=["en", "de"])
-def language(request: pytest.FixtureRequest) -> str:
-    value: str = request.param
-    return value
-
-
-@pytest.fixture
-def admin(offline_dashboard: DashboardGateway, language: str) -> Iterator[httpx.Client]:
-    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, answer):
-        assert answer.status_code == 303
-        client.cookies.set("stw_lang", language, path="/dashboard")
-        yield client
 
 
 def text_of(answer: httpx.Response) -> str:
@@ -88,9 +74,9 @@ def test_a_failed_login_says_why_in_the_page_language(
     ],
 )
 def test_error_pages_are_html_in_the_page_language(
-    admin: httpx.Client, language: str, path: str, status: int, en: str, de: str
+    admin_in_language: httpx.Client, language: str, path: str, status: int, en: str, de: str
 ) -> None:
-    answer = admin.get(path)
+    answer = admin_in_language.get(path)
     assert answer.status_code == status
     assert answer.headers["content-type"].startswith("text/html")
     assert f'<html lang="{language}">' in answer.text
@@ -102,10 +88,10 @@ def test_error_pages_are_html_in_the_page_language(
 
 
 def test_the_lifecycle_confirmation_names_the_states_in_the_page_language(
-    admin: httpx.Client, language: str
+    admin_in_language: httpx.Client, language: str
 ) -> None:
-    token = csrf_of(admin.get("/dashboard/models/tiny-small").text)
-    answer = admin.post(
+    token = csrf_of(admin_in_language.get("/dashboard/models/tiny-small").text)
+    answer = admin_in_language.post(
         "/dashboard/models/tiny-small/lifecycle",
         data={"state": "deprecated", "reason": "superseded", "csrf": token},
     )
@@ -141,10 +127,10 @@ def test_every_refusal_reason_has_a_label() -> None:
 
 
 def test_refusals_are_labelled_also_without_a_department(
-    offline_dashboard: DashboardGateway, admin: httpx.Client, language: str
+    offline_dashboard: DashboardGateway, admin_in_language: httpx.Client, language: str
 ) -> None:
     two_refusals(offline_dashboard)
-    shown = text_of(admin.get("/dashboard"))
+    shown = text_of(admin_in_language.get("/dashboard"))
     refusals = shown[shown.index({"en": "Refusals, by reason", "de": "Abweisungen"}[language]) :]
     nobody = {"en": "no department (refused", "de": "kein Bereich (abgewiesen"}[language]
     assert nobody in refusals
@@ -169,33 +155,40 @@ def test_refusals_are_labelled_also_without_a_department(
 )
 def test_the_budget_form_reads_amounts_as_the_page_writes_them(
     offline_dashboard: DashboardGateway,
-    admin: httpx.Client,
+    admin_in_language: httpx.Client,
     language: str,
     typed: str,
     shown: str,
     stored: str,
 ) -> None:
     page, action = "/dashboard/departments/legal", "/dashboard/departments/legal/budget"
-    token = csrf_of(admin.get(page).text)
-    asked = admin.post(action, data={"monthly_budget": typed, "reason": "r", "csrf": token})
+    token = csrf_of(admin_in_language.get(page).text)
+    asked = admin_in_language.post(
+        action, data={"monthly_budget": typed, "reason": "r", "csrf": token}
+    )
     assert asked.status_code == 200 and shown in text_of(asked)
-    done = post_form(admin, page, action, {"monthly_budget": typed, "reason": "r"})
+    done = post_form(admin_in_language, page, action, {"monthly_budget": typed, "reason": "r"})
     assert done.status_code == 303
     assert _legal_budget(offline_dashboard) == Decimal(stored)
 
 
 def test_unlimited_is_an_explicit_choice(
-    offline_dashboard: DashboardGateway, admin: httpx.Client, language: str
+    offline_dashboard: DashboardGateway, admin_in_language: httpx.Client, language: str
 ) -> None:
     page, action = "/dashboard/departments/legal", "/dashboard/departments/legal/budget"
-    assert post_form(admin, page, action, {"monthly_budget": "5", "reason": "r"}).status_code == 303
-    blank = post_form(admin, page, action, {"monthly_budget": "  ", "reason": "r"})
+    assert (
+        post_form(
+            admin_in_language, page, action, {"monthly_budget": "5", "reason": "r"}
+        ).status_code
+        == 303
+    )
+    blank = post_form(admin_in_language, page, action, {"monthly_budget": "  ", "reason": "r"})
     assert blank.status_code == 400 and _legal_budget(offline_dashboard) == Decimal(5)
-    token = csrf_of(admin.get(page).text)
-    asked = admin.post(action, data={"unlimited": "yes", "reason": "r", "csrf": token})
+    token = csrf_of(admin_in_language.get(page).text)
+    asked = admin_in_language.post(action, data={"unlimited": "yes", "reason": "r", "csrf": token})
     says = {"en": "Remove the monthly budget of legal", "de": "Monatsbudget von legal aufheben"}
     assert says[language] in text_of(asked) and "∞" not in asked.text
-    done = post_form(admin, page, action, {"unlimited": "yes", "reason": "r"})
+    done = post_form(admin_in_language, page, action, {"unlimited": "yes", "reason": "r"})
     assert done.status_code == 303 and _legal_budget(offline_dashboard) is None
 
 
@@ -218,7 +211,7 @@ def _legal_budget(dashboard: DashboardGateway) -> Decimal | None:
 )
 def test_a_reason_with_a_hidden_character_is_refused_naming_the_character(
     offline_dashboard: DashboardGateway,
-    admin: httpx.Client,
+    admin_in_language: httpx.Client,
     language: str,
     reason: str,
     character: str,
@@ -226,7 +219,7 @@ def test_a_reason_with_a_hidden_character_is_refused_naming_the_character(
     """The headline names the character, in the page's language, not a length limit the
     12-character reason does not break."""
     page, action = "/dashboard/departments/legal", "/dashboard/departments/legal/budget"
-    refused = post_form(admin, page, action, {"monthly_budget": "5", "reason": reason})
+    refused = post_form(admin_in_language, page, action, {"monthly_budget": "5", "reason": reason})
     assert refused.status_code == 400
     says = {"en": "The reason contains the ", "de": "Die Begründung enthält das "}[language]
     shown = text_of(refused)
@@ -234,8 +227,10 @@ def test_a_reason_with_a_hidden_character_is_refused_naming_the_character(
     assert "1,000" not in shown and "1.000" not in shown
 
 
-def test_a_models_capabilities_are_in_the_page_language(admin: httpx.Client, language: str) -> None:
-    shown = " ".join(text_of(admin.get("/dashboard/models/tiny-small")).split())
+def test_a_models_capabilities_are_in_the_page_language(
+    admin_in_language: httpx.Client, language: str
+) -> None:
+    shown = " ".join(text_of(admin_in_language.get("/dashboard/models/tiny-small")).split())
     says = {"en": "Capabilities chat, completion", "de": "Fähigkeiten Chat, Textvervollständigung"}
     assert says[language] in shown, shown
 
@@ -264,7 +259,7 @@ def test_the_browsers_languages_are_weighed(
 
 
 def test_a_count_of_one_is_singular_on_the_pages(
-    offline_dashboard: DashboardGateway, admin: httpx.Client, language: str
+    offline_dashboard: DashboardGateway, admin_in_language: httpx.Client, language: str
 ) -> None:
     """One request, one request per minute, one token per minute: no "1 requests"."""
     config = offline_dashboard.gateway.config
@@ -275,8 +270,8 @@ def test_a_count_of_one_is_singular_on_the_pages(
     with offline_dashboard.gateway.client(ADMIN_KEY, timeout=30) as client:
         limits = {"requests_per_minute": 1, "tokens_per_minute": 1, "reason": "one"}
         assert client.put("/admin/limits/department/research", json=limits).status_code == 200
-    overview = " ".join(text_of(admin.get("/dashboard")).split())
-    department = " ".join(text_of(admin.get("/dashboard/departments/research")).split())
+    overview = " ".join(text_of(admin_in_language.get("/dashboard")).split())
+    department = " ".join(text_of(admin_in_language.get("/dashboard/departments/research")).split())
     says = {
         "en": (
             ["Σ 1 request ·", "· 0 refused · 0 failed", "1 of 1 routed request compared"],

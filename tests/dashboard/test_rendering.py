@@ -10,7 +10,6 @@ and the error pages are checked too."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from html import unescape
@@ -185,13 +184,6 @@ GRADED = Graded(
         latent=(1.0,) + (0.0,) * 63, base={"tiny-small": 0.5}, grades={"tiny-small": 1.0}
     ),
 )
-
-
-@pytest.fixture
-def admin(offline_dashboard: DashboardGateway) -> Iterator[httpx.Client]:
-    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, answer):
-        assert answer.status_code == 303
-        yield client
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -155,6 +155,8 @@ def test_no_latency_figure_without_enough_requests_on_a_reference_model() -> Non
     )
     assert savings.latency_ms is None and savings.reference_requests == 0
     assert savings.cost.baseline > 0  # cost and energy are still compared
+    assert savings.routed_latency_ms == pytest.approx(100.0)  # and the routed mean is measured
+    assert savings.latency_min_requests == MIN_REQUESTS  # what the card says is missing
 
 
 def test_no_latency_figure_from_a_reference_measured_on_other_lengths() -> None:
@@ -166,8 +168,10 @@ def test_no_latency_figure_from_a_reference_measured_on_other_lengths() -> None:
     fit = fit_latency(own)
     assert fit is not None and fit.answer_tokens == (1, 1)
     routed = [KeyTraffic("research", large, _totals("small-onprem", 5, 100, 3000, 0.0, 588.0))]
-    assert compute_savings(routed, {"large-eucloud": fit}).latency_ms is None
-    assert compute_savings(routed, {"large-eucloud": None}).latency_ms is None
+    for measured in (fit, None):
+        savings = compute_savings(routed, {"large-eucloud": measured})
+        assert savings.latency_ms is None
+        assert savings.routed_latency_ms == pytest.approx(588.0)
 
 
 def test_the_fit_recovers_a_models_time_per_request_and_per_token() -> None:

@@ -407,8 +407,10 @@ def test_usage_report_totals_equal_the_records_and_departments_see_only_their_ow
     with in_process(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
         for headers, model in ((RESEARCH, "tiny-medium"), (RESEARCH, "auto"), (LEGAL, "auto")):
             assert post(gw, "/v1/chat/completions", chat(model), headers).status_code == 200
+        # refused for what it asked (a 4xx): counted as refused, apart from failures (5xx)
+        assert post(gw, "/v1/chat/completions", chat("no-such-model"), LEGAL).status_code == 404
         month = served_month()
-        everything = report(gw, "model", ADMIN, requests=3)
+        everything = report(gw, "model", ADMIN, requests=4)
         own = gw.get(
             "/admin/usage", params={"month": month, "by": "department"}, headers=LEGAL
         ).json()
@@ -417,6 +419,7 @@ def test_usage_report_totals_equal_the_records_and_departments_see_only_their_ow
     assert total["requests"] == len(records)
     assert Decimal(total["cost"]) == sum(r.cost for r in records)  # exact, a decimal string
     assert total["prompt_tokens"] == sum(r.prompt_tokens for r in records)
+    assert (total["refused"], total["failed"]) == (1, 0)
     # each routed request against the largest model its key may use: research's, legal's
     assert everything["baseline_models"] == ["tiny-medium", "tiny-small"]
     assert [r["group"] for r in own["rows"]] == ["legal"]

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from tests.governance.factories import config, model
-from tests.ledger.factory import make_records
+from tests.ledger.factory import make_record, make_records
 
 from stellwerk.errors import InvalidRequest
 from stellwerk.governance.report import parse_by, render, usage_report
@@ -119,6 +119,35 @@ def test_formats(filled: Ledger) -> None:
     data = json.loads(render(report, "json"))
     assert data["total"]["requests"] == 400
     assert {r["group"] for r in data["rows"]} == {"finance", "legal", "research", "hr"}
+
+
+def test_refused_and_failed_requests_are_counted_apart(ledger: Ledger) -> None:
+    """A request refused for what it asked (a 4xx) is the client's side, a failed one (a 5xx) the
+    backend's: every format of the report says how many of each, as the dashboard does, and the
+    columns a report had keep their place (the new ones come last)."""
+    statuses = {"legal": (200, 400, 403, 429, 502), "hr": (200, 200, 500, 504, 504)}
+    ledger.insert_usage(
+        [
+            make_record(i, prefix=department, department=department, status=status)
+            for department, codes in statuses.items()
+            for i, status in enumerate(codes)
+        ]
+    )
+    report = usage_report(
+        ledger, month="2026-11", by="department", references=REFERENCES, key_use_cases={}
+    )
+    wanted = {"legal": (5, 3, 1), "hr": (5, 0, 3), "total": (10, 3, 4)}
+    data = json.loads(render(report, "json"))
+    got = {r["group"]: (r["requests"], r["refused"], r["failed"]) for r in data["rows"]}
+    total = data["total"]
+    assert {**got, "total": (total["requests"], total["refused"], total["failed"])} == wanted
+    rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
+    assert list(rows[0])[-3:] == ["savings", "refused", "failed"]
+    counted = ("requests", "refused", "failed")
+    assert {r["department"]: tuple(int(r[c]) for c in counted) for r in rows} == wanted
+    table = render(report, "table").splitlines()
+    assert table[1].split()[-2:] == ["refused", "failed"]
+    assert table[-1].split()[0] == "total" and table[-1].split()[-2:] == ["3", "4"]
 
 
 def test_bad_report_parameters(ledger: Ledger) -> None:

@@ -34,6 +34,7 @@ def expected(
             group=name,
             requests=len(members),
             errors=sum(1 for r in members if r.status >= 400),
+            refused=sum(1 for r in members if 400 <= r.status < 500),
             prompt_tokens=sum(r.prompt_tokens for r in members),
             completion_tokens=sum(r.completion_tokens for r in members),
             cost_micro=sum(r.cost_micro for r in members),
@@ -49,9 +50,13 @@ def assert_same(actual: list[UsageAggregate], wanted: dict[str | None, UsageAggr
     assert {a.group for a in actual} == set(wanted)
     for got in actual:
         want = wanted[got.group]
-        assert (got.requests, got.errors, got.prompt_tokens, got.completion_tokens) == (
+        assert (got.requests, got.refused, got.failed, got.errors) == (
             want.requests,
+            want.refused,
+            want.failed,
             want.errors,
+        )
+        assert (got.prompt_tokens, got.completion_tokens) == (
             want.prompt_tokens,
             want.completion_tokens,
         )
@@ -90,6 +95,15 @@ def test_grouped_aggregates_equal_the_sums_of_the_month(
         assert [a.group for a in actual] == [f"2026-12-{day:02d}" for day in range(1, 32)]
     else:
         assert [a.cost for a in actual] == sorted((a.cost for a in actual), reverse=True)
+
+
+def test_refused_and_failed_are_told_apart(ledger: Ledger) -> None:
+    """A request refused for what it asked (4xx) is no failure of a backend (5xx): the summary
+    counts them apart, as the dashboard does, and ``errors`` still counts both."""
+    statuses = (200, 400, 403, 429, 499, 500, 502, 504)
+    ledger.insert_usage([make_record(i, status=s) for i, s in enumerate(statuses)])
+    [total] = ledger.summarize_usage()
+    assert (total.requests, total.refused, total.failed, total.errors) == (8, 4, 3, 7)
 
 
 def test_days_are_utc_days(ledger: Ledger) -> None:

@@ -7,12 +7,42 @@ administrator types text), but an entry written before may hold one, and the log
 rewritten: on the page, a direction override would reverse what follows it (``\\u202egpj.exe``
 reads ``exe.jpg``) and an invisible character would make two names look alike. The ledger shows
 a lone surrogate of such an entry the same way (``ledger.audit``, read back as ``\\ud800``).
+
+A target is a link to its page only where the dashboard has one (a model of the catalog, a
+department of the config), and the link is made of the target as the log keeps it, never of its
+escape (``tiny-small\\u200b`` led to a page that answered 404); a target with no page (a model
+no longer configured, a name with a hidden character) is plain text.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
 from stellwerk.config.plain_text import hidden
 from stellwerk.ledger.audit import AuditEntry
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """One entry of the overview's audit table."""
+
+    entry: AuditEntry
+    """The entry with its text shown (``shown_entry``)."""
+    page: str | None
+    """The target as the log keeps it, where the dashboard has a page for it; ``None``: none."""
+
+
+def audit_rows(
+    entries: Iterable[AuditEntry], *, models: Collection[str], departments: Collection[str]
+) -> list[AuditRow]:
+    """``entries`` as the table shows them, each target with its page if ``models`` (the
+    catalog's ids) or ``departments`` (the config's names) has one for it."""
+    pages = {"model": models, "department": departments}
+    return [
+        AuditRow(shown_entry(e), e.target if e.target in pages.get(e.target_kind, ()) else None)
+        for e in entries
+    ]
 
 
 def shown_entry(entry: AuditEntry) -> AuditEntry:

@@ -82,7 +82,10 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "gegenüber jeder gerouteten Anfrage an das größte Modell, das ihr Bereich nutzen darf",
     ),
     "no_routed": ("No routed requests this month.", "Diesen Monat keine gerouteten Anfragen."),
-    "no_baseline_latency": ("not enough data", "zu wenige Daten"),
+    "no_baseline_latency": (
+        "no comparison: not enough data",
+        "kein Vergleich: zu wenige Daten",
+    ),
     "backend_health": ("Backend health", "Zustand der Backends"),
     "audit": ("Latest audit events", "Letzte Audit-Ereignisse"),
     "no_audit": ("No audit events yet.", "Noch keine Audit-Ereignisse."),
@@ -376,12 +379,14 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         " Preisen).",
     ),
     "latency_not_estimated": (
-        "Latency is not estimated: to measure its time per token, a reference model needs at"
-        " least {least} answered requests of its own this month, with prompts and answers both"
-        " shorter and longer than the routed requests' on average.",
-        "Die Latenz ist nicht geschätzt: um seine Zeit je Token zu messen, braucht ein"
-        " Referenzmodell in diesem Monat mindestens {least} eigene beantwortete Anfragen, mit"
-        " kürzeren und längeren Prompts und Antworten als die gerouteten im Mittel.",
+        "The routed requests' mean latency is measured; only the comparison is missing: to"
+        " estimate what a reference model would have taken for them, it needs at least {least}"
+        " answered requests of its own this month, with prompts and answers both shorter and"
+        " longer than the routed requests' on average.",
+        "Die mittlere Latenz der gerouteten Anfragen ist gemessen; nur der Vergleich fehlt: um"
+        " zu schätzen, wie lange ein Referenzmodell für sie gebraucht hätte, braucht es in"
+        " diesem Monat mindestens {least} eigene beantwortete Anfragen, mit kürzeren und"
+        " längeren Prompts und Antworten als die gerouteten im Mittel.",
     ),
     # consent
     "change_consent": ("Data owner's consent", "Einwilligung des Datenverantwortlichen"),

@@ -10,10 +10,11 @@ fitted by non-negative least squares (scipy's ``nnls``) on the requests the mode
 month (ledger.answer_times): a longer prompt or answer never takes less time. Being linear, the
 estimate for many requests needs only their count and token sums (the rollups).
 
-No estimate (``None``, the page says "not enough data") when the measure is too thin to carry
-one: fewer than ``MIN_REQUESTS`` answered requests, or requests whose prompts or answers do not
-reach from below to above the mean lengths of the requests to estimate (a model measured on
-one-token answers says nothing about its time for 600-token ones; the fit would only guess).
+No estimate (``None``; the page says "no comparison: not enough data" beside the routed requests'
+measured mean) when the measure is too thin to carry one: fewer than ``MIN_REQUESTS`` answered
+requests, or requests whose prompts or answers do not reach from below to above the mean lengths
+of the requests to estimate (a model measured on one-token answers says nothing about its time
+for 600-token ones; the fit would only guess).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from stellwerk.config.schema import (
     UsageLimits,
     UseCaseConfig,
 )
-from stellwerk.dashboard.audit_text import shown_entry
+from stellwerk.dashboard.audit_text import AuditRow, audit_rows
 from stellwerk.dashboard.knowledge import KnownModel, by_basis
 from stellwerk.dashboard.latency_fit import fit_latency
 from stellwerk.dashboard.savings import (
@@ -32,7 +32,6 @@ from stellwerk.dashboard.savings import (
 from stellwerk.governance.service import Governance
 from stellwerk.ledger import usage_totals
 from stellwerk.ledger.answer_times import answer_times
-from stellwerk.ledger.audit import AuditEntry
 from stellwerk.ledger.window import Window
 from stellwerk.policy.compliance import ComplianceReport, non_compliant
 from stellwerk.policy.lifecycle import STATES
@@ -96,7 +95,7 @@ class Overview:
     limits: list[DepartmentLimits]
     mix: RoutingMix
     savings: Savings | None
-    audit: list[AuditEntry]
+    audit: list[AuditRow]
     knowledge: list[tuple[Basis, list[KnownModel]]]
     """The models by how the router knows them (not the retired ones: it never sees them)."""
 
@@ -126,7 +125,11 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
         limits=_limits(gov, departments, refused),
         mix=mix,
         savings=savings,
-        audit=[shown_entry(e) for e in gov.admin.ledger.list_audit(limit=12)],
+        audit=audit_rows(
+            gov.admin.ledger.list_audit(limit=12),
+            models={s.id for s in states},
+            departments={d.name for d in config.departments},
+        ),
         knowledge=by_basis(router, (s.config for s in states if s.lifecycle != "retired")),
     )
 

@@ -11,8 +11,9 @@ cost is priced: each reference model's time per request, per prompt token and pe
 measured on its own answered requests of the month (``dashboard.latency_fit``, over
 ``Savings.reference_requests`` of them), applied to the routed requests' counts and tokens. When
 a reference's measure is too thin to carry the estimate (too few requests, or none as long or as
-short as the routed ones), there is no latency figure at all (``latency_ms`` is ``None``) rather
-than a comparison of different requests. A negative saving (routing was slower, or dearer) is a
+short as the routed ones), there is no comparison (``latency_ms`` is ``None``) rather than one
+of different requests; the routed requests' own mean latency is measured, not estimated, and is
+shown all the same (``routed_latency_ms``). A negative saving (routing was slower, or dearer) is a
 loss and is shown as one (``Saving.loss``). The ledger
 charges each request rounded up to a whole micro-unit, the baseline is priced unrounded: a cost
 difference within that rounding (one micro-unit a request) is no difference.
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 from stellwerk.config.schema import ModelConfig
 from stellwerk.dashboard.latency_fit import MIN_REQUESTS, LatencyFit
@@ -72,11 +72,15 @@ class Savings:
     energy_wh: Saving
     latency_ms: Saving | None
     """Mean per request, the baseline estimated; ``None``: not enough data to estimate it."""
+    routed_latency_ms: float | None = None
+    """The compared routed requests' mean latency as served (measured; ``None``: none compared)."""
     without_reference: int = 0  # routed requests of keys that may use no model now
     refused: int = 0  # routed requests refused before a model was chosen: not compared
     reference_requests: int = 0
     """The reference models' own answered requests their time per token was measured on."""
-    LATENCY_MIN_REQUESTS: ClassVar[int] = MIN_REQUESTS
+    latency_min_requests: int = MIN_REQUESTS
+    """The answered requests a reference model needs of its own for its time to be estimated
+    (what the card says when the comparison is missing)."""
 
     @property
     def routed(self) -> int:
@@ -125,15 +129,17 @@ def compute_savings(
     if abs(cost.saved) <= requests * ROUNDING * (1 + 1e-9):  # float sums: a hair's tolerance
         cost = Saving(cost.actual, cost.actual)
     fits = {model: latency.get(model) for model in sent}
+    served_ms = sum(totals.latency_ms_sum for totals in sent.values())
     return Savings(
-        sorted(references),
-        requests,
-        cost,
-        energy,
-        _latency(sent, fits, requests),
-        without,
-        refused,
-        sum(fit.requests for fit in fits.values() if fit is not None),
+        references=sorted(references),
+        requests=requests,
+        cost=cost,
+        energy_wh=energy,
+        latency_ms=_latency(sent, fits, requests),
+        routed_latency_ms=served_ms / requests if requests else None,
+        without_reference=without,
+        refused=refused,
+        reference_requests=sum(fit.requests for fit in fits.values() if fit is not None),
     )
 
 

@@ -8,6 +8,10 @@ reference); a request that named a model, an embedding, a request refused before
 chosen and a request of a key that may use no model were not routed or have nothing to compare
 with, so they count at their own cost and save nothing.
 
+Refused and failed requests are counted apart, as the dashboard counts them: ``refused`` the
+requests refused for what they asked (a 4xx: a policy, a limit, a bad request), ``failed`` those a
+backend failed (a 5xx); both are among ``requests``.
+
 Amounts are exact: sums of the ledger's integer micro-units, shown with all six decimals (a
 request of a tiny model costs millionths, and a report must not round it to 0.00). In JSON they
 are decimal strings, so no client parses them into a float. Energy is an estimate summed in
@@ -29,6 +33,7 @@ import orjson
 from stellwerk.config.choice import parse_choice
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest, shown
+from stellwerk.ledger.chargeback import UsageGroup
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.window import Window
 from stellwerk.money import from_micro, micro_text
@@ -48,6 +53,8 @@ class ReportRow:
     cost_micro: int
     energy_wh: float
     baseline_cost_micro: int
+    refused: int
+    failed: int
 
     @property
     def cost(self) -> Decimal:
@@ -81,6 +88,8 @@ class UsageReport:
                 "energy_wh": round(r.energy_wh, ENERGY_DECIMALS),
                 "baseline_cost": micro_text(r.baseline_cost_micro),
                 "savings": micro_text(r.baseline_cost_micro - r.cost_micro),
+                "refused": r.refused,
+                "failed": r.failed,
             }
 
         return {
@@ -121,14 +130,7 @@ def usage_report(
             name = key_use_cases.get(sums.key_id, NO_USE_CASE)
         group = groups.setdefault(name, _Group())
         reference = references.get(sums.key_id) if sums.routed and sums.model else None
-        group.add(
-            sums.requests,
-            sums.prompt_tokens,
-            sums.completion_tokens,
-            sums.cost_micro,
-            sums.energy_wh,
-            reference,
-        )
+        group.add(sums, reference)
         if reference is not None:
             used.add(reference.id)
     rows = tuple(
@@ -148,27 +150,22 @@ class _Group:
 
     def __init__(self) -> None:
         self.requests = self.prompt = self.completion = self.cost = self.unrouted_cost = 0
+        self.refused = self.failed = 0
         self.energy = 0.0
         self.routed: dict[str, tuple[ModelConfig, int, int]] = {}
 
-    def add(
-        self,
-        requests: int,
-        prompt: int,
-        completion: int,
-        cost: int,
-        energy: float,
-        reference: ModelConfig | None,
-    ) -> None:
-        self.requests += requests
-        self.prompt += prompt
-        self.completion += completion
-        self.cost += cost
-        self.energy += energy
+    def add(self, sums: UsageGroup, reference: ModelConfig | None) -> None:
+        self.requests += sums.requests
+        self.prompt += sums.prompt_tokens
+        self.completion += sums.completion_tokens
+        self.cost += sums.cost_micro
+        self.energy += sums.energy_wh
+        self.refused += sums.refused
+        self.failed += sums.failed
         if reference is None:
-            self.unrouted_cost += cost  # compared with itself: no saving
+            self.unrouted_cost += sums.cost_micro  # compared with itself: no saving
         else:
-            self._add_routed(reference, prompt, completion)
+            self._add_routed(reference, sums.prompt_tokens, sums.completion_tokens)
 
     def merge(self, other: _Group) -> None:
         self.requests += other.requests
@@ -176,6 +173,8 @@ class _Group:
         self.completion += other.completion
         self.cost += other.cost
         self.energy += other.energy
+        self.refused += other.refused
+        self.failed += other.failed
         self.unrouted_cost += other.unrouted_cost
         for reference, prompt, completion in other.routed.values():
             self._add_routed(reference, prompt, completion)
@@ -198,6 +197,8 @@ class _Group:
             self.cost,
             self.energy,
             baseline,
+            self.refused,
+            self.failed,
         )
 
 
@@ -214,6 +215,8 @@ def render(report: UsageReport, fmt: str) -> str:
         "energy_wh",
         "baseline_cost",
         "savings",
+        "refused",
+        "failed",
     ]
     lines = [
         [
@@ -225,6 +228,8 @@ def render(report: UsageReport, fmt: str) -> str:
             f"{r.energy_wh:.3f}",
             micro_text(r.baseline_cost_micro),
             micro_text(r.baseline_cost_micro - r.cost_micro),
+            str(r.refused),
+            str(r.failed),
         ]
         for r in (*report.rows, report.total)
     ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
-from sqlalchemy import Connection, Text, case, cast, func, null, select
+from sqlalchemy import Connection, Text, and_, case, cast, func, null, select
 
 from stellwerk.errors import InvalidRequest
 from stellwerk.ledger.tables import usage
@@ -23,21 +23,34 @@ from stellwerk.money import from_micro
 GroupBy = Literal["department", "model", "backend", "key_id", "day"]
 GROUP_BY: tuple[str, ...] = get_args(GroupBy)
 ERROR_STATUS = 400
+FAILED_STATUS = 500
+"""An error below this status was refused for what the request asked (a 4xx); from it on, it
+failed (a 5xx): the dashboard's rule (``usage_daily.refused``, ``tables.REFUSED``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class UsageAggregate:
-    """Totals of one group; ``group`` is ``None`` for the ungrouped total or a missing model."""
+    """Totals of one group; ``group`` is ``None`` for the ungrouped total or a missing model.
+
+    ``errors`` counts every record with a status of 400 or more; of them, ``refused`` those
+    refused for what the request asked (a 4xx: a policy, a limit, a bad request, a prompt over
+    the context) and ``failed`` the rest (a 5xx: a backend down, failing or too slow)."""
 
     group: str | None
     requests: int
     errors: int
+    refused: int
     prompt_tokens: int
     completion_tokens: int
     cost_micro: int
     energy_wh: float
     latency_p50_ms: float
     latency_p95_ms: float
+
+    @property
+    def failed(self) -> int:
+        """Errors that are not refusals (a 5xx)."""
+        return self.errors - self.refused
 
     @property
     def cost(self) -> Decimal:
@@ -77,8 +90,8 @@ def summarize_usage(
     """One aggregate per group (ordered by cost, highest first), or one total if ``by`` is None.
 
     ``by="day"`` groups by the UTC date (``group`` is ``"YYYY-MM-DD"``; ordered by date instead).
-    ``errors`` counts records with an HTTP status of 400 or more. With no records in the window the
-    result is empty.
+    ``errors`` counts records with an HTTP status of 400 or more, ``refused`` those below 500 (a
+    4xx), ``failed`` the rest. With no records in the window the result is empty.
     """
     if by is not None and by not in GROUP_BY:
         raise InvalidRequest(
@@ -106,6 +119,12 @@ def summarize_usage(
             r.grp,
             func.count().label("requests"),
             func.coalesce(func.sum(case((r.status >= ERROR_STATUS, 1), else_=0)), 0),
+            func.coalesce(
+                func.sum(
+                    case((and_(r.status >= ERROR_STATUS, r.status < FAILED_STATUS), 1), else_=0)
+                ),
+                0,
+            ),
             func.coalesce(func.sum(r.prompt_tokens), 0),
             func.coalesce(func.sum(r.completion_tokens), 0),
             func.coalesce(func.sum(r.cost_micro), 0),
@@ -121,12 +140,13 @@ def summarize_usage(
             group=row[0],
             requests=int(row[1]),
             errors=int(row[2]),
-            prompt_tokens=int(row[3]),
-            completion_tokens=int(row[4]),
-            cost_micro=int(row[5]),
-            energy_wh=float(row[6]),
-            latency_p50_ms=float(row[7]),
-            latency_p95_ms=float(row[8]),
+            refused=int(row[3]),
+            prompt_tokens=int(row[4]),
+            completion_tokens=int(row[5]),
+            cost_micro=int(row[6]),
+            energy_wh=float(row[7]),
+            latency_p50_ms=float(row[8]),
+            latency_p95_ms=float(row[9]),
         )
         for row in connection.execute(statement)
     ]

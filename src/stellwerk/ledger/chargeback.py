@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, case, func, select
 
+from stellwerk.ledger.aggregates import ERROR_STATUS, FAILED_STATUS
 from stellwerk.ledger.tables import usage
 from stellwerk.ledger.usage_read import usage_filter
 from stellwerk.ledger.window import Window
@@ -31,6 +32,10 @@ class UsageGroup:
     completion_tokens: int
     cost_micro: int
     energy_wh: float
+    refused: int
+    """Of ``requests``, those refused for what they asked (a 4xx), as the dashboard counts them."""
+    failed: int
+    """Of ``requests``, those that failed (a 5xx: a backend down, failing or too slow)."""
 
 
 def usage_groups(
@@ -39,6 +44,8 @@ def usage_groups(
     """The usage in ``window`` (of one department, if given) by department, model, key and
     whether the request was routed."""
     routed = usage.c.requested_model.like(ROUTED_PREFIX + "%")
+    status = usage.c.status
+    refused = and_(status >= ERROR_STATUS, status < FAILED_STATUS)
     statement = (
         select(
             usage.c.department,
@@ -50,23 +57,25 @@ def usage_groups(
             func.coalesce(func.sum(usage.c.completion_tokens), 0),
             func.coalesce(func.sum(usage.c.cost_micro), 0),
             func.coalesce(func.sum(usage.c.energy_wh), 0.0),
+            func.coalesce(func.sum(case((refused, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((status >= FAILED_STATUS, 1), else_=0)), 0),
         )
         .where(usage_filter(window, department))
         .group_by(usage.c.department, usage.c.model, usage.c.key_id, routed)
     )
     return [
         UsageGroup(
-            department=dept,
-            model=model,
-            key_id=key_id,
-            routed=bool(was_routed),
-            requests=int(n),
-            prompt_tokens=int(prompt),
-            completion_tokens=int(completion),
-            cost_micro=int(cost),
-            energy_wh=float(energy),
+            department=row[0],
+            model=row[1],
+            key_id=row[2],
+            routed=bool(row[3]),
+            requests=int(row[4]),
+            prompt_tokens=int(row[5]),
+            completion_tokens=int(row[6]),
+            cost_micro=int(row[7]),
+            energy_wh=float(row[8]),
+            refused=int(row[9]),
+            failed=int(row[10]),
         )
-        for dept, model, key_id, was_routed, n, prompt, completion, cost, energy in (
-            connection.execute(statement)
-        )
+        for row in connection.execute(statement)
     ]
