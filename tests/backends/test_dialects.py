@@ -122,3 +122,17 @@ def test_llamacpp_refuses_a_top_level_float_it_cannot_translate_naming_it(
     with pytest.raises(Untranslatable, match="takes no number but a 64-bit integer") as caught:
         _wire("llamacpp", tools=[_tool({"type": "object"}), _tool(parameters)])
     assert caught.value.param == f"tools[1].function.parameters.{param}"
+
+
+def test_required_is_the_one_tool_named_for_llamacpp_and_as_sent_elsewhere() -> None:
+    tool = _tool({"type": "object", "properties": {}})
+    forced = _wire("llamacpp", tools=[tool], tool_choice="required")
+    assert forced["tool_choice"] == {"type": "function", "function": {"name": "lookup"}}
+    assert _wire("generic", tools=[tool], tool_choice="required")["tool_choice"] == "required"
+    other = {"type": "function", "function": {"name": "other", "parameters": {}}}
+    with pytest.raises(Untranslatable, match="cannot force a call among several") as err:
+        _wire("llamacpp", tools=[tool, other], tool_choice="required")
+    assert err.value.param == "tool_choice"
+    assert _wire("generic", tools=[tool, other], tool_choice="required")["tool_choice"] == (
+        "required"
+    )

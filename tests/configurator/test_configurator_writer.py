@@ -53,6 +53,8 @@ def test_written_config_loads_with_the_gateway_loader(tmp_path: Path, needs: Nee
         assert model.params_b == pick.model.params_b
         assert model.price.output_per_mtok > model.price.input_per_mtok > 0
         assert model.backend in {b.name for b in config.backends}
+        # every engine constrains JSON for any model: a JSON request may go to each chat model
+        assert "json" in model.capabilities or "chat" not in model.capabilities
     prices = [m.price.input_per_mtok for m in config.models]
     assert prices == sorted(prices), "bigger models cost more"
     (dept,) = config.departments

@@ -523,3 +523,34 @@ def test_a_key_named_twice_is_told_with_the_other_problems(
     assert alone.status_code == 400
     error = alone.json()["error"]
     assert (error["message"] if path.startswith("/v1") else error) == named
+
+
+@pytest.mark.parametrize(
+    ("part", "said"),
+    [
+        (
+            {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
+            "audio input is not supported here",
+        ),
+        ({"type": "file", "file": {"file_id": "file-1"}}, "file input is not supported here"),
+        ({"type": "video_url", "video_url": {"url": "x"}}, "content parts are 'text' or"),
+    ],
+    ids=["input_audio", "file", "unknown"],
+)
+def test_a_content_part_no_model_reads_is_refused_in_plain_words(
+    offline_gateway: Gateway, part: dict[str, Any], said: str
+) -> None:
+    content = [{"type": "text", "text": "Was sagt sie?"}, part]
+    with (
+        offline_gateway.openai(KEYS["research"]) as client,
+        pytest.raises(openai.BadRequestError) as err,
+    ):
+        client.chat.completions.create(
+            model="tiny-small",
+            messages=[{"role": "user", "content": content}],  # type: ignore[misc,list-item]
+        )
+    error = err.value.body
+    assert isinstance(error, dict)
+    assert error["message"].startswith(f"messages.0.content.1: {said}")
+    assert error["param"].startswith("messages.0.content.1")
+    assert "tag" not in error["message"]  # not the parser's words

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 from typing import Any, Literal
 
+import ollama
 import openai
 import pytest
 from pydantic import BaseModel
@@ -172,3 +173,45 @@ def test_ollama_format_schema_answer_is_json_with_the_required_keys(gateway: Gat
         )
     assert reply.done_reason == "stop"
     _assert_matches_schema(reply.message.content)
+
+
+@pytest.mark.parametrize(
+    "response_format",
+    [STRUCTURED, {"type": "json_object"}],
+    ids=["json_schema", "json_object"],
+)
+def test_a_json_answer_needs_a_model_with_the_json_capability(
+    client: openai.OpenAI, response_format: dict[str, Any]
+) -> None:
+    """Asked of a model without ``json``, a JSON answer is a 400, as tools and images are of a
+    model without theirs; a route answers it by a model that has it (tiny-small alone here)."""
+    asked = {"messages": [{"role": "user", "content": "Approve?"}], "max_tokens": 200}
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(
+            model="tiny-medium",
+            response_format=response_format,  # type: ignore[arg-type]
+            **asked,  # type: ignore[arg-type]
+        )
+    assert "model 'tiny-medium' does not support json" in str(err.value)
+    routed = client.chat.completions.with_raw_response.create(
+        model="auto",
+        response_format=response_format,  # type: ignore[arg-type]
+        **asked,  # type: ignore[arg-type]
+    )
+    assert routed.headers["x-stellwerk-model"] == "tiny-small"
+    plain = client.chat.completions.create(model="tiny-medium", **asked)  # type: ignore[call-overload]
+    assert plain.choices[0].message.content is not None  # text asks for no capability
+
+
+def test_ollama_format_needs_a_model_with_the_json_capability(gateway: Gateway) -> None:
+    headers = {"authorization": f"Bearer {KEYS['research']}"}
+    with gateway.ollama(headers=headers) as client:
+        for format in ("json", SCHEMA):
+            with pytest.raises(ollama.ResponseError) as err:
+                client.chat(
+                    model="tiny-large",
+                    messages=[{"role": "user", "content": "Approve?"}],
+                    format=format,
+                )
+            assert err.value.status_code == 400
+            assert "model 'tiny-large' does not support json" in err.value.error

@@ -16,7 +16,11 @@ HTTP 500, two things OpenAI's API allows (docs/backends-llamacpp.md):
   ``minimum``, ``maximum``, ``exclusiveMinimum``, ``exclusiveMaximum`` and ``multipleOf``, which
   constrain numbers only, are left out of an object schema, where they cannot apply. Any other
   fractional value there is ``Untranslatable``: a 400 naming it, unless a routed request has a
-  candidate on another backend to go on to (``stellwerk.gateway.calls``).
+  candidate on another backend to go on to (``stellwerk.gateway.calls``);
+* ``tool_choice: "required"``, which it takes and ignores (the model may answer text): with one
+  tool it is sent as the ``tool_choice`` naming that tool, which the server does force (by a
+  grammar); with several it is ``Untranslatable``, as the server can force one named tool only,
+  not a call among several.
 
 llama.cpp's C++ ``llama-server`` takes these translated forms too.
 """
@@ -45,12 +49,15 @@ def generic(payload: JSON) -> JSON:
 
 def llamacpp(payload: JSON) -> JSON:
     """llama-cpp-python's server: structured outputs as a JSON-object schema, tool parameter
-    schemas without top-level fractional numbers."""
+    schemas without top-level fractional numbers, ``tool_choice: "required"`` as the one tool
+    named."""
     out = dict(payload)
     response_format = out.get("response_format")
     if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
         out["response_format"] = _json_object(response_format)
     tools = out.get("tools")
+    if out.get("tool_choice") == "required":
+        out["tool_choice"] = _forced(tools)
     if isinstance(tools, list):
         out["tools"] = [_tool(tool, f"tools[{i}].function") for i, tool in enumerate(tools)]
     functions = out.get("functions")  # the legacy form of tools, typed alike by the server
@@ -64,6 +71,22 @@ def llamacpp(payload: JSON) -> JSON:
 def builtin_dialects() -> Mapping[str, Dialect]:
     """The translations by config ``dialect``."""
     return {"generic": generic, "llamacpp": llamacpp}
+
+
+def _forced(tools: Any) -> JSON:
+    """``tool_choice: "required"`` as the server can force it: the one tool, named."""
+    functions = tools if isinstance(tools, list) else []
+    if len(functions) == 1 and isinstance(functions[0], dict):
+        name = (functions[0].get("function") or {}).get("name")
+        if isinstance(name, str):
+            return {"type": "function", "function": {"name": name}}
+    raise Untranslatable(
+        f"tool_choice 'required' with {len(functions)} tools: this backend (llama.cpp) cannot"
+        " force a call among several tools, only a call of one named tool, and would let the"
+        ' model answer text; name the tool to call in tool_choice ({"type": "function",'
+        ' "function": {"name": ...}}), send only that tool, or use \'auto\'',
+        param="tool_choice",
+    )
 
 
 def _json_object(response_format: JSON) -> JSON:

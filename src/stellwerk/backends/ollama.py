@@ -10,7 +10,8 @@ line without ``done_reason`` is a stream the server cut short: an error, not a n
 Ollama streams each tool call whole (its arguments an object), in a line of its own or with
 others; the calls are numbered across the whole stream (``index`` and ``id``), as OpenAI numbers
 them, so that a client joining a stream's pieces by index reads each call as one, and the
-answer's finish reason is ``tool_calls`` when any line held one (the final line holds none).
+answer's finish reason is ``tool_calls`` when any line held one (the final line holds none), and
+``length`` when the answer was cut at its token limit (``done_reason: "length"``), calls or not.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import orjson
 
 from stellwerk.backends.base import Backend
+from stellwerk.backends.images import refuse_image_urls
 from stellwerk.backends.transport import (
     parse_json,
     post_json,
@@ -134,9 +136,9 @@ def _finish_reason(body: JSON, called: bool) -> str | None:
     """The finish reason of a final line (None before it); ``called``: the answer holds calls."""
     if not body.get("done"):
         return None
-    if called:
-        return "tool_calls"
-    return "length" if body.get("done_reason") == "length" else "stop"
+    if body.get("done_reason") == "length":
+        return "length"  # cut at its limit, calls or not, as OpenAI tells it
+    return "tool_calls" if called else "stop"
 
 
 def _usage(body: JSON) -> Usage:
@@ -158,10 +160,18 @@ def result_from_wire(backend: str, body: JSON) -> ChatResult:
     )
 
 
+def _inline(request: ChatRequest) -> None:
+    """Refuse an image given by URL: Ollama's API takes images inline (base64) only."""
+    refuse_image_urls(
+        request.messages, remote=False, inline_only="Ollama's API takes images inline only"
+    )
+
+
 class OllamaBackend(Backend):
     kind = "ollama"
 
     async def complete(self, model: str, request: ChatRequest) -> ChatResult:
+        _inline(request)
         body = await post_json(
             self.transport,
             self.name,
@@ -173,6 +183,7 @@ class OllamaBackend(Backend):
         return result_from_wire(self.name, body)
 
     async def stream(self, model: str, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        _inline(request)
         payload = to_wire(model, request, stream=True)
         usage: Usage | None = None
         calls = 0  # the tool calls streamed so far

@@ -11,6 +11,10 @@ the prompt in its cache then, so this costs about one token), of a text completi
 server's tokenize endpoint; failing those, from the tokenize endpoint or an estimate.
 ``Usage.source`` says which.
 
+A tool call cut at the answer's token limit is told by ``finish_reason: "length"``, as OpenAI
+tells it (``stellwerk.backends.finish``; llama-cpp-python says ``tool_calls``): a stream holds
+back a ``tool_calls`` finish reason until its usage is known.
+
 A stream ends with its finish reason, then ``[DONE]``. ``[DONE]`` without a finish reason is a
 stream the server cut short: llama-cpp-python started with ``interrupt_requests`` on (its
 default) ends a running stream that way as soon as another request waits for its lock. That is a
@@ -33,6 +37,8 @@ import orjson
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.dialects import Dialect, builtin_dialects, generic
+from stellwerk.backends.finish import CALLED, arguments_of, finish_of
+from stellwerk.backends.images import refuse_image_urls
 from stellwerk.backends.tokens import estimate_tokens, prompt_text
 from stellwerk.backends.transport import (
     Transport,
@@ -143,7 +149,18 @@ class OpenAIBackend(Backend):
         self._tokenizer: tuple[str, str, str] | bool | None = False  # False: not yet probed
         self._dialect = builtin_dialects()[config.dialect]  # fixed for the backend's life
 
+    def _checked(self, request: ChatRequest) -> ChatRequest:
+        """``request``, if its images may be given to this backend (``backends.images``)."""
+        refuse_image_urls(
+            request.messages,
+            remote=self.config.remote_image_urls,
+            inline_only=f"backend {self.name!r} takes images inline only: its server would fetch"
+            " a URL itself, from inside the network (backends[].remote_image_urls)",
+        )
+        return request
+
     async def complete(self, model: str, request: ChatRequest) -> ChatResult:
+        self._checked(request)
         body = await post_json(
             self.transport,
             self.name,
@@ -152,15 +169,23 @@ class OpenAIBackend(Backend):
             headers=self.headers,
             timeout=self.timeout,
         )
-        return result_from_wire(self.name, body)
+        result = result_from_wire(self.name, body)
+        finish = finish_of(
+            result.finish_reason,
+            arguments_of(result.tool_calls),
+            result.usage.completion_tokens,
+            request.max_answer_tokens,
+        )
+        return replace(result, finish_reason=finish)
 
     async def stream(self, model: str, request: ChatRequest) -> AsyncIterator[ChatChunk]:
-        payload = to_wire(model, request, stream=True, dialect=self._dialect)
+        payload = to_wire(model, self._checked(request), stream=True, dialect=self._dialect)
         url = self.api + path_of(request)
         counted = 0
         usage: Usage | None = None
         finished = False
         finish_reason: str | None = None
+        arguments: dict[object, str] = {}  # each tool call's arguments so far, by its index
         async with stream_lines(
             self.transport, self.name, url, payload, headers=self.headers, timeout=self.timeout
         ) as lines:
@@ -183,8 +208,11 @@ class OpenAIBackend(Backend):
                 if chunk.content is not None or chunk.tool_calls is not None:
                     counted += 1
                 finish_reason = chunk.finish_reason or finish_reason
-                if chunk.content is not None or chunk.tool_calls or chunk.finish_reason:
-                    yield ChatChunk(chunk.content, chunk.tool_calls, chunk.finish_reason)
+                _add_arguments(arguments, chunk.tool_calls)
+                # a tool call's end waits for the usage: it may have been cut (``finish``)
+                told = None if chunk.finish_reason in CALLED else chunk.finish_reason
+                if chunk.content is not None or chunk.tool_calls or told:
+                    yield ChatChunk(chunk.content, chunk.tool_calls, told)
         if not finished:
             if counted == 0:
                 # llama-cpp-python answers a prompt over its context with an empty 200 stream
@@ -198,6 +226,12 @@ class OpenAIBackend(Backend):
             )
         if usage is None:
             usage = await self._counted_usage(model, request, counted)
+        if finish_reason in CALLED:
+            # the server's count; chunks counted are not tokens (llama-cpp-python sends one
+            # more, the call's name), so then the arguments alone tell a cut call
+            limit = request.max_answer_tokens if usage.source == "backend" else None
+            told = finish_of(finish_reason, arguments.values(), usage.completion_tokens, limit)
+            yield ChatChunk(finish_reason=told)
         yield ChatChunk(usage=usage)
 
     async def _why_empty(self, model: str, request: ChatRequest) -> None:
@@ -317,6 +351,16 @@ class OpenAIBackend(Backend):
             raise BackendAnswered(self.name, f"{path} answered HTTP {status} without a token count")
         self._tokenizer = None
         return None
+
+
+def _add_arguments(arguments: dict[object, str], calls: list[JSON] | None) -> None:
+    """Add the pieces of arguments in a chunk's tool-call deltas to ``arguments``."""
+    for call in calls or ():
+        function = call.get("function") if isinstance(call, dict) else None
+        piece = function.get("arguments") if isinstance(function, dict) else None
+        if isinstance(piece, str):
+            index = call.get("index", 0)
+            arguments[index] = arguments.get(index, "") + piece
 
 
 def _count_of(body: bytes, reply: str) -> int | None:

@@ -33,7 +33,12 @@ class Breaker(Strict):
 class BackendConfig(Strict):
     """``dialect`` names the server behind ``kind: openai`` when it needs valid OpenAI requests
     changed (``stellwerk.backends.dialects``): ``llamacpp`` for llama.cpp servers, ``generic``
-    (the default) passes requests through as they are (vLLM, LocalAI)."""
+    (the default) passes requests through as they are (vLLM, LocalAI).
+
+    ``remote_image_urls`` lets clients' http(s) image URLs through to the server, which fetches
+    them itself, from where it runs (a client could make it fetch an internal address); off, a
+    ``kind: openai`` backend gets images inline (``data:`` URLs) only
+    (``stellwerk.backends.images``)."""
 
     name: str
     kind: Literal["openai", "ollama"]
@@ -42,6 +47,7 @@ class BackendConfig(Strict):
     api_key_env: str | None = None
     timeouts: Timeouts = Timeouts()
     breaker: Breaker = Breaker()
+    remote_image_urls: bool = False
 
     _name = field_validator("name")(check_name)
     _env = field_validator("api_key_env")(check_env)
@@ -54,9 +60,14 @@ class BackendConfig(Strict):
         return value.rstrip("/")
 
     @model_validator(mode="after")
-    def _dialect_of_openai(self) -> BackendConfig:
+    def _openai_only(self) -> BackendConfig:
         if self.dialect != "generic" and self.kind != "openai":
             raise ValueError(
                 f"backend {self.name!r}: dialect {self.dialect!r} applies to kind 'openai' only"
+            )
+        if self.remote_image_urls and self.kind != "openai":
+            raise ValueError(
+                f"backend {self.name!r}: remote_image_urls applies to kind 'openai' only"
+                " (Ollama's API takes images inline only)"
             )
         return self

@@ -38,6 +38,16 @@ def key_env_name(department: str) -> str:
     return "STELLWERK_KEY_" + re.sub(r"[^A-Za-z0-9]+", "_", department).strip("_").upper()
 
 
+def _with_json(capabilities: Sequence[str]) -> list[str]:
+    """A chat model's capabilities with ``json``: every engine a config is written for (Ollama,
+    llama.cpp, vLLM, LocalAI) constrains any model's answer to JSON (a grammar made from the
+    schema), and a request asking for JSON goes only to a model with ``json``."""
+    out = list(capabilities)
+    if "chat" in out and "json" not in out:
+        out.append("json")
+    return out
+
+
 def build_config(
     backends: Sequence[dict[str, object]],
     served: Sequence[Served],
@@ -56,7 +66,7 @@ def build_config(
                 "params_b": row.params_b,
                 "size_class": row.size_class,
                 "context_length": row.context_length,
-                "capabilities": list(row.capabilities),
+                "capabilities": _with_json(row.capabilities),
                 "languages": list(row.languages),
                 "licence": row.licence,
                 "openness": row.openness,

@@ -76,7 +76,8 @@ def demo_config_data(llama_url: str, keys: DemoKeys, *, host: str, port: int) ->
             "params_b": params,
             "size_class": size,
             "context_length": 1024,
-            "capabilities": ["chat", "completion"],
+            # llama.cpp answers JSON by a grammar made from the schema, so even these can
+            "capabilities": ["chat", "completion", "json"],
             "licence": DEMO_MODEL_LICENCE,
             "price": {
                 "input_per_mtok": _exact(price),

@@ -18,7 +18,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from stellwerk.errors import InvalidRequest, shown
 from stellwerk.gateway.body import ParamProblem
@@ -47,7 +56,43 @@ class ImagePart(_Open):
     image_url: ImageUrl
 
 
-ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+#: content parts of OpenAI's API that no model here reads, and what to send instead
+_UNSUPPORTED_PARTS = {
+    "input_audio": "audio input is not supported here (the models read text and images);"
+    " send the text, a transcript, instead",
+    "file": "file input is not supported here; send the file's text in a text part",
+}
+
+
+class UnsupportedPart(_Open):
+    """A content part OpenAI's API has and Stellwerk's models do not read: refused in plain
+    words (pydantic's would only say that its ``type`` is no expected tag)."""
+
+    type: Literal["input_audio", "file"]
+
+    @model_validator(mode="after")
+    def _refused(self) -> UnsupportedPart:
+        raise ParamProblem("type", _UNSUPPORTED_PARTS[self.type])
+
+
+def _part_kind(value: Any) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    if kind in _UNSUPPORTED_PARTS:
+        return "unsupported"  # no key of a part: the errors' place stays the part's
+    return kind if kind in ("text", "image_url") else None
+
+
+#: A content part, told apart by its ``type``.
+ContentPart = Annotated[
+    Annotated[TextPart, Tag("text")]
+    | Annotated[ImagePart, Tag("image_url")]
+    | Annotated[UnsupportedPart, Tag("unsupported")],
+    Discriminator(
+        _part_kind,
+        custom_error_type="unsupported_part",
+        custom_error_message="content parts are 'text' or 'image_url' here",
+    ),
+]
 
 
 class FunctionCall(_Open):

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from stellwerk.errors import shown
+from stellwerk.gateway.body import ParamProblem
 from stellwerk.gateway.openai_schema import only_when_streamed
 
 
@@ -126,6 +128,35 @@ class FunctionTool(_Open):
     strict: bool | None = None
 
 
+class HostedTool(_Open):
+    """One of OpenAI's hosted tools (``web_search``, ``file_search``, ``code_interpreter`` ...):
+    refused by its name, which OpenAI's service runs and an organisation's model servers do not."""
+
+    type: str
+
+    @model_validator(mode="after")
+    def _refused(self) -> HostedTool:
+        raise ParamProblem(
+            "type",
+            f"the hosted tool {shown(self.type)} is not available here (OpenAI's service runs"
+            ' it, not this gateway\'s models); only function tools ({"type": "function",'
+            ' "name": ...}) are, which your code runs',
+        )
+
+
+def _tool_kind(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else None
+    return "hosted" if isinstance(kind, str) and kind != "function" else "function"
+
+
+#: A tool: a function, or a hosted tool refused by name (a tool without a ``type`` is told
+#: what a function tool needs).
+ToolItem = Annotated[
+    Annotated[FunctionTool, Tag("function")] | Annotated[HostedTool, Tag("hosted")],
+    Discriminator(_tool_kind),
+]
+
+
 class FunctionChoice(_Open):
     type: Literal["function"]
     name: str = Field(min_length=1)
@@ -167,7 +198,7 @@ class ResponseRequest(BaseModel):
     max_output_tokens: int | None = Field(default=None, ge=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
-    tools: list[FunctionTool] | None = None
+    tools: list[ToolItem] | None = None
     tool_choice: Literal["none", "auto", "required"] | FunctionChoice | None = None
     parallel_tool_calls: bool | None = None
     text: TextConfig | None = None

@@ -25,6 +25,7 @@ from stellwerk.gateway.responses_schema import (
     FunctionCallItem,
     FunctionCallOutputItem,
     FunctionChoice,
+    FunctionTool,
     InputImage,
     Message,
     ResponseRequest,
@@ -217,7 +218,8 @@ def _tool(tool: JSON) -> JSON:
 def _tool_choice(body: ResponseRequest) -> Any:
     choice = body.tool_choice
     if isinstance(choice, FunctionChoice):
-        if choice.name not in {tool.name for tool in body.tools or ()}:
+        # every tool is a function tool here (a hosted one is refused by the schema)
+        if choice.name not in {t.name for t in body.tools or () if isinstance(t, FunctionTool)}:
             raise InvalidRequest(
                 f"tool_choice names {choice.name!r}, not one of tools", param="tool_choice"
             )

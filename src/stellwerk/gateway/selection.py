@@ -57,11 +57,17 @@ def config_permit(config: StellwerkConfig) -> Permit:
     return permitted
 
 
+#: the ``response_format`` types that ask for a JSON answer
+_JSON_FORMATS = frozenset({"json_object", "json_schema"})
+
+
 def needs_of(request: ChatRequest) -> set[str]:
     """Capabilities a model must have to serve this request."""
-    if request.prompt is not None:
-        return {"completion"}  # a text completion: no chat template, no tools
-    needs = {"chat"}
+    response_format = request.params.get("response_format")
+    json = isinstance(response_format, dict) and response_format.get("type") in _JSON_FORMATS
+    if request.prompt is not None:  # a text completion: no chat template, no tools
+        return {"completion", "json"} if json else {"completion"}
+    needs = {"chat", "json"} if json else {"chat"}  # Ollama's ``format`` arrives as JSON too
     if request.params.get("tools") or request.params.get("functions"):
         needs.add("tools")  # ``functions``: the older form of the same definitions
     for message in request.messages:
