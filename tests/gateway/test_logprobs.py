@@ -274,3 +274,28 @@ def test_an_ollama_backends_log_probabilities_reach_both_apis(gateway_raw: dict[
     assert generated.logprobs is not None
     _assert_tokens(generated.logprobs, generated.response, 1)
     assert unasked.logprobs is None
+
+
+def test_responses_include_the_texts_log_probabilities(client: openai.OpenAI) -> None:
+    asked: dict[str, Any] = {
+        "model": "tiny-small",
+        "input": "Erzähl mir etwas über Bern.",
+        "max_output_tokens": 8,
+        "include": ["message.output_text.logprobs"],
+        "top_logprobs": 2,
+    }
+    response = client.responses.create(**asked)
+    part = response.output[0].content[0]  # type: ignore[union-attr]
+    assert part.type == "output_text"
+    _assert_tokens(part.logprobs or [], part.text, 2)
+    with client.responses.stream(**asked) as stream:
+        deltas = [event for event in stream if event.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert deltas
+    for event in deltas:
+        _assert_tokens(event.logprobs, event.delta, 2)
+    streamed = final.output[0].content[0]  # type: ignore[union-attr]
+    assert streamed.type == "output_text"
+    _assert_tokens(streamed.logprobs or [], streamed.text, 2)
+    unasked = client.responses.create(model="tiny-small", input="Hallo", max_output_tokens=3)
+    assert unasked.output[0].content[0].logprobs == []  # type: ignore[union-attr]

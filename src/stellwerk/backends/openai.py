@@ -139,7 +139,7 @@ def chunk_from_wire(body: JSON, top: int | None = None) -> ChatChunk:
         tool_calls=delta.get("tool_calls") or None,
         finish_reason=choice.get("finish_reason"),
         usage=usage,
-        logprobs=_logprobs(choice, text, top),
+        logprobs=None if top is None else _logprobs(choice, text, top),
     )
 
 

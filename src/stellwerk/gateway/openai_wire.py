@@ -166,7 +166,7 @@ def chunk_event(
                 "index": 0,
                 "delta": delta,
                 "finish_reason": finish_reason,
-                "logprobs": logprobs_json(chunk.logprobs),
+                "logprobs": None if chunk.logprobs is None else logprobs_json(chunk.logprobs),
             }
         ],
     }
