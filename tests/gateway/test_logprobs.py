@@ -62,7 +62,7 @@ def test_chat_answer_carries_its_tokens_log_probabilities(client: openai.OpenAI,
 
 def test_logprobs_without_top_logprobs_has_no_alternatives(client: openai.OpenAI) -> None:
     completion = client.chat.completions.create(
-        model="tiny-small", messages=USER, max_tokens=5, logprobs=True
+        model="tiny-small", messages=USER, max_tokens=5, seed=3, logprobs=True
     )
     content = completion.choices[0].logprobs
     assert content is not None and content.content
@@ -124,7 +124,7 @@ def test_the_tokens_of_a_stop_sequence_are_not_among_the_answers(client: openai.
 
 def test_a_route_answers_with_the_picked_models_log_probabilities(client: openai.OpenAI) -> None:
     raw = client.chat.completions.with_raw_response.create(
-        model="auto", messages=USER, max_tokens=6, logprobs=True, top_logprobs=2
+        model="auto", messages=USER, max_tokens=6, seed=3, logprobs=True, top_logprobs=2
     )
     completion = raw.parse()
     assert raw.headers["x-stellwerk-model"] == completion.model
@@ -136,7 +136,7 @@ def test_a_route_answers_with_the_picked_models_log_probabilities(client: openai
 def test_legacy_completion_carries_its_tokens_log_probabilities(client: openai.OpenAI) -> None:
     prompt = "Es war einmal"
     choice = client.completions.create(
-        model="tiny-small", prompt=prompt, max_tokens=6, logprobs=2
+        model="tiny-small", prompt=prompt, max_tokens=6, seed=3, logprobs=2
     ).choices[0]
     assert choice.logprobs is not None and choice.logprobs.tokens
     assert "".join(choice.logprobs.tokens) == choice.text
@@ -149,6 +149,18 @@ def test_legacy_completion_carries_its_tokens_log_probabilities(client: openai.O
         later == offset + len(token)
         for offset, later, token in zip(offsets, offsets[1:], tokens, strict=False)
     )
+    streamed = [
+        chunk.choices[0]
+        for chunk in client.completions.create(
+            model="tiny-small", prompt=prompt, max_tokens=6, seed=3, logprobs=1, stream=True
+        )
+        if chunk.choices and chunk.choices[0].text
+    ]
+    assert streamed
+    for piece in streamed:
+        assert piece.logprobs is not None and piece.logprobs.tokens
+        assert "".join(piece.logprobs.tokens) == piece.text
+        assert all(len(top) == 1 for top in piece.logprobs.top_logprobs or ())
 
 
 def test_ollama_chat_carries_its_tokens_log_probabilities(ollama_client: ollama.Client) -> None:
@@ -283,6 +295,7 @@ def test_responses_include_the_texts_log_probabilities(client: openai.OpenAI) ->
         "max_output_tokens": 8,
         "include": ["message.output_text.logprobs"],
         "top_logprobs": 2,
+        "extra_body": {"seed": 3},
     }
     response = client.responses.create(**asked)
     part = response.output[0].content[0]  # type: ignore[union-attr]
