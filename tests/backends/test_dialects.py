@@ -136,3 +136,35 @@ def test_required_is_the_one_tool_named_for_llamacpp_and_as_sent_elsewhere() -> 
     assert _wire("generic", tools=[tool, other], tool_choice="required")["tool_choice"] == (
         "required"
     )
+
+
+@pytest.mark.parametrize(
+    ("params", "chat", "text"),
+    [
+        ({"logprobs": True}, {"logprobs": True, "top_logprobs": 1}, {"logprobs": 1}),
+        (
+            {"logprobs": True, "top_logprobs": 0},
+            {"logprobs": True, "top_logprobs": 1},
+            {"logprobs": 1},
+        ),
+        (
+            {"logprobs": True, "top_logprobs": 5},
+            {"logprobs": True, "top_logprobs": 5},
+            {"logprobs": 5},
+        ),
+        ({"logprobs": False}, {"logprobs": False}, {"logprobs": False}),
+    ],
+)
+def test_llamacpp_is_asked_for_one_alternative_at_least_so_that_it_sends_logprobs(
+    params: dict[str, Any], chat: dict[str, Any], text: dict[str, Any]
+) -> None:
+    """llama-cpp-python sends none for ``logprobs: true`` alone, llama-server none for 0
+    alternatives: the answer's alternatives are cut back to what was asked
+    (tests/gateway/test_logprobs.py); a text completion asks in the legacy form."""
+    wire = _wire("llamacpp", **params)
+    assert {k: wire[k] for k in ("logprobs", "top_logprobs") if k in wire} == chat
+    completion = ChatRequest(messages=[], params=params, prompt="Es war")
+    wire = to_wire("m", completion, stream=False, dialect=builtin_dialects()["llamacpp"])
+    assert {k: wire[k] for k in ("logprobs", "top_logprobs") if k in wire} == text
+    generic = _wire("generic", **params)
+    assert {k: generic[k] for k in ("logprobs", "top_logprobs") if k in generic} == params

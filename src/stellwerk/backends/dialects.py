@@ -23,6 +23,11 @@ HTTP 500, two things OpenAI's API allows (docs/backends-llamacpp.md):
   not a call among several.
 
 llama.cpp's C++ ``llama-server`` takes these translated forms too.
+
+Both send log probabilities only when asked for at least one alternative per token (``logprobs:
+true`` alone gets none from llama-cpp-python; ``top_logprobs: 0`` none from ``llama-server``):
+``top_logprobs`` (a text completion's ``logprobs``) is sent as 1 at least, and the answer's
+alternatives are cut to what the client asked for (``stellwerk.backends.logprobs``).
 """
 
 from __future__ import annotations
@@ -50,8 +55,12 @@ def generic(payload: JSON) -> JSON:
 def llamacpp(payload: JSON) -> JSON:
     """llama-cpp-python's server: structured outputs as a JSON-object schema, tool parameter
     schemas without top-level fractional numbers, ``tool_choice: "required"`` as the one tool
-    named."""
+    named, one alternative per token at least."""
     out = dict(payload)
+    if out.get("logprobs") is True:
+        out["top_logprobs"] = max(out.get("top_logprobs") or 0, 1)
+    elif "prompt" in out and type(out.get("logprobs")) is int:  # a text completion's count
+        out["logprobs"] = max(out["logprobs"], 1)
     response_format = out.get("response_format")
     if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
         out["response_format"] = _json_object(response_format)

@@ -12,6 +12,10 @@ others; the calls are numbered across the whole stream (``index`` and ``id``), a
 them, so that a client joining a stream's pieces by index reads each call as one, and the
 answer's finish reason is ``tool_calls`` when any line held one (the final line holds none), and
 ``length`` when the answer was cut at its token limit (``done_reason: "length"``), calls or not.
+
+Log probabilities (``logprobs``, ``top_logprobs``) go to Ollama as they are, and its
+``logprobs`` list (beside the message, in every streamed line) comes back in the shape of
+``stellwerk.backends.logprobs``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from stellwerk.backends import logprobs
 from stellwerk.backends.base import Backend
 from stellwerk.backends.images import refuse_image_urls
 from stellwerk.backends.transport import (
@@ -97,6 +102,9 @@ def to_wire(model: str, request: ChatRequest, *, stream: bool) -> JSON:
         payload["options"] = options
     if params.get("tools"):
         payload["tools"] = params["tools"]
+    top = logprobs.wanted(params)
+    if top is not None:
+        payload.update(logprobs=True, top_logprobs=top)
     response_format = params.get("response_format")
     if isinstance(response_format, dict):
         if response_format.get("type") == "json_object":
@@ -145,7 +153,9 @@ def _usage(body: JSON) -> Usage:
     return Usage(int(body.get("prompt_eval_count") or 0), int(body.get("eval_count") or 0))
 
 
-def result_from_wire(backend: str, body: JSON) -> ChatResult:
+def result_from_wire(backend: str, body: JSON, top: int | None = None) -> ChatResult:
+    """The whole answer; with its tokens' log probabilities when the request asked for ``top``
+    alternatives (``logprobs.wanted``)."""
     message = body.get("message")
     if isinstance(body.get("response"), str):  # a text completion's answer
         message = {"content": body["response"]}
@@ -157,6 +167,7 @@ def result_from_wire(backend: str, body: JSON) -> ChatResult:
         tool_calls=tool_calls,
         finish_reason=_finish_reason({**body, "done": True}, bool(tool_calls)),
         usage=_usage(body),
+        logprobs=None if top is None else logprobs.from_ollama(body.get("logprobs"), top),
     )
 
 
@@ -180,13 +191,15 @@ class OllamaBackend(Backend):
             headers=self.headers,
             timeout=self.timeout,
         )
-        return result_from_wire(self.name, body)
+        return result_from_wire(self.name, body, logprobs.wanted(request.params))
 
     async def stream(self, model: str, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         _inline(request)
         payload = to_wire(model, request, stream=True)
         usage: Usage | None = None
         calls = 0  # the tool calls streamed so far
+        top = logprobs.wanted(request.params)
+        held = logprobs.Held()
         async with stream_lines(
             self.transport,
             self.name,
@@ -211,8 +224,12 @@ class OllamaBackend(Backend):
                 calls += len(tool_calls or ())
                 content = message.get("content") or None
                 finish = _finish_reason(body, calls > 0)
+                tokens = None
+                if top is not None:  # the tokens go with the text they make up
+                    sent = logprobs.from_ollama(body.get("logprobs"), top)
+                    tokens = held.with_text(sent, content)
                 if content is not None or tool_calls or finish:
-                    yield ChatChunk(content, tool_calls, finish)
+                    yield ChatChunk(content, tool_calls, finish, logprobs=tokens)
                 if body.get("done"):
                     usage = _usage(body)
                     break

@@ -35,6 +35,7 @@ from typing import Any
 
 import orjson
 
+from stellwerk.backends import logprobs
 from stellwerk.backends.base import Backend
 from stellwerk.backends.dialects import Dialect, builtin_dialects, generic
 from stellwerk.backends.finish import CALLED, arguments_of, finish_of
@@ -63,6 +64,8 @@ _MISSING = frozenset({400, 404, 405, 422})
 # Probe paths of a llama.cpp server that take no generation lock, tried in order: llama-server's
 # /health, llama-cpp-python's /openapi.json (it has no /health).
 _LOCK_FREE_PROBES = ("/health", "/openapi.json")
+#: parameters the prompt's count does not need (the tokens' log probabilities cost time)
+_NOT_COUNTED = frozenset({"logprobs", "top_logprobs"})
 
 
 def path_of(request: ChatRequest) -> str:
@@ -74,6 +77,8 @@ def to_wire(model: str, request: ChatRequest, *, stream: bool, dialect: Dialect 
     completion), in the server's ``dialect`` (``stellwerk.backends.dialects``)."""
     if request.prompt is not None:
         payload: JSON = {**request.params, "model": model, "prompt": request.prompt}
+        if payload.get("logprobs") is True:  # the legacy form: the alternatives' count
+            payload["logprobs"] = payload.pop("top_logprobs", 0)
     else:
         payload = {**request.params, "model": model, "messages": request.messages}
     # Servers of open models know max_tokens; several ignore the newer max_completion_tokens.
@@ -98,22 +103,36 @@ def usage_from_wire(usage: Any, source: str = "backend") -> Usage | None:
     )
 
 
-def result_from_wire(backend: str, body: JSON) -> ChatResult:
+def _logprobs(choice: JSON, text: Any, top: int | None) -> list[JSON] | None:
+    """A choice's token log probabilities, if the request asked for ``top`` alternatives."""
+    raw = choice.get("logprobs") if top is not None else None
+    if raw is None or top is None:
+        return None
+    if isinstance(text, str):  # a text completion's legacy form
+        return logprobs.from_text(raw, top)
+    return logprobs.from_chat(raw, top)
+
+
+def result_from_wire(backend: str, body: JSON, top: int | None = None) -> ChatResult:
+    """The whole answer; with its tokens' log probabilities when the request asked for ``top``
+    alternatives (``logprobs.wanted``)."""
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise BackendAnswered(backend, "answer has no choices")
     message = choices[0].get("message") or {}
     usage = usage_from_wire(body.get("usage")) or Usage(0, 0, source="none")
     text = choices[0].get("text")  # a text completion's answer
+    content = text if isinstance(text, str) else message.get("content")
     return ChatResult(
-        content=text if isinstance(text, str) else message.get("content"),
+        content=content,
         tool_calls=message.get("tool_calls") or None,
         finish_reason=choices[0].get("finish_reason"),
         usage=usage,
+        logprobs=logprobs.within(_logprobs(choices[0], text, top), content),
     )
 
 
-def chunk_from_wire(body: JSON) -> ChatChunk:
+def chunk_from_wire(body: JSON, top: int | None = None) -> ChatChunk:
     usage = usage_from_wire(body.get("usage"))
     choices = body.get("choices") or []
     if not choices:
@@ -126,6 +145,7 @@ def chunk_from_wire(body: JSON) -> ChatChunk:
         tool_calls=delta.get("tool_calls") or None,
         finish_reason=choice.get("finish_reason"),
         usage=usage,
+        logprobs=None if top is None else _logprobs(choice, text, top),
     )
 
 
@@ -169,7 +189,7 @@ class OpenAIBackend(Backend):
             headers=self.headers,
             timeout=self.timeout,
         )
-        result = result_from_wire(self.name, body)
+        result = result_from_wire(self.name, body, logprobs.wanted(request.params))
         finish = finish_of(
             result.finish_reason,
             arguments_of(result.tool_calls),
@@ -186,6 +206,8 @@ class OpenAIBackend(Backend):
         finished = False
         finish_reason: str | None = None
         arguments: dict[object, str] = {}  # each tool call's arguments so far, by its index
+        top = logprobs.wanted(request.params)
+        held = logprobs.Held()
         async with stream_lines(
             self.transport, self.name, url, payload, headers=self.headers, timeout=self.timeout
         ) as lines:
@@ -202,7 +224,7 @@ class OpenAIBackend(Backend):
                     raise BackendAnswered(self.name, "streamed an event that is not JSON") from exc
                 if isinstance(body, dict) and "error" in body:
                     raise stream_error(self.name, body, payload)
-                chunk = chunk_from_wire(body)
+                chunk = chunk_from_wire(body, top)
                 if chunk.usage is not None:
                     usage = chunk.usage
                 if chunk.content is not None or chunk.tool_calls is not None:
@@ -211,8 +233,11 @@ class OpenAIBackend(Backend):
                 _add_arguments(arguments, chunk.tool_calls)
                 # a tool call's end waits for the usage: it may have been cut (``finish``)
                 told = None if chunk.finish_reason in CALLED else chunk.finish_reason
+                tokens = chunk.logprobs
+                if top is not None:  # the tokens go with the text they make up
+                    tokens = held.with_text(tokens, chunk.content)
                 if chunk.content is not None or chunk.tool_calls or told:
-                    yield ChatChunk(chunk.content, chunk.tool_calls, told)
+                    yield ChatChunk(chunk.content, chunk.tool_calls, told, logprobs=tokens)
         if not finished:
             if counted == 0:
                 # llama-cpp-python answers a prompt over its context with an empty 200 stream
@@ -307,7 +332,8 @@ class OpenAIBackend(Backend):
     async def _prompt_tokens(self, model: str, request: ChatRequest) -> int | None:
         """The server's own count of a chat's templated prompt: the request once more,
         unstreamed, for one token. None if the server does not tell."""
-        limited = ChatRequest(request.messages, {**request.params, "max_tokens": 1})
+        params = {k: v for k, v in request.params.items() if k not in _NOT_COUNTED}
+        limited = ChatRequest(request.messages, {**params, "max_tokens": 1})
         try:
             body = await post_json(
                 self.transport,

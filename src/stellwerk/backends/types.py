@@ -56,16 +56,21 @@ class ChatResult:
     tool_calls: list[JSON] | None
     finish_reason: str | None
     usage: Usage
+    #: the answer's tokens with their log probabilities, when the client asked for them
+    #: (``stellwerk.backends.logprobs``); None when it did not, or the server sent none
+    logprobs: list[JSON] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ChatChunk:
-    """One streamed piece: a content delta, tool-call deltas, the finish reason, or the usage."""
+    """One streamed piece: a content delta, tool-call deltas, the finish reason, or the usage;
+    a content delta carries its tokens' log probabilities when the client asked for them."""
 
     content: str | None = None
     tool_calls: list[JSON] | None = None
     finish_reason: str | None = None
     usage: Usage | None = None
+    logprobs: list[JSON] | None = None
 
 
 @dataclass(frozen=True, slots=True)

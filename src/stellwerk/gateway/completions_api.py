@@ -11,6 +11,12 @@ as ``/api/generate`` refuses it: the model servers do not honour it at ``/v1/com
 in the middle at its own ``/infill`` only; llama-cpp-python's server wraps the prompt in token
 id 0 where a model's infill tokens belong), so the answer would fail, or be made from a garbled
 prompt. An empty one is absent, as OpenAI reads it.
+
+``logprobs: N`` (0 to 5) asks for the answer's tokens with their log probabilities and the N
+most likely alternatives of each: it goes to the backend as the chat parameters
+(``logprobs: true``, ``top_logprobs: N``; ``stellwerk.backends.logprobs``) and comes back in
+OpenAI's legacy form (``tokens``, ``token_logprobs``, ``top_logprobs`` one ``{token: logprob}``
+per token, ``text_offset`` counted from the prompt's end, or its start with ``echo``).
 """
 
 from __future__ import annotations
@@ -64,7 +70,17 @@ class CompletionRequest(BaseModel):
         return self
 
 
-_NOT_PASSED = {"model", "prompt", "stream", "stream_options", "user", "n", "best_of", "suffix"}
+_NOT_PASSED = {
+    "model",
+    "prompt",
+    "stream",
+    "stream_options",
+    "user",
+    "n",
+    "best_of",
+    "suffix",
+    "logprobs",
+}
 
 
 def completion_request(body: CompletionRequest) -> ChatRequest:
@@ -78,15 +94,35 @@ def completion_request(body: CompletionRequest) -> ChatRequest:
         prompt = prompt[0]
     if not prompt:
         raise InvalidRequest("prompt must not be empty", param="prompt")
-    return ChatRequest(
-        messages=[{"role": "user", "content": prompt}],
-        params=body.model_dump(exclude_none=True, exclude=_NOT_PASSED),
-        prompt=prompt,
-    )
+    params = body.model_dump(exclude_none=True, exclude=_NOT_PASSED)
+    if body.logprobs is not None:
+        params.update(logprobs=True, top_logprobs=body.logprobs)
+    return ChatRequest(messages=[{"role": "user", "content": prompt}], params=params, prompt=prompt)
 
 
-def _choice(text: str, finish_reason: str | None) -> dict[str, Any]:
-    return {"index": 0, "text": text, "finish_reason": finish_reason, "logprobs": None}
+def _legacy(entries: list[dict[str, Any]] | None, offset: int) -> dict[str, Any] | None:
+    """The tokens' log probabilities in the legacy form, the first token at ``offset``."""
+    if entries is None:
+        return None
+    offsets = []
+    for entry in entries:
+        offsets.append(offset)
+        offset += len(entry["token"])
+    return {
+        "tokens": [entry["token"] for entry in entries],
+        "token_logprobs": [entry["logprob"] for entry in entries],
+        "top_logprobs": [
+            {other["token"]: other["logprob"] for other in entry["top_logprobs"]}
+            for entry in entries
+        ],
+        "text_offset": offsets,
+    }
+
+
+def _choice(
+    text: str, finish_reason: str | None, logprobs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {"index": 0, "text": text, "finish_reason": finish_reason, "logprobs": logprobs}
 
 
 class CompletionExchange(Exchange):
@@ -96,6 +132,8 @@ class CompletionExchange(Exchange):
         self.chat = completion_request(self.body)
         self.id = f"cmpl-{request_id}"
         self.created = int(time.time())
+        # where the answer's first token is in the text: after the prompt, unless echoed
+        self.offset = 0 if self.body.echo else len(self.chat.prompt or "")
 
     def _object(self, call: Call, **fields: Any) -> dict[str, Any]:
         assert call.model is not None
@@ -108,7 +146,8 @@ class CompletionExchange(Exchange):
         }
 
     def plain(self, call: Call, result: ChatResult) -> bytes:
-        choice = _choice(result.content or "", result.finish_reason or "stop")
+        logprobs = _legacy(result.logprobs, self.offset)
+        choice = _choice(result.content or "", result.finish_reason or "stop", logprobs)
         return orjson.dumps(
             self._object(call, choices=[choice], usage=wire.usage_json(result.usage))
         )
@@ -117,7 +156,10 @@ class CompletionExchange(Exchange):
         self, call: Call, chunks: AsyncIterator[ChatChunk]
     ) -> AsyncGenerator[bytes, None]:
         async for chunk in chunks:
-            body = self._object(call, choices=[_choice(chunk.content or "", chunk.finish_reason)])
+            logprobs = _legacy(chunk.logprobs, self.offset)
+            self.offset += len(chunk.content or "")
+            choice = _choice(chunk.content or "", chunk.finish_reason, logprobs)
+            body = self._object(call, choices=[choice])
             yield b"data: " + orjson.dumps(body) + b"\n\n"
         options = self.body.stream_options
         if options is not None and options.include_usage and call.usage is not None:

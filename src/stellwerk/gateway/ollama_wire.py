@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, Usage
 from stellwerk.errors import InvalidRequest
+from stellwerk.gateway.body import ParamProblem
 from stellwerk.gateway.openai_schema import ModelName, Tool, refuse_suffix
 
 # Ollama option -> OpenAI parameter.
@@ -113,7 +114,32 @@ KeepAlive = str | int | float
 Think = bool | Literal["low", "medium", "high"]
 
 
-class OllamaChatRequest(_Open):
+class _Logprobs(_Open):
+    """``logprobs`` and ``top_logprobs`` (0 to 20) of ``/api/chat`` and ``/api/generate``.
+    Alternatives without ``logprobs: true`` are refused: Ollama would leave them out silently
+    (a 0 is Ollama's default, sent by clients that send every field: no alternatives)."""
+
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+
+    @model_validator(mode="after")
+    def _top_logprobs_need_logprobs(self) -> _Logprobs:
+        if self.top_logprobs and self.logprobs is not True:
+            raise ParamProblem(
+                "top_logprobs",
+                "top_logprobs is only sent with logprobs: true; send logprobs: true, or leave"
+                " top_logprobs out",
+            )
+        return self
+
+    def asked(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` with the log probabilities asked for, in OpenAI's chat parameters."""
+        if self.logprobs:
+            params.update(logprobs=True, top_logprobs=self.top_logprobs or 0)
+        return params
+
+
+class OllamaChatRequest(_Logprobs):
     model: ModelName
     messages: list[OllamaMessage] = Field(min_length=1)
     stream: bool = True
@@ -122,11 +148,9 @@ class OllamaChatRequest(_Open):
     tools: list[Tool] | None = None
     keep_alive: KeepAlive | None = None
     think: Think | None = None
-    logprobs: bool | None = None
-    top_logprobs: int | None = Field(default=None, ge=0, le=20)
 
 
-class OllamaGenerateRequest(_Open):
+class OllamaGenerateRequest(_Logprobs):
     """``/api/generate``: one prompt (and an optional system prompt) instead of messages."""
 
     model: ModelName
@@ -142,8 +166,6 @@ class OllamaGenerateRequest(_Open):
     options: OllamaOptions | None = None
     keep_alive: KeepAlive | None = None
     think: Think | None = None
-    logprobs: bool | None = None
-    top_logprobs: int | None = Field(default=None, ge=0, le=20)
 
 
 class OllamaEmbedRequest(_Open):
@@ -271,7 +293,8 @@ def generate_request(body: OllamaGenerateRequest) -> ChatRequest:
     if body.system:
         messages.append({"role": "system", "content": body.system})
     messages.append({"role": "user", "content": _content(body.prompt, body.images, "images")})
-    return ChatRequest(messages=messages, params=_params(body.options, None, body.format))
+    params = body.asked(_params(body.options, None, body.format))
+    return ChatRequest(messages=messages, params=params)
 
 
 def _unsupported(body: OllamaGenerateRequest) -> None:
@@ -298,14 +321,15 @@ def _raw_request(body: OllamaGenerateRequest) -> ChatRequest:
             )
     return ChatRequest(
         messages=[{"role": "user", "content": body.prompt}],
-        params=_params(body.options, None, body.format),
+        params=body.asked(_params(body.options, None, body.format)),
         prompt=body.prompt,
     )
 
 
 def chat_request(body: OllamaChatRequest) -> ChatRequest:
     return ChatRequest(
-        messages=_messages(body.messages), params=_params(body.options, body.tools, body.format)
+        messages=_messages(body.messages),
+        params=body.asked(_params(body.options, body.tools, body.format)),
     )
 
 
@@ -380,16 +404,31 @@ def _answer(content: str | None, tool_calls: Any, generate: bool) -> dict[str, A
     return {"message": message}
 
 
+def _logprobs(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tokens' log probabilities as Ollama sends them: ``bytes`` and ``top_logprobs`` left
+    out when empty (Go's ``omitempty``)."""
+    out = []
+    for entry in entries:
+        item = {"token": entry["token"], "logprob": entry["logprob"]}
+        if entry["bytes"]:
+            item["bytes"] = entry["bytes"]
+        if entry["top_logprobs"]:
+            item["top_logprobs"] = entry["top_logprobs"]
+        out.append(item)
+    return out
+
+
 def chat_response(model: str, result: ChatResult, total_ns: int, *, generate: bool) -> bytes:
     done_reason = "length" if result.finish_reason == "length" else "stop"
-    return orjson.dumps(
-        {
-            "model": model,
-            "created_at": now_iso(),
-            **_answer(result.content, result.tool_calls, generate),
-            **_final_fields(result.usage, total_ns, done_reason),
-        }
-    )
+    body = {
+        "model": model,
+        "created_at": now_iso(),
+        **_answer(result.content, result.tool_calls, generate),
+        **_final_fields(result.usage, total_ns, done_reason),
+    }
+    if result.logprobs is not None:
+        body["logprobs"] = _logprobs(result.logprobs)
+    return orjson.dumps(body)
 
 
 def chat_line(model: str, chunk: ChatChunk, *, generate: bool) -> bytes:
@@ -399,6 +438,8 @@ def chat_line(model: str, chunk: ChatChunk, *, generate: bool) -> bytes:
         **_answer(chunk.content, chunk.tool_calls, generate),
         "done": False,
     }
+    if chunk.logprobs is not None:
+        body["logprobs"] = _logprobs(chunk.logprobs)
     return orjson.dumps(body) + b"\n"
 
 

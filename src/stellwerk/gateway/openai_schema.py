@@ -268,6 +268,17 @@ def only_when_streamed(stream: bool, stream_options: object) -> None:
         )
 
 
+def alternatives_need_logprobs(logprobs: bool | None, top_logprobs: int | None) -> None:
+    """Refuse ``top_logprobs`` without ``logprobs: true``, as OpenAI does: alternatives of
+    tokens whose log probabilities are not sent would silently be left out."""
+    if top_logprobs is not None and logprobs is not True:
+        raise ParamProblem(
+            "top_logprobs",
+            "top_logprobs is only allowed when logprobs is true; send logprobs: true, or leave"
+            " top_logprobs out",
+        )
+
+
 def refuse_suffix(suffix: str | None, asked: str) -> None:
     """Refuse a ``suffix`` (the text after the completion: fill-in-the-middle), which no
     backend honours where the gateway sends a completion (llama.cpp's ``llama-server`` fails on
@@ -379,6 +390,11 @@ class ChatCompletionRequest(SamplingParams):
     @model_validator(mode="after")
     def _stream_options_need_stream(self) -> ChatCompletionRequest:
         only_when_streamed(self.stream, self.stream_options)
+        return self
+
+    @model_validator(mode="after")
+    def _top_logprobs_need_logprobs(self) -> ChatCompletionRequest:
+        alternatives_need_logprobs(self.logprobs, self.top_logprobs)
         return self
 
     @model_validator(mode="after")

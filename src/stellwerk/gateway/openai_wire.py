@@ -95,6 +95,12 @@ def _join(whole: dict[str, Any], piece: dict[str, Any], keys: tuple[str, ...]) -
             whole[key] = value
 
 
+def logprobs_json(entries: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """A choice's ``logprobs``: its tokens' (``stellwerk.backends.logprobs``), or null when
+    they were not asked for."""
+    return None if entries is None else {"content": entries, "refusal": None}
+
+
 def _finish(reason: str | None, older: bool) -> str | None:
     return "function_call" if older and reason == "tool_calls" else reason
 
@@ -121,7 +127,7 @@ def completion(
                     "index": 0,
                     "message": message,
                     "finish_reason": _finish(result.finish_reason, older) or "stop",
-                    "logprobs": None,
+                    "logprobs": logprobs_json(result.logprobs),
                 }
             ],
             "usage": usage_json(result.usage),
@@ -155,7 +161,14 @@ def chunk_event(
         "object": "chat.completion.chunk",
         "created": created,
         "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
+        "choices": [
+            {
+                "index": 0,
+                "delta": delta,
+                "finish_reason": finish_reason,
+                "logprobs": None if chunk.logprobs is None else logprobs_json(chunk.logprobs),
+            }
+        ],
     }
     return b"data: " + orjson.dumps(body) + b"\n\n"
 

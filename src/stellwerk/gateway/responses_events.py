@@ -53,6 +53,7 @@ class ResponseEvents:
     model: str
     sequence: int = 0
     text: list[str] | None = None  # None until the answer's first text
+    logprobs: list[JSON] = field(default_factory=list)  # the text's tokens', if asked for
     text_index: int = -1
     calls: dict[int, _Call] = field(default_factory=dict)
     outputs: int = 0
@@ -87,6 +88,7 @@ class ResponseEvents:
                 out += self._open_text()
             assert self.text is not None
             self.text.append(chunk.content)
+            self.logprobs += chunk.logprobs or ()
             out.append(
                 self.event(
                     "response.output_text.delta",
@@ -94,7 +96,7 @@ class ResponseEvents:
                     output_index=self.text_index,
                     content_index=0,
                     delta=chunk.content,
-                    logprobs=[],
+                    logprobs=chunk.logprobs or [],
                 )
             )
         for delta in chunk.tool_calls or ():
@@ -106,22 +108,26 @@ class ResponseEvents:
         # an empty answer is an empty message, as when not streamed
         out = self._open_text() if self.text is None and not self.calls else []
         if self.text is not None:
-            text = "".join(self.text)
+            text, logprobs = "".join(self.text), self.logprobs
             common = {"item_id": f"msg_{self.request_id}", "output_index": self.text_index}
             out += [
                 self.event(
-                    "response.output_text.done", **common, content_index=0, text=text, logprobs=[]
+                    "response.output_text.done",
+                    **common,
+                    content_index=0,
+                    text=text,
+                    logprobs=logprobs,
                 ),
                 self.event(
                     "response.content_part.done",
                     **common,
                     content_index=0,
-                    part=wire.output_text(text),
+                    part=wire.output_text(text, logprobs),
                 ),
                 self.event(
                     "response.output_item.done",
                     output_index=self.text_index,
-                    item=wire.message_item(self.request_id, text, status),
+                    item=wire.message_item(self.request_id, text, status, logprobs),
                 ),
             ]
         for call in self.calls.values():
@@ -202,9 +208,9 @@ class ResponseEvents:
     def _items(self, status: str) -> list[JSON]:
         items: list[tuple[int, JSON]] = []
         if self.text is not None:
-            items.append(
-                (self.text_index, wire.message_item(self.request_id, "".join(self.text), status))
-            )
+            text = "".join(self.text)
+            item = wire.message_item(self.request_id, text, status, self.logprobs)
+            items.append((self.text_index, item))
         for call in self.calls.values():
             item = wire.call_item(
                 call.item_id, call.call_id, call.name, "".join(call.arguments), status

@@ -9,6 +9,12 @@ becomes a ``response`` object whose ``output`` holds one ``message`` item for th
 ``function_call`` item per tool call; a streamed answer becomes the Responses event sequence
 (:mod:`stellwerk.gateway.responses_events`).
 
+The tokens' log probabilities are asked for as OpenAI's Responses API asks for them, by
+``include: ["message.output_text.logprobs"]`` (and ``top_logprobs``, 0 to 20, for the
+alternatives; without that ``include`` it asks for nothing, as on OpenAI): they go on as the
+chat request's ``logprobs`` and ``top_logprobs`` and come back in each ``output_text`` part's
+``logprobs`` (and in each streamed ``output_text.delta`` event's), else that list is empty.
+
 Conversation state is not kept: ``store: true`` and ``previous_response_id`` are refused, so a
 client sends the whole conversation as input, as it does with chat (docs/api.md).
 """
@@ -38,6 +44,9 @@ _STATEFUL = {
     "conversation": "conversations are not kept",
     "prompt": "stored prompt templates are not kept",
 }
+
+#: what ``include`` names to ask for the text's tokens with their log probabilities
+LOGPROBS = "message.output_text.logprobs"
 
 #: Responses parameters that configure OpenAI's service, not the model: accepted, not passed on.
 #: Any other parameter the schema does not know goes to the chat request unchanged, as on
@@ -91,6 +100,12 @@ def chat_body(body: ResponseRequest) -> JSON:
     response_format = _response_format(body)
     if response_format is not None:
         chat["response_format"] = response_format
+    extra = body.model_extra or {}
+    include = extra.get("include")
+    if isinstance(include, list) and LOGPROBS in include:
+        chat["logprobs"] = True
+        if extra.get("top_logprobs") is not None:
+            chat["top_logprobs"] = extra["top_logprobs"]  # checked as chat's
     return chat
 
 
@@ -255,18 +270,22 @@ def usage_json(usage: Usage | None) -> JSON | None:
     }
 
 
-def message_item(request_id: str, text: str, status: str = "completed") -> JSON:
+def message_item(
+    request_id: str, text: str, status: str = "completed", logprobs: list[JSON] | None = None
+) -> JSON:
     return {
         "id": f"msg_{request_id}",
         "type": "message",
         "role": "assistant",
         "status": status,
-        "content": [output_text(text)],
+        "content": [output_text(text, logprobs)],
     }
 
 
-def output_text(text: str) -> JSON:
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+def output_text(text: str, logprobs: list[JSON] | None = None) -> JSON:
+    """The text part; ``logprobs`` its tokens' (``stellwerk.backends.logprobs``, the same
+    shape), when they were asked for."""
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": logprobs or []}
 
 
 def call_item(item_id: str, call_id: str, name: str, arguments: str, status: str) -> JSON:
@@ -285,7 +304,7 @@ def output_items(request_id: str, result: ChatResult) -> list[JSON]:
     status = "incomplete" if result.finish_reason == "length" else "completed"
     items: list[JSON] = []
     if result.content or not result.tool_calls:
-        items.append(message_item(request_id, result.content or "", status))
+        items.append(message_item(request_id, result.content or "", status, result.logprobs))
     for index, call in enumerate(result.tool_calls or ()):
         function = call.get("function") or {}
         items.append(

@@ -95,7 +95,15 @@ _GRADE_FORMAT: JSON = {
         },
     },
 }
-_NOT_PASSED = ("stream", "stream_options", "max_tokens", "max_completion_tokens", "n")
+_NOT_PASSED = (
+    "stream",
+    "stream_options",
+    "max_tokens",
+    "max_completion_tokens",
+    "n",
+    "logprobs",
+    "top_logprobs",
+)
 
 
 class ShadowGrader:
