@@ -157,14 +157,19 @@ def raise_for_status(
 def _context_exceeded(backend: str, text: str, detail: str) -> ContextExceeded:
     """One message for a prompt over the context, however the backend words it and whether the
     request was streamed or not: the prompt's tokens and the context, where the backend says
-    them (the answer's own reservation is left out: it differs between the two)."""
+    them (the answer's own reservation is left out: it differs between the two).
+
+    It is worded in the words client libraries know (``ContextExceeded``'s docstring says which).
+    """
     context = _CONTEXT_TOKENS.search(text)
     prompt = _PROMPT_TOKENS.search(text)
     if context is None or prompt is None:
-        return ContextExceeded(f"backend {backend!r}: the prompt is over the context: {detail}")
+        return ContextExceeded(
+            f"The prompt is too long for this model's context (backend {backend!r}: {detail})"
+        )
     return ContextExceeded(
-        f"backend {backend!r}: the prompt of {prompt.group(1)} tokens is over the model's "
-        f"context of {context.group(1)} tokens",
+        f"This model's maximum context length is {context.group(1)} tokens; the prompt is too"
+        f" long: {prompt.group(1)} tokens (backend {backend!r})",
         prompt_tokens=int(prompt.group(1)),
         context=int(context.group(1)),
     )
