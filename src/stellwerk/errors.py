@@ -118,7 +118,13 @@ class ContextExceeded(InvalidRequest):
     """The backend says the prompt does not fit the model's context (or, for an embedding
     input that may not be cut, its tokenizer counts it over); streamed or not, the client gets
     the same 400. A routed request goes on only to a candidate with a larger context; with
-    none, this is the answer (no other backend is asked)."""
+    none, this is the answer (no other backend is asked).
+
+    Its message holds the words client libraries read it by, for they read no ``code``: litellm
+    (its OpenAI-compatible providers) maps "This model's maximum context length is" and
+    "prompt is too long" to its ``ContextWindowExceededError``, on which its
+    ``context_window_fallbacks`` act; LangChain's ``ChatOpenAI`` maps "prompt is too long" to its
+    ``ContextOverflowError``."""
 
     code = "context_length_exceeded"
 

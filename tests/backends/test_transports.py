@@ -10,12 +10,25 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 
 import httpx
+import orjson
 import pytest
 
 from stellwerk.backends.aiohttp_transport import AiohttpTransport
 from stellwerk.backends.httpx_transport import HttpxTransport
-from stellwerk.backends.transport import Timeouts, Transport, post_json, stream_lines
-from stellwerk.errors import BackendFailed, BackendTimeout, BackendUnavailable, InvalidRequest
+from stellwerk.backends.transport import (
+    Timeouts,
+    Transport,
+    post_json,
+    raise_for_status,
+    stream_lines,
+)
+from stellwerk.errors import (
+    BackendFailed,
+    BackendTimeout,
+    BackendUnavailable,
+    ContextExceeded,
+    InvalidRequest,
+)
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 TIMEOUT = Timeouts(connect=2, read=0.3)
@@ -223,6 +236,39 @@ def test_upstream_400_is_the_clients_fault(make: Callable[[], Transport]) -> Non
         return "no error"
 
     assert "max_tokens too large" in asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    ("said", "told"),
+    [
+        (  # llama-cpp-python, vLLM
+            "This model's maximum context length is 1024 tokens. However, you requested 2004"
+            " tokens (2000 in the messages, 4 in the completion). Please reduce the length.",
+            "This model's maximum context length is 1024 tokens; the prompt is too long: 2000"
+            " tokens (backend 'b')",
+        ),
+        (  # llama.cpp's llama-server
+            "request (2000 tokens) exceeds the available context size (1024 tokens), try"
+            " increasing it",
+            "This model's maximum context length is 1024 tokens; the prompt is too long: 2000"
+            " tokens (backend 'b')",
+        ),
+        (  # Ollama, with no numbers
+            "the input length exceeds the context length",
+            "The prompt is too long for this model's context (backend 'b': the input length"
+            " exceeds the context length)",
+        ),
+    ],
+)
+def test_a_prompt_over_the_context_is_told_alike_however_the_backend_words_it(
+    said: str, told: str
+) -> None:
+    """In the words client libraries know (litellm, LangChain), with both numbers where the
+    backend gives them."""
+    body = orjson.dumps({"error": {"message": said}})
+    with pytest.raises(ContextExceeded) as caught:
+        raise_for_status("b", 400, body)
+    assert (caught.value.message, caught.value.code) == (told, "context_length_exceeded")
 
 
 # Chunked pieces cut at awkward places: inside a CRLF, inside a two-byte UTF-8 character; a

@@ -42,7 +42,7 @@ def test_tool_definitions_count_as_prompt_tokens() -> None:
 
 
 @pytest.mark.llama
-def test_tools_too_large_for_every_context_are_refused_naming_the_size(
+def test_tools_too_large_for_every_context_are_refused_naming_the_size_and_context(
     gateway_raw: dict[str, Any],
 ) -> None:
     raw = {k: v for k, v in gateway_raw.items() if k != "router"}
@@ -55,10 +55,13 @@ def test_tools_too_large_for_every_context_are_refused_naming_the_size(
         )  # fmt: skip
     assert response.status_code == 400, response.text
     error = response.json()["error"]
-    assert error["code"] == "no_capable_model"
-    tokens = int(error["message"].split("about ")[1].split(" prompt tokens")[0])
+    assert (error["code"], error["param"]) == ("context_length_exceeded", "messages")
+    tokens = int(error["message"].split("about ")[1].split(" tokens")[0])
     assert tokens > 1500  # the tool definitions, not just the 3 words of the message
-    assert "tools" in error["message"]
+    assert error["message"].startswith(
+        "This model's maximum context length is 1024 tokens (tiny-small, the one model allowed"
+        " for department 'research' that can serve this request)"
+    )  # the one with tools
 
 
 def _selector(contexts: dict[str, int]) -> Selector:

@@ -152,7 +152,7 @@ def test_a_prompt_over_the_context_is_the_same_400_streamed_or_not(
     assert errors[0] == errors[1]
     assert isinstance(errors[0], dict)
     assert errors[0]["code"] == "context_length_exceeded"
-    assert "over the model's context of 1024 tokens" in errors[0]["message"]
+    assert errors[0]["message"].startswith("This model's maximum context length is 1024 tokens;")
 
     ollama_errors = []
     for stream in (False, True):

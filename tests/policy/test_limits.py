@@ -71,7 +71,7 @@ def test_tokens_per_minute_reserve_then_settle(
         scopes = dept(tokens_per_minute=1000)
         first = await limiter.admit(scopes, max_tokens=600, max_cost=0.0)
         # 600 reserved: a second request of up to 600 tokens does not fit ...
-        with pytest.raises(RateLimited, match=r"1000 tokens per minute reached \(600 used"):
+        with pytest.raises(RateLimited, match=r"up to 600 tokens, more than the 400 tokens left"):
             await limiter.admit(scopes, max_tokens=600, max_cost=0.0)
         # ... until the first settles with what it really used
         await limiter.settle(first, tokens=150, cost=0.0)
@@ -91,12 +91,50 @@ def test_monthly_budget_refuses_what_would_overspend_and_resets_next_month(
         assert await limiter.spent(scopes[0]) == pytest.approx(7.5)
         with pytest.raises(RateLimited) as info:
             await limiter.admit(scopes, max_tokens=0, max_cost=3.0)
-        assert "budget of 10.000000 reached (7.500000 spent or reserved" in info.value.message
-        assert "resets at 2026-12-01 00:00:00 UTC" in info.value.message
+        assert info.value.message.startswith(
+            "department 'legal': this request may cost up to 3.000000, more than the 2.500000"
+            " left of the monthly budget of 10.000000 (7.500000 spent or reserved); resets at"
+            " 2026-12-01 00:00:00 UTC"
+        )
         assert info.value.code == "budget_exceeded"
         await limiter.admit(scopes, max_tokens=0, max_cost=2.5)  # fits exactly
+        with pytest.raises(RateLimited) as spent:
+            await limiter.admit(scopes, max_tokens=0, max_cost=0.1)
+        assert spent.value.message.startswith(
+            "department 'legal': monthly budget of 10.000000 reached (10.000000 spent or"
+            " reserved, this request may cost up to 0.100000); resets at"
+        )
         clock.now += 6 * 24 * 3600  # December
         await limiter.admit(scopes, max_tokens=0, max_cost=9.0)
+
+    run(make_counters, body)
+
+
+def test_a_bound_left_to_the_context_names_the_parameter_that_lowers_it(
+    make_counters: Callable[[], Counters], clock: FakeClock
+) -> None:
+    """A request refused for its own bound, not for what was spent, is told what bounds it
+    and what would lower it: the parameter the client left out (named as its API names it)."""
+
+    async def body(counters: Counters) -> None:
+        limiter = Limiter(counters, clock)
+        scopes = dept(monthly_budget=1.0, tokens_per_minute=100)
+        for parameter in ("max_tokens", "options.num_predict"):
+            with pytest.raises(RateLimited) as info:
+                await limiter.admit(scopes, max_tokens=50, max_cost=2.0, lower_with=parameter)
+            assert info.value.message.startswith(
+                "department 'legal': this request may cost up to 2.000000 (its answer is bounded"
+                f" only by the model's context; set {parameter} to lower it), more than the"
+                " 1.000000 left of the monthly budget of 1.000000 (0.000000 spent or reserved);"
+            )
+            assert info.value.retry_after_s
+        with pytest.raises(RateLimited) as tokens:
+            await limiter.admit(scopes, max_tokens=150, max_cost=0.0, lower_with="max_tokens")
+        assert tokens.value.message.startswith(
+            "department 'legal': this request may use up to 150 tokens (its answer is bounded"
+            " only by the model's context; set max_tokens to lower it), more than the 100 tokens"
+            " left of the limit of 100 tokens per minute (0 used or reserved);"
+        )
 
     run(make_counters, body)
 
@@ -109,7 +147,7 @@ def test_a_refused_request_reserves_nothing_in_any_scope(
         scopes = scopes_for(
             "legal", UsageLimits(monthly_budget=100.0), "key-1", UsageLimits(monthly_budget=1.0)
         )
-        with pytest.raises(RateLimited, match=r"^key 'key-1': monthly budget of 1.000000"):
+        with pytest.raises(RateLimited, match=r"^key 'key-1': .* left of the monthly budget of 1"):
             await limiter.admit(scopes, max_tokens=0, max_cost=2.0)
         assert await limiter.spent(scopes[0]) == 0.0
         await limiter.admit(scopes, max_tokens=0, max_cost=1.0)

@@ -60,8 +60,11 @@ log = logging.getLogger("stellwerk.backends")
 # How servers say a prompt is over the context: llama-cpp-python and vLLM in OpenAI's words,
 # llama.cpp's llama-server in its own.
 _CONTEXT = re.compile(r"context (?:length|window|size)|exceeds? the available context", re.I)
-_CONTEXT_TOKENS = re.compile(r"maximum context length is (\d+)")
-_PROMPT_TOKENS = re.compile(r"\((\d+) in the messages")
+# The numbers, where they say them: llama-cpp-python and vLLM "maximum context length is 1024
+# tokens ... (2000 in the messages", llama-server "request (2000 tokens) exceeds the available
+# context size (1024 tokens)".
+_CONTEXT_TOKENS = re.compile(r"maximum context length is (\d+)|available context size \((\d+)")
+_PROMPT_TOKENS = re.compile(r"\((\d+) in the messages|request \((\d+) tokens\)")
 
 
 @dataclass(frozen=True)
@@ -157,17 +160,30 @@ def raise_for_status(
 def _context_exceeded(backend: str, text: str, detail: str) -> ContextExceeded:
     """One message for a prompt over the context, however the backend words it and whether the
     request was streamed or not: the prompt's tokens and the context, where the backend says
-    them (the answer's own reservation is left out: it differs between the two)."""
-    context = _CONTEXT_TOKENS.search(text)
-    prompt = _PROMPT_TOKENS.search(text)
+    them (the answer's own reservation is left out: it differs between the two).
+
+    It is worded in the words client libraries know (``ContextExceeded``'s docstring says which).
+    """
+    context = _number(_CONTEXT_TOKENS, text)
+    prompt = _number(_PROMPT_TOKENS, text)
     if context is None or prompt is None:
-        return ContextExceeded(f"backend {backend!r}: the prompt is over the context: {detail}")
+        return ContextExceeded(
+            f"The prompt is too long for this model's context (backend {backend!r}: {detail})"
+        )
     return ContextExceeded(
-        f"backend {backend!r}: the prompt of {prompt.group(1)} tokens is over the model's "
-        f"context of {context.group(1)} tokens",
-        prompt_tokens=int(prompt.group(1)),
-        context=int(context.group(1)),
+        f"This model's maximum context length is {context} tokens; the prompt is too long:"
+        f" {prompt} tokens (backend {backend!r})",
+        prompt_tokens=prompt,
+        context=context,
     )
+
+
+def _number(pattern: re.Pattern[str], text: str) -> int | None:
+    """The number the first of ``pattern``'s alternatives that matches ``text`` captured."""
+    found = pattern.search(text)
+    if found is None:
+        return None
+    return int(next(group for group in found.groups() if group is not None))
 
 
 def stream_error(backend: str, event: dict[str, Any], request: dict[str, Any]) -> BackendAnswered:

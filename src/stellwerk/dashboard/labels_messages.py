@@ -25,8 +25,8 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
     ),
     "refusal_no_allowed_model": ("no allowed model", "kein zulässiges Modell"),
     "refusal_no_capable_model": (
-        "no model can do it (context, tools, vision)",
-        "kein Modell kann es (Kontext, Werkzeuge, Bilder)",
+        "no model can do it (tools, vision)",
+        "kein Modell kann es (Werkzeuge, Bilder)",
     ),
     "refusal_unsupported_capability": (
         "capability not supported by the model",

@@ -31,10 +31,16 @@ class Budget:
     def __init__(self, governance: Governance) -> None:
         self._governance = governance
 
-    async def reserve(self, principal: Principal, tokens: int, cost: float) -> Reservation:
-        """Hold ``tokens`` and ``cost`` for ``principal``'s request, or raise ``RateLimited``."""
+    async def reserve(
+        self, principal: Principal, tokens: int, cost: float, *, lower_with: str | None = None
+    ) -> Reservation:
+        """Hold ``tokens`` and ``cost`` for ``principal``'s request, or raise ``RateLimited``
+        (naming ``lower_with``, the parameter that would lower a bound the client left to the
+        model's context)."""
         scopes = self._governance.snapshot.scopes(principal.department, principal.key_id)
-        return await self._governance.limiter.admit(scopes, max_tokens=tokens, max_cost=cost)
+        return await self._governance.limiter.admit(
+            scopes, max_tokens=tokens, max_cost=cost, lower_with=lower_with
+        )
 
     async def settle(self, reservation: Reservation, *, tokens: int, cost: float | Decimal) -> None:
         """Replace the reservation by the request's real use (which may be more)."""

@@ -11,7 +11,9 @@ from stellwerk.config.schema import Limits, StellwerkConfig
 from stellwerk.errors import InvalidRequest, RateLimited
 
 
-def check_request(request: ChatRequest, limits: Limits) -> None:
+def check_request(request: ChatRequest, limits: Limits, answer_param: str = "max_tokens") -> None:
+    """Refuse too many messages or too long an answer asked for (``answer_param``: the name the
+    client gave its cap, ``max_completion_tokens``, ``options.num_predict`` ...)."""
     if len(request.messages) > limits.max_messages:
         raise InvalidRequest(
             f"too many messages: {len(request.messages)} (limit {limits.max_messages})",
@@ -21,8 +23,8 @@ def check_request(request: ChatRequest, limits: Limits) -> None:
     asked = request.max_answer_tokens
     if asked is not None and asked > limits.max_tokens:
         raise InvalidRequest(
-            f"max_tokens {asked} is over the limit of {limits.max_tokens}",
-            param="max_tokens",
+            f"{answer_param} {asked} is over the limit of {limits.max_tokens}",
+            param=answer_param,
             code="max_tokens_over_limit",
         )
 

@@ -49,6 +49,7 @@ class ConverseExchange(Exchange):
     media_type = "application/x-ndjson"
     stream_headers: ClassVar[Mapping[str, str]] = {}
     generate: ClassVar[bool] = False
+    answer_param = "options.num_predict"
 
     def __init__(self, raw: bytes, request_id: str) -> None:
         body: wire.OllamaChatRequest | wire.OllamaGenerateRequest

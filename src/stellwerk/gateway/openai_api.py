@@ -69,6 +69,8 @@ class ChatExchange(Exchange):
         self.body = parse(ChatCompletionRequest, raw)
         self.model, self.stream = self.body.model, self.body.stream
         self.chat = chat_request(self.body)
+        if self.body.max_tokens is None and self.body.max_completion_tokens is not None:
+            self.answer_param = "max_completion_tokens"  # the newer name, which it sent
         self.request_id = request_id
         # the client sent the older ``functions``: it reads the answer's older form
         self.older = bool(self.body.functions) and not self.body.tools

@@ -59,6 +59,9 @@ class Exchange(ABC):
     model: str
     stream: bool
     chat: ChatRequest
+    #: the client's name for its cap on the answer's length, which errors name (an Ollama
+    #: client sets ``options.num_predict``, a Responses client ``max_output_tokens``)
+    answer_param: str = "max_tokens"
     media_type: ClassVar[str] = "text/event-stream"  # of a streamed answer
     stream_headers: ClassVar[Mapping[str, str]] = {"cache-control": "no-cache"}
 
@@ -89,9 +92,9 @@ async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Resp
         raw = await read_body(request, runtime.config.server.max_body_bytes)  # 2
         exchange = read(raw, call.request_id)
         call.requested_model, call.stream = exchange.model, exchange.stream
-        check_limits(runtime, call, exchange.chat)  # 3
+        check_limits(runtime, call, exchange.chat, exchange.answer_param)  # 3
         name = runtime.selector.configured_name(exchange.model)  # x:latest is x
-        call.selection = await select(runtime, call, name, exchange.chat)  # 4, 5, 6
+        call.selection = await select(runtime, call, name, exchange)  # 4, 5, 6
         if exchange.stream:
             return await stream(runtime, call, exchange)  # 7, and 8 when the stream ends
         result = await runtime.caller.complete(call, call.selection, exchange.chat)  # 7
@@ -115,12 +118,12 @@ def authenticate(runtime: Runtime, call: Call, request: Request) -> Principal:
 # 3. request limits -----------------------------------------------------------------------------
 
 
-def check_limits(runtime: Runtime, call: Call, chat: ChatRequest) -> None:
+def check_limits(runtime: Runtime, call: Call, chat: ChatRequest, answer_param: str) -> None:
     """Refuse what the server's limits refuse before anything that costs (a reservation, the
-    router's embedding call, a backend): too many messages or tokens asked, or a stream the key
-    has no free slot for."""
+    router's embedding call, a backend): too many messages or tokens asked (named as the client
+    named them, ``answer_param``), or a stream the key has no free slot for."""
     assert call.principal is not None
-    check_request(chat, runtime.config.server.limits)
+    check_request(chat, runtime.config.server.limits, answer_param)
     if call.stream:
         runtime.streams.check(call.principal.key_id)
 
@@ -128,18 +131,18 @@ def check_limits(runtime: Runtime, call: Call, chat: ChatRequest) -> None:
 # 4. permit, 5. admit, 6. route -----------------------------------------------------------------
 
 
-async def select(runtime: Runtime, call: Call, name: str, chat: ChatRequest) -> Selection:
+async def select(runtime: Runtime, call: Call, name: str, exchange: Exchange) -> Selection:
     """The models that may serve the request (4), its budget reserved over every one of them
     (5), then, for a route, the router's ranking of them (6)."""
     assert call.principal is not None
-    principal, selector = call.principal, runtime.selector
+    principal, selector, chat = call.principal, runtime.selector, exchange.chat
     needs, prompt = needs_of(chat), PromptSize.of(chat)
     if not selector.is_route(name):
         selection = selector.named(principal, name, needs)
-        await admit(runtime, call, selection.models, chat, prompt)
+        await admit(runtime, call, selection.models, exchange, prompt)
         return selection
     eligible = selector.eligible(principal, prompt.tokens, needs, chat.max_answer_tokens)
-    await admit(runtime, call, eligible, chat, prompt)
+    await admit(runtime, call, eligible, exchange, prompt)
     return await route(runtime, call, name, eligible, chat, prompt, needs)
 
 
@@ -147,14 +150,19 @@ async def admit(
     runtime: Runtime,
     call: Call,
     models: Sequence[ModelConfig],
-    chat: ChatRequest,
+    exchange: Exchange,
     prompt: PromptSize,
 ) -> None:
-    """Reserve the most the request can cost on any of ``models``, or raise ``RateLimited``;
-    the reservation is the call's, settled by its record."""
+    """Reserve the most the request can cost on any of ``models``, or raise ``RateLimited``
+    (which, for a request with no cap on its answer, names the parameter that would lower its
+    bound); the reservation is the call's, settled by its record."""
     assert call.principal is not None
-    tokens, cost = chat_bound(models, prompt, chat.max_answer_tokens)
-    call.reservation = await runtime.budget.reserve(call.principal, tokens, cost)
+    cap = exchange.chat.max_answer_tokens
+    tokens, cost = chat_bound(models, prompt, cap)
+    lower_with = exchange.answer_param if cap is None else None
+    call.reservation = await runtime.budget.reserve(
+        call.principal, tokens, cost, lower_with=lower_with
+    )
 
 
 async def route(

@@ -24,6 +24,8 @@ from stellwerk.gateway.responses_schema import ResponseRequest
 
 
 class ResponsesExchange(Exchange):
+    answer_param = "max_output_tokens"
+
     def __init__(self, raw: bytes, request_id: str) -> None:
         self.body = parse(ResponseRequest, raw)
         self.model, self.stream = self.body.model, self.body.stream

@@ -20,7 +20,7 @@ from typing import cast
 
 from stellwerk.backends.types import ChatRequest
 from stellwerk.config.schema import Classification, ModelConfig, StellwerkConfig
-from stellwerk.errors import InvalidRequest, NotFound, PermissionDenied, shown
+from stellwerk.errors import ContextExceeded, InvalidRequest, NotFound, PermissionDenied, shown
 from stellwerk.gateway.auth import Principal
 from stellwerk.policy.filter import PolicyFilter
 from stellwerk.policy.state import ModelState
@@ -38,6 +38,9 @@ class Selection:
     def model(self) -> ModelConfig:
         return self.models[0]
 
+
+#: capabilities of a model that answers chat-shaped requests (chat, text completion)
+_CHAT_SHAPED = {"chat", "completion"}
 
 Permit = Callable[[Principal, str | None], list[ModelConfig]]
 """The policy: the models that may serve ``principal`` (the one named, or ``None`` for any), in
@@ -174,27 +177,21 @@ class Selector:
     ) -> list[ModelConfig]:
         """The models a routed request may go to: allowed for the caller, able to do the job
         and with the context for the prompt (and, where some have it, for the answer asked
-        for). Raises ``PermissionDenied`` or ``InvalidRequest`` saying why there is none."""
+        for). Raises ``PermissionDenied``, ``InvalidRequest`` (no model can do the job) or
+        ``ContextExceeded`` (some can, but the prompt is over the context of each) saying why
+        there is none."""
         allowed = self.permit(principal, None)  # PermissionDenied says why
         if not allowed:
             raise PermissionDenied(
                 f"no model is allowed for department {principal.department!r}",
                 code="no_allowed_model",
             )
-        able = [
-            m
-            for m in allowed
-            if needs.issubset(m.capabilities) and m.context_length > prompt_tokens
-        ]
+        capable = [m for m in allowed if needs.issubset(m.capabilities)]
+        if not capable:
+            raise _none_capable(principal, allowed, needs)
+        able = [m for m in capable if m.context_length > prompt_tokens]
         if not able:
-            raise InvalidRequest(
-                f"none of the {len(allowed)} models allowed for department "
-                f"{principal.department!r} can serve this request (needs: "
-                f"{', '.join(sorted(needs)) or 'chat'}, about {prompt_tokens} prompt "
-                f"token{'' if prompt_tokens == 1 else 's'})",
-                param="model",
-                code="no_capable_model",
-            )
+            raise _too_long(principal, capable, prompt_tokens, needs)
         if max_answer_tokens is not None:
             # prefer the models whose context also holds the answer asked for; when none does,
             # the backend's own limit decides (as for a model named in the request)
@@ -225,3 +222,47 @@ class Selector:
         decision = self.router.decide(request)
         ranked = tuple(self.models[name] for name in decision.ranking)
         return Selection(route=route, decision=decision, models=ranked)
+
+
+def _none_capable(
+    principal: Principal, allowed: Sequence[ModelConfig], needs: set[str]
+) -> InvalidRequest:
+    """No model the caller may use can do what the request needs. Only the models that answer
+    chat-shaped requests are counted (an embedding model is none of them)."""
+    served = sum(1 for m in allowed if _CHAT_SHAPED & set(m.capabilities))
+    what = ", ".join(sorted(needs)) or "chat"
+    department = repr(principal.department)
+    if served == 0:
+        text = f"no model allowed for department {department} serves chat (only embeddings)"
+    else:
+        text = (
+            f"none of the {served} chat model{'' if served == 1 else 's'} allowed for"
+            f" department {department} can serve this request (needs: {what})"
+        )
+    return InvalidRequest(text, param="model", code="no_capable_model")
+
+
+def _too_long(
+    principal: Principal, capable: Sequence[ModelConfig], prompt_tokens: int, needs: set[str]
+) -> ContextExceeded:
+    """Models could serve the request, but its prompt is over the context of each: the
+    ``context_length_exceeded`` a named model's backend would answer, in the words client
+    libraries know (``ContextExceeded``), naming the largest context. The prompt's size is the
+    router's estimate (``stellwerk.backends.tokens``: about four characters a token), not a
+    count: counting takes the model's tokenizer, which the way to a model does not ask."""
+    largest = max(capable, key=lambda m: m.context_length)
+    count = len(capable)
+    which = (
+        f"the one model allowed for department {principal.department!r} that can serve this"
+        if count == 1
+        else f"the largest of the {count} models allowed for department"
+        f" {principal.department!r} that can serve this"
+    )
+    return ContextExceeded(
+        f"This model's maximum context length is {largest.context_length} tokens ({largest.id},"
+        f" {which} request); the prompt is too long: about {prompt_tokens} tokens, estimated at"
+        " four characters a token (the model's own count may differ)",
+        prompt_tokens=prompt_tokens,
+        context=largest.context_length,
+        param="prompt" if "completion" in needs else "messages",
+    )

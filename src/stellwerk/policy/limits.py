@@ -95,17 +95,24 @@ class Limiter:
         self._clock = clock
 
     async def admit(
-        self, scopes: Sequence[Scope], *, max_tokens: int, max_cost: float
+        self,
+        scopes: Sequence[Scope],
+        *,
+        max_tokens: int,
+        max_cost: float,
+        lower_with: str | None = None,
     ) -> Reservation:
         """Reserve one request, ``max_tokens`` and ``max_cost`` in every scope, or raise
-        ``RateLimited`` naming the limit and when it resets."""
+        ``RateLimited`` naming the limit and when it resets. ``lower_with``: the request's
+        parameter that would lower its bound, which the client left to the model's context
+        (``max_tokens``), for a refusal to name."""
         now = self._clock()
         cost_micro = math.ceil(max(0.0, max_cost) * MICRO)
         tokens = max(0, max_tokens)
         checks = self._checks(scopes, now, tokens, cost_micro)
         failed = await self._counters.reserve([c.charge for c in checks])
         if failed is not None:
-            raise await self._refusal(checks[failed], now)
+            raise await self._refusal(checks[failed], now, lower_with)
         return Reservation(
             token_keys=tuple(c.charge.key for c in checks if c.what == "tokens"),
             cost_keys=tuple(c.charge.key for c in checks if c.what == "budget"),
@@ -160,31 +167,46 @@ class Limiter:
             checks.append(_Check(cost, scope, "budget", month_end))
         return checks
 
-    async def _refusal(self, check: _Check, now: float) -> RateLimited:
-        scope, limits = check.scope, check.scope.limits
+    async def _refusal(self, check: _Check, now: float, lower_with: str | None) -> RateLimited:
+        scope = check.scope
         used = await self._counters.value(check.charge.key)
         resets = datetime.fromtimestamp(check.resets_at, UTC)
         wait = max(0.0, check.resets_at - now)
         if check.what == "requests":
-            detail = f"limit of {limits.requests_per_minute} requests per minute reached"
-        elif check.what == "tokens":
-            detail = (
-                f"limit of {limits.tokens_per_minute} tokens per minute reached ({used} used or"
-                f" reserved, this request may use up to {check.charge.amount})"
-            )
+            detail = f"limit of {scope.limits.requests_per_minute} requests per minute reached"
         else:
-            budget = micro_text(check.charge.limit or 0)
-            detail = (
-                f"monthly budget of {budget} reached ({micro_text(used)}"
-                " spent or reserved, this request may cost up to"
-                f" {micro_text(check.charge.amount)})"
-            )
+            detail = _over(check, used, lower_with)
         when = resets.strftime("%Y-%m-%d %H:%M:%S UTC")
         return RateLimited(
             f"{scope.label}: {detail}; resets at {when} (in {math.ceil(wait)} s)",
             retry_after_s=wait,
             code="budget_exceeded" if check.what == "budget" else "rate_limited",
         )
+
+
+def _over(check: _Check, used: int, lower_with: str | None) -> str:
+    """Why a request's tokens or cost do not fit: the limit is reached (what was used or
+    reserved is at it), or only this request's bound is more than what is left, which is an
+    upper bound (its answer as long as ``max_tokens`` or, without one, as the model's context
+    lets it be: ``lower_with`` names the parameter that lowers it)."""
+    limit, amount = check.charge.limit or 0, check.charge.amount
+    if check.what == "tokens":
+        name, verb, counted = f"limit of {limit} tokens per minute", "use", "used or reserved"
+        bound, left, spent = f"{amount} tokens", f"{limit - used} tokens", str(used)
+    else:
+        name, verb, counted = f"monthly budget of {micro_text(limit)}", "cost", "spent or reserved"
+        bound, left, spent = micro_text(amount), micro_text(limit - used), micro_text(used)
+    if used >= limit:
+        return f"{name} reached ({spent} {counted}, this request may {verb} up to {bound})"
+    why = (
+        f" (its answer is bounded only by the model's context; set {lower_with} to lower it)"
+        if lower_with
+        else ""
+    )
+    return (
+        f"this request may {verb} up to {bound}{why}, more than the {left} left of the {name}"
+        f" ({spent} {counted})"
+    )
 
 
 def _budget_key(scope: Scope, month_start: float) -> str:

@@ -1,0 +1,239 @@
+"""Refusals in words the clients act on: a prompt over the context in the words client libraries
+map to their context-overflow errors (litellm's ``ContextWindowExceededError``, LangChain's
+``ContextOverflowError``), for a model named and for a route; a budget the request's bound does
+not fit, told apart from a budget spent; a limit naming the parameter the client sent."""
+
+from __future__ import annotations
+
+import re
+from contextlib import closing
+from decimal import Decimal
+from typing import Any
+
+import ollama
+import openai
+import pytest
+
+from tests.fixtures.gateway import KEYS, Gateway, in_process
+
+
+def _said(error: openai.APIStatusError) -> str:
+    """The gateway's message (the library's own ``message`` puts the status before it)."""
+    assert isinstance(error.body, dict)
+    message = error.body["message"]
+    assert isinstance(message, str)
+    return message
+
+
+#: "wort " 3,000 times: 15,000 characters, a token each on the tiny models (a byte-level
+#: vocabulary), about 3,750 tokens by the router's four characters a token
+OVER = "wort " * 3000
+#: the words litellm (``this model's maximum context length is``, ``prompt is too long``) and
+#: LangChain's ChatOpenAI (``prompt is too long``) recognise a context overflow by
+KNOWN = ("This model's maximum context length is", "prompt is too long")
+
+
+def _ollama_error(client: ollama.Client, **request: Any) -> ollama.ResponseError:
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.chat(**request, stream=False)
+    return caught.value
+
+
+@pytest.mark.llama
+def test_a_prompt_over_a_named_models_context_says_so_in_words_clients_know(
+    gateway: Gateway,
+) -> None:
+    with (
+        gateway.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        client.chat.completions.create(
+            model="tiny-small", messages=[{"role": "user", "content": OVER}], max_tokens=4
+        )
+    assert caught.value.code == "context_length_exceeded"
+    assert caught.value.param == "messages"
+    message = _said(caught.value)
+    assert all(words in message for words in KNOWN), message
+    counted = re.search(r"too long: (\d+) tokens \(backend 'llamacpp'\)", message)
+    assert counted is not None, message
+    assert int(counted.group(1)) > 15_000  # the backend's count, not an estimate
+    assert "maximum context length is 1024 tokens" in message
+
+    with closing(gateway.ollama(KEYS["research"])) as c:
+        error = _ollama_error(c, model="tiny-small", messages=[{"role": "user", "content": OVER}])
+    assert (error.status_code, error.error) == (400, message)
+
+
+@pytest.mark.parametrize("api", ["openai", "ollama"])
+def test_a_prompt_over_every_routed_models_context_is_context_length_exceeded(
+    offline_gateway: Gateway, api: str
+) -> None:
+    """Refused before any backend: no model the route may go to has the context (the router's
+    estimate, worded as one), not that none could serve it at all."""
+    messages = [{"role": "user", "content": OVER}]
+    if api == "openai":
+        with (
+            offline_gateway.openai(KEYS["research"], max_retries=0) as client,
+            pytest.raises(openai.BadRequestError) as caught,
+        ):
+            client.chat.completions.create(model="auto", messages=messages, max_tokens=4)
+        assert (caught.value.code, caught.value.param) == ("context_length_exceeded", "messages")
+        message = _said(caught.value)
+    else:
+        with closing(offline_gateway.ollama(KEYS["research"])) as c:
+            error = _ollama_error(c, model="auto", messages=messages)
+        assert error.status_code == 400
+        message = error.error
+    assert all(words in message for words in KNOWN), message
+    assert message.startswith("This model's maximum context length is 1024 tokens (tiny-small,")
+    assert "the largest of the 3 models allowed for department 'research'" in message
+    assert "about 3750 tokens, estimated at four characters a token" in message
+
+
+def test_a_long_text_completion_on_a_route_names_the_prompt(offline_gateway: Gateway) -> None:
+    with (
+        offline_gateway.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        client.completions.create(model="auto", prompt=OVER, max_tokens=4)
+    assert (caught.value.code, caught.value.param) == ("context_length_exceeded", "prompt")
+    assert "(tiny-small, the one model allowed for department 'research'" in _said(caught.value)
+
+
+def test_no_capable_model_counts_only_the_chat_models(offline_gateway: Gateway) -> None:
+    picture = [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+    ]
+    with (
+        offline_gateway.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        client.chat.completions.create(
+            model="auto", messages=[{"role": "user", "content": picture}], max_tokens=4
+        )
+    assert (caught.value.code, caught.value.param) == ("no_capable_model", "model")
+    assert _said(caught.value) == (
+        "none of the 3 chat models allowed for department 'research' can serve this request"
+        " (needs: chat, vision)"
+    )  # tiny-embed, allowed too, is not counted
+
+
+OVER_LIMIT = 40_000  # server.limits.max_tokens is 32,768 by default
+
+
+@pytest.mark.parametrize(
+    ("sent", "named"),
+    [
+        ({"max_tokens": OVER_LIMIT}, "max_tokens"),
+        ({"max_completion_tokens": OVER_LIMIT}, "max_completion_tokens"),
+        ({"max_tokens": OVER_LIMIT, "max_completion_tokens": 5}, "max_tokens"),  # the one read
+    ],
+)
+def test_a_cap_over_the_limit_is_named_as_the_openai_client_sent_it(
+    offline_gateway: Gateway, sent: dict[str, int], named: str
+) -> None:
+    with (
+        offline_gateway.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        client.chat.completions.create(
+            model="tiny-small", messages=[{"role": "user", "content": "Hi"}], **sent
+        )
+    assert caught.value.param == named
+    assert _said(caught.value) == f"{named} {OVER_LIMIT} is over the limit of 32768"
+
+
+def test_a_cap_over_the_limit_is_named_as_the_responses_and_ollama_clients_sent_it(
+    offline_gateway: Gateway,
+) -> None:
+    with (
+        offline_gateway.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        client.responses.create(model="tiny-small", input="Hi", max_output_tokens=OVER_LIMIT)
+    assert caught.value.param == "max_output_tokens"
+    assert _said(caught.value) == f"max_output_tokens {OVER_LIMIT} is over the limit of 32768"
+
+    with closing(offline_gateway.ollama(KEYS["research"])) as c:
+        for endpoint in ("chat", "generate"):
+            with pytest.raises(ollama.ResponseError) as refused:
+                options = {"num_predict": OVER_LIMIT}
+                if endpoint == "chat":
+                    c.chat(model="tiny-small", messages=[{"role": "user", "content": "Hi"}],
+                           options=options, stream=False)  # fmt: skip
+                else:
+                    c.generate(model="tiny-small", prompt="Hi", options=options, stream=False)
+            assert refused.value.status_code == 400
+            assert refused.value.error == (
+                f"options.num_predict {OVER_LIMIT} is over the limit of 32768"
+            )
+
+
+#: above a short request with a short answer (about 0.00001 on tiny-small), below one whose
+#: answer may fill the model's context (about 0.0003)
+BUDGET = "0.00005"
+
+
+def _budgeted(raw: dict[str, Any], scope: str) -> dict[str, Any]:
+    research = next(d for d in raw["departments"] if d["name"] == "research")
+    if scope == "department":
+        research["limits"] = {"monthly_budget": BUDGET}
+    else:
+        research["keys"] = [{**research["keys"][0], "limits": {"monthly_budget": BUDGET}}]
+    return raw
+
+
+def _over_bound(message: str, label: str) -> Decimal:
+    """The request's bound a refusal names, checking that it tells the budget's rest, not a
+    budget reached."""
+    found = re.fullmatch(
+        rf"{label}: this request may cost up to (\d+\.\d{{6}})(?: \(.*\))?, more than the"
+        rf" (\d+\.\d{{6}}) left of the monthly budget of {BUDGET}0 \((\d+\.\d{{6}}) spent or"
+        r" reserved\); resets at .*",
+        message,
+    )
+    assert found is not None, message
+    bound, left, spent = (Decimal(group) for group in found.groups())
+    assert left + spent == Decimal(BUDGET) and bound > left
+    return bound
+
+
+@pytest.mark.llama
+@pytest.mark.parametrize("scope", ["department", "key"])
+def test_a_request_whose_bound_does_not_fit_the_budget_says_so_and_how_to_lower_it(
+    gateway_raw: dict[str, Any], scope: str
+) -> None:
+    label = "department 'research'" if scope == "department" else "key 'research-1'"
+    hi = [{"role": "user", "content": "Hi"}]
+    with in_process(_budgeted(gateway_raw, scope)) as gw:
+        with (
+            gw.openai(KEYS["research"], max_retries=0) as client,
+            pytest.raises(openai.RateLimitError) as caught,
+        ):
+            client.chat.completions.create(model="tiny-small", messages=hi)
+            assert caught.value.code == "budget_exceeded"
+            assert int(caught.value.response.headers["retry-after"]) > 0
+            message = _said(caught.value)
+            assert _over_bound(message, label) > Decimal(BUDGET)
+            assert "(its answer is bounded only by the model's context; set max_tokens to" in (
+                message
+            )
+            with pytest.raises(openai.RateLimitError) as newer:
+                client.chat.completions.create(model="auto", messages=hi)
+            assert "set max_tokens to lower it" in _said(newer.value)
+            with pytest.raises(openai.RateLimitError) as capped:
+                client.chat.completions.create(model="tiny-small", messages=hi, max_tokens=1000)
+            assert "(its answer" not in _said(capped.value)  # it set one
+            _over_bound(_said(capped.value), label)
+            # as the refusal says: with a cap on the answer it fits
+            served = client.chat.completions.create(model="tiny-small", messages=hi, max_tokens=4)
+            assert served.choices
+
+        with closing(gw.ollama(KEYS["research"])) as c:
+            error = _ollama_error(c, model="tiny-small", messages=hi)
+            assert error.status_code == 429
+            assert "set options.num_predict to lower it" in error.error
+            _over_bound(error.error, label)
+            answer = c.chat(model="tiny-small", messages=hi, options={"num_predict": 4})
+            assert answer.done
