@@ -44,6 +44,10 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
     ),
     "refusal_invalid_request": ("invalid request", "ungültige Anfrage"),
     "refusal_payload_too_large": ("request too large", "Anfrage zu groß"),
+    "refusal_unsupported_content_encoding": (
+        "compressed request body",
+        "komprimierter Anfragetext",
+    ),
     "refusal_forbidden": ("not allowed", "nicht erlaubt"),
     "refusal_not_found": ("not found", "nicht gefunden"),
     "refusal_not_started": ("the gateway was still starting", "das Gateway startete noch"),
