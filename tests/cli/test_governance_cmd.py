@@ -87,10 +87,12 @@ def test_keys_list_shows_the_config_keys_beside_the_stored_ones(
     code, out, err = run("keys", "list", "-c", c)
     assert code == 0, err
     rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
-    assert rows["legal-app"] == ["legal-app", "legal", "user", "contracts", "config", "active"]
-    assert rows["legal-admin"][2] == "admin" and rows["legal-admin"][4:] == ["config", "active"]
-    assert rows["finance-app"][4] == "config"
-    assert rows[key_id][4:] == ["database", "active"]
+    assert rows["legal-app"] == [
+        *("legal-app", "legal", "user", "contracts", "internal", "-", "config", "active")
+    ]
+    assert rows["legal-admin"][2] == "admin" and rows["legal-admin"][6:] == ["config", "active"]
+    assert rows["finance-app"][6] == "config"
+    assert rows[key_id][6:] == ["database", "active"]
     code, out, _ = run("keys", "list", "-c", c, "--department", "finance")
     assert code == 0
     assert [line.split()[0] for line in out.splitlines()[1:]] == ["finance-app"]

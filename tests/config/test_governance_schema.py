@@ -1,7 +1,12 @@
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from stellwerk.cli.main import build_app
 from stellwerk.errors import ConfigError
 from tests.governance.factories import config, model
 
@@ -110,3 +115,60 @@ def test_redis_url_without_secrets(url: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         config(server={"redis_url": url})
     assert config(server={"redis_url": "redis://10.0.0.5:6379/0"}).server.redis_url
+
+
+def _legal_key(own: str, use_case: str | None = None) -> dict[str, object]:
+    key: dict[str, object] = {"id": "legal-1", "key_env": "K", "classification": own}
+    key.update({"use_case": use_case} if use_case else {})
+    return {"name": "legal", "classification": "confidential", "keys": [key]}
+
+
+@pytest.mark.parametrize(
+    ("department", "message"),
+    [
+        (  # the walk-through's key: public for a confidential use case in a confidential dept
+            _legal_key("public", "contracts"),
+            "departments.0.keys.0.classification: key 'legal-1': public is below the"
+            " classification confidential of use case 'contracts' and department 'legal'",
+        ),
+        (
+            _legal_key("confidential", "vault"),
+            "departments.0.keys.0.classification: key 'legal-1': confidential is below the"
+            " classification secret of use case 'vault'",
+        ),
+        (
+            _legal_key("internal"),
+            "departments.0.keys.0.classification: key 'legal-1': internal is below the"
+            " classification confidential of department 'legal'",
+        ),
+    ],
+)
+def test_a_config_key_may_not_lower_its_classification(
+    tmp_path: Path, department: dict[str, object], message: str
+) -> None:
+    """Refused when the file is loaded (``stellwerk config check`` and start-up alike), naming
+    the key, both classes and whose the higher one is."""
+    raw = {
+        "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+        "models": [model("small-onprem")],
+        "departments": [department],
+        "use_cases": [
+            {"name": "contracts", "department": "legal", "classification": "confidential"},
+            {"name": "vault", "department": "legal", "classification": "secret"},
+        ],
+    }
+    path = tmp_path / "stellwerk.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    result = CliRunner().invoke(build_app(), ["config", "check", str(path)])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert "never lower it" in result.output
+
+
+@pytest.mark.parametrize(("own", "use_case"), [("confidential", "contracts"), ("secret", None)])
+def test_a_config_key_may_raise_its_classification(own: str, use_case: str | None) -> None:
+    cfg = config(
+        departments=[_legal_key(own, use_case)],
+        use_cases=[{"name": "contracts", "department": "legal", "classification": "confidential"}],
+    )
+    assert cfg.departments[0].keys[0].classification == own

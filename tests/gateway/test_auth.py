@@ -22,8 +22,8 @@ CONFIG_KEY = "sk-stw-config-key-for-the-keyring-test"
         (None, None, "legal", "confidential"),
         (None, None, "it", "internal"),
         (None, "contracts", "legal", "secret"),
-        (None, "lobby", "legal", "public"),
-        ("public", "contracts", "legal", "public"),
+        (None, "lobby", "legal", "confidential"),  # a use case below legal does not lower it
+        ("secret", "lobby", "legal", "secret"),
         ("secret", None, "it", "secret"),
     ],
 )

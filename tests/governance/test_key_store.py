@@ -61,6 +61,13 @@ def test_the_raw_key_is_nowhere_in_the_database(ledger: Ledger) -> None:
         ({"department": "sales"}, NotFound, "unknown department 'sales'"),
         ({"department": "it", "role": "root"}, InvalidRequest, "unknown role 'root'"),
         ({"department": "it", "classification": "top"}, InvalidRequest, "unknown classification"),
+        (
+            {"department": "legal", "classification": "internal"},
+            InvalidRequest,
+            "classification internal is below the classification confidential of department"
+            " 'legal'; a key's own classification may raise its use case's and department's,"
+            r" never lower it \(leave it out and the key's requests run as confidential\)",
+        ),
     ],
 )
 def test_bad_key_requests_change_nothing(

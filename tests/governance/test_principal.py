@@ -29,21 +29,27 @@ USE_CASES = {u.name: u for u in CFG.use_cases}
         (None, None, "legal", "confidential"),
         (None, None, "it", "internal"),
         (None, None, "gone", "internal"),  # a department no longer in the config
-        # the use case's class, even below the department's
+        # a use case above its department raises the key's class
         (None, "contracts", "legal", "secret"),
-        (None, "lobby", "legal", "public"),
         (None, "contracts", "gone", "secret"),
+        # one below its department does not lower it: the department's class holds
+        (None, "lobby", "legal", "confidential"),
+        (None, "lobby", "gone", "public"),
         # a use case no longer known counts as none
         (None, "retired", "legal", "confidential"),
         (None, "retired", "gone", "internal"),
-        # the key's own class wins over both, lower or higher
-        ("public", None, "legal", "public"),
-        ("public", "contracts", "legal", "public"),
+        # the key's own class raises, never lowers (the stores refuse a lower one at creation;
+        # a use case raised since is followed all the same)
+        ("public", None, "legal", "confidential"),
+        ("public", "contracts", "legal", "secret"),
+        ("confidential", "contracts", "legal", "secret"),
         ("secret", "lobby", "it", "secret"),
+        ("secret", None, "legal", "secret"),
         ("confidential", "retired", "gone", "confidential"),
+        ("public", None, "gone", "public"),
     ],
 )
-def test_a_keys_class_is_its_own_else_its_use_cases_else_its_departments(
+def test_a_keys_class_is_the_highest_of_its_own_its_use_cases_and_its_departments(
     own: Classification | None, use_case: str | None, department: str, expected: str
 ) -> None:
     principal = key_principal(

@@ -91,7 +91,7 @@ def test_a_key_changed_elsewhere_counts_for_requests_from_the_next_reload(ledger
     principal = gateway.snapshot.principal(digest)
     assert principal is not None
     assert (principal.key_id, principal.use_case) == (new.info.key_id, "contracts")
-    assert principal.classification == "internal"  # the use case's, not legal's
+    assert principal.classification == "confidential"  # legal's: its use case's is lower
 
     secret = contracts.model_copy(update={"classification": "secret"})
     elsewhere.admin.use_cases.update(secret, actor="cli:anna", reason="contracts are secret")

@@ -68,7 +68,14 @@ def keys_create(
     use_case: Annotated[str | None, typer.Option(help="Bind the key to this use case.")] = None,
     role: Annotated[str, typer.Option(help="user, owner or admin.")] = "user",
     classification: Annotated[
-        str | None, typer.Option(help="Default data class (else the use case's/department's).")
+        str | None,
+        typer.Option(
+            help="Raise the key's data class above its use case's and department's (never"
+            " below them)."
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (goes into the audit log; optional).")
     ] = None,
 ) -> None:
     """Make a key and print it once; only its SHA-256 is stored."""
@@ -81,27 +88,35 @@ def keys_create(
                 role=role,
                 use_case=case,
                 classification=classification,
+                reason=reason,
             )
+            level = gov.snapshot.key_class(department, new.info.use_case, new.info.classification)
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(new.key)
     typer.secho(
         f"key id {new.info.key_id} ({new.info.role}, department {new.info.department}"
         + (f", use case {new.info.use_case}" if new.info.use_case else "")
-        + "): copy the key now, it is not shown again",
+        + f", classification {level}): copy the key now, it is not shown again",
         err=True,
     )
+
+
+def _class_cells(level: str, own: str | None) -> str:
+    return f"{level:<13}  {own or '-':<13}"
 
 
 def keys_list(
     config: ConfigOption,
     department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
 ) -> None:
-    """List keys, the config's and the database's (ids, never the keys)."""
+    """List keys, the config's and the database's (ids, never the keys), each with the class its
+    requests run under without a header and its own class, if it has one."""
     try:
         with _governance(config) as gov:
+            snapshot = gov.snapshot
             in_config = [
-                (key.id, dept.name, key.role, key.use_case)
+                (key.id, dept.name, key.role, key.use_case, key.classification)
                 for dept in gov.admin.config.departments
                 if department is None or dept.name == department
                 for key in dept.keys
@@ -110,19 +125,23 @@ def keys_list(
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(
-        f"{'key id':<18}  {'department':<14}  {'role':<6}  {'use case':<16}  {'source':<8}  state"
+        f"{'key id':<18}  {'department':<14}  {'role':<6}  {'use case':<16}  "
+        f"{_class_cells('class', 'own class')}  {'source':<8}  state"
     )
     # a config key is changed or removed by editing the config, so it is always active here
-    for key_id, dept_name, role, use_case in in_config:
+    for key_id, dept_name, role, use_case, own in in_config:
+        level = snapshot.key_class(dept_name, use_case, own)
         typer.echo(
             f"{key_id:<18}  {dept_name:<14}  {role:<6}  {use_case or '-':<16}  "
-            f"{'config':<8}  active"
+            f"{_class_cells(level, own)}  {'config':<8}  active"
         )
     for info in infos:
         state = "active" if info.active else f"revoked {info.revoked_at:%Y-%m-%d}"
+        level = snapshot.key_class(info.department, info.use_case, info.classification)
         typer.echo(
             f"{info.key_id:<18}  {info.department:<14}  {info.role:<6}  "
-            f"{info.use_case or '-':<16}  {'database':<8}  {state}"
+            f"{info.use_case or '-':<16}  {_class_cells(level, info.classification)}  "
+            f"{'database':<8}  {state}"
         )
 
 

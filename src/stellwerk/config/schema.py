@@ -39,6 +39,7 @@ from stellwerk.config.governance import (
     UsageLimits,
     UseCaseConfig,
 )
+from stellwerk.config.key_class import lowered_class
 from stellwerk.config.plain_text import plain_text
 from stellwerk.money import MAX_PRICE, cost_micro
 
@@ -430,6 +431,7 @@ class StellwerkConfig(Strict):
         for i, dept in enumerate(self.departments):
             for j, key in enumerate(dept.keys):
                 if key.use_case is None:
+                    _key_class(key, None, dept, f"departments.{i}.keys.{j}")
                     continue
                 bound = use_cases.get(key.use_case)
                 if bound is None:
@@ -442,6 +444,17 @@ class StellwerkConfig(Strict):
                         f"departments.{i}.keys.{j}.use_case: use case {bound.name!r} belongs to"
                         f" department {bound.department!r}, not {dept.name!r}"
                     )
+                _key_class(key, bound, dept, f"departments.{i}.keys.{j}")
+
+
+def _key_class(
+    key: KeyConfig, use_case: UseCaseConfig | None, department: DepartmentConfig, where: str
+) -> None:
+    """A config key's own class below its use case's or department's is refused at load, as
+    ``stellwerk keys create`` and ``POST /admin/keys`` refuse it."""
+    problem = lowered_class(key.classification, use_case, department)
+    if problem is not None:
+        raise ValueError(f"{where}.classification: key {key.id!r}: {problem}")
 
 
 def _unique(what: str, names: list[str]) -> None:

@@ -7,7 +7,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from stellwerk.calibration.records import CalibrationRecord, CalibrationStore
-from stellwerk.config.schema import DepartmentConfig, KeyConfig, UsageLimits, UseCaseConfig
+from stellwerk.config.schema import (
+    Classification,
+    DepartmentConfig,
+    KeyConfig,
+    UsageLimits,
+    UseCaseConfig,
+)
 from stellwerk.dashboard.knowledge import model_knowledge
 from stellwerk.errors import NotFound
 from stellwerk.governance.catalog import HistoryEntry
@@ -81,6 +87,9 @@ class DepartmentPage:
     config_keys: list[KeyConfig]
     keys: list[KeyInfo]
     use_cases: list[UseCaseConfig]
+    key_classes: Mapping[str, Classification]
+    """Each key's class by key id: what its requests run under now without a header (the
+    highest of its own, its use case's and its department's)."""
 
 
 def find_department(gov: Governance, name: str) -> DepartmentConfig:
@@ -103,6 +112,10 @@ def department_page(gov: Governance, name: str, window: Window) -> DepartmentPag
     if budget is not None:
         used = float(usage.cost / budget) if budget > 0 else (1.0 if usage.cost > 0 else 0.0)
     per_key = [replace(r, department=r.key_id) for r in refused]
+    keys = gov.admin.keys.list(department=name)
+    snapshot = gov.snapshot
+    classes = {k.id: snapshot.key_class(name, k.use_case, k.classification) for k in dept.keys}
+    classes.update({k.key_id: snapshot.key_class(name, k.use_case, k.classification) for k in keys})
     return DepartmentPage(
         department=dept,
         usage=usage,
@@ -112,6 +125,7 @@ def department_page(gov: Governance, name: str, window: Window) -> DepartmentPag
         limits=limits,
         budget_used=used,
         config_keys=list(dept.keys),
-        keys=gov.admin.keys.list(department=name),
+        keys=keys,
         use_cases=[u for u in gov.admin.use_cases.list() if u.department == name],
+        key_classes=classes,
     )

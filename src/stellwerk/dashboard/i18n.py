@@ -260,6 +260,15 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "aus der Konfigurationsdatei (dort ändern)",
     ),
     "no_keys": ("No keys.", "Keine Schlüssel."),
+    "own_class": ("own", "eigene"),
+    "keys_class_hint": (
+        "Classification: the class a key's requests run under without a header, the highest of"
+        " the key's own, its use case's and its department's. A request may raise it, never"
+        " lower it.",
+        "Schutzklasse: die Klasse, unter der die Anfragen eines Schlüssels ohne Header laufen,"
+        " die höchste aus seiner eigenen, der seines Anwendungsfalls und der seines Bereichs."
+        " Eine Anfrage kann sie erhöhen, nie senken.",
+    ),
     "usage_by_key": ("Usage by key", "Nutzung nach Schlüssel"),
     "usage_by_model": ("Usage by model", "Nutzung nach Modell"),
     "error": ("Error", "Fehler"),

@@ -130,13 +130,19 @@ def _model(gov: Governance, state: ModelState) -> dict[str, Any]:
     }
 
 
-def _key(info: KeyInfo) -> dict[str, Any]:
+def _key(gov: Governance, info: KeyInfo) -> dict[str, Any]:
+    """A key as the API shows it: ``classification`` its own (``null``: none), and
+    ``effective_classification`` the class its requests run under now without a header (the
+    highest of its own, its use case's and its department's)."""
     return {
         "key_id": info.key_id,
         "department": info.department,
         "role": info.role,
         "use_case": info.use_case,
         "classification": info.classification,
+        "effective_classification": gov.snapshot.key_class(
+            info.department, info.use_case, info.classification
+        ),
         "created_at": info.created_at.isoformat(),
         "created_by": info.created_by,
         "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
@@ -280,12 +286,13 @@ def update_use_case(
 @router.get("/keys", openapi_extra=_KEYED)
 def list_keys(gov: GovernanceDep, _: AdminDep, department: str | None = None) -> dict[str, Any]:
     """Keys made through the CLI or this API (never the keys themselves)."""
-    return {"keys": [_key(k) for k in gov.admin.keys.list(department=department)]}
+    return {"keys": [_key(gov, k) for k in gov.admin.keys.list(department=department)]}
 
 
 @router.post("/keys", status_code=201, openapi_extra=_KEYED)
 def create_key(body: KeyRequest, gov: GovernanceDep, admin: AdminDep) -> dict[str, Any]:
-    """Make a key; the answer holds it once (``key``): it is stored only as a SHA-256."""
+    """Make a key; the answer holds it once (``key``): it is stored only as a SHA-256. A
+    ``classification`` below its use case's or department's is a 400 naming both."""
     case = gov.admin.use_cases.get(body.use_case) if body.use_case else None
     new = gov.admin.keys.create(
         department=body.department,
@@ -296,7 +303,7 @@ def create_key(body: KeyRequest, gov: GovernanceDep, admin: AdminDep) -> dict[st
         reason=body.reason,
     )
     gov.reload()
-    return {**_key(new.info), "key": new.key}
+    return {**_key(gov, new.info), "key": new.key}
 
 
 @router.post("/keys/{key_id}/revoke", openapi_extra=_KEYED)
@@ -306,7 +313,7 @@ def revoke_key(
     """Revoke a key: its next request gets 401."""
     info = gov.admin.keys.revoke(key_id, actor=admin.key_id, reason=body.reason)
     gov.reload()
-    return _key(info)
+    return _key(gov, info)
 
 
 @router.get("/limits", openapi_extra=_KEYED)

@@ -7,9 +7,9 @@ The reference of a key is the largest chat model (by parameter count) the policy
 requests use: lifecycle, consent, compliance, its data classification's hosting locations, its
 department's and its use case's allow-lists, all as the gateway decides now. Legal's
 confidential traffic is compared with the largest on-premises model legal may use, not with an
-EU-cloud model it may never call. The classification is the key's default (its own, its use
-case's or its department's). A key that may use no model has no reference; its requests are left
-out of the comparison.
+EU-cloud model it may never call. The classification is the key's default (the highest of its
+own, its use case's and its department's). A key that may use no model has no reference; its
+requests are left out of the comparison.
 """
 
 from __future__ import annotations

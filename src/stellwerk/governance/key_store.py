@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 
+from stellwerk.config.key_class import lowered_class
 from stellwerk.config.schema import Classification, Role, StellwerkConfig, UseCaseConfig
 from stellwerk.errors import Conflict, InvalidRequest, NotFound, shown
 from stellwerk.governance.keys import generate_key, generate_key_id, hash_key, parse_role
@@ -57,7 +58,7 @@ CONFIG_LIMITS = "set its limits there, in the key's limits (keys[].limits)"
 class KeyStore:
     def __init__(self, ledger: Ledger, config: StellwerkConfig) -> None:
         self._ledger = ledger
-        self._departments = {d.name for d in config.departments}
+        self._departments = {d.name: d for d in config.departments}
         self._config_key_ids = {k.id for d in config.departments for k in d.keys}
 
     def create(
@@ -70,8 +71,10 @@ class KeyStore:
         classification: str | None = None,
         reason: str | None = None,
     ) -> NewKey:
-        """Make a key; ``use_case`` (already looked up) must belong to ``department``;
-        ``reason`` (optional: a new key changes nothing that exists) goes into the audit."""
+        """Make a key; ``use_case`` (already looked up) must belong to ``department``, and its
+        own ``classification`` may not be below the use case's or the department's (400
+        ``classification_lowered``); ``reason`` (optional: a new key changes nothing that
+        exists) goes into the audit."""
         why = audit_reason(reason) if reason is not None else None
         if department not in self._departments:
             raise NotFound(
@@ -87,6 +90,11 @@ class KeyStore:
                 param="use_case",
             )
         parsed_class = parse_classification(classification) if classification else None
+        problem = lowered_class(parsed_class, use_case, self._departments[department])
+        if problem is not None:
+            raise InvalidRequest(
+                f"classification {problem}", param="classification", code="classification_lowered"
+            )
         key = generate_key()
         now = datetime.now(UTC)
         info = KeyInfo(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from stellwerk.config.key_class import key_class
 from stellwerk.config.schema import (
     Classification,
     DepartmentConfig,
@@ -33,20 +34,20 @@ class Principal:
     use_case: str | None = None
 
 
-def default_classification(
+def default_class(
+    *,
     own: Classification | None,
-    use_case: UseCaseConfig | None,
-    department: DepartmentConfig | None,
+    department: str,
+    use_case: str | None,
+    departments: Mapping[str, DepartmentConfig],
+    use_cases: Mapping[str, UseCaseConfig],
 ) -> Classification:
-    """A key's default class: its own, else its use case's, else its department's, else
-    ``internal`` (a database key of a department no longer in the config)."""
-    if own is not None:
-        return own
-    if use_case is not None:
-        return use_case.classification
-    if department is not None:
-        return department.classification
-    return "internal"
+    """The class the requests of a key with these facts run under without a header: the highest
+    of its own, its use case's and its department's (``stellwerk.config.key_class``), both
+    looked up by name (an unknown use case or department counts as none; ``internal`` when none
+    is known). What the key listings show as a key's class."""
+    case = use_cases.get(use_case) if use_case else None
+    return key_class(own, case, departments.get(department))
 
 
 def key_principal(
@@ -62,13 +63,18 @@ def key_principal(
     """The principal of a key with these facts, its department and use case looked up by name
     (an unknown use case counts as none; an unknown department gives no model allow-list)."""
     dept = departments.get(department)
-    case = use_cases.get(use_case) if use_case else None
     allowed = dept.allowed_models if dept is not None else None
     return Principal(
         key_id=key_id,
         department=department,
         role=role,
-        classification=default_classification(classification, case, dept),
+        classification=default_class(
+            own=classification,
+            department=department,
+            use_case=use_case,
+            departments=departments,
+            use_cases=use_cases,
+        ),
         allowed_models=frozenset(allowed) if allowed is not None else None,
         use_case=use_case,
     )

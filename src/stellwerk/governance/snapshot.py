@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from stellwerk.config.schema import (
     Classification,
+    DepartmentConfig,
     ModelConfig,
     StellwerkConfig,
     UsageLimits,
@@ -21,7 +22,12 @@ from stellwerk.config.schema import (
 )
 from stellwerk.governance.admin import Administration
 from stellwerk.governance.key_store import KeyInfo
-from stellwerk.governance.principal import Principal, config_key_principals, key_principal
+from stellwerk.governance.principal import (
+    Principal,
+    config_key_principals,
+    default_class,
+    key_principal,
+)
 from stellwerk.policy.filter import PolicyFilter, PrincipalLike
 from stellwerk.policy.limits import Scope, scopes_for
 from stellwerk.policy.state import ModelState
@@ -35,6 +41,7 @@ class Snapshot:
     config_principals: Mapping[str, Principal] = field(default_factory=dict)  # config keys, by id
     models: tuple[ModelState, ...] = ()
     use_cases: Mapping[str, UseCaseConfig] = field(default_factory=dict)
+    departments: Mapping[str, DepartmentConfig] = field(default_factory=dict)  # the config's
     department_limits: Mapping[str, UsageLimits] = field(default_factory=dict)
     key_limits: Mapping[str, UsageLimits] = field(default_factory=dict)
     evaluated: frozenset[str] = frozenset()
@@ -42,7 +49,10 @@ class Snapshot:
     @classmethod
     def empty(cls, config: StellwerkConfig) -> Snapshot:
         """The snapshot before the first read: no keys, no models, no use cases."""
-        return cls(policy=PolicyFilter.from_config(config, ()))
+        return cls(
+            policy=PolicyFilter.from_config(config, ()),
+            departments={d.name: d for d in config.departments},
+        )
 
     def key(self, digest: str) -> KeyInfo | None:
         """An active database key by its SHA-256."""
@@ -57,6 +67,20 @@ class Snapshot:
         """The principal of a config key by its id (built with the database's use cases when
         this snapshot was read, as for database keys)."""
         return self.config_principals.get(key_id)
+
+    def key_class(
+        self, department: str, use_case: str | None, own: Classification | None
+    ) -> Classification:
+        """The class a key with these facts runs under now without a header (its own, its use
+        case's as this snapshot holds it, or its department's, whichever is highest): what the
+        key listings show, the same rule as the principals'."""
+        return default_class(
+            own=own,
+            department=department,
+            use_case=use_case,
+            departments=self.departments,
+            use_cases=self.use_cases,
+        )
 
     def permitted(
         self, principal: PrincipalLike, classification: Classification, requested: str | None
@@ -103,6 +127,7 @@ def read_snapshot(admin: Administration) -> Snapshot:
         config_principals=config_key_principals(config, cases),
         models=tuple(admin.catalog.states()),
         use_cases=cases,
+        departments=by_name,
         department_limits=departments,
         key_limits=keys,
         evaluated=evaluated,

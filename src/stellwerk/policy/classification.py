@@ -2,8 +2,9 @@
 (``governance.classification_hosting``) to the hosting locations its data may go to.
 
 A request states its class in the header ``x-stellwerk-classification``; without it, the key's
-default applies (the key's own, else its use case's, else its department's). A request may raise
-its class, never lower it below that default.
+default applies (the highest of the key's own, its use case's and its department's:
+``stellwerk.config.key_class``). A request may raise its class, never lower it below that
+default.
 """
 
 from __future__ import annotations

@@ -1,0 +1,79 @@
+"""A key's data class on the department page, in a real browser (Debian's Chromium driven by
+Playwright) at 1280 px, in English and German: the Keys table shows the class each key's
+requests run under (the highest of its own, its use case's and its department's) and the key's
+own class when it has one, so an auditor sees a use case raised since a key was made (walk 6o
+HIGH-1: the table had no class at all)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from stellwerk.dashboard.language import Language
+from tests.dashboard.browser import log_in, speak
+from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
+from tests.dashboard.test_browser_layout import PLACEHOLDERS, TABLES_IN_CARDS
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+ADMIN = {"authorization": f"Bearer {ADMIN_KEY}"}
+SAYS = {
+    "en": {"header": "Classification", "internal": "internal", "confidential": "confidential",
+           "own": "own: internal", "hint": "the highest of the key's own, its use case's"},
+    "de": {"header": "Schutzklasse", "internal": "intern", "confidential": "vertraulich",
+           "own": "eigene: intern", "hint": "die höchste aus seiner eigenen, der seines"},
+}  # fmt: skip
+
+
+def admin(dashboard: DashboardGateway, method: str, path: str, body: dict[str, Any]) -> Any:
+    answer = httpx.request(
+        method, dashboard.gateway.url + path, json=body, headers=ADMIN, timeout=30
+    )
+    assert answer.status_code in (200, 201), answer.text
+    return answer.json()
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_keys_table_shows_each_keys_class_and_its_own(
+    served_offline_dashboard: DashboardGateway, page: Page, language: Language, tmp_path: Path
+) -> None:
+    dashboard = served_offline_dashboard
+    says = SAYS[language]
+    case = {"department": "research", "use_case": "paper-summaries"}
+    follows = admin(dashboard, "POST", "/admin/keys", case)["key_id"]
+    raised = admin(dashboard, "POST", "/admin/keys", case | {"classification": "internal"})
+    # research and its use case are internal; the use case is raised after the keys were made
+    admin(
+        dashboard,
+        "PUT",
+        "/admin/use-cases/paper-summaries",
+        {"classification": "confidential", "reason": "unpublished papers"},
+    )
+
+    log_in(page, dashboard)
+    speak(page, dashboard, language)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(dashboard.url + "/departments/research")
+    page.locator("#d-keys").screenshot(path=str(tmp_path / f"{language}-1280-keys.png"))
+    page.screenshot(path=str(tmp_path / f"{language}-1280-research.png"), full_page=True)
+
+    headers = page.locator("#d-keys thead th").all_inner_texts()
+    column = headers.index(says["header"])
+
+    def cell(key_id: str) -> str:
+        row = page.locator("#d-keys tbody tr", has_text=key_id)
+        return " ".join(row.locator("td").nth(column).inner_text().split())
+
+    assert cell("research-1") == says["internal"]  # the config's key: its department's
+    assert cell(dashboard.stored_key_id) == says["internal"]
+    assert cell(follows) == says["confidential"]  # followed its use case at once
+    assert cell(raised["key_id"]) == f"{says['confidential']} {says['own']}"
+    assert says["hint"] in page.locator("#d-keys p.hint").inner_text()
+    # the table still fits its card, and a revoke field its placeholder, at 1280 px
+    assert [t for t in page.evaluate(TABLES_IN_CARDS) if t["over"] > 0.5] == []
+    fields = page.evaluate(PLACEHOLDERS)
+    assert fields and all(f["needs"] <= f["room"] and f["beside"] for f in fields), fields
