@@ -275,7 +275,7 @@ def test_embeddings_of_one_prompt_is_the_vector_embed_gives(
         # Ollama answers an empty prompt with an empty vector (it loads the model); here it is
         # refused, as /api/embed refuses an empty input
         ("research", {"model": "tiny-embed"}, 400, "prompt: Field required"),
-        ("research", {"model": "tiny-embed", "prompt": ""}, 400, "prompt: String should"),
+        ("research", {"model": "tiny-embed", "prompt": ""}, 400, "prompt: the text to embed is empty"),
         ("research", {"model": "auto", "prompt": "x"}, 400, "name an embedding model"),
         ("research", {"model": "tiny-small", "prompt": "x"}, 400, "does not support embeddings"),
         ("research", {"model": "nope", "prompt": "x"}, 404, "GET /api/tags"),
