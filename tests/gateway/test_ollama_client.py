@@ -94,6 +94,26 @@ def test_embed_truncates_a_long_input_unless_told_not_to(
         )
 
 
+@pytest.mark.parametrize(
+    ("sent", "said"),
+    [
+        ("", "input: the text to embed is empty; send a non-empty string"),
+        (["a", ""], "input.1: the text to embed is empty; send a non-empty string"),
+        ([], "input: the list of texts to embed is empty; send at least one"),
+    ],
+    ids=["empty", "empty-item", "empty-list"],
+)
+def test_embed_an_empty_input_is_told_so(
+    clients: dict[str, ollama.Client], sent: str | list[str], said: str
+) -> None:
+    """Ollama loads the model for an empty input; the gateway loads none, and says why it
+    refuses (it said "Value should have at least 1 item after validation, not 0")."""
+    with pytest.raises(ollama.ResponseError) as caught:
+        clients["research"].embed(model="tiny-embed", input=sent)
+    assert caught.value.status_code == 400
+    assert caught.value.error == said
+
+
 MIDDLE = "Zeile " * 100  # 600 bytes: within the context, over the server's batch
 
 
@@ -275,7 +295,7 @@ def test_embeddings_of_one_prompt_is_the_vector_embed_gives(
         # Ollama answers an empty prompt with an empty vector (it loads the model); here it is
         # refused, as /api/embed refuses an empty input
         ("research", {"model": "tiny-embed"}, 400, "prompt: Field required"),
-        ("research", {"model": "tiny-embed", "prompt": ""}, 400, "prompt: String should"),
+        ("research", {"model": "tiny-embed", "prompt": ""}, 400, "prompt: the text to embed is"),
         ("research", {"model": "auto", "prompt": "x"}, 400, "name an embedding model"),
         ("research", {"model": "tiny-small", "prompt": "x"}, 400, "does not support embeddings"),
         ("research", {"model": "nope", "prompt": "x"}, 404, "GET /api/tags"),

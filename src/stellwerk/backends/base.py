@@ -44,6 +44,13 @@ class Backend(ABC):
         """One vector per input; ``params`` are the client's other parameters (``dimensions``,
         ``input_type``, ``user`` ...), passed on as they came."""
 
+    def uncut(self) -> JSON:
+        """The parameters that ask the server to refuse, not cut, an embedding input longer
+        than it embeds, added to a request whose inputs may not be cut
+        (``gateway.whole_inputs``). None by default: OpenAI's API and the servers that follow
+        it refuse one unasked, and where the server has a tokenizer the gateway counts."""
+        return {}
+
     async def prompt_tokens(self, model: str, request: ChatRequest) -> int | None:
         """The prompt's tokens as the server's own tokenizer counts them (for a stream that
         ended before the server reported its usage, for an embedding input that may not be

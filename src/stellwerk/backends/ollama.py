@@ -237,6 +237,10 @@ class OllamaBackend(Backend):
             raise BackendAnswered(self.name, "stream ended before its final line")
         yield ChatChunk(usage=usage)
 
+    def uncut(self) -> JSON:
+        """Ollama cuts an embedding input at the context unless told ``truncate: false``."""
+        return {"truncate": False}
+
     async def embed(self, model: str, inputs: list[str], params: JSON | None = None) -> EmbedResult:
         body = await post_json(
             self.transport,

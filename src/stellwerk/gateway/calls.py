@@ -31,7 +31,7 @@ from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.pending import Evidence, Ticket
 from stellwerk.gateway.selection import Selection
-from stellwerk.gateway.whole_inputs import WholeInputs
+from stellwerk.gateway.whole_inputs import WholeInputs, Wording
 from stellwerk.policy.limits import Reservation
 
 T = TypeVar("T")
@@ -198,30 +198,35 @@ class Caller:
         inputs: list[str],
         params: JSON | None = None,
         *,
-        truncate: bool = True,
+        whole: Wording | None = None,
         field: str = "input",
     ) -> EmbedResult:
         """One embedding model's vectors: no fallback (another model's vectors are not the
-        ones asked for). Without ``truncate`` an input is refused, not cut (``whole_inputs``):
-        over the model's context before the call, or cut by the backend at a smaller limit of
-        its own after it. The backend's tokenizer, which those checks ask, is part of the call:
-        within its total time limit, and its failures are the backend's (a 502 or 504)."""
+        ones asked for). With ``whole`` (a refusal's words) an input is refused, not cut
+        (``whole_inputs``): over the model's context before the call, or cut by the backend at
+        a smaller limit of its own after it; the backend is asked not to cut either
+        (``Backend.uncut``, what the client sent going first). The backend's tokenizer, which
+        those checks ask, is part of the call: within its total time limit, and its failures
+        are the backend's (a 502 or 504)."""
         model = call.model = selection.model
         backend = self.backends[model.backend]
         refused = self._circuit_refusal(backend)
         if refused is not None:
             self.metrics.upstream_errors.labels(refused.backend, refused.kind).inc()
             raise refused
-        whole = None if truncate else WholeInputs(backend, model, inputs, field)
+        checked = None
+        if whole is not None:
+            checked = WholeInputs(backend, model, inputs, whole, field)
+            params = {**backend.uncut(), **(params or {})} or None
         try:
             async with asyncio.timeout(backend.config.timeouts.total):
-                if whole is not None:
-                    await whole.refuse_over_context()
+                if checked is not None:
+                    await checked.refuse_over_context()
                 result = await backend.embed(model.upstream, inputs, params)
                 self.breakers[backend.name].success()
                 call.usage = Usage(result.prompt_tokens, 0, result.usage_source)
-                if whole is not None:  # the backend answered, and it may have cut an input
-                    await whole.refuse_cut(result)
+                if checked is not None:  # the backend answered, and it may have cut an input
+                    await checked.refuse_cut(result)
         except TimeoutError as exc:
             self.breakers[backend.name].failure()
             raise BackendTimeout(backend.name, "total time limit reached") from exc

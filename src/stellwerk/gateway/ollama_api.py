@@ -32,6 +32,7 @@ from stellwerk.gateway.pipeline import (
     serve,
     serve_embeddings,
 )
+from stellwerk.gateway.whole_inputs import ollama_words
 from stellwerk.request_body import read_body
 
 # The Ollama release whose API this facade follows; clients compare it numerically.
@@ -136,7 +137,7 @@ def _truncated(
         model,
         inputs,
         params or None,
-        truncate=truncate is not False,
+        whole=ollama_words if truncate is False else None,
         field=field,
         dimensions=dimensions,
     )

@@ -17,7 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, Usage
 from stellwerk.errors import InvalidRequest
 from stellwerk.gateway.body import ParamProblem
-from stellwerk.gateway.openai_schema import ModelName, Tool, refuse_suffix
+from stellwerk.gateway.openai_schema import (
+    EmbeddingInput,
+    EmbeddingText,
+    ModelName,
+    Tool,
+    refuse_suffix,
+)
 
 # Ollama option -> OpenAI parameter.
 _PARAMS = {
@@ -170,7 +176,7 @@ class OllamaGenerateRequest(_Logprobs):
 
 class OllamaEmbedRequest(_Open):
     model: ModelName
-    input: str | list[str] = Field(min_length=1)
+    input: EmbeddingInput
     truncate: bool | None = None
     dimensions: int | None = Field(default=None, ge=1)
     options: OllamaOptions | None = None
@@ -183,7 +189,7 @@ class OllamaEmbeddingsRequest(_Open):
     client that asks for its prompt not to be cut is not answered with a cut embedding."""
 
     model: ModelName
-    prompt: str = Field(min_length=1)
+    prompt: EmbeddingText
     truncate: bool | None = None
     options: OllamaOptions | None = None
     keep_alive: KeepAlive | None = None

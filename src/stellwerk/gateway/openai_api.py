@@ -33,6 +33,7 @@ from stellwerk.gateway.pipeline import (
     serve,
     serve_embeddings,
 )
+from stellwerk.gateway.whole_inputs import openai_words
 
 _NOT_PASSED = {"model", "messages", "stream", "stream_options", "user", "n"}
 
@@ -112,12 +113,15 @@ class _Embedding(Embedding):
 
 
 def _embedding(raw: bytes) -> _Embedding:
+    """OpenAI's API never cuts an input: one the model would cut is refused in its words
+    (``whole_inputs``), unless the client says it may be cut (``truncate``, passed on)."""
     body = parse(EmbeddingRequest, raw)
     passed = body.model_dump(exclude_none=True, exclude={"model", "input", "encoding_format"})
     return _Embedding(
         body.model,
         body.input,
         passed,
+        whole=None if body.may_cut else openai_words,
         dimensions=body.dimensions,
         base64=body.encoding_format == "base64",
     )

@@ -48,6 +48,7 @@ from stellwerk.gateway.route_embedding import prompt_embedding
 from stellwerk.gateway.runtime import Runtime
 from stellwerk.gateway.selection import Selection, needs_of
 from stellwerk.gateway.stream_end import AccountedStream, StreamEnd
+from stellwerk.gateway.whole_inputs import Wording
 from stellwerk.request_body import read_body
 
 _UNSAFE = re.compile(r"[^\x20-\x7e]")
@@ -324,8 +325,9 @@ class Embedding:
     model: str
     input: str | list[str]
     params: JSON | None = None  # the client's other parameters, for the backend
-    #: False: an input over the model's context is refused, not cut (Ollama's ``truncate``)
-    truncate: bool = True
+    #: the inputs may not be cut: one the model would cut is refused in these words
+    #: (``whole_inputs``); None: the backend may cut it
+    whole: Wording | None = None
     field: str = "input"  # where the request holds its inputs, for the errors that name one
     #: the vectors' size the client asked for (``dimensions``), checked on the answer
     dimensions: int | None = None
@@ -346,10 +348,7 @@ async def serve_embeddings(
         asked = read(await read_body(request, runtime.config.server.max_body_bytes))
         call.requested_model = asked.model
         inputs = [asked.input] if isinstance(asked.input, str) else list(asked.input)
-        if not inputs or not all(inputs):
-            raise InvalidRequest(
-                "input must be a non-empty string or list of strings", param="input"
-            )
+        refuse_empty(inputs, asked.field)
         name = runtime.selector.configured_name(asked.model)
         if runtime.selector.is_route(name):
             raise InvalidRequest(
@@ -359,12 +358,28 @@ async def serve_embeddings(
         tokens, cost = embeddings_bound(call.selection.model, inputs)
         call.reservation = await runtime.budget.reserve(call.principal, tokens, cost)
         result = await runtime.caller.embed(
-            call, call.selection, inputs, asked.params, truncate=asked.truncate, field=asked.field
+            call, call.selection, inputs, asked.params, whole=asked.whole, field=asked.field
         )
         call.ended = time.perf_counter()
         refuse_other_size(call.selection.model.id, result, asked.dimensions)
         await account(runtime, call)
     return call, asked, result
+
+
+def refuse_empty(inputs: list[str], field: str) -> None:
+    """Refuse an empty text: there is nothing to embed (Ollama answers one by loading the
+    model, and the gateway loads no models). The body's validation has refused an empty
+    string or list; this names the empty text of a list."""
+    if not inputs:
+        raise InvalidRequest(
+            f"{field}: the list of texts to embed is empty; send at least one", param=field
+        )
+    for index, text in enumerate(inputs):
+        if not text:
+            where = field if len(inputs) == 1 else f"{field}.{index}"
+            raise InvalidRequest(
+                f"{where}: the text to embed is empty; send a non-empty string", param=where
+            )
 
 
 def refuse_other_size(model: str, result: EmbedResult, dimensions: int | None) -> None:

@@ -20,9 +20,17 @@ Where the backend has no tokenizer, or its answer does not report its own count,
 check can tell: the backend was asked not to cut either, and its refusal is the answer
 (``backends.transport.raise_for_status`` makes it a ``ContextExceeded`` too). A tokenizer
 that stalls or fails is the backend failing (``Caller.embed`` asks it within the call's time
-limit, and its ``UpstreamError`` is the answer)."""
+limit, and its ``UpstreamError`` is the answer).
+
+Who asks for it, and in whose words (a ``Wording``): Ollama's ``/api/embed`` and ``/api/embeddings``
+with ``truncate: false`` (``ollama_words``), OpenAI's ``/v1/embeddings`` unless told it may cut
+(``openai_words``: OpenAI's API never cuts an input, it refuses one over the model's limit with
+a message that client libraries know, "maximum context length")."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.tokens import inputs_bound
@@ -30,7 +38,54 @@ from stellwerk.backends.types import ChatRequest, EmbedResult
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import ContextExceeded
 
-_ADVICE = "and truncate is false: shorten the input, or leave out truncate to have it cut"
+
+@dataclass(frozen=True, slots=True)
+class Overlong:
+    """An input that may not be cut and would be: what its refusal tells."""
+
+    where: str  # the input's place in the request: input, input.1, prompt
+    tokens: int  # its length, as the backend's tokenizer counts it
+    limit: int  # the most the model embeds of one input
+    model: str
+    context: int  # the model's configured context_length
+    by_backend: bool  # the limit is the backend's own, smaller than the context
+
+
+Wording = Callable[[Overlong], str]
+
+
+def ollama_words(refused: Overlong) -> str:
+    """Ollama's ``truncate: false``: its own words ("the input length exceeds the context
+    length"), with the numbers."""
+    advice = "and truncate is false: shorten the input, or leave out truncate to have it cut"
+    if not refused.by_backend:
+        return (
+            f"{refused.where}: the input length ({refused.tokens} tokens) exceeds the context"
+            f" length of model {refused.model!r} ({refused.context} tokens), {advice} to the"
+            " context"
+        )
+    return (
+        f"{refused.where}: the input length ({refused.tokens} tokens) exceeds what the backend"
+        f" of model {refused.model!r} embeds ({refused.limit} tokens, less than the model's"
+        f" context length of {refused.context}); it would be cut, {advice}"
+    )
+
+
+def openai_words(refused: Overlong) -> str:
+    """OpenAI's refusal of an over-long input ("This model's maximum context length is N
+    tokens, however you requested M tokens"), which litellm and LangChain tell apart from other
+    400s, with the place and the gateway's opt-out."""
+    said = (
+        f"{refused.where}: This model's maximum context length is {refused.limit} tokens,"
+        f" however you requested {refused.tokens} tokens (the length of {refused.where})"
+    )
+    if refused.by_backend:
+        said += (
+            f"; the backend of model {refused.model!r} embeds at most {refused.limit} tokens of"
+            f" an input (less than the model's context length of {refused.context}) and would"
+            " cut it"
+        )
+    return said + '. Please shorten the input, or send "truncate": true to have it cut.'
 
 
 class WholeInputs:
@@ -38,10 +93,16 @@ class WholeInputs:
     backend's tokenizer gives them (asked once per input, when a check needs it)."""
 
     def __init__(
-        self, backend: Backend, model: ModelConfig, inputs: list[str], field: str = "input"
+        self,
+        backend: Backend,
+        model: ModelConfig,
+        inputs: list[str],
+        wording: Wording,
+        field: str = "input",
     ) -> None:
         self.backend = backend
         self.field = field  # the request's name for its inputs
+        self.wording = wording
         self.model = model
         self.inputs = inputs
         self._counts: dict[int, int | None] = {}
@@ -66,14 +127,7 @@ class WholeInputs:
             if tokens is None:
                 return
             if tokens > context:
-                where = self.where(index)
-                raise ContextExceeded(
-                    f"{where}: the input length ({tokens} tokens) exceeds the context length of"
-                    f" model {self.model.id!r} ({context} tokens), {_ADVICE} to the context",
-                    prompt_tokens=tokens,
-                    context=context,
-                    param=where,
-                )
+                self._refuse(index, tokens, context, by_backend=False)
 
     async def refuse_cut(self, result: EmbedResult) -> None:
         """Raise ``ContextExceeded`` for the first input the backend cut: its answer counts
@@ -94,14 +148,14 @@ class WholeInputs:
             return
         limit = _cut_at(counts, evaluated)
         index = next(i for i, tokens in enumerate(counts) if tokens > limit)
+        self._refuse(index, counts[index], limit, by_backend=True)
+
+    def _refuse(self, index: int, tokens: int, limit: int, *, by_backend: bool) -> None:
         where = self.where(index)
+        model = self.model
+        refused = Overlong(where, tokens, limit, model.id, model.context_length, by_backend)
         raise ContextExceeded(
-            f"{where}: the input length ({counts[index]} tokens) exceeds what the backend of"
-            f" model {self.model.id!r} embeds ({limit} tokens, less than the model's context"
-            f" length of {self.model.context_length}); it would be cut, {_ADVICE}",
-            prompt_tokens=counts[index],
-            context=limit,
-            param=where,
+            self.wording(refused), prompt_tokens=tokens, context=limit, param=where
         )
 
 

@@ -1,0 +1,185 @@
+"""``/v1/embeddings`` through the official ``openai`` library, in front of the real llama.cpp
+server: an input is embedded whole or refused, as OpenAI's API does, never cut silently."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import closing
+from typing import Any
+
+import openai
+import pytest
+
+from tests.fixtures.gateway import KEYS, Gateway, add_ollama_backend, in_process
+from tests.fixtures.llama import LlamaBackend
+from tests.fixtures.loopback import (
+    OLLAMA_TOO_LONG,
+    failing_tokenizer,
+    ollama_embed_server,
+    recording_proxy,
+)
+
+pytestmark = pytest.mark.llama
+
+# tiny-embed: context_length 1024 in the config, one token per byte (and one to begin with);
+# its llama.cpp server embeds at most its batch, 512 tokens, of an input, whatever it is asked
+SAME_START = "wort " * 120  # 600 bytes
+CANCELLED, VALID = SAME_START + "Der Vertrag ist gekündigt.", SAME_START + "Der Vertrag gilt."
+LONG = "Zeile " * 250  # 1500 bytes: over the context
+TOKENIZE = "/extras/tokenize/count"
+
+
+def told(error: openai.APIStatusError) -> str:
+    """The error's message as the gateway sent it (the library's has the status before it)."""
+    assert isinstance(error.body, dict)
+    return str(error.body["message"])
+
+
+@pytest.fixture
+def client(gateway: Gateway) -> Iterator[openai.OpenAI]:
+    with closing(gateway.openai(KEYS["research"], max_retries=0)) as made:
+        yield made
+
+
+def test_an_input_the_backend_would_cut_is_refused_as_openai_refuses_it(
+    client: openai.OpenAI,
+) -> None:
+    """Two documents that differ after the backend's 512 tokens were answered with the same
+    vector (status 200). Now each is refused in OpenAI's words, which client libraries know
+    ("maximum context length"), code ``context_length_exceeded``, naming the input."""
+    for sent, where in (
+        (CANCELLED, "input"),
+        ([CANCELLED, VALID], "input.0"),
+        (["kurz", VALID], "input.1"),
+    ):
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.embeddings.create(model="tiny-embed", input=sent)
+        assert caught.value.code == "context_length_exceeded"
+        assert caught.value.param == where
+        assert told(caught.value).startswith(
+            f"{where}: This model's maximum context length is 512 tokens, however you requested "
+        )
+        assert "would cut it" in told(caught.value)
+        assert '"truncate": true' in told(caught.value)
+    served = client.embeddings.create(model="tiny-embed", input=[SAME_START[:500], "kurz"])
+    assert len(served.data) == 2
+
+
+def test_an_input_over_the_context_is_refused_before_the_backend_is_asked(
+    client: openai.OpenAI,
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.embeddings.create(model="tiny-embed", input=["kurz", LONG])
+    assert caught.value.code == "context_length_exceeded"
+    assert caught.value.param == "input.1"
+    assert told(caught.value).startswith(
+        "input.1: This model's maximum context length is 1024 tokens, however you requested"
+        " 1501 tokens (the length of input.1). Please shorten the input"
+    )
+
+
+@pytest.mark.parametrize("truncate", [True, "END", "START"])
+def test_truncate_lets_the_backend_cut_an_input(
+    client: openai.OpenAI, truncate: bool | str
+) -> None:
+    """The opt-out (``truncate: true``, or NVIDIA NIM's ``"START"``/``"END"``): the backend
+    cuts the input (llama.cpp at its batch, whatever the value), as before; no count is asked."""
+    cut = client.embeddings.create(
+        model="tiny-embed", input=[CANCELLED, VALID], extra_body={"truncate": truncate}
+    )
+    assert cut.data[0].embedding == cut.data[1].embedding  # what the backend's cut does
+    assert cut.usage.prompt_tokens == 1024
+
+
+@pytest.mark.parametrize("truncate", [False, "NONE"])
+def test_truncate_false_is_what_the_endpoint_does_unasked(
+    client: openai.OpenAI, truncate: bool | str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.embeddings.create(model="tiny-embed", input=VALID, extra_body={"truncate": truncate})
+    assert caught.value.code == "context_length_exceeded"
+
+
+@pytest.mark.parametrize(
+    ("sent", "asked"),
+    [
+        (["kurz", "zwei Wörter", "drei"], ["/v1/embeddings"] + [TOKENIZE] * 3),
+        ([LONG], [TOKENIZE]),
+    ],
+    ids=["short", "long"],
+)
+def test_the_tokenizer_is_asked_once_per_input(
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend, sent: list[str], asked: list[str]
+) -> None:
+    """What the check costs the backend: one tokenize request per input, after the embedding
+    (before it only for an input whose bytes may be over the context, refused unembedded)."""
+    with recording_proxy(llama_server.base_url) as upstream:
+        gateway_raw["backends"][0]["base_url"] = upstream.url
+        with in_process(gateway_raw) as gw, closing(gw.openai(KEYS["research"])) as c:
+            if LONG in sent:
+                with pytest.raises(openai.BadRequestError):
+                    c.embeddings.create(model="tiny-embed", input=sent)
+            else:
+                assert len(c.embeddings.create(model="tiny-embed", input=sent).data) == 3
+    assert [path for path in upstream.paths if path in (TOKENIZE, "/v1/embeddings")] == asked
+
+
+@pytest.mark.parametrize(
+    ("fault", "status"), [("stall", 504), ("fail", 502)], ids=["stalled", "failed"]
+)
+def test_a_tokenizer_that_fails_is_the_backend_failing(
+    gateway_raw: dict[str, Any], fault: str, status: int
+) -> None:
+    """The check is part of the call: a tokenizer that stalls or fails is the backend's 504 or
+    502, never an unchecked vector."""
+    llama = gateway_raw["backends"][0]
+    with failing_tokenizer(llama["base_url"], fault) as upstream:
+        llama["base_url"] = upstream.url
+        llama["timeouts"] = {"connect": 2, "first_token": 3, "total": 6}
+        with (
+            in_process(gateway_raw) as gw,
+            closing(gw.openai(KEYS["research"], max_retries=0, timeout=60)) as c,
+            pytest.raises(openai.APIStatusError) as caught,
+        ):
+            c.embeddings.create(model="tiny-embed", input="kurz")
+    assert caught.value.status_code == status
+    assert told(caught.value).startswith("backend 'llamacpp': ")
+    assert any(path.startswith("/extras/tokenize") for path in upstream.paths)
+
+
+def test_an_ollama_backend_is_asked_not_to_cut(gateway_raw: dict[str, Any]) -> None:
+    """An Ollama server cannot be asked for a count, and cuts an input unless told
+    ``truncate: false``: the gateway tells it so, and its refusal is the client's 400. With
+    ``truncate: true`` the client's word goes on."""
+    with ollama_embed_server(context=1024) as upstream:
+        add_ollama_backend(gateway_raw, upstream.url, "ollama-embed", like=3)
+        with in_process(gateway_raw) as gw, closing(gw.openai(KEYS["research"])) as c:
+            with pytest.raises(openai.BadRequestError) as caught:
+                c.embeddings.create(model="ollama-embed", input=LONG)
+            cut = c.embeddings.create(
+                model="ollama-embed", input=LONG, extra_body={"truncate": True}
+            )
+    assert caught.value.code == "context_length_exceeded"
+    assert OLLAMA_TOO_LONG in told(caught.value)
+    assert len(cut.data) == 1
+    assert [body.get("truncate") for body in upstream.bodies] == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("sent", "param", "said"),
+    [
+        ("", "input", "input: the text to embed is empty; send a non-empty string"),
+        ([], "input", "input: the list of texts to embed is empty; send at least one"),
+        (["a", ""], "input.1", "input.1: the text to embed is empty; send a non-empty string"),
+        ([[1, 2, 3]], "input", "input: token ids are not supported; send the input as text"),
+        ([1, 2, 3], "input", "input: token ids are not supported; send the input as text"),
+    ],
+    ids=["empty", "empty-list", "empty-item", "token-id-lists", "token-ids"],
+)
+def test_what_cannot_be_embedded_is_told_plainly(
+    client: openai.OpenAI, sent: Any, param: str, said: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.embeddings.create(model="tiny-embed", input=sent)
+    assert caught.value.param == param
+    assert told(caught.value).startswith(said)
