@@ -12,7 +12,9 @@
                       routed request kept for feedback and shadow grading
 
 ``serve`` runs them for every chat-shaped endpoint (``/v1/chat/completions``, ``/v1/responses``,
-``/v1/completions``, ``/api/chat``, ``/api/generate``); ``serve_embeddings`` the ones an
+``/v1/completions``, ``/api/chat``, ``/api/generate``); a request that asks for no answer, only
+for its model (Ollama's load and unload, ``Exchange.idle``), stops after 4 and is accounted
+(``ready``); ``serve_embeddings`` the ones an
 embedding request takes. The API modules only decode a body into an ``Exchange`` and encode what
 it returns. The state of the request is one ``Call``, which these stages advance (the caller
 adds the models it tried, the stream's end how it ended) and which becomes the usage record.
