@@ -79,9 +79,9 @@ def test_ps_lists_only_the_models_whose_backend_serves_now(gateway_raw: dict[str
             time.sleep(0.1)
         listed = {m.model for m in client.ps().models}
         tags = {m.model for m in client.list().models}
-    assert "dead-small" not in listed
-    assert {"tiny-small", "tiny-medium", "tiny-large", "tiny-embed"} <= listed
-    assert "dead-small" in tags  # configured (``/api/tags``), not available now
+    assert "dead-small:latest" not in listed
+    assert {f"tiny-{n}:latest" for n in ("small", "medium", "large", "embed")} <= listed
+    assert "dead-small:latest" in tags  # configured (``/api/tags``), not available now
 
 
 def test_hanging_backend_times_out_with_504(gateway_raw: dict[str, Any], hanging_port: int) -> None:

@@ -44,6 +44,10 @@ CASES: list[tuple[str, dict[str, str], bytes | dict[str, Any], int, str]] = [
 ]
 
 
+#: Ollama reads a chat without messages as its load of the model (test_ollama_client.py)
+OLLAMA_LOADS = {"missing messages", "empty messages"}
+
+
 def as_ollama(body: bytes | dict[str, Any]) -> bytes | dict[str, Any]:
     """The same request in Ollama's shape: sampling parameters under ``options``."""
     if isinstance(body, bytes):
@@ -73,6 +77,9 @@ def test_every_bad_request_is_refused_clearly_and_recorded(offline_gateway: Gate
         assert text in error["message"], (name, error["message"])
 
         response = _post(offline_gateway, "/api/chat", headers, as_ollama(body))
+        if name in OLLAMA_LOADS:  # no backend asked: the gateway is offline
+            assert response.json()["done_reason"] == "load", name
+            continue
         assert response.status_code == status, ("ollama", name)
         assert set(response.json()) == {"error"}, name
         expected = {"max_tokens": "num_predict"}.get(text, text)
@@ -511,12 +518,17 @@ def test_a_key_named_twice_is_told_with_the_other_problems(
     alone."""
     twice = b'{"model": "tiny-small", "model": "x", "max_tokens": 2, "messages": %s}'
     named = "request body has the key 'model' twice in one object; send it once"
-    answer = _post(offline_gateway, path, AUTH, twice % b"[]")
+    # no messages is Ollama's load of the model (a 200), so the other problem is another there
+    other, problem = (
+        (b"[]", "messages: List should have at least 1 item after validation, not 0")
+        if path.startswith("/v1")
+        else (b'"x"', "messages: Input should be a valid array")
+    )
+    answer = _post(offline_gateway, path, AUTH, twice % other)
     assert answer.status_code == 400
     with_other = answer.json()["error"]
     told = with_other if path.startswith("/v1") else {"message": with_other}
-    assert told["message"] == f"{named}; messages: List should have at least 1 item after" \
-        " validation, not 0"  # fmt: skip
+    assert told["message"] == f"{named}; {problem}"
     if path.startswith("/v1"):
         assert (with_other["param"], with_other["code"]) == ("model", "duplicate_key")
     alone = _post(offline_gateway, path, AUTH, twice % json.dumps(CHAT["messages"]).encode())

@@ -485,8 +485,8 @@ def test_ollama_api_is_governed_too(llama_server: LlamaBackend, tmp_path: Path) 
         assert refused.status_code == 403
         assert "secret data may not go" in refused.json()["error"]
         tags = gw.get("/api/tags", headers=secret).json()
-        assert "tiny-medium" not in [m["name"] for m in tags["models"]]
-        assert "tiny-small" in [m["name"] for m in tags["models"]]
+        assert "tiny-medium:latest" not in [m["name"] for m in tags["models"]]
+        assert "tiny-small:latest" in [m["name"] for m in tags["models"]]
 
 
 @pytest.mark.parametrize(

@@ -318,13 +318,16 @@ def test_embeddings_refuses_as_embed_does_in_ollamas_format(
 def test_list_ps_show_version(gateway: Gateway, clients: dict[str, ollama.Client]) -> None:
     c = clients["legal"]
     listed = [m.model for m in c.list().models]
-    # the routes first (Open WebUI preselects the first entry), then the model legal may use
-    assert set(listed[:3]) == {"auto", "auto-economy", "auto-quality"} and listed[3:] == [
-        "tiny-small"
-    ]
+    # the routes first (Open WebUI preselects the first entry), then the model legal may use,
+    # each named with its tag as Ollama lists models
+    assert set(listed[:3]) == {"auto:latest", "auto-economy:latest", "auto-quality:latest"}
+    assert listed[3:] == ["tiny-small:latest"]
+    tags = gateway.get("/api/tags", headers=bearer(KEYS["legal"])).json()["models"]
+    assert [m["name"] for m in tags] == listed  # the library reads model, other clients name
     running = c.ps().models
-    assert [m.model for m in running] == ["tiny-small"]  # routes are not loaded models
-    assert running[0].expires_at is not None
+    assert [m.model for m in running] == ["tiny-small:latest"]  # routes are not loaded models
+    assert running[0].name == "tiny-small:latest" and running[0].expires_at is not None
+    assert running[0].context_length == 1024
     shown = c.show("tiny-small")
     assert shown.capabilities is not None and "completion" in shown.capabilities
     version = gateway.get("/api/version").json()["version"]
@@ -416,7 +419,8 @@ def test_a_route_from_the_list_is_shown_and_answers(clients: dict[str, ollama.Cl
     c = clients["research"]
     listed = c.list().models
     routes = [m for m in listed if m.details and m.details.format == "stellwerk-route"]
-    assert {m.model for m in routes} == {"auto", "auto-economy", "auto-quality"}
+    names = {m.model for m in routes}
+    assert names == {"auto:latest", "auto-economy:latest", "auto-quality:latest"}
     # routes first, so that a client preselecting the first entry (Open WebUI) picks a route
     assert listed[: len(routes)] == routes
     shown = c.show("auto")
@@ -450,3 +454,95 @@ def test_a_name_with_the_default_tag_is_the_model_without_it(
     with pytest.raises(ollama.ResponseError) as info:
         c.chat(model="tiny-small:7b", messages=[{"role": "user", "content": "x"}], stream=False)
     assert info.value.status_code == 404
+
+
+def test_every_listed_name_is_shown_with_its_context_and_answers(
+    clients: dict[str, ollama.Client],
+) -> None:
+    """A client shows, then uses, the names the list gave it (``auto:latest``, Open WebUI and
+    litellm ask ``/api/show`` first); ``model_info`` holds the context length under the
+    architecture's name, as Ollama's does (litellm sizes prompts from it). A route's is the
+    largest context among the models it may choose."""
+    c = clients["research"]
+    for entry in c.list().models:
+        assert entry.model is not None
+        shown = c.show(entry.model)
+        assert shown.modelinfo is not None and shown.capabilities is not None
+        architecture = shown.modelinfo["general.architecture"]
+        assert shown.modelinfo[f"{architecture}.context_length"] == 1024, entry.model
+        if "completion" in shown.capabilities:
+            reply = c.generate(model=entry.model, prompt="Hallo", options={"num_predict": 2})
+            assert reply.done, entry.model
+    assert c.show("auto-economy:latest").capabilities == ["completion", "tools"]
+    assert c.show("tiny-small").modelinfo == {
+        "general.architecture": "tiny",
+        "general.parameter_count": 1_000_000_000,
+        "tiny.context_length": 1024,
+    }
+
+
+@pytest.mark.parametrize("think", [True, "high"])
+def test_thinking_asked_of_a_model_that_cannot_think_is_refused(
+    clients: dict[str, ollama.Client], think: bool | str
+) -> None:
+    """As Ollama refuses ``think`` for a model without thinking: the gateway knows of none that
+    thinks on request, so thinking asked for is a 400 rather than silently not done."""
+    c = clients["research"]
+    messages = [{"role": "user", "content": "Hallo"}]
+    with pytest.raises(ollama.ResponseError) as chat:
+        c.chat(model="tiny-small", messages=messages, think=think)
+    with pytest.raises(ollama.ResponseError) as generate:
+        c.generate(model="auto", prompt="Hallo", think=think)
+    assert chat.value.status_code == generate.value.status_code == 400
+    assert "'tiny-small' does not support thinking" in chat.value.error
+    assert "'auto' does not support thinking" in generate.value.error
+    reply = c.chat(model="tiny-small", messages=messages, think=False, options={"num_predict": 2})
+    assert reply.done and not reply.message.thinking
+
+
+def test_load_and_unload_are_answered_as_ollama_answers_them(
+    gateway: Gateway, clients: dict[str, ollama.Client]
+) -> None:
+    """Ollama's load (no prompt, no messages) and unload (the same with ``keep_alive`` 0), as
+    UIs send them: the gateway holds no models, so nothing is loaded or unloaded, but the model
+    is checked as for an answer and the request answered as Ollama answers it."""
+    c = clients["research"]
+    loaded = c.generate(model="tiny-small")
+    assert (loaded.done, loaded.done_reason, loaded.response) == (True, "load", "")
+    unloaded = c.generate(model="tiny-embed:latest", keep_alive=0)
+    assert (unloaded.done, unloaded.done_reason) == (True, "unload")
+    chat = c.chat(model="auto:latest", messages=[], keep_alive="0s")
+    assert (chat.done_reason, chat.message.content) == ("unload", "")
+    assert c.chat(model="tiny-medium", messages=[], keep_alive="5m").done_reason == "load"
+    streamed = list(c.generate(model="tiny-small", stream=True))  # one object, as Ollama's
+    assert [p.done_reason for p in streamed] == ["load"]
+    for dept, name, status in (
+        ("research", "nope", 404),
+        ("legal", "tiny-large", 403),
+        ("research", "tiny-embed", 400),  # cannot chat: nothing it could be loaded for
+    ):
+        with pytest.raises(ollama.ResponseError) as info:
+            clients[dept].generate(model=name)
+        assert info.value.status_code == status, name
+
+
+def test_a_load_is_recorded_without_a_model_or_tokens(gateway_raw: dict[str, Any]) -> None:
+    """A load is one request of the key, recorded, but no answer of a model: the answer times
+    a model is measured on (the dashboard's latency fit) hold none."""
+    with in_process(gateway_raw) as gw, closing(gw.ollama(KEYS["research"])) as c:
+        assert c.generate(model="tiny-small:latest").done_reason == "load"
+    ledger = gw.ledger()
+    records = ledger.recent_usage(limit=10)
+    ledger.close()
+    assert [(r.endpoint, r.requested_model, r.status, r.model) for r in records] == [
+        ("generate", "tiny-small:latest", 200, None)
+    ]
+    assert records[0].prompt_tokens == records[0].completion_tokens == 0
+
+
+def test_the_root_answers_as_ollama_does(gateway: Gateway) -> None:
+    """Tools that probe a URL for an Ollama server (``GET /``, ``HEAD /``) find one."""
+    got = gateway.get("/")
+    assert (got.status_code, got.text) == (200, "Ollama is running")
+    assert got.headers["content-type"].startswith("text/plain")
+    assert gateway.request("HEAD", "/").status_code == 200

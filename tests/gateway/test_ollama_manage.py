@@ -42,9 +42,10 @@ def test_model_management_is_refused_with_a_reason(client: ollama.Client, action
     assert "models are managed on the model servers" in info.value.error
 
 
-def test_pulling_a_route_says_it_is_one(client: ollama.Client) -> None:
-    with pytest.raises(ollama.ResponseError, match="'auto' is a route"):
-        client.pull("auto", stream=True).__next__()
+@pytest.mark.parametrize("name", ["auto", "auto:latest"])  # as /api/tags lists it
+def test_pulling_a_route_says_it_is_one(client: ollama.Client, name: str) -> None:
+    with pytest.raises(ollama.ResponseError, match=f"'{name}' is a route"):
+        client.pull(name, stream=True).__next__()
 
 
 def test_without_a_key_it_is_a_401(gateway: Gateway) -> None:

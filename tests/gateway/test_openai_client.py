@@ -78,6 +78,24 @@ def test_models_lists_only_what_the_key_may_use(clients: dict[str, openai.OpenAI
     assert legal == {"tiny-small", "auto", "auto-economy", "auto-quality"}
 
 
+def test_a_model_is_retrieved_as_the_list_shows_it(clients: dict[str, openai.OpenAI]) -> None:
+    """``models.retrieve``: one entry of ``models.list``; a model the key may not use is a 404
+    ``model_not_found`` as an unknown one is, as OpenAI answers (the list hides it too)."""
+    research = clients["research"]
+    for listed in research.models.list():
+        assert research.models.retrieve(listed.id) == listed
+    assert research.models.retrieve("auto:latest").id == "auto"
+    for department, name in (("legal", "tiny-large"), ("research", "nope"), ("research", "a/b")):
+        with pytest.raises(openai.NotFoundError) as info:
+            clients[department].models.retrieve(name)
+        assert info.value.code == "model_not_found"
+        assert f"the model '{name}' does not exist or you do not have access to it" in str(
+            info.value
+        )
+    with pytest.raises(openai.NotFoundError):  # tiny-retired is configured, listed for none
+        research.models.retrieve("tiny-retired")
+
+
 def test_embeddings(clients: dict[str, openai.OpenAI]) -> None:
     result = clients["research"].embeddings.create(model="tiny-embed", input=["eins", "zwei drei"])
     assert len(result.data) == 2

@@ -5,9 +5,11 @@ working fails here."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,7 @@ def test_the_guides_mark_the_blocks_this_suite_runs() -> None:
         "langchain-invoke",
         "langchain-stream",
         "ollama-chat",
+        "ollama-env",
         "curl-openai",
         "curl-ollama",
     }
@@ -108,6 +111,24 @@ def test_ollama_library(guide_env: Gateway, capsys: pytest.CaptureFixture[str]) 
     assert prompt_tokens > 0 and 0 < eval_tokens <= 64
     listed = _field(output, "models")
     assert "tiny-small" in listed and "tiny-retired" not in listed
+
+
+def test_ollama_library_from_its_environment_variables(guide_env: Gateway) -> None:
+    """The module-level API with ``OLLAMA_HOST`` and ``OLLAMA_API_KEY`` (sent as the bearer
+    key), in a process of its own, as the guide's shell runs it (``python`` this one)."""
+    language, code = BLOCKS["ollama-env"]
+    assert language == "bash"
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PATH": path},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() in {m.id for m in guide_env.config.models}
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")

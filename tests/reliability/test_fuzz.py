@@ -56,6 +56,7 @@ OPERATIONS: dict[tuple[str, str], int] = {
     ("POST", "/v1/embeddings"): 250,
     ("POST", "/v1/feedback"): 100,
     ("GET", "/v1/models"): 10,
+    ("GET", "/v1/models/{model}"): 50,
     ("POST", "/api/chat"): 250,
     ("POST", "/api/generate"): 250,
     ("POST", "/api/embed"): 250,
@@ -64,6 +65,7 @@ OPERATIONS: dict[tuple[str, str], int] = {
     ("GET", "/api/tags"): 10,
     ("GET", "/api/ps"): 10,
     ("GET", "/api/version"): 10,
+    ("GET", "/"): 5,
     ("POST", "/api/pull"): 25,
     ("POST", "/api/push"): 25,
     ("POST", "/api/create"): 25,
@@ -134,6 +136,7 @@ MODELS = {
     "/api/embed": ["tiny-embed", None],
     "/api/embeddings": ["tiny-embed", None],
     "/api/show": ["tiny-small", "tiny-embed", None],
+    "/v1/models/{model}": ["tiny-small", "auto", "tiny-retired", None],
 }
 
 
@@ -262,6 +265,8 @@ def _fuzz(
     @given(case=operation.as_strategy(generation_mode=mode), model=models)
     def run(case: Any, model: str | None) -> None:
         tame(path, case.body, model)
+        if model is not None and "model" in (case.path_parameters or {}):
+            case.path_parameters["model"] = model
         if case.path_parameters and case.path_parameters.get("key_id") == "admin-1":
             case.path_parameters["key_id"] = "someone-else"  # the fuzzer keeps its own key
         response = case.call_and_validate(

@@ -19,6 +19,7 @@ The documentation of each endpoint (its body, its answer, its errors) is data he
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -84,6 +85,16 @@ class Endpoint:
     #: included (``chat``, ``embeddings``, ...), or None: it writes none. Said by every endpoint
     #: (no default), so a new one cannot leave it out; ``refusal.RECORDED`` is made of it.
     records: str | None = field(kw_only=True)
+
+    @property
+    def documented_path(self) -> str:
+        """The path as OpenAPI writes it: its parameters without Starlette's convertor
+        (``/v1/models/{model}`` for ``/v1/models/{model:path}``)."""
+        return _CONVERTOR.sub("}", self.path)
+
+
+#: the convertor of a path's parameter (``{model:path}``)
+_CONVERTOR = re.compile(r":\w+\}")
 
 
 def _with_runtime(handler: Callable[[Request, Runtime], Awaitable[Any]]) -> Handler:
@@ -215,6 +226,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         records=None,
     ),
     Endpoint(
+        "GET",
+        "/v1/models/{model:path}",  # an id may hold a slash (org/model); served by the router
+        _with_runtime(openai_api.retrieve_model),
+        "openai",
+        OPENAI,
+        "retrieve_model",
+        answer=rs.ModelEntry,
+        errors=(401, 404, 429),
+        error_notes={404: "No such model or route, or one the key may not use."},
+        records=None,
+    ),
+    Endpoint(
         "POST",
         "/v1/feedback",
         _with_runtime(feedback_api.feedback),
@@ -330,7 +353,9 @@ class Lane:
 
     def __init__(self, app: ASGIApp, endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> None:
         self.app = app
-        self.handlers = {(e.method, e.path): e.handler for e in endpoints}
+        # a path with parameters is the router's to match
+        exact = (e for e in endpoints if "{" not in e.path)
+        self.handlers = {(e.method, e.path): e.handler for e in exact}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = None

@@ -16,7 +16,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from stellwerk.backends.types import ChatChunk, ChatResult
+from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import ollama_wire as wire
@@ -28,6 +28,7 @@ from stellwerk.gateway.openai_wire import joined_calls
 from stellwerk.gateway.pipeline import (
     Embedding,
     Exchange,
+    Idle,
     decision_headers,
     serve,
     serve_embeddings,
@@ -56,11 +57,19 @@ class ConverseExchange(Exchange):
         body: wire.OllamaChatRequest | wire.OllamaGenerateRequest
         if self.generate:
             body = parse(wire.OllamaGenerateRequest, raw)
-            self.chat = wire.generate_request(body)
         else:
             body = parse(wire.OllamaChatRequest, raw)
-            self.chat = wire.chat_request(body)
         self.model, self.stream = body.model, body.stream
+        wire.refuse_thinking(body.model, body.think)
+        kind = wire.idle_kind(body)
+        if kind is not None:  # Ollama's load or unload: answered as one object, not streamed
+            answer = wire.idle_answer(body.model, kind, generate=self.generate)
+            self.idle, self.stream = Idle(kind, answer), False
+            self.chat = ChatRequest(messages=[])
+        elif isinstance(body, wire.OllamaGenerateRequest):
+            self.chat = wire.generate_request(body)
+        else:
+            self.chat = wire.chat_request(body)
 
     def plain(self, call: Call, result: ChatResult) -> bytes:
         assert call.model is not None and call.ended is not None
@@ -172,8 +181,19 @@ async def embeddings(request: Request) -> Response:
     return _json({"embedding": result.vectors[0]}, decision_headers(call))
 
 
+def listed_name(name: str) -> str:
+    """``name`` as Ollama lists a model: with its tag, ``:latest`` when it has none. Ollama's
+    clients check a name against the list so (``x`` and ``x:latest`` both match ``x:latest``,
+    langchain-ollama's ``validate_model_on_init``); the gateway takes either name."""
+    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
+
+
+def _family(model: ModelConfig) -> str:
+    return model.id.split("-")[0].split(":")[0]
+
+
 def _details(model: ModelConfig) -> dict[str, Any]:
-    family = model.id.split("-")[0].split(":")[0]
+    family = _family(model)
     return {
         "parent_model": "",
         "format": "gguf",
@@ -185,9 +205,10 @@ def _details(model: ModelConfig) -> dict[str, Any]:
 
 
 def _entry(model: ModelConfig, modified: str) -> dict[str, Any]:
+    name = listed_name(model.id)
     return {
-        "name": model.id,
-        "model": model.id,
+        "name": name,
+        "model": name,
         "modified_at": modified,
         "size": int(model.params_b * 1e9 * 0.6),
         "digest": hashlib.sha256(model.id.encode()).hexdigest(),
@@ -197,7 +218,8 @@ def _entry(model: ModelConfig, modified: str) -> dict[str, Any]:
 
 async def tags(request: Request, runtime: RuntimeDep) -> Response:
     """The routes (``auto`` ...) first, then the models the caller may use, as Ollama lists
-    local models: clients that preselect the first entry (Open WebUI) preselect ``auto``."""
+    local models (named with their tag, ``listed_name``): clients that preselect the first
+    entry (Open WebUI) preselect ``auto:latest``."""
     principal = runtime.authenticate(request.headers)
     modified = wire.now_iso()
     visible = runtime.selector.visible(principal)
@@ -210,8 +232,8 @@ async def tags(request: Request, runtime: RuntimeDep) -> Response:
 
 def _route_entry(name: str, modified: str) -> dict[str, Any]:
     return {
-        "name": name,
-        "model": name,
+        "name": listed_name(name),
+        "model": listed_name(name),
         "modified_at": modified,
         "size": 0,
         "digest": hashlib.sha256(f"route:{name}".encode()).hexdigest(),
@@ -232,12 +254,18 @@ _ROUTE_DETAILS = {
 async def running(request: Request, runtime: RuntimeDep) -> Response:
     """The models available now: those the caller may use whose backend serves now (it
     answered its last health probe, its circuit is not open: ``/readyz``'s test), as Ollama
-    lists the models it has loaded; ``expires_at`` is ISO-8601 as Ollama sends it."""
+    lists the models it has loaded; ``expires_at`` is ISO-8601 as Ollama sends it, and
+    ``context_length`` is the model's (Ollama's: the context it was loaded with)."""
     principal = runtime.authenticate(request.headers)
     modified = wire.now_iso()
     expires = (datetime.now(UTC) + timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
     models = [
-        {**_entry(m, modified), "expires_at": expires, "size_vram": 0}
+        {
+            **_entry(m, modified),
+            "expires_at": expires,
+            "size_vram": 0,
+            "context_length": m.context_length,
+        }
         for m in runtime.selector.visible(principal)
         if runtime.backend_ready(m.backend)
     ]
@@ -245,47 +273,56 @@ async def running(request: Request, runtime: RuntimeDep) -> Response:
 
 
 async def show(request: Request, runtime: RuntimeDep) -> Response:
-    """Facts of one model, including its capabilities as Ollama names them."""
+    """Facts of one model, including its capabilities as Ollama names them and its context
+    length as Ollama's ``model_info`` holds it (``<architecture>.context_length``)."""
     principal = runtime.authenticate(request.headers)
     body = parse(wire.ShowRequest, await read_body(request, runtime.config.server.max_body_bytes))
-    name = body.model or body.name
-    if not name:
+    asked = body.model or body.name
+    if not asked:
         raise InvalidRequest("missing 'model'", param="model")
+    name = runtime.selector.configured_name(asked)  # x:latest is x, a route's name too
     if runtime.selector.is_route(name):
         return _json(_route_facts(runtime.selector.visible(principal)))
-    model = runtime.selector.named(principal, runtime.selector.configured_name(name), []).model
+    model = runtime.selector.named(principal, name, []).model
     capabilities = ["completion"] if "chat" in model.capabilities else []
     capabilities += [c for c in ("tools", "vision") if c in model.capabilities]
     if "embeddings" in model.capabilities:
         capabilities.append("embedding")
-    return _json(
-        {
-            "modelfile": "",
-            "parameters": "",
-            "template": "",
-            "details": _details(model),
-            "model_info": {"general.parameter_count": int(model.params_b * 1e9)},
-            "capabilities": capabilities,
-            "modified_at": wire.now_iso(),
-        }
-    )
+    family = _family(model)
+    info = {
+        "general.architecture": family,
+        "general.parameter_count": int(model.params_b * 1e9),
+        f"{family}.context_length": model.context_length,
+    }
+    return _json(_facts(_details(model), info, capabilities))
 
 
-def _route_facts(visible: list[ModelConfig]) -> dict[str, Any]:
-    """A route as ``/api/show`` describes it: it completes, and calls tools or reads images
-    when some model it may choose can."""
-    chat = [m for m in visible if "chat" in m.capabilities]
-    capabilities = ["completion"] if chat else []
-    capabilities += [c for c in ("tools", "vision") if any(c in m.capabilities for m in chat)]
+def _facts(
+    details: Mapping[str, Any], info: Mapping[str, Any], capabilities: list[str]
+) -> dict[str, Any]:
     return {
         "modelfile": "",
         "parameters": "",
         "template": "",
-        "details": _ROUTE_DETAILS,
-        "model_info": {},
+        "details": details,
+        "model_info": info,
         "capabilities": capabilities,
         "modified_at": wire.now_iso(),
     }
+
+
+def _route_facts(visible: list[ModelConfig]) -> dict[str, Any]:
+    """A route as ``/api/show`` describes it: it completes, and calls tools or reads images
+    when some model it may choose can. Its context length is the largest of those models':
+    a longer prompt no model it may choose holds (refused, ``no_capable_model``), a shorter one
+    goes to those whose context holds it (``Selector.eligible``)."""
+    chat = [m for m in visible if "chat" in m.capabilities]
+    capabilities = ["completion"] if chat else []
+    capabilities += [c for c in ("tools", "vision") if any(c in m.capabilities for m in chat)]
+    info: dict[str, Any] = {"general.architecture": _ROUTE_DETAILS["family"]}
+    if chat:
+        info["stellwerk.context_length"] = max(m.context_length for m in chat)
+    return _facts(_ROUTE_DETAILS, info, capabilities)
 
 
 async def version() -> Response:

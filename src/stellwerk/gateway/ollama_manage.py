@@ -46,7 +46,7 @@ async def _refuse(request: Request, runtime: RuntimeDep, action: str) -> Respons
     what = f"model {name!r}" if name else "models"
     route = (
         f" ({name!r} is a route: use it by name, it chooses among the models for you)"
-        if name and runtime.selector.is_route(name)
+        if name and runtime.selector.is_route(runtime.selector.configured_name(name))
         else ""
     )
     raise PermissionDenied(

@@ -8,6 +8,7 @@ tool-call arguments are JSON objects, the final streamed line carries the counts
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -15,7 +16,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, Usage
-from stellwerk.errors import InvalidRequest
+from stellwerk.errors import InvalidRequest, shown
 from stellwerk.gateway.body import ParamProblem
 from stellwerk.gateway.openai_schema import (
     EmbeddingInput,
@@ -117,7 +118,7 @@ OutputFormat = Literal["", "json"] | dict[str, Any]
 #: ``keep_alive``: a duration ("5m", "1h30m") or seconds
 KeepAlive = str | int | float
 #: ``think``: on or off, or a level for the models that take one
-Think = bool | Literal["low", "medium", "high"]
+Think = bool | Literal["low", "medium", "high", "max"]
 
 
 class _Logprobs(_Open):
@@ -146,8 +147,11 @@ class _Logprobs(_Open):
 
 
 class OllamaChatRequest(_Logprobs):
+    """``/api/chat``; without messages, Ollama's load (or, with ``keep_alive`` 0, unload) of the
+    model (``idle_kind``)."""
+
     model: ModelName
-    messages: list[OllamaMessage] = Field(min_length=1)
+    messages: list[OllamaMessage] = Field(default_factory=list)
     stream: bool = True
     format: OutputFormat | None = None
     options: OllamaOptions | None = None
@@ -157,10 +161,11 @@ class OllamaChatRequest(_Logprobs):
 
 
 class OllamaGenerateRequest(_Logprobs):
-    """``/api/generate``: one prompt (and an optional system prompt) instead of messages."""
+    """``/api/generate``: one prompt (and an optional system prompt) instead of messages;
+    without one (or an empty one), Ollama's load or unload of the model (``idle_kind``)."""
 
     model: ModelName
-    prompt: str = Field(min_length=1)
+    prompt: str = ""
     suffix: str | None = None
     system: str | None = None
     template: str | None = None
@@ -201,6 +206,64 @@ class ShowRequest(_Open):
     model: ModelName | None = None
     name: ModelName | None = None
     verbose: bool | None = None
+
+
+def refuse_thinking(model: str, think: Think | None) -> None:
+    """Ollama's 400 for ``think`` on a model that cannot think (any level is thinking asked for).
+    The gateway knows of no model that thinks on request (the config names no such capability,
+    and nothing of ``think`` is passed on), so thinking asked for is refused, not silently left
+    undone; ``false`` or no ``think`` is what every model does."""
+    if think is None or think is False:
+        return
+    raise InvalidRequest(
+        f"{shown(model)} does not support thinking: no model of this gateway is known to think"
+        ' on request; send "think": false or leave think out',
+        param="think",
+    )
+
+
+IdleKind = Literal["load", "unload"]
+
+# a duration of Go's ``time.ParseDuration``, as Ollama reads a ``keep_alive`` string
+_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+
+
+def _is_zero(keep_alive: KeepAlive | None) -> bool:
+    """``keep_alive`` is zero (Ollama's "unload now"): ``0``, ``"0"``, ``"0s"``, ``"0m0s"`` ...;
+    a negative one is Ollama's "keep it loaded"."""
+    if keep_alive is None:
+        return False
+    if not isinstance(keep_alive, str):
+        return keep_alive == 0
+    text = keep_alive.strip().lstrip("+-")
+    if text == "0":
+        return True
+    parts = _DURATION_PART.findall(text)
+    whole = "".join(number + unit for number, unit in parts)
+    return bool(parts) and whole == text and all(float(n) == 0 for n, _ in parts)
+
+
+def idle_kind(body: OllamaChatRequest | OllamaGenerateRequest) -> IdleKind | None:
+    """What a request without messages (``/api/chat``) or without a prompt (``/api/generate``)
+    asks of Ollama: to load the model (``load``), or, with ``keep_alive`` zero, to unload it
+    (``unload``); None for a request that asks for an answer."""
+    empty = not body.messages if isinstance(body, OllamaChatRequest) else not body.prompt
+    if not empty:
+        return None
+    return "unload" if _is_zero(body.keep_alive) else "load"
+
+
+def idle_answer(model: str, kind: IdleKind, *, generate: bool) -> bytes:
+    """Ollama's answer to a load or an unload: done, with nothing said."""
+    return orjson.dumps(
+        {
+            "model": model,
+            "created_at": now_iso(),
+            **_answer("", None, generate),
+            "done": True,
+            "done_reason": kind,
+        }
+    )
 
 
 def _content(text: str, images: list[str] | None, where: str) -> str | list[dict[str, Any]]:

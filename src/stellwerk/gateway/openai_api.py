@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult
-from stellwerk.errors import StellwerkError
+from stellwerk.errors import NotFound, StellwerkError, shown
 from stellwerk.gateway import openai_wire as wire
+from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.deps import RuntimeDep
@@ -33,6 +34,7 @@ from stellwerk.gateway.pipeline import (
     serve,
     serve_embeddings,
 )
+from stellwerk.gateway.runtime import Runtime
 from stellwerk.gateway.whole_inputs import openai_words
 
 _NOT_PASSED = {"model", "messages", "stream", "stream_options", "user", "n"}
@@ -151,9 +153,9 @@ def _base64(vector: list[float]) -> str:
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
-async def list_models(request: Request, runtime: RuntimeDep) -> Response:
-    """The models and routes the caller's key may use."""
-    principal = runtime.authenticate(request.headers)
+def _entries(runtime: Runtime, principal: Principal) -> list[dict[str, Any]]:
+    """The routes (when the caller may use some model) and the models it may use, as
+    ``/v1/models`` lists them."""
     models = runtime.selector.visible(principal)
     data = (
         [
@@ -164,4 +166,27 @@ async def list_models(request: Request, runtime: RuntimeDep) -> Response:
         else []
     )
     data += [{"id": m.id, "object": "model", "created": 0, "owned_by": m.backend} for m in models]
-    return _json(orjson.dumps({"object": "list", "data": data}), {})
+    return data
+
+
+async def list_models(request: Request, runtime: RuntimeDep) -> Response:
+    """The models and routes the caller's key may use."""
+    principal = runtime.authenticate(request.headers)
+    return _json(orjson.dumps({"object": "list", "data": _entries(runtime, principal)}), {})
+
+
+async def retrieve_model(request: Request, runtime: RuntimeDep) -> Response:
+    """One model or route, as ``/v1/models`` lists it; one the caller's key may not use is a
+    404 as an unknown one is (``/v1/models`` does not list it either), as OpenAI answers."""
+    principal = runtime.authenticate(request.headers)
+    asked: str = request.path_params["model"]
+    name = runtime.selector.configured_name(asked)  # x:latest is x, as the other endpoints read it
+    for entry in _entries(runtime, principal):
+        if entry["id"] == name:
+            return _json(orjson.dumps(entry), {})
+    raise NotFound(
+        f"the model {shown(asked)} does not exist or you do not have access to it; the models"
+        " you may use are listed by GET /v1/models",
+        param="model",
+        code="model_not_found",
+    )

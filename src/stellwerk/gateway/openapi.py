@@ -105,9 +105,13 @@ def errors(api: Api, codes: Iterable[int]) -> dict[int | str, dict[str, Any]]:
     }
 
 
+#: a parameter of a documented path
+_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
 def _operation(endpoint: Endpoint) -> dict[str, Any]:
     """One data plane operation, named as FastAPI names its own."""
-    unique = re.sub(r"\W", "_", endpoint.name + endpoint.path)
+    unique = re.sub(r"\W", "_", endpoint.name + endpoint.documented_path)
     doc = endpoint.description or inspect.cleandoc(endpoint.handler.__doc__ or "")
     answer: dict[str, Any] = {}
     if endpoint.answer is not None:
@@ -129,6 +133,12 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         "operationId": f"{unique}_{endpoint.method.lower()}",
         "responses": responses,
     }
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PARAMETER.findall(endpoint.documented_path)
+    ]
+    if parameters:
+        operation["parameters"] = parameters
     if endpoint.body is not None:
         operation.update(body(endpoint.body))
         operation["requestBody"]["required"] = endpoint.body_required
@@ -141,7 +151,8 @@ def data_plane_paths(endpoints: Iterable[Endpoint]) -> dict[str, dict[str, Any]]
     """The ``paths`` of the data plane's routes."""
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
-        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)
+        operations = paths.setdefault(endpoint.documented_path, {})
+        operations[endpoint.method.lower()] = _operation(endpoint)
     return paths
 
 

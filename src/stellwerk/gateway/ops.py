@@ -1,4 +1,5 @@
-"""Operations: ``/healthz`` (process up), ``/readyz`` (backends ready), ``/metrics``.
+"""Operations: ``/healthz`` (process up), ``/readyz`` (backends ready), ``/metrics``; and ``/``,
+Ollama's answer to a probe (``Ollama is running``).
 
 ``/readyz`` reports what the background health probes (``backends.health``) last found and the
 state of each backend's circuit breaker; it probes nothing itself, so calling it costs the
@@ -25,6 +26,14 @@ router = APIRouter(tags=["Operations"])
 
 #: The roles whose keys may read ``/metrics`` and ``/readyz``'s detail.
 OPS_ROLES = ("metrics", "admin")
+
+
+@router.get("/", response_class=PlainTextResponse, tags=["Ollama API"])
+@router.head("/", include_in_schema=False)
+async def root() -> Response:
+    """``Ollama is running`` (plain text), as Ollama answers ``GET /`` and ``HEAD /``: tools
+    that probe a URL for an Ollama server find one. Open, as ``/api/version`` is."""
+    return PlainTextResponse("Ollama is running")
 
 
 @router.get("/healthz", response_model=Health)

@@ -12,7 +12,9 @@
                       routed request kept for feedback and shadow grading
 
 ``serve`` runs them for every chat-shaped endpoint (``/v1/chat/completions``, ``/v1/responses``,
-``/v1/completions``, ``/api/chat``, ``/api/generate``); ``serve_embeddings`` the ones an
+``/v1/completions``, ``/api/chat``, ``/api/generate``); a request that asks for no answer, only
+for its model (Ollama's load and unload, ``Exchange.idle``), stops after 4 and is accounted
+(``ready``); ``serve_embeddings`` the ones an
 embedding request takes. The API modules only decode a body into an ``Exchange`` and encode what
 it returns. The state of the request is one ``Call``, which these stages advance (the caller
 adds the models it tried, the stream's end how it ended) and which becomes the usage record.
@@ -27,7 +29,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import ClassVar, Literal, TypeVar
 
 import anyio
 from starlette.requests import Request
@@ -65,6 +67,8 @@ class Exchange(ABC):
     answer_param: str = "max_tokens"
     media_type: ClassVar[str] = "text/event-stream"  # of a streamed answer
     stream_headers: ClassVar[Mapping[str, str]] = {"cache-control": "no-cache"}
+    #: a request that asks for no answer, only for its model (``ready``): what it asks
+    idle: Idle | None = None
 
     @abstractmethod
     def plain(self, call: Call, result: ChatResult) -> bytes:
@@ -78,6 +82,15 @@ class Exchange(ABC):
     @abstractmethod
     def error_event(self, exc: StellwerkError) -> bytes:
         """The event that ends a stream a backend failed after its first token."""
+
+
+@dataclass(frozen=True, slots=True)
+class Idle:
+    """What a request asks that wants no answer, only its model: Ollama's ``load`` (a request
+    without prompt or messages) or ``unload`` (the same with ``keep_alive`` 0)."""
+
+    kind: Literal["load", "unload"]
+    answer: bytes  # the endpoint's answer to it, in the API's shape
 
 
 Reader = Callable[[bytes, str], Exchange]
@@ -95,6 +108,8 @@ async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Resp
         call.requested_model, call.stream = exchange.model, exchange.stream
         check_limits(runtime, call, exchange.chat, exchange.answer_param)  # 3
         name = runtime.selector.configured_name(exchange.model)  # x:latest is x
+        if exchange.idle is not None:
+            return await ready(runtime, call, name, exchange.idle)  # 4 and 8 only
         call.selection = await select(runtime, call, name, exchange)  # 4, 5, 6
         if exchange.stream:
             return await stream(runtime, call, exchange)  # 7, and 8 when the stream ends
@@ -196,6 +211,25 @@ async def route(
     if picked and runtime.shadow.wants(principal, name, selection.decision, needs):
         call.shadow = Ticket(chat, prompt.text, selection.models)
     return selection
+
+
+async def ready(runtime: Runtime, call: Call, name: str, idle: Idle) -> Response:
+    """A request for no answer, only for its model (``Idle``): permitted as a request for an
+    answer would be (an unknown model is a 404, a model the caller may not use a 403, a load of
+    a model that cannot chat a 400; a route, when the caller may use some chat model), then
+    answered without a reservation or a backend: the gateway loads and unloads nothing (the
+    model servers behind it hold their models). Recorded with no model and no tokens, so that
+    the answer times a model is measured on hold none of these."""
+    assert call.principal is not None
+    principal, selector = call.principal, runtime.selector
+    needs = {"chat"} if idle.kind == "load" else set()
+    if selector.is_route(name):
+        selector.eligible(principal, 0, needs or {"chat"})
+    else:
+        call.selection = selector.named(principal, name, needs)
+    call.ended = time.perf_counter()
+    await account(runtime, call)
+    return Response(idle.answer, media_type="application/json", headers=decision_headers(call))
 
 
 # 7. call (streamed; the plain call is ``runtime.caller.complete`` in ``serve``) -----------------

@@ -134,6 +134,7 @@ class OllamaModel(BaseModel):
     details: OllamaModelDetails
     expires_at: str | None = None  # /api/ps only
     size_vram: int | None = None  # /api/ps only
+    context_length: int | None = None  # /api/ps only
 
 
 class OllamaModelList(BaseModel):
