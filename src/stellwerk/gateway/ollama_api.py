@@ -19,6 +19,7 @@ from starlette.responses import Response
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest, StellwerkError
+from stellwerk.gateway import ollama_load as load
 from stellwerk.gateway import ollama_wire as wire
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
@@ -61,9 +62,9 @@ class ConverseExchange(Exchange):
             body = parse(wire.OllamaChatRequest, raw)
         self.model, self.stream = body.model, body.stream
         wire.refuse_thinking(body.model, body.think)
-        kind = wire.idle_kind(body)
+        kind = load.idle_kind(body)
         if kind is not None:  # Ollama's load or unload: answered as one object, not streamed
-            answer = wire.idle_answer(body.model, kind, generate=self.generate)
+            answer = load.idle_answer(body.model, kind, generate=self.generate)
             self.idle, self.stream = Idle(kind, answer), False
             self.chat = ChatRequest(messages=[])
         elif isinstance(body, wire.OllamaGenerateRequest):

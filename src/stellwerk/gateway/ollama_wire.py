@@ -8,7 +8,6 @@ tool-call arguments are JSON objects, the final streamed line carries the counts
 from __future__ import annotations
 
 import base64
-import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -222,50 +221,6 @@ def refuse_thinking(model: str, think: Think | None) -> None:
     )
 
 
-IdleKind = Literal["load", "unload"]
-
-# a duration of Go's ``time.ParseDuration``, as Ollama reads a ``keep_alive`` string
-_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-
-
-def _is_zero(keep_alive: KeepAlive | None) -> bool:
-    """``keep_alive`` is zero (Ollama's "unload now"): ``0``, ``"0"``, ``"0s"``, ``"0m0s"`` ...;
-    a negative one is Ollama's "keep it loaded"."""
-    if keep_alive is None:
-        return False
-    if not isinstance(keep_alive, str):
-        return keep_alive == 0
-    text = keep_alive.strip().lstrip("+-")
-    if text == "0":
-        return True
-    parts = _DURATION_PART.findall(text)
-    whole = "".join(number + unit for number, unit in parts)
-    return bool(parts) and whole == text and all(float(n) == 0 for n, _ in parts)
-
-
-def idle_kind(body: OllamaChatRequest | OllamaGenerateRequest) -> IdleKind | None:
-    """What a request without messages (``/api/chat``) or without a prompt (``/api/generate``)
-    asks of Ollama: to load the model (``load``), or, with ``keep_alive`` zero, to unload it
-    (``unload``); None for a request that asks for an answer."""
-    empty = not body.messages if isinstance(body, OllamaChatRequest) else not body.prompt
-    if not empty:
-        return None
-    return "unload" if _is_zero(body.keep_alive) else "load"
-
-
-def idle_answer(model: str, kind: IdleKind, *, generate: bool) -> bytes:
-    """Ollama's answer to a load or an unload: done, with nothing said."""
-    return orjson.dumps(
-        {
-            "model": model,
-            "created_at": now_iso(),
-            **_answer("", None, generate),
-            "done": True,
-            "done_reason": kind,
-        }
-    )
-
-
 def _content(text: str, images: list[str] | None, where: str) -> str | list[dict[str, Any]]:
     """A message's content in OpenAI's shape: the text, or text and image parts (``where``:
     the images' place in the body, for the error of one that is not base64)."""
@@ -462,7 +417,7 @@ def _final_fields(usage: Usage | None, total_ns: int, done_reason: str) -> dict[
     }
 
 
-def _answer(content: str | None, tool_calls: Any, generate: bool) -> dict[str, Any]:
+def answer_fields(content: str | None, tool_calls: Any, generate: bool) -> dict[str, Any]:
     """``/api/chat`` answers with a message, ``/api/generate`` with the response text."""
     if generate:
         return {"response": content or ""}
@@ -492,7 +447,7 @@ def chat_response(model: str, result: ChatResult, total_ns: int, *, generate: bo
     body = {
         "model": model,
         "created_at": now_iso(),
-        **_answer(result.content, result.tool_calls, generate),
+        **answer_fields(result.content, result.tool_calls, generate),
         **_final_fields(result.usage, total_ns, done_reason),
     }
     if result.logprobs is not None:
@@ -504,7 +459,7 @@ def chat_line(model: str, chunk: ChatChunk, *, generate: bool) -> bytes:
     body = {
         "model": model,
         "created_at": now_iso(),
-        **_answer(chunk.content, chunk.tool_calls, generate),
+        **answer_fields(chunk.content, chunk.tool_calls, generate),
         "done": False,
     }
     if chunk.logprobs is not None:
@@ -518,7 +473,7 @@ def final_line(
     body = {
         "model": model,
         "created_at": now_iso(),
-        **_answer("", None, generate),
+        **answer_fields("", None, generate),
         **_final_fields(usage, total_ns, done_reason),
     }
     return orjson.dumps(body) + b"\n"

@@ -1,0 +1,62 @@
+"""Ollama's requests that ask for no answer: a chat without messages or a generate without a
+prompt loads the model, and with ``keep_alive`` zero unloads it. The gateway loads no model (its
+backends hold theirs), so it answers as Ollama does once the model is checked, and asks no
+backend (``pipeline.ready``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import orjson
+
+from stellwerk.gateway.ollama_wire import (
+    KeepAlive,
+    OllamaChatRequest,
+    OllamaGenerateRequest,
+    answer_fields,
+    now_iso,
+)
+
+IdleKind = Literal["load", "unload"]
+
+# a duration of Go's ``time.ParseDuration``, as Ollama reads a ``keep_alive`` string
+_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+
+
+def _is_zero(keep_alive: KeepAlive | None) -> bool:
+    """``keep_alive`` is zero (Ollama's "unload now"): ``0``, ``"0"``, ``"0s"``, ``"0m0s"`` ...;
+    a negative one is Ollama's "keep it loaded"."""
+    if keep_alive is None:
+        return False
+    if not isinstance(keep_alive, str):
+        return keep_alive == 0
+    text = keep_alive.strip().lstrip("+-")
+    if text == "0":
+        return True
+    parts = _DURATION_PART.findall(text)
+    whole = "".join(number + unit for number, unit in parts)
+    return bool(parts) and whole == text and all(float(n) == 0 for n, _ in parts)
+
+
+def idle_kind(body: OllamaChatRequest | OllamaGenerateRequest) -> IdleKind | None:
+    """What a request without messages (``/api/chat``) or without a prompt (``/api/generate``)
+    asks of Ollama: to load the model (``load``), or, with ``keep_alive`` zero, to unload it
+    (``unload``); None for a request that asks for an answer."""
+    empty = not body.messages if isinstance(body, OllamaChatRequest) else not body.prompt
+    if not empty:
+        return None
+    return "unload" if _is_zero(body.keep_alive) else "load"
+
+
+def idle_answer(model: str, kind: IdleKind, *, generate: bool) -> bytes:
+    """Ollama's answer to a load or an unload: done, with nothing said."""
+    return orjson.dumps(
+        {
+            "model": model,
+            "created_at": now_iso(),
+            **answer_fields("", None, generate),
+            "done": True,
+            "done_reason": kind,
+        }
+    )
