@@ -73,6 +73,29 @@ def test_existing_config_is_not_overwritten_without_force(tmp_path: Path) -> Non
     load_config(out)
 
 
+def test_a_second_config_in_the_same_folder_gets_its_own_engine_script(tmp_path: Path) -> None:
+    first = ["--gpu-memory", "24", "--output", str(tmp_path / "stellwerk.yaml")]
+    code, output = _init(*first, "--no-interactive")
+    assert code == 0, output
+    code, output = _init("--gpu-memory", "48", "--output", str(tmp_path / "gpu.yaml"))
+    assert code == 0, output
+    assert "bash " + str(tmp_path / "gpu-engine.sh") in " ".join(output.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "gpu-engine.sh", "gpu.yaml", "stellwerk-engine.sh", "stellwerk.yaml",
+    ]  # fmt: skip
+    assert "ollama pull" in (tmp_path / "gpu-engine.sh").read_text()
+
+
+def test_an_existing_engine_script_is_named_before_anything_is_proposed(tmp_path: Path) -> None:
+    (tmp_path / "gpu-engine.sh").write_text("# mine\n")
+    out = tmp_path / "gpu.yaml"
+    code, output = _init("--gpu-memory", "24", "--output", str(out), "--no-interactive")
+    assert code == 1
+    assert "gpu-engine.sh already exists; nothing written (use --force)" in output
+    assert "Proposed models" not in output  # no table printed only to be thrown away
+    assert not out.exists() and (tmp_path / "gpu-engine.sh").read_text() == "# mine\n"
+
+
 def test_hardware_too_small_says_so_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "stellwerk.yaml"
     code, output = _init("--ram", "2", "--output", str(out), "--no-interactive")

@@ -91,10 +91,15 @@ def init(
     from stellwerk.errors import StellwerkError
     from stellwerk.modelfacts import load_catalog
 
+    from stellwerk.configurator.writer import engine_script_path
+
     out = Console(width=None if sys.stdout.isatty() else 120)
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
-    if output.exists() and not force:
-        _error(err, f"{output} already exists; nothing written (use --force)")
+    # checked before anything is proposed or printed (a discovered server needs no script)
+    targets = [output] if discover is not None else [output, engine_script_path(output)]
+    existing = [str(path) for path in targets if path.exists()]
+    if existing and not force:
+        _error(err, f"{', '.join(existing)} already exists; nothing written (use --force)")
         raise typer.Exit(1)
     ask = sys.stdin.isatty() if interactive is None else interactive
     try:
