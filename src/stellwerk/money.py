@@ -106,3 +106,13 @@ def cost_micro(
     return math.ceil(
         prompt_tokens * exact(input_per_mtok) + completion_tokens * exact(output_per_mtok)
     )
+
+
+def within_rounding(difference_micro: float, requests: int) -> bool:
+    """Whether a cost and its baseline differing by ``difference_micro`` micro-units over
+    ``requests`` requests differ by no more than the ledger's rounding: each request's cost is
+    rounded up to a whole micro-unit, a baseline is priced unrounded (or rounded once per
+    group), so up to one micro-unit a request is no difference, and a use case allowed one
+    model saves nothing by being routed to it. The dashboard and the usage report both ask
+    this; a float difference gets a hair's tolerance for its sum's binary noise."""
+    return abs(difference_micro) <= requests * (1 + 1e-9)

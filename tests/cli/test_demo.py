@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -124,7 +125,7 @@ def test_every_command_works_against_the_config_the_demo_wrote(
     """Run from another folder, as an operator would: the CLI opens the demo's ledger (a key it
     makes works on the running gateway), sees its models and traffic, routes, and finds the
     demo's backend from the address in the file."""
-    out, _ = demo
+    out, process = demo
     config = out["STELLWERK_CONFIG"]
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -167,11 +168,17 @@ def test_every_command_works_against_the_config_the_demo_wrote(
     assert routed.returncode == 0, routed.stderr
     assert "tiny-" in routed.stdout and "for department demo" in routed.stdout
 
-    backend = yaml.safe_load(Path(config).read_text())["backends"][0]["base_url"]
-    found = stellwerk("init", "--discover", backend, "-o", "found.yaml", cwd=elsewhere)
-    # it reaches the demo's backend and finds its models; whether it configures models whose
-    # size it cannot read is init's own matter (a generated model has no size in its name)
-    assert "tiny-small" in found.stdout + found.stderr, found.stdout + found.stderr
+    # the init example exactly as the demo printed it (its notice, before the five lines)
+    assert process.stderr is not None
+    printed = iter(process.stderr.readline, "")
+    example = next(line for line in printed if "stellwerk init --discover" in line)
+    found = stellwerk(*shlex.split(example)[1:], cwd=elsewhere)
+    assert found.returncode == 0, found.stdout + found.stderr
+    discovered = yaml.safe_load((elsewhere / "discovered.yaml").read_text())
+    served = yaml.safe_load(Path(config).read_text())["models"]
+    assert {m["upstream"]: m["params_b"] for m in discovered["models"]} == {
+        m["upstream"]: m["params_b"] for m in served
+    }
 
     bank = elsewhere / "bank.jsonl"
     short = [r for r in rows(OPEN9) if r["task"] == "gsm8k" and len(r["prompt"]) < 400][:2]

@@ -317,7 +317,8 @@ def test_report_savings_follow_the_dashboards_rule(tmp_path: Path) -> None:
     assert data["baseline_models"] == ["mistral-3b", "mistral-8b"]
     code, out, _ = run("report", "usage", "-c", str(path), "--month", month)
     assert code == 0
-    assert "largest model its key may use: mistral-3b, mistral-8b" in out.splitlines()[0]
+    assert "largest model its key may use as of " in out.splitlines()[0]
+    assert out.splitlines()[0].endswith("the requests were made): mistral-3b, mistral-8b")
     # and the dashboard's overview says the same of the same ledger
     config = load_config(path)
     ledger = open_ledger(config.server.database_url)
@@ -330,3 +331,64 @@ def test_report_savings_follow_the_dashboards_rule(tmp_path: Path) -> None:
     assert overview.savings is not None
     assert overview.savings.requests == 2  # the routed ones
     assert overview.savings.cost.saved == pytest.approx(float(data["total"]["savings"]))
+
+
+def test_a_use_case_allowed_one_model_shows_no_loss_in_the_report_or_the_dashboard(
+    tmp_path: Path,
+) -> None:
+    """Legal may use mistral-3b only, its reference too: each request is charged rounded up
+    (2.4 micro-units: 3), the baseline priced once (12 for five); the report read a loss of
+    -0.000003 where the dashboard read none. Both read none now."""
+    raw = {
+        "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
+        "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+        "models": [
+            model("mistral-3b", price={"input_per_mtok": 0.1, "output_per_mtok": 0.3}),
+            model("mistral-8b", params_b=8),
+        ],
+        "departments": [
+            {
+                "name": "legal",
+                "keys": [{"id": "legal-app", "key_sha256": "a" * 64, "use_case": "contracts"}],
+            }
+        ],
+        "use_cases": [
+            {
+                "name": "contracts",
+                "department": "legal",
+                "purpose": "review",
+                "allowed_models": ["mistral-3b"],
+            }
+        ],
+    }
+    path = tmp_path / "stellwerk.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    records = [
+        make_record(i, key_id="legal-app", department="legal", requested_model="auto",
+                    model="mistral-3b", status=200, prompt_tokens=15, completion_tokens=3,
+                    cost_micro=3)
+        for i in range(5)
+    ]  # fmt: skip
+    ledger = open_ledger(raw["server"]["database_url"])
+    try:
+        ledger.insert_usage(records)
+    finally:
+        ledger.close()
+    month = f"{records[0].time:%Y-%m}"
+    code, out, err = run("report", "usage", "-c", str(path), "--month", month, "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["baseline_models"] == ["mistral-3b"]
+    assert [(r["group"], r["savings"]) for r in data["rows"]] == [("legal", "0.000000")]
+    assert data["total"]["savings"] == "0.000000"
+    code, out, _ = run("report", "usage", "-c", str(path), "--month", month)
+    assert code == 0 and "-0.00000" not in out
+    config = load_config(path)
+    ledger = open_ledger(config.server.database_url)
+    try:
+        gov = Governance(ledger, config, evaluated=CalibrationStore(ledger).evaluated)
+        gov.start()
+        overview = build_overview(gov, Window.month(month), load_router(config.router))
+    finally:
+        ledger.close()
+    assert overview.savings is not None and overview.savings.cost.saved == 0

@@ -73,6 +73,29 @@ def test_existing_config_is_not_overwritten_without_force(tmp_path: Path) -> Non
     load_config(out)
 
 
+def test_a_second_config_in_the_same_folder_gets_its_own_engine_script(tmp_path: Path) -> None:
+    first = ["--gpu-memory", "24", "--output", str(tmp_path / "stellwerk.yaml")]
+    code, output = _init(*first, "--no-interactive")
+    assert code == 0, output
+    code, output = _init("--gpu-memory", "48", "--output", str(tmp_path / "gpu.yaml"))
+    assert code == 0, output
+    assert "bash " + str(tmp_path / "gpu-engine.sh") in " ".join(output.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "gpu-engine.sh", "gpu.yaml", "stellwerk-engine.sh", "stellwerk.yaml",
+    ]  # fmt: skip
+    assert "ollama pull" in (tmp_path / "gpu-engine.sh").read_text()
+
+
+def test_an_existing_engine_script_is_named_before_anything_is_proposed(tmp_path: Path) -> None:
+    (tmp_path / "gpu-engine.sh").write_text("# mine\n")
+    out = tmp_path / "gpu.yaml"
+    code, output = _init("--gpu-memory", "24", "--output", str(out), "--no-interactive")
+    assert code == 1
+    assert "gpu-engine.sh already exists; nothing written (use --force)" in output
+    assert "Proposed models" not in output  # no table printed only to be thrown away
+    assert not out.exists() and (tmp_path / "gpu-engine.sh").read_text() == "# mine\n"
+
+
 def test_hardware_too_small_says_so_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "stellwerk.yaml"
     code, output = _init("--ram", "2", "--output", str(out), "--no-interactive")
@@ -234,8 +257,54 @@ def test_discover_on_the_demos_llama_server_knows_the_embedding_model_and_says_t
     config = load_config(out)
     capabilities = {m.id: m.capabilities for m in config.models}
     assert capabilities.pop(llama_server.embedding_model) == ("embeddings",)
-    assert set(capabilities.values()) == {("chat",)}
+    assert set(capabilities.values()) == {("chat", "json")}  # every engine constrains JSON
     assert {m.lifecycle for m in config.models} == {"proposed"}
     flat = " ".join(output.split())
     assert "the gateway refuses every request for them until they are approved" in flat
     assert f"stellwerk catalog set --config {out} MODEL in_review" in flat
+
+
+def test_discover_takes_the_sizes_it_cannot_read_from_the_command_line(tmp_path: Path) -> None:
+    """Off a terminal nobody is asked: ``--size`` gives what the catalog and server do not."""
+    tags = ollama_tags(("ministral-3:3b", "3.8B", "Q4_K_M"))
+    tags["models"].append(  # type: ignore[index]
+        {"name": "mystery:latest", "model": "mystery:latest", "details": {}}
+    )
+    server = start({"/api/tags": (200, tags), "POST /api/show": (200, {})})
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    out = tmp_path / "stellwerk.yaml"
+    try:
+        code, output = _init("--discover", url, "-o", str(out), "--no-interactive")
+        assert code == 0, output
+        assert "give it with --size mystery:latest=BILLIONS" in " ".join(output.split())
+        assert {m.upstream for m in load_config(out).models} == {"ministral-3:3b"}
+        for bad, problem in (
+            ("mystery:latest", "is not MODEL=BILLIONS"),
+            ("mystery:latest=-2", "is not MODEL=BILLIONS"),
+            ("mystery:latest=nan", "is not MODEL=BILLIONS"),
+            ("other:1b=7", f"{url} serves no model 'other:1b'"),
+        ):
+            code, output = _init(
+                "--discover", url, "--size", bad, "-o", str(tmp_path / "bad.yaml"),
+                "--no-interactive",
+            )  # fmt: skip
+            assert code == 1 and problem in " ".join(output.split()), output
+            assert not (tmp_path / "bad.yaml").exists()
+        code, output = _init(
+            "--discover", url, "--size", "mystery:latest=7", "-o", str(out), "--force",
+            "--no-interactive",
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 0, output
+    sizes = {m.upstream: (m.params_b, m.lifecycle) for m in load_config(out).models}
+    assert sizes == {"ministral-3:3b": (3.8, "approved"), "mystery:latest": (7.0, "proposed")}
+
+
+def test_sizes_are_for_discovered_models_only(tmp_path: Path) -> None:
+    code, output = _init(
+        "--gpu-memory", "24", "--size", "x=3", "-o", str(tmp_path / "s.yaml"), "--no-interactive"
+    )
+    assert code == 1 and "--size: only --discover takes sizes" in output
+    assert list(tmp_path.iterdir()) == []

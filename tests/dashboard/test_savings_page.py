@@ -25,6 +25,10 @@ ONLY_COMPARISON = {"en": "mean latency is measured; only the comparison is missi
                    "de": "ist gemessen; nur der Vergleich fehlt"}  # fmt: skip
 AT_LEAST = {"en": "at least 10 answered requests", "de": "mindestens 10 eigene beantwortete"}
 MEASURED = {"en": "measured on their 12 answered requests", "de": "an ihren 12 beantworteten"}
+TODAYS = {"en": "largest model its key may use today (today's reference, not the one when the"
+                " request was made): research → tiny-large",
+          "de": "das ihr Schlüssel heute nutzen darf (die heutige Referenz, nicht die zur Zeit der"
+                " Anfrage): research → tiny-large"}  # fmt: skip
 SAVED = {"en": "Mean latency (estimate) 588 ms 1,240 ms 53 %",
          "de": "Mittlere Latenz (Schätzung) 588 ms 1.240 ms 53 %"}  # fmt: skip
 
@@ -92,4 +96,5 @@ def test_latency_is_compared_with_the_references_estimate_for_the_same_requests(
     _reference(offline_dashboard, [1, 2, 5, 10, 20, 50, 80, 100, 150, 200, 300, 1000], 40.0, 2.0)
     widget = _savings(admin, language)
     assert SAVED[language] in widget
+    assert TODAYS[language] in widget  # a month looked at again names today's reference
     assert NOT_ENOUGH[language] not in widget and MEASURED[language] in widget

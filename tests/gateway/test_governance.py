@@ -422,6 +422,9 @@ def test_usage_report_totals_equal_the_records_and_departments_see_only_their_ow
     assert (total["refused"], total["failed"]) == (1, 0)
     # each routed request against the largest model its key may use: research's, legal's
     assert everything["baseline_models"] == ["tiny-medium", "tiny-small"]
+    # today's references, taken when the report was made (a closed month re-run uses new ones)
+    taken = datetime.strptime(everything["baseline_models_as_of"], "%Y-%m-%dT%H:%M:%SZ")
+    assert taken.replace(tzinfo=UTC) >= max(r.time for r in records).replace(microsecond=0)
     assert [r["group"] for r in own["rows"]] == ["legal"]
     assert Decimal(own["total"]["savings"]) == 0  # legal may use tiny-small only
     assert own["total"]["requests"] == sum(1 for r in records if r.department == "legal")

@@ -5,6 +5,7 @@ import io
 import json
 import math
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -111,7 +112,8 @@ def test_formats(filled: Ledger) -> None:
         filled, month="2026-11", by="department", references=REFERENCES, key_use_cases={}
     )
     table = render(report, "table")
-    assert "the largest model its key may use: apertus-8b, mistral-8b" in table
+    assert "the largest model its key may use as of " in table
+    assert "requests were made): apertus-8b, mistral-8b\n" in table
     assert table.splitlines()[-1].startswith("total")
     rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
     assert rows[-1]["department"] == "total"
@@ -148,6 +150,59 @@ def test_refused_and_failed_requests_are_counted_apart(ledger: Ledger) -> None:
     table = render(report, "table").splitlines()
     assert table[1].split()[-2:] == ["refused", "failed"]
     assert table[-1].split()[0] == "total" and table[-1].split()[-2:] == ["3", "4"]
+
+
+def test_a_use_case_allowed_one_model_saves_nothing_in_every_format(ledger: Ledger) -> None:
+    """The ledger rounds each request's cost up to a micro-unit, the baseline is priced once per
+    row: a key whose only model is its reference must read savings 0, not -0.000001 (as the
+    dashboard counts it); a real loss beyond that rounding still reads as a loss."""
+    # mistral-3b: 15 * 0.1 + 3 * 0.3 = 2.4 micro-units a request, charged 3
+    legal = [  # key-1, on its reference, five routed requests: charged 15, priced 12
+        make_record(i, prefix="legal", department="legal", key_id="key-1", model="mistral-3b",
+                    requested_model="auto", status=200, prompt_tokens=15, completion_tokens=3,
+                    cost_micro=3)
+        for i in range(5)
+    ]  # fmt: skip
+    hr = [  # key-2 routed to a dearer model than its reference: a loss of 100 - 3 = 97
+        make_record(9, prefix="hr", department="hr", key_id="key-2", model="mistral-8b",
+                    requested_model="auto", status=200, prompt_tokens=15, completion_tokens=3,
+                    cost_micro=100)
+    ]  # fmt: skip
+    ledger.insert_usage(legal + hr)
+    references = {"key-1": MODELS["mistral-3b"], "key-2": MODELS["mistral-3b"]}
+    report = usage_report(
+        ledger, month="2026-11", by="department", references=references, key_use_cases={}
+    )
+    data = json.loads(render(report, "json"))
+    rows = {r["group"]: r for r in data["rows"]}
+    assert (rows["legal"]["cost"], rows["legal"]["baseline_cost"]) == ("0.000015", "0.000015")
+    assert rows["legal"]["savings"] == "0.000000"
+    assert rows["hr"]["savings"] == "-0.000097"  # not rounding: a loss, shown as one
+    table = {line.split()[0]: line.split() for line in render(report, "table").splitlines()}
+    assert table["legal"][7] == "0.000000" and table["hr"][7] == "-0.000097"
+    csv_rows = {r["department"]: r for r in csv.DictReader(io.StringIO(render(report, "csv")))}
+    assert csv_rows["legal"]["savings"] == "0.000000"
+    assert not any(r["savings"] == "-0.000001" for r in csv_rows.values())
+
+
+def test_the_report_says_its_references_are_todays(ledger: Ledger) -> None:
+    """A key's reference is the model it may use when the report is made: a closed month
+    reported again after a model was retired is priced against today's reference, and the
+    report says which it used and when it took it."""
+    ledger.insert_usage(
+        [make_record(1, key_id="key-1", requested_model="auto", model="mistral-3b", status=200)]
+    )
+    before = datetime.now(UTC).replace(microsecond=0)
+    report = usage_report(
+        ledger, month="2026-11", by="model", references=REFERENCES, key_use_cases={}
+    )
+    data = json.loads(render(report, "json"))
+    assert data["baseline_models"] == ["apertus-8b"]
+    taken = datetime.strptime(data["baseline_models_as_of"], "%Y-%m-%dT%H:%M:%SZ")
+    assert before <= taken.replace(tzinfo=UTC) <= datetime.now(UTC)
+    title = render(report, "table").splitlines()[0]
+    assert f"may use as of {taken:%Y-%m-%d %H:%M} UTC (today's references" in title
+    assert title.endswith(": apertus-8b")
 
 
 def test_bad_report_parameters(ledger: Ledger) -> None:

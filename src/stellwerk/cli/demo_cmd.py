@@ -34,7 +34,7 @@ Every command works against it{path_note}, for example:
   stellwerk report usage -c {config} --month {month}
   stellwerk route --config {config} --key "$OPENAI_API_KEY" "Wie viele Tage hat ein Schaltjahr?"
   stellwerk calibrate -c {config} --bank {bank} --limit 4 --max-tokens 16
-  stellwerk init --discover {llama} -o discovered.yaml
+  stellwerk init --discover {llama} {sizes} -o discovered.yaml
   curl {url}/v1/chat/completions -H "Authorization: Bearer $OPENAI_API_KEY" \\
     -H 'content-type: application/json' \\
     -d '{{"model": "auto", "messages": [{{"role": "user", "content": "Hallo"}}]}}'
@@ -88,7 +88,7 @@ def _run(
     folder: Path, host: str, port: int, sample_traffic: bool, stop: threading.Event, *, kept: bool
 ) -> None:
     from stellwerk.config import load_config
-    from stellwerk.demo.config import new_demo_keys, write_demo_config
+    from stellwerk.demo.config import model_sizes, new_demo_keys, write_demo_config
     from stellwerk.demo.llama_server import demo_models, running_llama_server
     from stellwerk.demo.traffic import send_sample_traffic
     from stellwerk.gateway import create_app
@@ -106,6 +106,7 @@ def _run(
                     url=url,
                     config=path,
                     llama=llama.base_url,
+                    sizes=" ".join(f"--size {m}={b:g}" for m, b in model_sizes().items()),
                     month=datetime.now(UTC).strftime("%Y-%m"),
                     path_note=_path_note(),
                     bank=_bank(),

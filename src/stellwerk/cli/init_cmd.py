@@ -71,6 +71,15 @@ def init(
             "a bearer token, and written as the backend's api_key_env)",
         ),
     ] = None,
+    size: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--size",
+            help="with --discover: MODEL=BILLIONS, the size in billions of parameters of a "
+            "served model the catalog and the server do not know (repeatable; on a terminal, "
+            "init asks instead)",
+        ),
+    ] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="config file to write")] = Path(
         "stellwerk.yaml"
     ),
@@ -88,13 +97,17 @@ def init(
     ] = None,
 ) -> None:
     """Choose a small, a medium and a large model that fit; write stellwerk.yaml."""
+    from stellwerk.configurator.writer import engine_script_path
     from stellwerk.errors import StellwerkError
     from stellwerk.modelfacts import load_catalog
 
     out = Console(width=None if sys.stdout.isatty() else 120)
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
-    if output.exists() and not force:
-        _error(err, f"{output} already exists; nothing written (use --force)")
+    # checked before anything is proposed or printed (a discovered server needs no script)
+    targets = [output] if discover is not None else [output, engine_script_path(output)]
+    existing = [str(path) for path in targets if path.exists()]
+    if existing and not force:
+        _error(err, f"{', '.join(existing)} already exists; nothing written (use --force)")
         raise typer.Exit(1)
     ask = sys.stdin.isatty() if interactive is None else interactive
     try:
@@ -117,9 +130,11 @@ def init(
         )
         if discover is not None:
             backends, served, header, script = _from_discovery(
-                discover, catalog, needs, out, discover_key_env, ask
+                discover, catalog, needs, out, discover_key_env, ask, _sizes(size or [])
             )
         else:
+            if size:
+                raise ConfigError("--size: only --discover takes sizes (of the served models)")
             result = _from_proposal(catalog, needs, engine_host, out, err)
             if result is None:
                 raise typer.Exit(1)
@@ -239,6 +254,28 @@ def _ask_hardware(values: dict[str, object], build: Callable[..., Needs]) -> Non
         return
 
 
+def _sizes(values: list[str]) -> dict[str, float]:
+    """``--size MODEL=BILLIONS`` options as sizes by model name, each checked."""
+    import math
+
+    sizes: dict[str, float] = {}
+    for value in values:
+        name, sep, number = value.rpartition("=")
+        try:
+            billions = float(number)
+        except ValueError:
+            billions = math.nan
+        if not sep or not name.strip() or not math.isfinite(billions) or billions <= 0:
+            raise ConfigError(
+                f"--size: {value!r} is not MODEL=BILLIONS (a model's name, '=', and its size in "
+                "billions of parameters, a number above 0, e.g. tiny-small=3)"
+            )
+        if name.strip() in sizes:
+            raise ConfigError(f"--size: {name.strip()!r} is given twice")
+        sizes[name.strip()] = billions
+    return sizes
+
+
 def _licences(value: str | None) -> tuple[str, ...]:
     """``"osi"``, a list of licence names, or ``"any"``/nothing (every licence)."""
     if value is None or value.strip().lower() in {"", "any"}:
@@ -307,6 +344,7 @@ def _from_discovery(
     out: Console,
     key_env: str | None,
     ask: bool,
+    given: dict[str, float],
 ) -> Plan:
     import os
 
@@ -319,9 +357,16 @@ def _from_discovery(
         if not key:
             raise ConfigError(f"--discover-key-env: environment variable {key_env} is not set")
     found = discover(url, catalog, key=key)
-    sizes: dict[str, float] = {}
+    served_names = {f.name for f in found.found}
+    unknown = sorted(set(given) - served_names)
+    if unknown:
+        raise ConfigError(
+            f"--size: {url} serves no model {', '.join(repr(n) for n in unknown)} (it serves: "
+            f"{', '.join(sorted(served_names)) or 'nothing'})"
+        )
+    sizes = dict(given)
     if ask:
-        for name in unsized(found):
+        for name in (n for n in unsized(found) if n not in sizes):
             size = typer.prompt(
                 f"{name}: size in billions of parameters (0 to leave it out)",
                 default=0.0,

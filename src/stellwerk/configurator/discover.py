@@ -271,23 +271,30 @@ def served_from(
     discovery: Discovery, needs: Needs, sizes: Mapping[str, float] | None = None
 ) -> tuple[tuple[Served, ...], list[str]]:
     """The models to configure, with size classes by size, and what to tell the operator.
-    ``sizes``: billions of parameters the operator gave for models of unknown size."""
+    ``sizes``: billions of parameters the operator gave (``--size``, or asked on a terminal) for
+    models the catalog does not know; they win over what the server or the name says."""
     sizes = sizes or {}
     backend = "ollama" if discovery.protocol == "ollama" else "discovered"
     rows: list[tuple[float, Served]] = []
     report: list[str] = []
     for found in discovery.found:
         if found.match is not None:
+            if found.name in sizes:
+                report.append(
+                    f"{found.name}: --size ignored, the catalog knows it"
+                    f" ({found.match.effective_params_b:g}B)"
+                )
             row, problem = _known(found, found.match, backend, needs)
             if problem:
                 report.append(f"{found.name}: {problem}; added as 'proposed', not approved")
             rows.append((found.match.effective_params_b, row))
             continue
-        params = found.params_b or _size_in_name(found.name) or sizes.get(found.name)
+        params = sizes.get(found.name) or found.params_b or _size_in_name(found.name)
         if params is None:
             report.append(
-                f"{found.name}: {found.how} and its size is unknown; left out (run init on a "
-                "terminal to give it, or add it to the config with its params_b)"
+                f"{found.name}: {found.how} and its size is unknown; left out (give it with "
+                f"--size {found.name}=BILLIONS, or run init on a terminal to be asked, or add "
+                "it to the config with its params_b)"
             )
             continue
         kind = "" if "chat" in (found.capabilities or ("chat",)) else " as an embedding model"

@@ -23,7 +23,7 @@ from stellwerk.configurator.engines import Served
 from stellwerk.errors import ConfigError
 
 PRICE_PER_ACTIVE_B = {"input_per_mtok": 0.01, "output_per_mtok": 0.02}
-ENGINE_SCRIPT = "stellwerk-engine.sh"
+ENGINE_SCRIPT_SUFFIX = "-engine.sh"
 ADMIN_KEY_ENV = "STELLWERK_ADMIN_KEY"
 LEDGER_URL = "sqlite:///stellwerk.db"
 
@@ -32,6 +32,13 @@ LEDGER_URL = "sqlite:///stellwerk.db"
 class Written:
     config: Path
     script: Path | None
+
+
+def engine_script_path(config_path: Path) -> Path:
+    """The engine script beside a config, named after it (``stellwerk.yaml``:
+    ``stellwerk-engine.sh``, ``gpu2.yaml``: ``gpu2-engine.sh``), so that two configs in one
+    folder each have their own."""
+    return config_path.with_name(config_path.stem + ENGINE_SCRIPT_SUFFIX)
 
 
 def key_env_name(department: str) -> str:
@@ -136,7 +143,7 @@ def write_files(
 ) -> Written:
     """Write the config and the engine script; refuse to replace either without ``force``.
     Each file is written to a temporary name and renamed, so a crash leaves the old file."""
-    script_path = config_path.with_name(ENGINE_SCRIPT) if script_lines else None
+    script_path = engine_script_path(config_path) if script_lines else None
     targets = [config_path] + ([script_path] if script_path else [])
     if not force:
         existing = [str(p) for p in targets if p.exists()]

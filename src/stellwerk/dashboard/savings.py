@@ -16,7 +16,8 @@ of different requests; the routed requests' own mean latency is measured, not es
 shown all the same (``routed_latency_ms``). A negative saving (routing was slower, or dearer) is a
 loss and is shown as one (``Saving.loss``). The ledger
 charges each request rounded up to a whole micro-unit, the baseline is priced unrounded: a cost
-difference within that rounding (one micro-unit a request) is no difference.
+difference within that rounding (one micro-unit a request) is no difference
+(``stellwerk.money.within_rounding``, the usage report's rule too).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from stellwerk.config.schema import ModelConfig
 from stellwerk.dashboard.latency_fit import MIN_REQUESTS, LatencyFit
 from stellwerk.governance.baseline import key_principals, permitted_reference
 from stellwerk.ledger.usage_totals import Totals, summed
+from stellwerk.money import MICRO, within_rounding
 
 __all__ = [
     "KeyTraffic",
@@ -37,10 +39,6 @@ __all__ = [
     "key_principals",
     "permitted_reference",
 ]
-
-
-ROUNDING = 1e-6
-"""At most what the ledger's rounding adds to a request's cost (one micro-unit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +124,7 @@ def compute_savings(
         sent[reference.id] = (
             summed([sent[reference.id], totals]) if reference.id in sent else totals
         )
-    if abs(cost.saved) <= requests * ROUNDING * (1 + 1e-9):  # float sums: a hair's tolerance
+    if within_rounding(cost.saved * MICRO, requests):
         cost = Saving(cost.actual, cost.actual)
     fits = {model: latency.get(model) for model in sent}
     served_ms = sum(totals.latency_ms_sum for totals in sent.values())

@@ -66,6 +66,16 @@ def _exact(price: Decimal) -> float:
     return float(price)
 
 
+EMBEDDING_PARAMS_B = 0.1
+
+
+def model_sizes() -> dict[str, float]:
+    """Each served model's size in billions of parameters, as the config says (what ``init
+    --discover`` cannot read from the tiny generated models: give it as ``--size``)."""
+    sizes = {alias: params for alias, _, params, _, _ in _TIERS}
+    return {**sizes, EMBEDDING_ALIAS: EMBEDDING_PARAMS_B}
+
+
 def demo_config_data(llama_url: str, keys: DemoKeys, *, host: str, port: int) -> dict[str, Any]:
     """The demo's config as plain data, in the shape ``stellwerk.yaml`` has."""
     models: list[dict[str, Any]] = [
@@ -92,7 +102,7 @@ def demo_config_data(llama_url: str, keys: DemoKeys, *, host: str, port: int) ->
             "id": EMBEDDING_ALIAS,
             "backend": "llamacpp",
             "upstream": EMBEDDING_ALIAS,
-            "params_b": 0.1,
+            "params_b": EMBEDDING_PARAMS_B,
             "size_class": "small",
             "context_length": 1024,
             "capabilities": ["embeddings"],

@@ -6,7 +6,14 @@ baseline follows the dashboard's rule (stellwerk.governance.baseline): each rout
 (``auto...``) is priced at the internal prices of the largest model its key may use (its
 reference); a request that named a model, an embedding, a request refused before a model was
 chosen and a request of a key that may use no model were not routed or have nothing to compare
-with, so they count at their own cost and save nothing.
+with, so they count at their own cost and save nothing. A routed baseline within the ledger's
+rounding of the routed cost (one micro-unit a request) is that cost: no saving
+(``stellwerk.money.within_rounding``, the dashboard's rule).
+
+The references are today's: the models a key may use when the report is made, not when its
+requests were. A closed month reported again after a model was retired or a key's allow-list
+changed is priced against the new references; the table's title and the JSON's
+``baseline_models_as_of`` say when the references were taken.
 
 Refused and failed requests are counted apart, as the dashboard counts them: ``refused`` the
 requests refused for what they asked (a 4xx: a policy, a limit, a bad request), ``failed`` those a
@@ -25,6 +32,7 @@ import csv
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal, get_args
 
@@ -36,7 +44,7 @@ from stellwerk.errors import InvalidRequest, shown
 from stellwerk.ledger.chargeback import UsageGroup
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.window import Window
-from stellwerk.money import from_micro, micro_text
+from stellwerk.money import from_micro, micro_text, within_rounding
 
 ReportBy = Literal["department", "model", "use-case"]
 REPORT_BY: tuple[ReportBy, ...] = get_args(ReportBy)
@@ -76,6 +84,9 @@ class UsageReport:
     baseline_models: tuple[str, ...]  # the reference models of the routed requests compared
     rows: tuple[ReportRow, ...]
     total: ReportRow
+    references_as_of: datetime
+    """When the references were taken: the report's own time, not the requests' (a key's
+    reference is the largest model it may use now, so a closed month is priced with today's)."""
 
     def as_dict(self) -> dict[str, object]:
         def row(r: ReportRow) -> dict[str, object]:
@@ -96,6 +107,7 @@ class UsageReport:
             "month": self.month,
             "by": self.by,
             "baseline_models": list(self.baseline_models),
+            "baseline_models_as_of": _instant(self.references_as_of),
             "rows": [row(r) for r in self.rows],
             "total": row(self.total),
         }
@@ -142,7 +154,13 @@ def usage_report(
     total = _Group()
     for group in groups.values():
         total.merge(group)
-    return UsageReport(month, by, tuple(sorted(used)), rows, total.row("total"))
+    return UsageReport(
+        month, by, tuple(sorted(used)), rows, total.row("total"), references_as_of=datetime.now(UTC)
+    )
+
+
+def _instant(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
 class _Group:
@@ -150,6 +168,7 @@ class _Group:
 
     def __init__(self) -> None:
         self.requests = self.prompt = self.completion = self.cost = self.unrouted_cost = 0
+        self.routed_requests = self.routed_cost = 0
         self.refused = self.failed = 0
         self.energy = 0.0
         self.routed: dict[str, tuple[ModelConfig, int, int]] = {}
@@ -165,6 +184,8 @@ class _Group:
         if reference is None:
             self.unrouted_cost += sums.cost_micro  # compared with itself: no saving
         else:
+            self.routed_requests += sums.requests
+            self.routed_cost += sums.cost_micro
             self._add_routed(reference, sums.prompt_tokens, sums.completion_tokens)
 
     def merge(self, other: _Group) -> None:
@@ -176,6 +197,8 @@ class _Group:
         self.refused += other.refused
         self.failed += other.failed
         self.unrouted_cost += other.unrouted_cost
+        self.routed_requests += other.routed_requests
+        self.routed_cost += other.routed_cost
         for reference, prompt, completion in other.routed.values():
             self._add_routed(reference, prompt, completion)
 
@@ -184,11 +207,16 @@ class _Group:
         self.routed[reference.id] = (reference, p + prompt, c + completion)
 
     def row(self, name: str) -> ReportRow:
-        """The row; each reference prices its tokens exactly, rounded up once."""
-        baseline = self.unrouted_cost + sum(
+        """The row; each reference prices its tokens exactly, rounded up once. The ledger
+        rounds each request up, so a routed baseline within that rounding of the routed cost is
+        the cost: no saving (the dashboard's rule, ``stellwerk.money.within_rounding``)."""
+        routed = sum(
             reference.price.cost_micro(prompt, completion)
             for reference, prompt, completion in self.routed.values()
         )
+        if within_rounding(routed - self.routed_cost, self.routed_requests):
+            routed = self.routed_cost
+        baseline = self.unrouted_cost + routed
         return ReportRow(
             name,
             self.requests,
@@ -246,7 +274,9 @@ def render(report: UsageReport, fmt: str) -> str:
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
     title = (
         f"usage {report.month} by {report.by}; baseline: each routed request on the largest"
-        f" model its key may use: {', '.join(report.baseline_models) or '(no routed request)'}"
+        f" model its key may use as of {report.references_as_of.astimezone(UTC):%Y-%m-%d %H:%M}"
+        " UTC (today's references, not those when the requests were made):"
+        f" {', '.join(report.baseline_models) or '(no routed request)'}"
     )
     rendered = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     for i, line in enumerate(lines):
