@@ -18,12 +18,12 @@ received so far (``stellwerk.gateway.stream_end``). Other replicas cut theirs wh
 change: at once on its notice with Redis, else at their poll (``governance.refresh_seconds``).
 
 Cheap on the request path: a request registers one ``Watch`` while it runs; every chunk of a
-stream reads one attribute (``Watch.check``). The work is done on a governance change instead:
-after every snapshot swap (``Governance.on_swap``, in whatever thread reloaded) the event loop
-``sweep``s the running requests, one set lookup each against the new snapshot. A stream that
-waits for its backend's next chunk is cut when that chunk arrives (a backend that sends nothing
-more is ended by its ``timeouts``); a wait for an answer is cut at once (its deadline moved to
-now).
+stream reads one attribute (``Watch.cut``, in ``StreamEnd``). The work is done on a governance
+change instead: after every snapshot swap (``Governance.on_swap``, in whatever thread reloaded)
+the event loop ``sweep``s the running requests, one set lookup each against the new snapshot.
+A stream that waits for its backend's next chunk is cut when that chunk arrives (a backend that
+sends nothing more is ended by its ``timeouts``); a wait for an answer is cut at once (its
+deadline moved to now).
 """
 
 from __future__ import annotations
@@ -48,11 +48,6 @@ class Watch:
         self.call = call
         self.cut: RequestError | None = None
         self._waiting: asyncio.Timeout | None = None
-
-    def check(self) -> None:
-        """Raise the cut, if there is one (per chunk of a stream)."""
-        if self.cut is not None:
-            raise self.cut
 
     def end(self, cut: RequestError) -> None:
         self.cut = cut

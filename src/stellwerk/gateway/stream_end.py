@@ -81,7 +81,9 @@ class StreamEnd:
             self.finish_reason = chunk.finish_reason
         if chunk.usage is not None:
             self.reported = self.call.usage = chunk.usage
-        self.watch.check()  # one attribute read: a cut is raised here, in the events' place
+        cut = self.watch.cut  # a governance cut, raised here in the events' place (O(1))
+        if cut is not None:
+            raise cut
         return chunk
 
     async def close(self) -> None:

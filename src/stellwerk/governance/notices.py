@@ -116,7 +116,10 @@ class RedisNotices(Notices):
         if self._publisher is None:
             import redis
 
-            options: dict[str, Any] = {"socket_timeout": ACK_WAIT_S + 5}
+            options: dict[str, Any] = {
+                "socket_timeout": ACK_WAIT_S + 5,
+                "socket_connect_timeout": 2,
+            }
             if self._password is not None:
                 options["password"] = self._password
             self._publisher = redis.Redis.from_url(self._url, **options)
