@@ -1,6 +1,7 @@
 """Two gateway processes (``stellwerk serve``) sharing one ledger and one Redis: the department's
 rate limit and monthly budget hold across both, for plain and streaming requests alike, as they
-would behind a load balancer."""
+would behind a load balancer; a governance change made on one holds on the other by the time the
+admin call returns (its notice on Redis, acknowledged)."""
 
 from __future__ import annotations
 
@@ -348,3 +349,72 @@ def test_a_budget_set_with_streams_in_flight_counts_them_on_both_replicas_and_af
             assert put.status_code == 200, put.text
             assert spent_or_reserved(chat(urls[1]))[0] == spent
             assert spent_or_reserved(refused_after_reload(urls[0]))[0] == spent
+
+
+def test_a_change_on_one_replica_holds_on_the_other_when_the_admin_call_returns(
+    llama_server: LlamaBackend,
+    tmp_path: Path,
+    pg_schema_url: str,
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    """walk6 MEDIUM-2 on PostgreSQL and Redis: every change is made on the first replica and
+    the next request goes to the second at once, with no retry: a new key serves, a withdrawn
+    consent refuses the model and cuts the stream running on it there (its error event names
+    the reason), a revoked key is refused, a budget below the spend refuses."""
+    import openai
+
+    path, _ = admin_config(llama_server, tmp_path, redis_url, redis_prefix)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["server"]["database_url"] = pg_schema_url
+    large = next(m for m in raw["models"] if m["id"] == "tiny-large")
+    large["data_owner"] = "research"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    open_ledger(pg_schema_url).close()  # migrated once, before the replicas start
+
+    def admin(url: str, path: str, body: dict[str, Any], method: str = "POST") -> Any:
+        answer = httpx.request(method, url + path, json=body, headers=ADMIN, timeout=30)
+        assert answer.status_code in (200, 201), answer.text
+        return answer.json()
+
+    with replicas(path, 2, {"STW_TEST_KEY_ADMIN": ADMIN_KEY}) as (first, second):
+        made = admin(first, "/admin/keys", {"department": "research", "reason": "x"})
+        key = {"authorization": f"Bearer {made['key']}"}
+        body = {"model": "tiny-small", "messages": [{"role": "user", "content": "hi"}]}
+        small = {**body, "max_tokens": 4}
+        assert (
+            httpx.post(second + "/v1/chat/completions", json=small, headers=key).status_code == 200
+        )
+
+        client = openai.OpenAI(base_url=second + "/v1", api_key=KEYS["research"], max_retries=0)
+        story = [{"role": "user", "content": "Tell a very long story about a signal box."}]
+        stream = client.chat.completions.create(
+            model="tiny-large",
+            messages=story,
+            max_tokens=600,
+            stream=True,  # type: ignore[arg-type]
+        )
+        with pytest.raises(openai.APIError) as cut:
+            for pieces, _ in enumerate(stream):
+                if pieces == 3:
+                    admin(
+                        first, "/admin/models/tiny-large/consent", {"consent": False, "reason": "x"}
+                    )
+        assert "withdrew consent" in cut.value.message, cut.value.message
+        refused = httpx.post(
+            second + "/v1/chat/completions", json={**small, "model": "tiny-large"}, headers=RESEARCH
+        )
+        assert refused.status_code == 403, refused.text
+
+        admin(first, f"/admin/keys/{made['key_id']}/revoke", {"reason": "leaked"})
+        revoked = httpx.post(second + "/v1/chat/completions", json=small, headers=key)
+        assert revoked.status_code == 401, revoked.text
+
+        admin(
+            first,
+            "/admin/limits/department/research",
+            {"monthly_budget": "0", "reason": "x"},
+            "PUT",
+        )
+        over = httpx.post(second + "/api/chat", json={**small, "stream": False}, headers=RESEARCH)
+        assert over.status_code == 429, over.text

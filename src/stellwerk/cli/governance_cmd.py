@@ -1,7 +1,9 @@
 """``stellwerk keys``, ``stellwerk catalog``, ``stellwerk audit`` and ``stellwerk report usage``.
 
 They open the ledger named by the config (``server.database_url``) and call the same services as
-the admin API; changes are audited with the actor ``cli:<login name>``.
+the admin API; changes are audited with the actor ``cli:<login name>``. With ``server.redis_url``
+a change is announced to the running gateways, which read it at once (``governance.notices``);
+without, they follow within ``governance.refresh_seconds``.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stellwerk.errors import StellwerkError
+from stellwerk.errors import ConfigError, StellwerkError
 
 if TYPE_CHECKING:
+    from stellwerk.config.schema import StellwerkConfig
+    from stellwerk.governance.notices import Notices
     from stellwerk.governance.service import Governance
 
 ConfigOption = Annotated[
@@ -43,17 +47,40 @@ def _governance(config_path: Path) -> Iterator[Governance]:
 
     config = load_config(config_path)
     ledger = open_ledger(config.server.database_url)
+    notices = _notices(config)
     try:
         governance = Governance(
             ledger,
             config,
             evaluated=CalibrationStore(ledger).evaluated,
             config_hash=config_hash(config),
+            notices=notices,
         )
         governance.start()
         yield governance
     finally:
+        notices.close()
         ledger.close()
+
+
+def _notices(config: StellwerkConfig) -> Notices:
+    """The running gateways' change notices (Redis), or none when the Redis password's variable
+    is not set here (they follow at their poll then; said on stderr)."""
+    import os
+
+    from stellwerk.governance.counters import redis_password
+    from stellwerk.governance.notices import build_notices
+
+    server = config.server
+    try:
+        password = redis_password(config, os.environ)
+    except ConfigError as exc:
+        typer.secho(
+            f"warning: {exc}; the gateways read this change within governance.refresh_seconds",
+            err=True,
+        )
+        return build_notices(None, prefix=server.redis_prefix)
+    return build_notices(server.redis_url, prefix=server.redis_prefix, password=password)
 
 
 def _fail(exc: StellwerkError) -> typer.Exit:
@@ -90,6 +117,7 @@ def keys_create(
                 classification=classification,
                 reason=reason,
             )
+            gov.changed()
             level = gov.snapshot.key_class(department, new.info.use_case, new.info.classification)
     except StellwerkError as exc:
         raise _fail(exc) from exc
@@ -154,6 +182,7 @@ def keys_revoke(
     try:
         with _governance(config) as gov:
             gov.admin.keys.revoke(key_id, actor=_actor(), reason=reason)
+            gov.changed()
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(f"revoked {key_id}")
@@ -190,6 +219,7 @@ def catalog_set(
     try:
         with _governance(config) as gov:
             new = gov.admin.catalog.transition(model, state, actor=_actor(), reason=reason)
+            gov.changed()
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(f"{model}: {new.lifecycle} (version {new.version})")
@@ -208,6 +238,7 @@ def catalog_consent(
     try:
         with _governance(config) as gov:
             gov.admin.catalog.set_consent(model, action == "grant", actor=_actor(), reason=reason)
+            gov.changed()
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(f"{model}: consent {'granted' if action == 'grant' else 'withdrawn'}")

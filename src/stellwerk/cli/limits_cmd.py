@@ -130,6 +130,7 @@ def limits_set(
                 actor=_actor(),
                 reason=reason,
             )
+            gov.changed()
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(_header(kind))

@@ -90,7 +90,7 @@ def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor
         reason=form_reason(form),
         expected_version=int(version) if version.isdigit() else None,
     )
-    gov.reload()
+    gov.changed()
     return f"/models/{model_id}"
 
 
@@ -145,7 +145,7 @@ def run_consent(gov: Governance, model_id: str, form: Mapping[str, str], actor: 
         reason=form_reason(form),
         expected_version=int(version) if version.isdigit() else None,
     )
-    gov.reload()
+    gov.changed()
     return f"/models/{model_id}"
 
 
@@ -179,7 +179,7 @@ def run_budget(gov: Governance, department: str, form: Mapping[str, str], actor:
     gov.admin.budgets.set_limits(
         "department", department, limits, actor=actor, reason=form_reason(form)
     )
-    gov.reload()
+    gov.changed()
     return f"/departments/{department}"
 
 
@@ -199,7 +199,7 @@ def prepare_revoke(
 
 def run_revoke(gov: Governance, key_id: str, form: Mapping[str, str], actor: str) -> str:
     info = gov.admin.keys.revoke(key_id, actor=actor, reason=form_reason(form))
-    gov.reload()
+    gov.changed()
     return f"/departments/{info.department}"
 
 

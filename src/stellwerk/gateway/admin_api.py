@@ -183,7 +183,7 @@ def change_lifecycle(
     state = gov.admin.catalog.transition(
         model_id, body.state, actor=admin.key_id, reason=body.reason, expected_version=body.version
     )
-    gov.reload()
+    gov.changed()
     return _model(gov, state)
 
 
@@ -211,7 +211,7 @@ def change_consent(
         reason=body.reason,
         expected_version=body.version,
     )
-    gov.reload()
+    gov.changed()
     return _model(gov, state)
 
 
@@ -248,7 +248,7 @@ def _use_case_input(body: UseCaseBody) -> Any:
 def create_use_case(body: UseCaseBody, gov: GovernanceDep, admin: AdminDep) -> dict[str, Any]:
     """Create a use case (a prohibited risk tier is refused with 400)."""
     case = gov.admin.use_cases.create(_use_case_input(body), actor=admin.key_id, reason=body.reason)
-    gov.reload()
+    gov.changed()
     return case.model_dump(mode="json")
 
 
@@ -279,7 +279,7 @@ def update_use_case(
         # what was read is what is changed: a concurrent change in between is a 409
         expected_version=body.version if body.version is not None else version,
     )
-    gov.reload()
+    gov.changed()
     return case.model_dump(mode="json")
 
 
@@ -302,7 +302,7 @@ def create_key(body: KeyRequest, gov: GovernanceDep, admin: AdminDep) -> dict[st
         classification=body.classification,
         reason=body.reason,
     )
-    gov.reload()
+    gov.changed()
     return {**_key(gov, new.info), "key": new.key}
 
 
@@ -312,7 +312,7 @@ def revoke_key(
 ) -> dict[str, Any]:
     """Revoke a key: its next request gets 401."""
     info = gov.admin.keys.revoke(key_id, actor=admin.key_id, reason=body.reason)
-    gov.reload()
+    gov.changed()
     return _key(gov, info)
 
 
@@ -346,7 +346,7 @@ def set_limits(
     limits = gov.admin.budgets.change_limits(
         kind, scope, changes, actor=admin.key_id, reason=body.reason
     )
-    gov.reload()
+    gov.changed()
     return limits_json(limits)
 
 

@@ -4,7 +4,8 @@ Start-up (the lifespan) opens the ledger and migrates it, puts the catalog costs
 calibration over the configured ones, starts its batched writer, builds the backends on one
 pooled HTTP client, loads the router (and its newest promoted version, followed from then on:
 ``router_versions``) and reads the models' answer lengths (refreshed in the
-background from then on); shutdown drains the ledger writer.
+background from then on); it follows governance changes made elsewhere (their notices on Redis,
+and the poll); shutdown drains the ledger writer.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from stellwerk.gateway.limits import InFlight
 from stellwerk.gateway.router_versions import RouterVersions
 from stellwerk.gateway.runtime import Runtime, Secrets, build_runtime
 from stellwerk.governance.counters import build_counters, redis_password
+from stellwerk.governance.notices import build_notices
 from stellwerk.governance.service import Governance
 from stellwerk.learning.schedule import adapt_schedule
 from stellwerk.ledger.graded import GradedStore
@@ -70,6 +72,9 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
             evaluated=calibrations.evaluated,
             config_hash=file_hash,
             counters=build_counters(config, password),
+            notices=build_notices(
+                config.server.redis_url, prefix=config.server.redis_prefix, password=password
+            ),
         )
         await asyncio.to_thread(governance.start)
         await governance.seed_month_spend()
@@ -86,7 +91,8 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         measuring = asyncio.create_task(answers.run())
         alive = asyncio.create_task(governance.counters.keep_alive())  # held reservations
         following = asyncio.create_task(versions.run(config.governance.refresh_seconds))
-        tasks = {background, measuring, alive, following}
+        noticing = asyncio.create_task(governance.follow())  # changes elsewhere, at once
+        tasks = {background, measuring, alive, following, noticing}
         schedule = adapt_schedule(config, router, ledger, config_hash=file_hash)
         if schedule is not None:  # router.adapt_every_s: adapt on its own, one replica at a time
             check_s = min(config.router.adapt_every_s, config.governance.refresh_seconds)
@@ -103,6 +109,7 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
             await runtime.client.aclose()
             await writer.close()
             await governance.counters.close()
+            governance.notices.close()
             ledger.close()
 
     app = FastAPI(

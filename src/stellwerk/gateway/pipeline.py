@@ -113,7 +113,12 @@ async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Resp
         call.selection = await select(runtime, call, name, exchange)  # 4, 5, 6
         if exchange.stream:
             return await stream(runtime, call, exchange)  # 7, and 8 when the stream ends
-        result = await runtime.caller.complete(call, call.selection, exchange.chat)  # 7
+        watch = runtime.cuts.watch(call)  # a change that forbids it meanwhile cuts it
+        try:
+            async with watch.waiting():
+                result = await runtime.caller.complete(call, call.selection, exchange.chat)  # 7
+        finally:
+            runtime.cuts.done(watch)
         call.ended = time.perf_counter()
         payload = exchange.plain(call, result)
         await account(runtime, call)  # 8
@@ -237,16 +242,21 @@ async def ready(runtime: Runtime, call: Call, name: str, idle: Idle) -> Response
 
 async def stream(runtime: Runtime, call: Call, exchange: Exchange) -> Response:
     """The streamed answer, within the key's concurrent-stream limit (the slot is freed when
-    the stream ends); the stream writes the usage record when it ends, however it ends."""
+    the stream ends); the stream writes the usage record when it ends, however it ends. A
+    governance change that forbids it while it runs cuts it (``stellwerk.gateway.cuts``)."""
     assert call.principal is not None and call.selection is not None
     key = call.principal.key_id
     runtime.streams.acquire(key)
+    watch = runtime.cuts.watch(call)  # until the stream ends (``StreamEnd.close``)
     try:
-        first, rest = await runtime.caller.open_stream(call, call.selection, exchange.chat)
+        async with watch.waiting():
+            first, rest = await runtime.caller.open_stream(call, call.selection, exchange.chat)
     except BaseException:
+        runtime.cuts.done(watch)
         runtime.streams.release(key)
         raise
-    end = StreamEnd(runtime, call, exchange.chat, _releasing(rest, runtime, key), account)
+    chunks = _releasing(rest, runtime, key)
+    end = StreamEnd(runtime, call, exchange.chat, chunks, account, watch)
     return AccountedStream(
         end,
         exchange.events(call, _answer(call, end.chunks(first))),

@@ -16,6 +16,7 @@ from stellwerk.gateway.accounting import Accounts, UsageSink
 from stellwerk.gateway.auth import Keyring, Principal, key_digests
 from stellwerk.gateway.budget import Budget
 from stellwerk.gateway.calls import Caller
+from stellwerk.gateway.cuts import Cuts
 from stellwerk.gateway.governance import classify, permit
 from stellwerk.gateway.limits import StreamSlots
 from stellwerk.gateway.metrics import Metrics
@@ -45,6 +46,8 @@ class Runtime:
     governance: Governance
     budget: Budget
     accounts: Accounts
+    cuts: Cuts
+    """The requests running, cut when a governance change forbids them (``cuts``)."""
     pending: PendingGrades = field(default_factory=lambda: PendingGrades(0, 0))
     """Routed requests that may still get feedback (``pending``)."""
     shadow: ShadowGrader = field(default_factory=lambda: ShadowGrader(ShadowConfig()))
@@ -119,6 +122,7 @@ def build_runtime(
         governance=governance,
         budget=budget,
         accounts=Accounts(ledger, metrics, budget, the_hash),
+        cuts=Cuts(governance),
         shadow=ShadowGrader(config.router.shadow),
         pending=PendingGrades(config.router.feedback_window_s, config.router.feedback_max_pending),
     )

@@ -7,6 +7,9 @@ SSE on ``/v1``, Ollama NDJSON on ``/api``).
       deadline, or ended ([DONE], Ollama's ``done``) without  (502, 503, 504)
       a finish reason
     the client: it hung up (a stop button, a closed tab)      499             client_disconnected
+    governance, while it ran (``stellwerk.gateway.cuts``):
+      its model's data owner withdrew consent                 403             consent_withdrawn
+      its key was revoked                                     401             key_revoked
 
 What it cost: the backend's own usage when the stream ended normally; otherwise what was received
 from the backend, counted here: completion tokens are the content and tool-call chunks received
@@ -29,8 +32,9 @@ from starlette.types import Receive, Scope, Send
 
 from stellwerk.backends.tokens import prompt_bound
 from stellwerk.backends.types import ChatChunk, ChatRequest, Usage
-from stellwerk.errors import StellwerkError
+from stellwerk.errors import RequestError, StellwerkError
 from stellwerk.gateway.calls import Call
+from stellwerk.gateway.cuts import Watch
 from stellwerk.gateway.errors import status_of
 from stellwerk.gateway.runtime import Runtime
 
@@ -50,8 +54,10 @@ class StreamEnd:
         request: ChatRequest,
         rest: AsyncGenerator[ChatChunk, None],
         account: Callable[[Runtime, Call], Awaitable[None]],
+        watch: Watch,
     ) -> None:
         self.runtime = runtime
+        self.watch = watch  # the request among the running ones, for a governance cut
         self.account = account  # the request's last step (``stellwerk.gateway.pipeline``)
         self.call = call
         self.request = request
@@ -75,13 +81,19 @@ class StreamEnd:
             self.finish_reason = chunk.finish_reason
         if chunk.usage is not None:
             self.reported = self.call.usage = chunk.usage
+        cut = self.watch.cut  # a governance cut, raised here in the events' place (O(1))
+        if cut is not None:
+            raise cut
         return chunk
 
     async def close(self) -> None:
         """Decide how the stream ended and what it cost, then write its one usage record."""
         call = self.call
+        self.runtime.cuts.done(self.watch)
         await self.rest.aclose()
-        if self.failure is not None:
+        if isinstance(self.failure, RequestError):  # a governance cut: its code says which
+            call.status, call.error_kind = status_of(self.failure), self.failure.code
+        elif self.failure is not None:
             call.status, call.error_kind = status_of(self.failure), "stream_interrupted"
         elif not self.delivered:
             call.status, call.error_kind = 499, "client_disconnected"

@@ -3,10 +3,13 @@
 - ``admin`` (``Administration``): what an administrator changes (catalog, keys, use cases,
   limits), written to the database and audited;
 - ``snapshot`` (``Snapshot``): what a request reads, immutable, read from ``admin``'s stores and
-  swapped whole after every change made through this object (``reload``) and every
-  ``refresh_seconds`` in the background (changes by other replicas or by the CLI), so a
-  revocation, a consent withdrawal or a use case's new classification made here takes effect on
-  the next request, and one made elsewhere within ``refresh_seconds``;
+  swapped whole after every change made through this object (``changed``), on every change
+  notice from another replica or the CLI (``notices``, with Redis) and every ``refresh_seconds``
+  in the background (the fallback), so a revocation, a consent withdrawal or a use case's new
+  classification made here takes effect on the next request, and one made elsewhere too once
+  its notice was acknowledged (with Redis), else within ``refresh_seconds``. Reloads run one at
+  a time (a slow read never overwrites a newer one), and each swap tells the ``on_swap``
+  listeners (the gateway cuts running requests a change forbids: ``stellwerk.gateway.cuts``);
 - ``limiter`` over ``counters``: the rate limit and budget counters (in process or Redis), which
   a request reserves in with the snapshot's limits (``Snapshot.scopes``).
 """
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from stellwerk.config.schema import StellwerkConfig
@@ -22,6 +27,7 @@ from stellwerk.errors import CountersUnavailable
 from stellwerk.governance.admin import Administration, Evaluated
 from stellwerk.governance.budgets import UNLIMITED
 from stellwerk.governance.counters import InProcessCounters
+from stellwerk.governance.notices import Notices
 from stellwerk.governance.snapshot import Snapshot, read_snapshot
 from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.in_thread import in_thread
@@ -42,11 +48,15 @@ class Governance:
         evaluated: Evaluated,
         config_hash: str | None = None,
         counters: Counters | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self.admin = Administration(ledger, config, evaluated=evaluated, config_hash=config_hash)
         self.snapshot = Snapshot.empty(config)
         self.counters = counters if counters is not None else InProcessCounters()
         self.limiter = Limiter(self.counters)
+        self.notices = notices if notices is not None else Notices()
+        self._reloading = threading.Lock()  # one read at a time, swapped in the order read
+        self._listeners: list[Callable[[], None]] = []
 
     def start(self) -> None:
         """Seed the catalog and use cases from the config, audit a config change, load."""
@@ -54,11 +64,36 @@ class Governance:
         self.reload()
 
     def reload(self) -> None:
-        """Read a new snapshot and swap it in (requests in flight keep the one they took)."""
-        self.snapshot = read_snapshot(self.admin)
+        """Read a new snapshot and swap it in (requests in flight keep the one they took), then
+        tell the ``on_swap`` listeners. Called from any thread."""
+        with self._reloading:
+            self.snapshot = read_snapshot(self.admin)
+        for listener in self._listeners:
+            listener()
+
+    def changed(self) -> None:
+        """After a change made through this object: reload, then announce it to the other
+        replicas and wait (at most ``notices.ACK_WAIT_S``) until they have read it too. Called
+        in a worker thread (the admin API, the dashboard) or by the CLI."""
+        self.reload()
+        self.notices.publish()
+
+    def on_swap(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (in the thread that reloaded) after every new snapshot."""
+        self._listeners.append(listener)
 
     async def refresh(self) -> None:
         await in_thread(self.reload)
+
+    async def follow(self) -> None:
+        """Reload on every change notice from another replica or the CLI, until cancelled."""
+        await self.notices.listen(self._on_notice)
+
+    async def _on_notice(self) -> None:
+        try:
+            await self.refresh()
+        except Exception:
+            log.exception("governance reload on a change notice failed; keeping the snapshot")
 
     async def run(self, refresh_seconds: float, retention_every_s: float = 24 * 3600) -> None:
         """Background loop: reload the snapshot, expire usage records and graded requests once

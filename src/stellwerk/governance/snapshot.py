@@ -45,6 +45,11 @@ class Snapshot:
     department_limits: Mapping[str, UsageLimits] = field(default_factory=dict)
     key_limits: Mapping[str, UsageLimits] = field(default_factory=dict)
     evaluated: frozenset[str] = frozenset()
+    #: the models whose data owner has withdrawn consent, and the key ids that may send requests
+    #: (config keys and active database keys): what a running request is checked against
+    #: (``stellwerk.gateway.cuts``), one set lookup each
+    withdrawn: frozenset[str] = frozenset()
+    key_ids: frozenset[str] = frozenset()
 
     @classmethod
     def empty(cls, config: StellwerkConfig) -> Snapshot:
@@ -120,15 +125,19 @@ def read_snapshot(admin: Administration) -> Snapshot:
         )
         for digest, info in active.items()
     }
+    models = tuple(admin.catalog.states())
+    config_principals = config_key_principals(config, cases)
     return Snapshot(
         policy=PolicyFilter.from_config(config, use_cases, evaluated),
         keys=active,
         principals=principals,
-        config_principals=config_key_principals(config, cases),
-        models=tuple(admin.catalog.states()),
+        config_principals=config_principals,
+        models=models,
         use_cases=cases,
         departments=by_name,
         department_limits=departments,
         key_limits=keys,
         evaluated=evaluated,
+        withdrawn=frozenset(m.id for m in models if not m.consent),
+        key_ids=frozenset(config_principals) | {info.key_id for info in active.values()},
     )
