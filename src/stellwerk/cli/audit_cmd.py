@@ -76,7 +76,9 @@ def audit(
                 total = ledger.count_audit(where) if output is not None else None
                 entries: Iterable[AuditEntry] = ledger.iter_audit(where)
             else:
-                entries = ledger.latest_audit(where, limit=limit or DEFAULT_LIMIT)
+                entries = ledger.latest_audit(
+                    where, limit=DEFAULT_LIMIT if limit is None else limit
+                )
                 total = len(entries)
             if output is None:
                 for chunk in rendered(entries, fmt).chunks():

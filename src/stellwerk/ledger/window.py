@@ -14,6 +14,7 @@ from stellwerk.errors import InvalidRequest, shown
 from stellwerk.ledger.partitions import month_bounds
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_SPACED_OFFSET = re.compile(r"\d \d{2}(:?\d{2})?$")
 FIRST_MONTH = "0001-01"
 LAST_MONTH = "9999-11"  # its end, the start of the next month, is the last time Python holds
 
@@ -89,9 +90,11 @@ def instant(text: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
+        # a "+" in a URL's query is a space: "T09:30:00+01:00" arrives as "T09:30:00 01:00"
+        hint = "; write a + in a URL as %2B" if _SPACED_OFFSET.search(text) else ""
         raise InvalidRequest(
             f"{name} {shown(text)} is not an ISO 8601 date or time (e.g. 2026-12-01 or"
-            " 2026-12-01T09:30:00Z)",
+            f" 2026-12-01T09:30:00Z){hint}",
             param=name,
         ) from None
     if moment.utcoffset() is None:
