@@ -153,16 +153,27 @@ AUDITED = [
     ("department", "legal", "legal"),
     ("department", "le\u200bgal", "le\\u200bgal"),
     ("model", "retired-long-ago", "retired-long-ago"),  # a model no longer configured
+    ("key", "key-0a1b2c", "key-0a1b2c"),
+    ("use_case", "contracts", "contracts"),
+    ("router", "0888f00d", "0888f00d"),
+    ("usage", "usage", ""),  # a retention run: the kind alone
 ]
+KINDS = {
+    "en": {"model": "Model", "department": "Department", "key": "Key", "use_case": "Use case",
+           "router": "Router", "usage": "Usage records"},
+    "de": {"model": "Modell", "department": "Bereich", "key": "Schlüssel",
+           "use_case": "Anwendungsfall", "router": "Router", "usage": "Nutzungsdaten"},
+}  # fmt: skip
 
 
-def test_an_audit_target_links_to_its_page_or_is_no_link(
+def test_an_audit_target_is_its_kind_and_name_linked_to_its_page_or_no_link(
     served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path
 ) -> None:
-    """A target with a hidden character (an entry written before such characters were refused)
-    is shown escaped, and its link was made of the escape: ``/models/tiny-small%5Cu200b``, a 404.
-    A target is a link only where the dashboard has its page, and the link reaches that page;
-    the others are text, in both languages."""
+    """Every target reads the same way, its kind's label then its name, in both languages (the
+    table prefixed some kinds, in lower case, and showed models bare). A target with a hidden
+    character (an entry written before such characters were refused) is shown escaped, and its
+    link was made of the escape: ``/models/tiny-small%5Cu200b``, a 404. A name is a link only
+    where the dashboard has its page, and the link reaches that page."""
     dashboard = served_offline_dashboard
     ledger = dashboard.gateway.ledger()
     try:
@@ -174,23 +185,21 @@ def test_an_audit_target_links_to_its_page_or_is_no_link(
         ledger.close()
     page.set_viewport_size({"width": 1280, "height": 900})
     log_in(page, dashboard)
-    for language, kinds in (("en", ("Model", "Department")), ("de", ("Modell", "Bereich"))):
+    for language, kinds in KINDS.items():
         speak(page, dashboard, language)
         page.goto(dashboard.url)
         page.locator("#w-audit").screenshot(path=str(tmp_path / f"{language}-1280-audit.png"))
         cells = page.locator("#w-audit tr", has_text="cli:walk").locator("td.target")
         assert cells.count() == len(AUDITED)
+        shown = [cells.nth(i).inner_text() for i in range(cells.count())]
+        expected = [f"{kinds[kind]} {name}".strip() for kind, _, name in reversed(AUDITED)]
+        assert shown == expected  # newest first
         linked = {}
         for i in range(cells.count()):
-            cell = cells.nth(i)
-            if cell.locator("a").count():
-                linked[cell.inner_text()] = cell.locator("a").get_attribute("href")
-            else:
-                kind = cell.inner_text().split(" ", 1)[0]
-                assert kind in kinds, cell.inner_text()  # "Model tiny-small\u200b"
-        shown = {text for _, _, text in AUDITED}
+            link = cells.nth(i).locator("a")
+            if link.count():
+                linked[link.inner_text()] = link.get_attribute("href")
         assert set(linked) == {"tiny-small", "legal"}
-        assert {cells.nth(i).inner_text().split(" ", 1)[-1] for i in range(cells.count())} == shown
         for name, href in linked.items():
             assert href is not None
             answer = page.goto(dashboard.gateway.url + href)

@@ -10,6 +10,8 @@ from sqlalchemy import insert, text
 from sqlalchemy.exc import DBAPIError
 
 from stellwerk.errors import InvalidRequest
+from stellwerk.ledger.audit import append_audit
+from stellwerk.ledger.audit_read import AuditFilter
 from stellwerk.ledger.ledger import Ledger, open_ledger
 from stellwerk.ledger.tables import audit_log
 from stellwerk.ledger.window import Window
@@ -63,6 +65,11 @@ def test_entries_come_back_newest_first_with_their_details(ledger: Ledger) -> No
         ({"window": Window(T0, T0 + timedelta(hours=2))}, ["lifecycle", "reload"]),
         ({"limit": 1}, ["revoke"]),
         ({"target": "nothing"}, []),
+        # a target as the log prints it (kind:name), or its name alone
+        ({"target": "model:mistral-8b"}, ["lifecycle"]),
+        ({"target": "mistral-8b"}, ["lifecycle"]),
+        ({"target": "key:mistral-8b"}, []),
+        ({"target": "key:key-7"}, ["revoke"]),
     ],
 )
 def test_filters(ledger: Ledger, filters: dict[str, object], actions: list[str]) -> None:
@@ -153,3 +160,76 @@ def test_an_older_entry_with_a_lone_surrogate_reads_back_escaped(sqlite_url: str
         assert json.dumps(dict(entry.details), ensure_ascii=False).encode()  # UTF-8 can carry it
     finally:
         ledger.close()
+
+
+def test_a_name_with_a_colon_is_found_by_its_name_and_as_printed(ledger: Ledger) -> None:
+    ledger.append_audit(actor="config", action="x", target_kind="usage", target="ns:thing")
+    for asked in ("ns:thing", "usage:ns:thing"):
+        assert [e.target for e in ledger.list_audit(target=asked)] == ["ns:thing"], asked
+
+
+def test_pages_after_a_cursor_give_the_whole_log_once_oldest_first(ledger: Ledger) -> None:
+    """More entries than a page (and than the newest-first limit of 10,000 would matter for):
+    walking the pages from 0 gives each entry once, in the order they were written, and an entry
+    written while walking comes at the end."""
+    with ledger.begin() as connection:
+        for n in range(2500):
+            append_audit(
+                connection,
+                actor="cli:anna" if n % 2 else "key-admin-1",
+                action="key.create",
+                target_kind="key",
+                target=f"key-{n}",
+                time=T0 + timedelta(seconds=n),
+            )
+    everything = AuditFilter()
+    first = ledger.audit_page(everything, after=0, limit=1000)
+    assert [e.target for e in first.entries[:2]] == ["key-0", "key-1"]
+    assert first.next_after == first.entries[-1].id
+    seen = [e.target for e in ledger.iter_audit(everything, page=1000)]
+    assert seen == [f"key-{n}" for n in range(2500)]
+    # an exact page: the cursor says there is nothing after it
+    whole = ledger.audit_page(everything, after=0, limit=2500)
+    assert len(whole.entries) == 2500 and whole.next_after is None
+    last = ledger.audit_page(everything, after=whole.entries[-1].id, limit=1000)
+    assert last.entries == [] and last.next_after is None
+    ledger.append_audit(actor="config", action="config.load", target_kind="config", target="y")
+    (late,) = ledger.audit_page(everything, after=whole.entries[-1].id, limit=5).entries
+    assert late.target == "y"
+    anna = AuditFilter(Window(T0 + timedelta(seconds=1000), None), actor="cli:anna")
+    assert ledger.count_audit(anna) == 750
+    names = [e.target for e in ledger.iter_audit(anna, page=100)]
+    assert names == [f"key-{n}" for n in range(1001, 2500, 2)]
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "param", "message"),
+    [
+        ("yesterday", None, "since", "since 'yesterday' is not an ISO 8601 date or time"),
+        (None, "2026-13-01", "until", "until '2026-13-01' is not an ISO 8601 date or time"),
+        ("2026-12-02", "2026-12-01", "until", "until 2026-12-01T00:00:00+00:00 is before since"),
+        ("0001-01-01T00:00+01:00", None, "since", "is out of the supported range"),
+    ],
+)
+def test_a_window_of_two_times_names_the_side_it_refuses(
+    since: str | None, until: str | None, param: str, message: str
+) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        Window.between(since, until)
+    assert caught.value.param == param
+    assert message in caught.value.message
+
+
+def test_a_window_of_two_times_is_utc_and_takes_dates_and_offsets() -> None:
+    eight = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    window = Window.between("2026-12-01", "2026-12-01T10:00:00+02:00")
+    assert window == Window(datetime(2026, 12, 1, tzinfo=UTC), eight)
+    assert Window.between("2026-12-01T08:00:00Z", None).start == eight
+    assert Window.between(None, "2026-12-01T08:00:00").end == eight
+
+
+@pytest.mark.parametrize(("after", "limit", "param"), [(-1, 10, "after"), (0, 0, "limit")])
+def test_a_page_is_asked_within_bounds(ledger: Ledger, after: int, limit: int, param: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        ledger.audit_page(AuditFilter(), after=after, limit=limit)
+    assert caught.value.param == param

@@ -1,4 +1,5 @@
-"""docs/ledger.md documents every public method of the ledger and its writer."""
+"""docs/ledger.md documents every public method of the ledger and its writer, every module of
+the package, and the revision a new migration follows."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from stellwerk.ledger import migrate
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.writer import LedgerWriter
 
@@ -27,3 +29,18 @@ def test_public_method_is_documented(name: str) -> None:
     # Named as code: `name`, `name(...)` or .name
     mention = re.compile(rf"(`|\.){re.escape(name)}\b")
     assert mention.search(DOC.read_text(encoding="utf-8")), f"docs/ledger.md never names {name}"
+
+
+def test_the_current_head_is_named() -> None:
+    """It told a new migration's author to follow ``0002_audit_log`` long after eight more."""
+    assert f"(`{migrate.head_revision()}` today;" in DOC.read_text(encoding="utf-8")
+
+
+MODULES = sorted(
+    p.stem for p in (DOC.parents[1] / "src/stellwerk/ledger").glob("*.py") if p.stem != "__init__"
+)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_every_module_is_in_the_table(module: str) -> None:
+    assert re.search(rf"`{module}\.py`", DOC.read_text(encoding="utf-8")), module

@@ -162,8 +162,11 @@ class CalibrationStore:
             rows = [CalibrationRecord(**row._mapping) for row in connection.execute(statement)]
         return {record.model: record for record in sorted(rows, key=lambda r: r.model)}
 
-    def apply_costs(self, entries: Iterable[CostEntry]) -> list[CostEntry]:
-        """Store accepted costs and audit each (action ``catalog.costs``) in one transaction."""
+    def apply_costs(
+        self, entries: Iterable[CostEntry], *, config_hash: str | None = None
+    ) -> list[CostEntry]:
+        """Store accepted costs and audit each (action ``catalog.costs``, with the hash of the
+        config they were proposed from) in one transaction."""
         stored: list[CostEntry] = []
         now = datetime.now(UTC)
         with self.ledger.begin() as connection:
@@ -187,6 +190,7 @@ class CalibrationStore:
                         "calibration_run": entry.calibration_run,
                         "basis": dict(entry.basis),
                     },
+                    config_hash=config_hash,
                     time=now,
                 )
                 stored.append(CostEntry(**{**values, "id": new_id}))

@@ -67,7 +67,9 @@ def record_and_propose(
     if not apply:
         typer.echo("not applied: run the same command with --apply (nothing is asked again)")
         return
-    applied = store.apply_costs(_entries(changed, who, summary["run_id"]))
+    applied = store.apply_costs(
+        _entries(changed, who, summary["run_id"]), config_hash=config_hash(cfg)
+    )
     typer.echo(f"applied and audited the costs of {', '.join(e.model for e in applied)}")
 
 

@@ -1,4 +1,5 @@
-"""``stellwerk keys``, ``stellwerk catalog``, ``stellwerk audit`` and ``stellwerk report usage``.
+"""``stellwerk keys``, ``stellwerk catalog`` and ``stellwerk report usage`` (``stellwerk audit``:
+``audit_cmd``).
 
 They open the ledger named by the config (``server.database_url``) and call the same services as
 the admin API; changes are audited with the actor ``cli:<login name>``. With ``server.redis_url``
@@ -11,7 +12,6 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -244,28 +244,6 @@ def catalog_consent(
     typer.echo(f"{model}: consent {'granted' if action == 'grant' else 'withdrawn'}")
 
 
-def audit(
-    config: ConfigOption,
-    limit: Annotated[int, typer.Option(help="How many entries, newest first.")] = 50,
-    action: Annotated[str | None, typer.Option(help="Only this action.")] = None,
-    target: Annotated[str | None, typer.Option(help="Only this target.")] = None,
-) -> None:
-    """The audit log of governance changes, newest first."""
-    import orjson
-
-    try:
-        with _governance(config) as gov:
-            entries = gov.admin.ledger.list_audit(action=action, target=target, limit=limit)
-    except StellwerkError as exc:
-        raise _fail(exc) from exc
-    for e in entries:
-        details = orjson.dumps(dict(e.details), option=orjson.OPT_SORT_KEYS).decode()
-        typer.echo(
-            f"{e.time.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC  {e.actor:<16}  {e.action:<16}  "
-            f"{e.target_kind}:{e.target}  {details}"
-        )
-
-
 def report_usage(
     config: ConfigOption,
     month: Annotated[str, typer.Option(help="YYYY-MM")],
@@ -306,7 +284,6 @@ def register(app: typer.Typer) -> None:
     catalog.command("set")(catalog_set)
     catalog.command("consent")(catalog_consent)
     app.add_typer(catalog, name="catalog")
-    app.command("audit")(audit)
     report = typer.Typer(help="Reports over the ledger.", no_args_is_help=True)
     report.command("usage")(report_usage)
     app.add_typer(report, name="report")

@@ -6,6 +6,7 @@ import typer
 
 from stellwerk import __version__
 from stellwerk.cli import (
+    audit_cmd,
     calibrate_cmd,
     demo_cmd,
     governance_cmd,
@@ -40,6 +41,7 @@ def build_app() -> typer.Typer:
     init_cmd.register(app)
     calibrate_cmd.register(app)
     governance_cmd.register(app)
+    audit_cmd.register(app)
     limits_cmd.register(app)
     router_cmd.register(app)
     route_cmd.register(app)

@@ -8,10 +8,12 @@ rewritten: on the page, a direction override would reverse what follows it (``\\
 reads ``exe.jpg``) and an invisible character would make two names look alike. The ledger shows
 a lone surrogate of such an entry the same way (``ledger.audit``, read back as ``\\ud800``).
 
-A target is a link to its page only where the dashboard has one (a model of the catalog, a
-department of the config), and the link is made of the target as the log keeps it, never of its
-escape (``tiny-small\\u200b`` led to a page that answered 404); a target with no page (a model
-no longer configured, a name with a hidden character) is plain text.
+Every target is shown the same way: its kind's label (``Model``, ``Key``, ``Use case``,
+``Router`` ..., translated), then its name; the name is left out where it only repeats the kind
+(a retention run's ``usage``). The name is a link to its page only where the dashboard has one
+(a model of the catalog, a department of the config), and the link is made of the target as the
+log keeps it, never of its escape (``tiny-small\\u200b`` led to a page that answered 404); a
+target with no page (a model no longer configured, a name with a hidden character) is plain text.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from stellwerk.config.plain_text import hidden
+from stellwerk.dashboard.labels_audit import AUDIT
 from stellwerk.ledger.audit import AuditEntry
 
 
@@ -31,6 +34,10 @@ class AuditRow:
     """The entry with its text shown (``shown_entry``)."""
     page: str | None
     """The target as the log keeps it, where the dashboard has a page for it; ``None``: none."""
+    kind: str
+    """The label name of the target's kind (``target_model``), or the kind itself if it has none."""
+    named: bool
+    """Whether the name is shown after the kind (not where it only repeats the kind)."""
 
 
 def audit_rows(
@@ -40,7 +47,12 @@ def audit_rows(
     catalog's ids) or ``departments`` (the config's names) has one for it."""
     pages = {"model": models, "department": departments}
     return [
-        AuditRow(shown_entry(e), e.target if e.target in pages.get(e.target_kind, ()) else None)
+        AuditRow(
+            shown_entry(e),
+            e.target if e.target in pages.get(e.target_kind, ()) else None,
+            f"target_{e.target_kind}" if f"target_{e.target_kind}" in AUDIT else e.target_kind,
+            e.target != e.target_kind,
+        )
         for e in entries
     ]
 

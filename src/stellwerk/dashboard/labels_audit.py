@@ -1,10 +1,10 @@
 """The labels of the audit log's entries on the dashboard (the overview's latest audit events),
-English and German: each action (``action_<action>``), the names of the details it writes
-(``detail_<name>``; a name that means something else in one action or inside one detail is
-looked up as ``detail_<action>.<name>`` or ``detail_<detail>.<name>`` first); the reasons a
-``router.adapt`` run promoted nothing are the router-learning page's (:mod:`labels_learning`,
-``adapt_reason_<reason>``). :mod:`stellwerk.dashboard.i18n` serves them with the others,
-:mod:`audit_details` uses them.
+English and German: the kind of each target (``target_<kind>``), each action
+(``action_<action>``), the names of the details it writes (``detail_<name>``; a name that means
+something else in one action or inside one detail is looked up as ``detail_<action>.<name>`` or
+``detail_<detail>.<name>`` first); the reasons a ``router.adapt`` run promoted nothing are the
+router-learning page's (:mod:`labels_learning`, ``adapt_reason_<reason>``).
+:mod:`stellwerk.dashboard.i18n` serves them with the others, :mod:`audit_details` uses them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,15 @@ from __future__ import annotations
 from typing import Final
 
 AUDIT: Final[dict[str, tuple[str, str]]] = {
+    # the kind of a target, shown before its name (``target_<kind>``; an unknown kind as it is)
+    "target_model": ("Model", "Modell"),
+    "target_department": ("Department", "Bereich"),
+    "target_key": ("Key", "Schlüssel"),
+    "target_use_case": ("Use case", "Anwendungsfall"),
+    "target_router": ("Router", "Router"),
+    "target_config": ("Config", "Konfiguration"),
+    "target_usage": ("Usage records", "Nutzungsdaten"),
+    "target_graded_records": ("Graded requests", "Bewertete Anfragen"),
     "action_router.adapt": ("router adapted", "Router angepasst"),
     "action_router.rollback": ("router rolled back", "Router zurückgesetzt"),
     "action_model.seed": ("model registered", "Modell erfasst"),

@@ -14,6 +14,8 @@ import inspect
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from stellwerk.errors import SHOWN_CHARS, InvalidRequest, PermissionDenied, shown
@@ -37,6 +39,8 @@ from stellwerk.governance.key_store import CONFIG_LIMITS, KeyInfo
 from stellwerk.governance.report import parse_by, usage_report
 from stellwerk.governance.service import Governance
 from stellwerk.governance.use_cases import parse_use_case
+from stellwerk.ledger.audit_read import MAX_LIMIT, AuditFilter
+from stellwerk.ledger.window import Window
 from stellwerk.policy.compliance import check_model, check_use_case
 from stellwerk.policy.state import ModelState
 
@@ -69,8 +73,10 @@ async def _plain_json(request: Request, _: CallerDep) -> None:
     key twice or holds ``NaN`` or ``Infinity`` (told with the body's other problems, as on the
     data plane), or a string with a lone surrogate (``"\\ud800"``, which no UTF-8 carries: the
     audit log could not be read back); and a query parameter given twice (``?limit=5&limit=6``:
-    which one counts is a guess) with a 400 naming it."""
+    which one counts is a guess) or one the endpoint does not take (``?actr=x``: answering as if
+    it were not there would pass for a filtered answer) with a 400 naming it."""
     _refuse_repeated(request)
+    _refuse_unknown(request)
     await refuse_unreadable(request, _body_model(request))
 
 
@@ -96,6 +102,30 @@ def _refuse_repeated(request: Request) -> None:
                 param=name if len(name) <= SHOWN_CHARS else None,
             )
         seen.add(name)
+
+
+def _refuse_unknown(request: Request) -> None:
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    taken = sorted(_query_names(route.dependant))
+    for name in request.query_params:
+        if name not in taken:
+            offer = f"it takes {', '.join(taken)}" if taken else "it takes none"
+            raise InvalidRequest(
+                f"unknown query parameter {shown(name)} for {request.method} {route.path}; "
+                + offer,
+                param=name if len(name) <= SHOWN_CHARS else None,
+                code="unknown_parameter",
+            )
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters an endpoint takes, its dependencies' included."""
+    names = {field.alias for field in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _query_names(dependency)
+    return names
 
 
 router = APIRouter(
@@ -350,31 +380,38 @@ def set_limits(
     return limits_json(limits)
 
 
+_TIME = "ISO 8601 date or time (2026-12-01, 2026-12-01T09:30:00Z); without an offset: UTC"
+
+
 @router.get("/audit", openapi_extra=_KEYED)
 def audit(
     gov: GovernanceDep,
     _: AdminDep,
-    action: str | None = None,
-    target: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    since: Annotated[str | None, Query(description=f"From this time on. {_TIME}")] = None,
+    until: Annotated[str | None, Query(description=f"Before this time. {_TIME}")] = None,
+    actor: Annotated[str | None, Query(description="Who: a key id, cli:<user>, config")] = None,
+    action: Annotated[str | None, Query(description="e.g. key.create")] = None,
+    target_kind: Annotated[str | None, Query(description="e.g. model, key")] = None,
+    target: Annotated[
+        str | None, Query(description="As the log prints it (model:mistral-8b) or its name")
+    ] = None,
+    after: Annotated[
+        int | None,
+        Query(ge=0, description="Oldest first, after the entry with this id (0: from the first)"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> dict[str, Any]:
-    """The audit log, newest first."""
-    entries = gov.admin.ledger.list_audit(action=action, target=target, limit=limit)
-    return {
-        "entries": [
-            {
-                "id": e.id,
-                "time": e.time.isoformat(),
-                "actor": e.actor,
-                "action": e.action,
-                "target_kind": e.target_kind,
-                "target": e.target,
-                "details": dict(e.details),
-                "config_hash": e.config_hash,
-            }
-            for e in entries
-        ]
-    }
+    """The audit log: the newest ``limit`` entries, newest first; or, with ``after``, a page of
+    the whole log oldest first, whose ``next_after`` is the ``after`` of the next page (``null``
+    on the last)."""
+    where = AuditFilter(Window.between(since, until), actor, action, target_kind, target)
+    ledger = gov.admin.ledger
+    if after is None:
+        entries, next_after = ledger.latest_audit(where, limit=limit), None
+    else:
+        page = ledger.audit_page(where, after=after, limit=limit)
+        entries, next_after = page.entries, page.next_after
+    return {"entries": [e.as_json() for e in entries], "next_after": next_after}
 
 
 @router.get("/usage", openapi_extra=_KEYED)

@@ -43,9 +43,9 @@ class Administration:
         self.config = config
         self.config_hash = config_hash
         self.catalog = Catalog(ledger, config, config_hash)
-        self.keys = KeyStore(ledger, config)
-        self.use_cases = UseCases(ledger, config)
-        self.budgets = Budgets(ledger, config)
+        self.keys = KeyStore(ledger, config, config_hash)
+        self.use_cases = UseCases(ledger, config, config_hash)
+        self.budgets = Budgets(ledger, config, config_hash)
 
     def seed(self) -> None:
         """Seed the catalog and use cases from the config, audit a config change."""
@@ -94,5 +94,9 @@ class Administration:
 
     def expire(self, now: datetime | None = None) -> Expiry:
         return expire_usage(
-            self.ledger, self.config.governance, self.key_tiers(), now=now or datetime.now(UTC)
+            self.ledger,
+            self.config.governance,
+            self.key_tiers(),
+            now=now or datetime.now(UTC),
+            config_hash=self.config_hash,
         )

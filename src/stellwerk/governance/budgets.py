@@ -80,8 +80,11 @@ def _row_limits(row: Row[Any]) -> UsageLimits:
 
 
 class Budgets:
-    def __init__(self, ledger: Ledger, config: StellwerkConfig) -> None:
+    def __init__(
+        self, ledger: Ledger, config: StellwerkConfig, config_hash: str | None = None
+    ) -> None:
         self._ledger = ledger
+        self._config_hash = config_hash
         self._departments = {d.name: d for d in config.departments}
         self._config_keys = {k.id: k for d in config.departments for k in d.keys}
 
@@ -180,6 +183,7 @@ class Budgets:
                 target_kind=kind,
                 target=scope,
                 details={"from": limits_json(before), "to": limits_json(after), "reason": why},
+                config_hash=self._config_hash,
                 time=now,
             )
         return after

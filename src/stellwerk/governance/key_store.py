@@ -56,8 +56,11 @@ CONFIG_LIMITS = "set its limits there, in the key's limits (keys[].limits)"
 
 
 class KeyStore:
-    def __init__(self, ledger: Ledger, config: StellwerkConfig) -> None:
+    def __init__(
+        self, ledger: Ledger, config: StellwerkConfig, config_hash: str | None = None
+    ) -> None:
         self._ledger = ledger
+        self._config_hash = config_hash
         self._departments = {d.name: d for d in config.departments}
         self._config_key_ids = {k.id for d in config.departments for k in d.keys}
 
@@ -132,6 +135,7 @@ class KeyStore:
                     "classification": info.classification,
                 }
                 | ({"reason": why} if why is not None else {}),
+                config_hash=self._config_hash,
                 time=now,
             )
         return NewKey(info, key)
@@ -179,6 +183,7 @@ class KeyStore:
                 target_kind="key",
                 target=key_id,
                 details={"reason": why},
+                config_hash=self._config_hash,
                 time=now,
             )
         return self.get(key_id)

@@ -43,6 +43,7 @@ def expire_usage(
     key_tiers: Mapping[str, RiskTier],
     *,
     now: datetime,
+    config_hash: str | None = None,
 ) -> Expiry:
     """Delete the usage records past retention, in one transaction, and audit the counts."""
     cutoffs: dict[RiskTier, datetime] = {
@@ -72,6 +73,7 @@ def expire_usage(
                     "deleted": dict(deleted),
                     "cutoffs": {t: c.isoformat() for t, c in cutoffs.items()},
                 },
+                config_hash=config_hash,
                 time=now,
             )
     return Expiry(cutoffs, beyond_all, deleted)

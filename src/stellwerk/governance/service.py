@@ -143,4 +143,5 @@ class Governance:
             days=rules.graded_retention_days,
             keep=rules.graded_retention_max,
             now=now or datetime.now(UTC),
+            config_hash=self.admin.config_hash,
         )

@@ -39,8 +39,11 @@ def parse_use_case(raw: Mapping[str, Any]) -> UseCaseConfig:
 
 
 class UseCases:
-    def __init__(self, ledger: Ledger, config: StellwerkConfig) -> None:
+    def __init__(
+        self, ledger: Ledger, config: StellwerkConfig, config_hash: str | None = None
+    ) -> None:
         self._ledger = ledger
+        self._config_hash = config_hash
         self._config = config
         self._departments = {d.name for d in config.departments}
         self._models = {m.id for m in config.models}
@@ -118,6 +121,7 @@ class UseCases:
                 target_kind="use_case",
                 target=case.name,
                 details={"changes": changed, "reason": why, "version": version + 1},
+                config_hash=self._config_hash,
                 time=now,
             )
         return case
@@ -180,6 +184,7 @@ class UseCases:
             target_kind="use_case",
             target=case.name,
             details={**_row(case), "reason": reason},
+            config_hash=self._config_hash,
             time=now,
         )
         return True

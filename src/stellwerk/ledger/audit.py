@@ -19,15 +19,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, true
+from sqlalchemy import Connection, insert
 
 from stellwerk.config.plain_text import escape_surrogates, lone_surrogate
 from stellwerk.errors import InvalidRequest, LedgerError
 from stellwerk.ledger.tables import audit_log
-from stellwerk.ledger.window import EVERYTHING, Window
 
 _WORD = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
-MAX_LIMIT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +38,19 @@ class AuditEntry:
     target: str
     details: Mapping[str, Any] = field(default_factory=dict)
     config_hash: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The entry as a JSON object, as the admin API and ``stellwerk audit`` give it."""
+        return {
+            "id": self.id,
+            "time": self.time.astimezone(UTC).isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "target_kind": self.target_kind,
+            "target": self.target,
+            "details": dict(self.details),
+            "config_hash": self.config_hash,
+        }
 
     def with_text(self, rewrite: Callable[[str], str]) -> AuditEntry:
         """This entry with ``rewrite`` applied to its free text: the actor, the target and every
@@ -115,34 +126,6 @@ def append_audit(
     return AuditEntry(int(key[0]), moment, actor, action, target_kind, target, payload, config_hash)
 
 
-def list_audit(
-    connection: Connection,
-    *,
-    window: Window = EVERYTHING,
-    actor: str | None = None,
-    action: str | None = None,
-    target_kind: str | None = None,
-    target: str | None = None,
-    limit: int = 100,
-) -> list[AuditEntry]:
-    """Entries matching every given filter, newest first."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidRequest(f"limit must be between 1 and {MAX_LIMIT}, got {limit}", param="limit")
-    clauses = window.clauses(audit_log.c.time)
-    for column, value in (
-        ("actor", actor),
-        ("action", action),
-        ("target_kind", target_kind),
-        ("target", target),
-    ):
-        if value is not None:
-            clauses.append(audit_log.c[column] == value)
-    statement = (
-        select(audit_log).where(and_(true(), *clauses)).order_by(audit_log.c.id.desc()).limit(limit)
-    )
-    return [_readable(AuditEntry(**row._mapping)) for row in connection.execute(statement)]
-
-
 def _refuse_surrogates(**fields: str) -> None:
     """An ``InvalidRequest`` naming the first field whose text (the details' as JSON, written
     without escapes) holds a lone surrogate: PostgreSQL cannot store one, and an entry SQLite
@@ -155,7 +138,7 @@ def _refuse_surrogates(**fields: str) -> None:
             )
 
 
-def _readable(entry: AuditEntry) -> AuditEntry:
+def readable(entry: AuditEntry) -> AuditEntry:
     """``entry`` with every lone surrogate in its text written as its escape (``\\ud800``): an
     entry written before ``append_audit`` refused them is shown, not a failure to encode it."""
     return entry.with_text(escape_surrogates)

@@ -151,6 +151,7 @@ class GradedStore:
         keep: int | None,
         now: datetime,
         actor: str = "retention",
+        config_hash: str | None = None,
     ) -> int:
         """Delete the records older than ``days`` and, per artifact, all but the newest
         ``keep`` (None: no such rule), in one transaction; audited when any went. Returns how
@@ -184,6 +185,7 @@ class GradedStore:
                     target_kind="graded_records",
                     target="graded_records",
                     details={"deleted": deleted, "days": days, "keep": keep},
+                    config_hash=config_hash,
                     time=now,
                 )
         return deleted

@@ -20,6 +20,7 @@ from stellwerk.errors import LedgerError
 from stellwerk.ledger import (
     answer_lengths,
     audit,
+    audit_read,
     chargeback,
     migrate,
     partitions,
@@ -29,6 +30,7 @@ from stellwerk.ledger import (
 )
 from stellwerk.ledger.aggregates import GroupBy, UsageAggregate, summarize_usage
 from stellwerk.ledger.audit import AuditEntry
+from stellwerk.ledger.audit_read import AuditFilter, AuditPage
 from stellwerk.ledger.engine import build_engine, safe_url
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.ledger.window import EVERYTHING, Window
@@ -154,16 +156,32 @@ class Ledger:
         target: str | None = None,
         limit: int = 100,
     ) -> list[AuditEntry]:
+        """The newest ``limit`` entries that match every filter given, newest first."""
+        where = AuditFilter(window, actor, action, target_kind, target)
+        return self.latest_audit(where, limit=limit)
+
+    def latest_audit(self, where: AuditFilter, *, limit: int) -> list[AuditEntry]:
+        """The newest ``limit`` entries that match, newest first."""
         with self.engine.connect() as connection:
-            return audit.list_audit(
-                connection,
-                window=window,
-                actor=actor,
-                action=action,
-                target_kind=target_kind,
-                target=target,
-                limit=limit,
-            )
+            return audit_read.list_audit(connection, where, limit=limit)
+
+    def audit_page(self, where: AuditFilter, *, after: int, limit: int) -> AuditPage:
+        """Up to ``limit`` entries that match, with an id above ``after``, oldest first."""
+        with self.engine.connect() as connection:
+            return audit_read.audit_page(connection, where, after=after, limit=limit)
+
+    def count_audit(self, where: AuditFilter) -> int:
+        with self.engine.connect() as connection:
+            return audit_read.count_audit(connection, where)
+
+    def iter_audit(self, where: AuditFilter, *, page: int = 1000) -> Iterator[AuditEntry]:
+        """Every entry that matches, oldest first, read ``page`` entries at a time (one short
+        read each: no connection is held between pages, and memory holds one page)."""
+        after: int | None = 0
+        while after is not None:
+            found = self.audit_page(where, after=after, limit=page)
+            yield from found.entries
+            after = found.next_after
 
     def close(self) -> None:
         self.engine.dispose()

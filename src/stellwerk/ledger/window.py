@@ -1,18 +1,20 @@
-"""Time windows for reads: ``[start, end)`` in UTC, and months given as ``YYYY-MM``."""
+"""Time windows for reads: ``[start, end)`` in UTC, months given as ``YYYY-MM``, and windows given
+by two ISO 8601 times (``since``, ``until``)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement
 
-from stellwerk.errors import InvalidRequest
+from stellwerk.errors import InvalidRequest, shown
 from stellwerk.ledger.partitions import month_bounds
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_SPACED_OFFSET = re.compile(r"\d \d{2}(:?\d{2})?$")
 FIRST_MONTH = "0001-01"
 LAST_MONTH = "9999-11"  # its end, the start of the next month, is the last time Python holds
 
@@ -67,6 +69,42 @@ class Window:
                 code="month_out_of_range",
             )
         return cls(*month_bounds((year, number)))
+
+    @classmethod
+    def between(cls, since: str | None, until: str | None) -> Window:
+        """From ``since`` (included) to ``until`` (excluded), each an ISO 8601 time or date
+        (``2026-12-01``, ``2026-12-01T09:30:00Z``) or ``None`` for an open side. A time without
+        an offset is UTC; another offset is converted. Each refusal names the side it is about."""
+        start = instant(since, "since") if since is not None else None
+        end = instant(until, "until") if until is not None else None
+        if start is not None and end is not None and end < start:
+            raise InvalidRequest(
+                f"until {end.isoformat()} is before since {start.isoformat()}", param="until"
+            )
+        return cls(start, end)
+
+
+def instant(text: str, name: str) -> datetime:
+    """``text``, an ISO 8601 date or time, as an aware UTC time (no offset: UTC); an
+    ``InvalidRequest`` naming ``name`` if it is not one."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        # a "+" in a URL's query is a space: "T09:30:00+01:00" arrives as "T09:30:00 01:00"
+        hint = "; write a + in a URL as %2B" if _SPACED_OFFSET.search(text) else ""
+        raise InvalidRequest(
+            f"{name} {shown(text)} is not an ISO 8601 date or time (e.g. 2026-12-01 or"
+            f" 2026-12-01T09:30:00Z){hint}",
+            param=name,
+        ) from None
+    if moment.utcoffset() is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first time Python holds in UTC
+        raise InvalidRequest(
+            f"{name} {shown(text)} is out of the supported range", param=name
+        ) from None
 
 
 EVERYTHING = Window()

@@ -1,0 +1,119 @@
+"""Reading the audit log: one set of filters, and two orders over it.
+
+* newest first, the latest ``limit`` entries (:func:`list_audit`: what a person reads);
+* oldest first, a page after a cursor, the id of the last entry read (:func:`audit_page`: what an
+  export walks). Ids only grow, so walking the pages from ``after=0`` gives every entry once,
+  none skipped or repeated however many there are; entries appended meanwhile come at the end.
+
+A target is matched as the log prints it (``model:mistral-8b``, its kind and name) or by its name
+alone (``mistral-8b``, any kind).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
+
+from stellwerk.errors import InvalidRequest
+from stellwerk.ledger.audit import AuditEntry, readable
+from stellwerk.ledger.tables import audit_log
+from stellwerk.ledger.window import EVERYTHING, Window
+
+MAX_LIMIT = 10_000
+_KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Entries within ``window`` whose every given field matches (``None``: any)."""
+
+    window: Window = EVERYTHING
+    actor: str | None = None
+    action: str | None = None
+    target_kind: str | None = None
+    target: str | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        found = self.window.clauses(audit_log.c.time)
+        for column, value in (
+            ("actor", self.actor),
+            ("action", self.action),
+            ("target_kind", self.target_kind),
+        ):
+            if value is not None:
+                found.append(audit_log.c[column] == value)
+        if self.target is not None:
+            found.append(_target_is(self.target))
+        return found
+
+
+def _target_is(text: str) -> ColumnElement[bool]:
+    """The target named ``text``, or, when ``text`` is ``kind:name``, the target ``name`` of
+    that kind (a name may hold a colon itself, so both are asked)."""
+    kind, colon, name = text.partition(":")
+    if not colon or not _KIND.match(kind) or not name:
+        return audit_log.c.target == text
+    return or_(
+        audit_log.c.target == text,
+        and_(audit_log.c.target_kind == kind, audit_log.c.target == name),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    """Entries oldest first; ``next_after`` is the cursor of the next page, ``None`` when this
+    one holds the last entry that matches."""
+
+    entries: list[AuditEntry]
+    next_after: int | None
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidRequest(f"limit must be between 1 and {MAX_LIMIT}, got {limit}", param="limit")
+
+
+def list_audit(
+    connection: Connection, where: AuditFilter = AuditFilter(), *, limit: int = 100
+) -> list[AuditEntry]:
+    """The newest ``limit`` entries that match, newest first."""
+    _check_limit(limit)
+    statement = (
+        select(audit_log)
+        .where(and_(true(), *where.clauses()))
+        .order_by(audit_log.c.id.desc())
+        .limit(limit)
+    )
+    return [_entry(row._mapping) for row in connection.execute(statement)]
+
+
+def audit_page(
+    connection: Connection, where: AuditFilter = AuditFilter(), *, after: int, limit: int
+) -> AuditPage:
+    """Up to ``limit`` matching entries with an id above ``after`` (0: from the first), oldest
+    first."""
+    _check_limit(limit)
+    if after < 0:
+        raise InvalidRequest(f"after must be an entry id (0 or more), got {after}", param="after")
+    statement = (
+        select(audit_log)
+        .where(audit_log.c.id > after, *where.clauses())
+        .order_by(audit_log.c.id)
+        .limit(limit + 1)  # one more tells whether a next page exists
+    )
+    entries = [_entry(row._mapping) for row in connection.execute(statement)]
+    more = len(entries) > limit
+    del entries[limit:]
+    return AuditPage(entries, entries[-1].id if more else None)
+
+
+def count_audit(connection: Connection, where: AuditFilter = AuditFilter()) -> int:
+    statement = select(func.count()).select_from(audit_log).where(and_(true(), *where.clauses()))
+    return int(connection.execute(statement).scalar_one())
+
+
+def _entry(row: Any) -> AuditEntry:
+    return readable(AuditEntry(**row))
