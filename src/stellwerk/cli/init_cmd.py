@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from stellwerk.cli import init_options
 from stellwerk.configurator.needs import split_list
 from stellwerk.errors import ConfigError
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from stellwerk.configurator.engines import Served
     from stellwerk.configurator.needs import Engine, Needs, OpennessNeed, UseCase
     from stellwerk.configurator.select import Proposal
-    from stellwerk.modelfacts import Catalog, Quant
+    from stellwerk.modelfacts import Catalog
 
 # backends, served models, header comment lines, engine script lines
 Plan = tuple[list[dict[str, object]], list["Served"], list[str], list[str]]
@@ -130,7 +131,7 @@ def init(
         )
         if discover is not None:
             backends, served, header, script = _from_discovery(
-                discover, catalog, needs, out, discover_key_env, ask, _sizes(size or [])
+                discover, catalog, needs, out, discover_key_env, ask, init_options.sizes(size or [])
             )
         else:
             if size:
@@ -206,9 +207,9 @@ def _needs(
                 split_list(cast("str | None", merged["classifications"])) or ("internal",),
             ),
             context=context,
-            quant=_quant(quant),
-            licences=_licences(cast("str | None", merged["licences"])),
-            families=_families(cast("str | None", merged["families"]), catalog),
+            quant=init_options.quant(quant),
+            licences=init_options.licences(cast("str | None", merged["licences"])),
+            families=init_options.families(cast("str | None", merged["families"]), catalog),
         )
 
     if ask:
@@ -252,64 +253,6 @@ def _ask_hardware(values: dict[str, object], build: Callable[..., Needs]) -> Non
             continue
         values.update(memory)
         return
-
-
-def _sizes(values: list[str]) -> dict[str, float]:
-    """``--size MODEL=BILLIONS`` options as sizes by model name, each checked."""
-    import math
-
-    sizes: dict[str, float] = {}
-    for value in values:
-        name, sep, number = value.rpartition("=")
-        try:
-            billions = float(number)
-        except ValueError:
-            billions = math.nan
-        if not sep or not name.strip() or not math.isfinite(billions) or billions <= 0:
-            raise ConfigError(
-                f"--size: {value!r} is not MODEL=BILLIONS (a model's name, '=', and its size in "
-                "billions of parameters, a number above 0, e.g. tiny-small=3)"
-            )
-        if name.strip() in sizes:
-            raise ConfigError(f"--size: {name.strip()!r} is given twice")
-        sizes[name.strip()] = billions
-    return sizes
-
-
-def _licences(value: str | None) -> tuple[str, ...]:
-    """``"osi"``, a list of licence names, or ``"any"``/nothing (every licence)."""
-    if value is None or value.strip().lower() in {"", "any"}:
-        return ()
-    return tuple(
-        item.strip().lower() for item in value.replace(";", ",").split(",") if item.strip()
-    )
-
-
-def _families(value: str | None, catalog: Catalog) -> tuple[str, ...]:
-    """Preferred families, each one the catalog knows (case does not matter)."""
-    if not value:
-        return ()
-    known = {m.family.lower(): m.family for m in catalog}
-    wanted = tuple(item.strip().lower() for item in value.split(",") if item.strip())
-    unknown = [name for name in wanted if name not in known]
-    if unknown:
-        raise ConfigError(
-            f"--prefer-families: {', '.join(repr(n) for n in unknown)} not in the catalog "
-            f"(families: {', '.join(sorted(set(known.values())))})"
-        )
-    return wanted
-
-
-def _quant(value: str | None) -> Quant | None:
-    from stellwerk.errors import ConfigError
-    from stellwerk.modelfacts import QUANTS
-
-    if value is None:
-        return None
-    for quant in QUANTS:
-        if value.strip().lower() == quant:
-            return quant
-    raise ConfigError(f"--quant: {value!r} is not one of {', '.join(QUANTS)}")
 
 
 def _from_proposal(

@@ -43,8 +43,9 @@ from stellwerk.gateway import (
 from stellwerk.gateway import ollama_wire as ow
 from stellwerk.gateway import response_schema as rs
 from stellwerk.gateway.deps import runtime_of
+from stellwerk.gateway.embedding_schema import EmbeddingRequest
 from stellwerk.gateway.errors import render
-from stellwerk.gateway.openai_schema import ChatCompletionRequest, EmbeddingRequest
+from stellwerk.gateway.openai_schema import ChatCompletionRequest
 from stellwerk.gateway.responses_schema import ResponseRequest
 from stellwerk.gateway.runtime import Runtime
 

@@ -17,9 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, Usage
 from stellwerk.errors import InvalidRequest, shown
 from stellwerk.gateway.body import ParamProblem
+from stellwerk.gateway.embedding_schema import EmbeddingInput, EmbeddingText
 from stellwerk.gateway.openai_schema import (
-    EmbeddingInput,
-    EmbeddingText,
     ModelName,
     Tool,
     refuse_suffix,

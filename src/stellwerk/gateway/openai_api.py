@@ -22,10 +22,10 @@ from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.gateway.embedding_schema import EmbeddingRequest
 from stellwerk.gateway.openai_schema import (
     ChatCompletionRequest,
     ChatMessage,
-    EmbeddingRequest,
 )
 from stellwerk.gateway.pipeline import (
     Embedding,

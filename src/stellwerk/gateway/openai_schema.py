@@ -21,7 +21,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -464,48 +463,3 @@ class ChatCompletionRequest(SamplingParams):
                     "function_call", f"function_call names {shown(call.name)}, not one of functions"
                 )
         return self
-
-
-def _texts(value: Any) -> Any:
-    """What texts to embed may not be, told plainly before their type is checked: empty, or
-    token ids (OpenAI's API takes lists of them; the gateway's backends embed text)."""
-    if value == "":
-        raise ValueError("the text to embed is empty; send a non-empty string")
-    if value == []:
-        raise ValueError("the list of texts to embed is empty; send at least one")
-    if isinstance(value, list) and (_ids(value) or all(_ids(item) for item in value)):
-        raise ValueError(
-            "token ids are not supported; send the input as text, a string or a list of"
-            " strings (LangChain's OpenAIEmbeddings sends token ids unless"
-            " check_embedding_ctx_length=False)"
-        )
-    return value
-
-
-def _ids(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-    )
-
-
-#: the texts to embed: a string or a list of them, none empty
-EmbeddingInput = Annotated[str | list[str], BeforeValidator(_texts)]
-#: one text to embed, not empty
-EmbeddingText = Annotated[str, BeforeValidator(_texts)]
-
-
-class EmbeddingRequest(_Open):
-    model: ModelName
-    input: EmbeddingInput
-    encoding_format: Literal["float", "base64"] | None = None
-    dimensions: int | None = Field(default=None, ge=1)
-    user: str | None = None
-    #: the gateway's extension (and NVIDIA NIM's ``"NONE"``, ``"START"``, ``"END"``): ``true``,
-    #: ``"START"`` or ``"END"`` lets the backend cut an input; passed on as sent
-    truncate: bool | str | None = None
-
-    @property
-    def may_cut(self) -> bool:
-        return self.truncate is True or self.truncate in ("START", "END")

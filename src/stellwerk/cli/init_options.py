@@ -1,0 +1,69 @@
+"""The options of ``stellwerk init`` that take more than a word, each read and checked: a
+wrong one is a ``ConfigError`` naming the option and what it takes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stellwerk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from stellwerk.modelfacts import Catalog, Quant
+
+
+def sizes(values: list[str]) -> dict[str, float]:
+    """``--size MODEL=BILLIONS`` options as sizes by model name, each checked."""
+    import math
+
+    sizes: dict[str, float] = {}
+    for value in values:
+        name, sep, number = value.rpartition("=")
+        try:
+            billions = float(number)
+        except ValueError:
+            billions = math.nan
+        if not sep or not name.strip() or not math.isfinite(billions) or billions <= 0:
+            raise ConfigError(
+                f"--size: {value!r} is not MODEL=BILLIONS (a model's name, '=', and its size in "
+                "billions of parameters, a number above 0, e.g. tiny-small=3)"
+            )
+        if name.strip() in sizes:
+            raise ConfigError(f"--size: {name.strip()!r} is given twice")
+        sizes[name.strip()] = billions
+    return sizes
+
+
+def licences(value: str | None) -> tuple[str, ...]:
+    """``"osi"``, a list of licence names, or ``"any"``/nothing (every licence)."""
+    if value is None or value.strip().lower() in {"", "any"}:
+        return ()
+    return tuple(
+        item.strip().lower() for item in value.replace(";", ",").split(",") if item.strip()
+    )
+
+
+def families(value: str | None, catalog: Catalog) -> tuple[str, ...]:
+    """Preferred families, each one the catalog knows (case does not matter)."""
+    if not value:
+        return ()
+    known = {m.family.lower(): m.family for m in catalog}
+    wanted = tuple(item.strip().lower() for item in value.split(",") if item.strip())
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"--prefer-families: {', '.join(repr(n) for n in unknown)} not in the catalog "
+            f"(families: {', '.join(sorted(set(known.values())))})"
+        )
+    return wanted
+
+
+def quant(value: str | None) -> Quant | None:
+    from stellwerk.errors import ConfigError
+    from stellwerk.modelfacts import QUANTS
+
+    if value is None:
+        return None
+    for quant in QUANTS:
+        if value.strip().lower() == quant:
+            return quant
+    raise ConfigError(f"--quant: {value!r} is not one of {', '.join(QUANTS)}")

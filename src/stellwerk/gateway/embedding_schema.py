@@ -1,0 +1,60 @@
+"""The texts to embed, as ``/v1/embeddings`` takes them (and Ollama's ``/api/embed`` and
+``/api/embeddings`` by the same rules): a string or a list of strings, none empty, never token
+ids (the gateway's backends embed text)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from stellwerk.gateway.openai_schema import ModelName
+
+
+def _texts(value: Any) -> Any:
+    """What texts to embed may not be, told plainly before their type is checked: empty, or
+    token ids (OpenAI's API takes lists of them; the gateway's backends embed text)."""
+    if value == "":
+        raise ValueError("the text to embed is empty; send a non-empty string")
+    if value == []:
+        raise ValueError("the list of texts to embed is empty; send at least one")
+    if isinstance(value, list) and (_ids(value) or all(_ids(item) for item in value)):
+        raise ValueError(
+            "token ids are not supported; send the input as text, a string or a list of"
+            " strings (LangChain's OpenAIEmbeddings sends token ids unless"
+            " check_embedding_ctx_length=False)"
+        )
+    return value
+
+
+def _ids(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    )
+
+
+#: the texts to embed: a string or a list of them, none empty
+EmbeddingInput = Annotated[str | list[str], BeforeValidator(_texts)]
+#: one text to embed, not empty
+EmbeddingText = Annotated[str, BeforeValidator(_texts)]
+
+
+class EmbeddingRequest(BaseModel):
+    """``/v1/embeddings``'s body (checked as strictly as the chat schema's)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
+
+    model: ModelName
+    input: EmbeddingInput
+    encoding_format: Literal["float", "base64"] | None = None
+    dimensions: int | None = Field(default=None, ge=1)
+    user: str | None = None
+    #: the gateway's extension (and NVIDIA NIM's ``"NONE"``, ``"START"``, ``"END"``): ``true``,
+    #: ``"START"`` or ``"END"`` lets the backend cut an input; passed on as sent
+    truncate: bool | str | None = None
+
+    @property
+    def may_cut(self) -> bool:
+        return self.truncate is True or self.truncate in ("START", "END")
