@@ -289,6 +289,7 @@ def shoot(url: str, out: Path) -> list[Path]:
         page.click("#m-actions button[type=submit]")
         page.click("button.danger")
         page.goto(url + "/dashboard/departments/research")
+        page.uncheck("#d-budget input[name=unlimited]")  # research has no budget yet
         page.fill("#d-budget input[name=monthly_budget]", "60")
         page.fill("#d-budget input[name=reason]", "Pilotphase Q4")
         page.click("#d-budget button[type=submit]")

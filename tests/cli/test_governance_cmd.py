@@ -176,7 +176,31 @@ def test_catalog_walk_through(config_path: Path) -> None:
     assert (code, out.strip()) == (0, "mistral-8b: approved (version 3)")
     code, out, _ = run("catalog", "list", "-c", c)
     line = next(x for x in out.splitlines() if x.startswith("mistral-8b"))
-    assert "approved" in line and "granted" in line
+    assert "approved" in line
+
+
+def test_catalog_list_shows_consent_only_for_a_model_with_a_data_owner(tmp_path: Path) -> None:
+    """A model without a data owner has no consent to manage: "—", not "granted"."""
+    raw = {
+        "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
+        "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+        "models": [model("owned-3b", data_owner="legal"), model("plain-3b")],
+        "departments": [{"name": "legal"}],
+    }
+    path = tmp_path / "stellwerk.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+
+    def consent() -> dict[str, str]:
+        code, out, err = run("catalog", "list", "-c", str(path))
+        assert code == 0, err
+        return {x.split()[0]: x.split()[2] for x in out.splitlines()[1:]}
+
+    assert consent() == {"owned-3b": "granted", "plain-3b": "\u2014"}
+    code, _, err = run(
+        "catalog", "consent", "-c", str(path), "owned-3b", "withdraw", "--reason", "r"
+    )
+    assert code == 0, err
+    assert consent() == {"owned-3b": "withdrawn", "plain-3b": "\u2014"}
 
 
 def test_report_usage_json_totals(config_path: Path, tmp_path: Path) -> None:

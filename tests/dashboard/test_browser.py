@@ -145,6 +145,7 @@ def test_dashboard_in_a_browser(dashboard: DashboardGateway, page: Page) -> None
 
     # action 2: set a budget
     page.goto(base + "/departments/research")
+    page.uncheck("#d-budget input[name=unlimited]")  # no budget in force: ticked
     page.fill("#d-budget input[name=monthly_budget]", "12.5")
     page.fill("#d-budget input[name=reason]", "pilot budget")
     page.click("#d-budget button[type=submit]")

@@ -126,6 +126,7 @@ def test_german_pages_translate_the_audit_and_show_times_in_the_operators_zone(
     dashboard = berlin_dashboard
     log_in(page, dashboard)
     page.goto(dashboard.url + "/departments/research")
+    page.uncheck("#d-budget input[name=unlimited]")  # no budget in force: ticked
     page.fill("#d-budget input[name=monthly_budget]", "0.0005")
     page.fill("#d-budget input[name=reason]", "pilot budget")
     page.click("#d-budget button[type=submit]")

@@ -101,6 +101,7 @@ def test_everything_a_user_sees_is_in_the_page_language(
     assert says["lifecycle"] in shot("lifecycle-confirm")
 
     page.goto(base + "/departments/legal")
+    page.uncheck("#d-budget input[name=unlimited]")  # no budget in force: ticked
     page.fill("#d-budget input[name=monthly_budget]", says["typed"])
     page.fill("#d-budget input[name=reason]", "pilot budget")
     shot("budget-form")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from stellwerk.ledger import migrate
+from stellwerk.ledger import migrate, usage_totals
 from stellwerk.ledger.engine import build_engine
 from stellwerk.ledger.ledger import Ledger, open_ledger
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_daily, usage_latency_daily
+from stellwerk.ledger.window import Window
 from tests.ledger.factory import make_record
 from tests.ledger.test_migrations import insert_old_usage
 
@@ -132,3 +134,30 @@ def test_latency_bucket_bounds(ledger: Ledger, latency: float, bucket: int) -> N
     """Fixed numbers, not the rule again: the buckets the dashboard's percentiles read."""
     ledger.insert_usage([make_record(1, latency_ms=latency)])
     assert {k[2] for k in _stored_latency(ledger)} == {bucket}
+
+
+def test_routing_figures_count_routed_requests_and_say_what_they_left_out(ledger: Ledger) -> None:
+    """The routing mix's days and models are the routed requests' (``auto...``); requests that
+    named a model and shadow grading's calls (key ``shadow``, naming their model) are counted
+    apart, and requests refused before a model was chosen in neither."""
+    records = [make_record(i) for i in range(300)]
+    calls = {"key_id": "shadow", "endpoint": "shadow", "requested_model": "mistral-8b"}
+    shadow = [replace(make_record(1000 + i, prefix="shadow"), **calls) for i in range(40)]
+    ledger.insert_usage(records + shadow)
+    window = Window.month("2026-11")
+    in_month = [r for r in records + shadow if r.time.strftime("%Y-%m") == "2026-11" and r.model]
+    routed = Counter(r.model for r in in_month if r.requested_model.startswith("auto"))
+    with ledger.connect() as connection:
+        daily = usage_totals.daily_requests(connection, window, routed=True)
+        left_out = usage_totals.not_routed(connection, window)
+    found: Counter[str] = Counter()
+    for _, model, requests in daily:
+        if model:
+            found[model] += requests
+    assert found == routed and routed
+    named = [r for r in in_month if not r.requested_model.startswith("auto")]
+    assert left_out == usage_totals.NotRouted(
+        named=sum(1 for r in named if r.key_id != "shadow"),
+        shadow=sum(1 for r in named if r.key_id == "shadow"),
+    )
+    assert left_out.named and left_out.shadow

@@ -203,7 +203,8 @@ def catalog_list(config: ConfigOption) -> None:
     for s in states:
         report = check_model(s.config, rules, evaluated=s.id in evaluated)
         facts = "ok" if report.compliant else "missing " + ", ".join(report.missing)
-        consent = "granted" if s.consent else "withdrawn"
+        # a model without a data owner has no consent to give or withdraw
+        consent = ("granted" if s.consent else "withdrawn") if s.config.data_owner else "—"
         typer.echo(f"{s.id:<24}  {s.lifecycle:<10}  {consent:<9}  {s.config.hosting:<12}  {facts}")
 
 

@@ -39,6 +39,7 @@ MONTHS: Final[dict[Language, tuple[str, ...]]] = {
 SYMBOLS: Final[dict[str, str]] = {"EUR": "€", "USD": "$", "GBP": "£"}
 MAX_MONEY_DECIMALS: Final = 6  # micro-units: the ledger's finest unit of money
 SMALLEST: Final = Decimal(1).scaleb(-MAX_MONEY_DECIMALS)
+USED_SMALLEST: Final = 0.001  # 0.1 %: a limit's share used is shown with one decimal
 
 
 def _decimal(value: Amount) -> Decimal:
@@ -120,6 +121,13 @@ class Formatter:
         if fraction is None:
             return DASH
         return f"{self.number(100 * fraction, decimals)}{NBSP}%"
+
+    def used(self, fraction: float | None) -> str:
+        """The share of a limit used (a budget), one decimal; a share above zero that would
+        round to it reads ``< 0.1 %`` (``< 0,1 %``): money spent is never "0.0 % used"."""
+        if fraction is not None and 0 < fraction < USED_SMALLEST:
+            return f"<{NBSP}{self.percent(USED_SMALLEST, 1)}"
+        return self.percent(fraction, 1)
 
     def ms(self, value: float | None) -> str:
         if value is None:

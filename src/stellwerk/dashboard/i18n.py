@@ -72,9 +72,17 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "routing_mix": ("Routing mix", "Routing-Verteilung"),
     "by_day_model": (
-        "share of requests per day, by model",
-        "Anteil der Anfragen je Tag und Modell",
+        "share of the routed requests (model: auto…) per day, by model",
+        "Anteil der gerouteten Anfragen (model: auto…) je Tag und Modell",
     ),
+    "mix_left_out": (
+        "Not counted, as the router did not choose their model",
+        "Nicht gezählt, da der Router ihr Modell nicht gewählt hat",
+    ),
+    "mix_named": ("{n} requests that named a model", "{n} Anfragen mit benanntem Modell"),
+    "mix_named_one": ("{n} request that named a model", "{n} Anfrage mit benanntem Modell"),
+    "mix_shadow": ("{n} shadow-grading calls", "{n} Aufrufe der Schattenbewertung"),
+    "mix_shadow_one": ("{n} shadow-grading call", "{n} Aufruf der Schattenbewertung"),
     "by_size": ("by size class", "nach Größenklasse"),
     "savings": ("Savings from routing", "Einsparung durch Routing"),
     "savings_against": (
@@ -156,6 +164,8 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "consent": ("Consent", "Einwilligung"),
     "consent_yes": ("granted", "erteilt"),
     "consent_no": ("withdrawn", "widerrufen"),
+    # a model without a data owner has no consent to give or withdraw: not "granted"
+    "consent_none": (f"{DASH} (no data owner)", f"{DASH} (kein Datenverantwortlicher)"),
     "compliance": ("Compliance", "Konformität"),
     "compliant": ("compliant", "konform"),
     "history": ("Lifecycle history", "Verlauf des Lebenszyklus"),
@@ -207,6 +217,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "move_lifecycle": ("Move through the lifecycle", "Lebenszyklus ändern"),
     "move_to": ("Move to", "Ändern auf"),
     "reason": ("Reason (goes into the audit log)", "Begründung (für das Audit-Protokoll)"),
+    "reason_header": ("Reason", "Begründung"),  # a table's header: the form's label says more
     "final_state": ("This state is final.", "Dieser Status ist endgültig."),
     "continue": ("Continue", "Weiter"),
     "confirm": ("Confirm", "Bestätigen"),

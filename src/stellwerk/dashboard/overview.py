@@ -53,10 +53,15 @@ class HostingRow:
 
 @dataclass(frozen=True, slots=True)
 class RoutingMix:
+    """The router's choices: the routed requests (``model: auto...``) by day, model and size
+    class. The requests that named a model and shadow grading's calls are not the router's
+    choices: counted apart (``left_out``), never in the mix."""
+
     days: list[datetime]
     models: list[str]
-    requests: dict[str, list[int]]  # model -> requests per day
-    by_size: list[tuple[str, int]]  # size class -> requests
+    requests: dict[str, list[int]]  # model -> routed requests per day
+    by_size: list[tuple[str, int]]  # size class -> routed requests
+    left_out: usage_totals.NotRouted
 
 
 LIMIT_REASONS = frozenset({"rate_limited", "budget_exceeded", "too_many_streams"})
@@ -152,7 +157,7 @@ def _routing_mix(connection: Connection, window: Window, gov: Governance) -> Rou
     size_of = {m.id: m.size_class for m in gov.admin.config.models}
     per_day: dict[datetime, Counter[str]] = {}
     sizes: Counter[str] = Counter()
-    for day, model, requests in usage_totals.daily_requests(connection, window):
+    for day, model, requests in usage_totals.daily_requests(connection, window, routed=True):
         if not model:
             continue
         per_day.setdefault(day, Counter())[model] += requests
@@ -167,6 +172,7 @@ def _routing_mix(connection: Connection, window: Window, gov: Governance) -> Rou
         models=models,
         requests={m: [per_day[d][m] for d in days] for m in models},
         by_size=[(s, sizes[s]) for s in ("small", "medium", "large") if sizes[s]],
+        left_out=usage_totals.not_routed(connection, window),
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, and_, case, func, select, true
 
+from stellwerk.ledger.learning_totals import SHADOW_KEY
 from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_daily, usage_latency_daily
 from stellwerk.ledger.tables import usage
 from stellwerk.ledger.window import Window
@@ -173,16 +174,46 @@ def daily_requests(
     *,
     department: str | None = None,
     model: str | None = None,
+    routed: bool | None = None,
 ) -> list[tuple[datetime, str, int]]:
-    """(day, model, requests) for every day with traffic, oldest first."""
+    """(day, model, requests) for every day with traffic, oldest first (``routed=True``: only
+    the requests the router chose the model for, see :func:`not_routed`)."""
     h = usage_daily.c
     statement = (
         select(h.day, h.model, func.sum(h.requests))
-        .where(_where(window, department=department, model=model))
+        .where(_where(window, department=department, model=model, routed=routed))
         .group_by(h.day, h.model)
         .order_by(h.day, h.model)
     )
     return [(row[0], str(row[1]), int(row[2])) for row in connection.execute(statement)]
+
+
+@dataclass(frozen=True, slots=True)
+class NotRouted:
+    """Requests served on (or failed at) a model the router did not choose."""
+
+    named: int
+    """The client named the model (not a route ``auto...``)."""
+    shadow: int
+    """Shadow grading's reference and judge calls (key ``shadow``, endpoint ``shadow``): they
+    name their model, so they are never routed; their cost is charged to shadow grading's
+    account like any request's, but they are not the router's choices."""
+
+
+def not_routed(connection: Connection, window: Window) -> NotRouted:
+    """What a routing figure leaves out. A routing figure (the overview's routing mix, a model's
+    share of the routed requests, the savings, the familiarity of routed traffic) counts the
+    rollup rows of ``routed`` (the client asked for a route, ``auto...``) and nothing else: the
+    requests that named a model and shadow grading's calls are usage (requests, tokens, cost,
+    charged to their department), not routing."""
+    h = usage_daily.c
+    shadow = h.key_id == SHADOW_KEY
+    statement = select(
+        func.sum(case((shadow, 0), else_=h.requests)),
+        func.sum(case((shadow, h.requests), else_=0)),
+    ).where(and_(_where(window, routed=False), h.model != ""))
+    named, calls = connection.execute(statement).one()
+    return NotRouted(int(named or 0), int(calls or 0))
 
 
 @dataclass(frozen=True, slots=True)
