@@ -53,6 +53,21 @@ class UsageLimits(Strict):
         return value
 
 
+SHADOW_KEY_ID = "shadow"
+"""The key id shadow grading's own calls are recorded under (the reference and judge calls,
+charged to ``router.shadow.account``); no configured key may take it, or its requests would be
+counted as shadow calls (the dashboard's Routing mix, the router-learning page)."""
+
+
+def _not_reserved(value: str) -> str:
+    if value == SHADOW_KEY_ID:
+        raise ValueError(
+            f"key id {SHADOW_KEY_ID!r} is reserved for shadow grading's own calls; name the key"
+            " otherwise"
+        )
+    return value
+
+
 class KeyConfig(Strict):
     """A client key of a department: by env var name (hashed at start-up) or by its SHA-256."""
 
@@ -66,6 +81,7 @@ class KeyConfig(Strict):
     max_in_flight: int | None = Field(default=None, ge=1)
 
     _id = field_validator("id")(check_name)
+    _reserved = field_validator("id")(_not_reserved)
     _env = field_validator("key_env")(check_env)
 
     @field_validator("key_sha256")

@@ -41,6 +41,7 @@ from typing import Protocol
 
 from stellwerk.backends.tokens import PromptSize
 from stellwerk.backends.types import JSON, ChatRequest
+from stellwerk.config.governance import SHADOW_KEY_ID
 from stellwerk.config.schema import ModelConfig, ShadowConfig
 from stellwerk.errors import Conflict, RateLimited, StellwerkError
 from stellwerk.gateway.accounting import Accounts
@@ -260,7 +261,7 @@ class ShadowGrader:
         they refuse it) and recorded as a usage record charged to the account."""
         assert routed.principal is not None and self.config.account is not None
         principal = Principal(
-            key_id="shadow",
+            key_id=SHADOW_KEY_ID,
             department=self.config.account,
             role="user",
             classification=routed.principal.classification,

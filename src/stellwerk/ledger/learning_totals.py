@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, and_, case, func, select, true
 
+from stellwerk.config.governance import SHADOW_KEY_ID
 from stellwerk.ledger.graded_tables import graded_records
 from stellwerk.ledger.rollup_tables import usage_daily
 from stellwerk.ledger.tables import usage
 from stellwerk.ledger.window import Window
 
-SHADOW_KEY = "shadow"
+SHADOW_KEY = SHADOW_KEY_ID
 """The key id of shadow grading's own calls (``gateway.shadow``)."""
 
 
