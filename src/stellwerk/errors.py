@@ -148,9 +148,23 @@ class AuthenticationFailed(RequestError):
 
 
 class PermissionDenied(RequestError):
+    """``detail``: what operators see of it and the caller may not (the policy filter's reason
+    for every model of the catalog); the gateway logs it, the answer never carries it."""
+
     status_code = 403
     error_type = "permission_error"
     code = "forbidden"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message, param=param, code=code)
+        self.detail = detail
 
 
 class NotFound(RequestError):

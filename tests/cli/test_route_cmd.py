@@ -34,6 +34,8 @@ departments:
     classification: confidential
     keys: [{{id: legal-app, key_env: LEGAL_KEY}}]
   - name: it
+use_cases:
+  - {{name: contracts, department: legal, purpose: contract review, allowed_models: [small]}}
 """
 
 
@@ -145,3 +147,14 @@ def test_route_shows_costs_as_plain_decimals(config: Path) -> None:
     assert set(shown) == set(scores)
     for model, cost in scores.items():
         assert float(shown[model]) == pytest.approx(cost, rel=0.01)
+
+
+def test_route_gives_an_operator_every_models_reason_where_a_user_key_gets_its_own(
+    config: Path,
+) -> None:
+    cli(config, "catalog", "consent", "small", "withdraw", "--reason", "owner asked")
+    refused = route(config, "--department", "legal", "--use-case", "contracts", code=1)["refused"]
+    assert "small: its data owner 'it' has withdrawn consent" in refused
+    assert "large: not allowed for use case 'contracts'" in refused
+    assert "embedder: not allowed for use case" in refused  # even a model that cannot chat
+    assert "not available to this key" not in refused

@@ -41,3 +41,4 @@ class Caller:
     department: str
     key_id: str = "key-1"
     use_case: str | None = None
+    role: str = "user"

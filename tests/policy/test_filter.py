@@ -60,11 +60,90 @@ def test_when_no_model_may_serve_every_reason_is_given() -> None:
     )
     with pytest.raises(PermissionDenied) as info:
         PolicyFilter.from_config(cfg).allowed(principal("legal"), "secret", states(cfg.models))
-    message = info.value.message
-    assert message.startswith("no model may serve this request of department 'legal'")
-    assert "cloud: hosted eu_cloud, where secret data may not go" in message
-    assert "old: lifecycle state is deprecated" in message
-    assert "review: in_review, and department 'legal' is not a pilot" in message
+    detail = info.value.detail
+    assert detail is not None
+    assert detail.startswith("no model may serve this request of department 'legal'")
+    assert "cloud: hosted eu_cloud, where secret data may not go" in detail
+    assert "old: lifecycle state is deprecated" in detail
+    assert "review: in_review, and department 'legal' is not a pilot" in detail
+    assert info.value.message == detail  # legal has no allow-list: every model is its own
+    with pytest.raises(PermissionDenied) as admin:
+        PolicyFilter.from_config(cfg).allowed(
+            replace(principal("legal"), role="admin"), "secret", states(cfg.models)
+        )
+    assert admin.value.message == detail
+
+
+def test_a_user_key_learns_why_its_own_models_are_out_and_only_counts_the_others() -> None:
+    """The walk-through's case: the one model the use case allows is withdrawn by its owner."""
+    cfg = config(
+        models=[
+            model("expert", data_owner="it"),
+            model("general"),
+            model("pilot", lifecycle="in_review"),
+            model("sunset", lifecycle="deprecated"),
+            model("embed", capabilities=["embeddings"]),
+        ],
+        use_cases=[
+            {
+                "name": "contracts",
+                "department": "legal",
+                "allowed_models": ["expert", "sunset", "embed"],
+            }
+        ],
+    )
+    models = states(cfg.models)
+    models[0] = replace(models[0], consent=False)
+    models[4] = replace(models[4], consent=False)
+    flt = PolicyFilter.from_config(cfg)
+    with pytest.raises(PermissionDenied) as info:
+        flt.allowed(principal("legal", "contracts"), "internal", models, kind="chat")
+    assert info.value.message == (
+        "no model may serve this request of department 'legal':"
+        " expert: its data owner 'it' has withdrawn consent;"
+        " sunset: lifecycle state is deprecated;"
+        " 2 other models are not available to this key"
+    )
+    detail = info.value.detail or ""
+    assert "pilot: in_review" in detail and "general: not allowed for use case" in detail
+    assert "embed: " in detail  # the operators' list has every model
+
+
+def test_a_named_model_off_the_keys_lists_is_told_only_that() -> None:
+    cfg = config(
+        models=[model("a"), model("b", lifecycle="in_review", data_owner="it")],
+        use_cases=[{"name": "faq", "department": "legal", "allowed_models": ["a"]}],
+    )
+    models = states(cfg.models)
+    models[1] = replace(models[1], consent=False)
+    with pytest.raises(PermissionDenied) as info:
+        PolicyFilter.from_config(cfg).allowed(
+            principal("legal", "faq"), "internal", models, requested="b"
+        )
+    assert info.value.message == (
+        "model 'b' may not serve this request of department 'legal':"
+        " b: not allowed for use case 'faq' (not on its allowed_models)"
+    )
+    assert "b: in_review" in (info.value.detail or "")
+
+
+def test_a_routed_request_leaves_out_models_that_cannot_do_its_kind() -> None:
+    cfg = config(
+        models=[
+            model("embed", capabilities=["embeddings"], data_owner="it"),
+            model("chat", lifecycle="retired"),
+        ],
+        use_cases=[{"name": "faq", "department": "legal", "allowed_models": ["embed"]}],
+    )
+    models = states(cfg.models)
+    models[0] = replace(models[0], consent=False)
+    flt = PolicyFilter.from_config(cfg)
+    with pytest.raises(PermissionDenied) as info:
+        flt.allowed(principal("legal", "faq"), "internal", models, kind="chat")
+    assert info.value.message == (
+        "no model may serve this request of department 'legal':"
+        " 1 other model is not available to this key"
+    )
 
 
 def test_in_review_models_serve_pilot_departments_only() -> None:

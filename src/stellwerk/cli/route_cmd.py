@@ -24,7 +24,7 @@ from rich.table import Table
 
 from stellwerk.cli.router_cmd import _errors
 from stellwerk.config.schema import ModelConfig, StellwerkConfig
-from stellwerk.errors import InvalidRequest, RequestError, StellwerkError
+from stellwerk.errors import InvalidRequest, PermissionDenied, RequestError, StellwerkError
 from stellwerk.gateway.auth import Principal
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.ledger import Ledger
@@ -136,8 +136,9 @@ def decide(
         excluded = _excluded(served, governance, principal, needs, size.tokens)
         try:
             eligible = selector.eligible(principal, size.tokens, needs, max_tokens)
-        except RequestError as exc:
-            return Verdict(principal, None, str(exc), excluded)
+        except RequestError as exc:  # an operator's tool: every model's reason (``detail``)
+            detail = exc.detail if isinstance(exc, PermissionDenied) else None
+            return Verdict(principal, None, detail or str(exc), excluded)
         embedding = _prompt_embedding(served, size.text) if router.needs_embedding else None
         selection = selector.decide(
             route,

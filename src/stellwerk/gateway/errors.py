@@ -36,6 +36,7 @@ from stellwerk.errors import (
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
+    PermissionDenied,
     RateLimited,
     RequestError,
     StellwerkError,
@@ -95,8 +96,12 @@ def render(
     unread: bool = False,
 ) -> Response:
     """``exc`` in the error format of the API that was called; ``unread``: the request's body
-    is left unread (``closing``)."""
+    is left unread (``closing``). A policy refusal's ``detail`` (every model's reason, which
+    the caller is not told) goes to the log under the request's id."""
     headers = {**(headers or {}), **closing(exc, unread=unread)}
+    if isinstance(exc, PermissionDenied) and exc.detail is not None:
+        # what the caller is not told (other models' states, owners, consent) is for operators
+        log.info("request %s refused, for operators: %s", exc.request_id or "-", exc.detail)
     if exc.request_id is not None:
         headers["x-stellwerk-request-id"] = exc.request_id
     if isinstance(exc, RateLimited) and exc.retry_after_s is not None:

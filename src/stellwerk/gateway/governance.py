@@ -22,8 +22,11 @@ from stellwerk.policy.classification import HEADER, effective_classification
 def permit(governance: Governance) -> Permit:
     """The models the policy filter lets serve a principal, over the governance snapshot."""
 
-    def permitted(principal: Principal, requested: str | None) -> list[ModelConfig]:
-        return governance.snapshot.permitted(principal, principal.classification, requested)  # type: ignore[arg-type]
+    def permitted(
+        principal: Principal, requested: str | None, kind: str | None = None
+    ) -> list[ModelConfig]:
+        level = principal.classification
+        return governance.snapshot.permitted(principal, level, requested, kind)  # type: ignore[arg-type]
 
     return permitted
 

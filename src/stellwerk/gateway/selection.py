@@ -14,9 +14,9 @@ refused by its limits must not cost).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Protocol, cast
 
 from stellwerk.backends.types import ChatRequest
 from stellwerk.config.schema import Classification, ModelConfig, StellwerkConfig
@@ -42,9 +42,15 @@ class Selection:
 #: capabilities of a model that answers chat-shaped requests (chat, text completion)
 _CHAT_SHAPED = {"chat", "completion"}
 
-Permit = Callable[[Principal, str | None], list[ModelConfig]]
-"""The policy: the models that may serve ``principal`` (the one named, or ``None`` for any), in
-the config's order; raises ``PermissionDenied`` (or ``NotFound``) saying why none may."""
+
+class Permit(Protocol):
+    """The policy: the models that may serve ``principal`` (the one named, or ``None`` for any,
+    for a request needing ``kind``: ``chat``, ``completion``), in the config's order; raises
+    ``PermissionDenied`` (or ``NotFound``) saying why none may."""
+
+    def __call__(
+        self, principal: Principal, requested: str | None, kind: str | None = None
+    ) -> list[ModelConfig]: ...
 
 
 def config_permit(config: StellwerkConfig) -> Permit:
@@ -53,9 +59,11 @@ def config_permit(config: StellwerkConfig) -> Permit:
     policy = PolicyFilter.from_config(config)
     states = [ModelState.from_config(m) for m in config.models]
 
-    def permitted(principal: Principal, requested: str | None) -> list[ModelConfig]:
+    def permitted(
+        principal: Principal, requested: str | None, kind: str | None = None
+    ) -> list[ModelConfig]:
         level = cast(Classification, principal.classification)
-        return [m.config for m in policy.allowed(principal, level, states, requested)]
+        return [m.config for m in policy.allowed(principal, level, states, requested, kind)]
 
     return permitted
 
@@ -180,7 +188,8 @@ class Selector:
         for). Raises ``PermissionDenied``, ``InvalidRequest`` (no model can do the job) or
         ``ContextExceeded`` (some can, but the prompt is over the context of each) saying why
         there is none."""
-        allowed = self.permit(principal, None)  # PermissionDenied says why
+        kind = "completion" if "completion" in needs else "chat"  # a router serves no other
+        allowed = self.permit(principal, None, kind)  # PermissionDenied says why
         if not allowed:
             raise PermissionDenied(
                 f"no model is allowed for department {principal.department!r}",

@@ -88,10 +88,14 @@ class Snapshot:
         )
 
     def permitted(
-        self, principal: PrincipalLike, classification: Classification, requested: str | None
+        self,
+        principal: PrincipalLike,
+        classification: Classification,
+        requested: str | None,
+        kind: str | None = None,
     ) -> list[ModelConfig]:
         """The models that may serve the request (``PermissionDenied`` says why none may)."""
-        allowed = self.policy.allowed(principal, classification, self.models, requested)
+        allowed = self.policy.allowed(principal, classification, self.models, requested, kind)
         return [m.config for m in allowed]
 
     def scopes(self, department: str, key_id: str) -> tuple[Scope, ...]:

@@ -9,6 +9,8 @@ serve a request when all of these hold (checked in this order; the first that fa
 4. hosting: its hosting location is allowed for the request's data classification;
 5. department: it is on the department's ``allowed_models`` (when that list is set);
 6. use case: it is on the key's use case's ``allowed_models`` (when the key is bound to one).
+
+When none may, the 403 names only the caller's own models (``stellwerk.policy.denial``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from stellwerk.config.schema import (
 from stellwerk.errors import NotFound, PermissionDenied, shown
 from stellwerk.policy.classification import allowed_hosting
 from stellwerk.policy.compliance import check_model, check_use_case
+from stellwerk.policy.denial import Denial, Refused
 from stellwerk.policy.lifecycle import is_routable, why_not_routable
 from stellwerk.policy.state import ModelState
 
@@ -41,6 +44,8 @@ class PrincipalLike(Protocol):
     def department(self) -> str: ...
     @property
     def key_id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
     @property
     def use_case(self) -> str | None: ...
 
@@ -74,12 +79,15 @@ class PolicyFilter:
         classification: Classification,
         models: Sequence[ModelState],
         requested: str | None = None,
+        kind: str | None = None,
     ) -> tuple[ModelState, ...]:
         """The models that may serve the request, in the given order; never empty.
 
         ``requested`` names one model (the client asked for it by id); ``None`` means any
-        (``auto``). Raises ``NotFound`` for an unknown requested model and ``PermissionDenied``
-        naming the reason when no model may serve the request.
+        (``auto``), for a request of ``kind`` (the capability it needs: ``chat`` ...) when
+        given. Raises ``NotFound`` for an unknown requested model and ``PermissionDenied``
+        naming the reason when no model may serve the request: the caller's own models and why,
+        the others summed up, every model's reason as its ``detail`` (``policy.denial``).
         """
         department = self.departments.get(principal.department)
         if department is None:
@@ -95,30 +103,17 @@ class PolicyFilter:
                 )
             models = chosen
         allowed: list[ModelState] = []
-        reasons: list[str] = []
-        rules: set[Rule] = set()
+        refused: list[Refused] = []
         for model in models:
             found = self._refusal(model, department, use_case, classification)
             if found is None:
                 allowed.append(model)
             else:
-                rules.add(found[0])
-                reasons.append(f"{model.id}: {found[1]}")
+                refused.append(Refused(model, found[0], found[1]))
         if allowed:
             return tuple(allowed)
-        if requested is not None:
-            head = f"model {shown(requested)} may not serve this request"
-        else:
-            head = "no model may serve this request"
-        clause = ""
-        if "hosting" in rules:  # said only where it is a reason: else it reads like the cause
-            hosting = ", ".join(allowed_hosting(classification, self.rules)) or "nowhere"
-            clause = f" (classification {classification} may go only to {hosting})"
-        raise PermissionDenied(
-            f"{head} of department {department.name!r}{clause}: "
-            + ("; ".join(reasons) if reasons else "no models are configured"),
-            code="policy_denied",
-        )
+        denial = Denial(department, use_case, classification, self.rules, requested, kind)
+        raise denial.error(refused, admin=principal.role == "admin")
 
     def refusal(
         self,
