@@ -20,6 +20,7 @@ from stellwerk.dashboard.formats import DASH, Formatter, Language
 from stellwerk.dashboard.labels_audit import AUDIT
 from stellwerk.dashboard.labels_learning import LEARNING
 from stellwerk.dashboard.labels_messages import MESSAGES, REFUSALS
+from stellwerk.dashboard.labels_values import VALUES
 from stellwerk.dashboard.language import COOKIE, LANGUAGES, choose, preferred
 
 __all__ = [
@@ -296,40 +297,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "err_503": ("Not available yet", "Noch nicht verfügbar"),
     "err_400": ("Invalid input", "Ungültige Eingabe"),
     "nothing_changed": ("Nothing was changed.", "Es wurde nichts geändert."),
-    "proposed": ("proposed", "vorgeschlagen"),
-    "in_review": ("in review", "in Prüfung"),
-    "approved": ("approved", "freigegeben"),
-    "deprecated": ("deprecated", "abgekündigt"),
-    "retired": ("retired", "außer Betrieb"),
-    "minimal": ("minimal risk", "minimales Risiko"),
-    "limited": ("limited risk", "begrenztes Risiko"),
-    "high": ("high risk", "hohes Risiko"),
-    "on_prem": ("on premises", "eigenes Rechenzentrum"),
-    # openness (the Model Openness Framework's classes), as a model's value
-    "open_weights": ("open weights", "offene Gewichte"),
-    "open_model": ("open model", "offenes Modell"),
-    "open_tooling": ("open tooling", "offene Werkzeuge"),
-    "open_science": ("open science", "offene Wissenschaft"),
-    "closed": ("closed", "geschlossen"),
-    # facts a risk tier may require (governance.required_model_facts / _use_case_facts)
-    "fact_licence": ("licence", "Lizenz"),
-    "fact_model_card_url": ("model card", "Modellkarte"),
-    "fact_hosting": ("hosting location", "Betriebsort"),
-    "fact_owner": ("owner", "Verantwortliche"),
-    "fact_evaluation_url": ("evaluation record", "Evaluierungsnachweis"),
-    "fact_oversight_contact": ("oversight contact", "Aufsichtskontakt"),
-    "fact_data_owner": ("data owner", "Datenverantwortliche"),
-    "fact_purpose": ("purpose", "Zweck"),
-    "fact_allowed_models": ("allowed models", "erlaubte Modelle"),
-    "eu_cloud": ("EU cloud", "EU-Cloud"),
-    "non_eu_cloud": ("cloud outside the EU", "Cloud außerhalb der EU"),
-    "public": ("public", "öffentlich"),
-    "internal": ("internal", "intern"),
-    "confidential": ("confidential", "vertraulich"),
-    "secret": ("secret", "geheim"),
-    "small": ("small", "klein"),
-    "medium": ("medium", "mittel"),
-    "large": ("large", "groß"),
     "none": ("none", "keine"),
     # refusals: requests refused for what they asked or may do (a 4xx, before a model was chosen
     # or after, as a prompt over the context): the client's side, not failures
@@ -492,7 +459,7 @@ def label_keys() -> frozenset[str]:
 
 
 def _all() -> dict[str, tuple[str, str]]:
-    return {**_LABELS, **AUDIT, **LEARNING, **REFUSALS, **MESSAGES}
+    return {**_LABELS, **VALUES, **AUDIT, **LEARNING, **REFUSALS, **MESSAGES}
 
 
 def counted(t: Labels, fmt: Formatter, name: str, n: int, **values: str) -> str:

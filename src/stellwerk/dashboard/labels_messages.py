@@ -44,6 +44,12 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
     ),
     "refusal_invalid_request": ("invalid request", "ungültige Anfrage"),
     "refusal_payload_too_large": ("request too large", "Anfrage zu groß"),
+    "refusal_consent_withdrawn": (
+        "cut: its data owner withdrew consent",
+        "abgebrochen: Einwilligung entzogen",
+    ),
+    "refusal_key_revoked": ("cut: its key was revoked", "abgebrochen: Schlüssel widerrufen"),
+    "refusal_unknown_parameter": ("unknown query parameter", "unbekannter Abfrageparameter"),
     "refusal_unsupported_content_encoding": (
         "compressed request body",
         "komprimierter Anfragetext",
