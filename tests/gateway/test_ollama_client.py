@@ -379,6 +379,17 @@ def test_generate_raw_sends_the_prompt_without_the_template(
     assert streamed[-1].model == "tiny-small"  # the only model with the completion capability
 
 
+def test_generate_raw_without_num_predict_runs_past_the_servers_default(
+    clients: dict[str, ollama.Client],
+) -> None:
+    """No ``num_predict`` (or -1, -2) is Ollama's "no limit": a raw prompt is not stopped at
+    the 16 tokens a text completion's server makes without ``max_tokens``."""
+    c = clients["research"]
+    for options in ({"seed": 3}, {"seed": 3, "num_predict": -1}, {"seed": 3, "num_predict": -2}):
+        reply = c.generate(model="tiny-small", prompt="Once", raw=True, options=options)
+        assert reply.eval_count is not None and reply.eval_count > 16, (options, reply)
+
+
 @pytest.mark.parametrize(
     ("fields", "status", "text"),
     [

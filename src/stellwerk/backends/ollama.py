@@ -97,7 +97,11 @@ def to_wire(model: str, request: ChatRequest, *, stream: bool) -> JSON:
         payload.update(prompt=request.prompt, raw=True)
     else:
         payload["messages"] = [message_to_wire(m) for m in request.messages]
-    options = {_OPTIONS[key]: value for key, value in params.items() if key in _OPTIONS}
+    options = {
+        _OPTIONS[key]: value
+        for key, value in params.items()
+        if key in _OPTIONS and value is not None  # a null cap is no cap (Ollama's default)
+    }
     if options:
         payload["options"] = options
     if params.get("tools"):

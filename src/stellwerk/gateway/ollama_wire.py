@@ -342,10 +342,13 @@ def _raw_request(body: OllamaGenerateRequest) -> ChatRequest:
                 f" to place the {name} in; put it into the prompt or leave out raw",
                 param=name,
             )
+    params = body.asked(_params(body.options, None, body.format))
+    # no num_predict (or -1, -2) is Ollama's "no limit"; a text completion's server stops at
+    # its own default without a max_tokens (16 for OpenAI's and llama-cpp-python's), so the
+    # cap is sent as null: no limit, up to the context (an Ollama backend is sent none)
+    params.setdefault("max_tokens", None)
     return ChatRequest(
-        messages=[{"role": "user", "content": body.prompt}],
-        params=body.asked(_params(body.options, None, body.format)),
-        prompt=body.prompt,
+        messages=[{"role": "user", "content": body.prompt}], params=params, prompt=body.prompt
     )
 
 
