@@ -4,6 +4,7 @@ with the ``openai`` library (the operator walk-through's reproduction, walk 6o H
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -156,14 +157,18 @@ def test_a_key_follows_its_use_case_raised_at_once(gw: Gateway) -> None:
     assert listed(gw, plain["key_id"])["effective_classification"] == "secret"
     assert listed(gw, raised["key_id"])["classification"] == "internal"
     assert listed(gw, raised["key_id"])["effective_classification"] == "secret"
-    ledger = gw.ledger()
-    try:
-        records = ledger.recent_usage(limit=100, window=Window())
-    finally:
-        ledger.close()
-    served = sorted(
-        (r.model or "", r.classification or "")
-        for r in records
-        if r.status == 200 and r.key_id == plain["key_id"]
-    )
+    served: list[tuple[str, str]] = []
+    deadline = time.monotonic() + 30
+    while len(served) < 2 and time.monotonic() < deadline:  # the ledger's writer batches
+        time.sleep(0.05)
+        ledger = gw.ledger()
+        try:
+            records = ledger.recent_usage(limit=100, window=Window())
+        finally:
+            ledger.close()
+        served = sorted(
+            (r.model or "", r.classification or "")
+            for r in records
+            if r.status == 200 and r.key_id == plain["key_id"]
+        )
     assert served == [("tiny-large", "public"), ("tiny-small", "secret")]

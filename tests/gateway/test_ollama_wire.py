@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from stellwerk.gateway import ollama_load as load
 from stellwerk.gateway import ollama_wire as wire
 from stellwerk.gateway.body import parse
 
@@ -33,7 +34,7 @@ def test_a_request_without_a_prompt_is_a_load_or_with_keep_alive_zero_an_unload(
     fields = {"model": "m"} if keep_alive is None else {"model": "m", "keep_alive": keep_alive}
     generate = parse(wire.OllamaGenerateRequest, orjson.dumps(fields))
     chat = parse(wire.OllamaChatRequest, orjson.dumps({**fields, "messages": []}))
-    assert wire.idle_kind(generate) == wire.idle_kind(chat) == kind
+    assert load.idle_kind(generate) == load.idle_kind(chat) == kind
 
 
 def test_a_request_with_a_prompt_or_messages_asks_for_an_answer() -> None:
@@ -42,4 +43,4 @@ def test_a_request_with_a_prompt_or_messages_asks_for_an_answer() -> None:
         wire.OllamaChatRequest,
         b'{"model": "m", "messages": [{"role": "user", "content": ""}], "keep_alive": 0}',
     )
-    assert wire.idle_kind(generate) is None and wire.idle_kind(chat) is None
+    assert load.idle_kind(generate) is None and load.idle_kind(chat) is None

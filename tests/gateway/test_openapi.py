@@ -12,6 +12,7 @@ import pytest
 from stellwerk.config import parse_config
 from stellwerk.gateway import create_app
 from stellwerk.gateway.completions_api import CompletionRequest
+from stellwerk.gateway.embedding_schema import EmbeddingRequest
 from stellwerk.gateway.feedback_api import FeedbackRequest
 from stellwerk.gateway.ollama_manage import ManageRequest
 from stellwerk.gateway.ollama_wire import (
@@ -21,7 +22,7 @@ from stellwerk.gateway.ollama_wire import (
     OllamaGenerateRequest,
     ShowRequest,
 )
-from stellwerk.gateway.openai_schema import ChatCompletionRequest, EmbeddingRequest
+from stellwerk.gateway.openai_schema import ChatCompletionRequest
 from stellwerk.gateway.responses_schema import ResponseRequest
 from tests.fixtures.gateway import ENVIRON, in_process, raw_config
 
