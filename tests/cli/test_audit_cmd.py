@@ -186,3 +186,32 @@ def test_bad_options_are_refused_naming_them(
     assert code == 2
     assert message in err
     assert out == ""
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(config_path: Path) -> None:
+    """``stellwerk audit ... | head``: the closed pipe ends the export without an error (it said
+    ``error: cannot write None: Broken pipe``)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    assert run("audit", "-c", str(config_path))[0] == 0  # migrated and seeded
+    sqlite = yaml.safe_load(config_path.read_text())["server"]["database_url"]
+    fill(sqlite)  # far more than a pipe's buffer of JSON lines
+    command = shutil.which("stellwerk")
+    argv = [command] if command else [sys.executable, "-m", "stellwerk"]
+    with subprocess.Popen(
+        [*argv, "audit", "-c", str(config_path), "--all", "--format", "jsonl"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()  # as head does after its lines
+        stderr = process.stderr.read().decode()
+        code = process.wait(timeout=120)
+    assert json.loads(first)["action"]
+    assert "error" not in stderr.lower() and "Traceback" not in stderr, stderr
+    assert code == 0, stderr

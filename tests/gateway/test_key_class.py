@@ -172,3 +172,24 @@ def test_a_key_follows_its_use_case_raised_at_once(gw: Gateway) -> None:
             if r.status == 200 and r.key_id == plain["key_id"]
         )
     assert served == [("tiny-large", "public"), ("tiny-small", "secret")]
+
+
+def test_a_use_case_keys_refusal_names_the_use_case_whose_list_it_is(gw: Gateway) -> None:
+    """A key bound to a use case is refused by the use case's allow-list (tiny-small and
+    tiny-large here), and the refusal says so, not "allowed for department"."""
+    made = make_key(gw, department="press", use_case="press-releases").json()
+    picture = [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+    ]
+    with (
+        gw.openai(made["key"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        client.chat.completions.create(
+            model="auto", messages=[{"role": "user", "content": picture}], max_tokens=4
+        )
+    assert caught.value.code == "no_capable_model"
+    assert "none of the 2 chat models allowed for use case 'press-releases' of department" in str(
+        caught.value
+    )

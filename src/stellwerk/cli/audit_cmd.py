@@ -81,8 +81,7 @@ def audit(
                 )
                 total = len(entries)
             if output is None:
-                for chunk in rendered(entries, fmt).chunks():
-                    typer.echo(chunk, nl=False)
+                _print(rendered(entries, fmt))
                 return
             written = _write_file(output, rendered(entries, fmt), total)
     except StellwerkError as exc:
@@ -91,6 +90,21 @@ def audit(
         typer.secho(f"error: cannot write {output}: {exc.strerror or exc}", err=True, fg="red")
         raise typer.Exit(2) from exc
     typer.secho(f"wrote {written} audit entries to {output}", err=True)
+
+
+def _print(shape: Rendering) -> None:
+    """Write ``shape`` to standard output; a reader that stops early (``| head``) ends the
+    command quietly, as a closed pipe ends any Unix filter."""
+    import os
+    import sys
+
+    try:
+        for chunk in shape.chunks():
+            typer.echo(chunk, nl=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the interpreter flushes stdout once more at exit: point it where nothing breaks
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _write_file(path: Path, shape: Rendering, total: int | None) -> int:

@@ -240,13 +240,13 @@ def _none_capable(
     chat-shaped requests are counted (an embedding model is none of them)."""
     served = sum(1 for m in allowed if _CHAT_SHAPED & set(m.capabilities))
     what = ", ".join(sorted(needs)) or "chat"
-    department = repr(principal.department)
+    whose = _whose(principal)
     if served == 0:
-        text = f"no model allowed for department {department} serves chat (only embeddings)"
+        text = f"no model allowed for {whose} serves chat (only embeddings)"
     else:
         text = (
             f"none of the {served} chat model{'' if served == 1 else 's'} allowed for"
-            f" department {department} can serve this request (needs: {what})"
+            f" {whose} can serve this request (needs: {what})"
         )
     return InvalidRequest(text, param="model", code="no_capable_model")
 
@@ -261,17 +261,31 @@ def _too_long(
     count: counting takes the model's tokenizer, which the way to a model does not ask."""
     largest = max(capable, key=lambda m: m.context_length)
     count = len(capable)
-    which = (
-        f"the one model allowed for department {principal.department!r} that can serve this"
-        if count == 1
-        else f"the largest of the {count} models allowed for department"
-        f" {principal.department!r} that can serve this"
-    )
+    alike = sum(1 for m in capable if m.context_length == largest.context_length)
+    whose = _whose(principal)
+    if count == 1:
+        which = f"{largest.id}, the one model allowed for {whose} that can serve this"
+    elif alike == count:
+        which = f"each of the {count} models allowed for {whose} that can serve this"
+    else:
+        which = (
+            f"{largest.id}, the largest of the {count} models allowed for {whose} that can"
+            " serve this"
+        )
     return ContextExceeded(
-        f"This model's maximum context length is {largest.context_length} tokens ({largest.id},"
-        f" {which} request); the prompt is too long: about {prompt_tokens} tokens, estimated at"
+        f"This model's maximum context length is {largest.context_length} tokens ({which}"
+        f" request); the prompt is too long: about {prompt_tokens} tokens, estimated at"
         " four characters a token (the model's own count may differ)",
         prompt_tokens=prompt_tokens,
         context=largest.context_length,
         param="prompt" if "completion" in needs else "messages",
     )
+
+
+def _whose(principal: Principal) -> str:
+    """Whose allow-list a refusal speaks of: the key's use case when it is bound to one (its
+    list narrows the department's), else the department."""
+    department = f"department {principal.department!r}"
+    if principal.use_case is None:
+        return department
+    return f"use case {principal.use_case!r} of {department}"
