@@ -247,6 +247,13 @@ def test_upstream_400_is_the_clients_fault(make: Callable[[], Transport]) -> Non
             "This model's maximum context length is 1024 tokens; the prompt is too long: 2000"
             " tokens (backend 'b')",
         ),
+        (  # llama-cpp-python, a text completion (/v1/completions)
+            "This model's maximum context length is 1024 tokens, however you requested 1104"
+            " tokens (1101 in your prompt; 3 for the completion). Please reduce your prompt; or"
+            " completion length.",
+            "This model's maximum context length is 1024 tokens; the prompt is too long: 1101"
+            " tokens (backend 'b')",
+        ),
         (  # llama.cpp's llama-server
             "request (2000 tokens) exceeds the available context size (1024 tokens), try"
             " increasing it",

@@ -61,10 +61,12 @@ log = logging.getLogger("stellwerk.backends")
 # llama.cpp's llama-server in its own.
 _CONTEXT = re.compile(r"context (?:length|window|size)|exceeds? the available context", re.I)
 # The numbers, where they say them: llama-cpp-python and vLLM "maximum context length is 1024
-# tokens ... (2000 in the messages", llama-server "request (2000 tokens) exceeds the available
-# context size (1024 tokens)".
+# tokens ... (2000 in the messages" (a text completion's: "(2000 in your prompt"), llama-server
+# "request (2000 tokens) exceeds the available context size (1024 tokens)".
 _CONTEXT_TOKENS = re.compile(r"maximum context length is (\d+)|available context size \((\d+)")
-_PROMPT_TOKENS = re.compile(r"\((\d+) in the messages|request \((\d+) tokens\)")
+_PROMPT_TOKENS = re.compile(
+    r"\((\d+) in (?:the messages|your prompt|the prompt)|request \((\d+) tokens\)"
+)
 
 
 @dataclass(frozen=True)
