@@ -63,7 +63,8 @@ def limits_show(
     """The limits in force: every department, and every key with limits of its own."""
     import orjson
 
-    from stellwerk.governance.budgets import UNLIMITED, limits_json
+    from stellwerk.governance.budgets import limits_json
+    from stellwerk.policy.limits import UNLIMITED
 
     try:
         if fmt not in ("table", "json"):

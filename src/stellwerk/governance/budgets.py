@@ -24,10 +24,10 @@ from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_limits
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.money import decimal_problem, from_micro, micro_text, to_micro
+from stellwerk.policy.limits import UNLIMITED
 
 ScopeKind = Literal["department", "key"]
 LIMIT_FIELDS = ("requests_per_minute", "tokens_per_minute", "monthly_budget")
-UNLIMITED = UsageLimits()
 
 
 def parse_limits(raw: Mapping[str, Any]) -> UsageLimits:

@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import CountersUnavailable
 from stellwerk.governance.admin import Administration, Evaluated
-from stellwerk.governance.budgets import UNLIMITED
 from stellwerk.governance.counters import InProcessCounters
 from stellwerk.governance.notices import Notices
 from stellwerk.governance.snapshot import Snapshot, read_snapshot
@@ -34,7 +33,7 @@ from stellwerk.ledger.in_thread import in_thread
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.window import Window
 from stellwerk.policy.counters import Counters
-from stellwerk.policy.limits import Limiter, department_scope, key_scope
+from stellwerk.policy.limits import UNLIMITED, Limiter, department_scope, key_scope
 
 log = logging.getLogger("stellwerk.governance")
 

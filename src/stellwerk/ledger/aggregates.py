@@ -12,20 +12,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
-from sqlalchemy import Connection, Text, and_, case, cast, func, null, select
+from sqlalchemy import Connection, Text, case, cast, func, null, select
 
 from stellwerk.errors import InvalidRequest
-from stellwerk.ledger.tables import usage
+from stellwerk.ledger.tables import ERROR_STATUS, refused, usage
 from stellwerk.ledger.usage_read import usage_filter
 from stellwerk.ledger.window import EVERYTHING, Window
 from stellwerk.money import from_micro
 
 GroupBy = Literal["department", "model", "backend", "key_id", "day"]
 GROUP_BY: tuple[str, ...] = get_args(GroupBy)
-ERROR_STATUS = 400
-FAILED_STATUS = 500
-"""An error below this status was refused for what the request asked (a 4xx); from it on, it
-failed (a 5xx): the dashboard's rule (``usage_daily.refused``, ``tables.REFUSED``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +115,7 @@ def summarize_usage(
             r.grp,
             func.count().label("requests"),
             func.coalesce(func.sum(case((r.status >= ERROR_STATUS, 1), else_=0)), 0),
-            func.coalesce(
-                func.sum(
-                    case((and_(r.status >= ERROR_STATUS, r.status < FAILED_STATUS), 1), else_=0)
-                ),
-                0,
-            ),
+            func.coalesce(func.sum(case((refused(r.status), 1), else_=0)), 0),
             func.coalesce(func.sum(r.prompt_tokens), 0),
             func.coalesce(func.sum(r.completion_tokens), 0),
             func.coalesce(func.sum(r.cost_micro), 0),

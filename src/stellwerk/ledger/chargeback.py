@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, case, func, select
 
-from stellwerk.ledger.aggregates import ERROR_STATUS, FAILED_STATUS
-from stellwerk.ledger.tables import usage
+from stellwerk.ledger.tables import FAILED_STATUS, refused, usage
 from stellwerk.ledger.usage_read import usage_filter
 from stellwerk.ledger.window import Window
 
@@ -45,7 +44,6 @@ def usage_groups(
     whether the request was routed."""
     routed = usage.c.requested_model.like(ROUTED_PREFIX + "%")
     status = usage.c.status
-    refused = and_(status >= ERROR_STATUS, status < FAILED_STATUS)
     statement = (
         select(
             usage.c.department,
@@ -57,7 +55,7 @@ def usage_groups(
             func.coalesce(func.sum(usage.c.completion_tokens), 0),
             func.coalesce(func.sum(usage.c.cost_micro), 0),
             func.coalesce(func.sum(usage.c.energy_wh), 0.0),
-            func.coalesce(func.sum(case((refused, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((refused(status), 1), else_=0)), 0),
             func.coalesce(func.sum(case((status >= FAILED_STATUS, 1), else_=0)), 0),
         )
         .where(usage_filter(window, department))

@@ -22,8 +22,10 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    and_,
     text,
 )
+from sqlalchemy.sql.elements import ColumnElement
 
 from stellwerk.ledger.types import UTCDateTime, json_type
 
@@ -37,8 +39,19 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-#: A usage record refused for the request (4xx: what it sent or may do), not failed (5xx).
-REFUSED = "status >= 400 AND status < 500"
+ERROR_STATUS = 400
+FAILED_STATUS = 500
+"""A usage record's error below this status was refused for what the request asked (a 4xx); from
+it on, it failed (a 5xx): the dashboard's rule, the rollup's ``refused`` and the reports'."""
+#: A usage record refused for the request (4xx: what it sent or may do), not failed (5xx), as
+#: SQL text (the partial index ``ix_usage_refused_time``).
+REFUSED = f"status >= {ERROR_STATUS} AND status < {FAILED_STATUS}"
+
+
+def refused(status: ColumnElement[int]) -> ColumnElement[bool]:
+    """``REFUSED`` over a query's own ``status`` column."""
+    return and_(status >= ERROR_STATUS, status < FAILED_STATUS)
+
 
 usage = Table(
     "usage",

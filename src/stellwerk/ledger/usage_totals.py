@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Connection, and_, case, func, select, true
 
 from stellwerk.ledger.learning_totals import SHADOW_KEY
 from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_daily, usage_latency_daily
-from stellwerk.ledger.tables import usage
+from stellwerk.ledger.tables import FAILED_STATUS, refused, usage
 from stellwerk.ledger.window import Window
 from stellwerk.money import from_micro
 
@@ -235,7 +235,7 @@ def refusals(
     ``usage`` through its partial index of the refused records (``ix_usage_refused_time``): only
     they are read, never the month's traffic."""
     u = usage.c
-    clauses = [u.status >= 400, u.status < 500, *window.clauses(u.time)]
+    clauses = [refused(u.status), *window.clauses(u.time)]
     if department is not None:
         clauses.append(u.department == department)
     reason = func.coalesce(u.error_kind, "")
@@ -266,7 +266,6 @@ def by_reason(found: Sequence[Refusal]) -> list[tuple[str, int, Mapping[str, int
 
 
 RECENT_LIMIT = 10_000
-FAILED_STATUS = 500
 
 
 def recent_by_backend(connection: Connection, since: datetime) -> dict[str, tuple[int, int]]:

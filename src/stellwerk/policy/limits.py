@@ -42,7 +42,8 @@ from stellwerk.policy.counters import Charge, Counters
 
 _MINUTE_GRACE_S = 60
 _MONTH_GRACE_S = 7 * 24 * 3600
-_UNLIMITED = UsageLimits()
+UNLIMITED = UsageLimits()
+"""No limit at all (a scope without limits of its own)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ def department_scope(department: str, limits: UsageLimits) -> Scope:
 def key_scope(key_id: str, limits: UsageLimits | None) -> Scope:
     """A key's own counters; ``None``: the key has no limits of its own, it is counted all the
     same."""
-    return Scope(f"key {key_id!r}", f"key:{key_id}", limits or _UNLIMITED)
+    return Scope(f"key {key_id!r}", f"key:{key_id}", limits or UNLIMITED)
 
 
 def scopes_for(
