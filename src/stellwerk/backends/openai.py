@@ -105,8 +105,10 @@ def usage_from_wire(usage: Any, source: str = "backend") -> Usage | None:
 
 def _logprobs(choice: JSON, text: Any, top: int | None) -> list[JSON] | None:
     """A choice's token log probabilities, if the request asked for ``top`` alternatives."""
-    raw = choice.get("logprobs") if top is not None else None
-    if raw is None or top is None:
+    if top is None:
+        return None
+    raw = choice.get("logprobs")
+    if raw is None:
         return None
     if isinstance(text, str):  # a text completion's legacy form
         return logprobs.from_text(raw, top)

@@ -21,7 +21,7 @@ from stellwerk.dashboard.labels_audit import AUDIT
 from stellwerk.dashboard.labels_learning import LEARNING
 from stellwerk.dashboard.labels_messages import MESSAGES, REFUSALS
 from stellwerk.dashboard.labels_values import VALUES
-from stellwerk.dashboard.language import COOKIE, LANGUAGES, choose, preferred
+from stellwerk.dashboard.language import COOKIE, LANGUAGES, choose
 
 __all__ = [
     "COOKIE",
@@ -33,7 +33,6 @@ __all__ = [
     "counted",
     "label_keys",
     "labels",
-    "preferred",
 ]
 
 

@@ -3,7 +3,6 @@ login page (the error pages: :mod:`stellwerk.dashboard.error_pages`)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -28,8 +27,6 @@ from stellwerk.errors import (
     PayloadTooLarge,
 )
 from stellwerk.request_body import read_body
-
-log = logging.getLogger("stellwerk.dashboard")
 
 PREFIX = "/dashboard"
 SESSION_COOKIE = "stw_session"

@@ -83,7 +83,8 @@ class Cuts:
     def watch(self, call: Call) -> Watch:
         """Register a request that is about to call its model (checked against the snapshot at
         once: a change that came between its permit and now counts)."""
-        self._loop = asyncio.get_running_loop()
+        if self._loop is None:  # the gateway's one event loop, for sweeps from other threads
+            self._loop = asyncio.get_running_loop()
         watch = Watch(call)
         self._running.add(watch)
         cut = cut_by(self._governance.snapshot, call)

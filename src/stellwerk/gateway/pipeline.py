@@ -227,11 +227,10 @@ async def ready(runtime: Runtime, call: Call, name: str, idle: Idle) -> Response
     the answer times a model is measured on hold none of these."""
     assert call.principal is not None
     principal, selector = call.principal, runtime.selector
-    needs = {"chat"} if idle.kind == "load" else set()
     if selector.is_route(name):
-        selector.eligible(principal, 0, needs or {"chat"})
+        selector.eligible(principal, 0, {"chat"})
     else:
-        call.selection = selector.named(principal, name, needs)
+        call.selection = selector.named(principal, name, {"chat"} if idle.kind == "load" else set())
     call.ended = time.perf_counter()
     await account(runtime, call)
     return Response(idle.answer, media_type="application/json", headers=decision_headers(call))
