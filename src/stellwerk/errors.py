@@ -114,6 +114,12 @@ class Untranslatable(InvalidRequest):
     routed request goes on to the next candidate, as after a backend failure."""
 
 
+def context_words(context: int) -> str:
+    """The words a context refusal starts with, which client libraries recognise it by
+    (``ContextExceeded``): one place, for a slip in one copy would break their fallbacks."""
+    return f"This model's maximum context length is {context} tokens"
+
+
 class ContextExceeded(InvalidRequest):
     """The backend says the prompt does not fit the model's context (or, for an embedding
     input that may not be cut, its tokenizer counts it over); streamed or not, the client gets

@@ -53,6 +53,7 @@ from stellwerk.errors import (
     ContextExceeded,
     InvalidRequest,
     UpstreamError,
+    context_words,
 )
 
 log = logging.getLogger("stellwerk.backends")
@@ -173,8 +174,7 @@ def _context_exceeded(backend: str, text: str, detail: str) -> ContextExceeded:
             f"The prompt is too long for this model's context (backend {backend!r}: {detail})"
         )
     return ContextExceeded(
-        f"This model's maximum context length is {context} tokens; the prompt is too long:"
-        f" {prompt} tokens (backend {backend!r})",
+        f"{context_words(context)}; the prompt is too long: {prompt} tokens (backend {backend!r})",
         prompt_tokens=prompt,
         context=context,
     )

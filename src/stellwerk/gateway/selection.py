@@ -20,7 +20,14 @@ from typing import Protocol, cast
 
 from stellwerk.backends.types import ChatRequest
 from stellwerk.config.schema import Classification, ModelConfig, StellwerkConfig
-from stellwerk.errors import ContextExceeded, InvalidRequest, NotFound, PermissionDenied, shown
+from stellwerk.errors import (
+    ContextExceeded,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    context_words,
+    shown,
+)
 from stellwerk.gateway.auth import Principal
 from stellwerk.policy.filter import PolicyFilter
 from stellwerk.policy.state import ModelState
@@ -273,7 +280,7 @@ def _too_long(
             " serve this"
         )
     return ContextExceeded(
-        f"This model's maximum context length is {largest.context_length} tokens ({which}"
+        f"{context_words(largest.context_length)} ({which}"
         f" request); the prompt is too long: about {prompt_tokens} tokens, estimated at"
         " four characters a token (the model's own count may differ)",
         prompt_tokens=prompt_tokens,

@@ -36,7 +36,7 @@ from stellwerk.backends.base import Backend
 from stellwerk.backends.tokens import inputs_bound
 from stellwerk.backends.types import ChatRequest, EmbedResult
 from stellwerk.config.schema import ModelConfig
-from stellwerk.errors import ContextExceeded
+from stellwerk.errors import ContextExceeded, context_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ def openai_words(refused: Overlong) -> str:
     tokens, however you requested M tokens"), which litellm and LangChain tell apart from other
     400s, with the place and the gateway's opt-out."""
     said = (
-        f"{refused.where}: This model's maximum context length is {refused.limit} tokens,"
+        f"{refused.where}: {context_words(refused.limit)},"
         f" however you requested {refused.tokens} tokens (the length of {refused.where})"
     )
     if refused.by_backend:
