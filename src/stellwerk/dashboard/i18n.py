@@ -414,8 +414,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "withdrawn": ("withdrawn", "widerrufen"),
     "yes": ("yes", "ja"),
     "no": ("no", "nein"),
-    "user": ("user", "Nutzer"),
-    "admin": ("admin", "Admin"),
     "usage": ("usage", "Nutzung"),
     "config": ("config", "Konfiguration"),
 }
