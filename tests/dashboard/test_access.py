@@ -232,10 +232,17 @@ def test_unknown_names_in_urls_are_404(
             400,
             "Monthly budget: enter an amount, or choose unlimited.",
         ),
-        (
+        (  # both, from no page (a page says what it showed: budget_shown)
             "/dashboard/departments/legal/budget",
             "/dashboard/departments/legal",
             {"monthly_budget": "5", "unlimited": "yes", "reason": "r"},
+            400,
+            "either an amount or unlimited",
+        ),
+        (  # a budget of 4 shown, the box ticked and the amount changed: both changed
+            "/dashboard/departments/legal/budget",
+            "/dashboard/departments/legal",
+            {"monthly_budget": "5", "unlimited": "yes", "budget_shown": "4", "reason": "r"},
             400,
             "either an amount or unlimited",
         ),

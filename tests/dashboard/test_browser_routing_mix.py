@@ -3,8 +3,9 @@
 shows the router's choices only (not shadow grading's reference and judge calls, not requests
 that named their model, which it counts apart), while the usage figures keep charging shadow
 grading to its account; consent is not "granted" for a model without a data owner; a budget with
-money spent is never "0.0 %" used; the lifecycle history's header is a header; and the budget form
-of a department without a budget says "unlimited". Screenshots go to the test's folder."""
+money spent is never "0.0 %" used; and the lifecycle history's header is a header (the budget
+form of a department without a budget: ``test_browser_budget_form.py``). Screenshots go to the
+test's folder."""
 
 from __future__ import annotations
 
@@ -162,38 +163,3 @@ def test_the_routing_mix_shows_the_routers_choices_and_the_figures_read_right(
     assert text(page, "#d-budget").count(says["used"]) == 1
     assert not page.locator("#d-budget input[name=unlimited]").is_checked()
     assert page.locator("#d-budget input[name=monthly_budget]").input_value() == "10"
-
-
-def test_the_budget_form_of_a_department_without_a_budget_says_unlimited(
-    shadowed_dashboard: DashboardGateway, page: Page, tmp_path: Path
-) -> None:
-    """No budget in force: the box "unlimited" is ticked and the field empty. A first budget
-    typed with the box still ticked is refused (which of the two?), nothing changes; unticked,
-    it is set, and the form then shows it."""
-    dashboard = shadowed_dashboard
-    page.set_viewport_size({"width": 1280, "height": 900})
-    log_in(page, dashboard)
-    for language, typed, refused, shown in (
-        ("en", "2.5", "choose either an amount or unlimited, not both", "2.5"),
-        ("de", "3,5", "entweder einen Betrag oder unbegrenzt", "3,5"),
-    ):
-        department = "legal" if language == "en" else "it"
-        speak(page, dashboard, language)
-        page.goto(f"{dashboard.url}/departments/{department}")
-        unlimited = page.locator("#d-budget input[name=unlimited]")
-        amount = page.locator("#d-budget input[name=monthly_budget]")
-        page.locator("#d-budget").screenshot(path=str(tmp_path / f"{language}-1280-form.png"))
-        assert unlimited.is_checked() and amount.input_value() == ""
-        amount.fill(typed)
-        page.fill("#d-budget input[name=reason]", "first budget")
-        page.click("#d-budget button[type=submit]")
-        assert refused in text(page, "main")
-        page.goto(f"{dashboard.url}/departments/{department}")
-        assert page.locator("#d-budget input[name=unlimited]").is_checked()  # unchanged
-        page.uncheck("#d-budget input[name=unlimited]")
-        page.fill("#d-budget input[name=monthly_budget]", typed)
-        page.fill("#d-budget input[name=reason]", "first budget")
-        page.click("#d-budget button[type=submit]")
-        page.click("button.danger")
-        assert not page.locator("#d-budget input[name=unlimited]").is_checked()
-        assert page.locator("#d-budget input[name=monthly_budget]").input_value() == shown

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from stellwerk.config import parse_config
-from stellwerk.dashboard.audit_details import audit_details
+from stellwerk.dashboard.audit_details import VALUE_LABELS, audit_details
 from stellwerk.dashboard.formats import DASH, Formatter, Language
 from stellwerk.dashboard.i18n import LANGUAGES, Labels, choose, counted, label_keys, labels
 from stellwerk.dashboard.knowledge import BASES
@@ -271,14 +271,20 @@ def test_audit_details_are_in_the_page_language() -> None:
         shown = audit_details(_entry(cleared, "limits.set"), labels(language), Formatter(language))
         assert shown[1] == unlimited, shown  # a cleared limit is unlimited, not DASH
     key = {"department": "it", "role": "owner"}
-    assert audit_details(_entry(key, "key.create"), labels("en"), Formatter("en"))[1] == (
-        "role: owner"  # as the keys table writes it, not capitalised as a column's title
-    )
+    for language, role in (("en", "role: owner"), ("de", "Rolle: Verantwortliche")):
+        shown = audit_details(_entry(key, "key.create"), labels(language), Formatter(language))
+        assert shown[1] == role  # as the keys table writes it, not as a column's title ("Owner")
     seed = {"lifecycle": "in_review", "consent": True}
     assert audit_details(_entry(seed), labels("en"), Formatter("en")) == [
         "lifecycle: in review",
         "consent: yes",
     ]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_word_an_audit_detail_translates_has_a_label(language: Language) -> None:
+    t = labels(language)
+    assert [label for label in VALUE_LABELS.values() if label not in t] == []
 
 
 def test_every_detail_an_adaptation_run_writes_is_worded() -> None:

@@ -227,6 +227,25 @@ def test_a_reason_with_a_hidden_character_is_refused_naming_the_character(
     assert "1,000" not in shown and "1.000" not in shown
 
 
+def test_a_long_reason_with_a_hidden_character_is_refused_for_its_length(
+    admin_in_language: httpx.Client, language: str
+) -> None:
+    """The rule checks a reason's length first: a reason of 1,001 characters holding U+202E is
+    refused for its length, and the page says so, as its technical details do (it said "contains
+    U+202E" over details that said "longer than 1000 characters")."""
+    page, action = "/dashboard/departments/legal", "/dashboard/departments/legal/budget"
+    reason = "\u202e" + "x" * 1000
+    refused = post_form(admin_in_language, page, action, {"monthly_budget": "5", "reason": reason})
+    assert refused.status_code == 400
+    shown = " ".join(text_of(refused).split())
+    says = {
+        "en": "Give a reason of at most 1,000 characters",
+        "de": "Bitte eine Begründung mit höchstens 1.000 Zeichen angeben",
+    }
+    assert says[language] in shown and "longer than 1000 characters" in shown, shown
+    assert "U+202E" not in shown
+
+
 def test_a_models_capabilities_are_in_the_page_language(
     admin_in_language: httpx.Client, language: str
 ) -> None:

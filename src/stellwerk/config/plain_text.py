@@ -6,8 +6,9 @@ text (U+202E and its kin, U+061C, U+200E, U+200F), an invisible character (U+200
 U+2060, U+FEFF, the soft hyphen U+00AD, the combining grapheme joiner U+034F) or a lone
 surrogate (not valid Unicode) can hide, move or forge what a line says, or make look-alike texts.
 
-``hidden_problem`` says what is wrong, without the field's name: the config's validators
-(``plain_text``) and the audit reason's rule (``governance.reason.plain_line``) name it.
+``hidden_problem`` says what is wrong, without the field's name (``hidden_message`` for a
+character ``first_hidden`` found): the config's validators (``plain_text``) and the audit
+reason's rule (``governance.reason.plain_line``) name it.
 
 A lone surrogate is found and named here for every part that refuses or shows one (the config,
 the data plane and the admin API in ``gateway.body``, the audit log): ``lone_surrogate`` names
@@ -71,12 +72,18 @@ def hidden_problem(text: str) -> tuple[str, str] | None:
     if found is None:
         return None
     kind, char = found
+    return kind, hidden_message(kind, char)
+
+
+def hidden_message(kind: str, char: str) -> str:
+    """What is wrong with a text holding ``char`` (of ``kind``, as :func:`hidden` says it),
+    without the text's name: ``contains the control character U+202E (...); write it ...``."""
     if kind == SURROGATE:
-        return kind, (
+        return (
             f"is not valid Unicode: {lone_surrogate(char)}, which no UTF-8 can carry;"
             " write it in plain text"
         )
-    return kind, f"contains {kind} {character_name(char)}; write it on one line of plain text"
+    return f"contains {kind} {character_name(char)}; write it on one line of plain text"
 
 
 def plain_text(value: str | None) -> str | None:

@@ -12,28 +12,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from urllib.parse import quote
 
-from stellwerk.dashboard.amounts import AmountError, amount_input, parse_amount
+from stellwerk.dashboard.amounts import amount_input
+from stellwerk.dashboard.budget_form import AMOUNT, UNLIMITED, form_budget
 from stellwerk.dashboard.drilldowns import find_department
 from stellwerk.dashboard.formats import Formatter, Language
 from stellwerk.dashboard.i18n import Labels
 from stellwerk.dashboard.reasons import form_reason
 from stellwerk.errors import InvalidRequest
-from stellwerk.governance.budgets import parse_limits
 from stellwerk.governance.service import Governance
 from stellwerk.policy.lifecycle import parse_state
 
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """An action awaiting confirmation: where to post, what to say, which fields to repeat."""
+    """An action awaiting confirmation: where to post, what to say, which fields to repeat (its
+    "Cancel" leads back to the page of the form, ``Action.form_page``)."""
 
     action: str
     question: str  # i18n label, formatted with ``params``
     params: dict[str, str]
     fields: dict[str, str]
-    back: str
     labelled: frozenset[str] = frozenset()
     """Names of ``params`` whose values are shown by their label (a lifecycle state)."""
 
@@ -41,28 +41,6 @@ class Pending:
         """The question in the page's language."""
         values = {k: t(v) if k in self.labelled else v for k, v in self.params.items()}
         return t[self.question].format(**values)
-
-
-UNLIMITED = "unlimited"
-"""The form's choice for no budget (an empty amount field is refused, never read as unlimited)."""
-
-
-def _budget(form: Mapping[str, str], language: Language) -> Decimal | None:
-    """The form's budget: ``None`` when "unlimited" is chosen (and no amount typed), else the
-    amount read in the page's language (:mod:`stellwerk.dashboard.amounts`) and checked like the
-    admin API's (0 to the maximum, at most six decimals)."""
-    text = form.get("monthly_budget", "")
-    if form.get(UNLIMITED) == "yes":
-        if text.strip():
-            raise AmountError(
-                "monthly_budget",
-                text.strip(),
-                "amount_and_unlimited",
-                "choose either an amount or unlimited, not both",
-            )
-        return None
-    value = parse_amount(text, language, "monthly_budget")
-    return parse_limits({"monthly_budget": value}).monthly_budget
 
 
 def prepare_lifecycle(
@@ -76,12 +54,11 @@ def prepare_lifecycle(
         question="confirm_lifecycle",
         params={"model": model_id, "old": state.lifecycle, "new": target},
         fields={"state": target, "reason": reason, "version": str(state.version)},
-        back=f"{prefix}/models/{model_id}",
         labelled=frozenset({"old", "new"}),
     )
 
 
-def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> str:
+def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> None:
     version = form.get("version", "")
     gov.admin.catalog.transition(
         model_id,
@@ -91,7 +68,6 @@ def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor
         expected_version=int(version) if version.isdigit() else None,
     )
     gov.changed()
-    return f"/models/{model_id}"
 
 
 CONSENT_CHOICES = {"withdraw": False, "grant": True}
@@ -127,7 +103,6 @@ def prepare_consent(
             "reason": reason,
             "version": str(state.version),
         },
-        back=f"{prefix}/models/{model_id}",
     )
 
 
@@ -136,7 +111,7 @@ def owns_data_of(gov: Governance, model_id: str, department: str) -> bool:
     return gov.admin.catalog.model(model_id).data_owner == department
 
 
-def run_consent(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> str:
+def run_consent(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> None:
     version = form.get("version", "")
     gov.admin.catalog.set_consent(
         model_id,
@@ -146,20 +121,19 @@ def run_consent(gov: Governance, model_id: str, form: Mapping[str, str], actor: 
         expected_version=int(version) if version.isdigit() else None,
     )
     gov.changed()
-    return f"/models/{model_id}"
 
 
 def prepare_budget(
     gov: Governance, department: str, form: Mapping[str, str], prefix: str, fmt: Formatter
 ) -> Pending:
     find_department(gov, department)
-    budget = _budget(form, fmt.language)
+    budget = form_budget(form, fmt.language)
     reason = form_reason(form)
     fields = {"reason": reason, "language": fmt.language}
     if budget is None:
         fields[UNLIMITED] = "yes"
     else:
-        fields["monthly_budget"] = amount_input(budget, fmt.language)
+        fields[AMOUNT] = amount_input(budget, fmt.language)
     return Pending(
         action=f"{prefix}/departments/{department}/budget",
         question="confirm_budget" if budget is not None else "confirm_budget_unlimited",
@@ -168,19 +142,17 @@ def prepare_budget(
             "budget": fmt.money(budget) if budget is not None else "",
         },
         fields=fields,
-        back=f"{prefix}/departments/{department}",
     )
 
 
-def run_budget(gov: Governance, department: str, form: Mapping[str, str], actor: str) -> str:
+def run_budget(gov: Governance, department: str, form: Mapping[str, str], actor: str) -> None:
     current = gov.admin.budgets.department_limits(department)
     language: Language = "de" if form.get("language") == "de" else "en"
-    limits = current.model_copy(update={"monthly_budget": _budget(form, language)})
+    limits = current.model_copy(update={"monthly_budget": form_budget(form, language)})
     gov.admin.budgets.set_limits(
         "department", department, limits, actor=actor, reason=form_reason(form)
     )
     gov.changed()
-    return f"/departments/{department}"
 
 
 def prepare_revoke(
@@ -193,14 +165,12 @@ def prepare_revoke(
         question="confirm_revoke",
         params={"key": key_id, "department": info.department},
         fields={"reason": reason},
-        back=f"{prefix}/departments/{info.department}",
     )
 
 
-def run_revoke(gov: Governance, key_id: str, form: Mapping[str, str], actor: str) -> str:
-    info = gov.admin.keys.revoke(key_id, actor=actor, reason=form_reason(form))
+def run_revoke(gov: Governance, key_id: str, form: Mapping[str, str], actor: str) -> None:
+    gov.admin.keys.revoke(key_id, actor=actor, reason=form_reason(form))
     gov.changed()
-    return f"/departments/{info.department}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +182,10 @@ class FormPage:
     fields or headers)."""
     label: str
     """i18n label of the link back."""
+
+    def url(self, prefix: str) -> str:
+        """The page's address below ``prefix`` (the path quoted: a link never leaves it)."""
+        return prefix + quote(self.path, safe="/")
 
 
 def model_form_page(gov: Governance, model_id: str) -> FormPage:
@@ -230,9 +204,9 @@ def key_form_page(gov: Governance, key_id: str) -> FormPage:
 
 Prepare = Callable[[Governance, str, Mapping[str, str], str, Formatter], Pending]
 """``(gov, subject, form, prefix, fmt)``: check the form and say what will happen."""
-Run = Callable[[Governance, str, Mapping[str, str], str], str]
-"""``(gov, subject, form, actor)``: do it (audited); returns the page to go back to, below the
-dashboard's prefix."""
+Run = Callable[[Governance, str, Mapping[str, str], str], None]
+"""``(gov, subject, form, actor)``: do it (audited); the admin goes back to the page of the form
+(``Action.form_page``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,18 +27,23 @@ from stellwerk.routing.adapt import NOT_PROMOTED
 
 MONEY_DETAILS: Final = frozenset({"monthly_budget", "input_per_mtok", "output_per_mtok"})
 """Audit detail fields that hold an amount of money (shown with the currency)."""
-VALUE_LABELS: Final = frozenset(
-    {
-        *get_args(Lifecycle),
-        *get_args(RiskTier),
-        *get_args(Classification),
-        *get_args(Hosting),
-        *get_args(Role),
-        "granted",
-        "withdrawn",
-    }
-)
-"""Audit detail values that are words of the dashboard (a state, a tier ...): translated."""
+VALUE_LABELS: Final = {
+    **{
+        word: word
+        for word in (
+            *get_args(Lifecycle),
+            *get_args(RiskTier),
+            *get_args(Classification),
+            *get_args(Hosting),
+            "granted",
+            "withdrawn",
+        )
+    },
+    # a role as the keys table writes it ("owner"), not as a column's title ("Owner")
+    **{role: f"role_{role}" for role in get_args(Role)},
+}
+"""Audit detail values that are words of the dashboard (a state, a tier, a role ...) -> their
+label: translated."""
 NAMED: Final = frozenset({"form_gains", "departments"})
 """Details that are objects keyed by a name (a form, a department), not by a detail's name."""
 NOTHING_MEANS: Final = {("limits.set", "from"): "unlimited", ("limits.set", "to"): "unlimited"}
@@ -103,10 +108,8 @@ def _value(name: str, value: object, t: Labels, fmt: Formatter) -> str:
         return t["base_alone"]
     if isinstance(value, float):
         return fmt.number(value, 4).rstrip("0").rstrip(".,")
-    if name == "role" and isinstance(value, str) and f"role_{value}" in t:
-        return t[f"role_{value}"]  # "owner" as the keys table says it, not the column's "Owner"
     if isinstance(value, str) and value in VALUE_LABELS:
-        return t(value)
+        return t[VALUE_LABELS[value]]
     if isinstance(value, list | tuple):
         numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
         # "0,1; 0,5": a comma would read as a decimal comma in German

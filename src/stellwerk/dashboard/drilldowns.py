@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from stellwerk.calibration.records import CalibrationRecord, CalibrationStore
+from stellwerk.config.key_class import key_class
 from stellwerk.config.schema import (
     Classification,
     DepartmentConfig,
@@ -90,6 +91,9 @@ class DepartmentPage:
     key_classes: Mapping[str, Classification]
     """Each key's class by key id: what its requests run under now without a header (the
     highest of its own, its use case's and its department's)."""
+    use_case_classes: Mapping[str, Classification]
+    """Each use case's class by name: what its keys' requests run under at least (the higher of
+    its own and its department's); its own class does not apply where it is lower."""
 
 
 def find_department(gov: Governance, name: str) -> DepartmentConfig:
@@ -113,6 +117,7 @@ def department_page(gov: Governance, name: str, window: Window) -> DepartmentPag
         used = float(usage.cost / budget) if budget > 0 else (1.0 if usage.cost > 0 else 0.0)
     per_key = [replace(r, department=r.key_id) for r in refused]
     keys = gov.admin.keys.list(department=name)
+    use_cases = [u for u in gov.admin.use_cases.list() if u.department == name]
     snapshot = gov.snapshot
     classes = {k.id: snapshot.key_class(name, k.use_case, k.classification) for k in dept.keys}
     classes.update({k.key_id: snapshot.key_class(name, k.use_case, k.classification) for k in keys})
@@ -126,6 +131,7 @@ def department_page(gov: Governance, name: str, window: Window) -> DepartmentPag
         budget_used=used,
         config_keys=list(dept.keys),
         keys=keys,
-        use_cases=[u for u in gov.admin.use_cases.list() if u.department == name],
+        use_cases=use_cases,
         key_classes=classes,
+        use_case_classes={u.name: key_class(None, u, dept) for u in use_cases},
     )

@@ -13,9 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.routing import APIRoute
@@ -25,10 +23,10 @@ from starlette.responses import HTMLResponse, Response
 from stellwerk.dashboard.actions import FormPage
 from stellwerk.dashboard.auth import ADMIN
 from stellwerk.dashboard.messages import Said, say
+from stellwerk.dashboard.months import month_window, this_month
 from stellwerk.dashboard.visitor import Admin, visitor
 from stellwerk.dashboard.web import PREFIX, SESSION_COOKIE, Page, dashboard_of, login_page, render
 from stellwerk.errors import AuthenticationFailed, InvalidRequest, RequestError
-from stellwerk.ledger.window import Window
 
 log = logging.getLogger("stellwerk.dashboard")
 
@@ -108,12 +106,10 @@ async def error_page(
 def _month(request: Request) -> str:
     """The month the page asked for, for the header's picker; this month when it asked for none
     or for one the dashboard cannot show (the error may be that month)."""
-    asked = (request.query_params.get("month") or "").strip()
     try:
-        Window.month(asked)
+        return month_window(request.query_params.get("month"))[0]
     except InvalidRequest:
-        return datetime.now(UTC).strftime("%Y-%m")
-    return asked
+        return this_month()
 
 
 def _error(
@@ -130,7 +126,7 @@ def _error(
     header of ``admin`` (with the month picker at ``month``); a link ``back`` to the page of the
     form (a path below the prefix, quoted: never another site)."""
     values: dict[str, Any] = {} if month is None else {"month": month}
-    values["back"] = None if back is None else (PREFIX + quote(back.path, safe="/"), back.label)
+    values["back"] = None if back is None else (back.url(PREFIX), back.label)
     return render(
         dashboard_of(request).env,
         request,

@@ -282,6 +282,14 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         " die höchste aus seiner eigenen, der seines Anwendungsfalls und der seines Bereichs."
         " Eine Anfrage kann sie erhöhen, nie senken.",
     ),
+    "use_cases_class_hint": (
+        "Classification: the class the requests of a use case's keys run under at least, the"
+        " higher of the use case's own and its department's; below it, the use case's own where"
+        " it is lower, and so does not apply.",
+        "Schutzklasse: die Klasse, unter der die Anfragen der Schlüssel eines Anwendungsfalls"
+        " mindestens laufen, die höhere aus seiner eigenen und der seines Bereichs; darunter die"
+        " eigene des Anwendungsfalls, wo sie niedriger ist und daher nicht gilt.",
+    ),
     "usage_by_key": ("Usage by key", "Nutzung nach Schlüssel"),
     "usage_by_model": ("Usage by model", "Nutzung nach Modell"),
     "error": ("Error", "Fehler"),
@@ -414,8 +422,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "withdrawn": ("withdrawn", "widerrufen"),
     "yes": ("yes", "ja"),
     "no": ("no", "nein"),
-    "user": ("user", "Nutzer"),
-    "admin": ("admin", "Admin"),
     "usage": ("usage", "Nutzung"),
     "config": ("config", "Konfiguration"),
 }

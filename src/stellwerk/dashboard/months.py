@@ -1,13 +1,28 @@
-"""The months the header's month picker offers: a list the server renders in the page's language
-(a browser writes an ``<input type="month">`` in its own locale, whatever the page's language)."""
+"""The month a page shows, and the months the header's month picker offers: a list the server
+renders in the page's language (a browser writes an ``<input type="month">`` in its own locale,
+whatever the page's language)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from stellwerk.ledger.window import Window
+
 OFFERED = 36
 """How many months the picker offers, the current one first; an older month stays reachable
 through ``?month=YYYY-MM``, and is then offered too."""
+
+
+def this_month() -> str:
+    """The current month (UTC), ``YYYY-MM``."""
+    return datetime.now(UTC).strftime("%Y-%m")
+
+
+def month_window(month: str | None) -> tuple[str, Window]:
+    """The month a page asked for (``?month=YYYY-MM``, this month without one) and its window;
+    an ``InvalidRequest`` for a month the dashboard cannot show."""
+    text = (month or this_month()).strip()
+    return text, Window.month(text)
 
 
 def offered(selected: str, today: date | None = None) -> list[str]:

@@ -2,7 +2,9 @@
 :mod:`stellwerk.governance.reason`, with a refused character named for the page. The rule's
 English message says what is wrong; the page says it in its own language, so the error carries
 what the page needs: the kind of character (``kind``, a label's suffix: ``hidden_<kind>``) and
-the character itself (``U+202E (RIGHT-TO-LEFT OVERRIDE)``).
+the character itself (``U+202E (RIGHT-TO-LEFT OVERRIDE)``), both as the rule found them
+(``HiddenCharacter``). A reason the rule refuses for something else (none, or one longer than
+``MAX_REASON``, checked first) is said as that, whatever characters it holds.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from stellwerk.config.plain_text import SURROGATE, character_name, first_hidden
+from stellwerk.config.plain_text import SURROGATE, character_name
 from stellwerk.errors import InvalidRequest
-from stellwerk.governance.reason import audit_reason
+from stellwerk.governance.reason import HiddenCharacter, audit_reason
 
 KINDS: Final = {
     "the control character": "control",
@@ -36,12 +38,8 @@ class HiddenInReason(InvalidRequest):
 
 def form_reason(form: Mapping[str, str]) -> str:
     """The form's reason as the audit log keeps it, else an ``InvalidRequest`` (a
-    ``HiddenInReason`` when a character is what is wrong)."""
-    text = form.get("reason", "")
+    ``HiddenInReason`` when a character is what the rule refused)."""
     try:
-        return audit_reason(text)
-    except InvalidRequest as exc:
-        found = first_hidden(text.strip())
-        if found is None:
-            raise
-        raise HiddenInReason(exc.message, *found) from exc
+        return audit_reason(form.get("reason", ""))
+    except HiddenCharacter as exc:
+        raise HiddenInReason(exc.message, exc.kind, exc.char) from exc

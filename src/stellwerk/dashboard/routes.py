@@ -6,7 +6,6 @@ department."""
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from stellwerk.dashboard.health import backend_health
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES
 from stellwerk.dashboard.knowledge import router_of
 from stellwerk.dashboard.learning import build_learning
+from stellwerk.dashboard.months import month_window
 from stellwerk.dashboard.overview import build_overview
 from stellwerk.dashboard.services import governance_of, runtime_of
 from stellwerk.dashboard.session_store import SessionStore
@@ -70,11 +70,6 @@ def require_admin(admin: Annotated[Admin, Depends(require_session)]) -> Admin:
 
 SessionDep = Annotated[Admin, Depends(require_session)]
 AdminDep = Annotated[Admin, Depends(require_admin)]
-
-
-def month_window(month: str | None) -> tuple[str, Window]:
-    text = (month or datetime.now(UTC).strftime("%Y-%m")).strip()
-    return text, Window.month(text)
 
 
 async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
@@ -302,13 +297,23 @@ def _confirmed(action: actions.Action) -> Callable[..., Coroutine[Any, Any, Resp
         if form.get("confirm") != "yes":
             fmt = Page.of(request).fmt
             pending = await run_in_threadpool(action.prepare, gov, subject, form, PREFIX, fmt)
-            if admin.role != ADMIN:
-                pending = replace(pending, back=admin.home)
             return render(
-                dashboard_of(request).env, request, "confirm.html", admin=admin, pending=pending
+                dashboard_of(request).env,
+                request,
+                "confirm.html",
+                admin=admin,
+                pending=pending,
+                back=await back(gov, subject, admin),
             )
-        back = await run_in_threadpool(action.run, gov, subject, form, admin.key_id)
-        page = f"{PREFIX}{back}" if admin.role == ADMIN else admin.home
-        return RedirectResponse(f"{page}?done=1", status_code=303)
+        await run_in_threadpool(action.run, gov, subject, form, admin.key_id)
+        return RedirectResponse(f"{await back(gov, subject, admin)}?done=1", status_code=303)
+
+    async def back(gov: Governance, subject: str, admin: Admin) -> str:
+        """The page an action goes back to: an admin's, the page of its form; an owner's, its
+        home."""
+        if admin.role != ADMIN:
+            return admin.home
+        page = await run_in_threadpool(action.form_page, gov, subject)
+        return page.url(PREFIX)
 
     return act

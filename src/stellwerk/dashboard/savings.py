@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from stellwerk.config.schema import ModelConfig
-from stellwerk.dashboard.latency_fit import MIN_REQUESTS, LatencyFit
+from stellwerk.dashboard.latency_fit import LatencyFit
 from stellwerk.governance.baseline import key_principals, permitted_reference
 from stellwerk.ledger.usage_totals import Totals, summed
 from stellwerk.money import MICRO, within_rounding
@@ -76,9 +76,6 @@ class Savings:
     refused: int = 0  # routed requests refused before a model was chosen: not compared
     reference_requests: int = 0
     """The reference models' own answered requests their time per token was measured on."""
-    latency_min_requests: int = MIN_REQUESTS
-    """The answered requests a reference model needs of its own for its time to be estimated
-    (what the card says when the comparison is missing)."""
 
     @property
     def routed(self) -> int:

@@ -20,6 +20,7 @@ from stellwerk.dashboard.auth import AdminDirectory
 from stellwerk.dashboard.breaks import breakable
 from stellwerk.dashboard.formats import Formatter
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Labels, Language, choose, counted, labels
+from stellwerk.dashboard.latency_fit import MIN_REQUESTS
 from stellwerk.dashboard.printable import printable
 from stellwerk.dashboard.session import SessionCodec
 from stellwerk.errors import (
@@ -73,6 +74,8 @@ def templates() -> Environment:
     env.globals["amount_input"] = amount_input
     env.globals["charts"] = charts
     env.globals["figures"] = figures
+    # what the savings card says when a reference model has too few requests to be estimated
+    env.globals["latency_min_requests"] = MIN_REQUESTS
     env.globals["audit_details"] = audit_details
     env.globals["months"] = months.offered
     env.globals["prefix"] = PREFIX

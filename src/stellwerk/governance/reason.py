@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from stellwerk.config.plain_text import SURROGATE, hidden_problem
+from stellwerk.config.plain_text import SURROGATE, first_hidden, hidden_message
 from stellwerk.errors import InvalidRequest
 
 MAX_REASON: Final = 1000
@@ -34,18 +34,28 @@ def audit_reason(reason: str) -> str:
 
 
 def plain_line(text: str, *, param: str, what: str) -> None:
-    """An ``InvalidRequest`` naming ``param`` when ``text`` is only blank space or holds a
-    character a terminal or a page does not show as itself (``config.plain_text``); ``what``
-    names it in the message (``the reason``)."""
+    """An ``InvalidRequest`` naming ``param`` when ``text`` is only blank space, a
+    ``HiddenCharacter`` when it holds a character a terminal or a page does not show as itself
+    (``config.plain_text``); ``what`` names it in the message (``the reason``)."""
     if not text.strip():
         raise InvalidRequest(
             f"{what} is only blank space; write it in words on one line", param=param
         )
-    problem = hidden_problem(text)
-    if problem is not None:
-        kind, message = problem
-        raise InvalidRequest(
-            f"{what} {message}",
+    found = first_hidden(text)
+    if found is not None:
+        raise HiddenCharacter(what, *found, param=param)
+
+
+class HiddenCharacter(InvalidRequest):
+    """A text holds a character a terminal or a page does not show as itself: ``kind`` as
+    ``config.plain_text.hidden`` says it, ``char`` the first such character (what a page needs to
+    say it in its own language)."""
+
+    def __init__(self, what: str, kind: str, char: str, *, param: str) -> None:
+        super().__init__(
+            f"{what} {hidden_message(kind, char)}",
             param=param,
             code="invalid_unicode" if kind == SURROGATE else None,
         )
+        self.kind = kind
+        self.char = char
