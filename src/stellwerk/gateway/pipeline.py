@@ -410,13 +410,9 @@ async def serve_embeddings(
 
 
 def refuse_empty(inputs: list[str], field: str) -> None:
-    """Refuse an empty text: there is nothing to embed (Ollama answers one by loading the
-    model, and the gateway loads no models). The body's validation has refused an empty
-    string or list; this names the empty text of a list."""
-    if not inputs:
-        raise InvalidRequest(
-            f"{field}: the list of texts to embed is empty; send at least one", param=field
-        )
+    """Refuse an empty text of a list: there is nothing to embed (Ollama answers one by
+    loading the model, and the gateway loads no models). The body's validation has refused an
+    empty string or list (``embedding_schema``)."""
     for index, text in enumerate(inputs):
         if not text:
             where = field if len(inputs) == 1 else f"{field}.{index}"
