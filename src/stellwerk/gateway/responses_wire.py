@@ -76,9 +76,8 @@ def chat_body(body: ResponseRequest) -> JSON:
     if isinstance(body.input, str):
         messages.append({"role": "user", "content": body.input})
     else:
-        called: dict[str, str | None] = {}  # each call id so far: the output that answered it
         for index, item in enumerate(body.input):
-            _add_item(messages, item, f"input.{index}", called)
+            _add_item(messages, item, f"input.{index}")
     chat: JSON = {
         key: value
         for key, value in (body.model_extra or {}).items()
@@ -133,15 +132,12 @@ def _refuse_state(body: ResponseRequest) -> None:
         )
 
 
-def _add_item(messages: list[JSON], item: Any, where: str, called: dict[str, str | None]) -> None:
-    """Add one input item to ``messages``; a ``function_call_output`` answers a
-    ``function_call`` before it (its ``call_id`` in ``called``), once, as OpenAI requires: else
-    the model would read a result of a call it never made, or two results of one. A call id
-    that comes again in a later ``function_call`` is a new call, answered anew."""
+def _add_item(messages: list[JSON], item: Any, where: str) -> None:
+    """Add one input item to ``messages`` (each ``function_call_output`` answers a
+    ``function_call`` before it, once: the schema's rule, ``call_answers``)."""
     if isinstance(item, Message):
         messages.append(_message(item, where))
     elif isinstance(item, FunctionCallItem):
-        called[item.call_id] = None
         arguments = _arguments(item.arguments, f"{where}.arguments")
         call = {
             "id": item.call_id,
@@ -156,21 +152,6 @@ def _add_item(messages: list[JSON], item: Any, where: str, called: dict[str, str
         else:
             messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
     elif isinstance(item, FunctionCallOutputItem):
-        if item.call_id not in called:
-            raise InvalidRequest(
-                f"{where}.call_id: no function_call item before it has the call_id"
-                f" {shown(item.call_id)}; send the call it answers (as the answer gave it) before"
-                " its output",
-                param=f"{where}.call_id",
-            )
-        first = called[item.call_id]
-        if first is not None:
-            raise InvalidRequest(
-                f"{where}.call_id: the call {shown(item.call_id)} is answered twice, in {first}"
-                f" and {where}; send one function_call_output for each call",
-                param=f"{where}.call_id",
-            )
-        called[item.call_id] = where
         output = item.output
         text = output if isinstance(output, str) else "".join(part.text for part in output)
         messages.append({"role": "tool", "tool_call_id": item.call_id, "content": text})
