@@ -69,15 +69,26 @@ _NOT_PASSED = {
 
 def chat_body(body: ResponseRequest) -> JSON:
     """The chat completion request body (``ChatCompletionRequest``) of a Responses request."""
+    return translated(body)[0]
+
+
+def translated(body: ResponseRequest) -> tuple[JSON, list[str]]:
+    """The chat completion request body of a Responses request, and the place in the Responses
+    body each of its messages came from (``instructions``, ``input``, ``input.2``), by which a
+    refusal of a message's part names it."""
     _refuse_state(body)
     messages: list[JSON] = []
+    places: list[str] = []
     if body.instructions:
         messages.append({"role": "system", "content": body.instructions})
+        places.append("instructions")
     if isinstance(body.input, str):
         messages.append({"role": "user", "content": body.input})
+        places.append("input")
     else:
         for index, item in enumerate(body.input):
             _add_item(messages, item, f"input.{index}")
+            places += [f"input.{index}"] * (len(messages) - len(places))  # none if merged
     chat: JSON = {
         key: value
         for key, value in (body.model_extra or {}).items()
@@ -105,7 +116,7 @@ def chat_body(body: ResponseRequest) -> JSON:
         chat["logprobs"] = True
         if extra.get("top_logprobs") is not None:
             chat["top_logprobs"] = extra["top_logprobs"]  # checked as chat's
-    return chat
+    return chat, places
 
 
 def _refuse_state(body: ResponseRequest) -> None:
