@@ -5,6 +5,7 @@
     ├── RequestError                not served as sent: 4xx (the client's fault), 503 not started
     │   ├── InvalidRequest          400 malformed JSON, wrong types, missing fields, duplicate keys
     │   │   ├── Untranslatable      400 one backend's dialect cannot carry a valid request
+    │   │   │   └── ImageRefused    400 an image URL a backend may not be given
     │   │   └── ContextExceeded     400 the prompt (an input) is over the model's context
     │   ├── AuthenticationFailed    401 no key, unknown key, revoked key
     │   ├── PermissionDenied        403 policy forbids it (model, classification, role)
@@ -112,6 +113,24 @@ class InvalidRequest(RequestError):
 class Untranslatable(InvalidRequest):
     """A valid request that one backend's dialect cannot express (``param`` names the part): a
     routed request goes on to the next candidate, as after a backend failure."""
+
+
+class ImageRefused(Untranslatable):
+    """An image part that a backend may not be given by its URL (``backends.images``), at
+    ``messages.<message>.content.<part>`` of the chat request: an API whose body holds the
+    image elsewhere names it in its own place (``at``). ``said``: the refusal, after the
+    place."""
+
+    def __init__(self, said: str, message: int, part: int, where: str | None = None) -> None:
+        where = where or f"messages.{message}.content.{part}.image_url.url"
+        super().__init__(f"{where}: {said}", param=where)
+        self.said = said
+        self.message_index = message
+        self.part = part
+
+    def at(self, where: str) -> ImageRefused:
+        """The same refusal, naming the image at ``where`` (``input.2.content.1.image_url``)."""
+        return ImageRefused(self.said, self.message_index, self.part, where)
 
 
 def context_words(context: int) -> str:

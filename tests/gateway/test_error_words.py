@@ -93,14 +93,45 @@ def test_a_prompt_over_every_routed_models_context_is_context_length_exceeded(
     assert "about 3750 tokens, estimated at four characters a token" in message
 
 
-def test_a_long_text_completion_on_a_route_names_the_prompt(offline_gateway: Gateway) -> None:
-    with (
-        offline_gateway.openai(KEYS["research"], max_retries=0) as client,
-        pytest.raises(openai.BadRequestError) as caught,
-    ):
-        client.completions.create(model="auto", prompt=OVER, max_tokens=4)
-    assert (caught.value.code, caught.value.param) == ("context_length_exceeded", "prompt")
-    assert "(tiny-small, the one model allowed for department 'research'" in _said(caught.value)
+def _over_context(client: openai.OpenAI, endpoint: str, model: str) -> openai.BadRequestError:
+    """The refusal of a prompt over the context, sent as ``endpoint``'s body holds it."""
+    with pytest.raises(openai.BadRequestError) as caught:
+        if endpoint == "completions":
+            client.completions.create(model=model, prompt=OVER, max_tokens=4)
+        elif endpoint == "responses":
+            client.responses.create(model=model, input=OVER, max_output_tokens=4)
+        else:
+            client.chat.completions.create(
+                model=model, messages=[{"role": "user", "content": OVER}], max_tokens=4
+            )
+    return caught.value
+
+
+#: each endpoint's field that holds the prompt, which its context refusal names
+PROMPT_FIELD = {"completions": "prompt", "responses": "input", "chat": "messages"}
+
+
+@pytest.mark.llama
+@pytest.mark.parametrize("endpoint", list(PROMPT_FIELD))
+def test_a_backends_context_refusal_names_the_bodys_own_field(
+    gateway: Gateway, endpoint: str
+) -> None:
+    """The backend's refusal (its count of the prompt) names the field the client sent: a
+    text completion's ``prompt`` and a response's ``input``, not chat's ``messages``."""
+    with gateway.openai(KEYS["research"], max_retries=0) as client:
+        refused = _over_context(client, endpoint, "tiny-small")
+    assert (refused.code, refused.param) == ("context_length_exceeded", PROMPT_FIELD[endpoint])
+    assert "(backend 'llamacpp')" in _said(refused)
+
+
+@pytest.mark.parametrize("endpoint", ["completions", "responses"])
+def test_a_long_prompt_on_a_route_names_the_bodys_own_field(
+    offline_gateway: Gateway, endpoint: str
+) -> None:
+    with offline_gateway.openai(KEYS["research"], max_retries=0) as client:
+        refused = _over_context(client, endpoint, "auto")
+    assert (refused.code, refused.param) == ("context_length_exceeded", PROMPT_FIELD[endpoint])
+    assert "allowed for department 'research'" in _said(refused)
 
 
 def test_no_capable_model_counts_only_the_chat_models(offline_gateway: Gateway) -> None:

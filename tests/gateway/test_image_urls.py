@@ -83,6 +83,40 @@ def test_an_image_url_is_refused_by_default_naming_the_part(
     assert _sent_urls(upstream) == []  # the model server never saw it
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+def test_responses_name_a_refused_image_url_by_its_place_in_input(
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend, stream: bool
+) -> None:
+    """The image is named where the Responses body holds it (``input.<i>.content.<j>.image_url``,
+    counted as the client sent it, past the instructions and the items before it), not where
+    the chat messages it became hold it."""
+    image = {"type": "input_image", "image_url": INTERNAL}
+    items = [
+        {"role": "user", "content": "Hallo"},
+        {"role": "assistant", "content": "Hallo! Was kann ich tun?"},
+        {"role": "user", "content": [{"type": "input_text", "text": "Was ist das?"}, image]},
+    ]
+    with (
+        _vision_gateway(gateway_raw, llama_server) as (gw, upstream),
+        gw.openai(KEYS["research"]) as client,
+        pytest.raises(openai.BadRequestError) as err,
+    ):
+        client.responses.create(
+            model="tiny-small",
+            instructions="Antworte kurz.",
+            input=items,  # type: ignore[arg-type]
+            max_output_tokens=4,
+            stream=stream,
+        )
+    error = err.value.body
+    assert isinstance(error, dict)
+    assert error["param"] == "input.2.content.1.image_url"
+    assert error["message"].startswith(
+        "input.2.content.1.image_url: an image URL is not passed on here (backend 'llamacpp'"
+    )
+    assert _sent_urls(upstream) == []
+
+
 def test_an_inline_image_is_passed_on(
     gateway_raw: dict[str, Any], llama_server: LlamaBackend
 ) -> None:

@@ -27,6 +27,13 @@ def test_request_limits(gateway_raw: dict[str, Any]) -> None:
         response = httpx.post(chat, json={"model": "tiny-small", "messages": many}, headers=AUTH)
         assert response.status_code == 400
         assert response.json()["error"]["message"] == "too many messages: 4 (limit 3)"
+        assert response.json()["error"]["param"] == "messages"
+        # the Responses API's messages are its input items, and the refusal names them so
+        body = {"model": "tiny-small", "input": many}
+        response = httpx.post(gw.openai_url + "/responses", json=body, headers=AUTH)
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert (error["param"], error["message"]) == ("input", "too many messages: 4 (limit 3)")
 
         big = {"model": "tiny-small", "messages": many[:1], "max_tokens": 65}
         response = httpx.post(chat, json=big, headers=AUTH)

@@ -231,16 +231,44 @@ def test_openai_refuses_top_logprobs_asked_wrongly(
             assert caught.value.body["param"] == "top_logprobs"
 
 
-def test_ollama_refuses_alternatives_without_logprobs(offline_gateway: Gateway) -> None:
+#: the one refusal of alternatives asked for without their tokens' log probabilities
+WITHOUT_LOGPROBS = (
+    "top_logprobs is only allowed when logprobs is true; send logprobs: true, or leave"
+    " top_logprobs out"
+)
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [{"top_logprobs": 3}, {"logprobs": False, "top_logprobs": 1}, {"top_logprobs": 0}],
+    ids=["without-logprobs", "logprobs-false", "zero"],
+)
+def test_alternatives_without_logprobs_are_refused_alike_by_both_apis(
+    offline_gateway: Gateway, asked: dict[str, Any]
+) -> None:
+    """One rule, one wording: OpenAI's chat and Ollama's chat and generate refuse
+    ``top_logprobs`` (0 too) without ``logprobs: true``; Ollama took a 0 before."""
+    with (
+        offline_gateway.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as refused,
+    ):
+        client.chat.completions.create(model="tiny-small", messages=USER, extra_body=asked)
+    assert isinstance(refused.value.body, dict)
+    assert (refused.value.body["param"], refused.value.body["message"]) == (
+        "top_logprobs",
+        WITHOUT_LOGPROBS,
+    )
     made = offline_gateway.ollama(headers=AUTH)
     with pytest.raises(ollama.ResponseError) as caught:
-        made.chat(model="tiny-small", messages=USER, top_logprobs=3, stream=False)
-    assert caught.value.status_code == 400
-    assert "top_logprobs" in caught.value.error and "logprobs: true" in caught.value.error
+        made.chat(model="tiny-small", messages=USER, stream=False, **asked)
+    assert (caught.value.status_code, caught.value.error) == (400, WITHOUT_LOGPROBS)
     with pytest.raises(ollama.ResponseError) as caught:
-        made.generate(model="tiny-small", prompt="Hallo", logprobs=False, top_logprobs=1)
-    assert caught.value.status_code == 400 and "top_logprobs" in caught.value.error
+        made.generate(model="tiny-small", prompt="Hallo", stream=False, **asked)
+    assert (caught.value.status_code, caught.value.error) == (400, WITHOUT_LOGPROBS)
     made.close()
+
+
+def test_ollama_refuses_alternatives_out_of_range(offline_gateway: Gateway) -> None:
     for path, body in (("/api/chat", {"messages": USER}), ("/api/generate", {"prompt": "Hallo"})):
         asked = {"model": "tiny-small", "logprobs": True, "top_logprobs": 21, **body}
         response = offline_gateway.post(path, json=asked, headers=AUTH)

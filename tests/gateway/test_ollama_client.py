@@ -78,7 +78,8 @@ def test_embed_truncates_a_long_input_unless_told_not_to(
 ) -> None:
     """Ollama's ``truncate``: by default an input over the model's context is cut and embedded;
     with ``truncate=False`` it is refused, as Ollama refuses it (400, its error format), and
-    the error says which input, by how much, and what to do."""
+    the error says which input, by how much, and what to do: the limit it names is the one
+    that applies, the backend's 512 tokens (below the context), from the first refusal on."""
     c = clients["research"]
     assert len(c.embed(model="tiny-embed", input=LONG).embeddings) == 1
     assert len(c.embed(model="tiny-embed", input=LONG, truncate=True).embeddings) == 1
@@ -88,10 +89,13 @@ def test_embed_truncates_a_long_input_unless_told_not_to(
             c.embed(model="tiny-embed", input=sent, truncate=False)
         assert caught.value.status_code == 400
         assert caught.value.error == (
-            f"{where}: the input length (1501 tokens) exceeds the context length of model"
-            " 'tiny-embed' (1024 tokens), and truncate is false: shorten the input, or leave out"
-            " truncate to have it cut to the context"
+            f"{where}: the input length (1501 tokens) exceeds what the backend of model"
+            " 'tiny-embed' embeds (512 tokens, less than the model's context length of 1024); it"
+            " would be cut, and truncate is false: shorten the input, or leave out truncate to"
+            " have it cut"
         )
+    shortened = "Zeile " * 85  # 510 bytes: 511 tokens, within what the refusal named
+    assert len(c.embed(model="tiny-embed", input=shortened, truncate=False).embeddings) == 1
 
 
 @pytest.mark.parametrize(
@@ -154,8 +158,8 @@ TOKENIZE = "/extras/tokenize/count"
     ("sent", "asked"),
     [
         (SHORT, ["/v1/embeddings"] + [TOKENIZE] * len(SHORT)),
-        ([LONG], [TOKENIZE]),
-        (["kurz", LONG], [TOKENIZE]),
+        ([LONG], [TOKENIZE, "/v1/embeddings"]),
+        (["kurz", LONG], [TOKENIZE, "/v1/embeddings"]),
     ],
     ids=["short", "long", "short-and-long"],
 )
@@ -163,7 +167,9 @@ def test_embed_without_truncation_asks_the_tokenizer_once_per_input_it_must_coun
     gateway_raw: dict[str, Any], llama_server: LlamaBackend, sent: list[str], asked: list[str]
 ) -> None:
     """What ``truncate=False`` costs the backend: an input whose bytes fit the context is not
-    counted before the call; an input longer is, and refused without the embedding call. After
+    counted before the call; an input longer is, and refused without the request's embedding
+    call (that input alone is embedded once, to learn the backend's own limit, which the
+    refusal names; a second such refusal asks no more: ``test_openai_embeddings``). After
     the call every input is counted once: the answer's total cannot tell a short input from
     one the backend cut at a limit of its own."""
     with recording_proxy(llama_server.base_url) as upstream:

@@ -65,16 +65,42 @@ def test_an_input_the_backend_would_cut_is_refused_as_openai_refuses_it(
     assert len(served.data) == 2
 
 
-def test_an_input_over_the_context_is_refused_before_the_backend_is_asked(
+def test_the_first_refusal_of_an_input_over_the_context_names_the_limit_that_applies(
     client: openai.OpenAI,
 ) -> None:
+    """The backend embeds at most 512 tokens, below the model's context of 1024: the first
+    refusal names 512 (it named 1024, and an input shortened to 1024 was refused again), and
+    an input shortened to what it named is embedded."""
     with pytest.raises(openai.BadRequestError) as caught:
         client.embeddings.create(model="tiny-embed", input=["kurz", LONG])
     assert caught.value.code == "context_length_exceeded"
     assert caught.value.param == "input.1"
-    assert told(caught.value).startswith(
-        "input.1: This model's maximum context length is 1024 tokens, however you requested"
-        " 1501 tokens (the length of input.1). Please shorten the input"
+    assert told(caught.value) == (
+        "input.1: This model's maximum context length is 512 tokens, however you requested"
+        " 1501 tokens (the length of input.1); the backend of model 'tiny-embed' embeds at most"
+        " 512 tokens of an input (less than the model's context length of 1024) and would cut"
+        ' it. Please shorten the input, or send "truncate": true to have it cut.'
+    )
+    shortened = "Zeile " * 85  # 510 bytes: 511 tokens, within the named limit
+    assert len(client.embeddings.create(model="tiny-embed", input=["kurz", shortened]).data) == 2
+
+
+def test_a_context_below_the_backends_limit_is_the_limit_named(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """Where the configured context is the smaller limit, the refusal names the context."""
+    embed = next(m for m in gateway_raw["models"] if m["id"] == "tiny-embed")
+    embed["context_length"] = 256
+    with (
+        in_process(gateway_raw) as gw,
+        closing(gw.openai(KEYS["research"], max_retries=0)) as c,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        c.embeddings.create(model="tiny-embed", input=LONG)
+    assert told(caught.value) == (
+        "input: This model's maximum context length is 256 tokens, however you requested 1501"
+        ' tokens (the length of input). Please shorten the input, or send "truncate": true to'
+        " have it cut."
     )
 
 
@@ -104,21 +130,24 @@ def test_truncate_false_is_what_the_endpoint_does_unasked(
     ("sent", "asked"),
     [
         (["kurz", "zwei Wörter", "drei"], ["/v1/embeddings"] + [TOKENIZE] * 3),
-        ([LONG], [TOKENIZE]),
+        ([LONG], [TOKENIZE, "/v1/embeddings", TOKENIZE]),
     ],
-    ids=["short", "long"],
+    ids=["short", "long-twice"],
 )
 def test_the_tokenizer_is_asked_once_per_input(
     gateway_raw: dict[str, Any], llama_server: LlamaBackend, sent: list[str], asked: list[str]
 ) -> None:
     """What the check costs the backend: one tokenize request per input, after the embedding
-    (before it only for an input whose bytes may be over the context, refused unembedded)."""
+    (before it only for an input whose bytes may be over the context, refused unembedded: the
+    first time, the input alone is embedded once, to learn the backend's own limit for the
+    refusal's words; the second refusal knows it)."""
     with recording_proxy(llama_server.base_url) as upstream:
         gateway_raw["backends"][0]["base_url"] = upstream.url
         with in_process(gateway_raw) as gw, closing(gw.openai(KEYS["research"])) as c:
             if LONG in sent:
-                with pytest.raises(openai.BadRequestError):
-                    c.embeddings.create(model="tiny-embed", input=sent)
+                for _ in range(2):
+                    with pytest.raises(openai.BadRequestError, match="is 512 tokens"):
+                        c.embeddings.create(model="tiny-embed", input=sent)
             else:
                 assert len(c.embeddings.create(model="tiny-embed", input=sent).data) == 3
     assert [path for path in upstream.paths if path in (TOKENIZE, "/v1/embeddings")] == asked

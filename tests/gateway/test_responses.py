@@ -267,12 +267,12 @@ def test_what_is_not_kept_or_run_is_refused(
         (
             [{"type": "function_call_output", "call_id": "c1", "output": "sonnig"}],
             "input.1.call_id",
-            "no function_call item before it has the call_id 'c1'",
+            "no tool call before it has the id 'c1'",
         ),
         (
             [CALL, {"type": "function_call_output", "call_id": "c2", "output": "sonnig"}],
             "input.2.call_id",
-            "call_id 'c2'",
+            "the id 'c2'",
         ),
         ([{**CALL, "arguments": "city=Bern"}], "input.1.arguments", "not 'city=Bern'"),
         ([{**CALL, "arguments": '["Bern"]'}], "input.1.arguments", "JSON object"),

@@ -43,8 +43,8 @@ def _item_output(call: str) -> dict[str, Any]:
     ("messages", "param", "said"),
     [
         ([ASK, _answer("zzz")], "messages.1.tool_call_id",
-         "messages.1.tool_call_id: messages with role 'tool' must be a response to a preceding"
-         " message with 'tool_calls'; no tool call before it has the id 'zzz'"),
+         "messages.1.tool_call_id: no tool call before it has the id 'zzz'; send the call it"
+         " answers (as the answer gave it) before its answer"),
         ([ASK, _called("c1"), _answer("c2")], "messages.2.tool_call_id", "the id 'c2'"),
         ([ASK, _answer("c1"), _called("c1")], "messages.1.tool_call_id", "the id 'c1'"),
         ([ASK, _called("c1", "c2"), _answer("c1"), _answer("c1")], "messages.3.tool_call_id",
@@ -64,17 +64,28 @@ def test_chat_refuses_a_tool_message_answering_no_call_or_one_twice(
     assert said in error["message"]
 
 
-def test_responses_refuse_a_second_output_of_one_call(offline_gateway: Gateway) -> None:
-    items = [ASK, _item_call("c1"), _item_output("c1"), _item_output("c1")]
+@pytest.mark.parametrize(
+    ("items", "param", "said"),
+    [
+        ([ASK, _item_output("zzz")], "input.1.call_id",
+         "input.1.call_id: no tool call before it has the id 'zzz'; send the call it answers"
+         " (as the answer gave it) before its answer"),
+        ([ASK, _item_call("c1"), _item_output("c1"), _item_output("c1")], "input.3.call_id",
+         "input.3.call_id: the tool call 'c1' is answered twice, in input.2 and input.3; answer"
+         " each call once"),
+    ],
+    ids=["orphan", "twice"],
+)  # fmt: skip
+def test_responses_refuse_an_output_answering_no_call_or_one_twice_in_chats_words(
+    offline_gateway: Gateway, items: list[dict[str, Any]], param: str, said: str
+) -> None:
+    """The rule of chat's tool messages, in the same words, naming the Responses body's own
+    places (its second output of a call was told in other words before)."""
     body = {"model": "tiny-small", "max_output_tokens": 8, "input": items}
     answer = offline_gateway.post("/v1/responses", json=body, headers=AUTH)
     assert answer.status_code == 400
     error = answer.json()["error"]
-    assert error["param"] == "input.3.call_id"
-    assert error["message"] == (
-        "input.3.call_id: the call 'c1' is answered twice, in input.2 and input.3; send one"
-        " function_call_output for each call"
-    )
+    assert (error["param"], error["message"]) == (param, said)
 
 
 def test_a_call_id_asked_again_in_a_later_answer_is_answered_anew() -> None:

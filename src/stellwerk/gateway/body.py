@@ -36,11 +36,10 @@ from stellwerk.gateway.json_text import (
     read,
     too_deep,
 )
-from stellwerk.gateway.unions import one_member, places
+from stellwerk.gateway.unions import one_member
 from stellwerk.money import decimal_problem
 
 M = TypeVar("M", bound=BaseModel)
-Path = tuple[int | str, ...]  # a place in a JSON document: keys and list indexes
 
 # how pydantic names the member of a union in an error's location
 _UNION_MEMBER = re.compile(
@@ -75,7 +74,11 @@ def parse(model: type[M], body: bytes) -> M:
         first = errors[0]
         if first["type"] == "json_invalid":
             raise _not_json(body, first["msg"]) from exc
-        raise told(in_document(errors, body), _unreadable(body)) from exc
+        try:  # parsed once more, by Python: the places of the errors, its text's problems
+            document, unread = read(body)
+        except InvalidRequest as unreadable:  # what pydantic took, but Python's parser not
+            raise told([dict(e) for e in errors], unreadable) from exc
+        raise told(one_member(errors, document), unread) from exc
     reject_duplicate_keys(body)
     return parsed
 
@@ -91,15 +94,6 @@ def told(errors: Sequence[Mapping[str, Any]], unread: InvalidRequest | None) -> 
     return InvalidRequest(problems(errors), param=where or None)
 
 
-def _unreadable(body: bytes) -> InvalidRequest | None:
-    """What ``reject_duplicate_keys`` refuses in ``body`` (a key named twice ...), else None."""
-    try:
-        reject_duplicate_keys(body)
-    except InvalidRequest as exc:
-        return exc
-    return None
-
-
 def reject_duplicate_keys(body: bytes) -> Any:
     """Raise ``InvalidRequest`` naming the first problem of the JSON text of ``body`` (a key
     named twice, an integer past 64 bits, ``NaN`` ...: ``json_text.read``) by its place; else
@@ -108,28 +102,6 @@ def reject_duplicate_keys(body: bytes) -> Any:
     if problem is not None:
         raise problem
     return parsed
-
-
-def in_document(errors: Sequence[Mapping[str, Any]], body: bytes) -> list[dict[str, Any]]:
-    """pydantic's errors located by the places of the body (JSON) they are at: of a union's
-    members only the one that takes the value's JSON type (``unions.one_member``), and the
-    tags its unions put in a location left out (``_in_document``)."""
-    try:
-        document = json.loads(body, parse_int=integer)
-    except (ValueError, RecursionError):  # not JSON to Python: the locations as they are
-        return [dict(e) for e in errors]
-    return [
-        {**e, "loc": _in_document(tuple(e.get("loc", ())), document, e.get("type") == "missing")}
-        for e in one_member(errors, document)
-    ]
-
-
-def _in_document(loc: Path, document: Any, missing: bool) -> Path:
-    """The parts of ``loc`` that are places in ``document`` (``unions.places``): a union's
-    member pydantic names in a location is no place in the body."""
-    return tuple(
-        part for part, placed in zip(loc, places(loc, document, missing), strict=True) if placed
-    )
 
 
 def in_request(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -259,7 +231,7 @@ def _not_json(body: bytes, problem: str) -> InvalidRequest:
 def location(loc: tuple[int | str, ...]) -> str:
     """Where in the body an error is (``messages.0.content``), each part cut to a sane length;
     the member of a union pydantic tried (``stop.list[str].0``) is left out where its name says
-    so (a data plane body's error is located in the body first: ``in_document``)."""
+    so (a data plane body's error is located in the body first: ``unions.one_member``)."""
     return ".".join(part(str(p)) for p in loc if not _UNION_MEMBER.match(str(p)))
 
 

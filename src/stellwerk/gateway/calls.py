@@ -31,7 +31,7 @@ from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.pending import Evidence, Ticket
 from stellwerk.gateway.selection import Selection
-from stellwerk.gateway.whole_inputs import WholeInputs, Wording
+from stellwerk.gateway.whole_inputs import EmbedLimits, WholeInputs, Wording
 from stellwerk.policy.limits import Reservation
 
 T = TypeVar("T")
@@ -86,6 +86,7 @@ class Caller:
         self.breakers = breakers
         self.metrics = metrics
         self.confirm = confirm  # asks for a health probe of a backend that answered an error
+        self.embed_limits = EmbedLimits()  # what each backend embeds of an input, as learned
 
     def _failed(self, call: Call, model: ModelConfig, exc: UpstreamError) -> None:
         self.metrics.upstream_errors.labels(exc.backend, exc.kind).inc()
@@ -216,7 +217,7 @@ class Caller:
             raise refused
         checked = None
         if whole is not None:
-            checked = WholeInputs(backend, model, inputs, whole, field)
+            checked = WholeInputs(backend, model, inputs, whole, field, self.embed_limits)
             params = {**backend.uncut(), **(params or {})} or None
         try:
             async with asyncio.timeout(backend.config.timeouts.total):

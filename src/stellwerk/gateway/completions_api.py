@@ -126,6 +126,8 @@ def _choice(
 
 
 class CompletionExchange(Exchange):
+    prompt_param = "prompt"
+
     def __init__(self, raw: bytes, request_id: str) -> None:
         self.body = parse(CompletionRequest, raw)
         self.model, self.stream = self.body.model, self.body.stream

@@ -11,13 +11,19 @@ from stellwerk.config.schema import Limits, StellwerkConfig
 from stellwerk.errors import InvalidRequest, RateLimited
 
 
-def check_request(request: ChatRequest, limits: Limits, answer_param: str = "max_tokens") -> None:
+def check_request(
+    request: ChatRequest,
+    limits: Limits,
+    answer_param: str = "max_tokens",
+    prompt_param: str = "messages",
+) -> None:
     """Refuse too many messages or too long an answer asked for (``answer_param``: the name the
-    client gave its cap, ``max_completion_tokens``, ``options.num_predict`` ...)."""
+    client gave its cap, ``max_completion_tokens``, ``options.num_predict`` ...; ``prompt_param``
+    the field that holds the messages, ``input``)."""
     if len(request.messages) > limits.max_messages:
         raise InvalidRequest(
             f"too many messages: {len(request.messages)} (limit {limits.max_messages})",
-            param="messages",
+            param=prompt_param,
             code="too_many_messages",
         )
     asked = request.max_answer_tokens

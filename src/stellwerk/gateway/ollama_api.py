@@ -112,6 +112,7 @@ class ConverseExchange(Exchange):
 
 class GenerateExchange(ConverseExchange):
     generate = True
+    prompt_param = "prompt"
 
 
 async def chat(request: Request) -> Response:

@@ -16,11 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, Usage
 from stellwerk.errors import InvalidRequest, shown
-from stellwerk.gateway.body import ParamProblem
 from stellwerk.gateway.embedding_schema import EmbeddingInput, EmbeddingText
 from stellwerk.gateway.openai_schema import (
     ModelName,
     Tool,
+    alternatives_need_logprobs,
     refuse_suffix,
 )
 
@@ -121,20 +121,15 @@ Think = bool | Literal["low", "medium", "high", "max"]
 
 class _Logprobs(_Open):
     """``logprobs`` and ``top_logprobs`` (0 to 20) of ``/api/chat`` and ``/api/generate``.
-    Alternatives without ``logprobs: true`` are refused: Ollama would leave them out silently
-    (a 0 is Ollama's default, sent by clients that send every field: no alternatives)."""
+    ``top_logprobs`` without ``logprobs: true`` is refused, by chat's rule
+    (``alternatives_need_logprobs``): Ollama would leave the alternatives out silently."""
 
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
 
     @model_validator(mode="after")
     def _top_logprobs_need_logprobs(self) -> _Logprobs:
-        if self.top_logprobs and self.logprobs is not True:
-            raise ParamProblem(
-                "top_logprobs",
-                "top_logprobs is only sent with logprobs: true; send logprobs: true, or leave"
-                " top_logprobs out",
-            )
+        alternatives_need_logprobs(self.logprobs, self.top_logprobs)
         return self
 
     def asked(self, params: dict[str, Any]) -> dict[str, Any]:

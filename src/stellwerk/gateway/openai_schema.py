@@ -31,6 +31,7 @@ from pydantic import (
 
 from stellwerk.errors import InvalidRequest, shown
 from stellwerk.gateway.body import ParamProblem
+from stellwerk.gateway.call_answers import CallAnswers
 
 #: the longest model or route name a request may name
 MODEL_NAME_CHARS = 256
@@ -167,36 +168,6 @@ class NamedFunction(BaseModel):
     model_config = ConfigDict(strict=True)
 
     name: str
-
-
-def answer_each_call_once(messages: list[ChatMessage]) -> None:
-    """Refuse a ``tool`` message that answers no call of an assistant message before it (its
-    ``tool_call_id`` none of their ``tool_calls`` ids), or answers one call a second time, as
-    OpenAI refuses both: the model would read the result of a call it never made, or two
-    results of one. A call id that comes again in a later assistant message is a new call,
-    answered anew (a backend that numbers its calls per answer, ``call_0``, repeats them)."""
-    answered: dict[str, int | None] = {}  # each call id so far: the message that answered it
-    for index, message in enumerate(messages):
-        if isinstance(message, AssistantMessage):
-            answered.update((call.id, None) for call in message.tool_calls or ())
-        elif isinstance(message, ToolMessage):
-            where = f"messages.{index}.tool_call_id"
-            call = message.tool_call_id
-            if call not in answered:
-                raise ParamProblem(
-                    where,
-                    f"{where}: messages with role 'tool' must be a response to a preceding"
-                    f" message with 'tool_calls'; no tool call before it has the id {shown(call)}"
-                    " (send the assistant message with the call, as the answer gave it)",
-                )
-            first = answered[call]
-            if first is not None:
-                raise ParamProblem(
-                    where,
-                    f"{where}: the tool call {shown(call)} is answered twice, in messages.{first}"
-                    f" and messages.{index}; answer each call once",
-                )
-            answered[call] = index
 
 
 def _beside(value: object, keys: tuple[str, ...]) -> str:
@@ -399,7 +370,12 @@ class ChatCompletionRequest(SamplingParams):
 
     @model_validator(mode="after")
     def _tool_messages_answer_calls(self) -> ChatCompletionRequest:
-        answer_each_call_once(self.messages)
+        calls = CallAnswers()
+        for index, message in enumerate(self.messages):
+            if isinstance(message, AssistantMessage):
+                calls.called(call.id for call in message.tool_calls or ())
+            elif isinstance(message, ToolMessage):
+                calls.answered(message.tool_call_id, f"messages.{index}", "tool_call_id")
         return self
 
     @field_validator("function_call", mode="before")

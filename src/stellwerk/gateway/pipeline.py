@@ -26,8 +26,8 @@ from __future__ import annotations
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import ClassVar, Literal, TypeVar
 
@@ -38,7 +38,14 @@ from starlette.responses import Response
 from stellwerk.backends.tokens import PromptSize
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult
 from stellwerk.config.schema import ModelConfig
-from stellwerk.errors import InvalidRequest, RequestError, StellwerkError, UpstreamError, shown
+from stellwerk.errors import (
+    ContextExceeded,
+    InvalidRequest,
+    RequestError,
+    StellwerkError,
+    UpstreamError,
+    shown,
+)
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.budget import chat_bound, embeddings_bound
 from stellwerk.gateway.calls import Call, new_request_id
@@ -65,6 +72,9 @@ class Exchange(ABC):
     #: the client's name for its cap on the answer's length, which errors name (an Ollama
     #: client sets ``options.num_predict``, a Responses client ``max_output_tokens``)
     answer_param: str = "max_tokens"
+    #: the body's field that holds the prompt, which a refusal of its length (a context
+    #: exceeded) or of its number of messages names: ``prompt``, ``input``
+    prompt_param: ClassVar[str] = "messages"
     media_type: ClassVar[str] = "text/event-stream"  # of a streamed answer
     stream_headers: ClassVar[Mapping[str, str]] = {"cache-control": "no-cache"}
     #: a request that asks for no answer, only for its model (``ready``): what it asks
@@ -82,6 +92,26 @@ class Exchange(ABC):
     @abstractmethod
     def error_event(self, exc: StellwerkError) -> bytes:
         """The event that ends a stream a backend failed after its first token."""
+
+    def in_own_words(self, exc: RequestError) -> RequestError:
+        """``exc``, raised over the chat request, naming the body's own place (the chat
+        request names the prompt ``messages``): a prompt over the context names the field
+        that holds the prompt (``prompt_param``)."""
+        if isinstance(exc, ContextExceeded):
+            exc.param = self.prompt_param
+        return exc
+
+    @contextmanager
+    def own_words(self) -> Iterator[None]:
+        """Around the stages that read the chat request: a refusal they raise goes on in the
+        body's own words (``in_own_words``)."""
+        try:
+            yield
+        except RequestError as exc:
+            renamed = self.in_own_words(exc)
+            if renamed is exc:
+                raise
+            raise renamed from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,19 +136,20 @@ async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Resp
         raw = await read_body(request, runtime.config.server.max_body_bytes)  # 2
         exchange = read(raw, call.request_id)
         call.requested_model, call.stream = exchange.model, exchange.stream
-        check_limits(runtime, call, exchange.chat, exchange.answer_param)  # 3
-        name = runtime.selector.configured_name(exchange.model)  # x:latest is x
-        if exchange.idle is not None:
-            return await ready(runtime, call, name, exchange.idle)  # 4 and 8 only
-        call.selection = await select(runtime, call, name, exchange)  # 4, 5, 6
-        if exchange.stream:
-            return await stream(runtime, call, exchange)  # 7, and 8 when the stream ends
-        watch = runtime.cuts.watch(call)  # a change that forbids it meanwhile cuts it
-        try:
-            async with watch.waiting():
-                result = await runtime.caller.complete(call, call.selection, exchange.chat)  # 7
-        finally:
-            runtime.cuts.done(watch)
+        with exchange.own_words():  # a refusal over its chat request names the body's places
+            check_limits(runtime, call, exchange)  # 3
+            name = runtime.selector.configured_name(exchange.model)  # x:latest is x
+            if exchange.idle is not None:
+                return await ready(runtime, call, name, exchange.idle)  # 4 and 8 only
+            call.selection = await select(runtime, call, name, exchange)  # 4, 5, 6
+            if exchange.stream:
+                return await stream(runtime, call, exchange)  # 7, and 8 when the stream ends
+            watch = runtime.cuts.watch(call)  # a change that forbids it meanwhile cuts it
+            try:
+                async with watch.waiting():
+                    result = await runtime.caller.complete(call, call.selection, exchange.chat)
+            finally:
+                runtime.cuts.done(watch)
         call.ended = time.perf_counter()
         payload = exchange.plain(call, result)
         await account(runtime, call)  # 8
@@ -139,12 +170,14 @@ def authenticate(runtime: Runtime, call: Call, request: Request) -> Principal:
 # 3. request limits -----------------------------------------------------------------------------
 
 
-def check_limits(runtime: Runtime, call: Call, chat: ChatRequest, answer_param: str) -> None:
+def check_limits(runtime: Runtime, call: Call, exchange: Exchange) -> None:
     """Refuse what the server's limits refuse before anything that costs (a reservation, the
     router's embedding call, a backend): too many messages or tokens asked (named as the client
-    named them, ``answer_param``), or a stream the key has no free slot for."""
+    named them, ``exchange``'s ``prompt_param`` and ``answer_param``), or a stream the key has
+    no free slot for."""
     assert call.principal is not None
-    check_request(chat, runtime.config.server.limits, answer_param)
+    limits = runtime.config.server.limits
+    check_request(exchange.chat, limits, exchange.answer_param, exchange.prompt_param)
     if call.stream:
         runtime.streams.check(call.principal.key_id)
 
@@ -410,13 +443,9 @@ async def serve_embeddings(
 
 
 def refuse_empty(inputs: list[str], field: str) -> None:
-    """Refuse an empty text: there is nothing to embed (Ollama answers one by loading the
-    model, and the gateway loads no models). The body's validation has refused an empty
-    string or list; this names the empty text of a list."""
-    if not inputs:
-        raise InvalidRequest(
-            f"{field}: the list of texts to embed is empty; send at least one", param=field
-        )
+    """Refuse an empty text of a list: there is nothing to embed (Ollama answers one by
+    loading the model, and the gateway loads no models). The body's validation has refused an
+    empty string or list (``embedding_schema``)."""
     for index, text in enumerate(inputs):
         if not text:
             where = field if len(inputs) == 1 else f"{field}.{index}"

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from stellwerk.errors import shown
 from stellwerk.gateway.body import ParamProblem
+from stellwerk.gateway.call_answers import CallAnswers
 from stellwerk.gateway.openai_schema import only_when_streamed
 
 
@@ -210,4 +211,14 @@ class ResponseRequest(BaseModel):
     @model_validator(mode="after")
     def _stream_options_need_stream(self) -> ResponseRequest:
         only_when_streamed(self.stream, (self.model_extra or {}).get("stream_options"))
+        return self
+
+    @model_validator(mode="after")
+    def _outputs_answer_calls(self) -> ResponseRequest:
+        calls = CallAnswers()
+        for index, item in enumerate(self.input if isinstance(self.input, list) else ()):
+            if isinstance(item, FunctionCallItem):
+                calls.called([item.call_id])
+            elif isinstance(item, FunctionCallOutputItem):
+                calls.answered(item.call_id, f"input.{index}", "call_id")
         return self

@@ -69,16 +69,26 @@ _NOT_PASSED = {
 
 def chat_body(body: ResponseRequest) -> JSON:
     """The chat completion request body (``ChatCompletionRequest``) of a Responses request."""
+    return translated(body)[0]
+
+
+def translated(body: ResponseRequest) -> tuple[JSON, list[str]]:
+    """The chat completion request body of a Responses request, and the place in the Responses
+    body each of its messages came from (``instructions``, ``input``, ``input.2``), by which a
+    refusal of a message's part names it."""
     _refuse_state(body)
     messages: list[JSON] = []
+    places: list[str] = []
     if body.instructions:
         messages.append({"role": "system", "content": body.instructions})
+        places.append("instructions")
     if isinstance(body.input, str):
         messages.append({"role": "user", "content": body.input})
+        places.append("input")
     else:
-        called: dict[str, str | None] = {}  # each call id so far: the output that answered it
         for index, item in enumerate(body.input):
-            _add_item(messages, item, f"input.{index}", called)
+            _add_item(messages, item, f"input.{index}")
+            places += [f"input.{index}"] * (len(messages) - len(places))  # none if merged
     chat: JSON = {
         key: value
         for key, value in (body.model_extra or {}).items()
@@ -106,7 +116,7 @@ def chat_body(body: ResponseRequest) -> JSON:
         chat["logprobs"] = True
         if extra.get("top_logprobs") is not None:
             chat["top_logprobs"] = extra["top_logprobs"]  # checked as chat's
-    return chat
+    return chat, places
 
 
 def _refuse_state(body: ResponseRequest) -> None:
@@ -133,15 +143,12 @@ def _refuse_state(body: ResponseRequest) -> None:
         )
 
 
-def _add_item(messages: list[JSON], item: Any, where: str, called: dict[str, str | None]) -> None:
-    """Add one input item to ``messages``; a ``function_call_output`` answers a
-    ``function_call`` before it (its ``call_id`` in ``called``), once, as OpenAI requires: else
-    the model would read a result of a call it never made, or two results of one. A call id
-    that comes again in a later ``function_call`` is a new call, answered anew."""
+def _add_item(messages: list[JSON], item: Any, where: str) -> None:
+    """Add one input item to ``messages`` (each ``function_call_output`` answers a
+    ``function_call`` before it, once: the schema's rule, ``call_answers``)."""
     if isinstance(item, Message):
         messages.append(_message(item, where))
     elif isinstance(item, FunctionCallItem):
-        called[item.call_id] = None
         arguments = _arguments(item.arguments, f"{where}.arguments")
         call = {
             "id": item.call_id,
@@ -156,21 +163,6 @@ def _add_item(messages: list[JSON], item: Any, where: str, called: dict[str, str
         else:
             messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
     elif isinstance(item, FunctionCallOutputItem):
-        if item.call_id not in called:
-            raise InvalidRequest(
-                f"{where}.call_id: no function_call item before it has the call_id"
-                f" {shown(item.call_id)}; send the call it answers (as the answer gave it) before"
-                " its output",
-                param=f"{where}.call_id",
-            )
-        first = called[item.call_id]
-        if first is not None:
-            raise InvalidRequest(
-                f"{where}.call_id: the call {shown(item.call_id)} is answered twice, in {first}"
-                f" and {where}; send one function_call_output for each call",
-                param=f"{where}.call_id",
-            )
-        called[item.call_id] = where
         output = item.output
         text = output if isinstance(output, str) else "".join(part.text for part in output)
         messages.append({"role": "tool", "tool_call_id": item.call_id, "content": text})

@@ -285,8 +285,7 @@ def _too_long(
         " four characters a token (the model's own count may differ)",
         prompt_tokens=prompt_tokens,
         context=largest.context_length,
-        param="prompt" if "completion" in needs else "messages",
-    )
+    )  # its param is the prompt's field in the request's body (``pipeline.Exchange``)
 
 
 def _whose(principal: Principal) -> str:

@@ -33,11 +33,14 @@ _WORDS = {
 
 
 def one_member(errors: Sequence[Mapping[str, Any]], document: Any) -> list[dict[str, Any]]:
-    """``errors`` (pydantic's, of the JSON ``document``) with each union told once: the
-    outermost union first (a member left out takes the unions inside it along). Each error's
-    location is walked once, so a body of many such unions costs no more than its errors."""
+    """``errors`` (pydantic's, of the JSON ``document``) with each union told once (the
+    outermost union first: a member left out takes the unions inside it along), each located
+    in the document: the names of the union members pydantic tried, and the tags its tagged
+    unions put in a location, left out. Each error's location is walked once, so a body of many
+    such unions costs no more than its errors."""
     kept = [dict(e) for e in errors]
-    tried = [_members(e, document) for e in kept]
+    placed = [places(tuple(e.get("loc", ())), document, e.get("type") == "missing") for e in kept]
+    tried = [_members(tuple(e.get("loc", ())), p) for e, p in zip(kept, placed, strict=True)]
     unions: dict[Path, list[int]] = {}
     for i, members in enumerate(tried):
         for prefix in members:
@@ -56,7 +59,7 @@ def one_member(errors: Sequence[Mapping[str, Any]], document: Any) -> list[dict[
             said = _alternatives([(tried[i][prefix], kept[i]) for i in alive])
             merged[alive[0]] = {
                 "type": "union_type",
-                "loc": prefix,
+                "loc": _located(prefix, placed[alive[0]]),
                 "msg": f"must be {said}",
                 "input": value,
             }
@@ -66,18 +69,23 @@ def one_member(errors: Sequence[Mapping[str, Any]], document: Any) -> list[dict[
         if i in merged:
             told.append(merged[i])
         if i not in dropped:
-            told.append(error)
+            told.append({**error, "loc": _located(tuple(error.get("loc", ())), placed[i])})
     return told
 
 
-def _members(error: Mapping[str, Any], document: Any) -> dict[Path, str]:
-    """The unions ``error`` is in, by the part of its location before the member's name: the
-    name of the member tried (a part of the location that is no key or index of the document;
-    the last part of a ``missing`` error is the key that is not there)."""
-    loc = tuple(error.get("loc", ()))
+def _located(loc: Path, placed: Sequence[bool]) -> Path:
+    """The parts of ``loc`` that are places in the document (``placed``, of a location that
+    ``loc`` begins)."""
+    return tuple(part for part, is_place in zip(loc, placed, strict=False) if is_place)
+
+
+def _members(loc: Path, placed: Sequence[bool]) -> dict[Path, str]:
+    """The unions an error at ``loc`` is in, by the part of its location before the member's
+    name: the name of the member tried (a part of the location that is no place in the
+    document, ``placed``; the last part of a ``missing`` error is the key that is not there)."""
     found: dict[Path, str] = {}
-    for i, placed in enumerate(places(loc, document, error.get("type") == "missing")):
-        if not placed:
+    for i, is_place in enumerate(placed):
+        if not is_place:
             found.setdefault(loc[:i], str(loc[i]))
     return found
 

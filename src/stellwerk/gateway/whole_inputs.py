@@ -8,10 +8,18 @@ tokenizer (``Backend.prompt_tokens``), each input counted at most once:
    its batch, ``n_batch``/``n_ubatch``, whatever the context): the backend's answer reports
    fewer tokens evaluated than the inputs have (``refuse_cut``).
 
-What each check costs: an input's bound (its bytes plus a per-input allowance,
-``backends.tokens.inputs_bound``) is at least its tokens, so the first counts only an input
-whose bound is over the context. The second has no limit to hold a bound against (the
-backend's own is not known), only the answer's count of tokens evaluated, which real text
+Each refusal names the limit that applies, so that an input shortened to it is embedded: the
+smaller of the context and the backend's own limit. The backend's limit is learned from its
+answers (the tokens it evaluated of an input it cut) and kept by backend and model
+(``EmbedLimits``, the caller's); an input over the context of a model whose backend's limit
+is not known yet is embedded once on its own, its vector unused, to learn it (a backend that
+refuses it instead leaves the context named).
+
+What each check costs (besides that one embedding of an input refused anyway): an input's
+bound (its bytes plus a per-input allowance, ``backends.tokens.inputs_bound``) is at least its
+tokens, so the first counts only an input whose bound is over the context. The second has no
+limit to hold a bound against (a limit learned earlier only words refusals: the server may
+have been restarted with another), only the answer's count of tokens evaluated, which real text
 reaches at about a quarter of its bound: an input the backend embedded whole and one it cut at
 a limit that small get the same answer. So it counts every input, one tokenizer request each
 (an input is counted once for both checks).
@@ -36,7 +44,7 @@ from stellwerk.backends.base import Backend
 from stellwerk.backends.tokens import inputs_bound
 from stellwerk.backends.types import ChatRequest, EmbedResult
 from stellwerk.config.schema import ModelConfig
-from stellwerk.errors import ContextExceeded, context_words
+from stellwerk.errors import ContextExceeded, StellwerkError, context_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +60,20 @@ class Overlong:
 
 
 Wording = Callable[[Overlong], str]
+
+
+class EmbedLimits:
+    """The most each backend was seen to embed of one input, by backend and model: learned
+    from an answer that evaluated fewer tokens than an input has (it cut it there)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], int] = {}
+
+    def of(self, backend: str, model: str) -> int | None:
+        return self._seen.get((backend, model))
+
+    def learned(self, backend: str, model: str, limit: int) -> None:
+        self._seen[backend, model] = limit
 
 
 def ollama_words(refused: Overlong) -> str:
@@ -99,8 +121,10 @@ class WholeInputs:
         inputs: list[str],
         wording: Wording,
         field: str = "input",
+        limits: EmbedLimits | None = None,
     ) -> None:
         self.backend = backend
+        self.limits = limits if limits is not None else EmbedLimits()
         self.field = field  # the request's name for its inputs
         self.wording = wording
         self.model = model
@@ -117,8 +141,9 @@ class WholeInputs:
         return self.field if len(self.inputs) == 1 else f"{self.field}.{index}"
 
     async def refuse_over_context(self) -> None:
-        """Raise ``ContextExceeded`` for the first input over the model's ``context_length``.
-        An input whose bound (its bytes) fits is not counted."""
+        """Raise ``ContextExceeded`` for the first input over the model's ``context_length``,
+        naming the backend's own limit where it is smaller (``backend_limit``). An input whose
+        bound (its bytes) fits is not counted."""
         context = self.model.context_length
         for index, text in enumerate(self.inputs):
             if inputs_bound([text]) <= context:
@@ -127,7 +152,28 @@ class WholeInputs:
             if tokens is None:
                 return
             if tokens > context:
+                limit = await self.backend_limit(index, tokens)
+                if limit is not None and limit < context:
+                    self._refuse(index, tokens, limit, by_backend=True)
                 self._refuse(index, tokens, context, by_backend=False)
+
+    async def backend_limit(self, index: int, tokens: int) -> int | None:
+        """The most the backend embeds of one input, learned before or now from its answer to
+        input ``index`` (of ``tokens`` tokens) alone; None where it is not known: the backend
+        embedded the input whole, reported no count, or refused or failed it."""
+        name, upstream = self.backend.name, self.model.upstream
+        known = self.limits.of(name, upstream)
+        if known is not None:
+            return known
+        try:
+            result = await self.backend.embed(upstream, [self.inputs[index]], None)
+        except StellwerkError:  # it refuses (or fails on) what it does not embed whole: the
+            return None  # refusal names the context, as it did without asking
+        evaluated = result.prompt_tokens
+        if result.usage_source != "backend" or not 0 < evaluated < tokens:
+            return None
+        self.limits.learned(name, upstream, evaluated)
+        return evaluated
 
     async def refuse_cut(self, result: EmbedResult) -> None:
         """Raise ``ContextExceeded`` for the first input the backend cut: its answer counts
@@ -147,6 +193,7 @@ class WholeInputs:
         if evaluated >= sum(counts):
             return
         limit = _cut_at(counts, evaluated)
+        self.limits.learned(self.backend.name, self.model.upstream, limit)
         index = next(i for i, tokens in enumerate(counts) if tokens > limit)
         self._refuse(index, counts[index], limit, by_backend=True)
 
