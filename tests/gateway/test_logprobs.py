@@ -247,7 +247,8 @@ def test_alternatives_without_logprobs_are_refused_alike_by_both_apis(
     offline_gateway: Gateway, asked: dict[str, Any]
 ) -> None:
     """One rule, one wording: OpenAI's chat and Ollama's chat and generate refuse
-    ``top_logprobs`` (0 too) without ``logprobs: true``; Ollama took a 0 before."""
+    ``top_logprobs`` without ``logprobs: true``; a 0 only on OpenAI's API (on Ollama's it is
+    the default that clients sending every field send, and asks for nothing)."""
     with (
         offline_gateway.openai(KEYS["research"], max_retries=0) as client,
         pytest.raises(openai.BadRequestError) as refused,
@@ -258,6 +259,8 @@ def test_alternatives_without_logprobs_are_refused_alike_by_both_apis(
         "top_logprobs",
         WITHOUT_LOGPROBS,
     )
+    if asked.get("top_logprobs") == 0:  # Ollama's API takes it: test_ollama_takes_its_default
+        return
     made = offline_gateway.ollama(headers=AUTH)
     with pytest.raises(ollama.ResponseError) as caught:
         made.chat(model="tiny-small", messages=USER, stream=False, **asked)
@@ -266,6 +269,18 @@ def test_alternatives_without_logprobs_are_refused_alike_by_both_apis(
         made.generate(model="tiny-small", prompt="Hallo", stream=False, **asked)
     assert (caught.value.status_code, caught.value.error) == (400, WITHOUT_LOGPROBS)
     made.close()
+
+
+def test_ollama_takes_its_default_top_logprobs_zero(ollama_client: ollama.Client) -> None:
+    """``top_logprobs: 0`` without ``logprobs`` is Ollama's default (sent by clients that send
+    every field): answered, without log probabilities."""
+    options = {"num_predict": 3}
+    chatted = ollama_client.chat(model="tiny-small", messages=USER, options=options, top_logprobs=0)
+    generated = ollama_client.generate(
+        model="tiny-small", prompt="Hallo", options=options, top_logprobs=0
+    )
+    assert (chatted.logprobs, generated.logprobs) == (None, None)
+    assert chatted.done and generated.done
 
 
 def test_ollama_refuses_alternatives_out_of_range(offline_gateway: Gateway) -> None:

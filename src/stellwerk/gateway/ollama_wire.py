@@ -122,14 +122,15 @@ Think = bool | Literal["low", "medium", "high", "max"]
 class _Logprobs(_Open):
     """``logprobs`` and ``top_logprobs`` (0 to 20) of ``/api/chat`` and ``/api/generate``.
     ``top_logprobs`` without ``logprobs: true`` is refused, by chat's rule
-    (``alternatives_need_logprobs``): Ollama would leave the alternatives out silently."""
+    (``alternatives_need_logprobs``): Ollama would leave the alternatives out silently; but a 0
+    is Ollama's default, sent by clients that send every field, and asks for nothing."""
 
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
 
     @model_validator(mode="after")
     def _top_logprobs_need_logprobs(self) -> _Logprobs:
-        alternatives_need_logprobs(self.logprobs, self.top_logprobs)
+        alternatives_need_logprobs(self.logprobs, self.top_logprobs, zero_is_default=True)
         return self
 
     def asked(self, params: dict[str, Any]) -> dict[str, Any]:

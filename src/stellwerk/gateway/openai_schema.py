@@ -239,9 +239,15 @@ def only_when_streamed(stream: bool, stream_options: object) -> None:
         )
 
 
-def alternatives_need_logprobs(logprobs: bool | None, top_logprobs: int | None) -> None:
+def alternatives_need_logprobs(
+    logprobs: bool | None, top_logprobs: int | None, *, zero_is_default: bool = False
+) -> None:
     """Refuse ``top_logprobs`` without ``logprobs: true``, as OpenAI does: alternatives of
-    tokens whose log probabilities are not sent would silently be left out."""
+    tokens whose log probabilities are not sent would silently be left out.
+    ``zero_is_default``: a 0 asks for nothing and passes (Ollama's default, which clients that
+    send every field send)."""
+    if top_logprobs == 0 and zero_is_default:
+        return
     if top_logprobs is not None and logprobs is not True:
         raise ParamProblem(
             "top_logprobs",
