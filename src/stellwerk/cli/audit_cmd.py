@@ -19,7 +19,6 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import orjson
 import typer
 
 from stellwerk.cli.governance_cmd import ConfigOption, _fail, _governance
@@ -177,10 +176,14 @@ def _cells(entry: AuditEntry) -> list[object]:
 
 
 def _details(entry: AuditEntry) -> str:
+    import orjson
+
     return orjson.dumps(dict(entry.details), option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _json(entry: AuditEntry) -> str:
+    import orjson
+
     return orjson.dumps(entry.as_json(), option=orjson.OPT_SORT_KEYS).decode()
 
 

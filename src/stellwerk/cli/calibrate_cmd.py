@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -175,6 +174,8 @@ def calibrate(
 
 
 def _run(prepared: Prepared, console: Console, *, show: bool) -> dict[str, Any]:
+    import asyncio
+
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,

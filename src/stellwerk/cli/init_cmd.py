@@ -13,15 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from stellwerk.cli import init_options
-from stellwerk.configurator.needs import split_list
 from stellwerk.errors import ConfigError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from stellwerk.config.schema import Classification
     from stellwerk.configurator.engines import Served
     from stellwerk.configurator.needs import Engine, Needs, OpennessNeed, UseCase
@@ -98,6 +97,8 @@ def init(
     ] = None,
 ) -> None:
     """Choose a small, a medium and a large model that fit; write stellwerk.yaml."""
+    from rich.console import Console
+
     from stellwerk.configurator.writer import engine_script_path
     from stellwerk.errors import StellwerkError
     from stellwerk.modelfacts import load_catalog
@@ -151,6 +152,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _error(console: Console, message: str) -> None:
+    from rich.markup import escape
+
     console.print("[red]error:[/] " + escape(message), soft_wrap=True)
 
 
@@ -173,7 +176,7 @@ def _needs(
 ) -> Needs:
     """The needs from the flags; on a terminal, what they leave out is asked for, each answer
     checked as it is given (a bad one is named and asked again)."""
-    from stellwerk.configurator.needs import Needs
+    from stellwerk.configurator.needs import Needs, split_list
 
     values: dict[str, object] = {
         "engine": engine,
@@ -258,6 +261,8 @@ def _ask_hardware(values: dict[str, object], build: Callable[..., Needs]) -> Non
 def _from_proposal(
     catalog: Catalog, needs: Needs, host: str, out: Console, err: Console
 ) -> Plan | None:
+    from rich.markup import escape
+
     from stellwerk.configurator.engines import plan
     from stellwerk.configurator.select import propose
 
@@ -290,6 +295,9 @@ def _from_discovery(
     given: dict[str, float],
 ) -> Plan:
     import os
+
+    from rich.markup import escape
+    from rich.table import Table
 
     from stellwerk.configurator.discover import discover, served_from, unsized
     from stellwerk.errors import BackendFailed
@@ -422,6 +430,9 @@ def _write(
 
 
 def _table(proposal: Proposal) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
     needs = proposal.needs
     table = Table(title=f"Proposed models for {needs.engine} on {needs.memory_label}")
     for column in ("class", "model", "params", "memory", "context", "licence", "why"):

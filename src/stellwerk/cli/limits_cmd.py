@@ -13,7 +13,6 @@ import typer
 
 from stellwerk.cli.governance_cmd import ConfigOption, Reason, _actor, _fail, _governance
 from stellwerk.errors import InvalidRequest, StellwerkError
-from stellwerk.governance.key_store import CONFIG_LIMITS
 
 _CLEAR = ("none", "unlimited")
 Value = Annotated[
@@ -105,6 +104,7 @@ def limits_set(
 ) -> None:
     """Change the limits named; the others keep their values ('none': unlimited)."""
     from stellwerk.governance.budgets import limits_json
+    from stellwerk.governance.key_store import CONFIG_LIMITS
 
     given = {
         "requests_per_minute": requests_per_minute,

@@ -16,19 +16,19 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from stellwerk.cli.router_cmd import _errors
-from stellwerk.config.schema import ModelConfig, StellwerkConfig
 from stellwerk.errors import InvalidRequest, PermissionDenied, RequestError, StellwerkError
-from stellwerk.gateway.auth import Principal
-from stellwerk.governance.service import Governance
-from stellwerk.ledger.ledger import Ledger
-from stellwerk.routing.base import Decision
+
+if TYPE_CHECKING:
+    from stellwerk.config.schema import ModelConfig, StellwerkConfig
+    from stellwerk.gateway.auth import Principal
+    from stellwerk.governance.service import Governance
+    from stellwerk.ledger.ledger import Ledger
+    from stellwerk.routing.base import Decision
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,7 @@ def decide(
     from stellwerk.calibration.records import CalibrationStore
     from stellwerk.gateway.governance import permit
     from stellwerk.gateway.selection import Selector, needs_of
+    from stellwerk.governance.service import Governance
     from stellwerk.routing.loader import load_router
 
     ledger = _open_state(cfg)
@@ -308,6 +309,9 @@ def _as_json(verdict: Verdict) -> dict[str, Any]:
 
 
 def _print(verdict: Verdict, route: str, cfg: StellwerkConfig) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     who = verdict.principal
     case = f", use case {who.use_case}" if who.use_case else ""

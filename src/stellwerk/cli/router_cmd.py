@@ -11,15 +11,15 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from stellwerk.cli import router_learn_cmd
 from stellwerk.errors import StellwerkError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 DataOpt = Annotated[
     Path, typer.Option("--data", help="Routing-outcome JSON Lines file.", show_default=False)
@@ -104,19 +104,19 @@ def train_cmd(
                 progress=step,
             )
         if evaluation is None:
-            Console().print(
+            _console().print(
                 f"wrote {out} (version {artifact.version}); no metrics: the data has no cost_usd"
                 " and there are no prices (give --models FILE to evaluate)"
             )
             return
         stats = evaluation.routers["stellwerk"]
-        Console().print(
+        _console().print(
             f"wrote {out} (version {artifact.version}): AIQ {stats['aiq']:.4f},"
             f" gap closed {stats['gap_closed']:.1%} on the test split"
         )
         head = artifact.model.embedding
         if head is not None:
-            Console().print(
+            _console().print(
                 f"embeddings of {head.model!r} ({head.dimensions} dimensions): weight"
                 f" {head.weight:g} in the blend"
                 + ("" if head.needed else " (they did not help; the router will not ask for them)")
@@ -294,7 +294,7 @@ def _eval_holdout_task(
     held = result["holdout_task"]
     adaptation = held["adaptation"]
     comparison = adaptation["comparison"]
-    Console().print(
+    _console().print(
         f"held out {task!r} ({held['tasks']} task(s)): judged on {held['judged_rows']} prompts,"
         f" adapted on {held['traffic_rows']}; familiarity AUC {held['familiarity_auc']}"
     )
@@ -302,7 +302,7 @@ def _eval_holdout_task(
         verdict = (
             f"promoted (form {adaptation['form']})" if adaptation["promoted"] else "not promoted"
         )
-        Console().print(
+        _console().print(
             f"adaptation {verdict}: routing score on {comparison['records']} graded prompts it"
             f" was not fitted on {comparison['current_score']:.4f} ->"
             f" {comparison['candidate_score']:.4f} (gain {comparison['gain']:+.4f}, standard"
@@ -310,7 +310,7 @@ def _eval_holdout_task(
         )
     others = held["other_tasks"]
     if others is not None:
-        Console().print(
+        _console().print(
             f"other tasks ({others['rows']} test prompts): gap closed"
             f" {others['unadapted_gap_closed']:+.4f} unadapted,"
             f" {others['adapted_gap_closed']:+.4f} adapted"
@@ -356,14 +356,23 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(code=1) from exc
 
 
+def _console(*, stderr: bool = False) -> Console:
+    """Rich's console, imported when a command prints (not when the CLI starts)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
 @contextmanager
 def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     bar = Progress(
         TextColumn("{task.description:<24}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=_console(stderr=True),
         transient=True,
     )
     tasks: dict[str, Any] = {}
@@ -378,6 +387,8 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 
 
 def _print_eval(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
     table = Table(title=f"test split (best single model: {result['best_single']})")
     for col in ("router", "AIQ", "gap closed", "max quality", "cost to match best"):
         if col == "router":
@@ -400,9 +411,9 @@ def _print_eval(result: dict[str, Any]) -> None:
         if extra:
             row += [_pct(r.get("apgr")), _pct(r.get("cpt50")), _pct(r.get("cpt80"))]
         table.add_row(*row)
-    Console().print(table)
+    _console().print(table)
     for name, how in result.get("placed", {}).items():
-        Console().print(f"{name}: not trained on; placed by {how}")
+        _console().print(f"{name}: not trained on; placed by {how}")
 
 
 def _pct(value: float | None) -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import ConfigError, StellwerkError
+
+if TYPE_CHECKING:
+    from stellwerk.config.schema import StellwerkConfig
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Path of stellwerk.yaml.", show_default=False)
