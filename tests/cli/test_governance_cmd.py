@@ -180,7 +180,9 @@ def test_catalog_walk_through(config_path: Path) -> None:
 
 
 def test_catalog_list_shows_consent_only_for_a_model_with_a_data_owner(tmp_path: Path) -> None:
-    """A model without a data owner has no consent to manage: "—", not "granted"."""
+    """A model without a data owner has no consent to manage: "—", not "granted" (the admin
+    API's ``null``); a consent withdrawn before the config dropped the data owner still refuses
+    the model, and is shown so."""
     raw = {
         "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
         "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
@@ -200,6 +202,10 @@ def test_catalog_list_shows_consent_only_for_a_model_with_a_data_owner(tmp_path:
         "catalog", "consent", "-c", str(path), "owned-3b", "withdraw", "--reason", "r"
     )
     assert code == 0, err
+    assert consent() == {"owned-3b": "withdrawn", "plain-3b": "\u2014"}
+    # the config drops its data owner: the withdrawal still refuses it, and says so
+    raw["models"][0].pop("data_owner")
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     assert consent() == {"owned-3b": "withdrawn", "plain-3b": "\u2014"}
 
 

@@ -112,3 +112,34 @@ def test_a_new_keys_reason_goes_into_the_audit(config_path: Path) -> None:
     assert code == 2
     assert "give a reason: it goes into the audit log" in err
     assert list(listing(config_path)) == [key_id]
+
+
+def test_use_cases_list_shows_the_class_that_applies_and_its_own(config_path: Path) -> None:
+    """A use case below its department's class (summaries, internal, in confidential legal)
+    runs its keys' requests as the department's: the listing says so beside its own class, as
+    ``keys list`` does for a key."""
+    config = load_config(config_path)
+    ledger = open_ledger(config.server.database_url)
+    try:
+        gov = Governance(ledger, config, evaluated=CalibrationStore(ledger).evaluated)
+        gov.start()
+        below = gov.admin.use_cases.get("contracts").model_copy(
+            update={"name": "summaries", "classification": "internal"}
+        )
+        gov.admin.use_cases.create(below, actor="admin-1", reason="r")
+    finally:
+        ledger.close()
+    code, out, err = run("use-cases", "list", "-c", str(config_path))
+    assert code == 0, err
+    header, *lines = out.splitlines()
+    assert header.split()[:8] == [
+        "use", "case", "department", "risk", "tier", "class", "own", "class"
+    ]  # fmt: skip
+    rows = {line.split()[0]: line.split()[1:] for line in lines}
+    assert rows == {
+        "contracts": ["legal", "minimal", "confidential", "confidential", "any"],
+        "releases": ["press", "minimal", "public", "public", "any"],
+        "summaries": ["legal", "minimal", "confidential", "internal", "any"],
+    }
+    code, out, _ = run("use-cases", "list", "-c", str(config_path), "--department", "press")
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["releases"]

@@ -31,6 +31,8 @@ CONTRACTS = {
 def _contracts(gw: Gateway) -> dict[str, Any]:
     cases = gw.get("/admin/use-cases", headers=ADMIN).json()["use_cases"]
     found: dict[str, Any] = next(c for c in cases if c["name"] == "contracts")
+    # the class its keys run under, beside its own (tests/gateway/test_key_class.py): here its own
+    assert found.pop("effective_classification") == found["classification"]
     return found
 
 

@@ -239,3 +239,26 @@ def test_a_compressed_body_is_a_415_after_the_key(
         assert answer.headers["accept-encoding"] == "identity"
         assert gw.post(LIFECYCLE, content=body, headers=headers).status_code == 401
         assert model(gw, "tiny-large")["lifecycle"] == "proposed"
+
+
+def test_consent_is_null_for_a_model_without_a_data_owner(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    """Consent is its data owner's: a model without one (tiny-medium) has none to give or
+    withdraw, so the API says ``null``, not ``true``; one with a data owner (tiny-small, legal's)
+    says whether it is granted. Nothing else changes: the model without one serves, and its
+    consent cannot be managed."""
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        listed = gw.get("/admin/models", headers=ADMIN).json()["models"]
+        consent = {m["id"]: m["consent"] for m in listed}
+        assert consent.pop("tiny-small") is True
+        assert set(consent.values()) == {None}  # every other model has no data owner
+        assert model(gw, "tiny-medium")["consent"] is None
+        managed = post(
+            gw, "/admin/models/tiny-medium/consent", {"consent": False, "reason": "x"}, ADMIN
+        )
+        assert "has no data owner" in refused(managed, "consent")
+        assert model(gw, "tiny-medium")["consent"] is None
+        assert post(gw, "/v1/chat/completions", chat("tiny-medium"), RESEARCH).status_code == 200
+        withdrawn = post(gw, CONSENT, {"consent": False, "reason": "x"}, OWNER)
+        assert withdrawn.json()["consent"] is False

@@ -193,3 +193,43 @@ def test_a_use_case_keys_refusal_names_the_use_case_whose_list_it_is(gw: Gateway
     assert "none of the 2 chat models allowed for use case 'press-releases' of department" in str(
         caught.value
     )
+
+
+def listed_use_case(gw: Gateway, name: str) -> dict[str, Any]:
+    cases = gw.get("/admin/use-cases", headers=ADMIN).json()["use_cases"]
+    found: dict[str, Any] = next(c for c in cases if c["name"] == name)
+    return found
+
+
+def test_a_use_case_below_its_department_shows_the_class_that_applies(gw: Gateway) -> None:
+    """A use case's own class below its department's never applies: its keys' requests run as
+    the department's. The admin API shows both, as it does for keys: ``classification`` the use
+    case's own, ``effective_classification`` the one its keys' requests run under."""
+    body = {"name": "summaries", "department": "legal", "classification": "internal"}
+    made = gw.post("/admin/use-cases", json={**body, "reason": "r"}, headers=ADMIN)
+    assert made.status_code == 201, made.text
+    shown = (made.json()["classification"], made.json()["effective_classification"])
+    assert shown == ("internal", "confidential")
+    summaries = listed_use_case(gw, "summaries")
+    assert (summaries["classification"], summaries["effective_classification"]) == shown
+    press = listed_use_case(gw, "press-releases")
+    assert (press["classification"], press["effective_classification"]) == ("public", "public")
+
+    key = make_key(gw, department="legal", use_case="summaries").json()
+    assert listed(gw, key["key_id"])["effective_classification"] == "confidential"
+    with (  # what applies is confidential
+        gw.openai(key["key"], max_retries=0) as client,
+        pytest.raises(openai.PermissionDeniedError, match="confidential may go only to"),
+    ):
+        ask(client, "tiny-large")
+
+    raised = gw.put(
+        "/admin/use-cases/summaries",
+        json={"classification": "secret", "reason": "r"},
+        headers=ADMIN,
+    )
+    assert raised.status_code == 200, raised.text
+    assert (raised.json()["classification"], raised.json()["effective_classification"]) == (
+        "secret",
+        "secret",
+    )

@@ -21,8 +21,11 @@ import httpx
 import pytest
 import yaml
 
+from stellwerk.config import parse_config
+from stellwerk.gateway.app import create_app
 from stellwerk.ledger.ledger import open_ledger
 from tests.fixtures.gateway import ENVIRON, KEYS, free_port, raw_config
+from tests.fixtures.inprocess import app_in_thread
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import stalling_server
 
@@ -418,3 +421,38 @@ def test_a_change_on_one_replica_holds_on_the_other_when_the_admin_call_returns(
         )
         over = httpx.post(second + "/api/chat", json={**small, "stream": False}, headers=RESEARCH)
         assert over.status_code == 429, over.text
+
+
+def test_what_a_replicas_start_seeds_reaches_the_running_replicas_at_once(
+    llama_server: LlamaBackend,
+    tmp_path: Path,
+    pg_schema_url: str,
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    """On PostgreSQL and Redis, a replica running (the first, in process here, so its governance
+    can be read) and another started with a config that adds a use case and a model: the use
+    case its start seeds is in the first replica's snapshot (what its policy reads for every key
+    bound to it) by the time the second answers, with no poll between (``refresh_seconds`` is
+    300): the seeding was announced and acknowledged like any change."""
+    path, _ = admin_config(llama_server, tmp_path, redis_url, redis_prefix)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["server"]["database_url"] = pg_schema_url
+    raw["governance"] = {**raw.get("governance", {}), "refresh_seconds": 300}
+    open_ledger(pg_schema_url).close()  # migrated once, before the replicas start
+    environ = {**ENVIRON, "STW_TEST_KEY_ADMIN": ADMIN_KEY}
+    app = create_app(parse_config(raw), environ=environ)
+    with app_in_thread(app):
+        governance = app.state.runtime.governance
+        assert "triage" not in governance.snapshot.use_cases
+        newer = {**raw, "use_cases": [*raw.get("use_cases", []), TRIAGE]}
+        small = next(m for m in raw["models"] if m["id"] == "tiny-small")
+        newer["models"] = [*raw["models"], {**small, "id": "tiny-triage"}]
+        second = tmp_path / "newer.yaml"
+        second.write_text(yaml.safe_dump(newer), encoding="utf-8")
+        with replicas(second, 1, {"STW_TEST_KEY_ADMIN": ADMIN_KEY}) as [url]:
+            assert chat(url, "tiny-triage").status_code == 200  # it seeded the model
+            assert governance.snapshot.use_cases["triage"].department == "research"
+
+
+TRIAGE = {"name": "triage", "department": "research", "purpose": "sort the tickets"}

@@ -1,5 +1,5 @@
-"""``stellwerk keys``, ``stellwerk catalog`` and ``stellwerk report usage`` (``stellwerk audit``:
-``audit_cmd``).
+"""``stellwerk keys``, ``stellwerk use-cases``, ``stellwerk catalog`` and ``stellwerk report
+usage`` (``stellwerk audit``: ``audit_cmd``).
 
 They open the ledger named by the config (``server.database_url``) and call the same services as
 the admin API; changes are audited with the actor ``cli:<login name>``. With ``server.redis_url``
@@ -173,6 +173,35 @@ def keys_list(
         )
 
 
+def use_cases_list(
+    config: ConfigOption,
+    department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
+) -> None:
+    """List use cases, each with the class its keys' requests run under without a header (the
+    higher of its own and its department's) and its own class."""
+    try:
+        with _governance(config) as gov:
+            snapshot = gov.snapshot
+            cases = [
+                c
+                for c in gov.admin.use_cases.list()
+                if department is None or c.department == department
+            ]
+    except StellwerkError as exc:
+        raise _fail(exc) from exc
+    typer.echo(
+        f"{'use case':<18}  {'department':<14}  {'risk tier':<10}  "
+        f"{_class_cells('class', 'own class')}  allowed models"
+    )
+    for case in cases:
+        level = snapshot.use_case_class(case)
+        allowed = ", ".join(case.allowed_models) if case.allowed_models is not None else "any"
+        typer.echo(
+            f"{case.name:<18}  {case.department:<14}  {case.risk_tier:<10}  "
+            f"{_class_cells(level, case.classification)}  {allowed}"
+        )
+
+
 def keys_revoke(
     config: ConfigOption,
     key_id: Annotated[str, typer.Argument(help="The key id (key-...).")],
@@ -203,8 +232,8 @@ def catalog_list(config: ConfigOption) -> None:
     for s in states:
         report = check_model(s.config, rules, evaluated=s.id in evaluated)
         facts = "ok" if report.compliant else "missing " + ", ".join(report.missing)
-        # a model without a data owner has no consent to give or withdraw
-        consent = ("granted" if s.consent else "withdrawn") if s.config.data_owner else "—"
+        # "—": a model without a data owner has no consent to give or withdraw
+        consent = {None: "—", True: "granted", False: "withdrawn"}[s.owner_consent]
         typer.echo(f"{s.id:<24}  {s.lifecycle:<10}  {consent:<9}  {s.config.hosting:<12}  {facts}")
 
 
@@ -280,6 +309,9 @@ def register(app: typer.Typer) -> None:
     keys.command("list")(keys_list)
     keys.command("revoke")(keys_revoke)
     app.add_typer(keys, name="keys")
+    use_cases = typer.Typer(help="Use cases: list.", no_args_is_help=True)
+    use_cases.command("list")(use_cases_list)
+    app.add_typer(use_cases, name="use-cases")
     catalog = typer.Typer(help="Model lifecycle and consent.", no_args_is_help=True)
     catalog.command("list")(catalog_list)
     catalog.command("set")(catalog_set)

@@ -10,16 +10,15 @@ in its thread pool, so their database work never blocks the event loop.
 
 from __future__ import annotations
 
-import inspect
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from stellwerk.errors import SHOWN_CHARS, InvalidRequest, PermissionDenied, shown
+from stellwerk.config.schema import UseCaseConfig
+from stellwerk.errors import InvalidRequest, PermissionDenied, shown
 from stellwerk.gateway import openapi
+from stellwerk.gateway.admin_route import AdminRoute, refuse_repeated
 from stellwerk.gateway.admin_schema import (
     CLEARABLE,
     ConsentChange,
@@ -74,58 +73,15 @@ async def _plain_json(request: Request, _: CallerDep) -> None:
     data plane), or a string with a lone surrogate (``"\\ud800"``, which no UTF-8 carries: the
     audit log could not be read back); and a query parameter given twice (``?limit=5&limit=6``:
     which one counts is a guess) or one the endpoint does not take (``?actr=x``: answering as if
-    it were not there would pass for a filtered answer) with a 400 naming it."""
-    _refuse_repeated(request)
-    _refuse_unknown(request)
-    await refuse_unreadable(request, _body_model(request))
-
-
-def _body_model(request: Request) -> type[BaseModel] | None:
-    """The model of the body the request's endpoint takes (its parameter of a pydantic model's
-    type), if it takes one."""
-    endpoint = request.scope.get("endpoint")
-    if endpoint is None:
-        return None
-    for parameter in inspect.signature(endpoint, eval_str=True).parameters.values():
-        kind = parameter.annotation
-        if isinstance(kind, type) and issubclass(kind, BaseModel):
-            return kind
-    return None
-
-
-def _refuse_repeated(request: Request) -> None:
-    seen: set[str] = set()
-    for name, _value in request.query_params.multi_items():
-        if name in seen:
-            raise InvalidRequest(
-                f"the query parameter {shown(name)} is given twice; give it once",
-                param=name if len(name) <= SHOWN_CHARS else None,
-            )
-        seen.add(name)
-
-
-def _refuse_unknown(request: Request) -> None:
+    it were not there would pass for a filtered answer) with a 400 naming it. What the endpoint
+    takes its route knows since it was made (``AdminRoute``)."""
+    refuse_repeated(request)
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
-        return
-    taken = sorted(_query_names(route.dependant))
-    for name in request.query_params:
-        if name not in taken:
-            offer = f"it takes {', '.join(taken)}" if taken else "it takes none"
-            raise InvalidRequest(
-                f"unknown query parameter {shown(name)} for {request.method} {route.path}; "
-                + offer,
-                param=name if len(name) <= SHOWN_CHARS else None,
-                code="unknown_parameter",
-            )
-
-
-def _query_names(dependant: Dependant) -> set[str]:
-    """The query parameters an endpoint takes, its dependencies' included."""
-    names = {field.alias for field in dependant.query_params}
-    for dependency in dependant.dependencies:
-        names |= _query_names(dependency)
-    return names
+    body: type[BaseModel] | None = None
+    if isinstance(route, AdminRoute):
+        route.refuse_unknown(request)
+        body = route.body_model
+    await refuse_unreadable(request, body)
 
 
 router = APIRouter(
@@ -133,16 +89,19 @@ router = APIRouter(
     tags=["Admin API"],
     responses=openapi.errors("openai", openapi.ADMIN_ERRORS),
     dependencies=[Depends(_plain_json)],
+    route_class=AdminRoute,
 )
 
 
 def _model(gov: Governance, state: ModelState) -> dict[str, Any]:
+    """A model as the API shows it: ``consent`` its data owner's (``null``: it has none, so
+    there is no consent to give or withdraw: ``ModelState.owner_consent``)."""
     m = state.config
     report = check_model(m, gov.admin.config.governance, evaluated=m.id in gov.snapshot.evaluated)
     return {
         "id": m.id,
         "lifecycle": state.lifecycle,
-        "consent": state.consent,
+        "consent": state.owner_consent,  # null: no data owner, so consent does not apply
         "version": state.version,
         "hosting": m.hosting,
         "risk_tier": m.risk_tier,
@@ -265,9 +224,21 @@ def compliance(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
     }
 
 
+def _use_case(gov: Governance, case: UseCaseConfig) -> dict[str, Any]:
+    """A use case as the API shows it: ``classification`` its own, and
+    ``effective_classification`` the class its keys' requests run under now without a header
+    (the higher of its own and its department's; a key's own class may raise it further)."""
+    return {
+        **case.model_dump(mode="json"),
+        "effective_classification": gov.snapshot.use_case_class(case),
+    }
+
+
 @router.get("/use-cases", openapi_extra=_KEYED)
 def list_use_cases(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
-    return {"use_cases": [u.model_dump(mode="json") for u in gov.admin.use_cases.list()]}
+    """Every use case, with the class its keys' requests run under
+    (``effective_classification``)."""
+    return {"use_cases": [_use_case(gov, u) for u in gov.admin.use_cases.list()]}
 
 
 def _use_case_input(body: UseCaseBody) -> Any:
@@ -279,7 +250,7 @@ def create_use_case(body: UseCaseBody, gov: GovernanceDep, admin: AdminDep) -> d
     """Create a use case (a prohibited risk tier is refused with 400)."""
     case = gov.admin.use_cases.create(_use_case_input(body), actor=admin.key_id, reason=body.reason)
     gov.changed()
-    return case.model_dump(mode="json")
+    return _use_case(gov, case)
 
 
 @router.put("/use-cases/{name}", openapi_extra=_KEYED)
@@ -310,7 +281,7 @@ def update_use_case(
         expected_version=body.version if body.version is not None else version,
     )
     gov.changed()
-    return case.model_dump(mode="json")
+    return _use_case(gov, case)
 
 
 @router.get("/keys", openapi_extra=_KEYED)

@@ -47,11 +47,13 @@ class Administration:
         self.use_cases = UseCases(ledger, config, config_hash)
         self.budgets = Budgets(ledger, config, config_hash)
 
-    def seed(self) -> None:
-        """Seed the catalog and use cases from the config, audit a config change."""
-        self.catalog.seed()
-        self.use_cases.seed()
+    def seed(self) -> bool:
+        """Seed the catalog and use cases from the config, audit a config change. Whether it
+        added a model or a use case the database lacked (the other replicas have to read it)."""
+        models = self.catalog.seed()
+        cases = self.use_cases.seed()
         self._audit_config()
+        return bool(models or cases)
 
     def _audit_config(self) -> None:
         if self.config_hash is None:

@@ -2,7 +2,9 @@
 at once, not only at their next poll (``governance.refresh_seconds``).
 
 With Redis (``server.redis_url``) a change is announced on the channel ``<prefix>governance``
-once it is in the database:
+once it is in the database (one made through the admin API, the dashboard or the CLI, and the
+seeding at a replica's or the CLI's start when it added models or use cases of its config that
+the database lacked):
 
     the replica (or CLI) that changed it        every gateway listening (``listen``)
     ------------------------------------        ------------------------------------

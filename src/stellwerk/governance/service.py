@@ -58,9 +58,13 @@ class Governance:
         self._listeners: list[Callable[[], None]] = []
 
     def start(self) -> None:
-        """Seed the catalog and use cases from the config, audit a config change, load."""
-        self.admin.seed()
-        self.reload()
+        """Seed the catalog and use cases from the config, audit a config change, load; when
+        the seeding added a model or a use case, announce it as any change is (``changed``), so
+        the replicas already running read it now, not at their next poll."""
+        if self.admin.seed():
+            self.changed()
+        else:
+            self.reload()
 
     def reload(self) -> None:
         """Read a new snapshot and swap it in (requests in flight keep the one they took), then

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from stellwerk.config.key_class import key_class
 from stellwerk.config.schema import (
     Classification,
     DepartmentConfig,
@@ -86,6 +87,13 @@ class Snapshot:
             departments=self.departments,
             use_cases=self.use_cases,
         )
+
+    def use_case_class(self, case: UseCaseConfig) -> Classification:
+        """The class the requests of a key bound to ``case`` run under now without a header,
+        the key having no class of its own: the higher of the use case's and its department's
+        (the same rule as ``key_class``). A use case's own class below its department's never
+        applies; this is what the use case listings show beside it."""
+        return key_class(None, case, self.departments.get(case.department))
 
     def permitted(
         self,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
 
@@ -81,13 +80,7 @@ def list_audit(
 ) -> list[AuditEntry]:
     """The newest ``limit`` entries that match, newest first."""
     _check_limit(limit)
-    statement = (
-        select(audit_log)
-        .where(and_(true(), *where.clauses()))
-        .order_by(audit_log.c.id.desc())
-        .limit(limit)
-    )
-    return [_entry(row._mapping) for row in connection.execute(statement)]
+    return _read(connection, where, newest_first=True, limit=limit)
 
 
 def audit_page(
@@ -98,22 +91,31 @@ def audit_page(
     _check_limit(limit)
     if after < 0:
         raise InvalidRequest(f"after must be an entry id (0 or more), got {after}", param="after")
-    statement = (
-        select(audit_log)
-        .where(audit_log.c.id > after, *where.clauses())
-        .order_by(audit_log.c.id)
-        .limit(limit + 1)  # one more tells whether a next page exists
-    )
-    entries = [_entry(row._mapping) for row in connection.execute(statement)]
+    # one more than asked tells whether a next page exists
+    entries = _read(connection, where, newest_first=False, limit=limit + 1, after=after)
     more = len(entries) > limit
     del entries[limit:]
     return AuditPage(entries, entries[-1].id if more else None)
 
 
+def _read(
+    connection: Connection,
+    where: AuditFilter,
+    *,
+    newest_first: bool,
+    limit: int,
+    after: int | None = None,
+) -> list[AuditEntry]:
+    """The query both orders run: up to ``limit`` entries that match ``where`` (and have an id
+    above ``after``, when given), by id in the order asked."""
+    clauses = where.clauses()
+    if after is not None:
+        clauses.append(audit_log.c.id > after)
+    order = audit_log.c.id.desc() if newest_first else audit_log.c.id.asc()
+    statement = select(audit_log).where(and_(true(), *clauses)).order_by(order).limit(limit)
+    return [readable(AuditEntry(**row._mapping)) for row in connection.execute(statement)]
+
+
 def count_audit(connection: Connection, where: AuditFilter = AuditFilter()) -> int:
     statement = select(func.count()).select_from(audit_log).where(and_(true(), *where.clauses()))
     return int(connection.execute(statement).scalar_one())
-
-
-def _entry(row: Any) -> AuditEntry:
-    return readable(AuditEntry(**row))

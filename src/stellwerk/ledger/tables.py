@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    literal_column,
     text,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -49,8 +50,14 @@ REFUSED = f"status >= {ERROR_STATUS} AND status < {FAILED_STATUS}"
 
 
 def refused(status: ColumnElement[int]) -> ColumnElement[bool]:
-    """``REFUSED`` over a query's own ``status`` column."""
-    return and_(status >= ERROR_STATUS, status < FAILED_STATUS)
+    """``REFUSED`` over a query's own ``status`` column, its bounds written into the SQL as
+    constants, as the index's condition is: PostgreSQL reads a query through the partial index
+    ``ix_usage_refused_time`` only when it can prove from the query's text that the query's
+    condition implies the index's, which bound parameters do not let it do in a generic plan
+    (the one a statement psycopg has prepared, after five runs on a connection, settles on)."""
+    return and_(
+        status >= literal_column(str(ERROR_STATUS)), status < literal_column(str(FAILED_STATUS))
+    )
 
 
 usage = Table(

@@ -26,6 +26,7 @@ from stellwerk.config.schema import (
     UseCaseConfig,
 )
 from stellwerk.errors import PermissionDenied, shown
+from stellwerk.policy.allow_lists import off_lists
 from stellwerk.policy.classification import allowed_hosting
 from stellwerk.policy.state import ModelState
 
@@ -90,16 +91,11 @@ class Denial:
 
     def _off_list(self, model_id: str) -> str:
         """Why the key's own lists leave ``model_id`` out (the filter's words)."""
-        allowed = self.department.allowed_models
-        if allowed is not None and model_id not in allowed:
-            return (
-                f"not allowed for department {self.department.name!r} (not on its allowed_models)"
-            )
-        assert self.use_case is not None  # a model off the key's lists is off one of them
-        return f"not allowed for use case {self.use_case.name!r} (not on its allowed_models)"
+        found = off_lists(model_id, self.department, self.use_case)
+        assert found is not None  # only a model that is not the key's own is asked about
+        return found[1]
 
     def _own(self, refused: Refused) -> bool:
-        """The model is one the key may know of (the module docstring)."""
-        case = self.use_case.allowed_models if self.use_case is not None else None
-        lists = [found for found in (self.department.allowed_models, case) if found is not None]
-        return all(refused.model.id in found for found in lists)
+        """The model is one the key may know of (the module docstring): its lists let it
+        through."""
+        return off_lists(refused.model.id, self.department, self.use_case) is None

@@ -10,6 +10,9 @@ serve a request when all of these hold (checked in this order; the first that fa
 5. department: it is on the department's ``allowed_models`` (when that list is set);
 6. use case: it is on the key's use case's ``allowed_models`` (when the key is bound to one).
 
+Rules 5 and 6, the key's allow-lists, live in ``stellwerk.policy.allow_lists``: the 403 reads them
+there too.
+
 When none may, the 403 names only the caller's own models (``stellwerk.policy.denial``).
 """
 
@@ -27,6 +30,7 @@ from stellwerk.config.schema import (
     UseCaseConfig,
 )
 from stellwerk.errors import NotFound, PermissionDenied, shown
+from stellwerk.policy.allow_lists import off_lists
 from stellwerk.policy.classification import allowed_hosting
 from stellwerk.policy.compliance import check_model, check_use_case
 from stellwerk.policy.denial import Denial, Refused
@@ -145,21 +149,7 @@ class PolicyFilter:
         hosting = model.config.hosting
         if hosting not in allowed_hosting(classification, self.rules):
             return "hosting", f"hosted {hosting}, where {classification} data may not go"
-        if department.allowed_models is not None and model.id not in department.allowed_models:
-            return (
-                "department",
-                f"not allowed for department {department.name!r} (not on its allowed_models)",
-            )
-        if (
-            use_case is not None
-            and use_case.allowed_models is not None
-            and model.id not in use_case.allowed_models
-        ):
-            return (
-                "use_case",
-                f"not allowed for use case {use_case.name!r} (not on its allowed_models)",
-            )
-        return None
+        return off_lists(model.id, department, use_case)
 
     def use_case_of(self, principal: PrincipalLike) -> UseCaseConfig | None:
         """The use case the principal's key is bound to (``PermissionDenied`` when it no longer

@@ -19,6 +19,17 @@ class ModelState:
     def id(self) -> str:
         return self.config.id
 
+    @property
+    def owner_consent(self) -> bool | None:
+        """The data owner's consent as the admin API and ``stellwerk catalog list`` show it:
+        ``None`` for a model without a ``data_owner`` (there is no consent to give or withdraw,
+        and the policy's consent rule never refuses it), else whether it is granted. A consent
+        withdrawn while the model had a data owner stays ``False`` once the config drops the
+        owner: the rule still refuses the model until it is granted again."""
+        if self.config.data_owner is None and self.consent:
+            return None
+        return self.consent
+
     @classmethod
     def from_config(cls, config: ModelConfig) -> ModelState:
         """The state a model starts in when the config seeds the catalog."""

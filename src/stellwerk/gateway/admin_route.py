@@ -1,0 +1,71 @@
+"""The route of an admin endpoint (``stellwerk.gateway.admin_api``): what a request to it is
+checked against, worked out once when the route is made (the query parameters its endpoint and
+its dependencies take, and the model of its body), not again on every request; and the checks of
+a request's query parameters that the admin API's router runs before its endpoint."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from stellwerk.errors import SHOWN_CHARS, InvalidRequest, shown
+
+
+class AdminRoute(APIRoute):
+    """An ``APIRoute`` that knows the query parameters (``query_names``, sorted) and the body
+    model (``body_model``, ``None`` without a body) its endpoint takes."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.query_names: tuple[str, ...] = tuple(sorted(_query_names(self.dependant)))
+        self.body_model: type[BaseModel] | None = _body_model(endpoint)
+
+    def refuse_unknown(self, request: Request) -> None:
+        """A 400 naming the first query parameter of ``request`` this endpoint does not take,
+        with the ones it does."""
+        for name in request.query_params:
+            if name not in self.query_names:
+                taken = self.query_names
+                offer = f"it takes {', '.join(taken)}" if taken else "it takes none"
+                raise InvalidRequest(
+                    f"unknown query parameter {shown(name)} for {request.method} {self.path}; "
+                    + offer,
+                    param=name if len(name) <= SHOWN_CHARS else None,
+                    code="unknown_parameter",
+                )
+
+
+def refuse_repeated(request: Request) -> None:
+    """A 400 naming the first query parameter ``request`` gives twice."""
+    seen: set[str] = set()
+    for name, _value in request.query_params.multi_items():
+        if name in seen:
+            raise InvalidRequest(
+                f"the query parameter {shown(name)} is given twice; give it once",
+                param=name if len(name) <= SHOWN_CHARS else None,
+            )
+        seen.add(name)
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters an endpoint takes, its dependencies' included."""
+    names = {field.alias for field in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _query_names(dependency)
+    return names
+
+
+def _body_model(endpoint: Callable[..., Any]) -> type[BaseModel] | None:
+    """The model of the body ``endpoint`` takes (its parameter of a pydantic model's type), if
+    it takes one."""
+    for parameter in inspect.signature(endpoint, eval_str=True).parameters.values():
+        kind = parameter.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            return kind
+    return None
