@@ -166,6 +166,16 @@ def test_withdrawn_consent_removes_the_model() -> None:
         flt.allowed(principal(), "internal", models, requested="expert")
 
 
+def test_consent_withdrawn_before_the_owner_was_dropped_is_told_without_a_name() -> None:
+    """A withdrawal stays in force after the config drops the model's data owner: the refusal
+    says so without naming an owner the model no longer has (it read "owner None")."""
+    cfg = config(models=[model("expert"), model("general")])
+    models = states(cfg.models)
+    models[0] = replace(models[0], consent=False)
+    with pytest.raises(PermissionDenied, match=r"expert: its data owner has withdrawn consent"):
+        PolicyFilter.from_config(cfg).allowed(principal(), "internal", models, requested="expert")
+
+
 @pytest.mark.parametrize(("mode", "served"), [("block", ["ok"]), ("flag", ["ok", "bare"])])
 def test_compliance_mode_blocks_or_flags(mode: str, served: list[str]) -> None:
     cfg = config(

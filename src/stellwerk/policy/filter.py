@@ -141,7 +141,9 @@ class PolicyFilter:
         if not is_routable(model.lifecycle, pilot=department.pilot):
             return "lifecycle", why_not_routable(model.lifecycle, department=department.name)
         if not model.consent:
-            return "consent", f"its data owner {model.config.data_owner!r} has withdrawn consent"
+            owner = model.config.data_owner
+            who = "its data owner" if owner is None else f"its data owner {owner!r}"
+            return "consent", f"{who} has withdrawn consent"
         if self.rules.compliance_mode == "block":
             report = check_model(model.config, self.rules, evaluated=model.id in self.evaluated)
             if not report.compliant:
