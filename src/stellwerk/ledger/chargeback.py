@@ -14,7 +14,7 @@ from stellwerk.ledger.usage_read import usage_filter
 from stellwerk.ledger.window import Window
 
 #: A requested model that starts with this asked for a route (``auto``, ``auto-economy`` ...);
-#: the rollups' ``routed`` column is made by the same rule (``stellwerk.ledger.rollup_sql``).
+#: the rollups' ``routed`` column is made by the same rule (their trigger, in the migrations).
 ROUTED_PREFIX: Final = "auto"
 
 
