@@ -180,3 +180,23 @@ def test_routing_figures_count_routed_requests_and_say_what_they_left_out(ledger
         shadow=sum(1 for r in named if r.key_id == "shadow"),
     )
     assert left_out.named and left_out.shadow
+
+
+def test_routed_totals_carry_the_recorded_references(ledger: Ledger) -> None:
+    """What the dashboard's savings read per key and model: the routed requests' recorded
+    reference costs and tokens, apart from those of records that keep none."""
+    records = [
+        with_reference(r) if i % 3 else r
+        for i, r in enumerate(r for r in (make_record(i) for i in range(400)) if _routed(r))
+    ]
+    ledger.insert_usage(records)
+    with ledger.connect() as connection:
+        routed = usage_totals.routed_by_key(connection, Window.month("2026-11"))
+    in_month = [r for r in records if r.time.strftime("%Y-%m") == "2026-11"]
+    kept = [r for r in in_month if r.reference_model]
+    totals = usage_totals.summed([t for _, _, t in routed])
+    assert (totals.requests, totals.referenced) == (len(in_month), len(kept))
+    assert totals.reference_cost_micro == sum(r.reference_cost_micro or 0 for r in kept)
+    assert totals.referenced_prompt == sum(r.prompt_tokens for r in kept)
+    assert totals.referenced_completion == sum(r.completion_tokens for r in kept)
+    assert 0 < len(kept) < len(in_month)
