@@ -241,8 +241,8 @@ def test_report_usage_json_totals(config_path: Path, tmp_path: Path) -> None:
     assert data["baseline_models"] == [] and Decimal(data["total"]["savings"]) == 0
     code, out, _ = run("report", "usage", "-c", str(config_path), "--month", "2026-11")
     assert code == 0 and out.splitlines()[-1].startswith("total")
-    assert out.splitlines()[1].split()[-2:] == ["refused", "failed"]
-    assert out.splitlines()[-1].split()[-2:] == [str(refused), str(failed)]
+    assert out.splitlines()[1].split()[-3:] == ["refused", "failed", "compared_today"]
+    assert out.splitlines()[-1].split()[-3:-1] == [str(refused), str(failed)]
 
 
 def test_a_relative_ledger_path_follows_the_config_file_not_the_working_directory(
@@ -347,8 +347,8 @@ def test_report_savings_follow_the_dashboards_rule(tmp_path: Path) -> None:
     assert data["baseline_models"] == ["mistral-3b", "mistral-8b"]
     code, out, _ = run("report", "usage", "-c", str(path), "--month", month)
     assert code == 0
-    assert "largest model its key may use as of " in out.splitlines()[0]
-    assert out.splitlines()[0].endswith("the requests were made): mistral-3b, mistral-8b")
+    assert "the largest model their key may use as of " in out.splitlines()[0]
+    assert out.splitlines()[0].endswith("(today's references): mistral-3b, mistral-8b")
     # and the dashboard's overview says the same of the same ledger
     config = load_config(path)
     ledger = open_ledger(config.server.database_url)

@@ -5,12 +5,13 @@ per token (``latency_fit``); with too thin a measure, no latency figure at all."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from stellwerk.config import parse_config
-from stellwerk.config.schema import ModelConfig, StellwerkConfig
+from stellwerk.config.schema import ModelConfig, Price, StellwerkConfig
 from stellwerk.dashboard.charts import Bar, bars
 from stellwerk.dashboard.latency_fit import MIN_REQUESTS, LatencyFit, fit_latency
 from stellwerk.dashboard.savings import KeyTraffic, compute_savings, permitted_reference
@@ -249,3 +250,28 @@ def test_the_ledgers_rounding_is_no_loss() -> None:
     traffic = [KeyTraffic("legal", small, _totals("small-onprem", 3, 3003, 609, charged))]
     savings = compute_savings(traffic, {"small-onprem": _fit(100.0)})
     assert not savings.cost.loss and savings.cost.fraction == pytest.approx(0.0)
+
+
+def test_recorded_reference_costs_stand_whatever_the_reference_costs_today() -> None:
+    """Of a key's routed requests, those whose records keep a reference cost are compared with
+    it as recorded; only the older ones (none kept) are priced with today's reference. A price
+    change of the reference leaves the first part as it was."""
+    medium = {m.id: m for m in _config().models}["medium-onprem"]
+    dearer = medium.model_copy(update={"price": Price(input_per_mtok=50, output_per_mtok=50)})
+    served = _totals("small-onprem", 10, 1_000_000, 100_000, 0.3)
+    # 6 of the 10 keep a reference cost: 0.9 for their 600k + 60k tokens
+    kept = replace(
+        served,
+        referenced=6,
+        reference_cost_micro=900_000,
+        referenced_prompt=600_000,
+        referenced_completion=60_000,
+    )
+    every = replace(kept, referenced=10, referenced_prompt=1_000_000, referenced_completion=100_000)
+    fits = {"medium-onprem": _fit(300.0)}
+    for today in (medium, dearer):
+        some = compute_savings([KeyTraffic("legal", today, kept)], fits)
+        assert some.cost.baseline == pytest.approx(0.9 + today.price.cost(400_000, 40_000))
+        all_kept = compute_savings([KeyTraffic("legal", today, every)], fits)
+        assert all_kept.cost.baseline == pytest.approx(0.9)
+        assert all_kept.cost.saved == pytest.approx(0.6)

@@ -25,10 +25,10 @@ ONLY_COMPARISON = {"en": "mean latency is measured; only the comparison is missi
                    "de": "ist gemessen; nur der Vergleich fehlt"}  # fmt: skip
 AT_LEAST = {"en": "at least 10 answered requests", "de": "mindestens 10 eigene beantwortete"}
 MEASURED = {"en": "measured on their 12 answered requests", "de": "an ihren 12 beantworteten"}
-TODAYS = {"en": "largest model its key may use today (today's reference, not the one when the"
-                " request was made): research → tiny-large",
-          "de": "das ihr Schlüssel heute nutzen darf (die heutige Referenz, nicht die zur Zeit der"
-                " Anfrage): research → tiny-large"}  # fmt: skip
+TODAYS = {"en": "(the cost as recorded with the request; energy, latency and the models named:"
+                " today's reference): research → tiny-large",
+          "de": "(die Kosten wie mit der Anfrage erfasst; Energie, Latenz und die genannten"
+                " Modelle: die heutige Referenz): research → tiny-large"}  # fmt: skip
 SAVED = {"en": "Mean latency (estimate) 588 ms 1,240 ms 53 %",
          "de": "Mittlere Latenz (Schätzung) 588 ms 1.240 ms 53 %"}  # fmt: skip
 

@@ -4,6 +4,7 @@ test server, driven over HTTP like a client would, with the admin API changing t
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -428,6 +429,44 @@ def test_usage_report_totals_equal_the_records_and_departments_see_only_their_ow
     assert [r["group"] for r in own["rows"]] == ["legal"]
     assert Decimal(own["total"]["savings"]) == 0  # legal may use tiny-small only
     assert own["total"]["requests"] == sum(1 for r in records if r.department == "legal")
+
+
+def test_a_served_request_keeps_its_reference_when_the_catalog_changes(
+    llama_server: LlamaBackend, tmp_path: Path, any_db_url: str
+) -> None:
+    """A routed request is recorded with its reference (research's largest model, tiny-medium)
+    and what that would have cost; after the catalog changes (tiny-large approved, research's
+    largest model now), the month's report of it reads the same, and only a request made
+    afterwards is compared with tiny-large."""
+    with in_process(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
+        assert post(gw, "/v1/chat/completions", chat("auto"), RESEARCH).status_code == 200
+        before = report(gw, "department", ADMIN, requests=1)
+        (first,) = read_usage(gw)
+        for state in ("in_review", "approved"):
+            changed = post(
+                gw, "/admin/models/tiny-large/lifecycle", {"state": state, "reason": "b7"}, ADMIN
+            )
+            assert changed.status_code == 200, changed.text
+        after = report(gw, "department", ADMIN, requests=1)
+        assert post(gw, "/v1/chat/completions", chat("auto"), RESEARCH).status_code == 200
+        both = report(gw, "department", ADMIN, requests=2)
+        records = {r.request_id: r for r in read_usage(gw)}
+    medium_price = Decimal("0.4"), Decimal("1.2")
+    assert first.reference_model == "tiny-medium"
+    expected = first.prompt_tokens * medium_price[0] + first.completion_tokens * medium_price[1]
+    assert first.reference_cost_micro == math.ceil(expected)
+    for body in (before, after):
+        del body["baseline_models_as_of"]
+    assert after == before
+    assert before["baseline_models"] == ["tiny-medium"]
+    assert first.reference_cost_micro is not None
+    assert Decimal(before["total"]["baseline_cost"]) == Decimal(first.reference_cost_micro) / 10**6
+    assert before["total"]["compared_today"] == 0
+    (second,) = [r for r in records.values() if r.request_id != first.request_id]
+    assert second.reference_model == "tiny-large"
+    assert both["baseline_models"] == ["tiny-large", "tiny-medium"]
+    total = Decimal(first.reference_cost_micro + (second.reference_cost_micro or 0)) / 10**6
+    assert Decimal(both["total"]["baseline_cost"]) == total
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from stellwerk.gateway.budget import Budget, chat_bound
 from stellwerk.gateway.calls import Call, Caller
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.selection import Selection
+from stellwerk.governance.baseline import References
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.record import UsageRecord
@@ -84,7 +85,7 @@ def test_an_unrecorded_request_gives_its_reservation_back(tmp_path: Path, how: s
             backend = HangingBackend(cfg.backends[0], HttpxTransport(client), broken=how == "bug")
             metrics, budget = Metrics(), Budget(gov)
             caller = Caller({"local": backend}, {"local": CircuitBreaker(3, 10)}, metrics)
-            accounts = Accounts(_Sink(), metrics, budget, "hash")
+            accounts = Accounts(_Sink(), metrics, budget, "hash", references=References(gov).of)
             call = Call("r1", "openai", "chat", "m", stream=False)
             call.principal = Principal("key-1", "it", "user", "internal", None)
             selection = Selection(None, Decision("m", ("m",), (), "named", "none"), cfg.models)

@@ -9,12 +9,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import MetaData, Table
 from tests.governance.factories import config, model
 from tests.ledger.factory import make_record, make_records
 
+from stellwerk.config.schema import ModelConfig, Price
 from stellwerk.errors import InvalidRequest
 from stellwerk.governance.report import parse_by, render, usage_report
-from stellwerk.ledger.ledger import Ledger
+from stellwerk.ledger import migrate
+from stellwerk.ledger.engine import build_engine
+from stellwerk.ledger.ledger import Ledger, open_ledger
+from stellwerk.ledger.partitions import ensure_partitions, month_of, with_next
+from stellwerk.ledger.record import UsageRecord
+from stellwerk.ledger.rows import record_to_row
 
 CFG = config(
     models=[
@@ -112,8 +119,8 @@ def test_formats(filled: Ledger) -> None:
         filled, month="2026-11", by="department", references=REFERENCES, key_use_cases={}
     )
     table = render(report, "table")
-    assert "the largest model its key may use as of " in table
-    assert "requests were made): apertus-8b, mistral-8b\n" in table
+    assert "on the largest model their key may use as of " in table
+    assert "(today's references): apertus-8b, mistral-8b\n" in table
     assert table.splitlines()[-1].startswith("total")
     rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
     assert rows[-1]["department"] == "total"
@@ -144,12 +151,12 @@ def test_refused_and_failed_requests_are_counted_apart(ledger: Ledger) -> None:
     total = data["total"]
     assert {**got, "total": (total["requests"], total["refused"], total["failed"])} == wanted
     rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
-    assert list(rows[0])[-3:] == ["savings", "refused", "failed"]
+    assert list(rows[0])[-4:] == ["savings", "refused", "failed", "compared_today"]
     counted = ("requests", "refused", "failed")
     assert {r["department"]: tuple(int(r[c]) for c in counted) for r in rows} == wanted
     table = render(report, "table").splitlines()
-    assert table[1].split()[-2:] == ["refused", "failed"]
-    assert table[-1].split()[0] == "total" and table[-1].split()[-2:] == ["3", "4"]
+    assert table[1].split()[-3:] == ["refused", "failed", "compared_today"]
+    assert table[-1].split()[0] == "total" and table[-1].split()[-3:-1] == ["3", "4"]
 
 
 def test_a_use_case_allowed_one_model_saves_nothing_in_every_format(ledger: Ledger) -> None:
@@ -200,6 +207,7 @@ def test_the_report_says_its_references_are_todays(ledger: Ledger) -> None:
     assert data["baseline_models"] == ["apertus-8b"]
     taken = datetime.strptime(data["baseline_models_as_of"], "%Y-%m-%dT%H:%M:%SZ")
     assert before <= taken.replace(tzinfo=UTC) <= datetime.now(UTC)
+    assert data["total"]["compared_today"] == 1  # its record keeps no reference
     title = render(report, "table").splitlines()[0]
     assert f"may use as of {taken:%Y-%m-%d %H:%M} UTC (today's references" in title
     assert title.endswith(": apertus-8b")
@@ -212,3 +220,112 @@ def test_bad_report_parameters(ledger: Ledger) -> None:
         usage_report(ledger, month="2026-13", by="model", references=REFERENCES, key_use_cases={})
     with pytest.raises(InvalidRequest, match="out of the supported range, 0001-01 to 9999-11"):
         usage_report(ledger, month="9999-12", by="model", references=REFERENCES, key_use_cases={})
+
+
+def _routed_on(key: str, index: int, **overrides: object) -> UsageRecord:
+    facts: dict[str, object] = {
+        "key_id": key, "department": "legal", "requested_model": "auto", "model": "mistral-3b",
+        "status": 200, "prompt_tokens": 1000, "completion_tokens": 200,
+    }  # fmt: skip
+    return make_record(index, prefix=key, **{**facts, **overrides})
+
+
+def test_a_recorded_reference_outlives_a_change_of_the_catalog(ledger: Ledger) -> None:
+    """Requests served while key-1's reference was apertus-8b keep it: after the catalog
+    changed (apertus-8b dearer, or key-1 now limited to mistral-8b), the month reads the same
+    in every format, and says no request of it was compared with today's reference."""
+    served = MODELS["apertus-8b"]
+    records = [
+        _routed_on(
+            "key-1", i, cost_micro=160, reference_model=served.id,
+            reference_cost_micro=served.price.cost_micro(1000, 200),
+        )
+        for i in range(4)
+    ]  # fmt: skip
+    ledger.insert_usage(records)
+
+    def rendered(references: dict[str, ModelConfig | None]) -> tuple[str, dict[str, object]]:
+        report = usage_report(
+            ledger, month="2026-11", by="department", references=references, key_use_cases={}
+        )
+        data = json.loads(render(report, "json"))
+        del data["baseline_models_as_of"]
+        return render(report, "csv"), data
+
+    before = rendered(REFERENCES)
+    dearer = served.model_copy(update={"price": Price(input_per_mtok=9, output_per_mtok=9)})
+    for today in ({**REFERENCES, "key-1": dearer}, {**REFERENCES, "key-1": MODELS["mistral-8b"]}):
+        assert rendered(today) == before
+    data = before[1]
+    total = data["total"]
+    assert isinstance(total, dict)
+    # apertus-8b: 1000 * 0.5 + 200 * 1.5 = 800 micro-units a request, as recorded
+    assert (total["cost"], total["baseline_cost"], total["savings"]) == (
+        "0.000640",
+        "0.003200",
+        "0.002560",
+    )
+    assert total["compared_today"] == 0
+    assert data["baseline_models"] == ["apertus-8b"]
+
+
+def test_records_without_a_reference_are_compared_with_todays_and_counted(
+    ledger: Ledger,
+) -> None:
+    """Records written before the ledger kept a reference (null) are priced with their key's
+    reference today, next to the recorded ones; each row says how many they are."""
+    recorded = [
+        _routed_on("key-1", i, cost_micro=160, reference_model="apertus-8b",
+                   reference_cost_micro=800)
+        for i in range(3)
+    ]  # fmt: skip
+    older = [_routed_on("key-2", 10 + i, cost_micro=160) for i in range(2)]
+    named = [_routed_on("key-2", 20, cost_micro=160, requested_model="mistral-3b")]
+    ledger.insert_usage(recorded + older + named)
+    report = usage_report(
+        ledger, month="2026-11", by="department", references=REFERENCES, key_use_cases={}
+    )
+    # key-2's reference today is mistral-8b: 1000 * 0.4 + 200 * 1.2 = 640 a request
+    assert report.total.baseline_cost_micro == 3 * 800 + 2 * 640 + 160
+    assert report.total.compared_today == 2  # the named request is not compared at all
+    assert report.baseline_models == ("apertus-8b", "mistral-8b")
+    rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
+    assert [(r["department"], r["compared_today"]) for r in rows] == [
+        ("legal", "2"),
+        ("total", "2"),
+    ]
+
+
+def test_records_of_a_ledger_from_before_references_are_reported_with_todays(
+    any_db_url: str,
+) -> None:
+    """A ledger at 1000_usage_refused, upgraded: its routed records keep no reference (null)
+    and are compared with today's, counted as such; one written after keeps its own."""
+    engine = build_engine(any_db_url)
+    migrate.upgrade(engine, "1000_usage_refused")
+    old = [_routed_on("key-2", i, cost_micro=160) for i in range(3)]
+    table = Table("usage", MetaData(), autoload_with=engine)
+    assert "reference_model" not in table.c
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            ensure_partitions(connection, with_next(month_of(r.time) for r in old))
+        connection.execute(
+            table.insert(),
+            [{k: v for k, v in record_to_row(r).items() if k in table.c} for r in old],
+        )
+    engine.dispose()
+    ledger = open_ledger(any_db_url)
+    try:
+        new = _routed_on("key-2", 9, cost_micro=160, reference_model="apertus-8b",
+                         reference_cost_micro=800)  # fmt: skip
+        ledger.insert_usage([new])
+        stored = {r.request_id: r.reference_model for r in ledger.recent_usage(limit=10)}
+        assert stored == {**{r.request_id: None for r in old}, new.request_id: "apertus-8b"}
+        report = usage_report(
+            ledger, month="2026-11", by="model", references=REFERENCES, key_use_cases={}
+        )
+    finally:
+        ledger.close()
+    assert report.total.compared_today == 3
+    assert report.total.baseline_cost_micro == 3 * 640 + 800  # mistral-8b today, as recorded
+    assert report.baseline_models == ("apertus-8b", "mistral-8b")

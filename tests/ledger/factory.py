@@ -55,3 +55,9 @@ def make_record(index: int, *, prefix: str = "req", **overrides: Any) -> UsageRe
 
 def make_records(count: int, *, start: int = 0, prefix: str = "req") -> list[UsageRecord]:
     return [make_record(index, prefix=prefix) for index in range(start, start + count)]
+
+
+def with_reference(record: UsageRecord, model: str = "apertus-8b") -> UsageRecord:
+    """``record`` as the gateway writes a routed request since it keeps its reference: ``model``
+    and what it would have charged for the record's tokens (a made-up price of twice the cost)."""
+    return replace(record, reference_model=model, reference_cost_micro=2 * record.cost_micro)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import sqlite3
@@ -388,3 +389,65 @@ def test_an_sqlite_upgrade_that_fails_halfway_leaves_nothing_behind(tmp_path: Pa
             assert migrate.current_revision(connection) == migrate.head_revision()
     finally:
         ledger.close()
+
+
+def test_migrations_import_no_stellwerk_code() -> None:
+    """A migration carries the SQL and types it ran: one that called the ledger's code would
+    build something else after that code changed."""
+    versions = migrate.MIGRATIONS_DIR / "versions"
+    found = {}
+    for script in sorted(versions.glob("*.py")):
+        tree = ast.parse(script.read_text(encoding="utf-8"))
+        names = [
+            node.module if isinstance(node, ast.ImportFrom) else alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        ]
+        found[script.name] = sorted({n for n in names if n and n.split(".")[0] == "stellwerk"})
+    assert len(found) >= 10
+    assert {name: imported for name, imported in found.items() if imported} == {}
+
+
+_TRIGGERS = {
+    "sqlite": {
+        "audit_log_no_delete",
+        "audit_log_no_update",
+        "calibration_records_no_delete",
+        "calibration_records_no_update",
+        "catalog_costs_no_delete",
+        "catalog_costs_no_update",
+        "router_versions_no_delete",
+        "router_versions_no_update",
+        "usage_rollup",
+    },
+    "postgresql": {
+        "audit_log_no_change",
+        "audit_log_no_truncate",
+        "calibration_records_no_change",
+        "catalog_costs_no_change",
+        "router_versions_no_change",
+        "usage_rollup",
+    },
+}
+
+
+def test_an_empty_database_migrated_to_head_has_every_trigger(any_db_url: str) -> None:
+    """base -> head on an empty database: the append-only guards and the one rollup trigger,
+    nothing more (the tables and indexes are compared with the metadata above)."""
+    engine = build_engine(any_db_url)
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        dialect = connection.dialect.name
+        if dialect == "sqlite":
+            query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        else:
+            query = (
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+                " AND tgrelid::regclass::text NOT LIKE 'usage_y%'"
+                " AND tgrelid IN (SELECT oid FROM pg_class"
+                " WHERE relnamespace = to_regnamespace(current_schema()))"
+            )
+        names = {str(row[0]) for row in connection.execute(text(query))}
+    engine.dispose()
+    assert names == _TRIGGERS[dialect]

@@ -15,12 +15,12 @@ from stellwerk.ledger.ledger import Ledger, open_ledger
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_daily, usage_latency_daily
 from stellwerk.ledger.window import Window
-from tests.ledger.factory import make_record
+from tests.ledger.factory import make_record, with_reference
 from tests.ledger.test_migrations import insert_old_usage
 
 
 def _expected_daily(records: list[UsageRecord]) -> dict[tuple[object, ...], tuple[float, ...]]:
-    sums: dict[tuple[object, ...], list[float]] = defaultdict(lambda: [0.0] * 11)
+    sums: dict[tuple[object, ...], list[float]] = defaultdict(lambda: [0.0] * 15)
     for r in records:
         day = r.time.replace(hour=0, minute=0, second=0, microsecond=0)
         key = (day, r.department, r.key_id, r.model or "", r.requested_model.startswith("auto"))
@@ -38,6 +38,10 @@ def _expected_daily(records: list[UsageRecord]) -> dict[tuple[object, ...], tupl
                 r.familiarity is not None,
                 bool(r.unfamiliar),
                 400 <= r.status < 500,
+                r.reference_model is not None,
+                r.reference_cost_micro or 0,
+                r.prompt_tokens if r.reference_model else 0,
+                r.completion_tokens if r.reference_model else 0,
             )
         ):
             row[i] += float(value)
@@ -62,6 +66,10 @@ def _stored_daily(ledger: Ledger) -> dict[tuple[object, ...], tuple[float, ...]]
                     r.familiarity_measured,
                     r.unfamiliar,
                     r.refused,
+                    r.referenced,
+                    r.reference_cost_micro,
+                    r.referenced_prompt,
+                    r.referenced_completion,
                 )
             )
             for r in rows
@@ -82,8 +90,19 @@ def _stored_latency(ledger: Ledger) -> Counter[tuple[object, ...]]:
         )
 
 
+def _routed(record: UsageRecord) -> bool:
+    return record.requested_model.startswith("auto") and record.model is not None
+
+
 def test_rollups_match_the_records_and_skip_duplicates(ledger: Ledger) -> None:
-    records = [make_record(i) for i in range(300)]
+    """Every sum, the references' too: half of the routed records keep one (since 1100), the
+    others were written before (null), and the rollups count them apart."""
+    records = [
+        with_reference(r) if _routed(r) and i % 2 else r
+        for i, r in enumerate(make_record(i) for i in range(300))
+    ]
+    assert any(r.reference_model for r in records)
+    assert any(_routed(r) and not r.reference_model for r in records)
     ledger.insert_usage(records[:200])
     ledger.insert_usage(records[150:])  # 50 duplicates: stored once, rolled up once
     assert _stored_daily(ledger) == _expected_daily(records)
@@ -161,3 +180,23 @@ def test_routing_figures_count_routed_requests_and_say_what_they_left_out(ledger
         shadow=sum(1 for r in named if r.key_id == "shadow"),
     )
     assert left_out.named and left_out.shadow
+
+
+def test_routed_totals_carry_the_recorded_references(ledger: Ledger) -> None:
+    """What the dashboard's savings read per key and model: the routed requests' recorded
+    reference costs and tokens, apart from those of records that keep none."""
+    records = [
+        with_reference(r) if i % 3 else r
+        for i, r in enumerate(r for r in (make_record(i) for i in range(400)) if _routed(r))
+    ]
+    ledger.insert_usage(records)
+    with ledger.connect() as connection:
+        routed = usage_totals.routed_by_key(connection, Window.month("2026-11"))
+    in_month = [r for r in records if r.time.strftime("%Y-%m") == "2026-11"]
+    kept = [r for r in in_month if r.reference_model]
+    totals = usage_totals.summed([t for _, _, t in routed])
+    assert (totals.requests, totals.referenced) == (len(in_month), len(kept))
+    assert totals.reference_cost_micro == sum(r.reference_cost_micro or 0 for r in kept)
+    assert totals.referenced_prompt == sum(r.prompt_tokens for r in kept)
+    assert totals.referenced_completion == sum(r.completion_tokens for r in kept)
+    assert 0 < len(kept) < len(in_month)

@@ -175,6 +175,9 @@ def test_close_timeout_while_down_names_and_returns_the_unwritten(ledger: Ledger
         ({"stream": 1}, "stream"),
         ({"department": None}, "department"),
         ({"request_id": ""}, "request_id"),
+        ({"reference_cost_micro": -3, "reference_model": "m"}, "reference_cost_micro"),
+        ({"reference_model": "m"}, "reference_model"),  # a reference without its cost
+        ({"reference_cost_micro": 12}, "reference_model"),  # a cost without its reference
     ],
 )
 def test_malformed_records_are_refused_at_submit(

@@ -86,10 +86,12 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "by_size": ("by size class", "nach Größenklasse"),
     "savings": ("Savings from routing", "Einsparung durch Routing"),
     "savings_against": (
-        "against sending each routed request to the largest model its key may use today"
-        " (today's reference, not the one when the request was made)",
-        "gegenüber jeder gerouteten Anfrage an das größte Modell, das ihr Schlüssel heute nutzen"
-        " darf (die heutige Referenz, nicht die zur Zeit der Anfrage)",
+        "against sending each routed request to the largest model its key may use (the cost"
+        " as recorded with the request; energy, latency and the models named: today's"
+        " reference)",
+        "gegenüber jeder gerouteten Anfrage an das größte Modell, das ihr Schlüssel nutzen darf"
+        " (die Kosten wie mit der Anfrage erfasst; Energie, Latenz und die genannten Modelle:"
+        " die heutige Referenz)",
     ),
     "no_routed": ("No routed requests this month.", "Diesen Monat keine gerouteten Anfragen."),
     "no_baseline_latency": (

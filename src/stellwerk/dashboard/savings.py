@@ -5,6 +5,12 @@ no model have no reference and are left out of the comparison (and counted as su
 the routed requests refused before a model was chosen (counted too, so that the widget's numbers
 add up to the routed requests the router-learning page counts).
 
+A routed request's cost is compared with the reference cost its record keeps (what the largest
+model its key might use then would have charged, at its price then: ``usage.reference_cost_micro``,
+summed by the rollups), so a later change of the catalog leaves it as it was. Requests recorded
+before the ledger kept a reference are priced with today's reference, as the rest of the
+comparison (energy, latency, and which requests have a reference at all) is.
+
 Cost and energy are the same requests priced twice. Latency cannot be measured twice: a request
 was answered by one model only. Its baseline is an estimate over the same requests, the way their
 cost is priced: each reference model's time per request, per prompt token and per answer token,
@@ -111,10 +117,12 @@ def compute_savings(
         assert reference is not None
         references.add((t.department, reference.id))
         tokens = totals.prompt_tokens + totals.completion_tokens
-        cost = Saving(
-            cost.actual + float(totals.cost),
-            cost.baseline + reference.price.cost(totals.prompt_tokens, totals.completion_tokens),
+        recorded = totals.reference_cost_micro / MICRO
+        unrecorded = reference.price.cost(
+            totals.prompt_tokens - totals.referenced_prompt,
+            totals.completion_tokens - totals.referenced_completion,
         )
+        cost = Saving(cost.actual + float(totals.cost), cost.baseline + recorded + unrecorded)
         energy = Saving(
             energy.actual + totals.energy_wh, energy.baseline + reference.energy_wh(tokens)
         )

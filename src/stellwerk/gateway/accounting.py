@@ -5,19 +5,28 @@ cancelled, a stream cut short; ``stellwerk.gateway.pipeline.accounted`` sees to 
 the record only the first time for a call: every request leaves exactly one. The record goes to
 the ledger's batched writer (off the request path), the Prometheus metrics follow it, and the
 request's budget reservation is settled on its usage, or released when it has none.
+
+A routed request (``auto...``) that reached a model records its reference too: the model it is
+compared with (``stellwerk.governance.baseline``, the rule of the reports and the dashboard) and
+what that model would have charged for the same tokens at its price now, so that a later change
+of the catalog alters no saving already made.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
+from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import StellwerkError
 from stellwerk.gateway.budget import Budget
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.metrics import Metrics
+from stellwerk.governance.principal import Principal
+from stellwerk.ledger.chargeback import ROUTED_PREFIX
 from stellwerk.ledger.record import UsageRecord
 
 log = logging.getLogger("stellwerk.gateway")
@@ -32,11 +41,20 @@ class UsageSink(Protocol):
 class Accounts:
     """Writes each call's usage record once, with its metrics and its budget settled."""
 
-    def __init__(self, ledger: UsageSink, metrics: Metrics, budget: Budget, config_hash: str):
+    def __init__(
+        self,
+        ledger: UsageSink,
+        metrics: Metrics,
+        budget: Budget,
+        config_hash: str,
+        *,
+        references: Callable[[Principal], ModelConfig | None],
+    ):
         self.ledger = ledger
         self.metrics = metrics
         self.budget = budget
         self.config_hash = config_hash
+        self.references = references  # a principal's reference now (baseline.References.of)
 
     async def record(self, call: Call) -> bool:
         """Write the call's one usage record, update the metrics and settle its reservation;
@@ -44,7 +62,10 @@ class Accounts:
         if call.recorded:
             return False
         call.recorded = True
-        record = usage_record(call, self.config_hash)
+        reference = None
+        if call.principal is not None and routed(call):
+            reference = self.references(call.principal)
+        record = usage_record(call, self.config_hash, reference)
         await self.ledger.submit(record)
         observe(self.metrics, record)
         reservation, call.reservation = call.reservation, None
@@ -60,8 +81,14 @@ class Accounts:
         return True
 
 
-def usage_record(call: Call, config_hash: str) -> UsageRecord:
-    """What ``call`` becomes in the ledger (never the prompt, never the key)."""
+def routed(call: Call) -> bool:
+    """The client asked for a route (``auto...``) and a model was reached: what is compared."""
+    return call.model is not None and call.requested_model.startswith(ROUTED_PREFIX)
+
+
+def usage_record(call: Call, config_hash: str, reference: ModelConfig | None = None) -> UsageRecord:
+    """What ``call`` becomes in the ledger (never the prompt, never the key); ``reference``: a
+    routed call's reference model (stored with its cost for the call's tokens), else None."""
     ended = call.ended or time.perf_counter()
     principal, model, usage = call.principal, call.model, call.usage
     prompt = usage.prompt_tokens if usage else 0
@@ -71,6 +98,11 @@ def usage_record(call: Call, config_hash: str) -> UsageRecord:
         cost_micro = model.price.cost_micro(prompt, completion)
         energy = model.energy_wh(prompt + completion)
     decision = call.selection.decision if call.selection else None
+    reference_cost = None
+    if reference is not None and routed(call):
+        reference_cost = reference.price.cost_micro(prompt, completion)
+    else:
+        reference = None
     return UsageRecord(
         request_id=call.request_id,
         time=datetime.now(UTC),
@@ -98,6 +130,8 @@ def usage_record(call: Call, config_hash: str) -> UsageRecord:
         config_hash=config_hash,
         familiarity=decision.familiarity if decision else None,
         unfamiliar=decision.unfamiliar if decision and decision.familiarity is not None else None,
+        reference_model=reference.id if reference else None,
+        reference_cost_micro=reference_cost,
     )
 
 

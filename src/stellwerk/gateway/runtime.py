@@ -23,6 +23,7 @@ from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.pending import PendingGrades
 from stellwerk.gateway.selection import Selector
 from stellwerk.gateway.shadow import ShadowGrader
+from stellwerk.governance.baseline import References
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.graded import GradedStore
 from stellwerk.routing.base import Router
@@ -121,7 +122,7 @@ def build_runtime(
         streams=StreamSlots(config.server.limits.max_streams_per_key),
         governance=governance,
         budget=budget,
-        accounts=Accounts(ledger, metrics, budget, the_hash),
+        accounts=Accounts(ledger, metrics, budget, the_hash, references=References(governance).of),
         cuts=Cuts(governance),
         shadow=ShadowGrader(config.router.shadow),
         pending=PendingGrades(config.router.feedback_window_s, config.router.feedback_max_pending),

@@ -10,6 +10,13 @@ confidential traffic is compared with the largest on-premises model legal may us
 EU-cloud model it may never call. The classification is the key's default (the highest of its
 own, its use case's and its department's). A key that may use no model has no reference; its
 requests are left out of the comparison.
+
+The rule is applied twice, the same way: when a routed request is recorded (``References``, by
+the gateway's accounting: the reference under the governance snapshot in force and the request's
+own classification, stored in the usage record with what it would have cost, at its price then),
+and when a report or the dashboard meets a record written before the ledger kept one
+(``key_references``, ``permitted_reference``: the key's reference now). A stored reference is
+never worked out again: a catalog change alters no comparison already recorded.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from stellwerk.config.schema import Classification, ModelConfig, UseCaseConfig
 from stellwerk.errors import PermissionDenied
 from stellwerk.governance.principal import Principal, key_principal
 from stellwerk.governance.service import Governance
+from stellwerk.governance.snapshot import Snapshot
 from stellwerk.policy.filter import PolicyFilter
 from stellwerk.policy.state import ModelState
 
@@ -73,3 +81,25 @@ def key_references(gov: Governance, states: Sequence[ModelState]) -> dict[str, M
     policy = gov.snapshot.policy
     principals = key_principals(gov, gov.admin.use_cases.list())
     return {key_id: permitted_reference(policy, p, states) for key_id, p in principals.items()}
+
+
+class References:
+    """Each principal's permitted reference under the governance snapshot in force, worked out
+    once per snapshot and principal (a snapshot is immutable and swapped whole, so a new one
+    starts afresh). Used on the event loop only."""
+
+    def __init__(self, governance: Governance) -> None:
+        self._governance = governance
+        self._snapshot: Snapshot | None = None
+        self._found: dict[Principal, ModelConfig | None] = {}
+
+    def of(self, principal: Principal) -> ModelConfig | None:
+        """The largest chat model ``principal`` may use now (``permitted_reference``)."""
+        snapshot = self._governance.snapshot
+        if snapshot is not self._snapshot:
+            self._snapshot, self._found = snapshot, {}
+        if principal not in self._found:
+            self._found[principal] = permitted_reference(
+                snapshot.policy, principal, snapshot.models
+            )
+        return self._found[principal]

@@ -10,10 +10,14 @@ with, so they count at their own cost and save nothing. A routed baseline within
 rounding of the routed cost (one micro-unit a request) is that cost: no saving
 (``stellwerk.money.within_rounding``, the dashboard's rule).
 
-The references are today's: the models a key may use when the report is made, not when its
-requests were. A closed month reported again after a model was retired or a key's allow-list
-changed is priced against the new references; the table's title and the JSON's
-``baseline_models_as_of`` say when the references were taken.
+A routed request's reference is the one its usage record keeps: the gateway stores it with the
+record (``usage.reference_model``, ``usage.reference_cost_micro``: what the reference would have
+charged for the same tokens, at its price then), so a closed month reported again after a model
+was retired, a price changed or a key's allow-list changed reads the same. Records written
+before the ledger kept a reference (null) are compared with today's references, the models a
+key may use when the report is made; each row says how many of its requests were
+(``compared_today``), and the table's title and the JSON's ``baseline_models_as_of`` say when
+today's references were taken.
 
 Refused and failed requests are counted apart, as the dashboard counts them: ``refused`` the
 requests refused for what they asked (a 4xx: a policy, a limit, a bad request), ``failed`` those a
@@ -63,6 +67,9 @@ class ReportRow:
     baseline_cost_micro: int
     refused: int
     failed: int
+    compared_today: int = 0
+    """Of the routed requests, those whose records keep no reference (written before the
+    ledger kept one): compared with today's reference of their key."""
 
     @property
     def cost(self) -> Decimal:
@@ -85,8 +92,8 @@ class UsageReport:
     rows: tuple[ReportRow, ...]
     total: ReportRow
     references_as_of: datetime
-    """When the references were taken: the report's own time, not the requests' (a key's
-    reference is the largest model it may use now, so a closed month is priced with today's)."""
+    """When today's references were taken (the report's own time): those of the records that
+    keep no reference of their own (``ReportRow.compared_today``)."""
 
     def as_dict(self) -> dict[str, object]:
         def row(r: ReportRow) -> dict[str, object]:
@@ -101,6 +108,7 @@ class UsageReport:
                 "savings": micro_text(r.baseline_cost_micro - r.cost_micro),
                 "refused": r.refused,
                 "failed": r.failed,
+                "compared_today": r.compared_today,
             }
 
         return {
@@ -128,8 +136,9 @@ def usage_report(
     key_use_cases: Mapping[str, str],
     department: str | None = None,
 ) -> UsageReport:
-    """Sum the month's usage records by ``by``; ``references``: each key's reference model
-    (stellwerk.governance.baseline.key_references); ``department`` restricts to one department."""
+    """Sum the month's usage records by ``by``; ``references``: each key's reference model now
+    (stellwerk.governance.baseline.key_references), for the records that keep none of their
+    own; ``department`` restricts to one department."""
     window = Window.month(month)
     groups: dict[str, _Group] = {}
     used: set[str] = set()
@@ -141,8 +150,13 @@ def usage_report(
         else:
             name = key_use_cases.get(sums.key_id, NO_USE_CASE)
         group = groups.setdefault(name, _Group())
-        reference = references.get(sums.key_id) if sums.routed and sums.model else None
-        group.add(sums, reference)
+        compared = sums.routed and bool(sums.model)
+        if compared and sums.reference_model is not None:
+            group.add_recorded(sums)
+            used.add(sums.reference_model)
+            continue
+        reference = references.get(sums.key_id) if compared else None
+        group.add(sums, reference, today=compared)
         if reference is not None:
             used.add(reference.id)
     rows = tuple(
@@ -164,16 +178,18 @@ def _instant(moment: datetime) -> str:
 
 
 class _Group:
-    """The sums of one row; the routed tokens by reference model, priced once per row."""
+    """The sums of one row: the recorded references' costs as stored; the routed tokens of the
+    records without one by today's reference model, priced once per row."""
 
     def __init__(self) -> None:
         self.requests = self.prompt = self.completion = self.cost = self.unrouted_cost = 0
         self.routed_requests = self.routed_cost = 0
+        self.recorded_baseline = self.today = 0
         self.refused = self.failed = 0
         self.energy = 0.0
         self.routed: dict[str, tuple[ModelConfig, int, int]] = {}
 
-    def add(self, sums: UsageGroup, reference: ModelConfig | None) -> None:
+    def _count(self, sums: UsageGroup) -> None:
         self.requests += sums.requests
         self.prompt += sums.prompt_tokens
         self.completion += sums.completion_tokens
@@ -181,6 +197,18 @@ class _Group:
         self.energy += sums.energy_wh
         self.refused += sums.refused
         self.failed += sums.failed
+
+    def add_recorded(self, sums: UsageGroup) -> None:
+        """Routed records that keep their reference's cost: compared with it as stored."""
+        self._count(sums)
+        self.recorded_baseline += sums.reference_cost_micro
+
+    def add(self, sums: UsageGroup, reference: ModelConfig | None, *, today: bool) -> None:
+        """Records that keep no reference: ``reference`` is their key's today (None: not
+        compared, at their own cost); ``today``: they were routed (counted in ``today``)."""
+        self._count(sums)
+        if today:
+            self.today += sums.requests
         if reference is None:
             self.unrouted_cost += sums.cost_micro  # compared with itself: no saving
         else:
@@ -197,6 +225,8 @@ class _Group:
         self.refused += other.refused
         self.failed += other.failed
         self.unrouted_cost += other.unrouted_cost
+        self.recorded_baseline += other.recorded_baseline
+        self.today += other.today
         self.routed_requests += other.routed_requests
         self.routed_cost += other.routed_cost
         for reference, prompt, completion in other.routed.values():
@@ -207,16 +237,17 @@ class _Group:
         self.routed[reference.id] = (reference, p + prompt, c + completion)
 
     def row(self, name: str) -> ReportRow:
-        """The row; each reference prices its tokens exactly, rounded up once. The ledger
-        rounds each request up, so a routed baseline within that rounding of the routed cost is
-        the cost: no saving (the dashboard's rule, ``stellwerk.money.within_rounding``)."""
+        """The row; each of today's references prices its tokens exactly, rounded up once. The
+        ledger rounds each request up, so such a baseline within that rounding of the routed
+        cost is the cost: no saving (the dashboard's rule, ``stellwerk.money.within_rounding``).
+        A recorded reference cost was rounded up per request as the cost was: taken as it is."""
         routed = sum(
             reference.price.cost_micro(prompt, completion)
             for reference, prompt, completion in self.routed.values()
         )
         if within_rounding(routed - self.routed_cost, self.routed_requests):
             routed = self.routed_cost
-        baseline = self.unrouted_cost + routed
+        baseline = self.unrouted_cost + routed + self.recorded_baseline
         return ReportRow(
             name,
             self.requests,
@@ -227,6 +258,7 @@ class _Group:
             baseline,
             self.refused,
             self.failed,
+            self.today,
         )
 
 
@@ -245,6 +277,7 @@ def render(report: UsageReport, fmt: str) -> str:
         "savings",
         "refused",
         "failed",
+        "compared_today",
     ]
     lines = [
         [
@@ -258,6 +291,7 @@ def render(report: UsageReport, fmt: str) -> str:
             micro_text(r.baseline_cost_micro - r.cost_micro),
             str(r.refused),
             str(r.failed),
+            str(r.compared_today),
         ]
         for r in (*report.rows, report.total)
     ]
@@ -273,9 +307,10 @@ def render(report: UsageReport, fmt: str) -> str:
         )
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
     title = (
-        f"usage {report.month} by {report.by}; baseline: each routed request on the largest"
-        f" model its key may use as of {report.references_as_of.astimezone(UTC):%Y-%m-%d %H:%M}"
-        " UTC (today's references, not those when the requests were made):"
+        f"usage {report.month} by {report.by}; baseline: each routed request on the reference"
+        " its record keeps (the largest model its key might use then); compared_today: those"
+        " whose records keep none, on the largest model their key may use as of"
+        f" {report.references_as_of.astimezone(UTC):%Y-%m-%d %H:%M} UTC (today's references):"
         f" {', '.join(report.baseline_models) or '(no routed request)'}"
     )
     rendered = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]

@@ -1,6 +1,7 @@
 """The sums the chargeback report is made of: usage per department, model and key, routed
-requests apart from those that named a model (``stellwerk.governance.report`` prices and groups
-them)."""
+requests apart from those that named a model, and the routed ones by the reference their records
+keep (``usage.reference_model``; None for records without one, which the report compares with
+today's reference). ``stellwerk.governance.report`` prices and groups them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from stellwerk.ledger.usage_read import usage_filter
 from stellwerk.ledger.window import Window
 
 #: A requested model that starts with this asked for a route (``auto``, ``auto-economy`` ...);
-#: the rollups' ``routed`` column is made by the same rule (``stellwerk.ledger.rollup_sql``).
+#: the rollups' ``routed`` column is made by the same rule (their trigger, in the migrations).
 ROUTED_PREFIX: Final = "auto"
 
 
@@ -35,13 +36,18 @@ class UsageGroup:
     """Of ``requests``, those refused for what they asked (a 4xx), as the dashboard counts them."""
     failed: int
     """Of ``requests``, those that failed (a 5xx: a backend down, failing or too slow)."""
+    reference_model: str | None = None
+    """The reference model the records keep (``UsageRecord.reference_model``); None: they keep
+    none (not routed, or written before the ledger kept one)."""
+    reference_cost_micro: int = 0
+    """What ``reference_model`` would have charged for the records' tokens, as recorded."""
 
 
 def usage_groups(
     connection: Connection, window: Window, *, department: str | None = None
 ) -> list[UsageGroup]:
-    """The usage in ``window`` (of one department, if given) by department, model, key and
-    whether the request was routed."""
+    """The usage in ``window`` (of one department, if given) by department, model, key, whether
+    the request was routed and the reference its record keeps."""
     routed = usage.c.requested_model.like(ROUTED_PREFIX + "%")
     status = usage.c.status
     statement = (
@@ -57,9 +63,13 @@ def usage_groups(
             func.coalesce(func.sum(usage.c.energy_wh), 0.0),
             func.coalesce(func.sum(case((refused(status), 1), else_=0)), 0),
             func.coalesce(func.sum(case((status >= FAILED_STATUS, 1), else_=0)), 0),
+            usage.c.reference_model,
+            func.coalesce(func.sum(usage.c.reference_cost_micro), 0),
         )
         .where(usage_filter(window, department))
-        .group_by(usage.c.department, usage.c.model, usage.c.key_id, routed)
+        .group_by(
+            usage.c.department, usage.c.model, usage.c.key_id, routed, usage.c.reference_model
+        )
     )
     return [
         UsageGroup(
@@ -74,6 +84,8 @@ def usage_groups(
             energy_wh=float(row[8]),
             refused=int(row[9]),
             failed=int(row[10]),
+            reference_model=row[11],
+            reference_cost_micro=int(row[12]),
         )
         for row in connection.execute(statement)
     ]

@@ -40,6 +40,13 @@ class UsageRecord:
     None: not routed, or the router does not measure it. A number, never the prompt."""
     unfamiliar: bool | None = None
     """Whether the router called the prompt unfamiliar (below its threshold at the time)."""
+    reference_model: str | None = None
+    """A routed request's reference: the model it is compared with, the largest its key might
+    use when it was made (``stellwerk.governance.baseline``); None: not routed, no model
+    reached, no model the key might use, or written before the ledger kept it."""
+    reference_cost_micro: int | None = None
+    """What ``reference_model`` would have charged for the same tokens, at its price then, in
+    micro-units (None exactly when ``reference_model`` is)."""
 
     @property
     def cost(self) -> Decimal:

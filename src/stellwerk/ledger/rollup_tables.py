@@ -1,6 +1,7 @@
 """Rollups of ``usage`` for the dashboard: daily sums and a daily latency histogram.
 
-Database triggers made by the migration ``0500_dashboard_rollups`` keep both tables in step with
+Database triggers made by the migration ``0500_dashboard_rollups`` (and made again by each
+migration that adds a column) keep both tables in step with
 every insert into ``usage`` (same transaction, so they are never behind and never double-count
 a record skipped as a duplicate). A month of the dashboard then reads a few thousand rollup rows
 instead of a million usage records. (Hours would be 24 times as many rows; the dashboard's finest
@@ -56,6 +57,12 @@ usage_daily = Table(
     Column("unfamiliar", BigInteger, nullable=False, server_default="0"),
     # since 1000_usage_refused: of ``errors``, the 4xx (refused for the request, not failed)
     Column("refused", BigInteger, nullable=False, server_default="0"),
+    # since 1100_usage_reference: the records with a stored reference (``usage.reference_model``),
+    # their reference cost and their tokens (the rest are compared with today's reference)
+    Column("referenced", BigInteger, nullable=False, server_default="0"),
+    Column("reference_cost_micro", BigInteger, nullable=False, server_default="0"),
+    Column("referenced_prompt", BigInteger, nullable=False, server_default="0"),
+    Column("referenced_completion", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("day", "department", "key_id", "model", "routed"),
 )
 

@@ -90,6 +90,11 @@ def check_record(record: object) -> UsageRecord:
             )
     if not record.request_id:
         raise LedgerError("usage record: field 'request_id' must not be empty")
+    if (record.reference_model is None) != (record.reference_cost_micro is None):
+        raise LedgerError(
+            f"usage record {record.request_id!r}: fields 'reference_model' and "
+            "'reference_cost_micro' must both be given or both be None"
+        )
     return record
 
 

@@ -89,6 +89,9 @@ usage = Table(
     Column("config_hash", Text, nullable=False),
     Column("familiarity", Double),  # migration 0900_usage_familiarity
     Column("unfamiliar", Boolean),
+    # migration 1100_usage_reference: a routed request's reference model and its cost then
+    Column("reference_model", Text),
+    Column("reference_cost_micro", BigInteger),
     PrimaryKeyConstraint("request_id", "time"),
     Index("ix_usage_time", "time"),
     Index("ix_usage_department_time", "department", "time"),

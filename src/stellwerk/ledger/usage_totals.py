@@ -39,6 +39,14 @@ class Totals:
     """Of ``errors``, the requests refused for the request (a 4xx: a policy, a limit, a bad
     request, a prompt over the context, a client that hung up): the client's side, not a
     failure."""
+    referenced: int = 0
+    """Of ``requests``, those whose records keep their reference (``usage.reference_model``,
+    since migration 1100_usage_reference); the rest were written before."""
+    reference_cost_micro: int = 0
+    """What the ``referenced`` requests' references would have charged, as recorded then."""
+    referenced_prompt: int = 0
+    referenced_completion: int = 0
+    """The ``referenced`` requests' tokens (the rest are priced with today's reference)."""
 
     @property
     def failed(self) -> int:
@@ -122,10 +130,10 @@ def summed(rows: Sequence[Totals], group: str = "") -> Totals:
 
 
 def _totals(group: str, sums: Sequence[Any]) -> Totals:
-    """Totals from the nine sums in ``_SUMS`` order (``None``: nothing summed); the counts and
-    the cost in micro-units are whole numbers, energy and latency are not."""
+    """Totals from the sums in ``_SUMS`` order (``None``: nothing summed); the counts and the
+    amounts in micro-units are whole numbers, energy and latency are not."""
     n = [0 if v is None else v for v in sums]
-    requests, errors, fallbacks, prompt, completion, cost, energy, latency, refused = n
+    requests, errors, fallbacks, prompt, completion, cost, energy, latency, *counts = n
     return Totals(
         group,
         int(requests),
@@ -136,7 +144,7 @@ def _totals(group: str, sums: Sequence[Any]) -> Totals:
         int(cost),
         float(energy),
         float(latency),
-        int(refused),
+        *(int(c) for c in counts),
     )
 
 
@@ -150,6 +158,10 @@ _SUMS = (
     "energy_wh",
     "latency_ms_sum",
     "refused",
+    "referenced",
+    "reference_cost_micro",
+    "referenced_prompt",
+    "referenced_completion",
 )
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from stellwerk.ledger.types import UTCDateTime
-
 revision = "0001_usage"
 down_revision = None
 branch_labels = None
@@ -22,7 +20,7 @@ def upgrade() -> None:
     op.create_table(
         "usage",
         sa.Column("request_id", sa.Text(), nullable=False),
-        sa.Column("time", UTCDateTime(), nullable=False),
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("department", sa.Text(), nullable=False),
         sa.Column("key_id", sa.Text(), nullable=False),
         sa.Column("api", sa.Text(), nullable=False),

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
-from stellwerk.ledger.types import UTCDateTime, json_type
+from sqlalchemy.dialects import postgresql
 
 revision = "0002_audit_log"
 down_revision = "0001_usage"
 branch_labels = None
 depends_on = None
+
+# ledger.types.json_type() as of this revision: JSON, JSONB on PostgreSQL
+_JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 _MESSAGE = "audit_log is append-only"
 
@@ -41,12 +43,12 @@ def upgrade() -> None:
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("time", UTCDateTime(), nullable=False),
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.Text(), nullable=False),
         sa.Column("action", sa.Text(), nullable=False),
         sa.Column("target_kind", sa.Text(), nullable=False),
         sa.Column("target", sa.Text(), nullable=False),
-        sa.Column("details", json_type(), nullable=False),
+        sa.Column("details", _JSON, nullable=False),
         sa.Column("config_hash", sa.Text()),
         sa.PrimaryKeyConstraint("id", name="pk_audit_log"),
     )

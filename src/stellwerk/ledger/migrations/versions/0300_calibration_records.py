@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
-from stellwerk.ledger.types import UTCDateTime, json_type
+from sqlalchemy.dialects import postgresql
 
 revision = "0300_calibration_records"
 down_revision = "0002_audit_log"
 branch_labels = None
 depends_on = None
+
+# ledger.types.json_type() as of this revision: JSON, JSONB on PostgreSQL
+_JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 _TABLES = ("calibration_records", "catalog_costs")
 
@@ -46,16 +48,16 @@ def upgrade() -> None:
         "calibration_records",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("run_id", sa.Text(), nullable=False),
-        sa.Column("time", UTCDateTime(), nullable=False),
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("model", sa.Text(), nullable=False),
         sa.Column("bank_name", sa.Text(), nullable=False),
         sa.Column("bank_sha256", sa.Text(), nullable=False),
         sa.Column("pairs", sa.Integer(), nullable=False),
         sa.Column("answered", sa.Integer(), nullable=False),
         sa.Column("quality", sa.Double()),
-        sa.Column("per_task", json_type(), nullable=False),
-        sa.Column("errors", json_type(), nullable=False),
-        sa.Column("skipped", json_type(), nullable=False),
+        sa.Column("per_task", _JSON, nullable=False),
+        sa.Column("errors", _JSON, nullable=False),
+        sa.Column("skipped", _JSON, nullable=False),
         sa.Column("tokens_per_s", sa.Double()),
         sa.Column("throughput_tokens_per_s", sa.Double()),
         sa.Column("ttft_ms_p50", sa.Double()),
@@ -69,12 +71,12 @@ def upgrade() -> None:
     op.create_table(
         "catalog_costs",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("time", UTCDateTime(), nullable=False),
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("model", sa.Text(), nullable=False),
         sa.Column("input_per_mtok", sa.Double(), nullable=False),
         sa.Column("output_per_mtok", sa.Double(), nullable=False),
         sa.Column("energy_wh_per_1k_tokens", sa.Double(), nullable=False),
-        sa.Column("basis", json_type(), nullable=False),
+        sa.Column("basis", _JSON, nullable=False),
         sa.Column("calibration_run", sa.Text()),
         sa.Column("actor", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_catalog_costs"),

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
-from stellwerk.ledger.types import UTCDateTime, json_type
+from sqlalchemy.dialects import postgresql
 
 revision = "0400_governance"
 down_revision = "0300_calibration_records"
 branch_labels = None
 depends_on = None
+
+# ledger.types.json_type() as of this revision: JSON, JSONB on PostgreSQL
+_JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
@@ -27,7 +29,7 @@ def upgrade() -> None:
         sa.Column("lifecycle", sa.Text(), nullable=False),
         sa.Column("consent", sa.Boolean(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("model_id", name="pk_gov_models"),
     )
@@ -35,7 +37,7 @@ def upgrade() -> None:
         "gov_model_history",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("model_id", sa.Text(), nullable=False),
-        sa.Column("time", UTCDateTime(), nullable=False),
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.Text(), nullable=False),
         sa.Column("field", sa.Text(), nullable=False),
         sa.Column("old_value", sa.Text()),
@@ -53,9 +55,9 @@ def upgrade() -> None:
         sa.Column("role", sa.Text(), nullable=False),
         sa.Column("use_case", sa.Text()),
         sa.Column("classification", sa.Text()),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.Text(), nullable=False),
-        sa.Column("revoked_at", UTCDateTime()),
+        sa.Column("revoked_at", sa.DateTime(timezone=True)),
         sa.Column("revoked_by", sa.Text()),
         sa.PrimaryKeyConstraint("key_id", name="pk_gov_keys"),
         sa.UniqueConstraint("key_sha256", name="uq_gov_keys_key_sha256"),
@@ -68,10 +70,10 @@ def upgrade() -> None:
         sa.Column("purpose", sa.Text(), nullable=False),
         sa.Column("risk_tier", sa.Text(), nullable=False),
         sa.Column("classification", sa.Text(), nullable=False),
-        sa.Column("allowed_models", json_type()),
+        sa.Column("allowed_models", _JSON),
         sa.Column("oversight_contact", sa.Text()),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("name", name="pk_gov_use_cases"),
     )
@@ -83,7 +85,7 @@ def upgrade() -> None:
         sa.Column("tokens_per_minute", sa.Integer()),
         sa.Column("monthly_budget", sa.Double()),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("scope_kind", "scope", name="pk_gov_limits"),
     )

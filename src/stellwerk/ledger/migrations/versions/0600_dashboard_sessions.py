@@ -13,8 +13,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from stellwerk.ledger.types import UTCDateTime
-
 revision = "0600_dashboard_sessions"
 down_revision = "0500_dashboard_rollups"
 branch_labels = None
@@ -26,8 +24,8 @@ def upgrade() -> None:
         "dashboard_sessions",
         sa.Column("session_sha256", sa.Text(), nullable=False),
         sa.Column("key_id", sa.Text(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("session_sha256", name="pk_dashboard_sessions"),
     )
     op.create_index("ix_dashboard_sessions_expires_at", "dashboard_sessions", ["expires_at"])

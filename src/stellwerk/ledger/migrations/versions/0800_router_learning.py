@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
-from stellwerk.ledger.types import UTCDateTime, json_type
+from sqlalchemy.dialects import postgresql
 
 revision = "0800_router_learning"
 down_revision = "0700_money_micro"
 branch_labels = None
 depends_on = None
+
+# ledger.types.json_type() as of this revision: JSON, JSONB on PostgreSQL
+_JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
@@ -27,17 +29,17 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("request_id", sa.Text(), nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
-        sa.Column("time", UTCDateTime(), nullable=False),
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("department", sa.Text(), nullable=False),
         sa.Column("key_id", sa.Text(), nullable=False),
         sa.Column("route", sa.Text(), nullable=False),
         sa.Column("base_version", sa.Text(), nullable=False),
         sa.Column("model", sa.Text(), nullable=False),
         sa.Column("task", sa.Text()),
-        sa.Column("latent", json_type(), nullable=False),
-        sa.Column("base", json_type(), nullable=False),
-        sa.Column("stats", json_type(), nullable=False),
-        sa.Column("grades", json_type(), nullable=False),
+        sa.Column("latent", _JSON, nullable=False),
+        sa.Column("base", _JSON, nullable=False),
+        sa.Column("stats", _JSON, nullable=False),
+        sa.Column("grades", _JSON, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_graded_records"),
         sa.UniqueConstraint("request_id", "source", name="uq_graded_records_request_id_source"),
     )
@@ -45,11 +47,11 @@ def upgrade() -> None:
     op.create_table(
         "router_versions",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("time", UTCDateTime(), nullable=False),
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("base_version", sa.Text(), nullable=False),
         sa.Column("actor", sa.Text(), nullable=False),
         sa.Column("correction", sa.LargeBinary()),
-        sa.Column("details", json_type(), nullable=False),
+        sa.Column("details", _JSON, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_router_versions"),
     )
     op.create_index("ix_router_versions_base_version_id", "router_versions", ["base_version", "id"])
