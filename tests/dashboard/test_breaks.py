@@ -1,11 +1,12 @@
 """Where a long word may break (``breaks.breakable``): after a URL's separators, only in words
-too long for a narrow column; the text escaped like any other."""
+too long for a narrow column; the text escaped like any other. An id stays on one line
+(``breaks.unbroken``), unless it is too long for a narrow column."""
 
 from __future__ import annotations
 
 import pytest
 
-from stellwerk.dashboard.breaks import breakable
+from stellwerk.dashboard.breaks import LONG, breakable, unbroken
 
 
 @pytest.mark.parametrize(
@@ -24,3 +25,18 @@ def test_a_long_word_breaks_after_its_separators_and_nothing_else_changes(
     text: str, shown: str
 ) -> None:
     assert str(breakable(text)) == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("it-admin", '<span class="nowrap">it-admin</span>'),
+        ("key-30cd4ffe5017", '<span class="nowrap">key-30cd4ffe5017</span>'),
+        ("<a>-b", '<span class="nowrap">&lt;a&gt;-b</span>'),
+        ("x" * (LONG - 1), f'<span class="nowrap">{"x" * (LONG - 1)}</span>'),
+        ("contract-review-" * 8, "contract-review-" * 8),  # too long: it may break
+        ("two words", "two words"),  # not one word: breaks between them
+    ],
+)  # fmt: skip
+def test_an_id_stays_on_one_line_unless_it_is_too_long(text: str, shown: str) -> None:
+    assert str(unbroken(text)) == shown

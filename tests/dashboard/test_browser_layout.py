@@ -2,11 +2,12 @@
 an amount and its unit (``0,00016 €``, ``0,12 Wh``, ``47 ms``, ``32,2 %``) never break over two
 lines, in a figure tile, a table or a sentence, a figure never spills out of its tile and a table
 never runs past its card (the model page's departments did, by a few pixels; the overview's
-backends, with a backend down, by 60); the reason field of a table row (revoke a key, grant or
-withdraw a consent) shows its whole placeholder, in both languages. German is the tighter
+backends, with a backend down, by 60; the keys table with a key to revoke, by 60 in German); the
+reason field of a table row (revoke a key, grant or withdraw a consent) shows its whole
+placeholder, in both languages, and its button is inside the card; an id in the audit table
+(``it-admin``, ``tiny-medium``, a key's id) never breaks at its hyphen. German is the tighter
 language (longer words, the currency after the number), so the amounts are read in German at
-1280 pixels. Screenshots go to the test's
-temporary directory (``--basetemp`` to keep them)."""
+1280 pixels. Screenshots go to the test's temporary directory (``--basetemp`` to keep them)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from tests.dashboard.browser import log_in, speak
-from tests.dashboard.conftest import DashboardGateway
+from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.traffic import record, served
 
 if TYPE_CHECKING:
@@ -29,22 +31,28 @@ AMOUNT = r"\d[\d.,]*\s(?:€|k?Wh|ms|%)"
 """An amount with its unit as the German pages write it (JavaScript's ``\\s`` takes the no-break
 space too)."""
 
-AMOUNTS_ON_PAGE = """(pattern) => {
+ID = r"[\w:]+(?:-[\w:]+)+"
+"""A name with hyphens (``it-admin``, ``tiny-medium``, ``key-30cd4ffe5017``)."""
+
+ON_LINES = """({pattern, within}) => {
   const re = new RegExp(pattern, "g");
-  const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
   const found = [];
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    if (node.parentElement.closest("svg")) continue;  // a chart's text never wraps
-    for (const match of node.data.matchAll(re)) {
-      const range = document.createRange();
-      range.setStart(node, match.index);
-      range.setEnd(node, match.index + match[0].length);
-      const boxes = [...range.getClientRects()].filter((box) => box.width > 0);
-      found.push({text: match[0], lines: new Set(boxes.map((box) => Math.round(box.top))).size});
+  for (const root of document.querySelectorAll(within)) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.parentElement.closest("svg")) continue;  // a chart's text never wraps
+      for (const match of node.data.matchAll(re)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const boxes = [...range.getClientRects()].filter((box) => box.width > 0);
+        found.push({text: match[0], lines: new Set(boxes.map((box) => Math.round(box.top))).size});
+      }
     }
   }
   return found;
 }"""
+"""Each match of ``pattern`` in the elements ``within`` selects, with the lines it takes."""
 
 FIGURES_IN_TILES = """() => [...document.querySelectorAll(".kpis .k")].map((figure) => {
   const range = document.createRange();
@@ -78,6 +86,30 @@ PLACEHOLDERS = """() => {
 }"""
 
 
+BUTTONS_IN_CARDS = """() => [...document.querySelectorAll("main .card td button")].map((button) => {
+  const card = button.closest(".card");
+  const style = getComputedStyle(card);
+  const inner = card.getBoundingClientRect().right - parseFloat(style.borderRightWidth)
+    - parseFloat(style.paddingRight);
+  return {button: button.textContent, over: button.getBoundingClientRect().right - inner};
+})"""
+
+ADMIN = {"authorization": f"Bearer {ADMIN_KEY}"}
+
+
+def make_keys(dashboard: DashboardGateway, *keys: dict[str, str]) -> list[str]:
+    """Keys made through the admin API (each with its revoke form on the department page); their
+    ids."""
+    made = []
+    for key in keys:
+        answer = httpx.post(
+            dashboard.gateway.url + "/admin/keys", json=key, headers=ADMIN, timeout=30
+        )
+        assert answer.status_code in (200, 201), answer.text
+        made.append(answer.json()["key_id"])
+    return made
+
+
 def test_an_amount_and_its_currency_sit_on_one_line_in_german_at_1280_px(
     served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path
 ) -> None:
@@ -98,7 +130,7 @@ def test_an_amount_and_its_currency_sit_on_one_line_in_german_at_1280_px(
     for path in ("", "/departments/legal", "/departments/research", "/models/tiny-small"):
         page.goto(dashboard.url + path)
         page.screenshot(path=str(tmp_path / f"de-1280{path.replace('/', '-')}.png"), full_page=True)
-        amounts = page.evaluate(AMOUNTS_ON_PAGE, AMOUNT)
+        amounts = page.evaluate(ON_LINES, {"pattern": AMOUNT, "within": "main"})
         assert [a for a in amounts if a["lines"] != 1] == [], path
         assert [f for f in page.evaluate(FIGURES_IN_TILES) if not f["inside"]] == [], path
         assert [t for t in page.evaluate(TABLES_IN_CARDS) if t["over"] > 0.5] == [], path
@@ -138,7 +170,9 @@ def test_the_model_pages_departments_fit_their_card_with_six_decimal_costs(
     assert "m-departments" in {t["card"] for t in tables}
     assert [t for t in tables if t["over"] > 0.5] == []
     assert [f for f in page.evaluate(FIGURES_IN_TILES) if not f["inside"]] == []
-    assert [a for a in page.evaluate(AMOUNTS_ON_PAGE, AMOUNT) if a["lines"] != 1] == []
+    assert [
+        a for a in page.evaluate(ON_LINES, {"pattern": AMOUNT, "within": "main"}) if a["lines"] != 1
+    ] == []
 
 
 def test_a_rows_reason_field_shows_its_whole_placeholder(
@@ -162,3 +196,55 @@ def test_a_rows_reason_field_shows_its_whole_placeholder(
                 for field in fields:
                     assert field["needs"] <= field["room"], (language, width, path, field)
                     assert field["beside"], (language, width, path, field)
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_keys_table_fits_its_card_with_keys_to_revoke(
+    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: str
+) -> None:
+    """legal's keys made through the admin API, one of the owner role ("Verantwortliche"), one
+    of its use case: each row has a revoke form, and the table ran 60 px past its card in German
+    at 1280 px, its "Sperren" button cut off at the card's edge. The button goes under the field
+    now where the row lacks the room; the field still shows its whole placeholder."""
+    dashboard = served_offline_dashboard
+    made = make_keys(
+        dashboard,
+        {"department": "legal", "role": "owner"},
+        {"department": "legal", "use_case": "contract-review"},
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
+    speak(page, dashboard, language)
+    log_in(page, dashboard)
+    page.goto(dashboard.url + "/departments/legal")
+    page.screenshot(path=str(tmp_path / f"{language}-1280-departments-legal.png"), full_page=True)
+    for key_id in made:
+        assert page.locator("#d-keys tr", has_text=key_id).locator("form button").count() == 1
+    tables = page.evaluate(TABLES_IN_CARDS)
+    assert "d-keys" in {t["card"] for t in tables}
+    assert [t for t in tables if t["over"] > 0.5] == []
+    buttons = page.evaluate(BUTTONS_IN_CARDS)
+    assert len(buttons) == len(made)
+    assert [b for b in buttons if b["over"] > 0.5] == []
+    fields = page.evaluate(PLACEHOLDERS)
+    assert len(fields) == len(made)
+    assert [f for f in fields if f["needs"] > f["room"]] == []
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_an_id_in_the_audit_table_never_breaks_at_its_hyphen(
+    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: str
+) -> None:
+    """The overview's audit table at 1280 px: the actor "it-admin" took two lines ("it-" and
+    "admin"), so did a key's id and a model's ("tiny-", "medium") in the target; each stays on
+    one line now, and the table still fits its card."""
+    dashboard = served_offline_dashboard
+    made = make_keys(dashboard, {"department": "legal", "role": "owner"})
+    page.set_viewport_size({"width": 1280, "height": 900})
+    speak(page, dashboard, language)
+    log_in(page, dashboard)
+    page.screenshot(path=str(tmp_path / f"{language}-1280-overview.png"), full_page=True)
+    within = "#w-audit td:nth-child(2), #w-audit td.target"
+    ids = page.evaluate(ON_LINES, {"pattern": ID, "within": within})
+    assert {"it-admin", "tiny-medium", *made} <= {i["text"] for i in ids}, ids
+    assert [i for i in ids if i["lines"] != 1] == []
+    assert [t for t in page.evaluate(TABLES_IN_CARDS) if t["over"] > 0.5] == []

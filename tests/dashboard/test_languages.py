@@ -1,6 +1,7 @@
 """What a user sees is in the page's language: the login page, error pages (also for paths the
-dashboard does not have), the lifecycle states in a confirmation, every refusal reason; and the
-budget form reads amounts as the page's language writes them."""
+dashboard does not have), the lifecycle states in a confirmation, every refusal reason, the audit
+log's config built in code, the status of a key of the config file; and the budget form reads
+amounts as the page's language writes them."""
 
 from __future__ import annotations
 
@@ -24,7 +25,12 @@ SRC = Path(__file__).parents[2] / "src" / "stellwerk"
 
 def text_of(answer: httpx.Response) -> str:
     """The page's visible text, roughly: tags dropped, entities read."""
-    return unescape(re.sub(r"<[^>]+>", " ", answer.text))
+    return plain(answer.text)
+
+
+def plain(html: str) -> str:
+    """A piece of HTML as text, roughly: tags dropped, entities read."""
+    return unescape(re.sub(r"<[^>]+>", " ", html))
 
 
 def test_the_first_visit_shows_the_login_form_without_an_error(
@@ -309,3 +315,30 @@ def test_a_count_of_one_is_singular_on_the_pages(
         assert said in overview, overview
     for said in says[1]:
         assert said in department, department
+
+
+def test_the_audit_logs_config_built_in_code_is_in_the_page_language(
+    admin_in_language: httpx.Client, language: str
+) -> None:
+    """The config of the tests is built in code: its ``config.load`` entry's target read
+    "Konfiguration (config built in code)" on the German overview."""
+    overview = " ".join(text_of(admin_in_language.get("/dashboard")).split())
+    says = {"en": "Config (built in code)", "de": "Konfiguration (im Programmcode erstellt)"}
+    assert says[language] in overview, overview
+    assert language == "en" or "config built in code" not in overview
+
+
+def test_a_key_of_the_config_file_shows_its_status(
+    admin_in_language: httpx.Client, language: str
+) -> None:
+    """legal-1 comes from the config file: its row said where it was made, its Status was
+    empty; it is active as long as the file has it, and is changed there."""
+    page = admin_in_language.get("/dashboard/departments/legal").text
+    row = re.search(r"<tr><td><code>legal-1</code>.*?</tr>", page, re.DOTALL)
+    assert row is not None
+    cells = [" ".join(plain(c).split()) for c in re.findall(r"<td[^>]*>(.*?)</td>", row[0])]
+    says = {
+        "en": ["config file", "active", "change or revoke it in the config file"],
+        "de": ["Konfigurationsdatei", "aktiv", "in der Konfigurationsdatei ändern oder sperren"],
+    }
+    assert cells[-3:] == says[language], cells

@@ -270,9 +270,11 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "active": ("active", "aktiv"),
     "revoked": ("revoked", "gesperrt"),
     "revoke": ("Revoke", "Sperren"),
-    "from_config": (
-        "from the config file (change it there)",
-        "aus der Konfigurationsdatei (dort ändern)",
+    # a key of the config file: made there, active while it is there, changed or revoked there
+    "in_config_file": ("config file", "Konfigurationsdatei"),
+    "change_in_config": (
+        "change or revoke it in the config file",
+        "in der Konfigurationsdatei ändern oder sperren",
     ),
     "no_keys": ("No keys.", "Keine Schlüssel."),
     "own_class": ("own", "eigene"),
@@ -424,8 +426,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "withdrawn": ("withdrawn", "widerrufen"),
     "yes": ("yes", "ja"),
     "no": ("no", "nein"),
-    "usage": ("usage", "Nutzung"),
-    "config": ("config", "Konfiguration"),
 }
 
 

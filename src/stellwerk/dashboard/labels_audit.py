@@ -19,6 +19,8 @@ AUDIT: Final[dict[str, tuple[str, str]]] = {
     "target_use_case": ("Use case", "Anwendungsfall"),
     "target_router": ("Router", "Router"),
     "target_config": ("Config", "Konfiguration"),
+    # the name of a config passed to the app without a file (governance.admin.IN_CODE)
+    "target_config_in_code": ("(built in code)", "(im Programmcode erstellt)"),
     "target_usage": ("Usage records", "Nutzungsdaten"),
     "target_graded_records": ("Graded requests", "Bewertete Anfragen"),
     "action_router.adapt": ("router adapted", "Router angepasst"),
