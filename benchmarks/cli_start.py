@@ -1,7 +1,7 @@
 """How long the ``stellwerk`` command takes to start: a few commands that do little besides
-starting (``version``, the help pages, ``config check``), each run as a fresh process of
-``python -m stellwerk``, for two source trees side by side (an older commit and this checkout)
-in interleaved rounds, the order of the two flipped every round.
+starting (``version``, the help pages, ``config check`` of a PostgreSQL and a SQLite config), each
+run as a fresh process of ``python -m stellwerk``, for two source trees side by side (an older
+commit and this checkout) in interleaved rounds, the order of the two flipped every round.
 
     git archive <older commit> src | tar -x -C /tmp/before
     PYTHONPATH=src python -m benchmarks.cli_start --base /tmp/before/src [--rounds 9]
@@ -33,7 +33,18 @@ COMMANDS: list[tuple[str, list[str]]] = [
     ("--help", ["--help"]),
     ("keys list --help", ["keys", "list", "--help"]),
     ("route --help", ["route", "--help"]),
-    ("config check (a real command)", ["config", "check", str(ROOT / "deploy" / "stellwerk.yaml")]),
+    ("serve --help", ["serve", "--help"]),
+    # a command that works: reads the file, validates it, looks for the variables it references
+    # (the service unit runs it before every start); with a PostgreSQL and a SQLite ledger, whose
+    # relative path it resolves with SQLAlchemy's URL parser
+    (
+        "config check deploy/stellwerk.yaml",
+        ["config", "check", str(ROOT / "deploy" / "stellwerk.yaml")],
+    ),
+    (
+        "config check examples/ollama.yaml",
+        ["config", "check", str(ROOT / "examples" / "ollama.yaml")],
+    ),
 ]
 
 

@@ -138,8 +138,10 @@ def keys_list(
     config: ConfigOption,
     department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
 ) -> None:
-    """List keys, the config's and the database's (ids, never the keys), each with the class its
-    requests run under without a header and its own class, if it has one."""
+    """List keys, the config's and the database's (ids, never the keys).
+
+    Each with the class its requests run under without a header, and its own class if it has
+    one."""
     try:
         with _governance(config) as gov:
             snapshot = gov.snapshot
@@ -177,8 +179,9 @@ def use_cases_list(
     config: ConfigOption,
     department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
 ) -> None:
-    """List use cases, each with the class its keys' requests run under without a header (the
-    higher of its own and its department's) and its own class."""
+    """List use cases, each with the class its keys' requests run under without a header.
+
+    That class is the higher of the use case's own and its department's; its own is shown too."""
     try:
         with _governance(config) as gov:
             snapshot = gov.snapshot

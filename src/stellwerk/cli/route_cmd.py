@@ -72,8 +72,10 @@ def route_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
 ) -> None:
-    """Show which model the gateway would route PROMPT to, for whom, with every candidate's
-    scores and why each other model is out."""
+    """Show which model the gateway would route PROMPT to, with every candidate's scores.
+
+    For whom it decides (the key, or a caller of the department and use case), and why each
+    other model is out."""
     from stellwerk.config.loader import load_config
 
     with _errors():

@@ -75,8 +75,10 @@ def adapt_cmd(
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the cross-validation folds.")] = 0,
 ) -> None:
-    """Adapt the learned router from the graded requests of its artifact; promote the result
-    only if it routes better than the version in use on graded requests it was not fitted on."""
+    """Adapt the learned router from the graded requests of its artifact.
+
+    The result is promoted only if it routes better than the version in use on graded requests
+    it was not fitted on."""
     from stellwerk.learning.online import adapt_stored
 
     with _opened(config) as (router, store, file_hash, judged_at):

@@ -71,6 +71,7 @@ def check(
     ] = False,
 ) -> None:
     """Validate a config file without serving; exit 2 and name the problem if it is invalid.
+
     Variables the config references that are not set are named too: a warning, or with
     ``--env`` an error (what a service unit should check before it starts the gateway)."""
     from stellwerk.config import load_config
@@ -98,7 +99,7 @@ def check(
 def environment_problems(config: StellwerkConfig, environ: Mapping[str, str]) -> list[str]:
     """What ``stellwerk serve`` would refuse in ``environ``: the variables the config references
     that are not set, read by the same functions the gateway resolves them with."""
-    from stellwerk.gateway.runtime import Secrets
+    from stellwerk.gateway.config_secrets import Secrets
     from stellwerk.governance.counters import redis_password
 
     problems = []

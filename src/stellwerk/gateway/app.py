@@ -29,10 +29,11 @@ from stellwerk.gateway import admin_api, data_plane, errors, openapi, ops
 from stellwerk.gateway.access_log import AccessLog
 from stellwerk.gateway.answer_lengths import AnswerLengths
 from stellwerk.gateway.body_limit import BodyLimit
+from stellwerk.gateway.config_secrets import Secrets
 from stellwerk.gateway.gate import Gate
 from stellwerk.gateway.limits import InFlight
 from stellwerk.gateway.router_versions import RouterVersions
-from stellwerk.gateway.runtime import Runtime, Secrets, build_runtime
+from stellwerk.gateway.runtime import Runtime, build_runtime
 from stellwerk.governance.counters import build_counters, redis_password
 from stellwerk.governance.notices import build_notices
 from stellwerk.governance.service import Governance

@@ -13,24 +13,12 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 
-from stellwerk.config.loader import resolve_env
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import AuthenticationFailed
+from stellwerk.gateway.config_secrets import key_digests
 from stellwerk.governance.keys import hash_key
 from stellwerk.governance.principal import Principal as Principal
 from stellwerk.governance.service import Governance
-
-
-def key_digests(config: StellwerkConfig, environ: Mapping[str, str]) -> dict[str, str]:
-    """The config keys' SHA-256 digests -> key id, their values read from ``environ`` (a
-    missing variable is a ``ConfigError`` naming it)."""
-    names = [k.key_env for d in config.departments for k in d.keys if k.key_env]
-    values = resolve_env(names, environ)
-    return {
-        key.key_sha256 or hash_key(values[key.key_env or ""]): key.id
-        for dept in config.departments
-        for key in dept.keys
-    }
 
 
 class Keyring:

@@ -10,12 +10,13 @@ from stellwerk.backends.breaker import CircuitBreaker
 from stellwerk.backends.build import build_backends, build_client
 from stellwerk.backends.health import HealthMonitor
 from stellwerk.backends.transport import Transport
-from stellwerk.config.loader import config_hash, resolve_env
+from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import ShadowConfig, StellwerkConfig
 from stellwerk.gateway.accounting import Accounts, UsageSink
-from stellwerk.gateway.auth import Keyring, Principal, key_digests
+from stellwerk.gateway.auth import Keyring, Principal
 from stellwerk.gateway.budget import Budget
 from stellwerk.gateway.calls import Caller
+from stellwerk.gateway.config_secrets import Secrets
 from stellwerk.gateway.cuts import Cuts
 from stellwerk.gateway.governance import classify, permit
 from stellwerk.gateway.limits import StreamSlots
@@ -70,20 +71,6 @@ class Runtime:
         """Whether the backend serves now: it answered its last health probe, and its circuit
         is not open (``/readyz``, and the models ``/api/ps`` lists)."""
         return self.health.last_errors.get(name) is None and self.breakers[name].state != "open"
-
-
-@dataclass(frozen=True)
-class Secrets:
-    """What the config references by env var name, resolved once before anything starts."""
-
-    key_digests: Mapping[str, str]
-    backend_keys: Mapping[str, str]
-
-    @classmethod
-    def resolve(cls, config: StellwerkConfig, environ: Mapping[str, str]) -> Secrets:
-        digests = key_digests(config, environ)
-        names = [b.api_key_env for b in config.backends if b.api_key_env]
-        return cls(digests, resolve_env(names, environ))
 
 
 def build_runtime(

@@ -1,0 +1,41 @@
+"""The secrets a config references by env var name (its department keys, its backends' API
+keys), resolved once before anything starts: by the gateway's start-up, and by
+``stellwerk config check``, which names a variable that is not set as the start-up would.
+
+Apart from the runtime, so that the check imports the config and nothing of the running gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from stellwerk.config.loader import resolve_env
+from stellwerk.config.schema import StellwerkConfig
+from stellwerk.governance.keys import hash_key
+
+
+def key_digests(config: StellwerkConfig, environ: Mapping[str, str]) -> dict[str, str]:
+    """The config keys' SHA-256 digests -> key id, their values read from ``environ`` (a
+    missing variable is a ``ConfigError`` naming it)."""
+    names = [k.key_env for d in config.departments for k in d.keys if k.key_env]
+    values = resolve_env(names, environ)
+    return {
+        key.key_sha256 or hash_key(values[key.key_env or ""]): key.id
+        for dept in config.departments
+        for key in dept.keys
+    }
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """What the config references by env var name, resolved once before anything starts."""
+
+    key_digests: Mapping[str, str]
+    backend_keys: Mapping[str, str]
+
+    @classmethod
+    def resolve(cls, config: StellwerkConfig, environ: Mapping[str, str]) -> Secrets:
+        digests = key_digests(config, environ)
+        names = [b.api_key_env for b in config.backends if b.api_key_env]
+        return cls(digests, resolve_env(names, environ))
