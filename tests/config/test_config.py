@@ -182,6 +182,60 @@ def test_config_check_names_the_variables_serve_would_miss(
     assert fine.exit_code == 0 and "warning" not in fine.output
 
 
+def test_config_check_needs_the_dashboards_session_secret_as_serve_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``dashboard.session_secret_env`` is a variable ``serve`` reads (and refuses under 32
+    characters): ``config check --env`` said such a config was ready when it was not."""
+    path = str(write(tmp_path, {**MINIMAL, "dashboard": {"session_secret_env": "SESSION"}}))
+    monkeypatch.setenv("IT_KEY", "sk-it-0123456789")
+    monkeypatch.delenv("SESSION", raising=False)
+    runner = CliRunner()
+    unset = runner.invoke(build_app(), ["config", "check", "--env", path])
+    assert unset.exit_code == 2
+    assert "environment variables that are not set: SESSION" in unset.output
+    monkeypatch.setenv("SESSION", "short")
+    short = runner.invoke(build_app(), ["config", "check", "--env", path])
+    assert short.exit_code == 2
+    assert "the secret in SESSION has 5 characters; use at least 32" in short.output
+    with pytest.raises(ConfigError, match="has 5 characters"):
+        create_app(load_config(path), environ={"IT_KEY": "sk-it-0123456789", "SESSION": "short"})
+    monkeypatch.setenv("SESSION", "s" * 32)
+    fine = runner.invoke(build_app(), ["config", "check", "--env", path])
+    assert fine.exit_code == 0, fine.output
+    off = {**MINIMAL, "dashboard": {"enabled": False, "session_secret_env": "SESSION"}}
+    monkeypatch.delenv("SESSION")
+    assert (
+        runner.invoke(
+            build_app(), ["config", "check", "--env", str(write(tmp_path, off))]
+        ).exit_code
+        == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("postgresql+psycopg://u:secret@db:abc/ledger", "port is not a number from 0 to 65535"),
+        ("postgresql+psycopg://u@db:70000/ledger", "port is not a number from 0 to 65535"),
+        ("stellwerk.db", "not a database URL; give sqlite:///path/to/stellwerk.db"),
+    ],
+)
+def test_config_check_names_a_ledger_url_the_ledger_cannot_read(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    """The ledger's URL is checked with the file (``serve`` crashed on a port that is not a
+    number after ``config check`` had said valid); the URL is not echoed (it may hold a
+    password)."""
+    path = str(write(tmp_path, {**MINIMAL, "server": {"database_url": url}}))
+    result = CliRunner().invoke(build_app(), ["config", "check", path])
+    assert result.exit_code == 2
+    assert f"server.database_url: the database URL's {problem}" in result.output or (
+        f"server.database_url: {problem}" in result.output
+    )
+    assert "secret" not in result.output
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [

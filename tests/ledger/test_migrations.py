@@ -202,6 +202,7 @@ def test_sqlite_runs_in_wal_mode_with_normal_sync(sqlite_url: str, tmp_path: Pat
     ("url", "message"),
     [
         ("not a url", "not a valid URL"),
+        ("postgresql+psycopg://u:secret@db:abc/ledger", "not a valid URL"),
         ("mysql://user:secret@db/ledger", "unsupported database 'mysql'"),
         ("sqlite:////nonexistent-dir/sub/ledger.db", "cannot open the ledger"),
         ("postgresql+psycopg://postgres:secret@127.0.0.1:1/nothing", "cannot open the ledger"),

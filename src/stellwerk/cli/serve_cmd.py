@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -66,7 +66,8 @@ def check(
         typer.Option(
             "--env",
             help="Also require the environment variables the config references (keys, backend "
-            "tokens, the Redis password), as `stellwerk serve` does; exit 2 if one is not set.",
+            "tokens, the Redis password, the dashboard's session secret of 32 characters or "
+            "more), as `stellwerk serve` does; exit 2 if one is not set.",
         ),
     ] = False,
 ) -> None:
@@ -98,12 +99,19 @@ def check(
 
 def environment_problems(config: StellwerkConfig, environ: Mapping[str, str]) -> list[str]:
     """What ``stellwerk serve`` would refuse in ``environ``: the variables the config references
-    that are not set, read by the same functions the gateway resolves them with."""
-    from stellwerk.gateway.config_secrets import Secrets
+    that are not set (and a dashboard session secret too short), read by the same functions the
+    gateway resolves them with."""
+    from stellwerk.gateway.config_secrets import Secrets, session_secret
     from stellwerk.governance.counters import redis_password
 
     problems = []
-    for resolve in (Secrets.resolve, redis_password):
+    checks: list[Callable[[StellwerkConfig, Mapping[str, str]], object]] = [
+        Secrets.resolve,
+        redis_password,
+    ]
+    if config.dashboard.enabled:
+        checks.append(session_secret)
+    for resolve in checks:
         try:
             resolve(config, environ)
         except ConfigError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
@@ -291,6 +292,24 @@ class ServerConfig(Strict):
     api_docs_assets_url: str = "https://cdn.jsdelivr.net/npm"
 
     _redis_env = field_validator("redis_password_env")(check_env)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        """Read as the ledger will read it, as far as that is possible without its driver: a
+        scheme, and a port that is a number (the URL itself is not echoed: it may hold a
+        password)."""
+        parts = urlsplit(value)
+        if not re.fullmatch(r"[a-z][a-z0-9+.-]*", parts.scheme) or "://" not in value:
+            raise ValueError(
+                "not a database URL; give sqlite:///path/to/stellwerk.db or"
+                " postgresql+psycopg://user@host/database"
+            )
+        try:
+            parts.port  # noqa: B018 - reading it checks it
+        except ValueError as exc:
+            raise ValueError("the database URL's port is not a number from 0 to 65535") from exc
+        return value
 
     @field_validator("redis_url")
     @classmethod

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 
 from fastapi import FastAPI
 
-from stellwerk.config.loader import resolve_env
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard.auth import AdminDirectory
 from stellwerk.dashboard.routes import build_router, not_found_router
 from stellwerk.dashboard.session import SessionCodec
 from stellwerk.dashboard.web import Dashboard, templates
-from stellwerk.errors import ConfigError
-
-MIN_SECRET = 32
-
-
-def session_secret(config: StellwerkConfig, environ: Mapping[str, str]) -> bytes:
-    name = config.dashboard.session_secret_env
-    if name is None:
-        return secrets.token_bytes(32)
-    value = resolve_env([name], environ)[name]
-    if len(value) < MIN_SECRET:
-        raise ConfigError(
-            f"dashboard.session_secret_env: the secret in {name} has {len(value)} characters;"
-            f" use at least {MIN_SECRET} (e.g. python -c 'import secrets;"
-            " print(secrets.token_urlsafe(32))')"
-        )
-    return value.encode("utf-8")
+from stellwerk.gateway.config_secrets import session_secret
 
 
 def install_dashboard(app: FastAPI, config: StellwerkConfig, environ: Mapping[str, str]) -> None:

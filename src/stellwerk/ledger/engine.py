@@ -9,6 +9,7 @@ one retried batch rather than an error on every pooled connection.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -26,8 +27,10 @@ def parse_url(url: str | URL) -> URL:
     """Parse and check a ledger URL; the error names the URL (password hidden)."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise LedgerError(f"ledger database URL {str(url)!r} is not a valid URL: {exc}") from exc
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise LedgerError(
+            f"ledger database URL {_masked(str(url))!r} is not a valid URL: {exc}"
+        ) from exc
     if parsed.get_backend_name() not in SUPPORTED:
         raise LedgerError(
             f"ledger database URL {safe_url(parsed)!r}: unsupported database "
@@ -42,8 +45,13 @@ def safe_url(url: str | URL) -> str:
     """The URL as text with the password masked, for messages and logs."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<invalid URL>"
+
+
+def _masked(text: str) -> str:
+    """A URL that does not parse, with what may be a password (``user:secret@``) masked."""
+    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", text)
 
 
 def _is_memory(url: URL) -> bool:
