@@ -275,3 +275,61 @@ def test_recorded_reference_costs_stand_whatever_the_reference_costs_today() -> 
         all_kept = compute_savings([KeyTraffic("legal", today, every)], fits)
         assert all_kept.cost.baseline == pytest.approx(0.9)
         assert all_kept.cost.saved == pytest.approx(0.6)
+
+
+def _recorded(totals: Totals, *, cost: float, energy_wh: float) -> Totals:
+    """``totals`` as records keeping their reference (since 1200): every request, with the
+    reference's cost and energy for their tokens as recorded then."""
+    return replace(
+        totals,
+        referenced=totals.requests,
+        reference_cost_micro=round(cost * 1_000_000),
+        referenced_prompt=totals.prompt_tokens,
+        referenced_completion=totals.completion_tokens,
+        reference_energy_wh=energy_wh,
+        reference_energy_tokens=totals.tokens,
+    )
+
+
+def test_recorded_reference_energy_stands_whatever_the_reference_uses_today() -> None:
+    """Energy follows the rule of cost: the records' reference energy as recorded; today's
+    reference's energy per token prices only the records that keep none."""
+    medium = {m.id: m for m in _config().models}["medium-onprem"]
+    hungrier = medium.model_copy(update={"energy_wh_per_1k_tokens": 99.0})
+    served = _totals("small-onprem", 10, 1_000_000, 100_000, 0.3)  # 110 Wh as served
+    kept = _recorded(served, cost=0.9, energy_wh=500.0)
+    old = _totals("small-onprem", 2, 10_000, 0, 0.01)  # no reference recorded
+    fits = {"medium-onprem": _fit(300.0)}
+    for today in (medium, hungrier):
+        savings = compute_savings(
+            [
+                KeyTraffic("legal", today, kept, recorded="medium-onprem"),
+                KeyTraffic("legal", today, old),
+            ],
+            fits,
+        )
+        assert savings.energy_wh.baseline == pytest.approx(500.0 + today.energy_wh(10_000))
+        assert savings.energy_wh.actual == pytest.approx(111.0)
+        assert (savings.requests, savings.compared_today) == (12, 2)
+
+
+def test_a_key_with_no_reference_today_keeps_its_recorded_comparison() -> None:
+    """Archive may use no model now; its requests recorded with a reference (large-eucloud,
+    since retired from the catalog: ``reference`` None) are compared as recorded, under that
+    model's name and with its latency measure; only its older ones are without a reference."""
+    traffic = [
+        KeyTraffic(
+            "archive",
+            None,
+            _recorded(_totals("small-onprem", 4, 4000, 400, 0.1), cost=0.4, energy_wh=30.0),
+            recorded="large-eucloud",
+        ),
+        KeyTraffic("archive", None, _totals("small-onprem", 3, 10, 10, 0.0)),
+    ]
+    savings = compute_savings(traffic, {"large-eucloud": _fit(900.0)})
+    assert (savings.requests, savings.without_reference, savings.compared_today) == (4, 3, 0)
+    assert savings.references == [("archive", "large-eucloud")]
+    assert savings.cost.baseline == pytest.approx(0.4)
+    assert savings.energy_wh.baseline == pytest.approx(30.0)
+    assert savings.latency_ms is not None and savings.latency_ms.baseline == pytest.approx(900.0)
+    assert savings.routed == 7

@@ -15,7 +15,7 @@ import pytest
 
 from stellwerk.dashboard.i18n import LANGUAGES
 from tests.dashboard.conftest import DashboardGateway
-from tests.dashboard.traffic import record, served
+from tests.dashboard.traffic import record, recorded_traffic, served
 
 LATENCY = {"en": "Mean latency (estimate)", "de": "Mittlere Latenz (Schätzung)"}
 NOT_ENOUGH = {"en": "not enough data", "de": "zu wenige Daten"}
@@ -25,10 +25,12 @@ ONLY_COMPARISON = {"en": "mean latency is measured; only the comparison is missi
                    "de": "ist gemessen; nur der Vergleich fehlt"}  # fmt: skip
 AT_LEAST = {"en": "at least 10 answered requests", "de": "mindestens 10 eigene beantwortete"}
 MEASURED = {"en": "measured on their 12 answered requests", "de": "an ihren 12 beantworteten"}
-TODAYS = {"en": "(the cost as recorded with the request; energy, latency and the models named:"
-                " today's reference): research → tiny-large",
-          "de": "(die Kosten wie mit der Anfrage erfasst; Energie, Latenz und die genannten"
-                " Modelle: die heutige Referenz): research → tiny-large"}  # fmt: skip
+TODAYS = {"en": "(cost and energy as recorded with the request): research → tiny-large 5 of them"
+                " were recorded before the ledger kept their reference: compared with their key's"
+                " reference today.",
+          "de": "(Kosten und Energie wie mit der Anfrage erfasst): research → tiny-large 5 davon"
+                " wurden erfasst, bevor das Ledger ihre Referenz festhielt: verglichen mit der"
+                " heutigen Referenz ihres Schlüssels."}  # fmt: skip
 SAVED = {"en": "Mean latency (estimate) 588 ms 1,240 ms 53 %",
          "de": "Mittlere Latenz (Schätzung) 588 ms 1.240 ms 53 %"}  # fmt: skip
 
@@ -96,5 +98,37 @@ def test_latency_is_compared_with_the_references_estimate_for_the_same_requests(
     _reference(offline_dashboard, [1, 2, 5, 10, 20, 50, 80, 100, 150, 200, 300, 1000], 40.0, 2.0)
     widget = _savings(admin, language)
     assert SAVED[language] in widget
-    assert TODAYS[language] in widget  # a month looked at again names today's reference
+    assert TODAYS[language] in widget  # records that keep no reference: today's, and said so
     assert NOT_ENOUGH[language] not in widget and MEASURED[language] in widget
+
+
+RECORDED = {
+    "en": "7 of 8 routed requests compared, against sending each routed request to the largest"
+          " model its key might use when it was made (cost and energy as recorded with the"
+          " request): legal → tiny-small , research → tiny-large , research → tiny-medium"
+          " 2 of them were recorded before the ledger kept their reference: compared with their"
+          " key's reference today. 1 routed request recorded without a reference, of a key that"
+          " may use no model now, is not compared. ",
+    "de": "7 von 8 gerouteten Anfragen verglichen, gegenüber jeder gerouteten Anfrage an das"
+          " größte Modell, das ihr Schlüssel zur Zeit der Anfrage nutzen durfte (Kosten und"
+          " Energie wie mit der Anfrage erfasst): legal → tiny-small , research → tiny-large ,"
+          " research → tiny-medium 2 davon wurden erfasst, bevor das Ledger ihre Referenz"
+          " festhielt: verglichen mit der heutigen Referenz ihres Schlüssels. 1 ohne Referenz"
+          " erfasste geroutete Anfrage eines Schlüssels ohne zulässiges Modell ist nicht"
+          " verglichen. ",
+}  # fmt: skip
+ENERGY = {"en": "Energy 0.84 Wh 32.80 Wh 97 %", "de": "Energie 0,84 Wh 32,80 Wh 97 %"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_requests_are_compared_with_the_reference_their_records_keep(
+    offline_dashboard: DashboardGateway, admin: httpx.Client, language: str
+) -> None:
+    """Energy follows the records' reference as cost does (3 x 5 + 2 x 8.4 + 2 x 0.5 Wh =
+    32.8 Wh), the models named are the records' (tiny-medium) beside today's for the older
+    requests (tiny-large), and a key that may use no model today still has the requests it
+    recorded with a reference compared: only its one older request is not."""
+    recorded_traffic(offline_dashboard)
+    widget = _savings(admin, language)
+    assert RECORDED[language] in widget
+    assert ENERGY[language] in widget

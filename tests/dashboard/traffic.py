@@ -28,9 +28,16 @@ def served(
     completion: int = 200,
     latency_ms: float = 300.0,
     when: datetime | None = None,
+    reference: str | None = None,
+    reference_energy_wh: float | None = None,
 ) -> UsageRecord:
-    """The usage record of one answered request."""
+    """The usage record of one answered request; ``reference``: the reference model it keeps (as
+    a routed request's since the ledger keeps one), its cost at the config's price and its
+    energy ``reference_energy_wh`` (default: at the config's energy per token)."""
     spec = next(m for m in config.models if m.id == model)
+    ref = next((m for m in config.models if m.id == reference), None)
+    if ref is not None and reference_energy_wh is None:
+        reference_energy_wh = ref.energy_wh(prompt + completion)
     return UsageRecord(
         request_id=uuid.uuid4().hex,
         time=when or datetime.now(UTC),
@@ -56,6 +63,9 @@ def served(
         cost_micro=spec.price.cost_micro(prompt, completion),
         energy_wh=spec.energy_wh(prompt + completion),
         config_hash="test",
+        reference_model=reference,
+        reference_cost_micro=ref.price.cost_micro(prompt, completion) if ref else None,
+        reference_energy_wh=reference_energy_wh if ref else None,
     )
 
 
@@ -101,3 +111,25 @@ def two_refusals(dashboard: DashboardGateway) -> None:
     answer = dashboard.gateway.post("/v1/chat/completions", content=twice, headers=bearer)
     assert answer.status_code == 400
     wait_for_usage(dashboard, 2)
+
+
+def recorded_traffic(dashboard: DashboardGateway) -> None:
+    """Research's routed requests: three recorded with tiny-medium as their reference, at 5 Wh
+    each (the reference of their time, and its energy per token then), two from before the
+    ledger kept one (today's reference: tiny-large, 8.4 Wh each). A legal key since removed from
+    the config (so no reference today): two recorded with tiny-small (0.5 Wh each), one with
+    none. All served by tiny-small, 1,200 tokens each: 0.12 Wh."""
+    config = dashboard.gateway.config
+    research = {"department": "research", "key_id": "research-1", "model": "tiny-small"}
+    gone = {"department": "legal", "key_id": "legal-removed", "model": "tiny-small"}
+    record(
+        dashboard,
+        [
+            *(served(config, **research, reference="tiny-medium", reference_energy_wh=5.0)
+              for _ in range(3)),
+            *(served(config, **research) for _ in range(2)),
+            *(served(config, **gone, reference="tiny-small", reference_energy_wh=0.5)
+              for _ in range(2)),
+            served(config, **gone),
+        ],
+    )  # fmt: skip

@@ -455,6 +455,8 @@ def test_a_served_request_keeps_its_reference_when_the_catalog_changes(
     assert first.reference_model == "tiny-medium"
     expected = first.prompt_tokens * medium_price[0] + first.completion_tokens * medium_price[1]
     assert first.reference_cost_micro == math.ceil(expected)
+    tokens = first.prompt_tokens + first.completion_tokens
+    assert first.reference_energy_wh == pytest.approx(tokens / 1000 * 0.8)  # tiny-medium's Wh
     for body in (before, after):
         del body["baseline_models_as_of"]
     assert after == before
@@ -464,6 +466,8 @@ def test_a_served_request_keeps_its_reference_when_the_catalog_changes(
     assert before["total"]["compared_today"] == 0
     (second,) = [r for r in records.values() if r.request_id != first.request_id]
     assert second.reference_model == "tiny-large"
+    tokens = second.prompt_tokens + second.completion_tokens
+    assert second.reference_energy_wh == pytest.approx(tokens / 1000 * 7.0)
     assert both["baseline_models"] == ["tiny-large", "tiny-medium"]
     total = Decimal(first.reference_cost_micro + (second.reference_cost_micro or 0)) / 10**6
     assert Decimal(both["total"]["baseline_cost"]) == total

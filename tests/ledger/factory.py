@@ -57,7 +57,16 @@ def make_records(count: int, *, start: int = 0, prefix: str = "req") -> list[Usa
     return [make_record(index, prefix=prefix) for index in range(start, start + count)]
 
 
-def with_reference(record: UsageRecord, model: str = "apertus-8b") -> UsageRecord:
+def with_reference(
+    record: UsageRecord, model: str = "apertus-8b", *, energy: bool = True
+) -> UsageRecord:
     """``record`` as the gateway writes a routed request since it keeps its reference: ``model``
-    and what it would have charged for the record's tokens (a made-up price of twice the cost)."""
-    return replace(record, reference_model=model, reference_cost_micro=2 * record.cost_micro)
+    and what it would have charged for the record's tokens (a made-up price of twice the cost)
+    and used in energy (three times the record's); ``energy=False``: as written between
+    migrations 1100 and 1200, the cost only."""
+    return replace(
+        record,
+        reference_model=model,
+        reference_cost_micro=2 * record.cost_micro,
+        reference_energy_wh=3 * record.energy_wh if energy else None,
+    )

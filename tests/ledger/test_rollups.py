@@ -20,10 +20,12 @@ from tests.ledger.test_migrations import insert_old_usage
 
 
 def _expected_daily(records: list[UsageRecord]) -> dict[tuple[object, ...], tuple[float, ...]]:
-    sums: dict[tuple[object, ...], list[float]] = defaultdict(lambda: [0.0] * 15)
+    sums: dict[tuple[object, ...], list[float]] = defaultdict(lambda: [0.0] * 17)
     for r in records:
         day = r.time.replace(hour=0, minute=0, second=0, microsecond=0)
-        key = (day, r.department, r.key_id, r.model or "", r.requested_model.startswith("auto"))
+        routed = r.requested_model.startswith("auto")
+        key = (day, r.department, r.key_id, r.model or "", routed, r.reference_model or "")
+        stored_energy = r.reference_energy_wh is not None
         row = sums[key]
         for i, value in enumerate(
             (
@@ -42,6 +44,8 @@ def _expected_daily(records: list[UsageRecord]) -> dict[tuple[object, ...], tupl
                 r.reference_cost_micro or 0,
                 r.prompt_tokens if r.reference_model else 0,
                 r.completion_tokens if r.reference_model else 0,
+                r.reference_energy_wh or 0.0,
+                r.prompt_tokens + r.completion_tokens if stored_energy else 0,
             )
         ):
             row[i] += float(value)
@@ -52,7 +56,7 @@ def _stored_daily(ledger: Ledger) -> dict[tuple[object, ...], tuple[float, ...]]
     with ledger.connect() as connection:
         rows = connection.execute(select(usage_daily))
         return {
-            (r.day, r.department, r.key_id, r.model, bool(r.routed)): tuple(
+            (r.day, r.department, r.key_id, r.model, bool(r.routed), r.reference_model): tuple(
                 round(float(v), 6)
                 for v in (
                     r.requests,
@@ -70,6 +74,8 @@ def _stored_daily(ledger: Ledger) -> dict[tuple[object, ...], tuple[float, ...]]
                     r.reference_cost_micro,
                     r.referenced_prompt,
                     r.referenced_completion,
+                    r.reference_energy_wh,
+                    r.reference_energy_tokens,
                 )
             )
             for r in rows
@@ -95,13 +101,19 @@ def _routed(record: UsageRecord) -> bool:
 
 
 def test_rollups_match_the_records_and_skip_duplicates(ledger: Ledger) -> None:
-    """Every sum, the references' too: half of the routed records keep one (since 1100), the
-    others were written before (null), and the rollups count them apart."""
+    """Every sum, the references' too: half of the routed records keep one, of two models (a
+    key's reference changed; some as written since 1200 with the reference energy, some as
+    between 1100 and 1200 without), the others were written before (null); each reference
+    model's records are rolled up in rows of their own."""
     records = [
-        with_reference(r) if _routed(r) and i % 2 else r
+        with_reference(r, ("apertus-8b", "mistral-8b")[i // 4 % 2], energy=i % 3 > 0)
+        if _routed(r) and i % 2
+        else r
         for i, r in enumerate(make_record(i) for i in range(300))
     ]
-    assert any(r.reference_model for r in records)
+    kept = [r for r in records if r.reference_model]
+    assert {r.reference_model for r in kept} == {"apertus-8b", "mistral-8b"}
+    assert {r.reference_energy_wh is None for r in kept} == {True, False}
     assert any(_routed(r) and not r.reference_model for r in records)
     ledger.insert_usage(records[:200])
     ledger.insert_usage(records[150:])  # 50 duplicates: stored once, rolled up once
@@ -183,8 +195,8 @@ def test_routing_figures_count_routed_requests_and_say_what_they_left_out(ledger
 
 
 def test_routed_totals_carry_the_recorded_references(ledger: Ledger) -> None:
-    """What the dashboard's savings read per key and model: the routed requests' recorded
-    reference costs and tokens, apart from those of records that keep none."""
+    """What the dashboard's savings read per key, model and recorded reference: the routed
+    requests' recorded reference costs, energy and tokens, apart from those that keep none."""
     records = [
         with_reference(r) if i % 3 else r
         for i, r in enumerate(r for r in (make_record(i) for i in range(400)) if _routed(r))
@@ -194,9 +206,19 @@ def test_routed_totals_carry_the_recorded_references(ledger: Ledger) -> None:
         routed = usage_totals.routed_by_key(connection, Window.month("2026-11"))
     in_month = [r for r in records if r.time.strftime("%Y-%m") == "2026-11"]
     kept = [r for r in in_month if r.reference_model]
-    totals = usage_totals.summed([t for _, _, t in routed])
+    totals = usage_totals.summed([t.totals for t in routed])
     assert (totals.requests, totals.referenced) == (len(in_month), len(kept))
     assert totals.reference_cost_micro == sum(r.reference_cost_micro or 0 for r in kept)
     assert totals.referenced_prompt == sum(r.prompt_tokens for r in kept)
     assert totals.referenced_completion == sum(r.completion_tokens for r in kept)
+    assert totals.reference_energy_wh == pytest.approx(
+        sum(r.reference_energy_wh or 0 for r in kept)
+    )
+    assert totals.reference_energy_tokens == sum(
+        r.prompt_tokens + r.completion_tokens for r in kept
+    )
     assert 0 < len(kept) < len(in_month)
+    by_reference = {t.reference_model for t in routed}
+    assert by_reference == {"", "apertus-8b"}
+    for t in routed:  # a row keeps one reference, or none: never a mix
+        assert t.totals.referenced == (t.totals.requests if t.reference_model else 0)

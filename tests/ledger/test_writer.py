@@ -178,6 +178,11 @@ def test_close_timeout_while_down_names_and_returns_the_unwritten(ledger: Ledger
         ({"reference_cost_micro": -3, "reference_model": "m"}, "reference_cost_micro"),
         ({"reference_model": "m"}, "reference_model"),  # a reference without its cost
         ({"reference_cost_micro": 12}, "reference_model"),  # a cost without its reference
+        ({"reference_energy_wh": 0.5}, "reference_model"),  # energy without its reference
+        (
+            {"reference_model": "m", "reference_cost_micro": 1, "reference_energy_wh": -1.0},
+            "reference_energy_wh",
+        ),
     ],
 )
 def test_malformed_records_are_refused_at_submit(

@@ -86,12 +86,22 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "by_size": ("by size class", "nach Größenklasse"),
     "savings": ("Savings from routing", "Einsparung durch Routing"),
     "savings_against": (
-        "against sending each routed request to the largest model its key may use (the cost"
-        " as recorded with the request; energy, latency and the models named: today's"
-        " reference)",
-        "gegenüber jeder gerouteten Anfrage an das größte Modell, das ihr Schlüssel nutzen darf"
-        " (die Kosten wie mit der Anfrage erfasst; Energie, Latenz und die genannten Modelle:"
-        " die heutige Referenz)",
+        "against sending each routed request to the largest model its key might use when it"
+        " was made (cost and energy as recorded with the request)",
+        "gegenüber jeder gerouteten Anfrage an das größte Modell, das ihr Schlüssel zur Zeit"
+        " der Anfrage nutzen durfte (Kosten und Energie wie mit der Anfrage erfasst)",
+    ),
+    "savings_compared_today": (
+        "{n} of them were recorded before the ledger kept their reference: compared with"
+        " their key's reference today.",
+        "{n} davon wurden erfasst, bevor das Ledger ihre Referenz festhielt: verglichen mit"
+        " der heutigen Referenz ihres Schlüssels.",
+    ),
+    "savings_compared_today_one": (
+        "{n} of them was recorded before the ledger kept its reference: compared with its"
+        " key's reference today.",
+        "{n} davon wurde erfasst, bevor das Ledger ihre Referenz festhielt: verglichen mit"
+        " der heutigen Referenz ihres Schlüssels.",
     ),
     "no_routed": ("No routed requests this month.", "Diesen Monat keine gerouteten Anfragen."),
     "no_baseline_latency": (
@@ -338,12 +348,16 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "times_in": ("Times in {zone}", "Zeiten in {zone}"),
     "amounts_in": ("amounts in {currency}", "Beträge in {currency}"),
     "savings_without_reference": (
-        "{n} routed requests of keys that may use no model now are not compared.",
-        "{n} geroutete Anfragen von Schlüsseln ohne zulässiges Modell sind nicht verglichen.",
+        "{n} routed requests recorded without a reference, of keys that may use no model now,"
+        " are not compared.",
+        "{n} ohne Referenz erfasste geroutete Anfragen von Schlüsseln ohne zulässiges Modell"
+        " sind nicht verglichen.",
     ),
     "savings_without_reference_one": (
-        "{n} routed request of a key that may use no model now is not compared.",
-        "{n} geroutete Anfrage eines Schlüssels ohne zulässiges Modell ist nicht verglichen.",
+        "{n} routed request recorded without a reference, of a key that may use no model now,"
+        " is not compared.",
+        "{n} ohne Referenz erfasste geroutete Anfrage eines Schlüssels ohne zulässiges Modell"
+        " ist nicht verglichen.",
     ),
     # the form follows the total: "1 of 1 routed request", "1 of 3 routed requests"
     "savings_compared": (

@@ -204,22 +204,31 @@ def _savings(
     states: list[ModelState],
     use_cases: list[UseCaseConfig],
 ) -> Savings | None:
+    """The month's routed requests against the reference each record keeps, or (records from
+    before the ledger kept one) its key's reference today."""
     routed = usage_totals.routed_by_key(connection, window)
-    if not any(totals.group for _, _, totals in routed):
+    if not any(r.totals.group for r in routed):
         return None
     principals = key_principals(gov, use_cases)
     policy = gov.snapshot.policy
-    references: dict[str, ModelConfig | None] = {}
+    catalog = {s.id: s.config for s in states}
+    today: dict[str, ModelConfig | None] = {}
     traffic = []
-    for department, key_id, totals in routed:
-        if key_id not in references:
-            principal = principals.get(key_id)
-            references[key_id] = (
-                permitted_reference(policy, principal, states) if principal is not None else None
-            )
-        traffic.append(KeyTraffic(department, references[key_id], totals))
+    for r in routed:
+        if r.reference_model:
+            reference = catalog.get(r.reference_model)
+        else:
+            if r.key_id not in today:
+                principal = principals.get(r.key_id)
+                today[r.key_id] = (
+                    permitted_reference(policy, principal, states)
+                    if principal is not None
+                    else None
+                )
+            reference = today[r.key_id]
+        traffic.append(KeyTraffic(r.department, reference, r.totals, r.reference_model))
     latency = {
         model: fit_latency(answer_times(connection, window, model))
-        for model in {m.id for m in references.values() if m is not None}
+        for model in {t.reference_id for t in traffic if t.reference_id is not None}
     }
     return compute_savings(traffic, latency)

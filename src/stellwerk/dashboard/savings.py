@@ -1,21 +1,27 @@
 """What routing saved: the routed requests as served, against the same requests each sent to the
 best model its key MAY use (its permitted reference model, stellwerk.governance.baseline, the rule
-the usage report follows too), never to a model policy forbids it. Requests of a key that may use
-no model have no reference and are left out of the comparison (and counted as such), as are
-the routed requests refused before a model was chosen (counted too, so that the widget's numbers
-add up to the routed requests the router-learning page counts).
+the usage report follows too), never to a model policy forbids it. Requests that have no reference
+are left out of the comparison (and counted as such), as are the routed requests refused before a
+model was chosen (counted too, so that the widget's numbers add up to the routed requests the
+router-learning page counts).
 
-A routed request's cost is compared with the reference cost its record keeps (what the largest
-model its key might use then would have charged, at its price then: ``usage.reference_cost_micro``,
-summed by the rollups), so a later change of the catalog leaves it as it was. Requests recorded
-before the ledger kept a reference are priced with today's reference, as the rest of the
-comparison (energy, latency, and which requests have a reference at all) is.
+A routed request is compared with the reference its record keeps (the largest model its key might
+use when it was made: ``usage.reference_model``, a key of the rollups), with the reference cost
+and energy recorded with it (at that model's price and energy per token then:
+``usage.reference_cost_micro`` and ``reference_energy_wh``, summed by the rollups), so a later
+change of the catalog leaves the comparison as it was, and a key that may use no model now still
+has its earlier requests compared. Requests recorded before the ledger kept a reference
+(``compared_today``) are compared with their key's reference today, and have none when the key
+may use no model now (``without_reference``); what a record kept of them is used all the same
+(the records between migrations 1100 and 1200 kept the cost, not the energy).
 
 Cost and energy are the same requests priced twice. Latency cannot be measured twice: a request
 was answered by one model only. Its baseline is an estimate over the same requests, the way their
 cost is priced: each reference model's time per request, per prompt token and per answer token,
 measured on its own answered requests of the month (``dashboard.latency_fit``, over
-``Savings.reference_requests`` of them), applied to the routed requests' counts and tokens. When
+``Savings.reference_requests`` of them), applied to the routed requests' counts and tokens. (It is
+not stored with the request: nothing at request time says how long the reference would have
+taken, and a figure fitted then on a few requests would be a worse estimate, not a record.) When
 a reference's measure is too thin to carry the estimate (too few requests, or none as long or as
 short as the routed ones), there is no comparison (``latency_ms`` is ``None``) rather than one
 of different requests; the routed requests' own mean latency is measured, not estimated, and is
@@ -78,7 +84,11 @@ class Savings:
     """Mean per request, the baseline estimated; ``None``: not enough data to estimate it."""
     routed_latency_ms: float | None = None
     """The compared routed requests' mean latency as served (measured; ``None``: none compared)."""
-    without_reference: int = 0  # routed requests of keys that may use no model now
+    without_reference: int = 0
+    """Routed requests whose records keep no reference, of keys that may use no model now."""
+    compared_today: int = 0
+    """Of ``requests``, those whose records keep no reference (written before the ledger kept
+    one): compared with their key's reference today."""
     refused: int = 0  # routed requests refused before a model was chosen: not compared
     reference_requests: int = 0
     """The reference models' own answered requests their time per token was measured on."""
@@ -91,21 +101,31 @@ class Savings:
 
 @dataclass(frozen=True, slots=True)
 class KeyTraffic:
-    """The routed traffic of one key on one model, and the key's permitted reference."""
+    """The routed traffic of one key on one model that keeps one reference (or none), with the
+    model it is compared with."""
 
     department: str
     reference: ModelConfig | None
+    """The model compared with, as the catalog has it today: the one the records keep
+    (``recorded``; ``None`` if the catalog no longer has it), else the key's permitted reference
+    today (``None``: it may use no model now). It prices what the records do not keep."""
     totals: Totals
+    recorded: str = ""
+    """The reference the records keep; ``''``: none (written before the ledger kept one)."""
+
+    @property
+    def reference_id(self) -> str | None:
+        return self.recorded or (self.reference.id if self.reference is not None else None)
 
 
 def compute_savings(
     traffic: Sequence[KeyTraffic], latency: Mapping[str, LatencyFit | None]
 ) -> Savings:
-    """``traffic``: the routed requests (``auto...``) per key and model, each with its key's
-    reference; ``latency``: each reference model's time per request and token, measured on its
-    own requests (``None``: too few to measure)."""
-    compared = [t for t in traffic if t.totals.group and t.reference is not None]
-    without = sum(t.totals.requests for t in traffic if t.totals.group and t.reference is None)
+    """``traffic``: the routed requests (``auto...``) per key, model and stored reference, each
+    with the model it is compared with; ``latency``: each reference model's time per request
+    and token, measured on its own requests (``None``: too few to measure)."""
+    compared = [t for t in traffic if t.totals.group and t.reference_id is not None]
+    without = sum(t.totals.requests for t in traffic if t.totals.group and t.reference_id is None)
     refused = sum(t.totals.requests for t in traffic if not t.totals.group)
     requests = sum(t.totals.requests for t in compared)
     cost = Saving(actual=0.0, baseline=0.0)
@@ -113,22 +133,13 @@ def compute_savings(
     references: set[tuple[str, str]] = set()
     sent: dict[str, Totals] = {}  # each reference's routed requests, added up
     for t in compared:
-        reference, totals = t.reference, t.totals
-        assert reference is not None
-        references.add((t.department, reference.id))
-        tokens = totals.prompt_tokens + totals.completion_tokens
-        recorded = totals.reference_cost_micro / MICRO
-        unrecorded = reference.price.cost(
-            totals.prompt_tokens - totals.referenced_prompt,
-            totals.completion_tokens - totals.referenced_completion,
-        )
-        cost = Saving(cost.actual + float(totals.cost), cost.baseline + recorded + unrecorded)
-        energy = Saving(
-            energy.actual + totals.energy_wh, energy.baseline + reference.energy_wh(tokens)
-        )
-        sent[reference.id] = (
-            summed([sent[reference.id], totals]) if reference.id in sent else totals
-        )
+        model, totals = t.reference_id, t.totals
+        assert model is not None
+        references.add((t.department, model))
+        cost_base, energy_base = _baseline(t.reference, totals)
+        cost = Saving(cost.actual + float(totals.cost), cost.baseline + cost_base)
+        energy = Saving(energy.actual + totals.energy_wh, energy.baseline + energy_base)
+        sent[model] = summed([sent[model], totals]) if model in sent else totals
     if within_rounding(cost.saved * MICRO, requests):
         cost = Saving(cost.actual, cost.actual)
     fits = {model: latency.get(model) for model in sent}
@@ -141,9 +152,24 @@ def compute_savings(
         latency_ms=_latency(sent, fits, requests),
         routed_latency_ms=served_ms / requests if requests else None,
         without_reference=without,
+        compared_today=sum(t.totals.requests for t in compared if not t.recorded),
         refused=refused,
         reference_requests=sum(fit.requests for fit in fits.values() if fit is not None),
     )
+
+
+def _baseline(reference: ModelConfig | None, totals: Totals) -> tuple[float, float]:
+    """The reference's cost and energy for ``totals``: as the records keep them, and what they
+    do not keep (older records) at ``reference``'s price and energy per token today."""
+    cost = totals.reference_cost_micro / MICRO
+    energy = totals.reference_energy_wh
+    if reference is not None:
+        cost += reference.price.cost(
+            totals.prompt_tokens - totals.referenced_prompt,
+            totals.completion_tokens - totals.referenced_completion,
+        )
+        energy += reference.energy_wh(totals.tokens - totals.reference_energy_tokens)
+    return cost, energy
 
 
 def _latency(

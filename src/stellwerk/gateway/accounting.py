@@ -7,9 +7,11 @@ the ledger's batched writer (off the request path), the Prometheus metrics follo
 request's budget reservation is settled on its usage, or released when it has none.
 
 A routed request (``auto...``) that reached a model records its reference too: the model it is
-compared with (``stellwerk.governance.baseline``, the rule of the reports and the dashboard) and
-what that model would have charged for the same tokens at its price now, so that a later change
-of the catalog alters no saving already made.
+compared with (``stellwerk.governance.baseline``, the rule of the reports and the dashboard),
+what that model would have charged for the same tokens at its price now and the energy it would
+have used for them, so that a later change of the catalog alters no saving already made. (Its
+latency is not stored: nothing at request time measures how long the reference would have
+taken; the dashboard estimates it from the reference's own requests of the month it shows.)
 """
 
 from __future__ import annotations
@@ -98,9 +100,10 @@ def usage_record(call: Call, config_hash: str, reference: ModelConfig | None = N
         cost_micro = model.price.cost_micro(prompt, completion)
         energy = model.energy_wh(prompt + completion)
     decision = call.selection.decision if call.selection else None
-    reference_cost = None
+    reference_cost, reference_energy = None, None
     if reference is not None and routed(call):
         reference_cost = reference.price.cost_micro(prompt, completion)
+        reference_energy = reference.energy_wh(prompt + completion)
     else:
         reference = None
     return UsageRecord(
@@ -132,6 +135,7 @@ def usage_record(call: Call, config_hash: str, reference: ModelConfig | None = N
         unfamiliar=decision.unfamiliar if decision and decision.familiarity is not None else None,
         reference_model=reference.id if reference else None,
         reference_cost_micro=reference_cost,
+        reference_energy_wh=reference_energy,
     )
 
 

@@ -47,6 +47,10 @@ class UsageRecord:
     reference_cost_micro: int | None = None
     """What ``reference_model`` would have charged for the same tokens, at its price then, in
     micro-units (None exactly when ``reference_model`` is)."""
+    reference_energy_wh: float | None = None
+    """What ``reference_model`` would have used in energy for the same tokens, by its energy per
+    token then, in Wh (None when ``reference_model`` is; also None for the records written
+    between migrations 1100 and 1200, which kept the cost only)."""
 
     @property
     def cost(self) -> Decimal:

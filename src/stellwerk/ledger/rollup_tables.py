@@ -7,11 +7,14 @@ a record skipped as a duplicate). A month of the dashboard then reads a few thou
 instead of a million usage records. (Hours would be 24 times as many rows; the dashboard's finest
 time step is a day, and its "last hour" figures read ``usage`` itself through its time index.)
 
-``usage_daily`` has one row per (UTC day, department, key, model, routed); ``model`` is ``''`` for
-requests that failed before a model was chosen, ``routed`` says the client asked for a route
-(``auto...``) rather than naming a model. ``usage_latency_daily`` counts requests per (day, model,
-latency bucket); bucket ``b`` holds latencies below ``LATENCY_EDGES_MS[b]`` (and at or above the
-edge before it); the last bucket, ``len(LATENCY_EDGES_MS)``, holds everything slower.
+``usage_daily`` has one row per (UTC day, department, key, model, routed, reference model);
+``model`` is ``''`` for requests that failed before a model was chosen, ``routed`` says the
+client asked for a route (``auto...``) rather than naming a model, ``reference_model`` is the
+reference a routed request's record keeps (``''``: none, as for every record not routed and every
+record written before migration 1200_usage_reference_energy). ``usage_latency_daily`` counts
+requests per (day, model, latency bucket); bucket ``b`` holds latencies below
+``LATENCY_EDGES_MS[b]`` (and at or above the edge before it); the last bucket,
+``len(LATENCY_EDGES_MS)``, holds everything slower.
 """
 
 from __future__ import annotations
@@ -63,7 +66,12 @@ usage_daily = Table(
     Column("reference_cost_micro", BigInteger, nullable=False, server_default="0"),
     Column("referenced_prompt", BigInteger, nullable=False, server_default="0"),
     Column("referenced_completion", BigInteger, nullable=False, server_default="0"),
-    PrimaryKeyConstraint("day", "department", "key_id", "model", "routed"),
+    # since 1200_usage_reference_energy: the stored reference model (``''``: none stored), a
+    # key of the row, and the stored reference energy with the tokens of the records keeping one
+    Column("reference_model", Text, nullable=False, server_default=""),
+    Column("reference_energy_wh", Double, nullable=False, server_default="0"),
+    Column("reference_energy_tokens", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("day", "department", "key_id", "model", "routed", "reference_model"),
 )
 
 usage_latency_daily = Table(

@@ -95,6 +95,11 @@ def check_record(record: object) -> UsageRecord:
             f"usage record {record.request_id!r}: fields 'reference_model' and "
             "'reference_cost_micro' must both be given or both be None"
         )
+    if record.reference_energy_wh is not None and record.reference_model is None:
+        raise LedgerError(
+            f"usage record {record.request_id!r}: field 'reference_energy_wh' needs "
+            "'reference_model'"
+        )
     return record
 
 

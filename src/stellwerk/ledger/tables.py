@@ -92,6 +92,8 @@ usage = Table(
     # migration 1100_usage_reference: a routed request's reference model and its cost then
     Column("reference_model", Text),
     Column("reference_cost_micro", BigInteger),
+    # migration 1200_usage_reference_energy: its energy then for the same tokens, in Wh
+    Column("reference_energy_wh", Double),
     PrimaryKeyConstraint("request_id", "time"),
     Index("ix_usage_time", "time"),
     Index("ix_usage_department_time", "department", "time"),

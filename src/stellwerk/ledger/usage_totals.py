@@ -47,6 +47,11 @@ class Totals:
     referenced_prompt: int = 0
     referenced_completion: int = 0
     """The ``referenced`` requests' tokens (the rest are priced with today's reference)."""
+    reference_energy_wh: float = 0.0
+    """What the references would have used in energy, as recorded then (since migration
+    1200_usage_reference_energy; the records between 1100 and 1200 kept the cost only)."""
+    reference_energy_tokens: int = 0
+    """The tokens of the records that keep a reference energy."""
 
     @property
     def failed(self) -> int:
@@ -103,22 +108,35 @@ def totals_by(
     return [_totals(str(row[0]), row[1:]) for row in connection.execute(statement)]
 
 
-def routed_by_key(connection: Connection, window: Window) -> list[tuple[str, str, Totals]]:
-    """(department, key, totals of one model) of the routed requests in ``window``."""
+@dataclass(frozen=True, slots=True)
+class RoutedTraffic:
+    """The routed requests of one key on one model that keep one reference."""
+
+    department: str
+    key_id: str
+    reference_model: str
+    """The reference their records keep; ``''``: none (written before the ledger kept it)."""
+    totals: Totals
+    """Grouped by the model that served them (``''``: refused before a model was chosen)."""
+
+
+def routed_by_key(connection: Connection, window: Window) -> list[RoutedTraffic]:
+    """The routed requests in ``window`` per department, key, model and stored reference."""
     h = usage_daily.c
     statement = (
         select(
             h.department,
             h.key_id,
+            h.reference_model,
             h.model,
             *(func.sum(h[c]) for c in _SUMS),
         )
         .where(_where(window, routed=True))
-        .group_by(h.department, h.key_id, h.model)
-        .order_by(h.department, h.key_id, h.model)
+        .group_by(h.department, h.key_id, h.reference_model, h.model)
+        .order_by(h.department, h.key_id, h.reference_model, h.model)
     )
     return [
-        (str(row[0]), str(row[1]), _totals(str(row[2]), row[3:]))
+        RoutedTraffic(str(row[0]), str(row[1]), str(row[2]), _totals(str(row[3]), row[4:]))
         for row in connection.execute(statement)
     ]
 
@@ -132,20 +150,11 @@ def summed(rows: Sequence[Totals], group: str = "") -> Totals:
 def _totals(group: str, sums: Sequence[Any]) -> Totals:
     """Totals from the sums in ``_SUMS`` order (``None``: nothing summed); the counts and the
     amounts in micro-units are whole numbers, energy and latency are not."""
-    n = [0 if v is None else v for v in sums]
-    requests, errors, fallbacks, prompt, completion, cost, energy, latency, *counts = n
-    return Totals(
-        group,
-        int(requests),
-        int(errors),
-        int(fallbacks),
-        int(prompt),
-        int(completion),
-        int(cost),
-        float(energy),
-        float(latency),
-        *(int(c) for c in counts),
-    )
+    n = (0 if v is None else v for v in sums)
+    values: list[Any] = [
+        float(v) if name in _FRACTIONAL else int(v) for name, v in zip(_SUMS, n, strict=True)
+    ]
+    return Totals(group, *values)
 
 
 _SUMS = (
@@ -162,7 +171,10 @@ _SUMS = (
     "reference_cost_micro",
     "referenced_prompt",
     "referenced_completion",
+    "reference_energy_wh",
+    "reference_energy_tokens",
 )
+_FRACTIONAL = frozenset({"energy_wh", "latency_ms_sum", "reference_energy_wh"})
 
 
 def total(
