@@ -231,8 +231,8 @@ def test_a_slower_latency_is_a_loss_and_the_counts_add_up_to_the_routed_requests
     traffic = [
         KeyTraffic("legal", medium, _totals("small-onprem", 4, 400, 40, 0.0)),
         KeyTraffic("legal", None, _totals("small-onprem", 1, 10, 10, 0.0)),
-        KeyTraffic("legal", medium, _totals("", 3, 0, 0, 0.0)),  # refused before a model
-    ]
+        KeyTraffic("legal", medium, replace(_totals("", 5, 0, 0, 0.0), errors=3)),
+    ]  # no model: 3 refused before one was chosen, 2 Ollama loads (answered, nothing to compare)
     savings = compute_savings(traffic, {"medium-onprem": _fit(50.0, requests=17)})
     assert savings.latency_ms is not None
     assert savings.latency_ms.actual == pytest.approx(100.0)  # _totals: 100 ms a request

@@ -126,7 +126,9 @@ def compute_savings(
     and token, measured on its own requests (``None``: too few to measure)."""
     compared = [t for t in traffic if t.totals.group and t.reference_id is not None]
     without = sum(t.totals.requests for t in traffic if t.totals.group and t.reference_id is None)
-    refused = sum(t.totals.requests for t in traffic if not t.totals.group)
+    # no model: refused or failed before one was chosen; an Ollama load or unload (answered,
+    # with no model asked) is no routed request to compare
+    refused = sum(t.totals.errors for t in traffic if not t.totals.group)
     requests = sum(t.totals.requests for t in compared)
     cost = Saving(actual=0.0, baseline=0.0)
     energy = Saving(actual=0.0, baseline=0.0)
