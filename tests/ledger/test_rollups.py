@@ -129,6 +129,13 @@ def test_rollups_match_the_records_and_skip_duplicates(ledger: Ledger) -> None:
     assert _stored_latency(ledger) == expected
 
 
+def test_a_batch_holding_a_record_twice_stores_and_rolls_it_up_once(ledger: Ledger) -> None:
+    records = [make_record(i) for i in range(40)]
+    ledger.insert_usage([*records, records[3], records[17], records[3]])
+    assert ledger.count_usage() == 40
+    assert _stored_daily(ledger) == _expected_daily(records)
+
+
 def test_records_at_the_edges_of_days(ledger: Ledger) -> None:
     midnight = datetime(2026, 11, 30, tzinfo=UTC)
     times = [midnight - timedelta(microseconds=1), midnight, midnight + timedelta(minutes=59)]

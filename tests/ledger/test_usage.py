@@ -36,6 +36,19 @@ def test_a_retried_batch_is_not_counted_twice(ledger: Ledger) -> None:
     assert ledger.count_usage() == 20
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["NULL", "null", "", 'say "hi", {then} \\ go', "a,b", "{}", "Zürich/Genève", " spaced "],
+)
+def test_text_fields_round_trip_whatever_they_hold(ledger: Ledger, text: str) -> None:
+    """PostgreSQL receives a batch as one array per column: no value may read as array syntax."""
+    record = make_record(1, department=text, key_id=text, model=text, error_kind=text)
+    ledger.insert_usage([record, make_record(2, model=None)])
+    back = {r.request_id: r for r in ledger.recent_usage()}
+    assert back[record.request_id] == record
+    assert back[make_record(2).request_id].model is None
+
+
 def test_times_in_other_zones_are_stored_as_the_same_instant(ledger: Ledger) -> None:
     cet = timezone(timedelta(hours=1))
     local = datetime(2026, 11, 30, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
