@@ -101,7 +101,8 @@ def environment_problems(config: StellwerkConfig, environ: Mapping[str, str]) ->
     """What ``stellwerk serve`` would refuse in ``environ``: the variables the config references
     that are not set (and a dashboard session secret too short), read by the same functions the
     gateway resolves them with."""
-    from stellwerk.gateway.config_secrets import Secrets, session_secret
+    from stellwerk.config.session_secret import session_secret
+    from stellwerk.gateway.config_secrets import Secrets
     from stellwerk.governance.counters import redis_password
 
     problems = []

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from fastapi import FastAPI
 
 from stellwerk.config.schema import StellwerkConfig
+from stellwerk.config.session_secret import session_secret
 from stellwerk.dashboard.auth import AdminDirectory
 from stellwerk.dashboard.routes import build_router, not_found_router
 from stellwerk.dashboard.session import SessionCodec
 from stellwerk.dashboard.web import Dashboard, templates
-from stellwerk.gateway.config_secrets import session_secret
 
 
 def install_dashboard(app: FastAPI, config: StellwerkConfig, environ: Mapping[str, str]) -> None:
