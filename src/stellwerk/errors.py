@@ -5,7 +5,6 @@
     ├── RequestError                not served as sent: 4xx (the client's fault), 503 not started
     │   ├── InvalidRequest          400 malformed JSON, wrong types, missing fields, duplicate keys
     │   │   ├── Untranslatable      400 one backend's dialect cannot carry a valid request
-    │   │   │   └── ImageRefused    400 an image URL a backend may not be given
     │   │   └── ContextExceeded     400 the prompt (an input) is over the model's context
     │   ├── AuthenticationFailed    401 no key, unknown key, revoked key
     │   ├── PermissionDenied        403 policy forbids it (model, classification, role)
@@ -33,7 +32,9 @@
     └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
 Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
-the gateway renders every ``StellwerkError`` through one handler.
+the gateway renders every ``StellwerkError`` through one handler. A refusal names the part of the
+request it refuses by its place (``param``, and its message's start: ``tools[0].function...``);
+an API that holds that part elsewhere in its body renames it there (``RequestError.placed``).
 
 Which failure counts against a backend's circuit is said on the class (``blames_backend``): a
 backend that cannot be reached, is busy or does not answer in time is at fault; one that answered
@@ -46,6 +47,7 @@ through ``shown``, cut to ``SHOWN_CHARS``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 #: the most characters of a client-sent name (a model, a route, a key id) that an error echoes
 SHOWN_CHARS = 80
@@ -64,6 +66,14 @@ def shown(name: str) -> str:
     else:
         quoted = repr(name[:SHOWN_CHARS]) + f"... ({len(name)} characters)"
     return _ESCAPED_BYTE.sub(r"\1\\x\2", quoted)
+
+
+def placed_text(message: str, old: str, new: str) -> str:
+    """``message`` naming its place ``new`` where it starts with the place ``old`` (followed by
+    no more of a place: ``tools.0`` is not the start of ``tools.0x``)."""
+    if re.match(re.escape(old) + r"(?![\w.\[])", message):
+        return new + message[len(old) :]
+    return message
 
 
 def json_type(value: object) -> str:
@@ -105,6 +115,20 @@ class RequestError(StellwerkError):
         if code is not None:
             self.code = code
 
+    def placed(self, rename: Callable[[str], str]) -> RequestError:
+        """This refusal, its place named as ``rename`` names it (``param``, and the start of
+        its message where it names it there: ``tools[0].function.parameters.x is 0.5: ...``),
+        for an API whose body holds the part elsewhere than the request it was raised over
+        (``/v1/responses``). Renamed in place: it is raised once, by the request it refuses."""
+        if self.param is None:
+            return self
+        where = rename(self.param)
+        if where != self.param:
+            self.message = placed_text(self.message, self.param, where)
+            self.args = (self.message, *self.args[1:])
+            self.param = where
+        return self
+
 
 class InvalidRequest(RequestError):
     status_code = 400
@@ -113,24 +137,6 @@ class InvalidRequest(RequestError):
 class Untranslatable(InvalidRequest):
     """A valid request that one backend's dialect cannot express (``param`` names the part): a
     routed request goes on to the next candidate, as after a backend failure."""
-
-
-class ImageRefused(Untranslatable):
-    """An image part that a backend may not be given by its URL (``backends.images``), at
-    ``messages.<message>.content.<part>`` of the chat request: an API whose body holds the
-    image elsewhere names it in its own place (``at``). ``said``: the refusal, after the
-    place."""
-
-    def __init__(self, said: str, message: int, part: int, where: str | None = None) -> None:
-        where = where or f"messages.{message}.content.{part}.image_url.url"
-        super().__init__(f"{where}: {said}", param=where)
-        self.said = said
-        self.message_index = message
-        self.part = part
-
-    def at(self, where: str) -> ImageRefused:
-        """The same refusal, naming the image at ``where`` (``input.2.content.1.image_url``)."""
-        return ImageRefused(self.said, self.message_index, self.part, where)
 
 
 def context_words(context: int) -> str:

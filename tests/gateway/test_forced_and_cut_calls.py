@@ -64,7 +64,7 @@ def test_required_among_several_tools_is_refused_saying_why(gateway: Gateway) ->
     assert isinstance(error, dict)
     assert error["param"] == "tool_choice"
     assert "cannot force a call among several tools" in error["message"]
-    assert "name the tool to call" in error["message"]
+    assert "name the one tool to call" in error["message"]
 
 
 def test_required_on_the_responses_api_calls_the_one_tool(gateway: Gateway) -> None:

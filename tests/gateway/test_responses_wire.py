@@ -13,8 +13,10 @@ from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import BaseModel
 
 from stellwerk.backends.types import ChatChunk, ChatResult, Usage
+from stellwerk.errors import InvalidRequest
 from stellwerk.gateway import responses_wire as wire
 from stellwerk.gateway.body import parse
+from stellwerk.gateway.openai_schema import ChatCompletionRequest
 from stellwerk.gateway.responses_events import ResponseEvents, render
 from stellwerk.gateway.responses_schema import ResponseRequest
 
@@ -231,3 +233,79 @@ def test_a_number_json_cannot_pass_on_is_a_400() -> None:
     raw = b'{"model": "auto", "input": "Hallo", "seed": 123456789012345678901234567890}'
     with pytest.raises(InvalidRequest, match=r"^seed: an integer of 30 digits is outside"):
         ResponsesExchange(raw, "r1")
+
+
+PLACED: Any = {
+    "instructions": "Antworte kurz.",
+    "input": [
+        {"role": "user", "content": [{"type": "input_text", "text": "Bern?"}]},
+        {"role": "assistant", "content": "Ich schaue nach."},
+        {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": "{}"},
+        {"type": "function_call", "call_id": "c2", "name": "get_weather", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "sonnig"},
+    ],
+    "tools": [{"type": "function", "name": "get_weather"}],
+    "tool_choice": {"type": "function", "name": "get_weather"},
+    "text": {"format": {"type": "json_schema", "name": "n", "schema": {}}},
+    "include": [wire.LOGPROBS],
+    "seed": 7,
+}
+
+
+@pytest.mark.parametrize(
+    ("chat", "responses"),
+    [
+        ("messages", "input"),
+        ("messages.0.content", "instructions"),
+        ("messages.1.content.0.text", "input.0.content.0.text"),
+        ("messages.1.content.0.image_url.url", "input.0.content.0.image_url"),
+        ("messages.1.content.0.image_url.detail", "input.0.content.0.detail"),
+        ("messages.2.content", "input.1.content"),
+        ("messages.2.tool_calls.1.function.arguments", "input.3.arguments"),
+        ("messages.2.tool_calls.0.id", "input.2.call_id"),
+        ("messages.3.tool_call_id", "input.4.call_id"),
+        ("messages.3.content", "input.4.output"),
+        ("tools[0].function.parameters.default", "tools.0.parameters.default"),
+        ("tools.0.function.name", "tools.0.name"),
+        ("tool_choice.function.name", "tool_choice.name"),
+        ("response_format.json_schema.schema", "text.format.schema"),
+        ("response_format.type", "text.format.type"),
+        ("max_tokens", "max_output_tokens"),
+        ("logprobs", "include"),
+        ("seed", "seed"),
+    ],
+)
+def test_a_place_of_the_chat_request_is_named_in_the_responses_body(
+    chat: str, responses: str
+) -> None:
+    """Every place a refusal raised over the chat request can name, by one mapping: the items
+    as sent (``instructions`` first, two calls in a row one chat message)."""
+    _, places = wire.translated(_body(**PLACED))
+    assert places.rename(chat) == responses
+
+
+@pytest.mark.parametrize(
+    ("fields", "kept"),
+    [
+        ({"max_tokens": 9}, "max_tokens"),
+        ({"response_format": {"type": "json_object"}}, "response_format"),
+    ],
+)
+def test_a_chat_parameter_sent_by_its_own_name_keeps_it(fields: dict[str, Any], kept: str) -> None:
+    """Passed on as sent (a client that converts its chat requests): its place is its own."""
+    _, places = wire.translated(_body(**fields))
+    assert places.rename(kept) == kept
+
+
+def test_a_validators_place_in_the_chat_request_is_renamed_in_its_words() -> None:
+    """A chat validator's ``ParamProblem`` at a renamed place is told at the Responses place."""
+    chat = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
+    bad = {**chat, "response_format": {"type": "json_schema", "json_schema": {"schema": 1}}}
+
+    def rename(place: str) -> str:
+        return place.replace("response_format.json_schema", "text.format")
+
+    with pytest.raises(InvalidRequest) as caught:
+        parse(ChatCompletionRequest, orjson.dumps(bad), rename=rename)
+    assert caught.value.param == "text.format.schema"
+    assert caught.value.message == "text.format: schema must be a JSON object"

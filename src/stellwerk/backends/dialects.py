@@ -92,8 +92,8 @@ def _forced(tools: Any) -> JSON:
     raise Untranslatable(
         f"tool_choice 'required' with {len(functions)} tools: this backend (llama.cpp) cannot"
         " force a call among several tools, only a call of one named tool, and would let the"
-        ' model answer text; name the tool to call in tool_choice ({"type": "function",'
-        ' "function": {"name": ...}}), send only that tool, or use \'auto\'',
+        " model answer text; name the one tool to call in tool_choice, send only that tool,"
+        " or use 'auto'",
         param="tool_choice",
     )
 

@@ -9,23 +9,23 @@ So a backend is given images inline only, as ``data:`` URLs, unless its config l
 through (``backends[].remote_image_urls``), and then http(s) ones only. Ollama's API takes
 images inline only (base64): an Ollama backend is never given a URL.
 
-A refused URL is ``ImageRefused`` (an ``Untranslatable``): a 400 naming the part, unless a
-routed request has a candidate on a backend that takes it (``stellwerk.gateway.calls``); the
-part is named in the chat request's messages, which an API of another shape names in its own
-(``/v1/responses``: ``gateway.responses_api``).
+A refused URL is ``Untranslatable``: a 400 naming the part, unless a routed request has a
+candidate on a backend that takes it (``stellwerk.gateway.calls``); the part is named in the
+chat request's messages, which an API of another shape names in its own (``/v1/responses``:
+``gateway.responses_places``).
 """
 
 from __future__ import annotations
 
 from stellwerk.backends.types import JSON
-from stellwerk.errors import ImageRefused
+from stellwerk.errors import Untranslatable
 
 _INLINE = "data:"
 _REMOTE = ("http://", "https://")
 
 
 def refuse_image_urls(messages: list[JSON], *, remote: bool, inline_only: str) -> None:
-    """Raise ``ImageRefused`` for the first image part of ``messages`` whose URL the backend
+    """Raise ``Untranslatable`` for the first image part of ``messages`` whose URL the backend
     may not be given: any but a ``data:`` URL (``inline_only`` says why), or, with ``remote``,
     any but an http(s) one."""
     for i, message in enumerate(messages):
@@ -42,9 +42,9 @@ def refuse_image_urls(messages: list[JSON], *, remote: bool, inline_only: str) -
             if remote and url.lower().startswith(_REMOTE):
                 continue
             why = "only http(s) image URLs are passed on" if remote else inline_only
-            raise ImageRefused(
-                f"an image URL is not passed on here ({why}); send the image inline as a data"
-                " URL (data:image/png;base64,...)",
-                i,
-                j,
+            where = f"messages.{i}.content.{j}.image_url.url"
+            raise Untranslatable(
+                f"{where}: an image URL is not passed on here ({why}); send the image inline as"
+                " a data URL (data:image/png;base64,...)",
+                param=where,
             )

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from stellwerk.errors import InvalidRequest
+from stellwerk.errors import InvalidRequest, placed_text
 from stellwerk.gateway.json_text import (
     deeper,
     integer,
@@ -63,8 +63,10 @@ class ParamProblem(ValueError):
         self.param = param
 
 
-def parse(model: type[M], body: bytes) -> M:
-    """Validate JSON bytes; the error names every offending field (the first one in ``param``)."""
+def parse(model: type[M], body: bytes, *, rename: Callable[[str], str] | None = None) -> M:
+    """Validate JSON bytes; the error names every offending field (the first one in ``param``).
+    ``rename``: ``body`` was made of another body (``/v1/responses``' chat request), whose
+    place of a part of ``body`` it gives: the error names that place (``relocated``)."""
     if not body.strip():
         raise InvalidRequest("request body is empty; send a JSON object")
     try:
@@ -78,7 +80,8 @@ def parse(model: type[M], body: bytes) -> M:
             document, unread = read(body)
         except InvalidRequest as unreadable:  # what pydantic took, but Python's parser not
             raise told([dict(e) for e in errors], unreadable) from exc
-        raise told(one_member(errors, document), unread) from exc
+        located = one_member(errors, document)
+        raise told(relocated(located, rename) if rename else located, unread) from exc
     reject_duplicate_keys(body)
     return parsed
 
@@ -92,6 +95,30 @@ def told(errors: Sequence[Mapping[str, Any]], unread: InvalidRequest | None) -> 
         return InvalidRequest(text, param=unread.param, code=unread.code)
     where = param_of(errors[0]) if errors else ""
     return InvalidRequest(problems(errors), param=where or None)
+
+
+def relocated(
+    errors: Sequence[Mapping[str, Any]], rename: Callable[[str], str]
+) -> list[dict[str, Any]]:
+    """``errors``, located in ``body``, each at its place in the body ``body`` was made of
+    (``rename``). A validator's ``ParamProblem`` is named by its whole place there (its
+    message's start too, where it named the place here)."""
+    moved: list[dict[str, Any]] = []
+    for error in errors:
+        here = ".".join(str(p) for p in error.get("loc", ()))
+        cause = _validator_error(error)
+        if isinstance(cause, ParamProblem):
+            whole = f"{here}.{cause.param}" if here else cause.param
+            there = rename(whole)
+            if there != whole:  # told as before, every place in it renamed
+                said = placed_text(str(cause), whole, there)
+                said = f"{rename(here)}: {said}" if here else said
+                ctx = {**(error.get("ctx") or {}), "error": ParamProblem(there, said)}
+                moved.append({**error, "loc": (), "ctx": ctx})
+                continue
+        there = rename(here) if here else here
+        moved.append({**error, "loc": tuple(there.split(".")) if there else ()})
+    return moved
 
 
 def reject_duplicate_keys(body: bytes) -> Any:

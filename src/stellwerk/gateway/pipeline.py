@@ -39,7 +39,6 @@ from stellwerk.backends.tokens import PromptSize
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import (
-    ContextExceeded,
     InvalidRequest,
     RequestError,
     StellwerkError,
@@ -93,25 +92,21 @@ class Exchange(ABC):
     def error_event(self, exc: StellwerkError) -> bytes:
         """The event that ends a stream a backend failed after its first token."""
 
-    def in_own_words(self, exc: RequestError) -> RequestError:
-        """``exc``, raised over the chat request, naming the body's own place (the chat
-        request names the prompt ``messages``): a prompt over the context names the field
-        that holds the prompt (``prompt_param``)."""
-        if isinstance(exc, ContextExceeded):
-            exc.param = self.prompt_param
-        return exc
+    def place(self, param: str) -> str:
+        """The place in the body of the chat request's part at ``param``: the prompt
+        (``messages``) is the field that holds it (``prompt_param``); an API whose body is
+        shaped otherwise names every part in its own place (``/v1/responses``)."""
+        return self.prompt_param if param == "messages" else param
 
     @contextmanager
     def own_words(self) -> Iterator[None]:
-        """Around the stages that read the chat request: a refusal they raise goes on in the
-        body's own words (``in_own_words``)."""
+        """Around the stages that read the chat request: a refusal they raise names its place
+        as the body holds it (``place``; ``RequestError.placed``)."""
         try:
             yield
         except RequestError as exc:
-            renamed = self.in_own_words(exc)
-            if renamed is exc:
-                raise
-            raise renamed from exc
+            exc.placed(self.place)
+            raise
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from stellwerk.backends.transport import encode
 from stellwerk.backends.types import ChatChunk, ChatResult
-from stellwerk.errors import ImageRefused, RequestError, StellwerkError
+from stellwerk.errors import StellwerkError
 from stellwerk.gateway import responses_wire as wire
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
@@ -30,21 +30,23 @@ class ResponsesExchange(Exchange):
     def __init__(self, raw: bytes, request_id: str) -> None:
         self.body = parse(ResponseRequest, raw)
         self.model, self.stream = self.body.model, self.body.stream
-        # the chat request's own checks (message shapes, tool choice) apply as to chat;
-        # encoding it is a 400 for what JSON cannot pass on
+        # the chat request's own checks (message shapes, tool choice) apply as to chat, and
+        # name what they refuse by its place in this body; encoding it is a 400 for what JSON
+        # cannot pass on
         chat, self.places = wire.translated(self.body)
-        self.chat = chat_request(parse(ChatCompletionRequest, encode(chat)))
+        self.chat = chat_request(parse(ChatCompletionRequest, encode(chat), rename=self.place))
+        newer = chat.get("max_tokens") is None and chat.get("max_completion_tokens") is not None
+        self.answer_param = self.place("max_completion_tokens" if newer else "max_tokens")
         self.request_id = request_id
         self.created = int(time.time())
         self._events: ResponseEvents | None = None
 
-    def in_own_words(self, exc: RequestError) -> RequestError:
-        """An image refused by its place in the chat messages is named by its place in
-        ``input``, as the client sent it (``input.2.content.1.image_url``)."""
-        if isinstance(exc, ImageRefused) and exc.message_index < len(self.places):
-            where = self.places[exc.message_index]
-            return exc.at(f"{where}.content.{exc.part}.image_url")
-        return super().in_own_words(exc)
+    def place(self, param: str) -> str:
+        """The place in this body of the chat request's part at ``param``
+        (``responses_places``): ``tools[0].function.parameters.x`` is
+        ``tools.0.parameters.x``, ``messages.3.content.1.image_url.url``
+        ``input.2.content.1.image_url``."""
+        return self.places.rename(param)
 
     def plain(self, call: Call, result: ChatResult) -> bytes:
         assert call.model is not None

@@ -27,6 +27,7 @@ import orjson
 
 from stellwerk.backends.types import ChatResult, Usage
 from stellwerk.errors import InvalidRequest, shown
+from stellwerk.gateway.responses_places import Path, Places, Source
 from stellwerk.gateway.responses_schema import (
     FunctionCallItem,
     FunctionCallOutputItem,
@@ -72,33 +73,38 @@ def chat_body(body: ResponseRequest) -> JSON:
     return translated(body)[0]
 
 
-def translated(body: ResponseRequest) -> tuple[JSON, list[str]]:
+def translated(body: ResponseRequest) -> tuple[JSON, Places]:
     """The chat completion request body of a Responses request, and the place in the Responses
-    body each of its messages came from (``instructions``, ``input``, ``input.2``), by which a
-    refusal of a message's part names it."""
+    body of each of its parts (``responses_places``), by which a refusal raised over the chat
+    request names the part as the client sent it."""
     _refuse_state(body)
     messages: list[JSON] = []
-    places: list[str] = []
+    sources: list[Source] = []
     if body.instructions:
         messages.append({"role": "system", "content": body.instructions})
-        places.append("instructions")
+        sources.append(Source(("instructions",), ("instructions",)))
     if isinstance(body.input, str):
         messages.append({"role": "user", "content": body.input})
-        places.append("input")
+        sources.append(Source(("input",), ("input",)))
     else:
         for index, item in enumerate(body.input):
+            before = len(messages)
             _add_item(messages, item, f"input.{index}")
-            places += [f"input.{index}"] * (len(messages) - len(places))  # none if merged
+            _add_source(sources, item, ("input", index), merged=len(messages) == before)
+    extra = body.model_extra or {}
     chat: JSON = {
         key: value
-        for key, value in (body.model_extra or {}).items()
+        for key, value in extra.items()
         if key not in _NOT_PASSED and key not in _STATEFUL
     }
     chat.update(model=body.model, messages=messages)
+    fields: dict[str, Path] = {}
     for key in ("temperature", "top_p"):
         value = getattr(body, key)
         if value is not None:
             chat[key] = value
+    if body.max_output_tokens is not None or "max_tokens" not in chat:
+        fields["max_tokens"] = ("max_output_tokens",)  # the field to name, set or not
     if body.max_output_tokens is not None:
         chat["max_tokens"] = body.max_output_tokens
     if body.tools:
@@ -110,13 +116,28 @@ def translated(body: ResponseRequest) -> tuple[JSON, list[str]]:
     response_format = _response_format(body)
     if response_format is not None:
         chat["response_format"] = response_format
-    extra = body.model_extra or {}
+        fields["response_format"] = ("text", "format")
     include = extra.get("include")
     if isinstance(include, list) and LOGPROBS in include:
         chat["logprobs"] = True
+        fields["logprobs"] = ("include",)
         if extra.get("top_logprobs") is not None:
             chat["top_logprobs"] = extra["top_logprobs"]  # checked as chat's
-    return chat, places
+    return chat, Places(sources, fields)
+
+
+def _add_source(sources: list[Source], item: Any, where: Path, *, merged: bool) -> None:
+    """Where the message ``item`` became came from (``merged``: a function call added to the
+    assistant message before it)."""
+    if merged:
+        sources[-1] = sources[-1].called(where)
+    elif isinstance(item, FunctionCallItem):
+        sources.append(Source(where, where, calls=(where,)))
+    elif isinstance(item, FunctionCallOutputItem):
+        sources.append(Source(where, (*where, "output")))
+    else:
+        parts = item.role == "user" and not isinstance(item.content, str)
+        sources.append(Source(where, (*where, "content"), parts=parts))
 
 
 def _refuse_state(body: ResponseRequest) -> None:
