@@ -182,7 +182,7 @@ def test_catalog_walk_through(config_path: Path) -> None:
 def test_catalog_list_shows_consent_only_for_a_model_with_a_data_owner(tmp_path: Path) -> None:
     """A model without a data owner has no consent to manage: "—", not "granted" (the admin
     API's ``null``); a consent withdrawn before the config dropped the data owner still refuses
-    the model, and is shown so."""
+    the model, and is shown so, until granting lifts it (the only consent change left)."""
     raw = {
         "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
         "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
@@ -207,6 +207,25 @@ def test_catalog_list_shows_consent_only_for_a_model_with_a_data_owner(tmp_path:
     raw["models"][0].pop("data_owner")
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     assert consent() == {"owned-3b": "withdrawn", "plain-3b": "\u2014"}
+    # withdrawing it needs a data owner; granting lifts the withdrawal left in force, audited
+    code, _, err = run(
+        "catalog", "consent", "-c", str(path), "owned-3b", "withdraw", "--reason", "again"
+    )
+    assert (code, "has no data owner" in err) == (2, True)
+    code, out, err = run(
+        "catalog", "consent", "-c", str(path), "owned-3b", "grant", "--reason", "owner left"
+    )
+    assert (code, out.strip()) == (0, "owned-3b: consent granted"), err
+    assert consent() == {"owned-3b": "\u2014", "plain-3b": "\u2014"}
+    code, out, _ = run("audit", "-c", str(path), "--action", "model.consent", "--format", "json")
+    lifted = json.loads(out)[0]
+    assert (lifted["target"], lifted["details"]["to"]) == ("owned-3b", "granted")
+    assert lifted["details"]["reason"] == "owner left"
+    # from then on there is no consent to manage: granting again is refused as well
+    code, _, err = run(
+        "catalog", "consent", "-c", str(path), "owned-3b", "grant", "--reason", "twice"
+    )
+    assert (code, "has no data owner" in err) == (2, True)
 
 
 def test_report_usage_json_totals(config_path: Path, tmp_path: Path) -> None:
