@@ -292,9 +292,8 @@ def test_a_withdrawal_left_after_the_data_owner_was_dropped_is_lifted_by_an_admi
         assert lifted.status_code == 200, lifted.text
         assert (lifted.json()["consent"], lifted.json()["consent_note"]) == (None, None)
         assert post(gw, "/v1/chat/completions", chat("tiny-small"), RESEARCH).status_code == 200
-        entries = gw.get(
-            "/admin/audit", params={"action": "model.consent"}, headers=ADMIN
-        ).json()["entries"]
+        audit = gw.get("/admin/audit", params={"action": "model.consent"}, headers=ADMIN)
+        entries = audit.json()["entries"]
         assert [(e["details"]["to"], e["details"]["reason"]) for e in entries] == [
             ("granted", "owner left"), ("withdrawn", "licence")
         ]  # fmt: skip

@@ -36,7 +36,9 @@ def test_seed_takes_the_config_state_once(ledger: Ledger) -> None:
     assert {e.target for e in seeded} == {"mistral-8b", "fresh", "expert"}
     # the consent seeded as the admin API shows it: null without a data owner
     assert {e.target: e.details["consent"] for e in seeded} == {
-        "mistral-8b": None, "fresh": None, "expert": True
+        "mistral-8b": None,
+        "fresh": None,
+        "expert": True,
     }
     assert all(e.actor == "config" and e.config_hash == "abc123" for e in seeded)
 
@@ -175,7 +177,9 @@ def test_a_withdrawal_the_config_left_without_owner_is_lifted_by_granting(ledger
     assert cat.state("expert").owner_consent is None
     lifted = ledger.list_audit(action="model.consent")[0]
     assert (lifted.actor, lifted.details["to"], lifted.details["reason"]) == (
-        "key-admin", "granted", "owner gone"
+        "key-admin",
+        "granted",
+        "owner gone",
     )
     with pytest.raises(InvalidRequest, match="has no data owner"):
         cat.set_consent("expert", True, actor="key-admin", reason="twice")

@@ -24,7 +24,6 @@ from stellwerk.ledger.ledger import Ledger
 from stellwerk.policy.lifecycle import check_transition, parse_state
 from stellwerk.policy.state import ModelState
 
-
 _NO_OWNER = "model {!r} has no data owner, so there is no consent to manage"
 
 
