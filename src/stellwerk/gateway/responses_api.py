@@ -10,9 +10,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from stellwerk.backends.tokens import estimate_tokens, prompt_text
 from stellwerk.backends.transport import encode
 from stellwerk.backends.types import ChatChunk, ChatResult
-from stellwerk.errors import ImageRefused, RequestError, StellwerkError
+from stellwerk.errors import ContextExceeded, ImageRefused, RequestError, StellwerkError
 from stellwerk.gateway import responses_wire as wire
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
@@ -34,16 +35,25 @@ class ResponsesExchange(Exchange):
         # encoding it is a 400 for what JSON cannot pass on
         chat, self.places = wire.translated(self.body)
         self.chat = chat_request(parse(ChatCompletionRequest, encode(chat)))
+        if self.body.instructions:
+            from_input = len(self.places) - 1
+            self.counted = f"; {from_input} of them from input and one from instructions"
         self.request_id = request_id
         self.created = int(time.time())
         self._events: ResponseEvents | None = None
 
     def in_own_words(self, exc: RequestError) -> RequestError:
         """An image refused by its place in the chat messages is named by its place in
-        ``input``, as the client sent it (``input.2.content.1.image_url``)."""
+        ``input``, as the client sent it (``input.2.content.1.image_url``); a prompt over the
+        context names ``instructions`` when they hold most of it, else ``input``."""
         if isinstance(exc, ImageRefused) and exc.message_index < len(self.places):
             where = self.places[exc.message_index]
             return exc.at(f"{where}.content.{exc.part}.image_url")
+        if isinstance(exc, ContextExceeded) and self.body.instructions:
+            instructions = estimate_tokens(self.body.instructions)
+            rest = estimate_tokens(prompt_text(self.chat.messages[1:]))
+            exc.param = "instructions" if instructions > rest else self.prompt_param
+            return exc
         return super().in_own_words(exc)
 
     def plain(self, call: Call, result: ChatResult) -> bytes:
