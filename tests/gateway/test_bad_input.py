@@ -153,20 +153,26 @@ ONE_MESSAGE = {"role": "user", "content": "hi"}
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
 @pytest.mark.parametrize(
-    ("path", "body"),
+    ("path", "body", "place"),
     [
-        ("/v1/chat/completions", b'{"model": "m", "messages": [%s], "temperature": %%s}' % ONE),
-        ("/api/chat", b'{"model": "m", "messages": [%s], "options": {"temperature": %%s}}' % ONE),
-        ("/v1/completions", b'{"model": "tiny-small", "prompt": "x", "top_p": %s}'),
+        ("/v1/chat/completions", b'{"model": "m", "messages": [%s], "temperature": %%s}' % ONE,
+         "temperature"),
+        ("/api/chat", b'{"model": "m", "messages": [%s], "options": {"temperature": %%s}}' % ONE,
+         "options.temperature"),
+        ("/v1/completions", b'{"model": "tiny-small", "prompt": "x", "top_p": %s}', "top_p"),
     ],
-)
+)  # fmt: skip
 def test_a_number_that_is_not_finite_is_called_so(
-    offline_gateway: Gateway, path: str, body: bytes, value: str
+    offline_gateway: Gateway, path: str, body: bytes, place: str, value: str
 ) -> None:
+    """Once: pydantic's "Input should be a finite number" at the same place said it again."""
     response = _post(offline_gateway, path, AUTH, body % value.encode())
     assert response.status_code == 400
     error = response.json()["error"]
-    assert "finite number" in (error if isinstance(error, str) else error["message"])
+    assert (error if isinstance(error, str) else error["message"]) == (
+        f"{place}: {value} is not a finite number (NaN and Infinity are not JSON; a backend"
+        " cannot read them)"
+    )
 
 
 # A parameter the gateway does not know, NaN or infinite (or past a double's range, which a JSON
