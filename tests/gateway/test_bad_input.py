@@ -464,7 +464,12 @@ UNION_CASES = [
     ("/api/embed", {"model": "tiny-embed", "input": ["a", 5]},
      None, "input.1: Input should be a valid string"),
     ("/api/chat", {"model": "tiny-small", "messages": [ONE_MESSAGE], "format": 5},
-     None, "format: must be '' or 'json', or a JSON object"),
+     None, 'format: a number is not an output format: send "json", or a JSON schema of the'
+     " answer (an object)"),
+    # a word was told "Input should be '' or 'json'", as if a JSON schema were not taken
+    ("/api/generate", {"model": "tiny-small", "prompt": "x", "format": "xml"},
+     None, """format: 'xml' is not an output format: send "json", or a JSON schema of the"""
+     " answer (an object)"),
 ]  # fmt: skip
 
 
