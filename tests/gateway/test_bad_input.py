@@ -134,7 +134,7 @@ OLLAMA_CHAT = {"model": "tiny-small", "messages": [{"role": "user", "content": "
             {"model": "tiny-small", "prompt": "x", "images": ["aGk=", "not base64!"]},
             "images.1: the image is not valid base64",
         ),
-        ("/api/show", {"model": "nope"}, "GET /api/tags (Ollama API)"),
+        ("/api/show", {"model": "nope"}, "model 'nope' not found"),  # as Ollama says it
         ("/v1/chat/completions", {**CHAT, "model": "nope"}, "GET /v1/models (OpenAI API)"),
     ],
 )
