@@ -77,6 +77,7 @@ def test_keys_list_shows_the_config_keys_beside_the_stored_ones(
     raw["departments"][0]["keys"] = [
         {"id": "legal-app", "key_sha256": "a" * 64, "use_case": "contracts"},
         {"id": "legal-admin", "key_sha256": "b" * 64, "role": "admin"},
+        {"id": "legal-metrics", "key_sha256": "d" * 64, "role": "metrics"},
     ]
     raw["departments"][1]["keys"] = [{"id": "finance-app", "key_sha256": "c" * 64}]
     config_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
@@ -93,6 +94,12 @@ def test_keys_list_shows_the_config_keys_beside_the_stored_ones(
     assert rows["legal-admin"][2] == "admin" and rows["legal-admin"][6:] == ["config", "active"]
     assert rows["finance-app"][6] == "config"
     assert rows[key_id][6:] == ["database", "active"]
+    # every row's columns start under their titles, a metrics key's too (it was one to the right)
+    header, *lines = out.splitlines()
+    for title in ("use case", "class", "source"):
+        at = header.index(title)
+        assert {(line[at - 1], line[at] != " ") for line in lines} == {(" ", True)}, title
+    assert rows["legal-metrics"][2:4] == ["metrics", "-"]
     code, out, _ = run("keys", "list", "-c", c, "--department", "finance")
     assert code == 0
     assert [line.split()[0] for line in out.splitlines()[1:]] == ["finance-app"]
@@ -120,6 +127,14 @@ def test_keys_list_shows_the_config_keys_beside_the_stored_ones(
             ("catalog", "set", "mistral-8b", "in_review", "--reason", "x" * 1001),
             "the reason is longer than 1000 characters",
         ),
+        (
+            ("keys", "list", "--department", "leg"),
+            "unknown department 'leg'; known: finance, legal",
+        ),
+        (
+            ("use-cases", "list", "--department", "nope"),
+            "unknown department 'nope'; known: finance",
+        ),
         (("report", "usage", "--month", "2026-13"), "not a month"),
         (("report", "usage", "--month", "2026-11", "--by", "colour"), "cannot report usage by"),
         (("report", "usage", "--month", "2026-11", "--format", "xml"), "unknown format 'xml'"),
@@ -128,9 +143,29 @@ def test_keys_list_shows_the_config_keys_beside_the_stored_ones(
 def test_bad_input_exits_2_naming_the_problem(
     config_path: Path, args: tuple[str, ...], message: str
 ) -> None:
-    code, _, err = run(*args[:2], "-c", str(config_path), *args[2:])
-    assert code == 2
+    code, out, err = run(*args[:2], "-c", str(config_path), *args[2:])
+    assert (code, out) == (2, "")
     assert message in err
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        (("report", "usage"), ("--month", "2026-11", "--format", "json")),
+        (("report", "usage"), ("--month", "2026-11", "--format", "csv")),
+        (("report", "usage"), ("--month", "2026-11")),
+        (("audit",), ("--format", "json")),
+        (("audit",), ("--format", "jsonl")),
+        (("limits", "show"), ("--format", "json")),
+    ],
+)
+def test_every_output_ends_with_a_newline(
+    config_path: Path, command: tuple[str, ...], options: tuple[str, ...]
+) -> None:
+    """``report usage --format json`` ended at its ``}``: the next prompt was glued to it."""
+    code, out, err = run(*command, "-c", str(config_path), *options)
+    assert code == 0, err
+    assert out.endswith("\n") and not out.endswith("\n\n")
 
 
 @pytest.mark.parametrize(
@@ -182,7 +217,7 @@ def test_catalog_walk_through(config_path: Path) -> None:
 def test_catalog_list_shows_consent_only_for_a_model_with_a_data_owner(tmp_path: Path) -> None:
     """A model without a data owner has no consent to manage: "—", not "granted" (the admin
     API's ``null``); a consent withdrawn before the config dropped the data owner still refuses
-    the model, and is shown so."""
+    the model, and is shown so, until granting lifts it (the only consent change left)."""
     raw = {
         "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
         "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
@@ -207,6 +242,25 @@ def test_catalog_list_shows_consent_only_for_a_model_with_a_data_owner(tmp_path:
     raw["models"][0].pop("data_owner")
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     assert consent() == {"owned-3b": "withdrawn", "plain-3b": "\u2014"}
+    # withdrawing it needs a data owner; granting lifts the withdrawal left in force, audited
+    code, _, err = run(
+        "catalog", "consent", "-c", str(path), "owned-3b", "withdraw", "--reason", "again"
+    )
+    assert (code, "has no data owner" in err) == (2, True)
+    code, out, err = run(
+        "catalog", "consent", "-c", str(path), "owned-3b", "grant", "--reason", "owner left"
+    )
+    assert (code, out.strip()) == (0, "owned-3b: consent granted"), err
+    assert consent() == {"owned-3b": "\u2014", "plain-3b": "\u2014"}
+    code, out, _ = run("audit", "-c", str(path), "--action", "model.consent", "--format", "json")
+    lifted = json.loads(out)[0]
+    assert (lifted["target"], lifted["details"]["to"]) == ("owned-3b", "granted")
+    assert lifted["details"]["reason"] == "owner left"
+    # from then on there is no consent to manage: granting again is refused as well
+    code, _, err = run(
+        "catalog", "consent", "-c", str(path), "owned-3b", "grant", "--reason", "twice"
+    )
+    assert (code, "has no data owner" in err) == (2, True)
 
 
 def test_report_usage_json_totals(config_path: Path, tmp_path: Path) -> None:

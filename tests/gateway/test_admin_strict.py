@@ -262,3 +262,41 @@ def test_consent_is_null_for_a_model_without_a_data_owner(
         assert post(gw, "/v1/chat/completions", chat("tiny-medium"), RESEARCH).status_code == 200
         withdrawn = post(gw, CONSENT, {"consent": False, "reason": "x"}, OWNER)
         assert withdrawn.json()["consent"] is False
+
+
+def test_a_withdrawal_left_after_the_data_owner_was_dropped_is_lifted_by_an_admin(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    """legal withdrew its consent to tiny-small, then the config dropped the data owner: the
+    model stays refused and the API says so (``consent`` false with a note); no key could grant
+    it again (a 400 "no consent to manage"). An admin's grant lifts it now, audited; an owner
+    key may not, and withdrawing it again needs a data owner."""
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        withdrawn = post(gw, CONSENT, {"consent": False, "reason": "licence"}, OWNER)
+        assert withdrawn.status_code == 200, withdrawn.text
+        assert withdrawn.json()["consent_note"] is None
+    raw = governed(llama_server, tmp_path)
+    raw["models"][0].pop("data_owner")
+    with in_process(raw, ENV) as gw:
+        refusal = post(gw, "/v1/chat/completions", chat("tiny-small"), RESEARCH)
+        assert refused(refusal, None, 403).endswith("its data owner has withdrawn consent")
+        listed = {m["id"]: m for m in gw.get("/admin/models", headers=ADMIN).json()["models"]}
+        assert listed["tiny-small"]["consent"] is False
+        assert "refused until an admin grants consent" in listed["tiny-small"]["consent_note"]
+        assert listed["tiny-medium"]["consent_note"] is None
+        message = refused(post(gw, CONSENT, {"consent": True, "reason": "r"}, OWNER), None, 403)
+        assert "lifted by an admin key" in message
+        again = post(gw, CONSENT, {"consent": False, "reason": "r"}, ADMIN)
+        assert "has no data owner" in refused(again, "consent")
+        lifted = post(gw, CONSENT, {"consent": True, "reason": "owner left"}, ADMIN)
+        assert lifted.status_code == 200, lifted.text
+        assert (lifted.json()["consent"], lifted.json()["consent_note"]) == (None, None)
+        assert post(gw, "/v1/chat/completions", chat("tiny-small"), RESEARCH).status_code == 200
+        audit = gw.get("/admin/audit", params={"action": "model.consent"}, headers=ADMIN)
+        entries = audit.json()["entries"]
+        assert [(e["details"]["to"], e["details"]["reason"]) for e in entries] == [
+            ("granted", "owner left"), ("withdrawn", "licence")
+        ]  # fmt: skip
+        assert "has no data owner" in refused(
+            post(gw, CONSENT, {"consent": True, "reason": "twice"}, ADMIN), "consent"
+        )

@@ -134,7 +134,7 @@ OLLAMA_CHAT = {"model": "tiny-small", "messages": [{"role": "user", "content": "
             {"model": "tiny-small", "prompt": "x", "images": ["aGk=", "not base64!"]},
             "images.1: the image is not valid base64",
         ),
-        ("/api/show", {"model": "nope"}, "GET /api/tags (Ollama API)"),
+        ("/api/show", {"model": "nope"}, "model 'nope' not found"),  # as Ollama says it
         ("/v1/chat/completions", {**CHAT, "model": "nope"}, "GET /v1/models (OpenAI API)"),
     ],
 )
@@ -153,20 +153,26 @@ ONE_MESSAGE = {"role": "user", "content": "hi"}
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
 @pytest.mark.parametrize(
-    ("path", "body"),
+    ("path", "body", "place"),
     [
-        ("/v1/chat/completions", b'{"model": "m", "messages": [%s], "temperature": %%s}' % ONE),
-        ("/api/chat", b'{"model": "m", "messages": [%s], "options": {"temperature": %%s}}' % ONE),
-        ("/v1/completions", b'{"model": "tiny-small", "prompt": "x", "top_p": %s}'),
+        ("/v1/chat/completions", b'{"model": "m", "messages": [%s], "temperature": %%s}' % ONE,
+         "temperature"),
+        ("/api/chat", b'{"model": "m", "messages": [%s], "options": {"temperature": %%s}}' % ONE,
+         "options.temperature"),
+        ("/v1/completions", b'{"model": "tiny-small", "prompt": "x", "top_p": %s}', "top_p"),
     ],
-)
+)  # fmt: skip
 def test_a_number_that_is_not_finite_is_called_so(
-    offline_gateway: Gateway, path: str, body: bytes, value: str
+    offline_gateway: Gateway, path: str, body: bytes, place: str, value: str
 ) -> None:
+    """Once: pydantic's "Input should be a finite number" at the same place said it again."""
     response = _post(offline_gateway, path, AUTH, body % value.encode())
     assert response.status_code == 400
     error = response.json()["error"]
-    assert "finite number" in (error if isinstance(error, str) else error["message"])
+    assert (error if isinstance(error, str) else error["message"]) == (
+        f"{place}: {value} is not a finite number (NaN and Infinity are not JSON; a backend"
+        " cannot read them)"
+    )
 
 
 # A parameter the gateway does not know, NaN or infinite (or past a double's range, which a JSON
@@ -458,7 +464,12 @@ UNION_CASES = [
     ("/api/embed", {"model": "tiny-embed", "input": ["a", 5]},
      None, "input.1: Input should be a valid string"),
     ("/api/chat", {"model": "tiny-small", "messages": [ONE_MESSAGE], "format": 5},
-     None, "format: must be '' or 'json', or a JSON object"),
+     None, 'format: a number is not an output format: send "json", or a JSON schema of the'
+     " answer (an object)"),
+    # a word was told "Input should be '' or 'json'", as if a JSON schema were not taken
+    ("/api/generate", {"model": "tiny-small", "prompt": "x", "format": "xml"},
+     None, """format: 'xml' is not an output format: send "json", or a JSON schema of the"""
+     " answer (an object)"),
 ]  # fmt: skip
 
 

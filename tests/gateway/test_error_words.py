@@ -134,6 +134,45 @@ def test_a_long_prompt_on_a_route_names_the_bodys_own_field(
     assert "allowed for department 'research'" in _said(refused)
 
 
+@pytest.mark.parametrize(
+    ("instructions", "prompt", "named"),
+    [(OVER, "Hi", "instructions"), ("Answer briefly.", OVER, "input")],
+    ids=["long-instructions", "long-input"],
+)
+def test_a_long_prompt_of_a_response_names_the_field_that_holds_most_of_it(
+    offline_gateway: Gateway, instructions: str, prompt: str, named: str
+) -> None:
+    """Over-long ``instructions`` were named ``input``: the refusal names the field of the
+    body that holds the larger part of the prompt."""
+    with (
+        offline_gateway.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        client.responses.create(
+            model="auto", instructions=instructions, input=prompt, max_output_tokens=4
+        )
+    assert (caught.value.code, caught.value.param) == ("context_length_exceeded", named)
+
+
+def test_too_many_messages_of_a_response_says_the_instructions_count_too(
+    offline_gateway: Gateway,
+) -> None:
+    """1000 input items (the limit) with ``instructions`` were told as "1001 messages" as if
+    the input held them: the refusal says where the one more came from."""
+    items: Any = [{"role": "user", "content": "Hi"}] * 1000
+    with offline_gateway.openai(KEYS["research"], max_retries=0) as client:
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.responses.create(model="tiny-small", instructions="Be brief.", input=items)
+        assert (caught.value.code, caught.value.param) == ("too_many_messages", "input")
+        assert _said(caught.value) == (
+            "too many messages: 1001 (limit 1000); 1000 of them from input and one from"
+            " instructions"
+        )
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.responses.create(model="tiny-small", input=[*items, items[0]])
+        assert _said(caught.value) == "too many messages: 1001 (limit 1000)"
+
+
 def test_no_capable_model_counts_only_the_chat_models(offline_gateway: Gateway) -> None:
     picture = [
         {"type": "text", "text": "What is this?"},

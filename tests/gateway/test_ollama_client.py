@@ -349,6 +349,24 @@ def test_forbidden_model_is_an_ollama_error(clients: dict[str, ollama.Client]) -
     assert "not allowed for department 'legal'" in info.value.error
 
 
+def test_show_hides_a_model_the_key_may_not_use_as_ollama_answers_an_unknown_one(
+    gateway: Gateway, clients: dict[str, ollama.Client]
+) -> None:
+    """``/api/show`` of a model the key may not use was a 403 naming it and the allow-list,
+    where ``/api/tags`` leaves it out and ``/v1/models/{model}`` hides it with a 404: it is
+    answered as Ollama answers an unknown model, word for word the same as one."""
+    refused: dict[str, ollama.ResponseError] = {}
+    for name in ("tiny-large", "tiny-nope"):
+        with pytest.raises(ollama.ResponseError) as info:
+            clients["legal"].show(name)
+        refused[name] = info.value
+        assert (info.value.status_code, info.value.error) == (404, f"model '{name}' not found")
+    assert "legal" not in refused["tiny-large"].error
+    hidden = gateway.get("/v1/models/tiny-large", headers=bearer(KEYS["legal"]))
+    assert hidden.status_code == 404
+    assert clients["research"].show("tiny-large").capabilities is not None  # research may
+
+
 def test_generate_plain_and_streamed(clients: dict[str, ollama.Client]) -> None:
     c = clients["research"]
     reply = c.generate(

@@ -34,6 +34,12 @@ def test_seed_takes_the_config_state_once(ledger: Ledger) -> None:
     assert cat.seed() == []  # already seeded: the database wins from now on
     seeded = ledger.list_audit(action="model.seed")
     assert {e.target for e in seeded} == {"mistral-8b", "fresh", "expert"}
+    # the consent seeded as the admin API shows it: null without a data owner
+    assert {e.target: e.details["consent"] for e in seeded} == {
+        "mistral-8b": None,
+        "fresh": None,
+        "expert": True,
+    }
     assert all(e.actor == "config" and e.config_hash == "abc123" for e in seeded)
 
 
@@ -153,6 +159,30 @@ def test_consent_needs_a_data_owner(ledger: Ledger) -> None:
     cat = catalog(ledger)
     with pytest.raises(InvalidRequest, match="has no data owner"):
         cat.set_consent("mistral-8b", False, actor="x", reason="y")
+    with pytest.raises(InvalidRequest, match="has no data owner"):
+        cat.set_consent("mistral-8b", True, actor="x", reason="y")
+
+
+def test_a_withdrawal_the_config_left_without_owner_is_lifted_by_granting(ledger: Ledger) -> None:
+    """The config dropped the data owner after a withdrawal: the withdrawal stays (no edit of
+    the config lifts it), granting lifts it and is audited; withdrawing stays refused."""
+    catalog(ledger).set_consent("expert", False, actor="key-owner", reason="licence")
+    cat = Catalog(ledger, config(models=[model("mistral-8b"), model("expert")]))
+    assert cat.seed() == []
+    assert (cat.state("expert").owner_consent, cat.state("expert").withdrawal_left) == (False, True)
+    with pytest.raises(InvalidRequest, match="'expert' has no data owner"):
+        cat.set_consent("expert", False, actor="key-admin", reason="again")
+    state = cat.set_consent("expert", True, actor="key-admin", reason="owner gone")
+    assert (state.owner_consent, state.withdrawal_left) == (None, False)
+    assert cat.state("expert").owner_consent is None
+    lifted = ledger.list_audit(action="model.consent")[0]
+    assert (lifted.actor, lifted.details["to"], lifted.details["reason"]) == (
+        "key-admin",
+        "granted",
+        "owner gone",
+    )
+    with pytest.raises(InvalidRequest, match="has no data owner"):
+        cat.set_consent("expert", True, actor="key-admin", reason="twice")
 
 
 def test_replicas_seeding_at_once_seed_each_model_once(ledger: Ledger) -> None:

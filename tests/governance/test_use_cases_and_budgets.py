@@ -7,6 +7,7 @@ from tests.governance.factories import config
 
 from stellwerk.errors import Conflict, InvalidRequest, NotFound
 from stellwerk.governance.budgets import Budgets, parse_limits
+from stellwerk.governance.key_store import KeyStore
 from stellwerk.governance.use_cases import UseCases, parse_use_case
 from stellwerk.ledger.ledger import Ledger
 
@@ -42,6 +43,24 @@ def test_use_cases_seed_create_update(ledger: Ledger) -> None:
     assert audit[0].details["changes"] == {
         "oversight_contact": {"from": None, "to": "ops@example.org"}
     }
+
+
+def test_a_use_case_with_keys_does_not_move_and_says_whose_keys_hold_it(ledger: Ledger) -> None:
+    """The refusal said "keys of another department" of the keys of the use case's own
+    department (the only ones that can be bound to it): it names that department."""
+    cfg = config(use_cases=[{"name": "triage", "department": "it"}])
+    cases = UseCases(ledger, cfg)
+    cases.seed()
+    key = KeyStore(ledger, cfg).create(department="it", actor="x", use_case=cases.get("triage"))
+    moved = parse_use_case({"name": "triage", "department": "legal"})
+    with pytest.raises(Conflict) as refused:
+        cases.update(moved, actor="key-admin", reason="reorganised")
+    assert refused.value.message == (
+        f"use case 'triage' cannot move from department 'it' to 'legal': keys of 'it' are bound"
+        f" to it: {key.info.key_id} (revoke it); unbind or revoke them first, or create a new"
+        " use case in 'legal'"
+    )
+    assert cases.get("triage").department == "it"
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ DEFAULT_LIMIT = 50
 
 
 def audit(
+    context: typer.Context,
     config: ConfigOption,
     since: Annotated[
         str | None, typer.Option(help="From this ISO 8601 time or date on (UTC if no offset).")
@@ -47,10 +48,7 @@ def audit(
     target: Annotated[
         str | None, typer.Option(help="Only this target, as printed (model:x) or its name (x).")
     ] = None,
-    limit: Annotated[
-        int | None,
-        typer.Option(help=f"How many entries, newest first [default: {DEFAULT_LIMIT}]."),
-    ] = None,
+    limit: Annotated[int, typer.Option(help="How many entries, newest first.")] = DEFAULT_LIMIT,
     every: Annotated[
         bool, typer.Option("--all", help="Every entry that matches, oldest first, page by page.")
     ] = False,
@@ -66,7 +64,7 @@ def audit(
     try:
         if fmt not in FORMATS:
             raise InvalidRequest(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}")
-        if every and limit is not None:
+        if every and _given(context, "limit"):
             raise InvalidRequest("--all writes every entry; leave out --limit")
         where = AuditFilter(Window.between(since, until), actor, action, None, target)
         with _governance(config) as gov:
@@ -75,9 +73,7 @@ def audit(
                 total = ledger.count_audit(where) if output is not None else None
                 entries: Iterable[AuditEntry] = ledger.iter_audit(where)
             else:
-                entries = ledger.latest_audit(
-                    where, limit=DEFAULT_LIMIT if limit is None else limit
-                )
+                entries = ledger.latest_audit(where, limit=limit)
                 total = len(entries)
             if output is None:
                 _print(rendered(entries, fmt))
@@ -89,6 +85,13 @@ def audit(
         typer.secho(f"error: cannot write {output}: {exc.strerror or exc}", err=True, fg="red")
         raise typer.Exit(2) from exc
     typer.secho(f"wrote {written} audit entries to {output}", err=True)
+
+
+def _given(context: typer.Context, name: str) -> bool:
+    """Whether the option ``name`` was given on the command line, not left at its default
+    (compared by name: Typer carries its own click, whose enum is not ``click``'s)."""
+    source = context.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
 
 
 def _print(shape: Rendering) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stellwerk.errors import ConfigError, StellwerkError
+from stellwerk.errors import ConfigError, NotFound, StellwerkError, shown
 
 if TYPE_CHECKING:
     from stellwerk.config.schema import StellwerkConfig
@@ -89,6 +89,20 @@ def _fail(exc: StellwerkError) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _known_department(gov: Governance, department: str | None) -> None:
+    """Refuse a ``--department`` the config does not name (a typo listed nothing, exit 0)."""
+    known = sorted(d.name for d in gov.admin.config.departments)
+    if department is not None and department not in known:
+        raise NotFound(
+            f"unknown department {shown(department)}; known: {', '.join(known) or 'none'}",
+            param="department",
+        )
+
+
+# the widest role, metrics
+_ROLE = 7
+
+
 def keys_create(
     config: ConfigOption,
     department: Annotated[str, typer.Option(help="The key's department.")],
@@ -144,6 +158,7 @@ def keys_list(
     one."""
     try:
         with _governance(config) as gov:
+            _known_department(gov, department)
             snapshot = gov.snapshot
             in_config = [
                 (key.id, dept.name, key.role, key.use_case, key.classification)
@@ -155,21 +170,21 @@ def keys_list(
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(
-        f"{'key id':<18}  {'department':<14}  {'role':<6}  {'use case':<16}  "
+        f"{'key id':<18}  {'department':<14}  {'role':<{_ROLE}}  {'use case':<16}  "
         f"{_class_cells('class', 'own class')}  {'source':<8}  state"
     )
     # a config key is changed or removed by editing the config, so it is always active here
     for key_id, dept_name, role, use_case, own in in_config:
         level = snapshot.key_class(dept_name, use_case, own)
         typer.echo(
-            f"{key_id:<18}  {dept_name:<14}  {role:<6}  {use_case or '-':<16}  "
+            f"{key_id:<18}  {dept_name:<14}  {role:<{_ROLE}}  {use_case or '-':<16}  "
             f"{_class_cells(level, own)}  {'config':<8}  active"
         )
     for info in infos:
         state = "active" if info.active else f"revoked {info.revoked_at:%Y-%m-%d}"
         level = snapshot.key_class(info.department, info.use_case, info.classification)
         typer.echo(
-            f"{info.key_id:<18}  {info.department:<14}  {info.role:<6}  "
+            f"{info.key_id:<18}  {info.department:<14}  {info.role:<{_ROLE}}  "
             f"{info.use_case or '-':<16}  {_class_cells(level, info.classification)}  "
             f"{'database':<8}  {state}"
         )
@@ -184,6 +199,7 @@ def use_cases_list(
     That class is the higher of the use case's own and its department's; its own is shown too."""
     try:
         with _governance(config) as gov:
+            _known_department(gov, department)
             snapshot = gov.snapshot
             cases = [
                 c

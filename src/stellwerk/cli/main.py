@@ -16,6 +16,7 @@ from stellwerk.cli import (
     router_cmd,
     serve_cmd,
 )
+from stellwerk.cli.help_text import plain_helps
 
 
 def build_app() -> typer.Typer:
@@ -45,6 +46,7 @@ def build_app() -> typer.Typer:
     limits_cmd.register(app)
     router_cmd.register(app)
     route_cmd.register(app)
+    plain_helps(app)
     return app
 
 

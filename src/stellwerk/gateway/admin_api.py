@@ -93,15 +93,24 @@ router = APIRouter(
 )
 
 
+_WITHDRAWAL_LEFT = (
+    "consent was withdrawn while the model had a data owner and is still withdrawn, although"
+    " the config names no data owner now: the model is refused until an admin grants consent"
+    " again"
+)
+
+
 def _model(gov: Governance, state: ModelState) -> dict[str, Any]:
     """A model as the API shows it: ``consent`` its data owner's (``null``: it has none, so
-    there is no consent to give or withdraw: ``ModelState.owner_consent``)."""
+    there is no consent to give or withdraw: ``ModelState.owner_consent``), with
+    ``consent_note`` saying why it is ``false`` without a data owner (else ``null``)."""
     m = state.config
     report = check_model(m, gov.admin.config.governance, evaluated=m.id in gov.snapshot.evaluated)
     return {
         "id": m.id,
         "lifecycle": state.lifecycle,
         "consent": state.owner_consent,  # null: no data owner, so consent does not apply
+        "consent_note": _WITHDRAWAL_LEFT if state.withdrawal_left else None,
         "version": state.version,
         "hosting": m.hosting,
         "risk_tier": m.risk_tier,
@@ -185,11 +194,15 @@ def change_consent(
     model = gov.admin.catalog.model(model_id)
     is_owner = caller.role == "owner" and model.data_owner == caller.department
     if caller.role != "admin" and not is_owner:
-        why = (
-            f"that needs an admin key or an owner key of its data owner {model.data_owner!r}"
-            if model.data_owner is not None
-            else "it has no data owner, so there is no consent to manage"
-        )
+        if model.data_owner is not None:
+            why = f"that needs an admin key or an owner key of its data owner {model.data_owner!r}"
+        elif gov.admin.catalog.state(model_id).withdrawal_left:
+            why = (
+                "it has no data owner now; the consent withdrawn while it had one is lifted by"
+                " an admin key"
+            )
+        else:
+            why = "it has no data owner, so there is no consent to manage"
         raise PermissionDenied(
             f"key {caller.key_id!r} may not manage the consent of model {model_id!r}: {why}"
         )

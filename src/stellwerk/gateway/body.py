@@ -89,8 +89,11 @@ def parse(model: type[M], body: bytes, *, rename: Callable[[str], str] | None = 
 def told(errors: Sequence[Mapping[str, Any]], unread: InvalidRequest | None) -> InvalidRequest:
     """The error of a body with the problems ``errors`` (pydantic's, located in the body) and
     ``unread``, a problem of its JSON text (a key named twice ...), if any: told first, and
-    then the error's ``param`` and ``code`` are its, as when it is the only problem."""
+    then the error's ``param`` and ``code`` are its, as when it is the only problem. A number
+    that is not finite is told once, in the text's words (pydantic's "Input should be a finite
+    number" at the same place says it again)."""
     if unread is not None:
+        errors = [e for e in errors if not _said_by(unread, e)]
         text = problems(errors, before=(unread.message,))
         return InvalidRequest(text, param=unread.param, code=unread.code)
     where = param_of(errors[0]) if errors else ""
@@ -119,6 +122,13 @@ def relocated(
         there = rename(here) if here else here
         moved.append({**error, "loc": tuple(there.split(".")) if there else ()})
     return moved
+
+
+def _said_by(unread: InvalidRequest, error: Mapping[str, Any]) -> bool:
+    """Whether ``error`` is pydantic's word for the non-finite number ``unread`` told."""
+    return error.get("type") == "finite_number" and (
+        location(tuple(error.get("loc", ()))) == unread.param
+    )
 
 
 def reject_duplicate_keys(body: bytes) -> Any:

@@ -16,13 +16,15 @@ def check_request(
     limits: Limits,
     answer_param: str = "max_tokens",
     prompt_param: str = "messages",
+    counted: str = "",
 ) -> None:
     """Refuse too many messages or too long an answer asked for (``answer_param``: the name the
     client gave its cap, ``max_completion_tokens``, ``options.num_predict`` ...; ``prompt_param``
-    the field that holds the messages, ``input``)."""
+    the field that holds the messages, ``input``; ``counted`` what besides that field made
+    messages, said after the count: ``; 1000 of them from input and one from instructions``)."""
     if len(request.messages) > limits.max_messages:
         raise InvalidRequest(
-            f"too many messages: {len(request.messages)} (limit {limits.max_messages})",
+            f"too many messages: {len(request.messages)} (limit {limits.max_messages}){counted}",
             param=prompt_param,
             code="too_many_messages",
         )

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult
 from stellwerk.config.schema import ModelConfig
-from stellwerk.errors import InvalidRequest, StellwerkError
+from stellwerk.errors import InvalidRequest, NotFound, StellwerkError, shown
 from stellwerk.gateway import ollama_load as load
 from stellwerk.gateway import ollama_wire as wire
 from stellwerk.gateway.body import parse
@@ -276,7 +276,9 @@ async def running(request: Request, runtime: RuntimeDep) -> Response:
 
 async def show(request: Request, runtime: RuntimeDep) -> Response:
     """Facts of one model, including its capabilities as Ollama names them and its context
-    length as Ollama's ``model_info`` holds it (``<architecture>.context_length``)."""
+    length as Ollama's ``model_info`` holds it (``<architecture>.context_length``). A model the
+    key may not use is answered as an unknown one, in Ollama's words (404 ``model 'x' not
+    found``): ``/api/tags`` does not list it, and ``/v1/models/{model}`` hides it the same."""
     principal = runtime.authenticate(request.headers)
     body = parse(wire.ShowRequest, await read_body(request, runtime.config.server.max_body_bytes))
     asked = body.model or body.name
@@ -285,7 +287,9 @@ async def show(request: Request, runtime: RuntimeDep) -> Response:
     name = runtime.selector.configured_name(asked)  # x:latest is x, a route's name too
     if runtime.selector.is_route(name):
         return _json(_route_facts(runtime.selector.visible(principal)))
-    model = runtime.selector.named(principal, name, []).model
+    model = next((m for m in runtime.selector.visible(principal) if m.id == name), None)
+    if model is None:
+        raise NotFound(f"model {shown(asked)} not found", param="model", code="model_not_found")
     capabilities = ["completion"] if "chat" in model.capabilities else []
     capabilities += [c for c in ("tools", "vision") if c in model.capabilities]
     if "embeddings" in model.capabilities:

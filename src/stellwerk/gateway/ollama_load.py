@@ -10,8 +10,8 @@ from typing import Literal
 
 import orjson
 
+from stellwerk.gateway.ollama_fields import KeepAlive
 from stellwerk.gateway.ollama_wire import (
-    KeepAlive,
     OllamaChatRequest,
     OllamaGenerateRequest,
     answer_fields,

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, Usage
 from stellwerk.errors import InvalidRequest, shown
 from stellwerk.gateway.embedding_schema import EmbeddingInput, EmbeddingText
+from stellwerk.gateway.ollama_fields import KeepAlive, OutputFormat, Think
 from stellwerk.gateway.openai_schema import (
     ModelName,
     Tool,
@@ -109,14 +110,6 @@ class OllamaOptions(_Open):
                 " -1 for no limit or -2 to fill the context"
             )
         return value
-
-
-#: ``format``: "json", or a JSON schema of the answer ("" is none)
-OutputFormat = Literal["", "json"] | dict[str, Any]
-#: ``keep_alive``: a duration ("5m", "1h30m") or seconds
-KeepAlive = str | int | float
-#: ``think``: on or off, or a level for the models that take one
-Think = bool | Literal["low", "medium", "high", "max"]
 
 
 class _Logprobs(_Open):

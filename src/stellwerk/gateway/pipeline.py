@@ -74,6 +74,9 @@ class Exchange(ABC):
     #: the body's field that holds the prompt, which a refusal of its length (a context
     #: exceeded) or of its number of messages names: ``prompt``, ``input``
     prompt_param: ClassVar[str] = "messages"
+    #: what besides ``prompt_param`` made messages, as a refusal of their number says it
+    #: (``/v1/responses``: its ``instructions``)
+    counted: str = ""
     media_type: ClassVar[str] = "text/event-stream"  # of a streamed answer
     stream_headers: ClassVar[Mapping[str, str]] = {"cache-control": "no-cache"}
     #: a request that asks for no answer, only for its model (``ready``): what it asks
@@ -172,7 +175,9 @@ def check_limits(runtime: Runtime, call: Call, exchange: Exchange) -> None:
     no free slot for."""
     assert call.principal is not None
     limits = runtime.config.server.limits
-    check_request(exchange.chat, limits, exchange.answer_param, exchange.prompt_param)
+    check_request(
+        exchange.chat, limits, exchange.answer_param, exchange.prompt_param, exchange.counted
+    )
     if call.stream:
         runtime.streams.check(call.principal.key_id)
 

@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from stellwerk.backends.tokens import estimate_tokens, prompt_text
 from stellwerk.backends.transport import encode
 from stellwerk.backends.types import ChatChunk, ChatResult
-from stellwerk.errors import StellwerkError
+from stellwerk.errors import ContextExceeded, StellwerkError
 from stellwerk.gateway import responses_wire as wire
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
@@ -37,6 +39,9 @@ class ResponsesExchange(Exchange):
         self.chat = chat_request(parse(ChatCompletionRequest, encode(chat), rename=self.place))
         newer = chat.get("max_tokens") is None and chat.get("max_completion_tokens") is not None
         self.answer_param = self.place("max_completion_tokens" if newer else "max_tokens")
+        if self.body.instructions:
+            from_input = len(self.places.sources) - 1  # one chat message a source
+            self.counted = f"; {from_input} of them from input and one from instructions"
         self.request_id = request_id
         self.created = int(time.time())
         self._events: ResponseEvents | None = None
@@ -47,6 +52,21 @@ class ResponsesExchange(Exchange):
         ``tools.0.parameters.x``, ``messages.3.content.1.image_url.url``
         ``input.2.content.1.image_url``."""
         return self.places.rename(param)
+
+    @contextmanager
+    def own_words(self) -> Iterator[None]:
+        """As every exchange's, and a prompt over the context names ``instructions`` when they
+        hold most of it (by the router's estimate), else ``input``."""
+        try:
+            with super().own_words():
+                yield
+        except ContextExceeded as exc:
+            if self.body.instructions:
+                instructions = estimate_tokens(self.body.instructions)
+                rest = estimate_tokens(prompt_text(self.chat.messages[1:]))
+                if instructions > rest:
+                    exc.param = "instructions"
+            raise
 
     def plain(self, call: Call, result: ChatResult) -> bytes:
         assert call.model is not None

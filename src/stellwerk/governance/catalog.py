@@ -24,6 +24,8 @@ from stellwerk.ledger.ledger import Ledger
 from stellwerk.policy.lifecycle import check_transition, parse_state
 from stellwerk.policy.state import ModelState
 
+_NO_OWNER = "model {!r} has no data owner, so there is no consent to manage"
+
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
@@ -69,7 +71,11 @@ class Catalog:
                     action="model.seed",
                     target_kind="model",
                     target=model.id,
-                    details={"lifecycle": model.lifecycle, "consent": True},
+                    # as the admin API says it: null for a model without a data owner
+                    details={
+                        "lifecycle": model.lifecycle,
+                        "consent": ModelState.from_config(model).owner_consent,
+                    },
                     config_hash=self._config_hash,
                     time=now,
                 )
@@ -138,16 +144,19 @@ class Catalog:
         reason: str,
         expected_version: int | None = None,
     ) -> ModelState:
-        """Withdraw (``False``) or re-grant (``True``) the data owner's consent."""
+        """Withdraw (``False``) or re-grant (``True``) the data owner's consent.
+
+        A model without a data owner has no consent to manage, with one exception: a withdrawal
+        stored while it had one (the config dropped the owner later) still refuses the model,
+        and only granting lifts it, so granting it is allowed (and audited as any change)."""
         model = self.model(model_id)
-        if model.data_owner is None:
-            raise InvalidRequest(
-                f"model {model_id!r} has no data owner, so there is no consent to manage",
-                param="consent",
-            )
+        if model.data_owner is None and not consent:
+            raise InvalidRequest(_NO_OWNER.format(model_id), param="consent")
         why = audit_reason(reason)
         with self._ledger.begin() as connection:
             current = self._read(connection, model_id)
+            if model.data_owner is None and current.consent:
+                raise InvalidRequest(_NO_OWNER.format(model_id), param="consent")
             if current.consent == consent:
                 state = "granted" if consent else "withdrawn"
                 raise Conflict(f"consent for model {model_id!r} is already {state}")

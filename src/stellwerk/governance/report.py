@@ -263,9 +263,9 @@ class _Group:
 
 
 def render(report: UsageReport, fmt: str) -> str:
-    """The report as ``table`` (for people), ``csv`` or ``json``."""
+    """The report as ``table`` (for people), ``csv`` or ``json``; each ends with a newline."""
     if fmt == "json":
-        return orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode()
+        return orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n"
     header = [
         report.by,
         "requests",

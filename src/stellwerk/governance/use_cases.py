@@ -97,7 +97,7 @@ class UseCases:
         now = datetime.now(UTC)
         with self._ledger.begin() as connection:
             if case.department != old.department:
-                self._check_move(connection, case)
+                self._check_move(connection, case, old.department)
             result = connection.execute(
                 update(gov_use_cases)
                 .where(gov_use_cases.c.name == case.name, gov_use_cases.c.version == version)
@@ -133,8 +133,9 @@ class UseCases:
         if unknown:
             raise NotFound(f"unknown model(s): {', '.join(unknown)}", param="allowed_models")
 
-    def _check_move(self, connection: Connection, case: UseCaseConfig) -> None:
-        """Refuse moving ``case`` to its new department while keys of another are bound to it."""
+    def _check_move(self, connection: Connection, case: UseCaseConfig, now_in: str) -> None:
+        """Refuse moving ``case`` from department ``now_in`` to its new one while keys are bound
+        to it (keys of ``now_in``: a key's use case is of its own department)."""
         config_keys = [
             k.id
             for d in self._config.departments
@@ -158,9 +159,9 @@ class UseCases:
         bound = [f"{k} (config: remove its use_case and restart)" for k in config_keys]
         bound += [f"{k} (revoke it)" for k in database_keys]
         raise Conflict(
-            f"use case {case.name!r} cannot move to department {case.department!r}: keys of"
-            f" another department are bound to it: {', '.join(bound)}; unbind or revoke them"
-            f" first, or create a new use case in {case.department!r}",
+            f"use case {case.name!r} cannot move from department {now_in!r} to"
+            f" {case.department!r}: keys of {now_in!r} are bound to it: {', '.join(bound)};"
+            f" unbind or revoke them first, or create a new use case in {case.department!r}",
             param="department",
             code="use_case_has_keys",
         )

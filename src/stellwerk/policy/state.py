@@ -30,6 +30,12 @@ class ModelState:
             return None
         return self.consent
 
+    @property
+    def withdrawal_left(self) -> bool:
+        """Whether a withdrawal stored while the model had a data owner outlived the owner in
+        the config: still in force (it refuses the model), and an admin's grant lifts it."""
+        return self.config.data_owner is None and not self.consent
+
     @classmethod
     def from_config(cls, config: ModelConfig) -> ModelState:
         """The state a model starts in when the config seeds the catalog."""

@@ -1,0 +1,34 @@
+"""The values some fields of Ollama's requests take, and how a wrong one is told."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, WithJsonSchema
+
+from stellwerk.errors import shown
+
+_KINDS = {bool: "true or false", int: "a number", float: "a number", list: "a list"}
+
+
+def _format(value: Any) -> Any:
+    """Refuse a ``format`` Ollama does not take, saying all it takes (a word was told "Input
+    should be '' or 'json'", as if a schema were not taken)."""
+    if isinstance(value, dict) or value in ("", "json"):
+        return value
+    what = shown(value) if isinstance(value, str) else _KINDS.get(type(value), "this value")
+    raise ValueError(
+        f'{what} is not an output format: send "json", or a JSON schema of the answer (an object)'
+    )
+
+
+#: ``format``: "json", or a JSON schema of the answer ("" is none)
+OutputFormat = Annotated[
+    str | dict[str, Any],
+    BeforeValidator(_format),
+    WithJsonSchema({"anyOf": [{"enum": ["", "json"], "type": "string"}, {"type": "object"}]}),
+]
+#: ``keep_alive``: a duration ("5m", "1h30m") or seconds
+KeepAlive = str | int | float
+#: ``think``: on or off, or a level for the models that take one
+Think = bool | Literal["low", "medium", "high", "max"]
