@@ -20,6 +20,10 @@ from stellwerk.dashboard.breaks import LONG, breakable, narrow, unbroken
          "&lt;b&gt;https://<wbr>x.<wbr>example/&amp;?<wbr>a=<wbr>1&amp;<wbr>b=<wbr>2&amp;"
          "<wbr>c=<wbr>3&lt;/<wbr>b&gt;"),  # a run of separators: one break, after it
         ("Vertragspruefung-" + "x" * 111, "Vertragspruefung-" + "x" * 111),  # nothing to break at
+        # a file's name and an address's domain stay whole: a dot breaks only before a slash
+        ("/srv/deployments/stellwerk.yaml", "/<wbr>srv/<wbr>deployments/<wbr>stellwerk.yaml"),
+        ("contract-review-oversight@legal.example.org",
+         "contract-review-oversight@<wbr>legal.example.org"),
     ],
 )  # fmt: skip
 def test_a_long_word_breaks_after_its_separators_and_nothing_else_changes(
@@ -39,7 +43,7 @@ def test_a_long_word_breaks_after_its_separators_and_nothing_else_changes(
         ("two words", "two words"),  # not one word: breaks between them
         # too long: it breaks after its slashes first, not inside "stellwerk"
         ("/work/walk8/demo/stellwerk.yaml",
-         "/<wbr>work/<wbr>walk8/<wbr>demo/<wbr>stellwerk.<wbr>yaml"),
+         "/<wbr>work/<wbr>walk8/<wbr>demo/<wbr>stellwerk.yaml"),
     ],
 )  # fmt: skip
 def test_an_id_stays_on_one_line_unless_it_is_too_long(text: str, shown: str) -> None:

@@ -1,16 +1,17 @@
 """Where a long word may break: after the slashes, dots and separators of a URL or an address.
 
 A purpose or a contact may hold a URL far wider than its table column. Marked with ``<wbr>``
-after each ``/ . @ ? & = #``, it wraps at those first (``https://contracts.example/`` and then
-the rest), the way a URL is broken in print; only a part still too wide for its column breaks
-anywhere (the stylesheet's ``overflow-wrap``). Words shorter than :data:`LONG` get no such mark,
-so an address like ``legal@example.org`` never breaks at its dot when the line has room for it
-on the next line.
+after each ``/ @ ? & = #``, and after a ``.`` that a ``/`` follows (a host's dots, not a file's
+``stellwerk.yaml`` nor an address's ``example.org``), it wraps at those first
+(``https://contracts.example/`` and then the rest), the way a URL is broken in print; only a part
+still too wide for its column breaks anywhere (the stylesheet's ``overflow-wrap``). Words
+shorter than :data:`LONG` get no such mark, so an address like ``legal@example.org`` never breaks
+at its ``@`` when the line has room for it on the next line.
 
 An identifier (``it-admin``, ``tiny-medium``, ``key-30cd4ffe5017``) is one word to its reader,
 but a browser breaks it after each hyphen when its column is narrow: :func:`unbroken` keeps a
 word shorter than :data:`LONG` on one line (a model's link too: ``macros.html``); a longer one
-may break, after its slashes and dots first (:func:`breakable`: a config's path
+may break, after its slashes first (:func:`breakable`: a config's path
 ``/etc/stellwerk/stellwerk.yaml`` breaks after ``/etc/stellwerk/``, not inside a word), so that a
 name of 128 characters never widens a table past its card.
 """
@@ -28,7 +29,7 @@ LONG = 24
 _NARROW = Markup('<span class="narrow">{}</span>')
 
 _WORD = re.compile(rf"\S{{{LONG},}}")
-_AFTER = re.compile(r"(?<=[/.@?&=#])(?=[^/.@?&=#])")
+_AFTER = re.compile(r"(?:(?<=[/@?&=#])|(?<=\.)(?=[^/]*/))(?=[^/.@?&=#])")
 _WBR = Markup("<wbr>")
 
 
