@@ -89,3 +89,16 @@ def test_a_field_prefilled_with_an_amount_reads_back_the_same(language: str, val
 @pytest.mark.parametrize(("language", "text"), [("en", "0.001"), ("de", "0,001")])
 def test_a_tenth_of_a_cent_is_prefilled_as_it_is_written(language: str, text: str) -> None:
     assert amount_input(Decimal("0.001"), language) == text  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "en", "de"),
+    [("12.5", "12.50", "12,50"), ("1500", "1500.00", "1500,00"), ("0.0005", "0.0005", "0,0005"),
+     ("1000.125", "1000.1250", "1000,1250")],
+)  # fmt: skip
+def test_a_field_shows_at_least_two_decimals_as_the_page_writes_amounts(
+    value: str, en: str, de: str
+) -> None:
+    """The page writes ``12,50 €``: the field showed ``12,5``."""
+    assert amount_input(Decimal(value), "en") == en
+    assert amount_input(Decimal(value), "de") == de

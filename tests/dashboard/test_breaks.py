@@ -1,12 +1,13 @@
 """Where a long word may break (``breaks.breakable``): after a URL's separators, only in words
 too long for a narrow column; the text escaped like any other. An id stays on one line
-(``breaks.unbroken``), unless it is too long for a narrow column."""
+(``breaks.unbroken``), unless it is too long for a narrow column, and then it breaks after its
+separators first; in a narrow column such a name is kept to the column (``breaks.narrow``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from stellwerk.dashboard.breaks import LONG, breakable, unbroken
+from stellwerk.dashboard.breaks import LONG, breakable, narrow, unbroken
 
 
 @pytest.mark.parametrize(
@@ -19,6 +20,10 @@ from stellwerk.dashboard.breaks import LONG, breakable, unbroken
          "&lt;b&gt;https://<wbr>x.<wbr>example/&amp;?<wbr>a=<wbr>1&amp;<wbr>b=<wbr>2&amp;"
          "<wbr>c=<wbr>3&lt;/<wbr>b&gt;"),  # a run of separators: one break, after it
         ("Vertragspruefung-" + "x" * 111, "Vertragspruefung-" + "x" * 111),  # nothing to break at
+        # a file's name and an address's domain stay whole: a dot breaks only before a slash
+        ("/srv/deployments/stellwerk.yaml", "/<wbr>srv/<wbr>deployments/<wbr>stellwerk.yaml"),
+        ("contract-review-oversight@legal.example.org",
+         "contract-review-oversight@<wbr>legal.example.org"),
     ],
 )  # fmt: skip
 def test_a_long_word_breaks_after_its_separators_and_nothing_else_changes(
@@ -36,7 +41,21 @@ def test_a_long_word_breaks_after_its_separators_and_nothing_else_changes(
         ("x" * (LONG - 1), f'<span class="nowrap">{"x" * (LONG - 1)}</span>'),
         ("contract-review-" * 8, "contract-review-" * 8),  # too long: it may break
         ("two words", "two words"),  # not one word: breaks between them
+        # too long: it breaks after its slashes first, not inside "stellwerk"
+        ("/work/walk8/demo/stellwerk.yaml",
+         "/<wbr>work/<wbr>walk8/<wbr>demo/<wbr>stellwerk.yaml"),
     ],
 )  # fmt: skip
 def test_an_id_stays_on_one_line_unless_it_is_too_long(text: str, shown: str) -> None:
     assert str(unbroken(text)) == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("contract-review", '<span class="nowrap">contract-review</span>'),
+        ("a/" + "x" * LONG, f'<span class="narrow">a/<wbr>{"x" * LONG}</span>'),
+    ],
+)  # fmt: skip
+def test_a_long_name_in_a_narrow_column_is_kept_narrow(text: str, shown: str) -> None:
+    assert str(narrow(text)) == shown

@@ -4,8 +4,11 @@ lines, in a figure tile, a table or a sentence, a figure never spills out of its
 never runs past its card (the model page's departments did, by a few pixels; the overview's
 backends, with a backend down, by 60; the keys table with a key to revoke, by 60 in German); the
 reason field of a table row (revoke a key, grant or withdraw a consent) shows its whole
-placeholder, in both languages, and its button is inside the card; an id in the audit table
-(``it-admin``, ``tiny-medium``, a key's id) never breaks at its hyphen. German is the tighter
+placeholder, in both languages, and its button is inside the card, also beside a key's use case
+named with 102 characters (which pushed every revoke button out of view: it breaks inside its
+cell now); an id (``it-admin``, ``tiny-medium``, a key's id) never breaks at its hyphen, in the
+audit table nor in a card's list of models, and a config's path in the audit table breaks after
+its slashes, not inside a word. German is the tighter
 language (longer words, the currency after the number), so the amounts are read in German at
 1280 pixels. Screenshots go to the test's temporary directory (``--basetemp`` to keep them)."""
 
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from stellwerk.dashboard.breaks import LONG
 from tests.dashboard.browser import log_in, speak
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.traffic import record, served
@@ -95,6 +99,10 @@ BUTTONS_IN_CARDS = """() => [...document.querySelectorAll("main .card td button"
 })"""
 
 ADMIN = {"authorization": f"Bearer {ADMIN_KEY}"}
+LONG_USE_CASE = "contracts-review-for-the-legal-department-" + "x" * 60
+"""A use case's name of 102 characters (the limit is 128), as a newcomer named one."""
+WORD = r"[^\s/.]+"
+"""A word of a path (``stellwerk`` of ``/srv/stellwerk/stellwerk.yaml``)."""
 
 
 def make_keys(dashboard: DashboardGateway, *keys: dict[str, str]) -> list[str]:
@@ -199,26 +207,46 @@ def test_a_rows_reason_field_shows_its_whole_placeholder(
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("use_case", ["contract-review", LONG_USE_CASE], ids=["ordinary", "long"])
 def test_the_keys_table_fits_its_card_with_keys_to_revoke(
-    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: str
+    served_offline_dashboard: DashboardGateway,
+    page: Page,
+    tmp_path: Path,
+    language: str,
+    use_case: str,
 ) -> None:
-    """legal's keys made through the admin API, one of the owner role ("Verantwortliche"), one
-    of its use case: each row has a revoke form, and the table ran 60 px past its card in German
-    at 1280 px, its "Sperren" button cut off at the card's edge. The button goes under the field
-    now where the row lacks the room; the field still shows its whole placeholder."""
+    """legal's keys made through the admin API, of the roles owner ("Verantwortliche") and
+    metrics ("Metriken"), and one of a use case: each row has a revoke form, and the table ran
+    60 px past its card in German at 1280 px, its "Sperren" button cut off at the card's edge;
+    with a use case named with 102 characters, 300 px in both languages, every key's reason
+    field and button out of view. The name breaks inside its cell now (as in the use cases'
+    table), the button goes under the field where the row lacks the room, the field still shows
+    its whole placeholder, and the ids stay whole."""
     dashboard = served_offline_dashboard
+    if use_case == LONG_USE_CASE:
+        answer = dashboard.gateway.post(
+            "/admin/use-cases",
+            json={"name": use_case, "department": "legal", "classification": "secret",
+                  "reason": "walk8"},
+            headers=ADMIN,
+            timeout=30,
+        )  # fmt: skip
+        assert answer.status_code == 201, answer.text
     made = make_keys(
         dashboard,
         {"department": "legal", "role": "owner"},
-        {"department": "legal", "use_case": "contract-review"},
+        {"department": "legal", "role": "metrics"},
+        {"department": "legal", "use_case": use_case},
     )
     page.set_viewport_size({"width": 1280, "height": 900})
     speak(page, dashboard, language)
     log_in(page, dashboard)
     page.goto(dashboard.url + "/departments/legal")
-    page.screenshot(path=str(tmp_path / f"{language}-1280-departments-legal.png"), full_page=True)
+    name = f"{language}-1280-departments-legal-{len(use_case)}.png"
+    page.screenshot(path=str(tmp_path / name), full_page=True)
     for key_id in made:
         assert page.locator("#d-keys tr", has_text=key_id).locator("form button").count() == 1
+    assert page.locator("#d-keys td", has_text=use_case).count() == 1
     tables = page.evaluate(TABLES_IN_CARDS)
     assert "d-keys" in {t["card"] for t in tables}
     assert [t for t in tables if t["over"] > 0.5] == []
@@ -228,6 +256,9 @@ def test_the_keys_table_fits_its_card_with_keys_to_revoke(
     fields = page.evaluate(PLACEHOLDERS)
     assert len(fields) == len(made)
     assert [f for f in fields if f["needs"] > f["room"]] == []
+    ids = page.evaluate(ON_LINES, {"pattern": ID, "within": "#d-keys tbody"})
+    assert {*made, "legal-1"} <= {i["text"] for i in ids}, ids
+    assert [i for i in ids if i["lines"] != 1 and len(i["text"]) < LONG] == []
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
@@ -248,3 +279,51 @@ def test_an_id_in_the_audit_table_never_breaks_at_its_hyphen(
     assert {"it-admin", "tiny-medium", *made} <= {i["text"] for i in ids}, ids
     assert [i for i in ids if i["lines"] != 1] == []
     assert [t for t in page.evaluate(TABLES_IN_CARDS) if t["over"] > 0.5] == []
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_model_id_in_a_card_and_a_path_in_the_audit_table_break_only_where_they_may(
+    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: str
+) -> None:
+    """The German overview broke "tiny-" / "large" in the hosting card's list of models (the
+    department page's usage by model, the router card likewise), and the audit table broke a
+    config's path inside "stellwerk": a model id stays whole, a path breaks after its slashes."""
+    dashboard = served_offline_dashboard
+    config = dashboard.gateway.config
+    record(
+        dashboard,
+        [
+            served(config, department="legal", key_id="legal-1", model=m)
+            for m in ("tiny-small", "tiny-medium", "tiny-large")
+        ],
+    )
+    path = "/srv/stellwerk/deployments/production/stellwerk.yaml"
+    ledger = dashboard.gateway.ledger()
+    try:
+        ledger.append_audit(
+            actor="cli:walk", action="config.load", target_kind="config", target=path, details={}
+        )
+    finally:
+        ledger.close()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    speak(page, dashboard, language)
+    log_in(page, dashboard)
+    for where in ("", "/departments/legal"):
+        page.goto(dashboard.url + where)
+        name = f"{language}-1280{where.replace('/', '-') or '-overview'}.png"
+        page.screenshot(path=str(tmp_path / name), full_page=True)
+        ids = page.evaluate(ON_LINES, {"pattern": ID, "within": "main"})
+        assert {"tiny-small", "tiny-medium", "tiny-large"} <= {i["text"] for i in ids}, where
+        assert [i for i in ids if i["lines"] != 1 and len(i["text"]) < LONG] == [], where
+        assert [t for t in page.evaluate(TABLES_IN_CARDS) if t["over"] > 0.5] == [], where
+    page.goto(dashboard.url)
+    target = page.locator("#w-audit td.target", has_text="production")
+    assert target.count() == 1
+    lines = target.evaluate(
+        """cell => { const range = document.createRange(); range.selectNodeContents(cell);
+        return new Set([...range.getClientRects()].map((box) => Math.round(box.top))).size; }"""
+    )
+    assert lines > 1  # the path is wider than its cell ...
+    words = page.evaluate(ON_LINES, {"pattern": WORD, "within": "#w-audit td.target"})
+    assert {"srv", "stellwerk", "deployments", "production", "yaml"} <= {w["text"] for w in words}
+    assert [w for w in words if w["lines"] != 1] == []  # ... and breaks between its words

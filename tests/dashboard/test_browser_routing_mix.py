@@ -162,4 +162,5 @@ def test_the_routing_mix_shows_the_routers_choices_and_the_figures_read_right(
     shot("research-budget", "#d-budget")
     assert text(page, "#d-budget").count(says["used"]) == 1
     assert not page.locator("#d-budget input[name=unlimited]").is_checked()
-    assert page.locator("#d-budget input[name=monthly_budget]").input_value() == "10"
+    budget = page.locator("#d-budget input[name=monthly_budget]").input_value()
+    assert budget == ("10.00" if language == "en" else "10,00")

@@ -274,6 +274,23 @@ def test_audit_details_are_in_the_page_language() -> None:
     for language, role in (("en", "role: owner"), ("de", "Rolle: Verantwortliche")):
         shown = audit_details(_entry(key, "key.create"), labels(language), Formatter(language))
         assert shown[1] == role  # as the keys table writes it, not as a column's title ("Owner")
+    changes = {
+        "changes": {
+            "classification": {"from": "secret", "to": "public"},
+            "allowed_models": {"from": None, "to": ["tiny-small", "tiny-medium"]},
+        },
+        "reason": "x",
+    }
+    said = {
+        "en": ["classification: secret → public",
+               "allowed models: any permitted model → tiny-small, tiny-medium", "reason: x"],
+        "de": ["Schutzklasse: geheim → öffentlich",
+               "zulässige Modelle: jedes zulässige Modell → tiny-small, tiny-medium",
+               "Begründung: x"],
+    }  # fmt: skip
+    for language, lines in said.items():  # was "classification=from=secret, to=public"
+        entry = _entry(changes, "use_case.update")
+        assert audit_details(entry, labels(language), Formatter(language)) == lines
     seed = {"lifecycle": "in_review", "consent": True}
     assert audit_details(_entry(seed), labels("en"), Formatter("en")) == [
         "lifecycle: in review",

@@ -1,7 +1,8 @@
 """What a user sees is in the page's language: the login page, error pages (also for paths the
 dashboard does not have), the lifecycle states in a confirmation, every refusal reason, the audit
-log's config built in code, the status of a key of the config file; and the budget form reads
-amounts as the page's language writes them."""
+log's config built in code and a use case's change, the status of a key of the config file, the
+data owner's role on the consent page; and the budget form reads amounts as the page's language
+writes them, and shows the budget in force the same way."""
 
 from __future__ import annotations
 
@@ -342,3 +343,55 @@ def test_a_key_of_the_config_file_shows_its_status(
         "de": ["Konfigurationsdatei", "aktiv", "in der Konfigurationsdatei ändern oder sperren"],
     }
     assert cells[-3:] == says[language], cells
+
+
+def test_the_budget_field_shows_the_budget_as_the_page_writes_amounts(
+    offline_dashboard: DashboardGateway, admin_in_language: httpx.Client, language: str
+) -> None:
+    """The page writes ``12,50 €``; its field showed ``12,5``."""
+    with offline_dashboard.gateway.client(ADMIN_KEY, timeout=30) as client:
+        limits = {"monthly_budget": "12.5", "reason": "walk8"}
+        assert client.put("/admin/limits/department/legal", json=limits).status_code == 200
+    page = admin_in_language.get("/dashboard/departments/legal")
+    field = re.search(r'<input [^>]*name="monthly_budget"[^>]*>', page.text)
+    assert field is not None
+    shown, written = {"en": ("12.50", "€12.50"), "de": ("12,50", "12,50\u00a0€")}[language]
+    assert f'value="{shown}"' in field[0] and written in text_of(page)
+
+
+def test_a_refusal_count_stands_apart_from_its_key(
+    offline_dashboard: DashboardGateway, admin_in_language: httpx.Client
+) -> None:
+    """The refusals by key read "research-1 1", as if the count were part of the id."""
+    two_refusals(offline_dashboard)
+    page = admin_in_language.get("/dashboard/departments/research").text
+    card = re.search(r'<section class="card" id="d-refusals">.*?</section>', page, re.DOTALL)
+    assert card is not None
+    refusals = " ".join(plain(card[0]).split())
+    assert "research-1: 1" in refusals and "research-1 1" not in refusals, refusals
+
+
+def test_a_use_cases_change_reads_from_old_to_new(
+    offline_dashboard: DashboardGateway, admin_in_language: httpx.Client, language: str
+) -> None:
+    """The audit card read "classification=from=confidential, to=secret"."""
+    change = {"classification": "secret", "reason": "walk8"}
+    with offline_dashboard.gateway.client(ADMIN_KEY, timeout=30) as client:
+        assert client.put("/admin/use-cases/contract-review", json=change).status_code == 200
+    overview = " ".join(text_of(admin_in_language.get("/dashboard")).split())
+    says = {
+        "en": "classification: confidential → secret",
+        "de": "Schutzklasse: vertraulich → geheim",
+    }
+    assert says[language] in overview, overview
+    assert "from=" not in overview and "von=" not in overview
+
+
+def test_the_consent_page_names_the_owner_role_in_the_page_language(
+    admin_in_language: httpx.Client, language: str
+) -> None:
+    """The German page said "mit der Rolle owner"; the keys table calls it "Verantwortliche"."""
+    page = " ".join(text_of(admin_in_language.get("/dashboard/consent")).split())
+    says = {"en": "the data owner's owner keys", "de": "mit der Rolle „Verantwortliche“"}
+    assert says[language] in page, page
+    assert language == "en" or "owner" not in page

@@ -84,10 +84,12 @@ def parse_amount(text: str, language: Language, field: str) -> Decimal:
 
 def amount_input(value: Decimal, language: Language) -> str:
     """``value`` as a form field's text that :func:`parse_amount` reads back on the same page:
-    no group separators, the page's decimal separator, no trailing zeros (and never exactly three
+    no group separators, the page's decimal separator, at least two decimals as the page writes
+    amounts (``12,50``, not ``12,5``), no further trailing zeros (and never exactly three
     decimals after a whole part other than 0, which the reading refuses as ambiguous)."""
     text = f"{value.normalize():f}"
     whole, _, fraction = text.partition(".")
+    fraction = fraction.ljust(2, "0")
     if len(fraction) == 3 and whole != "0":
         fraction += "0"
-    return whole + (SEPARATORS[language][1] + fraction if fraction else "")
+    return whole + SEPARATORS[language][1] + fraction

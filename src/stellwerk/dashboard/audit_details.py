@@ -10,6 +10,9 @@ numbers in the page's notation, the words of the dashboard (``VALUE_LABELS``: a 
 translated, and the reasons a run promoted nothing worded with its figures as the router-learning
 page words them (``AdaptationRun.worded``); version 0 of a router is its base alone. The objects
 keyed by a name (``NAMED``: a run's gain per form and per department) show the name as it is.
+A detail that lists what changed (``CHANGES``: a use case's ``{"classification": {"from": "secret",
+"to": "public"}}``) is a line per field, ``classification: secret → public``; a field that was empty
+reads as what nothing means for it (a use case without an allow-list: "any permitted model").
 """
 
 from __future__ import annotations
@@ -46,8 +49,16 @@ VALUE_LABELS: Final = {
 label: translated."""
 NAMED: Final = frozenset({"form_gains", "departments"})
 """Details that are objects keyed by a name (a form, a department), not by a detail's name."""
-NOTHING_MEANS: Final = {("limits.set", "from"): "unlimited", ("limits.set", "to"): "unlimited"}
-"""Details whose empty value has a meaning: limits with none set are unlimited."""
+NOTHING_MEANS: Final = {
+    ("limits.set", "from"): "unlimited",
+    ("limits.set", "to"): "unlimited",
+    ("use_case.update", "allowed_models"): "any_permitted_model",
+}
+"""Details (or changed fields) whose empty value has a meaning: limits with none set are
+unlimited, a use case without an allow-list may use any permitted model."""
+CHANGES: Final = "changes"
+"""The detail holding ``{"from": ..., "to": ...}`` for each field an entry changed."""
+CHANGE_ENDS: Final = ("from", "to")
 ROUTER_VERSIONS: Final = frozenset({"compared_with", "previous", "rollback_to"})
 """Details that name a router version, whose 0 is the base router alone."""
 SHOWN: Final = 120
@@ -57,12 +68,29 @@ SHOWN: Final = 120
 def audit_details(entry: AuditEntry, t: Labels, fmt: Formatter) -> list[str]:
     """The lines of ``entry``'s details (module docstring)."""
     run = adaptation_run(entry) if entry.action == "router.adapt" else None
-    return [
-        f"{_name(name, entry.action, t)}: "
-        f"{_detail(name, value, run, t, fmt) or _nothing(entry, name, t)}"
-        for name, value in entry.details.items()
-        if not _empty(value)
-    ]
+    lines: list[str] = []
+    for name, value in entry.details.items():
+        if _empty(value):
+            continue
+        if name == CHANGES and isinstance(value, Mapping):
+            lines += [_changed(entry, k, v, t, fmt) for k, v in value.items()]
+        else:
+            shown = _detail(name, value, run, t, fmt) or _nothing(entry, name, t)
+            lines.append(f"{_name(name, entry.action, t)}: {shown}")
+    return lines
+
+
+def _changed(entry: AuditEntry, field: str, change: object, t: Labels, fmt: Formatter) -> str:
+    """One changed field: ``classification: secret → public`` (a change as the log did not
+    write it is shown as any detail)."""
+    label = _name(field, CHANGES, t)
+    if not isinstance(change, Mapping) or set(change) != set(CHANGE_ENDS):
+        return f"{label}: {_value(field, change, t, fmt) or _nothing(entry, field, t)}"
+    old, new = (
+        _nothing(entry, field, t) if _empty(change[end]) else _value(field, change[end], t, fmt)
+        for end in CHANGE_ENDS
+    )
+    return f"{label}: {old} → {new}"
 
 
 def _nothing(entry: AuditEntry, name: str, t: Labels) -> str:

@@ -1,16 +1,19 @@
 """Where a long word may break: after the slashes, dots and separators of a URL or an address.
 
 A purpose or a contact may hold a URL far wider than its table column. Marked with ``<wbr>``
-after each ``/ . @ ? & = #``, it wraps at those first (``https://contracts.example/`` and then
-the rest), the way a URL is broken in print; only a part still too wide for its column breaks
-anywhere (the stylesheet's ``overflow-wrap``). Words shorter than :data:`LONG` get no such mark,
-so an address like ``legal@example.org`` never breaks at its dot when the line has room for it
-on the next line.
+after each ``/ @ ? & = #``, and after a ``.`` that a ``/`` follows (a host's dots, not a file's
+``stellwerk.yaml`` nor an address's ``example.org``), it wraps at those first
+(``https://contracts.example/`` and then the rest), the way a URL is broken in print; only a part
+still too wide for its column breaks anywhere (the stylesheet's ``overflow-wrap``). Words
+shorter than :data:`LONG` get no such mark, so an address like ``legal@example.org`` never breaks
+at its ``@`` when the line has room for it on the next line.
 
 An identifier (``it-admin``, ``tiny-medium``, ``key-30cd4ffe5017``) is one word to its reader,
 but a browser breaks it after each hyphen when its column is narrow: :func:`unbroken` keeps a
-word shorter than :data:`LONG` on one line; a longer one may break as any text, so that a name
-of 128 characters never widens a table past its card.
+word shorter than :data:`LONG` on one line (a model's link too: ``macros.html``); a longer one
+may break, after its slashes first (:func:`breakable`: a config's path
+``/etc/stellwerk/stellwerk.yaml`` breaks after ``/etc/stellwerk/``, not inside a word), so that a
+name of 128 characters never widens a table past its card.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ import re
 
 from markupsafe import Markup, escape
 
-__all__ = ["LONG", "breakable", "unbroken"]
+__all__ = ["LONG", "breakable", "narrow", "unbroken"]
 
 LONG = 24
 """Characters from which a word is wider than a narrow column (about 12 rem) may hold."""
+_NARROW = Markup('<span class="narrow">{}</span>')
 
 _WORD = re.compile(rf"\S{{{LONG},}}")
-_AFTER = re.compile(r"(?<=[/.@?&=#])(?=[^/.@?&=#])")
+_AFTER = re.compile(r"(?:(?<=[/@?&=#])|(?<=\.)(?=[^/]*/))(?=[^/.@?&=#])")
 _WBR = Markup("<wbr>")
 
 
@@ -42,7 +46,17 @@ def breakable(text: str) -> Markup:
 
 
 def unbroken(text: str) -> Markup:
-    """``text`` escaped, on one line if it is one word shorter than :data:`LONG` (an id)."""
+    """``text`` escaped, on one line if it is one word shorter than :data:`LONG` (an id);
+    otherwise :func:`breakable`."""
     if len(text) < LONG and not any(c.isspace() for c in text):
         return Markup('<span class="nowrap">{}</span>').format(text)
-    return escape(text)
+    return breakable(text)
+
+
+def narrow(text: str) -> Markup:
+    """``text`` for a narrow column: :func:`unbroken`, and a longer name in a
+    ``<span class="narrow">``, which the stylesheet keeps within 12 rem (a use case's name of 128
+    characters in the keys table, which would otherwise take its whole width from the row's
+    reason field and button)."""
+    shown = unbroken(text)
+    return shown if len(text) < LONG else _NARROW.format(shown)

@@ -417,7 +417,8 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "Without consent no request is routed to the model. Admins and the data owner's owner"
         " keys may change it, here or through the admin API.",
         "Ohne Einwilligung wird keine Anfrage an das Modell geleitet. Ändern dürfen Admins und"
-        " Schlüssel des Datenverantwortlichen mit der Rolle owner, hier oder über die Admin-API.",
+        " die Schlüssel des datenverantwortlichen Bereichs mit der Rolle „Verantwortliche“, hier"
+        " oder über die Admin-API.",
     ),
     "no_data_owner": (
         "The model has no data owner, so there is no consent to manage.",

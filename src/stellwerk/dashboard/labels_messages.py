@@ -165,8 +165,8 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "This key's role may not use the dashboard: it needs an admin key (or an owner key, for"
         " the consent of its department's models).",
         "Die Rolle dieses Schlüssels darf das Dashboard nicht nutzen: nötig ist ein"
-        " Admin-Schlüssel (oder einer mit der Rolle owner, für die Einwilligung zu den Modellen"
-        " seines Bereichs).",
+        " Admin-Schlüssel (oder einer mit der Rolle „Verantwortliche“, für die Einwilligung zu"
+        " den Modellen seines Bereichs).",
     ),
     "msg_csrf_failed": (
         "The form was not sent from this dashboard; reload the page and try again.",
