@@ -219,6 +219,7 @@ def test_config_check_needs_the_dashboards_session_secret_as_serve_does(
         ("postgresql+psycopg://u:secret@db:abc/ledger", "port is not a number from 0 to 65535"),
         ("postgresql+psycopg://u@db:70000/ledger", "port is not a number from 0 to 65535"),
         ("stellwerk.db", "not a database URL; give sqlite:///path/to/stellwerk.db"),
+        ("mysql://u:secret@db/ledger", "the ledger keeps its records in SQLite or PostgreSQL"),
     ],
 )
 def test_config_check_names_a_ledger_url_the_ledger_cannot_read(
@@ -234,6 +235,25 @@ def test_config_check_names_a_ledger_url_the_ledger_cannot_read(
         f"server.database_url: {problem}" in result.output
     )
     assert "secret" not in result.output
+
+
+def test_a_sqlite_ledger_in_a_folder_that_does_not_exist_is_named_before_serve_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``config check --env`` names the missing folder (it said valid), and ``serve`` says why it
+    cannot start in one line, exit 2 (it printed the server's start-up traceback)."""
+    missing = tmp_path / "nowhere" / "ledger.db"
+    raw = {**MINIMAL, "server": {"database_url": f"sqlite:///{missing}"}}
+    path = str(write(tmp_path, raw))
+    monkeypatch.setenv("IT_KEY", "sk-it-0123456789")
+    runner = CliRunner()
+    checked = runner.invoke(build_app(), ["config", "check", "--env", path])
+    assert checked.exit_code == 2
+    assert f"the SQLite ledger's folder {missing.parent} does not exist" in checked.output
+    served = runner.invoke(build_app(), ["serve", "--config", path, "--port", "0"])
+    assert served.exit_code == 2
+    assert "error: cannot open the ledger at sqlite:///" in served.output
+    assert "Traceback" not in served.output
 
 
 @pytest.mark.parametrize(

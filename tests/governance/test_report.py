@@ -289,6 +289,11 @@ def test_records_without_a_reference_are_compared_with_todays_and_counted(
     assert report.total.baseline_cost_micro == 3 * 800 + 2 * 640 + 160
     assert report.total.compared_today == 2  # the named request is not compared at all
     assert report.baseline_models == ("apertus-8b", "mistral-8b")
+    assert report.today_models == ("mistral-8b",)
+    assert json.loads(render(report, "json"))["baseline_models_today"] == ["mistral-8b"]
+    title = render(report, "table").splitlines()[0]  # which are recorded, which today's
+    assert "its key might use then): apertus-8b; compared_today:" in title
+    assert title.endswith("(today's references): mistral-8b")
     rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
     assert [(r["department"], r["compared_today"]) for r in rows] == [
         ("legal", "2"),

@@ -35,10 +35,14 @@ def serve(
     from stellwerk.config import load_config
     from stellwerk.gateway import create_app
     from stellwerk.gateway.deadlines import http_protocol
+    from stellwerk.ledger.ledger import open_ledger
 
     try:
         cfg = load_config(config)
         app = create_app(cfg)
+        # the ledger opened (and migrated) once before the server starts: a database it cannot
+        # reach is this error line, not a traceback of the server's start-up
+        open_ledger(cfg.server.database_url).close()
     except StellwerkError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc
@@ -117,7 +121,22 @@ def environment_problems(config: StellwerkConfig, environ: Mapping[str, str]) ->
             resolve(config, environ)
         except ConfigError as exc:
             problems.append(str(exc))
+    folder = sqlite_folder(config.server.database_url)
+    if folder is not None and not folder.is_dir():
+        problems.append(f"server.database_url: the SQLite ledger's folder {folder} does not exist")
     return problems
+
+
+def sqlite_folder(database_url: str) -> Path | None:
+    """The folder of a SQLite ledger file (the config loader made its path absolute), or None:
+    another database, in memory, or a ``file:`` URI."""
+    scheme, _, rest = database_url.partition(":///")
+    if scheme.split("+", 1)[0] != "sqlite" or not rest:
+        return None
+    path = rest.split("?", 1)[0]
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return None
+    return Path(path).parent
 
 
 def register(app: typer.Typer) -> None:

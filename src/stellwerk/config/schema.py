@@ -305,6 +305,12 @@ class ServerConfig(Strict):
                 "not a database URL; give sqlite:///path/to/stellwerk.db or"
                 " postgresql+psycopg://user@host/database"
             )
+        database = parts.scheme.split("+", 1)[0]
+        if database not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"the ledger keeps its records in SQLite or PostgreSQL, not {database!r}; give"
+                " sqlite:///path/to/stellwerk.db or postgresql+psycopg://user@host/database"
+            )
         try:
             parts.port  # noqa: B018 - reading it checks it
         except ValueError as exc:

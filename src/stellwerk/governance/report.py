@@ -94,6 +94,9 @@ class UsageReport:
     references_as_of: datetime
     """When today's references were taken (the report's own time): those of the records that
     keep no reference of their own (``ReportRow.compared_today``)."""
+    today_models: tuple[str, ...] = ()
+    """Of ``baseline_models``, today's references (of the records that keep none); the others
+    are the references the records keep."""
 
     def as_dict(self) -> dict[str, object]:
         def row(r: ReportRow) -> dict[str, object]:
@@ -115,6 +118,7 @@ class UsageReport:
             "month": self.month,
             "by": self.by,
             "baseline_models": list(self.baseline_models),
+            "baseline_models_today": list(self.today_models),
             "baseline_models_as_of": _instant(self.references_as_of),
             "rows": [row(r) for r in self.rows],
             "total": row(self.total),
@@ -142,6 +146,7 @@ def usage_report(
     window = Window.month(month)
     groups: dict[str, _Group] = {}
     used: set[str] = set()
+    today: set[str] = set()  # of used: today's references, of records that keep none
     for sums in ledger.usage_groups(window, department=department):
         if by == "department":
             name = sums.department or "(unknown)"
@@ -159,6 +164,7 @@ def usage_report(
         group.add(sums, reference, today=compared)
         if reference is not None:
             used.add(reference.id)
+            today.add(reference.id)
     rows = tuple(
         sorted(
             (group.row(name) for name, group in groups.items()),
@@ -169,7 +175,13 @@ def usage_report(
     for group in groups.values():
         total.merge(group)
     return UsageReport(
-        month, by, tuple(sorted(used)), rows, total.row("total"), references_as_of=datetime.now(UTC)
+        month,
+        by,
+        tuple(sorted(used)),
+        rows,
+        total.row("total"),
+        references_as_of=datetime.now(UTC),
+        today_models=tuple(sorted(today)),
     )
 
 
@@ -306,13 +318,17 @@ def render(report: UsageReport, fmt: str) -> str:
             f"unknown format {shown(fmt)}; choose table, csv or json", param="format"
         )
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+    recorded = [m for m in report.baseline_models if m not in report.today_models]
     title = (
         f"usage {report.month} by {report.by}; baseline: each routed request on the reference"
-        " its record keeps (the largest model its key might use then); compared_today: those"
-        " whose records keep none, on the largest model their key may use as of"
+        " its record keeps (the largest model its key might use then):"
+        f" {', '.join(recorded) or '(none)'}; compared_today: those whose records keep none, on"
+        " the largest model their key may use as of"
         f" {report.references_as_of.astimezone(UTC):%Y-%m-%d %H:%M} UTC (today's references):"
-        f" {', '.join(report.baseline_models) or '(no routed request)'}"
+        f" {', '.join(report.today_models) or '(none)'}"
     )
+    if not report.baseline_models:
+        title = f"usage {report.month} by {report.by}; no routed request to compare"
     rendered = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     for i, line in enumerate(lines):
         if i == len(lines) - 1:
