@@ -93,3 +93,15 @@ def test_set_needs_a_scope_and_a_change(config_path: Path) -> None:
     code, _, err = run("limits", "set", "-c", c, "--department", "sales", "--monthly-budget", "5",
                        "--reason", "r")  # fmt: skip
     assert code == 2 and "unknown department 'sales'" in err
+
+
+def test_show_and_set_refuse_an_unknown_key_alike(config_path: Path) -> None:
+    """``limits show --key`` of a key that does not exist said "unlimited" and exit 0, where
+    ``limits set`` refused it."""
+    c = str(config_path)
+    shown = run("limits", "show", "-c", c, "--key", "key-nope")
+    changed = run("limits", "set", "-c", c, "--key", "key-nope", "--monthly-budget", "5",
+                  "--reason", "r")  # fmt: skip
+    assert shown[0] == changed[0] == 2
+    assert "key-nope" in shown[2] and shown[2] == changed[2]
+    assert "unlimited" not in shown[1]

@@ -107,7 +107,7 @@ def keys_create(
     config: ConfigOption,
     department: Annotated[str, typer.Option(help="The key's department.")],
     use_case: Annotated[str | None, typer.Option(help="Bind the key to this use case.")] = None,
-    role: Annotated[str, typer.Option(help="user, owner or admin.")] = "user",
+    role: Annotated[str, typer.Option(help="user, owner, admin or metrics.")] = "user",
     classification: Annotated[
         str | None,
         typer.Option(
@@ -280,7 +280,10 @@ def catalog_consent(
     action: Annotated[str, typer.Argument(help="grant or withdraw")],
     reason: Reason,
 ) -> None:
-    """Withdraw or re-grant a data owner's consent for a model."""
+    """Withdraw or re-grant a data owner's consent for a model.
+
+    `grant` also lifts a withdrawal left from when the model had a data owner (the config names
+    none now; the model stays refused until then)."""
     if action not in ("grant", "withdraw"):
         typer.secho("error: the action is grant or withdraw", err=True, fg=typer.colors.RED)
         raise typer.Exit(2)

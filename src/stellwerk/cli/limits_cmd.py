@@ -63,6 +63,7 @@ def limits_show(
     import orjson
 
     from stellwerk.governance.budgets import limits_json
+    from stellwerk.governance.key_store import CONFIG_LIMITS
     from stellwerk.policy.limits import UNLIMITED
 
     try:
@@ -70,6 +71,8 @@ def limits_show(
             raise InvalidRequest(f"unknown format {fmt!r}; choose table or json", param="format")
         scope = _scope(department, key)
         with _governance(config) as gov:
+            if scope is not None and scope[0] == "key":  # an unknown key is refused, as by set
+                gov.admin.keys.get(scope[1], in_config=CONFIG_LIMITS)
             departments, keys = gov.admin.budgets.effective()
         shown = {
             "departments": {n: limits_json(v) for n, v in departments.items()},
