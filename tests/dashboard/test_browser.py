@@ -114,7 +114,7 @@ def test_dashboard_in_a_browser(dashboard: DashboardGateway, page: Page) -> None
         savings,
     )
     # legal may use only tiny-small: its traffic is compared with tiny-small, not tiny-large
-    assert "legal → tiny-small, research → tiny-large" in savings
+    assert "legal → tiny-small; research → tiny-large" in savings
     assert re.search(r"Internal cost\s+€[\d.]+\s+€[\d.]+\s+-?\d+\s%", savings)
     health = widget(page, "health")
     assert re.search(rf"llamacpp openai\s+reachable\s+closed \(serving\)\s+{sent}\s+0\s%", health)

@@ -22,10 +22,11 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.slow]
 
+REFERENCES = "legal → tiny-small; research → tiny-large, tiny-medium"  # a department once
 LINES = {
-    "en": ("research → tiny-medium", "2 of them were recorded before the ledger kept their",
+    "en": (REFERENCES, "2 of them were recorded before the ledger kept their",
            "1 routed request recorded without a reference"),
-    "de": ("research → tiny-medium", "2 davon wurden erfasst, bevor das Ledger ihre Referenz",
+    "de": (REFERENCES, "2 davon wurden erfasst, bevor das Ledger ihre Referenz",
            "1 ohne Referenz erfasste geroutete Anfrage"),
 }  # fmt: skip
 ENERGY = {"en": "32.80 Wh", "de": "32,80 Wh"}

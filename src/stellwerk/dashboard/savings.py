@@ -94,6 +94,14 @@ class Savings:
     """The reference models' own answered requests their time per token was measured on."""
 
     @property
+    def by_department(self) -> list[tuple[str, list[str]]]:
+        """``references`` per department, in order: each department named once."""
+        out: dict[str, list[str]] = {}
+        for department, model in self.references:
+            out.setdefault(department, []).append(model)
+        return list(out.items())
+
+    @property
     def routed(self) -> int:
         """Every routed request of the month: compared, without a reference, or refused."""
         return self.requests + self.without_reference + self.refused
