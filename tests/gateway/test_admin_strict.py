@@ -123,6 +123,9 @@ def test_repeats_are_refused_naming_them(llama_server: LlamaBackend, tmp_path: P
     with in_process(governed(llama_server, tmp_path), ENV) as gw:
         twice = gw.get("/admin/audit?limit=5&limit=6", headers=ADMIN)
         assert "'limit' is given twice" in refused(twice, "limit")
+        # one the endpoint does not take is told so, given twice or not (it was "give it once")
+        unknown = gw.get("/admin/audit?actr=x&actr=y", headers=ADMIN)
+        assert "unknown query parameter 'actr'" in refused(unknown, "actr")
         assert gw.get("/admin/audit?limit=5&action=x", headers=ADMIN).status_code == 200
         body = {
             "name": "triage",

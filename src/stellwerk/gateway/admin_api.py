@@ -75,12 +75,12 @@ async def _plain_json(request: Request, _: CallerDep) -> None:
     which one counts is a guess) or one the endpoint does not take (``?actr=x``: answering as if
     it were not there would pass for a filtered answer) with a 400 naming it. What the endpoint
     takes its route knows since it was made (``AdminRoute``)."""
-    refuse_repeated(request)
     route = request.scope.get("route")
     body: type[BaseModel] | None = None
-    if isinstance(route, AdminRoute):
+    if isinstance(route, AdminRoute):  # one it does not take first: given twice or not
         route.refuse_unknown(request)
         body = route.body_model
+    refuse_repeated(request)
     await refuse_unreadable(request, body)
 
 
