@@ -91,6 +91,23 @@ def test_a_text_format_the_chat_check_refuses_is_named_in_text_format(
     )
 
 
+@pytest.mark.parametrize("key", ["5", "\u00b2", "\u2460"], ids=["ascii", "superscript", "circled"])
+def test_a_key_that_is_a_digit_only_to_unicode_is_named_not_a_500(
+    client: openai.OpenAI, key: str
+) -> None:
+    """A refused ``logit_bias`` key is named in its place; a key such as ``"²"`` (a digit to
+    ``str.isdigit``, no number to ``int``) made the place mapping fail with a 500."""
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(
+            model="tiny-small",
+            input="Hi",
+            max_output_tokens=5,
+            extra_body={"logit_bias": {key: 500}},
+        )
+    param, _ = _refusal(caught)
+    assert param == f"logit_bias.{key}"
+
+
 @pytest.mark.parametrize(
     ("sent", "named"),
     [

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 Path = tuple[str | int, ...]
 
-_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+_PART = re.compile(r"\[([0-9]+)\]|([^.\[\]]+)")
 
 #: the chat request's part of a call (``tool_calls.<k>.<key>``) -> the ``function_call`` item's
 _CALL_KEYS = {"id": "call_id"}
@@ -34,9 +34,15 @@ def path(place: str) -> Path:
     """A place's parts: ``tools[0].function`` and ``tools.0.function`` are ``tools, 0,
     function``."""
     return tuple(
-        int(bracket or dotted) if (bracket or dotted).isdigit() else dotted
+        int(bracket or dotted) if _index(bracket or dotted) else dotted
         for bracket, dotted in _PART.findall(place)
     )
+
+
+def _index(part: str) -> bool:
+    """Whether a place's part is an index: ASCII digits only (``"²"`` is a digit to
+    ``str.isdigit`` but no number to ``int``: a key of ``logit_bias`` may be anything)."""
+    return part.isascii() and part.isdecimal()
 
 
 def text(parts: Path) -> str:

@@ -68,12 +68,23 @@ class EmbedLimits:
 
     def __init__(self) -> None:
         self._seen: dict[tuple[str, str], int] = {}
+        #: asked once and taught nothing (embedded whole, no count, refused or failed): not
+        #: asked again, so that an over-long input costs no second embedding each time
+        self._asked: set[tuple[str, str]] = set()
 
     def of(self, backend: str, model: str) -> int | None:
         return self._seen.get((backend, model))
 
-    def learned(self, backend: str, model: str, limit: int) -> None:
-        self._seen[backend, model] = limit
+    def asked(self, backend: str, model: str) -> bool:
+        """Whether the backend was asked before: learned or not, it is not asked again."""
+        return (backend, model) in self._seen or (backend, model) in self._asked
+
+    def learned(self, backend: str, model: str, limit: int | None) -> None:
+        """What asking taught: the limit, or None (nothing to learn)."""
+        if limit is None:
+            self._asked.add((backend, model))
+        else:
+            self._seen[backend, model] = limit
 
 
 def ollama_words(refused: Overlong) -> str:
@@ -162,18 +173,17 @@ class WholeInputs:
         input ``index`` (of ``tokens`` tokens) alone; None where it is not known: the backend
         embedded the input whole, reported no count, or refused or failed it."""
         name, upstream = self.backend.name, self.model.upstream
-        known = self.limits.of(name, upstream)
-        if known is not None:
-            return known
+        if self.limits.asked(name, upstream):  # once per backend and model, learned or not
+            return self.limits.of(name, upstream)
         try:
             result = await self.backend.embed(upstream, [self.inputs[index]], None)
         except StellwerkError:  # it refuses (or fails on) what it does not embed whole: the
-            return None  # refusal names the context, as it did without asking
-        evaluated = result.prompt_tokens
-        if result.usage_source != "backend" or not 0 < evaluated < tokens:
+            self.limits.learned(name, upstream, None)  # refusal names the context, as it did
             return None
-        self.limits.learned(name, upstream, evaluated)
-        return evaluated
+        evaluated = result.prompt_tokens
+        cut = result.usage_source == "backend" and 0 < evaluated < tokens
+        self.limits.learned(name, upstream, evaluated if cut else None)
+        return evaluated if cut else None
 
     async def refuse_cut(self, result: EmbedResult) -> None:
         """Raise ``ContextExceeded`` for the first input the backend cut: its answer counts
