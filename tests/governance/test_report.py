@@ -290,6 +290,7 @@ def test_records_without_a_reference_are_compared_with_todays_and_counted(
     assert report.total.compared_today == 2  # the named request is not compared at all
     assert report.baseline_models == ("apertus-8b", "mistral-8b")
     assert report.today_models == ("mistral-8b",)
+    assert report.recorded_models == ("apertus-8b",)
     assert json.loads(render(report, "json"))["baseline_models_today"] == ["mistral-8b"]
     title = render(report, "table").splitlines()[0]  # which are recorded, which today's
     assert "its key might use then): apertus-8b; compared_today:" in title
@@ -334,3 +335,21 @@ def test_records_of_a_ledger_from_before_references_are_reported_with_todays(
     assert report.total.compared_today == 3
     assert report.total.baseline_cost_micro == 3 * 640 + 800  # mistral-8b today, as recorded
     assert report.baseline_models == ("apertus-8b", "mistral-8b")
+
+
+def test_a_reference_both_recorded_and_todays_is_named_in_both(ledger: Ledger) -> None:
+    """key-2's reference today is mistral-8b, which its newer records keep too: the title named
+    no recorded reference ("(none)") when the two were the same model."""
+    ledger.insert_usage(
+        [
+            _routed_on("key-2", 1, cost_micro=160, reference_model="mistral-8b",
+                       reference_cost_micro=640),
+            _routed_on("key-2", 2, cost_micro=160),
+        ]
+    )  # fmt: skip
+    report = usage_report(
+        ledger, month="2026-11", by="department", references=REFERENCES, key_use_cases={}
+    )
+    title = render(report, "table").splitlines()[0]
+    assert "its key might use then): mistral-8b; compared_today:" in title
+    assert title.endswith("(today's references): mistral-8b")

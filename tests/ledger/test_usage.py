@@ -49,6 +49,22 @@ def test_text_fields_round_trip_whatever_they_hold(ledger: Ledger, text: str) ->
     assert back[make_record(2).request_id].model is None
 
 
+def test_a_nul_in_a_client_given_name_and_whole_numbers_of_energy_are_stored(
+    ledger: Ledger,
+) -> None:
+    """A request may name a model ``"x\u0000y"`` (its 404 is recorded with that name):
+    PostgreSQL's text holds no NUL, and the batch failed at every retry, the ledger writing
+    nothing more; stored with U+FFFD instead. An int beside floats in one float column (one
+    PostgreSQL array) is stored as its float."""
+    named = make_record(1, requested_model="x\u0000y", error_kind="model_not_found")
+    whole = make_record(2, energy_wh=0, latency_ms=3)
+    ledger.insert_usage([named, whole, make_record(3, energy_wh=0.5)])
+    back = {r.request_id: r for r in ledger.recent_usage()}
+    assert back[named.request_id].requested_model == "x\ufffdy"
+    assert (back[whole.request_id].energy_wh, back[whole.request_id].latency_ms) == (0.0, 3.0)
+    assert ledger.count_usage() == 3
+
+
 def test_times_in_other_zones_are_stored_as_the_same_instant(ledger: Ledger) -> None:
     cet = timezone(timedelta(hours=1))
     local = datetime(2026, 11, 30, 23, 30, tzinfo=timezone(timedelta(hours=-5)))

@@ -239,3 +239,31 @@ def test_nonsense_settings_are_refused(sqlite_url: str, kwargs: dict[str, float]
     with pytest.raises(LedgerError):
         LedgerWriter(ledger, **kwargs)  # type: ignore[arg-type]
     ledger.close()
+
+
+def test_a_record_the_database_refuses_is_set_aside_and_the_rest_written(
+    ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record the database cannot hold (PostgreSQL: a status past its integer, which SQLite
+    holds) no retry changes: its batch is written in halves, the record is logged whole and
+    set aside. It was retried for ever, and nothing was written after it."""
+    records = make_records(40)
+    refused = replace(records[17], status=2**31)
+    batch = [*records[:17], refused, *records[18:]]
+
+    async def scenario() -> int:
+        async with LedgerWriter(ledger, batch_size=40, flush_interval_ms=20) as writer:
+            for record in batch:
+                await writer.submit(record)
+            await writer.submit(make_record(99), wait=True)  # written after it, not stuck
+        return writer.stats.set_aside
+
+    with caplog.at_level(logging.ERROR, logger="stellwerk.ledger.writer"):
+        set_aside = asyncio.run(scenario())
+    if ledger.engine.dialect.name == "postgresql":
+        assert set_aside == 1 and ledger.count_usage() == 40
+        assert refused.request_id not in {r.request_id for r in ledger.recent_usage(limit=100)}
+        assert "set aside, the database refuses it" in caplog.text
+        assert refused.request_id in caplog.text
+    else:
+        assert set_aside == 0 and ledger.count_usage() == 41

@@ -7,9 +7,10 @@ The reference of a key is the largest chat model (by parameter count) the policy
 requests use: lifecycle, consent, compliance, its data classification's hosting locations, its
 department's and its use case's allow-lists, all as the gateway decides now. Legal's
 confidential traffic is compared with the largest on-premises model legal may use, not with an
-EU-cloud model it may never call. The classification is the key's default (the highest of its
-own, its use case's and its department's). A key that may use no model has no reference; its
-requests are left out of the comparison.
+EU-cloud model it may never call. The classification is the request's own when it is recorded
+(the key's default, or higher where the request raised it), the key's default (the highest of its
+own, its use case's and its department's) for a record that keeps no reference. A key that may
+use no model has no reference; its requests are left out of the comparison.
 
 The rule is applied twice, the same way: when a routed request is recorded (``References``, by
 the gateway's accounting: the reference under the governance snapshot in force and the request's

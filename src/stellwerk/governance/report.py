@@ -95,8 +95,9 @@ class UsageReport:
     """When today's references were taken (the report's own time): those of the records that
     keep no reference of their own (``ReportRow.compared_today``)."""
     today_models: tuple[str, ...] = ()
-    """Of ``baseline_models``, today's references (of the records that keep none); the others
-    are the references the records keep."""
+    """Of ``baseline_models``, today's references (of the records that keep none)."""
+    recorded_models: tuple[str, ...] = ()
+    """Of ``baseline_models``, the references the records keep (a model can be both)."""
 
     def as_dict(self) -> dict[str, object]:
         def row(r: ReportRow) -> dict[str, object]:
@@ -147,6 +148,7 @@ def usage_report(
     groups: dict[str, _Group] = {}
     used: set[str] = set()
     today: set[str] = set()  # of used: today's references, of records that keep none
+    recorded: set[str] = set()  # of used: the references the records keep
     for sums in ledger.usage_groups(window, department=department):
         if by == "department":
             name = sums.department or "(unknown)"
@@ -159,6 +161,7 @@ def usage_report(
         if compared and sums.reference_model is not None:
             group.add_recorded(sums)
             used.add(sums.reference_model)
+            recorded.add(sums.reference_model)
             continue
         reference = references.get(sums.key_id) if compared else None
         group.add(sums, reference, today=compared)
@@ -182,6 +185,7 @@ def usage_report(
         total.row("total"),
         references_as_of=datetime.now(UTC),
         today_models=tuple(sorted(today)),
+        recorded_models=tuple(sorted(recorded)),
     )
 
 
@@ -318,7 +322,7 @@ def render(report: UsageReport, fmt: str) -> str:
             f"unknown format {shown(fmt)}; choose table, csv or json", param="format"
         )
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-    recorded = [m for m in report.baseline_models if m not in report.today_models]
+    recorded = report.recorded_models
     title = (
         f"usage {report.month} by {report.by}; baseline: each routed request on the reference"
         " its record keeps (the largest model its key might use then):"

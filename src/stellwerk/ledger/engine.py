@@ -51,7 +51,9 @@ def safe_url(url: str | URL) -> str:
 
 def _masked(text: str) -> str:
     """A URL that does not parse, with what may be a password (``user:secret@``) masked."""
-    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", text)
+    return re.sub(
+        r"(://[^/@:]*):.*@", r"\1:***@", text
+    )  # to the last @: a password may hold / or @
 
 
 def _is_memory(url: URL) -> bool:

@@ -104,7 +104,25 @@ def check_record(record: object) -> UsageRecord:
 
 
 def record_to_row(record: UsageRecord) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in FIELD_NAMES}
+    """The record as the ledger stores it (``stored``)."""
+    return {name: stored(name, getattr(record, name)) for name in FIELD_NAMES}
+
+
+#: the record's fields of a float type: stored as floats (an int there is a float's value; a
+#: PostgreSQL array of one column must not mix the two)
+FLOAT_FIELDS = frozenset(f.name for f in fields(UsageRecord) if f.type in ("float", "float | None"))
+
+
+def stored(name: str, value: object) -> object:
+    """A field's value as the ledger stores it: a NUL character in text (which PostgreSQL's
+    text cannot hold: a client's request could name a model ``"x\u0000y"``, and the batch
+    holding its record would fail again at every retry, the ledger writing nothing more) as
+    U+FFFD, the replacement character; an int in a float field as a float."""
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    if name in FLOAT_FIELDS and isinstance(value, int):
+        return float(value)
+    return value
 
 
 def row_to_record(row: Mapping[Any, Any]) -> UsageRecord:

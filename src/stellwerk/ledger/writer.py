@@ -31,6 +31,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
+from sqlalchemy.exc import DataError, IntegrityError
+
 from stellwerk.errors import LedgerError
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.record import UsageRecord
@@ -51,6 +53,8 @@ class WriterStats:
     consecutive_failures: int
     last_error: str | None
     failing_since: float | None
+    set_aside: int = 0
+    """Records the database refused for what they hold, logged whole and not stored."""
 
     @property
     def healthy(self) -> bool:
@@ -96,6 +100,7 @@ class LedgerWriter:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._failures = 0
+        self._set_aside = 0  # records the database refused for what they hold (_write_apart)
         self._last_error: str | None = None
         self._failing_since: float | None = None
 
@@ -168,6 +173,7 @@ class LedgerWriter:
             consecutive_failures=self._failures,
             last_error=self._last_error,
             failing_since=self._failing_since,
+            set_aside=self._set_aside,
         )
 
     # producers -----------------------------------------------------------------------------------
@@ -265,7 +271,10 @@ class LedgerWriter:
         while True:
             try:
                 await self._write_batch(batch)
-            except Exception as exc:  # every failure is retried, never dropped
+            except (DataError, IntegrityError) as exc:  # a record the database cannot hold
+                await self._write_apart(batch, exc)
+                return
+            except Exception as exc:  # every other failure is retried, never dropped
                 self._failures += 1
                 self._last_error = _describe(exc)
                 if self._failing_since is None:
@@ -284,6 +293,28 @@ class LedgerWriter:
             self._failures = 0
             self._failing_since = None
             return
+
+    async def _write_apart(self, batch: Sequence[UsageRecord], exc: BaseException) -> None:
+        """``batch`` failed for what a record holds, which no retry changes: written in halves,
+        so that the rest is stored and only the record the database refuses is set aside, in
+        the log whole (at error level, with why), never retried for ever: a batch retried for
+        ever stops every write after it, and a full queue stops every request."""
+        if len(batch) == 1:
+            self._set_aside += 1
+            logger.error(
+                "ledger: usage record set aside, the database refuses it (%s): %s",
+                _describe(exc),
+                batch[0],
+            )
+            return
+        middle = len(batch) // 2
+        for half in (batch[:middle], batch[middle:]):
+            try:
+                await self._write_batch(half)
+            except (DataError, IntegrityError) as refused:
+                await self._write_apart(half, refused)
+            except Exception:  # the database went away meanwhile: retried as any batch
+                await self._write_with_retry(half)
 
 
 def _describe(exc: BaseException) -> str:
