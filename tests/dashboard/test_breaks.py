@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from stellwerk.dashboard.breaks import LONG, breakable, narrow, unbroken
+from stellwerk.dashboard.breaks import LONG, breakable, ids_whole, narrow, unbroken
 
 
 @pytest.mark.parametrize(
@@ -59,3 +59,21 @@ def test_an_id_stays_on_one_line_unless_it_is_too_long(text: str, shown: str) ->
 )  # fmt: skip
 def test_a_long_name_in_a_narrow_column_is_kept_narrow(text: str, shown: str) -> None:
     assert str(narrow(text)) == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("zulässige Modelle: tiny-small, tiny-medium → tiny-small",
+         'zulässige Modelle: <span class="nowrap">tiny-small,</span>'
+         ' <span class="nowrap">tiny-medium</span> → <span class="nowrap">tiny-small</span>'),
+        ("from: granted", "from: granted"),  # nothing a browser breaks inside a word
+        ("a <b>-c", 'a <span class="nowrap">&lt;b&gt;-c</span>'),
+        ("path: /srv/stellwerk/deployments/x.yaml",
+         "path: /<wbr>srv/<wbr>stellwerk/<wbr>deployments/<wbr>x.yaml"),  # too long: its slashes
+    ],
+)  # fmt: skip
+def test_ids_in_a_line_of_text_stay_whole_and_the_line_breaks_between_words(
+    text: str, shown: str
+) -> None:
+    assert str(ids_whole(text)) == shown

@@ -327,3 +327,51 @@ def test_a_model_id_in_a_card_and_a_path_in_the_audit_table_break_only_where_the
     words = page.evaluate(ON_LINES, {"pattern": WORD, "within": "#w-audit td.target"})
     assert {"srv", "stellwerk", "deployments", "production", "yaml"} <= {w["text"] for w in words}
     assert [w for w in words if w["lines"] != 1] == []  # ... and breaks between its words
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_ids_in_audit_details_and_the_model_history_never_break_at_their_hyphen(
+    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: str
+) -> None:
+    """The German audit card split a use case's change "zulässige Modelle: tiny-small, tiny-" /
+    "medium → tiny-small", and the model page's lifecycle history broke the owner key that
+    withdrew a consent ("key-" / "c95889a6d849"): each id stays on one line, the line breaks
+    between its words, and the tables still fit their cards."""
+    dashboard = served_offline_dashboard
+    url = dashboard.gateway.url
+    use_case = {
+        "name": "uc-pub",
+        "department": "research",
+        "classification": "public",
+        "allowed_models": ["tiny-large", "tiny-medium", "tiny-small"],
+        "reason": "walk",
+    }
+    made = httpx.post(url + "/admin/use-cases", json=use_case, headers=ADMIN, timeout=30)
+    assert made.status_code == 201, made.text
+    change = {"classification": "confidential", "allowed_models": ["tiny-small"], "reason": "r"}
+    changed = httpx.put(url + "/admin/use-cases/uc-pub", json=change, headers=ADMIN, timeout=30)
+    assert changed.status_code == 200, changed.text
+    owner = {"department": "legal", "role": "owner"}
+    key = httpx.post(url + "/admin/keys", json=owner, headers=ADMIN, timeout=30).json()
+    withdrawn = httpx.post(
+        url + "/admin/models/tiny-small/consent",
+        json={"consent": False, "reason": "licence review"},
+        headers={"authorization": f"Bearer {key['key']}"},
+        timeout=30,
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    page.set_viewport_size({"width": 1280, "height": 900})
+    speak(page, dashboard, language)
+    log_in(page, dashboard)
+    page.screenshot(path=str(tmp_path / f"{language}-1280-overview.png"), full_page=True)
+    ids = page.evaluate(ON_LINES, {"pattern": ID, "within": "#w-audit td.details"})
+    assert {"tiny-small", "tiny-medium"} <= {i["text"] for i in ids}, ids
+    assert [i for i in ids if i["lines"] != 1] == []
+    assert [t for t in page.evaluate(TABLES_IN_CARDS) if t["over"] > 0.5] == []
+
+    page.goto(dashboard.url + "/models/tiny-small")
+    page.screenshot(path=str(tmp_path / f"{language}-1280-model.png"), full_page=True)
+    ids = page.evaluate(ON_LINES, {"pattern": ID, "within": "#m-history td"})
+    assert key["key_id"] in {i["text"] for i in ids}, ids
+    assert [i for i in ids if i["lines"] != 1] == []
+    assert [t for t in page.evaluate(TABLES_IN_CARDS) if t["over"] > 0.5] == []

@@ -1,7 +1,8 @@
 """The dashboard's four actions, each confirmed before it runs and audited by the service it
 calls (the same services as the admin API, and like it the dashboard reloads the gateway's
 governance snapshot afterwards): move a model through its lifecycle, withdraw or re-grant a data
-owner's consent, set a department's monthly budget, revoke a key.
+owner's consent (or, an admin, lift a withdrawal left from when the model had a data owner:
+``ModelState.withdrawal_left``), set a department's monthly budget, revoke a key.
 
 An action is posted twice: first without ``confirm`` (the page shows what will happen and asks),
 then with ``confirm=yes`` (it happens). Both posts carry the session's CSRF token. Each action is
@@ -89,15 +90,20 @@ def prepare_consent(
     consent = _consent(form)
     reason = form_reason(form)
     owner = state.config.data_owner
-    if owner is None:
+    lift = consent and state.withdrawal_left  # an admin's only (owner keys: ``owns_data_of``)
+    if owner is None and not lift:
         raise InvalidRequest(
             f"model {model_id!r} has no data owner, so there is no consent to manage",
             param="consent",
         )
+    if lift:
+        question = "confirm_consent_lift"
+    else:
+        question = "confirm_consent_grant" if consent else "confirm_consent_withdraw"
     return Pending(
         action=f"{prefix}/models/{model_id}/consent",
-        question="confirm_consent_grant" if consent else "confirm_consent_withdraw",
-        params={"model": model_id, "owner": owner},
+        question=question,
+        params={"model": model_id, "owner": owner or ""},
         fields={
             "consent": form.get("consent", ""),
             "reason": reason,

@@ -13,7 +13,9 @@ but a browser breaks it after each hyphen when its column is narrow: :func:`unbr
 word shorter than :data:`LONG` on one line (a model's link too: ``macros.html``); a longer one
 may break, after its slashes first (:func:`breakable`: a config's path
 ``/etc/stellwerk/stellwerk.yaml`` breaks after ``/etc/stellwerk/``, not inside a word), so that a
-name of 128 characters never widens a table past its card.
+name of 128 characters never widens a table past its card. In a line of text (an audit entry's
+detail, ``zulässige Modelle: tiny-small, tiny-medium → tiny-small``) each such word is kept so
+(:func:`ids_whole`), and the line breaks between its words.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import re
 
 from markupsafe import Markup, escape
 
-__all__ = ["LONG", "breakable", "narrow", "unbroken"]
+__all__ = ["LONG", "breakable", "ids_whole", "narrow", "unbroken"]
 
 LONG = 24
 """Characters from which a word is wider than a narrow column (about 12 rem) may hold."""
@@ -31,6 +33,9 @@ _NARROW = Markup('<span class="narrow">{}</span>')
 _WORD = re.compile(rf"\S{{{LONG},}}")
 _AFTER = re.compile(r"(?:(?<=[/@?&=#])|(?<=\.)(?=[^/]*/))(?=[^/.@?&=#])")
 _WBR = Markup("<wbr>")
+_ANY_WORD = re.compile(r"\S+")
+_BREAKS_AT = re.compile(r"[-/]")
+"""Where a browser breaks a short word it has no room for: after a hyphen or a slash."""
 
 
 def breakable(text: str) -> Markup:
@@ -60,3 +65,20 @@ def narrow(text: str) -> Markup:
     reason field and button)."""
     shown = unbroken(text)
     return shown if len(text) < LONG else _NARROW.format(shown)
+
+
+def ids_whole(text: str) -> Markup:
+    """``text`` escaped, each of its words that a browser would break at a hyphen or a slash
+    kept on one line when shorter than :data:`LONG` (an id: :func:`unbroken`), a longer one
+    broken after its separators first (:func:`breakable`); the line breaks between words."""
+    parts: list[Markup] = []
+    start = 0
+    for word in _ANY_WORD.finditer(text):
+        found = word.group()
+        if len(found) < LONG and not _BREAKS_AT.search(found):
+            continue  # nothing in it to break at: left as it is
+        parts.append(escape(text[start : word.start()]))
+        parts.append(unbroken(found))
+        start = word.end()
+    parts.append(escape(text[start:]))
+    return Markup("").join(parts)

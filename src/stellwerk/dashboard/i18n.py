@@ -18,6 +18,7 @@ from typing import Final
 
 from stellwerk.dashboard.formats import DASH, Formatter, Language
 from stellwerk.dashboard.labels_audit import AUDIT
+from stellwerk.dashboard.labels_consent import CONSENT
 from stellwerk.dashboard.labels_learning import LEARNING
 from stellwerk.dashboard.labels_messages import MESSAGES, REFUSALS
 from stellwerk.dashboard.labels_values import VALUES
@@ -173,11 +174,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "evaluation": ("Evaluation", "Evaluierung"),
     "oversight": ("Oversight contact", "Aufsicht"),
     "data_owner": ("Data owner", "Datenverantwortlich"),
-    "consent": ("Consent", "Einwilligung"),
-    "consent_yes": ("granted", "erteilt"),
-    "consent_no": ("withdrawn", "widerrufen"),
-    # a model without a data owner has no consent to give or withdraw: not "granted"
-    "consent_none": (f"{DASH} (no data owner)", f"{DASH} (kein Datenverantwortlicher)"),
     "compliance": ("Compliance", "Konformität"),
     "compliant": ("compliant", "konform"),
     "history": ("Lifecycle history", "Verlauf des Lebenszyklus"),
@@ -402,37 +398,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         " diesem Monat mindestens {least} eigene beantwortete Anfragen, mit kürzeren und"
         " längeren Prompts und Antworten als die gerouteten im Mittel.",
     ),
-    # consent
-    "change_consent": ("Data owner's consent", "Einwilligung des Datenverantwortlichen"),
     "router": ("router", "Router"),
-    "consent_nav": ("Consent", "Einwilligungen"),
-    "consent_page": ("Consent of data owners", "Einwilligungen der Datenverantwortlichen"),
-    "no_consent_models": (
-        "No model names a data owner here.",
-        "Hier nennt kein Modell einen Datenverantwortlichen.",
-    ),
-    "withdraw_consent": ("Withdraw consent", "Einwilligung widerrufen"),
-    "grant_consent": ("Re-grant consent", "Einwilligung erneut erteilen"),
-    "consent_hint": (
-        "Without consent no request is routed to the model. Admins and the data owner's owner"
-        " keys may change it, here or through the admin API.",
-        "Ohne Einwilligung wird keine Anfrage an das Modell geleitet. Ändern dürfen Admins und"
-        " die Schlüssel des datenverantwortlichen Bereichs mit der Rolle „Verantwortliche“, hier"
-        " oder über die Admin-API.",
-    ),
-    "no_data_owner": (
-        "The model has no data owner, so there is no consent to manage.",
-        "Das Modell hat keinen Datenverantwortlichen, also keine Einwilligung zu verwalten.",
-    ),
-    "confirm_consent_withdraw": (
-        "Withdraw the consent of {owner} for model {model}? No request is routed to it afterwards.",
-        "Einwilligung von {owner} für Modell {model} widerrufen? Danach wird keine Anfrage mehr an"
-        " das Modell geleitet.",
-    ),
-    "confirm_consent_grant": (
-        "Re-grant the consent of {owner} for model {model}?",
-        "Einwilligung von {owner} für Modell {model} erneut erteilen?",
-    ),
     "evaluation_calibrated": (
         "calibration record of {time} (quality {quality})",
         "Kalibriernachweis vom {time} (Qualität {quality})",
@@ -481,7 +447,7 @@ def label_keys() -> frozenset[str]:
 
 
 def _all() -> dict[str, tuple[str, str]]:
-    return {**_LABELS, **VALUES, **AUDIT, **LEARNING, **REFUSALS, **MESSAGES}
+    return {**_LABELS, **VALUES, **CONSENT, **AUDIT, **LEARNING, **REFUSALS, **MESSAGES}
 
 
 def counted(t: Labels, fmt: Formatter, name: str, n: int, **values: str) -> str:

@@ -162,10 +162,12 @@ def build_router() -> APIRouter:
     def consent(
         request: Request, admin: SessionDep, gov: GovernanceDep, done: str | None = None
     ) -> Response:
+        # an admin also sees a withdrawal left from when a model had a data owner, which only an
+        # admin lifts (ModelState.withdrawal_left); an owner key, its department's models
         states = [
             s
             for s in gov.admin.catalog.states()
-            if s.config.data_owner is not None
+            if (s.config.data_owner is not None or (admin.role == ADMIN and s.withdrawal_left))
             and (admin.role == ADMIN or s.config.data_owner == admin.department)
         ]
         return render(
