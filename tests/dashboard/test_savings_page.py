@@ -105,14 +105,14 @@ def test_latency_is_compared_with_the_references_estimate_for_the_same_requests(
 RECORDED = {
     "en": "7 of 8 routed requests compared, against sending each routed request to the largest"
           " model its key might use when it was made (cost and energy as recorded with the"
-          " request): legal → tiny-small , research → tiny-large , research → tiny-medium"
+          " request): legal → tiny-small ; research → tiny-large , tiny-medium"
           " 2 of them were recorded before the ledger kept their reference: compared with their"
           " key's reference today. 1 routed request recorded without a reference, of a key that"
           " may use no model now, is not compared. ",
     "de": "7 von 8 gerouteten Anfragen verglichen, gegenüber jeder gerouteten Anfrage an das"
           " größte Modell, das ihr Schlüssel zur Zeit der Anfrage nutzen durfte (Kosten und"
-          " Energie wie mit der Anfrage erfasst): legal → tiny-small , research → tiny-large ,"
-          " research → tiny-medium 2 davon wurden erfasst, bevor das Ledger ihre Referenz"
+          " Energie wie mit der Anfrage erfasst): legal → tiny-small ; research → tiny-large ,"
+          " tiny-medium 2 davon wurden erfasst, bevor das Ledger ihre Referenz"
           " festhielt: verglichen mit der heutigen Referenz ihres Schlüssels. 1 ohne Referenz"
           " erfasste geroutete Anfrage eines Schlüssels ohne zulässiges Modell ist nicht"
           " verglichen. ",
