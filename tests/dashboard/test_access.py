@@ -223,7 +223,8 @@ def test_unknown_names_in_urls_are_404(
             "/dashboard/departments/legal",
             {"monthly_budget": "1.500", "reason": "r"},
             400,
-            "Monthly budget: 1.500 is ambiguous",
+            "Monthly budget: 1.500 is ambiguous (other languages write one thousand five hundred"
+            " as 1.500); write 1.5000 for the decimal amount or 1,500 for thousands.",
         ),
         (
             "/dashboard/departments/legal/budget",

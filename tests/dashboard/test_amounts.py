@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from stellwerk.dashboard.amounts import AmountError, amount_input, parse_amount
+from stellwerk.dashboard.formats import Language
 
 
 @pytest.mark.parametrize(
@@ -102,3 +103,19 @@ def test_a_field_shows_at_least_two_decimals_as_the_page_writes_amounts(
     """The page writes ``12,50 €``: the field showed ``12,5``."""
     assert amount_input(Decimal(value), "en") == en
     assert amount_input(Decimal(value), "de") == de
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "readings"),
+    [("12,505", "de", ("12,5050", "12.505")), ("1.500", "en", ("1.5000", "1,500"))],
+)
+def test_an_ambiguous_amount_is_offered_back_both_ways_it_can_mean(
+    text: str, language: Language, readings: tuple[str, str]
+) -> None:
+    """The refusal writes the user's own number both ways (it offered a fixed 1,5 or 1.500),
+    each of which the same page then reads one way only."""
+    with pytest.raises(AmountError) as caught:
+        parse_amount(text, language, "monthly_budget")
+    assert caught.value.readings == readings
+    decimal, thousands = (parse_amount(r, language, "monthly_budget") for r in readings)
+    assert decimal < 100 < thousands

@@ -40,9 +40,14 @@ class AmountError(InvalidRequest):
     """An amount the page cannot read one way only; ``code`` says why, ``value`` what was
     typed (the dashboard shows it in the page's language)."""
 
-    def __init__(self, field: str, value: str, code: str, message: str) -> None:
+    def __init__(
+        self, field: str, value: str, code: str, message: str, readings: tuple[str, str] = ("", "")
+    ) -> None:
         super().__init__(f"{field} {value!r}: {message}", param=field, code=code)
         self.value = value
+        #: an ambiguous amount written both ways it can mean, in the page's separators: with
+        #: four decimals, and as thousands (``12,5050`` and ``12.505`` for a German ``12,505``)
+        self.readings = readings
 
 
 def parse_amount(text: str, language: Language, field: str) -> Decimal:
@@ -77,6 +82,7 @@ def parse_amount(text: str, language: Language, field: str) -> Decimal:
             "amount_ambiguous",
             f"ambiguous: {value} is a thousands group in another language; write it with"
             " one, two or four decimals",
+            (value + "0", whole + group + fraction),
         )
     # the same plain form the admin API takes, once the page's separators are read
     return read_amount(whole.replace(group, "") + ("." + fraction if found else ""))

@@ -10,8 +10,9 @@ changed, in this order:
 2. the box ticked and the field empty: unlimited;
 3. the box ticked, an amount typed, and the page showed no budget (``budget_shown`` empty): the
    amount. The page ticked the box; the user typed an amount, and an amount means a limit;
-4. the box ticked and the field still showing the budget in force (``budget_shown`` unchanged):
-   unlimited. The user ticked the box and left the old amount as it was;
+4. the box ticked and the field still showing the budget in force (``budget_shown``, or the
+   same amount written otherwise: ``12.5`` for ``12.50``): unlimited. The user ticked the box and
+   left the old amount as it was;
 5. otherwise (the box ticked and a budget in force changed to another amount, or a post without
    ``budget_shown``, which no page sent): refused, "choose either an amount or unlimited, not
    both". Both were changed, and neither can be told to be the one meant.
@@ -43,20 +44,31 @@ def form_budget(form: Mapping[str, str], language: Language) -> Decimal | None:
     """The budget ``form`` asks for, ``None`` for unlimited (rules in the module docstring); an
     ``AmountError`` when it cannot be read one way only."""
     typed = form.get(AMOUNT, "").strip()
-    if form.get(UNLIMITED) == "yes" and _unlimited(typed, form.get(SHOWN)):
+    if form.get(UNLIMITED) == "yes" and _unlimited(typed, form.get(SHOWN), language):
         return None
     value = parse_amount(form.get(AMOUNT, ""), language, AMOUNT)
     return parse_limits({AMOUNT: value}).monthly_budget
 
 
-def _unlimited(typed: str, shown: str | None) -> bool:
+def _unlimited(typed: str, shown: str | None, language: Language) -> bool:
     """Whether a form with the box ticked means unlimited (rules 2 to 5)."""
     if not typed:
         return True
     if shown is not None and not shown.strip():
         return False  # the page showed no budget: the amount is what changed
-    if shown is not None and shown.strip() == typed:
+    if shown is not None and _same(typed, shown.strip(), language):
         return True  # the amount in force left as it was: the box is what changed
     raise AmountError(
         AMOUNT, typed, "amount_and_unlimited", "choose either an amount or unlimited, not both"
     )
+
+
+def _same(typed: str, shown: str, language: Language) -> bool:
+    """Whether ``typed`` is the amount ``shown``, however written (``12.5``, ``12.50``); an
+    amount the page cannot read is not the one it showed."""
+    if typed == shown:
+        return True
+    try:
+        return parse_amount(typed, language, AMOUNT) == parse_amount(shown, language, AMOUNT)
+    except AmountError:
+        return False

@@ -244,9 +244,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     ),
     "msg_amount_ambiguous": (
         "{field}: {value} is ambiguous (other languages write one thousand five hundred as"
-        " 1.500); write 1.5 or 1,500.",
+        " 1.500); write {decimal} for the decimal amount or {thousands} for thousands.",
         "{field}: {value} ist mehrdeutig (andere Sprachen schreiben eintausendfünfhundert als"
-        " 1,500); schreiben Sie 1,5 oder 1.500.",
+        " 1,500); schreiben Sie {decimal} für den Dezimalbetrag oder {thousands} für"
+        " Tausender.",
     ),
     "msg_amount_and_unlimited": (
         "{field}: choose either an amount or unlimited, not both.",

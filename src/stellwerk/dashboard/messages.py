@@ -41,6 +41,8 @@ def say(exc: RequestError, request: Request, t: Labels, language: Language) -> S
         "subject": str(request.path_params.get("subject", "")),
         "month": request.query_params.get("month", ""),
         "value": exc.value if isinstance(exc, AmountError) else "",
+        "decimal": exc.readings[0] if isinstance(exc, AmountError) else "",
+        "thousands": exc.readings[1] if isinstance(exc, AmountError) else "",
         "field": t[FIELDS[exc.param]] if exc.param in FIELDS else str(exc.param or ""),
     }
     if isinstance(exc, HiddenInReason):

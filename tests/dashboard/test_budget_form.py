@@ -1,0 +1,30 @@
+"""The budget form's reading of an amount left as it was: the same amount however written."""
+
+from __future__ import annotations
+
+import pytest
+
+from stellwerk.dashboard.amounts import AmountError
+from stellwerk.dashboard.budget_form import form_budget
+from stellwerk.dashboard.formats import Language
+
+
+@pytest.mark.parametrize(
+    ("language", "shown", "typed"),
+    [("en", "12.50", "12.5"), ("de", "12,50", "12,5"), ("en", "1500.00", "1,500")],
+)
+def test_the_budget_in_force_written_otherwise_is_left_as_it_was(
+    language: Language, shown: str, typed: str
+) -> None:
+    """Ticking "unlimited" with the amount in force retyped (``12.5`` for the page's ``12.50``)
+    removes the budget, as leaving the field alone does; it was refused as both."""
+    form = {"monthly_budget": typed, "unlimited": "yes", "budget_shown": shown}
+    assert form_budget(form, language) is None
+
+
+@pytest.mark.parametrize("typed", ["13", "12.51", "12.5.0"])
+def test_another_amount_with_the_box_ticked_is_refused(typed: str) -> None:
+    form = {"monthly_budget": typed, "unlimited": "yes", "budget_shown": "12.50"}
+    with pytest.raises(AmountError) as caught:
+        form_budget(form, "en")
+    assert caught.value.code == "amount_and_unlimited"
