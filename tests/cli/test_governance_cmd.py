@@ -254,7 +254,7 @@ def test_catalog_list_shows_consent_only_for_a_model_with_a_data_owner(tmp_path:
     assert consent() == {"owned-3b": "\u2014", "plain-3b": "\u2014"}
     code, out, _ = run("audit", "-c", str(path), "--action", "model.consent", "--format", "json")
     lifted = json.loads(out)[0]
-    assert (lifted["target"], lifted["details"]["to"]) == ("owned-3b", "granted")
+    assert (lifted["target"], lifted["details"]["to"]) == ("owned-3b", "lifted")
     assert lifted["details"]["reason"] == "owner left"
     # from then on there is no consent to manage: granting again is refused as well
     code, _, err = run(

@@ -144,7 +144,7 @@ def test_a_withdrawal_left_without_data_owner_is_shown_and_lifted_by_an_admin(
     assert (lifted.actor, lifted.target, lifted.details["to"]) == (
         "it-admin",
         "tiny-small",
-        "granted",
+        "lifted",
     )
     assert lifted.details["reason"] == "the owner left the catalog"
     assert re.match(r"key-", entries[1].actor)  # the withdrawal, by legal's owner key

@@ -298,7 +298,7 @@ def test_a_withdrawal_left_after_the_data_owner_was_dropped_is_lifted_by_an_admi
         audit = gw.get("/admin/audit", params={"action": "model.consent"}, headers=ADMIN)
         entries = audit.json()["entries"]
         assert [(e["details"]["to"], e["details"]["reason"]) for e in entries] == [
-            ("granted", "owner left"), ("withdrawn", "licence")
+            ("lifted", "owner left"), ("withdrawn", "licence")
         ]  # fmt: skip
         assert "has no data owner" in refused(
             post(gw, CONSENT, {"consent": True, "reason": "twice"}, ADMIN), "consent"

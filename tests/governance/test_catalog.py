@@ -178,7 +178,7 @@ def test_a_withdrawal_the_config_left_without_owner_is_lifted_by_granting(ledger
     lifted = ledger.list_audit(action="model.consent")[0]
     assert (lifted.actor, lifted.details["to"], lifted.details["reason"]) == (
         "key-admin",
-        "granted",
+        "lifted",  # consent no longer applies: not "granted"
         "owner gone",
     )
     with pytest.raises(InvalidRequest, match="has no data owner"):

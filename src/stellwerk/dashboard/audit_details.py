@@ -40,6 +40,7 @@ VALUE_LABELS: Final = {
             *get_args(Hosting),
             "granted",
             "withdrawn",
+            "lifted",
         )
     },
     # a role as the keys table writes it ("owner"), not as a column's title ("Owner")

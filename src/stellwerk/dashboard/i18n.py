@@ -405,6 +405,9 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "granted": ("granted", "erteilt"),
     "withdrawn": ("withdrawn", "widerrufen"),
+    # a withdrawal left after the config dropped the data owner, lifted by an admin: consent
+    # does not apply any more (not "granted": there is no owner to grant it)
+    "lifted": ("lifted (no data owner now)", "aufgehoben (kein Datenverantwortlicher mehr)"),
     "yes": ("yes", "ja"),
     "no": ("no", "nein"),
 }

@@ -161,6 +161,8 @@ class Catalog:
                 state = "granted" if consent else "withdrawn"
                 raise Conflict(f"consent for model {model_id!r} is already {state}")
             old, new = ("granted", "withdrawn") if not consent else ("withdrawn", "granted")
+            if model.data_owner is None:  # a withdrawal left without owner: lifted, not granted
+                new = "lifted"
             return self._write(
                 connection,
                 current,
