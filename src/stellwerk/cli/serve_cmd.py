@@ -105,6 +105,7 @@ def environment_problems(config: StellwerkConfig, environ: Mapping[str, str]) ->
     """What ``stellwerk serve`` would refuse in ``environ``: the variables the config references
     that are not set (and a dashboard session secret too short), read by the same functions the
     gateway resolves them with."""
+    from stellwerk.config.loader import sqlite_file
     from stellwerk.config.session_secret import session_secret
     from stellwerk.gateway.config_secrets import Secrets
     from stellwerk.governance.counters import redis_password
@@ -121,22 +122,12 @@ def environment_problems(config: StellwerkConfig, environ: Mapping[str, str]) ->
             resolve(config, environ)
         except ConfigError as exc:
             problems.append(str(exc))
-    folder = sqlite_folder(config.server.database_url)
-    if folder is not None and not folder.is_dir():
-        problems.append(f"server.database_url: the SQLite ledger's folder {folder} does not exist")
+    ledger = sqlite_file(config.server.database_url)
+    if ledger is not None and not ledger.parent.is_dir():
+        problems.append(
+            f"server.database_url: the SQLite ledger's folder {ledger.parent} does not exist"
+        )
     return problems
-
-
-def sqlite_folder(database_url: str) -> Path | None:
-    """The folder of a SQLite ledger file (the config loader made its path absolute), or None:
-    another database, in memory, or a ``file:`` URI."""
-    scheme, _, rest = database_url.partition(":///")
-    if scheme.split("+", 1)[0] != "sqlite" or not rest:
-        return None
-    path = rest.split("?", 1)[0]
-    if path in ("", ":memory:") or path.startswith("file:"):
-        return None
-    return Path(path).parent
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import yaml
@@ -19,6 +19,9 @@ from pydantic import ValidationError
 
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 
 def load_config(path: str | Path) -> StellwerkConfig:
@@ -43,25 +46,38 @@ def load_config(path: str | Path) -> StellwerkConfig:
 def ledger_beside(database_url: str, folder: Path) -> str:
     """``database_url`` with a relative SQLite file path made absolute against ``folder``; any
     other URL (absolute, in memory, a ``file:`` URI, PostgreSQL, or not a URL) unchanged."""
+    url = _sqlite_file_url(database_url)
+    if url is None or Path(url.database or "").is_absolute():
+        return database_url
+    absolute = (folder / (url.database or "")).resolve()
+    return url.set(database=str(absolute)).render_as_string(hide_password=False)
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite ledger (as the URL names it: ``load_config`` made it absolute), or
+    None: another database, in memory, a ``file:`` URI, or not a URL."""
+    url = _sqlite_file_url(database_url)
+    return None if url is None else Path(url.database or "")
+
+
+def _sqlite_file_url(database_url: str) -> URL | None:
+    """``database_url`` parsed, where it names a SQLite database file; else None."""
     # SQLAlchemy's URL names the backend by the scheme's part before any "+": a URL that starts
     # otherwise is no SQLite URL, and is left as it is without importing SQLAlchemy (~0.2 s of
     # `stellwerk config check`).
     if not database_url.startswith(("sqlite://", "sqlite+")):
-        return database_url
+        return None
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
         url = make_url(database_url)
     except ArgumentError:
-        return database_url  # the ledger names the bad URL when it is opened
+        return None  # the ledger names the bad URL when it is opened
     database = url.database or ""
     if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
-        return database_url
-    if database.startswith("file:") or Path(database).is_absolute():
-        return database_url
-    absolute = (folder / database).resolve()
-    return url.set(database=str(absolute)).render_as_string(hide_password=False)
+        return None
+    return None if database.startswith("file:") else url
 
 
 def parse_config(raw: object, *, source: str = "<config>") -> StellwerkConfig:

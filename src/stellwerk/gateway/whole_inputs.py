@@ -67,24 +67,20 @@ class EmbedLimits:
     from an answer that evaluated fewer tokens than an input has (it cut it there)."""
 
     def __init__(self) -> None:
-        self._seen: dict[tuple[str, str], int] = {}
-        #: asked once and taught nothing (embedded whole, no count, refused or failed): not
-        #: asked again, so that an over-long input costs no second embedding each time
-        self._asked: set[tuple[str, str]] = set()
+        #: the limit, or None where asking taught nothing (embedded whole, no count, refused or
+        #: failed): either way not asked again, so an over-long input costs no second embedding
+        self._seen: dict[tuple[str, str], int | None] = {}
 
     def of(self, backend: str, model: str) -> int | None:
         return self._seen.get((backend, model))
 
     def asked(self, backend: str, model: str) -> bool:
         """Whether the backend was asked before: learned or not, it is not asked again."""
-        return (backend, model) in self._seen or (backend, model) in self._asked
+        return (backend, model) in self._seen
 
     def learned(self, backend: str, model: str, limit: int | None) -> None:
         """What asking taught: the limit, or None (nothing to learn)."""
-        if limit is None:
-            self._asked.add((backend, model))
-        else:
-            self._seen[backend, model] = limit
+        self._seen[backend, model] = limit
 
 
 def ollama_words(refused: Overlong) -> str:

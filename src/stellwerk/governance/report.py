@@ -88,16 +88,20 @@ class ReportRow:
 class UsageReport:
     month: str
     by: ReportBy
-    baseline_models: tuple[str, ...]  # the reference models of the routed requests compared
     rows: tuple[ReportRow, ...]
     total: ReportRow
     references_as_of: datetime
     """When today's references were taken (the report's own time): those of the records that
     keep no reference of their own (``ReportRow.compared_today``)."""
     today_models: tuple[str, ...] = ()
-    """Of ``baseline_models``, today's references (of the records that keep none)."""
+    """Today's references of the routed requests compared (of the records that keep none)."""
     recorded_models: tuple[str, ...] = ()
-    """Of ``baseline_models``, the references the records keep (a model can be both)."""
+    """The references the records compared keep (a model can be one of today's too)."""
+
+    @property
+    def baseline_models(self) -> tuple[str, ...]:
+        """Every reference model of the routed requests compared, recorded or today's."""
+        return tuple(sorted({*self.today_models, *self.recorded_models}))
 
     def as_dict(self) -> dict[str, object]:
         def row(r: ReportRow) -> dict[str, object]:
@@ -146,9 +150,8 @@ def usage_report(
     own; ``department`` restricts to one department."""
     window = Window.month(month)
     groups: dict[str, _Group] = {}
-    used: set[str] = set()
-    today: set[str] = set()  # of used: today's references, of records that keep none
-    recorded: set[str] = set()  # of used: the references the records keep
+    today: set[str] = set()  # today's references, of records that keep none
+    recorded: set[str] = set()  # the references the records keep
     for sums in ledger.usage_groups(window, department=department):
         if by == "department":
             name = sums.department or "(unknown)"
@@ -160,13 +163,11 @@ def usage_report(
         compared = sums.routed and bool(sums.model)
         if compared and sums.reference_model is not None:
             group.add_recorded(sums)
-            used.add(sums.reference_model)
             recorded.add(sums.reference_model)
             continue
         reference = references.get(sums.key_id) if compared else None
         group.add(sums, reference, today=compared)
         if reference is not None:
-            used.add(reference.id)
             today.add(reference.id)
     rows = tuple(
         sorted(
@@ -180,7 +181,6 @@ def usage_report(
     return UsageReport(
         month,
         by,
-        tuple(sorted(used)),
         rows,
         total.row("total"),
         references_as_of=datetime.now(UTC),
