@@ -76,35 +76,35 @@ def withdraw(gw: Gateway, model: str = "tiny-large") -> None:
 
 def read_openai_chat(gw: Gateway, key: str, change: Callable[[], None]) -> tuple[int, str]:
     """(content pieces read, the error that ended the stream)."""
-    client = openai.OpenAI(base_url=gw.openai_url, api_key=key, max_retries=0)
-    stream = client.chat.completions.create(
-        model="tiny-large",
-        messages=STORY,
-        max_tokens=600,
-        stream=True,  # type: ignore[arg-type]
-    )
     pieces = 0
-    with pytest.raises(openai.APIError) as ended:
-        for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta.content:
-                pieces += 1
-                if pieces == READ_FIRST:
-                    change()
+    with openai.OpenAI(base_url=gw.openai_url, api_key=key, max_retries=0) as client:
+        stream = client.chat.completions.create(
+            model="tiny-large",
+            messages=STORY,
+            max_tokens=600,
+            stream=True,  # type: ignore[arg-type]
+        )
+        with pytest.raises(openai.APIError) as ended:
+            for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    pieces += 1
+                    if pieces == READ_FIRST:
+                        change()
     return pieces, ended.value.message
 
 
 def read_responses(gw: Gateway, key: str, change: Callable[[], None]) -> tuple[int, str]:
-    client = openai.OpenAI(base_url=gw.openai_url, api_key=key, max_retries=0)
-    stream = client.responses.create(
-        model="tiny-large", input=STORY[0]["content"], max_output_tokens=600, stream=True
-    )
     pieces, last = 0, None
-    for event in stream:
-        last = event
-        if event.type == "response.output_text.delta":
-            pieces += 1
-            if pieces == READ_FIRST:
-                change()
+    with openai.OpenAI(base_url=gw.openai_url, api_key=key, max_retries=0) as client:
+        stream = client.responses.create(
+            model="tiny-large", input=STORY[0]["content"], max_output_tokens=600, stream=True
+        )
+        for event in stream:
+            last = event
+            if event.type == "response.output_text.delta":
+                pieces += 1
+                if pieces == READ_FIRST:
+                    change()
     assert last is not None and last.type == "error", last
     return pieces, str(last.message)  # type: ignore[union-attr]
 
@@ -112,14 +112,17 @@ def read_responses(gw: Gateway, key: str, change: Callable[[], None]) -> tuple[i
 def read_ollama_chat(gw: Gateway, key: str, change: Callable[[], None]) -> tuple[int, str]:
     client = ollama.Client(host=gw.url, headers=bearer(key))
     pieces = 0
-    with pytest.raises(ollama.ResponseError) as ended:
-        for part in client.chat(
-            model="tiny-large", messages=STORY, stream=True, options={"num_predict": 600}
-        ):
-            if part.message.content:
-                pieces += 1
-                if pieces == READ_FIRST:
-                    change()
+    try:
+        with pytest.raises(ollama.ResponseError) as ended:
+            for part in client.chat(
+                model="tiny-large", messages=STORY, stream=True, options={"num_predict": 600}
+            ):
+                if part.message.content:
+                    pieces += 1
+                    if pieces == READ_FIRST:
+                        change()
+    finally:
+        client.close()
     return pieces, ended.value.error
 
 
@@ -165,8 +168,10 @@ def test_a_revoked_key_cuts_its_running_stream(raw: dict[str, Any]) -> None:
 
 
 def test_a_model_deprecated_meanwhile_lets_its_streams_finish(raw: dict[str, Any]) -> None:
-    with serving(raw, ENV) as gw:
-        client = openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"], max_retries=0)
+    with (
+        serving(raw, ENV) as gw,
+        openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"], max_retries=0) as client,
+    ):
         stream = client.chat.completions.create(
             model="tiny-large",
             messages=STORY,
