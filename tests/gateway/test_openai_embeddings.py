@@ -17,6 +17,7 @@ from tests.fixtures.loopback import (
     failing_tokenizer,
     ollama_embed_server,
     recording_proxy,
+    slow_embeddings,
 )
 
 pytestmark = pytest.mark.llama
@@ -174,6 +175,33 @@ def test_a_tokenizer_that_fails_is_the_backend_failing(
     assert caught.value.status_code == status
     assert told(caught.value).startswith("backend 'llamacpp': ")
     assert any(path.startswith("/extras/tokenize") for path in upstream.paths)
+
+
+def test_a_backend_too_slow_for_the_probe_leaves_the_context_named(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """An input over the context is refused whatever the backend says; the probe of the
+    backend's own limit (the input embedded alone) gets half the call's total time (at most
+    30 s). A backend that did not answer it within the total (its first byte's limit longer)
+    turned a certain 400 into a 504; now the refusal names the context, and the next over-long
+    input is refused without a probe."""
+    llama = gateway_raw["backends"][0]
+    with slow_embeddings(llama["base_url"], after_s=30) as upstream:
+        llama["base_url"] = upstream.url
+        llama["timeouts"] = {"connect": 2, "first_token": 20, "total": 6}
+        with (
+            in_process(gateway_raw) as gw,
+            closing(gw.openai(KEYS["research"], max_retries=0, timeout=60)) as c,
+        ):
+            for _ in range(2):
+                with pytest.raises(openai.BadRequestError) as caught:
+                    c.embeddings.create(model="tiny-embed", input=["kurz", LONG])
+                assert caught.value.code == "context_length_exceeded"
+                assert told(caught.value).startswith(
+                    "input.1: This model's maximum context length is 1024 tokens, however you"
+                    " requested 1501 tokens"
+                )
+    assert upstream.paths.count("/v1/embeddings") == 1  # probed once, never answered
 
 
 def test_an_ollama_backend_is_asked_not_to_cut(gateway_raw: dict[str, Any]) -> None:

@@ -31,7 +31,7 @@ from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.pending import Evidence, Ticket
 from stellwerk.gateway.selection import Selection
-from stellwerk.gateway.whole_inputs import EmbedLimits, WholeInputs, Wording
+from stellwerk.gateway.whole_inputs import PROBE_S, EmbedLimits, WholeInputs, Wording
 from stellwerk.policy.limits import Reservation
 
 T = TypeVar("T")
@@ -217,7 +217,10 @@ class Caller:
             raise refused
         checked = None
         if whole is not None:
-            checked = WholeInputs(backend, model, inputs, whole, field, self.embed_limits)
+            probe_s = min(backend.config.timeouts.total / 2, PROBE_S)
+            checked = WholeInputs(
+                backend, model, inputs, whole, field, self.embed_limits, probe_s=probe_s
+            )
             params = {**backend.uncut(), **(params or {})} or None
         try:
             async with asyncio.timeout(backend.config.timeouts.total):

@@ -13,7 +13,11 @@ smaller of the context and the backend's own limit. The backend's limit is learn
 answers (the tokens it evaluated of an input it cut) and kept by backend and model
 (``EmbedLimits``, the caller's); an input over the context of a model whose backend's limit
 is not known yet is embedded once on its own, its vector unused, to learn it (a backend that
-refuses it instead leaves the context named).
+refuses it instead leaves the context named). That probe has a time limit of its own
+(``probe_s``: in the gateway half the call's total time limit, at most ``PROBE_S``): the refusal
+is certain before it is asked, so a backend too slow to answer it leaves the context named (a
+later answer that cuts an input still teaches the limit) rather than keeping the client waiting
+for it or turning the 400 into a 504.
 
 What each check costs (besides that one embedding of an input refused anyway): an input's
 bound (its bytes plus a per-input allowance, ``backends.tokens.inputs_bound``) is at least its
@@ -37,6 +41,7 @@ a message that client libraries know, "maximum context length")."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,6 +65,9 @@ class Overlong:
 
 
 Wording = Callable[[Overlong], str]
+
+#: The most time, in seconds, the probe of a backend's limit may take (``WholeInputs.probe_s``)
+PROBE_S = 30.0
 
 
 class EmbedLimits:
@@ -129,8 +137,10 @@ class WholeInputs:
         wording: Wording,
         field: str = "input",
         limits: EmbedLimits | None = None,
+        probe_s: float | None = None,
     ) -> None:
         self.backend = backend
+        self.probe_s = probe_s  # the most the probe of the limit may take (None: no limit)
         self.limits = limits if limits is not None else EmbedLimits()
         self.field = field  # the request's name for its inputs
         self.wording = wording
@@ -167,14 +177,16 @@ class WholeInputs:
     async def backend_limit(self, index: int, tokens: int) -> int | None:
         """The most the backend embeds of one input, learned before or now from its answer to
         input ``index`` (of ``tokens`` tokens) alone; None where it is not known: the backend
-        embedded the input whole, reported no count, or refused or failed it."""
+        embedded the input whole, reported no count, refused or failed it, or did not answer
+        within ``probe_s``."""
         name, upstream = self.backend.name, self.model.upstream
         if self.limits.asked(name, upstream):  # once per backend and model, learned or not
             return self.limits.of(name, upstream)
         try:
-            result = await self.backend.embed(upstream, [self.inputs[index]], None)
-        except StellwerkError:  # it refuses (or fails on) what it does not embed whole: the
-            self.limits.learned(name, upstream, None)  # refusal names the context, as it did
+            async with asyncio.timeout(self.probe_s):
+                result = await self.backend.embed(upstream, [self.inputs[index]], None)
+        except (StellwerkError, TimeoutError):  # refused, failed or too slow: the refusal
+            self.limits.learned(name, upstream, None)  # names the context, as it did before
             return None
         evaluated = result.prompt_tokens
         cut = result.usage_source == "backend" and 0 < evaluated < tokens
