@@ -105,12 +105,22 @@ def check_record(record: object) -> UsageRecord:
 
 def record_to_row(record: UsageRecord) -> dict[str, Any]:
     """The record as the ledger stores it (``stored``)."""
-    return {name: stored(name, getattr(record, name)) for name in FIELD_NAMES}
+    row = {name: getattr(record, name) for name in FIELD_NAMES}
+    for name in TEXT_FIELDS:
+        value = row[name]
+        if isinstance(value, str) and "\x00" in value:
+            row[name] = value.replace("\x00", "\ufffd")
+    for name in FLOAT_FIELDS:
+        if isinstance(row[name], int):
+            row[name] = float(row[name])
+    return row
 
 
 #: the record's fields of a float type: stored as floats (an int there is a float's value; a
 #: PostgreSQL array of one column must not mix the two)
 FLOAT_FIELDS = frozenset(f.name for f in fields(UsageRecord) if f.type in ("float", "float | None"))
+#: the record's fields of a text type: where a NUL character can be
+TEXT_FIELDS = frozenset(f.name for f in fields(UsageRecord) if f.type in ("str", "str | None"))
 
 
 def stored(name: str, value: object) -> object:
@@ -123,6 +133,17 @@ def stored(name: str, value: object) -> object:
     if name in FLOAT_FIELDS and isinstance(value, int):
         return float(value)
     return value
+
+
+def stored_column(name: str, values: list[Any]) -> list[Any]:
+    """One field's values as ``stored`` gives them, looked at only where the field's type can
+    need it (a text or a float field): the write path calls this once per column of a batch,
+    not once per field of every record."""
+    if name in FLOAT_FIELDS:
+        return [float(value) if isinstance(value, int) else value for value in values]
+    if name in TEXT_FIELDS and "\x00" in "".join(v for v in values if isinstance(v, str)):
+        return [stored(name, value) for value in values]
+    return values
 
 
 def row_to_record(row: Mapping[Any, Any]) -> UsageRecord:

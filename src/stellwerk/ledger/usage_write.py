@@ -22,7 +22,7 @@ from sqlalchemy import Connection, TextClause, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from stellwerk.ledger.record import UsageRecord
-from stellwerk.ledger.rows import FIELD_NAMES, record_to_row, stored
+from stellwerk.ledger.rows import FIELD_NAMES, record_to_row, stored_column
 from stellwerk.ledger.tables import usage
 
 
@@ -55,7 +55,7 @@ def insert_usage(connection: Connection, records: Sequence[UsageRecord]) -> None
         return
     if connection.dialect.name == "postgresql":
         arrays: dict[str, list[Any]] = {
-            name: [stored(name, getattr(record, name)) for record in records]
+            name: stored_column(name, [getattr(record, name) for record in records])
             for name in FIELD_NAMES
         }
         connection.execute(_postgres_batch(), arrays)
