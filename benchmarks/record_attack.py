@@ -73,10 +73,19 @@ def main() -> None:
             for _ in range(args.draws):
                 # the record of the true prompt, and of the prompt with another secret (the
                 # chance of the guess 7731 being ranked high when it is wrong)
-                for case, text in (("true", texts[TRUE]), ("wrong", draw.choice(texts[1:]))):
-                    rec = GradedRecord.of(model, text, {}, noise=scale, rng=rng)
-                    d_lat = ((lat - np.array(rec.latent or [0.0] * 64)) ** 2).sum(axis=1)
-                    d_base = ((base - np.array(list(rec.base.values()))) ** 2).sum(axis=1)
+                # and ten records of the true prompt, averaged (one prompt graded ten times)
+                for case, text, times in (
+                    ("true", texts[TRUE], 1),
+                    ("wrong", draw.choice(texts[1:]), 1),
+                    ("true x10", texts[TRUE], 10),
+                ):
+                    recs = [
+                        GradedRecord.of(model, text, {}, noise=scale, rng=rng) for _ in range(times)
+                    ]
+                    seen = np.mean([r.latent or [0.0] * 64 for r in recs], axis=0)
+                    seen_base = np.mean([list(r.base.values()) for r in recs], axis=0)
+                    d_lat = ((lat - seen / max(np.linalg.norm(seen), 1e-12)) ** 2).sum(axis=1)
+                    d_base = ((base - seen_base) ** 2).sum(axis=1)
                     sigma = max(scale * sens, 1e-12)
                     both = d_lat / sigma**2 + d_base / (sigma * record_noise.BASE_SHARE) ** 2
                     for k, d in zip(stats, (d_lat, d_base, both), strict=True):
@@ -89,27 +98,34 @@ def main() -> None:
         f"distance from the true one (median per prompt): median {np.median(shifts):.3f}, "
         f"max {max(shifts):.3f}"
     )
-    print("rank of the guess 7731 among the candidates: in the record of the true prompt / in the")
-    print("record of the prompt with another secret (what chance gives this guess)")
-    print("| noise | statistic | first | top 1 % | median rank |")
-    print("|---|---|---|---|---|")
+    print("rank of the guess 7731 among the candidates, in the record of the true prompt / of the")
+    print("prompt with another secret (what chance gives this guess) / in ten records of the true")
+    print("prompt averaged; pairs: the share of the other candidates the true one is nearer than")
+    print("(how often the attacker, choosing between the truth and one other guess, is right)")
+    print("| noise | statistic | first | top 1 % | median rank | pairs |")
+    print("|---|---|---|---|---|---|")
     out: dict[str, dict[str, dict[str, float]]] = {}
+    cases = ("true", "wrong", "true x10")
     for scale in scales:
         for k in stats:
             row = []
-            for case in ("true", "wrong"):
+            for case in cases:
                 ranks = np.array(found[scale, k, case])
                 figures = {
                     "first": float((ranks <= 1).mean()),
                     "top1pct": float((ranks <= len(names) // 100).mean()),
                     "median_rank": float(np.median(ranks)),
+                    "pairs": float(((len(names) - ranks) / (len(names) - 1)).mean()),
                 }
                 out.setdefault(str(scale), {})[f"{k}/{case}"] = figures
                 row.append(figures)
-            t, w = row
+
+            def cells(key: str, form: str, row: list[dict[str, float]] = row) -> str:
+                return " / ".join(format(f[key], form) for f in row)
+
             print(
-                f"| {scale} | {k} | {t['first']:.1%} / {w['first']:.1%} | {t['top1pct']:.1%} / "
-                f"{w['top1pct']:.1%} | {t['median_rank']:.0f} / {w['median_rank']:.0f} |"
+                f"| {scale} | {k} | {cells('first', '.1%')} | {cells('top1pct', '.1%')} | "
+                f"{cells('median_rank', '.0f')} | {cells('pairs', '.0%')} |"
             )
     if args.out:
         args.out.write_text(json.dumps(out, indent=1))

@@ -48,10 +48,10 @@ def test_a_record_does_not_single_out_the_true_secret(shipped: QualityModel) -> 
     exact = GradedRecord.of(shipped, _prompt(TRUE), {})
     assert _ranks(shipped, [exact], numbers) == [TRUE]  # without noise: found at once
     rng = np.random.default_rng(7)
-    noisy = [GradedRecord.of(shipped, _prompt(TRUE), {}, noise=DEFAULT, rng=rng) for _ in range(20)]
+    noisy = [GradedRecord.of(shipped, _prompt(TRUE), {}, noise=DEFAULT, rng=rng) for _ in range(40)]
     nearest = Counter(_ranks(shipped, noisy, numbers))
-    assert nearest[TRUE] <= 1
-    assert nearest.most_common(1)[0][1] <= 4  # no one candidate stands out either
+    assert nearest[TRUE] <= 4  # of 40 records (1 in 201 candidates by chance)
+    assert nearest.most_common(1)[0][0] != TRUE  # other candidates come first more often
 
 
 def test_a_record_made_twice_differs_and_stays_a_reading(shipped: QualityModel) -> None:
