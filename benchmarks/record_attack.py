@@ -52,7 +52,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="the figures as JSON")
     args = parser.parse_args()
     model = load_learned().model
-    rows = [json.loads(line) for line in gzip.open(REPO / "data/routing/open9.jsonl.gz", "rt")]
+    with gzip.open(REPO / "data/routing/open9.jsonl.gz", "rt") as lines:
+        rows = [json.loads(line) for line in lines]
     test = [r["prompt"][:600] for r in rows if r["split"] == "test"]
     prompts = random.Random(0).sample(test, args.prompts)
     names = candidates()
@@ -94,8 +95,8 @@ def main() -> None:
                         rank = float((d < d[TRUE]).sum() + (ties + 1) / 2)
                         found.setdefault((scale, k, case), []).append(rank)
     print(
-        f"{len(prompts)} prompts x {args.draws} draws, {len(names)} candidates; a candidate's latent "
-        f"distance from the true one (median per prompt): median {np.median(shifts):.3f}, "
+        f"{len(prompts)} prompts x {args.draws} draws, {len(names)} candidates; a candidate's "
+        f"latent distance from the true one (median per prompt): median {np.median(shifts):.3f}, "
         f"max {max(shifts):.3f}"
     )
     print("rank of the guess 7731 among the candidates, in the record of the true prompt / of the")

@@ -5,8 +5,9 @@ the router's latent vector of the prompt, its base prediction, the prompt statis
 the models that were graded, the task label if the caller gave one, and the department that asked.
 Never the prompt or the answer. ``GradedRecord.of`` builds one from a prompt at request time; the
 prompt is read and dropped. With ``noise`` above 0 the reading is kept with fresh noise
-(``record_noise``), so that a record cannot confirm a guess of the prompt. The router learns from these records offline
-(``stellwerk.routing.adapt``); docs/router.md says why a record cannot give the prompt back.
+(``record_noise``), so that a record cannot confirm a guess of the prompt. The router learns from
+these records offline (``stellwerk.routing.adapt``); docs/router.md says what a record can and
+cannot give back.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A ``GradedRecord`` is a deterministic function of its prompt: whoever can read the records and
 guesses a prompt's wording up to one detail (a name, a number, a secret in a known template) can
 read each candidate prompt with the same router and compare. Exact vectors single out the true
-candidate among thousands (docs/router.md, "What is kept, and why it cannot give the prompt
+candidate among thousands (docs/router.md, "What is kept, and what it can and cannot give
 back"). So a record is kept with noise drawn afresh from the operating system's entropy for each
 record (never from the prompt: a seed the prompt gives, the attacker computes too):
 
@@ -13,12 +13,15 @@ record (never from the prompt: a seed the prompt gives, the attacker computes to
   once). A short prompt, which one word moves far, gets more noise than a long one; a secret is
   hidden when the noise on the direction between two candidates is larger than their distance.
 * the base prediction: Gaussian noise of ``scale x BASE_SHARE x sensitivity`` on each model's
-  quality, clipped to [0, 1] (one word moves the base prediction about a fifth as far as the
-  latent vector: BENCHMARKS.md, "Noise on graded records").
+  quality, clipped to [0, 1]. One word moves the base prediction about a fifth as far as the
+  latent vector, but nine models' predictions together identify a secret as well as the latent
+  vector does, and noise on them costs the learning little (the grades they are compared with
+  are far noisier): so as much noise (BENCHMARKS.md, "Noise on graded records").
 * the statistics (for reports; not learned from): rounded to one decimal.
 
 ``scale`` 0 keeps the exact reading (the fingerprint the noise hides). The grades, task and
-department are kept as they are: they do not come from the prompt.
+department are kept as they are: they do not come from the prompt. Noise averages out over
+several records of one prompt; docs/router.md says how far.
 """
 
 from __future__ import annotations
@@ -82,12 +85,12 @@ def sensitivity(model: QualityModel, text: str) -> float:
     weight -= np.where(count > 0, 1.0 + np.log(np.maximum(count, 1.0)), 0.0)
     delta = np.zeros((n, total.shape[0]), dtype=np.float64)
     vpos = np.minimum(np.searchsorted(model.vocab, slot), len(model.vocab) - 1)
-    hit = model.vocab[vpos] == slot
-    np.add.at(
-        delta,
-        variant[hit],
-        (weight[hit] * model.idf[slot[hit]])[:, None] * model.proj[vpos[hit]].astype(np.float64),
-    )
+    hit = np.flatnonzero((model.vocab[vpos] == slot) & (weight != 0))
+    if len(hit):
+        hit = hit[np.argsort(variant[hit], kind="stable")]
+        rows_of, starts = np.unique(variant[hit], return_index=True)
+        parts = (weight[hit] * model.idf[slot[hit]])[:, None] * model.proj[vpos[hit]]
+        delta[rows_of] = np.add.reduceat(parts.astype(np.float64), starts, axis=0)
     moved = total[None, :] + delta
     lengths = np.linalg.norm(moved, axis=1, keepdims=True)
     unit = np.divide(moved, lengths, out=np.zeros_like(moved), where=lengths > 0)
