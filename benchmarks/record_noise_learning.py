@@ -22,9 +22,21 @@ from typing import Any
 import numpy as np
 
 
-def collect(noise: float, noise_seed: int, out: Path) -> None:
+def collect(
+    noise: float, noise_seed: int, out: Path, only: set[str] | None = None, unit: bool = False
+) -> None:
     from benchmarks import promotion_rules
-    from stellwerk.routing import graded_record
+    from stellwerk.routing import graded_record, record_noise
+
+    if unit:  # as first built: the noisy latent vector scaled to unit length again
+
+        def noisy_latent(latent: Any, sigma: float, rng: np.random.Generator) -> Any:
+            if not len(latent):
+                return ()
+            moved = latent + rng.normal(0.0, sigma, size=len(latent))
+            return tuple(float(x) for x in moved / np.linalg.norm(moved))
+
+        record_noise.noisy_latent = noisy_latent
 
     rng = np.random.default_rng(noise_seed)
     exact = graded_record.GradedRecord.of.__func__  # type: ignore[attr-defined]
@@ -35,7 +47,7 @@ def collect(noise: float, noise_seed: int, out: Path) -> None:
         return exact(cls, *args, **kwargs)
 
     graded_record.GradedRecord.of = classmethod(of)  # type: ignore[method-assign,assignment]
-    promotion_rules.collect(0, None, out)
+    promotion_rules.collect(0, only, out)
 
 
 def judge(out: Path) -> None:
@@ -53,9 +65,12 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.0)
     parser.add_argument("--noise-seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--tasks", help="collect: only these held-out tasks (comma-separated)")
+    parser.add_argument("--unit", action="store_true", help="collect: unit length again (as first)")
     args = parser.parse_args()
     if args.what == "collect":
-        collect(args.noise, args.noise_seed, args.out)
+        only = set(args.tasks.split(",")) if args.tasks else None
+        collect(args.noise, args.noise_seed, args.out, only, args.unit)
     else:
         judge(args.out)
 

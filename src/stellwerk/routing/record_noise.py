@@ -8,10 +8,11 @@ back"). So a record is kept with noise drawn afresh from the operating system's 
 record (never from the prompt: a seed the prompt gives, the attacker computes too):
 
 * the latent vector: Gaussian noise of standard deviation ``scale x sensitivity`` on each
-  coordinate, then scaled to unit length again. ``sensitivity`` is the prompt's own: the largest
-  shift of its latent vector when any one word of it is left out (``sensitivity``, every word at
-  once). A short prompt, which one word moves far, gets more noise than a long one; a secret is
-  hidden when the noise on the direction between two candidates is larger than their distance.
+  coordinate, not scaled to unit length again (``noisy_latent`` says why). ``sensitivity`` is
+  the prompt's own: the largest shift of its latent vector when any one word of it is left out
+  (``sensitivity``, every word at once). A short prompt, which one word moves far, gets more
+  noise than a long one; a secret is hidden when the noise on the direction between two
+  candidates is larger than their distance.
 * the base prediction: Gaussian noise of ``scale x BASE_SHARE x sensitivity`` on each model's
   quality, clipped to [0, 1]. One word moves the base prediction about a fifth as far as the
   latent vector, but nine models' predictions together identify a secret as well as the latent
@@ -109,12 +110,13 @@ def _projected(model: QualityModel, index: npt.NDArray[np.int64], value: F64) ->
 
 
 def noisy_latent(latent: F64, sigma: float, rng: np.random.Generator) -> tuple[float, ...]:
-    """``latent`` with Gaussian noise of ``sigma`` on each coordinate, unit length again."""
+    """``latent`` with Gaussian noise of ``sigma`` on each coordinate, *not* scaled to unit length
+    again: its product with another prompt's unit vector is then an unbiased estimate of their
+    cosine (scaled to unit length, every noisy record would look farther from every prompt than
+    it is, and an adaptation learned little from them: BENCHMARKS.md)."""
     if not len(latent):
         return ()
-    moved = latent + rng.normal(0.0, sigma, size=len(latent))
-    norm = float(np.linalg.norm(moved))
-    return tuple(float(x) for x in (moved / norm if norm > 0 else latent))
+    return tuple(float(x) for x in latent + rng.normal(0.0, sigma, size=len(latent)))
 
 
 def noisy_base(base: F64, sigma: float, rng: np.random.Generator) -> F64:
