@@ -1,7 +1,7 @@
 """What the noise on graded records costs the learning (issue 18's measurement, noisy records).
 
     PYTHONPATH=src python benchmarks/record_noise_learning.py collect --noise 0.3 --out FILE
-    PYTHONPATH=src python benchmarks/record_noise_learning.py judge --out FILE
+    PYTHONPATH=src python benchmarks/record_noise_learning.py judge --out FILE [FILE ...]
 
 ``collect`` runs ``promotion_rules.py collect`` (the 13 held-out tasks, N = 200 graded requests,
 5 rotations, seed 0) with every graded record made as the gateway makes it with
@@ -50,11 +50,21 @@ def collect(
     promotion_rules.collect(0, only, out)
 
 
-def judge(out: Path) -> None:
+def judge(files: list[Path]) -> None:
+    """The shipped rule's figures over every task of ``files`` (task groups run apart, merged)."""
     from benchmarks import promotion_rules
 
-    result = json.loads(gzip.decompress(out.read_bytes()))
-    gap, worse, promoted = promotion_rules.judge(result, promotion_rules.margin(2.0))
+    result: dict[str, Any] = {"tasks": {}}
+    for file in files:
+        result["tasks"].update(json.loads(gzip.decompress(file.read_bytes()))["tasks"])
+    rule = promotion_rules.margin(2.0)
+    gap, worse, promoted = promotion_rules.judge(result, rule)
+    gains = []
+    for rotations in result["tasks"].values():
+        picks = [(rule(r), r) for r in rotations]
+        adapted = [r["unadapted"] if f is None else r["forms"][f]["judged_gap"] for f, r in picks]
+        gains.append(np.mean(adapted) - np.mean([r["unadapted"] for r in rotations]))
+    print(f"{len(gains)} tasks; adapted - unadapted, mean over tasks: {np.mean(gains):+.3f}")
     names = ", ".join(f"{promotion_rules._short(k)} {v:+.5f}" for k, v in worse)
     print(f"in-dist. - adapted {gap:.3f}; {len(worse)} tasks worse ({names}); {promoted} promoted")
 
@@ -64,13 +74,13 @@ def main() -> None:
     parser.add_argument("what", choices=("collect", "judge"))
     parser.add_argument("--noise", type=float, default=0.0)
     parser.add_argument("--noise-seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True, nargs="+", help="judge: several merge")
     parser.add_argument("--tasks", help="collect: only these held-out tasks (comma-separated)")
     parser.add_argument("--unit", action="store_true", help="collect: unit length again (as first)")
     args = parser.parse_args()
     if args.what == "collect":
         only = set(args.tasks.split(",")) if args.tasks else None
-        collect(args.noise, args.noise_seed, args.out, only, args.unit)
+        collect(args.noise, args.noise_seed, args.out[0], only, args.unit)
     else:
         judge(args.out)
 
