@@ -26,7 +26,8 @@ class GradedRecord:
     """What is kept of one graded request (no text): see the module docstring."""
 
     latent: tuple[float, ...]
-    """The prompt's unit vector in the router's latent space (empty: it had none)."""
+    """The prompt's unit vector in the router's latent space, plus the noise it was kept with
+    (``record_noise``; no longer of unit length then); empty: it had none."""
     base: Mapping[str, float]
     """The base router's predicted quality of each trained model for the prompt."""
     grades: Mapping[str, float]
