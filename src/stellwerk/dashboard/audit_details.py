@@ -151,7 +151,7 @@ def _fields(scope: str, value: Mapping[str, Any], t: Labels, fmt: Formatter) -> 
     return ", ".join(
         f"{_name(k, scope, t)}={_value(k, v, t, fmt)}"
         for k, v in value.items()
-        if v is not None and v != ""
+        if not _empty(v)  # an empty list ("routes worse for=") says nothing
     )
 
 
