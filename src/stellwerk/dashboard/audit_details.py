@@ -60,7 +60,7 @@ unlimited, a use case without an allow-list may use any permitted model."""
 CHANGES: Final = "changes"
 """The detail holding ``{"from": ..., "to": ...}`` for each field an entry changed."""
 CHANGE_ENDS: Final = ("from", "to")
-ROUTER_VERSIONS: Final = frozenset({"compared_with", "previous", "rollback_to"})
+ROUTER_VERSIONS: Final = frozenset({"compared_with", "previous", "rollback_to", "correction_of"})
 """Details that name a router version, whose 0 is the base router alone."""
 SHOWN: Final = 120
 """The most characters of one detail shown."""
