@@ -84,7 +84,7 @@ def test_the_page_shows_grades_familiarity_versions_and_the_cost_of_shadow_gradi
     assert "Routing gain (version in use)" in rows
     assert re.search(r"30\.0 % \(3 / 10\) \d\.\d{3} ± \d\.\d{3} \(90 judged\)", rows)
     assert re.search(r"25\.0 % \(1 / 4\) \d\.\d{3} ± \d\.\d{3} \(30 judged\)", rows)
-    assert "not measured 0 judged: too few (under 20)" in rows
+    assert "not measured none judged" in rows  # none of its requests: not "too few"
     assert "Below 20 judged requests" in rows
 
     versions = _section(html, "l-versions")
@@ -116,7 +116,7 @@ def test_the_page_speaks_german(admin: httpx.Client) -> None:
     rows = _section(html, "l-departments")
     assert re.search(r"research 0 90 90 10 Ungewohnt 30,0 % \(3 / 10\) \d,\d{3} ± \d,\d{3}", rows)
     assert "Routing-Gewinn (verwendete Version)" in rows
-    assert "(90 beurteilt)" in rows and "0 beurteilt: zu wenige (unter 20)" in rows
+    assert "(90 beurteilt)" in rows and "keine beurteilt" in rows
     # the hints say what the English says, in German words (not "eine von jeder")
     assert "zählt in beiden Spalten je einmal" in rows
     assert "(bezogen auf die Anfragen, deren Vertrautheit er gemessen hat)" in rows

@@ -87,6 +87,7 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     # counts ({n}; the form for 1 is <name>_one: i18n.counted)
     "dept_gain_judged": ("{n} judged", "{n} beurteilt"),
     "dept_gain_judged_one": ("{n} judged", "{n} beurteilt"),
+    "dept_gain_none": ("none judged", "keine beurteilt"),
     "dept_gain_too_few": (
         "{n} judged: too few (under {least})",
         "{n} beurteilt: zu wenige (unter {least})",
