@@ -60,7 +60,7 @@ def test_with_redis_any_replica_takes_feedback_once(
             request_id, _ = _ask(two, "auto", f"Name {n + 3} prime numbers.")
             body = {"request_id": request_id, "score": 0.5}
             with ThreadPoolExecutor(2) as pool:
-                both = list(pool.map(lambda gw: _feedback(gw, body), (one, two)))
+                both = list(pool.map(_feedback, (one, two), (body, body)))
             assert sorted(a.status_code for a in both) == [200, 409], [a.text for a in both]
             # another key still cannot tell another replica's request from an unknown one
             assert _feedback(one, body, dept="legal").status_code == 404
