@@ -187,3 +187,15 @@ def test_no_prompt_text_is_kept_in_redis(
         assert request_id.encode() in held  # the search finds what is there
         assert canary.encode() not in held
         assert _feedback(gw, {"request_id": request_id, "score": 0.5}).status_code == 200
+
+
+def test_with_feedback_off_the_404_says_so(gateway_raw: dict[str, Any]) -> None:
+    raw = {**_shipped(gateway_raw), "router": {"feedback_window_s": 0}}
+    with in_process(raw) as gw:
+        request_id, _ = _ask(gw, "auto", "Explain the proof of the prime number theorem.")
+        answer = _feedback(gw, {"request_id": request_id, "score": 0.5})
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["error"]["message"] == (
+        f"no routed request {request_id!r} can get feedback: this gateway keeps none"
+        " (router.feedback_window_s or router.feedback_max_pending is 0)"
+    )

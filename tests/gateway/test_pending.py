@@ -150,3 +150,22 @@ def test_a_window_of_zero_keeps_nothing() -> None:
         assert await _state(store, "r1") is State.UNKNOWN
 
     run(lambda window_s, max_entries: InProcessPending(window_s, max_entries), body, window_s=0)
+
+
+def test_a_redis_that_fails_fails_no_request_only_the_feedback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nothing listens at the discard port: keeping a request is logged and given up (the
+    request it was for is answered all the same); a feedback's look-up is a 503 to send again."""
+    from stellwerk.errors import SharedStateUnavailable
+    from stellwerk.gateway.pending_redis import RedisPending
+
+    async def body(store: PendingStore) -> None:
+        await _keep(store, "r1")
+        with pytest.raises(SharedStateUnavailable, match="feedback entries: Redis failed") as e:
+            await store.lookup("r1", "k1")
+        assert e.value.status_code == 503
+
+    run(lambda w, m: RedisPending("redis://127.0.0.1:9/0", w, m), body)
+    assert "could not keep request r1 for feedback in Redis" in caplog.text
+    assert "could not mark request r1 running in Redis" in caplog.text

@@ -111,6 +111,11 @@ async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
 def _not_found(runtime: Runtime, request_id: str, state: State) -> str:
     """Why ``request_id`` cannot get feedback, as far as this gateway can tell its caller."""
     router, shown = runtime.config.router, repr(request_id[:32])
+    if not runtime.pending.on:
+        return (
+            f"no routed request {shown} can get feedback: this gateway keeps none"
+            " (router.feedback_window_s or router.feedback_max_pending is 0)"
+        )
     if state is State.EVICTED:
         return (
             f"routed request {shown} of this key can no longer get feedback: it was pushed out"
