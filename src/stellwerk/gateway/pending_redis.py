@@ -11,7 +11,9 @@ Keys under ``<redis_prefix>pending:``, every one with a TTL of the feedback wind
 Keeping an entry is one Lua script (``_KEEP``), which Redis runs atomically: when the count is
 over ``router.feedback_max_pending``, it drops the expired ids of every key, then takes the
 oldest entry of the key holding the most until the count is within it. Times are Redis's own
-(``TIME``), so replicas with clocks apart agree.
+(``TIME``), so replicas with clocks apart agree. The script names keys it was not given (the
+keys' sets): like the counters, this targets a single Redis (or a primary with replicas), not a
+cluster.
 
 A failure of Redis while a request is served is logged and the request goes on (it cannot get
 feedback then); a feedback call that cannot read Redis is a 503 (``SharedStateUnavailable``).
