@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from stellwerk.cli.main import build_app
 from stellwerk.config import load_config
 from stellwerk.gateway import create_app
-from stellwerk.gateway.pending_store import build_pending
+from stellwerk.gateway.pending_open import build_pending
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 GATEWAYS = ("gateway-1", "gateway-2")

@@ -34,7 +34,6 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from stellwerk.config.schema import StellwerkConfig
 from stellwerk.gateway.pending import Pending
 
 #: How long a feedback call waits for a request that is finishing (its stream's last events sent
@@ -104,21 +103,3 @@ class PendingStore(ABC):
             await asyncio.sleep(_POLL_S)
             found = await self.lookup(request_id, key_id)
         return found
-
-
-def build_pending(config: StellwerkConfig, password: str | None = None) -> PendingStore:
-    """Entries in Redis when ``server.redis_url`` is set (shared by replicas), else in process."""
-    router, server = config.router, config.server
-    if not server.redis_url or router.feedback_window_s <= 0 or router.feedback_max_pending <= 0:
-        from stellwerk.gateway.pending_memory import InProcessPending
-
-        return InProcessPending(router.feedback_window_s, router.feedback_max_pending)
-    from stellwerk.gateway.pending_redis import RedisPending
-
-    return RedisPending(
-        server.redis_url,
-        router.feedback_window_s,
-        router.feedback_max_pending,
-        prefix=server.redis_prefix,
-        password=password,
-    )

@@ -22,7 +22,8 @@ from stellwerk.gateway.governance import classify, permit
 from stellwerk.gateway.limits import StreamSlots
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.pending_memory import InProcessPending
-from stellwerk.gateway.pending_store import PendingStore, build_pending
+from stellwerk.gateway.pending_open import build_pending
+from stellwerk.gateway.pending_store import PendingStore
 from stellwerk.gateway.selection import Selector
 from stellwerk.gateway.shadow import ShadowGrader
 from stellwerk.governance.baseline import References
