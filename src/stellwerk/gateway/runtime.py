@@ -111,6 +111,6 @@ def build_runtime(
         budget=budget,
         accounts=Accounts(ledger, metrics, budget, the_hash, references=References(governance).of),
         cuts=Cuts(governance),
-        shadow=ShadowGrader(config.router.shadow),
+        shadow=ShadowGrader(config.router.shadow, metrics=metrics),
         pending=PendingGrades(config.router.feedback_window_s, config.router.feedback_max_pending),
     )
