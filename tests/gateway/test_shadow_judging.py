@@ -13,7 +13,6 @@ import pytest
 
 from stellwerk.config.schema import ShadowConfig
 from stellwerk.gateway.auth import Principal
-from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.shadow import ShadowGrader
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.routing.base import Decision
@@ -48,9 +47,11 @@ def _skipped(gw: Gateway, reason: str) -> float:
     return float(found[1]) if found else 0.0
 
 
-def _wait_for_skips(gw: Gateway, reason: str, count: float) -> None:
+def _wait_for_skips(gw: Gateway, reason: str, count: float, calls: int = 0) -> None:
+    """Until ``count`` skips for ``reason`` are counted, or more than ``calls`` shadow calls
+    are recorded (what happened before the skips were made)."""
     for _ in range(300):  # the grading runs in the background, after the answer
-        if _skipped(gw, reason) >= count:
+        if _skipped(gw, reason) >= count or len(_shadow_calls(gw)) > calls:
             return
         time.sleep(0.2)
     raise AssertionError(f"no {count:g} skips for {reason}")
@@ -79,6 +80,7 @@ def test_a_grading_whose_judging_call_cannot_fit_is_skipped_before_anything_is_p
         skipped = _chat(gw, LONG, 700)
         _wait_for_skips(gw, "judge_context", 1)
         assert _shadow_calls(gw) == []  # no reference answer paid for, no judging call
+        assert _skipped(gw, "judge_context") == 1
         graded = _chat(gw, SHORT, 3)
         rows = _wait_for_grade(gw)
     assert [r.request_id for r in rows] == [graded]
@@ -113,8 +115,9 @@ def test_a_judge_that_refused_a_grading_as_too_long_is_not_asked_that_size_again
         assert [(r.status, r.error_kind) for r in failed] == [(502, "shadow_failed")]
         paid = len(_shadow_calls(gw))
         _chat(gw, LONG, 700)
-        _wait_for_skips(gw, "judge_context", 1)
+        _wait_for_skips(gw, "judge_context", 1, calls=paid)
         assert len(_shadow_calls(gw)) == paid
+        assert _skipped(gw, "judge_context") == 1
         assert _shadow_rows(gw) == []
 
 
@@ -129,11 +132,8 @@ def test_a_department_gets_half_the_rate_while_another_waits() -> None:
     while another's familiar requests waited; now it takes half a minute's rate, the rest is
     left for the one that waited. Alone, a department may take the whole rate."""
     now = [0.0]
-    metrics = Metrics()
     grader = ShadowGrader(
-        ShadowConfig(share=1.0, account="legal", requests_per_minute=4),
-        clock=lambda: now[0],
-        metrics=metrics,
+        ShadowConfig(share=1.0, account="legal", requests_per_minute=4), clock=lambda: now[0]
     )
     legal = Principal("k1", "legal", "user", "internal", None)
     sales = Principal("k2", "sales", "user", "internal", None)
@@ -159,7 +159,7 @@ def test_a_department_gets_half_the_rate_while_another_waits() -> None:
     assert sales_wants()
 
     def skips(reason: str) -> float | None:
-        return metrics.registry.get_sample_value(
+        return grader.metrics.registry.get_sample_value(
             "stellwerk_shadow_skipped_total", {"reason": reason}
         )
 

@@ -113,7 +113,7 @@ class ShadowGrader:
         self.config = config
         self._rng = rng or random.Random()
         self._clock = clock
-        self._metrics = metrics or Metrics()
+        self.metrics = metrics or Metrics()
         self._tokens = float(config.requests_per_minute)
         self._at = clock()
         self._paused_until = float("-inf")
@@ -169,7 +169,7 @@ class ShadowGrader:
         return not any(d != department and now - t < 60.0 for d, t in self._waiting.items())
 
     def _skip(self, reason: str) -> bool:
-        self._metrics.shadow_skipped.labels(reason).inc()
+        self.metrics.shadow_skipped.labels(reason).inc()
         return False
 
     def _unpick(self, department: str) -> None:
