@@ -4,6 +4,7 @@ departments (docs/router.md, "Shadow grading")."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -11,12 +12,23 @@ from typing import Any
 
 import pytest
 
+from stellwerk.backends.build import build_backends, build_client
+from stellwerk.backends.tokens import prompt_bound
+from stellwerk.config import parse_config
 from stellwerk.config.schema import ShadowConfig
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.shadow import ShadowGrader
+from stellwerk.gateway.shadow_fit import JUDGE_MAX_TOKENS, judging_request, judging_tokens
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.routing.base import Decision
-from tests.fixtures.gateway import KEYS, Gateway, in_process
+from tests.fixtures.gateway import (
+    KEYS,
+    OFFLINE_BACKEND,
+    Gateway,
+    add_ollama_backend,
+    in_process,
+    raw_config,
+)
 from tests.gateway.test_shadow import _shadow_rows, _wait_for_grade, _with_shadow
 
 # words the shipped router knows (so the request is gradable), in a question whose answer the
@@ -164,3 +176,23 @@ def test_a_department_gets_half_the_rate_while_another_waits() -> None:
         )
 
     assert (skips("rate"), skips("department_share")) == (3, 2)
+
+
+def test_a_judge_without_a_tokenizer_is_held_to_the_bound() -> None:
+    """An Ollama server has no tokenizer the gateway can ask: the judging call is counted at its
+    bound (a token per byte), which no real count exceeds."""
+    raw = raw_config(OFFLINE_BACKEND, "sqlite://")
+    add_ollama_backend(raw, OFFLINE_BACKEND, "ollama-judge", 2)
+    config = parse_config(raw)
+    judge = next(m for m in config.models if m.id == "ollama-judge")
+
+    async def count() -> int:
+        client = build_client()
+        try:
+            backend = build_backends(config, client, {})["ollama-1"]
+            return await judging_tokens(backend, judge, LONG, "ünïcödé " * 10, 200)
+        finally:
+            await client.aclose()
+
+    request = judging_request(LONG, "", "ünïcödé " * 10)
+    assert asyncio.run(count()) == prompt_bound(request) + 200 + JUDGE_MAX_TOKENS

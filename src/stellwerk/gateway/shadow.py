@@ -137,13 +137,13 @@ class ShadowGrader:
             return False
         if principal.classification not in c.classifications:
             return False
+        if not decision.unfamiliar and self._rng.random() >= c.share:
+            return False  # not drawn: not a skip
         if len(self._tasks) >= MAX_IN_FLIGHT:
             return self._skip("busy")
         now = self._clock()
         if now < self._paused_until:  # the account's limits refused a call
             return self._skip("paused")
-        if not decision.unfamiliar and self._rng.random() >= c.share:
-            return False
         self._refill(now)
         department = principal.department
         reserve = 1.0 if decision.unfamiliar else 1.0 + c.requests_per_minute / 2
