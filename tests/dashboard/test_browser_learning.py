@@ -3,7 +3,8 @@ meters drawn (the page's content security policy allows no inline style; the unf
 the neutral colour, a budget in its limit's), the figures of a ledger that has learned, the gain of
 the version in use per department, the adaptation runs promoted or not and why not, no card wider
 than the page. A screenshot of each language is left in the test's folder (docs/img's
-dashboard-learning-*.png)."""
+dashboard-learning-*.png). After rollbacks that restored an earlier promotion's correction, at
+1280 pixels, the page shows that promotion's figures (screenshots ``rolled-back-*.png``)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,8 @@ def test_the_learning_page_reads_in_both_languages(
     quiet = rows.filter(has_text="router-learning").locator("td.dept-gain").inner_text()
     assert quiet == "0 judged: too few (under 20)"
     assert "in use" in page.locator("#l-versions tr.in-use").inner_text()
+    gain = " ".join(page.locator("#l-gain-in-use").inner_text().split())
+    assert gain == "1.000 ± 0.000 Routing gain of the version in use"
     assert "Refused by the account's limits" in page.locator("#l-shadow").inner_text()
     # the adaptation runs, newest first: one that found nothing better, the promotion, one with
     # too few judged requests
@@ -104,6 +107,50 @@ def test_the_learning_page_reads_in_both_languages(
     assert "Jeder Anpassungslauf" in page.locator("#l-runs p.hint").inner_text()
     _fits(page)
     page.screenshot(path=str(tmp_path / "learning-de.png"), full_page=True)
+
+
+@pytest.fixture
+def rolled_back_dashboard(tmp_path: Path) -> Iterator[DashboardGateway]:
+    with learning_gateway(tmp_path, rollbacks=True) as dashboard:
+        yield dashboard
+
+
+def test_after_rollbacks_the_page_shows_the_version_whose_correction_is_in_use(
+    rolled_back_dashboard: DashboardGateway, page: Page, tmp_path: Path
+) -> None:
+    """Version 2 (routes better by 0.025 ± 0.012, its squared error 3.9 % higher) restored by
+    version 6, a rollback to a rollback: on top and per department its figures, at 1280 px."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    base = rolled_back_dashboard.url
+    page.goto(base)
+    page.fill("input[name=key]", ADMIN_KEY)
+    page.click("button[type=submit]")
+    page.wait_for_url(base)
+    page.goto(base + "/learning")
+    expected = {
+        "en": (
+            "2 Version in use · restored by version 6",
+            "0.025 ± 0.012 Routing gain of the version in use",
+            "0.031 ± 0.014 (61 judged)",
+        ),
+        "de": (
+            "2 Version in Verwendung · wiederhergestellt durch Version 6",
+            "0,025 ± 0,012 Routing-Gewinn der verwendeten Version",
+            "0,031 ± 0,014 (61 beurteilt)",
+        ),
+    }
+    for language, (in_use, gain, research) in expected.items():
+        if language == "de":
+            page.click("header .langs a:text('DE')")
+            page.wait_for_url(base + "/learning")
+        assert " ".join(page.locator("#l-in-use").inner_text().split()) == in_use
+        assert " ".join(page.locator("#l-gain-in-use").inner_text().split()) == gain
+        rows = page.locator("#l-departments tbody tr")
+        cell = rows.filter(has_text="research").locator("td.dept-gain").inner_text()
+        assert " ".join(cell.split()) == research
+        assert _cells(page.locator("#l-versions tr.in-use"))[0].startswith("2 ")
+        _fits(page)
+        page.screenshot(path=str(tmp_path / f"rolled-back-{language}.png"), full_page=True)
 
 
 def _cells(row: Locator) -> list[str]:

@@ -60,16 +60,17 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     "adapted_records": ("Records", "Datensätze"),
     "error_before": ("Error before", "Fehler vorher"),
     "error_after": ("Error after", "Fehler nachher"),
-    "gain": ("Gain", "Gewinn"),
+    "gain": ("Error removed", "Fehler beseitigt"),
     "gain_hint": (
         "Error: mean squared error of the predicted quality on held-out grades, of the router"
-        " replaced (before) and of the new version (after). Gain: the share of that error the"
-        " new version removed. A version is promoted only when it routes better: its routing gain"
-        " (the grades of the models it picks, less their cost, on graded requests it was not"
-        " fitted on) must exceed twice its standard error.",
+        " replaced (before) and of the new version (after). Error removed: the share of that"
+        " error the new version removed (below 0: it grew). A version is promoted only when it"
+        " routes better: its routing gain (the grades of the models it picks, less their cost,"
+        " on graded requests it was not fitted on) must exceed twice its standard error.",
         "Fehler: mittlerer quadratischer Fehler der vorhergesagten Qualität auf zurückgehaltenen"
-        " Bewertungen, des abgelösten Routers (vorher) und der neuen Version (nachher). Gewinn:"
-        " der Anteil dieses Fehlers, den die neue Version beseitigt hat. Übernommen wird eine"
+        " Bewertungen, des abgelösten Routers (vorher) und der neuen Version (nachher). Fehler"
+        " beseitigt: der Anteil dieses Fehlers, den die neue Version beseitigt hat (unter 0: er"
+        " ist gewachsen). Übernommen wird eine"
         " Version nur, wenn sie besser routet: ihr Routing-Gewinn (die Bewertungen der gewählten"
         " Modelle abzüglich ihrer Kosten, auf Bewertungen, an die sie nicht angepasst wurde) muss"
         " ihren doppelten Standardfehler übersteigen.",
@@ -109,7 +110,24 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
         " dieses Monats). Unter {least} beurteilten Anfragen, so vielen wie eine Übernahme"
         " braucht, ist der Mittelwert Rauschen: dann steht nur die Anzahl da.",
     ),
-    "gain_in_use": ("Gain of the version in use", "Gewinn der verwendeten Version"),
+    "gain_in_use": (
+        "Routing gain of the version in use",
+        "Routing-Gewinn der verwendeten Version",
+    ),
+    "gain_in_use_hint": (
+        "The routing gain its promotion was decided on: how much better the grades of its picks"
+        " were than the replaced router's, on graded requests it was not fitted on (grade points,"
+        " cost included), ± one standard error.",
+        "Der Routing-Gewinn, auf den hin sie übernommen wurde: um wie viel die Bewertungen der"
+        " Modelle, die sie wählt, besser waren als die des abgelösten Routers, auf Bewertungen,"
+        " an die sie nicht angepasst wurde (Bewertungspunkte, Kosten eingerechnet), ± ein"
+        " Standardfehler.",
+    ),
+    "restored_by": ("restored by version {v}", "wiederhergestellt durch Version {v}"),
+    "base_restored": (
+        "adaptation rolled back (version {v})",
+        "Anpassung zurückgesetzt (Version {v})",
+    ),
     "version_adapt": ("adapted", "angepasst"),
     "version_rollback": ("rolled back to {v}", "zurückgesetzt auf {v}"),
     "no_versions": (
