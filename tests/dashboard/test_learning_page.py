@@ -102,7 +102,14 @@ def test_the_page_shows_grades_familiarity_versions_and_the_cost_of_shadow_gradi
     assert "at least 20 requests were judged, its gain exceeds 2 times its standard error" in runs
 
     shadow = _section(html, "l-shadow")
-    assert "charged to router-learning · 25 % of routed requests, at most 6 per minute" in shadow
+    # walk10 finding 4: which requests the share is of, and the rate per process, half of it
+    # kept for unfamiliar prompts (it read "25 % of routed requests, at most 6 per minute")
+    assert (
+        "charged to router-learning Grades unfamiliar prompts first, and 25 % of the routed"
+        " requests with familiar prompts · at most 6 per minute per gateway process, half of"
+        " them kept for unfamiliar prompts Only routed chat requests that are not streamed"
+    ) in shadow
+    assert "with several replicas, their rates add up" in shadow
     assert re.search(r"\b6 Calls .* 1 Refused by the account's limits", shadow)
     assert "Account spent: €0.016 / €0.02 Budget used Budget used: 80.0 %" in shadow
 
@@ -123,7 +130,12 @@ def test_the_page_speaks_german(admin: httpx.Client) -> None:
     assert "Anpassungsläufe die letzten 10, aus allen Monaten" in _section(html, "l-runs")
     shadow = _section(html, "l-shadow")
     assert "Kosten der Schattenbewertung" in shadow
-    assert "zulasten von router-learning · 25 % der gerouteten Anfragen" in shadow
+    assert (
+        "zulasten von router-learning Bewertet ungewohnte Prompts zuerst und 25 % der gerouteten"
+        " Anfragen mit gewohnten Prompts · höchstens 6 pro Minute je Gateway-Prozess, die Hälfte"
+        " davon für ungewohnte Prompts reserviert"
+    ) in shadow
+    assert "bei mehreren Replikaten addieren sie sich" in shadow
     assert "Verbrauch des Kontos: 0,016 € / 0,02 €" in shadow
 
 

@@ -29,7 +29,14 @@ from stellwerk.routing.base import Decision
 from tests.fixtures.gateway import ENVIRON, Gateway, _model, in_process, raw_config
 from tests.gateway.test_feedback import _ask, _found_in_files, _found_in_tables
 
-SHADOW = {"share": 1.0, "account": "legal", "requests_per_minute": 60}
+# the tiny models' tokenizer takes about a token a character: with the default 512 tokens of
+# reference answer, no judging call (the rubric, the question, both answers) fits their 1,024
+SHADOW = {
+    "share": 1.0,
+    "account": "legal",
+    "requests_per_minute": 60,
+    "reference_max_tokens": 200,
+}
 
 
 def _with_shadow(raw: dict[str, Any], **shadow: Any) -> dict[str, Any]:

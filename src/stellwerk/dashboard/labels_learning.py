@@ -209,8 +209,22 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     "charged_to": ("charged to", "zulasten von"),
     "shadow_calls": ("Calls", "Aufrufe"),
     "shadow_pick": (
-        "{share} of routed requests, at most {rate} per minute",
-        "{share} der gerouteten Anfragen, höchstens {rate} pro Minute",
+        "Grades unfamiliar prompts first, and {share} of the routed requests with familiar"
+        " prompts · at most {rate} per minute per gateway process, half of them kept for"
+        " unfamiliar prompts",
+        "Bewertet ungewohnte Prompts zuerst und {share} der gerouteten Anfragen mit gewohnten"
+        " Prompts · höchstens {rate} pro Minute je Gateway-Prozess, die Hälfte davon für"
+        " ungewohnte Prompts reserviert",
+    ),
+    "shadow_pick_hint": (
+        "Only routed chat requests that are not streamed and call no tools, of the departments,"
+        " routes and data classes router.shadow lists. While another department waits, none gets"
+        " more than half of a minute's gradings. Each gateway process has its own rate: with"
+        " several replicas, their rates add up.",
+        "Nur geroutete Chat-Anfragen, die nicht gestreamt werden und keine Werkzeuge aufrufen, aus"
+        " den Bereichen, Routen und Datenklassen, die router.shadow nennt. Solange ein anderer"
+        " Bereich wartet, erhält keiner mehr als die Hälfte der Bewertungen einer Minute. Jeder"
+        " Gateway-Prozess hat seine eigene Rate: bei mehreren Replikaten addieren sie sich.",
     ),
     "account_spent": ("Account spent", "Verbrauch des Kontos"),
     "shadow_refused": ("Refused by the account's limits", "Durch Limits des Kontos abgelehnt"),

@@ -115,6 +115,6 @@ def build_runtime(
         budget=budget,
         accounts=Accounts(ledger, metrics, budget, the_hash, references=References(governance).of),
         cuts=Cuts(governance),
-        shadow=ShadowGrader(config.router.shadow),
+        shadow=ShadowGrader(config.router.shadow, metrics=metrics),
         pending=build_pending(config, password),
     )
