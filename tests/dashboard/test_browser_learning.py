@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from stellwerk.dashboard.charts import NEUTRAL
+from tests.dashboard.browser import log_in, speak
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.learning import learning_gateway
 
@@ -164,3 +165,36 @@ def _fits(page: Page) -> None:
         "section.card", "cards => cards.filter(c => c.scrollWidth > c.clientWidth).map(c => c.id)"
     )
     assert wide == []
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_at_800_px_a_card_that_scrolls_shows_it_and_an_actor_stays_whole(
+    learning_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: str
+) -> None:
+    """At 800 pixels the page's wider tables scroll inside their cards, and nothing showed that
+    they do: a column was cut mid-word ("Routing gai"). A card that scrolls now has a shadow at
+    the edge it scrolls to, drawn by its background (covers that move with its content hide
+    the shadows where there is nothing more); an actor (``cli:test``) no longer breaks inside
+    its name (walk 10: "cli:r" / "oot")."""
+    base = learning_dashboard.url
+    page.set_viewport_size({"width": 800, "height": 900})
+    speak(page, learning_dashboard, language)
+    log_in(page, learning_dashboard)
+    page.goto(base + "/learning")
+    page.screenshot(path=str(tmp_path / f"learning-{language}-800.png"), full_page=True)
+    cards = page.eval_on_selector_all(
+        "section.card",
+        """cards => cards.map(c => ({id: c.id, scrolls: c.scrollWidth > c.clientWidth,
+            layers: getComputedStyle(c).backgroundImage.split("gradient(").length - 1,
+            attachment: getComputedStyle(c).backgroundAttachment}))""",
+    )
+    scrolling = [c for c in cards if c["scrolls"]]
+    assert scrolling, cards  # at 800 px some tables are wider than their cards
+    for card in scrolling:
+        assert card["layers"] == 4, card
+        assert card["attachment"].startswith("local, local, scroll, scroll"), card
+    actors = page.locator("#l-runs td.actor").all()
+    assert actors
+    for actor in actors:
+        box = actor.locator("span").bounding_box()
+        assert box is not None and box["height"] < 30  # one line
