@@ -29,6 +29,7 @@ import orjson
 from stellwerk.errors import SharedStateUnavailable
 from stellwerk.gateway.pending import Evidence, Pending
 from stellwerk.gateway.pending_store import Found, PendingStore, State
+from stellwerk.governance.redis_pool import pooled_client
 
 log = logging.getLogger("stellwerk.feedback")
 
@@ -101,16 +102,10 @@ class RedisPending(PendingStore):
         password: str | None = None,
         max_connections: int = 16,
     ) -> None:
-        from redis.asyncio import BlockingConnectionPool, Redis
-
         super().__init__(window_s, max_entries)
         self._prefix = prefix + "pending:"
         self._window_ms = max(1, int(window_s * 1000))
-        options: dict[str, Any] = {"max_connections": max_connections, "timeout": 5}
-        if password is not None:
-            options["password"] = password
-        pool = BlockingConnectionPool.from_url(url, **options)
-        self._redis: Any = Redis(connection_pool=pool)
+        self._redis: Any = pooled_client(url, password, max_connections)
         self._keep = self._redis.register_script(_KEEP)
 
     async def started(self, request_id: str, key_id: str) -> None:
