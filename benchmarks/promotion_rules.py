@@ -32,7 +32,8 @@ a rule is judged by its mean gain over the unadapted router alone. The shipped r
 exactly (0.054, gpqa 0.00001 below): a check that both files agree. ``grid`` judges the headroom
 rules of the sixth session (BENCHMARKS.md: a prior on the gain scaled by the room left to gain,
 and step margins by headroom); ``choose`` picks one of them on the ``--select`` file (seed 1) by
-the protocol written down before it was run (``promotion_headroom.choose``) and reports it on ``--out``.
+the protocol written down before it was run (``promotion_headroom.choose``) and reports it on
+``--out``.
 """
 
 from __future__ import annotations
