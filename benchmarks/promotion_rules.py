@@ -1,7 +1,9 @@
 """Every promotion rule at once, on one run's candidates (issue 18).
 
-    PYTHONPATH=src python benchmarks/promotion_rules.py collect [--seed 0] [--tasks a,b]
-    PYTHONPATH=src python benchmarks/promotion_rules.py rules
+    PYTHONPATH=src python benchmarks/promotion_rules.py collect [--seed 0] [--tasks a,b] [--out F]
+    PYTHONPATH=src python benchmarks/promotion_rules.py in-distribution --seed 1
+    PYTHONPATH=src python benchmarks/promotion_rules.py rules|grid [--out F]
+    PYTHONPATH=src python benchmarks/promotion_rules.py choose [--select SEED1_FILE] [--out F]
 
 ``collect`` does what ``router_learning.py --ns 200 --rotations 5`` does for the 13 held-out
 tasks of the target (open9's 11 with 200 traffic rows to spare, routellm's MMLU and GSM8K), but
@@ -10,15 +12,28 @@ rule can look at and what it would have bought: the form's cross-fitted gain on 
 requests and its paired standard error (as ``adapt`` computes them), every request's gain, the
 gain at each cost weight, the gain of the whole choice of form cross-fitted again (``nested``:
 the form chosen on each judge fold's other folds only), and the gap closed on the judged rows by
-that form's candidate fitted on every graded request (the router ``adapt`` would promote).
-Written to ``benchmarks/results/promotion-rules.json.gz`` (about 60 KB).
+that form's candidate fitted on every graded request (the router ``adapt`` would promote). Per
+rotation also the scores a headroom rule needs, on the same judged graded requests and as
+``adapt._compare`` averages them: the current router's (``current_score``), the oracle's (per
+record and cost weight the best graded model, ``oracle_score``), the best single model's (per
+cost weight the one model best over all the records, then the mean over the weights,
+``best_single_score``), each record's oracle-minus-current (``per_record_headroom``), and per form
+the candidate's (``candidate_score``). Written to ``benchmarks/results/promotion-rules.json.gz``
+(seed 0, about 70 KB; ``--seed 1 --out ...-seed1.json.gz``: other traffic and judged rows).
 
 ``rules`` reads that file and judges families of rules on it: a rule picks, per rotation, one
 form's candidate or none (the unadapted router), so its two figures of the issue's targets
 (in-distribution minus adapted over the 13 tasks, and the tasks routed worse than unadapted) come
 without training anything; the in-distribution figures are those of the rotated run
-(``benchmarks/results/router-learning-rotated.json``: they do not depend on the rule). The
-shipped rule is reproduced exactly (0.054, gpqa 0.00001 below): a check that both files agree.
+(``benchmarks/results/router-learning-rotated.json``: they do not depend on the rule) for seed 0,
+and those of ``in-distribution --seed S`` (``promotion-rules-seedS-in-distribution.json``: the
+in-distribution router trained for each judged set of that seed) for another seed; without them
+a rule is judged by its mean gain over the unadapted router alone. The shipped rule is reproduced
+exactly (0.054, gpqa 0.00001 below): a check that both files agree. ``grid`` judges the headroom
+rules of the sixth session (BENCHMARKS.md: a prior on the gain scaled by the room left to gain,
+and step margins by headroom); ``choose`` picks one of them on the ``--select`` file (seed 1) by
+the protocol written down before it was run (``promotion_headroom.choose``) and reports it on
+``--out``.
 """
 
 from __future__ import annotations
@@ -28,7 +43,7 @@ import gzip
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +51,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks/results/promotion-rules.json.gz"
+SEED1 = REPO / "benchmarks/results/promotion-rules-seed1.json.gz"
 ROTATED = REPO / "benchmarks/results/router-learning-rotated.json"
 N = 200
 ROTATIONS = 5
@@ -102,6 +118,7 @@ def collect(seed: int, only: set[str] | None, out: Path) -> None:
                 table = graded_table(base, records)
                 cost = steps._costs(base, mean_costs)
                 current = steps._predict(unadapted, table)
+                bounds = _bounds(steps, current, table, cost, settings)
                 predictions = {"unadapted": predict_table(unadapted, test, facts, quiet)}
                 forms: dict[str, Any] = {}
                 for form in settings.form_grid:
@@ -119,7 +136,9 @@ def collect(seed: int, only: set[str] | None, out: Path) -> None:
                         "per_record": np.round(gains.mean(axis=1), 6).tolist(),
                         "per_weight": np.round(gains.mean(axis=0), 6).tolist(),
                         "fitted": final.model.correction is not None,
+                        "candidate_score": comparison.candidate_score,
                     }
+                    assert abs(comparison.current_score - bounds["current_score"]) < 1e-9
                 nested = steps._compare(
                     current,
                     _nested(steps, base, table, cost, current, settings, seed),
@@ -137,6 +156,7 @@ def collect(seed: int, only: set[str] | None, out: Path) -> None:
                         "nested_gain": nested.gain,
                         "nested_se": nested.standard_error,
                         "forms": forms,
+                        **bounds,
                     }
                 )
                 print(
@@ -158,6 +178,33 @@ def _gains(steps: Any, current: Any, candidate: Any, table: Any, cost: Any, sett
     a = steps._scores(current[use], t, norm[use], cost, weights)
     b = steps._scores(candidate[use], t, norm[use], cost, weights)
     return b - a
+
+
+def _bounds(steps: Any, current: Any, table: Any, cost: Any, settings: Any) -> dict[str, Any]:
+    """What the current router scores on the judged graded requests (as ``adapt._compare``: the
+    mean over records of the mean over cost weights), what the oracle scores there (per record and
+    weight the best grade minus cost term among the record's graded models, as ``adapt._scores``
+    scores a pick) and what the best single model scores (per cost weight the one model of the
+    highest mean score over the records, then the mean over weights; every benchmark record has
+    every model graded); each record's headroom, oracle minus current."""
+    mask = table.graded
+    use = mask.sum(axis=1) >= 2
+    weights = np.array(settings.cost_weights if cost.any() else settings.cost_weights[:1])
+    row_cost = np.where(mask, cost[None, :], 0.0)
+    top = row_cost.max(axis=1, keepdims=True)
+    norm = np.divide(row_cost, top, out=np.zeros_like(row_cost), where=top > 0)
+    t = steps.GradedTable(table.latents[use], table.base[use], table.grades[use], mask[use])
+    now = steps._scores(current[use], t, norm[use], cost, weights)
+    score = t.grades[:, None, :] - weights[None, :, None] * norm[use][:, None, :]
+    assert t.graded.all(), "every benchmark record has every model graded"
+    oracle = score.max(axis=2)  # (records, weights)
+    single = score.mean(axis=0)  # (weights, models): each model for every record
+    return {
+        "current_score": float(now.mean(axis=1).mean()),
+        "oracle_score": float(oracle.mean(axis=1).mean()),
+        "best_single_score": float(single.max(axis=1).mean()),
+        "per_record_headroom": np.round((oracle - now).mean(axis=1), 6).tolist(),
+    }
 
 
 def _nested(
@@ -183,24 +230,60 @@ def _nested(
     return out
 
 
-def judge(result: dict[str, Any], rule: Rule) -> tuple[float, list[tuple[str, float]], int]:
-    """A rule's in-distribution minus adapted (mean over tasks), the tasks it routes worse than
-    unadapted (mean over rotations) and its promotions."""
-    rotated = json.loads(ROTATED.read_text())
-    gaps, worse, promoted = [], [], 0
+@dataclass(frozen=True)
+class Verdict:
+    """What a rule does over the 13 tasks of one collected file."""
+
+    gain: float
+    """Mean over tasks of adapted minus unadapted gap closed (each task: mean of its rotations)."""
+    gap: float | None
+    """Mean over tasks of in-distribution minus adapted (None: no in-distribution figures for the
+    file's seed; the rotated run is seed 0's)."""
+    worse: list[tuple[str, float]]
+    """The tasks routed worse than unadapted (mean over rotations), by how much."""
+    promoted: int
+
+
+def in_distribution_figures(seed: int) -> dict[str, list[float]] | None:
+    """Every task's in-distribution gap closed per rotation at ``seed``: seed 0's from the rotated
+    run, another seed's from ``promotion_rules.py in-distribution`` (None: not measured)."""
+    if seed == 0:
+        rotated = json.loads(ROTATED.read_text())
+        return {
+            f"{name}/{task}": rotated["sets"][name][task]["curve"]["200"]["in_distribution_each"]
+            for name, tasks in TASKS.items()
+            for task in tasks
+        }
+    path = in_distribution_file(seed)
+    if not path.exists():
+        return None
+    tasks = json.loads(path.read_text())["tasks"]
+    return {key: entry["in_distribution_each"] for key, entry in tasks.items()}
+
+
+def in_distribution_file(seed: int) -> Path:
+    return REPO / f"benchmarks/results/promotion-rules-seed{seed}-in-distribution.json"
+
+
+def judge(result: dict[str, Any], rule: Rule) -> Verdict:
+    """A rule's figures of the issue's targets on a collected file (``Verdict``)."""
+    rotated = in_distribution_figures(result.get("seed", 0))
+    gaps, gains, worse, promoted = [], [], [], 0
     for key, rotations in result["tasks"].items():
-        name, task = key.split("/")
         adapted, unadapted = [], []
         for rot in rotations:
             form = rule(rot)
             promoted += form is not None
             unadapted.append(rot["unadapted"])
             adapted.append(rot["unadapted"] if form is None else rot["forms"][form]["judged_gap"])
-        in_dist = rotated["sets"][name][task]["curve"]["200"]["in_distribution_each"]
-        gaps.append(float(np.mean(in_dist) - np.mean(adapted)))
+        if rotated is not None:
+            in_dist = rotated[key]
+            gaps.append(float(np.mean(in_dist) - np.mean(adapted)))
+        gains.append(float(np.mean(adapted) - np.mean(unadapted)))
         if np.mean(adapted) < np.mean(unadapted) - 1e-9:
             worse.append((key, round(float(np.mean(adapted) - np.mean(unadapted)), 5)))
-    return float(np.mean(gaps)), worse, promoted
+    gap = float(np.mean(gaps)) if rotated is not None else None
+    return Verdict(float(np.mean(gains)), gap, worse, promoted)
 
 
 def _short(key: str) -> str:
@@ -210,7 +293,8 @@ def _short(key: str) -> str:
 
 
 def _best(rot: Rotation) -> tuple[str, dict[str, Any]]:
-    return max(rot["forms"].items(), key=lambda kv: kv[1]["gain"])
+    best: tuple[str, dict[str, Any]] = max(rot["forms"].items(), key=lambda kv: kv[1]["gain"])
+    return best
 
 
 def margin(m: float, least: float = 0.0) -> Rule:
@@ -276,8 +360,9 @@ def rules() -> dict[str, Rule]:
     for least in (0.0, 0.01, 0.015, 0.02, 0.025):
         out[f"best form, gain > {least} (no standard error)"] = margin(0.0, least)
     for form in ("shared", "graded", "pooled"):
-        for m in (None, 0.0, 1.0, 2.0):
-            out[f"{form} only, " + ("always" if m is None else f"margin {m}")] = one_form(form, m)
+        for test in (None, 0.0, 1.0, 2.0):
+            what = "always" if test is None else f"margin {test}"
+            out[f"{form} only, {what}"] = one_form(form, test)
     for m in (1.0, 1.5, 2.0):
         out[f"whole choice cross-fitted, margin {m}"] = nested(m)
     for slack in (0.0, 0.01):
@@ -287,25 +372,61 @@ def rules() -> dict[str, Rule]:
     return out
 
 
+def _table(result: dict[str, Any], rules_: dict[str, Rule]) -> dict[str, Verdict]:
+    out = {name: judge(result, rule) for name, rule in rules_.items()}
+    with_gap = in_distribution_figures(result.get("seed", 0)) is not None
+    gap_head = " in-dist. - adapted (target <= 0.05) |" if with_gap else ""
+    print(f"| rule |{gap_head} adapted - unadapted | tasks worse (target 0) | promotions |")
+    print("|---|" + ("---|" if with_gap else "") + "---|---|---|")
+    for name, v in out.items():
+        names = ", ".join(f"{_short(k)} {d:+.3f}" for k, d in v.worse)
+        gap = f" {v.gap:.3f} |" if v.gap is not None else ""
+        worse = f"{len(v.worse)}{f' ({names})' if names else ''}"
+        print(f"| {name} |{gap} {v.gain:+.4f} | {worse} | {v.promoted} |")
+    print()
+    return out
+
+
+def _load(path: Path) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(gzip.decompress(path.read_bytes()))
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=("collect", "rules"))
+    parser.add_argument("what", choices=("collect", "in-distribution", "rules", "grid", "choose"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tasks", help="collect: only these held-out tasks (comma-separated)")
     parser.add_argument("--out", type=Path, default=OUT, help="the candidates' file (.json.gz)")
+    parser.add_argument(
+        "--select", type=Path, default=SEED1, help="choose: the file the rule is chosen on"
+    )
     args = parser.parse_args()
     if args.what == "collect":
         collect(args.seed, set(args.tasks.split(",")) if args.tasks else None, args.out)
         return
-    result = json.loads(gzip.decompress(args.out.read_bytes()))
-    print("| rule | in-dist. - adapted (target <= 0.05) | tasks worse (target 0) | promotions |")
-    print("|---|---|---|---|")
-    for name, rule in rules().items():
-        gap, worse, promoted = judge(result, rule)
-        names = ", ".join(f"{_short(k)} {v:+.3f}" for k, v in worse)
-        print(f"| {name} | {gap:.3f} | {len(worse)}{f' ({names})' if names else ''} | {promoted} |")
-    print()
-    print(predictiveness(result))
+    from benchmarks import promotion_headroom as headroom
+
+    if args.what == "in-distribution":
+        only = set(args.tasks.split(",")) if args.tasks else None
+        headroom.in_distribution(args.seed, only, in_distribution_file(args.seed))
+        return
+    result = _load(args.out)
+    print(f"{args.out.name} (seed {result.get('seed', 0)})")
+    if args.what == "rules":
+        _table(result, rules())
+        print(predictiveness(result))
+    elif args.what == "grid":
+        _table(result, {**headroom.reference_rules(), **headroom.new_rules()})
+    else:
+        print(f"choosing on {args.select.name}:")
+        rules_ = headroom.new_rules()
+        verdicts = {name: judge(_load(args.select), rule) for name, rule in rules_.items()}
+        name = headroom.choose(verdicts)
+        v = verdicts[name]
+        print(f"chosen: {name} ({v.gain:+.4f} over unadapted, {len(v.worse)} worse, {v.promoted})")
+        print(f"on {args.out.name}:")
+        _table(result, {**headroom.reference_rules(), name: rules_[name]})
     sys.stdout.flush()
 
 

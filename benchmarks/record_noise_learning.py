@@ -57,16 +57,14 @@ def judge(files: list[Path]) -> None:
     result: dict[str, Any] = {"tasks": {}}
     for file in files:
         result["tasks"].update(json.loads(gzip.decompress(file.read_bytes()))["tasks"])
-    rule = promotion_rules.margin(2.0)
-    gap, worse, promoted = promotion_rules.judge(result, rule)
-    gains = []
-    for rotations in result["tasks"].values():
-        picks = [(rule(r), r) for r in rotations]
-        adapted = [r["unadapted"] if f is None else r["forms"][f]["judged_gap"] for f, r in picks]
-        gains.append(np.mean(adapted) - np.mean([r["unadapted"] for r in rotations]))
-    print(f"{len(gains)} tasks; adapted - unadapted, mean over tasks: {np.mean(gains):+.3f}")
-    names = ", ".join(f"{promotion_rules._short(k)} {v:+.5f}" for k, v in worse)
-    print(f"in-dist. - adapted {gap:.3f}; {len(worse)} tasks worse ({names}); {promoted} promoted")
+    result["seed"] = 0
+    verdict = promotion_rules.judge(result, promotion_rules.margin(2.0))
+    names = ", ".join(f"{promotion_rules._short(k)} {v:+.5f}" for k, v in verdict.worse)
+    print(
+        f"{len(result['tasks'])} tasks; adapted - unadapted {verdict.gain:+.3f}; in-dist. - adapted"
+        f" {verdict.gap:.3f}; {len(verdict.worse)} tasks worse ({names});"
+        f" {verdict.promoted} promoted"
+    )
 
 
 def main() -> None:

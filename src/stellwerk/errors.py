@@ -28,7 +28,8 @@
     ├── LedgerError                 the ledger could not be opened or written
     ├── CalibrationError            a calibration run cannot start or resume (output, checkpoint)
     │   └── SandboxError            the code sandbox cannot start or isolate a run
-    ├── CountersUnavailable         503 the shared limit/budget counters (Redis) failed
+    ├── SharedStateUnavailable      503 the state replicas share in Redis could not be used
+    │   └── CountersUnavailable     503 the shared limit/budget counters failed
     └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
 Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
@@ -318,7 +319,14 @@ class LedgerError(StellwerkError):
     """The ledger could not be opened, migrated or written."""
 
 
-class CountersUnavailable(StellwerkError):
+class SharedStateUnavailable(StellwerkError):
+    """What the replicas share in Redis (``server.redis_url``) could not be read or written:
+    the answer is a 503, to be sent again, not a guess."""
+
+    status_code: int = 503
+
+
+class CountersUnavailable(SharedStateUnavailable):
     """The shared rate-limit and budget counters (Redis) could not be used; requests are refused
     (503) rather than served unmetered."""
 

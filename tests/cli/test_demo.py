@@ -207,5 +207,8 @@ def test_the_demo_says_where_its_command_is_when_the_shell_cannot_find_it(
     note = _path_note()
     here = Path(sys.executable).parent
     assert f"export PATH={here}:$PATH" in note
+    # from a checkout, its own sources: the shared environment runs the checkout set up last
+    src = Path(__file__).resolve().parents[2] / "src"
+    assert f"PYTHONPATH={src}`" in note
     monkeypatch.setenv("STELLWERK_OUTER_PATH", f"{here}:/usr/bin")
     assert _path_note() == ""

@@ -34,9 +34,14 @@ def shipped() -> LearnedRouter:
     return load_learned()
 
 
-def _config(tmp_path: Path, **router: Any) -> Path:
+def _config(tmp_path: Path, *, trained: str | None = None, **router: Any) -> Path:
+    """The test config with the learned router (``router``: settings of its own); ``trained``:
+    also a model of that name, one the router was trained on (its quality is the router's own
+    prediction, corrected by an adaptation)."""
     raw = raw_config("http://127.0.0.1:9/v1", f"sqlite:///{tmp_path / 'ledger.db'}")
     raw.pop("router")
+    if trained is not None:
+        raw["models"].append({**raw["models"][1], "id": trained})
     if router:
         raw["router"] = router
     path = tmp_path / "stellwerk.yaml"
@@ -154,6 +159,7 @@ def test_adapt_promotes_a_better_router_audited_and_rollback_restores_the_base(
         "correction": False,
         "rollback_to": 0,
         "rolled_back": 1,
+        "correction_of": 0,
         "previous": 1,
     }
     assert [e.details["version"] for e in _audit(tmp_path, "router.rollback")] == [2]
@@ -164,7 +170,70 @@ def test_adapt_promotes_a_better_router_audited_and_rollback_restores_the_base(
     code, again, err = run("router", "rollback", "-c", config, "--to", "1")
     assert code == 0, err
     assert again is not None and again["correction"] is True
-    assert _in_use(tmp_path).adapted == 3
+    assert again["new_version"] == 3 and again["correction_of"] == 1
+    # the router names the promotion whose correction it carries, not the rollback's row
+    assert _in_use(tmp_path).adapted == 1
+
+
+@pytest.mark.parametrize(
+    ("before", "to", "message"),
+    [
+        ((), "1", "rollback to version 1: version 1's correction is in use already"),
+        (("--to", "0"), "0", "rollback to version 0: the base router alone is in use already"),
+        (("--to", "0"), "2", "rollback to version 2: the base router alone is in use already"),
+        (("--to", "0", "--to", "1"), "3", "version 1's correction is in use already"),
+        (("--to", "0", "--to", "1"), "1", "(current version 3); nothing to roll back"),
+    ],
+)
+def test_a_rollback_to_the_version_in_use_is_refused_and_nothing_audited(
+    tmp_path: Path, shipped: LearnedRouter, before: tuple[str, ...], to: str, message: str
+) -> None:
+    config = str(_config(tmp_path))
+    store_graded(tmp_path, shipped, NEW_KIND[:120])
+    assert run("router", "adapt", "-c", config)[0] == 0
+    for i in range(0, len(before), 2):
+        assert run("router", "rollback", "-c", config, *before[i : i + 2])[0] == 0
+    versions = _versions(tmp_path, shipped.version)
+    rollbacks = _audit(tmp_path, "router.rollback")
+    code, _, err = run("router", "rollback", "-c", config, "--to", to)
+    assert code == 2 and message in err, err
+    assert _versions(tmp_path, shipped.version) == versions
+    assert _audit(tmp_path, "router.rollback") == rollbacks
+
+
+def route(config: str, prompt: str) -> dict[str, Any]:
+    result = CliRunner().invoke(
+        build_app(), ["route", prompt, "-c", config, "--department", "research", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_route_decides_with_the_version_in_use_and_names_it(
+    tmp_path: Path, shipped: LearnedRouter
+) -> None:
+    """``stellwerk route`` loads the version in use as the gateway does: after a promotion the
+    corrected qualities, named ``+1``; after a rollback to the base, the base's, unnamed; after a
+    rollback to version 1's correction, ``+1`` again."""
+    best = store_graded(tmp_path, shipped, NEW_KIND[:120])
+    config = str(_config(tmp_path, trained=best))
+    unseen = NEW_KIND[125]
+
+    def quality() -> tuple[str, float]:
+        decision = route(config, unseen)
+        (score,) = [s["quality"] for s in decision["scores"] if s["model"] == best]
+        return decision["router"], score
+
+    base_router, base_quality = quality()
+    assert base_router == f"learned:{shipped.version}"
+    assert run("router", "adapt", "-c", config)[0] == 0
+    adapted_router, adapted_quality = quality()
+    assert adapted_router == f"learned:{shipped.version}+1"
+    assert adapted_quality > base_quality + 0.2
+    assert run("router", "rollback", "-c", config)[0] == 0
+    assert quality() == (base_router, base_quality)
+    assert run("router", "rollback", "-c", config, "--to", "1")[0] == 0
+    assert quality() == (adapted_router, adapted_quality)
 
 
 def test_too_few_graded_requests_promote_nothing_and_say_so(

@@ -1,6 +1,8 @@
 """A ledger that has learned: graded requests of the shipped router (feedback and shadow grades of
 research and legal), one promoted router version, routed traffic whose familiarity the router
-measured, and shadow grading's own calls charged to the department ``router-learning``."""
+measured, and shadow grading's own calls charged to the department ``router-learning``.
+``rolled_back`` adds a second promotion that routes better while its squared error grew, and the
+rollbacks that leave its correction in use, restored by a rollback to a rollback."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from stellwerk.learning.online import adapt_stored
 from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.ledger import open_ledger
 from stellwerk.ledger.record import UsageRecord
+from stellwerk.routing.adapt import Comparison, DepartmentGain
 from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.loader import load_learned
 from tests.cli.test_router_learn_cmd import NEW_KIND, _worst
@@ -88,6 +91,45 @@ def seed_graded(database_url: str) -> None:
         ledger.close()
 
 
+WALKED = Comparison(
+    records=96,
+    grades=288,
+    current_score=0.512,
+    candidate_score=0.537,
+    standard_error=0.012,
+    current_error=0.0964,
+    candidate_error=0.1002,
+    min_records=20,
+    margin=2.0,
+    departments={
+        "research": DepartmentGain(61, 0.031, 0.014),
+        "legal": DepartmentGain(35, 0.058, 0.022),
+    },
+)
+"""The figures of a promotion that routed better (0.025 ± 0.012) while the squared error of its
+predicted quality grew by 3.9 % (walk10, finding 3)."""
+
+
+def rolled_back(database_url: str) -> None:
+    """After ``seed_graded``: version 1's correction promoted again as version 2, with the figures
+    ``WALKED`` (as ``stellwerk router adapt`` audits a promotion); then back to the base (3), to
+    version 2 (4), to the base (5) and to version 4 (6): version 2's correction is in use, restored
+    by a rollback to a rollback."""
+    router = load_learned()
+    ledger = open_ledger(database_url)
+    try:
+        store = GradedStore(ledger)
+        first = store.version(router.version, 1)
+        assert first.correction is not None
+        details = {**first.details, "comparison": WALKED.as_json(), "compared_with": 1}
+        second = store.promote(router.version, first.correction, actor="cli:test", details=details)
+        assert second.id == 2
+        for to in (0, 2, 0, 4):
+            store.roll_back(router.version, to, actor="cli:test")
+    finally:
+        ledger.close()
+
+
 def learned_traffic(config: StellwerkConfig) -> list[UsageRecord]:
     """Routed requests with their familiarity (research: 3 of 10 unfamiliar; legal: 1 of 4, and
     one not measured), shadow grading's calls (5 answered, 1 refused by the account's budget)."""
@@ -123,12 +165,15 @@ def learned_traffic(config: StellwerkConfig) -> list[UsageRecord]:
 
 
 @contextmanager
-def learning_gateway(tmp_path: Path) -> Iterator[DashboardGateway]:
-    """The dashboard of a gateway (backend down) over a ledger that has learned."""
+def learning_gateway(tmp_path: Path, *, rollbacks: bool = False) -> Iterator[DashboardGateway]:
+    """The dashboard of a gateway (backend down) over a ledger that has learned (and, with
+    ``rollbacks``, rolled back: ``rolled_back``)."""
     database_url = f"sqlite:///{tmp_path / 'ledger.db'}"
     raw = with_learning(dashboard_raw(OFFLINE_BACKEND, database_url))
     key_id, key = seed(raw)
     seed_graded(database_url)
+    if rollbacks:
+        rolled_back(database_url)
     with running_gateway(raw, DASHBOARD_ENV) as gw:
         dashboard = DashboardGateway(gw, key_id, key)
         record(dashboard, learned_traffic(gw.config))

@@ -375,3 +375,33 @@ def test_ids_in_audit_details_and_the_model_history_never_break_at_their_hyphen(
     assert key["key_id"] in {i["text"] for i in ids}, ids
     assert [i for i in ids if i["lines"] != 1] == []
     assert [t for t in page.evaluate(TABLES_IN_CARDS) if t["over"] > 0.5] == []
+
+
+LABELS_IN_CHARTS = """() => [...document.querySelectorAll("svg.chart text.lbl")].map((label) => {
+  const chart = label.closest("svg").getBoundingClientRect();
+  const box = label.getBoundingClientRect();
+  return {text: label.textContent, left: box.left - chart.left, right: chart.right - box.right};
+})"""
+"""Each bar label of the page's charts, with its room left of it inside its chart (below 0: cut)."""
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_long_model_id_keeps_its_first_letter_in_a_bar_chart(
+    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: str
+) -> None:
+    """A model id clipped to 20 characters of wide letters (``llama-3.1-nemotron-…``) ran out of
+    the department page's usage-by-model chart on the left and lost its "l" (walk 10); a label
+    that long is fitted to the room left of its bar."""
+    dashboard = served_offline_dashboard
+    config = dashboard.gateway.config
+    wide = "llama-3.1-nemotron-51b-instruct"
+    one = served(config, department="research", key_id="research-1", model="tiny-small")
+    record(dashboard, [replace(one, model=wide, request_id=one.request_id + "-wide"), one])
+    page.set_viewport_size({"width": 1280, "height": 900})
+    speak(page, dashboard, language)
+    log_in(page, dashboard)
+    page.goto(dashboard.url + "/departments/research")
+    page.screenshot(path=str(tmp_path / f"{language}-1280-department-research.png"), full_page=True)
+    labels = page.evaluate(LABELS_IN_CHARTS)
+    assert any(label["text"].startswith("llama-3.1-") for label in labels), labels
+    assert [label for label in labels if label["left"] < 0] == []

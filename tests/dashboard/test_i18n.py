@@ -341,6 +341,8 @@ def test_every_detail_an_adaptation_run_writes_is_worded() -> None:
     assert unlabelled == []
     shown = audit_details(_entry(details, "router.adapt"), labels("de"), Formatter("de"))
     assert "_" not in " ".join(shown), shown  # no key or code of the run shows
+    assert details["comparison"]["worse_for"] == []
+    assert "schlechter für=" not in " ".join(shown), shown  # an empty list is left out (walk 10)
     for reason in NOT_PROMOTED:
         each = _entry(details | {"reasons": [reason]}, "router.adapt")
         assert "_" not in " ".join(audit_details(each, labels("de"), Formatter("de")))

@@ -71,7 +71,8 @@ def test_the_page_shows_grades_familiarity_versions_and_the_cost_of_shadow_gradi
     summary = _section(html, "l-summary")
     assert "120 Graded requests 30 Feedback grades 90 Shadow grades 120 Grades kept" in summary
     assert "1 Version in use" in summary
-    assert re.search(r"\d+\.\d % Gain of the version in use", summary)
+    # the routing gain its promotion was decided on, not the share of the error it removed
+    assert "1.000 ± 0.000 Routing gain of the version in use" in summary
 
     rows = _section(html, "l-departments")  # a meter's title is text too
     # research: 90 shadow grades, 10 routed requests of which 3 unfamiliar
@@ -83,7 +84,7 @@ def test_the_page_shows_grades_familiarity_versions_and_the_cost_of_shadow_gradi
     assert "Routing gain (version in use)" in rows
     assert re.search(r"30\.0 % \(3 / 10\) \d\.\d{3} ± \d\.\d{3} \(90 judged\)", rows)
     assert re.search(r"25\.0 % \(1 / 4\) \d\.\d{3} ± \d\.\d{3} \(30 judged\)", rows)
-    assert "not measured 0 judged: too few (under 20)" in rows
+    assert "not measured none judged" in rows  # none of its requests: not "too few"
     assert "Below 20 judged requests" in rows
 
     versions = _section(html, "l-versions")
@@ -101,7 +102,14 @@ def test_the_page_shows_grades_familiarity_versions_and_the_cost_of_shadow_gradi
     assert "at least 20 requests were judged, its gain exceeds 2 times its standard error" in runs
 
     shadow = _section(html, "l-shadow")
-    assert "charged to router-learning · 25 % of routed requests, at most 6 per minute" in shadow
+    # walk10 finding 4: which requests the share is of, and the rate per process, half of it
+    # kept for unfamiliar prompts (it read "25 % of routed requests, at most 6 per minute")
+    assert (
+        "charged to router-learning Grades unfamiliar prompts first, and 25 % of the routed"
+        " requests with familiar prompts · at most 6 per minute per gateway process, half of"
+        " them kept for unfamiliar prompts Only routed chat requests that are not streamed"
+    ) in shadow
+    assert "with several replicas, their rates add up" in shadow
     assert re.search(r"\b6 Calls .* 1 Refused by the account's limits", shadow)
     assert "Account spent: €0.016 / €0.02 Budget used Budget used: 80.0 %" in shadow
 
@@ -115,14 +123,19 @@ def test_the_page_speaks_german(admin: httpx.Client) -> None:
     rows = _section(html, "l-departments")
     assert re.search(r"research 0 90 90 10 Ungewohnt 30,0 % \(3 / 10\) \d,\d{3} ± \d,\d{3}", rows)
     assert "Routing-Gewinn (verwendete Version)" in rows
-    assert "(90 beurteilt)" in rows and "0 beurteilt: zu wenige (unter 20)" in rows
+    assert "(90 beurteilt)" in rows and "keine beurteilt" in rows
     # the hints say what the English says, in German words (not "eine von jeder")
     assert "zählt in beiden Spalten je einmal" in rows
     assert "(bezogen auf die Anfragen, deren Vertrautheit er gemessen hat)" in rows
     assert "Anpassungsläufe die letzten 10, aus allen Monaten" in _section(html, "l-runs")
     shadow = _section(html, "l-shadow")
     assert "Kosten der Schattenbewertung" in shadow
-    assert "zulasten von router-learning · 25 % der gerouteten Anfragen" in shadow
+    assert (
+        "zulasten von router-learning Bewertet ungewohnte Prompts zuerst und 25 % der gerouteten"
+        " Anfragen mit gewohnten Prompts · höchstens 6 pro Minute je Gateway-Prozess, die Hälfte"
+        " davon für ungewohnte Prompts reserviert"
+    ) in shadow
+    assert "bei mehreren Replikaten addieren sie sich" in shadow
     assert "Verbrauch des Kontos: 0,016 € / 0,02 €" in shadow
 
 
@@ -145,14 +158,97 @@ def test_a_version_whose_adaptation_reports_a_routing_gain_shows_it() -> None:
         _version(2, routed, in_use=True),
         _version(1, figures, in_use=False),
     ]
-    page = Learning("art", 2, {"shadow": 300}, versions, versions[0].gain, [], None)
+    page = Learning("art", 2, {"shadow": 300}, versions, versions[0], [], None)
     html = _render(page)
     assert problems(html) == []
     rows = _section(html, "l-versions")
     assert "Routing gain" in rows
     assert re.search(r"adapted 300 0\.2000 0\.1500 25\.0 % 0\.042", rows)
     assert re.search(r"adapted 200 0\.2000 0\.1500 25\.0 % \u2013", rows)  # a dash
-    assert "Routing gain" not in _render(replace(page, versions=versions[1:]))
+    without = _render(replace(page, versions=versions[1:], promotion=versions[1]))
+    assert "Routing gain" not in _section(without, "l-versions")
+    # the card on top: the routing gain of the promotion in use, a dash where it reports none
+    summary = _section(html, "l-summary")
+    assert "0.042 Routing gain of the version in use" in summary
+    assert "\u2013 Routing gain of the version in use" in _section(without, "l-summary")
+
+
+@pytest.fixture
+def rolled_back(tmp_path: Path) -> Iterator[httpx.Client]:
+    """An admin's client of the dashboard over a ledger whose version in use, version 2's
+    correction, was restored by a rollback to a rollback (``learning.rolled_back``)."""
+    with (
+        learning_gateway(tmp_path, rollbacks=True) as dashboard,
+        login(dashboard.gateway.url, ADMIN_KEY) as (client, answer),
+    ):
+        assert answer.status_code == 303
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        (
+            "en",
+            {
+                "l-summary": [
+                    "2 Version in use · restored by version 6",
+                    "0.025 ± 0.012 Routing gain of the version in use",
+                ],
+                "l-departments": [
+                    "Routing gain (version in use)",
+                    "0.031 ± 0.014 (61 judged)",
+                    "0.058 ± 0.022 (35 judged)",
+                ],
+                "l-versions": [
+                    "6 2026",
+                    "rolled back to 4",
+                    "2 in use",
+                    "adapted 120 0.0964 0.1002 -3.9 % 0.025",
+                    "Error removed: the share of that error the new version removed (below 0",
+                ],
+            },
+        ),
+        (
+            "de",
+            {
+                "l-summary": [
+                    "2 Version in Verwendung · wiederhergestellt durch Version 6",
+                    "0,025 ± 0,012 Routing-Gewinn der verwendeten Version",
+                ],
+                "l-departments": ["0,031 ± 0,014 (61 beurteilt)", "0,058 ± 0,022 (35 beurteilt)"],
+                "l-versions": ["2 in Verwendung", "angepasst 120 0,0964 0,1002 -3,9 % 0,025"],
+            },
+        ),
+    ],
+)
+def test_after_rollbacks_the_page_shows_the_figures_of_the_correction_in_use(
+    rolled_back: httpx.Client, language: str, words: dict[str, list[str]]
+) -> None:
+    """Version 2 routed better (0.025 ± 0.012) while its squared error grew by 3.9 %; rolled
+    back to the base and to it twice, the second time through a rollback (version 6 to 4, 4 to
+    2): the page shows version 2 in use, its routing gain on top and per department."""
+    rolled_back.cookies.set("stw_lang", language, path="/dashboard")
+    html = rolled_back.get("/dashboard/learning").text
+    assert problems(html) == []
+    missing = {
+        name: [w for w in said if w not in _section(html, name)] for name, said in words.items()
+    }
+    assert missing == {name: [] for name in words}, _section(html, "l-summary")
+    assert "3,9 % Routing" not in html and "-3.9 % Routing" not in html
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "Shipped router in use: adaptation rolled back (version 3)"),
+        ("de", "Ausgelieferter Router in Verwendung: Anpassung zurückgesetzt (Version 3)"),
+    ],
+)
+def test_a_rollback_to_the_base_says_so(language: Language, text: str) -> None:
+    page = Learning("art", 0, {}, [], None, [], None, restored_by=3)
+    summary = _section(_render(page, language), "l-summary")
+    assert text in summary and "\u2013 " in summary, summary
 
 
 @pytest.mark.parametrize(

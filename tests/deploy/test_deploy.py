@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from stellwerk.cli.main import build_app
 from stellwerk.config import load_config
 from stellwerk.gateway import create_app
+from stellwerk.gateway.pending_open import build_pending
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 GATEWAYS = ("gateway-1", "gateway-2")
@@ -138,13 +139,16 @@ def test_systemd_unit_verifies_cleanly(tmp_path: Path) -> None:
 
 def test_the_replicas_share_counters_dashboard_sessions_and_have_an_admin_key() -> None:
     """What two replicas need beyond a shared ledger: limits counted in the one Redis (else each
-    replica counts its own), one session secret (else a dashboard login holds on one replica
-    only), and an admin key for the dashboard and the admin API."""
+    replica counts its own), the requests waiting for feedback kept there too (else nginx, which
+    balances without stickiness, sends half of all feedback to the replica that does not hold its
+    request), one session secret (else a dashboard login holds on one replica only), and an
+    admin key for the dashboard and the admin API."""
     config = load_config(DEPLOY / "stellwerk.yaml")
     services = _compose()["services"]
     assert config.server.redis_url is not None
     assert config.server.redis_url.startswith("redis://redis:6379/")
     assert "redis" in services
+    assert build_pending(config).shared
     gateway_env = services["gateway-1"]["environment"]
     assert config.dashboard.session_secret_env in gateway_env
     admins = [k for d in config.departments for k in d.keys if k.role == "admin"]

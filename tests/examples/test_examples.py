@@ -77,3 +77,15 @@ def test_vllm_example_commands_are_the_ones_init_would_write() -> None:
     assert written == expected
     for model, backend in zip(config.models, config.backends, strict=True):
         assert model.backend == backend.name and model.upstream == model.id
+
+
+def test_router_learning_example_grades_on_an_account_of_its_own() -> None:
+    """docs/router.md points at it: shadow grading on, charged to a department without keys
+    whose budget is grading's own, confidential data never graded, adapting on a schedule."""
+    config = _config("router-learning")
+    shadow = config.router.shadow
+    assert shadow is not None and shadow.share > 0
+    account = next(d for d in config.departments if d.name == shadow.account)
+    assert not account.keys and account.limits.monthly_budget
+    assert set(shadow.classifications) <= {"public", "internal"}
+    assert config.router.adapt_every_s > 0 and config.router.graded_retention_days

@@ -10,11 +10,15 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from tests.fixtures.gateway import KEYS, Gateway
+from stellwerk.ledger.graded_tables import graded_records
+from tests.fixtures.gateway import KEYS, Gateway, running_gateway
 
 pytestmark = pytest.mark.llama
 
@@ -43,6 +47,7 @@ def test_the_guides_mark_the_blocks_this_suite_runs() -> None:
         "langchain-stream",
         "ollama-chat",
         "ollama-env",
+        "ollama-feedback",
         "curl-openai",
         "curl-ollama",
     }
@@ -111,6 +116,37 @@ def test_ollama_library(guide_env: Gateway, capsys: pytest.CaptureFixture[str]) 
     assert prompt_tokens > 0 and 0 < eval_tokens <= 64
     listed = _field(output, "models")
     assert "tiny-small" in listed and "tiny-retired" not in listed
+
+
+@pytest.fixture
+def learning_guide_env(
+    gateway_raw: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Gateway]:
+    """A served gateway whose routes learn (the shipped learned router), so that feedback is
+    taken."""
+    raw = {k: v for k, v in gateway_raw.items() if k != "router"}
+    with running_gateway(raw) as gateway:
+        monkeypatch.setenv("STELLWERK_URL", gateway.url)
+        monkeypatch.setenv("STELLWERK_KEY", KEYS["research"])
+        yield gateway
+
+
+def test_ollama_library_gives_feedback_with_the_request_id_of_its_response_header(
+    learning_guide_env: Gateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """walk10 finding 7: the ``ollama`` library shows no id and no headers; an httpx response
+    hook (the client's ``event_hooks``) reads ``x-stellwerk-request-id``, and ``/v1/feedback``
+    grades the Ollama-API request with it."""
+    output = _run_python("ollama-feedback", capsys)
+    request_id, model, score = _field(output, "feedback").split()
+    assert model in {m.id for m in learning_guide_env.config.models} and float(score) == 0.8
+    ledger = learning_guide_env.ledger()
+    try:
+        with ledger.connect() as connection:
+            rows = list(connection.execute(select(graded_records)))
+    finally:
+        ledger.close()
+    assert [(r.request_id, r.source, r.model) for r in rows] == [(request_id, "feedback", model)]
 
 
 def test_ollama_library_from_its_environment_variables(guide_env: Gateway) -> None:

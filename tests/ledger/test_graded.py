@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import DBAPIError
 
 from stellwerk.errors import Conflict, NotFound
@@ -59,11 +60,74 @@ def test_versions_are_appended_audited_and_cannot_be_changed(ledger: Ledger) -> 
     back = store.roll_back("v1", actor="cli:ops")
     current = store.current("v1")
     assert current is not None and current.id == back.id and current.correction is None
-    assert back.details == {"rollback_to": 0, "rolled_back": first.id, "previous": first.id}
+    assert back.details == {
+        "rollback_to": 0,
+        "rolled_back": first.id,
+        "correction_of": 0,
+        "previous": first.id,
+    }
     assert [e.action for e in ledger.list_audit()] == ["router.rollback", "router.adapt"]
     for statement in (update(router_versions).values(actor="x"), delete(router_versions)):
         with pytest.raises(DBAPIError), ledger.begin() as connection:
             connection.execute(statement)
+
+
+def test_a_rollback_names_the_promotion_whose_correction_it_restores(ledger: Ledger) -> None:
+    """Rolled back to a rollback, or read from a row written before rollbacks named it: the
+    version in use is the promotion whose correction it carries (the one decisions name)."""
+    store = GradedStore(ledger)
+    one = store.promote("v1", b"one", actor="cli:ops", details={"promoted": True})
+    two = store.promote("v1", b"two", actor="cli:ops", details={"promoted": True})
+    assert store.correction_of(two) == two.id
+    store.roll_back("v1", 0, actor="cli:ops")  # 3: the base
+    four = store.roll_back("v1", one.id, actor="cli:ops")
+    assert four.correction == b"one" and four.details["correction_of"] == one.id
+    store.roll_back("v1", 0, actor="cli:ops")  # 5: the base
+    six = store.roll_back("v1", four.id, actor="cli:ops")
+    assert six.correction == b"one" and six.details["correction_of"] == one.id
+    assert store.correction_of(store.current("v1")) == one.id
+    # a rollback row as older versions wrote it: only the version it went back to
+    with ledger.begin() as connection:
+        connection.execute(
+            insert(router_versions).values(
+                time=datetime.now(UTC),
+                base_version="v1",
+                actor="cli:ops",
+                correction=b"one",
+                details={"rollback_to": six.id, "rolled_back": 6, "previous": 6},
+            )
+        )
+    legacy = store.current("v1")
+    assert legacy is not None and legacy.id == 7 and store.correction_of(legacy) == one.id
+    assert store.correction_of(None) == 0
+
+
+def _refused(store: GradedStore, to: int | None, message: str) -> None:
+    """``roll_back(to)`` is refused with ``message`` and appends and audits nothing."""
+    versions, entries = store.versions("v1"), store.ledger.list_audit()
+    with pytest.raises(Conflict, match=re.escape(message)):
+        store.roll_back("v1", to, actor="cli:ops")
+    assert store.versions("v1") == versions and store.ledger.list_audit() == entries
+
+
+def test_a_rollback_to_the_correction_in_use_is_refused_and_nothing_audited(
+    ledger: Ledger,
+) -> None:
+    store = GradedStore(ledger)
+    store.promote("v1", b"one", actor="cli:ops", details={"promoted": True})
+    _refused(store, 1, "rollback to version 1: version 1's correction is in use already")
+    store.roll_back("v1", 0, actor="cli:ops")  # 2: the base
+    for to in (0, 2):
+        _refused(store, to, f"rollback to version {to}: the base router alone is in use already")
+    store.roll_back("v1", 1, actor="cli:ops")  # 3: version 1's correction again
+    for to in (1, 3):
+        _refused(
+            store,
+            to,
+            f"rollback to version {to}: version 1's correction is in use already (current"
+            " version 3); nothing to roll back",
+        )
+    assert [v.id for v in store.versions("v1")] == [3, 2, 1]
 
 
 def test_adaptations_are_every_run_of_an_artifact_newest_first(ledger: Ledger) -> None:

@@ -142,6 +142,13 @@ def _path_note() -> str:
     if found is not None and Path(found).resolve() == here.resolve():
         return ""
     if here.exists():
+        src = Path(__file__).resolve().parents[2]  # a checkout's src/ (./run puts it first)
+        if (src.parent / "run").is_file():  # the environment is shared by every checkout
+            return (
+                f" (the command is {here}; `export PATH={here.parent}:$PATH PYTHONPATH={src}`"
+                " puts this checkout's on PATH: the environment is shared by every checkout and"
+                " otherwise runs the one that set it up last)"
+            )
         return f" (the command is {here}; `export PATH={here.parent}:$PATH` puts it on PATH)"
     return f" (run the commands as `{sys.executable} -m stellwerk ...`)"
 

@@ -3,8 +3,10 @@
 It decides through the gateway's own steps (``gateway.selection.Selector`` with the governance
 policy), over the state the gateway reads: lifecycle and consent as the ledger holds them, the
 use cases of the database, the catalog costs accepted from a calibration, the models' measured
-answer lengths. The caller is a key (``--key``, as a client would send it) or a department
-(``--department``, optionally ``--use-case``); ``--classification`` raises the data class as the
+answer lengths, and the learned router's version in use (a promoted correction, or one a rollback
+restored, named as the gateway names it: ``learned:<artifact>+<version>``). The caller is a key
+(``--key``, as a client would send it) or a department (``--department``, optionally
+``--use-case``); ``--classification`` raises the data class as the
 ``x-stellwerk-classification`` header does. Nothing is written: no seeding, no audit entry.
 When the config's SQLite ledger does not exist yet, the config's own state is read, as the
 gateway's first start would seed it.
@@ -117,6 +119,9 @@ def decide(
     from stellwerk.gateway.governance import permit
     from stellwerk.gateway.selection import Selector, needs_of
     from stellwerk.governance.service import Governance
+    from stellwerk.learning.online import use_current
+    from stellwerk.ledger.graded import GradedStore
+    from stellwerk.routing.learned import LearnedRouter
     from stellwerk.routing.loader import load_router
 
     ledger = _open_state(cfg)
@@ -130,6 +135,8 @@ def decide(
         governance.reload()
         principal = _principal(served, governance, key, department, use_case, classification)
         router = load_router(served.router)
+        if isinstance(router, LearnedRouter):  # the version in use, as the gateway loads it
+            use_current(router, GradedStore(ledger))
         selector = Selector(served, router, permit(governance))
         selector.measured(_answer_lengths(cfg))
         params: dict[str, Any] = {} if max_tokens is None else {"max_tokens": max_tokens}

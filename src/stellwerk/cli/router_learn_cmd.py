@@ -106,7 +106,10 @@ def rollback_cmd(
         ),
     ] = None,
 ) -> None:
-    """Make an earlier version of the learned router current again (audited)."""
+    """Make an earlier version of the learned router current again (audited).
+
+    Its decisions then name the promotion whose correction it restored (``correction_of``). A
+    version whose correction is in use already changes nothing and is refused (exit code 2)."""
     with _opened(config) as (router, store, file_hash, _):
         version = store.roll_back(router.version, to, actor=_actor(), config_hash=file_hash)
         _print(

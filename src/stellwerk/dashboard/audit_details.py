@@ -60,7 +60,7 @@ unlimited, a use case without an allow-list may use any permitted model."""
 CHANGES: Final = "changes"
 """The detail holding ``{"from": ..., "to": ...}`` for each field an entry changed."""
 CHANGE_ENDS: Final = ("from", "to")
-ROUTER_VERSIONS: Final = frozenset({"compared_with", "previous", "rollback_to"})
+ROUTER_VERSIONS: Final = frozenset({"compared_with", "previous", "rollback_to", "correction_of"})
 """Details that name a router version, whose 0 is the base router alone."""
 SHOWN: Final = 120
 """The most characters of one detail shown."""
@@ -151,7 +151,7 @@ def _fields(scope: str, value: Mapping[str, Any], t: Labels, fmt: Formatter) -> 
     return ", ".join(
         f"{_name(k, scope, t)}={_value(k, v, t, fmt)}"
         for k, v in value.items()
-        if v is not None and v != ""
+        if not _empty(v)  # an empty list ("routes worse for=") says nothing
     )
 
 

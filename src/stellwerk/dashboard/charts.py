@@ -50,9 +50,10 @@ def bars(items: Sequence[Bar], *, title: str, width: int = 520, fill: str | None
     for n, item in enumerate(items):
         y = n * row + 4
         length = max(2.0, span * item.value / top) if item.value > 0 else 0.0
+        label = _clip(item.label, 20)
         parts.append(
-            f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end" class="lbl">'
-            f"{escape(_clip(item.label, 20))}</text>"
+            f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end" class="lbl"{_fit(label)}>'
+            f"{escape(label)}</text>"
             f'<rect x="{label_w}" y="{y + 3}" width="{length:.1f}" height="20" rx="3" '
             f'fill="{fill or colour(n)}">'
             f"<title>{escape(item.label)}: {escape(item.text)}</title></rect>"
@@ -145,6 +146,23 @@ def legend(names: Sequence[str]) -> Markup:
         for i, name in enumerate(names)
     )
     return Markup(f'<ul class="legend">{items}</ul>')
+
+
+LABEL_ROOM = 138
+"""The width a bar's label may take left of its bar (of ``bars``' 150, less the gap to the bar
+and a margin), in the chart's units."""
+
+
+def _fit(label: str) -> str:
+    """``textLength`` for a label that may be wider than ``LABEL_ROOM`` at the chart's 13 px:
+    the browser then fits it to that width (a 20-character model id of wide letters,
+    ``llama-3.1-nemotron-…``, ran out of the chart on the left and lost its first letter). A
+    shorter label is left as the font draws it."""
+    return (
+        ""
+        if len(label) * 7.0 <= LABEL_ROOM
+        else (f' textLength="{LABEL_ROOM}" lengthAdjust="spacingAndGlyphs"')
+    )
 
 
 def _clip(text: str, length: int) -> str:

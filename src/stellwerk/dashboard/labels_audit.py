@@ -106,4 +106,5 @@ AUDIT: Final[dict[str, tuple[str, str]]] = {
     "detail_router.rollback.previous": ("version before", "vorherige Version"),
     "detail_rollback_to": ("back to version", "zurück auf Version"),
     "detail_rolled_back": ("version rolled back", "zurückgenommene Version"),
+    "detail_correction_of": ("correction of version", "Korrektur der Version"),
 }

@@ -60,16 +60,17 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     "adapted_records": ("Records", "Datensätze"),
     "error_before": ("Error before", "Fehler vorher"),
     "error_after": ("Error after", "Fehler nachher"),
-    "gain": ("Gain", "Gewinn"),
+    "gain": ("Error removed", "Fehler beseitigt"),
     "gain_hint": (
         "Error: mean squared error of the predicted quality on held-out grades, of the router"
-        " replaced (before) and of the new version (after). Gain: the share of that error the"
-        " new version removed. A version is promoted only when it routes better: its routing gain"
-        " (the grades of the models it picks, less their cost, on graded requests it was not"
-        " fitted on) must exceed twice its standard error.",
+        " replaced (before) and of the new version (after). Error removed: the share of that"
+        " error the new version removed (below 0: it grew). A version is promoted only when it"
+        " routes better: its routing gain (the grades of the models it picks, less their cost,"
+        " on graded requests it was not fitted on) must exceed twice its standard error.",
         "Fehler: mittlerer quadratischer Fehler der vorhergesagten Qualität auf zurückgehaltenen"
-        " Bewertungen, des abgelösten Routers (vorher) und der neuen Version (nachher). Gewinn:"
-        " der Anteil dieses Fehlers, den die neue Version beseitigt hat. Übernommen wird eine"
+        " Bewertungen, des abgelösten Routers (vorher) und der neuen Version (nachher). Fehler"
+        " beseitigt: der Anteil dieses Fehlers, den die neue Version beseitigt hat (unter 0: er"
+        " ist gewachsen). Übernommen wird eine"
         " Version nur, wenn sie besser routet: ihr Routing-Gewinn (die Bewertungen der gewählten"
         " Modelle abzüglich ihrer Kosten, auf Bewertungen, an die sie nicht angepasst wurde) muss"
         " ihren doppelten Standardfehler übersteigen.",
@@ -86,6 +87,7 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     # counts ({n}; the form for 1 is <name>_one: i18n.counted)
     "dept_gain_judged": ("{n} judged", "{n} beurteilt"),
     "dept_gain_judged_one": ("{n} judged", "{n} beurteilt"),
+    "dept_gain_none": ("none judged", "keine beurteilt"),
     "dept_gain_too_few": (
         "{n} judged: too few (under {least})",
         "{n} beurteilt: zu wenige (unter {least})",
@@ -109,7 +111,24 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
         " dieses Monats). Unter {least} beurteilten Anfragen, so vielen wie eine Übernahme"
         " braucht, ist der Mittelwert Rauschen: dann steht nur die Anzahl da.",
     ),
-    "gain_in_use": ("Gain of the version in use", "Gewinn der verwendeten Version"),
+    "gain_in_use": (
+        "Routing gain of the version in use",
+        "Routing-Gewinn der verwendeten Version",
+    ),
+    "gain_in_use_hint": (
+        "The routing gain its promotion was decided on: how much better the grades of its picks"
+        " were than the replaced router's, on graded requests it was not fitted on (grade points,"
+        " cost included), ± one standard error.",
+        "Der Routing-Gewinn, auf den hin sie übernommen wurde: um wie viel die Bewertungen der"
+        " Modelle, die sie wählt, besser waren als die des abgelösten Routers, auf Bewertungen,"
+        " an die sie nicht angepasst wurde (Bewertungspunkte, Kosten eingerechnet), ± ein"
+        " Standardfehler.",
+    ),
+    "restored_by": ("restored by version {v}", "wiederhergestellt durch Version {v}"),
+    "base_restored": (
+        "adaptation rolled back (version {v})",
+        "Anpassung zurückgesetzt (Version {v})",
+    ),
     "version_adapt": ("adapted", "angepasst"),
     "version_rollback": ("rolled back to {v}", "zurückgesetzt auf {v}"),
     "no_versions": (
@@ -190,8 +209,22 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     "charged_to": ("charged to", "zulasten von"),
     "shadow_calls": ("Calls", "Aufrufe"),
     "shadow_pick": (
-        "{share} of routed requests, at most {rate} per minute",
-        "{share} der gerouteten Anfragen, höchstens {rate} pro Minute",
+        "Grades unfamiliar prompts first, and {share} of the routed requests with familiar"
+        " prompts · at most {rate} per minute per gateway process, half of them kept for"
+        " unfamiliar prompts",
+        "Bewertet ungewohnte Prompts zuerst und {share} der gerouteten Anfragen mit gewohnten"
+        " Prompts · höchstens {rate} pro Minute je Gateway-Prozess, die Hälfte davon für"
+        " ungewohnte Prompts reserviert",
+    ),
+    "shadow_pick_hint": (
+        "Only routed chat requests that are not streamed and call no tools, of the departments,"
+        " routes and data classes router.shadow lists. While another department waits, none gets"
+        " more than half of a minute's gradings. Each gateway process has its own rate: with"
+        " several replicas, their rates add up.",
+        "Nur geroutete Chat-Anfragen, die nicht gestreamt werden und keine Werkzeuge aufrufen, aus"
+        " den Bereichen, Routen und Datenklassen, die router.shadow nennt. Solange ein anderer"
+        " Bereich wartet, erhält keiner mehr als die Hälfte der Bewertungen einer Minute. Jeder"
+        " Gateway-Prozess hat seine eigene Rate: bei mehreren Replikaten addieren sie sich.",
     ),
     "account_spent": ("Account spent", "Verbrauch des Kontos"),
     "shadow_refused": ("Refused by the account's limits", "Durch Limits des Kontos abgelehnt"),

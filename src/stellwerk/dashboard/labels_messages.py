@@ -120,6 +120,10 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "Wechsel im Lebenszyklus nicht erlaubt",
     ),
     "refusal_use_case_has_keys": ("use case still has keys", "Anwendungsfall hat noch Schlüssel"),
+    "refusal_router_version_in_use": (
+        "that router version is in use already",
+        "diese Router-Version ist schon in Verwendung",
+    ),
     "refusal_csrf_failed": ("form not sent from the dashboard", "Formular nicht vom Dashboard"),
     "refusal_login_failed": ("login failed", "Anmeldung fehlgeschlagen"),
     "refusal_login_required": ("not logged in", "nicht angemeldet"),

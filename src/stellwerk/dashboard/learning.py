@@ -7,10 +7,13 @@ the version in use on the department's graded requests, as its promotion measure
 (``adapt.Comparison.departments``; below the promotion's ``min_judged`` judged requests only the
 count is shown: the mean of a few is noise). For the router's artifact: the grades kept (one per
 graded request and source), its versions (promoted or rolled back, with the before and after error
-of each promotion, from its audit figures), the gain of the version in use and its newest adaptation
-runs, promoted or not and why not (``adaptations``, from the audit log). For shadow grading: what it
-cost the account it is charged to, against that department's monthly budget, and how many of its
-calls the budget refused (docs/router.md)."""
+of each promotion, from its audit figures), the routing gain of the version in use (the one its
+promotion was decided on) and its newest adaptation runs, promoted or not and why not
+(``adaptations``, from the audit log). The version in use is the promotion whose correction the
+router carries (``LearnedRouter.adapted``): after a rollback that restored an earlier promotion's
+correction, that promotion, with its figures (``GradedStore.correction_of``). For shadow grading:
+what it cost the account it is charged to, against that department's monthly budget, and how many
+of its calls the budget refused (docs/router.md)."""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from stellwerk.dashboard.adaptations import (
     as_float,
     as_int,
 )
+from stellwerk.errors import NotFound
 from stellwerk.governance.service import Governance
 from stellwerk.ledger import learning_totals as q
 from stellwerk.ledger.graded import GradedStore, RouterVersion
@@ -91,6 +95,8 @@ class VersionRow:
     routing_gain: float | None = None
     """How much better the new version's picks were graded than the replaced router's, on the
     held-out grades (the comparison's ``gain``, where the adaptation reports one)."""
+    routing_error: float | None = None
+    """The standard error of ``routing_gain`` (the comparison's ``standard_error``)."""
     departments: dict[str, DepartmentRouting] | None = None
     """The routing gain per department (None: the adaptation reports none)."""
     min_judged: int = 0
@@ -135,16 +141,19 @@ class Learning:
     artifact: str | None
     """The learned router's artifact; None: the router does not learn."""
     in_use: int
-    """The version the gateway routes with (0: the base alone)."""
+    """The promotion whose correction the gateway routes with (0: the base alone), also when a
+    rollback restored it: the version its decisions name."""
     kept: dict[str, int]
     versions: list[VersionRow]
-    gain: float | None
-    """The gain of the promotion in use (None: the base alone, or no figures)."""
+    promotion: VersionRow | None
+    """The promotion in use, with its figures (None: the base alone)."""
     departments: list[DepartmentLearning]
     shadow: ShadowCost | None
     """None: shadow grading is off."""
     runs: tuple[AdaptationRun, ...] = ()
     """The newest adaptation runs of the artifact, newest first, promoted or not."""
+    restored_by: int | None = None
+    """The newest version, when it is a rollback that made ``in_use`` current again."""
 
     @property
     def kept_total(self) -> int:
@@ -194,13 +203,16 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
         spent = q.department_spend_micro(connection, window, account) if account else 0
     versions: list[VersionRow] = []
     runs: tuple[AdaptationRun, ...] = ()
+    promotion: VersionRow | None = None
+    restored_by: int | None = None
     if learned is not None:
         store = GradedStore(gov.admin.ledger)
         stored = store.versions(learned.version, limit=VERSIONS_SHOWN)
         versions = [_row(v, learned.adapted) for v in stored]
         entries = store.adaptations(learned.version, limit=RUNS_SHOWN)
         runs = tuple(adaptation_run(e) for e in entries)
-    in_use = _in_use(versions, learned.adapted if learned else 0)
+        promotion = _promotion(store, learned, versions)
+        restored_by = _restored_by(store, stored, learned.adapted)
     shadow_cost = None
     if account is not None and spend is not None:
         # the limits in force, which admit the grading calls (docs/router.md)
@@ -219,10 +231,11 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
         in_use=learned.adapted if learned else 0,
         kept=kept,
         versions=versions,
-        gain=None if in_use is None else in_use.gain,
-        departments=_departments(gov, graded, familiarity, in_use),
+        promotion=promotion,
+        departments=_departments(gov, graded, familiarity, promotion),
         shadow=shadow_cost,
         runs=runs,
+        restored_by=restored_by,
     )
 
 
@@ -230,11 +243,11 @@ def _departments(
     gov: Governance,
     graded: dict[str, q.GradedDepartment],
     familiarity: dict[str, q.Familiarity],
-    in_use: VersionRow | None,
+    promotion: VersionRow | None,
 ) -> list[DepartmentLearning]:
     """Every configured department (config order), then any other the ledger names."""
     configured = [d.name for d in gov.admin.config.departments]
-    gains = None if in_use is None else in_use.departments
+    gains = None if promotion is None else promotion.departments
     named = set(graded) | set(familiarity) | set(gains or {})
     names = configured + sorted(named - set(configured))
     none = q.Familiarity(0, 0, 0)
@@ -247,7 +260,7 @@ def _departments(
             shadow=graded.get(name, ungraded).grades.get("shadow", 0),
             graded=graded.get(name, ungraded).requests,
             familiarity=familiarity.get(name, none),
-            routing=None if gains is None else gains.get(name, _unjudged(in_use)),
+            routing=None if gains is None else gains.get(name, _unjudged(promotion)),
         )
         for name in names
     ]
@@ -274,6 +287,7 @@ def _row(version: RouterVersion, in_use: int) -> VersionRow:
         rollback_to=as_int(d.get("rollback_to")) if rollback else None,
         in_use=version.id == in_use,
         routing_gain=as_float(comparison.get("gain")),
+        routing_error=as_float(comparison.get("standard_error")),
         departments=_department_gains(comparison),
         min_judged=as_int(comparison.get("min_records")) or 0,
     )
@@ -297,10 +311,25 @@ def _department_gains(comparison: dict[str, Any]) -> dict[str, DepartmentRouting
     }
 
 
-def _in_use(versions: list[VersionRow], in_use: int) -> VersionRow | None:
-    """The promotion in use: a rollback row stands for the version it restored."""
-    by_id = {v.id: v for v in versions}
-    row = by_id.get(in_use)
-    if row is not None and row.action == "rollback":
-        row = by_id.get(row.rollback_to or 0)
+def _promotion(
+    store: GradedStore, router: LearnedRouter, versions: list[VersionRow]
+) -> VersionRow | None:
+    """The promotion whose correction ``router`` carries (None: the base alone), read on its own
+    when it is older than the versions shown."""
+    if not router.adapted:
+        return None
+    row = next((v for v in versions if v.id == router.adapted), None)
+    if row is None:
+        try:
+            row = _row(store.version(router.version, router.adapted), router.adapted)
+        except NotFound:
+            return None
     return row
+
+
+def _restored_by(store: GradedStore, stored: list[RouterVersion], in_use: int) -> int | None:
+    """The newest version, when it is a rollback that restored ``in_use`` (0: the base)."""
+    newest = stored[0] if stored else None
+    if newest is None or newest.restores is None or store.correction_of(newest) != in_use:
+        return None
+    return newest.id

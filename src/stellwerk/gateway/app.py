@@ -81,7 +81,15 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
         await governance.seed_month_spend()
         versions = RouterVersions(router, ledger)  # a promoted correction of the artifact
         await asyncio.to_thread(versions.load)
-        runtime = build_runtime(served, secrets, router, writer, governance, file_hash=file_hash)
+        runtime = build_runtime(
+            served,
+            secrets,
+            router,
+            writer,
+            governance,
+            file_hash=file_hash,
+            password=password,
+        )
         app.state.runtime = runtime
         app.state.ledger = ledger
         runtime.graded = GradedStore(ledger)
@@ -106,6 +114,7 @@ def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = N
             # their database work in flight ends before the ledger closes (ledger.in_thread)
             await asyncio.wait(tasks)
             await runtime.shadow.close()
+            await runtime.pending.close()
             await runtime.health.stop()
             await runtime.client.aclose()
             await writer.close()

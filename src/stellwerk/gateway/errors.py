@@ -32,13 +32,13 @@ from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stellwerk.errors import (
-    CountersUnavailable,
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
     RateLimited,
     RequestError,
+    SharedStateUnavailable,
     StellwerkError,
     UnsupportedEncoding,
     UpstreamError,
@@ -66,7 +66,7 @@ def marked_request(exc: BaseException) -> str | None:
 
 
 def status_of(exc: StellwerkError) -> int:
-    if isinstance(exc, RequestError | UpstreamError | CountersUnavailable):
+    if isinstance(exc, RequestError | UpstreamError | SharedStateUnavailable):
         return exc.status_code
     return 500
 

@@ -8,10 +8,12 @@ The rules, in the order they are checked:
    a ``task`` on one line of plain text, without control characters or direction marks, as an
    audit reason: ``governance.reason.plain_line``);
 2. the request was routed (a route such as ``auto``, not a named model), answered, made with the
-   same key and is within ``router.feedback_window_s`` in this process: otherwise 404, which says
-   the same whether the id is unknown or another key's; but the caller's own routed request
-   that has not ended yet (a stream still running) is a 409 ``not_finished``, to be sent again
-   after its answer ends;
+   same key and is within ``router.feedback_window_s``, kept by this gateway (with a shared
+   Redis, by any replica: ``pending_store``): otherwise 404, which says the same whether the id
+   is unknown or another key's. For the caller's own request, it says why where the gateway
+   knows: pushed out for room (``router.feedback_max_pending``); a stream that has not ended
+   yet is a 409 ``not_finished``, to be sent again after its answer ends (one whose last events
+   are going out is waited for, up to ``FINISH_WAIT_S``);
 3. the router could read the prompt (it has a word the router knows; not ``Hallo``, which no
    training prompt had): otherwise a grade cannot teach it anything, a 409 ``not_gradable``
    (docs/router.md, "Feedback and where graded requests are kept");
@@ -34,6 +36,8 @@ from starlette.requests import Request
 from stellwerk.errors import Conflict, NotFound
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.gateway.pending_store import State
+from stellwerk.gateway.runtime import Runtime
 from stellwerk.governance.reason import plain_line
 from stellwerk.ledger.graded import Graded
 from stellwerk.ledger.in_thread import in_thread
@@ -58,18 +62,18 @@ async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     if body.task is not None:
         plain_line(body.task, param="task", what="task")
     request_id = _PREFIX.sub("", body.request_id)
-    pending = runtime.pending.get(request_id, principal.key_id)
-    if pending is None and runtime.pending.running(request_id, principal.key_id):
+    found = await runtime.pending.find(request_id, principal.key_id)
+    if found.state in (State.RUNNING, State.FINISHING):
         raise Conflict(
             f"request {request_id[:32]!r} has not finished yet; send feedback after its answer"
             " ends",
             param="request_id",
             code="not_finished",
         )
+    pending = found.entry
     if pending is None:
         raise NotFound(
-            f"no routed request {request_id[:32]!r} of this key can get feedback: unknown, "
-            f"not routed, or older than {runtime.config.router.feedback_window_s:g} s",
+            _not_found(runtime, request_id, found.state),
             param="request_id",
             code="request_not_found",
         )
@@ -102,3 +106,26 @@ async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
         "score": body.score,
         "task": body.task,
     }
+
+
+def _not_found(runtime: Runtime, request_id: str, state: State) -> str:
+    """Why ``request_id`` cannot get feedback, as far as this gateway can tell its caller."""
+    router, shown = runtime.config.router, repr(request_id[:32])
+    if not runtime.pending.on:
+        return (
+            f"no routed request {shown} can get feedback: this gateway keeps none"
+            " (router.feedback_window_s or router.feedback_max_pending is 0)"
+        )
+    if state is State.EVICTED:
+        return (
+            f"routed request {shown} of this key can no longer get feedback: it was pushed out"
+            f" to make room (more than {router.feedback_max_pending} routed requests waited for"
+            " feedback, and this key had the most of them: router.feedback_max_pending)"
+        )
+    why = f"unknown, not routed, or older than {router.feedback_window_s:g} s"
+    if not runtime.pending.shared:
+        why += (
+            "; or answered by another gateway replica, or before this gateway restarted: without"
+            " a shared Redis (server.redis_url) each gateway process keeps its own"
+        )
+    return f"no routed request {shown} of this key can get feedback: {why}"

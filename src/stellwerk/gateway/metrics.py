@@ -47,6 +47,13 @@ class Metrics:
             ["backend", "kind"],
             registry=self.registry,
         )
+        self.shadow_skipped = Counter(
+            "stellwerk_shadow_skipped",
+            "Routed requests shadow grading would have graded but skipped, by reason (busy,"
+            " paused, rate, department_share, judge_context; docs/router.md, Shadow grading).",
+            ["reason"],
+            registry=self.registry,
+        )
         self.backend_up = Gauge(
             "stellwerk_backend_up",
             "1 if the backend answered its last probe, else 0.",

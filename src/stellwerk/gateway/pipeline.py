@@ -51,7 +51,7 @@ from stellwerk.gateway.calls import Call, new_request_id
 from stellwerk.gateway.errors import mark_request, status_of
 from stellwerk.gateway.governance import classify
 from stellwerk.gateway.limits import check_request
-from stellwerk.gateway.pending import Ticket, evidence
+from stellwerk.gateway.pending import Pending, Ticket, evidence
 from stellwerk.gateway.route_embedding import prompt_embedding
 from stellwerk.gateway.runtime import Runtime
 from stellwerk.gateway.selection import Selection, needs_of
@@ -241,12 +241,12 @@ async def route(
         embedding=embedding,
         max_answer_tokens=chat.max_answer_tokens,
     )
-    if runtime.pending.window_s > 0 or runtime.shadow.on:  # for a later grade, no text
+    if runtime.pending.on or runtime.shadow.on:  # for a later grade, no text
         call.evidence = evidence(
             selector.router, prompt.text, embedding, runtime.config.router.record_noise
         )
     if call.evidence is not None:  # its feedback waits for its end (``account``)
-        runtime.pending.started(call.request_id, principal.key_id)
+        await runtime.pending.started(call.request_id, principal.key_id)
     picked = call.evidence is not None and call.evidence.readable and not call.stream
     if picked and runtime.shadow.wants(principal, name, selection.decision, needs):
         call.shadow = Ticket(chat, prompt.text, selection.models)
@@ -328,28 +328,30 @@ async def _answer(call: Call, chunks: AsyncIterator[ChatChunk]) -> AsyncIterator
 async def account(runtime: Runtime, call: Call) -> None:
     """Write the call's one usage record (with its metrics and its budget settled); a routed
     request that was answered is kept for feedback and, if picked, shadow grading."""
-    if await runtime.accounts.record(call):
-        _keep_for_grading(runtime, call)
-    runtime.pending.ended(call.request_id)
+    routed = call.evidence is not None
+    entry = _keep_for_grading(runtime, call) if await runtime.accounts.record(call) else None
+    if routed:
+        await runtime.pending.ended(call.request_id, entry)
 
 
-def _keep_for_grading(runtime: Runtime, call: Call) -> None:
+def _keep_for_grading(runtime: Runtime, call: Call) -> Pending | None:
+    """Its entry for feedback, if it may get one (shadow grading started, if it was picked)."""
     found, call.evidence = call.evidence, None
     ticket, call.shadow = call.shadow, None
     selection, principal = call.selection, call.principal
     if found is None or call.status != 200 or call.model is None:
-        return
+        return None
     if selection is None or selection.route is None or principal is None:
-        return
+        return None
     if ticket is not None and ticket.answer:
         runtime.shadow.start(runtime, call, ticket, found, selection.route)
-    runtime.pending.put(
+    return Pending(
         call.request_id,
-        key_id=principal.key_id,
-        department=principal.department,
-        route=selection.route,
-        model=call.model.id,
-        evidence=found,
+        principal.key_id,
+        principal.department,
+        selection.route,
+        call.model.id,
+        found,
     )
 
 

@@ -3,7 +3,9 @@
 At start the newest version of the router's artifact is put on it; then, at every governance
 refresh (``governance.refresh_seconds``), a newer version (``stellwerk router adapt`` or
 ``rollback``, from any process or replica) replaces it. Decisions made from then on use it and
-name it: ``router: learned:<artifact>+<version>``.
+name the promotion whose correction it carries: ``router: learned:<artifact>+<version>``, where a
+rollback names the version it restored (``+1`` for a rollback to version 1's correction, no
+suffix for one to the base alone), so that a suffix always means the same correction.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class RouterVersions:
         self.router = router if isinstance(router, LearnedRouter) else None
         self.store = GradedStore(ledger)
         self.current: int | None = None
-        """The id of the version in use (0: none stored yet); None: not loaded."""
+        """The id of the newest version row, in use (0: none stored yet); None: not loaded."""
 
     def load(self) -> None:
         """Use the newest version, if it is not the one in use already."""
@@ -38,7 +40,14 @@ class RouterVersions:
         if newest_id != self.current:
             use_current(self.router, self.store)
             if self.current is not None:
-                log.info("router %s: now version %d", self.router.version, newest_id)
+                log.info(
+                    "router %s: now version %d (routing with %s)",
+                    self.router.version,
+                    newest_id,
+                    f"version {self.router.adapted}'s correction"
+                    if self.router.adapted
+                    else "the base alone",
+                )
             self.current = newest_id
 
     async def run(self, every_s: float) -> None:

@@ -21,7 +21,9 @@ from stellwerk.gateway.cuts import Cuts
 from stellwerk.gateway.governance import classify, permit
 from stellwerk.gateway.limits import StreamSlots
 from stellwerk.gateway.metrics import Metrics
-from stellwerk.gateway.pending import PendingGrades
+from stellwerk.gateway.pending_memory import InProcessPending
+from stellwerk.gateway.pending_open import build_pending
+from stellwerk.gateway.pending_store import PendingStore
 from stellwerk.gateway.selection import Selector
 from stellwerk.gateway.shadow import ShadowGrader
 from stellwerk.governance.baseline import References
@@ -50,8 +52,8 @@ class Runtime:
     accounts: Accounts
     cuts: Cuts
     """The requests running, cut when a governance change forbids them (``cuts``)."""
-    pending: PendingGrades = field(default_factory=lambda: PendingGrades(0, 0))
-    """Routed requests that may still get feedback (``pending``)."""
+    pending: PendingStore = field(default_factory=lambda: InProcessPending(0, 0))
+    """Routed requests that may still get feedback (``pending_store``)."""
     shadow: ShadowGrader = field(default_factory=lambda: ShadowGrader(ShadowConfig()))
     graded: GradedStore | None = None
     """Where graded requests are kept (the ledger's ``graded_records``), set at start-up."""
@@ -81,10 +83,12 @@ def build_runtime(
     governance: Governance,
     *,
     file_hash: str | None = None,
+    password: str | None = None,
 ) -> Runtime:
     """The runtime serving ``config``. ``file_hash``: the hash of the config as the file gave it,
     when ``config`` is derived from it (calibrated costs applied), so that usage records name the
-    same config as the audit log's ``config.load``; default the hash of ``config``."""
+    same config as the audit log's ``config.load``; default the hash of ``config``. ``password``:
+    Redis's, for the feedback entries the replicas share."""
     client = build_client()
     backends = build_backends(config, client, secrets.backend_keys)
     breakers = {
@@ -111,6 +115,6 @@ def build_runtime(
         budget=budget,
         accounts=Accounts(ledger, metrics, budget, the_hash, references=References(governance).of),
         cuts=Cuts(governance),
-        shadow=ShadowGrader(config.router.shadow),
-        pending=PendingGrades(config.router.feedback_window_s, config.router.feedback_max_pending),
+        shadow=ShadowGrader(config.router.shadow, metrics=metrics),
+        pending=build_pending(config, password),
     )

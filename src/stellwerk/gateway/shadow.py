@@ -5,11 +5,16 @@ permits, after the client has its answer and off its path (``router.shadow``, do
    without tools, of a department, route and data class the configuration allows, that the router
    can learn from. Unfamiliar prompts first: one is taken whenever the rate
    (``requests_per_minute``, a token bucket) allows; a familiar one with probability ``share``
-   and only while at least half of a minute's rate is left. Only a picked request keeps its
-   messages and answer, in memory, until its grading ends.
+   and only while at least half of a minute's rate is left. A department that was picked half a
+   minute's rate in the last minute (``fair_share``) is not picked again while another
+   department's request was turned away for the rate in that minute. Only a picked request
+   keeps its messages and answer, in memory, until its grading ends.
 2. **Reference** (``_grade``, a background task once the request's usage record is written): the
    allowed model with the router's best overall rating answers the same messages (its answer cut
-   at ``reference_max_tokens``). When that is the model that answered, the grade is 1.
+   at ``reference_max_tokens``). When that is the model that answered, the grade is 1. Before it
+   is asked, the judging call of step 3 must fit that model's context (``shadow_fit``): a grading
+   that cannot be judged is skipped (``judge_context``) and given its rate back, as if never
+   picked.
 3. **Judge**: the same answer text is a grade of 1 (exact match); otherwise the reference model
    grades the routed answer against its own with a fixed rubric, answering ``{"grade": 0..10}``
    (a JSON schema, so a grammar-constrained server cannot answer anything else).
@@ -24,7 +29,11 @@ monthly budget and rate limits, reserved and settled like any request's) and lea
 record of its own (endpoint ``shadow``, key id ``shadow``), so reports show what grading costs.
 When the account's limits refuse a call (its budget is spent), the refusal is recorded like any
 other, the grading ends, and no request is picked for ``PAUSE_S``: shadow grading stops while
-the budget is spent. A failure of either call is logged without any text and grades nothing.
+the budget is spent. A failure of either call is logged without any text, recorded
+(``shadow_failed``) and grades nothing; one because the prompt was over the model's context
+teaches ``shadow_fit.JudgeLimits``, so the same size of grading is skipped from then on.
+Every request skipped for a reason (``busy``, ``paused``, ``rate``, ``department_share``,
+``judge_context``) is counted in ``stellwerk_shadow_skipped_total``.
 """
 
 from __future__ import annotations
@@ -35,21 +44,24 @@ import json
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
 from stellwerk.backends.tokens import PromptSize
-from stellwerk.backends.types import JSON, ChatRequest
+from stellwerk.backends.types import ChatRequest
 from stellwerk.config.governance import SHADOW_KEY_ID
 from stellwerk.config.schema import ModelConfig, ShadowConfig
-from stellwerk.errors import Conflict, RateLimited, StellwerkError
+from stellwerk.errors import Conflict, ContextExceeded, RateLimited, StellwerkError
 from stellwerk.gateway.accounting import Accounts
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.budget import Budget, chat_bound
 from stellwerk.gateway.calls import Call, Caller
+from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.pending import Evidence, Ticket
 from stellwerk.gateway.selection import Selection, Selector
+from stellwerk.gateway.shadow_fit import JudgeLimits, judging_request, judging_tokens
 from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.in_thread import in_thread
 from stellwerk.routing.base import Decision
@@ -78,24 +90,6 @@ log = logging.getLogger("stellwerk.gateway.shadow")
 MAX_IN_FLIGHT = 4
 PAUSE_S = 60.0
 """After the account's limits refused a grading call, no request is picked for this long."""
-RUBRIC = (
-    "You grade answers. You get a question, a reference answer and a candidate answer. Grade how"
-    " well the candidate answers the question compared with the reference: 10 if it is as"
-    " correct, complete and useful, 0 if it is wrong or useless, in between for partly right."
-    ' Answer only with JSON: {"grade": <integer 0 to 10>}.'
-)
-_GRADE_FORMAT: JSON = {
-    "type": "json_schema",
-    "json_schema": {
-        "name": "grade",
-        "schema": {
-            "type": "object",
-            "properties": {"grade": {"enum": list(range(11))}},
-            "required": ["grade"],
-            "additionalProperties": False,
-        },
-    },
-}
 _NOT_PASSED = (
     "stream",
     "stream_options",
@@ -114,14 +108,19 @@ class ShadowGrader:
         *,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self._rng = rng or random.Random()
         self._clock = clock
+        self.metrics = metrics or Metrics()
         self._tokens = float(config.requests_per_minute)
         self._at = clock()
         self._paused_until = float("-inf")
         self._tasks: set[asyncio.Task[None]] = set()
+        self._picks: deque[tuple[float, str]] = deque()  # the last minute's: (when, department)
+        self._waiting: dict[str, float] = {}  # department: when it was last turned away for rate
+        self.limits = JudgeLimits()
 
     @property
     def on(self) -> bool:
@@ -130,9 +129,7 @@ class ShadowGrader:
     def wants(self, principal: Principal, route: str, decision: Decision, needs: set[str]) -> bool:
         """Whether to grade this routed request (step 1 of the module docstring)."""
         c = self.config
-        if not self.on or needs != {"chat"} or len(self._tasks) >= MAX_IN_FLIGHT:
-            return False
-        if self._clock() < self._paused_until:  # the account's limits refused a call
+        if not self.on or needs != {"chat"}:
             return False
         if c.departments is not None and principal.department not in c.departments:
             return False
@@ -140,17 +137,51 @@ class ShadowGrader:
             return False
         if principal.classification not in c.classifications:
             return False
-        self._refill()
+        if not decision.unfamiliar and self._rng.random() >= c.share:
+            return False  # not drawn: not a skip
+        if len(self._tasks) >= MAX_IN_FLIGHT:
+            return self._skip("busy")
+        now = self._clock()
+        if now < self._paused_until:  # the account's limits refused a call
+            return self._skip("paused")
+        self._refill(now)
+        department = principal.department
         reserve = 1.0 if decision.unfamiliar else 1.0 + c.requests_per_minute / 2
         if self._tokens < reserve:
-            return False
-        if not decision.unfamiliar and self._rng.random() >= c.share:
-            return False
+            self._waiting[department] = now
+            return self._skip("rate")
+        if not self.fair_share(department, now):
+            return self._skip("department_share")
         self._tokens -= 1.0
+        self._picks.append((now, department))
         return True
 
-    def _refill(self) -> None:
-        now = self._clock()
+    def fair_share(self, department: str, now: float) -> bool:
+        """Whether ``department`` may be picked once more: it was picked fewer than half a
+        minute's rate in the last minute, or no other department waited in that minute (was
+        turned away for the rate). So a department sending prompts of its choosing (unfamiliar
+        ones are taken first) gets half the rate, not all of it, while others want some."""
+        while self._picks and now - self._picks[0][0] >= 60.0:
+            self._picks.popleft()
+        mine = sum(1 for _, d in self._picks if d == department)
+        if mine < max(1, self.config.requests_per_minute // 2):
+            return True
+        return not any(d != department and now - t < 60.0 for d, t in self._waiting.items())
+
+    def _skip(self, reason: str) -> bool:
+        self.metrics.shadow_skipped.labels(reason).inc()
+        return False
+
+    def _unpick(self, department: str) -> None:
+        """A picked request is not graded after all (``judge_context``): its rate is given
+        back, and it does not count in its department's share."""
+        self._tokens = min(float(self.config.requests_per_minute), self._tokens + 1.0)
+        for entry in reversed(self._picks):
+            if entry[1] == department:
+                self._picks.remove(entry)
+                break
+
+    def _refill(self, now: float) -> None:
         rate = self.config.requests_per_minute
         self._tokens = min(float(rate), self._tokens + (now - self._at) * rate / 60.0)
         self._at = now
@@ -215,27 +246,39 @@ class ShadowGrader:
         assert call.principal is not None and call.model is not None
         if reference.id == call.model.id:
             return 1.0
+        answer = (ticket.answer or "").strip()
+        backend = runtime.caller.backends[reference.backend]
+        tokens = await judging_tokens(
+            backend, reference, ticket.question, answer, self.config.reference_max_tokens
+        )
+        limit = self.limits.limit(reference)
+        if tokens > limit:
+            self._unpick(call.principal.department)
+            self._skip("judge_context")
+            log.info(
+                "shadow grading of request %s skipped (judge_context): its judging call takes up"
+                " to %d tokens, over the %d of %s's context",
+                call.request_id,
+                tokens,
+                limit,
+                reference.id,
+            )
+            return None
         params = {k: v for k, v in ticket.request.params.items() if k not in _NOT_PASSED}
         params["max_tokens"] = self.config.reference_max_tokens
-        own = await self._ask(
-            runtime, call, reference, ChatRequest(ticket.request.messages, params)
-        )
-        answer, theirs = (ticket.answer or "").strip(), (own or "").strip()
-        if answer and answer == theirs:
-            return 1.0
-        prompt = (
-            f"Question:\n{ticket.question}\n\nReference answer:\n{theirs}\n\n"
-            f"Candidate answer:\n{answer}"
-        )
-        verdict = await self._ask(
-            runtime,
-            call,
-            reference,
-            ChatRequest(
-                [{"role": "system", "content": RUBRIC}, {"role": "user", "content": prompt}],
-                {"max_tokens": 16, "temperature": 0, "response_format": _GRADE_FORMAT},
-            ),
-        )
+        try:
+            own = await self._ask(
+                runtime, call, reference, ChatRequest(ticket.request.messages, params)
+            )
+            theirs = (own or "").strip()
+            if answer and answer == theirs:
+                return 1.0
+            verdict = await self._ask(
+                runtime, call, reference, judging_request(ticket.question, theirs, answer)
+            )
+        except ContextExceeded:
+            self.limits.refused(reference, tokens)  # not this size of grading again
+            raise
         try:
             grade = json.loads(verdict or "")["grade"]
         except (ValueError, TypeError, KeyError):

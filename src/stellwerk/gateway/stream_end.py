@@ -69,10 +69,15 @@ class StreamEnd:
         self.delivered = False  # every event, the last included, went to the client
 
     async def chunks(self, first: ChatChunk) -> AsyncIterator[ChatChunk]:
-        """The backend's chunks, ``first`` then the rest, counted as they arrive."""
+        """The backend's chunks, ``first`` then the rest, counted as they arrive. Once the last
+        is in, a routed request is marked finishing, before its last events go to the client: a
+        feedback sent when the client has them waits for its record (``pending_store``)."""
         yield self._seen(first)
         async for chunk in self.rest:
             yield self._seen(chunk)
+        call = self.call
+        if call.evidence is not None and call.principal is not None:
+            await self.runtime.pending.finishing(call.request_id, call.principal.key_id)
 
     def _seen(self, chunk: ChatChunk) -> ChatChunk:
         if chunk.content is not None or chunk.tool_calls:

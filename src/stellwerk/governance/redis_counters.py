@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from stellwerk.errors import CountersUnavailable
+from stellwerk.governance.redis_pool import pooled_client
 from stellwerk.policy.counters import Charge, Counters
 
 log = logging.getLogger("stellwerk.limits")
@@ -146,16 +147,8 @@ class RedisCounters(Counters):
         password: str | None = None,
         max_connections: int = 32,
     ) -> None:
-        from redis.asyncio import BlockingConnectionPool, Redis
-
         self._prefix = prefix
-        # A blocking pool: under a burst, requests wait (up to 5 s) for a free connection
-        # instead of failing with "Too many connections".
-        options: dict[str, Any] = {"max_connections": max_connections, "timeout": 5}
-        if password is not None:
-            options["password"] = password
-        pool = BlockingConnectionPool.from_url(url, **options)
-        self._redis: Any = Redis(connection_pool=pool)
+        self._redis: Any = pooled_client(url, password, max_connections)
         self._reserve = self._redis.register_script(_RESERVE)
         self._adjust = self._redis.register_script(_ADJUST)
         self._settle = self._redis.register_script(_SETTLE)

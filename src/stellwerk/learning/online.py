@@ -3,7 +3,10 @@
 A router version (``ledger.graded.RouterVersion``) is a correction
 (``correction_blob.dump_correction``) on
 top of one base artifact, or none. ``use_current`` puts the newest version of the router's
-artifact on it (the gateway does at start and whenever the newest changes); ``adapt_stored`` runs
+artifact on it (the gateway does at start and whenever the newest changes, ``stellwerk route``
+before it decides): its correction, and the promotion that correction came from
+(``GradedStore.correction_of``: a rollback names the version it restored) as the version its
+decisions name; ``adapt_stored`` runs
 ``adapt`` over the graded records of the artifact kept in the ledger and, unless asked for a dry
 run, stores a promoted correction as the new version, audited ``router.adapt`` with its before and
 after figures (an adaptation that was not promoted is audited too, without a version). The audit
@@ -40,13 +43,15 @@ def learned(router: Router) -> LearnedRouter:
 
 
 def use_current(router: LearnedRouter, store: GradedStore) -> RouterVersion | None:
-    """Put the newest version of ``router``'s artifact on it (or its base alone); returns it."""
+    """Put the newest version of ``router``'s artifact on it (or its base alone); returns it.
+    ``router.adapted`` is then the promotion whose correction it carries (0: none)."""
     version = store.current(router.version)
     base = replace(router.model, correction=None)
     if version is None or version.correction is None:
         router.model, router.adapted = base, 0
     else:
-        router.model, router.adapted = load_correction(base, version.correction), version.id
+        corrected = load_correction(base, version.correction)
+        router.model, router.adapted = corrected, store.correction_of(version)
     return version
 
 
@@ -54,7 +59,8 @@ def use_current(router: LearnedRouter, store: GradedStore) -> RouterVersion | No
 class Outcome:
     adaptation: Adaptation
     current: int
-    """The version compared against (0: the base alone)."""
+    """The version compared against: the promotion whose correction was in use (0: the base
+    alone)."""
     version: RouterVersion | None
     """The version stored (None: not promoted, or a dry run)."""
     read: int
@@ -103,8 +109,8 @@ def adapt_stored(
     """Adapt ``router`` (its newest version) from the newest ``MAX_RECORDS`` graded records of
     its artifact; store and audit the outcome unless ``dry_run``."""
     judged_at = judged_at or Judging()
-    current = use_current(router, store)
-    current_id = 0 if current is None or current.correction is None else current.id
+    use_current(router, store)
+    current_id = router.adapted
     newest = store.newest_id(router.version)
     records = store.records(router.version, limit=MAX_RECORDS, up_to=newest)
     settings = AdaptSettings()

@@ -14,7 +14,11 @@ gives the newest runs' audit entries (the dashboard's router-learning page).
 
 ``promote`` and ``roll_back`` append a router version and its audit entry (``router.adapt``,
 ``router.rollback``) in one transaction; ``current(base_version)`` is the newest version of an
-artifact (None: the base alone).
+artifact (None: the base alone). A promotion carries a correction of its own; a rollback carries
+again the correction of an earlier promotion (or none: the base alone), and ``correction_of``
+names that promotion, the version the router's decisions name (``learned:<artifact>+<version>``):
+the same number always means the same correction, whichever rollback restored it. A rollback to the
+correction already in use changes nothing and is refused (``Conflict``), not appended.
 """
 
 from __future__ import annotations
@@ -59,6 +63,16 @@ class RouterVersion:
     actor: str
     correction: bytes | None
     details: dict[str, Any]
+
+    @property
+    def restores(self) -> int | None:
+        """The version a rollback made current again (its promotion where the rollback wrote it,
+        ``correction_of``); None: a promotion."""
+        for key in ("correction_of", "rollback_to"):
+            value = self.details.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        return None
 
 
 class GradedStore:
@@ -225,6 +239,19 @@ class GradedStore:
         """Append a promoted version and its audit entry ``router.adapt``."""
         return self._append(base_version, correction, actor, details, "router.adapt", config_hash)
 
+    def correction_of(self, version: RouterVersion | None) -> int:
+        """The promotion whose correction ``version`` carries: its own id for a promotion, for a
+        rollback the promotion it restored (through a rollback to a rollback, for a row written
+        before rollbacks named it); 0: the base alone (``version`` None: never adapted)."""
+        while version is not None and version.correction is not None:
+            restored = version.restores
+            if restored is None:
+                return version.id
+            if restored == 0 or restored >= version.id:  # a row only names an older one
+                return 0
+            version = self.version(version.base_version, restored)
+        return 0
+
     def roll_back(
         self,
         base_version: str,
@@ -234,14 +261,19 @@ class GradedStore:
         config_hash: str | None = None,
     ) -> RouterVersion:
         """Make version ``to`` (0: the base alone; None: the one in use before the current one)
-        current again, as a new version, audited ``router.rollback``."""
+        current again, as a new version, audited ``router.rollback``; a ``Conflict`` when its
+        correction is the one in use already (nothing would change)."""
         now = self.current(base_version)
         if now is None:
             raise NotFound(f"the router artifact {base_version} has no version to roll back")
         if to is None:
             to = int(now.details.get("previous") or 0)
-        correction = None if to == 0 else self.version(base_version, to).correction
-        details = {"rollback_to": to, "rolled_back": now.id}
+        target = None if to == 0 else self.version(base_version, to)
+        restored, in_use = self.correction_of(target), self.correction_of(now)
+        if restored == in_use:
+            raise Conflict(_unchanged(to, restored, now.id), code="router_version_in_use")
+        correction = None if target is None else target.correction
+        details = {"rollback_to": to, "rolled_back": now.id, "correction_of": restored}
         return self._append(
             base_version, correction, actor, details, "router.rollback", config_hash
         )
@@ -284,6 +316,15 @@ class GradedStore:
                 time=now,
             )
         return RouterVersion(new_id, now, base_version, actor, correction, full)
+
+
+def _unchanged(to: int, restored: int, current: int) -> str:
+    """Why a rollback to ``to`` would change nothing: what it restores is in use already."""
+    what = "the base router alone" if restored == 0 else f"version {restored}'s correction"
+    return (
+        f"rollback to version {to}: {what} is in use already (current version {current});"
+        " nothing to roll back"
+    )
 
 
 def _version(row: Any) -> RouterVersion:

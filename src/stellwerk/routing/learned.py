@@ -95,7 +95,8 @@ class LearnedRouter(Router):
         self.model = model
         self.version = version
         self.adapted = 0
-        """The router version (``learning.online``) whose correction ``model`` carries; 0: none."""
+        """The promoted router version (``learning.online``) whose correction ``model`` carries,
+        also when a rollback restored it; 0: none (the base alone)."""
         self.familiarity_threshold = familiarity_threshold
         self.answer_tokens = answer_tokens
         self.calibrated = dict(calibrated or {})
