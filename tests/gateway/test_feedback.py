@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from sqlalchemy import String, cast, column, inspect, select, table
 
 from stellwerk.ledger.graded_tables import graded_records
+from stellwerk.routing.graded_record import GradedRecord
+from stellwerk.routing.loader import load_learned
 from tests.fixtures.gateway import KEYS, Gateway, in_process, running_gateway
 from tests.fixtures.loopback import stalling_server
 
@@ -80,6 +83,38 @@ def test_feedback_grades_the_callers_routed_answer_once_and_is_not_billed(
     assert row.grades == {model: 0.75} and row.task == "maths"
     assert len(row.latent) == 64 and row.base and len(row.stats) == 11
     assert row.base_version  # the artifact that read the prompt
+
+
+@pytest.mark.parametrize("noise", [None, 0.0])
+def test_a_graded_reading_is_kept_with_fresh_noise(
+    gateway_raw: dict[str, Any], noise: float | None
+) -> None:
+    """By default (``router.record_noise``) the stored reading is the prompt's, moved by noise
+    drawn afresh: the same prompt graded twice is stored twice differently, never exactly as the
+    router reads it (which would confirm a guess of the prompt); 0 stores the exact reading."""
+    raw = _shipped(gateway_raw)
+    if noise is not None:
+        raw["router"] = {"record_noise": noise}
+    text = "Explain the proof of the prime number theorem."
+    with in_process(raw) as gw:
+        for _ in range(2):
+            request_id, _ = _ask(gw, "auto", text)
+            assert _feedback(gw, {"request_id": request_id, "score": 0.5}).status_code == 200
+    ledger = gw.ledger()
+    try:
+        with ledger.connect() as connection:
+            stored = [tuple(row.latent) for row in connection.execute(select(graded_records))]
+    finally:
+        ledger.close()
+    exact = GradedRecord.of(load_learned().model, text, {}).latent
+    assert len(stored) == 2
+    if noise == 0.0:
+        assert stored == [pytest.approx(exact)] * 2
+        return
+    assert stored[0] != pytest.approx(stored[1])
+    for latent in stored:
+        assert latent != pytest.approx(exact, abs=1e-3)
+        assert float(np.dot(latent, exact)) > 0.5  # still the prompt's neighbourhood
 
 
 def test_feedback_is_only_for_the_callers_own_routed_requests(learning_gateway: Gateway) -> None:

@@ -211,6 +211,9 @@ class RouterConfig(Strict):
     """How long a routed request may get feedback (``POST /v1/feedback``); 0: never."""
     feedback_max_pending: int = Field(default=10_000, ge=0, le=1_000_000)
     """Routed requests kept for feedback at most (the oldest go first)."""
+    record_noise: float = Field(default=0.5, ge=0, le=10)
+    """The noise a graded request's record is kept with, in units of its prompt's sensitivity to
+    one word (``routing.record_noise``); 0: exact readings, which confirm a guess of a prompt."""
     shadow: ShadowConfig = ShadowConfig()
     adapt_every_s: float = Field(default=0.0, ge=0, le=30 * 86400)
     """Adapt the learned router from its graded requests this often, in the gateway (one

@@ -2,7 +2,8 @@
 
 At decision time (``evidence``) the router's base model reads the prompt once more and the
 gateway keeps only what a ``GradedRecord`` needs: the latent vector, the base prediction of each
-trained model and the prompt statistics. The prompt itself is dropped with the request.
+trained model and the prompt statistics, with fresh noise (``router.record_noise``,
+``routing.record_noise``). The prompt itself is dropped with the request.
 
 When the request's usage record is written, its evidence becomes a ``Pending`` entry of the
 gateway's ``PendingStore`` (``pending_store``): in this process's memory, or, with Redis
@@ -57,13 +58,14 @@ class Evidence:
 
 
 def evidence(
-    router: Router, prompt: str, embedding: Sequence[float] | None = None
+    router: Router, prompt: str, embedding: Sequence[float] | None = None, noise: float = 0.0
 ) -> Evidence | None:
     """``prompt`` as the router's base artifact reads it (None: the router learns nothing; an
-    evidence that is not ``readable``: it cannot learn from this prompt)."""
+    evidence that is not ``readable``: it cannot learn from this prompt), with ``noise``
+    (``router.record_noise``) drawn afresh from the operating system's entropy."""
     if not isinstance(router, LearnedRouter):
         return None
-    record = GradedRecord.of(router.model, prompt, {}, embedding=embedding)
+    record = GradedRecord.of(router.model, prompt, {}, embedding=embedding, noise=noise)
     return Evidence(router.version, record.latent, record.base, record.stats)
 
 

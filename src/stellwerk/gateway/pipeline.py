@@ -242,7 +242,9 @@ async def route(
         max_answer_tokens=chat.max_answer_tokens,
     )
     if runtime.pending.on or runtime.shadow.on:  # for a later grade, no text
-        call.evidence = evidence(selector.router, prompt.text, embedding)
+        call.evidence = evidence(
+            selector.router, prompt.text, embedding, runtime.config.router.record_noise
+        )
     if call.evidence is not None:  # its feedback waits for its end (``account``)
         await runtime.pending.started(call.request_id, principal.key_id)
     picked = call.evidence is not None and call.evidence.readable and not call.stream

@@ -58,7 +58,8 @@ class Correction:
     models: tuple[str, ...]
     """The trained models of the quality model it corrects, in its column order."""
     latents: F32
-    """(graded prompts, latent dimensions), unit rows."""
+    """(graded prompts, latent dimensions): unit rows, or unit rows plus the noise the records
+    were kept with (``record_noise``: their products with a prompt estimate cosines)."""
     residuals: F32
     """(graded prompts, models): grade minus base quality, 0 where there is no grade."""
     graded: npt.NDArray[np.bool_]

@@ -4,8 +4,10 @@ The gateway (shadow grading, application feedback) keeps one ``GradedRecord`` pe
 the router's latent vector of the prompt, its base prediction, the prompt statistics, the grades of
 the models that were graded, the task label if the caller gave one, and the department that asked.
 Never the prompt or the answer. ``GradedRecord.of`` builds one from a prompt at request time; the
-prompt is read and dropped. The router learns from these records offline
-(``stellwerk.routing.adapt``); docs/router.md says why a record cannot give the prompt back.
+prompt is read and dropped. With ``noise`` above 0 the reading is kept with fresh noise
+(``record_noise``), so that a record cannot confirm a guess of the prompt. The router learns from
+these records offline (``stellwerk.routing.adapt``); docs/router.md says what a record can and
+cannot give back.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
+from stellwerk.routing import record_noise
 from stellwerk.routing.model import QualityModel
 
 
@@ -21,7 +26,8 @@ class GradedRecord:
     """What is kept of one graded request (no text): see the module docstring."""
 
     latent: tuple[float, ...]
-    """The prompt's unit vector in the router's latent space (empty: it had none)."""
+    """The prompt's unit vector in the router's latent space, plus the noise it was kept with
+    (``record_noise``; no longer of unit length then); empty: it had none."""
     base: Mapping[str, float]
     """The base router's predicted quality of each trained model for the prompt."""
     grades: Mapping[str, float]
@@ -42,13 +48,27 @@ class GradedRecord:
         *,
         task: str | None = None,
         embedding: Sequence[float] | None = None,
+        noise: float = 0.0,
+        rng: np.random.Generator | None = None,
     ) -> GradedRecord:
-        """The record of ``prompt`` graded ``grades``, read by the base of ``model``."""
+        """The record of ``prompt`` graded ``grades``, read by the base of ``model``; with
+        ``noise`` above 0, the latent vector and the base prediction moved by Gaussian noise of
+        ``noise`` times the prompt's sensitivity, and the statistics rounded (``record_noise``).
+        ``rng`` None: fresh entropy from the operating system (never seed it from the prompt)."""
         reading = replace(model, correction=None, memory=None).read(prompt, embedding)
+        latent = np.zeros(0) if reading.latent is None else reading.latent.astype(np.float64)
+        base = np.asarray(reading.base, dtype=np.float64)
+        stats = tuple(float(x) for x in reading.stats)
+        if noise > 0:
+            rng = np.random.default_rng() if rng is None else rng
+            sigma = noise * record_noise.sensitivity(model, prompt)
+            noisy = record_noise.noisy_latent(latent, sigma, rng)
+            base = record_noise.noisy_base(base, sigma * record_noise.BASE_SHARE, rng)
+            stats = record_noise.coarse_stats(reading.stats)
         return cls(
-            latent=() if reading.latent is None else tuple(float(x) for x in reading.latent),
-            base={m: float(q) for m, q in zip(model.models, reading.base, strict=True)},
+            latent=noisy if noise > 0 else tuple(float(x) for x in latent),
+            base={m: float(q) for m, q in zip(model.models, base, strict=True)},
             grades=dict(grades),
-            stats=tuple(float(x) for x in reading.stats),
+            stats=stats,
             task=task,
         )

@@ -138,7 +138,11 @@ class QualityModel:
         if self.correction is not None:
             quality = self.correction.apply(latent, sims, base)
             if latent is not None and len(self.correction):
-                similarity = max(similarity, float((self.correction.latents @ latent).max()))
+                # a noisy record's product is an unbiased cosine, but the largest of thousands
+                # of them is not: scaled down by the record's length (record_noise), it errs low
+                graded = self.correction.latents @ latent
+                lengths = np.maximum(np.linalg.norm(self.correction.latents, axis=1), 1.0)
+                similarity = max(similarity, float((graded / lengths).max()))
         quality, seen = self._recall(text, quality)
         return Reading(
             quality=quality,
