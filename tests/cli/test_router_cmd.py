@@ -234,6 +234,7 @@ def test_eval_holdout_task_adapts_and_reports_beside_the_unadapted(open9_slice: 
         (["--adapt", "5"], "--adapt needs --holdout-task"),
         (["--holdout-task", "mbpp", "--adapt", "100000"], "new prompts to judge"),
         (["--rotations", "5"], "--rotation and --rotations need --holdout-task"),
+        (["--holdout-task", "mbpp", "--record-noise", "0.5"], "--record-noise needs --adapt"),
         (["--holdout-task", "mbpp", "--rotation", "5", "--rotations", "5"], "is not below"),
     ],
 )

@@ -94,3 +94,21 @@ def test_shadow_grading_keeps_two_grades_relative_to_the_reference(
     assert all(len(g) == (3 if len(f) == 2 else 2) for g, f in zip(more, grades, strict=True))
     with pytest.raises(TrainingDataError, match="grading 'every'"):
         adapt_on_traffic(data, facts, rows, model, grading="every")
+
+
+def test_the_simulation_keeps_records_as_noisy_as_the_gateway_asks(
+    open9_slice: Path, trained: Artifact
+) -> None:
+    """``router eval --adapt N --record-noise X``: the graded traffic is kept as a gateway with
+    ``router.record_noise: X`` keeps it, so the adaptation reads other records than exact ones;
+    the noise is seeded, so the same run gives the same figures."""
+    data = load_outcomes(open9_slice)
+    facts = load_model_facts(open9_slice.parent / "slice-models.json")
+    rows = traffic_rows(data, "mbpp", 40)
+    judged = [
+        adapt_on_traffic(data, facts, rows, trained.model, seed=3, record_noise=noise).as_json()
+        for noise in (0.0, 0.5, 0.5)
+    ]
+    exact, noisy, again = judged
+    assert noisy == again
+    assert noisy["comparison"] != exact["comparison"]

@@ -166,6 +166,15 @@ def eval_cmd(
     rotations: Annotated[
         int, typer.Option("--rotations", min=1, help="How many turns --rotation counts in.")
     ] = 1,
+    record_noise: Annotated[
+        float,
+        typer.Option(
+            "--record-noise",
+            min=0.0,
+            help="With --adapt: keep the graded records with this noise, as a gateway with"
+            " router.record_noise does (its default 0.5); 0: exact readings.",
+        ),
+    ] = 0.0,
     models: ModelsOpt = None,
     resplit: ResplitOpt = None,
     no_memory: NoMemoryOpt = False,
@@ -182,6 +191,8 @@ def eval_cmd(
     with _errors():
         if holdout_task is None and adapt_n:
             raise TrainingDataError("--adapt needs --holdout-task (the task to adapt to)")
+        if not adapt_n and record_noise:
+            raise TrainingDataError("--record-noise needs --adapt (the records it is kept on)")
         if holdout_task is None and (rotation or rotations != 1):
             raise TrainingDataError("--rotation and --rotations need --holdout-task")
         if rotation >= rotations:
@@ -202,6 +213,7 @@ def eval_cmd(
                 adapt_n=adapt_n,
                 seed=seed,
                 rotation=(rotation, rotations),
+                record_noise=record_noise,
                 settings=TrainSettings(memory=not no_memory),
                 as_json=as_json,
                 plot=plot,
@@ -254,6 +266,7 @@ def _eval_holdout_task(
     adapt_n: int,
     seed: int,
     rotation: tuple[int, int],
+    record_noise: float,
     settings: Any,
     as_json: bool,
     plot: Path | None,
@@ -273,6 +286,7 @@ def _eval_holdout_task(
             rotations=rotation[1],
             settings=settings,
             progress=step,
+            record_noise=record_noise,
         )
     result = outcome.evaluation.as_json()
     result["holdout_task"] = outcome.as_json(task)

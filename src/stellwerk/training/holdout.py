@@ -135,12 +135,14 @@ def holdout_evaluation(
     max_judged: int | None = None,
     progress: Progress = quiet,
     grading: str = "all",
+    record_noise: float = 0.0,
 ) -> HoldoutOutcome:
     """Judge the unadapted, the adapted and the in-distribution router on the held-out task
     (module docstring). ``unadapted``: a router already trained without the task (to reuse);
     ``max_judged``: judge on at most this many rows, the first in the seeded order (to bound a
     benchmark's time); ``rotation`` of ``rotations``: which turn of the seeded order (module
-    docstring); ``grading``: how the traffic is graded (``adapt_on_traffic``)."""
+    docstring); ``grading``: how the traffic is graded, ``record_noise``: how noisy its records
+    are kept (``adapt_on_traffic``)."""
     from stellwerk.training.workflow import knn_baseline, predict_table
 
     settings = settings or TrainSettings()
@@ -171,7 +173,9 @@ def holdout_evaluation(
         unadapted, chosen = train_quality_model(
             as_split(data, base_train), facts, settings, progress
         )
-    adaptation = adapt_on_traffic(data, facts, traffic, unadapted, seed, adapt_settings, grading)
+    adaptation = adapt_on_traffic(
+        data, facts, traffic, unadapted, seed, adapt_settings, grading, record_noise
+    )
     predictions = {
         "stellwerk": predict_table(adaptation.model, test, facts, progress),
         "stellwerk:unadapted": predict_table(unadapted, test, facts, progress),
@@ -255,11 +259,14 @@ def adapt_on_traffic(
     seed: int = 0,
     settings: AdaptSettings | None = None,
     grading: str = "all",
+    record_noise: float = 0.0,
 ) -> Adaptation:
     """``adapt`` on the ``traffic`` rows as graded records, in order, judging routing at each
     model's mean cost over them. ``grading`` ``all``: every model's score is a grade (what the
     data knows); ``shadow``: what the gateway's shadow grading keeps, ``shadow+1`` one more model
-    a request (``shadow_grades``)."""
+    a request (``shadow_grades``). ``record_noise``: the records kept as the gateway keeps them
+    with ``router.record_noise`` (0: exact readings), the noise drawn from a generator seeded
+    with ``seed``, so a run is reproduced."""
     if grading not in GRADINGS:
         raise TrainingDataError(f"grading {grading!r}: one of {', '.join(GRADINGS)}")
     if grading == "all":
@@ -267,8 +274,11 @@ def adapt_on_traffic(
     else:
         extra = grading == "shadow+1"
         grades = shadow_grades(data, facts, traffic, unadapted, extra=extra, seed=seed)
+    rng = np.random.default_rng(seed + 13)
     records = [
-        GradedRecord.of(unadapted, data.prompts[i], g, task=data.tasks[i])
+        GradedRecord.of(
+            unadapted, data.prompts[i], g, task=data.tasks[i], noise=record_noise, rng=rng
+        )
         for i, g in zip(traffic, grades, strict=True)
     ]
     costs = _mean_costs(data, traffic, facts)
