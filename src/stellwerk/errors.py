@@ -321,9 +321,12 @@ class LedgerError(StellwerkError):
 
 class SharedStateUnavailable(StellwerkError):
     """What the replicas share in Redis (``server.redis_url``) could not be read or written:
-    the answer is a 503, to be sent again, not a guess."""
+    the answer is a 503, to be sent again (``Retry-After``), not a guess. Its message says which
+    state failed, never Redis's own error (an internal address); the gateway logs that."""
 
     status_code: int = 503
+    code: str = "service_unavailable"
+    retry_after_s: float = 5.0
 
 
 class CountersUnavailable(SharedStateUnavailable):

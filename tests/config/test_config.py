@@ -96,6 +96,22 @@ def test_not_yaml_and_missing_file(tmp_path: Path) -> None:
         parse_config([1, 2])
 
 
+def test_a_key_given_twice_is_refused_naming_it_and_both_lines(tmp_path: Path) -> None:
+    """PyYAML keeps the last of two equal keys: a second ``router:`` block at the end of a file
+    dropped the first (shadow grading with it) and the config was called valid (walk 11)."""
+    path = write(tmp_path, MINIMAL)
+    text = path.read_text()
+    path.write_text(text + "router:\n  feedback_window_s: 10\nrouter:\n  feedback_window_s: 20\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    said = str(info.value)
+    assert "key 'router' is given twice (first on line" in said and "line" in said
+    nested = tmp_path / "nested.yaml"
+    nested.write_text(text + "router:\n  feedback_window_s: 10\n  feedback_window_s: 20\n")
+    with pytest.raises(ConfigError, match="key 'feedback_window_s' is given twice"):
+        load_config(nested)
+
+
 def test_missing_secret_stops_start_up_naming_it() -> None:
     config = parse_config(MINIMAL)
     with pytest.raises(ConfigError, match="IT_KEY"):

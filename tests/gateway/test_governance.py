@@ -746,4 +746,8 @@ def test_counters_down_is_a_503_not_unmetered_service(
     with in_process(raw, ENV) as gw:
         answer = post(gw, "/v1/chat/completions", chat(), RESEARCH)
         assert answer.status_code == 503
-        assert "Redis failed" in answer.json()["error"]["message"]
+        error = answer.json()["error"]
+        assert "Redis failed" in error["message"] and error["code"] == "service_unavailable"
+        # the client is not told the internal address (walk 11); it is told when to come back
+        assert "127.0.0.1" not in error["message"] and ":9" not in error["message"]
+        assert answer.headers["retry-after"] == "5"

@@ -18,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from stellwerk.config.schema import StellwerkConfig
+from stellwerk.config.yaml_keys import load_yaml
 from stellwerk.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def load_config(path: str | Path) -> StellwerkConfig:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     config = parse_config(raw, source=str(path)).read_from(str(path.resolve()))

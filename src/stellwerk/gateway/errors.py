@@ -104,7 +104,7 @@ def render(
         log.info("request %s refused, for operators: %s", exc.request_id or "-", exc.detail)
     if exc.request_id is not None:
         headers["x-stellwerk-request-id"] = exc.request_id
-    if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
+    if isinstance(exc, RateLimited | SharedStateUnavailable) and exc.retry_after_s is not None:
         headers["retry-after"] = str(max(1, round(exc.retry_after_s)))
     if isinstance(exc, UnsupportedEncoding):  # the coding it reads (RFC 7694)
         headers["accept-encoding"] = "identity"

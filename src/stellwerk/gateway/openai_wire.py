@@ -207,7 +207,8 @@ def error_body(exc: StellwerkError) -> dict[str, Any]:
                 "code": f"backend_{exc.kind}",
             }
         }
-    return {"error": {"message": str(exc), "type": "server_error", "param": None, "code": None}}
+    code = getattr(exc, "code", None)  # a 503 of the shared state: ``service_unavailable``
+    return {"error": {"message": str(exc), "type": "server_error", "param": None, "code": code}}
 
 
 def error_event(exc: StellwerkError) -> bytes:

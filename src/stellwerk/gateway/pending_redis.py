@@ -140,7 +140,9 @@ class RedisPending(PendingStore):
             pipe.time()
             value, evicted_at, (seconds, micros) = await pipe.execute()
         except RedisError as exc:
-            raise SharedStateUnavailable(f"feedback entries: Redis failed: {exc}") from exc
+            raise SharedStateUnavailable(
+                "feedback entries: Redis failed; try again shortly"
+            ) from _logged(exc)
         held = orjson.loads(value) if value is not None else None
         if held is not None and held["key"] == key_id:
             state = State(held["state"])
@@ -195,3 +197,10 @@ def _loads(request_id: str, held: dict[str, Any]) -> Pending:
     return Pending(
         request_id, held["key"], held["department"], held["route"], held["model"], evidence
     )
+
+
+def _logged(exc: Exception) -> Exception:
+    """``exc``, logged whole for operators: the client is told only that Redis failed (its own
+    error names the internal address)."""
+    log.warning("feedback entries: Redis failed: %s", exc)
+    return exc

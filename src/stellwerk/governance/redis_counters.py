@@ -212,7 +212,9 @@ class RedisCounters(Counters):
         try:
             return await script(keys=keys, args=args)
         except RedisError as exc:
-            raise CountersUnavailable(f"limit counters: Redis failed: {exc}") from exc
+            raise CountersUnavailable(
+                "limit counters: Redis failed; try again shortly"
+            ) from _logged(exc)
 
     async def _call_plain(self, *command: object) -> Any:
         from redis.exceptions import RedisError
@@ -220,4 +222,13 @@ class RedisCounters(Counters):
         try:
             return await self._redis.execute_command(*command)
         except RedisError as exc:
-            raise CountersUnavailable(f"limit counters: Redis failed: {exc}") from exc
+            raise CountersUnavailable(
+                "limit counters: Redis failed; try again shortly"
+            ) from _logged(exc)
+
+
+def _logged(exc: Exception) -> Exception:
+    """``exc``, logged whole for operators: the client is told only that Redis failed (its own
+    error names the internal address)."""
+    log.warning("limit counters: Redis failed: %s", exc)
+    return exc
