@@ -166,8 +166,9 @@ def collect(seed: int, only: set[str] | None, out: Path) -> None:
     out.write_bytes(gzip.compress(json.dumps(result).encode(), mtime=0))
 
 
-def _gains(steps: Any, current: Any, candidate: Any, table: Any, cost: Any, settings: Any) -> Any:
-    """(judged records, cost weights): each graded request's gain, as ``adapt._compare``."""
+def _judged(steps: Any, table: Any, cost: Any, settings: Any) -> tuple[Any, Any, Any, Any]:
+    """As ``adapt._compare`` sets up: the records it judges (two graded models or more), the cost
+    weights, each record's normalised costs and the judged records' table."""
     mask = table.graded
     use = mask.sum(axis=1) >= 2
     weights = np.array(settings.cost_weights if cost.any() else settings.cost_weights[:1])
@@ -175,6 +176,12 @@ def _gains(steps: Any, current: Any, candidate: Any, table: Any, cost: Any, sett
     top = row_cost.max(axis=1, keepdims=True)
     norm = np.divide(row_cost, top, out=np.zeros_like(row_cost), where=top > 0)
     t = steps.GradedTable(table.latents[use], table.base[use], table.grades[use], mask[use])
+    return use, weights, norm, t
+
+
+def _gains(steps: Any, current: Any, candidate: Any, table: Any, cost: Any, settings: Any) -> Any:
+    """(judged records, cost weights): each graded request's gain, as ``adapt._compare``."""
+    use, weights, norm, t = _judged(steps, table, cost, settings)
     a = steps._scores(current[use], t, norm[use], cost, weights)
     b = steps._scores(candidate[use], t, norm[use], cost, weights)
     return b - a
@@ -187,13 +194,7 @@ def _bounds(steps: Any, current: Any, table: Any, cost: Any, settings: Any) -> d
     scores a pick) and what the best single model scores (per cost weight the one model of the
     highest mean score over the records, then the mean over weights; every benchmark record has
     every model graded); each record's headroom, oracle minus current."""
-    mask = table.graded
-    use = mask.sum(axis=1) >= 2
-    weights = np.array(settings.cost_weights if cost.any() else settings.cost_weights[:1])
-    row_cost = np.where(mask, cost[None, :], 0.0)
-    top = row_cost.max(axis=1, keepdims=True)
-    norm = np.divide(row_cost, top, out=np.zeros_like(row_cost), where=top > 0)
-    t = steps.GradedTable(table.latents[use], table.base[use], table.grades[use], mask[use])
+    use, weights, norm, t = _judged(steps, table, cost, settings)
     now = steps._scores(current[use], t, norm[use], cost, weights)
     score = t.grades[:, None, :] - weights[None, :, None] * norm[use][:, None, :]
     assert t.graded.all(), "every benchmark record has every model graded"
