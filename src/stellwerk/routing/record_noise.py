@@ -16,8 +16,10 @@ record (never from the prompt: a seed the prompt gives, the attacker computes to
 * the base prediction: Gaussian noise of ``scale x BASE_SHARE x sensitivity`` on each model's
   quality, clipped to [0, 1]. One word moves the base prediction about a fifth as far as the
   latent vector, but nine models' predictions together identify a secret as well as the latent
-  vector does, and noise on them costs the learning little (the grades they are compared with
-  are far noisier): so as much noise (BENCHMARKS.md, "Noise on graded records").
+  vector does. A quarter of the latent vector's noise: as much as the base predictions' own
+  sensitivity calls for, where the latent vector's full noise on them cost most of what the
+  learning lost (the promotion test reads them: fewer promotions), measured side by side
+  (BENCHMARKS.md, "Noise on graded records").
 * the statistics (for reports; not learned from): rounded to one decimal.
 
 ``scale`` 0 keeps the exact reading (the fingerprint the noise hides). The grades, task and
@@ -38,7 +40,7 @@ from stellwerk.routing.model import QualityModel
 
 F64 = npt.NDArray[np.float64]
 
-BASE_SHARE = 1.0
+BASE_SHARE = 0.25
 """The base prediction's noise, as a share of the latent vector's (module docstring)."""
 LEAST_SENSITIVITY = 0.02
 """The sensitivity a prompt is given at least (one with one or no word the latent space reads
