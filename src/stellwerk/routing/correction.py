@@ -37,6 +37,7 @@ Kept per graded prompt: its latent vector and, per model, grade minus base quali
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +69,13 @@ class Correction:
     tau: float
     form: str = "shared"
     """``shared``, ``graded`` or ``pooled`` (``FORMS``; the module docstring)."""
+
+    @cached_property
+    def lengths(self) -> F32:
+        """Each graded prompt's vector length, 1 at least: a noisy record's is above 1
+        (``record_noise``), and the familiarity scales its product down by it."""
+        out: F32 = np.maximum(np.linalg.norm(self.latents, axis=1), 1.0).astype(np.float32)
+        return out
 
     def __len__(self) -> int:
         return len(self.latents)

@@ -141,8 +141,7 @@ class QualityModel:
                 # a noisy record's product is an unbiased cosine, but the largest of thousands
                 # of them is not: scaled down by the record's length (record_noise), it errs low
                 graded = self.correction.latents @ latent
-                lengths = np.maximum(np.linalg.norm(self.correction.latents, axis=1), 1.0)
-                similarity = max(similarity, float((graded / lengths).max()))
+                similarity = max(similarity, float((graded / self.correction.lengths).max()))
         quality, seen = self._recall(text, quality)
         return Reading(
             quality=quality,
