@@ -23,7 +23,12 @@ import numpy as np
 
 
 def collect(
-    noise: float, noise_seed: int, out: Path, only: set[str] | None = None, unit: bool = False
+    noise: float,
+    noise_seed: int,
+    out: Path,
+    only: set[str] | None = None,
+    unit: bool = False,
+    seed: int = 0,
 ) -> None:
     from benchmarks import promotion_rules
     from stellwerk.routing import graded_record, record_noise
@@ -47,7 +52,7 @@ def collect(
         return exact(cls, *args, **kwargs)
 
     graded_record.GradedRecord.of = classmethod(of)  # type: ignore[method-assign,assignment]
-    promotion_rules.collect(0, only, out)
+    promotion_rules.collect(seed, only, out)
 
 
 def judge(files: list[Path]) -> None:
@@ -56,8 +61,9 @@ def judge(files: list[Path]) -> None:
 
     result: dict[str, Any] = {"tasks": {}}
     for file in files:
-        result["tasks"].update(json.loads(gzip.decompress(file.read_bytes()))["tasks"])
-    result["seed"] = 0
+        each = json.loads(gzip.decompress(file.read_bytes()))
+        result["tasks"].update(each["tasks"])
+        result["seed"] = each.get("seed", 0)  # its in-distribution figures
     verdict = promotion_rules.judge(result, promotion_rules.margin(2.0))
     names = ", ".join(f"{promotion_rules._short(k)} {v:+.5f}" for k, v in verdict.worse)
     print(
@@ -72,13 +78,14 @@ def main() -> None:
     parser.add_argument("what", choices=("collect", "judge"))
     parser.add_argument("--noise", type=float, default=0.0)
     parser.add_argument("--noise-seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="collect: the traffic's draw")
     parser.add_argument("--out", type=Path, required=True, nargs="+", help="judge: several merge")
     parser.add_argument("--tasks", help="collect: only these held-out tasks (comma-separated)")
     parser.add_argument("--unit", action="store_true", help="collect: unit length again (as first)")
     args = parser.parse_args()
     if args.what == "collect":
         only = set(args.tasks.split(",")) if args.tasks else None
-        collect(args.noise, args.noise_seed, args.out[0], only, args.unit)
+        collect(args.noise, args.noise_seed, args.out[0], only, args.unit, args.seed)
     else:
         judge(args.out)
 
