@@ -166,13 +166,21 @@ class QualityModel:
             return quality, 0
         return self.memory.apply(row, quality), int(self.memory.counts[row])
 
-    def latent(self, index: I64, value: F64) -> F32 | None:
-        """The unit latent vector of a hashed TF-IDF vector (None: none of its slots is in
-        the latent space's vocabulary)."""
+    def projected(self, index: I64, value: F64) -> F64:
+        """A hashed TF-IDF vector projected into the latent space, before it is scaled to unit
+        length (zeros: none of its slots is in the latent space's vocabulary)."""
         pos = np.searchsorted(self.vocab, index)
         pos = np.minimum(pos, len(self.vocab) - 1)
         hit = self.vocab[pos] == index
-        emb = value[hit] @ self.proj[pos[hit]] if hit.any() else np.zeros(self.proj.shape[1])
+        if not hit.any():
+            return np.zeros(self.proj.shape[1], dtype=np.float64)
+        out: F64 = value[hit] @ self.proj[pos[hit]].astype(np.float64)
+        return out
+
+    def latent(self, index: I64, value: F64) -> F32 | None:
+        """The unit latent vector of a hashed TF-IDF vector (None: none of its slots is in
+        the latent space's vocabulary)."""
+        emb = self.projected(index, value)
         norm = float(np.sqrt(emb @ emb))
         if norm == 0.0:
             return None

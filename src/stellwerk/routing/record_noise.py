@@ -67,7 +67,7 @@ def sensitivity(model: QualityModel, text: str) -> float:
     pair = slots([a + " " + b for a, b in itertools.pairwise(tokens)])
     skip = slots([a + " " + b for a, b in zip(tokens, tokens[2:], strict=False)])
     index, counts = np.unique(np.concatenate([word, pair]), return_counts=True)
-    total = _projected(model, index, (1.0 + np.log(counts)) * model.idf[index])
+    total = model.projected(index, (1.0 + np.log(counts)) * model.idf[index])
     norm = float(np.linalg.norm(total))
     if norm == 0.0:
         return 1.0
@@ -99,16 +99,6 @@ def sensitivity(model: QualityModel, text: str) -> float:
     unit = np.divide(moved, lengths, out=np.zeros_like(moved), where=lengths > 0)
     shift = np.linalg.norm(unit - total / norm, axis=1)
     return max(float(shift.max()), LEAST_SENSITIVITY)
-
-
-def _projected(model: QualityModel, index: npt.NDArray[np.int64], value: F64) -> F64:
-    """The latent vector before it is scaled to unit length (as ``QualityModel.latent``)."""
-    pos = np.minimum(np.searchsorted(model.vocab, index), len(model.vocab) - 1)
-    hit = model.vocab[pos] == index
-    if not hit.any():
-        return np.zeros(model.proj.shape[1], dtype=np.float64)
-    out: F64 = value[hit] @ model.proj[pos[hit]].astype(np.float64)
-    return out
 
 
 def noisy_latent(latent: F64, sigma: float, rng: np.random.Generator) -> tuple[float, ...]:
