@@ -29,7 +29,7 @@ import orjson
 from stellwerk.errors import SharedStateUnavailable
 from stellwerk.gateway.pending import Evidence, Pending
 from stellwerk.gateway.pending_store import Found, PendingStore, State
-from stellwerk.governance.redis_pool import pooled_client
+from stellwerk.governance.redis_pool import logged, pooled_client
 
 log = logging.getLogger("stellwerk.feedback")
 
@@ -142,7 +142,7 @@ class RedisPending(PendingStore):
         except RedisError as exc:
             raise SharedStateUnavailable(
                 "feedback entries: Redis failed; try again shortly"
-            ) from _logged(exc)
+            ) from logged("feedback entries", exc)
         held = orjson.loads(value) if value is not None else None
         if held is not None and held["key"] == key_id:
             state = State(held["state"])
@@ -197,10 +197,3 @@ def _loads(request_id: str, held: dict[str, Any]) -> Pending:
     return Pending(
         request_id, held["key"], held["department"], held["route"], held["model"], evidence
     )
-
-
-def _logged(exc: Exception) -> Exception:
-    """``exc``, logged whole for operators: the client is told only that Redis failed (its own
-    error names the internal address)."""
-    log.warning("feedback entries: Redis failed: %s", exc)
-    return exc

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from stellwerk.errors import CountersUnavailable
-from stellwerk.governance.redis_pool import pooled_client
+from stellwerk.governance.redis_pool import logged, pooled_client
 from stellwerk.policy.counters import Charge, Counters
 
 log = logging.getLogger("stellwerk.limits")
@@ -214,7 +214,7 @@ class RedisCounters(Counters):
         except RedisError as exc:
             raise CountersUnavailable(
                 "limit counters: Redis failed; try again shortly"
-            ) from _logged(exc)
+            ) from logged("limit counters", exc)
 
     async def _call_plain(self, *command: object) -> Any:
         from redis.exceptions import RedisError
@@ -224,11 +224,4 @@ class RedisCounters(Counters):
         except RedisError as exc:
             raise CountersUnavailable(
                 "limit counters: Redis failed; try again shortly"
-            ) from _logged(exc)
-
-
-def _logged(exc: Exception) -> Exception:
-    """``exc``, logged whole for operators: the client is told only that Redis failed (its own
-    error names the internal address)."""
-    log.warning("limit counters: Redis failed: %s", exc)
-    return exc
+            ) from logged("limit counters", exc)

@@ -4,7 +4,10 @@ a free connection instead of failing with "Too many connections"."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+log = logging.getLogger("stellwerk.redis")
 
 
 def pooled_client(url: str, password: str | None, max_connections: int) -> Any:
@@ -16,3 +19,10 @@ def pooled_client(url: str, password: str | None, max_connections: int) -> Any:
     if password is not None:
         options["password"] = password
     return Redis(connection_pool=BlockingConnectionPool.from_url(url, **options))
+
+
+def logged(what: str, exc: Exception) -> Exception:
+    """``exc``, logged whole for operators under ``what`` (the shared state that failed): the
+    client is told only that Redis failed, for Redis's own error names its internal address."""
+    log.warning("%s: Redis failed: %s", what, exc)
+    return exc
