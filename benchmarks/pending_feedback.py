@@ -16,12 +16,12 @@ import statistics
 import time
 import uuid
 
-from stellwerk.config.schema import RouterConfig
-from stellwerk.gateway.pending import Evidence, Pending, evidence
+from stellwerk.gateway.pending import Pending
 from stellwerk.gateway.pending_memory import InProcessPending
 from stellwerk.gateway.pending_redis import RedisPending
 from stellwerk.gateway.pending_store import PendingStore
-from stellwerk.routing.loader import load_router
+from stellwerk.routing.graded_record import Evidence
+from stellwerk.routing.loader import load_learned
 
 PROMPT = "Explain the proof of the prime number theorem in simple words, with an example."
 
@@ -51,8 +51,10 @@ async def _timed(store: PendingStore, found: Evidence, n: int) -> tuple[str, str
 
 
 async def main(n: int, keys: int) -> None:
-    found = evidence(load_router(RouterConfig()), PROMPT)
-    assert found is not None
+    router = load_learned()
+    found = Evidence.read(router.model, PROMPT, base_version=router.version).noised(
+        router.model, PROMPT, 0.5
+    )
     print(f"entry: latent {len(found.latent)}, base models {len(found.base)}")
     keep, look = await _timed(InProcessPending(3600, n), found, n)
     print(f"memory: keep {keep}; look-up {look}")

@@ -9,9 +9,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from stellwerk.gateway.pending import Evidence, Pending
+from stellwerk.gateway.pending import Pending
 from stellwerk.gateway.pending_memory import InProcessPending
 from stellwerk.gateway.pending_store import PendingStore, State
+from stellwerk.routing.graded_record import Evidence
 
 EVIDENCE = Evidence("v1", (0.1, -2.5e-17, 1 / 3), {"m": 0.5}, (3.0,))
 

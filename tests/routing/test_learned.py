@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+from pathlib import Path
+
 import pytest
 
 from stellwerk.config.schema import RouterConfig
 from stellwerk.errors import ArtifactError, ConfigError
 from stellwerk.routing.base import Candidate, Decision, FirstAllowedRouter, RouteRequest
+from stellwerk.routing.graded_record import Evidence
 from stellwerk.routing.knowledge import Knowledge, calibrated_models
 from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.loader import load_router
@@ -224,3 +229,31 @@ def test_calibrated_models_are_read_from_the_manifests_placed_section() -> None:
     assert calibrated_models(info) == {"a": 225, "b": None, "c": None}
     assert calibrated_models({}) == {}
     assert calibrated_models({"placed": ["a"]}) == {}
+
+
+def _remembered_prompt(router: LearnedRouter) -> str:
+    """A training prompt the shipped router remembers the outcomes of (``memory``)."""
+    path = Path(__file__).resolve().parents[2] / "data" / "routing" / "open9.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            prompt = json.loads(line).get("prompt")
+            if isinstance(prompt, str) and router.model.remembered(prompt):
+                return prompt
+    raise AssertionError("no remembered prompt in open9")
+
+
+def test_a_decision_hands_out_its_base_reading_only_when_asked(shipped: LearnedRouter) -> None:
+    """What the gateway keeps for a later grade is the decision's own reading by the base
+    artifact (the prompt is not read twice): the remembered outcomes that move this decision
+    are not in it, and a request that does not ask gets none."""
+    prompt = _remembered_prompt(shipped)
+    cands = tuple(Candidate(m, 8.0, "medium", 0.1, 0.2, 8192) for m in shipped.model.models)
+    asked = shipped.decide(RouteRequest(prompt, 50, cands, 0.5, keep_evidence=True))
+    assert asked.evidence == Evidence.read(shipped.model, prompt, base_version=shipped.version)
+    assert asked.evidence.readable and asked.evidence.base_version == shipped.version
+    decided = {s.model_id: s.quality for s in asked.scores}
+    moved = [m for m in shipped.model.models if abs(decided[m] - asked.evidence.base[m]) > 0.01]
+    assert moved, "the memory moved no model's quality: the base reading would not show it"
+    assert "measured outcome" in asked.reason
+    plain = shipped.decide(RouteRequest(prompt, 50, cands, 0.5))
+    assert plain.evidence is None and plain.ranking == asked.ranking

@@ -29,7 +29,7 @@ from stellwerk.errors import (
 )
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.metrics import Metrics
-from stellwerk.gateway.pending import Evidence, Ticket
+from stellwerk.gateway.pending import Held, Ticket
 from stellwerk.gateway.selection import Selection
 from stellwerk.gateway.whole_inputs import PROBE_S, EmbedLimits, WholeInputs, Wording
 from stellwerk.policy.limits import Reservation
@@ -62,7 +62,7 @@ class Call:
     error_kind: str | None = None
     reservation: Reservation | None = None
     recorded: bool = False  # its one usage record is written (``Accounts.record``)
-    evidence: Evidence | None = None  # a routed prompt's text-free reading (``pending``)
+    evidence: Held | None = None  # a routed prompt's text-free reading, held (``pending``)
     shadow: Ticket | None = None  # picked for shadow grading (``shadow``): kept until graded
 
     def mark_first_token(self) -> None:

@@ -27,9 +27,10 @@ from typing import Any
 import orjson
 
 from stellwerk.errors import SharedStateUnavailable
-from stellwerk.gateway.pending import Evidence, Pending
+from stellwerk.gateway.pending import Pending
 from stellwerk.gateway.pending_store import Found, PendingStore, State
 from stellwerk.governance.redis_pool import logged, pooled_client
+from stellwerk.routing.graded_record import Evidence
 
 log = logging.getLogger("stellwerk.feedback")
 

@@ -51,7 +51,7 @@ from stellwerk.gateway.calls import Call, new_request_id
 from stellwerk.gateway.errors import mark_request, status_of
 from stellwerk.gateway.governance import classify
 from stellwerk.gateway.limits import check_request
-from stellwerk.gateway.pending import Pending, Ticket, evidence
+from stellwerk.gateway.pending import Pending, Ticket, held
 from stellwerk.gateway.route_embedding import prompt_embedding
 from stellwerk.gateway.runtime import Runtime
 from stellwerk.gateway.selection import Selection, needs_of
@@ -240,14 +240,13 @@ async def route(
         prompt.tokens,
         embedding=embedding,
         max_answer_tokens=chat.max_answer_tokens,
+        keep_evidence=runtime.pending.on or runtime.shadow.on,  # for a later grade, no text
     )
-    if runtime.pending.on or runtime.shadow.on:  # for a later grade, no text
-        call.evidence = evidence(
-            selector.router, prompt.text, embedding, runtime.config.router.record_noise
-        )
+    noise = runtime.config.router.record_noise
+    call.evidence = held(selector.router, selection.decision, prompt.text, noise)
     if call.evidence is not None:  # its feedback waits for its end (``account``)
         await runtime.pending.started(call.request_id, principal.key_id)
-    picked = call.evidence is not None and call.evidence.readable and not call.stream
+    picked = call.evidence is not None and call.evidence.evidence.readable and not call.stream
     if picked and runtime.shadow.wants(principal, name, selection.decision, needs):
         call.shadow = Ticket(chat, prompt.text, selection.models)
     return selection
@@ -343,15 +342,16 @@ def _keep_for_grading(runtime: Runtime, call: Call) -> Pending | None:
         return None
     if selection is None or selection.route is None or principal is None:
         return None
+    kept = found.kept()  # with its noise, after the answer (``pending.Held``)
     if ticket is not None and ticket.answer:
-        runtime.shadow.start(runtime, call, ticket, found, selection.route)
+        runtime.shadow.start(runtime, call, ticket, kept, selection.route)
     return Pending(
         call.request_id,
         principal.key_id,
         principal.department,
         selection.route,
         call.model.id,
-        found,
+        kept,
     )
 
 

@@ -224,8 +224,10 @@ class Selector:
         *,
         embedding: Sequence[float] | None = None,
         max_answer_tokens: int | None = None,
+        keep_evidence: bool = False,
     ) -> Selection:
-        """The router ranks ``models`` (those ``eligible`` returned)."""
+        """The router ranks ``models`` (those ``eligible`` returned); with ``keep_evidence``
+        its decision hands out its reading of the prompt (``Decision.evidence``)."""
         request = RouteRequest(
             prompt=prompt,
             prompt_tokens=prompt_tokens,
@@ -234,6 +236,7 @@ class Selector:
             embedding=embedding,
             max_answer_tokens=max_answer_tokens,
             unfamiliar=self.routes[route].unfamiliar,
+            keep_evidence=keep_evidence,
         )
         decision = self.router.decide(request)
         ranked = tuple(self.models[name] for name in decision.ranking)

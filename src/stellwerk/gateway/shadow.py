@@ -59,13 +59,14 @@ from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.budget import Budget, chat_bound
 from stellwerk.gateway.calls import Call, Caller
 from stellwerk.gateway.metrics import Metrics
-from stellwerk.gateway.pending import Evidence, Ticket
+from stellwerk.gateway.pending import Ticket
 from stellwerk.gateway.selection import Selection, Selector
 from stellwerk.gateway.shadow_fit import JudgeLimits, judging_request, judging_tokens
 from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.in_thread import in_thread
 from stellwerk.routing.base import Decision
 from stellwerk.routing.candidate import candidate
+from stellwerk.routing.graded_record import Evidence
 from stellwerk.routing.learned import LearnedRouter
 
 

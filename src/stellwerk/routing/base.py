@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from stellwerk.routing.graded_record import Evidence
 from stellwerk.routing.knowledge import UNRATED, Knowledge
 
 
@@ -55,6 +56,9 @@ class RouteRequest:
     """What to do with a prompt the router finds unfamiliar (the route's ``unfamiliar``):
     ``route`` it as any other, or send it to the allowed model of the best overall
     ``quality``."""
+    keep_evidence: bool = False
+    """Whether the decision should hand out the router's text-free reading of the prompt
+    (``Decision.evidence``), for a later grade (feedback, shadow grading)."""
 
 
 AnswerSource = Literal["default", "measured", "cap"]
@@ -88,6 +92,10 @@ class Decision:
     router does not measure it."""
     unfamiliar: bool = False
     """Whether ``familiarity`` fell below the router's threshold (the reason says so)."""
+    evidence: Evidence | None = None
+    """The router's text-free reading of the prompt, exact (``graded_record.Evidence``), when
+    the request asked for it (``keep_evidence``) and the router learns from grades; None
+    otherwise. Held in memory only: the gateway keeps it with noise, for a later grade."""
 
 
 class Router(ABC):

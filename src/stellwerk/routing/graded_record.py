@@ -3,9 +3,11 @@
 The gateway (shadow grading, application feedback) keeps one ``GradedRecord`` per graded request:
 the router's latent vector of the prompt, its base prediction, the prompt statistics, the grades of
 the models that were graded, the task label if the caller gave one, and the department that asked.
-Never the prompt or the answer. ``GradedRecord.of`` builds one from a prompt at request time; the
-prompt is read and dropped. With ``noise`` above 0 the reading is kept with fresh noise
-(``record_noise``), so that a record cannot confirm a guess of the prompt. The router learns from
+Never the prompt or the answer. ``GradedRecord.of`` builds one from a prompt; the prompt is read
+and dropped. The gateway keeps the router's own reading of a routed prompt instead (``Evidence``,
+from the decision: the prompt is not read twice) and grades it later. With ``noise`` above 0 the
+reading is kept with fresh noise (``record_noise``), so that a record cannot confirm a guess of
+the prompt. The router learns from
 these records offline (``stellwerk.routing.adapt``); docs/router.md says what a record can and
 cannot give back.
 """
@@ -16,9 +18,95 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from stellwerk.routing import record_noise
-from stellwerk.routing.model import QualityModel
+from stellwerk.routing.model import QualityModel, Reading
+
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """The text-free reading of a prompt by a router's base artifact: what a ``GradedRecord``
+    keeps of it, before it is graded."""
+
+    base_version: str
+    latent: tuple[float, ...]
+    base: Mapping[str, float]
+    stats: tuple[float, ...]
+
+    @classmethod
+    def of(cls, model: QualityModel, reading: Reading, base_version: str) -> Evidence:
+        """What ``model`` read of a prompt (``reading``, exact: no noise yet)."""
+        latent = () if reading.latent is None else tuple(float(x) for x in reading.latent)
+        return cls(
+            base_version,
+            latent,
+            {m: float(q) for m, q in zip(model.models, reading.base, strict=True)},
+            tuple(float(x) for x in reading.stats),
+        )
+
+    @classmethod
+    def read(
+        cls,
+        model: QualityModel,
+        prompt: str,
+        embedding: Sequence[float] | None = None,
+        base_version: str = "",
+    ) -> Evidence:
+        """``prompt`` read by the base of ``model`` (its correction and memory left out: they
+        change the prediction, not the base reading), exact."""
+        reading = replace(model, correction=None, memory=None).read(prompt, embedding)
+        return cls.of(model, reading, base_version)
+
+    @property
+    def readable(self) -> bool:
+        """The router could place the prompt in its latent space (it has a word the router
+        knows). A grade of a prompt without a place teaches it nothing: the correction learns
+        and applies by latent neighbours (``routing.correction``), and ``routing.adapt`` leaves
+        such records out. Such a request is still kept, so that its feedback is told why."""
+        return bool(self.latent)
+
+    def noised(
+        self,
+        model: QualityModel,
+        prompt: str,
+        noise: float,
+        rng: np.random.Generator | None = None,
+    ) -> Evidence:
+        """This reading as it is kept: the latent vector and the base prediction moved by
+        Gaussian noise of ``noise`` times ``prompt``'s sensitivity (read by ``model``, the
+        artifact that read it), the statistics rounded (``record_noise``); itself when ``noise``
+        is 0. ``rng`` None: fresh entropy from the operating system (never seed it from the
+        prompt)."""
+        if noise <= 0:
+            return self
+        rng = np.random.default_rng() if rng is None else rng
+        sigma = noise * record_noise.sensitivity(model, prompt)
+        latent = record_noise.noisy_latent(np.asarray(self.latent, dtype=np.float64), sigma, rng)
+        base: F64 = np.fromiter(self.base.values(), dtype=np.float64, count=len(self.base))
+        moved = record_noise.noisy_base(base, sigma * record_noise.BASE_SHARE, rng)
+        return Evidence(
+            self.base_version,
+            latent,
+            {m: float(q) for m, q in zip(self.base, moved, strict=True)},
+            record_noise.coarse_stats(np.asarray(self.stats, dtype=np.float64)),
+        )
+
+    def graded(
+        self, model: str, grade: float, task: str | None, reference: str | None = None
+    ) -> GradedRecord:
+        """The record of ``model``'s answer graded ``grade``; with ``reference`` (the model the
+        grade is relative to, another one), that model's answer is graded too, at 1: it is the
+        yardstick. Two grades of one prompt are what lets an adaptation judge how a router
+        *routes* (``routing.adapt``: records with one grade only teach the fit)."""
+        grades = {model: grade}
+        if reference is not None and reference != model:
+            grades[reference] = 1.0
+        return GradedRecord(
+            latent=self.latent, base=self.base, grades=grades, stats=self.stats, task=task
+        )
 
 
 @dataclass(frozen=True)
@@ -55,20 +143,7 @@ class GradedRecord:
         ``noise`` above 0, the latent vector and the base prediction moved by Gaussian noise of
         ``noise`` times the prompt's sensitivity, and the statistics rounded (``record_noise``).
         ``rng`` None: fresh entropy from the operating system (never seed it from the prompt)."""
-        reading = replace(model, correction=None, memory=None).read(prompt, embedding)
-        latent = np.zeros(0) if reading.latent is None else reading.latent.astype(np.float64)
-        base = np.asarray(reading.base, dtype=np.float64)
-        stats = tuple(float(x) for x in reading.stats)
-        if noise > 0:
-            rng = np.random.default_rng() if rng is None else rng
-            sigma = noise * record_noise.sensitivity(model, prompt)
-            noisy = record_noise.noisy_latent(latent, sigma, rng)
-            base = record_noise.noisy_base(base, sigma * record_noise.BASE_SHARE, rng)
-            stats = record_noise.coarse_stats(reading.stats)
+        kept = Evidence.read(model, prompt, embedding).noised(model, prompt, noise, rng)
         return cls(
-            latent=noisy if noise > 0 else tuple(float(x) for x in latent),
-            base={m: float(q) for m, q in zip(model.models, base, strict=True)},
-            grades=dict(grades),
-            stats=stats,
-            task=task,
+            latent=kept.latent, base=kept.base, grades=dict(grades), stats=kept.stats, task=task
         )

@@ -32,8 +32,9 @@ from stellwerk.routing.base import (
     RouteRequest,
 )
 from stellwerk.routing.familiarity import DEFAULT_THRESHOLD
+from stellwerk.routing.graded_record import Evidence
 from stellwerk.routing.knowledge import Basis, Knowledge
-from stellwerk.routing.model import QualityModel
+from stellwerk.routing.model import QualityModel, Reading
 from stellwerk.routing.placement import offset_from_benchmark
 
 F64 = npt.NDArray[np.float64]
@@ -166,11 +167,11 @@ class LearnedRouter(Router):
         prompt: str,
         candidates: tuple[Candidate, ...],
         embedding: Sequence[float] | None,
-    ) -> tuple[F64, int, float | None]:
-        """The qualities, how many measured outcomes of this very prompt they include, and the
-        prompt's familiarity."""
+    ) -> tuple[F64, Reading]:
+        """The qualities, and the model's reading of the prompt they come from (how many
+        measured outcomes of this very prompt they include, its familiarity, its base reading)."""
         reading = self.model.read(prompt, embedding)
-        known, ease, seen = reading.quality, reading.ease, reading.seen
+        known, ease = reading.quality, reading.ease
         out = np.empty(len(candidates))
         placed: list[int] = []
         offsets: list[F64] = []
@@ -187,7 +188,7 @@ class LearnedRouter(Router):
             quality = 1.0 / (1.0 + np.exp(-(ease + np.concatenate(offsets))))
             starts = np.concatenate(([0], np.cumsum(counts[:-1])))
             out[placed] = np.add.reduceat(quality, starts) / counts
-        return out, seen, reading.familiarity
+        return out, reading
 
     def rating(self, cand: Candidate) -> float:
         """``cand``'s overall rating: its mean predicted quality over the ease of the training
@@ -200,7 +201,8 @@ class LearnedRouter(Router):
     def decide(self, request: RouteRequest) -> Decision:
         cands = request.candidates
         embedding, missing = self._embedding(request.embedding)
-        quality, seen, familiarity = self._qualities(request.prompt, cands, embedding)
+        quality, reading = self._qualities(request.prompt, cands, embedding)
+        seen, familiarity = reading.seen, reading.familiarity
         unfamiliar = familiarity is not None and familiarity < self.familiarity_threshold
         by_rating = unfamiliar and request.unfamiliar == "quality" and len(cands) > 1
         tokens = max(request.prompt_tokens, 0)
@@ -248,6 +250,9 @@ class LearnedRouter(Router):
             router=f"learned:{self.version}" + (f"+{self.adapted}" if self.adapted else ""),
             familiarity=None if familiarity is None else round(familiarity, 4),
             unfamiliar=unfamiliar,
+            evidence=(
+                Evidence.of(self.model, reading, self.version) if request.keep_evidence else None
+            ),
         )
 
     def _embedding(
