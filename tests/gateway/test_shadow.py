@@ -8,6 +8,7 @@ import logging
 import secrets
 import time
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,23 @@ def test_a_routed_answer_is_graded_against_the_best_allowed_model_and_charged_to
     assert _found_in_files(tmp_path, canary) == []
     out, err = capfd.readouterr()
     assert canary not in out + err + caplog.text
+
+
+@pytest.mark.llama
+def test_a_familiar_prompt_is_graded_at_a_rate_of_one(gateway_raw: dict[str, Any]) -> None:
+    """left29: ``requests_per_minute: 1`` graded no familiar prompt, ever (the unit test below
+    says why); a gateway started with it grades the first one."""
+    raw = _with_shadow(gateway_raw, requests_per_minute=1)
+    with in_process(raw) as gw:
+        request_id, _ = _ask(gw, "auto-economy", "Explain the proof of the prime number theorem.")
+        rows = _wait_for_grade(gw)
+    ledger = gw.ledger()
+    try:
+        (client,) = [r for r in ledger.recent_usage(limit=10) if r.endpoint != "shadow"]
+    finally:
+        ledger.close()
+    assert (client.request_id, client.unfamiliar) == (request_id, False)  # a familiar prompt
+    assert [(row.request_id, row.source) for row in rows] == [(request_id, "shadow")]
 
 
 @pytest.mark.llama
@@ -231,6 +249,41 @@ def test_unfamiliar_prompts_are_graded_first_within_the_rate() -> None:
     assert not grader.wants(who, "auto", unfamiliar, {"chat", "tools"})  # tool calls: no
     off = ShadowGrader(ShadowConfig())
     assert not off.wants(who, "auto", unfamiliar, {"chat"})
+
+
+def test_familiar_prompts_are_graded_at_a_rate_of_one() -> None:
+    """left29: at ``requests_per_minute: 1`` a familiar prompt needs a grading and half a
+    minute's reserve (1.5) of a bucket that held one minute's rate (1): none was ever graded,
+    whatever ``share`` promised. The bucket now holds 1.5 there."""
+    now = [0.0]
+    grader = ShadowGrader(
+        ShadowConfig(share=1.0, account="legal", requests_per_minute=1), clock=lambda: now[0]
+    )
+    who = Principal("k", "research", "user", "internal", None)
+    familiar, unfamiliar = _decision(False), _decision(True)
+    picked = []
+    for second in range(0, 600, 10):  # ten minutes of familiar traffic, one every 10 s
+        now[0] = float(second)
+        if grader.wants(who, "auto", familiar, {"chat"}):
+            picked.append(second)
+    # the whole rate, about one a minute, and never more
+    assert picked[:1] == [0] and len(picked) >= 9
+    assert all(later - earlier >= 60 for earlier, later in pairwise(picked))
+    # the half minute's reserve is kept for unfamiliar prompts: one is taken 30 s after
+    now[0] = 700.0
+    assert grader.wants(who, "auto", familiar, {"chat"})
+    now[0] = 720.0
+    assert not grader.wants(who, "auto", unfamiliar, {"chat"})
+    now[0] = 731.0
+    assert grader.wants(who, "auto", unfamiliar, {"chat"})
+    # unfamiliar prompts coming every half minute take the whole rate, first
+    taken = []
+    for second in range(741, 1341, 10):
+        now[0] = float(second)
+        kind = unfamiliar if second % 30 == 21 else familiar
+        if grader.wants(who, "auto", kind, {"chat"}):
+            taken.append(kind.unfamiliar)
+    assert len(taken) >= 9 and all(taken)
 
 
 @pytest.mark.parametrize(

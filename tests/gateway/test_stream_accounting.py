@@ -28,6 +28,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from stellwerk.backends.tokens import prompt_bound
+from stellwerk.backends.types import ChatRequest
 from stellwerk.config import parse_config
 from stellwerk.demo.llama_server import (
     LlamaServer,
@@ -35,13 +37,19 @@ from stellwerk.demo.llama_server import (
     start_llama_server,
     stop_llama_server,
 )
+from stellwerk.demo.tiny_gguf import chat_prompt_tokens
 from stellwerk.gateway import create_app
 from stellwerk.gateway.server import serve_in_thread
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.policy.limits import scopes_for
 from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, running_gateway
 from tests.fixtures.llama import LlamaBackend
-from tests.fixtures.loopback import garbled_usage_server, recording_proxy, stalling_server
+from tests.fixtures.loopback import (
+    garbled_usage_server,
+    recording_proxy,
+    refusing_count,
+    stalling_server,
+)
 
 pytestmark = pytest.mark.llama
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
@@ -66,6 +74,14 @@ STREAMS = {
     ),
 }
 CUT_AFTER = 5
+
+
+def charged_prompt_within_bounds(record: UsageRecord, messages: list[dict[str, str]]) -> bool:
+    """The record's prompt tokens are at least what the llama.cpp server counts for
+    ``messages`` (with the chat template: ``chat_prompt_tokens`` is its count, checked in
+    tests/demo) and at most the bound the request's reservation took."""
+    bound = prompt_bound(ChatRequest(list(messages)))
+    return chat_prompt_tokens(messages) <= record.prompt_tokens <= bound
 
 
 def records(gateway: Gateway, count: int = 1, timeout_s: float = 30) -> list[UsageRecord]:
@@ -121,8 +137,11 @@ def test_a_stream_the_client_cuts_is_charged_for_what_it_received(
         held = spent(app, "research")
     assert (record.status, record.error_kind) == (499, "client_disconnected")
     assert record.completion_tokens >= CUT_AFTER
-    assert record.prompt_tokens > 0
     assert record.usage_source == "counted:chunks+tokenize"  # the backend's own tokenizer
+    # the chat template's tokens too, as the server counts the prompt (and as the reservation's
+    # bound takes it), never more than that bound: the tokenizer's count of the text alone
+    # left the template out (left29)
+    assert charged_prompt_within_bounds(record, STORY)
     assert record.cost > 0
     assert held == pytest.approx(float(record.cost), abs=1e-6)  # settled on its cost, not released
 
@@ -140,7 +159,7 @@ def test_a_stream_past_its_deadline_is_charged_for_what_it_received(
     assert received >= 1 and "data: [DONE]" not in lines
     assert "total time limit" in json.loads(lines[-1].removeprefix("data: "))["error"]["message"]
     assert (record.status, record.error_kind) == (504, "stream_interrupted")
-    assert record.completion_tokens >= received and record.prompt_tokens > 0
+    assert record.completion_tokens >= received and charged_prompt_within_bounds(record, STORY)
 
 
 @pytest.fixture
@@ -179,7 +198,29 @@ def test_a_stream_the_server_interrupts_is_an_error_not_an_answer(
         assert '"done":true' not in last.replace(" ", "")
         assert "interrupted" in json.loads(last)["error"]
     assert (record.status, record.error_kind) == (502, "stream_interrupted")
-    assert record.completion_tokens >= 1 and record.prompt_tokens > 0
+    assert record.completion_tokens >= 1 and charged_prompt_within_bounds(record, STORY)
+
+
+def test_a_stream_whose_server_will_not_count_its_prompt_is_charged_the_template_too(
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend
+) -> None:
+    """llama-cpp-python sends no usage on a stream; the gateway asks it for the prompt's count
+    (the request once more, for one token). Where that fails, the tokenizer counts the text,
+    and the chat template around it is taken at the bound's allowance (left29: it was left
+    out, as for a cut stream)."""
+    with refusing_count(llama_server.base_url) as proxy:
+        gateway_raw["backends"][0]["base_url"] = proxy.url
+        with running_gateway(gateway_raw) as gw:
+            body = {"model": "tiny-large", "messages": STORY, "max_tokens": 8, "stream": True}
+            answer = httpx.post(
+                gw.url + "/v1/chat/completions", json=body, headers=AUTH, timeout=60
+            )
+            (record,) = records(gw)
+        asked = [b for b in proxy.bodies if b.get("max_tokens") == 1]
+    assert answer.status_code == 200 and "data: [DONE]" in answer.text
+    assert asked, "the gateway did not ask the server for the prompt's count"
+    assert (record.status, record.usage_source) == (200, "counted:chunks+tokenize")
+    assert charged_prompt_within_bounds(record, STORY), record.prompt_tokens
 
 
 def test_the_health_probe_of_a_llamacpp_backend_takes_no_generation_lock(

@@ -40,7 +40,7 @@ from stellwerk.backends.base import Backend
 from stellwerk.backends.dialects import Dialect, builtin_dialects, generic
 from stellwerk.backends.finish import CALLED, arguments_of, finish_of
 from stellwerk.backends.images import refuse_image_urls
-from stellwerk.backends.tokens import estimate_tokens, prompt_text
+from stellwerk.backends.tokens import estimate_tokens, prompt_text, tokenized_prompt
 from stellwerk.backends.transport import (
     Transport,
     encode,
@@ -329,6 +329,8 @@ class OpenAIBackend(Backend):
             prompt = None  # the answer is complete: its count is estimated, not failed
         if prompt is None:
             return Usage(estimate_tokens(text), chunks, source="counted:chunks+estimate")
+        # the text's tokens; a chat's template (which tokenizing text leaves out) at its allowance
+        prompt = tokenized_prompt(request, prompt)
         return Usage(prompt, chunks, source="counted:chunks+tokenize")
 
     async def _prompt_tokens(self, model: str, request: ChatRequest) -> int | None:

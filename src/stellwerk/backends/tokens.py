@@ -9,6 +9,13 @@ adds a bounded number of tokens per message and per conversation, and an image p
 by the model's vision tower into a bounded number of tokens. Emoji, CJK and rare scripts, which
 the four-characters estimate undercounts several times over, are within the bound by
 construction.
+
+A prompt whose text a server's tokenizer counted (its tokenize endpoint sees text, not the chat
+the template makes of it) is counted with the same allowances (``tokenized_prompt``): the text at
+the tokenizer's count, the rest (the chat template, the tool definitions, images, tool calls) as
+the bound takes it. So a stream charged on that count (ended before its server reported usage)
+is charged the template's tokens too, as the server's own count and the reservation have them,
+and never more than the reservation.
 """
 
 from __future__ import annotations
@@ -98,6 +105,17 @@ def prompt_bound(request: ChatRequest) -> int:
         if value:
             total += _json_bytes(value)
     return total
+
+
+def tokenized_prompt(request: ChatRequest, text_tokens: int) -> int:
+    """The prompt's tokens when a tokenizer counted only its text, ``text_tokens`` (see the
+    module docstring): a text completion's prompt goes to the model as it is, so that count is
+    the prompt's; a chat's is ``prompt_bound`` with the bytes of its text (``prompt_text``)
+    replaced by their count, and never more than that bound."""
+    if request.prompt is not None:
+        return text_tokens
+    bound = prompt_bound(request)
+    return min(bound, bound - len(prompt_text(request.messages).encode()) + text_tokens)
 
 
 def inputs_bound(inputs: list[str]) -> int:

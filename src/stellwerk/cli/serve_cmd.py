@@ -39,10 +39,15 @@ def serve(
 
     try:
         cfg = load_config(config)
-        app = create_app(cfg)
-        # the ledger opened (and migrated) once before the server starts: a database it cannot
-        # reach is this error line, not a traceback of the server's start-up
-        open_ledger(cfg.server.database_url).close()
+        # the ledger opened (and migrated) before the server starts: a database it cannot reach
+        # is this error line, not a traceback of the server's start-up; the app's start takes
+        # this one over rather than opening (and checking its migrations) once more
+        ledger = open_ledger(cfg.server.database_url)
+        try:
+            app = create_app(cfg, ledger=ledger)
+        except BaseException:
+            ledger.close()
+            raise
     except StellwerkError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc

@@ -1,6 +1,7 @@
 """``create_app(config)``: the whole gateway as one FastAPI app; nothing happens at import.
 
-Start-up (the lifespan) opens the ledger and migrates it, puts the catalog costs accepted from a
+Start-up (the lifespan) opens the ledger and migrates it (or takes the one ``stellwerk serve``
+opened and migrated before the server started: ``ledger``), puts the catalog costs accepted from a
 calibration over the configured ones, starts its batched writer, builds the backends on one
 pooled HTTP client, loads the router (and its newest promoted version, followed from then on:
 ``router_versions``) and reads the models' answer lengths (refreshed in the
@@ -39,7 +40,7 @@ from stellwerk.governance.notices import build_notices
 from stellwerk.governance.service import Governance
 from stellwerk.learning.schedule import adapt_schedule
 from stellwerk.ledger.graded import GradedStore
-from stellwerk.ledger.ledger import open_ledger
+from stellwerk.ledger.ledger import Ledger, open_ledger
 from stellwerk.ledger.writer import LedgerWriter
 from stellwerk.routing.loader import load_router
 
@@ -51,16 +52,25 @@ if TYPE_CHECKING:
         return runtime
 
 
-def create_app(config: StellwerkConfig, *, environ: Mapping[str, str] | None = None) -> FastAPI:
-    """Build the app. ``environ`` holds the referenced secrets (default: the process env)."""
+def create_app(
+    config: StellwerkConfig,
+    *,
+    environ: Mapping[str, str] | None = None,
+    ledger: Ledger | None = None,
+) -> FastAPI:
+    """Build the app. ``environ`` holds the referenced secrets (default: the process env).
+    ``ledger``: the ledger of ``config``, opened (and so migrated) already, which the app's
+    first start takes over instead of opening it again (and closes at its shutdown); without
+    it, and at any later start, the start opens its own."""
     env = os.environ if environ is None else environ
     secrets = Secrets.resolve(config, env)
     password = redis_password(config, env)
     router = load_router(config.router)
+    handed = [ledger] if ledger is not None else []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ledger = open_ledger(config.server.database_url)
+        ledger = handed.pop() if handed else open_ledger(config.server.database_url)
         # Catalog costs an operator accepted from a calibration replace the configured ones.
         calibrations = CalibrationStore(ledger)
         served = with_measured_costs(config, calibrations.current_costs())

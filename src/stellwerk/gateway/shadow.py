@@ -5,10 +5,13 @@ permits, after the client has its answer and off its path (``router.shadow``, do
    without tools, of a department, route and data class the configuration allows, that the router
    can learn from. Unfamiliar prompts first: one is taken whenever the rate
    (``requests_per_minute``, a token bucket) allows; a familiar one with probability ``share``
-   and only while at least half of a minute's rate is left. A department that was picked half a
-   minute's rate in the last minute (``fair_share``) is not picked again while another
-   department's request was turned away for the rate in that minute. Only a picked request
-   keeps its messages and answer, in memory, until its grading ends.
+   and only while half a minute's rate is left after it (``reserve``), for the unfamiliar ones.
+   The bucket holds a minute's rate, but never less than one grading and that reserve
+   (``capacity``): at a rate of 1 it holds 1.5 gradings (90 s of rate), else a familiar prompt,
+   needing 1.5, would never be taken. A department that was picked half a minute's rate in the
+   last minute (``fair_share``) is not picked again while another department's request was
+   turned away for the rate in that minute. Only a picked request keeps its messages and
+   answer, in memory, until its grading ends.
 2. **Reference** (``_grade``, a background task once the request's usage record is written): the
    allowed model with the router's best overall rating answers the same messages (its answer cut
    at ``reference_max_tokens``). When that is the model that answered, the grade is 1. Before it
@@ -115,7 +118,10 @@ class ShadowGrader:
         self._rng = rng or random.Random()
         self._clock = clock
         self.metrics = metrics or Metrics()
-        self._tokens = float(config.requests_per_minute)
+        rate = config.requests_per_minute
+        self.reserve = rate / 2  # left for unfamiliar prompts after a familiar one is taken
+        self.capacity = max(float(rate), 1.0 + self.reserve)
+        self._tokens = self.capacity
         self._at = clock()
         self._paused_until = float("-inf")
         self._tasks: set[asyncio.Task[None]] = set()
@@ -147,8 +153,8 @@ class ShadowGrader:
             return self._skip("paused")
         self._refill(now)
         department = principal.department
-        reserve = 1.0 if decision.unfamiliar else 1.0 + c.requests_per_minute / 2
-        if self._tokens < reserve:
+        needed = 1.0 if decision.unfamiliar else 1.0 + self.reserve
+        if self._tokens < needed:
             self._waiting[department] = now
             return self._skip("rate")
         if not self.fair_share(department, now):
@@ -176,7 +182,7 @@ class ShadowGrader:
     def _unpick(self, department: str) -> None:
         """A picked request is not graded after all (``judge_context``): its rate is given
         back, and it does not count in its department's share."""
-        self._tokens = min(float(self.config.requests_per_minute), self._tokens + 1.0)
+        self._tokens = min(self.capacity, self._tokens + 1.0)
         for entry in reversed(self._picks):
             if entry[1] == department:
                 self._picks.remove(entry)
@@ -184,7 +190,7 @@ class ShadowGrader:
 
     def _refill(self, now: float) -> None:
         rate = self.config.requests_per_minute
-        self._tokens = min(float(rate), self._tokens + (now - self._at) * rate / 60.0)
+        self._tokens = min(self.capacity, self._tokens + (now - self._at) * rate / 60.0)
         self._at = now
 
     def start(

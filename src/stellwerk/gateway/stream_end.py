@@ -14,7 +14,11 @@ SSE on ``/v1``, Ollama NDJSON on ``/api``).
 What it cost: the backend's own usage when the stream ended normally; otherwise what was received
 from the backend, counted here: completion tokens are the content and tool-call chunks received
 (each is at least one token), prompt tokens the backend's tokenizer where it has one and answers
-within ``TOKENIZE_WAIT_S``, else the prompt's upper bound (``stellwerk.backends.tokens``). The
+within ``TOKENIZE_WAIT_S`` (the text as it counts it, the chat template around it as the
+reservation's bound takes it: ``tokens.tokenized_prompt``, as the backend counts a stream that
+ended normally without usage when it cannot ask the server), else the prompt's upper bound
+(``stellwerk.backends.tokens``). Not the backend's probe of a normal end (the request once more,
+for one token): the model of a stream governance cut may serve nothing more. The
 usage record is written with that usage whichever way the stream ended, and the request's budget
 reservation is settled on it, never released: a cut stream costs what it cost.
 """
@@ -30,7 +34,7 @@ import anyio
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from stellwerk.backends.tokens import prompt_bound
+from stellwerk.backends.tokens import prompt_bound, tokenized_prompt
 from stellwerk.backends.types import ChatChunk, ChatRequest, Usage
 from stellwerk.errors import RequestError, StellwerkError
 from stellwerk.gateway.calls import Call
@@ -113,8 +117,9 @@ class StreamEnd:
         completion = max(self.received, reported.completion_tokens if reported else 0)
         if reported is not None and reported.prompt_tokens > 0:
             return Usage(reported.prompt_tokens, completion, "counted:chunks+backend")
-        prompt = await self._tokenized()
-        if prompt is not None:
+        text = await self._tokenized()
+        if text is not None:  # the text's tokens: the chat template's at the bound's allowance
+            prompt = tokenized_prompt(self.request, text)
             return Usage(prompt, completion, "counted:chunks+tokenize")
         return Usage(prompt_bound(self.request), completion, "counted:chunks+bound")
 
