@@ -87,6 +87,49 @@ def test_a_wrong_type_of_a_known_openai_parameter_is_a_400_naming_it(
         assert error["code"] == "invalid_request"
 
 
+# what the gateway governs itself and an open-model server would also take from the request:
+# llama.cpp's server reads n_predict before max_tokens (past the cap, the rate limit and the
+# budget's reservation); lora answers with another model than the one permitted
+GOVERNED = [
+    {"n_predict": 30000},
+    {"n_predict": -1},
+    {"max_new_tokens": 30000},
+    {"lora": [{"id": 0, "scale": 1.0}]},
+    {"id_slot": 0},
+    {"grammar": 'root ::= "a"'},
+]
+
+
+@pytest.mark.parametrize("extra", GOVERNED, ids=[next(iter(e)) for e in GOVERNED])
+def test_what_the_gateway_governs_is_refused_on_every_endpoint_that_passes_parameters_on(
+    client: openai.OpenAI, extra: dict[str, Any]
+) -> None:
+    """Chat, completions and responses alike, plain and streamed: a 400 naming the parameter and
+    the parameter to use, before a backend is asked (the gateway's backend is a closed port)."""
+    (name,) = extra
+    calls = [
+        lambda stream: client.chat.completions.create(
+            model="tiny-small", messages=USER, stream=stream, max_tokens=2, extra_body=extra
+        ),
+        lambda stream: client.completions.create(
+            model="tiny-small", prompt="hi", stream=stream, max_tokens=2, extra_body=extra
+        ),
+        lambda stream: client.responses.create(
+            model="tiny-small", input="hi", stream=stream, max_output_tokens=16, extra_body=extra
+        ),
+    ]
+    for call in calls:
+        for stream in (False, True):
+            with pytest.raises(openai.BadRequestError) as caught:
+                call(stream)
+            error = caught.value.body
+            assert isinstance(error, dict)
+            assert error["param"] == name, error
+            assert "is not passed on" in error["message"], error
+            if name in ("n_predict", "max_new_tokens"):
+                assert "max_tokens" in error["message"]
+
+
 OLLAMA_CASES: list[tuple[dict[str, Any], str]] = [
     (  # an assistant tool call whose function name is a number: llama-cpp-python's 500
         {"messages": [

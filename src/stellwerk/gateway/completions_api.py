@@ -26,7 +26,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, Tag, model_validator
+from pydantic import Field, Tag, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -35,14 +35,17 @@ from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import openai_wire as wire
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
-from stellwerk.gateway.openai_schema import StreamOptions, only_when_streamed, refuse_suffix
+from stellwerk.gateway.openai_schema import (
+    Governed,
+    StreamOptions,
+    only_when_streamed,
+    refuse_suffix,
+)
 from stellwerk.gateway.pipeline import Exchange, serve
 from stellwerk.gateway.responses_schema import TEXT_OR_LIST
 
 
-class CompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
-
+class CompletionRequest(Governed):
     model: str = Field(min_length=1)
     prompt: Annotated[
         Annotated[str, Tag("text")] | Annotated[list[str], Field(min_length=1), Tag("list")],

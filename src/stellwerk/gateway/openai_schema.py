@@ -25,6 +25,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -283,7 +284,43 @@ LogitBias = Annotated[
 ]
 
 
-class SamplingParams(_Open):
+#: what the gateway governs itself, which an open-model server would also take from a request
+#: (llama.cpp's server reads ``n_predict`` before ``max_tokens``): refused, never passed on
+NOT_PASSED_ON = {
+    "n_predict": "the answer's length is max_tokens (or max_completion_tokens), which the"
+    " gateway caps and reserves the cost of; a llama.cpp server would take n_predict over it",
+    "max_new_tokens": "the answer's length is max_tokens (or max_completion_tokens), which the"
+    " gateway caps and reserves the cost of",
+    "lora": "a LoRA adapter makes the answer another model's than the one permitted; serve the"
+    " adapter as a model of its own",
+    "id_slot": "the server's slots are shared by every caller; the gateway does not let one"
+    " request pin (and evict) another's",
+    "grammar": "a malformed grammar stops llama.cpp servers for everyone; ask for JSON with"
+    " response_format",
+}
+
+
+class Governed(_Open):
+    """The parameters of ``NOT_PASSED_ON``, each refused with its reason (a 400 naming it) by
+    every endpoint that passes a client's other parameters on (chat, completions, responses)."""
+
+    n_predict: None = None
+    max_new_tokens: None = None
+    lora: None = None
+    id_slot: None = None
+    # llama.cpp's GBNF grammar: a malformed one makes llama-cpp-python's process die (every
+    # department's requests with it), and the gateway cannot check GBNF; response_format can
+    grammar: None = Field(default=None, description="not passed on; use response_format")
+
+    @field_validator(*NOT_PASSED_ON, mode="before")
+    @classmethod
+    def _not_passed_on(cls, value: object, info: ValidationInfo) -> None:
+        if value is not None:
+            raise ValueError(f"is not passed on: {NOT_PASSED_ON[str(info.field_name)]}")
+        return None
+
+
+class SamplingParams(Governed):
     """The sampling parameters that OpenAI's completion endpoints share (chat, completions,
     responses), and those the open-model servers add, in the ranges llama-cpp-python takes (a
     value outside them is its HTTP 500): ``top_k`` 0 turns it off."""
@@ -309,23 +346,10 @@ class SamplingParams(_Open):
     mirostat_tau: float | None = Field(default=None, ge=0, le=10)
     mirostat_eta: float | None = Field(default=None, ge=0.001, le=1)
     min_tokens: int | None = Field(default=None, ge=0, lt=2**31)
-    # llama.cpp's GBNF grammar: a malformed one makes llama-cpp-python's process die (every
-    # department's requests with it), and the gateway cannot check GBNF; response_format can
-    grammar: None = Field(default=None, description="not passed on; use response_format")
     logit_bias_type: Literal["input_ids", "tokens"] | None = None
     ignore_eos: bool | None = None
     skip_special_tokens: bool | None = None
     cache_prompt: bool | None = None
-
-    @field_validator("grammar", mode="before")
-    @classmethod
-    def _no_grammar(cls, value: object) -> None:
-        if value is not None:
-            raise ValueError(
-                "is not passed on: a malformed grammar stops llama.cpp servers for everyone;"
-                " ask for JSON with response_format"
-            )
-        return None
 
 
 class AudioOutput(_Open):
