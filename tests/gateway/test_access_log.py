@@ -125,3 +125,27 @@ def test_serve_prints_a_start_up_summary_and_logs_each_request(
     assert "stellwerk.access: POST /v1/chat/completions 401" in text
     assert "stellwerk.access: GET /healthz 200" in text
     assert PROMPT not in text
+
+
+def test_a_path_cannot_start_a_line_of_its_own_or_send_escape_sequences(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Anyone who reaches the port, without a key: a decoded line break in the path would write a
+    line of the client's choosing (here one that reads as an admin making a key), an escape
+    sequence would clear an operator's terminal. Each is written escaped, one line a request."""
+    caplog.set_level(logging.INFO, logger="stellwerk.access")
+    forged = "2026-12-07 04:00:00,000 INFO stellwerk.access: POST /admin/keys 201 key=it-admin"
+    paths = [
+        "/v1/chat/completions%0d%0a" + forged.replace(" ", "%20"),
+        "/x%1b%5b2J%1b%5b31mRED",
+        "/dashboard/%E2%80%AEevil",
+    ]
+    for path in paths:
+        assert gateway.get(path, timeout=30).status_code in (401, 404)
+    lines = access_lines(caplog)
+    assert len(lines) == 3, lines
+    for line in lines:
+        assert line.isprintable(), repr(line)
+    assert lines[0].startswith("GET /v1/chat/completions\\r\\n2026-12-07 04:00:00,000 INFO")
+    assert "\\x1b[2J\\x1b[31mRED" in lines[1]
+    assert "/dashboard/\\u202eevil" in lines[2]

@@ -7,7 +7,11 @@ Each line has the method, the path (without the query), the status, the key id a
 of a known key, the model that answered (the ``x-stellwerk-model`` header) and the time until the
 last byte of the answer. A refusal (401, 403, 429) or another error adds the message the client
 got, so refusals are visible in the log, not only in the ledger. Never the prompt, the body, the
-query or the key.
+query or the key. Every line is one line: a character that is not printable (a line break, an
+escape sequence, a format character such as a right-to-left override) is written escaped, as
+Python escapes it (``\\r``, ``\\x1b``, ``\\u202e``), wherever it came from: a request's path
+is the client's, and decoded, so a ``%0d%0a`` in it would otherwise start a line of the
+client's choosing (``printable``).
 
 The middleware wraps the whole app. It does nothing while the logger is off for INFO (as in an
 embedded app or the tests); ``stellwerk serve`` turns it on. Who asked is found by looking the
@@ -89,7 +93,16 @@ def access_line(scope: Scope, answer: _Answer, elapsed_ms: float) -> str:
         if message:
             kind = "refused" if answer.status in _REFUSALS else "error"
             parts.append(f"{kind}: {message}")
-    return " ".join(parts)
+    return printable(" ".join(parts))
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable escaped (the module docstring)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
 
 
 def _who(scope: Scope) -> tuple[str, str] | None:
