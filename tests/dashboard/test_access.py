@@ -58,7 +58,7 @@ def test_login_sets_a_strict_http_only_session_cookie(offline_dashboard: Dashboa
     ("key", "status", "says"),
     [
         ("sk-stw-not-a-key-we-know", 401, "This key is unknown or revoked."),
-        ("", 401, "Enter an admin key."),
+        ("", 401, "Enter an API key."),
         (KEYS["research"], 403, "role 'user'"),
     ],
 )

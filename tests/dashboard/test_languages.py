@@ -51,7 +51,7 @@ def test_the_first_visit_shows_the_login_form_without_an_error(
     ("key", "says_en", "says_de"),
     [
         ("sk-stw-not-a-key-we-know", "This key is unknown or revoked.", "unbekannt oder gesperrt"),
-        ("", "Enter an admin key.", "Bitte einen Admin-Schlüssel eingeben."),
+        ("", "Enter an API key.", "Bitte einen API-Schlüssel eingeben."),
     ],
 )
 def test_a_failed_login_says_why_in_the_page_language(
@@ -397,3 +397,16 @@ def test_the_consent_page_names_the_owner_role_in_the_page_language(
     says = {"en": "the data owner's owner keys", "de": "mit der Rolle „Verantwortliche“"}
     assert says[language] in page, page
     assert language == "en" or "owner" not in page
+
+
+def test_the_login_page_says_that_data_owners_log_in_too(
+    offline_dashboard: DashboardGateway,
+) -> None:
+    """A data owner told to withdraw consent on the dashboard must not read that the login is
+    for admins only (owner keys log in, to the consent page)."""
+    with offline_dashboard.gateway.client(timeout=30) as client:
+        english = client.get("/dashboard/login").text
+        client.cookies.set("stw_lang", "de", path="/dashboard")
+        german = client.get("/dashboard/login").text
+    assert "Admin or data-owner key" in english and "owner role of a department" in english
+    assert "Admin- oder Verantwortlichen-Schlüssel" in german and "„Verantwortliche“" in german

@@ -140,7 +140,7 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
     # the login page and sessions
-    "msg_login_empty": ("Enter an admin key.", "Bitte einen Admin-Schlüssel eingeben."),
+    "msg_login_empty": ("Enter an API key.", "Bitte einen API-Schlüssel eingeben."),
     "msg_login_failed": (
         "This key is unknown or revoked.",
         "Dieser Schlüssel ist unbekannt oder gesperrt.",
