@@ -37,6 +37,7 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
     "refusal_budget_exceeded": ("monthly budget used up", "Monatsbudget aufgebraucht"),
     "refusal_too_many_streams": ("too many streams at once", "zu viele gleichzeitige Streams"),
     "refusal_too_many_messages": ("too many messages", "zu viele Nachrichten"),
+    "refusal_too_many_inputs": ("too many texts to embed", "zu viele Texte zum Einbetten"),
     "refusal_max_tokens_over_limit": ("max_tokens over the limit", "max_tokens über dem Limit"),
     "refusal_classification_lowered": (
         "classification lowered below the key's",
