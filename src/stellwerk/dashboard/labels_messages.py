@@ -190,6 +190,12 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Unknown language; choose English or German.",
         "Unbekannte Sprache; wählen Sie Deutsch oder Englisch.",
     ),
+    "msg_400_subject": (
+        "The address holds a character that no model, department or key has in its name (a"
+        " control character or an invisible one).",
+        "Die Adresse enthält ein Zeichen, das kein Modell, kein Bereich und kein Schlüssel im"
+        " Namen hat (ein Steuerzeichen oder ein unsichtbares Zeichen).",
+    ),
     "msg_400_month": (
         "{month} is not a month of the form YYYY-MM.",
         "{month} ist kein Monat der Form JJJJ-MM.",
