@@ -581,3 +581,35 @@ def test_the_root_answers_as_ollama_does(gateway: Gateway) -> None:
     assert (got.status_code, got.text) == (200, "Ollama is running")
     assert got.headers["content-type"].startswith("text/plain")
     assert gateway.request("HEAD", "/").status_code == 200
+
+
+def test_embed_refuses_more_inputs_than_the_limit_in_ollamas_shape(
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend
+) -> None:
+    """``/api/embed`` takes at most ``server.limits.max_embedding_inputs`` inputs (default
+    2048, as ``/v1/embeddings``): more are a 400 in Ollama's ``{"error": ...}``, before any
+    backend is asked, and the refusal is counted."""
+    gateway_raw["server"]["limits"] = {"max_embedding_inputs": 2}
+    with recording_proxy(llama_server.base_url) as upstream:
+        gateway_raw["backends"][0]["base_url"] = upstream.url
+        with (
+            in_process(gateway_raw) as gw,
+            closing(gw.ollama(headers={"authorization": f"Bearer {KEYS['research']}"})) as c,
+        ):
+            assert len(c.embed(model="tiny-embed", input=["a", "b"]).embeddings) == 2
+            asked = len(upstream.paths)
+            with pytest.raises(ollama.ResponseError) as caught:
+                c.embed(model="tiny-embed", input=["a", "b", "c"])
+            assert len(upstream.paths) == asked
+            raw = gw.post(
+                "/api/embed",
+                json={"model": "tiny-embed", "input": ["a", "b", "c"]},
+                headers=bearer(KEYS["research"]),
+            )
+    told = "input: too many texts to embed: 3 (limit 2); send them in several requests"
+    assert (caught.value.status_code, caught.value.error) == (400, told)
+    assert (raw.status_code, raw.json()) == (400, {"error": told})
+    ledger = gw.ledger()  # written when the gateway stopped
+    records = sorted((r.endpoint, r.status, r.error_kind) for r in ledger.recent_usage())
+    ledger.close()
+    assert records == [("embeddings", 200, None)] + [("embeddings", 400, "too_many_inputs")] * 2

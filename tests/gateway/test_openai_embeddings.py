@@ -240,3 +240,35 @@ def test_what_cannot_be_embedded_is_told_plainly(
         client.embeddings.create(model="tiny-embed", input=sent)
     assert caught.value.param == param
     assert told(caught.value).startswith(said)
+
+
+def test_more_inputs_than_the_limit_are_refused_before_the_backend_is_asked(
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend
+) -> None:
+    """100,000 tiny inputs held the embedding backend for 139 s (an embedding and a tokenize
+    call each). More than ``server.limits.max_embedding_inputs`` are a 400 naming ``input``, as
+    OpenAI's API refuses more than 2048, before any backend is asked; the refusal is counted."""
+    gateway_raw["server"]["limits"] = {"max_embedding_inputs": 3}
+    with recording_proxy(llama_server.base_url) as upstream:
+        gateway_raw["backends"][0]["base_url"] = upstream.url
+        with in_process(gateway_raw) as gw, closing(gw.openai(KEYS["research"])) as c:
+            assert len(c.embeddings.create(model="tiny-embed", input=["a", "b", "c"]).data) == 3
+            asked = len(upstream.paths)
+            with pytest.raises(openai.BadRequestError) as caught:
+                c.embeddings.create(model="tiny-embed", input=["a", "b", "c", "d"])
+            assert len(upstream.paths) == asked
+    assert (caught.value.param, caught.value.code) == ("input", "too_many_inputs")
+    assert told(caught.value) == (
+        "input: too many texts to embed: 4 (limit 3); send them in several requests"
+    )
+    ledger = gw.ledger()  # written when the gateway stopped
+    records = sorted((r.endpoint, r.status, r.error_kind) for r in ledger.recent_usage())
+    ledger.close()
+    assert records == [("embeddings", 200, None), ("embeddings", 400, "too_many_inputs")]
+
+
+def test_the_default_limit_is_openais_2048_inputs(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.embeddings.create(model="tiny-embed", input=["x"] * 2049)
+    assert caught.value.code == "too_many_inputs"
+    assert "2049 (limit 2048)" in told(caught.value)

@@ -262,6 +262,8 @@ class Limits(Strict):
 
     max_messages: int = Field(default=1000, ge=1)
     max_tokens: int = Field(default=32768, ge=1)
+    # texts in one embeddings request (OpenAI's API takes at most 2048)
+    max_embedding_inputs: int = Field(default=2048, ge=1)
     max_streams_per_key: int = Field(default=32, ge=1)
     # requests of one key in flight at once, of every kind; a key or department may set its own
     max_in_flight_per_key: int = Field(default=32, ge=1)

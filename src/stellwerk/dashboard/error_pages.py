@@ -27,6 +27,7 @@ from stellwerk.dashboard.months import month_window, this_month
 from stellwerk.dashboard.visitor import Admin, visitor
 from stellwerk.dashboard.web import PREFIX, SESSION_COOKIE, Page, dashboard_of, login_page, render
 from stellwerk.errors import AuthenticationFailed, InvalidRequest, RequestError
+from stellwerk.request_params import refuse_hidden
 
 log = logging.getLogger("stellwerk.dashboard")
 
@@ -34,8 +35,10 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class DashboardRoute(APIRoute):
-    """Renders every ``RequestError`` of a dashboard route (``NotStarted`` too: 503 before the
-    gateway started) as an HTML page, an unexpected error as a 500 page (not the API's JSON),
+    """Refuses a path or query parameter with a character no model, department or key holds
+    (``request_params``: a NUL, ``%00``, was a 500 on PostgreSQL) before the route runs; renders
+    every ``RequestError`` of a dashboard route (``NotStarted`` too: 503 before the gateway
+    started) as an HTML page, an unexpected error as a 500 page (not the API's JSON),
     and says how long the server took in a ``Server-Timing`` header (the browser's developer
     tools show it)."""
 
@@ -47,6 +50,7 @@ class DashboardRoute(APIRoute):
         async def run(request: Request) -> Response:
             started = time.perf_counter()
             try:
+                refuse_hidden(request)  # a path or query parameter no name holds: 400
                 response = await handler(request)
             except RequestError as exc:
                 response = await error_page(request, exc, shows_month=shows_month)

@@ -37,6 +37,7 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
     "refusal_budget_exceeded": ("monthly budget used up", "Monatsbudget aufgebraucht"),
     "refusal_too_many_streams": ("too many streams at once", "zu viele gleichzeitige Streams"),
     "refusal_too_many_messages": ("too many messages", "zu viele Nachrichten"),
+    "refusal_too_many_inputs": ("too many texts to embed", "zu viele Texte zum Einbetten"),
     "refusal_max_tokens_over_limit": ("max_tokens over the limit", "max_tokens über dem Limit"),
     "refusal_classification_lowered": (
         "classification lowered below the key's",
@@ -188,6 +189,12 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "msg_404_language": (
         "Unknown language; choose English or German.",
         "Unbekannte Sprache; wählen Sie Deutsch oder Englisch.",
+    ),
+    "msg_400_subject": (
+        "The address holds a character that no model, department or key has in its name (a"
+        " control character or an invisible one).",
+        "Die Adresse enthält ein Zeichen, das kein Modell, kein Bereich und kein Schlüssel im"
+        " Namen hat (ein Steuerzeichen oder ein unsichtbares Zeichen).",
     ),
     "msg_400_month": (
         "{month} is not a month of the form YYYY-MM.",

@@ -42,6 +42,7 @@ from stellwerk.ledger.audit_read import MAX_LIMIT, AuditFilter
 from stellwerk.ledger.window import Window
 from stellwerk.policy.compliance import check_model, check_use_case
 from stellwerk.policy.state import ModelState
+from stellwerk.request_params import refuse_hidden
 
 _KEYED = openapi.keyed()
 
@@ -71,9 +72,11 @@ async def _plain_json(request: Request, _: CallerDep) -> None:
     """After the key is checked, a body is refused with a 400 naming the place where it names a
     key twice or holds ``NaN`` or ``Infinity`` (told with the body's other problems, as on the
     data plane), or a string with a lone surrogate (``"\\ud800"``, which no UTF-8 carries: the
-    audit log could not be read back); and a query parameter given twice (``?limit=5&limit=6``:
-    which one counts is a guess) or one the endpoint does not take (``?actr=x``: answering as if
-    it were not there would pass for a filtered answer) with a 400 naming it. What the endpoint
+    audit log could not be read back) or a NUL character (which the ledger cannot hold on
+    PostgreSQL); and a query parameter given twice (``?limit=5&limit=6``: which one counts is a
+    guess) or one the endpoint does not take (``?actr=x``: answering as if it were not there
+    would pass for a filtered answer), or a path or query parameter with a character no name or
+    filter holds (``%00``: ``request_params``) with a 400 naming it. What the endpoint
     takes its route knows since it was made (``AdminRoute``)."""
     route = request.scope.get("route")
     body: type[BaseModel] | None = None
@@ -81,6 +84,7 @@ async def _plain_json(request: Request, _: CallerDep) -> None:
         route.refuse_unknown(request)
         body = route.body_model
     refuse_repeated(request)
+    refuse_hidden(request)
     await refuse_unreadable(request, body)
 
 

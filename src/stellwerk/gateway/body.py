@@ -35,6 +35,7 @@ from stellwerk.gateway.json_text import (
     part,
     read,
     too_deep,
+    with_nul,
 )
 from stellwerk.gateway.unions import one_member
 from stellwerk.money import decimal_problem
@@ -276,8 +277,10 @@ async def refuse_unreadable(request: Request, model: type[BaseModel] | None = No
     """For endpoints whose body FastAPI parses (the admin API, its body of ``model``): refuse
     what ``parse`` refuses and Python's JSON parser takes: a byte order mark, UTF-16 or UTF-32,
     nesting past ``MAX_DEPTH``, a lone surrogate (each told alone, as pydantic's parser refuses
-    them), and a key named twice, an integer past 64 bits, ``NaN`` or ``Infinity``, told with
-    every problem ``model`` finds in the body, as ``parse`` tells them."""
+    them), a string with a NUL character (``json_text.with_nul``: the ledger cannot hold one
+    on PostgreSQL; told alone), and a key named twice, an integer past 64 bits, ``NaN`` or
+    ``Infinity``, told with every problem ``model`` finds in the body, as ``parse`` tells
+    them."""
     body = await request.body()
     if not body.strip():
         return
@@ -287,7 +290,7 @@ async def refuse_unreadable(request: Request, model: type[BaseModel] | None = No
     parsed, unread = read(body)
     if deeper(parsed):
         raise too_deep(param="body")
-    surrogate = not_unicode(parsed)
+    surrogate = not_unicode(parsed) or with_nul(parsed)
     if surrogate is not None:
         raise surrogate
     if unread is not None:

@@ -29,7 +29,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from stellwerk.config.plain_text import lone_surrogate
+from stellwerk.config.plain_text import character_name, lone_surrogate
 from stellwerk.errors import SHOWN_CHARS, InvalidRequest, shown
 
 Path = tuple[int | str, ...]  # a place in a JSON document: keys and list indexes
@@ -239,6 +239,30 @@ def not_unicode(parsed: Any, *, near: str | None = None) -> InvalidRequest | Non
 
 def _surrogate_in(value: Any) -> str | None:
     return lone_surrogate(value) if isinstance(value, str) else None
+
+
+def with_nul(parsed: Any) -> InvalidRequest | None:
+    """The error of the first string of ``parsed`` (a key's: the place of its object) with a
+    NUL character (U+0000), else None: the admin API keeps or looks up what its body names in
+    the ledger, whose text cannot hold one on PostgreSQL (a 500 there, where SQLite stored or
+    found nothing). Said as a text with a control character is (``config.plain_text``)."""
+    found = first(parsed, (), _nul_in)
+    if found is None:
+        return None
+    where = place(found[0])
+    return InvalidRequest(
+        f"{where or 'request body'}: {found[1]}; write it on one line of plain text",
+        param=where or None,
+    )
+
+
+def _nul_in(value: Any) -> str | None:
+    if isinstance(value, str) and "\x00" in value:
+        return f"contains {NUL}"
+    return None
+
+
+NUL = f"the control character {character_name(chr(0))}"
 
 
 def first(value: Any, path: Path, problem: Callable[[Any], str | None]) -> tuple[Path, str] | None:

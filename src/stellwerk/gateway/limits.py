@@ -1,5 +1,5 @@
-"""Per-request limits: messages, max_tokens, concurrent streams and requests in flight per key
-(per process)."""
+"""Per-request limits: messages, max_tokens, texts to embed, concurrent streams and requests in
+flight per key (per process)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,20 @@ def check_request(
             f"{answer_param} {asked} is over the limit of {limits.max_tokens}",
             param=answer_param,
             code="max_tokens_over_limit",
+        )
+
+
+def check_inputs(count: int, limits: Limits, param: str = "input") -> None:
+    """Refuse more texts to embed in one request than ``limits.max_embedding_inputs`` (OpenAI's
+    API takes at most 2048): each costs the model server an embedding and a tokenize call, so
+    100,000 tiny ones held a llama.cpp server for minutes. Refused after the body is read and
+    before any backend is asked; ``param`` is the field that holds them."""
+    if count > limits.max_embedding_inputs:
+        raise InvalidRequest(
+            f"{param}: too many texts to embed: {count} (limit {limits.max_embedding_inputs});"
+            " send them in several requests",
+            param=param,
+            code="too_many_inputs",
         )
 
 

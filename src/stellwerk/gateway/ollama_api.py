@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar
 
 import orjson
@@ -17,14 +18,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult
-from stellwerk.config.schema import ModelConfig
+from stellwerk.config.schema import Limits, ModelConfig
 from stellwerk.errors import InvalidRequest, NotFound, StellwerkError, shown
 from stellwerk.gateway import ollama_load as load
 from stellwerk.gateway import ollama_wire as wire
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
-from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.gateway.deps import RuntimeDep, runtime_of
 from stellwerk.gateway.errors import message_of
+from stellwerk.gateway.limits import check_inputs
 from stellwerk.gateway.openai_wire import joined_calls
 from stellwerk.gateway.pipeline import (
     Embedding,
@@ -125,12 +127,14 @@ async def generate(request: Request) -> Response:
     return await serve(request, "ollama", "generate", GenerateExchange)
 
 
-def _embedding(raw: bytes) -> Embedding:
+def _embedding(raw: bytes, limits: Limits) -> Embedding:
     """``truncate`` (default true) as Ollama reads it: false refuses an input over the model's
     context (a 400) rather than cut it; the backend is asked not to cut it either (Ollama's own
     ``truncate``), for the backends whose tokenizer the gateway cannot ask. ``dimensions`` goes
-    to the backend, and an answer of another size is refused (``pipeline.refuse_other_size``)."""
+    to the backend, and an answer of another size is refused (``pipeline.refuse_other_size``).
+    More inputs than ``limits`` allow are refused before any backend is asked."""
     body = parse(wire.OllamaEmbedRequest, raw)
+    check_inputs(1 if isinstance(body.input, str) else len(body.input), limits)
     return _truncated(body.model, body.input, body.truncate, dimensions=body.dimensions)
 
 
@@ -156,7 +160,8 @@ def _truncated(
 
 async def embed(request: Request) -> Response:
     """Embeddings: one vector per input string."""
-    call, _, result = await serve_embeddings(request, "ollama", _embedding)
+    limits = runtime_of(request).config.server.limits
+    call, _, result = await serve_embeddings(request, "ollama", partial(_embedding, limits=limits))
     assert call.model is not None and call.ended is not None
     total_ns = int((call.ended - call.started) * 1e9)
     return _json(

@@ -9,6 +9,7 @@ import struct
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import orjson
@@ -16,13 +17,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult
+from stellwerk.config.schema import Limits
 from stellwerk.errors import NotFound, StellwerkError, shown
 from stellwerk.gateway import openai_wire as wire
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
-from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.gateway.deps import RuntimeDep, runtime_of
 from stellwerk.gateway.embedding_schema import EmbeddingRequest
+from stellwerk.gateway.limits import check_inputs
 from stellwerk.gateway.openai_schema import (
     ChatCompletionRequest,
     ChatMessage,
@@ -114,10 +117,12 @@ class _Embedding(Embedding):
     base64: bool = False  # the vectors as OpenAI's base64, not JSON lists
 
 
-def _embedding(raw: bytes) -> _Embedding:
+def _embedding(raw: bytes, limits: Limits) -> _Embedding:
     """OpenAI's API never cuts an input: one the model would cut is refused in its words
-    (``whole_inputs``), unless the client says it may be cut (``truncate``, passed on)."""
+    (``whole_inputs``), unless the client says it may be cut (``truncate``, passed on). More
+    inputs than ``limits`` allow are refused before any backend is asked."""
     body = parse(EmbeddingRequest, raw)
+    check_inputs(1 if isinstance(body.input, str) else len(body.input), limits)
     passed = body.model_dump(exclude_none=True, exclude={"model", "input", "encoding_format"})
     return _Embedding(
         body.model,
@@ -131,7 +136,10 @@ def _embedding(raw: bytes) -> _Embedding:
 
 async def embeddings(request: Request) -> Response:
     """Embeddings from a model with the ``embeddings`` capability."""
-    call, asked, result = await serve_embeddings(request, "openai", _embedding)
+    limits = runtime_of(request).config.server.limits
+    call, asked, result = await serve_embeddings(
+        request, "openai", partial(_embedding, limits=limits)
+    )
     assert call.model is not None
     encode = _base64 if asked.base64 else None
     payload = orjson.dumps(
