@@ -94,3 +94,31 @@ def test_a_parameter_no_endpoint_takes_is_refused_naming_it(
         answer = post(gw, "/admin/models/tiny-large/lifecycle?dry_run=1", change, ADMIN)
         assert "unknown query parameter 'dry_run'" in refused(answer, "dry_run")
         assert gw.get("/admin/audit", headers=ADMIN).json()["entries"] == before
+
+
+@pytest.mark.parametrize(
+    ("query", "param", "message"),
+    [
+        ("after=2147483648", "after", "less than or equal to 2147483647"),
+        ("after=9223372036854775808", "after", "less than or equal to 2147483647"),
+        ("actor=", "actor", "actor is empty; leave it out to match every actor"),
+        ("actor=&target=", "actor", "actor is empty"),
+        ("target=", "target", "target is empty"),
+        ("action=&limit=5", "action", "action is empty"),
+        ("target_kind=", "target_kind", "target_kind is empty"),
+        ("target_kind=Model%20X", "target_kind", "is not a kind of target"),
+    ],
+)
+def test_a_filter_that_could_only_pass_for_an_empty_log_is_refused_on_every_ledger(
+    llama_server: LlamaBackend,
+    tmp_path: Path,
+    any_db_url: str,
+    query: str,
+    param: str,
+    message: str,
+) -> None:
+    """An ``after`` past the id column's range broke in the database (PostgreSQL's 32-bit id,
+    SQLite's 64-bit: a 500); an empty filter answered an empty log, which an auditor who filled
+    in part of the documented template would take for a filtered answer."""
+    with in_process(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
+        assert message in refused(gw.get(f"/admin/audit?{query}", headers=ADMIN), param)

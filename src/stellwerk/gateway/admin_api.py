@@ -38,7 +38,7 @@ from stellwerk.governance.key_store import CONFIG_LIMITS, KeyInfo
 from stellwerk.governance.report import parse_by, usage_report
 from stellwerk.governance.service import Governance
 from stellwerk.governance.use_cases import parse_use_case
-from stellwerk.ledger.audit_read import MAX_LIMIT, AuditFilter
+from stellwerk.ledger.audit_read import MAX_ID, MAX_LIMIT, AuditFilter
 from stellwerk.ledger.window import Window
 from stellwerk.policy.compliance import check_model, check_use_case
 from stellwerk.policy.state import ModelState
@@ -385,7 +385,11 @@ def audit(
     ] = None,
     after: Annotated[
         int | None,
-        Query(ge=0, description="Oldest first, after the entry with this id (0: from the first)"),
+        Query(
+            ge=0,
+            le=MAX_ID,
+            description="Oldest first, after the entry with this id (0: from the first)",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> dict[str, Any]:

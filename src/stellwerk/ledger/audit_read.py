@@ -22,6 +22,8 @@ from stellwerk.ledger.tables import audit_log
 from stellwerk.ledger.window import EVERYTHING, Window
 
 MAX_LIMIT = 10_000
+MAX_ID = 2**31 - 1
+"""The largest entry id (the id column is a 32-bit integer on PostgreSQL)."""
 _KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 
 
@@ -34,6 +36,21 @@ class AuditFilter:
     action: str | None = None
     target_kind: str | None = None
     target: str | None = None
+
+    def __post_init__(self) -> None:
+        """An empty field would match no entry and pass for a filtered answer: refused."""
+        for name in ("actor", "action", "target_kind", "target"):
+            if getattr(self, name) == "":
+                raise InvalidRequest(
+                    f"{name} is empty; leave it out to match every {name.replace('_', ' ')}",
+                    param=name,
+                )
+        if self.target_kind is not None and not _KIND.match(self.target_kind):
+            raise InvalidRequest(
+                f"target_kind {self.target_kind[:64]!r} is not a kind of target (a lower-case"
+                " word such as model, key, department, use_case)",
+                param="target_kind",
+            )
 
     def clauses(self) -> list[ColumnElement[bool]]:
         found = self.window.clauses(audit_log.c.time)
@@ -89,8 +106,10 @@ def audit_page(
     """Up to ``limit`` matching entries with an id above ``after`` (0: from the first), oldest
     first."""
     _check_limit(limit)
-    if after < 0:
-        raise InvalidRequest(f"after must be an entry id (0 or more), got {after}", param="after")
+    if not 0 <= after <= MAX_ID:
+        raise InvalidRequest(
+            f"after must be an entry id (0 to {MAX_ID}), got {after}", param="after"
+        )
     # one more than asked tells whether a next page exists
     entries = _read(connection, where, newest_first=False, limit=limit + 1, after=after)
     more = len(entries) > limit
