@@ -13,8 +13,15 @@ from stellwerk.errors import CalibrationError
 HEADER = {"bank_sha256": "a" * 64, "max_tokens": 16}
 
 
-def _entry(item: str, model: str, error: str | None = None) -> dict[str, object]:
-    return {"id": item, "model": model, "score": 1.0, "error": error}
+CONTEXT = 1024
+
+
+def _entry(
+    item: str, model: str, error: str | None = None, context_length: int = CONTEXT
+) -> dict[str, object]:
+    return {
+        "id": item, "model": model, "score": 1.0, "error": error, "context_length": context_length
+    }  # fmt: skip
 
 
 def test_entries_survive_reopening(tmp_path: Path) -> None:
@@ -24,9 +31,27 @@ def test_entries_survive_reopening(tmp_path: Path) -> None:
     first.append(_entry("q2", "small", error="timeout"))
     first.close()
     again = Checkpoint.open(path, HEADER)
-    assert again.answered(("q1", "small"))
-    assert not again.answered(("q2", "small"))  # errors are asked again
-    assert not again.answered(("q1", "large"))
+    assert again.settled(("q1", "small"), CONTEXT)
+    assert not again.settled(("q2", "small"), CONTEXT)  # errors are asked again
+    assert not again.settled(("q1", "large"), CONTEXT)
+    again.close()
+
+
+@pytest.mark.parametrize(
+    ("error", "settled"),
+    [("context", True), ("timeout", False), ("unavailable", False), ("failed", False),
+     ("rejected", False), ("grader", False)],
+)  # fmt: skip
+def test_only_a_prompt_over_the_context_is_a_final_error(
+    tmp_path: Path, error: str, settled: bool
+) -> None:
+    path = tmp_path / "run.checkpoint"
+    first = Checkpoint.open(path, HEADER)
+    first.append(_entry("q1", "small", error=error))
+    first.close()
+    again = Checkpoint.open(path, HEADER)
+    assert again.settled(("q1", "small"), CONTEXT) is settled
+    assert not again.settled(("q1", "small"), 4 * CONTEXT)  # a larger context: asked again
     again.close()
 
 
@@ -44,7 +69,7 @@ def test_a_line_cut_short_by_a_kill_is_ignored_and_later_lines_stay_readable(
     second.append(_entry("q2", "small"))
     second.close()
     third = Checkpoint.open(path, HEADER)
-    assert third.answered(("q2", "small"))
+    assert third.settled(("q2", "small"), CONTEXT)
     third.close()
     lines = path.read_bytes().splitlines()
     assert json.loads(lines[-1])["id"] == "q2"
@@ -82,4 +107,4 @@ def test_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
         checkpoint = Checkpoint(tmp_path / "run.checkpoint", handle, "run", {})
         with pytest.raises(CalibrationError, match="cannot write the checkpoint"):
             checkpoint.append(_entry("q1", "small"))
-    assert not checkpoint.answered(("q1", "small"))
+    assert not checkpoint.settled(("q1", "small"), CONTEXT)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.types import ChatRequest, Usage
-from stellwerk.errors import RequestError, UpstreamError
+from stellwerk.calibration.checkpoint import DOES_NOT_FIT
+from stellwerk.errors import ContextExceeded, RequestError, UpstreamError
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +25,11 @@ class Answer:
     started: float
     """Wall-clock seconds since the epoch; with ``latency_ms`` it gives the busy interval."""
     error: str | None = None
-    """``timeout``, ``unavailable``, ``failed`` or ``rejected``; None when it answered."""
+    """``timeout``, ``unavailable``, ``failed``, ``rejected`` or ``context`` (``DOES_NOT_FIT``:
+    the backend said the prompt is over the model's context); None when it answered."""
     error_message: str | None = None
+    context: int | None = None
+    """The context the backend's refusal named (``DOES_NOT_FIT``), where it named one."""
 
     @property
     def decode_tokens_per_s(self) -> float | None:
@@ -51,7 +55,9 @@ async def ask(
     parts: list[str] = []
     usage: Usage | None = None
 
-    def measured(error: str | None = None, message: str | None = None) -> Answer:
+    def measured(
+        error: str | None = None, message: str | None = None, context: int | None = None
+    ) -> Answer:
         ended = time.perf_counter()
         used = usage or Usage(0, 0, source="none")
         return Answer(
@@ -64,6 +70,7 @@ async def ask(
             started=started_wall,
             error=error,
             error_message=message,
+            context=context,
         )
 
     chunks = backend.stream(upstream, request)
@@ -80,6 +87,8 @@ async def ask(
         return measured("timeout", f"no complete answer within {timeout_s:g} s")
     except UpstreamError as exc:
         return measured(exc.kind, exc.message)
+    except ContextExceeded as exc:
+        return measured(DOES_NOT_FIT, exc.message, exc.context)
     except RequestError as exc:
         return measured("rejected", exc.message)
     finally:

@@ -234,7 +234,10 @@ def finish(prepared: Prepared, *, asked: int = 0) -> dict[str, Any]:
     write_json(models_path(prepared.request.out), models_file(models))
     ids = {item.id for item, _ in items}
     pending = sum(
-        1 for item, _ in items for m in models if not prepared.checkpoint.answered((item.id, m.id))
+        1
+        for item, _ in items
+        for m in models
+        if not prepared.checkpoint.settled((item.id, m.id), m.context_length)
     )
     settings = prepared.request.settings
     summary: dict[str, Any] = {

@@ -4,7 +4,11 @@ each line flushed and fsync'd before the pair counts as done.
 The first line is a header naming the bank (its SHA-256) and the settings that change answers
 (``max_tokens``); a checkpoint of another bank or other settings is refused rather than mixed in.
 A line cut short by a kill (the last one) is ignored: that pair is asked again. Pairs that ended
-in an error are recorded too, and asked again by the next run; the newest line of a pair wins.
+in an error are recorded too; the newest line of a pair wins. A pair is settled (not asked again)
+when it was answered, or when the backend refused its prompt as over the model's context
+(``DOES_NOT_FIT``), which recurs the same way on every run: final while the model's configured
+``context_length`` is the one it was asked with. Every other error (unavailable, timeout, a
+cut stream, a grader's failure) may pass, so that pair is asked again by the next run.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from stellwerk.errors import CalibrationError
 FORMAT = "stellwerk-calibration-checkpoint/1"
 Pair = tuple[str, str]
 """(bank item id, model id)"""
+DOES_NOT_FIT = "context"
+"""The error of a pair whose prompt the backend refused as over the model's context."""
 
 
 class Checkpoint:
@@ -63,9 +69,16 @@ class Checkpoint:
             raise
         return cls(path, handle, run_id, entries)
 
-    def answered(self, pair: Pair) -> bool:
+    def settled(self, pair: Pair, context_length: int) -> bool:
+        """Whether the pair needs no asking again: it was answered, or its prompt does not fit
+        the model's context (asked with the ``context_length`` the model still has)."""
         entry = self.entries.get(pair)
-        return entry is not None and entry.get("error") is None
+        if entry is None:
+            return False
+        error = entry.get("error")
+        if error is None:
+            return True
+        return error == DOES_NOT_FIT and entry.get("context_length") == context_length
 
     def append(self, entry: Mapping[str, Any]) -> None:
         """Write one finished pair durably (flush + fsync) before returning."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stellwerk.calibration.bank import BankItem
-from stellwerk.calibration.checkpoint import Pair
+from stellwerk.calibration.checkpoint import DOES_NOT_FIT, Pair
 from stellwerk.config.schema import ModelConfig
 from stellwerk.routing.placement import family_key
 
@@ -73,6 +73,7 @@ def model_summary(model: ModelConfig, entries: Iterable[Mapping[str, Any]]) -> d
         "pairs": len(done),
         "answered": len(answered),
         "errors": dict(Counter(str(e["error"]) for e in done if e.get("error"))),
+        "does_not_fit": does_not_fit(model, done),
         "quality": _mean(e["score"] for e in done),
         "per_task": {
             task: {
@@ -91,6 +92,14 @@ def model_summary(model: ModelConfig, entries: Iterable[Mapping[str, Any]]) -> d
         "prompt_tokens": sum(int(e["prompt_tokens"]) for e in answered),
         "answer_tokens": sum(int(e["answer_tokens"]) for e in answered),
     }
+
+
+def does_not_fit(model: ModelConfig, entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """The pairs whose prompt the backend refused as over the model's context (scored 0, not
+    asked again), and that context: the one the backend named, else the configured one."""
+    refused = [e for e in entries if e.get("error") == DOES_NOT_FIT]
+    named = [int(e["context"]) for e in refused if e.get("context")]
+    return {"pairs": len(refused), "context_length": max(named, default=model.context_length)}
 
 
 def busy_seconds(entries: Sequence[Mapping[str, Any]]) -> float:

@@ -1,5 +1,6 @@
-"""The run: every (prompt, model) pair not yet answered, asked with bounded concurrency per
-backend, graded as it arrives, and written to the checkpoint before it counts as done."""
+"""The run: every (prompt, model) pair not yet settled (``Checkpoint.settled``), asked with
+bounded concurrency per backend, graded as it arrives, and written to the checkpoint before it
+counts as done."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def pending_jobs(
         Job(item, grader, model)
         for model in models
         for item, grader in items
-        if not checkpoint.answered((item.id, model.id))
+        if not checkpoint.settled((item.id, model.id), model.context_length)
     ]
 
 
@@ -53,7 +54,9 @@ def entry_of(
     job: Job, answer: Answer, graders: Mapping[str, Grader], checked: Checked | None = None
 ) -> dict[str, Any]:
     """The checkpoint line of a finished pair; an error scores 0 (the user got no answer).
-    ``checked``: the sandbox's verdict on a code task (its ``detail`` is kept as ``check``)."""
+    ``checked``: the sandbox's verdict on a code task (its ``detail`` is kept as ``check``).
+    The model's configured ``context_length`` is kept: a refusal for the context is final while
+    it stays the same (``Checkpoint.settled``)."""
     score = 0.0
     if not answer.error and checked is not None:
         score = checked.score
@@ -70,6 +73,7 @@ def entry_of(
         "score": score,
         **asdict(answer),
         "decode_tokens_per_s": answer.decode_tokens_per_s,
+        "context_length": job.model.context_length,
     }
     if checked is not None and not answer.error:
         entry["check"] = checked.detail

@@ -246,6 +246,10 @@ def _describe_plan(console: Console, prepared: Prepared) -> None:
         )
 
 
+_KINDS = {"context": "over context"}
+"""How the table names an error kind where its key says too little."""
+
+
 def _print_summary(console: Console, summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -254,7 +258,7 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
     for name in ("model", "quality", "answered", "errors", "tok/s", "TTFT p50 ms", "lat p50 ms"):
         table.add_column(name, justify="left" if name == "model" else "right")
     for model, facts in summary["models"].items():
-        errors = ", ".join(f"{k} {v}" for k, v in facts["errors"].items()) or "0"
+        errors = ", ".join(f"{_KINDS.get(k, k)} {v}" for k, v in facts["errors"].items()) or "0"
         table.add_row(
             model,
             _fmt(facts["quality"], 3),
@@ -266,8 +270,23 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
         )
     Console(file=sys.stdout).print(table)
     typer.echo(f"outcomes: {summary['outcomes']} ({summary['outcome_rows']} rows)")
-    if not summary["complete"]:
-        typer.echo(f"{summary['open_pairs']} pairs open: run the same command again to continue")
+    for model, facts in summary["models"].items():
+        refused = facts["does_not_fit"]
+        if refused["pairs"]:
+            pairs = _pairs(refused["pairs"])
+            verb = "does" if refused["pairs"] == 1 else "do"
+            typer.echo(
+                f"{pairs} {verb} not fit {model}'s context ({refused['context_length']:,}"
+                " tokens): scored 0, not asked again"
+            )
+    if summary["complete"]:
+        typer.echo("nothing open: every pair is answered or scored for good")
+    else:
+        typer.echo(f"{_pairs(summary['open_pairs'])} open: run the same command again to continue")
+
+
+def _pairs(count: int) -> str:
+    return f"{count} pair" if count == 1 else f"{count} pairs"
 
 
 def _fmt(value: float | None, digits: int) -> str:

@@ -42,6 +42,14 @@ class ModelPage:
     daily: list[tuple[datetime, int]]
     calibrations: list[CalibrationRecord]  # newest first; the first is the model's quality
     knowledge: Knowledge  # how the gateway's router knows the model
+    refused_named: list[tuple[str, int, Mapping[str, int]]]
+    """The requests that named the model and were refused before it was chosen (lifecycle,
+    consent, hosting, allow-lists, limits), by reason and department. Not in ``usage``: the
+    overview and department pages count them once, under "refused (no model chosen)"."""
+
+    @property
+    def refused_named_total(self) -> int:
+        return sum(requests for _, requests, _ in self.refused_named)
 
 
 def model_page(gov: Governance, router: Router, model_id: str, window: Window) -> ModelPage:
@@ -52,6 +60,7 @@ def model_page(gov: Governance, router: Router, model_id: str, window: Window) -
         latency = usage_totals.latency(connection, window, model=model_id)
         routed = usage_totals.totals_by(connection, window, "model", routed=True)
         per_day = usage_totals.daily_requests(connection, window, model=model_id)
+        named = usage_totals.refusals(connection, window, named=_names(gov, model_id))
     calibrations = CalibrationStore(gov.admin.ledger).history(model_id, limit=5)
     routed_all = sum(t.requests for t in routed if t.group)
     routed_here = sum(t.requests for t in routed if t.group == model_id)
@@ -73,7 +82,17 @@ def model_page(gov: Governance, router: Router, model_id: str, window: Window) -
         routed_share=routed_here / routed_all if routed_all else None,
         daily=sorted(daily.items()),
         knowledge=model_knowledge(router, state.config),
+        refused_named=usage_totals.by_reason(named),
     )
+
+
+def _names(gov: Governance, model_id: str) -> tuple[str, ...]:
+    """The names a request asks for the model by: its id, and its id with Ollama's default tag
+    (``x:latest`` is ``x``, as the gateway reads it) unless another model has that id."""
+    tagged = f"{model_id}:latest"
+    if any(m.id == tagged for m in gov.admin.config.models):
+        return (model_id,)
+    return (model_id, tagged)
 
 
 @dataclass(frozen=True, slots=True)

@@ -329,6 +329,23 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "refusal_reason": ("Reason", "Grund"),
     "refusal_unknown": ("no reason recorded", "kein Grund vermerkt"),
     "no_model": ("refused (no model chosen)", "abgewiesen (kein Modell gewählt)"),
+    # a model page: the requests that named the model and were refused before it was chosen
+    "refused_named": ("Refused when named", "Namentlich angefragt, abgewiesen"),
+    "refused_named_by_reason": (
+        "Refused when named, by reason",
+        "Abweisungen bei Nennung, nach Grund",
+    ),
+    "refused_named_note": (
+        "Requests that named this model and were refused before it was chosen (lifecycle,"
+        " consent, hosting for their classification, allow-lists, limits). They are not in its"
+        " requests or in its refused above; the overview and the department pages count them"
+        " once, under \u201crefused (no model chosen)\u201d.",
+        "Anfragen, die dieses Modell nannten und abgewiesen wurden, bevor es gewählt war"
+        " (Lebenszyklus, Einwilligung, Hosting für ihre Klassifizierung, Freigabelisten, Limits)."
+        " Sie zählen weder zu seinen Anfragen noch zu den Abgewiesenen oben; die Übersicht und"
+        " die Seiten der Bereiche zählen sie einmal, unter \u201eabgewiesen (kein Modell"
+        " gewählt)\u201c.",
+    ),
     # budgets and limits
     "budgets_and_limits": (
         "Budgets and rate limits by department",

@@ -252,16 +252,25 @@ class Refusal:
 
 
 def refusals(
-    connection: Connection, window: Window, *, department: str | None = None
+    connection: Connection,
+    window: Window,
+    *,
+    department: str | None = None,
+    named: Sequence[str] = (),
 ) -> list[Refusal]:
     """The requests refused for the request (a 4xx: policy, limits, budget, a bad request, a
     prompt over the context), before a model was chosen or after, most first. Read from
     ``usage`` through its partial index of the refused records (``ix_usage_refused_time``): only
-    they are read, never the month's traffic."""
+    they are read, never the month's traffic. ``named``: only those refused before a model was
+    chosen that named one of these (``usage.requested_model``; a model's page: its id, and the
+    name with Ollama's ``:latest`` that stands for it), the refusals the rollups file under no
+    model."""
     u = usage.c
     clauses = [refused(u.status), *window.clauses(u.time)]
     if department is not None:
         clauses.append(u.department == department)
+    if named:
+        clauses.extend((u.model.is_(None), u.requested_model.in_(list(named))))
     reason = func.coalesce(u.error_kind, "")
     statement = (
         select(u.department, u.key_id, reason, u.status, func.count())
