@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import String, cast, column, inspect, select, table
 
 from stellwerk.ledger.graded_tables import graded_records
+from stellwerk.routing import record_noise
 from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.loader import load_learned
 from tests.fixtures.gateway import KEYS, Gateway, in_process, running_gateway
@@ -106,15 +107,19 @@ def test_a_graded_reading_is_kept_with_fresh_noise(
             stored = [tuple(row.latent) for row in connection.execute(select(graded_records))]
     finally:
         ledger.close()
-    exact = GradedRecord.of(load_learned().model, text, {}).latent
+    model = load_learned().model
+    exact = GradedRecord.of(model, text, {}).latent
     assert len(stored) == 2
     if noise == 0.0:
         assert stored == [pytest.approx(exact)] * 2
         return
     assert stored[0] != pytest.approx(stored[1])
+    # the documented size: the default 0.5 of the prompt's sensitivity on each coordinate, so
+    # the product with the exact unit vector is 1 plus a normal of that standard deviation
+    sigma = 0.5 * record_noise.sensitivity(model, text)
     for latent in stored:
         assert latent != pytest.approx(exact, abs=1e-3)
-        assert float(np.dot(latent, exact)) > 0.5  # still the prompt's neighbourhood
+        assert abs(float(np.dot(latent, exact)) - 1.0) < 5 * sigma  # 1 in 1.7 million apart
 
 
 def test_feedback_is_only_for_the_callers_own_routed_requests(learning_gateway: Gateway) -> None:

@@ -84,7 +84,15 @@ def replicas(
                     pass
                 assert time.monotonic() < deadline, "a replica did not start"
                 time.sleep(0.1)
-        yield urls
+        try:
+            yield urls
+        except Exception as exc:  # a replica that stopped answering says why, with its exit
+            codes = ", ".join(
+                f"{url}: {proc.poll()}" for proc, url in zip(procs, urls, strict=True)
+            )
+            exc.add_note(f"replicas' exit codes (None: running): {codes}")
+            exc.add_note("their log:\n" + log_path.read_text(errors="replace")[-6000:])
+            raise
     finally:
         for proc in procs:
             proc.terminate()
