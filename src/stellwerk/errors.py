@@ -241,6 +241,14 @@ class RateLimited(RequestError):
         self.retry_after_s = retry_after_s
 
 
+class ClientGone(RequestError):
+    """The client hung up while its whole (not streamed) answer was awaited: the wait ends, the
+    backend's request is cancelled, and the usage record says 499 (nobody reads the answer)."""
+
+    status_code = 499
+    code = "client_disconnected"
+
+
 class NotStarted(RequestError):
     """The gateway's runtime (``app.state.runtime``, built when the app starts) is asked for
     before the app started: served without its start-up (lifespan), or asked while starting."""

@@ -48,8 +48,10 @@ from stellwerk.errors import (
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.budget import chat_bound, embeddings_bound
 from stellwerk.gateway.calls import Call, new_request_id
+from stellwerk.gateway.cuts import Watch
 from stellwerk.gateway.errors import mark_request, status_of
 from stellwerk.gateway.governance import classify
+from stellwerk.gateway.hang_up import hang_up
 from stellwerk.gateway.limits import check_request
 from stellwerk.gateway.pending import Pending, Ticket, held
 from stellwerk.gateway.route_embedding import prompt_embedding
@@ -143,8 +145,8 @@ async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Resp
             if exchange.stream:
                 return await stream(runtime, call, exchange)  # 7, and 8 when the stream ends
             watch = runtime.cuts.watch(call)  # a change that forbids it meanwhile cuts it
-            try:
-                async with watch.waiting():
+            try:  # and so does the client's hanging up
+                async with watch.waiting(), hang_up(request, watch):
                     result = await runtime.caller.complete(call, call.selection, exchange.chat)
             finally:
                 runtime.cuts.done(watch)
@@ -437,9 +439,11 @@ async def serve_embeddings(
         call.selection = runtime.selector.named(call.principal, name, ["embeddings"])
         tokens, cost = embeddings_bound(call.selection.model, inputs)
         call.reservation = await runtime.budget.reserve(call.principal, tokens, cost)
-        result = await runtime.caller.embed(
-            call, call.selection, inputs, asked.params, whole=asked.whole, field=asked.field
-        )
+        watch = Watch(call)  # not a governance cut's: only the client's hanging up ends it
+        async with watch.waiting(), hang_up(request, watch):
+            result = await runtime.caller.embed(
+                call, call.selection, inputs, asked.params, whole=asked.whole, field=asked.field
+            )
         call.ended = time.perf_counter()
         refuse_other_size(call.selection.model.id, result, asked.dimensions)
         await account(runtime, call)
