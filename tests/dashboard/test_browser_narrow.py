@@ -172,7 +172,7 @@ def test_at_800_px_no_card_cuts_a_column(
 
 @pytest.fixture
 def learning_dashboard(tmp_path: Path) -> Iterator[DashboardGateway]:
-    with learning_gateway(tmp_path) as dashboard:
+    with learning_gateway(tmp_path, rollbacks=True) as dashboard:
         yield dashboard
 
 
@@ -180,8 +180,9 @@ def learning_dashboard(tmp_path: Path) -> Iterator[DashboardGateway]:
 def test_at_800_px_the_learning_pages_tables_fit_their_cards(
     learning_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: str
 ) -> None:
-    """A ledger that has learned: the departments' gains, the router versions and the adaptation
-    runs (their gains and forms were cut at the card's edge in German)."""
+    """A ledger that has learned and rolled back: the departments' gains, the router versions
+    (with their routing gains) and the adaptation runs (their gains and forms were cut at the
+    card's edge in German)."""
     page.set_viewport_size(NARROW)
     speak(page, learning_dashboard, language)
     log_in(page, learning_dashboard)
