@@ -83,7 +83,8 @@ def test_the_learning_page_reads_in_both_languages(
     page.click("header .langs a:text('DE')")
     page.wait_for_url(base + "/learning")
     assert page.locator("h1").inner_text() == "Was der Router gelernt hat"
-    assert "Rückmeldung" in page.locator("#l-departments thead").inner_text()
+    # "Rück-meldungen" may break at its soft hyphen (in a narrow window)
+    assert "Rück\u00admeldung" in page.locator("#l-departments thead").inner_text()
     assert re.search(
         r"30,0\s%.*\d,\d{3} ± \d,\d{3} \(90 beurteilt\)",
         rows.filter(has_text="research").inner_text(),
@@ -168,20 +169,21 @@ def _fits(page: Page) -> None:
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
-def test_at_800_px_a_card_that_scrolls_shows_it_and_an_actor_stays_whole(
+def test_at_560_px_a_card_that_scrolls_shows_it_and_an_actor_stays_whole(
     learning_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: str
 ) -> None:
-    """At 800 pixels the page's wider tables scroll inside their cards, and nothing showed that
+    """At 800 pixels the page's wider tables scrolled inside their cards, and nothing showed that
     they do: a column was cut mid-word ("Routing gai"). A card that scrolls now has a shadow at
     the edge it scrolls to, drawn by its background (covers that move with its content hide
     the shadows where there is nothing more); an actor (``cli:test``) no longer breaks inside
-    its name (walk 10: "cli:r" / "oot")."""
+    its name (walk 10: "cli:r" / "oot"). Since walk 12 every table fits its card at 800 px
+    (test_browser_narrow.py); at 560 px (a phone held upright) some still scroll."""
     base = learning_dashboard.url
-    page.set_viewport_size({"width": 800, "height": 900})
+    page.set_viewport_size({"width": 560, "height": 900})
     speak(page, learning_dashboard, language)
     log_in(page, learning_dashboard)
     page.goto(base + "/learning")
-    page.screenshot(path=str(tmp_path / f"learning-{language}-800.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / f"learning-{language}-560.png"), full_page=True)
     cards = page.eval_on_selector_all(
         "section.card",
         """cards => cards.map(c => ({id: c.id, scrolls: c.scrollWidth > c.clientWidth,
@@ -189,7 +191,7 @@ def test_at_800_px_a_card_that_scrolls_shows_it_and_an_actor_stays_whole(
             attachment: getComputedStyle(c).backgroundAttachment}))""",
     )
     scrolling = [c for c in cards if c["scrolls"]]
-    assert scrolling, cards  # at 800 px some tables are wider than their cards
+    assert scrolling, cards  # at 560 px some tables are wider than their cards
     for card in scrolling:
         assert card["layers"] == 4, card
         assert card["attachment"].startswith("local, local, scroll, scroll"), card

@@ -21,7 +21,7 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     "graded_requests": ("Graded requests", "Bewertete Anfragen"),
     "graded_kept": ("Grades kept", "Gespeicherte Bewertungen"),
     # grades, not requests: one request may have a grade of each source
-    "grades_feedback": ("Feedback grades", "Rückmeldungen"),
+    "grades_feedback": ("Feedback grades", "Rück\u00admeldungen"),
     # a soft hyphen: the word may break in a narrow figure box
     "grades_shadow": ("Shadow grades", "Schatten\u00adbewertungen"),
     "graded_hint": (
@@ -57,7 +57,7 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
         "not adapted, no adaptation promoted",
         "nicht angepasst, keine Anpassung übernommen",
     ),
-    "adapted_records": ("Records", "Datensätze"),
+    "adapted_records": ("Records", "Daten\u00adsätze"),
     "error_before": ("Error before", "Fehler vorher"),
     "error_after": ("Error after", "Fehler nachher"),
     "gain": ("Error removed", "Fehler beseitigt"),
