@@ -126,8 +126,8 @@ class Governance:
         seeding."""
         try:
             await self._seed_month_spend(now or datetime.now(UTC))
-        except CountersUnavailable:
-            log.exception("could not seed the budget counters; requests get 503 until they work")
+        except CountersUnavailable:  # Redis's own error is logged once, by its health
+            log.warning("could not seed the budget counters; requests get 503 until they work")
 
     async def _seed_month_spend(self, moment: datetime) -> None:
         window = Window.month(moment.strftime("%Y-%m"))
