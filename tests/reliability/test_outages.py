@@ -6,6 +6,7 @@ by itself when the proxy is."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -17,7 +18,9 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy.engine import make_url
 
+from stellwerk.gateway.router_versions import RouterVersions
 from stellwerk.ledger.ledger import open_ledger
+from stellwerk.routing.loader import load_learned
 from tests.dashboard.client import login
 from tests.dashboard.conftest import ADMIN_KEY, DASHBOARD_ENV, dashboard_raw
 from tests.fixtures.gateway import KEYS, Gateway, in_process, migrated_copy, raw_config
@@ -128,12 +131,12 @@ def test_a_ledger_outage_shows_in_readyz_and_metrics_and_the_admin_side_gets_a_5
             proxy.stop()
             chat = gw.post("/v1/chat/completions", json=CHAT, headers=RESEARCH)
             _until("a failed write", lambda: _ledger(gw)["consecutive_failures"] >= 1)
+            time.sleep(3)  # the outage goes on: the governance refresh (1 s) tries again
             ready = gw.get("/readyz")
             figures = {
                 name: _metric(gw, f"stellwerk_ledger_{name}")
                 for name in ("held", "capacity", "consecutive_failures", "failing_since_seconds")
             }
-            caplog.clear()
             admin = {p: gw.get(p, headers=ADMIN) for p in _ADMIN_READS}
             admin_lines = _lines(caplog)
             page = browser.get("/dashboard")
@@ -141,6 +144,7 @@ def test_a_ledger_outage_shows_in_readyz_and_metrics_and_the_admin_side_gets_a_5
                 pass
             proxy.start()
             _until("the held records written", lambda: _ledger(gw)["held"] == 0)
+            _until("the refresh back", lambda: _said(caplog, logging.INFO, "refresh: the ledger"))
             after = gw.get("/readyz").json()["ledger"]
             audit = gw.get("/admin/audit", headers=ADMIN)
     assert fine == {
@@ -174,6 +178,9 @@ def test_a_ledger_outage_shows_in_readyz_and_metrics_and_the_admin_side_gets_a_5
         assert answer.headers["retry-after"] == "5"
         _hides(answer.text, proxy.port)
     assert after["error"] is None and after["consecutive_failures"] == 0
+    # the governance refresh (every second) logs the outage once each way, no traceback
+    refresh = [r for r in caplog.records if r.getMessage().startswith("governance refresh")]
+    assert [r.levelno for r in refresh] == [logging.WARNING, logging.INFO], refresh
     assert audit.status_code == 200
     ledger_db = open_ledger(pg_schema_url)
     try:
@@ -197,11 +204,55 @@ def _ledger(gw: Gateway) -> dict[str, Any]:
 
 
 def _lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """What the log says of the ledger's database while serving requests: every line at INFO
-    or above from the gateway but the access log and the writer's retries."""
-    assert not [r for r in caplog.records if r.exc_info], "a traceback for an expected outage"
+    """The lines that say a request was answered 503 for the ledger's database (after checking
+    that nothing logged a traceback for the outage)."""
+    traced = [r.getMessage() for r in caplog.records if r.exc_info and r.levelno >= logging.INFO]
+    assert not traced, "a traceback for an expected outage"
     return [
         r.getMessage()
         for r in caplog.records
         if r.levelno >= logging.INFO and "answered 503" in r.getMessage()
     ]
+
+
+VERSIONS = "router versions: the ledger's"  # what the loop's outage lines start with
+
+
+@pytest.mark.postgres
+def test_the_router_versions_loop_outlives_a_ledger_outage(
+    pg_schema_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The gateway follows a learned router's promoted versions in the ledger at every refresh;
+    a database error ended that loop for good (it caught only Stellwerk's errors), so a replica
+    routed with a stale version after any outage until restarted. Now it keeps going, and logs
+    the outage once each way."""
+    caplog.set_level(logging.INFO)
+    target = make_url(pg_schema_url)
+    with tcp_proxy(target.port or 5432, target.host or "127.0.0.1") as proxy:
+        ledger = open_ledger(_pg_through(proxy.port, pg_schema_url))
+        versions = RouterVersions(load_learned(), ledger)
+
+        async def scenario() -> bool:
+            loop = asyncio.create_task(versions.run(0.05))
+            proxy.stop()
+            deadline = time.monotonic() + WAIT_S
+            while not loop.done() and not _said(caplog, logging.WARNING, VERSIONS):
+                assert time.monotonic() < deadline, "the loop never read the ledger"
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # a few more rounds against the dead port
+            proxy.start()
+            while not loop.done() and not _said(caplog, logging.INFO, VERSIONS):
+                assert time.monotonic() < deadline, "the loop never read the ledger again"
+                await asyncio.sleep(0.05)
+            alive = not loop.done()
+            loop.cancel()
+            await asyncio.gather(loop, return_exceptions=True)
+            return alive
+
+        try:
+            alive = asyncio.run(scenario())
+        finally:
+            ledger.close()
+    assert alive, "the loop ended on the database's error"
+    lines = [r for r in caplog.records if r.getMessage().startswith("router versions")]
+    assert [r.levelno for r in lines] == [logging.WARNING, logging.INFO]

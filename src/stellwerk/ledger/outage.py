@@ -2,6 +2,8 @@
 (``LedgerUnavailable``) they become for what reads or changes the ledger on a request (the admin
 API, the dashboard). The answer names the ledger only, never the database's own error (it names
 the server's address); the log gets that, in one line, for an outage is expected, not a bug.
+A background loop that reads the ledger (the governance snapshot, the router's versions, the
+answer lengths) logs an outage once each way (``OutageLog``), not a traceback every round.
 
     a connection refused, reset or lost; a server shutting down  OperationalError
     a connection closed under the driver                          InterfaceError
@@ -48,3 +50,33 @@ def describe(exc: BaseException) -> str:
     """``exc`` in one line: its type and the first line of its message."""
     lines = str(exc).splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+class OutageLog:
+    """The log of one background loop's reads of the ledger (``what`` names it): an outage is
+    one WARNING when it begins (the database's error) and one INFO when the database answers
+    again, the rounds between at DEBUG; a failure that is no outage is for the caller to log."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._failing = False
+
+    def failed(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is an outage (logged here); ``False``: a bug, for the caller."""
+        if not unreachable(exc):
+            return False
+        if not self._failing:
+            log.warning(
+                "%s: the ledger's database failed (%s); keeping what was read, trying again",
+                self.what,
+                describe(exc),
+            )
+        log.debug("%s: the ledger's database failed", self.what, exc_info=exc)
+        self._failing = True
+        return True
+
+    def answered(self) -> None:
+        """A read succeeded."""
+        if self._failing:
+            log.info("%s: the ledger's database answers again", self.what)
+        self._failing = False
