@@ -32,6 +32,7 @@ pytestmark = pytest.mark.llama
 RESEARCH = {"authorization": f"Bearer {KEYS['research']}"}
 ADMIN = {"authorization": f"Bearer {ADMIN_KEY}"}
 CHAT = {"model": "tiny-small", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+ROUTED = {**CHAT, "model": "auto", "messages": [{"role": "user", "content": "Explain the proof."}]}
 WAIT_S = 60  # the longest a test waits for a state to show (a bound, not a measurement)
 
 
@@ -125,9 +126,12 @@ def test_a_ledger_outage_shows_in_readyz_and_metrics_and_the_admin_side_gets_a_5
     target = make_url(pg_schema_url)
     with tcp_proxy(target.port or 5432, target.host or "127.0.0.1") as proxy:
         raw = dashboard_raw(llama_server.base_url, _pg_through(proxy.port, pg_schema_url))
+        del raw["router"]  # the shipped learned router: its routed answers take feedback
         with in_process(raw, DASHBOARD_ENV) as gw, login(gw, ADMIN_KEY) as (browser, entered):
             assert entered.status_code == 303
             fine = gw.get("/readyz").json()["ledger"]
+            routed = gw.post("/v1/chat/completions", json=ROUTED, headers=RESEARCH)
+            grade = {"request_id": routed.headers["x-stellwerk-request-id"], "score": 0.5}
             proxy.stop()
             chat = gw.post("/v1/chat/completions", json=CHAT, headers=RESEARCH)
             _until("a failed write", lambda: _ledger(gw)["consecutive_failures"] >= 1)
@@ -138,6 +142,7 @@ def test_a_ledger_outage_shows_in_readyz_and_metrics_and_the_admin_side_gets_a_5
                 for name in ("held", "capacity", "consecutive_failures", "failing_since_seconds")
             }
             admin = {p: gw.get(p, headers=ADMIN) for p in _ADMIN_READS}
+            admin["/v1/feedback"] = gw.post("/v1/feedback", json=grade, headers=RESEARCH)
             admin_lines = _lines(caplog)
             page = browser.get("/dashboard")
             with login(gw, ADMIN_KEY) as (_, refused_login):
@@ -147,6 +152,7 @@ def test_a_ledger_outage_shows_in_readyz_and_metrics_and_the_admin_side_gets_a_5
             _until("the refresh back", lambda: _said(caplog, logging.INFO, "refresh: the ledger"))
             after = gw.get("/readyz").json()["ledger"]
             audit = gw.get("/admin/audit", headers=ADMIN)
+            graded = gw.post("/v1/feedback", json=grade, headers=RESEARCH)  # sent again
     assert fine == {
         "ready": True,
         "error": None,
@@ -170,7 +176,7 @@ def test_a_ledger_outage_shows_in_readyz_and_metrics_and_the_admin_side_gets_a_5
         assert error["code"] == "service_unavailable" and error["type"] == "server_error"
         assert error["message"].startswith("ledger: the database cannot be reached"), error
         _hides(answer.text, proxy.port)
-    assert len(admin_lines) == len(_ADMIN_READS), admin_lines  # one line each, no traceback
+    assert len(admin_lines) == len(admin), admin_lines  # one line each, no traceback
     assert all(str(proxy.port) in line for line in admin_lines)  # the log has the address
     for answer in (page, refused_login):
         assert answer.status_code == 503, answer.text[:300]
@@ -182,6 +188,7 @@ def test_a_ledger_outage_shows_in_readyz_and_metrics_and_the_admin_side_gets_a_5
     refresh = [r for r in caplog.records if r.getMessage().startswith("governance refresh")]
     assert [r.levelno for r in refresh] == [logging.WARNING, logging.INFO], refresh
     assert audit.status_code == 200
+    assert graded.status_code == 200, graded.text
     ledger_db = open_ledger(pg_schema_url)
     try:
         ids = {r.request_id for r in ledger_db.recent_usage(limit=100)}
