@@ -28,8 +28,9 @@
     ├── LedgerError                 the ledger could not be opened or written
     ├── CalibrationError            a calibration run cannot start or resume (output, checkpoint)
     │   └── SandboxError            the code sandbox cannot start or isolate a run
-    ├── SharedStateUnavailable      503 the state replicas share in Redis could not be used
-    │   └── CountersUnavailable     503 the shared limit/budget counters failed
+    ├── SharedStateUnavailable      503 the state replicas share (Redis, the ledger) failed
+    │   ├── CountersUnavailable     503 the shared limit/budget counters failed (Redis)
+    │   └── LedgerUnavailable       503 the ledger's database cannot be reached (admin, dashboard)
     └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
 Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
@@ -328,9 +329,10 @@ class LedgerError(StellwerkError):
 
 
 class SharedStateUnavailable(StellwerkError):
-    """What the replicas share in Redis (``server.redis_url``) could not be read or written:
-    the answer is a 503, to be sent again (``Retry-After``), not a guess. Its message says which
-    state failed, never Redis's own error (an internal address); the gateway logs that."""
+    """What the replicas share, in Redis (``server.redis_url``) or in the ledger's database
+    (``server.database_url``), could not be read or written: the answer is a 503, to be sent
+    again (``Retry-After``), not a guess. Its message says which state failed, never the
+    server's own error (an internal address); the gateway logs that."""
 
     status_code: int = 503
     code: str = "service_unavailable"
@@ -342,6 +344,12 @@ class CountersUnavailable(SharedStateUnavailable):
     (503) rather than served unmetered."""
 
     status_code: int = 503
+
+
+class LedgerUnavailable(SharedStateUnavailable):
+    """The ledger's database cannot be reached (or is too busy to answer): what reads or
+    changes it now (the admin API, the dashboard) is refused with 503. Model requests go on:
+    their records are held and written once it is back (``stellwerk.ledger.writer``)."""
 
 
 class CalibrationError(StellwerkError):

@@ -5,6 +5,7 @@ another key's), a request pushed out known as such, a stream's end told from its
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -156,8 +157,9 @@ def test_a_window_of_zero_keeps_nothing() -> None:
 def test_a_redis_that_fails_fails_no_request_only_the_feedback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Nothing listens at the discard port: keeping a request is logged and given up (the
-    request it was for is answered all the same); a feedback's look-up is a 503 to send again."""
+    """Nothing listens at the discard port: keeping a request is given up (the request it was
+    for is answered all the same), the outage logged once as a warning and each request at
+    debug level; a feedback's look-up is a 503 to send again."""
     from stellwerk.errors import SharedStateUnavailable
     from stellwerk.gateway.pending_redis import RedisPending
 
@@ -167,6 +169,9 @@ def test_a_redis_that_fails_fails_no_request_only_the_feedback(
             await store.lookup("r1", "k1")
         assert e.value.status_code == 503
 
+    caplog.set_level(logging.DEBUG)
     run(lambda w, m: RedisPending("redis://127.0.0.1:9/0", w, m), body)
     assert "could not keep request r1 for feedback in Redis" in caplog.text
     assert "could not mark request r1 running in Redis" in caplog.text
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warned) == 1 and warned[0].startswith("Redis failed (feedback entries"), warned

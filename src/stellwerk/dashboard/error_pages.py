@@ -1,7 +1,8 @@
 """The dashboard's error pages, and :class:`DashboardRoute`, which every dashboard route uses: it
 turns a ``RequestError`` raised anywhere in the route (its dependencies included) into an HTML
 page with the error's status (401 the login form, 403/404/409/400/503 an error page that says
-nothing was changed when a form was posted), an unexpected error into a 500 page.
+nothing was changed when a form was posted), a ledger whose database cannot be reached into a 503
+page (``stellwerk.ledger.outage``), an unexpected error into a 500 page.
 
 An error page has the header of the visitor: logged in, the normal header (navigation, the
 month picker on a page that shows a month, log out), so that the user can go on from it; not
@@ -26,7 +27,8 @@ from stellwerk.dashboard.messages import Said, say
 from stellwerk.dashboard.months import month_window, this_month
 from stellwerk.dashboard.visitor import Admin, visitor
 from stellwerk.dashboard.web import PREFIX, SESSION_COOKIE, Page, dashboard_of, login_page, render
-from stellwerk.errors import AuthenticationFailed, InvalidRequest, RequestError
+from stellwerk.errors import AuthenticationFailed, InvalidRequest, LedgerUnavailable, RequestError
+from stellwerk.ledger.outage import unavailable
 from stellwerk.request_params import refuse_hidden
 
 log = logging.getLogger("stellwerk.dashboard")
@@ -54,9 +56,14 @@ class DashboardRoute(APIRoute):
                 response = await handler(request)
             except RequestError as exc:
                 response = await error_page(request, exc, shows_month=shows_month)
-            except Exception:  # a bug: the page says so in its language, the log has the trace
-                log.exception("dashboard %s %s: unexpected error", request.method, request.url.path)
-                response = await internal_error_page(request)
+            except Exception as exc:
+                where = f"dashboard {request.method} {request.url.path}"
+                outage = unavailable(exc, where)  # the database's error logged there
+                if outage is not None:
+                    response = await outage_page(request, outage)
+                else:  # a bug: the page says so in its language, the log has the trace
+                    log.exception("%s: unexpected error", where)
+                    response = await internal_error_page(request)
             elapsed_ms = (time.perf_counter() - started) * 1000
             response.headers["server-timing"] = f"app;dur={elapsed_ms:.1f}"
             return response
@@ -67,11 +74,7 @@ class DashboardRoute(APIRoute):
 async def internal_error_page(request: Request) -> Response:
     """The page of a dashboard request that failed unexpectedly (500); a bare one if even the
     error page cannot be rendered."""
-    try:
-        admin = await run_in_threadpool(visitor, request)
-    except Exception:  # whatever failed may fail again (the database): the header without it
-        log.warning("dashboard %s: no logged-in header on the 500 page", request.url.path)
-        admin = None
+    admin = await _visitor_if_any(request, 500)
     try:
         t = Page.of(request).t
         # a failure part-way may have changed something: not said otherwise (posted=False)
@@ -80,6 +83,28 @@ async def internal_error_page(request: Request) -> Response:
         log.exception("dashboard %s %s: the error page failed", request.method, request.url.path)
         page = "<!doctype html><title>500</title><p>internal error; see the gateway's log</p>"
         return HTMLResponse(page, status_code=500)
+
+
+async def outage_page(request: Request, exc: LedgerUnavailable) -> Response:
+    """The 503 page of a dashboard request the ledger's database could not serve: to be loaded
+    again (``Retry-After``); the logged-in header only if the session can still be read."""
+    admin = await _visitor_if_any(request, 503)
+    said = Said(Page.of(request).t["msg_ledger_unavailable"], details=str(exc))
+    # a failure part-way may have changed something: not said otherwise (posted=False)
+    response = _error(request, 503, said, posted=False, admin=admin)
+    response.headers["retry-after"] = str(round(exc.retry_after_s))
+    return response
+
+
+async def _visitor_if_any(request: Request, status: int) -> Admin | None:
+    """The logged-in visitor, for the header of an error page; ``None`` when whatever failed
+    (the database) fails again."""
+    try:
+        return await run_in_threadpool(visitor, request)
+    except Exception:  # on the 503 page the database's outage is logged already
+        level = logging.DEBUG if status == 503 else logging.WARNING
+        log.log(level, "dashboard %s: no logged-in header on the %d page", request.url.path, status)
+        return None
 
 
 async def error_page(

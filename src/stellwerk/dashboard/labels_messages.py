@@ -240,6 +240,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Inzwischen hat jemand anderes es geändert; laden Sie die Seite neu und versuchen Sie es"
         " erneut.",
     ),
+    "msg_ledger_unavailable": (
+        "The gateway cannot reach its database now; reload the page in a moment.",
+        "Das Gateway erreicht seine Datenbank gerade nicht; laden Sie die Seite gleich neu.",
+    ),
     "msg_not_started": (
         "The gateway is still starting; reload the page in a moment.",
         "Das Gateway startet noch; laden Sie die Seite gleich neu.",

@@ -15,6 +15,7 @@ from stellwerk.config.schema import RouterConfig
 from stellwerk.gateway.selection import Selector
 from stellwerk.ledger.in_thread import in_thread
 from stellwerk.ledger.ledger import Ledger
+from stellwerk.ledger.outage import OutageLog
 
 log = logging.getLogger("stellwerk.gateway")
 
@@ -24,6 +25,7 @@ class AnswerLengths:
         self.ledger = ledger
         self.selector = selector
         self.config = config
+        self._outage = OutageLog("answer lengths")
 
     def read(self) -> dict[str, int]:
         """Each model's mean answer tokens, for models with enough recent requests."""
@@ -35,9 +37,11 @@ class AnswerLengths:
         """Read the lengths and give them to the selector; on failure keep the previous ones."""
         try:
             lengths = await in_thread(self.read)
-        except Exception:
-            log.exception("could not read the models' answer lengths; keeping the previous ones")
+        except Exception as exc:
+            if not self._outage.failed(exc):
+                log.exception("could not read the models' answer lengths; keeping the last ones")
             return
+        self._outage.answered()
         self.selector.measured(lengths)
 
     async def run(self) -> None:

@@ -37,6 +37,7 @@ from stellwerk.gateway.router_versions import RouterVersions
 from stellwerk.gateway.runtime import Runtime, build_runtime
 from stellwerk.governance.counters import build_counters, redis_password
 from stellwerk.governance.notices import build_notices
+from stellwerk.governance.redis_pool import RedisHealth
 from stellwerk.governance.service import Governance
 from stellwerk.learning.schedule import adapt_schedule
 from stellwerk.ledger.graded import GradedStore
@@ -77,14 +78,18 @@ def create_app(
         writer = LedgerWriter(ledger)
         await writer.start()
         file_hash = config_hash(config)
+        redis = RedisHealth() if config.server.redis_url else None  # what /readyz reads
         governance = Governance(
             ledger,
             served,
             evaluated=calibrations.evaluated,
             config_hash=file_hash,
-            counters=build_counters(config, password),
+            counters=build_counters(config, password, redis),
             notices=build_notices(
-                config.server.redis_url, prefix=config.server.redis_prefix, password=password
+                config.server.redis_url,
+                prefix=config.server.redis_prefix,
+                password=password,
+                health=redis,
             ),
         )
         await asyncio.to_thread(governance.start)
@@ -99,6 +104,7 @@ def create_app(
             governance,
             file_hash=file_hash,
             password=password,
+            redis=redis,
         )
         app.state.runtime = runtime
         app.state.ledger = ledger

@@ -16,6 +16,10 @@ rendered and logged once, by the middleware ``Bugs`` (just inside the access log
 own last handler answers and then raises the exception again for the server to log, which wrote
 every traceback twice.
 
+A ledger whose database cannot be reached (``stellwerk.ledger.outage``: the admin API reads it
+on the request) is a 503 naming the ledger, with ``Retry-After``, as Redis's failure is; any other
+database error is a bug's 500.
+
 A 405 says which methods the path takes (``allow``, as HTTP requires), every route's of that
 path together (Starlette's router names only the first route's)."""
 
@@ -26,6 +30,8 @@ import logging
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Match, Mount
@@ -47,6 +53,7 @@ from stellwerk.errors import (
 from stellwerk.gateway.body import in_request, not_json, param_of, problems
 from stellwerk.gateway.calls import new_request_id
 from stellwerk.gateway.openai_wire import error_body
+from stellwerk.ledger.outage import unavailable
 
 log = logging.getLogger("stellwerk.gateway")
 
@@ -234,10 +241,16 @@ def install(app: FastAPI) -> None:
         where = param_of(errors[0]) if errors else ""
         return render(request, InvalidRequest(problems(errors), param=where or None))
 
+    async def on_database(request: Request, exc: Exception) -> Response:
+        outage = unavailable(exc, f"{request.method} {request.url.path}")
+        return bug(request, exc) if outage is None else render(request, outage)
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         return bug(request, exc)  # one ``Bugs`` did not catch: in the access log itself
 
     app.add_exception_handler(StellwerkError, on_stellwerk)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(DBAPIError, on_database)
+    app.add_exception_handler(PoolTimeout, on_database)
     app.add_exception_handler(Exception, on_unexpected)

@@ -19,6 +19,9 @@ The rules, in the order they are checked:
    (docs/router.md, "Feedback and where graded requests are kept");
 4. a request is graded once: a second feedback within the window is a 409.
 
+A ledger whose database cannot be reached is a 503 naming the ledger (``Retry-After``): the
+feedback may be sent again, its request is kept until the window ends.
+
 The grade is stored as a graded record of the model that answered (``ledger.graded``), without
 the prompt or the answer. A feedback call is not a model call: it is not billed, leaves no usage
 record and counts against no budget.
@@ -41,6 +44,7 @@ from stellwerk.gateway.runtime import Runtime
 from stellwerk.governance.reason import plain_line
 from stellwerk.ledger.graded import Graded
 from stellwerk.ledger.in_thread import in_thread
+from stellwerk.ledger.outage import unavailable
 from stellwerk.request_body import read_body
 
 MAX_BODY = 4096
@@ -97,8 +101,15 @@ async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     )
     store = runtime.graded
     assert store is not None  # set at start-up
-    # the entry stays until it expires: a second feedback meets the stored one, a Conflict (409)
-    await in_thread(lambda: store.add(graded))
+    # the entry stays until it expires: a second feedback meets the stored one, a Conflict (409),
+    # and one refused for the ledger's outage (503) may be sent again
+    try:
+        await in_thread(lambda: store.add(graded))
+    except Exception as exc:
+        outage = unavailable(exc, "POST /v1/feedback")
+        if outage is None:
+            raise
+        raise outage from exc
     return {
         "object": "feedback",
         "request_id": request_id,

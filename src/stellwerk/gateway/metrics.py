@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from stellwerk.backends.breaker import CircuitBreaker
+from stellwerk.governance.redis_pool import RedisHealth
+from stellwerk.ledger.writer import WriterStats
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
@@ -72,9 +74,51 @@ class Metrics:
         for name, breaker in breakers.items():
             gauge.labels(name).set_function(_state_of(breaker))
 
+    def watch_ledger(self, stats: Callable[[], WriterStats]) -> None:
+        """Expose the ledger writer's state (``stats``: its ``stats``), read at scrape time."""
+        figures: dict[str, tuple[str, Callable[[WriterStats], float]]] = {
+            "held": (
+                "Usage records accepted and not yet written: while the ledger's database fails"
+                " they are held in memory, up to stellwerk_ledger_capacity.",
+                lambda s: s.held,
+            ),
+            "capacity": (
+                "The most usage records held before requests wait for room (backpressure).",
+                lambda s: s.capacity,
+            ),
+            "consecutive_failures": (
+                "Ledger writes failed in a row; 0 once one succeeds.",
+                lambda s: s.consecutive_failures,
+            ),
+            "failing_since_seconds": (
+                "Unix time of the first failed ledger write of the failures now; 0 while writes"
+                " succeed.",
+                lambda s: s.failing_since or 0.0,
+            ),
+        }
+        for name, (documentation, figure) in figures.items():
+            gauge = Gauge(f"stellwerk_ledger_{name}", documentation, registry=self.registry)
+            gauge.set_function(_read(stats, figure))
+
+    def watch_redis(self, health: RedisHealth) -> None:
+        """Expose whether the limit counters reach Redis, read at scrape time."""
+        gauge = Gauge(
+            "stellwerk_redis_up",
+            "1 if the limit counters' last use of Redis succeeded, else 0 (model requests get"
+            " 503 while it fails).",
+            registry=self.registry,
+        )
+        gauge.set_function(lambda: 0.0 if health.error() else 1.0)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
 
 def _state_of(breaker: CircuitBreaker) -> Callable[[], float]:
     return lambda: float(breaker.code)
+
+
+def _read(
+    stats: Callable[[], WriterStats], figure: Callable[[WriterStats], float]
+) -> Callable[[], float]:
+    return lambda: float(figure(stats()))

@@ -1,16 +1,24 @@
-"""Operations: ``/healthz`` (process up), ``/readyz`` (backends ready), ``/metrics``; and ``/``,
+"""Operations: ``/healthz`` (process up), ``/readyz`` (ready to serve), ``/metrics``; and ``/``,
 Ollama's answer to a probe (``Ollama is running``).
 
 ``/readyz`` reports what the background health probes (``backends.health``) last found and the
-state of each backend's circuit breaker; it probes nothing itself, so calling it costs the
-backends nothing. With ``server.ops_require_key`` (the default) ``/metrics`` and the per-backend
-detail of ``/readyz`` need a key of the role ``metrics`` or ``admin``: they name departments and
-backends. ``/readyz`` without a key still answers 200 or 503 (for load balancers and probes);
-``/healthz`` is always open. Both take ``HEAD`` as ``GET`` (the same status, no body): load
-balancers probe with it.
+state of each backend's circuit breaker, whether the limit counters reach Redis (``redis``: the
+last use of it, by a request or the liveness renewal every few seconds) and the ledger writer's
+state (``ledger``); it probes nothing itself, so calling it costs nothing. The replica is ready
+when every backend is, the counters reach Redis (without them every model request is a 503) and
+the ledger writer has room: failing writes alone leave it ready, for requests are answered and
+their records held until the database is back; once the writer holds its ``capacity`` requests
+wait for room, and the replica is not ready. With ``server.ops_require_key`` (the default)
+``/metrics`` and the detail of ``/readyz`` need a key of the role ``metrics`` or ``admin``:
+they name departments and backends. ``/readyz`` without a key still answers 200 or 503 (for load
+balancers and probes); ``/healthz`` is always open. Both take ``HEAD`` as ``GET`` (the same
+status, no body): load balancers probe with it. No error shown here carries a server's own
+message (Redis's and the database's name their addresses): the log has those.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -19,8 +27,16 @@ from starlette.responses import PlainTextResponse, Response
 from stellwerk.errors import PermissionDenied
 from stellwerk.gateway import openapi
 from stellwerk.gateway.deps import RuntimeDep
-from stellwerk.gateway.response_schema import BackendReadiness, Health, Readiness
+from stellwerk.gateway.response_schema import (
+    BackendReadiness,
+    Health,
+    LedgerReadiness,
+    Readiness,
+    RedisReadiness,
+)
 from stellwerk.gateway.runtime import Runtime
+from stellwerk.governance.redis_pool import RedisHealth
+from stellwerk.ledger.writer import WriterStats
 
 router = APIRouter(tags=["Operations"])
 
@@ -47,15 +63,20 @@ async def healthz() -> Response:
     "/readyz",
     response_model=Readiness,
     responses={
-        503: {"description": "A backend does not answer.", "model": Readiness},
+        503: {
+            "description": "A backend does not answer, the limit counters cannot reach Redis,"
+            " or the ledger writer is full.",
+            "model": Readiness,
+        },
         **openapi.errors("openai", (401, 403)),
     },
     openapi_extra={"security": [{}, {"bearer": []}]},
 )
 @router.head("/readyz", include_in_schema=False)  # load balancers probe with HEAD
 async def readyz(request: Request, runtime: RuntimeDep) -> Response:
-    """200 if every backend answered its last health probe and its circuit is not open, else
-    503; the per-backend detail for a ``metrics`` or ``admin`` key (or for anyone, with
+    """200 if every backend answered its last health probe and its circuit is not open, the
+    limit counters reach Redis and the ledger writer has room, else 503; the detail (each
+    backend, ``redis``, ``ledger``) for a ``metrics`` or ``admin`` key (or for anyone, with
     ``server.ops_require_key: false``). ``HEAD`` too: the same status, without the body."""
     errors = runtime.health.last_errors
     backends = {
@@ -66,15 +87,51 @@ async def readyz(request: Request, runtime: RuntimeDep) -> Response:
         )
         for name, breaker in runtime.breakers.items()
     }
-    ready = all(b.ready for b in backends.values())
-    detailed = _may_read(runtime, request, optional=True)
-    answer = Readiness(
-        status="ready" if ready else "not_ready", backends=backends if detailed else None
-    )
-    return Response(
-        answer.model_dump_json(exclude_none=not detailed),
-        status_code=200 if ready else 503,
-        media_type="application/json",
+    redis = None if runtime.redis is None else redis_readiness(runtime.redis)
+    ledger = None if runtime.writer is None else ledger_readiness(runtime.writer.stats)
+    parts = [*backends.values(), *(p for p in (redis, ledger) if p is not None)]
+    ready = all(p.ready for p in parts)
+    status = "ready" if ready else "not_ready"
+    if _may_read(runtime, request, optional=True):
+        answer = Readiness(status=status, backends=backends, redis=redis, ledger=ledger)
+        body = answer.model_dump_json(exclude={"redis"} if redis is None else None)
+    else:
+        body = Readiness(status=status).model_dump_json(exclude_none=True)
+    return Response(body, status_code=200 if ready else 503, media_type="application/json")
+
+
+def redis_readiness(health: RedisHealth) -> RedisReadiness:
+    """The limit counters' Redis: not ready while their last use of it failed."""
+    error = health.error()
+    if error is not None:
+        error += "; model requests are refused with 503 until it answers (the log has its error)"
+    return RedisReadiness(ready=error is None, error=error)
+
+
+def ledger_readiness(stats: WriterStats) -> LedgerReadiness:
+    """The ledger writer: ready while it runs and has room, failing writes or not (its records
+    are held and written once the database is back); not ready once it holds ``capacity``
+    records (requests wait for room) or has stopped."""
+    error = None
+    if stats.consecutive_failures:
+        error = (
+            f"ledger writes fail ({stats.last_error_kind}); the usage records are held and"
+            " written once the database answers (the log has its error)"
+        )
+    if stats.full:
+        error = (error or "the ledger writer is full") + (
+            f"; {stats.held} of {stats.capacity} records held: requests wait for room"
+        )
+    if not stats.running:
+        error = "the ledger writer has stopped (the log says why)"
+    since = stats.failing_since
+    return LedgerReadiness(
+        ready=stats.running and not stats.full,
+        error=error,
+        held=stats.held,
+        capacity=stats.capacity,
+        consecutive_failures=stats.consecutive_failures,
+        failing_since=None if since is None else datetime.fromtimestamp(since, UTC),
     )
 
 

@@ -7,10 +7,14 @@ from stellwerk.config.schema import StellwerkConfig
 from stellwerk.gateway.pending_memory import InProcessPending
 from stellwerk.gateway.pending_redis import RedisPending
 from stellwerk.gateway.pending_store import PendingStore
+from stellwerk.governance.redis_pool import RedisHealth
 
 
-def build_pending(config: StellwerkConfig, password: str | None = None) -> PendingStore:
-    """Entries in Redis when ``server.redis_url`` is set (shared by replicas), else in process."""
+def build_pending(
+    config: StellwerkConfig, password: str | None = None, health: RedisHealth | None = None
+) -> PendingStore:
+    """Entries in Redis when ``server.redis_url`` is set (shared by replicas), else in process;
+    ``health``: the gateway's, which they report their uses of Redis to."""
     router, server = config.router, config.server
     if not server.redis_url or router.feedback_window_s <= 0 or router.feedback_max_pending <= 0:
         return InProcessPending(router.feedback_window_s, router.feedback_max_pending)
@@ -20,4 +24,5 @@ def build_pending(config: StellwerkConfig, password: str | None = None) -> Pendi
         router.feedback_max_pending,
         prefix=server.redis_prefix,
         password=password,
+        health=health,
     )

@@ -29,10 +29,13 @@ import orjson
 from stellwerk.errors import SharedStateUnavailable
 from stellwerk.gateway.pending import Pending
 from stellwerk.gateway.pending_store import Found, PendingStore, State
-from stellwerk.governance.redis_pool import logged, pooled_client
+from stellwerk.governance.redis_pool import RedisHealth, pooled_client
 from stellwerk.routing.graded_record import Evidence
 
 log = logging.getLogger("stellwerk.feedback")
+
+#: The part the entries report to the gateway's ``RedisHealth`` under.
+FEEDBACK = "feedback entries"
 
 # ARGV: prefix, request id, key id, entry (JSON), window (ms), bound. Returns: entries pushed out.
 _KEEP = """
@@ -102,8 +105,10 @@ class RedisPending(PendingStore):
         prefix: str = "stellwerk:",
         password: str | None = None,
         max_connections: int = 16,
+        health: RedisHealth | None = None,
     ) -> None:
         super().__init__(window_s, max_entries)
+        self._health = health if health is not None else RedisHealth()
         self._prefix = prefix + "pending:"
         self._window_ms = max(1, int(window_s * 1000))
         self._redis: Any = pooled_client(url, password, max_connections)
@@ -125,10 +130,11 @@ class RedisPending(PendingStore):
             args: list[str | bytes | int] = [self._prefix, request_id, entry.key_id]
             args += [_dumps(entry), self._window_ms, self.max_entries]
             await self._keep(keys=[], args=args)
-        except RedisError:
-            log.warning(
-                "could not keep request %s for feedback in Redis", request_id, exc_info=True
-            )
+        except RedisError as exc:  # the outage is logged once, by the health
+            self._health.failed(FEEDBACK, exc)
+            log.debug("could not keep request %s for feedback in Redis", request_id)
+            return
+        self._health.answered(FEEDBACK)
 
     async def lookup(self, request_id: str, key_id: str) -> Found:
         from redis.exceptions import RedisError
@@ -143,7 +149,8 @@ class RedisPending(PendingStore):
         except RedisError as exc:
             raise SharedStateUnavailable(
                 "feedback entries: Redis failed; try again shortly"
-            ) from logged("feedback entries", exc)
+            ) from self._health.failed(FEEDBACK, exc)
+        self._health.answered(FEEDBACK)
         held = orjson.loads(value) if value is not None else None
         if held is not None and held["key"] == key_id:
             state = State(held["state"])
@@ -167,10 +174,11 @@ class RedisPending(PendingStore):
             await self._redis.execute_command(
                 "SET", self._prefix + "e:" + request_id, marker, *options
             )
-        except RedisError:
-            log.warning(
-                "could not mark request %s %s in Redis", request_id, state.value, exc_info=True
-            )
+        except RedisError as exc:  # the outage is logged once, by the health
+            self._health.failed(FEEDBACK, exc)
+            log.debug("could not mark request %s %s in Redis", request_id, state.value)
+            return
+        self._health.answered(FEEDBACK)
 
 
 def _dumps(entry: Pending) -> bytes:

@@ -8,6 +8,7 @@ against them.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -162,10 +163,31 @@ class BackendReadiness(BaseModel):
     circuit: str | None = None  # the breaker's state: closed, open, half_open
 
 
+class RedisReadiness(BaseModel):
+    """Whether the limit counters reach Redis (model requests are refused with 503 while not)."""
+
+    ready: bool
+    error: str | None
+
+
+class LedgerReadiness(BaseModel):
+    """The ledger writer: failing writes leave it ready (records held, written later) until it
+    holds ``capacity`` records and requests wait for room."""
+
+    ready: bool
+    error: str | None
+    held: int
+    capacity: int
+    consecutive_failures: int
+    failing_since: datetime | None
+
+
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     # only for a metrics or admin key (or with server.ops_require_key: false)
     backends: dict[str, BackendReadiness] | None = None
+    redis: RedisReadiness | None = None  # with server.redis_url only
+    ledger: LedgerReadiness | None = None
 
 
 class ResponseUsage(BaseModel):

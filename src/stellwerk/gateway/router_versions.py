@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from stellwerk.errors import StellwerkError
 from stellwerk.learning.online import use_current
 from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.in_thread import in_thread
 from stellwerk.ledger.ledger import Ledger
+from stellwerk.ledger.outage import OutageLog
 from stellwerk.routing.base import Router
 from stellwerk.routing.learned import LearnedRouter
 
@@ -51,9 +51,13 @@ class RouterVersions:
             self.current = newest_id
 
     async def run(self, every_s: float) -> None:
+        outage = OutageLog("router versions")
         while True:
             await asyncio.sleep(every_s)
             try:
                 await in_thread(self.load)
-            except StellwerkError:
-                log.exception("could not load the router's newest version; keeping the current")
+            except Exception as exc:  # any: a database error once ended this loop for good
+                if not outage.failed(exc):
+                    log.exception("could not load the router's newest version; keeping the current")
+            else:
+                outage.answered()

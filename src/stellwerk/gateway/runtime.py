@@ -12,7 +12,7 @@ from stellwerk.backends.health import HealthMonitor
 from stellwerk.backends.transport import Transport
 from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import ShadowConfig, StellwerkConfig
-from stellwerk.gateway.accounting import Accounts, UsageSink
+from stellwerk.gateway.accounting import Accounts
 from stellwerk.gateway.auth import Keyring, Principal
 from stellwerk.gateway.budget import Budget
 from stellwerk.gateway.calls import Caller
@@ -27,8 +27,10 @@ from stellwerk.gateway.pending_store import PendingStore
 from stellwerk.gateway.selection import Selector
 from stellwerk.gateway.shadow import ShadowGrader
 from stellwerk.governance.baseline import References
+from stellwerk.governance.redis_pool import RedisHealth
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.graded import GradedStore
+from stellwerk.ledger.writer import LedgerWriter
 from stellwerk.routing.base import Router
 
 
@@ -57,6 +59,10 @@ class Runtime:
     shadow: ShadowGrader = field(default_factory=lambda: ShadowGrader(ShadowConfig()))
     graded: GradedStore | None = None
     """Where graded requests are kept (the ledger's ``graded_records``), set at start-up."""
+    writer: LedgerWriter | None = None
+    """The ledger's batched writer, whose state ``/readyz`` and ``/metrics`` show."""
+    redis: RedisHealth | None = None
+    """What this gateway's uses of Redis found (``None``: no ``server.redis_url``)."""
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
         """The caller of a request: its key (401 if unknown or revoked), with the request's data
@@ -79,16 +85,18 @@ def build_runtime(
     config: StellwerkConfig,
     secrets: Secrets,
     router: Router,
-    ledger: UsageSink,
+    ledger: LedgerWriter,
     governance: Governance,
     *,
     file_hash: str | None = None,
     password: str | None = None,
+    redis: RedisHealth | None = None,
 ) -> Runtime:
     """The runtime serving ``config``. ``file_hash``: the hash of the config as the file gave it,
     when ``config`` is derived from it (calibrated costs applied), so that usage records name the
     same config as the audit log's ``config.load``; default the hash of ``config``. ``password``:
-    Redis's, for the feedback entries the replicas share."""
+    Redis's, for the feedback entries the replicas share; ``redis``: the health the gateway's
+    Redis clients report to."""
     client = build_client()
     backends = build_backends(config, client, secrets.backend_keys)
     breakers = {
@@ -96,6 +104,9 @@ def build_runtime(
     }
     metrics = Metrics()
     metrics.watch_breakers(breakers)
+    metrics.watch_ledger(lambda: ledger.stats)
+    if redis is not None:
+        metrics.watch_redis(redis)
     health = HealthMonitor(backends, breakers)
     budget = Budget(governance)
     the_hash = file_hash or config_hash(config)
@@ -116,5 +127,7 @@ def build_runtime(
         accounts=Accounts(ledger, metrics, budget, the_hash, references=References(governance).of),
         cuts=Cuts(governance),
         shadow=ShadowGrader(config.router.shadow, metrics=metrics),
-        pending=build_pending(config, password),
+        pending=build_pending(config, password, redis),
+        writer=ledger,
+        redis=redis,
     )

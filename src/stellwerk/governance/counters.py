@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from stellwerk.config.loader import resolve_env
 from stellwerk.config.schema import StellwerkConfig
+from stellwerk.governance.redis_pool import RedisHealth
 from stellwerk.policy.counters import Charge, Counters
 
 
@@ -24,14 +25,19 @@ def redis_password(config: StellwerkConfig, environ: Mapping[str, str]) -> str |
     return resolve_env([name], environ)[name] if name else None
 
 
-def build_counters(config: StellwerkConfig, password: str | None = None) -> Counters:
-    """Redis counters when ``server.redis_url`` is set (shared by replicas), else in-process."""
+def build_counters(
+    config: StellwerkConfig, password: str | None = None, health: RedisHealth | None = None
+) -> Counters:
+    """Redis counters when ``server.redis_url`` is set (shared by replicas), else in-process;
+    ``health``: the gateway's, which they report their uses of Redis to."""
     server = config.server
     if not server.redis_url:
         return InProcessCounters()
     from stellwerk.governance.redis_counters import RedisCounters
 
-    return RedisCounters(server.redis_url, prefix=server.redis_prefix, password=password)
+    return RedisCounters(
+        server.redis_url, prefix=server.redis_prefix, password=password, health=health
+    )
 
 
 class InProcessCounters(Counters):

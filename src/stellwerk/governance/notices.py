@@ -19,7 +19,8 @@ So when the admin call (or the CLI command) returns, every replica that was list
 change in its snapshot: a revoked key is refused on its next request to any of them. A replica
 that does not acknowledge within ``ACK_WAIT_S`` (stuck, its database slow) is logged and the
 change is answered anyway; it follows at its poll. A listener that loses Redis logs it, connects
-again and reloads once it is back (notices sent meanwhile are lost; the poll covers the gap).
+again and reloads once it is back (notices sent meanwhile are lost; the poll covers the gap);
+the gateway's ``RedisHealth`` logs the outage once, not every attempt.
 Without Redis there are no notices (``NoNotices``): replicas follow within ``refresh_seconds``.
 
 A notice carries no state, only "read again": the database stays the one source, and a lost or
@@ -36,7 +37,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from stellwerk.governance.redis_pool import RedisHealth
+
 log = logging.getLogger("stellwerk.governance")
+
+#: The part the listener reports to the gateway's ``RedisHealth`` under.
+NOTICES = "governance notices"
 
 #: The longest a change waits for the other replicas to acknowledge its notice.
 ACK_WAIT_S = 2.0
@@ -66,8 +72,16 @@ class Notices:
 class RedisNotices(Notices):
     """Notices on ``<prefix>governance`` in the Redis at ``url``."""
 
-    def __init__(self, url: str, *, prefix: str, password: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str,
+        password: str | None = None,
+        health: RedisHealth | None = None,
+    ) -> None:
         self._url = url
+        self._health = health if health is not None else RedisHealth()
         self._password = password
         self.channel = f"{prefix}governance"
         self._ack_prefix = f"{prefix}governance:ack:"
@@ -140,13 +154,8 @@ class RedisNotices(Notices):
         while True:
             try:
                 await self._listen_once(on_notice)
-            except RedisError as exc:
-                log.warning(
-                    "lost the governance notices on Redis (%s); connecting again in %ss,"
-                    " polling meanwhile",
-                    exc,
-                    RECONNECT_S,
-                )
+            except RedisError as exc:  # connecting again in RECONNECT_S, polling meanwhile
+                self._health.failed(NOTICES, exc)
             await asyncio.sleep(RECONNECT_S)
 
     async def _listen_once(self, on_notice: OnNotice) -> None:
@@ -157,6 +166,7 @@ class RedisNotices(Notices):
         try:
             async with client.pubsub() as pubsub:
                 await pubsub.subscribe(self.channel)
+                self._health.answered(NOTICES)
                 await on_notice()  # what changed while nobody listened
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
@@ -177,8 +187,15 @@ class RedisNotices(Notices):
         await client.expire(key, ACK_TTL_S)
 
 
-def build_notices(url: str | None, *, prefix: str, password: str | None = None) -> Notices:
-    """Redis notices when the config names a Redis (``server.redis_url``), else none."""
+def build_notices(
+    url: str | None,
+    *,
+    prefix: str,
+    password: str | None = None,
+    health: RedisHealth | None = None,
+) -> Notices:
+    """Redis notices when the config names a Redis (``server.redis_url``), else none;
+    ``health``: the gateway's, which the listener reports its connection to."""
     if not url:
         return Notices()
-    return RedisNotices(url, prefix=prefix, password=password)
+    return RedisNotices(url, prefix=prefix, password=password, health=health)

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from stellwerk.errors import CountersUnavailable
-from stellwerk.governance.redis_pool import logged, pooled_client
+from stellwerk.governance.redis_pool import COUNTERS, RedisHealth, pooled_client
 from stellwerk.policy.counters import Charge, Counters
 
 log = logging.getLogger("stellwerk.limits")
@@ -35,6 +35,9 @@ log = logging.getLogger("stellwerk.limits")
 #: Seconds a gateway instance's held amounts live without a sign of life; it renews them every
 #: third of that (``keep_alive``) and with every reservation.
 LIVENESS_TTL_S = 15
+#: While Redis fails, ``keep_alive`` tries every this many seconds: the gateway finds it back
+#: (``/readyz`` ready again) soon after it is.
+RETRY_S = 1.0
 
 # The held amounts of a counter ``K`` are the hash ``K:held``, instance -> amount; an instance is
 # alive while ``<prefix>live:<instance>`` exists. A counter's value is K plus the held amounts
@@ -146,8 +149,10 @@ class RedisCounters(Counters):
         prefix: str = "stellwerk:",
         password: str | None = None,
         max_connections: int = 32,
+        health: RedisHealth | None = None,
     ) -> None:
         self._prefix = prefix
+        self.health = health if health is not None else RedisHealth()
         self._redis: Any = pooled_client(url, password, max_connections)
         self._reserve = self._redis.register_script(_RESERVE)
         self._adjust = self._redis.register_script(_ADJUST)
@@ -185,13 +190,15 @@ class RedisCounters(Counters):
 
     async def keep_alive(self) -> None:
         """Renew this instance's liveness every third of ``LIVENESS_TTL_S`` until cancelled; a
-        failed renewal is logged and tried again (requests see Redis's failure themselves)."""
+        failed renewal is tried again every ``RETRY_S`` (``health`` logs the outage once;
+        requests see Redis's failure themselves)."""
         live = f"{self._prefix}live:{self._instance}"
         while True:
             try:
                 await self._call_plain("SET", live, 1, "EX", LIVENESS_TTL_S)
             except CountersUnavailable:
-                log.warning("could not renew this gateway's liveness in Redis", exc_info=True)
+                await asyncio.sleep(RETRY_S)
+                continue
             await asyncio.sleep(LIVENESS_TTL_S / 3)
 
     async def seed(self, key: str, value: int, ttl_s: int) -> bool:
@@ -210,18 +217,22 @@ class RedisCounters(Counters):
         from redis.exceptions import RedisError
 
         try:
-            return await script(keys=keys, args=args)
+            done = await script(keys=keys, args=args)
         except RedisError as exc:
             raise CountersUnavailable(
                 "limit counters: Redis failed; try again shortly"
-            ) from logged("limit counters", exc)
+            ) from self.health.failed(COUNTERS, exc)
+        self.health.answered(COUNTERS)
+        return done
 
     async def _call_plain(self, *command: object) -> Any:
         from redis.exceptions import RedisError
 
         try:
-            return await self._redis.execute_command(*command)
+            done = await self._redis.execute_command(*command)
         except RedisError as exc:
             raise CountersUnavailable(
                 "limit counters: Redis failed; try again shortly"
-            ) from logged("limit counters", exc)
+            ) from self.health.failed(COUNTERS, exc)
+        self.health.answered(COUNTERS)
+        return done

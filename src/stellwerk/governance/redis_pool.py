@@ -1,13 +1,26 @@
 """The asyncio Redis client of a gateway's shared state (the limit counters, the requests waiting
 for feedback): a blocking connection pool, so that under a burst a request waits (up to 5 s) for
-a free connection instead of failing with "Too many connections"."""
+a free connection instead of failing with "Too many connections"; and ``RedisHealth``, what the
+gateway's last uses of its Redis found.
+
+``RedisHealth`` is one per gateway, shared by its Redis clients (the limit counters, the
+governance notices' listener, the feedback entries), each reporting under its own part name
+(``COUNTERS``, ...) whether Redis answered or failed. An outage is an expected state, not a bug:
+it is logged as one WARNING line when the first part fails and one INFO line when the last one
+answers again, Redis's own error in the first (a traceback only at DEBUG). ``/readyz`` reads
+the counters' part: while they fail, every model request is refused with 503
+(``CountersUnavailable``), so the replica is not ready."""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 log = logging.getLogger("stellwerk.redis")
+
+#: The part of the limit counters: while it fails, model requests get 503 (``/readyz`` 503).
+COUNTERS = "limit counters"
 
 
 def pooled_client(url: str, password: str | None, max_connections: int) -> Any:
@@ -21,8 +34,39 @@ def pooled_client(url: str, password: str | None, max_connections: int) -> Any:
     return Redis(connection_pool=BlockingConnectionPool.from_url(url, **options))
 
 
-def logged(what: str, exc: Exception) -> Exception:
-    """``exc``, logged whole for operators under ``what`` (the shared state that failed): the
-    client is told only that Redis failed, for Redis's own error names its internal address."""
-    log.warning("%s: Redis failed: %s", what, exc)
-    return exc
+class RedisHealth:
+    """Which parts of the gateway fail on Redis now, and since when (see the module docstring).
+    Called on the gateway's event loop."""
+
+    def __init__(self) -> None:
+        self._failing: dict[str, str] = {}  # part -> the failure, without Redis's own message
+        self._since: float | None = None
+
+    def failed(self, part: str, exc: BaseException) -> BaseException:
+        """``part`` failed on Redis with ``exc`` (returned, to chain it): logged whole for
+        operators when it is the outage's first failure; the client of a request is told only
+        that Redis failed, for Redis's own error names its internal address."""
+        if not self._failing:
+            self._since = time.monotonic()
+            log.warning(
+                "Redis failed (%s: %s); retrying. While the limit counters cannot reach it,"
+                " model requests get 503 and /readyz says not ready",
+                part,
+                exc,
+            )
+        log.debug("%s: Redis failed", part, exc_info=exc)
+        self._failing[part] = f"Redis failed ({type(exc).__name__})"
+        return exc
+
+    def answered(self, part: str) -> None:
+        """``part`` used Redis successfully."""
+        if self._failing.pop(part, None) is None or self._failing:
+            return
+        lasted = time.monotonic() - (self._since or time.monotonic())
+        self._since = None
+        log.info("Redis answers again (%s), after %.0f s", part, lasted)
+
+    def error(self, part: str = COUNTERS) -> str | None:
+        """Why ``part`` cannot use Redis now (no address: the log has Redis's own error), or
+        ``None`` while it can (or has not tried yet)."""
+        return self._failing.get(part)

@@ -31,6 +31,7 @@ from stellwerk.governance.snapshot import Snapshot, read_snapshot
 from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.in_thread import in_thread
 from stellwerk.ledger.ledger import Ledger
+from stellwerk.ledger.outage import OutageLog
 from stellwerk.ledger.window import Window
 from stellwerk.policy.counters import Counters
 from stellwerk.policy.limits import UNLIMITED, Limiter, department_scope, key_scope
@@ -102,9 +103,11 @@ class Governance:
         """Background loop: reload the snapshot, expire usage records and graded requests once
         a day."""
         since_retention = retention_every_s  # run once at start
+        outage = OutageLog("governance refresh")
         while True:
             try:
                 await self.refresh()
+                outage.answered()
                 if since_retention >= retention_every_s:
                     since_retention = 0.0
                     expiry = await in_thread(self.admin.expire)
@@ -113,8 +116,9 @@ class Governance:
                     graded = await in_thread(self.expire_graded)
                     if graded:
                         log.info("retention: %d graded requests expired", graded)
-            except Exception:
-                log.exception("governance refresh failed; keeping the previous snapshot")
+            except Exception as exc:
+                if not outage.failed(exc):
+                    log.exception("governance refresh failed; keeping the previous snapshot")
             await asyncio.sleep(refresh_seconds)
             since_retention += refresh_seconds
 
@@ -126,8 +130,8 @@ class Governance:
         seeding."""
         try:
             await self._seed_month_spend(now or datetime.now(UTC))
-        except CountersUnavailable:
-            log.exception("could not seed the budget counters; requests get 503 until they work")
+        except CountersUnavailable:  # Redis's own error is logged once, by its health
+            log.warning("could not seed the budget counters; requests get 503 until they work")
 
     async def _seed_month_spend(self, moment: datetime) -> None:
         window = Window.month(moment.strftime("%Y-%m"))

@@ -55,10 +55,22 @@ class WriterStats:
     failing_since: float | None
     set_aside: int = 0
     """Records the database refused for what they hold, logged whole and not stored."""
+    capacity: int = 0
+    """The most records held before ``submit`` waits (backpressure: requests slow down)."""
+    last_error_kind: str | None = None
+    """The type of the last failure (``OperationalError``): ``last_error`` without the
+    database's own words (an address), for what callers of ``/readyz`` may read."""
+    running: bool = True
+    """False once the writer stopped (closed, or stopped by an error it logged)."""
 
     @property
     def healthy(self) -> bool:
         return self.consecutive_failures == 0
+
+    @property
+    def full(self) -> bool:
+        """``capacity`` records are held: ``submit`` waits for room, requests slow down."""
+        return self.held >= self.capacity
 
 
 class LedgerWriter:
@@ -102,6 +114,7 @@ class LedgerWriter:
         self._failures = 0
         self._set_aside = 0  # records the database refused for what they hold (_write_apart)
         self._last_error: str | None = None
+        self._last_kind: str | None = None
         self._failing_since: float | None = None
 
     # lifecycle -----------------------------------------------------------------------------------
@@ -174,6 +187,9 @@ class LedgerWriter:
             last_error=self._last_error,
             failing_since=self._failing_since,
             set_aside=self._set_aside,
+            capacity=self._capacity,
+            last_error_kind=self._last_kind if self._failures else None,
+            running=self._task is not None and not self._task.done() and not self._closing,
         )
 
     # producers -----------------------------------------------------------------------------------
@@ -277,6 +293,7 @@ class LedgerWriter:
             except Exception as exc:  # every other failure is retried, never dropped
                 self._failures += 1
                 self._last_error = _describe(exc)
+                self._last_kind = type(exc).__name__
                 if self._failing_since is None:
                     self._failing_since = time.time()
                 logger.error(
