@@ -179,3 +179,28 @@ def test_a_calls_arguments_reach_an_ollama_client_as_an_object(
     assert answer["message"]["tool_calls"] == [
         {"function": {"name": "get_weather", "arguments": shown}}
     ]
+
+
+@pytest.mark.parametrize(
+    ("params", "cap"),
+    [
+        ({"max_tokens": 3, "max_completion_tokens": 1_000_000}, 3),
+        ({"max_completion_tokens": 1_000_000, "max_tokens": 3}, 3),
+        ({"max_completion_tokens": 40}, 40),
+        ({"max_tokens": 9}, 9),
+        ({}, None),
+    ],
+)
+def test_an_ollama_backend_gets_the_one_cap_the_gateway_checked_and_reserved(
+    params: dict[str, Any], cap: int | None
+) -> None:
+    """``max_tokens`` and a larger ``max_completion_tokens`` together: the gateway checks and
+    reserves ``max_tokens`` (``ChatRequest.max_answer_tokens``); each mapped to ``num_predict``
+    as sent, the later one won, and an Ollama server generated a million tokens on a
+    reservation of three (walk 13)."""
+    request = ChatRequest(messages=[{"role": "user", "content": "hi"}], params=params)
+    for prompt in (None, "hi"):
+        wire = ollama.to_wire(
+            "m", ChatRequest(request.messages, params, prompt=prompt), stream=False
+        )
+        assert wire.get("options", {}).get("num_predict") == cap == request.max_answer_tokens

@@ -104,6 +104,7 @@ def test_a_parameter_no_endpoint_takes_is_refused_naming_it(
         ("actor=", "actor", "actor is empty; leave it out to match every actor"),
         ("actor=&target=", "actor", "actor is empty"),
         ("target=", "target", "target is empty"),
+        ("actor=%20", "actor", "actor is empty"),
         ("action=&limit=5", "action", "action is empty"),
         ("target_kind=", "target_kind", "target_kind is empty"),
         ("target_kind=Model%20X", "target_kind", "is not a kind of target"),
@@ -122,3 +123,6 @@ def test_a_filter_that_could_only_pass_for_an_empty_log_is_refused_on_every_ledg
     in part of the documented template would take for a filtered answer."""
     with in_process(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
         assert message in refused(gw.get(f"/admin/audit?{query}", headers=ADMIN), param)
+        if query == "actor=":  # the keys' department filter likewise
+            keys = refused(gw.get("/admin/keys?department=", headers=ADMIN), "department")
+            assert "department is empty" in keys

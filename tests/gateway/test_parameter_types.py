@@ -35,6 +35,7 @@ OPENAI_CASES: list[tuple[dict[str, Any], str]] = [
     ({"logprobs": "yes"}, "logprobs"),
     ({"top_logprobs": "x"}, "top_logprobs"),
     ({"min_tokens": "x"}, "min_tokens"),
+    ({"n_probs": 100000}, "n_probs"),  # llama.cpp's top_logprobs, past its bound of 20
     ({"function_call": 5}, "function_call"),
     ({"parallel_tool_calls": "x"}, "parallel_tool_calls"),
     ({"metadata": {"team": 1}}, "metadata"),
@@ -96,6 +97,7 @@ GOVERNED = [
     {"max_new_tokens": 30000},
     {"lora": [{"id": 0, "scale": 1.0}]},
     {"id_slot": 0},
+    {"n_cmpl": 8},
     {"grammar": 'root ::= "a"'},
 ]
 

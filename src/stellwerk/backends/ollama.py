@@ -45,8 +45,6 @@ _OPTIONS = {
     "stop": "stop",
     "presence_penalty": "presence_penalty",
     "frequency_penalty": "frequency_penalty",
-    "max_tokens": "num_predict",
-    "max_completion_tokens": "num_predict",
 }
 
 
@@ -100,8 +98,13 @@ def to_wire(model: str, request: ChatRequest, *, stream: bool) -> JSON:
     options = {
         _OPTIONS[key]: value
         for key, value in params.items()
-        if key in _OPTIONS and value is not None  # a null cap is no cap (Ollama's default)
+        if key in _OPTIONS and value is not None
     }
+    # the one cap the gateway checked and reserved (max_tokens, else max_completion_tokens);
+    # each mapped as sent, the later of the two won, past the limit and the reservation
+    cap = request.max_answer_tokens
+    if cap is not None:  # none: no cap (Ollama's default)
+        options["num_predict"] = cap
     if options:
         payload["options"] = options
     if params.get("tools"):

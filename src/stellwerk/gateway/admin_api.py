@@ -303,7 +303,13 @@ def update_use_case(
 
 @router.get("/keys", openapi_extra=_KEYED)
 def list_keys(gov: GovernanceDep, _: AdminDep, department: str | None = None) -> dict[str, Any]:
-    """Keys made through the CLI or this API (never the keys themselves)."""
+    """Keys made through the CLI or this API (never the keys themselves); an empty
+    ``department`` would answer none, passing for a department without keys: refused."""
+    if department is not None and not department.strip():
+        raise InvalidRequest(
+            "department is empty; leave it out to list every department's keys",
+            param="department",
+        )
     return {"keys": [_key(gov, k) for k in gov.admin.keys.list(department=department)]}
 
 

@@ -286,11 +286,15 @@ LogitBias = Annotated[
 
 #: what the gateway governs itself, which an open-model server would also take from a request
 #: (llama.cpp's server reads ``n_predict`` before ``max_tokens``): refused, never passed on
+_LENGTH = (
+    "the answer's length is max_tokens (or max_completion_tokens; max_output_tokens on"
+    " /v1/responses), which the gateway caps and reserves the cost of"
+)
 NOT_PASSED_ON = {
-    "n_predict": "the answer's length is max_tokens (or max_completion_tokens), which the"
-    " gateway caps and reserves the cost of; a llama.cpp server would take n_predict over it",
-    "max_new_tokens": "the answer's length is max_tokens (or max_completion_tokens), which the"
-    " gateway caps and reserves the cost of",
+    "n_predict": _LENGTH + "; a llama.cpp server would take n_predict over it",
+    "max_new_tokens": _LENGTH,
+    "n_cmpl": "one answer a request (as n: 1); a llama.cpp server would make n_cmpl answers on"
+    " the reservation of one",
     "lora": "a LoRA adapter makes the answer another model's than the one permitted; serve the"
     " adapter as a model of its own",
     "id_slot": "the server's slots are shared by every caller; the gateway does not let one"
@@ -306,6 +310,7 @@ class Governed(_Open):
 
     n_predict: None = None
     max_new_tokens: None = None
+    n_cmpl: None = None
     lora: None = None
     id_slot: None = None
     # llama.cpp's GBNF grammar: a malformed one makes llama-cpp-python's process die (every
@@ -346,6 +351,8 @@ class SamplingParams(Governed):
     mirostat_tau: float | None = Field(default=None, ge=0, le=10)
     mirostat_eta: float | None = Field(default=None, ge=0.001, le=1)
     min_tokens: int | None = Field(default=None, ge=0, lt=2**31)
+    # llama.cpp's name of top_logprobs, in its bounds
+    n_probs: int | None = Field(default=None, ge=0, le=20)
     logit_bias_type: Literal["input_ids", "tokens"] | None = None
     ignore_eos: bool | None = None
     skip_special_tokens: bool | None = None

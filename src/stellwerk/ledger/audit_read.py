@@ -38,9 +38,11 @@ class AuditFilter:
     target: str | None = None
 
     def __post_init__(self) -> None:
-        """An empty field would match no entry and pass for a filtered answer: refused."""
+        """An empty (or blank) field would match no entry and pass for a filtered answer:
+        refused."""
         for name in ("actor", "action", "target_kind", "target"):
-            if getattr(self, name) == "":
+            value = getattr(self, name)
+            if value is not None and not value.strip():
                 raise InvalidRequest(
                     f"{name} is empty; leave it out to match every {name.replace('_', ' ')}",
                     param=name,
