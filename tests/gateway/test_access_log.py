@@ -147,5 +147,7 @@ def test_a_path_cannot_start_a_line_of_its_own_or_send_escape_sequences(
     for line in lines:
         assert line.isprintable(), repr(line)
     assert lines[0].startswith("GET /v1/chat/completions\\r\\n2026-12-07 04:00:00,000 INFO")
+    # the error names the path as asked, as the line does (not with its line break dropped)
+    assert "no such endpoint: '/v1/chat/completions\\r\\n2026" in lines[0]
     assert "\\x1b[2J\\x1b[31mRED" in lines[1]
     assert "/dashboard/\\u202eevil" in lines[2]

@@ -216,7 +216,9 @@ def install(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
-            return render(request, NotFound(f"no such endpoint: {shown(request.url.path)}"))
+            # the path as asked (``url`` drops a decoded line break, naming another path)
+            path = request.scope["path"]
+            return render(request, NotFound(f"no such endpoint: {shown(path)}"))
         if exc.status_code == 405:
             return _not_allowed(request)
         if exc.status_code == 400 and exc.__cause__ is not None:
