@@ -12,6 +12,7 @@ import ollama
 import openai
 import pytest
 
+from stellwerk.gateway.response_schema import ChatCompletion
 from tests.fixtures.gateway import KEYS, Gateway, add_ollama_backend, in_process
 from tests.fixtures.loopback import OLLAMA_TOKENS, ollama_logprobs_server
 
@@ -58,6 +59,8 @@ def test_chat_answer_carries_its_tokens_log_probabilities(client: openai.OpenAI,
     _assert_tokens(choice.logprobs.content, choice.message.content, top)
     for entry in choice.logprobs.content:
         assert entry.bytes == list(entry.token.encode())
+    # the answer is what the gateway's published schema (/openapi.json) says it is
+    ChatCompletion.model_validate(completion.model_dump())
 
 
 def test_logprobs_without_top_logprobs_has_no_alternatives(client: openai.OpenAI) -> None:

@@ -26,11 +26,30 @@ class AssistantMessageOut(BaseModel):
     tool_calls: list[dict[str, Any]] | None = None
 
 
+class TopLogprob(BaseModel):
+    token: str
+    logprob: float
+    bytes: list[int] | None
+
+
+class TokenLogprob(TopLogprob):
+    top_logprobs: list[TopLogprob]
+
+
+class ChoiceLogprobs(BaseModel):
+    """The answer's tokens with their log probabilities (``logprobs: true``), each with the
+    ``top_logprobs`` most likely alternatives."""
+
+    content: list[TokenLogprob] | None
+    refusal: None = None
+
+
 class CompletionChoice(BaseModel):
     index: int
     message: AssistantMessageOut
     finish_reason: str
-    logprobs: None
+    logprobs: ChoiceLogprobs | None
+    """None unless the request asked for ``logprobs``."""
 
 
 class ChatCompletion(BaseModel):
