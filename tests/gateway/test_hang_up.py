@@ -1,7 +1,9 @@
 """A client that hangs up while its whole answer (not streamed) is awaited ends the wait: the
-backend's request is cancelled and the usage record says 499 ``client_disconnected``, nothing
-charged. Until then the model server worked on for nobody and the record said 200 (walk12: a
-client that gave up on an embeddings request after 60 s left 139 s of work recorded as served)."""
+backend's request is cancelled and the usage record says 499 ``client_disconnected``, charged the
+prompt's bound (as the reservation counts it) and no answer. Until then the model server worked
+on for nobody and the record said 200 (walk12: a client that gave up on an embeddings request
+after 60 s left 139 s of work recorded as served); charged nothing, a client timing out just
+before the answer had the work for free (walk13)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import httpx
 import openai
 import pytest
 
+from stellwerk.backends.tokens import PromptSize
+from stellwerk.backends.types import ChatRequest
 from tests.fixtures.gateway import KEYS
 from tests.gateway.test_stream_accounting import STORY, records, serving
 
@@ -50,8 +54,10 @@ def test_a_client_that_gives_up_on_a_whole_answer_is_recorded_499_and_not_charge
     assert len(found) == 2 and len(gone) == 1, found
     (record,) = gone
     assert (record.status, record.error_kind) == (499, "client_disconnected")
-    assert record.completion_tokens == 0 and record.cost == 0
-    assert record.model == "tiny-small"
+    assert record.model == "tiny-small" and record.usage_source == "counted:bound"
+    chat = ChatRequest(messages=STORY, params={"max_tokens": 600})
+    assert record.prompt_tokens == PromptSize.of(chat).tokens and record.completion_tokens == 0
+    assert record.cost > 0
 
 
 def test_a_client_that_gives_up_on_embeddings_is_recorded_499(
@@ -66,4 +72,5 @@ def test_a_client_that_gives_up_on_embeddings_is_recorded_499(
             client.embeddings.create(model="tiny-embed", input=inputs)
         (record,) = records(gw)
     assert (record.status, record.error_kind) == (499, "client_disconnected")
-    assert record.endpoint == "embeddings" and record.cost == 0
+    assert record.endpoint == "embeddings" and record.usage_source == "counted:bound"
+    assert record.prompt_tokens >= len(inputs) and record.cost > 0

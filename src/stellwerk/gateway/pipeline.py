@@ -146,7 +146,7 @@ async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Resp
                 return await stream(runtime, call, exchange)  # 7, and 8 when the stream ends
             watch = runtime.cuts.watch(call)  # a change that forbids it meanwhile cuts it
             try:  # and so does the client's hanging up
-                async with watch.waiting(), hang_up(request, watch):
+                async with watch.waiting(), hang_up(request, watch, exchange.chat):
                     result = await runtime.caller.complete(call, call.selection, exchange.chat)
             finally:
                 runtime.cuts.done(watch)
@@ -440,7 +440,7 @@ async def serve_embeddings(
         tokens, cost = embeddings_bound(call.selection.model, inputs)
         call.reservation = await runtime.budget.reserve(call.principal, tokens, cost)
         watch = Watch(call)  # not a governance cut's: only the client's hanging up ends it
-        async with watch.waiting(), hang_up(request, watch):
+        async with watch.waiting(), hang_up(request, watch, tokens):
             result = await runtime.caller.embed(
                 call, call.selection, inputs, asked.params, whole=asked.whole, field=asked.field
             )
