@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -44,6 +45,9 @@ log = logging.getLogger("stellwerk.governance")
 #: Seconds a seeding of shared counters waits before it reads the ledger: the records the
 #: replicas' ledger writers hold are written within ``flush_interval_ms`` (200 ms).
 SEED_DELAY_S = 0.5
+#: After a seeding failed, the next one is tried no sooner than this many seconds later: the
+#: requests meanwhile get their 503 at once instead of each waiting for a failing ledger.
+SEED_RETRY_S = 1.0
 
 
 class Governance:
@@ -66,6 +70,7 @@ class Governance:
         self._seed_delay_s = seed_delay_s
         self._seeding = asyncio.Lock()  # one seeding at a time in this gateway
         self._seed_attempts = 0
+        self._seed_failed_at: float | None = None  # time.monotonic() of the last failure
         self._seed_outage = OutageLog("budget counters' seeding")
         self.notices = notices if notices is not None else Notices()
         self._reloading = threading.Lock()  # one read at a time, swapped in the order read
@@ -158,7 +163,11 @@ class Governance:
         One seeding at a time per gateway; callers that waited for one in progress take its
         outcome. Never raises: a failure (Redis or the ledger unreachable) is logged once per
         outage, and the counters stay unseeded (their reservations get 503) until a later call
-        (the next refresh, the next request) succeeds."""
+        (the next refresh, the next request, no sooner than ``SEED_RETRY_S`` after the failure)
+        succeeds."""
+        failed_at = self._seed_failed_at
+        if failed_at is not None and time.monotonic() - failed_at < SEED_RETRY_S:
+            return
         attempt = self._seed_attempts
         async with self._seeding:
             if attempt != self._seed_attempts:
@@ -166,16 +175,20 @@ class Governance:
             self._seed_attempts += 1
             try:
                 if await self.counters.seeded():
+                    self._seed_failed_at = None
                     return
                 await asyncio.sleep(self._seed_delay_s)
                 spent = await self._seed_month_spend(now or datetime.now(UTC))
                 await self.counters.mark_seeded()
             except CountersUnavailable:  # Redis's own error is logged once, by its health
+                self._seed_failed_at = time.monotonic()
                 return
             except Exception as exc:
+                self._seed_failed_at = time.monotonic()
                 if not self._seed_outage.failed(exc):
                     log.exception("could not seed the budget counters from the ledger")
                 return
+            self._seed_failed_at = None
             self._seed_outage.answered()
             log.info("budget counters seeded from the ledger: %d departments and keys", spent)
 
