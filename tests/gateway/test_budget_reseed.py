@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from stellwerk.ledger.ledger import open_ledger
 from tests.fixtures.gateway import ENVIRON, KEYS, raw_config
 from tests.fixtures.inprocess import app_in_thread
 from tests.fixtures.llama import LlamaBackend
+from tests.fixtures.tcp_proxy import tcp_proxy
 
 pytestmark = [pytest.mark.llama, pytest.mark.redis]
 
@@ -137,5 +139,35 @@ def test_a_request_on_an_emptied_redis_waits_for_the_seeding(
             assert counter(store, redis_prefix) == spent * 1_000_000
             for _ in range(3):
                 refused_naming(chat(client), spent)
+    finally:
+        store.close()
+
+
+def test_a_redis_that_comes_back_emptied_after_an_outage_is_seeded_again(
+    llama_server: LlamaBackend, tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    """Redis becomes unreachable (a TCP proxy in front of it stops) and comes back empty, as a
+    Redis restarted without persistence does: requests get 503 while it is away, and once it is
+    back the budget refuses as before, naming the month's spend (before: the month counted from
+    zero again, and research could spend its budget a second time)."""
+    target = urlparse(redis_url)
+    store = redis.Redis.from_url(redis_url)
+    try:
+        with tcp_proxy(target.port or 6379, target.hostname or "127.0.0.1") as proxy:
+            through = f"redis://127.0.0.1:{proxy.port}{target.path or '/0'}"
+            with gateway(llama_server, tmp_path, through, redis_prefix, 0.2) as (client, database):
+                spent = spend_until_refused(client, database)
+                proxy.stop()
+                down = chat(client)
+                assert down.status_code == 503, down.text
+                assert down.json()["error"]["code"] == "service_unavailable"
+                empty(store, redis_prefix)  # it restarts without its data
+                proxy.start()
+                deadline = time.monotonic() + 20
+                while (answer := chat(client)).status_code == 503:
+                    assert time.monotonic() < deadline, answer.text
+                    time.sleep(0.1)
+                refused_naming(answer, spent)
+                assert counter(store, redis_prefix) == spent * 1_000_000
     finally:
         store.close()
