@@ -109,7 +109,13 @@ async def with_redis(
 
     prefix = f"stellwerk-bench:{uuid.uuid4().hex}:"
     counters = RedisCounters(REDIS_URL, prefix=prefix)
+
+    async def never() -> None:  # the marker is set: a gateway's seeder is never called
+        raise AssertionError("the counters were emptied during the benchmark")
+
+    counters.seed_with(never)  # as a gateway's counters: every reservation checks the marker
     try:
+        await counters.mark_seeded()
         return await body(counters)
     finally:
         await counters.close()

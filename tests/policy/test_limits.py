@@ -10,7 +10,7 @@ import pytest
 from tests.policy.conftest import FakeClock
 
 from stellwerk.config.schema import UsageLimits
-from stellwerk.errors import RateLimited
+from stellwerk.errors import CountersUnavailable, RateLimited
 from stellwerk.governance.counters import InProcessCounters
 from stellwerk.governance.redis_counters import RedisCounters
 from stellwerk.policy.counters import Counters
@@ -292,3 +292,59 @@ def test_held_reservations_count_only_while_their_gateway_lives(
     assert seen_dead == pytest.approx(0.5)  # A's hold died with it; its settlement stays
     assert after == pytest.approx(9.5)
     assert released == pytest.approx(0.5)
+
+
+@pytest.mark.redis
+def test_unseeded_redis_counters_count_nothing_until_their_seeder_seeded_them(
+    redis_url: str, redis_prefix: str, clock: FakeClock
+) -> None:
+    """Counters with a seeder (a gateway's) reserve nothing while ``<prefix>seeded`` is missing
+    (an emptied Redis): a request asks the seeder first, and gets ``CountersUnavailable`` (503)
+    if it did not seed, with no counter touched; once seeded, it is reserved on the seeded
+    spend. A counter that exists (counted before the marker, e.g. by a gateway of the version
+    before) is kept by the seeding, not added to."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+
+    def stored() -> dict[str, bytes]:
+        return {k.decode(): client.dump(k) for k in client.scan_iter(match=redis_prefix + "*")}
+
+    async def main() -> tuple[int, float]:
+        counters = RedisCounters(redis_url, prefix=redis_prefix)
+        limiter = Limiter(counters, clock)
+        scopes = dept(monthly_budget=10.0)
+        calls = 0
+
+        async def failing() -> None:
+            nonlocal calls
+            calls += 1
+
+        async def seeding() -> None:
+            assert await limiter.seed_spent(scopes[0], 9.5)  # the department, from the ledger
+            assert not await limiter.seed_spent(scopes[1], 7.0)  # the key's counter exists
+            await counters.mark_seeded()
+
+        try:
+            held = await limiter.admit(scopes[1:], max_tokens=0, max_cost=1.0)  # before a marker
+            await limiter.settle(held, tokens=0, cost=0.25)
+            counters.seed_with(failing)
+            assert not await counters.seeded()
+            before = stored()
+            with pytest.raises(CountersUnavailable, match="read again from the ledger"):
+                await limiter.admit(scopes, max_tokens=0, max_cost=0.1)
+            assert stored() == before  # nothing counted, nothing held, no liveness renewed
+            counters.seed_with(seeding)
+            with pytest.raises(RateLimited, match=r"9\.500000 spent or reserved"):
+                await limiter.admit(scopes, max_tokens=0, max_cost=0.6)  # 9.5 + 0.6 > 10
+            assert await counters.seeded()
+            return calls, await limiter.spent(scopes[1])
+        finally:
+            await counters.close()
+
+    try:
+        calls, key_spent = asyncio.run(main())
+    finally:
+        client.close()
+    assert calls == 1
+    assert key_spent == pytest.approx(0.25)  # kept as counted, not the ledger's 7.0, not added

@@ -38,7 +38,7 @@ from stellwerk.gateway.runtime import Runtime, build_runtime
 from stellwerk.governance.counters import build_counters, redis_password
 from stellwerk.governance.notices import build_notices
 from stellwerk.governance.redis_pool import RedisHealth
-from stellwerk.governance.service import Governance
+from stellwerk.governance.service import SEED_DELAY_S, Governance
 from stellwerk.learning.schedule import adapt_schedule
 from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.ledger import Ledger, open_ledger
@@ -91,6 +91,7 @@ def create_app(
                 password=password,
                 health=redis,
             ),
+            seed_delay_s=SEED_DELAY_S if config.server.redis_url else 0.0,
         )
         await asyncio.to_thread(governance.start)
         await governance.seed_month_spend()

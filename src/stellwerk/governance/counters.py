@@ -50,6 +50,7 @@ class InProcessCounters(Counters):
         self._lock = threading.Lock()
         self._values: dict[str, tuple[int, float]] = {}  # expired entries swept (_maybe_sweep)
         self._ops = 0
+        self._seeded = False
 
     async def reserve(self, charges: Sequence[Charge]) -> int | None:
         with self._lock:
@@ -89,6 +90,12 @@ class InProcessCounters(Counters):
                 return False
             self._values[key] = (value, now + ttl_s)
             return True
+
+    async def seeded(self) -> bool:
+        return self._seeded
+
+    async def mark_seeded(self) -> None:
+        self._seeded = True
 
     def _current(self, key: str, now: float) -> int:
         entry = self._values.get(key)

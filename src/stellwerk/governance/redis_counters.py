@@ -11,8 +11,16 @@ Held amounts (a budget's reservations of requests in flight) are kept per gatewa
 hash beside their counter, and count only while the instance's liveness key exists: it expires
 ``LIVENESS_TTL_S`` after the instance's last sign of life, so a replica killed with requests in
 flight (SIGKILL, a lost machine) leaves no reservation behind for longer than that. A settled
-amount goes into the counter itself, which the ledger seeds when it is missing (a start on an
-emptied Redis).
+amount goes into the counter itself.
+
+The month's counters start at the ledger's spend, and ``<prefix>seeded`` says they did. A Redis
+emptied under running replicas (restarted without persistence, flushed, failed over to an empty
+replica) loses that marker with the counters; from then on every reservation is refused inside
+its script (one ``EXISTS``, no round trip more) until a gateway has seeded the month's counters
+again (``seed_with``: the governance's ``ensure_seeded``), so no request counts from zero on an
+emptied Redis: a request that finds it unseeded waits for its gateway's seeding and is reserved
+after it, or gets 503 (``CountersUnavailable``) if the seeding could not be done. Counters
+without a seeder (tests, benchmarks) do not look at the marker.
 
 Every request counts in every counter of its scopes, limited or not (a limit of -1 only
 counts): a limit set later reads a counter that holds everything, on every replica.
@@ -23,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from stellwerk.errors import CountersUnavailable
@@ -38,6 +46,8 @@ LIVENESS_TTL_S = 15
 #: While Redis fails, ``keep_alive`` tries every this many seconds: the gateway finds it back
 #: (``/readyz`` ready again) soon after it is.
 RETRY_S = 1.0
+#: The marker (under the prefix) that the month's counters were seeded from the ledger.
+SEEDED = "seeded"
 
 # The held amounts of a counter ``K`` are the hash ``K:held``, instance -> amount; an instance is
 # alive while ``<prefix>live:<instance>`` exists. A counter's value is K plus the held amounts
@@ -58,16 +68,20 @@ local function held(key, prefix)
 end
 """
 
-# KEYS: the counters; ARGV: prefix, instance, liveness ttl, then amount, limit (-1: none), ttl,
-# held (0/1) for each key in turn.
+# KEYS: the counters; ARGV: prefix, instance, liveness ttl, the seeded marker ('': not looked
+# at), then amount, limit (-1: none), ttl, held (0/1) for each key in turn. -1: not seeded,
+# nothing done; 0: reserved; i: the i-th counter would go over its limit, nothing done.
 _RESERVE = (
     _HELD
     + """
 local prefix, instance = ARGV[1], ARGV[2]
+if ARGV[4] ~= '' and redis.call('EXISTS', ARGV[4]) == 0 then
+  return -1
+end
 redis.call('SET', prefix .. 'live:' .. instance, 1, 'EX', ARGV[3])
 for i, key in ipairs(KEYS) do
-  local amount = tonumber(ARGV[4 * i])
-  local limit = tonumber(ARGV[4 * i + 1])
+  local amount = tonumber(ARGV[4 * i + 1])
+  local limit = tonumber(ARGV[4 * i + 2])
   if limit >= 0 then
     local current = tonumber(redis.call('GET', key) or '0') + held(key, prefix)
     if current + amount > limit then
@@ -76,9 +90,9 @@ for i, key in ipairs(KEYS) do
   end
 end
 for i, key in ipairs(KEYS) do
-  local amount = ARGV[4 * i]
-  local ttl = tonumber(ARGV[4 * i + 2])
-  if ARGV[4 * i + 3] == '1' then
+  local amount = ARGV[4 * i + 1]
+  local ttl = tonumber(ARGV[4 * i + 3])
+  if ARGV[4 * i + 4] == '1' then
     redis.call('HINCRBY', key .. ':held', instance, amount)
     redis.call('SET', key, 0, 'NX')
     if redis.call('TTL', key .. ':held') < ttl then
@@ -159,16 +173,26 @@ class RedisCounters(Counters):
         self._settle = self._redis.register_script(_SETTLE)
         self._value = self._redis.register_script(_VALUE)
         self._instance = secrets.token_hex(8)  # this process, for its held amounts
+        self._seeder: Callable[[], Awaitable[None]] | None = None
 
     async def reserve(self, charges: Sequence[Charge]) -> int | None:
         if not charges:
             return None
         keys = [self._prefix + c.key for c in charges]
-        args: list[int | str] = [self._prefix, self._instance, LIVENESS_TTL_S]
+        marker = "" if self._seeder is None else self._prefix + SEEDED
+        args: list[int | str] = [self._prefix, self._instance, LIVENESS_TTL_S, marker]
         for charge in charges:
             limit = -1 if charge.limit is None else charge.limit
             args += [charge.amount, limit, max(1, charge.ttl_s), int(charge.held)]
         failed = int(await self._call(self._reserve, keys, args))
+        if failed < 0 and self._seeder is not None:  # an emptied Redis: seed, then try again
+            await self._seeder()
+            failed = int(await self._call(self._reserve, keys, args))
+        if failed < 0:
+            raise CountersUnavailable(
+                "limit counters: the month's spend is being read again from the ledger;"
+                " try again shortly"
+            )
         return None if failed == 0 else failed - 1
 
     async def adjust(self, deltas: Sequence[tuple[str, int]]) -> None:
@@ -191,19 +215,35 @@ class RedisCounters(Counters):
     async def keep_alive(self) -> None:
         """Renew this instance's liveness every third of ``LIVENESS_TTL_S`` until cancelled; a
         failed renewal is tried again every ``RETRY_S`` (``health`` logs the outage once;
-        requests see Redis's failure themselves)."""
+        requests see Redis's failure themselves), and the first one that succeeds has the
+        counters seeded again if Redis came back emptied."""
         live = f"{self._prefix}live:{self._instance}"
+        failing = False
         while True:
             try:
                 await self._call_plain("SET", live, 1, "EX", LIVENESS_TTL_S)
             except CountersUnavailable:
+                failing = True
                 await asyncio.sleep(RETRY_S)
                 continue
+            if failing:  # Redis is back, perhaps emptied: seed now, not at the next request
+                failing = False
+                if self._seeder is not None:
+                    await self._seeder()
             await asyncio.sleep(LIVENESS_TTL_S / 3)
 
     async def seed(self, key: str, value: int, ttl_s: int) -> bool:
         done = await self._call_plain("SET", self._prefix + key, value, "NX", "EX", max(1, ttl_s))
         return bool(done)
+
+    async def seeded(self) -> bool:
+        return bool(await self._call_plain("EXISTS", self._prefix + SEEDED))
+
+    async def mark_seeded(self) -> None:
+        await self._call_plain("SET", self._prefix + SEEDED, 1)
+
+    def seed_with(self, seeder: Callable[[], Awaitable[None]]) -> None:
+        self._seeder = seeder
 
     async def close(self) -> None:
         try:  # a clean stop: nothing of this instance is held any more

@@ -11,7 +11,10 @@
   a time (a slow read never overwrites a newer one), and each swap tells the ``on_swap``
   listeners (the gateway cuts running requests a change forbids: ``stellwerk.gateway.cuts``);
 - ``limiter`` over ``counters``: the rate limit and budget counters (in process or Redis), which
-  a request reserves in with the snapshot's limits (``Snapshot.scopes``).
+  a request reserves in with the snapshot's limits (``Snapshot.scopes``). Their month counters
+  start at the ledger's spend (``ensure_seeded``): at the start, and, with Redis, again whenever
+  the counters find themselves emptied under the running gateway (checked on every refresh, when
+  Redis answers again after failing, and inside every reservation).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -38,6 +42,13 @@ from stellwerk.policy.limits import UNLIMITED, Limiter, department_scope, key_sc
 
 log = logging.getLogger("stellwerk.governance")
 
+#: Seconds a seeding of shared counters waits before it reads the ledger: the records the
+#: replicas' ledger writers hold are written within ``flush_interval_ms`` (200 ms).
+SEED_DELAY_S = 0.5
+#: After a seeding failed, the next one is tried no sooner than this many seconds later: the
+#: requests meanwhile get their 503 at once instead of each waiting for a failing ledger.
+SEED_RETRY_S = 1.0
+
 
 class Governance:
     def __init__(
@@ -49,11 +60,18 @@ class Governance:
         config_hash: str | None = None,
         counters: Counters | None = None,
         notices: Notices | None = None,
+        seed_delay_s: float = 0.0,
     ) -> None:
         self.admin = Administration(ledger, config, evaluated=evaluated, config_hash=config_hash)
         self.snapshot = Snapshot.empty(config)
         self.counters = counters if counters is not None else InProcessCounters()
         self.limiter = Limiter(self.counters)
+        self.counters.seed_with(self.ensure_seeded)
+        self._seed_delay_s = seed_delay_s
+        self._seeding = asyncio.Lock()  # one seeding at a time in this gateway
+        self._seed_attempts = 0
+        self._seed_failed_at: float | None = None  # time.monotonic() of the last failure
+        self._seed_outage = OutageLog("budget counters' seeding")
         self.notices = notices if notices is not None else Notices()
         self._reloading = threading.Lock()  # one read at a time, swapped in the order read
         self._listeners: list[Callable[[], None]] = []
@@ -105,6 +123,7 @@ class Governance:
         since_retention = retention_every_s  # run once at start
         outage = OutageLog("governance refresh")
         while True:
+            await self.ensure_seeded()  # an emptied Redis (one EXISTS a round otherwise)
             try:
                 await self.refresh()
                 outage.answered()
@@ -123,23 +142,65 @@ class Governance:
             since_retention += refresh_seconds
 
     async def seed_month_spend(self, now: datetime | None = None) -> None:
-        """Start this month's spend counter of every department and key at its spend in the
-        ledger, so that a restart (in-process counters) or an emptied Redis does not forget it.
-        Counters that exist already are left alone: they have counted every request, whatever
-        limits were in force (``stellwerk.policy.limits``), so a budget set later needs no
-        seeding."""
-        try:
-            await self._seed_month_spend(now or datetime.now(UTC))
-        except CountersUnavailable:  # Redis's own error is logged once, by its health
-            log.warning("could not seed the budget counters; requests get 503 until they work")
+        """At the start: seed this month's spend counters from the ledger unless they are
+        seeded already (``ensure_seeded``)."""
+        await self.ensure_seeded(now)
 
-    async def _seed_month_spend(self, moment: datetime) -> None:
+    async def ensure_seeded(self, now: datetime | None = None) -> None:
+        """Unless the counters say they are seeded (in process: once this process seeded them;
+        in Redis: ``<redis_prefix>seeded`` exists), start this month's spend counter of every
+        department and key at its spend in the ledger, then mark them seeded. So a start with
+        in-process counters, a start on an emptied Redis and a Redis emptied under the running
+        gateway all count the month's spend so far.
+
+        A counter that exists already is left alone: it has counted every request since the
+        last seeding, whatever limits were in force (``stellwerk.policy.limits``), so a budget
+        set later needs no seeding; and unseeded Redis counters refuse every reservation
+        (``stellwerk.governance.redis_counters``), so none of them counted from zero. Before
+        reading the ledger it waits ``seed_delay_s`` (Redis: 0.5 s), for the records the
+        replicas' ledger writers hold (``flush_interval_ms``, 200 ms) to be written.
+
+        One seeding at a time per gateway; callers that waited for one in progress take its
+        outcome. Never raises: a failure (Redis or the ledger unreachable) is logged once per
+        outage, and the counters stay unseeded (their reservations get 503) until a later call
+        (the next refresh, the next request, no sooner than ``SEED_RETRY_S`` after the failure)
+        succeeds."""
+        failed_at = self._seed_failed_at
+        if failed_at is not None and time.monotonic() - failed_at < SEED_RETRY_S:
+            return
+        attempt = self._seed_attempts
+        async with self._seeding:
+            if attempt != self._seed_attempts:
+                return  # one ran while this call waited
+            self._seed_attempts += 1
+            try:
+                if await self.counters.seeded():
+                    self._seed_failed_at = None
+                    return
+                await asyncio.sleep(self._seed_delay_s)
+                spent = await self._seed_month_spend(now or datetime.now(UTC))
+                await self.counters.mark_seeded()
+            except CountersUnavailable:  # Redis's own error is logged once, by its health
+                self._seed_failed_at = time.monotonic()
+                return
+            except Exception as exc:
+                self._seed_failed_at = time.monotonic()
+                if not self._seed_outage.failed(exc):
+                    log.exception("could not seed the budget counters from the ledger")
+                return
+            self._seed_failed_at = None
+            self._seed_outage.answered()
+            log.info("budget counters seeded from the ledger: %d departments and keys", spent)
+
+    async def _seed_month_spend(self, moment: datetime) -> int:
+        """Seed the counters that do not exist yet; how many departments and keys spent."""
         window = Window.month(moment.strftime("%Y-%m"))
         by_department, by_key = await in_thread(lambda: self.admin.month_spend(window))
         for department, spent in by_department.items():
             await self.limiter.seed_spent(department_scope(department, UNLIMITED), spent)
         for key_id, spent in by_key.items():
             await self.limiter.seed_spent(key_scope(key_id, None), spent)
+        return len(by_department) + len(by_key)
 
     def expire_graded(self, now: datetime | None = None) -> int:
         """Delete the graded requests past ``router.graded_retention_days`` / ``_max``."""

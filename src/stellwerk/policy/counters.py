@@ -14,6 +14,12 @@ counters are seeded from the ledger at the next start); in Redis they are kept p
 instance and count only while that instance is alive (a liveness key it refreshes), so the
 reservations of a replica that was killed disappear once its liveness key expires.
 
+The month's counters start at the ledger's spend (``seed``), and the counters remember that they
+were seeded (``seeded``, ``mark_seeded``). In process that happens once, at the start. Shared
+counters can be emptied under a running gateway (Redis restarted without persistence, flushed,
+failed over to an empty replica): they then count nothing until the gateway's ``seeder`` (given
+with ``seed_with``) has seeded them again, so no request counts from zero meanwhile.
+
 This module is the seam only: policy counts through it and holds no state. The counters
 themselves are state and live in governance: ``InProcessCounters``
 (``stellwerk.governance.counters``) serves one gateway process; ``RedisCounters``
@@ -23,7 +29,7 @@ themselves are state and live in governance: ``InProcessCounters``
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -66,6 +72,21 @@ class Counters(ABC):
     async def seed(self, key: str, value: int, ttl_s: int) -> bool:
         """Set a counter that does not exist yet (this month's spend from the ledger at a start
         with in-process counters or an emptied Redis); returns whether it was set."""
+
+    @abstractmethod
+    async def seeded(self) -> bool:
+        """Whether the month's counters were seeded from the ledger since they were last
+        emptied (``mark_seeded``)."""
+
+    @abstractmethod
+    async def mark_seeded(self) -> None:
+        """Record that the month's counters are seeded (after every ``seed`` of the month)."""
+
+    def seed_with(self, seeder: Callable[[], Awaitable[None]]) -> None:
+        """``seeder`` seeds the month's counters from the ledger and marks them seeded; counters
+        that can be emptied under a running gateway call it when they find themselves unseeded
+        (in process they cannot be: nothing to do)."""
+        return None
 
     async def keep_alive(self) -> None:
         """Run while the gateway serves: keep this process's held amounts alive (in process
