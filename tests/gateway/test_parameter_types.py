@@ -32,6 +32,8 @@ OPENAI_CASES: list[tuple[dict[str, Any], str]] = [
     ({"grammar": 5}, "grammar"),
     ({"grammar": "root ::= ("}, "grammar"),  # a malformed grammar stops llama-cpp-python
     ({"stop": [1, 2]}, "stop"),
+    # a part's type that is a list: it was a 500 (an unhashable kind; found by the fuzz test)
+    ({"messages": [{"role": "user", "content": [{"type": ["text"], "text": "x"}]}]}, "messages"),
     ({"logprobs": "yes"}, "logprobs"),
     ({"top_logprobs": "x"}, "top_logprobs"),
     ({"min_tokens": "x"}, "min_tokens"),

@@ -79,6 +79,8 @@ class UnsupportedPart(_Open):
 
 def _part_kind(value: Any) -> str | None:
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    if not isinstance(kind, str):  # a list or an object as a type: no kind (a 400, not a 500)
+        return None
     if kind in _UNSUPPORTED_PARTS:
         return "unsupported"  # no key of a part: the errors' place stays the part's
     return kind if kind in ("text", "image_url") else None

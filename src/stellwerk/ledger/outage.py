@@ -10,7 +10,8 @@ answer lengths) logs an outage once each way (``OutageLog``), not a traceback ev
     no free pooled connection in time                             sqlalchemy's TimeoutError
     any error after which the pool dropped the connection         connection_invalidated
 
-Any other database error (a constraint, a type, SQL the database refuses) is a bug: a 500.
+Any other database error (a constraint, a type, SQL the database refuses, a table SQLite does
+not have) is a bug: a 500.
 """
 
 from __future__ import annotations
@@ -28,8 +29,15 @@ log = logging.getLogger("stellwerk.ledger")
 MESSAGE = "ledger: the database cannot be reached; try again shortly"
 
 
+#: SQLite's words for a schema that is not the ledger's (an OperationalError there, as an outage
+#: is; PostgreSQL's is a ProgrammingError): a bug or a wrong file, a 500 that says so in the log
+_SCHEMA_WORDS = ("no such table", "no such column")
+
+
 def unreachable(exc: BaseException) -> bool:
     """Whether ``exc`` says the ledger's database cannot be reached now (the table above)."""
+    if isinstance(exc, OperationalError) and any(w in str(exc.orig) for w in _SCHEMA_WORDS):
+        return False
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
