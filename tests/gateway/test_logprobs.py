@@ -358,3 +358,29 @@ def test_responses_include_the_texts_log_probabilities(client: openai.OpenAI) ->
     _assert_tokens(streamed.logprobs or [], streamed.text, 2)
     unasked = client.responses.create(model="tiny-small", input="Hallo", max_output_tokens=3)
     assert unasked.output[0].content[0].logprobs == []  # type: ignore[union-attr]
+
+
+def test_an_ollama_backend_is_sent_the_context_as_the_cap_of_an_uncapped_request(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """Without a cap (none given, or Ollama's num_predict -1), Ollama shifts its context and
+    generates on, up to ten times it: past what the gateway reserved for the request (an
+    answer of at most the context). It is sent the model's context as num_predict, on both
+    APIs, plain and streamed; a cap the client gave is sent as given (walk14)."""
+    with ollama_logprobs_server() as upstream:
+        add_ollama_backend(gateway_raw, upstream.url, "ollama-small", like=0)
+        context = next(m for m in gateway_raw["models"] if m["id"] == "ollama-small")[
+            "context_length"
+        ]
+        with (
+            in_process(gateway_raw) as gw,
+            gw.openai(KEYS["research"], max_retries=0) as client,
+            closing(gw.ollama(headers=AUTH)) as ollama_client,
+        ):
+            client.chat.completions.create(model="ollama-small", messages=USER)  # type: ignore[arg-type]
+            list(client.chat.completions.create(model="ollama-small", messages=USER, stream=True))  # type: ignore[arg-type]
+            ollama_client.chat(model="ollama-small", messages=USER, options={"num_predict": -1})
+            ollama_client.generate(model="ollama-small", prompt="Bern?")
+            client.chat.completions.create(model="ollama-small", messages=USER, max_tokens=7)  # type: ignore[arg-type]
+    sent = [body.get("options", {}).get("num_predict") for body in upstream.bodies]
+    assert sent == [context] * 4 + [7], sent

@@ -17,6 +17,10 @@ class Backend(ABC):
     """One model server. Instances share the app's pooled ``Transport``."""
 
     kind: str = "abstract"
+    #: Without a cap on the answer the server may generate past the model's context (Ollama
+    #: shifts the context and goes on, up to ten times it), past what the gateway reserved (an
+    #: answer at most the context): such a request is sent the context as its cap.
+    runs_past_context: bool = False
 
     def __init__(
         self, config: BackendConfig, transport: Transport, api_key: str | None = None

@@ -187,6 +187,7 @@ def _inline(request: ChatRequest) -> None:
 
 class OllamaBackend(Backend):
     kind = "ollama"
+    runs_past_context = True  # num_predict -1 (its default) shifts the context and goes on
 
     async def complete(self, model: str, request: ChatRequest) -> ChatResult:
         _inline(request)

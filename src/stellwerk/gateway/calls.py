@@ -11,7 +11,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from stellwerk.backends.base import Backend
@@ -120,7 +120,7 @@ class Caller:
         async def attempt(backend: Backend, model: ModelConfig) -> ChatResult:
             try:
                 async with asyncio.timeout(backend.config.timeouts.total):
-                    return await backend.complete(model.upstream, request)
+                    return await backend.complete(model.upstream, capped(backend, model, request))
             except TimeoutError as exc:
                 raise BackendTimeout(backend.name, "total time limit reached") from exc
 
@@ -138,7 +138,7 @@ class Caller:
         async def attempt(
             backend: Backend, model: ModelConfig
         ) -> tuple[ChatChunk, AsyncIterator[ChatChunk]]:
-            chunks = backend.stream(model.upstream, request)
+            chunks = backend.stream(model.upstream, capped(backend, model, request))
             try:
                 return await anext(chunks), chunks
             except StopAsyncIteration:
@@ -279,3 +279,12 @@ def _given_up(call: Call, failures: list[tuple[ModelConfig, StellwerkError]]) ->
     call.model = failures[reported][0]
     call.fallback_from = [m.id for i, (m, _) in enumerate(failures) if i != reported]
     return failures[reported][1]
+
+
+def capped(backend: Backend, model: ModelConfig, request: ChatRequest) -> ChatRequest:
+    """``request`` as ``backend`` gets it for ``model``: with the model's context as its cap
+    when it has none and the server would otherwise generate past the context
+    (``Backend.runs_past_context``), so that it never costs more than it reserved."""
+    if not backend.runs_past_context or request.max_answer_tokens is not None:
+        return request
+    return replace(request, params={**request.params, "max_tokens": model.context_length})
