@@ -348,3 +348,33 @@ def test_unseeded_redis_counters_count_nothing_until_their_seeder_seeded_them(
         client.close()
     assert calls == 1
     assert key_spent == pytest.approx(0.25)  # kept as counted, not the ledger's 7.0, not added
+
+
+def test_a_redis_that_may_evict_keys_is_warned_about(
+    redis_url: str, redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An evicted month counter would count the month from zero while its seeding's marker
+    stays: a Redis whose maxmemory-policy evicts is named in a warning at the start (walk14);
+    Redis's default, noeviction, is not."""
+    import redis
+
+    admin = redis.Redis.from_url(redis_url)
+    before = admin.config_get("maxmemory-policy")["maxmemory-policy"]
+
+    async def checked() -> str | None:
+        counters = RedisCounters(redis_url, prefix=redis_prefix)
+        try:
+            return await counters.warn_if_evicting()
+        finally:
+            await counters.close()
+
+    try:
+        admin.config_set("maxmemory-policy", "noeviction")
+        assert asyncio.run(checked()) is None
+        admin.config_set("maxmemory-policy", "allkeys-lru")
+        with caplog.at_level("WARNING", logger="stellwerk.limits"):
+            assert asyncio.run(checked()) == "allkeys-lru"
+    finally:
+        admin.config_set("maxmemory-policy", before)
+        admin.close()
+    assert "maxmemory-policy allkeys-lru" in caplog.text and "noeviction" in caplog.text

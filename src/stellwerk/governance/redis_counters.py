@@ -219,6 +219,7 @@ class RedisCounters(Counters):
         counters seeded again if Redis came back emptied."""
         live = f"{self._prefix}live:{self._instance}"
         failing = False
+        await self.warn_if_evicting()
         while True:
             try:
                 await self._call_plain("SET", live, 1, "EX", LIVENESS_TTL_S)
@@ -231,6 +232,28 @@ class RedisCounters(Counters):
                 if self._seeder is not None:
                     await self._seeder()
             await asyncio.sleep(LIVENESS_TTL_S / 3)
+
+    async def warn_if_evicting(self) -> str | None:
+        """Log a warning, and return the policy, when Redis may evict keys to free memory: an
+        evicted month counter starts again from zero while the marker of its seeding stays, so
+        its budget's spend so far is forgotten. Redis's default, ``noeviction``, keeps them (a
+        full Redis then refuses writes: requests get 503, nothing is forgotten). A Redis that
+        does not let ``CONFIG GET`` be asked (some hosted ones) is not warned about."""
+        from redis.exceptions import RedisError
+
+        try:
+            reply = await self._redis.config_get("maxmemory-policy")
+        except RedisError:
+            return None
+        policy = reply.get("maxmemory-policy") if isinstance(reply, dict) else None
+        if not policy or policy == "noeviction":
+            return None
+        log.warning(
+            "Redis may evict keys (maxmemory-policy %s): an evicted budget counter would count"
+            " the month from zero; set maxmemory-policy noeviction (docs/governance.md)",
+            policy,
+        )
+        return str(policy)
 
     async def seed(self, key: str, value: int, ttl_s: int) -> bool:
         done = await self._call_plain("SET", self._prefix + key, value, "NX", "EX", max(1, ttl_s))
