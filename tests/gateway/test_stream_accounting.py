@@ -284,8 +284,10 @@ def test_a_500_leaves_its_usage_record_and_names_it(
 def test_a_client_gone_before_its_first_token_frees_its_stream_slot(
     gateway_raw: dict[str, Any],
 ) -> None:
-    """The client hangs up while the model loads; the first token comes after: the stream is
-    accounted (499, its first chunk counted) and its key's stream slot is free again."""
+    """The client hangs up while the model loads, before the first token: the wait for it
+    ends at once (the backend's request is cancelled; it went on until the first token came,
+    walk14), the stream is accounted (499, charged the prompt's bound and no answer, as a whole
+    answer the client left) and its key's stream slot is free again."""
     gateway_raw["server"]["limits"] = {"max_streams_per_key": 1}
     with stalling_server(first_after_s=1.0) as slow:
         gateway_raw["backends"].append({"name": "slow", "kind": "openai", "base_url": slow.url})
@@ -300,5 +302,6 @@ def test_a_client_gone_before_its_first_token_frees_its_stream_slot(
             with httpx.stream("POST", url, json=body, headers=AUTH, timeout=30) as again:
                 status = again.status_code
     assert (record.status, record.error_kind) == (499, "client_disconnected")
-    assert record.completion_tokens >= 1
+    assert record.completion_tokens == 0 and record.usage_source == "counted:bound"
+    assert record.prompt_tokens > 0 and record.cost > 0
     assert status == 200  # the first stream's slot was given back

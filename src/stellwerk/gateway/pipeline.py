@@ -143,7 +143,7 @@ async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Resp
                 return await ready(runtime, call, name, exchange.idle)  # 4 and 8 only
             call.selection = await select(runtime, call, name, exchange)  # 4, 5, 6
             if exchange.stream:
-                return await stream(runtime, call, exchange)  # 7, and 8 when the stream ends
+                return await stream(runtime, call, exchange, request)  # 7, 8 at its end
             watch = runtime.cuts.watch(call)  # a change that forbids it meanwhile cuts it
             try:  # and so does the client's hanging up
                 async with watch.waiting(), hang_up(request, watch, exchange.chat):
@@ -275,16 +275,17 @@ async def ready(runtime: Runtime, call: Call, name: str, idle: Idle) -> Response
 # 7. call (streamed; the plain call is ``runtime.caller.complete`` in ``serve``) -----------------
 
 
-async def stream(runtime: Runtime, call: Call, exchange: Exchange) -> Response:
+async def stream(runtime: Runtime, call: Call, exchange: Exchange, request: Request) -> Response:
     """The streamed answer, within the key's concurrent-stream limit (the slot is freed when
     the stream ends); the stream writes the usage record when it ends, however it ends. A
-    governance change that forbids it while it runs cuts it (``stellwerk.gateway.cuts``)."""
+    governance change that forbids it while it runs cuts it (``stellwerk.gateway.cuts``), and
+    a client that hangs up before its first chunk ends the wait for it (``hang_up``)."""
     assert call.principal is not None and call.selection is not None
     key = call.principal.key_id
     runtime.streams.acquire(key)
     watch = runtime.cuts.watch(call)  # until the stream ends (``StreamEnd.close``)
     try:
-        async with watch.waiting():
+        async with watch.waiting(), hang_up(request, watch, exchange.chat):
             first, rest = await runtime.caller.open_stream(call, call.selection, exchange.chat)
     except BaseException:
         runtime.cuts.done(watch)
