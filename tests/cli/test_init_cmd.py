@@ -188,6 +188,27 @@ def test_interactive_answers_are_checked_as_given(tmp_path: Path) -> None:
     assert {m.licence for m in config.models} == {"Apache-2.0"}
 
 
+def test_an_unknown_licence_is_refused_by_name(tmp_path: Path) -> None:
+    """Walk 14 (14-9): a misspelt licence was taken without a word; every model was then left
+    out and the error blamed the languages, openness or use cases."""
+    out = tmp_path / "stellwerk.yaml"
+    code, output = _init(
+        "--engine", "ollama", "--gpu-memory", "24", "--licences", "Apache 2.0,MIT",
+        "--no-interactive", "--output", str(out),
+    )  # fmt: skip
+    assert code != 0
+    assert "--licences: 'apache 2.0' (did you mean Apache-2.0?) not in the catalog" in output
+    assert "Gemma Terms of Use" in output  # the catalog's licences are listed
+    assert "relax the languages" not in output
+    assert not out.exists()
+    # interactively the bad answer is named and asked again
+    answers = ["ollama", "24", "", "any", "chat,code", "apache-2.0", "", "chat", "internal"]
+    code, output = _init("--output", str(out), "--interactive", input="\n".join(answers) + "\n")
+    assert code == 0, output
+    assert "--licences: 'chat', 'code' not in the catalog" in output
+    assert {m.licence for m in load_config(out).models} == {"Apache-2.0"}
+
+
 def test_written_config_has_an_admin_key_a_use_case_and_its_ledger(tmp_path: Path) -> None:
     out = tmp_path / "etc" / "stellwerk.yaml"
     code, output = _init(
