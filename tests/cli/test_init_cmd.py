@@ -106,6 +106,20 @@ def test_hardware_too_small_says_so_and_writes_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_too_small_for_long_documents_advises_what_would_fit(tmp_path: Path) -> None:
+    """Walk 14 (14-3): the advice was ``--context 2048``, which long_documents raises to 32768
+    again; the same error followed. It names the use case and a change that does fit."""
+    out = tmp_path / "stellwerk.yaml"
+    argv = ["--engine", "llamacpp", "--gpu-memory", "8", "--languages", "de", "--no-interactive"]
+    argv += ["--output", str(out)]
+    code, output = _init(*argv, "--use-cases", "long_documents")
+    assert code == 1 and not out.exists()
+    assert "the long_documents use case needs a 32768-token context: without it in" in output
+    assert "--use-cases, with --context 8192, llama-3.2-1b fits" in output
+    code, output = _init(*argv, "--use-cases", "chat", "--context", "8192")
+    assert code == 0, output
+
+
 def test_missing_hardware_is_named(tmp_path: Path) -> None:
     code, output = _init("--output", str(tmp_path / "s.yaml"), "--no-interactive")
     assert code == 1 and "--gpu-memory GB or --ram GB" in output
