@@ -191,6 +191,16 @@ def test_shorter_context_advice_respects_what_the_use_cases_force(
     assert propose(CATALOG, Needs(**{**needs, **followed})).fits  # type: ignore[arg-type]
 
 
+def test_nothing_meets_names_the_licences_when_some_are_asked_for() -> None:
+    """Walk 14 (14-9): every model left out for its licence, and the advice did not name them."""
+    needs = Needs(engine="ollama", gpu_memory_gb=24, languages=("zzz",), licences=("mit",))
+    proposal = propose(CATALOG, needs)
+    assert not proposal.fits
+    assert "relax the languages, openness, licences or use cases" in proposal.notes[0]
+    plain = propose(CATALOG, Needs(engine="ollama", gpu_memory_gb=24, languages=("zzz",)))
+    assert "relax the languages, openness or use cases" in plain.notes[0]
+
+
 def test_needs_nothing_in_the_catalog_meets() -> None:
     proposal = propose(
         CATALOG, Needs(engine="ollama", gpu_memory_gb=80, languages=("rm",), use_cases=("vision",))

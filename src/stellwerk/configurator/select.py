@@ -130,8 +130,9 @@ def propose(catalog: Catalog, needs: Needs) -> Proposal:
             (),
             tuple(excluded),
             (
-                "no model in the catalog meets these needs; "
-                "relax the languages, openness or use cases",
+                "no model in the catalog meets these needs; relax the languages, openness"
+                + (", licences" if needs.licences else "")
+                + " or use cases",
             ),
         )
     fitting = [m for m in able if memory_for(m, needs) <= needs.budget_gb]
