@@ -106,6 +106,20 @@ def test_hardware_too_small_says_so_and_writes_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_too_small_for_long_documents_advises_what_would_fit(tmp_path: Path) -> None:
+    """Walk 14 (14-3): the advice was ``--context 2048``, which long_documents raises to 32768
+    again; the same error followed. It names the use case and a change that does fit."""
+    out = tmp_path / "stellwerk.yaml"
+    argv = ["--engine", "llamacpp", "--gpu-memory", "8", "--languages", "de", "--no-interactive"]
+    argv += ["--output", str(out)]
+    code, output = _init(*argv, "--use-cases", "long_documents")
+    assert code == 1 and not out.exists()
+    assert "the long_documents use case needs a 32768-token context: without it in" in output
+    assert "--use-cases, with --context 8192, llama-3.2-1b fits" in output
+    code, output = _init(*argv, "--use-cases", "chat", "--context", "8192")
+    assert code == 0, output
+
+
 def test_missing_hardware_is_named(tmp_path: Path) -> None:
     code, output = _init("--output", str(tmp_path / "s.yaml"), "--no-interactive")
     assert code == 1 and "--gpu-memory GB or --ram GB" in output
@@ -186,6 +200,27 @@ def test_interactive_answers_are_checked_as_given(tmp_path: Path) -> None:
     config = load_config(out)
     assert [m.id for m in config.models] == ["ministral-3-3b", "apertus-8b", "ministral-3-14b"]
     assert {m.licence for m in config.models} == {"Apache-2.0"}
+
+
+def test_an_unknown_licence_is_refused_by_name(tmp_path: Path) -> None:
+    """Walk 14 (14-9): a misspelt licence was taken without a word; every model was then left
+    out and the error blamed the languages, openness or use cases."""
+    out = tmp_path / "stellwerk.yaml"
+    code, output = _init(
+        "--engine", "ollama", "--gpu-memory", "24", "--licences", "Apache 2.0,MIT",
+        "--no-interactive", "--output", str(out),
+    )  # fmt: skip
+    assert code != 0
+    assert "--licences: 'apache 2.0' (did you mean Apache-2.0?) not in the catalog" in output
+    assert "Gemma Terms of Use" in output  # the catalog's licences are listed
+    assert "relax the languages" not in output
+    assert not out.exists()
+    # interactively the bad answer is named and asked again
+    answers = ["ollama", "24", "", "any", "chat,code", "apache-2.0", "", "chat", "internal"]
+    code, output = _init("--output", str(out), "--interactive", input="\n".join(answers) + "\n")
+    assert code == 0, output
+    assert "--licences: 'chat', 'code' not in the catalog" in output
+    assert {m.licence for m in load_config(out).models} == {"Apache-2.0"}
 
 
 def test_written_config_has_an_admin_key_a_use_case_and_its_ledger(tmp_path: Path) -> None:

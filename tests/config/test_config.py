@@ -198,6 +198,47 @@ def test_config_check_names_the_variables_serve_would_miss(
     assert fine.exit_code == 0 and "warning" not in fine.output
 
 
+def test_config_check_names_every_missing_variable_at_once_and_each_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Walk 14 (14-5): the check named the department keys, and only when they were set the
+    backends' token, twice (two backends read it), then the next variable: one round each."""
+    token = {"api_key_env": "ENGINE_KEY"}
+    raw = {
+        **MINIMAL,
+        "server": {"redis_url": "redis://redis:6379/0", "redis_password_env": "REDIS_PW"},
+        "backends": [
+            {**MINIMAL["backends"][0], **token},
+            {**MINIMAL["backends"][0], **token, "name": "second"},
+        ],
+        "departments": [
+            {
+                **MINIMAL["departments"][0],
+                "keys": [
+                    {"id": "it-1", "key_env": "IT_KEY"},
+                    {"id": "admin", "role": "admin", "key_env": "ADMIN_KEY"},
+                ],
+            }
+        ],
+        "dashboard": {"session_secret_env": "SESSION"},
+    }
+    path = str(write(tmp_path, raw))
+    for name in ("IT_KEY", "ADMIN_KEY", "ENGINE_KEY", "REDIS_PW", "SESSION"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(build_app(), ["config", "check", "--env", path])
+    assert result.exit_code == 2
+    assert (
+        "error: the config references environment variables that are not set: "
+        "IT_KEY, ADMIN_KEY, ENGINE_KEY, REDIS_PW, SESSION\n"
+    ) in result.output
+    assert result.output.count("not set") == 1, result.output
+    monkeypatch.setenv("SESSION", "short")
+    short = CliRunner().invoke(build_app(), ["config", "check", "--env", path])
+    assert short.exit_code == 2
+    assert "not set: IT_KEY, ADMIN_KEY, ENGINE_KEY, REDIS_PW\n" in short.output
+    assert "the secret in SESSION has 5 characters" in short.output
+
+
 def test_config_check_needs_the_dashboards_session_secret_as_serve_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

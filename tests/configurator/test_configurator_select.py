@@ -145,6 +145,62 @@ def test_a_shorter_context_is_suggested_when_it_would_fit() -> None:
     assert propose(CATALOG, Needs(engine="ollama", ram_gb=3.5, context=2048)).fits
 
 
+@pytest.mark.parametrize(
+    ("gpu", "context", "advice", "followed"),
+    [
+        # walk 14 (14-3): "--context 2048" was advised, which long_documents raises to 32768
+        (
+            8,
+            8192,
+            "(the long_documents use case needs a 32768-token context: without it in "
+            "--use-cases, with --context 8192, llama-3.2-1b fits: 3.9 GB)",
+            {"use_cases": ("chat",), "context": 8192},
+        ),
+        (
+            3,
+            8192,
+            "without it in --use-cases, with --context 2048, llama-3.2-1b fits: 2.3 GB)",
+            {"use_cases": ("chat",), "context": 2048},
+        ),
+        # a context above what the use case forces may come down to it, not below
+        (
+            12,
+            131072,
+            "(with --context 32768 (the least the long_documents use case takes), "
+            "llama-3.1-8b fits: 10.2 GB)",
+            {"context": 32768},
+        ),
+    ],
+    ids=["drop-8192", "drop-2048", "down-to-32768"],
+)
+def test_shorter_context_advice_respects_what_the_use_cases_force(
+    gpu: float, context: int, advice: str, followed: dict[str, object]
+) -> None:
+    needs = {
+        "engine": "llamacpp",
+        "gpu_memory_gb": gpu,
+        "languages": ("de",),
+        "use_cases": ("long_documents",),
+        "context": context,
+    }
+    proposal = propose(CATALOG, Needs(**needs))  # type: ignore[arg-type]
+    assert not proposal.fits
+    assert advice in proposal.notes[0]
+    assert "--context 2048, " not in proposal.notes[0] or "without it" in proposal.notes[0]
+    # the advice is true: following it, a model fits
+    assert propose(CATALOG, Needs(**{**needs, **followed})).fits  # type: ignore[arg-type]
+
+
+def test_nothing_meets_names_the_licences_when_some_are_asked_for() -> None:
+    """Walk 14 (14-9): every model left out for its licence, and the advice did not name them."""
+    needs = Needs(engine="ollama", gpu_memory_gb=24, languages=("zzz",), licences=("mit",))
+    proposal = propose(CATALOG, needs)
+    assert not proposal.fits
+    assert "relax the languages, openness, licences or use cases" in proposal.notes[0]
+    plain = propose(CATALOG, Needs(engine="ollama", gpu_memory_gb=24, languages=("zzz",)))
+    assert "relax the languages, openness or use cases" in plain.notes[0]
+
+
 def test_needs_nothing_in_the_catalog_meets() -> None:
     proposal = propose(
         CATALOG, Needs(engine="ollama", gpu_memory_gb=80, languages=("rm",), use_cases=("vision",))

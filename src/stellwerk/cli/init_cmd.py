@@ -211,7 +211,7 @@ def _needs(
             ),
             context=context,
             quant=init_options.quant(quant),
-            licences=init_options.licences(cast("str | None", merged["licences"])),
+            licences=init_options.licences(cast("str | None", merged["licences"]), catalog),
             families=init_options.families(cast("str | None", merged["families"]), catalog),
         )
 

@@ -33,13 +33,32 @@ def sizes(values: list[str]) -> dict[str, float]:
     return sizes
 
 
-def licences(value: str | None) -> tuple[str, ...]:
-    """``"osi"``, a list of licence names, or ``"any"``/nothing (every licence)."""
+def licences(value: str | None, catalog: Catalog) -> tuple[str, ...]:
+    """``"osi"``, a list of licence names, or ``"any"``/nothing (every licence); each name one
+    the catalog knows (case does not matter), else a ``ConfigError`` naming it and the closest
+    known one (an unknown name would leave out every model, and the error would blame the
+    languages or use cases)."""
+    import difflib
+
     if value is None or value.strip().lower() in {"", "any"}:
         return ()
-    return tuple(
+    wanted = tuple(
         item.strip().lower() for item in value.replace(";", ",").split(",") if item.strip()
     )
+    known = {m.licence.strip().lower(): m.licence.strip() for m in catalog}
+    known["osi"] = "osi"
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+            hints.append(f"{name!r}" + (f" (did you mean {known[close[0]]}?)" if close else ""))
+        raise ConfigError(
+            f"--licences: {', '.join(hints)} not in the catalog (licences: "
+            f"{', '.join(sorted(set(known.values()) - {'osi'}, key=str.lower))}; osi for every "
+            "OSI-approved one, any for all)"
+        )
+    return wanted
 
 
 def families(value: str | None, catalog: Catalog) -> tuple[str, ...]:

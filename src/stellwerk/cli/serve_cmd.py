@@ -91,15 +91,18 @@ def check(
     except StellwerkError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc
-    for problem in environment_problems(cfg, os.environ):
+    problems = environment_problems(cfg, os.environ)
+    for problem in problems:
         if env:
             typer.secho(f"error: {problem}", err=True, fg=typer.colors.RED)
-            raise typer.Exit(2)
+            continue
         typer.secho(
             f"warning: {problem} (`stellwerk serve` would refuse to start here)",
             err=True,
             fg=typer.colors.YELLOW,
         )
+    if env and problems:
+        raise typer.Exit(2)
     typer.echo(
         f"{path}: valid ({len(cfg.backends)} backends, {len(cfg.models)} models, "
         f"{len(cfg.departments)} departments, routes: {', '.join(cfg.routes)})"
@@ -109,9 +112,10 @@ def check(
 def environment_problems(config: StellwerkConfig, environ: Mapping[str, str]) -> list[str]:
     """What ``stellwerk serve`` would refuse in ``environ``: the variables the config references
     that are not set (and a dashboard session secret too short), read by the same functions the
-    gateway resolves them with."""
+    gateway resolves them with. Every variable not set is named once, in one problem (the
+    start-up's checks stop at the first group of them)."""
     from stellwerk.config.loader import sqlite_file
-    from stellwerk.config.session_secret import session_secret
+    from stellwerk.config.session_secret import MIN_SECRET, session_secret
     from stellwerk.gateway.config_secrets import Secrets
     from stellwerk.governance.counters import redis_password
 
@@ -120,11 +124,23 @@ def environment_problems(config: StellwerkConfig, environ: Mapping[str, str]) ->
         Secrets.resolve,
         redis_password,
     ]
+    names = [k.key_env for d in config.departments for k in d.keys if k.key_env]
+    names += [b.api_key_env for b in config.backends if b.api_key_env]
+    names.append(config.server.redis_password_env or "")
     if config.dashboard.enabled:
         checks.append(session_secret)
+        names.append(config.dashboard.session_secret_env or "")
+    missing = [name for name in dict.fromkeys(names) if name and not environ.get(name)]
+    if missing:
+        problems.append(
+            "the config references environment variables that are not set: " + ", ".join(missing)
+        )
+    # the checks then run with a stand-in for each missing variable, so that they name what
+    # else is wrong (a session secret too short) and not the same variables again
+    filled = {**environ, **dict.fromkeys(missing, "x" * MIN_SECRET)}
     for resolve in checks:
         try:
-            resolve(config, environ)
+            resolve(config, filled)
         except ConfigError as exc:
             problems.append(str(exc))
     ledger = sqlite_file(config.server.database_url)

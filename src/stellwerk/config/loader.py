@@ -100,7 +100,7 @@ def config_hash(config: StellwerkConfig) -> str:
 
 def resolve_env(names: list[str], environ: Mapping[str, str]) -> dict[str, str]:
     """Look up the environment variables the config references; a missing one is an error."""
-    missing = [name for name in names if not environ.get(name)]
+    missing = [name for name in dict.fromkeys(names) if not environ.get(name)]
     if missing:
         raise ConfigError(
             "the config references environment variables that are not set: " + ", ".join(missing)

@@ -130,8 +130,9 @@ def propose(catalog: Catalog, needs: Needs) -> Proposal:
             (),
             tuple(excluded),
             (
-                "no model in the catalog meets these needs; "
-                "relax the languages, openness or use cases",
+                "no model in the catalog meets these needs; relax the languages, openness"
+                + (", licences" if needs.licences else "")
+                + " or use cases",
             ),
         )
     fitting = [m for m in able if memory_for(m, needs) <= needs.budget_gb]
@@ -304,9 +305,31 @@ def _too_small(smallest: CatalogModel, able: list[CatalogModel], needs: Needs) -
         f"{needs.context}-token context; the smallest that would is {smallest.id}, "
         f"which needs {need:.1f} GB"
     )
-    if needs.context > 2048:
-        short = min(able, key=lambda m: m.memory_gb(quant_for(m, needs), 2048))
-        short_need = short.memory_gb(quant_for(short, needs), 2048)
-        if short_need <= needs.budget_gb:
-            message += f" (with --context 2048, {short.id} fits: {short_need:.1f} GB)"
+    # a shorter context is suggested only down to what the use cases force: the long_documents
+    # use case raises any --context below LONG_DOCUMENT_TOKENS, so "--context 2048" alone would
+    # give the same error; dropping that use case is then what to change
+    long_documents = "long_documents" in needs.use_cases
+    floor = LONG_DOCUMENT_TOKENS if long_documents else 2048
+    if needs.context > floor:
+        fits = _fits_at(able, needs, floor)
+        if fits is not None:
+            least = " (the least the long_documents use case takes)" if long_documents else ""
+            return message + f" (with --context {floor}{least}, {fits[0]} fits: {fits[1]:.1f} GB)"
+    if long_documents:
+        for context in (8192, 2048):
+            fits = _fits_at(able, needs, context)
+            if fits is not None:
+                return message + (
+                    f" (the long_documents use case needs a {LONG_DOCUMENT_TOKENS}-token "
+                    f"context: without it in --use-cases, with --context {context}, {fits[0]} "
+                    f"fits: {fits[1]:.1f} GB)"
+                )
     return message
+
+
+def _fits_at(able: list[CatalogModel], needs: Needs, context: int) -> tuple[str, float] | None:
+    """The model of ``able`` needing the least memory at ``context`` tokens, and that memory,
+    when it fits the budget."""
+    short = min(able, key=lambda m: m.memory_gb(quant_for(m, needs), context))
+    need = short.memory_gb(quant_for(short, needs), context)
+    return (short.id, need) if need <= needs.budget_gb else None
