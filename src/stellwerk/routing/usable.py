@@ -61,9 +61,9 @@ class Usability:
         if self.untrained:
             parts.append(
                 f"{self.untrained} have no grade of a model the router knows (they grade"
-                f" {_names(self.graded_unknown)}; it knows {_names(self.known)}): name those"
-                " models as ones the router was trained on, or calibrate them"
-                " (stellwerk calibrate --router-out) and set router.artifact"
+                f" {_names(self.graded_unknown)}; it knows {_names(self.known)}): calibrate the"
+                " router on your models (stellwerk calibrate --router-out, then router.artifact),"
+                ' or try the loop with models it knows (docs/router.md, "Trying the loop")'
             )
         if self.one_grade:
             parts.append(
