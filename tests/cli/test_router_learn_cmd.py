@@ -289,3 +289,77 @@ def test_rollback_to_a_version_that_does_not_exist_is_refused(
     assert run("router", "adapt", "-c", config)[0] == 0
     code, _, err = run("router", "rollback", "-c", config, "--to", "9")
     assert code == 2 and "router version 9" in err
+
+
+def test_adapt_says_in_plain_words_why_records_teach_nothing(
+    tmp_path: Path, shipped: LearnedRouter
+) -> None:
+    """Records graded only for a model the router does not know, or with one grade only (as
+    feedback gives), never count: the output says so with the counts, not just "too few"."""
+    config = str(_config(tmp_path))
+    store_graded(tmp_path, shipped, NEW_KIND[:7], untrained="tiny-small")
+    code, out, err = run("router", "adapt", "-c", config)
+    assert code == 0, err
+    assert out is not None and out["reasons"] == ["too_few_records"]
+    assert out["usable"] == {
+        "read": 7,
+        "usable": 0,
+        "unread": 0,
+        "untrained": 7,
+        "one_grade": 0,
+        "judged": 0,
+        "graded_unknown": ["tiny-small"],
+    }
+    why = out["why"]
+    assert why.startswith("7 graded records, of which 0 are usable; 7 have no grade of a model")
+    assert "they grade tiny-small; it knows " + shipped.model.models[0] in why
+    assert "at least 8 usable records and 20 with two grades or more" in why
+    assert why in err  # said on stderr too, beside the JSON on stdout
+
+    known = shipped.model.models[0]
+    store_graded(tmp_path, shipped, NEW_KIND[7:37], untrained=known)  # one grade each
+    code, out, err = run("router", "adapt", "-c", config, "--dry-run")
+    assert code == 0, err
+    assert out is not None and out["reasons"] == ["too_few_judged"]
+    assert out["usable"]["usable"] == 30 and out["usable"]["one_grade"] == 30
+    assert "37 graded records, of which 30 are usable" in out["why"]
+    assert "30 have one grade only, which teaches no routing" in out["why"]
+    assert "shadow grading" in out["why"]
+
+
+def test_versions_lists_the_numbers_rollback_takes_and_the_one_in_use(
+    tmp_path: Path, shipped: LearnedRouter
+) -> None:
+    config = str(_config(tmp_path))
+    code, out, err = run("router", "versions", "-c", config, "--json")
+    assert code == 0, err
+    assert out == {"artifact": shipped.version, "current_version": 0, "in_use": 0, "versions": []}
+    result = CliRunner().invoke(build_app(), ["router", "versions", "-c", config])
+    assert result.exit_code == 0 and "the base router alone is in use" in result.stdout
+
+    store_graded(tmp_path, shipped, NEW_KIND[:120])
+    code, done, err = run("router", "adapt", "-c", config)
+    assert code == 0 and done is not None and done["promoted"], err
+    assert run("router", "rollback", "-c", config)[0] == 0
+    assert run("router", "rollback", "-c", config, "--to", "1")[0] == 0
+
+    code, out, err = run("router", "versions", "-c", config, "--json")
+    assert code == 0, err
+    assert out is not None and out["current_version"] == 3 and out["in_use"] == 1
+    rows = out["versions"]
+    assert [r["version"] for r in rows] == [3, 2, 1]
+    assert [r["in_use"] for r in rows] == [False, False, True]
+    assert [r["action"] for r in rows] == ["rollback", "rollback", "adapt"]
+    assert [r["rollback_to"] for r in rows[:2]] == [1, 0]
+    figures = done["comparison"]
+    assert rows[2]["form"] == done["form"] and rows[2]["gain"] == figures["gain"]
+    assert rows[2]["judged"] == figures["records"] == 120
+
+    result = CliRunner().invoke(build_app(), ["router", "versions", "-c", config])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    head = f"artifact {shipped.version}: current version 3; correction in use: version 1"
+    assert lines[0] == head
+    assert "rollback to version 1" in lines[1] and "rollback to the base router" in lines[2]
+    assert f"adapt (form {done['form']}, gain {figures['gain']:+.4f}" in lines[3]
+    assert lines[3].endswith("[in use]")

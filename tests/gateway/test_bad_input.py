@@ -95,6 +95,21 @@ def test_unknown_endpoint_and_method_use_the_envelope(offline_gateway: Gateway) 
     assert response.json()["error"]["type"] == "invalid_request_error"
 
 
+def test_feedback_on_the_ollama_side_points_to_v1_feedback(offline_gateway: Gateway) -> None:
+    """walk14 14-7: Ollama's API has no feedback; ``/api/feedback`` says where it is, in Ollama's
+    error shape; other unknown paths are answered as before."""
+    response = offline_gateway.post(
+        "/api/feedback", json={"request_id": "x", "score": 1}, headers=AUTH
+    )
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "no such endpoint: '/api/feedback'; feedback is POST /v1/feedback,"
+        " for the OpenAI and the Ollama API alike"
+    }
+    other = offline_gateway.post("/api/nothing-here", json={}, headers=AUTH)
+    assert other.json() == {"error": "no such endpoint: '/api/nothing-here'"}
+
+
 def test_embedding_input_errors(offline_gateway: Gateway) -> None:
     url = "/v1/embeddings"
     response = offline_gateway.post(url, json={"model": "tiny-embed", "input": []}, headers=AUTH)

@@ -48,6 +48,7 @@ def test_the_guides_mark_the_blocks_this_suite_runs() -> None:
         "ollama-chat",
         "ollama-env",
         "ollama-feedback",
+        "openai-feedback",
         "curl-openai",
         "curl-ollama",
     }
@@ -138,6 +139,23 @@ def test_ollama_library_gives_feedback_with_the_request_id_of_its_response_heade
     hook (the client's ``event_hooks``) reads ``x-stellwerk-request-id``, and ``/v1/feedback``
     grades the Ollama-API request with it."""
     output = _run_python("ollama-feedback", capsys)
+    request_id, model, score = _field(output, "feedback").split()
+    assert model in {m.id for m in learning_guide_env.config.models} and float(score) == 0.8
+    ledger = learning_guide_env.ledger()
+    try:
+        with ledger.connect() as connection:
+            rows = list(connection.execute(select(graded_records)))
+    finally:
+        ledger.close()
+    assert [(r.request_id, r.source, r.model) for r in rows] == [(request_id, "feedback", model)]
+
+
+def test_openai_library_gives_feedback_with_its_generic_post(
+    learning_guide_env: Gateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """walk14 14-7: the openai library has no feedback method; its client's ``post`` sends the
+    grade to ``/v1/feedback`` with the answer's ``id``, and the ledger keeps it."""
+    output = _run_python("openai-feedback", capsys)
     request_id, model, score = _field(output, "feedback").split()
     assert model in {m.id for m in learning_guide_env.config.models} and float(score) == 0.8
     ledger = learning_guide_env.ledger()

@@ -1,7 +1,9 @@
-"""``stellwerk router adapt`` and ``stellwerk router rollback``: the learned router's versions.
+"""``stellwerk router adapt | rollback | versions``: the learned router's versions.
 
-Both open the ledger of the config (``server.database_url``) and the router it names, print one
-JSON object on stdout and audit what they change (actor ``cli:<login name>``). Every
+Each opens the ledger of the config (``server.database_url``) and the router it names; ``adapt``
+and ``rollback`` print one JSON object on stdout and audit what they change (actor
+``cli:<login name>``), ``adapt`` also says on stderr, in plain words, why too few graded records
+could be used; ``versions`` lists the stored versions (a table, or JSON with ``--json``). Every
 ``StellwerkError`` is one line on stderr and exit code 2.
 """
 
@@ -20,7 +22,7 @@ from stellwerk.errors import StellwerkError
 
 if TYPE_CHECKING:
     from stellwerk.learning.online import Judging
-    from stellwerk.ledger.graded import GradedStore
+    from stellwerk.ledger.graded import GradedStore, RouterVersion
     from stellwerk.routing.learned import LearnedRouter
 
 ConfigOption = Annotated[
@@ -92,6 +94,8 @@ def adapt_cmd(
             judged_at=judged_at,
         )
         _print({**outcome.as_json(router.version), "dry_run": dry_run})
+        if outcome.why:
+            typer.echo(outcome.why, err=True)
 
 
 def rollback_cmd(
@@ -122,7 +126,71 @@ def rollback_cmd(
         )
 
 
+def versions_cmd(
+    config: ConfigOption,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """List the learned router's stored versions, newest first: the numbers ``rollback --to``
+    takes, and which one's correction is in use."""
+    from stellwerk.learning.online import use_current
+
+    with _opened(config) as (router, store, _, _):
+        use_current(router, store)
+        rows = [_version_row(v, router.adapted) for v in store.versions(router.version)]
+    newest = rows[0]["version"] if rows else 0
+    if as_json:
+        _print(
+            {
+                "artifact": router.version,
+                "current_version": newest,
+                "in_use": router.adapted,
+                "versions": rows,
+            }
+        )
+        return
+    if not rows:
+        typer.echo(f"artifact {router.version}: no version yet; the base router alone is in use")
+        return
+    typer.echo(
+        f"artifact {router.version}: current version {newest};"
+        f" correction in use: {f'version {router.adapted}' if router.adapted else 'none (base)'}"
+    )
+    for row in rows:
+        typer.echo(_version_line(row))
+
+
+def _version_row(version: RouterVersion, in_use: int) -> dict[str, Any]:
+    d = version.details
+    comparison = d.get("comparison") or {}
+    rollback = "rollback_to" in d
+    return {
+        "version": version.id,
+        "time": version.time.isoformat(timespec="seconds"),
+        "actor": version.actor,
+        "action": "rollback" if rollback else "adapt",
+        "rollback_to": d.get("rollback_to") if rollback else None,
+        "form": None if rollback else d.get("form"),
+        "gain": None if rollback else comparison.get("gain"),
+        "standard_error": None if rollback else comparison.get("standard_error"),
+        "judged": None if rollback else comparison.get("records"),
+        "in_use": version.id == in_use,
+    }
+
+
+def _version_line(row: dict[str, Any]) -> str:
+    head = f"{row['version']:>4}  {row['time']}  "
+    if row["action"] == "rollback":
+        to = row["rollback_to"]
+        what = f"rollback to {'the base router' if to == 0 else f'version {to}'}"
+    else:
+        gain, se = row["gain"], row["standard_error"]
+        figures = "" if gain is None else f", gain {gain:+.4f} ± {se or 0:.4f}"
+        what = f"adapt (form {row['form']}{figures}, {row['judged']} judged)"
+    return head + what + ("  [in use]" if row["in_use"] else "")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``adapt`` and ``rollback`` to ``stellwerk router``."""
+    """Add ``adapt``, ``rollback`` and ``versions`` to ``stellwerk router``."""
     app.command("adapt")(adapt_cmd)
     app.command("rollback")(rollback_cmd)
+    app.command("versions")(versions_cmd)

@@ -208,6 +208,10 @@ class Bugs:
             await bug(Request(scope), exc)(scope, receive, send)
 
 
+FEEDBACK_HINT = "; feedback is POST /v1/feedback, for the OpenAI and the Ollama API alike"
+"""Said to a ``/api/feedback`` (an Ollama client's guess): Ollama's API has no feedback."""
+
+
 def install(app: FastAPI) -> None:
     async def on_stellwerk(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StellwerkError)
@@ -218,7 +222,8 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             # the path as asked (``url`` drops a decoded line break, naming another path)
             path = request.scope["path"]
-            return render(request, NotFound(f"no such endpoint: {shown(path)}"))
+            hint = FEEDBACK_HINT if path.rstrip("/") == "/api/feedback" else ""
+            return render(request, NotFound(f"no such endpoint: {shown(path)}{hint}"))
         if exc.status_code == 405:
             return _not_allowed(request)
         if exc.status_code == 400 and exc.__cause__ is not None:

@@ -20,7 +20,7 @@ each configured model's cost of a typical request, and the cost weights of the c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stellwerk.config.schema import StellwerkConfig
@@ -31,6 +31,7 @@ from stellwerk.routing.adapt import Adaptation, AdaptSettings, adapt
 from stellwerk.routing.base import Router
 from stellwerk.routing.correction_blob import dump_correction, load_correction
 from stellwerk.routing.learned import LearnedRouter
+from stellwerk.routing.usable import Usability, usability
 
 
 def learned(router: Router) -> LearnedRouter:
@@ -65,6 +66,19 @@ class Outcome:
     """The version stored (None: not promoted, or a dry run)."""
     read: int
     """The graded records read (``adaptation.records`` of them were usable)."""
+    usability: Usability | None = None
+    """The records read, counted by what kept them out (``routing.usable``)."""
+    settings: AdaptSettings = field(default_factory=AdaptSettings)
+
+    @property
+    def why(self) -> str | None:
+        """Plain words on the records, when too few were usable or judged (None otherwise)."""
+        short = {"too_few_records", "too_few_judged"} & set(self.adaptation.reasons)
+        if not short or self.usability is None:
+            return None
+        return self.usability.why(
+            max(self.settings.min_records, 2), max(self.settings.min_judged, 1)
+        )
 
     def as_json(self, base_version: str) -> dict[str, Any]:
         return {
@@ -73,6 +87,8 @@ class Outcome:
             "new_version": None if self.version is None else self.version.id,
             "read": self.read,
             **self.adaptation.as_json(),
+            "usable": None if self.usability is None else self.usability.as_json(),
+            "why": self.why,
         }
 
 
@@ -117,7 +133,8 @@ def adapt_stored(
     if judged_at.cost_weights:
         settings = replace(settings, cost_weights=judged_at.cost_weights)
     adaptation = adapt(router.model, records, seed=seed, settings=settings, costs=judged_at.costs)
-    outcome = Outcome(adaptation, current_id, None, len(records))
+    counted = usability(router.model.models, records)
+    outcome = Outcome(adaptation, current_id, None, len(records), counted, settings)
     if dry_run:
         return outcome
     details = {
@@ -138,7 +155,7 @@ def adapt_stored(
             config_hash=config_hash,
         )
         use_current(router, store)
-        return Outcome(adaptation, current_id, version, len(records))
+        return Outcome(adaptation, current_id, version, len(records), counted, settings)
     with store.ledger.begin() as connection:
         append_audit(
             connection,
