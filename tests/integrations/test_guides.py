@@ -132,6 +132,17 @@ def learning_guide_env(
         yield gateway
 
 
+def _stored_feedback(gw: Gateway) -> list[tuple[str, str, str]]:
+    """The graded records the gateway's ledger keeps: request id, source and model."""
+    ledger = gw.ledger()
+    try:
+        with ledger.connect() as connection:
+            rows = list(connection.execute(select(graded_records)))
+    finally:
+        ledger.close()
+    return [(r.request_id, r.source, r.model) for r in rows]
+
+
 def test_ollama_library_gives_feedback_with_the_request_id_of_its_response_header(
     learning_guide_env: Gateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -141,13 +152,7 @@ def test_ollama_library_gives_feedback_with_the_request_id_of_its_response_heade
     output = _run_python("ollama-feedback", capsys)
     request_id, model, score = _field(output, "feedback").split()
     assert model in {m.id for m in learning_guide_env.config.models} and float(score) == 0.8
-    ledger = learning_guide_env.ledger()
-    try:
-        with ledger.connect() as connection:
-            rows = list(connection.execute(select(graded_records)))
-    finally:
-        ledger.close()
-    assert [(r.request_id, r.source, r.model) for r in rows] == [(request_id, "feedback", model)]
+    assert _stored_feedback(learning_guide_env) == [(request_id, "feedback", model)]
 
 
 def test_openai_library_gives_feedback_with_its_generic_post(
@@ -158,13 +163,7 @@ def test_openai_library_gives_feedback_with_its_generic_post(
     output = _run_python("openai-feedback", capsys)
     request_id, model, score = _field(output, "feedback").split()
     assert model in {m.id for m in learning_guide_env.config.models} and float(score) == 0.8
-    ledger = learning_guide_env.ledger()
-    try:
-        with ledger.connect() as connection:
-            rows = list(connection.execute(select(graded_records)))
-    finally:
-        ledger.close()
-    assert [(r.request_id, r.source, r.model) for r in rows] == [(request_id, "feedback", model)]
+    assert _stored_feedback(learning_guide_env) == [(request_id, "feedback", model)]
 
 
 def test_ollama_library_from_its_environment_variables(guide_env: Gateway) -> None:
