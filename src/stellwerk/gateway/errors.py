@@ -30,8 +30,6 @@ import logging
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Match, Mount
@@ -168,7 +166,12 @@ def _not_allowed(request: Request) -> Response:
 
 def bug(request: Request, exc: BaseException) -> Response:
     """The 500 of an exception no handler rendered, logged (with its traceback) under the id
-    of its usage record (``mark_request``) or a new one."""
+    of its usage record (``mark_request``) or a new one; a ledger whose database cannot be
+    reached is its 503 instead (``ledger.outage``, logged there in one line), on every route
+    alike: the admin API's, the data plane's (feedback)."""
+    outage = unavailable(exc, f"{request.method} {request.url.path}")
+    if outage is not None:
+        return render(request, outage)
     request_id = marked_request(exc) or new_request_id()
     log.error(
         "unexpected error on %s (request %s)",
@@ -248,16 +251,10 @@ def install(app: FastAPI) -> None:
         where = param_of(errors[0]) if errors else ""
         return render(request, InvalidRequest(problems(errors), param=where or None))
 
-    async def on_database(request: Request, exc: Exception) -> Response:
-        outage = unavailable(exc, f"{request.method} {request.url.path}")
-        return bug(request, exc) if outage is None else render(request, outage)
-
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         return bug(request, exc)  # one ``Bugs`` did not catch: in the access log itself
 
     app.add_exception_handler(StellwerkError, on_stellwerk)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(DBAPIError, on_database)
-    app.add_exception_handler(PoolTimeout, on_database)
     app.add_exception_handler(Exception, on_unexpected)

@@ -44,7 +44,6 @@ from stellwerk.gateway.runtime import Runtime
 from stellwerk.governance.reason import plain_line
 from stellwerk.ledger.graded import Graded
 from stellwerk.ledger.in_thread import in_thread
-from stellwerk.ledger.outage import unavailable
 from stellwerk.request_body import read_body
 
 MAX_BODY = 4096
@@ -102,14 +101,8 @@ async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     store = runtime.graded
     assert store is not None  # set at start-up
     # the entry stays until it expires: a second feedback meets the stored one, a Conflict (409),
-    # and one refused for the ledger's outage (503) may be sent again
-    try:
-        await in_thread(lambda: store.add(graded))
-    except Exception as exc:
-        outage = unavailable(exc, "POST /v1/feedback")
-        if outage is None:
-            raise
-        raise outage from exc
+    # and one refused for the ledger's outage (503, ``errors.bug``) may be sent again
+    await in_thread(lambda: store.add(graded))
     return {
         "object": "feedback",
         "request_id": request_id,
