@@ -11,6 +11,7 @@ Prints the environment's path on the last line of stdout.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -83,6 +84,16 @@ def main() -> None:
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     key = hashlib.sha256((text + version).encode()).hexdigest()[:12]
     venv = Path(os.environ.get("STELLWERK_VENV", CACHE / f"venv-{key}"))
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with (venv.parent / f"{venv.name}.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another checkout's ./run may be setting it up now
+        set_up(venv, text, key)
+    print(venv)
+
+
+def set_up(venv: Path, text: str, key: str) -> None:
+    """The virtual environment at ``venv`` made from the lock file (once) and this checkout
+    installed in it (every time: the shared venv runs the checkout that set it up last)."""
     python = venv / "bin" / "python"
     if not (venv / ".complete").exists():
         log(f"creating {venv}")
@@ -100,7 +111,6 @@ def main() -> None:
             run(python, "-m", "pip", "install", "-q", "--no-deps", wheel)
         (venv / ".complete").write_text(key + "\n")
     run(python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", ROOT)
-    print(venv)
 
 
 if __name__ == "__main__":
