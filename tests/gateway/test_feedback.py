@@ -4,6 +4,7 @@ nothing of the prompt is kept anywhere (canary)."""
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -15,11 +16,13 @@ import numpy as np
 import pytest
 from sqlalchemy import String, cast, column, inspect, select, table
 
+from stellwerk.backends.tokens import prompt_text
+from stellwerk.errors import ConfigError
 from stellwerk.ledger.graded_tables import graded_records
 from stellwerk.routing import record_noise
 from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.loader import load_learned
-from tests.fixtures.gateway import KEYS, Gateway, in_process, running_gateway
+from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, in_process, running_gateway
 from tests.fixtures.loopback import stalling_server
 
 pytestmark = pytest.mark.llama
@@ -120,6 +123,50 @@ def test_a_graded_reading_is_kept_with_fresh_noise(
     for latent in stored:
         assert latent != pytest.approx(exact, abs=1e-3)
         assert abs(float(np.dot(latent, exact)) - 1.0) < 5 * sigma  # 1 in 1.7 million apart
+
+
+def test_the_record_key_of_the_config_fixes_half_of_a_records_noise(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """With ``router.record_noise_key_env`` the gateway draws half of a record's noise from that
+    key and the prompt: the stored reading minus the exact one is explained by that key's fixed
+    half (what is left is the fresh half, half the variance), and not by another key's."""
+    raw = _shipped(gateway_raw)
+    raw["router"] = {"record_noise_key_env": "STELLWERK_RECORD_KEY"}
+    key = secrets.token_urlsafe(32)
+    text = "Explain the proof of the prime number theorem."
+    with in_process(raw, {**ENVIRON, "STELLWERK_RECORD_KEY": key}) as gw:
+        request_id, _ = _ask(gw, "auto", text)
+        assert _feedback(gw, {"request_id": request_id, "score": 0.5}).status_code == 200
+    ledger = gw.ledger()
+    try:
+        with ledger.connect() as connection:
+            (stored,) = [np.array(row.latent) for row in connection.execute(select(graded_records))]
+    finally:
+        ledger.close()
+    model = load_learned().model
+    moved = stored - np.array(GradedRecord.of(model, text, {}).latent)
+    sigma = 0.5 * record_noise.sensitivity(model, text)
+
+    def fixed_half(of: bytes) -> np.ndarray:
+        draws = record_noise.keyed(of, prompt_text([{"role": "user", "content": text}]))
+        return draws.fixed.normal(0.0, sigma * np.sqrt(record_noise.KEYED_SHARE), size=len(moved))
+
+    left = float(np.sum((moved - fixed_half(key.encode())) ** 2))
+    other = float(np.sum((moved - fixed_half(b"another key of 32 characters ...")) ** 2))
+    # sums of 64 squares: about 32 sigma^2 (the fresh half) against about 96 sigma^2
+    assert left < 56 * sigma**2 < other
+
+
+def test_a_record_key_too_short_stops_the_start(gateway_raw: dict[str, Any]) -> None:
+    raw = _shipped(gateway_raw)
+    raw["router"] = {"record_noise_key_env": "STELLWERK_RECORD_KEY"}
+    said = "router.record_noise_key_env: the secret in STELLWERK_RECORD_KEY has 5 characters"
+    with (
+        pytest.raises(ConfigError, match=re.escape(said)),
+        in_process(raw, {**ENVIRON, "STELLWERK_RECORD_KEY": "short"}),
+    ):
+        pass
 
 
 def test_feedback_is_only_for_the_callers_own_routed_requests(learning_gateway: Gateway) -> None:

@@ -90,3 +90,55 @@ def test_a_short_prompt_gets_more_noise_than_a_long_one(shipped: QualityModel) -
         return float(np.mean([np.linalg.norm(np.array(r.latent) - exact) for r in draws]))
 
     assert moved(short) > moved(long)
+
+
+def _mean_record(model: QualityModel, records: list[GradedRecord]) -> GradedRecord:
+    latent = np.mean([r.latent for r in records], axis=0)
+    base = np.mean([list(r.base.values()) for r in records], axis=0)
+    return GradedRecord(
+        latent=tuple(latent), base=dict(zip(records[0].base, base, strict=True)), grades={}
+    )
+
+
+def test_records_of_one_prompt_under_a_key_do_not_average_out(shipped: QualityModel) -> None:
+    """One prompt graded again and again: averaged, fresh noise falls away and the records single
+    out the secret; under a record key half of the noise is the same in every record, and the
+    average still does not."""
+    numbers = [TRUE, *range(200)]
+    rng = np.random.default_rng(11)
+
+    def averaged(key: bytes | None) -> GradedRecord:
+        return _mean_record(
+            shipped,
+            [
+                GradedRecord.of(shipped, _prompt(TRUE), {}, noise=DEFAULT, rng=rng, key=key)
+                for _ in range(100)
+            ],
+        )
+
+    fresh = Counter(_ranks(shipped, [averaged(None) for _ in range(20)], numbers))
+    assert fresh[TRUE] >= 10  # of 20 averages: the repeated prompt gives its secret away
+    # a key per attempt (as many keys as installations or processes), the same for its records
+    keyed = Counter(_ranks(shipped, [averaged(bytes([n]) * 32) for n in range(20)], numbers))
+    assert keyed[TRUE] <= 4  # 1 in 201 candidates by chance
+
+
+def test_a_keyed_record_is_as_noisy_as_a_fresh_one_and_its_fixed_half_comes_again(
+    shipped: QualityModel,
+) -> None:
+    exact = np.array(GradedRecord.of(shipped, QUESTION, {}).latent)
+    sigma = DEFAULT * sensitivity(shipped, QUESTION)
+    key = b"k" * 32
+    records = [
+        np.array(GradedRecord.of(shipped, QUESTION, {}, noise=DEFAULT, key=key).latent)
+        for _ in range(200)
+    ]
+    assert records[0] != pytest.approx(records[1])  # half of it is fresh
+    moved = np.array(records) - exact
+    assert float(moved.std()) == pytest.approx(sigma, rel=0.1)  # one record: the whole noise
+    # averaged, the fresh half falls away and the fixed half stays: sigma / sqrt(2) per number
+    assert float(np.linalg.norm(moved.mean(axis=0))) == pytest.approx(
+        sigma * np.sqrt(0.5 * len(exact)), rel=0.35
+    )
+    other = np.array(GradedRecord.of(shipped, QUESTION, {}, noise=DEFAULT, key=b"o" * 32).latent)
+    assert float(np.linalg.norm(moved.mean(axis=0) - (other - exact))) > sigma  # another key

@@ -127,6 +127,7 @@ def environment_problems(config: StellwerkConfig, environ: Mapping[str, str]) ->
     names = [k.key_env for d in config.departments for k in d.keys if k.key_env]
     names += [b.api_key_env for b in config.backends if b.api_key_env]
     names.append(config.server.redis_password_env or "")
+    names.append(config.router.record_noise_key_env or "")
     if config.dashboard.enabled:
         checks.append(session_secret)
         names.append(config.dashboard.session_secret_env or "")

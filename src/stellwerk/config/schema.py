@@ -214,6 +214,10 @@ class RouterConfig(Strict):
     record_noise: float = Field(default=0.5, ge=0, le=10)
     """The noise a graded request's record is kept with, in units of its prompt's sensitivity to
     one word (``routing.record_noise``); 0: exact readings, which confirm a guess of a prompt."""
+    record_noise_key_env: str | None = None
+    """The variable holding the key half of that noise is drawn with (32 characters or more, the
+    same on every replica); none: a random key per process, never written (docs/config.md)."""
+    _key_env = field_validator("record_noise_key_env")(check_env)
     shadow: ShadowConfig = ShadowConfig()
     adapt_every_s: float = Field(default=0.0, ge=0, le=30 * 86400)
     """Adapt the learned router from its graded requests this often, in the gateway (one

@@ -1,7 +1,7 @@
 """The secrets a config references by env var name (its department keys, its backends' API
-keys), resolved once before anything starts: by the gateway's start-up, and by ``stellwerk
-config check``, which names a variable that is not set as the start-up would (the dashboard's
-session secret: ``config.session_secret``).
+keys, the graded records' noise key), resolved once before anything starts: by the gateway's
+start-up, and by ``stellwerk config check``, which names a variable that is not set as the
+start-up would (the dashboard's session secret: ``config.session_secret``).
 
 Apart from the runtime, so that the check imports the config and nothing of the running gateway.
 """
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from stellwerk.config.loader import resolve_env
 from stellwerk.config.schema import StellwerkConfig
+from stellwerk.config.session_secret import record_key
 from stellwerk.governance.keys import hash_key
 
 
@@ -34,9 +35,11 @@ class Secrets:
 
     key_digests: Mapping[str, str]
     backend_keys: Mapping[str, str]
+    record_key: bytes
+    """The graded records' noise key (``config.session_secret.record_key``)."""
 
     @classmethod
     def resolve(cls, config: StellwerkConfig, environ: Mapping[str, str]) -> Secrets:
         digests = key_digests(config, environ)
         names = [b.api_key_env for b in config.backends if b.api_key_env]
-        return cls(digests, resolve_env(names, environ))
+        return cls(digests, resolve_env(names, environ), record_key(config, environ))

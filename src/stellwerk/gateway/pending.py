@@ -3,8 +3,9 @@
 At decision time the router hands out its reading of the prompt (``Decision.evidence``): only
 what a ``GradedRecord`` needs, the latent vector, the base prediction of each trained model and
 the prompt statistics; the gateway holds it (``Held``) while the request runs. When the request's
-usage record is written, an answered request's reading is kept with fresh noise
-(``router.record_noise``, ``routing.record_noise``) and the prompt is dropped with the request;
+usage record is written, an answered request's reading is kept with noise (``router.record_noise``,
+half of it fresh and half fixed per prompt by the record key: ``routing.record_noise``) and the
+prompt is dropped with the request;
 it becomes a ``Pending`` entry of the gateway's ``PendingStore`` (``pending_store``): in this
 process's memory, or, with Redis (``server.redis_url``), in Redis, where every replica finds
 it. A feedback call reads its request's entry (a second one then meets the stored grade);
@@ -22,6 +23,7 @@ from stellwerk.routing.base import Decision, Router
 from stellwerk.routing.graded_record import Evidence
 from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.model import QualityModel
+from stellwerk.routing.record_noise import RecordNoise
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,15 +38,15 @@ class Held:
     model: QualityModel
     """The router's artifact that read it (its words' sensitivity scales the noise)."""
     text: str
-    noise: float
+    noise: RecordNoise
 
     def kept(self) -> Evidence:
-        """The reading as the gateway keeps it (``router.record_noise``), noise drawn afresh
-        from the operating system's entropy."""
-        return self.evidence.noised(self.model, self.text, self.noise)
+        """The reading as the gateway keeps it (``router.record_noise``): half the noise drawn
+        afresh from the operating system's entropy, half from the record key and the text."""
+        return self.evidence.noised(self.model, self.text, self.noise.scale, key=self.noise.key)
 
 
-def held(router: Router, decision: Decision, text: str, noise: float) -> Held | None:
+def held(router: Router, decision: Decision, text: str, noise: RecordNoise) -> Held | None:
     """The decision's reading of ``text`` to hold for a later grade (None: the router handed
     out none: it learns nothing)."""
     if decision.evidence is None or not isinstance(router, LearnedRouter):

@@ -244,8 +244,7 @@ async def route(
         max_answer_tokens=chat.max_answer_tokens,
         keep_evidence=runtime.pending.on or runtime.shadow.on,  # for a later grade, no text
     )
-    noise = runtime.config.router.record_noise
-    call.evidence = held(selector.router, selection.decision, prompt.text, noise)
+    call.evidence = held(selector.router, selection.decision, prompt.text, runtime.record_noise)
     if call.evidence is not None:  # its feedback waits for its end (``account``)
         await runtime.pending.started(call.request_id, principal.key_id)
     picked = call.evidence is not None and call.evidence.evidence.readable and not call.stream

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from secrets import token_bytes
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
@@ -32,6 +33,7 @@ from stellwerk.governance.service import Governance
 from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.writer import LedgerWriter
 from stellwerk.routing.base import Router
+from stellwerk.routing.record_noise import RecordNoise
 
 
 @dataclass
@@ -63,6 +65,8 @@ class Runtime:
     """The ledger's batched writer, whose state ``/readyz`` and ``/metrics`` show."""
     redis: RedisHealth | None = None
     """What this gateway's uses of Redis found (``None``: no ``server.redis_url``)."""
+    record_noise: RecordNoise = field(default_factory=lambda: RecordNoise(0.5, token_bytes(32)))
+    """What a graded request's record is kept with (``router.record_noise``, the record key)."""
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
         """The caller of a request: its key (401 if unknown or revoked), with the request's data
@@ -130,4 +134,5 @@ def build_runtime(
         pending=build_pending(config, password, redis),
         writer=ledger,
         redis=redis,
+        record_noise=RecordNoise(config.router.record_noise, secrets.record_key),
     )

@@ -74,19 +74,23 @@ class Evidence:
         prompt: str,
         noise: float,
         rng: np.random.Generator | None = None,
+        *,
+        key: bytes | None = None,
     ) -> Evidence:
         """This reading as it is kept: the latent vector and the base prediction moved by
         Gaussian noise of ``noise`` times ``prompt``'s sensitivity (read by ``model``, the
         artifact that read it), the statistics rounded (``record_noise``); itself when ``noise``
         is 0. ``rng`` None: fresh entropy from the operating system (never seed it from the
-        prompt)."""
+        prompt). With ``key``, half the noise's variance is the same for every record of
+        ``prompt`` under that key (``record_noise.Keyed``)."""
         if noise <= 0:
             return self
-        rng = np.random.default_rng() if rng is None else rng
+        fresh = np.random.default_rng() if rng is None else rng
+        draws: record_noise.Noise = fresh if key is None else record_noise.keyed(key, prompt, fresh)
         sigma = noise * record_noise.sensitivity(model, prompt)
-        latent = record_noise.noisy_latent(np.asarray(self.latent, dtype=np.float64), sigma, rng)
+        latent = record_noise.noisy_latent(np.asarray(self.latent, dtype=np.float64), sigma, draws)
         base: F64 = np.fromiter(self.base.values(), dtype=np.float64, count=len(self.base))
-        moved = record_noise.noisy_base(base, sigma * record_noise.BASE_SHARE, rng)
+        moved = record_noise.noisy_base(base, sigma * record_noise.BASE_SHARE, draws)
         return Evidence(
             self.base_version,
             latent,
@@ -138,12 +142,15 @@ class GradedRecord:
         embedding: Sequence[float] | None = None,
         noise: float = 0.0,
         rng: np.random.Generator | None = None,
+        key: bytes | None = None,
     ) -> GradedRecord:
         """The record of ``prompt`` graded ``grades``, read by the base of ``model``; with
         ``noise`` above 0, the latent vector and the base prediction moved by Gaussian noise of
         ``noise`` times the prompt's sensitivity, and the statistics rounded (``record_noise``).
-        ``rng`` None: fresh entropy from the operating system (never seed it from the prompt)."""
-        kept = Evidence.read(model, prompt, embedding).noised(model, prompt, noise, rng)
+        ``rng`` None: fresh entropy from the operating system (never seed it from the prompt);
+        ``key``: half the noise's variance fixed per prompt by that key (``Evidence.noised``)."""
+        read = Evidence.read(model, prompt, embedding)
+        kept = read.noised(model, prompt, noise, rng, key=key)
         return cls(
             latent=kept.latent, base=kept.base, grades=dict(grades), stats=kept.stats, task=task
         )

@@ -23,14 +23,27 @@ record (never from the prompt: a seed the prompt gives, the attacker computes to
 * the statistics (for reports; not learned from): rounded to one decimal.
 
 ``scale`` 0 keeps the exact reading (the fingerprint the noise hides). The grades, task and
-department are kept as they are: they do not come from the prompt. Noise averages out over
-several records of one prompt; docs/router.md says how far.
+department are kept as they are: they do not come from the prompt.
+
+Fresh noise alone averages out over several records of one prompt (a templated prompt graded
+again and again). So with a **record key** (``Keyed``) half of the noise's variance is drawn
+from the key and the prompt (HMAC-SHA256 of the prompt's text under the key seeds it): every
+record of one prompt under that key carries the same half, which no number of records averages
+away; the other half is fresh. One record's noise is as large as without a key. The key must
+stay apart from the records: whoever holds both can recompute each guess's fixed half, and a
+guess is then confirmed as by an exact reading (each text's fixed half is its own). By default a
+gateway draws a random key per process, kept in its memory only (``RecordNoise``); a configured
+one (``router.record_noise_key_env``) holds across replicas and restarts (docs/router.md).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
+import math
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +59,46 @@ LEAST_SENSITIVITY = 0.02
 """The sensitivity a prompt is given at least (one with one or no word the latent space reads
 would otherwise get no noise on its base prediction)."""
 STAT_DECIMALS = 1
+KEYED_SHARE = 0.5
+"""With a record key, the share of the noise's variance that is the same for every record of
+one prompt (module docstring); the rest is fresh."""
+
+
+@dataclass(frozen=True, slots=True)
+class Keyed:
+    """A record's noise with a key: a part drawn from the key and the prompt (``fixed``), the
+    same in every record of that prompt, and a fresh part; drawn as a ``Generator`` draws it."""
+
+    fixed: np.random.Generator
+    fresh: np.random.Generator
+
+    def normal(self, loc: float, scale: float, size: int) -> F64:
+        fixed = self.fixed.normal(0.0, scale * math.sqrt(KEYED_SHARE), size=size)
+        fresh = self.fresh.normal(0.0, scale * math.sqrt(1.0 - KEYED_SHARE), size=size)
+        out: F64 = loc + fixed + fresh
+        return out
+
+
+Noise = np.random.Generator | Keyed
+"""Where a record's noise comes from: fresh entropy alone, or with a key (``Keyed``)."""
+
+
+def keyed(key: bytes, text: str, fresh: np.random.Generator | None = None) -> Keyed:
+    """The noise of a record of ``text`` under ``key``: its fixed part seeded by HMAC-SHA256 of the
+    text (a lone surrogate kept as it is) under the key, its fresh part ``fresh`` (default: the
+    operating system's entropy)."""
+    digest = hmac.new(key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+    fixed = np.random.default_rng(int.from_bytes(digest, "big"))
+    return Keyed(fixed, np.random.default_rng() if fresh is None else fresh)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordNoise:
+    """What a gateway keeps its graded records with: the noise's ``scale`` (``router.record_noise``)
+    and the record key (``router.record_noise_key_env``, or a random one for the process)."""
+
+    scale: float
+    key: bytes
 
 
 def sensitivity(model: QualityModel, text: str) -> float:
@@ -101,7 +154,7 @@ def sensitivity(model: QualityModel, text: str) -> float:
     return max(float(shift.max()), LEAST_SENSITIVITY)
 
 
-def noisy_latent(latent: F64, sigma: float, rng: np.random.Generator) -> tuple[float, ...]:
+def noisy_latent(latent: F64, sigma: float, rng: Noise) -> tuple[float, ...]:
     """``latent`` with Gaussian noise of ``sigma`` on each coordinate, *not* scaled to unit length
     again: its product with another prompt's unit vector is then an unbiased estimate of their
     cosine (scaled to unit length, every noisy record would look farther from every prompt than
@@ -111,7 +164,7 @@ def noisy_latent(latent: F64, sigma: float, rng: np.random.Generator) -> tuple[f
     return tuple(float(x) for x in latent + rng.normal(0.0, sigma, size=len(latent)))
 
 
-def noisy_base(base: F64, sigma: float, rng: np.random.Generator) -> F64:
+def noisy_base(base: F64, sigma: float, rng: Noise) -> F64:
     """``base`` with Gaussian noise of ``sigma`` on each model's quality, in [0, 1]."""
     out: F64 = np.clip(base + rng.normal(0.0, sigma, size=len(base)), 0.0, 1.0)
     return out
