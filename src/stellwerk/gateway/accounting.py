@@ -9,7 +9,9 @@ request's budget reservation is settled on its usage, or released when it has no
 A routed request (``auto...``) that reached a model records its reference too: the model it is
 compared with (``stellwerk.governance.baseline``, the rule of the reports and the dashboard),
 what that model would have charged for the same tokens at its price now and the energy it would
-have used for them, so that a later change of the catalog alters no saving already made. (Its
+have used for them, so that a later change of the catalog alters no saving already made. The
+reference is taken when the request is routed (``pipeline.route``): a request cut because its
+model was withdrawn meanwhile keeps the one it was routed under. (Its
 latency is not stored: nothing at request time measures how long the reference would have
 taken; the dashboard estimates it from the reference's own requests of the month it shows.)
 """
@@ -65,8 +67,8 @@ class Accounts:
             return False
         call.recorded = True
         reference = None
-        if call.principal is not None and routed(call):
-            reference = self.references(call.principal)
+        if call.principal is not None and routed(call):  # the one in force when it was routed
+            reference = call.reference or self.references(call.principal)
         record = usage_record(call, self.config_hash, reference)
         await self.ledger.submit(record)
         observe(self.metrics, record)

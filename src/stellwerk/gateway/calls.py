@@ -64,6 +64,7 @@ class Call:
     recorded: bool = False  # its one usage record is written (``Accounts.record``)
     evidence: Held | None = None  # a routed prompt's text-free reading, held (``pending``)
     shadow: Ticket | None = None  # picked for shadow grading (``shadow``): kept until graded
+    reference: ModelConfig | None = None  # a routed call's, in force when it was routed
 
     def mark_first_token(self) -> None:
         if self.first_token is None:

@@ -234,6 +234,7 @@ async def route(
     where it reads one); a routed request is marked for later feedback and shadow grading."""
     assert call.principal is not None
     principal, selector = call.principal, runtime.selector
+    call.reference = runtime.accounts.references(principal)  # in force when it was made
     embedding = await prompt_embedding(runtime, principal, prompt.text)
     selection = selector.decide(
         name,
