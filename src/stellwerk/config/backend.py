@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from stellwerk.config.base import Strict, check_env, check_name
-from stellwerk.governed_params import NOT_PASSED_ON
+from stellwerk.config.governed_params import NOT_PASSED_ON
 
 #: a request parameter's name, as ``pass_params`` lists it
 _PARAM = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -47,7 +47,7 @@ class BackendConfig(Strict):
     ``pass_params`` names the request parameters the gateway does not know that it passes on
     to this backend (a ``kind: openai`` one) as the client sent them; any other it does not know
     is refused (``stellwerk.gateway.unknown_params``). A parameter the gateway governs itself
-    (``stellwerk.governed_params``) cannot be listed: the config names why."""
+    (``stellwerk.config.governed_params``) cannot be listed: the config names why."""
 
     name: str
     kind: Literal["openai", "ollama"]

@@ -28,8 +28,8 @@ from pydantic import (
     field_validator,
 )
 
+from stellwerk.config.governed_params import NOT_PASSED_ON
 from stellwerk.errors import shown
-from stellwerk.governed_params import NOT_PASSED_ON
 
 _INT32 = 2**31
 

@@ -19,8 +19,8 @@ LocalAI's ``backend`` ...), and the list of the ones to refuse is always behind 
    backend does not is skipped, as one whose dialect cannot carry the request
    (``Untranslatable``, ``stellwerk.gateway.calls``), and with none left that is the 400.
 
-A parameter the gateway governs itself (``stellwerk.governed_params``) is refused by its schema,
-whatever the config says; the config cannot list it.
+A parameter the gateway governs itself (``stellwerk.config.governed_params``) is refused by its
+schema, whatever the config says; the config cannot list it.
 """
 
 from __future__ import annotations

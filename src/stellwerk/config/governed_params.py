@@ -8,7 +8,7 @@ a client past what the gateway caps, reserves, permits or keeps apart. Every oth
 gateway does not know is refused too unless an operator lets it pass to a backend
 (``stellwerk.gateway.unknown_params``); these cannot be let through at all.
 
-It lives below both the gateway and the config, which read it, and imports nothing of either.
+It is the config's, which the gateway imports (docs/architecture.md), and imports nothing.
 """
 
 from __future__ import annotations
