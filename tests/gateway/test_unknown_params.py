@@ -243,3 +243,19 @@ def test_langchain_works_with_its_defaults_and_its_extra_body_meets_the_rule(
     with pytest.raises(openai.BadRequestError) as caught:
         chat(extra_body={"n_keep": 4}).invoke("Hallo")
     _refusal(caught, "n_keep")
+
+
+def test_several_parameters_the_gateway_does_not_know_are_named_together(
+    offline_gateway: Gateway,
+) -> None:
+    """All of them in one refusal (the first as ``param``), so a client fixes them at once; a
+    ``null`` one asks for nothing and is not named."""
+    body = {"model": "auto", "messages": USER, "n_keep": 1, "samplers": ["top_k"], "x": None}
+    response = offline_gateway.post("/v1/chat/completions", json=body, headers=RESEARCH)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["param"], error["code"]) == ("n_keep", "unknown_parameter")
+    assert error["message"].startswith(
+        "Unrecognized request arguments supplied: n_keep, samplers ("
+    )
+    assert error["message"].endswith("leave them out, or ask the gateway's operator to allow them)")

@@ -31,7 +31,7 @@ from typing import Any
 
 from stellwerk.backends.types import ChatRequest
 from stellwerk.config.schema import StellwerkConfig
-from stellwerk.errors import InvalidRequest, Untranslatable, shown
+from stellwerk.errors import SHOWN_CHARS, InvalidRequest, Untranslatable, shown
 
 #: the error code of a refused parameter, as the admin API names an unknown query parameter
 CODE = "unknown_parameter"
@@ -58,11 +58,11 @@ def refuse_unknown(unknown: Mapping[str, Any], allowed: frozenset[str]) -> froze
     refused = [name for name in unknown if name not in allowed]
     if refused:
         said = ", ".join(_named(name) for name in refused)
-        plural = "s" if len(refused) > 1 else ""
+        plural, them = ("s", "them") if len(refused) > 1 else ("", "it")
         raise InvalidRequest(
-            f"Unrecognized request argument{plural} supplied: {said} ({_HOW}; leave it out, or"
-            " ask the gateway's operator to allow it)",
-            param=refused[0],
+            f"Unrecognized request argument{plural} supplied: {said} ({_HOW}; leave {them} out,"
+            f" or ask the gateway's operator to allow {them})",
+            param=refused[0][:SHOWN_CHARS],
             code=CODE,
         )
     return frozenset(unknown)
@@ -77,7 +77,7 @@ def refuse_unpassable(request: ChatRequest, model: str, passable: tuple[str, ...
             f"Unrecognized request argument supplied: {_named(refused[0])} (not passed on to"
             f" the backend of model {shown(model)}: {_HOW}; leave it out, or name a model whose"
             " backend allows it)",
-            param=refused[0],
+            param=refused[0][:SHOWN_CHARS],
             code=CODE,
         )
 
