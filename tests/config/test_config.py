@@ -29,6 +29,8 @@ MINIMAL: dict[str, Any] = {
     ],
     "departments": [{"name": "it", "keys": [{"id": "it-1", "key_env": "IT_KEY"}]}],
 }
+#: the minimal config's backend as an OpenAI-compatible server (the models refer to its name)
+OPENAI_BACKEND = {**MINIMAL["backends"][0], "kind": "openai"}
 
 
 def write(tmp_path: Path, raw: Any) -> Path:
@@ -60,6 +62,32 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
         (
             {"backends": [{**MINIMAL["backends"][0], "dialect": "llamacpp"}]},
             "dialect 'llamacpp' applies to kind 'openai' only",
+        ),
+        (
+            {"backends": [{**MINIMAL["backends"][0], "pass_params": ["n_keep"]}]},
+            "pass_params applies to kind 'openai' only",
+        ),
+        (
+            {
+                "backends": [
+                    {**OPENAI_BACKEND, "pass_params": ["chat_template_kwargs", "n_predict"]}
+                ]
+            },
+            "backends.0.pass_params: 'n_predict' cannot be passed on: the answer's length is"
+            " max_tokens",
+        ),
+        (
+            {"backends": [{**OPENAI_BACKEND, "pass_params": ["priority"]}]},
+            "'priority' cannot be passed on: the model server's queue is shared by every"
+            " department",
+        ),
+        (
+            {"backends": [{**OPENAI_BACKEND, "pass_params": ["n_keep", "n_keep"]}]},
+            "'n_keep' is listed twice",
+        ),
+        (
+            {"backends": [{**OPENAI_BACKEND, "pass_params": ["chat template"]}]},
+            "'chat template' is not a request parameter's name",
         ),
         ({"routes": {"fast": {"cost_weight": 1}}}, "route names start with 'auto'"),
         ({"departments": [{"name": "it", "allowed_models": ["gpt"]}]}, "'gpt' is not a configured"),

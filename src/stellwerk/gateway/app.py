@@ -171,7 +171,10 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(admin_api.router)
     install_dashboard(app, config, env)
-    openapi.install(app, data_plane.ENDPOINTS, ops_keyed=config.server.ops_require_key)
+    passable = [name for backend in config.backends for name in backend.pass_params]
+    openapi.install(
+        app, data_plane.ENDPOINTS, ops_keyed=config.server.ops_require_key, passable=passable
+    )
     openapi.install_pages(app, config.server)
     app.add_middleware(errors.Bugs)  # a bug's 500, inside the access log, which logs it
     app.add_middleware(AccessLog)  # added last: the outermost, it sees every answer
