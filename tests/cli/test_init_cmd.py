@@ -176,6 +176,24 @@ def test_every_init_option_is_documented() -> None:
     assert not missing, f"undocumented in docs/configurator.md: {missing}"
 
 
+def test_gpu_memory_says_the_same_in_the_help_and_the_docs() -> None:
+    """The help said "all GPUs together", the docs "the GPU(s)", and the vLLM script used one
+    GPU: both now say which memory each engine's script can use, in the same words."""
+    wide = runner.invoke(
+        build_app(), ["init", "--help"], env={"COLUMNS": "1000"}, terminal_width=1000
+    )
+    help_row = next(line for line in wide.output.splitlines() if "--gpu-memory" in line)
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "configurator.md").read_text()
+    docs_row = next(line for line in docs.splitlines() if line.startswith("| `--gpu-memory"))
+    said = (
+        "GPU memory in GB the models must fit in: with ollama and llamacpp all GPUs' together (a "
+        "model is spread over them), with vllm one GPU's (the script starts every server on the "
+        "first GPU)"
+    )
+    assert said in " ".join(help_row.split())
+    assert said in docs_row
+
+
 def test_a_department_name_the_config_would_refuse_is_named(tmp_path: Path) -> None:
     code, output = _init(
         "--gpu-memory", "24", "--department", "R&D team", "--output", str(tmp_path / "s.yaml"),

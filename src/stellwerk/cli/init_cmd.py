@@ -35,13 +35,16 @@ USE_CASE_HELP = "comma-separated: chat, code, reasoning, tools, vision, long_doc
 CLASS_HELP = "data classifications handled, comma-separated: public, internal, confidential, secret"
 LICENCE_HELP = "accepted licences, comma-separated (osi: every OSI-approved one), or any"
 FAMILY_HELP = "preferred model families, comma-separated (e.g. Apertus, Mistral 3, OLMo)"
+GPU_HELP = (
+    "GPU memory in GB the models must fit in: with ollama and llamacpp all GPUs' together (a "
+    "model is spread over them), with vllm one GPU's (the script starts every server on the "
+    "first GPU)"
+)
 
 
 def init(
     engine: Annotated[str | None, typer.Option(help=ENGINE_HELP)] = None,
-    gpu_memory: Annotated[
-        float | None, typer.Option("--gpu-memory", help="GPU memory in GB (all GPUs together)")
-    ] = None,
+    gpu_memory: Annotated[float | None, typer.Option("--gpu-memory", help=GPU_HELP)] = None,
     ram: Annotated[float | None, typer.Option(help="RAM in GB, when there is no GPU")] = None,
     languages: Annotated[
         str | None, typer.Option(help="ISO 639 codes the models must speak, e.g. de,en")
