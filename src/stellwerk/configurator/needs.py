@@ -38,9 +38,11 @@ class Needs:
     it the models run from ``ram_gb`` on the CPU. One of the two is needed to propose models (not to
     discover what a server already runs). ``context`` is the context window every model is served
     with, and what the memory estimate is computed for; the ``long_documents`` use case raises
-    it to at least ``LONG_DOCUMENT_TOKENS``. ``licences`` are the only licences accepted (lower
-    case; ``osi`` stands for every OSI-approved one), empty for any; ``families`` are preferred
-    model families (lower case), which win among models of about the same size.
+    it to at least ``LONG_DOCUMENT_TOKENS`` (``stellwerk init`` refuses a shorter ``--context``
+    the user gave instead: ``cli.init_options.context``). ``licences`` are the only licences
+    accepted (lower case; ``osi`` stands for every OSI-approved one), empty for any;
+    ``families`` are preferred model families (lower case), which win among models of about the
+    same size.
     """
 
     engine: Engine = "ollama"
