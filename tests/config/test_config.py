@@ -385,3 +385,22 @@ def test_a_sqlite_ledger_in_a_folder_that_does_not_exist_is_named_before_serve_s
 )
 def test_a_relative_sqlite_ledger_lies_in_the_config_files_folder(url: str, expected: str) -> None:
     assert ledger_beside(url, Path("/etc/stellwerk")) == expected
+
+
+def test_config_check_names_the_record_key_as_the_start_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``router.record_noise_key_env``: a variable not set, then one too short, each refused by
+    ``config check --env`` in the start's words."""
+    path = str(write(tmp_path, {**MINIMAL, "router": {"record_noise_key_env": "RECORD_KEY"}}))
+    monkeypatch.delenv("RECORD_KEY", raising=False)
+    monkeypatch.setenv("IT_KEY", "sk-stw-" + "i" * 40)  # MINIMAL's department key
+    missing = CliRunner().invoke(build_app(), ["config", "check", "--env", path])
+    assert missing.exit_code == 2
+    assert "environment variables that are not set: RECORD_KEY\n" in missing.output
+    monkeypatch.setenv("RECORD_KEY", "short")
+    short = CliRunner().invoke(build_app(), ["config", "check", "--env", path])
+    assert short.exit_code == 2
+    assert "router.record_noise_key_env: the secret in RECORD_KEY has 5 characters" in short.output
+    monkeypatch.setenv("RECORD_KEY", "k" * 32)
+    assert CliRunner().invoke(build_app(), ["config", "check", "--env", path]).exit_code == 0
