@@ -50,7 +50,18 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "abgebrochen: Einwilligung entzogen",
     ),
     "refusal_key_revoked": ("cut: its key was revoked", "abgebrochen: Schlüssel widerrufen"),
-    "refusal_unknown_parameter": ("unknown query parameter", "unbekannter Abfrageparameter"),
+    "refusal_unknown_parameter": (
+        "a parameter the gateway does not pass on",
+        "Parameter, den das Gateway nicht weitergibt",
+    ),
+    "refusal_idempotency_key_reused": (
+        "an Idempotency-Key sent with another request",
+        "Idempotency-Key mit einer anderen Anfrage gesendet",
+    ),
+    "refusal_key_already_made": (
+        "a retry of a key already made",
+        "Wiederholung: Schlüssel schon erstellt",
+    ),
     "refusal_unsupported_content_encoding": (
         "compressed request body",
         "komprimierter Anfragetext",
