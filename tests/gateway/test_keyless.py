@@ -4,10 +4,14 @@ second. A known key's refusal keeps its record."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from stellwerk.gateway.keyless import Keyless
+from stellwerk.gateway.metrics import Metrics
 from tests.fixtures.gateway import (
     KEYS,
     OFFLINE_BACKEND,
@@ -72,3 +76,22 @@ def test_requests_without_a_valid_key_leave_no_record_each(
     assert [(r.request_id, r.department, r.key_id, r.status) for r in records] == [
         (request_id, "legal", "legal-1", 404)
     ]
+
+
+def test_the_log_says_it_at_most_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
+    """A flood of requests without a key is one log line a minute, with how many there were,
+    not a line each (the access log has each, when it is on)."""
+    now = [0.0]
+    keyless = Keyless(Metrics().unauthenticated, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="stellwerk.gateway"):
+        for at, endpoint in [(0, "chat"), (10, "chat"), (30, "embeddings"), (59, "chat")]:
+            now[0] = at
+            keyless.refused("openai", endpoint, "invalid_api_key")
+        assert len(caplog.messages) == 1 and caplog.messages[0].startswith("1 request(s)")
+        now[0] = 61
+        keyless.refused("ollama", "chat", "invalid_api_key")
+    assert len(caplog.messages) == 2
+    assert caplog.messages[1].startswith(
+        "4 request(s) refused before their key was known since the last such line (2 openai chat"
+        " invalid_api_key, 1 openai embeddings invalid_api_key, 1 ollama chat invalid_api_key)"
+    )
