@@ -141,12 +141,14 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
     "refusal_login_required": ("not logged in", "nicht angemeldet"),
     "refusal_session_expired": ("session expired", "Sitzung abgelaufen"),
     "no_department": (
-        "no department (refused before the key was known)",
-        "kein Bereich (abgewiesen, bevor der Schlüssel bekannt war)",
+        "no department (refused before the key was known: recorded by earlier versions only)",
+        "kein Bereich (abgewiesen, bevor der Schlüssel bekannt war: nur von früheren Versionen"
+        " erfasst)",
     ),
     "no_key": (
-        "no key (refused before the key was known)",
-        "kein Schlüssel (abgewiesen, bevor der Schlüssel bekannt war)",
+        "no key (refused before the key was known: recorded by earlier versions only)",
+        "kein Schlüssel (abgewiesen, bevor der Schlüssel bekannt war: nur von früheren Versionen"
+        " erfasst)",
     ),
 }
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel
 
 from stellwerk.config.schema import UseCaseConfig
-from stellwerk.errors import InvalidRequest, PermissionDenied, shown
+from stellwerk.errors import InvalidRequest, NotFound, PermissionDenied, shown
 from stellwerk.gateway import openapi
 from stellwerk.gateway.admin_route import AdminRoute, refuse_repeated
 from stellwerk.gateway.admin_schema import (
@@ -195,21 +195,14 @@ def change_consent(
     model_id: str, body: ConsentChange, gov: GovernanceDep, caller: CallerDep
 ) -> dict[str, Any]:
     """Withdraw or re-grant the data owner's consent; admin keys, or owner keys of the data
-    owner's department. Takes effect on the next request."""
-    model = gov.admin.catalog.model(model_id)
-    is_owner = caller.role == "owner" and model.data_owner == caller.department
-    if caller.role != "admin" and not is_owner:
-        if model.data_owner is not None:
-            why = f"that needs an admin key or an owner key of its data owner {model.data_owner!r}"
-        elif gov.admin.catalog.state(model_id).withdrawal_left:
-            why = (
-                "it has no data owner now; the consent withdrawn while it had one is lifted by"
-                " an admin key"
-            )
-        else:
-            why = "it has no data owner, so there is no consent to manage"
+    owner's department. Takes effect on the next request. Any other key gets one 403 for every
+    id, a model's or not, naming no data owner: a key that may not manage a model's consent
+    learns nothing of it, not even that it exists (as ``GET /v1/models/{id}`` hides the models
+    a key may not use); an owner key knows its own department's models (its consent page)."""
+    if caller.role != "admin" and not _owns(gov, caller, model_id):
         raise PermissionDenied(
-            f"key {caller.key_id!r} may not manage the consent of model {model_id!r}: {why}"
+            f"key {caller.key_id!r} may not manage consent: that needs an admin key or an owner"
+            " key of the model's data owner"
         )
     state = gov.admin.catalog.set_consent(
         model_id,
@@ -220,6 +213,17 @@ def change_consent(
     )
     gov.changed()
     return _model(gov, state)
+
+
+def _owns(gov: Governance, caller: Principal, model_id: str) -> bool:
+    """``caller`` is an owner key of the data owner of the model ``model_id`` (False for a
+    model that does not exist)."""
+    if caller.role != "owner":
+        return False
+    try:
+        return gov.admin.catalog.model(model_id).data_owner == caller.department
+    except NotFound:
+        return False
 
 
 @router.get("/compliance", openapi_extra=_KEYED)

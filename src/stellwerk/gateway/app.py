@@ -150,6 +150,9 @@ def create_app(
         # FastAPI's own /docs and /redoc load their scripts from a CDN: see openapi.install_pages
         docs_url=None,
         redoc_url=None,
+        # A path with a slash too many is an unknown one (404 in the API's format), not a 307 to
+        # an absolute URL built from the client's Host header (Starlette's default)
+        redirect_slashes=False,
     )
     # The data plane's exact routes at once; CORS and the guards, added after, wrap them.
     app.add_middleware(data_plane.Lane)

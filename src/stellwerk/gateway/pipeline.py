@@ -18,7 +18,7 @@ for its model (Ollama's load and unload, ``Exchange.idle``), stops after 4 and i
 embedding request takes. The API modules only decode a body into an ``Exchange`` and encode what
 it returns. The state of the request is one ``Call``, which these stages advance (the caller
 adds the models it tried, the stream's end how it ended) and which becomes the usage record.
-``accounted`` sees to it that every request leaves exactly one, whatever is raised on its way.
+``accounted`` sees to it that a known key's request leaves one, whatever is raised on its way.
 """
 
 from __future__ import annotations
@@ -372,7 +372,7 @@ async def accounted(runtime: Runtime, call: Call) -> AsyncIterator[None]:
     except StellwerkError as exc:
         with anyio.CancelScope(shield=True):
             await fail(runtime, call, exc)
-        exc.request_id = call.request_id  # the refusal names its usage record
+        exc.request_id = call.request_id if call.principal else None  # its record's, if any
         raise
     except BaseException as exc:
         cancelled = isinstance(exc, (anyio.get_cancelled_exc_class(), GeneratorExit))
