@@ -43,6 +43,9 @@ class DashboardRoute(APIRoute):
     and says how long the server took in a ``Server-Timing`` header (the browser's developer
     tools show it)."""
 
+    #: whether the path and query parameters are refused for a character no name holds
+    checks_params = True
+
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         # a page that shows a month keeps its month picker on its error page
@@ -51,7 +54,8 @@ class DashboardRoute(APIRoute):
         async def run(request: Request) -> Response:
             started = time.perf_counter()
             try:
-                refuse_hidden(request)  # a path or query parameter no name holds: 400
+                if self.checks_params:
+                    refuse_hidden(request)  # a path or query parameter no name holds: 400
                 response = await handler(request)
             except RequestError as exc:
                 response = await error_page(request, exc, shows_month=shows_month)
@@ -68,6 +72,14 @@ class DashboardRoute(APIRoute):
             return response
 
         return run
+
+
+class UnknownPageRoute(DashboardRoute):
+    """The route of every path below the prefix that no page has: nothing is looked up with
+    it, so whatever characters it holds it is the 404 page, the path shown escaped (``shown``),
+    not a 400 about a parameter the user never named."""
+
+    checks_params = False
 
 
 async def internal_error_page(request: Request) -> Response:

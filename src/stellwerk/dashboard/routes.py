@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -20,7 +21,7 @@ from stellwerk.config.base import READERS
 from stellwerk.dashboard import actions
 from stellwerk.dashboard.auth import ADMIN, VIEWER
 from stellwerk.dashboard.drilldowns import department_page, model_page
-from stellwerk.dashboard.error_pages import DashboardRoute, error_page
+from stellwerk.dashboard.error_pages import DashboardRoute, UnknownPageRoute, error_page
 from stellwerk.dashboard.health import backend_health
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES
 from stellwerk.dashboard.knowledge import router_of
@@ -195,7 +196,7 @@ def build_router() -> APIRouter:
             if exc.status_code != 404:
                 raise
             raise NotFound(
-                f"no such dashboard page: {shown(request.url.path)}", code="page_not_found"
+                f"no such dashboard page: {shown(_asked(request))}", code="page_not_found"
             ) from exc
 
     model = _drilldown("model.html", "m", model_page)
@@ -212,19 +213,43 @@ def build_router() -> APIRouter:
 NOT_FOUND_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
+class AnyPath(Convertor[str]):
+    """A path parameter of any characters. Starlette's ``path`` is ``.*``, whose dot stops at a
+    line break: ``/dashboard/x%0Ay`` matched no dashboard route and was the model APIs' JSON
+    404."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
 def not_found_router() -> APIRouter:
     """Any other path below the prefix (or a method a page does not take): the dashboard's 404
-    page in the user's language, not the model APIs' JSON. Installed after the pages, so that it
-    shadows none."""
-    router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
+    page in the user's language, not the model APIs' JSON, whatever characters the path holds.
+    Installed after the pages, so that it shadows none."""
+    # Starlette's one place for a convertor; the same name and class every time, so a second
+    # app (the tests build many) changes nothing
+    register_url_convertor("anypath", AnyPath())
+    router = APIRouter(prefix=PREFIX, route_class=UnknownPageRoute, include_in_schema=False)
 
-    @router.api_route("/{rest:path}", methods=NOT_FOUND_METHODS)
+    @router.api_route("/{rest:anypath}", methods=NOT_FOUND_METHODS)
     async def not_found(request: Request, rest: str) -> Response:
         if not rest and request.method in ("GET", "HEAD"):
             return RedirectResponse(PREFIX, status_code=307)
-        raise NotFound(f"no such dashboard page: {shown(request.url.path)}", code="page_not_found")
+        raise NotFound(f"no such dashboard page: {shown(_asked(request))}", code="page_not_found")
 
     return router
+
+
+def _asked(request: Request) -> str:
+    """The path as asked: ``request.url`` drops a line break, a carriage return and a tab
+    (``urllib.parse.urlsplit``), naming another path."""
+    path: str = request.scope["path"]
+    return path
 
 
 def _owner_may(action: actions.Action, gov: Governance, subject: str, owner: Admin) -> None:

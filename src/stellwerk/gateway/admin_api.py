@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel
 
 from stellwerk.config.base import READERS
@@ -35,6 +35,7 @@ from stellwerk.gateway.admin_schema import (
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.body import refuse_unreadable
 from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.governance import key_requests
 from stellwerk.governance.baseline import key_references
 from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
 from stellwerk.governance.key_store import CONFIG_LIMITS, KeyInfo
@@ -334,9 +335,17 @@ def list_keys(gov: GovernanceDep, _: ReaderDep, department: str | None = None) -
 
 
 @router.post("/keys", status_code=201, openapi_extra=_KEYED)
-def create_key(body: KeyRequest, gov: GovernanceDep, admin: AdminDep) -> dict[str, Any]:
+def create_key(
+    body: KeyRequest,
+    gov: GovernanceDep,
+    admin: AdminDep,
+    idempotency_key: Annotated[str | None, Header(alias=key_requests.HEADER)] = None,
+) -> dict[str, Any]:
     """Make a key; the answer holds it once (``key``): it is stored only as a SHA-256. A
-    ``classification`` below its use case's or department's is a 400 naming both."""
+    ``classification`` below its use case's or department's is a 400 naming both. Sent again
+    with the same ``Idempotency-Key`` and body (after a 503, a lost answer) it makes no second
+    key: a 409 names the first one's (``governance.key_requests``)."""
+    retry = key_requests.idempotency(idempotency_key, body.model_dump(mode="json"))
     case = gov.admin.use_cases.get(body.use_case) if body.use_case else None
     new = gov.admin.keys.create(
         department=body.department,
@@ -345,6 +354,7 @@ def create_key(body: KeyRequest, gov: GovernanceDep, admin: AdminDep) -> dict[st
         use_case=case,
         classification=body.classification,
         reason=body.reason,
+        idempotency=retry,
     )
     gov.changed()
     return {**_key(gov, new.info), "key": new.key}
