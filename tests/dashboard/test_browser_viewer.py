@@ -1,7 +1,8 @@
 """A controller with a viewer key in a real browser (Debian's Chromium driven by Playwright) at
 1280 px, in English and German: the login lands on the overview; another department's page
 shows its figures, budget and keys with the note that the key may only read, and no budget form
-and no revoke button; the tables still fit their cards. Screenshots go to the test's temporary
+and no revoke button; the tables still fit their cards; a model page has no lifecycle or consent
+form. Screenshots go to the test's temporary
 directory (``--basetemp`` to keep them)."""
 
 from __future__ import annotations
@@ -56,3 +57,9 @@ def test_a_viewer_sees_a_department_with_its_budget_and_keys_and_no_form(
     assert [c for c in page.evaluate(TABLES_IN_CARDS) if c["over"] > 0.5] == []
     wide = page.evaluate("document.documentElement.scrollWidth")
     assert wide <= 1280, wide  # nothing to scroll sideways
+
+    page.goto(dashboard.url + "/models/tiny-small")  # legal's data: a consent to withdraw
+    page.screenshot(path=str(tmp_path / f"{language}-1280-viewer-model.png"), full_page=True)
+    for card in ("#m-actions", "#m-consent"):
+        assert t["read_only_here"] in page.locator(card).inner_text(), card
+    assert page.locator("main form").count() == 0

@@ -76,6 +76,11 @@ def test_a_viewer_sees_every_page_an_admin_sees_and_no_form_that_changes_somethi
     assert t["read_only_here"] in unescape(research)  # where the budget form would be
     assert "/budget" in admin.get("/dashboard/departments/research").text
     assert "/learning" in viewer.get("/dashboard").text  # the navigation of an admin
+    # a forged post is refused in the page's language
+    token = csrf_of(viewer.get("/dashboard").text)
+    refused = viewer.post("/dashboard/departments/research/budget", data={"csrf": token})
+    assert refused.status_code == 403 and t["msg_read_only"] in unescape(refused.text)
+    assert t["nothing_changed"] in unescape(refused.text)
 
 
 @pytest.mark.parametrize(
