@@ -81,10 +81,19 @@ def _reader(principal: Annotated[Principal, Depends(_caller)]) -> Principal:
     return principal
 
 
+def _changer(principal: Annotated[Principal, Depends(_caller)]) -> Principal:
+    """A key whose role may change something, if the change lets it (a consent change: an owner
+    key of the model's data owner too): any but a viewer key, which may only read."""
+    if principal.role == "viewer":
+        raise _needs_admin(principal)
+    return principal
+
+
 GovernanceDep = Annotated[Governance, Depends(_governance)]
 CallerDep = Annotated[Principal, Depends(_caller)]
 AdminDep = Annotated[Principal, Depends(_admin)]
 ReaderDep = Annotated[Principal, Depends(_reader)]
+ChangerDep = Annotated[Principal, Depends(_changer)]
 
 
 async def _plain_json(request: Request, _: CallerDep) -> None:
@@ -210,12 +219,10 @@ def change_lifecycle(
 
 @router.post("/models/{model_id}/consent", openapi_extra=_KEYED)
 def change_consent(
-    model_id: str, body: ConsentChange, gov: GovernanceDep, caller: CallerDep
+    model_id: str, body: ConsentChange, gov: GovernanceDep, caller: ChangerDep
 ) -> dict[str, Any]:
     """Withdraw or re-grant the data owner's consent; admin keys, or owner keys of the data
     owner's department. Takes effect on the next request."""
-    if caller.role == "viewer":
-        raise _needs_admin(caller)
     model = gov.admin.catalog.model(model_id)
     is_owner = caller.role == "owner" and model.data_owner == caller.department
     if caller.role != "admin" and not is_owner:
