@@ -173,3 +173,13 @@ def test_two_request_schemas_of_one_name_are_refused() -> None:
     assert "Part" in component_schemas([body(int)])
     with pytest.raises(ValueError, match="'Part'"):
         component_schemas([body(int), body(str)])
+
+
+def test_the_admin_apis_403_says_which_roles_may_call_it(schema: dict[str, Any]) -> None:
+    """It said "The key's department may not use this model." (the model APIs' 403), which
+    tells a client nothing of the viewer role that reads and may not change."""
+    for path, operations in schema["paths"].items():
+        if path.startswith("/admin/"):
+            for operation in operations.values():
+                said = operation["responses"]["403"]["description"]
+                assert "admin or viewer key" in said and "a change an admin key" in said, path

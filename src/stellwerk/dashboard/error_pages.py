@@ -22,7 +22,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
 from stellwerk.dashboard.actions import FormPage
-from stellwerk.dashboard.auth import ADMIN
 from stellwerk.dashboard.messages import Said, say
 from stellwerk.dashboard.months import month_window, this_month
 from stellwerk.dashboard.visitor import Admin, visitor
@@ -137,8 +136,8 @@ async def error_page(
     status = exc.status_code
     log.info("dashboard %s %s: %d %s", request.method, request.url.path, status, exc.message)
     admin = await run_in_threadpool(visitor, request)
-    # the month pages are an admin's: an owner may see none
-    month = _month(request) if shows_month and admin is not None and admin.role == ADMIN else None
+    # the month pages are an admin's and a viewer's: an owner may see none
+    month = _month(request) if shows_month and admin is not None and admin.reads_all else None
     return _error(
         request, status, said, posted=request.method == "POST", admin=admin, month=month, back=back
     )

@@ -43,15 +43,19 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "overview": ("Overview", "Übersicht"),
     "login": ("Log in", "Anmelden"),
     "logout": ("Log out", "Abmelden"),
-    "admin_key": ("Admin or data-owner key", "Admin- oder Verantwortlichen-Schlüssel"),
+    "admin_key": (
+        "Admin, viewer or data-owner key",
+        "Admin-, Lese- oder Verantwortlichen-Schlüssel",
+    ),
     "login_hint": (
-        "Log in with an API key that has the admin role, or the owner role of a department"
-        " (for the consent of its models). The key is checked once and exchanged for a"
-        " session; it is never stored in the browser.",
-        "Melden Sie sich mit einem API-Schlüssel mit Admin-Rolle an, oder mit der Rolle"
-        " „Verantwortliche“ eines Bereichs (für die Einwilligung zu seinen Modellen). Der"
-        " Schlüssel wird einmal geprüft und gegen eine Sitzung getauscht; im Browser wird er"
-        " nicht gespeichert.",
+        "Log in with an API key that has the admin role, the viewer role (sees everything,"
+        " changes nothing), or the owner role of a department (for the consent of its models)."
+        " The key is checked once and exchanged for a session; it is never stored in the"
+        " browser.",
+        "Melden Sie sich mit einem API-Schlüssel mit Admin-Rolle an, mit der Rolle Lesezugriff"
+        " (sieht alles, ändert nichts) oder mit der Rolle „Verantwortliche“ eines Bereichs (für"
+        " die Einwilligung zu seinen Modellen). Der Schlüssel wird einmal geprüft und gegen eine"
+        " Sitzung getauscht; im Browser wird er nicht gespeichert.",
     ),
     "logged_in_as": ("Logged in as", "Angemeldet als"),
     "language": ("Language", "Sprache"),
@@ -254,6 +258,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "role_user": ("user", "Nutzer"),
     "role_owner": ("owner", "Verantwortliche"),
     "role_admin": ("admin", "Admin"),
+    "role_viewer": ("viewer", "Lesezugriff"),
     "role_metrics": ("metrics", "Metriken"),
     "capability_chat": ("chat", "Chat"),
     "capability_completion": ("completion", "Textvervollständigung"),

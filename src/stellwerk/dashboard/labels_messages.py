@@ -124,6 +124,7 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "Modelle werden in der Konfiguration verwaltet, nicht über die API",
     ),
     "refusal_not_admin": ("needs an admin key", "braucht einen Admin-Schlüssel"),
+    "refusal_read_only": ("the key may only read", "der Schlüssel darf nur lesen"),
     "refusal_not_ops": ("needs an ops key", "braucht einen Ops-Schlüssel"),
     "refusal_conflict": ("conflicting change", "widersprüchliche Änderung"),
     "refusal_version_conflict": ("changed concurrently", "gleichzeitig geändert"),
@@ -180,11 +181,27 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         " der Seite Einwilligungen; alles andere braucht einen Admin-Schlüssel.",
     ),
     "msg_role_not_allowed": (
-        "This key's role may not use the dashboard: it needs an admin key (or an owner key, for"
-        " the consent of its department's models).",
+        "This key's role may not use the dashboard: it needs an admin key, a viewer key (to"
+        " read only) or an owner key (for the consent of its department's models).",
         "Die Rolle dieses Schlüssels darf das Dashboard nicht nutzen: nötig ist ein"
-        " Admin-Schlüssel (oder einer mit der Rolle „Verantwortliche“, für die Einwilligung zu"
-        " den Modellen seines Bereichs).",
+        " Admin-Schlüssel, einer mit der Rolle Lesezugriff (nur zum Lesen) oder einer mit der"
+        " Rolle „Verantwortliche“ (für die Einwilligung zu den Modellen seines Bereichs).",
+    ),
+    # a viewer key: every page, no change
+    "msg_read_only": (
+        "This key has the role viewer: it may see every page but change nothing; changes need an"
+        " admin key.",
+        "Dieser Schlüssel hat die Rolle Lesezugriff: Er darf jede Seite sehen, aber nichts"
+        " ändern; Änderungen brauchen einen Admin-Schlüssel.",
+    ),
+    "read_only_note": (
+        "Read only: this key (role viewer) sees everything an admin sees and changes nothing.",
+        "Nur lesen: Dieser Schlüssel (Rolle Lesezugriff) sieht alles, was ein Admin sieht, und"
+        " ändert nichts.",
+    ),
+    "read_only_here": (
+        "Changes need an admin key; this key may only read.",
+        "Änderungen brauchen einen Admin-Schlüssel; dieser Schlüssel darf nur lesen.",
     ),
     "msg_csrf_failed": (
         "The form was not sent from this dashboard; reload the page and try again.",

@@ -73,6 +73,10 @@ _REASONS = {
 
 #: The error codes of the admin API's endpoints.
 ADMIN_ERRORS = (400, 401, 403, 404, 409, 413, 415)
+_ADMIN_403 = (
+    "The key's role may not do this: a read (GET) needs an admin or viewer key, a change an admin"
+    " key (a consent change: also an owner key of the model's data owner)."
+)
 
 
 def body(model: type[BaseModel] | str) -> dict[str, Any]:
@@ -174,9 +178,9 @@ def component_schemas(
 
 
 def _admin_operations(schema: dict[str, Any]) -> None:
-    """The admin API (FastAPI parses its bodies): every operation needs an admin key, and a
-    body or parameter FastAPI refuses is rendered as a 400 in the OpenAI envelope (see
-    ``gateway.errors``), not as FastAPI's 422."""
+    """The admin API (FastAPI parses its bodies): every operation needs a key (its 403 says
+    which roles may call it), and a body or parameter FastAPI refuses is rendered as a 400 in
+    the OpenAI envelope (see ``gateway.errors``), not as FastAPI's 422."""
     for path, operations in schema["paths"].items():
         if not path.startswith("/admin/"):
             continue
@@ -187,6 +191,7 @@ def _admin_operations(schema: dict[str, Any]) -> None:
             responses.pop("422", None)
             for code, response in errors("openai", ADMIN_ERRORS).items():
                 responses.setdefault(str(code), response)
+            responses["403"] = {**responses["403"], "description": _ADMIN_403}
 
 
 def _open_operations(schema: dict[str, Any]) -> None:
