@@ -167,6 +167,17 @@ def test_an_explicit_context_below_what_a_use_case_needs_is_refused(tmp_path: Pa
     assert {m.context_length for m in load_config(out).models} == {32768}
 
 
+def test_a_negative_context_is_out_of_range_not_short_of_long_documents(tmp_path: Path) -> None:
+    """walk16 W16-4: ``--context=-5`` without long_documents said it was shorter than "the 0
+    tokens the long_documents use case needs"."""
+    out = tmp_path / "stellwerk.yaml"
+    argv = ["--gpu-memory", "48", "--use-cases", "chat", "--output", str(out), "--no-interactive"]
+    code, output = _init(*argv, "--context=-5")
+    assert "--context: -5 tokens is outside 512 .. 1048576" in output, output
+    assert "long_documents" not in output and code != 0
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_discover_configures_what_the_server_runs(tmp_path: Path, ollama_like: str) -> None:
     out = tmp_path / "stellwerk.yaml"
     code, output = _init("--discover", ollama_like, "--output", str(out), "--no-interactive")

@@ -110,6 +110,17 @@ def test_a_path_with_a_line_break_is_the_dashboards_404_page(
     assert "<b>" not in answer.text
 
 
+def test_a_page_with_a_line_break_at_its_end_is_the_404_page(
+    offline_dashboard: DashboardGateway,
+) -> None:
+    """walk16 W16-5: ``/dashboard/learning%0A`` showed the learning page to a logged-in admin."""
+    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, _):
+        assert client.get("/dashboard/learning").status_code == 200
+        answer = client.get("/dashboard/learning%0A")
+        assert answer.status_code == 404
+        assert "no such dashboard page: '/dashboard/learning\\n'" in unescape(answer.text)
+
+
 def test_an_owners_error_page_has_the_owners_header(offline_dashboard: DashboardGateway) -> None:
     """An owner sees only the consent page: its 403 on the overview leads back there."""
     with login(offline_dashboard.gateway, owner_key(offline_dashboard)) as (client, answer):

@@ -96,6 +96,23 @@ def test_unknown_endpoint_and_method_use_the_envelope(offline_gateway: Gateway) 
 
 
 @pytest.mark.parametrize(
+    "path",
+    ["/v1/models%0A", "/api/tags%0A", "/metrics%0A", "/readyz%0A", "/v1/models/tiny-small%0A"],
+)
+def test_a_path_with_a_line_break_at_its_end_is_an_unknown_endpoint(
+    offline_gateway: Gateway, path: str
+) -> None:
+    """walk16 W16-5: ``/v1/models%0A`` was served as ``/v1/models`` (Python's ``$`` matches
+    before a final line break), passing a proxy rule that blocks a path by its exact text."""
+    answer = offline_gateway.get(path, headers=AUTH)
+    assert answer.status_code == 404, answer.text
+    shown = repr(path.replace("%0A", "\n"))
+    message = answer.json()["error"]
+    message = message if path.startswith("/api/") else message["message"]
+    assert message.startswith(f"no such endpoint: {shown}"), message
+
+
+@pytest.mark.parametrize(
     ("method", "path"),
     [
         ("GET", "/admin/keys/"),

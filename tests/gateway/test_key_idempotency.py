@@ -123,3 +123,24 @@ def test_two_requests_at_once_with_one_idempotency_key_make_one_key(
         assert codes == [201, 409, 409, 409], [a.text for a in answers]
         (made,) = [a.json()["key_id"] for a in answers if a.status_code == 201]
         assert _research_keys(gw) == [made]
+
+
+def test_blanks_around_an_idempotency_key_are_no_part_of_it_and_it_is_sent_once(
+    llama_server: LlamaBackend, tmp_path: Path, any_db_url: str
+) -> None:
+    """walk16 W16-6: ``tok-1   `` was another token than ``tok-1`` (a second key made), and a
+    second header was ignored (a retry with the other value made another key)."""
+    with in_process(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
+        made = _post(gw, "tok-1")
+        assert made.status_code == 201, made.text
+        again = _post(gw, "tok-1   ")
+        assert again.status_code == 409 and again.json()["error"]["code"] == "key_already_made"
+        twice = gw.post(
+            "/admin/keys",
+            json=BODY,
+            headers=[*ADMIN.items(), ("Idempotency-Key", "tok-2"), ("Idempotency-Key", "tok-3")],
+        )
+        assert twice.status_code == 400, twice.text
+        error = twice.json()["error"]
+        assert (error["code"], error["param"]) == ("duplicate_header", "idempotency-key")
+        assert _research_keys(gw) == [made.json()["key_id"]]

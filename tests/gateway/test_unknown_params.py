@@ -259,3 +259,15 @@ def test_several_parameters_the_gateway_does_not_know_are_named_together(
         "Unrecognized request arguments supplied: n_keep, samplers ("
     )
     assert error["message"].endswith("leave them out, or ask the gateway's operator to allow them)")
+
+
+def test_a_flood_of_unknown_parameters_is_named_ten_at_most(offline_gateway: Gateway) -> None:
+    """walk16 W16-2: a body of 380,000 short unknown names got a refusal of 2.6 MB naming each."""
+    names = [f"p{i}" for i in range(2000)]
+    body = {"model": "auto", "messages": USER, **dict.fromkeys(names, 1)}
+    response = offline_gateway.post("/v1/chat/completions", json=body, headers=RESEARCH)
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    said = ", ".join(names[:10]) + " and 1990 more ("
+    assert message.startswith("Unrecognized request arguments supplied: " + said), message[:300]
+    assert len(message) < 1000

@@ -101,7 +101,7 @@ def context(value: int | None, use_cases: Sequence[str]) -> int:
     floor = LONG_DOCUMENT_TOKENS if "long_documents" in use_cases else 0
     if value is None:
         return max(DEFAULT_CONTEXT, floor)
-    if value < floor:
+    if floor and value < floor:  # a value below 512 is the range check's (Needs)
         raise ConfigError(
             f"--context {value} is shorter than the {floor} tokens the long_documents use case "
             f"needs: give --context {floor} or more (or leave --context out: {floor} is then "

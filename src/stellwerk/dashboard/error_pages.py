@@ -26,7 +26,14 @@ from stellwerk.dashboard.messages import Said, say
 from stellwerk.dashboard.months import month_window, this_month
 from stellwerk.dashboard.visitor import Admin, visitor
 from stellwerk.dashboard.web import PREFIX, SESSION_COOKIE, Page, dashboard_of, login_page, render
-from stellwerk.errors import AuthenticationFailed, InvalidRequest, LedgerUnavailable, RequestError
+from stellwerk.errors import (
+    AuthenticationFailed,
+    InvalidRequest,
+    LedgerUnavailable,
+    NotFound,
+    RequestError,
+    shown,
+)
 from stellwerk.ledger.outage import unavailable
 from stellwerk.request_params import refuse_hidden
 
@@ -56,6 +63,7 @@ class DashboardRoute(APIRoute):
             try:
                 if self.checks_params:
                     refuse_hidden(request)  # a path or query parameter no name holds: 400
+                    refuse_line_end(request)  # "/dashboard/learning\n" is no page
                 response = await handler(request)
             except RequestError as exc:
                 response = await error_page(request, exc, shows_month=shows_month)
@@ -72,6 +80,14 @@ class DashboardRoute(APIRoute):
             return response
 
         return run
+
+
+def refuse_line_end(request: Request) -> None:
+    """The 404 page for a page's path with a line break at its end, which Starlette's ``$``
+    matches as the page's path (``gateway.route_ends``)."""
+    path: str = request.scope["path"]
+    if path.endswith("\n"):
+        raise NotFound(f"no such dashboard page: {shown(path)}", code="page_not_found")
 
 
 class UnknownPageRoute(DashboardRoute):

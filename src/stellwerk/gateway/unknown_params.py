@@ -35,6 +35,8 @@ from stellwerk.errors import SHOWN_CHARS, InvalidRequest, Untranslatable, shown
 
 #: the error code of a refused parameter, as the admin API names an unknown query parameter
 CODE = "unknown_parameter"
+NAMED = 10
+"""The unknown parameters a refusal names at most (it says how many more there are)."""
 _PLAIN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _HOW = (
     "this gateway passes on the parameters it knows (docs/api.md), and another only to a"
@@ -57,7 +59,9 @@ def refuse_unknown(unknown: Mapping[str, Any], allowed: frozenset[str]) -> froze
     the first one that is not (rule 3)."""
     refused = [name for name in unknown if name not in allowed]
     if refused:
-        said = ", ".join(_named(name) for name in refused)
+        said = ", ".join(_named(name) for name in refused[:NAMED])
+        if len(refused) > NAMED:  # a body of 380,000 of them got a refusal of 2.6 MB
+            said += f" and {len(refused) - NAMED} more"
         plural, them = ("s", "them") if len(refused) > 1 else ("", "it")
         raise InvalidRequest(
             f"Unrecognized request argument{plural} supplied: {said} ({_HOW}; leave {them} out,"

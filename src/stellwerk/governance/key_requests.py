@@ -49,9 +49,11 @@ class Idempotency:
 def idempotency(header: str | None, body: Mapping[str, object]) -> Idempotency | None:
     """The ``Idempotency-Key`` sent with ``body`` (the request as parsed, defaults filled in, so
     that leaving a default out asks for the same key), ``None`` without the header; a value
-    that is not 1 to 255 printable ASCII characters is a 400 naming the header."""
+    that is not 1 to 255 printable ASCII characters (blanks around it dropped, as HTTP reads a
+    field value) is a 400 naming the header; sent twice, it is the gate's ``duplicate_header``."""
     if header is None:
         return None
+    header = header.strip(" \t")  # a field value's surrounding blanks are not part of it
     if not _VALID.fullmatch(header):
         raise InvalidRequest(
             f"{HEADER} {shown(header)} is not 1 to 255 printable ASCII characters; send a unique"
