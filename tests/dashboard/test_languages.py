@@ -120,7 +120,9 @@ def _codes_in_source() -> set[str]:
     for path in SRC.rglob("*.py"):
         if "dashboard" in path.parts:
             continue  # the dashboard's own (login, session) are never a usage record
-        codes |= set(re.findall(r'code="([a-z_0-9]+)"', path.read_text(encoding="utf-8")))
+        # ``recorded``: what the record keeps where it says more than the code (a key's limit)
+        found = re.findall(r'(?:code|recorded)="([a-z_0-9]+)"', path.read_text(encoding="utf-8"))
+        codes |= set(found)
     return codes
 
 
