@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -384,3 +385,17 @@ def test_every_required_fact_and_openness_class_has_a_label() -> None:
     assert set(get_args(Openness)) <= keys
     german = labels("de")
     assert german("fact_licence") == "Lizenz" and german("open_weights") == "offene Gewichte"
+
+
+def test_no_refusal_label_stops_mid_sentence() -> None:
+    """ "classification lowered below the key's" (walk 15, LOW-13) left out what it is below of;
+    the German said it whole ("... unter die des Schlüssels gesenkt")."""
+    for language in LANGUAGES:
+        shown = labels(language)
+        cut = [
+            name
+            for name in label_keys()
+            if name.startswith("refusal_")
+            and re.search(r"(?:'s|\b(?:the|a|of|des|der|die|den|zu))$", shown[name])
+        ]
+        assert cut == [], (language, cut)

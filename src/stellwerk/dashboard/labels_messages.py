@@ -55,7 +55,7 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
     "refusal_too_many_inputs": ("too many texts to embed", "zu viele Texte zum Einbetten"),
     "refusal_max_tokens_over_limit": ("max_tokens over the limit", "max_tokens über dem Limit"),
     "refusal_classification_lowered": (
-        "classification lowered below the key's",
+        "classification lowered below the key's class",
         "Schutzklasse unter die des Schlüssels gesenkt",
     ),
     "refusal_invalid_request": ("invalid request", "ungültige Anfrage"),
