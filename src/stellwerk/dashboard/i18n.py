@@ -20,6 +20,7 @@ from stellwerk.dashboard.formats import DASH, Formatter, Language
 from stellwerk.dashboard.labels_audit import AUDIT
 from stellwerk.dashboard.labels_consent import CONSENT
 from stellwerk.dashboard.labels_learning import LEARNING
+from stellwerk.dashboard.labels_limits import KEY_LIMITS
 from stellwerk.dashboard.labels_messages import MESSAGES, REFUSALS
 from stellwerk.dashboard.labels_values import VALUES
 from stellwerk.dashboard.language import COOKIE, LANGUAGES, choose
@@ -475,7 +476,16 @@ def label_keys() -> frozenset[str]:
 
 
 def _all() -> dict[str, tuple[str, str]]:
-    return {**_LABELS, **VALUES, **CONSENT, **AUDIT, **LEARNING, **REFUSALS, **MESSAGES}
+    return {
+        **_LABELS,
+        **VALUES,
+        **CONSENT,
+        **AUDIT,
+        **LEARNING,
+        **KEY_LIMITS,
+        **REFUSALS,
+        **MESSAGES,
+    }
 
 
 def counted(t: Labels, fmt: Formatter, name: str, n: int, **values: str) -> str:

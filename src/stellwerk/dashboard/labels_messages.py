@@ -33,14 +33,29 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "Fähigkeit vom Modell nicht unterstützt",
     ),
     "refusal_model_not_found": ("unknown model", "unbekanntes Modell"),
-    "refusal_rate_limited": ("rate limit reached", "Ratenlimit erreicht"),
-    "refusal_budget_exceeded": ("monthly budget used up", "Monatsbudget aufgebraucht"),
+    # a department's limit and a key's own are recorded apart (``RateLimited.recorded``)
+    "refusal_rate_limited": (
+        "the department's rate limit reached",
+        "Ratenlimit des Bereichs erreicht",
+    ),
+    "refusal_key_rate_limited": (
+        "the key's own rate limit reached",
+        "eigenes Ratenlimit des Schlüssels erreicht",
+    ),
+    "refusal_budget_exceeded": (
+        "the department's monthly budget used up",
+        "Monatsbudget des Bereichs aufgebraucht",
+    ),
+    "refusal_key_budget_exceeded": (
+        "the key's own monthly budget used up",
+        "eigenes Monatsbudget des Schlüssels aufgebraucht",
+    ),
     "refusal_too_many_streams": ("too many streams at once", "zu viele gleichzeitige Streams"),
     "refusal_too_many_messages": ("too many messages", "zu viele Nachrichten"),
     "refusal_too_many_inputs": ("too many texts to embed", "zu viele Texte zum Einbetten"),
     "refusal_max_tokens_over_limit": ("max_tokens over the limit", "max_tokens über dem Limit"),
     "refusal_classification_lowered": (
-        "classification lowered below the key's",
+        "classification lowered below the key's class",
         "Schutzklasse unter die des Schlüssels gesenkt",
     ),
     "refusal_invalid_request": ("invalid request", "ungültige Anfrage"),

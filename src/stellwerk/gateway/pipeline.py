@@ -392,7 +392,7 @@ async def fail(runtime: Runtime, call: Call, exc: StellwerkError) -> None:
     if isinstance(exc, UpstreamError):
         call.error_kind = f"backend_{exc.kind}"
     elif isinstance(exc, RequestError):
-        call.error_kind = exc.code
+        call.error_kind = exc.error_kind
     else:
         call.error_kind = "internal"
     await account(runtime, call)

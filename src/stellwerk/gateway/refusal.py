@@ -67,7 +67,7 @@ async def refuse(
         return
     api, endpoint = where
     call = Call(new_request_id(), api, endpoint, "", stream=False, principal=principal)
-    call.status, call.error_kind = exc.status_code, exc.code
+    call.status, call.error_kind = exc.status_code, exc.error_kind
     if principal is not None:  # the answer names its usage record (none without a key)
         exc.request_id = call.request_id
     await response_for(scope, exc)(scope, receive, send)

@@ -339,7 +339,7 @@ class ShadowGrader:
         try:
             call.reservation = await runtime.budget.reserve(principal, tokens, cost)
         except RateLimited as exc:
-            call.status, call.error_kind = exc.status_code, exc.code
+            call.status, call.error_kind = exc.status_code, exc.error_kind
             await runtime.accounts.record(call)
             raise
         try:
