@@ -1,5 +1,5 @@
-"""``stellwerk config check`` warns of a config use case no model may serve (walk15 LOW-11): a
-warning, not an error, as the gateway starts with it all the same."""
+"""``stellwerk config check`` and ``stellwerk use-cases list`` warn of a use case no model may
+serve (walk15 LOW-11): a warning, not an error, as the gateway starts with it all the same."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from typer.testing import CliRunner
 from stellwerk.cli.main import build_app
 from tests.governance.factories import model
 
+PUB = {"name": "pub", "department": "legal", "classification": "public"}
 
-def check(tmp_path: Path, use_cases: list[dict[str, Any]]) -> tuple[int, str, str]:
+
+def run(tmp_path: Path, use_cases: list[dict[str, Any]], *args: str) -> tuple[int, str, str]:
+    """``stellwerk *args`` over a config with these use cases (its path appended)."""
     raw = {
         "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
         "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
@@ -30,19 +33,20 @@ def check(tmp_path: Path, use_cases: list[dict[str, Any]]) -> tuple[int, str, st
     }
     path = tmp_path / "stellwerk.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    result = CliRunner().invoke(build_app(), ["config", "check", str(path)])
+    result = CliRunner().invoke(build_app(), [*args, str(path)])
     return result.exit_code, result.stdout, result.stderr
 
 
 def test_config_check_warns_of_a_use_case_no_allowed_model_may_serve(tmp_path: Path) -> None:
-    code, out, err = check(
+    code, out, err = run(
         tmp_path,
         [  # legal's data is confidential: on premises only; draft is only proposed
-            {"name": "pub", "department": "legal", "classification": "public"}
-            | {"allowed_models": ["big-cloud", "draft"]},
+            PUB | {"allowed_models": ["big-cloud", "draft"]},
             {"name": "contracts", "department": "legal", "allowed_models": ["small-onprem"]},
             {"name": "releases", "department": "press", "allowed_models": ["big-cloud"]},
         ],
+        "config",
+        "check",
     )
     assert code == 0, err
     assert "valid" in out
@@ -53,3 +57,14 @@ def test_config_check_warns_of_a_use_case_no_allowed_model_may_serve(tmp_path: P
     )
     assert "big-cloud: hosted eu_cloud, where confidential data may not go" in warnings[0]
     assert "draft: lifecycle state is proposed" in warnings[0]
+
+
+def test_use_cases_list_warns_of_a_use_case_no_allowed_model_may_serve(tmp_path: Path) -> None:
+    cases = [PUB | {"allowed_models": ["big-cloud"]}, {"name": "notes", "department": "press"}]
+    code, out, err = run(tmp_path, cases, "use-cases", "list", "-c")
+    assert code == 0, err
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["notes", "pub"]
+    assert err.strip() == (
+        "warning: use case 'pub': no allowed model may serve its class confidential"
+        " (big-cloud: hosted eu_cloud, where confidential data may not go)"
+    )
