@@ -78,8 +78,11 @@ def unservable(
 
 def unservable_in_config(config: StellwerkConfig) -> list[Unservable]:
     """The config's use cases that no model may serve as the config seeds the catalog (each
-    model in its configured lifecycle state, consent granted): ``stellwerk config check``."""
-    policy = PolicyFilter.from_config(config)
+    model in its configured lifecycle state, consent granted): ``stellwerk config check``. The
+    ledger is not read there, so each model is taken to have the calibration record that may
+    stand for its ``evaluation_url`` (``compliance_mode: block``): no warning that a record
+    already in the ledger would make false."""
+    policy = PolicyFilter.from_config(config, evaluated=frozenset(m.id for m in config.models))
     models = [ModelState.from_config(m) for m in config.models]
     found = (unservable(policy, case, models) for case in config.use_cases)
     return [u for u in found if u is not None]
