@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from html import unescape
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -30,6 +29,7 @@ from stellwerk.dashboard.learning import (
     ShadowCost,
     VersionRow,
 )
+from stellwerk.dashboard.visitor import Admin
 from stellwerk.dashboard.web import Page, templates
 from stellwerk.ledger import learning_totals as q
 from stellwerk.ledger.audit import AuditEntry
@@ -300,7 +300,7 @@ def _version(id: int, details: dict[str, Any], *, in_use: bool) -> VersionRow:
 
 
 def _render(page: Learning, language: Language = "en") -> str:
-    admin = SimpleNamespace(role="admin", key_id="it-admin", csrf="x", home="/dashboard")
+    admin = Admin(key_id="it-admin", nonce="n", csrf="x")  # an admin: every page, every form
     return (
         templates()
         .get_template("learning.html")
