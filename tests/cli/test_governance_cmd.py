@@ -476,3 +476,23 @@ def test_a_use_case_allowed_one_model_shows_no_loss_in_the_report_or_the_dashboa
     finally:
         ledger.close()
     assert overview.savings is not None and overview.savings.cost.saved == 0
+
+
+def test_catalog_list_shows_a_model_without_hosting_as_missing_it(tmp_path: Path) -> None:
+    """Walk 15 (MEDIUM-3): a model the config gives no hosting was listed ``on_prem`` and
+    compliant; its location is not stated, and the compliance column says it is missing."""
+    unplaced = model("unplaced-3b")
+    del unplaced["hosting"]
+    raw = {
+        "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
+        "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+        "models": [model("placed-3b"), unplaced],
+        "departments": [{"name": "legal"}],
+    }
+    path = tmp_path / "stellwerk.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    code, out, err = run("catalog", "list", "-c", str(path))
+    assert code == 0, err
+    rows = {x.split()[0]: x for x in out.splitlines()[1:]}
+    assert rows["placed-3b"].split()[3:] == ["on_prem", "ok"]
+    assert rows["unplaced-3b"].split()[3:] == ["not", "stated", "missing", "hosting"]

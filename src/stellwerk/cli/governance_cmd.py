@@ -253,7 +253,8 @@ def catalog_list(config: ConfigOption) -> None:
         facts = "ok" if report.compliant else "missing " + ", ".join(report.missing)
         # "—": a model without a data owner has no consent to give or withdraw
         consent = {None: "—", True: "granted", False: "withdrawn"}[s.owner_consent]
-        typer.echo(f"{s.id:<24}  {s.lifecycle:<10}  {consent:<9}  {s.config.hosting:<12}  {facts}")
+        hosting = s.config.hosting or "not stated"  # the compliance column says it is missing
+        typer.echo(f"{s.id:<24}  {s.lifecycle:<10}  {consent:<9}  {hosting:<12}  {facts}")
 
 
 def catalog_set(

@@ -112,8 +112,12 @@ class ModelConfig(Strict):
     languages: tuple[str, ...] = ()
     licence: str | None = None
     openness: Openness = "open_weights"
-    hosting: Hosting = "on_prem"
+    hosting: Hosting | None = None
+    """Where the model runs; None when the config does not say, which the compliance check lists
+    as missing and the policy counts as the least trusted location (``policy.classification``)."""
     lifecycle: Lifecycle = "approved"
+    """Seeds the catalog the first time the model is seen; when not stated, ``stellwerk config
+    check`` warns (``config.unstated``) that the model is served without review."""
     owner: str | None = None
     price: Price = Price()
     energy_wh_per_1k_tokens: float = Field(default=0.0, ge=0)
