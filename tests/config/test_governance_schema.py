@@ -176,3 +176,29 @@ def test_a_config_key_may_raise_its_classification(own: str, use_case: str | Non
         use_cases=[{"name": "contracts", "department": "legal", "classification": "confidential"}],
     )
     assert cfg.departments[0].keys[0].classification == own
+
+
+def test_config_check_refuses_a_use_case_naming_a_model_twice_as_the_admin_api_does(
+    tmp_path: Path,
+) -> None:
+    """Walk 15 (LOW-15): the config took ``allowed_models: [a, b, a]``, which ``POST
+    /admin/use-cases`` refuses; both now refuse it in the same words, naming the field."""
+    raw = {
+        "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+        "models": [model("small-onprem"), model("big-cloud", hosting="eu_cloud")],
+        "departments": [{"name": "legal"}],
+        "use_cases": [
+            {
+                "name": "contracts",
+                "department": "legal",
+                "allowed_models": ["small-onprem", "big-cloud", "small-onprem"],
+            }
+        ],
+    }
+    path = tmp_path / "stellwerk.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    answer = CliRunner().invoke(build_app(), ["config", "check", str(path)])
+    assert answer.exit_code == 2
+    assert (
+        "use_cases.0.allowed_models: names the model 'small-onprem' twice; name each model once"
+    ) in answer.output
