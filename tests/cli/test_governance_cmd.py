@@ -69,6 +69,22 @@ def test_keys_create_list_revoke_and_the_audit(config_path: Path) -> None:
     assert key.removeprefix("sk-stw-") not in out
 
 
+def test_keys_revoke_needs_a_reason_as_the_admin_api_does(config_path: Path) -> None:
+    """Walk 15 (LOW-14): ``keys revoke`` without ``--reason`` revoked the key and audited "revoked
+    with the CLI", where the admin API and the dashboard require a reason. Now it is a usage
+    error naming the option, and the key stays active."""
+    c = str(config_path)
+    code, _, err = run("keys", "create", "-c", c, "--department", "legal")
+    assert code == 0, err
+    key_id = err.split("key id ")[1].split()[0]
+    code, _, err = run("keys", "revoke", "-c", c, key_id)
+    assert code == 2
+    assert "Missing option '--reason'" in err
+    listed = next(x for x in run("keys", "list", "-c", c)[1].splitlines() if key_id in x)
+    assert "active" in listed
+    assert "key.revoke" not in run("audit", "-c", c)[1]
+
+
 def test_keys_list_shows_the_config_keys_beside_the_stored_ones(
     config_path: Path,
 ) -> None:
@@ -114,7 +130,7 @@ def test_keys_list_shows_the_config_keys_beside_the_stored_ones(
             ("keys", "create", "--department", "finance", "--use-case", "contracts"),
             "belongs to department 'legal'",
         ),
-        (("keys", "revoke", "key-nope"), "unknown key 'key-nope'"),
+        (("keys", "revoke", "key-nope", "--reason", "r"), "unknown key 'key-nope'"),
         (
             ("catalog", "set", "mistral-8b", "approved", "--reason", "r"),
             "illegal lifecycle transition proposed -> approved",

@@ -224,9 +224,10 @@ def use_cases_list(
 def keys_revoke(
     config: ConfigOption,
     key_id: Annotated[str, typer.Argument(help="The key id (key-...).")],
-    reason: Reason = "revoked with the CLI",
+    reason: Reason,
 ) -> None:
-    """Revoke a key: its next request is refused with 401."""
+    """Revoke a key: its next request is refused with 401. The reason is required, as on the
+    admin API and the dashboard: the audit trail of a revoked (perhaps stolen) key needs it."""
     try:
         with _governance(config) as gov:
             gov.admin.keys.revoke(key_id, actor=_actor(), reason=reason)
