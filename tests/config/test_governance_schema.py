@@ -49,6 +49,10 @@ def test_high_risk_retention_below_six_months_is_refused() -> None:
             "departments.0.keys.0.use_case: 'u' is not a configured use case",
         ),
         ({"models": [model("m", data_owner="ghost")]}, "models.0.data_owner: 'ghost'"),
+        (  # the audit log prints a target as kind:name (walk 15, LOW-7)
+            {"use_cases": [{"name": "model:small-onprem", "department": "it"}]},
+            "use_cases.0.name: 'model:small-onprem' holds ':', which the audit log reads as",
+        ),
         (  # its requests would be counted as shadow grading's calls
             {"departments": [{"name": "it", "keys": [{"id": "shadow", "key_env": "K"}]}]},
             "departments.0.keys.0.id: .*key id 'shadow' is reserved for shadow grading",

@@ -126,6 +126,18 @@ def each_model_once(
     return models
 
 
+def new_use_case_name(name: str) -> str:
+    """A new use case's name (the config's, ``POST /admin/use-cases``) without ``:``: the audit
+    log prints a target as ``kind:name``, so ``model:x`` named a model and a use case alike. A
+    use case stored before this rule keeps its name (read, shown and changed as before)."""
+    if ":" in name:
+        raise ValueError(
+            f"{shown(name)} holds ':', which the audit log reads as kind:name (model:x); name the"
+            " use case with letters, digits and . _ / -"
+        )
+    return name
+
+
 class UseCaseConfig(Strict):
     """A use case: what a department does with the models (EU AI Act risk tier, data class)."""
 

@@ -39,6 +39,7 @@ from stellwerk.config.governance import (
     KeyConfig,
     UsageLimits,
     UseCaseConfig,
+    new_use_case_name,
 )
 from stellwerk.config.key_class import lowered_class
 from stellwerk.config.plain_text import plain_text
@@ -387,6 +388,10 @@ class StellwerkConfig(Strict):
         departments = {d.name for d in self.departments}
         use_cases = {u.name: u for u in self.use_cases}
         for i, case in enumerate(self.use_cases):
+            try:
+                new_use_case_name(case.name)
+            except ValueError as exc:
+                raise ValueError(f"use_cases.{i}.name: {exc}") from None
             if case.department not in departments:
                 raise ValueError(
                     f"use_cases.{i}.department: {case.department!r} is not a configured department"
