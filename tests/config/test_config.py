@@ -227,6 +227,23 @@ def test_config_check_warns_about_models_without_hosting_or_lifecycle(
     assert "complete" not in answer.stderr
 
 
+def test_serve_says_at_start_which_models_have_no_hosting(tmp_path: Path) -> None:
+    """After an upgrade, a config without hosting has its internal requests refused: the start
+    names the models and what to do, beside the models line."""
+    from stellwerk.cli.serve_summary import startup_summary
+
+    placed = {**STATED, "id": "placed"}
+    config = load_config(write(tmp_path, {**MINIMAL, "models": [MINIMAL["models"][0], placed]}))
+    notes = [x for x in startup_summary(config, "http://h:1", "c.yaml") if "hosting" in x]
+    assert notes == [
+        "note: no hosting stated for mistral-3-8b: they get only data that may go to every"
+        " location (by default public); state hosting: on_prem, eu_cloud or non_eu_cloud"
+        " (docs/governance.md, Hosting)"
+    ]
+    stated = load_config(write(tmp_path, {**MINIMAL, "models": [placed]}))
+    assert not [x for x in startup_summary(stated, "http://h:1", "c.yaml") if "hosting" in x]
+
+
 def test_config_check_names_every_missing_variable_at_once_and_each_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
