@@ -109,6 +109,10 @@ class RequestError(StellwerkError):
     status_code: int = 400
     error_type: str = "invalid_request_error"
     code: str = "invalid_request"
+    recorded: str | None = None
+    """What its usage record keeps instead of ``code``, where the record says more than the
+    client's code (``RateLimited``: a key's own limit apart from its department's); None: the
+    code. Read it as ``error_kind``."""
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -116,6 +120,11 @@ class RequestError(StellwerkError):
         self.param = param
         if code is not None:
             self.code = code
+
+    @property
+    def error_kind(self) -> str:
+        """What the request's usage record keeps as its ``error_kind`` (the dashboard's reason)."""
+        return self.recorded or self.code
 
     def placed(self, rename: Callable[[str], str]) -> RequestError:
         """This refusal, its place named as ``rename`` names it (``param``, and the start of
@@ -226,6 +235,11 @@ class UnsupportedEncoding(RequestError):
 
 
 class RateLimited(RequestError):
+    """A rate limit or budget is spent. The client's code is the same for a department's limit
+    and a key's own (``budget_exceeded``, ``rate_limited``; the message names the scope); the
+    usage record keeps a key's own apart (``recorded``: ``key_budget_exceeded``), so that the
+    dashboard does not count a key's spent budget under its department's."""
+
     status_code = 429
     error_type = "rate_limit_error"
     code = "rate_limited"
@@ -237,9 +251,11 @@ class RateLimited(RequestError):
         retry_after_s: float | None = None,
         param: str | None = None,
         code: str | None = None,
+        recorded: str | None = None,
     ) -> None:
         super().__init__(message, param=param, code=code)
         self.retry_after_s = retry_after_s
+        self.recorded = recorded
 
 
 class ClientGone(RequestError):

@@ -139,6 +139,45 @@ def test_bad_flag_values_are_named(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_explicit_context_below_what_a_use_case_needs_is_refused(tmp_path: Path) -> None:
+    """``--context 2048 --use-cases long_documents`` served a 32768-token context without a word
+    (and computed the memory for it): the user's choice is refused, naming both and the ways
+    out, as a usage error; left out, the context is the one the use case needs."""
+    out = tmp_path / "stellwerk.yaml"
+    argv = ["--gpu-memory", "48", "--use-cases", "chat,long_documents", "--output", str(out)]
+    code, output = _init(*argv, "--context", "2048", "--no-interactive")
+    assert code == 2
+    assert (
+        "error: --context 2048 is shorter than the 32768 tokens the long_documents use case "
+        "needs: give --context 32768 or more (or leave --context out: 32768 is then served), or "
+        "leave long_documents out of --use-cases"
+    ) in " ".join(output.split())
+    assert list(tmp_path.iterdir()) == []
+    # asked on a terminal, the use case that contradicts --context is named and asked again
+    answers = ["ollama", "", "any", "any", "", "long_documents", "chat", "internal"]
+    code, output = _init(
+        "--gpu-memory", "48", "--context", "2048", "--output", str(out), "--interactive",
+        input="\n".join(answers) + "\n",
+    )  # fmt: skip
+    assert code == 0, output
+    assert "--context 2048 is shorter than the 32768 tokens" in " ".join(output.split())
+    assert {m.context_length for m in load_config(out).models} == {2048}
+    code, output = _init(*argv, "--no-interactive", "--force")
+    assert code == 0, output
+    assert {m.context_length for m in load_config(out).models} == {32768}
+
+
+def test_a_negative_context_is_out_of_range_not_short_of_long_documents(tmp_path: Path) -> None:
+    """walk16 W16-4: ``--context=-5`` without long_documents said it was shorter than "the 0
+    tokens the long_documents use case needs"."""
+    out = tmp_path / "stellwerk.yaml"
+    argv = ["--gpu-memory", "48", "--use-cases", "chat", "--output", str(out), "--no-interactive"]
+    code, output = _init(*argv, "--context=-5")
+    assert "--context: -5 tokens is outside 512 .. 1048576" in output, output
+    assert "long_documents" not in output and code != 0
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_discover_configures_what_the_server_runs(tmp_path: Path, ollama_like: str) -> None:
     out = tmp_path / "stellwerk.yaml"
     code, output = _init("--discover", ollama_like, "--output", str(out), "--no-interactive")
@@ -174,6 +213,24 @@ def test_every_init_option_is_documented() -> None:
     assert len(options) > 10
     missing = [opt for opt in options if f"`{opt}" not in docs]
     assert not missing, f"undocumented in docs/configurator.md: {missing}"
+
+
+def test_gpu_memory_says_the_same_in_the_help_and_the_docs() -> None:
+    """The help said "all GPUs together", the docs "the GPU(s)", and the vLLM script used one
+    GPU: both now say which memory each engine's script can use, in the same words."""
+    wide = runner.invoke(
+        build_app(), ["init", "--help"], env={"COLUMNS": "1000"}, terminal_width=1000
+    )
+    help_row = next(line for line in wide.output.splitlines() if "--gpu-memory" in line)
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "configurator.md").read_text()
+    docs_row = next(line for line in docs.splitlines() if line.startswith("| `--gpu-memory"))
+    said = (
+        "GPU memory in GB the models must fit in: with ollama and llamacpp all GPUs' together (a "
+        "model is spread over them), with vllm one GPU's (the script starts every server on the "
+        "first GPU)"
+    )
+    assert said in " ".join(help_row.split())
+    assert said in docs_row
 
 
 def test_a_department_name_the_config_would_refuse_is_named(tmp_path: Path) -> None:

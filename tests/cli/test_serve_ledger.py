@@ -77,18 +77,28 @@ def test_serve_opens_and_migrates_the_ledger_once(
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "error", "tried"),
     [
-        "sqlite:///{tmp}/nowhere/ledger.db",
-        "postgresql+psycopg://postgres:secret@127.0.0.1:1/nothing",
+        # named with the variables not set, before the ledger is tried (`config check --env`'s
+        # list of what serve would refuse)
+        (
+            "sqlite:///{tmp}/nowhere/ledger.db",
+            "error: server.database_url: the SQLite ledger's folder {tmp}/nowhere does not exist",
+            0,
+        ),
+        (
+            "postgresql+psycopg://postgres:secret@127.0.0.1:1/nothing",
+            "error: cannot open the ledger at ",
+            1,
+        ),
     ],
     ids=["sqlite-folder-missing", "postgres-unreachable"],
 )
 def test_a_ledger_serve_cannot_open_is_one_error_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, error: str, tried: int
 ) -> None:
     result, upgraded, served = _serve(tmp_path, monkeypatch, url.format(tmp=tmp_path))
     assert result.exit_code == 2
-    assert "error: cannot open the ledger at " in result.output
+    assert error.format(tmp=tmp_path) in " ".join(result.output.split())
     assert "Traceback" not in result.output and "secret" not in result.output
-    assert served == [] and len(upgraded) == 1
+    assert served == [] and len(upgraded) == tried

@@ -29,6 +29,8 @@ MINIMAL: dict[str, Any] = {
     ],
     "departments": [{"name": "it", "keys": [{"id": "it-1", "key_env": "IT_KEY"}]}],
 }
+#: the minimal config's backend as an OpenAI-compatible server (the models refer to its name)
+OPENAI_BACKEND = {**MINIMAL["backends"][0], "kind": "openai"}
 
 
 # the facts whose defaults ``config check`` warns about, stated
@@ -65,6 +67,32 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
         (
             {"backends": [{**MINIMAL["backends"][0], "dialect": "llamacpp"}]},
             "dialect 'llamacpp' applies to kind 'openai' only",
+        ),
+        (
+            {"backends": [{**MINIMAL["backends"][0], "pass_params": ["n_keep"]}]},
+            "pass_params applies to kind 'openai' only",
+        ),
+        (
+            {
+                "backends": [
+                    {**OPENAI_BACKEND, "pass_params": ["chat_template_kwargs", "n_predict"]}
+                ]
+            },
+            "backends.0.pass_params: 'n_predict' cannot be passed on: the answer's length is"
+            " max_tokens",
+        ),
+        (
+            {"backends": [{**OPENAI_BACKEND, "pass_params": ["priority"]}]},
+            "'priority' cannot be passed on: the model server's queue is shared by every"
+            " department",
+        ),
+        (
+            {"backends": [{**OPENAI_BACKEND, "pass_params": ["n_keep", "n_keep"]}]},
+            "'n_keep' is listed twice",
+        ),
+        (
+            {"backends": [{**OPENAI_BACKEND, "pass_params": ["chat template"]}]},
+            "'chat template' is not a request parameter's name",
         ),
         ({"routes": {"fast": {"cost_weight": 1}}}, "route names start with 'auto'"),
         ({"departments": [{"name": "it", "allowed_models": ["gpt"]}]}, "'gpt' is not a configured"),
@@ -244,11 +272,9 @@ def test_serve_says_at_start_which_models_have_no_hosting(tmp_path: Path) -> Non
     assert not [x for x in startup_summary(stated, "http://h:1", "c.yaml") if "hosting" in x]
 
 
-def test_config_check_names_every_missing_variable_at_once_and_each_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Walk 14 (14-5): the check named the department keys, and only when they were set the
-    backends' token, twice (two backends read it), then the next variable: one round each."""
+def _many_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A config reading five variables (keys, a token two backends share, the Redis password,
+    the session secret), none of them set; its path."""
     token = {"api_key_env": "ENGINE_KEY"}
     raw = {
         **MINIMAL,
@@ -268,9 +294,17 @@ def test_config_check_names_every_missing_variable_at_once_and_each_once(
         ],
         "dashboard": {"session_secret_env": "SESSION"},
     }
-    path = str(write(tmp_path, raw))
     for name in ("IT_KEY", "ADMIN_KEY", "ENGINE_KEY", "REDIS_PW", "SESSION"):
         monkeypatch.delenv(name, raising=False)
+    return str(write(tmp_path, raw))
+
+
+def test_config_check_names_every_missing_variable_at_once_and_each_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Walk 14 (14-5): the check named the department keys, and only when they were set the
+    backends' token, twice (two backends read it), then the next variable: one round each."""
+    path = _many_variables(tmp_path, monkeypatch)
     result = CliRunner().invoke(build_app(), ["config", "check", "--env", path])
     assert result.exit_code == 2
     assert (
@@ -280,6 +314,27 @@ def test_config_check_names_every_missing_variable_at_once_and_each_once(
     assert result.output.count("not set") == 1, result.output
     monkeypatch.setenv("SESSION", "short")
     short = CliRunner().invoke(build_app(), ["config", "check", "--env", path])
+    assert short.exit_code == 2
+    assert "not set: IT_KEY, ADMIN_KEY, ENGINE_KEY, REDIS_PW\n" in short.output
+    assert "the secret in SESSION has 5 characters" in short.output
+
+
+def test_serve_names_every_missing_variable_at_once_as_config_check_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``serve`` named the variables a group per start (the keys; set them, start again: the
+    backends' token; ...); it names them all at once, with the same words as ``config check
+    --env``, and refuses before it opens (or creates) the ledger."""
+    path = _many_variables(tmp_path, monkeypatch)
+    result = CliRunner().invoke(build_app(), ["serve", "--config", path])
+    assert result.exit_code == 2
+    assert result.output == (
+        "error: the config references environment variables that are not set: "
+        "IT_KEY, ADMIN_KEY, ENGINE_KEY, REDIS_PW, SESSION\n"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["stellwerk.yaml"]  # no ledger made
+    monkeypatch.setenv("SESSION", "short")
+    short = CliRunner().invoke(build_app(), ["serve", "--config", path])
     assert short.exit_code == 2
     assert "not set: IT_KEY, ADMIN_KEY, ENGINE_KEY, REDIS_PW\n" in short.output
     assert "the secret in SESSION has 5 characters" in short.output
@@ -344,7 +399,8 @@ def test_a_sqlite_ledger_in_a_folder_that_does_not_exist_is_named_before_serve_s
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``config check --env`` names the missing folder (it said valid), and ``serve`` says why it
-    cannot start in one line, exit 2 (it printed the server's start-up traceback)."""
+    cannot start in one line, exit 2 (it printed the server's start-up traceback): the same
+    line, as serve refuses what the check names."""
     missing = tmp_path / "nowhere" / "ledger.db"
     raw = {**MINIMAL, "server": {"database_url": f"sqlite:///{missing}"}}
     path = str(write(tmp_path, raw))
@@ -355,7 +411,9 @@ def test_a_sqlite_ledger_in_a_folder_that_does_not_exist_is_named_before_serve_s
     assert f"the SQLite ledger's folder {missing.parent} does not exist" in checked.output
     served = runner.invoke(build_app(), ["serve", "--config", path, "--port", "0"])
     assert served.exit_code == 2
-    assert "error: cannot open the ledger at sqlite:///" in served.output
+    assert f"error: server.database_url: the SQLite ledger's folder {missing.parent} does not" in (
+        served.output
+    )
     assert "Traceback" not in served.output
 
 
@@ -373,3 +431,22 @@ def test_a_sqlite_ledger_in_a_folder_that_does_not_exist_is_named_before_serve_s
 )
 def test_a_relative_sqlite_ledger_lies_in_the_config_files_folder(url: str, expected: str) -> None:
     assert ledger_beside(url, Path("/etc/stellwerk")) == expected
+
+
+def test_config_check_names_the_record_key_as_the_start_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``router.record_noise_key_env``: a variable not set, then one too short, each refused by
+    ``config check --env`` in the start's words."""
+    path = str(write(tmp_path, {**MINIMAL, "router": {"record_noise_key_env": "RECORD_KEY"}}))
+    monkeypatch.delenv("RECORD_KEY", raising=False)
+    monkeypatch.setenv("IT_KEY", "sk-stw-" + "i" * 40)  # MINIMAL's department key
+    missing = CliRunner().invoke(build_app(), ["config", "check", "--env", path])
+    assert missing.exit_code == 2
+    assert "environment variables that are not set: RECORD_KEY\n" in missing.output
+    monkeypatch.setenv("RECORD_KEY", "short")
+    short = CliRunner().invoke(build_app(), ["config", "check", "--env", path])
+    assert short.exit_code == 2
+    assert "router.record_noise_key_env: the secret in RECORD_KEY has 5 characters" in short.output
+    monkeypatch.setenv("RECORD_KEY", "k" * 32)
+    assert CliRunner().invoke(build_app(), ["config", "check", "--env", path]).exit_code == 0

@@ -224,7 +224,7 @@ def test_unknown_names_in_urls_are_404(
             {"monthly_budget": "1.500", "reason": "r"},
             400,
             "Monthly budget: 1.500 is ambiguous (other languages write one thousand five hundred"
-            " as 1.500); write 1.5000 for the decimal amount or 1,500 for thousands.",
+            " as 1.500); write 1.5 for the decimal amount or 1,500 for thousands.",
         ),
         (
             "/dashboard/departments/legal/budget",

@@ -107,7 +107,13 @@ def test_a_field_shows_at_least_two_decimals_as_the_page_writes_amounts(
 
 @pytest.mark.parametrize(
     ("text", "language", "readings"),
-    [("12,505", "de", ("12,5050", "12.505")), ("1.500", "en", ("1.5000", "1,500"))],
+    [
+        ("12,505", "de", ("12,5050", "12.505")),
+        ("1.500", "en", ("1.5", "1,500")),
+        ("1,500", "de", ("1,5", "1.500")),  # it said "1,5000" (walk 15, LOW-5)
+        ("12,250", "de", ("12,25", "12.250")),
+        ("2,000", "de", ("2", "2.000")),
+    ],
 )
 def test_an_ambiguous_amount_is_offered_back_both_ways_it_can_mean(
     text: str, language: Language, readings: tuple[str, str]

@@ -85,6 +85,42 @@ def test_an_error_page_without_a_session_has_no_logged_in_header(
         assert answer.status_code == 404 and LOGOUT not in answer.text
 
 
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        ("/dashboard/x%0Ay", r"'/dashboard/x\ny'"),
+        ("/dashboard/x%0Dy%09z", r"'/dashboard/x\ry\tz'"),
+        ("/dashboard/models/x%0Ay", r"'/dashboard/models/x\ny'"),
+        ("/dashboard/static/a%0Ab.css", r"'/dashboard/static/a\nb.css'"),
+        ("/dashboard/%3Cb%3Ex%0A%3C/b%3E", r"'/dashboard/<b>x\n</b>'"),
+    ],
+    ids=["line-break", "return-and-tab", "model", "static", "markup"],
+)
+def test_a_path_with_a_line_break_is_the_dashboards_404_page(
+    offline_dashboard: DashboardGateway, path: str, shown: str
+) -> None:
+    """``/dashboard/x%0Ay`` matched no dashboard route (Starlette's ``path`` stops at a line
+    break) and was the model APIs' JSON 404; a carriage return was a 400 about a parameter
+    ``rest``, and the page named the path without it (``request.url`` drops both)."""
+    answer = offline_dashboard.gateway.get(path)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "There is no such page in the dashboard" in unescape(answer.text)
+    assert f"no such dashboard page: {shown}" in unescape(answer.text)  # escaped, as asked
+    assert "<b>" not in answer.text
+
+
+def test_a_page_with_a_line_break_at_its_end_is_the_404_page(
+    offline_dashboard: DashboardGateway,
+) -> None:
+    """walk16 W16-5: ``/dashboard/learning%0A`` showed the learning page to a logged-in admin."""
+    with login(offline_dashboard.gateway, ADMIN_KEY) as (client, _):
+        assert client.get("/dashboard/learning").status_code == 200
+        answer = client.get("/dashboard/learning%0A")
+        assert answer.status_code == 404
+        assert "no such dashboard page: '/dashboard/learning\\n'" in unescape(answer.text)
+
+
 def test_an_owners_error_page_has_the_owners_header(offline_dashboard: DashboardGateway) -> None:
     """An owner sees only the consent page: its 403 on the overview leads back there."""
     with login(offline_dashboard.gateway, owner_key(offline_dashboard)) as (client, answer):

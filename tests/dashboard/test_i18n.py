@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -255,21 +256,35 @@ def _entry(details: dict[str, Any], action: str = "model.lifecycle") -> AuditEnt
 def test_audit_details_are_in_the_page_language() -> None:
     change = {"from": "approved", "to": "deprecated", "reason": "superseded", "version": 3}
     assert audit_details(_entry(change), labels("de"), Formatter("de")) == [
-        "von: freigegeben",
-        "auf: abgekündigt",
+        "von freigegeben auf abgekündigt",
         "Begründung: superseded",
         "Version: 3",
     ]
     limits = {"from": {"monthly_budget": None}, "to": {"monthly_budget": 0.0005}, "reason": "x"}
     assert audit_details(_entry(limits), labels("de"), Formatter("de")) == [
-        f"von: {DASH}",
-        "auf: Monatsbudget=0,0005\u00a0€",
+        f"von {DASH} auf Monatsbudget=0,0005\u00a0€",
         "Begründung: x",
     ]
     cleared = {"from": {"requests_per_minute": 1}, "to": {"requests_per_minute": None}}
-    for language, unlimited in (("en", "to: unlimited"), ("de", "auf: unbegrenzt")):
+    for language, unlimited in (("en", "to unlimited"), ("de", "auf unbegrenzt")):
         shown = audit_details(_entry(cleared, "limits.set"), labels(language), Formatter(language))
-        assert shown[1] == unlimited, shown  # a cleared limit is unlimited, not DASH
+        assert shown[0].endswith(unlimited), shown  # a cleared limit is unlimited, not DASH
+
+
+def test_a_move_reads_from_before_to_after_whatever_order_the_log_keeps() -> None:
+    """PostgreSQL's jsonb keeps ``to`` before ``from``: the overview read "to: approved from:
+    deprecated" (walk 15, LOW-12), the state after first."""
+    moved = {"reason": "back", "to": "approved", "version": 4, "from": "deprecated"}
+    said = {
+        "en": ["reason: back", "from deprecated to approved", "version: 4"],
+        "de": ["Begründung: back", "von abgekündigt auf freigegeben", "Version: 4"],
+    }
+    for language, lines in said.items():
+        assert audit_details(_entry(moved), labels(language), Formatter(language)) == lines
+    limits = {"to": {"requests_per_minute": 120}, "from": {"requests_per_minute": 5}}
+    assert audit_details(_entry(limits, "limits.set"), labels("de"), Formatter("de")) == [
+        "von Anfragen/Min.=5 auf Anfragen/Min.=120"
+    ]
     key = {"department": "it", "role": "owner"}
     for language, role in (("en", "role: owner"), ("de", "Rolle: Verantwortliche")):
         shown = audit_details(_entry(key, "key.create"), labels(language), Formatter(language))
@@ -370,3 +385,17 @@ def test_every_required_fact_and_openness_class_has_a_label() -> None:
     assert set(get_args(Openness)) <= keys
     german = labels("de")
     assert german("fact_licence") == "Lizenz" and german("open_weights") == "offene Gewichte"
+
+
+def test_no_refusal_label_stops_mid_sentence() -> None:
+    """ "classification lowered below the key's" (walk 15, LOW-13) left out what it is below of;
+    the German said it whole ("... unter die des Schlüssels gesenkt")."""
+    for language in LANGUAGES:
+        shown = labels(language)
+        cut = [
+            name
+            for name in label_keys()
+            if name.startswith("refusal_")
+            and re.search(r"(?:'s|\b(?:the|a|of|des|der|die|den|zu))$", shown[name])
+        ]
+        assert cut == [], (language, cut)

@@ -17,7 +17,7 @@ import pytest
 
 from stellwerk.dashboard.i18n import label_keys
 from stellwerk.errors import RequestError
-from tests.dashboard.client import csrf_of, post_form
+from tests.dashboard.client import csrf_of, login, post_form
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.traffic import record, served, two_refusals
 
@@ -120,7 +120,9 @@ def _codes_in_source() -> set[str]:
     for path in SRC.rglob("*.py"):
         if "dashboard" in path.parts:
             continue  # the dashboard's own (login, session) are never a usage record
-        codes |= set(re.findall(r'code="([a-z_0-9]+)"', path.read_text(encoding="utf-8")))
+        # ``recorded``: what the record keeps where it says more than the code (a key's limit)
+        found = re.findall(r'(?:code|recorded)="([a-z_0-9]+)"', path.read_text(encoding="utf-8"))
+        codes |= set(found)
     return codes
 
 
@@ -399,14 +401,41 @@ def test_the_consent_page_names_the_owner_role_in_the_page_language(
     assert language == "en" or "owner" not in page
 
 
+def test_an_owner_whose_department_owns_no_model_is_told_so(
+    offline_dashboard: DashboardGateway, language: str
+) -> None:
+    """research's owner key, while tiny-small names legal as its data owner: the page said "No
+    model names a data owner here" (walk 15, LOW-5), which the model of legal belies."""
+    made = offline_dashboard.gateway.post(
+        "/admin/keys",
+        json={"department": "research", "role": "owner"},
+        headers={"authorization": f"Bearer {ADMIN_KEY}"},
+    )
+    assert made.status_code == 201, made.text
+    with login(offline_dashboard.gateway, made.json()["key"]) as (owner, answer):
+        assert answer.status_code == 303
+        owner.cookies.set("stw_lang", language, path="/dashboard")
+        page = " ".join(text_of(owner.get("/dashboard/consent")).split())
+    says = {
+        "en": "No model names research as its data owner.",
+        "de": "Kein Modell nennt research als seinen Datenverantwortlichen.",
+    }
+    assert says[language] in page, page
+
+
 def test_the_login_page_says_that_data_owners_log_in_too(
     offline_dashboard: DashboardGateway,
 ) -> None:
     """A data owner told to withdraw consent on the dashboard must not read that the login is
-    for admins only (owner keys log in, to the consent page)."""
+    for admins only (owner keys log in, to the consent page); nor a controller with a viewer
+    key."""
     with offline_dashboard.gateway.client(timeout=30) as client:
         english = client.get("/dashboard/login").text
         client.cookies.set("stw_lang", "de", path="/dashboard")
         german = client.get("/dashboard/login").text
-    assert "Admin or data-owner key" in english and "owner role of a department" in english
-    assert "Admin- oder Verantwortlichen-Schlüssel" in german and "„Verantwortliche“" in german
+    assert "Admin, viewer or data-owner key" in english and "owner role of a department" in english
+    assert "the viewer role (sees everything, changes nothing)" in english
+    assert (
+        "Admin-, Lese- oder Verantwortlichen-Schlüssel" in german and "„Verantwortliche“" in german
+    )
+    assert "Rolle Lesezugriff (sieht alles, ändert nichts)" in german

@@ -100,10 +100,44 @@ def wait_for_usage(dashboard: DashboardGateway, count: int) -> None:
         ledger.close()
 
 
+def refused_before_the_key(when: datetime | None = None) -> UsageRecord:
+    """The usage record an earlier version wrote for a request with a wrong key (no department,
+    no key): such a request now leaves none (tests/gateway/test_keyless.py), but a ledger keeps
+    the ones written before for the retention period."""
+    return UsageRecord(
+        request_id=uuid.uuid4().hex,
+        time=when or datetime.now(UTC),
+        department="",
+        key_id="",
+        api="openai",
+        endpoint="chat",
+        requested_model="auto",
+        model=None,
+        backend=None,
+        decision_reason=None,
+        router=None,
+        classification=None,
+        stream=False,
+        prompt_tokens=0,
+        completion_tokens=0,
+        usage_source="none",
+        latency_ms=1.0,
+        ttft_ms=None,
+        status=401,
+        error_kind="invalid_api_key",
+        fallback_from=None,
+        cost_micro=0,
+        energy_wh=0.0,
+        config_hash="test",
+    )
+
+
 def two_refusals(dashboard: DashboardGateway) -> None:
     """Two refused requests, stored: one before its key was known (a wrong key: no department),
-    one of research's key (a body naming its model twice)."""
-    assert chat(dashboard, "sk-stw-wrong").status_code == 401
+    as an earlier version recorded it (the gateway now counts it without a record), and one of
+    research's key (a body naming its model twice)."""
+    assert chat(dashboard, "sk-stw-wrong").status_code == 401  # counted, not recorded
+    record(dashboard, [refused_before_the_key()])
     twice = (
         b'{"model": "auto", "model": "tiny-small", "messages": [{"role": "user", "content": "x"}]}'
     )

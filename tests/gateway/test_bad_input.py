@@ -95,6 +95,62 @@ def test_unknown_endpoint_and_method_use_the_envelope(offline_gateway: Gateway) 
     assert response.json()["error"]["type"] == "invalid_request_error"
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/models%0A", "/api/tags%0A", "/metrics%0A", "/readyz%0A", "/v1/models/tiny-small%0A"],
+)
+def test_a_path_with_a_line_break_at_its_end_is_an_unknown_endpoint(
+    offline_gateway: Gateway, path: str
+) -> None:
+    """walk16 W16-5: ``/v1/models%0A`` was served as ``/v1/models`` (Python's ``$`` matches
+    before a final line break), passing a proxy rule that blocks a path by its exact text."""
+    answer = offline_gateway.get(path, headers=AUTH)
+    assert answer.status_code == 404, answer.text
+    shown = repr(path.replace("%0A", "\n"))
+    message = answer.json()["error"]
+    message = message if path.startswith("/api/") else message["message"]
+    assert message.startswith(f"no such endpoint: {shown}"), message
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/admin/keys/"),
+        ("GET", "/admin/keys%2F"),
+        ("POST", "/v1/chat/completions/"),
+        ("GET", "/v1/feedback/"),
+        ("GET", "/api/tags/"),
+        ("POST", "/api/chat/"),
+        ("GET", "/healthz/"),
+        ("GET", "/metrics/"),
+    ],
+)
+def test_a_trailing_slash_is_an_unknown_endpoint_not_a_redirect(
+    offline_gateway: Gateway, method: str, path: str
+) -> None:
+    """walk15 LOW-6: ``/admin/keys/`` answered 307 to ``http://<the client's Host>/admin/keys``
+    (Starlette's redirect_slashes): behind a TLS proxy a downgrade to http, and a client that
+    sends a 307's body again sends it there. Now the 404 every unknown path gets."""
+    answer = offline_gateway.request(
+        method, path, headers={**AUTH, "host": "evil.example"}, json={}
+    )
+    assert answer.status_code == 404 and "location" not in answer.headers
+    shown = repr(path.replace("%2F", "/"))
+    if path.startswith("/api/"):
+        assert answer.json() == {"error": f"no such endpoint: {shown}"}
+    else:
+        assert answer.json()["error"]["message"] == f"no such endpoint: {shown}"
+
+
+def test_the_dashboard_keeps_its_own_slash_answers(offline_gateway: Gateway) -> None:
+    """Below /dashboard a slash too many is the dashboard's HTML 404 page; ``/dashboard/``
+    itself is sent to ``/dashboard`` by a relative address, never by the client's Host."""
+    page = offline_gateway.get("/dashboard/login/", headers={"host": "evil.example"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    home = offline_gateway.get("/dashboard/", headers={"host": "evil.example"})
+    assert home.status_code == 307 and home.headers["location"] == "/dashboard"
+
+
 def test_feedback_on_the_ollama_side_points_to_v1_feedback(offline_gateway: Gateway) -> None:
     """walk14 14-7: Ollama's API has no feedback; ``/api/feedback`` says where it is, in Ollama's
     error shape; other unknown paths are answered as before."""

@@ -75,12 +75,14 @@ def withdraw(gw: Gateway, model: str = "tiny-large") -> None:
     assert answer.status_code == 200, answer.text
 
 
-def read_openai_chat(gw: Gateway, key: str, change: Callable[[], None]) -> tuple[int, str]:
+def read_openai_chat(
+    gw: Gateway, key: str, change: Callable[[], None], model: str = "tiny-large"
+) -> tuple[int, str]:
     """(content pieces read, the error that ended the stream)."""
     pieces = 0
     with openai.OpenAI(base_url=gw.openai_url, api_key=key, max_retries=0) as client:
         stream = client.chat.completions.create(
-            model="tiny-large",
+            model=model,
             messages=STORY,
             max_tokens=600,
             stream=True,  # type: ignore[arg-type]
@@ -144,6 +146,24 @@ def test_consent_withdrawn_cuts_a_running_stream_on_that_model(
     # its prompt as the server counted it, the chat template's tokens included (left29)
     assert charged_prompt_within_bounds(record, STORY), record.prompt_tokens
     assert record.cost > 0  # what it served is charged
+
+
+def test_a_routed_stream_cut_by_a_withdrawal_keeps_the_reference_it_was_routed_under(
+    raw: dict[str, Any],
+) -> None:
+    """The reference of a routed request is the one in force when it was made (docs/governance.md,
+    Chargeback): withdrawing the model it streams from changes the key's reference now (none:
+    tiny-large was its only model), not the one its record keeps; it was lost (walk15 LOW-2)."""
+    (research,) = [d for d in raw["departments"] if d["name"] == "research"]
+    research["allowed_models"] = ["tiny-large"]  # its route can only choose the expert
+    with serving(raw, ENV) as gw:
+        _, error = read_openai_chat(gw, KEYS["research"], lambda: withdraw(gw), "auto-quality")
+        (record,) = records(gw)
+    assert "withdrew consent" in error and "tiny-large" in error, error
+    assert (record.model, record.status) == ("tiny-large", 403)
+    assert record.error_kind == "consent_withdrawn"
+    assert record.reference_model == "tiny-large"
+    assert record.reference_cost_micro == record.cost_micro  # compared with itself: no saving
 
 
 def test_a_revoked_key_cuts_its_running_stream(raw: dict[str, Any]) -> None:

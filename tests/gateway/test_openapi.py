@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from stellwerk.config import parse_config
 from stellwerk.gateway import create_app
@@ -24,6 +25,7 @@ from stellwerk.gateway.ollama_wire import (
 )
 from stellwerk.gateway.openai_schema import ChatCompletionRequest
 from stellwerk.gateway.responses_schema import ResponseRequest
+from stellwerk.gateway.responses_wire import NOT_PASSED
 from tests.fixtures.gateway import ENVIRON, in_process, raw_config
 
 BODIES = {
@@ -80,8 +82,37 @@ def test_bodies_are_the_models_the_handlers_parse(
     model = BODIES[(method, path)]
     assert body == {"$ref": f"#/components/schemas/{model.__name__}"}
     documented = schema["components"]["schemas"][model.__name__]
-    assert set(documented["properties"]) == set(model.model_fields)
+    fields = set(model.model_fields)
+    if model is ResponseRequest:  # a chat request's parameters, and OpenAI's service settings
+        fields |= set(ChatCompletionRequest.model_fields) - {"messages"} | NOT_PASSED
+    assert set(documented["properties"]) == fields
     assert operation["security"] == [{"bearer": []}]
+
+
+OPENAI_BODIES = [model for (_, path), model in BODIES.items() if path.startswith("/v1/")][:4]
+
+
+@pytest.mark.parametrize("model", OPENAI_BODIES, ids=[m.__name__ for m in OPENAI_BODIES])
+def test_an_openai_body_takes_no_parameter_it_does_not_name(
+    schema: dict[str, Any], model: type[BaseModel]
+) -> None:
+    """A parameter the gateway does not know is refused (unless null, which asks for nothing):
+    a client generated from the schema, or a fuzzer, must not read that any is taken."""
+    documented = schema["components"]["schemas"][model.__name__]
+    assert documented["additionalProperties"] == {"type": "null"}
+    assert "chat_template_kwargs" not in documented["properties"]
+
+
+def test_the_parameters_an_operator_lets_pass_are_documented(tmp_path: Path) -> None:
+    raw = raw_config("http://127.0.0.1:9", f"sqlite:///{tmp_path / 'ledger.db'}")
+    raw["backends"][0]["pass_params"] = ["chat_template_kwargs", "n_keep"]
+    with in_process(raw) as gw:
+        schemas = gw.get("/openapi.json").json()["components"]["schemas"]
+    for model in OPENAI_BODIES:
+        documented = schemas[model.__name__]
+        assert {"chat_template_kwargs", "n_keep"} <= set(documented["properties"])
+        assert "backends[].pass_params" in documented["properties"]["n_keep"]["description"]
+        assert documented["additionalProperties"] == {"type": "null"}
 
 
 def test_errors_use_the_envelope_of_their_api(schema: dict[str, Any]) -> None:
@@ -133,8 +164,6 @@ def test_schema_is_built_once_on_first_use(tmp_path: Path) -> None:
 def test_two_request_schemas_of_one_name_are_refused() -> None:
     """Components are one flat namespace: a second ``FunctionCall`` of another shape would
     silently replace the first (and the fuzzer would test the wrong one)."""
-    from pydantic import BaseModel
-
     from stellwerk.gateway.openapi import component_schemas
 
     def body(shape: type) -> type[BaseModel]:
@@ -144,3 +173,13 @@ def test_two_request_schemas_of_one_name_are_refused() -> None:
     assert "Part" in component_schemas([body(int)])
     with pytest.raises(ValueError, match="'Part'"):
         component_schemas([body(int), body(str)])
+
+
+def test_the_admin_apis_403_says_which_roles_may_call_it(schema: dict[str, Any]) -> None:
+    """It said "The key's department may not use this model." (the model APIs' 403), which
+    tells a client nothing of the viewer role that reads and may not change."""
+    for path, operations in schema["paths"].items():
+        if path.startswith("/admin/"):
+            for operation in operations.values():
+                said = operation["responses"]["403"]["description"]
+                assert "admin or viewer key" in said and "a change an admin key" in said, path

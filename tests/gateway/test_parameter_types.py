@@ -38,6 +38,14 @@ OPENAI_CASES: list[tuple[dict[str, Any], str]] = [
     ({"top_logprobs": "x"}, "top_logprobs"),
     ({"min_tokens": "x"}, "min_tokens"),
     ({"n_probs": 100000}, "n_probs"),  # llama.cpp's top_logprobs, past its bound of 20
+    # llama.cpp's sampling parameters, known since unknown ones are refused
+    ({"mirostat": 3}, "mirostat"),
+    ({"repeat_last_n": -2}, "repeat_last_n"),
+    ({"dry_sequence_breakers": []}, "dry_sequence_breakers"),  # llama-server's own 400
+    ({"dry_base": 0.5}, "dry_base"),
+    ({"xtc_probability": 2}, "xtc_probability"),
+    ({"dynatemp_range": "x"}, "dynatemp_range"),
+    ({"stop_token_ids": [-1]}, "stop_token_ids"),
     ({"function_call": 5}, "function_call"),
     ({"parallel_tool_calls": "x"}, "parallel_tool_calls"),
     ({"metadata": {"team": 1}}, "metadata"),
@@ -101,6 +109,8 @@ GOVERNED = [
     {"id_slot": 0},
     {"n_cmpl": 8},
     {"grammar": 'root ::= "a"'},
+    {"priority": -10},
+    {"kv_transfer_params": {"do_remote_prefill": True, "remote_host": "10.0.0.5"}},
 ]
 
 
@@ -132,6 +142,31 @@ def test_what_the_gateway_governs_is_refused_on_every_endpoint_that_passes_param
             assert "is not passed on" in error["message"], error
             if name in ("n_predict", "max_new_tokens"):
                 assert "max_tokens" in error["message"]
+
+
+COMPLETION_CASES = [
+    ({"top_k": "x"}, "top_k"),
+    ({"min_p": 2}, "min_p"),
+    ({"logit_bias": {"abc": 5}}, "logit_bias"),
+    ({"mirostat": 3}, "mirostat"),
+]
+
+
+@pytest.mark.parametrize(("extra", "name"), COMPLETION_CASES, ids=[n for _, n in COMPLETION_CASES])
+def test_a_text_completion_checks_the_sampling_parameters_chat_checks(
+    client: openai.OpenAI, extra: dict[str, Any], name: str
+) -> None:
+    """``/v1/completions`` passed them on unchecked (llama-cpp-python's HTTP 500 for a wrong
+    type counted against the backend): a 400 naming the parameter, before a backend is asked."""
+    for stream in (False, True):
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.completions.create(
+                model="tiny-small", prompt="hi", stream=stream, max_tokens=2, extra_body=extra
+            )
+        error = caught.value.body
+        assert isinstance(error, dict)
+        assert error["param"].startswith(name), error
+        assert error["code"] == "invalid_request"
 
 
 OLLAMA_CASES: list[tuple[dict[str, Any], str]] = [

@@ -115,8 +115,10 @@ def test_an_empty_classification_is_refused(offline: Gateway, path: str, value: 
 
 
 def test_a_refusal_names_its_usage_record(database_url: str) -> None:
-    """Refusals by the gate (two keys), by the pipeline (unknown model, no key, a budget),
-    in both APIs and through the openai client: each answer's request id is its record's."""
+    """Refusals of a known key by the gate (two classes), by the pipeline (unknown model, a
+    budget), in both APIs and through the openai client: each answer's request id is its
+    record's. A refusal before the key was known (no key, two keys) has no record, and its
+    answer names none (tests/gateway/test_keyless.py)."""
     raw = raw_config(OFFLINE_BACKEND, database_url)
     raw["departments"][0]["limits"] = {"monthly_budget": 0}  # research may spend nothing
     ids: dict[str, str] = {}
@@ -129,13 +131,19 @@ def test_a_refusal_names_its_usage_record(database_url: str) -> None:
         ids["openai budget"] = refused.value.response.headers["x-stellwerk-request-id"]
         for path in PATHS:
             for name, headers in [
-                ("no key", {}),
                 ("unknown model", {"authorization": f"Bearer {KEYS['legal']}"}),
+                ("two classes", [*AUTH.items(), (CLASS, "public"), (CLASS, "secret")]),
+            ]:
+                response = gw.post(path, json=CHAT, headers=headers)
+                assert response.status_code in (400, 404), (path, name)
+                ids[f"{path} {name}"] = response.headers["x-stellwerk-request-id"]
+            for name, headers in [
+                ("no key", {}),
                 ("two keys", [*AUTH.items(), ("authorization", OTHER)]),
             ]:
                 response = gw.post(path, json=CHAT, headers=headers)
-                assert response.status_code in (400, 401, 404), (path, name)
-                ids[f"{path} {name}"] = response.headers["x-stellwerk-request-id"]
+                assert response.status_code in (400, 401), (path, name)
+                assert "x-stellwerk-request-id" not in response.headers, (path, name)
     ledger = gw.ledger()
     try:
         records = {r.request_id: r for r in ledger.recent_usage(limit=100)}
@@ -143,4 +151,5 @@ def test_a_refusal_names_its_usage_record(database_url: str) -> None:
         ledger.close()
     assert set(ids.values()) <= set(records), ids
     assert records[ids["openai budget"]].error_kind == "budget_exceeded"
-    assert records[ids["/api/chat two keys"]].error_kind == "duplicate_header"
+    assert records[ids["/api/chat two classes"]].error_kind == "duplicate_header"
+    assert len(records) == len(ids)  # the refusals without a known key left none

@@ -337,6 +337,21 @@ def test_records_of_a_ledger_from_before_references_are_reported_with_todays(
     assert report.baseline_models == ("apertus-8b", "mistral-8b")
 
 
+def test_a_record_without_a_reference_of_a_key_that_has_none_today_is_not_compared(
+    ledger: Ledger,
+) -> None:
+    """key-3 may use no model today: its routed record that keeps no reference is not compared
+    with anything, and so not counted as compared with today's reference (the dashboard says the
+    same of it); it was counted (walk15 LOW-2)."""
+    ledger.insert_usage([_routed_on("key-3", 1, cost_micro=160)])
+    report = usage_report(
+        ledger, month="2026-11", by="department", references=REFERENCES, key_use_cases={}
+    )
+    assert report.total.compared_today == 0
+    assert report.today_models == ()
+    assert report.total.baseline_cost_micro == 160  # at its own cost: no saving
+
+
 def test_a_reference_both_recorded_and_todays_is_named_in_both(ledger: Ledger) -> None:
     """key-2's reference today is mistral-8b, which its newer records keep too: the title named
     no recorded reference ("(none)") when the two were the same model."""

@@ -27,6 +27,7 @@ OWNERS = {
     "gov_models": "governance",
     "gov_model_history": "governance",
     "gov_keys": "governance",
+    "gov_key_requests": "governance",
     "gov_use_cases": "governance",
     "gov_limits": "governance",
     "calibration_records": "calibration",

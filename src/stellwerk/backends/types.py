@@ -39,6 +39,10 @@ class ChatRequest:
     #: with no chat template; ``messages`` then holds it as one user message, for the limits,
     #: the size estimates and the router.
     prompt: str | None = None
+    #: The names in ``params`` of parameters the gateway does not know, which the client sent:
+    #: passed on only to a backend that allows each (``backends[].pass_params``), another
+    #: backend is skipped (``stellwerk.gateway.unknown_params``).
+    unknown: frozenset[str] = frozenset()
 
     @property
     def max_answer_tokens(self) -> int | None:

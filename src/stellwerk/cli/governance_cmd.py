@@ -107,7 +107,12 @@ def keys_create(
     config: ConfigOption,
     department: Annotated[str, typer.Option(help="The key's department.")],
     use_case: Annotated[str | None, typer.Option(help="Bind the key to this use case.")] = None,
-    role: Annotated[str, typer.Option(help="user, owner, admin or metrics.")] = "user",
+    role: Annotated[
+        str,
+        typer.Option(
+            help="user, owner, admin, viewer (reads what admin reads, changes nothing) or metrics."
+        ),
+    ] = "user",
     classification: Annotated[
         str | None,
         typer.Option(

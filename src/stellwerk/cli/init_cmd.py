@@ -2,7 +2,8 @@
 and the engine's commands; or, with ``--discover URL``, configure what a server already runs.
 
 Exit status: 0 written; 1 nothing written (bad input, nothing fits, unreachable server,
-existing file without ``--force``).
+existing file without ``--force``); 2 options that contradict each other (``--context`` below
+what a use case of ``--use-cases`` needs), as Typer's own usage errors.
 """
 
 from __future__ import annotations
@@ -35,13 +36,17 @@ USE_CASE_HELP = "comma-separated: chat, code, reasoning, tools, vision, long_doc
 CLASS_HELP = "data classifications handled, comma-separated: public, internal, confidential, secret"
 LICENCE_HELP = "accepted licences, comma-separated (osi: every OSI-approved one), or any"
 FAMILY_HELP = "preferred model families, comma-separated (e.g. Apertus, Mistral 3, OLMo)"
+CONTEXT_HELP = "context window to serve, in tokens (default 8192; 32768 with long_documents)"
+GPU_HELP = (
+    "GPU memory in GB the models must fit in: with ollama and llamacpp all GPUs' together (a "
+    "model is spread over them), with vllm one GPU's (the script starts every server on the "
+    "first GPU)"
+)
 
 
 def init(
     engine: Annotated[str | None, typer.Option(help=ENGINE_HELP)] = None,
-    gpu_memory: Annotated[
-        float | None, typer.Option("--gpu-memory", help="GPU memory in GB (all GPUs together)")
-    ] = None,
+    gpu_memory: Annotated[float | None, typer.Option("--gpu-memory", help=GPU_HELP)] = None,
     ram: Annotated[float | None, typer.Option(help="RAM in GB, when there is no GPU")] = None,
     languages: Annotated[
         str | None, typer.Option(help="ISO 639 codes the models must speak, e.g. de,en")
@@ -51,7 +56,7 @@ def init(
     ] = None,
     use_cases: Annotated[str | None, typer.Option("--use-cases", help=USE_CASE_HELP)] = None,
     classifications: Annotated[str | None, typer.Option(help=CLASS_HELP)] = None,
-    context: Annotated[int, typer.Option(help="context window to serve, in tokens")] = 8192,
+    context: Annotated[int | None, typer.Option(help=CONTEXT_HELP, show_default=False)] = None,
     quant: Annotated[
         str | None, typer.Option(help="q4_k_m, q8_0 or f16 (default: by engine)")
     ] = None,
@@ -105,6 +110,13 @@ def init(
 
     out = Console(width=None if sys.stdout.isatty() else 120)
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+    from stellwerk.configurator.needs import split_list
+
+    try:  # an explicit --context is never raised behind the user's back: a usage error
+        init_options.context(context, split_list(use_cases))
+    except ConfigError as exc:
+        _error(err, str(exc))
+        raise typer.Exit(2) from exc
     # checked before anything is proposed or printed (a discovered server needs no script)
     targets = [output] if discover is not None else [output, engine_script_path(output)]
     existing = [str(path) for path in targets if path.exists()]
@@ -168,7 +180,7 @@ def _needs(
     openness: str | None,
     use_cases: str | None,
     classifications: str | None,
-    context: int,
+    context: int | None,
     quant: str | None,
     licences: str | None,
     families: str | None,
@@ -192,6 +204,7 @@ def _needs(
 
     def build(**override: object) -> Needs:
         merged = {**values, **override}
+        cases = split_list(cast("str | None", merged["use_cases"])) or ("chat",)
         return Needs(
             engine=cast("Engine", str(merged["engine"] or "ollama").strip().lower()),
             gpu_memory_gb=cast("float | None", merged["gpu_memory"]),
@@ -201,15 +214,12 @@ def _needs(
                 "OpennessNeed",
                 str(merged["openness"] or "any").strip().lower().replace("-", "_"),
             ),
-            use_cases=cast(
-                "tuple[UseCase, ...]",
-                split_list(cast("str | None", merged["use_cases"])) or ("chat",),
-            ),
+            use_cases=cast("tuple[UseCase, ...]", cases),
             classifications=cast(
                 "tuple[Classification, ...]",
                 split_list(cast("str | None", merged["classifications"])) or ("internal",),
             ),
-            context=context,
+            context=init_options.context(context, cases),
             quant=init_options.quant(quant),
             licences=init_options.licences(cast("str | None", merged["licences"]), catalog),
             families=init_options.families(cast("str | None", merged["families"]), catalog),

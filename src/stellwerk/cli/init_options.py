@@ -3,9 +3,12 @@ wrong one is a ``ConfigError`` naming the option and what it takes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from stellwerk.errors import ConfigError
+
+DEFAULT_CONTEXT = 8192
 
 if TYPE_CHECKING:
     from stellwerk.modelfacts import Catalog, Quant
@@ -86,3 +89,22 @@ def quant(value: str | None) -> Quant | None:
         if value.strip().lower() == quant:
             return quant
     raise ConfigError(f"--quant: {value!r} is not one of {', '.join(QUANTS)}")
+
+
+def context(value: int | None, use_cases: Sequence[str]) -> int:
+    """The context window to serve: ``--context`` as given, else the default (raised to what the
+    ``long_documents`` use case needs). A given one below what a use case needs is refused,
+    naming both and the ways out: raised silently, the models would be served with (and their
+    memory computed for) a context the user did not ask for."""
+    from stellwerk.configurator.needs import LONG_DOCUMENT_TOKENS
+
+    floor = LONG_DOCUMENT_TOKENS if "long_documents" in use_cases else 0
+    if value is None:
+        return max(DEFAULT_CONTEXT, floor)
+    if floor and value < floor:  # a value below 512 is the range check's (Needs)
+        raise ConfigError(
+            f"--context {value} is shorter than the {floor} tokens the long_documents use case "
+            f"needs: give --context {floor} or more (or leave --context out: {floor} is then "
+            "served), or leave long_documents out of --use-cases"
+        )
+    return value

@@ -39,6 +39,14 @@ def serve(
 
     try:
         cfg = load_config(config)
+    except StellwerkError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from exc
+    # every variable not set named at once, as `config check --env` does (the start-up's own
+    # checks stop at the first group of them), before the ledger is opened or created
+    if _said(environment_problems(cfg, os.environ), refused=True):
+        raise typer.Exit(2)
+    try:
         # the ledger opened (and migrated) before the server starts: a database it cannot reach
         # is this error line, not a traceback of the server's start-up; the app's start takes
         # this one over rather than opening (and checking its migrations) once more
@@ -93,17 +101,7 @@ def check(
     except StellwerkError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc
-    problems = environment_problems(cfg, os.environ)
-    for problem in problems:
-        if env:
-            typer.secho(f"error: {problem}", err=True, fg=typer.colors.RED)
-            continue
-        typer.secho(
-            f"warning: {problem} (`stellwerk serve` would refuse to start here)",
-            err=True,
-            fg=typer.colors.YELLOW,
-        )
-    if env and problems:
+    if _said(environment_problems(cfg, os.environ), refused=env) and env:
         raise typer.Exit(2)
     for warning in unstated_warnings(cfg):
         typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
@@ -113,11 +111,27 @@ def check(
     )
 
 
+def _said(problems: list[str], *, refused: bool) -> bool:
+    """Print ``problems`` on stderr, as errors (``serve``, ``config check --env``) or as warnings
+    (``config check``); whether there were any."""
+    for problem in problems:
+        if refused:
+            typer.secho(f"error: {problem}", err=True, fg=typer.colors.RED)
+        else:
+            typer.secho(
+                f"warning: {problem} (`stellwerk serve` would refuse to start here)",
+                err=True,
+                fg=typer.colors.YELLOW,
+            )
+    return bool(problems)
+
+
 def environment_problems(config: StellwerkConfig, environ: Mapping[str, str]) -> list[str]:
     """What ``stellwerk serve`` would refuse in ``environ``: the variables the config references
     that are not set (and a dashboard session secret too short), read by the same functions the
     gateway resolves them with. Every variable not set is named once, in one problem (the
-    start-up's checks stop at the first group of them)."""
+    start-up's checks stop at the first group of them); ``serve`` refuses these before it opens
+    the ledger, so that one attempt names them all."""
     from stellwerk.config.loader import sqlite_file
     from stellwerk.config.session_secret import MIN_SECRET, session_secret
     from stellwerk.gateway.config_secrets import Secrets

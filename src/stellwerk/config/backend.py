@@ -9,6 +9,10 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from stellwerk.config.base import Strict, check_env, check_name
+from stellwerk.config.governed_params import NOT_PASSED_ON
+
+#: a request parameter's name, as ``pass_params`` lists it
+_PARAM = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 class Timeouts(Strict):
@@ -38,7 +42,12 @@ class BackendConfig(Strict):
     ``remote_image_urls`` lets clients' http(s) image URLs through to the server, which fetches
     them itself, from where it runs (a client could make it fetch an internal address); off, a
     ``kind: openai`` backend gets images inline (``data:`` URLs) only
-    (``stellwerk.backends.images``)."""
+    (``stellwerk.backends.images``).
+
+    ``pass_params`` names the request parameters the gateway does not know that it passes on
+    to this backend (a ``kind: openai`` one) as the client sent them; any other it does not know
+    is refused (``stellwerk.gateway.unknown_params``). A parameter the gateway governs itself
+    (``stellwerk.config.governed_params``) cannot be listed: the config names why."""
 
     name: str
     kind: Literal["openai", "ollama"]
@@ -48,6 +57,7 @@ class BackendConfig(Strict):
     timeouts: Timeouts = Timeouts()
     breaker: Breaker = Breaker()
     remote_image_urls: bool = False
+    pass_params: tuple[str, ...] = ()
 
     _name = field_validator("name")(check_name)
     _env = field_validator("api_key_env")(check_env)
@@ -59,6 +69,23 @@ class BackendConfig(Strict):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/")
 
+    @field_validator("pass_params")
+    @classmethod
+    def _passable(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        seen: set[str] = set()
+        for name in names:
+            if not _PARAM.fullmatch(name):
+                raise ValueError(
+                    f"{name[:64]!r} is not a request parameter's name (letters, digits and _,"
+                    " starting with a letter or _, at most 64 characters)"
+                )
+            if name in NOT_PASSED_ON:
+                raise ValueError(f"{name!r} cannot be passed on: {NOT_PASSED_ON[name]}")
+            if name in seen:
+                raise ValueError(f"{name!r} is listed twice")
+            seen.add(name)
+        return names
+
     @model_validator(mode="after")
     def _openai_only(self) -> BackendConfig:
         if self.dialect != "generic" and self.kind != "openai":
@@ -69,5 +96,10 @@ class BackendConfig(Strict):
             raise ValueError(
                 f"backend {self.name!r}: remote_image_urls applies to kind 'openai' only"
                 " (Ollama's API takes images inline only)"
+            )
+        if self.pass_params and self.kind != "openai":
+            raise ValueError(
+                f"backend {self.name!r}: pass_params applies to kind 'openai' only (an Ollama"
+                " server is sent the options of Ollama's API the gateway knows)"
             )
         return self

@@ -15,7 +15,12 @@ Classification = Literal["public", "internal", "confidential", "secret"]
 Openness = Literal["open_weights", "open_model", "open_tooling", "open_science", "closed"]
 Hosting = Literal["on_prem", "eu_cloud", "non_eu_cloud"]
 RiskTier = Literal["minimal", "limited", "high"]
-Role = Literal["user", "owner", "admin", "metrics"]
+Role = Literal["user", "owner", "admin", "viewer", "metrics"]
+READERS: tuple[Role, ...] = ("admin", "viewer")
+"""The roles that read everything under ``/admin`` and every page of the dashboard: every
+department's usage, budgets, keys (ids, never the keys), the catalog, the audit log. Of them only
+``admin`` changes anything; ``viewer`` is for a department head, a controller or an auditor, who
+should see the figures without holding a key that could revoke keys or lift consents."""
 MofClass = Literal["I", "II", "III"]
 ModelFact = Literal[
     "licence",

@@ -26,6 +26,7 @@ tokenizer, config and load formats (and tool parser) their vLLM recipe gives.
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -171,8 +172,9 @@ def _ollama(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
         "base_url": f"http://{host}:{OLLAMA_PORT}",
     }
     commands = [
-        "# Ollama: serve with the context window the gateway expects, only where the gateway",
-        "# reaches it (Ollama has no key of its own), then pull or import the models",
+        "# Ollama: the server running already, or one started with the context window the",
+        "# gateway expects, only where the gateway reaches it (Ollama has no key of its own);",
+        "# then pull or import the models",
     ]
     notes: tuple[str, ...] = ()
     if _bind(host) != "127.0.0.1":
@@ -184,11 +186,7 @@ def _ollama(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
         )
         commands.append(f"# WARNING: {warning}")
         notes = (warning,)
-    commands += [
-        f"OLLAMA_HOST={_bind(host)}:{OLLAMA_PORT} OLLAMA_CONTEXT_LENGTH={needs.context} "
-        "ollama serve &",
-        "until ollama list >/dev/null 2>&1; do sleep 1; done",
-    ]
+    commands += _ollama_server(needs.context, host)
     rows = []
     imports: list[str] = []
     for pick in picks:
@@ -201,6 +199,39 @@ def _ollama(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
         rows.append(served(pick, needs, "ollama", tag))
     # the imports last: a GGUF file still to be made stops none of the pulls
     return EnginePlan((backend,), tuple(rows), tuple(commands + imports), notes)
+
+
+def _ollama_server(context: int, host: str) -> list[str]:
+    """The lines that make an Ollama server answer on this machine's port: the one running
+    already (the Linux installer sets one up as a system service, which a second ``ollama
+    serve`` would only collide with: "address already in use"), else one started here and
+    waited for; one that stops before it answers stops the script, rather than being waited
+    for forever. A running server keeps its own settings, so the script says which ones the
+    gateway expects of it."""
+    bind = f"{_bind(host)}:{OLLAMA_PORT}"
+    settings = f"OLLAMA_CONTEXT_LENGTH={context}"
+    if _bind(host) != "127.0.0.1":
+        settings += f" and OLLAMA_HOST={bind} (the gateway reaches it at {host}:{OLLAMA_PORT})"
+    running = (
+        f"using the Ollama server already running on port {OLLAMA_PORT}; the gateway expects it "
+        f"to run with {settings}: set them where it is started (for the service the Linux "
+        "installer sets up: sudo systemctl edit ollama) and restart it"
+    )
+    stopped = f"ollama serve stopped before it answered on port {OLLAMA_PORT}"
+    return [
+        "# the ollama commands below talk to the server on this machine",
+        f"export OLLAMA_HOST=127.0.0.1:{OLLAMA_PORT}",
+        "if ollama list >/dev/null 2>&1; then",
+        f"  echo {shlex.quote(running)} >&2",
+        "else",
+        f"  OLLAMA_HOST={bind} OLLAMA_CONTEXT_LENGTH={context} ollama serve &",
+        "  ollama_pid=$!",
+        "  until ollama list >/dev/null 2>&1; do",
+        f'    kill -0 "$ollama_pid" 2>/dev/null || {{ echo {shlex.quote(stopped)} >&2; exit 1; }}',
+        "    sleep 1",
+        "  done",
+        "fi",
+    ]
 
 
 def _ollama_import(pick: Pick, needs: Needs) -> list[str]:

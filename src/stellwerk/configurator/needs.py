@@ -32,13 +32,17 @@ _LANG = re.compile(r"^[a-z]{2,3}$")
 class Needs:
     """The hardware, the serving engine and the requirements a model set must meet.
 
-    ``gpu_memory_gb`` is the memory of the GPU(s) the engine may use; without it the models
-    run from ``ram_gb`` on the CPU. One of the two is needed to propose models (not to
+    ``gpu_memory_gb`` is the GPU memory the engine may use: all GPUs' together for Ollama and
+    llama.cpp, which spread a model's layers over every GPU they see; one GPU's for vLLM, whose
+    servers the engine script starts on the first GPU, each with a share of its memory. Without
+    it the models run from ``ram_gb`` on the CPU. One of the two is needed to propose models (not to
     discover what a server already runs). ``context`` is the context window every model is served
     with, and what the memory estimate is computed for; the ``long_documents`` use case raises
-    it to at least ``LONG_DOCUMENT_TOKENS``. ``licences`` are the only licences accepted (lower
-    case; ``osi`` stands for every OSI-approved one), empty for any; ``families`` are preferred
-    model families (lower case), which win among models of about the same size.
+    it to at least ``LONG_DOCUMENT_TOKENS`` (``stellwerk init`` refuses a shorter ``--context``
+    the user gave instead: ``cli.init_options.context``). ``licences`` are the only licences
+    accepted (lower case; ``osi`` stands for every OSI-approved one), empty for any;
+    ``families`` are preferred model families (lower case), which win among models of about the
+    same size.
     """
 
     engine: Engine = "ollama"

@@ -45,8 +45,9 @@ class AmountError(InvalidRequest):
     ) -> None:
         super().__init__(f"{field} {value!r}: {message}", param=field, code=code)
         self.value = value
-        #: an ambiguous amount written both ways it can mean, in the page's separators: with
-        #: four decimals, and as thousands (``12,5050`` and ``12.505`` for a German ``12,505``)
+        #: an ambiguous amount written both ways it can mean, in the page's separators: as a
+        #: decimal amount the page reads one way only, and as thousands (``1,5`` and ``1.500``
+        #: for a German ``1,500``; ``12,5050`` and ``12.505`` for ``12,505``)
         self.readings = readings
 
 
@@ -82,10 +83,20 @@ def parse_amount(text: str, language: Language, field: str) -> Decimal:
             "amount_ambiguous",
             f"ambiguous: {value} is a thousands group in another language; write it with"
             " one, two or four decimals",
-            (value + "0", whole + group + fraction),
+            (_decimal_reading(whole, point, fraction), whole + group + fraction),
         )
     # the same plain form the admin API takes, once the page's separators are read
     return read_amount(whole.replace(group, "") + ("." + fraction if found else ""))
+
+
+def _decimal_reading(whole: str, point: str, fraction: str) -> str:
+    """An ambiguous amount's decimal reading as the page reads it one way only: its trailing
+    zeros dropped (German ``1,500`` is ``1,5``, which it suggested as ``1,5000``; ``1,000`` is
+    ``1``), four decimals where all three count (``12,505`` is ``12,5050``)."""
+    kept = fraction.rstrip("0")
+    if not kept:
+        return whole
+    return whole + point + (kept + "0" if len(kept) == 3 else kept)
 
 
 def amount_input(value: Decimal, language: Language) -> str:

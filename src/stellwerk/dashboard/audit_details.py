@@ -8,7 +8,9 @@ entry are its usable records), then ``detail_<name>``; the names inside a detail
 with none set read "unlimited"); yes/no, amounts of money (``MONEY_DETAILS``) with the currency,
 numbers in the page's notation, the words of the dashboard (``VALUE_LABELS``: a state, a tier ...)
 translated, and the reasons a run promoted nothing worded with its figures as the router-learning
-page words them (``AdaptationRun.worded``); version 0 of a router is its base alone. The objects
+page words them (``AdaptationRun.worded``); version 0 of a router is its base alone. An entry's
+``from`` and ``to`` (a lifecycle move, limits set) are one line, before then after: ``from
+approved to deprecated``, ``von freigegeben auf abgekündigt``. The objects
 keyed by a name (``NAMED``: a run's gain per form and per department) show the name as it is.
 A detail that lists what changed (``CHANGES``: a use case's ``{"classification": {"from": "secret",
 "to": "public"}}``) is a line per field, ``classification: secret → public``; a field that was empty
@@ -70,7 +72,12 @@ def audit_details(entry: AuditEntry, t: Labels, fmt: Formatter) -> list[str]:
     """The lines of ``entry``'s details (module docstring)."""
     run = adaptation_run(entry) if entry.action == "router.adapt" else None
     lines: list[str] = []
+    moved = all(end in entry.details for end in CHANGE_ENDS)
     for name, value in entry.details.items():
+        if moved and name in CHANGE_ENDS:
+            if name == _first_end(entry.details):
+                lines.append(_moved(entry, run, t, fmt))
+            continue
         if _empty(value):
             continue
         if name == CHANGES and isinstance(value, Mapping):
@@ -79,6 +86,23 @@ def audit_details(entry: AuditEntry, t: Labels, fmt: Formatter) -> list[str]:
             shown = _detail(name, value, run, t, fmt) or _nothing(entry, name, t)
             lines.append(f"{_name(name, entry.action, t)}: {shown}")
     return lines
+
+
+def _first_end(details: Mapping[str, Any]) -> str:
+    """Which of ``from`` and ``to`` the details hold first (PostgreSQL's ``jsonb`` keeps ``to``
+    before ``from``): the line of the move goes there."""
+    return next(name for name in details if name in CHANGE_ENDS)
+
+
+def _moved(entry: AuditEntry, run: AdaptationRun | None, t: Labels, fmt: Formatter) -> str:
+    """An entry's move as one line, from before to after whatever order the log keeps them in:
+    ``from approved to deprecated``, ``von freigegeben auf abgekündigt`` (walk 15: "to: approved
+    from: deprecated" read as the other way round)."""
+    old, new = (
+        (None if _empty(value) else _detail(end, value, run, t, fmt)) or _nothing(entry, end, t)
+        for end, value in ((end, entry.details[end]) for end in CHANGE_ENDS)
+    )
+    return f"{_name('from', entry.action, t)} {old} {_name('to', entry.action, t)} {new}"
 
 
 def _changed(entry: AuditEntry, field: str, change: object, t: Labels, fmt: Formatter) -> str:

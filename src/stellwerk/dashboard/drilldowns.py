@@ -15,6 +15,7 @@ from stellwerk.config.schema import (
     UsageLimits,
     UseCaseConfig,
 )
+from stellwerk.dashboard.key_limits import KeyLimits, key_limits
 from stellwerk.dashboard.knowledge import model_knowledge
 from stellwerk.errors import NotFound
 from stellwerk.governance.catalog import HistoryEntry
@@ -104,6 +105,9 @@ class DepartmentPage:
     refusals: list[tuple[str, int, Mapping[str, int]]]  # reason, requests, per key
     limits: UsageLimits
     budget_used: float | None
+    key_limits: list[KeyLimits]
+    """Its keys with limits of their own (which refuse their requests apart from the
+    department's)."""
     config_keys: list[KeyConfig]
     keys: list[KeyInfo]
     use_cases: list[UseCaseConfig]
@@ -136,6 +140,8 @@ def department_page(gov: Governance, name: str, window: Window) -> DepartmentPag
         used = float(usage.cost / budget) if budget > 0 else (1.0 if usage.cost > 0 else 0.0)
     per_key = [replace(r, department=r.key_id) for r in refused]
     keys = gov.admin.keys.list(department=name)
+    _, own_limits = gov.admin.budgets.effective()
+    key_ids = [k.id for k in dept.keys] + [k.key_id for k in keys]
     use_cases = [u for u in gov.admin.use_cases.list() if u.department == name]
     snapshot = gov.snapshot
     classes = {k.id: snapshot.key_class(name, k.use_case, k.classification) for k in dept.keys}
@@ -148,6 +154,7 @@ def department_page(gov: Governance, name: str, window: Window) -> DepartmentPag
         refusals=usage_totals.by_reason(per_key),
         limits=limits,
         budget_used=used,
+        key_limits=key_limits(key_ids, own_limits, by_key),
         config_keys=list(dept.keys),
         keys=keys,
         use_cases=use_cases,

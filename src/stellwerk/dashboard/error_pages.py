@@ -22,12 +22,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
 from stellwerk.dashboard.actions import FormPage
-from stellwerk.dashboard.auth import ADMIN
 from stellwerk.dashboard.messages import Said, say
 from stellwerk.dashboard.months import month_window, this_month
 from stellwerk.dashboard.visitor import Admin, visitor
 from stellwerk.dashboard.web import PREFIX, SESSION_COOKIE, Page, dashboard_of, login_page, render
-from stellwerk.errors import AuthenticationFailed, InvalidRequest, LedgerUnavailable, RequestError
+from stellwerk.errors import (
+    AuthenticationFailed,
+    InvalidRequest,
+    LedgerUnavailable,
+    NotFound,
+    RequestError,
+    shown,
+)
 from stellwerk.ledger.outage import unavailable
 from stellwerk.request_params import refuse_hidden
 
@@ -44,6 +50,9 @@ class DashboardRoute(APIRoute):
     and says how long the server took in a ``Server-Timing`` header (the browser's developer
     tools show it)."""
 
+    #: whether the path and query parameters are refused for a character no name holds
+    checks_params = True
+
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         # a page that shows a month keeps its month picker on its error page
@@ -52,7 +61,9 @@ class DashboardRoute(APIRoute):
         async def run(request: Request) -> Response:
             started = time.perf_counter()
             try:
-                refuse_hidden(request)  # a path or query parameter no name holds: 400
+                if self.checks_params:
+                    refuse_hidden(request)  # a path or query parameter no name holds: 400
+                    refuse_line_end(request)  # "/dashboard/learning\n" is no page
                 response = await handler(request)
             except RequestError as exc:
                 response = await error_page(request, exc, shows_month=shows_month)
@@ -69,6 +80,22 @@ class DashboardRoute(APIRoute):
             return response
 
         return run
+
+
+def refuse_line_end(request: Request) -> None:
+    """The 404 page for a page's path with a line break at its end, which Starlette's ``$``
+    matches as the page's path (``gateway.route_ends``)."""
+    path: str = request.scope["path"]
+    if path.endswith("\n"):
+        raise NotFound(f"no such dashboard page: {shown(path)}", code="page_not_found")
+
+
+class UnknownPageRoute(DashboardRoute):
+    """The route of every path below the prefix that no page has: nothing is looked up with
+    it, so whatever characters it holds it is the 404 page, the path shown escaped (``shown``),
+    not a 400 about a parameter the user never named."""
+
+    checks_params = False
 
 
 async def internal_error_page(request: Request) -> Response:
@@ -125,8 +152,8 @@ async def error_page(
     status = exc.status_code
     log.info("dashboard %s %s: %d %s", request.method, request.url.path, status, exc.message)
     admin = await run_in_threadpool(visitor, request)
-    # the month pages are an admin's: an owner may see none
-    month = _month(request) if shows_month and admin is not None and admin.role == ADMIN else None
+    # the month pages are an admin's and a viewer's: an owner may see none
+    month = _month(request) if shows_month and admin is not None and admin.reads_all else None
     return _error(
         request, status, said, posted=request.method == "POST", admin=admin, month=month, back=back
     )

@@ -20,6 +20,7 @@ from stellwerk.dashboard.formats import DASH, Formatter, Language
 from stellwerk.dashboard.labels_audit import AUDIT
 from stellwerk.dashboard.labels_consent import CONSENT
 from stellwerk.dashboard.labels_learning import LEARNING
+from stellwerk.dashboard.labels_limits import KEY_LIMITS
 from stellwerk.dashboard.labels_messages import MESSAGES, REFUSALS
 from stellwerk.dashboard.labels_values import VALUES
 from stellwerk.dashboard.language import COOKIE, LANGUAGES, choose
@@ -43,15 +44,19 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "overview": ("Overview", "Übersicht"),
     "login": ("Log in", "Anmelden"),
     "logout": ("Log out", "Abmelden"),
-    "admin_key": ("Admin or data-owner key", "Admin- oder Verantwortlichen-Schlüssel"),
+    "admin_key": (
+        "Admin, viewer or data-owner key",
+        "Admin-, Lese- oder Verantwortlichen-Schlüssel",
+    ),
     "login_hint": (
-        "Log in with an API key that has the admin role, or the owner role of a department"
-        " (for the consent of its models). The key is checked once and exchanged for a"
-        " session; it is never stored in the browser.",
-        "Melden Sie sich mit einem API-Schlüssel mit Admin-Rolle an, oder mit der Rolle"
-        " „Verantwortliche“ eines Bereichs (für die Einwilligung zu seinen Modellen). Der"
-        " Schlüssel wird einmal geprüft und gegen eine Sitzung getauscht; im Browser wird er"
-        " nicht gespeichert.",
+        "Log in with an API key that has the admin role, the viewer role (sees everything,"
+        " changes nothing), or the owner role of a department (for the consent of its models)."
+        " The key is checked once and exchanged for a session; it is never stored in the"
+        " browser.",
+        "Melden Sie sich mit einem API-Schlüssel mit Admin-Rolle an, mit der Rolle Lesezugriff"
+        " (sieht alles, ändert nichts) oder mit der Rolle „Verantwortliche“ eines Bereichs (für"
+        " die Einwilligung zu seinen Modellen). Der Schlüssel wird einmal geprüft und gegen eine"
+        " Sitzung getauscht; im Browser wird er nicht gespeichert.",
     ),
     "logged_in_as": ("Logged in as", "Angemeldet als"),
     "language": ("Language", "Sprache"),
@@ -254,6 +259,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "role_user": ("user", "Nutzer"),
     "role_owner": ("owner", "Verantwortliche"),
     "role_admin": ("admin", "Admin"),
+    "role_viewer": ("viewer", "Lesezugriff"),
     "role_metrics": ("metrics", "Metriken"),
     "capability_chat": ("chat", "Chat"),
     "capability_completion": ("completion", "Textvervollständigung"),
@@ -470,7 +476,16 @@ def label_keys() -> frozenset[str]:
 
 
 def _all() -> dict[str, tuple[str, str]]:
-    return {**_LABELS, **VALUES, **CONSENT, **AUDIT, **LEARNING, **REFUSALS, **MESSAGES}
+    return {
+        **_LABELS,
+        **VALUES,
+        **CONSENT,
+        **AUDIT,
+        **LEARNING,
+        **KEY_LIMITS,
+        **REFUSALS,
+        **MESSAGES,
+    }
 
 
 def counted(t: Labels, fmt: Formatter, name: str, n: int, **values: str) -> str:

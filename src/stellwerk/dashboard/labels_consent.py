@@ -25,6 +25,11 @@ CONSENT: Final[dict[str, tuple[str, str]]] = {
         "No model names a data owner here.",
         "Hier nennt kein Modell einen Datenverantwortlichen.",
     ),
+    # an owner key sees its department's models only: another department's may name theirs
+    "no_consent_models_of": (
+        "No model names {department} as its data owner.",
+        "Kein Modell nennt {department} als seinen Datenverantwortlichen.",
+    ),
     "withdraw_consent": ("Withdraw consent", "Einwilligung widerrufen"),
     "grant_consent": ("Re-grant consent", "Einwilligung erneut erteilen"),
     "consent_hint": (

@@ -33,14 +33,29 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "Fähigkeit vom Modell nicht unterstützt",
     ),
     "refusal_model_not_found": ("unknown model", "unbekanntes Modell"),
-    "refusal_rate_limited": ("rate limit reached", "Ratenlimit erreicht"),
-    "refusal_budget_exceeded": ("monthly budget used up", "Monatsbudget aufgebraucht"),
+    # a department's limit and a key's own are recorded apart (``RateLimited.recorded``)
+    "refusal_rate_limited": (
+        "the department's rate limit reached",
+        "Ratenlimit des Bereichs erreicht",
+    ),
+    "refusal_key_rate_limited": (
+        "the key's own rate limit reached",
+        "eigenes Ratenlimit des Schlüssels erreicht",
+    ),
+    "refusal_budget_exceeded": (
+        "the department's monthly budget used up",
+        "Monatsbudget des Bereichs aufgebraucht",
+    ),
+    "refusal_key_budget_exceeded": (
+        "the key's own monthly budget used up",
+        "eigenes Monatsbudget des Schlüssels aufgebraucht",
+    ),
     "refusal_too_many_streams": ("too many streams at once", "zu viele gleichzeitige Streams"),
     "refusal_too_many_messages": ("too many messages", "zu viele Nachrichten"),
     "refusal_too_many_inputs": ("too many texts to embed", "zu viele Texte zum Einbetten"),
     "refusal_max_tokens_over_limit": ("max_tokens over the limit", "max_tokens über dem Limit"),
     "refusal_classification_lowered": (
-        "classification lowered below the key's",
+        "classification lowered below the key's class",
         "Schutzklasse unter die des Schlüssels gesenkt",
     ),
     "refusal_invalid_request": ("invalid request", "ungültige Anfrage"),
@@ -50,7 +65,18 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "abgebrochen: Einwilligung entzogen",
     ),
     "refusal_key_revoked": ("cut: its key was revoked", "abgebrochen: Schlüssel widerrufen"),
-    "refusal_unknown_parameter": ("unknown query parameter", "unbekannter Abfrageparameter"),
+    "refusal_unknown_parameter": (
+        "a parameter the gateway does not pass on",
+        "Parameter, den das Gateway nicht weitergibt",
+    ),
+    "refusal_idempotency_key_reused": (
+        "an Idempotency-Key sent with another request",
+        "Idempotency-Key mit einer anderen Anfrage gesendet",
+    ),
+    "refusal_key_already_made": (
+        "a retry of a key already made",
+        "Wiederholung: Schlüssel schon erstellt",
+    ),
     "refusal_unsupported_content_encoding": (
         "compressed request body",
         "komprimierter Anfragetext",
@@ -113,6 +139,7 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "Modelle werden in der Konfiguration verwaltet, nicht über die API",
     ),
     "refusal_not_admin": ("needs an admin key", "braucht einen Admin-Schlüssel"),
+    "refusal_read_only": ("the key may only read", "der Schlüssel darf nur lesen"),
     "refusal_not_ops": ("needs an ops key", "braucht einen Ops-Schlüssel"),
     "refusal_conflict": ("conflicting change", "widersprüchliche Änderung"),
     "refusal_version_conflict": ("changed concurrently", "gleichzeitig geändert"),
@@ -130,12 +157,14 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
     "refusal_login_required": ("not logged in", "nicht angemeldet"),
     "refusal_session_expired": ("session expired", "Sitzung abgelaufen"),
     "no_department": (
-        "no department (refused before the key was known)",
-        "kein Bereich (abgewiesen, bevor der Schlüssel bekannt war)",
+        "no department (refused before the key was known: recorded by earlier versions only)",
+        "kein Bereich (abgewiesen, bevor der Schlüssel bekannt war: nur von früheren Versionen"
+        " erfasst)",
     ),
     "no_key": (
-        "no key (refused before the key was known)",
-        "kein Schlüssel (abgewiesen, bevor der Schlüssel bekannt war)",
+        "no key (refused before the key was known: recorded by earlier versions only)",
+        "kein Schlüssel (abgewiesen, bevor der Schlüssel bekannt war: nur von früheren Versionen"
+        " erfasst)",
     ),
 }
 
@@ -167,11 +196,27 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         " der Seite Einwilligungen; alles andere braucht einen Admin-Schlüssel.",
     ),
     "msg_role_not_allowed": (
-        "This key's role may not use the dashboard: it needs an admin key (or an owner key, for"
-        " the consent of its department's models).",
+        "This key's role may not use the dashboard: it needs an admin key, a viewer key (to"
+        " read only) or an owner key (for the consent of its department's models).",
         "Die Rolle dieses Schlüssels darf das Dashboard nicht nutzen: nötig ist ein"
-        " Admin-Schlüssel (oder einer mit der Rolle „Verantwortliche“, für die Einwilligung zu"
-        " den Modellen seines Bereichs).",
+        " Admin-Schlüssel, einer mit der Rolle Lesezugriff (nur zum Lesen) oder einer mit der"
+        " Rolle „Verantwortliche“ (für die Einwilligung zu den Modellen seines Bereichs).",
+    ),
+    # a viewer key: every page, no change
+    "msg_read_only": (
+        "This key has the role viewer: it may see every page but change nothing; changes need an"
+        " admin key.",
+        "Dieser Schlüssel hat die Rolle Lesezugriff: Er darf jede Seite sehen, aber nichts"
+        " ändern; Änderungen brauchen einen Admin-Schlüssel.",
+    ),
+    "read_only_note": (
+        "Read only: this key (role viewer) sees everything an admin sees and changes nothing.",
+        "Nur lesen: Dieser Schlüssel (Rolle Lesezugriff) sieht alles, was ein Admin sieht, und"
+        " ändert nichts.",
+    ),
+    "read_only_here": (
+        "Changes need an admin key; this key may only read.",
+        "Änderungen brauchen einen Admin-Schlüssel; dieser Schlüssel darf nur lesen.",
     ),
     "msg_csrf_failed": (
         "The form was not sent from this dashboard; reload the page and try again.",

@@ -65,7 +65,15 @@ class RoutingMix:
     left_out: usage_totals.NotRouted
 
 
-LIMIT_REASONS = frozenset({"rate_limited", "budget_exceeded", "too_many_streams"})
+LIMIT_REASONS = frozenset(
+    {
+        "rate_limited",
+        "budget_exceeded",
+        "key_rate_limited",
+        "key_budget_exceeded",
+        "too_many_streams",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The dashboard's routes: login and logout, the language switch, the overview, the drill-downs,
 the router-learning page, the consent page and the confirmed actions. Admin keys see everything;
-owner keys only the consent page and its action, for the models whose data owner is their
-department."""
+viewer keys see every page too and may post nothing but their logout (an action they post, forged
+or not, is a 403 that changes nothing); owner keys only the consent page and its action, for the
+models whose data owner is their department."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
+from stellwerk.config.base import READERS
 from stellwerk.dashboard import actions
-from stellwerk.dashboard.auth import ADMIN
+from stellwerk.dashboard.auth import ADMIN, VIEWER
 from stellwerk.dashboard.drilldowns import department_page, model_page
-from stellwerk.dashboard.error_pages import DashboardRoute, error_page
+from stellwerk.dashboard.error_pages import DashboardRoute, UnknownPageRoute, error_page
 from stellwerk.dashboard.health import backend_health
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES
 from stellwerk.dashboard.knowledge import router_of
@@ -53,13 +56,14 @@ GovernanceDep = Annotated[Governance, Depends(governance_of)]
 
 
 def require_session(request: Request, gov: GovernanceDep) -> Admin:
-    """The logged-in admin or owner, or 401 (no, forged, expired or ended session; key revoked)."""
+    """The logged-in admin, viewer or owner, or 401 (no, forged, expired or ended session; key
+    revoked)."""
     return session_admin(request, gov)
 
 
-def require_admin(admin: Annotated[Admin, Depends(require_session)]) -> Admin:
-    """The logged-in admin; 403 for an owner (who sees only the consent page)."""
-    if admin.role != ADMIN:
+def require_reader(admin: Annotated[Admin, Depends(require_session)]) -> Admin:
+    """The logged-in admin or viewer; 403 for an owner (who sees only the consent page)."""
+    if not admin.reads_all:
         raise PermissionDenied(
             f"key {admin.key_id!r} has the role {admin.role!r}: it may only manage the consent of"
             f" its department's models, at {PREFIX}{CONSENT_PAGE}",
@@ -69,7 +73,7 @@ def require_admin(admin: Annotated[Admin, Depends(require_session)]) -> Admin:
 
 
 SessionDep = Annotated[Admin, Depends(require_session)]
-AdminDep = Annotated[Admin, Depends(require_admin)]
+ReaderDep = Annotated[Admin, Depends(require_reader)]
 
 
 async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
@@ -98,7 +102,7 @@ def build_router() -> APIRouter:
         session, cookie = dashboard.codec.issue(key_id, source)
         await run_in_threadpool(SessionStore(gov.admin.ledger).start, session)
         role = await run_in_threadpool(dashboard.directory.check, session, gov)
-        home = PREFIX if role.role == ADMIN else PREFIX + CONSENT_PAGE
+        home = PREFIX if role.role in READERS else PREFIX + CONSENT_PAGE
         response = RedirectResponse(home, status_code=303)
         set_cookie(response, request, SESSION_COOKIE, cookie, dashboard.codec.lifetime_s)
         response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
@@ -122,7 +126,7 @@ def build_router() -> APIRouter:
 
     @router.get("")
     async def overview(
-        request: Request, admin: AdminDep, gov: GovernanceDep, month: str | None = None
+        request: Request, admin: ReaderDep, gov: GovernanceDep, month: str | None = None
     ) -> Response:
         label, window = month_window(month)
         data = await run_in_threadpool(build_overview, gov, window, router_of(request))
@@ -150,7 +154,7 @@ def build_router() -> APIRouter:
 
     @router.get(LEARNING_PAGE)
     async def learning(
-        request: Request, admin: AdminDep, gov: GovernanceDep, month: str | None = None
+        request: Request, admin: ReaderDep, gov: GovernanceDep, month: str | None = None
     ) -> Response:
         label, window = month_window(month)
         data = await run_in_threadpool(build_learning, gov, router_of(request), window)
@@ -162,13 +166,14 @@ def build_router() -> APIRouter:
     def consent(
         request: Request, admin: SessionDep, gov: GovernanceDep, done: str | None = None
     ) -> Response:
-        # an admin also sees a withdrawal left from when a model had a data owner, which only an
-        # admin lifts (ModelState.withdrawal_left); an owner key, its department's models
+        # an admin (a viewer) also sees a withdrawal left from when a model had a data owner,
+        # which only an admin lifts (ModelState.withdrawal_left); an owner key, its department's
+        # models
         states = [
             s
             for s in gov.admin.catalog.states()
-            if (s.config.data_owner is not None or (admin.role == ADMIN and s.withdrawal_left))
-            and (admin.role == ADMIN or s.config.data_owner == admin.department)
+            if (s.config.data_owner is not None or (admin.reads_all and s.withdrawal_left))
+            and (admin.reads_all or s.config.data_owner == admin.department)
         ]
         return render(
             dashboard_of(request).env,
@@ -191,7 +196,7 @@ def build_router() -> APIRouter:
             if exc.status_code != 404:
                 raise
             raise NotFound(
-                f"no such dashboard page: {shown(request.url.path)}", code="page_not_found"
+                f"no such dashboard page: {shown(_asked(request))}", code="page_not_found"
             ) from exc
 
     model = _drilldown("model.html", "m", model_page)
@@ -208,19 +213,43 @@ def build_router() -> APIRouter:
 NOT_FOUND_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
+class AnyPath(Convertor[str]):
+    """A path parameter of any characters. Starlette's ``path`` is ``.*``, whose dot stops at a
+    line break: ``/dashboard/x%0Ay`` matched no dashboard route and was the model APIs' JSON
+    404."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
 def not_found_router() -> APIRouter:
     """Any other path below the prefix (or a method a page does not take): the dashboard's 404
-    page in the user's language, not the model APIs' JSON. Installed after the pages, so that it
-    shadows none."""
-    router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
+    page in the user's language, not the model APIs' JSON, whatever characters the path holds.
+    Installed after the pages, so that it shadows none."""
+    # Starlette's one place for a convertor; the same name and class every time, so a second
+    # app (the tests build many) changes nothing
+    register_url_convertor("anypath", AnyPath())
+    router = APIRouter(prefix=PREFIX, route_class=UnknownPageRoute, include_in_schema=False)
 
-    @router.api_route("/{rest:path}", methods=NOT_FOUND_METHODS)
+    @router.api_route("/{rest:anypath}", methods=NOT_FOUND_METHODS)
     async def not_found(request: Request, rest: str) -> Response:
         if not rest and request.method in ("GET", "HEAD"):
             return RedirectResponse(PREFIX, status_code=307)
-        raise NotFound(f"no such dashboard page: {shown(request.url.path)}", code="page_not_found")
+        raise NotFound(f"no such dashboard page: {shown(_asked(request))}", code="page_not_found")
 
     return router
+
+
+def _asked(request: Request) -> str:
+    """The path as asked: ``request.url`` drops a line break, a carriage return and a tab
+    (``urllib.parse.urlsplit``), naming another path."""
+    path: str = request.scope["path"]
+    return path
 
 
 def _owner_may(action: actions.Action, gov: Governance, subject: str, owner: Admin) -> None:
@@ -248,7 +277,7 @@ def _drilldown(
     def page(
         request: Request,
         subject: str,
-        admin: AdminDep,
+        admin: ReaderDep,
         gov: GovernanceDep,
         month: str | None = None,
         done: str | None = None,
@@ -282,14 +311,20 @@ def _confirmed(action: actions.Action) -> Callable[..., Coroutine[Any, Any, Resp
         try:
             return await run(request, subject, admin, gov)
         except RequestError as exc:
-            # an admin's refused form leads back to the page it was on, as the route knows it
-            # (an owner's leads to the one page it has, its home)
+            # an admin's (a viewer's) refused form leads back to the page it was on, as the route
+            # knows it (an owner's leads to the one page it has, its home)
             back = None
-            if admin.role == ADMIN:
+            if admin.reads_all:
                 back = await run_in_threadpool(_form_page, action, gov, subject)
             return await error_page(request, exc, shows_month=False, back=back)
 
     async def run(request: Request, subject: str, admin: Admin, gov: Governance) -> Response:
+        if not admin.can_change:  # refused whatever was posted: a viewer's form is forged
+            raise PermissionDenied(
+                f"key {admin.key_id!r} has the role {VIEWER!r}, which may only read; this needs"
+                " an admin key",
+                code="read_only",
+            )
         if admin.role != ADMIN:
             await run_in_threadpool(_owner_may, action, gov, subject, admin)
         form = await checked_form(request, admin)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from stellwerk.dashboard.auth import ADMIN
+from stellwerk.config.base import READERS
+from stellwerk.dashboard.auth import ADMIN, VIEWER
 from stellwerk.dashboard.services import governance_of
 from stellwerk.dashboard.session_store import SessionStore
 from stellwerk.dashboard.web import PREFIX, SESSION_COOKIE, dashboard_of
@@ -21,7 +22,8 @@ CONSENT_PAGE = "/consent"
 
 @dataclass(frozen=True, slots=True)
 class Admin:
-    """Who is logged in: an admin, or a data owner (``role`` owner, of ``department``)."""
+    """Who is logged in: an admin, a viewer (who reads what an admin reads), or a data owner
+    (``role`` owner, of ``department``)."""
 
     key_id: str
     nonce: str
@@ -30,8 +32,19 @@ class Admin:
     department: str = ""
 
     @property
+    def reads_all(self) -> bool:
+        """Every page is its (an admin's, a viewer's); an owner's is the consent page only."""
+        return self.role in READERS
+
+    @property
+    def can_change(self) -> bool:
+        """Whether the forms that change something are its: not a viewer's, which may only read
+        (the templates leave them out; the routes refuse what is posted anyway)."""
+        return self.role != VIEWER
+
+    @property
     def home(self) -> str:
-        return PREFIX if self.role == ADMIN else PREFIX + CONSENT_PAGE
+        return PREFIX if self.reads_all else PREFIX + CONSENT_PAGE
 
 
 def session_admin(request: Request, gov: Governance) -> Admin:

@@ -2,14 +2,17 @@
 
 ``Accounts.record`` is called once a request ended, whichever way (answered, refused, failed,
 cancelled, a stream cut short; ``stellwerk.gateway.pipeline.accounted`` sees to it), and writes
-the record only the first time for a call: every request leaves exactly one. The record goes to
-the ledger's batched writer (off the request path), the Prometheus metrics follow it, and the
-request's budget reservation is settled on its usage, or released when it has none.
+the record only the first time for a call: every request of a known key leaves exactly one (a
+request refused before its key was known leaves none: it is counted, ``keyless``). The record
+goes to the ledger's batched writer (off the request path), the Prometheus metrics follow it,
+and the request's budget reservation is settled on its usage, or released when it has none.
 
 A routed request (``auto...``) that reached a model records its reference too: the model it is
 compared with (``stellwerk.governance.baseline``, the rule of the reports and the dashboard),
 what that model would have charged for the same tokens at its price now and the energy it would
-have used for them, so that a later change of the catalog alters no saving already made. (Its
+have used for them, so that a later change of the catalog alters no saving already made. The
+reference is taken when the request is routed (``pipeline.route``): a request cut because its
+model was withdrawn meanwhile keeps the one it was routed under. (Its
 latency is not stored: nothing at request time measures how long the reference would have
 taken; the dashboard estimates it from the reference's own requests of the month it shows.)
 """
@@ -26,6 +29,7 @@ from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import StellwerkError
 from stellwerk.gateway.budget import Budget
 from stellwerk.gateway.calls import Call
+from stellwerk.gateway.keyless import Keyless
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.governance.principal import Principal
 from stellwerk.ledger.chargeback import ROUTED_PREFIX
@@ -57,16 +61,23 @@ class Accounts:
         self.budget = budget
         self.config_hash = config_hash
         self.references = references  # a principal's reference now (baseline.References.of)
+        self.keyless = Keyless(metrics.unauthenticated)
 
     async def record(self, call: Call) -> bool:
         """Write the call's one usage record, update the metrics and settle its reservation;
-        False (and nothing done) when the call has its record already."""
+        False (and nothing done) when the call has its record already, False too (counted, no
+        record) for a request refused before its key was known."""
         if call.recorded:
             return False
         call.recorded = True
+        if call.principal is None:  # no reservation either: nothing is reserved before the key
+            record = usage_record(call, self.config_hash)
+            observe(self.metrics, record)
+            self.keyless.refused(record.api, record.endpoint, record.error_kind or "internal")
+            return False
         reference = None
-        if call.principal is not None and routed(call):
-            reference = self.references(call.principal)
+        if call.principal is not None and routed(call):  # the one in force when it was routed
+            reference = call.reference or self.references(call.principal)
         record = usage_record(call, self.config_hash, reference)
         await self.ledger.submit(record)
         observe(self.metrics, record)

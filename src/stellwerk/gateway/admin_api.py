@@ -2,9 +2,11 @@
 the audit log and the usage report. JSON in and out; every change is audited with the caller's
 key id as actor.
 
-Admin keys may do everything. Owner keys may withdraw and re-grant consent for the models whose
-``data_owner`` is their department. Every key may read its own department's usage report; no key
-but an admin key sees another department's usage. Handlers are plain functions: FastAPI runs them
+Admin keys may do everything. Viewer keys read everything an admin key reads (every ``GET``) and
+change nothing: every ``POST`` and ``PUT`` is a 403 naming the role. Owner keys may withdraw and
+re-grant consent for the models whose ``data_owner`` is their department. Every key may read its
+own department's usage report; no key but an admin or viewer key sees another department's usage.
+Handlers are plain functions: FastAPI runs them
 in its thread pool, so their database work never blocks the event loop.
 """
 
@@ -12,11 +14,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel
 
+from stellwerk.config.base import READERS
 from stellwerk.config.schema import UseCaseConfig
-from stellwerk.errors import InvalidRequest, PermissionDenied, shown
+from stellwerk.errors import InvalidRequest, NotFound, PermissionDenied, shown
 from stellwerk.gateway import openapi
 from stellwerk.gateway.admin_route import AdminRoute, refuse_repeated
 from stellwerk.gateway.admin_schema import (
@@ -32,6 +35,7 @@ from stellwerk.gateway.admin_schema import (
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.body import refuse_unreadable
 from stellwerk.gateway.deps import RuntimeDep
+from stellwerk.governance import key_requests
 from stellwerk.governance.baseline import key_references
 from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
 from stellwerk.governance.key_store import CONFIG_LIMITS, KeyInfo
@@ -55,17 +59,41 @@ def _caller(request: Request, runtime: RuntimeDep) -> Principal:
     return runtime.authenticate(request.headers)
 
 
+def _needs_admin(principal: Principal) -> PermissionDenied:
+    """The 403 of a key that may not change this; a viewer's says that it may only read."""
+    only = ", which may only read" if principal.role == "viewer" else ""
+    return PermissionDenied(
+        f"key {principal.key_id!r} has role {principal.role}{only}; this needs an admin key"
+    )
+
+
 def _admin(principal: Annotated[Principal, Depends(_caller)]) -> Principal:
+    """A key that may change things: an admin key."""
     if principal.role != "admin":
-        raise PermissionDenied(
-            f"key {principal.key_id!r} has role {principal.role}; this needs an admin key"
-        )
+        raise _needs_admin(principal)
+    return principal
+
+
+def _reader(principal: Annotated[Principal, Depends(_caller)]) -> Principal:
+    """A key that may read what an admin reads: an admin or a viewer key."""
+    if principal.role not in READERS:
+        raise _needs_admin(principal)
+    return principal
+
+
+def _changer(principal: Annotated[Principal, Depends(_caller)]) -> Principal:
+    """A key whose role may change something, if the change lets it (a consent change: an owner
+    key of the model's data owner too): any but a viewer key, which may only read."""
+    if principal.role == "viewer":
+        raise _needs_admin(principal)
     return principal
 
 
 GovernanceDep = Annotated[Governance, Depends(_governance)]
 CallerDep = Annotated[Principal, Depends(_caller)]
 AdminDep = Annotated[Principal, Depends(_admin)]
+ReaderDep = Annotated[Principal, Depends(_reader)]
+ChangerDep = Annotated[Principal, Depends(_changer)]
 
 
 async def _plain_json(request: Request, _: CallerDep) -> None:
@@ -153,13 +181,13 @@ def _key(gov: Governance, info: KeyInfo) -> dict[str, Any]:
 
 
 @router.get("/models", openapi_extra=_KEYED)
-def list_models(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
+def list_models(gov: GovernanceDep, _: ReaderDep) -> dict[str, Any]:
     """Every model with lifecycle, consent, hosting, openness and compliance facts."""
     return {"models": [_model(gov, s) for s in gov.admin.catalog.states()]}
 
 
 @router.get("/models/{model_id}", openapi_extra=_KEYED)
-def get_model(model_id: str, gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
+def get_model(model_id: str, gov: GovernanceDep, _: ReaderDep) -> dict[str, Any]:
     """One model with its lifecycle and consent history."""
     state = gov.admin.catalog.state(model_id)
     history = [
@@ -191,24 +219,17 @@ def change_lifecycle(
 
 @router.post("/models/{model_id}/consent", openapi_extra=_KEYED)
 def change_consent(
-    model_id: str, body: ConsentChange, gov: GovernanceDep, caller: CallerDep
+    model_id: str, body: ConsentChange, gov: GovernanceDep, caller: ChangerDep
 ) -> dict[str, Any]:
     """Withdraw or re-grant the data owner's consent; admin keys, or owner keys of the data
-    owner's department. Takes effect on the next request."""
-    model = gov.admin.catalog.model(model_id)
-    is_owner = caller.role == "owner" and model.data_owner == caller.department
-    if caller.role != "admin" and not is_owner:
-        if model.data_owner is not None:
-            why = f"that needs an admin key or an owner key of its data owner {model.data_owner!r}"
-        elif gov.admin.catalog.state(model_id).withdrawal_left:
-            why = (
-                "it has no data owner now; the consent withdrawn while it had one is lifted by"
-                " an admin key"
-            )
-        else:
-            why = "it has no data owner, so there is no consent to manage"
+    owner's department. Takes effect on the next request. Any other key gets one 403 for every
+    id, a model's or not, naming no data owner: a key that may not manage a model's consent
+    learns nothing of it, not even that it exists (as ``GET /v1/models/{id}`` hides the models
+    a key may not use); an owner key knows its own department's models (its consent page)."""
+    if caller.role != "admin" and not _owns(gov, caller, model_id):
         raise PermissionDenied(
-            f"key {caller.key_id!r} may not manage the consent of model {model_id!r}: {why}"
+            f"key {caller.key_id!r} may not manage consent: that needs an admin key or an owner"
+            " key of the model's data owner"
         )
     state = gov.admin.catalog.set_consent(
         model_id,
@@ -221,8 +242,19 @@ def change_consent(
     return _model(gov, state)
 
 
+def _owns(gov: Governance, caller: Principal, model_id: str) -> bool:
+    """``caller`` is an owner key of the data owner of the model ``model_id`` (False for a
+    model that does not exist)."""
+    if caller.role != "owner":
+        return False
+    try:
+        return gov.admin.catalog.model(model_id).data_owner == caller.department
+    except NotFound:
+        return False
+
+
 @router.get("/compliance", openapi_extra=_KEYED)
-def compliance(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
+def compliance(gov: GovernanceDep, _: ReaderDep) -> dict[str, Any]:
     """Every non-compliant model and use case with the facts it is missing."""
     rules = gov.admin.config.governance
     evaluated = gov.admin.evaluated()
@@ -252,7 +284,7 @@ def _use_case(gov: Governance, case: UseCaseConfig) -> dict[str, Any]:
 
 
 @router.get("/use-cases", openapi_extra=_KEYED)
-def list_use_cases(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
+def list_use_cases(gov: GovernanceDep, _: ReaderDep) -> dict[str, Any]:
     """Every use case, with the class its keys' requests run under
     (``effective_classification``)."""
     return {"use_cases": [_use_case(gov, u) for u in gov.admin.use_cases.list()]}
@@ -302,7 +334,7 @@ def update_use_case(
 
 
 @router.get("/keys", openapi_extra=_KEYED)
-def list_keys(gov: GovernanceDep, _: AdminDep, department: str | None = None) -> dict[str, Any]:
+def list_keys(gov: GovernanceDep, _: ReaderDep, department: str | None = None) -> dict[str, Any]:
     """Keys made through the CLI or this API (never the keys themselves); an empty
     ``department`` would answer none, passing for a department without keys: refused."""
     if department is not None and not department.strip():
@@ -314,9 +346,17 @@ def list_keys(gov: GovernanceDep, _: AdminDep, department: str | None = None) ->
 
 
 @router.post("/keys", status_code=201, openapi_extra=_KEYED)
-def create_key(body: KeyRequest, gov: GovernanceDep, admin: AdminDep) -> dict[str, Any]:
+def create_key(
+    body: KeyRequest,
+    gov: GovernanceDep,
+    admin: AdminDep,
+    idempotency_key: Annotated[str | None, Header(alias=key_requests.HEADER)] = None,
+) -> dict[str, Any]:
     """Make a key; the answer holds it once (``key``): it is stored only as a SHA-256. A
-    ``classification`` below its use case's or department's is a 400 naming both."""
+    ``classification`` below its use case's or department's is a 400 naming both. Sent again
+    with the same ``Idempotency-Key`` and body (after a 503, a lost answer) it makes no second
+    key: a 409 names the first one's (``governance.key_requests``)."""
+    retry = key_requests.idempotency(idempotency_key, body.model_dump(mode="json"))
     case = gov.admin.use_cases.get(body.use_case) if body.use_case else None
     new = gov.admin.keys.create(
         department=body.department,
@@ -325,6 +365,7 @@ def create_key(body: KeyRequest, gov: GovernanceDep, admin: AdminDep) -> dict[st
         use_case=case,
         classification=body.classification,
         reason=body.reason,
+        idempotency=retry,
     )
     gov.changed()
     return {**_key(gov, new.info), "key": new.key}
@@ -341,7 +382,7 @@ def revoke_key(
 
 
 @router.get("/limits", openapi_extra=_KEYED)
-def list_limits(gov: GovernanceDep, _: AdminDep) -> dict[str, Any]:
+def list_limits(gov: GovernanceDep, _: ReaderDep) -> dict[str, Any]:
     """The limits in force for every department and every key that has its own."""
     departments, keys = gov.admin.budgets.effective()
     return {
@@ -380,7 +421,7 @@ _TIME = "ISO 8601 date or time (2026-12-01, 2026-12-01T09:30:00Z); without an of
 @router.get("/audit", openapi_extra=_KEYED)
 def audit(
     gov: GovernanceDep,
-    _: AdminDep,
+    _: ReaderDep,
     since: Annotated[str | None, Query(description=f"From this time on. {_TIME}")] = None,
     until: Annotated[str | None, Query(description=f"Before this time. {_TIME}")] = None,
     actor: Annotated[str | None, Query(description="Who: a key id, cli:<user>, config")] = None,
@@ -423,8 +464,9 @@ def usage(
     ],
     by: str = "department",
 ) -> dict[str, Any]:
-    """The chargeback report; a non-admin key sees its own department only."""
-    department = None if caller.role == "admin" else caller.department
+    """The chargeback report; a key of another role than admin or viewer sees its own
+    department only."""
+    department = None if caller.role in READERS else caller.department
     report = usage_report(
         gov.admin.ledger,
         month=month,

@@ -26,6 +26,7 @@ from stellwerk.calibration.records import CalibrationStore
 from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard import install_dashboard
+from stellwerk.dashboard.web import PREFIX as DASHBOARD
 from stellwerk.gateway import admin_api, data_plane, errors, openapi, ops
 from stellwerk.gateway.access_log import AccessLog
 from stellwerk.gateway.answer_lengths import AnswerLengths
@@ -33,6 +34,7 @@ from stellwerk.gateway.body_limit import BodyLimit
 from stellwerk.gateway.config_secrets import Secrets
 from stellwerk.gateway.gate import Gate
 from stellwerk.gateway.limits import InFlight
+from stellwerk.gateway.route_ends import WholePath
 from stellwerk.gateway.router_versions import RouterVersions
 from stellwerk.gateway.runtime import Runtime, build_runtime
 from stellwerk.governance.counters import build_counters, redis_password
@@ -150,9 +152,15 @@ def create_app(
         # FastAPI's own /docs and /redoc load their scripts from a CDN: see openapi.install_pages
         docs_url=None,
         redoc_url=None,
+        # A path with a slash too many is an unknown one (404 in the API's format), not a 307 to
+        # an absolute URL built from the client's Host header (Starlette's default)
+        redirect_slashes=False,
     )
     # The data plane's exact routes at once; CORS and the guards, added after, wrap them.
     app.add_middleware(data_plane.Lane)
+    app.add_middleware(
+        WholePath, pages=DASHBOARD
+    )  # "/metrics\n" is no endpoint, though "$" would take it
     # Before anything reads a body: the key's in-flight share (and auth first on /admin), and,
     # around everything, the body limit. CORS, added after, wraps their answers too.
     app.add_middleware(Gate, in_flight=InFlight.of(config))
@@ -171,7 +179,10 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(admin_api.router)
     install_dashboard(app, config, env)
-    openapi.install(app, data_plane.ENDPOINTS, ops_keyed=config.server.ops_require_key)
+    passable = [name for backend in config.backends for name in backend.pass_params]
+    openapi.install(
+        app, data_plane.ENDPOINTS, ops_keyed=config.server.ops_require_key, passable=passable
+    )
     openapi.install_pages(app, config.server)
     app.add_middleware(errors.Bugs)  # a bug's 500, inside the access log, which logs it
     app.add_middleware(AccessLog)  # added last: the outermost, it sees every answer

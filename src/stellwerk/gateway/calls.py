@@ -31,6 +31,7 @@ from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.metrics import Metrics
 from stellwerk.gateway.pending import Held, Ticket
 from stellwerk.gateway.selection import Selection
+from stellwerk.gateway.unknown_params import refuse_unpassable
 from stellwerk.gateway.whole_inputs import PROBE_S, EmbedLimits, WholeInputs, Wording
 from stellwerk.policy.limits import Reservation
 
@@ -64,6 +65,7 @@ class Call:
     recorded: bool = False  # its one usage record is written (``Accounts.record``)
     evidence: Held | None = None  # a routed prompt's text-free reading, held (``pending``)
     shadow: Ticket | None = None  # picked for shadow grading (``shadow``): kept until graded
+    reference: ModelConfig | None = None  # a routed call's, in force when it was routed
 
     def mark_first_token(self) -> None:
         if self.first_token is None:
@@ -73,7 +75,7 @@ class Call:
 class Caller:
     """Runs a selection against the backends, in ranking order, until one answers. A backend
     whose circuit breaker is open is skipped without being asked, and so is one whose dialect
-    cannot carry the request (``Untranslatable``)."""
+    cannot carry the request, or that may not be sent a parameter of it (``Untranslatable``)."""
 
     def __init__(
         self,
@@ -284,7 +286,10 @@ def _given_up(call: Call, failures: list[tuple[ModelConfig, StellwerkError]]) ->
 def capped(backend: Backend, model: ModelConfig, request: ChatRequest) -> ChatRequest:
     """``request`` as ``backend`` gets it for ``model``: with the model's context as its cap
     when it has none and the server would otherwise generate past the context
-    (``Backend.runs_past_context``), so that it never costs more than it reserved."""
+    (``Backend.runs_past_context``), so that it never costs more than it reserved; or
+    ``Untranslatable`` when it carries a parameter the gateway does not know that the backend
+    is not allowed (``unknown_params``: the candidate is skipped)."""
+    refuse_unpassable(request, model.id, backend.config.pass_params)
     if not backend.runs_past_context or request.max_answer_tokens is not None:
         return request
     return replace(request, params={**request.params, "max_tokens": model.context_length})

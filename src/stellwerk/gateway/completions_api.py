@@ -4,7 +4,9 @@
 Ollama), the way of a chat request otherwise (:mod:`stellwerk.gateway.pipeline`).
 
 One prompt per request (a string, or a list holding one); token-id prompts are refused.
-Known parameters are type-checked strictly, unknown ones passed on unchanged, as for chat.
+Known parameters (the sampling parameters chat takes, ``stellwerk.gateway.sampling``) are
+type-checked strictly, and one it does not know is refused unless an operator allows it, as for
+chat (``stellwerk.gateway.unknown_params``).
 ``suffix`` (the text after the completion: insertion, fill-in-the-middle) is refused by name,
 as ``/api/generate`` refuses it: the model servers do not honour it at ``/v1/completions``
 (llama.cpp's ``llama-server`` answers "Unsupported param: suffix", as a server error, and fills
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -35,17 +38,15 @@ from stellwerk.errors import InvalidRequest, StellwerkError
 from stellwerk.gateway import openai_wire as wire
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
-from stellwerk.gateway.openai_schema import (
-    Governed,
-    StreamOptions,
-    only_when_streamed,
-    refuse_suffix,
-)
+from stellwerk.gateway.deps import runtime_of
+from stellwerk.gateway.openai_schema import StreamOptions, only_when_streamed, refuse_suffix
 from stellwerk.gateway.pipeline import Exchange, serve
 from stellwerk.gateway.responses_schema import TEXT_OR_LIST
+from stellwerk.gateway.sampling import SamplingParams
+from stellwerk.gateway.unknown_params import Allowed, nothing, refuse_unknown, unknown_of
 
 
-class CompletionRequest(Governed):
+class CompletionRequest(SamplingParams):
     model: str = Field(min_length=1)
     prompt: Annotated[
         Annotated[str, Tag("text")] | Annotated[list[str], Field(min_length=1), Tag("list")],
@@ -53,19 +54,10 @@ class CompletionRequest(Governed):
     ]
     stream: bool = False
     stream_options: StreamOptions | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    n: int | None = Field(default=None, ge=1, le=1)
     best_of: int | None = Field(default=None, ge=1, le=1)
-    stop: str | list[str] | None = None
-    seed: int | None = Field(default=None, ge=-(2**63), lt=2**63)
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
     echo: bool | None = None
     suffix: str | None = None
     logprobs: int | None = Field(default=None, ge=0, le=5)
-    user: str | None = None
 
     @model_validator(mode="after")
     def _stream_options_need_stream(self) -> CompletionRequest:
@@ -86,7 +78,12 @@ _NOT_PASSED = {
 }
 
 
-def completion_request(body: CompletionRequest) -> ChatRequest:
+def completion_request(
+    body: CompletionRequest, allowed: frozenset[str] = frozenset()
+) -> ChatRequest:
+    """The request of ``body`` as a chat request holding its prompt; a parameter it does not
+    know is refused unless ``allowed`` (``unknown_params``)."""
+    unknown = refuse_unknown(unknown_of(body.model_extra), allowed)
     refuse_suffix(body.suffix, "inserting a completion before a suffix (fill-in-the-middle)")
     prompt = body.prompt
     if isinstance(prompt, list):
@@ -100,7 +97,12 @@ def completion_request(body: CompletionRequest) -> ChatRequest:
     params = body.model_dump(exclude_none=True, exclude=_NOT_PASSED)
     if body.logprobs is not None:
         params.update(logprobs=True, top_logprobs=body.logprobs)
-    return ChatRequest(messages=[{"role": "user", "content": prompt}], params=params, prompt=prompt)
+    return ChatRequest(
+        messages=[{"role": "user", "content": prompt}],
+        params=params,
+        prompt=prompt,
+        unknown=unknown,
+    )
 
 
 def _legacy(entries: list[dict[str, Any]] | None, offset: int) -> dict[str, Any] | None:
@@ -131,10 +133,10 @@ def _choice(
 class CompletionExchange(Exchange):
     prompt_param = "prompt"
 
-    def __init__(self, raw: bytes, request_id: str) -> None:
+    def __init__(self, raw: bytes, request_id: str, allowed: Allowed = nothing) -> None:
         self.body = parse(CompletionRequest, raw)
         self.model, self.stream = self.body.model, self.body.stream
-        self.chat = completion_request(self.body)
+        self.chat = completion_request(self.body, allowed(self.model))
         self.id = f"cmpl-{request_id}"
         self.created = int(time.time())
         # where the answer's first token is in the text: after the prompt, unless echoed
@@ -179,4 +181,5 @@ class CompletionExchange(Exchange):
 async def completions(request: Request) -> Response:
     """Legacy text completion of one ``prompt``, for models with the ``completion``
     capability (a route chooses among those); ``stream`` for SSE."""
-    return await serve(request, "openai", "completions", CompletionExchange)
+    read = partial(CompletionExchange, allowed=runtime_of(request).allowed)
+    return await serve(request, "openai", "completions", read)

@@ -42,7 +42,9 @@ EmbeddingText = Annotated[str, BeforeValidator(_texts)]
 
 
 class EmbeddingRequest(BaseModel):
-    """``/v1/embeddings``'s body (checked as strictly as the chat schema's)."""
+    """``/v1/embeddings``'s body (checked as strictly as the chat schema's). Its fields but
+    ``encoding_format`` (the gateway encodes the vectors) are passed on; a field it does not
+    know is refused unless an operator allows it (``stellwerk.gateway.unknown_params``)."""
 
     model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
 
@@ -51,6 +53,9 @@ class EmbeddingRequest(BaseModel):
     encoding_format: Literal["float", "base64"] | None = None
     dimensions: int | None = Field(default=None, ge=1)
     user: str | None = None
+    #: what the text is for, which some embedding models embed differently (NVIDIA NIM's and
+    #: vLLM's ``"query"``, ``"passage"``; Cohere's ``"search_document"`` ...): passed on as sent
+    input_type: str | None = None
     #: the gateway's extension (and NVIDIA NIM's ``"NONE"``, ``"START"``, ``"END"``): ``true``,
     #: ``"START"`` or ``"END"`` lets the backend cut an input; passed on as sent
     truncate: bool | str | None = None

@@ -42,7 +42,7 @@ from stellwerk.policy.classification import HEADER
 
 ADMIN = "/admin/"
 #: headers a request may send at most once (their names as ASGI gives them: lower case)
-SINGLE = (b"authorization", HEADER.encode())
+SINGLE = (b"authorization", HEADER.encode(), b"idempotency-key")
 
 
 class Gate:

@@ -22,6 +22,14 @@ class Metrics:
             ["api", "endpoint", "model", "department", "status"],
             registry=self.registry,
         )
+        self.unauthenticated = Counter(
+            "stellwerk_unauthenticated_requests",
+            "Requests to a model endpoint refused before their key was known (no key, a malformed"
+            " or unknown one, Authorization sent twice, a body over the limit), by API, endpoint"
+            " and the refusal's code; they leave no usage record (docs/api.md).",
+            ["api", "endpoint", "reason"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "stellwerk_request_latency_seconds",
             "Time from request to the end of the answer.",

@@ -38,6 +38,7 @@ from stellwerk.gateway.pipeline import (
     serve_embeddings,
 )
 from stellwerk.gateway.runtime import Runtime
+from stellwerk.gateway.unknown_params import Allowed, nothing, refuse_unknown, unknown_of
 from stellwerk.gateway.whole_inputs import openai_words
 
 _NOT_PASSED = {"model", "messages", "stream", "stream_options", "user", "n"}
@@ -57,10 +58,14 @@ def _message(message: ChatMessage) -> dict[str, Any]:
     return out
 
 
-def chat_request(body: ChatCompletionRequest) -> ChatRequest:
+def chat_request(body: ChatCompletionRequest, allowed: frozenset[str] = frozenset()) -> ChatRequest:
+    """The chat request of ``body``; a parameter it does not know is refused unless ``allowed``
+    (``unknown_params``)."""
+    unknown = refuse_unknown(unknown_of(body.model_extra), allowed)
     return ChatRequest(
         messages=[_message(m) for m in body.messages],
         params=body.model_dump(exclude_none=True, exclude=_NOT_PASSED),
+        unknown=unknown,
     )
 
 
@@ -71,10 +76,10 @@ def _json(body: bytes, headers: dict[str, str]) -> Response:
 class ChatExchange(Exchange):
     """``/v1/chat/completions``: OpenAI's chat completion, plain JSON or SSE."""
 
-    def __init__(self, raw: bytes, request_id: str) -> None:
+    def __init__(self, raw: bytes, request_id: str, allowed: Allowed = nothing) -> None:
         self.body = parse(ChatCompletionRequest, raw)
         self.model, self.stream = self.body.model, self.body.stream
-        self.chat = chat_request(self.body)
+        self.chat = chat_request(self.body, allowed(self.model))
         if self.body.max_tokens is None and self.body.max_completion_tokens is not None:
             self.answer_param = "max_completion_tokens"  # the newer name, which it sent
         self.request_id = request_id
@@ -109,7 +114,9 @@ class ChatExchange(Exchange):
 
 async def chat_completions(request: Request) -> Response:
     """Chat completion; ``model`` is a model id or a route (``auto`` ...); ``stream`` for SSE."""
-    return await serve(request, "openai", "chat", ChatExchange)
+    return await serve(
+        request, "openai", "chat", partial(ChatExchange, allowed=runtime_of(request).allowed)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +124,13 @@ class _Embedding(Embedding):
     base64: bool = False  # the vectors as OpenAI's base64, not JSON lists
 
 
-def _embedding(raw: bytes, limits: Limits) -> _Embedding:
+def _embedding(raw: bytes, limits: Limits, allowed: Allowed = nothing) -> _Embedding:
     """OpenAI's API never cuts an input: one the model would cut is refused in its words
     (``whole_inputs``), unless the client says it may be cut (``truncate``, passed on). More
-    inputs than ``limits`` allow are refused before any backend is asked."""
+    inputs than ``limits`` allow are refused before any backend is asked, and so is a parameter
+    the gateway does not know that the model's backend is not allowed (``unknown_params``)."""
     body = parse(EmbeddingRequest, raw)
+    refuse_unknown(unknown_of(body.model_extra), allowed(body.model))
     check_inputs(1 if isinstance(body.input, str) else len(body.input), limits)
     passed = body.model_dump(exclude_none=True, exclude={"model", "input", "encoding_format"})
     return _Embedding(
@@ -136,10 +145,9 @@ def _embedding(raw: bytes, limits: Limits) -> _Embedding:
 
 async def embeddings(request: Request) -> Response:
     """Embeddings from a model with the ``embeddings`` capability."""
-    limits = runtime_of(request).config.server.limits
-    call, asked, result = await serve_embeddings(
-        request, "openai", partial(_embedding, limits=limits)
-    )
+    runtime = runtime_of(request)
+    read = partial(_embedding, limits=runtime.config.server.limits, allowed=runtime.allowed)
+    call, asked, result = await serve_embeddings(request, "openai", read)
     assert call.model is not None
     encode = _base64 if asked.base64 else None
     payload = orjson.dumps(

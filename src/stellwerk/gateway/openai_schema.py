@@ -1,15 +1,16 @@
 """Request bodies of the OpenAI API, validated by pydantic straight from the JSON bytes.
 
 Every parameter of the published chat-completions API, and those the open-model servers add
-(llama.cpp, llama-cpp-python, vLLM: ``top_k``, ``min_p``, ``repeat_penalty`` ...), is
-type-checked strictly, nested parts too (messages, tool calls, tools, ``logit_bias``,
-``response_format``, ``stop``): ``"stream": "yes"``, ``"top_k": "x"`` or ``"logit_bias":
-{"abc": 1}`` is a 400 naming the parameter, never passed on to make a backend fail (llama-cpp-
-python answers such a request with HTTP 500, which used to count against the backend's circuit).
-Parameters this version does not know are passed on unchanged.
+(llama.cpp, llama-cpp-python, vLLM: ``top_k``, ``min_p``, ``repeat_penalty`` ...:
+``stellwerk.gateway.sampling``), is type-checked strictly, nested parts too (messages, tool
+calls, tools, ``logit_bias``, ``response_format``, ``stop``): ``"stream": "yes"``, ``"top_k":
+"x"`` or ``"logit_bias": {"abc": 1}`` is a 400 naming the parameter, never passed on to make a
+backend fail (llama-cpp-python answers such a request with HTTP 500, which used to count
+against the backend's circuit). A top-level parameter this version does not know is kept as
+the model's extra, and passed on only where an operator allows it
+(``stellwerk.gateway.unknown_params``).
 
-``SamplingParams`` holds what the completion endpoints share, for ``/v1/completions`` and
-``/v1/responses`` to build on; ``ModelName`` bounds the names a request can make errors echo;
+``ModelName`` bounds the names a request can make errors echo;
 ``refuse_suffix`` is the one refusal of fill-in-the-middle, for ``/v1/completions`` and Ollama's
 ``/api/generate``.
 """
@@ -19,13 +20,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
     Tag,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -33,6 +32,7 @@ from pydantic import (
 from stellwerk.errors import InvalidRequest, shown
 from stellwerk.gateway.body import ParamProblem
 from stellwerk.gateway.call_answers import CallAnswers
+from stellwerk.gateway.sampling import SamplingParams
 
 #: the longest model or route name a request may name
 MODEL_NAME_CHARS = 256
@@ -271,94 +271,6 @@ def refuse_suffix(suffix: str | None, asked: str) -> None:
             " after the gap); leave out suffix, or put that text into the prompt",
             param="suffix",
         )
-
-
-def _token_ids(bias: dict[str, float]) -> dict[str, float]:
-    for token in bias:
-        if not (token.isascii() and token.isdigit() and len(token) <= 10):
-            raise ValueError(f"keys are token ids (integers as strings), not {shown(token)}")
-    return bias
-
-
-#: token id (a string of digits) -> bias from -100 to 100
-LogitBias = Annotated[
-    dict[str, Annotated[float, Field(ge=-100, le=100)]], AfterValidator(_token_ids)
-]
-
-
-#: what the gateway governs itself, which an open-model server would also take from a request
-#: (llama.cpp's server reads ``n_predict`` before ``max_tokens``): refused, never passed on
-_LENGTH = (
-    "the answer's length is max_tokens (or max_completion_tokens; max_output_tokens on"
-    " /v1/responses), which the gateway caps and reserves the cost of"
-)
-NOT_PASSED_ON = {
-    "n_predict": _LENGTH + "; a llama.cpp server would take n_predict over it",
-    "max_new_tokens": _LENGTH,
-    "n_cmpl": "one answer a request (as n: 1); a llama.cpp server would make n_cmpl answers on"
-    " the reservation of one",
-    "lora": "a LoRA adapter makes the answer another model's than the one permitted; serve the"
-    " adapter as a model of its own",
-    "id_slot": "the server's slots are shared by every caller; the gateway does not let one"
-    " request pin (and evict) another's",
-    "grammar": "a malformed grammar stops llama.cpp servers for everyone; ask for JSON with"
-    " response_format",
-}
-
-
-class Governed(_Open):
-    """The parameters of ``NOT_PASSED_ON``, each refused with its reason (a 400 naming it) by
-    every endpoint that passes a client's other parameters on (chat, completions, responses)."""
-
-    n_predict: None = None
-    max_new_tokens: None = None
-    n_cmpl: None = None
-    lora: None = None
-    id_slot: None = None
-    # llama.cpp's GBNF grammar: a malformed one makes llama-cpp-python's process die (every
-    # department's requests with it), and the gateway cannot check GBNF; response_format can
-    grammar: None = Field(default=None, description="not passed on; use response_format")
-
-    @field_validator(*NOT_PASSED_ON, mode="before")
-    @classmethod
-    def _not_passed_on(cls, value: object, info: ValidationInfo) -> None:
-        if value is not None:
-            raise ValueError(f"is not passed on: {NOT_PASSED_ON[str(info.field_name)]}")
-        return None
-
-
-class SamplingParams(Governed):
-    """The sampling parameters that OpenAI's completion endpoints share (chat, completions,
-    responses), and those the open-model servers add, in the ranges llama-cpp-python takes (a
-    value outside them is its HTTP 500): ``top_k`` 0 turns it off."""
-
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    n: int | None = Field(default=None, ge=1, le=1)
-    stop: str | list[str] | None = None
-    seed: int | None = Field(default=None, ge=-(2**63), lt=2**63)
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    logit_bias: LogitBias | None = None
-    user: str | None = None
-    # added by llama.cpp, llama-cpp-python and vLLM
-    top_k: int | None = Field(default=None, ge=0, lt=2**31)
-    min_p: float | None = Field(default=None, ge=0, le=1)
-    typical_p: float | None = Field(default=None, ge=0, le=1)
-    tfs_z: float | None = Field(default=None, ge=0)
-    repeat_penalty: float | None = Field(default=None, ge=0)
-    repetition_penalty: float | None = Field(default=None, gt=0)
-    mirostat_mode: int | None = Field(default=None, ge=0, le=2)
-    mirostat_tau: float | None = Field(default=None, ge=0, le=10)
-    mirostat_eta: float | None = Field(default=None, ge=0.001, le=1)
-    min_tokens: int | None = Field(default=None, ge=0, lt=2**31)
-    # llama.cpp's name of top_logprobs, in its bounds
-    n_probs: int | None = Field(default=None, ge=0, le=20)
-    logit_bias_type: Literal["input_ids", "tokens"] | None = None
-    ignore_eos: bool | None = None
-    skip_special_tokens: bool | None = None
-    cache_prompt: bool | None = None
 
 
 class AudioOutput(_Open):

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse
 
 from stellwerk.config.schema import ServerConfig
 from stellwerk.gateway.data_plane import Endpoint
+from stellwerk.gateway.responses_wire import NOT_PASSED
 
 Api = Literal["openai", "ollama"]
 
@@ -72,6 +73,10 @@ _REASONS = {
 
 #: The error codes of the admin API's endpoints.
 ADMIN_ERRORS = (400, 401, 403, 404, 409, 413, 415)
+_ADMIN_403 = (
+    "The key's role may not do this: a read (GET) needs an admin or viewer key, a change an admin"
+    " key (a consent change: also an owner key of the model's data owner)."
+)
 
 
 def body(model: type[BaseModel] | str) -> dict[str, Any]:
@@ -173,9 +178,9 @@ def component_schemas(
 
 
 def _admin_operations(schema: dict[str, Any]) -> None:
-    """The admin API (FastAPI parses its bodies): every operation needs an admin key, and a
-    body or parameter FastAPI refuses is rendered as a 400 in the OpenAI envelope (see
-    ``gateway.errors``), not as FastAPI's 422."""
+    """The admin API (FastAPI parses its bodies): every operation needs a key (its 403 says
+    which roles may call it), and a body or parameter FastAPI refuses is rendered as a 400 in
+    the OpenAI envelope (see ``gateway.errors``), not as FastAPI's 422."""
     for path, operations in schema["paths"].items():
         if not path.startswith("/admin/"):
             continue
@@ -186,6 +191,7 @@ def _admin_operations(schema: dict[str, Any]) -> None:
             responses.pop("422", None)
             for code, response in errors("openai", ADMIN_ERRORS).items():
                 responses.setdefault(str(code), response)
+            responses["403"] = {**responses["403"], "description": _ADMIN_403}
 
 
 def _open_operations(schema: dict[str, Any]) -> None:
@@ -201,10 +207,52 @@ def _open_operations(schema: dict[str, Any]) -> None:
 OPS_PATHS = ("/metrics", "/readyz")
 
 
-def install(app: FastAPI, data_plane: tuple[Endpoint, ...], *, ops_keyed: bool = True) -> None:
+#: The OpenAI request bodies whose top-level parameters the gateway knows: another is refused
+#: (``unknown_params``), unless ``null`` (it asks for nothing) or an operator lets it pass.
+CLOSED_BODIES = (
+    "ChatCompletionRequest",
+    "CompletionRequest",
+    "EmbeddingRequest",
+    "ResponseRequest",
+)
+_PASSED = (
+    "a parameter the gateway does not know, passed on as sent to the backends whose operator"
+    " allows it (backends[].pass_params)"
+)
+
+
+def _closed(schemas: dict[str, dict[str, Any]], passable: Iterable[str]) -> None:
+    """The bodies of ``CLOSED_BODIES`` as the gateway reads them: their own parameters, the
+    ones an operator lets pass (``passable``) and no other but as ``null``. ``/v1/responses``
+    takes the parameters of a chat request too, checked as chat checks them, and accepts the
+    settings of OpenAI's service without passing them on (``responses_wire``)."""
+    chat = schemas["ChatCompletionRequest"]["properties"]
+    for name in CLOSED_BODIES:
+        schema = schemas[name]
+        properties = schema.setdefault("properties", {})
+        if name == "ResponseRequest":
+            for key in sorted(NOT_PASSED):
+                properties.setdefault(key, {"description": "accepted, not passed on"})
+            for key, part in chat.items():
+                if key != "messages":
+                    properties.setdefault(key, part)
+        for key in passable:
+            properties.setdefault(key, {"description": _PASSED})
+        schema["additionalProperties"] = {"type": "null"}
+
+
+def install(
+    app: FastAPI,
+    data_plane: tuple[Endpoint, ...],
+    *,
+    ops_keyed: bool = True,
+    passable: Iterable[str] = (),
+) -> None:
     """Serve the completed schema; built once, on first use. ``data_plane``: the routes FastAPI
     does not know (documented from their table); ``ops_keyed``: whether ``/metrics`` and
-    ``/readyz``'s detail ask for a key (``server.ops_require_key``)."""
+    ``/readyz``'s detail ask for a key (``server.ops_require_key``); ``passable``: the
+    parameters the gateway does not know that an operator lets pass to some backend."""
+    passable = sorted(set(passable))
     bodies = [e.body for e in data_plane if e.body is not None]
     answers = [e.answer for e in data_plane if e.answer is not None]
 
@@ -220,6 +268,7 @@ def install(app: FastAPI, data_plane: tuple[Endpoint, ...], *, ops_keyed: bool =
             components = schema.setdefault("components", {})
             documented = component_schemas(answers, "serialization")
             component_schemas(bodies, schemas=documented)
+            _closed(documented, passable)
             components.setdefault("schemas", {}).update({**documented, **_ERROR_SCHEMAS})
             components["securitySchemes"] = {
                 "bearer": {

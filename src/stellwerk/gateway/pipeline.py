@@ -18,7 +18,7 @@ for its model (Ollama's load and unload, ``Exchange.idle``), stops after 4 and i
 embedding request takes. The API modules only decode a body into an ``Exchange`` and encode what
 it returns. The state of the request is one ``Call``, which these stages advance (the caller
 adds the models it tried, the stream's end how it ended) and which becomes the usage record.
-``accounted`` sees to it that every request leaves exactly one, whatever is raised on its way.
+``accounted`` sees to it that a known key's request leaves one, whatever is raised on its way.
 """
 
 from __future__ import annotations
@@ -234,6 +234,7 @@ async def route(
     where it reads one); a routed request is marked for later feedback and shadow grading."""
     assert call.principal is not None
     principal, selector = call.principal, runtime.selector
+    call.reference = runtime.accounts.references(principal)  # in force when it was made
     embedding = await prompt_embedding(runtime, principal, prompt.text)
     selection = selector.decide(
         name,
@@ -371,7 +372,7 @@ async def accounted(runtime: Runtime, call: Call) -> AsyncIterator[None]:
     except StellwerkError as exc:
         with anyio.CancelScope(shield=True):
             await fail(runtime, call, exc)
-        exc.request_id = call.request_id  # the refusal names its usage record
+        exc.request_id = call.request_id if call.principal else None  # its record's, if any
         raise
     except BaseException as exc:
         cancelled = isinstance(exc, (anyio.get_cancelled_exc_class(), GeneratorExit))
@@ -391,7 +392,7 @@ async def fail(runtime: Runtime, call: Call, exc: StellwerkError) -> None:
     if isinstance(exc, UpstreamError):
         call.error_kind = f"backend_{exc.kind}"
     elif isinstance(exc, RequestError):
-        call.error_kind = exc.code
+        call.error_kind = exc.error_kind
     else:
         call.error_kind = "internal"
     await account(runtime, call)

@@ -6,7 +6,8 @@ envelope on ``/v1`` and ``/admin``, Ollama's ``{"error": ...}`` on ``/api`` (bot
 :func:`stellwerk.gateway.errors.render`), a short HTML page on ``/dashboard``. A refused request
 to an endpoint that records every request (chat, responses, completions, generate,
 embeddings) still leaves its one usage record, as its handler would have written it, and its
-answer carries the record's ``x-stellwerk-request-id``.
+answer carries the record's ``x-stellwerk-request-id``: when its key is known (a request without
+one is only counted, ``stellwerk.gateway.keyless``).
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ async def refuse(
         return
     api, endpoint = where
     call = Call(new_request_id(), api, endpoint, "", stream=False, principal=principal)
-    call.status, call.error_kind = exc.status_code, exc.code
-    exc.request_id = call.request_id  # the answer names its usage record
+    call.status, call.error_kind = exc.status_code, exc.error_kind
+    if principal is not None:  # the answer names its usage record (none without a key)
+        exc.request_id = call.request_id
     await response_for(scope, exc)(scope, receive, send)
     await runtime.accounts.record(call)

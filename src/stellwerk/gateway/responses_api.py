@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import orjson
 from starlette.requests import Request
@@ -18,25 +19,28 @@ from stellwerk.errors import ContextExceeded, StellwerkError
 from stellwerk.gateway import responses_wire as wire
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
+from stellwerk.gateway.deps import runtime_of
 from stellwerk.gateway.openai_api import chat_request
 from stellwerk.gateway.openai_schema import ChatCompletionRequest
 from stellwerk.gateway.pipeline import Exchange, serve
 from stellwerk.gateway.responses_events import ResponseEvents, render
 from stellwerk.gateway.responses_schema import ResponseRequest
+from stellwerk.gateway.unknown_params import Allowed, nothing
 
 
 class ResponsesExchange(Exchange):
     answer_param = "max_output_tokens"
     prompt_param = "input"
 
-    def __init__(self, raw: bytes, request_id: str) -> None:
+    def __init__(self, raw: bytes, request_id: str, allowed: Allowed = nothing) -> None:
         self.body = parse(ResponseRequest, raw)
         self.model, self.stream = self.body.model, self.body.stream
         # the chat request's own checks (message shapes, tool choice) apply as to chat, and
         # name what they refuse by its place in this body; encoding it is a 400 for what JSON
         # cannot pass on
         chat, self.places = wire.translated(self.body)
-        self.chat = chat_request(parse(ChatCompletionRequest, encode(chat), rename=self.place))
+        as_chat = parse(ChatCompletionRequest, encode(chat), rename=self.place)
+        self.chat = chat_request(as_chat, allowed(self.model))
         newer = chat.get("max_tokens") is None and chat.get("max_completion_tokens") is not None
         self.answer_param = self.place("max_completion_tokens" if newer else "max_tokens")
         if self.body.instructions:
@@ -97,4 +101,5 @@ async def create_response(request: Request) -> Response:
     """A model response (OpenAI's Responses API) from a model id or a route (``auto`` ...);
     ``stream`` for the Responses events. Conversation state is not kept: ``store: true`` and
     ``previous_response_id`` are refused."""
-    return await serve(request, "openai", "responses", ResponsesExchange)
+    read = partial(ResponsesExchange, allowed=runtime_of(request).allowed)
+    return await serve(request, "openai", "responses", read)

@@ -53,7 +53,7 @@ LOGPROBS = "message.output_text.logprobs"
 #: Any other parameter the schema does not know goes to the chat request unchanged, as on
 #: ``/v1/chat/completions`` (``seed``, ``top_k``, ``response_format`` from clients that convert
 #: their chat requests, such as Open WebUI).
-_NOT_PASSED = {
+NOT_PASSED = {
     "background",
     "include",
     "max_tool_calls",
@@ -93,9 +93,7 @@ def translated(body: ResponseRequest) -> tuple[JSON, Places]:
             _add_source(sources, item, ("input", index), merged=len(messages) == before)
     extra = body.model_extra or {}
     chat: JSON = {
-        key: value
-        for key, value in extra.items()
-        if key not in _NOT_PASSED and key not in _STATEFUL
+        key: value for key, value in extra.items() if key not in NOT_PASSED and key not in _STATEFUL
     }
     chat.update(model=body.model, messages=messages)
     fields: dict[str, Path] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from secrets import token_bytes
 
 from stellwerk.backends.base import Backend
@@ -27,6 +28,7 @@ from stellwerk.gateway.pending_open import build_pending
 from stellwerk.gateway.pending_store import PendingStore
 from stellwerk.gateway.selection import Selector
 from stellwerk.gateway.shadow import ShadowGrader
+from stellwerk.gateway.unknown_params import Allowed, allowed_by
 from stellwerk.governance.baseline import References
 from stellwerk.governance.redis_pool import RedisHealth
 from stellwerk.governance.service import Governance
@@ -67,6 +69,12 @@ class Runtime:
     """What this gateway's uses of Redis found (``None``: no ``server.redis_url``)."""
     record_noise: RecordNoise = field(default_factory=lambda: RecordNoise(0.5, token_bytes(32)))
     """What a graded request's record is kept with (``router.record_noise``, the record key)."""
+
+    @cached_property
+    def allowed(self) -> Allowed:
+        """What a request for a model or route may carry that the gateway does not know
+        (``backends[].pass_params``: ``stellwerk.gateway.unknown_params``)."""
+        return allowed_by(self.config, self.selector.configured_name)
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
         """The caller of a request: its key (401 if unknown or revoked), with the request's data

@@ -271,7 +271,9 @@ class ShadowGrader:
                 reference.id,
             )
             return None
-        params = {k: v for k, v in ticket.request.params.items() if k not in _NOT_PASSED}
+        # a parameter the gateway does not know was allowed for the routed model's backend only
+        unasked = {*_NOT_PASSED, *ticket.request.unknown}
+        params = {k: v for k, v in ticket.request.params.items() if k not in unasked}
         params["max_tokens"] = self.config.reference_max_tokens
         try:
             own = await self._ask(
@@ -337,7 +339,7 @@ class ShadowGrader:
         try:
             call.reservation = await runtime.budget.reserve(principal, tokens, cost)
         except RateLimited as exc:
-            call.status, call.error_kind = exc.status_code, exc.code
+            call.status, call.error_kind = exc.status_code, exc.error_kind
             await runtime.accounts.record(call)
             raise
         try:

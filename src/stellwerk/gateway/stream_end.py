@@ -101,7 +101,7 @@ class StreamEnd:
         self.runtime.cuts.done(self.watch)
         await self.rest.aclose()
         if isinstance(self.failure, RequestError):  # a governance cut: its code says which
-            call.status, call.error_kind = status_of(self.failure), self.failure.code
+            call.status, call.error_kind = status_of(self.failure), self.failure.error_kind
         elif self.failure is not None:
             call.status, call.error_kind = status_of(self.failure), "stream_interrupted"
         elif not self.delivered:

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from stellwerk.config.key_class import lowered_class
 from stellwerk.config.schema import Classification, Role, StellwerkConfig, UseCaseConfig
 from stellwerk.errors import Conflict, InvalidRequest, NotFound, shown
+from stellwerk.governance.key_requests import Idempotency, refuse_retry, remember
 from stellwerk.governance.keys import generate_key, generate_key_id, hash_key, parse_role
 from stellwerk.governance.reason import audit_reason
 from stellwerk.ledger.audit import append_audit
@@ -73,11 +75,16 @@ class KeyStore:
         use_case: UseCaseConfig | None = None,
         classification: str | None = None,
         reason: str | None = None,
+        idempotency: Idempotency | None = None,
     ) -> NewKey:
         """Make a key; ``use_case`` (already looked up) must belong to ``department``, and its
         own ``classification`` may not be below the use case's or the department's (400
         ``classification_lowered``); ``reason`` (optional: a new key changes nothing that
-        exists) goes into the audit."""
+        exists) goes into the audit. A request sent again with its ``idempotency`` makes no
+        second key (``key_requests``: a 409 naming the first one's)."""
+        if idempotency is not None:
+            with self._ledger.connect() as connection:
+                refuse_retry(connection, actor, idempotency, datetime.now(UTC))
         why = audit_reason(reason) if reason is not None else None
         if department not in self._departments:
             raise NotFound(
@@ -109,7 +116,25 @@ class KeyStore:
             created_at=now,
             created_by=actor,
         )
+        try:
+            self._insert(info, key, why, idempotency)
+        except IntegrityError:
+            if idempotency is None:
+                raise
+            # the same request at the same time made the key first (``key_requests``, rule 3)
+            with self._ledger.connect() as connection:
+                refuse_retry(connection, actor, idempotency, datetime.now(UTC))
+            raise
+        return NewKey(info, key)
+
+    def _insert(
+        self, info: KeyInfo, key: str, why: str | None, idempotency: Idempotency | None
+    ) -> None:
+        """The key, its audit entry and the request that made it, in one transaction."""
+        actor, now = info.created_by, info.created_at
         with self._ledger.begin() as connection:
+            if idempotency is not None:  # first: a request made twice at once collides here
+                remember(connection, actor, idempotency, info.key_id, now)
             connection.execute(
                 insert(gov_keys).values(
                     key_id=info.key_id,
@@ -129,7 +154,7 @@ class KeyStore:
                 target_kind="key",
                 target=info.key_id,
                 details={
-                    "department": department,
+                    "department": info.department,
                     "role": info.role,
                     "use_case": info.use_case,
                     "classification": info.classification,
@@ -138,7 +163,6 @@ class KeyStore:
                 config_hash=self._config_hash,
                 time=now,
             )
-        return NewKey(info, key)
 
     def list(self, *, department: str | None = None, include_revoked: bool = True) -> list[KeyInfo]:
         statement = select(gov_keys).order_by(gov_keys.c.created_at, gov_keys.c.key_id)

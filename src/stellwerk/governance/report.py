@@ -166,7 +166,7 @@ def usage_report(
             recorded.add(sums.reference_model)
             continue
         reference = references.get(sums.key_id) if compared else None
-        group.add(sums, reference, today=compared)
+        group.add(sums, reference, today=reference is not None)
         if reference is not None:
             today.add(reference.id)
     rows = tuple(
@@ -221,7 +221,8 @@ class _Group:
 
     def add(self, sums: UsageGroup, reference: ModelConfig | None, *, today: bool) -> None:
         """Records that keep no reference: ``reference`` is their key's today (None: not
-        compared, at their own cost); ``today``: they were routed (counted in ``today``)."""
+        compared, at their own cost); ``today``: they are compared with it (counted in
+        ``today``)."""
         self._count(sums)
         if today:
             self.today += sums.requests

@@ -95,3 +95,17 @@ gov_limits = Table(
     Column("updated_by", Text, nullable=False),
     PrimaryKeyConstraint("scope_kind", "scope"),
 )
+
+# a POST /admin/keys with an Idempotency-Key, kept as long as a retry of it is answered as one
+# (``governance.key_requests``): written in the transaction that makes the key, so a retry after
+# a failed answer finds the key if it was made, and makes none twice
+gov_key_requests = Table(
+    "gov_key_requests",
+    metadata,
+    Column("actor", Text, nullable=False),
+    Column("idempotency_key", Text, nullable=False),
+    Column("body_sha256", Text, nullable=False),
+    Column("key_id", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("actor", "idempotency_key"),
+)

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from stellwerk.config.base import READERS
 from stellwerk.config.schema import (
     Classification,
     DepartmentConfig,
@@ -118,7 +119,8 @@ class PolicyFilter:
         if allowed:
             return tuple(allowed)
         denial = Denial(department, use_case, classification, self.rules, requested, kind)
-        raise denial.error(refused, admin=principal.role == "admin")
+        # a key that reads the whole catalog (GET /admin/models) is told every model's reason
+        raise denial.error(refused, admin=principal.role in READERS)
 
     def refusal(
         self,

@@ -48,11 +48,13 @@ UNLIMITED = UsageLimits()
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Something limits apply to: ``label`` is for messages, ``id`` for counter names."""
+    """Something limits apply to: ``label`` is for messages, ``id`` for counter names; ``key``:
+    a key's own limits (else a department's)."""
 
     label: str
     id: str
     limits: UsageLimits
+    key: bool = False
 
 
 def department_scope(department: str, limits: UsageLimits) -> Scope:
@@ -62,7 +64,7 @@ def department_scope(department: str, limits: UsageLimits) -> Scope:
 def key_scope(key_id: str, limits: UsageLimits | None) -> Scope:
     """A key's own counters; ``None``: the key has no limits of its own, it is counted all the
     same."""
-    return Scope(f"key {key_id!r}", f"key:{key_id}", limits or UNLIMITED)
+    return Scope(f"key {key_id!r}", f"key:{key_id}", limits or UNLIMITED, key=True)
 
 
 def scopes_for(
@@ -178,10 +180,20 @@ class Limiter:
         else:
             detail = _over(check, used, lower_with)
         when = resets.strftime("%Y-%m-%d %H:%M:%S UTC")
+        message = f"{scope.label}: {detail}; resets at {when} (in {math.ceil(wait)} s)"
+        # the client's code is the same for either scope; its usage record keeps a key's apart
+        if check.what == "budget":
+            return RateLimited(
+                message,
+                retry_after_s=wait,
+                code="budget_exceeded",
+                recorded="key_budget_exceeded" if scope.key else None,
+            )
         return RateLimited(
-            f"{scope.label}: {detail}; resets at {when} (in {math.ceil(wait)} s)",
+            message,
             retry_after_s=wait,
-            code="budget_exceeded" if check.what == "budget" else "rate_limited",
+            code="rate_limited",
+            recorded="key_rate_limited" if scope.key else None,
         )
 
 
