@@ -201,7 +201,8 @@ def use_cases_list(
 ) -> None:
     """List use cases, each with the class its keys' requests run under without a header.
 
-    That class is the higher of the use case's own and its department's; its own is shown too."""
+    That class is the higher of the use case's own and its department's; its own is shown too.
+    A use case no model may serve at that class now is warned of on stderr."""
     try:
         with _governance(config) as gov:
             _known_department(gov, department)
@@ -224,6 +225,8 @@ def use_cases_list(
             f"{case.name:<18}  {case.department:<14}  {case.risk_tier:<10}  "
             f"{_class_cells(level, case.classification)}  {allowed}"
         )
+    for found in filter(None, map(snapshot.unservable, cases)):
+        typer.secho(f"warning: {found.describe()}", err=True, fg=typer.colors.YELLOW)
 
 
 def keys_revoke(

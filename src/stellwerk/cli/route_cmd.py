@@ -356,7 +356,11 @@ def _print(verdict: Verdict, route: str, cfg: StellwerkConfig) -> None:
     for model_id, reason in verdict.excluded.items():
         console.print(f"[dim]not a candidate:[/dim] {model_id}: {reason}", highlight=False)
     if verdict.refused is not None:
-        typer.echo(f"refused, as the gateway would answer: {verdict.refused}", err=True)
+        typer.echo(
+            "refused; every model's reason, as the gateway logs it for operators (its answer"
+            f" names only the models the key may know of): {verdict.refused}",
+            err=True,
+        )
 
 
 def _plain(amount: float) -> str:

@@ -105,6 +105,7 @@ def check(
         raise typer.Exit(2)
     for warning in unstated_warnings(cfg):
         typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
+    _unservable(cfg)
     typer.echo(
         f"{path}: valid ({len(cfg.backends)} backends, {len(cfg.models)} models, "
         f"{len(cfg.departments)} departments, routes: {', '.join(cfg.routes)})"
@@ -124,6 +125,19 @@ def _said(problems: list[str], *, refused: bool) -> bool:
                 fg=typer.colors.YELLOW,
             )
     return bool(problems)
+
+
+def _unservable(config: StellwerkConfig) -> None:
+    """Warn of each use case no model may serve as the config seeds the catalog: a warning, as
+    the gateway starts all the same (a model may be approved or re-hosted later)."""
+    from stellwerk.policy.reach import unservable_in_config
+
+    for found in unservable_in_config(config):
+        typer.secho(
+            f"warning: {found.describe()}: every request of a key bound to it is refused",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
 
 
 def environment_problems(config: StellwerkConfig, environ: Mapping[str, str]) -> list[str]:

@@ -63,7 +63,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "month": ("Month", "Monat"),
     "show_month": ("Show the month chosen", "Gewählten Monat anzeigen"),
     "models_by_state": ("Models by lifecycle state", "Modelle nach Lebenszyklus"),
-    "non_compliant": ("Needs attention: non-compliant", "Handlungsbedarf: nicht konform"),
+    "non_compliant": ("Needs attention", "Handlungsbedarf"),
     "all_compliant": (
         "Every model and use case carries the facts its risk tier requires.",
         "Alle Modelle und Anwendungsfälle haben die für ihre Risikostufe nötigen Angaben.",

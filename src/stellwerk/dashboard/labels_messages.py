@@ -328,4 +328,13 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "msg_fallback_409": ("This is not possible now.", "Das ist derzeit nicht möglich."),
     "msg_fallback_413": ("The form is too large.", "Das Formular ist zu groß."),
     "msg_technical": ("Technical details", "Technische Details (Englisch)"),
+    # the overview's "needs attention" card: a use case no model may serve (policy.reach)
+    "unservable_listed": (
+        "use case {name}: no allowed model may serve its class {cls}",
+        "Anwendungsfall {name}: kein erlaubtes Modell darf seine Klasse {cls} bedienen",
+    ),
+    "unservable_catalog": (
+        "use case {name}: no model of the catalog may serve its class {cls}",
+        "Anwendungsfall {name}: kein Modell des Katalogs darf seine Klasse {cls} bedienen",
+    ),
 }

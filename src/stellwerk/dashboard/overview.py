@@ -36,6 +36,7 @@ from stellwerk.ledger.window import Window
 from stellwerk.policy.classification import may_go
 from stellwerk.policy.compliance import ComplianceReport, non_compliant
 from stellwerk.policy.lifecycle import STATES
+from stellwerk.policy.reach import Unservable
 from stellwerk.policy.state import ModelState
 from stellwerk.routing.base import Router
 from stellwerk.routing.knowledge import Basis
@@ -100,6 +101,7 @@ class Overview:
     states: list[ModelState]
     by_state: list[tuple[str, list[ModelState]]]
     attention: list[ComplianceReport]
+    unservable: list[Unservable]  # use cases no model may serve now (policy.reach)
     use_cases: list[UseCaseConfig]
     by_tier: list[tuple[RiskTier, list[UseCaseConfig]]]
     hosting: list[HostingRow]
@@ -130,6 +132,7 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
         attention=non_compliant(
             config.models, tuple(use_cases), config.governance, gov.admin.evaluated()
         ),
+        unservable=[u for u in map(gov.snapshot.unservable, use_cases) if u is not None],
         use_cases=use_cases,
         by_tier=[(tier, [u for u in use_cases if u.risk_tier == tier]) for tier in RISK_TIERS],
         hosting=_hosting(gov, states),

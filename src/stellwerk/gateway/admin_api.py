@@ -255,14 +255,17 @@ def _owns(gov: Governance, caller: Principal, model_id: str) -> bool:
 
 @router.get("/compliance", openapi_extra=_KEYED)
 def compliance(gov: GovernanceDep, _: ReaderDep) -> dict[str, Any]:
-    """Every non-compliant model and use case with the facts it is missing."""
+    """Every non-compliant model and use case with the facts it is missing, and every use case
+    no model may serve now (``unservable``: each candidate model and why not)."""
     rules = gov.admin.config.governance
     evaluated = gov.admin.evaluated()
     reports = [
         check_model(s.config, rules, evaluated=s.id in evaluated)
         for s in gov.admin.catalog.states()
     ]
-    reports += [check_use_case(u, rules) for u in gov.admin.use_cases.list()]
+    cases = gov.admin.use_cases.list()
+    reports += [check_use_case(u, rules) for u in cases]
+    found = (gov.snapshot.unservable(u) for u in cases)
     return {
         "mode": rules.compliance_mode,
         "non_compliant": [
@@ -270,16 +273,21 @@ def compliance(gov: GovernanceDep, _: ReaderDep) -> dict[str, Any]:
             for r in reports
             if not r.compliant
         ],
+        "unservable": [u.to_json() for u in found if u is not None],
     }
 
 
 def _use_case(gov: Governance, case: UseCaseConfig) -> dict[str, Any]:
     """A use case as the API shows it: ``classification`` its own, and
     ``effective_classification`` the class its keys' requests run under now without a header
-    (the higher of its own and its department's; a key's own class may raise it further)."""
+    (the higher of its own and its department's; a key's own class may raise it further), and
+    ``warnings``: that no model may serve that class now (kept, not refused: a model may be
+    approved or re-hosted later; ``stellwerk.policy.reach``)."""
+    found = gov.snapshot.unservable(case)
     return {
         **case.model_dump(mode="json"),
         "effective_classification": gov.snapshot.use_case_class(case),
+        "warnings": [] if found is None else [found.describe()],
     }
 
 

@@ -31,6 +31,7 @@ from stellwerk.governance.principal import (
 )
 from stellwerk.policy.filter import PolicyFilter, PrincipalLike
 from stellwerk.policy.limits import Scope, scopes_for
+from stellwerk.policy.reach import Unservable, unservable
 from stellwerk.policy.state import ModelState
 
 
@@ -94,6 +95,11 @@ class Snapshot:
         (the same rule as ``key_class``). A use case's own class below its department's never
         applies; this is what the use case listings show beside it."""
         return key_class(None, case, self.departments.get(case.department))
+
+    def unservable(self, case: UseCaseConfig) -> Unservable | None:
+        """Why no model may serve a key of ``case`` now, by this snapshot's models and policy
+        (``None``: one may); the use case need not be this snapshot's own (one just changed)."""
+        return unservable(self.policy, case, self.models)
 
     def permitted(
         self,
