@@ -65,7 +65,7 @@ def _config(port: int, database: Path) -> str:
 server: {{port: {port}, database_url: "sqlite:///{database}"}}
 backends: [{{name: closed, kind: openai, base_url: "http://127.0.0.1:9"}}]
 models:
-  - {{id: m, backend: closed, upstream: m, params_b: 1, size_class: small}}
+  - {{id: m, backend: closed, upstream: m, params_b: 1, size_class: small, hosting: on_prem}}
 departments:
   - {{name: it, keys: [{{id: it-admin, key_env: {KEY_ENV}, role: admin}}]}}
 router: {{kind: first}}

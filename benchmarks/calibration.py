@@ -93,7 +93,7 @@ def bench_run(data: Path, per_task: int, max_tokens: int) -> list[str]:
                     "backends": [{"name": "llama", "kind": "openai", "base_url": server.base_url}],
                     "models": [
                         {"id": m, "backend": "llama", "upstream": m, "params_b": 1,
-                         "size_class": "small", "context_length": 1024}
+                         "size_class": "small", "context_length": 1024, "hosting": "on_prem"}
                         for m in ("tiny-small", "tiny-medium", "tiny-large")
                     ],
                 }

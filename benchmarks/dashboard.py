@@ -45,6 +45,7 @@ def config(database_url: str) -> StellwerkConfig:
             "params_b": params + n,
             "size_class": size,
             "licence": "Apache-2.0",
+            "hosting": "on_prem",
             "price": {"input_per_mtok": params / 10, "output_per_mtok": params / 3},
             "energy_wh_per_1k_tokens": params / 40,
         }

@@ -41,6 +41,7 @@ RAW = {
             "upstream": "expert",
             "params_b": 1,
             "size_class": "small",
+            "hosting": "on_prem",
             "data_owner": "legal",
         }
     ],

@@ -328,6 +328,7 @@ def _raw_config(llama_url: str, database_url: str, clients: int) -> dict[str, An
         "params_b": 1,
         "size_class": "small",
         "context_length": 1024,
+        "hosting": "on_prem",
         "price": {"input_per_mtok": 0.1, "output_per_mtok": 0.3},
     }
     return {

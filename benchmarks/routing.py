@@ -63,6 +63,7 @@ def _config(n: int, kind: str) -> Any:
             "params_b": sizes[i % 3][1] + i,
             "size_class": sizes[i % 3][0],
             "context_length": 32_768,
+            "hosting": "on_prem",
             "price": {"input_per_mtok": sizes[i % 3][2], "output_per_mtok": sizes[i % 3][2] * 3},
             "benchmark_score": 0.4 + 0.5 * (i % 7) / 7,
         }

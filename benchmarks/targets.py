@@ -64,6 +64,7 @@ def stellwerk_config(backend: Backend, folder: Path, port: int) -> Path:
                 "upstream": backend.upstream,
                 "params_b": 1,
                 "size_class": "small",
+                "hosting": "on_prem",
             }
         ],
         "departments": [

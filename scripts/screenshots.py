@@ -70,6 +70,7 @@ def _model(model_id: str, upstream: str, params: float, size: str, **facts: Any)
         "languages": ["de", "en", "fr"],
         "licence": "Apache-2.0",
         "owner": "KI-Plattform",
+        "hosting": "on_prem",
         "price": {"input_per_mtok": price, "output_per_mtok": price * 3},
         "energy_wh_per_1k_tokens": params / 40,
         **facts,
@@ -139,6 +140,7 @@ def showcase_config(llama_url: str, database_url: str) -> StellwerkConfig:
             "size_class": "small",
             "capabilities": ["embeddings"],
             "licence": "Apache-2.0",
+            "hosting": "on_prem",
         },
     ]
     departments = [

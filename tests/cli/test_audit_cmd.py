@@ -141,7 +141,7 @@ def test_every_change_carries_the_hash_of_the_config_it_was_made_under(config_pa
     c = str(config_path)
     assert run("keys", "create", "-c", c, "--department", "legal")[0] == 0
     key_id = run("keys", "list", "-c", c)[1].splitlines()[-1].split()[0]
-    assert run("keys", "revoke", "-c", c, key_id)[0] == 0
+    assert run("keys", "revoke", "-c", c, key_id, "--reason", "leaver")[0] == 0
     assert run("catalog", "set", "-c", c, "mistral-8b", "in_review", "--reason", "r")[0] == 0
     code, out, err = run("audit", "-c", c, "--format", "json")
     assert code == 0, err

@@ -69,6 +69,22 @@ def test_keys_create_list_revoke_and_the_audit(config_path: Path) -> None:
     assert key.removeprefix("sk-stw-") not in out
 
 
+def test_keys_revoke_needs_a_reason_as_the_admin_api_does(config_path: Path) -> None:
+    """Walk 15 (LOW-14): ``keys revoke`` without ``--reason`` revoked the key and audited "revoked
+    with the CLI", where the admin API and the dashboard require a reason. Now it is a usage
+    error naming the option, and the key stays active."""
+    c = str(config_path)
+    code, _, err = run("keys", "create", "-c", c, "--department", "legal")
+    assert code == 0, err
+    key_id = err.split("key id ")[1].split()[0]
+    code, _, err = run("keys", "revoke", "-c", c, key_id)
+    assert code == 2
+    assert "Missing option '--reason'" in err
+    listed = next(x for x in run("keys", "list", "-c", c)[1].splitlines() if key_id in x)
+    assert "active" in listed
+    assert "key.revoke" not in run("audit", "-c", c)[1]
+
+
 def test_keys_list_shows_the_config_keys_beside_the_stored_ones(
     config_path: Path,
 ) -> None:
@@ -114,7 +130,7 @@ def test_keys_list_shows_the_config_keys_beside_the_stored_ones(
             ("keys", "create", "--department", "finance", "--use-case", "contracts"),
             "belongs to department 'legal'",
         ),
-        (("keys", "revoke", "key-nope"), "unknown key 'key-nope'"),
+        (("keys", "revoke", "key-nope", "--reason", "r"), "unknown key 'key-nope'"),
         (
             ("catalog", "set", "mistral-8b", "approved", "--reason", "r"),
             "illegal lifecycle transition proposed -> approved",
@@ -476,3 +492,23 @@ def test_a_use_case_allowed_one_model_shows_no_loss_in_the_report_or_the_dashboa
     finally:
         ledger.close()
     assert overview.savings is not None and overview.savings.cost.saved == 0
+
+
+def test_catalog_list_shows_a_model_without_hosting_as_missing_it(tmp_path: Path) -> None:
+    """Walk 15 (MEDIUM-3): a model the config gives no hosting was listed ``on_prem`` and
+    compliant; its location is not stated, and the compliance column says it is missing."""
+    unplaced = model("unplaced-3b")
+    del unplaced["hosting"]
+    raw = {
+        "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
+        "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+        "models": [model("placed-3b"), unplaced],
+        "departments": [{"name": "legal"}],
+    }
+    path = tmp_path / "stellwerk.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    code, out, err = run("catalog", "list", "-c", str(path))
+    assert code == 0, err
+    rows = {x.split()[0]: x for x in out.splitlines()[1:]}
+    assert rows["placed-3b"].split()[3:] == ["on_prem", "ok"]
+    assert rows["unplaced-3b"].split()[3:] == ["not", "stated", "missing", "hosting"]

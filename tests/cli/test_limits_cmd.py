@@ -84,6 +84,20 @@ def test_set_refuses_unbounded_numbers_naming_the_field(
     assert shown(config_path)["finance"]["monthly_budget"] is None
 
 
+@pytest.mark.parametrize("amount", ["1e3", "5_000", "+5", "1,5", "١٢"])
+def test_set_reads_a_budget_as_the_admin_api_reads_text(config_path: Path, amount: str) -> None:
+    """Walk 15 (LOW-4): ``--monthly-budget 1e3`` set a budget of 1000 (a typo of 1.3, 770
+    times larger), where the admin API and the dashboard refuse the text ``1e3``: the same rule
+    and words now (tests/gateway/test_admin_strict.py), and nothing changes."""
+    code, _, err = run(
+        "limits", "set", "-c", str(config_path), "--department", "finance",
+        "--monthly-budget", amount, "--reason", "typo",
+    )  # fmt: skip
+    assert code == 2
+    assert f"error: monthly_budget: {amount!r} is not a plain amount: write ASCII digits" in err
+    assert shown(config_path)["finance"]["monthly_budget"] is None
+
+
 def test_set_needs_a_scope_and_a_change(config_path: Path) -> None:
     c = str(config_path)
     code, _, err = run("limits", "set", "-c", c, "--monthly-budget", "5", "--reason", "r")

@@ -22,13 +22,14 @@ backends:
   - {{name: local, kind: openai, base_url: "http://127.0.0.1:9"}}
 models:
   - {{id: small, backend: local, upstream: s, params_b: 1, size_class: small, data_owner: it,
+     hosting: on_prem,
      price: {{input_per_mtok: 0.1, output_per_mtok: 0.1}}}}
-  - {{id: large, backend: local, upstream: l, params_b: 70, size_class: large,
+  - {{id: large, backend: local, upstream: l, params_b: 70, size_class: large, hosting: on_prem,
      price: {{input_per_mtok: 3.0, output_per_mtok: 3.0}}}}
   - {{id: cloud, backend: local, upstream: c, params_b: 70, size_class: large, hosting: eu_cloud,
      price: {{input_per_mtok: 3.0, output_per_mtok: 3.0}}}}
   - {{id: embedder, backend: local, upstream: e, params_b: 0.1, size_class: small,
-     capabilities: [embeddings]}}
+     capabilities: [embeddings], hosting: on_prem}}
 departments:
   - name: legal
     classification: confidential

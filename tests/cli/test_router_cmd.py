@@ -17,13 +17,13 @@ backends:
   - {name: local, kind: openai, base_url: "http://127.0.0.1:9"}
 models:
   - {id: tiny-small, backend: local, upstream: s, params_b: 1, size_class: small,
-     price: {input_per_mtok: 0.1, output_per_mtok: 0.1}}
+     hosting: on_prem, price: {input_per_mtok: 0.1, output_per_mtok: 0.1}}
   - {id: tiny-medium, backend: local, upstream: m, params_b: 8, size_class: medium,
-     price: {input_per_mtok: 0.5, output_per_mtok: 0.5}}
+     hosting: on_prem, price: {input_per_mtok: 0.5, output_per_mtok: 0.5}}
   - {id: tiny-large, backend: local, upstream: l, params_b: 70, size_class: large,
-     price: {input_per_mtok: 3.0, output_per_mtok: 3.0}}
+     hosting: on_prem, price: {input_per_mtok: 3.0, output_per_mtok: 3.0}}
   - {id: tiny-retired, backend: local, upstream: r, params_b: 400, size_class: large,
-     lifecycle: retired}
+     hosting: on_prem, lifecycle: retired}
 """
 
 
@@ -191,9 +191,10 @@ def test_route_places_a_model_beside_the_trained_sizes_of_its_family(tmp_path: P
         CONFIG
         + """
   - {id: chatqa-big, backend: local, upstream: nvidia/Llama3-ChatQA-1.5-70B, params_b: 70,
-     size_class: large, price: {input_per_mtok: 3.0, output_per_mtok: 3.0}}
+     size_class: large, hosting: on_prem, price: {input_per_mtok: 3.0, output_per_mtok: 3.0}}
   - {id: house-model, backend: local, upstream: hm, params_b: 70, size_class: large,
-     family: llama3-chatqa-1.5, price: {input_per_mtok: 3.0, output_per_mtok: 3.0}}
+     hosting: on_prem, family: llama3-chatqa-1.5,
+     price: {input_per_mtok: 3.0, output_per_mtok: 3.0}}
 """
     )
     result = runner.invoke(

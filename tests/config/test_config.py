@@ -33,6 +33,10 @@ MINIMAL: dict[str, Any] = {
 OPENAI_BACKEND = {**MINIMAL["backends"][0], "kind": "openai"}
 
 
+# the facts whose defaults ``config check`` warns about, stated
+STATED = {**MINIMAL["models"][0], "hosting": "on_prem", "lifecycle": "approved"}
+
+
 def write(tmp_path: Path, raw: Any) -> Path:
     path = tmp_path / "stellwerk.yaml"
     path.write_text(yaml.safe_dump(raw))
@@ -44,6 +48,7 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
     assert config.server.port == 8080
     assert set(config.routes) == {"auto", "auto-economy", "auto-quality"}
     assert config.models[0].lifecycle == "approved"
+    assert config.models[0].hosting is None  # not stated: the least trusted location
     assert config.backends[0].timeouts.first_token >= 120  # long enough for a cold model load
 
 
@@ -208,7 +213,7 @@ def test_config_check_names_the_variables_serve_would_miss(
 ) -> None:
     """MINIMAL's key reads IT_KEY: unset, the check warns (the file is valid), and with
     ``--env`` (what the service unit runs before each start) it fails as ``serve`` would."""
-    path = str(write(tmp_path, MINIMAL))
+    path = str(write(tmp_path, {**MINIMAL, "models": [STATED]}))
     runner = CliRunner()
     monkeypatch.delenv("IT_KEY", raising=False)
     warned = runner.invoke(build_app(), ["config", "check", path])
@@ -224,6 +229,47 @@ def test_config_check_names_the_variables_serve_would_miss(
     monkeypatch.setenv("IT_KEY", "sk-it-0123456789")
     fine = runner.invoke(build_app(), ["config", "check", "--env", path])
     assert fine.exit_code == 0 and "warning" not in fine.output
+
+
+def test_config_check_warns_about_models_without_hosting_or_lifecycle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Walk 15 (MEDIUM-3): a model appended without hosting and lifecycle was called valid with
+    no word, and served as on premises and approved. The file is still valid (exit 0), but the
+    check names the models that leave either to its default."""
+    monkeypatch.setenv("IT_KEY", "sk-it-0123456789")
+    placed = {**MINIMAL["models"][0], "id": "placed", "hosting": "eu_cloud"}
+    reviewed = {**MINIMAL["models"][0], "id": "reviewed", "lifecycle": "proposed"}
+    models = [MINIMAL["models"][0], placed, reviewed, {**STATED, "id": "complete"}]
+    answer = CliRunner().invoke(
+        build_app(), ["config", "check", str(write(tmp_path, {**MINIMAL, "models": models}))]
+    )
+    assert answer.exit_code == 0
+    assert ": valid (1 backends, 4 models" in answer.stdout
+    assert "warning: models without hosting: mistral-3-8b, reviewed; they count as the least" in (
+        answer.stderr
+    )
+    assert "warning: models without lifecycle: mistral-3-8b, placed; a model the catalog" in (
+        answer.stderr
+    )
+    assert "complete" not in answer.stderr
+
+
+def test_serve_says_at_start_which_models_have_no_hosting(tmp_path: Path) -> None:
+    """After an upgrade, a config without hosting has its internal requests refused: the start
+    names the models and what to do, beside the models line."""
+    from stellwerk.cli.serve_summary import startup_summary
+
+    placed = {**STATED, "id": "placed"}
+    config = load_config(write(tmp_path, {**MINIMAL, "models": [MINIMAL["models"][0], placed]}))
+    notes = [x for x in startup_summary(config, "http://h:1", "c.yaml") if "hosting" in x]
+    assert notes == [
+        "note: no hosting stated for mistral-3-8b: they get only data that may go to every"
+        " location (by default public); state hosting: on_prem, eu_cloud or non_eu_cloud"
+        " (docs/governance.md, Hosting)"
+    ]
+    stated = load_config(write(tmp_path, {**MINIMAL, "models": [placed]}))
+    assert not [x for x in startup_summary(stated, "http://h:1", "c.yaml") if "hosting" in x]
 
 
 def _many_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:

@@ -49,6 +49,10 @@ def test_high_risk_retention_below_six_months_is_refused() -> None:
             "departments.0.keys.0.use_case: 'u' is not a configured use case",
         ),
         ({"models": [model("m", data_owner="ghost")]}, "models.0.data_owner: 'ghost'"),
+        (  # the audit log prints a target as kind:name (walk 15, LOW-7)
+            {"use_cases": [{"name": "model:small-onprem", "department": "it"}]},
+            "use_cases.0.name: 'model:small-onprem' holds ':', which the audit log reads as",
+        ),
         (  # its requests would be counted as shadow grading's calls
             {"departments": [{"name": "it", "keys": [{"id": "shadow", "key_env": "K"}]}]},
             "departments.0.keys.0.id: .*key id 'shadow' is reserved for shadow grading",
@@ -176,3 +180,29 @@ def test_a_config_key_may_raise_its_classification(own: str, use_case: str | Non
         use_cases=[{"name": "contracts", "department": "legal", "classification": "confidential"}],
     )
     assert cfg.departments[0].keys[0].classification == own
+
+
+def test_config_check_refuses_a_use_case_naming_a_model_twice_as_the_admin_api_does(
+    tmp_path: Path,
+) -> None:
+    """Walk 15 (LOW-15): the config took ``allowed_models: [a, b, a]``, which ``POST
+    /admin/use-cases`` refuses; both now refuse it in the same words, naming the field."""
+    raw = {
+        "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+        "models": [model("small-onprem"), model("big-cloud", hosting="eu_cloud")],
+        "departments": [{"name": "legal"}],
+        "use_cases": [
+            {
+                "name": "contracts",
+                "department": "legal",
+                "allowed_models": ["small-onprem", "big-cloud", "small-onprem"],
+            }
+        ],
+    }
+    path = tmp_path / "stellwerk.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    answer = CliRunner().invoke(build_app(), ["config", "check", str(path)])
+    assert answer.exit_code == 2
+    assert (
+        "use_cases.0.allowed_models: names the model 'small-onprem' twice; name each model once"
+    ) in answer.output

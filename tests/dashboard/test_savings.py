@@ -29,6 +29,7 @@ def _model(model_id: str, params: float, price: float, **facts: Any) -> dict[str
         "upstream": model_id,
         "params_b": params,
         "size_class": "large" if params >= 30 else "small",
+        "hosting": "on_prem",
         "price": {"input_per_mtok": price, "output_per_mtok": 3 * price},
         "energy_wh_per_1k_tokens": params / 10,
         **facts,

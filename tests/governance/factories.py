@@ -16,6 +16,9 @@ def model(model_id: str, **extra: Any) -> dict[str, Any]:
         "params_b": 3,
         "size_class": "small",
         "licence": "apache-2.0",
+        # stated, as config check asks: an unstated location gets public data only
+        "hosting": "on_prem",
+        "lifecycle": "approved",
     }
     base.update(extra)
     return base

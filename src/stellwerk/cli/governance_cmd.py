@@ -232,9 +232,10 @@ def use_cases_list(
 def keys_revoke(
     config: ConfigOption,
     key_id: Annotated[str, typer.Argument(help="The key id (key-...).")],
-    reason: Reason = "revoked with the CLI",
+    reason: Reason,
 ) -> None:
-    """Revoke a key: its next request is refused with 401."""
+    """Revoke a key: its next request is refused with 401. The reason is required, as on the
+    admin API and the dashboard: the audit trail of a revoked (perhaps stolen) key needs it."""
     try:
         with _governance(config) as gov:
             gov.admin.keys.revoke(key_id, actor=_actor(), reason=reason)
@@ -261,7 +262,8 @@ def catalog_list(config: ConfigOption) -> None:
         facts = "ok" if report.compliant else "missing " + ", ".join(report.missing)
         # "—": a model without a data owner has no consent to give or withdraw
         consent = {None: "—", True: "granted", False: "withdrawn"}[s.owner_consent]
-        typer.echo(f"{s.id:<24}  {s.lifecycle:<10}  {consent:<9}  {s.config.hosting:<12}  {facts}")
+        hosting = s.config.hosting or "not stated"  # the compliance column says it is missing
+        typer.echo(f"{s.id:<24}  {s.lifecycle:<10}  {consent:<9}  {hosting:<12}  {facts}")
 
 
 def catalog_set(

@@ -31,12 +31,14 @@ def _scope(department: str | None, key: str | None) -> tuple[str, str] | None:
 
 
 def _value(text: str) -> str | int | None:
-    """A limit as typed: ``none`` clears it; whole numbers stay integers (the rate limits are
-    integers); anything else is passed on as text and checked by the service (naming the field)."""
+    """A limit as typed: ``none`` clears it; whole numbers of ASCII digits stay integers (the
+    rate limits are integers; ``str.isdigit`` takes other scripts' digits too); anything else is
+    passed on as text and checked by the service, a budget by the admin API's rule for text
+    (``governance.budgets.parse_limits``), naming the field."""
     cleaned = text.strip()
     if cleaned.lower() in _CLEAR:
         return None
-    return int(cleaned) if cleaned.isdigit() else cleaned
+    return int(cleaned) if cleaned.isascii() and cleaned.isdigit() else cleaned
 
 
 def _row(name: str, limits: dict[str, Any]) -> str:

@@ -91,8 +91,10 @@ def check(
     """Validate a config file without serving; exit 2 and name the problem if it is invalid.
 
     Variables the config references that are not set are named too: a warning, or with
-    ``--env`` an error (what a service unit should check before it starts the gateway)."""
+    ``--env`` an error (what a service unit should check before it starts the gateway). Models
+    without a stated ``hosting`` or ``lifecycle`` are named in a warning (``config.unstated``)."""
     from stellwerk.config import load_config
+    from stellwerk.config.unstated import unstated_warnings
 
     try:
         cfg = load_config(path)
@@ -101,6 +103,8 @@ def check(
         raise typer.Exit(2) from exc
     if _said(environment_problems(cfg, os.environ), refused=env) and env:
         raise typer.Exit(2)
+    for warning in unstated_warnings(cfg):
+        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
     _unservable(cfg)
     typer.echo(
         f"{path}: valid ({len(cfg.backends)} backends, {len(cfg.models)} models, "

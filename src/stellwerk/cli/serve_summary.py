@@ -52,6 +52,13 @@ def startup_summary(config: StellwerkConfig, url: str, config_path: str) -> list
         lines.append(f"dashboard: {url}/dashboard (log in with an admin or viewer key)")
     else:
         lines.append("dashboard: off (dashboard.enabled: false)")
+    unplaced = [m.id for m in config.models if m.hosting is None]
+    if unplaced:  # after an upgrade, why their internal requests are refused now
+        lines.append(
+            f"note: no hosting stated for {', '.join(unplaced)}: they get only data that may go"
+            " to every location (by default public); state hosting: on_prem, eu_cloud or"
+            " non_eu_cloud (docs/governance.md, Hosting)"
+        )
     if not admin_keys:
         lines.append(
             "note: the config has no admin key; the dashboard and the admin API need one"

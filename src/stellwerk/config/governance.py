@@ -23,6 +23,7 @@ from stellwerk.config.base import (
     refuse_prohibited,
 )
 from stellwerk.config.plain_text import plain_text
+from stellwerk.errors import shown
 from stellwerk.money import MAX_BUDGET, MICRO_PLACES, exact
 
 # Upper bounds of the limits (docs/governance.md): far above any real use, and small enough
@@ -110,6 +111,33 @@ class DepartmentConfig(Strict):
     _name = field_validator("name")(check_name)
 
 
+def each_model_once(
+    models: list[str] | tuple[str, ...] | None,
+) -> list[str] | tuple[str, ...] | None:
+    """A use case's ``allowed_models`` as given, refused if it names a model twice (kept so, the
+    audit and the dashboard would show the list with the duplicate); the config and the admin
+    API read the list by this one rule, in the same words."""
+    if models is not None:
+        seen: set[str] = set()
+        for model in models:
+            if model in seen:
+                raise ValueError(f"names the model {shown(model)} twice; name each model once")
+            seen.add(model)
+    return models
+
+
+def new_use_case_name(name: str) -> str:
+    """A new use case's name (the config's, ``POST /admin/use-cases``) without ``:``: the audit
+    log prints a target as ``kind:name``, so ``model:x`` named a model and a use case alike. A
+    use case stored before this rule keeps its name (read, shown and changed as before)."""
+    if ":" in name:
+        raise ValueError(
+            f"{shown(name)} holds ':', which the audit log reads as kind:name (model:x); name the"
+            " use case with letters, digits and . _ / -"
+        )
+    return name
+
+
 class UseCaseConfig(Strict):
     """A use case: what a department does with the models (EU AI Act risk tier, data class)."""
 
@@ -123,6 +151,7 @@ class UseCaseConfig(Strict):
 
     _name = field_validator("name")(check_name)
     _tier = field_validator("risk_tier", mode="before")(refuse_prohibited)
+    _once = field_validator("allowed_models")(each_model_once)
     # shown in the audit log, on the dashboard and by the CLI (config.plain_text)
     _text = field_validator("purpose", "oversight_contact")(plain_text)
 

@@ -34,6 +34,8 @@ VALUES: Final[dict[str, tuple[str, str]]] = {
     "fact_allowed_models": ("allowed models", "erlaubte Modelle"),
     "eu_cloud": ("EU cloud", "EU-Cloud"),
     "non_eu_cloud": ("cloud outside the EU", "Cloud außerhalb der EU"),
+    # a model whose config does not state its hosting (counted as the least trusted location)
+    "hosting_unstated": ("not stated", "nicht angegeben"),
     "public": ("public", "öffentlich"),
     "internal": ("internal", "intern"),
     "confidential": ("confidential", "vertraulich"),

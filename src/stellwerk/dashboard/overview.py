@@ -33,6 +33,7 @@ from stellwerk.governance.service import Governance
 from stellwerk.ledger import usage_totals
 from stellwerk.ledger.answer_times import answer_times
 from stellwerk.ledger.window import Window
+from stellwerk.policy.classification import may_go
 from stellwerk.policy.compliance import ComplianceReport, non_compliant
 from stellwerk.policy.lifecycle import STATES
 from stellwerk.policy.reach import Unservable
@@ -47,7 +48,7 @@ RISK_TIERS: tuple[RiskTier, ...] = get_args(RiskTier)
 
 @dataclass(frozen=True, slots=True)
 class HostingRow:
-    hosting: Hosting
+    hosting: Hosting | None  # None: not stated in the config
     classifications: tuple[Classification, ...]
     models: tuple[str, ...]
 
@@ -151,16 +152,21 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
 
 
 def _hosting(gov: Governance, states: list[ModelState]) -> list[HostingRow]:
-    allowed = gov.admin.config.governance.classification_hosting
+    """A row per location, and one for the models whose config does not state theirs (None,
+    only when there are such models; counted as the least trusted location)."""
+    rules = gov.admin.config.governance
+    places: list[Hosting | None] = list(HOSTINGS)
+    if any(s.config.hosting is None and s.lifecycle != "retired" for s in states):
+        places.append(None)
     return [
         HostingRow(
             hosting=place,
-            classifications=tuple(c for c in CLASSIFICATIONS if place in allowed.get(c, ())),
+            classifications=tuple(c for c in CLASSIFICATIONS if may_go(c, place, rules)),
             models=tuple(
                 s.id for s in states if s.config.hosting == place and s.lifecycle != "retired"
             ),
         )
-        for place in HOSTINGS
+        for place in places
     ]
 
 

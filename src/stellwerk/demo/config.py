@@ -89,6 +89,9 @@ def demo_config_data(llama_url: str, keys: DemoKeys, *, host: str, port: int) ->
             # llama.cpp answers JSON by a grammar made from the schema, so even these can
             "capabilities": ["chat", "completion", "json"],
             "licence": DEMO_MODEL_LICENCE,
+            # stated, as every config should: the demo's server runs on this machine
+            "hosting": "on_prem",
+            "lifecycle": "approved",
             "price": {
                 "input_per_mtok": _exact(price),
                 "output_per_mtok": _exact(price * OUTPUT_PRICE_FACTOR),
@@ -107,6 +110,8 @@ def demo_config_data(llama_url: str, keys: DemoKeys, *, host: str, port: int) ->
             "context_length": 1024,
             "capabilities": ["embeddings"],
             "licence": DEMO_MODEL_LICENCE,
+            "hosting": "on_prem",
+            "lifecycle": "approved",
         }
     )
     return {

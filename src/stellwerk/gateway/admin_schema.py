@@ -10,9 +10,13 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from stellwerk.config.governance import MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE
+from stellwerk.config.governance import (
+    MAX_REQUESTS_PER_MINUTE,
+    MAX_TOKENS_PER_MINUTE,
+    each_model_once,
+)
 from stellwerk.config.schema import Classification, Lifecycle, Role
-from stellwerk.errors import json_type, shown
+from stellwerk.errors import json_type
 from stellwerk.governance.reason import MAX_REASON
 from stellwerk.money import MAX_BUDGET, MICRO_PLACES, plain_amount
 
@@ -104,19 +108,7 @@ class LimitsChange(_Body):
     reason: Reason
 
 
-def _each_once(models: list[str] | None) -> list[str] | None:
-    """``allowed_models`` as given, refused if it names a model twice (stored so, the audit and
-    the dashboard would show the list with the duplicate)."""
-    if models is not None:
-        seen: set[str] = set()
-        for model in models:
-            if model in seen:
-                raise ValueError(f"names the model {shown(model)} twice; name each model once")
-            seen.add(model)
-    return models
-
-
-AllowedModels = Annotated[list[str] | None, AfterValidator(_each_once)]
+AllowedModels = Annotated[list[str] | None, AfterValidator(each_model_once)]
 
 
 class UseCaseBody(_Body):

@@ -23,7 +23,7 @@ from stellwerk.governance.reason import audit_reason
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_limits
 from stellwerk.ledger.ledger import Ledger
-from stellwerk.money import decimal_problem, from_micro, micro_text, to_micro
+from stellwerk.money import decimal_problem, from_micro, micro_text, plain_amount, to_micro
 from stellwerk.policy.limits import UNLIMITED
 
 ScopeKind = Literal["department", "key"]
@@ -31,9 +31,17 @@ LIMIT_FIELDS = ("requests_per_minute", "tokens_per_minute", "monthly_budget")
 
 
 def parse_limits(raw: Mapping[str, Any]) -> UsageLimits:
-    """UsageLimits from user input; a malformed value is an ``InvalidRequest`` naming the field."""
+    """UsageLimits from user input; a malformed value is an ``InvalidRequest`` naming the field.
+    A budget given as text (``stellwerk limits set``) is read by the admin API's rule for a
+    string (``money.plain_amount``): ``1e3`` or ``5_000`` is refused, not read as 1000 or 5000."""
+    values = dict(raw)
+    if "monthly_budget" in values:
+        try:
+            values["monthly_budget"] = plain_amount(values["monthly_budget"])
+        except ValueError as exc:
+            raise InvalidRequest(f"monthly_budget: {exc}", param="monthly_budget") from exc
     try:
-        return UsageLimits.model_validate(dict(raw))
+        return UsageLimits.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "limits"

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, select, update
 
+from stellwerk.config.governance import new_use_case_name
 from stellwerk.config.schema import StellwerkConfig, UseCaseConfig
 from stellwerk.errors import Conflict, InvalidRequest, NotFound, shown
 from stellwerk.governance.reason import audit_reason
@@ -79,6 +80,10 @@ class UseCases:
         return _case(row._mapping), int(row.version)
 
     def create(self, case: UseCaseConfig, *, actor: str, reason: str) -> UseCaseConfig:
+        try:
+            new_use_case_name(case.name)  # only a new one: an older name with ':' is kept
+        except ValueError as exc:
+            raise InvalidRequest(f"name: {exc}", param="name") from None
         self._check(case)
         why = audit_reason(reason)
         with self._ledger.begin() as connection:

@@ -27,6 +27,12 @@ from stellwerk.ledger.tables import audit_log
 
 _WORD = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 
+TARGET_KINDS = frozenset(
+    {"config", "department", "graded_records", "key", "model", "router", "usage", "use_case"}
+)
+"""The kinds of target Stellwerk's changes are audited under: a filter's ``kind:name`` with one
+of them is that kind's target ``name`` (``ledger.audit_read``), never a target named so."""
+
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:

@@ -6,7 +6,9 @@
   none skipped or repeated however many there are; entries appended meanwhile come at the end.
 
 A target is matched as the log prints it (``model:mistral-8b``, its kind and name) or by its name
-alone (``mistral-8b``, any kind).
+alone (``mistral-8b``, any kind). ``kind:name`` whose kind is one of ``TARGET_KINDS`` is read as
+kind and name only: a use case once named ``model:mistral-8b`` (names may no longer hold a colon)
+is not the model's, and is found by its name with ``target_kind`` ``use_case``.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, func, select, true
 
 from stellwerk.errors import InvalidRequest
-from stellwerk.ledger.audit import AuditEntry, readable
+from stellwerk.ledger.audit import TARGET_KINDS, AuditEntry, readable
 from stellwerk.ledger.tables import audit_log
 from stellwerk.ledger.window import EVERYTHING, Window
 
@@ -64,20 +66,19 @@ class AuditFilter:
             if value is not None:
                 found.append(audit_log.c[column] == value)
         if self.target is not None:
-            found.append(_target_is(self.target))
+            found.append(_target_is(self.target, self.target_kind))
         return found
 
 
-def _target_is(text: str) -> ColumnElement[bool]:
-    """The target named ``text``, or, when ``text`` is ``kind:name``, the target ``name`` of
-    that kind (a name may hold a colon itself, so both are asked)."""
+def _target_is(text: str, kind_given: str | None) -> ColumnElement[bool]:
+    """The target ``text`` as the log prints it: ``kind:name`` with a known kind
+    (``TARGET_KINDS``) is the target ``name`` of that kind; any other text is a target's name.
+    With ``target_kind`` given as another kind, ``text`` is read as a name of that kind (an older
+    use case named ``model:x``)."""
     kind, colon, name = text.partition(":")
-    if not colon or not _KIND.match(kind) or not name:
-        return audit_log.c.target == text
-    return or_(
-        audit_log.c.target == text,
-        and_(audit_log.c.target_kind == kind, audit_log.c.target == name),
-    )
+    if colon and name and kind in TARGET_KINDS and kind_given in (None, kind):
+        return and_(audit_log.c.target_kind == kind, audit_log.c.target == name)
+    return audit_log.c.target == text
 
 
 @dataclass(frozen=True, slots=True)

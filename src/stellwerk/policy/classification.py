@@ -17,6 +17,7 @@ from stellwerk.errors import InvalidRequest, PermissionDenied
 
 HEADER: Final = "x-stellwerk-classification"
 LEVELS: Final[tuple[Classification, ...]] = get_args(Classification)
+HOSTINGS: Final[tuple[Hosting, ...]] = get_args(Hosting)
 
 
 def rank(value: Classification) -> int:
@@ -69,11 +70,22 @@ def allowed_hosting(classification: Classification, rules: GovernanceConfig) -> 
     return rules.classification_hosting.get(classification, ())
 
 
+def may_go(
+    classification: Classification, hosting: Hosting | None, rules: GovernanceConfig
+) -> bool:
+    """Whether data of this class may go to a model hosted at ``hosting``. A location the config
+    does not state (None) could be any, so it is counted as the least trusted: it gets only the
+    data that may go to every location (by default ``public`` data alone)."""
+    allowed = allowed_hosting(classification, rules)
+    if hosting is None:
+        return all(place in allowed for place in HOSTINGS)
+    return hosting in allowed
+
+
 def classes_by_hosting(rules: GovernanceConfig) -> dict[Hosting, tuple[Classification, ...]]:
     """For each hosting location, the classifications whose data may go there (the dashboard's
     hosting widget)."""
-    locations: tuple[Hosting, ...] = get_args(Hosting)
     return {
         where: tuple(c for c in LEVELS if where in rules.classification_hosting.get(c, ()))
-        for where in locations
+        for where in HOSTINGS
     }

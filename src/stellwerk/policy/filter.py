@@ -6,7 +6,8 @@ serve a request when all of these hold (checked in this order; the first that fa
 1. lifecycle: approved, or in review and the department is a pilot;
 2. consent: its data owner has not withdrawn consent;
 3. compliance: it has every fact its risk tier requires (only when ``compliance_mode: block``);
-4. hosting: its hosting location is allowed for the request's data classification;
+4. hosting: its hosting location is allowed for the request's data classification (a location
+   the config does not state counts as the least trusted: ``classification.may_go``);
 5. department: it is on the department's ``allowed_models`` (when that list is set);
 6. use case: it is on the key's use case's ``allowed_models`` (when the key is bound to one).
 
@@ -32,7 +33,7 @@ from stellwerk.config.schema import (
 )
 from stellwerk.errors import NotFound, PermissionDenied, shown
 from stellwerk.policy.allow_lists import off_lists
-from stellwerk.policy.classification import allowed_hosting
+from stellwerk.policy.classification import may_go
 from stellwerk.policy.compliance import check_model, check_use_case
 from stellwerk.policy.denial import Denial, Refused
 from stellwerk.policy.lifecycle import is_routable, why_not_routable
@@ -151,7 +152,12 @@ class PolicyFilter:
             if not report.compliant:
                 return "compliance", "non-compliant, missing " + ", ".join(report.missing)
         hosting = model.config.hosting
-        if hosting not in allowed_hosting(classification, self.rules):
+        if not may_go(classification, hosting, self.rules):
+            if hosting is None:
+                return "hosting", (
+                    "its hosting is not stated in the config, so it counts as the least trusted"
+                    f" location, where {classification} data may not go"
+                )
             return "hosting", f"hosted {hosting}, where {classification} data may not go"
         return off_lists(model.id, department, use_case)
 
