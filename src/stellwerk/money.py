@@ -116,3 +116,13 @@ def within_rounding(difference_micro: float, requests: int) -> bool:
     model saves nothing by being routed to it. The dashboard and the usage report both ask
     this; a float difference gets a hair's tolerance for its sum's binary noise."""
     return abs(difference_micro) <= requests * (1 + 1e-9)
+
+
+def share_spent(spent: Decimal, budget: Decimal | None) -> float | None:
+    """The share of ``budget`` that ``spent`` is; None: no budget (a budget of 0 is used up by
+    any spend)."""
+    if budget is None:
+        return None
+    if budget == 0:
+        return 1.0 if spent > 0 else 0.0
+    return float(spent / budget)

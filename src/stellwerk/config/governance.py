@@ -24,7 +24,7 @@ from stellwerk.config.base import (
 )
 from stellwerk.config.plain_text import plain_text
 from stellwerk.errors import shown
-from stellwerk.money import MAX_BUDGET, MICRO_PLACES, exact
+from stellwerk.money import MAX_BUDGET, MICRO_PLACES, exact, share_spent
 
 # Upper bounds of the limits (docs/governance.md): far above any real use, and small enough
 # that every counter and column holding them stays an exact integer.
@@ -52,6 +52,10 @@ class UsageLimits(Strict):
         if isinstance(value, float):
             return exact(value) if math.isfinite(value) else value
         return value
+
+    def budget_used(self, spent: Decimal) -> float | None:
+        """The share of the monthly budget ``spent`` is (``money.share_spent``)."""
+        return share_spent(spent, self.monthly_budget)
 
 
 SHADOW_KEY_ID = "shadow"

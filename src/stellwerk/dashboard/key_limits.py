@@ -27,12 +27,7 @@ class KeyLimits:
     @property
     def used(self) -> float | None:
         """The share of its own monthly budget spent; None: it has none."""
-        budget = self.limits.monthly_budget
-        if budget is None:
-            return None
-        if budget == 0:
-            return 1.0 if self.spent > 0 else 0.0
-        return float(self.spent / budget)
+        return self.limits.budget_used(self.spent)
 
 
 def key_limits(

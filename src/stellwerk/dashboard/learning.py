@@ -34,7 +34,7 @@ from stellwerk.governance.service import Governance
 from stellwerk.ledger import learning_totals as q
 from stellwerk.ledger.graded import GradedStore, RouterVersion
 from stellwerk.ledger.window import Window
-from stellwerk.money import from_micro
+from stellwerk.money import from_micro, share_spent
 from stellwerk.routing.adapt import AdaptSettings
 from stellwerk.routing.base import Router
 from stellwerk.routing.learned import LearnedRouter
@@ -129,11 +129,7 @@ class ShadowCost:
 
     @property
     def budget_used(self) -> float | None:
-        if self.budget is None:
-            return None
-        if self.budget == 0:
-            return 1.0 if self.account_spent > 0 else 0.0
-        return float(self.account_spent / self.budget)
+        return share_spent(self.account_spent, self.budget)
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,12 +88,8 @@ class DepartmentLimits:
 
     @property
     def budget_used(self) -> float | None:
-        budget = self.limits.monthly_budget
-        if budget is None:
-            return None
-        if budget == 0:
-            return 1.0 if self.spent > 0 else 0.0
-        return float(self.spent / budget)
+        """The share of its own monthly budget spent; None: it has none."""
+        return self.limits.budget_used(self.spent)
 
 
 @dataclass(frozen=True, slots=True)
