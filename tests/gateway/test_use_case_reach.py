@@ -64,6 +64,7 @@ def test_a_use_case_no_allowed_model_may_serve_is_made_with_a_warning(gw: Gatewa
     key = gw.post(
         "/admin/keys", json={"department": "legal", "use_case": "pub"}, headers=ADMIN
     ).json()
+    assert key["warnings"] == [warning]  # the key's answer says it too
     with (
         gw.openai(key["key"], max_retries=0) as client,
         pytest.raises(openai.PermissionDeniedError),

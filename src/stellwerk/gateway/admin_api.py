@@ -363,7 +363,8 @@ def create_key(
     """Make a key; the answer holds it once (``key``): it is stored only as a SHA-256. A
     ``classification`` below its use case's or department's is a 400 naming both. Sent again
     with the same ``Idempotency-Key`` and body (after a 503, a lost answer) it makes no second
-    key: a 409 names the first one's (``governance.key_requests``)."""
+    key: a 409 names the first one's (``governance.key_requests``). ``warnings``: that no model
+    may serve its use case's class now (as the use case's answer says it)."""
     retry = key_requests.idempotency(idempotency_key, body.model_dump(mode="json"))
     case = gov.admin.use_cases.get(body.use_case) if body.use_case else None
     new = gov.admin.keys.create(
@@ -376,7 +377,12 @@ def create_key(
         idempotency=retry,
     )
     gov.changed()
-    return {**_key(gov, new.info), "key": new.key}
+    found = gov.snapshot.unservable(case) if case is not None else None  # said, as for its case
+    return {
+        **_key(gov, new.info),
+        "key": new.key,
+        "warnings": [] if found is None else [found.describe()],
+    }
 
 
 @router.post("/keys/{key_id}/revoke", openapi_extra=_KEYED)
