@@ -84,7 +84,7 @@ class DashboardRoute(APIRoute):
 
 def refuse_line_end(request: Request) -> None:
     """The 404 page for a page's path with a line break at its end, which Starlette's ``$``
-    matches as the page's path (``gateway.route_ends``)."""
+    matches as the page's path (``gateway.gate``)."""
     path: str = request.scope["path"]
     if path.endswith("\n"):
         raise NotFound(f"no such dashboard page: {shown(path)}", code="page_not_found")

@@ -26,7 +26,6 @@ from stellwerk.calibration.records import CalibrationStore
 from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard import install_dashboard
-from stellwerk.dashboard.web import PREFIX as DASHBOARD
 from stellwerk.gateway import admin_api, data_plane, errors, openapi, ops
 from stellwerk.gateway.access_log import AccessLog
 from stellwerk.gateway.answer_lengths import AnswerLengths
@@ -34,7 +33,6 @@ from stellwerk.gateway.body_limit import BodyLimit
 from stellwerk.gateway.config_secrets import Secrets
 from stellwerk.gateway.gate import Gate
 from stellwerk.gateway.limits import InFlight
-from stellwerk.gateway.route_ends import WholePath
 from stellwerk.gateway.router_versions import RouterVersions
 from stellwerk.gateway.runtime import Runtime, build_runtime
 from stellwerk.governance.counters import build_counters, redis_password
@@ -158,9 +156,6 @@ def create_app(
     )
     # The data plane's exact routes at once; CORS and the guards, added after, wrap them.
     app.add_middleware(data_plane.Lane)
-    app.add_middleware(
-        WholePath, pages=DASHBOARD
-    )  # "/metrics\n" is no endpoint, though "$" would take it
     # Before anything reads a body: the key's in-flight share (and auth first on /admin), and,
     # around everything, the body limit. CORS, added after, wraps their answers too.
     app.add_middleware(Gate, in_flight=InFlight.of(config))

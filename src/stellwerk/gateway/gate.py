@@ -8,6 +8,11 @@ For every request but the dashboard's (which has its own sessions), the gate
 1. authenticates a presented key (``Authorization``); on ``/admin`` a missing or unknown key is
    a 401 at once, before FastAPI reads and parses the body (the model endpoints authenticate
    before they read; ``/healthz`` ignores keys; elsewhere the endpoint answers as before);
+   then a path that ends in a line break is the API's 404 ``no such endpoint``: Starlette
+   compiles a route to ``^...$``, and Python's ``$`` matches before a final line break, so
+   ``/metrics%0A`` was served as ``/metrics``, passing a proxy rule that blocks a path by its
+   exact text (the dashboard's pages answer it with their HTML 404 page themselves,
+   ``dashboard.error_pages``);
 2. refuses (415) a request with a key whose body says it is compressed (``content-encoding``
    other than ``identity``: gzip, deflate, br, zstd ...), before the body is read, in the API's
    own error format with ``accept-encoding: identity``: the gateway reads bodies as they are
@@ -30,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from stellwerk.errors import (
     AuthenticationFailed,
     InvalidRequest,
+    NotFound,
     RateLimited,
     UnsupportedEncoding,
     shown,
@@ -72,6 +78,9 @@ class Gate:
                 await refuse(scope, receive, send, exc)
                 return
             principal = None
+        if path.endswith("\n"):  # no endpoint's path ends in one, though "$" would take it
+            await refuse(scope, receive, send, NotFound(f"no such endpoint: {shown(path)}"))
+            return
         if principal is None:
             await self.app(scope, receive, send)
             return
