@@ -75,9 +75,7 @@ class Accounts:
             observe(self.metrics, record)
             self.keyless.refused(record.api, record.endpoint, record.error_kind or "internal")
             return False
-        reference = None
-        if call.principal is not None and routed(call):  # the one in force when it was routed
-            reference = call.reference or self.references(call.principal)
+        reference = call.reference if routed(call) else None  # in force when it was routed
         record = usage_record(call, self.config_hash, reference)
         await self.ledger.submit(record)
         observe(self.metrics, record)
