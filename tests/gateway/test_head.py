@@ -14,8 +14,17 @@ from typing import Any
 import pytest
 
 from stellwerk.ledger.ledger import open_ledger
-from tests.fixtures.gateway import ENVIRON, OFFLINE_BACKEND, Gateway, bearer, in_process, raw_config
-from tests.gateway.test_governance import report
+from tests.fixtures.gateway import (
+    ENVIRON,
+    KEYS,
+    OFFLINE_BACKEND,
+    Gateway,
+    bearer,
+    in_process,
+    raw_config,
+)
+from tests.fixtures.llama import LlamaBackend
+from tests.gateway.test_governance import chat, report
 from tests.ledger.factory import make_record
 
 HEAD_KEY = "sk-stw-test-head-5e2a9c7d1b3f4a60"
@@ -30,11 +39,11 @@ REFUSED_READ = (
 REFUSED_CHANGE = "key 'research-head' has role head, which may only read; this needs an admin key"
 
 
-def headed(database_url: str) -> dict[str, Any]:
+def headed(database_url: str, backend: str = OFFLINE_BACKEND) -> dict[str, Any]:
     """The test config with a head key of research (in the config), an admin key of a
     department of its own, limits of both departments and of a key of each, and a use case of
     legal's: every figure of legal's is one a head of research must not read."""
-    raw = raw_config(OFFLINE_BACKEND, database_url)
+    raw = raw_config(backend, database_url)
     research, legal = raw["departments"]
     research["keys"][0]["limits"] = {"requests_per_minute": 11}
     research["keys"].append({"id": "research-head", "key_env": "STW_TEST_KEY_HEAD", "role": "head"})
@@ -210,3 +219,22 @@ def test_a_head_key_made_through_the_api_reads_its_department(gateway: Gateway) 
     assert len(limits["keys"]) == 2  # legal-1's from the config, the stored key's
     refused = gw.get("/admin/keys?department=research", headers=legal_head)
     assert refused.status_code == 403 and "research" not in refused.text
+
+
+@pytest.mark.llama
+def test_a_heads_report_counts_its_departments_answered_requests(
+    llama_server: LlamaBackend, any_db_url: str
+) -> None:
+    """Real requests through the gateway to the llama.cpp server, one of research's key (and one
+    of the head key's own: a head key calls the model APIs as any key of its department) and
+    two of legal's: the head's report counts research's two, as the admin's research row does."""
+    with in_process(headed(any_db_url, llama_server.base_url), ENV) as gw:
+        for key in (KEYS["research"], HEAD_KEY, KEYS["legal"], KEYS["legal"]):
+            answer = gw.post("/v1/chat/completions", json=chat(), headers=bearer(key), timeout=60)
+            assert answer.status_code == 200, answer.text
+        admins = report(gw, "department", ADMIN, requests=4)
+        own = report(gw, "department", HEAD, requests=2)
+    research = next(r for r in admins["rows"] if r["group"] == "research")
+    assert research["requests"] == 2 and float(research["cost"]) > 0
+    assert own["rows"] == [research] and own["total"]["cost"] == research["cost"]
+    assert "legal" not in str(own)
