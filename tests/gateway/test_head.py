@@ -33,8 +33,8 @@ ENV = {**ENVIRON, "STW_TEST_KEY_HEAD": HEAD_KEY, "STW_TEST_KEY_ADMIN": ADMIN_KEY
 HEAD = bearer(HEAD_KEY)
 ADMIN = bearer(ADMIN_KEY)
 REFUSED_READ = (
-    "key 'research-head' has role head, which reads only its own department's usage, keys and"
-    " limits; this needs an admin or viewer key"
+    "key 'research-head' has role head, which reads only its own department's usage, keys,"
+    " limits and use cases; this needs an admin or viewer key"
 )
 REFUSED_CHANGE = "key 'research-head' has role head, which may only read; this needs an admin key"
 
@@ -56,7 +56,10 @@ def headed(database_url: str, backend: str = OFFLINE_BACKEND) -> dict[str, Any]:
             "keys": [{"id": "admin-1", "key_env": "STW_TEST_KEY_ADMIN", "role": "admin"}],
         }
     )
-    raw["use_cases"] = [{"name": "contracts", "department": "legal", "purpose": "review"}]
+    raw["use_cases"] = [
+        {"name": "contracts", "department": "legal", "purpose": "review"},
+        {"name": "papers", "department": "research", "purpose": "summaries"},
+    ]
     return raw
 
 
@@ -109,7 +112,7 @@ def _get(gw: Gateway, path: str, headers: dict[str, str]) -> Any:
     return answer.json()
 
 
-def test_a_head_reads_its_departments_usage_keys_and_limits(gateway: Gateway) -> None:
+def test_a_head_reads_its_departments_usage_keys_limits_and_use_cases(gateway: Gateway) -> None:
     gw, month = gateway, f"{datetime.now(UTC):%Y-%m}"
     # the usage report: research's only, by every grouping
     admins = report(gw, "department", ADMIN, requests=5)
@@ -139,6 +142,12 @@ def test_a_head_reads_its_departments_usage_keys_and_limits(gateway: Gateway) ->
     }
     assert limits["departments"]["research"]["monthly_budget"] == "40.000000"
 
+    # its use cases, as the admin's list holds them
+    cases = _get(gw, "/admin/use-cases", HEAD)["use_cases"]
+    everyones = _get(gw, "/admin/use-cases", ADMIN)["use_cases"]
+    assert {u["name"] for u in everyones} == {"contracts", "papers"}
+    assert cases == [u for u in everyones if u["name"] == "papers"]
+
 
 @pytest.mark.parametrize("asked", ["legal", "board", "no-such-department", "Research"])
 def test_another_departments_keys_are_one_403_whether_it_exists_or_not(
@@ -162,7 +171,6 @@ def test_another_departments_keys_are_one_403_whether_it_exists_or_not(
         "/admin/models/tiny-small",
         "/admin/models/no-such-model",
         "/admin/compliance",
-        "/admin/use-cases",
         "/admin/audit",
         "/admin/audit?target=department:legal",
         "/admin/audit?actor=admin-1",

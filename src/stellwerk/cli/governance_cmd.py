@@ -111,7 +111,8 @@ def keys_create(
         str,
         typer.Option(
             help="user, owner, admin, viewer (reads what admin reads, changes nothing), head"
-            " (reads its own department's usage, keys and limits, changes nothing) or metrics."
+            " (reads its own department's usage, keys, limits and use cases, changes nothing) or"
+            " metrics."
         ),
     ] = "user",
     classification: Annotated[

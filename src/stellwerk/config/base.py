@@ -23,9 +23,9 @@ department's usage, budgets, keys (ids, never the keys), the catalog, the audit 
 organisation, who should see the figures without holding a key that could revoke keys or lift
 consents."""
 HEAD: Role = "head"
-"""The role that reads its own department only: its usage report, its keys (ids) and its limits
-under ``/admin``, its department's page on the dashboard; nothing of another department, and it
-changes nothing. For a department head or the department's controller."""
+"""The role that reads its own department only: its usage report, its keys (ids), its limits and
+its use cases under ``/admin``, its department's page on the dashboard; nothing of another
+department, and it changes nothing. For a department head or the department's controller."""
 READ_ONLY: tuple[Role, ...] = ("viewer", HEAD)
 """The roles that may read and never change anything."""
 MofClass = Literal["I", "II", "III"]

@@ -5,7 +5,7 @@ the dependencies that check its role.
 |---|---|---|
 | ``admin`` | everything | everything |
 | ``viewer`` | everything (every ``GET``) | nothing |
-| ``head`` | its own department's ``GET /admin/usage``, ``/keys``, ``/limits`` | nothing |
+| ``head`` | its department's ``/admin/usage``, ``keys``, ``limits``, ``use-cases`` | nothing |
 | ``owner`` | its department's usage report | its department's models' consent |
 | ``user``, ``metrics`` | its department's usage report | nothing |
 
@@ -26,7 +26,7 @@ from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.governance.service import Governance
 
-_HEAD_READS = "usage, keys and limits"
+_HEAD_READS = "usage, keys, limits and use cases"
 
 
 def caller(request: Request, runtime: RuntimeDep) -> Principal:
@@ -68,8 +68,8 @@ def _reader(principal: Annotated[Principal, Depends(caller)]) -> Principal:
 
 
 def _department_reader(principal: Annotated[Principal, Depends(caller)]) -> Principal:
-    """A key that may read a department's keys and limits: an admin or a viewer key (every
-    department's), or a head key (its own department's: ``narrowed``)."""
+    """A key that may read a department's keys, limits and use cases: an admin or a viewer key
+    (every department's), or a head key (its own department's: ``narrowed``)."""
     if principal.role not in READERS and principal.role != HEAD:
         raise needs_admin(principal)
     return principal
@@ -91,7 +91,7 @@ ChangerDep = Annotated[Principal, Depends(_changer)]
 
 
 def narrowed(principal: Principal, asked: str | None, what: str) -> str | None:
-    """The department whose ``what`` (keys, limits) ``principal`` reads when it asks for
+    """The department whose ``what`` (keys, limits, use cases) ``principal`` reads when it asks for
     ``asked`` (``None``: every department's): what it asked for, for an admin or a viewer key;
     its own department, for a head key, which gets a 403 for any other name (existing or not)."""
     if principal.role in READERS:

@@ -4,7 +4,7 @@ key id as actor.
 
 Admin keys may do everything. Viewer keys read everything an admin key reads (every ``GET``) and
 change nothing: every ``POST`` and ``PUT`` is a 403 naming the role. Head keys read their own
-department's usage report, keys and limits, and nothing else. Owner keys may withdraw and
+department's usage report, keys, limits and use cases, and nothing else. Owner keys may withdraw and
 re-grant consent for the models whose ``data_owner`` is their department. Every key may read its
 own department's usage report; no key but an admin or viewer key sees another department's usage
 (who may call what: ``admin_access``). Handlers are plain functions: FastAPI runs them in its
@@ -264,10 +264,12 @@ def _use_case(gov: Governance, case: UseCaseConfig) -> dict[str, Any]:
 
 
 @router.get("/use-cases", openapi_extra=_KEYED)
-def list_use_cases(gov: GovernanceDep, _: ReaderDep) -> dict[str, Any]:
-    """Every use case, with the class its keys' requests run under
-    (``effective_classification``)."""
-    return {"use_cases": [_use_case(gov, u) for u in gov.admin.use_cases.list()]}
+def list_use_cases(gov: GovernanceDep, caller: DepartmentReaderDep) -> dict[str, Any]:
+    """Every use case (a head key: its department's), with the class its keys' requests run
+    under (``effective_classification``)."""
+    own = narrowed(caller, None, "use cases")
+    cases = [u for u in gov.admin.use_cases.list() if own is None or u.department == own]
+    return {"use_cases": [_use_case(gov, u) for u in cases]}
 
 
 def _use_case_input(body: UseCaseBody) -> Any:

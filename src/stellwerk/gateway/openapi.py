@@ -75,8 +75,8 @@ _REASONS = {
 ADMIN_ERRORS = (400, 401, 403, 404, 409, 413, 415)
 _ADMIN_403 = (
     "The key's role may not do this: a read (GET) needs an admin or viewer key (a head key reads"
-    " its own department's keys and limits), a change an admin key (a consent change: also an"
-    " owner key of the model's data owner)."
+    " its own department's keys, limits and use cases), a change an admin key (a consent change:"
+    " also an owner key of the model's data owner)."
 )
 
 
