@@ -156,3 +156,28 @@ def test_instruction_count_is_read_from_a_real_callgrind_dump(tmp_path: Path) ->
         "v", 50, 0, requests=100, instructions=total, seconds=2.0, idle_per_second=total / 10
     )
     assert cell.per_request == pytest.approx(total * 0.8 / 100)
+
+
+@pytest.mark.slow
+def test_validation_benchmark_reads_both_bodies_in_two_code_trees() -> None:
+    """``python -m benchmarks.validation`` times reading a chat body in an older commit's tree
+    and in this checkout, in alternating child processes, and prints a row per body and tree
+    with the ratio of the two (small31); no figure is checked, only that each was measured."""
+    argv = [sys.executable, "-m", "benchmarks.validation", "--before", "HEAD", "--rounds", "1"]
+    argv += ["--number", "20"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in result.stdout.splitlines()
+        if line.startswith("| ") and not line.startswith("| body ")
+    ]
+    assert [(row[0], row[1].split(" ")[0]) for row in rows] == [
+        ("typical chat", "before"),
+        ("typical chat", "after"),
+        ("many sampling parameters", "before"),
+        ("many sampling parameters", "after"),
+    ]
+    assert all(float(cell) > 0 for row in rows for cell in row[2:6])
+    assert [bool(row[6]) for row in rows] == [False, True, False, True]  # after / before

@@ -127,7 +127,8 @@ def test_a_head_reads_its_departments_usage_keys_limits_and_use_cases(gateway: G
 
     # its keys: research's stored ones, as the admin lists them for research
     keys = _get(gw, "/admin/keys", HEAD)
-    assert keys == _get(gw, "/admin/keys?department=research", ADMIN)
+    admins = _get(gw, "/admin/keys?department=research", ADMIN)["keys"]
+    assert keys == {"keys": [{**k, "created_by": "admin"} for k in admins]}  # made by admin-1
     assert {k["department"] for k in keys["keys"]} == {"research"} and len(keys["keys"]) == 1
     assert _get(gw, "/admin/keys?department=research", HEAD) == keys
 
@@ -147,6 +148,25 @@ def test_a_head_reads_its_departments_usage_keys_limits_and_use_cases(gateway: G
     everyones = _get(gw, "/admin/use-cases", ADMIN)["use_cases"]
     assert {u["name"] for u in everyones} == {"contracts", "papers"}
     assert cases == [u for u in everyones if u["name"] == "papers"]
+
+
+def test_a_head_reads_no_other_departments_key_id_as_who_made_or_revoked_its_keys(
+    gateway: Gateway,
+) -> None:
+    """Who made and revoked research's stored key: admin-1, the admin key of another department
+    (board), for the admin; ``admin`` for research's head, which reads no other department's key
+    ids (small31)."""
+    gw = gateway
+    (stored,) = _get(gw, "/admin/keys?department=research", ADMIN)["keys"]
+    revoked = gw.post(f"/admin/keys/{stored['key_id']}/revoke", json={"reason": "r"}, headers=ADMIN)
+    assert revoked.status_code == 200, revoked.text
+    (admins,) = _get(gw, "/admin/keys?department=research", ADMIN)["keys"]
+    assert (admins["created_by"], admins["revoked_by"]) == ("admin-1", "admin-1")
+    for path in ("/admin/keys", "/admin/keys?department=research"):
+        answer = gw.get(path, headers=HEAD)
+        assert answer.status_code == 200 and "admin-1" not in answer.text, answer.text
+        (seen,) = answer.json()["keys"]
+        assert seen == {**admins, "created_by": "admin", "revoked_by": "admin"}
 
 
 @pytest.mark.parametrize("asked", ["legal", "board", "no-such-department", "Research"])

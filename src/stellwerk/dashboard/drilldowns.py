@@ -19,6 +19,7 @@ from stellwerk.dashboard.key_limits import KeyLimits, key_limits
 from stellwerk.dashboard.knowledge import model_knowledge
 from stellwerk.errors import NotFound
 from stellwerk.governance.catalog import HistoryEntry
+from stellwerk.governance.key_actors import UNNAMED, head_key
 from stellwerk.governance.key_store import KeyInfo
 from stellwerk.governance.service import Governance
 from stellwerk.ledger import usage_totals
@@ -110,6 +111,8 @@ class DepartmentPage:
     department's)."""
     config_keys: list[KeyConfig]
     keys: list[KeyInfo]
+    """Its stored keys; for a head key's page, who made or revoked them named only when that is
+    a key of the department, else ``unnamed`` (``governance/key_actors.py``)."""
     use_cases: list[UseCaseConfig]
     key_classes: Mapping[str, Classification]
     """Each key's class by key id: what its requests run under now without a header (the
@@ -117,6 +120,9 @@ class DepartmentPage:
     use_case_classes: Mapping[str, Classification]
     """Each use case's class by name: what its keys' requests run under at least (the higher of
     its own and its department's); its own class does not apply where it is lower."""
+    unnamed: str | None = None
+    """The actor of ``keys`` that stands for one outside the department (a head key's page:
+    shown as "an admin"); ``None``: every actor is named."""
 
 
 def find_department(gov: Governance, name: str) -> DepartmentConfig:
@@ -126,7 +132,11 @@ def find_department(gov: Governance, name: str) -> DepartmentConfig:
     raise NotFound(f"unknown department {name!r}", param="department")
 
 
-def department_page(gov: Governance, name: str, window: Window) -> DepartmentPage:
+def department_page(
+    gov: Governance, name: str, window: Window, *, head: bool = False
+) -> DepartmentPage:
+    """The department ``name``'s page in ``window``; ``head``: as its head key reads it, no key
+    id but its keys' named."""
     dept = find_department(gov, name)
     with gov.admin.ledger.connect() as connection:
         refused = usage_totals.refusals(connection, window, department=name)
@@ -142,6 +152,8 @@ def department_page(gov: Governance, name: str, window: Window) -> DepartmentPag
     keys = gov.admin.keys.list(department=name)
     _, own_limits = gov.admin.budgets.effective()
     key_ids = [k.id for k in dept.keys] + [k.key_id for k in keys]
+    if head:
+        keys = [head_key(k, key_ids) for k in keys]
     use_cases = [u for u in gov.admin.use_cases.list() if u.department == name]
     snapshot = gov.snapshot
     classes = {k.id: snapshot.key_class(name, k.use_case, k.classification) for k in dept.keys}
@@ -160,4 +172,5 @@ def department_page(gov: Governance, name: str, window: Window) -> DepartmentPag
         use_cases=use_cases,
         key_classes=classes,
         use_case_classes={u.name: key_class(None, u, dept) for u in use_cases},
+        unnamed=UNNAMED if head else None,
     )

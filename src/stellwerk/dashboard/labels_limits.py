@@ -1,6 +1,6 @@
 """The labels of a department's keys with limits of their own
-(:mod:`stellwerk.dashboard.key_limits`), English and German; :mod:`stellwerk.dashboard.i18n` serves
-them with the others."""
+(:mod:`stellwerk.dashboard.key_limits`) and of the overview's refusals by them, English and German;
+:mod:`stellwerk.dashboard.i18n` serves them with the others."""
 
 from __future__ import annotations
 
@@ -20,4 +20,16 @@ KEY_LIMITS: Final[dict[str, tuple[str, str]]] = {
         "Kein Schlüssel hat eigene Limits: für alle gelten die des Bereichs.",
     ),
     "key_budget": ("Own monthly budget", "Eigenes Monatsbudget"),
+    # the overview's budgets card: a key's limits refuse apart from its department's
+    "refused_by_department_limits": ("Department's", "Bereich"),
+    "refused_by_key_limits": ("Keys' own", "Schlüssel"),
+    "refused_by_limits_hint": (
+        "Refused by limits: the department's are its budget and rate limits; keys' own are one"
+        " key's own budget or rate limit, or its open streams, which refuse while the"
+        " department's may be far from spent (the department's page names the keys).",
+        "Durch Limits abgewiesen: die des Bereichs sind sein Budget und seine Ratenlimits; die"
+        " der Schlüssel sind das eigene Budget oder Ratenlimit eines Schlüssels oder seine"
+        " offenen Streams, die abweisen, auch wenn die des Bereichs längst nicht erschöpft sind"
+        " (die Seite des Bereichs nennt die Schlüssel).",
+    ),
 }

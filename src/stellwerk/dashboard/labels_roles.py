@@ -28,7 +28,9 @@ ROLES: Final[dict[str, tuple[str, str]]] = {
     "role_viewer": ("viewer", "Lesezugriff"),
     "role_head": ("head", "Bereichsleitung"),
     "role_metrics": ("metrics", "Metriken"),
-    # a head key: its department's page, no change
+    # a head key: its department's page, no change; who made or revoked a key of its
+    # department, when that is not a key of the department (governance/key_actors.py)
+    "an_admin": ("an admin", "ein Admin"),
     "head_note": (
         "Read only: this key (role head) sees the page of its department, {department}, and"
         " changes nothing.",

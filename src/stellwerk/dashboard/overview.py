@@ -66,15 +66,12 @@ class RoutingMix:
     left_out: usage_totals.NotRouted
 
 
-LIMIT_REASONS = frozenset(
-    {
-        "rate_limited",
-        "budget_exceeded",
-        "key_rate_limited",
-        "key_budget_exceeded",
-        "too_many_streams",
-    }
-)
+DEPARTMENT_LIMIT_REASONS = frozenset({"rate_limited", "budget_exceeded"})
+"""The refusals of a department's own budget and rate limits, which its row shows."""
+KEY_LIMIT_REASONS = frozenset({"key_rate_limited", "key_budget_exceeded", "too_many_streams"})
+"""The refusals of one key's limits: its own budget or rate limits (``RateLimited.recorded``),
+its open streams (``gateway/limits.py``). Its department's limits may be far from spent, so they
+are counted apart: a department at 5 % of its budget should not seem to refuse for it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +81,11 @@ class DepartmentLimits:
     department: str
     limits: UsageLimits
     spent: Decimal
-    refused_by_limits: int  # requests refused by a rate limit or the budget this month
+    refused_by_limits: int
+    """Its requests refused this month by the department's own rate limits or budget."""
+    refused_by_key_limits: int
+    """Its requests refused this month by one key's limits (``KEY_LIMIT_REASONS``); its page
+    names the keys."""
 
     @property
     def budget_used(self) -> float | None:
@@ -192,19 +193,24 @@ def _routing_mix(connection: Connection, window: Window, gov: Governance) -> Rou
 def _limits(
     gov: Governance, departments: list[usage_totals.Totals], refused: list[usage_totals.Refusal]
 ) -> list[DepartmentLimits]:
-    """Every configured department's limits in force, its spend and its limit refusals."""
+    """Every configured department's limits in force, its spend and its limit refusals: its own
+    limits' and its keys' apart."""
     spent = {d.group: d.cost for d in departments}
     in_force, _ = gov.admin.budgets.effective()
-    by_limits: dict[str, int] = {}
+    by_limits: Counter[str] = Counter()
+    by_key_limits: Counter[str] = Counter()
     for r in refused:
-        if r.reason in LIMIT_REASONS:
-            by_limits[r.department] = by_limits.get(r.department, 0) + r.requests
+        if r.reason in DEPARTMENT_LIMIT_REASONS:
+            by_limits[r.department] += r.requests
+        elif r.reason in KEY_LIMIT_REASONS:
+            by_key_limits[r.department] += r.requests
     return [
         DepartmentLimits(
             department=d.name,
             limits=in_force.get(d.name, d.limits),
             spent=spent.get(d.name, Decimal(0)),
-            refused_by_limits=by_limits.get(d.name, 0),
+            refused_by_limits=by_limits[d.name],
+            refused_by_key_limits=by_key_limits[d.name],
         )
         for d in gov.admin.config.departments
     ]

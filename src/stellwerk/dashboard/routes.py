@@ -232,7 +232,7 @@ def build_router() -> APIRouter:
                 f"no such dashboard page: {shown(_asked(request))}", code="page_not_found"
             ) from exc
 
-    model = _drilldown("model.html", "m", model_page, _reads_model)
+    model = _drilldown("model.html", "m", _model, _reads_model)
     router.add_api_route("/models/{subject:path}", model, methods=["GET"], name="model")
     department = _drilldown("department.html", "d", _department, _reads_department)
     router.add_api_route(
@@ -296,20 +296,27 @@ def _owner_may(action: actions.Action, gov: Governance, subject: str, owner: Adm
         )
 
 
-def _department(gov: Governance, _router: Router, name: str, window: Window) -> object:
-    return department_page(gov, name, window)
+def _model(gov: Governance, router: Router, model_id: str, window: Window, _: Admin) -> object:
+    return model_page(gov, router, model_id, window)
+
+
+def _department(
+    gov: Governance, _router: Router, name: str, window: Window, admin: Admin
+) -> object:
+    return department_page(gov, name, window, head=admin.is_head)
 
 
 def _drilldown(
     template: str,
     key: str,
-    build: Callable[[Governance, Router, str, Window], object],
+    build: Callable[[Governance, Router, str, Window, Admin], object],
     reads: Callable[[Admin, str], None],
 ) -> Callable[..., Response]:
-    """The route of a drill-down page: ``build(gov, router, subject, window)`` (``router``: the
-    gateway's) rendered into ``template`` as ``key``, for the month asked for (this month without
-    one), once ``reads(admin, subject)`` let the logged-in key read it (a 403 before anything is
-    looked up, so that the answer is the same for a subject that does not exist)."""
+    """The route of a drill-down page: ``build(gov, router, subject, window, admin)`` (``router``:
+    the gateway's; ``admin``: who reads it) rendered into ``template`` as ``key``, for the month
+    asked for (this month without one), once ``reads(admin, subject)`` let the logged-in key read
+    it (a 403 before anything is looked up, so that the answer is the same for a subject that
+    does not exist)."""
 
     def page(
         request: Request,
@@ -321,7 +328,7 @@ def _drilldown(
     ) -> Response:
         reads(admin, subject)
         label, window = month_window(month)
-        built = build(gov, router_of(request), subject, window)
+        built = build(gov, router_of(request), subject, window, admin)
         values: dict[str, Any] = {key: built, "done": done is not None}
         return render(
             dashboard_of(request).env, request, template, admin=admin, month=label, **values

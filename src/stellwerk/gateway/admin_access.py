@@ -24,7 +24,6 @@ from stellwerk.config.base import HEAD, READ_ONLY, READERS
 from stellwerk.errors import PermissionDenied
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.deps import RuntimeDep
-from stellwerk.governance.service import Governance
 
 _HEAD_READS = "usage, keys, limits and use cases"
 
@@ -104,10 +103,3 @@ def narrowed(principal: Principal, asked: str | None, what: str) -> str | None:
             param="department",
         )
     return own
-
-
-def department_key_ids(gov: Governance, department: str) -> frozenset[str]:
-    """The ids of ``department``'s keys: the config's and the database's, revoked ones too."""
-    in_config = {k.id for d in gov.admin.config.departments if d.name == department for k in d.keys}
-    stored = {k.key_id for k in gov.admin.keys.list(department=department)}
-    return frozenset(in_config | stored)

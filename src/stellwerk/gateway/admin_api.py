@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel
 
-from stellwerk.config.base import READERS
+from stellwerk.config.base import HEAD, READERS
 from stellwerk.config.schema import UseCaseConfig
 from stellwerk.errors import InvalidRequest, NotFound, PermissionDenied, shown
 from stellwerk.gateway import openapi
@@ -28,7 +28,6 @@ from stellwerk.gateway.admin_access import (
     ChangerDep,
     DepartmentReaderDep,
     ReaderDep,
-    department_key_ids,
     narrowed,
 )
 from stellwerk.gateway.admin_route import AdminRoute, refuse_repeated
@@ -48,6 +47,7 @@ from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.governance import key_requests
 from stellwerk.governance.baseline import key_references
 from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
+from stellwerk.governance.key_actors import department_key_ids, head_key
 from stellwerk.governance.key_store import CONFIG_LIMITS, KeyInfo
 from stellwerk.governance.report import parse_by, usage_report
 from stellwerk.governance.service import Governance
@@ -321,14 +321,19 @@ def list_keys(
 ) -> dict[str, Any]:
     """Keys made through the CLI or this API (never the keys themselves); an empty
     ``department`` would answer none, passing for a department without keys: refused. A head
-    key lists its own department's keys only."""
+    key lists its own department's keys only, and reads who made or revoked them as a key id
+    only when that is a key of its department, else ``admin`` (``governance/key_actors.py``)."""
     if department is not None and not department.strip():
         raise InvalidRequest(
             "department is empty; leave it out to list every department's keys",
             param="department",
         )
     department = narrowed(caller, department, "keys")
-    return {"keys": [_key(gov, k) for k in gov.admin.keys.list(department=department)]}
+    keys = gov.admin.keys.list(department=department)
+    if caller.role == HEAD and department is not None:  # who made them: its own keys named only
+        own = department_key_ids(gov, department)
+        keys = [head_key(k, own) for k in keys]
+    return {"keys": [_key(gov, k) for k in keys]}
 
 
 @router.post("/keys", status_code=201, openapi_extra=_KEYED)
