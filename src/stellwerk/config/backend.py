@@ -11,8 +11,9 @@ from pydantic import Field, field_validator, model_validator
 from stellwerk.config.base import Strict, check_env, check_name
 from stellwerk.config.governed_params import NOT_PASSED_ON
 
-#: a request parameter's name, as ``pass_params`` lists it
-_PARAM = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+#: a request parameter's name, as ``pass_params`` lists it: a top-level one, or a key inside the
+#: request's objects by its place, each list's indexes left out (``messages[].prefix``)
+_PARAM = re.compile(r"(?=.{1,128}$)[A-Za-z_]\w{0,63}(\[\])*(\.[A-Za-z_]\w{0,63}(\[\])*)*", re.ASCII)
 
 
 class Timeouts(Strict):
@@ -77,7 +78,8 @@ class BackendConfig(Strict):
             if not _PARAM.fullmatch(name):
                 raise ValueError(
                     f"{name[:64]!r} is not a request parameter's name (letters, digits and _,"
-                    " starting with a letter or _, at most 64 characters)"
+                    " starting with a letter or _, at most 64 characters; a key inside the"
+                    " request's objects by its place, messages[].prefix, at most 128)"
                 )
             if name in NOT_PASSED_ON:
                 raise ValueError(f"{name!r} cannot be passed on: {NOT_PASSED_ON[name]}")

@@ -39,6 +39,7 @@ from stellwerk.gateway import openai_wire as wire
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.deps import runtime_of
+from stellwerk.gateway.nested_params import Keyed, nested_unknown
 from stellwerk.gateway.openai_schema import StreamOptions, only_when_streamed, refuse_suffix
 from stellwerk.gateway.pipeline import Exchange, serve
 from stellwerk.gateway.responses_schema import TEXT_OR_LIST
@@ -46,7 +47,7 @@ from stellwerk.gateway.sampling import SamplingParams
 from stellwerk.gateway.unknown_params import Allowed, nothing, refuse_unknown, unknown_of
 
 
-class CompletionRequest(SamplingParams):
+class CompletionRequest(SamplingParams, Keyed):
     model: str = Field(min_length=1)
     prompt: Annotated[
         Annotated[str, Tag("text")] | Annotated[list[str], Field(min_length=1), Tag("list")],
@@ -82,8 +83,10 @@ def completion_request(
     body: CompletionRequest, allowed: frozenset[str] = frozenset()
 ) -> ChatRequest:
     """The request of ``body`` as a chat request holding its prompt; a parameter it does not
-    know is refused unless ``allowed`` (``unknown_params``)."""
-    unknown = refuse_unknown(unknown_of(body.model_extra), allowed)
+    know (inside ``stream_options`` too: ``nested_params``) is refused unless ``allowed``
+    (``unknown_params``)."""
+    places = nested_unknown(body)
+    unknown = refuse_unknown(unknown_of(body.model_extra) | places, allowed, places)
     refuse_suffix(body.suffix, "inserting a completion before a suffix (fill-in-the-middle)")
     prompt = body.prompt
     if isinstance(prompt, list):

@@ -348,6 +348,13 @@ def chat_request(body: OllamaChatRequest) -> ChatRequest:
     )
 
 
+#: a tool's fields, the ones passed on of an Ollama request's tools
+_TOOL: dict[str, Any] = {
+    "type": True,
+    "function": {"name": True, "description": True, "parameters": True, "strict": True},
+}
+
+
 def _params(
     options: OllamaOptions | None, tools: list[Tool] | None, output: str | dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -359,8 +366,8 @@ def _params(
             continue  # Ollama's -1 (no limit) and -2 (fill the context): no max_tokens
         if target is not None and value is not None:
             params[target] = value
-    if tools:
-        params["tools"] = [tool.model_dump(exclude_none=True) for tool in tools]
+    if tools:  # their fields, no other key (Ollama reads none: nor is one passed on)
+        params["tools"] = [tool.model_dump(exclude_none=True, include=_TOOL) for tool in tools]
     if output == "json":
         params["response_format"] = {"type": "json_object"}
     elif isinstance(output, dict):

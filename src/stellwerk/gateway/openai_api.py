@@ -26,6 +26,7 @@ from stellwerk.gateway.calls import Call
 from stellwerk.gateway.deps import RuntimeDep, runtime_of
 from stellwerk.gateway.embedding_schema import EmbeddingRequest
 from stellwerk.gateway.limits import check_inputs
+from stellwerk.gateway.nested_params import nested_unknown
 from stellwerk.gateway.openai_schema import (
     ChatCompletionRequest,
     ChatMessage,
@@ -42,12 +43,21 @@ from stellwerk.gateway.unknown_params import Allowed, nothing, refuse_unknown, u
 from stellwerk.gateway.whole_inputs import openai_words
 
 _NOT_PASSED = {"model", "messages", "stream", "stream_options", "user", "n"}
+#: a message's fields that no model server reads (OpenAI's and the ``openai`` library's of an
+#: answer, sent back with it)
+_UNREAD: dict[str, Any] = {
+    "audio": True,
+    "annotations": True,
+    "parsed": True,
+    "function_call": {"parsed_arguments"},
+    "tool_calls": {"__all__": {"index": True, "function": {"parsed_arguments"}}},
+}
 
 
 def _message(message: ChatMessage) -> dict[str, Any]:
     """One message as every backend understands it: open models know no ``developer`` role
     (it is OpenAI's new name for ``system``), and only user messages carry content parts."""
-    out = message.model_dump(exclude_none=True)
+    out = message.model_dump(exclude_none=True, exclude=_UNREAD)
     if out["role"] == "function":
         out.setdefault("content", None)  # required, may be null
     if out["role"] == "developer":
@@ -59,9 +69,10 @@ def _message(message: ChatMessage) -> dict[str, Any]:
 
 
 def chat_request(body: ChatCompletionRequest, allowed: frozenset[str] = frozenset()) -> ChatRequest:
-    """The chat request of ``body``; a parameter it does not know is refused unless ``allowed``
-    (``unknown_params``)."""
-    unknown = refuse_unknown(unknown_of(body.model_extra), allowed)
+    """The chat request of ``body``; a parameter it does not know, at the top or inside its
+    messages, tools ... (``nested_params``), is refused unless ``allowed`` (``unknown_params``)."""
+    places = nested_unknown(body)
+    unknown = refuse_unknown(unknown_of(body.model_extra) | places, allowed, places)
     return ChatRequest(
         messages=[_message(m) for m in body.messages],
         params=body.model_dump(exclude_none=True, exclude=_NOT_PASSED),

@@ -6,9 +6,9 @@ Every parameter of the published chat-completions API, and those the open-model 
 calls, tools, ``logit_bias``, ``response_format``, ``stop``): ``"stream": "yes"``, ``"top_k":
 "x"`` or ``"logit_bias": {"abc": 1}`` is a 400 naming the parameter, never passed on to make a
 backend fail (llama-cpp-python answers such a request with HTTP 500, which used to count
-against the backend's circuit). A top-level parameter this version does not know is kept as
-the model's extra, and passed on only where an operator allows it
-(``stellwerk.gateway.unknown_params``).
+against the backend's circuit). A parameter this version does not know, at the top or inside
+a message, part, tool ..., is kept as its model's extra, and passed on only where an operator
+allows it (``stellwerk.gateway.unknown_params``, ``stellwerk.gateway.nested_params``).
 
 ``ModelName`` bounds the names a request can make errors echo;
 ``refuse_suffix`` is the one refusal of fill-in-the-middle, for ``/v1/completions`` and Ollama's
@@ -32,6 +32,7 @@ from pydantic import (
 from stellwerk.errors import InvalidRequest, shown
 from stellwerk.gateway.body import ParamProblem
 from stellwerk.gateway.call_answers import CallAnswers
+from stellwerk.gateway.nested_params import Keyed
 from stellwerk.gateway.sampling import SamplingParams
 
 #: the longest model or route name a request may name
@@ -39,7 +40,10 @@ MODEL_NAME_CHARS = 256
 ModelName = Annotated[str, Field(min_length=1, max_length=MODEL_NAME_CHARS)]
 
 
-class _Open(BaseModel):
+class _Open(Keyed):
+    """Its extra keys are kept to be named by ``nested_params`` (refused, or passed where an
+    operator allows them)."""
+
     model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
 
 
@@ -102,12 +106,15 @@ ContentPart = Annotated[
 class FunctionCall(_Open):
     name: str
     arguments: str
+    # the ``openai`` library's ``parse()`` helper's, sent back with its message object
+    parsed_arguments: Any = None
 
 
 class ToolCall(_Open):
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
+    index: int | None = None  # a streamed call's, kept by clients that join the chunks
 
 
 class SystemMessage(_Open):
@@ -129,6 +136,15 @@ class AssistantMessage(_Open):
     refusal: str | None = None
     tool_calls: list[ToolCall] | None = None
     function_call: FunctionCall | None = None
+    # the model's reasoning of an earlier answer, sent back (DeepSeek's and Kimi's APIs ask for
+    # it beside tool calls; llama.cpp and vLLM read it into the chat template)
+    reasoning_content: str | None = None
+    # OpenAI's fields of an answer that the ``openai`` library sends back with its message
+    # object (``parsed``: its ``parse()`` helper's); no model server here reads them
+    # (``openai_api`` leaves them out)
+    audio: dict[str, Any] | None = None
+    annotations: list[dict[str, Any]] | None = None
+    parsed: Any = None
 
 
 class ToolMessage(_Open):
@@ -203,6 +219,8 @@ class NamedToolChoice(BaseModel):
 class JsonSchemaFormat(_Open):
     """``response_format.json_schema``; its ``schema`` stays an extra field (the name would
     shadow pydantic's own) and must be an object."""
+
+    known_extras = frozenset({"schema"})
 
     name: str | None = Field(default=None, min_length=1, max_length=64)
     description: str | None = None
@@ -283,7 +301,7 @@ class Prediction(_Open):
     content: str | list[TextPart]
 
 
-class ChatCompletionRequest(SamplingParams):
+class ChatCompletionRequest(SamplingParams, Keyed):
     model: ModelName
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False

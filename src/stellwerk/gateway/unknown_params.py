@@ -37,7 +37,7 @@ from stellwerk.errors import SHOWN_CHARS, InvalidRequest, Untranslatable, shown
 CODE = "unknown_parameter"
 NAMED = 10
 """The unknown parameters a refusal names at most (it says how many more there are)."""
-_PLAIN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,64}")
 _HOW = (
     "this gateway passes on the parameters it knows (docs/api.md), and another only to a"
     " backend whose operator allows it (backends[].pass_params in its config)"
@@ -54,11 +54,17 @@ def unknown_of(extra: Mapping[str, Any] | None) -> dict[str, Any]:
     return {name: value for name, value in (extra or {}).items() if value is not None}
 
 
-def refuse_unknown(unknown: Mapping[str, Any], allowed: frozenset[str]) -> frozenset[str]:
+def refuse_unknown(
+    unknown: Mapping[str, Any], allowed: frozenset[str], places: Mapping[str, str] | None = None
+) -> frozenset[str]:
     """The names of ``unknown``, when each is in ``allowed``; else ``InvalidRequest`` naming
-    the first one that is not (rule 3)."""
+    the first one that is not (rule 3). ``places``: where a nested key was sent, by its name
+    (``messages[].foo``: ``messages[2].foo``, ``stellwerk.gateway.nested_params``), which the
+    refusal names."""
     refused = [name for name in unknown if name not in allowed]
     if refused:
+        if places:
+            refused = [places.get(name, name) for name in refused]
         said = ", ".join(_named(name) for name in refused[:NAMED])
         if len(refused) > NAMED:  # a body of 380,000 of them got a refusal of 2.6 MB
             said += f" and {len(refused) - NAMED} more"
