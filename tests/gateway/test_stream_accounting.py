@@ -43,6 +43,7 @@ from stellwerk.gateway.server import serve_in_thread
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.policy.limits import scopes_for
 from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, running_gateway
+from tests.fixtures.held_stream import held_streams
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import (
     garbled_usage_server,
@@ -107,6 +108,12 @@ def serving(raw: dict[str, Any]) -> Iterator[tuple[Gateway, FastAPI]]:
         yield Gateway(url, config, config.server.database_url), app
 
 
+def _behind(raw: dict[str, Any], url: str) -> dict[str, Any]:
+    """``raw`` with its llama.cpp backend reached at ``url`` (a proxy in front of it)."""
+    backend = {**raw["backends"][0], "base_url": url}
+    return {**raw, "backends": [backend, *raw["backends"][1:]]}
+
+
 def spent(app: FastAPI, department: str) -> float:
     """This month's spend of a department as its budget counter holds it (in-process counters:
     no event loop of their own, so they can be read from the test's thread)."""
@@ -118,11 +125,16 @@ def spent(app: FastAPI, department: str) -> float:
 
 @pytest.mark.parametrize("api", list(STREAMS))
 def test_a_stream_the_client_cuts_is_charged_for_what_it_received(
-    gateway_raw: dict[str, Any], api: str
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend, api: str
 ) -> None:
     path, body, is_content = STREAMS[api]
     gateway_raw["departments"][0]["limits"] = {"monthly_budget": 1000}
-    with serving(gateway_raw) as (gw, app):
+    # the server's stream waits after a few more pieces than the client reads: the client hangs
+    # up on a stream surely still running (it ran to its end first on a busy machine)
+    with (
+        held_streams(llama_server.base_url, passed=CUT_AFTER + 3) as server,
+        serving(_behind(gateway_raw, server.url)) as (gw, app),
+    ):
         with (
             httpx.Client(base_url=gw.url, timeout=60) as client,
             client.stream("POST", path, json=body, headers=AUTH) as response,
@@ -147,13 +159,19 @@ def test_a_stream_the_client_cuts_is_charged_for_what_it_received(
 
 
 def test_a_stream_past_its_deadline_is_charged_for_what_it_received(
-    gateway_raw: dict[str, Any],
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend
 ) -> None:
     path, body, is_content = STREAMS["openai"]
-    gateway_raw["backends"][0]["timeouts"]["total"] = 0.3  # a long answer takes about 1 s
-    with running_gateway(gateway_raw) as gw:
-        answer = httpx.post(gw.url + path, json=body, headers=AUTH, timeout=60)
-        (record,) = records(gw)
+    # the server's stream waits after its first pieces, so the deadline surely comes before its
+    # end, and long enough after its first token (0.3 s: on a busy machine, the first token
+    # could come after it, and then no piece had been received)
+    backend = gateway_raw["backends"][0]
+    backend["timeouts"]["total"] = 3
+    with held_streams(llama_server.base_url) as server:
+        backend["base_url"] = server.url
+        with running_gateway(gateway_raw) as gw:
+            answer = httpx.post(gw.url + path, json=body, headers=AUTH, timeout=60)
+            (record,) = records(gw)
     lines = [line for line in answer.text.splitlines() if line.strip()]
     received = sum(map(is_content, lines))
     assert received >= 1 and "data: [DONE]" not in lines
