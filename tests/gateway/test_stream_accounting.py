@@ -49,7 +49,6 @@ from tests.fixtures.loopback import (
     garbled_usage_server,
     recording_proxy,
     refusing_count,
-    stalling_server,
 )
 
 pytestmark = pytest.mark.llama
@@ -108,7 +107,7 @@ def serving(raw: dict[str, Any]) -> Iterator[tuple[Gateway, FastAPI]]:
         yield Gateway(url, config, config.server.database_url), app
 
 
-def _behind(raw: dict[str, Any], url: str) -> dict[str, Any]:
+def behind(raw: dict[str, Any], url: str) -> dict[str, Any]:
     """``raw`` with its llama.cpp backend reached at ``url`` (a proxy in front of it)."""
     backend = {**raw["backends"][0], "base_url": url}
     return {**raw, "backends": [backend, *raw["backends"][1:]]}
@@ -133,7 +132,7 @@ def test_a_stream_the_client_cuts_is_charged_for_what_it_received(
     # up on a stream surely still running (it ran to its end first on a busy machine)
     with (
         held_streams(llama_server.base_url, passed=CUT_AFTER + 3) as server,
-        serving(_behind(gateway_raw, server.url)) as (gw, app),
+        serving(behind(gateway_raw, server.url)) as (gw, app),
     ):
         with (
             httpx.Client(base_url=gw.url, timeout=60) as client,
@@ -300,25 +299,28 @@ def test_a_500_leaves_its_usage_record_and_names_it(
 
 
 def test_a_client_gone_before_its_first_token_frees_its_stream_slot(
-    gateway_raw: dict[str, Any],
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend
 ) -> None:
     """The client hangs up while the model loads, before the first token: the wait for it
     ends at once (the backend's request is cancelled; it went on until the first token came,
     walk14), the stream is accounted (499, charged the prompt's bound and no answer, as a whole
     answer the client left) and its key's stream slot is free again."""
     gateway_raw["server"]["limits"] = {"max_streams_per_key": 1}
-    with stalling_server(first_after_s=1.0) as slow:
-        gateway_raw["backends"].append({"name": "slow", "kind": "openai", "base_url": slow.url})
-        small = next(m for m in gateway_raw["models"] if m["id"] == "tiny-small")
-        gateway_raw["models"].append({**small, "id": "slow-small", "backend": "slow"})
-        body = {"model": "slow-small", "messages": STORY, "stream": True}
-        with running_gateway(gateway_raw) as gw:
-            url = gw.openai_url + "/chat/completions"
-            with pytest.raises(httpx.ReadTimeout):  # gone before the first token
-                httpx.post(url, json=body, headers=AUTH, timeout=httpx.Timeout(30, read=0.3))
-            (record,) = records(gw)
-            with httpx.stream("POST", url, json=body, headers=AUTH, timeout=30) as again:
-                status = again.status_code
+    body = {"model": "tiny-small", "messages": STORY, "stream": True}
+    # the server's stream waits before its first token until the client has gone (it came after
+    # a second, which a client stalled on a busy machine could wait out)
+    with (
+        held_streams(llama_server.base_url, passed=0) as server,
+        running_gateway(behind(gateway_raw, server.url)) as gw,
+    ):
+        url = gw.openai_url + "/chat/completions"
+        with pytest.raises(httpx.ReadTimeout):  # gone before the first token
+            httpx.post(url, json=body, headers=AUTH, timeout=httpx.Timeout(30, read=0.3))
+        server.wait_gone()  # the gateway's request to the server ended with it
+        (record,) = records(gw)
+        server.release()
+        with httpx.stream("POST", url, json=body, headers=AUTH, timeout=30) as again:
+            status = again.status_code
     assert (record.status, record.error_kind) == (499, "client_disconnected")
     assert record.completion_tokens == 0 and record.usage_source == "counted:bound"
     assert record.prompt_tokens > 0 and record.cost > 0
