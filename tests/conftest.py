@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.redis",
     "tests.fixtures.databases",
     "tests.fixtures.embed_router",
+    "tests.fixtures.logging_state",
 ]

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
 from tests.calibration.conftest import draw_bank, sandbox_python
-from tests.fixtures.gateway import raw_config
+from tests.fixtures.gateway import free_port, raw_config
 from tests.fixtures.llama import LlamaBackend
 
 pytestmark = pytest.mark.llama
@@ -108,9 +108,7 @@ def test_a_failing_model_is_recorded_and_the_run_goes_on(
     config_path: Path, bank: Path, tmp_path: Path
 ) -> None:
     raw = yaml.safe_load(config_path.read_text())
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # a port nobody listens on (nor binds meanwhile)
     raw["backends"].append(
         {"name": "gone", "kind": "openai", "base_url": f"http://127.0.0.1:{port}",
          "timeouts": {"connect": 1, "first_token": 5, "total": 5}}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
+from tests.fixtures.gateway import free_port
 
 FAKE_OLLAMA = """\
 import json, os, sys, urllib.request
@@ -76,13 +76,6 @@ class _NotOllama(_Answer):
     status = 404
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def script(tmp_path: Path) -> Path:
     out = tmp_path / "stellwerk.yaml"
@@ -94,7 +87,7 @@ def script(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def port() -> int:
-    return _free_port()
+    return free_port()
 
 
 def _serving(port: int, handler: type[BaseHTTPRequestHandler]) -> Iterator[None]:

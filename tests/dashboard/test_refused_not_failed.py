@@ -32,7 +32,7 @@ def _with_dead_backend(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _records(gateway: Gateway, count: int) -> list[UsageRecord]:
     """The usage records, once ``count`` are written (the writer flushes in the background)."""
-    for _ in range(200):
+    for _ in range(600):  # 30 s: generous on a busy machine
         ledger = gateway.ledger()
         try:
             records = ledger.recent_usage()

@@ -92,7 +92,7 @@ def wait_for_usage(dashboard: DashboardGateway, count: int) -> None:
     """Wait until the gateway's batched writer has stored ``count`` usage records."""
     ledger = dashboard.gateway.ledger()
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while ledger.count_usage() < count and time.monotonic() < deadline:
             time.sleep(0.05)
         assert ledger.count_usage() >= count

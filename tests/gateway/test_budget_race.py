@@ -27,7 +27,14 @@ import yaml
 from benchmarks.load import GatewayProcess
 
 from stellwerk.ledger.ledger import open_ledger
-from tests.fixtures.gateway import ENVIRON, KEYS, free_port, raw_config, running_gateway
+from tests.fixtures.gateway import (
+    ENVIRON,
+    KEYS,
+    free_port,
+    raw_config,
+    running_gateway,
+    running_lines,
+)
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import stalling_server
 from tests.gateway.test_replicas import replicas
@@ -148,12 +155,13 @@ def test_a_killed_replicas_reservations_are_gone_after_restart(
                 contextlib.suppress(httpx.HTTPError),  # closing the streams of a dead gateway
                 contextlib.ExitStack() as streams,
             ):
+                running = []  # each stream's lines, kept (running_lines)
                 for _ in range(2):  # two streams under way: 2.048 of 2.5 reserved
                     response = streams.enter_context(
                         client.stream("POST", "/v1/chat/completions", json=STREAM, headers=AUTH)
                     )
                     assert response.status_code == 200
-                    next(response.iter_lines())
+                    running.append(running_lines(response))
                 assert not _admitted(gateway.url)  # no room for a third
                 gateway.kill()  # SIGKILL, the streams in flight
             gateway.start()

@@ -22,7 +22,14 @@ from stellwerk.ledger.graded_tables import graded_records
 from stellwerk.routing import record_noise
 from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.loader import load_learned
-from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, in_process, running_gateway
+from tests.fixtures.gateway import (
+    ENVIRON,
+    KEYS,
+    Gateway,
+    in_process,
+    running_gateway,
+    running_lines,
+)
 from tests.fixtures.loopback import stalling_server
 
 pytestmark = pytest.mark.llama
@@ -347,7 +354,8 @@ def test_feedback_while_the_stream_runs_is_told_to_wait(gateway_raw: dict[str, A
                 "POST", "/v1/chat/completions", json=body, headers=_auth("research")
             ) as answer:
                 request_id = answer.headers["x-stellwerk-request-id"]
-                assert next(answer.iter_lines()).startswith("data: ")
+                first, _running = running_lines(answer)  # kept: the stream runs on
+                assert first.startswith("data: ")
                 early = _feedback(gw, {"request_id": request_id, "score": 1.0})
                 other = _feedback(gw, {"request_id": request_id, "score": 1.0}, dept="legal")
             deadline = time.monotonic() + 30

@@ -7,52 +7,44 @@ before the answer had the work for free (walk13)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
 from stellwerk.backends.tokens import PromptSize
 from stellwerk.backends.types import ChatRequest
 from tests.fixtures.gateway import KEYS
-from tests.gateway.test_stream_accounting import STORY, records, serving
+from tests.fixtures.held_stream import held_streams
+from tests.fixtures.llama import LlamaBackend
+from tests.gateway.test_stream_accounting import STORY, behind, records, serving
 
 pytestmark = pytest.mark.llama
 
-AUTH = {"authorization": f"Bearer {KEYS['research']}"}
-
-
-def _long_answer(gw_url: str) -> float:
-    """How long the fixture's server takes for the whole answer asked below (so that the
-    client's timeout is surely shorter)."""
-    started = time.monotonic()
-    body = {"model": "tiny-small", "messages": STORY, "max_tokens": 600, "ignore_eos": True}
-    answer = httpx.post(gw_url + "/v1/chat/completions", json=body, headers=AUTH, timeout=120)
-    assert answer.status_code == 200, answer.text
-    return time.monotonic() - started
-
 
 def test_a_client_that_gives_up_on_a_whole_answer_is_recorded_499_and_not_charged(
-    gateway_raw: dict[str, Any],
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend
 ) -> None:
-    with serving(gateway_raw) as (gw, _):
-        whole = _long_answer(gw.url)
-        client = openai.OpenAI(
-            base_url=gw.url + "/v1", api_key=KEYS["research"], timeout=whole / 4, max_retries=0
-        )
-        with pytest.raises(openai.APITimeoutError):
+    # the server is asked only once the client has gone: its answer surely comes after the
+    # client's deadline (a quarter of a first answer's time was, on a quiet machine)
+    with (
+        held_streams(llama_server.base_url, whole=("/v1/chat/completions",)) as server,
+        serving(behind(gateway_raw, server.url)) as (gw, _),
+    ):
+        with (
+            openai.OpenAI(
+                base_url=gw.url + "/v1", api_key=KEYS["research"], timeout=1, max_retries=0
+            ) as client,
+            pytest.raises(openai.APITimeoutError),
+        ):
             client.chat.completions.create(
                 model="tiny-small",
                 messages=STORY,  # type: ignore[arg-type]
                 max_tokens=600,
-                extra_body={"ignore_eos": True},
             )
-        found = records(gw, count=2)
-    gone = [r for r in found if r.status != 200]
-    assert len(found) == 2 and len(gone) == 1, found
-    (record,) = gone
+        server.wait_gone()  # the gateway gave up its request to the server
+        found = records(gw)
+    (record,) = found
     assert (record.status, record.error_kind) == (499, "client_disconnected")
     assert record.model == "tiny-small" and record.usage_source == "counted:bound"
     chat = ChatRequest(messages=STORY, params={"max_tokens": 600})
@@ -61,15 +53,21 @@ def test_a_client_that_gives_up_on_a_whole_answer_is_recorded_499_and_not_charge
 
 
 def test_a_client_that_gives_up_on_embeddings_is_recorded_499(
-    gateway_raw: dict[str, Any],
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend
 ) -> None:
-    inputs = [f"box {i}" for i in range(2000)]  # about 4 s of the fixture server's work
-    with serving(gateway_raw) as (gw, _):
-        client = openai.OpenAI(
-            base_url=gw.url + "/v1", api_key=KEYS["research"], timeout=0.5, max_retries=0
-        )
-        with pytest.raises(openai.APITimeoutError):
+    inputs = [f"box {i}" for i in range(2000)]  # the bound counts each one
+    with (
+        held_streams(llama_server.base_url, whole=("/v1/embeddings",)) as server,
+        serving(behind(gateway_raw, server.url)) as (gw, _),
+    ):
+        with (
+            openai.OpenAI(
+                base_url=gw.url + "/v1", api_key=KEYS["research"], timeout=0.5, max_retries=0
+            ) as client,
+            pytest.raises(openai.APITimeoutError),
+        ):
             client.embeddings.create(model="tiny-embed", input=inputs)
+        server.wait_gone()
         (record,) = records(gw)
     assert (record.status, record.error_kind) == (499, "client_disconnected")
     assert record.endpoint == "embeddings" and record.usage_source == "counted:bound"

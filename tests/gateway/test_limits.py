@@ -8,12 +8,14 @@ import httpx
 import pytest
 
 from tests.fixtures.gateway import KEYS, running_gateway
+from tests.fixtures.held_stream import HeldStreams, held_streams
+from tests.fixtures.llama import LlamaBackend
 
 pytestmark = pytest.mark.llama
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
 
 
-def test_request_limits(gateway_raw: dict[str, Any]) -> None:
+def test_request_limits(gateway_raw: dict[str, Any], llama_server: LlamaBackend) -> None:
     raw = {
         **gateway_raw,
         "server": {
@@ -21,6 +23,14 @@ def test_request_limits(gateway_raw: dict[str, Any]) -> None:
             "limits": {"max_messages": 3, "max_tokens": 64, "max_streams_per_key": 1},
         },
     }
+    # the stream runs until the test lets it end: 64 tokens took a tenth of a second, and the
+    # second request raced the end of the first
+    with held_streams(llama_server.base_url) as server:
+        raw["backends"][0]["base_url"] = server.url
+        _limits(raw, server)
+
+
+def _limits(raw: dict[str, Any], server: HeldStreams) -> None:
     with running_gateway(raw) as gw:
         chat = gw.openai_url + "/chat/completions"
         many = [{"role": "user", "content": str(i)} for i in range(4)]
@@ -52,6 +62,7 @@ def test_request_limits(gateway_raw: dict[str, Any]) -> None:
                 assert second.status_code == 429
                 assert "too many concurrent streams" in second.json()["error"]["message"]
                 assert second.headers["retry-after"] == "1"
+                server.release()
                 for _ in open_stream.iter_lines():
                     pass
             # the slot is free again once the stream has ended

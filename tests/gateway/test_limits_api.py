@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.gateway import Gateway, in_process, running_gateway
+from tests.fixtures.gateway import Gateway, in_process, running_gateway, running_lines
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import stalling_server
 from tests.gateway.test_governance import (
@@ -223,12 +223,13 @@ def test_a_budget_set_with_requests_in_flight_counts_them(
         ):
             for _ in range(2):
                 assert client.post("/v1/chat/completions", json=chat()).status_code == 200
+            running = []  # each stream's lines, kept (running_lines)
             for _ in range(2):
                 stream = streams.enter_context(
                     client.stream("POST", "/v1/chat/completions", json=STREAM)
                 )
                 assert stream.status_code == 200
-                next(stream.iter_lines())
+                running.append(running_lines(stream))
             change = {"monthly_budget": "1.5", "reason": "cap"}  # below two streams' bound
             assert gw.put(LIMITS, json=change, headers=ADMIN).status_code == 200
             refused = client.post("/v1/chat/completions", json=TWIN)

@@ -203,7 +203,7 @@ def test_embed_without_truncation_fails_as_its_backend_when_its_tokenizer_does(
     llama = gateway_raw["backends"][0]
     with failing_tokenizer(llama["base_url"], fault) as upstream:
         llama["base_url"] = upstream.url
-        llama["timeouts"] = {"connect": 2, "first_token": 3, "total": 60}
+        llama["timeouts"] = {"connect": 10, "first_token": 3, "total": 60}
         with (
             in_process(gateway_raw) as gw,
             closing(gw.ollama(headers={"authorization": f"Bearer {KEYS['research']}"})) as c,

@@ -165,7 +165,7 @@ def test_a_tokenizer_that_fails_is_the_backend_failing(
     llama = gateway_raw["backends"][0]
     with failing_tokenizer(llama["base_url"], fault) as upstream:
         llama["base_url"] = upstream.url
-        llama["timeouts"] = {"connect": 2, "first_token": 3, "total": 6}
+        llama["timeouts"] = {"connect": 10, "first_token": 3, "total": 6}
         with (
             in_process(gateway_raw) as gw,
             closing(gw.openai(KEYS["research"], max_retries=0, timeout=60)) as c,
@@ -188,7 +188,7 @@ def test_a_backend_too_slow_for_the_probe_leaves_the_context_named(
     llama = gateway_raw["backends"][0]
     with slow_embeddings(llama["base_url"], after_s=30) as upstream:
         llama["base_url"] = upstream.url
-        llama["timeouts"] = {"connect": 2, "first_token": 20, "total": 6}
+        llama["timeouts"] = {"connect": 10, "first_token": 20, "total": 6}
         with (
             in_process(gateway_raw) as gw,
             closing(gw.openai(KEYS["research"], max_retries=0, timeout=60)) as c,

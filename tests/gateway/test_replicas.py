@@ -24,7 +24,7 @@ import yaml
 from stellwerk.config import parse_config
 from stellwerk.gateway.app import create_app
 from stellwerk.ledger.ledger import open_ledger
-from tests.fixtures.gateway import ENVIRON, KEYS, free_port, raw_config
+from tests.fixtures.gateway import ENVIRON, KEYS, free_port, raw_config, running_lines
 from tests.fixtures.inprocess import app_in_thread
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import stalling_server
@@ -318,6 +318,7 @@ def test_a_budget_set_with_streams_in_flight_counts_them_on_both_replicas_and_af
         raw["models"].append({**small, "id": "stalled-small", "backend": "stalled"})
         path.write_text(yaml.safe_dump(raw), encoding="utf-8")
         with replicas(path, 2, environ) as urls, contextlib.ExitStack() as streams:
+            running = []  # each stream's lines, kept (running_lines)
             for url in urls:
                 assert chat(url).status_code == 200
                 client = streams.enter_context(httpx.Client(base_url=url, timeout=60))
@@ -325,7 +326,7 @@ def test_a_budget_set_with_streams_in_flight_counts_them_on_both_replicas_and_af
                     client.stream("POST", "/v1/chat/completions", json=STREAM, headers=RESEARCH)
                 )
                 assert stream.status_code == 200
-                next(stream.iter_lines())
+                running.append(running_lines(stream))
             change = {"monthly_budget": "1.5", "reason": "cap"}  # below two streams' bound
             put = httpx.put(
                 urls[0] + "/admin/limits/department/research",

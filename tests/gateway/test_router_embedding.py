@@ -20,6 +20,7 @@ from stellwerk.errors import ConfigError
 from stellwerk.gateway import create_app
 from tests.fixtures.embed_router import UNSEEN_GREETING, UNSEEN_PROOF
 from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, free_port, in_process, running_gateway
+from tests.fixtures.held_stream import held_streams
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import recording_proxy
 
@@ -156,7 +157,11 @@ def test_a_stream_over_the_keys_stream_limit_costs_no_embedding_call(
         "max_tokens": 64,
         "stream": True,
     }
-    with recording_proxy(llama_server.base_url) as proxy:
+    with (
+        recording_proxy(llama_server.base_url) as proxy,
+        held_streams(llama_server.base_url) as chats,  # the first stream runs until released
+    ):
+        raw["backends"][0]["base_url"] = chats.url
         raw["backends"].append({"name": "embed-proxy", "kind": "openai", "base_url": proxy.url})
         raw["models"].append({**raw["models"][3], "id": "proxied-embed", "backend": "embed-proxy"})
         with (
@@ -168,6 +173,7 @@ def test_a_stream_over_the_keys_stream_limit_costs_no_embedding_call(
             asked_for_first = proxy.paths.count("/v1/embeddings")
             second = client.post("/chat/completions", json=stream)
             asked_for_second = proxy.paths.count("/v1/embeddings") - asked_for_first
+            chats.release()
             for _ in first.iter_lines():
                 pass
     assert asked_for_first == 1

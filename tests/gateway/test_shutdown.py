@@ -16,15 +16,25 @@ import yaml
 
 from stellwerk.ledger.ledger import open_ledger
 from tests.fixtures.gateway import ENVIRON, KEYS, free_port
+from tests.fixtures.held_stream import HeldStreams, held_streams
+from tests.fixtures.llama import LlamaBackend
+from tests.gateway.test_stream_accounting import behind
 
 pytestmark = pytest.mark.llama
 
 
 def test_sigterm_lets_the_running_stream_finish(
-    gateway_raw: dict[str, Any], tmp_path: Path
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend, tmp_path: Path
 ) -> None:
+    # the server's stream waits after its first pieces until the gateway has stopped listening:
+    # the stream surely runs on after the signal (it could end before the signal came)
+    with held_streams(llama_server.base_url) as server:
+        _sigterm_mid_stream(behind(gateway_raw, server.url), server, tmp_path)
+
+
+def _sigterm_mid_stream(raw: dict[str, Any], server: HeldStreams, tmp_path: Path) -> None:
     port = free_port()
-    raw = {**gateway_raw, "server": {**gateway_raw["server"], "port": port}}
+    raw = {**raw, "server": {**raw["server"], "port": port}}
     config_path = tmp_path / "stellwerk.yaml"
     config_path.write_text(yaml.safe_dump(raw))
     process = subprocess.Popen(
@@ -67,6 +77,8 @@ def test_sigterm_lets_the_running_stream_finish(
             iterator = response.iter_lines()
             lines.append(next(iterator))
             process.send_signal(signal.SIGTERM)
+            _until_refused(url + "/healthz")
+            server.release()
             lines.extend(iterator)
         events = [line for line in lines if line]
         assert events[-1] == "data: [DONE]"
@@ -84,3 +96,17 @@ def test_sigterm_lets_the_running_stream_finish(
     ledger.close()
     assert len(records) == 1
     assert records[0].status == 200 and records[0].completion_tokens > 100
+
+
+def _until_refused(url: str) -> None:
+    """Until the server at ``url`` takes no new connection (it is shutting down)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=5)
+        except httpx.ConnectError:
+            return
+        except httpx.TransportError:  # accepted, then closed: not refused yet
+            pass
+        assert time.monotonic() < deadline, "the gateway still takes connections"
+        time.sleep(0.05)

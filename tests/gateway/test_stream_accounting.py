@@ -43,12 +43,12 @@ from stellwerk.gateway.server import serve_in_thread
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.policy.limits import scopes_for
 from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, running_gateway
+from tests.fixtures.held_stream import held_streams
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import (
     garbled_usage_server,
     recording_proxy,
     refusing_count,
-    stalling_server,
 )
 
 pytestmark = pytest.mark.llama
@@ -107,6 +107,12 @@ def serving(raw: dict[str, Any]) -> Iterator[tuple[Gateway, FastAPI]]:
         yield Gateway(url, config, config.server.database_url), app
 
 
+def behind(raw: dict[str, Any], url: str) -> dict[str, Any]:
+    """``raw`` with its llama.cpp backend reached at ``url`` (a proxy in front of it)."""
+    backend = {**raw["backends"][0], "base_url": url}
+    return {**raw, "backends": [backend, *raw["backends"][1:]]}
+
+
 def spent(app: FastAPI, department: str) -> float:
     """This month's spend of a department as its budget counter holds it (in-process counters:
     no event loop of their own, so they can be read from the test's thread)."""
@@ -118,11 +124,16 @@ def spent(app: FastAPI, department: str) -> float:
 
 @pytest.mark.parametrize("api", list(STREAMS))
 def test_a_stream_the_client_cuts_is_charged_for_what_it_received(
-    gateway_raw: dict[str, Any], api: str
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend, api: str
 ) -> None:
     path, body, is_content = STREAMS[api]
     gateway_raw["departments"][0]["limits"] = {"monthly_budget": 1000}
-    with serving(gateway_raw) as (gw, app):
+    # the server's stream waits after a few more pieces than the client reads: the client hangs
+    # up on a stream surely still running (it ran to its end first on a busy machine)
+    with (
+        held_streams(llama_server.base_url, passed=CUT_AFTER + 3) as server,
+        serving(behind(gateway_raw, server.url)) as (gw, app),
+    ):
         with (
             httpx.Client(base_url=gw.url, timeout=60) as client,
             client.stream("POST", path, json=body, headers=AUTH) as response,
@@ -147,13 +158,19 @@ def test_a_stream_the_client_cuts_is_charged_for_what_it_received(
 
 
 def test_a_stream_past_its_deadline_is_charged_for_what_it_received(
-    gateway_raw: dict[str, Any],
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend
 ) -> None:
     path, body, is_content = STREAMS["openai"]
-    gateway_raw["backends"][0]["timeouts"]["total"] = 0.3  # a long answer takes about 1 s
-    with running_gateway(gateway_raw) as gw:
-        answer = httpx.post(gw.url + path, json=body, headers=AUTH, timeout=60)
-        (record,) = records(gw)
+    # the server's stream waits after its first pieces, so the deadline surely comes before its
+    # end, and long enough after its first token (0.3 s: on a busy machine, the first token
+    # could come after it, and then no piece had been received)
+    backend = gateway_raw["backends"][0]
+    backend["timeouts"]["total"] = 3
+    with held_streams(llama_server.base_url) as server:
+        backend["base_url"] = server.url
+        with running_gateway(gateway_raw) as gw:
+            answer = httpx.post(gw.url + path, json=body, headers=AUTH, timeout=60)
+            (record,) = records(gw)
     lines = [line for line in answer.text.splitlines() if line.strip()]
     received = sum(map(is_content, lines))
     assert received >= 1 and "data: [DONE]" not in lines
@@ -282,25 +299,28 @@ def test_a_500_leaves_its_usage_record_and_names_it(
 
 
 def test_a_client_gone_before_its_first_token_frees_its_stream_slot(
-    gateway_raw: dict[str, Any],
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend
 ) -> None:
     """The client hangs up while the model loads, before the first token: the wait for it
     ends at once (the backend's request is cancelled; it went on until the first token came,
     walk14), the stream is accounted (499, charged the prompt's bound and no answer, as a whole
     answer the client left) and its key's stream slot is free again."""
     gateway_raw["server"]["limits"] = {"max_streams_per_key": 1}
-    with stalling_server(first_after_s=1.0) as slow:
-        gateway_raw["backends"].append({"name": "slow", "kind": "openai", "base_url": slow.url})
-        small = next(m for m in gateway_raw["models"] if m["id"] == "tiny-small")
-        gateway_raw["models"].append({**small, "id": "slow-small", "backend": "slow"})
-        body = {"model": "slow-small", "messages": STORY, "stream": True}
-        with running_gateway(gateway_raw) as gw:
-            url = gw.openai_url + "/chat/completions"
-            with pytest.raises(httpx.ReadTimeout):  # gone before the first token
-                httpx.post(url, json=body, headers=AUTH, timeout=httpx.Timeout(30, read=0.3))
-            (record,) = records(gw)
-            with httpx.stream("POST", url, json=body, headers=AUTH, timeout=30) as again:
-                status = again.status_code
+    body = {"model": "tiny-small", "messages": STORY, "stream": True}
+    # the server's stream waits before its first token until the client has gone (it came after
+    # a second, which a client stalled on a busy machine could wait out)
+    with (
+        held_streams(llama_server.base_url, passed=0) as server,
+        running_gateway(behind(gateway_raw, server.url)) as gw,
+    ):
+        url = gw.openai_url + "/chat/completions"
+        with pytest.raises(httpx.ReadTimeout):  # gone before the first token
+            httpx.post(url, json=body, headers=AUTH, timeout=httpx.Timeout(30, read=0.3))
+        server.wait_gone()  # the gateway's request to the server ended with it
+        (record,) = records(gw)
+        server.release()
+        with httpx.stream("POST", url, json=body, headers=AUTH, timeout=30) as again:
+            status = again.status_code
     assert (record.status, record.error_kind) == (499, "client_disconnected")
     assert record.completion_tokens == 0 and record.usage_source == "counted:bound"
     assert record.prompt_tokens > 0 and record.cost > 0

@@ -327,7 +327,7 @@ def test_one_key_cannot_take_every_slot(guarded_raw: dict[str, Any], where: str)
             chat = httpx.post(gw.url + "/api/chat", json={"model": "tiny-small"}, headers=RESEARCH)
             ollama = httpx.get(gw.url + "/api/tags", headers=RESEARCH)
             other = httpx.get(gw.url + "/v1/models", headers=LEGAL)
-        for _ in range(100):  # the gateway sees the held request end (bounded wait)
+        for _ in range(600):  # the gateway sees the held request end (bounded wait: 30 s)
             again = httpx.get(gw.url + "/v1/models", headers=RESEARCH)
             if again.status_code != 429:
                 break
