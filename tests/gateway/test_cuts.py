@@ -5,9 +5,10 @@ event), its record keeps the tokens served (403 ``consent_withdrawn``, 401 ``key
 request still waiting for its answer gets the refusal instead. A model deprecated meanwhile lets
 its streams finish. Served by uvicorn: the streams are read while they are produced.
 
-The model server is reached through a proxy whose valve holds its answer after the first few
-chunks until the change is made: a tiny model generates its whole answer faster than a loaded
-machine withdraws consent, and a stream that has ended cannot be cut (CI saw it once)."""
+The model server is reached through a proxy that holds its streams after their first events
+until the change is made (``tests.fixtures.held_stream``): a tiny model writes its whole answer
+faster than a loaded machine withdraws consent, and a stream that has ended cannot be cut (CI
+saw it once)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ import pytest
 from stellwerk.ledger.record import UsageRecord
 from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, bearer, migrated_copy, raw_config
 from tests.fixtures.gateway import running_gateway as serving
+from tests.fixtures.held_stream import HeldStreams, held_streams
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import stalling_server
-from tests.fixtures.tcp_proxy import TcpProxy, tcp_proxy
 from tests.gateway.test_stream_accounting import charged_prompt_within_bounds
 
 pytestmark = pytest.mark.llama
@@ -38,22 +39,22 @@ ENV = {**ENVIRON, "STW_TEST_KEY_ADMIN": ADMIN_KEY, "STW_TEST_KEY_OWNER": OWNER_K
 ADMIN, OWNER = bearer(ADMIN_KEY), bearer(OWNER_KEY)
 STORY = [{"role": "user", "content": "Tell a very long story about a signal box."}]
 READ_FIRST = 3  # content pieces read before the change
-HELD_AFTER = 4096  # bytes of an answer that pass the valve before the change: a dozen chunks
+#: events of a stream passed before the change: more than READ_FIRST, as an event may carry no
+#: text (a piece of a character)
+PASSED = READ_FIRST + 10
 
 
 @pytest.fixture
-def proxy(llama_server: LlamaBackend) -> Iterator[TcpProxy]:
-    """The llama.cpp server behind a proxy with a valve (open unless a test holds it)."""
-    with tcp_proxy(int(llama_server.base_url.rsplit(":", 1)[1])) as proxy:
+def proxy(llama_server: LlamaBackend) -> Iterator[HeldStreams]:
+    """The llama.cpp server behind a proxy holding its streams after ``PASSED`` events."""
+    with held_streams(llama_server.base_url, passed=PASSED) as proxy:
         yield proxy
 
 
 @pytest.fixture
-def raw(proxy: TcpProxy, tmp_path: Path, ledger_template: Path) -> dict[str, Any]:
+def raw(proxy: HeldStreams, tmp_path: Path, ledger_template: Path) -> dict[str, Any]:
     """tiny-large is legal's contributed expert; legal has an owner key, governance an admin."""
-    config = raw_config(
-        f"http://127.0.0.1:{proxy.port}", migrated_copy(ledger_template, tmp_path / "l.db")
-    )
+    config = raw_config(proxy.url, migrated_copy(ledger_template, tmp_path / "l.db"))
     config["models"][2]["data_owner"] = "legal"
     config["departments"][1]["keys"].append(
         {"id": "legal-owner", "key_env": "STW_TEST_KEY_OWNER", "role": "owner"}
@@ -90,16 +91,14 @@ def withdraw(gw: Gateway, model: str = "tiny-large") -> None:
     assert answer.status_code == 200, answer.text
 
 
-def held_until(proxy: TcpProxy, change: Callable[[], None]) -> Callable[[], None]:
-    """Holds the model server's answers after ``HELD_AFTER`` bytes from now on; the change to
-    make while they are held, which lets them through once made."""
-    proxy.valve.hold_after(HELD_AFTER)
+def held_until(proxy: HeldStreams, change: Callable[[], None]) -> Callable[[], None]:
+    """The change to make while the stream is held, which lets it go on once made."""
 
     def made() -> None:
         try:
             change()
         finally:
-            proxy.valve.open()
+            proxy.release()
 
     return made
 
@@ -163,7 +162,7 @@ READERS = {"openai": read_openai_chat, "responses": read_responses, "ollama": re
 
 @pytest.mark.parametrize("api", list(READERS))
 def test_consent_withdrawn_cuts_a_running_stream_on_that_model(
-    raw: dict[str, Any], proxy: TcpProxy, api: str
+    raw: dict[str, Any], proxy: HeldStreams, api: str
 ) -> None:
     with serving(raw, ENV) as gw:
         change = held_until(proxy, lambda: withdraw(gw))
@@ -179,7 +178,7 @@ def test_consent_withdrawn_cuts_a_running_stream_on_that_model(
 
 
 def test_a_routed_stream_cut_by_a_withdrawal_keeps_the_reference_it_was_routed_under(
-    raw: dict[str, Any], proxy: TcpProxy
+    raw: dict[str, Any], proxy: HeldStreams
 ) -> None:
     """The reference of a routed request is the one in force when it was made (docs/governance.md,
     Chargeback): withdrawing the model it streams from changes the key's reference now (none:
@@ -197,7 +196,7 @@ def test_a_routed_stream_cut_by_a_withdrawal_keeps_the_reference_it_was_routed_u
     assert record.reference_cost_micro == record.cost_micro  # compared with itself: no saving
 
 
-def test_a_revoked_key_cuts_its_running_stream(raw: dict[str, Any], proxy: TcpProxy) -> None:
+def test_a_revoked_key_cuts_its_running_stream(raw: dict[str, Any], proxy: HeldStreams) -> None:
     with serving(raw, ENV) as gw:
         made = httpx.post(
             gw.url + "/admin/keys", json={"department": "research"}, headers=ADMIN, timeout=30
@@ -221,7 +220,9 @@ def test_a_revoked_key_cuts_its_running_stream(raw: dict[str, Any], proxy: TcpPr
     assert record.completion_tokens >= pieces and charged_prompt_within_bounds(record, STORY)
 
 
-def test_a_model_deprecated_meanwhile_lets_its_streams_finish(raw: dict[str, Any]) -> None:
+def test_a_model_deprecated_meanwhile_lets_its_streams_finish(
+    raw: dict[str, Any], proxy: HeldStreams
+) -> None:
     with (
         serving(raw, ENV) as gw,
         openai.OpenAI(base_url=gw.openai_url, api_key=KEYS["research"], max_retries=0) as client,
@@ -242,6 +243,7 @@ def test_a_model_deprecated_meanwhile_lets_its_streams_finish(raw: dict[str, Any
                     timeout=30,
                 )
                 assert moved.status_code == 200, moved.text
+                proxy.release()
             if chunk.choices and chunk.choices[0].finish_reason:
                 finish = chunk.choices[0].finish_reason
         (record,) = records(gw)
