@@ -428,14 +428,16 @@ def test_the_login_page_says_that_data_owners_log_in_too(
 ) -> None:
     """A data owner told to withdraw consent on the dashboard must not read that the login is
     for admins only (owner keys log in, to the consent page); nor a controller with a viewer
-    key."""
+    key, nor a department head with a head key."""
     with offline_dashboard.gateway.client(timeout=30) as client:
         english = client.get("/dashboard/login").text
         client.cookies.set("stw_lang", "de", path="/dashboard")
         german = client.get("/dashboard/login").text
-    assert "Admin, viewer or data-owner key" in english and "owner role of a department" in english
+    assert "Admin, viewer, head or data-owner key" in english
+    assert "owner role of a department" in english
     assert "the viewer role (sees everything, changes nothing)" in english
-    assert (
-        "Admin-, Lese- oder Verantwortlichen-Schlüssel" in german and "„Verantwortliche“" in german
-    )
+    assert "the head role of a department (sees its department" in english
+    assert "Admin-, Lese-, Bereichsleitungs- oder Verantwortlichen-Schlüssel" in german
+    assert "„Verantwortliche“" in german
     assert "Rolle Lesezugriff (sieht alles, ändert nichts)" in german
+    assert "Rolle Bereichsleitung eines Bereichs (sieht die Seite seines Bereichs" in german

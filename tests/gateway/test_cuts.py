@@ -3,7 +3,11 @@ consent withdrawn by the model's data owner, the key revoked. A stream ends with
 error event naming why (OpenAI SSE, Ollama's ``{"error": ...}`` line, the Responses ``error``
 event), its record keeps the tokens served (403 ``consent_withdrawn``, 401 ``key_revoked``); a
 request still waiting for its answer gets the refusal instead. A model deprecated meanwhile lets
-its streams finish. Served by uvicorn: the streams are read while they are produced."""
+its streams finish. Served by uvicorn: the streams are read while they are produced.
+
+The model server is reached through a proxy whose valve holds its answer after the first few
+chunks until the change is made: a tiny model generates its whole answer faster than a loaded
+machine withdraws consent, and a stream that has ended cannot be cut (CI saw it once)."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, bearer, migrated_copy
 from tests.fixtures.gateway import running_gateway as serving
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import stalling_server
+from tests.fixtures.tcp_proxy import TcpProxy, tcp_proxy
 from tests.gateway.test_stream_accounting import charged_prompt_within_bounds
 
 pytestmark = pytest.mark.llama
@@ -33,12 +38,22 @@ ENV = {**ENVIRON, "STW_TEST_KEY_ADMIN": ADMIN_KEY, "STW_TEST_KEY_OWNER": OWNER_K
 ADMIN, OWNER = bearer(ADMIN_KEY), bearer(OWNER_KEY)
 STORY = [{"role": "user", "content": "Tell a very long story about a signal box."}]
 READ_FIRST = 3  # content pieces read before the change
+HELD_AFTER = 4096  # bytes of an answer that pass the valve before the change: a dozen chunks
 
 
 @pytest.fixture
-def raw(llama_server: LlamaBackend, tmp_path: Path, ledger_template: Path) -> dict[str, Any]:
+def proxy(llama_server: LlamaBackend) -> Iterator[TcpProxy]:
+    """The llama.cpp server behind a proxy with a valve (open unless a test holds it)."""
+    with tcp_proxy(int(llama_server.base_url.rsplit(":", 1)[1])) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def raw(proxy: TcpProxy, tmp_path: Path, ledger_template: Path) -> dict[str, Any]:
     """tiny-large is legal's contributed expert; legal has an owner key, governance an admin."""
-    config = raw_config(llama_server.base_url, migrated_copy(ledger_template, tmp_path / "l.db"))
+    config = raw_config(
+        f"http://127.0.0.1:{proxy.port}", migrated_copy(ledger_template, tmp_path / "l.db")
+    )
     config["models"][2]["data_owner"] = "legal"
     config["departments"][1]["keys"].append(
         {"id": "legal-owner", "key_env": "STW_TEST_KEY_OWNER", "role": "owner"}
@@ -73,6 +88,20 @@ def withdraw(gw: Gateway, model: str = "tiny-large") -> None:
         timeout=30,
     )
     assert answer.status_code == 200, answer.text
+
+
+def held_until(proxy: TcpProxy, change: Callable[[], None]) -> Callable[[], None]:
+    """Holds the model server's answers after ``HELD_AFTER`` bytes from now on; the change to
+    make while they are held, which lets them through once made."""
+    proxy.valve.hold_after(HELD_AFTER)
+
+    def made() -> None:
+        try:
+            change()
+        finally:
+            proxy.valve.open()
+
+    return made
 
 
 def read_openai_chat(
@@ -134,10 +163,11 @@ READERS = {"openai": read_openai_chat, "responses": read_responses, "ollama": re
 
 @pytest.mark.parametrize("api", list(READERS))
 def test_consent_withdrawn_cuts_a_running_stream_on_that_model(
-    raw: dict[str, Any], api: str
+    raw: dict[str, Any], proxy: TcpProxy, api: str
 ) -> None:
     with serving(raw, ENV) as gw:
-        pieces, error = READERS[api](gw, KEYS["research"], lambda: withdraw(gw))
+        change = held_until(proxy, lambda: withdraw(gw))
+        pieces, error = READERS[api](gw, KEYS["research"], change)
         (record,) = records(gw)
     assert "withdrew consent" in error and "tiny-large" in error, error
     assert pieces >= READ_FIRST
@@ -149,7 +179,7 @@ def test_consent_withdrawn_cuts_a_running_stream_on_that_model(
 
 
 def test_a_routed_stream_cut_by_a_withdrawal_keeps_the_reference_it_was_routed_under(
-    raw: dict[str, Any],
+    raw: dict[str, Any], proxy: TcpProxy
 ) -> None:
     """The reference of a routed request is the one in force when it was made (docs/governance.md,
     Chargeback): withdrawing the model it streams from changes the key's reference now (none:
@@ -157,7 +187,8 @@ def test_a_routed_stream_cut_by_a_withdrawal_keeps_the_reference_it_was_routed_u
     (research,) = [d for d in raw["departments"] if d["name"] == "research"]
     research["allowed_models"] = ["tiny-large"]  # its route can only choose the expert
     with serving(raw, ENV) as gw:
-        _, error = read_openai_chat(gw, KEYS["research"], lambda: withdraw(gw), "auto-quality")
+        change = held_until(proxy, lambda: withdraw(gw))
+        _, error = read_openai_chat(gw, KEYS["research"], change, "auto-quality")
         (record,) = records(gw)
     assert "withdrew consent" in error and "tiny-large" in error, error
     assert (record.model, record.status) == ("tiny-large", 403)
@@ -166,7 +197,7 @@ def test_a_routed_stream_cut_by_a_withdrawal_keeps_the_reference_it_was_routed_u
     assert record.reference_cost_micro == record.cost_micro  # compared with itself: no saving
 
 
-def test_a_revoked_key_cuts_its_running_stream(raw: dict[str, Any]) -> None:
+def test_a_revoked_key_cuts_its_running_stream(raw: dict[str, Any], proxy: TcpProxy) -> None:
     with serving(raw, ENV) as gw:
         made = httpx.post(
             gw.url + "/admin/keys", json={"department": "research"}, headers=ADMIN, timeout=30
@@ -183,7 +214,7 @@ def test_a_revoked_key_cuts_its_running_stream(raw: dict[str, Any]) -> None:
             )
             assert done.status_code == 200, done.text
 
-        pieces, error = read_openai_chat(gw, key, revoke)
+        pieces, error = read_openai_chat(gw, key, held_until(proxy, revoke))
         (record,) = records(gw)
     assert "revoked" in error and key_id in error, error
     assert (record.status, record.error_kind, record.key_id) == (401, "key_revoked", key_id)

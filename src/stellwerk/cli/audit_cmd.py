@@ -179,6 +179,7 @@ def _cells(entry: AuditEntry) -> list[object]:
 
 
 def _details(entry: AuditEntry) -> str:
+    """The details as JSON text, keys sorted."""
     import orjson
 
     return orjson.dumps(dict(entry.details), option=orjson.OPT_SORT_KEYS).decode()
@@ -191,10 +192,36 @@ def _json(entry: AuditEntry) -> str:
 
 
 def _text(entry: AuditEntry) -> str:
-    return (
-        f"{entry.time.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC  {entry.actor:<16}  "
-        f"{entry.action:<16}  {entry.target_kind}:{entry.target}  {_details(entry)}"
+    details, below = _config_load(entry) if entry.action == "config.load" else (entry, [])
+    return "\n".join(
+        [
+            f"{entry.time.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC  {entry.actor:<16}  "
+            f"{entry.action:<16}  {entry.target_kind}:{entry.target}  {_details(details)}",
+            *(f"    {line}" for line in below),
+        ]
     )
+
+
+def _config_load(entry: AuditEntry) -> tuple[AuditEntry, list[str]]:
+    """A ``config.load`` entry as text: its details without the settings it recorded and the
+    list of changes, which follow it a line each, in words (``model m: lifecycle proposed ->
+    approved``); the other formats give the details whole."""
+    from dataclasses import replace
+
+    from stellwerk.governance.config_changes import change_text
+
+    details = dict(entry.details)
+    details.pop("settings", None)
+    changed = details.pop("changed", None)
+    if not isinstance(changed, list):
+        return replace(entry, details=details), []
+    lines = [change_text(c) for c in changed if isinstance(c, dict)]
+    if not lines:
+        lines.append("no governance setting changed")
+    more = details.pop("changed_more", None)
+    if isinstance(more, int) and more > 0:
+        lines.append(f"... and {more} more changes (the settings of each load: --format json)")
+    return replace(entry, details=details), lines
 
 
 def register(app: typer.Typer) -> None:

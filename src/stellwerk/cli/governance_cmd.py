@@ -110,7 +110,9 @@ def keys_create(
     role: Annotated[
         str,
         typer.Option(
-            help="user, owner, admin, viewer (reads what admin reads, changes nothing) or metrics."
+            help="user, owner, admin, viewer (reads what admin reads, changes nothing), head"
+            " (reads its own department's usage, keys, limits and use cases, changes nothing) or"
+            " metrics."
         ),
     ] = "user",
     classification: Annotated[

@@ -49,7 +49,7 @@ def startup_summary(config: StellwerkConfig, url: str, config_path: str) -> list
         f"OpenAI API: {url}/v1   Ollama API: {url}/api   admin API: {url}/admin",
     ]
     if config.dashboard.enabled:
-        lines.append(f"dashboard: {url}/dashboard (log in with an admin or viewer key)")
+        lines.append(f"dashboard: {url}/dashboard (log in with an admin, viewer or head key)")
     else:
         lines.append("dashboard: off (dashboard.enabled: false)")
     unplaced = [m.id for m in config.models if m.hosting is None]

@@ -15,12 +15,19 @@ Classification = Literal["public", "internal", "confidential", "secret"]
 Openness = Literal["open_weights", "open_model", "open_tooling", "open_science", "closed"]
 Hosting = Literal["on_prem", "eu_cloud", "non_eu_cloud"]
 RiskTier = Literal["minimal", "limited", "high"]
-Role = Literal["user", "owner", "admin", "viewer", "metrics"]
+Role = Literal["user", "owner", "admin", "viewer", "head", "metrics"]
 READERS: tuple[Role, ...] = ("admin", "viewer")
 """The roles that read everything under ``/admin`` and every page of the dashboard: every
 department's usage, budgets, keys (ids, never the keys), the catalog, the audit log. Of them only
-``admin`` changes anything; ``viewer`` is for a department head, a controller or an auditor, who
-should see the figures without holding a key that could revoke keys or lift consents."""
+``admin`` changes anything; ``viewer`` is for a controller or an auditor of the whole
+organisation, who should see the figures without holding a key that could revoke keys or lift
+consents."""
+HEAD: Role = "head"
+"""The role that reads its own department only: its usage report, its keys (ids), its limits and
+its use cases under ``/admin``, its department's page on the dashboard; nothing of another
+department, and it changes nothing. For a department head or the department's controller."""
+READ_ONLY: tuple[Role, ...] = ("viewer", HEAD)
+"""The roles that may read and never change anything."""
 MofClass = Literal["I", "II", "III"]
 ModelFact = Literal[
     "licence",

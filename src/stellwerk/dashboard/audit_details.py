@@ -15,6 +15,9 @@ keyed by a name (``NAMED``: a run's gain per form and per department) show the n
 A detail that lists what changed (``CHANGES``: a use case's ``{"classification": {"from": "secret",
 "to": "public"}}``) is a line per field, ``classification: secret → public``; a field that was empty
 reads as what nothing means for it (a use case without an allow-list: "any permitted model").
+A ``config.load`` entry (``governance.config_changes``) shows whether it is the first load, then
+what changed since the previous one, a line each (``Model tiny-large: lifecycle approved →
+deprecated``; at most ``CONFIG_SHOWN``, then how many more), never the settings it recorded.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from typing import Any, Final, get_args
 from stellwerk.config.schema import Classification, Hosting, Lifecycle, RiskTier, Role
 from stellwerk.dashboard.adaptations import AdaptationRun, adaptation_run
 from stellwerk.dashboard.formats import DASH, Formatter
-from stellwerk.dashboard.i18n import Labels
+from stellwerk.dashboard.i18n import Labels, counted
+from stellwerk.governance.config_changes import NONE_MEANS, in_order
 from stellwerk.ledger.audit import AuditEntry
 from stellwerk.routing.adapt import NOT_PROMOTED
 
@@ -66,10 +70,23 @@ ROUTER_VERSIONS: Final = frozenset({"compared_with", "previous", "rollback_to", 
 """Details that name a router version, whose 0 is the base router alone."""
 SHOWN: Final = 120
 """The most characters of one detail shown."""
+CONFIG_SHOWN: Final = 12
+"""The most changes of a ``config.load`` entry the table shows."""
+CONFIG_NONE: Final = {
+    "any": "any_permitted_model",
+    "unlimited": "unlimited",
+    "every": "config_every",
+    "inherited": "config_inherited",
+}
+"""What a setting left out means (``NONE_MEANS``) -> its label."""
+UNNAMED: Final = frozenset({"router", "governance"})
+"""Kinds of settings with one entry, whose name only repeats the kind."""
 
 
 def audit_details(entry: AuditEntry, t: Labels, fmt: Formatter) -> list[str]:
     """The lines of ``entry``'s details (module docstring)."""
+    if entry.action == "config.load":
+        return _config_load(entry.details, t, fmt)
     run = adaptation_run(entry) if entry.action == "router.adapt" else None
     lines: list[str] = []
     moved = all(end in entry.details for end in CHANGE_ENDS)
@@ -86,6 +103,57 @@ def audit_details(entry: AuditEntry, t: Labels, fmt: Formatter) -> list[str]:
             shown = _detail(name, value, run, t, fmt) or _nothing(entry, name, t)
             lines.append(f"{_name(name, entry.action, t)}: {shown}")
     return lines
+
+
+def _config_load(details: Mapping[str, Any], t: Labels, fmt: Formatter) -> list[str]:
+    """A ``config.load`` entry: the first load, or the previous one and what changed since."""
+    lines: list[str] = []
+    if details.get("first"):
+        lines.append(t["config_first"])
+    elif not _empty(details.get("previous")):
+        lines.append(f"{t['detail_previous']}: {_short(str(details['previous']))}")
+    if details.get("changes_unknown"):
+        lines.append(t["config_changes_unknown"])
+    changed = details.get("changed")
+    if isinstance(changed, list):
+        found = [c for c in changed if isinstance(c, Mapping)]
+        if not found:
+            lines.append(t["config_no_change"])
+        lines += [_setting(c, t, fmt) for c in found[:CONFIG_SHOWN]]
+        more = details.get("changed_more")
+        more = max(len(found) - CONFIG_SHOWN, 0) + (more if isinstance(more, int) else 0)
+        if more > 0:
+            lines.append(counted(t, fmt, "config_more", more))
+    return lines
+
+
+def _setting(change: Mapping[str, Any], t: Labels, fmt: Formatter) -> str:
+    """One changed setting: ``Model tiny-large: lifecycle approved → deprecated``, ``Key k:
+    added (role=admin, ...)``."""
+    kind = str(change.get("kind"))
+    name = str(change.get("name"))
+    what = t(f"target_{kind}") if f"target_{kind}" in t else kind
+    if kind not in UNNAMED:
+        what += " " + (t(name) if kind == "data_class" else _short(name))
+    if change.get("change") == "removed":
+        return f"{what}: {t['config_removed']}"
+    if change.get("change") == "added":
+        shown = _fields("config.load", in_order(change), t, fmt)
+        return f"{what}: {t['config_added']}" + (f" ({shown})" if shown else "")
+    field = str(change.get("field"))
+    old, new = (
+        _none(field, t)
+        if change.get(end) is None
+        else _value(field, change[end], t, fmt) or t["config_none"]  # an empty list
+        for end in CHANGE_ENDS
+    )
+    line = f"{what}: {_name(field, 'config.load', t)} {old} → {new}"
+    return line + (f" {t['config_seed_only']}" if change.get("seed_only") else "")
+
+
+def _none(field: str, t: Labels) -> str:
+    meaning = CONFIG_NONE.get(NONE_MEANS.get(field, ""))
+    return DASH if meaning is None else t[meaning]
 
 
 def _first_end(details: Mapping[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """Who may open the dashboard: holders of an API key with the ``admin`` role; holders of a
 ``viewer`` key, who see every page an admin sees and may change nothing (no form is theirs, and
-the server refuses any they post: ``routes``); and holders of an ``owner`` key, who see only the
+the server refuses any they post: ``routes``); holders of a ``head`` key, who see their own
+department's page only and change nothing; and holders of an ``owner`` key, who see only the
 consent page of their department's models (a data owner withdraws and re-grants its consent
 there, as it may through the admin API).
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from stellwerk.config.base import HEAD
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.dashboard.session import KeySource, Session
 from stellwerk.errors import AuthenticationFailed, PermissionDenied
@@ -25,7 +27,7 @@ from stellwerk.governance.service import Governance
 ADMIN = "admin"
 VIEWER = "viewer"
 OWNER = "owner"
-ROLES = (ADMIN, VIEWER, OWNER)
+ROLES = (ADMIN, VIEWER, HEAD, OWNER)
 
 
 class Keyring(Protocol):
@@ -52,8 +54,8 @@ class AdminDirectory:
         self._config_departments = {k.id: d.name for d in config.departments for k in d.keys}
 
     def login(self, presented: str, keyring: Keyring) -> tuple[str, KeySource]:
-        """The key id and source of an admin, viewer or owner key; 401 for an unknown key, 403
-        for another role."""
+        """The key id and source of an admin, viewer, head or owner key; 401 for an unknown key,
+        403 for another role."""
         key = presented.strip()
         if not key:
             raise AuthenticationFailed("enter an admin key", code="login_empty")
@@ -67,7 +69,7 @@ class AdminDirectory:
 
     def check(self, session: Session, governance: Governance) -> Holder:
         """The role and department of the session's key; refuses a session whose key was revoked
-        or lost its admin, viewer or owner role since login."""
+        or lost its admin, viewer, head or owner role since login."""
         role: str | None
         department = ""
         if session.source == "config":
@@ -92,7 +94,7 @@ def _require_role(key_id: str, role: str) -> None:
     if role not in ROLES:
         raise PermissionDenied(
             f"key {key_id!r} has the role {role!r}; the dashboard needs a key with the role"
-            f" {ADMIN!r} or {VIEWER!r} (which may only read), or {OWNER!r} (for the consent of its"
-            " department's models)",
+            f" {ADMIN!r} or {VIEWER!r} (which may only read), {HEAD!r} (which reads its own"
+            f" department's page) or {OWNER!r} (for the consent of its department's models)",
             code="role_not_allowed",
         )

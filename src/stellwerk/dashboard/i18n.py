@@ -22,6 +22,7 @@ from stellwerk.dashboard.labels_consent import CONSENT
 from stellwerk.dashboard.labels_learning import LEARNING
 from stellwerk.dashboard.labels_limits import KEY_LIMITS
 from stellwerk.dashboard.labels_messages import MESSAGES, REFUSALS
+from stellwerk.dashboard.labels_roles import ROLES
 from stellwerk.dashboard.labels_values import VALUES
 from stellwerk.dashboard.language import COOKIE, LANGUAGES, choose
 
@@ -44,20 +45,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "overview": ("Overview", "Übersicht"),
     "login": ("Log in", "Anmelden"),
     "logout": ("Log out", "Abmelden"),
-    "admin_key": (
-        "Admin, viewer or data-owner key",
-        "Admin-, Lese- oder Verantwortlichen-Schlüssel",
-    ),
-    "login_hint": (
-        "Log in with an API key that has the admin role, the viewer role (sees everything,"
-        " changes nothing), or the owner role of a department (for the consent of its models)."
-        " The key is checked once and exchanged for a session; it is never stored in the"
-        " browser.",
-        "Melden Sie sich mit einem API-Schlüssel mit Admin-Rolle an, mit der Rolle Lesezugriff"
-        " (sieht alles, ändert nichts) oder mit der Rolle „Verantwortliche“ eines Bereichs (für"
-        " die Einwilligung zu seinen Modellen). Der Schlüssel wird einmal geprüft und gegen eine"
-        " Sitzung getauscht; im Browser wird er nicht gespeichert.",
-    ),
     "logged_in_as": ("Logged in as", "Angemeldet als"),
     "language": ("Language", "Sprache"),
     "month": ("Month", "Monat"),
@@ -256,11 +243,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "budget_used": ("Budget used", "Budget verbraucht"),
     "unlimited": ("unlimited", "unbegrenzt"),
     "any_permitted_model": ("any permitted model", "jedes zulässige Modell"),
-    "role_user": ("user", "Nutzer"),
-    "role_owner": ("owner", "Verantwortliche"),
-    "role_admin": ("admin", "Admin"),
-    "role_viewer": ("viewer", "Lesezugriff"),
-    "role_metrics": ("metrics", "Metriken"),
     "capability_chat": ("chat", "Chat"),
     "capability_completion": ("completion", "Textvervollständigung"),
     "capability_tools": ("tools", "Werkzeuge"),
@@ -483,6 +465,7 @@ def _all() -> dict[str, tuple[str, str]]:
         **AUDIT,
         **LEARNING,
         **KEY_LIMITS,
+        **ROLES,
         **REFUSALS,
         **MESSAGES,
     }

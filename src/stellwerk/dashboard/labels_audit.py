@@ -2,8 +2,10 @@
 English and German: the kind of each target (``target_<kind>``), each action
 (``action_<action>``), the names of the details it writes (``detail_<name>``; a name that means
 something else in one action or inside one detail is looked up as ``detail_<action>.<name>`` or
-``detail_<detail>.<name>`` first); the reasons a ``router.adapt`` run promoted nothing are the
-router-learning page's (:mod:`labels_learning`, ``adapt_reason_<reason>``).
+``detail_<detail>.<name>`` first), and what a ``config.load`` entry says of the settings that
+changed (``config_*``, the kinds of settings as ``target_<kind>``); the reasons a ``router.adapt``
+run promoted nothing are the router-learning page's (:mod:`labels_learning`,
+``adapt_reason_<reason>``).
 :mod:`stellwerk.dashboard.i18n` serves them with the others, :mod:`audit_details` uses them.
 """
 
@@ -107,4 +109,104 @@ AUDIT: Final[dict[str, tuple[str, str]]] = {
     "detail_rollback_to": ("back to version", "zurück auf Version"),
     "detail_rolled_back": ("version rolled back", "zurückgenommene Version"),
     "detail_correction_of": ("correction of version", "Korrektur der Version"),
+    # config.load (governance.config_changes): the kinds of settings, what became of them,
+    # and the names of the settings not named above
+    "target_backend": ("Backend", "Backend"),
+    "target_data_class": ("Data class", "Schutzklasse"),
+    "target_route": ("Route", "Route"),
+    "target_governance": ("Governance rules", "Governance-Regeln"),
+    "config_first": (
+        "first config loaded (no earlier load to compare with)",
+        "erste geladene Konfiguration (keine frühere zum Vergleich)",
+    ),
+    "config_changes_unknown": (
+        "changes unknown: the previous load recorded no settings",
+        "Änderungen unbekannt: die vorige Konfiguration hat keine Einstellungen festgehalten",
+    ),
+    "config_no_change": ("no governance setting changed", "keine Governance-Einstellung geändert"),
+    "config_added": ("added", "hinzugefügt"),
+    "config_removed": ("removed", "entfernt"),
+    "config_seed_only": (
+        "(config only: the catalog keeps its own state)",
+        "(nur in der Konfiguration: der Katalog behält seinen Stand)",
+    ),
+    "config_every": ("every", "alle"),
+    "config_none": ("none", "keine"),
+    "config_inherited": ("inherited", "geerbt"),
+    "config_more": (
+        "… and {n} more changes (all of them: stellwerk audit, GET /admin/audit)",
+        "… und {n} weitere Änderungen (alle: stellwerk audit, GET /admin/audit)",
+    ),
+    "config_more_one": (
+        "… and {n} more change (all of them: stellwerk audit, GET /admin/audit)",
+        "… und {n} weitere Änderung (alle: stellwerk audit, GET /admin/audit)",
+    ),
+    "detail_hosting": ("hosting", "Betriebsort"),
+    "detail_data_owner": ("data owner", "Datenverantwortlicher"),
+    "detail_owner": ("owner", "Verantwortlich"),
+    "detail_backend": ("backend", "Backend"),
+    "detail_upstream": ("upstream model", "Modell beim Backend"),
+    "detail_licence": ("licence", "Lizenz"),
+    "detail_openness": ("openness", "Offenheit"),
+    "detail_model_card_url": ("model card", "Modellkarte"),
+    "detail_evaluation_url": ("evaluation", "Evaluierung"),
+    "detail_kind": ("kind", "Art"),
+    "detail_base_url": ("address", "Adresse"),
+    "detail_api_key_env": ("API key variable", "Variable des API-Schlüssels"),
+    "detail_remote_image_urls": ("remote image URLs", "entfernte Bild-URLs"),
+    "detail_max_in_flight": ("requests at once", "gleichzeitige Anfragen"),
+    "detail_pilot": ("pilot", "Pilotbetrieb"),
+    "detail_key_env": ("key variable", "Schlüsselvariable"),
+    "detail_key_sha256": ("key SHA-256", "Schlüssel-SHA-256"),
+    "detail_cost_weight": ("cost weight", "Kostengewicht"),
+    "detail_unfamiliar": ("unfamiliar prompts", "unbekannte Prompts"),
+    "detail_artifact": ("router file", "Router-Datei"),
+    "detail_embedding_model": ("embedding model", "Embedding-Modell"),
+    "detail_shadow_share": ("shadow grading share", "Anteil Schattenbewertung"),
+    "detail_shadow_account": ("shadow grading charged to", "Schattenbewertung belastet"),
+    "detail_shadow_departments": ("shadow graded departments", "schattenbewertete Bereiche"),
+    "detail_shadow_routes": ("shadow graded routes", "schattenbewertete Routen"),
+    "detail_shadow_classifications": (
+        "shadow graded data classes",
+        "schattenbewertete Schutzklassen",
+    ),
+    "detail_adapt_every_s": ("adapt every (s)", "Anpassung alle (s)"),
+    "detail_compliance_mode": ("non-compliant models", "nicht konforme Modelle"),
+    "detail_currency": ("currency", "Währung"),
+    "detail_retention_days_minimal": (
+        "retention, minimal risk (days)",
+        "Aufbewahrung, minimales Risiko (Tage)",
+    ),
+    "detail_retention_days_limited": (
+        "retention, limited risk (days)",
+        "Aufbewahrung, begrenztes Risiko (Tage)",
+    ),
+    "detail_retention_days_high": (
+        "retention, high risk (days)",
+        "Aufbewahrung, hohes Risiko (Tage)",
+    ),
+    "detail_required_model_facts_minimal": (
+        "model facts required, minimal risk",
+        "Pflichtangaben Modell, minimales Risiko",
+    ),
+    "detail_required_model_facts_limited": (
+        "model facts required, limited risk",
+        "Pflichtangaben Modell, begrenztes Risiko",
+    ),
+    "detail_required_model_facts_high": (
+        "model facts required, high risk",
+        "Pflichtangaben Modell, hohes Risiko",
+    ),
+    "detail_required_use_case_facts_minimal": (
+        "use case facts required, minimal risk",
+        "Pflichtangaben Anwendungsfall, minimales Risiko",
+    ),
+    "detail_required_use_case_facts_limited": (
+        "use case facts required, limited risk",
+        "Pflichtangaben Anwendungsfall, begrenztes Risiko",
+    ),
+    "detail_required_use_case_facts_high": (
+        "use case facts required, high risk",
+        "Pflichtangaben Anwendungsfall, hohes Risiko",
+    ),
 }

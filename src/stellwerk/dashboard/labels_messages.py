@@ -197,10 +197,12 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     ),
     "msg_role_not_allowed": (
         "This key's role may not use the dashboard: it needs an admin key, a viewer key (to"
-        " read only) or an owner key (for the consent of its department's models).",
+        " read only), a head key (to read its department's page) or an owner key (for the"
+        " consent of its department's models).",
         "Die Rolle dieses Schlüssels darf das Dashboard nicht nutzen: nötig ist ein"
-        " Admin-Schlüssel, einer mit der Rolle Lesezugriff (nur zum Lesen) oder einer mit der"
-        " Rolle „Verantwortliche“ (für die Einwilligung zu den Modellen seines Bereichs).",
+        " Admin-Schlüssel, einer mit der Rolle Lesezugriff (nur zum Lesen), einer mit der Rolle"
+        " Bereichsleitung (zum Lesen der Seite seines Bereichs) oder einer mit der Rolle"
+        " „Verantwortliche“ (für die Einwilligung zu den Modellen seines Bereichs).",
     ),
     # a viewer key: every page, no change
     "msg_read_only": (

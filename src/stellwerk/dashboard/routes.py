@@ -1,14 +1,17 @@
 """The dashboard's routes: login and logout, the language switch, the overview, the drill-downs,
 the router-learning page, the consent page and the confirmed actions. Admin keys see everything;
 viewer keys see every page too and may post nothing but their logout (an action they post, forged
-or not, is a 403 that changes nothing); owner keys only the consent page and its action, for the
-models whose data owner is their department."""
+or not, is a 403 that changes nothing); head keys only their own department's page, and post
+nothing either (the overview leads them to that page; any other page, another department's
+whether it exists or not, is a 403 naming none); owner keys only the consent page and its action,
+for the models whose data owner is their department."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -17,9 +20,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from stellwerk.config.base import READERS
 from stellwerk.dashboard import actions
-from stellwerk.dashboard.auth import ADMIN, VIEWER
+from stellwerk.dashboard.auth import ADMIN
 from stellwerk.dashboard.drilldowns import department_page, model_page
 from stellwerk.dashboard.error_pages import DashboardRoute, UnknownPageRoute, error_page
 from stellwerk.dashboard.health import backend_health
@@ -30,7 +32,7 @@ from stellwerk.dashboard.months import month_window
 from stellwerk.dashboard.overview import build_overview
 from stellwerk.dashboard.services import governance_of, runtime_of
 from stellwerk.dashboard.session_store import SessionStore
-from stellwerk.dashboard.visitor import CONSENT_PAGE, Admin, session_admin
+from stellwerk.dashboard.visitor import CONSENT_PAGE, Admin, home_of, session_admin
 from stellwerk.dashboard.web import (
     LOGIN_COOKIE,
     PREFIX,
@@ -62,14 +64,39 @@ def require_session(request: Request, gov: GovernanceDep) -> Admin:
 
 
 def require_reader(admin: Annotated[Admin, Depends(require_session)]) -> Admin:
-    """The logged-in admin or viewer; 403 for an owner (who sees only the consent page)."""
+    """The logged-in admin or viewer; 403 for a head (who sees only its department's page) and
+    an owner (who sees only the consent page)."""
     if not admin.reads_all:
-        raise PermissionDenied(
-            f"key {admin.key_id!r} has the role {admin.role!r}: it may only manage the consent of"
-            f" its department's models, at {PREFIX}{CONSENT_PAGE}",
-            code="not_admin",
-        )
+        raise _not_its_page(admin)
     return admin
+
+
+def _not_its_page(admin: Admin) -> PermissionDenied:
+    """The 403 of a page that is not a head's or an owner's: it names the one page the key has,
+    never what was asked for (another department's name, existing or not)."""
+    if admin.is_head:
+        return PermissionDenied(
+            f"key {admin.key_id!r} has the role 'head': it reads only its own department's page,"
+            f" at {admin.home}",
+            code="head_only",
+        )
+    return PermissionDenied(
+        f"key {admin.key_id!r} has the role {admin.role!r}: it may only manage the consent of"
+        f" its department's models, at {PREFIX}{CONSENT_PAGE}",
+        code="not_admin",
+    )
+
+
+def _reads_department(admin: Admin, name: str) -> None:
+    """The department ``name``'s page is ``admin``'s (an admin's, a viewer's, its own head's);
+    403 otherwise, the same for a department that does not exist."""
+    if not admin.reads_department(name):
+        raise _not_its_page(admin)
+
+
+def _reads_model(admin: Admin, _model: str) -> None:
+    if not admin.reads_all:
+        raise _not_its_page(admin)
 
 
 SessionDep = Annotated[Admin, Depends(require_session)]
@@ -102,7 +129,7 @@ def build_router() -> APIRouter:
         session, cookie = dashboard.codec.issue(key_id, source)
         await run_in_threadpool(SessionStore(gov.admin.ledger).start, session)
         role = await run_in_threadpool(dashboard.directory.check, session, gov)
-        home = PREFIX if role.role in READERS else PREFIX + CONSENT_PAGE
+        home = home_of(role.role, role.department)
         response = RedirectResponse(home, status_code=303)
         set_cookie(response, request, SESSION_COOKIE, cookie, dashboard.codec.lifetime_s)
         response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
@@ -126,8 +153,12 @@ def build_router() -> APIRouter:
 
     @router.get("")
     async def overview(
-        request: Request, admin: ReaderDep, gov: GovernanceDep, month: str | None = None
+        request: Request, admin: SessionDep, gov: GovernanceDep, month: str | None = None
     ) -> Response:
+        if admin.is_head:  # its overview is its department's page
+            query = "?" + urlencode({"month": month}) if month is not None else ""
+            return RedirectResponse(admin.home + query, status_code=303)
+        require_reader(admin)
         label, window = month_window(month)
         data = await run_in_threadpool(build_overview, gov, window, router_of(request))
         since = datetime.now(UTC) - timedelta(hours=1)
@@ -168,7 +199,9 @@ def build_router() -> APIRouter:
     ) -> Response:
         # an admin (a viewer) also sees a withdrawal left from when a model had a data owner,
         # which only an admin lifts (ModelState.withdrawal_left); an owner key, its department's
-        # models
+        # models; a head key, none (its department's page is its one page)
+        if admin.is_head:
+            raise _not_its_page(admin)
         states = [
             s
             for s in gov.admin.catalog.states()
@@ -200,9 +233,9 @@ def build_router() -> APIRouter:
                 f"no such dashboard page: {shown(_asked(request))}", code="page_not_found"
             ) from exc
 
-    model = _drilldown("model.html", "m", model_page)
+    model = _drilldown("model.html", "m", model_page, _reads_model)
     router.add_api_route("/models/{subject:path}", model, methods=["GET"], name="model")
-    department = _drilldown("department.html", "d", _department)
+    department = _drilldown("department.html", "d", _department, _reads_department)
     router.add_api_route(
         "/departments/{subject:path}", department, methods=["GET"], name="department"
     )
@@ -269,20 +302,25 @@ def _department(gov: Governance, _router: Router, name: str, window: Window) -> 
 
 
 def _drilldown(
-    template: str, key: str, build: Callable[[Governance, Router, str, Window], object]
+    template: str,
+    key: str,
+    build: Callable[[Governance, Router, str, Window], object],
+    reads: Callable[[Admin, str], None],
 ) -> Callable[..., Response]:
     """The route of a drill-down page: ``build(gov, router, subject, window)`` (``router``: the
     gateway's) rendered into ``template`` as ``key``, for the month asked for (this month without
-    one)."""
+    one), once ``reads(admin, subject)`` let the logged-in key read it (a 403 before anything is
+    looked up, so that the answer is the same for a subject that does not exist)."""
 
     def page(
         request: Request,
         subject: str,
-        admin: ReaderDep,
+        admin: SessionDep,
         gov: GovernanceDep,
         month: str | None = None,
         done: str | None = None,
     ) -> Response:
+        reads(admin, subject)
         label, window = month_window(month)
         built = build(gov, router_of(request), subject, window)
         values: dict[str, Any] = {key: built, "done": done is not None}
@@ -320,11 +358,11 @@ def _confirmed(action: actions.Action) -> Callable[..., Coroutine[Any, Any, Resp
             return await error_page(request, exc, shows_month=False, back=back)
 
     async def run(request: Request, subject: str, admin: Admin, gov: Governance) -> Response:
-        if not admin.can_change:  # refused whatever was posted: a viewer's form is forged
+        if not admin.can_change:  # refused whatever was posted: a viewer's or head's is forged
             raise PermissionDenied(
-                f"key {admin.key_id!r} has the role {VIEWER!r}, which may only read; this needs"
-                " an admin key",
-                code="read_only",
+                f"key {admin.key_id!r} has the role {admin.role!r}, which may only read; this"
+                " needs an admin key",
+                code="head_read_only" if admin.is_head else "read_only",
             )
         if admin.role != ADMIN:
             await run_in_threadpool(_owner_may, action, gov, subject, admin)

@@ -6,11 +6,12 @@ out) when it passes and the header of a visitor who is not logged in when it doe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from fastapi import Request
 
-from stellwerk.config.base import READERS
-from stellwerk.dashboard.auth import ADMIN, VIEWER
+from stellwerk.config.base import HEAD, READ_ONLY, READERS
+from stellwerk.dashboard.auth import ADMIN
 from stellwerk.dashboard.services import governance_of
 from stellwerk.dashboard.session_store import SessionStore
 from stellwerk.dashboard.web import PREFIX, SESSION_COOKIE, dashboard_of
@@ -18,12 +19,23 @@ from stellwerk.errors import RequestError
 from stellwerk.governance.service import Governance
 
 CONSENT_PAGE = "/consent"
+DEPARTMENT_PAGES = "/departments/"
+
+
+def home_of(role: str, department: str) -> str:
+    """Where a key of ``role`` in ``department`` lands after its login: an admin's and a
+    viewer's, the overview; a head's, its department's page; an owner's, the consent page."""
+    if role in READERS:
+        return PREFIX
+    if role == HEAD:
+        return PREFIX + DEPARTMENT_PAGES + quote(department, safe="")
+    return PREFIX + CONSENT_PAGE
 
 
 @dataclass(frozen=True, slots=True)
 class Admin:
-    """Who is logged in: an admin, a viewer (who reads what an admin reads), or a data owner
-    (``role`` owner, of ``department``)."""
+    """Who is logged in: an admin, a viewer (who reads what an admin reads), a head (who reads
+    its ``department``'s page only) or a data owner (``role`` owner, of ``department``)."""
 
     key_id: str
     nonce: str
@@ -38,18 +50,34 @@ class Admin:
 
     @property
     def can_change(self) -> bool:
-        """Whether the forms that change something are its: not a viewer's, which may only read
-        (the templates leave them out; the routes refuse what is posted anyway)."""
-        return self.role != VIEWER
+        """Whether the forms that change something are its: not a viewer's or a head's, which
+        may only read (the templates leave them out; the routes refuse what is posted anyway)."""
+        return self.role not in READ_ONLY
+
+    @property
+    def is_head(self) -> bool:
+        """Its department's page is the one page it reads."""
+        return self.role == HEAD
+
+    def reads_department(self, name: str) -> bool:
+        """Whether the page of the department ``name`` is its."""
+        return self.reads_all or (self.is_head and name == self.department)
 
     @property
     def home(self) -> str:
-        return PREFIX if self.reads_all else PREFIX + CONSENT_PAGE
+        return home_of(self.role, self.department)
+
+    @property
+    def home_label(self) -> str:
+        """The label of the link back to ``home`` (an error page's)."""
+        if self.reads_all:
+            return "back"
+        return "back_department" if self.is_head else "back_consent"
 
 
 def session_admin(request: Request, gov: Governance) -> Admin:
-    """The logged-in admin or owner, or 401 (no, forged, expired or ended session; key revoked).
-    Synchronous (the ledger's session row): call it from a thread."""
+    """The logged-in admin, viewer, head or owner, or 401 (no, forged, expired or ended session;
+    key revoked). Synchronous (the ledger's session row): call it from a thread."""
     dashboard = dashboard_of(request)
     session = dashboard.codec.read(request.cookies.get(SESSION_COOKIE))
     SessionStore(gov.admin.ledger).check(session)

@@ -3,11 +3,12 @@ the audit log and the usage report. JSON in and out; every change is audited wit
 key id as actor.
 
 Admin keys may do everything. Viewer keys read everything an admin key reads (every ``GET``) and
-change nothing: every ``POST`` and ``PUT`` is a 403 naming the role. Owner keys may withdraw and
+change nothing: every ``POST`` and ``PUT`` is a 403 naming the role. Head keys read their own
+department's usage report, keys, limits and use cases, and nothing else. Owner keys may withdraw and
 re-grant consent for the models whose ``data_owner`` is their department. Every key may read its
-own department's usage report; no key but an admin or viewer key sees another department's usage.
-Handlers are plain functions: FastAPI runs them
-in its thread pool, so their database work never blocks the event loop.
+own department's usage report; no key but an admin or viewer key sees another department's usage
+(who may call what: ``admin_access``). Handlers are plain functions: FastAPI runs them in its
+thread pool, so their database work never blocks the event loop.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ from stellwerk.config.base import READERS
 from stellwerk.config.schema import UseCaseConfig
 from stellwerk.errors import InvalidRequest, NotFound, PermissionDenied, shown
 from stellwerk.gateway import openapi
+from stellwerk.gateway.admin_access import (
+    AdminDep,
+    CallerDep,
+    ChangerDep,
+    DepartmentReaderDep,
+    ReaderDep,
+    department_key_ids,
+    narrowed,
+)
 from stellwerk.gateway.admin_route import AdminRoute, refuse_repeated
 from stellwerk.gateway.admin_schema import (
     CLEARABLE,
@@ -56,45 +66,7 @@ def _governance(runtime: RuntimeDep) -> Governance:
     return runtime.governance
 
 
-def _caller(request: Request, runtime: RuntimeDep) -> Principal:
-    return runtime.authenticate(request.headers)
-
-
-def _needs_admin(principal: Principal) -> PermissionDenied:
-    """The 403 of a key that may not change this; a viewer's says that it may only read."""
-    only = ", which may only read" if principal.role == "viewer" else ""
-    return PermissionDenied(
-        f"key {principal.key_id!r} has role {principal.role}{only}; this needs an admin key"
-    )
-
-
-def _admin(principal: Annotated[Principal, Depends(_caller)]) -> Principal:
-    """A key that may change things: an admin key."""
-    if principal.role != "admin":
-        raise _needs_admin(principal)
-    return principal
-
-
-def _reader(principal: Annotated[Principal, Depends(_caller)]) -> Principal:
-    """A key that may read what an admin reads: an admin or a viewer key."""
-    if principal.role not in READERS:
-        raise _needs_admin(principal)
-    return principal
-
-
-def _changer(principal: Annotated[Principal, Depends(_caller)]) -> Principal:
-    """A key whose role may change something, if the change lets it (a consent change: an owner
-    key of the model's data owner too): any but a viewer key, which may only read."""
-    if principal.role == "viewer":
-        raise _needs_admin(principal)
-    return principal
-
-
 GovernanceDep = Annotated[Governance, Depends(_governance)]
-CallerDep = Annotated[Principal, Depends(_caller)]
-AdminDep = Annotated[Principal, Depends(_admin)]
-ReaderDep = Annotated[Principal, Depends(_reader)]
-ChangerDep = Annotated[Principal, Depends(_changer)]
 
 
 async def _plain_json(request: Request, _: CallerDep) -> None:
@@ -297,10 +269,12 @@ def _use_case(gov: Governance, case: UseCaseConfig) -> dict[str, Any]:
 
 
 @router.get("/use-cases", openapi_extra=_KEYED)
-def list_use_cases(gov: GovernanceDep, _: ReaderDep) -> dict[str, Any]:
-    """Every use case, with the class its keys' requests run under
-    (``effective_classification``)."""
-    return {"use_cases": [_use_case(gov, u) for u in gov.admin.use_cases.list()]}
+def list_use_cases(gov: GovernanceDep, caller: DepartmentReaderDep) -> dict[str, Any]:
+    """Every use case (a head key: its department's), with the class its keys' requests run
+    under (``effective_classification``)."""
+    own = narrowed(caller, None, "use cases")
+    cases = [u for u in gov.admin.use_cases.list() if own is None or u.department == own]
+    return {"use_cases": [_use_case(gov, u) for u in cases]}
 
 
 def _use_case_input(body: UseCaseBody) -> Any:
@@ -347,14 +321,18 @@ def update_use_case(
 
 
 @router.get("/keys", openapi_extra=_KEYED)
-def list_keys(gov: GovernanceDep, _: ReaderDep, department: str | None = None) -> dict[str, Any]:
+def list_keys(
+    gov: GovernanceDep, caller: DepartmentReaderDep, department: str | None = None
+) -> dict[str, Any]:
     """Keys made through the CLI or this API (never the keys themselves); an empty
-    ``department`` would answer none, passing for a department without keys: refused."""
+    ``department`` would answer none, passing for a department without keys: refused. A head
+    key lists its own department's keys only."""
     if department is not None and not department.strip():
         raise InvalidRequest(
             "department is empty; leave it out to list every department's keys",
             param="department",
         )
+    department = narrowed(caller, department, "keys")
     return {"keys": [_key(gov, k) for k in gov.admin.keys.list(department=department)]}
 
 
@@ -401,9 +379,15 @@ def revoke_key(
 
 
 @router.get("/limits", openapi_extra=_KEYED)
-def list_limits(gov: GovernanceDep, _: ReaderDep) -> dict[str, Any]:
-    """The limits in force for every department and every key that has its own."""
+def list_limits(gov: GovernanceDep, caller: DepartmentReaderDep) -> dict[str, Any]:
+    """The limits in force for every department and every key that has its own; for a head
+    key, its own department's and its keys'."""
     departments, keys = gov.admin.budgets.effective()
+    own = narrowed(caller, None, "limits")
+    if own is not None:
+        mine = department_key_ids(gov, own)
+        departments = {d: v for d, v in departments.items() if d == own}
+        keys = {k: v for k, v in keys.items() if k in mine}
     return {
         "departments": {k: limits_json(v) for k, v in departments.items()},
         "keys": {k: limits_json(v) for k, v in keys.items()},

@@ -74,8 +74,9 @@ _REASONS = {
 #: The error codes of the admin API's endpoints.
 ADMIN_ERRORS = (400, 401, 403, 404, 409, 413, 415)
 _ADMIN_403 = (
-    "The key's role may not do this: a read (GET) needs an admin or viewer key, a change an admin"
-    " key (a consent change: also an owner key of the model's data owner)."
+    "The key's role may not do this: a read (GET) needs an admin or viewer key (a head key reads"
+    " its own department's keys, limits and use cases), a change an admin key (a consent change:"
+    " also an owner key of the model's data owner)."
 )
 
 

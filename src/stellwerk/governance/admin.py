@@ -15,6 +15,7 @@ from decimal import Decimal
 from stellwerk.config.schema import RiskTier, StellwerkConfig
 from stellwerk.governance.budgets import Budgets
 from stellwerk.governance.catalog import Catalog
+from stellwerk.governance.config_changes import load_details
 from stellwerk.governance.key_store import KeyStore
 from stellwerk.governance.retention import Expiry, expire_usage
 from stellwerk.governance.use_cases import UseCases
@@ -61,12 +62,18 @@ class Administration:
         last = self.ledger.list_audit(action="config.load", limit=1)
         if last and last[0].config_hash == self.config_hash:
             return
+        previous = last[0] if last else None
         self.ledger.append_audit(
             actor="config",
             action="config.load",
             target_kind="config",
             target=self.config.source or IN_CODE,
-            details={"previous": last[0].config_hash if last else None},
+            # what changed in governance terms since the previous load (governance.config_changes)
+            details=load_details(
+                self.config,
+                None if previous is None else previous.details,
+                None if previous is None else previous.config_hash,
+            ),
             config_hash=self.config_hash,
         )
 

@@ -1,0 +1,248 @@
+"""The head role on the admin API (the real app in process, its ledger on SQLite and on
+PostgreSQL): a department head or the department's controller reads its own department's usage
+report, keys and limits, and nothing of another department: another department's keys are the
+same 403 whether that department exists or not, the catalog, the use cases and the audit log a
+403 naming no department; every ``POST`` and ``PUT`` is a 403 that changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from stellwerk.ledger.ledger import open_ledger
+from tests.fixtures.gateway import (
+    ENVIRON,
+    KEYS,
+    OFFLINE_BACKEND,
+    Gateway,
+    bearer,
+    in_process,
+    raw_config,
+)
+from tests.fixtures.llama import LlamaBackend
+from tests.gateway.test_governance import chat, report
+from tests.ledger.factory import make_record
+
+HEAD_KEY = "sk-stw-test-head-5e2a9c7d1b3f4a60"
+ADMIN_KEY = "sk-stw-test-admin-8d1f3b6a0c2e4d57"
+ENV = {**ENVIRON, "STW_TEST_KEY_HEAD": HEAD_KEY, "STW_TEST_KEY_ADMIN": ADMIN_KEY}
+HEAD = bearer(HEAD_KEY)
+ADMIN = bearer(ADMIN_KEY)
+REFUSED_READ = (
+    "key 'research-head' has role head, which reads only its own department's usage, keys,"
+    " limits and use cases; this needs an admin or viewer key"
+)
+REFUSED_CHANGE = "key 'research-head' has role head, which may only read; this needs an admin key"
+
+
+def headed(database_url: str, backend: str = OFFLINE_BACKEND) -> dict[str, Any]:
+    """The test config with a head key of research (in the config), an admin key of a
+    department of its own, limits of both departments and of a key of each, and a use case of
+    legal's: every figure of legal's is one a head of research must not read."""
+    raw = raw_config(backend, database_url)
+    research, legal = raw["departments"]
+    research["keys"][0]["limits"] = {"requests_per_minute": 11}
+    research["keys"].append({"id": "research-head", "key_env": "STW_TEST_KEY_HEAD", "role": "head"})
+    research["limits"] = {"monthly_budget": 40}
+    legal["keys"][0]["limits"] = {"monthly_budget": 7, "tokens_per_minute": 900}
+    legal["limits"] = {"monthly_budget": 90, "requests_per_minute": 30}
+    raw["departments"].append(
+        {
+            "name": "board",
+            "keys": [{"id": "admin-1", "key_env": "STW_TEST_KEY_ADMIN", "role": "admin"}],
+        }
+    )
+    raw["use_cases"] = [
+        {"name": "contracts", "department": "legal", "purpose": "review"},
+        {"name": "papers", "department": "research", "purpose": "summaries"},
+    ]
+    return raw
+
+
+def with_usage(database_url: str) -> None:
+    """This month's usage of both departments, in the ledger before the gateway starts."""
+    now = datetime.now(UTC)
+    ledger = open_ledger(database_url)
+    try:
+        ledger.insert_usage(
+            [
+                replace(make_record(i), department=dept, key_id=key, time=now, status=200)
+                for i, dept, key in (
+                    (1, "research", "research-1"),
+                    (2, "research", "research-1"),
+                    (3, "legal", "legal-1"),
+                    (4, "legal", "legal-1"),
+                    (5, "legal", "legal-1"),
+                )
+            ]
+        )
+    finally:
+        ledger.close()
+
+
+@pytest.fixture
+def gateway(any_db_url: str) -> Iterator[Gateway]:
+    """The gateway of ``headed`` over a ledger with usage, and a key of each department stored
+    in the database (made by the admin), legal's with limits of its own."""
+    with_usage(any_db_url)
+    with in_process(headed(any_db_url), ENV) as gw:
+        for department in ("research", "legal"):
+            made = gw.post(
+                "/admin/keys", json={"department": department, "reason": "r"}, headers=ADMIN
+            )
+            assert made.status_code == 201, made.text
+        stored_legal = made.json()["key_id"]
+        limited = gw.put(
+            f"/admin/limits/key/{stored_legal}",
+            json={"monthly_budget": 3, "reason": "r"},
+            headers=ADMIN,
+        )
+        assert limited.status_code == 200, limited.text
+        yield gw
+
+
+def _get(gw: Gateway, path: str, headers: dict[str, str]) -> Any:
+    answer = gw.get(path, headers=headers)
+    assert answer.status_code == 200, (path, answer.text)
+    assert "legal" not in answer.text or headers is ADMIN, (path, answer.text)
+    return answer.json()
+
+
+def test_a_head_reads_its_departments_usage_keys_limits_and_use_cases(gateway: Gateway) -> None:
+    gw, month = gateway, f"{datetime.now(UTC):%Y-%m}"
+    # the usage report: research's only, by every grouping
+    admins = report(gw, "department", ADMIN, requests=5)
+    assert {r["group"] for r in admins["rows"]} == {"research", "legal"}
+    research = next(r for r in admins["rows"] if r["group"] == "research")
+    for by in ("department", "model", "use-case"):
+        own = _get(gw, f"/admin/usage?month={month}&by={by}", HEAD)
+        assert own["total"]["requests"] == 2 and own["total"]["cost"] == research["cost"], by
+    assert [r["group"] for r in own["rows"]] == ["(none)"]
+    by_department = _get(gw, f"/admin/usage?month={month}&by=department", HEAD)
+    assert [r["group"] for r in by_department["rows"]] == ["research"]
+
+    # its keys: research's stored ones, as the admin lists them for research
+    keys = _get(gw, "/admin/keys", HEAD)
+    assert keys == _get(gw, "/admin/keys?department=research", ADMIN)
+    assert {k["department"] for k in keys["keys"]} == {"research"} and len(keys["keys"]) == 1
+    assert _get(gw, "/admin/keys?department=research", HEAD) == keys
+
+    # its limits: research's, and its keys' own (research-1's from the config)
+    limits = _get(gw, "/admin/limits", HEAD)
+    every = _get(gw, "/admin/limits", ADMIN)
+    assert set(every["departments"]) == {"research", "legal", "board"}
+    assert len(every["keys"]) == 3  # research-1, legal-1 and legal's stored key
+    assert limits == {
+        "departments": {"research": every["departments"]["research"]},
+        "keys": {"research-1": every["keys"]["research-1"]},
+    }
+    assert limits["departments"]["research"]["monthly_budget"] == "40.000000"
+
+    # its use cases, as the admin's list holds them
+    cases = _get(gw, "/admin/use-cases", HEAD)["use_cases"]
+    everyones = _get(gw, "/admin/use-cases", ADMIN)["use_cases"]
+    assert {u["name"] for u in everyones} == {"contracts", "papers"}
+    assert cases == [u for u in everyones if u["name"] == "papers"]
+
+
+@pytest.mark.parametrize("asked", ["legal", "board", "no-such-department", "Research"])
+def test_another_departments_keys_are_one_403_whether_it_exists_or_not(
+    gateway: Gateway, asked: str
+) -> None:
+    answer = gateway.get(f"/admin/keys?department={asked}", headers=HEAD)
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["error"] == {
+        "message": "key 'research-head' has role head, which reads only its own department's"
+        " keys (research); leave department out or name research",
+        "type": "permission_error",
+        "param": "department",
+        "code": "forbidden",
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/models",
+        "/admin/models/tiny-small",
+        "/admin/models/no-such-model",
+        "/admin/compliance",
+        "/admin/audit",
+        "/admin/audit?target=department:legal",
+        "/admin/audit?actor=admin-1",
+    ],
+)
+def test_a_head_reads_nothing_but_its_department(gateway: Gateway, path: str) -> None:
+    answer = gateway.get(path, headers=HEAD)
+    assert answer.status_code == 403, answer.text
+    error = answer.json()["error"]
+    assert (error["type"], error["message"]) == ("permission_error", REFUSED_READ)
+
+
+def test_a_head_changes_nothing(gateway: Gateway) -> None:
+    gw = gateway
+    stored = _get(gw, "/admin/keys", HEAD)["keys"][0]["key_id"]
+    changes: list[tuple[str, str, dict[str, Any]]] = [
+        ("PUT", "/admin/limits/department/research", {"monthly_budget": 1000, "reason": "x"}),
+        ("PUT", "/admin/limits/key/research-head", {"monthly_budget": None, "reason": "x"}),
+        ("POST", "/admin/keys", {"department": "research", "role": "admin", "reason": "x"}),
+        ("POST", "/admin/keys", {"department": "legal", "role": "head", "reason": "x"}),
+        ("POST", f"/admin/keys/{stored}/revoke", {"reason": "x"}),
+        ("POST", "/admin/models/tiny-small/consent", {"consent": False, "reason": "x"}),
+        ("POST", "/admin/models/tiny-large/lifecycle", {"state": "deprecated", "reason": "x"}),
+        ("POST", "/admin/use-cases", {"name": "n", "department": "research", "reason": "x"}),
+        ("PUT", "/admin/use-cases/contracts", {"purpose": "anything", "reason": "x"}),
+    ]
+    before = [_get(gw, p, ADMIN) for p in ("/admin/audit", "/admin/keys", "/admin/limits")]
+    for method, path, body in changes:
+        refused = gw.request(method, path, json=body, headers=HEAD)
+        assert refused.status_code == 403, (path, refused.text)
+        error = refused.json()["error"]
+        assert (error["type"], error["message"]) == ("permission_error", REFUSED_CHANGE), path
+    after = [_get(gw, p, ADMIN) for p in ("/admin/audit", "/admin/keys", "/admin/limits")]
+    assert after == before  # nothing changed, nothing audited
+    # an admin key's first change goes through: the refusal was the role's
+    done = gw.request(*changes[0][:2], json=changes[0][2], headers=ADMIN)
+    assert done.status_code == 200, done.text
+
+
+def test_a_head_key_made_through_the_api_reads_its_department(gateway: Gateway) -> None:
+    gw = gateway
+    made = gw.post(
+        "/admin/keys", json={"department": "legal", "role": "head", "reason": "r"}, headers=ADMIN
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["role"] == "head"
+    legal_head = bearer(made.json()["key"])
+    keys = gw.get("/admin/keys", headers=legal_head)
+    assert keys.status_code == 200, keys.text
+    assert {k["department"] for k in keys.json()["keys"]} == {"legal"}
+    assert len(keys.json()["keys"]) == 2  # the admin's stored key of legal, and itself
+    limits = gw.get("/admin/limits", headers=legal_head).json()
+    assert set(limits["departments"]) == {"legal"} and "research-1" not in limits["keys"]
+    assert len(limits["keys"]) == 2  # legal-1's from the config, the stored key's
+    refused = gw.get("/admin/keys?department=research", headers=legal_head)
+    assert refused.status_code == 403 and "research" not in refused.text
+
+
+@pytest.mark.llama
+def test_a_heads_report_counts_its_departments_answered_requests(
+    llama_server: LlamaBackend, any_db_url: str
+) -> None:
+    """Real requests through the gateway to the llama.cpp server, one of research's key (and one
+    of the head key's own: a head key calls the model APIs as any key of its department) and
+    two of legal's: the head's report counts research's two, as the admin's research row does."""
+    with in_process(headed(any_db_url, llama_server.base_url), ENV) as gw:
+        for key in (KEYS["research"], HEAD_KEY, KEYS["legal"], KEYS["legal"]):
+            answer = gw.post("/v1/chat/completions", json=chat(), headers=bearer(key), timeout=60)
+            assert answer.status_code == 200, answer.text
+        admins = report(gw, "department", ADMIN, requests=4)
+        own = report(gw, "department", HEAD, requests=2)
+    research = next(r for r in admins["rows"] if r["group"] == "research")
+    assert research["requests"] == 2 and float(research["cost"]) > 0
+    assert own["rows"] == [research] and own["total"]["cost"] == research["cost"]
+    assert "legal" not in str(own)
