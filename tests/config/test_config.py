@@ -238,9 +238,10 @@ def test_config_check_warns_about_models_without_hosting_or_lifecycle(
     no word, and served as on premises and approved. The file is still valid (exit 0), but the
     check names the models that leave either to its default."""
     monkeypatch.setenv("IT_KEY", "sk-it-0123456789")
-    placed = {**MINIMAL["models"][0], "id": "placed", "hosting": "eu_cloud"}
-    reviewed = {**MINIMAL["models"][0], "id": "reviewed", "lifecycle": "proposed"}
-    models = [MINIMAL["models"][0], placed, reviewed, {**STATED, "id": "complete"}]
+    # each its own weights (upstream): ids of the same weights are warned of for themselves
+    placed = {**MINIMAL["models"][0], "id": "placed", "upstream": "p", "hosting": "eu_cloud"}
+    reviewed = {**MINIMAL["models"][0], "id": "reviewed", "upstream": "r", "lifecycle": "proposed"}
+    models = [MINIMAL["models"][0], placed, reviewed, {**STATED, "id": "complete", "upstream": "c"}]
     answer = CliRunner().invoke(
         build_app(), ["config", "check", str(write(tmp_path, {**MINIMAL, "models": models}))]
     )

@@ -248,14 +248,20 @@ def keys_revoke(
 
 
 def catalog_list(config: ConfigOption) -> None:
-    """Models with lifecycle, consent, hosting and compliance."""
+    """Models with lifecycle, consent, hosting and compliance.
+
+    Model ids that serve the same weights are named after the table, on stderr, with what they
+    differ in and which of them a withdrawal of consent on another refuses."""
     from stellwerk.policy.compliance import check_model
+    from stellwerk.policy.weights import shared
 
     try:
         with _governance(config) as gov:
             states = gov.admin.catalog.states()
             evaluated = gov.admin.evaluated()
             rules = gov.admin.config.governance
+            groups = shared(states, gov.snapshot.same_weights)
+            withdrawn_on = {s.id: gov.snapshot.withdrawn_on(s.id) for s in states}
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(f"{'model':<24}  {'lifecycle':<10}  {'consent':<9}  {'hosting':<12}  compliance")
@@ -266,6 +272,16 @@ def catalog_list(config: ConfigOption) -> None:
         consent = {None: "—", True: "granted", False: "withdrawn"}[s.owner_consent]
         hosting = s.config.hosting or "not stated"  # the compliance column says it is missing
         typer.echo(f"{s.id:<24}  {s.lifecycle:<10}  {consent:<9}  {hosting:<12}  {facts}")
+    for group in groups:
+        ids = [m.id for m in group.models]
+        note = f"note: {', '.join(ids)} serve the same weights"
+        if group.differs:
+            note += f"; they differ in: {', '.join(group.differs)}"
+        for model_id in ids:
+            on = withdrawn_on[model_id]
+            if on is not None and on != model_id:
+                note += f"; {model_id} is refused: consent withdrawn on {on}"
+        typer.echo(note, err=True)
 
 
 def catalog_set(

@@ -28,7 +28,10 @@ def serve(
         bool, typer.Option(help="One log line per request (at log level info).")
     ] = True,
 ) -> None:
-    """Serve the gateway (OpenAI API on /v1, Ollama API on /api) until interrupted."""
+    """Serve the gateway (OpenAI API on /v1, Ollama API on /api) until interrupted.
+
+    Model ids that serve the same weights with different governance facts are named in a
+    warning, as ``config check`` names them (``config.weights``)."""
     import uvicorn
 
     from stellwerk.cli.serve_summary import log_to_stderr, startup_summary
@@ -46,6 +49,7 @@ def serve(
     # checks stop at the first group of them), before the ledger is opened or created
     if _said(environment_problems(cfg, os.environ), refused=True):
         raise typer.Exit(2)
+    _same_weights(cfg)
     try:
         # the ledger opened (and migrated) before the server starts: a database it cannot reach
         # is this error line, not a traceback of the server's start-up; the app's start takes
@@ -92,7 +96,9 @@ def check(
 
     Variables the config references that are not set are named too: a warning, or with
     ``--env`` an error (what a service unit should check before it starts the gateway). Models
-    without a stated ``hosting`` or ``lifecycle`` are named in a warning (``config.unstated``)."""
+    without a stated ``hosting`` or ``lifecycle`` are named in a warning (``config.unstated``),
+    and so are model ids that serve the same weights with different governance facts
+    (``config.weights``)."""
     from stellwerk.config import load_config
     from stellwerk.config.unstated import unstated_warnings
 
@@ -105,6 +111,7 @@ def check(
         raise typer.Exit(2)
     for warning in unstated_warnings(cfg):
         typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
+    _same_weights(cfg)
     _unservable(cfg)
     typer.echo(
         f"{path}: valid ({len(cfg.backends)} backends, {len(cfg.models)} models, "
@@ -125,6 +132,16 @@ def _said(problems: list[str], *, refused: bool) -> bool:
                 fg=typer.colors.YELLOW,
             )
     return bool(problems)
+
+
+def _same_weights(config: StellwerkConfig) -> None:
+    """Warn of model ids that serve the same weights but differ in governance: a warning, not a
+    refusal (the config served before; consent holds for the weights whatever the ids say, and
+    a lifecycle may differ on purpose: an id retired whose weights serve on under a new one)."""
+    from stellwerk.config.weights import weights_warnings
+
+    for warning in weights_warnings(config):
+        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
 
 
 def _unservable(config: StellwerkConfig) -> None:

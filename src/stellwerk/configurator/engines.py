@@ -11,6 +11,11 @@ llamacpp   one ``llama-server`` per model (GGUF)  OpenAI API, ``:8081``, ``:8082
 localai    one LocalAI container, GGUF files      OpenAI API, ``:8081``
 =========  =====================================  ====================================
 
+With ``--gpu-memory`` the engines run on the GPU: llama.cpp offloads every layer (``-ngl 999``),
+LocalAI runs its NVIDIA CUDA 12 image with the GPUs passed in (``--gpus all``, the NVIDIA
+Container Toolkit on the host) and offloads every layer of each model (``gpu_layers``); without
+it they run on the CPU (LocalAI's CPU image).
+
 Only the gateway may reach an engine: a client that reached it directly would skip every
 governance rule. Engines listen on the loopback interface when the gateway reaches them there;
 otherwise (``--engine-host``, e.g. a compose network) on every interface, and then vLLM,
@@ -40,6 +45,9 @@ GGUF_QUANT = {"q4_k_m": "Q4_K_M", "q8_0": "Q8_0", "f16": "F16"}
 VLLM_PORT = 8001
 LLAMACPP_PORT = 8081
 LOCALAI_PORT = 8081
+LOCALAI_IMAGE = "localai/localai:latest"
+# CUDA 12 runs on the most drivers; a host with CUDA 13 drivers may take the -cuda-13 image
+LOCALAI_GPU_IMAGE = "localai/localai:latest-gpu-nvidia-cuda-12"
 OLLAMA_PORT = 11434
 VLLM_TOTAL_SHARE = 0.9
 ENGINE_KEY_ENV = "STELLWERK_ENGINE_KEY"
@@ -341,15 +349,16 @@ def _localai(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
             f"name: {model.id}",
             "backend: llama-cpp",
             f"context_size: {context}",
+            *(["gpu_layers: 999", "f16: true"] if needs.on_gpu else []),  # every layer on it
             "parameters:",
             f"  model: {gguf_file(model, pick.quant)}",
             "YAML",
         ]
         rows.append(served(pick, needs, "localai", model.id))
-    image = "localai/localai:latest"
+    image, gpus = (LOCALAI_GPU_IMAGE, " --gpus all") if needs.on_gpu else (LOCALAI_IMAGE, "")
     publish = f"127.0.0.1:{LOCALAI_PORT}" if _bind(host) == "127.0.0.1" else str(LOCALAI_PORT)
     commands.append(
-        f'docker run -d --name local-ai -p {publish}:8080 -v "$PWD/models:/models" '
+        f'docker run -d --name local-ai{gpus} -p {publish}:8080 -v "$PWD/models:/models" '
         f'-e LOCALAI_MODELS_PATH=/models -e API_KEY="${ENGINE_KEY_ENV}" {image}'
     )
     return EnginePlan((backend,), tuple(rows), tuple(commands))

@@ -48,6 +48,8 @@ class ModelPage:
     """The requests that named the model and were refused before it was chosen (lifecycle,
     consent, hosting, allow-lists, limits), by reason and department. Not in ``usage``: the
     overview and department pages count them once, under "refused (no model chosen)"."""
+    same_weights: tuple[str, ...] = ()  # the other ids serving its weights (config.weights)
+    withdrawn_on: str | None = None  # the model whose withdrawal of consent refuses it
 
     @property
     def refused_named_total(self) -> int:
@@ -85,6 +87,8 @@ def model_page(gov: Governance, router: Router, model_id: str, window: Window) -
         daily=sorted(daily.items()),
         knowledge=model_knowledge(router, state.config),
         refused_named=usage_totals.by_reason(named),
+        same_weights=gov.snapshot.same_weights.get(model_id, ()),
+        withdrawn_on=gov.snapshot.withdrawn_on(model_id),
     )
 
 

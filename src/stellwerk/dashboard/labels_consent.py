@@ -4,7 +4,9 @@ consent page, the confirmation questions. Part of :mod:`stellwerk.dashboard.i18n
 A model's consent is its data owner's (``data_owner`` in the config); without one there is none
 to manage, except a withdrawal stored while the model had one, which outlives the owner in the
 config (``ModelState.withdrawal_left``): it still refuses every request to the model, and only an
-admin lifts it (``consent_left*``, ``lift_*``)."""
+admin lifts it (``consent_left*``, ``lift_*``). Consent holds for the weights: an id that serves
+the same weights as a model whose consent was withdrawn is refused with it (``same_weights*``,
+``withdrawn_on_same``)."""
 
 from __future__ import annotations
 
@@ -78,5 +80,19 @@ CONSENT: Final[dict[str, tuple[str, str]]] = {
         " Requests are routed to it again.",
         "Den Widerruf der Einwilligung für Modell {model} aufheben, der aus der Zeit mit einem"
         " Datenverantwortlichen stammt? Danach werden wieder Anfragen an das Modell geleitet.",
+    ),
+    # ids serving the same weights (stellwerk.config.weights, stellwerk.policy.weights)
+    "same_weights": ("Same weights as", "Gleiche Gewichte wie"),
+    "same_weights_served": (
+        "also served as {ids}: the consent holds for every one of them",
+        "auch bereitgestellt als {ids}: die Einwilligung gilt für jedes davon",
+    ),
+    "withdrawn_on_same": (
+        "refused: consent withdrawn on {model}, which serves the same weights",
+        "abgelehnt: Einwilligung für {model} widerrufen, das dieselben Gewichte bereitstellt",
+    ),
+    "same_weights_differ": (
+        "{models} serve the same weights, but differ in: {facts}",
+        "{models} stellen dieselben Gewichte bereit, unterscheiden sich aber in: {facts}",
     ),
 }

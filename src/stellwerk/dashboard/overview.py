@@ -38,6 +38,7 @@ from stellwerk.policy.compliance import ComplianceReport, non_compliant
 from stellwerk.policy.lifecycle import STATES
 from stellwerk.policy.reach import Unservable
 from stellwerk.policy.state import ModelState
+from stellwerk.policy.weights import Shared, shared
 from stellwerk.routing.base import Router
 from stellwerk.routing.knowledge import Basis
 
@@ -99,6 +100,7 @@ class Overview:
     by_state: list[tuple[str, list[ModelState]]]
     attention: list[ComplianceReport]
     unservable: list[Unservable]  # use cases no model may serve now (policy.reach)
+    same_weights: list[Shared]  # ids of the same weights that differ in governance now
     use_cases: list[UseCaseConfig]
     by_tier: list[tuple[RiskTier, list[UseCaseConfig]]]
     hosting: list[HostingRow]
@@ -130,6 +132,7 @@ def build_overview(gov: Governance, window: Window, router: Router) -> Overview:
             config.models, tuple(use_cases), config.governance, gov.admin.evaluated()
         ),
         unservable=[u for u in map(gov.snapshot.unservable, use_cases) if u is not None],
+        same_weights=[g for g in shared(states, gov.snapshot.same_weights) if g.differs],
         use_cases=use_cases,
         by_tier=[(tier, [u for u in use_cases if u.risk_tier == tier]) for tier in RISK_TIERS],
         hosting=_hosting(gov, states),

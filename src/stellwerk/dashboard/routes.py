@@ -214,6 +214,7 @@ def build_router() -> APIRouter:
             "consent.html",
             admin=admin,
             models=states,
+            same=gov.snapshot.same_weights,  # the ids a withdrawal holds for too
             done=done is not None,
         )
 

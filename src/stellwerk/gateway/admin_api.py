@@ -56,6 +56,7 @@ from stellwerk.ledger.audit_read import MAX_ID, MAX_LIMIT, AuditFilter
 from stellwerk.ledger.window import Window
 from stellwerk.policy.compliance import check_model, check_use_case
 from stellwerk.policy.state import ModelState
+from stellwerk.policy.weights import shared
 from stellwerk.request_params import refuse_hidden
 
 _KEYED = openapi.keyed()
@@ -107,7 +108,9 @@ _WITHDRAWAL_LEFT = (
 def _model(gov: Governance, state: ModelState) -> dict[str, Any]:
     """A model as the API shows it: ``consent`` its data owner's (``null``: it has none, so
     there is no consent to give or withdraw: ``ModelState.owner_consent``), with
-    ``consent_note`` saying why it is ``false`` without a data owner (else ``null``)."""
+    ``consent_note`` saying why it is ``false`` without a data owner (else ``null``);
+    ``same_weights`` the other ids serving its weights, ``consent_withdrawn_on`` the model whose
+    withdrawal refuses it (its own id, or one of those; ``null``: none does)."""
     m = state.config
     report = check_model(m, gov.admin.config.governance, evaluated=m.id in gov.snapshot.evaluated)
     return {
@@ -115,6 +118,8 @@ def _model(gov: Governance, state: ModelState) -> dict[str, Any]:
         "lifecycle": state.lifecycle,
         "consent": state.owner_consent,  # null: no data owner, so consent does not apply
         "consent_note": _WITHDRAWAL_LEFT if state.withdrawal_left else None,
+        "consent_withdrawn_on": gov.snapshot.withdrawn_on(m.id),
+        "same_weights": list(gov.snapshot.same_weights.get(m.id, ())),
         "version": state.version,
         "hosting": m.hosting,
         "risk_tier": m.risk_tier,
@@ -227,14 +232,13 @@ def _owns(gov: Governance, caller: Principal, model_id: str) -> bool:
 
 @router.get("/compliance", openapi_extra=_KEYED)
 def compliance(gov: GovernanceDep, _: ReaderDep) -> dict[str, Any]:
-    """Every non-compliant model and use case with the facts it is missing, and every use case
-    no model may serve now (``unservable``: each candidate model and why not)."""
+    """Every non-compliant model and use case with the facts it is missing, every use case no
+    model may serve now (``unservable``: each candidate model and why not), and the ids serving
+    the same weights (``same_weights``: their governance now, and which facts differ)."""
     rules = gov.admin.config.governance
     evaluated = gov.admin.evaluated()
-    reports = [
-        check_model(s.config, rules, evaluated=s.id in evaluated)
-        for s in gov.admin.catalog.states()
-    ]
+    states = gov.admin.catalog.states()
+    reports = [check_model(s.config, rules, evaluated=s.id in evaluated) for s in states]
     cases = gov.admin.use_cases.list()
     reports += [check_use_case(u, rules) for u in cases]
     found = (gov.snapshot.unservable(u) for u in cases)
@@ -246,6 +250,7 @@ def compliance(gov: GovernanceDep, _: ReaderDep) -> dict[str, Any]:
             if not r.compliant
         ],
         "unservable": [u.to_json() for u in found if u is not None],
+        "same_weights": [g.to_json() for g in shared(states, gov.snapshot.same_weights)],
     }
 
 

@@ -5,7 +5,8 @@ also end the requests already running:
 
     change                                running requests                 record
     its model's data owner withdraws      cut: the model serves no         403 consent_withdrawn
-      consent                             request while it is withdrawn
+      consent (or the data owner of       request while it is withdrawn
+      another id of the same weights)
     its key is revoked (perhaps stolen)   cut: a stolen key must stop      401 key_revoked
                                           now, not after a long stream
     its model is retired or deprecated,   not cut: they finish; new        (as they end)
@@ -37,6 +38,7 @@ from stellwerk.errors import AuthenticationFailed, PermissionDenied, RequestErro
 from stellwerk.gateway.calls import Call
 from stellwerk.governance.service import Governance
 from stellwerk.governance.snapshot import Snapshot
+from stellwerk.policy.weights import why_withdrawn
 
 
 class Watch:
@@ -114,17 +116,18 @@ class Cuts:
 
 def cut_by(snapshot: Snapshot, call: Call) -> RequestError | None:
     """What ends ``call`` under ``snapshot``: its key revoked, or its model's consent
-    withdrawn; None if it may go on."""
+    withdrawn (or that of another id serving the same weights); None if it may go on."""
     principal, model = call.principal, call.model
     if principal is not None and principal.key_id not in snapshot.key_ids:
         return AuthenticationFailed(
             f"key {principal.key_id!r} was revoked while this request ran; it was ended",
             code="key_revoked",
         )
-    if model is not None and model.id in snapshot.withdrawn:
+    withdrawn = None if model is None else snapshot.withdrawn.get(model.id)
+    if model is not None and withdrawn is not None:
         return PermissionDenied(
-            f"model {model.id!r} stopped serving this request: its data owner"
-            f" {model.data_owner!r} withdrew consent while it ran",
+            f"model {model.id!r} stopped serving this request:"
+            f" {why_withdrawn(model.id, withdrawn, 'withdrew consent while it ran')}",
             code="consent_withdrawn",
         )
     return None

@@ -21,6 +21,7 @@ from stellwerk.config.schema import (
     UsageLimits,
     UseCaseConfig,
 )
+from stellwerk.config.weights import same_weights
 from stellwerk.governance.admin import Administration
 from stellwerk.governance.key_store import KeyInfo
 from stellwerk.governance.principal import (
@@ -33,6 +34,7 @@ from stellwerk.policy.filter import PolicyFilter, PrincipalLike
 from stellwerk.policy.limits import Scope, scopes_for
 from stellwerk.policy.reach import Unservable, unservable
 from stellwerk.policy.state import ModelState
+from stellwerk.policy.weights import withdrawals
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +49,14 @@ class Snapshot:
     department_limits: Mapping[str, UsageLimits] = field(default_factory=dict)
     key_limits: Mapping[str, UsageLimits] = field(default_factory=dict)
     evaluated: frozenset[str] = frozenset()
-    #: the models whose data owner has withdrawn consent, and the key ids that may send requests
-    #: (config keys and active database keys): what a running request is checked against
-    #: (``stellwerk.gateway.cuts``), one set lookup each
-    withdrawn: frozenset[str] = frozenset()
+    #: the models refused for consent, each with the model whose data owner withdrew it (its
+    #: own, or another id serving the same weights: ``policy.weights``), and the key ids that may
+    #: send requests (config keys and active database keys): what a running request is checked
+    #: against (``stellwerk.gateway.cuts``), one lookup each
+    withdrawn: Mapping[str, ModelState] = field(default_factory=dict)
     key_ids: frozenset[str] = frozenset()
+    #: for every model that serves the same weights as others, their ids (``config.weights``)
+    same_weights: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, config: StellwerkConfig) -> Snapshot:
@@ -60,6 +65,12 @@ class Snapshot:
             policy=PolicyFilter.from_config(config, ()),
             departments={d.name: d for d in config.departments},
         )
+
+    def withdrawn_on(self, model_id: str) -> str | None:
+        """The model whose data owner's withdrawal of consent refuses ``model_id``: its own id,
+        or another id serving the same weights; None when consent refuses it not."""
+        found = self.withdrawn.get(model_id)
+        return None if found is None else found.id
 
     def key(self, digest: str) -> KeyInfo | None:
         """An active database key by its SHA-256."""
@@ -145,8 +156,10 @@ def read_snapshot(admin: Administration) -> Snapshot:
     }
     models = tuple(admin.catalog.states())
     config_principals = config_key_principals(config, cases)
+    same = same_weights(config)
+    withdrawn = withdrawals(models, same)
     return Snapshot(
-        policy=PolicyFilter.from_config(config, use_cases, evaluated),
+        policy=PolicyFilter.from_config(config, use_cases, evaluated, withdrawn),
         keys=active,
         principals=principals,
         config_principals=config_principals,
@@ -156,6 +169,7 @@ def read_snapshot(admin: Administration) -> Snapshot:
         department_limits=departments,
         key_limits=keys,
         evaluated=evaluated,
-        withdrawn=frozenset(m.id for m in models if not m.consent),
+        withdrawn=withdrawn,
         key_ids=frozenset(config_principals) | {info.key_id for info in active.values()},
+        same_weights=same,
     )

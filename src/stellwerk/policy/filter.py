@@ -4,7 +4,8 @@ It runs before the router, so a router never sees a model the request may not us
 serve a request when all of these hold (checked in this order; the first that fails is the reason):
 
 1. lifecycle: approved, or in review and the department is a pilot;
-2. consent: its data owner has not withdrawn consent;
+2. consent: its data owner has not withdrawn consent, nor has the data owner of another model
+   serving the same weights (``stellwerk.policy.weights``);
 3. compliance: it has every fact its risk tier requires (only when ``compliance_mode: block``);
 4. hosting: its hosting location is allowed for the request's data classification (a location
    the config does not state counts as the least trusted: ``classification.may_go``);
@@ -20,7 +21,7 @@ When none may, the 403 names only the caller's own models (``stellwerk.policy.de
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from stellwerk.config.base import READERS
@@ -38,6 +39,7 @@ from stellwerk.policy.compliance import check_model, check_use_case
 from stellwerk.policy.denial import Denial, Refused
 from stellwerk.policy.lifecycle import is_routable, why_not_routable
 from stellwerk.policy.state import ModelState
+from stellwerk.policy.weights import why_withdrawn
 
 Rule = Literal["lifecycle", "consent", "compliance", "hosting", "department", "use_case"]
 """The rules of the module docstring, by name."""
@@ -62,6 +64,9 @@ class PolicyFilter:
     departments: Mapping[str, DepartmentConfig]
     use_cases: Mapping[str, UseCaseConfig]
     evaluated: frozenset[str] = frozenset()  # models with an evaluation record in the ledger
+    #: the models refused for consent, by id, each with the model whose consent was withdrawn
+    #: (``policy.weights.withdrawals``, made with the snapshot)
+    withdrawn: Mapping[str, ModelState] = field(default_factory=dict)
 
     @classmethod
     def from_config(
@@ -69,6 +74,7 @@ class PolicyFilter:
         config: StellwerkConfig,
         use_cases: Sequence[UseCaseConfig] | None = None,
         evaluated: frozenset[str] = frozenset(),
+        withdrawn: Mapping[str, ModelState] | None = None,
     ) -> PolicyFilter:
         """``use_cases`` overrides the config's (the catalog keeps them in the database)."""
         cases = config.use_cases if use_cases is None else use_cases
@@ -77,6 +83,7 @@ class PolicyFilter:
             departments={d.name: d for d in config.departments},
             use_cases={u.name: u for u in cases},
             evaluated=evaluated,
+            withdrawn={} if withdrawn is None else withdrawn,
         )
 
     def allowed(
@@ -143,10 +150,9 @@ class PolicyFilter:
         """The first rule that refuses ``model`` and why, or ``None`` when it may serve."""
         if not is_routable(model.lifecycle, pilot=department.pilot):
             return "lifecycle", why_not_routable(model.lifecycle, department=department.name)
-        if not model.consent:
-            owner = model.config.data_owner
-            who = "its data owner" if owner is None else f"its data owner {owner!r}"
-            return "consent", f"{who} has withdrawn consent"
+        # the map is empty unless some consent is withdrawn: then one lookup
+        if not model.consent or (self.withdrawn and model.id in self.withdrawn):
+            return "consent", why_withdrawn(model.id, self.withdrawn.get(model.id, model))
         if self.rules.compliance_mode == "block":
             report = check_model(model.config, self.rules, evaluated=model.id in self.evaluated)
             if not report.compliant:
