@@ -28,8 +28,8 @@ from tests.fixtures.gateway import (
     raw_config,
 )
 from tests.fixtures.gateway import running_gateway as serving
+from tests.fixtures.held_stream import HeldStreams, held_streams
 from tests.fixtures.llama import LlamaBackend
-from tests.fixtures.loopback import Holding, holding_proxy
 
 pytestmark = pytest.mark.llama
 
@@ -174,7 +174,7 @@ def test_the_admin_api_shows_the_ids_of_the_same_weights_and_why_one_is_refused(
     assert by_first["tiny-small"]["differs"] == ["lifecycle"]
 
 
-def read_cut(gw: Gateway, api: str, model: str, change: Holding) -> tuple[int, str]:
+def read_cut(gw: Gateway, api: str, model: str, change: HeldStreams) -> tuple[int, str]:
     """Stream ``model``'s answer; once its first piece arrived (the proxy holds the rest),
     withdraw tiny-large's consent, then let the stream go on: (pieces read, the error)."""
     pieces = 0
@@ -222,9 +222,9 @@ def read_cut(gw: Gateway, api: str, model: str, change: Holding) -> tuple[int, s
 @pytest.fixture
 def held(
     raw: dict[str, Any], llama_server: LlamaBackend
-) -> Iterator[tuple[dict[str, Any], Holding]]:
-    """Both ids on a proxy to the llama.cpp server that holds a stream after its first piece."""
-    with holding_proxy(llama_server.base_url) as proxy:
+) -> Iterator[tuple[dict[str, Any], HeldStreams]]:
+    """Both ids on a proxy to the llama.cpp server that holds a stream after its first events."""
+    with held_streams(llama_server.base_url) as proxy:
         raw["backends"].append({**raw["backends"][0], "name": "held", "base_url": proxy.url})
         for model in raw["models"]:
             if model["id"] in ("tiny-large", ALIAS):
@@ -234,7 +234,7 @@ def held(
 
 @pytest.mark.parametrize("api", ["openai", "ollama"])
 def test_a_withdrawal_cuts_a_running_stream_on_another_id_of_the_same_weights(
-    held: tuple[dict[str, Any], Holding], api: str
+    held: tuple[dict[str, Any], HeldStreams], api: str
 ) -> None:
     raw, proxy = held
     with serving(raw, ENV) as gw:
