@@ -23,7 +23,6 @@ import ollama
 import openai
 import pytest
 
-from stellwerk.ledger.record import UsageRecord
 from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, bearer, migrated_copy, raw_config
 from tests.fixtures.gateway import running_gateway as serving
 from tests.fixtures.held_stream import HeldStreams, held_streams
@@ -66,19 +65,6 @@ def raw(proxy: HeldStreams, tmp_path: Path, ledger_template: Path) -> dict[str, 
         }
     )
     return config
-
-
-def records(gw: Gateway, count: int = 1) -> list[UsageRecord]:
-    deadline = time.monotonic() + 30
-    while True:
-        ledger = gw.ledger()
-        try:
-            found = ledger.recent_usage(limit=100)
-        finally:
-            ledger.close()
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
 
 
 def withdraw(gw: Gateway, model: str = "tiny-large") -> None:
@@ -167,7 +153,7 @@ def test_consent_withdrawn_cuts_a_running_stream_on_that_model(
     with serving(raw, ENV) as gw:
         change = held_until(proxy, lambda: withdraw(gw))
         pieces, error = READERS[api](gw, KEYS["research"], change)
-        (record,) = records(gw)
+        (record,) = gw.records()
     assert "withdrew consent" in error and "tiny-large" in error, error
     assert pieces >= READ_FIRST
     assert (record.status, record.error_kind) == (403, "consent_withdrawn")
@@ -188,7 +174,7 @@ def test_a_routed_stream_cut_by_a_withdrawal_keeps_the_reference_it_was_routed_u
     with serving(raw, ENV) as gw:
         change = held_until(proxy, lambda: withdraw(gw))
         _, error = read_openai_chat(gw, KEYS["research"], change, "auto-quality")
-        (record,) = records(gw)
+        (record,) = gw.records()
     assert "withdrew consent" in error and "tiny-large" in error, error
     assert (record.model, record.status) == ("tiny-large", 403)
     assert record.error_kind == "consent_withdrawn"
@@ -214,7 +200,7 @@ def test_a_revoked_key_cuts_its_running_stream(raw: dict[str, Any], proxy: HeldS
             assert done.status_code == 200, done.text
 
         pieces, error = read_openai_chat(gw, key, held_until(proxy, revoke))
-        (record,) = records(gw)
+        (record,) = gw.records()
     assert "revoked" in error and key_id in error, error
     assert (record.status, record.error_kind, record.key_id) == (401, "key_revoked", key_id)
     assert record.completion_tokens >= pieces and charged_prompt_within_bounds(record, STORY)
@@ -246,7 +232,7 @@ def test_a_model_deprecated_meanwhile_lets_its_streams_finish(
                 proxy.release()
             if chunk.choices and chunk.choices[0].finish_reason:
                 finish = chunk.choices[0].finish_reason
-        (record,) = records(gw)
+        (record,) = gw.records()
     assert finish is not None
     assert (record.status, record.error_kind) == (200, None)
 
@@ -287,7 +273,7 @@ def test_a_request_waiting_for_its_answer_gets_the_403_instead(
             time.sleep(0.02)
         withdraw(gw, "stalled-large")
         answer = waiting.result(timeout=30)
-        (record,) = records(gw)
+        (record,) = gw.records()
     assert answer.status_code == 403, answer.text
     error = answer.json()["error"]
     message = error if path.startswith("/api/") else error["message"]

@@ -17,7 +17,7 @@ from stellwerk.backends.types import ChatRequest
 from tests.fixtures.gateway import KEYS
 from tests.fixtures.held_stream import held_streams
 from tests.fixtures.llama import LlamaBackend
-from tests.gateway.test_stream_accounting import STORY, behind, records, serving
+from tests.gateway.test_stream_accounting import STORY, behind, serving
 
 pytestmark = pytest.mark.llama
 
@@ -43,7 +43,7 @@ def test_a_client_that_gives_up_on_a_whole_answer_is_recorded_499_and_not_charge
                 max_tokens=600,
             )
         server.wait_gone()  # the gateway gave up its request to the server
-        found = records(gw)
+        found = gw.records()
     (record,) = found
     assert (record.status, record.error_kind) == (499, "client_disconnected")
     assert record.model == "tiny-small" and record.usage_source == "counted:bound"
@@ -68,7 +68,7 @@ def test_a_client_that_gives_up_on_embeddings_is_recorded_499(
         ):
             client.embeddings.create(model="tiny-embed", input=inputs)
         server.wait_gone()
-        (record,) = records(gw)
+        (record,) = gw.records()
     assert (record.status, record.error_kind) == (499, "client_disconnected")
     assert record.endpoint == "embeddings" and record.usage_source == "counted:bound"
     assert record.prompt_tokens >= len(inputs) and record.cost > 0

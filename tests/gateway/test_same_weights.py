@@ -7,7 +7,6 @@ and ``ollama`` libraries, a real gateway (in process; served by uvicorn for the 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -17,7 +16,6 @@ import ollama
 import openai
 import pytest
 
-from stellwerk.ledger.record import UsageRecord
 from tests.fixtures.gateway import (
     ENVIRON,
     KEYS,
@@ -78,19 +76,6 @@ def consent(gw: Gateway, given: bool, model: str = "tiny-large") -> dict[str, An
     return body
 
 
-def records(gw: Gateway, count: int) -> list[UsageRecord]:
-    deadline = time.monotonic() + 30
-    while True:
-        ledger = gw.ledger()
-        try:
-            found = ledger.recent_usage(limit=100)
-        finally:
-            ledger.close()
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
-
-
 def ask_openai(gw: Gateway, model: str) -> str:
     """The answer's text, or the refusal's message."""
     with gw.openai(KEYS["research"], max_retries=0) as client:
@@ -127,7 +112,7 @@ def test_a_withdrawal_refuses_every_id_that_serves_the_same_weights(
         assert not ask(gw, "tiny-medium").startswith("403")  # other weights serve on
         consent(gw, True)
         again = ask(gw, ALIAS)
-        found = records(gw, 4)
+        found = gw.records(4)
     assert refused.startswith("403 "), refused
     assert (
         f"{ALIAS}: it serves the same weights as model 'tiny-large', whose data owner 'legal'"
@@ -239,7 +224,7 @@ def test_a_withdrawal_cuts_a_running_stream_on_another_id_of_the_same_weights(
     raw, proxy = held
     with serving(raw, ENV) as gw:
         pieces, error = read_cut(gw, api, ALIAS, proxy)
-        (record,) = records(gw, 1)
+        (record,) = gw.records(1)
     assert pieces >= 1
     assert (
         f"model '{ALIAS}' stopped serving this request: it serves the same weights as model"

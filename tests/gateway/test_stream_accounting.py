@@ -84,20 +84,6 @@ def charged_prompt_within_bounds(record: UsageRecord, messages: list[dict[str, s
     return chat_prompt_tokens(messages) <= record.prompt_tokens <= bound
 
 
-def records(gateway: Gateway, count: int = 1, timeout_s: float = 30) -> list[UsageRecord]:
-    """The gateway's usage records, once ``count`` of them are written (the writer batches)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        ledger = gateway.ledger()
-        try:
-            found = ledger.recent_usage(limit=100)
-        finally:
-            ledger.close()
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
-
-
 @contextmanager
 def serving(raw: dict[str, Any]) -> Iterator[tuple[Gateway, FastAPI]]:
     """``running_gateway``, with the app, to read its budget counters."""
@@ -144,7 +130,7 @@ def test_a_stream_the_client_cuts_is_charged_for_what_it_received(
                 received += is_content(line)
                 if received == CUT_AFTER:
                     break  # the client hangs up: the stop button
-        (record,) = records(gw)
+        (record,) = gw.records()
         held = spent(app, "research")
     assert (record.status, record.error_kind) == (499, "client_disconnected")
     assert record.completion_tokens >= CUT_AFTER
@@ -170,7 +156,7 @@ def test_a_stream_past_its_deadline_is_charged_for_what_it_received(
         backend["base_url"] = server.url
         with running_gateway(gateway_raw) as gw:
             answer = httpx.post(gw.url + path, json=body, headers=AUTH, timeout=60)
-            (record,) = records(gw)
+            (record,) = gw.records()
     lines = [line for line in answer.text.splitlines() if line.strip()]
     received = sum(map(is_content, lines))
     assert received >= 1 and "data: [DONE]" not in lines
@@ -206,7 +192,7 @@ def test_a_stream_the_server_interrupts_is_an_error_not_an_answer(
             # another request waits for the server's lock: it ends the running stream
             httpx.get(interrupting_llama.base_url + "/v1/models", timeout=30)
             rest = [line for line in lines if line.strip()]
-        (record,) = records(gw)
+        (record,) = gw.records()
     last = rest[-1]
     if api == "openai":
         assert "data: [DONE]" not in rest
@@ -232,7 +218,7 @@ def test_a_stream_whose_server_will_not_count_its_prompt_is_charged_the_template
             answer = httpx.post(
                 gw.url + "/v1/chat/completions", json=body, headers=AUTH, timeout=60
             )
-            (record,) = records(gw)
+            (record,) = gw.records()
         asked = [b for b in proxy.bodies if b.get("max_tokens") == 1]
     assert answer.status_code == 200 and "data: [DONE]" in answer.text
     assert asked, "the gateway did not ask the server for the prompt's count"
@@ -281,7 +267,7 @@ def test_a_500_leaves_its_usage_record_and_names_it(
                 )
             finally:
                 server_log.removeHandler(caplog.handler)
-            (record,) = records(gw)
+            (record,) = gw.records()
     assert [r.getMessage() for r in caplog.records if r.exc_info] == [
         f"unexpected error on {path} (request {record.request_id})"
     ]
@@ -317,7 +303,7 @@ def test_a_client_gone_before_its_first_token_frees_its_stream_slot(
         with pytest.raises(httpx.ReadTimeout):  # gone before the first token
             httpx.post(url, json=body, headers=AUTH, timeout=httpx.Timeout(30, read=0.3))
         server.wait_gone()  # the gateway's request to the server ended with it
-        (record,) = records(gw)
+        (record,) = gw.records()
         server.release()
         with httpx.stream("POST", url, json=body, headers=AUTH, timeout=30) as again:
             status = again.status_code
