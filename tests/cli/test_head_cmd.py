@@ -40,7 +40,7 @@ def test_keys_create_role_head_and_the_key_reads_its_department_only(tmp_path: P
     with in_process(raw, {}) as gw:
         listed = gw.get("/admin/keys", headers=bearer(key))
         assert listed.status_code == 200, listed.text
-        assert [k["key_id"] for k in listed.json()["keys"]] == [key_id]
+        assert [k["key_id"] for k in listed.json()["keys"]] == ["cfo", key_id]  # config's first
         other = gw.get("/admin/keys?department=legal", headers=bearer(key))
         assert other.status_code == 403 and "legal" not in other.text
         revoke = gw.post(f"/admin/keys/{key_id}/revoke", json={"reason": "x"}, headers=bearer(key))

@@ -102,3 +102,29 @@ def test_a_head_sees_its_department_and_no_other_page(
     assert t["msg_head_only"] in page.locator("main").inner_text()
     page.click("main a[href='/dashboard/departments/research']")
     page.wait_for_url(home)
+
+
+def test_its_own_page_spelled_otherwise_leads_to_it_not_to_another_departments_refusal(
+    served_offline_dashboard: DashboardGateway, page: Page
+) -> None:
+    """A bookmark of its page with a slash at the end opens the page (it was the 403 "sees only
+    the page of its own department"); its department in another case says that names are
+    case-sensitive and links to its page (walk 17, 9)."""
+    dashboard, t = served_offline_dashboard, labels("en")
+    made = _admin_api(
+        dashboard, "POST", "/admin/keys", {"department": "research", "role": "head", "reason": "r"}
+    )
+    home = dashboard.url + "/departments/research"
+    speak(page, dashboard, "en")
+    page.goto(dashboard.url + "/login")
+    page.fill("input[name=key]", made.json()["key"])
+    page.click("button[type=submit]")
+    page.wait_for_url(home)
+    page.goto(home + "/?month=2026-11")
+    assert page.url == home + "?month=2026-11"
+    assert page.locator("#read-only").inner_text() == t["head_note"].format(department="research")
+    page.goto(dashboard.url + "/departments/RESEARCH")
+    said = page.locator("main").inner_text()
+    assert t["msg_head_other_case"] in said and t["msg_head_only"] not in said
+    page.click("main a[href='/dashboard/departments/research']")
+    page.wait_for_url(home)

@@ -15,7 +15,9 @@ from html import unescape
 import httpx
 import pytest
 
+from stellwerk.dashboard.department_path import canonical
 from stellwerk.dashboard.i18n import labels
+from stellwerk.dashboard.visitor import Admin
 from stellwerk.ledger.ledger import Ledger
 from tests.dashboard.client import csrf_of, login
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
@@ -149,10 +151,46 @@ def test_another_departments_page_is_the_same_403_whether_it_exists_or_not(
 ) -> None:
     mains = {
         name: _main(head.get(f"/dashboard/departments/{name}"))
-        for name in ("legal", "it", "no-such-department", "Research")
+        for name in ("legal", "it", "no-such-department", "legal/", "Research-x")
     }
     assert len(set(mains.values())) == 1, mains
     assert "legal" not in mains["legal"]
+
+
+@pytest.mark.parametrize("asked", ["research/", "research//", "research/?month=2026-11"])
+def test_its_own_page_with_a_slash_too_many_leads_to_its_page(
+    head: httpx.Client, admin: httpx.Client, asked: str
+) -> None:
+    """A bookmarked or typed URL of its own page with a slash at the end answered the 403 of
+    another department's page (walk 17, 9); it leads to the page, the month kept, as an
+    admin's does (which answered ``unknown department 'research/'`` before)."""
+    query = asked.partition("?")[2]
+    canonical = HOME + ("?" + query if query else "")
+    for client in (head, admin):
+        to = client.get(f"/dashboard/departments/{asked}")
+        assert (to.status_code, to.headers.get("location")) == (307, canonical), to.text
+        assert client.get(canonical).status_code == 200
+
+
+@pytest.mark.parametrize("asked", ["RESEARCH", "Research", "RESEARCH/"])
+def test_its_own_department_in_another_case_is_no_such_page_not_another_departments(
+    head: httpx.Client, admin: httpx.Client, asked: str, language: str
+) -> None:
+    """Department names are case-sensitive, so ``RESEARCH`` is not research's page: a 404 that
+    says so and leads to its page, not the 403 telling it that it looks at another department
+    (walk 17, 9). The answer is the same whether a department ``RESEARCH`` exists or not."""
+    t = labels("de" if language == "de" else "en")
+    for client in (head, admin):
+        client.cookies.set("stw_lang", language, path="/dashboard")
+    answer = head.get(f"/dashboard/departments/{asked}")
+    assert answer.status_code == 404, answer.text
+    said = unescape(answer.text)
+    assert t["msg_head_other_case"] in said and t["msg_head_only"] not in said
+    assert f'<a href="{HOME}">{t["back_department"]}</a>' in said
+    assert "department names are case-sensitive" in said  # the details, in English
+    # an admin's: an unknown department, as before (no redirect: research is another name)
+    admins = admin.get(f"/dashboard/departments/{asked}")
+    assert admins.status_code == 404 and "location" not in admins.headers
 
 
 def _main(answer: httpx.Response) -> str:
@@ -198,3 +236,27 @@ def test_a_heads_forged_action_is_refused_and_changes_nothing(
         assert labels("en")["msg_head_read_only"] in said and "Nothing was changed" in said
     assert len(ledger.list_audit(limit=10_000)) == before
     assert {p: admin.get(p).text for p in pages} == pages
+
+
+@pytest.mark.parametrize(
+    ("role", "names", "asked", "to"),
+    [
+        ("head", ["research", "legal"], "research/", HOME),
+        ("head", ["research", "research/"], "research/", HOME),  # sent on all the same
+        ("head", ["research", "legal"], "legal/", None),  # another's: its 403, existing or not
+        ("head", ["research", "legal/"], "legal/", None),
+        ("admin", ["research", "legal"], "research/", HOME),
+        ("admin", ["research", "research/"], "research/", None),  # a department of its own
+        ("admin", ["research", "legal"], "no-such/", None),  # unknown: the 404 names it
+        ("admin", ["research", "legal"], "research", None),
+    ],
+)
+def test_which_name_with_a_slash_too_many_leads_where(
+    role: str, names: list[str], asked: str, to: str | None
+) -> None:
+    """``department_path.canonical`` over names the test gateway's config does not hold: a
+    name may end in a slash, so ``research/`` may be a department of its own; an admin reads
+    it, a head of research is sent on to its own page whether it exists or not, so that the
+    answer tells it nothing of it."""
+    visitor = Admin(key_id="k", nonce="n", csrf="c", role=role, department="research")
+    assert canonical(visitor, names, asked) == to

@@ -112,6 +112,11 @@ def _get(gw: Gateway, path: str, headers: dict[str, str]) -> Any:
     return answer.json()
 
 
+def _stored(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The keys made through the CLI or the admin API of an answer of ``GET /admin/keys``."""
+    return [k for k in keys if k["source"] == "database"]
+
+
 def test_a_head_reads_its_departments_usage_keys_limits_and_use_cases(gateway: Gateway) -> None:
     gw, month = gateway, f"{datetime.now(UTC):%Y-%m}"
     # the usage report: research's only, by every grouping
@@ -125,11 +130,12 @@ def test_a_head_reads_its_departments_usage_keys_limits_and_use_cases(gateway: G
     by_department = _get(gw, f"/admin/usage?month={month}&by=department", HEAD)
     assert [r["group"] for r in by_department["rows"]] == ["research"]
 
-    # its keys: research's stored ones, as the admin lists them for research
+    # its keys: research's, the config's and the stored one, as the admin lists them for research
     keys = _get(gw, "/admin/keys", HEAD)
     admins = _get(gw, "/admin/keys?department=research", ADMIN)["keys"]
-    assert keys == {"keys": [{**k, "created_by": "admin"} for k in admins]}  # made by admin-1
-    assert {k["department"] for k in keys["keys"]} == {"research"} and len(keys["keys"]) == 1
+    made_by = {"config": "config", "database": "admin"}  # the stored one: by admin-1
+    assert keys == {"keys": [{**k, "created_by": made_by[k["source"]]} for k in admins]}
+    assert {k["department"] for k in keys["keys"]} == {"research"} and len(keys["keys"]) == 3
     assert _get(gw, "/admin/keys?department=research", HEAD) == keys
 
     # its limits: research's, and its keys' own (research-1's from the config)
@@ -157,15 +163,15 @@ def test_a_head_reads_no_other_departments_key_id_as_who_made_or_revoked_its_key
     (board), for the admin; ``admin`` for research's head, which reads no other department's key
     ids (small31)."""
     gw = gateway
-    (stored,) = _get(gw, "/admin/keys?department=research", ADMIN)["keys"]
+    (stored,) = _stored(_get(gw, "/admin/keys?department=research", ADMIN)["keys"])
     revoked = gw.post(f"/admin/keys/{stored['key_id']}/revoke", json={"reason": "r"}, headers=ADMIN)
     assert revoked.status_code == 200, revoked.text
-    (admins,) = _get(gw, "/admin/keys?department=research", ADMIN)["keys"]
+    (admins,) = _stored(_get(gw, "/admin/keys?department=research", ADMIN)["keys"])
     assert (admins["created_by"], admins["revoked_by"]) == ("admin-1", "admin-1")
     for path in ("/admin/keys", "/admin/keys?department=research"):
         answer = gw.get(path, headers=HEAD)
         assert answer.status_code == 200 and "admin-1" not in answer.text, answer.text
-        (seen,) = answer.json()["keys"]
+        (seen,) = _stored(answer.json()["keys"])
         assert seen == {**admins, "created_by": "admin", "revoked_by": "admin"}
 
 
@@ -241,12 +247,58 @@ def test_a_head_key_made_through_the_api_reads_its_department(gateway: Gateway) 
     keys = gw.get("/admin/keys", headers=legal_head)
     assert keys.status_code == 200, keys.text
     assert {k["department"] for k in keys.json()["keys"]} == {"legal"}
-    assert len(keys.json()["keys"]) == 2  # the admin's stored key of legal, and itself
+    assert len(keys.json()["keys"]) == 3  # legal-1 of the config, the admin's stored one, itself
     limits = gw.get("/admin/limits", headers=legal_head).json()
     assert set(limits["departments"]) == {"legal"} and "research-1" not in limits["keys"]
     assert len(limits["keys"]) == 2  # legal-1's from the config, the stored key's
     refused = gw.get("/admin/keys?department=research", headers=legal_head)
     assert refused.status_code == 403 and "research" not in refused.text
+
+
+def test_every_key_is_listed_with_its_source_as_keys_list_shows_them(gateway: Gateway) -> None:
+    """``GET /admin/keys`` listed only the keys made through the CLI or the API: a controller who
+    asks who may spend its department's budget missed the config file's (walk 17, 11). The
+    config's come first, with ``source: config``, as ``stellwerk keys list`` and the dashboard
+    list them; the database's carry ``source: database``, their other fields as before."""
+    gw = gateway
+    stored = {k: _get(gw, f"/admin/keys?department={k}", ADMIN)["keys"][-1] for k in ("research",)}
+    config_key = {
+        "department": "research",
+        "use_case": None,
+        "classification": None,
+        "effective_classification": "internal",
+        "created_at": None,
+        "created_by": "config",
+        "revoked_at": None,
+        "revoked_by": None,
+        "source": "config",
+    }
+    research = [
+        {**config_key, "key_id": "research-1", "role": "user"},
+        {**config_key, "key_id": "research-head", "role": "head"},
+    ]
+    assert _get(gw, "/admin/keys?department=research", ADMIN)["keys"] == [
+        *research,
+        stored["research"],
+    ]
+    assert stored["research"]["source"] == "database"
+    assert stored["research"]["created_by"] == "admin-1" and stored["research"]["created_at"]
+    every = _get(gw, "/admin/keys", ADMIN)["keys"]
+    assert [(k["key_id"], k["source"]) for k in every][:4] == [
+        ("research-1", "config"),
+        ("research-head", "config"),
+        ("legal-1", "config"),
+        ("admin-1", "config"),
+    ]
+    assert [k["source"] for k in every[4:]] == ["database", "database"]
+    # the head of research: its department's, both sources, nothing of another
+    own = _get(gw, "/admin/keys", HEAD)["keys"]
+    assert [(k["key_id"], k["source"]) for k in own] == [
+        ("research-1", "config"),
+        ("research-head", "config"),
+        (stored["research"]["key_id"], "database"),
+    ]
+    assert own[:2] == research
 
 
 @pytest.mark.llama

@@ -26,7 +26,7 @@ BODY = {"department": "research", "reason": "new notebook service"}
 
 def _research_keys(gw: Gateway) -> list[str]:
     keys = gw.get("/admin/keys", params={"department": "research"}, headers=ADMIN).json()["keys"]
-    return [k["key_id"] for k in keys]
+    return [k["key_id"] for k in keys if k["source"] == "database"]
 
 
 def _post(

@@ -183,3 +183,11 @@ def test_the_admin_apis_403_says_which_roles_may_call_it(schema: dict[str, Any])
             for operation in operations.values():
                 said = operation["responses"]["403"]["description"]
                 assert "admin or viewer key" in said and "a change an admin key" in said, path
+
+
+def test_the_key_list_says_it_holds_the_configs_keys_too(schema: dict[str, Any]) -> None:
+    """``GET /admin/keys`` was described as "Keys made through the CLI or this API"; it lists
+    the config file's keys too, each with its ``source`` (walk 17, 11)."""
+    said = schema["paths"]["/admin/keys"]["get"]["description"]
+    assert "config file's" in said and "``source: config``" in said
+    assert "``source: database``" in said and "``created_at`` null" in said

@@ -43,6 +43,13 @@ ROLES: Final[dict[str, tuple[str, str]]] = {
         "Dieser Schlüssel (Rolle Bereichsleitung) sieht nur die Seite seines eigenen Bereichs;"
         " jede andere Seite braucht einen Admin- oder Lese-Schlüssel.",
     ),
+    # its own department's name in another case (department_path.py): no other department's page
+    "msg_head_other_case": (
+        "There is no such page: department names are case-sensitive. The link below leads to"
+        " the page of this key's department.",
+        "Diese Seite gibt es nicht: Bereichsnamen unterscheiden Groß- und Kleinschreibung. Der"
+        " Link unten führt zur Seite des Bereichs dieses Schlüssels.",
+    ),
     "msg_head_read_only": (
         "This key has the role head: it may see its department's page but change nothing;"
         " changes need an admin key.",

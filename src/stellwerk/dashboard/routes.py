@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from stellwerk.dashboard import actions
 from stellwerk.dashboard.auth import ADMIN
+from stellwerk.dashboard.department_path import canonical, other_case
 from stellwerk.dashboard.drilldowns import department_page, model_page
 from stellwerk.dashboard.error_pages import DashboardRoute, UnknownPageRoute, error_page
 from stellwerk.dashboard.health import backend_health
@@ -91,7 +92,7 @@ def _reads_department(admin: Admin, name: str) -> None:
     """The department ``name``'s page is ``admin``'s (an admin's, a viewer's, its own head's);
     403 otherwise, the same for a department that does not exist."""
     if not admin.reads_department(name):
-        raise _not_its_page(admin)
+        raise other_case(admin, name) or _not_its_page(admin)
 
 
 def _reads_model(admin: Admin, _model: str) -> None:
@@ -235,7 +236,9 @@ def build_router() -> APIRouter:
 
     model = _drilldown("model.html", "m", _model, _reads_model)
     router.add_api_route("/models/{subject:path}", model, methods=["GET"], name="model")
-    department = _drilldown("department.html", "d", _department, _reads_department)
+    department = _drilldown(
+        "department.html", "d", _department, _reads_department, _canonical_department
+    )
     router.add_api_route(
         "/departments/{subject:path}", department, methods=["GET"], name="department"
     )
@@ -307,17 +310,23 @@ def _department(
     return department_page(gov, name, window, head=admin.is_head)
 
 
+def _canonical_department(admin: Admin, gov: Governance, name: str) -> str | None:
+    return canonical(admin, [d.name for d in gov.admin.config.departments], name)
+
+
 def _drilldown(
     template: str,
     key: str,
     build: Callable[[Governance, Router, str, Window, Admin], object],
     reads: Callable[[Admin, str], None],
+    canonical_url: Callable[[Admin, Governance, str], str | None] | None = None,
 ) -> Callable[..., Response]:
     """The route of a drill-down page: ``build(gov, router, subject, window, admin)`` (``router``:
     the gateway's; ``admin``: who reads it) rendered into ``template`` as ``key``, for the month
     asked for (this month without one), once ``reads(admin, subject)`` let the logged-in key read
     it (a 403 before anything is looked up, so that the answer is the same for a subject that
-    does not exist)."""
+    does not exist); a subject spelled with a slash too many is first sent on to its page by
+    ``canonical_url`` (the month kept)."""
 
     def page(
         request: Request,
@@ -327,6 +336,10 @@ def _drilldown(
         month: str | None = None,
         done: str | None = None,
     ) -> Response:
+        to = canonical_url(admin, gov, subject) if canonical_url else None
+        if to is not None:
+            query = request.url.query
+            return RedirectResponse(to + ("?" + query if query else ""), status_code=307)
         reads(admin, subject)
         label, window = month_window(month)
         built = build(gov, router_of(request), subject, window, admin)

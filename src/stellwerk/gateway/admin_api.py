@@ -30,6 +30,7 @@ from stellwerk.gateway.admin_access import (
     ReaderDep,
     narrowed,
 )
+from stellwerk.gateway.admin_keys import config_keys_json, key_json
 from stellwerk.gateway.admin_route import AdminRoute, refuse_repeated
 from stellwerk.gateway.admin_schema import (
     CLEARABLE,
@@ -48,7 +49,7 @@ from stellwerk.governance import key_requests
 from stellwerk.governance.baseline import key_references
 from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
 from stellwerk.governance.key_actors import department_key_ids, head_key
-from stellwerk.governance.key_store import CONFIG_LIMITS, KeyInfo
+from stellwerk.governance.key_store import CONFIG_LIMITS
 from stellwerk.governance.report import parse_by, usage_report
 from stellwerk.governance.service import Governance
 from stellwerk.governance.use_cases import parse_use_case
@@ -134,26 +135,6 @@ def _model(gov: Governance, state: ModelState) -> dict[str, Any]:
         "oversight_contact": m.oversight_contact,
         "compliant": report.compliant,
         "missing": list(report.missing),
-    }
-
-
-def _key(gov: Governance, info: KeyInfo) -> dict[str, Any]:
-    """A key as the API shows it: ``classification`` its own (``null``: none), and
-    ``effective_classification`` the class its requests run under now without a header (the
-    highest of its own, its use case's and its department's)."""
-    return {
-        "key_id": info.key_id,
-        "department": info.department,
-        "role": info.role,
-        "use_case": info.use_case,
-        "classification": info.classification,
-        "effective_classification": gov.snapshot.key_class(
-            info.department, info.use_case, info.classification
-        ),
-        "created_at": info.created_at.isoformat(),
-        "created_by": info.created_by,
-        "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
-        "revoked_by": info.revoked_by,
     }
 
 
@@ -324,7 +305,9 @@ def update_use_case(
 def list_keys(
     gov: GovernanceDep, caller: DepartmentReaderDep, department: str | None = None
 ) -> dict[str, Any]:
-    """Keys made through the CLI or this API (never the keys themselves); an empty
+    """Keys, never the keys themselves: the config file's first (``source: config``; made and
+    removed there: ``created_at`` null, ``created_by`` ``config``), then those made through the
+    CLI or this API (``source: database``), as ``stellwerk keys list`` shows them; an empty
     ``department`` would answer none, passing for a department without keys: refused. A head
     key lists its own department's keys only, and reads who made or revoked them as a key id
     only when that is a key of its department, else ``admin`` (``governance/key_actors.py``)."""
@@ -338,7 +321,7 @@ def list_keys(
     if caller.role == HEAD and department is not None:  # who made them: its own keys named only
         own = department_key_ids(gov, department)
         keys = [head_key(k, own) for k in keys]
-    return {"keys": [_key(gov, k) for k in keys]}
+    return {"keys": config_keys_json(gov, department) + [key_json(gov, k) for k in keys]}
 
 
 @router.post("/keys", status_code=201, openapi_extra=_KEYED)
@@ -367,7 +350,7 @@ def create_key(
     gov.changed()
     found = gov.snapshot.unservable(case) if case is not None else None  # said, as for its case
     return {
-        **_key(gov, new.info),
+        **key_json(gov, new.info),
         "key": new.key,
         "warnings": [] if found is None else [found.describe()],
     }
@@ -380,7 +363,7 @@ def revoke_key(
     """Revoke a key: its next request gets 401."""
     info = gov.admin.keys.revoke(key_id, actor=admin.key_id, reason=body.reason)
     gov.changed()
-    return _key(gov, info)
+    return key_json(gov, info)
 
 
 @router.get("/limits", openapi_extra=_KEYED)
