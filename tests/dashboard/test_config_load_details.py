@@ -48,3 +48,65 @@ def test_the_changes_shown_are_capped_and_the_rest_counted(language: str) -> Non
     assert lines[-1] == SAYS[language][1]
     unknown = audit_details(load({"previous": "abc", "changes_unknown": True}), t, fmt)
     assert unknown[1:] == [SAYS[language][2]]
+
+
+LONG_FROM = "p" * 175 + "… sha256:" + "a" * 16
+LONG_TO = "p" * 175 + "… sha256:" + "b" * 16
+SEED: dict[str, Any] = {"seed_only": True}
+CHANGED: list[dict[str, Any]] = [
+    {"kind": "model", "name": "m", "field": "lifecycle", "from": "proposed", "to": "approved"}
+    | SEED,
+    {"kind": "use_case", "name": "u", "field": "risk_tier", "from": "minimal", "to": "high"} | SEED,
+    {"kind": "use_case", "name": "u", "field": "purpose", "from": LONG_FROM, "to": LONG_TO},
+    {"kind": "key", "name": "k", "change": "unlisted", "settings": {"role": "admin"}},
+    {"kind": "key", "change": "past_cut", "names": 1106, "listed": 500},
+    {"kind": "key", "change": "past_cut", "names": 6, "listed": 500, "unknown": True},
+    {"kind": "use_case", "name": "v", "field": "purpose", "from": "x", "to": "y", "unknown": True},
+    {"kind": "backend", "name": "b", "field": "credentials", "from": None, "to": "0123abcd"},
+]
+WALK17 = {
+    "en": [
+        "Model m: lifecycle proposed → approved (config only: the catalog keeps its own state)",
+        "Use case u: risk tier minimal risk → high risk (config only: the stored use case keeps"
+        " its own settings)",
+        "Use case u: purpose ",
+        "Key k: added or changed (not among the 500 names the previous load listed) (role=admin)",
+        "Key: settings changed among the 1,106 names past the 500 the previous load listed (not"
+        " listed one by one)",
+        "Key: the 6 names past the 500 the previous load listed were not compared (it was"
+        " recorded by an older version)",
+        "Use case v: purpose: the previous load kept only its first 200 characters, a change past"
+        " them cannot be told (recorded by an older version)",
+        "Backend b: credentials added (user:password@ or query values of the address; not shown)",
+    ],
+    "de": [
+        "Modell m: Lebenszyklus vorgeschlagen → freigegeben (nur in der Konfiguration: der"
+        " Katalog behält seinen Stand)",
+        "Anwendungsfall u: Risikostufe minimales Risiko → hohes Risiko (nur in der"
+        " Konfiguration: der gespeicherte Anwendungsfall behält seine Angaben)",
+        "Anwendungsfall u: Zweck ",
+        "Schlüssel k: hinzugefügt oder geändert (nicht unter den 500 Namen, die die vorige"
+        " Konfiguration aufführt) (Rolle=Admin)",
+        "Schlüssel: Einstellungen geändert unter den 1.106 Namen nach den 500, die die vorige"
+        " Konfiguration aufführt (nicht einzeln aufgeführt)",
+        "Schlüssel: die 6 Namen nach den 500, die die vorige Konfiguration aufführt, wurden nicht"
+        " verglichen (von einer älteren Version festgehalten)",
+        "Anwendungsfall v: Zweck: die vorige Konfiguration hielt nur die ersten 200 Zeichen fest,"
+        " eine Änderung danach ist nicht erkennbar (von einer älteren Version festgehalten)",
+        "Backend b: Zugangsdaten hinzugefügt (user:password@ oder Werte der Abfrage in der"
+        " Adresse; nicht angezeigt)",
+    ],
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_what_walk_17_found_reads_right(language: str) -> None:
+    """A use case's "config only" note does not name the catalog (walk 17, 13); a change past
+    the names kept, one an older entry cannot tell and a change of credentials are said; a long
+    text shows its digest, so a change past its head reads as one."""
+    t, fmt = labels(language), Formatter(language)  # type: ignore[arg-type]
+    lines = audit_details(load({"previous": "abc", "changed": CHANGED}), t, fmt)[1:]
+    expected = WALK17[language]
+    assert lines[:2] == expected[:2] and lines[3:] == expected[3:]
+    assert lines[2].startswith(expected[2]) and lines[2].endswith("… sha256:" + "b" * 16)
+    assert "… sha256:" + "a" * 16 + " → " in lines[2]

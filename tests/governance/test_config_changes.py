@@ -12,11 +12,14 @@ from typing import Any
 from tests.governance.factories import config, model
 
 from stellwerk.calibration.records import CalibrationStore
+from stellwerk.governance.config_change_text import change_text
 from stellwerk.governance.config_changes import (
     MAX_CHANGES,
     MAX_NAMES,
-    change_text,
+    MAX_TEXT,
+    credentials,
     load_details,
+    recorded_address,
 )
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.ledger import Ledger
@@ -56,6 +59,7 @@ def test_no_secret_is_recorded() -> None:
     assert details["settings"]["backend"]["local"] == {
         "kind": "openai",
         "base_url": "https://models.example:8443/v1",
+        "credentials": details["settings"]["backend"]["local"]["credentials"],
         "api_key_env": "MODELS_TOKEN",
         "remote_image_urls": False,
     }
@@ -87,7 +91,7 @@ def test_the_changes_are_capped_and_the_rest_counted() -> None:
     )
 
 
-def test_a_kind_with_more_names_than_kept_is_compared_up_to_the_last_both_kept() -> None:
+def test_a_kind_with_more_names_than_kept_is_compared_name_by_name_and_past_them() -> None:
     def cfg(role_of_first: str, role_of_last: str) -> Any:
         listed = keys(MAX_NAMES + 5)
         listed[0]["role"] = role_of_first
@@ -98,12 +102,18 @@ def test_a_kind_with_more_names_than_kept_is_compared_up_to_the_last_both_kept()
     assert before["cut"] == {"key": 5}
     assert len(before["settings"]["key"]) == MAX_NAMES
     after = load_details(cfg("admin", "admin"), stored(before), "h-1")
+    last = after["changed"][1]["settings"]
     assert after["changed"] == [
-        {"kind": "key", "name": "k-0000", "field": "role", "from": "user", "to": "admin"}
+        {"kind": "key", "name": "k-0000", "field": "role", "from": "user", "to": "admin"},
+        {"kind": "key", "name": f"k-{MAX_NAMES + 4:04d}", "change": "unlisted", "settings": last},
+        {"kind": "key", "change": "past_cut", "names": 5, "listed": MAX_NAMES},
     ]
-    # fewer keys now: the ones past the old cut are not called added
+    assert last["role"] == "admin"
+    # fewer keys now: the ones past the old cut are not called removed, but the change is said
     fewer = config(departments=[{"name": "legal", "keys": keys(MAX_NAMES + 1)}])
-    assert load_details(fewer, stored(before), "h-1")["changed"] == []
+    assert load_details(fewer, stored(before), "h-1")["changed"] == [
+        {"kind": "key", "change": "past_cut", "names": 1, "listed": MAX_NAMES}
+    ]
 
 
 def test_unstated_values_read_as_what_they_mean() -> None:
@@ -151,3 +161,114 @@ def test_a_load_after_an_older_entry_says_the_changes_are_unknown(ledger: Ledger
     assert newest["changes_unknown"] is True
     assert "changed" not in newest and "first" not in newest
     assert newest["settings"]["department"]["legal"]["classification"] == "confidential"
+
+
+def with_user(n: int, role: str, key_env: str = "STW_Z_USER") -> Any:
+    """``n`` keys ``k-0000`` ... and, sorting after them, ``z-user`` of ``role`` (walk 17, 1)."""
+    listed = [*keys(n), {"id": "z-user", "key_env": key_env, "role": role}]
+    return config(departments=[{"name": "legal", "keys": listed}, {"name": "it", "pilot": True}])
+
+
+def test_a_key_made_admin_past_the_names_kept_is_named() -> None:
+    """Walk 17, 1: with more keys than kept, a key past them made an admin read "no governance
+    setting changed"."""
+    before = load_details(with_user(MAX_NAMES + 100, "user"), None, None)
+    after = load_details(with_user(MAX_NAMES + 100, "admin"), stored(before), "h-1")
+    lines = [change_text(c) for c in after["changed"]]
+    assert lines == [
+        "key z-user (not among the 500 names the previous entry listed): added or changed"
+        " (department legal, role admin, key_env STW_Z_USER)",
+        "key: settings changed among the 101 names past the 500 the previous entry listed"
+        " (not listed one by one)",
+    ]
+    # a key that is not a user is kept however it sorts, so its next change is listed as such
+    assert after["settings"]["key"]["z-user"]["role"] == "admin"
+    again = load_details(with_user(MAX_NAMES + 100, "owner"), stored(after), "h-2")
+    assert [change_text(c) for c in again["changed"]] == ["key z-user: role admin -> owner"]
+
+
+def test_any_change_past_the_names_kept_is_said() -> None:
+    """A user key past the cut given another variable: not named, but never silent; the same
+    keys again: nothing changed."""
+    before = load_details(with_user(MAX_NAMES + 100, "user"), None, None)
+    moved = load_details(with_user(MAX_NAMES + 100, "user", "STW_OTHER"), stored(before), "h-1")
+    assert moved["changed"][-1] == {
+        "kind": "key",
+        "change": "past_cut",
+        "names": 101,
+        "listed": MAX_NAMES,
+    }
+    same = load_details(with_user(MAX_NAMES + 100, "user"), stored(before), "h-1")
+    assert same["changed"] == []
+    assert len(json.dumps(same)) < 200_000  # bounded
+
+
+def test_a_change_past_the_first_characters_of_a_text_is_a_change() -> None:
+    """Walk 17, 1: texts were compared cut to ``MAX_TEXT`` characters."""
+
+    def cfg(letter: str) -> Any:
+        purpose = "p" * 500 + letter + "q" * 10_000
+        case = {"name": "contracts", "department": "legal", "purpose": purpose}
+        return config(use_cases=[case])
+
+    before = load_details(cfg("a"), None, None)
+    kept = before["settings"]["use_case"]["contracts"]["purpose"]
+    assert len(kept) <= MAX_TEXT and kept.startswith("ppp")
+    after = load_details(cfg("b"), stored(before), "h-1")
+    (change,) = after["changed"]
+    assert (change["kind"], change["name"], change["field"]) == ("use_case", "contracts", "purpose")
+    assert change["from"] != change["to"]
+
+
+def test_an_entry_of_the_previous_version_compares_sensibly() -> None:
+    """An entry written before texts and names past the cut were compared (no ``cut_digest``,
+    texts cut with "…"): what it cannot tell is said to be unknown, nothing is called added."""
+    cfg = config(
+        use_cases=[{"name": "contracts", "department": "legal", "purpose": "p" * 300}],
+        departments=[
+            {"name": "legal", "keys": [{"id": f"k-{i:04d}", "key_env": "K"} for i in range(5)]}
+        ],
+    )
+    old = stored(load_details(cfg, None, None))
+    assert old.pop("version") == 2 and "cut" not in old
+    old["settings"]["use_case"]["contracts"]["purpose"] = "p" * 199 + "…"
+    del old["settings"]["key"]["k-0003"], old["settings"]["key"]["k-0004"]
+    old["cut"] = {"key": 2}
+    details = load_details(cfg, old, "h-0")
+    lines = [change_text(c) for c in details["changed"]]
+    assert lines == [
+        "key: the 2 names past the 3 the previous entry listed were not compared (it was"
+        " written by an older version)",
+        "use_case contracts: purpose: the previous entry kept only its first 200 characters,"
+        " a change past them cannot be told (it was written by an older version)",
+    ]
+
+
+def test_a_backend_address_keeps_its_query_masked() -> None:
+    """Walk 17, 7: the query was dropped, so a change of it was not recorded (a config may
+    refuse a query in ``base_url``; the record masks it all the same)."""
+    url = "https://models.example/v1?api-version=2024&api_key=SECRET1"
+    assert recorded_address(url) == "https://models.example/v1?api-version=***&api_key=***"
+    assert credentials(url) not in (None, credentials(url.replace("2024", "2025")))
+    assert "SECRET1" not in str(credentials(url))
+    assert credentials("https://models.example/v1") is None
+
+
+def test_credentials_added_and_changed_are_said_never_shown() -> None:
+    def cfg(url: str) -> Any:
+        return config(backends=[{"name": "local", "kind": "openai", "base_url": url}])
+
+    plain = load_details(cfg("https://models.example/v1"), None, None)
+    userinfo = load_details(cfg("https://svc:hunter2@models.example/v1"), stored(plain), "h-1")
+    other = load_details(cfg("https://svc:hunter3@models.example/v1"), stored(userinfo), "h-2")
+    gone = load_details(cfg("https://models.example/v1"), stored(other), "h-3")
+    assert "hunter" not in json.dumps([userinfo, other])
+    said = [*userinfo["changed"], *other["changed"], *gone["changed"]]
+    assert [change_text(c) for c in said] == [
+        f"backend local: credentials added ({WHERE})",
+        f"backend local: credentials changed ({WHERE})",
+        f"backend local: credentials removed ({WHERE})",
+    ]
+
+
+WHERE = "user:password@ or query values of base_url; not shown"

@@ -208,10 +208,11 @@ def _config_load(entry: AuditEntry) -> tuple[AuditEntry, list[str]]:
     approved``); the other formats give the details whole."""
     from dataclasses import replace
 
-    from stellwerk.governance.config_changes import change_text
+    from stellwerk.governance.config_change_text import change_text
 
     details = dict(entry.details)
-    details.pop("settings", None)
+    for recorded in ("settings", "version", "cut_digest"):  # for the other formats
+        details.pop(recorded, None)
     changed = details.pop("changed", None)
     if not isinstance(changed, list):
         return replace(entry, details=details), []

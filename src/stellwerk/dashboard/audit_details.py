@@ -17,7 +17,9 @@ A detail that lists what changed (``CHANGES``: a use case's ``{"classification":
 reads as what nothing means for it (a use case without an allow-list: "any permitted model").
 A ``config.load`` entry (``governance.config_changes``) shows whether it is the first load, then
 what changed since the previous one, a line each (``Model tiny-large: lifecycle approved →
-deprecated``; at most ``CONFIG_SHOWN``, then how many more), never the settings it recorded.
+deprecated``; at most ``CONFIG_SHOWN``, then how many more), never the settings it recorded; a
+change past the names the previous entry kept, or one it could not tell, is said so, and a long
+text is shown with the digest of the whole, so a change past its head reads as one.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from stellwerk.config.schema import Classification, Hosting, Lifecycle, RiskTier
 from stellwerk.dashboard.adaptations import AdaptationRun, adaptation_run
 from stellwerk.dashboard.formats import DASH, Formatter
 from stellwerk.dashboard.i18n import Labels, counted
-from stellwerk.governance.config_changes import NONE_MEANS, in_order
+from stellwerk.governance.config_change_text import in_order
+from stellwerk.governance.config_changes import MAX_NAMES, MAX_TEXT, NONE_MEANS, long_text
 from stellwerk.ledger.audit import AuditEntry
 from stellwerk.routing.adapt import NOT_PROMOTED
 
@@ -133,14 +136,29 @@ def _setting(change: Mapping[str, Any], t: Labels, fmt: Formatter) -> str:
     kind = str(change.get("kind"))
     name = str(change.get("name"))
     what = t(f"target_{kind}") if f"target_{kind}" in t else kind
-    if kind not in UNNAMED:
+    if kind not in UNNAMED and "name" in change:  # a line past the names kept has none
         what += " " + (t(name) if kind == "data_class" else _short(name))
     if change.get("change") == "removed":
         return f"{what}: {t['config_removed']}"
-    if change.get("change") == "added":
+    if change.get("change") in ("added", "unlisted"):
         shown = _fields("config.load", in_order(change), t, fmt)
-        return f"{what}: {t['config_added']}" + (f" ({shown})" if shown else "")
+        said = t["config_added" if change["change"] == "added" else "config_unlisted"]
+        return f"{what}: {said.format(kept=fmt.number(MAX_NAMES))}" + (
+            f" ({shown})" if shown else ""
+        )
+    if change.get("change") == "past_cut":
+        label = "config_past_cut_unknown" if change.get("unknown") else "config_past_cut"
+        counts = {k: fmt.number(_count(change.get(k))) for k in ("names", "listed")}
+        return f"{what}: {t[label].format(**counts)}"
     field = str(change.get("field"))
+    if change.get("unknown"):
+        return f"{what}: {_name(field, 'config.load', t)}: " + t["config_text_unknown"].format(
+            chars=fmt.number(MAX_TEXT)
+        )
+    if field == "credentials":
+        done = "added" if change.get("from") is None else "changed"
+        done = "removed" if change.get("to") is None else done
+        return f"{what}: {t['config_credentials_' + done]}"
     old, new = (
         _none(field, t)
         if change.get(end) is None
@@ -148,7 +166,12 @@ def _setting(change: Mapping[str, Any], t: Labels, fmt: Formatter) -> str:
         for end in CHANGE_ENDS
     )
     line = f"{what}: {_name(field, 'config.load', t)} {old} → {new}"
-    return line + (f" {t['config_seed_only']}" if change.get("seed_only") else "")
+    # a model's state is the catalog's, a use case the database's (walk 17, 13)
+    return line + (f" {t['config_seed_only_' + kind]}" if change.get("seed_only") else "")
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) else 0
 
 
 def _none(field: str, t: Labels) -> str:
@@ -231,6 +254,10 @@ def _value(name: str, value: object, t: Labels, fmt: Formatter) -> str:
         return fmt.number(value, 4).rstrip("0").rstrip(".,")
     if isinstance(value, str) and value in VALUE_LABELS:
         return t[VALUE_LABELS[value]]
+    long = long_text(value)
+    if long is not None:  # its digest shown, so a change past the head reads as one
+        head, digest = long
+        return f"{head[: SHOWN - len(digest) - 10]}… sha256:{digest}"
     if isinstance(value, list | tuple):
         numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
         # "0,1; 0,5": a comma would read as a decimal comma in German

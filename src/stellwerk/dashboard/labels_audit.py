@@ -126,9 +126,50 @@ AUDIT: Final[dict[str, tuple[str, str]]] = {
     "config_no_change": ("no governance setting changed", "keine Governance-Einstellung geändert"),
     "config_added": ("added", "hinzugefügt"),
     "config_removed": ("removed", "entfernt"),
-    "config_seed_only": (
+    "config_seed_only_model": (
         "(config only: the catalog keeps its own state)",
         "(nur in der Konfiguration: der Katalog behält seinen Stand)",
+    ),
+    "config_seed_only_use_case": (
+        "(config only: the stored use case keeps its own settings)",
+        "(nur in der Konfiguration: der gespeicherte Anwendungsfall behält seine Angaben)",
+    ),
+    "config_unlisted": (
+        "added or changed (not among the {kept} names the previous load listed)",
+        "hinzugefügt oder geändert (nicht unter den {kept} Namen, die die vorige Konfiguration"
+        " aufführt)",
+    ),
+    "config_past_cut": (
+        "settings changed among the {names} names past the {listed} the previous load listed"
+        " (not listed one by one)",
+        "Einstellungen geändert unter den {names} Namen nach den {listed}, die die vorige"
+        " Konfiguration aufführt (nicht einzeln aufgeführt)",
+    ),
+    "config_past_cut_unknown": (
+        "the {names} names past the {listed} the previous load listed were not compared (it"
+        " was recorded by an older version)",
+        "die {names} Namen nach den {listed}, die die vorige Konfiguration aufführt, wurden nicht"
+        " verglichen (von einer älteren Version festgehalten)",
+    ),
+    "config_text_unknown": (
+        "the previous load kept only its first {chars} characters, a change past them cannot be"
+        " told (recorded by an older version)",
+        "die vorige Konfiguration hielt nur die ersten {chars} Zeichen fest, eine Änderung danach"
+        " ist nicht erkennbar (von einer älteren Version festgehalten)",
+    ),
+    "config_credentials_added": (
+        "credentials added (user:password@ or query values of the address; not shown)",
+        "Zugangsdaten hinzugefügt (user:password@ oder Werte der Abfrage in der Adresse;"
+        " nicht angezeigt)",
+    ),
+    "config_credentials_changed": (
+        "credentials changed (user:password@ or query values of the address; not shown)",
+        "Zugangsdaten geändert (user:password@ oder Werte der Abfrage in der Adresse;"
+        " nicht angezeigt)",
+    ),
+    "config_credentials_removed": (
+        "credentials removed from the address",
+        "Zugangsdaten aus der Adresse entfernt",
     ),
     "config_every": ("every", "alle"),
     "config_none": ("none", "keine"),

@@ -6,7 +6,9 @@ lifecycle, hosting and data owner; a department's data class, allowed models and
 department, role, use case and the name of its variable; a data class's hosting locations ...).
 No secret is among them: a key's variable is named (``key_env``), never read, and a key given by
 its SHA-256 shows the first 12 hex digits of the hash; a backend's address loses any
-``user:password@``. A field whose value is ``None`` is left out (read back as ``None``).
+``user:password@`` and its query's values (``?api_key=***``), and ``credentials`` holds a short
+fingerprint of them, so that a change of them is a change. A field whose value is ``None`` is left
+out (read back as ``None``).
 
 A change is one JSON object, in the order of ``FIELDS`` (then by name, then field):
 
@@ -15,18 +17,31 @@ A change is one JSON object, in the order of ``FIELDS`` (then by name, then fiel
   and a use case the database holds already are changed through the admin API or the CLI);
 * ``{"kind": "key", "name": "k", "change": "added", "settings": {...}}``, or ``"removed"``.
 
-Bounded: at most ``MAX_NAMES`` names of one kind are kept (the first by name; ``cut`` counts the
-others, and changes are compared only up to the last name both entries kept), a text at most
-``MAX_TEXT`` characters, and at most ``MAX_CHANGES`` changes are listed (``changed_more`` counts
-the rest). Pure: :class:`stellwerk.governance.admin.Administration` writes the entry.
+* ``{"kind": "key", "name": "k", "change": "unlisted", "settings": {...}}``: a key that is not a
+  user's, not among the names the previous entry kept (added, or changed past them);
+* ``{"kind": "key", "change": "past_cut", "names": 106, "listed": 500}``: settings changed among
+  the names past those the previous entry kept (``"unknown": true``: an older entry, which did
+  not record them, so they were not compared).
+
+Bounded, yet never silent about a change (walk 17): at most ``MAX_NAMES`` names of one kind are
+kept (keys that are not a user's first, then by name; ``cut`` counts the others and
+``cut_digest`` is a digest of their settings, which the next load compares), and a text longer
+than ``MAX_TEXT`` characters is kept as its head and a digest of the whole (``… sha256:<hex>``),
+so a change anywhere in it is a change. At most ``MAX_CHANGES`` changes are listed
+(``changed_more`` counts the rest). An entry of an older version (no ``version``: texts cut with
+"…", no ``cut_digest``) is compared as far as it can be, and what cannot be told is marked
+``"unknown": true``. Pure: :class:`stellwerk.governance.admin.Administration` writes the entry.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from stellwerk.config.schema import StellwerkConfig, UsageLimits
 
@@ -37,6 +52,15 @@ MAX_NAMES: Final = 500
 MAX_CHANGES: Final = 50
 MAX_TEXT: Final = 200
 SHA_SHOWN: Final = 12
+VERSION: Final = 2
+"""The version of the entries written here (1, unwritten: names and texts compared cut)."""
+DIGEST_SHOWN: Final = 16
+_DIGEST_MARK: Final = "… sha256:"
+TEXT_HEAD: Final = MAX_TEXT - len(_DIGEST_MARK) - DIGEST_SHOWN
+"""How much of a text longer than ``MAX_TEXT`` is kept before the digest of the whole."""
+_LONG: Final = re.compile(rf"(?s)(.*){re.escape(_DIGEST_MARK)}([0-9a-f]{{{DIGEST_SHOWN}}})")
+CREDENTIALS_ITERATIONS: Final = 10_000
+"""PBKDF2 rounds of a backend's credentials fingerprint (a guess costs that much to check)."""
 
 _LIMITS: Final = ("requests_per_minute", "tokens_per_minute", "monthly_budget", "max_in_flight")
 FIELDS: Final[dict[str, tuple[str, ...]]] = {
@@ -56,7 +80,7 @@ FIELDS: Final[dict[str, tuple[str, ...]]] = {
         "evaluation_url",
         "oversight_contact",
     ),
-    "backend": ("kind", "base_url", "api_key_env", "remote_image_urls"),
+    "backend": ("kind", "base_url", "credentials", "api_key_env", "remote_image_urls"),
     "department": ("classification", "allowed_models", *_LIMITS, "pilot"),
     "key": ("department", "role", "use_case", "classification", "key_env", "key_sha256", *_LIMITS),
     "use_case": (
@@ -107,17 +131,19 @@ NONE_MEANS: Final = {
     "classification": "inherited",
 }
 """Fields whose ``None`` (left out) has a meaning: no allow-list allows any model ..."""
+NEW_FIELDS: Final = frozenset({("backend", "credentials")})
+"""Fields an entry of an older version did not record (not compared with one)."""
 
 
-def config_settings(config: StellwerkConfig) -> tuple[Settings, dict[str, int]]:
-    """The governance settings of ``config`` (module docstring), and per kind how many names
-    were left out past ``MAX_NAMES``."""
+def config_settings(config: StellwerkConfig) -> Settings:
+    """The governance settings of ``config`` (module docstring), every name of every kind."""
     found: dict[str, dict[str, dict[str, object]]] = {
         "model": {m.id: _model(m.model_dump()) for m in config.models},
         "backend": {
             b.name: {
                 "kind": b.kind,
-                "base_url": _address(b.base_url),
+                "base_url": recorded_address(b.base_url),
+                "credentials": credentials(b.base_url),
                 "api_key_env": b.api_key_env,
                 "remote_image_urls": b.remote_image_urls,
             }
@@ -155,15 +181,35 @@ def config_settings(config: StellwerkConfig) -> tuple[Settings, dict[str, int]]:
         "router": {"router": _router(config)},
         "governance": {"rules": _rules(config)},
     }
-    settings: Settings = {}
+    return {kind: {n: _kept(kind, e[n]) for n in sorted(e)} for kind, e in found.items()}
+
+
+def bounded(settings: Settings) -> tuple[Settings, dict[str, int], dict[str, str]]:
+    """``settings`` with at most ``MAX_NAMES`` names per kind (keys that are not a user's
+    first, then by name), how many names each kind left out, and a digest of their settings."""
+    kept: Settings = {}
     cut: dict[str, int] = {}
-    for kind, entities in found.items():
-        names = sorted(entities)
+    digests: dict[str, str] = {}
+    for kind, entities in settings.items():
+        names = sorted(entities, key=lambda n: (_rank(entities[n]), n))
+        kept[kind] = {n: entities[n] for n in sorted(names[:MAX_NAMES])}
         if len(names) > MAX_NAMES:
             cut[kind] = len(names) - MAX_NAMES
-            del names[MAX_NAMES:]
-        settings[kind] = {n: _kept(kind, entities[n]) for n in names}
-    return settings, cut
+            digests[kind] = _digest_of({n: entities[n] for n in names[MAX_NAMES:]})
+    return kept, cut, digests
+
+
+def _rank(settings: Mapping[str, Value]) -> int:
+    """0 for a key that is not a user's (kept first: its changes matter most), else 1."""
+    return 0 if settings.get("role", "user") != "user" else 1
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_SHOWN]
+
+
+def _digest_of(entities: Mapping[str, Mapping[str, Any]]) -> str:
+    return _digest(json.dumps(entities, sort_keys=True, ensure_ascii=False))
 
 
 def _model(dump: dict[str, Any]) -> dict[str, object]:
@@ -171,10 +217,26 @@ def _model(dump: dict[str, Any]) -> dict[str, object]:
     return {**dump, **price}
 
 
-def _address(url: str) -> str:
+def recorded_address(url: str) -> str:
+    """``url`` without ``user:password@`` and with its query's values masked."""
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    query = "&".join(f"{k}=***" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, host, parts.path, query, ""))
+
+
+def credentials(url: str) -> str | None:
+    """A fingerprint of ``url``'s ``user:password@`` and query values (``None``: it has none):
+    a change of them is a change, their value is not told (PBKDF2, so a guess is slow to
+    check)."""
+    parts = urlsplit(url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    values = [v for _, v in parse_qsl(parts.query, keep_blank_values=True)]
+    if not userinfo and not values:
+        return None
+    secret = json.dumps([userinfo, values]).encode()
+    salt = b"stellwerk config.load credentials"
+    return hashlib.pbkdf2_hmac("sha256", secret, salt, CREDENTIALS_ITERATIONS).hex()[:SHA_SHOWN]
 
 
 def _limits(limits: UsageLimits) -> dict[str, object]:
@@ -237,32 +299,67 @@ def _kept(kind: str, values: Mapping[str, object]) -> dict[str, Value]:
 
 
 def _text(value: str) -> str:
-    return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…"
+    """``value``, or past ``MAX_TEXT`` characters its head and a digest of the whole."""
+    if len(value) <= MAX_TEXT:
+        return value
+    return f"{value[:TEXT_HEAD]}{_DIGEST_MARK}{_digest(value)}"
 
 
-def changes(
-    before: Mapping[str, Any],
-    after: Settings,
-    cut_before: Mapping[str, Any],
-    cut: Mapping[str, int],
-) -> list[dict[str, Any]]:
-    """What changed from the settings ``before`` (as an earlier entry holds them) to ``after``,
-    each kind compared up to the last name both kept (module docstring)."""
+def long_text(value: object) -> tuple[str, str] | None:
+    """The head and the digest of a text kept as them (``None``: a text kept whole)."""
+    found = _LONG.fullmatch(value) if isinstance(value, str) else None
+    return None if found is None else (found[1], found[2])
+
+
+def changes(previous: Mapping[str, Any], after: Settings) -> list[dict[str, Any]]:
+    """What changed from the settings the entry ``previous`` holds (its details) to ``after``
+    (every name), in the order of ``FIELDS``, then by name (module docstring)."""
     found: list[dict[str, Any]] = []
+    before = previous["settings"]
+    older = previous.get("version") != VERSION
+    cut_before, digests = (_mapping(previous.get(d)) for d in ("cut", "cut_digest"))
     for kind, fields in FIELDS.items():
         old = _entities(before.get(kind))
         new = after.get(kind, {})
-        bound = _bound(kind, old, new, cut_before, cut)
+        rest: dict[str, dict[str, Value]] = {}  # names the previous entry did not keep
         for name in sorted(set(old) | set(new)):
-            if bound is not None and name > bound:
-                continue
             if name not in old:
-                found.append({"kind": kind, "name": name, "change": "added", "settings": new[name]})
+                if cut_before.get(kind):
+                    rest[name] = new[name]
+                else:
+                    found.append(
+                        {"kind": kind, "name": name, "change": "added", "settings": new[name]}
+                    )
             elif name not in new:
                 found.append({"kind": kind, "name": name, "change": "removed"})
             else:
-                found += _fields(kind, name, fields, old[name], new[name])
+                found += _fields(kind, name, fields, old[name], new[name], older)
+        if cut_before.get(kind):
+            found += _past_cut(kind, rest, len(old), digests.get(kind), older)
     return found
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _past_cut(
+    kind: str, rest: Mapping[str, dict[str, Value]], listed: int, digest: object, older: bool
+) -> list[dict[str, Any]]:
+    """What changed among the names past those the previous entry kept: nothing, if the digest
+    of their settings is the same; else the keys that are not a user's by name, and a line."""
+    if not older and digest == _digest_of(rest):
+        return []
+    summary: dict[str, Any] = {"kind": kind, "change": "past_cut", "names": len(rest)}
+    summary["listed"] = listed
+    if older or not isinstance(digest, str):
+        return [summary | {"unknown": True}]
+    named = [
+        {"kind": kind, "name": name, "change": "unlisted", "settings": settings}
+        for name, settings in rest.items()
+        if kind == "key" and _rank(settings) == 0
+    ]
+    return [*named, summary]
 
 
 def _entities(value: object) -> dict[str, Mapping[str, Any]]:
@@ -272,32 +369,40 @@ def _entities(value: object) -> dict[str, Mapping[str, Any]]:
     return {str(n): v for n, v in value.items() if isinstance(v, Mapping)}
 
 
-def _bound(
-    kind: str,
-    old: Mapping[str, object],
-    new: Mapping[str, object],
-    cut_before: Mapping[str, Any],
-    cut: Mapping[str, int],
-) -> str | None:
-    """The last name of ``kind`` both entries kept, where either left names out."""
-    last = [max(names) for names, c in ((old, cut_before), (new, cut)) if c.get(kind) and names]
-    return min(last) if last else None
-
-
 def _fields(
-    kind: str, name: str, fields: tuple[str, ...], old: Mapping[str, Any], new: Mapping[str, Any]
+    kind: str,
+    name: str,
+    fields: tuple[str, ...],
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    older: bool,
 ) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for field in fields:
+        if older and (kind, field) in NEW_FIELDS:
+            continue
         was, now = old.get(field), new.get(field)
+        if older and isinstance(now, str) and (kind, field) == ("backend", "base_url"):
+            now = now.partition("?")[0]  # an older entry recorded no query
         if was == now:
             continue
         change: dict[str, Any] = {"kind": kind, "name": name, "field": field}
         change.update({"from": was, "to": now})
+        if older and _cut_alike(was, now):
+            change["unknown"] = True
         if (kind, field) in SEED_ONLY:
             change["seed_only"] = True
         found.append(change)
     return found
+
+
+def _cut_alike(was: object, now: object) -> bool:
+    """Whether ``was``, a text an older entry cut ("…" after ``MAX_TEXT - 1`` characters), may
+    be ``now``: what both keep of it is the same."""
+    if not (isinstance(was, str) and len(was) == MAX_TEXT and was.endswith("…")):
+        return False
+    long = long_text(now)
+    return long is not None and was.startswith(long[0])
 
 
 def load_details(
@@ -305,66 +410,21 @@ def load_details(
 ) -> dict[str, Any]:
     """The details of a ``config.load`` entry for ``config``, after the entry ``previous``
     (its details; ``None``: this is the first load)."""
-    settings, cut = config_settings(config)
+    every = config_settings(config)
+    settings, cut, digests = bounded(every)
     details: dict[str, Any] = {"previous": previous_hash}
     if previous is None:
         details["first"] = True
     elif not isinstance(previous.get("settings"), Mapping):
         details["changes_unknown"] = True  # written before loads recorded their settings
     else:
-        before_cut = previous.get("cut")
-        found = changes(
-            previous["settings"],
-            settings,
-            before_cut if isinstance(before_cut, Mapping) else {},
-            cut,
-        )
+        found = changes(previous, every)
         details["changed"] = found[:MAX_CHANGES]
         if len(found) > MAX_CHANGES:
             details["changed_more"] = len(found) - MAX_CHANGES
+    details["version"] = VERSION
     details["settings"] = settings
     if cut:
         details["cut"] = cut
+        details["cut_digest"] = digests
     return details
-
-
-def change_text(change: Mapping[str, Any]) -> str:
-    """One change in plain English, as ``stellwerk audit`` prints it:
-    ``model tiny-large: lifecycle proposed -> approved``, ``key research-2 added (role admin,
-    ...)``."""
-    what = f"{change.get('kind')} {change.get('name')}"
-    kind = change.get("change")
-    if kind == "removed":
-        return f"{what} removed"
-    if kind == "added":
-        settings = in_order(change)
-        shown = ", ".join(f"{k} {_shown(v, k)}" for k, v in settings.items())
-        return f"{what} added" + (f" ({shown})" if shown else "")
-    field = str(change.get("field"))
-    line = (
-        f"{what}: {field} {_shown(change.get('from'), field)} -> {_shown(change.get('to'), field)}"
-    )
-    if change.get("seed_only"):
-        line += " (config only: the database keeps its own state)"
-    return line
-
-
-def in_order(change: Mapping[str, Any]) -> dict[str, Any]:
-    """An added entity's settings in the order of its kind's ``FIELDS`` (PostgreSQL's ``jsonb``
-    keeps an object's keys in an order of its own)."""
-    settings = change.get("settings")
-    if not isinstance(settings, Mapping):
-        return {}
-    order = FIELDS.get(str(change.get("kind")), ())
-    known = {f: settings[f] for f in order if f in settings}
-    return known | {str(k): v for k, v in settings.items() if k not in known}
-
-
-def _shown(value: object, field: str) -> str:
-    if value is None:
-        return f"({NONE_MEANS.get(field, 'none')})"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return "[" + ", ".join(str(v) for v in value) + "]"
-    return str(value)
