@@ -43,7 +43,6 @@ def test_no_secret_is_recorded() -> None:
                 "name": "local",
                 "kind": "openai",
                 "base_url": "https://svc:hunter2@models.example:8443/v1",
-                "api_key_env": "MODELS_TOKEN",
             }
         ],
         departments=[
@@ -56,7 +55,6 @@ def test_no_secret_is_recorded() -> None:
     assert details["settings"]["backend"]["local"] == {
         "kind": "openai",
         "base_url": "https://models.example:8443/v1",
-        "api_key_env": "MODELS_TOKEN",
         "remote_image_urls": False,
     }
     assert details["settings"]["key"]["l-1"]["key_sha256"] == sha[:12] + "…"
