@@ -261,7 +261,8 @@ def test_serve_says_at_start_which_models_have_no_hosting(tmp_path: Path) -> Non
     names the models and what to do, beside the models line."""
     from stellwerk.cli.serve_summary import startup_summary
 
-    placed = {**STATED, "id": "placed"}
+    # other weights (upstream): ids of one server's weights must state the same hosting
+    placed = {**STATED, "id": "placed", "upstream": "p"}
     config = load_config(write(tmp_path, {**MINIMAL, "models": [MINIMAL["models"][0], placed]}))
     notes = [x for x in startup_summary(config, "http://h:1", "c.yaml") if "hosting" in x]
     assert notes == [

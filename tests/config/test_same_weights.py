@@ -1,6 +1,7 @@
 """Which catalog ids serve the same weights (stellwerk.config.weights): the same server and the
 same upstream name, however the config spells them; ``stellwerk config check`` and ``stellwerk
-serve`` warn, naming the ids and the facts, when their governance differs."""
+serve`` warn, naming the ids and the facts, when their data owner or lifecycle differs, and
+refuse the config (as ``create_app`` does) when their hosting differs."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
-from stellwerk.config import parse_config
+from stellwerk.config import StellwerkConfig, parse_config
 from stellwerk.config.weights import same_weights
+from stellwerk.errors import ConfigError
+from stellwerk.gateway import create_app
 from tests.config.test_config import MINIMAL, OPENAI_BACKEND, STATED, write
 
 
@@ -153,14 +156,126 @@ def test_serve_warns_at_start_of_ids_of_the_same_weights_whose_governance_differ
     """The warning comes before the ledger is opened: a ledger that cannot be opened (here a
     folder) ends the start after it, with no server."""
     monkeypatch.setenv("IT_KEY", "sk-it-0123456789")
-    path = _aliased(tmp_path, hosting="non_eu_cloud")
+    path = _aliased(tmp_path, lifecycle="retired")  # a rename: the old id retired
     text = path.read_text() + f"server:\n  database_url: sqlite:///{tmp_path}\n"
     path.write_text(text)
     answer = CliRunner().invoke(build_app(), ["serve", "--config", str(path)])
     assert answer.exit_code == 2, answer.output
     assert (
         "warning: models mistral-3-8b and expert-copy serve the same weights ('ministral-3:8b'"
-        " at http://127.0.0.1:11434) but their governance differs: hosting (mistral-3-8b:"
-        " on_prem, expert-copy: non_eu_cloud)"
+        " at http://127.0.0.1:11434) but their governance differs: lifecycle (mistral-3-8b:"
+        " approved, expert-copy: retired)"
     ) in answer.stderr
     assert "error:" in answer.stderr
+
+
+#: the same weights as MINIMAL's model, through a second backend entry for its server
+SAME_SERVER = {"name": "ollama-2", "kind": "ollama", "base_url": "http://127.0.0.1:11434/"}
+
+
+def _split(hosting: str | None) -> dict[str, Any]:
+    """MINIMAL's model (on premises) and a second id of its weights, through another backend
+    entry of the same server, with ``hosting`` (None: not stated)."""
+    expert = {**STATED, "data_owner": "it"}
+    upstream = "registry.ollama.ai/library/ministral-3:8b"  # Ollama's long name of the same
+    copy = {**expert, "id": "expert-copy", "backend": "ollama-2", "upstream": upstream}
+    del copy["hosting"]
+    if hosting is not None:
+        copy["hosting"] = hosting
+    return {**MINIMAL, "backends": [*MINIMAL["backends"], SAME_SERVER], "models": [expert, copy]}
+
+
+SPLIT = {
+    "eu_cloud": (
+        "models.0.hosting, models.1.hosting: models mistral-3-8b (on_prem) and expert-copy"
+        " (eu_cloud) serve the same weights ('ministral-3:8b' at http://127.0.0.1:11434)"
+        " but state different hosting. One server is in one place: through the id with the"
+        " more trusted hosting, data that the other's hosting forbids would reach these"
+        " weights. Give them the same hosting, or point them at different servers"
+        " (docs/config.md, Models that serve the same weights)"
+    ),
+    None: (
+        "models.0.hosting, models.1.hosting: models mistral-3-8b (on_prem) and expert-copy"
+        " (not stated) serve the same weights ('ministral-3:8b' at"
+        " http://127.0.0.1:11434) but state different hosting (expert-copy states none: the"
+        " least trusted location). One server is in one place"
+    ),
+}
+
+
+@pytest.mark.parametrize("hosting", list(SPLIT), ids=["stated", "unstated"])
+def test_config_check_refuses_ids_of_the_same_weights_with_different_hosting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hosting: str | None
+) -> None:
+    """One server is in one place: two locations stated for it (or one stated, one left to the
+    least trusted) make the config invalid, named with both ids, both values and the fix."""
+    monkeypatch.setenv("IT_KEY", "sk-it-0123456789")
+    path = write(tmp_path, _split(hosting))
+    answer = CliRunner().invoke(build_app(), ["config", "check", str(path)])
+    assert answer.exit_code == 2, answer.output
+    assert "valid (" not in answer.stdout
+    assert answer.stderr.startswith(f"error: {path}: invalid config:\n  {SPLIT[hosting]}"), (
+        answer.stderr
+    )
+    agreed = write(tmp_path, _split("on_prem"))
+    answer = CliRunner().invoke(build_app(), ["config", "check", str(agreed)])
+    assert answer.exit_code == 0 and "warning" not in answer.output, answer.output
+
+
+def test_serve_refuses_ids_of_the_same_weights_with_different_hosting_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused at load, before the ledger: the ledger named here (a folder) would end the start
+    with its own error line after it, not with the server running."""
+    monkeypatch.setenv("IT_KEY", "sk-it-0123456789")
+    raw = {**_split("eu_cloud"), "server": {"database_url": f"sqlite:///{tmp_path}"}}
+    path = write(tmp_path, raw)
+    answer = CliRunner().invoke(build_app(), ["serve", "--config", str(path)])
+    assert answer.exit_code == 2, answer.output
+    assert answer.stderr.startswith(f"error: {path}: invalid config:\n  {SPLIT['eu_cloud']}"), (
+        answer.stderr
+    )
+    assert "ledger" not in answer.stderr
+
+
+def test_create_app_refuses_a_config_built_in_code_with_different_hosting() -> None:
+    """A config validated by the model alone (``StellwerkConfig.model_validate``, as code that
+    embeds the gateway may build one) has not been through ``parse_config``: the app refuses
+    it when it is built, not at its start."""
+    config = StellwerkConfig.model_validate(_split("non_eu_cloud"))
+    with pytest.raises(ConfigError) as refused:
+        create_app(config, environ={"IT_KEY": "sk-it-0123456789"})
+    assert str(refused.value).startswith(
+        "<config>: invalid config:\n  models.0.hosting, models.1.hosting: models mistral-3-8b"
+        " (on_prem) and expert-copy (non_eu_cloud) serve the same weights"
+    ), refused.value
+
+
+def test_every_group_that_states_different_hosting_is_named_and_unstated_alike_is_valid() -> None:
+    """Three ids of one server's weights, two of them agreeing, and a second pair: each group is
+    one line. Ids that all leave hosting unstated agree (the least trusted location for all)."""
+    models = [
+        {**STATED, "id": "a", "hosting": "on_prem"},
+        {**STATED, "id": "b", "hosting": "on_prem"},
+        {**STATED, "id": "c", "hosting": "eu_cloud"},
+        {**STATED, "id": "d", "upstream": "other", "hosting": "eu_cloud"},
+        {**STATED, "id": "e", "upstream": "other"},
+    ]
+    del models[4]["hosting"]
+    with pytest.raises(ConfigError) as refused:
+        parse_config({**MINIMAL, "models": models}, source="s.yaml")
+    lines = str(refused.value).splitlines()
+    assert lines[0] == "s.yaml: invalid config:"
+    assert lines[1].startswith(
+        "  models.0.hosting, models.1.hosting, models.2.hosting: models a (on_prem), b (on_prem)"
+        " and c (eu_cloud) serve the same weights ('ministral-3:8b' at http://127.0.0.1:11434)"
+        " but state different hosting. One server"
+    ), lines[1]
+    assert lines[2].startswith(
+        "  models.3.hosting, models.4.hosting: models d (eu_cloud) and e (not stated) serve the"
+        " same weights ('other:latest' at http://127.0.0.1:11434) but state different hosting"
+        " (e states none: the least trusted location)."
+    ), lines[2]
+    assert len(lines) == 3
+    unstated = [{**m, "hosting": None} for m in models[3:]]
+    assert len(parse_config({**MINIMAL, "models": unstated}).models) == 2

@@ -145,7 +145,7 @@ def test_the_openai_library_names_the_refused_key_and_several_are_named_together
     gateway: Gateway,
 ) -> None:
     messages: Any = [
-        {"role": "system", "content": "Kurz.", "cache_control": {"type": "ephemeral"}},
+        {"role": "system", "content": "Kurz.", "thinking": "..."},
         {"role": "user", "content": "Hallo", "id": "m1"},
     ]
     with (
@@ -155,9 +155,9 @@ def test_the_openai_library_names_the_refused_key_and_several_are_named_together
         client.chat.completions.create(model="tiny-small", messages=messages, max_tokens=2)
     error = caught.value.body
     assert isinstance(error, dict)
-    assert (error["param"], error["code"]) == ("messages[0].cache_control", "unknown_parameter")
+    assert (error["param"], error["code"]) == ("messages[0].thinking", "unknown_parameter")
     assert error["message"].startswith(
-        "Unrecognized request arguments supplied: messages[0].cache_control, messages[1].id ("
+        "Unrecognized request arguments supplied: messages[0].thinking, messages[1].id ("
     )
 
 

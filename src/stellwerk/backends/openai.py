@@ -115,6 +115,16 @@ def _logprobs(choice: JSON, text: Any, top: int | None) -> list[JSON] | None:
     return logprobs.from_chat(raw, top)
 
 
+def _reasoning(message: JSON) -> str | None:
+    """A message's or delta's reasoning: ``reasoning_content`` (llama.cpp, DeepSeek, vLLM before
+    0.10), or ``reasoning`` (vLLM's newer name); None when empty or no text."""
+    for key in ("reasoning_content", "reasoning"):
+        value = message.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def result_from_wire(backend: str, body: JSON, top: int | None = None) -> ChatResult:
     """The whole answer; with its tokens' log probabilities when the request asked for ``top``
     alternatives (``logprobs.wanted``)."""
@@ -131,6 +141,7 @@ def result_from_wire(backend: str, body: JSON, top: int | None = None) -> ChatRe
         finish_reason=choices[0].get("finish_reason"),
         usage=usage,
         logprobs=logprobs.within(_logprobs(choices[0], text, top), content),
+        reasoning=_reasoning(message) if isinstance(message, dict) else None,
     )
 
 
@@ -148,6 +159,7 @@ def chunk_from_wire(body: JSON, top: int | None = None) -> ChatChunk:
         finish_reason=choice.get("finish_reason"),
         usage=usage,
         logprobs=None if top is None else _logprobs(choice, text, top),
+        reasoning=_reasoning(delta) if isinstance(delta, dict) else None,
     )
 
 
@@ -229,8 +241,8 @@ class OpenAIBackend(Backend):
                 chunk = chunk_from_wire(body, top)
                 if chunk.usage is not None:
                     usage = chunk.usage
-                if chunk.content is not None or chunk.tool_calls is not None:
-                    counted += 1
+                if chunk.content is not None or chunk.tool_calls is not None or chunk.reasoning:
+                    counted += 1  # reasoning tokens are answer tokens
                 finish_reason = chunk.finish_reason or finish_reason
                 _add_arguments(arguments, chunk.tool_calls)
                 # a tool call's end waits for the usage: it may have been cut (``finish``)
@@ -238,8 +250,8 @@ class OpenAIBackend(Backend):
                 tokens = chunk.logprobs
                 if top is not None:  # the tokens go with the text they make up
                     tokens = held.with_text(tokens, chunk.content)
-                if chunk.content is not None or chunk.tool_calls or told:
-                    yield ChatChunk(chunk.content, chunk.tool_calls, told, logprobs=tokens)
+                if chunk.content is not None or chunk.tool_calls or told or chunk.reasoning:
+                    yield replace(chunk, finish_reason=told, usage=None, logprobs=tokens)
         if not finished:
             if counted == 0:
                 # llama-cpp-python answers a prompt over its context with an empty 200 stream

@@ -63,6 +63,9 @@ class ChatResult:
     #: the answer's tokens with their log probabilities, when the client asked for them
     #: (``stellwerk.backends.logprobs``); None when it did not, or the server sent none
     logprobs: list[JSON] | None = None
+    #: the model's reasoning before its answer, as the server sent it apart from the content
+    #: (``reasoning_content``: llama.cpp's ``--reasoning-format``, vLLM's reasoning parsers)
+    reasoning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,7 @@ class ChatChunk:
     finish_reason: str | None = None
     usage: Usage | None = None
     logprobs: list[JSON] | None = None
+    reasoning: str | None = None  # a piece of the reasoning (``ChatResult.reasoning``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,9 @@ def serve(
 ) -> None:
     """Serve the gateway (OpenAI API on /v1, Ollama API on /api) until interrupted.
 
-    Model ids that serve the same weights with different governance facts are named in a
-    warning, as ``config check`` names them (``config.weights``)."""
+    Model ids that serve the same weights with a different data owner or lifecycle are named in
+    a warning, as ``config check`` names them; with different hosting the config is refused
+    (``config.weights``)."""
     import uvicorn
 
     from stellwerk.cli.serve_summary import log_to_stderr, startup_summary
@@ -97,8 +98,8 @@ def check(
     Variables the config references that are not set are named too: a warning, or with
     ``--env`` an error (what a service unit should check before it starts the gateway). Models
     without a stated ``hosting`` or ``lifecycle`` are named in a warning (``config.unstated``),
-    and so are model ids that serve the same weights with different governance facts
-    (``config.weights``)."""
+    and so are model ids that serve the same weights with a different data owner or lifecycle;
+    ids of the same weights with different hosting make the config invalid (``config.weights``)."""
     from stellwerk.config import load_config
     from stellwerk.config.unstated import unstated_warnings
 
@@ -135,9 +136,10 @@ def _said(problems: list[str], *, refused: bool) -> bool:
 
 
 def _same_weights(config: StellwerkConfig) -> None:
-    """Warn of model ids that serve the same weights but differ in governance: a warning, not a
-    refusal (the config served before; consent holds for the weights whatever the ids say, and
-    a lifecycle may differ on purpose: an id retired whose weights serve on under a new one)."""
+    """Warn of model ids that serve the same weights but differ in data owner or lifecycle: a
+    warning, not a refusal (consent holds for the weights whatever the ids say, and a lifecycle
+    may differ on purpose: an id retired whose weights serve on under a new one). Different
+    hosting is no warning: ``load_config`` refused it (``config.weights.hosting_errors``)."""
     from stellwerk.config.weights import weights_warnings
 
     for warning in weights_warnings(config):

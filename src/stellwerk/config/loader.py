@@ -18,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from stellwerk.config.schema import StellwerkConfig
+from stellwerk.config.weights import refuse_split_hosting
 from stellwerk.config.yaml_keys import load_yaml
 from stellwerk.errors import ConfigError
 
@@ -82,14 +83,17 @@ def _sqlite_file_url(database_url: str) -> URL | None:
 
 
 def parse_config(raw: object, *, source: str = "<config>") -> StellwerkConfig:
-    """Validate an already parsed mapping (from YAML, JSON or code)."""
+    """Validate an already parsed mapping (from YAML, JSON or code); model ids of the same
+    weights that state different hosting are refused too (``config.weights``)."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: the top level must be a mapping of sections")
     try:
-        return StellwerkConfig.model_validate(raw)
+        config = StellwerkConfig.model_validate(raw)
     except ValidationError as exc:
         lines = [_describe(err) for err in exc.errors()]
         raise ConfigError(f"{source}: invalid config:\n  " + "\n  ".join(lines)) from exc
+    refuse_split_hosting(config, source)  # across models and backends: after their validation
+    return config
 
 
 def config_hash(config: StellwerkConfig) -> str:

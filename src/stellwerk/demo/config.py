@@ -86,8 +86,10 @@ def demo_config_data(llama_url: str, keys: DemoKeys, *, host: str, port: int) ->
             "params_b": params,
             "size_class": size,
             "context_length": 1024,
-            # llama.cpp answers JSON by a grammar made from the schema, so even these can
-            "capabilities": ["chat", "completion", "json"],
+            # llama.cpp answers JSON by a grammar made from the schema, so even these can; the
+            # small one takes tools too (its server answers a tool request, the calls as random
+            # as its text), for a client's tool round trip to be tried on the demo
+            "capabilities": ["chat", "completion", "json", *(["tools"] if size == "small" else [])],
             "licence": DEMO_MODEL_LICENCE,
             # stated, as every config should: the demo's server runs on this machine
             "hosting": "on_prem",

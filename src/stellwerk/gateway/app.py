@@ -25,6 +25,7 @@ from stellwerk.calibration.costs import with_measured_costs
 from stellwerk.calibration.records import CalibrationStore
 from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import StellwerkConfig
+from stellwerk.config.weights import refuse_split_hosting
 from stellwerk.dashboard import install_dashboard
 from stellwerk.gateway import admin_api, data_plane, errors, openapi, ops
 from stellwerk.gateway.access_log import AccessLog
@@ -62,7 +63,10 @@ def create_app(
     """Build the app. ``environ`` holds the referenced secrets (default: the process env).
     ``ledger``: the ledger of ``config``, opened (and so migrated) already, which the app's
     first start takes over instead of opening it again (and closes at its shutdown); without
-    it, and at any later start, the start opens its own."""
+    it, and at any later start, the start opens its own. A config whose ids of the same weights
+    state different hosting is refused (``ConfigError``), as ``parse_config`` refuses it: one
+    built in code (``StellwerkConfig.model_validate``, ``model_copy``) has not been through it."""
+    refuse_split_hosting(config, config.source or "<config>")
     env = os.environ if environ is None else environ
     secrets = Secrets.resolve(config, env)
     password = redis_password(config, env)

@@ -89,7 +89,7 @@ class ConverseExchange(Exchange):
         async for chunk in chunks:
             if chunk.finish_reason == "length":
                 done_reason = "length"
-            if chunk.content is not None:
+            if chunk.content is not None or chunk.reasoning:
                 yield wire.chat_line(model, replace(chunk, tool_calls=None), generate=self.generate)
             pieces += chunk.tool_calls or ()
             if pieces and chunk.finish_reason:

@@ -415,11 +415,16 @@ def _final_fields(usage: Usage | None, total_ns: int, done_reason: str) -> dict[
     }
 
 
-def answer_fields(content: str | None, tool_calls: Any, generate: bool) -> dict[str, Any]:
-    """``/api/chat`` answers with a message, ``/api/generate`` with the response text."""
+def answer_fields(
+    content: str | None, tool_calls: Any, generate: bool, thinking: str | None = None
+) -> dict[str, Any]:
+    """``/api/chat`` answers with a message, ``/api/generate`` with the response text; the
+    backend's reasoning (``reasoning_content``) is Ollama's ``thinking`` of either."""
     if generate:
-        return {"response": content or ""}
+        return {"response": content or ""} | ({"thinking": thinking} if thinking else {})
     message: dict[str, Any] = {"role": "assistant", "content": content or ""}
+    if thinking:
+        message["thinking"] = thinking
     calls = _tool_calls(tool_calls)
     if calls:
         message["tool_calls"] = calls
@@ -445,7 +450,7 @@ def chat_response(model: str, result: ChatResult, total_ns: int, *, generate: bo
     body = {
         "model": model,
         "created_at": now_iso(),
-        **answer_fields(result.content, result.tool_calls, generate),
+        **answer_fields(result.content, result.tool_calls, generate, result.reasoning),
         **_final_fields(result.usage, total_ns, done_reason),
     }
     if result.logprobs is not None:
@@ -457,7 +462,7 @@ def chat_line(model: str, chunk: ChatChunk, *, generate: bool) -> bytes:
     body = {
         "model": model,
         "created_at": now_iso(),
-        **answer_fields(chunk.content, chunk.tool_calls, generate),
+        **answer_fields(chunk.content, chunk.tool_calls, generate, chunk.reasoning),
         "done": False,
     }
     if chunk.logprobs is not None:

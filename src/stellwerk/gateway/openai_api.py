@@ -44,8 +44,10 @@ from stellwerk.gateway.whole_inputs import openai_words
 
 _NOT_PASSED = {"model", "messages", "stream", "stream_options", "user", "n"}
 #: a message's fields that no model server reads (OpenAI's and the ``openai`` library's of an
-#: answer, sent back with it)
+#: answer, sent back with it; prompt-caching markup, Anthropic's and OpenAI's)
 _UNREAD: dict[str, Any] = {
+    "cache_control": True,
+    "content": {"__all__": {"cache_control", "prompt_cache_breakpoint"}},
     "audio": True,
     "annotations": True,
     "parsed": True,

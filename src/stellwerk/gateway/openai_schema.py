@@ -47,9 +47,18 @@ class _Open(Keyed):
     model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
 
 
-class TextPart(_Open):
+class _Cacheable(_Open):
+    """A message or content part: takes Anthropic's prompt-caching markup, ``cache_control``,
+    which multi-provider clients (LiteLLM) send to every provider; no model server here reads
+    it, so it is dropped (``openai_api``), as OpenAI's own ``prompt_cache_breakpoint``."""
+
+    cache_control: dict[str, Any] | None = None
+
+
+class TextPart(_Cacheable):
     type: Literal["text"]
     text: str
+    prompt_cache_breakpoint: dict[str, Any] | None = None
 
 
 class ImageUrl(_Open):
@@ -57,9 +66,10 @@ class ImageUrl(_Open):
     detail: Literal["auto", "low", "high"] | None = None
 
 
-class ImagePart(_Open):
+class ImagePart(_Cacheable):
     type: Literal["image_url"]
     image_url: ImageUrl
+    prompt_cache_breakpoint: dict[str, Any] | None = None
 
 
 #: content parts of OpenAI's API that no model here reads, and what to send instead
@@ -117,19 +127,19 @@ class ToolCall(_Open):
     index: int | None = None  # a streamed call's, kept by clients that join the chunks
 
 
-class SystemMessage(_Open):
+class SystemMessage(_Cacheable):
     role: Literal["system", "developer"]
     content: str | list[TextPart]
     name: str | None = None
 
 
-class UserMessage(_Open):
+class UserMessage(_Cacheable):
     role: Literal["user"]
     content: str | list[ContentPart]
     name: str | None = None
 
 
-class AssistantMessage(_Open):
+class AssistantMessage(_Cacheable):
     role: Literal["assistant"]
     content: str | list[TextPart] | None = None
     name: str | None = None
@@ -147,13 +157,16 @@ class AssistantMessage(_Open):
     parsed: Any = None
 
 
-class ToolMessage(_Open):
+class ToolMessage(_Cacheable):
     role: Literal["tool"]
     content: str | list[TextPart]
     tool_call_id: str
+    # the called function's name: OpenAI's function-calling guide sends it, and so does this
+    # gateway's translation of an Ollama tool answer (``tool_name``); templates may read it
+    name: str | None = None
 
 
-class FunctionMessage(_Open):
+class FunctionMessage(_Cacheable):
     role: Literal["function"]
     content: str | None
     name: str

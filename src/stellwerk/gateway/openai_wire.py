@@ -110,6 +110,8 @@ def completion(
 ) -> bytes:
     """A chat completion; ``older``: the client sent ``functions``, not ``tools``."""
     message: dict[str, Any] = {"role": "assistant", "content": result.content}
+    if result.reasoning is not None:  # DeepSeek's name, which llama.cpp and vLLM answer with
+        message["reasoning_content"] = result.reasoning
     if result.tool_calls and older:
         message["function_call"] = _function_call(result.tool_calls)
     elif result.tool_calls:
@@ -147,6 +149,8 @@ def chunk_event(
     delta: dict[str, Any] = {}
     if first:
         delta["role"] = "assistant"
+    if chunk.reasoning is not None:
+        delta["reasoning_content"] = chunk.reasoning
     if chunk.content is not None:
         delta["content"] = chunk.content
     if chunk.tool_calls and older:

@@ -319,7 +319,7 @@ async def _answer(call: Call, chunks: AsyncIterator[ChatChunk]) -> AsyncIterator
     """The answer's pieces (their usage is put on ``call`` by the stream's ``StreamEnd``), and
     its end time once it ended."""
     async for chunk in chunks:
-        if chunk.content is not None or chunk.tool_calls or chunk.finish_reason:
+        if chunk.content is not None or chunk.tool_calls or chunk.finish_reason or chunk.reasoning:
             yield chunk
     call.ended = time.perf_counter()
 

@@ -84,7 +84,7 @@ class StreamEnd:
             await self.runtime.pending.finishing(call.request_id, call.principal.key_id)
 
     def _seen(self, chunk: ChatChunk) -> ChatChunk:
-        if chunk.content is not None or chunk.tool_calls:
+        if chunk.content is not None or chunk.tool_calls or chunk.reasoning:
             self.received += 1
         if chunk.finish_reason:
             self.finish_reason = chunk.finish_reason

@@ -6,12 +6,14 @@ with it, and its running requests are cut (``stellwerk.gateway.cuts``). The map 
 refused is made once per governance snapshot (``withdrawals``), so that a request reads it with
 one lookup; the refusal names the model whose consent was withdrawn and its data owner.
 
-A lifecycle state and a hosting stay each id's own (an id may be retired when its weights are
-served on under a new name); where ids of the same weights differ in them, or in their data
-owner, the compliance view says so (``shared``: ``GET /admin/compliance``, the dashboard), as
-``stellwerk config check`` does for the config's facts. Consent is shown but never among the
-differences: one data owner's withdrawal holds for all the ids, so in effect it cannot differ
-(an id without a data owner of its own has no consent of its own, which "data owner" says).
+A lifecycle state stays each id's own (an id may be retired when its weights are served on under
+a new name); where ids of the same weights differ in it, or in their data owner, the compliance
+view says so (``shared``: ``GET /admin/compliance``, the dashboard), as ``stellwerk config
+check`` does for the config's facts. Their hosting is shown too, and cannot differ: a config
+whose ids of the same weights state different hosting is refused at load
+(``stellwerk.config.weights.hosting_errors``). Consent is shown but never among the differences:
+one data owner's withdrawal holds for all the ids, so in effect it cannot differ (an id without a
+data owner of its own has no consent of its own, which "data owner" says).
 """
 
 from __future__ import annotations
