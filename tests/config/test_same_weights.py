@@ -16,7 +16,7 @@ from stellwerk.config import StellwerkConfig, parse_config
 from stellwerk.config.weights import same_weights
 from stellwerk.errors import ConfigError
 from stellwerk.gateway import create_app
-from tests.config.test_config import MINIMAL, STATED, write
+from tests.config.test_config import MINIMAL, OPENAI_BACKEND, STATED, write
 
 
 def _two(first: dict[str, Any], second: dict[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -49,8 +49,34 @@ def _at(url: str, upstream: str, kind: str = "openai") -> dict[str, Any]:
             _at("http://o:11434", "registry.ollama.ai/library/expert:latest", "ollama"),
             _at("http://o:11434", "expert", "ollama"),
         ),
+        (_at("http://127.0.0.1:18151/v1", "e"), _at("http://127.0.0.1:18151/./v1", "e")),
+        (_at("http://127.0.0.1:18151/v1", "e"), _at("http://127.0.0.1:18151//v1", "e")),
+        (_at("http://h:8000/api/v1", "e"), _at("http://h:8000/api/x/../v1", "e")),
+        (_at("http://127.0.0.1:18151/v1", "e"), _at("http://127.0.0.1.:18151/v1", "e")),
+        (_at("http://gpu-1:8000", "e"), _at("http://GPU-1.:8000/", "e")),
+        (_at("http://127.0.0.1:18151/v1", "e"), _at("http://localhost:18151/v1", "e")),
+        (_at("http://localhost:18151", "e"), _at("http://[::1]:18151", "e")),
+        (_at("http://LOCALHOST.:18151", "e"), _at("http://127.0.0.1:18151", "e")),
+        (_at("http://[FD00::1]:8000", "e"), _at("http://[fd00:0:0:0:0:0:0:1]:8000", "e")),
+        (_at("http://o:11434", "e", "ollama"), _at("http://o:11434/./", "e:latest", "ollama")),
     ],
-    ids=["v1", "case-and-slash", "default-port", "ollama-tag", "ollama-registry"],
+    ids=[
+        "v1",
+        "case-and-slash",
+        "default-port",
+        "ollama-tag",
+        "ollama-registry",
+        "dot-segment",
+        "double-slash",
+        "dot-dot-segment",
+        "trailing-host-dot",
+        "name-case-and-dot",
+        "localhost-and-127",
+        "localhost-and-ipv6-loopback",
+        "localhost-dot-case",
+        "ipv6-case-and-long-form",
+        "ollama-dot-path",
+    ],
 )
 def test_two_backends_of_one_server_serving_one_name_are_the_same_weights(
     first: dict[str, Any], second: dict[str, Any]
@@ -65,8 +91,11 @@ def test_two_backends_of_one_server_serving_one_name_are_the_same_weights(
         (_at("http://gpu-1:8000", "expert"), _at("http://gpu-1:8001", "expert")),
         (_at("http://gpu-1:8000", "expert"), _at("http://gpu-2:8000", "expert")),
         (_at("http://o:11434", "expert:8b", "ollama"), _at("http://o:11434", "expert", "ollama")),
+        (_at("http://127.0.0.1:8000", "e"), _at("http://127.0.0.2:8000", "e")),
+        (_at("http://h:8000/a/v1", "e"), _at("http://h:8000/b/v1", "e")),
+        (_at("http://[fd00::1]:8000", "e"), _at("http://[fd00::2]:8000", "e")),
     ],
-    ids=["name", "port", "host", "ollama-tag"],
+    ids=["name", "port", "host", "ollama-tag", "other-loopback-address", "path", "ipv6"],
 )
 def test_another_server_or_name_is_other_weights(
     first: dict[str, Any], second: dict[str, Any]
@@ -98,6 +127,27 @@ def test_config_check_warns_of_ids_of_the_same_weights_whose_governance_differs(
     ), warning
     same = CliRunner().invoke(build_app(), ["config", "check", str(_aliased(tmp_path))])
     assert same.exit_code == 0 and "warning" not in same.output, same.output
+
+
+def test_config_check_sees_one_server_through_another_spelling_of_its_address(
+    tmp_path: Path,
+) -> None:
+    """The walker's case: the second id's backend names the same server as ``localhost`` with a
+    ``/./`` in its path; consent was escaped that way, and no warning was given."""
+    first = {**OPENAI_BACKEND, "name": "a", "base_url": "http://127.0.0.1:18151/v1"}
+    second = {**OPENAI_BACKEND, "name": "b", "base_url": "http://localhost.:18151//./v1"}
+    expert = {**STATED, "backend": "a", "data_owner": "it"}
+    models = [expert, {**STATED, "id": "expert-copy", "backend": "b"}]
+    path = write(tmp_path, {**MINIMAL, "backends": [first, second], "models": models})
+    answer = CliRunner().invoke(
+        build_app(), ["config", "check", str(path)], env={"IT_KEY": "sk-it-0123456789"}
+    )
+    assert answer.exit_code == 0, answer.output
+    assert (
+        "warning: models mistral-3-8b and expert-copy serve the same weights ('ministral-3:8b'"
+        " at http://127.0.0.1:18151) but their governance differs: data_owner (mistral-3-8b:"
+        " it, expert-copy: none)"
+    ) in answer.stderr, answer.stderr
 
 
 def test_serve_warns_at_start_of_ids_of_the_same_weights_whose_governance_differs(

@@ -148,7 +148,8 @@ def test_the_admin_api_shows_the_ids_of_the_same_weights_and_why_one_is_refused(
     assert set(by_first) == {"tiny-small", "tiny-large"}
     large = by_first["tiny-large"]
     assert [m["id"] for m in large["models"]] == ["tiny-large", ALIAS]
-    assert large["differs"] == ["consent", "data_owner"]
+    # consent is not among the differences: legal's withdrawal holds for both
+    assert large["differs"] == ["data_owner"]
     assert large["models"][0] == {
         "id": "tiny-large",
         "lifecycle": "approved",
@@ -157,6 +158,39 @@ def test_the_admin_api_shows_the_ids_of_the_same_weights_and_why_one_is_refused(
         "hosting": "on_prem",
     }
     assert by_first["tiny-small"]["differs"] == ["lifecycle"]
+
+
+def test_consent_on_another_id_of_the_weights_points_to_the_id_that_holds_it(
+    raw: dict[str, Any],
+) -> None:
+    """Legal's owner (and the admin) asking to withdraw on ``ALIAS`` are told that it serves
+    tiny-large's weights, whose consent legal manages there and which holds for both; an owner
+    key of another department still learns nothing (the one 403 of every id)."""
+    other_owner = "sk-stw-test-owner-research-7a6b5c4d3e2f1a0b"
+    raw["departments"][0]["keys"].append(
+        {"id": "research-owner", "key_env": "STW_TEST_KEY_RESEARCH_OWNER", "role": "owner"}
+    )
+    env = {**ENV, "STW_TEST_KEY_RESEARCH_OWNER": other_owner}
+    withdraw = {"consent": False, "reason": "data contract ended"}
+    with in_process(raw, env) as gw:
+        owner = gw.post(f"/admin/models/{ALIAS}/consent", json=withdraw, headers=OWNER)
+        admin = gw.post(f"/admin/models/{ALIAS}/consent", json=withdraw, headers=ADMIN)
+        stranger = gw.post(
+            f"/admin/models/{ALIAS}/consent", json=withdraw, headers=bearer(other_owner)
+        )
+        served = ask_openai(gw, ALIAS)
+    said = (
+        f"model {ALIAS!r} serves the weights of model 'tiny-large' (data owner 'legal'), whose"
+        " consent is managed there: withdraw or grant it on 'tiny-large'; a withdrawal there"
+        " holds for both"
+    )
+    for answer in (owner, admin):
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["message"] == said
+        assert answer.json()["error"]["param"] == "consent"
+    assert stranger.status_code == 403, stranger.text
+    assert "tiny-large" not in stranger.text and "legal" not in stranger.text
+    assert not served.startswith("403"), served  # nothing was withdrawn
 
 
 def read_cut(gw: Gateway, api: str, model: str, change: HeldStreams) -> tuple[int, str]:

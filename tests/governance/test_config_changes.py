@@ -46,7 +46,6 @@ def test_no_secret_is_recorded() -> None:
                 "name": "local",
                 "kind": "openai",
                 "base_url": "https://svc:hunter2@models.example:8443/v1",
-                "api_key_env": "MODELS_TOKEN",
             }
         ],
         departments=[
@@ -60,9 +59,10 @@ def test_no_secret_is_recorded() -> None:
         "kind": "openai",
         "base_url": "https://models.example:8443/v1",
         "credentials": details["settings"]["backend"]["local"]["credentials"],
-        "api_key_env": "MODELS_TOKEN",
         "remote_image_urls": False,
     }
+    fingerprint = details["settings"]["backend"]["local"]["credentials"]
+    assert len(fingerprint) == 12 and int(fingerprint, 16) >= 0  # a short digest, no value
     assert details["settings"]["key"]["l-1"]["key_sha256"] == sha[:12] + "…"
 
 

@@ -11,6 +11,14 @@ aiohttp.ServerDisconnectedError,
   ClientPayloadError, ClientResponseError,
   ClientOSError (a reset)                 -> ConnectionLost
 any other aiohttp.ClientError             -> BackendFailed
+ValueError while sending (aiohttp refuses
+  to build the request: a header it cannot
+  send, credentials both in the URL and in
+  an Authorization header)                -> BackendFailed, "request could not be sent"
+
+The last row is for the sending calls only (``post``, ``open_stream``, ``get``): a request the
+library cannot build is this backend's failure (a 502 naming it, a failed health probe), never an
+error of the gateway's own (a 500).
 """
 
 from __future__ import annotations
@@ -36,12 +44,25 @@ _FAILURES: FailureTable = (
 )
 
 
+_UNSENDABLE: FailureTable = ((ValueError, BackendFailed, "request could not be sent"),)
+
+
 @contextmanager
 def _mapped(backend: str) -> Iterator[None]:
     try:
         yield
     except aiohttp.ClientError as exc:
         raise translate(backend, exc, _FAILURES) from exc
+
+
+@contextmanager
+def _sending(backend: str) -> Iterator[None]:
+    """``_mapped``, and a request aiohttp refuses to build (a ``ValueError``) a failure too."""
+    try:
+        with _mapped(backend):
+            yield
+    except ValueError as exc:
+        raise translate(backend, exc, _UNSENDABLE) from exc
 
 
 class AiohttpTransport:
@@ -83,7 +104,7 @@ class AiohttpTransport:
     async def post(
         self, backend: str, url: str, content: bytes, headers: Mapping[str, str], timeout: Timeouts
     ) -> tuple[int, bytes]:
-        with _mapped(backend):
+        with _sending(backend):
             async with self._get_session().post(
                 url,
                 data=content,
@@ -96,7 +117,7 @@ class AiohttpTransport:
     async def open_stream(
         self, backend: str, url: str, content: bytes, headers: Mapping[str, str], timeout: Timeouts
     ) -> AiohttpStreamed:
-        with _mapped(backend):
+        with _sending(backend):
             response = await self._get_session().post(
                 url,
                 data=content,
@@ -109,7 +130,7 @@ class AiohttpTransport:
     async def get(
         self, backend: str, url: str, headers: Mapping[str, str], timeout: Timeouts
     ) -> tuple[int, bytes]:
-        with _mapped(backend):
+        with _sending(backend):
             async with self._get_session().get(
                 url,
                 headers={**headers, "accept-encoding": "identity"},

@@ -7,6 +7,7 @@ import logging
 import sys
 
 from stellwerk import __version__
+from stellwerk.config.backend import shown_address
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.ledger.engine import safe_url
 
@@ -32,7 +33,8 @@ def startup_summary(config: StellwerkConfig, url: str, config_path: str) -> list
             "other models: " + ", ".join(f"{m.id} ({', '.join(m.capabilities)})" for m in other)
         )
     lines += [
-        "backends: " + ", ".join(f"{b.name} {b.base_url} ({b.kind})" for b in config.backends),
+        "backends: "
+        + ", ".join(f"{b.name} {shown_address(b.base_url)} ({b.kind})" for b in config.backends),
         "routes: "
         + ", ".join(f"{name} (cost weight {r.cost_weight:g})" for name, r in config.routes.items())
         + f"; router: {config.router.kind}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -67,7 +68,13 @@ class BackendConfig(Strict):
     @classmethod
     def _url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError(f"{value!r} is not an http(s) URL")
+            raise ValueError(f"{shown_address(value)!r} is not an http(s) URL")
+        if "?" in value or "#" in value:
+            # the backends append their paths to base_url: a query would end up before them
+            raise ValueError(
+                f"base_url takes no query or fragment: {shown_address(value)!r} (give the"
+                " server's address only; a token goes in api_key_env)"
+            )
         return value.rstrip("/")
 
     @field_validator("pass_params")
@@ -90,6 +97,12 @@ class BackendConfig(Strict):
 
     @model_validator(mode="after")
     def _openai_only(self) -> BackendConfig:
+        if self.api_key_env and urlsplit(self.base_url).username is not None:
+            raise ValueError(
+                f"backend {self.name!r}: give the backend's credentials either in base_url"
+                " (user:password@) or by api_key_env (a bearer token), not both: a request"
+                " carries one Authorization header"
+            )
         if self.dialect != "generic" and self.kind != "openai":
             raise ValueError(
                 f"backend {self.name!r}: dialect {self.dialect!r} applies to kind 'openai' only"
@@ -105,3 +118,22 @@ class BackendConfig(Strict):
                 " server is sent the options of Ollama's API the gateway knows)"
             )
         return self
+
+
+def shown_address(url: str) -> str:
+    """``url`` as it may be printed or logged: a user and password in it as ``***``, the
+    values of its query as ``***`` (``http://***@host:8000/v1?api_key=***``)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL urllib can read (an unclosed IPv6 bracket): nothing of it
+        return "***"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    query = "&".join(
+        f"{pair.partition('=')[0]}=***" if "=" in pair else pair
+        for pair in parts.query.split("&")
+        if pair
+    )
+    fragment = "***" if parts.fragment else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))

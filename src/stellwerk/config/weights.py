@@ -7,7 +7,9 @@ known here by that pair, ``Weights``:
 
 - the server: its backend's ``base_url``, its scheme and host in lower case, the default port
   written out, without a trailing ``/`` and (``kind: openai``, whose requests go to ``/v1`` either
-  way) without a trailing ``/v1``; two backends of one address are one server;
+  way) without a trailing ``/v1``; two backends of one address are one server, however the URL
+  spells it (``server_of``: ``.``/``..`` segments and repeated ``/`` resolved, a host's trailing
+  dot dropped, an IP address in one form, ``localhost``, ``127.0.0.1`` and ``::1`` one host);
 - the name: ``upstream``; for ``kind: ollama`` with Ollama's default tag (``mistral`` is
   ``mistral:latest``) and without its default registry's prefix (``registry.ollama.ai/library/``).
 
@@ -21,12 +23,17 @@ one).
 
 A server that serves one model whatever name it is asked for (a llama.cpp ``llama-server``
 started with one model file) is not seen through: its different names count as different
-weights.
+weights. Nor are two DNS names of one server (``gpu-1`` and ``gpu-1.corp.example``, a name and
+its address): no name is resolved here (the answer could change after the start; the config is
+the operator's, and its changes are audited).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -35,6 +42,7 @@ from stellwerk.errors import ConfigError
 
 _OLLAMA_REGISTRY = "registry.ollama.ai/library/"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
 #: the governance facts that ids of the same weights are warned of when they differ, as the config
 #: names them (``hosting`` must agree: ``hosting_errors``)
@@ -51,22 +59,50 @@ class Weights:
 
 def weights_of(model: ModelConfig, backend: BackendConfig) -> Weights:
     """The weights ``model`` reaches on ``backend`` (its own backend)."""
-    parts = urlsplit(backend.base_url)
-    scheme = parts.scheme.lower()
-    port = parts.port or _DEFAULT_PORTS.get(scheme)
-    path = parts.path.rstrip("/")
-    if backend.kind == "openai" and path.endswith("/v1"):
-        path = path[: -len("/v1")]
-    host = (parts.hostname or "").lower()
-    if ":" in host:  # an IPv6 address, in brackets as in the URL
-        host = f"[{host}]"
-    server = f"{scheme}://{host}:{port}{path}"
+    server = server_of(backend.base_url, strip_v1=backend.kind == "openai")
     upstream = model.upstream
     if backend.kind == "ollama":
         upstream = upstream.removeprefix(_OLLAMA_REGISTRY)
         if ":" not in upstream.rsplit("/", 1)[-1]:
             upstream += ":latest"
     return Weights(server, upstream)
+
+
+def server_of(base_url: str, *, strip_v1: bool) -> str:
+    """The server ``base_url`` names, one spelling for each: ``http://localhost:8000/v1`` and
+    ``HTTP://[::1]:8000//./v1/`` are ``http://127.0.0.1:8000/v1`` (module docstring); a
+    trailing ``/v1`` dropped when ``strip_v1``."""
+    parts = urlsplit(base_url)
+    scheme = parts.scheme.lower()
+    port = parts.port or _DEFAULT_PORTS.get(scheme)
+    path = _path(parts.path)
+    if strip_v1 and path.endswith("/v1"):
+        path = path[: -len("/v1")]
+    return f"{scheme}://{_host(parts.hostname or '')}:{port}{path}"
+
+
+def _host(hostname: str) -> str:
+    """A host in one form: lower case (``hostname`` is), no trailing dot, an IP address as
+    ``ipaddress`` writes it (IPv6 in brackets), the loopback names as ``127.0.0.1``."""
+    host = hostname.rstrip(".")
+    with suppress(ValueError):  # not an address: a name, kept as it is
+        host = ipaddress.ip_address(host).compressed
+    if host in _LOOPBACK_NAMES:
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _path(path: str) -> str:
+    """``path`` with repeated ``/`` as one, ``.`` and ``..`` segments resolved (as RFC 3986
+    does: ``..`` above the root stays at the root) and no trailing ``/``."""
+    kept: list[str] = []
+    for segment in re.sub("/+", "/", path).split("/"):
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment not in ("", "."):
+            kept.append(segment)
+    return "".join(f"/{segment}" for segment in kept)
 
 
 def shared_weights(config: StellwerkConfig) -> tuple[tuple[ModelConfig, ...], ...]:

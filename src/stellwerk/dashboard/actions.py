@@ -92,6 +92,7 @@ def prepare_consent(
     owner = state.config.data_owner
     lift = consent and state.withdrawal_left  # an admin's only (owner keys: ``owns_data_of``)
     if owner is None and not lift:
+        gov.admin.catalog.refer_to_holder(model_id)  # another id of its weights holds consent
         raise InvalidRequest(
             f"model {model_id!r} has no data owner, so there is no consent to manage",
             param="consent",

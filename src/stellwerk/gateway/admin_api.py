@@ -185,6 +185,8 @@ def change_consent(
     learns nothing of it, not even that it exists (as ``GET /v1/models/{id}`` hides the models
     a key may not use); an owner key knows its own department's models (its consent page)."""
     if caller.role != "admin" and not _owns(gov, caller, model_id):
+        if caller.role == "owner":  # its own department's weights, served under another id
+            gov.admin.catalog.refer_to_holder(model_id, caller.department)
         raise PermissionDenied(
             f"key {caller.key_id!r} may not manage consent: that needs an admin key or an owner"
             " key of the model's data owner"

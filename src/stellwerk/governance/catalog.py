@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, insert, select, update
 
 from stellwerk.config.schema import Lifecycle, ModelConfig, StellwerkConfig
+from stellwerk.config.weights import same_weights
 from stellwerk.errors import Conflict, InvalidRequest, NotFound
 from stellwerk.governance.reason import audit_reason
 from stellwerk.ledger.audit import append_audit
@@ -44,6 +45,7 @@ class Catalog:
     def __init__(self, ledger: Ledger, config: StellwerkConfig, config_hash: str | None = None):
         self._ledger = ledger
         self._models = {m.id: m for m in config.models}
+        self._same = same_weights(config)
         self._config_hash = config_hash
 
     def seed(self) -> list[str]:
@@ -107,6 +109,23 @@ class Catalog:
             raise NotFound(f"unknown model {model_id!r}", param="model", code="model_not_found")
         return model
 
+    def refer_to_holder(self, model_id: str, department: str | None = None) -> None:
+        """For a model without a data owner that serves the weights of one with a data owner
+        (of ``department``, when given): raise the 400 that names that model, where their
+        consent is managed (a withdrawal there holds for every id of the weights)."""
+        if model_id not in self._models or self._models[model_id].data_owner is not None:
+            return
+        for other in self._same.get(model_id, ()):
+            owner = self._models[other].data_owner
+            if owner is not None and department in (None, owner):
+                ids = "both" if len(self._same[model_id]) == 1 else "all of them"
+                raise InvalidRequest(
+                    f"model {model_id!r} serves the weights of model {other!r} (data owner"
+                    f" {owner!r}), whose consent is managed there: withdraw or grant it on"
+                    f" {other!r}; a withdrawal there holds for {ids}",
+                    param="consent",
+                )
+
     def transition(
         self,
         model_id: str,
@@ -151,11 +170,13 @@ class Catalog:
         and only granting lifts it, so granting it is allowed (and audited as any change)."""
         model = self.model(model_id)
         if model.data_owner is None and not consent:
+            self.refer_to_holder(model_id)
             raise InvalidRequest(_NO_OWNER.format(model_id), param="consent")
         why = audit_reason(reason)
         with self._ledger.begin() as connection:
             current = self._read(connection, model_id)
             if model.data_owner is None and current.consent:
+                self.refer_to_holder(model_id)
                 raise InvalidRequest(_NO_OWNER.format(model_id), param="consent")
             if current.consent == consent:
                 state = "granted" if consent else "withdrawn"

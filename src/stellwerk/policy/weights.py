@@ -7,11 +7,13 @@ refused is made once per governance snapshot (``withdrawals``), so that a reques
 one lookup; the refusal names the model whose consent was withdrawn and its data owner.
 
 A lifecycle state stays each id's own (an id may be retired when its weights are served on under
-a new name); where ids of the same weights differ in it, or in their data owner or consent, the
-compliance view says so (``shared``: ``GET /admin/compliance``, the dashboard), as ``stellwerk
-config check`` does for the config's facts. Their hosting is shown too, and cannot differ: a
-config whose ids of the same weights state different hosting is refused at load
-(``stellwerk.config.weights.hosting_errors``).
+a new name); where ids of the same weights differ in it, or in their data owner, the compliance
+view says so (``shared``: ``GET /admin/compliance``, the dashboard), as ``stellwerk config
+check`` does for the config's facts. Their hosting is shown too, and cannot differ: a config
+whose ids of the same weights state different hosting is refused at load
+(``stellwerk.config.weights.hosting_errors``). Consent is shown but never among the differences:
+one data owner's withdrawal holds for all the ids, so in effect it cannot differ (an id without a
+data owner of its own has no consent of its own, which "data owner" says).
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from dataclasses import dataclass
 
 from stellwerk.policy.state import ModelState
 
-#: what ids of the same weights are compared in, as the catalog holds it now
+#: what is shown of each id of the same weights, as the catalog holds it now
 FACTS: tuple[str, ...] = ("lifecycle", "consent", "data_owner", "hosting")
+#: what they are compared in (``Shared.differs``): consent holds across them (module docstring)
+COMPARED: tuple[str, ...] = tuple(f for f in FACTS if f != "consent")
 
 
 @dataclass(frozen=True, slots=True)
 class Shared:
-    """Ids serving the same weights, in config order, and the facts (``FACTS``) they differ in."""
+    """Ids serving the same weights, in config order, and the facts (``COMPARED``) they differ
+    in."""
 
     models: tuple[ModelState, ...]
     differs: tuple[str, ...]
@@ -58,7 +63,7 @@ def shared(models: Sequence[ModelState], same: Mapping[str, tuple[str, ...]]) ->
             continue
         group = (model, *(by_id[i] for i in same[model.id] if i in by_id))
         seen.update(m.id for m in group)
-        differs = tuple(f for f in FACTS if len({repr(_fact(m, f)) for m in group}) > 1)
+        differs = tuple(f for f in COMPARED if len({repr(_fact(m, f)) for m in group}) > 1)
         groups.append(Shared(group, differs))
     return groups
 
