@@ -125,6 +125,19 @@ def test_the_cap_on_the_answer_is_named_as_the_body_holds_it(
     assert _refusal(caught) == (named, f"{named} {OVER_LIMIT} is over the limit of 32768")
 
 
+@pytest.mark.parametrize("also", [OVER_LIMIT, -5, "8"], ids=["over", "negative", "text"])
+def test_chats_cap_beside_max_output_tokens_is_refused(client: openai.OpenAI, also: Any) -> None:
+    """Two caps on one answer: chat's ``max_tokens`` was replaced by ``max_output_tokens`` unread,
+    so a value chat refuses passed (the fuzzer's find, negative ``max_tokens``)."""
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(
+            model="tiny-small", input="Hi", max_output_tokens=4, extra_body={"max_tokens": also}
+        )
+    param, message = _refusal(caught)
+    assert param == "max_tokens"
+    assert "give max_output_tokens only" in message
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
 def test_a_part_of_a_message_is_named_by_its_input_item(
     gateway_raw: dict[str, Any], stream: bool

@@ -104,6 +104,12 @@ def translated(body: ResponseRequest) -> tuple[JSON, Places]:
     if body.max_output_tokens is not None or "max_tokens" not in chat:
         fields["max_tokens"] = ("max_output_tokens",)  # the field to name, set or not
     if body.max_output_tokens is not None:
+        if chat.get("max_tokens") is not None:  # it would replace chat's, unread
+            raise InvalidRequest(
+                "max_tokens: give max_output_tokens only (the Responses API's cap on the"
+                " answer); both were given",
+                param="max_tokens",
+            )
         chat["max_tokens"] = body.max_output_tokens
     if body.tools:
         chat["tools"] = [_tool(tool.model_dump(by_alias=True)) for tool in body.tools]
