@@ -133,6 +133,7 @@ def test_a_changed_config_file_says_what_changed(tmp_path: Path, any_db_url: str
         "department": "research",
         "role": "user",
         "key_env": "STW_TEST_KEY_RESEARCH",
+        "key_sha256": hashlib.sha256(ENV["STW_TEST_KEY_RESEARCH"].encode()).hexdigest()[:12] + "…",
     }
 
     second_path = tmp_path / "second.yaml"

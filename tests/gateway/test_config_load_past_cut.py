@@ -14,6 +14,9 @@ from stellwerk.governance.config_changes import MAX_NAMES
 from tests.cli.test_governance_cmd import run
 from tests.fixtures.gateway import OFFLINE_BACKEND
 from tests.gateway.test_config_load_changes import first_config, start
+from tests.gateway.test_governance import ENV
+
+RESEARCH_SHA = hashlib.sha256(ENV["STW_TEST_KEY_RESEARCH"].encode()).hexdigest()[:12] + "…"
 
 BULK = 600
 KEYS = BULK + 3  # with research-1, legal-1 and admin-1
@@ -45,7 +48,8 @@ def test_a_key_made_admin_past_the_names_kept_is_said(tmp_path: Path, sqlite_url
     lines = newest_text(tmp_path / "b.yaml")
     assert lines == [
         f"    key research-1 (not among the {MAX_NAMES} names the previous entry listed): added"
-        " or changed (department research, role admin, key_env STW_TEST_KEY_RESEARCH)",
+        " or changed (department research, role admin, key_env STW_TEST_KEY_RESEARCH,"
+        f" key_sha256 {RESEARCH_SHA})",
         f"    key: settings changed among the {KEYS - MAX_NAMES} names past the {MAX_NAMES}"
         " the previous entry listed (not listed one by one)",
     ]
@@ -73,8 +77,16 @@ def test_credentials_in_the_backend_address_are_said(tmp_path: Path, sqlite_url:
     start(tmp_path / "a.yaml", raw)
     name, host = raw["backends"][0]["name"], OFFLINE_BACKEND.removeprefix("http://")
     said = "credentials {} (user:password@ or query values of base_url; not shown)"
-    for n, (password, done) in enumerate((("s3cr3tP4ss", "added"), ("0ther", "changed"))):
+    for n, password in enumerate(("s3cr3tP4ss", "0ther")):
         raw["backends"][0]["base_url"] = f"http://alice:{password}@{host}"
         details = start(tmp_path / f"{n}.yaml", raw)[0]["details"]
         assert password not in str(details)
-        assert newest_text(tmp_path / f"{n}.yaml") == [f"    backend {name}: " + said.format(done)]
+        assert details["settings"]["backend"][name]["credentials"] is True
+    # walk 18, 2: a new password is not audited (nothing derived from it is recorded)
+    assert newest_text(tmp_path / "0.yaml") == ["    no governance setting changed"]
+    raw["backends"][0]["base_url"] = OFFLINE_BACKEND
+    start(tmp_path / "2.yaml", raw)
+    assert newest_text(tmp_path / "2.yaml") == [f"    backend {name}: " + said.format("removed")]
+    code, out, err = run("audit", "-c", str(tmp_path / "2.yaml"), "--action", "config.load")
+    assert code == 0, err
+    assert f"    backend {name}: " + said.format("added") in out.split("\n")

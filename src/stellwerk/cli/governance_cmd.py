@@ -39,9 +39,12 @@ def _actor() -> str:
 
 @contextmanager
 def _governance(config_path: Path) -> Iterator[Governance]:
+    import os
+
     from stellwerk.calibration.records import CalibrationStore
     from stellwerk.config import load_config
     from stellwerk.config.loader import config_hash
+    from stellwerk.gateway.config_secrets import env_key_hashes
     from stellwerk.governance.service import Governance
     from stellwerk.ledger.ledger import open_ledger
 
@@ -55,6 +58,7 @@ def _governance(config_path: Path) -> Iterator[Governance]:
             evaluated=CalibrationStore(ledger).evaluated,
             config_hash=config_hash(config),
             notices=notices,
+            key_hashes=env_key_hashes(config, os.environ),  # those set here
         )
         governance.start()
         yield governance

@@ -31,7 +31,7 @@ from stellwerk.gateway import admin_api, data_plane, errors, openapi, ops
 from stellwerk.gateway.access_log import AccessLog
 from stellwerk.gateway.answer_lengths import AnswerLengths
 from stellwerk.gateway.body_limit import BodyLimit
-from stellwerk.gateway.config_secrets import Secrets
+from stellwerk.gateway.config_secrets import Secrets, env_key_hashes
 from stellwerk.gateway.gate import Gate
 from stellwerk.gateway.limits import InFlight
 from stellwerk.gateway.router_versions import RouterVersions
@@ -96,6 +96,7 @@ def create_app(
                 health=redis,
             ),
             seed_delay_s=SEED_DELAY_S if config.server.redis_url else 0.0,
+            key_hashes=env_key_hashes(config, env),  # recorded in the config.load entry
         )
         await asyncio.to_thread(governance.start)
         await governance.seed_month_spend()

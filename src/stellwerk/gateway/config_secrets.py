@@ -29,6 +29,17 @@ def key_digests(config: StellwerkConfig, environ: Mapping[str, str]) -> dict[str
     }
 
 
+def env_key_hashes(config: StellwerkConfig, environ: Mapping[str, str]) -> dict[str, str]:
+    """Key id -> the SHA-256 of a ``key_env`` key's value, for the variables set in ``environ``
+    (what the ``config.load`` audit entry records of them: the first 12 hex digits)."""
+    return {
+        key.id: hash_key(environ[key.key_env])
+        for dept in config.departments
+        for key in dept.keys
+        if key.key_env and environ.get(key.key_env)
+    }
+
+
 @dataclass(frozen=True)
 class Secrets:
     """What the config references by env var name, resolved once before anything starts."""

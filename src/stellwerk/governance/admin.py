@@ -8,14 +8,14 @@ read from them, so a change made here counts for requests from the next reload.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from stellwerk.config.schema import RiskTier, StellwerkConfig
 from stellwerk.governance.budgets import Budgets
 from stellwerk.governance.catalog import Catalog
-from stellwerk.governance.config_changes import load_details
+from stellwerk.governance.config_changes import load_details, secret_moved
 from stellwerk.governance.key_store import KeyStore
 from stellwerk.governance.retention import Expiry, expire_usage
 from stellwerk.governance.use_cases import UseCases
@@ -38,8 +38,11 @@ class Administration:
         *,
         evaluated: Evaluated,
         config_hash: str | None = None,
+        key_hashes: Mapping[str, str] | None = None,
     ) -> None:
         self.ledger = ledger
+        # key id -> SHA-256 of a key_env key's value, read at the start (config_changes)
+        self.key_hashes = key_hashes
         self.evaluated = evaluated
         self.config = config
         self.config_hash = config_hash
@@ -60,20 +63,23 @@ class Administration:
         if self.config_hash is None:
             return
         last = self.ledger.list_audit(action="config.load", limit=1)
-        if last and last[0].config_hash == self.config_hash:
-            return
         previous = last[0] if last else None
+        # what changed in governance terms since the previous load (governance.config_changes)
+        details = load_details(
+            self.config,
+            None if previous is None else previous.details,
+            None if previous is None else previous.config_hash,
+            self.key_hashes,
+        )
+        same = previous is not None and previous.config_hash == self.config_hash
+        if same and previous is not None and not secret_moved(previous.details, details):
+            return  # the same file, and no key's secret changed in its variable
         self.ledger.append_audit(
             actor="config",
             action="config.load",
             target_kind="config",
             target=self.config.source or IN_CODE,
-            # what changed in governance terms since the previous load (governance.config_changes)
-            details=load_details(
-                self.config,
-                None if previous is None else previous.details,
-                None if previous is None else previous.config_hash,
-            ),
+            details=details,
             config_hash=self.config_hash,
         )
 

@@ -36,6 +36,8 @@ def change_text(change: Mapping[str, Any]) -> str:
         ends = [change.get(end) is None for end in ("from", "to")]
         done = "added" if ends[0] else "removed" if ends[1] else "changed"
         return f"{what}: credentials {done} (user:password@ or query values of base_url; not shown)"
+    if field == "key_sha256" and None not in (change.get("from"), change.get("to")):
+        return f"{what}: secret changed (key_sha256 {change.get('from')} -> {change.get('to')})"
     line = (
         f"{what}: {field} {_shown(change.get('from'), field)} -> {_shown(change.get('to'), field)}"
     )

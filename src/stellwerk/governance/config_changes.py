@@ -4,11 +4,12 @@ in brief (``settings``) and what changed in them since the previous ``config.loa
 The settings are ``kind -> name -> field -> value``, of the kinds in ``FIELDS`` (a model's
 lifecycle, hosting and data owner; a department's data class, allowed models and limits; a key's
 department, role, use case and the name of its variable; a data class's hosting locations ...).
-No secret is among them: a key's variable is named (``key_env``), never read, and a key given by
-its SHA-256 shows the first 12 hex digits of the hash; a backend's address loses any
-``user:password@`` and its query's values (``?api_key=***``), and ``credentials`` holds a short
-fingerprint of them, so that a change of them is a change. A field whose value is ``None`` is left
-out (read back as ``None``).
+No secret is among them: a key shows the first 12 hex digits of its SHA-256 (``key_sha256``),
+whether the file gives the hash or names the variable (``key_env``) that holds the key, so that a
+new key in the variable is a change (walk 18); a backend's address loses any ``user:password@``
+and its query's values (``?api_key=***``), and ``credentials`` is ``true`` when it had any (their
+value is not recorded in any form). A field whose value is ``None`` is left out (read back as
+``None``).
 
 A change is one JSON object, in the order of ``FIELDS`` (then by name, then field):
 
@@ -52,15 +53,14 @@ MAX_NAMES: Final = 500
 MAX_CHANGES: Final = 50
 MAX_TEXT: Final = 200
 SHA_SHOWN: Final = 12
-VERSION: Final = 2
-"""The version of the entries written here (1, unwritten: names and texts compared cut)."""
+VERSION: Final = 3
+"""The version of the entries written here (1, unwritten: names and texts compared cut; 2: no
+hash of a ``key_env`` key, ``credentials`` a fingerprint)."""
 DIGEST_SHOWN: Final = 16
 _DIGEST_MARK: Final = "… sha256:"
 TEXT_HEAD: Final = MAX_TEXT - len(_DIGEST_MARK) - DIGEST_SHOWN
 """How much of a text longer than ``MAX_TEXT`` is kept before the digest of the whole."""
 _LONG: Final = re.compile(rf"(?s)(.*){re.escape(_DIGEST_MARK)}([0-9a-f]{{{DIGEST_SHOWN}}})")
-CREDENTIALS_ITERATIONS: Final = 10_000
-"""PBKDF2 rounds of a backend's credentials fingerprint (a guess costs that much to check)."""
 
 _LIMITS: Final = ("requests_per_minute", "tokens_per_minute", "monthly_budget", "max_in_flight")
 FIELDS: Final[dict[str, tuple[str, ...]]] = {
@@ -135,8 +135,13 @@ NEW_FIELDS: Final = frozenset({("backend", "credentials")})
 """Fields an entry of an older version did not record (not compared with one)."""
 
 
-def config_settings(config: StellwerkConfig) -> Settings:
-    """The governance settings of ``config`` (module docstring), every name of every kind."""
+def config_settings(
+    config: StellwerkConfig, key_hashes: Mapping[str, str] | None = None
+) -> Settings:
+    """The governance settings of ``config`` (module docstring), every name of every kind.
+    ``key_hashes``: key id -> the SHA-256 (hex) of a ``key_env`` key's value, as read at the
+    start (a key not in it is recorded without ``key_sha256``: not known here)."""
+    hashes = key_hashes or {}
     found: dict[str, dict[str, dict[str, object]]] = {
         "model": {m.id: _model(m.model_dump()) for m in config.models},
         "backend": {
@@ -166,7 +171,7 @@ def config_settings(config: StellwerkConfig) -> Settings:
                 "use_case": k.use_case,
                 "classification": k.classification,
                 "key_env": k.key_env,
-                "key_sha256": k.key_sha256[:SHA_SHOWN] + "…" if k.key_sha256 else None,
+                "key_sha256": _shown_hash(k.key_sha256 or hashes.get(k.id)),
                 **_limits(k.limits or UsageLimits()),
                 "max_in_flight": k.max_in_flight,
             }
@@ -182,6 +187,10 @@ def config_settings(config: StellwerkConfig) -> Settings:
         "governance": {"rules": _rules(config)},
     }
     return {kind: {n: _kept(kind, e[n]) for n in sorted(e)} for kind, e in found.items()}
+
+
+def _shown_hash(digest: str | None) -> str | None:
+    return digest[:SHA_SHOWN] + "…" if digest else None
 
 
 def bounded(settings: Settings) -> tuple[Settings, dict[str, int], dict[str, str]]:
@@ -225,18 +234,14 @@ def recorded_address(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, query, ""))
 
 
-def credentials(url: str) -> str | None:
-    """A fingerprint of ``url``'s ``user:password@`` and query values (``None``: it has none):
-    a change of them is a change, their value is not told (PBKDF2, so a guess is slow to
-    check)."""
+def credentials(url: str) -> bool | None:
+    """``True`` when ``url`` has a ``user:password@`` or query values (``None``: it has none).
+    Only their presence is recorded: any function of them that an audit reader could see would
+    let a guessed password be checked (walk 18)."""
     parts = urlsplit(url)
     userinfo = parts.netloc.rpartition("@")[0]
     values = [v for _, v in parse_qsl(parts.query, keep_blank_values=True)]
-    if not userinfo and not values:
-        return None
-    secret = json.dumps([userinfo, values]).encode()
-    salt = b"stellwerk config.load credentials"
-    return hashlib.pbkdf2_hmac("sha256", secret, salt, CREDENTIALS_ITERATIONS).hex()[:SHA_SHOWN]
+    return True if userinfo or values else None
 
 
 def _limits(limits: UsageLimits) -> dict[str, object]:
@@ -316,7 +321,8 @@ def changes(previous: Mapping[str, Any], after: Settings) -> list[dict[str, Any]
     (every name), in the order of ``FIELDS``, then by name (module docstring)."""
     found: list[dict[str, Any]] = []
     before = previous["settings"]
-    older = previous.get("version") != VERSION
+    version = previous.get("version")
+    older = not isinstance(version, int) or version < 2  # texts cut, no cut_digest
     cut_before, digests = (_mapping(previous.get(d)) for d in ("cut", "cut_digest"))
     for kind, fields in FIELDS.items():
         old = _entities(before.get(kind))
@@ -382,6 +388,10 @@ def _fields(
         if older and (kind, field) in NEW_FIELDS:
             continue
         was, now = old.get(field), new.get(field)
+        if (kind, field) == ("backend", "credentials") and isinstance(was, str):
+            was = True  # an entry of version 2 kept a fingerprint: credentials were present
+        if (kind, field) == ("key", "key_sha256") and _unread(was, now, old, new):
+            continue  # a variable's key not known on one side (version 2, or a CLI)
         if older and isinstance(now, str) and (kind, field) == ("backend", "base_url"):
             now = now.partition("?")[0]  # an older entry recorded no query
         if was == now:
@@ -396,6 +406,12 @@ def _fields(
     return found
 
 
+def _unread(was: object, now: object, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether a key's hash is missing on one side because its variable was not read there."""
+    env = old.get("key_env")
+    return (was is None or now is None) and bool(env) and env == new.get("key_env")
+
+
 def _cut_alike(was: object, now: object) -> bool:
     """Whether ``was``, a text an older entry cut ("…" after ``MAX_TEXT - 1`` characters), may
     be ``now``: what both keep of it is the same."""
@@ -406,11 +422,14 @@ def _cut_alike(was: object, now: object) -> bool:
 
 
 def load_details(
-    config: StellwerkConfig, previous: Mapping[str, Any] | None, previous_hash: str | None
+    config: StellwerkConfig,
+    previous: Mapping[str, Any] | None,
+    previous_hash: str | None,
+    key_hashes: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The details of a ``config.load`` entry for ``config``, after the entry ``previous``
-    (its details; ``None``: this is the first load)."""
-    every = config_settings(config)
+    (its details; ``None``: this is the first load); ``key_hashes`` as for ``config_settings``."""
+    every = config_settings(config, key_hashes)
     settings, cut, digests = bounded(every)
     details: dict[str, Any] = {"previous": previous_hash}
     if previous is None:
@@ -428,3 +447,16 @@ def load_details(
         details["cut"] = cut
         details["cut_digest"] = digests
     return details
+
+
+def secret_moved(previous: Mapping[str, Any], details: Mapping[str, Any]) -> bool:
+    """Whether ``details``, for the same config file as the entry ``previous`` (its details),
+    is to be written all the same: a key's secret changed in its variable, or ``previous`` is
+    of an older version (which did not record the secrets of the keys in variables)."""
+    if not isinstance(previous.get("settings"), Mapping):
+        return False
+    version = previous.get("version")
+    if not isinstance(version, int) or version < VERSION:
+        return True
+    found = details.get("changed") or []
+    return any(c.get("kind") == "key" and c.get("field") == "key_sha256" for c in found)

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from stellwerk.config.schema import StellwerkConfig
@@ -61,8 +61,11 @@ class Governance:
         counters: Counters | None = None,
         notices: Notices | None = None,
         seed_delay_s: float = 0.0,
+        key_hashes: Mapping[str, str] | None = None,
     ) -> None:
-        self.admin = Administration(ledger, config, evaluated=evaluated, config_hash=config_hash)
+        self.admin = Administration(
+            ledger, config, evaluated=evaluated, config_hash=config_hash, key_hashes=key_hashes
+        )
         self.snapshot = Snapshot.empty(config)
         self.counters = counters if counters is not None else InProcessCounters()
         self.limiter = Limiter(self.counters)
