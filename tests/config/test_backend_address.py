@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
+from stellwerk.config import load_config
 from tests.config.test_config import MINIMAL, OPENAI_BACKEND, STATED, write
 from tests.fixtures.gateway import free_port
 
@@ -44,9 +45,11 @@ def _check(path: Path) -> Any:
             "'http://***@127.0.0.1:18151/v1?api_key=***'",
         ),
         ("http://127.0.0.1:18151/v1#fragsecret", "'http://127.0.0.1:18151/v1#***'"),
-        ("http://127.0.0.1:18151/v1?", "'http://127.0.0.1:18151/v1'"),
+        ("http://127.0.0.1:18151/v1?", "'http://127.0.0.1:18151/v1?'"),
+        ("http://127.0.0.1:18151/v1#", "'http://127.0.0.1:18151/v1#'"),
+        ("HTTP://127.0.0.1:18151/v1?#", "'http://127.0.0.1:18151/v1?#'"),
     ],
-    ids=["query", "credentials-and-query", "fragment", "empty-query"],
+    ids=["query", "credentials-and-query", "fragment", "empty-query", "empty-fragment", "both"],
 )
 def test_config_check_refuses_a_query_or_fragment_in_base_url_without_repeating_it(
     tmp_path: Path, url: str, shown: str
@@ -55,6 +58,20 @@ def test_config_check_refuses_a_query_or_fragment_in_base_url_without_repeating_
     assert answer.exit_code == 2, answer.output
     assert f"backends.0.base_url: base_url takes no query or fragment: {shown}" in answer.stderr
     assert not [s for s in SECRETS if s in answer.output], answer.output
+
+
+@pytest.mark.parametrize("scheme", ["HTTP", "Http", "HTTPS"])
+def test_a_base_urls_scheme_in_upper_case_is_taken_in_lower_case(
+    tmp_path: Path, scheme: str
+) -> None:
+    """Schemes are case-insensitive; ``HTTP://`` was refused as "not an http(s) URL", its
+    message showing the URL with ``http://`` (walk 18, 6)."""
+    url = f"{scheme}://127.0.0.1:18151/v1"
+    path = _with_backend(tmp_path, base_url=url)
+    answer = _check(path)
+    assert answer.exit_code == 0, answer.output
+    (backend,) = load_config(path).backends
+    assert backend.base_url == f"{scheme.lower()}://127.0.0.1:18151/v1"
 
 
 def test_config_check_refuses_credentials_in_base_url_and_an_api_key_env_together(

@@ -59,6 +59,12 @@ def _at(url: str, upstream: str, kind: str = "openai") -> dict[str, Any]:
         (_at("http://LOCALHOST.:18151", "e"), _at("http://127.0.0.1:18151", "e")),
         (_at("http://[FD00::1]:8000", "e"), _at("http://[fd00:0:0:0:0:0:0:1]:8000", "e")),
         (_at("http://o:11434", "e", "ollama"), _at("http://o:11434/./", "e:latest", "ollama")),
+        (_at("http://127.0.0.1:18151", "e"), _at("http://[::ffff:127.0.0.1]:18151", "e")),
+        (_at("http://10.0.0.7:8000", "e"), _at("http://[::FFFF:a00:7]:8000", "e")),
+        (_at("http://127.0.0.1:18151", "e"), _at("http://0x7f.0.0.1:18151", "e")),
+        (_at("http://localhost:18151", "e"), _at("http://0177.000.0.01:18151", "e")),
+        (_at("http://127.0.0.1:18151", "e"), _at("http://127.1:18151", "e")),
+        (_at("http://10.0.0.7:8000", "e"), _at("http://167772167:8000", "e")),
     ],
     ids=[
         "v1",
@@ -76,6 +82,12 @@ def _at(url: str, upstream: str, kind: str = "openai") -> dict[str, Any]:
         "localhost-dot-case",
         "ipv6-case-and-long-form",
         "ollama-dot-path",
+        "ipv4-mapped-ipv6-loopback",
+        "ipv4-mapped-ipv6-hex",
+        "inet-aton-hex",
+        "inet-aton-octal",
+        "inet-aton-short",
+        "inet-aton-one-number",
     ],
 )
 def test_two_backends_of_one_server_serving_one_name_are_the_same_weights(
@@ -94,8 +106,22 @@ def test_two_backends_of_one_server_serving_one_name_are_the_same_weights(
         (_at("http://127.0.0.1:8000", "e"), _at("http://127.0.0.2:8000", "e")),
         (_at("http://h:8000/a/v1", "e"), _at("http://h:8000/b/v1", "e")),
         (_at("http://[fd00::1]:8000", "e"), _at("http://[fd00::2]:8000", "e")),
+        (_at("http://10.0.0.7:8000", "e"), _at("http://[::ffff:a00:8]:8000", "e")),
+        (_at("http://0.0.250.206:8000", "e"), _at("http://face:8000", "e")),
+        (_at("http://0.0.0.1:8000", "e"), _at("http://1e:8000", "e")),
     ],
-    ids=["name", "port", "host", "ollama-tag", "other-loopback-address", "path", "ipv6"],
+    ids=[
+        "name",
+        "port",
+        "host",
+        "ollama-tag",
+        "other-loopback-address",
+        "path",
+        "ipv6",
+        "other-ipv4-mapped-address",
+        "hex-looking-name",
+        "number-looking-name",
+    ],
 )
 def test_another_server_or_name_is_other_weights(
     first: dict[str, Any], second: dict[str, Any]
@@ -129,13 +155,23 @@ def test_config_check_warns_of_ids_of_the_same_weights_whose_governance_differs(
     assert same.exit_code == 0 and "warning" not in same.output, same.output
 
 
+@pytest.mark.parametrize(
+    "spelt",
+    [
+        "http://localhost.:18151//./v1",
+        "http://[::ffff:127.0.0.1]:18151/v1",
+        "http://0x7f.0.0.1:18151/v1",
+    ],
+    ids=["localhost-dot-path", "ipv4-mapped-ipv6", "inet-aton-hex"],
+)
 def test_config_check_sees_one_server_through_another_spelling_of_its_address(
-    tmp_path: Path,
+    tmp_path: Path, spelt: str
 ) -> None:
-    """The walker's case: the second id's backend names the same server as ``localhost`` with a
-    ``/./`` in its path; consent was escaped that way, and no warning was given."""
+    """The walkers' cases: the second id's backend names the same server as ``localhost`` with a
+    ``/./`` in its path, as an IPv4-mapped IPv6 address, or in hex (walk18); consent was escaped
+    that way, and no warning was given."""
     first = {**OPENAI_BACKEND, "name": "a", "base_url": "http://127.0.0.1:18151/v1"}
-    second = {**OPENAI_BACKEND, "name": "b", "base_url": "http://localhost.:18151//./v1"}
+    second = {**OPENAI_BACKEND, "name": "b", "base_url": spelt}
     expert = {**STATED, "backend": "a", "data_owner": "it"}
     models = [expert, {**STATED, "id": "expert-copy", "backend": "b"}]
     path = write(tmp_path, {**MINIMAL, "backends": [first, second], "models": models})

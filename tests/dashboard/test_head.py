@@ -3,7 +3,8 @@ its department's page, which it sees whole (usage, budget, its keys' own limits 
 refusals, keys, use cases) with a note that the key may only read, in both languages, and with
 no form but its logout and no link to a page it may not open. Any other page is a 403 that
 names nothing it asked for (another department's page is the same answer whether that
-department exists or not); the overview leads it to its own page; an action it posts anyway,
+department exists or not), but a path below its own page is no page, a 404 as an admin's; the
+overview leads it to its own page; an action it posts anyway,
 with a valid CSRF token of its own session, is a 403 that changes nothing."""
 
 from __future__ import annotations
@@ -191,6 +192,24 @@ def test_its_own_department_in_another_case_is_no_such_page_not_another_departme
     # an admin's: an unknown department, as before (no redirect: research is another name)
     admins = admin.get(f"/dashboard/departments/{asked}")
     assert admins.status_code == 404 and "location" not in admins.headers
+
+
+@pytest.mark.parametrize("asked", ["research/extra", "/research", "/research/", "research/x/"])
+def test_a_path_below_or_around_its_own_page_is_no_such_page_as_for_an_admin(
+    head: httpx.Client, admin: httpx.Client, asked: str, language: str
+) -> None:
+    """A path below its own page, or its name with slashes before it, is no page: an admin reads
+    a 404, and the head read the 403 saying that an admin or viewer key would see it (walk 18,
+    4). It reads the 404 too, with the way to its page."""
+    t = labels("de" if language == "de" else "en")
+    for client in (head, admin):
+        client.cookies.set("stw_lang", language, path="/dashboard")
+    answer = head.get(f"/dashboard/departments/{asked}")
+    assert answer.status_code == 404, answer.text
+    said = unescape(answer.text)
+    assert t["msg_page_not_found"] in said and t["msg_head_only"] not in said
+    assert f'<a href="{HOME}">{t["back_department"]}</a>' in said
+    assert admin.get(f"/dashboard/departments/{asked}").status_code == 404
 
 
 def _main(answer: httpx.Response) -> str:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 
 from stellwerk.demo.config import demo_config_data, new_demo_keys
@@ -111,6 +112,38 @@ def test_prompt_caching_markup_is_taken_and_not_passed_on(
         {"role": "system", "content": "Kurz."},
         {"role": "user", "content": [{"type": "text", "text": "Hallo"}]},
     ]
+
+
+@pytest.mark.parametrize(
+    ("part", "place"),
+    [
+        ({"type": "text", "text": "u", "cache_control": "ephemeral"}, "messages.0.content.0"),
+        (
+            {"type": "image_url", "image_url": {"url": "data:,"}, "cache_control": 1},
+            "messages.0.content.0",
+        ),
+        ({"type": "text", "text": "text", "cache_control": ["text"]}, "messages.0.content.0"),
+    ],
+    ids=["text-part", "image-part", "text-part-whose-text-is-its-tag"],
+)
+def test_a_cache_control_that_is_no_object_is_refused_naming_it(
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend, part: dict[str, Any], place: str
+) -> None:
+    """``cache_control`` as a string on a text part was refused naming the part's ``text``
+    (``messages.0.content.0.text must be a JSON object``), which the client sent right: a text
+    part's tag is ``text`` too, one of its keys (walk 18, 5). The refusal names it, and no
+    backend is asked."""
+    messages: Any = [{"role": "user", "content": [part]}]
+    with (
+        watched(gateway_raw, llama_server.base_url) as (gw, proxy),
+        gw.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as refused,
+    ):
+        client.chat.completions.create(model="tiny-small", messages=messages, max_tokens=2)
+    error: Any = refused.value.body
+    assert error["param"] == f"{place}.cache_control", error
+    assert error["message"] == f"{place}.cache_control must be a JSON object", error
+    assert _chats(proxy) == []
 
 
 @contextmanager

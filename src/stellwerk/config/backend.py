@@ -67,8 +67,12 @@ class BackendConfig(Strict):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
+        """An http(s) URL, its scheme in lower case (schemes are case-insensitive: ``HTTP://``
+        is ``http://``), no ``/`` at its end."""
+        if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
             raise ValueError(f"{shown_address(value)!r} is not an http(s) URL")
+        scheme, sep, rest = value.partition("://")
+        value = scheme.lower() + sep + rest
         if "?" in value or "#" in value:
             # the backends append their paths to base_url: a query would end up before them
             raise ValueError(
@@ -122,7 +126,9 @@ class BackendConfig(Strict):
 
 def shown_address(url: str) -> str:
     """``url`` as it may be printed or logged: a user and password in it as ``***``, the
-    values of its query as ``***`` (``http://***@host:8000/v1?api_key=***``)."""
+    values of its query as ``***`` (``http://***@host:8000/v1?api_key=***``), a fragment as
+    ``***``; an empty query or fragment is shown (``/v1?``, ``/v1#``), as is the scheme's
+    case."""
     try:
         parts = urlsplit(url)
     except ValueError:  # not a URL urllib can read (an unclosed IPv6 bracket): nothing of it
@@ -135,5 +141,10 @@ def shown_address(url: str) -> str:
         for pair in parts.query.split("&")
         if pair
     )
-    fragment = "***" if parts.fragment else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+    scheme = url[: len(parts.scheme)] + ":" if parts.scheme else ""
+    shown = scheme + urlunsplit(("", netloc, parts.path, "", ""))
+    if "?" in url.partition("#")[0]:  # the query's start: "?" ends a netloc and a path
+        shown += "?" + query
+    if "#" in url:
+        shown += "#***" if parts.fragment else "#"
+    return shown

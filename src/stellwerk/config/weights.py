@@ -9,7 +9,10 @@ known here by that pair, ``Weights``:
   written out, without a trailing ``/`` and (``kind: openai``, whose requests go to ``/v1`` either
   way) without a trailing ``/v1``; two backends of one address are one server, however the URL
   spells it (``server_of``: ``.``/``..`` segments and repeated ``/`` resolved, a host's trailing
-  dot dropped, an IP address in one form, ``localhost``, ``127.0.0.1`` and ``::1`` one host);
+  dot dropped, an IP address in one form, ``localhost``, ``127.0.0.1`` and ``::1`` one host;
+  an IPv4-mapped IPv6 address, ``[::ffff:127.0.0.1]``, is its IPv4 address, and the IPv4 forms
+  that the resolver reads (``inet_aton``: ``0x7f.0.0.1``, ``0177.0.0.1``, ``127.1``,
+  ``2130706433``) are written as dotted IPv4);
 - the name: ``upstream``; for ``kind: ollama`` with Ollama's default tag (``mistral`` is
   ``mistral:latest``) and without its default registry's prefix (``registry.ollama.ai/library/``).
 
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -43,6 +47,8 @@ from stellwerk.errors import ConfigError
 _OLLAMA_REGISTRY = "registry.ollama.ai/library/"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+#: what an IPv4 address in one of ``inet_aton``'s forms is written with (decimal, octal, hex parts)
+_INET_ATON_FORM = re.compile(r"[0-9a-fx.]+")
 
 #: the governance facts that ids of the same weights are warned of when they differ, as the config
 #: names them (``hosting`` must agree: ``hosting_errors``)
@@ -83,13 +89,28 @@ def server_of(base_url: str, *, strip_v1: bool) -> str:
 
 def _host(hostname: str) -> str:
     """A host in one form: lower case (``hostname`` is), no trailing dot, an IP address as
-    ``ipaddress`` writes it (IPv6 in brackets), the loopback names as ``127.0.0.1``."""
-    host = hostname.rstrip(".")
+    ``ipaddress`` writes it (IPv6 in brackets, an IPv4-mapped one as its IPv4 address, IPv4 in
+    any of ``inet_aton``'s forms dotted), the loopback names as ``127.0.0.1``."""
+    host = _inet_aton(hostname.rstrip("."))
     with suppress(ValueError):  # not an address: a name, kept as it is
-        host = ipaddress.ip_address(host).compressed
+        address = ipaddress.ip_address(host)
+        mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+        host = (mapped or address).compressed
     if host in _LOOPBACK_NAMES:
         return "127.0.0.1"
     return f"[{host}]" if ":" in host else host
+
+
+def _inet_aton(host: str) -> str:
+    """``host`` as dotted IPv4 if it is an IPv4 address in a form the resolver reads
+    (``inet_aton``: ``0x7f.0.0.1``, ``0177.0.0.1``, ``127.1``, ``2130706433``), else as it is.
+    Only digits, ``x`` and dots are tried: a name (``gpu-1``, ``face``) is never an address."""
+    if not _INET_ATON_FORM.fullmatch(host) or not host[:1].isdigit():
+        return host
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:  # not an address in any form: a name, kept as it is
+        return host
 
 
 def _path(path: str) -> str:

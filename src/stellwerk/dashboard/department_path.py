@@ -10,17 +10,22 @@ Department names are case-sensitive and may hold a slash (``config.base.check_na
   (whether ``research/`` exists or not: the answer tells it nothing of another department);
 - another case: an admin or a viewer reads ``unknown department 'RESEARCH'`` (404), a head key
   of ``research`` a 404 saying that department names are case-sensitive, not the 403 of another
-  department's page, whether ``RESEARCH`` exists or not.
+  department's page, whether ``RESEARCH`` exists or not;
+- a path below its own page or slashes around its name (``research/extra``, ``/research``): a
+  head key of ``research`` reads the 404 of no such page, as an admin does for a page that does
+  not exist, not the 403 saying that another key would see it, whether such a department exists
+  or not (the answer depends on the name asked for and the key's own only).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from urllib.parse import quote
 
 from stellwerk.dashboard.visitor import DEPARTMENT_PAGES, Admin
 from stellwerk.dashboard.web import PREFIX
-from stellwerk.errors import NotFound
+from stellwerk.errors import NotFound, shown
 
 
 def canonical(admin: Admin, departments: Collection[str], asked: str) -> str | None:
@@ -46,4 +51,19 @@ def other_case(admin: Admin, asked: str) -> NotFound | None:
         f"no such dashboard page: department names are case-sensitive; key {admin.key_id!r}"
         f" (role head) reads its department's page at {admin.home}",
         code="head_other_case",
+    )
+
+
+def around_own(admin: Admin, asked: str) -> NotFound | None:
+    """The 404 of a head key that asks for a path below its own department's page or for its
+    name with slashes around it (module docstring), ``None`` for any other page."""
+    own = admin.department
+    if not admin.is_head or asked == own:
+        return None
+    if not asked.startswith(own + "/") and re.sub("/+", "/", asked).strip("/") != own:
+        return None
+    return NotFound(
+        f"no such dashboard page: {shown(PREFIX + DEPARTMENT_PAGES + asked)}; key"
+        f" {admin.key_id!r} (role head) reads its department's page at {admin.home}",
+        code="page_not_found",
     )

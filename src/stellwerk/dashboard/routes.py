@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from stellwerk.dashboard import actions
 from stellwerk.dashboard.auth import ADMIN
-from stellwerk.dashboard.department_path import canonical, other_case
+from stellwerk.dashboard.department_path import around_own, canonical, other_case
 from stellwerk.dashboard.drilldowns import department_page, model_page
 from stellwerk.dashboard.error_pages import DashboardRoute, UnknownPageRoute, error_page
 from stellwerk.dashboard.health import backend_health
@@ -92,7 +92,7 @@ def _reads_department(admin: Admin, name: str) -> None:
     """The department ``name``'s page is ``admin``'s (an admin's, a viewer's, its own head's);
     403 otherwise, the same for a department that does not exist."""
     if not admin.reads_department(name):
-        raise other_case(admin, name) or _not_its_page(admin)
+        raise other_case(admin, name) or around_own(admin, name) or _not_its_page(admin)
 
 
 def _reads_model(admin: Admin, _model: str) -> None:

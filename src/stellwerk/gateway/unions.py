@@ -98,25 +98,45 @@ def places(loc: Path, document: Any, missing: bool) -> list[bool]:
     out: list[bool] = []
     node = document
     for i, part in enumerate(loc):
-        # two branches, not one `or`: mypy narrows ``part`` to an int for the list only so
-        if isinstance(node, dict) and isinstance(part, str) and part in node:  # noqa: SIM114
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
+        inner = _step(node, part)
+        if inner is _NOWHERE or _is_tag(node, part, inner, loc[i + 1 : i + 2]):
             out.append(missing and i == len(loc) - 1)
             continue
+        node = inner
         out.append(True)
     return out
+
+
+def _is_tag(node: Any, part: int | str, inner: Any, after: Path) -> bool:
+    """Whether ``part``, a key of ``node`` (``inner`` its value), is a tagged union's tag all
+    the same: a text part's tag is ``text``, one of its keys. It is one when the part ``after``
+    it is a key of ``node`` and not of ``inner`` (``content.0.text.cache_control`` is the
+    part's ``cache_control``, not its text's) and ``part`` is one of ``node``'s values (the
+    tag is what the union read of the value: its ``type``, its ``role``)."""
+    if not after or _step(node, after[0]) is _NOWHERE or _step(inner, after[0]) is not _NOWHERE:
+        return False
+    return isinstance(node, dict) and part in node.values()
+
+
+#: what ``_step`` returns for a part that is no place in its node
+_NOWHERE: Any = object()
+
+
+def _step(node: Any, part: int | str) -> Any:
+    """``node``'s value at ``part`` (a key, an index), ``_NOWHERE`` if it has none."""
+    # two branches, not one `or`: mypy narrows ``part`` to an int for the list only so
+    if isinstance(node, dict) and isinstance(part, str) and part in node:
+        return node[part]
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _NOWHERE
 
 
 def _at(document: Any, loc: Path) -> Any:
     node = document
     for part in loc:
-        if isinstance(node, dict) and isinstance(part, str) and part in node:  # noqa: SIM114
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
+        inner = _step(node, part)
+        node = node if inner is _NOWHERE else inner
     return node
 
 
