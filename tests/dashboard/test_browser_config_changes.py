@@ -35,7 +35,8 @@ SAYS = {
         " own state)",
         "Department research: monthly budget unlimited → €500.00",
         "Key legal-1: removed",
-        "Key research-2: added (department=research, role=admin, key variable=STW_TEST_KEY_TWO)",
+        "Key research-2: added (department=research, role=admin, key variable=STW_TEST_KEY_TWO,"
+        " key SHA-256=60cebf64720e…)",
         "Data class confidential: hosting on premises → on premises, EU cloud",
     ],
     "de": [
@@ -46,7 +47,7 @@ SAYS = {
         "Bereich research: Monatsbudget unbegrenzt → 500,00 €",  # the no-break space read as one
         "Schlüssel legal-1: entfernt",
         "Schlüssel research-2: hinzugefügt (Bereich=research, Rolle=Admin,"
-        " Schlüsselvariable=STW_TEST_KEY_TWO)",
+        " Schlüsselvariable=STW_TEST_KEY_TWO, Schlüssel-SHA-256=60cebf64720e…)",
         "Schutzklasse vertraulich: Betriebsort eigenes Rechenzentrum → eigenes Rechenzentrum,"
         " EU-Cloud",
     ],
