@@ -2,6 +2,13 @@
 
     PYTHONPATH=src python benchmarks/record_noise_learning.py collect --noise 0.3 --out FILE
     PYTHONPATH=src python benchmarks/record_noise_learning.py judge --out FILE [FILE ...]
+    PYTHONPATH=src python benchmarks/record_noise_learning.py rules
+
+``rules`` judges every promotion rule of ``promotion_rules.py`` (its own families and the
+headroom rules of ``promotion_headroom.py``) on the three draws collected at the default noise
+(0.5, base share 0.25; seeds 0, 1, 2, each in two task groups): one is chosen on seed 1 by the
+headroom protocol (no task worse, then the most gain, then fewer promotions) and reported on the
+other two, and the rules meeting both of the issue's targets on each draw are counted.
 
 ``collect`` runs ``promotion_rules.py collect`` (the 13 held-out tasks, N = 200 graded requests,
 5 rotations, seed 0) with every graded record made as the gateway makes it with
@@ -20,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def collect(
@@ -73,16 +82,62 @@ def judge(files: list[Path]) -> None:
     )
 
 
+def _draw(seed: int) -> dict[str, Any]:
+    """The default noise's collected candidates of one draw of the traffic, both task groups."""
+    tag = "" if seed == 0 else f"-seed{seed}"
+    result: dict[str, Any] = {"tasks": {}, "seed": seed}
+    for half in "ab":
+        name = f"record-noise-learning-0.5-base0.25{tag}-{half}.json.gz"
+        each = json.loads(gzip.decompress((RESULTS / name).read_bytes()))
+        result["tasks"].update(each["tasks"])
+    return result
+
+
+def rules() -> None:
+    """Every rule on the three noisy draws: the one chosen on seed 1, and who meets both."""
+    from benchmarks import promotion_headroom, promotion_rules
+
+    draws = {seed: _draw(seed) for seed in (0, 1, 2)}
+    every = {
+        **promotion_rules.rules(),
+        **promotion_headroom.reference_rules(),
+        **promotion_headroom.new_rules(),
+    }
+    verdicts = {
+        seed: {name: promotion_rules.judge(draw, rule) for name, rule in every.items()}
+        for seed, draw in draws.items()
+    }
+    chosen = promotion_headroom.choose(verdicts[1])
+    print(f"{len(every)} rules; chosen on seed 1: {chosen}")
+    print("| draw | in-dist. - adapted | tasks worse | promotions | rules meeting both targets |")
+    print("|---|---|---|---|---|")
+    for seed, each in verdicts.items():
+        v = each[chosen]
+        names = ", ".join(f"{promotion_rules._short(k)} {d:+.3f}" for k, d in v.worse)
+        meet = [n for n, w in each.items() if w.gap is not None and w.gap <= 0.05 and not w.worse]
+        print(
+            f"| seed {seed} | {v.gap:.3f} | {len(v.worse)}{f' ({names})' if names else ''}"
+            f" | {v.promoted} | {len(meet)}{f' ({chr(59).join(meet)})' if meet else ''} |"
+        )
+    for seed, draw in draws.items():
+        print(f"seed {seed}: {promotion_rules.predictiveness(draw)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=("collect", "judge"))
+    parser.add_argument("what", choices=("collect", "judge", "rules"))
     parser.add_argument("--noise", type=float, default=0.0)
     parser.add_argument("--noise-seed", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0, help="collect: the traffic's draw")
-    parser.add_argument("--out", type=Path, required=True, nargs="+", help="judge: several merge")
+    parser.add_argument("--out", type=Path, nargs="+", help="collect, judge: several merge")
     parser.add_argument("--tasks", help="collect: only these held-out tasks (comma-separated)")
     parser.add_argument("--unit", action="store_true", help="collect: unit length again (as first)")
     args = parser.parse_args()
+    if args.what == "rules":
+        rules()
+        return
+    if not args.out:
+        parser.error("--out is needed")
     if args.what == "collect":
         only = set(args.tasks.split(",")) if args.tasks else None
         collect(args.noise, args.noise_seed, args.out[0], only, args.unit, args.seed)
