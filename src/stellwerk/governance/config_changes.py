@@ -7,9 +7,9 @@ department, role, use case and the name of its variable; a data class's hosting 
 No secret is among them: a key shows the first 12 hex digits of its SHA-256 (``key_sha256``),
 whether the file gives the hash or names the variable (``key_env``) that holds the key, so that a
 new key in the variable is a change (walk 18); a backend's address loses any ``user:password@``
-and its query's values (``?api_key=***``), and ``credentials`` is ``true`` when it had any (their
-value is not recorded in any form). A field whose value is ``None`` is left out (read back as
-``None``).
+(the rest is shown as ``stellwerk.config.backend.shown_address`` shows it), and ``credentials``
+is ``true`` when it had any (their value is not recorded in any form). A field whose value is
+``None`` is left out (read back as ``None``).
 
 A change is one JSON object, in the order of ``FIELDS`` (then by name, then field):
 
@@ -43,6 +43,7 @@ from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from stellwerk.config.backend import shown_address
 from stellwerk.config.schema import StellwerkConfig, UsageLimits
 
 Value = str | int | float | bool | list[str]
@@ -223,11 +224,10 @@ def _model(dump: dict[str, Any]) -> dict[str, object]:
 
 
 def recorded_address(url: str) -> str:
-    """``url`` without ``user:password@`` and with its query's values masked."""
+    """``url`` without ``user:password@`` (``credentials`` records that it was there), the rest
+    as ``shown_address`` shows it (the config refuses a query, whose values it would mask)."""
     parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    query = "&".join(f"{k}=***" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
-    return urlunsplit((parts.scheme, host, parts.path, query, ""))
+    return shown_address(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])))
 
 
 def credentials(url: str) -> bool | None:
