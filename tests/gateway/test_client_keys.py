@@ -21,7 +21,7 @@ from stellwerk.demo.config import demo_config_data, new_demo_keys
 from tests.fixtures.gateway import KEYS, Gateway, in_process, migrated_copy
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import ANSWER, Recorded, passthrough_server
-from tests.fixtures.watched import CALLED, TOOL, chats, watched
+from tests.fixtures.watched import CALLED, TOOL, chat_sent, chats, watched
 
 pytestmark = pytest.mark.llama
 
@@ -39,15 +39,7 @@ def test_the_tool_loop_of_openais_guide_sends_the_tool_messages_name_through(
         CALLED,
         {"role": "tool", "tool_call_id": "c1", "name": "get_weather", "content": "sonnig"},
     ]
-    with (
-        watched(gateway_raw, llama_server.base_url) as (gw, proxy),
-        gw.openai(KEYS["research"], max_retries=0) as client,
-    ):
-        answer = client.chat.completions.create(
-            model="tiny-small", messages=messages, tools=[TOOL], max_tokens=2
-        )
-    assert answer.choices
-    (sent,) = chats(proxy)
+    sent = chat_sent(gateway_raw, llama_server.base_url, messages, tools=[TOOL])
     assert sent["messages"][3] == {
         "role": "tool",
         "tool_call_id": "c1",
@@ -76,14 +68,7 @@ def test_prompt_caching_markup_is_taken_and_not_passed_on(
             "cache_control": ephemeral,
         },
     ]
-    with (
-        watched(gateway_raw, llama_server.base_url) as (gw, proxy),
-        gw.openai(KEYS["research"], max_retries=0) as client,
-    ):
-        assert client.chat.completions.create(
-            model="tiny-small", messages=messages, max_tokens=2
-        ).choices
-    (sent,) = chats(proxy)
+    sent = chat_sent(gateway_raw, llama_server.base_url, messages)
     assert sent["messages"] == [
         {"role": "system", "content": "Kurz."},
         {"role": "user", "content": [{"type": "text", "text": "Hallo"}]},

@@ -14,7 +14,7 @@ import pytest
 
 from tests.fixtures.gateway import KEYS, Gateway
 from tests.fixtures.llama import LlamaBackend
-from tests.fixtures.watched import CALLED, TOOL, chats, watched
+from tests.fixtures.watched import CALLED, TOOL, chat_sent, chats, watched
 
 pytestmark = pytest.mark.llama
 
@@ -144,14 +144,7 @@ def test_what_the_operator_allows_inside_messages_reaches_the_backend_as_sent(
         {"role": "user", "content": "Hallo", "prefix": None},
         {"role": "assistant", "content": "Guten", "prefix": True},
     ]
-    with (
-        watched(gateway_raw, llama_server.base_url, "messages[].prefix") as (gw, proxy),
-        gw.openai(KEYS["research"], max_retries=0) as client,
-    ):
-        assert client.chat.completions.create(
-            model="tiny-small", messages=messages, max_tokens=2
-        ).choices
-    (sent,) = chats(proxy)
+    sent = chat_sent(gateway_raw, llama_server.base_url, messages, "messages[].prefix")
     assert sent["messages"] == [
         {"role": "user", "content": "Hallo"},
         {"role": "assistant", "content": "Guten", "prefix": True},
