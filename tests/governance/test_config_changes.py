@@ -285,6 +285,14 @@ def test_a_key_not_read_on_one_side_is_not_a_change() -> None:
     assert "key_sha256" not in unread["settings"]["key"]["it-admin"]
     read = load_details(env_keyed(), stored(unread), "h-1", {"it-admin": sha})
     assert read["changed"] == []
+    # written all the same (the gateway's start after such a command), so that a later swap
+    # of the secret in the variable has a hash to be compared with and is said
+    assert secret_moved(stored(unread), read)
+    other = hashlib.sha256(b"sk-swapped-admin-key").hexdigest()
+    swapped = load_details(env_keyed(), stored(read), "h-1", {"it-admin": other})
+    assert [c["field"] for c in swapped["changed"]] == ["key_sha256"]
+    # and a command without the variable after it writes nothing
+    assert not secret_moved(stored(read), load_details(env_keyed(), stored(read), "h-1"))
 
 
 WHERE = "user:password@ or query values of base_url; not shown"

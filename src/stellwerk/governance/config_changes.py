@@ -425,8 +425,27 @@ def load_details(
 
 def secret_moved(previous: Mapping[str, Any], details: Mapping[str, Any]) -> bool:
     """Whether ``details``, for the same config file as the entry ``previous`` (its details),
-    is to be written all the same: a key's secret changed in its variable."""
-    if not isinstance(previous.get("settings"), Mapping):
+    is to be written all the same: a key's secret changed in its variable, or a variable's key
+    is known now that ``previous`` (written by a command run without the variable) did not
+    know, so that the next change of it has a hash to be compared with."""
+    before = previous.get("settings")
+    if not isinstance(before, Mapping):
         return False
     found = details.get("changed") or []
-    return any(c.get("kind") == "key" and c.get("field") == "key_sha256" for c in found)
+    if any(c.get("kind") == "key" and c.get("field") == "key_sha256" for c in found):
+        return True
+    now = _mapping(details.get("settings"))
+    return bool(_newly_read(_mapping(before.get("key")), _mapping(now.get("key"))))
+
+
+def _newly_read(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The keys given by the same variable on both sides whose hash only ``new`` records."""
+    return [
+        name
+        for name, now in new.items()
+        if isinstance(now, Mapping)
+        and now.get("key_sha256") is not None
+        and isinstance(was := old.get(name), Mapping)
+        and was.get("key_sha256") is None
+        and _unread(None, now.get("key_sha256"), was, now)
+    ]
