@@ -202,13 +202,17 @@ def test_a_model_that_cannot_think_is_refused_in_the_ollama_api(
                 ask()
             errors.append((refused.value.status_code, refused.value.error))
     assert len(upstream.bodies) == 3
-    assert errors == [
-        (
-            400,
-            f"'{PLAIN}' does not support thinking (backend 'ollama-1' refused think); send"
-            ' "think": false or leave think out',
-        )
-    ] * 3
+    assert (
+        errors
+        == [
+            (
+                400,
+                f"'{PLAIN}' does not support thinking (backend 'ollama-1' refused think); send"
+                ' "think": false or leave think out',
+            )
+        ]
+        * 3
+    )
 
 
 def test_an_earlier_answers_thinking_sent_back_reaches_the_ollama_server(
