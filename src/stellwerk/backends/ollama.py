@@ -221,11 +221,13 @@ def chunk_from_wire(body: JSON, calls: int, top: int | None, held: logprobs.Held
     message = _message(body) or {}
     tool_calls = tool_calls_from_wire(message.get("tool_calls"), calls)
     content = message.get("content") or None
+    reasoning = _reasoning(message)
     tokens = None
-    if top is not None:  # the tokens go with the text they make up
+    if top is not None and not (reasoning and content is None):  # a thinking line's are no
+        # answer's tokens; the others go with the text they make up
         tokens = held.with_text(logprobs.from_ollama(body.get("logprobs"), top), content)
     finish = _finish_reason(body, calls + len(tool_calls or ()) > 0)
-    return ChatChunk(content, tool_calls, finish, logprobs=tokens, reasoning=_reasoning(message))
+    return ChatChunk(content, tool_calls, finish, logprobs=tokens, reasoning=reasoning)
 
 
 def _says_something(chunk: ChatChunk) -> bool:

@@ -68,8 +68,8 @@ def refuse_think(request: ChatRequest, model: str, backend: str) -> None:
     """Refuse thinking asked for (``think`` true or a level) of ``model`` on ``backend``, an
     OpenAI-compatible server: it reads no ``think``, and would answer without being asked."""
     think = request.params.get("think")
-    if think is None or think is False:
-        return
+    if think is None or think is False or "think" in request.unknown:  # the latter: passed on
+        return  # to a backend whose operator allows it (``backends[].pass_params``)
     raise Untranslatable(
         f"{shown(model)} does not support thinking on request: its backend {backend!r} is an"
         ' OpenAI-compatible server, which reads no think; send "think": false or leave think'
