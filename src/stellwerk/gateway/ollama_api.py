@@ -63,7 +63,6 @@ class ConverseExchange(Exchange):
         else:
             body = parse(wire.OllamaChatRequest, raw)
         self.model, self.stream = body.model, body.stream
-        wire.refuse_thinking(body.model, body.think)
         kind = load.idle_kind(body)
         if kind is not None:  # Ollama's load or unload: answered as one object, not streamed
             answer = load.idle_answer(body.model, kind, generate=self.generate)

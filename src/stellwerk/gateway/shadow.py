@@ -102,6 +102,7 @@ _NOT_PASSED = (
     "n",
     "logprobs",
     "top_logprobs",
+    "think",  # Ollama's: the reference answers as it does unasked (its server may read none)
 )
 
 

@@ -1,0 +1,235 @@
+"""Thinking models behind an Ollama backend: their thinking reaches the clients of both APIs,
+plain and streamed, counted as answer tokens; the client's ``think`` (Ollama's API) and
+``reasoning_effort`` (OpenAI's) reach the server as Ollama's ``think``; a model that cannot
+think is refused in the client's API's words. The real ``openai`` and ``ollama`` libraries talk
+to the gateway, whose Ollama backend is a stand-in for Ollama (``ollama_thinking_server``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import ollama
+import openai
+import pytest
+
+from tests.fixtures.gateway import (
+    KEYS,
+    OFFLINE_BACKEND,
+    Gateway,
+    add_ollama_backend,
+    in_process,
+    migrated_copy,
+    raw_config,
+)
+from tests.fixtures.loopback import Recorded
+from tests.fixtures.ollama_thinking import (
+    PLAIN,
+    PROMPT_TOKENS,
+    REPLY,
+    THINKER,
+    THINKING,
+    ollama_thinking_server,
+)
+
+USER: Any = [{"role": "user", "content": "Hallo"}]
+THOUGHT = "".join(THINKING)
+
+
+@pytest.fixture
+def gateway_raw(tmp_path: Path, ledger_template: Path) -> dict[str, Any]:
+    """The test config, its llama.cpp backend offline: no request here goes to it."""
+    return raw_config(OFFLINE_BACKEND, migrated_copy(ledger_template, tmp_path / "ledger.db"))
+
+
+@contextmanager
+def thinking_gateway(raw: dict[str, Any]) -> Iterator[tuple[Gateway, Recorded]]:
+    """The gateway with models ``denker`` (``THINKER``) and ``schlicht`` (``PLAIN``) on one
+    Ollama backend."""
+    with ollama_thinking_server() as upstream:
+        add_ollama_backend(raw, upstream.url, "denker", like=0)
+        raw["models"][-1]["upstream"] = THINKER
+        raw["models"].append({**raw["models"][-1], "id": "schlicht", "upstream": PLAIN})
+        with in_process(raw) as gw:
+            yield gw, upstream
+
+
+def test_an_ollama_models_thinking_reaches_the_openai_client_plain_and_streamed(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """Ollama's ``message.thinking`` is the answer's ``reasoning_content`` (streamed: the
+    deltas' ``reasoning_content``, before the content); its tokens are answer tokens, as
+    Ollama counts them (``eval_count``), in the usage and in the usage records."""
+    with (
+        thinking_gateway(gateway_raw) as (gw, _),
+        gw.openai(KEYS["research"], max_retries=0) as client,
+    ):
+        plain = client.chat.completions.create(model="denker", messages=USER)
+        chunks = list(
+            client.chat.completions.create(
+                model="denker",
+                messages=USER,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
+        records = gw.records(2)
+    message = plain.choices[0].message
+    assert ((message.model_extra or {}).get("reasoning_content"), message.content) == (
+        THOUGHT,
+        REPLY,
+    )
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    pieces = [(d.model_extra or {}).get("reasoning_content") for d in deltas]
+    assert [piece for piece in pieces if piece] == THINKING
+    assert "".join(d.content or "" for d in deltas) == REPLY
+    answered = len(THINKING) + 1
+    assert plain.usage is not None and chunks[-1].usage is not None
+    assert (plain.usage.completion_tokens, chunks[-1].usage.completion_tokens) == (answered,) * 2
+    assert [(r.prompt_tokens, r.completion_tokens, r.status) for r in records] == [
+        (PROMPT_TOKENS, answered, 200)
+    ] * 2
+
+
+def test_think_reaches_the_ollama_backend_and_its_thinking_the_ollama_client(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """``think`` goes to the Ollama server as the client sent it (true, a level, false);
+    the thinking comes back as ``message.thinking`` (``/api/generate``: ``thinking``), plain
+    and a piece a line streamed; ``false`` gets none."""
+    with thinking_gateway(gateway_raw) as (gw, upstream):
+        client = gw.ollama(KEYS["research"])
+        plain = client.chat(model="denker", messages=USER, think=True)
+        streamed = list(client.chat(model="denker", messages=USER, think="high", stream=True))
+        generated = client.generate(model="denker", prompt="Hallo", think="low")
+        unthought = client.chat(model="denker", messages=USER, think=False)
+    assert [body.get("think") for body in upstream.bodies] == [True, "high", "low", False]
+    assert (plain.message.thinking, plain.message.content) == (THOUGHT, REPLY)
+    assert [part.message.thinking for part in streamed if part.message.thinking] == THINKING
+    assert "".join(part.message.content or "" for part in streamed) == REPLY
+    assert (generated.thinking, generated.response) == (THOUGHT, REPLY)
+    assert (unthought.message.thinking, unthought.message.content) == (None, REPLY)
+    assert streamed[-1].eval_count == len(THINKING) + 1
+
+
+@pytest.mark.parametrize(
+    ("effort", "think"),
+    [("none", False), ("minimal", "low"), ("low", "low"), ("high", "high"), ("xhigh", "max")],
+)
+def test_reasoning_effort_is_ollamas_think(
+    gateway_raw: dict[str, Any], effort: str, think: bool | str
+) -> None:
+    """OpenAI's ``reasoning_effort`` reaches an Ollama server as the ``think`` Ollama's own
+    OpenAI endpoint makes of it; ``none`` turns the thinking off."""
+    with (
+        thinking_gateway(gateway_raw) as (gw, upstream),
+        gw.openai(KEYS["research"], max_retries=0) as client,
+    ):
+        answer = client.chat.completions.create(
+            model="denker", messages=USER, reasoning_effort=effort
+        )
+    assert [body.get("think") for body in upstream.bodies] == [think]
+    reasoning = (answer.choices[0].message.model_extra or {}).get("reasoning_content")
+    assert reasoning == (None if think is False else THOUGHT)
+
+
+def test_an_effort_ollama_has_no_word_for_is_refused(gateway_raw: dict[str, Any]) -> None:
+    """A ``reasoning_effort`` that Ollama's ``think`` has no counterpart for is a 400 naming
+    it, with the values it takes, before the server is asked."""
+    with (
+        thinking_gateway(gateway_raw) as (gw, upstream),
+        gw.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as refused,
+    ):
+        client.chat.completions.create(model="denker", messages=USER, reasoning_effort="extreme")
+    error: Any = refused.value.body
+    assert error["param"] == "reasoning_effort"
+    assert error["message"].startswith("reasoning_effort 'extreme' has no counterpart")
+    assert upstream.bodies == []
+
+
+def test_a_model_that_cannot_think_is_refused_in_the_openai_api(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """Ollama's 400 for ``think`` on a model without thinking is the client's 400, plain and
+    streamed, naming ``reasoning_effort`` (what it sent) and the problem, and recorded so."""
+    with (
+        thinking_gateway(gateway_raw) as (gw, upstream),
+        gw.openai(KEYS["research"], max_retries=0) as client,
+    ):
+        refusals = []
+        for stream in (False, True):
+            with pytest.raises(openai.BadRequestError) as refused:
+                client.chat.completions.create(
+                    model="schlicht", messages=USER, reasoning_effort="high", stream=stream
+                )
+            refusals.append(refused.value.body)
+        served = client.chat.completions.create(
+            model="schlicht", messages=USER, reasoning_effort="none"
+        )
+        records = gw.records(3)
+    assert [body["think"] for body in upstream.bodies] == ["high", "high", False]
+    for error in refusals:
+        assert (error["param"], error["code"]) == ("reasoning_effort", "thinking_unsupported")
+        assert error["message"] == (
+            f"'{PLAIN}' does not support thinking (backend 'ollama-1' refused reasoning_effort);"
+            ' send reasoning_effort "none" or leave reasoning_effort out'
+        )
+    assert served.choices[0].message.content == REPLY
+    assert sorted((r.status, r.error_kind) for r in records) == [
+        (200, None),
+        (400, "thinking_unsupported"),
+        (400, "thinking_unsupported"),
+    ]
+
+
+def test_a_model_that_cannot_think_is_refused_in_the_ollama_api(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """Asked with ``think``, the refusal is Ollama's ``{"error": ...}`` with status 400, plain
+    and streamed, on ``/api/chat`` and ``/api/generate``, naming ``think``."""
+    with thinking_gateway(gateway_raw) as (gw, upstream):
+        client = gw.ollama(KEYS["research"])
+        errors = []
+        for ask in (
+            lambda: client.chat(model="schlicht", messages=USER, think=True),
+            lambda: list(client.chat(model="schlicht", messages=USER, think="low", stream=True)),
+            lambda: client.generate(model="schlicht", prompt="Hallo", think=True),
+        ):
+            with pytest.raises(ollama.ResponseError) as refused:
+                ask()
+            errors.append((refused.value.status_code, refused.value.error))
+    assert len(upstream.bodies) == 3
+    assert (
+        errors
+        == [
+            (
+                400,
+                f"'{PLAIN}' does not support thinking (backend 'ollama-1' refused think); send"
+                ' "think": false or leave think out',
+            )
+        ]
+        * 3
+    )
+
+
+def test_an_earlier_answers_thinking_sent_back_reaches_the_ollama_server(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """An assistant message's reasoning sent back (OpenAI's API: ``reasoning_content``,
+    Ollama's: ``thinking``) is the message's ``thinking`` on Ollama's wire, which its chat
+    templates read."""
+    earlier = {"role": "assistant", "content": REPLY}
+    with (
+        thinking_gateway(gateway_raw) as (gw, upstream),
+        gw.openai(KEYS["research"], max_retries=0) as client,
+    ):
+        history: Any = [*USER, {**earlier, "reasoning_content": THOUGHT}, *USER]
+        client.chat.completions.create(model="denker", messages=history)
+        history = [*USER, {**earlier, "thinking": THOUGHT}, *USER]
+        gw.ollama(KEYS["research"]).chat(model="denker", messages=history)
+    assert [body["messages"][1] for body in upstream.bodies] == [
+        {**earlier, "thinking": THOUGHT}
+    ] * 2
