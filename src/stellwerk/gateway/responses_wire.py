@@ -38,6 +38,7 @@ import orjson
 
 from stellwerk.backends.types import ChatResult, Usage
 from stellwerk.errors import InvalidRequest, shown
+from stellwerk.gateway.openai_schema import UNSERVED
 from stellwerk.gateway.responses_places import Path, Places, Source
 from stellwerk.gateway.responses_schema import (
     FunctionCallItem,
@@ -58,7 +59,7 @@ JSON = dict[str, Any]
 _STATEFUL = {
     "conversation": "conversations are not kept",
     "prompt": "stored prompt templates are not kept",
-    "moderation": "no moderation model checks the input or the answer here",
+    **UNSERVED,
     "context_management": "the input is not compacted here; send what fits the model's context",
 }
 
