@@ -244,10 +244,10 @@ def test_what_the_operator_allows_inside_responses_objects_reaches_the_backend(
     assert answered.status_code == 200, answered.text
     _refused(refused, "text.format.x")
     (sent,) = _chats(proxy)
-    user, assistant, called, _ = sent["messages"]
+    user, assistant, _ = sent["messages"]  # the text and the call of one answer: one message
     assert user == {"role": "user", "content": [{"type": "text", "text": "Hallo", "uuid": "u1"}]}
     assert assistant["prefix"] is True
-    assert called["tool_calls"][0]["origin"] == "cache"
+    assert assistant["tool_calls"][0]["origin"] == "cache"
     assert sent["tools"][0]["function"]["x"] == {"y": 1}
 
 

@@ -123,7 +123,7 @@ def test_the_service_settings_are_taken_and_not_passed_on(
             )
             assert streamed[-1].type == "response.completed"
     sent = [b for b, p in zip(proxy.bodies, proxy.paths, strict=True) if p.endswith("completions")]
-    assert len(sent) == 3
+    assert len(sent) >= 3  # and a stream's prompt counted (llama-cpp-python sends no usage)
     own = {"prompt_cache_key", "safety_identifier", "stream_options"}  # the gateway's own use
     for body in sent:
         assert not set(body) & (set(SERVICE) - own), body

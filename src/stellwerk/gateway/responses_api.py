@@ -27,7 +27,7 @@ from stellwerk.gateway.openai_schema import ChatCompletionRequest
 from stellwerk.gateway.pipeline import Exchange, serve
 from stellwerk.gateway.responses_events import ResponseEvents, render
 from stellwerk.gateway.responses_schema import ResponseRequest
-from stellwerk.gateway.unknown_params import Allowed, nothing, refuse_unknown, unknown_of
+from stellwerk.gateway.unknown_params import Allowed, nothing, refuse_unknown
 
 
 class ResponsesExchange(Exchange):
@@ -103,13 +103,12 @@ class ResponsesExchange(Exchange):
 def _passed(body: ResponseRequest, allowed: frozenset[str]) -> frozenset[str]:
     """The keys inside ``body``'s objects that its schema does not know, by name
     (``input[].foo``), when the operator lets each pass (``allowed``) and the chat request has
-    an object to carry it (``responses_wire.PASSABLE``); else a 400 naming the first other one
-    by its place (``input[1].content[0].foo``), with the top-level parameters it does not know
-    (``unknown_params``; those the chat request checks once more, as chat's)."""
+    an object to carry it (``responses_wire.chat_names``); else a 400 naming the first other
+    one by its place (``input[1].content[0].foo``). The top-level parameters it does not know
+    are the chat request's, checked there (``seed`` is chat's, ``n_keep`` no one's)."""
     places = nested_unknown(body)
-    unknown = unknown_of(wire.passed_on(body)) | places
     carried = frozenset(name for name in allowed if wire.chat_names(name))
-    refuse_unknown(unknown, carried, places)
+    refuse_unknown(places, carried, places)
     return frozenset(places)
 
 
@@ -119,7 +118,7 @@ def _named_as_sent(
     """The chat request, its keys the gateway does not know (``ChatRequest.unknown``) named as
     the Responses body has them (``input[].foo``, not ``messages[].foo``): the backend's
     ``pass_params`` lists them so (``unknown_params.refuse_unpassable``)."""
-    sent = {chat: name for name in passed for chat in wire.chat_names(name) if chat != name}
+    sent = {chat: name for name in passed for chat in wire.chat_names(name)}
     chat = chat_request(as_chat, allowed | sent.keys())
     return replace(chat, unknown=frozenset(sent.get(name, name) for name in chat.unknown))
 

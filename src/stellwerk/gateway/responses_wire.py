@@ -75,13 +75,12 @@ PASSABLE = {
 
 
 def chat_names(name: str) -> tuple[str, ...]:
-    """The names in the chat request of the key ``name`` of a Responses body (``input[].foo``:
-    ``messages[].foo`` or ``messages[].tool_calls[].foo``); none if no object of the chat
-    request holds it (``text.format.foo``). A top-level parameter is its own."""
-    place, dot, key = name.rpartition(".")
-    if not dot:
-        return (name,)
-    if "." in key or "[" in key:
+    """The names in the chat request of the key ``name`` inside a Responses body's objects
+    (``input[].foo``: ``messages[].foo`` or ``messages[].tool_calls[].foo``); none if no object
+    of the chat request holds it (``text.format.foo``), or it is a top-level parameter (which
+    goes to the chat request as sent)."""
+    place, _, key = name.rpartition(".")
+    if "[" in key:
         return ()
     return tuple(f"{chat}.{key}" for chat in PASSABLE.get(place, ()))
 
@@ -111,7 +110,7 @@ def translated(body: ResponseRequest, passed: frozenset[str] = frozenset()) -> t
             before = len(messages)
             _add_item(messages, item, f"input.{index}", passed)
             _add_source(sources, item, ("input", index), merged=len(messages) == before)
-    chat = {**passed_on(body), "model": body.model, "messages": messages}
+    chat = {**_passed_on(body), "model": body.model, "messages": messages}
     fields: dict[str, Path] = {}
     for key in ("temperature", "top_p"):
         value = getattr(body, key)
@@ -147,7 +146,7 @@ def translated(body: ResponseRequest, passed: frozenset[str] = frozenset()) -> t
     return chat, Places(sources, fields)
 
 
-def passed_on(body: ResponseRequest) -> JSON:
+def _passed_on(body: ResponseRequest) -> JSON:
     """The top-level parameters of ``body`` that its schema does not know, which go to the chat
     request as sent (checked there as chat's)."""
     extra: JSON = body.model_extra or {}
