@@ -26,7 +26,7 @@ from stellwerk.errors import shown
 from stellwerk.gateway.body import ParamProblem
 from stellwerk.gateway.call_answers import CallAnswers
 from stellwerk.gateway.nested_params import Keyed
-from stellwerk.gateway.openai_schema import only_when_streamed
+from stellwerk.gateway.openai_schema import PromptCacheOptions, only_when_streamed
 
 
 class _Open(Keyed):
@@ -254,11 +254,6 @@ class ReasoningConfig(_Open):
 
 class ResponseStreamOptions(_Open):
     include_obfuscation: bool | None = None
-
-
-class PromptCacheOptions(_Open):
-    ttl: str | None = None
-    mode: str | None = None
 
 
 #: what a parameter of OpenAI's service, taken and not passed on, says in ``/openapi.json``
