@@ -3,7 +3,7 @@ straight from the JSON bytes, strictly for the parameters Stellwerk carries out.
 
 Only what maps onto a chat request is accepted: text and images as input, function tools and
 their calls and outputs, ``text.format`` for JSON answers. OpenAI's hosted tools (web search,
-file search, code interpreter ...), file inputs and reasoning items have no counterpart on an
+file search, code interpreter ...), file inputs and item references have no counterpart on an
 organisation's model servers and are refused with a 400 naming them. Other top-level
 parameters of the Responses API (``metadata``, ``reasoning``, ``include``, ``truncation`` ...)
 are accepted, typed, and not passed on: they configure OpenAI's service, not the model.
@@ -146,6 +146,30 @@ class FunctionCallOutputItem(_Open):
     namespace: str | None = None
 
 
+class ReasoningText(_Open):
+    type: Literal["reasoning_text"]
+    text: str
+
+
+class SummaryText(_Open):
+    type: Literal["summary_text"]
+    text: str
+
+
+class ReasoningItem(_Open):
+    """The model's reasoning of an earlier answer, sent back with it: its text (``content``)
+    becomes the ``reasoning_content`` of the assistant message after it, as chat passes it on
+    (``responses_wire``); its summary and OpenAI's ``encrypted_content`` are taken, not passed
+    on (no model here reads them)."""
+
+    type: Literal["reasoning"]
+    id: str | None = None
+    summary: list[SummaryText] | None = None
+    content: list[ReasoningText] | None = None
+    encrypted_content: str | None = None
+    status: Status = None
+
+
 def _item_type(value: Any) -> str | None:
     if isinstance(value, dict):
         kind = value.get("type", "message")
@@ -157,13 +181,14 @@ def _item_type(value: Any) -> str | None:
 InputItem = Annotated[
     Annotated[Message, Tag("message")]
     | Annotated[FunctionCallItem, Tag("function_call")]
-    | Annotated[FunctionCallOutputItem, Tag("function_call_output")],
+    | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
+    | Annotated[ReasoningItem, Tag("reasoning")],
     Discriminator(
         _item_type,
         custom_error_type="unsupported_item",
         custom_error_message=(
-            "input items are 'message', 'function_call' or 'function_call_output'"
-            " (no hosted tools, files or reasoning items here)"
+            "input items are 'message', 'function_call', 'function_call_output' or"
+            " 'reasoning' (no hosted tools, files or item references here)"
         ),
     ),
 ]

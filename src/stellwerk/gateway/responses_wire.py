@@ -3,10 +3,12 @@
 A Responses request becomes the body of a chat completion request: ``instructions`` the system
 message, the input items messages (``function_call`` items an assistant message's
 ``tool_calls``, their arguments a JSON object; ``function_call_output`` items tool messages,
-each answering a call before it), ``max_output_tokens``
+each answering a call before it; a ``reasoning`` item's text the ``reasoning_content`` of the
+assistant message after it), ``max_output_tokens``
 ``max_tokens``, function tools chat tools, ``text.format`` the ``response_format``. The answer
-becomes a ``response`` object whose ``output`` holds one ``message`` item for the text and one
-``function_call`` item per tool call; a streamed answer becomes the Responses event sequence
+becomes a ``response`` object whose ``output`` holds a ``reasoning`` item when the backend sent
+the model's reasoning apart, one ``message`` item for the text and one ``function_call`` item
+per tool call; a streamed answer becomes the Responses event sequence
 (:mod:`stellwerk.gateway.responses_events`).
 
 The tokens' log probabilities are asked for as OpenAI's Responses API asks for them, by
@@ -47,6 +49,7 @@ from stellwerk.gateway.responses_schema import (
     FunctionTool,
     InputImage,
     Message,
+    ReasoningItem,
     ResponseRequest,
 )
 
@@ -106,10 +109,17 @@ def translated(body: ResponseRequest, passed: frozenset[str] = frozenset()) -> t
         messages.append({"role": "user", "content": body.input})
         sources.append(Source(("input",), ("input",)))
     else:
+        thought: list[str] = []  # of the reasoning items before the next item
         for index, item in enumerate(body.input):
+            if isinstance(item, ReasoningItem):
+                thought += (part.text for part in item.content or ())
+                continue
             before = len(messages)
             _add_item(messages, item, f"input.{index}", passed)
             _add_source(sources, item, ("input", index), merged=len(messages) == before)
+            if thought and messages[-1]["role"] == "assistant":
+                messages[-1].setdefault("reasoning_content", "".join(thought))
+            thought = []
     chat = {**_passed_on(body), "model": body.model, "messages": messages}
     fields: dict[str, Path] = {}
     for key in ("temperature", "top_p"):
@@ -351,10 +361,30 @@ def call_item(item_id: str, call_id: str, name: str, arguments: str, status: str
     }
 
 
+def reasoning_item(request_id: str, text: str | None, status: str) -> JSON:
+    """The model's reasoning as the Responses API's ``reasoning`` item: its text the one
+    ``reasoning_text`` part of ``content`` (none yet: ``text`` None), no summary."""
+    content = [] if text is None else [reasoning_text(text)]
+    return {
+        "id": f"rs_{request_id}",
+        "type": "reasoning",
+        "summary": [],
+        "content": content,
+        "status": status,
+    }
+
+
+def reasoning_text(text: str) -> JSON:
+    return {"type": "reasoning_text", "text": text}
+
+
 def output_items(request_id: str, result: ChatResult) -> list[JSON]:
-    """The ``output`` of a whole answer: its text as a message, then its tool calls."""
+    """The ``output`` of a whole answer: its reasoning, when the backend sent it apart, then its
+    text as a message, then its tool calls."""
     status = "incomplete" if result.finish_reason == "length" else "completed"
     items: list[JSON] = []
+    if result.reasoning:
+        items.append(reasoning_item(request_id, result.reasoning, status))
     if result.content or not result.tool_calls:
         items.append(message_item(request_id, result.content or "", status, result.logprobs))
     for index, call in enumerate(result.tool_calls or ()):
