@@ -205,7 +205,7 @@ class FunctionTool(_Open):
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
     output_schema: dict[str, Any] | None = None
-    defer_loading: bool | None = None
+    defer_loading: bool = False  # not nullable in OpenAI's schema
     allowed_callers: list[Literal["direct", "programmatic"]] | None = None
 
 
