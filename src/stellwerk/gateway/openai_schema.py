@@ -361,7 +361,9 @@ class ChatCompletionRequest(SamplingParams, Keyed):
     prompt_cache_options: PromptCacheOptions | None = None
     safety_identifier: str | None = None
     web_search_options: dict[str, Any] | None = None
-    moderation: dict[str, Any] | None = Field(default=None, description="refused: no moderation model runs here")
+    moderation: dict[str, Any] | None = Field(
+        default=None, description="refused: no moderation model runs here"
+    )
 
     @model_validator(mode="after")
     def _stream_options_need_stream(self) -> ChatCompletionRequest:
