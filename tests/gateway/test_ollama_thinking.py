@@ -1,7 +1,8 @@
 """Thinking models behind an Ollama backend: their thinking reaches the clients of both APIs,
 plain and streamed, counted as answer tokens; the client's ``think`` (Ollama's API) and
-``reasoning_effort`` (OpenAI's) reach the server as Ollama's ``think``; a model that cannot
-think is refused in the client's API's words. The real ``openai`` and ``ollama`` libraries talk
+``reasoning_effort`` (OpenAI's) reach the server as Ollama's ``think``, and only for models
+with the ``thinking`` capability, which ``/api/show`` lists; a model that cannot think is refused
+in the client's API's words. The real ``openai`` and ``ollama`` libraries talk
 to the gateway, whose Ollama backend is a stand-in for Ollama (``ollama_thinking_server``)."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tests.fixtures.gateway import (
     OFFLINE_BACKEND,
     Gateway,
     add_ollama_backend,
+    bearer,
     in_process,
     migrated_copy,
     raw_config,
@@ -44,14 +46,24 @@ def gateway_raw(tmp_path: Path, ledger_template: Path) -> dict[str, Any]:
     return raw_config(OFFLINE_BACKEND, migrated_copy(ledger_template, tmp_path / "ledger.db"))
 
 
+def thinks(model: dict[str, Any], model_id: str) -> dict[str, Any]:
+    """A copy of the config's ``model`` as ``model_id``, with the ``thinking`` capability."""
+    return {**model, "id": model_id, "capabilities": [*model["capabilities"], "thinking"]}
+
+
 @contextmanager
 def thinking_gateway(raw: dict[str, Any]) -> Iterator[tuple[Gateway, Recorded]]:
-    """The gateway with models ``denker`` (``THINKER``) and ``schlicht`` (``PLAIN``) on one
-    Ollama backend."""
+    """The gateway with three models on one Ollama backend, after the config's own (which no
+    request here reaches): ``schlicht`` (``PLAIN``, no ``thinking`` capability), ``denker``
+    (``THINKER``, with it) and ``angeblich`` (``PLAIN``, whose config says it thinks)."""
     with ollama_thinking_server() as upstream:
-        add_ollama_backend(raw, upstream.url, "denker", like=0)
-        raw["models"][-1]["upstream"] = THINKER
-        raw["models"].append({**raw["models"][-1], "id": "schlicht", "upstream": PLAIN})
+        add_ollama_backend(raw, upstream.url, "schlicht", like=0)
+        plain = {**raw["models"][-1], "upstream": PLAIN}
+        raw["models"][-1] = plain
+        raw["models"] += [
+            thinks({**plain, "upstream": THINKER}, "denker"),
+            thinks(plain, "angeblich"),
+        ]
         with in_process(raw) as gw:
             yield gw, upstream
 
@@ -153,8 +165,9 @@ def test_an_effort_ollama_has_no_word_for_is_refused(gateway_raw: dict[str, Any]
 def test_a_model_that_cannot_think_is_refused_in_the_openai_api(
     gateway_raw: dict[str, Any],
 ) -> None:
-    """Ollama's 400 for ``think`` on a model without thinking is the client's 400, plain and
-    streamed, naming ``reasoning_effort`` (what it sent) and the problem, and recorded so."""
+    """Ollama's 400 for ``think`` on a model without thinking (one the config says thinks) is
+    the client's 400, plain and streamed, naming ``reasoning_effort`` (what it sent) and the
+    problem, and recorded so."""
     with (
         thinking_gateway(gateway_raw) as (gw, upstream),
         gw.openai(KEYS["research"], max_retries=0) as client,
@@ -163,11 +176,11 @@ def test_a_model_that_cannot_think_is_refused_in_the_openai_api(
         for stream in (False, True):
             with pytest.raises(openai.BadRequestError) as refused:
                 client.chat.completions.create(
-                    model="schlicht", messages=USER, reasoning_effort="high", stream=stream
+                    model="angeblich", messages=USER, reasoning_effort="high", stream=stream
                 )
             refusals.append(refused.value.body)
         served = client.chat.completions.create(
-            model="schlicht", messages=USER, reasoning_effort="none"
+            model="angeblich", messages=USER, reasoning_effort="none"
         )
         records = gw.records(3)
     assert [body["think"] for body in upstream.bodies] == ["high", "high", False]
@@ -188,15 +201,16 @@ def test_a_model_that_cannot_think_is_refused_in_the_openai_api(
 def test_a_model_that_cannot_think_is_refused_in_the_ollama_api(
     gateway_raw: dict[str, Any],
 ) -> None:
-    """Asked with ``think``, the refusal is Ollama's ``{"error": ...}`` with status 400, plain
-    and streamed, on ``/api/chat`` and ``/api/generate``, naming ``think``."""
+    """Asked with ``think`` of a model the config says thinks and its server says cannot, the
+    refusal is Ollama's ``{"error": ...}`` with status 400, plain and streamed, on ``/api/chat``
+    and ``/api/generate``, naming ``think``."""
     with thinking_gateway(gateway_raw) as (gw, upstream):
         client = gw.ollama(KEYS["research"])
         errors = []
         for ask in (
-            lambda: client.chat(model="schlicht", messages=USER, think=True),
-            lambda: list(client.chat(model="schlicht", messages=USER, think="low", stream=True)),
-            lambda: client.generate(model="schlicht", prompt="Hallo", think=True),
+            lambda: client.chat(model="angeblich", messages=USER, think=True),
+            lambda: list(client.chat(model="angeblich", messages=USER, think="low", stream=True)),
+            lambda: client.generate(model="angeblich", prompt="Hallo", think=True),
         ):
             with pytest.raises(ollama.ResponseError) as refused:
                 ask()
@@ -233,3 +247,129 @@ def test_an_earlier_answers_thinking_sent_back_reaches_the_ollama_server(
     assert [body["messages"][1] for body in upstream.bodies] == [
         {**earlier, "thinking": THOUGHT}
     ] * 2
+
+
+def test_thinking_asked_of_a_model_without_the_capability_is_refused_before_its_server(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """Thinking asked (``think`` true or a level, ``reasoning_effort`` other than ``none``) of a
+    model without the ``thinking`` capability is refused as a model without ``tools`` is: a 400
+    naming the model and the capability, in each API's format, plain and streamed, before its
+    server is asked; ``think: false`` and ``reasoning_effort: "none"`` are served."""
+    with (
+        thinking_gateway(gateway_raw) as (gw, upstream),
+        gw.openai(KEYS["research"], max_retries=0) as client,
+    ):
+        refusals = []
+        for stream in (False, True):
+            with pytest.raises(openai.BadRequestError) as refused:
+                client.chat.completions.create(
+                    model="schlicht", messages=USER, reasoning_effort="low", stream=stream
+                )
+            refusals.append(refused.value.body)
+        speaker = gw.ollama(KEYS["research"])
+        errors = []
+        for ask in (
+            lambda: speaker.chat(model="schlicht", messages=USER, think=True),
+            lambda: list(speaker.chat(model="schlicht", messages=USER, think="high", stream=True)),
+            lambda: speaker.generate(model="schlicht:latest", prompt="Hallo", think="low"),
+        ):
+            with pytest.raises(ollama.ResponseError) as said:
+                ask()
+            errors.append((said.value.status_code, said.value.error))
+        asked = len(upstream.bodies)
+        unthought = speaker.chat(model="schlicht", messages=USER, think=False)
+        effortless = client.chat.completions.create(
+            model="schlicht", messages=USER, reasoning_effort="none"
+        )
+        records = gw.records(7)
+    assert asked == 0
+    for error in refusals:
+        assert (error["message"], error["param"], error["code"]) == (
+            "model 'schlicht' does not support thinking",
+            "model",
+            "unsupported_capability",
+        )
+    assert errors == [(400, "model 'schlicht' does not support thinking")] * 3
+    assert [unthought.message.content, effortless.choices[0].message.content] == [REPLY] * 2
+    assert (
+        sorted((r.status, r.error_kind) for r in records)
+        == [(200, None)] * 2 + [(400, "unsupported_capability")] * 5
+    )
+
+
+def test_a_route_sends_thinking_asked_for_only_to_a_model_that_thinks(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """``auto`` asked to think chooses among the models with ``thinking`` (here ``denker``,
+    though ``schlicht`` comes first in the config): no other model's server is asked. A key
+    whose models none think is told so before any server is asked."""
+    with (
+        thinking_gateway(gateway_raw) as (gw, upstream),
+        gw.openai(KEYS["research"], max_retries=0) as client,
+    ):
+        routed = client.chat.completions.with_raw_response.create(
+            model="auto", messages=USER, reasoning_effort="high"
+        )
+        chat = gw.ollama(KEYS["research"]).chat(model="auto", messages=USER, think=True)
+        with pytest.raises(ollama.ResponseError) as refused:
+            gw.ollama(KEYS["legal"]).chat(model="auto", messages=USER, think=True)
+    answer = routed.parse()
+    assert [body["model"] for body in upstream.bodies] == [THINKER] * 2
+    assert (routed.headers["x-stellwerk-model"], answer.model, chat.model) == ("denker",) * 3
+    assert "x-stellwerk-fallback-from" not in routed.headers
+    reasoning = (answer.choices[0].message.model_extra or {}).get("reasoning_content")
+    assert (reasoning, chat.message.thinking) == (THOUGHT, THOUGHT)
+    assert (refused.value.status_code, refused.value.error) == (
+        400,
+        "none of the 1 chat model allowed for department 'legal' can serve this request"
+        " (needs: chat, thinking)",
+    )
+
+
+def test_api_show_lists_thinking_for_a_model_and_a_route_that_think(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """Ollama's ``/api/show`` lists ``thinking`` (last, as Ollama does) for a model with the
+    capability, and for a route when a model the key may use has it, so that Ollama clients
+    know they may ask it to think."""
+    with thinking_gateway(gateway_raw) as (gw, _):
+        research, legal = gw.ollama(KEYS["research"]), gw.ollama(KEYS["legal"])
+        shown = {name: research.show(name).capabilities for name in ("denker", "schlicht", "auto")}
+        legals = legal.show("auto:latest").capabilities
+    assert shown == {
+        "denker": ["completion", "tools", "thinking"],
+        "schlicht": ["completion", "tools"],
+        "auto": ["completion", "tools", "thinking"],
+    }
+    assert legals == ["completion", "tools"]  # its one model, tiny-small, does not think
+
+
+def test_a_thinking_model_on_an_openai_compatible_backend_is_refused_think(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """A model that thinks on an OpenAI-compatible backend (which reads no ``think``) is refused
+    ``think`` true or a level, before its server is asked; a route goes on to the next model
+    that thinks, and says which it passed over."""
+    gateway_raw["models"].append(thinks(gateway_raw["models"][0], "tiny-denker"))
+    with thinking_gateway(gateway_raw) as (gw, upstream):
+        client = gw.ollama(KEYS["research"])
+        with pytest.raises(ollama.ResponseError) as refused:
+            client.chat(model="tiny-denker", messages=USER, think=True)
+        routed = gw.post(
+            "/api/chat",
+            headers=bearer(KEYS["research"]),
+            json={"model": "auto", "messages": USER, "think": "low", "stream": False},
+        )
+    assert (refused.value.status_code, refused.value.error) == (
+        400,
+        "'tiny-denker' does not support thinking on request: its backend 'llamacpp' is an"
+        ' OpenAI-compatible server, which reads no think; send "think": false or leave think out'
+        " (a model that thinks unasked still answers with its thinking)",
+    )
+    assert routed.status_code == 200
+    assert (routed.json()["model"], routed.headers["x-stellwerk-fallback-from"]) == (
+        "denker",
+        "tiny-denker",
+    )
+    assert [body["model"] for body in upstream.bodies] == [THINKER]

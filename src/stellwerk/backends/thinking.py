@@ -12,6 +12,10 @@ to ``"max"``), which the Ollama API puts into the request's ``params`` as it cam
 * An OpenAI-compatible backend reads no ``think``: ``false`` is dropped (what it does
   unasked), thinking asked for is refused before it is sent (``refuse_think``), and a routed
   request goes on to a candidate that takes it. ``reasoning_effort`` goes to it as it came.
+* Thinking asked for (``asks_to_think``) needs a model with the ``thinking`` capability: the
+  gateway sends such a request only to one (``stellwerk.gateway.selection.needs_of``), so the
+  refusals below meet only a model whose config says it thinks and whose backend cannot carry
+  the request or whose server says otherwise.
 * Ollama answers ``think`` for a model that cannot think with HTTP 400, ``"<model>" does not
   support thinking``: that is the client's 400 too, naming the parameter it sent
   (``refused_thinking``), and a routed request goes on to the next candidate.
@@ -45,6 +49,18 @@ _OLLAMA_REFUSAL = "does not support thinking"
 def asked_by(params: JSON) -> str:
     """The parameter the client asked with: ``think`` (Ollama's API) or ``reasoning_effort``."""
     return "think" if "think" in params else "reasoning_effort"
+
+
+def asks_to_think(request: ChatRequest) -> bool:
+    """Whether the client asks the model to think: ``think`` true or a level, or a
+    ``reasoning_effort`` other than ``none``. ``false`` and ``none`` ask for nothing a model
+    that cannot think would not do; a ``think`` an operator lets pass to an OpenAI-compatible
+    backend (``backends[].pass_params``) is that server's own, not the gateway's, to read."""
+    think = request.params.get("think")
+    if think is not None and think is not False and "think" not in request.unknown:
+        return True
+    effort = request.params.get("reasoning_effort")
+    return effort is not None and effort != "none"
 
 
 def ollama_think(params: JSON) -> bool | str | None:
