@@ -373,3 +373,32 @@ def test_a_thinking_model_on_an_openai_compatible_backend_is_refused_think(
         "tiny-denker",
     )
     assert [body["model"] for body in upstream.bodies] == [THINKER]
+
+
+def test_a_responses_reasoning_effort_is_chats_reasoning_effort(
+    gateway_raw: dict[str, Any],
+) -> None:
+    """``/v1/responses``' ``reasoning.effort`` is chat's ``reasoning_effort``: it reaches an
+    Ollama server as ``think`` and the thinking comes back as the ``reasoning`` item; asked of
+    a model without the ``thinking`` capability it is refused before its server, as on chat."""
+    with (
+        thinking_gateway(gateway_raw) as (gw, upstream),
+        gw.openai(KEYS["research"], max_retries=0) as client,
+    ):
+        answer = client.responses.create(
+            model="denker", input="Hallo", reasoning={"effort": "minimal"}
+        )
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.responses.create(model="schlicht", input="Hallo", reasoning={"effort": "low"})
+        with pytest.raises(openai.BadRequestError) as unknown:
+            client.responses.create(model="denker", input="Hallo", reasoning={"effort": "huge"})
+    assert [body.get("think") for body in upstream.bodies] == ["low"]
+    kinds = [item.type for item in answer.output]
+    assert kinds == ["reasoning", "message"] and answer.output_text == REPLY
+    error: Any = refused.value.body
+    assert (error["message"], error["code"]) == (
+        "model 'schlicht' does not support thinking",
+        "unsupported_capability",
+    )
+    said: Any = unknown.value.body
+    assert said["param"] == "reasoning.effort"

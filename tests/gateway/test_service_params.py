@@ -84,7 +84,7 @@ SERVICE: dict[str, Any] = {
     "safety_identifier": "u1",
     "service_tier": "auto",
     "truncation": "disabled",
-    "reasoning": {"effort": "low", "summary": "auto"},
+    "reasoning": {"summary": "auto"},  # its effort is chat's reasoning_effort (thinking tests)
     "text": {"format": {"type": "text"}, "verbosity": "low"},
     "max_tool_calls": 3,
     "include": ["reasoning.encrypted_content"],

@@ -268,7 +268,9 @@ class TextConfig(_Open):
 
 
 class ReasoningConfig(_Open):
-    """``reasoning``: how OpenAI's reasoning models think, and what of it they summarise."""
+    """``reasoning``: how OpenAI's reasoning models think, and what of it they summarise;
+    ``effort`` is chat's ``reasoning_effort`` (``responses_wire``), the rest is taken and not
+    passed on."""
 
     effort: str | None = None
     summary: str | None = None
@@ -311,7 +313,11 @@ class ResponseRequest(Keyed):
     include: list[str] | None = Field(default=None, description=_NOT_PASSED)
     top_logprobs: int | None = Field(default=None, ge=0, le=20, description=_NOT_PASSED)
     background: bool | None = Field(default=None, description=_NOT_PASSED)
-    reasoning: ReasoningConfig | None = Field(default=None, description=_NOT_PASSED)
+    reasoning: ReasoningConfig | None = Field(
+        default=None,
+        description="effort: chat's reasoning_effort (the thinking capability); the rest "
+        + _NOT_PASSED,
+    )
     stream_options: ResponseStreamOptions | None = Field(default=None, description=_NOT_PASSED)
     truncation: Literal["auto", "disabled"] | None = Field(default=None, description=_NOT_PASSED)
     max_tool_calls: int | None = Field(default=None, description=_NOT_PASSED)

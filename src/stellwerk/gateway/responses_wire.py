@@ -148,6 +148,9 @@ def translated(body: ResponseRequest, passed: frozenset[str] = frozenset()) -> t
     if response_format is not None:
         chat["response_format"] = response_format
         fields["response_format"] = ("text", "format")
+    if body.reasoning is not None and body.reasoning.effort is not None:
+        chat["reasoning_effort"] = body.reasoning.effort  # checked and sent as chat's
+        fields["reasoning_effort"] = ("reasoning", "effort")
     if LOGPROBS in (body.include or ()):
         chat["logprobs"] = True
         fields["logprobs"] = ("include",)
