@@ -151,6 +151,11 @@ def test_keys_list_shows_the_config_keys_beside_the_stored_ones(
             ("use-cases", "list", "--department", "nope"),
             "unknown department 'nope'; known: finance",
         ),
+        (
+            ("keys", "list", "--department", "Legal"),
+            "unknown department 'Legal' (department names are case-sensitive: 'legal' is one);"
+            " known: finance, legal",
+        ),
         (("report", "usage", "--month", "2026-13"), "not a month"),
         (("report", "usage", "--month", "2026-11", "--by", "colour"), "cannot report usage by"),
         (("report", "usage", "--month", "2026-11", "--format", "xml"), "unknown format 'xml'"),

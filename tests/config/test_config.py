@@ -151,7 +151,7 @@ def test_missing_secret_stops_start_up_naming_it() -> None:
         create_app(config, environ={})  # validated when the app is built, before serving
     with pytest.raises(ConfigError, match="OLLAMA_TOKEN"):
         raw = {**MINIMAL, "backends": [{**MINIMAL["backends"][0], "api_key_env": "OLLAMA_TOKEN"}]}
-        create_app(parse_config(raw), environ={"IT_KEY": "sk-x"})
+        create_app(parse_config(raw), environ={"IT_KEY": "sk-it-0123456789"})
 
 
 def test_config_check_command(tmp_path: Path) -> None:

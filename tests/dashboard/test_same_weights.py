@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from stellwerk.dashboard.i18n import labels
 from tests.dashboard.client import login, post_form
 from tests.dashboard.conftest import ADMIN_KEY, DASHBOARD_ENV, OFFLINE_BACKEND, dashboard_raw
 from tests.fixtures.gateway import in_process, migrated_copy
@@ -105,3 +106,43 @@ def test_the_consent_form_on_another_id_of_the_weights_points_to_the_id_that_hol
         " owner &#39;legal&#39;)" in text
     ), text[:2000]
     assert "a withdrawal there holds for both" in text
+
+
+def _alert(html: str) -> str:
+    """The text of the error page's message (before its folded technical details)."""
+    match = re.search(r'<p class="alert" role="alert">(.*?)</p>', html, re.DOTALL)
+    assert match is not None, html[:2000]
+    return " ".join(re.sub(r"<[^>]+>", "", match.group(1)).replace("&#39;", "'").split())
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize(
+    ("key", "page"),
+    [(ADMIN_KEY, "/dashboard/models/tiny-retired"), (OWNER_KEY, "/dashboard/consent")],
+    ids=["admin", "owner"],
+)
+def test_consent_asked_on_another_id_of_the_weights_says_first_where_it_is_managed(
+    tmp_path: Path, ledger_template: Path, language: str, key: str, page: str
+) -> None:
+    """The error page's message is the pointer to tiny-small (in the page's language), not the
+    general "choose whether to withdraw or re-grant" (an admin) or "only its department's
+    models" (legal's owner key, whose weights they are: as the admin API answers it)."""
+    raw = dashboard_raw(OFFLINE_BACKEND, migrated_copy(ledger_template, tmp_path / "ledger.db"))
+    (legal,) = [d for d in raw["departments"] if d["name"] == "legal"]
+    legal["keys"].append({"id": "legal-owner", "key_env": "STW_TEST_KEY_OWNER", "role": "owner"})
+    env = {**DASHBOARD_ENV, "STW_TEST_KEY_OWNER": OWNER_KEY}
+    t = labels("de" if language == "de" else "en")
+    with in_process(raw, env) as gw, login(gw, key) as (client, _):
+        client.cookies.set("stw_lang", language, path="/dashboard")
+        asked = post_form(
+            client,
+            page,
+            "/dashboard/models/tiny-retired/consent",
+            {"consent": "withdraw", "reason": "data contract ended"},
+        )
+    assert asked.status_code == 400, asked.text[:500]
+    said = t["msg_consent_held_elsewhere"].format(
+        subject="tiny-retired", holder="tiny-small", owner="legal"
+    )
+    assert _alert(asked.text) == said
+    assert t["msg_400_consent"] not in asked.text

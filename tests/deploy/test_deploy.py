@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
 from stellwerk.config import load_config
+from stellwerk.errors import ConfigError
 from stellwerk.gateway import create_app
 from stellwerk.gateway.pending_open import build_pending
 
@@ -157,7 +158,8 @@ def test_the_replicas_share_counters_dashboard_sessions_and_have_an_admin_key() 
 
 def test_the_gateway_builds_from_the_deploy_config_with_env_example_s_values() -> None:
     """The gateway resolves every secret the config names (the session secret's length too)
-    from the variables compose passes, with the example values."""
+    from the variables compose passes, with the example values once its keys are filled in: a
+    key left as ``change-me`` is refused, naming it (too short to be a key)."""
     config = load_config(DEPLOY / "stellwerk.yaml")
     example = _env_example()
     passed = _compose()["services"]["gateway-1"]["environment"]
@@ -165,7 +167,11 @@ def test_the_gateway_builds_from_the_deploy_config_with_env_example_s_values() -
         name: example[m.group(1)] if (m := re.match(r"\$\{([A-Z_]+)", str(value))) else str(value)
         for name, value in passed.items()
     }
-    create_app(config, environ=environ)  # raises ConfigError naming a missing or bad secret
+    with pytest.raises(ConfigError, match="the key 'default-key' in STELLWERK_KEY_DEFAULT has 9"):
+        create_app(config, environ=environ)
+    keys = [k.key_env for d in config.departments for k in d.keys if k.key_env]
+    filled = {**environ, **{name: "sk-stw-" + "7" * 43 for name in keys}}
+    create_app(config, environ=filled)  # raises ConfigError naming a missing or bad secret
 
 
 def test_every_image_is_pinned_to_a_version() -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stellwerk.errors import ConfigError, NotFound, StellwerkError, shown
+from stellwerk.errors import ConfigError, StellwerkError
 
 if TYPE_CHECKING:
     from stellwerk.config.schema import StellwerkConfig
@@ -95,12 +95,11 @@ def _fail(exc: StellwerkError) -> typer.Exit:
 
 def _known_department(gov: Governance, department: str | None) -> None:
     """Refuse a ``--department`` the config does not name (a typo listed nothing, exit 0)."""
-    known = sorted(d.name for d in gov.admin.config.departments)
+    from stellwerk.governance.department_names import unknown_department
+
+    known = [d.name for d in gov.admin.config.departments]
     if department is not None and department not in known:
-        raise NotFound(
-            f"unknown department {shown(department)}; known: {', '.join(known) or 'none'}",
-            param="department",
-        )
+        raise unknown_department(department, known)
 
 
 # the widest role, metrics

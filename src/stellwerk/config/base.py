@@ -4,9 +4,12 @@ and the checks of names and environment variable names."""
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+from stellwerk.errors import shown
 
 SizeClass = Literal["small", "medium", "large"]
 Lifecycle = Literal["proposed", "in_review", "approved", "deprecated", "retired"]
@@ -61,6 +64,27 @@ def check_env(value: str | None) -> str | None:
     if value is not None and not _ENV.match(value):
         raise ValueError(f"{value!r} is not an environment variable name")
     return value
+
+
+_Listed = TypeVar("_Listed", bound=Sequence[str] | None)
+
+
+def each_once(noun: str) -> Callable[[_Listed], _Listed]:
+    """The check of a list of names (``allowed_models``, ``capabilities`` ...) that refuses one
+    named twice, as a model id or a YAML key given twice is refused: kept, the duplicate would
+    show in the audit, on the dashboard and in the CLI's lists, and pass for a mistake nobody
+    was told of. The config's loader puts the list's place before the words (``departments.0.
+    allowed_models: names the model 'x' twice; name each model once``)."""
+
+    def check(values: _Listed) -> _Listed:
+        seen: set[str] = set()
+        for value in values if values is not None else ():
+            if value in seen:
+                raise ValueError(f"names the {noun} {shown(value)} twice; name each {noun} once")
+            seen.add(value)
+        return values
+
+    return check
 
 
 def refuse_prohibited(value: object) -> object:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from stellwerk.config.base import (
     SHA256,
@@ -20,6 +20,7 @@ from stellwerk.config.base import (
     UseCaseFact,
     check_env,
     check_name,
+    each_once,
     refuse_prohibited,
 )
 from stellwerk.config.plain_text import plain_text
@@ -113,6 +114,7 @@ class DepartmentConfig(Strict):
     pilot: bool = False
 
     _name = field_validator("name")(check_name)
+    _once = field_validator("allowed_models")(each_once("model"))
 
 
 def each_model_once(
@@ -120,14 +122,9 @@ def each_model_once(
 ) -> list[str] | tuple[str, ...] | None:
     """A use case's ``allowed_models`` as given, refused if it names a model twice (kept so, the
     audit and the dashboard would show the list with the duplicate); the config and the admin
-    API read the list by this one rule, in the same words."""
-    if models is not None:
-        seen: set[str] = set()
-        for model in models:
-            if model in seen:
-                raise ValueError(f"names the model {shown(model)} twice; name each model once")
-            seen.add(model)
-    return models
+    API read the list by this one rule, in the same words (``base.each_once``), as the config
+    reads a department's."""
+    return each_once("model")(models)
 
 
 def new_use_case_name(name: str) -> str:
@@ -200,18 +197,21 @@ def _default_retention() -> dict[RiskTier, int]:
     return {"minimal": 90, "limited": 180, "high": 365}
 
 
+HostingList = Annotated[tuple[Hosting, ...], AfterValidator(each_once("hosting"))]
+ModelFacts = Annotated[tuple[ModelFact, ...], AfterValidator(each_once("fact"))]
+UseCaseFacts = Annotated[tuple[UseCaseFact, ...], AfterValidator(each_once("fact"))]
+
+
 class GovernanceConfig(Strict):
     """Rules enforced at request time: where each data class may go, which facts each risk tier
     requires, whether a non-compliant model is blocked or only flagged, how long records stay."""
 
-    classification_hosting: dict[Classification, tuple[Hosting, ...]] = Field(
+    classification_hosting: dict[Classification, HostingList] = Field(
         default_factory=_default_hosting
     )
     compliance_mode: Literal["block", "flag"] = "flag"
-    required_model_facts: dict[RiskTier, tuple[ModelFact, ...]] = Field(
-        default_factory=_default_model_facts
-    )
-    required_use_case_facts: dict[RiskTier, tuple[UseCaseFact, ...]] = Field(
+    required_model_facts: dict[RiskTier, ModelFacts] = Field(default_factory=_default_model_facts)
+    required_use_case_facts: dict[RiskTier, UseCaseFacts] = Field(
         default_factory=_default_use_case_facts
     )
     retention_days: dict[RiskTier, int] = Field(default_factory=_default_retention)

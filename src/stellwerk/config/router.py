@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from stellwerk.config.base import Classification, Strict, check_env
+from stellwerk.config.base import Classification, Strict, check_env, each_once
 
 
 class ShadowConfig(Strict):
@@ -23,6 +23,10 @@ class ShadowConfig(Strict):
     account: str | None = None
     reference_max_tokens: int = Field(default=512, ge=1, le=32_768)
     """The reference model's answer is cut at this many tokens."""
+
+    _departments = field_validator("departments")(each_once("department"))
+    _routes = field_validator("routes")(each_once("route"))
+    _classes = field_validator("classifications")(each_once("classification"))
 
 
 class RouterConfig(Strict):

@@ -30,6 +30,7 @@ from stellwerk.config.base import (
     UseCaseFact,
     check_env,
     check_name,
+    each_once,
     refuse_prohibited,
 )
 from stellwerk.config.governance import (
@@ -136,6 +137,8 @@ class ModelConfig(Strict):
     osi_osaid: bool | None = None
 
     _id = field_validator("id")(check_name)
+    _capabilities = field_validator("capabilities")(each_once("capability"))
+    _languages = field_validator("languages")(each_once("language"))
     _tier = field_validator("risk_tier", mode="before")(refuse_prohibited)
     # the facts the dashboard, the admin API and the CLI show (config.plain_text)
     _text = field_validator(
@@ -242,6 +245,7 @@ class ServerConfig(Strict):
     api_docs_assets_url: str = "https://cdn.jsdelivr.net/npm"
 
     _redis_env = field_validator("redis_password_env")(check_env)
+    _origins = field_validator("cors_origins")(each_once("origin"))
 
     @field_validator("database_url")
     @classmethod

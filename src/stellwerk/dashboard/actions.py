@@ -114,7 +114,10 @@ def prepare_consent(
 
 
 def owns_data_of(gov: Governance, model_id: str, department: str) -> bool:
-    """Whether ``department`` is the data owner of ``model_id`` (404 for an unknown model)."""
+    """Whether ``department`` is the data owner of ``model_id`` (404 for an unknown model); for
+    an id without a data owner that serves the weights of one of ``department``'s models, the
+    400 naming that model, where its owner manages their consent (as the admin API says it)."""
+    gov.admin.catalog.refer_to_holder(model_id, department)
     return gov.admin.catalog.model(model_id).data_owner == department
 
 

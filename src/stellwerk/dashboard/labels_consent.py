@@ -91,6 +91,16 @@ CONSENT: Final[dict[str, tuple[str, str]]] = {
         "refused: consent withdrawn on {model}, which serves the same weights",
         "abgelehnt: Einwilligung für {model} widerrufen, das dieselben Gewichte bereitstellt",
     ),
+    # consent asked on an id without a data owner that serves an owned model's weights
+    # (governance.catalog.HeldElsewhere): the id that manages it, before anything general
+    "msg_consent_held_elsewhere": (
+        "Model {subject} serves the weights of model {holder}, whose consent its data owner"
+        " {owner} manages: withdraw or grant the consent on {holder}; a withdrawal there holds"
+        " for {subject} too.",
+        "Modell {subject} stellt die Gewichte von Modell {holder} bereit, dessen Einwilligung"
+        " der Datenverantwortliche {owner} verwaltet: Die Einwilligung bei {holder} widerrufen"
+        " oder erteilen; ein Widerruf dort gilt auch für {subject}.",
+    ),
     "same_weights_differ": (
         "{models} serve the same weights, but differ in: {facts}",
         "{models} stellen dieselben Gewichte bereit, unterscheiden sich aber in: {facts}",

@@ -58,6 +58,10 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "classification lowered below the key's class",
         "Schutzklasse unter die des Schlüssels gesenkt",
     ),
+    "refusal_consent_held_elsewhere": (
+        "consent managed on another id of the same weights",
+        "Einwilligung bei einer anderen Kennung derselben Gewichte verwaltet",
+    ),
     "refusal_invalid_request": ("invalid request", "ungültige Anfrage"),
     "refusal_payload_too_large": ("request too large", "Anfrage zu groß"),
     "refusal_consent_withdrawn": (

@@ -15,11 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
+from markupsafe import escape
 
 from stellwerk.dashboard.amounts import AmountError
+from stellwerk.dashboard.breaks import unbroken
 from stellwerk.dashboard.i18n import Labels, Language
 from stellwerk.dashboard.reasons import HiddenInReason
 from stellwerk.errors import RequestError
+from stellwerk.governance.catalog import HeldElsewhere
 
 FIELDS = {"monthly_budget": "budget"}
 """form field -> the label of its name"""
@@ -37,6 +40,8 @@ class Said:
 
 def say(exc: RequestError, request: Request, t: Labels, language: Language) -> Said:
     """``exc`` in ``language`` (its labels: ``t``; see the module docstring)."""
+    if isinstance(exc, HeldElsewhere):
+        return _held_elsewhere(exc, t)
     values = {
         "subject": str(request.path_params.get("subject", "")),
         "month": request.query_params.get("month", ""),
@@ -54,3 +59,14 @@ def say(exc: RequestError, request: Request, t: Labels, language: Language) -> S
     if language == "en" or fallback not in t:
         return Said(exc.message)
     return Said(t[fallback], details=exc.message)
+
+
+def _held_elsewhere(exc: HeldElsewhere, t: Labels) -> Said:
+    """Consent asked on an id that serves another model's weights: the model that manages it,
+    said first (not the general "choose whether to withdraw or re-grant"), its ids each on one
+    line (``breaks.unbroken``: ``tiny-small``, not ``tiny-`` / ``small``)."""
+    ids = {"subject": exc.model, "holder": exc.holder, "owner": exc.owner}
+    text = escape(t["msg_consent_held_elsewhere"]).format(
+        **{name: unbroken(value) for name, value in ids.items()}
+    )
+    return Said(text, details=exc.message)

@@ -30,6 +30,7 @@ from stellwerk.gateway.admin_access import (
     ReaderDep,
     narrowed,
 )
+from stellwerk.gateway.admin_departments import refuse_unknown, refuse_unknown_audit
 from stellwerk.gateway.admin_keys import config_keys_json, key_json
 from stellwerk.gateway.admin_route import AdminRoute, refuse_repeated
 from stellwerk.gateway.admin_schema import (
@@ -310,7 +311,8 @@ def list_keys(
     """Keys, never the keys themselves: the config file's first (``source: config``; made and
     removed there: ``created_at`` null, ``created_by`` ``config``), then those made through the
     CLI or this API (``source: database``), as ``stellwerk keys list`` shows them; an empty
-    ``department`` would answer none, passing for a department without keys: refused. A head
+    ``department`` would answer none, passing for a department without keys: refused, as is
+    one that names no department (404, ``admin_departments``). A head
     key lists its own department's keys only, and reads who made or revoked them as a key id
     only when that is a key of its department, else ``admin`` (``governance/key_actors.py``)."""
     if department is not None and not department.strip():
@@ -320,6 +322,7 @@ def list_keys(
         )
     department = narrowed(caller, department, "keys")
     keys = gov.admin.keys.list(department=department)
+    refuse_unknown(gov, department, listed=bool(keys))
     if caller.role == HEAD and department is not None:  # who made them: its own keys named only
         own = department_key_ids(gov, department)
         keys = [head_key(k, own) for k in keys]
@@ -435,7 +438,8 @@ def audit(
 ) -> dict[str, Any]:
     """The audit log: the newest ``limit`` entries, newest first; or, with ``after``, a page of
     the whole log oldest first, whose ``next_after`` is the ``after`` of the next page (``null``
-    on the last)."""
+    on the last). A department target that names no department is a 404
+    (``admin_departments``)."""
     where = AuditFilter(Window.between(since, until), actor, action, target_kind, target)
     ledger = gov.admin.ledger
     if after is None:
@@ -443,6 +447,7 @@ def audit(
     else:
         page = ledger.audit_page(where, after=after, limit=limit)
         entries, next_after = page.entries, page.next_after
+    refuse_unknown_audit(gov, where, found=bool(entries))
     return {"entries": [e.as_json() for e in entries], "next_after": next_after}
 
 

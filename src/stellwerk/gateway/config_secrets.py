@@ -14,14 +14,30 @@ from dataclasses import dataclass
 from stellwerk.config.loader import resolve_env
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.config.session_secret import record_key
+from stellwerk.errors import ConfigError
 from stellwerk.governance.keys import hash_key
+
+MIN_KEY = 16
+"""A key given by ``key_env`` has at least this many characters: the ``config.load`` audit
+entry keeps the first 12 hex digits of its SHA-256 (``env_key_hashes``), against which a short
+key is guessed offline. A key ``stellwerk keys create`` or ``POST /admin/keys`` makes has 50
+(``governance.keys``); one given as ``key_sha256`` cannot be checked."""
 
 
 def key_digests(config: StellwerkConfig, environ: Mapping[str, str]) -> dict[str, str]:
     """The config keys' SHA-256 digests -> key id, their values read from ``environ`` (a
-    missing variable is a ``ConfigError`` naming it)."""
+    missing variable, or a key shorter than ``MIN_KEY``, is a ``ConfigError`` naming the key and
+    its variable, never the value)."""
     names = [k.key_env for d in config.departments for k in d.keys if k.key_env]
     values = resolve_env(names, environ)
+    for i, dept in enumerate(config.departments):
+        for j, key in enumerate(dept.keys):
+            if key.key_env and len(values[key.key_env]) < MIN_KEY:
+                raise ConfigError(
+                    f"departments.{i}.keys.{j}.key_env: the key {key.id!r} in {key.key_env} has"
+                    f" {len(values[key.key_env])} characters; use at least {MIN_KEY}, random"
+                    ' (e.g. echo "sk-stw-$(openssl rand -hex 32)")'
+                )
     return {
         key.key_sha256 or hash_key(values[key.key_env or ""]): key.id
         for dept in config.departments

@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from sqlalchemy import Row, insert, select, update
 
 from stellwerk.config.schema import StellwerkConfig, UsageLimits
-from stellwerk.errors import Conflict, InvalidRequest, NotFound, shown
+from stellwerk.errors import Conflict, InvalidRequest
+from stellwerk.governance.department_names import unknown_department
 from stellwerk.governance.reason import audit_reason
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.governance_tables import gov_limits
@@ -198,7 +199,7 @@ class Budgets:
 
     def _check_department(self, department: str) -> None:
         if department not in self._departments:
-            raise NotFound(f"unknown department {shown(department)}", param="department")
+            raise unknown_department(department, self._departments)
 
     def _configured(self, kind: ScopeKind, scope: str) -> UsageLimits:
         """The config's limits of a scope (a key without its own limits: none, unlimited)."""

@@ -30,6 +30,24 @@ from stellwerk.policy.state import ModelState
 _NO_OWNER = "model {!r} has no data owner, so there is no consent to manage"
 
 
+class HeldElsewhere(InvalidRequest):
+    """Consent asked to change on ``model``, which has no data owner and serves the weights of
+    ``holder``, whose data owner ``owner`` manages it there (``Catalog.refer_to_holder``); the
+    dashboard says it in the page's language from these."""
+
+    code = "consent_held_elsewhere"
+
+    def __init__(self, model: str, holder: str, owner: str, *, ids: int) -> None:
+        every = "both" if ids == 2 else "all of them"
+        super().__init__(
+            f"model {model!r} serves the weights of model {holder!r} (data owner {owner!r}),"
+            f" whose consent is managed there: withdraw or grant it on {holder!r}; a withdrawal"
+            f" there holds for {every}",
+            param="consent",
+        )
+        self.model, self.holder, self.owner = model, holder, owner
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     time: datetime
@@ -120,19 +138,14 @@ class Catalog:
     def refer_to_holder(self, model_id: str, department: str | None = None) -> None:
         """For a model without a data owner that serves the weights of one with a data owner
         (of ``department``, when given): raise the 400 that names that model, where their
-        consent is managed (a withdrawal there holds for every id of the weights)."""
+        consent is managed (a withdrawal there holds for every id of the weights:
+        ``HeldElsewhere``)."""
         if model_id not in self._models or self._models[model_id].data_owner is not None:
             return
         for other in self._same.get(model_id, ()):
             owner = self._models[other].data_owner
             if owner is not None and department in (None, owner):
-                ids = "both" if len(self._same[model_id]) == 1 else "all of them"
-                raise InvalidRequest(
-                    f"model {model_id!r} serves the weights of model {other!r} (data owner"
-                    f" {owner!r}), whose consent is managed there: withdraw or grant it on"
-                    f" {other!r}; a withdrawal there holds for {ids}",
-                    param="consent",
-                )
+                raise HeldElsewhere(model_id, other, owner, ids=len(self._same[model_id]) + 1)
 
     def transition(
         self,

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from stellwerk.config.key_class import lowered_class
 from stellwerk.config.schema import Classification, Role, StellwerkConfig, UseCaseConfig
 from stellwerk.errors import Conflict, InvalidRequest, NotFound, shown
+from stellwerk.governance.department_names import unknown_department
 from stellwerk.governance.key_requests import Idempotency, refuse_retry, remember
 from stellwerk.governance.keys import generate_key, generate_key_id, hash_key, parse_role
 from stellwerk.governance.reason import audit_reason
@@ -87,11 +88,7 @@ class KeyStore:
                 refuse_retry(connection, actor, idempotency, datetime.now(UTC))
         why = audit_reason(reason) if reason is not None else None
         if department not in self._departments:
-            raise NotFound(
-                f"unknown department {shown(department)}; known: "
-                + (", ".join(sorted(self._departments)) or "none"),
-                param="department",
-            )
+            raise unknown_department(department, self._departments)
         parsed_role = parse_role(role)
         if use_case is not None and use_case.department != department:
             raise InvalidRequest(
