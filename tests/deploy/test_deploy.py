@@ -158,8 +158,9 @@ def test_the_replicas_share_counters_dashboard_sessions_and_have_an_admin_key() 
 
 def test_the_gateway_builds_from_the_deploy_config_with_env_example_s_values() -> None:
     """The gateway resolves every secret the config names (the session secret's length too)
-    from the variables compose passes, with the example values once its keys are filled in: a
-    key left as ``change-me`` is refused, naming it (too short to be a key)."""
+    from the variables compose passes, with the example values once its secrets are filled in:
+    a key or the session secret left as ``change-me`` is refused, naming it (too short), so a
+    deployment that forgets one does not run with a secret published here."""
     config = load_config(DEPLOY / "stellwerk.yaml")
     example = _env_example()
     passed = _compose()["services"]["gateway-1"]["environment"]
@@ -171,7 +172,10 @@ def test_the_gateway_builds_from_the_deploy_config_with_env_example_s_values() -
         create_app(config, environ=environ)
     keys = [k.key_env for d in config.departments for k in d.keys if k.key_env]
     filled = {**environ, **{name: "sk-stw-" + "7" * 43 for name in keys}}
-    create_app(config, environ=filled)  # raises ConfigError naming a missing or bad secret
+    with pytest.raises(ConfigError, match="STELLWERK_SESSION_SECRET"):
+        create_app(config, environ=filled)
+    signed = {**filled, "STELLWERK_SESSION_SECRET": "5" * 64}
+    create_app(config, environ=signed)  # raises ConfigError naming a missing or bad secret
 
 
 def test_every_image_is_pinned_to_a_version() -> None:
