@@ -25,7 +25,7 @@ from stellwerk.configurator.select import propose
 from stellwerk.modelfacts import load_catalog
 
 PROFILES = [
-    Needs(engine=engine, gpu_memory_gb=gpu, languages=langs)  # type: ignore[arg-type]
+    Needs(engine=engine, gpu_memory_gb=gpu, languages=langs)
     for engine in ("ollama", "vllm", "llamacpp", "localai")
     for gpu in (8, 24, 80, 640)
     for langs in ((), ("de",))

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from stellwerk.dashboard.i18n import labels
-from stellwerk.dashboard.language import Language
+from stellwerk.dashboard.formats import Language
 from tests.dashboard.browser import speak
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.test_browser_layout import TABLES_IN_CARDS
