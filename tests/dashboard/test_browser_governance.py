@@ -287,8 +287,8 @@ def test_the_data_owner_changes_consent_in_the_ui_and_sees_nothing_else(
 
     # an owner key of another department may not touch legal's consent
     research_owner = owner_key(dashboard, "research")
-    with login(dashboard.gateway.url, research_owner) as (client, answer):
-        assert answer.headers["location"] == "/dashboard/consent"
+    with login(dashboard.gateway.url, research_owner) as (client, logged_in):
+        assert logged_in.headers["location"] == "/dashboard/consent"
         assert "tiny-small" not in client.get("/dashboard/consent").text
         forbidden = client.post(
             "/dashboard/models/tiny-small/consent",
