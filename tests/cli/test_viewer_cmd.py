@@ -5,6 +5,7 @@ reads the admin API (every department's keys) and may not change anything."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -14,7 +15,7 @@ from tests.governance.factories import model
 
 
 def test_keys_create_role_viewer_and_the_key_only_reads(tmp_path: Path) -> None:
-    raw = {
+    raw: dict[str, Any] = {
         "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
         "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
         "models": [model("mistral-3b")],

@@ -58,7 +58,7 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def ollama_tags(*models: tuple[str, str, str]) -> dict[str, object]:
+def ollama_tags(*models: tuple[str, str, str]) -> dict[str, list[dict[str, object]]]:
     """The body of Ollama's ``/api/tags`` for (name, parameter_size, quantization_level)."""
     return {
         "models": [
