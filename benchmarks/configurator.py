@@ -59,7 +59,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         median, worst = _ms(lambda: discover(url, catalog), args.repeat // 10 or 1)
-        count = len(tags["models"])  # type: ignore[arg-type]
+        count = len(tags["models"])
         print(f"discover ({count} models, loopback) median {median:7.2f} ms   max {worst:7.2f} ms")
     finally:
         server.shutdown()
