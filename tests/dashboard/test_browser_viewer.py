@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from stellwerk.dashboard.i18n import labels
 from stellwerk.dashboard.formats import Language
+from stellwerk.dashboard.i18n import labels
 from tests.dashboard.browser import speak
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.test_browser_layout import TABLES_IN_CARDS
