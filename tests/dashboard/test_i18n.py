@@ -24,8 +24,8 @@ from stellwerk.routing.adapt import NOT_PROMOTED, Adaptation, Comparison, Depart
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_label_exists_in_every_language(language: str) -> None:
-    table = labels(language)  # type: ignore[arg-type]
+def test_every_label_exists_in_every_language(language: Language) -> None:
+    table = labels(language)
     assert set(table) == label_keys()
     assert all(table[name].strip() for name in table)
 

@@ -590,7 +590,9 @@ def test_the_openai_library_sees_the_place_of_a_union_problem(offline_gateway: G
             with pytest.raises(openai.BadRequestError) as caught:
                 call(client)
             assert caught.value.param == param
-            message = caught.value.body["message"]  # type: ignore[index]
+            body = caught.value.body
+            assert isinstance(body, dict)
+            message = body["message"]
             assert message.startswith(f"{param}: ") and "; " not in message, message
 
 
