@@ -4,11 +4,13 @@
     PYTHONPATH=src python benchmarks/record_noise_learning.py judge --out FILE [FILE ...]
     PYTHONPATH=src python benchmarks/record_noise_learning.py rules
 
-``rules`` judges every promotion rule of ``promotion_rules.py`` (its own families and the
-headroom rules of ``promotion_headroom.py``) on the three draws collected at the default noise
-(0.5, base share 0.25; seeds 0, 1, 2, each in two task groups): one is chosen on seed 1 by the
-headroom protocol (no task worse, then the most gain, then fewer promotions) and reported on the
-other two, and the rules meeting both of the issue's targets on each draw are counted.
+``rules`` judges every promotion rule of ``promotion_rules.py`` (its own families, the headroom
+rules of ``promotion_headroom.py``, the robust ones of ``promotion_robust.py``) on the three draws
+collected at the default noise (0.5, base share 0.25; seeds 0, 1, 2, each in two task groups):
+one is chosen on seed 1 by the headroom protocol (no task worse, then the most gain, then fewer
+promotions) and reported on the other two, the rules meeting both of the issue's targets on each
+draw are counted, and the nearest rules to both are listed on the noisy and the exact draws
+(``promotion-rules*.json.gz``).
 
 ``collect`` runs ``promotion_rules.py collect`` (the 13 held-out tasks, N = 200 graded requests,
 5 rotations, seed 0) with every graded record made as the gateway makes it with
@@ -84,45 +86,74 @@ def judge(files: list[Path]) -> None:
     )
 
 
-def _draw(seed: int) -> dict[str, Any]:
-    """The default noise's collected candidates of one draw of the traffic, both task groups."""
+def _draw(seed: int, exact: bool = False) -> dict[str, Any]:
+    """One draw's collected candidates: the default noise's (both task groups) or the exact
+    records' (``promotion_rules.py collect``)."""
     tag = "" if seed == 0 else f"-seed{seed}"
     result: dict[str, Any] = {"tasks": {}, "seed": seed}
-    for half in "ab":
-        name = f"record-noise-learning-0.5-base0.25{tag}-{half}.json.gz"
+    names = (
+        [f"promotion-rules{tag}.json.gz"]
+        if exact
+        else [f"record-noise-learning-0.5-base0.25{tag}-{half}.json.gz" for half in "ab"]
+    )
+    for name in names:
         each = json.loads(gzip.decompress((RESULTS / name).read_bytes()))
         result["tasks"].update(each["tasks"])
     return result
 
 
 def rules() -> None:
-    """Every rule on the three noisy draws: the one chosen on seed 1, and who meets both."""
-    from benchmarks import promotion_headroom, promotion_rules
+    """Every rule on the three noisy draws: the one chosen on seed 1, who meets both targets, and
+    the nearest to both on the noisy and the exact draws."""
+    from benchmarks import promotion_headroom, promotion_robust, promotion_rules
 
-    draws = {seed: _draw(seed) for seed in (0, 1, 2)}
+    draws = {
+        (kind, seed): _draw(seed, kind == "exact")
+        for kind in ("noisy", "exact")
+        for seed in (0, 1, 2)
+    }
     every = {
         **promotion_rules.rules(),
         **promotion_headroom.reference_rules(),
         **promotion_headroom.new_rules(),
+        **promotion_robust.robust_rules(),
     }
     verdicts = {
-        seed: {name: promotion_rules.judge(draw, rule) for name, rule in every.items()}
-        for seed, draw in draws.items()
+        at: {name: promotion_rules.judge(draw, rule) for name, rule in every.items()}
+        for at, draw in draws.items()
     }
-    chosen = promotion_headroom.choose(verdicts[1])
-    print(f"{len(every)} rules; chosen on seed 1: {chosen}")
+    chosen = promotion_headroom.choose(verdicts["noisy", 1])
+    print(f"{len(every)} rules; chosen on the noisy seed 1: {chosen}")
     print("| draw | in-dist. - adapted | tasks worse | promotions | rules meeting both targets |")
     print("|---|---|---|---|---|")
-    for seed, each in verdicts.items():
+    for (kind, seed), each in verdicts.items():
         v = each[chosen]
         names = ", ".join(f"{promotion_rules._short(k)} {d:+.3f}" for k, d in v.worse)
         meet = [n for n, w in each.items() if w.gap is not None and w.gap <= 0.05 and not w.worse]
         print(
-            f"| seed {seed} | {v.gap:.3f} | {len(v.worse)}{f' ({names})' if names else ''}"
+            f"| {kind} seed {seed} | {v.gap:.3f} | {len(v.worse)}{f' ({names})' if names else ''}"
             f" | {v.promoted} | {len(meet)}{f' ({chr(59).join(meet)})' if meet else ''} |"
         )
-    for seed, draw in draws.items():
-        print(f"seed {seed}: {promotion_rules.predictiveness(draw)}")
+    print()
+    print("Nearest to both (fewest tasks worse over the six draws, then the largest gap;")
+    print("cells: in-dist. - adapted; tasks worse; promotions of 65):")
+    print("| rule | " + " | ".join(f"{k} {s}" for k, s in draws) + " |")
+    print("|---|" + "---|" * len(draws))
+
+    def distance(name: str) -> tuple[int, float]:
+        vs = [verdicts[at][name] for at in draws]
+        return sum(len(v.worse) for v in vs), max(v.gap or 0.0 for v in vs)
+
+    for name in sorted(every, key=distance)[:12]:
+        cells = [verdicts[at][name] for at in draws]
+        print(
+            f"| {name} | "
+            + " | ".join(f"{v.gap:.3f}; {len(v.worse)}; {v.promoted}" for v in cells)
+            + " |"
+        )
+    print()
+    for seed in (0, 1, 2):
+        print(f"noisy seed {seed}: {promotion_rules.predictiveness(draws['noisy', seed])}")
 
 
 def main() -> None:

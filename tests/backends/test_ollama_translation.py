@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from stellwerk.backends import ollama
+from stellwerk.backends import logprobs, ollama
 from stellwerk.backends.types import ChatRequest, ChatResult, Usage
 from stellwerk.gateway import ollama_wire
 
@@ -204,3 +204,17 @@ def test_an_ollama_backend_gets_the_one_cap_the_gateway_checked_and_reserved(
             "m", ChatRequest(request.messages, params, prompt=prompt), stream=False
         )
         assert wire.get("options", {}).get("num_predict") == cap == request.max_answer_tokens
+
+
+def test_a_text_completions_thinking_is_its_reasoning() -> None:
+    """``/api/generate`` answers a thinking model's thinking beside ``response``: the answer's
+    reasoning, whole and a piece a streamed line; a line of thinking alone has no content."""
+    whole = ollama.result_from_wire(
+        "ollama",
+        {"response": "Hoi", "thinking": "kurz", "done": True, "done_reason": "stop"},
+    )
+    assert (whole.reasoning, whole.content) == ("kurz", "Hoi")
+    piece = ollama.chunk_from_wire(
+        {"response": "", "thinking": "ku", "done": False}, 0, None, logprobs.Held()
+    )
+    assert (piece.reasoning, piece.content, piece.finish_reason) == ("ku", None, None)

@@ -202,3 +202,40 @@ def test_what_an_unknown_model_can_do_is_read_or_probed(model_server: Server) ->
         "nomic-thing:v1": ("embeddings",),
         "house:v2": ("chat",),
     }
+
+
+def test_a_model_that_thinks_is_written_with_the_thinking_capability(
+    model_server: Server,
+) -> None:
+    """A model Ollama's /api/show says thinks, and a reasoning model of the catalog (Qwen3), are
+    written with ``thinking`` (requests asking a model to think go only to such); one that does
+    not think (Gemma 3) without it."""
+    show = {"house-r1:7b": {"capabilities": ["completion", "tools", "thinking"]}}
+    url = model_server(
+        {
+            "/api/tags": (
+                200,
+                ollama_tags(
+                    ("house-r1:7b", "7B", "Q4_K_M"),
+                    ("qwen3:8b", "8.2B", "Q4_K_M"),
+                    ("gemma3:1b", "999.89M", "Q4_K_M"),
+                ),
+            ),
+            "POST /api/show": (200, show),
+        }
+    )
+    found = discover(url, CATALOG)
+    rows, _ = served_from(found, Needs(engine="ollama"))
+    config = validate(
+        build_config(
+            [{"name": "ollama", "kind": "ollama", "base_url": found.base_url}],
+            rows,
+            department="default",
+            classification="internal",
+        )
+    )
+    assert {m.upstream: m.capabilities for m in config.models} == {
+        "house-r1:7b": ("chat", "tools", "thinking", "json"),
+        "qwen3:8b": ("chat", "tools", "thinking", "json"),
+        "gemma3:1b": ("chat", "json"),
+    }

@@ -1,5 +1,5 @@
 """What the browser tests (``test_browser_*.py``, Playwright driving Chromium) share: logging in
-as the admin, and the language a page is asked in."""
+(as the admin, or with another key), and the language a page is asked in."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 
-def log_in(page: Page, dashboard: DashboardGateway) -> None:
-    """Log in as the admin on the login page and land on the overview."""
+def log_in(page: Page, dashboard: DashboardGateway, key: str = ADMIN_KEY, lands: str = "") -> None:
+    """Log in with ``key`` (the admin's) on the login page and land on the page ``lands`` (a
+    path below the dashboard; the overview)."""
     page.goto(dashboard.url + "/login")
-    page.fill("input[name=key]", ADMIN_KEY)
+    page.fill("input[name=key]", key)
     page.click("button[type=submit]")
-    page.wait_for_url(dashboard.url)
+    page.wait_for_url(dashboard.url + lands)
 
 
 def speak(page: Page, dashboard: DashboardGateway, language: str) -> None:

@@ -18,7 +18,7 @@ import pytest
 from stellwerk.config import parse_config
 from stellwerk.dashboard.i18n import LANGUAGES
 from stellwerk.governance.key_store import KeyStore
-from stellwerk.ledger.ledger import open_ledger
+from stellwerk.ledger.ledger import Ledger, open_ledger
 from tests.dashboard.client import login
 from tests.fixtures.gateway import (
     ENVIRON,
@@ -122,6 +122,14 @@ def offline_dashboard(tmp_path: Path, ledger_template: Path) -> Iterator[Dashboa
     key_id, key = seed(raw)
     with in_process(raw, DASHBOARD_ENV) as gw:
         yield DashboardGateway(gw, key_id, key)
+
+
+@pytest.fixture
+def offline_ledger(offline_dashboard: DashboardGateway) -> Iterator[Ledger]:
+    """The ledger of ``offline_dashboard``, opened for the test."""
+    opened = offline_dashboard.gateway.ledger()
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ sessions, forged posts, unknown models, departments and keys, illegal moves."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
@@ -30,13 +29,6 @@ from tests.dashboard.conftest import (
     dashboard_raw,
 )
 from tests.fixtures.gateway import KEYS, in_process
-
-
-@pytest.fixture
-def ledger(offline_dashboard: DashboardGateway) -> Iterator[Ledger]:
-    opened = offline_dashboard.gateway.ledger()
-    yield opened
-    opened.close()
 
 
 def _audit_count(ledger: Ledger) -> int:
@@ -108,9 +100,9 @@ def test_forged_and_expired_sessions_are_refused(offline_dashboard: DashboardGat
 
 
 def test_posts_without_a_valid_csrf_token_change_nothing(
-    offline_dashboard: DashboardGateway, admin: httpx.Client, ledger: Ledger
+    offline_dashboard: DashboardGateway, admin: httpx.Client, offline_ledger: Ledger
 ) -> None:
-    before = _audit_count(ledger)
+    before = _audit_count(offline_ledger)
     posts = [
         ("/dashboard/models/tiny-small/lifecycle", {"state": "deprecated", "reason": "x"}),
         ("/dashboard/departments/legal/budget", {"monthly_budget": "5", "reason": "x"}),
@@ -123,7 +115,7 @@ def test_posts_without_a_valid_csrf_token_change_nothing(
             answer = admin.post(action, data=data)
             assert answer.status_code == 403, action
             assert "CSRF" in answer.text and "Nothing was changed" in answer.text
-    assert _audit_count(ledger) == before
+    assert _audit_count(offline_ledger) == before
     assert admin.get("/dashboard").status_code == 200  # the logout was refused too
 
 
@@ -150,9 +142,9 @@ def test_a_token_from_another_session_is_refused(
     ],
 )
 def test_unknown_names_in_urls_are_404(
-    admin: httpx.Client, ledger: Ledger, method: str, path: str, fields: dict[str, str]
+    admin: httpx.Client, offline_ledger: Ledger, method: str, path: str, fields: dict[str, str]
 ) -> None:
-    before = _audit_count(ledger)
+    before = _audit_count(offline_ledger)
     if method == "GET":
         answer = admin.get(path)
     else:
@@ -163,7 +155,7 @@ def test_unknown_names_in_urls_are_404(
     # no link back to a page that is not there either: the overview only
     page = path.removesuffix("/lifecycle").removesuffix("/budget").removesuffix("/revoke")
     assert f'href="{page}"' not in answer.text and "Back to the overview" in answer.text
-    assert _audit_count(ledger) == before
+    assert _audit_count(offline_ledger) == before
 
 
 @pytest.mark.parametrize(
@@ -251,20 +243,20 @@ def test_unknown_names_in_urls_are_404(
 )
 def test_bad_actions_are_refused_and_change_nothing(
     admin: httpx.Client,
-    ledger: Ledger,
+    offline_ledger: Ledger,
     action: str,
     page: str,
     fields: dict[str, str],
     status: int,
     says: str,
 ) -> None:
-    before = _audit_count(ledger)
+    before = _audit_count(offline_ledger)
     answer = post_form(admin, page, action, fields)
     assert answer.status_code == status
     assert says in unescape(answer.text)
     # the error page leads back to the page the form was on (and to the overview)
     assert f'href="{page}"' in answer.text and 'href="/dashboard"' in answer.text
-    assert _audit_count(ledger) == before
+    assert _audit_count(offline_ledger) == before
 
 
 def test_bad_month_is_400(admin: httpx.Client) -> None:
@@ -290,7 +282,7 @@ def test_a_revoked_admin_key_ends_its_sessions(offline_dashboard: DashboardGatew
 
 
 def test_logout_ends_the_session_also_for_a_copy_of_its_cookie(
-    offline_dashboard: DashboardGateway, admin: httpx.Client, ledger: Ledger
+    offline_dashboard: DashboardGateway, admin: httpx.Client, offline_ledger: Ledger
 ) -> None:
     token = csrf_of(admin.get("/dashboard").text)
     copied = admin.cookies["stw_session"]
@@ -298,7 +290,7 @@ def test_logout_ends_the_session_also_for_a_copy_of_its_cookie(
     assert answer.status_code == 303
     assert "stw_session" not in admin.cookies
     assert admin.get("/dashboard").status_code == 401
-    before = _audit_count(ledger)
+    before = _audit_count(offline_ledger)
     with offline_dashboard.gateway.client() as thief:
         thief.cookies.set("stw_session", copied, path="/dashboard")
         replayed = thief.get("/dashboard")
@@ -309,7 +301,7 @@ def test_logout_ends_the_session_also_for_a_copy_of_its_cookie(
             data={"monthly_budget": "1", "reason": "x", "confirm": "yes", "csrf": token},
         )
         assert posted.status_code == 401
-    assert _audit_count(ledger) == before
+    assert _audit_count(offline_ledger) == before
 
 
 def test_a_session_works_on_every_replica_sharing_the_database_until_logout(
@@ -331,19 +323,19 @@ def test_a_session_works_on_every_replica_sharing_the_database_until_logout(
 
 
 def test_an_expired_session_is_refused_and_cleaned_up(
-    offline_dashboard: DashboardGateway, admin: httpx.Client, ledger: Ledger
+    offline_dashboard: DashboardGateway, admin: httpx.Client, offline_ledger: Ledger
 ) -> None:
     """The server's own expiry holds even for a cookie whose signed expiry is still ahead (a
     session shortened on the server, a clock set back); expired sessions go at the next login."""
     assert admin.get("/dashboard").status_code == 200
     past = datetime.now(UTC) - timedelta(seconds=1)
-    with ledger.begin() as connection:
+    with offline_ledger.begin() as connection:
         connection.execute(update(dashboard_sessions).values(expires_at=past))
     answer = admin.get("/dashboard")
     assert answer.status_code == 401 and "expired" in answer.text
     with login(offline_dashboard.gateway, ADMIN_KEY) as (_, fresh):
         assert fresh.status_code == 303
-    with ledger.connect() as connection:
+    with offline_ledger.connect() as connection:
         left = connection.execute(select(dashboard_sessions.c.expires_at)).scalars().all()
     assert len(left) == 1 and left[0] > datetime.now(UTC)  # only the new login's session
 

@@ -16,8 +16,9 @@ import pytest
 
 from stellwerk.dashboard.formats import Language
 from stellwerk.dashboard.i18n import labels
-from tests.dashboard.browser import speak
+from tests.dashboard.browser import log_in, speak
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
+from tests.dashboard.roles import made_key
 from tests.dashboard.test_browser_narrow import CUT, PHONE, SIDEWAYS
 from tests.dashboard.traffic import chat, record, served, wait_for_usage
 from tests.fixtures.gateway import KEYS
@@ -58,11 +59,7 @@ def _research_with_figures(dashboard: DashboardGateway) -> str:
     _admin_api(dashboard, "PUT", "/admin/limits/department/research", limits)
     key_limits = {"monthly_budget": 0.5, "tokens_per_minute": 20000, "reason": "intern"}
     _admin_api(dashboard, "PUT", f"/admin/limits/key/{dashboard.stored_key_id}", key_limits)
-    made = _admin_api(
-        dashboard, "POST", "/admin/keys", {"department": "research", "role": "head", "reason": "r"}
-    )
-    key: str = made.json()["key"]
-    return key
+    return made_key(dashboard.gateway, "head", "research", "r")
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
@@ -74,10 +71,7 @@ def test_a_head_sees_its_department_and_no_other_page(
     home = dashboard.url + "/departments/research"
     speak(page, dashboard, language)
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(dashboard.url + "/login")
-    page.fill("input[name=key]", key)
-    page.click("button[type=submit]")
-    page.wait_for_url(home)  # a head's home is its department's page
+    log_in(page, dashboard, key, "/departments/research")  # a head's home is its department's
     note = t["head_note"].format(department="research")
     for width in (1280, PHONE["width"]):
         page.set_viewport_size({"width": width, "height": 900})
@@ -111,15 +105,10 @@ def test_its_own_page_spelled_otherwise_leads_to_it_not_to_another_departments_r
     the page of its own department"); its department in another case says that names are
     case-sensitive and links to its page (walk 17, 9)."""
     dashboard, t = served_offline_dashboard, labels("en")
-    made = _admin_api(
-        dashboard, "POST", "/admin/keys", {"department": "research", "role": "head", "reason": "r"}
-    )
+    key = made_key(dashboard.gateway, "head", "research", "r")
     home = dashboard.url + "/departments/research"
     speak(page, dashboard, "en")
-    page.goto(dashboard.url + "/login")
-    page.fill("input[name=key]", made.json()["key"])
-    page.click("button[type=submit]")
-    page.wait_for_url(home)
+    log_in(page, dashboard, key, "/departments/research")
     page.goto(home + "/?month=2026-11")
     assert page.url == home + "?month=2026-11"
     assert page.locator("#read-only").inner_text() == t["head_note"].format(department="research")

@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from stellwerk.dashboard.formats import Language
 from stellwerk.dashboard.i18n import labels
-from tests.dashboard.browser import speak
-from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
+from tests.dashboard.browser import log_in, speak
+from tests.dashboard.conftest import DashboardGateway
+from tests.dashboard.roles import made_key
 from tests.dashboard.test_browser_layout import TABLES_IN_CARDS
 
 if TYPE_CHECKING:
@@ -30,19 +30,10 @@ def test_a_viewer_sees_a_department_with_its_budget_and_keys_and_no_form(
     served_offline_dashboard: DashboardGateway, page: Page, language: Language, tmp_path: Path
 ) -> None:
     dashboard, t = served_offline_dashboard, labels(language)
-    made = httpx.post(
-        dashboard.gateway.url + "/admin/keys",
-        json={"department": "legal", "role": "viewer", "reason": "controlling"},
-        headers={"authorization": f"Bearer {ADMIN_KEY}"},
-        timeout=30,
-    )
-    assert made.status_code == 201, made.text
+    key = made_key(dashboard.gateway, "viewer", "legal", "controlling")
     speak(page, dashboard, language)
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(dashboard.url + "/login")
-    page.fill("input[name=key]", made.json()["key"])
-    page.click("button[type=submit]")
-    page.wait_for_url(dashboard.url)  # a viewer's home is the overview, as an admin's
+    log_in(page, dashboard, key)  # a viewer's home is the overview, as an admin's
     assert page.locator("#read-only").inner_text() == t["read_only_note"]
 
     page.goto(dashboard.url + "/departments/research")

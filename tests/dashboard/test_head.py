@@ -17,11 +17,12 @@ import httpx
 import pytest
 
 from stellwerk.dashboard.department_path import canonical
-from stellwerk.dashboard.i18n import labels
+from stellwerk.dashboard.i18n import Labels, labels
 from stellwerk.dashboard.visitor import Admin
 from stellwerk.ledger.ledger import Ledger
-from tests.dashboard.client import csrf_of, login
+from tests.dashboard.client import login
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
+from tests.dashboard.roles import made_key, refused_unchanged, speaking
 from tests.dashboard.traffic import chat, record, served, wait_for_usage
 from tests.fixtures.gateway import KEYS, Gateway, bearer
 
@@ -34,14 +35,7 @@ _MODEL_LINK = re.compile(r'<a href="/dashboard/models/[^"]*">(.*?)</a>')
 
 def make_head(gateway: Gateway, department: str = "research") -> str:
     """A head key of ``department``, made by the admin through the admin API (stored)."""
-    answer = gateway.post(
-        "/admin/keys",
-        json={"department": department, "role": "head", "reason": "department head"},
-        headers=bearer(ADMIN_KEY),
-    )
-    assert answer.status_code == 201, answer.text
-    key: str = answer.json()["key"]
-    return key
+    return made_key(gateway, "head", department, "department head")
 
 
 @pytest.fixture
@@ -50,13 +44,6 @@ def head(offline_dashboard: DashboardGateway) -> Iterator[httpx.Client]:
     with login(offline_dashboard.gateway, make_head(offline_dashboard.gateway)) as (client, to):
         assert to.status_code == 303 and to.headers["location"] == HOME, to.text
         yield client
-
-
-@pytest.fixture
-def ledger(offline_dashboard: DashboardGateway) -> Iterator[Ledger]:
-    opened = offline_dashboard.gateway.ledger()
-    yield opened
-    opened.close()
 
 
 def traffic(dashboard: DashboardGateway) -> None:
@@ -88,9 +75,7 @@ def test_a_head_sees_its_departments_page_whole_and_nothing_of_another(
     offline_dashboard: DashboardGateway, head: httpx.Client, admin: httpx.Client, language: str
 ) -> None:
     traffic(offline_dashboard)
-    t = labels("de" if language == "de" else "en")
-    for client in (head, admin):
-        client.cookies.set("stw_lang", language, path="/dashboard")
+    t = speaking(language, head, admin)
     seen, admins = head.get(HOME), admin.get(HOME)
     assert seen.status_code == 200 and admins.status_code == 200
     text = unescape(seen.text)
@@ -139,8 +124,7 @@ def _card(html: str, card: str) -> str:
     ],
 )
 def test_a_head_opens_no_other_page(head: httpx.Client, path: str, language: str) -> None:
-    t = labels("de" if language == "de" else "en")
-    head.cookies.set("stw_lang", language, path="/dashboard")
+    t = speaking(language, head)
     refused = head.get(path)
     assert refused.status_code == 403, refused.text
     said = unescape(refused.text)
@@ -180,14 +164,8 @@ def test_its_own_department_in_another_case_is_no_such_page_not_another_departme
     """Department names are case-sensitive, so ``RESEARCH`` is not research's page: a 404 that
     says so and leads to its page, not the 403 telling it that it looks at another department
     (walk 17, 9). The answer is the same whether a department ``RESEARCH`` exists or not."""
-    t = labels("de" if language == "de" else "en")
-    for client in (head, admin):
-        client.cookies.set("stw_lang", language, path="/dashboard")
-    answer = head.get(f"/dashboard/departments/{asked}")
-    assert answer.status_code == 404, answer.text
-    said = unescape(answer.text)
-    assert t["msg_head_other_case"] in said and t["msg_head_only"] not in said
-    assert f'<a href="{HOME}">{t["back_department"]}</a>' in said
+    t, said = _no_such_page(head, admin, asked, language)
+    assert t["msg_head_other_case"] in said
     assert "department names are case-sensitive" in said  # the details, in English
     # an admin's: an unknown department, as before (no redirect: research is another name)
     admins = admin.get(f"/dashboard/departments/{asked}")
@@ -201,15 +179,24 @@ def test_a_path_below_or_around_its_own_page_is_no_such_page_as_for_an_admin(
     """A path below its own page, or its name with slashes before it, is no page: an admin reads
     a 404, and the head read the 403 saying that an admin or viewer key would see it (walk 18,
     4). It reads the 404 too, with the way to its page."""
-    t = labels("de" if language == "de" else "en")
-    for client in (head, admin):
-        client.cookies.set("stw_lang", language, path="/dashboard")
+    t, said = _no_such_page(head, admin, asked, language)
+    assert t["msg_page_not_found"] in said
+    assert admin.get(f"/dashboard/departments/{asked}").status_code == 404
+
+
+def _no_such_page(
+    head: httpx.Client, admin: httpx.Client, asked: str, language: str
+) -> tuple[Labels, str]:
+    """The 404 page the head reads for the department ``asked`` (both clients asking in
+    ``language``), which is not the 403 of another department's page and leads to its own; its
+    labels and text."""
+    t = speaking(language, head, admin)
     answer = head.get(f"/dashboard/departments/{asked}")
     assert answer.status_code == 404, answer.text
     said = unescape(answer.text)
-    assert t["msg_page_not_found"] in said and t["msg_head_only"] not in said
+    assert t["msg_head_only"] not in said
     assert f'<a href="{HOME}">{t["back_department"]}</a>' in said
-    assert admin.get(f"/dashboard/departments/{asked}").status_code == 404
+    return t, said
 
 
 def _main(answer: httpx.Response) -> str:
@@ -240,21 +227,20 @@ def test_a_heads_forged_action_is_refused_and_changes_nothing(
     offline_dashboard: DashboardGateway,
     head: httpx.Client,
     admin: httpx.Client,
-    ledger: Ledger,
+    offline_ledger: Ledger,
     action: str,
     fields: dict[str, str],
 ) -> None:
-    action = action.format(stored=offline_dashboard.stored_key_id)
-    before = len(ledger.list_audit(limit=10_000))
-    pages = {p: admin.get(p).text for p in (HOME, "/dashboard/departments/legal")}
-    token = csrf_of(head.get(HOME).text)  # a valid token of the head's own session
-    for confirm in ({}, {"confirm": "yes"}):  # neither the question nor the action
-        refused = head.post(action, data={**fields, **confirm, "csrf": token})
-        assert refused.status_code == 403, refused.text
-        said = unescape(refused.text)
-        assert labels("en")["msg_head_read_only"] in said and "Nothing was changed" in said
-    assert len(ledger.list_audit(limit=10_000)) == before
-    assert {p: admin.get(p).text for p in pages} == pages
+    refused_unchanged(
+        head,
+        admin,
+        offline_ledger,
+        action.format(stored=offline_dashboard.stored_key_id),
+        fields,
+        form_page=HOME,
+        pages=(HOME, "/dashboard/departments/legal"),
+        says=labels("en")["msg_head_read_only"],
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,10 @@ from html import unescape
 import httpx
 import pytest
 
-from stellwerk.dashboard.i18n import labels
 from stellwerk.ledger.ledger import Ledger
 from tests.dashboard.client import csrf_of, login, post_form
-from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
-from tests.fixtures.gateway import Gateway, bearer
+from tests.dashboard.conftest import DashboardGateway
+from tests.dashboard.roles import made_key, refused_unchanged, speaking
 
 PAGES = [
     "/dashboard",
@@ -30,39 +29,19 @@ PAGES = [
 _POSTED = re.compile(r'<form method="post" action="([^"]+)"')
 
 
-def make_viewer(gateway: Gateway) -> str:
-    """A viewer key of legal, made by the admin through the admin API (stored in the ledger)."""
-    answer = gateway.post(
-        "/admin/keys",
-        json={"department": "legal", "role": "viewer", "reason": "controlling"},
-        headers=bearer(ADMIN_KEY),
-    )
-    assert answer.status_code == 201, answer.text
-    key: str = answer.json()["key"]
-    return key
-
-
 @pytest.fixture
 def viewer(offline_dashboard: DashboardGateway) -> Iterator[httpx.Client]:
-    """An HTTP client logged in to ``offline_dashboard`` with a viewer key."""
-    with login(offline_dashboard.gateway, make_viewer(offline_dashboard.gateway)) as (client, to):
+    """An HTTP client logged in to ``offline_dashboard`` with a viewer key of legal."""
+    key = made_key(offline_dashboard.gateway, "viewer", "legal", "controlling")
+    with login(offline_dashboard.gateway, key) as (client, to):
         assert to.status_code == 303 and to.headers["location"] == "/dashboard", to.text
         yield client
-
-
-@pytest.fixture
-def ledger(offline_dashboard: DashboardGateway) -> Iterator[Ledger]:
-    opened = offline_dashboard.gateway.ledger()
-    yield opened
-    opened.close()
 
 
 def test_a_viewer_sees_every_page_an_admin_sees_and_no_form_that_changes_something(
     offline_dashboard: DashboardGateway, viewer: httpx.Client, admin: httpx.Client, language: str
 ) -> None:
-    t = labels("de" if language == "de" else "en")
-    for client in (viewer, admin):
-        client.cookies.set("stw_lang", language, path="/dashboard")
+    t = speaking(language, viewer, admin)
     for path in PAGES:
         seen, admins = viewer.get(path), admin.get(path)
         assert seen.status_code == 200 and admins.status_code == 200, path
@@ -108,23 +87,24 @@ def test_a_viewers_forged_action_is_refused_and_changes_nothing(
     offline_dashboard: DashboardGateway,
     viewer: httpx.Client,
     admin: httpx.Client,
-    ledger: Ledger,
+    offline_ledger: Ledger,
     action: str,
     page: str,
     fields: dict[str, str],
 ) -> None:
     action = action.format(stored=offline_dashboard.stored_key_id)
-    before = len(ledger.list_audit(limit=10_000))
-    pages = {p: admin.get(p).text for p in (page, "/dashboard/consent")}
-    token = csrf_of(viewer.get(page).text)  # a valid token of the viewer's own session
-    for confirm in ({}, {"confirm": "yes"}):  # neither the question nor the action
-        refused = viewer.post(action, data={**fields, **confirm, "csrf": token})
-        assert refused.status_code == 403, refused.text
-        said = unescape(refused.text)
-        assert "may see every page but change nothing" in said and "Nothing was changed" in said
-    assert len(ledger.list_audit(limit=10_000)) == before
-    assert {p: admin.get(p).text for p in pages} == pages
+    before = len(offline_ledger.list_audit(limit=10_000))
+    token = refused_unchanged(
+        viewer,
+        admin,
+        offline_ledger,
+        action,
+        fields,
+        form_page=page,
+        pages=(page, "/dashboard/consent"),
+        says="may see every page but change nothing",
+    )
     assert viewer.post("/dashboard/logout", data={"csrf": token}).status_code == 303
     # the admin's post of the same form goes through: the refusal was the role's
     assert post_form(admin, page, action, fields).status_code == 303
-    assert len(ledger.list_audit(limit=10_000)) == before + 1
+    assert len(offline_ledger.list_audit(limit=10_000)) == before + 1

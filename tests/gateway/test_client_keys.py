@@ -20,36 +20,12 @@ import pytest
 from stellwerk.demo.config import demo_config_data, new_demo_keys
 from tests.fixtures.gateway import KEYS, Gateway, in_process, migrated_copy
 from tests.fixtures.llama import LlamaBackend
-from tests.fixtures.loopback import ANSWER, Recorded, passthrough_server, recording_proxy
+from tests.fixtures.loopback import ANSWER, Recorded, passthrough_server
+from tests.fixtures.watched import CALLED, TOOL, chat_sent, chats, watched
 
 pytestmark = pytest.mark.llama
 
-TOOL: Any = {
-    "type": "function",
-    "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}},
-}
-CALLED: dict[str, Any] = {
-    "role": "assistant",
-    "content": None,
-    "tool_calls": [
-        {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
-    ],
-}
 THOUGHT = "Der Nutzer grüsst; kurz antworten."
-
-
-@contextmanager
-def watched(raw: dict[str, Any], server: str) -> Iterator[tuple[Gateway, Recorded]]:
-    """The gateway with its llama.cpp backend behind a recording proxy."""
-    raw = copy.deepcopy(raw)
-    with recording_proxy(server) as proxy:
-        raw["backends"][0].update(base_url=proxy.url)
-        with in_process(raw) as gw:
-            yield gw, proxy
-
-
-def _chats(proxy: Recorded) -> list[dict[str, Any]]:
-    return [b for b, p in zip(proxy.bodies, proxy.paths, strict=True) if p.endswith("/completions")]
 
 
 def test_the_tool_loop_of_openais_guide_sends_the_tool_messages_name_through(
@@ -63,15 +39,7 @@ def test_the_tool_loop_of_openais_guide_sends_the_tool_messages_name_through(
         CALLED,
         {"role": "tool", "tool_call_id": "c1", "name": "get_weather", "content": "sonnig"},
     ]
-    with (
-        watched(gateway_raw, llama_server.base_url) as (gw, proxy),
-        gw.openai(KEYS["research"], max_retries=0) as client,
-    ):
-        answer = client.chat.completions.create(
-            model="tiny-small", messages=messages, tools=[TOOL], max_tokens=2
-        )
-    assert answer.choices
-    (sent,) = _chats(proxy)
+    sent = chat_sent(gateway_raw, llama_server.base_url, messages, tools=[TOOL])
     assert sent["messages"][3] == {
         "role": "tool",
         "tool_call_id": "c1",
@@ -100,14 +68,7 @@ def test_prompt_caching_markup_is_taken_and_not_passed_on(
             "cache_control": ephemeral,
         },
     ]
-    with (
-        watched(gateway_raw, llama_server.base_url) as (gw, proxy),
-        gw.openai(KEYS["research"], max_retries=0) as client,
-    ):
-        assert client.chat.completions.create(
-            model="tiny-small", messages=messages, max_tokens=2
-        ).choices
-    (sent,) = _chats(proxy)
+    sent = chat_sent(gateway_raw, llama_server.base_url, messages)
     assert sent["messages"] == [
         {"role": "system", "content": "Kurz."},
         {"role": "user", "content": [{"type": "text", "text": "Hallo"}]},
@@ -143,7 +104,7 @@ def test_a_cache_control_that_is_no_object_is_refused_naming_it(
     error: Any = refused.value.body
     assert error["param"] == f"{place}.cache_control", error
     assert error["message"] == f"{place}.cache_control must be a JSON object", error
-    assert _chats(proxy) == []
+    assert chats(proxy) == []
 
 
 @contextmanager

@@ -7,30 +7,17 @@ front of the real llama.cpp server, watched through a recording proxy."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import openai
 import pytest
 
-from tests.fixtures.gateway import KEYS, Gateway, in_process
+from tests.fixtures.gateway import KEYS, Gateway
 from tests.fixtures.llama import LlamaBackend
-from tests.fixtures.loopback import Recorded, recording_proxy
+from tests.fixtures.watched import CALLED, TOOL, chat_sent, chats, watched
 
 pytestmark = pytest.mark.llama
 
-TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}},
-}
-CALLED: dict[str, Any] = {
-    "role": "assistant",
-    "content": None,
-    "tool_calls": [
-        {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
-    ],
-}
 IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
 
 
@@ -88,20 +75,6 @@ PLACES: dict[str, tuple[dict[str, Any], str]] = {
 }
 
 
-@contextmanager
-def watched(raw: dict[str, Any], server: str, *passable: str) -> Iterator[tuple[Gateway, Recorded]]:
-    """The gateway with its llama.cpp backend behind a recording proxy, allowing ``passable``."""
-    raw = copy.deepcopy(raw)
-    with recording_proxy(server) as proxy:
-        raw["backends"][0].update(base_url=proxy.url, pass_params=list(passable))
-        with in_process(raw) as gw:
-            yield gw, proxy
-
-
-def _chats(proxy: Recorded) -> list[dict[str, Any]]:
-    return [b for b, p in zip(proxy.bodies, proxy.paths, strict=True) if p.endswith("/completions")]
-
-
 def _refused(response: Any, place: str) -> None:
     error = response.json()["error"]
     assert response.status_code == 400, error
@@ -124,7 +97,7 @@ def test_an_unknown_key_inside_the_request_is_refused_naming_its_place(
             headers={"Authorization": f"Bearer {KEYS['research']}"},
         )
     _refused(response, place)
-    assert _chats(proxy) == []
+    assert chats(proxy) == []
 
 
 def test_an_unknown_key_of_a_completions_stream_options_is_refused(
@@ -138,7 +111,7 @@ def test_an_unknown_key_of_a_completions_stream_options_is_refused(
             headers={"Authorization": f"Bearer {KEYS['research']}"},
         )
     _refused(response, "stream_options.z")
-    assert _chats(proxy) == []
+    assert chats(proxy) == []
 
 
 def test_the_openai_library_names_the_refused_key_and_several_are_named_together(
@@ -171,14 +144,7 @@ def test_what_the_operator_allows_inside_messages_reaches_the_backend_as_sent(
         {"role": "user", "content": "Hallo", "prefix": None},
         {"role": "assistant", "content": "Guten", "prefix": True},
     ]
-    with (
-        watched(gateway_raw, llama_server.base_url, "messages[].prefix") as (gw, proxy),
-        gw.openai(KEYS["research"], max_retries=0) as client,
-    ):
-        assert client.chat.completions.create(
-            model="tiny-small", messages=messages, max_tokens=2
-        ).choices
-    (sent,) = _chats(proxy)
+    sent = chat_sent(gateway_raw, llama_server.base_url, messages, "messages[].prefix")
     assert sent["messages"] == [
         {"role": "user", "content": "Hallo"},
         {"role": "assistant", "content": "Guten", "prefix": True},
@@ -216,7 +182,7 @@ def test_the_openai_librarys_answer_sent_back_is_taken_and_passed_on_as_servers_
         assert client.chat.completions.create(
             model="tiny-small", messages=messages, max_tokens=2
         ).choices
-    sent = _chats(proxy)[-1]["messages"][1]
+    sent = chats(proxy)[-1]["messages"][1]
     assert set(sent) == {"role", "content", "reasoning_content"}, sent
 
 
@@ -238,7 +204,7 @@ def test_langchain_conversations_pass_and_an_unknown_key_in_them_does_not(
             http_client=gw.client(),
             max_retries=0,
             max_tokens=4,
-        ).bind_tools([TOOL])
+        ).bind_tools([{**TOOL}])  # langchain takes a plain dict
         call = {"name": "get_weather", "args": {}, "id": "c1", "type": "tool_call"}
         conversation = [
             HumanMessage("Wetter?", name="ana"),
@@ -251,7 +217,7 @@ def test_langchain_conversations_pass_and_an_unknown_key_in_them_does_not(
         )
         with pytest.raises(openai.BadRequestError) as caught:
             chat.invoke([HumanMessage("Hallo"), smuggled, HumanMessage("Und?")])
-    sent = _chats(proxy)
+    sent = chats(proxy)
     assert len(sent) == 1
     allowed = {"role", "content", "name", "tool_calls", "tool_call_id"}
     assert all(set(message) <= allowed for message in sent[0]["messages"]), sent[0]
@@ -279,6 +245,6 @@ def test_an_ollama_tool_reaches_the_backend_with_its_fields_only(
             headers={"Authorization": f"Bearer {KEYS['research']}"},
         )
     assert response.status_code == 200, response.text
-    (sent,) = _chats(proxy)
+    (sent,) = chats(proxy)
     assert sent["tools"] == [TOOL]
     assert sent["messages"] == [{"role": "user", "content": "Hallo"}]

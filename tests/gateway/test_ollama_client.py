@@ -527,17 +527,24 @@ def test_every_listed_name_is_shown_with_its_context_and_answers(
 def test_thinking_asked_of_a_model_that_cannot_think_is_refused(
     clients: dict[str, ollama.Client], think: bool | str
 ) -> None:
-    """As Ollama refuses ``think`` for a model without thinking: the gateway knows of none that
-    thinks on request, so thinking asked for is a 400 rather than silently not done."""
+    """As Ollama refuses ``think`` for a model without thinking: a model without the
+    ``thinking`` capability, named, and a route none of whose models has it are refused
+    thinking asked for rather than answered without it; ``false`` is served."""
     c = clients["research"]
     messages = [{"role": "user", "content": "Hallo"}]
     with pytest.raises(ollama.ResponseError) as chat:
         c.chat(model="tiny-small", messages=messages, think=think)
     with pytest.raises(ollama.ResponseError) as generate:
         c.generate(model="auto", prompt="Hallo", think=think)
-    assert chat.value.status_code == generate.value.status_code == 400
-    assert "'tiny-small' does not support thinking" in chat.value.error
-    assert "'auto' does not support thinking" in generate.value.error
+    assert (chat.value.status_code, chat.value.error) == (
+        400,
+        "model 'tiny-small' does not support thinking",
+    )
+    assert (generate.value.status_code, generate.value.error) == (
+        400,
+        "none of the 3 chat models allowed for department 'research' can serve this request"
+        " (needs: chat, thinking)",
+    )
     reply = c.chat(model="tiny-small", messages=messages, think=False, options={"num_predict": 2})
     assert reply.done and not reply.message.thinking
 

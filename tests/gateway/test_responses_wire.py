@@ -224,6 +224,7 @@ def test_chat_parameters_of_converted_clients_are_passed_on_service_ones_are_not
     assert chat["seed"] == 7 and chat["top_k"] == 20
     assert chat["response_format"] == {"type": "json_object"}
     assert not {"reasoning", "truncation", "include"} & set(chat)
+    assert chat["reasoning_effort"] == "low"  # reasoning.effort is chat's
 
 
 def test_a_number_json_cannot_pass_on_is_a_400() -> None:

@@ -196,3 +196,12 @@ def test_a_judge_without_a_tokenizer_is_held_to_the_bound() -> None:
 
     request = judging_request(LONG, "", "ünïcödé " * 10)
     assert asyncio.run(count()) == prompt_bound(request) + 200 + JUDGE_MAX_TOKENS
+
+
+def test_a_request_asking_to_think_is_graded_as_a_plain_chat() -> None:
+    """A routed request that asks the model to think (it needs ``thinking``: it went to a model
+    that thinks) is picked for grading as a plain chat is: the reference answers the same
+    prompt as it does unasked (``think`` is not passed to it)."""
+    grader = ShadowGrader(ShadowConfig(share=1.0, account="legal", requests_per_minute=60))
+    asker = Principal("k1", "research", "user", "internal", None)
+    assert grader.wants(asker, "auto", _decision(True), {"chat", "thinking"})

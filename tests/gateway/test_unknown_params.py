@@ -19,7 +19,8 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from tests.fixtures.gateway import KEYS, Gateway, in_process
 from tests.fixtures.llama import LlamaBackend
-from tests.fixtures.loopback import ANSWER, Recorded, passthrough_server, recording_proxy
+from tests.fixtures.loopback import ANSWER, Recorded, passthrough_server
+from tests.fixtures.watched import bodies_to, watched
 
 pytestmark = pytest.mark.llama
 
@@ -39,20 +40,6 @@ ASKS: dict[str, Ask] = {
         model="tiny-small", input="Hallo", max_output_tokens=16, stream=stream, extra_body=extra
     ),
 }
-
-
-@contextmanager
-def watched(raw: dict[str, Any], server: str, *passable: str) -> Iterator[tuple[Gateway, Recorded]]:
-    """The gateway with its llama.cpp backend behind a recording proxy, allowing ``passable``."""
-    raw = copy.deepcopy(raw)
-    with recording_proxy(server) as proxy:
-        raw["backends"][0].update(base_url=proxy.url, pass_params=list(passable))
-        with in_process(raw) as gw:
-            yield gw, proxy
-
-
-def _sent(proxy: Recorded, *paths: str) -> list[dict[str, Any]]:
-    return [body for body, path in zip(proxy.bodies, proxy.paths, strict=True) if path in paths]
 
 
 def _refusal(caught: pytest.ExceptionInfo[openai.BadRequestError], name: str) -> str:
@@ -80,7 +67,7 @@ def test_a_parameter_the_gateway_does_not_know_is_refused_naming_it(
                 ASKS[endpoint](client, stream, {"n_keep": 4})
             _refusal(caught, "n_keep")
             assert caught.value.status_code == 400
-    assert _sent(proxy, "/v1/chat/completions", "/v1/completions") == []
+    assert bodies_to(proxy, "/v1/chat/completions", "/v1/completions") == []
 
 
 def test_an_embedding_parameter_the_gateway_does_not_know_is_refused(
@@ -95,7 +82,7 @@ def test_an_embedding_parameter_the_gateway_does_not_know_is_refused(
             model="tiny-embed", input="Hallo", extra_body={"embd_normalize": 2}
         )
     _refusal(caught, "embd_normalize")
-    assert _sent(proxy, "/v1/embeddings") == []
+    assert bodies_to(proxy, "/v1/embeddings") == []
 
 
 #: what Open WebUI sends of a model's advanced parameters, by llama.cpp's names: known, checked
@@ -118,7 +105,7 @@ def test_what_the_operator_allows_reaches_the_backend_as_sent(
             answer = ASKS[endpoint](client, stream, extra)
             if stream:
                 assert list(answer)
-    sent = _sent(proxy, "/v1/chat/completions", "/v1/completions")
+    sent = bodies_to(proxy, "/v1/chat/completions", "/v1/completions")
     assert len(sent) >= 2
     for body in sent:
         assert {k: body.get(k) for k in ADVANCED} == ADVANCED, body
@@ -136,7 +123,7 @@ def test_an_embedding_parameter_the_operator_allows_reaches_the_backend(
             model="tiny-embed", input="Hallo", extra_body={"embd_normalize": 2, "truncate": True}
         )
     assert made.data and made.data[0].embedding
-    (sent,) = _sent(proxy, "/v1/embeddings")
+    (sent,) = bodies_to(proxy, "/v1/embeddings")
     assert sent["embd_normalize"] == 2
 
 

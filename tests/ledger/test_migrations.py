@@ -107,7 +107,7 @@ def test_database_at_older_revision_is_upgraded_with_its_data(any_db_url: str) -
             r.request_id for r in reversed(make_records(4))
         ]
         entry = upgraded.append_audit(
-            actor="cli:ops", action="upgrade", target_kind="ledger", target="db"
+            actor="cli:ops", action="upgrade", target_kind="config", target="db"
         )
         assert upgraded.list_audit() == [entry]
     finally:

@@ -136,6 +136,9 @@ def _minimal() -> dict[str, object]:
         ({"colour": "blue"}, "Extra inputs are not permitted"),
         ({"languages": ["German"]}, "not an ISO 639 language code"),
         ({"sources": ["http://insecure.example"]}, "is not an https URL"),
+        # a reasoning model thinks: a config written for it must say so, and only for it
+        ({"variant": "reasoning"}, "a reasoning model, and only one, lists the 'thinking'"),
+        ({"capabilities": ["chat", "thinking"]}, "a reasoning model, and only one, lists"),
     ],
 )
 def test_an_inconsistent_entry_is_refused(change: dict[str, object], message: str) -> None:

@@ -21,6 +21,9 @@ class Backend(ABC):
     #: shifts the context and goes on, up to ten times it), past what the gateway reserved (an
     #: answer at most the context): such a request is sent the context as its cap.
     runs_past_context: bool = False
+    #: The server reads the client's ``think`` (Ollama's); another is refused thinking asked
+    #: for that way (``stellwerk.backends.thinking``).
+    reads_think: bool = False
 
     def __init__(
         self, config: BackendConfig, transport: Transport, api_key: str | None = None

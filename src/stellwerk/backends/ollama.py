@@ -16,6 +16,12 @@ answer's finish reason is ``tool_calls`` when any line held one (the final line 
 Log probabilities (``logprobs``, ``top_logprobs``) go to Ollama as they are, and its
 ``logprobs`` list (beside the message, in every streamed line) comes back in the shape of
 ``stellwerk.backends.logprobs``.
+
+A thinking model's reasoning comes apart from its answer, as ``message.thinking`` (``/api/chat``)
+or ``thinking`` (``/api/generate``), streamed in pieces before the content: it is the answer's
+``reasoning``, and its tokens are in ``eval_count`` with the content's. The client's ``think`` (or
+its ``reasoning_effort``) is sent as ``think`` (``stellwerk.backends.thinking``), and Ollama's 400
+for a model that cannot think is the client's, naming what it sent.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from stellwerk.backends import logprobs
+from stellwerk.backends import logprobs, thinking
 from stellwerk.backends.base import Backend
 from stellwerk.backends.images import refuse_image_urls
 from stellwerk.backends.transport import (
@@ -35,7 +41,7 @@ from stellwerk.backends.transport import (
     stream_lines,
 )
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
-from stellwerk.errors import BackendAnswered, BackendFailed
+from stellwerk.errors import BackendAnswered, BackendFailed, InvalidRequest
 
 # OpenAI sampling parameter -> Ollama option.
 _OPTIONS = {
@@ -70,6 +76,8 @@ def message_to_wire(message: JSON) -> JSON:
         out["tool_calls"] = [_tool_call_to_wire(call) for call in message["tool_calls"]]
     if message.get("name") and out["role"] == "tool":
         out["tool_name"] = message["name"]
+    if isinstance(message.get("reasoning_content"), str):  # an earlier answer's, sent back
+        out["thinking"] = message["reasoning_content"]
     return out
 
 
@@ -109,6 +117,9 @@ def to_wire(model: str, request: ChatRequest, *, stream: bool) -> JSON:
         payload["options"] = options
     if params.get("tools"):
         payload["tools"] = params["tools"]
+    think = thinking.ollama_think(params)
+    if think is not None:
+        payload["think"] = think
     top = logprobs.wanted(params)
     if top is not None:
         payload.update(logprobs=True, top_logprobs=top)
@@ -160,12 +171,24 @@ def _usage(body: JSON) -> Usage:
     return Usage(int(body.get("prompt_eval_count") or 0), int(body.get("eval_count") or 0))
 
 
+def _reasoning(message: JSON) -> str | None:
+    """A message's thinking (a piece of it, streamed); None when empty or no text."""
+    value = message.get("thinking")
+    return value if isinstance(value, str) and value else None
+
+
+def _message(body: JSON) -> Any:
+    """The message of an answer or a streamed line: ``/api/chat``'s, or ``/api/generate``'s
+    ``response`` and ``thinking`` in its shape."""
+    if isinstance(body.get("response"), str):  # a text completion's
+        return {"content": body["response"], "thinking": body.get("thinking")}
+    return body.get("message")
+
+
 def result_from_wire(backend: str, body: JSON, top: int | None = None) -> ChatResult:
     """The whole answer; with its tokens' log probabilities when the request asked for ``top``
     alternatives (``logprobs.wanted``)."""
-    message = body.get("message")
-    if isinstance(body.get("response"), str):  # a text completion's answer
-        message = {"content": body["response"]}
+    message = _message(body)
     if not isinstance(message, dict):
         raise BackendAnswered(backend, "answer has no message")
     tool_calls = tool_calls_from_wire(message.get("tool_calls"))
@@ -175,6 +198,42 @@ def result_from_wire(backend: str, body: JSON, top: int | None = None) -> ChatRe
         finish_reason=_finish_reason({**body, "done": True}, bool(tool_calls)),
         usage=_usage(body),
         logprobs=None if top is None else logprobs.from_ollama(body.get("logprobs"), top),
+        reasoning=_reasoning(message),
+    )
+
+
+def _line(backend: str, line: str, payload: JSON) -> JSON | None:
+    """A streamed line's JSON; None for a blank line. A line with an error, or a final line
+    without ``done_reason`` (the server cut the answer short: it is alive), raises."""
+    if not line.strip():
+        return None
+    body = parse_json(backend, line.encode())
+    if "error" in body:
+        raise stream_error(backend, body, payload)
+    if body.get("done") and not body.get("done_reason"):
+        raise BackendAnswered(backend, "stream interrupted: done without a done_reason")
+    return body
+
+
+def chunk_from_wire(body: JSON, calls: int, top: int | None, held: logprobs.Held) -> ChatChunk:
+    """One streamed line as a chunk; ``calls``: the tool calls the stream sent before it,
+    ``top``: the alternatives asked for, whose tokens ``held`` keeps with their text."""
+    message = _message(body) or {}
+    tool_calls = tool_calls_from_wire(message.get("tool_calls"), calls)
+    content = message.get("content") or None
+    reasoning = _reasoning(message)
+    tokens = None
+    if top is not None and not (reasoning and content is None):  # a thinking line's are no
+        # answer's tokens; the others go with the text they make up
+        tokens = held.with_text(logprobs.from_ollama(body.get("logprobs"), top), content)
+    finish = _finish_reason(body, calls + len(tool_calls or ()) > 0)
+    return ChatChunk(content, tool_calls, finish, logprobs=tokens, reasoning=reasoning)
+
+
+def _says_something(chunk: ChatChunk) -> bool:
+    """Is there anything in ``chunk`` to pass on (a line of logprobs alone is held)?"""
+    return bool(
+        chunk.content is not None or chunk.tool_calls or chunk.reasoning or chunk.finish_reason
     )
 
 
@@ -188,17 +247,31 @@ def _inline(request: ChatRequest) -> None:
 class OllamaBackend(Backend):
     kind = "ollama"
     runs_past_context = True  # num_predict -1 (its default) shifts the context and goes on
+    reads_think = True
+
+    def _cannot_think(
+        self, model: str, payload: JSON, request: ChatRequest, exc: InvalidRequest
+    ) -> None:
+        """Raise the client's refusal when Ollama's 400 ``exc`` refused ``think``."""
+        refused = thinking.refused_thinking(self.name, model, payload, request.params, exc)
+        if refused is not None:
+            raise refused from exc
 
     async def complete(self, model: str, request: ChatRequest) -> ChatResult:
         _inline(request)
-        body = await post_json(
-            self.transport,
-            self.name,
-            self.url(path_of(request)),
-            to_wire(model, request, stream=False),
-            headers=self.headers,
-            timeout=self.timeout,
-        )
+        payload = to_wire(model, request, stream=False)
+        try:
+            body = await post_json(
+                self.transport,
+                self.name,
+                self.url(path_of(request)),
+                payload,
+                headers=self.headers,
+                timeout=self.timeout,
+            )
+        except InvalidRequest as exc:
+            self._cannot_think(model, payload, request, exc)
+            raise
         return result_from_wire(self.name, body, logprobs.wanted(request.params))
 
     async def stream(self, model: str, request: ChatRequest) -> AsyncIterator[ChatChunk]:
@@ -208,39 +281,29 @@ class OllamaBackend(Backend):
         calls = 0  # the tool calls streamed so far
         top = logprobs.wanted(request.params)
         held = logprobs.Held()
-        async with stream_lines(
-            self.transport,
-            self.name,
-            self.url(path_of(request)),
-            payload,
-            headers=self.headers,
-            timeout=self.timeout,
-        ) as lines:
-            async for line in lines:
-                if not line.strip():
-                    continue
-                body = parse_json(self.name, line.encode())
-                if "error" in body:
-                    raise stream_error(self.name, body, payload)
-                if body.get("done") and not body.get("done_reason"):
-                    # the server cut the answer short: it is alive (BackendAnswered)
-                    raise BackendAnswered(
-                        self.name, "stream interrupted: done without a done_reason"
-                    )
-                message = body.get("message") or {"content": body.get("response")}
-                tool_calls = tool_calls_from_wire(message.get("tool_calls"), calls)
-                calls += len(tool_calls or ())
-                content = message.get("content") or None
-                finish = _finish_reason(body, calls > 0)
-                tokens = None
-                if top is not None:  # the tokens go with the text they make up
-                    sent = logprobs.from_ollama(body.get("logprobs"), top)
-                    tokens = held.with_text(sent, content)
-                if content is not None or tool_calls or finish:
-                    yield ChatChunk(content, tool_calls, finish, logprobs=tokens)
-                if body.get("done"):
-                    usage = _usage(body)
-                    break
+        try:
+            async with stream_lines(
+                self.transport,
+                self.name,
+                self.url(path_of(request)),
+                payload,
+                headers=self.headers,
+                timeout=self.timeout,
+            ) as lines:
+                async for line in lines:
+                    body = _line(self.name, line, payload)
+                    if body is None:
+                        continue
+                    chunk = chunk_from_wire(body, calls, top, held)
+                    calls += len(chunk.tool_calls or ())
+                    if _says_something(chunk):
+                        yield chunk
+                    if body.get("done"):
+                        usage = _usage(body)
+                        break
+        except InvalidRequest as exc:  # refused before it streamed (nothing in it raises one)
+            self._cannot_think(model, payload, request, exc)
+            raise
         if usage is None:
             raise BackendAnswered(self.name, "stream ended before its final line")
         yield ChatChunk(usage=usage)

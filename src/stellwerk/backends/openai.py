@@ -81,6 +81,8 @@ def to_wire(model: str, request: ChatRequest, *, stream: bool, dialect: Dialect 
             payload["logprobs"] = payload.pop("top_logprobs", 0)
     else:
         payload = {**request.params, "model": model, "messages": request.messages}
+    if "think" not in request.unknown:  # Ollama's, read by no such server (backends.thinking)
+        payload.pop("think", None)
     # Servers of open models know max_tokens; several ignore the newer max_completion_tokens.
     limit = payload.pop("max_completion_tokens", None)
     if limit is not None and "max_tokens" not in payload:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 SizeClass = Literal["small", "medium", "large"]
 Lifecycle = Literal["proposed", "in_review", "approved", "deprecated", "retired"]
-Capability = Literal["chat", "completion", "tools", "vision", "embeddings", "json"]
+Capability = Literal["chat", "completion", "tools", "vision", "embeddings", "json", "thinking"]
 Classification = Literal["public", "internal", "confidential", "secret"]
 Openness = Literal["open_weights", "open_model", "open_tooling", "open_science", "closed"]
 Hosting = Literal["on_prem", "eu_cloud", "non_eu_cloud"]

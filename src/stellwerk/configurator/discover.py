@@ -40,6 +40,7 @@ _OLLAMA_CAN = {
     "embedding": "embeddings",
     "tools": "tools",
     "vision": "vision",
+    "thinking": "thinking",
 }
 
 

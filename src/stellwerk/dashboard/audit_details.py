@@ -18,8 +18,8 @@ reads as what nothing means for it (a use case without an allow-list: "any permi
 A ``config.load`` entry (``governance.config_changes``) shows whether it is the first load, then
 what changed since the previous one, a line each (``Model tiny-large: lifecycle approved →
 deprecated``; at most ``CONFIG_SHOWN``, then how many more), never the settings it recorded; a
-change past the names the previous entry kept, or one it could not tell, is said so, and a long
-text is shown with the digest of the whole, so a change past its head reads as one.
+change past the names the previous entry kept is said so, and a long text is shown with the
+digest of the whole, so a change past its head reads as one.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from stellwerk.dashboard.adaptations import AdaptationRun, adaptation_run
 from stellwerk.dashboard.formats import DASH, Formatter
 from stellwerk.dashboard.i18n import Labels, counted
 from stellwerk.governance.config_change_text import in_order
-from stellwerk.governance.config_changes import MAX_NAMES, MAX_TEXT, NONE_MEANS, long_text
+from stellwerk.governance.config_changes import MAX_NAMES, NONE_MEANS, long_text
 from stellwerk.ledger.audit import AuditEntry
 from stellwerk.routing.adapt import NOT_PROMOTED
 
@@ -147,17 +147,11 @@ def _setting(change: Mapping[str, Any], t: Labels, fmt: Formatter) -> str:
             f" ({shown})" if shown else ""
         )
     if change.get("change") == "past_cut":
-        label = "config_past_cut_unknown" if change.get("unknown") else "config_past_cut"
         counts = {k: fmt.number(_count(change.get(k))) for k in ("names", "listed")}
-        return f"{what}: {t[label].format(**counts)}"
+        return f"{what}: {t['config_past_cut'].format(**counts)}"
     field = str(change.get("field"))
-    if change.get("unknown"):
-        return f"{what}: {_name(field, 'config.load', t)}: " + t["config_text_unknown"].format(
-            chars=fmt.number(MAX_TEXT)
-        )
     if field == "credentials":
-        done = "added" if change.get("from") is None else "changed"
-        done = "removed" if change.get("to") is None else done
+        done = "added" if change.get("from") is None else "removed"
         return f"{what}: {t['config_credentials_' + done]}"
     old, new = (
         _none(field, t)

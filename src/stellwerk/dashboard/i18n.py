@@ -249,6 +249,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "capability_vision": ("vision", "Bilder"),
     "capability_embeddings": ("embeddings", "Embeddings"),
     "capability_json": ("JSON", "JSON"),
+    "capability_thinking": ("thinking", "Denken"),
     "set_budget": ("Set the monthly budget", "Monatsbudget festlegen"),
     "budget_hint": ("e.g. 1,500.25", "z. B. 1.500,25"),
     "budget_unlimited": ("unlimited (no monthly budget)", "unbegrenzt (kein Monatsbudget)"),

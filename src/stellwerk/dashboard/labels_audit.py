@@ -145,26 +145,9 @@ AUDIT: Final[dict[str, tuple[str, str]]] = {
         "Einstellungen geändert unter den {names} Namen nach den {listed}, die die vorige"
         " Konfiguration aufführt (nicht einzeln aufgeführt)",
     ),
-    "config_past_cut_unknown": (
-        "the {names} names past the {listed} the previous load listed were not compared (it"
-        " was recorded by an older version)",
-        "die {names} Namen nach den {listed}, die die vorige Konfiguration aufführt, wurden nicht"
-        " verglichen (von einer älteren Version festgehalten)",
-    ),
-    "config_text_unknown": (
-        "the previous load kept only its first {chars} characters, a change past them cannot be"
-        " told (recorded by an older version)",
-        "die vorige Konfiguration hielt nur die ersten {chars} Zeichen fest, eine Änderung danach"
-        " ist nicht erkennbar (von einer älteren Version festgehalten)",
-    ),
     "config_credentials_added": (
         "credentials added (user:password@ or query values of the address; not shown)",
         "Zugangsdaten hinzugefügt (user:password@ oder Werte der Abfrage in der Adresse;"
-        " nicht angezeigt)",
-    ),
-    "config_credentials_changed": (
-        "credentials changed (user:password@ or query values of the address; not shown)",
-        "Zugangsdaten geändert (user:password@ oder Werte der Abfrage in der Adresse;"
         " nicht angezeigt)",
     ),
     "config_credentials_removed": (

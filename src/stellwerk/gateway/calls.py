@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
+from stellwerk.backends.thinking import refuse_think
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import (
@@ -288,8 +289,11 @@ def capped(backend: Backend, model: ModelConfig, request: ChatRequest) -> ChatRe
     when it has none and the server would otherwise generate past the context
     (``Backend.runs_past_context``), so that it never costs more than it reserved; or
     ``Untranslatable`` when it carries a parameter the gateway does not know that the backend
-    is not allowed (``unknown_params``: the candidate is skipped)."""
+    is not allowed (``unknown_params``), or thinking asked for by Ollama's ``think`` of a
+    backend that reads none (``backends.thinking``): the candidate is skipped."""
     refuse_unpassable(request, model.id, backend.config.pass_params)
+    if not backend.reads_think:
+        refuse_think(request, model.id, backend.name)
     if not backend.runs_past_context or request.max_answer_tokens is not None:
         return request
     return replace(request, params={**request.params, "max_tokens": model.context_length})

@@ -63,7 +63,6 @@ class ConverseExchange(Exchange):
         else:
             body = parse(wire.OllamaChatRequest, raw)
         self.model, self.stream = body.model, body.stream
-        wire.refuse_thinking(body.model, body.think)
         kind = load.idle_kind(body)
         if kind is not None:  # Ollama's load or unload: answered as one object, not streamed
             answer = load.idle_answer(body.model, kind, generate=self.generate)
@@ -299,6 +298,8 @@ async def show(request: Request, runtime: RuntimeDep) -> Response:
     capabilities += [c for c in ("tools", "vision") if c in model.capabilities]
     if "embeddings" in model.capabilities:
         capabilities.append("embedding")
+    if "thinking" in model.capabilities:
+        capabilities.append("thinking")  # last, as Ollama lists it
     family = _family(model)
     info = {
         "general.architecture": family,
@@ -323,13 +324,16 @@ def _facts(
 
 
 def _route_facts(visible: list[ModelConfig]) -> dict[str, Any]:
-    """A route as ``/api/show`` describes it: it completes, and calls tools or reads images
-    when some model it may choose can. Its context length is the largest of those models':
-    a longer prompt no model it may choose holds (refused, ``no_capable_model``), a shorter one
-    goes to those whose context holds it (``Selector.eligible``)."""
+    """A route as ``/api/show`` describes it: it completes, and calls tools, reads images or
+    thinks when some model it may choose can (a request asking for one goes to those). Its
+    context length is the largest of those models': a longer prompt no model it may choose
+    holds (refused, ``no_capable_model``), a shorter one goes to those whose context holds it
+    (``Selector.eligible``)."""
     chat = [m for m in visible if "chat" in m.capabilities]
     capabilities = ["completion"] if chat else []
-    capabilities += [c for c in ("tools", "vision") if any(c in m.capabilities for m in chat)]
+    capabilities += [
+        c for c in ("tools", "vision", "thinking") if any(c in m.capabilities for m in chat)
+    ]
     info: dict[str, Any] = {"general.architecture": _ROUTE_DETAILS["family"]}
     if chat:
         info["stellwerk.context_length"] = max(m.context_length for m in chat)

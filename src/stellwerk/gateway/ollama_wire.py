@@ -15,7 +15,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult, Usage
-from stellwerk.errors import InvalidRequest, shown
+from stellwerk.errors import InvalidRequest
 from stellwerk.gateway.embedding_schema import EmbeddingInput, EmbeddingText
 from stellwerk.gateway.ollama_fields import KeepAlive, OutputFormat, Think
 from stellwerk.gateway.openai_schema import (
@@ -195,20 +195,6 @@ class ShowRequest(_Open):
     verbose: bool | None = None
 
 
-def refuse_thinking(model: str, think: Think | None) -> None:
-    """Ollama's 400 for ``think`` on a model that cannot think (any level is thinking asked for).
-    The gateway knows of no model that thinks on request (the config names no such capability,
-    and nothing of ``think`` is passed on), so thinking asked for is refused, not silently left
-    undone; ``false`` or no ``think`` is what every model does."""
-    if think is None or think is False:
-        return
-    raise InvalidRequest(
-        f"{shown(model)} does not support thinking: no model of this gateway is known to think"
-        ' on request; send "think": false or leave think out',
-        param="think",
-    )
-
-
 def _content(text: str, images: list[str] | None, where: str) -> str | list[dict[str, Any]]:
     """A message's content in OpenAI's shape: the text, or text and image parts (``where``:
     the images' place in the body, for the error of one that is not base64)."""
@@ -256,6 +242,8 @@ def _message(message: OllamaMessage, answer: int = 0, index: int = 0) -> dict[st
             }
             for i, call in enumerate(message.tool_calls)
         ]
+    if message.thinking and message.role == "assistant":  # an earlier answer's, sent back
+        out["reasoning_content"] = message.thinking
     if message.role == "tool":
         out["tool_call_id"] = f"call_{answer}"
         if message.tool_name:
@@ -305,7 +293,7 @@ def generate_request(body: OllamaGenerateRequest) -> ChatRequest:
     if body.system:
         messages.append({"role": "system", "content": body.system})
     messages.append({"role": "user", "content": _content(body.prompt, body.images, "images")})
-    params = body.asked(_params(body.options, None, body.format))
+    params = body.asked(_params(body.options, None, body.format, body.think))
     return ChatRequest(messages=messages, params=params)
 
 
@@ -331,7 +319,7 @@ def _raw_request(body: OllamaGenerateRequest) -> ChatRequest:
                 f" to place the {name} in; put it into the prompt or leave out raw",
                 param=name,
             )
-    params = body.asked(_params(body.options, None, body.format))
+    params = body.asked(_params(body.options, None, body.format, body.think))
     # no num_predict (or -1, -2) is Ollama's "no limit"; a text completion's server stops at
     # its own default without a max_tokens (16 for OpenAI's and llama-cpp-python's), so the
     # cap is sent as null: no limit, up to the context (an Ollama backend is sent none)
@@ -344,7 +332,7 @@ def _raw_request(body: OllamaGenerateRequest) -> ChatRequest:
 def chat_request(body: OllamaChatRequest) -> ChatRequest:
     return ChatRequest(
         messages=_messages(body.messages),
-        params=body.asked(_params(body.options, body.tools, body.format)),
+        params=body.asked(_params(body.options, body.tools, body.format, body.think)),
     )
 
 
@@ -356,10 +344,14 @@ _TOOL: dict[str, Any] = {
 
 
 def _params(
-    options: OllamaOptions | None, tools: list[Tool] | None, output: str | dict[str, Any] | None
+    options: OllamaOptions | None,
+    tools: list[Tool] | None,
+    output: str | dict[str, Any] | None,
+    think: Think | None = None,
 ) -> dict[str, Any]:
-    """The OpenAI parameters for Ollama's options, tools and output format."""
-    params: dict[str, Any] = {}
+    """The OpenAI parameters for Ollama's options, tools and output format; ``think`` as it
+    came (``stellwerk.backends.thinking`` says which backend reads it)."""
+    params: dict[str, Any] = {} if think is None else {"think": think}
     for key, value in (options.model_dump(exclude_none=True) if options else {}).items():
         target = _PARAMS.get(key)
         if target == "max_tokens" and value < 0:

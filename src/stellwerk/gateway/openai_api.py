@@ -42,7 +42,18 @@ from stellwerk.gateway.runtime import Runtime
 from stellwerk.gateway.unknown_params import Allowed, nothing, refuse_unknown, unknown_of
 from stellwerk.gateway.whole_inputs import openai_words
 
-_NOT_PASSED = {"model", "messages", "stream", "stream_options", "user", "n"}
+#: what is not passed on: the gateway's own, and OpenAI's prompt-cache settings (the model
+#: servers here keep their own cache)
+_NOT_PASSED = {
+    "model",
+    "messages",
+    "stream",
+    "stream_options",
+    "user",
+    "n",
+    "prompt_cache_retention",
+    "prompt_cache_options",
+}
 #: a message's fields that no model server reads (OpenAI's and the ``openai`` library's of an
 #: answer, sent back with it; prompt-caching markup, Anthropic's and OpenAI's)
 _UNREAD: dict[str, Any] = {

@@ -304,6 +304,26 @@ def refuse_suffix(suffix: str | None, asked: str) -> None:
         )
 
 
+class PromptCacheOptions(_Open):
+    """OpenAI's prompt-cache options; the model servers here keep their own cache (not passed
+    on)."""
+
+    ttl: str | None = None
+    mode: str | None = None
+
+
+#: parameters of OpenAI's API for a service this gateway does not run: a 400 naming each, as
+#: one silently ignored would let the client believe it ran
+UNSERVED = {"moderation": "no moderation model checks the input or the answer here"}
+
+
+def refuse_unserved(given: dict[str, object]) -> None:
+    """Refuse the first parameter of ``UNSERVED`` that ``given`` sets."""
+    for name, why in UNSERVED.items():
+        if given.get(name) is not None:
+            raise ParamProblem(name, f"{name} is not supported: {why}; leave it out")
+
+
 class AudioOutput(_Open):
     voice: str | dict[str, Any]
     format: str
@@ -337,12 +357,22 @@ class ChatCompletionRequest(SamplingParams, Keyed):
     service_tier: str | None = None
     store: bool | None = None
     prompt_cache_key: str | None = None
+    prompt_cache_retention: str | None = None
+    prompt_cache_options: PromptCacheOptions | None = None
     safety_identifier: str | None = None
     web_search_options: dict[str, Any] | None = None
+    moderation: dict[str, Any] | None = Field(
+        default=None, description="refused: no moderation model runs here"
+    )
 
     @model_validator(mode="after")
     def _stream_options_need_stream(self) -> ChatCompletionRequest:
         only_when_streamed(self.stream, self.stream_options)
+        return self
+
+    @model_validator(mode="after")
+    def _no_unserved(self) -> ChatCompletionRequest:
+        refuse_unserved({"moderation": self.moderation})
         return self
 
     @model_validator(mode="after")

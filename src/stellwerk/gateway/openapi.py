@@ -23,7 +23,6 @@ from starlette.responses import HTMLResponse
 
 from stellwerk.config.schema import ServerConfig
 from stellwerk.gateway.data_plane import Endpoint
-from stellwerk.gateway.responses_wire import NOT_PASSED
 
 Api = Literal["openai", "ollama"]
 
@@ -226,14 +225,12 @@ def _closed(schemas: dict[str, dict[str, Any]], passable: Iterable[str]) -> None
     """The bodies of ``CLOSED_BODIES`` as the gateway reads them: their own parameters, the
     ones an operator lets pass (``passable``) and no other but as ``null``. ``/v1/responses``
     takes the parameters of a chat request too, checked as chat checks them, and accepts the
-    settings of OpenAI's service without passing them on (``responses_wire``)."""
+    settings of OpenAI's service without passing them on (``responses_schema``)."""
     chat = schemas["ChatCompletionRequest"]["properties"]
     for name in CLOSED_BODIES:
         schema = schemas[name]
         properties = schema.setdefault("properties", {})
         if name == "ResponseRequest":
-            for key in sorted(NOT_PASSED):
-                properties.setdefault(key, {"description": "accepted, not passed on"})
             for key, part in chat.items():
                 if key != "messages":
                     properties.setdefault(key, part)

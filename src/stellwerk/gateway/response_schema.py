@@ -164,7 +164,7 @@ class OllamaModelList(BaseModel):
 class OllamaShowResponse(BaseModel):
     details: OllamaModelDetails
     model_info: dict[str, Any]
-    capabilities: list[Literal["completion", "tools", "vision", "embedding"]]
+    capabilities: list[Literal["completion", "tools", "vision", "embedding", "thinking"]]
     modified_at: str
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import partial
 
 import orjson
@@ -14,18 +15,19 @@ from starlette.responses import Response
 
 from stellwerk.backends.tokens import estimate_tokens, prompt_text
 from stellwerk.backends.transport import encode
-from stellwerk.backends.types import ChatChunk, ChatResult
+from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult
 from stellwerk.errors import ContextExceeded, StellwerkError
 from stellwerk.gateway import responses_wire as wire
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.calls import Call
 from stellwerk.gateway.deps import runtime_of
+from stellwerk.gateway.nested_params import nested_unknown
 from stellwerk.gateway.openai_api import chat_request
 from stellwerk.gateway.openai_schema import ChatCompletionRequest
 from stellwerk.gateway.pipeline import Exchange, serve
 from stellwerk.gateway.responses_events import ResponseEvents, render
 from stellwerk.gateway.responses_schema import ResponseRequest
-from stellwerk.gateway.unknown_params import Allowed, nothing
+from stellwerk.gateway.unknown_params import Allowed, nothing, refuse_unknown
 
 
 class ResponsesExchange(Exchange):
@@ -35,12 +37,13 @@ class ResponsesExchange(Exchange):
     def __init__(self, raw: bytes, request_id: str, allowed: Allowed = nothing) -> None:
         self.body = parse(ResponseRequest, raw)
         self.model, self.stream = self.body.model, self.body.stream
+        passed = _passed(self.body, allowed(self.model))
         # the chat request's own checks (message shapes, tool choice) apply as to chat, and
         # name what they refuse by its place in this body; encoding it is a 400 for what JSON
         # cannot pass on
-        chat, self.places = wire.translated(self.body)
+        chat, self.places = wire.translated(self.body, passed)
         as_chat = parse(ChatCompletionRequest, encode(chat), rename=self.place)
-        self.chat = chat_request(as_chat, allowed(self.model))
+        self.chat = _named_as_sent(as_chat, allowed(self.model), passed)
         newer = chat.get("max_tokens") is None and chat.get("max_completion_tokens") is not None
         self.answer_param = self.place("max_completion_tokens" if newer else "max_tokens")
         if self.body.instructions:
@@ -95,6 +98,29 @@ class ResponsesExchange(Exchange):
     def error_event(self, exc: StellwerkError) -> bytes:
         assert self._events is not None
         return self._events.error(exc)
+
+
+def _passed(body: ResponseRequest, allowed: frozenset[str]) -> frozenset[str]:
+    """The keys inside ``body``'s objects that its schema does not know, by name
+    (``input[].foo``), when the operator lets each pass (``allowed``) and the chat request has
+    an object to carry it (``responses_wire.chat_names``); else a 400 naming the first other
+    one by its place (``input[1].content[0].foo``). The top-level parameters it does not know
+    are the chat request's, checked there (``seed`` is chat's, ``n_keep`` no one's)."""
+    places = nested_unknown(body)
+    carried = frozenset(name for name in allowed if wire.chat_names(name))
+    refuse_unknown(places, carried, places)
+    return frozenset(places)
+
+
+def _named_as_sent(
+    as_chat: ChatCompletionRequest, allowed: frozenset[str], passed: frozenset[str]
+) -> ChatRequest:
+    """The chat request, its keys the gateway does not know (``ChatRequest.unknown``) named as
+    the Responses body has them (``input[].foo``, not ``messages[].foo``): the backend's
+    ``pass_params`` lists them so (``unknown_params.refuse_unpassable``)."""
+    sent = {chat: name for name in passed for chat in wire.chat_names(name)}
+    chat = chat_request(as_chat, allowed | sent.keys())
+    return replace(chat, unknown=frozenset(sent.get(name, name) for name in chat.unknown))
 
 
 async def create_response(request: Request) -> Response:

@@ -4,6 +4,9 @@ The sequence, as OpenAI sends it and the ``openai`` library reads it (every even
 ``sequence_number``)::
 
     response.created, response.in_progress
+    for the reasoning:  output_item.added (reasoning), content_part.added (reasoning_text),
+                        reasoning_text.delta ..., reasoning_text.done, content_part.done,
+                        output_item.done (only when the backend sent reasoning)
     for the text:       output_item.added (message), content_part.added (output_text),
                         output_text.delta ..., output_text.done, content_part.done,
                         output_item.done
@@ -55,6 +58,8 @@ class ResponseEvents:
     text: list[str] | None = None  # None until the answer's first text
     logprobs: list[JSON] = field(default_factory=list)  # the text's tokens', if asked for
     text_index: int = -1
+    thought: list[str] | None = None  # None until the answer's first reasoning
+    thought_index: int = -1
     calls: dict[int, _Call] = field(default_factory=dict)
     outputs: int = 0
 
@@ -83,6 +88,8 @@ class ResponseEvents:
 
     def chunk(self, chunk: ChatChunk) -> list[bytes]:
         out: list[bytes] = []
+        if chunk.reasoning:
+            out += self._reasoning_delta(chunk.reasoning)
         if chunk.content:
             if self.text is None:
                 out += self._open_text()
@@ -107,6 +114,8 @@ class ResponseEvents:
         status = "incomplete" if finish_reason == "length" else "completed"
         # an empty answer is an empty message, as when not streamed
         out = self._open_text() if self.text is None and not self.calls else []
+        if self.thought is not None:
+            out += self._close_reasoning(status)
         if self.text is not None:
             text, logprobs = "".join(self.text), self.logprobs
             common = {"item_id": f"msg_{self.request_id}", "output_index": self.text_index}
@@ -158,6 +167,55 @@ class ResponseEvents:
             "error", code=error["code"], message=error["message"], param=error["param"]
         )
 
+    def _reasoning_delta(self, delta: str) -> list[bytes]:
+        out: list[bytes] = []
+        item_id = f"rs_{self.request_id}"
+        if self.thought is None:
+            self.thought, self.thought_index = [], self.outputs
+            self.outputs += 1
+            item = wire.reasoning_item(self.request_id, None, "in_progress")
+            out += [
+                self.event(
+                    "response.output_item.added", output_index=self.thought_index, item=item
+                ),
+                self.event(
+                    "response.content_part.added",
+                    item_id=item_id,
+                    output_index=self.thought_index,
+                    content_index=0,
+                    part=wire.reasoning_text(""),
+                ),
+            ]
+        self.thought.append(delta)
+        out.append(
+            self.event(
+                "response.reasoning_text.delta",
+                item_id=item_id,
+                output_index=self.thought_index,
+                content_index=0,
+                delta=delta,
+            )
+        )
+        return out
+
+    def _close_reasoning(self, status: str) -> list[bytes]:
+        text = "".join(self.thought or ())
+        common = {"item_id": f"rs_{self.request_id}", "output_index": self.thought_index}
+        return [
+            self.event("response.reasoning_text.done", **common, content_index=0, text=text),
+            self.event(
+                "response.content_part.done",
+                **common,
+                content_index=0,
+                part=wire.reasoning_text(text),
+            ),
+            self.event(
+                "response.output_item.done",
+                output_index=self.thought_index,
+                item=wire.reasoning_item(self.request_id, text, status),
+            ),
+        ]
+
     def _open_text(self) -> list[bytes]:
         self.text, self.text_index = [], self.outputs
         self.outputs += 1
@@ -207,6 +265,9 @@ class ResponseEvents:
 
     def _items(self, status: str) -> list[JSON]:
         items: list[tuple[int, JSON]] = []
+        if self.thought is not None:
+            thought = wire.reasoning_item(self.request_id, "".join(self.thought), status)
+            items.append((self.thought_index, thought))
         if self.text is not None:
             text = "".join(self.text)
             item = wire.message_item(self.request_id, text, status, self.logprobs)

@@ -3,44 +3,79 @@ straight from the JSON bytes, strictly for the parameters Stellwerk carries out.
 
 Only what maps onto a chat request is accepted: text and images as input, function tools and
 their calls and outputs, ``text.format`` for JSON answers. OpenAI's hosted tools (web search,
-file search, code interpreter ...), file inputs and reasoning items have no counterpart on an
+file search, code interpreter ...), file inputs and item references have no counterpart on an
 organisation's model servers and are refused with a 400 naming them. Other top-level
 parameters of the Responses API (``metadata``, ``reasoning``, ``include``, ``truncation`` ...)
-are accepted and not passed on: they configure OpenAI's service, not the model.
+are accepted, typed, and not passed on: they configure OpenAI's service, not the model.
+
+Every key OpenAI's Responses API defines for the objects served here is known, those of an
+earlier answer's items that a client sends back too (``id``, ``status``, ``phase``, an
+``output_text``'s ``annotations`` and ``logprobs``): the translation reads what the model needs
+and leaves the rest. A key inside an object that the API does not define is kept as an extra,
+to be refused naming its place (``input[1].content[0].foo``) or passed where an operator allows
+it (``stellwerk.gateway.nested_params``, ``responses_wire``).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from stellwerk.errors import shown
 from stellwerk.gateway.body import ParamProblem
 from stellwerk.gateway.call_answers import CallAnswers
-from stellwerk.gateway.openai_schema import only_when_streamed
+from stellwerk.gateway.nested_params import Keyed
+from stellwerk.gateway.openai_schema import PromptCacheOptions, only_when_streamed
 
 
-class _Open(BaseModel):
+class _Open(Keyed):
+    """Its extra keys are kept to be named by ``nested_params`` (refused, or passed where an
+    operator allows them)."""
+
     model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
+
+
+#: an item's ``status``, as an earlier answer's items carry it back
+Status = Literal["in_progress", "completed", "incomplete"] | None
+#: OpenAI's prompt-caching markup of a part: no model server here reads it (not passed on)
+CacheBreakpoint = dict[str, Any] | None
 
 
 class InputText(_Open):
     type: Literal["input_text"]
     text: str
+    prompt_cache_breakpoint: CacheBreakpoint = None
 
 
 class InputImage(_Open):
     type: Literal["input_image"]
-    image_url: str = Field(min_length=1)
+    image_url: str | None = Field(default=None, min_length=1)
     detail: Literal["auto", "low", "high", "original"] | None = None
+    file_id: str | None = None
+    prompt_cache_breakpoint: CacheBreakpoint = None
+
+    @model_validator(mode="after")
+    def _image_given(self) -> InputImage:
+        if self.file_id is not None:
+            raise ParamProblem(
+                "file_id",
+                "file_id is not supported: uploaded files are not kept here; send the image"
+                " itself as image_url (a data: URL)",
+            )
+        if self.image_url is None:
+            raise ParamProblem("image_url", "an input_image needs image_url (a data: URL)")
+        return self
 
 
 class OutputText(_Open):
-    """Text of an earlier answer, given back as input (``output_text``)."""
+    """Text of an earlier answer, given back as input (``output_text``); its annotations and
+    tokens' log probabilities are taken as the answer gave them, and not passed on."""
 
     type: Literal["output_text"]
     text: str
+    annotations: list[dict[str, Any]] | None = None
+    logprobs: list[dict[str, Any]] | None = None
 
 
 class Refusal(_Open):
@@ -72,28 +107,67 @@ ToolOutput = Annotated[_Text | Annotated[list["InputText"], Tag("list")], TEXT_O
 
 
 class Message(_Open):
-    """A message item; ``type`` may be left out (OpenAI's "easy input message")."""
+    """A message item; ``type`` may be left out (OpenAI's "easy input message"). ``id``,
+    ``status`` and ``phase`` are an earlier answer's, sent back with it (not passed on)."""
 
     type: Literal["message"] = "message"
     role: Literal["user", "assistant", "system", "developer"]
     content: MessageContent
+    id: str | None = None
+    status: Status = None
+    phase: Literal["commentary", "final_answer"] | None = None
 
 
 class FunctionCallItem(_Open):
-    """A call of a function tool the model made in an earlier answer."""
+    """A call of a function tool the model made in an earlier answer (its ``id``, ``status``,
+    ``caller`` and ``namespace`` as the answer gave them: not passed on)."""
 
     type: Literal["function_call"]
     call_id: str = Field(min_length=1)
     name: str = Field(min_length=1)
     arguments: str
+    id: str | None = None
+    status: Status = None
+    caller: dict[str, Any] | None = None
+    namespace: str | None = None
 
 
 class FunctionCallOutputItem(_Open):
-    """The caller's result of a function call, answered to the model."""
+    """The caller's result of a function call, answered to the model (``id``, ``status``,
+    ``name``, ``caller`` and ``namespace``: not passed on)."""
 
     type: Literal["function_call_output"]
     call_id: str = Field(min_length=1)
     output: ToolOutput
+    id: str | None = None
+    status: Status = None
+    name: str | None = None
+    caller: dict[str, Any] | None = None
+    namespace: str | None = None
+
+
+class ReasoningText(_Open):
+    type: Literal["reasoning_text"]
+    text: str
+
+
+class SummaryText(_Open):
+    type: Literal["summary_text"]
+    text: str
+
+
+class ReasoningItem(_Open):
+    """The model's reasoning of an earlier answer, sent back with it: its text (``content``)
+    becomes the ``reasoning_content`` of the assistant message after it, as chat passes it on
+    (``responses_wire``); its summary and OpenAI's ``encrypted_content`` are taken, not passed
+    on (no model here reads them)."""
+
+    type: Literal["reasoning"]
+    id: str | None = None
+    summary: list[SummaryText] | None = None
+    content: list[ReasoningText] | None = None
+    encrypted_content: str | None = None
+    status: Status = None
 
 
 def _item_type(value: Any) -> str | None:
@@ -107,26 +181,32 @@ def _item_type(value: Any) -> str | None:
 InputItem = Annotated[
     Annotated[Message, Tag("message")]
     | Annotated[FunctionCallItem, Tag("function_call")]
-    | Annotated[FunctionCallOutputItem, Tag("function_call_output")],
+    | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
+    | Annotated[ReasoningItem, Tag("reasoning")],
     Discriminator(
         _item_type,
         custom_error_type="unsupported_item",
         custom_error_message=(
-            "input items are 'message', 'function_call' or 'function_call_output'"
-            " (no hosted tools, files or reasoning items here)"
+            "input items are 'message', 'function_call', 'function_call_output' or"
+            " 'reasoning' (no hosted tools, files or item references here)"
         ),
     ),
 ]
 
 
 class FunctionTool(_Open):
-    """A function the model may call; the only kind of tool Stellwerk's models run."""
+    """A function the model may call; the only kind of tool Stellwerk's models run
+    (``output_schema``, ``defer_loading`` and ``allowed_callers`` concern OpenAI's tool search
+    and code calls: taken, not passed on)."""
 
     type: Literal["function"]
     name: str = Field(min_length=1)
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
+    output_schema: dict[str, Any] | None = None
+    defer_loading: bool = False  # not nullable in OpenAI's schema
+    allowed_callers: list[Literal["direct", "programmatic"]] | None = None
 
 
 class HostedTool(_Open):
@@ -184,9 +264,30 @@ class TextConfig(_Open):
         Annotated[TextFormat | JsonObjectFormat | TextJsonSchemaFormat, Field(discriminator="type")]
         | None
     ) = None
+    verbosity: Literal["low", "medium", "high"] | None = None
 
 
-class ResponseRequest(BaseModel):
+class ReasoningConfig(_Open):
+    """``reasoning``: how OpenAI's reasoning models think, and what of it they summarise;
+    ``effort`` is chat's ``reasoning_effort`` (``responses_wire``), the rest is taken and not
+    passed on."""
+
+    effort: str | None = None
+    summary: str | None = None
+    generate_summary: str | None = None
+    context: str | None = None
+    mode: str | None = None
+
+
+class ResponseStreamOptions(_Open):
+    include_obfuscation: bool | None = None
+
+
+#: what a parameter of OpenAI's service, taken and not passed on, says in ``/openapi.json``
+_NOT_PASSED = "accepted, not passed on"
+
+
+class ResponseRequest(Keyed):
     model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
 
     model: str = Field(min_length=1)
@@ -207,10 +308,28 @@ class ResponseRequest(BaseModel):
     previous_response_id: str | None = None
     metadata: dict[str, str] | None = None
     user: str | None = None
+    # what ``include`` names is checked by the translation (``responses_wire``), and
+    # ``top_logprobs`` as chat's; ``background: true`` is refused there
+    include: list[str] | None = Field(default=None, description=_NOT_PASSED)
+    top_logprobs: int | None = Field(default=None, ge=0, le=20, description=_NOT_PASSED)
+    background: bool | None = Field(default=None, description=_NOT_PASSED)
+    reasoning: ReasoningConfig | None = Field(
+        default=None,
+        description="effort: chat's reasoning_effort (the thinking capability); the rest "
+        + _NOT_PASSED,
+    )
+    stream_options: ResponseStreamOptions | None = Field(default=None, description=_NOT_PASSED)
+    truncation: Literal["auto", "disabled"] | None = Field(default=None, description=_NOT_PASSED)
+    max_tool_calls: int | None = Field(default=None, description=_NOT_PASSED)
+    service_tier: str | None = Field(default=None, description=_NOT_PASSED)
+    safety_identifier: str | None = Field(default=None, description=_NOT_PASSED)
+    prompt_cache_key: str | None = Field(default=None, description=_NOT_PASSED)
+    prompt_cache_retention: str | None = Field(default=None, description=_NOT_PASSED)
+    prompt_cache_options: PromptCacheOptions | None = Field(default=None, description=_NOT_PASSED)
 
     @model_validator(mode="after")
     def _stream_options_need_stream(self) -> ResponseRequest:
-        only_when_streamed(self.stream, (self.model_extra or {}).get("stream_options"))
+        only_when_streamed(self.stream, self.stream_options)
         return self
 
     @model_validator(mode="after")

@@ -3,10 +3,12 @@
 A Responses request becomes the body of a chat completion request: ``instructions`` the system
 message, the input items messages (``function_call`` items an assistant message's
 ``tool_calls``, their arguments a JSON object; ``function_call_output`` items tool messages,
-each answering a call before it), ``max_output_tokens``
+each answering a call before it; a ``reasoning`` item's text the ``reasoning_content`` of the
+assistant message after it), ``max_output_tokens``
 ``max_tokens``, function tools chat tools, ``text.format`` the ``response_format``. The answer
-becomes a ``response`` object whose ``output`` holds one ``message`` item for the text and one
-``function_call`` item per tool call; a streamed answer becomes the Responses event sequence
+becomes a ``response`` object whose ``output`` holds a ``reasoning`` item when the backend sent
+the model's reasoning apart, one ``message`` item for the text and one ``function_call`` item
+per tool call; a streamed answer becomes the Responses event sequence
 (:mod:`stellwerk.gateway.responses_events`).
 
 The tokens' log probabilities are asked for as OpenAI's Responses API asks for them, by
@@ -17,6 +19,17 @@ chat request's ``logprobs`` and ``top_logprobs`` and come back in each ``output_
 
 Conversation state is not kept: ``store: true`` and ``previous_response_id`` are refused, so a
 client sends the whole conversation as input, as it does with chat (docs/api.md).
+
+A key inside the body's objects that the API does not define is refused naming its place
+(``input[1].content[0].foo``, ``nested_params``), unless the operator lets it pass
+(``backends[].pass_params``) by its place as the Responses API spells it. Such a key is passed on
+where the object that holds it becomes one of the chat request: a message item's
+(``input[].foo``) on its chat message, a ``function_call`` item's on its tool call, a
+``function_call_output`` item's on its ``tool`` message, a user message's part's
+(``input[].content[].foo``) on its chat content part, a function tool's (``tools[].foo``) on the
+chat tool's ``function`` (``PASSABLE``). Another place (``text.format``, ``reasoning``,
+``tool_choice``, a tool output's parts) becomes nothing the backend receives, so a key there is
+always refused.
 """
 
 from __future__ import annotations
@@ -27,6 +40,7 @@ import orjson
 
 from stellwerk.backends.types import ChatResult, Usage
 from stellwerk.errors import InvalidRequest, shown
+from stellwerk.gateway.openai_schema import UNSERVED
 from stellwerk.gateway.responses_places import Path, Places, Source
 from stellwerk.gateway.responses_schema import (
     FunctionCallItem,
@@ -35,48 +49,56 @@ from stellwerk.gateway.responses_schema import (
     FunctionTool,
     InputImage,
     Message,
+    ReasoningItem,
     ResponseRequest,
 )
 
 JSON = dict[str, Any]
 
 #: Responses parameters that need state or services Stellwerk does not keep: a 400 naming them.
+#: Any other parameter the schema does not know goes to the chat request unchanged, as on
+#: ``/v1/chat/completions`` (``seed``, ``top_k``, ``response_format`` from clients that convert
+#: their chat requests, such as Open WebUI).
 _STATEFUL = {
     "conversation": "conversations are not kept",
     "prompt": "stored prompt templates are not kept",
+    **UNSERVED,
+    "context_management": "the input is not compacted here; send what fits the model's context",
 }
 
 #: what ``include`` names to ask for the text's tokens with their log probabilities
 LOGPROBS = "message.output_text.logprobs"
 
-#: Responses parameters that configure OpenAI's service, not the model: accepted, not passed on.
-#: Any other parameter the schema does not know goes to the chat request unchanged, as on
-#: ``/v1/chat/completions`` (``seed``, ``top_k``, ``response_format`` from clients that convert
-#: their chat requests, such as Open WebUI).
-NOT_PASSED = {
-    "background",
-    "include",
-    "max_tool_calls",
-    "prompt_cache_key",
-    "prompt_cache_retention",
-    "reasoning",
-    "safety_identifier",
-    "service_tier",
-    "stream_options",
-    "top_logprobs",
-    "truncation",
+#: the places of the keys an operator may let pass, by the chat request's places they go to
+PASSABLE = {
+    "input[]": ("messages[]", "messages[].tool_calls[]"),
+    "input[].content[]": ("messages[].content[]",),
+    "tools[]": ("tools[].function",),
 }
 
 
-def chat_body(body: ResponseRequest) -> JSON:
+def chat_names(name: str) -> tuple[str, ...]:
+    """The names in the chat request of the key ``name`` inside a Responses body's objects
+    (``input[].foo``: ``messages[].foo`` or ``messages[].tool_calls[].foo``); none if no object
+    of the chat request holds it (``text.format.foo``), or it is a top-level parameter (which
+    goes to the chat request as sent)."""
+    place, _, key = name.rpartition(".")
+    if "[" in key:
+        return ()
+    return tuple(f"{chat}.{key}" for chat in PASSABLE.get(place, ()))
+
+
+def chat_body(body: ResponseRequest, passed: frozenset[str] = frozenset()) -> JSON:
     """The chat completion request body (``ChatCompletionRequest``) of a Responses request."""
-    return translated(body)[0]
+    return translated(body, passed)[0]
 
 
-def translated(body: ResponseRequest) -> tuple[JSON, Places]:
+def translated(body: ResponseRequest, passed: frozenset[str] = frozenset()) -> tuple[JSON, Places]:
     """The chat completion request body of a Responses request, and the place in the Responses
     body of each of its parts (``responses_places``), by which a refusal raised over the chat
-    request names the part as the client sent it."""
+    request names the part as the client sent it. ``passed``: the keys inside its objects
+    that the operator lets pass, by name (``input[].foo``), carried to the chat request's
+    object each object becomes (``PASSABLE``)."""
     _refuse_state(body)
     messages: list[JSON] = []
     sources: list[Source] = []
@@ -87,15 +109,18 @@ def translated(body: ResponseRequest) -> tuple[JSON, Places]:
         messages.append({"role": "user", "content": body.input})
         sources.append(Source(("input",), ("input",)))
     else:
+        thought: list[str] = []  # of the reasoning items before the next item
         for index, item in enumerate(body.input):
+            if isinstance(item, ReasoningItem):
+                thought += (part.text for part in item.content or ())
+                continue
             before = len(messages)
-            _add_item(messages, item, f"input.{index}")
+            _add_item(messages, item, f"input.{index}", passed)
             _add_source(sources, item, ("input", index), merged=len(messages) == before)
-    extra = body.model_extra or {}
-    chat: JSON = {
-        key: value for key, value in extra.items() if key not in NOT_PASSED and key not in _STATEFUL
-    }
-    chat.update(model=body.model, messages=messages)
+            if thought and messages[-1]["role"] == "assistant":
+                messages[-1].setdefault("reasoning_content", "".join(thought))
+            thought = []
+    chat = {**_passed_on(body), "model": body.model, "messages": messages}
     fields: dict[str, Path] = {}
     for key in ("temperature", "top_p"):
         value = getattr(body, key)
@@ -112,7 +137,9 @@ def translated(body: ResponseRequest) -> tuple[JSON, Places]:
             )
         chat["max_tokens"] = body.max_output_tokens
     if body.tools:
-        chat["tools"] = [_tool(tool.model_dump(by_alias=True)) for tool in body.tools]
+        chat["tools"] = [
+            _tool(tool, passed) for tool in body.tools if isinstance(tool, FunctionTool)
+        ]
     if body.tool_choice is not None:
         choice = _tool_choice(body)
         if body.tools:  # without tools, "auto" and "none" ask for nothing (OpenAI takes them)
@@ -121,13 +148,22 @@ def translated(body: ResponseRequest) -> tuple[JSON, Places]:
     if response_format is not None:
         chat["response_format"] = response_format
         fields["response_format"] = ("text", "format")
-    include = extra.get("include")
-    if isinstance(include, list) and LOGPROBS in include:
+    if body.reasoning is not None and body.reasoning.effort is not None:
+        chat["reasoning_effort"] = body.reasoning.effort  # checked and sent as chat's
+        fields["reasoning_effort"] = ("reasoning", "effort")
+    if LOGPROBS in (body.include or ()):
         chat["logprobs"] = True
         fields["logprobs"] = ("include",)
-        if extra.get("top_logprobs") is not None:
-            chat["top_logprobs"] = extra["top_logprobs"]  # checked as chat's
+        if body.top_logprobs is not None:
+            chat["top_logprobs"] = body.top_logprobs
     return chat, Places(sources, fields)
+
+
+def _passed_on(body: ResponseRequest) -> JSON:
+    """The top-level parameters of ``body`` that its schema does not know, which go to the chat
+    request as sent (checked there as chat's)."""
+    extra: JSON = body.model_extra or {}
+    return {key: value for key, value in extra.items() if key not in _STATEFUL}
 
 
 def _add_source(sources: list[Source], item: Any, where: Path, *, merged: bool) -> None:
@@ -161,24 +197,33 @@ def _refuse_state(body: ResponseRequest) -> None:
     for key, why in _STATEFUL.items():
         if extra.get(key) is not None:
             raise InvalidRequest(f"{key} is not supported: {why}", param=key)
-    if extra.get("background") is True:
+    if body.background:
         raise InvalidRequest(
             "background responses are not supported: nothing is kept to fetch them later",
             param="background",
         )
 
 
-def _add_item(messages: list[JSON], item: Any, where: str) -> None:
+def _carried(item: Any, name: str, passed: frozenset[str]) -> JSON:
+    """The keys of ``item`` (at ``name``: ``input[]``) that it has beyond its schema's and the
+    operator lets pass (``passed``), as sent."""
+    extra: dict[str, Any] = item.model_extra or {}
+    return {k: v for k, v in extra.items() if v is not None and f"{name}.{k}" in passed}
+
+
+def _add_item(messages: list[JSON], item: Any, where: str, passed: frozenset[str]) -> None:
     """Add one input item to ``messages`` (each ``function_call_output`` answers a
-    ``function_call`` before it, once: the schema's rule, ``call_answers``)."""
+    ``function_call`` before it, once: the schema's rule, ``call_answers``), with the keys
+    the operator lets pass (``passed``) on the object it becomes."""
     if isinstance(item, Message):
-        messages.append(_message(item, where))
+        messages.append({**_message(item, where, passed), **_carried(item, "input[]", passed)})
     elif isinstance(item, FunctionCallItem):
         arguments = _arguments(item.arguments, f"{where}.arguments")
         call = {
             "id": item.call_id,
             "type": "function",
             "function": {"name": item.name, "arguments": arguments},
+            **_carried(item, "input[]", passed),
         }
         last = messages[-1] if messages else None
         if last is not None and last["role"] == "assistant" and "tool_calls" in last:
@@ -190,7 +235,8 @@ def _add_item(messages: list[JSON], item: Any, where: str) -> None:
     elif isinstance(item, FunctionCallOutputItem):
         output = item.output
         text = output if isinstance(output, str) else "".join(part.text for part in output)
-        messages.append({"role": "tool", "tool_call_id": item.call_id, "content": text})
+        carried = _carried(item, "input[]", passed)
+        messages.append({"role": "tool", "tool_call_id": item.call_id, "content": text, **carried})
 
 
 def _arguments(arguments: str, where: str) -> str:
@@ -212,7 +258,7 @@ def _arguments(arguments: str, where: str) -> str:
     return arguments
 
 
-def _message(item: Message, where: str) -> JSON:
+def _message(item: Message, where: str, passed: frozenset[str]) -> JSON:
     if isinstance(item.content, str):
         return {"role": item.role, "content": item.content}
     if item.role != "user":
@@ -235,15 +281,17 @@ def _message(item: Message, where: str) -> JSON:
         else:
             text = part.refusal if part.type == "refusal" else part.text
             parts.append({"type": "text", "text": text})
+        parts[-1].update(_carried(part, "input[].content[]", passed))
     return {"role": "user", "content": parts}
 
 
-def _tool(tool: JSON) -> JSON:
-    function: JSON = {"name": tool["name"]}
-    if tool.get("description") is not None:
-        function["description"] = tool["description"]
-    if tool.get("parameters") is not None:
-        function["parameters"] = tool["parameters"]
+def _tool(tool: FunctionTool, passed: frozenset[str]) -> JSON:
+    function: JSON = {"name": tool.name}
+    if tool.description is not None:
+        function["description"] = tool.description
+    if tool.parameters is not None:
+        function["parameters"] = tool.parameters
+    function.update(_carried(tool, "tools[]", passed))
     return {"type": "function", "function": function}
 
 
@@ -316,10 +364,30 @@ def call_item(item_id: str, call_id: str, name: str, arguments: str, status: str
     }
 
 
+def reasoning_item(request_id: str, text: str | None, status: str) -> JSON:
+    """The model's reasoning as the Responses API's ``reasoning`` item: its text the one
+    ``reasoning_text`` part of ``content`` (none yet: ``text`` None), no summary."""
+    content = [] if text is None else [reasoning_text(text)]
+    return {
+        "id": f"rs_{request_id}",
+        "type": "reasoning",
+        "summary": [],
+        "content": content,
+        "status": status,
+    }
+
+
+def reasoning_text(text: str) -> JSON:
+    return {"type": "reasoning_text", "text": text}
+
+
 def output_items(request_id: str, result: ChatResult) -> list[JSON]:
-    """The ``output`` of a whole answer: its text as a message, then its tool calls."""
+    """The ``output`` of a whole answer: its reasoning, when the backend sent it apart, then its
+    text as a message, then its tool calls."""
     status = "incomplete" if result.finish_reason == "length" else "completed"
     items: list[JSON] = []
+    if result.reasoning:
+        items.append(reasoning_item(request_id, result.reasoning, status))
     if result.content or not result.tool_calls:
         items.append(message_item(request_id, result.content or "", status, result.logprobs))
     for index, call in enumerate(result.tool_calls or ()):

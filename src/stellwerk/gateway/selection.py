@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, cast
 
+from stellwerk.backends.thinking import asks_to_think
 from stellwerk.backends.types import ChatRequest
 from stellwerk.config.schema import Classification, ModelConfig, StellwerkConfig
 from stellwerk.errors import (
@@ -82,10 +83,12 @@ _JSON_FORMATS = frozenset({"json_object", "json_schema"})
 def needs_of(request: ChatRequest) -> set[str]:
     """Capabilities a model must have to serve this request."""
     response_format = request.params.get("response_format")
-    json = isinstance(response_format, dict) and response_format.get("type") in _JSON_FORMATS
+    needs = {"thinking"} if asks_to_think(request) else set()
+    if isinstance(response_format, dict) and response_format.get("type") in _JSON_FORMATS:
+        needs.add("json")  # Ollama's ``format`` arrives as JSON too
     if request.prompt is not None:  # a text completion: no chat template, no tools
-        return {"completion", "json"} if json else {"completion"}
-    needs = {"chat", "json"} if json else {"chat"}  # Ollama's ``format`` arrives as JSON too
+        return needs | {"completion"}
+    needs.add("chat")
     if request.params.get("tools") or request.params.get("functions"):
         needs.add("tools")  # ``functions``: the older form of the same definitions
     for message in request.messages:

@@ -2,10 +2,11 @@
 permits, after the client has its answer and off its path (``router.shadow``, docs/router.md).
 
 1. **Pick** (``ShadowGrader.wants``, at decision time): a routed, non-streamed chat request
-   without tools, of a department, route and data class the configuration allows, that the router
-   can learn from. Unfamiliar prompts first: one is taken whenever the rate
-   (``requests_per_minute``, a token bucket) allows; a familiar one with probability ``share``
-   and only while half a minute's rate is left after it (``reserve``), for the unfamiliar ones.
+   without tools (thinking asked for or not), of a department, route and data class the
+   configuration allows, that the router can learn from. Unfamiliar prompts first: one is
+   taken whenever the rate (``requests_per_minute``, a token bucket) allows; a familiar one
+   with probability ``share`` and only while half a minute's rate is left after it
+   (``reserve``), for the unfamiliar ones.
    The bucket holds a minute's rate, but never less than one grading and that reserve
    (``capacity``): at a rate of 1 it holds 1.5 gradings (90 s of rate), else a familiar prompt,
    needing 1.5, would never be taken. A department that was picked half a minute's rate in the
@@ -102,6 +103,7 @@ _NOT_PASSED = (
     "n",
     "logprobs",
     "top_logprobs",
+    "think",  # Ollama's: the reference answers as it does unasked (its server may read none)
 )
 
 
@@ -136,7 +138,8 @@ class ShadowGrader:
     def wants(self, principal: Principal, route: str, decision: Decision, needs: set[str]) -> bool:
         """Whether to grade this routed request (step 1 of the module docstring)."""
         c = self.config
-        if not self.on or needs != {"chat"}:
+        # thinking asked for: the reference answers the same prompt as it does unasked
+        if not self.on or needs - {"thinking"} != {"chat"}:
             return False
         if c.departments is not None and principal.department not in c.departments:
             return False

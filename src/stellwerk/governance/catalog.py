@@ -9,8 +9,10 @@ the caller saw); if another change came first, it fails with ``Conflict`` and no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -45,8 +47,14 @@ class Catalog:
     def __init__(self, ledger: Ledger, config: StellwerkConfig, config_hash: str | None = None):
         self._ledger = ledger
         self._models = {m.id: m for m in config.models}
-        self._same = same_weights(config)
+        self._same = MappingProxyType(dict(same_weights(config)))
         self._config_hash = config_hash
+
+    @property
+    def same_weights(self) -> Mapping[str, tuple[str, ...]]:
+        """For every model that serves the same weights as others, their ids
+        (``config.weights``): worked out once, the config never changes while it runs."""
+        return self._same
 
     def seed(self) -> list[str]:
         """Insert the state of every configured model the database lacks; returns their ids."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from stellwerk.governance.config_changes import FIELDS, MAX_NAMES, MAX_TEXT, NONE_MEANS
+from stellwerk.governance.config_changes import FIELDS, MAX_NAMES, NONE_MEANS
 
 
 def change_text(change: Mapping[str, Any]) -> str:
@@ -26,15 +26,12 @@ def change_text(change: Mapping[str, Any]) -> str:
             f" changed ({shown})" if shown else " changed"
         )
     if kind == "past_cut":
-        return f"{change.get('kind')}: " + (
-            PAST_CUT_UNKNOWN if change.get("unknown") else PAST_CUT
-        ).format(names=change.get("names"), listed=change.get("listed"))
+        return f"{change.get('kind')}: " + PAST_CUT.format(
+            names=change.get("names"), listed=change.get("listed")
+        )
     field = str(change.get("field"))
-    if change.get("unknown"):
-        return f"{what}: {field}: {TEXT_UNKNOWN.format(n=MAX_TEXT)}"
     if field == "credentials":
-        ends = [change.get(end) is None for end in ("from", "to")]
-        done = "added" if ends[0] else "removed" if ends[1] else "changed"
+        done = "added" if change.get("from") is None else "removed"
         return f"{what}: credentials {done} (user:password@ or query values of base_url; not shown)"
     if field == "key_sha256" and None not in (change.get("from"), change.get("to")):
         return f"{what}: secret changed (key_sha256 {change.get('from')} -> {change.get('to')})"
@@ -49,14 +46,6 @@ def change_text(change: Mapping[str, Any]) -> str:
 PAST_CUT: Final = (
     "settings changed among the {names} names past the {listed} the previous entry listed"
     " (not listed one by one)"
-)
-PAST_CUT_UNKNOWN: Final = (
-    "the {names} names past the {listed} the previous entry listed were not compared"
-    " (it was written by an older version)"
-)
-TEXT_UNKNOWN: Final = (
-    "the previous entry kept only its first {n} characters, a change past them cannot be told"
-    " (it was written by an older version)"
 )
 
 

@@ -7,9 +7,9 @@ department, role, use case and the name of its variable; a data class's hosting 
 No secret is among them: a key shows the first 12 hex digits of its SHA-256 (``key_sha256``),
 whether the file gives the hash or names the variable (``key_env``) that holds the key, so that a
 new key in the variable is a change (walk 18); a backend's address loses any ``user:password@``
-and its query's values (``?api_key=***``), and ``credentials`` is ``true`` when it had any (their
-value is not recorded in any form). A field whose value is ``None`` is left out (read back as
-``None``).
+(the rest is shown as ``stellwerk.config.backend.shown_address`` shows it), and ``credentials``
+is ``true`` when it had any (their value is not recorded in any form). A field whose value is
+``None`` is left out (read back as ``None``).
 
 A change is one JSON object, in the order of ``FIELDS`` (then by name, then field):
 
@@ -21,17 +21,16 @@ A change is one JSON object, in the order of ``FIELDS`` (then by name, then fiel
 * ``{"kind": "key", "name": "k", "change": "unlisted", "settings": {...}}``: a key that is not a
   user's, not among the names the previous entry kept (added, or changed past them);
 * ``{"kind": "key", "change": "past_cut", "names": 106, "listed": 500}``: settings changed among
-  the names past those the previous entry kept (``"unknown": true``: an older entry, which did
-  not record them, so they were not compared).
+  the names past those the previous entry kept.
 
 Bounded, yet never silent about a change (walk 17): at most ``MAX_NAMES`` names of one kind are
 kept (keys that are not a user's first, then by name; ``cut`` counts the others and
 ``cut_digest`` is a digest of their settings, which the next load compares), and a text longer
 than ``MAX_TEXT`` characters is kept as its head and a digest of the whole (``… sha256:<hex>``),
 so a change anywhere in it is a change. At most ``MAX_CHANGES`` changes are listed
-(``changed_more`` counts the rest). An entry of an older version (no ``version``: texts cut with
-"…", no ``cut_digest``) is compared as far as it can be, and what cannot be told is marked
-``"unknown": true``. Pure: :class:`stellwerk.governance.admin.Administration` writes the entry.
+(``changed_more`` counts the rest); after an entry written before loads recorded their settings,
+the changes are unknown (``changes_unknown``). Pure:
+:class:`stellwerk.governance.admin.Administration` writes the entry.
 """
 
 from __future__ import annotations
@@ -44,6 +43,7 @@ from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from stellwerk.config.backend import shown_address
 from stellwerk.config.schema import StellwerkConfig, UsageLimits
 
 Value = str | int | float | bool | list[str]
@@ -54,8 +54,7 @@ MAX_CHANGES: Final = 50
 MAX_TEXT: Final = 200
 SHA_SHOWN: Final = 12
 VERSION: Final = 3
-"""The version of the entries written here (1, unwritten: names and texts compared cut; 2: no
-hash of a ``key_env`` key, ``credentials`` a fingerprint)."""
+"""How the entries written here record settings (their ``version``)."""
 DIGEST_SHOWN: Final = 16
 _DIGEST_MARK: Final = "… sha256:"
 TEXT_HEAD: Final = MAX_TEXT - len(_DIGEST_MARK) - DIGEST_SHOWN
@@ -131,8 +130,6 @@ NONE_MEANS: Final = {
     "classification": "inherited",
 }
 """Fields whose ``None`` (left out) has a meaning: no allow-list allows any model ..."""
-NEW_FIELDS: Final = frozenset({("backend", "credentials")})
-"""Fields an entry of an older version did not record (not compared with one)."""
 
 
 def config_settings(
@@ -227,11 +224,10 @@ def _model(dump: dict[str, Any]) -> dict[str, object]:
 
 
 def recorded_address(url: str) -> str:
-    """``url`` without ``user:password@`` and with its query's values masked."""
+    """``url`` without ``user:password@`` (``credentials`` records that it was there), the rest
+    as ``shown_address`` shows it (the config refuses a query, whose values it would mask)."""
     parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    query = "&".join(f"{k}=***" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
-    return urlunsplit((parts.scheme, host, parts.path, query, ""))
+    return shown_address(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])))
 
 
 def credentials(url: str) -> bool | None:
@@ -321,8 +317,6 @@ def changes(previous: Mapping[str, Any], after: Settings) -> list[dict[str, Any]
     (every name), in the order of ``FIELDS``, then by name (module docstring)."""
     found: list[dict[str, Any]] = []
     before = previous["settings"]
-    version = previous.get("version")
-    older = not isinstance(version, int) or version < 2  # texts cut, no cut_digest
     cut_before, digests = (_mapping(previous.get(d)) for d in ("cut", "cut_digest"))
     for kind, fields in FIELDS.items():
         old = _entities(before.get(kind))
@@ -339,9 +333,9 @@ def changes(previous: Mapping[str, Any], after: Settings) -> list[dict[str, Any]
             elif name not in new:
                 found.append({"kind": kind, "name": name, "change": "removed"})
             else:
-                found += _fields(kind, name, fields, old[name], new[name], older)
+                found += _fields(kind, name, fields, old[name], new[name])
         if cut_before.get(kind):
-            found += _past_cut(kind, rest, len(old), digests.get(kind), older)
+            found += _past_cut(kind, rest, len(old), digests.get(kind))
     return found
 
 
@@ -350,16 +344,14 @@ def _mapping(value: object) -> Mapping[str, Any]:
 
 
 def _past_cut(
-    kind: str, rest: Mapping[str, dict[str, Value]], listed: int, digest: object, older: bool
+    kind: str, rest: Mapping[str, dict[str, Value]], listed: int, digest: object
 ) -> list[dict[str, Any]]:
     """What changed among the names past those the previous entry kept: nothing, if the digest
     of their settings is the same; else the keys that are not a user's by name, and a line."""
-    if not older and digest == _digest_of(rest):
+    if digest == _digest_of(rest):
         return []
     summary: dict[str, Any] = {"kind": kind, "change": "past_cut", "names": len(rest)}
     summary["listed"] = listed
-    if older or not isinstance(digest, str):
-        return [summary | {"unknown": True}]
     named = [
         {"kind": kind, "name": name, "change": "unlisted", "settings": settings}
         for name, settings in rest.items()
@@ -381,25 +373,16 @@ def _fields(
     fields: tuple[str, ...],
     old: Mapping[str, Any],
     new: Mapping[str, Any],
-    older: bool,
 ) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for field in fields:
-        if older and (kind, field) in NEW_FIELDS:
-            continue
         was, now = old.get(field), new.get(field)
-        if (kind, field) == ("backend", "credentials") and isinstance(was, str):
-            was = True  # an entry of version 2 kept a fingerprint: credentials were present
         if (kind, field) == ("key", "key_sha256") and _unread(was, now, old, new):
-            continue  # a variable's key not known on one side (version 2, or a CLI)
-        if older and isinstance(now, str) and (kind, field) == ("backend", "base_url"):
-            now = now.partition("?")[0]  # an older entry recorded no query
+            continue  # a variable's key not known on one side (a CLI without the variable)
         if was == now:
             continue
         change: dict[str, Any] = {"kind": kind, "name": name, "field": field}
         change.update({"from": was, "to": now})
-        if older and _cut_alike(was, now):
-            change["unknown"] = True
         if (kind, field) in SEED_ONLY:
             change["seed_only"] = True
         found.append(change)
@@ -410,15 +393,6 @@ def _unread(was: object, now: object, old: Mapping[str, Any], new: Mapping[str, 
     """Whether a key's hash is missing on one side because its variable was not read there."""
     env = old.get("key_env")
     return (was is None or now is None) and bool(env) and env == new.get("key_env")
-
-
-def _cut_alike(was: object, now: object) -> bool:
-    """Whether ``was``, a text an older entry cut ("…" after ``MAX_TEXT - 1`` characters), may
-    be ``now``: what both keep of it is the same."""
-    if not (isinstance(was, str) and len(was) == MAX_TEXT and was.endswith("…")):
-        return False
-    long = long_text(now)
-    return long is not None and was.startswith(long[0])
 
 
 def load_details(
@@ -451,12 +425,27 @@ def load_details(
 
 def secret_moved(previous: Mapping[str, Any], details: Mapping[str, Any]) -> bool:
     """Whether ``details``, for the same config file as the entry ``previous`` (its details),
-    is to be written all the same: a key's secret changed in its variable, or ``previous`` is
-    of an older version (which did not record the secrets of the keys in variables)."""
-    if not isinstance(previous.get("settings"), Mapping):
+    is to be written all the same: a key's secret changed in its variable, or a variable's key
+    is known now that ``previous`` (written by a command run without the variable) did not
+    know, so that the next change of it has a hash to be compared with."""
+    before = previous.get("settings")
+    if not isinstance(before, Mapping):
         return False
-    version = previous.get("version")
-    if not isinstance(version, int) or version < VERSION:
-        return True
     found = details.get("changed") or []
-    return any(c.get("kind") == "key" and c.get("field") == "key_sha256" for c in found)
+    if any(c.get("kind") == "key" and c.get("field") == "key_sha256" for c in found):
+        return True
+    now = _mapping(details.get("settings"))
+    return bool(_newly_read(_mapping(before.get("key")), _mapping(now.get("key"))))
+
+
+def _newly_read(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The keys given by the same variable on both sides whose hash only ``new`` records."""
+    return [
+        name
+        for name, now in new.items()
+        if isinstance(now, Mapping)
+        and now.get("key_sha256") is not None
+        and isinstance(was := old.get(name), Mapping)
+        and was.get("key_sha256") is None
+        and _unread(None, now.get("key_sha256"), was, now)
+    ]

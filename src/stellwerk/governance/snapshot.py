@@ -21,7 +21,6 @@ from stellwerk.config.schema import (
     UsageLimits,
     UseCaseConfig,
 )
-from stellwerk.config.weights import same_weights
 from stellwerk.governance.admin import Administration
 from stellwerk.governance.key_store import KeyInfo
 from stellwerk.governance.principal import (
@@ -156,7 +155,7 @@ def read_snapshot(admin: Administration) -> Snapshot:
     }
     models = tuple(admin.catalog.states())
     config_principals = config_key_principals(config, cases)
-    same = same_weights(config)
+    same = admin.catalog.same_weights
     withdrawn = withdrawals(models, same)
     return Snapshot(
         policy=PolicyFilter.from_config(config, use_cases, evaluated, withdrawn),

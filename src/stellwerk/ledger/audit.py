@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, Literal, get_args
 
 from sqlalchemy import Connection, insert
 
@@ -27,11 +27,14 @@ from stellwerk.ledger.tables import audit_log
 
 _WORD = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 
-TARGET_KINDS = frozenset(
-    {"config", "department", "graded_records", "key", "model", "router", "usage", "use_case"}
-)
-"""The kinds of target Stellwerk's changes are audited under: a filter's ``kind:name`` with one
-of them is that kind's target ``name`` (``ledger.audit_read``), never a target named so."""
+TargetKind = Literal[
+    "config", "department", "graded_records", "key", "model", "router", "usage", "use_case"
+]
+"""The kinds of target Stellwerk's changes are audited under: ``append_audit`` takes no other
+(mypy checks every call)."""
+TARGET_KINDS: Final[frozenset[str]] = frozenset(get_args(TargetKind))
+"""A filter's ``kind:name`` with one of them is that kind's target ``name``
+(``ledger.audit_read``), never a target named so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,7 @@ def append_audit(
     *,
     actor: str,
     action: str,
-    target_kind: str,
+    target_kind: TargetKind,
     target: str,
     details: Mapping[str, Any] | None = None,
     config_hash: str | None = None,

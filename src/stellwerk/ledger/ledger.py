@@ -128,7 +128,7 @@ class Ledger:
         *,
         actor: str,
         action: str,
-        target_kind: str,
+        target_kind: audit.TargetKind,
         target: str,
         details: Mapping[str, Any] | None = None,
         config_hash: str | None = None,

@@ -30,7 +30,7 @@ from stellwerk.config.base import Strict
 Variant = Literal["base", "instruct", "reasoning"]
 Openness = Literal["open_weights", "fully_open"]
 MofClass = Literal["class_i_open_science", "class_ii_open_tooling", "class_iii_open_model"]
-Capability = Literal["chat", "tools", "vision", "json"]
+Capability = Literal["chat", "tools", "vision", "json", "thinking"]
 Quant = Literal["q4_k_m", "q8_0", "f16"]
 
 BITS_PER_WEIGHT: dict[str, float] = {"q4_k_m": 4.85, "q8_0": 8.5, "f16": 16.0}
@@ -166,6 +166,8 @@ class CatalogModel(Strict):
             raise ValueError("ollama_size_gb or ollama_quant without an ollama_tag")
         if "chat" not in self.capabilities and self.variant != "base":
             raise ValueError("an instruct or reasoning model must list the 'chat' capability")
+        if (self.variant == "reasoning") != ("thinking" in self.capabilities):
+            raise ValueError("a reasoning model, and only one, lists the 'thinking' capability")
         return self
 
     @property
