@@ -22,6 +22,7 @@ import numpy as np
 
 from stellwerk.calibration.fit import place_models, with_placed
 from stellwerk.training.data import (
+    ModelFacts,
     OutcomeData,
     default_models_file,
     load_model_facts,
@@ -48,7 +49,9 @@ def _rows(data: OutcomeData, rows: np.ndarray, *, test: bool = False) -> Outcome
     )  # fmt: skip
 
 
-def bench(data: OutcomeData, facts: dict, held: str, sizes: tuple[int, ...]) -> list[str]:
+def bench(
+    data: OutcomeData, facts: dict[str, ModelFacts], held: str, sizes: tuple[int, ...]
+) -> list[str]:
     rng = np.random.default_rng(42)
     bank = rng.choice(np.flatnonzero(~data.is_test), size=2000, replace=False)
     rest = np.ones(len(data), dtype=bool)

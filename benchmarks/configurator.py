@@ -25,7 +25,7 @@ from stellwerk.configurator.select import propose
 from stellwerk.modelfacts import load_catalog
 
 PROFILES = [
-    Needs(engine=engine, gpu_memory_gb=gpu, languages=langs)  # type: ignore[arg-type]
+    Needs(engine=engine, gpu_memory_gb=gpu, languages=langs)
     for engine in ("ollama", "vllm", "llamacpp", "localai")
     for gpu in (8, 24, 80, 640)
     for langs in ((), ("de",))
@@ -59,7 +59,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         median, worst = _ms(lambda: discover(url, catalog), args.repeat // 10 or 1)
-        count = len(tags["models"])  # type: ignore[arg-type]
+        count = len(tags["models"])
         print(f"discover ({count} models, loopback) median {median:7.2f} ms   max {worst:7.2f} ms")
     finally:
         server.shutdown()

@@ -34,6 +34,7 @@ class Caller:
     department: str
     key_id: str = "key-1"
     use_case: str | None = None
+    role: str = "user"
 
 
 REDIS_URL = os.environ.get("STELLWERK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

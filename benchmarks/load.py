@@ -174,11 +174,11 @@ def _stream_problem(kind: str, text: str) -> tuple[str | None, bool]:
         if errors:
             return errors[0][:300], got_content
         return (None if events and events[-1] == "[DONE]" else "no [DONE]"), got_content
-    lines = [orjson.loads(line) for line in text.splitlines() if line.strip()]
+    lines: list[dict[str, Any]] = [orjson.loads(line) for line in text.splitlines() if line.strip()]
     got_content = any(not line.get("done") and "message" in line for line in lines)
-    errors = [line for line in lines if "error" in line]
-    if errors:
-        return str(errors[0]["error"])[:300], got_content
+    failed = [line for line in lines if "error" in line]
+    if failed:
+        return str(failed[0]["error"])[:300], got_content
     return (None if lines and lines[-1].get("done") else "no final line"), got_content
 
 

@@ -46,7 +46,9 @@ def collect(
 
     if unit:  # as first built: the noisy latent vector scaled to unit length again
 
-        def noisy_latent(latent: Any, sigma: float, rng: np.random.Generator) -> Any:
+        def noisy_latent(
+            latent: record_noise.F64, sigma: float, rng: record_noise.Noise
+        ) -> tuple[float, ...]:
             if not len(latent):
                 return ()
             moved = latent + rng.normal(0.0, sigma, size=len(latent))

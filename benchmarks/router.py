@@ -20,6 +20,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / "data" / "routing"
@@ -75,7 +76,7 @@ def _eval(args: list[str]) -> dict[str, object]:
     result = CliRunner().invoke(build_app(), ["router", "eval", *args, "--json"])
     if result.exit_code != 0:
         raise SystemExit(result.output)
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+    return cast(dict[str, object], json.loads(result.stdout))
 
 
 def quality(data_dir: Path, holdouts: bool) -> dict[str, object]:

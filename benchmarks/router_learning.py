@@ -337,11 +337,14 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
 
     sets = result["sets"]
     fig, axes = plt.subplots(1, len(sets), figsize=(6.5 * len(sets), 4.8), squeeze=False)
+    palette = plt.get_cmap("tab20")
+    assert isinstance(palette, ListedColormap)  # a qualitative map: a list of colours
     for ax, (name, rows) in zip(axes[0], sets.items(), strict=True):
-        ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
+        ax.set_prop_cycle(color=palette.colors)
         for task, row in rows.items():
             ns = [int(n) for n, p in row["curve"].items() if "adapted" in p]
             gaps = [row["curve"][str(n)]["adapted"] for n in ns]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -34,7 +35,7 @@ def outcomes(open9_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     """An organisation's calibration: its 70B model answered every 20th open9 train prompt the
     way llama3-chatqa-1.5-70b did (281 prompts; a fifth of them are the calibration's test rows)."""
     path = tmp_path_factory.mktemp("fit") / "calibrated.jsonl"
-    lines = []
+    lines: list[dict[str, Any]] = []
     for i, row in enumerate(rows(open9_path)):
         if row["split"] != "train" or i % 20:
             continue

@@ -72,7 +72,7 @@ def demo(
         assert process.stdout is not None
         lines = [process.stdout.readline().strip() for _ in NAMES]
         assert [line.split("=", 1)[0] for line in lines] == list(NAMES), lines
-        yield dict(line.split("=", 1) for line in lines), process  # type: ignore[misc]
+        yield dict(line.split("=", 1) for line in lines), process
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

@@ -6,6 +6,7 @@ import json
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, TypedDict
 
 import pytest
 import yaml
@@ -24,9 +25,17 @@ from tests.ledger.factory import make_record, make_records
 from tests.ledger.older import store_surrogate_entry
 
 
+class Served(TypedDict):
+    """The model that served a request, and its tokens."""
+
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
 @pytest.fixture
 def config_path(tmp_path: Path) -> Path:
-    raw = {
+    raw: dict[str, Any] = {
         "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
         "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
         "models": [model("mistral-3b"), model("mistral-8b", lifecycle="proposed", params_b=8)],
@@ -239,7 +248,7 @@ def test_catalog_list_shows_consent_only_for_a_model_with_a_data_owner(tmp_path:
     """A model without a data owner has no consent to manage: "—", not "granted" (the admin
     API's ``null``); a consent withdrawn before the config dropped the data owner still refuses
     the model, and is shown so, until granting lifts it (the only consent change left)."""
-    raw = {
+    raw: dict[str, Any] = {
         "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
         "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
         "models": [model("owned-3b", data_owner="legal"), model("plain-3b")],
@@ -329,7 +338,7 @@ def test_a_relative_ledger_path_follows_the_config_file_not_the_working_director
     elsewhere, other = tmp_path / "home", tmp_path / "srv"
     for folder in (etc, elsewhere, other):
         folder.mkdir()
-    raw = {
+    raw: dict[str, Any] = {
         "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
         "models": [model("mistral-3b")],
         "departments": [{"name": "legal"}],
@@ -357,7 +366,7 @@ def test_report_savings_follow_the_dashboards_rule(tmp_path: Path) -> None:
     embedding save nothing either (the report counted all three against the largest model)."""
     cheap = {"input_per_mtok": 0.1, "output_per_mtok": 0.3}
     dear = {"input_per_mtok": 0.4, "output_per_mtok": 1.2}
-    raw = {
+    raw: dict[str, Any] = {
         "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
         "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
         "models": [
@@ -381,8 +390,9 @@ def test_report_savings_follow_the_dashboards_rule(tmp_path: Path) -> None:
     raw["departments"][0]["keys"][0]["use_case"] = "contracts"
     path = tmp_path / "stellwerk.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    on_3b = {"model": "mistral-3b", "prompt_tokens": 1000, "completion_tokens": 100}
-    requests = [  # (key, department, requested, served), each 1000 + 100 tokens
+    on_3b: Served = {"model": "mistral-3b", "prompt_tokens": 1000, "completion_tokens": 100}
+    # (key, department, requested, served), each 1000 + 100 tokens
+    requests: list[tuple[str, str, str, Served]] = [
         ("legal-app", "legal", "auto", on_3b),
         ("fin-app", "finance", "auto", on_3b),
         ("fin-app", "finance", "mistral-3b", on_3b),
@@ -444,7 +454,7 @@ def test_a_use_case_allowed_one_model_shows_no_loss_in_the_report_or_the_dashboa
     """Legal may use mistral-3b only, its reference too: each request is charged rounded up
     (2.4 micro-units: 3), the baseline priced once (12 for five); the report read a loss of
     -0.000003 where the dashboard read none. Both read none now."""
-    raw = {
+    raw: dict[str, Any] = {
         "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
         "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
         "models": [
@@ -504,7 +514,7 @@ def test_catalog_list_shows_a_model_without_hosting_as_missing_it(tmp_path: Path
     compliant; its location is not stated, and the compliance column says it is missing."""
     unplaced = model("unplaced-3b")
     del unplaced["hosting"]
-    raw = {
+    raw: dict[str, Any] = {
         "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
         "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
         "models": [model("placed-3b"), unplaced],

@@ -204,9 +204,10 @@ def test_unreachable_discover_url_is_a_clear_error_and_writes_nothing(tmp_path: 
 
 def test_every_init_option_is_documented() -> None:
     import typer.main
+    from typer.core import TyperGroup
 
     command = typer.main.get_command(build_app())
-    assert isinstance(command, typer.main.TyperGroup)
+    assert isinstance(command, TyperGroup)
     init = command.commands["init"]
     docs = (Path(__file__).resolve().parents[2] / "docs" / "configurator.md").read_text()
     options = [opt for param in init.params for opt in param.opts if opt.startswith("--")]
@@ -308,9 +309,7 @@ def test_discover_sends_the_key_and_asks_the_size_it_cannot_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tags = ollama_tags(("ministral-3:3b", "3.8B", "Q4_K_M"), ("house-model:v2", "", "Q4_K_M"))
-    tags["models"].append(  # type: ignore[index]
-        {"name": "mystery:latest", "model": "mystery:latest", "details": {}}
-    )
+    tags["models"].append({"name": "mystery:latest", "model": "mystery:latest", "details": {}})
     show = {"house-model:v2": {"model_info": {"general.parameter_count": 12_000_000_000}}}
     server = start({"/api/tags": (200, tags), "POST /api/show": (200, show)}, key="sk-ollama")
     url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -359,9 +358,7 @@ def test_discover_on_the_demos_llama_server_knows_the_embedding_model_and_says_t
 def test_discover_takes_the_sizes_it_cannot_read_from_the_command_line(tmp_path: Path) -> None:
     """Off a terminal nobody is asked: ``--size`` gives what the catalog and server do not."""
     tags = ollama_tags(("ministral-3:3b", "3.8B", "Q4_K_M"))
-    tags["models"].append(  # type: ignore[index]
-        {"name": "mystery:latest", "model": "mystery:latest", "details": {}}
-    )
+    tags["models"].append({"name": "mystery:latest", "model": "mystery:latest", "details": {}})
     server = start({"/api/tags": (200, tags), "POST /api/show": (200, {})})
     url = f"http://127.0.0.1:{server.server_address[1]}"
     out = tmp_path / "stellwerk.yaml"

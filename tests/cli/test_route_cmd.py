@@ -7,7 +7,7 @@ import json
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from typer.testing import CliRunner
@@ -53,7 +53,7 @@ def route(config: Path, *args: str, code: int = 0) -> dict[str, Any]:
         build_app(), ["route", "Summarise this contract.", "-c", str(config), "--json", *args]
     )
     assert result.exit_code == code, result.output
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+    return cast(dict[str, Any], json.loads(result.stdout))
 
 
 def cli(config: Path, *args: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from typer.testing import CliRunner
@@ -132,7 +133,7 @@ def test_route_json_and_cost_weights(tmp_path: Path) -> None:
     config = tmp_path / "stellwerk.yaml"
     config.write_text(CONFIG)
 
-    def pick(route: str) -> dict[str, object]:
+    def pick(route: str) -> dict[str, Any]:
         result = runner.invoke(
             build_app(),
             [
@@ -146,12 +147,12 @@ def test_route_json_and_cost_weights(tmp_path: Path) -> None:
             ],
         )
         assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)  # type: ignore[no-any-return]
+        return cast(dict[str, Any], json.loads(result.stdout))
 
     economy, quality = pick("auto-economy"), pick("auto-quality")
     assert economy["model"] == "tiny-small"
     assert quality["model"] != "tiny-small"
-    assert len(economy["scores"]) == 3  # type: ignore[arg-type]
+    assert len(economy["scores"]) == 3
 
 
 def test_route_max_tokens_caps_every_expected_answer(
@@ -165,7 +166,7 @@ def test_route_max_tokens_caps_every_expected_answer(
         args = ["route", "Say hello.", "--config", str(config), "--json", *extra]
         result = runner.invoke(build_app(), args)
         assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)["scores"]  # type: ignore[no-any-return]
+        return cast(list[dict[str, object]], json.loads(result.stdout)["scores"])
 
     assert {(s["answer_tokens"], s["answer_source"]) for s in scores()} == {(128, "default")}
     capped = scores("--max-tokens", "2")

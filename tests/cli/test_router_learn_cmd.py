@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -206,7 +206,7 @@ def route(config: str, prompt: str) -> dict[str, Any]:
         build_app(), ["route", prompt, "-c", config, "--department", "research", "--json"]
     )
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+    return cast(dict[str, Any], json.loads(result.stdout))
 
 
 def test_route_decides_with_the_version_in_use_and_names_it(

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from stellwerk.cli.main import build_app
 from tests.governance.factories import model
 
-PUB = {"name": "pub", "department": "legal", "classification": "public"}
+PUB: dict[str, Any] = {"name": "pub", "department": "legal", "classification": "public"}
 
 
 def run(tmp_path: Path, use_cases: list[dict[str, Any]], *args: str) -> tuple[int, str, str]:
@@ -60,7 +60,10 @@ def test_config_check_warns_of_a_use_case_no_allowed_model_may_serve(tmp_path: P
 
 
 def test_use_cases_list_warns_of_a_use_case_no_allowed_model_may_serve(tmp_path: Path) -> None:
-    cases = [PUB | {"allowed_models": ["big-cloud"]}, {"name": "notes", "department": "press"}]
+    cases: list[dict[str, Any]] = [
+        PUB | {"allowed_models": ["big-cloud"]},
+        {"name": "notes", "department": "press"},
+    ]
     code, out, err = run(tmp_path, cases, "use-cases", "list", "-c")
     assert code == 0, err
     assert [line.split()[0] for line in out.splitlines()[1:]] == ["notes", "pub"]

@@ -24,8 +24,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         asked = json.loads(self.rfile.read(length) or b"{}").get("model")
         status, bodies = self.routes.get("POST " + self.path, (404, {}))
-        body = bodies.get(asked, {"error": "not found"}) if isinstance(bodies, dict) else bodies
-        self._answer(status if asked in bodies else 404, body)
+        assert isinstance(bodies, dict), "a POST route answers by the model its body names"
+        self._answer(status if asked in bodies else 404, bodies.get(asked, {"error": "not found"}))
 
     def _answer(self, status: int, body: object) -> None:
         if self.key is not None and self.headers.get("Authorization") != f"Bearer {self.key}":
@@ -58,7 +58,7 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def ollama_tags(*models: tuple[str, str, str]) -> dict[str, object]:
+def ollama_tags(*models: tuple[str, str, str]) -> dict[str, list[dict[str, object]]]:
     """The body of Ollama's ``/api/tags`` for (name, parameter_size, quantization_level)."""
     return {
         "models": [

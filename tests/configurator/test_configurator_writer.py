@@ -94,12 +94,12 @@ def test_vllm_commands_share_the_gpu_and_name_the_models(tmp_path: Path) -> None
         "--host 127.0.0.1" in c and '--api-key "$STELLWERK_ENGINE_KEY"' in c for c in launches
     )
     assert all(b.api_key_env == "STELLWERK_ENGINE_KEY" for b in config.backends)
-    for launch, model, backend in zip(launches, config.models, config.backends, strict=True):
-        assert f"--served-model-name {model.id}" in launch
-        assert model.upstream == model.id
+    for launch, configured, backend in zip(launches, config.models, config.backends, strict=True):
+        assert f"--served-model-name {configured.id}" in launch
+        assert configured.upstream == configured.id
         port = launch.split("--port ")[1].split()[0]
         assert backend.base_url.endswith(f":{port}/v1") and backend.kind == "openai"
-        if model.id.startswith("ministral"):
+        if configured.id.startswith("ministral"):
             assert "--tokenizer-mode mistral" in launch
 
 

@@ -35,8 +35,8 @@ from stellwerk.dashboard.formats import Language
         ("00.5", "en", "0.5"),
     ],
 )
-def test_amounts_are_read_in_the_page_language(text: str, language: str, value: str) -> None:
-    assert parse_amount(text, language, "monthly_budget") == Decimal(value)  # type: ignore[arg-type]
+def test_amounts_are_read_in_the_page_language(text: str, language: Language, value: str) -> None:
+    assert parse_amount(text, language, "monthly_budget") == Decimal(value)
 
 
 @pytest.mark.parametrize(
@@ -70,10 +70,10 @@ def test_amounts_are_read_in_the_page_language(text: str, language: str, value: 
     ],
 )
 def test_ambiguous_or_malformed_amounts_are_refused_naming_the_field(
-    text: str, language: str, code: str
+    text: str, language: Language, code: str
 ) -> None:
     with pytest.raises(AmountError) as caught:
-        parse_amount(text, language, "monthly_budget")  # type: ignore[arg-type]
+        parse_amount(text, language, "monthly_budget")
     assert caught.value.code == code and caught.value.param == "monthly_budget"
     assert caught.value.message.startswith("monthly_budget")
 
@@ -82,14 +82,16 @@ def test_ambiguous_or_malformed_amounts_are_refused_naming_the_field(
 @pytest.mark.parametrize(
     "value", ["1500", "0.0005", "12.5", "1000.125", "0", "7.000000", "0.001", "0.5"]
 )
-def test_a_field_prefilled_with_an_amount_reads_back_the_same(language: str, value: str) -> None:
-    text = amount_input(Decimal(value), language)  # type: ignore[arg-type]
-    assert parse_amount(text, language, "f") == Decimal(value)  # type: ignore[arg-type]
+def test_a_field_prefilled_with_an_amount_reads_back_the_same(
+    language: Language, value: str
+) -> None:
+    text = amount_input(Decimal(value), language)
+    assert parse_amount(text, language, "f") == Decimal(value)
 
 
 @pytest.mark.parametrize(("language", "text"), [("en", "0.001"), ("de", "0,001")])
-def test_a_tenth_of_a_cent_is_prefilled_as_it_is_written(language: str, text: str) -> None:
-    assert amount_input(Decimal("0.001"), language) == text  # type: ignore[arg-type]
+def test_a_tenth_of_a_cent_is_prefilled_as_it_is_written(language: Language, text: str) -> None:
+    assert amount_input(Decimal("0.001"), language) == text
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from stellwerk.dashboard.language import Language
+from stellwerk.dashboard.formats import Language
 from tests.dashboard.browser import log_in, speak
 from tests.dashboard.conftest import DashboardGateway
 

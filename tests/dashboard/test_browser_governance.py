@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from stellwerk.dashboard.formats import DASH
+from stellwerk.ledger.audit import TargetKind
 from tests.dashboard.browser import log_in, speak
 from tests.dashboard.client import csrf_of, login
 from tests.dashboard.conftest import (
@@ -152,7 +153,7 @@ def test_german_pages_translate_the_audit_and_show_times_in_the_operators_zone(
     assert "0,0005\u00a0€" in text(page, "#w-budgets")
 
 
-AUDITED = [
+AUDITED: list[tuple[TargetKind, str, str]] = [
     ("model", "tiny-small", "tiny-small"),  # (kind, target as the log keeps it, as shown)
     ("model", "tiny-small\u200b", "tiny-small\\u200b"),
     ("department", "legal", "legal"),
@@ -287,8 +288,8 @@ def test_the_data_owner_changes_consent_in_the_ui_and_sees_nothing_else(
 
     # an owner key of another department may not touch legal's consent
     research_owner = owner_key(dashboard, "research")
-    with login(dashboard.gateway.url, research_owner) as (client, answer):
-        assert answer.headers["location"] == "/dashboard/consent"
+    with login(dashboard.gateway.url, research_owner) as (client, logged_in):
+        assert logged_in.headers["location"] == "/dashboard/consent"
         assert "tiny-small" not in client.get("/dashboard/consent").text
         forbidden = client.post(
             "/dashboard/models/tiny-small/consent",

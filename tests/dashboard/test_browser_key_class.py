@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from stellwerk.dashboard.language import Language
+from stellwerk.dashboard.formats import Language
 from tests.dashboard.browser import log_in, speak
 from tests.dashboard.conftest import ADMIN_KEY, DashboardGateway
 from tests.dashboard.test_browser_layout import BUTTONS_IN_CARDS, PLACEHOLDERS, TABLES_IN_CARDS

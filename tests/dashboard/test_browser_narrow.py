@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from stellwerk.dashboard.formats import Language
 from stellwerk.dashboard.i18n import labels
 from tests.dashboard.browser import log_in, speak
 from tests.dashboard.conftest import (
@@ -32,12 +33,12 @@ from tests.dashboard.traffic import chat, record, served, wait_for_usage
 from tests.fixtures.gateway import KEYS, running_gateway
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Locator, Page
+    from playwright.sync_api import Locator, Page, ViewportSize
 
 pytestmark = [pytest.mark.slow]
 
-NARROW = {"width": 800, "height": 900}
-PHONE = {"width": 390, "height": 844}
+NARROW: ViewportSize = {"width": 800, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 CUT = """() => [...document.querySelectorAll("main .card")]
   .filter((card) => card.scrollWidth > card.clientWidth)
@@ -79,7 +80,7 @@ def shot(page: Page, tmp_path: Path, name: str) -> None:
     page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
 
 
-def fits(page: Page, window: dict[str, int]) -> None:
+def fits(page: Page, window: ViewportSize) -> None:
     """At 800 px no card cuts its table; on a phone a table may scroll inside its card (its
     form and what it acts on are checked in view), but the page never scrolls sideways."""
     if window == NARROW:
@@ -93,8 +94,8 @@ def test_narrow_the_consent_pages_withdraw_button_is_seen_and_clicked(
     served_offline_dashboard: DashboardGateway,
     page: Page,
     tmp_path: Path,
-    language: str,
-    window: dict[str, int],
+    language: Language,
+    window: ViewportSize,
 ) -> None:
     """tiny-small's data owner is legal: its row has the withdraw form, whose button was cut
     ("Withdr" / "consen") or, in German, out of the card altogether at 800 px. On a phone the
@@ -127,8 +128,8 @@ def test_narrow_a_departments_revoke_buttons_are_seen_and_clicked(
     served_offline_dashboard: DashboardGateway,
     page: Page,
     tmp_path: Path,
-    language: str,
-    window: dict[str, int],
+    language: Language,
+    window: ViewportSize,
 ) -> None:
     """legal's keys made through the admin API (an owner's, a metrics key, a user's of its use
     case): each row's revoke form was cut at the card's edge ("Begrü" + "Sperr") at 800 px, and
@@ -217,7 +218,7 @@ def walk(
 
 @pytest.mark.parametrize("language", ["en", "de"])
 def test_at_800_px_no_card_cuts_a_column(
-    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: str
+    served_offline_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: Language
 ) -> None:
     """Every page of the dashboard, with a month's traffic, budgets in use and keys to revoke:
     no card is wider than its box; the overview's budgets show their last column (refused by
@@ -248,7 +249,7 @@ def phone_dashboard(tmp_path: Path) -> Iterator[DashboardGateway]:
 
 @pytest.mark.parametrize("language", ["en", "de"])
 def test_at_390_px_no_page_scrolls_sideways(
-    phone_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: str
+    phone_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: Language
 ) -> None:
     """A phone held upright (walk 15, LOW-3 and LOW-8): a high-risk model's page with its
     missing facts scrolled sideways (482 px in English, 564 in German: "fehlt: Verantwortliche,
@@ -274,7 +275,7 @@ def learning_dashboard(tmp_path: Path) -> Iterator[DashboardGateway]:
 
 @pytest.mark.parametrize("language", ["en", "de"])
 def test_at_800_px_the_learning_pages_tables_fit_their_cards(
-    learning_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: str
+    learning_dashboard: DashboardGateway, page: Page, tmp_path: Path, language: Language
 ) -> None:
     """A ledger that has learned and rolled back: the departments' gains, the router versions
     (with their routing gains) and the adaptation runs (their gains and forms were cut at the

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from stellwerk.dashboard.formats import Language
 from stellwerk.dashboard.i18n import labels
 from tests.dashboard.browser import log_in, speak
 from tests.dashboard.conftest import (
@@ -80,9 +81,9 @@ def _figures(page: Page) -> dict[str, str]:
 @pytest.mark.llama
 @pytest.mark.parametrize("language", ["en", "de"])
 def test_a_model_page_counts_the_requests_that_named_it_and_were_refused(
-    refused: DashboardGateway, page: Page, tmp_path: Path, language: str
+    refused: DashboardGateway, page: Page, tmp_path: Path, language: Language
 ) -> None:
-    t = labels(language)  # type: ignore[arg-type]
+    t = labels(language)
     page.set_viewport_size({"width": 1280, "height": 900})
     speak(page, refused, language)
     log_in(page, refused)

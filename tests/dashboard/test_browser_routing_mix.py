@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import httpx
 import pytest
@@ -37,7 +37,19 @@ from tests.fixtures.gateway import running_gateway
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-SAYS = {
+
+class Says(TypedDict):
+    """What the pages say, in one language."""
+
+    left_out: str
+    sizes: str
+    no_owner: str
+    granted: str
+    history: list[str]
+    used: str
+
+
+SAYS: dict[str, Says] = {
     "en": {
         "left_out": "Not counted, as the router did not choose their model: 2 requests that"
         " named a model · 5 shadow-grading calls",

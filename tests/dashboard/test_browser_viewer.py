@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from stellwerk.dashboard.formats import Language
 from stellwerk.dashboard.i18n import labels
-from stellwerk.dashboard.language import Language
 from tests.dashboard.browser import log_in, speak
 from tests.dashboard.conftest import DashboardGateway
 from tests.dashboard.roles import made_key

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from stellwerk.dashboard.audit_details import CONFIG_SHOWN, audit_details
-from stellwerk.dashboard.formats import Formatter
+from stellwerk.dashboard.formats import Formatter, Language
 from stellwerk.dashboard.i18n import LANGUAGES, labels
 from stellwerk.ledger.audit import AuditEntry
 
@@ -36,13 +36,13 @@ SAYS = {
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_changes_shown_are_capped_and_the_rest_counted(language: str) -> None:
+def test_the_changes_shown_are_capped_and_the_rest_counted(language: Language) -> None:
     changed = [
         {"kind": "key", "name": f"k-{n}", "change": "added", "settings": {"role": "admin"}}
         for n in range(CONFIG_SHOWN + 3)
     ]
     details = {"previous": "abc", "changed": changed, "changed_more": 15, "settings": {"key": {}}}
-    t, fmt = labels(language), Formatter(language)  # type: ignore[arg-type]
+    t, fmt = labels(language), Formatter(language)
     lines = audit_details(load(details), t, fmt)
     assert len(lines) == 1 + CONFIG_SHOWN + 1
     assert lines[1] == SAYS[language][0]
@@ -91,11 +91,11 @@ WALK17 = {
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_what_walk_17_found_reads_right(language: str) -> None:
+def test_what_walk_17_found_reads_right(language: Language) -> None:
     """A use case's "config only" note does not name the catalog (walk 17, 13); a change past
     the names kept and credentials added are said; a long text shows its digest, so a change
     past its head reads as one."""
-    t, fmt = labels(language), Formatter(language)  # type: ignore[arg-type]
+    t, fmt = labels(language), Formatter(language)
     lines = audit_details(load({"previous": "abc", "changed": CHANGED}), t, fmt)[1:]
     expected = WALK17[language]
     assert lines[:2] == expected[:2] and lines[3:] == expected[3:]

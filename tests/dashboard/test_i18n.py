@@ -24,8 +24,8 @@ from stellwerk.routing.adapt import NOT_PROMOTED, Adaptation, Comparison, Depart
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_label_exists_in_every_language(language: str) -> None:
-    table = labels(language)  # type: ignore[arg-type]
+def test_every_label_exists_in_every_language(language: Language) -> None:
+    table = labels(language)
     assert set(table) == label_keys()
     assert all(table[name].strip() for name in table)
 
@@ -266,7 +266,11 @@ def test_audit_details_are_in_the_page_language() -> None:
         "Begründung: x",
     ]
     cleared = {"from": {"requests_per_minute": 1}, "to": {"requests_per_minute": None}}
-    for language, unlimited in (("en", "to unlimited"), ("de", "auf unbegrenzt")):
+    unlimited_in: tuple[tuple[Language, str], ...] = (
+        ("en", "to unlimited"),
+        ("de", "auf unbegrenzt"),
+    )
+    for language, unlimited in unlimited_in:
         shown = audit_details(_entry(cleared, "limits.set"), labels(language), Formatter(language))
         assert shown[0].endswith(unlimited), shown  # a cleared limit is unlimited, not DASH
 
@@ -275,7 +279,7 @@ def test_a_move_reads_from_before_to_after_whatever_order_the_log_keeps() -> Non
     """PostgreSQL's jsonb keeps ``to`` before ``from``: the overview read "to: approved from:
     deprecated" (walk 15, LOW-12), the state after first."""
     moved = {"reason": "back", "to": "approved", "version": 4, "from": "deprecated"}
-    said = {
+    said: dict[Language, list[str]] = {
         "en": ["reason: back", "from deprecated to approved", "version: 4"],
         "de": ["Begründung: back", "von abgekündigt auf freigegeben", "Version: 4"],
     }
@@ -286,7 +290,11 @@ def test_a_move_reads_from_before_to_after_whatever_order_the_log_keeps() -> Non
         "von Anfragen/Min.=5 auf Anfragen/Min.=120"
     ]
     key = {"department": "it", "role": "owner"}
-    for language, role in (("en", "role: owner"), ("de", "Rolle: Verantwortliche")):
+    roles: tuple[tuple[Language, str], ...] = (
+        ("en", "role: owner"),
+        ("de", "Rolle: Verantwortliche"),
+    )
+    for language, role in roles:
         shown = audit_details(_entry(key, "key.create"), labels(language), Formatter(language))
         assert shown[1] == role  # as the keys table writes it, not as a column's title ("Owner")
     changes = {

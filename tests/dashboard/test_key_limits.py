@@ -15,7 +15,7 @@ import httpx
 from tests.dashboard.conftest import DashboardGateway
 from tests.dashboard.test_browser_layout import ADMIN
 from tests.dashboard.test_languages import text_of
-from tests.dashboard.traffic import chat, record, served, wait_for_usage
+from tests.dashboard.traffic import Served, chat, record, served, wait_for_usage
 from tests.fixtures.gateway import KEYS
 
 KEY_BUDGET = "0.000005"
@@ -71,12 +71,13 @@ def spend_a_keys_budget(dashboard: DashboardGateway) -> str:
     by it; 2 of research refused by research's budget. The key's id."""
     made = dashboard.gateway.post("/admin/keys", json={"department": "legal"}, headers=ADMIN)
     assert made.status_code == 201, made.text
-    key_id, key = made.json()["key_id"], made.json()["key"]
+    key_id: str = made.json()["key_id"]
+    key: str = made.json()["key"]
     put_limits(dashboard, "department", "legal", monthly_budget="1000")
     put_limits(dashboard, "key", key_id, monthly_budget=KEY_BUDGET, requests_per_minute=100)
     put_limits(dashboard, "department", "research", monthly_budget=KEY_BUDGET)
     config = dashboard.gateway.config
-    spent = {"department": "legal", "key_id": key_id, "model": "tiny-small"}
+    spent: Served = {"department": "legal", "key_id": key_id, "model": "tiny-small"}
     record(dashboard, [served(config, **spent) for _ in range(2)])  # 2 x 0.000161
     for _ in range(3):
         refused = chat(dashboard, key)

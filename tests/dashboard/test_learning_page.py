@@ -152,8 +152,9 @@ def test_without_a_session_it_asks_for_a_login(
 def test_a_version_whose_adaptation_reports_a_routing_gain_shows_it() -> None:
     """An adaptation judged by how it routes reports the comparison's ``gain``: a column of its
     own, beside the error figures (absent while no version reports one)."""
-    figures = {"records": 200, "comparison": {"current_error": 0.2, "candidate_error": 0.15}}
-    routed = {"records": 300, "comparison": {**figures["comparison"], "gain": 0.042}}
+    compared = {"current_error": 0.2, "candidate_error": 0.15}
+    figures = {"records": 200, "comparison": compared}
+    routed = {"records": 300, "comparison": {**compared, "gain": 0.042}}
     versions = [
         _version(2, routed, in_use=True),
         _version(1, figures, in_use=False),
@@ -438,8 +439,8 @@ def test_an_adaptation_run_that_promoted_nothing_says_why(
     page = Learning("art", 4, {"shadow": 90}, [], None, [], None, runs=runs)
     html = _render(page, language)
     assert problems(html) == []
-    runs = html[html.index('id="l-runs"') :]
-    shown = [_text(row).strip() for row in re.findall(r"<tr\b.*?</tr>", runs, re.S)][1:]
+    table = html[html.index('id="l-runs"') :]
+    shown = [_text(row).strip() for row in re.findall(r"<tr\b.*?</tr>", table, re.S)][1:]
     assert [row.split(" UTC ", 1)[1] for row in shown] == [f"schedule:gw-1 {row}" for row in rows]
     assert html.count('class="promoted"') == 1
 

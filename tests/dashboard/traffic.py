@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import TypedDict
 
 import httpx
 
@@ -15,6 +16,14 @@ from stellwerk.config.schema import StellwerkConfig
 from stellwerk.ledger.record import UsageRecord
 from tests.dashboard.conftest import DashboardGateway
 from tests.fixtures.gateway import KEYS
+
+
+class Served(TypedDict):
+    """Who a served request was for, and the model that served it (``served``'s keywords)."""
+
+    department: str
+    key_id: str
+    model: str
 
 
 def served(
@@ -154,8 +163,8 @@ def recorded_traffic(dashboard: DashboardGateway) -> None:
     the config (so no reference today): two recorded with tiny-small (0.5 Wh each), one with
     none. All served by tiny-small, 1,200 tokens each: 0.12 Wh."""
     config = dashboard.gateway.config
-    research = {"department": "research", "key_id": "research-1", "model": "tiny-small"}
-    gone = {"department": "legal", "key_id": "legal-removed", "model": "tiny-small"}
+    research: Served = {"department": "research", "key_id": "research-1", "model": "tiny-small"}
+    gone: Served = {"department": "legal", "key_id": "legal-removed", "model": "tiny-small"}
     record(
         dashboard,
         [

@@ -109,8 +109,8 @@ def test_a_budget_of_another_json_type_is_told_in_plain_words(
                 ' of ASCII digits with an optional decimal point ("12.50"), or null to clear the'
                 " budget"
             )
-        for value in ("0.0000001", 1e-7):
-            answer = gw.put(url, json={"monthly_budget": value, "reason": "b"}, headers=ADMIN)
+        for amount in ("0.0000001", 1e-7):
+            answer = gw.put(url, json={"monthly_budget": amount, "reason": "b"}, headers=ADMIN)
             message = refused(answer, "monthly_budget")
             assert message == "monthly_budget: has more than 6 decimals; write at most 6"
         null = gw.put(url, content=b"null", headers={**ADMIN, "content-type": "application/json"})

@@ -26,7 +26,7 @@ def hanging_port() -> Iterator[int]:
 
 
 def _with_backend(raw: dict[str, Any], name: str, url: str, **timeouts: float) -> dict[str, Any]:
-    backend = {"name": name, "kind": "openai", "base_url": url}
+    backend: dict[str, Any] = {"name": name, "kind": "openai", "base_url": url}
     if timeouts:
         backend["timeouts"] = timeouts
     model = {**raw["models"][0], "id": f"{name}-small", "backend": name}

@@ -6,6 +6,7 @@ import gzip
 import json
 import re
 from collections.abc import Callable
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -393,11 +394,12 @@ def test_a_body_nested_too_deep_is_told_so_by_both_apis(offline_gateway: Gateway
     assert isinstance(error, dict)
     assert TOO_DEEP.fullmatch(error["message"]), error
     assert (error["param"], error["type"]) == (None, "invalid_request_error")
-    client = offline_gateway.ollama(headers=AUTH)
-    with pytest.raises(ollama.ResponseError) as refused:
-        client.chat(model="tiny-small", messages=[{"role": "user", "content": "hi"}],
-                    format=_nested(250), stream=False)  # fmt: skip
-    client.close()
+    with (
+        closing(offline_gateway.ollama(headers=AUTH)) as local,
+        pytest.raises(ollama.ResponseError) as refused,
+    ):
+        local.chat(model="tiny-small", messages=[{"role": "user", "content": "hi"}],
+                   format=_nested(250), stream=False)  # fmt: skip
     assert refused.value.status_code == 400
     assert TOO_DEEP.fullmatch(refused.value.error), refused.value.error
 
@@ -443,11 +445,12 @@ def test_every_problem_of_a_body_is_told(
 
 def test_every_problem_of_an_ollama_body_is_told(offline_gateway: Gateway) -> None:
     options = {"top_k": "x", "num_ctx": 1.5, "mirostat": "y"}
-    client = offline_gateway.ollama(headers=AUTH)
-    with pytest.raises(ollama.ResponseError) as caught:
+    with (
+        closing(offline_gateway.ollama(headers=AUTH)) as client,
+        pytest.raises(ollama.ResponseError) as caught,
+    ):
         client.chat(model="tiny-small", messages=[{"role": "user", "content": "hi"}],
                     options=options, stream=False)  # fmt: skip
-    client.close()
     assert caught.value.status_code == 400
     assert caught.value.error == (
         "options.top_k: Input should be a valid integer; options.mirostat: Input should be a"
@@ -587,7 +590,9 @@ def test_the_openai_library_sees_the_place_of_a_union_problem(offline_gateway: G
             with pytest.raises(openai.BadRequestError) as caught:
                 call(client)
             assert caught.value.param == param
-            message = caught.value.body["message"]  # type: ignore[index]
+            body = caught.value.body
+            assert isinstance(body, dict)
+            message = body["message"]
             assert message.startswith(f"{param}: ") and "; " not in message, message
 
 

@@ -149,7 +149,8 @@ def test_the_client_libraries_send_no_content_encoding(offline_gateway: Gateway)
         openai.OpenAI(
             base_url=offline_gateway.openai_url,
             api_key=KEYS["research"],
-            http_client=offline_gateway.client(event_hooks=hooks),
+            # openai takes an httpx client too; its annotation names only its own httpx2's
+            http_client=offline_gateway.client(event_hooks=hooks),  # type: ignore[arg-type]
         ) as client,
         pytest.raises(openai.NotFoundError),
     ):

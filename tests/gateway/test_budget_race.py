@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ async def race(urls: list[str], count: int) -> list[int]:
         return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
-def department_spend(database_url: str, count: int) -> list[float]:
+def department_spend(database_url: str, count: int) -> list[Decimal]:
     """The costs of the research department's records, once ``count`` are written."""
     deadline = time.monotonic() + 30
     while True:
@@ -81,7 +82,7 @@ def department_spend(database_url: str, count: int) -> list[float]:
         time.sleep(0.1)
 
 
-def check_race(statuses: list[int], costs: list[float]) -> None:
+def check_race(statuses: list[int], costs: list[Decimal]) -> None:
     assert set(statuses) == {200, 429}, statuses  # some served, the rest refused by the budget
     assert len(costs) == len(statuses)  # every request has its record
     assert sum(costs) <= BUDGET, (sum(costs), statuses.count(200))  # and never overspent

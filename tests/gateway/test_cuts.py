@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import httpx
 import ollama
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, bearer, migrated_copy, raw_config
 from tests.fixtures.gateway import running_gateway as serving
@@ -36,7 +38,8 @@ ADMIN_KEY = "sk-stw-test-admin-3f9a0c7e1d5b2a64"
 OWNER_KEY = "sk-stw-test-owner-8d2b6e4a0f1c9e37"
 ENV = {**ENVIRON, "STW_TEST_KEY_ADMIN": ADMIN_KEY, "STW_TEST_KEY_OWNER": OWNER_KEY}
 ADMIN, OWNER = bearer(ADMIN_KEY), bearer(OWNER_KEY)
-STORY = [{"role": "user", "content": "Tell a very long story about a signal box."}]
+PROMPT = "Tell a very long story about a signal box."
+STORY: list[ChatCompletionMessageParam] = [{"role": "user", "content": PROMPT}]
 READ_FIRST = 3  # content pieces read before the change
 #: events of a stream passed before the change: more than READ_FIRST, as an event may carry no
 #: text (a piece of a character)
@@ -99,7 +102,7 @@ def read_openai_chat(
             model=model,
             messages=STORY,
             max_tokens=600,
-            stream=True,  # type: ignore[arg-type]
+            stream=True,
         )
         with pytest.raises(openai.APIError) as ended:
             for chunk in stream:
@@ -114,7 +117,7 @@ def read_responses(gw: Gateway, key: str, change: Callable[[], None]) -> tuple[i
     pieces, last = 0, None
     with openai.OpenAI(base_url=gw.openai_url, api_key=key, max_retries=0) as client:
         stream = client.responses.create(
-            model="tiny-large", input=STORY[0]["content"], max_output_tokens=600, stream=True
+            model="tiny-large", input=PROMPT, max_output_tokens=600, stream=True
         )
         for event in stream:
             last = event
@@ -123,23 +126,22 @@ def read_responses(gw: Gateway, key: str, change: Callable[[], None]) -> tuple[i
                 if pieces == READ_FIRST:
                     change()
     assert last is not None and last.type == "error", last
-    return pieces, str(last.message)  # type: ignore[union-attr]
+    return pieces, str(last.message)
 
 
 def read_ollama_chat(gw: Gateway, key: str, change: Callable[[], None]) -> tuple[int, str]:
-    client = ollama.Client(host=gw.url, headers=bearer(key))
     pieces = 0
-    try:
-        with pytest.raises(ollama.ResponseError) as ended:
-            for part in client.chat(
-                model="tiny-large", messages=STORY, stream=True, options={"num_predict": 600}
-            ):
-                if part.message.content:
-                    pieces += 1
-                    if pieces == READ_FIRST:
-                        change()
-    finally:
-        client.close()
+    with (
+        closing(ollama.Client(host=gw.url, headers=bearer(key))) as client,
+        pytest.raises(ollama.ResponseError) as ended,
+    ):
+        for part in client.chat(
+            model="tiny-large", messages=STORY, stream=True, options={"num_predict": 600}
+        ):
+            if part.message.content:
+                pieces += 1
+                if pieces == READ_FIRST:
+                    change()
     return pieces, ended.value.error
 
 
@@ -217,7 +219,7 @@ def test_a_model_deprecated_meanwhile_lets_its_streams_finish(
             model="tiny-large",
             messages=STORY,
             max_tokens=60,
-            stream=True,  # type: ignore[arg-type]
+            stream=True,
         )
         finish = None
         for pieces, chunk in enumerate(stream):

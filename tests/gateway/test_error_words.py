@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 from contextlib import closing
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 import ollama
 import openai
 import pytest
+from openai.types.chat import ChatCompletionContentPartParam, ChatCompletionMessageParam
 
 from tests.fixtures.gateway import KEYS, Gateway, in_process
 
@@ -70,7 +71,7 @@ def test_a_prompt_over_every_routed_models_context_is_context_length_exceeded(
 ) -> None:
     """Refused before any backend: no model the route may go to has the context (the router's
     estimate, worded as one), not that none could serve it at all."""
-    messages = [{"role": "user", "content": OVER}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": OVER}]
     if api == "openai":
         with (
             offline_gateway.openai(KEYS["research"], max_retries=0) as client,
@@ -174,7 +175,7 @@ def test_too_many_messages_of_a_response_says_the_instructions_count_too(
 
 
 def test_no_capable_model_counts_only_the_chat_models(offline_gateway: Gateway) -> None:
-    picture = [
+    picture: list[ChatCompletionContentPartParam] = [
         {"type": "text", "text": "What is this?"},
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
     ]
@@ -195,6 +196,13 @@ def test_no_capable_model_counts_only_the_chat_models(offline_gateway: Gateway) 
 OVER_LIMIT = 40_000  # server.limits.max_tokens is 32,768 by default
 
 
+class Caps(TypedDict, total=False):
+    """The caps on an answer the ``openai`` client sends."""
+
+    max_tokens: int
+    max_completion_tokens: int
+
+
 @pytest.mark.parametrize(
     ("sent", "named"),
     [
@@ -204,7 +212,7 @@ OVER_LIMIT = 40_000  # server.limits.max_tokens is 32,768 by default
     ],
 )
 def test_a_cap_over_the_limit_is_named_as_the_openai_client_sent_it(
-    offline_gateway: Gateway, sent: dict[str, int], named: str
+    offline_gateway: Gateway, sent: Caps, named: str
 ) -> None:
     with (
         offline_gateway.openai(KEYS["research"], max_retries=0) as client,
@@ -278,7 +286,7 @@ def test_a_request_whose_bound_does_not_fit_the_budget_says_so_and_how_to_lower_
     gateway_raw: dict[str, Any], scope: str
 ) -> None:
     label = "department 'research'" if scope == "department" else "key 'research-1'"
-    hi = [{"role": "user", "content": "Hi"}]
+    hi: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hi"}]
     with in_process(_budgeted(gateway_raw, scope)) as gw:
         with (
             gw.openai(KEYS["research"], max_retries=0) as client,

@@ -11,6 +11,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.responses import FunctionToolParam
 
 from tests.fixtures.gateway import KEYS, Gateway, in_process
 from tests.fixtures.llama import LlamaBackend
@@ -33,7 +34,7 @@ def test_required_with_one_tool_calls_it(gateway: Gateway, stream: bool) -> None
         if stream:
             with client.chat.completions.stream(
                 **ASKED,
-                tools=[TOOL],  # type: ignore[list-item]
+                tools=[TOOL],
                 tool_choice="required",
                 max_tokens=60,
             ) as events:
@@ -41,22 +42,23 @@ def test_required_with_one_tool_calls_it(gateway: Gateway, stream: bool) -> None
         else:
             completion = client.chat.completions.create(
                 **ASKED,
-                tools=[TOOL],  # type: ignore[list-item]
+                tools=[TOOL],
                 tool_choice="required",
                 max_tokens=60,
             )
     choice = completion.choices[0]
     assert choice.finish_reason == "tool_calls"
-    (call,) = choice.message.tool_calls or ()
-    assert call.function.name == "get_weather"  # type: ignore[union-attr]
-    assert json.loads(call.function.arguments)["city"] in {"Bern", "Basel"}  # type: ignore[union-attr]
+    (call,) = choice.message.tool_calls or []
+    assert call.type == "function"
+    assert call.function.name == "get_weather"
+    assert json.loads(call.function.arguments)["city"] in {"Bern", "Basel"}
 
 
 def test_required_among_several_tools_is_refused_saying_why(gateway: Gateway) -> None:
     with gateway.openai(KEYS["research"]) as client, pytest.raises(openai.BadRequestError) as err:
         client.chat.completions.create(
             **ASKED,
-            tools=[TOOL, TIME_TOOL],  # type: ignore[list-item]
+            tools=[TOOL, TIME_TOOL],
             tool_choice="required",
             max_tokens=60,
         )
@@ -68,12 +70,13 @@ def test_required_among_several_tools_is_refused_saying_why(gateway: Gateway) ->
 
 
 def test_required_on_the_responses_api_calls_the_one_tool(gateway: Gateway) -> None:
-    function = {"type": "function", **TOOL["function"]}  # type: ignore[dict-item]
+    # sent without "strict", as clients do (the SDK's type asks for it)
+    function: FunctionToolParam = {"type": "function", **TOOL["function"]}  # type: ignore[typeddict-item]
     with gateway.openai(KEYS["research"]) as client:
         response = client.responses.create(
             model="tiny-small",
             input="Wetter in Bern?",
-            tools=[function],  # type: ignore[list-item]
+            tools=[function],
             tool_choice="required",
             max_output_tokens=60,
         )
@@ -92,8 +95,9 @@ def test_a_call_cut_at_max_tokens_is_length_with_its_arguments_as_written(
         choice = client.chat.completions.create(**cut).choices[0]
         chunks = list(client.chat.completions.create(**cut, stream=True))
     assert choice.finish_reason == "length"
-    (call,) = choice.message.tool_calls or ()
-    plain = call.function.arguments  # type: ignore[union-attr]
+    (call,) = choice.message.tool_calls or []
+    assert call.type == "function"
+    plain = call.function.arguments
     assert plain.startswith("{")
     with pytest.raises(json.JSONDecodeError):
         json.loads(plain)  # not completed by the gateway
@@ -129,6 +133,6 @@ def test_a_cut_call_on_the_ollama_api_is_done_reason_length(
             plain = client.chat(model="tiny-small", **asked)
             parts = list(client.chat(model="tiny-small", stream=True, **asked))
     assert plain.done_reason == "length"
-    (call,) = plain.message.tool_calls or ()
+    (call,) = plain.message.tool_calls or []
     assert set(call.function.arguments) == {"_raw"}
     assert parts[-1].done_reason == "length"

@@ -10,6 +10,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionContentPartParam, ChatCompletionMessageParam
 
 from stellwerk.ledger.window import Window
 from tests.fixtures.gateway import ENVIRON, Gateway, in_process, migrated_copy, raw_config
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.llama
 ADMIN_KEY = "sk-stw-test-admin-3f7a0c9e1b5d2846"
 ADMIN = {"authorization": f"Bearer {ADMIN_KEY}"}
 ENV = {**ENVIRON, "STW_TEST_KEY_ADMIN": ADMIN_KEY}
-PROMPT = [{"role": "user", "content": "hi"}]
+PROMPT: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 
 
 def classified(llama: LlamaBackend, database_url: str) -> dict[str, Any]:
@@ -179,7 +180,7 @@ def test_a_use_case_keys_refusal_names_the_use_case_whose_list_it_is(gw: Gateway
     """A key bound to a use case is refused by the use case's allow-list (tiny-small and
     tiny-large here), and the refusal says so, not "allowed for department"."""
     made = make_key(gw, department="press", use_case="press-releases").json()
-    picture = [
+    picture: list[ChatCompletionContentPartParam] = [
         {"type": "text", "text": "What is this?"},
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
     ]

@@ -11,6 +11,8 @@ from typing import Any
 import ollama
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
+from openai.types.responses import Response, ResponseOutputMessage, ResponseOutputText
 
 from stellwerk.gateway.response_schema import ChatCompletion
 from tests.fixtures.gateway import KEYS, Gateway, add_ollama_backend, in_process
@@ -18,7 +20,9 @@ from tests.fixtures.loopback import OLLAMA_TOKENS, ollama_logprobs_server
 
 pytestmark = pytest.mark.llama
 
-USER = [{"role": "user", "content": "Erzähl mir etwas über Bern."}]
+USER: list[ChatCompletionMessageParam] = [
+    {"role": "user", "content": "Erzähl mir etwas über Bern."}
+]
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
 
 
@@ -30,9 +34,8 @@ def client(gateway: Gateway) -> Iterator[openai.OpenAI]:
 
 @pytest.fixture
 def ollama_client(gateway: Gateway) -> Iterator[ollama.Client]:
-    made = gateway.ollama(headers=AUTH)
-    yield made
-    made.close()
+    with closing(gateway.ollama(headers=AUTH)) as made:
+        yield made
 
 
 def _assert_tokens(entries: Sequence[Any], text: str, top: int) -> None:
@@ -46,6 +49,15 @@ def _assert_tokens(entries: Sequence[Any], text: str, top: int) -> None:
         alternatives = [other.logprob for other in entry.top_logprobs or ()]
         assert alternatives == sorted(alternatives, reverse=True)
         assert all(value <= 0 for value in alternatives)
+
+
+def _first_text(response: Response) -> ResponseOutputText:
+    """The first part of the answer's first message, its text."""
+    message = response.output[0]
+    assert isinstance(message, ResponseOutputMessage)
+    part = message.content[0]
+    assert isinstance(part, ResponseOutputText)
+    return part
 
 
 @pytest.mark.parametrize("top", [0, 3])
@@ -192,12 +204,12 @@ def test_ollama_generate_carries_its_tokens_log_probabilities(
         model="tiny-small", prompt="Hallo", options=options, logprobs=True, top_logprobs=1
     )
     assert reply.logprobs is not None
-    _assert_tokens(reply.logprobs, reply.response, 1)
+    _assert_tokens(reply.logprobs, reply.response or "", 1)
     raw = ollama_client.generate(
         model="tiny-small", prompt="Es war", raw=True, options=options, logprobs=True
     )
     assert raw.logprobs is not None
-    _assert_tokens(raw.logprobs, raw.response, 0)
+    _assert_tokens(raw.logprobs, raw.response or "", 0)
     streamed = list(
         ollama_client.generate(
             model="tiny-small", prompt="Hallo", options=options, logprobs=True, stream=True
@@ -264,14 +276,13 @@ def test_alternatives_without_logprobs_are_refused_alike_by_both_apis(
     )
     if asked.get("top_logprobs") == 0:  # Ollama's API takes it: test_ollama_takes_its_default
         return
-    made = offline_gateway.ollama(headers=AUTH)
-    with pytest.raises(ollama.ResponseError) as caught:
-        made.chat(model="tiny-small", messages=USER, stream=False, **asked)
-    assert (caught.value.status_code, caught.value.error) == (400, WITHOUT_LOGPROBS)
-    with pytest.raises(ollama.ResponseError) as caught:
-        made.generate(model="tiny-small", prompt="Hallo", stream=False, **asked)
-    assert (caught.value.status_code, caught.value.error) == (400, WITHOUT_LOGPROBS)
-    made.close()
+    with closing(offline_gateway.ollama(headers=AUTH)) as made:
+        with pytest.raises(ollama.ResponseError) as caught:
+            made.chat(model="tiny-small", messages=USER, stream=False, **asked)
+        assert (caught.value.status_code, caught.value.error) == (400, WITHOUT_LOGPROBS)
+        with pytest.raises(ollama.ResponseError) as caught:
+            made.generate(model="tiny-small", prompt="Hallo", stream=False, **asked)
+        assert (caught.value.status_code, caught.value.error) == (400, WITHOUT_LOGPROBS)
 
 
 def test_ollama_takes_its_default_top_logprobs_zero(ollama_client: ollama.Client) -> None:
@@ -330,7 +341,7 @@ def test_an_ollama_backends_log_probabilities_reach_both_apis(gateway_raw: dict[
     assert "".join(entry.token for part in parts for entry in part.logprobs or ()) == answer
     assert all(not entry.top_logprobs for part in parts for entry in part.logprobs or ())
     assert generated.logprobs is not None
-    _assert_tokens(generated.logprobs, generated.response, 1)
+    _assert_tokens(generated.logprobs, generated.response or "", 1)
     assert unasked.logprobs is None
 
 
@@ -344,7 +355,7 @@ def test_responses_include_the_texts_log_probabilities(client: openai.OpenAI) ->
         "extra_body": {"seed": 3},
     }
     response = client.responses.create(**asked)
-    part = response.output[0].content[0]  # type: ignore[union-attr]
+    part = _first_text(response)
     assert part.type == "output_text"
     _assert_tokens(part.logprobs or [], part.text, 2)
     with client.responses.stream(**asked) as stream:
@@ -353,11 +364,11 @@ def test_responses_include_the_texts_log_probabilities(client: openai.OpenAI) ->
     assert deltas
     for event in deltas:
         _assert_tokens(event.logprobs, event.delta, 2)
-    streamed = final.output[0].content[0]  # type: ignore[union-attr]
+    streamed = _first_text(final)
     assert streamed.type == "output_text"
     _assert_tokens(streamed.logprobs or [], streamed.text, 2)
     unasked = client.responses.create(model="tiny-small", input="Hallo", max_output_tokens=3)
-    assert unasked.output[0].content[0].logprobs == []  # type: ignore[union-attr]
+    assert _first_text(unasked).logprobs == []
 
 
 def test_an_ollama_backend_is_sent_the_context_as_the_cap_of_an_uncapped_request(
@@ -377,10 +388,10 @@ def test_an_ollama_backend_is_sent_the_context_as_the_cap_of_an_uncapped_request
             gw.openai(KEYS["research"], max_retries=0) as client,
             closing(gw.ollama(headers=AUTH)) as ollama_client,
         ):
-            client.chat.completions.create(model="ollama-small", messages=USER)  # type: ignore[arg-type]
-            list(client.chat.completions.create(model="ollama-small", messages=USER, stream=True))  # type: ignore[arg-type]
+            client.chat.completions.create(model="ollama-small", messages=USER)
+            list(client.chat.completions.create(model="ollama-small", messages=USER, stream=True))
             ollama_client.chat(model="ollama-small", messages=USER, options={"num_predict": -1})
             ollama_client.generate(model="ollama-small", prompt="Bern?")
-            client.chat.completions.create(model="ollama-small", messages=USER, max_tokens=7)  # type: ignore[arg-type]
+            client.chat.completions.create(model="ollama-small", messages=USER, max_tokens=7)
     sent = [body.get("options", {}).get("num_predict") for body in upstream.bodies]
     assert sent == [context] * 4 + [7], sent

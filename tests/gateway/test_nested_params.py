@@ -204,7 +204,7 @@ def test_langchain_conversations_pass_and_an_unknown_key_in_them_does_not(
             http_client=gw.client(),
             max_retries=0,
             max_tokens=4,
-        ).bind_tools([TOOL])
+        ).bind_tools([{**TOOL}])  # langchain takes a plain dict
         call = {"name": "get_weather", "args": {}, "id": "c1", "type": "tool_call"}
         conversation = [
             HumanMessage("Wetter?", name="ana"),

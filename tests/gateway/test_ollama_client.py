@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import closing
-from typing import Any
+from contextlib import ExitStack, closing
+from typing import Any, TypedDict
 
 import ollama
 import pytest
@@ -21,15 +21,22 @@ from tests.fixtures.loopback import (
 pytestmark = pytest.mark.llama
 
 
+class Embeddings(TypedDict, total=False):
+    """What the ``ollama`` library's ``embeddings`` is asked."""
+
+    model: str
+    prompt: str
+
+
 @pytest.fixture
 def clients(gateway: Gateway) -> Iterator[dict[str, ollama.Client]]:
-    made = {
-        dept: gateway.ollama(headers={"authorization": f"Bearer {key}"})
-        for dept, key in KEYS.items()
-    }
-    yield made
-    for c in made.values():
-        c.close()
+    with ExitStack() as stack:
+        yield {
+            dept: stack.enter_context(
+                closing(gateway.ollama(headers={"authorization": f"Bearer {key}"}))
+            )
+            for dept, key in KEYS.items()
+        }
 
 
 def test_chat_not_streamed(clients: dict[str, ollama.Client]) -> None:
@@ -141,7 +148,7 @@ def test_embed_without_truncation_refuses_an_input_the_backend_would_cut(
             " to have it cut"
         )
     assert len(c.embed(model="tiny-embed", input=MIDDLE[:500], truncate=False).embeddings) == 1
-    body = {"model": "tiny-embed", "prompt": MIDDLE}
+    body: Embeddings = {"model": "tiny-embed", "prompt": MIDDLE}
     assert len(c.embeddings(**body).embedding) > 0
     older = gateway.post(
         "/api/embeddings", json={**body, "truncate": False}, headers=bearer(KEYS["research"])
@@ -311,7 +318,7 @@ def test_embeddings_of_one_prompt_is_the_vector_embed_gives(
 def test_embeddings_refuses_as_embed_does_in_ollamas_format(
     clients: dict[str, ollama.Client],
     department: str,
-    asked: dict[str, str],
+    asked: Embeddings,
     status: int,
     text: str,
 ) -> None:

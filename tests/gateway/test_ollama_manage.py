@@ -4,6 +4,7 @@ download, upload, build or remove models (the official ``ollama`` library)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from typing import Any
 
 import ollama
@@ -20,9 +21,8 @@ def gateway(offline_gateway: Gateway) -> Gateway:
 
 @pytest.fixture
 def client(gateway: Gateway) -> Iterator[ollama.Client]:
-    made = gateway.ollama(headers={"authorization": f"Bearer {KEYS['research']}"})
-    yield made
-    made.close()
+    with closing(gateway.ollama(headers={"authorization": f"Bearer {KEYS['research']}"})) as made:
+        yield made
 
 
 CALLS: dict[str, Callable[[ollama.Client], Any]] = {

@@ -15,6 +15,7 @@ from typing import Any
 import ollama
 import openai
 import pytest
+from openai.types.shared import ReasoningEffort
 
 from tests.fixtures.gateway import (
     KEYS,
@@ -131,7 +132,7 @@ def test_think_reaches_the_ollama_backend_and_its_thinking_the_ollama_client(
     [("none", False), ("minimal", "low"), ("low", "low"), ("high", "high"), ("xhigh", "max")],
 )
 def test_reasoning_effort_is_ollamas_think(
-    gateway_raw: dict[str, Any], effort: str, think: bool | str
+    gateway_raw: dict[str, Any], effort: ReasoningEffort, think: bool | str
 ) -> None:
     """OpenAI's ``reasoning_effort`` reaches an Ollama server as the ``think`` Ollama's own
     OpenAI endpoint makes of it; ``none`` turns the thinking off."""
@@ -155,7 +156,8 @@ def test_an_effort_ollama_has_no_word_for_is_refused(gateway_raw: dict[str, Any]
         gw.openai(KEYS["research"], max_retries=0) as client,
         pytest.raises(openai.BadRequestError) as refused,
     ):
-        client.chat.completions.create(model="denker", messages=USER, reasoning_effort="extreme")
+        # a value the library's type does not take: sent as a client could
+        client.chat.completions.create(model="denker", messages=USER, reasoning_effort="extreme")  # type: ignore[call-overload]
     error: Any = refused.value.body
     assert error["param"] == "reasoning_effort"
     assert error["message"].startswith("reasoning_effort 'extreme' has no counterpart")
@@ -172,7 +174,7 @@ def test_a_model_that_cannot_think_is_refused_in_the_openai_api(
         thinking_gateway(gateway_raw) as (gw, upstream),
         gw.openai(KEYS["research"], max_retries=0) as client,
     ):
-        refusals = []
+        refusals: list[Any] = []  # the error bodies, parsed JSON
         for stream in (False, True):
             with pytest.raises(openai.BadRequestError) as refused:
                 client.chat.completions.create(
@@ -260,7 +262,7 @@ def test_thinking_asked_of_a_model_without_the_capability_is_refused_before_its_
         thinking_gateway(gateway_raw) as (gw, upstream),
         gw.openai(KEYS["research"], max_retries=0) as client,
     ):
-        refusals = []
+        refusals: list[Any] = []  # the error bodies, parsed JSON
         for stream in (False, True):
             with pytest.raises(openai.BadRequestError) as refused:
                 client.chat.completions.create(
@@ -391,7 +393,7 @@ def test_a_responses_reasoning_effort_is_chats_reasoning_effort(
         with pytest.raises(openai.BadRequestError) as refused:
             client.responses.create(model="schlicht", input="Hallo", reasoning={"effort": "low"})
         with pytest.raises(openai.BadRequestError) as unknown:
-            client.responses.create(model="denker", input="Hallo", reasoning={"effort": "huge"})
+            client.responses.create(model="denker", input="Hallo", reasoning={"effort": "huge"})  # type: ignore[call-overload]
     assert [body.get("think") for body in upstream.bodies] == ["low"]
     kinds = [item.type for item in answer.output]
     assert kinds == ["reasoning", "message"] and answer.output_text == REPLY

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import openai
 import pytest
@@ -131,13 +131,17 @@ def test_stream_options_without_a_stream_are_refused(
     asked: dict[str, object] = {"stream_options": {"include_usage": True}, "max_tokens": 2}
     if stream is not None:
         asked["stream"] = stream
-    chat = {"model": "tiny-small", "messages": [{"role": "user", "content": "Hi"}]}
-    for create, body in (
+    chat: dict[str, object] = {
+        "model": "tiny-small",
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
+    cases: list[tuple[Callable[..., object], dict[str, object]]] = [
         (c.chat.completions.create, chat),
         (c.completions.create, {"model": "tiny-small", "prompt": "Hi"}),
-    ):
+    ]
+    for create, body in cases:
         with pytest.raises(openai.BadRequestError) as caught:
-            create(**body, **asked)  # type: ignore[operator]
+            create(**body, **asked)
         assert caught.value.param == "stream_options"
         assert "only allowed when stream is true" in caught.value.message
 

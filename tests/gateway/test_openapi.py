@@ -27,7 +27,7 @@ from stellwerk.gateway.openai_schema import ChatCompletionRequest
 from stellwerk.gateway.responses_schema import ResponseRequest
 from tests.fixtures.gateway import ENVIRON, in_process, raw_config
 
-BODIES = {
+BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/v1/chat/completions"): ChatCompletionRequest,
     ("post", "/v1/responses"): ResponseRequest,
     ("post", "/v1/completions"): CompletionRequest,

@@ -5,19 +5,21 @@ a name a client sends is echoed in errors only cut short (issue 15)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from typing import Any
 
 import ollama
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, in_process
 
 pytestmark = pytest.mark.llama
 
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
-USER = [{"role": "user", "content": "hi"}]
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 
 # (parameter as sent, the name the 400 must give); each one a type llama-cpp-python fails on
 # with HTTP 500 or one the published API does not allow
@@ -101,7 +103,7 @@ def test_a_wrong_type_of_a_known_openai_parameter_is_a_400_naming_it(
 # what the gateway governs itself and an open-model server would also take from the request:
 # llama.cpp's server reads n_predict before max_tokens (past the cap, the rate limit and the
 # budget's reservation); lora answers with another model than the one permitted
-GOVERNED = [
+GOVERNED: list[dict[str, object]] = [
     {"n_predict": 30000},
     {"n_predict": -1},
     {"max_new_tokens": 30000},
@@ -121,7 +123,7 @@ def test_what_the_gateway_governs_is_refused_on_every_endpoint_that_passes_param
     """Chat, completions and responses alike, plain and streamed: a 400 naming the parameter and
     the parameter to use, before a backend is asked (the gateway's backend is a closed port)."""
     (name,) = extra
-    calls = [
+    calls: list[Callable[[bool], object]] = [
         lambda stream: client.chat.completions.create(
             model="tiny-small", messages=USER, stream=stream, max_tokens=2, extra_body=extra
         ),
@@ -211,16 +213,17 @@ def test_a_wrong_type_of_a_known_ollama_parameter_is_a_400_naming_it(
 def test_ollama_options_of_the_wrong_type_are_refused_through_the_ollama_library(
     gateway: Gateway,
 ) -> None:
-    client = gateway.ollama(headers=AUTH)
-    with pytest.raises(ollama.ResponseError) as caught:
-        client.chat(model="tiny-small", messages=USER, options={"top_k": "x"}, stream=False)
-    assert caught.value.status_code == 400
-    assert "options.top_k" in caught.value.error
-    with pytest.raises(ollama.ResponseError) as caught:
-        client.generate(model="tiny-small", prompt="hi", options={"mirostat": "x"}, stream=False)
-    assert caught.value.status_code == 400
-    assert "options.mirostat" in caught.value.error
-    client.close()
+    with closing(gateway.ollama(headers=AUTH)) as client:
+        with pytest.raises(ollama.ResponseError) as caught:
+            client.chat(model="tiny-small", messages=USER, options={"top_k": "x"}, stream=False)
+        assert caught.value.status_code == 400
+        assert "options.top_k" in caught.value.error
+        with pytest.raises(ollama.ResponseError) as caught:
+            client.generate(
+                model="tiny-small", prompt="hi", options={"mirostat": "x"}, stream=False
+            )
+        assert caught.value.status_code == 400
+        assert "options.mirostat" in caught.value.error
 
 
 @pytest.mark.parametrize(
@@ -272,7 +275,7 @@ def test_a_long_name_is_echoed_cut_short(gateway_raw: dict[str, Any]) -> None:
     with in_process(raw) as gw:
         client = gw.openai(KEYS["research"], max_retries=0)
         with pytest.raises(openai.BadRequestError) as caught:
-            client.chat.completions.create(model="m" * 100_000, messages=USER)  # type: ignore[arg-type]
+            client.chat.completions.create(model="m" * 100_000, messages=USER)
         client.close()
         assert len(caught.value.message) < 300
         response = gw.post(

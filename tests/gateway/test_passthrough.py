@@ -8,6 +8,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.fixtures.gateway import KEYS, Gateway, in_process
 from tests.fixtures.llama import LlamaBackend
@@ -57,7 +58,7 @@ def test_embedding_requests_carry_the_clients_other_fields(
     ids=["one message", "system and user"],
 )
 def test_streamed_prompt_tokens_count_the_chat_template(
-    gateway: Gateway, messages: list[dict[str, str]]
+    gateway: Gateway, messages: list[ChatCompletionMessageParam]
 ) -> None:
     """llama-cpp-python sends no usage on streams; the gateway's count of the prompt is the
     server's own (the templated prompt), as unstreamed."""
@@ -65,12 +66,12 @@ def test_streamed_prompt_tokens_count_the_chat_template(
         plain = client.chat.completions.create(
             model="tiny-small",
             messages=messages,
-            max_tokens=3,  # type: ignore[arg-type]
+            max_tokens=3,
         )
         chunks = list(
             client.chat.completions.create(
                 model="tiny-small",
-                messages=messages,  # type: ignore[arg-type]
+                messages=messages,
                 max_tokens=3,
                 stream=True,
                 stream_options={"include_usage": True},

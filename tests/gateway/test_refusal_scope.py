@@ -12,6 +12,7 @@ from typing import Any
 import ollama
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.fixtures.gateway import ENVIRON, KEYS, Gateway, in_process, migrated_copy, raw_config
 from tests.fixtures.llama import LlamaBackend
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.llama
 
 ADMIN_KEY = "sk-stw-test-admin-5e0b7c2d9a4f1e68"
 ENV = {**ENVIRON, "STW_TEST_KEY_ADMIN": ADMIN_KEY}
-HI = [{"role": "user", "content": "hi"}]
+HI: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 
 #: what the legal key may not learn: models off its use case's list, their states
 FOREIGN = ("tiny-large", "tiny-retired", "tiny-embed", "proposed", "retired", "embeddings")
@@ -78,7 +79,7 @@ def test_openai_refusal_names_only_the_keys_own_models(
     caplog.set_level(logging.INFO, logger="stellwerk.gateway")
     client = gateway.openai(KEYS["legal"], max_retries=0)
     with pytest.raises(openai.PermissionDeniedError) as refused:
-        client.chat.completions.create(model="auto", messages=HI, max_tokens=4)  # type: ignore[arg-type]
+        client.chat.completions.create(model="auto", messages=HI, max_tokens=4)
     listed = [m.id for m in client.models.list()]
     client.close()
     message = error_message(refused.value)
@@ -118,7 +119,7 @@ def test_a_model_off_the_keys_lists_named_in_the_request_is_told_only_that(
     if api == "openai":
         client = gateway.openai(KEYS["legal"], max_retries=0)
         with pytest.raises(openai.PermissionDeniedError) as caught:
-            client.chat.completions.create(model="tiny-large", messages=HI, max_tokens=4)  # type: ignore[arg-type]
+            client.chat.completions.create(model="tiny-large", messages=HI, max_tokens=4)
         client.close()
         message = error_message(caught.value)
     else:
@@ -136,7 +137,7 @@ def test_an_admin_key_is_told_every_models_reason(gateway: Gateway) -> None:
         ADMIN_KEY, max_retries=0, default_headers={"x-stellwerk-classification": "secret"}
     )
     with pytest.raises(openai.PermissionDeniedError) as refused:
-        client.chat.completions.create(model="auto", messages=HI, max_tokens=4)  # type: ignore[arg-type]
+        client.chat.completions.create(model="auto", messages=HI, max_tokens=4)
     client.close()
     message = error_message(refused.value)
     for reason in (

@@ -11,11 +11,11 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -28,6 +28,9 @@ from tests.fixtures.gateway import ENVIRON, KEYS, free_port, raw_config, running
 from tests.fixtures.inprocess import app_in_thread
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import stalling_server
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 pytestmark = [pytest.mark.llama, pytest.mark.redis, pytest.mark.slow]
 
@@ -256,7 +259,11 @@ def test_a_budget_set_on_one_replica_counts_the_months_spend_on_both(
             first + "/admin/limits/department/research", json=change, headers=ADMIN, timeout=30
         )
         assert put.status_code == 200, put.text
-        for refused in (lambda: chat(first), lambda: refused_after_reload(second)):
+        attempts: tuple[Callable[[], httpx.Response], ...] = (
+            lambda: chat(first),
+            lambda: refused_after_reload(second),
+        )
+        for refused in attempts:
             answer = refused()
             assert answer.status_code == 429, answer.text
             error = answer.json()["error"]
@@ -346,11 +353,11 @@ def test_a_budget_set_with_streams_in_flight_counts_them_on_both_replicas_and_af
             streams.close()  # the client hangs up: each stream is charged for what it got
             spent = ledger_spend(database, 2, status=499, wait_s=30)
         with replicas(path, 2, environ) as urls:
-            client = redis.Redis.from_url(redis_url)
+            store = redis.Redis.from_url(redis_url)
             try:  # the replicas started on it and left it alone: it holds every request
-                assert int(client.get(counter) or 0) == int(spent * 1_000_000)
+                assert int(store.get(counter) or 0) == int(spent * 1_000_000)
             finally:
-                client.close()
+                store.close()
             lower = {"monthly_budget": str((spent / 2).quantize(Decimal("0.000001")))}
             put = httpx.put(
                 urls[1] + "/admin/limits/department/research",
@@ -399,12 +406,14 @@ def test_a_change_on_one_replica_holds_on_the_other_when_the_admin_call_returns(
         )
 
         client = openai.OpenAI(base_url=second + "/v1", api_key=KEYS["research"], max_retries=0)
-        story = [{"role": "user", "content": "Tell a very long story about a signal box."}]
+        story: list[ChatCompletionMessageParam] = [
+            {"role": "user", "content": "Tell a very long story about a signal box."}
+        ]
         stream = client.chat.completions.create(
             model="tiny-large",
             messages=story,
             max_tokens=600,
-            stream=True,  # type: ignore[arg-type]
+            stream=True,
         )
         with pytest.raises(openai.APIError) as cut:
             for pieces, _ in enumerate(stream):

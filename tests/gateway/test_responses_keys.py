@@ -15,6 +15,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.responses import FunctionToolParam, ResponseOutputMessage, ResponseOutputText
 
 from tests.fixtures.gateway import KEYS, Gateway, in_process
 from tests.fixtures.llama import LlamaBackend
@@ -22,7 +23,8 @@ from tests.fixtures.loopback import Recorded, recording_proxy
 
 pytestmark = pytest.mark.llama
 
-WEATHER: dict[str, Any] = {
+#: as clients send it, without "strict" (the SDK's type asks for it)
+WEATHER: FunctionToolParam = {  # type: ignore[typeddict-item]
     "type": "function",
     "name": "get_weather",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
@@ -170,13 +172,16 @@ def test_the_openai_librarys_answer_sent_back_as_input_is_taken_and_a_smuggled_k
         called = client.responses.create(
             model="tiny-small",
             input="Wetter in Bern?",
-            tools=[WEATHER],  # type: ignore[list-item]
+            tools=[WEATHER],
             tool_choice={"type": "function", "name": "get_weather"},
             max_output_tokens=30,
         )
         (call,) = [item for item in called.output if item.type == "function_call"]
         call = call.model_copy(update={"arguments": '{"city": "Bern"}'})  # random weights
-        assert said.output[0].content[0].logprobs  # type: ignore[union-attr]
+        message = said.output[0]
+        assert isinstance(message, ResponseOutputMessage)
+        assert isinstance(message.content[0], ResponseOutputText)
+        assert message.content[0].logprobs
         items: list[Any] = [
             {"role": "user", "content": "Hallo"},
             *said.output,
@@ -188,7 +193,7 @@ def test_the_openai_librarys_answer_sent_back_as_input_is_taken_and_a_smuggled_k
             model="tiny-small",
             input=items,
             tools=[WEATHER],
-            max_output_tokens=2,  # type: ignore[list-item]
+            max_output_tokens=2,
         )
         assert again.status in ("completed", "incomplete")
         smuggled = {**said.output[0].model_dump(exclude_unset=True), "metadata": {"k": "v"}}

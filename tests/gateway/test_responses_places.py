@@ -11,6 +11,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.responses import FunctionToolParam
 
 from tests.fixtures.gateway import KEYS, Gateway, in_process
 
@@ -20,13 +21,23 @@ OVER_LIMIT = 40_000  # server.limits.max_tokens is 32,768 by default
 LONG_NAME = "n" * 65  # a JSON schema's name is 64 characters at most
 #: a fractional number at the top level of a tool's parameters: the llama.cpp dialect cannot
 #: carry it (docs/backends-llamacpp.md)
-HALF = {"type": "object", "properties": {"celsius": {"type": "number"}}, "default": 0.5}
-WEATHER: Any = {
+HALF: dict[str, object] = {
+    "type": "object",
+    "properties": {"celsius": {"type": "number"}},
+    "default": 0.5,
+}
+#: tools as clients send them, without "strict" (the SDK's type asks for it)
+WEATHER: FunctionToolParam = {  # type: ignore[typeddict-item]
     "type": "function",
     "name": "get_weather",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
 }
-HEATING: Any = {"type": "function", "name": "set_heating", "parameters": HALF}
+HEATING: FunctionToolParam = {  # type: ignore[typeddict-item]
+    "type": "function",
+    "name": "set_heating",
+    "parameters": HALF,
+}
+RAIN: FunctionToolParam = {**WEATHER, "name": "get_rain"}
 INTERNAL = "http://127.0.0.1:9/internal.png"
 
 
@@ -68,7 +79,7 @@ def test_a_tool_choice_the_backend_cannot_force_is_told_without_chat_shapes(
         client.responses.create(
             model="tiny-small",
             input="Wie ist das Wetter in Bern?",
-            tools=[WEATHER, {**WEATHER, "name": "get_rain"}],
+            tools=[WEATHER, RAIN],
             tool_choice="required",
             max_output_tokens=5,
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +61,10 @@ def test_auto_reads_the_prompts_embedding(
     with in_process(with_router(gateway_raw, embedding_router, "tiny-embed")) as gw:
         easy = ask(gw, UNSEEN_GREETING)
         hard = ask(gw, UNSEEN_PROOF)
-        local = gw.ollama(headers=AUTH)
-        try:
+        with closing(gw.ollama(headers=AUTH)) as local:
             chat = local.chat(
                 model="auto", messages=[{"role": "user", "content": "Say hello to Yusuf."}]
             )
-        finally:
-            local.close()
     # without the embedding this router sends everything to tiny-large (see the fixture)
     assert easy.headers["x-stellwerk-model"] == "tiny-small"
     assert hard.headers["x-stellwerk-model"] == "tiny-large"

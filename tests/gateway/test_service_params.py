@@ -8,9 +8,10 @@ gateway in front of the real llama.cpp server, watched through a recording proxy
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import pytest
+from openai.types.chat.completion_create_params import PromptCacheOptions
 
 from tests.fixtures.gateway import KEYS, Gateway, in_process
 from tests.fixtures.llama import LlamaBackend
@@ -78,7 +79,14 @@ def test_a_service_parameter_the_gateway_cannot_honour_or_of_a_wrong_type_is_ref
 
 
 #: the settings of OpenAI's service a client may send with each endpoint, by the real library
-CACHE = {"prompt_cache_retention": "24h", "prompt_cache_options": {"ttl": "30m"}}
+class Cache(TypedDict, total=False):
+    """OpenAI's prompt-cache settings of a chat request."""
+
+    prompt_cache_retention: Literal["in_memory", "24h"]
+    prompt_cache_options: PromptCacheOptions
+
+
+CACHE: Cache = {"prompt_cache_retention": "24h", "prompt_cache_options": {"ttl": "30m"}}
 SERVICE: dict[str, Any] = {
     "prompt_cache_key": "k",
     "safety_identifier": "u1",
@@ -106,7 +114,7 @@ def test_the_service_settings_are_taken_and_not_passed_on(
                 model="tiny-small",
                 messages=[{"role": "user", "content": "Hallo"}],
                 max_tokens=2,
-                **CACHE,  # type: ignore[arg-type]
+                **CACHE,
             )
             assert chat.choices
             plain = client.responses.create(

@@ -188,7 +188,7 @@ def test_shadow_grading_stops_when_its_accounts_budget_is_spent(
         assert [r.request_id for r in _wait_for_grade(gw)] == [graded]
     first = [r for r in _usage(gw) if r.endpoint == "shadow"]
     assert first and all(r.status == 200 and r.department == ACCOUNT for r in first)
-    spent = sum(r.cost for r in first)
+    spent = sum((r.cost for r in first), Decimal(0))
     assert spent > 0
 
     # the same month, the budget set to what is spent: the next grading is refused before its
@@ -205,7 +205,7 @@ def test_shadow_grading_stops_when_its_accounts_budget_is_spent(
     calls = [r for r in _usage(gw) if r.endpoint == "shadow"]
     (refusal,) = [r for r in calls if r not in first]
     assert (refusal.status, refusal.error_kind, refusal.model) == (429, "budget_exceeded", None)
-    assert (refusal.department, refusal.key_id, refusal.cost) == (ACCOUNT, "shadow", 0)
+    assert (refusal.department, refusal.key_id, refusal.cost) == (ACCOUNT, "shadow", Decimal(0))
     assert [r.request_id for r in _shadow_rows(gw)] == [graded]
     client = {r.request_id: r.status for r in _usage(gw) if r.endpoint != "shadow"}
     assert client[refused] == client[later] == 200  # the clients never noticed

@@ -19,7 +19,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,7 @@ AUTH = {"authorization": f"Bearer {KEYS['research']}"}
 STORY = [{"role": "user", "content": "Tell a very long story about a signal box."}]
 
 #: (path, body, is a content line): a long answer, cut by the client after CUT_AFTER chunks.
-STREAMS = {
+STREAMS: dict[str, tuple[str, dict[str, Any], Callable[[str], bool]]] = {
     "openai": (
         "/v1/chat/completions",
         {"model": "tiny-large", "messages": STORY, "stream": True},
@@ -76,11 +76,13 @@ STREAMS = {
 CUT_AFTER = 5
 
 
-def charged_prompt_within_bounds(record: UsageRecord, messages: list[dict[str, str]]) -> bool:
+def charged_prompt_within_bounds(
+    record: UsageRecord, messages: Sequence[Mapping[str, Any]]
+) -> bool:
     """The record's prompt tokens are at least what the llama.cpp server counts for
     ``messages`` (with the chat template: ``chat_prompt_tokens`` is its count, checked in
     tests/demo) and at most the bound the request's reservation took."""
-    bound = prompt_bound(ChatRequest(list(messages)))
+    bound = prompt_bound(ChatRequest([dict(message) for message in messages]))
     return chat_prompt_tokens(messages) <= record.prompt_tokens <= bound
 
 

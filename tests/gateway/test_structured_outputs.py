@@ -18,13 +18,16 @@ from typing import Any, Literal
 import ollama
 import openai
 import pytest
+from openai.types.chat import ChatCompletionFunctionToolParam, ChatCompletionMessageParam
+from openai.types.chat.completion_create_params import ResponseFormat
+from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel
 
 from tests.fixtures.gateway import KEYS, Gateway
 
 pytestmark = pytest.mark.llama
 
-SCHEMA = {
+SCHEMA: dict[str, object] = {
     "type": "object",
     "properties": {
         "approved": {"type": "boolean"},
@@ -34,7 +37,10 @@ SCHEMA = {
     "required": ["approved", "colour", "score"],
     "additionalProperties": False,
 }
-STRUCTURED = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": SCHEMA}}
+STRUCTURED: ResponseFormatJSONSchema = {
+    "type": "json_schema",
+    "json_schema": {"name": "verdict", "schema": SCHEMA},
+}
 
 
 class Verdict(BaseModel):
@@ -62,7 +68,7 @@ def test_json_schema_answer_is_json_with_the_required_keys(client: openai.OpenAI
     completion = client.chat.completions.create(
         model="tiny-small",
         messages=[{"role": "user", "content": "Approve the request?"}],
-        response_format=STRUCTURED,  # type: ignore[arg-type]
+        response_format=STRUCTURED,
         max_tokens=300,
         seed=7,
     )
@@ -77,11 +83,12 @@ def test_json_schema_streamed_answer_is_json_with_the_required_keys(
     stream = client.chat.completions.create(
         model="tiny-small",
         messages=[{"role": "user", "content": "Approve the request?"}],
-        response_format=STRUCTURED,  # type: ignore[arg-type]
+        response_format=STRUCTURED,
         max_tokens=300,
         stream=True,
     )
-    pieces, finish = [], None
+    pieces: list[str] = []
+    finish = None
     for chunk in stream:
         if chunk.choices:
             pieces.append(chunk.choices[0].delta.content or "")
@@ -122,18 +129,23 @@ NUMBER_PARAMETERS: dict[str, Any] = {
 def test_tool_with_a_number_parameter_is_called(
     client: openai.OpenAI, parameters: dict[str, Any]
 ) -> None:
-    tool = {"type": "function", "function": {"name": "set_heating", "parameters": parameters}}
+    tool: ChatCompletionFunctionToolParam = {
+        "type": "function",
+        "function": {"name": "set_heating", "parameters": parameters},
+    }
     completion = client.chat.completions.create(
         model="tiny-small",
         messages=[{"role": "user", "content": "Heat to 21.5 degrees"}],
-        tools=[tool],  # type: ignore[list-item]
+        tools=[tool],
         tool_choice={"type": "function", "function": {"name": "set_heating"}},
         max_tokens=200,
     )
     choice = completion.choices[0]
     assert choice.finish_reason == "tool_calls"
     assert choice.message.tool_calls
-    function = choice.message.tool_calls[0].function  # type: ignore[union-attr]
+    call = choice.message.tool_calls[0]
+    assert call.type == "function"
+    function = call.function
     assert function.name == "set_heating"
     arguments = json.loads(function.arguments)
     assert set(arguments) == {"celsius"}
@@ -143,7 +155,7 @@ def test_tool_with_a_number_parameter_is_called(
 def test_untranslatable_tool_schema_is_a_400_naming_the_parameter(
     client: openai.OpenAI,
 ) -> None:
-    tool = {
+    tool: ChatCompletionFunctionToolParam = {
         "type": "function",
         "function": {"name": "f", "parameters": {**NUMBER_PARAMETERS, "default": 0.5}},
     }
@@ -151,7 +163,7 @@ def test_untranslatable_tool_schema_is_a_400_naming_the_parameter(
         client.chat.completions.create(
             model="tiny-small",
             messages=[{"role": "user", "content": "hi"}],
-            tools=[tool],  # type: ignore[list-item]
+            tools=[tool],
             max_tokens=5,
         )
     assert info.value.status_code == 400
@@ -181,25 +193,27 @@ def test_ollama_format_schema_answer_is_json_with_the_required_keys(gateway: Gat
     ids=["json_schema", "json_object"],
 )
 def test_a_json_answer_needs_a_model_with_the_json_capability(
-    client: openai.OpenAI, response_format: dict[str, Any]
+    client: openai.OpenAI, response_format: ResponseFormat
 ) -> None:
     """Asked of a model without ``json``, a JSON answer is a 400, as tools and images are of a
     model without theirs; a route answers it by a model that has it (tiny-small alone here)."""
-    asked = {"messages": [{"role": "user", "content": "Approve?"}], "max_tokens": 200}
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Approve?"}]
     with pytest.raises(openai.BadRequestError) as err:
         client.chat.completions.create(
             model="tiny-medium",
-            response_format=response_format,  # type: ignore[arg-type]
-            **asked,  # type: ignore[arg-type]
+            response_format=response_format,
+            messages=messages,
+            max_tokens=200,
         )
     assert "model 'tiny-medium' does not support json" in str(err.value)
     routed = client.chat.completions.with_raw_response.create(
         model="auto",
-        response_format=response_format,  # type: ignore[arg-type]
-        **asked,  # type: ignore[arg-type]
+        response_format=response_format,
+        messages=messages,
+        max_tokens=200,
     )
     assert routed.headers["x-stellwerk-model"] == "tiny-small"
-    plain = client.chat.completions.create(model="tiny-medium", **asked)  # type: ignore[call-overload]
+    plain = client.chat.completions.create(model="tiny-medium", messages=messages, max_tokens=200)
     assert plain.choices[0].message.content is not None  # text asks for no capability
 
 

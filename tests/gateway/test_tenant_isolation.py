@@ -147,7 +147,7 @@ def test_a_prompt_over_the_context_is_the_same_400_streamed_or_not(
                     messages=[{"role": "user", "content": LONG_PROMPT}],
                     max_tokens=4,
                     stream=stream,
-                )  # type: ignore[call-overload]
+                )
             errors.append(caught.value.body)
     assert errors[0] == errors[1]
     assert isinstance(errors[0], dict)

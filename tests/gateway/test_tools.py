@@ -8,6 +8,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionFunctionToolParam, ChatCompletionNamedToolChoiceParam
 
 from tests.fixtures.gateway import KEYS, Gateway, add_ollama_backend, in_process
 from tests.fixtures.llama import LlamaBackend
@@ -15,7 +16,7 @@ from tests.fixtures.loopback import OLLAMA_CALLS, ollama_tools_server, recording
 
 pytestmark = pytest.mark.llama
 
-TOOL = {
+TOOL: ChatCompletionFunctionToolParam = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -30,7 +31,7 @@ TOOL = {
 }
 
 
-TIME_TOOL = {
+TIME_TOOL: ChatCompletionFunctionToolParam = {
     "type": "function",
     "function": {
         "name": "get_time",
@@ -38,7 +39,10 @@ TIME_TOOL = {
         "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}},
     },
 }
-FORCED = {"type": "function", "function": {"name": "get_weather"}}
+FORCED: ChatCompletionNamedToolChoiceParam = {
+    "type": "function",
+    "function": {"name": "get_weather"},
+}
 
 
 def test_forced_tool_call_comes_back_as_tool_calls(gateway: Gateway) -> None:
@@ -46,16 +50,17 @@ def test_forced_tool_call_comes_back_as_tool_calls(gateway: Gateway) -> None:
         completion = client.chat.completions.create(
             model="tiny-small",
             messages=[{"role": "user", "content": "Wetter in Bern?"}],
-            tools=[TOOL],  # type: ignore[list-item]
-            tool_choice=FORCED,  # type: ignore[arg-type]
+            tools=[TOOL],
+            tool_choice=FORCED,
             max_tokens=40,
         )
     choice = completion.choices[0]
     assert choice.finish_reason == "tool_calls"
     assert choice.message.tool_calls
     call = choice.message.tool_calls[0]
-    assert call.function.name == "get_weather"  # type: ignore[union-attr]
-    assert json.loads(call.function.arguments)["city"] in {"Bern", "Basel"}  # type: ignore[union-attr]
+    assert call.type == "function"
+    assert call.function.name == "get_weather"
+    assert json.loads(call.function.arguments)["city"] in {"Bern", "Basel"}
 
 
 def test_functions_come_back_in_the_older_form_they_were_asked_in(gateway: Gateway) -> None:
@@ -167,7 +172,7 @@ def test_a_call_streamed_in_pieces_reaches_an_ollama_client_whole(
 
 def _streamed_calls(answer: bytes) -> list[dict[str, Any]]:
     """The tool-call pieces of an SSE answer, in order (none in another answer)."""
-    pieces = []
+    pieces: list[dict[str, Any]] = []
     for line in answer.decode().splitlines():
         if line.startswith("data: {"):
             for choice in json.loads(line[len("data: ") :]).get("choices") or ():

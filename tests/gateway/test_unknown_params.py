@@ -15,6 +15,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.fixtures.gateway import KEYS, Gateway, in_process
 from tests.fixtures.llama import LlamaBackend
@@ -23,7 +24,7 @@ from tests.fixtures.watched import bodies_to, watched
 
 pytestmark = pytest.mark.llama
 
-USER = [{"role": "user", "content": "Hallo"}]
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hallo"}]
 GENERATING = ("/v1/chat/completions", "/v1/completions", "/v1/responses")
 
 Ask = Callable[[openai.OpenAI, bool, dict[str, Any]], Any]
@@ -216,10 +217,10 @@ def test_langchain_works_with_its_defaults_and_its_extra_body_meets_the_rule(
         return ChatOpenAI(
             model="tiny-small",
             base_url=gateway.openai_url,
-            api_key=KEYS["research"],  # type: ignore[arg-type]
+            api_key=KEYS["research"],
             http_client=gateway.client(),
             max_retries=0,
-            max_tokens=4,  # type: ignore[call-arg]
+            max_tokens=4,
             **options,
         )
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from stellwerk.errors import InvalidRequest
-from stellwerk.ledger.aggregates import GROUP_BY, UsageAggregate
+from stellwerk.ledger.aggregates import GROUP_BY, GroupBy, UsageAggregate
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.ledger.window import Window
@@ -84,12 +84,13 @@ def group_key(by: str) -> Callable[[UsageRecord], str | None]:
 
 @pytest.mark.parametrize("by", GROUP_BY)
 def test_grouped_aggregates_equal_the_sums_of_the_month(
-    filled: tuple[Ledger, list[UsageRecord]], by: str
+    filled: tuple[Ledger, list[UsageRecord]], by: GroupBy
 ) -> None:
     ledger, records = filled
     window = Window.month("2026-12")
-    inside = [r for r in records if window.start <= r.time < window.end]  # type: ignore[operator]
-    actual = ledger.summarize_usage(window, by=by)  # type: ignore[arg-type]
+    assert window.start is not None and window.end is not None  # a month has both ends
+    inside = [r for r in records if window.start <= r.time < window.end]
+    actual = ledger.summarize_usage(window, by=by)
     assert_same(actual, expected(inside, group_key(by)))
     if by == "day":
         assert [a.group for a in actual] == [f"2026-12-{day:02d}" for day in range(1, 32)]

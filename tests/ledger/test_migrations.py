@@ -107,7 +107,7 @@ def test_database_at_older_revision_is_upgraded_with_its_data(any_db_url: str) -
             r.request_id for r in reversed(make_records(4))
         ]
         entry = upgraded.append_audit(
-            actor="cli:ops", action="upgrade", target_kind="ledger", target="db"
+            actor="cli:ops", action="upgrade", target_kind="config", target="db"
         )
         assert upgraded.list_audit() == [entry]
     finally:
@@ -375,7 +375,9 @@ def test_an_sqlite_upgrade_that_fails_halfway_leaves_nothing_behind(tmp_path: Pa
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     engine = build_engine(url)
 
-    def fail_at_the_last_migration(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+    def fail_at_the_last_migration(
+        conn: object, cursor: object, statement: str, *args: object
+    ) -> None:
         if statement.lstrip().upper().startswith("CREATE TABLE DASHBOARD_SESSIONS"):
             raise RuntimeError("killed")
 

@@ -112,8 +112,8 @@ def test_a_ledger_at_1100_is_upgraded_and_downgraded_without_losing_a_sum(
     upgraded = _daily(engine)
     everything = _records_daily(old + new)
     assert upgraded == everything
-    [(row, sums)] = everything.items()  # one 1100 row, the new records' rows split apart
-    assert (before[row][0], sums[0]) == (6, 12)
+    [(kept, sums)] = everything.items()  # one 1100 row, the new records' rows split apart
+    assert (before[kept][0], sums[0]) == (6, 12)
     _downgrade(engine)
     assert _daily(engine) == everything  # 1100's rows again, the split rows added up
     migrate.upgrade(engine)

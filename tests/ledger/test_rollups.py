@@ -142,8 +142,8 @@ def test_records_at_the_edges_of_days(ledger: Ledger) -> None:
     records = [make_record(i, time=t, latency_ms=4.0) for i, t in enumerate(times)]
     ledger.insert_usage(records)
     days = [midnight - timedelta(days=1), midnight]
-    assert sorted({k[0] for k in _stored_daily(ledger)}) == days
-    assert sorted({k[0] for k in _stored_latency(ledger)}) == days
+    assert {k[0] for k in _stored_daily(ledger)} == set(days)
+    assert {k[0] for k in _stored_latency(ledger)} == set(days)
     assert {k[2] for k in _stored_latency(ledger)} == {0}  # 4 ms is below the first edge
 
 
@@ -179,8 +179,15 @@ def test_routing_figures_count_routed_requests_and_say_what_they_left_out(ledger
     named a model and shadow grading's calls (key ``shadow``, naming their model) are counted
     apart, and requests refused before a model was chosen in neither."""
     records = [make_record(i) for i in range(300)]
-    calls = {"key_id": "shadow", "endpoint": "shadow", "requested_model": "mistral-8b"}
-    shadow = [replace(make_record(1000 + i, prefix="shadow"), **calls) for i in range(40)]
+    shadow = [
+        replace(
+            make_record(1000 + i, prefix="shadow"),
+            key_id="shadow",
+            endpoint="shadow",
+            requested_model="mistral-8b",
+        )
+        for i in range(40)
+    ]
     ledger.insert_usage(records + shadow)
     window = Window.month("2026-11")
     in_month = [r for r in records + shadow if r.time.strftime("%Y-%m") == "2026-11" and r.model]

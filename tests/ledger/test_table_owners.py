@@ -54,9 +54,9 @@ def _uses() -> list[tuple[str, str, str]]:
                         for t in _tables(TABLE_MODULES[module])
                     ]
             elif node.module in TABLE_MODULES:
-                module = TABLE_MODULES[node.module]
+                imported = TABLE_MODULES[node.module]
                 for alias in node.names:
-                    value = getattr(module, alias.name, None)
+                    value = getattr(imported, alias.name, None)
                     if isinstance(value, Table):
                         found.append((part, str(path.relative_to(ROOT)), value.name))
     return found

@@ -5,14 +5,14 @@ from dataclasses import replace
 import pytest
 from tests.governance.factories import Caller, config, model
 
-from stellwerk.config.schema import Classification
+from stellwerk.config.schema import Classification, ModelConfig
 from stellwerk.errors import NotFound, PermissionDenied
 from stellwerk.policy.filter import PolicyFilter
 from stellwerk.policy.state import ModelState
 
 
-def states(cfg_models: tuple[object, ...]) -> list[ModelState]:
-    return [ModelState.from_config(m) for m in cfg_models]  # type: ignore[arg-type]
+def states(cfg_models: tuple[ModelConfig, ...]) -> list[ModelState]:
+    return [ModelState.from_config(m) for m in cfg_models]
 
 
 def ids(models: tuple[ModelState, ...]) -> list[str]:

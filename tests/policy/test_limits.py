@@ -307,7 +307,7 @@ def test_unseeded_redis_counters_count_nothing_until_their_seeder_seeded_them(
 
     client = redis.Redis.from_url(redis_url)
 
-    def stored() -> dict[str, bytes]:
+    def stored() -> dict[str, bytes | None]:
         return {k.decode(): client.dump(k) for k in client.scan_iter(match=redis_prefix + "*")}
 
     async def main() -> tuple[int, float]:
@@ -360,6 +360,7 @@ def test_a_redis_that_may_evict_keys_is_warned_about(
 
     admin = redis.Redis.from_url(redis_url)
     before = admin.config_get("maxmemory-policy")["maxmemory-policy"]
+    assert before is not None
 
     async def checked() -> str | None:
         counters = RedisCounters(redis_url, prefix=redis_prefix)

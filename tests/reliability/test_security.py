@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,11 +80,10 @@ def send_canary_everywhere(gw: Gateway) -> None:
     assert list(stream)
     client.embeddings.create(model="tiny-embed", input=[CANARY, CANARY + "-2"])
     client.close()
-    local = gw.ollama(headers=AUTH)
-    local.chat(model="tiny-small", messages=messages, stream=False, options={"num_predict": 3})
-    assert list(local.chat(model="auto", messages=messages, options={"num_predict": 3}))
-    local.embed(model="tiny-embed", input=CANARY)
-    local.close()
+    with closing(gw.ollama(headers=AUTH)) as local:
+        local.chat(model="tiny-small", messages=messages, stream=False, options={"num_predict": 3})
+        assert list(local.chat(model="auto", messages=messages, options={"num_predict": 3}))
+        local.embed(model="tiny-embed", input=CANARY)
     # A refused request carries the canary too: an unknown model, and a bad key.
     refused = gw.post(
         "/v1/chat/completions",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -80,10 +81,10 @@ def _tamper_manifest(path: Path, **change: object) -> None:
     ],
 )
 def test_a_damaged_artifact_is_refused(
-    trained: Artifact, tmp_path: Path, damage: object, needle: str
+    trained: Artifact, tmp_path: Path, damage: Callable[[Path], object], needle: str
 ) -> None:
     out = _copy(trained, tmp_path)
-    damage(out)  # type: ignore[operator]
+    damage(out)
     with pytest.raises(ArtifactError, match=needle):
         load_artifact(out)
 

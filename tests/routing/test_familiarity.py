@@ -16,7 +16,7 @@ from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.selection import Selector
 from stellwerk.routing.adapt import adapt
 from stellwerk.routing.artifact import Artifact
-from stellwerk.routing.base import Candidate, RouteRequest
+from stellwerk.routing.base import Candidate, RouteRequest, UnfamiliarPolicy
 from stellwerk.routing.familiarity import familiarity_auc, fit_familiarity
 from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.learned import LearnedRouter
@@ -44,8 +44,8 @@ def shipped() -> LearnedRouter:
     return load_learned()
 
 
-def _request(prompt: str, weight: float, unfamiliar: str = "route") -> RouteRequest:
-    return RouteRequest(prompt, len(prompt) // 4 + 1, TINY, weight, unfamiliar=unfamiliar)  # type: ignore[arg-type]
+def _request(prompt: str, weight: float, unfamiliar: UnfamiliarPolicy = "route") -> RouteRequest:
+    return RouteRequest(prompt, len(prompt) // 4 + 1, TINY, weight, unfamiliar=unfamiliar)
 
 
 def test_a_benchmark_like_prompt_is_familiar_and_gibberish_is_not(shipped: LearnedRouter) -> None:

@@ -37,7 +37,9 @@ def shipped() -> LearnedRouter:
     return router
 
 
-def _decide(router: LearnedRouter, prompt: str, weight: float, cands=TINY) -> str:  # type: ignore[no-untyped-def]
+def _decide(
+    router: LearnedRouter, prompt: str, weight: float, cands: tuple[Candidate, ...] = TINY
+) -> str:
     request = RouteRequest(prompt, len(prompt) // 4 + 1, cands, weight)
     return router.decide(request).model_id
 
@@ -96,7 +98,7 @@ def test_a_model_the_router_was_trained_on_uses_its_own_prediction(
     assert shipped.qualities(HARD, (cand,))[0] == pytest.approx(direct[0])
 
 
-def test_load_router_kinds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_load_router_kinds(tmp_path: Path) -> None:
     assert isinstance(load_router(RouterConfig(kind="first")), FirstAllowedRouter)
     assert isinstance(load_router(RouterConfig(kind="learned")), LearnedRouter)
     with pytest.raises(ConfigError, match=r"'magic' is not a router \(known: first, learned\)"):

@@ -23,7 +23,7 @@ from stellwerk.training.train import train_quality_model
 from stellwerk.training.workflow import candidates_for
 
 
-def _seen(open9_slice: Path, trained: Artifact) -> tuple[str, np.ndarray]:  # type: ignore[type-arg]
+def _seen(open9_slice: Path, trained: Artifact) -> tuple[str, np.ndarray]:
     """A training prompt on which the remembered outcomes differ most from the bare model."""
     data = load_outcomes(open9_slice).train()
     bare = replace(trained.model, memory=None)
@@ -102,7 +102,7 @@ def test_duplicate_training_prompts_are_averaged() -> None:
     assert prompt_digest("same") != prompt_digest("Same")
 
 
-def _rewrite(path: Path, **arrays: np.ndarray) -> None:  # type: ignore[type-arg]
+def _rewrite(path: Path, **arrays: np.ndarray) -> None:
     with np.load(path / ARRAYS, allow_pickle=False) as npz:
         current = {name: npz[name] for name in npz.files}
     current.update(arrays)

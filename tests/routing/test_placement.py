@@ -4,6 +4,7 @@ predicted to do before anyone measured it."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -87,7 +88,9 @@ NORMAL = [(7, 0.55), (7, 0.65), (8, 0.60), (9, 0.70), (49, 1.15), (51, 1.2)]
 ODD = [(8, -1.5), (70, -0.85)]
 
 
-def _fit(models: list[tuple[float, float]], odd: list[tuple[float, float]]) -> SizePlacement:
+def _fit(
+    models: Sequence[tuple[float, float]], odd: Sequence[tuple[float, float]]
+) -> SizePlacement:
     rows = [(s, o, f"family-{i}") for i, (s, o) in enumerate(models)]
     rows += [(s, o, "odd") for s, o in odd]
     return fit_size_placement([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])

@@ -9,17 +9,20 @@ import numpy as np
 import pytest
 
 from stellwerk.errors import TrainingDataError
-from stellwerk.training.data import load_model_facts, load_outcomes
+from stellwerk.training.data import ModelFacts, OutcomeData, load_model_facts, load_outcomes
 from stellwerk.training.workflow import fit_and_evaluate, predict_table
 from tests.routing.data_fixtures import FAST
 
+#: the slice's outcomes and the facts of its models
+Slice = tuple[OutcomeData, dict[str, ModelFacts]]
+
 
 @pytest.fixture(scope="module")
-def slice_data(open9_slice: Path):  # type: ignore[no-untyped-def]
+def slice_data(open9_slice: Path) -> Slice:
     return load_outcomes(open9_slice), load_model_facts(open9_slice.parent / "slice-models.json")
 
 
-def test_the_router_beats_every_single_model_and_their_mixtures(slice_data) -> None:  # type: ignore[no-untyped-def]
+def test_the_router_beats_every_single_model_and_their_mixtures(slice_data: Slice) -> None:
     data, facts = slice_data
     result = fit_and_evaluate(data, facts, settings=FAST).evaluation.routers
     assert result["stellwerk"]["aiq"] > result["mixture"]["aiq"]
@@ -27,7 +30,7 @@ def test_the_router_beats_every_single_model_and_their_mixtures(slice_data) -> N
     assert result["stellwerk"]["cost_to_match_best"] is not None
 
 
-def test_a_held_out_model_is_placed_from_its_size(slice_data) -> None:  # type: ignore[no-untyped-def]
+def test_a_held_out_model_is_placed_from_its_size(slice_data: Slice) -> None:
     data, facts = slice_data
     held = "llama-3.1-nemotron-51b-instruct"
     outcome = fit_and_evaluate(data, facts, settings=FAST, holdout=held)
@@ -42,7 +45,9 @@ def test_a_held_out_model_is_placed_from_its_size(slice_data) -> None:  # type: 
     assert "stellwerk" in outcome.evaluation.routers
 
 
-def test_a_held_out_model_without_facts_is_placed_as_an_average_known_one(slice_data) -> None:  # type: ignore[no-untyped-def]
+def test_a_held_out_model_without_facts_is_placed_as_an_average_known_one(
+    slice_data: Slice,
+) -> None:
     """Outcome data of models whose size nobody published (hosted APIs): leaving one out still
     gives a result, with the held-out model predicted as any trained model might do."""
     data, facts = slice_data
@@ -57,19 +62,21 @@ def test_a_held_out_model_without_facts_is_placed_as_an_average_known_one(slice_
     assert outcome.evaluation.routers["stellwerk"]["aiq"] > 0
 
 
-def test_an_unknown_holdout_model_is_refused(slice_data) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_holdout_model_is_refused(slice_data: Slice) -> None:
     data, facts = slice_data
     with pytest.raises(TrainingDataError, match="not a model of the data"):
         fit_and_evaluate(data, facts, settings=FAST, holdout="gpt-9")
 
 
-def test_no_prices_and_no_cost_usd_is_a_clear_error(slice_data) -> None:  # type: ignore[no-untyped-def]
+def test_no_prices_and_no_cost_usd_is_a_clear_error(slice_data: Slice) -> None:
     data, _ = slice_data
     with pytest.raises(TrainingDataError, match="no cost_usd and there is no price"):
         fit_and_evaluate(data, {}, settings=FAST)
 
 
-def test_data_without_prices_still_trains_without_metrics(slice_data, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_data_without_prices_still_trains_without_metrics(
+    slice_data: Slice, tmp_path: Path
+) -> None:
     from stellwerk.routing.artifact import load_artifact
     from stellwerk.training.workflow import train_and_save
 
