@@ -288,11 +288,9 @@ def test_a_request_whose_bound_does_not_fit_the_budget_says_so_and_how_to_lower_
     label = "department 'research'" if scope == "department" else "key 'research-1'"
     hi: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hi"}]
     with in_process(_budgeted(gateway_raw, scope)) as gw:
-        with (
-            gw.openai(KEYS["research"], max_retries=0) as client,
-            pytest.raises(openai.RateLimitError) as caught,
-        ):
-            client.chat.completions.create(model="tiny-small", messages=hi)
+        with gw.openai(KEYS["research"], max_retries=0) as client:
+            with pytest.raises(openai.RateLimitError) as caught:
+                client.chat.completions.create(model="tiny-small", messages=hi)
             assert caught.value.code == "budget_exceeded"
             assert int(caught.value.response.headers["retry-after"]) > 0
             message = _said(caught.value)
