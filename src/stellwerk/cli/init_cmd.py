@@ -125,6 +125,7 @@ def init(
         raise typer.Exit(1)
     ask = sys.stdin.isatty() if interactive is None else interactive
     try:
+        engine_host = init_options.engine_host(engine_host)
         catalog = load_catalog(catalog_file)
         needs = _needs(
             ask,
@@ -387,6 +388,7 @@ def _write(
         render,
         use_case_name,
         validate,
+        validate_text,
         write_files,
     )
 
@@ -411,7 +413,9 @@ def _write(
     ]
     if engine_keyed:
         lines.append(f"The engine script reads ${ENGINE_KEY_ENV} too: start both with the same.")
-    written = write_files(output, render(raw, lines), script, force=force)
+    text = render(raw, lines)  # read back: exactly ``raw``, nothing more
+    validate_text(text)  # and what the gateway (and `config check`) will say of the file
+    written = write_files(output, text, script, force=force)
     out.print(f"wrote {written.config}", markup=False, soft_wrap=True)
     if written.script is not None:
         out.print(

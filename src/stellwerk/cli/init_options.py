@@ -108,3 +108,27 @@ def context(value: int | None, use_cases: Sequence[str]) -> int:
             "served), or leave long_documents out of --use-cases"
         )
     return value
+
+
+def engine_host(value: str) -> str:
+    """``--engine-host``: a host name, an IPv4 address or an IPv6 address in brackets. It is
+    written into the config's backend URLs and into the engine script's commands, so anything
+    else (a space, a quote, a line break) is refused rather than written."""
+    import ipaddress
+    import re
+
+    if value.startswith("[") and value.endswith("]"):
+        try:
+            ipaddress.IPv6Address(value[1:-1])
+        except ValueError:
+            pass
+        else:
+            return value
+    label = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+    if len(value) <= 253 and re.fullmatch(rf"{label}(?:\.{label})*", value):
+        return value
+    hint = " (an IPv6 address goes in brackets: [::1])" if ":" in value else ""
+    raise ConfigError(
+        f"--engine-host: {value!r} is not a host name or an IP address{hint}; give the name or "
+        "address the gateway reaches the engine at, e.g. 127.0.0.1 or ollama"
+    )
