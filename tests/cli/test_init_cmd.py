@@ -240,7 +240,7 @@ def test_a_department_name_the_config_would_refuse_is_named(tmp_path: Path) -> N
         "--no-interactive",
     )  # fmt: skip
     assert code == 1
-    assert "departments.0.name: 'R&D team' is not a valid name" in output
+    assert "--department: 'R&D team' cannot name a department: use ASCII letters" in output
     assert list(tmp_path.iterdir()) == []
 
 

@@ -130,6 +130,20 @@ def test_route_needs_a_caller_when_departments_are_configured(config: Path) -> N
     assert not (config.parent / "ledger.db").exists()  # deciding wrote no ledger
 
 
+@pytest.mark.parametrize("ledger", [False, True], ids=["config-only", "ledger"])
+def test_route_refuses_a_use_case_of_another_department(config: Path, ledger: bool) -> None:
+    """No request can run for department it with legal's use case: no decision is shown. The
+    config's use cases apply before its ledger exists too (they were "none" then)."""
+    if ledger:
+        cli(config, "catalog", "consent", "small", "withdraw", "--reason", "owner asked")
+    assert (config.parent / "ledger.db").exists() is ledger
+    args = ["route", "x", "-c", str(config), "--department", "it", "--use-case", "contracts"]
+    result = runner.invoke(build_app(), args)
+    assert result.exit_code == 1, result.output
+    assert "use case 'contracts' belongs to department 'legal', not 'it'" in result.stderr
+    assert result.stdout == ""
+
+
 def test_route_shows_costs_as_plain_decimals(config: Path) -> None:
     """Not ``3.93e-05``: a cost a reader compares at a glance, the same number as in --json."""
     scores = {s["model"]: s["expected_cost"] for s in route(config, "--department", "it")["scores"]}

@@ -128,13 +128,16 @@ def test_adapt_promotes_a_better_router_audited_and_rollback_restores_the_base(
 
     code, dry, err = run("router", "adapt", "-c", config, "--dry-run")
     assert code == 0, err
-    assert dry is not None and dry["promoted"] and dry["new_version"] is None
+    # a dry run says what it would do, and that it did not: nothing was stored
+    assert dry is not None and dry["would_promote"] and dry["new_version"] is None
+    assert dry["promoted"] is False and dry["dry_run"] is True
     assert _audit(tmp_path, "router.adapt") == []
     assert _in_use(tmp_path).adapted == 0
 
     code, done, err = run("router", "adapt", "-c", config)
     assert code == 0, err
     assert done is not None and done["promoted"] and done["new_version"] == 1
+    assert done["would_promote"] is True
     (entry,) = _audit(tmp_path, "router.adapt")
     figures = entry.details["comparison"]
     assert figures["candidate_error"] < figures["current_error"]

@@ -193,6 +193,14 @@ def test_feedback_is_only_for_the_callers_own_routed_requests(learning_gateway: 
     assert _feedback(gw, {"request_id": f"chatcmpl-{routed}", "score": 1.0}).status_code == 200
 
 
+def test_a_404_names_the_request_id_whole_as_it_was_sent(learning_gateway: Gateway) -> None:
+    """Cut at 32 characters (after its ``chatcmpl-`` was taken off) the id read like another."""
+    sent = "chatcmpl-chatcmpl-" + "ab12" * 6
+    answer = _feedback(learning_gateway, {"request_id": sent, "score": 1.0})
+    assert answer.status_code == 404
+    assert answer.json()["error"]["message"].startswith(f"no routed request {sent!r} of this key")
+
+
 def test_feedback_on_a_prompt_the_router_cannot_read_says_so(learning_gateway: Gateway) -> None:
     """ "Hallo" has no word the shipped router knows: it is routed and answered, but a grade
     cannot teach the router anything, and the answer says that (not "unknown")."""

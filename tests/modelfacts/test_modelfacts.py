@@ -150,7 +150,40 @@ def test_an_inconsistent_entry_is_refused(change: dict[str, object], message: st
 def test_a_broken_catalog_file_names_the_file_and_the_entry(tmp_path: Path) -> None:
     path = tmp_path / "catalog.yaml"
     path.write_text("version: 1\nmodels:\n  - id: x\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"catalog\.yaml: invalid catalog:\n  models\.0\."):
+    with pytest.raises(
+        ConfigError, match=r"catalog\.yaml: invalid catalog:\n  models\.0 \('x'\)\."
+    ):
+        load_catalog(path)
+
+
+def test_a_broken_entry_is_named_without_a_line_about_an_empty_list(tmp_path: Path) -> None:
+    """pydantic also reports the list of entries as empty when its one entry fails; the file
+    did list one, so that line only confused."""
+    import yaml
+
+    path = tmp_path / "catalog.yaml"
+    entry = _minimal() | {"languages": ["German"]}
+    path.write_text(yaml.safe_dump({"version": 1, "models": [entry]}), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_catalog(path)
+    assert str(caught.value).splitlines()[1:] == [
+        "  models.0 ('tiny-1b').languages: 'German' is not an ISO 639 language code"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "limit"),
+    [("params_b", 1e300, "100000"), ("context_length", 10**12, "100000000")],
+)
+def test_absurd_sizes_are_refused_naming_the_limit(
+    tmp_path: Path, field: str, value: float, limit: str
+) -> None:
+    import yaml
+
+    path = tmp_path / "catalog.yaml"
+    entry = _minimal() | {field: value}
+    path.write_text(yaml.safe_dump({"version": 1, "models": [entry]}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"models\.0 \('tiny-1b'\)\.{field}: .*equal to {limit}"):
         load_catalog(path)
 
 

@@ -8,6 +8,7 @@ what a use case of ``--use-cases`` needs), as Typer's own usage errors.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,20 +17,17 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 
 from stellwerk.cli import init_options
+from stellwerk.cli.init_proposal import Plan
 from stellwerk.errors import ConfigError
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.table import Table
 
     from stellwerk.config.schema import Classification
     from stellwerk.configurator.engines import Served
     from stellwerk.configurator.needs import Engine, Needs, OpennessNeed, UseCase
-    from stellwerk.configurator.select import Proposal
     from stellwerk.modelfacts import Catalog
 
-# backends, served models, header comment lines, engine script lines
-Plan = tuple[list[dict[str, object]], list["Served"], list[str], list[str]]
 
 ENGINE_HELP = "serving engine: ollama, vllm, llamacpp or localai"
 USE_CASE_HELP = "comma-separated: chat, code, reasoning, tools, vision, long_documents, translation"
@@ -104,6 +102,7 @@ def init(
     """Choose a small, a medium and a large model that fit; write stellwerk.yaml."""
     from rich.console import Console
 
+    from stellwerk.cli.init_proposal import from_proposal
     from stellwerk.configurator.writer import engine_script_path
     from stellwerk.errors import StellwerkError
     from stellwerk.modelfacts import load_catalog
@@ -112,8 +111,16 @@ def init(
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
     from stellwerk.configurator.needs import split_list
 
-    try:  # an explicit --context is never raised behind the user's back: a usage error
-        init_options.context(context, split_list(use_cases))
+    ask = sys.stdin.isatty() if interactive is None else interactive
+    try:  # options that contradict each other are usage errors, named before anything is done
+        init_options.context(context, split_list(use_cases))  # never raised behind one's back
+        init_options.conflicts(
+            gpu_memory=gpu_memory,
+            ram=ram,
+            quant=quant,
+            engine=engine if engine is not None or ask else "ollama",
+            discover=discover,
+        )
     except ConfigError as exc:
         _error(err, str(exc))
         raise typer.Exit(2) from exc
@@ -123,8 +130,9 @@ def init(
     if existing and not force:
         _error(err, f"{', '.join(existing)} already exists; nothing written (use --force)")
         raise typer.Exit(1)
-    ask = sys.stdin.isatty() if interactive is None else interactive
     try:
+        engine_host = init_options.engine_host(engine_host)
+        init_options.department(department)
         catalog = load_catalog(catalog_file)
         needs = _needs(
             ask,
@@ -149,7 +157,7 @@ def init(
         else:
             if size:
                 raise ConfigError("--size: only --discover takes sizes (of the served models)")
-            result = _from_proposal(catalog, needs, engine_host, out, err)
+            result = from_proposal(catalog, needs, engine_host, out, err)
             if result is None:
                 raise typer.Exit(1)
             backends, served, header, script = result
@@ -249,8 +257,8 @@ def _needs(
         if hardware:
             question("licences", LICENCE_HELP, "any")
             question("families", FAMILY_HELP, "")
-        question("use_cases", f"use cases ({USE_CASE_HELP})", "chat")
-        question("classifications", f"data classifications ({CLASS_HELP})", "internal")
+        question("use_cases", f"use cases, {USE_CASE_HELP}", "chat")
+        question("classifications", CLASS_HELP, "internal")
     # Needs checks every value and names the option of a bad one
     return build()
 
@@ -258,7 +266,8 @@ def _needs(
 def _ask_hardware(values: dict[str, object], build: Callable[..., Needs]) -> None:
     while True:
         gpu = typer.prompt("GPU memory in GB (0 for none)", default=0.0, type=float)
-        memory = {"gpu_memory": gpu} if gpu > 0 else {"ram": typer.prompt("RAM in GB", type=float)}
+        # only 0 means no GPU: a negative or absurd size is named (as --gpu-memory names it)
+        memory = {"ram": typer.prompt("RAM in GB", type=float)} if gpu == 0 else {"gpu_memory": gpu}
         try:
             build(**memory)
         except ConfigError as exc:
@@ -266,33 +275,6 @@ def _ask_hardware(values: dict[str, object], build: Callable[..., Needs]) -> Non
             continue
         values.update(memory)
         return
-
-
-def _from_proposal(
-    catalog: Catalog, needs: Needs, host: str, out: Console, err: Console
-) -> Plan | None:
-    from rich.markup import escape
-
-    from stellwerk.configurator.engines import plan
-    from stellwerk.configurator.select import propose
-
-    proposal = propose(catalog, needs)
-    if not proposal.fits:
-        for note in proposal.notes:
-            _error(err, note)
-        if proposal.smallest is None:
-            for model_id, reason in proposal.excluded:
-                err.print(f"  {model_id}: {reason}", markup=False, soft_wrap=True)
-        err.print("nothing written")
-        return None
-    out.print(_table(proposal))
-    for note in proposal.notes:
-        out.print(f"  {note}", markup=False, soft_wrap=True)
-    engine_plan = plan(proposal.picks, needs, host)
-    for note in engine_plan.notes:
-        err.print(f"[yellow]warning:[/] {escape(note)}", soft_wrap=True)
-    header = _proposal_header(proposal) + [f"WARNING: {note}" for note in engine_plan.notes]
-    return list(engine_plan.backends), list(engine_plan.served), header, list(engine_plan.commands)
 
 
 def _from_discovery(
@@ -387,6 +369,7 @@ def _write(
         render,
         use_case_name,
         validate,
+        validate_text,
         write_files,
     )
 
@@ -411,11 +394,14 @@ def _write(
     ]
     if engine_keyed:
         lines.append(f"The engine script reads ${ENGINE_KEY_ENV} too: start both with the same.")
-    written = write_files(output, render(raw, lines), script, force=force)
+    text = render(raw, lines)  # read back: exactly ``raw``, nothing more
+    validate_text(text)  # and what the gateway (and `config check`) will say of the file
+    written = write_files(output, text, script, force=force)
     out.print(f"wrote {written.config}", markup=False, soft_wrap=True)
     if written.script is not None:
         out.print(
-            f"wrote {written.script} (start the engine with: bash {written.script})",
+            f"wrote {written.script} (start the engine with: bash "
+            f"{shlex.quote(str(written.script))})",
             markup=False,
             soft_wrap=True,
         )
@@ -423,8 +409,9 @@ def _write(
             if not line.startswith("#"):
                 out.print(f"  {line}", markup=False, soft_wrap=True)
     exports = " ".join(f"{name}=..." for name in secrets)
+    config_arg = shlex.quote(str(output))  # pasted as printed, also with a space in the path
     out.print(
-        f"next: export {exports}, then: stellwerk serve --config {output}",
+        f"next: export {exports}, then: stellwerk serve --config {config_arg}",
         markup=False,
         soft_wrap=True,
     )
@@ -432,51 +419,9 @@ def _write(
     if proposed:
         out.print(
             f"{len(proposed)} of {len(served)} models are 'proposed': the gateway refuses every"
-            f" request for them until they are approved: stellwerk catalog set --config {output}"
-            f' MODEL in_review --reason "...", then MODEL approved ({", ".join(proposed)})',
+            " request for them until they are approved: stellwerk catalog set --config"
+            f' {config_arg} MODEL in_review --reason "...", then MODEL approved'
+            f" ({', '.join(proposed)})",
             markup=False,
             soft_wrap=True,
         )
-
-
-def _table(proposal: Proposal) -> Table:
-    from rich.markup import escape
-    from rich.table import Table
-
-    needs = proposal.needs
-    table = Table(title=f"Proposed models for {needs.engine} on {needs.memory_label}")
-    for column in ("class", "model", "params", "memory", "context", "licence", "why"):
-        table.add_column(column, overflow="fold")
-    for pick in proposal.picks:
-        model = pick.model
-        params = f"{model.params_b:g}B"
-        if model.is_moe:
-            params += f" ({model.active_params_b:g}B active)"
-        cells = (
-            pick.size_class,
-            f"{model.id}\n{model.name}",
-            params,
-            f"{pick.memory_gb:.1f} GB ({pick.quant})",
-            str(min(needs.context, model.context_length or needs.context)),
-            model.licence,
-            "\n".join(pick.reasons[1:]),
-        )
-        table.add_row(*(escape(cell) for cell in cells))
-    return table
-
-
-def _proposal_header(proposal: Proposal) -> list[str]:
-    needs = proposal.needs
-    lines = [
-        f"engine {needs.engine}, {needs.memory_label}, context {needs.context} tokens, "
-        f"languages {', '.join(needs.languages) or 'any'}, openness {needs.openness}, "
-        f"licences {', '.join(needs.licences) or 'any'}, "
-        f"preferred families {', '.join(needs.families) or 'none'}, "
-        f"use cases {', '.join(needs.use_cases)}, "
-        f"data up to {needs.highest_classification}",
-    ]
-    for pick in proposal.picks:
-        lines.append(f"{pick.size_class}: {pick.model.id} ({pick.model.name})")
-        lines.extend(f"  - {reason}" for reason in pick.reasons)
-    lines.extend(proposal.notes)
-    return lines

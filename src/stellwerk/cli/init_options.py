@@ -61,7 +61,7 @@ def licences(value: str | None, catalog: Catalog) -> tuple[str, ...]:
             f"{', '.join(sorted(set(known.values()) - {'osi'}, key=str.lower))}; osi for every "
             "OSI-approved one, any for all)"
         )
-    return wanted
+    return tuple(known[name] for name in wanted)  # as the catalog spells them
 
 
 def families(value: str | None, catalog: Catalog) -> tuple[str, ...]:
@@ -106,5 +106,77 @@ def context(value: int | None, use_cases: Sequence[str]) -> int:
             f"--context {value} is shorter than the {floor} tokens the long_documents use case "
             f"needs: give --context {floor} or more (or leave --context out: {floor} is then "
             "served), or leave long_documents out of --use-cases"
+        )
+    return value
+
+
+def engine_host(value: str) -> str:
+    """``--engine-host``: a host name, an IPv4 address or an IPv6 address in brackets. It is
+    written into the config's backend URLs and into the engine script's commands, so anything
+    else (a space, a quote, a line break) is refused rather than written."""
+    import ipaddress
+    import re
+
+    if value.startswith("[") and value.endswith("]"):
+        try:
+            ipaddress.IPv6Address(value[1:-1])
+        except ValueError:
+            pass
+        else:
+            return value
+    label = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+    if len(value) <= 253 and re.fullmatch(rf"{label}(?:\.{label})*", value):
+        return value
+    hint = " (an IPv6 address goes in brackets: [::1])" if ":" in value else ""
+    raise ConfigError(
+        f"--engine-host: {value!r} is not a host name or an IP address{hint}; give the name or "
+        "address the gateway reaches the engine at, e.g. 127.0.0.1 or ollama"
+    )
+
+
+def conflicts(
+    *,
+    gpu_memory: float | None,
+    ram: float | None,
+    quant: str | None,
+    engine: str | None,
+    discover: str | None,
+) -> None:
+    """Options that contradict each other, refused rather than one silently dropped. ``engine``
+    is None when it is still to be asked (``Needs`` checks the answer)."""
+    if gpu_memory is not None and ram is not None:
+        raise ConfigError(
+            "--gpu-memory and --ram: give one: --gpu-memory GB when the models run on GPUs, "
+            "--ram GB when they run on the CPU"
+        )
+    from stellwerk.modelfacts import QUANTS
+
+    if quant is None or quant.strip().lower() not in QUANTS:
+        return  # no --quant, or one that is not a quantisation: named as a bad value
+    if discover is not None:
+        raise ConfigError(
+            f"--quant {quant} does not apply to --discover: the server already serves its "
+            "models at the quantisation they have; leave --quant out"
+        )
+    if engine is not None and engine.strip().lower() == "ollama":
+        from stellwerk.configurator.needs import ollama_quant_refusal
+
+        raise ConfigError(ollama_quant_refusal(quant))
+
+
+def department(value: str) -> str:
+    """``--department``: the name of the first department, which also names its key
+    (``NAME-key``) and its use case (``NAME-assistant``); each must be a name the config takes,
+    so the name is checked here, before anything is proposed, in the option's own words."""
+    import re
+
+    from stellwerk.configurator.writer import use_case_name
+
+    longest = 128 - len(use_case_name(""))
+    if not re.fullmatch(rf"[A-Za-z0-9][A-Za-z0-9._/-]{{0,{longest - 1}}}", value):
+        raise ConfigError(
+            f"--department: {value!r} cannot name a department: use ASCII letters, digits and"
+            f" . _ / - (starting with a letter or digit, at most {longest} characters), as it "
+            f"also names its key ({value + '-key'!r}) and its use case ({use_case_name(value)!r})"
         )
     return value

@@ -124,7 +124,7 @@ def decide(
     from stellwerk.routing.learned import LearnedRouter
     from stellwerk.routing.loader import load_router
 
-    ledger = _open_state(cfg)
+    ledger, blank = _open_state(cfg)
     try:
         calibrations = CalibrationStore(ledger)
         served = with_measured_costs(cfg, calibrations.current_costs())
@@ -132,7 +132,10 @@ def decide(
             served = served.model_copy(update={"departments": (_anyone(),)})
             department = department or _anyone().name
         governance = Governance(ledger, served, evaluated=calibrations.evaluated)
-        governance.reload()
+        if blank:
+            governance.start()  # seeded into the blank ledger: the config's catalog, use cases
+        else:
+            governance.reload()
         principal = _principal(served, governance, key, department, use_case, classification)
         router = load_router(served.router)
         if isinstance(router, LearnedRouter):  # the version in use, as the gateway loads it
@@ -163,17 +166,17 @@ def decide(
         ledger.close()
 
 
-def _open_state(cfg: StellwerkConfig) -> Ledger:
-    """The config's ledger; a blank in-memory one when its SQLite file does not exist yet (the
-    config's own state then applies, and no file is made)."""
+def _open_state(cfg: StellwerkConfig) -> tuple[Ledger, bool]:
+    """The config's ledger; a blank in-memory one (True) when its SQLite file does not exist
+    yet (the config's own state then applies, and no file is made)."""
     from sqlalchemy.engine import make_url
 
     from stellwerk.ledger.ledger import open_ledger
 
     url = make_url(cfg.server.database_url)
     if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
-        return open_ledger("sqlite://")
-    return open_ledger(url)
+        return open_ledger("sqlite://"), True
+    return open_ledger(url), False
 
 
 def _anyone() -> Any:
@@ -211,6 +214,13 @@ def _principal(
         if use_case is not None and use_case not in cases:
             raise InvalidRequest(
                 f"use case {use_case!r} does not exist (use cases: {', '.join(cases) or 'none'})"
+            )
+        if use_case is not None and cases[use_case].department != department:
+            # no request can run so: a key of the department is never bound to another's use
+            # case (``keys create`` refuses it in the same words)
+            raise InvalidRequest(
+                f"use case {use_case!r} belongs to department {cases[use_case].department!r},"
+                f" not {department!r}"
             )
         principal = key_principal(
             key_id="(department)",

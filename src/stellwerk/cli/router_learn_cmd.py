@@ -93,9 +93,23 @@ def adapt_cmd(
             config_hash=file_hash,
             judged_at=judged_at,
         )
-        _print({**outcome.as_json(router.version), "dry_run": dry_run})
+        _print(adapt_report(outcome.as_json(router.version), dry_run=dry_run))
         if outcome.why:
             typer.echo(outcome.why, err=True)
+
+
+def adapt_report(figures: dict[str, Any], *, dry_run: bool) -> dict[str, Any]:
+    """What ``router adapt`` prints: the outcome's figures, with ``would_promote`` (the
+    comparison's verdict) and ``promoted`` (a version was stored: never on a dry run, which
+    stores nothing), so that a script reading ``promoted`` is not told of a version that
+    does not exist."""
+    verdict = bool(figures.get("promoted"))
+    return {
+        **figures,
+        "would_promote": verdict,
+        "promoted": verdict and not dry_run,
+        "dry_run": dry_run,
+    }
 
 
 def rollback_cmd(

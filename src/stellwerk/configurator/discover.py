@@ -33,6 +33,7 @@ _QUANT_SUFFIX = re.compile(
 )
 _SIZE = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)b(?![a-z0-9])")
 _ID_BAD = re.compile(r"[^A-Za-z0-9._:/-]+")
+ROUTE = "a Stellwerk route (it chooses among that gateway's models), not a model"
 _EMBED_NAME = re.compile(r"embed", re.IGNORECASE)
 # Ollama's /api/show capabilities -> ours ("completion" is its word for generating text)
 _OLLAMA_CAN = {
@@ -55,6 +56,7 @@ class Found:
     how: str
     context_length: int | None = None
     capabilities: tuple[str, ...] | None = None  # read or probed; None: not known (chat)
+    route: bool = False  # a Stellwerk gateway's route (``details.format: stellwerk-route``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,7 @@ def _get(client: httpx.Client, url: str, endpoint: str) -> object:
 def _shown(client: httpx.Client, root: str, found: Found) -> Found:
     """An Ollama model the catalog does not know: its parameter count (when the listing gives
     none) and its capabilities from ``/api/show``, where the server says them."""
-    if found.match is not None:
+    if found.route:
         return found
     try:
         response = client.post(f"{root}/api/show", json={"model": found.name})
@@ -128,8 +130,15 @@ def _shown(client: httpx.Client, root: str, found: Found) -> Found:
     except (httpx.HTTPError, ValueError):
         shown = None
     if not isinstance(shown, dict):
-        return replace(found, capabilities=_by_name(found.name))
+        return (
+            found if found.match is not None else replace(found, capabilities=_by_name(found.name))
+        )
     info = shown.get("model_info")
+    context = _ollama_context(info)
+    if context is not None:
+        found = replace(found, context_length=context)
+    if found.match is not None:
+        return found
     count = info.get("general.parameter_count") if isinstance(info, dict) else None
     if (
         found.params_b is None
@@ -143,6 +152,21 @@ def _shown(client: httpx.Client, root: str, found: Found) -> Found:
         capabilities = tuple(dict.fromkeys(_OLLAMA_CAN[c] for c in said if c in _OLLAMA_CAN))
         return replace(found, capabilities=capabilities or None)
     return replace(found, capabilities=_by_name(found.name))
+
+
+def _ollama_context(info: object) -> int | None:
+    """The context length Ollama's ``/api/show`` gives in ``model_info`` under
+    ``<architecture>.context_length`` (``llama.context_length``: 131072)."""
+    if not isinstance(info, dict):
+        return None
+    arch = info.get("general.architecture")
+    keys = [f"{arch}.context_length"] if isinstance(arch, str) else []
+    keys += [key for key in info if isinstance(key, str) and key.endswith(".context_length")]
+    for key in keys:
+        value = info.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
 
 
 def _probed(client: httpx.Client, root: str, found: Found) -> Found:
@@ -194,6 +218,8 @@ def _from_ollama(item: object, catalog: Catalog) -> Found:
     assert isinstance(details, dict)
     params = _parse_size(str(details.get("parameter_size", "")))
     quant = details.get("quantization_level")
+    if details.get("format") == "stellwerk-route":
+        return Found(name, None, None, None, ROUTE, route=True)
     model, how = match_name(name, catalog)
     return Found(name, params, str(quant) if quant else None, model, how)
 
@@ -250,7 +276,7 @@ def match_name(name: str, catalog: Catalog) -> tuple[CatalogModel | None, str]:
             if repo == cat_repo and tag.startswith(cat_tag + "-"):
                 return model, f"Ollama tag (a build of {model.ollama_tag})"
         if tag == "latest":
-            return None, "':latest' does not say which size; pull a size tag"
+            return None, "':latest' does not say which size (pull a size tag)"
     stem = _stem(lowered)
     for model in catalog:
         if model.hf_id and stem == _stem(model.hf_id):
@@ -279,6 +305,9 @@ def served_from(
     rows: list[tuple[float, Served]] = []
     report: list[str] = []
     for found in discovery.found:
+        if found.route:
+            report.append(f"{found.name}: {ROUTE}; left out")
+            continue
         if found.match is not None:
             if found.name in sizes:
                 report.append(
@@ -289,26 +318,40 @@ def served_from(
             if problem:
                 report.append(f"{found.name}: {problem}; added as 'proposed', not approved")
             rows.append((found.match.effective_params_b, row))
+            report += _assumed(found, row)
             continue
         params = sizes.get(found.name) or found.params_b or _size_in_name(found.name)
         if params is None:
             report.append(
-                f"{found.name}: {found.how} and its size is unknown; left out (give it with "
-                f"--size {found.name}=BILLIONS, or run init on a terminal to be asked, or add "
-                "it to the config with its params_b)"
+                f"{found.name}: {found.how}; its size is unknown, so it is left out (give it "
+                f"with --size {found.name}=BILLIONS, or run init on a terminal to be asked, or "
+                "add it to the config with its params_b)"
             )
             continue
         kind = "" if "chat" in (found.capabilities or ("chat",)) else " as an embedding model"
         report.append(
             f"{found.name}: {found.how}; added as 'proposed'{kind} with {params:g}B parameters"
         )
-        rows.append((params, _unknown(found, params, backend, needs)))
+        row = _unknown(found, params, backend, needs)
+        rows.append((params, row))
+        report += _assumed(found, row)
     rows.sort(key=lambda pair: pair[0])
     # size classes rank the chat models; a model that only embeds is small and ranks none
     chat = [row for _, row in rows if "chat" in row.capabilities]
     classes = {id(row): _class_of(i, len(chat)) for i, row in enumerate(chat)}
     ordered = [replace(row, size_class=classes.get(id(row), "small")) for _, row in rows]
     return tuple(ordered), report
+
+
+def _assumed(found: Found, row: Served) -> list[str]:
+    """What to say when the server did not report a model's context: the context written is
+    then an assumption, which the operator should check against how the server runs it."""
+    if found.context_length is not None:
+        return []
+    return [
+        f"{found.name}: the server does not report its context length; {row.context_length} "
+        "tokens assumed (set context_length in the config to what the server serves)"
+    ]
 
 
 def _class_of(index: int, count: int) -> str:

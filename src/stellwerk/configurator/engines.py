@@ -51,7 +51,7 @@ LOCALAI_GPU_IMAGE = "localai/localai:latest-gpu-nvidia-cuda-12"
 OLLAMA_PORT = 11434
 VLLM_TOTAL_SHARE = 0.9
 ENGINE_KEY_ENV = "STELLWERK_ENGINE_KEY"
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ LONG_DOCUMENT_TOKENS = 32768
 OSI_LICENCES = frozenset({"apache-2.0", "mit", "bsd-2-clause", "bsd-3-clause", "mpl-2.0"})
 
 HEADROOM = 0.9
+MAX_MEMORY_GB = 100_000.0
 
 _LANG = re.compile(r"^[a-z]{2,3}$")
 
@@ -40,7 +41,8 @@ class Needs:
     with, and what the memory estimate is computed for; the ``long_documents`` use case raises
     it to at least ``LONG_DOCUMENT_TOKENS`` (``stellwerk init`` refuses a shorter ``--context``
     the user gave instead: ``cli.init_options.context``). ``licences`` are the only licences
-    accepted (lower case; ``osi`` stands for every OSI-approved one), empty for any;
+    accepted (as the catalog spells them, compared without case; ``osi`` stands for every
+    OSI-approved one), empty for any;
     ``families`` are preferred model families (lower case), which win among models of about the
     same size.
     """
@@ -61,8 +63,13 @@ class Needs:
         if self.engine not in ENGINES:
             raise ConfigError(f"--engine: {self.engine!r} is not one of {', '.join(ENGINES)}")
         for option, value in (("--gpu-memory", self.gpu_memory_gb), ("--ram", self.ram_gb)):
-            if value is not None and not 0 < value <= 100_000:
-                raise ConfigError(f"{option}: {value} GB is not a usable amount of memory")
+            if value is not None and not 0 < value <= MAX_MEMORY_GB:
+                raise ConfigError(
+                    f"{option}: {value:g} GB is not a usable amount of memory (give more than 0"
+                    f" and at most {MAX_MEMORY_GB:g} GB)"
+                )
+        if self.quant is not None and self.engine == "ollama":
+            raise ConfigError(ollama_quant_refusal(self.quant))
         if self.engine == "vllm" and self.gpu_memory_gb is None and self.ram_gb is not None:
             raise ConfigError("--engine vllm needs a GPU: give --gpu-memory GB")
         for code in self.languages:
@@ -93,7 +100,8 @@ class Needs:
         if not self.licences:
             return True
         name = licence.strip().lower()
-        return name in self.licences or ("osi" in self.licences and name in OSI_LICENCES)
+        accepted = {item.strip().lower() for item in self.licences}
+        return name in accepted or ("osi" in accepted and name in OSI_LICENCES)
 
     def prefers(self, family: str) -> bool:
         return family.strip().lower() in self.families
@@ -141,6 +149,15 @@ class Needs:
         vLLM, llama.cpp and LocalAI keep every served model resident, so those must fit
         together."""
         return self.engine == "ollama"
+
+
+def ollama_quant_refusal(quant: str) -> str:
+    """Why ``--quant`` is refused with Ollama (rather than silently ignored)."""
+    return (
+        f"--quant {quant} does not apply to --engine ollama: Ollama serves the quantisation its "
+        "library tag holds (a model without one is imported at q4_k_m); leave --quant out, or "
+        "choose it with --engine llamacpp, localai or vllm"
+    )
 
 
 def split_list(value: str | None) -> tuple[str, ...]:

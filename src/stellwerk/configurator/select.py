@@ -29,6 +29,7 @@ SMALL_TARGET_B = 3.5
 SEPARATION = 1.5  # each class at least 1.5x the dense-equivalent size of the one below
 KEEP_THREE_IF = 0.5  # three classes unless that halves the large model a pair would allow
 PREFERENCE = math.log(1.5)  # how much nearer a preferred family's model counts, in log size
+ROLE_ALONE = "the only model that meets these needs and fits: it answers every request"
 SIZE_CLASSES_FOR = {1: ("medium",), 2: ("small", "large"), 3: ("small", "medium", "large")}
 
 
@@ -168,7 +169,7 @@ def propose(catalog: Catalog, needs: Needs) -> Proposal:
     notes: list[str] = []
     classes = SIZE_CLASSES_FOR[len(chosen)]
     picks = tuple(
-        _pick(size_class, model, needs, _reasons(size_class, model, needs))
+        _pick(size_class, model, needs, _reasons(size_class, model, needs, alone=len(chosen) == 1))
         for size_class, model in zip(classes, chosen, strict=True)
     )
     if needs.engine_swaps_models:
@@ -257,13 +258,17 @@ def _pick(size_class: str, model: CatalogModel, needs: Needs, reasons: Iterable[
     return Pick(size_class, model, quant, model.memory_gb(quant, needs.context), tuple(reasons))
 
 
-def _reasons(size_class: str, model: CatalogModel, needs: Needs) -> list[str]:
+def _reasons(
+    size_class: str, model: CatalogModel, needs: Needs, *, alone: bool = False
+) -> list[str]:
     quant = quant_for(model, needs)
     context = min(needs.context, model.context_length or needs.context)
     reasons = [
         f"needs {model.memory_gb(quant, needs.context):.1f} GB at {quant} with a "
         f"{context}-token context ({needs.budget_gb:.1f} GB usable of {needs.memory_label})",
-        {
+        ROLE_ALONE
+        if alone
+        else {
             "small": "the cheap, fast model for short and simple requests",
             "medium": "the everyday model between the two",
             "large": "the largest that fits, for the hardest requests",

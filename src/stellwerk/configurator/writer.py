@@ -1,5 +1,6 @@
-"""Turning a plan into ``stellwerk.yaml`` (validated with the gateway's own schema before a
-byte is written) and the engine script beside it.
+"""Turning a plan into ``stellwerk.yaml`` and the engine script beside it. The config is made
+as data, validated with the gateway's own schema, written by the YAML emitter, and its text read
+back and validated again (it must hold exactly the data meant) before a byte is written.
 
 Prices are internal cost, not money paid to anyone: the compute a token takes grows with the
 parameters active for it, so each model is charged ``PRICE_PER_ACTIVE_B`` units per one
@@ -19,6 +20,8 @@ from pathlib import Path
 import yaml
 
 from stellwerk.config import StellwerkConfig, parse_config
+from stellwerk.config.plain_text import hidden
+from stellwerk.config.yaml_keys import load_yaml
 from stellwerk.configurator.engines import Served
 from stellwerk.errors import ConfigError
 
@@ -127,11 +130,56 @@ def validate(raw: dict[str, object]) -> StellwerkConfig:
 
 
 def render(raw: dict[str, object], header: Sequence[str]) -> str:
-    comments = "".join(f"# {line}".rstrip() + "\n" for line in header)
+    """The config's text: ``header`` as comments, ``raw`` as YAML made by the emitter (never by
+    pasting values into text). The text is read back before it is returned: it must give
+    exactly ``raw`` (no setting more, none less or changed), else a ``ConfigError`` (a bug)."""
+    comments = "".join(comment(line) + "\n" for line in header)
     body = yaml.safe_dump(
         raw, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
     )
-    return comments + ("\n" if comments else "") + body
+    text = comments + ("\n" if comments else "") + body
+    parsed = _read(text)
+    if parsed != _as_yaml_reads(raw):
+        extra = sorted(map(str, set(parsed) - set(raw))) if isinstance(parsed, dict) else []
+        raise ConfigError(
+            "stellwerk init: the config text would not read back as the config meant"
+            + (f" (it adds {', '.join(extra)})" if extra else "")
+            + "; nothing written"
+        )
+    return text
+
+
+def comment(line: str) -> str:
+    """``line`` as one YAML comment line. The header quotes names a catalog file or a server
+    gave (a model's name, a served model's id): a line break in one would end the comment, and
+    what follows it would be read as settings. So every character a terminal does not show as
+    itself (line breaks, U+2028 and U+0085, which YAML also reads as line breaks, direction
+    marks ...) is written as its escape (``\\u000a``): the comment stays one line and says
+    what the name holds."""
+    shown = "".join(f"\\u{ord(char):04x}" if hidden(char) is not None else char for char in line)
+    return f"# {shown}".rstrip()
+
+
+def validate_text(text: str) -> StellwerkConfig:
+    """``text`` read and validated as the gateway reads a config file (``stellwerk config
+    check`` says the same of the file written); a ``ConfigError`` when it would refuse it."""
+    return parse_config(_read(text), source="stellwerk init (the text to write)")
+
+
+def _read(text: str) -> object:
+    try:
+        return load_yaml(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"stellwerk init: the config text is not valid YAML: {exc}") from exc
+
+
+def _as_yaml_reads(value: object) -> object:
+    """``value`` as YAML gives it back: tuples as lists."""
+    if isinstance(value, dict):
+        return {key: _as_yaml_reads(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_yaml_reads(item) for item in value]
+    return value
 
 
 def write_files(

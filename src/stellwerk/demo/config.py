@@ -132,12 +132,22 @@ def demo_config_data(llama_url: str, keys: DemoKeys, *, host: str, port: int) ->
     }
 
 
+def _shown_path(path: Path) -> str:
+    """``path`` as the header's example command gives it: quoted for the shell, and kept on the
+    comment's line (a line break in a folder's name would start a line of settings)."""
+    import shlex
+
+    from stellwerk.configurator.writer import comment
+
+    return comment(shlex.quote(str(path))).removeprefix("# ")
+
+
 def write_demo_config(
     folder: Path, llama_url: str, keys: DemoKeys, *, host: str, port: int
 ) -> Path:
     """Write the demo's ``stellwerk.yaml`` into ``folder``; returns its (absolute) path."""
     path = (folder / CONFIG_FILE).resolve()
     data = demo_config_data(llama_url, keys, host=host, port=port)
-    text = _HEADER.format(path=path) + yaml.safe_dump(data, sort_keys=False)
+    text = _HEADER.format(path=_shown_path(path)) + yaml.safe_dump(data, sort_keys=False)
     path.write_text(text, encoding="utf-8")
     return path

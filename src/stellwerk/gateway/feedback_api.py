@@ -68,7 +68,7 @@ async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     found = await runtime.pending.find(request_id, principal.key_id)
     if found.state in (State.RUNNING, State.FINISHING):
         raise Conflict(
-            f"request {request_id[:32]!r} has not finished yet; send feedback after its answer"
+            f"request {body.request_id!r} has not finished yet; send feedback after its answer"
             " ends",
             param="request_id",
             code="not_finished",
@@ -76,13 +76,13 @@ async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     pending = found.entry
     if pending is None:
         raise NotFound(
-            _not_found(runtime, request_id, found.state),
+            _not_found(runtime, body.request_id, found.state),
             param="request_id",
             code="request_not_found",
         )
     if not pending.evidence.readable:
         raise Conflict(
-            f"request {request_id[:32]!r} cannot be graded: the router could not read its prompt"
+            f"request {body.request_id!r} cannot be graded: the router could not read its prompt"
             " (no word of it is one the router knows), so a grade cannot teach it anything",
             param="request_id",
             code="not_gradable",
@@ -113,8 +113,10 @@ async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 def _not_found(runtime: Runtime, request_id: str, state: State) -> str:
-    """Why ``request_id`` cannot get feedback, as far as this gateway can tell its caller."""
-    router, shown = runtime.config.router, repr(request_id[:32])
+    """Why ``request_id`` cannot get feedback, as far as this gateway can tell its caller; the id
+    is named whole, as the caller sent it (at most 128 characters), so that it reads as the id
+    the caller has."""
+    router, shown = runtime.config.router, repr(request_id)
     if not runtime.pending.on:
         return (
             f"no routed request {shown} can get feedback: this gateway keeps none"

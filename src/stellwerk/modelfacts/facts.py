@@ -26,6 +26,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from stellwerk.config.base import Strict
+from stellwerk.config.plain_text import plain_text
 
 Variant = Literal["base", "instruct", "reasoning"]
 Openness = Literal["open_weights", "fully_open"]
@@ -37,6 +38,8 @@ BITS_PER_WEIGHT: dict[str, float] = {"q4_k_m": 4.85, "q8_0": 8.5, "f16": 16.0}
 QUANTS: tuple[Quant, ...] = ("q4_k_m", "q8_0", "f16")
 DEFAULT_KV_BYTES_PER_TOKEN = 256 * 1024
 RUNTIME_OVERHEAD_GB = 1.0
+MAX_PARAMS_B = 100_000.0  # 100 trillion parameters: far above any model there is
+MAX_CONTEXT = 100_000_000
 
 NULLABLE_FACTS = (
     "active_params_b",
@@ -59,6 +62,8 @@ class Benchmark(Strict):
     name: str = Field(min_length=2)
     score: float = Field(ge=0, le=100)
     source: str
+
+    _text = field_validator("name", "source")(plain_text)
 
     @field_validator("source")
     @classmethod
@@ -86,30 +91,48 @@ class CatalogModel(Strict):
     family: str = Field(min_length=2)
     name: str = Field(min_length=2)
     variant: Variant
-    params_b: float = Field(gt=0, description="total parameters, billions")
-    active_params_b: float | None = Field(default=None, gt=0)
+    params_b: float = Field(gt=0, le=MAX_PARAMS_B, description="total parameters, billions")
+    active_params_b: float | None = Field(default=None, gt=0, le=MAX_PARAMS_B)
     licence: str = Field(min_length=2)
     licence_url: str
     openness: Openness
     mof_class: MofClass | None = None
     languages: tuple[str, ...] = Field(min_length=1)
     languages_note: str | None = None
-    context_length: int | None = Field(default=None, gt=0)
+    context_length: int | None = Field(default=None, gt=0, le=MAX_CONTEXT)
     capabilities: tuple[Capability, ...] = ("chat",)
     architecture: Architecture | None = None
     ollama_tag: str | None = None
-    ollama_size_gb: float | None = Field(default=None, gt=0)
+    ollama_size_gb: float | None = Field(default=None, gt=0, le=MAX_PARAMS_B * 4)
     ollama_quant: Quant = "q4_k_m"
     hf_id: str | None = None
     benchmark: Benchmark | None = None
     sources: tuple[str, ...] = Field(min_length=1)
     null_reasons: dict[str, str] = Field(default_factory=dict)
 
+    # shown by `stellwerk init` and written into the header of the config it writes: one line
+    # of plain text each, so that no entry can add a line of its own (config.plain_text)
+    _text = field_validator("family", "name", "licence", "languages_note")(plain_text)
+
     @field_validator("id")
     @classmethod
     def _id_shape(cls, value: str) -> str:
+        # the id becomes a model id of the config `stellwerk init` writes: a catalog id must be
+        # one the config takes (config.schema.ModelConfig), never a route's
         if not _ID.match(value):
-            raise ValueError(f"{value!r}: ids are lowercase letters, digits, '.' and '-'")
+            raise ValueError(
+                f"{value!r}: ids are lowercase letters, digits, '.' and '-' (2 to 64, starting"
+                " with a letter or digit)"
+            )
+        if value.startswith("auto"):
+            raise ValueError(f"{value!r}: ids starting with 'auto' are reserved for routes")
+        return value
+
+    @field_validator("null_reasons")
+    @classmethod
+    def _reasons(cls, value: dict[str, str]) -> dict[str, str]:
+        for reason in value.values():
+            plain_text(reason)
         return value
 
     @field_validator("languages")
@@ -142,6 +165,7 @@ class CatalogModel(Strict):
         for url in (value,) if isinstance(value, str) else value:
             if not url.startswith("https://"):
                 raise ValueError(f"{url!r} is not an https URL")
+            plain_text(url)
         return value
 
     @model_validator(mode="after")

@@ -63,9 +63,38 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     try:
         return Catalog.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(part) for part in err["loc"])
-            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"{where}: {message.removeprefix('Value error, ')}")
-        raise ConfigError(f"{source}: invalid catalog:\n  " + "\n  ".join(problems)) from exc
+        raise ConfigError(
+            f"{source}: invalid catalog:\n  " + "\n  ".join(_problems(exc, raw))
+        ) from exc
+
+
+def _problems(exc: ValidationError, raw: object) -> list[str]:
+    """One line per problem, an entry named by its index and its id (``models.3 (apertus-8b)
+    .name: ...``). pydantic also reports an empty ``models`` when every entry failed; that line
+    is left out when an entry's own problem is named (the file did list entries)."""
+    errors = exc.errors()
+    entry_failed = any(len(err["loc"]) > 1 and err["loc"][0] == "models" for err in errors)
+    problems = []
+    for err in errors:
+        loc = err["loc"]
+        if entry_failed and loc == ("models",) and err["type"] == "too_short":
+            continue
+        where = ".".join(str(part) for part in loc)
+        if len(loc) > 1 and loc[0] == "models" and isinstance(loc[1], int):
+            named = _entry_id(raw, loc[1])
+            rest = "".join(f".{part}" for part in loc[2:])
+            where = f"models.{loc[1]}" + (f" ({named})" if named else "") + rest
+        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        problems.append(f"{where}: {message.removeprefix('Value error, ')}")
+    return problems
+
+
+def _entry_id(raw: object, index: int) -> str | None:
+    """The id an entry gives, shown as the catalog's ids are written (else None)."""
+    if not isinstance(raw, dict):
+        return None
+    models = raw.get("models")
+    if not isinstance(models, list) or index >= len(models) or not isinstance(models[index], dict):
+        return None
+    entry_id = models[index].get("id")
+    return repr(entry_id) if isinstance(entry_id, str) else None
