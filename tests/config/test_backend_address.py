@@ -113,3 +113,32 @@ def test_serve_names_the_backend_without_its_user_and_password(tmp_path: Path) -
     text = "".join(said)
     assert "backends: ollama http://***@127.0.0.1:18151/v1 (openai)" in text, text
     assert "s3cr3tP4ss" not in text and "alice" not in text
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        (
+            "http://127.0.0.1:18151/v1\nX-Injected: 1",
+            "contains the control character U+000A; write it on one line of plain text",
+        ),
+        (
+            "http://127.0.0.1:18151/v1\u202e",
+            "contains the control character U+202E (RIGHT-TO-LEFT OVERRIDE)",
+        ),
+        (
+            "http://alice:pw@127.0.0.1:18151/my models",
+            "'http://***@127.0.0.1:18151/my models' holds a space; a URL has none (%20)",
+        ),
+    ],
+    ids=["line-break", "direction-override", "space"],
+)
+def test_config_check_refuses_a_base_url_that_is_not_one_plain_address(
+    tmp_path: Path, url: str, said: str
+) -> None:
+    """Walk 19 (w19cfg's note): a line break, a hidden character or a space in ``base_url`` was
+    taken, and the address shown in ``serve``'s lines and the audit was not the one used."""
+    answer = _check(_with_backend(tmp_path, base_url=url))
+    assert answer.exit_code == 2, answer.output
+    assert f"backends.0.base_url: {said}" in answer.stderr
+    assert "pw@" not in answer.stderr

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 
 from stellwerk.config.base import Strict, check_env, check_name
 from stellwerk.config.governed_params import NOT_PASSED_ON
+from stellwerk.config.plain_text import plain_text
 
 #: a request parameter's name, as ``pass_params`` lists it: a top-level one, or a key inside the
 #: request's objects by its place, each list's indexes left out (``messages[].prefix``)
@@ -71,6 +72,9 @@ class BackendConfig(Strict):
         is ``http://``), no ``/`` at its end."""
         if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
             raise ValueError(f"{shown_address(value)!r} is not an http(s) URL")
+        plain_text(value)  # a line break or a hidden character: not one address as shown
+        if re.search(r"\s", value):
+            raise ValueError(f"{shown_address(value)!r} holds a space; a URL has none (%20)")
         scheme, sep, rest = value.partition("://")
         value = scheme.lower() + sep + rest
         if "?" in value or "#" in value:
