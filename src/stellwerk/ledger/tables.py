@@ -60,6 +60,19 @@ def refused(status: ColumnElement[int]) -> ColumnElement[bool]:
     )
 
 
+IDLE_GROUP = "(load/unload)"
+"""The row, in usage by model, of the requests answered with no model: Ollama's load and unload
+(``/api/generate`` without a prompt, ``/api/chat`` without messages, ``gateway.pipeline.ready``),
+which ask for no answer and are recorded with no model, not refused and not failed. The other
+records with no model were refused or failed before one was chosen. No model id can be this
+(``config.base.check_name`` takes no parentheses)."""
+
+
+def idle(model: ColumnElement[str | None], status: ColumnElement[int]) -> ColumnElement[bool]:
+    """A record answered with no model (``IDLE_GROUP``): no model, and no error."""
+    return and_(model.is_(None), status < literal_column(str(ERROR_STATUS)))
+
+
 usage = Table(
     "usage",
     metadata,
