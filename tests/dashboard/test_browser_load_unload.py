@@ -4,7 +4,11 @@ nor failed. The department's table by model counted them in its row "refused (no
 (walk 19, D1), which then said that answered requests were refused. Now they have a row of their
 own, on the dashboard (in a real browser, English and German), in ``GET /admin/usage`` and so in
 ``stellwerk report usage`` (which reads the same report), and every view still adds up to the same
-totals; on SQLite and PostgreSQL. The gateway's backend is down: a load needs none."""
+totals; on SQLite and PostgreSQL. The gateway's backend is down: a load needs none.
+
+A load of a route (``auto``) asked the router nothing: the overview's savings did not count it
+among the routed requests, the router-learning page did (one more, walk 19, D2). Both count by
+one rule now."""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from tests.dashboard.conftest import (
     dashboard_raw,
     seed,
 )
-from tests.dashboard.traffic import chat, wait_for_usage
+from tests.dashboard.traffic import chat, record, served, wait_for_usage
 from tests.fixtures.gateway import KEYS, running_gateway
 
 if TYPE_CHECKING:
@@ -84,3 +88,37 @@ def test_loads_and_unloads_have_their_own_row_and_are_not_refused(
     page.goto(loaded.url)  # the overview's month: the same three, one refused
     total = page.locator("p.total").first.inner_text()
     assert t["n_requests"].format(n=3) in total and t["n_refused"].format(n=1) in total, total
+
+
+def _routed_on_learning_page(page: Page, department: str, column: int) -> str:
+    row = page.locator("#l-departments tr", has=page.locator("td:first-child", has_text=department))
+    return row.locator("td").nth(column).inner_text()
+
+
+@pytest.mark.llama
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_savings_and_the_router_learning_page_count_the_same_routed_requests(
+    loaded: DashboardGateway, page: Page, language: str
+) -> None:
+    """Besides the fixture's load of ``auto``: one routed request of research served (compared
+    with tiny-large) and one of legal refused before a model was chosen (its budget is 0). Two
+    routed requests, on both pages."""
+    t = labels(language)  # type: ignore[arg-type]
+    config = loaded.gateway.config
+    record(loaded, [served(config, department="research", key_id="research-1",
+                           model="tiny-small", reference="tiny-large")])  # fmt: skip
+    cap = {"monthly_budget": "0", "reason": "no spending"}
+    put = loaded.gateway.put("/admin/limits/department/legal", json=cap, headers=ADMIN)
+    assert put.status_code == 200, put.text
+    assert chat(loaded, KEYS["legal"]).status_code == 429
+    wait_for_usage(loaded, 5)
+    speak(page, loaded, language)
+    log_in(page, loaded)
+    savings = page.locator("#w-savings").inner_text()
+    assert t["savings_compared"].format(n=2, compared=1) in savings, savings
+    assert t["savings_refused_one"].format(n=1) in savings, savings
+    page.goto(f"{loaded.url}/learning")
+    headers = page.locator("#l-departments thead th").all_inner_texts()
+    column = headers.index(t["routed_requests"])
+    routed = {d: _routed_on_learning_page(page, d, column) for d in ("research", "legal")}
+    assert routed == {"research": "1", "legal": "1"}
