@@ -166,6 +166,11 @@ def test_keys_list_shows_the_config_keys_beside_the_stored_ones(
             " known: finance, legal",
         ),
         (("report", "usage", "--month", "2026-13"), "not a month"),
+        # blanks and other scripts' digits were read as December (walk 19, B1)
+        (("report", "usage", "--month", " 2026-12"), "month ' 2026-12' is not a month of"),
+        (("report", "usage", "--month", "2026-12 "), "(the digits 0 to 9, no spaces)"),
+        (("report", "usage", "--month", "\uff12\uff10\uff12\uff16-12"), "is not a month of"),
+        (("report", "usage", "--month", "\u0662\u0660\u0662\u0666-\u0661\u0662"), "not a month"),
         (("report", "usage", "--month", "2026-11", "--by", "colour"), "cannot report usage by"),
         (("report", "usage", "--month", "2026-11", "--format", "xml"), "unknown format 'xml'"),
     ],
@@ -176,6 +181,14 @@ def test_bad_input_exits_2_naming_the_problem(
     code, out, err = run(*args[:2], "-c", str(config_path), *args[2:])
     assert (code, out) == (2, "")
     assert message in err
+
+
+@pytest.mark.parametrize("since", [" 2026-12-01", "2026-12-01 "])
+def test_a_time_with_blanks_around_it_is_refused(config_path: Path, since: str) -> None:
+    """``--since``/``--until`` are read as strictly as a month (walk 19, B1): no blanks around."""
+    code, out, err = run("audit", "-c", str(config_path), "--since", since)
+    assert (code, out) == (2, "")
+    assert f"since {since!r} is not an ISO 8601 date or time" in err
 
 
 @pytest.mark.parametrize(

@@ -264,6 +264,23 @@ def test_bad_month_is_400(admin: httpx.Client) -> None:
     assert answer.status_code == 400 and "YYYY-MM" in answer.text
 
 
+@pytest.mark.parametrize("month", [" 2026-12", "\uff12\uff10\uff12\uff16-12"])
+def test_a_month_with_blanks_or_other_digits_is_400(admin: httpx.Client, month: str) -> None:
+    """Read as December before (walk 19, D3); the browser test is test_browser_month_form."""
+    answer = admin.get("/dashboard", params={"month": month})
+    assert answer.status_code == 400 and "YYYY-MM" in answer.text
+
+
+@pytest.mark.parametrize("version", ["\u00b2", "\u0663"])
+def test_a_form_version_in_other_digits_is_no_version(admin: httpx.Client, version: str) -> None:
+    """The model's version a lifecycle form carries (hidden): ``str.isdigit`` took "²", which
+    ``int`` refuses (a 500); now it is read as a form without one (the change is made)."""
+    page = "/dashboard/models/tiny-small"
+    fields = {"state": "deprecated", "reason": "superseded", "version": version}
+    answer = post_form(admin, page, f"{page}/lifecycle", fields)
+    assert answer.status_code == 303, answer.text
+
+
 def test_a_revoked_admin_key_ends_its_sessions(offline_dashboard: DashboardGateway) -> None:
     gateway, admin_api = offline_dashboard.gateway, "/admin/keys"
     bearer = {"authorization": f"Bearer {ADMIN_KEY}"}

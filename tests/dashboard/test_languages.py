@@ -73,7 +73,7 @@ def test_a_failed_login_says_why_in_the_page_language(
         ("/dashboard/keys/x/revoke", 404, "There is no such page", "Diese Seite gibt es"),
         ("/dashboard/models/nope", 404, "Unknown model nope.", "Unbekanntes Modell nope."),
         ("/dashboard/departments/nope", 404, "Unknown department nope.", "Unbekannter Bereich"),
-        ("/dashboard?month=2026-13", 400, "2026-13 is not a month", "2026-13 ist kein Monat"),
+        ("/dashboard?month=2026-13", 400, "2026-13” is not a month", "2026-13“ ist kein Monat"),
         (
             "/dashboard?month=9999-12",
             400,

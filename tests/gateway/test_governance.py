@@ -518,7 +518,16 @@ def test_a_served_request_keeps_its_reference_when_the_catalog_changes(
 
 @pytest.mark.parametrize(
     ("query", "shown"),
-    [("2026-13", "'2026-13'"), ("%ff%fe", "'\ufffd\ufffd'"), ("2026-1", "'2026-1'")],
+    [
+        ("2026-13", "'2026-13'"),
+        ("%ff%fe", "'\ufffd\ufffd'"),
+        ("2026-1", "'2026-1'"),
+        # blanks and other scripts' digits were read as 2026-12 (walk 19, B1)
+        ("%202026-12", "' 2026-12'"),
+        ("2026-12%20", "'2026-12 '"),
+        ("%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%96-12", "'\uff12\uff10\uff12\uff16-12'"),
+        ("%D9%A2%D9%A0%D9%A2%D9%A6-%D9%A1%D9%A2", "'\u0662\u0660\u0662\u0666-\u0661\u0662'"),
+    ],
 )
 def test_a_usage_report_for_a_month_that_is_none_names_month(
     llama_server: LlamaBackend, tmp_path: Path, query: str, shown: str
@@ -530,7 +539,10 @@ def test_a_usage_report_for_a_month_that_is_none_names_month(
     assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
     assert error["param"] == "month"
-    assert error["message"] == f"month {shown} is not a month of the form YYYY-MM"
+    assert error["message"] == (
+        f"month {shown} is not a month of the form YYYY-MM, such as 2026-12 (the digits 0 to 9,"
+        " no spaces)"
+    )
 
 
 @pytest.mark.parametrize("month", ["9999-12", "0000-12"])

@@ -15,14 +15,30 @@ from stellwerk.ledger.window import Window
     [
         ("2026-11", datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)),
         ("2026-12", datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
-        (" 2024-02 ", datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)),
+        ("2024-02", datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)),
     ],
 )
 def test_month(text: str, start: datetime, end: datetime) -> None:
     assert Window.month(text) == Window(start, end)
 
 
-@pytest.mark.parametrize("text", ["2026-13", "2026-00", "2026-1", "26-11", "november", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-13",
+        "2026-00",
+        "2026-1",
+        "26-11",
+        "november",
+        "",
+        # blanks, a line break and other scripts' digits (walk 19, B1)
+        " 2024-02 ",
+        "2024-02\n",
+        "\uff12\uff10\uff12\uff16-12",
+        "\u0662\u0660\u0662\u0666-\u0661\u0662",
+        "2026-\u00b9\u00b2",
+    ],
+)
 def test_bad_month_names_the_input(text: str) -> None:
     with pytest.raises(InvalidRequest, match="YYYY-MM") as caught:
         Window.month(text)

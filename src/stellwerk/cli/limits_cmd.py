@@ -32,13 +32,14 @@ def _scope(department: str | None, key: str | None) -> tuple[str, str] | None:
 
 def _value(text: str) -> str | int | None:
     """A limit as typed: ``none`` clears it; whole numbers of ASCII digits stay integers (the
-    rate limits are integers; ``str.isdigit`` takes other scripts' digits too); anything else is
-    passed on as text and checked by the service, a budget by the admin API's rule for text
-    (``governance.budgets.parse_limits``), naming the field."""
-    cleaned = text.strip()
-    if cleaned.lower() in _CLEAR:
+    rate limits are integers; ``str.isdigit`` takes other scripts' digits too); anything else,
+    blanks around it included, is passed on as text and checked by the service, a budget by the
+    admin API's rule for text (``governance.budgets.parse_limits``), naming the field: the CLI
+    refuses what the admin API refuses, in its words (``' 5' is not a plain amount ... no
+    spaces``)."""
+    if text.lower() in _CLEAR:
         return None
-    return int(cleaned) if cleaned.isascii() and cleaned.isdigit() else cleaned
+    return int(text) if text.isascii() and text.isdigit() else text
 
 
 def _row(name: str, limits: dict[str, Any]) -> str:

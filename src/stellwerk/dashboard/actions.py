@@ -59,6 +59,12 @@ def prepare_lifecycle(
     )
 
 
+def _version(text: str) -> int | None:
+    """The form's ``version`` (the model's state the page showed), ``None`` without a plain one:
+    ASCII digits only (``str.isdigit`` takes "²" too, which ``int`` refuses)."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> None:
     version = form.get("version", "")
     gov.admin.catalog.transition(
@@ -66,7 +72,7 @@ def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor
         form.get("state", ""),
         actor=actor,
         reason=form_reason(form),
-        expected_version=int(version) if version.isdigit() else None,
+        expected_version=_version(version),
     )
     gov.changed()
 
@@ -128,7 +134,7 @@ def run_consent(gov: Governance, model_id: str, form: Mapping[str, str], actor: 
         _consent(form),
         actor=actor,
         reason=form_reason(form),
-        expected_version=int(version) if version.isdigit() else None,
+        expected_version=_version(version),
     )
     gov.changed()
 

@@ -145,7 +145,9 @@ def department_page(
     with gov.admin.ledger.connect() as connection:
         refused = usage_totals.refusals(connection, window, department=name)
         usage = replace(usage_totals.total(connection, window, department=name), group=name)
-        by_model = usage_totals.totals_by(connection, window, "model", department=name)
+        by_model = usage_totals.idle_apart(
+            usage_totals.totals_by(connection, window, "model", department=name)
+        )
         by_key = usage_totals.totals_by(connection, window, "key_id", department=name)
     limits = gov.admin.budgets.department_limits(name)
     budget = limits.monthly_budget

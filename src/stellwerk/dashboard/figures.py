@@ -10,14 +10,20 @@ from markupsafe import Markup
 from stellwerk.dashboard.charts import PALETTE, Bar, Series, bars, stacked_columns
 from stellwerk.dashboard.formats import DASH, Formatter
 from stellwerk.dashboard.overview import RoutingMix
+from stellwerk.ledger.tables import IDLE_GROUP
 from stellwerk.ledger.usage_totals import Totals
 
 
 def cost_bars(rows: Sequence[Totals], fmt: Formatter, title: str) -> Markup:
-    """Internal cost per group (department, model, key); the refused requests (no model, no
-    cost) left out."""
+    """Internal cost per group (department, model, key); the requests with no model (refused,
+    failed, a load or an unload: no cost) left out."""
     return bars(
-        [Bar(r.group, float(r.cost), fmt.money(r.cost)) for r in rows if r.group], title=title
+        [
+            Bar(r.group, float(r.cost), fmt.money(r.cost))
+            for r in rows
+            if r.group and r.group != IDLE_GROUP
+        ],
+        title=title,
     )
 
 

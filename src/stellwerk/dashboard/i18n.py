@@ -318,6 +318,8 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "refusal_reason": ("Reason", "Grund"),
     "refusal_unknown": ("no reason recorded", "kein Grund vermerkt"),
     "no_model": ("refused (no model chosen)", "abgewiesen (kein Modell gewählt)"),
+    # Ollama's load and unload: answered, no model asked for an answer (ledger.tables.IDLE_GROUP)
+    "idle_model": ("load/unload (no generation)", "Laden/Entladen (keine Generierung)"),
     # a model page: the requests that named the model and were refused before it was chosen
     "refused_named": ("Refused when named", "Namentlich angefragt, abgewiesen"),
     "refused_named_by_reason": (

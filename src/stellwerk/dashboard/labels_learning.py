@@ -34,9 +34,11 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     "routed_requests": ("Routed requests", "Geroutete Anfragen"),
     "routed_hint": (
         "Every request sent to a router this month, those refused before a model was chosen"
-        " included (the overview's savings count them too, and compare the others).",
+        " included (the overview's savings count them too, and compare the others); an Ollama"
+        " load or unload of a route asks for no answer and is not counted.",
         "Jede Anfrage an einen Router in diesem Monat, auch die abgewiesenen, bevor ein Modell"
-        " gewählt war (die Einsparung der Übersicht zählt sie mit und vergleicht die übrigen).",
+        " gewählt war (die Einsparung der Übersicht zählt sie mit und vergleicht die übrigen);"
+        " ein Laden oder Entladen einer Route (Ollama) verlangt keine Antwort und zählt nicht.",
     ),
     "unfamiliar_share": ("Unfamiliar", "Ungewohnt"),
     "unfamiliar_hint": (

@@ -248,8 +248,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         " Namen hat (ein Steuerzeichen oder ein unsichtbares Zeichen).",
     ),
     "msg_400_month": (
-        "{month} is not a month of the form YYYY-MM.",
-        "{month} ist kein Monat der Form JJJJ-MM.",
+        "\u201c{month}\u201d is not a month of the form YYYY-MM, such as 2026-12 (the digits 0 to"
+        " 9, no spaces).",
+        "\u201e{month}\u201c ist kein Monat der Form JJJJ-MM, etwa 2026-12 (die Ziffern 0 bis 9,"
+        " ohne Leerzeichen).",
     ),
     "msg_month_out_of_range": (
         "{month} is outside the months the dashboard can show, 0001-01 to 9999-11.",

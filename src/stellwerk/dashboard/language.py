@@ -13,7 +13,7 @@ from stellwerk.dashboard.formats import Language
 LANGUAGES: Final[tuple[Language, ...]] = ("en", "de")
 COOKIE: Final = "stw_lang"
 
-_QVALUE: Final = re.compile(r"0(\.\d{0,3})?|1(\.0{0,3})?")
+_QVALUE: Final = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")  # not \d: no other digits
 
 
 def choose(cookie: str | None, accept_language: str | None) -> Language:

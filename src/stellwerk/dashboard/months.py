@@ -21,7 +21,7 @@ def this_month() -> str:
 def month_window(month: str | None) -> tuple[str, Window]:
     """The month a page asked for (``?month=YYYY-MM``, this month without one) and its window;
     an ``InvalidRequest`` for a month the dashboard cannot show."""
-    text = (month or this_month()).strip()
+    text = this_month() if month is None else month
     return text, Window.month(text)
 
 

@@ -103,7 +103,8 @@ class Savings:
 
     @property
     def routed(self) -> int:
-        """Every routed request of the month: compared, without a reference, or refused."""
+        """Every routed request of the month: compared, without a reference, or refused (no load
+        or unload: the router-learning page's count, ``ledger.tables.asked_for_answers``)."""
         return self.requests + self.without_reference + self.refused
 
 

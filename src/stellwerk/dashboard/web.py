@@ -27,6 +27,7 @@ from stellwerk.errors import (
     InvalidRequest,
     PayloadTooLarge,
 )
+from stellwerk.ledger.tables import IDLE_GROUP
 from stellwerk.request_body import read_body
 
 PREFIX = "/dashboard"
@@ -79,6 +80,7 @@ def templates() -> Environment:
     env.globals["audit_details"] = audit_details
     env.globals["months"] = months.offered
     env.globals["prefix"] = PREFIX
+    env.globals["idle_group"] = IDLE_GROUP
     env.filters["breakable"] = breakable
     env.filters["unbroken"] = unbroken
     env.filters["ids_whole"] = ids_whole

@@ -458,7 +458,7 @@ def usage(
     # the form is checked by Window.month, whose refusal names ``month`` (a pattern here would
     # answer pydantic's own message, without the param); the schema still shows it
     month: Annotated[
-        str, Query(description="YYYY-MM", json_schema_extra={"pattern": r"^\d{4}-\d{2}$"})
+        str, Query(description="YYYY-MM", json_schema_extra={"pattern": r"^[0-9]{4}-[0-9]{2}$"})
     ],
     by: str = "department",
 ) -> dict[str, Any]:

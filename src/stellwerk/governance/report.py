@@ -47,12 +47,14 @@ from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import InvalidRequest, shown
 from stellwerk.ledger.chargeback import UsageGroup
 from stellwerk.ledger.ledger import Ledger
+from stellwerk.ledger.tables import IDLE_GROUP
 from stellwerk.ledger.window import Window
 from stellwerk.money import from_micro, micro_text, within_rounding
 
 ReportBy = Literal["department", "model", "use-case"]
 REPORT_BY: tuple[ReportBy, ...] = get_args(ReportBy)
 NO_USE_CASE = "(none)"
+NO_MODEL = "(no model)"  # refused or failed before a model was chosen
 ENERGY_DECIMALS = 6
 
 
@@ -156,7 +158,7 @@ def usage_report(
         if by == "department":
             name = sums.department or "(unknown)"
         elif by == "model":
-            name = sums.model or "(no model)"
+            name = IDLE_GROUP if sums.idle else sums.model or NO_MODEL
         else:
             name = key_use_cases.get(sums.key_id, NO_USE_CASE)
         group = groups.setdefault(name, _Group())

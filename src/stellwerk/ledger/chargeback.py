@@ -10,7 +10,7 @@ from typing import Final
 
 from sqlalchemy import Connection, case, func, select
 
-from stellwerk.ledger.tables import FAILED_STATUS, refused, usage
+from stellwerk.ledger.tables import FAILED_STATUS, idle, refused, usage
 from stellwerk.ledger.usage_read import usage_filter
 from stellwerk.ledger.window import Window
 
@@ -41,15 +41,19 @@ class UsageGroup:
     none (not routed, or written before the ledger kept one)."""
     reference_cost_micro: int = 0
     """What ``reference_model`` would have charged for the records' tokens, as recorded."""
+    idle: bool = False
+    """The records were answered with no model (``tables.IDLE_GROUP``: a load or an unload)."""
 
 
 def usage_groups(
     connection: Connection, window: Window, *, department: str | None = None
 ) -> list[UsageGroup]:
     """The usage in ``window`` (of one department, if given) by department, model, key, whether
-    the request was routed and the reference its record keeps."""
+    the request was routed, the reference its record keeps and whether it was answered with no
+    model (a load or an unload, apart from the refused and failed that have none either)."""
     routed = usage.c.requested_model.like(ROUTED_PREFIX + "%")
     status = usage.c.status
+    answered_idle = idle(usage.c.model, status)
     statement = (
         select(
             usage.c.department,
@@ -65,10 +69,16 @@ def usage_groups(
             func.coalesce(func.sum(case((status >= FAILED_STATUS, 1), else_=0)), 0),
             usage.c.reference_model,
             func.coalesce(func.sum(usage.c.reference_cost_micro), 0),
+            answered_idle,
         )
         .where(usage_filter(window, department))
         .group_by(
-            usage.c.department, usage.c.model, usage.c.key_id, routed, usage.c.reference_model
+            usage.c.department,
+            usage.c.model,
+            usage.c.key_id,
+            routed,
+            usage.c.reference_model,
+            answered_idle,
         )
     )
     return [
@@ -86,6 +96,7 @@ def usage_groups(
             failed=int(row[10]),
             reference_model=row[11],
             reference_cost_micro=int(row[12]),
+            idle=bool(row[13]),
         )
         for row in connection.execute(statement)
     ]

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, and_, case, func, select, true
 from stellwerk.config.governance import SHADOW_KEY_ID
 from stellwerk.ledger.graded_tables import graded_records
 from stellwerk.ledger.rollup_tables import usage_daily
-from stellwerk.ledger.tables import usage
+from stellwerk.ledger.tables import asked_for_answers, usage
 from stellwerk.ledger.window import Window
 
 SHADOW_KEY = SHADOW_KEY_ID
@@ -100,12 +100,13 @@ def graded_kept(connection: Connection, base_version: str) -> dict[str, int]:
 
 
 def familiarity_by_department(connection: Connection, window: Window) -> dict[str, Familiarity]:
-    """department -> its routed requests in ``window`` and how familiar they were."""
+    """department -> its routed requests in ``window`` and how familiar they were (a load or an
+    unload of a route is no routed request: ``tables.asked_for_answers``, the savings' rule)."""
     h = usage_daily.c
     statement = (
         select(
             h.department,
-            func.sum(h.requests),
+            func.sum(asked_for_answers(h.model, h.requests, h.errors)),
             func.sum(h.familiarity_measured),
             func.sum(h.unfamiliar),
         )

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    case,
     literal_column,
     text,
 )
@@ -58,6 +59,29 @@ def refused(status: ColumnElement[int]) -> ColumnElement[bool]:
     return and_(
         status >= literal_column(str(ERROR_STATUS)), status < literal_column(str(FAILED_STATUS))
     )
+
+
+IDLE_GROUP = "(load/unload)"
+"""The row, in usage by model, of the requests answered with no model: Ollama's load and unload
+(``/api/generate`` without a prompt, ``/api/chat`` without messages, ``gateway.pipeline.ready``),
+which ask for no answer and are recorded with no model, not refused and not failed. The other
+records with no model were refused or failed before one was chosen. No model id can be this
+(``config.base.check_name`` takes no parentheses)."""
+
+
+def idle(model: ColumnElement[str | None], status: ColumnElement[int]) -> ColumnElement[bool]:
+    """A record answered with no model (``IDLE_GROUP``): no model, and no error."""
+    return and_(model.is_(None), status < literal_column(str(ERROR_STATUS)))
+
+
+def asked_for_answers(
+    model: ColumnElement[str], requests: ColumnElement[int], errors: ColumnElement[int]
+) -> ColumnElement[int]:
+    """Of a rollup row's ``requests``, those that asked for an answer: all of a model's row; of
+    the row of no model (``''``), its errors, refused or failed before a model was chosen (the
+    rest are loads and unloads, ``IDLE_GROUP``). Over routed rows, the routed requests, as every
+    routing figure counts them (a load of ``auto`` asked the router nothing)."""
+    return case((model == "", errors), else_=requests)
 
 
 usage = Table(

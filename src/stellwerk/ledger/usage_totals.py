@@ -8,7 +8,7 @@ whole UTC days (a month is).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Connection, and_, case, func, select, true
 
 from stellwerk.ledger.learning_totals import SHADOW_KEY
 from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_daily, usage_latency_daily
-from stellwerk.ledger.tables import FAILED_STATUS, refused, usage
+from stellwerk.ledger.tables import FAILED_STATUS, IDLE_GROUP, refused, usage
 from stellwerk.ledger.window import Window
 from stellwerk.money import from_micro
 
@@ -139,6 +139,26 @@ def routed_by_key(connection: Connection, window: Window) -> list[RoutedTraffic]
         RoutedTraffic(str(row[0]), str(row[1]), str(row[2]), _totals(str(row[3]), row[4:]))
         for row in connection.execute(statement)
     ]
+
+
+def idle_apart(rows: Sequence[Totals]) -> list[Totals]:
+    """``rows`` by model with the requests answered with no model (a load or an unload,
+    ``tables.IDLE_GROUP``) apart from those refused or failed before a model was chosen: the
+    rollups file both under no model (``''``), and of those only the refused and failed are
+    errors, so the rest are the loads and unloads. Their row holds their count only (they used
+    no tokens, cost nothing); the no-model row keeps every other sum, so the rows still add up
+    to the same totals."""
+    out: list[Totals] = []
+    for row in rows:
+        answered = row.requests - row.errors if not row.group else 0
+        if answered == 0:
+            out.append(row)
+        elif row.errors == 0:
+            out.append(replace(row, group=IDLE_GROUP))
+        else:
+            counted = Totals(IDLE_GROUP, answered, *(0 for _ in fields(Totals)[2:]))
+            out.extend((replace(row, requests=row.errors), counted))
+    return out
 
 
 def summed(rows: Sequence[Totals], group: str = "") -> Totals:

@@ -13,8 +13,11 @@ from sqlalchemy import ColumnElement
 from stellwerk.errors import InvalidRequest, shown
 from stellwerk.ledger.partitions import month_bounds
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_SPACED_OFFSET = re.compile(r"\d \d{2}(:?\d{2})?$")
+# [0-9], not \d: \d (and int()) take other scripts' digits too, fullwidth or Arabic-Indic
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_SPACED_OFFSET = re.compile(r"[0-9] [0-9]{2}(:?[0-9]{2})?$")
+MONTH_FORM = "YYYY-MM, such as 2026-12 (the digits 0 to 9, no spaces)"
+"""How a month is written, as every refusal of one says it (admin API, CLI)."""
 FIRST_MONTH = "0001-01"
 LAST_MONTH = "9999-11"  # its end, the start of the next month, is the last time Python holds
 
@@ -51,20 +54,21 @@ class Window:
 
     @classmethod
     def month(cls, text: str) -> Window:
-        """The calendar month ``YYYY-MM`` in UTC, e.g. ``Window.month("2026-11")``, from
+        """The calendar month ``YYYY-MM`` in UTC (ASCII digits, nothing around it), e.g.
+        ``Window.month("2026-11")``, from
         ``FIRST_MONTH`` to ``LAST_MONTH`` (a window's times are Python's, years 1 to 9999, and
         a month's end is the start of the next one). Each refusal names ``month`` and says
         which of its two problems it is (the code tells them apart): not a month of the form
         (``2026-13`` too), or out of that range (``9999-12``)."""
-        match = _MONTH.match(text.strip())
+        match = _MONTH.fullmatch(text)  # no blanks around it: a month is echoed as it came
         year, number = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
         if not 1 <= number <= 12:
             raise InvalidRequest(
-                f"month {text!r} is not a month of the form YYYY-MM", param="month"
+                f"month {shown(text)} is not a month of the form {MONTH_FORM}", param="month"
             )
         if not FIRST_MONTH <= f"{year:04d}-{number:02d}" <= LAST_MONTH:
             raise InvalidRequest(
-                f"month {text!r} is out of the supported range, {FIRST_MONTH} to {LAST_MONTH}",
+                f"month {shown(text)} is out of the supported range, {FIRST_MONTH} to {LAST_MONTH}",
                 param="month",
                 code="month_out_of_range",
             )
@@ -88,7 +92,7 @@ def instant(text: str, name: str) -> datetime:
     """``text``, an ISO 8601 date or time, as an aware UTC time (no offset: UTC); an
     ``InvalidRequest`` naming ``name`` if it is not one."""
     try:
-        moment = datetime.fromisoformat(text.strip())
+        moment = datetime.fromisoformat(text)  # no blanks around it, as a month
     except ValueError:
         # a "+" in a URL's query is a space: "T09:30:00+01:00" arrives as "T09:30:00 01:00"
         hint = "; write a + in a URL as %2B" if _SPACED_OFFSET.search(text) else ""
