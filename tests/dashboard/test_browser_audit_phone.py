@@ -20,11 +20,11 @@ from tests.dashboard.conftest import DashboardGateway
 from tests.dashboard.test_browser_narrow import PHONE, month_in_use
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Page, ViewportSize
 
 pytestmark = [pytest.mark.slow]
 
-WIDE = {"width": 1280, "height": 900}
+WIDE: ViewportSize = {"width": 1280, "height": 900}
 
 ROWS = """() => {
   const card = document.querySelector("#w-audit");
