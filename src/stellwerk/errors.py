@@ -277,7 +277,9 @@ class RateLimited(RequestError):
 
 class ClientGone(RequestError):
     """The client hung up while its whole (not streamed) answer was awaited: the wait ends, the
-    backend's request is cancelled, and the usage record says 499 (nobody reads the answer)."""
+    backend's request is cancelled, and the usage record says 499 (nobody reads the answer). Or
+    it hung up while still sending its body (``request_body.read_body``): the same 499, a
+    refusal of no one's doing, never a server's error."""
 
     status_code = 499
     code = "client_disconnected"
