@@ -210,9 +210,26 @@ class PermissionDenied(RequestError):
 
 
 class NotFound(RequestError):
+    """A model the caller may not see is answered as an unknown one: its ``detail`` is as
+    ``PermissionDenied``'s (the policy filter's reasons, for the log only), and its usage record
+    keeps ``recorded`` (``policy_denied``), so that the operators' figures say what it was."""
+
     status_code = 404
     error_type = "not_found_error"
     code = "not_found"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+        recorded: str | None = None,
+    ) -> None:
+        super().__init__(message, param=param, code=code)
+        self.detail = detail
+        self.recorded = recorded
 
 
 class Conflict(RequestError):
@@ -260,7 +277,9 @@ class RateLimited(RequestError):
 
 class ClientGone(RequestError):
     """The client hung up while its whole (not streamed) answer was awaited: the wait ends, the
-    backend's request is cancelled, and the usage record says 499 (nobody reads the answer)."""
+    backend's request is cancelled, and the usage record says 499 (nobody reads the answer). Or
+    it hung up while still sending its body (``request_body.read_body``): the same 499, a
+    refusal of no one's doing, never a server's error."""
 
     status_code = 499
     code = "client_disconnected"

@@ -53,7 +53,7 @@ def _research_with_figures(dashboard: DashboardGateway) -> str:
             served(config, department="legal", key_id="legal-1", model="tiny-small", prompt=90_000),
         ],
     )
-    assert chat(dashboard, KEYS["research"], "tiny-medium").status_code == 403
+    assert chat(dashboard, KEYS["research"], "tiny-medium").status_code == 404  # in review
     wait_for_usage(dashboard, 4)
     limits = {"monthly_budget": 2, "requests_per_minute": 60, "reason": "pilot"}
     _admin_api(dashboard, "PUT", "/admin/limits/department/research", limits)

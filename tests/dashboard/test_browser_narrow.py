@@ -192,7 +192,7 @@ def month_in_use(dashboard: DashboardGateway) -> None:
         ],
     )
     for _ in range(2):  # tiny-medium is in review: its page has the refusals that named it
-        assert chat(dashboard, KEYS["research"], "tiny-medium").status_code == 403
+        assert chat(dashboard, KEYS["research"], "tiny-medium").status_code == 404  # in review
     wait_for_usage(dashboard, 11)
     for department, budget in (("legal", "25"), ("research", "1500.5")):
         limits = {"monthly_budget": budget, "requests_per_minute": 60, "reason": "walk12"}

@@ -1,13 +1,14 @@
-"""A model's page counts the requests that named it and were refused before it was chosen, in a
-real browser (Debian's Chromium driven by Playwright), in English and German, on SQLite and
-PostgreSQL (walk 12, finding 5). research keeps asking tiny-medium, which is in review (twice by
-the OpenAI API, once by the Ollama API's ``tiny-medium:latest``), legal asks tiny-large, which is
-not on its allow-list, and research asks tiny-small after legal, its data owner, withdrew its
-consent. Their usage records name no model (``model`` null, ``requested_model`` the name), so
-the model pages said "Refused 0". Now each page has the tile "Refused when named" and the
-refusals by reason and department; the overview and the department pages still count each
-refusal once, under "refused (no model chosen)". Screenshots at 1280 px go to the test's
-temporary directory (``--basetemp`` to keep them)."""
+"""A model's page counts the requests that named it and were refused before it was chosen, in a real
+browser (Debian's Chromium driven by Playwright), in English and German, on SQLite and PostgreSQL
+(walk 12, finding 5). research keeps asking tiny-medium, which is in review (twice by the OpenAI
+API, once by the Ollama API's ``tiny-medium:latest``), legal asks tiny-large, which is not on its
+allow-list, and research asks tiny-small after legal, its data owner, withdrew its consent (each
+answered to its key as a model that does not exist, 404, since none is one the key may see; recorded
+as the policy's refusal, ``policy_denied``). Their usage records name no model (``model`` null,
+``requested_model`` the name), so the model pages said "Refused 0". Now each page has the tile
+"Refused when named" and the refusals by reason and department; the overview and the department
+pages still count each refusal once, under "refused (no model chosen)". Screenshots at 1280 px go to
+the test's temporary directory (``--basetemp`` to keep them)."""
 
 from __future__ import annotations
 
@@ -47,15 +48,15 @@ def refused(any_db_url: str) -> Iterator[DashboardGateway]:
     with running_gateway(raw, DASHBOARD_ENV) as gw:
         dashboard = DashboardGateway(gw, key_id, key)
         for _ in range(2):
-            assert chat(dashboard, KEYS["research"], "tiny-medium").status_code == 403
+            assert chat(dashboard, KEYS["research"], "tiny-medium").status_code == 404
         ollama = gw.post(
             "/api/chat",
             json={"model": "tiny-medium:latest", "stream": False,
                   "messages": [{"role": "user", "content": "x"}]},
             headers={"authorization": f"Bearer {KEYS['research']}"},
         )  # fmt: skip
-        assert ollama.status_code == 403, ollama.text
-        assert chat(dashboard, KEYS["legal"], "tiny-large").status_code == 403
+        assert ollama.status_code == 404, ollama.text
+        assert chat(dashboard, KEYS["legal"], "tiny-large").status_code == 404
         made = gw.post("/admin/keys", json={"department": "legal", "role": "owner"}, headers=ADMIN)
         withdrawn = gw.post(
             "/admin/models/tiny-small/consent",
@@ -63,7 +64,7 @@ def refused(any_db_url: str) -> Iterator[DashboardGateway]:
             headers={"authorization": f"Bearer {made.json()['key']}"},
         )
         assert withdrawn.status_code == 200, withdrawn.text
-        assert chat(dashboard, KEYS["research"], "tiny-small").status_code == 403
+        assert chat(dashboard, KEYS["research"], "tiny-small").status_code == 404
         assert chat(dashboard, KEYS["legal"]).status_code == 403  # auto: no model it may use
         wait_for_usage(dashboard, 6)
         yield dashboard

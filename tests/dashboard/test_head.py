@@ -60,7 +60,7 @@ def traffic(dashboard: DashboardGateway) -> None:
         ],
     )
     for key in (KEYS["research"], KEYS["legal"]):
-        assert chat(dashboard, key, "tiny-medium").status_code == 403
+        assert chat(dashboard, key, "tiny-medium").status_code == 404  # in review: unseen
     wait_for_usage(dashboard, 4)
     for kind, scope in (("key", dashboard.stored_key_id), ("department", "legal")):
         limited = dashboard.gateway.put(

@@ -108,10 +108,10 @@ def test_client_mistakes_are_refused_and_a_dead_backend_failed(
             json={"model": "tiny-large", "messages": [{"role": "user", "content": "hi"}]},
             headers=bearer(KEYS["legal"]),
         )
-        assert forbidden.status_code == 403
+        assert forbidden.status_code == 404  # not legal's to see: as an unknown one
 
         records = _records(gw, 5)
-        assert sorted(r.status for r in records) == [200, 400, 400, 403, 503]
+        assert sorted(r.status for r in records) == [200, 400, 400, 404, 503]
 
         metrics = gw.get("/metrics").text
         assert 'stellwerk_upstream_errors_total{backend="dead",kind="unavailable"} 1.0' in metrics

@@ -149,7 +149,7 @@ def busy(dashboard: DashboardGateway, admin: httpx.Client) -> None:
             ),
         ],
     )
-    assert chat(dashboard, KEYS["legal"], "tiny-large").status_code == 403  # refused
+    assert chat(dashboard, KEYS["legal"], "tiny-large").status_code == 404  # refused, unseen
     assert chat(dashboard, KEYS["research"]).status_code >= 500  # the backend is down
     wait_for_usage(dashboard, 7)
     ledger = dashboard.gateway.ledger()

@@ -30,8 +30,9 @@ CASES: list[tuple[str, dict[str, str], bytes | dict[str, Any], int, str]] = [
     ("bad role", AUTH, {**CHAT, "messages": [{"role": "wizard", "content": "x"}]}, 400, "role"),
     ("temperature range", AUTH, {**CHAT, "temperature": 7}, 400, "temperature"),
     ("unknown model", AUTH, {**CHAT, "model": "gpt-17"}, 404, "does not exist"),
-    ("retired model", AUTH, {**CHAT, "model": "tiny-retired"}, 403, "retired"),
-    ("forbidden model", LEGAL, {**CHAT, "model": "tiny-large"}, 403, "not allowed"),
+    # a model the key does not see (retired, off its lists) is as unknown as one that is not
+    ("retired model", AUTH, {**CHAT, "model": "tiny-retired"}, 404, "does not exist"),
+    ("forbidden model", LEGAL, {**CHAT, "model": "tiny-large"}, 404, "does not exist"),
     ("no key", {}, CHAT, 401, "no API key"),
     ("unknown key", {"authorization": "Bearer sk-nope"}, CHAT, 401, "unknown API key"),
     ("not bearer", {"authorization": "Basic abc"}, CHAT, 401, "Bearer"),

@@ -91,8 +91,8 @@ def test_approve_a_model_and_use_it(
     with in_process(governed(llama_server, tmp_path, any_db_url), ENV) as gw:
         v1 = "/v1"
         refused = post(gw, v1 + "/chat/completions", chat("tiny-large"), RESEARCH)
-        assert refused.status_code == 403
-        assert "lifecycle state is proposed" in refused.json()["error"]["message"]
+        assert refused.status_code == 404  # a proposed model is none a user may see yet
+        assert "'tiny-large' does not exist" in refused.json()["error"]["message"]
         for state in ("in_review", "approved"):
             answer = post(
                 gw,
@@ -195,8 +195,8 @@ def test_owner_withdraws_consent_and_it_takes_effect_on_the_next_request(
         )
         assert withdrawn.status_code == 200, withdrawn.text
         refused = post(gw, v1 + "/chat/completions", chat(), RESEARCH)
-        assert refused.status_code == 403
-        assert "withdrawn consent" in refused.json()["error"]["message"]
+        assert refused.status_code == 404  # GET /v1/models leaves it out now: as an unknown one
+        assert "'tiny-small' does not exist" in refused.json()["error"]["message"]
         regranted = post(
             gw,
             "/admin/models/tiny-small/consent",
@@ -307,8 +307,8 @@ def test_a_config_keys_use_case_changed_through_the_admin_api_counts_from_the_ne
         assert post(gw, url, chat("tiny-medium"), NOTES).status_code == 200  # internal: EU cloud ok
         change(gw, allowed_models=["tiny-medium"])
         narrowed = post(gw, url, chat("tiny-small"), NOTES)
-        assert narrowed.status_code == 403
-        assert "not allowed for use case 'notes'" in narrowed.json()["error"]["message"]
+        assert narrowed.status_code == 404  # off the use case's list: as an unknown one
+        assert "'tiny-small' does not exist" in narrowed.json()["error"]["message"]
         change(gw, classification="confidential", allowed_models=None)  # null: any model again
         refused = post(gw, url, chat("tiny-medium"), NOTES)
         assert refused.status_code == 403
@@ -605,8 +605,8 @@ def test_ollama_embeddings_are_governed_and_counted_as_embed(
     with in_process(governed(llama_server, tmp_path), ENV) as gw:
         assert post(gw, path, body, RESEARCH).status_code == 200
         forbidden = post(gw, path, body, LEGAL)  # legal may use tiny-small only
-        assert forbidden.status_code == 403
-        assert "not allowed for department 'legal'" in forbidden.json()["error"]
+        assert forbidden.status_code == 404  # and does not see tiny-embed
+        assert "'tiny-embed' does not exist" in forbidden.json()["error"]
         frozen = {"monthly_budget": 0, "reason": "frozen"}
         assert gw.put("/admin/limits/department/research", json=frozen, headers=ADMIN).is_success
         over = post(gw, path, body, RESEARCH)
@@ -615,7 +615,7 @@ def test_ollama_embeddings_are_governed_and_counted_as_embed(
     records = sorted(read_usage(gw), key=lambda r: r.time)
     assert [(r.status, r.api, r.endpoint, r.department, r.model) for r in records] == [
         (200, "ollama", "embeddings", "research", "tiny-embed"),
-        (403, "ollama", "embeddings", "legal", None),
+        (404, "ollama", "embeddings", "legal", None),
         (429, "ollama", "embeddings", "research", None),
     ]
     assert records[0].prompt_tokens > 0 and records[0].cost > 0

@@ -312,7 +312,8 @@ def test_embeddings_of_one_prompt_is_the_vector_embed_gives(
         ("research", {"model": "auto", "prompt": "x"}, 400, "name an embedding model"),
         ("research", {"model": "tiny-small", "prompt": "x"}, 400, "does not support embeddings"),
         ("research", {"model": "nope", "prompt": "x"}, 404, "GET /api/tags"),
-        ("legal", {"model": "tiny-embed", "prompt": "x"}, 403, "not allowed for department"),
+        # one legal may not use is as unknown to it as one that does not exist
+        ("legal", {"model": "tiny-embed", "prompt": "x"}, 404, "GET /api/tags"),
     ],
 )
 def test_embeddings_refuses_as_embed_does_in_ollamas_format(
@@ -348,12 +349,13 @@ def test_list_ps_show_version(gateway: Gateway, clients: dict[str, ollama.Client
 
 
 def test_forbidden_model_is_an_ollama_error(clients: dict[str, ollama.Client]) -> None:
+    """A model legal may not use is one it is not told of: Ollama's 404, as for no such model."""
     with pytest.raises(ollama.ResponseError) as info:
         clients["legal"].chat(
             model="tiny-large", messages=[{"role": "user", "content": "x"}], stream=False
         )
-    assert info.value.status_code == 403
-    assert "not allowed for department 'legal'" in info.value.error
+    assert info.value.status_code == 404
+    assert info.value.error.startswith("model 'tiny-large' does not exist;")
 
 
 def test_show_hides_a_model_the_key_may_not_use_as_ollama_answers_an_unknown_one(
@@ -567,7 +569,7 @@ def test_load_and_unload_are_answered_as_ollama_answers_them(
     assert [p.done_reason for p in streamed] == ["load"]
     for dept, name, status in (
         ("research", "nope", 404),
-        ("legal", "tiny-large", 403),
+        ("legal", "tiny-large", 404),  # not legal's to see: as "nope"
         ("research", "tiny-embed", 400),  # cannot chat: nothing it could be loaded for
     ):
         with pytest.raises(ollama.ResponseError) as info:

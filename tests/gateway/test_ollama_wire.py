@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from stellwerk.errors import InvalidRequest
 from stellwerk.gateway import ollama_load as load
 from stellwerk.gateway import ollama_wire as wire
 from stellwerk.gateway.body import parse
@@ -25,7 +26,6 @@ from stellwerk.gateway.body import parse
         ("-1m", "load"),
         ("5m", "load"),
         ("1ms", "load"),
-        ("0x", "load"),  # no duration Go's ParseDuration reads
     ],
 )
 def test_a_request_without_a_prompt_is_a_load_or_with_keep_alive_zero_an_unload(
@@ -35,6 +35,13 @@ def test_a_request_without_a_prompt_is_a_load_or_with_keep_alive_zero_an_unload(
     generate = parse(wire.OllamaGenerateRequest, orjson.dumps(fields))
     chat = parse(wire.OllamaChatRequest, orjson.dumps({**fields, "messages": []}))
     assert load.idle_kind(generate) == load.idle_kind(chat) == kind
+
+
+def test_a_keep_alive_go_does_not_read_is_refused() -> None:
+    """ "0x" was read as a load; Ollama refuses it (``time: unknown unit "x"``), and so does the
+    gateway now, naming the field."""
+    with pytest.raises(InvalidRequest, match=r"^keep_alive: '0x' is not a duration Ollama reads"):
+        parse(wire.OllamaGenerateRequest, b'{"model": "m", "keep_alive": "0x"}')
 
 
 def test_a_request_with_a_prompt_or_messages_asks_for_an_answer() -> None:

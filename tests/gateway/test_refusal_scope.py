@@ -1,4 +1,5 @@
-"""A policy refusal tells a key only about its own models (those ``GET /v1/models`` could show it),
+"""A policy refusal tells a key only about the models it may see (its lists let them through and
+the catalog offers them: only the request's class keeps them out),
 through the real ``openai`` and ``ollama`` clients against a gateway on the llama.cpp server; the
 whole catalog with every model's reason goes to the gateway's log, for operators."""
 
@@ -73,7 +74,7 @@ def gateway(llama_server: LlamaBackend, tmp_path: Path, ledger_template: Path) -
         yield gw
 
 
-def test_openai_refusal_names_only_the_keys_own_models(
+def test_openai_refusal_names_only_the_models_the_key_sees(
     gateway: Gateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="stellwerk.gateway")
@@ -85,9 +86,8 @@ def test_openai_refusal_names_only_the_keys_own_models(
     message = error_message(refused.value)
     assert message == (
         "no model may serve this request of department 'legal' (classification confidential"
-        " may go only to on_prem): tiny-small: its data owner 'research' has withdrawn consent;"
-        " tiny-medium: hosted eu_cloud, where confidential data may not go;"
-        " 2 other models are not available to this key"
+        " may go only to on_prem): tiny-medium: hosted eu_cloud, where confidential data may not"
+        " go; 3 other models are not available to this key"
     )
     assert not [word for word in FOREIGN if word in message]
     assert not [name for name in listed if name.startswith("tiny-") and name not in message]
@@ -99,26 +99,28 @@ def test_openai_refusal_names_only_the_keys_own_models(
     assert "tiny-large: lifecycle state is proposed" in logged[0]
     assert "tiny-retired: lifecycle state is retired" in logged[0]
     assert "tiny-embed" in logged[0]
+    assert "tiny-small: its data owner 'research' has withdrawn consent" in logged[0]
 
 
-def test_ollama_refusal_names_only_the_keys_own_models(gateway: Gateway) -> None:
+def test_ollama_refusal_names_only_the_models_the_key_sees(gateway: Gateway) -> None:
     client = gateway.ollama(KEYS["legal"])
     with pytest.raises(ollama.ResponseError) as refused:
         client.chat(model="auto", messages=HI, stream=False)
     assert refused.value.status_code == 403
     message = refused.value.error
-    assert "tiny-small: its data owner 'research' has withdrawn consent" in message
-    assert message.endswith("2 other models are not available to this key")
+    assert "tiny-medium: hosted eu_cloud, where confidential data may not go" in message
+    assert message.endswith("3 other models are not available to this key")
+    assert "tiny-small" not in message  # withdrawn: no longer one the key sees
     assert not [word for word in FOREIGN if word in message]
 
 
 @pytest.mark.parametrize("api", ["openai", "ollama"])
-def test_a_model_off_the_keys_lists_named_in_the_request_is_told_only_that(
+def test_a_model_off_the_keys_lists_named_in_the_request_is_answered_as_an_unknown_one(
     gateway: Gateway, api: str
 ) -> None:
     if api == "openai":
         client = gateway.openai(KEYS["legal"], max_retries=0)
-        with pytest.raises(openai.PermissionDeniedError) as caught:
+        with pytest.raises(openai.NotFoundError) as caught:
             client.chat.completions.create(model="tiny-large", messages=HI, max_tokens=4)
         client.close()
         message = error_message(caught.value)
@@ -127,8 +129,8 @@ def test_a_model_off_the_keys_lists_named_in_the_request_is_told_only_that(
             gateway.ollama(KEYS["legal"]).chat(model="tiny-large", messages=HI, stream=False)
         message = failed.value.error
     assert message == (
-        "model 'tiny-large' may not serve this request of department 'legal':"
-        " tiny-large: not allowed for use case 'contracts' (not on its allowed_models)"
+        "model 'tiny-large' does not exist; the models you may use are listed by GET /v1/models"
+        " (OpenAI API) and GET /api/tags (Ollama API)"
     )
 
 

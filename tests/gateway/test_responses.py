@@ -299,8 +299,8 @@ def test_calls_and_outputs_that_do_not_fit_are_refused(
 def test_refused_like_chat(client: openai.OpenAI, gateway: Gateway) -> None:
     with (
         gateway.openai(KEYS["legal"]) as legal,
-        pytest.raises(openai.PermissionDeniedError),
-    ):
+        pytest.raises(openai.NotFoundError, match="'tiny-medium' does not exist"),
+    ):  # not legal's to see: as an unknown one
         legal.responses.create(model="tiny-medium", input="Hallo", max_output_tokens=2)
     with pytest.raises(openai.BadRequestError, match="does not support tools"):
         client.responses.create(model="tiny-medium", input="Hallo", tools=[WEATHER])

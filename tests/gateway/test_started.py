@@ -39,10 +39,11 @@ def test_the_app_serves_in_process_and_its_shutdown_drains_the_ledger(tmp_path: 
 
     models, refused = asyncio.run(use())
     assert {"auto", "tiny-small", "tiny-large"} <= set(models)
-    assert refused.status_code == 403
-    assert "not allowed" in refused.json()["error"]["message"]
+    assert refused.status_code == 404  # not legal's to see: as an unknown one
+    assert "'tiny-large' does not exist" in refused.json()["error"]["message"]
     ledger = open_ledger(database_url)  # the shutdown drained the writer: the refusal is stored
     try:
-        assert [(r.key_id, r.status) for r in ledger.recent_usage()] == [("legal-1", 403)]
+        records = [(r.key_id, r.status, r.error_kind) for r in ledger.recent_usage()]
+        assert records == [("legal-1", 404, "policy_denied")]
     finally:
         ledger.close()

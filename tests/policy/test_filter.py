@@ -66,7 +66,12 @@ def test_when_no_model_may_serve_every_reason_is_given() -> None:
     assert "cloud: hosted eu_cloud, where secret data may not go" in detail
     assert "old: lifecycle state is deprecated" in detail
     assert "review: in_review, and department 'legal' is not a pilot" in detail
-    assert info.value.message == detail  # legal has no allow-list: every model is its own
+    # legal has no allow-list, but only the model the request's class keeps out is its to see
+    assert info.value.message == (
+        "no model may serve this request of department 'legal' (classification secret may go"
+        " only to on_prem): cloud: hosted eu_cloud, where secret data may not go;"
+        " 2 other models are not available to this key"
+    )
     with pytest.raises(PermissionDenied) as admin:
         PolicyFilter.from_config(cfg).allowed(
             replace(principal("legal"), role="admin"), "secret", states(cfg.models)
@@ -74,10 +79,13 @@ def test_when_no_model_may_serve_every_reason_is_given() -> None:
     assert admin.value.message == detail
 
 
-def test_a_user_key_learns_why_its_own_models_are_out_and_only_counts_the_others() -> None:
-    """The walk-through's case: the one model the use case allows is withdrawn by its owner."""
+def test_a_user_key_learns_why_the_models_it_sees_are_out_and_only_counts_the_others() -> None:
+    """The walk-through's case: of the models the use case allows, one is withdrawn by its
+    owner, one deprecated (neither listed by ``GET /v1/models``: counted, unnamed) and one hosted
+    where the request's class may not go (the key sees it: named, with why)."""
     cfg = config(
         models=[
+            model("cloud", hosting="eu_cloud"),
             model("expert", data_owner="it"),
             model("general"),
             model("pilot", lifecycle="in_review"),
@@ -88,43 +96,44 @@ def test_a_user_key_learns_why_its_own_models_are_out_and_only_counts_the_others
             {
                 "name": "contracts",
                 "department": "legal",
-                "allowed_models": ["expert", "sunset", "embed"],
+                "allowed_models": ["cloud", "expert", "sunset", "embed"],
             }
         ],
     )
     models = states(cfg.models)
-    models[0] = replace(models[0], consent=False)
-    models[4] = replace(models[4], consent=False)
+    models[1] = replace(models[1], consent=False)
+    models[5] = replace(models[5], consent=False)
     flt = PolicyFilter.from_config(cfg)
     with pytest.raises(PermissionDenied) as info:
-        flt.allowed(principal("legal", "contracts"), "internal", models, kind="chat")
+        flt.allowed(principal("legal", "contracts"), "confidential", models, kind="chat")
     assert info.value.message == (
-        "no model may serve this request of department 'legal':"
-        " expert: its data owner 'it' has withdrawn consent;"
-        " sunset: lifecycle state is deprecated;"
-        " 2 other models are not available to this key"
+        "no model may serve this request of department 'legal' (classification confidential"
+        " may go only to on_prem): cloud: hosted eu_cloud, where confidential data may not go;"
+        " 4 other models are not available to this key"
     )
     detail = info.value.detail or ""
     assert "pilot: in_review" in detail and "general: not allowed for use case" in detail
+    assert "expert: its data owner 'it' has withdrawn consent" in detail
+    assert "sunset: lifecycle state is deprecated" in detail
     assert "embed: " in detail  # the operators' list has every model
 
 
-def test_a_named_model_off_the_keys_lists_is_told_only_that() -> None:
+def test_a_named_model_off_the_keys_lists_is_answered_as_an_unknown_one() -> None:
     cfg = config(
         models=[model("a"), model("b", lifecycle="in_review", data_owner="it")],
         use_cases=[{"name": "faq", "department": "legal", "allowed_models": ["a"]}],
     )
     models = states(cfg.models)
     models[1] = replace(models[1], consent=False)
-    with pytest.raises(PermissionDenied) as info:
-        PolicyFilter.from_config(cfg).allowed(
-            principal("legal", "faq"), "internal", models, requested="b"
-        )
-    assert info.value.message == (
-        "model 'b' may not serve this request of department 'legal':"
-        " b: not allowed for use case 'faq' (not on its allowed_models)"
-    )
-    assert "b: in_review" in (info.value.detail or "")
+    flt = PolicyFilter.from_config(cfg)
+    with pytest.raises(NotFound) as info:
+        flt.allowed(principal("legal", "faq"), "internal", models, requested="b")
+    with pytest.raises(NotFound) as unknown:
+        flt.allowed(principal("legal", "faq"), "internal", models, requested="c")
+    assert info.value.message == "unknown model 'b'"
+    assert unknown.value.message == "unknown model 'c'"
+    assert info.value.code == unknown.value.code == "model_not_found"
+    assert "b: in_review" in (info.value.detail or "")  # the operators' log says why
 
 
 def test_a_routed_request_leaves_out_models_that_cannot_do_its_kind() -> None:
@@ -150,8 +159,12 @@ def test_in_review_models_serve_pilot_departments_only() -> None:
     cfg = config(models=[model("fresh", lifecycle="in_review")])
     flt = PolicyFilter.from_config(cfg)
     assert ids(flt.allowed(principal("it"), "internal", states(cfg.models))) == ["fresh"]
-    with pytest.raises(PermissionDenied, match=r"not a pilot"):
+    with pytest.raises(PermissionDenied) as info:
         flt.allowed(principal("legal"), "confidential", states(cfg.models))
+    assert info.value.message.endswith(": 1 other model is not available to this key")
+    assert "not a pilot" in (info.value.detail or "")
+    with pytest.raises(NotFound):  # not one legal sees: as an unknown one
+        flt.allowed(principal("legal"), "confidential", states(cfg.models), requested="fresh")
 
 
 def test_withdrawn_consent_removes_the_model() -> None:
@@ -162,8 +175,12 @@ def test_withdrawn_consent_removes_the_model() -> None:
     models[0] = replace(models[0], consent=False)
     flt = PolicyFilter.from_config(cfg)
     assert ids(flt.allowed(principal(), "internal", models)) == ["general"]
-    with pytest.raises(PermissionDenied, match=r"data owner 'legal' has withdrawn consent"):
+    with pytest.raises(NotFound, match=r"unknown model 'expert'") as info:
         flt.allowed(principal(), "internal", models, requested="expert")
+    assert "data owner 'legal' has withdrawn consent" in (info.value.detail or "")
+    admin = replace(principal(), role="viewer")  # reads the catalog: told why
+    with pytest.raises(PermissionDenied, match=r"data owner 'legal' has withdrawn consent"):
+        flt.allowed(admin, "internal", models, requested="expert")
 
 
 def test_consent_withdrawn_before_the_owner_was_dropped_is_told_without_a_name() -> None:
@@ -172,8 +189,9 @@ def test_consent_withdrawn_before_the_owner_was_dropped_is_told_without_a_name()
     cfg = config(models=[model("expert"), model("general")])
     models = states(cfg.models)
     models[0] = replace(models[0], consent=False)
-    with pytest.raises(PermissionDenied, match=r"expert: its data owner has withdrawn consent"):
+    with pytest.raises(NotFound) as info:
         PolicyFilter.from_config(cfg).allowed(principal(), "internal", models, requested="expert")
+    assert "expert: its data owner has withdrawn consent" in (info.value.detail or "")
 
 
 @pytest.mark.parametrize(("mode", "served"), [("block", ["ok"]), ("flag", ["ok", "bare"])])
@@ -196,8 +214,9 @@ def test_department_and_use_case_allow_lists() -> None:
     assert ids(flt.allowed(principal(), "internal", states(cfg.models))) == ["a", "b"]
     bound = principal(use_case="faq")
     assert ids(flt.allowed(bound, "internal", states(cfg.models))) == ["b"]
-    with pytest.raises(PermissionDenied, match=r"c: not allowed for department 'it'"):
+    with pytest.raises(NotFound) as info:
         flt.allowed(bound, "internal", states(cfg.models), requested="c")
+    assert "c: not allowed for department 'it'" in (info.value.detail or "")
 
 
 def test_non_compliant_use_case_is_refused_in_block_mode() -> None:

@@ -28,6 +28,7 @@ from stellwerk.dashboard.visitor import Admin, visitor
 from stellwerk.dashboard.web import PREFIX, SESSION_COOKIE, Page, dashboard_of, login_page, render
 from stellwerk.errors import (
     AuthenticationFailed,
+    ClientGone,
     InvalidRequest,
     LedgerUnavailable,
     NotFound,
@@ -137,7 +138,12 @@ async def _visitor_if_any(request: Request, status: int) -> Admin | None:
 async def error_page(
     request: Request, exc: RequestError, *, shows_month: bool, back: FormPage | None = None
 ) -> Response:
-    """The page of ``exc``; a refused form's page leads ``back`` to the page the form was on."""
+    """The page of ``exc``; a refused form's page leads ``back`` to the page the form was on.
+    A client that hung up while sending its form gets none (no one is there to read it): one line
+    of the log says so, as for every refusal, and it is no error of the dashboard's."""
+    if isinstance(exc, ClientGone):
+        log.info("dashboard %s %s: 499 %s", request.method, request.url.path, exc.message)
+        return Response(status_code=499)
     dashboard = dashboard_of(request)
     page = Page.of(request)
     said = say(exc, request, page.t, page.language)

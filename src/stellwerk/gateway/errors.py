@@ -104,7 +104,7 @@ def render(
     is left unread (``closing``). A policy refusal's ``detail`` (every model's reason, which
     the caller is not told) goes to the log under the request's id."""
     headers = {**(headers or {}), **closing(exc, unread=unread)}
-    if isinstance(exc, PermissionDenied) and exc.detail is not None:
+    if isinstance(exc, PermissionDenied | NotFound) and exc.detail is not None:
         # what the caller is not told (other models' states, owners, consent) is for operators
         log.info("request %s refused, for operators: %s", exc.request_id or "-", exc.detail)
     if exc.request_id is not None:

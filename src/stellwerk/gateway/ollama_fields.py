@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import AllowInfNan, BeforeValidator, WithJsonSchema
 
 from stellwerk.errors import shown
+from stellwerk.gateway.ollama_duration import keep_alive
+from stellwerk.gateway.schema_shape import schema_problem
 
 _KINDS = {bool: "true or false", int: "a number", float: "a number", list: "a list"}
 
 
 def _format(value: Any) -> Any:
     """Refuse a ``format`` Ollama does not take, saying all it takes (a word was told "Input
-    should be '' or 'json'", as if a schema were not taken)."""
-    if isinstance(value, dict) or value in ("", "json"):
+    should be '' or 'json'", as if a schema were not taken), and an object that is no JSON
+    schema, saying where (``schema_shape``)."""
+    if isinstance(value, dict):
+        problem = schema_problem(value)
+        if problem is not None:
+            raise ValueError(f"not a JSON schema of the answer: {problem}")
+        return value
+    if value in ("", "json"):
         return value
     what = shown(value) if isinstance(value, str) else _KINDS.get(type(value), "this value")
     raise ValueError(
@@ -28,7 +36,11 @@ OutputFormat = Annotated[
     BeforeValidator(_format),
     WithJsonSchema({"anyOf": [{"enum": ["", "json"], "type": "string"}, {"type": "object"}]}),
 ]
-#: ``keep_alive``: a duration ("5m", "1h30m") or seconds
-KeepAlive = str | int | float
+#: ``keep_alive``: a duration ("5m", "1h30m") or seconds, as Ollama reads it
+KeepAlive = Annotated[
+    # a number past a double's range is told once, where the body is read (``json_text``)
+    str | int | Annotated[float, AllowInfNan(True)],
+    BeforeValidator(keep_alive),
+]
 #: ``think``: on or off, or a level for the models that take one
 Think = bool | Literal["low", "medium", "high", "max"]

@@ -5,12 +5,11 @@ backend (``pipeline.ready``)."""
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 import orjson
 
-from stellwerk.gateway.ollama_fields import KeepAlive
+from stellwerk.gateway.ollama_duration import is_zero
 from stellwerk.gateway.ollama_wire import (
     OllamaChatRequest,
     OllamaGenerateRequest,
@@ -20,24 +19,6 @@ from stellwerk.gateway.ollama_wire import (
 
 IdleKind = Literal["load", "unload"]
 
-# a duration of Go's ``time.ParseDuration``, as Ollama reads a ``keep_alive`` string
-_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-
-
-def _is_zero(keep_alive: KeepAlive | None) -> bool:
-    """``keep_alive`` is zero (Ollama's "unload now"): ``0``, ``"0"``, ``"0s"``, ``"0m0s"`` ...;
-    a negative one is Ollama's "keep it loaded"."""
-    if keep_alive is None:
-        return False
-    if not isinstance(keep_alive, str):
-        return keep_alive == 0
-    text = keep_alive.strip().lstrip("+-")
-    if text == "0":
-        return True
-    parts = _DURATION_PART.findall(text)
-    whole = "".join(number + unit for number, unit in parts)
-    return bool(parts) and whole == text and all(float(n) == 0 for n, _ in parts)
-
 
 def idle_kind(body: OllamaChatRequest | OllamaGenerateRequest) -> IdleKind | None:
     """What a request without messages (``/api/chat``) or without a prompt (``/api/generate``)
@@ -46,7 +27,7 @@ def idle_kind(body: OllamaChatRequest | OllamaGenerateRequest) -> IdleKind | Non
     empty = not body.messages if isinstance(body, OllamaChatRequest) else not body.prompt
     if not empty:
         return None
-    return "unload" if _is_zero(body.keep_alive) else "load"
+    return "unload" if is_zero(body.keep_alive) else "load"
 
 
 def idle_answer(model: str, kind: IdleKind, *, generate: bool) -> bytes:

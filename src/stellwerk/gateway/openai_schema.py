@@ -34,6 +34,7 @@ from stellwerk.gateway.body import ParamProblem
 from stellwerk.gateway.call_answers import CallAnswers
 from stellwerk.gateway.nested_params import Keyed
 from stellwerk.gateway.sampling import SamplingParams
+from stellwerk.gateway.schema_shape import schema_problem
 
 #: the longest model or route name a request may name
 MODEL_NAME_CHARS = 256
@@ -231,7 +232,7 @@ class NamedToolChoice(BaseModel):
 
 class JsonSchemaFormat(_Open):
     """``response_format.json_schema``; its ``schema`` stays an extra field (the name would
-    shadow pydantic's own) and must be an object."""
+    shadow pydantic's own) and must be an object that is a JSON schema (``schema_shape``)."""
 
     known_extras = frozenset({"schema"})
 
@@ -244,6 +245,9 @@ class JsonSchemaFormat(_Open):
         schema = (self.model_extra or {}).get("schema")
         if schema is not None and not isinstance(schema, dict):
             raise ParamProblem("schema", "schema must be a JSON object")
+        problem = None if schema is None else schema_problem(schema, "schema")
+        if problem is not None:
+            raise ParamProblem("schema", problem)
         return self
 
 

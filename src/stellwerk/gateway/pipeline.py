@@ -256,8 +256,8 @@ async def route(
 
 async def ready(runtime: Runtime, call: Call, name: str, idle: Idle) -> Response:
     """A request for no answer, only for its model (``Idle``): permitted as a request for an
-    answer would be (an unknown model is a 404, a model the caller may not use a 403, a load of
-    a model that cannot chat a 400; a route, when the caller may use some chat model), then
+    answer would be (a model unknown or not the caller's to see is a 404, a refused one a 403, a
+    load of one that cannot chat a 400; a route, when the caller may use some chat model), then
     answered without a reservation or a backend: the gateway loads and unloads nothing (the
     model servers behind it hold their models). Recorded with no model and no tokens, so that
     the answer times a model is measured on hold none of these."""

@@ -27,6 +27,7 @@ from stellwerk.gateway.body import ParamProblem
 from stellwerk.gateway.call_answers import CallAnswers
 from stellwerk.gateway.nested_params import Keyed
 from stellwerk.gateway.openai_schema import PromptCacheOptions, only_when_streamed
+from stellwerk.gateway.schema_shape import schema_problem
 
 
 class _Open(Keyed):
@@ -252,11 +253,20 @@ class JsonObjectFormat(_Open):
 
 
 class TextJsonSchemaFormat(_Open):
+    # ``text.format`` of type ``json_schema``: its ``schema`` is checked as a JSON schema
+    # (``schema_shape``)
     type: Literal["json_schema"]
     name: str = Field(min_length=1)
     schema_: dict[str, Any] = Field(alias="schema")
     description: str | None = None
     strict: bool | None = None
+
+    @model_validator(mode="after")
+    def _schema_is_one(self) -> TextJsonSchemaFormat:
+        problem = schema_problem(self.schema_, "schema")
+        if problem is not None:
+            raise ParamProblem("schema", problem)
+        return self
 
 
 class TextConfig(_Open):

@@ -127,13 +127,11 @@ class Selector:
     def named(self, principal: Principal, name: str, needs: Iterable[str]) -> Selection:
         model = self.models.get(name)
         if model is None:
-            raise NotFound(
-                f"model {shown(name)} does not exist; the models you may use are listed by"
-                " GET /v1/models (OpenAI API) and GET /api/tags (Ollama API)",
-                param="model",
-                code="model_not_found",
-            )
-        self.permit(principal, name)  # PermissionDenied names the reason
+            raise _unknown(name)
+        try:
+            self.permit(principal, name)  # PermissionDenied names the reason
+        except NotFound as exc:  # one the caller may not see is answered as an unknown one
+            raise _unknown(name, exc) from None
         missing = [cap for cap in needs if cap not in model.capabilities]
         if missing:
             raise InvalidRequest(
@@ -244,6 +242,21 @@ class Selector:
         decision = self.router.decide(request)
         ranked = tuple(self.models[name] for name in decision.ranking)
         return Selection(route=route, decision=decision, models=ranked)
+
+
+def _unknown(name: str, unseen: NotFound | None = None) -> NotFound:
+    """A model that does not exist, or that the caller may not see (the policy's ``unseen``,
+    whose reason and record's kind are for operators): the same 404 on every model endpoint, so
+    that asking tells no more than ``GET /v1/models`` and ``GET /api/tags``, which list
+    neither."""
+    return NotFound(
+        f"model {shown(name)} does not exist; the models you may use are listed by"
+        " GET /v1/models (OpenAI API) and GET /api/tags (Ollama API)",
+        param="model",
+        code="model_not_found",
+        detail=None if unseen is None else unseen.detail,
+        recorded=None if unseen is None else unseen.recorded,
+    )
 
 
 def _none_capable(

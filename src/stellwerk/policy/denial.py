@@ -1,17 +1,20 @@
 """The 403 of the policy filter when no model may serve a request: what the caller is told, and
 what operators see.
 
-A key is told only about its own models, as ``GET /v1/models`` shows it only the models it may
-use: a model is the key's own when its department's and its use case's ``allowed_models`` let
-it through (every model, where neither has a list). Of those, the key learns why each is out
-(lifecycle, consent, compliance, hosting for the request's class). Every other model is summed
-up, unnamed: ``3 other models are not available to this key``; a model the caller named is told
-only which of its lists leaves it out. For a routed request, a model that cannot do the
-request's kind (an embedding model, for chat) is left out of the caller's words entirely: it
-could not have served it anyway.
+A key is told only about the models it may see, those ``GET /v1/models`` lists for it (for data of
+its own class): a model is one of them when its department's and its use case's
+``allowed_models`` let it through (every model, where neither has a list) and the catalog offers
+it (its lifecycle, consent and compliance let it serve). Of those, the key learns why each is out
+of this request: its hosting, where the request's class may not go. Every other model is summed
+up, unnamed: ``3 other models are not available to this key``. A model the caller named and may
+not see is answered as an unknown one (``NotFound``, 404): a refusal naming it would tell the key
+that it exists, which ``GET /v1/models/{model}`` and ``/api/show`` do not. For a routed request, a
+model that cannot do the request's kind (an embedding model, for chat) is left out of the caller's
+words entirely: it could not have served it anyway.
 
 Every model with the first rule it failed (the message as it always was) is the refusal's
-``detail``: the gateway writes it to its log for operators, and an admin key is told it.
+``detail``: the gateway writes it to its log for operators, and an admin or viewer key (which
+reads the whole catalog, ``GET /admin/models``) is told it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from stellwerk.config.schema import (
     GovernanceConfig,
     UseCaseConfig,
 )
-from stellwerk.errors import PermissionDenied, shown
+from stellwerk.errors import NotFound, PermissionDenied, RequestError, shown
 from stellwerk.policy.allow_lists import off_lists
 from stellwerk.policy.classification import allowed_hosting
 from stellwerk.policy.state import ModelState
@@ -51,13 +54,16 @@ class Denial:
     requested: str | None = None
     kind: str | None = None  # the capability a routed request needs: chat, completion ...
 
-    def error(self, refused: Sequence[Refused], *, admin: bool) -> PermissionDenied:
-        """The 403: the caller's words (every model's for an admin), the full list as detail."""
+    def error(self, refused: Sequence[Refused], *, admin: bool) -> RequestError:
+        """The 403: the caller's words (every model's for an admin), the full list as detail;
+        a model named in the request that the caller may not see is a 404 (``unseen``)."""
         detail = self._message(refused, others=0)
         if admin:
             return PermissionDenied(detail, code="policy_denied", detail=detail)
         wanted = [r for r in refused if self._may_do(r.model)]
         own = [r for r in wanted if self._own(r)]
+        if self.requested is not None and not own:
+            return unseen(self.requested, detail=detail, recorded="policy_denied")
         message = self._message(own, others=len(wanted) - len(own))
         return PermissionDenied(message, code="policy_denied", detail=detail)
 
@@ -71,9 +77,7 @@ class Denial:
             hosting = ", ".join(allowed_hosting(self.classification, self.rules)) or "nowhere"
             clause = f" (classification {self.classification} may go only to {hosting})"
         parts = [f"{r.model.id}: {r.why}" for r in refused]
-        if others and self.requested is not None:  # the caller named it: its lists say why
-            parts.append(f"{self.requested}: {self._off_list(self.requested)}")
-        elif others:
+        if others:
             parts.append(
                 f"{others} other model{' is' if others == 1 else 's are'} not available to this key"
             )
@@ -89,13 +93,22 @@ class Denial:
             return True
         return self.kind in model.config.capabilities
 
-    def _off_list(self, model_id: str) -> str:
-        """Why the key's own lists leave ``model_id`` out (the filter's words)."""
-        found = off_lists(model_id, self.department, self.use_case)
-        assert found is not None  # only a model that is not the key's own is asked about
-        return found[1]
-
     def _own(self, refused: Refused) -> bool:
-        """The model is one the key may know of (the module docstring): its lists let it
-        through."""
+        """The model is one the key may see (the module docstring): its lists let it through,
+        and only the request's class keeps it out (the rules before hosting passed it)."""
+        if refused.rule != "hosting":
+            return False
         return off_lists(refused.model.id, self.department, self.use_case) is None
+
+
+def unseen(model_id: str, *, detail: str | None = None, recorded: str | None = None) -> NotFound:
+    """The 404 of a model the caller may not see, in the words of one that does not exist (the
+    gateway words it for its APIs: ``gateway.selection``); ``detail``, why, and ``recorded``, the
+    usage record's kind, are for operators."""
+    return NotFound(
+        f"unknown model {shown(model_id)}",
+        param="model",
+        code="model_not_found",
+        detail=detail,
+        recorded=recorded,
+    )

@@ -15,7 +15,8 @@ serve a request when all of these hold (checked in this order; the first that fa
 Rules 5 and 6, the key's allow-lists, live in ``stellwerk.policy.allow_lists``: the 403 reads them
 there too.
 
-When none may, the 403 names only the caller's own models (``stellwerk.policy.denial``).
+When none may, the 403 names only the models the caller may see, and a model it named but may
+not see is a 404 as an unknown one is (``stellwerk.policy.denial``).
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ from stellwerk.config.schema import (
     StellwerkConfig,
     UseCaseConfig,
 )
-from stellwerk.errors import NotFound, PermissionDenied, shown
+from stellwerk.errors import PermissionDenied
 from stellwerk.policy.allow_lists import off_lists
 from stellwerk.policy.classification import may_go
 from stellwerk.policy.compliance import check_model, check_use_case
-from stellwerk.policy.denial import Denial, Refused
+from stellwerk.policy.denial import Denial, Refused, unseen
 from stellwerk.policy.lifecycle import is_routable, why_not_routable
 from stellwerk.policy.state import ModelState
 from stellwerk.policy.weights import why_withdrawn
@@ -98,9 +99,10 @@ class PolicyFilter:
 
         ``requested`` names one model (the client asked for it by id); ``None`` means any
         (``auto``), for a request of ``kind`` (the capability it needs: ``chat`` ...) when
-        given. Raises ``NotFound`` for an unknown requested model and ``PermissionDenied``
-        naming the reason when no model may serve the request: the caller's own models and why,
-        the others summed up, every model's reason as its ``detail`` (``policy.denial``).
+        given. Raises ``NotFound`` for an unknown requested model, or one the caller may not
+        see, and ``PermissionDenied`` naming the reason when no model may serve the request: the
+        models the caller may see and why, the others summed up, every model's reason as its
+        ``detail`` (``policy.denial``).
         """
         department = self.departments.get(principal.department)
         if department is None:
@@ -111,9 +113,7 @@ class PolicyFilter:
         if requested is not None:
             chosen = [m for m in models if m.id == requested]
             if not chosen:
-                raise NotFound(
-                    f"unknown model {shown(requested)}", param="model", code="model_not_found"
-                )
+                raise unseen(requested)
             models = chosen
         allowed: list[ModelState] = []
         refused: list[Refused] = []
