@@ -16,11 +16,12 @@ from typing import Any
 import ollama
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from stellwerk.gateway.ollama_duration import duration_ns
 from tests.fixtures.gateway import KEYS, Gateway
 
-HI = [{"role": "user", "content": "hi"}]
+HI: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 DURATION_SAID = (
     "send a number of seconds, or a duration such as '5m', '1h30m' or '300ms' (negative: keep"
     " the model loaded; 0: unload it)"
@@ -109,7 +110,7 @@ def test_a_response_format_schema_that_is_none_is_refused_naming_its_place(
         with pytest.raises(openai.BadRequestError) as chat:
             client.chat.completions.create(
                 model="tiny-small",
-                messages=HI,  # type: ignore[arg-type]
+                messages=HI,
                 response_format={
                     "type": "json_schema",
                     "json_schema": {"name": "a", "schema": schema},
