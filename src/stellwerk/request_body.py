@@ -15,7 +15,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The whole body of ``request``, or ``PayloadTooLarge`` past ``limit`` bytes (``ClientGone``
     when the client hangs up before sending all of it)."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"request body of {declared} bytes is over the limit of {limit}")
     chunks: list[bytes] = []
     size = 0

@@ -100,7 +100,7 @@ def _declared_length(scope: Scope) -> int | None:
     for name, value in scope["headers"]:
         if name == b"content-length":
             text = value.decode("latin-1").strip()
-            return int(text) if text.isdigit() else None
+            return int(text) if text.isascii() and text.isdigit() else None
     return None
 
 
