@@ -162,6 +162,10 @@ def conflicts(
         from stellwerk.configurator.needs import ollama_quant_refusal
 
         raise ConfigError(ollama_quant_refusal(quant))
+    if engine is not None and engine.strip().lower() == "vllm" and quant.strip().lower() != "f16":
+        from stellwerk.configurator.needs import vllm_quant_refusal
+
+        raise ConfigError(vllm_quant_refusal(quant.strip().lower()))
 
 
 def department(value: str) -> str:

@@ -70,6 +70,8 @@ class Needs:
                 )
         if self.quant is not None and self.engine == "ollama":
             raise ConfigError(ollama_quant_refusal(self.quant))
+        if self.quant not in (None, "f16") and self.engine == "vllm":
+            raise ConfigError(vllm_quant_refusal(self.quant))
         if self.engine == "vllm" and self.gpu_memory_gb is None and self.ram_gb is not None:
             raise ConfigError("--engine vllm needs a GPU: give --gpu-memory GB")
         for code in self.languages:
@@ -157,6 +159,18 @@ def ollama_quant_refusal(quant: str) -> str:
         f"--quant {quant} does not apply to --engine ollama: Ollama serves the quantisation its "
         "library tag holds (a model without one is imported at q4_k_m); leave --quant out, or "
         "choose it with --engine llamacpp, localai or vllm"
+    )
+
+
+def vllm_quant_refusal(quant: str) -> str:
+    """Why a GGUF quantisation is refused with vLLM: the script serves the published BF16
+    weights the catalog names, so a model sized at 4 or 8 bits would load at 16 and not fit."""
+    return (
+        f"--quant {quant} does not apply to --engine vllm: {quant} is a GGUF quantisation "
+        "(llama.cpp, LocalAI); vLLM serves the published BF16 weights the catalog names "
+        "(--quant f16), and quantised weights only from checkpoints made for it (AWQ, GPTQ or "
+        "FP8 repositories, --quantization awq, gptq or fp8), which the catalog does not name; "
+        f"leave --quant out, or choose {quant} with --engine llamacpp or localai"
     )
 
 
