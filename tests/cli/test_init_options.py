@@ -215,3 +215,36 @@ def test_vllm_serves_the_weights_its_fit_was_computed_for(
         assert f"{loaded_gb:.1f} GB (f16)" in output
         share = float(words[words.index("--gpu-memory-utilization") + 1])
         assert share * 24 + 0.01 * 24 >= loaded_gb  # its share holds what it loads
+
+
+@pytest.mark.parametrize(
+    ("args", "said", "usage"),
+    [
+        (["--languages", "en,EN"], "--languages: 'EN' is given twice (as 'en' too)", False),
+        (["--use-cases", "chat,chat"], "--use-cases: 'chat' is given twice; give each once", True),
+        (
+            ["--classifications", "internal, internal"],
+            "--classifications: 'internal' is given twice; give each once",
+            False,
+        ),
+        (
+            ["--licences", "Apache-2.0,apache-2.0"],
+            "--licences: 'apache-2.0' is given twice (as 'Apache-2.0' too)",
+            False,
+        ),
+        (
+            ["--prefer-families", "Mistral 3,mistral 3"],
+            "--prefer-families: 'mistral 3' is given twice (as 'Mistral 3' too)",
+            False,
+        ),
+    ],
+    ids=["languages", "use-cases", "classifications", "licences", "families"],
+)
+def test_an_item_given_twice_in_a_list_option_is_named(
+    tmp_path: Path, args: list[str], said: str, usage: bool
+) -> None:
+    """Walk 20 (F12): a repeat was taken silently; the config's own lists refuse a name twice."""
+    code, output = _init("--ram", "64", *args, "--no-interactive", "-o", str(tmp_path / "s.yaml"))
+    assert code == (2 if usage else 1), output
+    assert said in output
+    assert list(tmp_path.iterdir()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -174,13 +175,24 @@ def vllm_quant_refusal(quant: str) -> str:
     )
 
 
-def split_list(value: str | None) -> tuple[str, ...]:
-    """``"de, en"`` -> ``("de", "en")``; empty items dropped, lower-cased, order kept."""
+def split_list(value: str | None, option: str) -> tuple[str, ...]:
+    """``"de, en"`` -> ``("de", "en")``; empty items dropped, lower-cased, order kept; an item
+    given twice (in any case) is a ``ConfigError`` naming ``option`` and the item, as the
+    config's own lists refuse a name twice."""
     if not value:
         return ()
-    items: list[str] = []
-    for item in value.replace(";", ",").split(","):
-        cleaned = item.strip().lower().replace("-", "_")
-        if cleaned and cleaned not in items:
-            items.append(cleaned)
-    return tuple(items)
+    given = [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
+    once(option, given, lambda item: item.lower().replace("-", "_"))
+    return tuple(item.lower().replace("-", "_") for item in given)
+
+
+def once(option: str, items: Sequence[str], same: Callable[[str], str]) -> None:
+    """Refuses an item of ``option``'s list given twice (``same`` spells it as compared),
+    naming both spellings when they differ."""
+    seen: dict[str, str] = {}
+    for item in items:
+        key = same(item)
+        if key in seen:
+            also = f" (as {seen[key]!r} too)" if seen[key] != item else ""
+            raise ConfigError(f"{option}: {item!r} is given twice{also}; give each once")
+        seen[key] = item
