@@ -32,8 +32,22 @@ def _init(*args: str, input: str | None = None) -> tuple[int, str]:
             ["--discover", "http://127.0.0.1:9", "--quant", "f16"],
             "--quant f16 does not apply to --discover",
         ),
+        (
+            ["--engine", "vllm", "--gpu-memory", "24", "--quant", "q4_k_m"],
+            "--quant q4_k_m does not apply to --engine vllm",
+        ),
+        (
+            ["--engine", "vllm", "--gpu-memory", "24", "--quant", "Q8_0"],
+            "--quant q8_0 does not apply to --engine vllm",
+        ),
     ],
-    ids=["gpu-and-ram", "quant-with-ollama", "quant-with-discover"],
+    ids=[
+        "gpu-and-ram",
+        "quant-with-ollama",
+        "quant-with-discover",
+        "gguf-4bit-with-vllm",
+        "gguf-8bit-with-vllm",
+    ],
 )
 def test_contradicting_options_are_a_usage_error_before_anything_is_proposed(
     tmp_path: Path, args: list[str], message: str
@@ -169,3 +183,68 @@ def test_a_model_whose_size_is_unknown_is_left_out_in_one_sentence(
         "qwen3:latest: ':latest' does not say which size (pull a size tag); its size is unknown,"
         " so it is left out" in output
     )
+
+
+@pytest.mark.parametrize("quant", [None, "f16", "q4_k_m", "q8_0"])
+def test_vllm_serves_the_weights_its_fit_was_computed_for(
+    tmp_path: Path, quant: str | None
+) -> None:
+    from stellwerk.modelfacts import load_catalog
+
+    out = tmp_path / "v.yaml"
+    given = ["--quant", quant] if quant else []
+    code, output = _init("--engine", "vllm", "--gpu-memory", "24", "--languages", "en",
+                         *given, "--no-interactive", "-o", str(out))  # fmt: skip
+    if code != 0:  # a quantisation the script could not serve: refused, nothing written
+        assert code == 2, output
+        assert f"--quant {quant} does not apply to --engine vllm" in output
+        assert list(tmp_path.iterdir()) == []
+        return
+    catalog = {m.id: m for m in load_catalog(None)}
+    lines = [
+        shlex.split(line.rstrip(" &"))
+        for line in (tmp_path / "v-engine.sh").read_text().splitlines()
+        if line.startswith("vllm serve ")
+    ]
+    assert lines
+    for words in lines:
+        model = catalog[words[words.index("--served-model-name") + 1]]
+        assert words[2] == model.hf_id  # the published BF16 weights, as they are
+        assert "--quantization" not in words
+        loaded_gb = model.memory_gb("f16", 8192)
+        assert f"{loaded_gb:.1f} GB (f16)" in output
+        share = float(words[words.index("--gpu-memory-utilization") + 1])
+        assert share * 24 + 0.01 * 24 >= loaded_gb  # its share holds what it loads
+
+
+@pytest.mark.parametrize(
+    ("args", "said", "usage"),
+    [
+        (["--languages", "en,EN"], "--languages: 'EN' is given twice (as 'en' too)", False),
+        (["--use-cases", "chat,chat"], "--use-cases: 'chat' is given twice; give each once", True),
+        (
+            ["--classifications", "internal, internal"],
+            "--classifications: 'internal' is given twice; give each once",
+            False,
+        ),
+        (
+            ["--licences", "Apache-2.0,apache-2.0"],
+            "--licences: 'apache-2.0' is given twice (as 'Apache-2.0' too)",
+            False,
+        ),
+        (
+            ["--prefer-families", "Mistral 3,mistral 3"],
+            "--prefer-families: 'mistral 3' is given twice (as 'Mistral 3' too)",
+            False,
+        ),
+    ],
+    ids=["languages", "use-cases", "classifications", "licences", "families"],
+)
+def test_an_item_given_twice_in_a_list_option_is_named(
+    tmp_path: Path, args: list[str], said: str, usage: bool
+) -> None:
+    """Walk 20 (F12): a repeat was taken silently; the config's own lists refuse a name twice."""
+    code, output = _init("--ram", "64", *args, "--no-interactive", "-o", str(tmp_path / "s.yaml"))
+    assert code == (2 if usage else 1), output
+    assert said in output
+    assert list(tmp_path.iterdir()) == []

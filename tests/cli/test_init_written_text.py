@@ -128,3 +128,15 @@ def test_an_engine_host_is_taken_as_given(tmp_path: Path, host: str) -> None:
     code, output = _init("--ram", "64", "--engine-host", host, "-o", str(out))
     assert code == 0, output
     assert load_config(out).backends[0].base_url == f"http://{host}:11434"
+
+
+@pytest.mark.parametrize("host", ["999.1.1.1", "10.0.0.256", "010.0.0.7", "10.0.7", "1.2.3.4.5"])
+def test_an_engine_host_of_numbers_that_is_no_ipv4_address_is_refused(
+    tmp_path: Path, host: str
+) -> None:
+    """Walk 20 (F12): ``999.1.1.1`` was written into the engine script and the config."""
+    out = tmp_path / "stellwerk.yaml"
+    code, output = _init("--ram", "64", "--engine-host", host, "-o", str(out))
+    assert code == 1, output
+    assert f"--engine-host: {host!r} is not an IPv4 address (four numbers from 0 to 255" in output
+    assert list(tmp_path.iterdir()) == []

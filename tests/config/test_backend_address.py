@@ -130,8 +130,16 @@ def test_serve_names_the_backend_without_its_user_and_password(tmp_path: Path) -
             "http://alice:pw@127.0.0.1:18151/my models",
             "'http://***@127.0.0.1:18151/my models' holds a space; a URL has none (%20)",
         ),
+        (
+            "http://127.0.0.1:18151\\@evil.com/v1",
+            "'http://***@evil.com/v1' holds a backslash; a URL has none (%5C)",
+        ),
+        (
+            "http://127.0.0.1:18151/v1\\models",
+            "'http://127.0.0.1:18151/v1\\\\models' holds a backslash; a URL has none (%5C)",
+        ),
     ],
-    ids=["line-break", "direction-override", "space"],
+    ids=["line-break", "direction-override", "space", "backslash-in-host", "backslash-in-path"],
 )
 def test_config_check_refuses_a_base_url_that_is_not_one_plain_address(
     tmp_path: Path, url: str, said: str

@@ -60,3 +60,29 @@ def test_a_key_the_cli_makes_may_be_given_by_key_env() -> None:
     key = generate_key()  # stellwerk keys create's and POST /admin/keys' (governance.keys)
     assert len(key) == 50
     create_app(parse_config(RAW), environ={"ADMIN_KEY": key})
+
+
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [
+        (" " * 16, "is only whitespace"),
+        ("\t" * 20, "is only whitespace"),
+        (" " + LONG, "begins or ends with whitespace"),
+        (LONG + "\n", "begins or ends with whitespace"),
+    ],
+    ids=["sixteen-spaces", "tabs", "leading-space", "trailing-newline"],
+)
+def test_config_check_refuses_a_key_no_header_could_carry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, what: str
+) -> None:
+    """Walk 20 (F7): 16 spaces passed ``config check --env``; an HTTP header's value loses the
+    whitespace around it, so no client could ever send such a key."""
+    path = str(write(tmp_path, {**RAW, "models": [STATED]}))
+    monkeypatch.setenv("ADMIN_KEY", value)
+    answer = CliRunner().invoke(build_app(), ["config", "check", "--env", path])
+    assert answer.exit_code == 2, answer.output
+    said = f"departments.0.keys.0.key_env: the key 'admin' in ADMIN_KEY {what}"
+    assert f"error: {said}" in answer.output
+    assert LONG not in answer.output
+    with pytest.raises(ConfigError, match=what):
+        create_app(parse_config(RAW), environ={"ADMIN_KEY": value})

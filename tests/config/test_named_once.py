@@ -41,6 +41,21 @@ MODEL = MINIMAL["models"][0]
             " once",
         ),
         (
+            {"models": [{**MODEL, "languages": ["de", "DE"]}]},
+            "models.0.languages: names the language 'DE' twice (as 'de' too); name each"
+            " language once",
+        ),
+        (
+            {"server": {"cors_origins": ["http://a.example", "HTTP://A.example"]}},
+            "server.cors_origins: names the origin 'HTTP://A.example' twice (as"
+            " 'http://a.example' too); name each origin once",
+        ),
+        (
+            {"server": {"cors_origins": ["http://a.example", "http://a.example/"]}},
+            "server.cors_origins: names the origin 'http://a.example/' twice (as"
+            " 'http://a.example' too); name each origin once",
+        ),
+        (
             {"router": {"shadow": {"departments": ["it", "it"]}}},
             "router.shadow.departments: names the department 'it' twice; name each department once",
         ),

@@ -113,7 +113,9 @@ def init(
 
     ask = sys.stdin.isatty() if interactive is None else interactive
     try:  # options that contradict each other are usage errors, named before anything is done
-        init_options.context(context, split_list(use_cases))  # never raised behind one's back
+        init_options.context(
+            context, split_list(use_cases, "--use-cases")
+        )  # never raised behind one's back
         init_options.conflicts(
             gpu_memory=gpu_memory,
             ram=ram,
@@ -212,12 +214,12 @@ def _needs(
 
     def build(**override: object) -> Needs:
         merged = {**values, **override}
-        cases = split_list(cast("str | None", merged["use_cases"])) or ("chat",)
+        cases = split_list(cast("str | None", merged["use_cases"]), "--use-cases") or ("chat",)
         return Needs(
             engine=cast("Engine", str(merged["engine"] or "ollama").strip().lower()),
             gpu_memory_gb=cast("float | None", merged["gpu_memory"]),
             ram_gb=cast("float | None", merged["ram"]),
-            languages=split_list(cast("str | None", merged["languages"])),
+            languages=split_list(cast("str | None", merged["languages"]), "--languages"),
             openness=cast(
                 "OpennessNeed",
                 str(merged["openness"] or "any").strip().lower().replace("-", "_"),
@@ -225,7 +227,8 @@ def _needs(
             use_cases=cast("tuple[UseCase, ...]", cases),
             classifications=cast(
                 "tuple[Classification, ...]",
-                split_list(cast("str | None", merged["classifications"])) or ("internal",),
+                split_list(cast("str | None", merged["classifications"]), "--classifications")
+                or ("internal",),
             ),
             context=init_options.context(context, cases),
             quant=init_options.quant(quant),

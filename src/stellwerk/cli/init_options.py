@@ -45,9 +45,11 @@ def licences(value: str | None, catalog: Catalog) -> tuple[str, ...]:
 
     if value is None or value.strip().lower() in {"", "any"}:
         return ()
-    wanted = tuple(
-        item.strip().lower() for item in value.replace(";", ",").split(",") if item.strip()
-    )
+    from stellwerk.configurator.needs import once
+
+    given = [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
+    once("--licences", given, str.lower)
+    wanted = tuple(item.lower() for item in given)
     known = {m.licence.strip().lower(): m.licence.strip() for m in catalog}
     known["osi"] = "osi"
     unknown = [name for name in wanted if name not in known]
@@ -69,7 +71,11 @@ def families(value: str | None, catalog: Catalog) -> tuple[str, ...]:
     if not value:
         return ()
     known = {m.family.lower(): m.family for m in catalog}
-    wanted = tuple(item.strip().lower() for item in value.split(",") if item.strip())
+    from stellwerk.configurator.needs import once
+
+    given = [item.strip() for item in value.split(",") if item.strip()]
+    once("--prefer-families", given, str.lower)
+    wanted = tuple(item.lower() for item in given)
     unknown = [name for name in wanted if name not in known]
     if unknown:
         raise ConfigError(
@@ -124,6 +130,16 @@ def engine_host(value: str) -> str:
             pass
         else:
             return value
+    if re.fullmatch(r"[0-9.]+", value):  # digits and dots: an IPv4 address, or nothing
+        try:
+            ipaddress.IPv4Address(value)
+        except ValueError:
+            raise ConfigError(
+                f"--engine-host: {value!r} is not an IPv4 address (four numbers from 0 to 255,"
+                " without leading zeros, e.g. 127.0.0.1) nor a host name; give the name or"
+                " address the gateway reaches the engine at"
+            ) from None
+        return value
     label = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
     if len(value) <= 253 and re.fullmatch(rf"{label}(?:\.{label})*", value):
         return value
@@ -162,6 +178,10 @@ def conflicts(
         from stellwerk.configurator.needs import ollama_quant_refusal
 
         raise ConfigError(ollama_quant_refusal(quant))
+    if engine is not None and engine.strip().lower() == "vllm" and quant.strip().lower() != "f16":
+        from stellwerk.configurator.needs import vllm_quant_refusal
+
+        raise ConfigError(vllm_quant_refusal(quant.strip().lower()))
 
 
 def department(value: str) -> str:

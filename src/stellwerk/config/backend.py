@@ -75,6 +75,11 @@ class BackendConfig(Strict):
         plain_text(value)  # a line break or a hidden character: not one address as shown
         if re.search(r"\s", value):
             raise ValueError(f"{shown_address(value)!r} holds a space; a URL has none (%20)")
+        if "\\" in value:  # urllib reads a host after it, aiohttp refuses it: no one address
+            raise ValueError(
+                f"{shown_address(value)!r} holds a backslash; a URL has none (%5C), and parsers"
+                " disagree on the host of one that does"
+            )
         scheme, sep, rest = value.partition("://")
         value = scheme.lower() + sep + rest
         if "?" in value or "#" in value:

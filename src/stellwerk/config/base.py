@@ -69,22 +69,34 @@ def check_env(value: str | None) -> str | None:
 _Listed = TypeVar("_Listed", bound=Sequence[str] | None)
 
 
-def each_once(noun: str) -> Callable[[_Listed], _Listed]:
+def each_once(noun: str, same: Callable[[str], str] | None = None) -> Callable[[_Listed], _Listed]:
     """The check of a list of names (``allowed_models``, ``capabilities`` ...) that refuses one
     named twice, as a model id or a YAML key given twice is refused: kept, the duplicate would
     show in the audit, on the dashboard and in the CLI's lists, and pass for a mistake nobody
-    was told of. The config's loader puts the list's place before the words (``departments.0.
-    allowed_models: names the model 'x' twice; name each model once``)."""
+    was told of. ``same`` spells a name as compared, for names that are one however written
+    (a language code in any case, an origin with a ``/`` at its end). The config's loader puts
+    the list's place before the words (``departments.0.allowed_models: names the model 'x'
+    twice; name each model once``)."""
 
     def check(values: _Listed) -> _Listed:
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         for value in values if values is not None else ():
-            if value in seen:
-                raise ValueError(f"names the {noun} {shown(value)} twice; name each {noun} once")
-            seen.add(value)
+            key = same(value) if same is not None else value
+            if key in seen:
+                also = f" (as {shown(seen[key])} too)" if seen[key] != value else ""
+                raise ValueError(
+                    f"names the {noun} {shown(value)} twice{also}; name each {noun} once"
+                )
+            seen[key] = value
         return values
 
     return check
+
+
+def same_origin(value: str) -> str:
+    """An origin as browsers send it: scheme and host in lower case (both are case-insensitive),
+    no ``/`` at its end (an origin has no path)."""
+    return value.strip().rstrip("/").lower()
 
 
 def refuse_prohibited(value: object) -> object:

@@ -32,6 +32,7 @@ from stellwerk.config.base import (
     check_name,
     each_once,
     refuse_prohibited,
+    same_origin,
 )
 from stellwerk.config.governance import (
     MIN_HIGH_RISK_RETENTION_DAYS,
@@ -138,7 +139,7 @@ class ModelConfig(Strict):
 
     _id = field_validator("id")(check_name)
     _capabilities = field_validator("capabilities")(each_once("capability"))
-    _languages = field_validator("languages")(each_once("language"))
+    _languages = field_validator("languages")(each_once("language", str.casefold))
     _tier = field_validator("risk_tier", mode="before")(refuse_prohibited)
     # the facts the dashboard, the admin API and the CLI show (config.plain_text)
     _text = field_validator(
@@ -245,7 +246,7 @@ class ServerConfig(Strict):
     api_docs_assets_url: str = "https://cdn.jsdelivr.net/npm"
 
     _redis_env = field_validator("redis_password_env")(check_env)
-    _origins = field_validator("cors_origins")(each_once("origin"))
+    _origins = field_validator("cors_origins")(each_once("origin", same_origin))
 
     @field_validator("database_url")
     @classmethod

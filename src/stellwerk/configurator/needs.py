@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -70,6 +71,8 @@ class Needs:
                 )
         if self.quant is not None and self.engine == "ollama":
             raise ConfigError(ollama_quant_refusal(self.quant))
+        if self.quant not in (None, "f16") and self.engine == "vllm":
+            raise ConfigError(vllm_quant_refusal(self.quant))
         if self.engine == "vllm" and self.gpu_memory_gb is None and self.ram_gb is not None:
             raise ConfigError("--engine vllm needs a GPU: give --gpu-memory GB")
         for code in self.languages:
@@ -160,13 +163,36 @@ def ollama_quant_refusal(quant: str) -> str:
     )
 
 
-def split_list(value: str | None) -> tuple[str, ...]:
-    """``"de, en"`` -> ``("de", "en")``; empty items dropped, lower-cased, order kept."""
+def vllm_quant_refusal(quant: str) -> str:
+    """Why a GGUF quantisation is refused with vLLM: the script serves the published BF16
+    weights the catalog names, so a model sized at 4 or 8 bits would load at 16 and not fit."""
+    return (
+        f"--quant {quant} does not apply to --engine vllm: {quant} is a GGUF quantisation "
+        "(llama.cpp, LocalAI); vLLM serves the published BF16 weights the catalog names "
+        "(--quant f16), and quantised weights only from checkpoints made for it (AWQ, GPTQ or "
+        "FP8 repositories, --quantization awq, gptq or fp8), which the catalog does not name; "
+        f"leave --quant out, or choose {quant} with --engine llamacpp or localai"
+    )
+
+
+def split_list(value: str | None, option: str) -> tuple[str, ...]:
+    """``"de, en"`` -> ``("de", "en")``; empty items dropped, lower-cased, order kept; an item
+    given twice (in any case) is a ``ConfigError`` naming ``option`` and the item, as the
+    config's own lists refuse a name twice."""
     if not value:
         return ()
-    items: list[str] = []
-    for item in value.replace(";", ",").split(","):
-        cleaned = item.strip().lower().replace("-", "_")
-        if cleaned and cleaned not in items:
-            items.append(cleaned)
-    return tuple(items)
+    given = [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
+    once(option, given, lambda item: item.lower().replace("-", "_"))
+    return tuple(item.lower().replace("-", "_") for item in given)
+
+
+def once(option: str, items: Sequence[str], same: Callable[[str], str]) -> None:
+    """Refuses an item of ``option``'s list given twice (``same`` spells it as compared),
+    naming both spellings when they differ."""
+    seen: dict[str, str] = {}
+    for item in items:
+        key = same(item)
+        if key in seen:
+            also = f" (as {seen[key]!r} too)" if seen[key] != item else ""
+            raise ConfigError(f"{option}: {item!r} is given twice{also}; give each once")
+        seen[key] = item

@@ -26,23 +26,37 @@ key is guessed offline. A key ``stellwerk keys create`` or ``POST /admin/keys`` 
 
 def key_digests(config: StellwerkConfig, environ: Mapping[str, str]) -> dict[str, str]:
     """The config keys' SHA-256 digests -> key id, their values read from ``environ`` (a
-    missing variable, or a key shorter than ``MIN_KEY``, is a ``ConfigError`` naming the key and
-    its variable, never the value)."""
+    missing variable, a key shorter than ``MIN_KEY`` or one with whitespace around it, is a
+    ``ConfigError`` naming the key and its variable, never the value)."""
     names = [k.key_env for d in config.departments for k in d.keys if k.key_env]
     values = resolve_env(names, environ)
     for i, dept in enumerate(config.departments):
         for j, key in enumerate(dept.keys):
-            if key.key_env and len(values[key.key_env]) < MIN_KEY:
-                raise ConfigError(
-                    f"departments.{i}.keys.{j}.key_env: the key {key.id!r} in {key.key_env} has"
-                    f" {len(values[key.key_env])} characters; use at least {MIN_KEY}, random"
-                    ' (e.g. echo "sk-stw-$(openssl rand -hex 32)")'
-                )
+            if key.key_env:
+                _check_key(f"departments.{i}.keys.{j}.key_env", key.id, key.key_env, values)
     return {
         key.key_sha256 or hash_key(values[key.key_env or ""]): key.id
         for dept in config.departments
         for key in dept.keys
     }
+
+
+def _check_key(where: str, key_id: str, name: str, values: Mapping[str, str]) -> None:
+    """A ``key_env`` key that no client could send, or that is guessed offline, named with its
+    variable (never its value): one that is blank or begins or ends with whitespace (an HTTP
+    header's value loses it, so the key never matched), or one shorter than ``MIN_KEY``."""
+    value = values[name]
+    if value != value.strip() or not value:
+        what = "is only whitespace" if not value.strip() else "begins or ends with whitespace"
+        raise ConfigError(
+            f"{where}: the key {key_id!r} in {name} {what}, which no request's header keeps;"
+            ' set it without (e.g. echo "sk-stw-$(openssl rand -hex 32)")'
+        )
+    if len(value) < MIN_KEY:
+        raise ConfigError(
+            f"{where}: the key {key_id!r} in {name} has {len(value)} characters; use at least"
+            f' {MIN_KEY}, random (e.g. echo "sk-stw-$(openssl rand -hex 32)")'
+        )
 
 
 def env_key_hashes(config: StellwerkConfig, environ: Mapping[str, str]) -> dict[str, str]:
