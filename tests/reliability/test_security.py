@@ -196,8 +196,11 @@ def test_no_cors_headers_unless_configured(offline_raw: dict[str, Any]) -> None:
     assert _cors_headers(simple) == {}
 
 
-def test_cors_only_for_the_configured_origins(offline_raw: dict[str, Any]) -> None:
-    offline_raw["server"]["cors_origins"] = ["https://intranet.example"]
+@pytest.mark.parametrize("configured", ["https://intranet.example", "HTTPS://Intranet.example/"])
+def test_cors_only_for_the_configured_origins(offline_raw: dict[str, Any], configured: str) -> None:
+    """Only the configured origins; an origin written in capitals or with a ``/`` at its end is
+    the origin browsers send in lower case without one (walk 20, F7)."""
+    offline_raw["server"]["cors_origins"] = [configured]
     with in_process(offline_raw) as gw:
         allowed = _preflight(gw, "https://intranet.example")
         foreign = _preflight(gw, "https://evil.example")

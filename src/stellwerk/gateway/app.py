@@ -23,6 +23,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from stellwerk import __version__
 from stellwerk.calibration.costs import with_measured_costs
 from stellwerk.calibration.records import CalibrationStore
+from stellwerk.config.base import same_origin
 from stellwerk.config.loader import config_hash
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.config.weights import refuse_split_hosting
@@ -168,7 +169,8 @@ def create_app(
     if config.server.cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=list(config.server.cors_origins),
+            # as browsers send them (``HTTP://Intranet.example/`` would match none)
+            allow_origins=[same_origin(origin) for origin in config.server.cors_origins],
             allow_methods=["GET", "POST"],
             allow_headers=["authorization", "content-type", "x-stellwerk-classification"],
             expose_headers=["x-stellwerk-model", "x-stellwerk-decision", "x-stellwerk-request-id"],
