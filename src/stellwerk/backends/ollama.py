@@ -34,6 +34,7 @@ import orjson
 from stellwerk.backends import logprobs, thinking
 from stellwerk.backends.base import Backend
 from stellwerk.backends.images import refuse_image_urls
+from stellwerk.backends.portable_patterns import portable_payload
 from stellwerk.backends.transport import (
     parse_json,
     post_json,
@@ -97,7 +98,7 @@ def path_of(request: ChatRequest) -> str:
 
 
 def to_wire(model: str, request: ChatRequest, *, stream: bool) -> JSON:
-    params = request.params
+    params = portable_payload(request.params)  # the schemas' patterns as every server reads them
     payload: JSON = {"model": model, "stream": stream}
     if request.prompt is not None:
         payload.update(prompt=request.prompt, raw=True)

@@ -40,6 +40,7 @@ from stellwerk.backends.base import Backend
 from stellwerk.backends.dialects import Dialect, builtin_dialects, generic
 from stellwerk.backends.finish import CALLED, arguments_of, finish_of
 from stellwerk.backends.images import refuse_image_urls
+from stellwerk.backends.portable_patterns import portable_payload
 from stellwerk.backends.tokens import estimate_tokens, prompt_text, tokenized_prompt
 from stellwerk.backends.transport import (
     Transport,
@@ -92,7 +93,7 @@ def to_wire(model: str, request: ChatRequest, *, stream: bool, dialect: Dialect 
         payload["stream_options"] = {"include_usage": True}
     else:
         payload.pop("stream_options", None)
-    return dialect(payload)
+    return dialect(portable_payload(payload))  # the schemas' patterns as every server reads them
 
 
 def usage_from_wire(usage: Any, source: str = "backend") -> Usage | None:

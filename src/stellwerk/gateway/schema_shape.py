@@ -12,12 +12,16 @@ another document would have a model server fetch it over the network.
 
 A structural check, not the ``jsonschema`` package (not a dependency of the gateway): it does not
 compile a ``pattern`` (the ECMAScript dialect is not Python's) nor resolve a ``$ref``'s pointer.
+A ``pattern`` whose escapes cannot be given to the model servers exactly (``\\b``, ``\\p{L}``; one
+escape crashes llama-cpp-python's server) is refused, naming it
+(``stellwerk.backends.portable_patterns``, which rewrites the others on the way to the server).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from stellwerk.backends.portable_patterns import PatternProblem, portable_pattern
 from stellwerk.errors import json_type, shown
 
 TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
@@ -55,7 +59,7 @@ _COUNTS = frozenset(
 )
 _NUMBERS = frozenset({"maximum", "minimum"})
 _EXCLUSIVE = frozenset({"exclusiveMaximum", "exclusiveMinimum"})  # a boolean in draft 4
-_TEXTS = frozenset({"$anchor", "$comment", "$id", "$schema", "description", "format", "pattern"})
+_TEXTS = frozenset({"$anchor", "$comment", "$id", "$schema", "description", "format"})
 
 MAX_DEPTH = 64  # past it the model servers' grammar builders recurse too deep to be of use
 
@@ -144,6 +148,16 @@ def _text(key: str, value: object, at: str, depth: int) -> str | None:
     return None if isinstance(value, str) else f"{at}: a string, not {json_type(value)}"
 
 
+def _pattern(key: str, value: object, at: str, depth: int) -> str | None:
+    if not isinstance(value, str):
+        return f"{at}: a string, not {json_type(value)}"
+    try:
+        portable_pattern(value)  # what the model servers get (stellwerk.backends.portable_patterns)
+    except PatternProblem as exc:
+        return f"{at}: {exc}"
+    return None
+
+
 def _flag(key: str, value: object, at: str, depth: int) -> str | None:
     return None if isinstance(value, bool) else f"{at}: true or false, not {json_type(value)}"
 
@@ -186,5 +200,6 @@ _CHECKS: dict[str, Check] = {
     "enum": _list,
     "examples": _list,
     "$ref": _ref,
+    "pattern": _pattern,
     "$dynamicRef": _ref,
 }

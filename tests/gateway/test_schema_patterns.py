@@ -1,0 +1,157 @@
+"""A schema's ``pattern`` with ECMAScript escapes (``\\d``, ``\\w``, ``\\.``) through the gateway to
+the real llama.cpp server (llama-cpp-python), which dies on an escape its grammar parser does not
+know: the gateway writes them out exactly (``[0-9]``), or refuses the ones it cannot with a 400
+naming the pattern, so the server answers and is still there for the next request."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import openai
+import pytest
+from openai.types.chat import ChatCompletionFunctionToolParam
+from openai.types.shared_params import ResponseFormatJSONSchema
+from pydantic import BaseModel, Field
+
+from tests.fixtures.gateway import KEYS, Gateway
+
+pytestmark = pytest.mark.llama
+
+
+class Address(BaseModel):
+    zip: str = Field(pattern=r"^\d{5}$")
+    code: str = Field(pattern=r"^\w\.\w$")
+
+
+@pytest.fixture
+def client(gateway: Gateway) -> Iterator[openai.OpenAI]:
+    with gateway.openai(KEYS["research"]) as made:
+        yield made
+
+
+def _still_serving(client: openai.OpenAI) -> None:
+    """The next request (another caller's, say) is answered: the server did not die."""
+    completion = client.chat.completions.create(
+        model="tiny-small", messages=[{"role": "user", "content": "hi"}], max_tokens=3
+    )
+    assert completion.choices[0].message.content is not None
+
+
+def _assert_address(address: Address | None) -> None:
+    assert isinstance(address, Address)
+    assert re.fullmatch(r"[0-9]{5}", address.zip)
+    assert re.fullmatch(r"[A-Za-z0-9_]\.[A-Za-z0-9_]", address.code)
+
+
+def test_sdk_parse_with_a_digit_pattern_is_answered_and_the_server_lives(
+    client: openai.OpenAI,
+) -> None:
+    completion = client.chat.completions.parse(
+        model="tiny-small",
+        messages=[{"role": "user", "content": "Where?"}],
+        response_format=Address,
+        max_tokens=200,
+    )
+    _assert_address(completion.choices[0].message.parsed)
+    _still_serving(client)
+
+
+def test_ollama_format_with_a_word_pattern_is_answered_and_the_server_lives(
+    gateway: Gateway, client: openai.OpenAI
+) -> None:
+    with gateway.ollama(headers={"authorization": f"Bearer {KEYS['research']}"}) as ollama:
+        reply = ollama.chat(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "Where?"}],
+            format=Address.model_json_schema(),
+            options={"num_predict": 200},
+        )
+    assert reply.message.content is not None
+    _assert_address(Address.model_validate_json(reply.message.content))
+    _still_serving(client)
+
+
+def test_responses_answer_shows_the_schema_as_the_client_sent_it(client: openai.OpenAI) -> None:
+    schema = Address.model_json_schema()
+    response = client.responses.create(
+        model="tiny-small",
+        input="Where?",
+        text={"format": {"type": "json_schema", "name": "address", "schema": schema}},
+        max_output_tokens=200,
+    )
+    _assert_address(Address.model_validate_json(response.output_text))
+    shown = response.text.model_dump(by_alias=True) if response.text else {}
+    assert shown["format"]["schema"]["properties"]["zip"]["pattern"] == r"^\d{5}$"
+    _still_serving(client)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [(r"^\bx$", "word boundary"), (r"^\p{L}+$", "u flag"), (r"^[\D]$", "write the class out")],
+    ids=["boundary", "property", "negated-in-class"],
+)
+def test_a_pattern_no_server_can_take_is_a_400_naming_it(
+    client: openai.OpenAI, pattern: str, why: str
+) -> None:
+    schema: dict[str, object] = {
+        "type": "object",
+        "properties": {"zip": {"type": "string", "pattern": pattern}},
+    }
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "Where?"}],
+            response_format=ResponseFormatJSONSchema(
+                type="json_schema", json_schema={"name": "a", "schema": schema}
+            ),
+            max_tokens=20,
+        )
+    error = info.value.body
+    assert isinstance(error, dict)
+    assert error["param"] == "response_format.json_schema.schema"
+    assert "schema.properties.zip.pattern: " in error["message"], error["message"]
+    assert why in error["message"]
+    _still_serving(client)
+
+
+def test_a_tool_parameter_pattern_is_written_out_for_the_server(client: openai.OpenAI) -> None:
+    parameters = Address.model_json_schema()
+    completion = client.chat.completions.create(
+        model="tiny-small",
+        messages=[{"role": "user", "content": "Send it"}],
+        tools=[{"type": "function", "function": {"name": "send", "parameters": parameters}}],
+        tool_choice={"type": "function", "function": {"name": "send"}},
+        max_tokens=200,
+    )
+    calls = completion.choices[0].message.tool_calls
+    assert calls and calls[0].type == "function"
+    _assert_address(Address.model_validate(json.loads(calls[0].function.arguments)))
+    _still_serving(client)
+
+
+def test_a_tool_parameter_pattern_no_server_can_take_is_a_400_naming_it(
+    client: openai.OpenAI,
+) -> None:
+    parameters: dict[str, object] = {
+        "type": "object",
+        "properties": {"zip": {"type": "string", "pattern": r"^\bx$"}},
+    }
+    tool: ChatCompletionFunctionToolParam = {
+        "type": "function",
+        "function": {"name": "send", "parameters": parameters},
+    }
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "Send it"}],
+            tools=[tool],
+            tool_choice={"type": "function", "function": {"name": "send"}},
+            max_tokens=20,
+        )
+    error = info.value.body
+    assert isinstance(error, dict)
+    assert error["param"] == "tools[0].function.parameters.properties.zip.pattern"
+    assert "word boundary" in error["message"]
+    _still_serving(client)
