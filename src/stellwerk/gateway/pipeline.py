@@ -140,7 +140,7 @@ async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Resp
             check_limits(runtime, call, exchange)  # 3
             name = runtime.selector.configured_name(exchange.model)  # x:latest is x
             if exchange.idle is not None:
-                return await ready(runtime, call, name, exchange.idle)  # 4 and 8 only
+                return await ready(runtime, call, exchange.model, exchange.idle)  # 4, 8 only
             call.selection = await select(runtime, call, name, exchange)  # 4, 5, 6
             if exchange.stream:
                 return await stream(runtime, call, exchange, request)  # 7, 8 at its end
@@ -194,7 +194,7 @@ async def select(runtime: Runtime, call: Call, name: str, exchange: Exchange) ->
     principal, selector, chat = call.principal, runtime.selector, exchange.chat
     needs, prompt = needs_of(chat), PromptSize.of(chat)
     if not selector.is_route(name):
-        selection = selector.named(principal, name, needs)
+        selection = selector.named(principal, exchange.model, needs)  # echoed as asked
         await admit(runtime, call, selection.models, exchange, prompt)
         return selection
     eligible = selector.eligible(principal, prompt.tokens, needs, chat.max_answer_tokens)
@@ -254,7 +254,7 @@ async def route(
     return selection
 
 
-async def ready(runtime: Runtime, call: Call, name: str, idle: Idle) -> Response:
+async def ready(runtime: Runtime, call: Call, asked: str, idle: Idle) -> Response:
     """A request for no answer, only for its model (``Idle``): permitted as a request for an
     answer would be (a model unknown or not the caller's to see is a 404, a refused one a 403, a
     load of one that cannot chat a 400; a route, when the caller may use some chat model), then
@@ -263,10 +263,12 @@ async def ready(runtime: Runtime, call: Call, name: str, idle: Idle) -> Response
     the answer times a model is measured on hold none of these."""
     assert call.principal is not None
     principal, selector = call.principal, runtime.selector
-    if selector.is_route(name):
+    if selector.is_route(selector.configured_name(asked)):  # x:latest is x
         selector.eligible(principal, 0, {"chat"})
     else:
-        call.selection = selector.named(principal, name, {"chat"} if idle.kind == "load" else set())
+        call.selection = selector.named(
+            principal, asked, {"chat"} if idle.kind == "load" else set()
+        )
     call.ended = time.perf_counter()
     await account(runtime, call)
     return Response(idle.answer, media_type="application/json", headers=decision_headers(call))
@@ -437,7 +439,7 @@ async def serve_embeddings(
             raise InvalidRequest(
                 "routes choose chat models; name an embedding model", param="model"
             )
-        call.selection = runtime.selector.named(call.principal, name, ["embeddings"])
+        call.selection = runtime.selector.named(call.principal, asked.model, ["embeddings"])
         tokens, cost = embeddings_bound(call.selection.model, inputs)
         call.reservation = await runtime.budget.reserve(call.principal, tokens, cost)
         watch = Watch(call)  # not a governance cut's: only the client's hanging up ends it
