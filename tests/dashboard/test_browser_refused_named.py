@@ -6,9 +6,9 @@ allow-list, and research asks tiny-small after legal, its data owner, withdrew i
 answered to its key as a model that does not exist, 404, since none is one the key may see; recorded
 as what the key was told, ``model_not_found``: walk 20, F9). Their usage records name no model
 (``model`` null, ``requested_model`` the name), so the model pages said "Refused 0". Now each
-page has the tile "Refused when named" and the refusals by reason and department; the overview and the department
-pages still count each refusal once, under "refused (no model chosen)". Screenshots at 1280 px go to
-the test's temporary directory (``--basetemp`` to keep them)."""
+page has the tile "Refused when named" and the refusals by reason and department; the overview
+and the department pages still count each refusal once, under "refused (no model chosen)".
+Screenshots at 1280 px go to the test's temporary directory (``--basetemp`` to keep them)."""
 
 from __future__ import annotations
 
