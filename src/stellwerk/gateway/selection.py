@@ -126,9 +126,10 @@ class Selector:
 
     def named(self, principal: Principal, asked: str, needs: Iterable[str]) -> Selection:
         """The model ``asked`` names (``configured_name``: ``x:latest`` is ``x``), if the caller
-        may use it and it can do ``needs``. Refusals echo ``asked`` as the client sent it: a
+        may use it and it can do ``needs``. Its 404 echoes ``asked`` as the client sent it: a
         name echoed otherwise for a model that exists than for one that does not would tell
-        which of the two a model the caller may not see is."""
+        which of the two a model the caller may not see is. (A model the caller sees is named
+        by its configured id.)"""
         name = self.configured_name(asked)
         model = self.models.get(name)
         if model is None:
@@ -140,7 +141,7 @@ class Selector:
         missing = [cap for cap in needs if cap not in model.capabilities]
         if missing:
             raise InvalidRequest(
-                f"model {shown(asked)} does not support {', '.join(missing)}",
+                f"model {shown(name)} does not support {', '.join(missing)}",
                 param="model",
                 code="unsupported_capability",
             )
