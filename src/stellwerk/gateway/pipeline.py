@@ -254,7 +254,7 @@ async def route(
     return selection
 
 
-async def ready(runtime: Runtime, call: Call, asked: str, idle: Idle) -> Response:
+async def ready(runtime: Runtime, call: Call, name: str, idle: Idle) -> Response:
     """A request for no answer, only for its model (``Idle``): permitted as a request for an
     answer would be (a model unknown or not the caller's to see is a 404, a refused one a 403, a
     load of one that cannot chat a 400; a route, when the caller may use some chat model), then
@@ -263,12 +263,10 @@ async def ready(runtime: Runtime, call: Call, asked: str, idle: Idle) -> Respons
     the answer times a model is measured on hold none of these."""
     assert call.principal is not None
     principal, selector = call.principal, runtime.selector
-    if selector.is_route(selector.configured_name(asked)):  # x:latest is x
+    if selector.is_route(selector.configured_name(name)):  # as asked: x:latest is x
         selector.eligible(principal, 0, {"chat"})
     else:
-        call.selection = selector.named(
-            principal, asked, {"chat"} if idle.kind == "load" else set()
-        )
+        call.selection = selector.named(principal, name, {"chat"} if idle.kind == "load" else set())
     call.ended = time.perf_counter()
     await account(runtime, call)
     return Response(idle.answer, media_type="application/json", headers=decision_headers(call))
