@@ -211,8 +211,8 @@ class PermissionDenied(RequestError):
 
 class NotFound(RequestError):
     """A model the caller may not see is answered as an unknown one: its ``detail`` is as
-    ``PermissionDenied``'s (the policy filter's reasons, for the log only), and its usage record
-    keeps ``recorded`` (``policy_denied``), so that the operators' figures say what it was."""
+    ``PermissionDenied``'s (the policy filter's reasons, for the log only); its usage record
+    keeps what the client was told (``model_not_found``), which a head key's dashboard shows."""
 
     status_code = 404
     error_type = "not_found_error"
@@ -225,11 +225,9 @@ class NotFound(RequestError):
         param: str | None = None,
         code: str | None = None,
         detail: str | None = None,
-        recorded: str | None = None,
     ) -> None:
         super().__init__(message, param=param, code=code)
         self.detail = detail
-        self.recorded = recorded
 
 
 class Conflict(RequestError):

@@ -78,7 +78,7 @@ def test_overview_shows_budgets_limits_refusals_and_fair_savings(
 
     refusals = text(page, "#w-refusals")
     assert re.search(r"rate limit reached\s+rate_limited\s+1\s+research: 1", refusals)
-    assert re.search(r"policy: model not allowed \(.*\)\s+policy_denied\s+1\s+legal: 1", refusals)
+    assert re.search(r"unknown model\s+model_not_found\s+1\s+legal: 1", refusals)  # as told
     usage = text(page, "#w-usage")  # requests, tokens, cost, energy, refused, errors
     assert re.search(r"legal\s+3\s+\S+\s+€0\.00032\s+[\d.]+\sWh\s+1\s+0", usage)
     assert re.search(r"research\s+3\s+\S+\s+€0\.00016\s+[\d.]+\sWh\s+1\s+1", usage)
@@ -107,7 +107,7 @@ def test_overview_shows_budgets_limits_refusals_and_fair_savings(
     rows = page.locator("#d-usage table tbody tr")
     first_cells = [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())]
     assert DASH not in first_cells and "refused (no model chosen)" in first_cells
-    assert re.search(r"policy: model not allowed .*\s+policy_denied\s+1\s+legal-1: 1",
+    assert re.search(r"unknown model\s+model_not_found\s+1\s+legal-1: 1",
                      text(page, "#d-refusals"))  # fmt: skip
     assert text(page, "#d-keys h2") == "Keys"
 

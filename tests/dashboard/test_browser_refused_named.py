@@ -4,11 +4,11 @@ browser (Debian's Chromium driven by Playwright), in English and German, on SQLi
 API, once by the Ollama API's ``tiny-medium:latest``), legal asks tiny-large, which is not on its
 allow-list, and research asks tiny-small after legal, its data owner, withdrew its consent (each
 answered to its key as a model that does not exist, 404, since none is one the key may see; recorded
-as the policy's refusal, ``policy_denied``). Their usage records name no model (``model`` null,
-``requested_model`` the name), so the model pages said "Refused 0". Now each page has the tile
-"Refused when named" and the refusals by reason and department; the overview and the department
-pages still count each refusal once, under "refused (no model chosen)". Screenshots at 1280 px go to
-the test's temporary directory (``--basetemp`` to keep them)."""
+as what the key was told, ``model_not_found``: walk 20, F9). Their usage records name no model
+(``model`` null, ``requested_model`` the name), so the model pages said "Refused 0". Now each
+page has the tile "Refused when named" and the refusals by reason and department; the overview
+and the department pages still count each refusal once, under "refused (no model chosen)".
+Screenshots at 1280 px go to the test's temporary directory (``--basetemp`` to keep them)."""
 
 from __future__ import annotations
 
@@ -100,7 +100,8 @@ def test_a_model_page_counts_the_requests_that_named_it_and_were_refused(
         card = page.locator("#m-refusals").inner_text()
         assert departments in card and t["refused_named_note"] in card
         page.screenshot(path=str(tmp_path / f"{model}-{language}.png"), full_page=True)
-    assert t["refusal_policy_denied"] in page.locator("#m-refusals").inner_text()  # consent
+    card = page.locator("#m-refusals").inner_text()  # consent: as the key was told
+    assert t["refusal_model_not_found"] in card and t["refusal_policy_denied"] not in card
 
     page.goto(f"{refused.url}/models/tiny-embed")  # asked by nobody: no card, the tile says 0
     assert _figures(page)[t["refused_named"]] == "0"

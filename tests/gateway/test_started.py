@@ -44,6 +44,6 @@ def test_the_app_serves_in_process_and_its_shutdown_drains_the_ledger(tmp_path: 
     ledger = open_ledger(database_url)  # the shutdown drained the writer: the refusal is stored
     try:
         records = [(r.key_id, r.status, r.error_kind) for r in ledger.recent_usage()]
-        assert records == [("legal-1", 404, "policy_denied")]
+        assert records == [("legal-1", 404, "model_not_found")]  # what the client was told
     finally:
         ledger.close()

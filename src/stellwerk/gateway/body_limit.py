@@ -11,7 +11,11 @@
    carry the ``x-stellwerk-request-id`` of the usage record the handler wrote (the id the
    handler put on that same ``PayloadTooLarge``), as the answer of a handler's own 413 does;
 3. a client that hangs up in the middle of its body (or is cut off by the read deadline, see
-   :mod:`stellwerk.gateway.deadlines`) ends its request quietly: there is no one to answer.
+   :mod:`stellwerk.gateway.deadlines`) ends its request quietly: there is no one to answer. Where
+   FastAPI read the body (the admin API's writes), its request ends as ``ClientGone``'s 499,
+   which the server drops and the access log writes: a client's hang-up, not the 500 of an app
+   that raised before answering. (The model endpoints and the dashboard's forms read theirs with
+   ``request_body.read_body``, which raises ``ClientGone`` itself.)
 
 So no request holds more than the limit in memory, whichever endpoint it is sent to and whether
 or not it carries a key. The 413 is in the API's own format (:mod:`stellwerk.gateway.refusal`)
@@ -24,7 +28,7 @@ from __future__ import annotations
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stellwerk.errors import AuthenticationFailed, PayloadTooLarge
+from stellwerk.errors import AuthenticationFailed, ClientGone, PayloadTooLarge
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.refusal import refuse, response_for
 from stellwerk.gateway.runtime import Runtime
@@ -54,6 +58,9 @@ class BodyLimit:
         except ClientDisconnect:
             if guard.too_large is None and not guard.hung_up:
                 raise
+            if not guard.started and guard.too_large is None:
+                gone = ClientGone("the client hung up while sending its request body")
+                await response_for(scope, gone)(scope, receive, send)
         except Exception:
             if guard.too_large is None:
                 raise

@@ -140,7 +140,7 @@ async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Resp
             check_limits(runtime, call, exchange)  # 3
             name = runtime.selector.configured_name(exchange.model)  # x:latest is x
             if exchange.idle is not None:
-                return await ready(runtime, call, name, exchange.idle)  # 4 and 8 only
+                return await ready(runtime, call, exchange.model, exchange.idle)  # 4, 8 only
             call.selection = await select(runtime, call, name, exchange)  # 4, 5, 6
             if exchange.stream:
                 return await stream(runtime, call, exchange, request)  # 7, 8 at its end
@@ -194,7 +194,7 @@ async def select(runtime: Runtime, call: Call, name: str, exchange: Exchange) ->
     principal, selector, chat = call.principal, runtime.selector, exchange.chat
     needs, prompt = needs_of(chat), PromptSize.of(chat)
     if not selector.is_route(name):
-        selection = selector.named(principal, name, needs)
+        selection = selector.named(principal, exchange.model, needs)  # echoed as asked
         await admit(runtime, call, selection.models, exchange, prompt)
         return selection
     eligible = selector.eligible(principal, prompt.tokens, needs, chat.max_answer_tokens)
@@ -263,7 +263,7 @@ async def ready(runtime: Runtime, call: Call, name: str, idle: Idle) -> Response
     the answer times a model is measured on hold none of these."""
     assert call.principal is not None
     principal, selector = call.principal, runtime.selector
-    if selector.is_route(name):
+    if selector.is_route(selector.configured_name(name)):  # as asked: x:latest is x
         selector.eligible(principal, 0, {"chat"})
     else:
         call.selection = selector.named(principal, name, {"chat"} if idle.kind == "load" else set())
@@ -437,7 +437,7 @@ async def serve_embeddings(
             raise InvalidRequest(
                 "routes choose chat models; name an embedding model", param="model"
             )
-        call.selection = runtime.selector.named(call.principal, name, ["embeddings"])
+        call.selection = runtime.selector.named(call.principal, asked.model, ["embeddings"])
         tokens, cost = embeddings_bound(call.selection.model, inputs)
         call.reservation = await runtime.budget.reserve(call.principal, tokens, cost)
         watch = Watch(call)  # not a governance cut's: only the client's hanging up ends it

@@ -124,14 +124,20 @@ class Selector:
         except PermissionDenied:
             return []
 
-    def named(self, principal: Principal, name: str, needs: Iterable[str]) -> Selection:
+    def named(self, principal: Principal, asked: str, needs: Iterable[str]) -> Selection:
+        """The model ``asked`` names (``configured_name``: ``x:latest`` is ``x``), if the caller
+        may use it and it can do ``needs``. Its 404 echoes ``asked`` as the client sent it: a
+        name echoed otherwise for a model that exists than for one that does not would tell
+        which of the two a model the caller may not see is. (A model the caller sees is named
+        by its configured id.)"""
+        name = self.configured_name(asked)
         model = self.models.get(name)
         if model is None:
-            raise _unknown(name)
+            raise _unknown(asked)
         try:
             self.permit(principal, name)  # PermissionDenied names the reason
         except NotFound as exc:  # one the caller may not see is answered as an unknown one
-            raise _unknown(name, exc) from None
+            raise _unknown(asked, exc) from None
         missing = [cap for cap in needs if cap not in model.capabilities]
         if missing:
             raise InvalidRequest(
@@ -246,16 +252,16 @@ class Selector:
 
 def _unknown(name: str, unseen: NotFound | None = None) -> NotFound:
     """A model that does not exist, or that the caller may not see (the policy's ``unseen``,
-    whose reason and record's kind are for operators): the same 404 on every model endpoint, so
-    that asking tells no more than ``GET /v1/models`` and ``GET /api/tags``, which list
-    neither."""
+    whose reason is for operators' log): the same 404 on every model endpoint, and the same
+    usage record (``model_not_found``: what the client was told, which a head key's dashboard
+    page shows), so that asking tells no more than ``GET /v1/models`` and ``GET /api/tags``,
+    which list neither."""
     return NotFound(
         f"model {shown(name)} does not exist; the models you may use are listed by"
         " GET /v1/models (OpenAI API) and GET /api/tags (Ollama API)",
         param="model",
         code="model_not_found",
         detail=None if unseen is None else unseen.detail,
-        recorded=None if unseen is None else unseen.recorded,
     )
 
 

@@ -63,7 +63,7 @@ class Denial:
         wanted = [r for r in refused if self._may_do(r.model)]
         own = [r for r in wanted if self._own(r)]
         if self.requested is not None and not own:
-            return unseen(self.requested, detail=detail, recorded="policy_denied")
+            return unseen(self.requested, detail=detail)
         message = self._message(own, others=len(wanted) - len(own))
         return PermissionDenied(message, code="policy_denied", detail=detail)
 
@@ -101,14 +101,13 @@ class Denial:
         return off_lists(refused.model.id, self.department, self.use_case) is None
 
 
-def unseen(model_id: str, *, detail: str | None = None, recorded: str | None = None) -> NotFound:
+def unseen(model_id: str, *, detail: str | None = None) -> NotFound:
     """The 404 of a model the caller may not see, in the words of one that does not exist (the
-    gateway words it for its APIs: ``gateway.selection``); ``detail``, why, and ``recorded``, the
-    usage record's kind, are for operators."""
+    gateway words it for its APIs: ``gateway.selection``); ``detail``, why, is for operators'
+    log only: its usage record says what the client was told, ``model_not_found``."""
     return NotFound(
         f"unknown model {shown(model_id)}",
         param="model",
         code="model_not_found",
         detail=detail,
-        recorded=recorded,
     )
