@@ -277,6 +277,7 @@ def test_what_is_not_kept_or_run_is_refused(
         ),
         ([{**CALL, "arguments": "city=Bern"}], "input.1.arguments", "not 'city=Bern'"),
         ([{**CALL, "arguments": '["Bern"]'}], "input.1.arguments", "JSON object"),
+        ([{**CALL, "arguments": '{"city": "Be'}], "input.1.arguments", 'status "incomplete"'),
     ],
 )
 def test_calls_and_outputs_that_do_not_fit_are_refused(
@@ -294,6 +295,25 @@ def test_calls_and_outputs_that_do_not_fit_are_refused(
         )
     assert caught.value.param == named
     assert said in caught.value.message
+
+
+def test_a_call_cut_at_max_output_tokens_is_taken_back_as_chat_takes_it(
+    client: openai.OpenAI,
+) -> None:
+    """The gateway's own answer, a call cut off at ``max_output_tokens`` (its arguments not
+    complete JSON), sent back as the next input with its result: an agent loop goes on."""
+    cut = {**CALL, "arguments": '{"city": "Be', "status": "incomplete"}
+    answer = client.responses.create(
+        model="tiny-small",
+        input=[
+            {"role": "user", "content": "Wie ist das Wetter in Bern?"},
+            cut,  # type: ignore[list-item]
+            {"type": "function_call_output", "call_id": "c1", "output": "sonnig"},
+        ],
+        tools=[WEATHER],
+        max_output_tokens=2,
+    )
+    assert answer.status in ("completed", "incomplete")
 
 
 def test_refused_like_chat(client: openai.OpenAI, gateway: Gateway) -> None:
