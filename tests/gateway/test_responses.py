@@ -263,6 +263,29 @@ def test_what_is_not_kept_or_run_is_refused(
 
 
 @pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/responses", {"input": "Hallo"}),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": "Hallo"}]}),
+    ],
+)
+@pytest.mark.parametrize("retention", ["bogus", "in-memory", "24H"])
+def test_a_prompt_cache_retention_openai_does_not_name_is_refused_naming_it(
+    offline_gateway: Gateway, path: str, body: dict[str, Any], retention: str
+) -> None:
+    """OpenAI's values are ``in_memory`` and ``24h``: another is told, not taken silently."""
+    answer = offline_gateway.post(
+        path,
+        json={"model": "auto", **body, "prompt_cache_retention": retention},
+        headers={"authorization": f"Bearer {KEYS['research']}"},
+    )
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["param"] == "prompt_cache_retention"
+    assert "'in_memory'" in error["message"] and "'24h'" in error["message"]
+
+
+@pytest.mark.parametrize(
     ("items", "named", "said"),
     [
         (
