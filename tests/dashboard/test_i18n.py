@@ -407,3 +407,39 @@ def test_no_refusal_label_stops_mid_sentence() -> None:
             and re.search(r"(?:'s|\b(?:the|a|of|des|der|die|den|zu))$", shown[name])
         ]
         assert cut == [], (language, cut)
+
+
+def test_a_budget_changed_by_less_than_a_cent_reads_as_a_change_in_both_languages() -> None:
+    """A budget holds six decimals: a change below a cent of a large one read "from X to X"
+    with both rounded to cents (walk 20, F10)."""
+    change = {
+        "from": {"monthly_budget": "123456789012.345670"},
+        "to": {"monthly_budget": "123456789012.345678"},
+    }
+    said: dict[Language, str] = {
+        "en": "from monthly budget=€123,456,789,012.34567"
+        " to monthly budget=€123,456,789,012.345678",
+        "de": "von Monatsbudget=123.456.789.012,34567\u00a0€ auf"
+        " Monatsbudget=123.456.789.012,345678\u00a0€",
+    }
+    for language, line in said.items():
+        shown = audit_details(_entry(change, "limits.set"), labels(language), Formatter(language))
+        assert shown[0] == line, shown
+
+
+@pytest.mark.parametrize(
+    ("language", "amount", "shown"),
+    [
+        ("en", Decimal("123456789012.345678"), "€123,456,789,012.345678"),
+        ("de", Decimal("123456789012.345678"), "123.456.789.012,345678\u00a0€"),
+        ("en", Decimal("300.000000"), "€300.00"),
+        ("de", Decimal("12.5"), "12,50\u00a0€"),
+        ("en", Decimal("0.000500"), "€0.0005"),
+    ],
+)
+def test_an_amount_to_confirm_is_shown_to_the_micro_unit(
+    language: Language, amount: Decimal, shown: str
+) -> None:
+    """What the budget confirmation asks ("Set the monthly budget of demo to ...?") is the
+    amount typed, not one rounded to cents; whole amounts keep their two decimals."""
+    assert Formatter(language).exact_money(amount) == shown

@@ -31,6 +31,7 @@ from tests.gateway.test_governance import (
 pytestmark = pytest.mark.llama
 
 LIMITS = "/admin/limits/department/research"
+JSON = {"content-type": "application/json"}
 
 
 def put_limits(gw: Gateway, body: dict[str, Any]) -> httpx.Response:
@@ -255,3 +256,27 @@ def test_a_rate_limit_set_mid_minute_counts_the_minutes_earlier_requests(
         assert refused.status_code == 429, refused.text
         message = refused.json()["error"]["message"]
         assert "department 'research': limit of 3 requests per minute reached" in message
+
+
+def test_a_budget_sent_as_a_json_number_is_that_amount_to_the_micro_unit(
+    llama_server: LlamaBackend, tmp_path: Path
+) -> None:
+    """A JSON number is read from its text, not through a float: the amount stored is the one
+    sent, and one past the maximum by a micro-unit is refused as the same string is."""
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        for sent, stored in [
+            ("123456789012.345678", "123456789012.345678"),
+            ("99999999999.999999", "99999999999.999999"),
+            ("1e3", "1000.000000"),
+            ("0.1e1", "1.000000"),
+        ]:
+            body = f'{{"monthly_budget": {sent}, "reason": "exact"}}'
+            changed = gw.put(LIMITS, content=body, headers={**ADMIN, **JSON}, timeout=30)
+            assert changed.status_code == 200, changed.text
+            assert changed.json()["monthly_budget"] == stored
+        over = '{"monthly_budget": 1000000000000.000001, "reason": "over"}'
+        refused = gw.put(LIMITS, content=over, headers={**ADMIN, **JSON}, timeout=30)
+        assert refused.status_code == 400, refused.text
+        assert "monthly_budget" in refused.json()["error"]["message"]
+        limits = gw.get("/admin/limits", headers=ADMIN).json()
+        assert limits["departments"]["research"]["monthly_budget"] == "1.000000"

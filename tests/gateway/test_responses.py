@@ -263,6 +263,29 @@ def test_what_is_not_kept_or_run_is_refused(
 
 
 @pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/responses", {"input": "Hallo"}),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": "Hallo"}]}),
+    ],
+)
+@pytest.mark.parametrize("retention", ["bogus", "in-memory", "24H"])
+def test_a_prompt_cache_retention_openai_does_not_name_is_refused_naming_it(
+    offline_gateway: Gateway, path: str, body: dict[str, Any], retention: str
+) -> None:
+    """OpenAI's values are ``in_memory`` and ``24h``: another is told, not taken silently."""
+    answer = offline_gateway.post(
+        path,
+        json={"model": "auto", **body, "prompt_cache_retention": retention},
+        headers={"authorization": f"Bearer {KEYS['research']}"},
+    )
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["param"] == "prompt_cache_retention"
+    assert "'in_memory'" in error["message"] and "'24h'" in error["message"]
+
+
+@pytest.mark.parametrize(
     ("items", "named", "said"),
     [
         (
@@ -277,6 +300,7 @@ def test_what_is_not_kept_or_run_is_refused(
         ),
         ([{**CALL, "arguments": "city=Bern"}], "input.1.arguments", "not 'city=Bern'"),
         ([{**CALL, "arguments": '["Bern"]'}], "input.1.arguments", "JSON object"),
+        ([{**CALL, "arguments": '{"city": "Be'}], "input.1.arguments", 'status "incomplete"'),
     ],
 )
 def test_calls_and_outputs_that_do_not_fit_are_refused(
@@ -294,6 +318,25 @@ def test_calls_and_outputs_that_do_not_fit_are_refused(
         )
     assert caught.value.param == named
     assert said in caught.value.message
+
+
+def test_a_call_cut_at_max_output_tokens_is_taken_back_as_chat_takes_it(
+    client: openai.OpenAI,
+) -> None:
+    """The gateway's own answer, a call cut off at ``max_output_tokens`` (its arguments not
+    complete JSON), sent back as the next input with its result: an agent loop goes on."""
+    cut = {**CALL, "arguments": '{"city": "Be', "status": "incomplete"}
+    answer = client.responses.create(
+        model="tiny-small",
+        input=[
+            {"role": "user", "content": "Wie ist das Wetter in Bern?"},
+            cut,  # type: ignore[list-item]
+            {"type": "function_call_output", "call_id": "c1", "output": "sonnig"},
+        ],
+        tools=[WEATHER],
+        max_output_tokens=2,
+    )
+    assert answer.status in ("completed", "incomplete")
 
 
 def test_refused_like_chat(client: openai.OpenAI, gateway: Gateway) -> None:

@@ -155,7 +155,7 @@ def prepare_budget(
         question="confirm_budget" if budget is not None else "confirm_budget_unlimited",
         params={
             "department": department,
-            "budget": fmt.money(budget) if budget is not None else "",
+            "budget": fmt.exact_money(budget) if budget is not None else "",
         },
         fields=fields,
     )

@@ -241,7 +241,7 @@ def _value(name: str, value: object, t: Labels, fmt: Formatter) -> str:
     if name in MONEY_DETAILS and isinstance(value, int | float | Decimal | str):
         amount = _amount(value)  # the ledger writes amounts as exact decimal strings
         if amount is not None:
-            return fmt.money(amount)
+            return fmt.exact_money(amount)
     if name in ROUTER_VERSIONS and value == 0 and isinstance(value, int):
         return t["base_alone"]
     if isinstance(value, float):

@@ -99,7 +99,23 @@ class Formatter:
         exact = _decimal(value)
         if 0 < abs(exact) < SMALLEST:
             return "<" + NBSP + self._with_currency(self.number(SMALLEST, MAX_MONEY_DECIMALS))
-        decimals = money_decimals(exact)
+        return self._money(exact, money_decimals(exact))
+
+    def exact_money(self, value: Amount | None) -> str:
+        """An amount as ``money`` writes it, but with every decimal it has up to the
+        micro-unit (a budget to confirm, one an audit entry changed): ``€123,456,789,012.345678``
+        where ``money`` would write ``€123,456,789,012.35`` and a change by a micro-unit would
+        read as none; ``€300.00`` still."""
+        if value is None:
+            return DASH
+        exact = _decimal(value)
+        exponent = exact.normalize().as_tuple().exponent
+        if not isinstance(exponent, int) or 0 < abs(exact) < SMALLEST:
+            return self.money(exact)
+        places = min(MAX_MONEY_DECIMALS, -exponent)
+        return self._money(exact, max(money_decimals(exact), places))
+
+    def _money(self, exact: Decimal, decimals: int) -> str:
         text = self.number(exact, decimals)
         point = "," if self.language == "de" else "."
         if decimals > 2:  # 0.000500 -> 0.0005, but never fewer than two decimals

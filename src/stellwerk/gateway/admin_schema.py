@@ -70,7 +70,9 @@ def _budget(value: object) -> object:
     """A validator's step before ``monthly_budget``: a JSON number, a plain amount string
     (``plain_amount``) or null; any other JSON type is refused in plain words (pydantic's would
     name Python's ``Decimal`` type)."""
-    if value is None or (isinstance(value, int | float | str) and not isinstance(value, bool)):
+    if value is None or (
+        isinstance(value, int | float | Decimal | str) and not isinstance(value, bool)
+    ):
         return plain_amount(value)
     raise ValueError(
         f"{json_type(value)} is not an amount; send a decimal number (12.5), a string of ASCII"

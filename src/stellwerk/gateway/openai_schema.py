@@ -361,7 +361,7 @@ class ChatCompletionRequest(SamplingParams, Keyed):
     service_tier: str | None = None
     store: bool | None = None
     prompt_cache_key: str | None = None
-    prompt_cache_retention: str | None = None
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = None
     prompt_cache_options: PromptCacheOptions | None = None
     safety_identifier: str | None = None
     web_search_options: dict[str, Any] | None = None

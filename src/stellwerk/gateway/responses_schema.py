@@ -334,7 +334,9 @@ class ResponseRequest(Keyed):
     service_tier: str | None = Field(default=None, description=_NOT_PASSED)
     safety_identifier: str | None = Field(default=None, description=_NOT_PASSED)
     prompt_cache_key: str | None = Field(default=None, description=_NOT_PASSED)
-    prompt_cache_retention: str | None = Field(default=None, description=_NOT_PASSED)
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = Field(
+        default=None, description=_NOT_PASSED
+    )
     prompt_cache_options: PromptCacheOptions | None = Field(default=None, description=_NOT_PASSED)
 
     @model_validator(mode="after")

@@ -218,7 +218,8 @@ def _add_item(messages: list[JSON], item: Any, where: str, passed: frozenset[str
     if isinstance(item, Message):
         messages.append({**_message(item, where, passed), **_carried(item, "input[]", passed)})
     elif isinstance(item, FunctionCallItem):
-        arguments = _arguments(item.arguments, f"{where}.arguments")
+        cut = item.status == "incomplete"
+        arguments = item.arguments if cut else _arguments(item.arguments, f"{where}.arguments")
         call = {
             "id": item.call_id,
             "type": "function",
@@ -240,9 +241,10 @@ def _add_item(messages: list[JSON], item: Any, where: str, passed: frozenset[str
 
 
 def _arguments(arguments: str, where: str) -> str:
-    """A call's arguments, a JSON object as a string (as the answer gave them; none, ``""``,
-    is ``{}``): the model servers read them as JSON, and other text would be a backend's 500 or
-    a call the model never made."""
+    """A complete call's arguments, a JSON object as a string (as the answer gave them; none,
+    ``""``, is ``{}``): the model servers read them as JSON, and other text would be a backend's
+    500 or a call the model never made. A call cut at ``max_output_tokens`` (``status:
+    "incomplete"``) is passed on as the model wrote it, as chat passes one cut at ``max_tokens``."""
     if not arguments:
         return "{}"
     try:
@@ -252,7 +254,8 @@ def _arguments(arguments: str, where: str) -> str:
     if not isinstance(parsed, dict):
         raise InvalidRequest(
             f"{where}: a function call's arguments are a JSON object in a string (such as"
-            f' "{{\\"city\\": \\"Bern\\"}}"), not {shown(arguments)}',
+            f' "{{\\"city\\": \\"Bern\\"}}"), not {shown(arguments)}; a call cut off at'
+            ' max_output_tokens is sent back with its status "incomplete"',
             param=where,
         )
     return arguments
