@@ -40,13 +40,14 @@ RESEARCH = {"authorization": f"Bearer {KEYS['research']}"}
 
 @pytest.fixture
 def loaded(any_db_url: str) -> Iterator[DashboardGateway]:
-    """research: one request refused before a model was chosen (tiny-medium is in review), a
+    """research: one request refused before a model was chosen (tiny-medium is in review, so
+    answered as a model that does not exist), a
     load of the route ``auto`` and an unload of tiny-small, as the ollama library sends them."""
     raw = dashboard_raw(OFFLINE_BACKEND, any_db_url)
     key_id, key = seed(raw)
     with running_gateway(raw, DASHBOARD_ENV) as gw:
         dashboard = DashboardGateway(gw, key_id, key)
-        assert chat(dashboard, KEYS["research"], "tiny-medium").status_code == 403
+        assert chat(dashboard, KEYS["research"], "tiny-medium").status_code == 404
         load = gw.post("/api/generate", json={"model": "auto"}, headers=RESEARCH)
         assert load.json()["done_reason"] == "load", load.text
         unload = gw.post(

@@ -178,17 +178,24 @@ def test_refusals_say_no_internals(llama_server: LlamaBackend, tmp_path: Path) -
 
 
 def test_a_403_names_only_the_rule_that_refused(llama_server: LlamaBackend, tmp_path: Path) -> None:
+    """An admin key (which reads the whole catalog) is told the one rule that refused a model;
+    a user key is answered for a model it may not see (proposed, consent withdrawn) as for one
+    that does not exist (walk 19, X1), and is told the hosting rule of one it sees."""
     with in_process(governed(llama_server, tmp_path), ENV) as gw:
-        proposed = post(gw, "/v1/chat/completions", chat("tiny-large"), RESEARCH)
+        proposed = post(gw, "/v1/chat/completions", chat("tiny-large"), ADMIN)
         message = refused(proposed, None, 403)
         assert "lifecycle state is proposed" in message
         assert "classification" not in message
+        unseen = post(gw, "/v1/chat/completions", chat("tiny-large"), RESEARCH)
+        assert refused(unseen, "model", 404).startswith("model 'tiny-large' does not exist")
         withdrawn = post(gw, CONSENT, {"consent": False, "reason": "x"}, ADMIN)
         assert withdrawn.status_code == 200, withdrawn.text
-        no_consent = post(gw, "/v1/chat/completions", chat("tiny-small"), RESEARCH)
+        no_consent = post(gw, "/v1/chat/completions", chat("tiny-small"), ADMIN)
         message = refused(no_consent, None, 403)
         assert message.endswith("tiny-small: its data owner 'legal' has withdrawn consent")
         assert "classification" not in message
+        unseen = post(gw, "/v1/chat/completions", chat("tiny-small"), RESEARCH)
+        assert refused(unseen, "model", 404).startswith("model 'tiny-small' does not exist")
         # the hosting rule still says where the data may go
         confidential = {**RESEARCH, "x-stellwerk-classification": "confidential"}
         hosted = post(gw, "/v1/chat/completions", chat("tiny-medium"), confidential)
@@ -282,8 +289,10 @@ def test_a_withdrawal_left_after_the_data_owner_was_dropped_is_lifted_by_an_admi
     raw = governed(llama_server, tmp_path)
     raw["models"][0].pop("data_owner")
     with in_process(raw, ENV) as gw:
-        refusal = post(gw, "/v1/chat/completions", chat("tiny-small"), RESEARCH)
+        refusal = post(gw, "/v1/chat/completions", chat("tiny-small"), ADMIN)
         assert refused(refusal, None, 403).endswith("its data owner has withdrawn consent")
+        unseen = post(gw, "/v1/chat/completions", chat("tiny-small"), RESEARCH)
+        assert refused(unseen, "model", 404).startswith("model 'tiny-small' does not exist")
         listed = {m["id"]: m for m in gw.get("/admin/models", headers=ADMIN).json()["models"]}
         assert listed["tiny-small"]["consent"] is False
         assert "refused until an admin grants consent" in listed["tiny-small"]["consent_note"]

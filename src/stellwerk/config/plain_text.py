@@ -126,3 +126,10 @@ _ZERO_WIDTH: Final = frozenset({"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"
 _INVISIBLE: Final = frozenset({"\u00ad", "\u034f"})
 """SOFT HYPHEN and COMBINING GRAPHEME JOINER: shown as nothing (``p\\u00adq`` reads ``pq``), so
 they make look-alike texts as the zero-width characters do."""
+
+
+def escaped(text: str) -> str:
+    """``text`` with every character a terminal does not show as itself (line breaks, U+2028
+    and U+0085, which YAML also reads as line breaks, direction marks ...) written as its escape
+    (``\\u000a``): one line that says what the text holds, safe in a YAML comment."""
+    return "".join(f"\\u{ord(char):04x}" if hidden(char) is not None else char for char in text)

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from stellwerk.config import StellwerkConfig, parse_config
-from stellwerk.config.plain_text import hidden
+from stellwerk.config.plain_text import escaped
 from stellwerk.config.yaml_keys import load_yaml
 from stellwerk.configurator.engines import Served
 from stellwerk.errors import ConfigError
@@ -156,8 +156,7 @@ def comment(line: str) -> str:
     itself (line breaks, U+2028 and U+0085, which YAML also reads as line breaks, direction
     marks ...) is written as its escape (``\\u000a``): the comment stays one line and says
     what the name holds."""
-    shown = "".join(f"\\u{ord(char):04x}" if hidden(char) is not None else char for char in line)
-    return f"# {shown}".rstrip()
+    return f"# {escaped(line)}".rstrip()
 
 
 def validate_text(text: str) -> StellwerkConfig:

@@ -137,9 +137,9 @@ def _shown_path(path: Path) -> str:
     comment's line (a line break in a folder's name would start a line of settings)."""
     import shlex
 
-    from stellwerk.configurator.writer import comment
+    from stellwerk.config.plain_text import escaped
 
-    return comment(shlex.quote(str(path))).removeprefix("# ")
+    return escaped(shlex.quote(str(path)))
 
 
 def write_demo_config(
