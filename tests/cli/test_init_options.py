@@ -4,8 +4,7 @@ command prints: each refused or said in the option's own words, before anything 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Iterator
-from http.server import ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -123,29 +122,15 @@ def test_a_licence_refusal_spells_the_licence_as_the_catalog_does(tmp_path: Path
     assert "is not among those accepted (MIT)" in output
 
 
-@pytest.fixture
-def gateway_like() -> Iterator[Callable[[ms.Routes], str]]:
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(routes: ms.Routes) -> str:
-        servers.append(ms.start(routes))
-        return f"http://127.0.0.1:{servers[-1].server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 def test_discover_leaves_a_gateways_routes_out_and_reads_the_context_it_reports(
-    tmp_path: Path, gateway_like: Callable[[ms.Routes], str]
+    tmp_path: Path, model_servers: Callable[[ms.Routes], str]
 ) -> None:
     """A Stellwerk gateway answers as Ollama: its routes are marked ``stellwerk-route`` and
     are not models; ``/api/show`` gives a model's context as ``<arch>.context_length``."""
     tags = ms.ollama_tags(("auto:latest", "", ""), ("tiny-small:latest", "3B", "Q4_K_M"))
     tags["models"][0]["details"]["format"] = "stellwerk-route"  # type: ignore[index]
     show = {"general.architecture": "tiny", "tiny.context_length": 1024}
-    url = gateway_like(
+    url = model_servers(
         {
             "/api/tags": (200, tags),
             "POST /api/show": (200, {"tiny-small:latest": {"model_info": show}}),
@@ -163,9 +148,9 @@ def test_discover_leaves_a_gateways_routes_out_and_reads_the_context_it_reports(
 
 
 def test_discover_says_when_it_assumed_a_context(
-    tmp_path: Path, gateway_like: Callable[[ms.Routes], str]
+    tmp_path: Path, model_servers: Callable[[ms.Routes], str]
 ) -> None:
-    url = gateway_like({"/v1/models": (200, ms.openai_models("house-7b"))})
+    url = model_servers({"/v1/models": (200, ms.openai_models("house-7b"))})
     out = tmp_path / "s.yaml"
     code, output = _init("--discover", url, "--no-interactive", "-o", str(out))
     assert code == 0, output
@@ -174,9 +159,9 @@ def test_discover_says_when_it_assumed_a_context(
 
 
 def test_a_model_whose_size_is_unknown_is_left_out_in_one_sentence(
-    tmp_path: Path, gateway_like: Callable[[ms.Routes], str]
+    tmp_path: Path, model_servers: Callable[[ms.Routes], str]
 ) -> None:
-    url = gateway_like({"/api/tags": (200, ms.ollama_tags(("qwen3:latest", "", "")))})
+    url = model_servers({"/api/tags": (200, ms.ollama_tags(("qwen3:latest", "", "")))})
     code, output = _init("--discover", url, "--no-interactive", "-o", str(tmp_path / "s.yaml"))
     assert code == 1
     assert (

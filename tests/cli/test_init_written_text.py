@@ -3,8 +3,7 @@ discovered server cannot add settings of their own, and the text is read back be
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from http.server import ThreadingHTTPServer
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -68,27 +67,13 @@ def test_a_catalog_id_the_config_would_refuse_is_refused_with_the_catalog(tmp_pa
     assert not out.exists()
 
 
-@pytest.fixture
-def model_server() -> Iterator[Callable[[ms.Routes], str]]:
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(routes: ms.Routes) -> str:
-        servers.append(ms.start(routes))
-        return f"http://127.0.0.1:{servers[-1].server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 def test_a_discovered_name_with_a_line_break_stays_in_its_comment(
-    tmp_path: Path, model_server: Callable[[ms.Routes], str]
+    tmp_path: Path, model_servers: Callable[[ms.Routes], str]
 ) -> None:
     """A server's model name is quoted in the header; a line break in it is written as its
     escape, so the file holds no setting the name carried, and names the model as served."""
     name = f"odd\n{INJECTED}\n#:7b"
-    url = model_server({"/api/tags": (200, ms.ollama_tags((name, "7B", "Q4_K_M")))})
+    url = model_servers({"/api/tags": (200, ms.ollama_tags((name, "7B", "Q4_K_M")))})
     out = tmp_path / "stellwerk.yaml"
     code, output = _init("--discover", url, "-o", str(out))
     assert code == 0, output

@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
+
+import pytest
 
 Routes = dict[str, tuple[int, object]]
 
@@ -85,3 +88,19 @@ def openai_models(*ids: str) -> dict[str, object]:
         "object": "list",
         "data": [{"id": i, "object": "model", "created": 0, "owned_by": "me"} for i in ids],
     }
+
+
+@pytest.fixture
+def model_servers() -> Iterator[Callable[[Routes], str]]:
+    """Start model servers answering ``Routes`` (each call one server; its URL); all stopped
+    after the test."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def started(routes: Routes) -> str:
+        servers.append(start(routes))
+        return f"http://127.0.0.1:{servers[-1].server_address[1]}"
+
+    yield started
+    for server in servers:
+        server.shutdown()
+        server.server_close()
