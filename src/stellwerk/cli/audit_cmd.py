@@ -57,7 +57,11 @@ def audit(
         Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
     ] = None,
 ) -> None:
-    """The audit log of governance changes: the newest entries, or all of them (--all)."""
+    """The audit log of governance changes: the newest entries, or all of them (--all).
+
+    A department target that names no department (``--target department:NAME``) is refused,
+    as by the admin API, unless the log still holds entries of it."""
+    from stellwerk.governance.department_filters import refuse_unknown_audit
     from stellwerk.ledger.audit_read import AuditFilter
     from stellwerk.ledger.window import Window
 
@@ -68,6 +72,7 @@ def audit(
             raise InvalidRequest("--all writes every entry; leave out --limit")
         where = AuditFilter(Window.between(since, until), actor, action, None, target)
         with _governance(config) as gov:
+            refuse_unknown_audit(gov, where, found=False)  # before a page or a file is written
             ledger = gov.admin.ledger
             if every:
                 total = ledger.count_audit(where) if output is not None else None

@@ -66,6 +66,7 @@ def limits_show(
     import orjson
 
     from stellwerk.governance.budgets import limits_json
+    from stellwerk.governance.department_names import unknown_department
     from stellwerk.governance.key_store import CONFIG_LIMITS
     from stellwerk.policy.limits import UNLIMITED
 
@@ -84,7 +85,7 @@ def limits_show(
         if scope is not None:
             group = "departments" if scope[0] == "department" else "keys"
             if scope[1] not in shown[group] and scope[0] == "department":
-                raise InvalidRequest(f"unknown department {scope[1]!r}", param="department")
+                raise unknown_department(scope[1], departments)  # the admin API's words
             found = shown[group].get(scope[1], limits_json(UNLIMITED))
             shown = {"departments": {}, "keys": {}, group: {scope[1]: found}}
     except StellwerkError as exc:

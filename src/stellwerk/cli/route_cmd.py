@@ -195,6 +195,7 @@ def _principal(
 ) -> Principal:
     from stellwerk.gateway.auth import Keyring
     from stellwerk.gateway.governance import classify
+    from stellwerk.governance.department_names import unknown_department
     from stellwerk.governance.principal import key_principal
     from stellwerk.policy.classification import HEADER
 
@@ -205,11 +206,8 @@ def _principal(
         principal = keyring.authenticate(f"Bearer {key}")
     elif department is not None:
         departments = {d.name: d for d in cfg.departments}
-        if department not in departments:
-            raise InvalidRequest(
-                f"department {department!r} is not configured (departments: "
-                f"{', '.join(departments)})"
-            )
+        if department not in departments:  # in the admin API's words
+            raise unknown_department(department, departments)
         cases = governance.snapshot.use_cases
         if use_case is not None and use_case not in cases:
             raise InvalidRequest(

@@ -30,7 +30,6 @@ from stellwerk.gateway.admin_access import (
     ReaderDep,
     narrowed,
 )
-from stellwerk.gateway.admin_departments import refuse_unknown, refuse_unknown_audit
 from stellwerk.gateway.admin_keys import config_keys_json, key_json
 from stellwerk.gateway.admin_route import AdminRoute, refuse_repeated
 from stellwerk.gateway.admin_schema import (
@@ -49,6 +48,7 @@ from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.governance import key_requests
 from stellwerk.governance.baseline import key_references
 from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
+from stellwerk.governance.department_filters import refuse_unknown, refuse_unknown_audit
 from stellwerk.governance.key_actors import department_key_ids, head_key
 from stellwerk.governance.key_store import CONFIG_LIMITS
 from stellwerk.governance.report import parse_by, usage_report
@@ -312,7 +312,7 @@ def list_keys(
     removed there: ``created_at`` null, ``created_by`` ``config``), then those made through the
     CLI or this API (``source: database``), as ``stellwerk keys list`` shows them; an empty
     ``department`` would answer none, passing for a department without keys: refused, as is
-    one that names no department (404, ``admin_departments``). A head
+    one that names no department (404, ``governance.department_filters``). A head
     key lists its own department's keys only, and reads who made or revoked them as a key id
     only when that is a key of its department, else ``admin`` (``governance/key_actors.py``)."""
     if department is not None and not department.strip():
@@ -439,7 +439,7 @@ def audit(
     """The audit log: the newest ``limit`` entries, newest first; or, with ``after``, a page of
     the whole log oldest first, whose ``next_after`` is the ``after`` of the next page (``null``
     on the last). A department target that names no department is a 404
-    (``admin_departments``)."""
+    (``governance.department_filters``)."""
     where = AuditFilter(Window.between(since, until), actor, action, target_kind, target)
     ledger = gov.admin.ledger
     if after is None:
