@@ -51,6 +51,7 @@ from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
 from stellwerk.governance.department_filters import refuse_unknown, refuse_unknown_audit
 from stellwerk.governance.key_actors import department_key_ids, head_key
 from stellwerk.governance.key_store import CONFIG_LIMITS
+from stellwerk.governance.month_spend import month_spend
 from stellwerk.governance.report import parse_by, usage_report
 from stellwerk.governance.service import Governance
 from stellwerk.governance.use_cases import parse_use_case
@@ -373,7 +374,8 @@ def revoke_key(
 
 @router.get("/limits", openapi_extra=_KEYED)
 def list_limits(gov: GovernanceDep, caller: DepartmentReaderDep) -> dict[str, Any]:
-    """The limits in force for every department and every key that has its own; for a head
+    """The limits in force for every department and every key that has its own, each with its
+    spend this month and what is left of its budget (``governance.month_spend``); for a head
     key, its own department's and its keys'."""
     departments, keys = gov.admin.budgets.effective()
     own = narrowed(caller, None, "limits")
@@ -381,9 +383,11 @@ def list_limits(gov: GovernanceDep, caller: DepartmentReaderDep) -> dict[str, An
         mine = department_key_ids(gov, own)
         departments = {d: v for d, v in departments.items() if d == own}
         keys = {k: v for k, v in keys.items() if k in mine}
+    spent = month_spend(gov.admin.ledger, department=own)
     return {
-        "departments": {k: limits_json(v) for k, v in departments.items()},
-        "keys": {k: limits_json(v) for k, v in keys.items()},
+        "month": spent.month,
+        "departments": {k: spent.department_json(k, v) for k, v in departments.items()},
+        "keys": {k: spent.key_json(k, v) for k, v in keys.items()},
     }
 
 
