@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from stellwerk.cli.governance_cmd import ConfigOption, _fail, _governance
+from stellwerk.cli.whole_number import whole
 from stellwerk.errors import InvalidRequest, StellwerkError
 
 if TYPE_CHECKING:
@@ -48,7 +49,9 @@ def audit(
     target: Annotated[
         str | None, typer.Option(help="Only this target, as printed (model:x) or its name (x).")
     ] = None,
-    limit: Annotated[int, typer.Option(help="How many entries, newest first.")] = DEFAULT_LIMIT,
+    limit: Annotated[
+        int, typer.Option(parser=whole(), help="How many entries, newest first.")
+    ] = DEFAULT_LIMIT,
     every: Annotated[
         bool, typer.Option("--all", help="Every entry that matches, oldest first, page by page.")
     ] = False,

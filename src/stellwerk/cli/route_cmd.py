@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from stellwerk.cli.router_cmd import _errors
+from stellwerk.cli.whole_number import whole
 from stellwerk.errors import InvalidRequest, PermissionDenied, RequestError, StellwerkError
 
 if TYPE_CHECKING:
@@ -70,7 +71,9 @@ def route_cmd(
     ] = None,
     max_tokens: Annotated[
         int | None,
-        typer.Option("--max-tokens", min=1, help="The request's cap on the answer length."),
+        typer.Option(
+            "--max-tokens", parser=whole(least=1), help="The request's cap on the answer length."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
 ) -> None:
