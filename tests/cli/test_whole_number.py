@@ -27,7 +27,7 @@ def _int_options(app: typer.Typer, path: tuple[str, ...] = ()) -> Iterator[tuple
             kind, info = get_args(parameter.annotation)[:2]
             if kind in (int, int | None) and isinstance(info, typer.models.OptionInfo):
                 # in Annotated, Typer reads a first positional "--name" as a declaration
-                given = [info.default, *info.param_decls]
+                given = [info.default, *(info.param_decls or ())]
                 declared = [d for d in given if isinstance(d, str) and d.startswith("--")]
                 option = declared[0] if declared else "--" + parameter.name.replace("_", "-")
                 yield (*path, name, option)
