@@ -88,6 +88,7 @@ def test_the_limits_answer_the_months_spend_and_what_is_left(gateway: Gateway) -
         "/admin/limits/department/legal", json={"monthly_budget": 2, "reason": "r"}, headers=ADMIN
     )
     assert lowered.status_code == 200, lowered.text
+    assert _spend(lowered.json()) == ("2.000000", "3.000000", "0.000000")  # the PUT's answer too
     assert _spend(_limits(gateway, ADMIN)["departments"]["legal"]) == (
         "2.000000",
         "3.000000",

@@ -6,24 +6,20 @@ Click's ``int()`` takes other scripts' digits (``--limit ٣``, an Arabic-Indic t
 fullwidth 3 was 3), the pydantic Typer of the lock takes blanks around the number, ``_``
 between its digits and a fraction of zero (``' 5'``, ``5_0``, ``3.0``). Every ``int`` option
 of the CLI reads its text through ``whole`` instead (``tests/cli/test_whole_number.py`` holds
-them to it): an optional ``-`` and the digits 0 to 9, nothing around them, and ``least``
-checked here, since Typer's ``min`` does not apply to an option read by a parser. A refusal is
-a usage error (exit 2) that Typer prefixes with the option's name: ``Invalid value for
-'--limit': '٣' is not a whole number (the digits 0 to 9, no spaces)``.
+them to it), by the rule of ``config.plain_number`` (an optional ``-`` and the digits 0 to 9,
+nothing around them); ``least`` is checked here, since Typer's ``min`` does not apply to an
+option read by a parser. A refusal is a usage error (exit 2) that Typer prefixes with the
+option's name: ``Invalid value for '--limit': '٣' is not a whole number (the digits 0 to 9, no
+spaces)``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pydantic_core import PydanticCustomError
-
-_WHOLE = re.compile(r"-?[0-9]+")  # [0-9], not \d: \d takes other scripts' digits too
-FORM = "the digits 0 to 9, no spaces"
-"""How a whole number is written, as every refusal of one says it."""
 
 
 class WholeNumber:
@@ -46,8 +42,11 @@ def whole(*, least: int | None = None) -> Callable[[str | int], int]:
 
 
 def _number(text: str) -> int:
-    if not _WHOLE.fullmatch(text):
-        raise _refusal(f"{text!r} is not a whole number ({FORM})")
+    from stellwerk.config.plain_number import whole_problem  # the config: not at the CLI's start
+
+    problem = whole_problem(text)
+    if problem is not None:
+        raise _refusal(problem)
     return int(text)
 
 

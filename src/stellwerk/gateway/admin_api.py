@@ -38,6 +38,7 @@ from stellwerk.gateway.admin_schema import (
     KeyRequest,
     LifecycleChange,
     LimitsChange,
+    PlainWhole,
     Revocation,
     UseCaseBody,
     UseCaseChange,
@@ -47,7 +48,7 @@ from stellwerk.gateway.body import refuse_unreadable
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.governance import key_requests
 from stellwerk.governance.baseline import key_references
-from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
+from stellwerk.governance.budgets import LIMIT_FIELDS
 from stellwerk.governance.department_filters import refuse_unknown, refuse_unknown_audit
 from stellwerk.governance.key_actors import department_key_ids, head_key
 from stellwerk.governance.key_store import CONFIG_LIMITS
@@ -400,7 +401,8 @@ def set_limits(
     admin: AdminDep,
 ) -> dict[str, Any]:
     """Change the limits of a department or a key: the fields given change (``null``:
-    unlimited), the others keep their values. Answers the limits in force afterwards."""
+    unlimited), the others keep their values. Answers the limits in force afterwards, with the
+    month's spend, as ``GET /admin/limits`` lists them."""
     if kind == "key":
         gov.admin.keys.get(scope, in_config=CONFIG_LIMITS)
     changes = {f: getattr(body, f) for f in body.model_fields_set if f != "reason"}
@@ -412,7 +414,12 @@ def set_limits(
         kind, scope, changes, actor=admin.key_id, reason=body.reason
     )
     gov.changed()
-    return limits_json(limits)
+    spent = month_spend(gov.admin.ledger, department=scope if kind == "department" else None)
+    return (
+        spent.department_json(scope, limits)
+        if kind == "department"
+        else spent.key_json(scope, limits)
+    )
 
 
 _TIME = "ISO 8601 date or time (2026-12-01, 2026-12-01T09:30:00Z); without an offset: UTC"
@@ -432,13 +439,14 @@ def audit(
     ] = None,
     after: Annotated[
         int | None,
+        PlainWhole,
         Query(
             ge=0,
             le=MAX_ID,
             description="Oldest first, after the entry with this id (0: from the first)",
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    limit: Annotated[int, PlainWhole, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> dict[str, Any]:
     """The audit log: the newest ``limit`` entries, newest first; or, with ``after``, a page of
     the whole log oldest first, whose ``next_after`` is the ``after`` of the next page (``null``
