@@ -7,7 +7,7 @@ to the gateway, whose Ollama backend is a stand-in for Ollama (``ollama_thinking
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,27 @@ def gateway_raw(tmp_path: Path, ledger_template: Path) -> dict[str, Any]:
 def thinks(model: dict[str, Any], model_id: str) -> dict[str, Any]:
     """A copy of the config's ``model`` as ``model_id``, with the ``thinking`` capability."""
     return {**model, "id": model_id, "capabilities": [*model["capabilities"], "thinking"]}
+
+
+def refused_by_ollama(*asks: Callable[[], object]) -> list[tuple[int, str]]:
+    """Each ask's refusal (the ``ollama`` library's ``ResponseError``): its status and error."""
+    refusals = []
+    for ask in asks:
+        with pytest.raises(ollama.ResponseError) as refused:
+            ask()
+        refusals.append((refused.value.status_code, refused.value.error))
+    return refusals
+
+
+def refused_by_openai(client: openai.OpenAI, **asked: Any) -> list[Any]:
+    """The error bodies (parsed JSON) of a chat completion ``asked`` and refused, plain and
+    streamed."""
+    refusals = []
+    for stream in (False, True):
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.chat.completions.create(messages=USER, stream=stream, **asked)
+        refusals.append(refused.value.body)
+    return refusals
 
 
 @contextmanager
@@ -174,13 +195,7 @@ def test_a_model_that_cannot_think_is_refused_in_the_openai_api(
         thinking_gateway(gateway_raw) as (gw, upstream),
         gw.openai(KEYS["research"], max_retries=0) as client,
     ):
-        refusals: list[Any] = []  # the error bodies, parsed JSON
-        for stream in (False, True):
-            with pytest.raises(openai.BadRequestError) as refused:
-                client.chat.completions.create(
-                    model="angeblich", messages=USER, reasoning_effort="high", stream=stream
-                )
-            refusals.append(refused.value.body)
+        refusals = refused_by_openai(client, model="angeblich", reasoning_effort="high")
         served = client.chat.completions.create(
             model="angeblich", messages=USER, reasoning_effort="none"
         )
@@ -208,15 +223,11 @@ def test_a_model_that_cannot_think_is_refused_in_the_ollama_api(
     and ``/api/generate``, naming ``think``."""
     with thinking_gateway(gateway_raw) as (gw, upstream):
         client = gw.ollama(KEYS["research"])
-        errors = []
-        for ask in (
+        errors = refused_by_ollama(
             lambda: client.chat(model="angeblich", messages=USER, think=True),
             lambda: list(client.chat(model="angeblich", messages=USER, think="low", stream=True)),
             lambda: client.generate(model="angeblich", prompt="Hallo", think=True),
-        ):
-            with pytest.raises(ollama.ResponseError) as refused:
-                ask()
-            errors.append((refused.value.status_code, refused.value.error))
+        )
     assert len(upstream.bodies) == 3
     assert (
         errors
@@ -262,23 +273,13 @@ def test_thinking_asked_of_a_model_without_the_capability_is_refused_before_its_
         thinking_gateway(gateway_raw) as (gw, upstream),
         gw.openai(KEYS["research"], max_retries=0) as client,
     ):
-        refusals: list[Any] = []  # the error bodies, parsed JSON
-        for stream in (False, True):
-            with pytest.raises(openai.BadRequestError) as refused:
-                client.chat.completions.create(
-                    model="schlicht", messages=USER, reasoning_effort="low", stream=stream
-                )
-            refusals.append(refused.value.body)
+        refusals = refused_by_openai(client, model="schlicht", reasoning_effort="low")
         speaker = gw.ollama(KEYS["research"])
-        errors = []
-        for ask in (
+        errors = refused_by_ollama(
             lambda: speaker.chat(model="schlicht", messages=USER, think=True),
             lambda: list(speaker.chat(model="schlicht", messages=USER, think="high", stream=True)),
             lambda: speaker.generate(model="schlicht:latest", prompt="Hallo", think="low"),
-        ):
-            with pytest.raises(ollama.ResponseError) as said:
-                ask()
-            errors.append((said.value.status_code, said.value.error))
+        )
         asked = len(upstream.bodies)
         unthought = speaker.chat(model="schlicht", messages=USER, think=False)
         effortless = client.chat.completions.create(

@@ -265,7 +265,7 @@ class TextJsonSchemaFormat(_Open):
     def _schema_is_one(self) -> TextJsonSchemaFormat:
         problem = schema_problem(self.schema_, "schema")
         if problem is not None:
-            raise ParamProblem("schema", problem)
+            raise ParamProblem("schema", str(problem))
         return self
 
 
