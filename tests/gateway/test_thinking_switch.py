@@ -127,14 +127,16 @@ def test_a_raw_prompt_has_no_template_to_switch_and_is_refused_thinking(
     gateway_raw: dict[str, Any],
 ) -> None:
     """``/api/generate`` with ``raw`` is a text completion, without the chat template: thinking
-    asked for is refused as for a model without a switch, before the server is asked."""
+    asked for is refused, saying so, before the server is asked."""
     with switched(gateway_raw) as (gw, upstream), pytest.raises(ollama.ResponseError) as refused:
         gw.ollama(KEYS["research"]).generate(
             model="tiny-denker", prompt="Hallo", raw=True, think=True, options=SHORT
         )
-    assert refused.value.status_code == 400
-    assert refused.value.error.startswith(
-        "'tiny-denker' does not support thinking on request: its backend 'recorded' is an"
-        " OpenAI-compatible server"
+    assert (refused.value.status_code, refused.value.error) == (
+        400,
+        "'tiny-denker' does not support thinking on request: a raw prompt goes to its backend"
+        " 'recorded' without the chat template, whose switch turns the thinking on; send"
+        ' "think": false or leave think out (a model that thinks unasked still answers with its'
+        " thinking)",
     )
     assert not any(path.endswith("/completions") for path in upstream.paths)
