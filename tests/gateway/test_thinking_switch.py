@@ -25,14 +25,15 @@ SWITCH = "enable_thinking"
 
 
 @contextmanager
-def switched(raw: dict[str, Any]) -> Iterator[tuple[Gateway, Recorded]]:
+def switched(raw: dict[str, Any], **backend: Any) -> Iterator[tuple[Gateway, Recorded]]:
     """The gateway with ``tiny-denker``: tiny-small (its weights) as a thinking model whose
     thinking the template's ``enable_thinking`` switches, on the llama.cpp server behind a
-    recording proxy (the config's own models stay on the server directly)."""
+    recording proxy (the config's own models stay on the server directly); ``backend``: more
+    settings of the proxy's backend."""
     raw = copy.deepcopy(raw)
     llama = raw["backends"][0]
     with recording_proxy(llama["base_url"]) as upstream:
-        raw["backends"].append({**llama, "name": "recorded", "base_url": upstream.url})
+        raw["backends"].append({**llama, "name": "recorded", "base_url": upstream.url, **backend})
         small = raw["models"][0]
         raw["models"].append(
             {
@@ -121,6 +122,27 @@ def test_reasoning_effort_reaches_it_as_it_came_and_as_the_switch(
     assert effortless.choices[0].finish_reason == "length"
     assert routed.headers["x-stellwerk-model"] == "tiny-denker"
     assert routed.parse().choices[0].finish_reason == "length"
+
+
+def test_a_switch_the_client_sets_itself_keeps_its_value(gateway_raw: dict[str, Any]) -> None:
+    """Where an operator lets ``chat_template_kwargs`` pass (``pass_params``), a client's own
+    value of the switch is what the server gets, beside its other variables."""
+    own = {SWITCH: False, "custom": 1}
+    with (
+        switched(gateway_raw, pass_params=["chat_template_kwargs"]) as (gw, upstream),
+        gw.openai(KEYS["research"]) as client,
+    ):
+        _, bodies = sent(
+            upstream,
+            lambda: client.chat.completions.create(
+                model="tiny-denker",
+                messages=USER,
+                max_tokens=2,
+                reasoning_effort="high",
+                extra_body={"chat_template_kwargs": own},
+            ),
+        )
+    assert [body["chat_template_kwargs"] for body in bodies] == [own]
 
 
 def test_a_raw_prompt_has_no_template_to_switch_and_is_refused_thinking(
