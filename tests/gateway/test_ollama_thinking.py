@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import ollama
 import openai
@@ -169,19 +169,54 @@ def test_reasoning_effort_is_ollamas_think(
     assert reasoning == (None if think is False else THOUGHT)
 
 
-def test_an_effort_ollama_has_no_word_for_is_refused(gateway_raw: dict[str, Any]) -> None:
-    """A ``reasoning_effort`` that Ollama's ``think`` has no counterpart for is a 400 naming
-    it, with the values it takes, before the server is asked."""
+#: the efforts OpenAI's API takes, as the ``openai`` library's type lists them
+EFFORTS = get_args(get_args(ReasoningEffort)[0])
+ALLOWED = ", ".join(f"'{effort}'" for effort in EFFORTS[:-1]) + f" or '{EFFORTS[-1]}'"
+
+
+@pytest.mark.parametrize("model", ["schlicht", "denker"])
+def test_a_thinking_value_the_api_does_not_take_is_refused_as_such_whatever_the_model(
+    gateway_raw: dict[str, Any], model: str
+) -> None:
+    """A ``reasoning_effort`` (``reasoning.effort``) or ``think`` that its API does not take is
+    a 400 naming the parameter and every value it takes, whether or not the model thinks:
+    ``schlicht``, which cannot, is not told so first, and no server is asked."""
     with (
         thinking_gateway(gateway_raw) as (gw, upstream),
         gw.openai(KEYS["research"], max_retries=0) as client,
-        pytest.raises(openai.BadRequestError) as refused,
     ):
-        # a value the library's type does not take: sent as a client could
-        client.chat.completions.create(model="denker", messages=USER, reasoning_effort="extreme")  # type: ignore[call-overload]
-    error: Any = refused.value.body
-    assert error["param"] == "reasoning_effort"
-    assert error["message"].startswith("reasoning_effort 'extreme' has no counterpart")
+        refused = []
+        # values the library's types do not take: sent as a client could
+        with pytest.raises(openai.BadRequestError) as chat:
+            client.chat.completions.create(model=model, messages=USER, reasoning_effort="bogus")  # type: ignore[call-overload]
+        refused.append(chat.value)
+        with pytest.raises(openai.BadRequestError) as responses:
+            client.responses.create(model=model, input="Hallo", reasoning={"effort": "bogus"})  # type: ignore[call-overload]
+        refused.append(responses.value)
+        speaker = gw.ollama(KEYS["research"])
+        said = []
+        for ask in (
+            lambda: speaker.chat(model=model, messages=USER, think="bogus"),
+            lambda: speaker.generate(model=model, prompt="Hallo", think="bogus"),
+        ):
+            with pytest.raises(ollama.ResponseError) as think:
+                ask()
+            said.append((think.value.status_code, think.value.error))
+    errors: list[Any] = [error.body for error in refused]
+    assert [(e["type"], e["code"], e["param"], e["message"]) for e in errors] == [
+        (
+            "invalid_request_error",
+            "invalid_request",
+            param,
+            f"{param}: Input should be {ALLOWED}",
+        )
+        for param in ("reasoning_effort", "reasoning.effort")
+    ]
+    think_said = (
+        "think: 'bogus' is not a think value: send true or false, or a level ('low', 'medium',"
+        " 'high', 'max')"
+    )
+    assert said == [(400, think_said)] * 2
     assert upstream.bodies == []
 
 
@@ -351,8 +386,9 @@ def test_api_show_lists_thinking_for_a_model_and_a_route_that_think(
 def test_a_thinking_model_on_an_openai_compatible_backend_is_refused_think(
     gateway_raw: dict[str, Any],
 ) -> None:
-    """A model that thinks on an OpenAI-compatible backend (which reads no ``think``) is refused
-    ``think`` true or a level, before its server is asked; a route goes on to the next model
+    """A model that thinks on an OpenAI-compatible backend (which reads no ``think``), whose
+    config names no switch of its thinking, is refused ``think`` true or a level, before its
+    server is asked; a route goes on to the next model
     that thinks, and says which it passed over."""
     gateway_raw["models"].append(thinks(gateway_raw["models"][0], "tiny-denker"))
     with thinking_gateway(gateway_raw) as (gw, upstream):
@@ -367,8 +403,9 @@ def test_a_thinking_model_on_an_openai_compatible_backend_is_refused_think(
     assert (refused.value.status_code, refused.value.error) == (
         400,
         "'tiny-denker' does not support thinking on request: its backend 'llamacpp' is an"
-        ' OpenAI-compatible server, which reads no think; send "think": false or leave think out'
-        " (a model that thinks unasked still answers with its thinking)",
+        " OpenAI-compatible server, which reads no think, and the gateway's config names no"
+        ' switch of its thinking (models[].thinking_switch); send "think": false or leave think'
+        " out (a model that thinks unasked still answers with its thinking)",
     )
     assert routed.status_code == 200
     assert (routed.json()["model"], routed.headers["x-stellwerk-fallback-from"]) == (

@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from stellwerk.backends.thinking import ReasoningEffort
 from stellwerk.errors import InvalidRequest, shown
 from stellwerk.gateway.body import ParamProblem
 from stellwerk.gateway.call_answers import CallAnswers
@@ -372,7 +373,7 @@ class ChatCompletionRequest(SamplingParams, Keyed):
     modalities: list[Literal["text", "audio"]] | None = None
     audio: AudioOutput | None = None
     prediction: Prediction | None = None
-    reasoning_effort: str | None = None
+    reasoning_effort: ReasoningEffort | None = None
     verbosity: str | None = None
     service_tier: str | None = None
     store: bool | None = None
