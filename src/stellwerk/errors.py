@@ -114,12 +114,29 @@ class RequestError(StellwerkError):
     client's code (``RateLimited``: a key's own limit apart from its department's); None: the
     code. Read it as ``error_kind``."""
 
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+    detail: str | None = None
+    """What operators see of it and the client may not (``PermissionDenied``, ``NotFound``: the
+    policy filter's reason for every model of the catalog); the gateway logs it, the answer never
+    carries it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+        recorded: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
         if code is not None:
             self.code = code
+        if detail is not None:
+            self.detail = detail
+        if recorded is not None:
+            self.recorded = recorded
 
     @property
     def error_kind(self) -> str:
@@ -190,23 +207,12 @@ class AuthenticationFailed(RequestError):
 
 
 class PermissionDenied(RequestError):
-    """``detail``: what operators see of it and the caller may not (the policy filter's reason
-    for every model of the catalog); the gateway logs it, the answer never carries it."""
+    """Its ``detail`` is the policy filter's reason for every model of the catalog, which the
+    caller may not see (the log's only)."""
 
     status_code = 403
     error_type = "permission_error"
     code = "forbidden"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        param: str | None = None,
-        code: str | None = None,
-        detail: str | None = None,
-    ) -> None:
-        super().__init__(message, param=param, code=code)
-        self.detail = detail
 
 
 class NotFound(RequestError):
@@ -217,17 +223,6 @@ class NotFound(RequestError):
     status_code = 404
     error_type = "not_found_error"
     code = "not_found"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        param: str | None = None,
-        code: str | None = None,
-        detail: str | None = None,
-    ) -> None:
-        super().__init__(message, param=param, code=code)
-        self.detail = detail
 
 
 class Conflict(RequestError):
@@ -268,9 +263,8 @@ class RateLimited(RequestError):
         code: str | None = None,
         recorded: str | None = None,
     ) -> None:
-        super().__init__(message, param=param, code=code)
+        super().__init__(message, param=param, code=code, recorded=recorded)
         self.retry_after_s = retry_after_s
-        self.recorded = recorded
 
 
 class ClientGone(RequestError):

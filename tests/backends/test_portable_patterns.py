@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from stellwerk.backends.portable_patterns import PatternProblem, portable_pattern
+from stellwerk.backends.portable_patterns import PatternProblem, portable_pattern, portable_schema
 
 SAMPLES = ["12345", "1234", "a.b", "a_b", "x/y", "-", ".", "é", "ab-9", "A-Z", "_", " ", "a\tb", ""]
 #: the escapes llama.cpp's grammar parser takes; any other stops the llama-cpp-python server
@@ -45,3 +45,14 @@ def test_the_rewrite_matches_what_the_pattern_matches(pattern: str) -> None:
 def test_an_escape_without_an_exact_form_is_refused(pattern: str) -> None:
     with pytest.raises(PatternProblem):
         portable_pattern(pattern)
+
+
+def test_pattern_property_names_written_alike_keep_both_schemas() -> None:
+    """Two names of ``patternProperties`` that the rewrite writes the same match the same names:
+    a server is sent both their schemas (``allOf``), as the client's schema applies both."""
+    digit, short = {"type": "string"}, {"maxLength": 3}
+    schema = {"type": "object", "patternProperties": {r"^\d$": digit, "^[0-9]$": short}}
+    assert portable_schema(schema, "schema") == {
+        "type": "object",
+        "patternProperties": {"^[0-9]$": {"allOf": [digit, short]}},
+    }

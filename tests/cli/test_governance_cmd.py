@@ -538,5 +538,33 @@ def test_catalog_list_shows_a_model_without_hosting_as_missing_it(tmp_path: Path
     code, out, err = run("catalog", "list", "-c", str(path))
     assert code == 0, err
     rows = {x.split()[0]: x for x in out.splitlines()[1:]}
-    assert rows["placed-3b"].split()[3:] == ["on_prem", "ok"]
-    assert rows["unplaced-3b"].split()[3:] == ["not", "stated", "missing", "hosting"]
+    assert rows["placed-3b"].split()[3:] == ["on_prem", "chat", "ok"]
+    assert rows["unplaced-3b"].split()[3:] == ["not", "stated", "chat", "missing", "hosting"]
+
+
+def test_catalog_list_shows_what_each_model_can_do(tmp_path: Path) -> None:
+    """The capabilities of each model, as its config lists them, in a column of their own
+    (before the compliance facts, whose length varies), as ``GET /admin/models`` lists them."""
+    raw: dict[str, Any] = {
+        "server": {"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
+        "backends": [{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9"}],
+        "models": [
+            model("thinker-8b", capabilities=["chat", "tools", "thinking"]),
+            model("embed-1b", capabilities=["embeddings"]),
+        ],
+        "departments": [{"name": "legal"}],
+    }
+    path = tmp_path / "stellwerk.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    code, out, err = run("catalog", "list", "-c", str(path))
+    assert code == 0, err
+    head, *lines = out.splitlines()
+    assert head.split() == [
+        "model", "lifecycle", "consent", "hosting", "capabilities", "compliance"
+    ]  # fmt: skip
+    assert {x.split()[0]: x.split()[4] for x in lines} == {
+        "thinker-8b": "chat,tools,thinking",
+        "embed-1b": "embeddings",
+    }
+    column = head.index("capabilities")  # the column is aligned under its heading
+    assert [x[column:].split()[0] for x in lines] == ["chat,tools,thinking", "embeddings"]

@@ -31,6 +31,8 @@ MINIMAL: dict[str, Any] = {
 }
 #: the minimal config's backend as an OpenAI-compatible server (the models refer to its name)
 OPENAI_BACKEND = {**MINIMAL["backends"][0], "kind": "openai"}
+#: the minimal config's model, thinking
+THINKER = {**MINIMAL["models"][0], "capabilities": ["chat", "thinking"]}
 
 
 # the facts whose defaults ``config check`` warns about, stated
@@ -93,6 +95,25 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
         (
             {"backends": [{**OPENAI_BACKEND, "pass_params": ["chat template"]}]},
             "'chat template' is not a request parameter's name",
+        ),
+        (
+            {"models": [{**THINKER, "thinking_switch": "enable_thinking"}]},
+            "models.0.thinking_switch: backend 'ollama' is an Ollama server, which is sent think"
+            " itself; leave thinking_switch out",
+        ),
+        (
+            {
+                "backends": [OPENAI_BACKEND],
+                "models": [{**MINIMAL["models"][0], "thinking_switch": "enable_thinking"}],
+            },
+            "thinking_switch: the model has no 'thinking' capability",
+        ),
+        (
+            {
+                "backends": [OPENAI_BACKEND],
+                "models": [{**THINKER, "thinking_switch": "enable thinking"}],
+            },
+            "models.0.thinking_switch: 'enable thinking' is not a chat template variable's name",
         ),
         ({"routes": {"fast": {"cost_weight": 1}}}, "route names start with 'auto'"),
         ({"departments": [{"name": "it", "allowed_models": ["gpt"]}]}, "'gpt' is not a configured"),

@@ -100,8 +100,9 @@ def test_a_model_page_counts_the_requests_that_named_it_and_were_refused(
         card = page.locator("#m-refusals").inner_text()
         assert departments in card and t["refused_named_note"] in card
         page.screenshot(path=str(tmp_path / f"{model}-{language}.png"), full_page=True)
-    card = page.locator("#m-refusals").inner_text()  # consent: as the key was told
-    assert t["refusal_model_not_found"] in card and t["refusal_policy_denied"] not in card
+    card = page.locator("#m-refusals").inner_text()  # consent: as the key was told, said so
+    assert t["refusal_hidden_model"] in card and "model_not_found" in card
+    assert t["refusal_model_not_found"] not in card and t["refusal_policy_denied"] not in card
 
     page.goto(f"{refused.url}/models/tiny-embed")  # asked by nobody: no card, the tile says 0
     assert _figures(page)[t["refused_named"]] == "0"

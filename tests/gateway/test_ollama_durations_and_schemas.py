@@ -2,8 +2,10 @@
 duration Go's ``time.ParseDuration`` reads (``"forever"``, ``"300"``, ``"1d"``) and a ``format``
 object that is no JSON schema (``{"type": "nonsense"}``, a ``$ref`` to another document) are a 400
 in Ollama's error format naming the field, and a ``response_format.json_schema.schema`` (or the
-Responses API's ``text.format.schema``) that is none a 400 naming its place. Before, each passed:
-the model server turned the schema into no grammar, and the answer merely started with ``{``.
+Responses API's ``text.format.schema``) that is none a 400 naming its place; so is a tool's
+``parameters`` on chat completions, the Responses API and Ollama's ``/api/chat``. Before, each
+passed: the model server turned the schema into no grammar, and the answer merely started with
+``{`` (a tool call's arguments followed no schema).
 
 Through the real ``ollama`` and ``openai`` libraries; every refusal is answered before a backend is
 asked (the backend is a closed port), and so are Ollama's loads, which take any valid duration.
@@ -126,3 +128,58 @@ def test_a_response_format_schema_that_is_none_is_refused_naming_its_place(
     assert chat.value.body["message"] == f"response_format.json_schema: schema.{why}"  # type: ignore[index]
     assert responses.value.param == "text.format.schema"
     assert responses.value.body["message"] == f"text.format: schema.{why}"  # type: ignore[index]
+
+
+def _tools(schema: dict[str, Any]) -> list[Any]:
+    """Two tools in chat's (and Ollama's) shape, the second's parameters ``schema``."""
+    fine = {"type": "object", "properties": {"city": {"type": "string"}}}
+    return [
+        {"type": "function", "function": {"name": name, "parameters": parameters}}
+        for name, parameters in (("weather", fine), ("heat", schema))
+    ]
+
+
+@pytest.mark.parametrize(("schema", "why"), NOT_SCHEMAS)
+def test_a_tools_parameters_that_are_no_schema_are_refused_naming_the_place(
+    offline_gateway: Gateway, schema: dict[str, Any], why: str
+) -> None:
+    """On chat completions and the Responses API (the real ``openai`` library) and on Ollama's
+    ``/api/chat`` (its wire, as a client sends it: the ``ollama`` library drops the keywords
+    its tool model does not name), each in its API's error format."""
+    place = why.split(": ")[0]
+    tools = _tools(schema)
+    flat: Any = [{"type": "function", **tool["function"]} for tool in tools]  # Responses API
+    with offline_gateway.openai(KEYS["research"], max_retries=0) as client:
+        with pytest.raises(openai.BadRequestError) as chat:
+            client.chat.completions.create(model="tiny-small", messages=HI, tools=tools)
+        with pytest.raises(openai.BadRequestError) as responses:
+            client.responses.create(model="tiny-small", input="hi", tools=flat)
+    ollama_chat = offline_gateway.post(
+        "/api/chat",
+        headers={"authorization": f"Bearer {KEYS['research']}"},
+        json={"model": "tiny-small", "messages": HI, "tools": tools, "stream": False},
+    )
+    assert chat.value.param == f"tools[1].function.parameters.{place}"
+    assert chat.value.body["message"] == f"tools[1].function.parameters.{why}"  # type: ignore[index]
+    assert responses.value.param == f"tools.1.parameters.{place}"
+    assert responses.value.body["message"] == f"tools.1.parameters.{why}"  # type: ignore[index]
+    assert (ollama_chat.status_code, ollama_chat.json()) == (
+        400,
+        {"error": f"tools[1].function.parameters.{why}"},
+    )
+
+
+def test_an_ollama_clients_tool_whose_parameters_are_no_schema_is_refused(
+    offline_gateway: Gateway,
+) -> None:
+    """The real ``ollama`` library passes a property's ``type`` on as it is given."""
+    schema = {"type": "object", "properties": {"age": {"type": "nonsense"}}}
+    with pytest.raises(ollama.ResponseError) as refused:
+        offline_gateway.ollama(KEYS["research"]).chat(
+            model="tiny-small", messages=HI, tools=_tools(schema)
+        )
+    assert refused.value.status_code == 400
+    assert refused.value.error == (
+        "tools[1].function.parameters.properties.age.type: 'nonsense' is not a JSON Schema type"
+        " (array, boolean, integer, null, number, object, string)"
+    )

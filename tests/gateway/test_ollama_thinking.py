@@ -7,10 +7,10 @@ to the gateway, whose Ollama backend is a stand-in for Ollama (``ollama_thinking
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import ollama
 import openai
@@ -50,6 +50,27 @@ def gateway_raw(tmp_path: Path, ledger_template: Path) -> dict[str, Any]:
 def thinks(model: dict[str, Any], model_id: str) -> dict[str, Any]:
     """A copy of the config's ``model`` as ``model_id``, with the ``thinking`` capability."""
     return {**model, "id": model_id, "capabilities": [*model["capabilities"], "thinking"]}
+
+
+def refused_by_ollama(*asks: Callable[[], object]) -> list[tuple[int, str]]:
+    """Each ask's refusal (the ``ollama`` library's ``ResponseError``): its status and error."""
+    refusals = []
+    for ask in asks:
+        with pytest.raises(ollama.ResponseError) as refused:
+            ask()
+        refusals.append((refused.value.status_code, refused.value.error))
+    return refusals
+
+
+def refused_by_openai(client: openai.OpenAI, **asked: Any) -> list[Any]:
+    """The error bodies (parsed JSON) of a chat completion ``asked`` and refused, plain and
+    streamed."""
+    refusals = []
+    for stream in (False, True):
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.chat.completions.create(messages=USER, stream=stream, **asked)
+        refusals.append(refused.value.body)
+    return refusals
 
 
 @contextmanager
@@ -148,19 +169,54 @@ def test_reasoning_effort_is_ollamas_think(
     assert reasoning == (None if think is False else THOUGHT)
 
 
-def test_an_effort_ollama_has_no_word_for_is_refused(gateway_raw: dict[str, Any]) -> None:
-    """A ``reasoning_effort`` that Ollama's ``think`` has no counterpart for is a 400 naming
-    it, with the values it takes, before the server is asked."""
+#: the efforts OpenAI's API takes, as the ``openai`` library's type lists them
+EFFORTS = get_args(get_args(ReasoningEffort)[0])
+ALLOWED = ", ".join(f"'{effort}'" for effort in EFFORTS[:-1]) + f" or '{EFFORTS[-1]}'"
+
+
+@pytest.mark.parametrize("model", ["schlicht", "denker"])
+def test_a_thinking_value_the_api_does_not_take_is_refused_as_such_whatever_the_model(
+    gateway_raw: dict[str, Any], model: str
+) -> None:
+    """A ``reasoning_effort`` (``reasoning.effort``) or ``think`` that its API does not take is
+    a 400 naming the parameter and every value it takes, whether or not the model thinks:
+    ``schlicht``, which cannot, is not told so first, and no server is asked."""
     with (
         thinking_gateway(gateway_raw) as (gw, upstream),
         gw.openai(KEYS["research"], max_retries=0) as client,
-        pytest.raises(openai.BadRequestError) as refused,
     ):
-        # a value the library's type does not take: sent as a client could
-        client.chat.completions.create(model="denker", messages=USER, reasoning_effort="extreme")  # type: ignore[call-overload]
-    error: Any = refused.value.body
-    assert error["param"] == "reasoning_effort"
-    assert error["message"].startswith("reasoning_effort 'extreme' has no counterpart")
+        refused = []
+        # values the library's types do not take: sent as a client could
+        with pytest.raises(openai.BadRequestError) as chat:
+            client.chat.completions.create(model=model, messages=USER, reasoning_effort="bogus")  # type: ignore[call-overload]
+        refused.append(chat.value)
+        with pytest.raises(openai.BadRequestError) as responses:
+            client.responses.create(model=model, input="Hallo", reasoning={"effort": "bogus"})  # type: ignore[call-overload]
+        refused.append(responses.value)
+        speaker = gw.ollama(KEYS["research"])
+        said = []
+        for ask in (
+            lambda: speaker.chat(model=model, messages=USER, think="bogus"),
+            lambda: speaker.generate(model=model, prompt="Hallo", think="bogus"),
+        ):
+            with pytest.raises(ollama.ResponseError) as think:
+                ask()
+            said.append((think.value.status_code, think.value.error))
+    errors: list[Any] = [error.body for error in refused]
+    assert [(e["type"], e["code"], e["param"], e["message"]) for e in errors] == [
+        (
+            "invalid_request_error",
+            "invalid_request",
+            param,
+            f"{param}: Input should be {ALLOWED}",
+        )
+        for param in ("reasoning_effort", "reasoning.effort")
+    ]
+    think_said = (
+        "think: 'bogus' is not a think value: send true or false, or a level ('low', 'medium',"
+        " 'high', 'max')"
+    )
+    assert said == [(400, think_said)] * 2
     assert upstream.bodies == []
 
 
@@ -174,13 +230,7 @@ def test_a_model_that_cannot_think_is_refused_in_the_openai_api(
         thinking_gateway(gateway_raw) as (gw, upstream),
         gw.openai(KEYS["research"], max_retries=0) as client,
     ):
-        refusals: list[Any] = []  # the error bodies, parsed JSON
-        for stream in (False, True):
-            with pytest.raises(openai.BadRequestError) as refused:
-                client.chat.completions.create(
-                    model="angeblich", messages=USER, reasoning_effort="high", stream=stream
-                )
-            refusals.append(refused.value.body)
+        refusals = refused_by_openai(client, model="angeblich", reasoning_effort="high")
         served = client.chat.completions.create(
             model="angeblich", messages=USER, reasoning_effort="none"
         )
@@ -208,15 +258,11 @@ def test_a_model_that_cannot_think_is_refused_in_the_ollama_api(
     and ``/api/generate``, naming ``think``."""
     with thinking_gateway(gateway_raw) as (gw, upstream):
         client = gw.ollama(KEYS["research"])
-        errors = []
-        for ask in (
+        errors = refused_by_ollama(
             lambda: client.chat(model="angeblich", messages=USER, think=True),
             lambda: list(client.chat(model="angeblich", messages=USER, think="low", stream=True)),
             lambda: client.generate(model="angeblich", prompt="Hallo", think=True),
-        ):
-            with pytest.raises(ollama.ResponseError) as refused:
-                ask()
-            errors.append((refused.value.status_code, refused.value.error))
+        )
     assert len(upstream.bodies) == 3
     assert (
         errors
@@ -262,23 +308,13 @@ def test_thinking_asked_of_a_model_without_the_capability_is_refused_before_its_
         thinking_gateway(gateway_raw) as (gw, upstream),
         gw.openai(KEYS["research"], max_retries=0) as client,
     ):
-        refusals: list[Any] = []  # the error bodies, parsed JSON
-        for stream in (False, True):
-            with pytest.raises(openai.BadRequestError) as refused:
-                client.chat.completions.create(
-                    model="schlicht", messages=USER, reasoning_effort="low", stream=stream
-                )
-            refusals.append(refused.value.body)
+        refusals = refused_by_openai(client, model="schlicht", reasoning_effort="low")
         speaker = gw.ollama(KEYS["research"])
-        errors = []
-        for ask in (
+        errors = refused_by_ollama(
             lambda: speaker.chat(model="schlicht", messages=USER, think=True),
             lambda: list(speaker.chat(model="schlicht", messages=USER, think="high", stream=True)),
             lambda: speaker.generate(model="schlicht:latest", prompt="Hallo", think="low"),
-        ):
-            with pytest.raises(ollama.ResponseError) as said:
-                ask()
-            errors.append((said.value.status_code, said.value.error))
+        )
         asked = len(upstream.bodies)
         unthought = speaker.chat(model="schlicht", messages=USER, think=False)
         effortless = client.chat.completions.create(
@@ -350,8 +386,9 @@ def test_api_show_lists_thinking_for_a_model_and_a_route_that_think(
 def test_a_thinking_model_on_an_openai_compatible_backend_is_refused_think(
     gateway_raw: dict[str, Any],
 ) -> None:
-    """A model that thinks on an OpenAI-compatible backend (which reads no ``think``) is refused
-    ``think`` true or a level, before its server is asked; a route goes on to the next model
+    """A model that thinks on an OpenAI-compatible backend (which reads no ``think``), whose
+    config names no switch of its thinking, is refused ``think`` true or a level, before its
+    server is asked; a route goes on to the next model
     that thinks, and says which it passed over."""
     gateway_raw["models"].append(thinks(gateway_raw["models"][0], "tiny-denker"))
     with thinking_gateway(gateway_raw) as (gw, upstream):
@@ -366,8 +403,9 @@ def test_a_thinking_model_on_an_openai_compatible_backend_is_refused_think(
     assert (refused.value.status_code, refused.value.error) == (
         400,
         "'tiny-denker' does not support thinking on request: its backend 'llamacpp' is an"
-        ' OpenAI-compatible server, which reads no think; send "think": false or leave think out'
-        " (a model that thinks unasked still answers with its thinking)",
+        " OpenAI-compatible server, which reads no think, and the gateway's config names no"
+        ' switch of its thinking (models[].thinking_switch); send "think": false or leave think'
+        " out (a model that thinks unasked still answers with its thinking)",
     )
     assert routed.status_code == 200
     assert (routed.json()["model"], routed.headers["x-stellwerk-fallback-from"]) == (

@@ -1,13 +1,16 @@
 """A schema's ``pattern`` with ECMAScript escapes (``\\d``, ``\\w``, ``\\.``) through the gateway to
 the real llama.cpp server (llama-cpp-python), which dies on an escape its grammar parser does not
 know: the gateway writes them out exactly (``[0-9]``), or refuses the ones it cannot with a 400
-naming the pattern, so the server answers and is still there for the next request."""
+naming the pattern, so the server answers and is still there for the next request. The names of
+``patternProperties`` are patterns too, written out or refused alike (llama.cpp's grammar skips
+``patternProperties``; a server that reads it is sent what a ``pattern`` is)."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import openai
 import pytest
@@ -15,7 +18,9 @@ from openai.types.chat import ChatCompletionFunctionToolParam
 from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel, Field
 
-from tests.fixtures.gateway import KEYS, Gateway
+from tests.fixtures.gateway import KEYS, Gateway, in_process
+from tests.fixtures.llama import LlamaBackend
+from tests.fixtures.loopback import recording_proxy
 
 pytestmark = pytest.mark.llama
 
@@ -154,4 +159,79 @@ def test_a_tool_parameter_pattern_no_server_can_take_is_a_400_naming_it(
     assert isinstance(error, dict)
     assert error["param"] == "tools[0].function.parameters.properties.zip.pattern"
     assert "word boundary" in error["message"]
+    _still_serving(client)
+
+
+def _named(pattern: str) -> dict[str, object]:
+    """An object schema whose names that match ``pattern`` have string values."""
+    return {
+        "type": "object",
+        "properties": {"ok": {"type": "boolean"}},
+        "required": ["ok"],
+        "patternProperties": {pattern: {"type": "string"}},
+    }
+
+
+def _format(schema: dict[str, object]) -> ResponseFormatJSONSchema:
+    return ResponseFormatJSONSchema(type="json_schema", json_schema={"name": "a", "schema": schema})
+
+
+def _tool(parameters: dict[str, object]) -> ChatCompletionFunctionToolParam:
+    return {"type": "function", "function": {"name": "send", "parameters": parameters}}
+
+
+def test_a_pattern_property_name_is_written_out_for_the_server(
+    gateway_raw: dict[str, Any], llama_server: LlamaBackend
+) -> None:
+    """In the answer's schema and in a tool's parameters; the client is answered."""
+    schema = _named(r"^\d+\.x$")
+    with recording_proxy(llama_server.base_url) as proxy:
+        gateway_raw["backends"][0]["base_url"] = proxy.url
+        with in_process(gateway_raw) as gw, gw.openai(KEYS["research"], max_retries=0) as client:
+            answered = client.chat.completions.create(
+                model="tiny-small",
+                messages=[{"role": "user", "content": "Ok?"}],
+                response_format=_format(schema),
+                max_tokens=20,
+            )
+            called = client.chat.completions.create(
+                model="tiny-small",
+                messages=[{"role": "user", "content": "Send it"}],
+                tools=[_tool(schema)],
+                max_tokens=20,
+            )
+    assert answered.choices and called.choices
+    sent = [b for b, p in zip(proxy.bodies, proxy.paths, strict=True) if p.endswith("completions")]
+    schemas = [body["response_format"]["schema"] for body in sent if "response_format" in body]
+    schemas += [body["tools"][0]["function"]["parameters"] for body in sent if "tools" in body]
+    written = {r"^[0-9]+[\x2E]x$": {"type": "string"}}
+    assert [s["patternProperties"] for s in schemas] == [written, written]
+
+
+BOUNDARY = _named(r"^\bx$")
+
+
+@pytest.mark.parametrize(
+    ("asked", "param"),
+    [
+        ({"response_format": _format(BOUNDARY)}, "response_format.json_schema.schema"),
+        ({"tools": [_tool(BOUNDARY)]}, r"tools[0].function.parameters.patternProperties.^\bx$"),
+    ],
+    ids=["response_format", "tools"],
+)
+def test_a_pattern_property_name_no_server_can_take_is_a_400_naming_it(
+    client: openai.OpenAI, asked: dict[str, Any], param: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "Ok?"}],
+            max_tokens=20,
+            **asked,
+        )
+    error = info.value.body
+    assert isinstance(error, dict)
+    assert error["param"] == param
+    said = r"patternProperties.^\bx$: this name is a pattern, and \b (a word boundary) is not"
+    assert said in error["message"], error["message"]
     _still_serving(client)

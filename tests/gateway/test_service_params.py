@@ -45,7 +45,7 @@ MODERATION = {"model": "omni-moderation-latest"}
             "context_management",
             "context_management is not supported: the input is not compacted here",
         ),
-        ("/v1/responses", {"reasoning": {"effort": 5}}, "reasoning.effort", "string"),
+        ("/v1/responses", {"reasoning": {"effort": 5}}, "reasoning.effort", "be 'none', 'minimal'"),
         ("/v1/responses", {"truncation": "maybe"}, "truncation", "'auto' or 'disabled'"),
         ("/v1/responses", {"service_tier": 1}, "service_tier", "string"),
         ("/v1/responses", {"include": "reasoning"}, "include", "valid array"),

@@ -12,13 +12,18 @@ model server, every escape is written as the same characters in those forms: ``\
 alike). An escape that has no such form (``\\b``, a word boundary; a back reference ``\\1``;
 ``\\p{L}``, which needs the ``u`` flag; ``\\D`` inside a class) is a ``PatternProblem``: the
 gateway refuses the schema with a 400 naming the pattern (``stellwerk.gateway.schema_shape``).
-The client's schema is not changed: the rewrite is made on the copy sent to the model server.
+The names of ``patternProperties`` are patterns too, written out and refused alike, so that a
+schema means one thing to every server: llama.cpp's grammar builders (llama-cpp-python's
+``llama_grammar``, Ollama's) skip ``patternProperties`` silently, a server that reads them gets
+the same expressions as a ``pattern``. The client's schema is not changed: the rewrite is made on
+the copy sent to the model server.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from stellwerk.backends.schema_keywords import ITEMS, NAMED, ONE, SOME
 from stellwerk.backends.types import JSON
 from stellwerk.errors import InvalidRequest
 
@@ -32,25 +37,6 @@ _CLASSES = {"d": _DIGIT, "w": _WORD, "s": _SPACE}
 _KEPT = frozenset("tnr")  # read alike by ECMAScript and the grammar parsers
 _CONTROLS = {"v": "\\x0B", "f": "\\x0C"}
 _HEX = frozenset("0123456789abcdefABCDEF")
-
-#: keywords whose value is one schema, a map of names to schemas, or a list of schemas
-_ONE = frozenset(
-    {
-        "additionalItems",
-        "additionalProperties",
-        "contains",
-        "else",
-        "if",
-        "items",
-        "not",
-        "propertyNames",
-        "then",
-        "unevaluatedItems",
-        "unevaluatedProperties",
-    }
-)
-_NAMED = frozenset({"$defs", "definitions", "dependentSchemas", "patternProperties", "properties"})
-_SOME = frozenset({"allOf", "anyOf", "oneOf", "prefixItems", "items"})
 
 
 class PatternProblem(ValueError):
@@ -162,29 +148,48 @@ def _literal(char: str) -> str:
 
 
 def portable_schema(schema: Any, where: str) -> Any:
-    """``schema`` (a copy) with every ``pattern`` ``portable_pattern``; a 400 naming the place
-    (``where.properties.zip.pattern``) when one cannot be. Not a schema: returned as it is."""
+    """``schema`` (a copy) with every ``pattern`` and every name of ``patternProperties``
+    ``portable_pattern``; a 400 naming the place (``where.properties.zip.pattern``) when one
+    cannot be. Not a schema: returned as it is."""
     if not isinstance(schema, dict):
         return schema
     out: JSON = {}
     for key, value in schema.items():
         place = f"{where}.{key}"
         if key == "pattern" and isinstance(value, str):
-            try:
-                out[key] = portable_pattern(value)
-            except PatternProblem as exc:
-                raise InvalidRequest(f"{place}: {exc}", param=place) from None
-        elif key in _NAMED and isinstance(value, dict):
-            out[key] = {
-                name: portable_schema(inner, f"{place}.{name}") for name, inner in value.items()
-            }
-        elif key in _SOME and isinstance(value, list):
+            out[key] = _portable(value, place)
+        elif key in NAMED and isinstance(value, dict):
+            out[key] = _named(key, value, place)
+        elif (key in SOME or key == ITEMS) and isinstance(value, list):
             out[key] = [portable_schema(inner, f"{place}.{i}") for i, inner in enumerate(value)]
-        elif key in _ONE:
+        elif key in ONE or key == ITEMS:
             out[key] = portable_schema(value, place)
         else:
             out[key] = value
     return out
+
+
+def _named(key: str, schemas: JSON, where: str) -> JSON:
+    """The schemas of ``properties`` and the like, each ``portable_schema``; the names of
+    ``patternProperties`` are patterns, ``portable_pattern`` too (two that are written the same
+    way match the same names: both their schemas apply, as ``allOf``)."""
+    out: JSON = {}
+    for name, inner in schemas.items():
+        place = f"{where}.{name}"
+        schema = portable_schema(inner, place)
+        written = _portable(name, place, named=True) if key == "patternProperties" else name
+        out[written] = {"allOf": [out[written], schema]} if written in out else schema
+    return out
+
+
+def _portable(pattern: str, place: str, *, named: bool = False) -> str:
+    """``portable_pattern``, or a 400 naming the pattern's ``place`` (a ``named`` one: the
+    name of a ``patternProperties`` schema)."""
+    try:
+        return portable_pattern(pattern)
+    except PatternProblem as exc:
+        why = f"this name is a pattern, and {exc}" if named else str(exc)
+        raise InvalidRequest(f"{place}: {why}", param=place) from None
 
 
 def portable_payload(payload: JSON) -> JSON:

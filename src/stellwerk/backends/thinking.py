@@ -2,16 +2,24 @@
 
 Clients ask in their API's words: Ollama's ``think`` (``true``, ``false`` or a level, ``"low"``
 to ``"max"``), which the Ollama API puts into the request's ``params`` as it came; OpenAI's
-``reasoning_effort`` (``none``, ``minimal``, ``low``, ``medium``, ``high``, ``xhigh``).
+``reasoning_effort`` (``none``, ``minimal``, ``low``, ``medium``, ``high``, ``xhigh``, ``max``:
+``ReasoningEffort``). A value the API does not take is refused where the body is read, before
+the model is looked at.
 
 * An Ollama backend is sent ``think``: Ollama's as it came, else ``reasoning_effort`` turned
   into it as Ollama's own OpenAI endpoint turns it (``none`` is ``false``, ``minimal`` is
-  ``"low"``, ``xhigh`` is ``"max"``, the rest by name); an effort Ollama has no word for is
-  refused (``reasoning_effort``), as Ollama refuses it. Without either, nothing is sent and a
+  ``"low"``, ``xhigh`` is ``"max"``, the rest by name). Without either, nothing is sent and a
   thinking model thinks (Ollama's default).
-* An OpenAI-compatible backend reads no ``think``: ``false`` is dropped (what it does
-  unasked), thinking asked for is refused before it is sent (``refuse_think``), and a routed
-  request goes on to a candidate that takes it. ``reasoning_effort`` goes to it as it came.
+* An OpenAI-compatible backend reads no ``think``; ``reasoning_effort`` goes to it as it came
+  (vLLM and llama.cpp's ``llama-server`` read it). Such a server turns a model's thinking on
+  and off by a variable of the model's chat template (``enable_thinking`` of Qwen3's), which
+  llama.cpp and vLLM take in a request's ``chat_template_kwargs``: for a model whose config
+  names that variable (``models[].thinking_switch``), ``think`` (else ``reasoning_effort``)
+  sets it (``template_switched``: ``false`` and ``none`` turn the thinking off, anything
+  else on, a level too, as Ollama reads a level for a model without levels). For another
+  model, and for a text completion, ``false`` is dropped (what it does unasked), thinking
+  asked for is refused before it is sent (``_refuse_think``), and a routed request goes on to
+  a candidate that takes it.
 * Thinking asked for (``asks_to_think``) needs a model with the ``thinking`` capability: the
   gateway sends such a request only to one (``stellwerk.gateway.selection.needs_of``), so the
   refusals below meet only a model whose config says it thinks and whose backend cannot carry
@@ -23,7 +31,8 @@ to ``"max"``), which the Ollama API puts into the request's ``params`` as it cam
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from stellwerk.errors import ContextExceeded, InvalidRequest, Untranslatable, shown
 
@@ -32,8 +41,11 @@ if TYPE_CHECKING:
 
 #: the code of a refusal because the model (or its server) cannot think on request
 CODE = "thinking_unsupported"
+#: OpenAI's ``reasoning_effort``: the values its API (and its ``openai`` library's type) takes;
+#: another is refused where the body is read, whatever the model (``gateway.openai_schema``)
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 #: OpenAI's ``reasoning_effort`` -> Ollama's ``think`` (Ollama's own OpenAI endpoint's mapping)
-EFFORT_THINK: dict[str, bool | str] = {
+EFFORT_THINK: dict[ReasoningEffort, bool | str] = {
     "none": False,
     "minimal": "low",
     "low": "low",
@@ -44,6 +56,15 @@ EFFORT_THINK: dict[str, bool | str] = {
 }
 #: how Ollama words its refusal of ``think`` for a model without the thinking capability
 _OLLAMA_REFUSAL = "does not support thinking"
+#: why a model on an OpenAI-compatible server is refused thinking asked for by ``think``
+_NO_SWITCH = (
+    "its backend {!r} is an OpenAI-compatible server, which reads no think, and the gateway's"
+    " config names no switch of its thinking (models[].thinking_switch)"
+)
+_RAW = (
+    "a raw prompt goes to its backend {!r} without the chat template, whose switch turns the"
+    " thinking on"
+)
 
 
 def asked_by(params: JSON) -> str:
@@ -51,13 +72,20 @@ def asked_by(params: JSON) -> str:
     return "think" if "think" in params else "reasoning_effort"
 
 
+def _gateways_think(request: ChatRequest) -> Any:
+    """The client's ``think`` as the gateway reads it; None when it sent none, or one an
+    operator lets pass to an OpenAI-compatible backend (``backends[].pass_params``) as that
+    server's own."""
+    return None if "think" in request.unknown else request.params.get("think")
+
+
 def asks_to_think(request: ChatRequest) -> bool:
     """Whether the client asks the model to think: ``think`` true or a level, or a
     ``reasoning_effort`` other than ``none``. ``false`` and ``none`` ask for nothing a model
     that cannot think would not do; a ``think`` an operator lets pass to an OpenAI-compatible
     backend (``backends[].pass_params``) is that server's own, not the gateway's, to read."""
-    think = request.params.get("think")
-    if think is not None and think is not False and "think" not in request.unknown:
+    think = _gateways_think(request)
+    if think is not None and think is not False:
         return True
     effort = request.params.get("reasoning_effort")
     return effort is not None and effort != "none"
@@ -80,16 +108,45 @@ def ollama_think(params: JSON) -> bool | str | None:
     )
 
 
-def refuse_think(request: ChatRequest, model: str, backend: str) -> None:
-    """Refuse thinking asked for (``think`` true or a level) of ``model`` on ``backend``, an
-    OpenAI-compatible server: it reads no ``think``, and would answer without being asked."""
-    think = request.params.get("think")
-    if think is None or think is False or "think" in request.unknown:  # the latter: passed on
-        return  # to a backend whose operator allows it (``backends[].pass_params``)
+def template_switched(
+    request: ChatRequest, model: str, variable: str | None, backend: str
+) -> ChatRequest:
+    """``request`` as ``backend``, an OpenAI-compatible server, gets it for ``model``, whose
+    chat template turns its thinking on and off by ``variable`` (None: the config names none):
+    with ``chat_template_kwargs`` setting it when the client asked for thinking or declined it
+    (``think``, else ``reasoning_effort``), as it came when it did neither (the model does
+    what its template does unasked). A ``variable`` the client set itself in
+    ``chat_template_kwargs`` (where an operator lets that pass) is kept. Without a
+    ``variable``, and for a text completion (``/api/generate`` with ``raw``: no chat template
+    to switch), thinking asked for by ``think`` is refused (``_refuse_think``)."""
+    if variable is None:
+        _refuse_think(request, model, _NO_SWITCH.format(backend))
+        return request
+    if request.prompt is not None:
+        _refuse_think(request, model, _RAW.format(backend))
+        return request
+    think = _gateways_think(request)
+    effort = request.params.get("reasoning_effort")
+    if think is not None:
+        wanted = think is not False
+    elif effort is not None:
+        wanted = effort != "none"
+    else:
+        return request
+    given = request.params.get("chat_template_kwargs")
+    kwargs = {variable: wanted, **(given if isinstance(given, dict) else {})}
+    return replace(request, params={**request.params, "chat_template_kwargs": kwargs})
+
+
+def _refuse_think(request: ChatRequest, model: str, why: str) -> None:
+    """Refuse thinking asked for (``think`` true or a level) of ``model``, saying ``why`` its
+    server cannot be asked (``template_switched``): it would answer without thinking."""
+    think = _gateways_think(request)
+    if think is None or think is False:
+        return
     raise Untranslatable(
-        f"{shown(model)} does not support thinking on request: its backend {backend!r} is an"
-        ' OpenAI-compatible server, which reads no think; send "think": false or leave think'
-        " out (a model that thinks unasked still answers with its thinking)",
+        f'{shown(model)} does not support thinking on request: {why}; send "think": false or'
+        " leave think out (a model that thinks unasked still answers with its thinking)",
         param="think",
         code=CODE,
     )

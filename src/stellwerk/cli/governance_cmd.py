@@ -251,7 +251,7 @@ def keys_revoke(
 
 
 def catalog_list(config: ConfigOption) -> None:
-    """Models with lifecycle, consent, hosting and compliance.
+    """Models with lifecycle, consent, hosting, capabilities and compliance.
 
     Model ids that serve the same weights are named after the table, on stderr, with what they
     differ in and which of them a withdrawal of consent on another refuses."""
@@ -267,14 +267,22 @@ def catalog_list(config: ConfigOption) -> None:
             withdrawn_on = {s.id: gov.snapshot.withdrawn_on(s.id) for s in states}
     except StellwerkError as exc:
         raise _fail(exc) from exc
-    typer.echo(f"{'model':<24}  {'lifecycle':<10}  {'consent':<9}  {'hosting':<12}  compliance")
+    can = {s.id: ",".join(s.config.capabilities) for s in states}  # as the config lists them
+    wide = max([len("capabilities"), *map(len, can.values())])
+    typer.echo(
+        f"{'model':<24}  {'lifecycle':<10}  {'consent':<9}  {'hosting':<12}"
+        f"  {'capabilities':<{wide}}  compliance"
+    )
     for s in states:
         report = check_model(s.config, rules, evaluated=s.id in evaluated)
         facts = "ok" if report.compliant else "missing " + ", ".join(report.missing)
         # "—": a model without a data owner has no consent to give or withdraw
         consent = {None: "—", True: "granted", False: "withdrawn"}[s.owner_consent]
         hosting = s.config.hosting or "not stated"  # the compliance column says it is missing
-        typer.echo(f"{s.id:<24}  {s.lifecycle:<10}  {consent:<9}  {hosting:<12}  {facts}")
+        typer.echo(
+            f"{s.id:<24}  {s.lifecycle:<10}  {consent:<9}  {hosting:<12}"
+            f"  {can[s.id]:<{wide}}  {facts}"
+        )
     for group in groups:
         ids = [m.id for m in group.models]
         note = f"note: {', '.join(ids)} serve the same weights"

@@ -24,7 +24,7 @@ import typer
 
 from stellwerk.cli.router_cmd import _errors
 from stellwerk.cli.whole_number import whole
-from stellwerk.errors import InvalidRequest, PermissionDenied, RequestError, StellwerkError
+from stellwerk.errors import InvalidRequest, RequestError, StellwerkError
 
 if TYPE_CHECKING:
     from stellwerk.config.schema import ModelConfig, StellwerkConfig
@@ -153,8 +153,7 @@ def decide(
         try:
             eligible = selector.eligible(principal, size.tokens, needs, max_tokens)
         except RequestError as exc:  # an operator's tool: every model's reason (``detail``)
-            detail = exc.detail if isinstance(exc, PermissionDenied) else None
-            return Verdict(principal, None, detail or str(exc), excluded)
+            return Verdict(principal, None, exc.detail or str(exc), excluded)
         embedding = _prompt_embedding(served, size.text) if router.needs_embedding else None
         selection = selector.decide(
             route,

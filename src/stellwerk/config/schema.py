@@ -112,6 +112,11 @@ class ModelConfig(Strict):
     size_class: SizeClass
     context_length: int = Field(default=4096, gt=0)
     capabilities: tuple[Capability, ...] = ("chat",)
+    thinking_switch: str | None = None
+    """The chat template's variable that turns a thinking model's thinking on and off
+    (``enable_thinking`` of Qwen3's template), for a model on a ``kind: openai`` backend: its
+    server (llama.cpp, vLLM) is sent ``chat_template_kwargs`` setting it for Ollama's ``think``
+    and OpenAI's ``reasoning_effort`` (``stellwerk.backends.thinking``)."""
     languages: tuple[str, ...] = ()
     licence: str | None = None
     openness: Openness = "open_weights"
@@ -151,6 +156,25 @@ class ModelConfig(Strict):
         "oversight_contact",
         "data_owner",
     )(plain_text)
+
+    @field_validator("thinking_switch")
+    @classmethod
+    def _a_variable(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", value):
+            raise ValueError(
+                f"{value[:64]!r} is not a chat template variable's name (up to 64 letters,"
+                " digits and _, not starting with a digit), such as enable_thinking"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _switch_of_a_thinker(self) -> ModelConfig:
+        if self.thinking_switch is not None and "thinking" not in self.capabilities:
+            raise ValueError(
+                "thinking_switch: the model has no 'thinking' capability; add it to"
+                " capabilities, or leave thinking_switch out"
+            )
+        return self
 
     @field_validator("id")
     @classmethod
@@ -334,12 +358,17 @@ class StellwerkConfig(Strict):
         _unique("models", [m.id for m in self.models])
         _unique("departments", [d.name for d in self.departments])
         _unique("keys", [k.id for d in self.departments for k in d.keys])
-        backends = {b.name for b in self.backends}
+        backends = {b.name: b for b in self.backends}
         for i, model in enumerate(self.models):
             if model.backend not in backends:
                 raise ValueError(
                     f"models.{i}.backend: {model.backend!r} is not a configured backend"
                     f" (known: {', '.join(sorted(backends)) or 'none'})"
+                )
+            if model.thinking_switch is not None and backends[model.backend].kind != "openai":
+                raise ValueError(
+                    f"models.{i}.thinking_switch: backend {model.backend!r} is an Ollama"
+                    " server, which is sent think itself; leave thinking_switch out"
                 )
         models = {m.id for m in self.models}
         for i, dept in enumerate(self.departments):

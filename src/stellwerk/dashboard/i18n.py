@@ -328,14 +328,18 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "refused_named_note": (
         "Requests that named this model and were refused before it was chosen (lifecycle,"
-        " consent, hosting for their classification, allow-lists, limits). They are not in its"
-        " requests or in its refused above; the overview and the department pages count them"
-        " once, under \u201crefused (no model chosen)\u201d.",
+        " consent, hosting for their classification, allow-lists, limits). A key that names a"
+        " model it may not see is told, as for a name that does not exist, that it is unknown;"
+        " the gateway's log line keeps the reason. They are not in its requests or in its"
+        " refused above; the overview and the department pages count them once, under"
+        " \u201crefused (no model chosen)\u201d.",
         "Anfragen, die dieses Modell nannten und abgewiesen wurden, bevor es gewählt war"
         " (Lebenszyklus, Einwilligung, Hosting für ihre Klassifizierung, Freigabelisten, Limits)."
-        " Sie zählen weder zu seinen Anfragen noch zu den Abgewiesenen oben; die Übersicht und"
-        " die Seiten der Bereiche zählen sie einmal, unter \u201eabgewiesen (kein Modell"
-        " gewählt)\u201c.",
+        " Einem Schlüssel, der ein Modell nennt, das er nicht sehen darf, wird wie bei einem"
+        " Namen, den es nicht gibt, gesagt, es sei unbekannt; die Protokollzeile des Gateways"
+        " hält den Grund fest. Sie zählen weder zu seinen Anfragen noch zu den Abgewiesenen"
+        " oben; die Übersicht und die Seiten der Bereiche zählen sie einmal, unter"
+        " \u201eabgewiesen (kein Modell gewählt)\u201c.",
     ),
     # budgets and limits
     "budgets_and_limits": (

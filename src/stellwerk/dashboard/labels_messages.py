@@ -33,6 +33,11 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "Fähigkeit vom Modell nicht unterstützt",
     ),
     "refusal_model_not_found": ("unknown model", "unbekanntes Modell"),
+    # a model's page: a key naming a model it may not see is told it does not exist
+    "refusal_hidden_model": (
+        "answered as unknown: a model the key may not see",
+        "als unbekannt beantwortet: ein Modell, das der Schlüssel nicht sehen darf",
+    ),
     # a department's limit and a key's own are recorded apart (``RateLimited.recorded``)
     "refusal_rate_limited": (
         "the department's rate limit reached",

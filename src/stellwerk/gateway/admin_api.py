@@ -119,6 +119,7 @@ def _model(gov: Governance, state: ModelState) -> dict[str, Any]:
     report = check_model(m, gov.admin.config.governance, evaluated=m.id in gov.snapshot.evaluated)
     return {
         "id": m.id,
+        "capabilities": list(m.capabilities),  # as the config lists them
         "lifecycle": state.lifecycle,
         "consent": state.owner_consent,  # null: no data owner, so consent does not apply
         "consent_note": _WITHDRAWAL_LEFT if state.withdrawal_left else None,
@@ -143,7 +144,8 @@ def _model(gov: Governance, state: ModelState) -> dict[str, Any]:
 
 @router.get("/models", openapi_extra=_KEYED)
 def list_models(gov: GovernanceDep, _: ReaderDep) -> dict[str, Any]:
-    """Every model with lifecycle, consent, hosting, openness and compliance facts."""
+    """Every model with capabilities, lifecycle, consent, hosting, openness and compliance
+    facts."""
     return {"models": [_model(gov, s) for s in gov.admin.catalog.states()]}
 
 

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from stellwerk.backends.base import Backend
 from stellwerk.backends.breaker import CircuitBreaker
-from stellwerk.backends.thinking import refuse_think
+from stellwerk.backends.thinking import template_switched
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult, Usage
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import (
@@ -290,10 +290,12 @@ def capped(backend: Backend, model: ModelConfig, request: ChatRequest) -> ChatRe
     (``Backend.runs_past_context``), so that it never costs more than it reserved; or
     ``Untranslatable`` when it carries a parameter the gateway does not know that the backend
     is not allowed (``unknown_params``), or thinking asked for by Ollama's ``think`` of a
-    backend that reads none (``backends.thinking``): the candidate is skipped."""
+    backend that reads none and a model whose config names no switch of its thinking
+    (``backends.thinking``): the candidate is skipped. With a switch, the thinking asked for
+    or declined is sent as the chat template's (``thinking.template_switched``)."""
     refuse_unpassable(request, model.id, backend.config.pass_params)
     if not backend.reads_think:
-        refuse_think(request, model.id, backend.name)
+        request = template_switched(request, model.id, model.thinking_switch, backend.name)
     if not backend.runs_past_context or request.max_answer_tokens is not None:
         return request
     return replace(request, params={**request.params, "max_tokens": model.context_length})

@@ -39,7 +39,6 @@ from stellwerk.errors import (
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
-    PermissionDenied,
     RateLimited,
     RequestError,
     SharedStateUnavailable,
@@ -101,10 +100,10 @@ def render(
     unread: bool = False,
 ) -> Response:
     """``exc`` in the error format of the API that was called; ``unread``: the request's body
-    is left unread (``closing``). A policy refusal's ``detail`` (every model's reason, which
-    the caller is not told) goes to the log under the request's id."""
+    is left unread (``closing``). A refusal's ``detail`` (a policy refusal's reason for every
+    model, which the caller is not told) goes to the log under the request's id."""
     headers = {**(headers or {}), **closing(exc, unread=unread)}
-    if isinstance(exc, PermissionDenied | NotFound) and exc.detail is not None:
+    if isinstance(exc, RequestError) and exc.detail is not None:
         # what the caller is not told (other models' states, owners, consent) is for operators
         log.info("request %s refused, for operators: %s", exc.request_id or "-", exc.detail)
     if exc.request_id is not None:

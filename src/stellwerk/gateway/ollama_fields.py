@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AllowInfNan, BeforeValidator, WithJsonSchema
 
@@ -42,5 +42,19 @@ KeepAlive = Annotated[
     str | int | Annotated[float, AllowInfNan(True)],
     BeforeValidator(keep_alive),
 ]
+#: the levels of thinking ``think`` may ask for, besides on or off
+ThinkLevel = Literal["low", "medium", "high", "max"]
+
+
+def _think(value: Any) -> Any:
+    """Refuse a ``think`` Ollama does not take, saying all it takes (a word was told "Input
+    should be 'low', 'medium', 'high' or 'max'", as if true and false were not taken)."""
+    if isinstance(value, bool) or value in get_args(ThinkLevel):
+        return value
+    what = shown(value) if isinstance(value, str) else _KINDS.get(type(value), "this value")
+    levels = ", ".join(repr(level) for level in get_args(ThinkLevel))
+    raise ValueError(f"{what} is not a think value: send true or false, or a level ({levels})")
+
+
 #: ``think``: on or off, or a level for the models that take one
-Think = bool | Literal["low", "medium", "high", "max"]
+Think = Annotated[bool | ThinkLevel, BeforeValidator(_think)]

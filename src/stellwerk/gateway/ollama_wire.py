@@ -23,6 +23,7 @@ from stellwerk.gateway.openai_schema import (
     Tool,
     alternatives_need_logprobs,
     refuse_suffix,
+    refuse_unshaped_tools,
 )
 
 # Ollama option -> OpenAI parameter.
@@ -145,6 +146,11 @@ class OllamaChatRequest(_Logprobs):
     tools: list[Tool] | None = None
     keep_alive: KeepAlive | None = None
     think: Think | None = None
+
+    @model_validator(mode="after")
+    def _tools_shaped(self) -> OllamaChatRequest:
+        refuse_unshaped_tools(self.tools)
+        return self
 
 
 class OllamaGenerateRequest(_Logprobs):

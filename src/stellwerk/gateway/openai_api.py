@@ -7,17 +7,17 @@ from __future__ import annotations
 import base64
 import struct
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from stellwerk.backends.types import ChatChunk, ChatRequest, ChatResult
-from stellwerk.config.schema import Limits
+from stellwerk.config.schema import Capability, Limits, ModelConfig
 from stellwerk.errors import NotFound, StellwerkError, shown
 from stellwerk.gateway import openai_wire as wire
 from stellwerk.gateway.auth import Principal
@@ -39,6 +39,7 @@ from stellwerk.gateway.pipeline import (
     serve_embeddings,
 )
 from stellwerk.gateway.runtime import Runtime
+from stellwerk.gateway.selection import CHAT_SHAPED
 from stellwerk.gateway.unknown_params import Allowed, nothing, refuse_unknown, unknown_of
 from stellwerk.gateway.whole_inputs import openai_words
 
@@ -195,18 +196,30 @@ def _base64(vector: list[float]) -> str:
 
 def _entries(runtime: Runtime, principal: Principal) -> list[dict[str, Any]]:
     """The routes (when the caller may use some model) and the models it may use, as
-    ``/v1/models`` lists them."""
+    ``/v1/models`` lists them: OpenAI's fields and each one's ``capabilities`` (a model's as
+    its config lists them; a route's those of the models it may choose, ``_route_can``)."""
     models = runtime.selector.visible(principal)
-    data = (
-        [
-            {"id": name, "object": "model", "created": 0, "owned_by": "stellwerk-route"}
-            for name in runtime.selector.routes
-        ]
-        if models
-        else []
-    )
-    data += [{"id": m.id, "object": "model", "created": 0, "owned_by": m.backend} for m in models]
-    return data
+    routed = _route_can(models)
+    data = [_entry(name, "stellwerk-route", routed) for name in runtime.selector.routes]
+    return (data if models else []) + [_entry(m.id, m.backend, m.capabilities) for m in models]
+
+
+def _entry(name: str, owner: str, capabilities: Iterable[str]) -> dict[str, Any]:
+    return {
+        "id": name,
+        "object": "model",
+        "created": 0,
+        "owned_by": owner,
+        "capabilities": list(capabilities),
+    }
+
+
+def _route_can(models: list[ModelConfig]) -> list[str]:
+    """What a route can do for a caller who may use ``models``: what any of the chat-shaped
+    ones can (a request asking for it goes to those, ``Selector.eligible``), in the config's
+    order of capabilities; a route chooses no embedding model."""
+    chosen = {c for m in models if CHAT_SHAPED & set(m.capabilities) for c in m.capabilities}
+    return [c for c in get_args(Capability) if c in chosen - {"embeddings"}]
 
 
 async def list_models(request: Request, runtime: RuntimeDep) -> Response:

@@ -17,6 +17,7 @@ allows it (``stellwerk.gateway.unknown_params``, ``stellwerk.gateway.nested_para
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -29,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from stellwerk.backends.thinking import ReasoningEffort
 from stellwerk.errors import InvalidRequest, shown
 from stellwerk.gateway.body import ParamProblem
 from stellwerk.gateway.call_answers import CallAnswers
@@ -193,6 +195,21 @@ class Tool(_Open):
     function: FunctionDefinition
 
 
+def refuse_unshaped_tools(
+    tools: Sequence[Tool] | None, functions: Sequence[FunctionDefinition] | None = None
+) -> None:
+    """Refuse a tool whose ``parameters`` is no JSON schema (``schema_shape``), naming the place
+    in it (``tools[0].function.parameters.properties.x.type``, as a backend's refusal of a part
+    of it is named: ``stellwerk.backends.dialects``); the older ``functions`` alike. Else the
+    model servers would make no grammar of it, silently, and the call's arguments follow none."""
+    defined = [(f"tools[{i}].function", tool.function) for i, tool in enumerate(tools or ())]
+    defined += [(f"functions[{i}]", function) for i, function in enumerate(functions or ())]
+    for where, function in defined:
+        problem = schema_problem(function.parameters, f"{where}.parameters")
+        if problem is not None:
+            raise ParamProblem(problem.place, str(problem))
+
+
 class NamedFunction(BaseModel):
     """``{"name": ...}`` of ``function_call`` and ``tool_choice``: nothing else. The request's
     validators refuse another key, in plain words (``_beside``; pydantic's own would name the
@@ -247,7 +264,7 @@ class JsonSchemaFormat(_Open):
             raise ParamProblem("schema", "schema must be a JSON object")
         problem = None if schema is None else schema_problem(schema, "schema")
         if problem is not None:
-            raise ParamProblem("schema", problem)
+            raise ParamProblem("schema", str(problem))
         return self
 
 
@@ -356,7 +373,7 @@ class ChatCompletionRequest(SamplingParams, Keyed):
     modalities: list[Literal["text", "audio"]] | None = None
     audio: AudioOutput | None = None
     prediction: Prediction | None = None
-    reasoning_effort: str | None = None
+    reasoning_effort: ReasoningEffort | None = None
     verbosity: str | None = None
     service_tier: str | None = None
     store: bool | None = None
@@ -423,6 +440,7 @@ class ChatCompletionRequest(SamplingParams, Keyed):
                 raise ParamProblem(param, f"{param} is empty; leave it out")
         _unique_names("functions", [f.name for f in self.functions or ()], "function")
         _unique_names("tools", [tool.function.name for tool in self.tools or ()], "tool")
+        refuse_unshaped_tools(self.tools, self.functions)
         return self
 
     @model_validator(mode="after")

@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from stellwerk.config.schema import Capability
 
 
 class TokenUsage(BaseModel):
@@ -86,6 +88,10 @@ class ModelEntry(BaseModel):
     object: Literal["model"]
     created: int
     owned_by: str
+    capabilities: list[Capability] = Field(
+        description="not OpenAI's: what the model can do, as its config lists it; a route's,"
+        " what the models it may choose for the key can"
+    )
 
 
 class ModelList(BaseModel):

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
+from stellwerk.backends.thinking import ReasoningEffort
 from stellwerk.errors import shown
 from stellwerk.gateway.body import ParamProblem
 from stellwerk.gateway.call_answers import CallAnswers
@@ -265,7 +266,7 @@ class TextJsonSchemaFormat(_Open):
     def _schema_is_one(self) -> TextJsonSchemaFormat:
         problem = schema_problem(self.schema_, "schema")
         if problem is not None:
-            raise ParamProblem("schema", problem)
+            raise ParamProblem("schema", str(problem))
         return self
 
 
@@ -282,7 +283,7 @@ class ReasoningConfig(_Open):
     ``effort`` is chat's ``reasoning_effort`` (``responses_wire``), the rest is taken and not
     passed on."""
 
-    effort: str | None = None
+    effort: ReasoningEffort | None = None
     summary: str | None = None
     generate_summary: str | None = None
     context: str | None = None

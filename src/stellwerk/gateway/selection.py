@@ -48,7 +48,7 @@ class Selection:
 
 
 #: capabilities of a model that answers chat-shaped requests (chat, text completion)
-_CHAT_SHAPED = {"chat", "completion"}
+CHAT_SHAPED = {"chat", "completion"}
 
 
 class Permit(Protocol):
@@ -270,7 +270,7 @@ def _none_capable(
 ) -> InvalidRequest:
     """No model the caller may use can do what the request needs. Only the models that answer
     chat-shaped requests are counted (an embedding model is none of them)."""
-    served = sum(1 for m in allowed if _CHAT_SHAPED & set(m.capabilities))
+    served = sum(1 for m in allowed if CHAT_SHAPED & set(m.capabilities))
     what = ", ".join(sorted(needs)) or "chat"
     whose = _whose(principal)
     if served == 0:
