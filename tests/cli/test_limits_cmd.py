@@ -47,6 +47,8 @@ def test_set_changes_one_limit_keeps_the_rest_and_clears_with_none(config_path: 
         "requests_per_minute": 120,
         "tokens_per_minute": None,
         "monthly_budget": "0.000500",
+        "spent": "0.000000",
+        "remaining": "0.000500",
     }
     code, _, err = run(
         "limits", "set", "-c", c, "--department", "legal", "--requests-per-minute", "none",

@@ -144,9 +144,12 @@ def test_a_head_reads_its_departments_usage_keys_limits_and_use_cases(gateway: G
     assert set(every["departments"]) == {"research", "legal", "board"}
     assert len(every["keys"]) == 3  # research-1, legal-1 and legal's stored key
     assert limits == {
+        "month": month,
         "departments": {"research": every["departments"]["research"]},
         "keys": {"research-1": every["keys"]["research-1"]},
     }
+    # its spend this month: the usage report's cost (governance.month_spend)
+    assert limits["departments"]["research"]["spent"] == research["cost"]
     assert limits["departments"]["research"]["monthly_budget"] == "40.000000"
 
     # its use cases, as the admin's list holds them

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from stellwerk.cli.governance_cmd import ConfigOption, _fail, _governance
+from stellwerk.cli.whole_number import whole
 from stellwerk.errors import InvalidRequest, StellwerkError
 
 if TYPE_CHECKING:
@@ -48,7 +49,9 @@ def audit(
     target: Annotated[
         str | None, typer.Option(help="Only this target, as printed (model:x) or its name (x).")
     ] = None,
-    limit: Annotated[int, typer.Option(help="How many entries, newest first.")] = DEFAULT_LIMIT,
+    limit: Annotated[
+        int, typer.Option(parser=whole(), help="How many entries, newest first.")
+    ] = DEFAULT_LIMIT,
     every: Annotated[
         bool, typer.Option("--all", help="Every entry that matches, oldest first, page by page.")
     ] = False,
@@ -57,7 +60,11 @@ def audit(
         Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
     ] = None,
 ) -> None:
-    """The audit log of governance changes: the newest entries, or all of them (--all)."""
+    """The audit log of governance changes: the newest entries, or all of them (--all).
+
+    A department target that names no department (``--target department:NAME``) is refused,
+    as by the admin API, unless the log still holds entries of it."""
+    from stellwerk.governance.department_filters import refuse_unknown_audit
     from stellwerk.ledger.audit_read import AuditFilter
     from stellwerk.ledger.window import Window
 
@@ -68,6 +75,7 @@ def audit(
             raise InvalidRequest("--all writes every entry; leave out --limit")
         where = AuditFilter(Window.between(since, until), actor, action, None, target)
         with _governance(config) as gov:
+            refuse_unknown_audit(gov, where, found=False)  # before a page or a file is written
             ledger = gov.admin.ledger
             if every:
                 total = ledger.count_audit(where) if output is not None else None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from stellwerk.cli.whole_number import whole
 from stellwerk.errors import StellwerkError
 
 if TYPE_CHECKING:
@@ -33,14 +34,19 @@ def calibrate(
         str | None, typer.Option(help="Comma-separated model ids (default: every chat model).")
     ] = None,
     limit: Annotated[
-        int | None, typer.Option(help="At most N prompts, taken from every task in turn.")
+        int | None,
+        typer.Option(parser=whole(), help="At most N prompts, taken from every task in turn."),
     ] = None,
-    concurrency: Annotated[int, typer.Option(help="Requests in flight per backend.")] = 2,
+    concurrency: Annotated[
+        int, typer.Option(parser=whole(), help="Requests in flight per backend.")
+    ] = 2,
     out: Annotated[
         Path | None,
         typer.Option(help="Outcomes JSONL (default: BANK-calibrated.jsonl in this folder)."),
     ] = None,
-    max_tokens: Annotated[int, typer.Option(help="Answer length limit per prompt.")] = 512,
+    max_tokens: Annotated[
+        int, typer.Option(parser=whole(), help="Answer length limit per prompt.")
+    ] = 512,
     timeout: Annotated[
         float | None,
         typer.Option(help="Seconds per answer (default: the backend's timeouts.total)."),

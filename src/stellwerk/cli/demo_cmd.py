@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from stellwerk.cli.whole_number import whole
 from stellwerk.errors import StellwerkError
 
 NOTICE = """\
@@ -45,7 +46,9 @@ To use real models, write a config (`stellwerk init`, or examples/ollama.yaml) a
 
 
 def demo(
-    port: Annotated[int, typer.Option(help="Port of the gateway (0: any free port).")] = 8080,
+    port: Annotated[
+        int, typer.Option(parser=whole(), help="Port of the gateway (0: any free port).")
+    ] = 8080,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     sample_traffic: Annotated[
         bool, typer.Option(help="Send a few sample requests once it is up.")

@@ -93,13 +93,12 @@ def _fail(exc: StellwerkError) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _known_department(gov: Governance, department: str | None) -> None:
-    """Refuse a ``--department`` the config does not name (a typo listed nothing, exit 0)."""
-    from stellwerk.governance.department_names import unknown_department
+def _known_department(gov: Governance, department: str | None, *, listed: bool = False) -> None:
+    """Refuse a ``--department`` the config does not name (a typo listed nothing, exit 0) and
+    of which nothing is ``listed``, in the admin API's words (``governance.department_filters``)."""
+    from stellwerk.governance.department_filters import refuse_unknown
 
-    known = [d.name for d in gov.admin.config.departments]
-    if department is not None and department not in known:
-        raise unknown_department(department, known)
+    refuse_unknown(gov, department, listed=listed)
 
 
 # the widest role, metrics
@@ -168,7 +167,6 @@ def keys_list(
     one."""
     try:
         with _governance(config) as gov:
-            _known_department(gov, department)
             snapshot = gov.snapshot
             in_config = [
                 (key.id, dept.name, key.role, key.use_case, key.classification)
@@ -177,6 +175,8 @@ def keys_list(
                 for key in dept.keys
             ]
             infos = gov.admin.keys.list(department=department)
+            # a department the config no longer names still lists its keys, as on the admin API
+            _known_department(gov, department, listed=bool(infos))
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(

@@ -18,6 +18,7 @@ import typer
 
 from stellwerk.cli import init_options
 from stellwerk.cli.init_proposal import Plan
+from stellwerk.cli.whole_number import whole
 from stellwerk.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -54,7 +55,9 @@ def init(
     ] = None,
     use_cases: Annotated[str | None, typer.Option("--use-cases", help=USE_CASE_HELP)] = None,
     classifications: Annotated[str | None, typer.Option(help=CLASS_HELP)] = None,
-    context: Annotated[int | None, typer.Option(help=CONTEXT_HELP, show_default=False)] = None,
+    context: Annotated[
+        int | None, typer.Option(parser=whole(), help=CONTEXT_HELP, show_default=False)
+    ] = None,
     quant: Annotated[
         str | None, typer.Option(help="q4_k_m, q8_0 or f16 (default: by engine)")
     ] = None,

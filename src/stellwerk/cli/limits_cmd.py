@@ -2,7 +2,9 @@
 
 The same service as the admin API's ``/admin/limits``: ``set`` changes only the limits it names
 (the others keep their values), ``none`` clears one (unlimited), every change is audited with the
-limits in force before and after. Budgets print with all six decimals (exact micro-units).
+limits in force before and after. Each department and key is shown with its spend this month and
+what is left of its budget, as the admin API answers them (``governance.month_spend``). Budgets
+and spend print with all six decimals (exact micro-units).
 """
 
 from __future__ import annotations
@@ -48,12 +50,16 @@ def _row(name: str, limits: dict[str, Any]) -> str:
 
     return (
         f"{name:<24}  {cell(limits['requests_per_minute']):>12}  "
-        f"{cell(limits['tokens_per_minute']):>12}  {cell(limits['monthly_budget']):>22}"
+        f"{cell(limits['tokens_per_minute']):>12}  {cell(limits['monthly_budget']):>20}  "
+        f"{limits['spent']:>20}  {cell(limits['remaining']):>20}"
     )
 
 
-def _header(kind: str) -> str:
-    return f"{kind:<24}  {'req/minute':>12}  {'tokens/minute':>12}  {'monthly budget':>22}"
+def _header(kind: str, month: str) -> str:
+    return (
+        f"{kind:<24}  {'req/minute':>12}  {'tokens/minute':>12}  {'monthly budget':>20}  "
+        f"{'spent ' + month:>20}  {'remaining':>20}"
+    )
 
 
 def limits_show(
@@ -62,40 +68,47 @@ def limits_show(
     key: Annotated[str | None, typer.Option(help="Only this key id.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
-    """The limits in force: every department, and every key with limits of its own."""
+    """The limits in force: every department, and every key with limits of its own, each with
+    its spend this month and what is left of its budget."""
     import orjson
 
-    from stellwerk.governance.budgets import limits_json
+    from stellwerk.governance.department_names import unknown_department
     from stellwerk.governance.key_store import CONFIG_LIMITS
+    from stellwerk.governance.month_spend import month_spend
     from stellwerk.policy.limits import UNLIMITED
 
     try:
         if fmt not in ("table", "json"):
             raise InvalidRequest(f"unknown format {fmt!r}; choose table or json", param="format")
-        scope = _scope(department, key)
+        _scope(department, key)  # not both
         with _governance(config) as gov:
-            if scope is not None and scope[0] == "key":  # an unknown key is refused, as by set
-                gov.admin.keys.get(scope[1], in_config=CONFIG_LIMITS)
             departments, keys = gov.admin.budgets.effective()
-        shown = {
-            "departments": {n: limits_json(v) for n, v in departments.items()},
-            "keys": {n: limits_json(v) for n, v in keys.items()},
+            configured = {k.id for d in gov.admin.config.departments for k in d.keys}
+            if key is not None and key not in keys and key not in configured:
+                gov.admin.keys.get(key, in_config=CONFIG_LIMITS)  # unknown: refused, as by set
+            if department is not None and department not in departments:
+                raise unknown_department(department, departments)  # the admin API's words
+            spent = month_spend(gov.admin.ledger, department=department)
+        if key is not None:  # a key without limits of its own: unlimited, with its spend
+            keys = {key: keys.get(key, UNLIMITED)}
+        groups = {
+            "department": {
+                n: spent.department_json(n, v)
+                for n, v in departments.items()
+                if key is None and department in (None, n)
+            },
+            "key": {n: spent.key_json(n, v) for n, v in keys.items() if department is None},
         }
-        if scope is not None:
-            group = "departments" if scope[0] == "department" else "keys"
-            if scope[1] not in shown[group] and scope[0] == "department":
-                raise InvalidRequest(f"unknown department {scope[1]!r}", param="department")
-            found = shown[group].get(scope[1], limits_json(UNLIMITED))
-            shown = {"departments": {}, "keys": {}, group: {scope[1]: found}}
     except StellwerkError as exc:
         raise _fail(exc) from exc
     if fmt == "json":
+        shown = {"month": spent.month, "departments": groups["department"], "keys": groups["key"]}
         typer.echo(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode())
         return
-    for kind, group in (("department", "departments"), ("key", "keys")):
-        if shown[group]:
-            typer.echo(_header(kind))
-            for name, values in shown[group].items():
+    for kind, rows in groups.items():
+        if rows:
+            typer.echo(_header(kind, spent.month))
+            for name, values in rows.items():
                 typer.echo(_row(name, values))
 
 
@@ -109,8 +122,8 @@ def limits_set(
     monthly_budget: Value = None,
 ) -> None:
     """Change the limits named; the others keep their values ('none': unlimited)."""
-    from stellwerk.governance.budgets import limits_json
     from stellwerk.governance.key_store import CONFIG_LIMITS
+    from stellwerk.governance.month_spend import month_spend
 
     given = {
         "requests_per_minute": requests_per_minute,
@@ -138,10 +151,12 @@ def limits_set(
                 reason=reason,
             )
             gov.changed()
+            spent = month_spend(gov.admin.ledger, department=department)
     except StellwerkError as exc:
         raise _fail(exc) from exc
-    typer.echo(_header(kind))
-    typer.echo(_row(name, limits_json(after)))
+    typer.echo(_header(kind, spent.month))
+    row = spent.key_json(name, after) if kind == "key" else spent.department_json(name, after)
+    typer.echo(_row(name, row))
 
 
 def register(app: typer.Typer) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from stellwerk.cli.router_cmd import _errors
+from stellwerk.cli.whole_number import whole
 from stellwerk.errors import InvalidRequest, RequestError, StellwerkError
 
 if TYPE_CHECKING:
@@ -70,7 +71,9 @@ def route_cmd(
     ] = None,
     max_tokens: Annotated[
         int | None,
-        typer.Option("--max-tokens", min=1, help="The request's cap on the answer length."),
+        typer.Option(
+            "--max-tokens", parser=whole(least=1), help="The request's cap on the answer length."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
 ) -> None:
@@ -194,6 +197,7 @@ def _principal(
 ) -> Principal:
     from stellwerk.gateway.auth import Keyring
     from stellwerk.gateway.governance import classify
+    from stellwerk.governance.department_names import unknown_department
     from stellwerk.governance.principal import key_principal
     from stellwerk.policy.classification import HEADER
 
@@ -204,11 +208,8 @@ def _principal(
         principal = keyring.authenticate(f"Bearer {key}")
     elif department is not None:
         departments = {d.name: d for d in cfg.departments}
-        if department not in departments:
-            raise InvalidRequest(
-                f"department {department!r} is not configured (departments: "
-                f"{', '.join(departments)})"
-            )
+        if department not in departments:  # in the admin API's words
+            raise unknown_department(department, departments)
         cases = governance.snapshot.use_cases
         if use_case is not None and use_case not in cases:
             raise InvalidRequest(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from stellwerk.cli import router_learn_cmd
+from stellwerk.cli.whole_number import whole
 from stellwerk.errors import StellwerkError
 
 if TYPE_CHECKING:
@@ -148,23 +149,28 @@ def eval_cmd(
         int,
         typer.Option(
             "--adapt",
-            min=0,
+            parser=whole(least=0),
             help="With --holdout-task: adapt on N of the judged rows as graded traffic (seeded)"
             " and judge on the rest.",
         ),
     ] = 0,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the --adapt draw.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", parser=whole(), help="Seed of the --adapt draw.")
+    ] = 0,
     rotation: Annotated[
         int,
         typer.Option(
             "--rotation",
-            min=0,
+            parser=whole(least=0),
             help="With --holdout-task: turn the seeded order by ROTATION/ROTATIONS of the task's"
             " rows before taking the traffic (rotations 0..R-1 judge every row alike).",
         ),
     ] = 0,
     rotations: Annotated[
-        int, typer.Option("--rotations", min=1, help="How many turns --rotation counts in.")
+        int,
+        typer.Option(
+            "--rotations", parser=whole(least=1), help="How many turns --rotation counts in."
+        ),
     ] = 1,
     record_noise: Annotated[
         float,

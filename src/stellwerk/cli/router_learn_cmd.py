@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from stellwerk.cli.whole_number import whole
 from stellwerk.errors import StellwerkError
 
 if TYPE_CHECKING:
@@ -75,7 +76,9 @@ def adapt_cmd(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Compare and report; store and audit nothing.")
     ] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the cross-validation folds.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", parser=whole(), help="Seed of the cross-validation folds.")
+    ] = 0,
 ) -> None:
     """Adapt the learned router from the graded requests of its artifact.
 
@@ -120,7 +123,7 @@ def rollback_cmd(
             "--to",
             help="The version to use again (0: the base artifact alone); default: the version"
             " in use before the current one.",
-            min=0,
+            parser=whole(least=0),
         ),
     ] = None,
 ) -> None:

@@ -150,10 +150,7 @@ def department_page(
         )
         by_key = usage_totals.totals_by(connection, window, "key_id", department=name)
     limits = gov.admin.budgets.department_limits(name)
-    budget = limits.monthly_budget
-    used = None
-    if budget is not None:
-        used = float(usage.cost / budget) if budget > 0 else (1.0 if usage.cost > 0 else 0.0)
+    used = limits.budget_used(usage.cost)  # the share GET /admin/limits's spend is of it
     per_key = [replace(r, department=r.key_id) for r in refused]
     keys = gov.admin.keys.list(department=name)
     _, own_limits = gov.admin.budgets.effective()

@@ -30,7 +30,6 @@ from stellwerk.gateway.admin_access import (
     ReaderDep,
     narrowed,
 )
-from stellwerk.gateway.admin_departments import refuse_unknown, refuse_unknown_audit
 from stellwerk.gateway.admin_keys import config_keys_json, key_json
 from stellwerk.gateway.admin_route import AdminRoute, refuse_repeated
 from stellwerk.gateway.admin_schema import (
@@ -39,6 +38,7 @@ from stellwerk.gateway.admin_schema import (
     KeyRequest,
     LifecycleChange,
     LimitsChange,
+    PlainWhole,
     Revocation,
     UseCaseBody,
     UseCaseChange,
@@ -48,9 +48,11 @@ from stellwerk.gateway.body import refuse_unreadable
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.governance import key_requests
 from stellwerk.governance.baseline import key_references
-from stellwerk.governance.budgets import LIMIT_FIELDS, limits_json
+from stellwerk.governance.budgets import LIMIT_FIELDS
+from stellwerk.governance.department_filters import refuse_unknown, refuse_unknown_audit
 from stellwerk.governance.key_actors import department_key_ids, head_key
 from stellwerk.governance.key_store import CONFIG_LIMITS
+from stellwerk.governance.month_spend import month_spend
 from stellwerk.governance.report import parse_by, usage_report
 from stellwerk.governance.service import Governance
 from stellwerk.governance.use_cases import parse_use_case
@@ -314,7 +316,7 @@ def list_keys(
     removed there: ``created_at`` null, ``created_by`` ``config``), then those made through the
     CLI or this API (``source: database``), as ``stellwerk keys list`` shows them; an empty
     ``department`` would answer none, passing for a department without keys: refused, as is
-    one that names no department (404, ``admin_departments``). A head
+    one that names no department (404, ``governance.department_filters``). A head
     key lists its own department's keys only, and reads who made or revoked them as a key id
     only when that is a key of its department, else ``admin`` (``governance/key_actors.py``)."""
     if department is not None and not department.strip():
@@ -375,7 +377,8 @@ def revoke_key(
 
 @router.get("/limits", openapi_extra=_KEYED)
 def list_limits(gov: GovernanceDep, caller: DepartmentReaderDep) -> dict[str, Any]:
-    """The limits in force for every department and every key that has its own; for a head
+    """The limits in force for every department and every key that has its own, each with its
+    spend this month and what is left of its budget (``governance.month_spend``); for a head
     key, its own department's and its keys'."""
     departments, keys = gov.admin.budgets.effective()
     own = narrowed(caller, None, "limits")
@@ -383,9 +386,11 @@ def list_limits(gov: GovernanceDep, caller: DepartmentReaderDep) -> dict[str, An
         mine = department_key_ids(gov, own)
         departments = {d: v for d, v in departments.items() if d == own}
         keys = {k: v for k, v in keys.items() if k in mine}
+    spent = month_spend(gov.admin.ledger, department=own)
     return {
-        "departments": {k: limits_json(v) for k, v in departments.items()},
-        "keys": {k: limits_json(v) for k, v in keys.items()},
+        "month": spent.month,
+        "departments": {k: spent.department_json(k, v) for k, v in departments.items()},
+        "keys": {k: spent.key_json(k, v) for k, v in keys.items()},
     }
 
 
@@ -398,7 +403,8 @@ def set_limits(
     admin: AdminDep,
 ) -> dict[str, Any]:
     """Change the limits of a department or a key: the fields given change (``null``:
-    unlimited), the others keep their values. Answers the limits in force afterwards."""
+    unlimited), the others keep their values. Answers the limits in force afterwards, with the
+    month's spend, as ``GET /admin/limits`` lists them."""
     if kind == "key":
         gov.admin.keys.get(scope, in_config=CONFIG_LIMITS)
     changes = {f: getattr(body, f) for f in body.model_fields_set if f != "reason"}
@@ -410,7 +416,12 @@ def set_limits(
         kind, scope, changes, actor=admin.key_id, reason=body.reason
     )
     gov.changed()
-    return limits_json(limits)
+    spent = month_spend(gov.admin.ledger, department=scope if kind == "department" else None)
+    return (
+        spent.department_json(scope, limits)
+        if kind == "department"
+        else spent.key_json(scope, limits)
+    )
 
 
 _TIME = "ISO 8601 date or time (2026-12-01, 2026-12-01T09:30:00Z); without an offset: UTC"
@@ -430,18 +441,19 @@ def audit(
     ] = None,
     after: Annotated[
         int | None,
+        PlainWhole,
         Query(
             ge=0,
             le=MAX_ID,
             description="Oldest first, after the entry with this id (0: from the first)",
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    limit: Annotated[int, PlainWhole, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> dict[str, Any]:
     """The audit log: the newest ``limit`` entries, newest first; or, with ``after``, a page of
     the whole log oldest first, whose ``next_after`` is the ``after`` of the next page (``null``
     on the last). A department target that names no department is a 404
-    (``admin_departments``)."""
+    (``governance.department_filters``)."""
     where = AuditFilter(Window.between(since, until), actor, action, target_kind, target)
     ledger = gov.admin.ledger
     if after is None:

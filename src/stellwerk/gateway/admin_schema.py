@@ -1,7 +1,7 @@
 """The request bodies of the admin API (``stellwerk.gateway.admin_api``): what an administrator
 may send, as pydantic models that refuse unknown fields and wrong JSON types (a version is a JSON
 integer, consent a JSON boolean, a budget a number or a plain decimal string), each problem named
-by its field."""
+by its field; and its whole-number query parameters (``PlainWhole``)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,31 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from stellwerk.config.governance import (
     MAX_REQUESTS_PER_MINUTE,
     MAX_TOKENS_PER_MINUTE,
     each_model_once,
 )
+from stellwerk.config.plain_number import whole_problem
 from stellwerk.config.schema import Classification, Lifecycle, Role
 from stellwerk.errors import json_type
 from stellwerk.governance.reason import MAX_REASON
 from stellwerk.money import MAX_BUDGET, MICRO_PLACES, plain_amount
+
+
+def _plain_whole(value: object) -> object:
+    if isinstance(value, str):
+        problem = whole_problem(value)
+        if problem is not None:  # its text alone: no "Value error," before it
+            raise PydanticCustomError("int_parsing", "{problem}", {"problem": problem})
+    return value
+
+
+PlainWhole = BeforeValidator(_plain_whole)
+"""A whole-number query parameter's text, the digits 0 to 9 only (``config.plain_number``):
+pydantic's lax integer read ``?limit=3_0`` as 30, ``?limit=%203`` and ``?limit=3.0`` as 3."""
 
 
 class _Body(BaseModel):

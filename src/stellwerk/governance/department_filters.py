@@ -1,6 +1,7 @@
-"""The department a filter of the admin API names: ``GET /admin/keys?department=`` and the
-audit log's department target (``target=department:<name>``, or ``target_kind=department`` with
-``target=<name>``).
+"""The department a filter names: the admin API's ``GET /admin/keys?department=`` and the audit
+log's department target (``target=department:<name>``, or ``target_kind=department`` with
+``target=<name>``), and the same filters of the CLI (``stellwerk audit --target
+department:<name>``).
 
 A name that is no department is a 404 naming it (``governance.department_names``), not an empty
 answer that would pass for a department with no keys or no changes. A department the config no

@@ -1,0 +1,60 @@
+"""The CLI's whole-number options (``--limit``, ``--max-tokens``, ``--port`` ...): ASCII digits
+only, as a month is read (``ledger.window``).
+
+Typer reads an ``int`` option by its library's rule, and none of them is the digits 0 to 9:
+Click's ``int()`` takes other scripts' digits (``--limit ٣``, an Arabic-Indic three, or a
+fullwidth 3 was 3), the pydantic Typer of the lock takes blanks around the number, ``_``
+between its digits and a fraction of zero (``' 5'``, ``5_0``, ``3.0``). Every ``int`` option
+of the CLI reads its text through ``whole`` instead (``tests/cli/test_whole_number.py`` holds
+them to it), by the rule of ``config.plain_number`` (an optional ``-`` and the digits 0 to 9,
+nothing around them); ``least`` is checked here, since Typer's ``min`` does not apply to an
+option read by a parser. A refusal is a usage error (exit 2) that Typer prefixes with the
+option's name: ``Invalid value for '--limit': '٣' is not a whole number (the digits 0 to 9, no
+spaces)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic_core import PydanticCustomError
+
+
+class WholeNumber:
+    """The parser of an ``int`` option: ``typer.Option(parser=whole())``."""
+
+    def __init__(self, least: int | None) -> None:
+        self.least = least
+
+    def __call__(self, value: str | int) -> int:
+        # a default comes as the int it is; a value given, as the text typed
+        number = value if isinstance(value, int) else _number(value)
+        if self.least is not None and number < self.least:
+            raise _refusal(f"{number} is less than {self.least}, the least it may be")
+        return number
+
+
+def whole(*, least: int | None = None) -> Callable[[str | int], int]:
+    """The parser of a whole-number option, ``least`` the smallest it takes (``None``: any)."""
+    return WholeNumber(least)
+
+
+def _number(text: str) -> int:
+    from stellwerk.config.plain_number import whole_problem  # the config: not at the CLI's start
+
+    problem = whole_problem(text)
+    if problem is not None:
+        raise _refusal(problem)
+    return int(text)
+
+
+def _refusal(message: str) -> PydanticCustomError:
+    """A ``ValueError`` whose text is ``message`` alone: Typer's pydantic coercion shows a custom
+    error's text without pydantic's ``Value error,`` before it, Click's ``FuncParamType`` shows
+    any ``ValueError``'s text; both name the option. Imported here: the CLI starts without
+    pydantic."""
+    from pydantic_core import PydanticCustomError
+
+    return PydanticCustomError("whole_number", "{message}", {"message": message})

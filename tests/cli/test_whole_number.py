@@ -1,0 +1,81 @@
+"""Every whole-number option of the CLI takes the digits 0 to 9 only (``cli/whole_number.py``):
+other scripts' digits (``--limit ٣``, a fullwidth 3), blanks around, ``_`` between digits or a
+fraction of zero were read as numbers; now each is a usage error naming the option."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from typing import Annotated, get_args, get_origin
+
+import pytest
+import typer
+
+from stellwerk.cli.main import build_app
+from tests.cli.test_governance_cmd import run
+
+
+def _int_options(app: typer.Typer, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """(command path..., option) of every ``int`` option of ``app``'s commands, read from their
+    signatures as Typer reads them."""
+    for command in app.registered_commands:
+        assert command.callback is not None
+        name = command.name or command.callback.__name__.replace("_", "-")
+        for parameter in inspect.signature(command.callback, eval_str=True).parameters.values():
+            if get_origin(parameter.annotation) is not Annotated:
+                continue
+            kind, info = get_args(parameter.annotation)[:2]
+            if kind in (int, int | None) and isinstance(info, typer.models.OptionInfo):
+                # in Annotated, Typer reads a first positional "--name" as a declaration
+                given = [info.default, *(info.param_decls or ())]
+                declared = [d for d in given if isinstance(d, str) and d.startswith("--")]
+                option = declared[0] if declared else "--" + parameter.name.replace("_", "-")
+                yield (*path, name, option)
+    for group in app.registered_groups:
+        assert group.typer_instance is not None and group.name is not None
+        yield from _int_options(group.typer_instance, (*path, group.name))
+
+
+OPTIONS = sorted(_int_options(build_app()))
+
+
+def _flat(text: str) -> str:
+    """A usage error's text without its panel: one line, single spaces."""
+    return " ".join(text.replace("│", " ").split())
+
+
+@pytest.mark.parametrize("option", OPTIONS, ids=" ".join)
+@pytest.mark.parametrize(
+    "text",
+    ["\uff13", "\u0663", " 5", "5_0", "3.0"],
+    ids=["fullwidth", "arabic", "blank", "_", ".0"],
+)
+def test_a_whole_number_option_takes_ascii_digits_only(option: tuple[str, ...], text: str) -> None:
+    assert {("audit", "--limit"), ("route", "--max-tokens"), ("serve", "--port")} <= set(OPTIONS)
+    *command, name = option
+    # arguments no command takes: were the number read, the command would not run (serve and
+    # demo would start) but end with a usage error of its own
+    code, out, err = run(*command, name, text, "surplus-1", "surplus-2")
+    assert (code, out) == (2, "")
+    assert f"Invalid value for '{name}': {text!r} is not a whole number" in _flat(err)
+    assert "(the digits 0 to 9, no spaces)" in _flat(err)
+
+
+@pytest.mark.parametrize(
+    ("option", "text", "least"),
+    [
+        (("route", "x", "--max-tokens"), "0", 1),
+        (("router", "eval", "--rotations"), "0", 1),
+        (("router", "eval", "--rotation"), "-1", 0),
+        (("router", "rollback", "--to"), "-1", 0),
+    ],
+)
+def test_a_number_below_the_least_is_refused_naming_it(
+    option: tuple[str, ...], text: str, least: int
+) -> None:
+    *command, name = option
+    code, out, err = run(*command, name, text, "surplus-1", "surplus-2")
+    assert (code, out) == (2, "")
+    assert f"Invalid value for '{name}': {text} is less than {least}, the least it may be" in _flat(
+        err
+    )
