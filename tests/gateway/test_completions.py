@@ -97,9 +97,11 @@ TOKEN_IDS = "prompt: token ids are not supported; send the prompt as text, a str
 def test_prompts_it_cannot_take(
     offline_gateway: Gateway, prompt: Any, param: str, said: str
 ) -> None:
-    with offline_gateway.openai(KEYS["research"], max_retries=0) as client:
-        with pytest.raises(openai.BadRequestError) as caught:
-            client.completions.create(model="tiny-small", prompt=prompt, max_tokens=3)
+    with (
+        offline_gateway.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        client.completions.create(model="tiny-small", prompt=prompt, max_tokens=3)
     error: Any = caught.value.body
     assert caught.value.param == param
     assert error["message"].startswith(said), error

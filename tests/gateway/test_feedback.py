@@ -201,7 +201,8 @@ def test_feedback_answers_with_the_request_id_as_it_was_sent(learning_gateway: G
     routed, _ = _ask(gw, "auto", "What is the capital of France?")
     sent = f"chatcmpl-{routed}"
     with gw.openai(KEYS["research"], max_retries=0) as client:
-        grade: Any = client.post("/feedback", body={"request_id": sent, "score": 0.7}, cast_to=object)
+        body = {"request_id": sent, "score": 0.7}
+        grade: Any = client.post("/feedback", body=body, cast_to=object)
     assert grade["request_id"] == sent and grade["score"] == 0.7
     again = _feedback(gw, {"request_id": sent, "score": 0.1})
     assert again.status_code == 409

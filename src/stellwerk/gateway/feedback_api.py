@@ -24,8 +24,8 @@ feedback may be sent again, its request is kept until the window ends.
 
 The grade is stored as a graded record of the model that answered (``ledger.graded``), without
 the prompt or the answer, under the bare request id; the answer, and every refusal, names the
-``request_id`` as it was sent. A feedback call is not a model call: it is not billed, leaves no usage
-record and counts against no budget.
+``request_id`` as it was sent. A feedback call is not a model call: it is not billed, leaves no
+usage record and counts against no budget.
 """
 
 from __future__ import annotations

@@ -359,18 +359,22 @@ class ChatCompletionRequest(SamplingParams, Keyed):
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     metadata: dict[str, str] | None = None
-    modalities: list[Literal["text", "audio"]] | None = None
-    audio: AudioOutput | None = None
+    modalities: list[Literal["text", "audio"]] | None = Field(
+        default=None, description='refused with "audio": the models here write text'
+    )
+    audio: AudioOutput | None = Field(default=None, description="refused: no audio output here")
     prediction: Prediction | None = None
     reasoning_effort: ReasoningEffort | None = None
     verbosity: str | None = None
     service_tier: str | None = None
-    store: bool | None = None
+    store: bool | None = Field(default=None, description="true refused: nothing is stored here")
     prompt_cache_key: str | None = None
     prompt_cache_retention: Literal["in_memory", "24h"] | None = None
     prompt_cache_options: PromptCacheOptions | None = None
     safety_identifier: str | None = None
-    web_search_options: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = Field(
+        default=None, description="refused: OpenAI's service runs web search, not these models"
+    )
     moderation: dict[str, Any] | None = Field(
         default=None, description="refused: no moderation model runs here"
     )

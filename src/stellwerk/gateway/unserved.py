@@ -14,6 +14,8 @@ would let the client believe it was done.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from stellwerk.gateway.body import ParamProblem
 
 #: why a tool or an option OpenAI's service runs is not here, said alike wherever it is asked for
@@ -38,7 +40,7 @@ def store_refused(why: str) -> str:
 
 
 def refuse_chat_unserved(
-    web_search: object, modalities: list[str] | None, audio: object, store: bool | None
+    web_search: object, modalities: Sequence[str] | None, audio: object, store: bool | None
 ) -> None:
     """Refuse what a chat request asks of OpenAI's service: web search, audio output, a stored
     completion (``modalities: ["text"]`` and ``store: false`` ask for nothing more)."""
@@ -58,6 +60,8 @@ def refuse_chat_unserved(
     if store:
         raise ParamProblem(
             "store",
-            store_refused(" (no stored completions, for OpenAI's evals or distillation); leave"
-            " store out or false"),
+            store_refused(
+                " (no stored completions, for OpenAI's evals or distillation); leave"
+                " store out or false"
+            ),
         )
