@@ -433,6 +433,32 @@ def test_switching_the_language_keeps_the_month_shown(admin: httpx.Client) -> No
 
 
 @pytest.mark.parametrize(
+    ("sent", "goes_to"),
+    [
+        ("/dashboard/../../admin/keys", "/dashboard"),  # walk21 F8: a browser lands on /admin/keys
+        ("/dashboard/..%2f..%2fadmin/keys", "/dashboard"),  # %2f as sent, decoded by a proxy
+        ("/dashboard/%2e%2e/admin/keys", "/dashboard"),  # a browser reads %2e%2e as ..
+        ("/dashboard/..", "/dashboard"),
+        ("/dashboard-admin", "/dashboard"),
+        ("//evil.example/", "/dashboard"),
+        ("https://evil.example/dashboard", "/dashboard"),
+        ("/dashboard/departments/../models", "/dashboard/departments/../models"),  # stays inside
+        ("/dashboard/departments/a%2Fb", "/dashboard/departments/a%2Fb"),  # a name with a slash
+    ],
+)
+def test_the_language_switch_never_leads_out_of_the_dashboard(
+    admin: httpx.Client, sent: str, goes_to: str
+) -> None:
+    """``next`` is read as the browser will read the redirect: its dot segments resolved after
+    percent-decoding; a page outside the dashboard is the overview instead."""
+    switched = admin.get("/dashboard/lang/de", params={"next": sent})
+    assert switched.status_code == 303
+    assert switched.headers["location"] == goes_to
+    landed = httpx.URL("http://gateway").join(goes_to).path  # where a browser goes
+    assert f"{landed}/".startswith("/dashboard/"), landed
+
+
+@pytest.mark.parametrize(
     ("language", "says"),
     [
         ("en", "The gateway is still starting; reload the page in a moment."),

@@ -485,8 +485,8 @@ LONG = b"7" * 5000  # longer than Python converts to an int (4,300 digits)
          "messages.0.tool_calls.0.function.name", "messages.0.tool_calls.0.function.name: "),
         ("/v1/embeddings", b'{"model": "tiny-embed", "input": ["ok", 5]}',
          "input.1", "input.1: Input should be a valid string"),
-        ("/v1/completions", b'{"model": "tiny-small", "prompt": [1, 2]}',
-         "prompt.0", "prompt.0: Input should be a valid string"),
+        ("/v1/completions", b'{"model": "tiny-small", "prompt": ["ok", 5]}',
+         "prompt.1", "prompt.1: Input should be a valid string"),  # token ids: test_completions
         ("/v1/responses",
          b'{"model": "tiny-small", "input": [{"role": "user",'
          b' "content": [{"type": "input_text", "text": 5}]}]}',

@@ -81,18 +81,31 @@ def test_a_suffix_is_refused_by_name_as_on_api_generate(client: openai.OpenAI) -
     assert made.choices[0].finish_reason in ("stop", "length")
 
 
+#: walk21 F10: token ids were told pydantic's "Input should be a valid string" once per id
+TOKEN_IDS = "prompt: token ids are not supported; send the prompt as text, a string"
+
+
 @pytest.mark.parametrize(
-    ("prompt", "param"),
-    [(["eins", "zwei"], "prompt"), ([1, 2, 3], "prompt.0"), ("", "prompt")],
+    ("prompt", "param", "said"),
+    [
+        (["eins", "zwei"], "prompt", "prompt: one prompt per request, not 2"),
+        ([1, 2, 3], "prompt", TOKEN_IDS),
+        ([[1, 2], [3]], "prompt", TOKEN_IDS),
+        ("", "prompt", "prompt must not be empty"),
+    ],
 )
-def test_prompts_it_cannot_take(offline_gateway: Gateway, prompt: Any, param: str) -> None:
-    answer = offline_gateway.post(
-        "/v1/completions",
-        json={"model": "tiny-small", "prompt": prompt},
-        headers={"authorization": f"Bearer {KEYS['research']}"},
-    )
-    assert answer.status_code == 400
-    assert answer.json()["error"]["param"] == param
+def test_prompts_it_cannot_take(
+    offline_gateway: Gateway, prompt: Any, param: str, said: str
+) -> None:
+    with (
+        offline_gateway.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        client.completions.create(model="tiny-small", prompt=prompt, max_tokens=3)
+    error: Any = caught.value.body
+    assert caught.value.param == param
+    assert error["message"].startswith(said), error
+    assert "valid string" not in error["message"]
 
 
 def test_usage_records_of_completions(gateway_raw: dict[str, Any]) -> None:

@@ -193,6 +193,23 @@ def test_feedback_is_only_for_the_callers_own_routed_requests(learning_gateway: 
     assert _feedback(gw, {"request_id": f"chatcmpl-{routed}", "score": 1.0}).status_code == 200
 
 
+def test_feedback_answers_with_the_request_id_as_it_was_sent(learning_gateway: Gateway) -> None:
+    """walk21 F7: sent as the answer's ``id`` (``chatcmpl-...``), the id came back without its
+    prefix, and a second feedback's 409 named that bare id: a client matching the echo against
+    what it sent saw another id. Sent as the openai library's ``post`` sends it (the guide)."""
+    gw = learning_gateway
+    routed, _ = _ask(gw, "auto", "What is the capital of France?")
+    sent = f"chatcmpl-{routed}"
+    with gw.openai(KEYS["research"], max_retries=0) as client:
+        body = {"request_id": sent, "score": 0.7}
+        grade: Any = client.post("/feedback", body=body, cast_to=object)
+    assert grade["request_id"] == sent and grade["score"] == 0.7
+    again = _feedback(gw, {"request_id": sent, "score": 0.1})
+    assert again.status_code == 409
+    said = again.json()["error"]["message"]
+    assert said == f"request {sent!r} has already been graded (feedback)"
+
+
 def test_a_404_names_the_request_id_whole_as_it_was_sent(learning_gateway: Gateway) -> None:
     """Cut at 32 characters (after its ``chatcmpl-`` was taken off) the id read like another."""
     sent = "chatcmpl-chatcmpl-" + "ab12" * 6

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Literal, TypedDict
 
+import openai
 import pytest
 from openai.types.chat.completion_create_params import PromptCacheOptions
 
@@ -138,3 +139,96 @@ def test_the_service_settings_are_taken_and_not_passed_on(
         assert "include_obfuscation" not in body.get("stream_options", {}), body
     # chat passes OpenAI's known parameters on as it always did; responses does not
     assert not set(sent[1]) & {"prompt_cache_key", "safety_identifier"}
+
+
+#: what the Responses API says of a hosted tool, which chat's web search says too
+HOSTED = "(OpenAI's service runs it, not this gateway's models)"
+AUDIO = {"voice": "alloy", "format": "wav"}
+
+
+@pytest.mark.parametrize(
+    ("asked", "param", "said"),
+    [
+        (
+            {"web_search_options": {}},
+            "web_search_options",
+            f"web_search_options: web search is not available here {HOSTED}",
+        ),
+        (
+            {"web_search_options": {"search_context_size": "high"}, "stream": True},
+            "web_search_options",
+            f"web_search_options: web search is not available here {HOSTED}",
+        ),
+        (
+            {"modalities": ["text", "audio"], "audio": AUDIO},
+            "modalities",
+            "modalities: audio output is not available here: the models here write text, they"
+            " do not speak",
+        ),
+        (
+            {"audio": AUDIO},
+            "audio",
+            "audio: audio output is not available here: the models here write text, they do"
+            " not speak",
+        ),
+        (
+            {"store": True},
+            "store",
+            "store: true is not supported: this gateway stores no prompt and no answer",
+        ),
+    ],
+    ids=["web-search", "web-search-streamed", "audio-modality", "audio", "store"],
+)
+def test_chat_refuses_what_only_openais_service_does(
+    offline_gateway: Gateway, asked: dict[str, Any], param: str, said: str
+) -> None:
+    """walk21 F2: web search, audio output and a stored completion were answered 200 as plain
+    text, as if done, where ``/v1/responses`` refuses a hosted tool and ``store: true``. Refused
+    before any backend is asked (this gateway's backend is a closed port), through the real
+    ``openai`` library."""
+    with (
+        offline_gateway.openai(KEYS["research"], max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        client.chat.completions.create(
+            model="auto", messages=[{"role": "user", "content": "Wetter in Berlin?"}], **asked
+        )
+    error: Any = caught.value.body
+    assert caught.value.param == param
+    assert error["message"].startswith(said), error
+
+
+def test_the_two_endpoints_refuse_store_and_hosted_services_in_the_same_words(
+    offline_gateway: Gateway,
+) -> None:
+    """``store: true`` and a hosted tool on ``/v1/responses`` are told as chat tells them."""
+    with offline_gateway.openai(KEYS["research"], max_retries=0) as client:
+        with pytest.raises(openai.BadRequestError) as stored:
+            client.responses.create(model="auto", input="Hallo", store=True)
+        with pytest.raises(openai.BadRequestError) as searched:
+            client.responses.create(model="auto", input="Hallo", tools=[{"type": "web_search"}])
+    stored_said: Any = stored.value.body
+    assert stored_said["message"].startswith(
+        "store: true is not supported: this gateway stores no prompt and no answer"
+    )
+    searched_said: Any = searched.value.body
+    assert HOSTED in searched_said["message"]
+
+
+def test_what_asks_nothing_of_openais_service_still_passes(gateway: Gateway) -> None:
+    """``store: false`` (simonw's ``llm`` sends it to ``/v1/responses``), ``modalities:
+    ["text"]`` and a ``null`` web search ask for nothing the gateway does not do: answered."""
+    with gateway.openai(KEYS["research"], max_retries=0) as client:
+        chat = client.chat.completions.create(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "Hallo"}],
+            max_tokens=2,
+            store=False,
+            modalities=["text"],
+            extra_body={"web_search_options": None, "audio": None},
+        )
+        assert chat.choices[0].message.content is not None
+        answer = client.responses.create(
+            model="tiny-small", input="Hallo", max_output_tokens=2, store=False
+        )
+        assert answer.status in ("completed", "incomplete")

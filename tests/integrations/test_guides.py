@@ -159,11 +159,14 @@ def test_openai_library_gives_feedback_with_its_generic_post(
     learning_guide_env: Gateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """walk14 14-7: the openai library has no feedback method; its client's ``post`` sends the
-    grade to ``/v1/feedback`` with the answer's ``id``, and the ledger keeps it."""
+    grade to ``/v1/feedback`` with the answer's ``id``, and the ledger keeps it (under the bare
+    request id; the answer echoes the id as it was sent, walk21 F7)."""
     output = _run_python("openai-feedback", capsys)
     request_id, model, score = _field(output, "feedback").split()
+    assert request_id.startswith("chatcmpl-")
     assert model in {m.id for m in learning_guide_env.config.models} and float(score) == 0.8
-    assert _stored_feedback(learning_guide_env) == [(request_id, "feedback", model)]
+    stored = request_id.removeprefix("chatcmpl-")
+    assert _stored_feedback(learning_guide_env) == [(stored, "feedback", model)]
 
 
 def test_ollama_library_from_its_environment_variables(guide_env: Gateway) -> None:

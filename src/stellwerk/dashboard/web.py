@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -188,7 +188,29 @@ def login_page(
 
 
 def safe_next(value: str | None) -> str:
-    """A local dashboard path to go back to (never another site)."""
-    if value and value.startswith(PREFIX) and "//" not in value and "\\" not in value:
+    """A local dashboard path to go back to (never another site, nor a page outside the
+    dashboard): ``value`` as sent when the path it leads to is under ``PREFIX``, read as a browser
+    or a proxy in front would read it, its dot segments resolved after percent-decoding
+    (``/dashboard/../admin``, ``/dashboard/..%2fadmin``, ``/dashboard/%2e%2e/admin``); else
+    ``PREFIX``."""
+    if not value or "//" in value or "\\" in value:
+        return PREFIX
+    path = _resolved(unquote(urlsplit(value).path))
+    if path == PREFIX or path.startswith(PREFIX + "/"):
         return value
     return PREFIX
+
+
+def _resolved(path: str) -> str:
+    """``path`` with its ``.`` and ``..`` segments resolved (RFC 3986's remove_dot_segments;
+    ``..`` above the root stays at the root)."""
+    if not path.startswith("/"):
+        return ""  # not a path from the root: never a dashboard page
+    kept: list[str] = []
+    for segment in path.split("/")[1:]:
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    return "/" + "/".join(kept)

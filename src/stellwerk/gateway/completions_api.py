@@ -29,7 +29,7 @@ from functools import partial
 from typing import Annotated, Any
 
 import orjson
-from pydantic import Field, Tag, model_validator
+from pydantic import BeforeValidator, Field, Tag, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -44,14 +44,25 @@ from stellwerk.gateway.openai_schema import StreamOptions, only_when_streamed, r
 from stellwerk.gateway.pipeline import Exchange, serve
 from stellwerk.gateway.responses_schema import TEXT_OR_LIST
 from stellwerk.gateway.sampling import SamplingParams
+from stellwerk.gateway.token_ids import refused, token_ids
 from stellwerk.gateway.unknown_params import Allowed, nothing, refuse_unknown, unknown_of
+
+
+def _text(value: Any) -> Any:
+    """A prompt of token ids is told so plainly, as ``/v1/embeddings`` tells an input of them."""
+    if token_ids(value):
+        raise ValueError(refused("prompt", "a string (one prompt per request)"))
+    return value
 
 
 class CompletionRequest(SamplingParams, Keyed):
     model: str = Field(min_length=1)
     prompt: Annotated[
-        Annotated[str, Tag("text")] | Annotated[list[str], Field(min_length=1), Tag("list")],
-        TEXT_OR_LIST,
+        Annotated[
+            Annotated[str, Tag("text")] | Annotated[list[str], Field(min_length=1), Tag("list")],
+            TEXT_OR_LIST,
+        ],
+        BeforeValidator(_text),
     ]
     stream: bool = False
     stream_options: StreamOptions | None = None

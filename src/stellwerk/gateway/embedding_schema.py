@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from stellwerk.gateway.openai_schema import ModelName
+from stellwerk.gateway.token_ids import refused, token_ids
 
 
 def _texts(value: Any) -> Any:
@@ -18,21 +19,15 @@ def _texts(value: Any) -> Any:
         raise ValueError("the text to embed is empty; send a non-empty string")
     if value == []:
         raise ValueError("the list of texts to embed is empty; send at least one")
-    if isinstance(value, list) and (_ids(value) or all(_ids(item) for item in value)):
+    if token_ids(value):
         raise ValueError(
-            "token ids are not supported; send the input as text, a string or a list of"
-            " strings (LangChain's OpenAIEmbeddings sends token ids unless"
-            " check_embedding_ctx_length=False)"
+            refused(
+                "input",
+                "a string or a list of strings (LangChain's OpenAIEmbeddings sends token ids"
+                " unless check_embedding_ctx_length=False)",
+            )
         )
     return value
-
-
-def _ids(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-    )
 
 
 #: the texts to embed: a string or a list of them, none empty

@@ -23,8 +23,9 @@ A ledger whose database cannot be reached is a 503 naming the ledger (``Retry-Af
 feedback may be sent again, its request is kept until the window ends.
 
 The grade is stored as a graded record of the model that answered (``ledger.graded``), without
-the prompt or the answer. A feedback call is not a model call: it is not billed, leaves no usage
-record and counts against no budget.
+the prompt or the answer, under the bare request id; the answer, and every refusal, names the
+``request_id`` as it was sent. A feedback call is not a model call: it is not billed, leaves no
+usage record and counts against no budget.
 """
 
 from __future__ import annotations
@@ -102,10 +103,17 @@ async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     assert store is not None  # set at start-up
     # the entry stays until it expires: a second feedback meets the stored one, a Conflict (409),
     # and one refused for the ledger's outage (503, ``errors.bug``) may be sent again
-    await in_thread(lambda: store.add(graded))
+    try:
+        await in_thread(lambda: store.add(graded))
+    except Conflict as exc:  # the ledger names the bare id; the caller sent it perhaps prefixed
+        raise Conflict(
+            f"request {body.request_id!r} has already been graded (feedback)",
+            param="request_id",
+            code=exc.code,
+        ) from exc
     return {
         "object": "feedback",
-        "request_id": request_id,
+        "request_id": body.request_id,  # as it was sent, as every refusal names it
         "model": pending.model,
         "score": body.score,
         "task": body.task,

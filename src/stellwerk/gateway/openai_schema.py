@@ -37,6 +37,7 @@ from stellwerk.gateway.call_answers import CallAnswers
 from stellwerk.gateway.nested_params import Keyed
 from stellwerk.gateway.sampling import SamplingParams
 from stellwerk.gateway.schema_shape import schema_problem
+from stellwerk.gateway.unserved import refuse_chat_unserved, refuse_unserved
 
 #: the longest model or route name a request may name
 MODEL_NAME_CHARS = 256
@@ -333,18 +334,6 @@ class PromptCacheOptions(_Open):
     mode: str | None = None
 
 
-#: parameters of OpenAI's API for a service this gateway does not run: a 400 naming each, as
-#: one silently ignored would let the client believe it ran
-UNSERVED = {"moderation": "no moderation model checks the input or the answer here"}
-
-
-def refuse_unserved(given: dict[str, object]) -> None:
-    """Refuse the first parameter of ``UNSERVED`` that ``given`` sets."""
-    for name, why in UNSERVED.items():
-        if given.get(name) is not None:
-            raise ParamProblem(name, f"{name} is not supported: {why}; leave it out")
-
-
 class AudioOutput(_Open):
     voice: str | dict[str, Any]
     format: str
@@ -370,18 +359,22 @@ class ChatCompletionRequest(SamplingParams, Keyed):
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     metadata: dict[str, str] | None = None
-    modalities: list[Literal["text", "audio"]] | None = None
-    audio: AudioOutput | None = None
+    modalities: list[Literal["text", "audio"]] | None = Field(
+        default=None, description='refused with "audio": the models here write text'
+    )
+    audio: AudioOutput | None = Field(default=None, description="refused: no audio output here")
     prediction: Prediction | None = None
     reasoning_effort: ReasoningEffort | None = None
     verbosity: str | None = None
     service_tier: str | None = None
-    store: bool | None = None
+    store: bool | None = Field(default=None, description="true refused: nothing is stored here")
     prompt_cache_key: str | None = None
     prompt_cache_retention: Literal["in_memory", "24h"] | None = None
     prompt_cache_options: PromptCacheOptions | None = None
     safety_identifier: str | None = None
-    web_search_options: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = Field(
+        default=None, description="refused: OpenAI's service runs web search, not these models"
+    )
     moderation: dict[str, Any] | None = Field(
         default=None, description="refused: no moderation model runs here"
     )
@@ -393,7 +386,9 @@ class ChatCompletionRequest(SamplingParams, Keyed):
 
     @model_validator(mode="after")
     def _no_unserved(self) -> ChatCompletionRequest:
+        """What only OpenAI's service does is refused by name (``unserved``)."""
         refuse_unserved({"moderation": self.moderation})
+        refuse_chat_unserved(self.web_search_options, self.modalities, self.audio, self.store)
         return self
 
     @model_validator(mode="after")

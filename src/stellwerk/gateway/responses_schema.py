@@ -29,6 +29,7 @@ from stellwerk.gateway.call_answers import CallAnswers
 from stellwerk.gateway.nested_params import Keyed
 from stellwerk.gateway.openai_schema import PromptCacheOptions, only_when_streamed
 from stellwerk.gateway.schema_shape import schema_problem
+from stellwerk.gateway.unserved import HOSTED
 
 
 class _Open(Keyed):
@@ -221,9 +222,8 @@ class HostedTool(_Open):
     def _refused(self) -> HostedTool:
         raise ParamProblem(
             "type",
-            f"the hosted tool {shown(self.type)} is not available here (OpenAI's service runs"
-            ' it, not this gateway\'s models); only function tools ({"type": "function",'
-            ' "name": ...}) are, which your code runs',
+            f"the hosted tool {shown(self.type)} is not available here ({HOSTED}); only"
+            ' function tools ({"type": "function", "name": ...}) are, which your code runs',
         )
 
 

@@ -40,7 +40,6 @@ import orjson
 
 from stellwerk.backends.types import ChatResult, Usage
 from stellwerk.errors import InvalidRequest, shown
-from stellwerk.gateway.openai_schema import UNSERVED
 from stellwerk.gateway.responses_places import Path, Places, Source
 from stellwerk.gateway.responses_schema import (
     FunctionCallItem,
@@ -52,6 +51,7 @@ from stellwerk.gateway.responses_schema import (
     ReasoningItem,
     ResponseRequest,
 )
+from stellwerk.gateway.unserved import UNSERVED, store_refused
 
 JSON = dict[str, Any]
 
@@ -183,8 +183,10 @@ def _add_source(sources: list[Source], item: Any, where: Path, *, merged: bool) 
 def _refuse_state(body: ResponseRequest) -> None:
     if body.store:
         raise InvalidRequest(
-            "store: true is not supported: this gateway keeps no conversation state (send"
-            " the whole conversation as input, or leave store out or false)",
+            store_refused(
+                " and keeps no conversation state (send the whole conversation as input, or"
+                " leave store out or false)"
+            ),
             param="store",
         )
     if body.previous_response_id is not None:
