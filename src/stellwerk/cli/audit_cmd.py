@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stellwerk.cli.governance_cmd import ConfigOption, _fail, _governance
+from stellwerk.cli.governance_cmd import ConfigOption, _fail, _reading
 from stellwerk.errors import InvalidRequest, StellwerkError
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def audit(
         if every and _given(context, "limit"):
             raise InvalidRequest("--all writes every entry; leave out --limit")
         where = AuditFilter(Window.between(since, until), actor, action, None, target)
-        with _governance(config) as gov:
+        with _reading(config) as gov:
             ledger = gov.admin.ledger
             if every:
                 total = ledger.count_audit(where) if output is not None else None

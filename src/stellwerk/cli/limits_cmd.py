@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from stellwerk.cli.governance_cmd import ConfigOption, Reason, _actor, _fail, _governance
+from stellwerk.cli.governance_cmd import ConfigOption, Reason, _actor, _fail, _governance, _reading
 from stellwerk.errors import InvalidRequest, StellwerkError
 
 _CLEAR = ("none", "unlimited")
@@ -73,7 +73,7 @@ def limits_show(
         if fmt not in ("table", "json"):
             raise InvalidRequest(f"unknown format {fmt!r}; choose table or json", param="format")
         scope = _scope(department, key)
-        with _governance(config) as gov:
+        with _reading(config) as gov:
             if scope is not None and scope[0] == "key":  # an unknown key is refused, as by set
                 gov.admin.keys.get(scope[1], in_config=CONFIG_LIMITS)
             departments, keys = gov.admin.budgets.effective()
