@@ -76,6 +76,7 @@ def test_reading_commands_write_no_audit_entry_whichever_copy_of_the_config(
     assert code == 0, err
     loads = [e for e in audit_log(config) if e["action"] == "config.load"]
     assert len(loads) == 2 and loads[-1]["details"]["changed"] == []
+    assert [e["actor"].startswith("cli:") for e in loads] == [True, True]  # not the gateway
 
 
 @pytest.mark.parametrize("command", READS[3:], ids=lambda c: " ".join(c))

@@ -84,7 +84,7 @@ def _opened(config_path: Path, *, changes: bool) -> Iterator[Governance]:
             key_hashes=env_key_hashes(config, os.environ),  # those set here
         )
         if changes:
-            governance.start()
+            governance.start(_actor())  # its config.load says who loaded the config
         else:
             governance.reload()
         yield governance
