@@ -90,4 +90,10 @@ def test_reading_an_unseeded_ledger_seeds_nothing(
     assert code == 0, err
     if command[0] == "catalog":
         assert "mistral-8b" in out and "proposed" in out
+    if command[0] == "use-cases":  # none listed, and why
+        assert len(out.splitlines()) == 1
+        assert err.strip() == (
+            "note: not in the database yet: contracts (the config's; a gateway's start, or a"
+            " change made with stellwerk, seeds them)"
+        )
     assert audit_log(config) == []

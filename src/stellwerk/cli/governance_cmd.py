@@ -258,6 +258,18 @@ def use_cases_list(
         )
     for found in filter(None, map(snapshot.unservable, cases)):
         typer.secho(f"warning: {found.describe()}", err=True, fg=typer.colors.YELLOW)
+    held = set(snapshot.use_cases)
+    unseeded = [
+        c.name
+        for c in gov.admin.config.use_cases
+        if c.name not in held and department in (None, c.department)
+    ]
+    if unseeded:  # a listing writes nothing: the config's new ones wait for a start or a change
+        typer.echo(
+            f"note: not in the database yet: {', '.join(unseeded)} (the config's; a gateway's"
+            " start, or a change made with stellwerk, seeds them)",
+            err=True,
+        )
 
 
 def keys_revoke(
