@@ -14,7 +14,7 @@ import yaml
 
 from stellwerk.ledger.audit import append_audit
 from stellwerk.ledger.ledger import open_ledger
-from tests.cli.test_governance_cmd import run
+from tests.cli.test_governance_cmd import run, started
 from tests.governance.factories import model
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -71,7 +71,7 @@ def export(config: Path, out: Path, fmt: str, *options: str) -> str:
 
 def test_the_whole_log_exports_to_csv_json_and_json_lines(tmp_path: Path, any_db_url: str) -> None:
     config = write_config(tmp_path, any_db_url)
-    assert run("audit", "-c", str(config))[0] == 0  # migrated and seeded (use case, config)
+    started(config)  # migrated and seeded (models, use case, config)
     fill(any_db_url)
     told = export(config, tmp_path / "audit.csv", "csv")
     with (tmp_path / "audit.csv").open(encoding="utf-8", newline="") as handle:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from stellwerk.calibration.records import CalibrationStore
 from stellwerk.cli.main import build_app
 from stellwerk.config import load_config
+from stellwerk.config.loader import config_hash
 from stellwerk.dashboard.overview import build_overview
 from stellwerk.governance.service import Governance
 from stellwerk.ledger.ledger import open_ledger
@@ -50,6 +51,18 @@ def config_path(tmp_path: Path) -> Path:
 def run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(build_app(), list(args))
     return result.exit_code, result.stdout, result.stderr
+
+
+def started(path: Path) -> None:
+    """What a gateway's start on the config at ``path`` does to its ledger: seed the models and
+    use cases it lacks, audit the config (the commands that only read write nothing)."""
+    config = load_config(path)
+    ledger = open_ledger(config.server.database_url)
+    try:
+        evaluated = CalibrationStore(ledger).evaluated
+        Governance(ledger, config, evaluated=evaluated, config_hash=config_hash(config)).start()
+    finally:
+        ledger.close()
 
 
 def test_keys_create_list_revoke_and_the_audit(config_path: Path) -> None:
@@ -206,6 +219,7 @@ def test_every_output_ends_with_a_newline(
     config_path: Path, command: tuple[str, ...], options: tuple[str, ...]
 ) -> None:
     """``report usage --format json`` ended at its ``}``: the next prompt was glued to it."""
+    started(config_path)  # an audit log with entries
     code, out, err = run(*command, "-c", str(config_path), *options)
     assert code == 0, err
     assert out.endswith("\n") and not out.endswith("\n\n")
@@ -433,6 +447,7 @@ def test_report_savings_follow_the_dashboards_rule(tmp_path: Path) -> None:
     finally:
         ledger.close()
     month = f"{records[0].time:%Y-%m}"
+    started(path)  # the use case's allowed models in the database
     code, out, err = run(
         "report", "usage", "-c", str(path), "--month", month, "--by", "use-case", "--format", "json"
     )
@@ -503,6 +518,7 @@ def test_a_use_case_allowed_one_model_shows_no_loss_in_the_report_or_the_dashboa
     finally:
         ledger.close()
     month = f"{records[0].time:%Y-%m}"
+    started(path)  # the use case's allowed models in the database
     code, out, err = run("report", "usage", "-c", str(path), "--month", month, "--format", "json")
     assert code == 0, err
     data = json.loads(out)

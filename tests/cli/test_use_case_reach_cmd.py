@@ -10,6 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
+from tests.cli.test_governance_cmd import started
 from tests.governance.factories import model
 
 PUB: dict[str, Any] = {"name": "pub", "department": "legal", "classification": "public"}
@@ -33,6 +34,8 @@ def run(tmp_path: Path, use_cases: list[dict[str, Any]], *args: str) -> tuple[in
     }
     path = tmp_path / "stellwerk.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    if args[0] != "config":
+        started(path)  # the use cases in the database, as a gateway's start seeds them
     result = CliRunner().invoke(build_app(), [*args, str(path)])
     return result.exit_code, result.stdout, result.stderr
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -13,7 +13,7 @@ from stellwerk.config.schema import UsageLimits
 from stellwerk.errors import CountersUnavailable, RateLimited
 from stellwerk.governance.counters import InProcessCounters
 from stellwerk.governance.redis_counters import RedisCounters
-from stellwerk.policy.counters import Counters
+from stellwerk.policy.counters import Charge, Counters, Refused
 from stellwerk.policy.limits import Limiter, Scope, scopes_for
 
 
@@ -135,6 +135,58 @@ def test_a_bound_left_to_the_context_names_the_parameter_that_lowers_it(
             " only by the model's context; set max_tokens to lower it), more than the 100 tokens"
             " left of the limit of 100 tokens per minute (0 used or reserved);"
         )
+
+    run(make_counters, body)
+
+
+@pytest.mark.parametrize(
+    ("limits", "first", "second", "said"),
+    [
+        (
+            {"tokens_per_minute": 600},
+            {"max_tokens": 400, "max_cost": 0.0},
+            {"max_tokens": 300, "max_cost": 0.0},
+            "this request may use up to 300 tokens, more than the 200 tokens left of the limit"
+            " of 600 tokens per minute (400 used or reserved);",
+        ),
+        (
+            {"monthly_budget": 1.0},
+            {"max_tokens": 0, "max_cost": 0.6},
+            {"max_tokens": 0, "max_cost": 0.5},
+            "this request may cost up to 0.500000, more than the 0.400000 left of the monthly"
+            " budget of 1.000000 (0.600000 spent or reserved);",
+        ),
+    ],
+    ids=["tokens", "budget"],
+)
+def test_a_refusal_names_the_figures_it_was_decided_on(
+    make_counters: Callable[[], Counters],
+    clock: FakeClock,
+    limits: dict[str, Any],
+    first: dict[str, Any],
+    second: dict[str, Any],
+    said: str,
+) -> None:
+    """Walk 22 (F5): under concurrency a refusal read what was used after it was decided, when
+    other requests had settled meanwhile, and said "may use up to 117 tokens, more than the 130
+    tokens left". Here a request settles between the refusal and its message."""
+
+    async def body(counters: Counters) -> None:
+        limiter = Limiter(counters, clock)
+        scopes = dept(**limits)
+        running = await limiter.admit(scopes, **first)
+        decide = counters.reserve
+
+        async def settled_meanwhile(charges: Sequence[Charge]) -> Refused | None:
+            refused = await decide(charges)
+            if refused is not None:  # the running request ends before the message is made
+                await limiter.settle(running, tokens=10, cost=0.1)
+            return refused
+
+        counters.reserve = settled_meanwhile  # type: ignore[method-assign]
+        with pytest.raises(RateLimited) as info:
+            await limiter.admit(scopes, **second)
+        assert info.value.message.startswith(f"department 'legal': {said}")
 
     run(make_counters, body)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stellwerk.cli.governance_cmd import ConfigOption, _fail, _governance
+from stellwerk.cli.governance_cmd import ConfigOption, _fail, _reading
 from stellwerk.cli.whole_number import whole
 from stellwerk.errors import InvalidRequest, StellwerkError
 
@@ -74,7 +74,7 @@ def audit(
         if every and _given(context, "limit"):
             raise InvalidRequest("--all writes every entry; leave out --limit")
         where = AuditFilter(Window.between(since, until), actor, action, None, target)
-        with _governance(config) as gov:
+        with _reading(config) as gov:
             refuse_unknown_audit(gov, where, found=False)  # before a page or a file is written
             ledger = gov.admin.ledger
             if every:

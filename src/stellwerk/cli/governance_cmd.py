@@ -5,6 +5,12 @@ They open the ledger named by the config (``server.database_url``) and call the 
 the admin API; changes are audited with the actor ``cli:<login name>``. With ``server.redis_url``
 a change is announced to the running gateways, which read it at once (``governance.notices``);
 without, they follow within ``governance.refresh_seconds``.
+
+A command that changes governance starts as a gateway does (``_governance``): it seeds the
+models and use cases the database lacks and writes a ``config.load`` entry when its config
+differs from the last one loaded, so that its change's ``config_hash`` names a loaded config. A
+command that only reads (``_reading``: the listings, ``report usage``, ``audit``, ``limits
+show``) writes nothing: it reads the database as it is.
 """
 
 from __future__ import annotations
@@ -39,18 +45,35 @@ def _actor() -> str:
 
 @contextmanager
 def _governance(config_path: Path) -> Iterator[Governance]:
+    """The governance of a command that changes it: seeded and its config audited as at a
+    gateway's start, its changes announced to the running gateways."""
+    with _opened(config_path, changes=True) as governance:
+        yield governance
+
+
+@contextmanager
+def _reading(config_path: Path) -> Iterator[Governance]:
+    """The governance of a command that only reads: nothing seeded, nothing audited (a model the
+    database does not hold yet reads as its config states it)."""
+    with _opened(config_path, changes=False) as governance:
+        yield governance
+
+
+@contextmanager
+def _opened(config_path: Path, *, changes: bool) -> Iterator[Governance]:
     import os
 
     from stellwerk.calibration.records import CalibrationStore
     from stellwerk.config import load_config
     from stellwerk.config.loader import config_hash
     from stellwerk.gateway.config_secrets import env_key_hashes
+    from stellwerk.governance.notices import Notices
     from stellwerk.governance.service import Governance
     from stellwerk.ledger.ledger import open_ledger
 
     config = load_config(config_path)
     ledger = open_ledger(config.server.database_url)
-    notices = _notices(config)
+    notices = _notices(config) if changes else Notices()
     try:
         governance = Governance(
             ledger,
@@ -60,7 +83,10 @@ def _governance(config_path: Path) -> Iterator[Governance]:
             notices=notices,
             key_hashes=env_key_hashes(config, os.environ),  # those set here
         )
-        governance.start()
+        if changes:
+            governance.start(_actor())  # its config.load says who loaded the config
+        else:
+            governance.reload()
         yield governance
     finally:
         notices.close()
@@ -166,7 +192,7 @@ def keys_list(
     Each with the class its requests run under without a header, and its own class if it has
     one."""
     try:
-        with _governance(config) as gov:
+        with _reading(config) as gov:
             snapshot = gov.snapshot
             in_config = [
                 (key.id, dept.name, key.role, key.use_case, key.classification)
@@ -209,7 +235,7 @@ def use_cases_list(
     That class is the higher of the use case's own and its department's; its own is shown too.
     A use case no model may serve at that class now is warned of on stderr."""
     try:
-        with _governance(config) as gov:
+        with _reading(config) as gov:
             _known_department(gov, department)
             snapshot = gov.snapshot
             cases = [
@@ -232,6 +258,18 @@ def use_cases_list(
         )
     for found in filter(None, map(snapshot.unservable, cases)):
         typer.secho(f"warning: {found.describe()}", err=True, fg=typer.colors.YELLOW)
+    held = set(snapshot.use_cases)
+    unseeded = [
+        c.name
+        for c in gov.admin.config.use_cases
+        if c.name not in held and department in (None, c.department)
+    ]
+    if unseeded:  # a listing writes nothing: the config's new ones wait for a start or a change
+        typer.echo(
+            f"note: not in the database yet: {', '.join(unseeded)} (the config's; a gateway's"
+            " start, or a change made with stellwerk, seeds them)",
+            err=True,
+        )
 
 
 def keys_revoke(
@@ -259,7 +297,7 @@ def catalog_list(config: ConfigOption) -> None:
     from stellwerk.policy.weights import shared
 
     try:
-        with _governance(config) as gov:
+        with _reading(config) as gov:
             states = gov.admin.catalog.states()
             evaluated = gov.admin.evaluated()
             rules = gov.admin.config.governance
@@ -351,7 +389,7 @@ def report_usage(
 
             raise InvalidRequest(f"unknown format {fmt!r}; choose table, csv or json")
         grouping = parse_by(by)
-        with _governance(config) as gov:
+        with _reading(config) as gov:
             report = usage_report(
                 gov.admin.ledger,
                 month=month,

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from stellwerk.cli.governance_cmd import ConfigOption, Reason, _actor, _fail, _governance
+from stellwerk.cli.governance_cmd import ConfigOption, Reason, _actor, _fail, _governance, _reading
 from stellwerk.errors import InvalidRequest, StellwerkError
 
 _CLEAR = ("none", "unlimited")
@@ -81,7 +81,7 @@ def limits_show(
         if fmt not in ("table", "json"):
             raise InvalidRequest(f"unknown format {fmt!r}; choose table or json", param="format")
         _scope(department, key)  # not both
-        with _governance(config) as gov:
+        with _reading(config) as gov:
             departments, keys = gov.admin.budgets.effective()
             configured = {k.id for d in gov.admin.config.departments for k in d.keys}
             if key is not None and key not in keys and key not in configured:

@@ -40,6 +40,7 @@ def serve(
     from stellwerk.config import load_config
     from stellwerk.gateway import create_app
     from stellwerk.gateway.deadlines import http_protocol
+    from stellwerk.governance.catalog import Catalog
     from stellwerk.ledger.ledger import open_ledger
 
     try:
@@ -58,6 +59,9 @@ def serve(
         # this one over rather than opening (and checking its migrations) once more
         ledger = open_ledger(cfg.server.database_url)
         try:
+            # the state the gateway will enforce: the catalog's, which its start seeds only
+            # with the models it lacks (the banner showed the config's, misleading once changed)
+            catalog = {state.id: state for state in Catalog(ledger, cfg).states()}
             app = create_app(cfg, ledger=ledger)
         except BaseException:
             ledger.close()
@@ -67,7 +71,7 @@ def serve(
         raise typer.Exit(2) from exc
     bind_host, bind_port = host or cfg.server.host, port if port is not None else cfg.server.port
     log_to_stderr(log_level, access_log=access_log)
-    for line in startup_summary(cfg, f"http://{bind_host}:{bind_port}", str(config)):
+    for line in startup_summary(cfg, f"http://{bind_host}:{bind_port}", str(config), catalog):
         typer.echo(line, err=True)
     uvicorn.run(
         app,

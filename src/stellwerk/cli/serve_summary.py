@@ -5,26 +5,35 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping
 
 from stellwerk import __version__
 from stellwerk.config.backend import shown_address
-from stellwerk.config.schema import StellwerkConfig
+from stellwerk.config.schema import ModelConfig, StellwerkConfig
 from stellwerk.ledger.engine import safe_url
+from stellwerk.policy.state import ModelState
 
 _LEVELS = {"trace": "DEBUG"}
 
 
-def startup_summary(config: StellwerkConfig, url: str, config_path: str) -> list[str]:
-    """The lines printed before serving; ``url`` is where the gateway listens."""
+def startup_summary(
+    config: StellwerkConfig,
+    url: str,
+    config_path: str,
+    catalog: Mapping[str, ModelState] | None = None,
+) -> list[str]:
+    """The lines printed before serving; ``url`` is where the gateway listens. ``catalog``: each
+    model's state as the ledger's catalog holds it (what the gateway enforces; a model it does
+    not hold yet as the config seeds it); without it, the config's lifecycle is shown."""
     chat = [m for m in config.models if "chat" in m.capabilities]
     other = [m for m in config.models if "chat" not in m.capabilities]
     admin_keys = [k.id for d in config.departments for k in d.keys if k.role == "admin"]
     keys = sum(len(d.keys) for d in config.departments)
     lines = [
         f"Stellwerk {__version__}, config {config_path}",
-        "models: "
+        ("models (lifecycle from the ledger's catalog): " if catalog is not None else "models: ")
         + (
-            ", ".join(f"{m.id} ({m.size_class}, {m.lifecycle}, {m.backend})" for m in chat)
+            ", ".join(f"{m.id} ({m.size_class}, {_state(m, catalog)}, {m.backend})" for m in chat)
             or "none"
         ),
     ]
@@ -67,6 +76,21 @@ def startup_summary(config: StellwerkConfig, url: str, config_path: str) -> list
             f" (stellwerk keys create -c {config_path} --department NAME --role admin)"
         )
     return lines
+
+
+def _state(model: ModelConfig, catalog: Mapping[str, ModelState] | None) -> str:
+    """A model's lifecycle as the gateway enforces it, and the config's where that differs (the
+    catalog keeps the state of a model it knows: ``stellwerk catalog set``); a withdrawn
+    consent too."""
+    held = None if catalog is None else catalog.get(model.id)
+    if held is None:
+        return model.lifecycle
+    state: str = held.lifecycle
+    if state != model.lifecycle:
+        state += f" (config: {model.lifecycle})"
+    if held.owner_consent is False:
+        state += ", consent withdrawn"
+    return state
 
 
 def log_to_stderr(level: str, *, access_log: bool = True) -> None:

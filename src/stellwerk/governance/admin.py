@@ -51,15 +51,16 @@ class Administration:
         self.use_cases = UseCases(ledger, config, config_hash)
         self.budgets = Budgets(ledger, config, config_hash)
 
-    def seed(self) -> bool:
-        """Seed the catalog and use cases from the config, audit a config change. Whether it
+    def seed(self, actor: str = "config") -> bool:
+        """Seed the catalog and use cases from the config, audit a config change (``actor``: who
+        loaded it, ``config`` at a gateway's start, ``cli:<login>`` for a command). Whether it
         added a model or a use case the database lacked (the other replicas have to read it)."""
         models = self.catalog.seed()
         cases = self.use_cases.seed()
-        self._audit_config()
+        self._audit_config(actor)
         return bool(models or cases)
 
-    def _audit_config(self) -> None:
+    def _audit_config(self, actor: str) -> None:
         if self.config_hash is None:
             return
         last = self.ledger.list_audit(action="config.load", limit=1)
@@ -75,7 +76,7 @@ class Administration:
         if same and previous is not None and not secret_moved(previous.details, details):
             return  # the same file, and no key's secret changed in its variable
         self.ledger.append_audit(
-            actor="config",
+            actor=actor,
             action="config.load",
             target_kind="config",
             target=self.config.source or IN_CODE,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from stellwerk.config.loader import resolve_env
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.governance.redis_pool import RedisHealth
-from stellwerk.policy.counters import Charge, Counters
+from stellwerk.policy.counters import Charge, Counters, Refused
 
 
 def redis_password(config: StellwerkConfig, environ: Mapping[str, str]) -> str | None:
@@ -52,14 +52,14 @@ class InProcessCounters(Counters):
         self._ops = 0
         self._seeded = False
 
-    async def reserve(self, charges: Sequence[Charge]) -> int | None:
+    async def reserve(self, charges: Sequence[Charge]) -> Refused | None:
         with self._lock:
             now = self._clock()
             self._maybe_sweep(now)
             for index, charge in enumerate(charges):
-                limit = charge.limit
-                if limit is not None and self._current(charge.key, now) + charge.amount > limit:
-                    return index
+                limit, current = charge.limit, self._current(charge.key, now)
+                if limit is not None and current + charge.amount > limit:
+                    return Refused(index, current)
             for charge in charges:
                 current = self._current(charge.key, now)
                 self._values[charge.key] = (current + charge.amount, now + charge.ttl_s)

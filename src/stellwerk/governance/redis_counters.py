@@ -36,7 +36,7 @@ from typing import Any
 
 from stellwerk.errors import CountersUnavailable
 from stellwerk.governance.redis_pool import COUNTERS, RedisHealth, pooled_client
-from stellwerk.policy.counters import Charge, Counters
+from stellwerk.policy.counters import Charge, Counters, Refused
 
 log = logging.getLogger("stellwerk.limits")
 
@@ -70,7 +70,8 @@ end
 
 # KEYS: the counters; ARGV: prefix, instance, liveness ttl, the seeded marker ('': not looked
 # at), then amount, limit (-1: none), ttl, held (0/1) for each key in turn. -1: not seeded,
-# nothing done; 0: reserved; i: the i-th counter would go over its limit, nothing done.
+# nothing done; 0: reserved; {i, value}: the i-th counter, at value, would go over its limit,
+# nothing done.
 _RESERVE = (
     _HELD
     + """
@@ -85,7 +86,7 @@ for i, key in ipairs(KEYS) do
   if limit >= 0 then
     local current = tonumber(redis.call('GET', key) or '0') + held(key, prefix)
     if current + amount > limit then
-      return i
+      return {i, current}
     end
   end
 end
@@ -175,7 +176,7 @@ class RedisCounters(Counters):
         self._instance = secrets.token_hex(8)  # this process, for its held amounts
         self._seeder: Callable[[], Awaitable[None]] | None = None
 
-    async def reserve(self, charges: Sequence[Charge]) -> int | None:
+    async def reserve(self, charges: Sequence[Charge]) -> Refused | None:
         if not charges:
             return None
         keys = [self._prefix + c.key for c in charges]
@@ -184,16 +185,18 @@ class RedisCounters(Counters):
         for charge in charges:
             limit = -1 if charge.limit is None else charge.limit
             args += [charge.amount, limit, max(1, charge.ttl_s), int(charge.held)]
-        failed = int(await self._call(self._reserve, keys, args))
-        if failed < 0 and self._seeder is not None:  # an emptied Redis: seed, then try again
+        answer = await self._call(self._reserve, keys, args)
+        if answer == -1 and self._seeder is not None:  # an emptied Redis: seed, then try again
             await self._seeder()
-            failed = int(await self._call(self._reserve, keys, args))
-        if failed < 0:
+            answer = await self._call(self._reserve, keys, args)
+        if answer == -1:
             raise CountersUnavailable(
                 "limit counters: the month's spend is being read again from the ledger;"
                 " try again shortly"
             )
-        return None if failed == 0 else failed - 1
+        if isinstance(answer, list):  # {i, value}: Lua's 1-based index
+            return Refused(int(answer[0]) - 1, int(answer[1]))
+        return None
 
     async def adjust(self, deltas: Sequence[tuple[str, int]]) -> None:
         deltas = [(k, d) for k, d in deltas if d != 0]

@@ -79,11 +79,12 @@ class Governance:
         self._reloading = threading.Lock()  # one read at a time, swapped in the order read
         self._listeners: list[Callable[[], None]] = []
 
-    def start(self) -> None:
-        """Seed the catalog and use cases from the config, audit a config change, load; when
-        the seeding added a model or a use case, announce it as any change is (``changed``), so
-        the replicas already running read it now, not at their next poll."""
-        if self.admin.seed():
+    def start(self, actor: str = "config") -> None:
+        """Seed the catalog and use cases from the config, audit a config change (loaded by
+        ``actor``), load; when the seeding added a model or a use case, announce it as any
+        change is (``changed``), so the replicas already running read it now, not at their next
+        poll."""
+        if self.admin.seed(actor):
             self.changed()
         else:
             self.reload()

@@ -46,11 +46,22 @@ class Charge:
     held: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A reservation refused: the index of the first charge that would exceed its limit, and
+    that counter's value the refusal was decided on (held amounts of live processes included),
+    which a refusal's message names: read later, requests settled meanwhile would have changed
+    it, and the message could contradict itself."""
+
+    index: int
+    value: int
+
+
 class Counters(ABC):
     @abstractmethod
-    async def reserve(self, charges: Sequence[Charge]) -> int | None:
-        """All-or-nothing: add every charge and return ``None``, or add none and return the
-        index of the first charge that would exceed its limit."""
+    async def reserve(self, charges: Sequence[Charge]) -> Refused | None:
+        """All-or-nothing: add every charge and return ``None``, or add none and say which
+        charge would exceed its limit (``Refused``)."""
 
     @abstractmethod
     async def adjust(self, deltas: Sequence[tuple[str, int]]) -> None:

@@ -113,9 +113,9 @@ class Limiter:
         cost_micro = math.ceil(max(0.0, max_cost) * MICRO)
         tokens = max(0, max_tokens)
         checks = self._checks(scopes, now, tokens, cost_micro)
-        failed = await self._counters.reserve([c.charge for c in checks])
-        if failed is not None:
-            raise await self._refusal(checks[failed], now, lower_with)
+        refused = await self._counters.reserve([c.charge for c in checks])
+        if refused is not None:  # said with the figure it was decided on, not one read later
+            raise _refusal(checks[refused.index], refused.value, now, lower_with)
         return Reservation(
             token_keys=tuple(c.charge.key for c in checks if c.what == "tokens"),
             cost_keys=tuple(c.charge.key for c in checks if c.what == "budget"),
@@ -170,31 +170,32 @@ class Limiter:
             checks.append(_Check(cost, scope, "budget", month_end))
         return checks
 
-    async def _refusal(self, check: _Check, now: float, lower_with: str | None) -> RateLimited:
-        scope = check.scope
-        used = await self._counters.value(check.charge.key)
-        resets = datetime.fromtimestamp(check.resets_at, UTC)
-        wait = max(0.0, check.resets_at - now)
-        if check.what == "requests":
-            detail = f"limit of {scope.limits.requests_per_minute} requests per minute reached"
-        else:
-            detail = _over(check, used, lower_with)
-        when = resets.strftime("%Y-%m-%d %H:%M:%S UTC")
-        message = f"{scope.label}: {detail}; resets at {when} (in {math.ceil(wait)} s)"
-        # the client's code is the same for either scope; its usage record keeps a key's apart
-        if check.what == "budget":
-            return RateLimited(
-                message,
-                retry_after_s=wait,
-                code="budget_exceeded",
-                recorded="key_budget_exceeded" if scope.key else None,
-            )
+
+def _refusal(check: _Check, used: int, now: float, lower_with: str | None) -> RateLimited:
+    """The 429 of ``check``'s limit, its counter at ``used`` when the refusal was decided."""
+    scope = check.scope
+    resets = datetime.fromtimestamp(check.resets_at, UTC)
+    wait = max(0.0, check.resets_at - now)
+    if check.what == "requests":
+        detail = f"limit of {scope.limits.requests_per_minute} requests per minute reached"
+    else:
+        detail = _over(check, used, lower_with)
+    when = resets.strftime("%Y-%m-%d %H:%M:%S UTC")
+    message = f"{scope.label}: {detail}; resets at {when} (in {math.ceil(wait)} s)"
+    # the client's code is the same for either scope; its usage record keeps a key's apart
+    if check.what == "budget":
         return RateLimited(
             message,
             retry_after_s=wait,
-            code="rate_limited",
-            recorded="key_rate_limited" if scope.key else None,
+            code="budget_exceeded",
+            recorded="key_budget_exceeded" if scope.key else None,
         )
+    return RateLimited(
+        message,
+        retry_after_s=wait,
+        code="rate_limited",
+        recorded="key_rate_limited" if scope.key else None,
+    )
 
 
 def _over(check: _Check, used: int, lower_with: str | None) -> str:
