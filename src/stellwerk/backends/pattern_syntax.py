@@ -20,6 +20,8 @@ pattern with a small parser of their own. What they get wrong, and what is sent 
   converters read ``{,3}`` as ``{0,3}``. A lone ``]`` or ``}``, a literal in ECMAScript, loops
   both converters forever (the server stops answering). Such characters are sent as classes
   (``[\\x7D]``).
+- ``X{n,m}`` is nested ``m - n`` deep by llama-cpp-python's converter; past ``MAX_OPTIONAL`` the
+  server process dies parsing it, so such a count is refused.
 - ``.`` excludes ECMAScript's four line terminators (the converters' dot only two), ``[^]`` is any
   character, ``[]`` none (refused), a top-level ``|`` is put in a group (llama-cpp-python's
   grammar would otherwise split the JSON string's quotes), an empty alternative or group
@@ -52,6 +54,9 @@ _LOOKS = (
 )
 _NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")  # a group's name (ASCII: the common case)
 MAX_GROUPS = 32  # groups in groups; past it the grammar builders recurse too deep to be of use
+#: ``X{n,m}``'s optional repeats, which llama-cpp-python's converter nests one in another: the
+#: server process died on 2,000 (its grammar parser recursing), answered 1,000 (0.3.36)
+MAX_OPTIONAL = 1000
 
 
 def portable_pattern(pattern: str) -> str:
@@ -138,6 +143,12 @@ class _Reader:
             low, high = braced.group(1), braced.group(3)
             if high and int(high) < int(low):
                 raise PatternProblem(f"{braced.group(0)} at {self.index}: numbers out of order")
+            if high and int(high) - int(low) > MAX_OPTIONAL:
+                raise PatternProblem(
+                    f"{braced.group(0)} at {self.index} allows more than {MAX_OPTIONAL} optional"
+                    " repeats, which llama-cpp-python's server dies on; write it with fewer"
+                    f" (or as {{{low},}})"
+                )
             found = braced.group(0)
             self.index = braced.end()
         elif char and char in "*+?":
