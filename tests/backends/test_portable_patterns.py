@@ -4,11 +4,15 @@ do), and holds only escapes llama.cpp's grammar parser knows."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 
 import pytest
 
 from stellwerk.backends.portable_patterns import PatternProblem, portable_pattern, portable_schema
+from tests.fixtures.llama import require_llama
 
 SAMPLES = ["12345", "1234", "a.b", "a_b", "x/y", "-", ".", "é", "ab-9", "A-Z", "_", " ", "a\tb", ""]
 #: the escapes llama.cpp's grammar parser takes; any other stops the llama-cpp-python server
@@ -56,3 +60,109 @@ def test_pattern_property_names_written_alike_keep_both_schemas() -> None:
         "type": "object",
         "patternProperties": {"^[0-9]$": {"allOf": [digit, short]}},
     }
+
+
+_DOT = r"[^\n\r\u2028\u2029]"  # ECMAScript's ., which leaves out four line terminators
+_ANY = rf"({_DOT}|[\n\r\u2028\u2029])*"  # any characters, around an unanchored pattern
+#: ECMAScript's syntax beyond escapes: each pattern, as it is sent, strings it matches and strings
+#: it does not (as node's RegExp answers), which what is sent must match and not match alike
+SYNTAX = [
+    ("^(?:ab)+$", "^(ab)+$", ["ab", "abab"], ["", "a", "aba", "ba"]),
+    ("^(?<pair>ab|cd){2}$", "^(ab|cd){2}$", ["abcd", "cdcd"], ["ab", "abc", "abcdab"]),
+    ("^x(?:a|)y$", "^x((a)?)y$", ["xay", "xy"], ["xaay", "x"]),
+    ("abc", f"^{_ANY}abc{_ANY}$", ["abc", "xabcx", "x\nabc\u2028"], ["ab", "acb", ""]),
+    ("^ab", f"^ab{_ANY}$", ["ab", "abx\n"], ["xab"]),
+    ("ab$", f"^{_ANY}ab$", ["ab", "\nxab"], ["abx", "ab\n"]),
+    ("", f"^{_ANY}$", ["", "anything\n"], []),
+    ("^a$|^b$", "^(a|b)$", ["a", "b"], ["a$", "^b", "ab", ""]),
+    ("^a|b$", f"^(a{_ANY}|{_ANY}b)$", ["a", "ax", "xb", "b"], ["xa", "bx"]),
+    ("^a*?b+?c??$", "^a*b+c?$", ["b", "aabbc", "abc"], ["", "ac", "abcc"]),
+    ("^a{2}?$", "^a{2}$", ["aa"], ["", "a", "aaa"]),
+    ("^a{2,}?b{1,2}?$", "^a{2,}b{1,2}$", ["aab", "aaaabb"], ["ab", "aabbb"]),
+    ("^a{,3}$", r"^a[\x7B],3[\x7D]$", ["a{,3}"], ["", "aaa"]),
+    ("^x{1, 3}$", r"^x[\x7B]1, 3[\x7D]$", ["x{1, 3}"], ["x", "xxx"]),
+    ("^{a}$", r"^[\x7B]a[\x7D]$", ["{a}"], ["a"]),
+    ("^a]}$", r"^a[\x5D][\x7D]$", ["a]}"], ["a", "a]"]),
+    ("^.$", f"^{_DOT}$", ["a", "-", "\t"], ["", "\n", "\r", "\u2028", "\u2029", "ab"]),
+    ("^[^]$", f"^{_ANY[:-1]}$", ["a", "\n", "\u2028"], ["", "ab"]),
+    (r"^[\d-a-z]+$", r"^[0-9\x2Da\x2Dz]+$", ["1-a", "z"], ["b", "y"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "sent", "matched", "unmatched"), SYNTAX, ids=[s[0] for s in SYNTAX]
+)
+def test_the_syntax_is_written_to_match_what_ecmascript_matches(
+    pattern: str, sent: str, matched: list[str], unmatched: list[str]
+) -> None:
+    """Groups as plain groups, lazy quantifiers as greedy ones, an unanchored pattern given any
+    characters around it, literal braces and brackets as classes: the same strings match."""
+    written = portable_pattern(pattern)
+    assert written == sent
+    assert not _KNOWN.sub("", written).count("\\"), written
+    for sample in matched:
+        assert re.fullmatch(written, sample), (pattern, written, sample)
+    for sample in unmatched:
+        assert not re.fullmatch(written, sample), (pattern, written, sample)
+
+
+#: llama-cpp-python's converter, in a process of its own (the library loads llama.cpp, and a
+#: pattern it loops on must not stop the tests): the grammar of each schema read from stdin
+_CONVERT = """
+import json, sys
+from llama_cpp.llama_grammar import json_schema_to_gbnf
+print(json.dumps([json_schema_to_gbnf(json.dumps(s)) for s in json.load(sys.stdin)]))
+"""
+
+
+def test_llama_cpp_pythons_converter_makes_a_grammar_of_every_rewrite(
+    request: pytest.FixtureRequest,
+) -> None:
+    """Before, it dropped the schema (an exception it catches: any JSON) on a group or an
+    unanchored pattern, and looped forever on ``]``."""
+    require_llama(request.config)
+    schemas = [
+        portable_schema({"properties": {"v": {"type": "string", "pattern": p}}}, "schema")
+        for p, _, _, _ in SYNTAX
+    ]
+    converted = subprocess.run(
+        [sys.executable, "-c", _CONVERT],
+        input=json.dumps(schemas),
+        capture_output=True,
+        text=True,
+        timeout=120,  # a guard against the converter's endless loop, not a measurement
+        check=False,
+    )
+    assert converted.returncode == 0, converted.stderr[-2000:]
+    for (pattern, _, _, _), grammar in zip(SYNTAX, json.loads(converted.stdout), strict=True):
+        assert "v-kv ::=" in grammar, (pattern, grammar)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "said"),
+    [
+        ("^(?!x)[a-z]+$", "'(?!x' at 1 (a negative lookahead) is not supported"),
+        ("^(?=a)a$", "(a lookahead) is not supported"),
+        ("^(?<=a)b$", "'(?<=' at 1 (a lookbehind)"),
+        ("^(?<!a)b$", "(a negative lookbehind)"),
+        ("(?i)abc", "'(?i)' at 0 (a modifier)"),
+        ("^(?i:a)$", "(a modifier)"),
+        ("^(?<1>a)$", "(not a group name)"),
+        ("^a$b", "$ at 2 (an anchor inside the pattern"),
+        ("^(^a|b)$", "^ at 2 (an anchor inside the pattern"),
+        ("^[]a$", "[] at 1 (a class of no character) matches nothing"),
+        ("^*a$", "the quantifier at 1 repeats nothing"),
+        ("^a{2}*$", "repeats a quantifier"),
+        ("^a{3,2}$", "{3,2} at 2: numbers out of order"),
+        ("^[z-a]$", "the range at 2 is out of order"),
+        ("^(a", "the group opened at 1 is not closed"),
+        ("^a)$", "')' at 2 closes no group"),
+        ("^[a", "the character class opened at 1 is not closed"),
+        ("(" * 40 + ")" * 40, "nested deeper than 32"),
+        ("^.{1,1002}$", "{1,1002} at 2 allows more than 1000 optional repeats"),
+    ],
+)
+def test_syntax_without_an_exact_form_is_refused_naming_it(pattern: str, said: str) -> None:
+    with pytest.raises(PatternProblem) as info:
+        portable_pattern(pattern)
+    assert said in str(info.value)

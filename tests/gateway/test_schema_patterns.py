@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import ollama
 import openai
 import pytest
 from openai.types.chat import ChatCompletionFunctionToolParam
@@ -94,8 +95,13 @@ def test_responses_answer_shows_the_schema_as_the_client_sent_it(client: openai.
 
 @pytest.mark.parametrize(
     ("pattern", "why"),
-    [(r"^\bx$", "word boundary"), (r"^\p{L}+$", "u flag"), (r"^[\D]$", "write the class out")],
-    ids=["boundary", "property", "negated-in-class"],
+    [
+        (r"^\bx$", "word boundary"),
+        (r"^\p{L}+$", "u flag"),
+        (r"^[\D]$", "write the class out"),
+        ("^[a-z]{0,3000}$", "more than 1000 optional repeats"),  # the server died on it
+    ],
+    ids=["boundary", "property", "negated-in-class", "count"],
 )
 def test_a_pattern_no_server_can_take_is_a_400_naming_it(
     client: openai.OpenAI, pattern: str, why: str
@@ -234,4 +240,86 @@ def test_a_pattern_property_name_no_server_can_take_is_a_400_naming_it(
     assert error["param"] == param
     said = r"patternProperties.^\bx$: this name is a pattern, and \b (a word boundary) is not"
     assert said in error["message"], error["message"]
+    _still_serving(client)
+
+
+def _pair(pattern: str) -> dict[str, object]:
+    """An answer that must hold the key ``v``, a string matching ``pattern``."""
+    return {
+        "type": "object",
+        "properties": {"v": {"type": "string", "pattern": pattern}},
+        "required": ["v"],
+    }
+
+
+def test_a_group_pattern_holds_the_chat_answer_to_its_schema(client: openai.OpenAI) -> None:
+    """``(?:...)`` is sent as ``(...)``: llama-cpp-python's converter dropped the whole schema on
+    it, and the answer had no key ``v`` at all."""
+    completion = client.chat.completions.create(
+        model="tiny-small",
+        messages=[{"role": "user", "content": "x"}],
+        response_format=_format(_pair("^(?:ab|cd){2}$")),
+        max_tokens=40,
+    )
+    answer = json.loads(completion.choices[0].message.content or "")
+    assert re.fullmatch("(ab|cd){2}", answer["v"]), answer
+
+
+def test_a_named_group_pattern_holds_the_ollama_answer_to_its_schema(gateway: Gateway) -> None:
+    with gateway.ollama(KEYS["research"]) as ollama_client:
+        reply = ollama_client.chat(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "x"}],
+            format=_pair("^(?<pair>ab|cd){1,3}?x?$"),
+            options={"num_predict": 40},
+        )
+    answer = json.loads(reply.message.content or "")
+    assert re.fullmatch("(ab|cd){1,3}x?", answer["v"]), answer
+
+
+LOOKAHEAD = "'(?!x' at 1 (a negative lookahead) is not supported by the model servers"
+
+
+def test_a_lookahead_is_a_400_naming_it_on_chat(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "x"}],
+            response_format=_format(_pair("^(?!x)[a-z]+$")),
+            max_tokens=20,
+        )
+    error = info.value.body
+    assert isinstance(error, dict)
+    assert error["param"] == "response_format.json_schema.schema"
+    assert f"schema.properties.v.pattern: {LOOKAHEAD}" in error["message"], error["message"]
+
+
+def test_a_lookahead_is_a_400_naming_it_on_ollama(gateway: Gateway) -> None:
+    with (
+        gateway.ollama(KEYS["research"]) as ollama_client,
+        pytest.raises(ollama.ResponseError) as refused,
+    ):
+        ollama_client.chat(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "x"}],
+            format=_pair("^(?!x)[a-z]+$"),
+        )
+    assert refused.value.status_code == 400
+    said = f"format: not a JSON schema of the answer: properties.v.pattern: {LOOKAHEAD}"
+    assert refused.value.error == said
+
+
+def test_a_lone_bracket_reaches_the_server_as_a_class_and_it_answers(
+    client: openai.OpenAI,
+) -> None:
+    """A lone ``]`` (a literal in ECMAScript) looped llama-cpp-python's converter forever."""
+    completion = client.chat.completions.create(
+        model="tiny-small",
+        messages=[{"role": "user", "content": "x"}],
+        response_format=_format(_pair("^a]{1,2}$")),
+        max_tokens=40,
+        timeout=60,
+    )
+    answer = json.loads(completion.choices[0].message.content or "")
+    assert answer["v"] in ("a]", "a]]"), answer
     _still_serving(client)

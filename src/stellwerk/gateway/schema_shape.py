@@ -14,9 +14,10 @@ have a model server fetch it over the network.
 
 A structural check, not the ``jsonschema`` package (not a dependency of the gateway): it does not
 compile a ``pattern`` (the ECMAScript dialect is not Python's) nor resolve a ``$ref``'s pointer.
-A ``pattern`` (or a name of ``patternProperties``, a pattern too) whose escapes cannot be given
-to the model servers exactly (``\\b``, ``\\p{L}``; one escape crashes llama-cpp-python's server)
-is refused, naming it (``stellwerk.backends.portable_patterns``, which rewrites the others on the
+A ``pattern`` (or a name of ``patternProperties``, a pattern too) with a part that cannot be
+given to the model servers exactly (``\\b``, ``\\p{L}``, a lookahead ``(?=``, a modifier ``(?i)``,
+an anchor inside it; one escape crashes llama-cpp-python's server, a group drops the schema) is
+refused, naming it (``stellwerk.backends.portable_patterns``, which rewrites the others on the
 way to the server). The keywords whose values are schemas, where the check goes deeper, are
 listed in ``stellwerk.backends.schema_keywords``.
 """

@@ -1,0 +1,93 @@
+"""A pattern's escapes as ECMAScript reads them, in the forms llama.cpp's grammar parser knows.
+
+JSON Schema patterns are ECMAScript regular expressions (without the ``u`` flag), where ``\\d`` is
+exactly ``[0-9]``, ``\\w`` exactly ``[A-Za-z0-9_]``, ``\\s`` a fixed list of white space, and an
+escaped punctuation mark (``\\.``, ``\\/``) the mark itself. llama.cpp's grammar parser knows only
+``\\x``, ``\\u``, ``\\U``, ``\\t``, ``\\n``, ``\\r``, ``\\\\``, ``\\"``, ``\\[`` and ``\\]``; on any
+other the llama-cpp-python server process dies. So every escape is written as the same characters
+in those forms (``\\d`` as ``0-9``, ``\\.`` as ``\\x2E``), or is a ``PatternProblem`` when it has no
+such form (``\\b``, a word boundary; a back reference ``\\1``; ``\\p{L}``, which needs the ``u``
+flag; ``\\D`` inside a class). ``stellwerk.backends.pattern_syntax`` reads the rest of a pattern.
+"""
+
+from __future__ import annotations
+
+DIGIT = "0-9"
+WORD = "A-Za-z0-9_"
+#: ECMAScript's WhiteSpace and LineTerminator, in the escapes the grammar parsers know
+SPACE = (
+    "\\t\\n\\x0B\\x0C\\r\\x20\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF"
+)
+CLASSES = {"d": DIGIT, "w": WORD, "s": SPACE}
+_KEPT = {"t": 0x09, "n": 0x0A, "r": 0x0D}  # read alike by ECMAScript and the grammar parsers
+_CONTROLS = {"v": "\\x0B", "f": "\\x0C"}
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+class PatternProblem(ValueError):
+    """A pattern with a part no model server here can be given exactly."""
+
+
+def escape(pattern: str, index: int, in_class: bool) -> tuple[str, bool, int]:
+    """The escape whose letter is at ``index`` as the inside of a class, whether that class is
+    negated, and how many characters the escape took after its backslash."""
+    letter = pattern[index]
+    ahead = pattern[index + 1 : index + 2]
+    if letter in CLASSES:
+        return CLASSES[letter], False, 1
+    if letter in "DWS":
+        if in_class:
+            raise PatternProblem(
+                f"\\{letter} inside a character class has no exact form the model servers read;"
+                f" write the class out (\\{letter} is [^{CLASSES[letter.lower()]}])"
+            )
+        return CLASSES[letter.lower()], True, 1
+    if letter in _KEPT:
+        return "\\" + letter, False, 1
+    if letter in _CONTROLS:
+        return _CONTROLS[letter], False, 1
+    if letter == "b" and in_class:
+        return "\\x08", False, 1  # [\b] is a backspace
+    if letter in "bB" and not in_class:
+        raise PatternProblem(f"\\{letter} (a word boundary) is not supported by the model servers")
+    if letter == "x" and _hex(pattern, index + 1, 2):
+        return "\\x" + pattern[index + 1 : index + 3], False, 3
+    if letter == "u" and _hex(pattern, index + 1, 4):
+        return "\\u" + pattern[index + 1 : index + 5], False, 5
+    if letter == "c" and ahead.isascii() and ahead.isalpha():
+        return f"\\x{ord(ahead) % 32:02X}", False, 2
+    if letter == "0" and not ahead.isdigit():
+        return "\\x00", False, 1
+    if letter.isdigit():
+        raise PatternProblem(f"\\{letter} (a back reference) is not supported by the model servers")
+    if letter in "pP":
+        raise PatternProblem(
+            f"\\{letter}{{...}} (a Unicode property) needs the u flag, which a JSON Schema"
+            " pattern does not have; write the characters out"
+        )
+    if letter in "kcux":  # a named back reference, or an escape cut short
+        raise PatternProblem(f"\\{letter} here is not supported by the model servers")
+    return literal(letter), False, 1
+
+
+def code_point(written: str) -> int | None:
+    """The one character an escape was written as (``\\x2E``: 0x2E), ``None`` for a set
+    (``0-9``)."""
+    if written[:2] in ("\\x", "\\u", "\\U"):
+        return int(written[2:], 16)
+    if len(written) == 2 and written[0] == "\\" and written[1] in _KEPT:
+        return _KEPT[written[1]]
+    return None
+
+
+def _hex(pattern: str, index: int, count: int) -> bool:
+    digits = pattern[index : index + count]
+    return len(digits) == count and all(d in _HEX for d in digits)
+
+
+def literal(char: str) -> str:
+    """A character (``.``, ``/``, ``é``) as its hex escape."""
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02X}"
+    return f"\\u{code:04X}" if code < 0x10000 else f"\\U{code:08X}"

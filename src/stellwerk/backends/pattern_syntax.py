@@ -1,0 +1,270 @@
+"""A JSON schema's ``pattern`` in the syntax llama.cpp's grammar builders take, matching what it
+matches in ECMAScript.
+
+llama-cpp-python's converter (``llama_cpp/llama_grammar.py``, ``_visit_pattern``, 0.3.36) and
+llama.cpp's (``common/json-schema-to-grammar.cpp``, which Ollama and llama-server use) read a
+pattern with a small parser of their own. What they get wrong, and what is sent instead:
+
+- A pattern not written ``^...$``: llama-cpp-python drops the whole schema (any JSON comes back),
+  llama.cpp refuses it. JSON Schema patterns are not anchored (``abc`` matches ``xabcx``), so each
+  top-level alternative without ``^`` (``$``) is given any characters before (after) it, and the
+  whole is sent as ``^(...)$``. An anchor anywhere else (``a^b``, ``(^a)``) has no exact form.
+- ``(?:X)`` and ``(?<name>X)``: llama-cpp-python drops the schema, llama.cpp skips the named
+  group (a looser answer). Both match as ``(X)`` does; back references, which would tell them apart,
+  are refused (``pattern_escapes``). Lookahead and lookbehind (``(?=``, ``(?!``, ``(?<=``,
+  ``(?<!``) and modifiers (``(?i)``) have no grammar form: llama.cpp skips them silently.
+- A lazy quantifier (``*?``, ``{2}?``): the grammar has no laziness, and the converters read the
+  ``?`` as "optional" (``a{2}?`` would allow ``""``). Whether a string matches does not depend on
+  laziness, so the ``?`` is left out.
+- ``{`` that starts no quantifier (``a{,3}``, ``{x}``) is a literal character in ECMAScript; the
+  converters read ``{,3}`` as ``{0,3}``. A lone ``]`` or ``}``, a literal in ECMAScript, loops
+  both converters forever (the server stops answering). Such characters are sent as classes
+  (``[\\x7D]``).
+- ``X{n,m}`` is nested ``m - n`` deep by llama-cpp-python's converter; past ``MAX_OPTIONAL`` the
+  server process dies parsing it, so such a count is refused.
+- ``.`` excludes ECMAScript's four line terminators (the converters' dot only two), ``[^]`` is any
+  character, ``[]`` none (refused), a top-level ``|`` is put in a group (llama-cpp-python's
+  grammar would otherwise split the JSON string's quotes), an empty alternative or group
+  becomes an optional group, and a class is written with its ranges as ECMAScript reads them
+  (``[a-z-9]``: a dash of its own, sent as ``\\x2D``).
+
+Escapes are ``pattern_escapes``'s. Characters beyond the Basic Multilingual Plane are one
+character to a grammar and two code units to ECMAScript (without the ``u`` flag): the one place the
+rewrite can differ, for ``.`` and negated classes meeting such a character.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from stellwerk.backends.pattern_escapes import PatternProblem, code_point, escape, literal
+
+_TERMINATORS = "\\n\\r\\u2028\\u2029"
+_DOT = f"[^{_TERMINATORS}]"  # ECMAScript's . without the s flag
+_ANY = f"({_DOT}|[{_TERMINATORS}])"  # any character: [^] or [\s\S]
+_BRACED = re.compile(r"\{([0-9]+)(,([0-9]*))?\}")  # ECMAScript's only braced quantifiers
+_SPECIAL = frozenset('|.()[]{}*+?^$\\"')  # sent as a class (a quote: the JSON string's end)
+_CLASS_SPECIAL = frozenset('[]\\-^"')
+_LOOKS = (
+    ("<=", "a lookbehind"),
+    ("<!", "a negative lookbehind"),
+    ("=", "a lookahead"),
+    ("!", "a negative lookahead"),
+)
+_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")  # a group's name (ASCII: the common case)
+MAX_GROUPS = 32  # groups in groups; past it the grammar builders recurse too deep to be of use
+#: ``X{n,m}``'s optional repeats, which llama-cpp-python's converter nests one in another: the
+#: server process died on 2,000 (its grammar parser recursing), answered 1,000 (0.3.36)
+MAX_OPTIONAL = 1000
+
+
+def portable_pattern(pattern: str) -> str:
+    """``pattern`` in the syntax the grammar builders take, matching exactly what it matches in
+    ECMAScript (see the module's docstring); a ``PatternProblem`` naming the part that has no
+    such form."""
+    reader = _Reader(pattern)
+    alternatives = reader.alternatives(0)
+    if reader.index < len(pattern):
+        raise PatternProblem(f"')' at {reader.index} closes no group")
+    bodies = [alternative.anchored() for alternative in alternatives]
+    return "^" + (bodies[0] if len(bodies) == 1 else _group(bodies)) + "$"
+
+
+@dataclass(frozen=True, slots=True)
+class _Alternative:
+    """One top-level alternative: its parts, and whether it was anchored at either end."""
+
+    body: str
+    start: bool
+    end: bool
+
+    def anchored(self) -> str:
+        """The alternative matching a whole string: any characters where it was not anchored."""
+        before = "" if self.start else _ANY + "*"
+        after = "" if self.end or (not self.body and before) else _ANY + "*"
+        return before + self.body + after
+
+
+def _group(bodies: list[str]) -> str:
+    """Alternatives as one group; an empty one makes the group optional (``(a|)``: ``((a)?)``,
+    a group of its own so that a quantifier after it takes it whole)."""
+    filled = [body for body in bodies if body]
+    if not filled:
+        return ""
+    group = "(" + "|".join(filled) + ")"
+    return group if len(filled) == len(bodies) else f"({group}?)"
+
+
+class _Reader:
+    """Reads a pattern left to right (ECMAScript's grammar, with its Annex B for web browsers,
+    which JSON Schema validators follow), writing each part as it is read."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.index = 0
+
+    def _peek(self, ahead: int = 0) -> str:
+        return self.pattern[self.index + ahead : self.index + ahead + 1]
+
+    def alternatives(self, depth: int) -> list[_Alternative]:
+        found = [self._sequence(depth)]
+        while self._peek() == "|":
+            self.index += 1
+            found.append(self._sequence(depth))
+        return found
+
+    def _sequence(self, depth: int) -> _Alternative:
+        top = depth == 0
+        start = top and self._peek() == "^"
+        self.index += start
+        parts: list[str] = []
+        while self._peek() not in ("", "|", ")"):
+            if self._peek() == "$" and top and self._peek(1) in ("", "|"):
+                self.index += 1
+                return _Alternative("".join(parts), start, True)
+            parts.append(self._term(depth))
+        return _Alternative("".join(parts), start, False)
+
+    def _term(self, depth: int) -> str:
+        text = self._atom(depth)
+        quantifier = self._quantifier()
+        if quantifier is None:
+            return text
+        if self._quantifier() is not None:
+            raise PatternProblem(f"a quantifier at {self.index} repeats a quantifier")
+        return "" if not text or quantifier in ("{0}", "{0,0}") else text + quantifier
+
+    def _quantifier(self) -> str | None:
+        """The quantifier here, without a lazy ``?`` (which changes no match)."""
+        char = self._peek()
+        braced = _BRACED.match(self.pattern, self.index) if char == "{" else None
+        if braced is not None:
+            low, high = braced.group(1), braced.group(3)
+            if high and int(high) < int(low):
+                raise PatternProblem(f"{braced.group(0)} at {self.index}: numbers out of order")
+            if high and int(high) - int(low) > MAX_OPTIONAL:
+                raise PatternProblem(
+                    f"{braced.group(0)} at {self.index} allows more than {MAX_OPTIONAL} optional"
+                    " repeats, which llama-cpp-python's server dies on; write it with fewer"
+                    f" (or as {{{low},}})"
+                )
+            found = braced.group(0)
+            self.index = braced.end()
+        elif char and char in "*+?":
+            found = char
+            self.index += 1
+        else:
+            return None
+        if self._peek() == "?":
+            self.index += 1
+        return found
+
+    def _atom(self, depth: int) -> str:
+        char = self._peek()
+        if char in ("^", "$"):
+            raise PatternProblem(
+                f"{char} at {self.index} (an anchor inside the pattern, not at the start or end"
+                " of it or of one of its top-level alternatives) is not supported by the model"
+                " servers"
+            )
+        if char in ("*", "+", "?") or (char == "{" and _BRACED.match(self.pattern, self.index)):
+            raise PatternProblem(f"the quantifier at {self.index} repeats nothing")
+        if char == ".":
+            self.index += 1
+            return _DOT
+        if char == "[":
+            return self._class()
+        if char == "(":
+            return self._group(depth)
+        if char == "\\":
+            body, negated = self._escape(in_class=False)
+            return f"[{'^' if negated else ''}{body}]"
+        self.index += 1
+        return char if char.isprintable() and char not in _SPECIAL else f"[{literal(char)}]"
+
+    def _escape(self, *, in_class: bool) -> tuple[str, bool]:
+        """The escape here as the inside of a class, and whether that class is negated."""
+        if self.index + 1 == len(self.pattern):
+            raise PatternProblem("the pattern ends in a lone backslash")
+        body, negated, used = escape(self.pattern, self.index + 1, in_class)
+        self.index += 1 + used
+        return body, negated
+
+    def _group(self, depth: int) -> str:
+        opened = self.index
+        if depth >= MAX_GROUPS:
+            raise PatternProblem(f"groups are nested deeper than {MAX_GROUPS} levels")
+        self.index += 1
+        if self._peek() == "?":
+            self._group_kind(opened)
+        inner = self.alternatives(depth + 1)
+        if self._peek() != ")":
+            raise PatternProblem(f"the group opened at {opened} is not closed")
+        self.index += 1
+        return _group([alternative.body for alternative in inner])
+
+    def _group_kind(self, opened: int) -> None:
+        """Past ``(?:`` and ``(?<name>``, which match as ``(``; any other ``(?`` has no form."""
+        rest = self.pattern[self.index + 1 :]
+        if rest.startswith(":"):
+            self.index += 2
+            return
+        what = next((what for start, what in _LOOKS if rest.startswith(start)), None)
+        if what is None and rest.startswith("<"):
+            name = rest[1:].partition(">")[0]
+            if _NAME.fullmatch(name) and rest[1 + len(name) :].startswith(">"):
+                self.index += 3 + len(name)
+                return
+            what = "not a group name"
+        shown = self.pattern[opened : opened + 4]
+        raise PatternProblem(
+            f"{shown!r} at {opened} ({what or 'a modifier'}) is not supported by the model servers"
+        )
+
+    def _class(self) -> str:
+        opened = self.index
+        self.index += 1
+        negated = self._peek() == "^"
+        self.index += negated
+        items: list[str] = []
+        while self._peek() != "]":
+            if not self._peek():
+                raise PatternProblem(f"the character class opened at {opened} is not closed")
+            items.append(self._class_part())
+        self.index += 1
+        if not items:
+            if negated:
+                return _ANY
+            raise PatternProblem(f"[] at {opened} (a class of no character) matches nothing")
+        return "[" + "^" * negated + "".join(items) + "]"
+
+    def _class_part(self) -> str:
+        """One character, class escape or range; a dash next to a class escape (``[\\w-.]``)
+        is the dash itself, as ECMAScript reads it there."""
+        first, low = self._class_atom()
+        if self._peek() != "-" or self._peek(1) in ("", "]"):
+            return first
+        at = self.index
+        self.index += 1
+        second, high = self._class_atom()
+        if low is None:
+            return first + "\\x2D" + second
+        if high is None:
+            raise PatternProblem(
+                f"a range ending in a class escape ({self.pattern[at - 1 : self.index]!r}) is"
+                " ambiguous; put the dash last in the class or escape it (\\-)"
+            )
+        if high < low:
+            raise PatternProblem(f"the range at {at - 1} is out of order")
+        return f"{first}-{second}"
+
+    def _class_atom(self) -> tuple[str, int | None]:
+        """A class's character (its code) or class escape (``None``)."""
+        char = self._peek()
+        if char == "\\":
+            body, _ = self._escape(in_class=True)
+            return body, code_point(body)
+        self.index += 1
+        shown = char if char.isprintable() and char not in _CLASS_SPECIAL else literal(char)
+        return shown, ord(char)
