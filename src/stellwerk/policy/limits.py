@@ -29,6 +29,7 @@ Windows are fixed: the minute (UTC) and the calendar month (UTC).
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ class Reservation:
     cost_keys: tuple[str, ...]
     tokens: int
     cost_micro: int
+    ident: str = ""  # its name in shared counters: reserved and settled once at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,8 @@ class Limiter:
         cost_micro = math.ceil(max(0.0, max_cost) * MICRO)
         tokens = max(0, max_tokens)
         checks = self._checks(scopes, now, tokens, cost_micro)
-        failed = await self._counters.reserve([c.charge for c in checks])
+        ident = secrets.token_hex(8)
+        failed = await self._counters.reserve([c.charge for c in checks], ident)
         if failed is not None:
             raise await self._refusal(checks[failed], now, lower_with)
         return Reservation(
@@ -121,6 +124,7 @@ class Limiter:
             cost_keys=tuple(c.charge.key for c in checks if c.what == "budget"),
             tokens=tokens,
             cost_micro=cost_micro,
+            ident=ident,
         )
 
     async def settle(self, reservation: Reservation, *, tokens: int, cost: float | Decimal) -> None:
@@ -129,7 +133,7 @@ class Limiter:
         used_micro = math.ceil(max(0.0, cost) * MICRO)
         entries = [(k, 0, token_delta) for k in reservation.token_keys]  # not held: adjusted
         entries += [(k, reservation.cost_micro, used_micro) for k in reservation.cost_keys]
-        await self._counters.settle(entries)
+        await self._counters.settle(entries, reservation.ident)
 
     async def release(self, reservation: Reservation) -> None:
         """Give back the tokens and cost of a request that used nothing (it still counts as a
