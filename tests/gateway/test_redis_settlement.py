@@ -62,7 +62,7 @@ def _config(backend_url: str, tmp_path: Path, redis_url: str, prefix: str) -> di
     return raw
 
 
-def _month_counters(store: redis.Redis, prefix: str) -> dict[str, tuple[int, dict[bytes, bytes]]]:
+def _month_counters(store: redis.Redis, prefix: str) -> dict[str, tuple[int, dict[Any, Any]]]:
     """Research's and its key's month counters: (value, held amounts by replica)."""
     month = datetime.now(UTC).strftime("%Y-%m")
     found = {}
