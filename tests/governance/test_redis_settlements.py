@@ -8,23 +8,24 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import redis
+from tests.fixtures.tcp_proxy import tcp_proxy
 
 from stellwerk.config.schema import UsageLimits
 from stellwerk.governance.redis_counters import RedisCounters
 from stellwerk.policy.counters import Charge
 from stellwerk.policy.limits import Limiter, department_scope
-from tests.fixtures.tcp_proxy import tcp_proxy
 
 pytestmark = pytest.mark.redis
 
 SCOPE = department_scope("research", UsageLimits(monthly_budget=10))
 
 
-def _budget(store: redis.Redis, prefix: str) -> tuple[int, dict[bytes, bytes]]:
+def _budget(store: redis.Redis, prefix: str) -> tuple[int, dict[Any, Any]]:
     """Research's month counter in micro-units and its held amounts by replica."""
     key = _budget_key(prefix)
     value = store.get(key)
@@ -58,7 +59,7 @@ def test_a_settlement_redis_did_not_take_is_applied_once_it_answers(
     target = urlsplit(redis_url)
     store = redis.Redis.from_url(redis_url)
 
-    async def main() -> tuple[int, dict[bytes, bytes]]:
+    async def main() -> tuple[int, dict[Any, Any]]:
         counters = RedisCounters(through, prefix=redis_prefix)
         limiter = Limiter(counters)
         try:

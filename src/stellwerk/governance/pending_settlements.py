@@ -42,6 +42,7 @@ class PendingSettlements:
         self._waiting: deque[Settlement] = deque()
         self._dropped = 0
         self._kept = 0  # since the last time they were all applied
+        self._void = 0  # of those, found applied already (or forgotten by an emptied Redis)
 
     def __len__(self) -> int:
         return len(self._waiting)
@@ -63,20 +64,24 @@ class PendingSettlements:
     def first(self) -> Settlement | None:
         return self._waiting[0] if self._waiting else None
 
-    def done(self) -> None:
-        """The first one was applied (or found applied already)."""
+    def done(self, applied: bool) -> None:
+        """The first one was sent: ``applied``, or found applied already (its first attempt
+        reached Redis) or forgotten by an emptied Redis (whose seeding counted its record)."""
         self._waiting.popleft()
+        self._void += not applied
         if self._waiting:
             return
         if self._kept:
+            void = f" ({self._void} had reached Redis before or were counted by a seeding)"
             log.warning(
                 "Redis failed as %d requests ended: their settlements were kept by this replica"
-                " and are applied now, so their budget reservations are replaced by their costs",
+                " and are applied now, so their budget reservations are replaced by their costs%s",
                 self._kept,
+                void if self._void else "",
             )
         if self._dropped:
             log.error("%d settlements were dropped while Redis failed", self._dropped)
-        self._kept = self._dropped = 0
+        self._kept = self._dropped = self._void = 0
 
     def abandoned(self) -> None:
         """The replica stops with settlements it could not apply: say what is lost."""

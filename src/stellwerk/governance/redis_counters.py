@@ -24,6 +24,12 @@ without a seeder (tests, benchmarks) do not look at the marker.
 
 Every request counts in every counter of its scopes, limited or not (a limit of -1 only
 counts): a limit set later reads a counter that holds everything, on every replica.
+
+A reservation with an ident (the limiter's) is reserved and settled once at most, however often
+its script is sent (``_OPEN``): redis-py sends a command once more when its connection broke
+(``redis_pool``), and a settlement Redis did not take while it failed is kept by the replica
+(``pending_settlements``) and sent again when Redis answers (``keep_alive``, every ``RETRY_S``)
+and at ``close``. The request was answered and recorded: its cost must reach the counter.
 """
 
 from __future__ import annotations
@@ -236,10 +242,10 @@ class RedisCounters(Counters):
         or whose reservation an emptied Redis forgot applies nothing (``_SETTLE``)."""
         while (settlement := self._pending.first()) is not None:
             try:
-                await self._call(self._settle, list(settlement.keys), settlement.args)
+                void = await self._call(self._settle, list(settlement.keys), settlement.args)
             except CountersUnavailable:
                 break
-            self._pending.done()
+            self._pending.done(applied=int(void) == 0)
         return len(self._pending)
 
     async def value(self, key: str) -> int:

@@ -13,7 +13,9 @@ Each request is admitted in two steps (reserve-then-settle):
    limit nothing is reserved and ``RateLimited`` says which limit it was and when it resets.
 2. ``settle`` replaces the reservation by what the request really used, once the backend's
    answer (or stream) has ended, whichever way it ended (``stellwerk.gateway.stream_end``);
-   ``release`` returns a reservation of a request that used nothing.
+   ``release`` returns a reservation of a request that used nothing. Each reservation has its
+   own ``ident``, under which shared counters reserve and settle it once at most (a settlement
+   sent again after a lost answer, or kept while Redis failed and sent when it answers).
 
 A budget's reservation is *held* (``stellwerk.policy.counters``): it cannot outlive the process
 that holds it, so a gateway killed with requests in flight leaves none behind. The limiter holds
