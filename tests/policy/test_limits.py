@@ -177,8 +177,8 @@ def test_a_refusal_names_the_figures_it_was_decided_on(
         running = await limiter.admit(scopes, **first)
         decide = counters.reserve
 
-        async def settled_meanwhile(charges: Sequence[Charge]) -> Refused | None:
-            refused = await decide(charges)
+        async def settled_meanwhile(charges: Sequence[Charge], ident: str = "") -> Refused | None:
+            refused = await decide(charges, ident)
             if refused is not None:  # the running request ends before the message is made
                 await limiter.settle(running, tokens=10, cost=0.1)
             return refused

@@ -52,7 +52,7 @@ class InProcessCounters(Counters):
         self._ops = 0
         self._seeded = False
 
-    async def reserve(self, charges: Sequence[Charge]) -> Refused | None:
+    async def reserve(self, charges: Sequence[Charge], ident: str = "") -> Refused | None:
         with self._lock:
             now = self._clock()
             self._maybe_sweep(now)
@@ -65,7 +65,14 @@ class InProcessCounters(Counters):
                 self._values[charge.key] = (current + charge.amount, now + charge.ttl_s)
             return None
 
-    async def adjust(self, deltas: Sequence[tuple[str, int]]) -> None:
+    async def settle(self, entries: Sequence[tuple[str, int, int]], ident: str = "") -> None:
+        # Held amounts need no book of their own here: they die with the process anyway; and
+        # nothing is sent anywhere, so nothing is repeated (``ident`` is not needed).
+        self._adjust([(key, used - held) for key, held, used in entries])
+
+    def _adjust(self, deltas: Sequence[tuple[str, int]]) -> None:
+        """Add each delta to its counter if the counter still exists (an ended window is left
+        alone); counters never go below zero."""
         with self._lock:
             now = self._clock()
             for key, delta in deltas:
@@ -73,10 +80,6 @@ class InProcessCounters(Counters):
                 if entry is None or entry[1] <= now:
                     continue
                 self._values[key] = (max(0, entry[0] + delta), entry[1])
-
-    async def settle(self, entries: Sequence[tuple[str, int, int]]) -> None:
-        # Held amounts need no book of their own here: they die with the process anyway.
-        await self.adjust([(key, used - held) for key, held, used in entries])
 
     async def value(self, key: str) -> int:
         with self._lock:

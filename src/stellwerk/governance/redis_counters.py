@@ -24,6 +24,12 @@ without a seeder (tests, benchmarks) do not look at the marker.
 
 Every request counts in every counter of its scopes, limited or not (a limit of -1 only
 counts): a limit set later reads a counter that holds everything, on every replica.
+
+A reservation with an ident (the limiter's) is reserved and settled once at most, however often
+its script is sent (``_OPEN``): redis-py sends a command once more when its connection broke
+(``redis_pool``), and a settlement Redis did not take while it failed is kept by the replica
+(``pending_settlements``) and sent again when Redis answers (``keep_alive``, every ``RETRY_S``)
+and at ``close``. The request was answered and recorded: its cost must reach the counter.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from stellwerk.errors import CountersUnavailable
+from stellwerk.governance.pending_settlements import PendingSettlements, Settlement
 from stellwerk.governance.redis_pool import COUNTERS, RedisHealth, pooled_client
 from stellwerk.policy.counters import Charge, Counters, Refused
 
@@ -46,6 +53,9 @@ LIVENESS_TTL_S = 15
 #: While Redis fails, ``keep_alive`` tries every this many seconds: the gateway finds it back
 #: (``/readyz`` ready again) soon after it is.
 RETRY_S = 1.0
+#: Seconds the open reservations of a gateway instance (``_OPEN``) are kept after its last one:
+#: a settlement kept through a longer outage finds its reservation gone and adds nothing.
+OPEN_TTL_S = 7 * 24 * 3600
 #: The marker (under the prefix) that the month's counters were seeded from the ledger.
 SEEDED = "seeded"
 
@@ -68,21 +78,34 @@ local function held(key, prefix)
 end
 """
 
+# A reservation with an ident is a member of the set ``<prefix>open:<instance>`` from its
+# reservation to its settlement: a reservation sent again (redis-py's retry after a lost answer)
+# adds nothing more, and a settlement sent again (or kept while Redis failed and sent later)
+# applies nothing more. An emptied Redis forgets the set with the counters it seeds again from
+# the ledger, so a settlement kept across an emptying adds nothing either.
+_OPEN = f"local open, open_ttl = prefix .. 'open:' .. instance, {OPEN_TTL_S}\n"
+
 # KEYS: the counters; ARGV: prefix, instance, liveness ttl, the seeded marker ('': not looked
-# at), then amount, limit (-1: none), ttl, held (0/1) for each key in turn. -1: not seeded,
-# nothing done; 0: reserved; {i, value}: the i-th counter, at value, would go over its limit,
-# nothing done.
+# at), ident ('': none), then amount, limit (-1: none), ttl, held (0/1) for each key in turn.
+# -1: not seeded, nothing done; 0: reserved (now or before); {i, value}: the i-th counter, at
+# value, would go over its limit, nothing done.
 _RESERVE = (
     _HELD
     + """
-local prefix, instance = ARGV[1], ARGV[2]
+local prefix, instance, ident = ARGV[1], ARGV[2], ARGV[5]
+"""
+    + _OPEN
+    + """
 if ARGV[4] ~= '' and redis.call('EXISTS', ARGV[4]) == 0 then
   return -1
 end
 redis.call('SET', prefix .. 'live:' .. instance, 1, 'EX', ARGV[3])
+if ident ~= '' and redis.call('SISMEMBER', open, ident) == 1 then
+  return 0
+end
 for i, key in ipairs(KEYS) do
-  local amount = tonumber(ARGV[4 * i + 1])
-  local limit = tonumber(ARGV[4 * i + 2])
+  local amount = tonumber(ARGV[4 * i + 2])
+  local limit = tonumber(ARGV[4 * i + 3])
   if limit >= 0 then
     local current = tonumber(redis.call('GET', key) or '0') + held(key, prefix)
     if current + amount > limit then
@@ -91,9 +114,9 @@ for i, key in ipairs(KEYS) do
   end
 end
 for i, key in ipairs(KEYS) do
-  local amount = ARGV[4 * i + 1]
-  local ttl = tonumber(ARGV[4 * i + 3])
-  if ARGV[4 * i + 4] == '1' then
+  local amount = ARGV[4 * i + 2]
+  local ttl = tonumber(ARGV[4 * i + 4])
+  if ARGV[4 * i + 5] == '1' then
     redis.call('HINCRBY', key .. ':held', instance, amount)
     redis.call('SET', key, 0, 'NX')
     if redis.call('TTL', key .. ':held') < ttl then
@@ -106,29 +129,28 @@ for i, key in ipairs(KEYS) do
     redis.call('EXPIRE', key, ttl)
   end
 end
+if ident ~= '' then
+  redis.call('SADD', open, ident)
+  redis.call('EXPIRE', open, open_ttl)
+end
 return 0
 """
 )
 
-# KEYS: the counters; ARGV: one delta per key. Ended windows (missing keys) are left alone.
-_ADJUST = """
-for i, key in ipairs(KEYS) do
-  if redis.call('EXISTS', key) == 1 then
-    local value = redis.call('INCRBY', key, ARGV[i])
-    if value < 0 then
-      redis.call('SET', key, 0, 'KEEPTTL')
-    end
-  end
-end
-return 0
+# KEYS: the counters; ARGV: prefix, instance, ident ('': none), then held and used for each key
+# in turn. Ended windows (missing keys) are left alone; counters never go below zero. 0:
+# settled; 1: its reservation is not open (settled before, or Redis was emptied since).
+_SETTLE = (
+    """
+local prefix, instance, ident = ARGV[1], ARGV[2], ARGV[3]
 """
-
-# KEYS: the counters; ARGV: instance, then held and used for each key in turn. Ended windows
-# (missing keys) are left alone; counters never go below zero.
-_SETTLE = """
-local instance = ARGV[1]
+    + _OPEN
+    + """
+if ident ~= '' and redis.call('SREM', open, ident) == 0 then
+  return 1
+end
 for i, key in ipairs(KEYS) do
-  local held = tonumber(ARGV[2 * i])
+  local held = tonumber(ARGV[2 * i + 2])
   if held ~= 0 then
     local left = redis.call('HINCRBY', key .. ':held', instance, -held)
     if left <= 0 then
@@ -136,7 +158,7 @@ for i, key in ipairs(KEYS) do
     end
   end
   if redis.call('EXISTS', key) == 1 then
-    local value = redis.call('INCRBY', key, ARGV[2 * i + 1])
+    local value = redis.call('INCRBY', key, ARGV[2 * i + 3])
     if value < 0 then
       redis.call('SET', key, 0, 'KEEPTTL')
     end
@@ -144,6 +166,7 @@ for i, key in ipairs(KEYS) do
 end
 return 0
 """
+)
 
 # KEYS: the counter; ARGV: prefix.
 _VALUE = (
@@ -170,18 +193,18 @@ class RedisCounters(Counters):
         self.health = health if health is not None else RedisHealth()
         self._redis: Any = pooled_client(url, password, max_connections)
         self._reserve = self._redis.register_script(_RESERVE)
-        self._adjust = self._redis.register_script(_ADJUST)
         self._settle = self._redis.register_script(_SETTLE)
         self._value = self._redis.register_script(_VALUE)
         self._instance = secrets.token_hex(8)  # this process, for its held amounts
         self._seeder: Callable[[], Awaitable[None]] | None = None
+        self._pending = PendingSettlements()
 
-    async def reserve(self, charges: Sequence[Charge]) -> Refused | None:
+    async def reserve(self, charges: Sequence[Charge], ident: str = "") -> Refused | None:
         if not charges:
             return None
         keys = [self._prefix + c.key for c in charges]
         marker = "" if self._seeder is None else self._prefix + SEEDED
-        args: list[int | str] = [self._prefix, self._instance, LIVENESS_TTL_S, marker]
+        args: list[int | str] = [self._prefix, self._instance, LIVENESS_TTL_S, marker, ident]
         for charge in charges:
             limit = -1 if charge.limit is None else charge.limit
             args += [charge.amount, limit, max(1, charge.ttl_s), int(charge.held)]
@@ -198,19 +221,34 @@ class RedisCounters(Counters):
             return Refused(int(answer[0]) - 1, int(answer[1]))
         return None
 
-    async def adjust(self, deltas: Sequence[tuple[str, int]]) -> None:
-        deltas = [(k, d) for k, d in deltas if d != 0]
-        if deltas:
-            await self._call(
-                self._adjust, [self._prefix + k for k, _ in deltas], [d for _, d in deltas]
-            )
+    async def settle(self, entries: Sequence[tuple[str, int, int]], ident: str = "") -> None:
+        """Settle now; with an ``ident``, a settlement Redis fails to take is kept and applied
+        when Redis answers again (``apply_pending``), not lost: the request was answered."""
+        if not entries:
+            return
+        args: list[int | str] = [self._prefix, self._instance, ident]
+        for _, held, used in entries:
+            args += [held, used]
+        settlement = Settlement(tuple(self._prefix + k for k, _, _ in entries), tuple(args))
+        try:
+            await self._call(self._settle, list(settlement.keys), settlement.args)
+        except CountersUnavailable:
+            if not ident:  # no way to tell a repeat from a first: not kept
+                raise
+            log.debug("settlement %s kept until Redis answers again", ident)
+            self._pending.keep(settlement)
 
-    async def settle(self, entries: Sequence[tuple[str, int, int]]) -> None:
-        if entries:
-            args: list[int | str] = [self._instance]
-            for _, held, used in entries:
-                args += [held, used]
-            await self._call(self._settle, [self._prefix + k for k, _, _ in entries], args)
+    async def apply_pending(self) -> int:
+        """Apply the settlements kept while Redis failed, oldest first, until one fails again;
+        how many are still waiting. A settlement that reached Redis before (its answer lost)
+        or whose reservation an emptied Redis forgot applies nothing (``_SETTLE``)."""
+        while (settlement := self._pending.first()) is not None:
+            try:
+                void = await self._call(self._settle, list(settlement.keys), settlement.args)
+            except CountersUnavailable:
+                break
+            self._pending.done(applied=int(void) == 0)
+        return len(self._pending)
 
     async def value(self, key: str) -> int:
         return int(await self._call(self._value, [self._prefix + key], [self._prefix]))
@@ -234,7 +272,8 @@ class RedisCounters(Counters):
                 failing = False
                 if self._seeder is not None:
                     await self._seeder()
-            await asyncio.sleep(LIVENESS_TTL_S / 3)
+            waiting = await self.apply_pending()  # settlements of requests ended meanwhile
+            await asyncio.sleep(RETRY_S if waiting else LIVENESS_TTL_S / 3)
 
     async def warn_if_evicting(self) -> str | None:
         """Log a warning, and return the policy, when Redis may evict keys to free memory: an
@@ -272,6 +311,8 @@ class RedisCounters(Counters):
         self._seeder = seeder
 
     async def close(self) -> None:
+        if await self.apply_pending():
+            self._pending.abandoned()
         try:  # a clean stop: nothing of this instance is held any more
             await self._call_plain("DEL", f"{self._prefix}live:{self._instance}")
         except CountersUnavailable:

@@ -23,12 +23,32 @@ log = logging.getLogger("stellwerk.redis")
 COUNTERS = "limit counters"
 
 
+#: Seconds a pooled connection may sit unused before redis-py checks it with a PING first.
+HEALTH_CHECK_S = 10
+
+
 def pooled_client(url: str, password: str | None, max_connections: int) -> Any:
     """A ``redis.asyncio.Redis`` on a pool of at most ``max_connections`` (the password given
-    apart from the URL, as the config's ``server.redis_password_env`` gives it)."""
-    from redis.asyncio import BlockingConnectionPool, Redis
+    apart from the URL, as the config's ``server.redis_password_env`` gives it).
 
-    options: dict[str, Any] = {"max_connections": max_connections, "timeout": 5}
+    A pooled connection can be dead while it waits in the pool (Redis restarted, a proxy or
+    firewall dropped it): redis-py PINGs one unused for ``HEALTH_CHECK_S`` before using it, and a
+    command that fails on a broken connection is sent once more on a new one (redis-py's
+    ``Retry``, on ``ConnectionError`` and ``TimeoutError``), so a stale connection costs a
+    reconnect, never a client's 503. The command may have run before its connection broke, so
+    every command sent on this pool must be safe to run twice: plain ``SET``/``GET``/``DEL``,
+    and the counters' and feedback entries' scripts, which are (``redis_counters``,
+    ``stellwerk.gateway.pending_redis``)."""
+    from redis.asyncio import BlockingConnectionPool, Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    options: dict[str, Any] = {
+        "max_connections": max_connections,
+        "timeout": 5,
+        "health_check_interval": HEALTH_CHECK_S,
+        "retry": Retry(NoBackoff(), 1),
+    }
     if password is not None:
         options["password"] = password
     return Redis(connection_pool=BlockingConnectionPool.from_url(url, **options))

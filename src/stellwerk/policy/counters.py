@@ -5,14 +5,19 @@ adds to several counters at once, all or none: either every counter stays within
 after the addition (a counter without a limit only counts), or nothing changes and the index of
 the first counter that would go over is returned. That single atomic step is what keeps
 concurrent requests from overspending: two requests can never both see the same remaining
-budget. ``adjust`` later corrects a reservation to what was really used (reserve-then-settle).
+budget. ``settle`` later corrects a reservation to what was really used (reserve-then-settle).
 
 A charge may be ``held``: a reservation of a request in flight rather than a use (the budget's).
-``settle`` turns it into what the request used, in one step. Held amounts belong to the process
-that holds them and cannot outlive it: in process they die with the process (the month's
-counters are seeded from the ledger at the next start); in Redis they are kept per gateway
-instance and count only while that instance is alive (a liveness key it refreshes), so the
-reservations of a replica that was killed disappear once its liveness key expires.
+``settle`` turns it into what the request used, in one step. A reservation may carry an
+``ident`` (the limiter gives each one its own): shared counters then apply its reservation and its
+settlement each at most once, however often they are sent (a retry after a lost answer), and keep
+a settlement they could not send to apply it later (``stellwerk.governance.redis_counters``).
+
+Held amounts belong to the process that holds them and cannot outlive it: in process they die
+with the process (the month's counters are seeded from the ledger at the next start); in Redis
+they are kept per gateway instance and count only while that instance is alive (a liveness key
+it refreshes), so the reservations of a replica that was killed disappear once its liveness key
+expires.
 
 The month's counters start at the ledger's spend (``seed``), and the counters remember that they
 were seeded (``seeded``, ``mark_seeded``). In process that happens once, at the start. Shared
@@ -59,20 +64,17 @@ class Refused:
 
 class Counters(ABC):
     @abstractmethod
-    async def reserve(self, charges: Sequence[Charge]) -> Refused | None:
+    async def reserve(self, charges: Sequence[Charge], ident: str = "") -> Refused | None:
         """All-or-nothing: add every charge and return ``None``, or add none and say which
-        charge would exceed its limit (``Refused``)."""
+        charge would exceed its limit (``Refused``). ``ident``: the reservation's own name
+        (``""``: none), under which a repeated ``reserve`` adds nothing more."""
 
     @abstractmethod
-    async def adjust(self, deltas: Sequence[tuple[str, int]]) -> None:
-        """Add each delta to its counter if the counter still exists (an ended window is left
-        alone); counters never go below zero."""
-
-    @abstractmethod
-    async def settle(self, entries: Sequence[tuple[str, int, int]]) -> None:
+    async def settle(self, entries: Sequence[tuple[str, int, int]], ident: str = "") -> None:
         """For each ``(key, held, used)``: take ``held`` off what this process holds under
         ``key`` and add ``used`` (which may be negative) to the counter, all in one step; an
-        ended window is left alone, and counters never go below zero."""
+        ended window is left alone, and counters never go below zero. ``ident``: the
+        reservation's, given to ``reserve``: its settlement is applied once at most."""
 
     @abstractmethod
     async def value(self, key: str) -> int:

@@ -13,7 +13,9 @@ Each request is admitted in two steps (reserve-then-settle):
    limit nothing is reserved and ``RateLimited`` says which limit it was and when it resets.
 2. ``settle`` replaces the reservation by what the request really used, once the backend's
    answer (or stream) has ended, whichever way it ended (``stellwerk.gateway.stream_end``);
-   ``release`` returns a reservation of a request that used nothing.
+   ``release`` returns a reservation of a request that used nothing. Each reservation has its
+   own ``ident``, under which shared counters reserve and settle it once at most (a settlement
+   sent again after a lost answer, or kept while Redis failed and sent when it answers).
 
 A budget's reservation is *held* (``stellwerk.policy.counters``): it cannot outlive the process
 that holds it, so a gateway killed with requests in flight leaves none behind. The limiter holds
@@ -29,6 +31,7 @@ Windows are fixed: the minute (UTC) and the calendar month (UTC).
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -82,6 +85,7 @@ class Reservation:
     cost_keys: tuple[str, ...]
     tokens: int
     cost_micro: int
+    ident: str = ""  # its name in shared counters: reserved and settled once at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +117,8 @@ class Limiter:
         cost_micro = math.ceil(max(0.0, max_cost) * MICRO)
         tokens = max(0, max_tokens)
         checks = self._checks(scopes, now, tokens, cost_micro)
-        refused = await self._counters.reserve([c.charge for c in checks])
+        ident = secrets.token_hex(8)
+        refused = await self._counters.reserve([c.charge for c in checks], ident)
         if refused is not None:  # said with the figure it was decided on, not one read later
             raise _refusal(checks[refused.index], refused.value, now, lower_with)
         return Reservation(
@@ -121,6 +126,7 @@ class Limiter:
             cost_keys=tuple(c.charge.key for c in checks if c.what == "budget"),
             tokens=tokens,
             cost_micro=cost_micro,
+            ident=ident,
         )
 
     async def settle(self, reservation: Reservation, *, tokens: int, cost: float | Decimal) -> None:
@@ -129,7 +135,7 @@ class Limiter:
         used_micro = math.ceil(max(0.0, cost) * MICRO)
         entries = [(k, 0, token_delta) for k in reservation.token_keys]  # not held: adjusted
         entries += [(k, reservation.cost_micro, used_micro) for k in reservation.cost_keys]
-        await self._counters.settle(entries)
+        await self._counters.settle(entries, reservation.ident)
 
     async def release(self, reservation: Reservation) -> None:
         """Give back the tokens and cost of a request that used nothing (it still counts as a
