@@ -11,7 +11,14 @@ from typing import Annotated, Any
 
 import typer
 
-from stellwerk.cli.governance_cmd import ConfigOption, Reason, _actor, _fail, _governance
+from stellwerk.cli.governance_cmd import (
+    ConfigOption,
+    Reason,
+    _actor,
+    _fail,
+    _governance,
+    _told,
+)
 from stellwerk.errors import InvalidRequest, StellwerkError
 
 _CLEAR = ("none", "unlimited")
@@ -137,7 +144,7 @@ def limits_set(
                 actor=_actor(),
                 reason=reason,
             )
-            gov.changed()
+            _told(gov.changed())
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(_header(kind))
