@@ -91,16 +91,22 @@ class NoticeListener:
         from redis.exceptions import RedisError
 
         self.listening = False
-        self.error = f"{type(exc).__name__}: {exc}"
         expected = isinstance(exc, (RedisError, OSError, NotListening))
+        # /readyz shows this: never Redis's own message, which names its address (the log has it)
+        if isinstance(exc, NotListening):
+            self.error = str(exc)
+        else:
+            self.error = f"{'Redis failed' if expected else 'failed'} ({type(exc).__name__})"
         if expected:
             self._health.failed(NOTICES, exc)
         if not self._said_lost:
             self._said_lost = True
             log.warning(
-                "governance notices: not listening (%s); connecting again every %.0fs, changes"
-                " made elsewhere are followed at the poll (governance.refresh_seconds) meanwhile",
-                self.error,
+                "governance notices: not listening (%s: %s); connecting again every %.0fs,"
+                " changes made elsewhere are followed at the poll (governance.refresh_seconds)"
+                " meanwhile",
+                type(exc).__name__,
+                exc,
                 RECONNECT_S,
                 exc_info=None if expected else exc,
             )
