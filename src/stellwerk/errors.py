@@ -30,7 +30,8 @@
     │   └── SandboxError            the code sandbox cannot start or isolate a run
     ├── SharedStateUnavailable      503 the state replicas share (Redis, the ledger) failed
     │   ├── CountersUnavailable     503 the shared limit/budget counters failed (Redis)
-    │   └── LedgerUnavailable       503 the ledger's database cannot be reached (admin, dashboard)
+    │   ├── LedgerUnavailable       503 the ledger's database cannot be reached (admin, dashboard)
+    │   └── NotListening            the governance notices' connection carries no notices (logged)
     └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
 Upstream errors are translated into this tree in one place (``stellwerk.backends.transport``);
@@ -377,6 +378,12 @@ class LedgerUnavailable(SharedStateUnavailable):
     """The ledger's database cannot be reached (or is too busy to answer): what reads or
     changes it now (the admin API, the dashboard) is refused with 503. Model requests go on:
     their records are held and written once it is back (``stellwerk.ledger.writer``)."""
+
+
+class NotListening(SharedStateUnavailable):
+    """A gateway's listener of governance notices (Redis) holds a connection that does not
+    carry its subscription (unconfirmed, or its own probe did not come back); never answered to
+    a client: the listener logs it and connects again (``governance.notice_listener``)."""
 
 
 class CalibrationError(StellwerkError):

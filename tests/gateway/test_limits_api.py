@@ -72,14 +72,16 @@ def test_a_budget_change_keeps_the_configured_rate_limit_and_the_audit_shows_bot
         changed = put_limits(gw, {"monthly_budget": 300, "reason": "Q1 pilot"})
         assert changed.status_code == 200, changed.text
         in_force = {"requests_per_minute": 120, "tokens_per_minute": None}
+        # not_acknowledged: no replica failed to read it (without Redis none is awaited)
         assert changed.json() == {
             **in_force,
             "monthly_budget": "300.000000",
             "spent": "0.000000",
             "remaining": "300.000000",
+            "not_acknowledged": 0,
         }
         listed = gw.get("/admin/limits", headers=ADMIN).json()
-        assert listed["departments"]["research"] == changed.json()
+        assert {**listed["departments"]["research"], "not_acknowledged": 0} == changed.json()
         cleared = put_limits(gw, {"requests_per_minute": None, "reason": "no rate limit"})
         assert cleared.json()["requests_per_minute"] is None
         assert cleared.json()["monthly_budget"] == "300.000000"

@@ -84,6 +84,7 @@ def test_a_replica_cut_off_from_redis_is_not_ready_until_redis_is_back(
             time.sleep(2)  # the outage goes on: the listener and the renewal try again
             down = gw.get("/readyz")
             redis_up = _metric(gw, "stellwerk_redis_up")
+            notices_up = _metric(gw, "stellwerk_governance_notices_up")
             proxy.start()
             _until("/readyz is 200 again", lambda: gw.get("/readyz").status_code == 200)
             back = gw.post("/v1/chat/completions", json=CHAT, headers=RESEARCH)
@@ -95,6 +96,8 @@ def test_a_replica_cut_off_from_redis_is_not_ready_until_redis_is_back(
     assert "Redis failed" in down.json()["redis"]["error"]
     _hides(down.text, proxy.port)
     assert redis_up == 0
+    assert down.json()["governance_notices"]["listening"] is False  # told, not counted
+    assert notices_up == 0
     assert back.status_code == 200, back.text
     redis_lines = [r for r in caplog.records if r.name == "stellwerk.redis"]
     assert [r.levelno for r in redis_lines] == [logging.WARNING, logging.INFO], [

@@ -27,7 +27,7 @@ from stellwerk.errors import ConfigError, StellwerkError
 
 if TYPE_CHECKING:
     from stellwerk.config.schema import StellwerkConfig
-    from stellwerk.governance.notices import Notices
+    from stellwerk.governance.notices import Announcement, Notices
     from stellwerk.governance.service import Governance
 
 ConfigOption = Annotated[
@@ -113,6 +113,14 @@ def _notices(config: StellwerkConfig) -> Notices:
     return build_notices(server.redis_url, prefix=server.redis_prefix, password=password)
 
 
+def _told(announced: Announcement) -> None:
+    """Say on stderr when a running replica did not acknowledge the change in time: it follows
+    at its poll, and until then may still act on the old state (a revoked key)."""
+    said = announced.describe()
+    if said is not None:
+        typer.secho(f"warning: {said}", err=True, fg=typer.colors.YELLOW)
+
+
 def _fail(exc: StellwerkError) -> typer.Exit:
     message = getattr(exc, "message", None) or str(exc)
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
@@ -166,7 +174,7 @@ def keys_create(
                 classification=classification,
                 reason=reason,
             )
-            gov.changed()
+            _told(gov.changed())
             level = gov.snapshot.key_class(department, new.info.use_case, new.info.classification)
     except StellwerkError as exc:
         raise _fail(exc) from exc
@@ -282,7 +290,7 @@ def keys_revoke(
     try:
         with _governance(config) as gov:
             gov.admin.keys.revoke(key_id, actor=_actor(), reason=reason)
-            gov.changed()
+            _told(gov.changed())
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(f"revoked {key_id}")
@@ -345,7 +353,7 @@ def catalog_set(
     try:
         with _governance(config) as gov:
             new = gov.admin.catalog.transition(model, state, actor=_actor(), reason=reason)
-            gov.changed()
+            _told(gov.changed())
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(f"{model}: {new.lifecycle} (version {new.version})")
@@ -367,7 +375,7 @@ def catalog_consent(
     try:
         with _governance(config) as gov:
             gov.admin.catalog.set_consent(model, action == "grant", actor=_actor(), reason=reason)
-            gov.changed()
+            _told(gov.changed())
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(f"{model}: consent {'granted' if action == 'grant' else 'withdrawn'}")

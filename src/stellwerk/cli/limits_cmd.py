@@ -13,7 +13,15 @@ from typing import Annotated, Any
 
 import typer
 
-from stellwerk.cli.governance_cmd import ConfigOption, Reason, _actor, _fail, _governance, _reading
+from stellwerk.cli.governance_cmd import (
+    ConfigOption,
+    Reason,
+    _actor,
+    _fail,
+    _governance,
+    _reading,
+    _told,
+)
 from stellwerk.errors import InvalidRequest, StellwerkError
 
 _CLEAR = ("none", "unlimited")
@@ -150,7 +158,7 @@ def limits_set(
                 actor=_actor(),
                 reason=reason,
             )
-            gov.changed()
+            _told(gov.changed())
             spent = month_spend(gov.admin.ledger, department=department)
     except StellwerkError as exc:
         raise _fail(exc) from exc

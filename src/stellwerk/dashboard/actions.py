@@ -22,6 +22,7 @@ from stellwerk.dashboard.formats import Formatter, Language
 from stellwerk.dashboard.i18n import Labels
 from stellwerk.dashboard.reasons import form_reason
 from stellwerk.errors import InvalidRequest
+from stellwerk.governance.notice_acks import Announcement
 from stellwerk.governance.service import Governance
 from stellwerk.policy.lifecycle import parse_state
 
@@ -65,7 +66,9 @@ def _version(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
-def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> None:
+def run_lifecycle(
+    gov: Governance, model_id: str, form: Mapping[str, str], actor: str
+) -> Announcement:
     version = form.get("version", "")
     gov.admin.catalog.transition(
         model_id,
@@ -74,7 +77,7 @@ def run_lifecycle(gov: Governance, model_id: str, form: Mapping[str, str], actor
         reason=form_reason(form),
         expected_version=_version(version),
     )
-    gov.changed()
+    return gov.changed()
 
 
 CONSENT_CHOICES = {"withdraw": False, "grant": True}
@@ -127,7 +130,9 @@ def owns_data_of(gov: Governance, model_id: str, department: str) -> bool:
     return gov.admin.catalog.model(model_id).data_owner == department
 
 
-def run_consent(gov: Governance, model_id: str, form: Mapping[str, str], actor: str) -> None:
+def run_consent(
+    gov: Governance, model_id: str, form: Mapping[str, str], actor: str
+) -> Announcement:
     version = form.get("version", "")
     gov.admin.catalog.set_consent(
         model_id,
@@ -136,7 +141,7 @@ def run_consent(gov: Governance, model_id: str, form: Mapping[str, str], actor: 
         reason=form_reason(form),
         expected_version=_version(version),
     )
-    gov.changed()
+    return gov.changed()
 
 
 def prepare_budget(
@@ -161,14 +166,16 @@ def prepare_budget(
     )
 
 
-def run_budget(gov: Governance, department: str, form: Mapping[str, str], actor: str) -> None:
+def run_budget(
+    gov: Governance, department: str, form: Mapping[str, str], actor: str
+) -> Announcement:
     current = gov.admin.budgets.department_limits(department)
     language: Language = "de" if form.get("language") == "de" else "en"
     limits = current.model_copy(update={"monthly_budget": form_budget(form, language)})
     gov.admin.budgets.set_limits(
         "department", department, limits, actor=actor, reason=form_reason(form)
     )
-    gov.changed()
+    return gov.changed()
 
 
 def prepare_revoke(
@@ -184,9 +191,9 @@ def prepare_revoke(
     )
 
 
-def run_revoke(gov: Governance, key_id: str, form: Mapping[str, str], actor: str) -> None:
+def run_revoke(gov: Governance, key_id: str, form: Mapping[str, str], actor: str) -> Announcement:
     gov.admin.keys.revoke(key_id, actor=actor, reason=form_reason(form))
-    gov.changed()
+    return gov.changed()
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,9 +227,9 @@ def key_form_page(gov: Governance, key_id: str) -> FormPage:
 
 Prepare = Callable[[Governance, str, Mapping[str, str], str, Formatter], Pending]
 """``(gov, subject, form, prefix, fmt)``: check the form and say what will happen."""
-Run = Callable[[Governance, str, Mapping[str, str], str], None]
+Run = Callable[[Governance, str, Mapping[str, str], str], Announcement]
 """``(gov, subject, form, actor)``: do it (audited); the admin goes back to the page of the form
-(``Action.form_page``)."""
+(``Action.form_page``), told there when a replica did not acknowledge the change in time."""
 
 
 @dataclass(frozen=True, slots=True)

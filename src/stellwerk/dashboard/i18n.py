@@ -239,6 +239,20 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "Schlüssel {key} von {department} sperren? Die nächste Anfrage wird abgewiesen.",
     ),
     "done": ("Done; recorded in the audit log.", "Erledigt und im Audit-Protokoll vermerkt."),
+    "n_not_acknowledged": (
+        "{n} replicas did not confirm the change within 2 s: they apply it at their next poll"
+        " (governance.refresh_seconds) and may act on the old state until then.",
+        "{n} Replikate haben die Änderung nicht binnen 2 s bestätigt: sie übernehmen sie bei"
+        " ihrer nächsten Abfrage (governance.refresh_seconds) und können bis dahin nach dem alten"
+        " Stand handeln.",
+    ),
+    "n_not_acknowledged_one": (
+        "{n} replica did not confirm the change within 2 s: it applies it at its next poll"
+        " (governance.refresh_seconds) and may act on the old state until then.",
+        "{n} Replikat hat die Änderung nicht binnen 2 s bestätigt: es übernimmt sie bei seiner"
+        " nächsten Abfrage (governance.refresh_seconds) und kann bis dahin nach dem alten Stand"
+        " handeln.",
+    ),
     "budget": ("Monthly budget", "Monatsbudget"),
     "budget_used": ("Budget used", "Budget verbraucht"),
     "unlimited": ("unlimited", "unbegrenzt"),

@@ -196,7 +196,11 @@ def build_router() -> APIRouter:
 
     @router.get(CONSENT_PAGE)
     def consent(
-        request: Request, admin: SessionDep, gov: GovernanceDep, done: str | None = None
+        request: Request,
+        admin: SessionDep,
+        gov: GovernanceDep,
+        done: str | None = None,
+        unacked: str | None = None,
     ) -> Response:
         # an admin (a viewer) also sees a withdrawal left from when a model had a data owner,
         # which only an admin lifts (ModelState.withdrawal_left); an owner key, its department's
@@ -217,6 +221,7 @@ def build_router() -> APIRouter:
             models=states,
             same=gov.snapshot.same_weights,  # the ids a withdrawal holds for too
             done=done is not None,
+            unacked=_count(unacked),
         )
 
     files = StaticFiles(packages=[("stellwerk.dashboard", "static")])
@@ -335,6 +340,7 @@ def _drilldown(
         gov: GovernanceDep,
         month: str | None = None,
         done: str | None = None,
+        unacked: str | None = None,
     ) -> Response:
         to = canonical_url(admin, gov, subject) if canonical_url else None
         if to is not None:
@@ -343,12 +349,18 @@ def _drilldown(
         reads(admin, subject)
         label, window = month_window(month)
         built = build(gov, router_of(request), subject, window, admin)
-        values: dict[str, Any] = {key: built, "done": done is not None}
+        values: dict[str, Any] = {key: built, "done": done is not None, "unacked": _count(unacked)}
         return render(
             dashboard_of(request).env, request, template, admin=admin, month=label, **values
         )
 
     return page
+
+
+def _count(text: str | None) -> int:
+    """``unacked`` of the page an action went back to: replicas that did not acknowledge the
+    change in time (anything but plain digits: none)."""
+    return int(text) if text is not None and text.isascii() and text.isdigit() else 0
 
 
 def _form_page(action: actions.Action, gov: Governance, subject: str) -> actions.FormPage | None:
@@ -401,8 +413,9 @@ def _confirmed(action: actions.Action) -> Callable[..., Coroutine[Any, Any, Resp
                 pending=pending,
                 back=await back(gov, subject, admin),
             )
-        await run_in_threadpool(action.run, gov, subject, form, admin.key_id)
-        return RedirectResponse(f"{await back(gov, subject, admin)}?done=1", status_code=303)
+        told = await run_in_threadpool(action.run, gov, subject, form, admin.key_id)
+        unacked = f"&unacked={told.not_acknowledged}" if told.not_acknowledged else ""
+        return RedirectResponse(f"{await back(gov, subject, admin)}?done=1{unacked}", 303)
 
     async def back(gov: Governance, subject: str, admin: Admin) -> str:
         """The page an action goes back to: an admin's, the page of its form; an owner's, its

@@ -176,8 +176,8 @@ def change_lifecycle(
     state = gov.admin.catalog.transition(
         model_id, body.state, actor=admin.key_id, reason=body.reason, expected_version=body.version
     )
-    gov.changed()
-    return _model(gov, state)
+    told = gov.changed()  # not_acknowledged: replicas that follow at their poll
+    return {**_model(gov, state), **told.answer()}
 
 
 @router.post("/models/{model_id}/consent", openapi_extra=_KEYED)
@@ -203,8 +203,8 @@ def change_consent(
         reason=body.reason,
         expected_version=body.version,
     )
-    gov.changed()
-    return _model(gov, state)
+    told = gov.changed()  # not_acknowledged: replicas that follow at their poll
+    return {**_model(gov, state), **told.answer()}
 
 
 def _owns(gov: Governance, caller: Principal, model_id: str) -> bool:
@@ -273,8 +273,8 @@ def _use_case_input(body: UseCaseBody) -> Any:
 def create_use_case(body: UseCaseBody, gov: GovernanceDep, admin: AdminDep) -> dict[str, Any]:
     """Create a use case (a prohibited risk tier is refused with 400)."""
     case = gov.admin.use_cases.create(_use_case_input(body), actor=admin.key_id, reason=body.reason)
-    gov.changed()
-    return _use_case(gov, case)
+    told = gov.changed()  # not_acknowledged: replicas that follow at their poll
+    return {**_use_case(gov, case), **told.answer()}
 
 
 @router.put("/use-cases/{name}", openapi_extra=_KEYED)
@@ -304,8 +304,8 @@ def update_use_case(
         # what was read is what is changed: a concurrent change in between is a 409
         expected_version=body.version if body.version is not None else version,
     )
-    gov.changed()
-    return _use_case(gov, case)
+    told = gov.changed()  # not_acknowledged: replicas that follow at their poll
+    return {**_use_case(gov, case), **told.answer()}
 
 
 @router.get("/keys", openapi_extra=_KEYED)
@@ -356,10 +356,11 @@ def create_key(
         reason=body.reason,
         idempotency=retry,
     )
-    gov.changed()
+    told = gov.changed()
     found = gov.snapshot.unservable(case) if case is not None else None  # said, as for its case
     return {
         **key_json(gov, new.info),
+        **told.answer(),
         "key": new.key,
         "warnings": [] if found is None else [found.describe()],
     }
@@ -371,8 +372,8 @@ def revoke_key(
 ) -> dict[str, Any]:
     """Revoke a key: its next request gets 401."""
     info = gov.admin.keys.revoke(key_id, actor=admin.key_id, reason=body.reason)
-    gov.changed()
-    return key_json(gov, info)
+    told = gov.changed()  # not_acknowledged: replicas that follow at their poll
+    return {**key_json(gov, info), **told.answer()}
 
 
 @router.get("/limits", openapi_extra=_KEYED)
@@ -415,13 +416,14 @@ def set_limits(
     limits = gov.admin.budgets.change_limits(
         kind, scope, changes, actor=admin.key_id, reason=body.reason
     )
-    gov.changed()
+    told = gov.changed()  # not_acknowledged: replicas that follow at their poll
     spent = month_spend(gov.admin.ledger, department=scope if kind == "department" else None)
-    return (
+    shown = (
         spent.department_json(scope, limits)
         if kind == "department"
         else spent.key_json(scope, limits)
     )
+    return {**shown, **told.answer()}
 
 
 _TIME = "ISO 8601 date or time (2026-12-01, 2026-12-01T09:30:00Z); without an offset: UTC"

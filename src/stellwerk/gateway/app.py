@@ -15,6 +15,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from secrets import token_hex
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -84,17 +85,19 @@ def create_app(
         await writer.start()
         file_hash = config_hash(config)
         redis = RedisHealth() if config.server.redis_url else None  # what /readyz reads
+        instance = token_hex(8)  # this replica in Redis: its liveness, its notices' acks
         governance = Governance(
             ledger,
             served,
             evaluated=calibrations.evaluated,
             config_hash=file_hash,
-            counters=build_counters(config, password, redis),
+            counters=build_counters(config, password, redis, instance),
             notices=build_notices(
                 config.server.redis_url,
                 prefix=config.server.redis_prefix,
                 password=password,
                 health=redis,
+                instance=instance,
             ),
             seed_delay_s=SEED_DELAY_S if config.server.redis_url else 0.0,
             key_hashes=env_key_hashes(config, env),  # recorded in the config.load entry

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from stellwerk.backends.breaker import CircuitBreaker
+from stellwerk.governance.notices import Notices
 from stellwerk.governance.redis_pool import RedisHealth
 from stellwerk.ledger.writer import WriterStats
 
@@ -117,6 +118,16 @@ class Metrics:
             registry=self.registry,
         )
         gauge.set_function(lambda: 0.0 if health.error() else 1.0)
+
+    def watch_notices(self, notices: Notices) -> None:
+        """Expose whether this replica listens for governance notices, read at scrape time."""
+        gauge = Gauge(
+            "stellwerk_governance_notices_up",
+            "1 while this replica listens for governance notices on Redis, else 0 (it follows"
+            " changes at its poll, governance.refresh_seconds, meanwhile).",
+            registry=self.registry,
+        )
+        gauge.set_function(lambda: 1.0 if notices.listening else 0.0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

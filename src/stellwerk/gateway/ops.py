@@ -31,6 +31,7 @@ from stellwerk.gateway.response_schema import (
     BackendReadiness,
     Health,
     LedgerReadiness,
+    NoticesReadiness,
     Readiness,
     RedisReadiness,
 )
@@ -93,8 +94,21 @@ async def readyz(request: Request, runtime: RuntimeDep) -> Response:
     ready = all(p.ready for p in parts)
     status = "ready" if ready else "not_ready"
     if _may_read(runtime, request, optional=True):
-        answer = Readiness(status=status, backends=backends, redis=redis, ledger=ledger)
-        body = answer.model_dump_json(exclude={"redis"} if redis is None else None)
+        listening = runtime.governance.notices.listening  # told, not counted: see its model
+        notices = (
+            None
+            if listening is None
+            else NoticesReadiness(listening=listening, error=runtime.governance.notices.error)
+        )
+        answer = Readiness(
+            status=status,
+            backends=backends,
+            redis=redis,
+            ledger=ledger,
+            governance_notices=notices,
+        )
+        unset = {n for n, v in (("redis", redis), ("governance_notices", notices)) if v is None}
+        body = answer.model_dump_json(exclude=unset or None)
     else:
         body = Readiness(status=status).model_dump_json(exclude_none=True)
     return Response(body, status_code=200 if ready else 503, media_type="application/json")

@@ -207,12 +207,22 @@ class LedgerReadiness(BaseModel):
     failing_since: datetime | None
 
 
+class NoticesReadiness(BaseModel):
+    """Whether this replica listens for governance notices (Redis); told, not counted in the
+    status: while it does not, it follows changes at its poll and the replica that makes a
+    change waits for it and says it did not acknowledge."""
+
+    listening: bool
+    error: str | None
+
+
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     # only for a metrics or admin key (or with server.ops_require_key: false)
     backends: dict[str, BackendReadiness] | None = None
     redis: RedisReadiness | None = None  # with server.redis_url only
     ledger: LedgerReadiness | None = None
+    governance_notices: NoticesReadiness | None = None  # with server.redis_url only
 
 
 class ResponseUsage(BaseModel):

@@ -119,6 +119,7 @@ def build_runtime(
     metrics.watch_ledger(lambda: ledger.stats)
     if redis is not None:
         metrics.watch_redis(redis)
+        metrics.watch_notices(governance.notices)
     health = HealthMonitor(backends, breakers)
     budget = Budget(governance)
     the_hash = file_hash or config_hash(config)

@@ -26,17 +26,25 @@ def redis_password(config: StellwerkConfig, environ: Mapping[str, str]) -> str |
 
 
 def build_counters(
-    config: StellwerkConfig, password: str | None = None, health: RedisHealth | None = None
+    config: StellwerkConfig,
+    password: str | None = None,
+    health: RedisHealth | None = None,
+    instance: str | None = None,
 ) -> Counters:
     """Redis counters when ``server.redis_url`` is set (shared by replicas), else in-process;
-    ``health``: the gateway's, which they report their uses of Redis to."""
+    ``health``: the gateway's, which they report their uses of Redis to; ``instance``: the
+    gateway's name in Redis (its liveness key, which its governance notices share)."""
     server = config.server
     if not server.redis_url:
         return InProcessCounters()
     from stellwerk.governance.redis_counters import RedisCounters
 
     return RedisCounters(
-        server.redis_url, prefix=server.redis_prefix, password=password, health=health
+        server.redis_url,
+        prefix=server.redis_prefix,
+        password=password,
+        health=health,
+        instance=instance,
     )
 
 

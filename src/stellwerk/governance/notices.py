@@ -9,18 +9,22 @@ the database lacked):
     the replica (or CLI) that changed it        every gateway listening (``listen``)
     ------------------------------------        ------------------------------------
     writes the database, reloads its snapshot
+    reads the replicas alive (``<prefix>live:*``)
     PUBLISH {"id", "from"}  -> n listeners  ->  reads a new snapshot (``on_notice``), then
-                                                RPUSH <prefix>governance:ack:<id> (its own
-                                                notice: at once, it has reloaded already)
-    BLPOP that list n times, at most ACK_WAIT_S
-    then answers the administrator
+                                                RPUSH <prefix>governance:ack:<id> <instance>
+                                                (its own notice: at once, it has reloaded)
+    BLPOP that list until every live replica (and n in all) acknowledged, at most ACK_WAIT_S
+    then answers the administrator (``Announcement``: how many did not acknowledge)
 
-So when the admin call (or the CLI command) returns, every replica that was listening has the
-change in its snapshot: a revoked key is refused on its next request to any of them. A replica
-that does not acknowledge within ``ACK_WAIT_S`` (stuck, its database slow) is logged and the
-change is answered anyway; it follows at its poll. A listener that loses Redis logs it, connects
-again and reloads once it is back (notices sent meanwhile are lost; the poll covers the gap);
-the gateway's ``RedisHealth`` logs the outage once, not every attempt.
+So when the admin call (or the CLI command) returns, every replica alive has the change in its
+snapshot, or the answer says how many had not: a revoked key is refused on its next request to
+any of the others. A replica that does not acknowledge within ``ACK_WAIT_S`` (stuck, its
+database slow, or its listener not listening) is logged, counted in the answer, and follows at
+its poll; it is awaited because it is alive (``notice_acks``), not because it received the
+PUBLISH, so a deaf replica cannot go unnoticed. The listener (``notice_listener``) is supervised:
+whatever ends it, it logs that once, connects again every ``RECONNECT_S``, checks its
+subscription with a probe, and logs once when it listens again (notices sent meanwhile are
+lost; it reloads on listening again, and the poll covers the gap).
 Without Redis there are no notices (``NoNotices``): replicas follow within ``refresh_seconds``.
 
 A notice carries no state, only "read again": the database stays the one source, and a lost or
@@ -33,23 +37,21 @@ import asyncio
 import json
 import logging
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from stellwerk.governance.notice_acks import (
+    ACK_WAIT_S,
+    Announcement,
+    await_acknowledgements,
+    live_replicas,
+)
+from stellwerk.governance.notice_listener import NOTICES, PROBE_S, NoticeListener
 from stellwerk.governance.redis_pool import RedisHealth
 
 log = logging.getLogger("stellwerk.governance")
 
-#: The part the listener reports to the gateway's ``RedisHealth`` under.
-NOTICES = "governance notices"
-
-#: The longest a change waits for the other replicas to acknowledge its notice.
-ACK_WAIT_S = 2.0
-#: How long an acknowledgement list lives in Redis (it is read at once; this only cleans up).
-ACK_TTL_S = 60
-#: The wait before connecting to Redis again after the listener lost it.
-RECONNECT_S = 1.0
+__all__ = ["ACK_WAIT_S", "NOTICES", "Announcement", "Notices", "RedisNotices", "build_notices"]
 
 OnNotice = Callable[[], Awaitable[None]]
 
@@ -57,9 +59,19 @@ OnNotice = Callable[[], Awaitable[None]]
 class Notices:
     """No notices: a single gateway, or replicas without Redis (they follow at their poll)."""
 
-    def publish(self) -> int:
-        """Announce a change made here; the number of replicas that acknowledged it."""
-        return 0
+    @property
+    def listening(self) -> bool | None:
+        """Whether the listener is subscribed now; ``None``: there is none (no Redis)."""
+        return None
+
+    @property
+    def error(self) -> str | None:
+        """Why the listener is not listening (``None`` while it is, or without one)."""
+        return None
+
+    def publish(self) -> Announcement:
+        """Announce a change made here; how many replicas had to, and did not, acknowledge it."""
+        return Announcement()
 
     async def listen(self, on_notice: OnNotice) -> None:
         """Call ``on_notice`` for every change announced elsewhere, until cancelled."""
@@ -70,7 +82,9 @@ class Notices:
 
 
 class RedisNotices(Notices):
-    """Notices on ``<prefix>governance`` in the Redis at ``url``."""
+    """Notices on ``<prefix>governance`` in the Redis at ``url``; ``instance``: this gateway's
+    name in Redis (its limit counters' liveness key, ``<prefix>live:<instance>``), under which
+    it acknowledges; a CLI gets one of its own."""
 
     def __init__(
         self,
@@ -79,54 +93,61 @@ class RedisNotices(Notices):
         prefix: str,
         password: str | None = None,
         health: RedisHealth | None = None,
+        instance: str | None = None,
+        probe_s: float = PROBE_S,
     ) -> None:
         self._url = url
-        self._health = health if health is not None else RedisHealth()
         self._password = password
+        self._prefix = prefix
         self.channel = f"{prefix}governance"
         self._ack_prefix = f"{prefix}governance:ack:"
-        self.instance = secrets.token_hex(8)
+        self.instance = instance if instance is not None else secrets.token_hex(8)
+        self._listener = NoticeListener(
+            url,
+            channel=self.channel,
+            ack_prefix=self._ack_prefix,
+            instance=self.instance,
+            password=password,
+            health=health,
+            probe_s=probe_s,
+        )
         self._publisher: Any = None  # a blocking client, made on first use (called in threads)
+
+    @property
+    def listening(self) -> bool:
+        return self._listener.listening
+
+    @property
+    def error(self) -> str | None:
+        return None if self._listener.listening else self._listener.error or "not listening yet"
 
     # announcing (in a worker thread: the admin API, the dashboard, the CLI) ---------------------
 
-    def publish(self) -> int:
+    def publish(self) -> Announcement:
         from redis.exceptions import RedisError
 
         notice = secrets.token_hex(8)
         try:
             client = self._client()
+            expected = live_replicas(client, self._prefix)
             listeners = int(client.publish(self.channel, self._notice(notice)))
-            return self._acknowledged(client, notice, listeners)
+            return await_acknowledgements(
+                client,
+                self._ack_prefix + notice,
+                expected=expected,
+                listeners=listeners,
+                own=self.instance,
+            )
         except RedisError as exc:
             log.warning(
                 "could not announce a governance change on Redis (%s); the other replicas"
                 " follow at their poll (governance.refresh_seconds)",
                 exc,
             )
-            return 0
+            return Announcement()
 
     def _notice(self, notice: str) -> str:
         return json.dumps({"id": notice, "from": self.instance})
-
-    def _acknowledged(self, client: Any, notice: str, listeners: int) -> int:
-        key = self._ack_prefix + notice
-        deadline = time.monotonic() + ACK_WAIT_S
-        acknowledged = 0
-        while acknowledged < listeners:
-            left = deadline - time.monotonic()
-            if left <= 0 or client.blpop([key], timeout=max(left, 0.01)) is None:
-                log.warning(
-                    "%d of %d replicas did not acknowledge a governance change within %ss;"
-                    " they follow at their poll (governance.refresh_seconds)",
-                    listeners - acknowledged,
-                    listeners,
-                    ACK_WAIT_S,
-                )
-                break
-            acknowledged += 1
-        client.delete(key)
-        return acknowledged
 
     def _client(self) -> Any:
         if self._publisher is None:
@@ -149,42 +170,7 @@ class RedisNotices(Notices):
     # listening (the gateway's event loop) -------------------------------------------------------
 
     async def listen(self, on_notice: OnNotice) -> None:
-        from redis.exceptions import RedisError
-
-        while True:
-            try:
-                await self._listen_once(on_notice)
-            except RedisError as exc:  # connecting again in RECONNECT_S, polling meanwhile
-                self._health.failed(NOTICES, exc)
-            await asyncio.sleep(RECONNECT_S)
-
-    async def _listen_once(self, on_notice: OnNotice) -> None:
-        from redis.asyncio import Redis
-
-        options: dict[str, Any] = {"password": self._password} if self._password else {}
-        client = Redis.from_url(self._url, **options)
-        try:
-            async with client.pubsub() as pubsub:
-                await pubsub.subscribe(self.channel)
-                self._health.answered(NOTICES)
-                await on_notice()  # what changed while nobody listened
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        await self._answer(client, message["data"], on_notice)
-        finally:
-            await client.aclose()
-
-    async def _answer(self, client: Any, data: bytes, on_notice: OnNotice) -> None:
-        try:
-            notice = json.loads(data)
-            key, sender = self._ack_prefix + str(notice["id"]), notice.get("from")
-        except (ValueError, TypeError, KeyError):
-            log.warning("ignored a malformed governance notice on %s", self.channel)
-            return
-        if sender != self.instance:  # the sender reloaded before it announced
-            await on_notice()
-        await client.rpush(key, self.instance)
-        await client.expire(key, ACK_TTL_S)
+        await self._listener.run(on_notice)
 
 
 def build_notices(
@@ -193,9 +179,11 @@ def build_notices(
     prefix: str,
     password: str | None = None,
     health: RedisHealth | None = None,
+    instance: str | None = None,
 ) -> Notices:
     """Redis notices when the config names a Redis (``server.redis_url``), else none;
-    ``health``: the gateway's, which the listener reports its connection to."""
+    ``health``: the gateway's, which the listener reports its connection to; ``instance``: the
+    gateway's name in Redis (its limit counters' liveness key)."""
     if not url:
         return Notices()
-    return RedisNotices(url, prefix=prefix, password=password, health=health)
+    return RedisNotices(url, prefix=prefix, password=password, health=health, instance=instance)

@@ -188,6 +188,7 @@ class RedisCounters(Counters):
         password: str | None = None,
         max_connections: int = 32,
         health: RedisHealth | None = None,
+        instance: str | None = None,
     ) -> None:
         self._prefix = prefix
         self.health = health if health is not None else RedisHealth()
@@ -195,7 +196,8 @@ class RedisCounters(Counters):
         self._reserve = self._redis.register_script(_RESERVE)
         self._settle = self._redis.register_script(_SETTLE)
         self._value = self._redis.register_script(_VALUE)
-        self._instance = secrets.token_hex(8)  # this process, for its held amounts
+        # this process, for its held amounts and its liveness (which governance notices read)
+        self._instance = instance if instance is not None else secrets.token_hex(8)
         self._seeder: Callable[[], Awaitable[None]] | None = None
         self._pending = PendingSettlements()
 

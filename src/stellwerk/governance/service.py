@@ -30,7 +30,7 @@ from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import CountersUnavailable
 from stellwerk.governance.admin import Administration, Evaluated
 from stellwerk.governance.counters import InProcessCounters
-from stellwerk.governance.notices import Notices
+from stellwerk.governance.notices import Announcement, Notices
 from stellwerk.governance.snapshot import Snapshot, read_snapshot
 from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.in_thread import in_thread
@@ -97,12 +97,13 @@ class Governance:
         for listener in self._listeners:
             listener()
 
-    def changed(self) -> None:
+    def changed(self) -> Announcement:
         """After a change made through this object: reload, then announce it to the other
-        replicas and wait (at most ``notices.ACK_WAIT_S``) until they have read it too. Called
-        in a worker thread (the admin API, the dashboard) or by the CLI."""
+        replicas and wait (at most ``notices.ACK_WAIT_S``) until they have read it too; how
+        many did not (told to the administrator). Called in a worker thread (the admin API, the
+        dashboard) or by the CLI."""
         self.reload()
-        self.notices.publish()
+        return self.notices.publish()
 
     def on_swap(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` (in the thread that reloaded) after every new snapshot."""
