@@ -337,6 +337,22 @@ def judge(files: list[Path], choose_on: int, out: Path | None) -> None:
                 + " | ".join(f"{c - base:+.4f}" for c in cells[:2])
                 + " |"
             )
+    print("\nper rotation (65 a seed): routed worse / better than unadapted by > 0.001, worst")
+    for name in names[:2]:
+        rule, v = combos[name]
+        for seed, draw in sorted(draws.items()):
+            changes = np.array(
+                [
+                    0.0
+                    if (f := rule(rot)) is None
+                    else rot["forms"][f]["judged_gap"] - rot["unadapted"]
+                    for rot in _rotations(with_variant(draw, v))
+                ]
+            )
+            print(
+                f"  {name}, seed {seed}: {(changes < -0.001).sum()} / {(changes > 0.001).sum()},"
+                f" {changes.min():+.3f}"
+            )
     if out is not None:
         out.write_text(
             json.dumps(
@@ -360,6 +376,10 @@ def judge(files: list[Path], choose_on: int, out: Path | None) -> None:
             )
             + "\n"
         )
+
+
+def _rotations(draw: dict[str, Any]) -> list[dict[str, Any]]:
+    return [rot for rotations in draw["tasks"].values() for rot in rotations]
 
 
 def per_task(draw: dict[str, Any], rule: Any, key: str) -> float:
