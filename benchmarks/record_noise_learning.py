@@ -42,7 +42,7 @@ def collect(
     seed: int = 0,
 ) -> None:
     from benchmarks import promotion_rules
-    from stellwerk.routing import graded_record, record_noise
+    from stellwerk.routing import record_noise
 
     if unit:  # as first built: the noisy latent vector scaled to unit length again
 
@@ -56,6 +56,16 @@ def collect(
 
         record_noise.noisy_latent = noisy_latent
 
+    noisy_records(noise, noise_seed)
+    promotion_rules.collect(seed, only, out)
+
+
+def noisy_records(noise: float, noise_seed: int) -> None:
+    """Make every ``GradedRecord.of`` of this process keep its record as the gateway does with
+    ``router.record_noise`` = ``noise``, the noise drawn from one generator seeded ``noise_seed``
+    (in the order the records are made: a run of the same tasks in the same order reproduces)."""
+    from stellwerk.routing import graded_record
+
     rng = np.random.default_rng(noise_seed)
     exact = graded_record.GradedRecord.of.__func__  # type: ignore[attr-defined]
 
@@ -65,7 +75,6 @@ def collect(
         return exact(cls, *args, **kwargs)
 
     graded_record.GradedRecord.of = classmethod(of)  # type: ignore[method-assign,assignment]
-    promotion_rules.collect(seed, only, out)
 
 
 def judge(files: list[Path]) -> None:
