@@ -13,6 +13,7 @@ the counters' part: while they fail, every model request is refused with 503
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -65,7 +66,15 @@ class RedisHealth:
     def failed(self, part: str, exc: BaseException) -> BaseException:
         """``part`` failed on Redis with ``exc`` (returned, to chain it): logged whole for
         operators when it is the outage's first failure; the client of a request is told only
-        that Redis failed, for Redis's own error names its internal address."""
+        that Redis failed, for Redis's own error names its internal address.
+
+        A failure met by a task that is being cancelled is no outage: redis-py closes the
+        connection under a cancelled call and may raise an error of its own, which a loop that
+        outlives Redis's outages (the counters' liveness, the seeding) would take for one and
+        go on, the cancellation lost (a gateway's stop then waited for it). The cancellation is
+        raised instead."""
+        if _cancelling():
+            raise asyncio.CancelledError from exc
         if not self._failing:
             self._since = time.monotonic()
             log.warning(
@@ -90,3 +99,12 @@ class RedisHealth:
         """Why ``part`` cannot use Redis now (no address: the log has Redis's own error), or
         ``None`` while it can (or has not tried yet)."""
         return self._failing.get(part)
+
+
+def _cancelling() -> bool:
+    """Whether the task running now is being cancelled (``False`` outside the event loop)."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop: a worker thread
+        return False
+    return task is not None and task.cancelling() > 0
