@@ -116,7 +116,10 @@ def test_serve_prints_a_start_up_summary_and_logs_each_request(
             process.terminate()
             process.wait(30)
     text = log.read_text()
-    assert "models: tiny-small (small, approved, llamacpp)" in text
+    assert (
+        "models (lifecycle from the ledger's catalog): tiny-small (small, approved, llamacpp)"
+        in text
+    )
     assert "other models: tiny-embed (embeddings)" in text
     assert "routes: auto (cost weight 0.5)" in text
     assert f"ledger: sqlite:///{tmp_path / 'ledger.db'}" in text  # beside the config file
