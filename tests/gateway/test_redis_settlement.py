@@ -13,8 +13,6 @@ a 503 for a connection Redis closed long ago.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from tests.fixtures.gateway import KEYS, raw_config, running_gateway
 from tests.fixtures.held_stream import held_streams
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.tcp_proxy import TcpProxy, tcp_proxy
+from tests.fixtures.waiting import until
 
 pytestmark = [pytest.mark.llama, pytest.mark.redis]
 
@@ -39,14 +38,6 @@ STREAM = {
     "stream": True,
 }
 CHAT = {"model": "tiny-small", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
-WAIT_S = 60  # the longest a test waits for a state to show (a bound, not a measurement)
-
-
-def _until(what: str, check: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not check():
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.1)
 
 
 def _through(proxy: TcpProxy, redis_url: str) -> str:
@@ -100,7 +91,7 @@ def test_a_stream_that_ends_while_redis_is_away_is_settled_once_redis_answers(
                     answer = response.read().decode()
                 (record,) = gw.records()  # its record is written: it was settled (or tried)
                 proxy.start()  # Redis is back
-                _until(
+                until(
                     "the counters hold the stream's cost and nothing held",
                     lambda: (
                         _month_counters(store, redis_prefix)

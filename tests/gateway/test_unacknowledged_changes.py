@@ -6,8 +6,6 @@ admin API's answer (``not_acknowledged``), the CLI (a warning line on stderr) an
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from tests.dashboard.client import login, post_form
 from tests.dashboard.conftest import ADMIN_KEY, DASHBOARD_ENV, dashboard_raw
 from tests.fixtures.gateway import Gateway, in_process, migrated_copy
 from tests.fixtures.llama import LlamaBackend
+from tests.fixtures.waiting import until
 
 pytestmark = [pytest.mark.llama, pytest.mark.redis]
 
@@ -32,13 +31,6 @@ def _metric(gw: Gateway, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise AssertionError(f"{name} is not in /metrics")
-
-
-def _until(what: str, check: Callable[[], object]) -> None:
-    deadline = time.monotonic() + 60  # a bound, not a measurement
-    while not check():
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.05)
 
 
 def _new_key(gw: Gateway) -> dict[str, Any]:
@@ -72,7 +64,7 @@ def test_a_change_a_running_replica_did_not_acknowledge_is_told_where_it_was_mad
     direct = redis.Redis.from_url(redis_url)
     stalled = f"{redis_prefix}live:stalled"
     with in_process(raw, DASHBOARD_ENV) as gw:
-        _until(
+        until(
             "it listens",
             lambda: gw.get("/readyz", headers=ADMIN).json()["governance_notices"]["listening"],
         )

@@ -7,26 +7,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from urllib.parse import urlsplit
 
 import pytest
 from tests.fixtures.tcp_proxy import tcp_proxy
+from tests.fixtures.waiting import until
 
 from stellwerk.governance.notices import RedisNotices
 
 pytestmark = pytest.mark.redis
-
-WAIT_S = 60  # the longest a test waits for a state to show (a bound, not a measurement)
-
-
-def _until(what: str, check: Callable[[], object]) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not check():
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.05)
 
 
 class Replica:
@@ -86,27 +77,27 @@ def test_a_replica_that_stops_hearing_notices_is_awaited_said_and_listens_again(
         direct.set(f"{redis_prefix}live:b", 1, ex=300)  # b runs: its counters keep this
         announcer = RedisNotices(redis_url, prefix=redis_prefix)  # another replica, the CLI
         with listening(b) as replica:
-            _until("b subscribed (it reads once what changed meanwhile)", lambda: replica.reloads)
+            until("b subscribed (it reads once what changed meanwhile)", lambda: replica.reloads)
             read = replica.reloads
             announcer.publish()
             assert replica.reloads == read + 1  # acknowledged: read when publish returned
             assert not _said(caplog, logging.WARNING, "did not acknowledge")
 
             proxy.swallow()
-            _until("Redis dropped b", lambda: direct.pubsub_numsub(channel)[0][1] == 0)
+            until("Redis dropped b", lambda: direct.pubsub_numsub(channel)[0][1] == 0)
             told = announcer.publish()
             assert _said(caplog, logging.WARNING, "1 of 1 replicas did not acknowledge"), [
                 r.getMessage() for r in caplog.records
             ]
             assert told.not_acknowledged == 1
-            _until(
+            until(
                 "b says it is not listening",
                 lambda: _said(caplog, logging.WARNING, "governance notices: not listening"),
             )
             assert b.listening is False
 
             proxy.release()  # new connections carry again; b's silent one stays open
-            _until(
+            until(
                 "b listens again",
                 lambda: _said(caplog, logging.INFO, "governance notices: listening again"),
             )

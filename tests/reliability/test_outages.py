@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from tests.dashboard.conftest import ADMIN_KEY, DASHBOARD_ENV, dashboard_raw
 from tests.fixtures.gateway import KEYS, Gateway, in_process, migrated_copy, raw_config
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.tcp_proxy import tcp_proxy
+from tests.fixtures.waiting import WAIT_S, until
 
 pytestmark = pytest.mark.llama
 
@@ -33,14 +33,6 @@ RESEARCH = {"authorization": f"Bearer {KEYS['research']}"}
 ADMIN = {"authorization": f"Bearer {ADMIN_KEY}"}
 CHAT = {"model": "tiny-small", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
 ROUTED = {**CHAT, "model": "auto", "messages": [{"role": "user", "content": "Explain the proof."}]}
-WAIT_S = 60  # the longest a test waits for a state to show (a bound, not a measurement)
-
-
-def _until(what: str, check: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not check():
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.1)
 
 
 def _metric(gw: Gateway, name: str) -> float:
@@ -77,7 +69,7 @@ def test_a_replica_cut_off_from_redis_is_not_ready_until_redis_is_back(
             assert gw.get("/readyz").json()["redis"] == {"ready": True, "error": None}
             assert gw.post("/v1/chat/completions", json=CHAT, headers=RESEARCH).status_code == 200
             proxy.stop()
-            _until("/readyz is 503", lambda: gw.get("/readyz").status_code == 503)
+            until("/readyz is 503", lambda: gw.get("/readyz").status_code == 503)
             answers = [
                 gw.post("/v1/chat/completions", json=CHAT, headers=RESEARCH) for _ in range(3)
             ]
@@ -86,9 +78,9 @@ def test_a_replica_cut_off_from_redis_is_not_ready_until_redis_is_back(
             redis_up = _metric(gw, "stellwerk_redis_up")
             notices_up = _metric(gw, "stellwerk_governance_notices_up")
             proxy.start()
-            _until("/readyz is 200 again", lambda: gw.get("/readyz").status_code == 200)
+            until("/readyz is 200 again", lambda: gw.get("/readyz").status_code == 200)
             back = gw.post("/v1/chat/completions", json=CHAT, headers=RESEARCH)
-            _until("Redis back is logged", lambda: _said(caplog, logging.INFO, "answers again"))
+            until("Redis back is logged", lambda: _said(caplog, logging.INFO, "answers again"))
     assert [a.status_code for a in answers] == [503] * 3
     assert down.json()["status"] == "not_ready"
     assert down.json()["backends"]["llamacpp"]["ready"] is True  # only Redis is down
@@ -137,7 +129,7 @@ def test_a_ledger_outage_shows_in_readyz_and_metrics_and_the_admin_side_gets_a_5
             grade = {"request_id": routed.headers["x-stellwerk-request-id"], "score": 0.5}
             proxy.stop()
             chat = gw.post("/v1/chat/completions", json=CHAT, headers=RESEARCH)
-            _until("a failed write", lambda: _ledger(gw)["consecutive_failures"] >= 1)
+            until("a failed write", lambda: _ledger(gw)["consecutive_failures"] >= 1)
             time.sleep(3)  # the outage goes on: the governance refresh (1 s) tries again
             ready = gw.get("/readyz")
             figures = {
@@ -151,8 +143,8 @@ def test_a_ledger_outage_shows_in_readyz_and_metrics_and_the_admin_side_gets_a_5
             with login(gw, ADMIN_KEY) as (_, refused_login):
                 pass
             proxy.start()
-            _until("the held records written", lambda: _ledger(gw)["held"] == 0)
-            _until("the refresh back", lambda: _said(caplog, logging.INFO, "refresh: the ledger"))
+            until("the held records written", lambda: _ledger(gw)["held"] == 0)
+            until("the refresh back", lambda: _said(caplog, logging.INFO, "refresh: the ledger"))
             after = gw.get("/readyz").json()["ledger"]
             audit = gw.get("/admin/audit", headers=ADMIN)
             graded = gw.post("/v1/feedback", json=grade, headers=RESEARCH)  # sent again
