@@ -160,9 +160,52 @@ def test_llama_cpp_pythons_converter_makes_a_grammar_of_every_rewrite(
         ("^[a", "the character class opened at 1 is not closed"),
         ("(" * 40 + ")" * 40, "nested deeper than 32"),
         ("^.{1,1002}$", "{1,1002} at 2 allows more than 1000 optional repeats"),
+        ("^\\0$", "\\0 at 1: NUL cannot be in a JSON string the server writes"),
+        ("^\\x00$", "\\x00 at 1: NUL cannot be in a JSON string"),
+        ("^a\\u0000$", "\\u0000 at 2: NUL cannot be in a JSON string"),
+        ("^[a\\0]$", "\\0 at 3: NUL cannot be in a JSON string"),
+        ("^\0$", "the character at 1: NUL cannot be in a JSON string"),
+        ("^(a{0,999}){0,999}$", "{0,999} at 11 repeats a group with counted repeats inside"),
+        ("^((a{0,99}){0,99}){0,99}$", "9801 in all, more than the 1000"),
+        ("^(a{2}|b){501}$", "1002 in all"),
     ],
 )
 def test_syntax_without_an_exact_form_is_refused_naming_it(pattern: str, said: str) -> None:
     with pytest.raises(PatternProblem) as info:
         portable_pattern(pattern)
     assert said in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"^(\d{1,3}\.){3}\d{1,3}$",
+        r"^(a{0,10}){0,100}$",
+        r"^[^\x00-\x1F]+$",
+        r"^a{5000}$",
+        r"^(ab){0,1000}$",
+    ],
+)
+def test_counted_groups_within_the_limit_and_nul_in_a_range_are_sent(pattern: str) -> None:
+    assert portable_pattern(pattern).startswith("^")
+
+
+def test_a_count_past_the_limit_is_left_out_of_what_the_server_gets() -> None:
+    """pydantic's ``HttpUrl`` (``maxLength: 2083``) killed llama-cpp-python's server."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "h": {"type": "string", "format": "uri", "minLength": 1, "maxLength": 2083},
+            "a": {"type": "array", "items": {"type": "integer"}, "maxItems": 3000},
+            "o": {"type": "object", "maxProperties": 1001},
+            "k": {"type": "string", "maxLength": 1000},
+        },
+    }
+    sent = portable_schema(schema, "schema")
+    assert sent["properties"] == {
+        "h": {"type": "string", "format": "uri", "minLength": 1},
+        "a": {"type": "array", "items": {"type": "integer"}},
+        "o": {"type": "object"},
+        "k": {"type": "string", "maxLength": 1000},
+    }
+    assert schema["properties"]["h"]["maxLength"] == 2083  # type: ignore[index]

@@ -21,7 +21,10 @@ pattern with a small parser of their own. What they get wrong, and what is sent 
   both converters forever (the server stops answering). Such characters are sent as classes
   (``[\\x7D]``).
 - ``X{n,m}`` is nested ``m - n`` deep by llama-cpp-python's converter; past ``MAX_OPTIONAL`` the
-  server process dies parsing it, so such a count is refused.
+  server process dies parsing it, so such a count is refused; so are counted groups in counted
+  groups whose counts multiplied pass it (``(a{0,999}){0,999}``: the server hangs for minutes).
+- NUL (``\\0``, ``\\x00``, ``\\u0000``) alone: llama.cpp ends a string at it (the server aborts),
+  and no JSON string the server writes can hold it raw; refused.
 - ``.`` excludes ECMAScript's four line terminators (the converters' dot only two), ``[^]`` is any
   character, ``[]`` none (refused), a top-level ``|`` is put in a group (llama-cpp-python's
   grammar would otherwise split the JSON string's quotes), an empty alternative or group
@@ -57,6 +60,7 @@ MAX_GROUPS = 32  # groups in groups; past it the grammar builders recurse too de
 #: ``X{n,m}``'s optional repeats, which llama-cpp-python's converter nests one in another: the
 #: server process died on 2,000 (its grammar parser recursing), answered 1,000 (0.3.36)
 MAX_OPTIONAL = 1000
+_NUL = "NUL cannot be in a JSON string the server writes"
 
 
 def portable_pattern(pattern: str) -> str:
@@ -96,6 +100,15 @@ def _group(bodies: list[str]) -> str:
     return group if len(filled) == len(bodies) else f"({group}?)"
 
 
+def _most(quantifier: str | None) -> int:
+    """How many times a quantifier has the converters write its atom out (``{2,5}``: 5; ``*``,
+    ``+``, ``?`` and none: once, as a rule or as it is)."""
+    braced = _BRACED.fullmatch(quantifier) if quantifier else None
+    if braced is None:
+        return 1
+    return int(braced.group(3) or braced.group(1))
+
+
 class _Reader:
     """Reads a pattern left to right (ECMAScript's grammar, with its Annex B for web browsers,
     which JSON Schema validators follow), writing each part as it is read."""
@@ -103,6 +116,8 @@ class _Reader:
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         self.index = 0
+        self._repeats = [1]  # per open group: the most repeats of one of its terms so far
+        self._atom_repeats = 1  # the repeats inside the atom just read (a group's)
 
     def _peek(self, ahead: int = 0) -> str:
         return self.pattern[self.index + ahead : self.index + ahead + 1]
@@ -127,8 +142,19 @@ class _Reader:
         return _Alternative("".join(parts), start, False)
 
     def _term(self, depth: int) -> str:
+        self._atom_repeats = 1
         text = self._atom(depth)
+        at = self.index
         quantifier = self._quantifier()
+        inner = self._atom_repeats
+        repeats = inner * _most(quantifier)
+        if inner > 1 and repeats > MAX_OPTIONAL:
+            raise PatternProblem(
+                f"{quantifier} at {at} repeats a group with counted repeats inside, {repeats} in"
+                f" all, more than the {MAX_OPTIONAL} llama-cpp-python's server can build"
+                " (it hangs); write it with fewer"
+            )
+        self._repeats[-1] = max(self._repeats[-1], repeats)
         if quantifier is None:
             return text
         if self._quantifier() is not None:
@@ -178,9 +204,14 @@ class _Reader:
         if char == "(":
             return self._group(depth)
         if char == "\\":
+            at = self.index
             body, negated = self._escape(in_class=False)
+            if code_point(body) == 0:
+                raise PatternProblem(f"{self.pattern[at : self.index]} at {at}: {_NUL}")
             return f"[{'^' if negated else ''}{body}]"
         self.index += 1
+        if char == "\0":
+            raise PatternProblem(f"the character at {self.index - 1}: {_NUL}")
         return char if char.isprintable() and char not in _SPECIAL else f"[{literal(char)}]"
 
     def _escape(self, *, in_class: bool) -> tuple[str, bool]:
@@ -198,7 +229,9 @@ class _Reader:
         self.index += 1
         if self._peek() == "?":
             self._group_kind(opened)
+        self._repeats.append(1)
         inner = self.alternatives(depth + 1)
+        self._atom_repeats = self._repeats.pop()
         if self._peek() != ")":
             raise PatternProblem(f"the group opened at {opened} is not closed")
         self.index += 1
@@ -242,8 +275,11 @@ class _Reader:
     def _class_part(self) -> str:
         """One character, class escape or range; a dash next to a class escape (``[\\w-.]``)
         is the dash itself, as ECMAScript reads it there."""
+        at = self.index
         first, low = self._class_atom()
         if self._peek() != "-" or self._peek(1) in ("", "]"):
+            if low == 0:
+                raise PatternProblem(f"{self.pattern[at : self.index]} at {at}: {_NUL}")
             return first
         at = self.index
         self.index += 1

@@ -17,6 +17,12 @@ The names of ``patternProperties`` are patterns too, written out and refused ali
 schema means one thing to every server: llama.cpp's grammar builders skip ``patternProperties``
 silently, a server that reads them gets the same expressions as a ``pattern``. The client's
 schema is not changed: the rewrite is made on the copy sent to the model server.
+
+A ``maxLength``, ``maxItems`` or ``maxProperties`` over ``MAX_OPTIONAL`` (pydantic's ``HttpUrl``
+has ``maxLength: 2083``) is left out of that copy: llama-cpp-python's converter nests the optional
+repeats one in another and its server process dies on the grammar. The answer is still bounded by
+its ``max_tokens``. (A ``minLength`` or ``minItems`` that high cannot be left out without letting
+shorter answers through: ``stellwerk.gateway.schema_shape`` refuses it.)
 """
 
 from __future__ import annotations
@@ -24,23 +30,29 @@ from __future__ import annotations
 from typing import Any
 
 from stellwerk.backends.pattern_escapes import PatternProblem
-from stellwerk.backends.pattern_syntax import portable_pattern
+from stellwerk.backends.pattern_syntax import MAX_OPTIONAL, portable_pattern
 from stellwerk.backends.schema_keywords import ITEMS, NAMED, ONE, SOME
 from stellwerk.backends.types import JSON
 from stellwerk.errors import InvalidRequest
 
 __all__ = ["PatternProblem", "portable_pattern", "portable_payload", "portable_schema"]
 
+#: counts the converters write out as nested optional repeats: left out past ``MAX_OPTIONAL``
+_MOST = frozenset({"maxItems", "maxLength", "maxProperties"})
+
 
 def portable_schema(schema: Any, where: str) -> Any:
     """``schema`` (a copy) with every ``pattern`` and every name of ``patternProperties``
-    ``portable_pattern``; a 400 naming the place (``where.properties.zip.pattern``) when one
-    cannot be. Not a schema: returned as it is."""
+    ``portable_pattern``, and no ``maxLength`` (...) over ``MAX_OPTIONAL``; a 400 naming the
+    place (``where.properties.zip.pattern``) when a pattern cannot be. Not a schema: returned as
+    it is."""
     if not isinstance(schema, dict):
         return schema
     out: JSON = {}
     for key, value in schema.items():
         place = f"{where}.{key}"
+        if key in _MOST and isinstance(value, int | float) and value > MAX_OPTIONAL:
+            continue  # the answer is bounded by max_tokens
         if key == "pattern" and isinstance(value, str):
             out[key] = _portable(value, place)
         elif key in NAMED and isinstance(value, dict):

@@ -27,9 +27,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from stellwerk.backends.pattern_syntax import MAX_OPTIONAL
 from stellwerk.backends.portable_patterns import PatternProblem, portable_pattern
 from stellwerk.backends.schema_keywords import ITEMS, NAMED, ONE, SOME
 from stellwerk.errors import json_type, shown
+from stellwerk.gateway.schema_refs import ref_problem
 
 TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
 
@@ -45,6 +47,7 @@ _COUNTS = frozenset(
         "minProperties",
     }
 )
+_LEAST = frozenset({"minItems", "minLength"})  # written out as repeats by the converters
 _NUMBERS = frozenset({"maximum", "minimum"})
 _EXCLUSIVE = frozenset({"exclusiveMaximum", "exclusiveMinimum"})  # a boolean in draft 4
 _TEXTS = frozenset({"$anchor", "$comment", "$id", "$schema", "description", "format"})
@@ -66,8 +69,12 @@ class SchemaProblem:
 
 def schema_problem(schema: object, at: str = "") -> SchemaProblem | None:
     """Where and why ``schema`` is not a JSON schema (``properties.age.type``, after ``at``,
-    the schema's own place, when given), or ``None`` when it is one."""
-    return _problem(schema, at, 0)
+    the schema's own place, when given), or ``None`` when it is one; also when a ``$ref``
+    points at nothing or leads back to itself (``stellwerk.gateway.schema_refs``)."""
+    found = _problem(schema, at, 0)
+    if found is None and (ref := ref_problem(schema, at)) is not None:
+        return SchemaProblem(*ref)
+    return found
 
 
 def _problem(schema: object, at: str, depth: int) -> SchemaProblem | None:
@@ -149,11 +156,17 @@ def _number(key: str, value: object, at: str, depth: int) -> SchemaProblem | Non
 
 
 def _count(key: str, value: object, at: str, depth: int) -> SchemaProblem | None:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return None
-    if isinstance(value, float) and value.is_integer() and value >= 0:
-        return None  # 2.0 is an integer in JSON Schema
-    return SchemaProblem(at, f"a whole number of 0 or more, not {value!r}")
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    whole = whole or (isinstance(value, float) and value.is_integer())  # 2.0: an integer
+    if not whole or not isinstance(value, int | float) or value < 0:
+        return SchemaProblem(at, f"a whole number of 0 or more, not {value!r}")
+    if key in _LEAST and value > MAX_OPTIONAL:
+        return SchemaProblem(
+            at,
+            f"{int(value)} is more than the {MAX_OPTIONAL} repeats the model servers can write"
+            " out (llama-cpp-python's server dies on it)",
+        )
+    return None
 
 
 def _text(key: str, value: object, at: str, depth: int) -> SchemaProblem | None:
