@@ -20,7 +20,7 @@ from stellwerk.dashboard.formats import DASH, Formatter, Language
 from stellwerk.dashboard.labels_audit import AUDIT
 from stellwerk.dashboard.labels_consent import CONSENT
 from stellwerk.dashboard.labels_learning import LEARNING
-from stellwerk.dashboard.labels_limits import KEY_LIMITS
+from stellwerk.dashboard.labels_limits import KEY_LIMITS, LIMITS
 from stellwerk.dashboard.labels_messages import MESSAGES, REFUSALS
 from stellwerk.dashboard.labels_roles import ROLES
 from stellwerk.dashboard.labels_values import VALUES
@@ -355,20 +355,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         " oben; die Übersicht und die Seiten der Bereiche zählen sie einmal, unter"
         " \u201eabgewiesen (kein Modell gewählt)\u201c.",
     ),
-    # budgets and limits
-    "budgets_and_limits": (
-        "Budgets and rate limits by department",
-        "Budgets und Ratenlimits nach Bereich",
-    ),
-    "spent": ("Spent", "Verbraucht"),
-    "requests_per_minute": ("Requests / min", "Anfragen / Min."),
-    "tokens_per_minute": ("Tokens / min", "Tokens / Min."),
-    "refused_by_limits": ("Refused by limits", "Durch Limits abgewiesen"),
-    "rate_limits": ("Rate limits", "Ratenlimits"),
-    "n_requests_per_minute": ("{n} requests per minute", "{n} Anfragen pro Minute"),
-    "n_requests_per_minute_one": ("{n} request per minute", "{n} Anfrage pro Minute"),
-    "n_tokens_per_minute": ("{n} tokens per minute", "{n} Tokens pro Minute"),
-    "n_tokens_per_minute_one": ("{n} token per minute", "{n} Token pro Minute"),
     "pilot": ("pilot", "Pilot"),
     "times_in": ("Times in {zone}", "Zeiten in {zone}"),
     "amounts_in": ("amounts in {currency}", "Beträge in {currency}"),
@@ -485,6 +471,7 @@ def _all() -> dict[str, tuple[str, str]]:
         **CONSENT,
         **AUDIT,
         **LEARNING,
+        **LIMITS,
         **KEY_LIMITS,
         **ROLES,
         **REFUSALS,

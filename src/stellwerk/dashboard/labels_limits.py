@@ -1,10 +1,26 @@
-"""The labels of a department's keys with limits of their own
-(:mod:`stellwerk.dashboard.key_limits`) and of the overview's refusals by them, English and German;
-:mod:`stellwerk.dashboard.i18n` serves them with the others."""
+"""The labels of budgets and rate limits: the departments' (the overview's card), a department's
+keys with limits of their own (:mod:`stellwerk.dashboard.key_limits`) and the overview's refusals
+by them, English and German; :mod:`stellwerk.dashboard.i18n` serves them with the others."""
 
 from __future__ import annotations
 
 from typing import Final
+
+LIMITS: Final[dict[str, tuple[str, str]]] = {
+    "budgets_and_limits": (
+        "Budgets and rate limits by department",
+        "Budgets und Ratenlimits nach Bereich",
+    ),
+    "spent": ("Spent", "Verbraucht"),
+    "requests_per_minute": ("Requests / min", "Anfragen / Min."),
+    "tokens_per_minute": ("Tokens / min", "Tokens / Min."),
+    "refused_by_limits": ("Refused by limits", "Durch Limits abgewiesen"),
+    "rate_limits": ("Rate limits", "Ratenlimits"),
+    "n_requests_per_minute": ("{n} requests per minute", "{n} Anfragen pro Minute"),
+    "n_requests_per_minute_one": ("{n} request per minute", "{n} Anfrage pro Minute"),
+    "n_tokens_per_minute": ("{n} tokens per minute", "{n} Tokens pro Minute"),
+    "n_tokens_per_minute_one": ("{n} token per minute", "{n} Token pro Minute"),
+}
 
 KEY_LIMITS: Final[dict[str, tuple[str, str]]] = {
     "key_limits": ("Keys' own limits", "Eigene Limits der Schlüssel"),
