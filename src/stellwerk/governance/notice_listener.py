@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from stellwerk.errors import NotListening
-from stellwerk.governance.redis_pool import RedisHealth
+from stellwerk.governance.redis_pool import RedisHealth, cancelling, rest
 
 log = logging.getLogger("stellwerk.governance")
 
@@ -83,7 +83,7 @@ class NoticeListener:
                     if task is not None and task.cancelling():  # a cancel redis-py turned into
                         raise  # an error of its own (its connection closed under it): stop
                     self._lost(exc)
-                await asyncio.sleep(RECONNECT_S)
+                await rest(RECONNECT_S)
         finally:
             self.listening = False
 
@@ -151,6 +151,8 @@ class NoticeListener:
         wanted = {self.channel, self._probe_channel}
         while wanted:
             message = await pubsub.get_message(timeout=self._probe_s)
+            if cancelling():  # redis-py may take a cancel in and answer nothing
+                raise asyncio.CancelledError
             if message is None:
                 raise NotListening(
                     f"Redis did not confirm the subscription within {self._probe_s}s"
@@ -162,6 +164,8 @@ class NoticeListener:
         probing = False
         while True:
             message = await pubsub.get_message(timeout=self._probe_s)
+            if cancelling():  # redis-py may take a cancel in and answer nothing
+                raise asyncio.CancelledError
             if message is None:
                 if probing:
                     raise NotListening(f"its own probe did not come back within {self._probe_s}s")

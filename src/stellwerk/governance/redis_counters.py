@@ -34,7 +34,6 @@ and at ``close``. The request was answered and recorded: its cost must reach the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
@@ -42,7 +41,7 @@ from typing import Any
 
 from stellwerk.errors import CountersUnavailable
 from stellwerk.governance.pending_settlements import PendingSettlements, Settlement
-from stellwerk.governance.redis_pool import COUNTERS, RedisHealth, pooled_client
+from stellwerk.governance.redis_pool import COUNTERS, RedisHealth, pooled_client, rest
 from stellwerk.policy.counters import Charge, Counters, Refused
 
 log = logging.getLogger("stellwerk.limits")
@@ -268,14 +267,14 @@ class RedisCounters(Counters):
                 await self._call_plain("SET", live, 1, "EX", LIVENESS_TTL_S)
             except CountersUnavailable:
                 failing = True
-                await asyncio.sleep(RETRY_S)
+                await rest(RETRY_S)
                 continue
             if failing:  # Redis is back, perhaps emptied: seed now, not at the next request
                 failing = False
                 if self._seeder is not None:
                     await self._seeder()
             waiting = await self.apply_pending()  # settlements of requests ended meanwhile
-            await asyncio.sleep(RETRY_S if waiting else LIVENESS_TTL_S / 3)
+            await rest(RETRY_S if waiting else LIVENESS_TTL_S / 3)
 
     async def warn_if_evicting(self) -> str | None:
         """Log a warning, and return the policy, when Redis may evict keys to free memory: an

@@ -73,7 +73,7 @@ class RedisHealth:
         outlives Redis's outages (the counters' liveness, the seeding) would take for one and
         go on, the cancellation lost (a gateway's stop then waited for it). The cancellation is
         raised instead."""
-        if _cancelling():
+        if cancelling():
             raise asyncio.CancelledError from exc
         if not self._failing:
             self._since = time.monotonic()
@@ -101,10 +101,21 @@ class RedisHealth:
         return self._failing.get(part)
 
 
-def _cancelling() -> bool:
-    """Whether the task running now is being cancelled (``False`` outside the event loop)."""
+def cancelling() -> bool:
+    """Whether the task running now is being cancelled (``False`` outside the event loop): a
+    cancel redis-py took in (its client answers one with an error of its own, or with nothing,
+    as ``PubSub.get_message`` may) left the task running with its cancellation pending."""
     try:
         task = asyncio.current_task()
     except RuntimeError:  # no running loop: a worker thread
         return False
     return task is not None and task.cancelling() > 0
+
+
+async def rest(seconds: float) -> None:
+    """A Redis loop's pause: ``asyncio.sleep``, unless the task is being cancelled (``cancelling``):
+    then the cancellation, which a loop that outlives Redis's outages would otherwise never see
+    again (a gateway's stop waited for it)."""
+    if cancelling():
+        raise asyncio.CancelledError
+    await asyncio.sleep(seconds)

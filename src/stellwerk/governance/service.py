@@ -31,6 +31,7 @@ from stellwerk.errors import CountersUnavailable
 from stellwerk.governance.admin import Administration, Evaluated
 from stellwerk.governance.counters import InProcessCounters
 from stellwerk.governance.notices import Announcement, Notices
+from stellwerk.governance.redis_pool import rest
 from stellwerk.governance.snapshot import Snapshot, read_snapshot
 from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.in_thread import in_thread
@@ -143,7 +144,7 @@ class Governance:
             except Exception as exc:
                 if not outage.failed(exc):
                     log.exception("governance refresh failed; keeping the previous snapshot")
-            await asyncio.sleep(refresh_seconds)
+            await rest(refresh_seconds)  # a cancel redis-py took in ends the loop here
             since_retention += refresh_seconds
 
     async def seed_month_spend(self, now: datetime | None = None) -> None:
