@@ -44,7 +44,7 @@ def test_the_rewrite_matches_what_the_pattern_matches(pattern: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "pattern", [r"\bword", r"^(a)\1$", r"^\p{L}$", r"^[\W]$", r"^[a-\d]$", "a\\"]
+    "pattern", [r"\bword", r"^(a)\1$", r"^\p{L}$", r"^[a-\d]$", "a\\"]
 )
 def test_an_escape_without_an_exact_form_is_refused(pattern: str) -> None:
     with pytest.raises(PatternProblem):
