@@ -43,9 +43,7 @@ def test_the_rewrite_matches_what_the_pattern_matches(pattern: str) -> None:
         assert (re.search(written, sample, re.ASCII) is not None) == expected, (pattern, sample)
 
 
-@pytest.mark.parametrize(
-    "pattern", [r"\bword", r"^(a)\1$", r"^\p{L}$", r"^[a-\d]$", "a\\"]
-)
+@pytest.mark.parametrize("pattern", [r"\bword", r"^(a)\1$", r"^\p{L}$", r"^[a-\d]$", "a\\"])
 def test_an_escape_without_an_exact_form_is_refused(pattern: str) -> None:
     with pytest.raises(PatternProblem):
         portable_pattern(pattern)
