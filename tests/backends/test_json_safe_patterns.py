@@ -12,6 +12,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -20,6 +22,7 @@ from stellwerk.backends.dialects import generic, llamacpp
 from stellwerk.backends.json_strings import json_safe
 from stellwerk.backends.portable_patterns import PatternProblem, portable_pattern
 from stellwerk.backends.types import ChatRequest
+from tests.fixtures.llama import require_llama
 
 #: the answer's characters, as the model writes them inside the JSON string's quotes
 WRITTEN = ['"', "\\", "n", "u", "0", "1", "b", "a", "x", "y", "\n", "\t"]
@@ -110,7 +113,7 @@ def test_the_json_safe_forms(pattern: str, sent: str) -> None:
         (
             r"^[^\S]$",
             r"^[\x09-\x0D\x20\xA0\u1680\u2000-\u200A\u2028-\u2029\u202F\u205F\u3000\uFEFF]$",
-        ),  # noqa: E501
+        ),
         (r"^[^\0]$", r"^[^\x00]$"),
         ('^x"$', r"^x[\x22]$"),
     ],
@@ -167,3 +170,72 @@ def test_llama_cpp_and_ollama_get_json_safe_patterns_and_generic_servers_do_not(
         assert answer["properties"]["v"]["pattern"] == expected, wire
         parameters = wire["tools"][0]["function"]["parameters"]
         assert parameters["properties"]["v"]["pattern"] == expected, wire
+
+
+#: llama-cpp-python's converter, in a process of its own (the library loads llama.cpp): the
+#: grammar of each schema read from stdin
+_CONVERT = """
+import json, sys
+from llama_cpp.llama_grammar import json_schema_to_gbnf
+print(json.dumps([json_schema_to_gbnf(json.dumps(s)) for s in json.load(sys.stdin)]))
+"""
+#: the parts of a GBNF rule: a literal, a class, a rule's name, grouping, repeats
+_GBNF = re.compile(
+    r'\s+|(?P<literal>"(?:\\.|[^"\\])*")|(?P<cls>\[(?:\\.|[^\]\\])*\])'
+    r"|(?P<ref>[A-Za-z0-9-]+)|(?P<op>[()|*+?]|\{[0-9]*(?:,[0-9]*)?\})"
+)
+
+
+def _grammar_regex(grammar: str) -> re.Pattern[str]:
+    """The strings the grammar's ``root`` rule allows, as a Python regular expression (the
+    grammars made of a string schema refer to no rule recursively)."""
+    rules = dict(line.split(" ::= ", 1) for line in grammar.strip().splitlines() if " ::= " in line)
+
+    def rule(name: str, depth: int) -> str:
+        assert depth < 20, name
+        body, out, at = rules[name], [], 0
+        while at < len(body):
+            part = _GBNF.match(body, at)
+            assert part, (name, body[at:])
+            at = part.end()
+            if part["literal"]:
+                out.append(re.escape(json.loads(part["literal"])))
+            elif part["cls"]:
+                out.append(part["cls"])
+            elif part["ref"]:
+                out.append(f"(?:{rule(part['ref'], depth + 1)})")
+            elif part["op"]:
+                out.append("(?:" if part["op"] == "(" else part["op"])
+        return "".join(out)
+
+    return re.compile(rule("root", 0))
+
+
+def test_llama_cpp_pythons_grammar_allows_only_json_that_decodes_to_a_match(
+    request: pytest.FixtureRequest,
+) -> None:
+    """The grammar the server builds, read as a regular expression: every answer it allows is
+    a JSON string whose value matches the client's pattern. Before, the pattern ``x"y`` made a
+    grammar allowing only ``"x"y"``, no JSON."""
+    require_llama(request.config)
+    schemas = [
+        {"type": "string", "pattern": portable_pattern(p, json_safe=True)} for p, _ in PATTERNS
+    ]
+    converted = subprocess.run(
+        [sys.executable, "-c", _CONVERT],
+        input=json.dumps(schemas),
+        capture_output=True,
+        text=True,
+        timeout=120,  # a guard against a converter that loops, not a measurement
+        check=False,
+    )
+    assert converted.returncode == 0, converted.stderr[-2000:]
+    for (pattern, python), grammar in zip(PATTERNS, json.loads(converted.stdout), strict=True):
+        allowed = _grammar_regex(grammar)
+        matched = 0
+        for body in WRITTEN_BODIES:
+            if allowed.fullmatch(f'"{body}"'):
+                decoded = json.loads(f'"{body}"')  # raises on a raw quote, control or bad escape
+                assert re.search(python, decoded), (pattern, body, grammar)
+                matched += 1
+        assert matched, (pattern, grammar)

@@ -24,14 +24,18 @@ pattern with a small parser of their own. What they get wrong, and what is sent 
   server process dies parsing it, so such a count is refused; so are counted groups in counted
   groups whose counts multiplied pass it (``(a{0,999}){0,999}``: the server hangs for minutes).
 - NUL (``\\0``, ``\\x00``, ``\\u0000``) alone: llama.cpp ends a string at it (the server aborts),
-  and no JSON string the server writes can hold it raw; refused.
+  and no JSON string the server writes can hold it raw; refused (in a negated class, ``[^\\0]``,
+  which leaves it out, it is sent).
 - ``.`` excludes ECMAScript's four line terminators (the converters' dot only two), ``[^]`` is any
-  character, ``[]`` none (refused), a top-level ``|`` is put in a group (llama-cpp-python's
-  grammar would otherwise split the JSON string's quotes), an empty alternative or group
-  becomes an optional group, and a class is written with its ranges as ECMAScript reads them
-  (``[a-z-9]``: a dash of its own, sent as ``\\x2D``).
+  character, ``[]`` none (refused), a class holding a negated escape (``[\\s\\S]``, ``[\\W]``) is
+  written from the set of characters it means (``stellwerk.backends.char_sets``), a top-level
+  ``|`` is put in a group (llama-cpp-python's grammar would otherwise split the JSON string's
+  quotes), an empty alternative or group becomes an optional group, and a class is written with
+  its ranges as ECMAScript reads them (``[a-z-9]``: a dash of its own, sent as ``\\x2D``).
 
-Escapes are ``pattern_escapes``'s. Characters beyond the Basic Multilingual Plane are one
+Escapes are ``pattern_escapes``'s. For llama.cpp's grammar builders, which put the characters raw
+inside the answer's JSON string, ``json_safe`` writes each character as JSON writes it there
+(``stellwerk.backends.json_strings``). Characters beyond the Basic Multilingual Plane are one
 character to a grammar and two code units to ECMAScript (without the ``u`` flag): the one place the
 rewrite can differ, for ``.`` and negated classes meeting such a character.
 """

@@ -7,16 +7,18 @@ kills llama-cpp-python's server process, for every caller; a group ``(?:...)``, 
 written ``^...$`` drop the whole schema silently; a lone ``]`` loops the converter forever. So
 before a schema reaches a model server, every ``pattern`` is written in the forms they take,
 matching exactly the strings it matches in ECMAScript: its escapes by
-``stellwerk.backends.pattern_escapes`` (``\\d`` as ``[0-9]``, ``\\.`` as ``[\\x2E]``), the rest
-of its syntax by ``stellwerk.backends.pattern_syntax`` (``(?:X)`` as ``(X)``, ``abc`` as
-``^(any)*abc(any)*$``). The rewrite is exact, so it is made for every backend (vLLM reads both
-forms alike). A part without such a form (``\\b``, a back reference ``\\1``, ``\\p{L}``, a
-lookahead ``(?=``, a flag ``(?i)``, an anchor inside the pattern) is a ``PatternProblem``: the
-gateway refuses the schema with a 400 naming the pattern (``stellwerk.gateway.schema_shape``).
-The names of ``patternProperties`` are patterns too, written out and refused alike, so that a
-schema means one thing to every server: llama.cpp's grammar builders skip ``patternProperties``
-silently, a server that reads them gets the same expressions as a ``pattern``. The client's
-schema is not changed: the rewrite is made on the copy sent to the model server.
+``stellwerk.backends.pattern_escapes`` (``\\d`` as ``[0-9]``, ``\\.`` as ``[\\x2E]``), the rest of
+its syntax by ``stellwerk.backends.pattern_syntax`` (``(?:X)`` as ``(X)``, ``abc`` as
+``^(any)*abc(any)*$``). The rewrite is exact, so it is made for every backend (vLLM reads both forms
+alike); for a server whose grammar comes from llama.cpp's converters it is also ``json_safe``, each
+character written as it stands inside a JSON string (``stellwerk.backends.json_strings``). A part
+without such a form (``\\b``, a back reference ``\\1``, ``\\p{L}``, a lookahead ``(?=``, a flag
+``(?i)``, an anchor inside the pattern) is a ``PatternProblem``: the gateway refuses the schema with
+a 400 naming the pattern (``stellwerk.gateway.schema_shape``). The names of ``patternProperties``
+are patterns too, written out and refused alike, so that a schema means one thing to every server:
+llama.cpp's grammar builders skip ``patternProperties`` silently, a server that reads them gets the
+same expressions as a ``pattern``. The client's schema is not changed: the rewrite is made on the
+copy sent to the model server.
 
 A ``maxLength``, ``maxItems`` or ``maxProperties`` over ``MAX_OPTIONAL`` (pydantic's ``HttpUrl``
 has ``maxLength: 2083``) is left out of that copy: llama-cpp-python's converter nests the optional
