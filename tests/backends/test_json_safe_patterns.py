@@ -143,8 +143,9 @@ def test_a_class_of_nothing_or_of_nul_is_still_refused(pattern: str, said: str) 
 
 def test_nul_alone_has_no_json_safe_form() -> None:
     assert json_safe(((0, 0),)) is None
-    with pytest.raises(PatternProblem, match="NUL cannot be in a JSON string"):
-        portable_pattern(r"^[\x00-\x00]$", json_safe=True)
+    for json_safe_ in (False, True):
+        with pytest.raises(PatternProblem, match=r"\[\\x00-\\x00\] at 1: NUL cannot be in a JSON"):
+            portable_pattern(r"^[\x00-\x00]$", json_safe=json_safe_)
 
 
 def _asked(pattern: str) -> ChatRequest:

@@ -138,7 +138,7 @@ class _Reader:
         """One character of ``chars`` (not empty), as the grammar builders are to take it."""
         if self.json_safe:
             safe = json_safe(chars)
-            if safe is None:
+            if safe is None:  # NUL alone, refused where it is read
                 raise PatternProblem(f"the part before {self.index}: {_NUL}")
             return safe
         if chars == ALL:
@@ -301,9 +301,11 @@ class _Reader:
         self.index += 1
         chars = char_set(code for item in items for code in item.chars)
         chars = complement(chars) if negated else chars
+        shown = self.pattern[opened : self.index]
         if not chars:
-            shown = self.pattern[opened : self.index]
             raise PatternProblem(f"{shown} at {opened} (a class of no character) matches nothing")
+        if chars == ((0, 0),):
+            raise PatternProblem(f"{shown} at {opened}: {_NUL}")
         if self.json_safe or not items or any(item.negated for item in items):
             return self.one_of(chars)
         return "[" + "^" * negated + "".join(item.text for item in items) + "]"
