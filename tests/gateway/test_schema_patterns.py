@@ -384,3 +384,18 @@ def test_an_ollama_answer_held_to_a_quote_is_json_that_holds_it(gateway: Gateway
             options={"num_predict": 40},
         )
     assert json.loads(reply.message.content or "") == {"v": 'x"y'}, reply.message.content
+
+
+def test_a_forced_tool_call_held_to_a_quote_has_json_arguments_that_hold_it(
+    client: openai.OpenAI,
+) -> None:
+    completion = client.chat.completions.create(
+        model="tiny-small",
+        messages=[{"role": "user", "content": "Send it"}],
+        tools=[_tool(_pair('^x"y$'))],
+        tool_choice={"type": "function", "function": {"name": "send"}},
+        max_tokens=60,
+    )
+    calls = completion.choices[0].message.tool_calls
+    assert calls and calls[0].type == "function"
+    assert json.loads(calls[0].function.arguments) == {"v": 'x"y'}, calls[0].function.arguments
