@@ -22,7 +22,9 @@ HTTP 500, two things OpenAI's API allows (docs/backends-llamacpp.md):
   grammar); with several it is ``Untranslatable``, as the server can force one named tool only,
   not a call among several.
 
-llama.cpp's C++ ``llama-server`` takes these translated forms too.
+llama.cpp's C++ ``llama-server`` takes these translated forms too. Both build the answer's grammar
+with llama.cpp's JSON-schema converters, so the schemas' patterns sent to them are JSON-safe
+(``JSON_STRING_PATTERNS``; ``stellwerk.backends.json_strings``).
 
 Both send log probabilities only when asked for at least one alternative per token (``logprobs:
 true`` alone gets none from llama-cpp-python; ``top_logprobs: 0`` none from ``llama-server``):
@@ -80,6 +82,12 @@ def llamacpp(payload: JSON) -> JSON:
 def builtin_dialects() -> Mapping[str, Dialect]:
     """The translations by config ``dialect``."""
     return {"generic": generic, "llamacpp": llamacpp}
+
+
+#: dialects of servers whose grammar comes from llama.cpp's JSON-schema converters, which put a
+#: pattern's characters raw inside the JSON string: they are sent patterns that allow only what a
+#: JSON string may hold (``stellwerk.backends.json_strings``). vLLM reads decoded values.
+JSON_STRING_PATTERNS: frozenset[Dialect] = frozenset({llamacpp})
 
 
 def _forced(tools: Any) -> JSON:

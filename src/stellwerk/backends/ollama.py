@@ -98,7 +98,8 @@ def path_of(request: ChatRequest) -> str:
 
 
 def to_wire(model: str, request: ChatRequest, *, stream: bool) -> JSON:
-    params = portable_payload(request.params)  # the schemas' patterns as every server reads them
+    # the schemas' patterns as llama.cpp's grammar builder (Ollama's) is to read them
+    params = portable_payload(request.params, json_safe=True)
     payload: JSON = {"model": model, "stream": stream}
     if request.prompt is not None:
         payload.update(prompt=request.prompt, raw=True)

@@ -37,7 +37,7 @@ import orjson
 
 from stellwerk.backends import logprobs
 from stellwerk.backends.base import Backend
-from stellwerk.backends.dialects import Dialect, builtin_dialects, generic
+from stellwerk.backends.dialects import JSON_STRING_PATTERNS, Dialect, builtin_dialects, generic
 from stellwerk.backends.finish import CALLED, arguments_of, finish_of
 from stellwerk.backends.images import refuse_image_urls
 from stellwerk.backends.portable_patterns import portable_payload
@@ -93,7 +93,8 @@ def to_wire(model: str, request: ChatRequest, *, stream: bool, dialect: Dialect 
         payload["stream_options"] = {"include_usage": True}
     else:
         payload.pop("stream_options", None)
-    return dialect(portable_payload(payload))  # the schemas' patterns as every server reads them
+    # the schemas' patterns as every server reads them; JSON-safe where llama.cpp builds the grammar
+    return dialect(portable_payload(payload, json_safe=dialect in JSON_STRING_PATTERNS))
 
 
 def usage_from_wire(usage: Any, source: str = "backend") -> Usage | None:

@@ -7,7 +7,7 @@ escaped punctuation mark (``\\.``, ``\\/``) the mark itself. llama.cpp's grammar
 other the llama-cpp-python server process dies. So every escape is written as the same characters
 in those forms (``\\d`` as ``0-9``, ``\\.`` as ``\\x2E``), or is a ``PatternProblem`` when it has no
 such form (``\\b``, a word boundary; a back reference ``\\1``; ``\\p{L}``, which needs the ``u``
-flag; ``\\D`` inside a class). ``stellwerk.backends.pattern_syntax`` reads the rest of a pattern.
+flag). ``stellwerk.backends.pattern_syntax`` reads the rest of a pattern.
 """
 
 from __future__ import annotations
@@ -19,6 +19,23 @@ SPACE = (
     "\\t\\n\\x0B\\x0C\\r\\x20\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF"
 )
 CLASSES = {"d": DIGIT, "w": WORD, "s": SPACE}
+#: the same sets as ranges of code points (``stellwerk.backends.char_sets``)
+RANGES = {
+    DIGIT: ((0x30, 0x39),),
+    WORD: ((0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)),
+    SPACE: (
+        (0x09, 0x0D),
+        (0x20, 0x20),
+        (0xA0, 0xA0),
+        (0x1680, 0x1680),
+        (0x2000, 0x200A),
+        (0x2028, 0x2029),
+        (0x202F, 0x202F),
+        (0x205F, 0x205F),
+        (0x3000, 0x3000),
+        (0xFEFF, 0xFEFF),
+    ),
+}
 _KEPT = {"t": 0x09, "n": 0x0A, "r": 0x0D}  # read alike by ECMAScript and the grammar parsers
 _CONTROLS = {"v": "\\x0B", "f": "\\x0C"}
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -30,17 +47,13 @@ class PatternProblem(ValueError):
 
 def escape(pattern: str, index: int, in_class: bool) -> tuple[str, bool, int]:
     """The escape whose letter is at ``index`` as the inside of a class, whether that class is
-    negated, and how many characters the escape took after its backslash."""
+    negated (``\\D``: ``0-9``, negated), and how many characters the escape took after its
+    backslash."""
     letter = pattern[index]
     ahead = pattern[index + 1 : index + 2]
     if letter in CLASSES:
         return CLASSES[letter], False, 1
-    if letter in "DWS":
-        if in_class:
-            raise PatternProblem(
-                f"\\{letter} inside a character class has no exact form the model servers read;"
-                f" write the class out (\\{letter} is [^{CLASSES[letter.lower()]}])"
-            )
+    if letter in "DWS":  # inside a class: the class is written from its set (char_sets)
         return CLASSES[letter.lower()], True, 1
     if letter in _KEPT:
         return "\\" + letter, False, 1
@@ -68,6 +81,15 @@ def escape(pattern: str, index: int, in_class: bool) -> tuple[str, bool, int]:
     if letter in "kcux":  # a named back reference, or an escape cut short
         raise PatternProblem(f"\\{letter} here is not supported by the model servers")
     return literal(letter), False, 1
+
+
+def ranges_of(written: str) -> tuple[tuple[int, int], ...]:
+    """The code points an escape was written as (``0-9``: 0x30 to 0x39)."""
+    if written in RANGES:
+        return RANGES[written]
+    code = code_point(written)
+    assert code is not None, written  # every other escape is one character
+    return ((code, code),)
 
 
 def code_point(written: str) -> int | None:

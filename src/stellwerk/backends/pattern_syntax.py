@@ -24,14 +24,18 @@ pattern with a small parser of their own. What they get wrong, and what is sent 
   server process dies parsing it, so such a count is refused; so are counted groups in counted
   groups whose counts multiplied pass it (``(a{0,999}){0,999}``: the server hangs for minutes).
 - NUL (``\\0``, ``\\x00``, ``\\u0000``) alone: llama.cpp ends a string at it (the server aborts),
-  and no JSON string the server writes can hold it raw; refused.
+  and no JSON string the server writes can hold it raw; refused (in a negated class, ``[^\\0]``,
+  which leaves it out, it is sent).
 - ``.`` excludes ECMAScript's four line terminators (the converters' dot only two), ``[^]`` is any
-  character, ``[]`` none (refused), a top-level ``|`` is put in a group (llama-cpp-python's
-  grammar would otherwise split the JSON string's quotes), an empty alternative or group
-  becomes an optional group, and a class is written with its ranges as ECMAScript reads them
-  (``[a-z-9]``: a dash of its own, sent as ``\\x2D``).
+  character, ``[]`` none (refused), a class holding a negated escape (``[\\s\\S]``, ``[\\W]``) is
+  written from the set of characters it means (``stellwerk.backends.char_sets``), a top-level
+  ``|`` is put in a group (llama-cpp-python's grammar would otherwise split the JSON string's
+  quotes), an empty alternative or group becomes an optional group, and a class is written with
+  its ranges as ECMAScript reads them (``[a-z-9]``: a dash of its own, sent as ``\\x2D``).
 
-Escapes are ``pattern_escapes``'s. Characters beyond the Basic Multilingual Plane are one
+Escapes are ``pattern_escapes``'s. For llama.cpp's grammar builders, which put the characters raw
+inside the answer's JSON string, ``json_safe`` writes each character as JSON writes it there
+(``stellwerk.backends.json_strings``). Characters beyond the Basic Multilingual Plane are one
 character to a grammar and two code units to ECMAScript (without the ``u`` flag): the one place the
 rewrite can differ, for ``.`` and negated classes meeting such a character.
 """
@@ -41,11 +45,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stellwerk.backends.pattern_escapes import PatternProblem, code_point, escape, literal
+from stellwerk.backends.char_sets import ALL, CharSet, char_set, complement, holds, written
+from stellwerk.backends.json_strings import UNSAFE, json_safe
+from stellwerk.backends.pattern_escapes import (
+    PatternProblem,
+    code_point,
+    escape,
+    literal,
+    ranges_of,
+)
 
 _TERMINATORS = "\\n\\r\\u2028\\u2029"
 _DOT = f"[^{_TERMINATORS}]"  # ECMAScript's . without the s flag
 _ANY = f"({_DOT}|[{_TERMINATORS}])"  # any character: [^] or [\s\S]
+_DOT_SET = complement(char_set([(0x0A, 0x0A), (0x0D, 0x0D), (0x2028, 0x2029)]))
 _BRACED = re.compile(r"\{([0-9]+)(,([0-9]*))?\}")  # ECMAScript's only braced quantifiers
 _SPECIAL = frozenset('|.()[]{}*+?^$\\"')  # sent as a class (a quote: the JSON string's end)
 _CLASS_SPECIAL = frozenset('[]\\-^"')
@@ -63,15 +76,16 @@ MAX_OPTIONAL = 1000
 _NUL = "NUL cannot be in a JSON string the server writes"
 
 
-def portable_pattern(pattern: str) -> str:
+def portable_pattern(pattern: str, *, json_safe: bool = False) -> str:
     """``pattern`` in the syntax the grammar builders take, matching exactly what it matches in
     ECMAScript (see the module's docstring); a ``PatternProblem`` naming the part that has no
-    such form."""
-    reader = _Reader(pattern)
+    such form. ``json_safe``: each character as it stands inside a JSON string
+    (``stellwerk.backends.json_strings``), for llama.cpp's grammar builders."""
+    reader = _Reader(pattern, json_safe=json_safe)
     alternatives = reader.alternatives(0)
     if reader.index < len(pattern):
         raise PatternProblem(f"')' at {reader.index} closes no group")
-    bodies = [alternative.anchored() for alternative in alternatives]
+    bodies = [alternative.anchored(reader.one_of(ALL)) for alternative in alternatives]
     return "^" + (bodies[0] if len(bodies) == 1 else _group(bodies)) + "$"
 
 
@@ -83,10 +97,10 @@ class _Alternative:
     start: bool
     end: bool
 
-    def anchored(self) -> str:
+    def anchored(self, any_char: str) -> str:
         """The alternative matching a whole string: any characters where it was not anchored."""
-        before = "" if self.start else _ANY + "*"
-        after = "" if self.end or (not self.body and before) else _ANY + "*"
+        before = "" if self.start else any_char + "*"
+        after = "" if self.end or (not self.body and before) else any_char + "*"
         return before + self.body + after
 
 
@@ -113,11 +127,23 @@ class _Reader:
     """Reads a pattern left to right (ECMAScript's grammar, with its Annex B for web browsers,
     which JSON Schema validators follow), writing each part as it is read."""
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, *, json_safe: bool) -> None:
         self.pattern = pattern
+        self.json_safe = json_safe
         self.index = 0
         self._repeats = [1]  # per open group: the most repeats of one of its terms so far
         self._atom_repeats = 1  # the repeats inside the atom just read (a group's)
+
+    def one_of(self, chars: CharSet) -> str:
+        """One character of ``chars`` (not empty), as the grammar builders are to take it."""
+        if self.json_safe:
+            safe = json_safe(chars)
+            if safe is None:  # NUL alone, refused where it is read
+                raise PatternProblem(f"the part before {self.index}: {_NUL}")
+            return safe
+        if chars == ALL:
+            return _ANY
+        return _DOT if chars == _DOT_SET else written(chars)
 
     def _peek(self, ahead: int = 0) -> str:
         return self.pattern[self.index + ahead : self.index + ahead + 1]
@@ -198,7 +224,7 @@ class _Reader:
             raise PatternProblem(f"the quantifier at {self.index} repeats nothing")
         if char == ".":
             self.index += 1
-            return _DOT
+            return self.one_of(_DOT_SET)
         if char == "[":
             return self._class()
         if char == "(":
@@ -208,10 +234,15 @@ class _Reader:
             body, negated = self._escape(in_class=False)
             if code_point(body) == 0:
                 raise PatternProblem(f"{self.pattern[at : self.index]} at {at}: {_NUL}")
+            if self.json_safe:
+                chars = char_set(ranges_of(body))
+                return self.one_of(complement(chars) if negated else chars)
             return f"[{'^' if negated else ''}{body}]"
         self.index += 1
         if char == "\0":
             raise PatternProblem(f"the character at {self.index - 1}: {_NUL}")
+        if self.json_safe and holds(UNSAFE, ord(char)):
+            return self.one_of(((ord(char), ord(char)),))
         return char if char.isprintable() and char not in _SPECIAL else f"[{literal(char)}]"
 
     def _escape(self, *, in_class: bool) -> tuple[str, bool]:
@@ -256,51 +287,77 @@ class _Reader:
         )
 
     def _class(self) -> str:
+        """A class as it is written (``[^a-z]``), or, holding a negated escape (``[\\s\\S]``)
+        or for a JSON-safe grammar, from the set of its characters."""
         opened = self.index
         self.index += 1
         negated = self._peek() == "^"
         self.index += negated
-        items: list[str] = []
+        items: list[_Part] = []
         while self._peek() != "]":
             if not self._peek():
                 raise PatternProblem(f"the character class opened at {opened} is not closed")
-            items.append(self._class_part())
+            items.append(self._class_part(negated))
         self.index += 1
-        if not items:
-            if negated:
-                return _ANY
-            raise PatternProblem(f"[] at {opened} (a class of no character) matches nothing")
-        return "[" + "^" * negated + "".join(items) + "]"
+        chars = char_set(code for item in items for code in item.chars)
+        chars = complement(chars) if negated else chars
+        shown = self.pattern[opened : self.index]
+        if not chars:
+            raise PatternProblem(f"{shown} at {opened} (a class of no character) matches nothing")
+        if chars == ((0, 0),):
+            raise PatternProblem(f"{shown} at {opened}: {_NUL}")
+        if self.json_safe or not items or any(item.negated for item in items):
+            return self.one_of(chars)
+        return "[" + "^" * negated + "".join(item.text for item in items) + "]"
 
-    def _class_part(self) -> str:
+    def _class_part(self, negated: bool) -> _Part:
         """One character, class escape or range; a dash next to a class escape (``[\\w-.]``)
-        is the dash itself, as ECMAScript reads it there."""
+        is the dash itself, as ECMAScript reads it there. NUL only in a ``negated`` class
+        (``[^\\0]``), which leaves it out."""
         at = self.index
-        first, low = self._class_atom()
+        first = self._class_atom()
         if self._peek() != "-" or self._peek(1) in ("", "]"):
-            if low == 0:
+            if first.code == 0 and not negated:
                 raise PatternProblem(f"{self.pattern[at : self.index]} at {at}: {_NUL}")
             return first
         at = self.index
         self.index += 1
-        second, high = self._class_atom()
-        if low is None:
-            return first + "\\x2D" + second
-        if high is None:
+        second = self._class_atom()
+        if first.code is None:
+            dash = _Part("\\x2D", ((0x2D, 0x2D),), code=0x2D)
+            return _Part(
+                first.text + dash.text + second.text,
+                first.chars + dash.chars + second.chars,
+                first.negated or second.negated,
+            )
+        if second.code is None:
             raise PatternProblem(
                 f"a range ending in a class escape ({self.pattern[at - 1 : self.index]!r}) is"
                 " ambiguous; put the dash last in the class or escape it (\\-)"
             )
-        if high < low:
+        if second.code < first.code:
             raise PatternProblem(f"the range at {at - 1} is out of order")
-        return f"{first}-{second}"
+        return _Part(f"{first.text}-{second.text}", ((first.code, second.code),))
 
-    def _class_atom(self) -> tuple[str, int | None]:
-        """A class's character (its code) or class escape (``None``)."""
+    def _class_atom(self) -> _Part:
+        """A class's character or class escape."""
         char = self._peek()
         if char == "\\":
-            body, _ = self._escape(in_class=True)
-            return body, code_point(body)
+            body, negated = self._escape(in_class=True)
+            chars = char_set(ranges_of(body))
+            code = code_point(body)
+            return _Part(body, complement(chars) if negated else chars, negated, code)
         self.index += 1
         shown = char if char.isprintable() and char not in _CLASS_SPECIAL else literal(char)
-        return shown, ord(char)
+        return _Part(shown, ((ord(char), ord(char)),), code=ord(char))
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """A part of a class: as it is written (``a-z``, ``0-9``), its characters, and whether it is
+    a negated escape (``\\S``), which has no written form inside a class."""
+
+    text: str
+    chars: CharSet
+    negated: bool = False
+    code: int | None = None  # the one character it is (``a``, ``\\x2E``); None: a set or range
