@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from tests.cli.test_governance_cmd import run
+from tests.cli.test_whole_number import flat
 from tests.governance.factories import model
 
 
@@ -64,26 +65,42 @@ def test_set_changes_one_limit_keeps_the_rest_and_clears_with_none(config_path: 
 
 
 @pytest.mark.parametrize(
-    ("option", "value", "field"),
+    ("option", "value", "said"),
     [
         ("--monthly-budget", "1e303", "monthly_budget"),
         ("--monthly-budget", "nan", "monthly_budget"),
         ("--monthly-budget", "-1", "monthly_budget"),
-        ("--requests-per-minute", "99999999999999999999999", "requests_per_minute"),
-        ("--tokens-per-minute", str(2**63), "tokens_per_minute"),
-        ("--tokens-per-minute", "lots", "tokens_per_minute"),
+        (
+            "--requests-per-minute",
+            "99999999999999999999999",
+            "'--requests-per-minute': 99999999999999999999999 is more than 1000000000, the most",
+        ),
+        (
+            "--tokens-per-minute",
+            str(2**63),
+            f"'--tokens-per-minute': {2**63} is more than 1000000000, the most it may be",
+        ),
+        ("--tokens-per-minute", "lots", "'--tokens-per-minute': 'lots' is not a whole number"),
+        # "-1" said "Input should be a valid integer", "0" "Input should be greater than 0"
+        ("--requests-per-minute", "-1", "'--requests-per-minute': -1 is less than 1, the least"),
+        ("--tokens-per-minute", "0", "'--tokens-per-minute': 0 is less than 1, the least it"),
     ],
 )
-def test_set_refuses_unbounded_numbers_naming_the_field(
-    config_path: Path, option: str, value: str, field: str
+def test_set_refuses_unbounded_numbers_saying_what_is_wrong(
+    config_path: Path, option: str, value: str, said: str
 ) -> None:
     code, _, err = run(
         "limits", "set", "-c", str(config_path), "--department", "finance", option, value,
         "--reason", "try",
     )  # fmt: skip
     assert code == 2
-    assert field in err
-    assert shown(config_path)["finance"]["monthly_budget"] is None
+    assert said in flat(err), err
+    finance = shown(config_path)["finance"]
+    assert [finance[f] for f in ("requests_per_minute", "tokens_per_minute", "monthly_budget")] == [
+        None,
+        None,
+        None,
+    ]
 
 
 # " 5" and "5 " were set as 5 by the CLI, which the admin API refuses (walk 19, B2)

@@ -35,17 +35,19 @@ def calibrate(
     ] = None,
     limit: Annotated[
         int | None,
-        typer.Option(parser=whole(), help="At most N prompts, taken from every task in turn."),
+        typer.Option(
+            parser=whole(least=1), help="At most N prompts, taken from every task in turn."
+        ),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option(parser=whole(), help="Requests in flight per backend.")
+        int, typer.Option(parser=whole(least=1), help="Requests in flight per backend.")
     ] = 2,
     out: Annotated[
         Path | None,
         typer.Option(help="Outcomes JSONL (default: BANK-calibrated.jsonl in this folder)."),
     ] = None,
     max_tokens: Annotated[
-        int, typer.Option(parser=whole(), help="Answer length limit per prompt.")
+        int, typer.Option(parser=whole(least=1), help="Answer length limit per prompt.")
     ] = 512,
     timeout: Annotated[
         float | None,

@@ -40,16 +40,32 @@ def _scope(department: str | None, key: str | None) -> tuple[str, str] | None:
     return None
 
 
-def _value(text: str) -> str | int | None:
-    """A limit as typed: ``none`` clears it; whole numbers of ASCII digits stay integers (the
-    rate limits are integers; ``str.isdigit`` takes other scripts' digits too); anything else,
-    blanks around it included, is passed on as text and checked by the service, a budget by the
-    admin API's rule for text (``governance.budgets.parse_limits``), naming the field: the CLI
-    refuses what the admin API refuses, in its words (``' 5' is not a plain amount ... no
-    spaces``)."""
+def _value(field: str, text: str) -> str | int | None:
+    """A limit as typed: ``none`` clears it. A rate limit is a whole number from 1 to its bound
+    (``cli/whole_number.py``), else a usage error naming the option and what is wrong
+    (``Invalid value for '--requests-per-minute': -1 is less than 1, the least it may be; or
+    'none' for unlimited``; it said ``not a valid integer``). A budget is passed on as text and
+    checked by the service, by the admin API's rule for text (``governance.budgets.parse_limits``),
+    naming the field: the CLI refuses what the admin API refuses, in its words (``' 5' is not a
+    plain amount ... no spaces``)."""
+    from stellwerk.cli.whole_number import whole
+    from stellwerk.config.governance import MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE
+
     if text.lower() in _CLEAR:
         return None
-    return int(text) if text.isascii() and text.isdigit() else text
+    most = {
+        "requests_per_minute": MAX_REQUESTS_PER_MINUTE,
+        "tokens_per_minute": MAX_TOKENS_PER_MINUTE,
+    }
+    if field not in most:
+        return text
+    try:
+        return whole(least=1, most=most[field])(text)
+    except ValueError as exc:
+        option = "--" + field.replace("_", "-")
+        raise typer.BadParameter(
+            f"{exc}; or 'none' for unlimited", param_hint=f"'{option}'"
+        ) from exc
 
 
 def _row(name: str, limits: dict[str, Any]) -> str:
@@ -138,7 +154,7 @@ def limits_set(
         "tokens_per_minute": tokens_per_minute,
         "monthly_budget": monthly_budget,
     }
-    changes = {name: _value(text) for name, text in given.items() if text is not None}
+    changes = {name: _value(name, text) for name, text in given.items() if text is not None}
     try:
         scope = _scope(department, key)
         if scope is None:
