@@ -15,9 +15,11 @@ from stellwerk.cli.main import build_app
 from tests.cli.test_governance_cmd import run
 
 
-def _int_options(app: typer.Typer, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """(command path..., option) of every ``int`` option of ``app``'s commands, read from their
-    signatures as Typer reads them."""
+def options_of(
+    app: typer.Typer, kinds: tuple[object, ...], path: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    """(command path..., option) of every option of ``app``'s commands whose type is one of
+    ``kinds``, read from their signatures as Typer reads them."""
     for command in app.registered_commands:
         assert command.callback is not None
         name = command.name or command.callback.__name__.replace("_", "-")
@@ -25,7 +27,7 @@ def _int_options(app: typer.Typer, path: tuple[str, ...] = ()) -> Iterator[tuple
             if get_origin(parameter.annotation) is not Annotated:
                 continue
             kind, info = get_args(parameter.annotation)[:2]
-            if kind in (int, int | None) and isinstance(info, typer.models.OptionInfo):
+            if kind in kinds and isinstance(info, typer.models.OptionInfo):
                 # in Annotated, Typer reads a first positional "--name" as a declaration
                 given = [info.default, *(info.param_decls or ())]
                 declared = [d for d in given if isinstance(d, str) and d.startswith("--")]
@@ -33,10 +35,10 @@ def _int_options(app: typer.Typer, path: tuple[str, ...] = ()) -> Iterator[tuple
                 yield (*path, name, option)
     for group in app.registered_groups:
         assert group.typer_instance is not None and group.name is not None
-        yield from _int_options(group.typer_instance, (*path, group.name))
+        yield from options_of(group.typer_instance, kinds, (*path, group.name))
 
 
-OPTIONS = sorted(_int_options(build_app()))
+OPTIONS = sorted(options_of(build_app(), (int, int | None)))
 
 
 def flat(text: str) -> str:

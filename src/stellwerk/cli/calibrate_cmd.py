@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from stellwerk.cli.plain_number import plain
 from stellwerk.cli.whole_number import whole
 from stellwerk.errors import StellwerkError
 
@@ -51,7 +52,10 @@ def calibrate(
     ] = 512,
     timeout: Annotated[
         float | None,
-        typer.Option(help="Seconds per answer (default: the backend's timeouts.total)."),
+        typer.Option(
+            parser=plain(above=0),
+            help="Seconds per answer (default: the backend's timeouts.total).",
+        ),
     ] = None,
     grader: Annotated[
         list[str] | None,
@@ -70,7 +74,8 @@ def calibrate(
         ),
     ] = False,
     code_timeout: Annotated[
-        float, typer.Option(help="Wall-clock seconds per sandboxed code run.")
+        float,
+        typer.Option(parser=plain(above=0), help="Wall-clock seconds per sandboxed code run."),
     ] = 10.0,
     code_python: Annotated[
         str | None,

@@ -34,9 +34,9 @@ class WholeNumber:
         # a default comes as the int it is; a value given, as the text typed
         number = value if isinstance(value, int) else _number(value)
         if self.least is not None and number < self.least:
-            raise _refusal(f"{number} is less than {self.least}, the least it may be")
+            raise refusal(f"{number} is less than {self.least}, the least it may be")
         if self.most is not None and number > self.most:
-            raise _refusal(f"{number} is more than {self.most}, the most it may be")
+            raise refusal(f"{number} is more than {self.most}, the most it may be")
         return number
 
 
@@ -56,11 +56,11 @@ def _number(text: str) -> int:
 
     problem = whole_problem(text)
     if problem is not None:
-        raise _refusal(problem)
+        raise refusal(problem)
     return int(text)
 
 
-def _refusal(message: str) -> PydanticCustomError:
+def refusal(message: str) -> PydanticCustomError:
     """A ``ValueError`` whose text is ``message`` alone: Typer's pydantic coercion shows a custom
     error's text without pydantic's ``Value error,`` before it, Click's ``FuncParamType`` shows
     any ``ValueError``'s text; both name the option. Imported here: the CLI starts without
