@@ -9,7 +9,7 @@ and spend print with all six decimals (exact micro-units).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,13 +24,16 @@ from stellwerk.cli.governance_cmd import (
 )
 from stellwerk.errors import InvalidRequest, StellwerkError
 
+if TYPE_CHECKING:
+    from stellwerk.governance.budgets import ScopeKind
+
 _CLEAR = ("none", "unlimited")
 Value = Annotated[
     str | None, typer.Option(show_default=False, help="A number, or 'none' for unlimited.")
 ]
 
 
-def _scope(department: str | None, key: str | None) -> tuple[str, str] | None:
+def _scope(department: str | None, key: str | None) -> tuple[ScopeKind, str] | None:
     if department is not None and key is not None:
         raise InvalidRequest("give --department or --key, not both", param="scope")
     if department is not None:
@@ -117,11 +120,13 @@ def limits_show(
             keys = {key: keys.get(key, UNLIMITED)}
         groups = {
             "department": {
-                n: spent.department_json(n, v)
+                n: spent.scope_json("department", n, v)
                 for n, v in departments.items()
                 if key is None and department in (None, n)
             },
-            "key": {n: spent.key_json(n, v) for n, v in keys.items() if department is None},
+            "key": {
+                n: spent.scope_json("key", n, v) for n, v in keys.items() if department is None
+            },
         }
     except StellwerkError as exc:
         raise _fail(exc) from exc
@@ -168,19 +173,14 @@ def limits_set(
             if kind == "key":
                 gov.admin.keys.get(name, in_config=CONFIG_LIMITS)
             after = gov.admin.budgets.change_limits(
-                "key" if kind == "key" else "department",
-                name,
-                changes,
-                actor=_actor(),
-                reason=reason,
+                kind, name, changes, actor=_actor(), reason=reason
             )
             _told(gov.changed())
             spent = month_spend(gov.admin.ledger, department=department)
     except StellwerkError as exc:
         raise _fail(exc) from exc
     typer.echo(_header(kind, spent.month))
-    row = spent.key_json(name, after) if kind == "key" else spent.department_json(name, after)
-    typer.echo(_row(name, row))
+    typer.echo(_row(name, spent.scope_json(kind, name, after)))
 
 
 def register(app: typer.Typer) -> None:
