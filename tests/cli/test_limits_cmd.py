@@ -139,3 +139,32 @@ def test_show_and_set_refuse_an_unknown_key_alike(config_path: Path) -> None:
     assert shown[0] == changed[0] == 2
     assert "key-nope" in shown[2] and shown[2] == changed[2]
     assert "unlimited" not in shown[1]
+
+
+def test_show_fits_in_100_columns_with_every_figure_lined_up(config_path: Path) -> None:
+    """``limits show`` printed fixed widths, 118 columns whatever it showed, and a department
+    name past 24 characters pushed its row out of line with the headings."""
+    raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    raw["departments"].append({"name": "legal-and-compliance-office"})
+    config_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    c = str(config_path)
+    code, _, err = run(
+        "limits", "set", "-c", c, "--department", "legal-and-compliance-office",
+        "--monthly-budget", "1500.25", "--tokens-per-minute", "250000", "--reason", "r",
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, err = run("limits", "show", "-c", c)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 4 and max(map(len, lines)) <= 100, out
+    assert len({len(line) for line in lines}) == 1, out  # every column ends where its heading does
+    heading, *rows = (line.split() for line in lines)
+    assert heading[0] == "department" and heading[-1] == "remaining"
+    assert rows == [
+        ["legal", "120", "unlimited", "unlimited", "0.000000", "unlimited"],
+        ["finance", "unlimited", "unlimited", "unlimited", "0.000000", "unlimited"],
+        [
+            "legal-and-compliance-office", "unlimited", "250000", "1500.250000", "0.000000",
+            "1500.250000",
+        ],
+    ]  # fmt: skip

@@ -71,22 +71,51 @@ def _value(field: str, text: str) -> str | int | None:
         ) from exc
 
 
-def _row(name: str, limits: dict[str, Any]) -> str:
+_COLUMNS = (
+    ("req/min", "requests_per_minute"),
+    ("tokens/min", "tokens_per_minute"),
+    ("budget/month", "monthly_budget"),
+    ("spent {month}", "spent"),
+    ("remaining", "remaining"),
+)
+
+
+def _table(groups: dict[str, dict[str, dict[str, Any]]], month: str) -> list[str]:
+    """The lines of ``limits show`` (and ``set``): for each kind with rows, a heading line and a
+    line per department or key. Each column is as wide as its widest cell, across the kinds, so
+    that the figures line up and nothing is cut: about 75 columns for names of a dozen
+    characters, where fixed widths made 118 (and a name past 24 characters pushed its row out of
+    line)."""
+
     def cell(value: object) -> str:
         return "unlimited" if value is None else str(value)
 
-    return (
-        f"{name:<24}  {cell(limits['requests_per_minute']):>12}  "
-        f"{cell(limits['tokens_per_minute']):>12}  {cell(limits['monthly_budget']):>20}  "
-        f"{limits['spent']:>20}  {cell(limits['remaining']):>20}"
-    )
+    headings = [heading.format(month=month) for heading, _ in _COLUMNS]
+    rows = {
+        kind: [
+            (name, [cell(values[field]) for _, field in _COLUMNS]) for name, values in of.items()
+        ]
+        for kind, of in groups.items()
+        if of
+    }
+    if not rows:
+        return []
+    names = [text for kind, lines in rows.items() for text in (kind, *(n for n, _ in lines))]
+    first = max(map(len, names))
+    widths = [
+        max([len(heading), *(len(cells[i]) for lines in rows.values() for _, cells in lines)])
+        for i, heading in enumerate(headings)
+    ]
 
+    def line(name: str, cells: list[str]) -> str:
+        figures = "  ".join(f"{text:>{width}}" for text, width in zip(cells, widths, strict=True))
+        return f"{name:<{first}}  {figures}"
 
-def _header(kind: str, month: str) -> str:
-    return (
-        f"{kind:<24}  {'req/minute':>12}  {'tokens/minute':>12}  {'monthly budget':>20}  "
-        f"{'spent ' + month:>20}  {'remaining':>20}"
-    )
+    out: list[str] = []
+    for kind, lines in rows.items():
+        out.append(line(kind, headings))
+        out.extend(line(name, cells) for name, cells in lines)
+    return out
 
 
 def limits_show(
@@ -134,11 +163,8 @@ def limits_show(
         shown = {"month": spent.month, "departments": groups["department"], "keys": groups["key"]}
         typer.echo(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode())
         return
-    for kind, rows in groups.items():
-        if rows:
-            typer.echo(_header(kind, spent.month))
-            for name, values in rows.items():
-                typer.echo(_row(name, values))
+    for line in _table(groups, spent.month):
+        typer.echo(line)
 
 
 def limits_set(
@@ -179,8 +205,8 @@ def limits_set(
             spent = month_spend(gov.admin.ledger, department=department)
     except StellwerkError as exc:
         raise _fail(exc) from exc
-    typer.echo(_header(kind, spent.month))
-    typer.echo(_row(name, spent.scope_json(kind, name, after)))
+    for line in _table({kind: {name: spent.scope_json(kind, name, after)}}, spent.month):
+        typer.echo(line)
 
 
 def register(app: typer.Typer) -> None:
