@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from tests.cli.test_governance_cmd import run
+from tests.cli.test_whole_number import flat
 from tests.governance.factories import model
 
 
@@ -64,26 +65,42 @@ def test_set_changes_one_limit_keeps_the_rest_and_clears_with_none(config_path: 
 
 
 @pytest.mark.parametrize(
-    ("option", "value", "field"),
+    ("option", "value", "said"),
     [
         ("--monthly-budget", "1e303", "monthly_budget"),
         ("--monthly-budget", "nan", "monthly_budget"),
         ("--monthly-budget", "-1", "monthly_budget"),
-        ("--requests-per-minute", "99999999999999999999999", "requests_per_minute"),
-        ("--tokens-per-minute", str(2**63), "tokens_per_minute"),
-        ("--tokens-per-minute", "lots", "tokens_per_minute"),
+        (
+            "--requests-per-minute",
+            "99999999999999999999999",
+            "'--requests-per-minute': 99999999999999999999999 is more than 1000000000, the most",
+        ),
+        (
+            "--tokens-per-minute",
+            str(2**63),
+            f"'--tokens-per-minute': {2**63} is more than 1000000000, the most it may be",
+        ),
+        ("--tokens-per-minute", "lots", "'--tokens-per-minute': 'lots' is not a whole number"),
+        # "-1" said "Input should be a valid integer", "0" "Input should be greater than 0"
+        ("--requests-per-minute", "-1", "'--requests-per-minute': -1 is less than 1, the least"),
+        ("--tokens-per-minute", "0", "'--tokens-per-minute': 0 is less than 1, the least it"),
     ],
 )
-def test_set_refuses_unbounded_numbers_naming_the_field(
-    config_path: Path, option: str, value: str, field: str
+def test_set_refuses_unbounded_numbers_saying_what_is_wrong(
+    config_path: Path, option: str, value: str, said: str
 ) -> None:
     code, _, err = run(
         "limits", "set", "-c", str(config_path), "--department", "finance", option, value,
         "--reason", "try",
     )  # fmt: skip
     assert code == 2
-    assert field in err
-    assert shown(config_path)["finance"]["monthly_budget"] is None
+    assert said in flat(err), err
+    finance = shown(config_path)["finance"]
+    assert [finance[f] for f in ("requests_per_minute", "tokens_per_minute", "monthly_budget")] == [
+        None,
+        None,
+        None,
+    ]
 
 
 # " 5" and "5 " were set as 5 by the CLI, which the admin API refuses (walk 19, B2)
@@ -122,3 +139,32 @@ def test_show_and_set_refuse_an_unknown_key_alike(config_path: Path) -> None:
     assert shown[0] == changed[0] == 2
     assert "key-nope" in shown[2] and shown[2] == changed[2]
     assert "unlimited" not in shown[1]
+
+
+def test_show_fits_in_100_columns_with_every_figure_lined_up(config_path: Path) -> None:
+    """``limits show`` printed fixed widths, 118 columns whatever it showed, and a department
+    name past 24 characters pushed its row out of line with the headings."""
+    raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    raw["departments"].append({"name": "legal-and-compliance-office"})
+    config_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    c = str(config_path)
+    code, _, err = run(
+        "limits", "set", "-c", c, "--department", "legal-and-compliance-office",
+        "--monthly-budget", "1500.25", "--tokens-per-minute", "250000", "--reason", "r",
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, err = run("limits", "show", "-c", c)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 4 and max(map(len, lines)) <= 100, out
+    assert len({len(line) for line in lines}) == 1, out  # every column ends where its heading does
+    heading, *rows = (line.split() for line in lines)
+    assert heading[0] == "department" and heading[-1] == "remaining"
+    assert rows == [
+        ["legal", "120", "unlimited", "unlimited", "0.000000", "unlimited"],
+        ["finance", "unlimited", "unlimited", "unlimited", "0.000000", "unlimited"],
+        [
+            "legal-and-compliance-office", "unlimited", "250000", "1500.250000", "0.000000",
+            "1500.250000",
+        ],
+    ]  # fmt: skip

@@ -15,9 +15,11 @@ from stellwerk.cli.main import build_app
 from tests.cli.test_governance_cmd import run
 
 
-def _int_options(app: typer.Typer, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """(command path..., option) of every ``int`` option of ``app``'s commands, read from their
-    signatures as Typer reads them."""
+def options_of(
+    app: typer.Typer, kinds: tuple[object, ...], path: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    """(command path..., option) of every option of ``app``'s commands whose type is one of
+    ``kinds``, read from their signatures as Typer reads them."""
     for command in app.registered_commands:
         assert command.callback is not None
         name = command.name or command.callback.__name__.replace("_", "-")
@@ -25,7 +27,7 @@ def _int_options(app: typer.Typer, path: tuple[str, ...] = ()) -> Iterator[tuple
             if get_origin(parameter.annotation) is not Annotated:
                 continue
             kind, info = get_args(parameter.annotation)[:2]
-            if kind in (int, int | None) and isinstance(info, typer.models.OptionInfo):
+            if kind in kinds and isinstance(info, typer.models.OptionInfo):
                 # in Annotated, Typer reads a first positional "--name" as a declaration
                 given = [info.default, *(info.param_decls or ())]
                 declared = [d for d in given if isinstance(d, str) and d.startswith("--")]
@@ -33,13 +35,13 @@ def _int_options(app: typer.Typer, path: tuple[str, ...] = ()) -> Iterator[tuple
                 yield (*path, name, option)
     for group in app.registered_groups:
         assert group.typer_instance is not None and group.name is not None
-        yield from _int_options(group.typer_instance, (*path, group.name))
+        yield from options_of(group.typer_instance, kinds, (*path, group.name))
 
 
-OPTIONS = sorted(_int_options(build_app()))
+OPTIONS = sorted(options_of(build_app(), (int, int | None)))
 
 
-def _flat(text: str) -> str:
+def flat(text: str) -> str:
     """A usage error's text without its panel: one line, single spaces."""
     return " ".join(text.replace("│", " ").split())
 
@@ -57,8 +59,8 @@ def test_a_whole_number_option_takes_ascii_digits_only(option: tuple[str, ...], 
     # demo would start) but end with a usage error of its own
     code, out, err = run(*command, name, text, "surplus-1", "surplus-2")
     assert (code, out) == (2, "")
-    assert f"Invalid value for '{name}': {text!r} is not a whole number" in _flat(err)
-    assert "(the digits 0 to 9, no spaces)" in _flat(err)
+    assert f"Invalid value for '{name}': {text!r} is not a whole number" in flat(err)
+    assert "(the digits 0 to 9, no spaces)" in flat(err)
 
 
 @pytest.mark.parametrize(
@@ -68,6 +70,11 @@ def test_a_whole_number_option_takes_ascii_digits_only(option: tuple[str, ...], 
         (("router", "eval", "--rotations"), "0", 1),
         (("router", "eval", "--rotation"), "-1", 0),
         (("router", "rollback", "--to"), "-1", 0),
+        (("serve", "--port"), "-1", 0),
+        (("demo", "--port"), "-1", 0),
+        (("calibrate", "--limit"), "0", 1),
+        (("calibrate", "--concurrency"), "-2", 1),
+        (("calibrate", "--max-tokens"), "0", 1),
     ],
 )
 def test_a_number_below_the_least_is_refused_naming_it(
@@ -76,6 +83,14 @@ def test_a_number_below_the_least_is_refused_naming_it(
     *command, name = option
     code, out, err = run(*command, name, text, "surplus-1", "surplus-2")
     assert (code, out) == (2, "")
-    assert f"Invalid value for '{name}': {text} is less than {least}, the least it may be" in _flat(
+    assert f"Invalid value for '{name}': {text} is less than {least}, the least it may be" in flat(
         err
     )
+
+
+@pytest.mark.parametrize("command", [("serve",), ("demo",)])
+def test_a_port_above_65535_is_refused_naming_the_most(command: tuple[str, ...]) -> None:
+    """``serve --port -1`` ended in uvicorn's ``[Errno -8] Servname not supported``."""
+    code, out, err = run(*command, "--port", "65536", "surplus-1", "surplus-2")
+    assert (code, out) == (2, "")
+    assert "Invalid value for '--port': 65536 is more than 65535, the most it may be" in flat(err)

@@ -18,19 +18,13 @@ from tests.dashboard.client import login, post_form
 from tests.dashboard.conftest import ADMIN_KEY, DASHBOARD_ENV, dashboard_raw
 from tests.fixtures.gateway import Gateway, in_process, migrated_copy
 from tests.fixtures.llama import LlamaBackend
+from tests.fixtures.metrics import metric
 from tests.fixtures.waiting import until
 
 pytestmark = [pytest.mark.llama, pytest.mark.redis]
 
 ADMIN = {"authorization": f"Bearer {ADMIN_KEY}"}
 SAID = "1 of 2 replicas did not acknowledge a governance change within 2.0s"
-
-
-def _metric(gw: Gateway, name: str) -> float:
-    for line in gw.get("/metrics", headers=ADMIN).text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} is not in /metrics")
 
 
 def _new_key(gw: Gateway) -> dict[str, Any]:
@@ -70,7 +64,7 @@ def test_a_change_a_running_replica_did_not_acknowledge_is_told_where_it_was_mad
         )
         ready = gw.get("/readyz", headers=ADMIN).json()
         assert ready["governance_notices"] == {"listening": True, "error": None}, ready
-        assert _metric(gw, "stellwerk_governance_notices_up") == 1
+        assert metric(gw, "stellwerk_governance_notices_up", ADMIN) == 1
 
         direct.set(stalled, 1, ex=300)
         made = _new_key(gw)

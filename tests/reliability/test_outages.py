@@ -24,6 +24,7 @@ from tests.dashboard.client import login
 from tests.dashboard.conftest import ADMIN_KEY, DASHBOARD_ENV, dashboard_raw
 from tests.fixtures.gateway import KEYS, Gateway, in_process, migrated_copy, raw_config
 from tests.fixtures.llama import LlamaBackend
+from tests.fixtures.metrics import metric
 from tests.fixtures.tcp_proxy import tcp_proxy
 from tests.fixtures.waiting import WAIT_S, until
 
@@ -33,13 +34,6 @@ RESEARCH = {"authorization": f"Bearer {KEYS['research']}"}
 ADMIN = {"authorization": f"Bearer {ADMIN_KEY}"}
 CHAT = {"model": "tiny-small", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
 ROUTED = {**CHAT, "model": "auto", "messages": [{"role": "user", "content": "Explain the proof."}]}
-
-
-def _metric(gw: Gateway, name: str) -> float:
-    for line in gw.get("/metrics").text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} is not in /metrics")
 
 
 def _hides(text: str, port: int) -> None:
@@ -75,8 +69,8 @@ def test_a_replica_cut_off_from_redis_is_not_ready_until_redis_is_back(
             ]
             time.sleep(2)  # the outage goes on: the listener and the renewal try again
             down = gw.get("/readyz")
-            redis_up = _metric(gw, "stellwerk_redis_up")
-            notices_up = _metric(gw, "stellwerk_governance_notices_up")
+            redis_up = metric(gw, "stellwerk_redis_up")
+            notices_up = metric(gw, "stellwerk_governance_notices_up")
             proxy.start()
             until("/readyz is 200 again", lambda: gw.get("/readyz").status_code == 200)
             back = gw.post("/v1/chat/completions", json=CHAT, headers=RESEARCH)
@@ -133,7 +127,7 @@ def test_a_ledger_outage_shows_in_readyz_and_metrics_and_the_admin_side_gets_a_5
             time.sleep(3)  # the outage goes on: the governance refresh (1 s) tries again
             ready = gw.get("/readyz")
             figures = {
-                name: _metric(gw, f"stellwerk_ledger_{name}")
+                name: metric(gw, f"stellwerk_ledger_{name}")
                 for name in ("held", "capacity", "consecutive_failures", "failing_since_seconds")
             }
             admin = {p: gw.get(p, headers=ADMIN) for p in _ADMIN_READS}

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from stellwerk.cli.plain_number import plain
 from stellwerk.cli.whole_number import whole
 from stellwerk.errors import StellwerkError
 
@@ -35,21 +36,26 @@ def calibrate(
     ] = None,
     limit: Annotated[
         int | None,
-        typer.Option(parser=whole(), help="At most N prompts, taken from every task in turn."),
+        typer.Option(
+            parser=whole(least=1), help="At most N prompts, taken from every task in turn."
+        ),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option(parser=whole(), help="Requests in flight per backend.")
+        int, typer.Option(parser=whole(least=1), help="Requests in flight per backend.")
     ] = 2,
     out: Annotated[
         Path | None,
         typer.Option(help="Outcomes JSONL (default: BANK-calibrated.jsonl in this folder)."),
     ] = None,
     max_tokens: Annotated[
-        int, typer.Option(parser=whole(), help="Answer length limit per prompt.")
+        int, typer.Option(parser=whole(least=1), help="Answer length limit per prompt.")
     ] = 512,
     timeout: Annotated[
         float | None,
-        typer.Option(help="Seconds per answer (default: the backend's timeouts.total)."),
+        typer.Option(
+            parser=plain(above=0),
+            help="Seconds per answer (default: the backend's timeouts.total).",
+        ),
     ] = None,
     grader: Annotated[
         list[str] | None,
@@ -68,7 +74,8 @@ def calibrate(
         ),
     ] = False,
     code_timeout: Annotated[
-        float, typer.Option(help="Wall-clock seconds per sandboxed code run.")
+        float,
+        typer.Option(parser=plain(above=0), help="Wall-clock seconds per sandboxed code run."),
     ] = 10.0,
     code_python: Annotated[
         str | None,

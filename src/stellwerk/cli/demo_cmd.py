@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from stellwerk.cli.whole_number import whole
+from stellwerk.cli.whole_number import port_number
 from stellwerk.errors import StellwerkError
 
 NOTICE = """\
@@ -47,7 +47,7 @@ To use real models, write a config (`stellwerk init`, or examples/ollama.yaml) a
 
 def demo(
     port: Annotated[
-        int, typer.Option(parser=whole(), help="Port of the gateway (0: any free port).")
+        int, typer.Option(parser=port_number(), help="Port of the gateway (0: any free port).")
     ] = 8080,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     sample_traffic: Annotated[

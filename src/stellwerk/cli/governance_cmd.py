@@ -95,7 +95,9 @@ def _opened(config_path: Path, *, changes: bool) -> Iterator[Governance]:
 
 def _notices(config: StellwerkConfig) -> Notices:
     """The running gateways' change notices (Redis), or none when the Redis password's variable
-    is not set here (they follow at their poll then; said on stderr)."""
+    is not set here (they follow at their poll then; said on stderr). A replica that did not
+    acknowledge is said by ``_told`` alone, not logged too (the CLI's log goes to stderr as
+    well: the same line twice, three times with a start's seeding announced)."""
     import os
 
     from stellwerk.governance.counters import redis_password
@@ -110,7 +112,9 @@ def _notices(config: StellwerkConfig) -> Notices:
             err=True,
         )
         return build_notices(None, prefix=server.redis_prefix)
-    return build_notices(server.redis_url, prefix=server.redis_prefix, password=password)
+    return build_notices(
+        server.redis_url, prefix=server.redis_prefix, password=password, logs=False
+    )
 
 
 def _told(announced: Announcement) -> None:

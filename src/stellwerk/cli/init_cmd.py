@@ -18,6 +18,7 @@ import typer
 
 from stellwerk.cli import init_options
 from stellwerk.cli.init_proposal import Plan
+from stellwerk.cli.plain_number import plain
 from stellwerk.cli.whole_number import whole
 from stellwerk.errors import ConfigError
 
@@ -45,8 +46,13 @@ GPU_HELP = (
 
 def init(
     engine: Annotated[str | None, typer.Option(help=ENGINE_HELP)] = None,
-    gpu_memory: Annotated[float | None, typer.Option("--gpu-memory", help=GPU_HELP)] = None,
-    ram: Annotated[float | None, typer.Option(help="RAM in GB, when there is no GPU")] = None,
+    # their range is the configurator's (Needs: more than 0, at most MAX_MEMORY_GB)
+    gpu_memory: Annotated[
+        float | None, typer.Option("--gpu-memory", parser=plain(), help=GPU_HELP)
+    ] = None,
+    ram: Annotated[
+        float | None, typer.Option(parser=plain(), help="RAM in GB, when there is no GPU")
+    ] = None,
     languages: Annotated[
         str | None, typer.Option(help="ISO 639 codes the models must speak, e.g. de,en")
     ] = None,

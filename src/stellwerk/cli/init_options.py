@@ -18,13 +18,12 @@ def sizes(values: list[str]) -> dict[str, float]:
     """``--size MODEL=BILLIONS`` options as sizes by model name, each checked."""
     import math
 
+    from stellwerk.cli.plain_number import is_plain
+
     sizes: dict[str, float] = {}
     for value in values:
         name, sep, number = value.rpartition("=")
-        try:
-            billions = float(number)
-        except ValueError:
-            billions = math.nan
+        billions = float(number) if is_plain(number) else math.nan  # not 1_0, 1e3, ' 3
         if not sep or not name.strip() or not math.isfinite(billions) or billions <= 0:
             raise ConfigError(
                 f"--size: {value!r} is not MODEL=BILLIONS (a model's name, '=', and its size in "

@@ -9,7 +9,7 @@ and spend print with all six decimals (exact micro-units).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,13 +24,16 @@ from stellwerk.cli.governance_cmd import (
 )
 from stellwerk.errors import InvalidRequest, StellwerkError
 
+if TYPE_CHECKING:
+    from stellwerk.governance.budgets import ScopeKind
+
 _CLEAR = ("none", "unlimited")
 Value = Annotated[
     str | None, typer.Option(show_default=False, help="A number, or 'none' for unlimited.")
 ]
 
 
-def _scope(department: str | None, key: str | None) -> tuple[str, str] | None:
+def _scope(department: str | None, key: str | None) -> tuple[ScopeKind, str] | None:
     if department is not None and key is not None:
         raise InvalidRequest("give --department or --key, not both", param="scope")
     if department is not None:
@@ -40,34 +43,79 @@ def _scope(department: str | None, key: str | None) -> tuple[str, str] | None:
     return None
 
 
-def _value(text: str) -> str | int | None:
-    """A limit as typed: ``none`` clears it; whole numbers of ASCII digits stay integers (the
-    rate limits are integers; ``str.isdigit`` takes other scripts' digits too); anything else,
-    blanks around it included, is passed on as text and checked by the service, a budget by the
-    admin API's rule for text (``governance.budgets.parse_limits``), naming the field: the CLI
-    refuses what the admin API refuses, in its words (``' 5' is not a plain amount ... no
-    spaces``)."""
+def _value(field: str, text: str) -> str | int | None:
+    """A limit as typed: ``none`` clears it. A rate limit is a whole number from 1 to its bound
+    (``cli/whole_number.py``), else a usage error naming the option and what is wrong
+    (``Invalid value for '--requests-per-minute': -1 is less than 1, the least it may be; or
+    'none' for unlimited``; it said ``not a valid integer``). A budget is passed on as text and
+    checked by the service, by the admin API's rule for text (``governance.budgets.parse_limits``),
+    naming the field: the CLI refuses what the admin API refuses, in its words (``' 5' is not a
+    plain amount ... no spaces``)."""
+    from stellwerk.cli.whole_number import whole
+    from stellwerk.config.governance import MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE
+
     if text.lower() in _CLEAR:
         return None
-    return int(text) if text.isascii() and text.isdigit() else text
+    most = {
+        "requests_per_minute": MAX_REQUESTS_PER_MINUTE,
+        "tokens_per_minute": MAX_TOKENS_PER_MINUTE,
+    }
+    if field not in most:
+        return text
+    try:
+        return whole(least=1, most=most[field])(text)
+    except ValueError as exc:
+        option = "--" + field.replace("_", "-")
+        raise typer.BadParameter(
+            f"{exc}; or 'none' for unlimited", param_hint=f"'{option}'"
+        ) from exc
 
 
-def _row(name: str, limits: dict[str, Any]) -> str:
+_COLUMNS = (
+    ("req/min", "requests_per_minute"),
+    ("tokens/min", "tokens_per_minute"),
+    ("budget/month", "monthly_budget"),
+    ("spent {month}", "spent"),
+    ("remaining", "remaining"),
+)
+
+
+def _table(groups: dict[str, dict[str, dict[str, Any]]], month: str) -> list[str]:
+    """The lines of ``limits show`` (and ``set``): for each kind with rows, a heading line and a
+    line per department or key. Each column is as wide as its widest cell, across the kinds, so
+    that the figures line up and nothing is cut: about 75 columns for names of a dozen
+    characters, where fixed widths made 118 (and a name past 24 characters pushed its row out of
+    line)."""
+
     def cell(value: object) -> str:
         return "unlimited" if value is None else str(value)
 
-    return (
-        f"{name:<24}  {cell(limits['requests_per_minute']):>12}  "
-        f"{cell(limits['tokens_per_minute']):>12}  {cell(limits['monthly_budget']):>20}  "
-        f"{limits['spent']:>20}  {cell(limits['remaining']):>20}"
-    )
+    headings = [heading.format(month=month) for heading, _ in _COLUMNS]
+    rows = {
+        kind: [
+            (name, [cell(values[field]) for _, field in _COLUMNS]) for name, values in of.items()
+        ]
+        for kind, of in groups.items()
+        if of
+    }
+    if not rows:
+        return []
+    names = [text for kind, lines in rows.items() for text in (kind, *(n for n, _ in lines))]
+    first = max(map(len, names))
+    widths = [
+        max([len(heading), *(len(cells[i]) for lines in rows.values() for _, cells in lines)])
+        for i, heading in enumerate(headings)
+    ]
 
+    def line(name: str, cells: list[str]) -> str:
+        figures = "  ".join(f"{text:>{width}}" for text, width in zip(cells, widths, strict=True))
+        return f"{name:<{first}}  {figures}"
 
-def _header(kind: str, month: str) -> str:
-    return (
-        f"{kind:<24}  {'req/minute':>12}  {'tokens/minute':>12}  {'monthly budget':>20}  "
-        f"{'spent ' + month:>20}  {'remaining':>20}"
-    )
+    out: list[str] = []
+    for kind, lines in rows.items():
+        out.append(line(kind, headings))
+        out.extend(line(name, cells) for name, cells in lines)
+    return out
 
 
 def limits_show(
@@ -101,11 +149,13 @@ def limits_show(
             keys = {key: keys.get(key, UNLIMITED)}
         groups = {
             "department": {
-                n: spent.department_json(n, v)
+                n: spent.scope_json("department", n, v)
                 for n, v in departments.items()
                 if key is None and department in (None, n)
             },
-            "key": {n: spent.key_json(n, v) for n, v in keys.items() if department is None},
+            "key": {
+                n: spent.scope_json("key", n, v) for n, v in keys.items() if department is None
+            },
         }
     except StellwerkError as exc:
         raise _fail(exc) from exc
@@ -113,11 +163,8 @@ def limits_show(
         shown = {"month": spent.month, "departments": groups["department"], "keys": groups["key"]}
         typer.echo(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode())
         return
-    for kind, rows in groups.items():
-        if rows:
-            typer.echo(_header(kind, spent.month))
-            for name, values in rows.items():
-                typer.echo(_row(name, values))
+    for line in _table(groups, spent.month):
+        typer.echo(line)
 
 
 def limits_set(
@@ -138,7 +185,7 @@ def limits_set(
         "tokens_per_minute": tokens_per_minute,
         "monthly_budget": monthly_budget,
     }
-    changes = {name: _value(text) for name, text in given.items() if text is not None}
+    changes = {name: _value(name, text) for name, text in given.items() if text is not None}
     try:
         scope = _scope(department, key)
         if scope is None:
@@ -152,19 +199,14 @@ def limits_set(
             if kind == "key":
                 gov.admin.keys.get(name, in_config=CONFIG_LIMITS)
             after = gov.admin.budgets.change_limits(
-                "key" if kind == "key" else "department",
-                name,
-                changes,
-                actor=_actor(),
-                reason=reason,
+                kind, name, changes, actor=_actor(), reason=reason
             )
             _told(gov.changed())
             spent = month_spend(gov.admin.ledger, department=department)
     except StellwerkError as exc:
         raise _fail(exc) from exc
-    typer.echo(_header(kind, spent.month))
-    row = spent.key_json(name, after) if kind == "key" else spent.department_json(name, after)
-    typer.echo(_row(name, row))
+    for line in _table({kind: {name: spent.scope_json(kind, name, after)}}, spent.month):
+        typer.echo(line)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from stellwerk.cli import router_learn_cmd
+from stellwerk.cli.plain_number import plain
 from stellwerk.cli.whole_number import whole
 from stellwerk.errors import StellwerkError
 
@@ -44,6 +45,7 @@ ResplitOpt = Annotated[
     float | None,
     typer.Option(
         "--resplit",
+        parser=plain(above=0, below=1),
         help="For data whose rows are all 'test': send this fraction (by a hash of the id) to"
         " test and the rest to train.",
     ),
@@ -176,7 +178,7 @@ def eval_cmd(
         float,
         typer.Option(
             "--record-noise",
-            min=0.0,
+            parser=plain(least=0, most=10),  # router.record_noise's range (config/router.py)
             help="With --adapt: keep the graded records with this noise, as a gateway with"
             " router.record_noise does (its default 0.5); 0: exact readings.",
         ),

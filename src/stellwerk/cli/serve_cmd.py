@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stellwerk.cli.whole_number import whole
+from stellwerk.cli.whole_number import port_number
 from stellwerk.errors import ConfigError, StellwerkError
 
 if TYPE_CHECKING:
@@ -23,7 +23,9 @@ ConfigOption = Annotated[
 def serve(
     config: ConfigOption,
     host: Annotated[str | None, typer.Option(help="Override server.host.")] = None,
-    port: Annotated[int | None, typer.Option(parser=whole(), help="Override server.port.")] = None,
+    port: Annotated[
+        int | None, typer.Option(parser=port_number(), help="Override server.port.")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="Log level (uvicorn's and Stellwerk's).")] = "info",
     access_log: Annotated[
         bool, typer.Option(help="One log line per request (at log level info).")

@@ -7,10 +7,11 @@ fullwidth 3 was 3), the pydantic Typer of the lock takes blanks around the numbe
 between its digits and a fraction of zero (``' 5'``, ``5_0``, ``3.0``). Every ``int`` option
 of the CLI reads its text through ``whole`` instead (``tests/cli/test_whole_number.py`` holds
 them to it), by the rule of ``config.plain_number`` (an optional ``-`` and the digits 0 to 9,
-nothing around them); ``least`` is checked here, since Typer's ``min`` does not apply to an
-option read by a parser. A refusal is a usage error (exit 2) that Typer prefixes with the
-option's name: ``Invalid value for '--limit': '٣' is not a whole number (the digits 0 to 9, no
-spaces)``.
+nothing around them); ``least`` and ``most`` are checked here, since Typer's ``min`` and
+``max`` do not apply to an option read by a parser. A refusal is a usage error (exit 2) that
+Typer prefixes with the option's name: ``Invalid value for '--limit': '٣' is not a whole number
+(the digits 0 to 9, no spaces)``, ``Invalid value for '--port': -1 is less than 0, the least it
+may be``.
 """
 
 from __future__ import annotations
@@ -25,20 +26,29 @@ if TYPE_CHECKING:
 class WholeNumber:
     """The parser of an ``int`` option: ``typer.Option(parser=whole())``."""
 
-    def __init__(self, least: int | None) -> None:
+    def __init__(self, least: int | None, most: int | None = None) -> None:
         self.least = least
+        self.most = most
 
     def __call__(self, value: str | int) -> int:
         # a default comes as the int it is; a value given, as the text typed
         number = value if isinstance(value, int) else _number(value)
         if self.least is not None and number < self.least:
-            raise _refusal(f"{number} is less than {self.least}, the least it may be")
+            raise refusal(f"{number} is less than {self.least}, the least it may be")
+        if self.most is not None and number > self.most:
+            raise refusal(f"{number} is more than {self.most}, the most it may be")
         return number
 
 
-def whole(*, least: int | None = None) -> Callable[[str | int], int]:
-    """The parser of a whole-number option, ``least`` the smallest it takes (``None``: any)."""
-    return WholeNumber(least)
+def whole(*, least: int | None = None, most: int | None = None) -> Callable[[str | int], int]:
+    """The parser of a whole-number option, ``least`` the smallest it takes and ``most`` the
+    largest (``None``: any)."""
+    return WholeNumber(least, most)
+
+
+def port_number() -> Callable[[str | int], int]:
+    """The parser of a ``--port``: 0 (any free port) to 65535."""
+    return WholeNumber(0, 65535)
 
 
 def _number(text: str) -> int:
@@ -46,11 +56,11 @@ def _number(text: str) -> int:
 
     problem = whole_problem(text)
     if problem is not None:
-        raise _refusal(problem)
+        raise refusal(problem)
     return int(text)
 
 
-def _refusal(message: str) -> PydanticCustomError:
+def refusal(message: str) -> PydanticCustomError:
     """A ``ValueError`` whose text is ``message`` alone: Typer's pydantic coercion shows a custom
     error's text without pydantic's ``Value error,`` before it, Click's ``FuncParamType`` shows
     any ``ValueError``'s text; both name the option. Imported here: the CLI starts without

@@ -8,6 +8,7 @@ for the models whose data owner is their department."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -33,6 +34,7 @@ from stellwerk.dashboard.months import month_window
 from stellwerk.dashboard.overview import build_overview
 from stellwerk.dashboard.services import governance_of, runtime_of
 from stellwerk.dashboard.session_store import SessionStore
+from stellwerk.dashboard.told import render_told, tell
 from stellwerk.dashboard.visitor import CONSENT_PAGE, Admin, home_of, session_admin
 from stellwerk.dashboard.web import (
     LOGIN_COOKIE,
@@ -199,8 +201,6 @@ def build_router() -> APIRouter:
         request: Request,
         admin: SessionDep,
         gov: GovernanceDep,
-        done: str | None = None,
-        unacked: str | None = None,
     ) -> Response:
         # an admin (a viewer) also sees a withdrawal left from when a model had a data owner,
         # which only an admin lifts (ModelState.withdrawal_left); an owner key, its department's
@@ -213,15 +213,13 @@ def build_router() -> APIRouter:
             if (s.config.data_owner is not None or (admin.reads_all and s.withdrawal_left))
             and (admin.reads_all or s.config.data_owner == admin.department)
         ]
-        return render(
+        return render_told(
             dashboard_of(request).env,
             request,
             "consent.html",
-            admin=admin,
+            admin,
             models=states,
             same=gov.snapshot.same_weights,  # the ids a withdrawal holds for too
-            done=done is not None,
-            unacked=_count(unacked),
         )
 
     files = StaticFiles(packages=[("stellwerk.dashboard", "static")])
@@ -339,8 +337,6 @@ def _drilldown(
         admin: SessionDep,
         gov: GovernanceDep,
         month: str | None = None,
-        done: str | None = None,
-        unacked: str | None = None,
     ) -> Response:
         to = canonical_url(admin, gov, subject) if canonical_url else None
         if to is not None:
@@ -349,18 +345,12 @@ def _drilldown(
         reads(admin, subject)
         label, window = month_window(month)
         built = build(gov, router_of(request), subject, window, admin)
-        values: dict[str, Any] = {key: built, "done": done is not None, "unacked": _count(unacked)}
-        return render(
-            dashboard_of(request).env, request, template, admin=admin, month=label, **values
+        values: dict[str, Any] = {key: built}
+        return render_told(
+            dashboard_of(request).env, request, template, admin, month=label, **values
         )
 
     return page
-
-
-def _count(text: str | None) -> int:
-    """``unacked`` of the page an action went back to: replicas that did not acknowledge the
-    change in time (anything but plain digits: none)."""
-    return int(text) if text is not None and text.isascii() and text.isdigit() else 0
 
 
 def _form_page(action: actions.Action, gov: Governance, subject: str) -> actions.FormPage | None:
@@ -413,9 +403,12 @@ def _confirmed(action: actions.Action) -> Callable[..., Coroutine[Any, Any, Resp
                 pending=pending,
                 back=await back(gov, subject, admin),
             )
-        told = await run_in_threadpool(action.run, gov, subject, form, admin.key_id)
-        unacked = f"&unacked={told.not_acknowledged}" if told.not_acknowledged else ""
-        return RedirectResponse(f"{await back(gov, subject, admin)}?done=1{unacked}", 303)
+        announced = await run_in_threadpool(action.run, gov, subject, form, admin.key_id)
+        page = await back(gov, subject, admin)
+        response = RedirectResponse(page, 303)
+        # "done" said once on that page, by a cookie only this session's action sets (told.py)
+        tell(response, request, admin, page, announced.not_acknowledged, time.time())
+        return response
 
     async def back(gov: Governance, subject: str, admin: Admin) -> str:
         """The page an action goes back to: an admin's, the page of its form; an owner's, its

@@ -36,11 +36,11 @@ class Session:
     expires: int  # Unix seconds
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
+def unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -58,13 +58,13 @@ class SessionCodec:
 
     def _sign(self, purpose: str, data: str) -> str:
         message = f"{purpose}|{data}".encode()
-        return _b64(hmac.new(self._secret, message, hashlib.sha256).digest())
+        return b64(hmac.new(self._secret, message, hashlib.sha256).digest())
 
     def issue(self, key_id: str, source: KeySource) -> tuple[Session, str]:
         """A new session for ``key_id`` and its cookie value."""
         expires = int(self._clock()) + self.lifetime_s
         session = Session(key_id, source, secrets.token_urlsafe(16), expires)
-        payload = _b64(
+        payload = b64(
             json.dumps(
                 {"k": key_id, "s": source, "n": session.nonce, "e": expires},
                 separators=(",", ":"),
@@ -80,7 +80,7 @@ class SessionCodec:
         if not hmac.compare_digest(signature.encode(), self._sign("session", payload).encode()):
             raise AuthenticationFailed("the session cookie is not valid", code="login_required")
         try:
-            data = json.loads(_unb64(payload))
+            data = json.loads(unb64(payload))
             session = Session(str(data["k"]), data["s"], str(data["n"]), int(data["e"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise AuthenticationFailed(
@@ -89,6 +89,14 @@ class SessionCodec:
         if session.expires <= self._clock():
             raise AuthenticationFailed("the session has expired", code="session_expired")
         return session
+
+    def signature(self, purpose: str, data: str) -> str:
+        """The signature of ``data`` for ``purpose`` (a value of another cookie: ``told``)."""
+        return self._sign(purpose, data)
+
+    def signed(self, purpose: str, data: str, signature: str) -> bool:
+        """Whether ``signature`` is ``data``'s for ``purpose``."""
+        return hmac.compare_digest(signature.encode(), self._sign(purpose, data).encode())
 
     def csrf_token(self, nonce: str) -> str:
         return self._sign("csrf", nonce)

@@ -390,8 +390,8 @@ def list_limits(gov: GovernanceDep, caller: DepartmentReaderDep) -> dict[str, An
     spent = month_spend(gov.admin.ledger, department=own)
     return {
         "month": spent.month,
-        "departments": {k: spent.department_json(k, v) for k, v in departments.items()},
-        "keys": {k: spent.key_json(k, v) for k, v in keys.items()},
+        "departments": {k: spent.scope_json("department", k, v) for k, v in departments.items()},
+        "keys": {k: spent.scope_json("key", k, v) for k, v in keys.items()},
     }
 
 
@@ -418,12 +418,7 @@ def set_limits(
     )
     told = gov.changed()  # not_acknowledged: replicas that follow at their poll
     spent = month_spend(gov.admin.ledger, department=scope if kind == "department" else None)
-    shown = (
-        spent.department_json(scope, limits)
-        if kind == "department"
-        else spent.key_json(scope, limits)
-    )
-    return {**shown, **told.answer()}
+    return {**spent.scope_json(kind, scope, limits), **told.answer()}
 
 
 _TIME = "ISO 8601 date or time (2026-12-01, 2026-12-01T09:30:00Z); without an offset: UTC"

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stellwerk.config.schema import UsageLimits
-from stellwerk.governance.budgets import limits_json
+from stellwerk.governance.budgets import ScopeKind, limits_json
 from stellwerk.ledger import usage_totals
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.window import Window
@@ -33,11 +33,11 @@ class MonthSpend:
     departments: Mapping[str, int]
     keys: Mapping[str, int]
 
-    def department_json(self, name: str, limits: UsageLimits) -> dict[str, Any]:
-        return spent_json(limits, self.departments.get(name, 0))
-
-    def key_json(self, key_id: str, limits: UsageLimits) -> dict[str, Any]:
-        return spent_json(limits, self.keys.get(key_id, 0))
+    def scope_json(self, kind: ScopeKind, name: str, limits: UsageLimits) -> dict[str, Any]:
+        """``limits`` of the department or key id ``name`` (``kind``) as JSON, with its spend
+        this month and what is left of its budget (``spent_json``)."""
+        spent = self.departments if kind == "department" else self.keys
+        return spent_json(limits, spent.get(name, 0))
 
 
 def month_spend(

@@ -58,11 +58,12 @@ def live_replicas(client: Any, prefix: str) -> set[str]:
 
 
 def await_acknowledgements(
-    client: Any, key: str, *, expected: set[str], listeners: int, own: str
+    client: Any, key: str, *, expected: set[str], listeners: int, own: str, logs: bool = True
 ) -> Announcement:
     """BLPOP the acknowledgements of one notice from ``key`` until every ``expected`` replica
     (but ``own``, the announcer: it has reloaded already) and at least ``listeners`` (PUBLISH's
-    count) acknowledged, or ``ACK_WAIT_S`` passed; the missing are logged."""
+    count) acknowledged, or ``ACK_WAIT_S`` passed; the missing are logged (``logs``; the CLI
+    says it on its own, once)."""
     deadline = time.monotonic() + ACK_WAIT_S
     acked: set[str] = set()
     waiting = expected - {own}
@@ -79,6 +80,6 @@ def await_acknowledgements(
         replicas=max(len(expected | acked), listeners), not_acknowledged=missing
     )
     said = announced.describe()
-    if said is not None:
+    if said is not None and logs:
         log.warning("%s", said)
     return announced

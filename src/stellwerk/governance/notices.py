@@ -84,7 +84,9 @@ class Notices:
 class RedisNotices(Notices):
     """Notices on ``<prefix>governance`` in the Redis at ``url``; ``instance``: this gateway's
     name in Redis (its limit counters' liveness key, ``<prefix>live:<instance>``), under which
-    it acknowledges; a CLI gets one of its own."""
+    it acknowledges; a CLI gets one of its own. ``logs``: whether a change some replica did not
+    acknowledge is logged (a gateway's; the CLI says it itself, on stderr, where the log line
+    would have said it a second time)."""
 
     def __init__(
         self,
@@ -95,8 +97,10 @@ class RedisNotices(Notices):
         health: RedisHealth | None = None,
         instance: str | None = None,
         probe_s: float = PROBE_S,
+        logs: bool = True,
     ) -> None:
         self._url = url
+        self._logs = logs
         self._password = password
         self._prefix = prefix
         self.channel = f"{prefix}governance"
@@ -137,6 +141,7 @@ class RedisNotices(Notices):
                 expected=expected,
                 listeners=listeners,
                 own=self.instance,
+                logs=self._logs,
             )
         except RedisError as exc:
             log.warning(
@@ -180,10 +185,13 @@ def build_notices(
     password: str | None = None,
     health: RedisHealth | None = None,
     instance: str | None = None,
+    logs: bool = True,
 ) -> Notices:
     """Redis notices when the config names a Redis (``server.redis_url``), else none;
     ``health``: the gateway's, which the listener reports its connection to; ``instance``: the
-    gateway's name in Redis (its limit counters' liveness key)."""
+    gateway's name in Redis (its limit counters' liveness key); ``logs``: ``RedisNotices``'."""
     if not url:
         return Notices()
-    return RedisNotices(url, prefix=prefix, password=password, health=health, instance=instance)
+    return RedisNotices(
+        url, prefix=prefix, password=password, health=health, instance=instance, logs=logs
+    )
