@@ -9,6 +9,11 @@ The settlement script is applied once at most per reservation (``RedisCounters``
 settlement whose first attempt did reach Redis (its answer lost with the connection) is not
 charged twice.
 
+A reservation whose outcome the replica does not know (Redis ran it, perhaps, but its answer was
+lost and the one retry failed too; or the request was cancelled while it was sent) is undone the
+same way: a settlement of nothing (``undo``) under its name, kept here and applied when Redis
+answers. It releases the reservation if Redis had run it, and does nothing if Redis had not.
+
 The store is bounded (``MAX_PENDING``): past it, a settlement is dropped and counted; the log
 says so once. Outages are logged once each way, not per request: how many settlements were kept
 when they are applied, how many were dropped, and at a stop what could not be applied.
@@ -32,6 +37,7 @@ class Settlement:
 
     keys: tuple[str, ...]
     args: tuple[int | str, ...]
+    undo: bool = False  # a reservation whose outcome is unknown, undone (nothing used)
 
 
 class PendingSettlements:
@@ -43,6 +49,8 @@ class PendingSettlements:
         self._dropped = 0
         self._kept = 0  # since the last time they were all applied
         self._void = 0  # of those, found applied already (or forgotten by an emptied Redis)
+        self._undone = 0  # undone reservations since then (not in ``_kept``)
+        self._released = 0  # of those, found held (Redis had run them): released
 
     def __len__(self) -> int:
         return len(self._waiting)
@@ -59,18 +67,34 @@ class PendingSettlements:
             self._dropped += 1
             return
         self._waiting.append(settlement)
-        self._kept += 1
+        if settlement.undo:
+            self._undone += 1
+        else:
+            self._kept += 1
 
     def first(self) -> Settlement | None:
         return self._waiting[0] if self._waiting else None
 
     def done(self, applied: bool) -> None:
         """The first one was sent: ``applied``, or found applied already (its first attempt
-        reached Redis) or forgotten by an emptied Redis (whose seeding counted its record)."""
-        self._waiting.popleft()
-        self._void += not applied
+        reached Redis) or forgotten by an emptied Redis (whose seeding counted its record); an
+        undone reservation is ``applied`` when Redis had run it (its hold is released now)."""
+        settlement = self._waiting.popleft()
+        if settlement.undo:
+            self._released += applied
+        else:
+            self._void += not applied
         if self._waiting:
             return
+        if self._undone:
+            log.log(
+                logging.WARNING if self._released else logging.INFO,
+                "%d reservations whose outcome was unknown (their answer lost with Redis, or"
+                " their request cancelled) were undone; %d of them had reached Redis and their"
+                " holds are released now",
+                self._undone,
+                self._released,
+            )
         if self._kept:
             void = f" ({self._void} had reached Redis before or were counted by a seeding)"
             log.warning(
@@ -81,7 +105,7 @@ class PendingSettlements:
             )
         if self._dropped:
             log.error("%d settlements were dropped while Redis failed", self._dropped)
-        self._kept = self._dropped = self._void = 0
+        self._kept = self._dropped = self._void = self._undone = self._released = 0
 
     def abandoned(self) -> None:
         """The replica stops with settlements it could not apply: say what is lost."""

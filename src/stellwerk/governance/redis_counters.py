@@ -30,10 +30,17 @@ its script is sent (``_OPEN``): redis-py sends a command once more when its conn
 (``redis_pool``), and a settlement Redis did not take while it failed is kept by the replica
 (``pending_settlements``) and sent again when Redis answers (``keep_alive``, every ``RETRY_S``)
 and at ``close``. The request was answered and recorded: its cost must reach the counter.
+
+A reservation whose outcome is unknown (Redis failed on it, its answer lost with the connection and
+the retry failed too, or its request was cancelled while it was sent) may have run in Redis: its
+hold would then stay as long as the replica lives, counted against the budget of a request that
+got a 503. So it is undone under its ident, as a settlement kept like the others: a hold that
+Redis has is released once it answers, and one it never took changes nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
@@ -209,10 +216,15 @@ class RedisCounters(Counters):
         for charge in charges:
             limit = -1 if charge.limit is None else charge.limit
             args += [charge.amount, limit, max(1, charge.ttl_s), int(charge.held)]
-        answer = await self._call(self._reserve, keys, args)
-        if answer == -1 and self._seeder is not None:  # an emptied Redis: seed, then try again
-            await self._seeder()
+        try:
             answer = await self._call(self._reserve, keys, args)
+            if answer == -1 and self._seeder is not None:  # an emptied Redis: seed, try again
+                await self._seeder()
+                answer = await self._call(self._reserve, keys, args)
+        except (CountersUnavailable, asyncio.CancelledError):
+            if ident:  # Redis may have run it (its answer lost): undone once Redis answers
+                self._pending.keep(self._undo(keys, charges, ident))
+            raise
         if answer == -1:
             raise CountersUnavailable(
                 "limit counters: the month's spend is being read again from the ledger;"
@@ -221,6 +233,15 @@ class RedisCounters(Counters):
         if isinstance(answer, list):  # {i, value}: Lua's 1-based index
             return Refused(int(answer[0]) - 1, int(answer[1]))
         return None
+
+    def _undo(self, keys: list[str], charges: Sequence[Charge], ident: str) -> Settlement:
+        """The settlement of a reservation whose outcome is unknown as if it used nothing and
+        counted no request: its holds taken off, its counted amounts taken back. Applied under
+        its ``ident``, it does nothing if Redis never ran the reservation (``_SETTLE``)."""
+        args: list[int | str] = [self._prefix, self._instance, ident]
+        for charge in charges:
+            args += [charge.amount, 0] if charge.held else [0, -charge.amount]
+        return Settlement(tuple(keys), tuple(args), undo=True)
 
     async def settle(self, entries: Sequence[tuple[str, int, int]], ident: str = "") -> None:
         """Settle now; with an ``ident``, a settlement Redis fails to take is kept and applied
