@@ -2,7 +2,9 @@
 with the connection and the one retry failed (the client got a 503), or its request cancelled
 while its answer was on the way. Its hold stayed in Redis for the replica's life, counted
 against the department's budget; now it is undone under its own name once Redis answers, and
-undoing one Redis never ran changes nothing. Failures are made by a TCP proxy in front of
+undoing one Redis never ran changes nothing. A settlement sent by a request that was cancelled
+(the gateway settles a hung-up client's request under a shield) while Redis failed is kept like
+any other: it was dropped, its hold left behind. Failures are made by a TCP proxy in front of
 the real Redis (tests/fixtures/tcp_proxy.py)."""
 
 from __future__ import annotations
@@ -106,3 +108,35 @@ def test_a_reservation_cancelled_while_its_answer_was_on_the_way_is_undone(
     lost, spent = asyncio.run(main())
     assert lost == 2_000_000
     assert (spent, held()) == (0.5, 0)
+
+
+def test_a_cancelled_requests_settlement_is_kept_while_redis_fails(
+    proxy: TcpProxy, redis_url: str, redis_prefix: str, held: Callable[[], int]
+) -> None:
+    """A client hangs up during an outage: the gateway settles its request (under a shield, in
+    its cancelled task); the settlement is kept and applied when Redis answers."""
+
+    async def main() -> float:
+        async with _through(proxy, redis_url, redis_prefix) as (limiter, counters):
+            reservation = await limiter.admit([SCOPE], max_tokens=10, max_cost=2.0)
+            started = asyncio.Event()
+
+            async def request() -> None:
+                try:
+                    started.set()
+                    await asyncio.Event().wait()  # the answer, streaming
+                except asyncio.CancelledError:  # accounted, as the gateway does, then ended
+                    await limiter.settle(reservation, tokens=8, cost=0.25)
+                    raise
+
+            task = asyncio.create_task(request())
+            await started.wait()
+            proxy.stop()
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+            proxy.start()
+            await counters.apply_pending()
+            return await limiter.spent(SCOPE)
+
+    assert (asyncio.run(main()), held()) == (0.75, 0)

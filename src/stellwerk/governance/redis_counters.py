@@ -48,7 +48,13 @@ from typing import Any
 
 from stellwerk.errors import CountersUnavailable
 from stellwerk.governance.pending_settlements import PendingSettlements, Settlement
-from stellwerk.governance.redis_pool import COUNTERS, RedisHealth, pooled_client, rest
+from stellwerk.governance.redis_pool import (
+    COUNTERS,
+    RedisHealth,
+    in_loop,
+    pooled_client,
+    rest,
+)
 from stellwerk.policy.counters import Charge, Counters, Refused
 
 log = logging.getLogger("stellwerk.limits")
@@ -265,8 +271,9 @@ class RedisCounters(Counters):
         how many are still waiting. A settlement that reached Redis before (its answer lost)
         or whose reservation an emptied Redis forgot applies nothing (``_SETTLE``)."""
         while (settlement := self._pending.first()) is not None:
-            try:
-                void = await self._call(self._settle, list(settlement.keys), settlement.args)
+            try:  # in the liveness loop, or at the stop: a cancel is a stop (``in_loop``)
+                sent = self._settle(keys=list(settlement.keys), args=settlement.args)
+                void = await self._answer(in_loop(sent))
             except CountersUnavailable:
                 break
             self._pending.done(applied=int(void) == 0)
@@ -285,7 +292,7 @@ class RedisCounters(Counters):
         await self.warn_if_evicting()
         while True:
             try:
-                await self._call_plain("SET", live, 1, "EX", LIVENESS_TTL_S)
+                await self._loop_call("SET", live, 1, "EX", LIVENESS_TTL_S)
             except CountersUnavailable:
                 failing = True
                 await rest(RETRY_S)
@@ -306,7 +313,7 @@ class RedisCounters(Counters):
         from redis.exceptions import RedisError
 
         try:
-            reply = await self._redis.config_get("maxmemory-policy")
+            reply = await in_loop(self._redis.config_get("maxmemory-policy"))
         except RedisError:
             return None
         policy = reply.get("maxmemory-policy") if isinstance(reply, dict) else None
@@ -320,14 +327,14 @@ class RedisCounters(Counters):
         return str(policy)
 
     async def seed(self, key: str, value: int, ttl_s: int) -> bool:
-        done = await self._call_plain("SET", self._prefix + key, value, "NX", "EX", max(1, ttl_s))
+        done = await self._loop_call("SET", self._prefix + key, value, "NX", "EX", max(1, ttl_s))
         return bool(done)
 
     async def seeded(self) -> bool:
-        return bool(await self._call_plain("EXISTS", self._prefix + SEEDED))
+        return bool(await self._loop_call("EXISTS", self._prefix + SEEDED))
 
     async def mark_seeded(self) -> None:
-        await self._call_plain("SET", self._prefix + SEEDED, 1)
+        await self._loop_call("SET", self._prefix + SEEDED, 1)
 
     def seed_with(self, seeder: Callable[[], Awaitable[None]]) -> None:
         self._seeder = seeder
@@ -343,22 +350,20 @@ class RedisCounters(Counters):
         await self._redis.connection_pool.disconnect()
 
     async def _call(self, script: Any, keys: list[str], args: Sequence[int | str]) -> Any:
-        from redis.exceptions import RedisError
-
-        try:
-            done = await script(keys=keys, args=args)
-        except RedisError as exc:
-            raise CountersUnavailable(
-                "limit counters: Redis failed; try again shortly"
-            ) from self.health.failed(COUNTERS, exc)
-        self.health.answered(COUNTERS)
-        return done
+        return await self._answer(script(keys=keys, args=args))
 
     async def _call_plain(self, *command: object) -> Any:
+        return await self._answer(self._redis.execute_command(*command))
+
+    async def _loop_call(self, *command: object) -> Any:
+        """A command of the liveness loop or the seeding: a cancel stops it (``in_loop``)."""
+        return await self._answer(in_loop(self._redis.execute_command(*command)))
+
+    async def _answer(self, call: Awaitable[Any]) -> Any:
         from redis.exceptions import RedisError
 
         try:
-            done = await self._redis.execute_command(*command)
+            done = await call
         except RedisError as exc:
             raise CountersUnavailable(
                 "limit counters: Redis failed; try again shortly"
