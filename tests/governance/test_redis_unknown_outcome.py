@@ -23,6 +23,7 @@ from tests.fixtures.waiting import WAIT_S
 
 from stellwerk.config.schema import UsageLimits
 from stellwerk.errors import CountersUnavailable
+from stellwerk.governance.pending_settlements import PendingSettlements, Settlement
 from stellwerk.governance.redis_counters import RedisCounters
 from stellwerk.policy.limits import Limiter, department_scope
 
@@ -140,3 +141,22 @@ def test_a_cancelled_requests_settlement_is_kept_while_redis_fails(
             return await limiter.spent(SCOPE)
 
     assert (asyncio.run(main()), held()) == (0.75, 0)
+
+
+def test_undone_reservations_never_take_the_place_of_settlements(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A long outage: every request's reservation fails (most never sent) and is kept to be
+    undone; they are bounded apart, so the settlements of requests that ended still fit."""
+    pending = PendingSettlements(bound=2, undo_bound=2)
+    for n in range(5):
+        pending.keep(Settlement(("k",), ("p", "i", f"undo-{n}", 1, 0), undo=True))
+    for n in range(2):
+        pending.keep(Settlement(("k",), ("p", "i", f"settle-{n}", 1, 1)))
+    kept = []
+    while (first := pending.first()) is not None:
+        kept.append(first.args[2])
+        pending.done(applied=True)
+    assert kept == ["undo-0", "undo-1", "settle-0", "settle-1"]
+    assert "3 undone reservations were dropped" in caplog.text
+    assert "settlements were dropped" not in caplog.text
