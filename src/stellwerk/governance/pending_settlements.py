@@ -126,5 +126,5 @@ _FULL = {
     " counters (docs/governance.md, The budget guarantee)",
     True: "%d reservations whose outcome is unknown wait for Redis to be undone, the most this"
     " replica keeps: one that Redis ran and that is dropped from now on stays held until this"
-    " replica stops (docs/governance.md, If Redis fails)",
+    " replica stops (docs/governance.md, Limits and budgets)",
 }
