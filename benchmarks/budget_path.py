@@ -11,15 +11,16 @@ skip those commands: the shipped scripts before that work, as far as Redis is co
 
 Each round runs every variant for ``--seconds`` at each concurrency (``--clients``: that many
 requests in flight in one process, each reserving and settling in a loop), in turn, the order
-rotating from round to round; a variant's figure is the median of its rounds, the ratios are
-taken from those medians. The process's CPU time per request is measured too, and, on a Redis of
+rotating from round to round; a variant's figure is the median of its rounds, and the ratios
+are taken round by round, then their median (on a shared machine the load changes less within a
+round than across the run: many short rounds). The process's CPU time per request is measured too, and, on a Redis of
 the benchmark's own (``--own-redis``: a ``redis-server`` it starts on a free port, without
 persistence, and stops), the time Redis spent in the scripts per request (``INFO
 commandstats``), which a shared Redis mixes with its other clients' work. On the shared Redis
 (``STELLWERK_TEST_REDIS_URL``) keys live under a fresh prefix, deleted at the end; it is never
 flushed.
 
-    PYTHONPATH=src python -m benchmarks.budget_path --own-redis [--rounds 5] [--seconds 2]
+    PYTHONPATH=src python -m benchmarks.budget_path --own-redis [--rounds 30] [--seconds 0.3]
     STELLWERK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 \\
     PYTHONPATH=src python -m benchmarks.budget_path
 """
@@ -169,7 +170,7 @@ async def _measure(
         await shared.close()
         await _delete(watcher, prefix)
         await watcher.aclose()
-    return {"samples": samples, "medians": _medians(samples)}
+    return {"samples": samples, "medians": _medians(samples), "ratios": _ratios(samples)}
 
 
 def _medians(
@@ -185,6 +186,23 @@ def _medians(
         }
         for clients, by_variant in samples.items()
     }
+
+
+def _ratios(
+    samples: dict[int, dict[str, list[dict[str, float]]]],
+) -> dict[int, dict[str, float]]:
+    """Paired, round by round (the machine's load changes less within a round than across the
+    run), then the median: requests/s of the shipped Redis counters against the two others."""
+    found: dict[int, dict[str, float]] = {}
+    for clients, by_variant in samples.items():
+        local, bare, shipped = (by_variant[v] for v in VARIANTS)
+        pairs = list(zip(local, bare, shipped, strict=True))
+        found[clients] = {
+            "shipped / no id set": statistics.median(s["rate"] / b["rate"] for _, b, s in pairs),
+            "shipped / in process": statistics.median(s["rate"] / i["rate"] for i, _, s in pairs),
+            "redis_us added": statistics.median(s["redis_us"] - b["redis_us"] for _, b, s in pairs),
+        }
+    return found
 
 
 async def _delete(client: Any, prefix: str) -> None:
@@ -215,21 +233,24 @@ def own_redis() -> Iterator[str]:
         server.wait(10)
 
 
-def table(medians: dict[int, dict[str, dict[str, float]]]) -> str:
-    """The Markdown table of the medians, with the ratios of each concurrency's rates."""
+def table(measured: dict[str, Any]) -> str:
+    """The Markdown table: medians of the rounds, and the ratios paired round by round."""
     lines = [
         "| clients | in process (requests/s) | Redis, no id set | Redis, as shipped"
-        " | shipped / no id set | Redis as shipped / in process | gateway CPU per request: no"
-        " id set / shipped (ms) | Redis's time in scripts per request: no id set / shipped (µs) |",
-        "|---|---|---|---|---|---|---|---|",
+        " | shipped / no id set | shipped / in process | gateway CPU per request: no id set"
+        " / shipped (ms) | Redis's time in scripts per request: no id set / shipped (µs)"
+        " | added by the id set, paired (µs) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for clients, by_variant in medians.items():
+    for clients, by_variant in measured["medians"].items():
         local, bare, shipped = (by_variant[v] for v in VARIANTS)
+        ratios = measured["ratios"][clients]
         lines.append(
             f"| {clients} | {local['rate']:,.0f} | {bare['rate']:,.0f} | {shipped['rate']:,.0f}"
-            f" | {shipped['rate'] / bare['rate']:.2f} | {shipped['rate'] / local['rate']:.3f}"
+            f" | {ratios['shipped / no id set']:.2f} | {ratios['shipped / in process']:.3f}"
             f" | {bare['cpu_ms']:.3f} / {shipped['cpu_ms']:.3f}"
-            f" | {_us(bare['redis_us'])} / {_us(shipped['redis_us'])} |"
+            f" | {_us(bare['redis_us'])} / {_us(shipped['redis_us'])}"
+            f" | {_us(ratios['redis_us added'])} |"
         )
     return "\n".join(lines)
 
@@ -249,8 +270,8 @@ def _us(value: float) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=0.3)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--own-redis", action="store_true", help="start a redis-server of its own")
@@ -259,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         measured = asyncio.run(
             _measure(url, args.own_redis, args.rounds, args.seconds, args.clients)
         )
-    print(table(measured["medians"]))
+    print(table(measured))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(

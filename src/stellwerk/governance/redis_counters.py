@@ -270,10 +270,15 @@ class RedisCounters(Counters):
         """Apply the settlements kept while Redis failed, oldest first, until one fails again;
         how many are still waiting. A settlement that reached Redis before (its answer lost)
         or whose reservation an emptied Redis forgot applies nothing (``_SETTLE``)."""
+        return await self._apply_pending(looped=False)
+
+    async def _apply_pending(self, looped: bool) -> int:
+        """``apply_pending``; ``looped``: in the liveness loop, which a cancel stops
+        (``in_loop``), not at ``close``, which must try them all."""
         while (settlement := self._pending.first()) is not None:
-            try:  # in the liveness loop, or at the stop: a cancel is a stop (``in_loop``)
-                sent = self._settle(keys=list(settlement.keys), args=settlement.args)
-                void = await self._answer(in_loop(sent))
+            sent = self._settle(keys=list(settlement.keys), args=settlement.args)
+            try:
+                void = await self._answer(in_loop(sent) if looped else sent)
             except CountersUnavailable:
                 break
             self._pending.done(applied=int(void) == 0)
@@ -301,7 +306,7 @@ class RedisCounters(Counters):
                 failing = False
                 if self._seeder is not None:
                     await self._seeder()
-            waiting = await self.apply_pending()  # settlements of requests ended meanwhile
+            waiting = await self._apply_pending(looped=True)  # of requests ended meanwhile
             await rest(RETRY_S if waiting else LIVENESS_TTL_S / 3)
 
     async def warn_if_evicting(self) -> str | None:
