@@ -11,11 +11,11 @@ skip those commands: the shipped scripts before that work, as far as Redis is co
 
 Each round runs every variant for ``--seconds`` at each concurrency (``--clients``: that many
 requests in flight in one process, each reserving and settling in a loop), in turn, the order
-rotating from round to round; a variant's figure is the median of its rounds, and the ratios
-are taken round by round, then their median (on a shared machine the load changes less within a
-round than across the run: many short rounds). The process's CPU time per request is measured too, and, on a Redis of
-the benchmark's own (``--own-redis``: a ``redis-server`` it starts on a free port, without
-persistence, and stops), the time Redis spent in the scripts per request (``INFO
+rotating from round to round; a variant's figure is the median of its rounds, and the ratios are
+taken round by round, then their median (on a shared machine the load changes less within a round
+than across the run: many short rounds). The process's CPU time per request is measured too, and,
+on a Redis of the benchmark's own (``--own-redis``: a ``redis-server`` it starts on a free port,
+without persistence, and stops), the time Redis spent in the scripts per request (``INFO
 commandstats``), which a shared Redis mixes with its other clients' work. On the shared Redis
 (``STELLWERK_TEST_REDIS_URL``) keys live under a fresh prefix, deleted at the end; it is never
 flushed.
