@@ -92,15 +92,13 @@ class PendingSettlements:
                 self._kept[False],
                 void if self._void[False] else "",
             )
-        released = self._kept[True] - self._void[True]
-        if self._kept[True]:
-            log.log(
-                logging.WARNING if released else logging.INFO,
+        if self._kept[True]:  # nothing to act on: a hold they left is gone now
+            log.info(
                 "%d reservations whose outcome was unknown (their answer lost as Redis failed,"
                 " or their request cancelled) were undone: %d of them had run in Redis, and"
                 " their holds are released now",
                 self._kept[True],
-                released,
+                self._kept[True] - self._void[True],
             )
         for undo, what in ((False, "settlements"), (True, "undone reservations")):
             if self._dropped[undo]:
