@@ -5,6 +5,9 @@ a 503 for a connection Redis closed long ago.
   settled once Redis answers again: the month's counters then hold the ledger's cost and nothing
   stays held (before: an ERROR traceback, the reservation held for the replica's life, and after
   a restart its cost missing from the counter: the budget overspent; walk22 F1).
+- A request's reservation runs in Redis, but its answer is lost with the connection and Redis is
+  gone for the retry: the client gets a 503, and the reservation's hold is released once Redis
+  answers again (before: it stayed held for the replica's life, counted against the budget).
 - Redis closes the gateway's pooled connections (``CLIENT KILL``, as at a restart or a dropped
   idle connection): the next requests are served, and the replica stays ready (before: the
   first request on a dead connection got 503 and ``/readyz`` flipped; walk22 F3).
@@ -132,3 +135,32 @@ def test_pooled_connections_redis_closed_are_replaced_without_a_503(
     assert killed >= 1
     assert [a.status_code for a in answers] == [200] * 3, [a.text for a in answers]
     assert ready.status_code == 200, ready.text
+
+
+def test_a_reservation_whose_answer_was_lost_holds_nothing_once_redis_answers(
+    llama_server: LlamaBackend, tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    target = urlsplit(redis_url)
+    store = redis.Redis.from_url(redis_url)
+    try:
+        with tcp_proxy(target.port or 6379, target.hostname or "127.0.0.1") as proxy:
+            raw = _config(llama_server.base_url, tmp_path, _through(proxy, redis_url), redis_prefix)
+            with running_gateway(raw) as gw:
+                first = gw.post("/v1/chat/completions", json=CHAT, headers=RESEARCH)
+                proxy.lose_answer(to=b"EVALSHA")  # a request's first script: its reservation
+                lost = gw.post("/v1/chat/completions", json=CHAT, headers=RESEARCH)
+                held = _month_counters(store, redis_prefix)
+                proxy.start()  # Redis answers again
+                until(
+                    "nothing held",
+                    lambda: not any(h for _, h in _month_counters(store, redis_prefix).values()),
+                )
+                records = {r.status: r for r in gw.records(2)}
+                after = _month_counters(store, redis_prefix)
+    finally:
+        store.close()
+    assert first.status_code == 200, first.text
+    assert lost.status_code == 503, lost.text
+    assert all(h for _, h in held.values()), held  # the reservation had run in Redis
+    cost = records[200].cost_micro  # the answered request's; the refused one's is 0
+    assert after == {s: (cost, {}) for s in ("dept:research", "key:research-1")}

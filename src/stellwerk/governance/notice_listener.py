@@ -20,14 +20,13 @@ which state it is in. While it is not listening the replica follows changes at i
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from stellwerk.errors import NotListening
-from stellwerk.governance.redis_pool import RedisHealth, cancelling, rest
+from stellwerk.governance.redis_pool import RedisHealth, in_loop, rest
 
 log = logging.getLogger("stellwerk.governance")
 
@@ -74,14 +73,9 @@ class NoticeListener:
         """Listen, and listen again after whatever ended it, until cancelled."""
         try:
             while True:
-                try:
-                    await self._listen_once(on_notice)
-                except asyncio.CancelledError:
-                    raise
+                try:  # a cancel ends it, whatever redis-py made of it (``in_loop``)
+                    await in_loop(self._listen_once(on_notice))
                 except Exception as exc:  # any failure: logged, then listened again
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():  # a cancel redis-py turned into
-                        raise  # an error of its own (its connection closed under it): stop
                     self._lost(exc)
                 await rest(RECONNECT_S)
         finally:
@@ -150,9 +144,7 @@ class NoticeListener:
         """Wait for Redis's confirmation of both subscriptions."""
         wanted = {self.channel, self._probe_channel}
         while wanted:
-            message = await pubsub.get_message(timeout=self._probe_s)
-            if cancelling():  # redis-py may take a cancel in and answer nothing
-                raise asyncio.CancelledError
+            message = await in_loop(pubsub.get_message(timeout=self._probe_s))
             if message is None:
                 raise NotListening(
                     f"Redis did not confirm the subscription within {self._probe_s}s"
@@ -163,9 +155,7 @@ class NoticeListener:
     async def _receive(self, client: Any, pubsub: Any, on_notice: OnNotice) -> None:
         probing = False
         while True:
-            message = await pubsub.get_message(timeout=self._probe_s)
-            if cancelling():  # redis-py may take a cancel in and answer nothing
-                raise asyncio.CancelledError
+            message = await in_loop(pubsub.get_message(timeout=self._probe_s))
             if message is None:
                 if probing:
                     raise NotListening(f"its own probe did not come back within {self._probe_s}s")

@@ -30,10 +30,17 @@ its script is sent (``_OPEN``): redis-py sends a command once more when its conn
 (``redis_pool``), and a settlement Redis did not take while it failed is kept by the replica
 (``pending_settlements``) and sent again when Redis answers (``keep_alive``, every ``RETRY_S``)
 and at ``close``. The request was answered and recorded: its cost must reach the counter.
+
+A reservation whose outcome is unknown (Redis failed on it, its answer lost with the connection and
+the retry failed too, or its request was cancelled while it was sent) may have run in Redis: its
+hold would then stay as long as the replica lives, counted against the budget of a request that
+got a 503. So it is undone under its ident, as a settlement kept like the others: a hold that
+Redis has is released once it answers, and one it never took changes nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
@@ -41,7 +48,13 @@ from typing import Any
 
 from stellwerk.errors import CountersUnavailable
 from stellwerk.governance.pending_settlements import PendingSettlements, Settlement
-from stellwerk.governance.redis_pool import COUNTERS, RedisHealth, pooled_client, rest
+from stellwerk.governance.redis_pool import (
+    COUNTERS,
+    RedisHealth,
+    in_loop,
+    pooled_client,
+    rest,
+)
 from stellwerk.policy.counters import Charge, Counters, Refused
 
 log = logging.getLogger("stellwerk.limits")
@@ -209,10 +222,15 @@ class RedisCounters(Counters):
         for charge in charges:
             limit = -1 if charge.limit is None else charge.limit
             args += [charge.amount, limit, max(1, charge.ttl_s), int(charge.held)]
-        answer = await self._call(self._reserve, keys, args)
-        if answer == -1 and self._seeder is not None:  # an emptied Redis: seed, then try again
-            await self._seeder()
+        try:
             answer = await self._call(self._reserve, keys, args)
+            if answer == -1 and self._seeder is not None:  # an emptied Redis: seed, try again
+                await self._seeder()
+                answer = await self._call(self._reserve, keys, args)
+        except (CountersUnavailable, asyncio.CancelledError):
+            if ident:  # Redis may have run it (its answer lost): undone once Redis answers
+                self._pending.keep(self._undo(keys, charges, ident))
+            raise
         if answer == -1:
             raise CountersUnavailable(
                 "limit counters: the month's spend is being read again from the ledger;"
@@ -221,6 +239,15 @@ class RedisCounters(Counters):
         if isinstance(answer, list):  # {i, value}: Lua's 1-based index
             return Refused(int(answer[0]) - 1, int(answer[1]))
         return None
+
+    def _undo(self, keys: list[str], charges: Sequence[Charge], ident: str) -> Settlement:
+        """The settlement of a reservation whose outcome is unknown as if it used nothing and
+        counted no request: its holds taken off, its counted amounts taken back. Applied under
+        its ``ident``, it does nothing if Redis never ran the reservation (``_SETTLE``)."""
+        args: list[int | str] = [self._prefix, self._instance, ident]
+        for charge in charges:
+            args += [charge.amount, 0] if charge.held else [0, -charge.amount]
+        return Settlement(tuple(keys), tuple(args), undo=True)
 
     async def settle(self, entries: Sequence[tuple[str, int, int]], ident: str = "") -> None:
         """Settle now; with an ``ident``, a settlement Redis fails to take is kept and applied
@@ -243,9 +270,15 @@ class RedisCounters(Counters):
         """Apply the settlements kept while Redis failed, oldest first, until one fails again;
         how many are still waiting. A settlement that reached Redis before (its answer lost)
         or whose reservation an emptied Redis forgot applies nothing (``_SETTLE``)."""
+        return await self._apply_pending(looped=False)
+
+    async def _apply_pending(self, looped: bool) -> int:
+        """``apply_pending``; ``looped``: in the liveness loop, which a cancel stops
+        (``in_loop``), not at ``close``, which must try them all."""
         while (settlement := self._pending.first()) is not None:
+            sent = self._settle(keys=list(settlement.keys), args=settlement.args)
             try:
-                void = await self._call(self._settle, list(settlement.keys), settlement.args)
+                void = await self._answer(in_loop(sent) if looped else sent)
             except CountersUnavailable:
                 break
             self._pending.done(applied=int(void) == 0)
@@ -264,7 +297,7 @@ class RedisCounters(Counters):
         await self.warn_if_evicting()
         while True:
             try:
-                await self._call_plain("SET", live, 1, "EX", LIVENESS_TTL_S)
+                await self._loop_call("SET", live, 1, "EX", LIVENESS_TTL_S)
             except CountersUnavailable:
                 failing = True
                 await rest(RETRY_S)
@@ -273,7 +306,7 @@ class RedisCounters(Counters):
                 failing = False
                 if self._seeder is not None:
                     await self._seeder()
-            waiting = await self.apply_pending()  # settlements of requests ended meanwhile
+            waiting = await self._apply_pending(looped=True)  # of requests ended meanwhile
             await rest(RETRY_S if waiting else LIVENESS_TTL_S / 3)
 
     async def warn_if_evicting(self) -> str | None:
@@ -285,7 +318,7 @@ class RedisCounters(Counters):
         from redis.exceptions import RedisError
 
         try:
-            reply = await self._redis.config_get("maxmemory-policy")
+            reply = await in_loop(self._redis.config_get("maxmemory-policy"))
         except RedisError:
             return None
         policy = reply.get("maxmemory-policy") if isinstance(reply, dict) else None
@@ -299,14 +332,14 @@ class RedisCounters(Counters):
         return str(policy)
 
     async def seed(self, key: str, value: int, ttl_s: int) -> bool:
-        done = await self._call_plain("SET", self._prefix + key, value, "NX", "EX", max(1, ttl_s))
+        done = await self._loop_call("SET", self._prefix + key, value, "NX", "EX", max(1, ttl_s))
         return bool(done)
 
     async def seeded(self) -> bool:
-        return bool(await self._call_plain("EXISTS", self._prefix + SEEDED))
+        return bool(await self._loop_call("EXISTS", self._prefix + SEEDED))
 
     async def mark_seeded(self) -> None:
-        await self._call_plain("SET", self._prefix + SEEDED, 1)
+        await self._loop_call("SET", self._prefix + SEEDED, 1)
 
     def seed_with(self, seeder: Callable[[], Awaitable[None]]) -> None:
         self._seeder = seeder
@@ -322,22 +355,20 @@ class RedisCounters(Counters):
         await self._redis.connection_pool.disconnect()
 
     async def _call(self, script: Any, keys: list[str], args: Sequence[int | str]) -> Any:
-        from redis.exceptions import RedisError
-
-        try:
-            done = await script(keys=keys, args=args)
-        except RedisError as exc:
-            raise CountersUnavailable(
-                "limit counters: Redis failed; try again shortly"
-            ) from self.health.failed(COUNTERS, exc)
-        self.health.answered(COUNTERS)
-        return done
+        return await self._answer(script(keys=keys, args=args))
 
     async def _call_plain(self, *command: object) -> Any:
+        return await self._answer(self._redis.execute_command(*command))
+
+    async def _loop_call(self, *command: object) -> Any:
+        """A command of the liveness loop or the seeding: a cancel stops it (``in_loop``)."""
+        return await self._answer(in_loop(self._redis.execute_command(*command)))
+
+    async def _answer(self, call: Awaitable[Any]) -> Any:
         from redis.exceptions import RedisError
 
         try:
-            done = await self._redis.execute_command(*command)
+            done = await call
         except RedisError as exc:
             raise CountersUnavailable(
                 "limit counters: Redis failed; try again shortly"

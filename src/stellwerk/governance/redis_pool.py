@@ -16,9 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 log = logging.getLogger("stellwerk.redis")
+
+T = TypeVar("T")
 
 #: The part of the limit counters: while it fails, model requests get 503 (``/readyz`` 503).
 COUNTERS = "limit counters"
@@ -68,13 +71,10 @@ class RedisHealth:
         operators when it is the outage's first failure; the client of a request is told only
         that Redis failed, for Redis's own error names its internal address.
 
-        A failure met by a task that is being cancelled is no outage: redis-py closes the
-        connection under a cancelled call and may raise an error of its own, which a loop that
-        outlives Redis's outages (the counters' liveness, the seeding) would take for one and
-        go on, the cancellation lost (a gateway's stop then waited for it). The cancellation is
-        raised instead."""
-        if cancelling():
-            raise asyncio.CancelledError from exc
+        A failure met by a task that is being cancelled is reported like any other: a request
+        whose client hung up is still accounted (under a shield, in its cancelled task), and
+        its settlement must be kept when Redis fails. The loops, for which a cancel is a stop,
+        see it as one through ``in_loop`` before their failures reach this."""
         if not self._failing:
             self._since = time.monotonic()
             log.warning(
@@ -110,6 +110,24 @@ def cancelling() -> bool:
     except RuntimeError:  # no running loop: a worker thread
         return False
     return task is not None and task.cancelling() > 0
+
+
+async def in_loop(call: Awaitable[T]) -> T:
+    """One Redis call of a loop that outlives Redis's outages (the counters' liveness and
+    seeding, the notices' listener): its answer, or the cancellation when the task is being
+    cancelled, whatever redis-py made of the cancel (an error of its own as it closes the
+    connection under the call, no message, or even the answer). Without this, the loop would
+    take the error for an outage, or the answer for one more round, and go on with its
+    cancellation lost (a gateway's stop waited for it)."""
+    try:
+        done = await call
+    except Exception as exc:
+        if cancelling():
+            raise asyncio.CancelledError from exc
+        raise
+    if cancelling():
+        raise asyncio.CancelledError
+    return done
 
 
 async def rest(seconds: float) -> None:
