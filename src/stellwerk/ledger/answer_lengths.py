@@ -33,9 +33,7 @@ def answer_lengths(
     answered = func.sum(h.requests) - func.sum(h.errors)
     statement = (
         select(h.model, answered, func.sum(h.completion_tokens))
-        .where(
-            h.day >= today - timedelta(days=days), h.model != "", h.key_id != SHADOW_KEY_ID
-        )
+        .where(h.day >= today - timedelta(days=days), h.model != "", h.key_id != SHADOW_KEY_ID)
         .group_by(h.model)
         .having(answered >= max(min_requests, 1))
     )
