@@ -3,6 +3,7 @@
     PYTHONPATH=src python benchmarks/record_noise_learning.py collect --noise 0.3 --out FILE
     PYTHONPATH=src python benchmarks/record_noise_learning.py judge --out FILE [FILE ...]
     PYTHONPATH=src python benchmarks/record_noise_learning.py rules
+    PYTHONPATH=src python benchmarks/record_noise_learning.py rotations
 
 ``rules`` judges every promotion rule of ``promotion_rules.py`` (its own families, the headroom
 rules of ``promotion_headroom.py``, the robust ones of ``promotion_robust.py``) on the three draws
@@ -11,6 +12,11 @@ one is chosen on seed 1 by the headroom protocol (no task worse, then the most g
 promotions) and reported on the other two, the rules meeting both of the issue's targets on each
 draw are counted, and the nearest rules to both are listed on the noisy and the exact draws
 (``promotion-rules*.json.gz``).
+
+``rotations`` gives, on the same three draws, what the shipped rule did in each rotation: how
+many rotations it promoted a candidate in, how many of those route the held-out task better and
+worse than the unadapted router, and every rotation routed worse (a run of ``router eval
+--holdout-task T --adapt N`` is one rotation of one draw, not the mean of five).
 
 ``collect`` runs ``promotion_rules.py collect`` (the 13 held-out tasks, N = 200 graded requests,
 5 rotations, seed 0) with every graded record made as the gateway makes it with
@@ -165,9 +171,33 @@ def rules() -> None:
         print(f"noisy seed {seed}: {promotion_rules.predictiveness(draws['noisy', seed])}")
 
 
+def rotations() -> None:
+    """The shipped rule, rotation by rotation, on the three draws at the default noise."""
+    from benchmarks import promotion_rules
+
+    rule = promotion_rules.margin(2.0)
+    worse: list[tuple[float, str]] = []
+    runs = promoted = better = 0
+    for seed in (0, 1, 2):
+        for key, each in _draw(seed)["tasks"].items():
+            for r, rot in enumerate(each):
+                runs += 1
+                form = rule(rot)
+                if form is None:
+                    continue
+                promoted += 1
+                change = rot["forms"][form]["judged_gap"] - rot["unadapted"]
+                better += change > 1e-9
+                if change < -1e-9:
+                    worse.append((change, f"seed {seed} {promotion_rules._short(key)} r{r}"))
+    print(f"{runs} rotations; promoted in {promoted}: {better} better, {len(worse)} worse")
+    for change, where in sorted(worse):
+        print(f"  {where}: {change:+.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=("collect", "judge", "rules"))
+    parser.add_argument("what", choices=("collect", "judge", "rules", "rotations"))
     parser.add_argument("--noise", type=float, default=0.0)
     parser.add_argument("--noise-seed", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0, help="collect: the traffic's draw")
@@ -177,6 +207,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.what == "rules":
         rules()
+        return
+    if args.what == "rotations":
+        rotations()
         return
     if not args.out:
         parser.error("--out is needed")

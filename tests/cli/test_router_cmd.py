@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, cast
 
@@ -10,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
+from tests.fixtures.routing_data import OPEN9, REPO, ROUTING_DATA, rows
 
 runner = CliRunner()
 
@@ -246,3 +248,36 @@ def test_eval_holdout_task_refuses_bad_flags(
     result = runner.invoke(build_app(), ["router", "eval", "--data", str(open9_slice), *extra])
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_eval_holdout_task_lists_the_tasks_it_takes() -> None:
+    """walk24: open9's 14 tasks were listed as 20 (``arc`` beside ``arc_challenge``: the start
+    of a name, taken as a family of one). The list is the names taken, and only those."""
+    tasks = {row["task"] for row in rows(OPEN9)}
+    result = runner.invoke(
+        build_app(), ["router", "eval", "--data", str(OPEN9), "--holdout-task", "nosuch"]
+    )
+    assert result.exit_code == 1
+    listed = re.search(r"\(tasks: (.*)\)", result.output.replace("\n", " "))
+    assert listed is not None, result.output
+    assert set(listed.group(1).split(", ")) == tasks and len(tasks) == 14
+    refused = runner.invoke(
+        build_app(), ["router", "eval", "--data", str(OPEN9), "--holdout-task", "arc"]
+    )
+    assert refused.exit_code == 1 and "'arc' is not a task of the data" in refused.output
+
+
+def test_eval_without_prices_names_the_models_file_the_repository_has() -> None:
+    data = ROUTING_DATA / "routellm-mmlu-gsm8k.jsonl.gz"
+    args = ["router", "eval", "--data", str(data), "--resplit", "0.3", "--holdout-task", "gsm8k"]
+    result = runner.invoke(build_app(), args)
+    assert result.exit_code == 1
+    assert "benchmarks/routellm-models.json" in result.output.replace("\n", "")
+    assert (REPO / "benchmarks" / "routellm-models.json").is_file()
+    # with it, a family of tasks is one name, listed once
+    models = ["--models", str(REPO / "benchmarks" / "routellm-models.json")]
+    result = runner.invoke(build_app(), [*args[:-1], "nosuch", *models])
+    assert result.exit_code == 1
+    assert "(tasks: gsm8k, mmlu (its 57 tasks mmlu_abstract_algebra ..." in " ".join(
+        result.output.split()
+    )

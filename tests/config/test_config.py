@@ -15,6 +15,7 @@ from stellwerk.config import load_config, parse_config
 from stellwerk.config.loader import ledger_beside
 from stellwerk.errors import ConfigError
 from stellwerk.gateway import create_app
+from tests.fixtures.gateway import raw_config
 
 MINIMAL: dict[str, Any] = {
     "backends": [{"name": "ollama", "kind": "ollama", "base_url": "http://127.0.0.1:11434"}],
@@ -473,3 +474,19 @@ def test_config_check_names_the_record_key_as_the_start_would(
     assert "router.record_noise_key_env: the secret in RECORD_KEY has 5 characters" in short.output
     monkeypatch.setenv("RECORD_KEY", "k" * 32)
     assert CliRunner().invoke(build_app(), ["config", "check", "--env", path]).exit_code == 0
+
+
+def test_a_route_name_not_starting_with_auto_is_refused_as_the_docs_say() -> None:
+    """walk24: the rule was enforced at load, but docs/config.md's ``routes`` row did not state
+    it; the row now quotes the refusal the loader gives."""
+    raw = {
+        **raw_config("http://127.0.0.1:9/v1", "sqlite://"),
+        "routes": {"careful": {"cost_weight": 0.5}},
+    }
+    with pytest.raises(ConfigError) as refused:
+        parse_config(raw)
+    assert "routes: route 'careful': route names start with 'auto'" in str(refused.value)
+    text = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
+    (row,) = [line for line in text.splitlines() if line.startswith("| `routes` |")]
+    assert "every name starts with `auto`" in row
+    assert "`routes: route 'careful': route names start with 'auto'`" in row

@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
 from tests.fixtures.gateway import KEYS, Gateway, in_process
+from tests.gateway.test_feedback import _ask as _ask_routed
+from tests.gateway.test_shadow import _wait_for_grade, _with_shadow
 
 pytestmark = pytest.mark.llama
 AUTH = {"authorization": f"Bearer {KEYS['research']}"}
@@ -99,3 +101,37 @@ def test_measured_answer_lengths_enter_the_expected_cost(
     reasons = {r.decision_reason for r in ledger.recent_usage(limit=2)}
     ledger.close()
     assert any(r and r.endswith(average) for r in reasons)
+
+
+@pytest.mark.postgres
+def test_shadow_gradings_calls_leave_the_reference_models_length_unmeasured(
+    gateway_raw: dict[str, Any], pg_schema_url: str, tmp_path: Path
+) -> None:
+    """walk24: the reference's answers and verdicts of shadow grading (cut short, a few tokens)
+    were counted as its answers, so the largest model looked cheaper to every routed request."""
+    raw = _with_shadow(gateway_raw)
+    raw["router"]["answer_min_requests"] = 1
+    raw["server"] = {**raw["server"], "database_url": pg_schema_url}
+    with in_process(raw) as gw:
+        _ask_routed(gw, "auto-economy", "Summarise the memo about the new parking rules.")
+        assert _wait_for_grade(gw)
+    ledger = gw.ledger()  # once the gateway has stopped: its usage writer is drained
+    try:
+        calls = {(r.key_id, r.model) for r in ledger.recent_usage() if r.status < 400}
+    finally:
+        ledger.close()
+    assert ("shadow", "tiny-large") in calls and ("research-1", "tiny-small") in calls
+
+    config = tmp_path / "stellwerk.yaml"
+    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    result = CliRunner().invoke(
+        build_app(),
+        ["route", "Count to five.", "--config", str(config), "--department", "research", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    scores = {s["model"]: s for s in json.loads(result.stdout)["scores"]}
+    assert scores["tiny-small"]["answer_source"] == "measured"  # the client's request
+    assert (scores["tiny-large"]["answer_tokens"], scores["tiny-large"]["answer_source"]) == (
+        128,
+        "default",
+    )

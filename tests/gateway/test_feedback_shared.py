@@ -5,6 +5,7 @@ stream's ``data: [DONE]`` arrived is taken."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,9 @@ from typing import Any, cast
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from stellwerk.ledger.graded_tables import graded_records
 from tests.fixtures.gateway import KEYS, Gateway, in_process, running_gateway
 from tests.gateway.test_feedback import _ask, _feedback, _shipped
 
@@ -199,3 +202,79 @@ def test_with_feedback_off_the_404_says_so(gateway_raw: dict[str, Any]) -> None:
         f"no routed request {request_id!r} can get feedback: this gateway keeps none"
         " (router.feedback_window_s or router.feedback_max_pending is 0)"
     )
+
+
+def _ask_as(gw: Gateway, classification: str, text: str) -> str:
+    """A routed chat request of the research key under ``classification`` (the header raises
+    the key's class), through the openai client: its request id."""
+    with gw.openai(KEYS["research"], max_retries=0) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="auto",
+            messages=[{"role": "user", "content": text}],
+            max_tokens=3,
+            extra_headers={"x-stellwerk-classification": classification},
+        )
+        raw.parse()
+    return raw.headers["x-stellwerk-request-id"]
+
+
+@pytest.mark.parametrize(
+    "shared", [False, pytest.param(True, marks=[pytest.mark.redis, pytest.mark.postgres])]
+)
+def test_a_class_not_allowed_gets_no_feedback_and_leaves_no_reading(
+    gateway_raw: dict[str, Any], request: pytest.FixtureRequest, shared: bool
+) -> None:
+    """walk24: the docs said confidential and secret requests are never graded, but a feedback
+    on one was stored with its prompt's reading. Feedback now takes the classes of
+    ``router.feedback_classifications`` (public and internal by default) and says why not."""
+    raw = _shipped(gateway_raw)
+    if shared:
+        url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
+        raw = _with_redis(raw, url, prefix)
+        raw["server"]["database_url"] = request.getfixturevalue("pg_schema_url")
+    text = "Explain the proof of the prime number theorem."
+    with in_process(raw) as gw:
+        confidential = _ask_as(gw, "confidential", text)
+        internal = _ask_as(gw, "internal", text)
+        if shared:  # what Redis holds of the confidential request: not its reading
+            import redis
+
+            client = redis.Redis.from_url(url)
+            try:
+                held = json.loads(client.get(f"{prefix}pending:e:{confidential}") or b"{}")
+            finally:
+                client.close()
+            assert (held["classification"], held["latent"], held["base"]) == (
+                "confidential",
+                [],
+                {},
+            )
+        refused = _feedback(gw, {"request_id": confidential, "score": 0.5})
+        assert refused.status_code == 403, refused.text
+        error = refused.json()["error"]
+        assert (error["type"], error["code"], error["param"]) == (
+            "permission_error",
+            "classification_not_graded",
+            "request_id",
+        )
+        assert "'confidential'" in error["message"]
+        assert "router.feedback_classifications" in error["message"]
+        assert _feedback(gw, {"request_id": internal, "score": 0.5}).status_code == 200
+    ledger = gw.ledger()
+    try:
+        with ledger.connect() as connection:
+            graded = [row.request_id for row in connection.execute(select(graded_records))]
+    finally:
+        ledger.close()
+    assert graded == [internal]
+
+
+def test_a_class_the_config_lists_gets_feedback(gateway_raw: dict[str, Any]) -> None:
+    raw = {**_shipped(gateway_raw), "router": {"feedback_classifications": ["confidential"]}}
+    with in_process(raw) as gw:
+        confidential = _ask_as(gw, "confidential", "Name five prime numbers.")
+        assert _feedback(gw, {"request_id": confidential, "score": 0.5}).status_code == 200
+        internal = _ask_as(gw, "internal", "Name five prime numbers.")
+        refused = _feedback(gw, {"request_id": internal, "score": 0.5})
+        assert refused.status_code == 403, refused.text
+        assert "(confidential)" in refused.json()["error"]["message"]

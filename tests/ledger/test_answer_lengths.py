@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from stellwerk.config.governance import SHADOW_KEY_ID
+from stellwerk.ledger.answer_times import answer_times
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.ledger.record import UsageRecord
+from stellwerk.ledger.window import EVERYTHING
 from tests.ledger.factory import make_record
 
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
@@ -46,3 +50,15 @@ def test_mean_answer_of_recent_successful_requests_once_there_are_enough(ledger:
 
 def test_an_empty_ledger_measures_nothing(ledger: Ledger) -> None:
     assert ledger.answer_lengths(days=30, min_requests=1, now=NOW) == {}
+
+
+def test_shadow_gradings_calls_are_not_a_models_answers(ledger: Ledger) -> None:
+    """walk24: the reference model's shadow grading calls (cut answers, verdicts of a few
+    tokens, key ``shadow``) made it look terse, so cheaper, to every routed request."""
+    shadow = [replace(r, key_id=SHADOW_KEY_ID) for r in _answers("reference", [16] * 30)]
+    ledger.insert_usage(shadow + _answers("reference", [400] * 2, days_ago=0))
+    assert ledger.answer_lengths(days=30, min_requests=20, now=NOW) == {}
+    assert ledger.answer_lengths(days=30, min_requests=2, now=NOW) == {"reference": 400}
+    with ledger.connect() as connection:
+        times = answer_times(connection, EVERYTHING, "reference")
+    assert [t.completion_tokens for t in times] == [400, 400]  # the savings' latency sample

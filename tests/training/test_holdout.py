@@ -14,11 +14,13 @@ from stellwerk.training.data import load_model_facts, load_outcomes
 from stellwerk.training.holdout import (
     adapt_on_traffic,
     holdout_evaluation,
+    holdout_names,
     shadow_grades,
     task_mask,
     traffic_rows,
 )
 from stellwerk.training.train import TrainSettings
+from tests.fixtures.routing_data import ROUTING_DATA
 
 
 def test_rotations_judge_every_row_of_a_task_once(open9_slice: Path) -> None:
@@ -112,3 +114,18 @@ def test_the_simulation_keeps_records_as_noisy_as_the_gateway_asks(
     exact, noisy, again = judged
     assert noisy == again
     assert noisy["comparison"] != exact["comparison"]
+
+
+def test_a_family_of_tasks_is_held_out_by_its_name() -> None:
+    """``mmlu`` holds out routellm's 57 ``mmlu_...`` subjects; one subject is a name too; the
+    start of a subject's name or of a single task's is none."""
+    data = load_outcomes(ROUTING_DATA / "routellm-mmlu-gsm8k.jsonl.gz", resplit=0.3)
+    tasks = np.array(data.tasks)
+    assert task_mask(data, "mmlu").sum() == np.char.startswith(tasks.astype(str), "mmlu_").sum()
+    assert task_mask(data, "mmlu_anatomy").sum() == (tasks == "mmlu_anatomy").sum() > 0
+    assert task_mask(data, "gsm8k").sum() == (tasks == "gsm8k").sum()
+    names = holdout_names(data.tasks)
+    assert len(names) == 59 and len(names["mmlu"]) == 57
+    for name in ("mmlu_high_school", "gsm"):
+        with pytest.raises(TrainingDataError, match="is not a task of the data"):
+            task_mask(data, name)

@@ -57,6 +57,10 @@ class RouterConfig(Strict):
     """How long a routed request may get feedback (``POST /v1/feedback``); 0: never."""
     feedback_max_pending: int = Field(default=10_000, ge=0, le=1_000_000)
     """Routed requests kept for feedback at most (the oldest go first)."""
+    feedback_classifications: tuple[Classification, ...] = ("public", "internal")
+    """Only routed requests of these data classes may get feedback; of another class nothing of
+    the prompt's reading is kept, and a feedback is refused (403) naming the class."""
+    _feedback_classes = field_validator("feedback_classifications")(each_once("classification"))
     record_noise: float = Field(default=0.5, ge=0, le=10)
     """The noise a graded request's record is kept with, in units of its prompt's sensitivity to
     one word (``routing.record_noise``); 0: exact readings, which confirm a guess of a prompt."""

@@ -14,10 +14,13 @@ The rules, in the order they are checked:
    knows: pushed out for room (``router.feedback_max_pending``); a stream that has not ended
    yet is a 409 ``not_finished``, to be sent again after its answer ends (one whose last events
    are going out is waited for, up to ``FINISH_WAIT_S``);
-3. the router could read the prompt (it has a word the router knows; not ``Hallo``, which no
+3. the request ran under a data class ``router.feedback_classifications`` lists (by default
+   public and internal, as shadow grading's): otherwise a 403 ``classification_not_graded``
+   naming its class (nothing of its prompt's reading was kept: ``grading_entry``);
+4. the router could read the prompt (it has a word the router knows; not ``Hallo``, which no
    training prompt had): otherwise a grade cannot teach it anything, a 409 ``not_gradable``
    (docs/router.md, "Feedback and where graded requests are kept");
-4. a request is graded once: a second feedback within the window is a 409.
+5. a request is graded once: a second feedback within the window is a 409.
 
 A ledger whose database cannot be reached is a 503 naming the ledger (``Retry-After``): the
 feedback may be sent again, its request is kept until the window ends.
@@ -37,7 +40,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
-from stellwerk.errors import Conflict, NotFound
+from stellwerk.errors import Conflict, NotFound, PermissionDenied
 from stellwerk.gateway.body import parse
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.gateway.pending_store import State
@@ -80,6 +83,15 @@ async def feedback(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
             _not_found(runtime, body.request_id, found.state),
             param="request_id",
             code="request_not_found",
+        )
+    classes = runtime.config.router.feedback_classifications
+    if pending.classification is not None and pending.classification not in classes:
+        raise PermissionDenied(
+            f"request {body.request_id!r} cannot get feedback: it ran under the data class"
+            f" {pending.classification!r}, and feedback is taken only for requests of the"
+            f" classes router.feedback_classifications lists ({', '.join(classes) or 'none'})",
+            param="request_id",
+            code="classification_not_graded",
         )
     if not pending.evidence.readable:
         raise Conflict(

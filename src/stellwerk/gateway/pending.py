@@ -76,3 +76,8 @@ class Pending:
     model: str
     """The model that answered."""
     evidence: Evidence
+    """Its reading, with its noise; none (``Evidence.unread``) when its class may get no
+    feedback."""
+    classification: str | None = None
+    """The data class it ran under (None: kept by a gateway from before it was kept, taken as
+    one that may get feedback)."""

@@ -195,6 +195,7 @@ def _dumps(entry: Pending) -> bytes:
             "latent": found.latent,
             "base": dict(found.base),
             "stats": found.stats,
+            "classification": entry.classification,
         }
     )
 
@@ -204,5 +205,11 @@ def _loads(request_id: str, held: dict[str, Any]) -> Pending:
         held["base_version"], tuple(held["latent"]), held["base"], tuple(held["stats"])
     )
     return Pending(
-        request_id, held["key"], held["department"], held["route"], held["model"], evidence
+        request_id,
+        held["key"],
+        held["department"],
+        held["route"],
+        held["model"],
+        evidence,
+        held.get("classification"),  # none: kept by a gateway from before it was kept
     )

@@ -51,9 +51,10 @@ from stellwerk.gateway.calls import Call, new_request_id
 from stellwerk.gateway.cuts import Watch
 from stellwerk.gateway.errors import mark_request, status_of
 from stellwerk.gateway.governance import classify
+from stellwerk.gateway.grading_entry import keep_for_grading
 from stellwerk.gateway.hang_up import hang_up
 from stellwerk.gateway.limits import check_request
-from stellwerk.gateway.pending import Pending, Ticket, held
+from stellwerk.gateway.pending import Ticket, held
 from stellwerk.gateway.route_embedding import prompt_embedding
 from stellwerk.gateway.runtime import Runtime
 from stellwerk.gateway.selection import Selection, needs_of
@@ -331,31 +332,9 @@ async def account(runtime: Runtime, call: Call) -> None:
     """Write the call's one usage record (with its metrics and its budget settled); a routed
     request that was answered is kept for feedback and, if picked, shadow grading."""
     routed = call.evidence is not None
-    entry = _keep_for_grading(runtime, call) if await runtime.accounts.record(call) else None
+    entry = keep_for_grading(runtime, call) if await runtime.accounts.record(call) else None
     if routed:
         await runtime.pending.ended(call.request_id, entry)
-
-
-def _keep_for_grading(runtime: Runtime, call: Call) -> Pending | None:
-    """Its entry for feedback, if it may get one (shadow grading started, if it was picked)."""
-    found, call.evidence = call.evidence, None
-    ticket, call.shadow = call.shadow, None
-    selection, principal = call.selection, call.principal
-    if found is None or call.status != 200 or call.model is None:
-        return None
-    if selection is None or selection.route is None or principal is None:
-        return None
-    kept = found.kept()  # with its noise, after the answer (``pending.Held``)
-    if ticket is not None and ticket.answer:
-        runtime.shadow.start(runtime, call, ticket, kept, selection.route)
-    return Pending(
-        call.request_id,
-        principal.key_id,
-        principal.department,
-        selection.route,
-        call.model.id,
-        kept,
-    )
 
 
 @asynccontextmanager

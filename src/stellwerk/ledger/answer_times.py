@@ -4,6 +4,11 @@ model's time per request, per prompt token and per answer token on (dashboard.la
 Read from ``usage`` itself (the rollups keep sums, and a fit needs each request), through its
 ``(model, time)`` index, newest first and at most ``SAMPLE_LIMIT`` records: the read stays short
 however busy the month was.
+
+Only the clients' requests are the sample: shadow grading's own calls (key ``shadow``) are cut
+answers and verdicts of a few tokens after a judging prompt that begins with the same rubric
+each time (a server that caches prompt prefixes reads it for almost nothing), and at a high
+``router.shadow.share`` they would be most of the reference model's newest requests.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, select
 
+from stellwerk.config.governance import SHADOW_KEY_ID
 from stellwerk.ledger.tables import usage
 from stellwerk.ledger.window import Window
 
@@ -30,12 +36,20 @@ class AnswerTime:
 def answer_times(
     connection: Connection, window: Window, model: str, *, limit: int = SAMPLE_LIMIT
 ) -> list[AnswerTime]:
-    """The newest ``limit`` requests ``model`` answered in ``window`` (status below 400: a
-    failed request says nothing about how long an answer takes)."""
+    """The newest ``limit`` client requests ``model`` answered in ``window`` (status below 400: a
+    failed request says nothing about how long an answer takes; shadow grading's calls left
+    out)."""
     u = usage.c
     statement = (
         select(u.prompt_tokens, u.completion_tokens, u.latency_ms)
-        .where(and_(u.model == model, u.status < 400, *window.clauses(u.time)))
+        .where(
+            and_(
+                u.model == model,
+                u.status < 400,
+                u.key_id != SHADOW_KEY_ID,
+                *window.clauses(u.time),
+            )
+        )
         .order_by(u.time.desc())
         .limit(limit)
     )

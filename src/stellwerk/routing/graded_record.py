@@ -68,6 +68,12 @@ class Evidence:
         such records out. Such a request is still kept, so that its feedback is told why."""
         return bool(self.latent)
 
+    @property
+    def unread(self) -> Evidence:
+        """Nothing of the reading, only the artifact that read it: what is kept of a request
+        that may get no feedback (a data class ``router.feedback_classifications`` leaves out)."""
+        return Evidence(self.base_version, (), {}, ())
+
     def noised(
         self,
         model: QualityModel,

@@ -132,7 +132,9 @@ class OutcomeData:
             raise TrainingDataError(
                 "the data has no cost_usd and there is no price for "
                 + ", ".join(missing)
-                + ": give a models file with input_usd_per_mtok and output_usd_per_mtok"
+                + ": give a models file (--models) with input_usd_per_mtok and"
+                " output_usd_per_mtok for each model (the repository has one for"
+                " data/routing/routellm-mmlu-gsm8k.jsonl.gz: benchmarks/routellm-models.json)"
             )
         tokens_in = np.array([math.ceil(len(p) / 4) for p in self.prompts], dtype=np.float64)
         p_in = np.array([facts[m].price_in_per_mtok or 0.0 for m in self.models])

@@ -1,7 +1,8 @@
 """``stellwerk router eval --holdout-task NAME [--adapt N]``: traffic the router never saw.
 
-The rows of the held-out task (``NAME``, or every task named ``NAME_...``: ``mmlu`` holds out
-all 57 MMLU subjects of routellm-mmlu-gsm8k) are taken out of training, whatever their split:
+The rows of the held-out task (``NAME``, or every task of a family ``NAME_...`` of two or more:
+``mmlu`` holds out all 57 MMLU subjects of routellm-mmlu-gsm8k; ``holdout_names``) are taken out
+of training, whatever their split:
 
 * **unadapted**: the router trained on the train rows of every other task;
 * **graded traffic**: ``N`` of the held-out task's rows, drawn in a seeded order, become
@@ -31,7 +32,7 @@ judged prompts from the other tasks' test prompts (1: every other-task prompt is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -107,15 +108,49 @@ class OtherTasks:
         }
 
 
+def holdout_names(tasks: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The names ``--holdout-task`` takes, each with the tasks it holds out: every task of the
+    data, and every family of two or more tasks named ``FAMILY_...`` (``mmlu``: routellm's 57
+    ``mmlu_...`` subjects; with a task named ``FAMILY`` itself, that one too). The start of one
+    task's name (``arc`` of open9's ``arc_challenge``) is no name of its own."""
+    known = sorted(set(tasks))
+    names: dict[str, tuple[str, ...]] = {task: (task,) for task in known}
+    families: dict[str, list[str]] = {}
+    for task in known:
+        head, underscore, _ = task.partition("_")
+        if underscore:
+            families.setdefault(head, []).append(task)
+    for family, members in families.items():
+        if len(members) >= 2:
+            names[family] = (*names.get(family, ()), *members)
+    return names
+
+
+def _listed(names: Mapping[str, tuple[str, ...]]) -> str:
+    """The names for a refusal: the tasks, and a family once, with its first and last task."""
+    families = {name: held for name, held in names.items() if held != (name,)}
+    inside = {task for held in families.values() for task in held}
+    shown = []
+    for name in sorted(names):
+        held = names[name]
+        if name in families:
+            shown.append(
+                f"{name} (its {len(held)} tasks {held[0]} ... {held[-1]}, each also on its own)"
+            )
+        elif name not in inside:
+            shown.append(name)
+    return ", ".join(shown)
+
+
 def task_mask(data: OutcomeData, name: str) -> Mask:
-    """The rows of task ``name`` or of its subtasks ``name_...``; refused when there are none."""
-    tasks = np.array(data.tasks)
-    mask: Mask = (tasks == name) | np.char.startswith(tasks.astype(str), name + "_")
-    if not mask.any():
-        known = sorted({t.split("_")[0] for t in data.tasks} | set(data.tasks))
+    """The rows of task ``name``, or of the tasks of family ``name`` (``holdout_names``);
+    refused, with the names there are, when ``name`` is neither."""
+    names = holdout_names(data.tasks)
+    if name not in names:
         raise TrainingDataError(
-            f"--holdout-task {name!r} is not a task of the data (tasks: {', '.join(known)})"
+            f"--holdout-task {name!r} is not a task of the data (tasks: {_listed(names)})"
         )
+    mask: Mask = np.isin(np.array(data.tasks), names[name])
     return mask
 
 
