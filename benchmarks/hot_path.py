@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="py-spy profiles of the checkout go here")
     parser.add_argument("--profile-seconds", type=float, default=8.0)
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--no-wrk-install", action="store_true", help="never apt-get install wrk")
     args = parser.parse_args(argv)
     from stellwerk.ledger.scratch import scratch_schema
 
@@ -239,7 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     redis_url = os.environ.get("STELLWERK_TEST_REDIS_URL")
     if not postgres or ("on" in args.redis and not redis_url):
         parser.error("set STELLWERK_TEST_POSTGRES_URL (and STELLWERK_TEST_REDIS_URL for Redis)")
-    wrk_path = wrk.ensure_wrk()
+    try:
+        wrk_path: str | None = wrk.ensure_wrk(install=not args.no_wrk_install)
+    except wrk.WrkMissing as exc:
+        log(f"wrk unavailable ({exc}); the Python client makes the load")
+        wrk_path = None
     with tempfile.TemporaryDirectory(prefix="stellwerk-hot-") as tmp, ExitStack() as stack:
         folder = Path(tmp)
         trees = {"after": ROOT / "src"}
@@ -274,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         runner = gateway.Runner(servers, plan, folder, wrk_path)
         runner.plain = chat_body(args.prompt, stream=False)
         runner.streamed = chat_body(args.prompt, stream=True)
-        runner.script = wrk.write_script(folder, runner.plain, f"Bearer {API_KEY}")
+        if wrk_path:
+            runner.script = wrk.write_script(folder, runner.plain, f"Bearer {API_KEY}")
         started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         described = machine.describe()
         found = {}
