@@ -12,8 +12,8 @@ this checkout, and with ``--before REV`` that commit's ``src`` too (``git archiv
 each ``stellwerk serve`` with its own PostgreSQL schema and its own Redis key prefix (removed at
 the end). The cells run in interleaved rounds whose order rotates (``benchmarks/gateway.py``);
 CPU per request is the server's user + system time from ``/proc``; ``ratio`` is after / before
-of that, taken round by round within a variant, then its median. ``--profile DIR`` samples this
-checkout's servers with py-spy (non-streamed and streamed load, each variant) into ``DIR``.
+of that, taken round by round within a variant, then its median. ``--profile DIR`` samples every
+server with py-spy (non-streamed and streamed load) into ``DIR`` before the rounds.
 
 Needs ``STELLWERK_TEST_POSTGRES_URL`` (a ``postgresql+psycopg://`` URL) and, for ``--redis on``,
 ``STELLWERK_TEST_REDIS_URL``.
@@ -198,12 +198,10 @@ def summary(cells: gateway.Cells, pairs: dict[str, tuple[str, str]]) -> list[dic
 def profiles(
     runner: gateway.Runner, servers: dict[str, Server], folder: Path, seconds: float
 ) -> dict[str, Any]:
-    """py-spy on each of this checkout's servers: a closed-loop load of 20 clients, then
-    streamed requests of 4 clients."""
+    """py-spy on each server: a closed-loop load of 20 clients, then streamed requests of 4
+    clients."""
     found: dict[str, Any] = {}
     for name, server in servers.items():
-        if not name.startswith("after"):
-            continue
         for kind, load in (
             ("plain", lambda s, server=server: runner.load(server, 20, s)),
             (
@@ -211,7 +209,7 @@ def profiles(
                 lambda s, server=server: runner.measure(gateway.Scenario("stream", 4), server),
             ),
         ):
-            out = folder / f"{name}-{kind}.txt"
+            out = folder / f"{name.replace(' ', '-')}-{kind}.txt"
             found[f"{name} {kind}"] = profile.profile_under_load(
                 server.process.pid, seconds, out, load
             )
@@ -229,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--streams", type=int, nargs="*", default=[1])
     parser.add_argument("--stream-count", type=int, default=150)
     parser.add_argument("--prompt", choices=sorted(PROMPTS), default="short")
-    parser.add_argument("--profile", type=Path, help="py-spy profiles of the checkout go here")
+    parser.add_argument("--profile", type=Path, help="py-spy profiles of every server go here")
     parser.add_argument("--profile-seconds", type=float, default=8.0)
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--no-wrk-install", action="store_true", help="never apt-get install wrk")
