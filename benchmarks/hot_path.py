@@ -195,6 +195,39 @@ def summary(cells: gateway.Cells, pairs: dict[str, tuple[str, str]]) -> list[dic
     return rows
 
 
+#: Steps of a request, by a frame that every sample spent in it has on its stack (py-spy's
+#: collapsed stacks): each step's share of the busy samples, callees included.
+STEPS = {
+    "router decision (LearnedRouter.decide)": ("LearnedRouter.decide ",),
+    "record noise after the answer (Evidence.noised)": ("Evidence.noised ",),
+    "of which the noise's sensitivity": ("sensitivity (stellwerk/routing/record_noise.py",),
+    "backend call (Caller.complete / open_stream)": ("Caller.complete ", "Caller.open_stream "),
+    "reading the body (ChatExchange)": ("ChatExchange.__init__ ",),
+    "budget reserve (Budget.reserve)": ("Budget.reserve ",),
+    "usage record (Accounts.record)": ("Accounts.record ",),
+    "Redis counters (RedisCounters)": ("RedisCounters.",),
+    "Redis pending feedback (RedisPending)": ("RedisPending.",),
+    "ledger insert, writer thread (Ledger.insert_usage)": ("Ledger.insert_usage ",),
+}
+
+
+def steps(raw: Path) -> dict[str, float]:
+    """Each of ``STEPS``' share of the busy samples in a py-spy raw file."""
+    found = dict.fromkeys(STEPS, 0)
+    busy = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        if any(marker in stack.rsplit(";", 1)[-1] for marker in profile._IDLE_LEAVES):
+            continue
+        busy += int(count)
+        for name, markers in STEPS.items():
+            if any(marker in stack for marker in markers):
+                found[name] += int(count)
+    return {name: round(n / busy, 4) if busy else 0.0 for name, n in found.items()}
+
+
 def profiles(
     runner: gateway.Runner, servers: dict[str, Server], folder: Path, seconds: float
 ) -> dict[str, Any]:
@@ -210,9 +243,10 @@ def profiles(
             ),
         ):
             out = folder / f"{name.replace(' ', '-')}-{kind}.txt"
-            found[f"{name} {kind}"] = profile.profile_under_load(
-                server.process.pid, seconds, out, load
-            )
+            result = profile.profile_under_load(server.process.pid, seconds, out, load)
+            if result is not None and out.exists():
+                result["steps"] = steps(out)
+            found[f"{name} {kind}"] = result
             gateway.settle(server)
     return found
 
