@@ -181,3 +181,46 @@ def test_validation_benchmark_reads_both_bodies_in_two_code_trees() -> None:
     ]
     assert all(float(cell) > 0 for row in rows for cell in row[2:6])
     assert [bool(row[6]) for row in rows] == [False, True, False, True]  # after / before
+
+
+@pytest.mark.slow
+def test_prompt_reading_benchmark_times_two_commits_and_checks_their_readings() -> None:
+    """``python -m benchmarks.prompt_reading`` times the router's decision and record noise in
+    an older commit's tree and in this checkout, and checks that both read every prompt alike."""
+    argv = [sys.executable, "-m", "benchmarks.prompt_reading", "--before", "HEAD"]
+    argv += ["--rounds", "1", "--prompts", "3"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads(result.stdout)
+    assert rows and all(1 <= row["prompts"] <= 3 for row in rows)  # a group per length found
+    assert all(row["same_readings"] for row in rows)
+    assert all(
+        row[part][v] > 0
+        for row in rows
+        for part in ("decide_ms", "noised_ms")
+        for v in ("before", "after")
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_hot_path_benchmark_serves_a_governed_gateway_beside_another_commit(tmp_path: Path) -> None:
+    """``python -m benchmarks.hot_path`` serves an older commit and this checkout, each routing
+    ``auto`` with a key, limits and a PostgreSQL ledger, and reports their CPU per request."""
+    if not os.environ.get("STELLWERK_TEST_POSTGRES_URL"):
+        pytest.skip("needs STELLWERK_TEST_POSTGRES_URL")
+    out = tmp_path / "hot.json"
+    argv = [sys.executable, "-m", "benchmarks.hot_path", "--before", "HEAD", "--redis", "off"]
+    argv += ["--rounds", "1", "--duration", "1", "--clients", "2", "--stream-count", "5"]
+    argv += ["--json", str(out), "--no-wrk-install"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    served = [row for row in rows if not row["server"].startswith("ratio")]
+    assert {row["scenario"] for row in served} == {"2 clients", "1 streaming client(s)"}
+    assert len(served) == 4 and all(
+        r["errors"] == 0 and r["cpu_ms_per_request"] > 0 for r in served
+    )
+    assert {row["server"] for row in rows if row["server"].startswith("ratio")} == {"ratio off"}

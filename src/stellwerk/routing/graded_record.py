@@ -39,12 +39,13 @@ class Evidence:
     @classmethod
     def of(cls, model: QualityModel, reading: Reading, base_version: str) -> Evidence:
         """What ``model`` read of a prompt (``reading``, exact: no noise yet)."""
-        latent = () if reading.latent is None else tuple(float(x) for x in reading.latent)
+        # ``tolist``: the same Python floats as ``float`` of each element, in one C call
+        latent = () if reading.latent is None else tuple(reading.latent.tolist())
         return cls(
             base_version,
             latent,
-            {m: float(q) for m, q in zip(model.models, reading.base, strict=True)},
-            tuple(float(x) for x in reading.stats),
+            dict(zip(model.models, reading.base.tolist(), strict=True)),
+            tuple(reading.stats.tolist()),
         )
 
     @classmethod
@@ -100,7 +101,7 @@ class Evidence:
         return Evidence(
             self.base_version,
             latent,
-            {m: float(q) for m, q in zip(self.base, moved, strict=True)},
+            dict(zip(self.base, moved.tolist(), strict=True)),
             record_noise.coarse_stats(np.asarray(self.stats, dtype=np.float64)),
         )
 

@@ -40,15 +40,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 import math
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from stellwerk.routing.features import _TOKEN, clip_text
+from stellwerk.routing import features
 from stellwerk.routing.model import QualityModel
 
 F64 = npt.NDArray[np.float64]
@@ -106,52 +104,67 @@ def sensitivity(model: QualityModel, text: str) -> float:
     token of ``features``) is left out, every word computed at once; ``LEAST_SENSITIVITY`` at
     least. A shift is computed from the counts of the whole prompt (two changes of one slot by
     one deletion are taken apart): close enough to scale noise by."""
-    tokens = _TOKEN.findall(clip_text(text).lower())
-    if len(tokens) < 2:
+    words = features.words_of(text)
+    if len(words) < 2:
         return 1.0
-    mask = (1 << model.bits) - 1
-
-    def slots(grams: list[str]) -> npt.NDArray[np.int64]:
-        return np.fromiter(
-            (zlib.crc32(g.encode("utf-8")) & mask for g in grams), dtype=np.int64, count=len(grams)
-        )
-
-    word = slots(tokens)
-    pair = slots([a + " " + b for a, b in itertools.pairwise(tokens)])
-    skip = slots([a + " " + b for a, b in zip(tokens, tokens[2:], strict=False)])
-    index, counts = np.unique(np.concatenate([word, pair]), return_counts=True)
+    n = len(words)
+    grams = features.gram_slots(words, model.bits)  # the words' slots, then the bigrams'
+    word, pair = grams[:n], grams[n:]
+    skip = features.skip_slots(words, model.bits)
+    index, counts = np.unique(grams, return_counts=True)
     total = model.projected(index, (1.0 + np.log(counts)) * model.idf[index])
     norm = float(np.linalg.norm(total))
     if norm == 0.0:
         return 1.0
-    n = len(tokens)
     # per deleted word i: its word slot and its two bigrams go (-1), the bigram of its
-    # neighbours comes (+1): as (variant, slot, sign) triples
-    rows = [np.arange(n), np.arange(1, n), np.arange(n - 1), np.arange(1, n - 1)]
-    changed = [word, pair, pair, skip]
-    signs = [-1.0, -1.0, -1.0, 1.0]
-    variant = np.concatenate(rows)
-    slot = np.concatenate(changed)
-    sign = np.concatenate([np.full(len(r), s) for r, s in zip(rows, signs, strict=True)])
+    # neighbours comes (+1); all words' changes in four runs: the words, the bigrams (each the
+    # left one of the word after it), the bigrams again (each the right one of its word), the
+    # skips (each the one of the word between its two)
+    slot = np.concatenate([word, pair, pair, skip])
+    sign = np.full(len(slot), -1.0)
+    sign[len(slot) - len(skip) :] = 1.0
     pos = np.searchsorted(index, slot)
     pos = np.minimum(pos, len(index) - 1)
     count = np.where(index[pos] == slot, counts[pos], 0).astype(np.float64)
     after = np.maximum(count + sign, 0.0)
     weight = np.where(after > 0, 1.0 + np.log(np.maximum(after, 1.0)), 0.0)
     weight -= np.where(count > 0, 1.0 + np.log(np.maximum(count, 1.0)), 0.0)
-    delta = np.zeros((n, total.shape[0]), dtype=np.float64)
     vpos = np.minimum(np.searchsorted(model.vocab, slot), len(model.vocab) - 1)
-    hit = np.flatnonzero((model.vocab[vpos] == slot) & (weight != 0))
-    if len(hit):
-        hit = hit[np.argsort(variant[hit], kind="stable")]
-        rows_of, starts = np.unique(variant[hit], return_index=True)
-        parts = (weight[hit] * model.idf[slot[hit]])[:, None] * model.proj[vpos[hit]]
-        delta[rows_of] = np.add.reduceat(parts.astype(np.float64), starts, axis=0)
+    hit = (model.vocab[vpos] == slot) & (weight != 0)
+    parts = (weight[hit] * model.idf[slot[hit]])[:, None] * model.proj[vpos[hit]]
+    delta = _per_word(parts.astype(np.float64), hit, n)
     moved = total[None, :] + delta
     lengths = np.linalg.norm(moved, axis=1, keepdims=True)
     unit = np.divide(moved, lengths, out=np.zeros_like(moved), where=lengths > 0)
     shift = np.linalg.norm(unit - total / norm, axis=1)
     return max(float(shift.max()), LEAST_SENSITIVITY)
+
+
+def _per_word(parts: F64, hit: npt.NDArray[np.bool_], n: int) -> F64:
+    """The latent shift of leaving out each of ``n`` words: the sum of its changes that hit the
+    latent space (``parts``, one row per ``hit``, in the order of ``sensitivity``'s four runs).
+    Each word's sum is added up as ``np.add.reduceat`` over its changes in that order adds it
+    (numpy 2: the first change plus the others summed from zero, left to right), without its
+    per-word loop: every word's sum is the same float, to the last bit (a zero may change its
+    sign, which no later step sees); a word with no change has a zero row."""
+    none = len(parts)  # the row index of a change that is not there: a row of zeros
+    rows = np.vstack([parts, np.zeros((1, parts.shape[1]))])
+    where = np.full(len(hit) + 1, none)
+    where[np.flatnonzero(hit)] = np.arange(none)
+    # each word's changes in the runs' order: its own slot, its left bigram, its right bigram,
+    # the skip across it (those at the prompt's ends are not there)
+    change = np.full((n, 4), len(hit))
+    change[:, 0] = np.arange(n)
+    change[1:, 1] = np.arange(n, 2 * n - 1)
+    change[:-1, 2] = np.arange(2 * n - 1, 3 * n - 2)
+    change[1:-1, 3] = np.arange(3 * n - 2, 4 * n - 4)
+    change = where[change]
+    first = np.argmax(change != none, axis=1)  # 0 if none is there: a row of zeros then
+    each = np.arange(n)
+    head = rows[change[each, first]]
+    change[each, first] = none
+    out: F64 = head + ((rows[change[:, 1]] + rows[change[:, 2]]) + rows[change[:, 3]])
+    return out
 
 
 def noisy_latent(latent: F64, sigma: float, rng: Noise) -> tuple[float, ...]:
@@ -161,7 +174,8 @@ def noisy_latent(latent: F64, sigma: float, rng: Noise) -> tuple[float, ...]:
     it is, and an adaptation learned little from them: BENCHMARKS.md)."""
     if not len(latent):
         return ()
-    return tuple(float(x) for x in latent + rng.normal(0.0, sigma, size=len(latent)))
+    moved: list[float] = (latent + rng.normal(0.0, sigma, size=len(latent))).tolist()
+    return tuple(moved)
 
 
 def noisy_base(base: F64, sigma: float, rng: Noise) -> F64:
@@ -172,4 +186,5 @@ def noisy_base(base: F64, sigma: float, rng: Noise) -> F64:
 
 def coarse_stats(stats: F64) -> tuple[float, ...]:
     """The statistics rounded to ``STAT_DECIMALS`` decimals."""
-    return tuple(float(x) for x in np.round(stats, STAT_DECIMALS))
+    rounded: list[float] = np.round(stats, STAT_DECIMALS).tolist()
+    return tuple(rounded)
