@@ -37,7 +37,8 @@ the budget is spent. A failure of either call is logged without any text, record
 (``shadow_failed``) and grades nothing; one because the prompt was over the model's context
 teaches ``shadow_fit.JudgeLimits``, so the same size of grading is skipped from then on.
 Every request skipped for a reason (``busy``, ``paused``, ``rate``, ``department_share``,
-``judge_context``) is counted in ``stellwerk_shadow_skipped_total``.
+``judge_context``) is counted in ``stellwerk_shadow_skipped_total`` and in ``skipped`` (this
+process's counts since its start, which the dashboard's router-learning page shows).
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ class ShadowGrader:
         self._picks: deque[tuple[float, str]] = deque()  # the last minute's: (when, department)
         self._waiting: dict[str, float] = {}  # department: when it was last turned away for rate
         self.limits = JudgeLimits()
+        self.skipped: dict[str, int] = {}  # reason: requests skipped for it since the start
 
     @property
     def on(self) -> bool:
@@ -180,6 +182,7 @@ class ShadowGrader:
 
     def _skip(self, reason: str) -> bool:
         self.metrics.shadow_skipped.labels(reason).inc()
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
         return False
 
     def _unpick(self, department: str) -> None:
