@@ -62,7 +62,8 @@ def unbroken(text: str) -> Markup:
 def actor(text: str) -> Markup:
     """Who did it (``cli:root``, ``schedule:<host>-<pid>-<tag>``): :func:`unbroken` when shorter
     than :data:`LONG`; else its kind and its name each unbroken, a line break allowed only
-    between them, after the colon (walk24 9: a scheduler's name broke inside its words at 390 px)."""
+    between them, after the colon (walk24 9: a scheduler's name broke inside its words at
+    390 px)."""
     kind, colon, name = text.partition(":")
     if len(text) < LONG or not colon or not name:
         return unbroken(text)
