@@ -164,6 +164,8 @@ def test_adapt_promotes_a_better_router_audited_and_rollback_restores_the_base(
         "rolled_back": 1,
         "correction_of": 0,
         "previous": 1,
+        "newest_record": 120,
+        "schedule_waits_for": None,  # no schedule in this config
     }
     assert [e.details["version"] for e in _audit(tmp_path, "router.rollback")] == [2]
     restored = _in_use(tmp_path)

@@ -5,11 +5,15 @@ it: the ledger's catalog's, once it holds the model (walk 22, F6: a model retire
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from stellwerk.cli.serve_summary import startup_summary
+from stellwerk.config import parse_config
 from tests.cli.test_governance_cmd import run
 from tests.cli.test_serve_ledger import _serve
+from tests.fixtures.gateway import OFFLINE_BACKEND, raw_config
 
 
 def models_line(output: str) -> str:
@@ -32,3 +36,35 @@ def test_the_start_summary_shows_the_catalogs_lifecycle(
     assert line.startswith("models (lifecycle from the ledger's catalog): ")
     assert "tiny-large (large, retired (config: approved), " in line
     assert "tiny-medium (medium, approved, " in line
+
+
+@pytest.mark.parametrize(
+    ("router", "line"),
+    [
+        (
+            {
+                "shadow": {"share": 1.0, "requests_per_minute": 600, "account": "legal"},
+                "feedback_window_s": 3600,
+                "adapt_every_s": 86400,
+                "adapt_min_new": 5,
+            },
+            "router learning: shadow grading 100 % of familiar routed requests, unfamiliar first"
+            " (at most 600/min per process, charged to legal); feedback for 1 h after an answer;"
+            " adaptation every 1 d once 5 new graded requests came (one replica at a time)",
+        ),
+        (
+            {"feedback_window_s": 0},
+            "router learning: shadow grading off; feedback off; adaptation by command only"
+            " (stellwerk router adapt)",
+        ),
+    ],
+)
+def test_the_start_summary_says_what_the_router_learns_from(
+    router: dict[str, Any], line: str
+) -> None:
+    """walk24 9: the summary said nothing of shadow grading, feedback or the schedule, nor which
+    account grading is charged to."""
+    raw = raw_config(OFFLINE_BACKEND, "sqlite://")
+    raw["router"] = router
+    lines = startup_summary(parse_config(raw), "http://127.0.0.1:8080", "stellwerk.yaml")
+    assert line in lines

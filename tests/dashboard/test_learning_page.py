@@ -557,7 +557,7 @@ def test_only_an_account_with_a_budget_is_said_to_stop_when_it_is_spent(
                 "not promoted because: too few judged",
                 "usable records: 12",
                 "records read: 12",
-                "compared with version: base router, not adapted",
+                "compared with version: base router (as trained, no correction)",
                 "comparison: judged=",
                 "routing gain per form: shared=",
                 "new version: 1",
@@ -571,7 +571,7 @@ def test_only_an_account_with_a_budget_is_said_to_stop_when_it_is_spent(
                 "nicht übernommen, weil: zu wenige beurteilt",
                 "verwendbare Bewertungen: 12",
                 "gelesene Bewertungen: 12",
-                "verglichen mit Version: Basis-Router, nicht angepasst",
+                "verglichen mit Version: Basis-Router (wie trainiert, ohne Korrektur)",
                 "Vergleich: beurteilt=",
                 "Routing-Gewinn je Form: shared=",
                 "neue Version: 1",
@@ -591,3 +591,31 @@ def test_the_overview_words_what_an_adaptation_run_wrote(
     codes = ["compared_with", "newest_record", "cost_weights", "form_gains", "best_form"]
     codes += ["too_few_judged", "no_gain", "min_records", "standard_error", "current_score"]
     assert [c for c in codes if c in audit] == []
+
+
+@pytest.mark.parametrize(
+    ("language", "row"),
+    [
+        ("en", "2 in use 2026-12-02 00:00 UTC cli:ops rolled back to base router (as trained, no"),
+        ("de", "2 in Verwendung 02.12.2026 00:00 UTC cli:ops zurückgesetzt auf Basis-Router (wie"),
+    ],
+)
+def test_a_rollback_to_the_base_names_the_base_not_an_outcome(language: Language, row: str) -> None:
+    """walk24 9: "rolled back to base router, not adapted" read as if the rollback had failed to
+    adapt something; the row says what version 0 is."""
+    back = VersionRow(
+        id=2,
+        time=datetime(2026, 12, 2, tzinfo=UTC),
+        actor="cli:ops",
+        action="rollback",
+        records=None,
+        current_error=None,
+        candidate_error=None,
+        rollback_to=0,
+        in_use=True,
+    )
+    versions = _section(
+        _render(Learning("art", 0, {}, [back], None, [], None), language), "l-versions"
+    )
+    assert row in versions, versions
+    assert "router, not adapted" not in versions and "Router, nicht angepasst" not in versions

@@ -3,15 +3,21 @@ own, one at a time, audited like the command; nothing runs until enough new grad
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from stellwerk.cli.main import build_app
+from stellwerk.errors import Conflict
 from stellwerk.ledger.graded import Graded, GradedStore
 from stellwerk.ledger.ledger import Ledger, open_ledger
 from stellwerk.routing.graded_record import GradedRecord
@@ -110,5 +116,64 @@ def test_without_a_schedule_nothing_adapts(sqlite_url: str, shipped: LearnedRout
             time.sleep(3)
         assert ledger.list_audit(action="router.adapt") == []
         assert GradedStore(ledger).current(shipped.version) is None
+    finally:
+        ledger.close()
+
+
+def test_a_rollback_holds_until_enough_new_grades_came_after_it(
+    any_db_url: str, shipped: LearnedRouter, tmp_path: Path
+) -> None:
+    """An admin's rollback is not undone by the schedule re-fitting the same records: it adapts
+    again only once ``adapt_min_new`` graded requests came after the rollback (walk24 1)."""
+    ledger = open_ledger(any_db_url)
+    try:
+        store = GradedStore(ledger)
+        _store(ledger, shipped, NEW_KIND[:100], first=0)
+        raw = _raw(any_db_url, adapt_every_s=1, adapt_min_new=50)
+        config = tmp_path / "stellwerk.yaml"
+        config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+
+        def adaptations() -> list[Any]:
+            return ledger.list_audit(action="router.adapt", target=shipped.version)
+
+        with ExitStack() as replicas:
+            for _ in range(2):
+                replicas.enter_context(running_gateway(raw))
+            assert _wait_for(lambda: store.current(shipped.version) is not None)
+            _store(ledger, shipped, NEW_KIND[100:130], first=100)  # 30 new: not yet due
+            result = CliRunner().invoke(
+                build_app(), ["router", "rollback", "-c", str(config), "--to", "0"]
+            )
+            assert result.exit_code == 0, result.stderr
+            back = json.loads(result.stdout)
+            assert back["new_version"] == 2 and back["schedule_waits_for"] == 50
+            assert back["newest_record"] == store.newest_id(shipped.version)
+            assert "adapts again only once 50 graded requests came after" in result.stderr
+            # 55 graded since the adaptation, 25 of them after the rollback: it holds
+            _store(ledger, shipped, NEW_KIND[:25], first=130)
+            time.sleep(4)  # several checks of both replicas
+            current = store.current(shipped.version)
+            assert current is not None and current.id == 2 and current.correction is None
+            assert len(adaptations()) == 1
+
+            _store(ledger, shipped, NEW_KIND[25:50], first=155)  # 50 after the rollback
+            assert _wait_for(lambda: len(adaptations()) == 2)
+            assert adaptations()[0].details["compared_with"] == 0  # judged against the base
+    finally:
+        ledger.close()
+
+
+def test_an_adaptation_is_not_promoted_over_a_rollback_made_while_it_ran(
+    any_db_url: str, shipped: LearnedRouter
+) -> None:
+    ledger = open_ledger(any_db_url)
+    try:
+        store = GradedStore(ledger)
+        first = store.promote(shipped.version, b"one", actor="cli:ops", details={}, over=0)
+        store.roll_back(shipped.version, 0, actor="cli:admin")
+        with pytest.raises(Conflict, match="router version 2 was stored while adapting"):
+            store.promote(shipped.version, b"two", actor="schedule:x", details={}, over=first.id)
+        current = store.current(shipped.version)
+        assert current is not None and current.id == 2 and current.correction is None
     finally:
         ledger.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
@@ -352,3 +354,41 @@ def test_shadow_grades_made_by_the_gateway_adapt_and_promote_a_version(
     finally:
         ledger.close()
     assert entry.details["promoted"] and entry.details["version"] == 1
+
+
+@pytest.mark.llama
+def test_a_spent_budget_is_refused_once_not_once_per_grading_in_flight(
+    gateway_raw: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """walk24 6: with the account's budget spent, the gradings already picked each had their
+    first call refused (5 refusals within half a second, 5 "paused" lines); the first refusal now
+    pauses the others before they ask, as docs/router.md says: one refusal a minute at most."""
+    caplog.set_level(logging.INFO, logger="stellwerk.gateway.shadow")
+    raw = _with_account(gateway_raw, Decimal("0.000001"))
+    topics = ["parking rules", "travel costs", "the printer", "holidays"]
+    with in_process(raw) as gw, ThreadPoolExecutor(len(topics)) as pool:
+        asked = list(
+            pool.map(lambda t: _ask(gw, "auto-economy", f"Summarise the memo on {t}."), topics)
+        )
+        for _ in range(300):  # each grading refused, or ended (or not picked) for the pause
+            if len(_refusals(gw)) + _paused(gw) >= len(topics):
+                break
+            time.sleep(0.2)
+        time.sleep(1.0)  # a refusal still to come would have come by now
+        paused = _paused(gw)
+    assert len(asked) == len(topics)
+    (refusal,) = _refusals(gw)
+    assert (refusal.status, refusal.error_kind) == (429, "budget_exceeded")
+    assert caplog.text.count("shadow grading paused for 60 s") == 1
+    assert paused == len(topics) - 1  # the others ended by the pause, or not picked
+
+
+def _paused(gw: Gateway) -> int:
+    found = re.search(
+        r'^stellwerk_shadow_skipped_total\{reason="paused"\} (\S+)$', gw.get("/metrics").text, re.M
+    )
+    return int(float(found[1])) if found else 0
+
+
+def _refusals(gw: Gateway) -> list[UsageRecord]:
+    return [r for r in _usage(gw) if r.endpoint == "shadow" and r.status == 429]

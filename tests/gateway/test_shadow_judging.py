@@ -21,6 +21,10 @@ from stellwerk.gateway.shadow import ShadowGrader
 from stellwerk.gateway.shadow_fit import JUDGE_MAX_TOKENS, judging_request, judging_tokens
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.routing.base import Decision
+from tests.dashboard.client import login
+from tests.dashboard.conftest import ADMIN_KEY, DASHBOARD_ENV
+from tests.dashboard.test_learning_page import _section
+from tests.dashboard.test_rendering import problems
 from tests.fixtures.gateway import (
     KEYS,
     OFFLINE_BACKEND,
@@ -205,3 +209,38 @@ def test_a_request_asking_to_think_is_graded_as_a_plain_chat() -> None:
     grader = ShadowGrader(ShadowConfig(share=1.0, account="legal", requests_per_minute=60))
     asker = Principal("k1", "research", "user", "internal", None)
     assert grader.wants(asker, "auto", _decision(True), {"chat", "thinking"})
+
+
+@pytest.mark.llama
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [
+        ("en", "the judging call (question, both answers, rubric) would not fit the reference"),
+        ("de", "der Bewertungsaufruf (Frage, beide Antworten, Anleitung) passt nicht in den"),
+    ],
+)
+def test_the_learning_page_says_why_gradings_were_skipped(
+    gateway_raw: dict[str, Any], language: str, reason: str
+) -> None:
+    """walk24 4: every grading skipped (``judge_context``) left the page at "0 Calls" with no
+    reason; it now counts this replica's skips per reason, in words."""
+    raw = _with_shadow(gateway_raw, requests_per_minute=1)
+    raw["departments"].append(
+        {
+            "name": "it",
+            "keys": [{"id": "it-admin", "key_env": "STW_TEST_KEY_ADMIN", "role": "admin"}],
+        }
+    )
+    raw["dashboard"] = {"session_secret_env": "STW_TEST_DASHBOARD"}
+    with in_process(raw, DASHBOARD_ENV) as gw, login(gw, ADMIN_KEY) as (admin, answer):
+        assert answer.status_code == 303
+        admin.cookies.set("stw_lang", language, path="/dashboard")
+        before = _section(admin.get("/dashboard/learning").text, "l-shadow")
+        assert ("no grading since its start" if language == "en" else "keine Bewertung") in before
+        _chat(gw, LONG, 700)
+        _wait_for_skips(gw, "judge_context", 1)
+        html = admin.get("/dashboard/learning").text
+    assert problems(html) == []
+    shadow = _section(html, "l-shadow")
+    assert f"1 judge_context {reason}" in shadow
+    assert ("this gateway replica" if language == "en" else "dieses Gateway-Replikats") in shadow

@@ -65,6 +65,7 @@ def test_versions_are_appended_audited_and_cannot_be_changed(ledger: Ledger) -> 
         "rolled_back": first.id,
         "correction_of": 0,
         "previous": first.id,
+        "newest_record": 0,  # no graded request yet
     }
     assert [e.action for e in ledger.list_audit()] == ["router.rollback", "router.adapt"]
     for statement in (update(router_versions).values(actor="x"), delete(router_versions)):

@@ -22,6 +22,7 @@ from stellwerk.cli.whole_number import whole
 from stellwerk.errors import StellwerkError
 
 if TYPE_CHECKING:
+    from stellwerk.config.schema import StellwerkConfig
     from stellwerk.learning.online import Judging
     from stellwerk.ledger.graded import GradedStore, RouterVersion
     from stellwerk.routing.learned import LearnedRouter
@@ -39,7 +40,9 @@ def _actor() -> str:
 
 
 @contextmanager
-def _opened(config_path: Path) -> Iterator[tuple[LearnedRouter, GradedStore, str, Judging]]:
+def _opened(
+    config_path: Path,
+) -> Iterator[tuple[LearnedRouter, GradedStore, str, Judging, StellwerkConfig]]:
     from stellwerk.config import load_config
     from stellwerk.config.loader import config_hash
     from stellwerk.learning.online import judging, learned
@@ -54,7 +57,7 @@ def _opened(config_path: Path) -> Iterator[tuple[LearnedRouter, GradedStore, str
     except StellwerkError as exc:
         raise _fail(exc) from exc
     try:
-        yield router, GradedStore(ledger), config_hash(config), judging(config, router)
+        yield router, GradedStore(ledger), config_hash(config), judging(config, router), config
     except StellwerkError as exc:
         raise _fail(exc) from exc
     finally:
@@ -86,7 +89,7 @@ def adapt_cmd(
     it was not fitted on."""
     from stellwerk.learning.online import adapt_stored
 
-    with _opened(config) as (router, store, file_hash, judged_at):
+    with _opened(config) as (router, store, file_hash, judged_at, _):
         outcome = adapt_stored(
             router,
             store,
@@ -130,17 +133,33 @@ def rollback_cmd(
     """Make an earlier version of the learned router current again (audited).
 
     Its decisions then name the promotion whose correction it restored (``correction_of``). A
-    version whose correction is in use already changes nothing and is refused (exit code 2)."""
-    with _opened(config) as (router, store, file_hash, _):
+    version whose correction is in use already changes nothing and is refused (exit code 2).
+    With a schedule (router.adapt_every_s), the gateway adapts again only once
+    router.adapt_min_new graded requests came after the rollback; it says so on stderr."""
+    with _opened(config) as (router, store, file_hash, _, loaded):
         version = store.roll_back(router.version, to, actor=_actor(), config_hash=file_hash)
+        scheduled = loaded.router.adapt_every_s > 0
         _print(
             {
                 "artifact": router.version,
                 "new_version": version.id,
                 "correction": version.correction is not None,
                 **version.details,
+                "schedule_waits_for": loaded.router.adapt_min_new if scheduled else None,
             }
         )
+        if scheduled:
+            typer.echo(_holds(loaded.router.adapt_every_s, loaded.router.adapt_min_new), err=True)
+
+
+def _holds(every_s: float, min_new: int) -> str:
+    """What a rollback means for the scheduled adaptation, in plain words."""
+    return (
+        f"The scheduled adaptation (router.adapt_every_s: {every_s:g}) adapts again only once"
+        f" {min_new} graded requests came after this rollback (router.adapt_min_new), and then"
+        " from the newest graded requests, those before the rollback included; to keep this"
+        " version until you adapt by hand, set router.adapt_every_s to 0."
+    )
 
 
 def versions_cmd(
@@ -151,7 +170,7 @@ def versions_cmd(
     takes, and which one's correction is in use."""
     from stellwerk.learning.online import use_current
 
-    with _opened(config) as (router, store, _, _):
+    with _opened(config) as (router, store, _, _, _):
         use_current(router, store)
         rows = [_version_row(v, router.adapted) for v in store.versions(router.version)]
     newest = rows[0]["version"] if rows else 0

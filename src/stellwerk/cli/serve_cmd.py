@@ -106,7 +106,9 @@ def check(
     ``--env`` an error (what a service unit should check before it starts the gateway). Models
     without a stated ``hosting`` or ``lifecycle`` are named in a warning (``config.unstated``),
     and so are model ids that serve the same weights with a different data owner or lifecycle;
-    ids of the same weights with different hosting make the config invalid (``config.weights``)."""
+    ids of the same weights with different hosting make the config invalid (``config.weights``).
+    With shadow grading on, a ``reference_max_tokens`` that leaves the judging call too little
+    room in every chat model's context is named in a warning (``gateway.shadow_room``)."""
     from stellwerk.config import load_config
     from stellwerk.config.unstated import unstated_warnings
 
@@ -121,6 +123,11 @@ def check(
         typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
     _same_weights(cfg)
     _unservable(cfg)
+    if cfg.router.shadow.share > 0:  # the judging call's room (only then: it needs the gateway's)
+        from stellwerk.gateway.shadow_room import shadow_room_warnings
+
+        for warning in shadow_room_warnings(cfg):
+            typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
     typer.echo(
         f"{path}: valid ({len(cfg.backends)} backends, {len(cfg.models)} models, "
         f"{len(cfg.departments)} departments, routes: {', '.join(cfg.routes)})"

@@ -1,4 +1,5 @@
-"""What ``stellwerk serve`` says when it starts (models, routes, ledger, addresses), and where
+"""What ``stellwerk serve`` says when it starts (models, routes, what the router learns from,
+ledger, addresses), and where
 Stellwerk's own log lines go (the access log among them)."""
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def startup_summary(
         + ", ".join(f"{name} (cost weight {r.cost_weight:g})" for name, r in config.routes.items())
         + f"; router: {config.router.kind}"
         + (f" ({config.router.artifact})" if config.router.artifact else ""),
+        learning_line(config),
         f"departments: {len(config.departments)}, keys in the config: {keys}"
         f" ({len(admin_keys)} admin)",
         f"ledger: {safe_url(config.server.database_url)}",
@@ -76,6 +78,39 @@ def startup_summary(
             f" (stellwerk keys create -c {config_path} --department NAME --role admin)"
         )
     return lines
+
+
+def learning_line(config: StellwerkConfig) -> str:
+    """What the router learns from and when (docs/router.md, "Learning the organisation's own
+    traffic"): shadow grading and the account its calls are charged to, feedback, the schedule."""
+    router = config.router
+    if router.kind != "learned":
+        return f"router learning: off (the {router.kind!r} router does not learn)"
+    shadow = router.shadow
+    parts = [
+        (
+            f"shadow grading {shadow.share * 100:g} % of familiar routed requests, unfamiliar first"
+            f" (at most {shadow.requests_per_minute}/min per process, charged to"
+            f" {shadow.account})"
+        )
+        if shadow.share > 0
+        else "shadow grading off",
+        f"feedback for {_span(router.feedback_window_s)} after an answer"
+        if router.feedback_window_s > 0
+        else "feedback off",
+        f"adaptation every {_span(router.adapt_every_s)} once {router.adapt_min_new} new graded"
+        " requests came (one replica at a time)"
+        if router.adapt_every_s > 0
+        else "adaptation by command only (stellwerk router adapt)",
+    ]
+    return "router learning: " + "; ".join(parts)
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
 
 
 def _state(model: ModelConfig, catalog: Mapping[str, ModelState] | None) -> str:

@@ -74,7 +74,7 @@ class RouterConfig(Strict):
     replica at a time); 0: only by command (``stellwerk router adapt``)."""
     adapt_min_new: int = Field(default=50, ge=1, le=1_000_000)
     """A scheduled adaptation runs only when this many graded requests came since the last
-    adaptation (scheduled or by command)."""
+    adaptation (scheduled or by command) or rollback, whichever is newer."""
     graded_retention_days: int | None = Field(default=None, ge=1, le=36_500)
     """Graded requests older than this many days are deleted (None: kept for ever)."""
     graded_retention_max: int | None = Field(default=None, ge=1, le=100_000_000)

@@ -15,7 +15,8 @@ may break, after its slashes first (:func:`breakable`: a config's path
 ``/etc/stellwerk/stellwerk.yaml`` breaks after ``/etc/stellwerk/``, not inside a word), so that a
 name of 128 characters never widens a table past its card. In a line of text (an audit entry's
 detail, ``zulässige Modelle: tiny-small, tiny-medium → tiny-small``) each such word is kept so
-(:func:`ids_whole`), and the line breaks between its words.
+(:func:`ids_whole`), and the line breaks between its words. An actor (:func:`actor`) breaks
+only after the colon between its kind and its name.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import re
 
 from markupsafe import Markup, escape
 
-__all__ = ["LONG", "breakable", "ids_whole", "narrow", "unbroken"]
+__all__ = ["LONG", "actor", "breakable", "ids_whole", "narrow", "unbroken"]
 
 LONG = 24
 """Characters from which a word is wider than a narrow column (about 12 rem) may hold."""
@@ -56,6 +57,17 @@ def unbroken(text: str) -> Markup:
     if len(text) < LONG and not any(c.isspace() for c in text):
         return Markup('<span class="nowrap">{}</span>').format(text)
     return breakable(text)
+
+
+def actor(text: str) -> Markup:
+    """Who did it (``cli:root``, ``schedule:<host>-<pid>-<tag>``): :func:`unbroken` when shorter
+    than :data:`LONG`; else its kind and its name each unbroken, a line break allowed only
+    between them, after the colon (walk24 9: a scheduler's name broke inside its words at
+    390 px)."""
+    kind, colon, name = text.partition(":")
+    if len(text) < LONG or not colon or not name:
+        return unbroken(text)
+    return Markup("{}<wbr>{}").format(unbroken(kind + colon), unbroken(name))
 
 
 def narrow(text: str) -> Markup:

@@ -106,6 +106,10 @@ AUDIT: Final[dict[str, tuple[str, str]]] = {
     "detail_router.adapt.previous": ("version before", "vorherige Version"),
     "detail_router.rollback.version": ("new version", "neue Version"),
     "detail_router.rollback.previous": ("version before", "vorherige Version"),
+    "detail_router.rollback.newest_record": (
+        "newest graded record then (no.; a schedule counts new ones from it)",
+        "neueste Bewertung dabei (Nr.; ein Zeitplan zählt neue ab ihr)",
+    ),
     "detail_rollback_to": ("back to version", "zurück auf Version"),
     "detail_rolled_back": ("version rolled back", "zurückgenommene Version"),
     "detail_correction_of": ("correction of version", "Korrektur der Version"),

@@ -53,7 +53,11 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     "artifact": ("Artifact", "Artefakt"),
     "version": ("Version", "Version"),
     "version_in_use": ("in use", "in Verwendung"),
-    "base_alone": ("base router, not adapted", "Basis-Router, nicht angepasst"),
+    # what version 0 is, not what became of it (walk24 9)
+    "base_alone": (
+        "base router (as trained, no correction)",
+        "Basis-Router (wie trainiert, ohne Korrektur)",
+    ),
     "shipped_router": ("Shipped router", "Ausgelieferter Router"),
     "no_adaptation_promoted": (
         "not adapted, no adaptation promoted",
@@ -230,6 +234,43 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     ),
     "account_spent": ("Account spent", "Verbrauch des Kontos"),
     "shadow_refused": ("Refused by the account's limits", "Durch Limits des Kontos abgelehnt"),
+    "shadow_skipped": (
+        "Gradings skipped by this gateway replica since its start",
+        "Übersprungene Bewertungen dieses Gateway-Replikats seit seinem Start",
+    ),
+    "shadow_skipped_none": (
+        "This gateway replica has skipped no grading since its start.",
+        "Dieses Gateway-Replikat hat seit seinem Start keine Bewertung übersprungen.",
+    ),
+    "shadow_skipped_hint": (
+        "Counted per gateway process and not stored: another replica, or a restart, counts"
+        " its own (metric stellwerk_shadow_skipped_total).",
+        "Je Gateway-Prozess gezählt und nicht gespeichert: ein anderes Replikat oder ein"
+        " Neustart zählt eigene (Metrik stellwerk_shadow_skipped_total).",
+    ),
+    "skip_judge_context": (
+        "the judging call (question, both answers, rubric) would not fit the reference model's"
+        " context: lower router.shadow.reference_max_tokens (stellwerk config check warns)",
+        "der Bewertungsaufruf (Frage, beide Antworten, Anleitung) passt nicht in den Kontext des"
+        " Referenzmodells: router.shadow.reference_max_tokens senken (stellwerk config check"
+        " warnt)",
+    ),
+    "skip_busy": (
+        "four gradings were running already",
+        "es liefen schon vier Bewertungen",
+    ),
+    "skip_paused": (
+        "paused for a minute: the account's limits refused a grading call",
+        "für eine Minute pausiert: die Limits des Kontos haben einen Aufruf abgelehnt",
+    ),
+    "skip_rate": (
+        "over router.shadow.requests_per_minute",
+        "über router.shadow.requests_per_minute",
+    ),
+    "skip_department_share": (
+        "the department had its half of a minute's gradings while another waited",
+        "der Bereich hatte seine Hälfte der Bewertungen einer Minute, während ein anderer wartete",
+    ),
     "shadow_budget_hint": (
         "Shadow grading stops while the account's monthly budget is spent.",
         "Die Schattenbewertung ruht, solange das Monatsbudget des Kontos aufgebraucht ist.",

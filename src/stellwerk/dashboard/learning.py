@@ -17,6 +17,7 @@ of its calls the budget refused (docs/router.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -122,6 +123,9 @@ class ShadowCost:
     """What the account's department spent in the month, shadow grading included."""
     budget: Decimal | None
     refused: int
+    skipped: tuple[tuple[str, int], ...] = ()
+    """The requests this gateway process skipped grading since its start, per reason, most
+    first (``gateway.shadow``: they are not kept in the ledger)."""
 
     @property
     def cost(self) -> Decimal:
@@ -186,7 +190,10 @@ class Learning:
         return max((d.routing.min_records for d in self.departments if d.routing), default=0)
 
 
-def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
+def build_learning(
+    gov: Governance, router: Router, window: Window, skipped: Mapping[str, int] | None = None
+) -> Learning:
+    """The page's figures; ``skipped``: the gradings this process skipped, per reason."""
     learned = router if isinstance(router, LearnedRouter) else None
     shadow = gov.admin.config.router.shadow
     account = shadow.account if shadow.share > 0 else None
@@ -221,6 +228,7 @@ def build_learning(gov: Governance, router: Router, window: Window) -> Learning:
             account_spent=from_micro(spent),
             budget=None if limits is None else limits.monthly_budget,
             refused=refused,
+            skipped=tuple(sorted((skipped or {}).items(), key=lambda kv: (-kv[1], kv[0]))),
         )
     return Learning(
         artifact=learned.version if learned else None,

@@ -191,7 +191,8 @@ def build_router() -> APIRouter:
         request: Request, admin: ReaderDep, gov: GovernanceDep, month: str | None = None
     ) -> Response:
         label, window = month_window(month)
-        data = await run_in_threadpool(build_learning, gov, router_of(request), window)
+        skipped = dict(runtime_of(request).shadow.skipped)
+        data = await run_in_threadpool(build_learning, gov, router_of(request), window, skipped)
         return render(
             dashboard_of(request).env, request, "learning.html", admin=admin, month=label, L=data
         )

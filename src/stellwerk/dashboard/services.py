@@ -29,6 +29,14 @@ class Selector(Protocol):
     def router(self) -> Router: ...
 
 
+class ShadowSkips(Protocol):
+    """What the dashboard reads of the gateway's shadow grading: the requests this process
+    skipped since its start, per reason (``gateway.shadow.ShadowGrader.skipped``)."""
+
+    @property
+    def skipped(self) -> Mapping[str, int]: ...
+
+
 class Runtime(Protocol):
     """What the dashboard reads of the running gateway (``gateway.runtime.Runtime`` is it; the
     gateway's app checks that statically)."""
@@ -41,6 +49,9 @@ class Runtime(Protocol):
 
     @property
     def selector(self) -> Selector: ...
+
+    @property
+    def shadow(self) -> ShadowSkips: ...
 
     @property
     def backends(self) -> Mapping[str, Backend]: ...

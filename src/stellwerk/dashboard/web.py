@@ -17,7 +17,7 @@ from stellwerk.dashboard import charts, figures, months
 from stellwerk.dashboard.amounts import amount_input
 from stellwerk.dashboard.audit_details import audit_details
 from stellwerk.dashboard.auth import AdminDirectory
-from stellwerk.dashboard.breaks import breakable, ids_whole, narrow, unbroken
+from stellwerk.dashboard.breaks import actor, breakable, ids_whole, narrow, unbroken
 from stellwerk.dashboard.formats import Formatter
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Labels, Language, choose, counted, labels
 from stellwerk.dashboard.latency_fit import MIN_REQUESTS
@@ -83,6 +83,7 @@ def templates() -> Environment:
     env.globals["idle_group"] = IDLE_GROUP
     env.filters["breakable"] = breakable
     env.filters["unbroken"] = unbroken
+    env.filters["actor"] = actor
     env.filters["ids_whole"] = ids_whole
     env.filters["narrow"] = narrow
     return env

@@ -33,11 +33,15 @@ monthly budget and rate limits, reserved and settled like any request's) and lea
 record of its own (endpoint ``shadow``, key id ``shadow``), so reports show what grading costs.
 When the account's limits refuse a call (its budget is spent), the refusal is recorded like any
 other, the grading ends, and no request is picked for ``PAUSE_S``: shadow grading stops while
-the budget is spent. A failure of either call is logged without any text, recorded
+the budget is spent. The calls of all gradings are admitted one at a time (``_admitting``), and
+a grading already running when the pause began ends before its next call (skipped ``paused``),
+so a spent budget is refused once per pause and process, not once per grading in flight.
+A failure of either call is logged without any text, recorded
 (``shadow_failed``) and grades nothing; one because the prompt was over the model's context
 teaches ``shadow_fit.JudgeLimits``, so the same size of grading is skipped from then on.
 Every request skipped for a reason (``busy``, ``paused``, ``rate``, ``department_share``,
-``judge_context``) is counted in ``stellwerk_shadow_skipped_total``.
+``judge_context``) is counted in ``stellwerk_shadow_skipped_total`` and in ``skipped`` (this
+process's counts since its start, which the dashboard's router-learning page shows).
 """
 
 from __future__ import annotations
@@ -95,6 +99,8 @@ log = logging.getLogger("stellwerk.gateway.shadow")
 MAX_IN_FLIGHT = 4
 PAUSE_S = 60.0
 """After the account's limits refused a grading call, no request is picked for this long."""
+PAUSED = "shadow_paused"
+"""The code of the ``RateLimited`` that ends a grading begun before the pause (not recorded)."""
 _NOT_PASSED = (
     "stream",
     "stream_options",
@@ -126,10 +132,12 @@ class ShadowGrader:
         self._tokens = self.capacity
         self._at = clock()
         self._paused_until = float("-inf")
+        self._admitting = asyncio.Lock()  # one admission at a time: a refusal pauses the rest
         self._tasks: set[asyncio.Task[None]] = set()
         self._picks: deque[tuple[float, str]] = deque()  # the last minute's: (when, department)
         self._waiting: dict[str, float] = {}  # department: when it was last turned away for rate
         self.limits = JudgeLimits()
+        self.skipped: dict[str, int] = {}  # reason: requests skipped for it since the start
 
     @property
     def on(self) -> bool:
@@ -180,6 +188,7 @@ class ShadowGrader:
 
     def _skip(self, reason: str) -> bool:
         self.metrics.shadow_skipped.labels(reason).inc()
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
         return False
 
     def _unpick(self, department: str) -> None:
@@ -222,8 +231,8 @@ class ShadowGrader:
         try:
             grade = await self._judge(runtime, call, ticket, reference)
         except RateLimited as exc:
-            self._paused_until = self._clock() + PAUSE_S
-            log.info("shadow grading paused for %g s: %s", PAUSE_S, exc.message)
+            if exc.code != PAUSED:  # the refusal that began the pause, not one ended by it
+                log.info("shadow grading paused for %g s: %s", PAUSE_S, exc.message)
             return
         except StellwerkError as exc:
             log.warning(
@@ -339,12 +348,17 @@ class ShadowGrader:
         )
         call.selection = Selection(route=None, decision=decision, models=(model,))
         tokens, cost = chat_bound((model,), PromptSize.of(request), request.max_answer_tokens)
-        try:
-            call.reservation = await runtime.budget.reserve(principal, tokens, cost)
-        except RateLimited as exc:
-            call.status, call.error_kind = exc.status_code, exc.error_kind
-            await runtime.accounts.record(call)
-            raise
+        async with self._admitting:
+            if self._clock() < self._paused_until:  # another grading's call was refused
+                self._skip("paused")
+                raise RateLimited("shadow grading is paused", code=PAUSED)
+            try:
+                call.reservation = await runtime.budget.reserve(principal, tokens, cost)
+            except RateLimited as exc:
+                self._paused_until = self._clock() + PAUSE_S
+                call.status, call.error_kind = exc.status_code, exc.error_kind
+                await runtime.accounts.record(call)
+                raise
         try:
             result = await runtime.caller.complete(call, call.selection, request)
         except StellwerkError:

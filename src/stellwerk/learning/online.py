@@ -9,7 +9,8 @@ before it decides): its correction, and the promotion that correction came from
 decisions name; ``adapt_stored`` runs
 ``adapt`` over the graded records of the artifact kept in the ledger and, unless asked for a dry
 run, stores a promoted correction as the new version, audited ``router.adapt`` with its before and
-after figures (an adaptation that was not promoted is audited too, without a version). The audit
+after figures (an adaptation that was not promoted is audited too, without a version); when
+another version was stored while it ran (a rollback), nothing is promoted (``Conflict``). The audit
 entry names the newest graded record read (``newest_record``), so that a scheduled adaptation
 (``learning.schedule``) knows how many came since, and how many records it read (``read``) beside
 the usable ones ``adapt`` counts (``records``: with a latent vector and a grade of a model the
@@ -125,7 +126,7 @@ def adapt_stored(
     """Adapt ``router`` (its newest version) from the newest ``MAX_RECORDS`` graded records of
     its artifact; store and audit the outcome unless ``dry_run``."""
     judged_at = judged_at or Judging()
-    use_current(router, store)
+    newest_version = use_current(router, store)
     current_id = router.adapted
     newest = store.newest_id(router.version)
     records = store.records(router.version, limit=MAX_RECORDS, up_to=newest)
@@ -152,6 +153,7 @@ def adapt_stored(
             dump_correction(correction),
             actor=actor,
             details=details,
+            over=0 if newest_version is None else newest_version.id,
             config_hash=config_hash,
         )
         use_current(router, store)

@@ -1,15 +1,18 @@
 """Scheduled adaptation: the gateway adapts the learned router on its own (``adapt_every_s``).
 
 Every check (``router.adapt_every_s``, at most the governance refresh), each replica tries the
-ledger's job lock ``router.adapt:<artifact>`` (``ledger.job_lock``): one replica at a time holds
-it, the others skip the round. The holder reads the newest ``router.adapt`` audit entry of the
-artifact (by command or on schedule, promoted or not) and adapts only when the last adaptation is
-at least ``adapt_every_s`` old and at least ``router.adapt_min_new`` graded requests came since
-the newest one it read (``newest_record``). The adaptation is ``online.adapt_stored``, as the
-command runs it, audited the same way with actor ``schedule:<replica>``; a promoted version is put
-on the router of this replica at once and on the others at their next refresh
-(``gateway.router_versions``). Deciding and adapting happen under the lock, so two replicas
-never both adapt from the same records.
+ledger's job lock ``router.adapt:<artifact>``: one replica at a time holds it, the others skip
+the round. The holder reads where the router last changed or was judged (``last_mark``): the
+newest ``router.adapt`` audit entry of the artifact (by command or on schedule, promoted or not)
+and the newest version when it is a rollback. It adapts only when that is at least
+``adapt_every_s`` old and at least ``router.adapt_min_new`` graded requests came since the newest
+one it read (``newest_record``); so a rollback holds until that many came after it, and the
+schedule does not promote again from the records the rolled-back version was fitted on. The
+adaptation is ``online.adapt_stored``, as the command runs it, audited the same way with actor
+``schedule:<replica>``; a promoted version is put on the router of this replica at once and on
+the others at their next refresh (``gateway.router_versions``). Deciding and adapting happen
+under the lock, so two replicas never both adapt from the same records; a rollback made while
+an adaptation runs is kept (``GradedStore.promote`` refuses to promote over it).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from stellwerk.config.schema import StellwerkConfig
+from stellwerk.errors import Conflict
 from stellwerk.learning.online import Outcome, adapt_stored, judging
 from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.in_thread import in_thread
@@ -59,27 +63,31 @@ class AdaptSchedule:
     def due(self) -> bool:
         """Whether an adaptation is due now (module docstring); reads the ledger."""
         newest = self.store.newest_id(self.router.version)
-        last = self.store.last_adaptation(self.router.version)
+        mark = last_mark(self.store, self.router.version)
         seen = 0
-        if last is not None:
-            if self._clock() - last.time < timedelta(seconds=self.every_s):
+        if mark is not None:
+            if self._clock() - mark[0] < timedelta(seconds=self.every_s):
                 return False
-            seen = int(last.details.get("newest_record") or 0)
+            seen = mark[1]
         return newest - seen >= self.config.router.adapt_min_new
 
     def run_once(self) -> Outcome | None:
         """Adapt if this replica holds the lock and an adaptation is due; the outcome, or None
-        when nothing ran."""
+        when nothing ran (or a rollback came while it ran: nothing is promoted over it)."""
         with job_lock(self.store.ledger, f"router.adapt:{self.router.version}") as held:
             if not held or not self.due():
                 return None
-            return adapt_stored(
-                self.router,
-                self.store,
-                actor=self.actor,
-                config_hash=self.config_hash,
-                judged_at=judging(self.config, self.router),
-            )
+            try:
+                return adapt_stored(
+                    self.router,
+                    self.store,
+                    actor=self.actor,
+                    config_hash=self.config_hash,
+                    judged_at=judging(self.config, self.router),
+                )
+            except Conflict as exc:
+                log.info("scheduled adaptation of the router: %s", exc.message)
+                return None
 
     async def run(self, check_s: float) -> None:
         """Background loop: try ``run_once`` every ``check_s`` seconds."""
@@ -96,6 +104,24 @@ class AdaptSchedule:
                     self.router.version,
                     f"version {outcome.version.id}" if outcome.version else "not promoted",
                 )
+
+
+def last_mark(store: GradedStore, base_version: str) -> tuple[datetime, int] | None:
+    """When the router of ``base_version`` was last adapted (promoted or not) or rolled back,
+    and the newest graded record there was then; None: neither ever happened."""
+    marks: list[tuple[datetime, int]] = []
+    last = store.last_adaptation(base_version)
+    if last is not None:
+        marks.append((last.time, int(last.details.get("newest_record") or 0)))
+    current = store.current(base_version)
+    if current is not None and "rollback_to" in current.details:
+        seen = current.details.get("newest_record")
+        if not isinstance(seen, int):  # a rollback written before rollbacks named it
+            seen = store.newest_id(base_version, at=current.time)
+        marks.append((current.time, seen))
+    if not marks:
+        return None
+    return max(m[0] for m in marks), max(m[1] for m in marks)
 
 
 def replica_name() -> str:

@@ -14,7 +14,11 @@ gives the newest runs' audit entries (the dashboard's router-learning page).
 
 ``promote`` and ``roll_back`` append a router version and its audit entry (``router.adapt``,
 ``router.rollback``) in one transaction; ``current(base_version)`` is the newest version of an
-artifact (None: the base alone). A promotion carries a correction of its own; a rollback carries
+artifact (None: the base alone). A promotion names the newest version it was compared against
+(``over``) and is refused (``Conflict``) when another was appended meanwhile (a rollback while the
+adaptation ran must not be undone by it); a rollback names the newest graded record there was
+(``newest_record``), so that a scheduled adaptation counts its new records from the rollback.
+A promotion carries a correction of its own; a rollback carries
 again the correction of an earlier promotion (or none: the base alone), and ``correction_of``
 names that promotion, the version the router's decisions name (``learned:<artifact>+<version>``):
 the same number always means the same correction, whichever rollback restored it. A rollback to the
@@ -27,12 +31,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from stellwerk.errors import Conflict, NotFound
 from stellwerk.ledger.audit import AuditEntry, append_audit
 from stellwerk.ledger.graded_tables import graded_records, router_versions
+from stellwerk.ledger.job_lock import lock_key
 from stellwerk.ledger.ledger import Ledger
 from stellwerk.routing.graded_record import GradedRecord
 
@@ -140,10 +145,13 @@ class GradedStore:
         with self.ledger.connect() as connection:
             return int(connection.execute(statement).scalar_one())
 
-    def newest_id(self, base_version: str) -> int:
-        """The id of the newest record of ``base_version`` (0: none)."""
+    def newest_id(self, base_version: str, *, at: datetime | None = None) -> int:
+        """The id of the newest record of ``base_version`` (of a request at ``at`` or before;
+        0: none)."""
         t = graded_records
         statement = select(func.max(t.c.id)).where(t.c.base_version == base_version)
+        if at is not None:
+            statement = statement.where(t.c.time <= at)
         with self.ledger.connect() as connection:
             return int(connection.execute(statement).scalar_one() or 0)
 
@@ -234,10 +242,14 @@ class GradedStore:
         *,
         actor: str,
         details: dict[str, Any],
+        over: int | None = None,
         config_hash: str | None = None,
     ) -> RouterVersion:
-        """Append a promoted version and its audit entry ``router.adapt``."""
-        return self._append(base_version, correction, actor, details, "router.adapt", config_hash)
+        """Append a promoted version and its audit entry ``router.adapt``; ``over``: the newest
+        version when the adaptation began (0: none), a ``Conflict`` if it is no longer so."""
+        return self._append(
+            base_version, correction, actor, details, "router.adapt", config_hash, over=over
+        )
 
     def correction_of(self, version: RouterVersion | None) -> int:
         """The promotion whose correction ``version`` carries: its own id for a promotion, for a
@@ -273,7 +285,12 @@ class GradedStore:
         if restored == in_use:
             raise Conflict(_unchanged(to, restored, now.id), code="router_version_in_use")
         correction = None if target is None else target.correction
-        details = {"rollback_to": to, "rolled_back": now.id, "correction_of": restored}
+        details = {
+            "rollback_to": to,
+            "rolled_back": now.id,
+            "correction_of": restored,
+            "newest_record": self.newest_id(base_version),
+        }
         return self._append(
             base_version, correction, actor, details, "router.rollback", config_hash
         )
@@ -286,14 +303,25 @@ class GradedStore:
         details: dict[str, Any],
         action: str,
         config_hash: str | None,
+        *,
+        over: int | None = None,
     ) -> RouterVersion:
         now = datetime.now(UTC)
         with self.ledger.begin() as connection:
+            if self.ledger.dialect == "postgresql":  # appends of one artifact one at a time
+                lock = lock_key(f"{self.ledger.url}|router_versions|{base_version}")
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
             previous = connection.execute(
                 select(func.max(router_versions.c.id)).where(
                     router_versions.c.base_version == base_version
                 )
             ).scalar_one()
+            if over is not None and int(previous or 0) != over:
+                raise Conflict(
+                    f"router version {previous} was stored while adapting against version"
+                    f" {over}: nothing promoted (adapt again to judge against it)",
+                    code="router_version_changed",
+                )
             full = {**details, "previous": int(previous or 0)}
             key = connection.execute(
                 insert(router_versions).values(
