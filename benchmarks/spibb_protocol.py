@@ -123,6 +123,11 @@ def other_traffic(draw: dict[str, Any], combo: Combo) -> dict[str, Any] | None:
     }
 
 
+def _changes(held: dict[str, Any]) -> list[float]:
+    """One held-out task's adapted minus unadapted gap closed on each other task."""
+    return [held["adapted"][label] - g for label, g in held["unadapted"].items() if label != "all"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--on", type=int, default=3, help="the seed chosen on")
@@ -181,16 +186,23 @@ def main() -> None:
     others: dict[str, Any] = {}
     print("\nother traffic (the other tasks' test rows, at most 1,000 per held-out task):")
     for seed, draw in draws.items():
+        guard = chosen.split("; ")[1]
+        often = "best form, gain > 0"  # the rule that promotes in about 60 rotations of 65
         for name, combo in {
             REFERENCE: reference[REFERENCE],
             f"{chosen.split(';')[0]}; unguarded": (every[chosen][0], None),
             chosen: every[chosen],
+            f"{often}; unguarded": (promotion_rules.margin(*PROMOTIONS[often]), None),
+            f"{often}; {guard}": (promotion_rules.margin(*PROMOTIONS[often]), guard),
         }.items():
+            if name == "shipped (margin 2); unguarded":  # REFERENCE itself
+                continue
             o = other_traffic(draw, combo)
             if o is None:
                 print(f"  seed {seed}: not kept")
                 break
             others[f"{seed}: {name}"] = o
+            mean = np.mean([d for h in o["held"].values() for d in _changes(h)])
             worst = ", ".join(
                 f"{promotion_rules._short(k)}->{label} {d:+.3f}"
                 for k, label, d in o["pairs_worse"][:4]
@@ -199,7 +211,8 @@ def main() -> None:
                 f"  seed {seed}, {name}: gap closed {o['unadapted_all']:+.4f} unadapted,"
                 f" {o['adapted_all']:+.4f} adapted; routed otherwise {o['share']:.1%};"
                 f" held-out tasks whose other traffic is worse {len(o['held_out_worse_all'])};"
-                f" (held-out, other task) pairs worse {len(o['pairs_worse'])} of {o['pairs']}"
+                f" (held-out, other task) pairs worse {len(o['pairs_worse'])} of {o['pairs']},"
+                f" mean change {mean:+.4f}"
                 f" (worst: {worst})"
             )
     if args.json is not None:
