@@ -132,7 +132,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--on", type=int, default=3, help="the seed chosen on")
     parser.add_argument("--files", type=Path, nargs="+", required=True)
-    parser.add_argument("--json", type=Path, help="every combination's figures, per seed")
+    parser.add_argument(
+        "--json", type=Path, help="every combination's figures, per seed (.json.gz)"
+    )
     args = parser.parse_args()
     draws = load(args.files)
     every = combos()
@@ -216,7 +218,7 @@ def main() -> None:
                 f" (worst: {worst})"
             )
     if args.json is not None:
-        args.json.write_text(
+        text = (
             json.dumps(
                 {
                     "chosen_on": args.on,
@@ -241,6 +243,7 @@ def main() -> None:
             )
             + "\n"
         )
+        args.json.write_bytes(gzip.compress(text.encode(), mtime=0))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """SPIBB per prompt on issue 18's held-out tasks, noisy records (``benchmarks/spibb.py``).
 
-    PYTHONPATH=src:. python benchmarks/spibb_run.py collect --seed S --group a|b --out F
+    PYTHONPATH=src:. python benchmarks/spibb_run.py collect --seed S --group a|b [--noise 0] --out F
     PYTHONPATH=src:. python benchmarks/spibb_run.py judge [--choose-on 1] [--files F ...]
 
 ``collect`` is ``record_noise_learning.py collect --noise 0.5`` (``promotion_rules.collect`` with
@@ -11,7 +11,12 @@ candidate are those of ``record-noise-learning-0.5-base0.25[-seedS]-{a,b}.json.g
 each form's gap closed on the judged rows equals the stored one). Beside each fitted form's
 candidate it keeps the gap closed on the judged rows of every SPIBB variant of that candidate
 (``spibb.every_variant``: the unadapted pick kept where the counted neighbours' grades do not
-support the change) and the share of (prompt, cost weight) pairs each routes otherwise.
+support the change) and the share of (prompt, cost weight) pairs each routes otherwise. Since
+g18 it also keeps, per candidate, its gap closed on the other tasks' test rows (``_Other``: up to
+1,000, per other task), unguarded and behind each of ``GUARDS``; ``--noise 0`` collects with exact
+records (``promotion_rules.py collect``'s candidates; seed 0's first rotations reproduce them).
+On the machine of 2026-12-07 19:00 a noisy re-collect of seed 0 did not reproduce the stored noisy
+candidates (the unadapted router's figures did): not diagnosed.
 
 ``judge`` combines a promotion rule (which form's candidate, or none, per rotation: the shipped
 rule, margin 1, or the best form by gain with no test) with a variant, over the 13 tasks of each
