@@ -396,6 +396,7 @@ def judge(files: list[Path], choose_on: int, out: Path | None) -> None:
         f"{p}; {v or 'no SPIBB'}": (promotion_rules.margin(*m), v)
         for p, m in PROMOTIONS.items()
         for v in variant_names()
+        if all(_kept(draw, v) for draw in draws.values())  # z 1.5, 2.5: seed 3 on only
     }
     verdicts = {
         seed: {
@@ -415,7 +416,7 @@ def judge(files: list[Path], choose_on: int, out: Path | None) -> None:
         names.append(promotion_headroom.choose(verdicts[choose_on]))
         print(f"  {names[-1]}")
         for p in PROMOTIONS:  # the best of each family behind each promotion rule
-            for fam in dict.fromkeys(family(v) for v in variant_names()):
+            for fam in dict.fromkeys(family(v) for _, v in combos.values()):
                 group = {
                     n: v
                     for n, v in verdicts[choose_on].items()
@@ -481,6 +482,17 @@ def judge(files: list[Path], choose_on: int, out: Path | None) -> None:
             )
             + "\n"
         )
+
+
+def _kept(draw: dict[str, Any], variant: str | None) -> bool:
+    """Whether every fitted candidate of ``draw`` kept ``variant``'s figures."""
+    return variant is None or all(
+        variant in e["spibb"]
+        for rotations in draw["tasks"].values()
+        for rot in rotations
+        for e in rot["forms"].values()
+        if "spibb" in e
+    )
 
 
 def _rotations(draw: dict[str, Any]) -> list[dict[str, Any]]:
