@@ -1,6 +1,6 @@
 """SPIBB per prompt on issue 18's held-out tasks, noisy records (``benchmarks/spibb.py``).
 
-    PYTHONPATH=src:. python benchmarks/spibb_run.py collect --seed S --group a|b --out F
+    PYTHONPATH=src:. python benchmarks/spibb_run.py collect --seed S --group a|b [--noise 0] --out F
     PYTHONPATH=src:. python benchmarks/spibb_run.py judge [--choose-on 1] [--files F ...]
 
 ``collect`` is ``record_noise_learning.py collect --noise 0.5`` (``promotion_rules.collect`` with
@@ -11,7 +11,12 @@ candidate are those of ``record-noise-learning-0.5-base0.25[-seedS]-{a,b}.json.g
 each form's gap closed on the judged rows equals the stored one). Beside each fitted form's
 candidate it keeps the gap closed on the judged rows of every SPIBB variant of that candidate
 (``spibb.every_variant``: the unadapted pick kept where the counted neighbours' grades do not
-support the change) and the share of (prompt, cost weight) pairs each routes otherwise.
+support the change) and the share of (prompt, cost weight) pairs each routes otherwise. Since
+g18 it also keeps, per candidate, its gap closed on the other tasks' test rows (``_Other``: up to
+1,000, per other task), unguarded and behind each of ``GUARDS``; ``--noise 0`` collects with exact
+records (``promotion_rules.py collect``'s candidates; seed 0's first rotations reproduce them).
+On the machine of 2026-12-07 19:00 a noisy re-collect of seed 0 did not reproduce the stored noisy
+candidates (the unadapted router's figures did): not diagnosed.
 
 ``judge`` combines a promotion rule (which form's candidate, or none, per rotation: the shipped
 rule, margin 1, or the best form by gain with no test) with a variant, over the 13 tasks of each
@@ -26,7 +31,7 @@ import argparse
 import gzip
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +52,9 @@ def group_tasks(group: str) -> set[str]:
     return GROUPS["a"] if group == "a" else every - GROUPS["a"]
 
 
-def collect(seed: int, group: str, out: Path, only: set[str] | None = None) -> None:
+def collect(
+    seed: int, group: str, out: Path, only: set[str] | None = None, noise: float = NOISE
+) -> None:
     from benchmarks.promotion_rules import ROTATIONS, TASKS, N
     from benchmarks.record_noise_learning import noisy_records
     from benchmarks.router_learning import MAX_JUDGED, SETS
@@ -62,12 +69,14 @@ def collect(seed: int, group: str, out: Path, only: set[str] | None = None) -> N
     from stellwerk.training.train import TrainSettings, quiet, train_quality_model
     from stellwerk.training.workflow import predict_table
 
-    noisy_records(NOISE, 0)
-    earlier = stored(seed, group)
+    if noise > 0:
+        noisy_records(noise, 0)
+    earlier = stored(seed, group, noise)
     tasks = group_tasks(group)
     bench = TrainSettings(l2_grid=(1e-4,), k_grid=(20, 80, 160), folds=2, max_iter=40)
     settings = steps.AdaptSettings()
-    result: dict[str, Any] = {"seed": seed, "n": N, "rotations": ROTATIONS, "tasks": {}}
+    result: dict[str, Any] = {"seed": seed, "n": N, "rotations": ROTATIONS, "noise": noise}
+    result |= {"tasks": {}, "other_unadapted": {}}
     for name, (file, resplit, models) in SETS.items():
         data = load_outcomes(REPO / "data/routing" / file, resplit=resplit)
         facts_file = (
@@ -81,6 +90,8 @@ def collect(seed: int, group: str, out: Path, only: set[str] | None = None) -> N
             base_train = ~held & ~data.is_test
             unadapted, _ = train_quality_model(as_split(data, base_train), facts, bench)
             base = replace(unadapted, correction=None)
+            other = _Other.of(data, held, unadapted, base, facts)
+            result["other_unadapted"][f"{name}/{task}"] = other.unadapted
             rotations = []
             for r in range(ROTATIONS):
                 order = order_of(data, task, seed, r, ROTATIONS)
@@ -151,6 +162,7 @@ def collect(seed: int, group: str, out: Path, only: set[str] | None = None) -> N
                     entry["neighbours"] = float(ev.neighbours.mean())
                     entry["check"] = spibb.gap(ev.corrected_pick, test.scores, costs)
                     entry["check_base"] = spibb.gap(ev.base_pick, test.scores, costs)
+                    entry["other"] = other.judge(final.model, table)
                 ev_all = evaluate(test.models, test.scores, costs, predictions)
                 gaps = {k: ev_all.routers[k]["gap_closed"] for k in predictions}
                 for form, entry in forms.items():
@@ -172,6 +184,93 @@ def collect(seed: int, group: str, out: Path, only: set[str] | None = None) -> N
             if rotations:
                 result["tasks"][f"{name}/{task}"] = rotations
                 out.write_bytes(gzip.compress(json.dumps(result).encode(), mtime=0))
+
+
+GUARDS = tuple((n_min, d, z) for n_min in (1, 5) for d in (0.0, 0.05) for z in (1.0, 1.5, 2.0, 2.5))
+"""The guard settings declared before the seed-3 draw was collected (the report of g18): the
+ones measured on the other tasks' test rows too."""
+OTHER_ROWS = 1000
+"""At most this many of the other tasks' test rows (a seeded choice: routellm's MMLU has 4,287)."""
+
+
+@dataclass(frozen=True)
+class _Other:
+    """The test rows of the tasks not held out (traffic the unadapted router was trained for),
+    to measure what a promoted correction, guarded or not, costs them."""
+
+    test: Any
+    facts: Any
+    labels: Any
+    costs: Any
+    base_q: Any
+    train_sims: Any
+    latents: Any
+    readable: Any
+    unadapted: dict[str, float]
+
+    @classmethod
+    def of(cls, data: Any, held: Any, unadapted: Any, base: Any, facts: Any) -> _Other:
+        from stellwerk.training.train import quiet
+        from stellwerk.training.workflow import predict_table
+
+        rows = np.flatnonzero(data.is_test & ~held)
+        if len(rows) > OTHER_ROWS:
+            rows = np.sort(np.random.default_rng(0).choice(rows, OTHER_ROWS, replace=False))
+        mask = np.zeros(len(data), dtype=np.bool_)
+        mask[rows] = True
+        test = data.subset(mask)
+        labels = np.array([t.split("_")[0] if t.startswith("mmlu_") else t for t in test.tasks])
+        costs = test.costs(facts)
+        base_q = predict_table(unadapted, test, facts, quiet)
+        latents, readable = _latents(base, test.prompts)
+        pick = spibb.sweep_picks(base_q, costs)
+        return cls(
+            test,
+            facts,
+            labels,
+            costs,
+            base_q,
+            latents @ base.neighbour_emb.T,
+            latents,
+            readable,
+            _per_label(pick, test.scores, costs, labels),
+        )
+
+    def judge(self, model: Any, table: Any) -> dict[str, Any]:
+        """Gap closed per other task (and ``all``) of the candidate ``model``, unguarded and behind
+        each of ``GUARDS``, with the share of (prompt, cost weight) pairs routed otherwise."""
+        from stellwerk.training.train import quiet
+        from stellwerk.training.workflow import predict_table
+
+        corr = model.correction
+        corrected = predict_table(model, self.test, self.facts, quiet)
+        graded_sims = self.latents @ corr.latents.T
+        rows, counts = spibb.counted(self.train_sims, graded_sims, corr.k, corr.form)
+        counts &= self.readable[:, None]
+        grades = table.grades.astype(np.float64)
+        ev = spibb.evidence(self.base_q, corrected, self.costs, rows, counts, grades, table.graded)
+        scores, costs, labels = self.test.scores, self.costs, self.labels
+        out: dict[str, Any] = {
+            "unguarded": {
+                "gap": _per_label(ev.corrected_pick, scores, costs, labels),
+                "share": round(float((ev.corrected_pick != ev.base_pick).mean()), 5),
+            }
+        }
+        for guard in GUARDS:
+            deviate = spibb.deviations(ev, *guard)
+            out[spibb.hard_name(*guard)] = {
+                "gap": _per_label(spibb.picks(ev, deviate), scores, costs, labels),
+                "share": round(float(deviate.mean()), 5),
+            }
+        return out
+
+
+def _per_label(pick: Any, scores: Any, costs: Any, labels: Any) -> dict[str, float]:
+    out = {"all": round(spibb.gap(pick, scores, costs), 6)}
+    for label in sorted(set(labels.tolist())):
+        rows = labels == label
+        out[label] = round(spibb.gap(pick[rows], scores[rows], costs[rows]), 6)
+    return out
 
 
 def _halves(
@@ -228,11 +327,17 @@ def _summary(forms: dict[str, Any]) -> str:
     return "   " + "; ".join(parts)
 
 
-def stored(seed: int, group: str) -> dict[str, Any]:
+def stored(seed: int, group: str, noise: float = NOISE) -> dict[str, Any]:
     """The tasks of ``record_noise_learning.py collect`` at the default noise, that draw and
-    group (its candidates are this collect's)."""
+    group, or of ``promotion_rules.py collect`` with exact records (their candidates are this
+    collect's); none where that draw was never collected."""
     tag = "" if seed == 0 else f"-seed{seed}"
-    path = RESULTS / f"record-noise-learning-0.5-base0.25{tag}-{group}.json.gz"
+    if noise > 0:
+        path = RESULTS / f"record-noise-learning-{noise}-base0.25{tag}-{group}.json.gz"
+    else:
+        path = RESULTS / f"promotion-rules{tag}.json.gz"
+    if not path.exists():
+        return {}
     tasks: dict[str, Any] = json.loads(gzip.decompress(path.read_bytes()))["tasks"]
     return tasks
 
@@ -291,6 +396,7 @@ def judge(files: list[Path], choose_on: int, out: Path | None) -> None:
         f"{p}; {v or 'no SPIBB'}": (promotion_rules.margin(*m), v)
         for p, m in PROMOTIONS.items()
         for v in variant_names()
+        if all(_kept(draw, v) for draw in draws.values())  # z 1.5, 2.5: seed 3 on only
     }
     verdicts = {
         seed: {
@@ -310,7 +416,7 @@ def judge(files: list[Path], choose_on: int, out: Path | None) -> None:
         names.append(promotion_headroom.choose(verdicts[choose_on]))
         print(f"  {names[-1]}")
         for p in PROMOTIONS:  # the best of each family behind each promotion rule
-            for fam in dict.fromkeys(family(v) for v in variant_names()):
+            for fam in dict.fromkeys(family(v) for _, v in combos.values()):
                 group = {
                     n: v
                     for n, v in verdicts[choose_on].items()
@@ -378,6 +484,17 @@ def judge(files: list[Path], choose_on: int, out: Path | None) -> None:
         )
 
 
+def _kept(draw: dict[str, Any], variant: str | None) -> bool:
+    """Whether every fitted candidate of ``draw`` kept ``variant``'s figures."""
+    return variant is None or all(
+        variant in e["spibb"]
+        for rotations in draw["tasks"].values()
+        for rot in rotations
+        for e in rot["forms"].values()
+        if "spibb" in e
+    )
+
+
 def _rotations(draw: dict[str, Any]) -> list[dict[str, Any]]:
     return [rot for rotations in draw["tasks"].values() for rot in rotations]
 
@@ -405,6 +522,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--group", choices=("a", "b"), default="a")
     parser.add_argument("--tasks", help="collect: judge only these tasks of the group")
+    parser.add_argument("--noise", type=float, default=NOISE, help="collect: 0 for exact records")
     parser.add_argument("--out", type=Path, nargs="+")
     parser.add_argument("--choose-on", type=int, default=1)
     parser.add_argument("--json", type=Path, help="judge: every combination's figures, per seed")
@@ -413,7 +531,7 @@ def main() -> None:
         parser.error("--out is needed")
     if args.what == "collect":
         only = set(args.tasks.split(",")) if args.tasks else None
-        collect(args.seed, args.group, args.out[0], only)
+        collect(args.seed, args.group, args.out[0], only, args.noise)
     else:
         judge(args.out, args.choose_on, args.json)
 
