@@ -1,7 +1,7 @@
 """One rotation of ``spibb_run.py collect`` (the candidates only, no SPIBB variants), to check
 that a run reproduces the stored candidates without a whole collect.
 
-    PYTHONPATH=src:. python benchmarks/spibb_one.py [--seed 0] [--task open9/arc_challenge] [--rotation 0]
+    PYTHONPATH=src:. python benchmarks/spibb_one.py [--seed S] [--task SET/TASK] [--rotation R]
 
 Only a task that comes first in its group (``spibb_run.GROUPS``) draws the same record noise as
 the stored collect (the noise generator is shared, in order, across a group's tasks).
@@ -39,8 +39,9 @@ def one(seed: int, key: str, r: int) -> dict[str, Any]:
     settings = steps.AdaptSettings()
     file, resplit, models = SETS[name]
     data = load_outcomes(REPO / "data/routing" / file, resplit=resplit)
-    facts_file = REPO / "data/routing" / models if models else REPO / "benchmarks/routellm-models.json"
-    facts = load_model_facts(facts_file)
+    facts = load_model_facts(
+        REPO / "data/routing" / models if models else REPO / "benchmarks/routellm-models.json"
+    )
     held = task_mask(data, task)
     base_train = ~held & ~data.is_test
     unadapted, _ = train_quality_model(as_split(data, base_train), facts, bench)
