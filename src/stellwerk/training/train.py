@@ -178,7 +178,11 @@ def _with_stats(x_text: Any, stats: F64) -> Any:
 
 
 def _latent_space(x_text: Any, settings: TrainSettings) -> tuple[npt.NDArray[np.int64], F64]:
-    """The most frequent slots and the projection onto their top singular vectors (LSA)."""
+    """The most frequent slots and the projection onto their top singular vectors (LSA), each
+    turned so that its entry of largest magnitude is positive. A singular vector's sign is
+    arbitrary: the solver's depends on its start vector and on the BLAS kernel and thread count,
+    and a graded record's noise, drawn per coordinate, lands differently when a coordinate's sign
+    turns (two machines drew different noisy records from one seed, BENCHMARKS.md)."""
     from scipy.sparse.linalg import svds
 
     df = np.asarray((x_text > 0).sum(axis=0)).ravel()
@@ -187,7 +191,9 @@ def _latent_space(x_text: Any, settings: TrainSettings) -> tuple[npt.NDArray[np.
     sub = x_text[:, vocab].astype(np.float64)
     dims = max(1, min(settings.latent_dims, min(sub.shape) - 1))
     _, _, vt = svds(sub, k=dims, random_state=settings.seed)
-    return vocab.astype(np.int64), np.ascontiguousarray(vt.T)
+    largest = np.abs(vt).argmax(axis=1)
+    signs = np.sign(vt[np.arange(len(vt)), largest])
+    return vocab.astype(np.int64), np.ascontiguousarray((vt * signs[:, None]).T)
 
 
 def _unit_rows(x: F64) -> F64:
