@@ -399,3 +399,28 @@ def test_a_forced_tool_call_held_to_a_quote_has_json_arguments_that_hold_it(
     calls = completion.choices[0].message.tool_calls
     assert calls and calls[0].type == "function"
     assert json.loads(calls[0].function.arguments) == {"v": 'x"y'}, calls[0].function.arguments
+
+
+ASTRAL = [
+    (r"^\uD83D\uDE00$", lambda v: v == "\U0001f600"),
+    (r"^[\uD800-\uDBFF][\uDC00-\uDFFF]$", lambda v: len(v) == 1 and ord(v) > 0xFFFF),
+    (r"^[^\x00-\uffff]$", lambda v: len(v) == 1 and ord(v) > 0xFFFF),
+]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize(("pattern", "holds"), ASTRAL, ids=[p for p, _ in ASTRAL])
+def test_an_answer_held_to_a_surrogate_pair_is_the_character_it_writes(
+    client: openai.OpenAI, pattern: str, holds: Callable[[str], bool], seed: int
+) -> None:
+    """A character beyond the Basic Multilingual Plane written as its UTF-16 halves (and a class
+    of them all) was sent as lone surrogates: llama.cpp answered ``""``, which does not match."""
+    completion = client.chat.completions.create(
+        model="tiny-small",
+        messages=[{"role": "user", "content": "x"}],
+        response_format=_format(_pair(pattern)),
+        max_tokens=20,
+        seed=seed,
+    )
+    content = completion.choices[0].message.content or ""
+    assert holds(json.loads(content)["v"]), content
