@@ -35,9 +35,12 @@ pattern with a small parser of their own. What they get wrong, and what is sent 
 
 Escapes are ``pattern_escapes``'s. For llama.cpp's grammar builders, which put the characters raw
 inside the answer's JSON string, ``json_safe`` writes each character as JSON writes it there
-(``stellwerk.backends.json_strings``). Characters beyond the Basic Multilingual Plane are one
-character to a grammar and two code units to ECMAScript (without the ``u`` flag): the one place the
-rewrite can differ, for ``.`` and negated classes meeting such a character.
+(``stellwerk.backends.json_strings``). Classes are read as sets of whole code points (the ``u``
+flag's reading, which the model servers share): a character beyond the Basic Multilingual Plane is
+one character to a grammar and two code units to ECMAScript without the flag, the one place the
+rewrite can differ (``.``, ``[^a]``, ``[^\\x00-\\uffff]`` meeting such a character). A character
+written as its UTF-16 halves (``\\uD83D\\uDE00``) is that character, and a surrogate that cannot
+be paired is refused (``stellwerk.backends.surrogates``).
 """
 
 from __future__ import annotations

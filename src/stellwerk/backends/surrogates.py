@@ -53,7 +53,9 @@ def paired(highs: CharSet, lows: CharSet, where: str) -> CharSet:
 
 def lone(shown: str, at: int) -> PatternProblem:
     """The problem of the part ``shown`` at ``at`` (a raw surrogate in it shown as its escape)."""
-    shown = "".join(f"\\u{ord(c):04X}" if only(((ord(c), ord(c)),), SURROGATES) else c for c in shown)
+    shown = "".join(
+        f"\\u{ord(c):04X}" if only(((ord(c), ord(c)),), SURROGATES) else c for c in shown
+    )
     return PatternProblem(
         f"{shown} at {at} is a UTF-16 surrogate not paired with its other half (a high one,"
         " \\uD800-\\uDBFF, right before a low one, \\uDC00-\\uDFFF); no JSON string can hold it"
