@@ -124,8 +124,9 @@ def test_responses_answer_shows_the_schema_as_the_client_sent_it(client: openai.
         (r"^\bx$", "word boundary"),
         (r"^\p{L}+$", "u flag"),
         ("^[a-z]{0,3000}$", "more than 1000 optional repeats"),  # the server died on it
+        (r"^[\uD800-\uDFFF]$", r"[\uD800-\uDFFF] at 1 is a UTF-16 surrogate not paired"),
     ],
-    ids=["boundary", "property", "count"],
+    ids=["boundary", "property", "count", "lone-surrogate"],
 )
 def test_a_pattern_no_server_can_take_is_a_400_naming_it(
     client: openai.OpenAI, pattern: str, why: str
@@ -424,3 +425,14 @@ def test_an_answer_held_to_a_surrogate_pair_is_the_character_it_writes(
     )
     content = completion.choices[0].message.content or ""
     assert holds(json.loads(content)["v"]), content
+
+
+def test_an_ollama_answer_held_to_a_surrogate_pair_is_the_character(gateway: Gateway) -> None:
+    with gateway.ollama(KEYS["research"]) as ollama_client:
+        reply = ollama_client.chat(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "x"}],
+            format=_pair(r"^\uD83D\uDE00$"),
+            options={"num_predict": 20},
+        )
+    assert json.loads(reply.message.content or "") == {"v": "\U0001f600"}, reply.message.content
