@@ -240,3 +240,47 @@ def test_llama_cpp_pythons_grammar_allows_only_json_that_decodes_to_a_match(
                 assert re.search(python, decoded), (pattern, body, grammar)
                 matched += 1
         assert matched, (pattern, grammar)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "sent"),
+    [
+        (r"^\uD83D\uDE00$", r"^[\U0001F600]$"),
+        (r"^a\uD83D\uDE00b$", r"^a[\U0001F600]b$"),
+        (r"^[\uD800-\uDBFF][\uDC00-\uDFFF]$", r"^[\U00010000-\U0010FFFF]$"),
+        (r"^\uD83D[\uDE00-\uDE4F]+$", r"^[\U0001F600-\U0001F64F]+$"),
+        (r"^[\uD83D\uDE00-\uD83D\uDE4F]{2}$", r"^[\U0001F600-\U0001F64F]{2}$"),
+        (r"^[\uD83C-\uD83D][\uDC00-\uDFFF]$", r"^[\U0001F000-\U0001F7FF]$"),
+        (r"^[^\x00-\uffff]$", r"^[\U00010000-\U0010FFFF]$"),
+    ],
+)
+def test_a_surrogate_pair_is_the_one_character_it_writes(pattern: str, sent: str) -> None:
+    """Sent as the halves, ``[\\uD83D][\\uDE00]``, the pattern allowed no character an answer
+    can hold, and llama.cpp answered ``""``; a negated class of the astral planes let it do so."""
+    assert portable_pattern(pattern, json_safe=True) == sent
+    if "^" not in pattern[1:]:
+        assert portable_pattern(pattern) == sent
+
+
+@pytest.mark.parametrize(
+    ("pattern", "said"),
+    [
+        (r"^\uD83D$", r"\uD83D at 1 is a UTF-16 surrogate not paired"),
+        (r"^\uDE00$", r"\uDE00 at 1 is a UTF-16 surrogate not paired"),
+        (r"^[\uD800-\uDFFF]$", r"[\uD800-\uDFFF] at 1 is a UTF-16 surrogate not paired"),
+        (r"^\uD83D+\uDE00$", r"\uD83D at 1 is a UTF-16 surrogate not paired"),
+        (r"^\uDE00\uD83D$", r"\uDE00 at 1 is a UTF-16 surrogate not paired"),
+        ("^\ud83d$", r"\uD83D at 1 is a UTF-16 surrogate not paired"),
+        (r"^[\uD800-\uDBFF]\uDC00$", "more than 64 high surrogates"),
+    ],
+)
+def test_a_surrogate_that_cannot_be_paired_is_refused(pattern: str, said: str) -> None:
+    for json_safe_ in (False, True):
+        with pytest.raises(PatternProblem) as info:
+            portable_pattern(pattern, json_safe=json_safe_)
+        assert said in str(info.value)
+
+
+def test_a_class_holding_surrogates_among_other_characters_is_taken() -> None:
+    """``[\\x01-\\uFFFF]`` (every BMP character) is common: its surrogates stand for nothing."""
+    assert portable_pattern(r"^[\x01-\uffff]$") == r"^[\x01-\uffff]$"

@@ -124,8 +124,9 @@ def test_responses_answer_shows_the_schema_as_the_client_sent_it(client: openai.
         (r"^\bx$", "word boundary"),
         (r"^\p{L}+$", "u flag"),
         ("^[a-z]{0,3000}$", "more than 1000 optional repeats"),  # the server died on it
+        (r"^[\uD800-\uDFFF]$", r"[\uD800-\uDFFF] at 1 is a UTF-16 surrogate not paired"),
     ],
-    ids=["boundary", "property", "count"],
+    ids=["boundary", "property", "count", "lone-surrogate"],
 )
 def test_a_pattern_no_server_can_take_is_a_400_naming_it(
     client: openai.OpenAI, pattern: str, why: str
@@ -399,3 +400,39 @@ def test_a_forced_tool_call_held_to_a_quote_has_json_arguments_that_hold_it(
     calls = completion.choices[0].message.tool_calls
     assert calls and calls[0].type == "function"
     assert json.loads(calls[0].function.arguments) == {"v": 'x"y'}, calls[0].function.arguments
+
+
+ASTRAL = [
+    (r"^\uD83D\uDE00$", lambda v: v == "\U0001f600"),
+    (r"^[\uD800-\uDBFF][\uDC00-\uDFFF]$", lambda v: len(v) == 1 and ord(v) > 0xFFFF),
+    (r"^[^\x00-\uffff]$", lambda v: len(v) == 1 and ord(v) > 0xFFFF),
+]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize(("pattern", "holds"), ASTRAL, ids=[p for p, _ in ASTRAL])
+def test_an_answer_held_to_a_surrogate_pair_is_the_character_it_writes(
+    client: openai.OpenAI, pattern: str, holds: Callable[[str], bool], seed: int
+) -> None:
+    """A character beyond the Basic Multilingual Plane written as its UTF-16 halves (and a class
+    of them all) was sent as lone surrogates: llama.cpp answered ``""``, which does not match."""
+    completion = client.chat.completions.create(
+        model="tiny-small",
+        messages=[{"role": "user", "content": "x"}],
+        response_format=_format(_pair(pattern)),
+        max_tokens=20,
+        seed=seed,
+    )
+    content = completion.choices[0].message.content or ""
+    assert holds(json.loads(content)["v"]), content
+
+
+def test_an_ollama_answer_held_to_a_surrogate_pair_is_the_character(gateway: Gateway) -> None:
+    with gateway.ollama(KEYS["research"]) as ollama_client:
+        reply = ollama_client.chat(
+            model="tiny-small",
+            messages=[{"role": "user", "content": "x"}],
+            format=_pair(r"^\uD83D\uDE00$"),
+            options={"num_predict": 20},
+        )
+    assert json.loads(reply.message.content or "") == {"v": "\U0001f600"}, reply.message.content

@@ -17,6 +17,7 @@ from stellwerk.backends.pattern_escapes import literal
 CharSet = tuple[tuple[int, int], ...]
 
 LAST = 0x10FFFF
+_BMP_LAST = 0xFFFF
 ALL: CharSet = ((0, LAST),)
 NONE: CharSet = ()
 
@@ -62,9 +63,11 @@ def holds(chars: CharSet, code: int) -> bool:
 
 def written(chars: CharSet) -> str:
     """A non-empty set, not every character, as one class: its ranges, or the ranges it leaves
-    out after ``^`` where those are as few or fewer (``[^a]`` rather than three ranges)."""
+    out after ``^`` where those are as few or fewer (``[^a]`` rather than three ranges). A set of
+    astral characters alone is written as its ranges: llama.cpp answered ``[^\\x00-\\uFFFF]``
+    with ``""`` on some seeds, ``[\\U00010000-\\U0010FFFF]`` with one such character every time."""
     others = complement(chars)
-    if len(others) <= len(chars):
+    if len(others) <= len(chars) and chars[0][0] <= _BMP_LAST:
         return "[^" + _ranges(others) + "]"
     return "[" + _ranges(chars) + "]"
 

@@ -66,6 +66,9 @@ def escape(pattern: str, index: int, in_class: bool) -> tuple[str, bool, int]:
     if letter == "x" and _hex(pattern, index + 1, 2):
         return "\\x" + pattern[index + 1 : index + 3], False, 3
     if letter == "u" and _hex(pattern, index + 1, 4):
+        low = _low_half(pattern, index)
+        if low is not None:  # \uD83D\uDE00: the one character the pair writes
+            return literal(chr(pair(int(pattern[index + 1 : index + 5], 16), low))), False, 11
         return "\\u" + pattern[index + 1 : index + 5], False, 5
     if letter == "c" and ahead.isascii() and ahead.isalpha():
         return f"\\x{ord(ahead) % 32:02X}", False, 2
@@ -100,6 +103,21 @@ def code_point(written: str) -> int | None:
     if len(written) == 2 and written[0] == "\\" and written[1] in _KEPT:
         return _KEPT[written[1]]
     return None
+
+
+def pair(high: int, low: int) -> int:
+    """The character a high and a low UTF-16 surrogate write."""
+    return 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+
+
+def _low_half(pattern: str, index: int) -> int | None:
+    """The low surrogate escaped right after the high one escaped at ``index`` (``u``), if any."""
+    if not 0xD800 <= int(pattern[index + 1 : index + 5], 16) <= 0xDBFF:
+        return None
+    if pattern[index + 5 : index + 7] != "\\u" or not _hex(pattern, index + 7, 4):
+        return None
+    low = int(pattern[index + 7 : index + 11], 16)
+    return low if 0xDC00 <= low <= 0xDFFF else None
 
 
 def _hex(pattern: str, index: int, count: int) -> bool:

@@ -35,9 +35,12 @@ pattern with a small parser of their own. What they get wrong, and what is sent 
 
 Escapes are ``pattern_escapes``'s. For llama.cpp's grammar builders, which put the characters raw
 inside the answer's JSON string, ``json_safe`` writes each character as JSON writes it there
-(``stellwerk.backends.json_strings``). Characters beyond the Basic Multilingual Plane are one
-character to a grammar and two code units to ECMAScript (without the ``u`` flag): the one place the
-rewrite can differ, for ``.`` and negated classes meeting such a character.
+(``stellwerk.backends.json_strings``). Classes are read as sets of whole code points (the ``u``
+flag's reading, which the model servers share): a character beyond the Basic Multilingual Plane is
+one character to a grammar and two code units to ECMAScript without the flag, the one place the
+rewrite can differ (``.``, ``[^a]``, ``[^\\x00-\\uffff]`` meeting such a character). A character
+written as its UTF-16 halves (``\\uD83D\\uDE00``) is that character, and a surrogate that cannot
+be paired is refused (``stellwerk.backends.surrogates``).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from stellwerk.backends.pattern_escapes import (
     literal,
     ranges_of,
 )
+from stellwerk.backends.surrogates import HIGH, LOW, SURROGATES, lone, only, paired
 
 _TERMINATORS = "\\n\\r\\u2028\\u2029"
 _DOT = f"[^{_TERMINATORS}]"  # ECMAScript's . without the s flag
@@ -234,6 +238,8 @@ class _Reader:
             body, negated = self._escape(in_class=False)
             if code_point(body) == 0:
                 raise PatternProblem(f"{self.pattern[at : self.index]} at {at}: {_NUL}")
+            if not negated and only(char_set(ranges_of(body)), SURROGATES):
+                return self._astral(char_set(ranges_of(body)), at)
             if self.json_safe:
                 chars = char_set(ranges_of(body))
                 return self.one_of(complement(chars) if negated else chars)
@@ -241,6 +247,8 @@ class _Reader:
         self.index += 1
         if char == "\0":
             raise PatternProblem(f"the character at {self.index - 1}: {_NUL}")
+        if only(((ord(char), ord(char)),), SURROGATES):
+            return self._astral(((ord(char), ord(char)),), self.index - 1)
         if self.json_safe and holds(UNSAFE, ord(char)):
             return self.one_of(((ord(char), ord(char)),))
         return char if char.isprintable() and char not in _SPECIAL else f"[{literal(char)}]"
@@ -286,9 +294,43 @@ class _Reader:
             f"{shown!r} at {opened} ({what or 'a modifier'}) is not supported by the model servers"
         )
 
+    def _astral(self, highs: CharSet, at: int) -> str:
+        """A part of surrogates alone (at ``at``, just read) and the part of low ones after it,
+        as the characters they pair to (``stellwerk.backends.surrogates``)."""
+        shown = self.pattern[at : self.index]
+        lows = self._low_part() if only(highs, HIGH) else None
+        if lows is None or not only(lows, LOW):
+            raise lone(shown, at)
+        return self.one_of(paired(highs, lows, f"{self.pattern[at : self.index]} at {at}"))
+
+    def _low_part(self) -> CharSet | None:
+        """The characters of the escape, class or character here; None for anything else."""
+        char = self._peek()
+        if char == "\\" and self._peek(1):
+            body, negated = self._escape(in_class=False)
+            return None if negated else char_set(ranges_of(body))
+        if char == "[":
+            return self._class_set()[0]
+        if char and only(((ord(char), ord(char)),), LOW):
+            self.index += 1
+            return ((ord(char), ord(char)),)
+        return None
+
     def _class(self) -> str:
         """A class as it is written (``[^a-z]``), or, holding a negated escape (``[\\s\\S]``)
-        or for a JSON-safe grammar, from the set of its characters."""
+        or for a JSON-safe grammar, from the set of its characters; a class of surrogates alone
+        with the part after it, as the characters they pair to."""
+        opened = self.index
+        chars, items, negated = self._class_set()
+        if only(chars, SURROGATES):
+            return self._astral(chars, opened)
+        if self.json_safe or not items or any(item.negated for item in items):
+            return self.one_of(chars)
+        return "[" + "^" * negated + "".join(item.text for item in items) + "]"
+
+    def _class_set(self) -> tuple[CharSet, list[_Part], bool]:
+        """The class here: its characters, its parts, whether it is negated; refused when it
+        holds no character, or NUL alone."""
         opened = self.index
         self.index += 1
         negated = self._peek() == "^"
@@ -306,9 +348,7 @@ class _Reader:
             raise PatternProblem(f"{shown} at {opened} (a class of no character) matches nothing")
         if chars == ((0, 0),):
             raise PatternProblem(f"{shown} at {opened}: {_NUL}")
-        if self.json_safe or not items or any(item.negated for item in items):
-            return self.one_of(chars)
-        return "[" + "^" * negated + "".join(item.text for item in items) + "]"
+        return chars, items, negated
 
     def _class_part(self, negated: bool) -> _Part:
         """One character, class escape or range; a dash next to a class escape (``[\\w-.]``)
