@@ -51,7 +51,7 @@ class WholeNumber:
             return int(sign + digits)
         # past every bound; and int() refuses a number of more than 4300 digits in its own
         # words (``sys.set_int_max_str_digits()``), so it is not asked
-        said = f"{text[:12]}... ({len(text)} digits)"
+        said = f"{text[:12]}... ({len(text) - len(sign)} digits)"
         if sign and self.least is not None:
             raise refusal(f"{said} is less than {self.least}, the least it may be")
         if not sign and self.most is not None:
