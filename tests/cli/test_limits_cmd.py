@@ -81,6 +81,23 @@ def test_set_changes_one_limit_keeps_the_rest_and_clears_with_none(config_path: 
             f"'--tokens-per-minute': {2**63} is more than 1000000000, the most it may be",
         ),
         ("--tokens-per-minute", "lots", "'--tokens-per-minute': 'lots' is not a whole number"),
+        # past 4300 digits: Python's "Exceeds the limit (4300 digits) ... set_int_max_str_digits()"
+        (
+            "--requests-per-minute",
+            "9" * 5000,
+            "'--requests-per-minute': 999999999999... (5000 digits) is more than 1000000000, the",
+        ),
+        # pydantic's "monthly_budget: Input should be less than or equal to 1000000000000"
+        (
+            "--monthly-budget",
+            "9" * 28,
+            f"'--monthly-budget': {'9' * 28} is more than 1000000000000, the most it may be; or",
+        ),
+        (
+            "--monthly-budget",
+            "1000000000000.000001",
+            "'--monthly-budget': 1000000000000.000001 is more than 1000000000000, the most",
+        ),
         # "-1" said "Input should be a valid integer", "0" "Input should be greater than 0"
         ("--requests-per-minute", "-1", "'--requests-per-minute': -1 is less than 1, the least"),
         ("--tokens-per-minute", "0", "'--tokens-per-minute': 0 is less than 1, the least it"),

@@ -47,7 +47,8 @@ def test_a_number_option_takes_a_plain_number_only(option: tuple[str, ...], text
         (("router", "eval", "--record-noise"), "10.5", "10.5 is more than 10, the most it may be"),
         (("router", "train", "--resplit"), "1", "1 is not less than 1, as it must be"),
         (("router", "train", "--resplit"), "0.0", "0.0 is not more than 0, as it must be"),
-        (("calibrate", "--timeout"), "9" * 400, "9999 is too large a number"),
+        (("calibrate", "--timeout"), "9" * 400, "(400 characters) is too large a number"),
+        (("router", "eval", "--record-noise"), "1" * 30, "(30 characters) is more than 10, the"),
     ],
 )
 def test_a_number_out_of_its_range_is_refused_saying_why(

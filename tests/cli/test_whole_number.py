@@ -94,3 +94,32 @@ def test_a_port_above_65535_is_refused_naming_the_most(command: tuple[str, ...])
     code, out, err = run(*command, "--port", "65536", "surplus-1", "surplus-2")
     assert (code, out) == (2, "")
     assert "Invalid value for '--port': 65536 is more than 65535, the most it may be" in flat(err)
+
+
+@pytest.mark.parametrize(
+    ("option", "text", "said"),
+    [
+        (("serve", "--port"), "9" * 5000, "is more than 65535, the most it may be"),
+        (("calibrate", "--limit"), "-" + "9" * 5000, "is less than 1, the least it may be"),
+        (("calibrate", "--concurrency"), "9" * 5000, "is too large a number (more than 100"),
+        (("calibrate", "--max-tokens"), "9" * 5000, "is too large a number (more than 100"),
+        (("router", "eval", "--seed"), "9" * 5000, "is too large a number (more than 100"),
+    ],
+)
+def test_a_number_of_thousands_of_digits_is_refused_in_the_options_words(
+    option: tuple[str, ...], text: str, said: str
+) -> None:
+    """Past 4300 digits, Python's ``int()`` refused it in its own words (``Exceeds the limit
+    (4300 digits) ... use sys.set_int_max_str_digits()``)."""
+    *command, name = option
+    code, out, err = run(*command, name, text, "surplus-1", "surplus-2")
+    assert (code, out) == (2, "")
+    digits = len(text.lstrip("-"))
+    assert f"Invalid value for '{name}': {text[:12]}... ({digits} digits) {said}" in flat(err)
+    assert "4300" not in err and "set_int_max_str_digits" not in err
+
+
+def test_leading_zeros_do_not_count_as_digits() -> None:
+    code, out, err = run("serve", "--port", "0" * 4999 + "9" * 6, "surplus-1", "surplus-2")
+    assert (code, out) == (2, "")
+    assert "Invalid value for '--port': 999999 is more than 65535, the most it may be" in flat(err)

@@ -43,3 +43,20 @@ def test_a_session_lives_from_login_to_logout_or_expiry(ledger: Ledger) -> None:
     store.start(fresh)  # the next login removes the expired one
     assert _rows(ledger) == 1
     store.check(fresh)  # and the one row left is the new session's
+
+
+def test_a_done_is_redeemed_once_and_not_after_it_expires(ledger: Ledger) -> None:
+    """The one-time id of an action's "Done" (``dashboard/told.py``): said once, on every
+    replica sharing the database, and gone with the expired sessions."""
+    clock = Clock(1_000_000.0)
+    store = SessionStore(ledger, clock=clock)
+    store.promise("said", clock.now + 120)
+    store.promise("late", clock.now + 120)
+    assert store.redeem("said") is True
+    assert store.redeem("said") is False  # a copy of the cookie, sent again
+    assert store.redeem("never-promised") is False
+    clock.now += 120
+    assert store.redeem("late") is False
+    session = SessionCodec(SECRET, lifetime_s=600, clock=clock).issue("it-admin", "config")[0]
+    store.start(session)  # a login removes the expired one-time id with the expired sessions
+    assert _rows(ledger) == 1

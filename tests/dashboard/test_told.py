@@ -49,3 +49,26 @@ def test_done_is_said_once_on_the_page_of_the_form_and_only_to_who_acted(
     shown = admin.get(page)
     assert DONE in shown.text and UNACKED not in shown.text  # every replica acknowledged
     assert DONE not in admin.get(page).text  # a reload: said once
+
+
+def test_done_sent_again_by_the_same_session_says_nothing(
+    offline_dashboard: DashboardGateway, admin: httpx.Client
+) -> None:
+    """The page deleted the cookie, but a copy of it sent again within its two minutes said
+    "Done" again (walk 25, 6): its one-time id is now spent when the page says it."""
+    page = "/dashboard/departments/research"
+    revoked = post_form(
+        admin,
+        page,
+        f"/dashboard/keys/{offline_dashboard.stored_key_id}/revoke",
+        {"reason": "stolen"},
+    )
+    assert revoked.status_code == 303, revoked.text
+    told = revoked.cookies.get("stw_told")
+    assert told is not None
+    assert DONE in admin.get(page).text
+
+    admin.cookies.set("stw_told", told, path="/dashboard")  # the same value, sent again
+    replayed = admin.get(page)
+    assert replayed.status_code == 200, replayed.text
+    assert DONE not in replayed.text

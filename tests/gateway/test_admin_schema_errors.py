@@ -56,3 +56,33 @@ def test_a_field_the_admin_schema_refuses_is_named_as_its_param(
     assert error["param"] == param
     assert error["message"].startswith(starts), error["message"]
     assert "body." not in error["message"] and "query." not in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("budget", "said"),
+    [
+        ('"9999999999999999999999999999"', "1000000000000"),
+        ("1e13", "1000000000000"),
+        ('"' + "9" * 5000 + '"', "1000000000000"),
+        ("9" * 5000, "an integer of 5000 digits is too long"),
+    ],
+    ids=["text", "exponent", "5000-digit text", "5000-digit number"],
+)
+def test_a_budget_above_the_largest_is_refused_naming_the_field_and_the_bound(
+    llama_server: LlamaBackend, tmp_path: Path, budget: str, said: str
+) -> None:
+    """What ``stellwerk limits set --monthly-budget`` now refuses itself (walk 25, 5): the admin
+    API names the field and the bound too, also for a number too long for Python's ``int()``."""
+    body = '{"monthly_budget": ' + budget + ', "reason": "r"}'
+    with in_process(governed(llama_server, tmp_path), ENV) as gw:
+        answer = gw.request(
+            "put",
+            "/admin/limits/department/research",
+            content=body,
+            headers={**ADMIN, "content-type": "application/json"},
+        )
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["param"] == "monthly_budget"
+    assert error["message"].startswith("monthly_budget: "), error["message"]
+    assert said in error["message"], error["message"]

@@ -60,15 +60,32 @@ def _value(field: str, text: str) -> str | int | None:
         "requests_per_minute": MAX_REQUESTS_PER_MINUTE,
         "tokens_per_minute": MAX_TOKENS_PER_MINUTE,
     }
+    option = "--" + field.replace("_", "-")
     if field not in most:
+        _within_budget(text, option)
         return text
     try:
         return whole(least=1, most=most[field])(text)
     except ValueError as exc:
-        option = "--" + field.replace("_", "-")
         raise typer.BadParameter(
             f"{exc}; or 'none' for unlimited", param_hint=f"'{option}'"
         ) from exc
+
+
+def _within_budget(text: str, option: str) -> None:
+    """A budget above the largest (``money.MAX_BUDGET``) refused as a rate limit is, naming the
+    option and the bound (it said pydantic's ``Input should be less than or equal to ...``);
+    every other check of a budget is the service's."""
+    from decimal import Decimal
+
+    from stellwerk.money import MAX_BUDGET, PLAIN_AMOUNT
+
+    if PLAIN_AMOUNT.fullmatch(text) and Decimal(text) > MAX_BUDGET:  # Decimal: any length
+        said = text if len(text) <= 40 else f"{text[:12]}... ({len(text)} characters)"
+        raise typer.BadParameter(
+            f"{said} is more than {MAX_BUDGET}, the most it may be; or 'none' for unlimited",
+            param_hint=f"'{option}'",
+        )
 
 
 _COLUMNS = (

@@ -51,17 +51,18 @@ class PlainNumber:
             return float(value)
         if not is_plain(value):
             raise refusal(f"{value!r} is not a plain number ({FORM})")
-        number = float(value)
+        number = float(value)  # float() reads any number of digits (int() stops at 4300)
+        said = value if len(value) <= 24 else f"{value[:12]}... ({len(value)} characters)"
         if not math.isfinite(number):  # hundreds of digits
-            raise refusal(f"{value} is too large a number")
+            raise refusal(f"{said} is too large a number")
         if self.least is not None and number < self.least:
-            raise refusal(f"{value} is less than {self.least:g}, the least it may be")
+            raise refusal(f"{said} is less than {self.least:g}, the least it may be")
         if self.above is not None and number <= self.above:
-            raise refusal(f"{value} is not more than {self.above:g}, as it must be")
+            raise refusal(f"{said} is not more than {self.above:g}, as it must be")
         if self.most is not None and number > self.most:
-            raise refusal(f"{value} is more than {self.most:g}, the most it may be")
+            raise refusal(f"{said} is more than {self.most:g}, the most it may be")
         if self.below is not None and number >= self.below:
-            raise refusal(f"{value} is not less than {self.below:g}, as it must be")
+            raise refusal(f"{said} is not less than {self.below:g}, as it must be")
         return number
 
 

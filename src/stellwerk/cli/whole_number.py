@@ -32,12 +32,36 @@ class WholeNumber:
 
     def __call__(self, value: str | int) -> int:
         # a default comes as the int it is; a value given, as the text typed
-        number = value if isinstance(value, int) else _number(value)
+        number = value if isinstance(value, int) else self._number(value)
         if self.least is not None and number < self.least:
             raise refusal(f"{number} is less than {self.least}, the least it may be")
         if self.most is not None and number > self.most:
             raise refusal(f"{number} is more than {self.most}, the most it may be")
         return number
+
+    def _number(self, text: str) -> int:
+        from stellwerk.config.plain_number import whole_problem  # the config: not at the start
+
+        problem = whole_problem(text)
+        if problem is not None:
+            raise refusal(problem)
+        sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+        digits = digits.lstrip("0") or "0"
+        if len(digits) <= MOST_DIGITS:
+            return int(sign + digits)
+        # past every bound; and int() refuses a number of more than 4300 digits in its own
+        # words (``sys.set_int_max_str_digits()``), so it is not asked
+        said = f"{text[:12]}... ({len(text) - len(sign)} digits)"
+        if sign and self.least is not None:
+            raise refusal(f"{said} is less than {self.least}, the least it may be")
+        if not sign and self.most is not None:
+            raise refusal(f"{said} is more than {self.most}, the most it may be")
+        raise refusal(f"{said} is too large a number (more than {MOST_DIGITS} digits)")
+
+
+MOST_DIGITS = 100
+"""The most digits (leading zeros aside) of a whole number the CLI reads: far more than any
+option's bound has (a port, five; a rate limit, ten)."""
 
 
 def whole(*, least: int | None = None, most: int | None = None) -> Callable[[str | int], int]:
@@ -49,15 +73,6 @@ def whole(*, least: int | None = None, most: int | None = None) -> Callable[[str
 def port_number() -> Callable[[str | int], int]:
     """The parser of a ``--port``: 0 (any free port) to 65535."""
     return WholeNumber(0, 65535)
-
-
-def _number(text: str) -> int:
-    from stellwerk.config.plain_number import whole_problem  # the config: not at the CLI's start
-
-    problem = whole_problem(text)
-    if problem is not None:
-        raise refusal(problem)
-    return int(text)
 
 
 def refusal(message: str) -> PydanticCustomError:

@@ -219,6 +219,7 @@ def build_router() -> APIRouter:
             request,
             "consent.html",
             admin,
+            gov.admin.ledger,
             models=states,
             same=gov.snapshot.same_weights,  # the ids a withdrawal holds for too
         )
@@ -348,7 +349,13 @@ def _drilldown(
         built = build(gov, router_of(request), subject, window, admin)
         values: dict[str, Any] = {key: built}
         return render_told(
-            dashboard_of(request).env, request, template, admin, month=label, **values
+            dashboard_of(request).env,
+            request,
+            template,
+            admin,
+            gov.admin.ledger,
+            month=label,
+            **values,
         )
 
     return page
@@ -408,7 +415,16 @@ def _confirmed(action: actions.Action) -> Callable[..., Coroutine[Any, Any, Resp
         page = await back(gov, subject, admin)
         response = RedirectResponse(page, 303)
         # "done" said once on that page, by a cookie only this session's action sets (told.py)
-        tell(response, request, admin, page, announced.not_acknowledged, time.time())
+        await run_in_threadpool(
+            tell,
+            response,
+            request,
+            admin,
+            page,
+            announced.not_acknowledged,
+            time.time(),
+            gov.admin.ledger,
+        )
         return response
 
     async def back(gov: Governance, subject: str, admin: Admin) -> str:
