@@ -134,6 +134,10 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "Rückmeldung zu unbekannter Anfrage",
     ),
     "refusal_already_graded": ("request already graded", "Anfrage bereits bewertet"),
+    "refusal_classification_not_graded": (
+        "feedback on a request of a class not graded",
+        "Rückmeldung zu einer Anfrage einer nicht bewerteten Klasse",
+    ),
     "refusal_not_finished": (
         "feedback before the answer ended",
         "Rückmeldung vor dem Ende der Antwort",
@@ -157,6 +161,10 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "Wechsel im Lebenszyklus nicht erlaubt",
     ),
     "refusal_use_case_has_keys": ("use case still has keys", "Anwendungsfall hat noch Schlüssel"),
+    "refusal_router_version_changed": (
+        "another router version was stored meanwhile",
+        "inzwischen wurde eine andere Router-Version gespeichert",
+    ),
     "refusal_router_version_in_use": (
         "that router version is in use already",
         "diese Router-Version ist schon in Verwendung",
