@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from stellwerk.config import parse_config
 from stellwerk.gateway.app import create_app
 from stellwerk.ledger.ledger import open_ledger
 from tests.fixtures.gateway import ENVIRON, KEYS, free_port, raw_config, running_lines
+from tests.fixtures.held_stream import HeldStreams, held_streams
 from tests.fixtures.inprocess import app_in_thread
 from tests.fixtures.llama import LlamaBackend
 from tests.fixtures.loopback import stalling_server
@@ -370,8 +372,18 @@ def test_a_budget_set_with_streams_in_flight_counts_them_on_both_replicas_and_af
             assert spent_or_reserved(refused_after_reload(urls[0]))[0] == spent
 
 
+@pytest.fixture
+def held(llama_server: LlamaBackend) -> Iterator[HeldStreams]:
+    """The llama.cpp server behind a proxy holding each stream after its first 13 events: the
+    stream is surely still running when the change is made (the tiny model could end it first
+    on a busy machine)."""
+    with held_streams(llama_server.base_url, passed=13) as proxy:
+        yield proxy
+
+
 def test_a_change_on_one_replica_holds_on_the_other_when_the_admin_call_returns(
     llama_server: LlamaBackend,
+    held: HeldStreams,
     tmp_path: Path,
     pg_schema_url: str,
     redis_url: str,
@@ -383,7 +395,8 @@ def test_a_change_on_one_replica_holds_on_the_other_when_the_admin_call_returns(
     the reason), a revoked key is refused, a budget below the spend refuses."""
     import openai
 
-    path, _ = admin_config(llama_server, tmp_path, redis_url, redis_prefix)
+    backend = replace(llama_server, base_url=held.url)
+    path, _ = admin_config(backend, tmp_path, redis_url, redis_prefix)
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     raw["server"]["database_url"] = pg_schema_url
     large = next(m for m in raw["models"] if m["id"] == "tiny-large")
@@ -418,9 +431,14 @@ def test_a_change_on_one_replica_holds_on_the_other_when_the_admin_call_returns(
         with pytest.raises(openai.APIError) as cut:
             for pieces, _ in enumerate(stream):
                 if pieces == 3:
-                    admin(
-                        first, "/admin/models/tiny-large/consent", {"consent": False, "reason": "x"}
-                    )
+                    try:
+                        admin(
+                            first,
+                            "/admin/models/tiny-large/consent",
+                            {"consent": False, "reason": "x"},
+                        )
+                    finally:
+                        held.release()
         assert "withdrew consent" in cut.value.message, cut.value.message
         refused = httpx.post(
             second + "/v1/chat/completions", json={**small, "model": "tiny-large"}, headers=RESEARCH
