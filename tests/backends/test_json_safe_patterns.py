@@ -86,7 +86,7 @@ def test_every_match_but_nul_is_matched_as_json_writes_it(pattern: str, python: 
 
 
 #: a quote, a backslash or a control character but NUL, as JSON writes it inside a string
-_ESCAPE = r"[\x5C]([btnfr\x22\x5C]|u00(0[1234567bef]|1[0123456789abcdef]))"
+_ESCAPE = r"[\u005C]([btnfr\u0022\u005C]|u00(0[1234567bef]|1[0123456789abcdef]))"
 
 
 @pytest.mark.parametrize(
@@ -94,10 +94,10 @@ _ESCAPE = r"[\x5C]([btnfr\x22\x5C]|u00(0[1234567bef]|1[0123456789abcdef]))"
     [
         ("^a-z0$", "^a-z0$"),  # nothing a JSON string cannot hold: as before
         ("^[a-z]+$", "^[a-z]+$"),
-        ('^x"$', r"^x([\x5C][\x22])$"),
-        ("^[^a]$", rf"^([^\x00-\x1F\x22\x5Ca]|{_ESCAPE})$"),
-        (r"^\t$", r"^([\x5C][t])$"),
-        (r"^\cA$", r"^([\x5C]u0001)$"),
+        ('^x"$', r"^x([\u005C][\u0022])$"),
+        ("^[^a]$", rf"^([^\u0000-\u001F\u0022\u005Ca]|{_ESCAPE})$"),
+        (r"^\t$", r"^([\u005C][t])$"),
+        (r"^\cA$", r"^([\u005C]u0001)$"),
     ],
 )
 def test_the_json_safe_forms(pattern: str, sent: str) -> None:
@@ -109,13 +109,13 @@ def test_the_json_safe_forms(pattern: str, sent: str) -> None:
     [
         (r"^[\s\S]$", r"^([^\n\r\u2028\u2029]|[\n\r\u2028\u2029])$"),
         (r"^[\d\D]$", r"^([^\n\r\u2028\u2029]|[\n\r\u2028\u2029])$"),
-        (r"^[\W]$", r"^[^0-9A-Z\x5Fa-z]$"),
+        (r"^[\W]$", r"^[^0-9A-Z\u005Fa-z]$"),
         (
             r"^[^\S]$",
-            r"^[\x09-\x0D\x20\xA0\u1680\u2000-\u200A\u2028-\u2029\u202F\u205F\u3000\uFEFF]$",
+            r"^[\u0009-\u000D\u0020\u00A0\u1680\u2000-\u200A\u2028-\u2029\u202F\u205F\u3000\uFEFF]$",
         ),
-        (r"^[^\0]$", r"^[^\x00]$"),
-        ('^x"$', r"^x[\x22]$"),
+        (r"^[^\0]$", r"^[^\u0000]$"),
+        ('^x"$', r"^x[\u0022]$"),
     ],
 )
 def test_other_servers_get_the_pattern_as_ecmascript_reads_it(pattern: str, sent: str) -> None:
@@ -160,7 +160,7 @@ def _asked(pattern: str) -> ChatRequest:
 
 def test_llama_cpp_and_ollama_get_json_safe_patterns_and_generic_servers_do_not() -> None:
     request = _asked('^x"$')
-    safe, plain = r"^x([\x5C][\x22])$", r"^x[\x22]$"
+    safe, plain = r"^x([\u005C][\u0022])$", r"^x[\u0022]$"
     for wire, expected in (
         (openai.to_wire("m", request, stream=False, dialect=llamacpp), safe),
         (openai.to_wire("m", request, stream=False, dialect=generic), plain),
@@ -283,4 +283,4 @@ def test_a_surrogate_that_cannot_be_paired_is_refused(pattern: str, said: str) -
 
 def test_a_class_holding_surrogates_among_other_characters_is_taken() -> None:
     """``[\\x01-\\uFFFF]`` (every BMP character) is common: its surrogates stand for nothing."""
-    assert portable_pattern(r"^[\x01-\uffff]$") == r"^[\x01-\uffff]$"
+    assert portable_pattern(r"^[\x01-\uffff]$") == r"^[\u0001-\uffff]$"

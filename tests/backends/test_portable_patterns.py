@@ -4,6 +4,7 @@ do), and holds only escapes llama.cpp's grammar parser knows."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -16,7 +17,7 @@ from tests.fixtures.llama import require_llama
 
 SAMPLES = ["12345", "1234", "a.b", "a_b", "x/y", "-", ".", "é", "ab-9", "A-Z", "_", " ", "a\tb", ""]
 #: the escapes llama.cpp's grammar parser takes; any other stops the llama-cpp-python server
-_KNOWN = re.compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|[tnr\\\"\[\]])")
+_KNOWN = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|[tnr\\\"\[\]])")
 
 
 @pytest.mark.parametrize(
@@ -77,13 +78,13 @@ SYNTAX = [
     ("^a*?b+?c??$", "^a*b+c?$", ["b", "aabbc", "abc"], ["", "ac", "abcc"]),
     ("^a{2}?$", "^a{2}$", ["aa"], ["", "a", "aaa"]),
     ("^a{2,}?b{1,2}?$", "^a{2,}b{1,2}$", ["aab", "aaaabb"], ["ab", "aabbb"]),
-    ("^a{,3}$", r"^a[\x7B],3[\x7D]$", ["a{,3}"], ["", "aaa"]),
-    ("^x{1, 3}$", r"^x[\x7B]1, 3[\x7D]$", ["x{1, 3}"], ["x", "xxx"]),
-    ("^{a}$", r"^[\x7B]a[\x7D]$", ["{a}"], ["a"]),
-    ("^a]}$", r"^a[\x5D][\x7D]$", ["a]}"], ["a", "a]"]),
+    ("^a{,3}$", r"^a[\u007B],3[\u007D]$", ["a{,3}"], ["", "aaa"]),
+    ("^x{1, 3}$", r"^x[\u007B]1, 3[\u007D]$", ["x{1, 3}"], ["x", "xxx"]),
+    ("^{a}$", r"^[\u007B]a[\u007D]$", ["{a}"], ["a"]),
+    ("^a]}$", r"^a[\u005D][\u007D]$", ["a]}"], ["a", "a]"]),
     ("^.$", f"^{_DOT}$", ["a", "-", "\t"], ["", "\n", "\r", "\u2028", "\u2029", "ab"]),
     ("^[^]$", f"^{_ANY[:-1]}$", ["a", "\n", "\u2028"], ["", "ab"]),
-    (r"^[\d-a-z]+$", r"^[0-9\x2Da\x2Dz]+$", ["1-a", "z"], ["b", "y"]),
+    (r"^[\d-a-z]+$", r"^[0-9\u002Da\u002Dz]+$", ["1-a", "z"], ["b", "y"]),
     (r"^\uD83D\uDE00$", r"^[\U0001F600]$", ["\U0001f600"], ["", "\U0001f601", "a"]),
     (
         r"^[\uD800-\uDBFF][\uDC00-\uDFFF]+$",
@@ -217,3 +218,35 @@ def test_a_count_past_the_limit_is_left_out_of_what_the_server_gets() -> None:
         "k": {"type": "string", "maxLength": 1000},
     }
     assert schema["properties"]["h"]["maxLength"] == 2083  # type: ignore[index]
+
+
+#: a character escape as xgrammar (vLLM's default engine) reads it: ``\x`` with every hex digit
+#: after it, C's reading, where ``re`` and llama.cpp take two
+_C_STYLE_X = re.compile(r"\\x([0-9A-Fa-f]+)")
+_ALPHABET = ["a", "B", "A", "-", "_", "x", "2", "\u02da", "\u05fa", "\u041b", "\u0414", " "]
+
+
+def _as_xgrammar_reads(written: str) -> str:
+    """``written`` with each ``\\x`` escape as the one character xgrammar reads there."""
+    return _C_STYLE_X.sub(lambda m: f"\\U{min(int(m.group(1), 16), 0x10FFFF):08X}", written)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"^[\-a]$", r"^[\W]$", r"^a\x41B$", r"^[\x2Da]$", r"^\.[\x5fa]\x41d$", r"^[\s\d]$"],
+)
+@pytest.mark.parametrize("json_safe", [False, True])
+def test_an_escaped_character_followed_by_a_hex_digit_is_that_character(
+    pattern: str, json_safe: bool
+) -> None:
+    """Before, ``[\\-a]`` was sent as ``[\\x2Da]``, which xgrammar reads as U+02DA (``[\\W]``:
+    ``\\x5Fa`` as U+05FA): every escape is now of fixed width, read alike by every engine. (The
+    alphabet holds no character a JSON string escapes, so the JSON-safe form matches alike.)"""
+    written = portable_pattern(pattern, json_safe=json_safe)
+    assert "\\x" not in written, written
+    as_read = _as_xgrammar_reads(written)
+    for size in (1, 2, 3):
+        for sample in map("".join, itertools.product(_ALPHABET, repeat=size)):
+            expected = re.fullmatch(pattern, sample, re.ASCII) is not None
+            assert (re.fullmatch(written, sample, re.ASCII) is not None) == expected, sample
+            assert (re.fullmatch(as_read, sample, re.ASCII) is not None) == expected, sample

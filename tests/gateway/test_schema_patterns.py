@@ -235,7 +235,7 @@ def test_a_pattern_property_name_is_written_out_for_the_server(
     sent = [b for b, p in zip(proxy.bodies, proxy.paths, strict=True) if p.endswith("completions")]
     schemas = [body["response_format"]["schema"] for body in sent if "response_format" in body]
     schemas += [body["tools"][0]["function"]["parameters"] for body in sent if "tools" in body]
-    written = {r"^[0-9]+[\x2E]x$": {"type": "string"}}
+    written = {r"^[0-9]+[\u002E]x$": {"type": "string"}}
     assert [s["patternProperties"] for s in schemas] == [written, written]
 
 

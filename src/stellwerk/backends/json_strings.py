@@ -16,8 +16,9 @@ JSON and its decoded string matches the client's pattern, the same strings as be
 is left out (``\\u0000`` would be valid JSON, but text with NUL is refused throughout, see
 ``pattern_syntax``). One form per character keeps the grammar unambiguous.
 
-A set of characters becomes ``[safe]`` alone when it holds none of those, ``[\\x5C][\\x22]`` (in a
-group) for a literal ``"``, and ``([safe]|[\\x5C](...))`` for a set holding both kinds, ``.`` say.
+A set of characters becomes ``[safe]`` alone when it holds none of those, ``[\\u005C][\\u0022]``
+(in a group) for a literal ``"``, and ``([safe]|[\\u005C](...))`` for a set holding both kinds,
+``.`` say.
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ QUOTE, BACKSLASH = 0x22, 0x5C
 #: characters a JSON string cannot hold as they are
 UNSAFE: CharSet = char_set([(0x00, 0x1F), (QUOTE, QUOTE), (BACKSLASH, BACKSLASH)])
 #: escapes of one letter after the backslash (the quote and the backslash as hex: no class syntax)
-_SHORT = {QUOTE: "\\x22", BACKSLASH: "\\x5C", 0x08: "b", 0x09: "t", 0x0A: "n", 0x0C: "f", 0x0D: "r"}
+_SHORT = {
+    QUOTE: "\\u0022",
+    BACKSLASH: "\\u005C",
+    0x08: "b",
+    0x09: "t",
+    0x0A: "n",
+    0x0C: "f",
+    0x0D: "r",
+}
 
 
 def json_safe(chars: CharSet) -> str | None:
@@ -37,7 +46,9 @@ def json_safe(chars: CharSet) -> str | None:
     raw = minus(chars, UNSAFE)
     escaped = [code for code in range(1, 0x20) if holds(chars, code)]
     escaped += [code for code in (QUOTE, BACKSLASH) if holds(chars, code)]
-    options = ([written(raw)] if raw else []) + (["[\\x5C]" + _escapes(escaped)] if escaped else [])
+    options = ([written(raw)] if raw else []) + (
+        ["[\\u005C]" + _escapes(escaped)] if escaped else []
+    )
     if not options:
         return None
     if len(options) == 1 and not escaped:

@@ -5,9 +5,15 @@ exactly ``[0-9]``, ``\\w`` exactly ``[A-Za-z0-9_]``, ``\\s`` a fixed list of whi
 escaped punctuation mark (``\\.``, ``\\/``) the mark itself. llama.cpp's grammar parser knows only
 ``\\x``, ``\\u``, ``\\U``, ``\\t``, ``\\n``, ``\\r``, ``\\\\``, ``\\"``, ``\\[`` and ``\\]``; on any
 other the llama-cpp-python server process dies. So every escape is written as the same characters
-in those forms (``\\d`` as ``0-9``, ``\\.`` as ``\\x2E``), or is a ``PatternProblem`` when it has no
-such form (``\\b``, a word boundary; a back reference ``\\1``; ``\\p{L}``, which needs the ``u``
+in those forms (``\\d`` as ``0-9``, ``\\.`` as ``\\u002E``), or is a ``PatternProblem`` when it has
+no such form (``\\b``, a word boundary; a back reference ``\\1``; ``\\p{L}``, which needs the ``u``
 flag). ``stellwerk.backends.pattern_syntax`` reads the rest of a pattern.
+
+A character is written ``\\u`` and four hex digits (``\\U`` and eight beyond the Basic
+Multilingual Plane), never ``\\x`` and two, a client's own ``\\x41`` included: xgrammar (vLLM's
+default engine) reads every hex digit after ``\\x``, so ``[\\x2Da]`` was U+02DA to it; the fixed
+widths of ``\\u`` and ``\\U`` are read alike by it, llama.cpp's grammar parser, Python's ``re``,
+JavaScript and Rust's ``regex``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ DIGIT = "0-9"
 WORD = "A-Za-z0-9_"
 #: ECMAScript's WhiteSpace and LineTerminator, in the escapes the grammar parsers know
 SPACE = (
-    "\\t\\n\\x0B\\x0C\\r\\x20\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF"
+    "\\t\\n\\u000B\\u000C\\r\\u0020\\u00A0\\u1680\\u2000-\\u200A"
+    "\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF"
 )
 CLASSES = {"d": DIGIT, "w": WORD, "s": SPACE}
 #: the same sets as ranges of code points (``stellwerk.backends.char_sets``)
@@ -37,7 +44,7 @@ RANGES = {
     ),
 }
 _KEPT = {"t": 0x09, "n": 0x0A, "r": 0x0D}  # read alike by ECMAScript and the grammar parsers
-_CONTROLS = {"v": "\\x0B", "f": "\\x0C"}
+_CONTROLS = {"v": "\\u000B", "f": "\\u000C"}
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
@@ -60,20 +67,20 @@ def escape(pattern: str, index: int, in_class: bool) -> tuple[str, bool, int]:
     if letter in _CONTROLS:
         return _CONTROLS[letter], False, 1
     if letter == "b" and in_class:
-        return "\\x08", False, 1  # [\b] is a backspace
+        return "\\u0008", False, 1  # [\b] is a backspace
     if letter in "bB" and not in_class:
         raise PatternProblem(f"\\{letter} (a word boundary) is not supported by the model servers")
     if letter == "x" and _hex(pattern, index + 1, 2):
-        return "\\x" + pattern[index + 1 : index + 3], False, 3
+        return "\\u00" + pattern[index + 1 : index + 3], False, 3
     if letter == "u" and _hex(pattern, index + 1, 4):
         low = _low_half(pattern, index)
         if low is not None:  # \uD83D\uDE00: the one character the pair writes
             return literal(chr(pair(int(pattern[index + 1 : index + 5], 16), low))), False, 11
         return "\\u" + pattern[index + 1 : index + 5], False, 5
     if letter == "c" and ahead.isascii() and ahead.isalpha():
-        return f"\\x{ord(ahead) % 32:02X}", False, 2
+        return f"\\u{ord(ahead) % 32:04X}", False, 2
     if letter == "0" and not ahead.isdigit():
-        return "\\x00", False, 1
+        return "\\u0000", False, 1
     if letter.isdigit():
         raise PatternProblem(f"\\{letter} (a back reference) is not supported by the model servers")
     if letter in "pP":
@@ -96,9 +103,9 @@ def ranges_of(written: str) -> tuple[tuple[int, int], ...]:
 
 
 def code_point(written: str) -> int | None:
-    """The one character an escape was written as (``\\x2E``: 0x2E), ``None`` for a set
+    """The one character an escape was written as (``\\u002E``: 0x2E), ``None`` for a set
     (``0-9``)."""
-    if written[:2] in ("\\x", "\\u", "\\U"):
+    if written[:2] in ("\\u", "\\U"):
         return int(written[2:], 16)
     if len(written) == 2 and written[0] == "\\" and written[1] in _KEPT:
         return _KEPT[written[1]]
@@ -126,8 +133,6 @@ def _hex(pattern: str, index: int, count: int) -> bool:
 
 
 def literal(char: str) -> str:
-    """A character (``.``, ``/``, ``é``) as its hex escape."""
+    """A character (``.``, ``/``, ``é``) as its hex escape, of fixed width (``\\u002E``)."""
     code = ord(char)
-    if code < 0x100:
-        return f"\\x{code:02X}"
     return f"\\u{code:04X}" if code < 0x10000 else f"\\U{code:08X}"

@@ -19,7 +19,7 @@ pattern with a small parser of their own. What they get wrong, and what is sent 
 - ``{`` that starts no quantifier (``a{,3}``, ``{x}``) is a literal character in ECMAScript; the
   converters read ``{,3}`` as ``{0,3}``. A lone ``]`` or ``}``, a literal in ECMAScript, loops
   both converters forever (the server stops answering). Such characters are sent as classes
-  (``[\\x7D]``).
+  (``[\\u007D]``).
 - ``X{n,m}`` is nested ``m - n`` deep by llama-cpp-python's converter; past ``MAX_OPTIONAL`` the
   server process dies parsing it, so such a count is refused; so are counted groups in counted
   groups whose counts multiplied pass it (``(a{0,999}){0,999}``: the server hangs for minutes).
@@ -31,7 +31,7 @@ pattern with a small parser of their own. What they get wrong, and what is sent 
   written from the set of characters it means (``stellwerk.backends.char_sets``), a top-level
   ``|`` is put in a group (llama-cpp-python's grammar would otherwise split the JSON string's
   quotes), an empty alternative or group becomes an optional group, and a class is written with
-  its ranges as ECMAScript reads them (``[a-z-9]``: a dash of its own, sent as ``\\x2D``).
+  its ranges as ECMAScript reads them (``[a-z-9]``: a dash of its own, sent as ``\\u002D``).
 
 Escapes are ``pattern_escapes``'s. For llama.cpp's grammar builders, which put the characters raw
 inside the answer's JSON string, ``json_safe`` writes each character as JSON writes it there
@@ -364,7 +364,7 @@ class _Reader:
         self.index += 1
         second = self._class_atom()
         if first.code is None:
-            dash = _Part("\\x2D", ((0x2D, 0x2D),), code=0x2D)
+            dash = _Part("\\u002D", ((0x2D, 0x2D),), code=0x2D)
             return _Part(
                 first.text + dash.text + second.text,
                 first.chars + dash.chars + second.chars,
@@ -400,4 +400,4 @@ class _Part:
     text: str
     chars: CharSet
     negated: bool = False
-    code: int | None = None  # the one character it is (``a``, ``\\x2E``); None: a set or range
+    code: int | None = None  # the one character it is (``a``, ``\\u002E``); None: a set or range

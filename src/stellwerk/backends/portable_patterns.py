@@ -7,7 +7,7 @@ kills llama-cpp-python's server process, for every caller; a group ``(?:...)``, 
 written ``^...$`` drop the whole schema silently; a lone ``]`` loops the converter forever. So
 before a schema reaches a model server, every ``pattern`` is written in the forms they take,
 matching exactly the strings it matches in ECMAScript: its escapes by
-``stellwerk.backends.pattern_escapes`` (``\\d`` as ``[0-9]``, ``\\.`` as ``[\\x2E]``), the rest of
+``stellwerk.backends.pattern_escapes`` (``\\d`` as ``[0-9]``, ``\\.`` as ``[\\u002E]``), the rest of
 its syntax by ``stellwerk.backends.pattern_syntax`` (``(?:X)`` as ``(X)``, ``abc`` as
 ``^(any)*abc(any)*$``). The rewrite is exact, so it is made for every backend (vLLM reads both forms
 alike); for a server whose grammar comes from llama.cpp's converters it is also ``json_safe``, each
