@@ -243,4 +243,6 @@ def test_the_learning_page_says_why_gradings_were_skipped(
     assert problems(html) == []
     shadow = _section(html, "l-shadow")
     assert f"1 judge_context {reason}" in shadow
+    # walk26: the fix it names is the one that helps (an answer bounded by max_tokens)
+    assert "max_tokens" in shadow.split("judge_context", 1)[1].split("reference_max_tokens")[0]
     assert ("this gateway replica" if language == "en" else "dieses Gateway-Replikats") in shadow

@@ -250,10 +250,13 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
     ),
     "skip_judge_context": (
         "the judging call (question, both answers, rubric) would not fit the reference model's"
-        " context: lower router.shadow.reference_max_tokens (stellwerk config check warns)",
+        " context: mostly a long question or routed answer (a client's max_tokens bounds its"
+        " answer; without it a model may write to the end of its context), else"
+        " router.shadow.reference_max_tokens too high (stellwerk config check warns of that)",
         "der Bewertungsaufruf (Frage, beide Antworten, Anleitung) passt nicht in den Kontext des"
-        " Referenzmodells: router.shadow.reference_max_tokens senken (stellwerk config check"
-        " warnt)",
+        " Referenzmodells: meist eine lange Frage oder Antwort (max_tokens des Clients begrenzt"
+        " seine Antwort; ohne schreibt ein Modell womöglich bis ans Ende seines Kontexts), sonst"
+        " ein zu hohes router.shadow.reference_max_tokens (stellwerk config check warnt davor)",
     ),
     "skip_busy": (
         "four gradings were running already",

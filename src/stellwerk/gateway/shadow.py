@@ -276,11 +276,15 @@ class ShadowGrader:
             self._skip("judge_context")
             log.info(
                 "shadow grading of request %s skipped (judge_context): its judging call takes up"
-                " to %d tokens, over the %d of %s's context",
+                " to %d tokens, over the %d of %s's context (the question and the routed answer,"
+                " %d characters, beside reference_max_tokens %d: a client's max_tokens bounds"
+                " its answer)",
                 call.request_id,
                 tokens,
                 limit,
                 reference.id,
+                len(ticket.question) + len(answer),
+                self.config.reference_max_tokens,
             )
             return None
         # a parameter the gateway does not know was allowed for the routed model's backend only

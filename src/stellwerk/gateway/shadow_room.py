@@ -57,4 +57,8 @@ def shadow_room_warnings(config: StellwerkConfig) -> list[str]:
             f" answer {room - asked} tokens of {where}, beside the judge's rubric (about {rubric}):"
             " most gradings would be skipped (judge_context)"
         )
-    return [f"{what}; set it to {at_most} or less"]
+    return [
+        f"{what}; set it to {at_most} or less (a third of what the rubric leaves, the question and"
+        " the routed answer keeping the rest: long ones are still skipped, so bound the answers"
+        " with max_tokens)"
+    ]
