@@ -14,6 +14,19 @@ DONE = "recorded in the audit log"
 UNACKED = 'id="not-acknowledged"'
 
 
+def revoke_from(page: str, gateway: DashboardGateway, admin: httpx.Client) -> str:
+    """Revoke the stored key by the form on ``page``; the "Done" cookie its answer set (the
+    answer leads back to ``page``, with nothing about it in the address)."""
+    revoked = post_form(
+        admin, page, f"/dashboard/keys/{gateway.stored_key_id}/revoke", {"reason": "stolen"}
+    )
+    assert revoked.status_code == 303, revoked.text
+    assert revoked.headers["location"] == page
+    told = revoked.cookies.get("stw_told")
+    assert told is not None
+    return told
+
+
 @pytest.mark.parametrize(
     "page",
     ["/dashboard/departments/research", "/dashboard/models/tiny-small", "/dashboard/consent"],
@@ -29,16 +42,7 @@ def test_done_is_said_once_on_the_page_of_the_form_and_only_to_who_acted(
     offline_dashboard: DashboardGateway, admin: httpx.Client
 ) -> None:
     page = "/dashboard/departments/research"
-    revoked = post_form(
-        admin,
-        page,
-        f"/dashboard/keys/{offline_dashboard.stored_key_id}/revoke",
-        {"reason": "stolen"},
-    )
-    assert revoked.status_code == 303, revoked.text
-    assert revoked.headers["location"] == page  # nothing about it in the address
-    told = revoked.cookies.get("stw_told")
-    assert told is not None
+    told = revoke_from(page, offline_dashboard, admin)
 
     elsewhere = admin.get("/dashboard/models/tiny-small")  # not the page it leads to
     assert DONE not in elsewhere.text
@@ -57,15 +61,7 @@ def test_done_sent_again_by_the_same_session_says_nothing(
     """The page deleted the cookie, but a copy of it sent again within its two minutes said
     "Done" again (walk 25, 6): its one-time id is now spent when the page says it."""
     page = "/dashboard/departments/research"
-    revoked = post_form(
-        admin,
-        page,
-        f"/dashboard/keys/{offline_dashboard.stored_key_id}/revoke",
-        {"reason": "stolen"},
-    )
-    assert revoked.status_code == 303, revoked.text
-    told = revoked.cookies.get("stw_told")
-    assert told is not None
+    told = revoke_from(page, offline_dashboard, admin)
     assert DONE in admin.get(page).text
 
     admin.cookies.set("stw_told", told, path="/dashboard")  # the same value, sent again
