@@ -10,7 +10,6 @@ the real Redis (tests/fixtures/tcp_proxy.py)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 from tests.fixtures.tcp_proxy import TcpProxy, tcp_proxy
-from tests.fixtures.waiting import WAIT_S
+from tests.fixtures.waiting import until_async
 
 from stellwerk.config.schema import UsageLimits
 from stellwerk.errors import CountersUnavailable
@@ -65,13 +64,6 @@ def held(redis_url: str, redis_prefix: str) -> Iterator[Callable[[], int]]:
     store.close()
 
 
-async def _until(what: str, check: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not check():
-        assert time.monotonic() < deadline, f"never: {what}"
-        await asyncio.sleep(0.02)
-
-
 def test_a_reservation_whose_answer_was_lost_is_undone_once_redis_answers(
     proxy: TcpProxy, redis_url: str, redis_prefix: str, held: Callable[[], int]
 ) -> None:
@@ -97,7 +89,7 @@ def test_a_reservation_cancelled_while_its_answer_was_on_the_way_is_undone(
         async with _through(proxy, redis_url, redis_prefix) as (limiter, counters):
             proxy.hold_answers()
             request = asyncio.create_task(limiter.admit([SCOPE], max_tokens=10, max_cost=2.0))
-            await _until("the reservation ran in Redis", lambda: held() > 0)
+            await until_async("the reservation ran in Redis", lambda: held() > 0)
             request.cancel()  # the client hung up
             with suppress(asyncio.CancelledError):
                 await request
