@@ -4,7 +4,8 @@ Each opens the ledger of the config (``server.database_url``) and the router it 
 and ``rollback`` print one JSON object on stdout and audit what they change (actor
 ``cli:<login name>``), ``adapt`` also says on stderr, in plain words, why too few graded records
 could be used, and after a rollback from which records it learned (those since the rollback,
-unless ``--all-records``); ``versions`` lists the stored versions (a table, or JSON with ``--json``). Every
+unless ``--all-records``); ``versions`` lists the stored versions (a table, or JSON with
+``--json``). Every
 ``StellwerkError`` is one line on stderr and exit code 2.
 """
 

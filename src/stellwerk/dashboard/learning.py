@@ -214,7 +214,7 @@ def build_learning(
     runs: tuple[AdaptationRun, ...] = ()
     promotion: VersionRow | None = None
     restored_by: int | None = None
-    window: LearningWindow | None = None
+    rolled: LearningWindow | None = None
     since_rollback = 0
     if learned is not None:
         store = GradedStore(gov.admin.ledger)
@@ -224,9 +224,9 @@ def build_learning(
         runs = tuple(adaptation_run(e) for e in entries)
         promotion = _promotion(store, learned, versions)
         restored_by = _restored_by(store, stored, learned.adapted)
-        window = store.learning_window(learned.version)
-        if window is not None:
-            since_rollback = store.count(learned.version, after=window.after)
+        rolled = store.learning_window(learned.version)
+        if rolled is not None:
+            since_rollback = store.count(learned.version, after=rolled.after)
     shadow_cost = None
     if account is not None and spend is not None:
         # the limits in force, which admit the grading calls (docs/router.md)
@@ -251,7 +251,7 @@ def build_learning(
         shadow=shadow_cost,
         runs=runs,
         restored_by=restored_by,
-        window=window,
+        window=rolled,
         since_rollback=since_rollback,
     )
 
