@@ -368,3 +368,44 @@ def test_versions_lists_the_numbers_rollback_takes_and_the_one_in_use(
     assert "rollback to version 1" in lines[1] and "rollback to the base router" in lines[2]
     assert f"adapt (form {done['form']}, gain {figures['gain']:+.4f}" in lines[3]
     assert lines[3].endswith("[in use]")
+
+
+def test_after_a_rollback_adapt_learns_only_from_the_records_that_came_after_it(
+    tmp_path: Path, shipped: LearnedRouter
+) -> None:
+    """An admin who rolls back says that what was learned from those records was bad here:
+    ``router adapt`` does not fit them again (and promote the same correction), it says from
+    which record on it learned and how many came since; ``--all-records`` includes them."""
+    config = str(_config(tmp_path))
+    store_graded(tmp_path, shipped, NEW_KIND[:120])
+    assert run("router", "adapt", "-c", config)[0] == 0
+    code, back, err = run("router", "rollback", "-c", config, "--to", "0")
+    assert code == 0 and back is not None and back["newest_record"] == 120, err
+    assert "learns only from the graded requests that come after this rollback" in err
+
+    code, out, err = run("router", "adapt", "-c", config)
+    assert code == 0, err
+    assert out is not None and not out["promoted"] and out["new_version"] is None
+    assert out["read"] == 0 and out["reasons"] == ["too_few_records"]
+    since = out["records_since"]
+    assert since["rollback"] == 2 and since["after_record"] == 120 and since["left_out"] == 120
+    assert out["all_records"] is False
+    assert out["why"].startswith("0 graded records since the rollback of ")
+    assert "(version 2), of which 0 are usable" in out["why"]
+    assert "An adaptation needs at least 8 usable records and 20 with two grades" in out["why"]
+    assert "The 120 graded records before the rollback are left out" in out["why"]
+    assert "--all-records includes them" in out["why"] and out["why"] in err
+    (entry, _) = _audit(tmp_path, "router.adapt")
+    assert entry.details["records_since"] == since and entry.details["read"] == 0
+    assert [v.id for v in _versions(tmp_path, shipped.version)] == [2, 1]
+
+    store_graded(tmp_path, shipped, NEW_KIND[:30])  # 30 new ones after the rollback
+    code, out, err = run("router", "adapt", "-c", config, "--dry-run")
+    assert code == 0 and out is not None, err
+    assert out["read"] == 30 and out["records_since"]["left_out"] == 120
+    assert "Learned from the 30 graded records since the rollback of " in err
+
+    code, out, err = run("router", "adapt", "-c", config, "--all-records", "--dry-run")
+    assert code == 0 and out is not None, err
+    assert out["read"] == 150 and out["records_since"] is None and out["all_records"] is True
+    assert out["would_promote"] is True and "since the rollback" not in err

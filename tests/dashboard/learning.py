@@ -2,7 +2,8 @@
 research and legal), one promoted router version, routed traffic whose familiarity the router
 measured, and shadow grading's own calls charged to the department ``router-learning``.
 ``rolled_back`` adds a second promotion that routes better while its squared error grew, and the
-rollbacks that leave its correction in use, restored by a rollback to a rollback."""
+rollbacks that leave its correction in use, restored by a rollback to a rollback, and a few graded
+requests after them."""
 
 from __future__ import annotations
 
@@ -110,11 +111,15 @@ WALKED = Comparison(
 predicted quality grew by 3.9 % (walk10, finding 3)."""
 
 
+AFTER_ROLLBACK = 3
+"""The graded requests that came after the newest rollback (adaptation learns from these)."""
+
+
 def rolled_back(database_url: str) -> None:
     """After ``seed_graded``: version 1's correction promoted again as version 2, with the figures
     ``WALKED`` (as ``stellwerk router adapt`` audits a promotion); then back to the base (3), to
     version 2 (4), to the base (5) and to version 4 (6): version 2's correction is in use, restored
-    by a rollback to a rollback."""
+    by a rollback to a rollback; then ``AFTER_ROLLBACK`` graded requests of research."""
     router = load_learned()
     ledger = open_ledger(database_url)
     try:
@@ -126,6 +131,22 @@ def rolled_back(database_url: str) -> None:
         assert second.id == 2
         for to in (0, 2, 0, 4):
             store.roll_back(router.version, to, actor="cli:test")
+        best = _worst(router, NEW_KIND[0])
+        for i, prompt in enumerate(NEW_KIND[:AFTER_ROLLBACK]):
+            grades = {m: 1.0 if m == best else 0.0 for m in router.model.models}
+            store.add(
+                Graded(
+                    request_id=f"after-rollback-{i}",
+                    source="shadow",
+                    time=datetime.now(UTC),
+                    department="research",
+                    key_id="research-1",
+                    route="auto",
+                    base_version=router.version,
+                    model=best,
+                    record=GradedRecord.of(router.model, prompt, grades),
+                )
+            )
     finally:
         ledger.close()
 

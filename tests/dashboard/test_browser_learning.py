@@ -4,7 +4,8 @@ the neutral colour, a budget in its limit's), the figures of a ledger that has l
 the version in use per department, the adaptation runs promoted or not and why not, no card wider
 than the page. A screenshot of each language is left in the test's folder (docs/img's
 dashboard-learning-*.png). After rollbacks that restored an earlier promotion's correction, at
-1280 pixels, the page shows that promotion's figures (screenshots ``rolled-back-*.png``)."""
+1280 pixels, the page shows that promotion's figures and that learning uses the graded requests
+since the newest rollback (screenshots ``rolled-back-*.png``)."""
 
 from __future__ import annotations
 
@@ -82,6 +83,7 @@ def test_the_learning_page_reads_in_both_languages(
     ]
     assert all(r[1] == "cli:test" for r in runs)
     assert page.locator("#l-runs tr.promoted").count() == 1
+    assert page.locator("#l-window").count() == 0  # never rolled back: every record counts
     _fits(page)
     page.screenshot(path=str(tmp_path / "learning-en.png"), full_page=True)
 
@@ -139,14 +141,20 @@ def test_after_rollbacks_the_page_shows_the_version_whose_correction_is_in_use(
             "2 Version in use · restored by version 6",
             "0.025 ± 0.012 Routing gain of the version in use",
             "0.031 ± 0.014 (61 judged)",
+            r"Learning uses the graded requests since the rollback of \d{4}-\d\d-\d\d \d\d:\d\d"
+            r" \S+ \(3 so far\): what was learned from the earlier ones was rolled back"
+            r" \(stellwerk router adapt --all-records includes them\)\.",
         ),
         "de": (
             "2 Version in Verwendung · wiederhergestellt durch Version 6",
             "0,025 ± 0,012 Routing-Gewinn der verwendeten Version",
             "0,031 ± 0,014 (61 beurteilt)",
+            r"Gelernt wird aus den bewerteten Anfragen seit dem Zurücksetzen am"
+            r" \d\d\.\d\d\.\d{4} \d\d:\d\d \S+ \(bisher 3\): Was aus den früheren gelernt"
+            r" wurde, ist zurückgesetzt \(stellwerk router adapt --all-records bezieht sie ein\)\.",
         ),
     }
-    for language, (in_use, gain, research) in expected.items():
+    for language, (in_use, gain, research, window) in expected.items():
         if language == "de":
             page.click("header .langs a:text('DE')")
             page.wait_for_url(base + "/learning")
@@ -156,6 +164,10 @@ def test_after_rollbacks_the_page_shows_the_version_whose_correction_is_in_use(
         cell = rows.filter(has_text="research").locator("td.dept-gain").inner_text()
         assert " ".join(cell.split()) == research
         assert _cells(page.locator("#l-versions tr.in-use"))[0].startswith("2 ")
+        # after a rollback, adaptation learns from the graded requests since it, and says so
+        line = page.locator("#l-summary #l-window")
+        assert line.is_visible()
+        assert re.fullmatch(window, " ".join(line.inner_text().split())), line.inner_text()
         _fits(page)
         page.screenshot(path=str(tmp_path / f"rolled-back-{language}.png"), full_page=True)
 

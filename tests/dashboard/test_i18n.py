@@ -356,9 +356,12 @@ def test_every_detail_an_adaptation_run_writes_is_worded() -> None:
     )
     details = run.as_json() | {"compared_with": 0, "seed": 0, "newest_record": 99, "read": 44}
     details |= {"cost_weights": [0.1, 0.5, 2.0], "previous": 2, "version": 3}
+    since = {"rollback": 2, "time": "2026-12-07T22:10:03+00:00", "after_record": 90}
+    details |= {"records_since": since | {"left_out": 90}, "all_records": False}
     keys = label_keys()
     scoped = [("router.adapt", n) for n in details]
     scoped += [("comparison", n) for n in details["comparison"]]
+    scoped += [("records_since", n) for n in details["records_since"]]
     scoped += [("departments", n) for n in details["comparison"]["departments"]["legal"]]
     unlabelled = [n for s, n in scoped if not {f"detail_{s}.{n}", f"detail_{n}"} & keys]
     assert unlabelled == []

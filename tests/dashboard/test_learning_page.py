@@ -195,6 +195,8 @@ def rolled_back(tmp_path: Path) -> Iterator[httpx.Client]:
                 "l-summary": [
                     "2 Version in use · restored by version 6",
                     "0.025 ± 0.012 Routing gain of the version in use",
+                    "Learning uses the graded requests since the rollback of",
+                    "(3 so far)",
                 ],
                 "l-departments": [
                     "Routing gain (version in use)",
@@ -216,6 +218,8 @@ def rolled_back(tmp_path: Path) -> Iterator[httpx.Client]:
                 "l-summary": [
                     "2 Version in Verwendung · wiederhergestellt durch Version 6",
                     "0,025 ± 0,012 Routing-Gewinn der verwendeten Version",
+                    "seit dem Zurücksetzen am",
+                    "(bisher 3)",
                 ],
                 "l-departments": ["0,031 ± 0,014 (61 beurteilt)", "0,058 ± 0,022 (35 beurteilt)"],
                 "l-versions": ["2 in Verwendung", "angepasst 120 0,0964 0,1002 -3,9 % 0,025"],

@@ -25,6 +25,7 @@ from stellwerk.routing.learned import LearnedRouter
 from stellwerk.routing.loader import load_learned
 from tests.cli.test_router_learn_cmd import NEW_KIND
 from tests.fixtures.gateway import raw_config, running_gateway
+from tests.fixtures.waiting import until
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +33,16 @@ def shipped() -> LearnedRouter:
     return load_learned()
 
 
-def _store(ledger: Ledger, router: LearnedRouter, prompts: list[str], first: int) -> None:
-    """Graded requests in which the model the router likes least for them always succeeds."""
+def _store(
+    ledger: Ledger, router: LearnedRouter, prompts: list[str], first: int, *, even: bool = False
+) -> None:
+    """Graded requests in which the model the router likes least for them always succeeds
+    (``even``: every model does, so there is nothing to learn from them)."""
     quality = router.model.predict(prompts[0])[0]
     best = router.model.models[int(np.argmin(quality))]
     store = GradedStore(ledger)
     for i, prompt in enumerate(prompts, start=first):
-        grades = {m: 1.0 if m == best else 0.0 for m in router.model.models}
+        grades = {m: 1.0 if m == best or even else 0.0 for m in router.model.models}
         store.add(
             Graded(
                 request_id=f"r{i}",
@@ -159,6 +163,47 @@ def test_a_rollback_holds_until_enough_new_grades_came_after_it(
             _store(ledger, shipped, NEW_KIND[25:50], first=155)  # 50 after the rollback
             assert _wait_for(lambda: len(adaptations()) == 2)
             assert adaptations()[0].details["compared_with"] == 0  # judged against the base
+    finally:
+        ledger.close()
+
+
+def test_after_a_rollback_the_schedule_learns_only_from_the_grades_that_came_after_it(
+    any_db_url: str, shipped: LearnedRouter, tmp_path: Path
+) -> None:
+    """The records before a rollback are not fitted again: 50 new grades that teach nothing
+    (every model succeeds) promote nothing, where those 50 with the 100 the rolled-back version
+    came from would promote its correction again; the audit entry names the window."""
+    ledger = open_ledger(any_db_url)
+    try:
+        store = GradedStore(ledger)
+        _store(ledger, shipped, NEW_KIND[:100], first=0)
+        raw = _raw(any_db_url, adapt_every_s=1, adapt_min_new=50)
+        config = tmp_path / "stellwerk.yaml"
+        config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+
+        def adaptations() -> list[Any]:
+            return ledger.list_audit(action="router.adapt", target=shipped.version)
+
+        with ExitStack() as replicas:
+            for _ in range(2):
+                replicas.enter_context(running_gateway(raw))
+            until("the first promotion", lambda: store.current(shipped.version) is not None)
+            result = CliRunner().invoke(
+                build_app(), ["router", "rollback", "-c", str(config), "--to", "0"]
+            )
+            assert result.exit_code == 0, result.stderr
+            assert "only from those after it" in result.stderr
+            _store(ledger, shipped, NEW_KIND[:50], first=100, even=True)
+            until("a second adaptation", lambda: len(adaptations()) == 2)
+            entry = adaptations()[0]
+            assert entry.actor.startswith("schedule:")
+            assert entry.details["read"] == 50 and entry.details["all_records"] is False
+            assert entry.details["records_since"]["rollback"] == 2
+            assert entry.details["records_since"]["after_record"] == 100
+            assert entry.details["records_since"]["left_out"] == 100
+            assert entry.details["promoted"] is False and entry.details["version"] is None
+            current = store.current(shipped.version)
+            assert current is not None and current.id == 2 and current.correction is None
     finally:
         ledger.close()
 

@@ -103,6 +103,48 @@ def test_a_rollback_names_the_promotion_whose_correction_it_restores(ledger: Led
     assert store.correction_of(None) == 0
 
 
+def test_after_a_rollback_adaptation_learns_from_the_records_that_came_after_it(
+    ledger: Ledger,
+) -> None:
+    """The window starts at the newest rollback (to the base or to an earlier version alike), a
+    later promotion leaves it, the next rollback moves it; a rollback row written before
+    rollbacks named their newest record starts it at the newest record of its time."""
+    store = GradedStore(ledger)
+    for i in range(3):
+        store.add(_graded(f"a{i}"))
+    assert store.learning_window("v1") is None  # never rolled back: every record
+    store.promote("v1", b"one", actor="cli:ops", details={"promoted": True})
+    back = store.roll_back("v1", 0, actor="cli:ops")  # 2: the base
+    window = store.learning_window("v1")
+    assert window is not None and (window.rollback, window.after) == (back.id, 3)
+    assert store.records("v1", after=window.after) == []
+    assert store.count("v1", after=window.after) == 0 and store.count("v1", up_to=3) == 3
+    for i in range(2):
+        store.add(_graded(f"b{i}"))
+    assert len(store.records("v1", after=window.after)) == 2
+    store.promote("v1", b"two", actor="cli:ops", details={"promoted": True})  # 3
+    assert store.learning_window("v1") == window  # a promotion does not end it
+    store.add(_graded("c0"))
+    again = store.roll_back("v1", 1, actor="cli:ops")  # 4: version 1's correction
+    moved = store.learning_window("v1")
+    assert moved is not None and (moved.rollback, moved.after) == (again.id, 6)
+    assert store.count("v1", after=moved.after) == 0
+    with ledger.begin() as connection:  # a rollback as older versions wrote it
+        connection.execute(
+            insert(router_versions).values(
+                time=datetime.now(UTC),
+                base_version="v1",
+                actor="cli:ops",
+                correction=None,
+                details={"rollback_to": 0, "rolled_back": 4, "previous": 4},
+            )
+        )
+    store.add(_graded("d0"))
+    legacy = store.learning_window("v1")
+    assert legacy is not None and (legacy.rollback, legacy.after) == (5, 6)
+    assert store.learning_window("v2") is None
+
+
 def _refused(store: GradedStore, to: int | None, message: str) -> None:
     """``roll_back(to)`` is refused with ``message`` and appends and audits nothing."""
     versions, entries = store.versions("v1"), store.ledger.list_audit()

@@ -3,7 +3,9 @@
 Each opens the ledger of the config (``server.database_url``) and the router it names; ``adapt``
 and ``rollback`` print one JSON object on stdout and audit what they change (actor
 ``cli:<login name>``), ``adapt`` also says on stderr, in plain words, why too few graded records
-could be used; ``versions`` lists the stored versions (a table, or JSON with ``--json``). Every
+could be used, and after a rollback from which records it learned (those since the rollback,
+unless ``--all-records``); ``versions`` lists the stored versions (a table, or JSON with
+``--json``). Every
 ``StellwerkError`` is one line on stderr and exit code 2.
 """
 
@@ -82,11 +84,21 @@ def adapt_cmd(
     seed: Annotated[
         int, typer.Option("--seed", parser=whole(), help="Seed of the cross-validation folds.")
     ] = 0,
+    all_records: Annotated[
+        bool,
+        typer.Option(
+            "--all-records",
+            help="Learn from every graded request kept, those before the newest rollback"
+            " included (by default only those after it).",
+        ),
+    ] = False,
 ) -> None:
     """Adapt the learned router from the graded requests of its artifact.
 
     The result is promoted only if it routes better than the version in use on graded requests
-    it was not fitted on."""
+    it was not fitted on. After a rollback it learns only from the graded requests that came
+    after it (what was learned from the earlier ones was rolled back); --all-records includes
+    them."""
     from stellwerk.learning.online import adapt_stored
 
     with _opened(config) as (router, store, file_hash, judged_at, _):
@@ -98,10 +110,12 @@ def adapt_cmd(
             seed=seed,
             config_hash=file_hash,
             judged_at=judged_at,
+            all_records=all_records,
         )
         _print(adapt_report(outcome.as_json(router.version), dry_run=dry_run))
-        if outcome.why:
-            typer.echo(outcome.why, err=True)
+        said = outcome.why or outcome.window_note
+        if said:
+            typer.echo(said, err=True)
 
 
 def adapt_report(figures: dict[str, Any], *, dry_run: bool) -> dict[str, Any]:
@@ -134,8 +148,9 @@ def rollback_cmd(
 
     Its decisions then name the promotion whose correction it restored (``correction_of``). A
     version whose correction is in use already changes nothing and is refused (exit code 2).
-    With a schedule (router.adapt_every_s), the gateway adapts again only once
-    router.adapt_min_new graded requests came after the rollback; it says so on stderr."""
+    Adaptation then learns only from the graded requests that come after the rollback (router
+    adapt --all-records includes the earlier ones). With a schedule (router.adapt_every_s), the
+    gateway adapts again only once router.adapt_min_new of them came; it says so on stderr."""
     with _opened(config) as (router, store, file_hash, _, loaded):
         version = store.roll_back(router.version, to, actor=_actor(), config_hash=file_hash)
         scheduled = loaded.router.adapt_every_s > 0
@@ -150,6 +165,12 @@ def rollback_cmd(
         )
         if scheduled:
             typer.echo(_holds(loaded.router.adapt_every_s, loaded.router.adapt_min_new), err=True)
+        else:
+            typer.echo(
+                "stellwerk router adapt now learns only from the graded requests that come after"
+                " this rollback (--all-records includes the earlier ones).",
+                err=True,
+            )
 
 
 def _holds(every_s: float, min_new: int) -> str:
@@ -157,8 +178,9 @@ def _holds(every_s: float, min_new: int) -> str:
     return (
         f"The scheduled adaptation (router.adapt_every_s: {every_s:g}) adapts again only once"
         f" {min_new} graded requests came after this rollback (router.adapt_min_new), and then"
-        " from the newest graded requests, those before the rollback included; to keep this"
-        " version until you adapt by hand, set router.adapt_every_s to 0."
+        " only from those after it: the graded requests before it are not learned from again"
+        " (stellwerk router adapt --all-records includes them); to keep this version until you"
+        " adapt by hand, set router.adapt_every_s to 0."
     )
 
 

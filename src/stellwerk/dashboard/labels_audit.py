@@ -102,6 +102,19 @@ AUDIT: Final[dict[str, tuple[str, str]]] = {
     "detail_newest_record": ("newest graded record read (no.)", "neueste gelesene Bewertung (Nr.)"),
     "detail_read": ("records read", "gelesene Bewertungen"),
     "detail_cost_weights": ("cost weights", "Kostengewichte"),
+    # after a rollback a run reads the records that came after it (GradedStore.learning_window)
+    "detail_records_since": (
+        "learned from the records after the rollback",
+        "gelernt aus den Bewertungen nach dem Zurücksetzen",
+    ),
+    "detail_records_since.rollback": ("rollback (version)", "Zurücksetzen (Version)"),
+    "detail_records_since.time": ("at", "am"),
+    "detail_records_since.after_record": ("after record no.", "nach Bewertung Nr."),
+    "detail_records_since.left_out": ("earlier records left out", "frühere ausgelassen"),
+    "detail_all_records": (
+        "every record (the earlier ones included)",
+        "alle Bewertungen (auch die früheren)",
+    ),
     "detail_router.adapt.version": ("new version", "neue Version"),
     "detail_router.adapt.previous": ("version before", "vorherige Version"),
     "detail_router.rollback.version": ("new version", "neue Version"),

@@ -135,6 +135,23 @@ LEARNING: Final[dict[str, tuple[str, str]]] = {
         "adaptation rolled back (version {v})",
         "Anpassung zurückgesetzt (Version {v})",
     ),
+    # after a rollback, adaptation learns from the graded requests since it (docs/router.md)
+    "learning_since_rollback": (
+        "Learning uses the graded requests since the rollback of {time} ({n} so far): what was"
+        " learned from the earlier ones was rolled back (stellwerk router adapt --all-records"
+        " includes them).",
+        "Gelernt wird aus den bewerteten Anfragen seit dem Zurücksetzen am {time} (bisher {n}):"
+        " Was aus den früheren gelernt wurde, ist zurückgesetzt (stellwerk router adapt"
+        " --all-records bezieht sie ein).",
+    ),
+    "learning_since_rollback_one": (
+        "Learning uses the graded requests since the rollback of {time} ({n} so far): what was"
+        " learned from the earlier ones was rolled back (stellwerk router adapt --all-records"
+        " includes them).",
+        "Gelernt wird aus den bewerteten Anfragen seit dem Zurücksetzen am {time} (bisher {n}):"
+        " Was aus den früheren gelernt wurde, ist zurückgesetzt (stellwerk router adapt"
+        " --all-records bezieht sie ein).",
+    ),
     "version_adapt": ("adapted", "angepasst"),
     "version_rollback": ("rolled back to {v}", "zurückgesetzt auf {v}"),
     "no_versions": (

@@ -11,7 +11,9 @@ of each promotion, from its audit figures), the routing gain of the version in u
 promotion was decided on) and its newest adaptation runs, promoted or not and why not
 (``adaptations``, from the audit log). The version in use is the promotion whose correction the
 router carries (``LearnedRouter.adapted``): after a rollback that restored an earlier promotion's
-correction, that promotion, with its figures (``GradedStore.correction_of``). For shadow grading:
+correction, that promotion, with its figures (``GradedStore.correction_of``). After a rollback,
+a line says that adaptation learns from the graded requests since it, and how many came so far
+(``GradedStore.learning_window``). For shadow grading:
 what it cost the account it is charged to, against that department's monthly budget, and how many
 of its calls the budget refused (docs/router.md)."""
 
@@ -33,7 +35,7 @@ from stellwerk.dashboard.adaptations import (
 from stellwerk.errors import NotFound
 from stellwerk.governance.service import Governance
 from stellwerk.ledger import learning_totals as q
-from stellwerk.ledger.graded import GradedStore, RouterVersion
+from stellwerk.ledger.graded import GradedStore, LearningWindow, RouterVersion
 from stellwerk.ledger.window import Window
 from stellwerk.money import from_micro, share_spent
 from stellwerk.routing.adapt import AdaptSettings
@@ -154,6 +156,10 @@ class Learning:
     """The newest adaptation runs of the artifact, newest first, promoted or not."""
     restored_by: int | None = None
     """The newest version, when it is a rollback that made ``in_use`` current again."""
+    window: LearningWindow | None = None
+    """The newest rollback, after which adaptation learns (None: never rolled back)."""
+    since_rollback: int = 0
+    """The graded requests kept that came after ``window``'s rollback."""
 
     @property
     def kept_total(self) -> int:
@@ -208,6 +214,8 @@ def build_learning(
     runs: tuple[AdaptationRun, ...] = ()
     promotion: VersionRow | None = None
     restored_by: int | None = None
+    rolled: LearningWindow | None = None
+    since_rollback = 0
     if learned is not None:
         store = GradedStore(gov.admin.ledger)
         stored = store.versions(learned.version, limit=VERSIONS_SHOWN)
@@ -216,6 +224,9 @@ def build_learning(
         runs = tuple(adaptation_run(e) for e in entries)
         promotion = _promotion(store, learned, versions)
         restored_by = _restored_by(store, stored, learned.adapted)
+        rolled = store.learning_window(learned.version)
+        if rolled is not None:
+            since_rollback = store.count(learned.version, after=rolled.after)
     shadow_cost = None
     if account is not None and spend is not None:
         # the limits in force, which admit the grading calls (docs/router.md)
@@ -240,6 +251,8 @@ def build_learning(
         shadow=shadow_cost,
         runs=runs,
         restored_by=restored_by,
+        window=rolled,
+        since_rollback=since_rollback,
     )
 
 

@@ -14,7 +14,10 @@ another version was stored while it ran (a rollback), nothing is promoted (``Con
 entry names the newest graded record read (``newest_record``), so that a scheduled adaptation
 (``learning.schedule``) knows how many came since, and how many records it read (``read``) beside
 the usable ones ``adapt`` counts (``records``: with a latent vector and a grade of a model the
-router was trained on). ``judging`` gives what routing is judged at:
+router was trained on). After a rollback it learns only from the records newer than the newest
+rollback (``GradedStore.learning_window``: what was learned from the earlier ones was rolled
+back), unless asked for all (``all_records``); the audit entry and the outcome name that window
+(``records_since``) and how many records it left out. ``judging`` gives what routing is judged at:
 each configured model's cost of a typical request, and the cost weights of the config's routes.
 """
 
@@ -22,12 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC
 from typing import Any
 
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import ConfigError
 from stellwerk.ledger.audit import append_audit
-from stellwerk.ledger.graded import MAX_RECORDS, GradedStore, RouterVersion
+from stellwerk.ledger.graded import MAX_RECORDS, GradedStore, LearningWindow, RouterVersion
 from stellwerk.routing.adapt import Adaptation, AdaptSettings, adapt
 from stellwerk.routing.base import Router
 from stellwerk.routing.correction_blob import dump_correction, load_correction
@@ -70,6 +74,12 @@ class Outcome:
     usability: Usability | None = None
     """The records read, counted by what kept them out (``routing.usable``)."""
     settings: AdaptSettings = field(default_factory=AdaptSettings)
+    window: LearningWindow | None = None
+    """The rollback after which it read the records (None: it read every record)."""
+    left_out: int = 0
+    """The records of the artifact before ``window`` (not read)."""
+    all_records: bool = False
+    """Asked to read every record, those before the newest rollback included."""
 
     @property
     def why(self) -> str | None:
@@ -77,9 +87,40 @@ class Outcome:
         short = {"too_few_records", "too_few_judged"} & set(self.adaptation.reasons)
         if not short or self.usability is None:
             return None
-        return self.usability.why(
-            max(self.settings.min_records, 2), max(self.settings.min_judged, 1)
+        since = None if self.window is None else f"since {rollback_words(self.window)}"
+        words = self.usability.why(
+            max(self.settings.min_records, 2), max(self.settings.min_judged, 1), since=since
         )
+        return words if self.window is None else f"{words} {self._left_out()}"
+
+    @property
+    def window_note(self) -> str | None:
+        """Plain words on the records it learned from after a rollback (None: it read all)."""
+        if self.window is None:
+            return None
+        return (
+            f"Learned from the {self.read} graded records since {rollback_words(self.window)}."
+            f" {self._left_out()}"
+        )
+
+    def _left_out(self) -> str:
+        return (
+            f"The {self.left_out} graded records before the rollback are left out: what was"
+            " learned from them was rolled back (stellwerk router adapt --all-records includes"
+            " them)."
+        )
+
+    def records_since(self) -> dict[str, Any] | None:
+        """The window it read (``records_since`` of the output and the audit entry)."""
+        w = self.window
+        if w is None:
+            return None
+        return {
+            "rollback": w.rollback,
+            "time": w.time.isoformat(timespec="seconds"),
+            "after_record": w.after,
+            "left_out": self.left_out,
+        }
 
     def as_json(self, base_version: str) -> dict[str, Any]:
         return {
@@ -87,10 +128,19 @@ class Outcome:
             "current_version": self.current,
             "new_version": None if self.version is None else self.version.id,
             "read": self.read,
+            "records_since": self.records_since(),
+            "all_records": self.all_records,
             **self.adaptation.as_json(),
             "usable": None if self.usability is None else self.usability.as_json(),
             "why": self.why,
         }
+
+
+def rollback_words(window: LearningWindow) -> str:
+    """``the rollback of 2026-12-07 22:10 UTC (version 6)`` (a time read without its zone is
+    UTC: the ledger writes UTC)."""
+    time = window.time if window.time.tzinfo is None else window.time.astimezone(UTC)
+    return f"the rollback of {time:%Y-%m-%d %H:%M} UTC (version {window.rollback})"
 
 
 TYPICAL_PROMPT_TOKENS = 256
@@ -122,20 +172,35 @@ def adapt_stored(
     seed: int = 0,
     config_hash: str | None = None,
     judged_at: Judging | None = None,
+    all_records: bool = False,
 ) -> Outcome:
     """Adapt ``router`` (its newest version) from the newest ``MAX_RECORDS`` graded records of
-    its artifact; store and audit the outcome unless ``dry_run``."""
+    its artifact (after its newest rollback, unless ``all_records``); store and audit the outcome
+    unless ``dry_run``."""
     judged_at = judged_at or Judging()
     newest_version = use_current(router, store)
     current_id = router.adapted
     newest = store.newest_id(router.version)
-    records = store.records(router.version, limit=MAX_RECORDS, up_to=newest)
+    window = None if all_records else store.learning_window(router.version)
+    after = None if window is None else window.after
+    records = store.records(router.version, limit=MAX_RECORDS, up_to=newest, after=after)
+    left_out = 0 if after is None else store.count(router.version, up_to=after)
     settings = AdaptSettings()
     if judged_at.cost_weights:
         settings = replace(settings, cost_weights=judged_at.cost_weights)
     adaptation = adapt(router.model, records, seed=seed, settings=settings, costs=judged_at.costs)
     counted = usability(router.model.models, records)
-    outcome = Outcome(adaptation, current_id, None, len(records), counted, settings)
+    outcome = Outcome(
+        adaptation,
+        current_id,
+        None,
+        len(records),
+        counted,
+        settings,
+        window=window,
+        left_out=left_out,
+        all_records=all_records,
+    )
     if dry_run:
         return outcome
     details = {
@@ -144,6 +209,8 @@ def adapt_stored(
         "seed": seed,
         "newest_record": newest,
         "read": len(records),
+        "records_since": outcome.records_since(),
+        "all_records": all_records,
         "cost_weights": list(settings.cost_weights),
     }
     correction = adaptation.model.correction
@@ -157,7 +224,7 @@ def adapt_stored(
             config_hash=config_hash,
         )
         use_current(router, store)
-        return Outcome(adaptation, current_id, version, len(records), counted, settings)
+        return replace(outcome, version=version)
     with store.ledger.begin() as connection:
         append_audit(
             connection,

@@ -4,11 +4,13 @@ Every check (``router.adapt_every_s``, at most the governance refresh), each rep
 ledger's job lock ``router.adapt:<artifact>``: one replica at a time holds it, the others skip
 the round. The holder reads where the router last changed or was judged (``last_mark``): the
 newest ``router.adapt`` audit entry of the artifact (by command or on schedule, promoted or not)
-and the newest version when it is a rollback. It adapts only when that is at least
-``adapt_every_s`` old and at least ``router.adapt_min_new`` graded requests came since the newest
-one it read (``newest_record``); so a rollback holds until that many came after it, and the
-schedule does not promote again from the records the rolled-back version was fitted on. The
-adaptation is ``online.adapt_stored``, as the command runs it, audited the same way with actor
+and the newest rollback (``GradedStore.learning_window``). It adapts only when the newer is at
+least ``adapt_every_s`` old and at least ``router.adapt_min_new`` graded requests came since the
+newest one it read (``newest_record``); so a rollback holds until that many came after it. It
+then learns from those alone: the records before the newest rollback are never read again by
+the schedule (what was learned from them was rolled back), so it does not promote again what the
+admin rolled back. The adaptation is ``online.adapt_stored``, as the command runs it (without
+``all_records``), audited the same way with actor
 ``schedule:<replica>``; a promoted version is put on the router of this replica at once and on
 the others at their next refresh (``gateway.router_versions``). Deciding and adapting happen
 under the lock, so two replicas never both adapt from the same records; a rollback made while
@@ -100,9 +102,10 @@ class AdaptSchedule:
                 continue
             if outcome is not None:
                 log.info(
-                    "router %s adapted on schedule: %s",
+                    "router %s adapted on schedule: %s%s",
                     self.router.version,
                     f"version {outcome.version.id}" if outcome.version else "not promoted",
+                    "".join(f" ({w})" for w in (outcome.why or outcome.window_note,) if w),
                 )
 
 
@@ -113,12 +116,9 @@ def last_mark(store: GradedStore, base_version: str) -> tuple[datetime, int] | N
     last = store.last_adaptation(base_version)
     if last is not None:
         marks.append((last.time, int(last.details.get("newest_record") or 0)))
-    current = store.current(base_version)
-    if current is not None and "rollback_to" in current.details:
-        seen = current.details.get("newest_record")
-        if not isinstance(seen, int):  # a rollback written before rollbacks named it
-            seen = store.newest_id(base_version, at=current.time)
-        marks.append((current.time, seen))
+    window = store.learning_window(base_version)
+    if window is not None:
+        marks.append((window.time, window.after))
     if not marks:
         return None
     return max(m[0] for m in marks), max(m[1] for m in marks)

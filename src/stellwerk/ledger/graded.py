@@ -18,6 +18,9 @@ artifact (None: the base alone). A promotion names the newest version it was com
 (``over``) and is refused (``Conflict``) when another was appended meanwhile (a rollback while the
 adaptation ran must not be undone by it); a rollback names the newest graded record there was
 (``newest_record``), so that a scheduled adaptation counts its new records from the rollback.
+``learning_window`` is where adaptation learns from after a rollback: the records newer than the
+newest one there was when the newest rollback of the artifact was made (a rollback to the base or
+to an earlier version alike; a later promotion does not end it, the next rollback moves it).
 A promotion carries a correction of its own; a rollback carries
 again the correction of an earlier promotion (or none: the base alone), and ``correction_of``
 names that promotion, the version the router's decisions name (``learned:<artifact>+<version>``):
@@ -80,6 +83,17 @@ class RouterVersion:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class LearningWindow:
+    """The records an adaptation learns from after a rollback: those newer than ``after``."""
+
+    rollback: int
+    """The newest rollback of the artifact (its version)."""
+    time: datetime
+    after: int
+    """The newest graded record there was when it was made (0: none)."""
+
+
 class GradedStore:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
@@ -113,15 +127,19 @@ class GradedStore:
             ) from exc
 
     def records(
-        self, base_version: str, limit: int = MAX_RECORDS, *, up_to: int | None = None
+        self,
+        base_version: str,
+        limit: int = MAX_RECORDS,
+        *,
+        up_to: int | None = None,
+        after: int | None = None,
     ) -> list[GradedRecord]:
-        """The newest ``limit`` records of ``base_version`` (of id ``up_to`` at most), oldest
-        first."""
+        """The newest ``limit`` records of ``base_version`` (of id ``up_to`` at most, greater
+        than ``after``), oldest first."""
         t = graded_records
-        newer = t.c.id <= up_to if up_to is not None else t.c.id.is_not(None)
         statement = (
             select(t.c.latent, t.c.base, t.c.stats, t.c.grades, t.c.task, t.c.department)
-            .where(t.c.base_version == base_version, newer)
+            .where(t.c.base_version == base_version, *_ids(up_to, after))
             .order_by(t.c.id.desc())
             .limit(limit)
         )
@@ -139,9 +157,14 @@ class GradedStore:
             for row in reversed(rows)
         ]
 
-    def count(self, base_version: str) -> int:
+    def count(
+        self, base_version: str, *, up_to: int | None = None, after: int | None = None
+    ) -> int:
+        """The records of ``base_version`` (of id ``up_to`` at most, greater than ``after``)."""
         t = graded_records
-        statement = select(func.count()).where(t.c.base_version == base_version)
+        statement = select(func.count()).where(
+            t.c.base_version == base_version, *_ids(up_to, after)
+        )
         with self.ledger.connect() as connection:
             return int(connection.execute(statement).scalar_one())
 
@@ -154,6 +177,26 @@ class GradedStore:
             statement = statement.where(t.c.time <= at)
         with self.ledger.connect() as connection:
             return int(connection.execute(statement).scalar_one() or 0)
+
+    def learning_window(self, base_version: str) -> LearningWindow | None:
+        """Where adaptation learns from: the records after the newest rollback of
+        ``base_version`` (None: never rolled back, every record)."""
+        t = router_versions
+        statement = (
+            select(t.c.id, t.c.time, t.c.details)
+            .where(t.c.base_version == base_version)
+            .order_by(t.c.id.desc())
+        )
+        with self.ledger.connect() as connection:
+            rows = connection.execute(statement)
+            found = next((r for r in rows if "rollback_to" in dict(r.details)), None)
+            if found is None:
+                return None
+            rollback, time, details = int(found.id), found.time, dict(found.details)
+        seen = details.get("newest_record")
+        if not isinstance(seen, int) or isinstance(seen, bool):  # written before rollbacks named it
+            seen = self.newest_id(base_version, at=time)
+        return LearningWindow(rollback, time, seen)
 
     def last_adaptation(self, base_version: str) -> AuditEntry | None:
         """The newest ``router.adapt`` audit entry of ``base_version`` (promoted or not, by
@@ -344,6 +387,15 @@ class GradedStore:
                 time=now,
             )
         return RouterVersion(new_id, now, base_version, actor, correction, full)
+
+
+def _ids(up_to: int | None, after: int | None) -> list[Any]:
+    """The conditions on a record's id: ``up_to`` at most, greater than ``after``."""
+    t = graded_records
+    return [
+        *([t.c.id <= up_to] if up_to is not None else []),
+        *([t.c.id > after] if after is not None else []),
+    ]
 
 
 def _unchanged(to: int, restored: int, current: int) -> str:

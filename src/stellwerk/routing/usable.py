@@ -50,10 +50,12 @@ class Usability:
             "graded_unknown": list(self.graded_unknown),
         }
 
-    def why(self, min_records: int, min_judged: int) -> str:
+    def why(self, min_records: int, min_judged: int, *, since: str | None = None) -> str:
         """Plain words: how many records are usable and judged, what keeps the others out, and
-        what an adaptation needs."""
-        parts = [f"{self.read} graded records, of which {self.usable} are usable"]
+        what an adaptation needs; ``since``: from when the records were read (``since the
+        rollback of ...``)."""
+        read = f"{self.read} graded records" + (f" {since}" if since else "")
+        parts = [f"{read}, of which {self.usable} are usable"]
         if self.unread:
             parts.append(
                 f"{self.unread} have no reading of the prompt (the router could not read it)"
