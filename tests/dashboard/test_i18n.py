@@ -382,6 +382,24 @@ def test_every_detail_an_adaptation_run_writes_is_worded() -> None:
     )
 
 
+def test_an_adaptation_after_a_rollback_says_when_it_was_in_the_pages_notation() -> None:
+    """The window a run learned from names its rollback's moment as the page writes moments (not
+    the log's ISO text), and the ``all_records`` switch only where a command asked for it (it was
+    "every record ...: no" on every run)."""
+    from datetime import UTC
+
+    since = {"rollback": 2, "time": "2026-12-07T22:10:03+00:00", "after_record": 90}
+    details = {"read": 44, "records_since": since | {"left_out": 90}, "all_records": False}
+    german = " | ".join(
+        audit_details(_entry(details, "router.adapt"), labels("de"), Formatter("de", zone=UTC))
+    )
+    assert "am=07.12.2026 22:10 UTC" in german, german
+    assert "2026-12-07T" not in german and "alle Bewertungen" not in german, german
+    every = {"read": 150, "records_since": None, "all_records": True}
+    english = audit_details(_entry(every, "router.adapt"), labels("en"), Formatter("en", zone=UTC))
+    assert "every record (the earlier ones included): yes" in english, english
+
+
 def test_every_required_fact_and_openness_class_has_a_label() -> None:
     """The compliance widgets name missing facts, the model page its openness: in the page's
     language, never as the config's identifiers (``fehlt: licence``, ``open_weights``)."""

@@ -8,8 +8,10 @@ entry are its usable records), then ``detail_<name>``; the names inside a detail
 with none set read "unlimited"); yes/no, amounts of money (``MONEY_DETAILS``) with the currency,
 numbers in the page's notation, the words of the dashboard (``VALUE_LABELS``: a state, a tier ...)
 translated, and the reasons a run promoted nothing worded with its figures as the router-learning
-page words them (``AdaptationRun.worded``); version 0 of a router is its base alone. An entry's
-``from`` and ``to`` (a lifecycle move, limits set) are one line, before then after: ``from
+page words them (``AdaptationRun.worded``); version 0 of a router is its base alone. A moment
+(``TIMES``) is shown in the page's zone and notation; a switch that is off on every entry but
+those a command asked for (``OFF_UNLESS_ASKED``) only when on. An entry's ``from`` and ``to`` (a
+lifecycle move, limits set) are one line, before then after: ``from
 approved to deprecated``, ``von freigegeben auf abgekündigt``. The objects
 keyed by a name (``NAMED``: a run's gain per form and per department) show the name as it is.
 A detail that lists what changed (``CHANGES``: a use case's ``{"classification": {"from": "secret",
@@ -25,6 +27,7 @@ digest of the whole, so a change past its head reads as one.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, get_args
 
@@ -84,6 +87,12 @@ CONFIG_NONE: Final = {
 """What a setting left out means (``NONE_MEANS``) -> its label."""
 UNNAMED: Final = frozenset({"router", "governance"})
 """Kinds of settings with one entry, whose name only repeats the kind."""
+OFF_UNLESS_ASKED: Final = frozenset({"all_records"})
+"""Details that are ``false`` on every entry but those a command asked for (``router adapt
+--all-records``): shown only when true."""
+TIMES: Final = frozenset({"time"})
+"""Details holding a moment as ISO 8601 text (a rollback's, in ``records_since``): shown in the
+page's zone and notation."""
 
 
 def audit_details(entry: AuditEntry, t: Labels, fmt: Formatter) -> list[str]:
@@ -98,7 +107,7 @@ def audit_details(entry: AuditEntry, t: Labels, fmt: Formatter) -> list[str]:
             if name == _first_end(entry.details):
                 lines.append(_moved(entry, run, t, fmt))
             continue
-        if _empty(value):
+        if _empty(value) or (value is False and name in OFF_UNLESS_ASKED):
             continue
         if name == CHANGES and isinstance(value, Mapping):
             lines += [_changed(entry, k, v, t, fmt) for k, v in value.items()]
@@ -242,6 +251,10 @@ def _value(name: str, value: object, t: Labels, fmt: Formatter) -> str:
         amount = _amount(value)  # the ledger writes amounts as exact decimal strings
         if amount is not None:
             return fmt.exact_money(amount)
+    if name in TIMES and isinstance(value, str):
+        moment = _moment(value)
+        if moment is not None:
+            return fmt.when(moment)
     if name in ROUTER_VERSIONS and value == 0 and isinstance(value, int):
         return t["base_alone"]
     if isinstance(value, float):
@@ -257,6 +270,15 @@ def _value(name: str, value: object, t: Labels, fmt: Formatter) -> str:
         # "0,1; 0,5": a comma would read as a decimal comma in German
         return _short(("; " if numbers else ", ").join(_value(name, v, t, fmt) for v in value))
     return _short(str(value))
+
+
+def _moment(text: str) -> datetime | None:
+    """An ISO 8601 moment with its zone (one without is not a moment the log writes)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _fields(scope: str, value: Mapping[str, Any], t: Labels, fmt: Formatter) -> str:
