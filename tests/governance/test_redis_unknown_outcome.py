@@ -112,6 +112,7 @@ def test_a_reservation_that_reaches_redis_after_its_undo_holds_nothing(
     """The reservation is held back on the network; its client hangs up, and its undo reaches
     Redis first, on another connection; then the reservation lands. It held the budget for as
     long as the replica lived: now it reserves nothing, and the counter is the ledger's spend."""
+
     async def main() -> tuple[int, float]:
         async with _through(proxy, redis_url, redis_prefix) as (limiter, counters):
             proxy.hold_request(RESERVE_SCRIPT)

@@ -104,18 +104,17 @@ end
 # reservation to its settlement: a reservation sent again (redis-py's retry after a lost answer)
 # adds nothing more, and a settlement sent again (or kept while Redis failed and sent later)
 # applies nothing more. An emptied Redis forgets the set with the counters it seeds again from
-# the ledger, so a settlement kept across an emptying adds nothing either. An undone reservation
-# leaves the marker ``undone`` (``UNDONE_TTL_S``), which its reservation arriving later finds.
-_OPEN = (
-    f"local open, open_ttl = prefix .. 'open:' .. instance, {OPEN_TTL_S}\n"
-    "local undone = prefix .. 'undone:' .. instance .. ':' .. ident\n"
-)
+# the ledger, so a settlement kept across an emptying adds nothing either.
+_OPEN = f"local open, open_ttl = prefix .. 'open:' .. instance, {OPEN_TTL_S}\n"
+# An undone reservation leaves this marker (``UNDONE_TTL_S``), which its reservation finds if
+# it reaches Redis later.
+_UNDONE = "prefix .. 'undone:' .. instance .. ':' .. ident"
 
 # A reservation whose undo reached Redis before it (held back on the network) is refused: -2,
 # nothing done. One ``EXISTS`` for each reservation that is not open yet (its cost is measured
 # in benchmarks/budget_path.py, against the reservation's script without it).
-UNDONE_CHECK = """
-if ident ~= '' and redis.call('EXISTS', undone) == 1 then
+UNDONE_CHECK = f"""
+if ident ~= '' and redis.call('EXISTS', {_UNDONE}) == 1 then
   return -2
 end
 """
@@ -184,10 +183,12 @@ _SETTLE = (
 local prefix, instance, ident = ARGV[1], ARGV[2], ARGV[3]
 """
     + _OPEN
-    + """
+    + f"""
 if ident ~= '' and ARGV[4] ~= '0' then
-  redis.call('SET', undone, 1, 'EX', ARGV[4])
+  redis.call('SET', {_UNDONE}, 1, 'EX', ARGV[4])
 end
+"""
+    + """
 if ident ~= '' and redis.call('SREM', open, ident) == 0 then
   return 1
 end
