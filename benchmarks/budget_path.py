@@ -1,13 +1,18 @@
 """Requests per second through the budget path: a request's reserve and settle of its six counters
 (its department's and its key's requests, tokens and cost; ``Limiter.admit`` and ``settle``),
-in process, in Redis without the per-reservation id set and in Redis as shipped, side by side in
-one run.
+in process, in Redis without the per-reservation id set, in Redis without the undone
+reservations' markers and in Redis as shipped, side by side in one run.
 
 Since the id set (``redis_counters._OPEN``), every Redis reservation adds its id to
 ``<prefix>open:<instance>`` (one ``SADD`` and one ``EXPIRE`` inside the reservation's script) and
 its settlement takes it off (one ``SREM`` inside the settlement's script): no round trip more,
 some work more in Redis. "Without the id set" is the same counters given no id, so the scripts
 skip those commands: the shipped scripts before that work, as far as Redis is concerned.
+
+Since the undone reservations' markers (``redis_counters.UNDONE_CHECK``), a reservation not open
+yet looks for its undo's marker first (one ``EXISTS`` inside its script). "Without the markers"
+is the shipped counters with that check taken out of the reservation's script: the script before
+that work.
 
 Each round runs every variant for ``--seconds`` at each concurrency (``--clients``: that many
 requests in flight in one process, each reserving and settling in a loop), in turn, the order
@@ -31,6 +36,7 @@ import argparse
 import asyncio
 import json
 import math
+import operator
 import os
 import platform
 import socket
@@ -47,13 +53,13 @@ from typing import Any
 from stellwerk.config.governance import MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE
 from stellwerk.config.schema import UsageLimits
 from stellwerk.governance.counters import InProcessCounters
-from stellwerk.governance.redis_counters import RedisCounters
+from stellwerk.governance.redis_counters import RESERVE, UNDONE_CHECK, RedisCounters
 from stellwerk.policy.counters import Charge, Counters, Refused
 from stellwerk.policy.limits import Limiter, Scope, scopes_for
 
 REDIS_URL = os.environ.get("STELLWERK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RESULTS = Path(__file__).resolve().parent / "results" / "budget-path.json"
-VARIANTS = ("in process", "Redis, no id set", "Redis, as shipped")
+VARIANTS = ("in process", "Redis, no id set", "Redis, no undo marker", "Redis, as shipped")
 _SCRIPTED = ("evalsha", "eval")  # the counters' scripts, as Redis counts them
 
 
@@ -140,20 +146,29 @@ async def _measure(
     async def nothing() -> float:
         return math.nan
 
-    shared.seed_with(_never)  # as a gateway's: every reservation looks at the seeded marker
+    unmarked = RedisCounters(url, prefix=prefix, max_connections=max(concurrency) + 4)
+    # the reservation's script before the markers (a benchmark's look inside, not an option)
+    if UNDONE_CHECK not in RESERVE:
+        raise RuntimeError("the reservation's script no longer holds UNDONE_CHECK")
+    unmarked._reserve = unmarked._redis.register_script(RESERVE.replace(UNDONE_CHECK, "\n"))
+    for counters in (shared, unmarked):
+        counters.seed_with(_never)  # as a gateway's: every reservation looks at the marker
     await shared.mark_seeded()
     made: dict[str, Callable[[], Counters]] = {
         VARIANTS[0]: InProcessCounters,
         VARIANTS[1]: lambda: WithoutIds(shared),
-        VARIANTS[2]: lambda: shared,
+        VARIANTS[2]: lambda: unmarked,
+        VARIANTS[3]: lambda: shared,
     }
     samples: dict[int, dict[str, list[dict[str, float]]]] = {
         c: {v: [] for v in VARIANTS} for c in concurrency
     }
     try:
-        await _rate(shared, max(concurrency), seconds / 2, nothing)  # scripts loaded, pool full
+        for counters in (shared, unmarked):  # scripts loaded, pools full
+            await _rate(counters, max(concurrency), seconds / 2, nothing)
         for round_ in range(rounds):
-            order = VARIANTS[round_ % 3 :] + VARIANTS[: round_ % 3]
+            turn = round_ % len(VARIANTS)
+            order = VARIANTS[turn:] + VARIANTS[:turn]
             for clients in concurrency:
                 for variant in order:
                     local = variant == VARIANTS[0]
@@ -168,6 +183,7 @@ async def _measure(
                     )
     finally:
         await shared.close()
+        await unmarked.close()
         await _delete(watcher, prefix)
         await watcher.aclose()
     return {"samples": samples, "medians": _medians(samples), "ratios": _ratios(samples)}
@@ -192,17 +208,29 @@ def _ratios(
     samples: dict[int, dict[str, list[dict[str, float]]]],
 ) -> dict[int, dict[str, float]]:
     """Paired, round by round (the machine's load changes less within a round than across the
-    run), then the median: requests/s of the shipped Redis counters against the two others."""
+    run), then the median: requests/s of the shipped Redis counters against the others, and
+    Redis's time per request they add."""
     found: dict[int, dict[str, float]] = {}
     for clients, by_variant in samples.items():
-        local, bare, shipped = (by_variant[v] for v in VARIANTS)
-        pairs = list(zip(local, bare, shipped, strict=True))
+        local, bare, unmarked, shipped = (by_variant[v] for v in VARIANTS)
         found[clients] = {
-            "shipped / no id set": statistics.median(s["rate"] / b["rate"] for _, b, s in pairs),
-            "shipped / in process": statistics.median(s["rate"] / i["rate"] for i, _, s in pairs),
-            "redis_us added": statistics.median(s["redis_us"] - b["redis_us"] for _, b, s in pairs),
+            "shipped / no id set": _paired(shipped, bare, "rate", operator.truediv),
+            "shipped / no undo marker": _paired(shipped, unmarked, "rate", operator.truediv),
+            "shipped / in process": _paired(shipped, local, "rate", operator.truediv),
+            "redis_us added": _paired(shipped, bare, "redis_us", operator.sub),
+            "redis_us added by the marker": _paired(shipped, unmarked, "redis_us", operator.sub),
         }
     return found
+
+
+def _paired(
+    shipped: list[dict[str, float]],
+    other: list[dict[str, float]],
+    what: str,
+    of: Callable[[float, float], float],
+) -> float:
+    """The median over the rounds of ``of(shipped's figure, other's)`` for ``what``."""
+    return statistics.median(of(s[what], o[what]) for s, o in zip(shipped, other, strict=True))
 
 
 async def _delete(client: Any, prefix: str) -> None:
@@ -236,21 +264,25 @@ def own_redis() -> Iterator[str]:
 def table(measured: dict[str, Any]) -> str:
     """The Markdown table: medians of the rounds, and the ratios paired round by round."""
     lines = [
-        "| clients | in process (requests/s) | Redis, no id set | Redis, as shipped"
-        " | shipped / no id set | shipped / in process | gateway CPU per request: no id set"
-        " / shipped (ms) | Redis's time in scripts per request: no id set / shipped (µs)"
-        " | added by the id set, paired (µs) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| clients | in process (requests/s) | Redis, no id set | Redis, no undo marker"
+        " | Redis, as shipped | shipped / no id set | shipped / no undo marker"
+        " | shipped / in process | gateway CPU per request: no id set / no marker / shipped (ms)"
+        " | Redis's time in scripts per request: no id set / no marker / shipped (µs)"
+        " | added by the id set, paired (µs) | added by the undo marker, paired (µs) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for clients, by_variant in measured["medians"].items():
-        local, bare, shipped = (by_variant[v] for v in VARIANTS)
+        local, bare, unmarked, shipped = (by_variant[v] for v in VARIANTS)
         ratios = measured["ratios"][clients]
+        redis = [bare, unmarked, shipped]
         lines.append(
-            f"| {clients} | {local['rate']:,.0f} | {bare['rate']:,.0f} | {shipped['rate']:,.0f}"
-            f" | {ratios['shipped / no id set']:.2f} | {ratios['shipped / in process']:.3f}"
-            f" | {bare['cpu_ms']:.3f} / {shipped['cpu_ms']:.3f}"
-            f" | {_us(bare['redis_us'])} / {_us(shipped['redis_us'])}"
-            f" | {_us(ratios['redis_us added'])} |"
+            f"| {clients} | {local['rate']:,.0f} | {bare['rate']:,.0f}"
+            f" | {unmarked['rate']:,.0f} | {shipped['rate']:,.0f}"
+            f" | {ratios['shipped / no id set']:.2f} | {ratios['shipped / no undo marker']:.2f}"
+            f" | {ratios['shipped / in process']:.3f}"
+            f" | {' / '.join(format(v['cpu_ms'], '.3f') for v in redis)}"
+            f" | {' / '.join(_us(v['redis_us']) for v in redis)}"
+            f" | {_us(ratios['redis_us added'])} | {_us(ratios['redis_us added by the marker'])} |"
         )
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""The budget path's benchmark runs its three variants side by side and keeps what it measured
+"""The budget path's benchmark runs its variants side by side and keeps what it measured
 (no timing is asserted: speed is what it measures, not what a test checks)."""
 
 from __future__ import annotations

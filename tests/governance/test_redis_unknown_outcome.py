@@ -10,6 +10,7 @@ the real Redis (tests/fixtures/tcp_proxy.py)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
@@ -23,12 +24,14 @@ from tests.fixtures.waiting import until_async
 from stellwerk.config.schema import UsageLimits
 from stellwerk.errors import CountersUnavailable
 from stellwerk.governance.pending_settlements import PendingSettlements, Settlement
-from stellwerk.governance.redis_counters import RedisCounters
+from stellwerk.governance.redis_counters import BATCH, RESERVE, RedisCounters
 from stellwerk.policy.limits import Limiter, department_scope
 
 pytestmark = pytest.mark.redis
 
 SCOPE = department_scope("research", UsageLimits(monthly_budget=10))
+#: the reservation's script as it is named on the wire (its SHA1: redis-py sends EVALSHA)
+RESERVE_SCRIPT = hashlib.sha1(RESERVE.encode()).hexdigest().encode()
 
 
 @asynccontextmanager
@@ -103,6 +106,64 @@ def test_a_reservation_cancelled_while_its_answer_was_on_the_way_is_undone(
     assert (spent, held()) == (0.5, 0)
 
 
+def test_a_reservation_that_reaches_redis_after_its_undo_holds_nothing(
+    proxy: TcpProxy, redis_url: str, redis_prefix: str, held: Callable[[], int]
+) -> None:
+    """The reservation is held back on the network; its client hangs up, and its undo reaches
+    Redis first, on another connection; then the reservation lands. It held the budget for as
+    long as the replica lived: now it reserves nothing, and the counter is the ledger's spend."""
+
+    async def main() -> tuple[int, float]:
+        async with _through(proxy, redis_url, redis_prefix) as (limiter, counters):
+            proxy.hold_request(RESERVE_SCRIPT)
+            request = asyncio.create_task(limiter.admit([SCOPE], max_tokens=10, max_cost=2.0))
+            await until_async("the reservation is on its way", proxy.request_held.is_set)
+            request.cancel()  # the client hung up
+            with suppress(asyncio.CancelledError):
+                await request
+            waiting = await counters.apply_pending()  # the undo, before the reservation
+            proxy.pass_request()
+            await until_async("Redis ran the reservation", proxy.request_answered.is_set)
+            return waiting, await limiter.spent(SCOPE)
+
+    waiting, spent = asyncio.run(main())
+    assert waiting == 0
+    assert (spent, held()) == (0.5, 0)  # the answered request's cost, nothing held
+
+
+def test_the_undone_reservations_of_a_long_outage_are_applied_in_batches(
+    proxy: TcpProxy, redis_url: str, redis_prefix: str, held: Callable[[], int]
+) -> None:
+    """Redis fails for a while: every request's reservation is undone once it answers (two of
+    them had run in Redis, one kept first and one past two batches). They were sent one round
+    trip each (10,000 took about 3 s); now in batches, and all of them are applied."""
+    refused = 2 * BATCH + 100
+
+    async def lost(limiter: Limiter) -> None:
+        proxy.lose_answer(RESERVE_SCRIPT)  # Redis runs it; its answer and Redis are lost
+        with pytest.raises(CountersUnavailable):
+            await limiter.admit([SCOPE], max_tokens=10, max_cost=2.0)
+
+    async def main() -> tuple[int, int, int, float]:
+        async with _through(proxy, redis_url, redis_prefix) as (limiter, counters):
+            await lost(limiter)
+            for _ in range(refused):  # never reach Redis: undone all the same
+                with pytest.raises(CountersUnavailable):
+                    await limiter.admit([SCOPE], max_tokens=10, max_cost=2.0)
+            proxy.start()
+            await lost(limiter)
+            lost_held = held()
+            proxy.start()  # Redis answers again
+            before = proxy.requests_read
+            waiting = await counters.apply_pending()
+            return lost_held, waiting, proxy.requests_read - before, await limiter.spent(SCOPE)
+
+    lost_held, waiting, reads, spent = asyncio.run(main())
+    assert lost_held == 4_000_000  # the two reservations that ran
+    assert (waiting, spent, held()) == (0, 0.5, 0)  # all applied: nothing held any more
+    assert reads < (refused + 2) / 10, reads  # round trips: one a batch, not one an undo
+
+
 def test_a_cancelled_requests_settlement_is_kept_while_redis_fails(
     proxy: TcpProxy, redis_url: str, redis_prefix: str, held: Callable[[], int]
 ) -> None:
@@ -146,9 +207,10 @@ def test_undone_reservations_never_take_the_place_of_settlements(
     for n in range(2):
         pending.keep(Settlement(("k",), ("p", "i", f"settle-{n}", 1, 1)))
     kept = []
-    while (first := pending.first()) is not None:
-        kept.append(first.args[2])
-        pending.done(applied=True)
+    while batch := pending.first(3):
+        kept += [settlement.args[2] for settlement in batch]
+        for _ in batch:
+            pending.done(applied=True)
     assert kept == ["undo-0", "undo-1", "settle-0", "settle-1"]
     assert "3 undone reservations were dropped" in caplog.text
     assert "settlements were dropped" not in caplog.text

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass
+from itertools import islice
 
 log = logging.getLogger("stellwerk.limits")
 
@@ -72,8 +73,9 @@ class PendingSettlements:
         self._count[undo] += 1
         self._kept[undo] += 1
 
-    def first(self) -> Settlement | None:
-        return self._waiting[0] if self._waiting else None
+    def first(self, count: int) -> list[Settlement]:
+        """The ``count`` oldest ones (fewer when fewer wait), left waiting until ``done``."""
+        return list(islice(self._waiting, count))
 
     def done(self, applied: bool) -> None:
         """The first one was sent: ``applied``, or found void: applied already (its first

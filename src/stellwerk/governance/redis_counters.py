@@ -35,7 +35,11 @@ A reservation whose outcome is unknown (Redis failed on it, its answer lost with
 the retry failed too, or its request was cancelled while it was sent) may have run in Redis: its
 hold would then stay as long as the replica lives, counted against the budget of a request that
 got a 503. So it is undone under its ident, as a settlement kept like the others: a hold that
-Redis has is released once it answers, and one it never took changes nothing.
+Redis has is released once it answers, and one it never took changes nothing. The undo leaves a
+marker under the ident (``UNDONE_TTL_S``) that the reservation's script looks at: a reservation
+that reaches Redis only after its undo (held back on the network) reserves nothing. The kept
+settlements are sent ``BATCH`` to a pipeline, two round trips a batch (10,000 undone
+reservations after a long outage took about 3 s, a round trip each).
 """
 
 from __future__ import annotations
@@ -68,6 +72,12 @@ RETRY_S = 1.0
 #: Seconds the open reservations of a gateway instance (``_OPEN``) are kept after its last one:
 #: a settlement kept through a longer outage finds its reservation gone and adds nothing.
 OPEN_TTL_S = 7 * 24 * 3600
+#: Seconds an undone reservation's marker is kept: a reservation held back on the network reaches
+#: Redis within TCP's retransmissions (Linux: about 15 minutes at most) or never.
+UNDONE_TTL_S = 20 * 60
+#: Kept settlements sent to Redis in one pipeline when it answers again (two round trips: the
+#: pipeline asks whether Redis knows the script first).
+BATCH = 500
 #: The marker (under the prefix) that the month's counters were seeded from the ledger.
 SEEDED = "seeded"
 
@@ -96,12 +106,24 @@ end
 # applies nothing more. An emptied Redis forgets the set with the counters it seeds again from
 # the ledger, so a settlement kept across an emptying adds nothing either.
 _OPEN = f"local open, open_ttl = prefix .. 'open:' .. instance, {OPEN_TTL_S}\n"
+# An undone reservation leaves this marker (``UNDONE_TTL_S``), which its reservation finds if
+# it reaches Redis later.
+_UNDONE = "prefix .. 'undone:' .. instance .. ':' .. ident"
+
+# A reservation whose undo reached Redis before it (held back on the network) is refused: -2,
+# nothing done. One ``EXISTS`` for each reservation that is not open yet (its cost is measured
+# in benchmarks/budget_path.py, against the reservation's script without it).
+UNDONE_CHECK = f"""
+if ident ~= '' and redis.call('EXISTS', {_UNDONE}) == 1 then
+  return -2
+end
+"""
 
 # KEYS: the counters; ARGV: prefix, instance, liveness ttl, the seeded marker ('': not looked
 # at), ident ('': none), then amount, limit (-1: none), ttl, held (0/1) for each key in turn.
-# -1: not seeded, nothing done; 0: reserved (now or before); {i, value}: the i-th counter, at
-# value, would go over its limit, nothing done.
-_RESERVE = (
+# -1: not seeded, nothing done; -2: undone before, nothing done; 0: reserved (now or before);
+# {i, value}: the i-th counter, at value, would go over its limit, nothing done.
+RESERVE = (
     _HELD
     + """
 local prefix, instance, ident = ARGV[1], ARGV[2], ARGV[5]
@@ -115,6 +137,9 @@ redis.call('SET', prefix .. 'live:' .. instance, 1, 'EX', ARGV[3])
 if ident ~= '' and redis.call('SISMEMBER', open, ident) == 1 then
   return 0
 end
+"""
+    + UNDONE_CHECK
+    + """
 for i, key in ipairs(KEYS) do
   local amount = tonumber(ARGV[4 * i + 2])
   local limit = tonumber(ARGV[4 * i + 3])
@@ -149,20 +174,26 @@ return 0
 """
 )
 
-# KEYS: the counters; ARGV: prefix, instance, ident ('': none), then held and used for each key
-# in turn. Ended windows (missing keys) are left alone; counters never go below zero. 0:
-# settled; 1: its reservation is not open (settled before, or Redis was emptied since).
+# KEYS: the counters; ARGV: prefix, instance, ident ('': none), the seconds an undo's marker is
+# kept (0: not an undo), then held and used for each key in turn. Ended windows (missing keys)
+# are left alone; counters never go below zero. 0: settled; 1: its reservation is not open
+# (settled before, never reserved, or Redis was emptied since).
 _SETTLE = (
     """
 local prefix, instance, ident = ARGV[1], ARGV[2], ARGV[3]
 """
     + _OPEN
+    + f"""
+if ident ~= '' and ARGV[4] ~= '0' then
+  redis.call('SET', {_UNDONE}, 1, 'EX', ARGV[4])
+end
+"""
     + """
 if ident ~= '' and redis.call('SREM', open, ident) == 0 then
   return 1
 end
 for i, key in ipairs(KEYS) do
-  local held = tonumber(ARGV[2 * i + 2])
+  local held = tonumber(ARGV[2 * i + 3])
   if held ~= 0 then
     local left = redis.call('HINCRBY', key .. ':held', instance, -held)
     if left <= 0 then
@@ -170,7 +201,7 @@ for i, key in ipairs(KEYS) do
     end
   end
   if redis.call('EXISTS', key) == 1 then
-    local value = redis.call('INCRBY', key, ARGV[2 * i + 3])
+    local value = redis.call('INCRBY', key, ARGV[2 * i + 4])
     if value < 0 then
       redis.call('SET', key, 0, 'KEEPTTL')
     end
@@ -205,7 +236,7 @@ class RedisCounters(Counters):
         self._prefix = prefix
         self.health = health if health is not None else RedisHealth()
         self._redis: Any = pooled_client(url, password, max_connections)
-        self._reserve = self._redis.register_script(_RESERVE)
+        self._reserve = self._redis.register_script(RESERVE)
         self._settle = self._redis.register_script(_SETTLE)
         self._value = self._redis.register_script(_VALUE)
         # this process, for its held amounts and its liveness (which governance notices read)
@@ -236,6 +267,8 @@ class RedisCounters(Counters):
                 "limit counters: the month's spend is being read again from the ledger;"
                 " try again shortly"
             )
+        if answer == -2:  # undone before it reached Redis: its caller had its answer
+            raise CountersUnavailable("limit counters: Redis failed; try again shortly")
         if isinstance(answer, list):  # {i, value}: Lua's 1-based index
             return Refused(int(answer[0]) - 1, int(answer[1]))
         return None
@@ -244,7 +277,7 @@ class RedisCounters(Counters):
         """The settlement of a reservation whose outcome is unknown as if it used nothing and
         counted no request: its holds taken off, its counted amounts taken back. Applied under
         its ``ident``, it does nothing if Redis never ran the reservation (``_SETTLE``)."""
-        args: list[int | str] = [self._prefix, self._instance, ident]
+        args: list[int | str] = [self._prefix, self._instance, ident, UNDONE_TTL_S]
         for charge in charges:
             args += [charge.amount, 0] if charge.held else [0, -charge.amount]
         return Settlement(tuple(keys), tuple(args), undo=True)
@@ -254,7 +287,7 @@ class RedisCounters(Counters):
         when Redis answers again (``apply_pending``), not lost: the request was answered."""
         if not entries:
             return
-        args: list[int | str] = [self._prefix, self._instance, ident]
+        args: list[int | str] = [self._prefix, self._instance, ident, 0]
         for _, held, used in entries:
             args += [held, used]
         settlement = Settlement(tuple(self._prefix + k for k, _, _ in entries), tuple(args))
@@ -267,21 +300,26 @@ class RedisCounters(Counters):
             self._pending.keep(settlement)
 
     async def apply_pending(self) -> int:
-        """Apply the settlements kept while Redis failed, oldest first, until one fails again;
-        how many are still waiting. A settlement that reached Redis before (its answer lost)
-        or whose reservation an emptied Redis forgot applies nothing (``_SETTLE``)."""
+        """Apply the settlements kept while Redis failed, oldest first, ``BATCH`` in a round
+        trip, until a batch fails again; how many are still waiting. A settlement that reached
+        Redis before (its answer lost) or whose reservation an emptied Redis forgot applies
+        nothing (``_SETTLE``), so a batch that failed part way is sent again whole."""
         return await self._apply_pending(looped=False)
 
     async def _apply_pending(self, looped: bool) -> int:
         """``apply_pending``; ``looped``: in the liveness loop, which a cancel stops
         (``in_loop``), not at ``close``, which must try them all."""
-        while (settlement := self._pending.first()) is not None:
-            sent = self._settle(keys=list(settlement.keys), args=settlement.args)
+        while batch := self._pending.first(BATCH):
+            pipe = self._redis.pipeline(transaction=False)
+            for settlement in batch:  # queued in the pipeline, sent by ``execute``
+                await self._settle(keys=list(settlement.keys), args=settlement.args, client=pipe)
+            sent = pipe.execute()
             try:
-                void = await self._answer(in_loop(sent) if looped else sent)
-            except CountersUnavailable:
+                voids = await self._answer(in_loop(sent) if looped else sent)
+            except CountersUnavailable:  # all sent again later: each applies once at most
                 break
-            self._pending.done(applied=int(void) == 0)
+            for void in voids:
+                self._pending.done(applied=int(void) == 0)
         return len(self._pending)
 
     async def value(self, key: str) -> int:
