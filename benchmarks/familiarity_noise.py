@@ -15,7 +15,12 @@ eval`` draws it), the records' similarity to a prompt read in each of these ways
   on a product (from its length: |r|^2 = 1 + d s^2), N the records: the expected largest of N
   draws of pure noise taken off;
 * ``minus_2s``, ``minus_1s``: the largest of (product - 2 s), (product - s);
-* ``top5``, ``top5_length``: the mean of the five largest products (as they are, by length).
+* ``top5``, ``top5_length``: the mean of the five largest products (as they are, by length);
+* ``calibrated_nearest``, ``calibrated_all`` (fam18): the ``length`` reading scored on a reference
+  of its own (``noisy_reference``), built from the training prompts' latent vectors and the
+  records' lengths; the prompt's familiarity is the larger of its score on the training prompts
+  (exact, as now) and that one. Reference seeds ``REFERENCE_SEEDS``
+  (benchmarks/results/familiarity-noise-calibrated-protocol.md).
 
 Only the familiarity of the judged and the other prompts is computed, not the adaptation's
 correction (the familiarity reads the records' latent vectors only), so a task takes one
@@ -33,7 +38,12 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from stellwerk.routing.familiarity import DEFAULT_THRESHOLD, Familiarity
+from stellwerk.routing.familiarity import (
+    DEFAULT_THRESHOLD,
+    QUANTILES,
+    REFERENCE_ROWS,
+    Familiarity,
+)
 from stellwerk.routing.graded_record import GradedRecord
 from stellwerk.routing.memory import prompt_digest
 from stellwerk.training.data import load_model_facts, load_outcomes
@@ -47,6 +57,37 @@ Reading = Callable[[F64, F64, F64], float]
 
 N_TRAFFIC = 200
 NOISES = (0.0, 0.5)
+REFERENCE_SEEDS = (0, 1, 2)
+Score = Callable[[F32, float], float]
+"""A prompt's familiarity from its latent vector and its similarity to the training prompts."""
+
+
+def noisy_reference(latents: F32, s: F64, count: int | None, seed: int) -> Familiarity:
+    """Quantiles of what a training prompt's ``length`` reading of noisy records of the other
+    training prompts gives: each training prompt copied with noise of an ``s`` drawn from the
+    records' (seeded), each of ``REFERENCE_ROWS`` evenly spaced prompts read against the copies
+    of its ``count`` nearest others (by exact cosine; None: all others)."""
+    n, d = latents.shape
+    rng = np.random.default_rng(seed)
+    sigma = rng.choice(s, size=n)
+    noisy = latents.astype(np.float64) + rng.normal(0.0, 1.0, size=(n, d)) * sigma[:, None]
+    lengths = np.maximum(np.linalg.norm(noisy, axis=1), 1.0)
+    rows = np.unique(np.linspace(0, n - 1, min(n, REFERENCE_ROWS)).round().astype(np.int64))
+    values = np.empty(len(rows))
+    for start in range(0, len(rows), 256):
+        block = rows[start : start + 256]
+        here = np.arange(len(block))
+        unit = latents[block].astype(np.float64)
+        products = (unit @ noisy.T) / lengths[None, :]
+        products[here, block] = -np.inf
+        if count is not None and count < n - 1:
+            exact = unit @ latents.T.astype(np.float64)
+            exact[here, block] = -np.inf
+            nearest = np.argpartition(-exact, count - 1, axis=1)[:, :count]
+            products = np.take_along_axis(products, nearest, axis=1)
+        values[start : start + 256] = products.max(axis=1)
+    quantiles = np.quantile(values, np.linspace(0.0, 1.0, QUANTILES))
+    return Familiarity(quantiles=np.maximum.accumulate(quantiles))
 
 
 def _readings(n: int) -> dict[str, Reading]:
@@ -67,14 +108,24 @@ def _share(
     prompts: Sequence[tuple[F32 | None, float]],
     graded: Callable[[F32], float] | None,
 ) -> float:
-    scores = []
-    for latent, train_sim in prompts:
-        if latent is None:
-            scores.append(0.0)
-            continue
-        sim = train_sim if graded is None else max(train_sim, graded(latent))
-        scores.append(fam.score(sim))
+    def score(latent: F32, train_sim: float) -> float:
+        return fam.score(train_sim if graded is None else max(train_sim, graded(latent)))
+
+    return _scored(prompts, score)
+
+
+def _scored(prompts: Sequence[tuple[F32 | None, float]], score: Score) -> float:
+    scores = [0.0 if latent is None else score(latent, sim) for latent, sim in prompts]
     return round(float((np.array(scores) < DEFAULT_THRESHOLD).mean()), 4)
+
+
+def _calibrated(fam: Familiarity, reference: Familiarity, graded: Callable[[F32], float]) -> Score:
+    """The larger of the exact score and the graded reading's score on ``reference``."""
+
+    def score(latent: F32, train_sim: float) -> float:
+        return max(fam.score(train_sim), reference.score(graded(latent)))
+
+    return score
 
 
 def _graded(reading: Reading, latents: F32, length: F64, s: F64) -> Callable[[F32], float]:
@@ -134,6 +185,17 @@ def main() -> None:
                 "held_out": _share(fam, held_out, graded),
                 "other": _share(fam, other, graded),
             }
+        graded = _graded(_readings(len(latents))["length"], latents, length, s)
+        for variant, count in (("calibrated_nearest", len(latents)), ("calibrated_all", None)):
+            for seed in REFERENCE_SEEDS:
+                reference = noisy_reference(model.neighbour_emb, s, count, seed)
+                score = _calibrated(fam, reference, graded)
+                out[f"noise {noise}: {variant} seed {seed}"] = {
+                    "held_out": _scored(held_out, score),
+                    "other": _scored(other, score),
+                    "reference_q05": round(float(reference.quantiles[5]), 4),
+                }
+        out[f"noise {noise}: exact reference_q05"] = round(float(fam.quantiles[5]), 4)
     print(json.dumps(out, indent=1))
 
 
