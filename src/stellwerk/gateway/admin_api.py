@@ -13,7 +13,7 @@ thread pool, so their database work never blocks the event loop.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel
@@ -37,6 +37,7 @@ from stellwerk.gateway.admin_schema import (
     ConsentChange,
     KeyRequest,
     LifecycleChange,
+    LimitKind,
     LimitsChange,
     PlainWhole,
     Revocation,
@@ -397,7 +398,7 @@ def list_limits(gov: GovernanceDep, caller: DepartmentReaderDep) -> dict[str, An
 
 @router.put("/limits/{kind}/{scope}", openapi_extra=_KEYED)
 def set_limits(
-    kind: Literal["department", "key"],
+    kind: LimitKind,
     scope: str,
     body: LimitsChange,
     gov: GovernanceDep,
