@@ -39,10 +39,10 @@ from stellwerk.gateway.admin_schema import (
     LifecycleChange,
     LimitKind,
     LimitsChange,
-    PlainWhole,
     Revocation,
     UseCaseBody,
     UseCaseChange,
+    plain_whole,
 )
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.body import refuse_unreadable
@@ -439,14 +439,14 @@ def audit(
     ] = None,
     after: Annotated[
         int | None,
-        PlainWhole,
+        plain_whole(0, MAX_ID),
         Query(
             ge=0,
             le=MAX_ID,
             description="Oldest first, after the entry with this id (0: from the first)",
         ),
     ] = None,
-    limit: Annotated[int, PlainWhole, Query(ge=1, le=MAX_LIMIT)] = 100,
+    limit: Annotated[int, plain_whole(1, MAX_LIMIT), Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> dict[str, Any]:
     """The audit log: the newest ``limit`` entries, newest first; or, with ``after``, a page of
     the whole log oldest first, whose ``next_after`` is the ``after`` of the next page (``null``

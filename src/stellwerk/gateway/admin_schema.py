@@ -23,17 +23,31 @@ from stellwerk.governance.reason import MAX_REASON
 from stellwerk.money import MAX_BUDGET, MICRO_PLACES, plain_amount
 
 
-def _plain_whole(value: object) -> object:
-    if isinstance(value, str):
+def plain_whole(least: int, most: int) -> BeforeValidator:
+    """A whole-number query parameter's text, the digits 0 to 9 only (``config.plain_number``:
+    pydantic's lax integer read ``?limit=3_0`` as 30, ``?limit=%203`` and ``?limit=3.0`` as 3),
+    from ``least`` to ``most``, refused in the words of every refusal of a bound (``limit: 0 is
+    less than 1, the least it may be``; pydantic said ``Input should be greater than or equal to
+    1``); the parameter's constraints stay for the schema."""
+
+    def check(value: object) -> object:
+        if not isinstance(value, str):
+            return value
         problem = whole_problem(value)
         if problem is not None:  # its text alone: no "Value error," before it
             raise PydanticCustomError("int_parsing", "{problem}", {"problem": problem})
-    return value
+        digits = value.lstrip("-").lstrip("0")
+        if len(digits) > len(str(most)):  # past the bound: int() is not asked (4,300 digits)
+            said = said_number(value)
+            raise _refused(below_least(said, least) if value[0] == "-" else above_most(said, most))
+        number = int(value)
+        if number < least:
+            raise _refused(below_least(value, least))
+        if number > most:
+            raise _refused(above_most(value, most))
+        return value
 
-
-PlainWhole = BeforeValidator(_plain_whole)
-"""A whole-number query parameter's text, the digits 0 to 9 only (``config.plain_number``):
-pydantic's lax integer read ``?limit=3_0`` as 30, ``?limit=%203`` and ``?limit=3.0`` as 3."""
+    return BeforeValidator(check)
 
 
 class _Body(BaseModel):
