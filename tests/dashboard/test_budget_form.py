@@ -7,6 +7,7 @@ import pytest
 from stellwerk.dashboard.amounts import AmountError
 from stellwerk.dashboard.budget_form import form_budget
 from stellwerk.dashboard.formats import Language
+from stellwerk.errors import InvalidRequest
 
 
 @pytest.mark.parametrize(
@@ -28,3 +29,19 @@ def test_another_amount_with_the_box_ticked_is_refused(typed: str) -> None:
     with pytest.raises(AmountError) as caught:
         form_budget(form, "en")
     assert caught.value.code == "amount_and_unlimited"
+
+
+@pytest.mark.parametrize(
+    ("language", "typed"), [("en", "9,999,999,999,999"), ("de", "9.999.999.999.999")]
+)
+def test_a_budget_above_the_largest_is_refused_naming_the_bound(
+    language: Language, typed: str
+) -> None:
+    """The words of every refusal of a bound (the CLI's, the admin API's); it said pydantic's
+    ``monthly_budget: Input should be less than or equal to 1000000000000``."""
+    with pytest.raises(InvalidRequest) as caught:
+        form_budget({"monthly_budget": typed}, language)
+    assert caught.value.message == (
+        "monthly_budget: 9999999999999 is more than 1000000000000, the most it may be"
+    )
+    assert caught.value.param == "monthly_budget"

@@ -40,3 +40,26 @@ def test_a_whole_number_in_the_query_is_ascii_digits_only(
         "code": "invalid_request",
     }
     assert gateway.get(f"/admin/audit?{param}=2", headers=ADMIN).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("limit=0", "limit: 0 is less than 1, the least it may be"),
+        ("limit=-3", "limit: -3 is less than 1, the least it may be"),
+        ("after=-1", "after: -1 is less than 0, the least it may be"),
+        ("limit=" + "9" * 5000, "limit: 999999999999... (5000 characters) is more than"),
+        ("after=-" + "9" * 5000, "after: -99999999999... (5001 characters) is less than 0"),
+    ],
+)
+def test_a_whole_number_out_of_its_bounds_is_named_with_its_bound(
+    gateway: Gateway, query: str, message: str
+) -> None:
+    """In the words of every refusal of a bound (the CLI's options, the limits); pydantic said
+    ``limit: Input should be greater than or equal to 1``."""
+    answer = gateway.get(f"/admin/audit?{query}", headers=ADMIN)
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["message"].startswith(message), error
+    assert error["param"] == query.partition("=")[0]
+    assert "Input should" not in error["message"]

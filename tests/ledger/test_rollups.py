@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from stellwerk.config.governance import SHADOW_KEY_ID
 from stellwerk.ledger import migrate, usage_totals
 from stellwerk.ledger.engine import build_engine
 from stellwerk.ledger.ledger import Ledger, open_ledger
 from stellwerk.ledger.record import UsageRecord
 from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_daily, usage_latency_daily
-from stellwerk.ledger.window import Window
+from stellwerk.ledger.window import EVERYTHING, Window
 from tests.ledger.factory import make_record, with_reference
 from tests.ledger.test_migrations import insert_old_usage
 
@@ -87,10 +89,11 @@ def _bucket(latency_ms: float) -> int:
 
 
 def _stored_latency(ledger: Ledger) -> Counter[tuple[object, ...]]:
+    """The histogram's counts by (day, model, bucket, shadow)."""
     with ledger.connect() as connection:
         return Counter(
             {
-                (r.day, r.model, r.bucket): int(r.requests)
+                (r.day, r.model, r.bucket, bool(r.shadow)): int(r.requests)
                 for r in connection.execute(select(usage_latency_daily))
             }
         )
@@ -111,6 +114,7 @@ def test_rollups_match_the_records_and_skip_duplicates(ledger: Ledger) -> None:
         else r
         for i, r in enumerate(make_record(i) for i in range(300))
     ]
+    records += [_shadow_call(i) for i in range(20)]
     kept = [r for r in records if r.reference_model]
     assert {r.reference_model for r in kept} == {"apertus-8b", "mistral-8b"}
     assert {r.reference_energy_wh is None for r in kept} == {True, False}
@@ -123,10 +127,35 @@ def test_rollups_match_the_records_and_skip_duplicates(ledger: Ledger) -> None:
             r.time.replace(hour=0, minute=0, second=0, microsecond=0),
             r.model or "",
             _bucket(r.latency_ms),
+            r.key_id == SHADOW_KEY_ID,
         )
         for r in records
     )
     assert _stored_latency(ledger) == expected
+
+
+def _shadow_call(index: int, **overrides: Any) -> UsageRecord:
+    """A call of shadow grading's (key ``shadow``): it names its model, as the reference's answer
+    and the judge's verdict do."""
+    record = make_record(index, prefix="shadow", key_id=SHADOW_KEY_ID, endpoint="shadow")
+    return replace(record, requested_model=record.model or "mistral-8b", **overrides)
+
+
+def test_a_models_latency_is_its_clients_without_shadow_gradings_calls(ledger: Ledger) -> None:
+    """The model page's latency p50 and p95: shadow grading's calls of a model (the reference's
+    answers cut short, verdicts of 16 tokens: quick) were counted with its clients' requests, so
+    a model graded in the shadow looked far quicker than its clients found it. They are counted
+    apart now, and left out."""
+    clients = [
+        make_record(i, prefix="client", model="mistral-8b", latency_ms=2000.0) for i in range(10)
+    ]
+    shadow = [_shadow_call(i, model="mistral-8b", latency_ms=100.0) for i in range(30)]
+    ledger.insert_usage(clients + shadow)
+    with ledger.connect() as connection:
+        found = usage_totals.latency(connection, EVERYTHING, model="mistral-8b")
+    assert found == usage_totals.Latency(requests=10, p50_ms=2068.0, p95_ms=2068.0)
+    stored = _stored_latency(ledger)
+    assert sum(n for k, n in stored.items() if k[3]) == 30  # kept, apart
 
 
 def test_a_batch_holding_a_record_twice_stores_and_rolls_it_up_once(ledger: Ledger) -> None:

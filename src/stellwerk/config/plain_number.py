@@ -4,7 +4,8 @@
 around them, as a month is (``ledger.window``). Python's ``int()`` and pydantic's lax integer
 take more, each its own share of it: other scripts' digits (an Arabic-Indic ``٣``), blanks
 around the number, ``_`` between its digits, a ``+``, a fraction of zero (``3.0``); a number
-written so is refused, saying how one is written, not read as another.
+written so is refused, saying how one is written, not read as another. A number out of its
+bounds is refused in one set of words wherever it is refused (``below_least``, ``above_most``).
 """
 
 from __future__ import annotations
@@ -21,3 +22,22 @@ def whole_problem(text: str) -> str | None:
     """What is wrong with ``text`` as a whole number (``'٣' is not a whole number (the digits 0
     to 9, no spaces)``), or ``None``: it is one."""
     return None if _WHOLE.fullmatch(text) else f"{text!r} is not a whole number ({FORM})"
+
+
+def said_number(number: object) -> str:
+    """A number as a refusal shows it, cut where it is long (a number of a thousand digits stays
+    a line)."""
+    text = str(number)
+    return text if len(text) <= 24 else f"{text[:12]}... ({len(text)} characters)"
+
+
+def below_least(said: str, least: object) -> str:
+    """The refusal of a number ``said`` under its bound ``least``, in the words every refusal of a
+    bound uses (the CLI's options, ``cli/whole_number.py``; the admin API's and the dashboard's
+    limits): ``-1 is less than 0, the least it may be``."""
+    return f"{said} is less than {least}, the least it may be"
+
+
+def above_most(said: str, most: object) -> str:
+    """The refusal of a number ``said`` over its bound ``most`` (``below_least``'s words)."""
+    return f"{said} is more than {most}, the most it may be"

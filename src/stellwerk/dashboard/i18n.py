@@ -133,6 +133,14 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "cost": ("Internal cost", "Interne Kosten"),
     "energy": ("Energy", "Energie"),
     "latency": ("Latency", "Latenz"),
+    # a model page's p50 and p95: the clients' requests, shadow grading's own calls left out
+    "client_latency": ("Client latency", "Client-Latenz"),
+    "client_latency_note": (
+        "The clients' requests only: shadow grading's own calls (answers cut short, verdicts of"
+        " a few tokens) are left out",
+        "Nur die Anfragen der Clients: die eigenen Aufrufe der Schattenbewertung (gekürzte"
+        " Antworten, Urteile aus wenigen Tokens) zählen nicht mit",
+    ),
     "latency_mean": ("Mean latency", "Mittlere Latenz"),
     "share": ("Share", "Anteil"),
     "size_class": ("Size class", "Größenklasse"),

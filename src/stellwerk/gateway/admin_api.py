@@ -13,7 +13,7 @@ thread pool, so their database work never blocks the event loop.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel
@@ -37,11 +37,12 @@ from stellwerk.gateway.admin_schema import (
     ConsentChange,
     KeyRequest,
     LifecycleChange,
+    LimitKind,
     LimitsChange,
-    PlainWhole,
     Revocation,
     UseCaseBody,
     UseCaseChange,
+    plain_whole,
 )
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.body import refuse_unreadable
@@ -397,7 +398,7 @@ def list_limits(gov: GovernanceDep, caller: DepartmentReaderDep) -> dict[str, An
 
 @router.put("/limits/{kind}/{scope}", openapi_extra=_KEYED)
 def set_limits(
-    kind: Literal["department", "key"],
+    kind: LimitKind,
     scope: str,
     body: LimitsChange,
     gov: GovernanceDep,
@@ -438,14 +439,14 @@ def audit(
     ] = None,
     after: Annotated[
         int | None,
-        PlainWhole,
+        plain_whole(0, MAX_ID),
         Query(
             ge=0,
             le=MAX_ID,
             description="Oldest first, after the entry with this id (0: from the first)",
         ),
     ] = None,
-    limit: Annotated[int, PlainWhole, Query(ge=1, le=MAX_LIMIT)] = 100,
+    limit: Annotated[int, plain_whole(1, MAX_LIMIT), Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> dict[str, Any]:
     """The audit log: the newest ``limit`` entries, newest first; or, with ``after``, a page of
     the whole log oldest first, whose ``next_after`` is the ``after`` of the next page (``null``

@@ -17,6 +17,8 @@ cluster.
 
 A failure of Redis while a request is served is logged and the request goes on (it cannot get
 feedback then); a feedback call that cannot read Redis is a 503 (``SharedStateUnavailable``).
+A request cancelled during a call (its client hung up) ends cancelled, whatever redis-py made
+of the cancel (``redis_pool.in_request``): no Redis failure is reported for it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import orjson
 from stellwerk.errors import SharedStateUnavailable
 from stellwerk.gateway.pending import Pending
 from stellwerk.gateway.pending_store import Found, PendingStore, State
-from stellwerk.governance.redis_pool import RedisHealth, pooled_client
+from stellwerk.governance.redis_pool import RedisHealth, in_request, pooled_client
 from stellwerk.routing.graded_record import Evidence
 
 log = logging.getLogger("stellwerk.feedback")
@@ -125,11 +127,11 @@ class RedisPending(PendingStore):
 
         try:
             if entry is None:
-                await self._redis.delete(self._prefix + "e:" + request_id)
+                await in_request(self._redis.delete(self._prefix + "e:" + request_id))
                 return
             args: list[str | bytes | int] = [self._prefix, request_id, entry.key_id]
             args += [_dumps(entry), self._window_ms, self.max_entries]
-            await self._keep(keys=[], args=args)
+            await in_request(self._keep(keys=[], args=args))
         except RedisError as exc:  # the outage is logged once, by the health
             self._health.failed(FEEDBACK, exc)
             log.debug("could not keep request %s for feedback in Redis", request_id)
@@ -145,7 +147,7 @@ class RedisPending(PendingStore):
             pipe.get(self._prefix + "e:" + request_id)
             pipe.zscore(self._prefix + "gone", member)
             pipe.time()
-            value, evicted_at, (seconds, micros) = await pipe.execute()
+            value, evicted_at, (seconds, micros) = await in_request(pipe.execute())
         except RedisError as exc:
             raise SharedStateUnavailable(
                 "feedback entries: Redis failed; try again shortly"
@@ -171,8 +173,10 @@ class RedisPending(PendingStore):
             return
         marker = orjson.dumps({"state": state.value, "key": key_id})
         try:
-            await self._redis.execute_command(
-                "SET", self._prefix + "e:" + request_id, marker, *options
+            await in_request(
+                self._redis.execute_command(
+                    "SET", self._prefix + "e:" + request_id, marker, *options
+                )
             )
         except RedisError as exc:  # the outage is logged once, by the health
             self._health.failed(FEEDBACK, exc)

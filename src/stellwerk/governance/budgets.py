@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import Row, insert, select, update
 
+from stellwerk.config.plain_number import above_most, below_least, said_number
 from stellwerk.config.schema import StellwerkConfig, UsageLimits
-from stellwerk.errors import Conflict, InvalidRequest
+from stellwerk.errors import Conflict, InvalidRequest, json_type
 from stellwerk.governance.department_names import unknown_department
 from stellwerk.governance.reason import audit_reason
 from stellwerk.ledger.audit import append_audit
@@ -46,12 +48,31 @@ def parse_limits(raw: Mapping[str, Any]) -> UsageLimits:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "limits"
-        message = decimal_problem(first["type"], first.get("ctx") or {}) or str(
-            first.get("msg", "invalid")
-        )
+        message = _limit_problem(first)
         if first.get("type") == "extra_forbidden":
             message = f"unknown field; known: {', '.join(LIMIT_FIELDS)}"
         raise InvalidRequest(f"{where}: {message}", param=where) from exc
+
+
+def _limit_problem(error: Mapping[str, Any]) -> str:
+    """pydantic's error of a limit in the words of every refusal of a bound
+    (``config.plain_number``: ``0 is less than 1, the least it may be``; pydantic said ``Input
+    should be greater than 0``), or of a budget's decimals (``money.decimal_problem``)."""
+    kind, context = str(error["type"]), error.get("ctx") or {}
+    said = said_number(error.get("input"))
+    if kind == "greater_than":  # a rate: more than 0, a whole number
+        return below_least(said, context["gt"] + 1)
+    if kind == "greater_than_equal":
+        return below_least(said, context["ge"])
+    if kind == "less_than_equal":
+        return above_most(said, context["le"])
+    if kind == "finite_number":
+        return f"{said} is not a finite number"
+    if kind.startswith("int_"):
+        value = error.get("input")
+        number = isinstance(value, float | Decimal) and not isinstance(value, bool)
+        return f"{said if number else json_type(value)} is not a whole number"
+    return decimal_problem(kind, context) or str(error.get("msg", "invalid"))
 
 
 def merge_limits(current: UsageLimits, changes: Mapping[str, Any]) -> UsageLimits:

@@ -130,6 +130,30 @@ async def in_loop(call: Awaitable[T]) -> T:
     return done
 
 
+async def in_request(call: Awaitable[T]) -> T:
+    """One Redis call of a request's own task (the feedback entries): its answer or its error,
+    but a cancel that reaches the task during the call (its client hung up) is the cancellation,
+    whatever redis-py made of it (an error of its own as it closes the connection under the
+    call, or the answer): it is no outage to report, and the request ends instead of going on.
+    A task cancelled before the call (a hung-up client's request accounted under a shield) meets
+    Redis's failures as failures, to be reported (``RedisHealth.failed``)."""
+    task = asyncio.current_task()
+    before = task.cancelling() if task is not None else 0
+
+    def cancelled_now() -> bool:
+        return task is not None and task.cancelling() > before
+
+    try:
+        done = await call
+    except Exception as exc:
+        if cancelled_now():
+            raise asyncio.CancelledError from exc
+        raise
+    if cancelled_now():
+        raise asyncio.CancelledError
+    return done
+
+
 async def rest(seconds: float) -> None:
     """A Redis loop's pause: ``asyncio.sleep``, unless the task is being cancelled (``cancelling``):
     then the cancellation, which a loop that outlives Redis's outages would otherwise never see

@@ -12,9 +12,11 @@ time step is a day, and its "last hour" figures read ``usage`` itself through it
 client asked for a route (``auto...``) rather than naming a model, ``reference_model`` is the
 reference a routed request's record keeps (``''``: none, as for every record not routed and every
 record written before migration 1200_usage_reference_energy). ``usage_latency_daily`` counts
-requests per (day, model, latency bucket); bucket ``b`` holds latencies below
+requests per (day, model, latency bucket, shadow); bucket ``b`` holds latencies below
 ``LATENCY_EDGES_MS[b]`` (and at or above the edge before it); the last bucket,
-``len(LATENCY_EDGES_MS)``, holds everything slower.
+``len(LATENCY_EDGES_MS)``, holds everything slower; ``shadow`` is true for shadow grading's own
+calls (key ``shadow``), which are no client's and so are left out of a model's latency
+(``usage_totals.latency``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    false,
 )
 
 from stellwerk.ledger.tables import metadata
@@ -81,5 +84,7 @@ usage_latency_daily = Table(
     Column("model", Text, nullable=False),
     Column("bucket", Integer, nullable=False),
     Column("requests", BigInteger, nullable=False),
-    PrimaryKeyConstraint("day", "model", "bucket"),
+    # since 1400_latency_shadow: shadow grading's own calls (key ``shadow``) are counted apart
+    Column("shadow", Boolean, nullable=False, server_default=false()),
+    PrimaryKeyConstraint("day", "model", "bucket", "shadow"),
 )

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, select, true
+from sqlalchemy import ColumnElement, Connection, and_, case, false, func, select, true
 
 from stellwerk.ledger.learning_totals import SHADOW_KEY
 from stellwerk.ledger.rollup_tables import LATENCY_EDGES_MS, usage_daily, usage_latency_daily
@@ -354,10 +354,13 @@ class Latency:
 
 
 def latency(connection: Connection, window: Window, *, model: str | None = None) -> Latency:
-    """Latency percentiles from the daily histogram: the upper edge of the bucket holding the
-    percentile (so at most 25 % above the exact value). Days are whole UTC days."""
+    """Latency percentiles of the clients' requests from the daily histogram: the upper edge of
+    the bucket holding the percentile (so at most 25 % above the exact value). Days are whole UTC
+    days. Shadow grading's own calls (key ``shadow``: the reference's answers cut short, the
+    judge's verdicts of a few tokens) are no client's and are left out, as the answer lengths and
+    times leave them out (``answer_lengths``, ``answer_times``)."""
     d = usage_latency_daily.c
-    clauses = window.clauses(d.day)
+    clauses = [*window.clauses(d.day), d.shadow == false()]
     if model is not None:
         clauses.append(d.model == model)
     statement = (
