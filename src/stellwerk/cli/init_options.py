@@ -183,6 +183,23 @@ def conflicts(
         raise ConfigError(vllm_quant_refusal(quant.strip().lower()))
 
 
+def discover_only(discover: str | None, *, hosting: str | None, approve: bool | None) -> None:
+    """``--discover-hosting`` and ``--discover-approve`` say something of a discovered server:
+    without ``--discover`` there is none (the engine script's models run on_prem and are
+    approved), so either is refused rather than ignored."""
+    given = [
+        name
+        for name, value in (("--discover-hosting", hosting), ("--discover-approve", approve))
+        if value is not None
+    ]
+    if discover is None and given:
+        raise ConfigError(
+            f"{' and '.join(given)} only apply with --discover URL (a server that already runs "
+            "its models); a proposed set runs on the engine script's machines, on_prem, and is "
+            "approved"
+        )
+
+
 def department(value: str) -> str:
     """``--department``: the name of the first department, which also names its key
     (``NAME-key``) and its use case (``NAME-assistant``); each must be a name the config takes,

@@ -35,6 +35,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from stellwerk.config.schema import Hosting
 from stellwerk.configurator.needs import Needs
 from stellwerk.configurator.select import Pick
 from stellwerk.errors import ConfigError
@@ -69,6 +70,10 @@ class Served:
     languages: tuple[str, ...]
     licence: str | None
     openness: str
+    # where it runs (None: not stated); the engine scripts run on the operator's own machines
+    hosting: Hosting | None = "on_prem"
+    # the engine keeps an answer to a JSON schema (each one a script is written for does)
+    json_by_grammar: bool = True
     lifecycle: str = "approved"
     notes: tuple[str, ...] = ()
 

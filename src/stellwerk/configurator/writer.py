@@ -76,11 +76,13 @@ def build_config(
                 "params_b": row.params_b,
                 "size_class": row.size_class,
                 "context_length": row.context_length,
-                "capabilities": _with_json(row.capabilities),
+                "capabilities": _with_json(row.capabilities)
+                if row.json_by_grammar
+                else list(row.capabilities),
                 "languages": list(row.languages),
                 "licence": row.licence,
                 "openness": row.openness,
-                "hosting": "on_prem",
+                **({"hosting": row.hosting} if row.hosting else {}),  # none: not stated
                 "lifecycle": row.lifecycle,
                 "price": {
                     name: round(per_b * row.active_params_b, 4)
