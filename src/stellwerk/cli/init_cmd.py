@@ -143,6 +143,11 @@ def init(
         _error(err, str(exc))
         raise typer.Exit(2) from exc
     # checked before anything is proposed or printed (a discovered server needs no script)
+    try:
+        init_options.output(output)
+    except ConfigError as exc:
+        _error(err, str(exc))
+        raise typer.Exit(1) from exc
     targets = [output] if discover is not None else [output, engine_script_path(output)]
     existing = [str(path) for path in targets if path.exists()]
     if existing and not force:
@@ -290,10 +295,12 @@ def _needs(
 
 
 def _ask_hardware(values: dict[str, object], build: Callable[..., Needs]) -> None:
+    from stellwerk.cli.plain_number import prompt_number
+
     while True:
-        gpu = typer.prompt("GPU memory in GB (0 for none)", default=0.0, type=float)
+        gpu = prompt_number("GPU memory in GB (0 for none)", "--gpu-memory", default="0")
         # only 0 means no GPU: a negative or absurd size is named (as --gpu-memory names it)
-        memory = {"ram": typer.prompt("RAM in GB", type=float)} if gpu == 0 else {"gpu_memory": gpu}
+        memory = {"ram": prompt_number("RAM in GB", "--ram")} if gpu == 0 else {"gpu_memory": gpu}
         try:
             build(**memory)
         except ConfigError as exc:

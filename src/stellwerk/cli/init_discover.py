@@ -145,6 +145,7 @@ def reach_lines(served: Sequence[Served], classification: Classification) -> lis
 
 
 def _sizes(url: str, found: Discovery, given: dict[str, float], ask: bool) -> dict[str, float]:
+    from stellwerk.cli.plain_number import prompt_number
     from stellwerk.configurator.discover import unsized
 
     served_names = {f.name for f in found.found}
@@ -157,10 +158,8 @@ def _sizes(url: str, found: Discovery, given: dict[str, float], ask: bool) -> di
     sizes = dict(given)
     if ask:
         for name in (n for n in unsized(found) if n not in sizes):
-            size = typer.prompt(
-                f"{name}: size in billions of parameters (0 to leave it out)",
-                default=0.0,
-                type=float,
+            size = prompt_number(
+                f"{name}: size in billions of parameters (0 to leave it out)", "--size", default="0"
             )
             if size > 0:
                 sizes[name] = size
