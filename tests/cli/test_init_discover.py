@@ -113,12 +113,12 @@ def test_the_stated_hosting_and_approval_are_written_and_their_reach_said(
         (
             ["--gpu-memory", "24", "--discover-hosting", "on_prem"],
             2,
-            "--discover-hosting only apply with --discover URL",
+            "--discover-hosting only applies with --discover URL",
         ),
         (
             ["--gpu-memory", "24", "--discover-approve"],
             2,
-            "--discover-approve only apply with --discover URL",
+            "--discover-approve only applies with --discover URL",
         ),
     ],
     ids=["unknown-hosting", "hosting-without-discover", "approve-without-discover"],

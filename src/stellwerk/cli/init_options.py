@@ -196,7 +196,8 @@ def discover_only(discover: str | None, *, hosting: str | None, approve: bool | 
     ]
     if discover is None and given:
         raise ConfigError(
-            f"{' and '.join(given)} only apply with --discover URL (a server that already runs "
+            f"{' and '.join(given)} only {'apply' if len(given) > 1 else 'applies'} with "
+            "--discover URL (a server that already runs "
             "its models); a proposed set runs on the engine script's machines, on_prem, and is "
             "approved"
         )
