@@ -176,9 +176,10 @@ def test_every_command_works_against_the_config_the_demo_wrote(
     assert found.returncode == 0, found.stdout + found.stderr
     discovered = yaml.safe_load((elsewhere / "discovered.yaml").read_text())
     served = yaml.safe_load(Path(config).read_text())["models"]
-    assert {m["upstream"]: m["params_b"] for m in discovered["models"]} == {
-        m["upstream"]: m["params_b"] for m in served
+    assert {m["upstream"]: (m["params_b"], m["hosting"]) for m in discovered["models"]} == {
+        m["upstream"]: (m["params_b"], m["hosting"]) for m in served
     }
+    assert discovered["backends"][0]["dialect"] == "llamacpp"  # as the demo's own backend
 
     bank = elsewhere / "bank.jsonl"
     short = [r for r in rows(OPEN9) if r["task"] == "gsm8k" and len(r["prompt"]) < 400][:2]

@@ -320,7 +320,9 @@ def test_discover_sends_the_key_and_asks_the_size_it_cannot_read(
         monkeypatch.setenv("OLLAMA_PROXY_KEY", "sk-ollama")
         code, output = _init(
             "--discover", url, "--discover-key-env", "OLLAMA_PROXY_KEY", "--output", str(out),
-            "--interactive", input="\n".join(["", "any", "chat", "internal", "7"]) + "\n",
+            "--interactive",
+            # languages, openness, use cases, classes; the size; where it runs; approve?
+            input="\n".join(["", "any", "chat", "internal", "7", "eu_cloud", "n"]) + "\n",
         )  # fmt: skip
     finally:
         server.shutdown()
@@ -332,6 +334,7 @@ def test_discover_sends_the_key_and_asks_the_size_it_cannot_read(
     sizes = {m.upstream: (m.params_b, m.lifecycle) for m in config.models}
     assert sizes["house-model:v2"] == (12.0, "proposed")  # read from /api/show
     assert sizes["mystery:latest"] == (7.0, "proposed")  # given by the operator
+    assert {m.hosting for m in config.models} == {"eu_cloud"}  # the operator's answer
 
 
 @pytest.mark.llama
@@ -342,10 +345,11 @@ def test_discover_on_the_demos_llama_server_knows_the_embedding_model_and_says_t
     sizes = ["0.1"] * len(llama_server.aliases)  # llama-cpp-python does not report sizes
     code, output = _init(
         "--discover", llama_server.base_url, "--output", str(out), "--interactive",
-        input="\n".join(["", "any", "chat", "internal", *sizes]) + "\n",
+        input="\n".join(["", "any", "chat", "internal", *sizes, "on_prem"]) + "\n",
     )  # fmt: skip
     assert code == 0, output
     config = load_config(out)
+    assert config.backends[0].dialect == "llamacpp"  # llama-cpp-python, told by its OpenAPI title
     capabilities = {m.id: m.capabilities for m in config.models}
     assert capabilities.pop(llama_server.embedding_model) == ("embeddings",)
     assert set(capabilities.values()) == {("chat", "json")}  # every engine constrains JSON
@@ -381,7 +385,7 @@ def test_discover_takes_the_sizes_it_cannot_read_from_the_command_line(tmp_path:
             assert not (tmp_path / "bad.yaml").exists()
         code, output = _init(
             "--discover", url, "--size", "mystery:latest=7", "-o", str(out), "--force",
-            "--no-interactive",
+            "--discover-approve", "--no-interactive",
         )  # fmt: skip
     finally:
         server.shutdown()

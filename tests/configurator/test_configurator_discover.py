@@ -239,3 +239,69 @@ def test_a_model_that_thinks_is_written_with_the_thinking_capability(
         "qwen3:8b": ("chat", "tools", "thinking", "json"),
         "gemma3:1b": ("chat", "json"),
     }
+
+
+def _owned(owner: str, *ids: str) -> dict[str, object]:
+    listing = openai_models(*ids)
+    data = listing["data"]
+    assert isinstance(data, list)
+    for entry in data:
+        entry["owned_by"] = owner
+    return listing
+
+
+LLAMA_SERVER = _owned("llamacpp", "house-chat-7b")
+
+
+@pytest.mark.parametrize(
+    ("routes", "engine", "dialect", "capabilities"),
+    [
+        ({"/v1/models": (200, LLAMA_SERVER)}, "llamacpp", "llamacpp", ["chat", "json"]),
+        (  # a llama-server that lists its models on /api/tags too, in both shapes
+            {
+                "/api/tags": (200, {**ollama_tags(("house-chat-7b", "7B", "")), **LLAMA_SERVER}),
+                "/v1/models": (200, LLAMA_SERVER),
+            },
+            "llamacpp",
+            "llamacpp",
+            ["chat", "json"],
+        ),
+        (  # llama-cpp-python: owned_by "me", its OpenAPI document's title names llama.cpp
+            {
+                "/v1/models": (200, openai_models("house-chat-7b")),
+                "/openapi.json": (200, {"info": {"title": "🦙 llama.cpp Python API"}}),
+            },
+            "llamacpp",
+            "llamacpp",
+            ["chat", "json"],
+        ),
+        ({"/v1/models": (200, _owned("vllm", "house-chat-7b"))}, "vllm", None, ["chat", "json"]),
+        ({"/v1/models": (200, openai_models("house-chat-7b"))}, None, None, ["chat"]),
+    ],
+    ids=["llama-server", "llama-server-api-tags", "llama-cpp-python", "vllm", "unrecognised"],
+)
+def test_the_server_is_recognised_and_json_claimed_only_where_it_holds(
+    model_server: Server,
+    routes: Routes,
+    engine: str | None,
+    dialect: str | None,
+    capabilities: list[str],
+) -> None:
+    """llama.cpp takes a JSON schema only in its own form (``dialect: llamacpp``); a server
+    recognised as none of llama.cpp, vLLM, Ollama is not promised to keep answers to one, so
+    its chat models are written without ``json`` (a JSON request is then refused by the
+    gateway, naming the capability, instead of failing at the server)."""
+    found = discover(model_server(routes), CATALOG)
+    assert (found.protocol, found.engine, found.dialect) == ("openai", engine, dialect)
+    rows, report = served_from(found, Needs(engine="vllm"))
+    config = validate(
+        build_config(
+            [{"name": "discovered", "kind": "openai", "base_url": found.base_url}],
+            rows,
+            department="default",
+            classification="internal",
+        )
+    )
+    assert [list(m.capabilities) for m in config.models] == [capabilities]
+    said = any("written without json" in line for line in report)
+    assert said is (engine is None)

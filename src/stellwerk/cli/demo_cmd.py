@@ -35,7 +35,7 @@ Every command works against it{path_note}, for example:
   stellwerk report usage -c {config} --month {month}
   stellwerk route --config {config} --key "$OPENAI_API_KEY" "Wie viele Tage hat ein Schaltjahr?"
   stellwerk calibrate -c {config} --bank {bank} --limit 4 --max-tokens 16
-  stellwerk init --discover {llama} {sizes} -o discovered.yaml
+  stellwerk init --discover {llama} --discover-hosting on_prem {sizes} -o discovered.yaml
   curl {url}/v1/chat/completions -H "Authorization: Bearer $OPENAI_API_KEY" \\
     -H 'content-type: application/json' \\
     -d '{{"model": "auto", "messages": [{{"role": "user", "content": "Hallo"}}]}}'

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from stellwerk.cli import init_options
-from stellwerk.cli.init_proposal import Plan
+from stellwerk.cli import init_discover, init_options
 from stellwerk.cli.plain_number import plain
 from stellwerk.cli.whole_number import whole
 from stellwerk.errors import ConfigError
@@ -83,6 +82,13 @@ def init(
             "a bearer token, and written as the backend's api_key_env)",
         ),
     ] = None,
+    discover_hosting: Annotated[
+        str | None, typer.Option("--discover-hosting", help=init_discover.HOSTING_HELP)
+    ] = None,
+    discover_approve: Annotated[
+        bool | None,
+        typer.Option("--discover-approve/--no-discover-approve", help=init_discover.APPROVE_HELP),
+    ] = None,
     size: Annotated[
         list[str] | None,
         typer.Option(
@@ -132,10 +138,16 @@ def init(
             engine=engine if engine is not None or ask else "ollama",
             discover=discover,
         )
+        init_options.discover_only(discover, hosting=discover_hosting, approve=discover_approve)
     except ConfigError as exc:
         _error(err, str(exc))
         raise typer.Exit(2) from exc
     # checked before anything is proposed or printed (a discovered server needs no script)
+    try:
+        init_options.output(output)
+    except ConfigError as exc:
+        _error(err, str(exc))
+        raise typer.Exit(1) from exc
     targets = [output] if discover is not None else [output, engine_script_path(output)]
     existing = [str(path) for path in targets if path.exists()]
     if existing and not force:
@@ -162,8 +174,15 @@ def init(
             hardware=discover is None,
         )
         if discover is not None:
-            backends, served, header, script = _from_discovery(
-                discover, catalog, needs, out, discover_key_env, ask, init_options.sizes(size or [])
+            backends, served, header, script = init_discover.from_discovery(
+                discover,
+                catalog,
+                needs,
+                (out, err),
+                discover_key_env,
+                ask,
+                init_options.sizes(size or []),
+                (init_discover.hosting(discover_hosting), discover_approve),
             )
         else:
             if size:
@@ -276,10 +295,12 @@ def _needs(
 
 
 def _ask_hardware(values: dict[str, object], build: Callable[..., Needs]) -> None:
+    from stellwerk.cli.plain_number import prompt_number
+
     while True:
-        gpu = typer.prompt("GPU memory in GB (0 for none)", default=0.0, type=float)
+        gpu = prompt_number("GPU memory in GB (0 for none)", "--gpu-memory", default="0")
         # only 0 means no GPU: a negative or absurd size is named (as --gpu-memory names it)
-        memory = {"ram": typer.prompt("RAM in GB", type=float)} if gpu == 0 else {"gpu_memory": gpu}
+        memory = {"ram": prompt_number("RAM in GB", "--ram")} if gpu == 0 else {"gpu_memory": gpu}
         try:
             build(**memory)
         except ConfigError as exc:
@@ -287,79 +308,6 @@ def _ask_hardware(values: dict[str, object], build: Callable[..., Needs]) -> Non
             continue
         values.update(memory)
         return
-
-
-def _from_discovery(
-    url: str,
-    catalog: Catalog,
-    needs: Needs,
-    out: Console,
-    key_env: str | None,
-    ask: bool,
-    given: dict[str, float],
-) -> Plan:
-    import os
-
-    from rich.markup import escape
-    from rich.table import Table
-
-    from stellwerk.configurator.discover import discover, served_from, unsized
-    from stellwerk.errors import BackendFailed
-
-    key = None
-    if key_env is not None:
-        key = os.environ.get(key_env)
-        if not key:
-            raise ConfigError(f"--discover-key-env: environment variable {key_env} is not set")
-    found = discover(url, catalog, key=key)
-    served_names = {f.name for f in found.found}
-    unknown = sorted(set(given) - served_names)
-    if unknown:
-        raise ConfigError(
-            f"--size: {url} serves no model {', '.join(repr(n) for n in unknown)} (it serves: "
-            f"{', '.join(sorted(served_names)) or 'nothing'})"
-        )
-    sizes = dict(given)
-    if ask:
-        for name in (n for n in unsized(found) if n not in sizes):
-            size = typer.prompt(
-                f"{name}: size in billions of parameters (0 to leave it out)",
-                default=0.0,
-                type=float,
-            )
-            if size > 0:
-                sizes[name] = size
-    served, report = served_from(found, needs, sizes)
-    kind = "Ollama" if found.protocol == "ollama" else "OpenAI-compatible"
-    out.print(f"{url}: {kind} server with {len(found.found)} model(s)", markup=False)
-    for line in report:
-        out.print(f"  {line}", markup=False, soft_wrap=True)
-    if not served:
-        raise BackendFailed(url, "serves no model that can be configured")
-    table = Table(title=escape(f"Models served by {url}"))
-    for column in ("class", "model", "upstream", "params", "matched", "lifecycle"):
-        table.add_column(column)
-    for row in served:
-        cells = (
-            row.size_class,
-            row.model_id,
-            row.upstream,
-            f"{row.params_b:g}B",
-            "; ".join(row.notes),
-            row.lifecycle,
-        )
-        table.add_row(*(escape(cell) for cell in cells))
-    out.print(table)
-    backend_name = "ollama" if found.protocol == "ollama" else "discovered"
-    backend: dict[str, object] = {
-        "name": backend_name,
-        "kind": found.protocol,
-        "base_url": found.base_url,
-    }
-    if key_env is not None:
-        backend["api_key_env"] = key_env
-    header = [f"models discovered at {url} ({kind})", *report]
-    return [backend], list(served), header, []
 
 
 def _write(
@@ -396,8 +344,9 @@ def _write(
         "stellwerk.yaml written by `stellwerk init`; edit freely, the gateway validates it.",
         *header,
         "Prices are internal cost units per 1M tokens, proportional to active parameters.",
-        f"Department {department!r} handles data up to {needs.highest_classification!r}; every",
-        "model is hosted on_prem, so every classification may use them. Its key is bound to the",
+        *init_discover.reach_lines(served, needs.highest_classification),
+        f"Department {department!r} handles data up to {needs.highest_classification!r}; its"
+        " key is bound to the",
         f"use case {use_case_name(department)!r}; describe your real use cases (risk tier,",
         "purpose, oversight contact) under use_cases. The admin key opens /dashboard and /admin.",
         "The ledger (usage records, audit log, keys) is stellwerk.db beside this file.",

@@ -11,6 +11,8 @@ from stellwerk.errors import ConfigError
 DEFAULT_CONTEXT = 8192
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from stellwerk.modelfacts import Catalog, Quant
 
 
@@ -181,6 +183,41 @@ def conflicts(
         from stellwerk.configurator.needs import vllm_quant_refusal
 
         raise ConfigError(vllm_quant_refusal(quant.strip().lower()))
+
+
+def discover_only(discover: str | None, *, hosting: str | None, approve: bool | None) -> None:
+    """``--discover-hosting`` and ``--discover-approve`` say something of a discovered server:
+    without ``--discover`` there is none (the engine script's models run on_prem and are
+    approved), so either is refused rather than ignored."""
+    given = [
+        name
+        for name, value in (("--discover-hosting", hosting), ("--discover-approve", approve))
+        if value is not None
+    ]
+    if discover is None and given:
+        raise ConfigError(
+            f"{' and '.join(given)} only {'apply' if len(given) > 1 else 'applies'} with "
+            "--discover URL (a server that already runs "
+            "its models); a proposed set runs on the engine script's machines, on_prem, and is "
+            "approved"
+        )
+
+
+def output(path: Path) -> Path:
+    """``--output``: a file's path whose folder is one (or can be made). A folder given as the
+    file, or a path through a file, is named here, before anything is proposed; what only the
+    writing can tell (no permission, a read-only file system) is named when it fails."""
+    if path.is_dir():
+        raise ConfigError(
+            f"--output: {path} is a folder; give the config file's name, e.g. "
+            f"{path / 'stellwerk.yaml'}; nothing written"
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"--output: {parent} is a file, not a folder; nothing written")
+            break
+    return path
 
 
 def department(value: str) -> str:

@@ -76,3 +76,19 @@ def plain(
     """The parser of a number option: at least ``least``, more than ``above``, at most ``most``,
     less than ``below`` (``None``: no such bound)."""
     return PlainNumber(least, above, most, below)
+
+
+def prompt_number(text: str, option: str, *, default: str | None = None) -> float:
+    """A number asked on a terminal, read by the rule of the ``option`` it stands for: an answer
+    that is not a plain number is named in that option's words (``--ram: 'abc' is not a plain
+    number ...``, as the other answers' refusals are) and asked again. Typer's own ``float``
+    prompt would take ``nan`` and ``1e3`` and refuse ``abc`` in pydantic's words."""
+    import typer
+
+    read = plain()
+    while True:
+        answer: str = typer.prompt(text, default=default)
+        try:
+            return read(answer.strip())
+        except ValueError as exc:
+            typer.echo(f"  {option}: {exc}", err=True)

@@ -53,11 +53,46 @@ class Strict(BaseModel):
 
 
 def check_name(value: str) -> str:
+    """A name (a backend's, a model's id, a department's, a key's id): ASCII letters, digits
+    and ``. _ : / -``, starting with a letter or digit, at most 128 characters. ASCII only:
+    names stand in URLs, file and variable names and the audit log, and letters of other
+    scripts can look alike (a Cyrillic a, U+0430, beside a Latin one: two departments that read the
+    same)."""
     if not _NAME.match(value):
-        raise ValueError(
-            f"{value!r} is not a valid name: use letters, digits and . _ : / - (at most 128)"
-        )
+        raise ValueError(name_refusal(value, ". _ : / -"))
     return value
+
+
+def check_use_case_name(value: str) -> str:
+    """A use case's name: as ``check_name``; a refusal names the characters a new one may hold
+    (no ``:``, ``governance.new_use_case_name``; one stored with it before is still read)."""
+    if not _NAME.match(value):
+        raise ValueError(name_refusal(value, ". _ / -"))
+    return value
+
+
+# an umlaut's ASCII spelling; other accented letters lose their accent (NFKD)
+_ASCII_SPELLING = {"Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}
+
+
+def name_refusal(value: str, marks: str) -> str:
+    """Why ``value`` is no name, naming what one may hold (``marks``: the marks besides letters
+    and digits); a letter outside ASCII is named, with the name spelt in ASCII when that is
+    one."""
+    import unicodedata
+
+    rule = (
+        f"use ASCII letters (A-Z, a-z), digits and {marks}, starting with a letter or digit,"
+        " at most 128 characters"
+    )
+    letter = next((c for c in value if c.isalpha() and not c.isascii()), None)
+    if letter is None:
+        return f"{value!r} is not a valid name: {rule}"
+    spelt = "".join(_ASCII_SPELLING.get(c, c) for c in value)
+    spelt = unicodedata.normalize("NFKD", spelt).encode("ascii", "ignore").decode()
+    fits = _NAME.match(spelt) is not None and (":" in marks or ":" not in spelt)
+    hint = f" (e.g. {spelt!r})" if fits else ""
+    return f"{value!r} is not a valid name: {letter!r} is not an ASCII letter; {rule}{hint}"
 
 
 def check_env(value: str | None) -> str | None:

@@ -20,6 +20,7 @@ from stellwerk.config.base import (
     UseCaseFact,
     check_env,
     check_name,
+    check_use_case_name,
     each_once,
     refuse_prohibited,
 )
@@ -134,7 +135,7 @@ def new_use_case_name(name: str) -> str:
     if ":" in name:
         raise ValueError(
             f"{shown(name)} holds ':', which the audit log reads as kind:name (model:x); name the"
-            " use case with letters, digits and . _ / -"
+            " use case with ASCII letters, digits and . _ / -"
         )
     return name
 
@@ -150,7 +151,7 @@ class UseCaseConfig(Strict):
     allowed_models: tuple[str, ...] | None = None
     oversight_contact: str | None = None
 
-    _name = field_validator("name")(check_name)
+    _name = field_validator("name")(check_use_case_name)
     _tier = field_validator("risk_tier", mode="before")(refuse_prohibited)
     _once = field_validator("allowed_models")(each_model_once)
     # shown in the audit log, on the dashboard and by the CLI (config.plain_text)

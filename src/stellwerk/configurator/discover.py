@@ -10,6 +10,17 @@ init`` gives models on vLLM and llama.cpp). Models the catalog does not know are
 set``). What such a model can do is read from the server where it says so (Ollama's
 ``/api/show`` capabilities), else probed: a model whose name says ``embed``, or that answers
 ``/v1/embeddings`` but not a one-token chat, is an embedding model; any other is a chat model.
+
+Which server it is decides what the gateway may ask of it: llama.cpp (its ``llama-server`` names
+itself in ``/v1/models`` as ``owned_by: llamacpp``; llama-cpp-python's server in the title of its
+``/openapi.json``) takes JSON schemas only in its own form (the config's ``dialect: llamacpp``);
+vLLM (``owned_by: vllm``) and Ollama take OpenAI's. On a server it does not recognise, nothing
+says it constrains an answer to a schema, so its models are written without ``json``.
+
+Where the server runs is not read from it: an address does not say it (a loopback or private
+address can be a tunnel or a VPN to a cloud), so the hosting is the operator's to state.
+Discovery reads what a server calls its models, which is not proof of their weights, so even a
+model the catalog knows is written ``approved`` only when the operator says so.
 """
 
 from __future__ import annotations
@@ -21,12 +32,14 @@ from typing import Literal
 
 import httpx
 
+from stellwerk.config.schema import Hosting
 from stellwerk.configurator.engines import UNKNOWN_CONTEXT, Served
 from stellwerk.configurator.needs import Needs
 from stellwerk.errors import BackendFailed, BackendTimeout, BackendUnavailable
 from stellwerk.modelfacts import Catalog, CatalogModel
 
 Protocol = Literal["ollama", "openai"]
+Engine = Literal["ollama", "llamacpp", "vllm"]
 
 _QUANT_SUFFIX = re.compile(
     r"([-._](q[2-8](_k)?(_[a-z0-9]+)?|iq[1-4]_[a-z0-9]+|f16|bf16|fp16|fp8|int[48]|awq|gptq|gguf))+$"
@@ -35,6 +48,10 @@ _SIZE = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)b(?![a-z0-9])")
 _ID_BAD = re.compile(r"[^A-Za-z0-9._:/-]+")
 ROUTE = "a Stellwerk route (it chooses among that gateway's models), not a model"
 _EMBED_NAME = re.compile(r"embed", re.IGNORECASE)
+# servers that give their own name as every /v1/models entry's owned_by (llama.cpp's
+# tools/server: "llamacpp"; vLLM's OpenAI protocol: "vllm"); OpenAI's field says who owns a model,
+# so only these known self-names are read as the server's
+_OWNED_BY: dict[str, Engine] = {"llamacpp": "llamacpp", "vllm": "vllm"}
 # Ollama's /api/show capabilities -> ours ("completion" is its word for generating text)
 _OLLAMA_CAN = {
     "completion": "chat",
@@ -65,6 +82,12 @@ class Discovery:
     protocol: Protocol
     base_url: str
     found: tuple[Found, ...]
+    engine: Engine | None = None  # the server recognised; None: an OpenAI-compatible one
+
+    @property
+    def dialect(self) -> str | None:
+        """The config's ``backends[].dialect`` for this server, where it needs one."""
+        return "llamacpp" if self.engine == "llamacpp" else None
 
 
 def discover(
@@ -82,16 +105,19 @@ def discover(
         answers: list[str] = []
         if not url.endswith("/v1"):
             tags = _get(client, url, f"{root}/api/tags")
-            if isinstance(tags, dict) and isinstance(tags.get("models"), list):
+            ollama = isinstance(tags, dict) and isinstance(tags.get("models"), list)
+            if ollama and _owned_by(tags) is None:  # llama-server lists /api/tags too
+                assert isinstance(tags, dict)
                 found = tuple(_from_ollama(item, catalog) for item in tags["models"])
                 found = tuple(_shown(client, root, f) for f in found)
-                return Discovery(url, "ollama", root, found)
+                return Discovery(url, "ollama", root, found, "ollama")
             answers.append(f"/api/tags: {_describe(tags)}")
         listing = _get(client, url, f"{root}/v1/models")
         if isinstance(listing, dict) and isinstance(listing.get("data"), list):
             found = tuple(_from_openai(item, catalog) for item in listing["data"])
             found = tuple(_probed(client, root, f) for f in found)
-            return Discovery(url, "openai", f"{root}/v1", found)
+            engine = _owned_by(listing) or _openapi_engine(client, root)
+            return Discovery(url, "openai", f"{root}/v1", found, engine)
         answers.append(f"/v1/models: {_describe(listing)}")
     raise BackendFailed(
         url,
@@ -117,6 +143,29 @@ def _get(client: httpx.Client, url: str, endpoint: str) -> object:
         return response.json()
     except ValueError:
         return "not JSON"
+
+
+def _owned_by(listing: object) -> Engine | None:
+    """The server, when every entry of a listing's ``data`` names it as ``owned_by``."""
+    entries = listing.get("data") if isinstance(listing, dict) else None
+    if not isinstance(entries, list) or not entries:
+        return None
+    owners = {entry.get("owned_by") if isinstance(entry, dict) else None for entry in entries}
+    owner = owners.pop() if len(owners) == 1 else None
+    return _OWNED_BY.get(owner) if isinstance(owner, str) else None
+
+
+def _openapi_engine(client: httpx.Client, root: str) -> Engine | None:
+    """llama-cpp-python's server, which lists its models as ``owned_by: me``: the title of its
+    OpenAPI document names llama.cpp (``🦙 llama.cpp Python API``)."""
+    try:
+        response = client.get(f"{root}/openapi.json")
+        document = response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+    info = document.get("info") if isinstance(document, dict) else None
+    title = info.get("title") if isinstance(info, dict) else None
+    return "llamacpp" if isinstance(title, str) and "llama.cpp" in title else None
 
 
 def _shown(client: httpx.Client, root: str, found: Found) -> Found:
@@ -295,11 +344,19 @@ def unsized(discovery: Discovery) -> list[str]:
 
 
 def served_from(
-    discovery: Discovery, needs: Needs, sizes: Mapping[str, float] | None = None
+    discovery: Discovery,
+    needs: Needs,
+    sizes: Mapping[str, float] | None = None,
+    *,
+    hosting: Hosting | None = None,
+    approve: bool = False,
 ) -> tuple[tuple[Served, ...], list[str]]:
     """The models to configure, with size classes by size, and what to tell the operator.
     ``sizes``: billions of parameters the operator gave (``--size``, or asked on a terminal) for
-    models the catalog does not know; they win over what the server or the name says."""
+    models the catalog does not know; they win over what the server or the name says.
+    ``hosting``: where the server runs, as the operator stated it (None: not stated, written
+    without one). ``approve``: the operator approves the models the catalog knows and that meet
+    the needs; every other model, and all without it, are ``proposed``."""
     sizes = sizes or {}
     backend = "ollama" if discovery.protocol == "ollama" else "discovered"
     rows: list[tuple[float, Served]] = []
@@ -314,7 +371,7 @@ def served_from(
                     f"{found.name}: --size ignored, the catalog knows it"
                     f" ({found.match.effective_params_b:g}B)"
                 )
-            row, problem = _known(found, found.match, backend, needs)
+            row, problem = _known(found, found.match, backend, needs, approve)
             if problem:
                 report.append(f"{found.name}: {problem}; added as 'proposed', not approved")
             rows.append((found.match.effective_params_b, row))
@@ -339,7 +396,19 @@ def served_from(
     # size classes rank the chat models; a model that only embeds is small and ranks none
     chat = [row for _, row in rows if "chat" in row.capabilities]
     classes = {id(row): _class_of(i, len(chat)) for i, row in enumerate(chat)}
-    ordered = [replace(row, size_class=classes.get(id(row), "small")) for _, row in rows]
+    grammar = discovery.engine is not None
+    ordered = [
+        replace(
+            row, size_class=classes.get(id(row), "small"), hosting=hosting, json_by_grammar=grammar
+        )
+        for _, row in rows
+    ]
+    if not grammar and any("chat" in row.capabilities for row in ordered):
+        report.append(
+            "the server is not recognised as llama.cpp, vLLM or Ollama, so nothing says it keeps "
+            "an answer to a JSON schema: its chat models are written without json (add json to "
+            "a model's capabilities once you know the server constrains answers to a schema)"
+        )
     return tuple(ordered), report
 
 
@@ -367,7 +436,7 @@ def _class_of(index: int, count: int) -> str:
 
 
 def _known(
-    found: Found, model: CatalogModel, backend: str, needs: Needs
+    found: Found, model: CatalogModel, backend: str, needs: Needs, approve: bool
 ) -> tuple[Served, str | None]:
     missing = [code for code in needs.languages if code not in model.languages]
     problem = None
@@ -385,7 +454,7 @@ def _known(
         upstream=found.name,
         size_class="medium",
         context_length=context,
-        lifecycle="proposed" if problem else "approved",
+        lifecycle="approved" if approve and not problem else "proposed",
         notes=(f"matched {model.id} by {found.how}",),
     )
     return row, problem

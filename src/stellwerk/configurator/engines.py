@@ -35,6 +35,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from stellwerk.config.schema import Hosting
 from stellwerk.configurator.needs import Needs
 from stellwerk.configurator.select import Pick
 from stellwerk.errors import ConfigError
@@ -69,6 +70,10 @@ class Served:
     languages: tuple[str, ...]
     licence: str | None
     openness: str
+    # where it runs (None: not stated); the engine scripts run on the operator's own machines
+    hosting: Hosting | None = "on_prem"
+    # the engine keeps an answer to a JSON schema (each one a script is written for does)
+    json_by_grammar: bool = True
     lifecycle: str = "approved"
     notes: tuple[str, ...] = ()
 
@@ -266,7 +271,21 @@ def _vllm(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
         raise ConfigError("--engine vllm needs a GPU: give --gpu-memory GB")
     backends: list[dict[str, object]] = []
     rows: list[Served] = []
-    commands = ["# vLLM: one OpenAI-compatible server per model, sharing the GPU", *_key_guard()]
+    commands = [
+        "# vLLM: one OpenAI-compatible server per model, sharing the GPU. vllm serve downloads",
+        "# the weights from Hugging Face at its first start; a gated repository (its page asks",
+        "# you to accept a licence) needs it accepted by your account and HF_TOKEN set to a",
+        "# read token of that account (or `hf auth login`), else the download fails with 401.",
+    ]
+    gated = [p.model.hf_id for p in picks if p.model.hf_id and gated_licence(p.model.licence)]
+    notes = []
+    if gated:
+        commands.append(f"# Gated here: {', '.join(gated)} (huggingface.co/<repository>)")
+        notes.append(
+            f"{', '.join(gated)}: gated on Hugging Face; accept the licence on each repository's "
+            "page and set HF_TOKEN before running the engine script"
+        )
+    commands += _key_guard()
     shares = gpu_shares([p.memory_gb for p in picks])
     for i, (pick, share) in enumerate(zip(picks, shares, strict=True)):
         model = pick.model
@@ -287,7 +306,13 @@ def _vllm(picks: Sequence[Pick], needs: Needs, host: str) -> EnginePlan:
         url = f"http://{host}:{port}/v1"
         backends.append(_keyed({"name": name, "kind": "openai", "base_url": url}))
         rows.append(served(pick, needs, name, model.id))
-    return EnginePlan(tuple(backends), tuple(rows), tuple(commands))
+    return EnginePlan(tuple(backends), tuple(rows), tuple(commands), tuple(notes))
+
+
+def gated_licence(licence: str) -> bool:
+    """Whether weights under ``licence`` are gated on Hugging Face: Meta's Llama and Google's
+    Gemma repositories give their files only to an account that accepted the licence there."""
+    return licence.startswith("Llama ") or licence == "Gemma Terms of Use"
 
 
 def gpu_shares(needs_gb: Sequence[float]) -> list[float]:

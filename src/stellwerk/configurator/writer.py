@@ -76,11 +76,13 @@ def build_config(
                 "params_b": row.params_b,
                 "size_class": row.size_class,
                 "context_length": row.context_length,
-                "capabilities": _with_json(row.capabilities),
+                "capabilities": _with_json(row.capabilities)
+                if row.json_by_grammar
+                else list(row.capabilities),
                 "languages": list(row.languages),
                 "licence": row.licence,
                 "openness": row.openness,
-                "hosting": "on_prem",
+                **({"hosting": row.hosting} if row.hosting else {}),  # none: not stated
                 "lifecycle": row.lifecycle,
                 "price": {
                     name: round(per_b * row.active_params_b, 4)
@@ -198,12 +200,26 @@ def write_files(
             raise ConfigError(
                 f"{', '.join(existing)} already exists; nothing written (use --force to overwrite)"
             )
-    _atomic_write(config_path, config_text, mode=0o644)
+    try:
+        _atomic_write(config_path, config_text, mode=0o644)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {config_path}: {_why(exc)}; nothing written") from exc
     if script_path is not None:
         script = "#!/usr/bin/env bash\n# written by `stellwerk init`\nset -euo pipefail\n"
         script += "\n".join(script_lines) + "\nwait\n"
-        _atomic_write(script_path, script, mode=0o755)
+        try:
+            _atomic_write(script_path, script, mode=0o755)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write {script_path}: {_why(exc)}; {config_path} was written, the "
+                "engine script not"
+            ) from exc
     return Written(config_path, script_path)
+
+
+def _why(exc: OSError) -> str:
+    """The system's reason, without the temporary file's name it may give."""
+    return exc.strerror or exc.__class__.__name__
 
 
 def _atomic_write(path: Path, text: str, *, mode: int) -> None:
