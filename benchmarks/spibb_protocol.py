@@ -189,16 +189,16 @@ def main() -> None:
         judged = [v for v in each.values() if v is not None]
         print(f"  seed {seed}: {len(judged)} judged, {sum(map(meets, judged))} meet both")
     for seed, draw in draws.items():
-        judged = {n: verdict(draw, c) for n, c in listed.items()}
-        if any(v is None for v in judged.values()):
+        full = {n: verdict(draw, c) for n, c in listed.items()}
+        if any(v is None for v in full.values()):
             continue  # the stored seeds 0-2: no z 1.5, 2.5
         how = "chosen on" if seed == args.on else "not chosen on: a report"
-        meet = sum(meets(v) for v in judged.values())
+        meet = sum(meets(v) for v in full.values())
         print(
             f"\nseed {seed} ({how}), every declared combination (in-dist. - adapted;"
-            f" tasks worse; promotions; gain); {meet} of {len(judged)} meet both:"
+            f" tasks worse; promotions; gain); {meet} of {len(full)} meet both:"
         )
-        for name, v in judged.items():
+        for name, v in full.items():
             assert v is not None
             print(f"  {name}: {_cell(v)}; {v.gain:+.4f}")
     reference = {REFERENCE: (promotion_rules.margin(2.0), None)}
