@@ -1,6 +1,7 @@
 """The SPIBB guard's settings chosen on a fresh draw, and what they cost other traffic (issue 18).
 
     PYTHONPATH=src:. python benchmarks/spibb_protocol.py --on 3 --files F ... [--json OUT]
+        [--also NAME ...]
 
 The protocol was written down before the draw it chooses on (seed 3) was collected: the guard
 ``spibb.deviations`` with n_min in {1, 5}, d in {0.0, 0.05} and z in {1.0, 2.0} (of
@@ -15,6 +16,12 @@ Where a file kept the other tasks' test rows (``spibb_run._Other``: traffic the 
 was trained for), the chosen combination is also judged there: per held-out task and rotation the
 promoted candidate, guarded, routes the other tasks' test rows, and its gap closed per other task
 is set against the unadapted router's on the same rows.
+
+``--also`` names combinations reported beside the chosen one on every draw that has their
+figures (not chosen from: the default is the shipped rule with z > 1.5, seen on seed 3 after the
+choice and put to seed 4, ``benchmarks/results/spibb-seed4-protocol.md``). Every draw with z 1.5
+and 2.5 gets the list of every declared guard and each promotion rule unguarded (``declared``);
+on a draw other than ``--on`` it is a report, not a choice.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from benchmarks.spibb_run import GUARDS, PROMOTIONS, _cell, per_task, with_varia
 
 Combo = tuple[promotion_rules.Rule, str | None]
 REFERENCE = "shipped (margin 2); no SPIBB"
+TESTED = "shipped (margin 2); n>=1, d>0.0, z>1.5"
+"""Seen on seed 3 after the choice (0.053, no task worse): the hypothesis put to seed 4."""
 
 
 def combos(zs: tuple[float, ...] = (1.0, 2.0)) -> dict[str, Combo]:
@@ -44,6 +53,14 @@ def combos(zs: tuple[float, ...] = (1.0, 2.0)) -> dict[str, Combo]:
             variant = spibb.hard_name(*guard)
             out[f"{p}; {variant}"] = (promotion_rules.margin(*m), variant)
     return out
+
+
+def declared() -> dict[str, Combo]:
+    """Each promotion rule unguarded, then every guard of ``GUARDS`` behind each (68)."""
+    unguarded = {
+        f"{p}; no SPIBB": (promotion_rules.margin(*m), None) for p, m in PROMOTIONS.items()
+    }
+    return unguarded | combos((1.0, 1.5, 2.0, 2.5))
 
 
 def load(files: list[Path]) -> dict[int, dict[str, Any]]:
@@ -123,6 +140,22 @@ def other_traffic(draw: dict[str, Any], combo: Combo) -> dict[str, Any] | None:
     }
 
 
+def meets(v: promotion_rules.Verdict | None) -> bool:
+    """Both of the issue's targets: in-distribution minus adapted <= 0.05, no task worse."""
+    return v is not None and v.gap is not None and v.gap <= 0.05 and not v.worse
+
+
+def _figures(v: promotion_rules.Verdict | None) -> dict[str, Any] | None:
+    if v is None:
+        return None
+    return {
+        "gap": None if v.gap is None else round(v.gap, 6),
+        "gain": round(v.gain, 6),
+        "worse": v.worse,
+        "promoted": v.promoted,
+    }
+
+
 def _changes(held: dict[str, Any]) -> list[float]:
     """One held-out task's adapted minus unadapted gap closed on each other task."""
     return [held["adapted"][label] - g for label, g in held["unadapted"].items() if label != "all"]
@@ -135,9 +168,16 @@ def main() -> None:
     parser.add_argument(
         "--json", type=Path, help="every combination's figures, per seed (.json.gz)"
     )
+    parser.add_argument(
+        "--also", nargs="*", default=[TESTED], help="combinations reported beside the chosen one"
+    )
     args = parser.parse_args()
     draws = load(args.files)
     every = combos()
+    listed = declared()
+    unknown = [n for n in args.also if n not in listed]
+    if unknown:
+        parser.error(f"--also: not a declared combination: {unknown}")
     verdicts = {
         seed: {name: verdict(draw, combo) for name, combo in every.items()}
         for seed, draw in sorted(draws.items())
@@ -147,15 +187,22 @@ def main() -> None:
     print(f"chosen on seed {args.on} of {len(on)} combinations: {chosen}")
     for seed, each in verdicts.items():
         judged = [v for v in each.values() if v is not None]
-        meet = [v for v in judged if v.gap is not None and v.gap <= 0.05 and not v.worse]
-        print(f"  seed {seed}: {len(judged)} judged, {len(meet)} meet both")
-    print(f"\nseed {args.on}, every guard (in-dist. - adapted; tasks worse; promotions; gain):")
-    for name, combo in combos((1.0, 1.5, 2.0, 2.5)).items():
-        v = verdict(draws[args.on], combo)
-        if v is not None:
+        print(f"  seed {seed}: {len(judged)} judged, {sum(map(meets, judged))} meet both")
+    for seed, draw in draws.items():
+        full = {n: verdict(draw, c) for n, c in listed.items()}
+        if any(v is None for v in full.values()):
+            continue  # the stored seeds 0-2: no z 1.5, 2.5
+        how = "chosen on" if seed == args.on else "not chosen on: a report"
+        meet = sum(meets(v) for v in full.values())
+        print(
+            f"\nseed {seed} ({how}), every declared combination (in-dist. - adapted;"
+            f" tasks worse; promotions; gain); {meet} of {len(full)} meet both:"
+        )
+        for name, v in full.items():
+            assert v is not None
             print(f"  {name}: {_cell(v)}; {v.gain:+.4f}")
     reference = {REFERENCE: (promotion_rules.margin(2.0), None)}
-    shown = {**reference, chosen: every[chosen]}
+    shown = {**reference, chosen: every[chosen]} | {n: listed[n] for n in args.also}
     print(
         "\n| rule (in-dist. - adapted; tasks worse; promotions of 65) | "
         + " | ".join(f"seed {s}" for s in draws)
@@ -172,31 +219,30 @@ def main() -> None:
         if verdict(draw, every[chosen]) is None:
             continue
         print(f"\nseed {seed}, per task (mean of the rotations), adapted minus unadapted:")
-        print(f"| task | unadapted | {REFERENCE} | {chosen} |")
-        print("|---|---|---|---|")
+        print("| task | unadapted | " + " | ".join(shown) + " |")
+        print("|---|---|" + "---|" * len(shown))
         for key in draw["tasks"]:
             base = float(np.mean([rot["unadapted"] for rot in draw["tasks"][key]]))
-            changes = [
-                per_task(with_variant(draw, v), rule, key) - base
-                for rule, v in (reference[REFERENCE], every[chosen])
+            cells = [
+                f"{per_task(with_variant(draw, v), rule, key) - base:+.4f}" if has(draw, v) else "-"
+                for rule, v in shown.values()
             ]
-            print(
-                f"| {promotion_rules._short(key)} | {base:+.3f} | "
-                + " | ".join(f"{c:+.4f}" for c in changes)
-                + " |"
-            )
+            print(f"| {promotion_rules._short(key)} | {base:+.3f} | " + " | ".join(cells) + " |")
     others: dict[str, Any] = {}
     print("\nother traffic (the other tasks' test rows, at most 1,000 per held-out task):")
     for seed, draw in draws.items():
         guard = chosen.split("; ")[1]
         often = "best form, gain > 0"  # the rule that promotes in about 60 rotations of 65
-        for name, combo in {
-            REFERENCE: reference[REFERENCE],
-            f"{chosen.split(';')[0]}; unguarded": (every[chosen][0], None),
-            chosen: every[chosen],
-            f"{often}; unguarded": (promotion_rules.margin(*PROMOTIONS[often]), None),
-            f"{often}; {guard}": (promotion_rules.margin(*PROMOTIONS[often]), guard),
-        }.items():
+        for name, combo in (
+            {
+                REFERENCE: reference[REFERENCE],
+                f"{chosen.split(';')[0]}; unguarded": (every[chosen][0], None),
+                chosen: every[chosen],
+                f"{often}; unguarded": (promotion_rules.margin(*PROMOTIONS[often]), None),
+                f"{often}; {guard}": (promotion_rules.margin(*PROMOTIONS[often]), guard),
+            }
+            | {n: listed[n] for n in args.also}
+        ).items():
             if name == "shipped (margin 2); unguarded":  # REFERENCE itself
                 continue
             o = other_traffic(draw, combo)
@@ -224,18 +270,12 @@ def main() -> None:
                     "chosen_on": args.on,
                     "chosen": chosen,
                     "verdicts": {
-                        str(seed): {
-                            n: None
-                            if v is None
-                            else {
-                                "gap": None if v.gap is None else round(v.gap, 6),
-                                "gain": round(v.gain, 6),
-                                "worse": v.worse,
-                                "promoted": v.promoted,
-                            }
-                            for n, v in each.items()
-                        }
+                        str(seed): {n: _figures(v) for n, v in each.items()}
                         for seed, each in verdicts.items()
+                    },
+                    "declared": {
+                        str(seed): {n: _figures(verdict(draw, c)) for n, c in listed.items()}
+                        for seed, draw in sorted(draws.items())
                     },
                     "other_traffic": others,
                 },
