@@ -86,6 +86,34 @@ def test_a_second_config_in_the_same_folder_gets_its_own_engine_script(tmp_path:
     assert "ollama pull" in (tmp_path / "gpu-engine.sh").read_text()
 
 
+def test_two_configs_in_one_folder_keep_their_ledgers_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """walk27 F1: a GPU config and a CPU config written into one folder both named
+    sqlite:///stellwerk.db, so a key made for the CPU gateway was an active key of the GPU
+    gateway, with the GPU department's class; audit and budgets were mixed too."""
+    gpu, cpu = tmp_path / "gpu24.yaml", tmp_path / "cpu32.yaml"
+    for out, hardware in ((gpu, ["--gpu-memory", "24"]), (cpu, ["--ram", "32"])):
+        code, output = _init(*hardware, "--department", "verwaltung", "-o", str(out),
+                             "--no-interactive")  # fmt: skip
+        assert code == 0, output
+    assert load_config(gpu).server.database_url == "sqlite:///" + str(tmp_path / "gpu24.db")
+    assert load_config(cpu).server.database_url == "sqlite:///" + str(tmp_path / "cpu32.db")
+    assert "The ledger (usage records, audit log, keys) is cpu32.db beside this file" in (
+        cpu.read_text()
+    )
+    monkeypatch.setenv("STELLWERK_KEY_VERWALTUNG", "k" * 32)
+    monkeypatch.setenv("STELLWERK_ADMIN_KEY", "a" * 32)
+    made = runner.invoke(build_app(), ["keys", "create", "-c", str(cpu), "--department",
+                                       "verwaltung"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    key_id = next(w for w in made.output.split() if w.startswith("key-"))
+    listed = runner.invoke(build_app(), ["keys", "list", "-c", str(gpu)])
+    assert listed.exit_code == 0, listed.output
+    assert key_id not in listed.output
+    assert key_id in runner.invoke(build_app(), ["keys", "list", "-c", str(cpu)]).output
+
+
 def test_an_existing_engine_script_is_named_before_anything_is_proposed(tmp_path: Path) -> None:
     (tmp_path / "gpu-engine.sh").write_text("# mine\n")
     out = tmp_path / "gpu.yaml"

@@ -378,6 +378,8 @@ def _write(
         ADMIN_KEY_ENV,
         build_config,
         key_env_name,
+        ledger_file,
+        ledger_url,
         render,
         use_case_name,
         validate,
@@ -386,7 +388,11 @@ def _write(
     )
 
     raw = build_config(
-        backends, served, department=department, classification=needs.highest_classification
+        backends,
+        served,
+        department=department,
+        classification=needs.highest_classification,
+        database_url=ledger_url(output),
     )
     validate(raw)
     key_env = key_env_name(department)
@@ -400,7 +406,7 @@ def _write(
         "model is hosted on_prem, so every classification may use them. Its key is bound to the",
         f"use case {use_case_name(department)!r}; describe your real use cases (risk tier,",
         "purpose, oversight contact) under use_cases. The admin key opens /dashboard and /admin.",
-        "The ledger (usage records, audit log, keys) is stellwerk.db beside this file.",
+        f"The ledger (usage records, audit log, keys) is {ledger_file(output)} beside this file.",
         "Keys are read from the environment, never written here:",
         *(f"  export {name}=$(openssl rand -hex 32)" for name in secrets),
     ]
