@@ -91,6 +91,11 @@ def why_not(model: CatalogModel, needs: Needs) -> str | None:
         return "open weights only; training data and code are not published"
     if "vision" in needs.use_cases and "vision" not in model.capabilities:
         return "no image input (vision use case)"
+    if "vision" in needs.use_cases and needs.engine in ("llamacpp", "localai"):
+        return (
+            f"the {needs.engine} script starts no image projector (--mmproj) beside the model "
+            "(vision use case): for images use --engine ollama or vllm"
+        )
     if "tools" in needs.use_cases and "tools" not in model.capabilities:
         return "no function calling (tools use case)"
     if "long_documents" in needs.use_cases and (model.context_length or 0) < LONG_DOCUMENT_TOKENS:

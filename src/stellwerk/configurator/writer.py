@@ -82,7 +82,7 @@ def build_config(
 ) -> dict[str, object]:
     """The config as plain data, in the shape ``stellwerk.config.parse_config`` reads;
     ``database_url`` is the ledger's (``ledger_url`` of the file it is written to)."""
-    models = []
+    models: list[dict[str, object]] = []
     for row in served:
         models.append(
             {
@@ -93,6 +93,7 @@ def build_config(
                 "size_class": row.size_class,
                 "context_length": row.context_length,
                 "capabilities": _with_json(row.capabilities),
+                **({"thinking_switch": row.thinking_switch} if row.thinking_switch else {}),
                 "languages": list(row.languages),
                 "licence": row.licence,
                 "openness": row.openness,

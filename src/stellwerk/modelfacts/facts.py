@@ -102,6 +102,9 @@ class CatalogModel(Strict):
     context_length: int | None = Field(default=None, gt=0, le=MAX_CONTEXT)
     capabilities: tuple[Capability, ...] = ("chat",)
     architecture: Architecture | None = None
+    # the chat template's variable that turns a reasoning model's thinking on and off
+    # (``enable_thinking`` of Qwen3's); none: the model thinks whenever it answers
+    thinking_switch: str | None = None
     ollama_tag: str | None = None
     ollama_size_gb: float | None = Field(default=None, gt=0, le=MAX_PARAMS_B * 4)
     ollama_quant: Quant = "q4_k_m"
@@ -143,6 +146,13 @@ class CatalogModel(Strict):
                 raise ValueError(f"{code!r} is not an ISO 639 language code")
         if len(set(value)) != len(value):
             raise ValueError("a language is listed twice")
+        return value
+
+    @field_validator("thinking_switch")
+    @classmethod
+    def _switch(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", value):
+            raise ValueError(f"{value!r} is not a chat template variable's name")
         return value
 
     @field_validator("ollama_tag")
@@ -192,6 +202,8 @@ class CatalogModel(Strict):
             raise ValueError("an instruct or reasoning model must list the 'chat' capability")
         if (self.variant == "reasoning") != ("thinking" in self.capabilities):
             raise ValueError("a reasoning model, and only one, lists the 'thinking' capability")
+        if self.thinking_switch is not None and self.variant != "reasoning":
+            raise ValueError("thinking_switch is for a reasoning model")
         return self
 
     @property
