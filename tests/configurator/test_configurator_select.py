@@ -51,10 +51,12 @@ def _check_invariants(proposal: Proposal) -> None:
             ),
             ["ministral-3-3b", "ministral-3-8b", "ministral-3-14b"],
         ),
-        # fully open only, on a CPU with llama.cpp (all models resident): two OLMo sizes
+        # fully open only, on a CPU with llama.cpp (all models resident): the 32B OLMo fits
+        # but is too slow on CPUs (walk27 F4), and the 7B to 8B ones are too close in size to
+        # make two classes: the fully open Apertus alone
         (
             Needs(engine="llamacpp", ram_gb=48, openness="fully_open"),
-            ["olmo-3-7b-instruct", "olmo-3.1-32b-instruct"],
+            ["apertus-8b"],
         ),
         # a European public body: 24 GB GPU, Ollama, German and English, OSI licences only:
         # no Gemma (its own terms) and no 32B reasoning model filling 23 of the 24 GB
@@ -272,3 +274,27 @@ def test_long_documents_raise_the_served_context() -> None:
         p.model.context_length is not None and p.model.context_length >= 32768
         for p in propose(CATALOG, needs).picks
     )
+
+
+def test_cpu_only_sets_leave_out_models_too_slow_to_answer() -> None:
+    """walk27 F4: ``--ram 32`` with llama.cpp proposed a dense 32B reasoning model (qwen3-32b,
+    23 GB of the 28.8 usable): on CPUs, where every token reads all active weights from memory,
+    one or two tokens a second and minutes per answer."""
+    needs = Needs(engine="llamacpp", ram_gb=32, languages=("de", "en"))
+    proposal = propose(CATALOG, needs)
+    assert proposal.fits
+    assert all((p.model.active_params_b or 0) <= 15 for p in proposal.picks)
+    assert "qwen3-32b" not in [p.model.id for p in proposal.picks]
+    slow = dict(proposal.excluded)["qwen3-32b"]
+    assert "32.8B active parameters" in slow and "about 3 tokens/s" in slow
+    # what the set will run at is said, and why bigger models are missing
+    (speed,) = [note for note in proposal.notes if "tokens/s" in note]
+    large = proposal.picks[-1]
+    assert f"about 6 tokens/s for {large.model.id}" in speed
+    assert "above 15B active parameters were left out" in speed
+    # a mixture of experts reads only its active weights: on CPUs it stays
+    assert why_not(CATALOG.get("qwen3-30b-a3b"), needs) is None
+    # on a GPU the same memory still takes the bigger model
+    gpu = propose(CATALOG, Needs(engine="llamacpp", gpu_memory_gb=32, languages=("de", "en")))
+    assert max(p.model.params_b for p in gpu.picks) > 15
+    assert not any("tokens/s" in note for note in gpu.notes)

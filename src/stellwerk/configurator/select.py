@@ -11,6 +11,10 @@
    preferred family counts as up to 1.5x nearer its target size. Ties (sizes within ~10 %) go
    to a preferred family, then to the model that suits the use cases better, then to the one
    listed first in the catalog.
+   Without a GPU (``--ram``) a model must also be fast enough: each token reads every active
+   weight from memory once, so a CPU makes about memory bandwidth / active weight bytes
+   tokens a second; models above ``CPU_MAX_ACTIVE_B`` active parameters (about 5 tokens/s at
+   ``CPU_BANDWIDTH_GB_S``) are left out, and the set's speed is said.
 4. Engines that keep every model resident (vLLM, llama.cpp, LocalAI) need the set to fit
    together: large is then the biggest model beside which a small and a medium still fit,
    unless settling for a pair would allow a large more than twice as big.
@@ -23,13 +27,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from stellwerk.configurator.needs import LONG_DOCUMENT_TOKENS, Needs
-from stellwerk.modelfacts import Catalog, CatalogModel, Quant
+from stellwerk.modelfacts import BITS_PER_WEIGHT, Catalog, CatalogModel, Quant
 
 SMALL_TARGET_B = 3.5
 SEPARATION = 1.5  # each class at least 1.5x the dense-equivalent size of the one below
 KEEP_THREE_IF = 0.5  # three classes unless that halves the large model a pair would allow
 PREFERENCE = math.log(1.5)  # how much nearer a preferred family's model counts, in log size
 ROLE_ALONE = "the only model that meets these needs and fits: it answers every request"
+# CPU only: a model above this many active parameters is left out for speed. At Q4_K_M a 15B
+# model reads 9 GB per token: about 5.5 tokens/s at CPU_BANDWIDTH_GB_S, a 32B one about 2.5.
+CPU_MAX_ACTIVE_B = 15.0
+# the memory bandwidth the speed is estimated at: two channels of DDR4-3200 (51 GB/s), a
+# common server or desktop; a server with more channels is faster in proportion
+CPU_BANDWIDTH_GB_S = 50.0
 SIZE_CLASSES_FOR = {1: ("medium",), 2: ("small", "large"), 3: ("small", "medium", "large")}
 
 
@@ -100,7 +110,22 @@ def why_not(model: CatalogModel, needs: Needs) -> str | None:
         return "no function calling (tools use case)"
     if "long_documents" in needs.use_cases and (model.context_length or 0) < LONG_DOCUMENT_TOKENS:
         return f"context below {LONG_DOCUMENT_TOKENS} tokens (long documents use case)"
+    active = model.active_params_b or model.params_b
+    if not needs.on_gpu and active > CPU_MAX_ACTIVE_B:
+        return (
+            f"too slow on CPUs: {active:g}B active parameters, read from memory for every token, "
+            f"give about {cpu_tokens_per_s(model, needs):.0f} tokens/s at "
+            f"{CPU_BANDWIDTH_GB_S:g} GB/s; without a GPU models up to {CPU_MAX_ACTIVE_B:g}B "
+            "active are proposed"
+        )
     return None
+
+
+def cpu_tokens_per_s(model: CatalogModel, needs: Needs) -> float:
+    """Tokens a second on CPUs, roughly: each token reads every active weight once, so memory
+    bandwidth (``CPU_BANDWIDTH_GB_S``) divided by the bytes of the active weights."""
+    active = model.active_params_b or model.params_b
+    return CPU_BANDWIDTH_GB_S / (active * BITS_PER_WEIGHT[quant_for(model, needs)] / 8)
 
 
 def suitability(model: CatalogModel, needs: Needs) -> int:
@@ -189,7 +214,22 @@ def propose(catalog: Catalog, needs: Needs) -> Proposal:
             f"{' + '.join(f'{p.memory_gb:.1f}' for p in picks)} = {total:.1f} GB "
             f"of the {needs.budget_gb:.1f} GB usable (90 % of {needs.memory_label})"
         )
+    if not needs.on_gpu:
+        notes.append(_cpu_speed(picks, needs))
     return Proposal(needs, picks, tuple(excluded), tuple(notes))
+
+
+def _cpu_speed(picks: tuple[Pick, ...], needs: Needs) -> str:
+    speeds = ", ".join(
+        f"about {cpu_tokens_per_s(p.model, needs):.0f} tokens/s for {p.model.id}"
+        for p in reversed(picks)
+    )
+    return (
+        "CPU only: every token reads the model's active weights from memory, so the speed is "
+        f"about memory bandwidth / their size: at {CPU_BANDWIDTH_GB_S:g} GB/s (two channels of "
+        f"DDR4-3200) {speeds}; models above {CPU_MAX_ACTIVE_B:g}B active parameters were left "
+        "out for speed"
+    )
 
 
 Rank = Callable[[CatalogModel, float], tuple[float, int, int]]
