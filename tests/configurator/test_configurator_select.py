@@ -37,12 +37,12 @@ def _check_invariants(proposal: Proposal) -> None:
     [
         # a laptop: 8 GB GPU; two classes fit, the 3B and an 8B
         (Needs(engine="ollama", gpu_memory_gb=8), ["ministral-3-3b", "llama-3.1-8b"]),
-        # a workstation CPU box, German required: among the models of about the same size the
-        # fully open one (Apertus, imported into Ollama from a GGUF file) and the one that does
-        # not think before every answer (Ministral, not Qwen3)
+        # a workstation CPU box, German required: among the models of about the same size one
+        # that Ollama pulls (Llama, not Apertus, a GGUF file to make first: walk27 F5) and the
+        # one that does not think before every answer (Ministral, not Qwen3)
         (
             Needs(engine="ollama", ram_gb=16, languages=("de",)),
-            ["ministral-3-3b", "apertus-8b", "ministral-3-14b"],
+            ["ministral-3-3b", "llama-3.1-8b", "ministral-3-14b"],
         ),
         # German with images and function calling: the whole Mistral 3 line
         (
@@ -59,10 +59,11 @@ def _check_invariants(proposal: Proposal) -> None:
             ["apertus-8b"],
         ),
         # a European public body: 24 GB GPU, Ollama, German and English, OSI licences only:
-        # no Gemma (its own terms) and no 32B reasoning model filling 23 of the 24 GB
+        # no Gemma (its own terms) and no 32B reasoning model filling 23 of the 24 GB; the
+        # 8B that Ollama pulls, not the one whose GGUF file is to be made (walk27 F5)
         (
             Needs(engine="ollama", gpu_memory_gb=24, languages=("de", "en"), licences=("osi",)),
-            ["ministral-3-3b", "apertus-8b", "ministral-3-14b"],
+            ["ministral-3-3b", "qwen3-8b", "ministral-3-14b"],
         ),
     ],
     ids=[
@@ -298,3 +299,18 @@ def test_cpu_only_sets_leave_out_models_too_slow_to_answer() -> None:
     gpu = propose(CATALOG, Needs(engine="llamacpp", gpu_memory_gb=32, languages=("de", "en")))
     assert max(p.model.params_b for p in gpu.picks) > 15
     assert not any("tokens/s" in note for note in gpu.notes)
+
+
+def test_ollama_prefers_a_model_it_can_pull_over_one_of_the_same_size_to_build() -> None:
+    """walk27 F5: a 16 GB CPU box on Ollama got apertus-8b as medium, which has no Ollama
+    library tag (a GGUF file to make by hand first), over llama-3.1-8b and ministral-3-8b."""
+    needs = Needs(engine="ollama", ram_gb=16, languages=("de",), use_cases=("chat", "code"))
+    picks = propose(CATALOG, needs).picks
+    assert all(p.model.ollama_tag is not None for p in picks), [p.model.id for p in picks]
+    assert [p.model.id for p in picks][1] == "llama-3.1-8b"
+    # a preferred family still wins, and is imported from a GGUF file
+    apertus = propose(CATALOG, replace(needs, families=("apertus",))).picks
+    assert "apertus-8b" in [p.model.id for p in apertus]
+    # an engine that loads GGUF files has no such difference (a file to make for every model)
+    gguf = propose(CATALOG, replace(needs, engine="llamacpp", ram_gb=64)).picks
+    assert [p.model.id for p in gguf][1] == "apertus-8b"

@@ -4,17 +4,18 @@
    every requested language, the openness asked for, the capabilities the use cases need.
 2. Of those, keep the ones whose memory (at the engine's quantisation and the context asked
    for) fits the budget: 90 % of the memory, the rest left to the engine's buffers and the
-   system. Nothing fits: say so, and name the smallest that would.
+   system. Nothing fits: say so, and name the smallest that would. Without a GPU (``--ram``)
+   a model must also be fast enough: each token reads every active weight from memory once,
+   so a CPU makes about memory bandwidth / active weight bytes tokens a second; models above
+   ``CPU_MAX_ACTIVE_B`` active parameters (about 5 tokens/s at ``CPU_BANDWIDTH_GB_S``) are
+   left out, and the set's speed is said.
 3. Large is the biggest that fits (by dense-equivalent size, so a mixture of experts counts
    for what it computes); small the one nearest 3.5B (cheap, still fluent); medium the one
    nearest the geometric mean of the two, each class at least 1.5x the one below. A model of a
-   preferred family counts as up to 1.5x nearer its target size. Ties (sizes within ~10 %) go
-   to a preferred family, then to the model that suits the use cases better, then to the one
-   listed first in the catalog.
-   Without a GPU (``--ram``) a model must also be fast enough: each token reads every active
-   weight from memory once, so a CPU makes about memory bandwidth / active weight bytes
-   tokens a second; models above ``CPU_MAX_ACTIVE_B`` active parameters (about 5 tokens/s at
-   ``CPU_BANDWIDTH_GB_S``) are left out, and the set's speed is said.
+   preferred family counts as up to 1.5x nearer its target size; on Ollama, a model without a
+   library tag (a GGUF file to make by hand) as 1.25x farther. Ties (sizes within ~10 %) go to
+   a preferred family, then to the model that suits the use cases better, then (on Ollama) to
+   one with a library tag, then to the one listed first in the catalog.
 4. Engines that keep every model resident (vLLM, llama.cpp, LocalAI) need the set to fit
    together: large is then the biggest model beside which a small and a medium still fit,
    unless settling for a pair would allow a large more than twice as big.
@@ -33,6 +34,9 @@ SMALL_TARGET_B = 3.5
 SEPARATION = 1.5  # each class at least 1.5x the dense-equivalent size of the one below
 KEEP_THREE_IF = 0.5  # three classes unless that halves the large model a pair would allow
 PREFERENCE = math.log(1.5)  # how much nearer a preferred family's model counts, in log size
+# how much farther a model without an Ollama library tag counts on Ollama (in log size): a
+# model Ollama pulls wins a near tie over one whose GGUF file must be made by hand first
+TAGLESS = math.log(1.25)
 ROLE_ALONE = "the only model that meets these needs and fits: it answers every request"
 # CPU only: a model above this many active parameters is left out for speed. At Q4_K_M a 15B
 # model reads 9 GB per token: about 5.5 tokens/s at CPU_BANDWIDTH_GB_S, a 32B one about 2.5.
@@ -186,11 +190,15 @@ def propose(catalog: Catalog, needs: Needs) -> Proposal:
             smallest=_pick("small", smallest, needs, ()),
         )
 
-    def rank(model: CatalogModel, target_b: float) -> tuple[float, int, int]:
+    def rank(model: CatalogModel, target_b: float) -> tuple[float, int, bool, int]:
         distance = abs(math.log(model.effective_params_b / target_b))
+        tagless = needs.engine == "ollama" and model.ollama_tag is None
+        if tagless:  # a GGUF file to make by hand before Ollama serves it, not a pull
+            distance += TAGLESS
         if needs.prefers(model.family):  # competes as if up to 1.5x nearer the target size
             distance = max(0.0, distance - PREFERENCE)
-        return (math.floor(distance / 0.1), -suitability(model, needs), order[model.id])
+        bucket = math.floor(distance / 0.1)
+        return (bucket, -suitability(model, needs), tagless, order[model.id])
 
     if needs.engine_swaps_models:
         chosen = _choose(fitting, needs.budget_gb, needs, rank)
@@ -232,7 +240,7 @@ def _cpu_speed(picks: tuple[Pick, ...], needs: Needs) -> str:
     )
 
 
-Rank = Callable[[CatalogModel, float], tuple[float, int, int]]
+Rank = Callable[[CatalogModel, float], tuple[float, int, bool, int]]
 
 
 def _choose(
