@@ -138,8 +138,8 @@ def test_too_small_for_long_documents_advises_what_would_fit(tmp_path: Path) -> 
     """Walk 14 (14-3): the advice was ``--context 2048``, which long_documents raises to 32768
     again; the same error followed. It names the use case and a change that does fit."""
     out = tmp_path / "stellwerk.yaml"
-    argv = ["--engine", "llamacpp", "--gpu-memory", "8", "--languages", "de", "--no-interactive"]
-    argv += ["--output", str(out)]
+    argv = ["--engine", "llamacpp", "--gpu-memory", "2.5", "--languages", "de"]
+    argv += ["--no-interactive", "--output", str(out)]
     code, output = _init(*argv, "--use-cases", "long_documents")
     assert code == 1 and not out.exists()
     assert "the long_documents use case needs a 32768-token context: without it in" in output
