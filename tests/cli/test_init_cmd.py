@@ -114,6 +114,22 @@ def test_two_configs_in_one_folder_keep_their_ledgers_apart(
     assert key_id in runner.invoke(build_app(), ["keys", "list", "-c", str(cpu)]).output
 
 
+def test_keys_list_keeps_its_columns_for_the_use_case_init_names(tmp_path: Path) -> None:
+    """walk27 F8: ``verwaltung-assistant``, the use case ``init --department verwaltung``
+    writes, was wider than the ``use case`` column and pushed the class columns right."""
+    out = tmp_path / "stellwerk.yaml"
+    code, output = _init("--ram", "16", "--department", "verwaltung", "-o", str(out),
+                         "--classifications", "confidential", "--no-interactive")  # fmt: skip
+    assert code == 0, output
+    listed = runner.invoke(build_app(), ["keys", "list", "-c", str(out)])
+    assert listed.exit_code == 0, listed.output
+    header, *rows = listed.output.splitlines()
+    assert "verwaltung-assistant" in listed.output
+    for column, values in (("class", {"confidential"}), ("source", {"config"})):
+        start = header.index(column)
+        assert {row[start:].split()[0] for row in rows} == values, listed.output
+
+
 def test_an_existing_engine_script_is_named_before_anything_is_proposed(tmp_path: Path) -> None:
     (tmp_path / "gpu-engine.sh").write_text("# mine\n")
     out = tmp_path / "gpu.yaml"
