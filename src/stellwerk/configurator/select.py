@@ -177,7 +177,7 @@ def propose(catalog: Catalog, needs: Needs) -> Proposal:
                 (
                     model.id,
                     f"needs {memory_for(model, needs):.1f} GB, more than the "
-                    f"{needs.budget_gb:.1f} GB usable of {needs.memory_label}",
+                    f"{needs.budget_label} GB usable of {needs.memory_label}",
                 )
             )
     if not fitting:
@@ -213,14 +213,14 @@ def propose(catalog: Catalog, needs: Needs) -> Proposal:
     if needs.engine_swaps_models:
         notes.append(
             "Ollama loads a model when it is first asked for and unloads idle ones, so each "
-            f"model must fit in {needs.budget_gb:.1f} GB (90 % of {needs.memory_label}) on its own"
+            f"model must fit in {needs.budget_label} GB (90 % of {needs.memory_label}) on its own"
         )
     else:
         total = sum(p.memory_gb for p in picks)
         notes.append(
             f"{needs.engine} keeps every model loaded, so the set must fit together: "
             f"{' + '.join(f'{p.memory_gb:.1f}' for p in picks)} = {total:.1f} GB "
-            f"of the {needs.budget_gb:.1f} GB usable (90 % of {needs.memory_label})"
+            f"of the {needs.budget_label} GB usable (90 % of {needs.memory_label})"
         )
     if not needs.on_gpu:
         notes.append(_cpu_speed(picks, needs))
@@ -318,7 +318,7 @@ def _reasons(
     context = min(needs.context, model.context_length or needs.context)
     reasons = [
         f"needs {model.memory_gb(quant, needs.context):.1f} GB at {quant} with a "
-        f"{context}-token context ({needs.budget_gb:.1f} GB usable of {needs.memory_label})",
+        f"{context}-token context ({needs.budget_label} GB usable of {needs.memory_label})",
         ROLE_ALONE
         if alone
         else {
@@ -358,7 +358,7 @@ def _too_small(smallest: CatalogModel, able: list[CatalogModel], needs: Needs) -
     need = memory_for(smallest, needs)
     quant = quant_for(smallest, needs)
     message = (
-        f"no model that meets your needs fits in {needs.budget_gb:.1f} GB (90 % of "
+        f"no model that meets your needs fits in {needs.budget_label} GB (90 % of "
         f"{needs.memory_label}) at {quant} with a "
         f"{needs.context}-token context; the smallest that would is {smallest.id}, "
         f"which needs {need:.1f} GB"
