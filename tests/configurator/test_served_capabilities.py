@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from stellwerk.configurator.engines import plan
 from stellwerk.configurator.needs import Engine, Needs
 from stellwerk.configurator.select import Pick, propose
 from stellwerk.configurator.writer import build_config, render, write_files
-from stellwerk.modelfacts import load_catalog
+from stellwerk.modelfacts import Quant, load_catalog
 
 CATALOG = load_catalog()
 
@@ -22,7 +23,7 @@ def _written(tmp_path: Path, engine: Engine, model_id: str) -> tuple[ModelConfig
     """``model_id`` alone, written for ``engine``: its config entry and the engine script."""
     needs = Needs(engine=engine, gpu_memory_gb=80)
     model = CATALOG.get(model_id)
-    quant = "f16" if engine == "vllm" else "q4_k_m"
+    quant: Quant = "f16" if engine == "vllm" else "q4_k_m"
     pick = Pick("medium", model, quant, model.memory_gb(quant, needs.context), ())
     engine_plan = plan([pick], needs)
     raw = build_config(
@@ -81,3 +82,15 @@ def test_thinking_is_written_only_with_the_switch_that_turns_it_on(
     configured, _ = _written(tmp_path, engine, model_id)
     assert ("thinking" in configured.capabilities) is thinking
     assert configured.thinking_switch == switch
+
+
+def test_the_reasoning_use_case_prefers_a_model_the_gateway_can_ask_to_think() -> None:
+    """A reasoning model without a switch is written without ``thinking`` on llama.cpp, so a
+    request asking to think could go to none of the set: of two about the same size the one
+    with a switch (Qwen3 14B) wins over the one without (Ministral 3 14B Reasoning)."""
+    needs = Needs(engine="llamacpp", gpu_memory_gb=80, languages=("de",), use_cases=("reasoning",))
+    ids = [p.model.id for p in propose(CATALOG, needs).picks]
+    assert "qwen3-14b" in ids and "ministral-3-14b-reasoning" not in ids
+    # vLLM takes the switch too; LocalAI none, so there neither has the edge
+    vllm = [p.model.id for p in propose(CATALOG, replace(needs, engine="vllm")).picks]
+    assert "ministral-3-14b-reasoning" not in vllm

@@ -225,9 +225,7 @@ def listed(value: str, option: str) -> list[str]:
     items = [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
     if not items:
         what, meaning = LEFT_OUT[option]
-        raise ConfigError(
-            f"{option}: {value!r} names no {what}; leave {option} out for {meaning}"
-        )
+        raise ConfigError(f"{option}: {value!r} names no {what}; leave {option} out for {meaning}")
     return items
 
 

@@ -138,6 +138,8 @@ def suitability(model: CatalogModel, needs: Needs) -> int:
     reasoning = "reasoning" in needs.use_cases
     if model.variant == "reasoning":
         score += 2 if reasoning else -2  # thinking models are slow and wordy for plain chat
+        if reasoning and needs.engine in ("vllm", "llamacpp") and model.thinking_switch is None:
+            score -= 1  # written without thinking there: a request to think could not go to it
     if "tools" in model.capabilities:
         score += 1
     if model.openness == "fully_open":
