@@ -86,6 +86,50 @@ def test_a_second_config_in_the_same_folder_gets_its_own_engine_script(tmp_path:
     assert "ollama pull" in (tmp_path / "gpu-engine.sh").read_text()
 
 
+def test_two_configs_in_one_folder_keep_their_ledgers_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """walk27 F1: a GPU config and a CPU config written into one folder both named
+    sqlite:///stellwerk.db, so a key made for the CPU gateway was an active key of the GPU
+    gateway, with the GPU department's class; audit and budgets were mixed too."""
+    gpu, cpu = tmp_path / "gpu24.yaml", tmp_path / "cpu32.yaml"
+    for out, hardware in ((gpu, ["--gpu-memory", "24"]), (cpu, ["--ram", "32"])):
+        code, output = _init(*hardware, "--department", "verwaltung", "-o", str(out),
+                             "--no-interactive")  # fmt: skip
+        assert code == 0, output
+    assert load_config(gpu).server.database_url == "sqlite:///" + str(tmp_path / "gpu24.db")
+    assert load_config(cpu).server.database_url == "sqlite:///" + str(tmp_path / "cpu32.db")
+    assert "The ledger (usage records, audit log, keys) is cpu32.db beside this file" in (
+        cpu.read_text()
+    )
+    monkeypatch.setenv("STELLWERK_KEY_VERWALTUNG", "k" * 32)
+    monkeypatch.setenv("STELLWERK_ADMIN_KEY", "a" * 32)
+    made = runner.invoke(build_app(), ["keys", "create", "-c", str(cpu), "--department",
+                                       "verwaltung"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    key_id = next(w for w in made.output.split() if w.startswith("key-"))
+    listed = runner.invoke(build_app(), ["keys", "list", "-c", str(gpu)])
+    assert listed.exit_code == 0, listed.output
+    assert key_id not in listed.output
+    assert key_id in runner.invoke(build_app(), ["keys", "list", "-c", str(cpu)]).output
+
+
+def test_keys_list_keeps_its_columns_for_the_use_case_init_names(tmp_path: Path) -> None:
+    """walk27 F8: ``verwaltung-assistant``, the use case ``init --department verwaltung``
+    writes, was wider than the ``use case`` column and pushed the class columns right."""
+    out = tmp_path / "stellwerk.yaml"
+    code, output = _init("--ram", "16", "--department", "verwaltung", "-o", str(out),
+                         "--classifications", "confidential", "--no-interactive")  # fmt: skip
+    assert code == 0, output
+    listed = runner.invoke(build_app(), ["keys", "list", "-c", str(out)])
+    assert listed.exit_code == 0, listed.output
+    header, *rows = listed.output.splitlines()
+    assert "verwaltung-assistant" in listed.output
+    for column, values in (("class", {"confidential"}), ("source", {"config"})):
+        start = header.index(column)
+        assert {row[start:].split()[0] for row in rows} == values, listed.output
+
+
 def test_an_existing_engine_script_is_named_before_anything_is_proposed(tmp_path: Path) -> None:
     (tmp_path / "gpu-engine.sh").write_text("# mine\n")
     out = tmp_path / "gpu.yaml"
@@ -110,8 +154,8 @@ def test_too_small_for_long_documents_advises_what_would_fit(tmp_path: Path) -> 
     """Walk 14 (14-3): the advice was ``--context 2048``, which long_documents raises to 32768
     again; the same error followed. It names the use case and a change that does fit."""
     out = tmp_path / "stellwerk.yaml"
-    argv = ["--engine", "llamacpp", "--gpu-memory", "8", "--languages", "de", "--no-interactive"]
-    argv += ["--output", str(out)]
+    argv = ["--engine", "llamacpp", "--gpu-memory", "2.5", "--languages", "de"]
+    argv += ["--no-interactive", "--output", str(out)]
     code, output = _init(*argv, "--use-cases", "long_documents")
     assert code == 1 and not out.exists()
     assert "the long_documents use case needs a 32768-token context: without it in" in output
@@ -173,8 +217,9 @@ def test_a_negative_context_is_out_of_range_not_short_of_long_documents(tmp_path
     out = tmp_path / "stellwerk.yaml"
     argv = ["--gpu-memory", "48", "--use-cases", "chat", "--output", str(out), "--no-interactive"]
     code, output = _init(*argv, "--context=-5")
-    assert "--context: -5 tokens is outside 512 .. 1048576" in output, output
-    assert "long_documents" not in output and code != 0
+    # the usage error of every whole-number option (walk27 F7: it was exit 1, words of its own)
+    assert "Invalid value for '--context': -5 is less than 512, the least it may be" in output
+    assert "long_documents" not in output and code == 2
     assert list(tmp_path.iterdir()) == []
 
 
@@ -252,7 +297,7 @@ def test_interactive_answers_are_checked_as_given(tmp_path: Path) -> None:
     assert code == 0, output
     # each bad answer is named at once and asked again, not after the last question
     assert output.index("'tgi' is not one of") < output.index("GPU memory in GB")
-    assert output.index("'german' is not an ISO 639 code") < output.index("openness required")
+    assert output.index("'German' is not an ISO 639 code") < output.index("openness required")
     assert "'mistal' not in the catalog" in output
     assert "'top' is not one of" in output
     config = load_config(out)

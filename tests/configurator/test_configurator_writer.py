@@ -55,8 +55,10 @@ def test_written_config_loads_with_the_gateway_loader(tmp_path: Path, needs: Nee
         assert model.backend in {b.name for b in config.backends}
         # every engine constrains JSON for any model: a JSON request may go to each chat model
         assert "json" in model.capabilities or "chat" not in model.capabilities
+    # a model costs by the parameters that compute each token: a mixture of experts as few
     prices = [m.price.input_per_mtok for m in config.models]
-    assert prices == sorted(prices), "bigger models cost more"
+    active = [p.model.active_params_b or p.model.params_b for p in proposal.picks]
+    assert sorted(prices) == [prices[i] for i in sorted(range(len(active)), key=active.__getitem__)]
     (dept,) = config.departments
     assert dept.classification == needs.highest_classification
     assert dept.keys[0].key_env == "STELLWERK_KEY_RESEARCH"

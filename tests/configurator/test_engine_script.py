@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stellwerk.cli.main import build_app
+from stellwerk.config import load_config
 from tests.fixtures.gateway import free_port
 
 FAKE_OLLAMA = """\
@@ -146,7 +147,8 @@ def test_a_running_ollama_is_used_not_started_again(script: Path, port: int) -> 
     assert _commands(calls)[0] == "list"
     assert {c["OLLAMA_HOST"] for c in calls} == {"127.0.0.1:11434"}
     pulls = [c["argv"][1] for c in calls if c["argv"][0] == "pull"]
-    assert pulls and all(tag.startswith("ministral-3:") for tag in pulls)
+    written = load_config(script.with_name("stellwerk.yaml")).models
+    assert pulls == [m.upstream for m in written]
     assert "using the Ollama server already running on port 11434" in done.stderr
     assert "OLLAMA_CONTEXT_LENGTH=16384" in done.stderr
     assert "address already in use" not in done.stderr

@@ -98,6 +98,22 @@ def test_kv_cache_uses_the_architecture_when_known() -> None:
     assert unknown.kv_cache_gb(8192) > llama.kv_cache_gb(8192), "unknown is estimated high"
 
 
+def test_a_small_model_is_not_estimated_above_a_bigger_one() -> None:
+    """walk27 F6: at 32768 tokens ministral-3-3b (no architecture facts: 256 KiB a token
+    assumed) was shown needing 11.9 GB, more than llama-3.1-8b's 10.2 GB."""
+    small, medium = CATALOG.get("ministral-3-3b"), CATALOG.get("llama-3.1-8b")
+    assert small.architecture is None
+    assert small.memory_gb("q4_k_m", 32768) < medium.memory_gb("q4_k_m", 32768)
+    # the estimate without facts grows with the size and stays above what the models with
+    # facts of about that size need (Llama 3.2 3B: 112 KiB a token, Qwen3 4B: 144 KiB)
+    for model_id in ("llama-3.2-3b", "qwen3-4b", "phi-4-mini"):
+        known = CATALOG.get(model_id)
+        assert known.architecture is not None
+        guessed = known.model_copy(update={"architecture": None})
+        assert known.kv_cache_gb(32768) <= guessed.kv_cache_gb(32768)
+    assert small.kv_cache_gb(32768) < CATALOG.get("apertus-8b").kv_cache_gb(32768)
+
+
 def test_context_beyond_the_model_is_not_charged() -> None:
     eurollm = CATALOG.get("eurollm-9b")
     assert eurollm.context_length == 4096

@@ -191,8 +191,22 @@ def keys_create(
     )
 
 
-def _class_cells(level: str, own: str | None) -> str:
-    return f"{level:<13}  {own or '-':<13}"
+def _aligned(rows: list[list[str]]) -> list[str]:
+    """``rows`` (the header first) as lines of columns, each column as wide as its widest cell
+    (at least as its widest value ever was: an id of 18, a department of 14, a class of 13), two
+    spaces between them; the last column is not padded."""
+    least = {"key id": 18, "use case": 18, "department": 14, "role": _ROLE, "class": 13}
+    least |= {"own class": 13, "source": 8, "risk tier": 10}
+    widths = [
+        max(least.get(rows[0][i], 0), *(len(row[i]) for row in rows))
+        for i in range(len(rows[0]) - 1)
+    ]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        + "  "
+        + row[-1]
+        for row in rows
+    ]
 
 
 def keys_list(
@@ -217,25 +231,30 @@ def keys_list(
             _known_department(gov, department, listed=bool(infos))
     except StellwerkError as exc:
         raise _fail(exc) from exc
-    typer.echo(
-        f"{'key id':<18}  {'department':<14}  {'role':<{_ROLE}}  {'use case':<16}  "
-        f"{_class_cells('class', 'own class')}  {'source':<8}  state"
-    )
+    rows = [["key id", "department", "role", "use case", "class", "own class", "source", "state"]]
     # a config key is changed or removed by editing the config, so it is always active here
     for key_id, dept_name, role, use_case, own in in_config:
         level = snapshot.key_class(dept_name, use_case, own)
-        typer.echo(
-            f"{key_id:<18}  {dept_name:<14}  {role:<{_ROLE}}  {use_case or '-':<16}  "
-            f"{_class_cells(level, own)}  {'config':<8}  active"
+        rows.append(
+            [key_id, dept_name, role, use_case or "-", level, own or "-", "config", "active"]
         )
     for info in infos:
         state = "active" if info.active else f"revoked {info.revoked_at:%Y-%m-%d}"
         level = snapshot.key_class(info.department, info.use_case, info.classification)
-        typer.echo(
-            f"{info.key_id:<18}  {info.department:<14}  {info.role:<{_ROLE}}  "
-            f"{info.use_case or '-':<16}  {_class_cells(level, info.classification)}  "
-            f"{'database':<8}  {state}"
+        rows.append(
+            [
+                info.key_id,
+                info.department,
+                info.role,
+                info.use_case or "-",
+                level,
+                info.classification or "-",
+                "database",
+                state,
+            ]
         )
+    for line in _aligned(rows):
+        typer.echo(line)
 
 
 def use_cases_list(
@@ -257,17 +276,22 @@ def use_cases_list(
             ]
     except StellwerkError as exc:
         raise _fail(exc) from exc
-    typer.echo(
-        f"{'use case':<18}  {'department':<14}  {'risk tier':<10}  "
-        f"{_class_cells('class', 'own class')}  allowed models"
-    )
+    rows = [["use case", "department", "risk tier", "class", "own class", "allowed models"]]
     for case in cases:
         level = snapshot.use_case_class(case)
         allowed = ", ".join(case.allowed_models) if case.allowed_models is not None else "any"
-        typer.echo(
-            f"{case.name:<18}  {case.department:<14}  {case.risk_tier:<10}  "
-            f"{_class_cells(level, case.classification)}  {allowed}"
+        rows.append(
+            [
+                case.name,
+                case.department,
+                case.risk_tier,
+                level,
+                case.classification or "-",
+                allowed,
+            ]
         )
+    for line in _aligned(rows):
+        typer.echo(line)
     for found in filter(None, map(snapshot.unservable, cases)):
         typer.secho(f"warning: {found.describe()}", err=True, fg=typer.colors.YELLOW)
     held = set(snapshot.use_cases)

@@ -61,7 +61,12 @@ def init(
     use_cases: Annotated[str | None, typer.Option("--use-cases", help=USE_CASE_HELP)] = None,
     classifications: Annotated[str | None, typer.Option(help=CLASS_HELP)] = None,
     context: Annotated[
-        int | None, typer.Option(parser=whole(), help=CONTEXT_HELP, show_default=False)
+        int | None,
+        typer.Option(
+            parser=whole(least=init_options.CONTEXT_LEAST, most=init_options.CONTEXT_MOST),
+            help=CONTEXT_HELP,
+            show_default=False,
+        ),
     ] = None,
     quant: Annotated[
         str | None, typer.Option(help="q4_k_m, q8_0 or f16 (default: by engine)")
@@ -226,7 +231,7 @@ def _needs(
 ) -> Needs:
     """The needs from the flags; on a terminal, what they leave out is asked for, each answer
     checked as it is given (a bad one is named and asked again)."""
-    from stellwerk.configurator.needs import Needs, split_list
+    from stellwerk.configurator.needs import Needs, language_codes, split_list
 
     values: dict[str, object] = {
         "engine": engine,
@@ -247,7 +252,7 @@ def _needs(
             engine=cast("Engine", str(merged["engine"] or "ollama").strip().lower()),
             gpu_memory_gb=cast("float | None", merged["gpu_memory"]),
             ram_gb=cast("float | None", merged["ram"]),
-            languages=split_list(cast("str | None", merged["languages"]), "--languages"),
+            languages=language_codes(cast("str | None", merged["languages"])),
             openness=cast(
                 "OpennessNeed",
                 str(merged["openness"] or "any").strip().lower().replace("-", "_"),
@@ -270,7 +275,8 @@ def _needs(
             if values[name] is not None:
                 return
             while True:
-                answer: str = typer.prompt(text, default=default)
+                # an empty answer takes what leaving the option out means (any language ...)
+                answer: str | None = typer.prompt(text, default=default).strip() or None
                 try:
                     build(**{name: answer})
                 except ConfigError as exc:
@@ -326,6 +332,8 @@ def _write(
         ADMIN_KEY_ENV,
         build_config,
         key_env_name,
+        ledger_file,
+        ledger_url,
         render,
         use_case_name,
         validate,
@@ -334,7 +342,11 @@ def _write(
     )
 
     raw = build_config(
-        backends, served, department=department, classification=needs.highest_classification
+        backends,
+        served,
+        department=department,
+        classification=needs.highest_classification,
+        database_url=ledger_url(output),
     )
     validate(raw)
     key_env = key_env_name(department)
@@ -349,7 +361,7 @@ def _write(
         " key is bound to the",
         f"use case {use_case_name(department)!r}; describe your real use cases (risk tier,",
         "purpose, oversight contact) under use_cases. The admin key opens /dashboard and /admin.",
-        "The ledger (usage records, audit log, keys) is stellwerk.db beside this file.",
+        f"The ledger (usage records, audit log, keys) is {ledger_file(output)} beside this file.",
         "Keys are read from the environment, never written here:",
         *(f"  export {name}=$(openssl rand -hex 32)" for name in secrets),
     ]

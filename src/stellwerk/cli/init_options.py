@@ -9,6 +9,10 @@ from typing import TYPE_CHECKING
 from stellwerk.errors import ConfigError
 
 DEFAULT_CONTEXT = 8192
+# the range of --context, as the configurator's (configurator.needs.MIN_CONTEXT, MAX_CONTEXT;
+# not imported from there: the CLI starts without the configurator)
+CONTEXT_LEAST = 512
+CONTEXT_MOST = 1_048_576
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -44,11 +48,11 @@ def licences(value: str | None, catalog: Catalog) -> tuple[str, ...]:
     languages or use cases)."""
     import difflib
 
-    if value is None or value.strip().lower() in {"", "any"}:
+    if value is None or value.strip().lower() == "any":
         return ()
-    from stellwerk.configurator.needs import once
+    from stellwerk.configurator.needs import listed, once
 
-    given = [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
+    given = listed(value, "--licences")
     once("--licences", given, str.lower)
     wanted = tuple(item.lower() for item in given)
     known = {m.licence.strip().lower(): m.licence.strip() for m in catalog}
@@ -69,12 +73,12 @@ def licences(value: str | None, catalog: Catalog) -> tuple[str, ...]:
 
 def families(value: str | None, catalog: Catalog) -> tuple[str, ...]:
     """Preferred families, each one the catalog knows (case does not matter)."""
-    if not value:
+    if value is None:
         return ()
     known = {m.family.lower(): m.family for m in catalog}
-    from stellwerk.configurator.needs import once
+    from stellwerk.configurator.needs import listed, once
 
-    given = [item.strip() for item in value.split(",") if item.strip()]
+    given = listed(value, "--prefer-families")
     once("--prefer-families", given, str.lower)
     wanted = tuple(item.lower() for item in given)
     unknown = [name for name in wanted if name not in known]

@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from stellwerk.config.schema import Hosting
-from stellwerk.configurator.needs import Needs
+from stellwerk.configurator.needs import Engine, Needs
 from stellwerk.configurator.select import Pick
 from stellwerk.errors import ConfigError
 from stellwerk.modelfacts import CatalogModel, Quant
@@ -76,6 +76,7 @@ class Served:
     json_by_grammar: bool = True
     lifecycle: str = "approved"
     notes: tuple[str, ...] = ()
+    thinking_switch: str | None = None
 
     @classmethod
     def of(
@@ -88,8 +89,11 @@ class Served:
         context_length: int,
         lifecycle: str = "approved",
         notes: tuple[str, ...] = (),
+        capabilities: tuple[str, ...] | None = None,
+        thinking_switch: str | None = None,
     ) -> Served:
-        """A catalog model served by ``backend`` under the name ``upstream``."""
+        """A catalog model served by ``backend`` under the name ``upstream``, with what it can
+        do there (``capabilities``; default: what the catalog says it can do)."""
         return cls(
             model_id=model.id,
             backend=backend,
@@ -98,12 +102,13 @@ class Served:
             params_b=model.params_b,
             active_params_b=model.active_params_b or model.params_b,
             context_length=context_length,
-            capabilities=tuple(model.capabilities),
+            capabilities=tuple(model.capabilities) if capabilities is None else capabilities,
             languages=model.languages,
             licence=model.licence,
             openness=config_openness(model),
             lifecycle=lifecycle,
             notes=notes,
+            thinking_switch=thinking_switch,
         )
 
 
@@ -134,9 +139,32 @@ def served_context(model: CatalogModel, needs: Needs) -> tuple[int, tuple[str, .
     return min(needs.context, model.context_length), ()
 
 
+def capabilities_on(model: CatalogModel, engine: Engine) -> tuple[tuple[str, ...], str | None]:
+    """What ``model`` can do as the engine script serves it, and the switch of its thinking
+    (``models[].thinking_switch``) where the gateway needs one:
+
+    - ``vision`` needs the model's image projector, which the llama.cpp and LocalAI scripts do
+      not load (a GGUF file of the language model only; ``--mmproj`` or LocalAI's ``mmproj``
+      would add it): without it, an image routed there is not seen;
+    - ``thinking`` on an OpenAI-compatible server is asked for by a variable of the model's
+      chat template, which vLLM and ``llama-server`` take per request: kept with the variable
+      the catalog names (Qwen3's ``enable_thinking``); a model without one (it thinks always)
+      would be refused every request asking it to think, and LocalAI is not known to pass the
+      variable on, so it is then left out. Ollama is sent ``think`` itself."""
+    capabilities = tuple(model.capabilities)
+    if engine in ("llamacpp", "localai"):
+        capabilities = tuple(c for c in capabilities if c != "vision")
+    if engine == "ollama" or "thinking" not in capabilities:
+        return capabilities, None
+    if engine in ("vllm", "llamacpp") and model.thinking_switch is not None:
+        return capabilities, model.thinking_switch
+    return tuple(c for c in capabilities if c != "thinking"), None
+
+
 def served(pick: Pick, needs: Needs, backend: str, upstream: str) -> Served:
     model = pick.model
     context, notes = served_context(model, needs)
+    capabilities, switch = capabilities_on(model, needs.engine)
     return Served.of(
         model,
         backend=backend,
@@ -144,6 +172,8 @@ def served(pick: Pick, needs: Needs, backend: str, upstream: str) -> Served:
         size_class=pick.size_class,
         context_length=context,
         notes=notes,
+        capabilities=capabilities,
+        thinking_switch=switch,
     )
 
 

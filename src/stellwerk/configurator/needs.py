@@ -20,6 +20,16 @@ USE_CASES: tuple[UseCase, ...] = get_args(UseCase)
 CLASSIFICATIONS: tuple[Classification, ...] = get_args(Classification)
 OPENNESS: tuple[OpennessNeed, ...] = get_args(OpennessNeed)
 LONG_DOCUMENT_TOKENS = 32768
+MIN_CONTEXT = 512
+MAX_CONTEXT = 1_048_576
+# what a list option means when it is left out (a given one that names nothing is refused)
+LEFT_OUT = {
+    "--languages": ("language", "any language"),
+    "--use-cases": ("use case", "chat"),
+    "--classifications": ("data classification", "internal"),
+    "--licences": ("licence", "any licence"),
+    "--prefer-families": ("model family", "no preference"),
+}
 # Licences approved by the Open Source Initiative, as the catalog spells them (``--licences osi``);
 # community licences with use restrictions (Llama, Gemma) are not among them.
 OSI_LICENCES = frozenset({"apache-2.0", "mit", "bsd-2-clause", "bsd-3-clause", "mpl-2.0"})
@@ -92,8 +102,10 @@ class Needs:
                 raise ConfigError(
                     f"--classifications: {level!r} is not one of {', '.join(CLASSIFICATIONS)}"
                 )
-        if not 512 <= self.context <= 1_048_576:
-            raise ConfigError(f"--context: {self.context} tokens is outside 512 .. 1048576")
+        if not MIN_CONTEXT <= self.context <= MAX_CONTEXT:
+            raise ConfigError(
+                f"--context: {self.context} tokens is outside {MIN_CONTEXT} .. {MAX_CONTEXT}"
+            )
         if "long_documents" in self.use_cases and self.context < LONG_DOCUMENT_TOKENS:
             # frozen: the one normalisation, made once, so every later step reads the context
             # the models are really served with
@@ -130,6 +142,12 @@ class Needs:
         """What the models may use of ``memory_gb``: 90 %, the rest left to the engine's own
         buffers, the operating system and (vLLM) the CUDA context outside its share."""
         return self.memory_gb * HEADROOM
+
+    @property
+    def budget_label(self) -> str:
+        """``budget_gb`` as said: tenths, or hundredths below 1 GB (90 % of 0.5 GB is 0.45 GB,
+        not 0.5)."""
+        return f"{self.budget_gb:.1f}" if self.budget_gb >= 1 else f"{self.budget_gb:.2f}"
 
     @property
     def memory_label(self) -> str:
@@ -178,12 +196,37 @@ def vllm_quant_refusal(quant: str) -> str:
 def split_list(value: str | None, option: str) -> tuple[str, ...]:
     """``"de, en"`` -> ``("de", "en")``; empty items dropped, lower-cased, order kept; an item
     given twice (in any case) is a ``ConfigError`` naming ``option`` and the item, as the
-    config's own lists refuse a name twice."""
-    if not value:
+    config's own lists refuse a name twice. ``None`` (the option left out) is ``()``; a value
+    that names nothing (``""``, ``","``) is refused (``listed``)."""
+    if value is None:
         return ()
-    given = [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
+    given = listed(value, option)
     once(option, given, lambda item: item.lower().replace("-", "_"))
     return tuple(item.lower().replace("-", "_") for item in given)
+
+
+def language_codes(value: str | None) -> tuple[str, ...]:
+    """``--languages``, each code checked as the user spelt it (``'German' is not an ISO 639
+    code``), then lower-cased."""
+    if value is None:
+        return ()
+    given = listed(value, "--languages")
+    for code in given:
+        if not _LANG.match(code.lower()):
+            raise ConfigError(f"--languages: {code!r} is not an ISO 639 code (use de, en, fr ...)")
+    once("--languages", given, str.lower)
+    return tuple(code.lower() for code in given)
+
+
+def listed(value: str, option: str) -> list[str]:
+    """The items of a list option's ``value`` as given (blanks around each dropped), at least
+    one: ``--languages ""`` is more likely an empty variable than a choice, so a value that
+    names nothing is a ``ConfigError`` saying what leaving the option out means."""
+    items = [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
+    if not items:
+        what, meaning = LEFT_OUT[option]
+        raise ConfigError(f"{option}: {value!r} names no {what}; leave {option} out for {meaning}")
+    return items
 
 
 def once(option: str, items: Sequence[str], same: Callable[[str], str]) -> None:

@@ -4,13 +4,18 @@
    every requested language, the openness asked for, the capabilities the use cases need.
 2. Of those, keep the ones whose memory (at the engine's quantisation and the context asked
    for) fits the budget: 90 % of the memory, the rest left to the engine's buffers and the
-   system. Nothing fits: say so, and name the smallest that would.
+   system. Nothing fits: say so, and name the smallest that would. Without a GPU (``--ram``)
+   a model must also be fast enough: each token reads every active weight from memory once,
+   so a CPU makes about memory bandwidth / active weight bytes tokens a second; models above
+   ``CPU_MAX_ACTIVE_B`` active parameters (about 5 tokens/s at ``CPU_BANDWIDTH_GB_S``) are
+   left out, and the set's speed is said.
 3. Large is the biggest that fits (by dense-equivalent size, so a mixture of experts counts
    for what it computes); small the one nearest 3.5B (cheap, still fluent); medium the one
    nearest the geometric mean of the two, each class at least 1.5x the one below. A model of a
-   preferred family counts as up to 1.5x nearer its target size. Ties (sizes within ~10 %) go
-   to a preferred family, then to the model that suits the use cases better, then to the one
-   listed first in the catalog.
+   preferred family counts as up to 1.5x nearer its target size; on Ollama, a model without a
+   library tag (a GGUF file to make by hand) as 1.25x farther. Ties (sizes within ~10 %) go to
+   a preferred family, then to the model that suits the use cases better, then (on Ollama) to
+   one with a library tag, then to the one listed first in the catalog.
 4. Engines that keep every model resident (vLLM, llama.cpp, LocalAI) need the set to fit
    together: large is then the biggest model beside which a small and a medium still fit,
    unless settling for a pair would allow a large more than twice as big.
@@ -23,13 +28,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from stellwerk.configurator.needs import LONG_DOCUMENT_TOKENS, Needs
-from stellwerk.modelfacts import Catalog, CatalogModel, Quant
+from stellwerk.modelfacts import BITS_PER_WEIGHT, Catalog, CatalogModel, Quant
 
 SMALL_TARGET_B = 3.5
 SEPARATION = 1.5  # each class at least 1.5x the dense-equivalent size of the one below
 KEEP_THREE_IF = 0.5  # three classes unless that halves the large model a pair would allow
 PREFERENCE = math.log(1.5)  # how much nearer a preferred family's model counts, in log size
+# how much farther a model without an Ollama library tag counts on Ollama (in log size): a
+# model Ollama pulls wins a near tie over one whose GGUF file must be made by hand first
+TAGLESS = math.log(1.25)
 ROLE_ALONE = "the only model that meets these needs and fits: it answers every request"
+# CPU only: a model above this many active parameters is left out for speed. At Q4_K_M a 15B
+# model reads 9 GB per token: about 5.5 tokens/s at CPU_BANDWIDTH_GB_S, a 32B one about 2.5.
+CPU_MAX_ACTIVE_B = 15.0
+# the memory bandwidth the speed is estimated at: two channels of DDR4-3200 (51 GB/s), a
+# common server or desktop; a server with more channels is faster in proportion
+CPU_BANDWIDTH_GB_S = 50.0
 SIZE_CLASSES_FOR = {1: ("medium",), 2: ("small", "large"), 3: ("small", "medium", "large")}
 
 
@@ -91,11 +105,31 @@ def why_not(model: CatalogModel, needs: Needs) -> str | None:
         return "open weights only; training data and code are not published"
     if "vision" in needs.use_cases and "vision" not in model.capabilities:
         return "no image input (vision use case)"
+    if "vision" in needs.use_cases and needs.engine in ("llamacpp", "localai"):
+        return (
+            f"the {needs.engine} script starts no image projector (--mmproj) beside the model "
+            "(vision use case): for images use --engine ollama or vllm"
+        )
     if "tools" in needs.use_cases and "tools" not in model.capabilities:
         return "no function calling (tools use case)"
     if "long_documents" in needs.use_cases and (model.context_length or 0) < LONG_DOCUMENT_TOKENS:
         return f"context below {LONG_DOCUMENT_TOKENS} tokens (long documents use case)"
+    active = model.active_params_b or model.params_b
+    if not needs.on_gpu and active > CPU_MAX_ACTIVE_B:
+        return (
+            f"too slow on CPUs: {active:g}B active parameters, read from memory for every token, "
+            f"give about {cpu_tokens_per_s(model, needs):.0f} tokens/s at "
+            f"{CPU_BANDWIDTH_GB_S:g} GB/s; without a GPU models up to {CPU_MAX_ACTIVE_B:g}B "
+            "active are proposed"
+        )
     return None
+
+
+def cpu_tokens_per_s(model: CatalogModel, needs: Needs) -> float:
+    """Tokens a second on CPUs, roughly: each token reads every active weight once, so memory
+    bandwidth (``CPU_BANDWIDTH_GB_S``) divided by the bytes of the active weights."""
+    active = model.active_params_b or model.params_b
+    return CPU_BANDWIDTH_GB_S / (active * BITS_PER_WEIGHT[quant_for(model, needs)] / 8)
 
 
 def suitability(model: CatalogModel, needs: Needs) -> int:
@@ -104,6 +138,8 @@ def suitability(model: CatalogModel, needs: Needs) -> int:
     reasoning = "reasoning" in needs.use_cases
     if model.variant == "reasoning":
         score += 2 if reasoning else -2  # thinking models are slow and wordy for plain chat
+        if reasoning and needs.engine in ("vllm", "llamacpp") and model.thinking_switch is None:
+            score -= 1  # written without thinking there: a request to think could not go to it
     if "tools" in model.capabilities:
         score += 1
     if model.openness == "fully_open":
@@ -143,7 +179,7 @@ def propose(catalog: Catalog, needs: Needs) -> Proposal:
                 (
                     model.id,
                     f"needs {memory_for(model, needs):.1f} GB, more than the "
-                    f"{needs.budget_gb:.1f} GB usable of {needs.memory_label}",
+                    f"{needs.budget_label} GB usable of {needs.memory_label}",
                 )
             )
     if not fitting:
@@ -156,11 +192,15 @@ def propose(catalog: Catalog, needs: Needs) -> Proposal:
             smallest=_pick("small", smallest, needs, ()),
         )
 
-    def rank(model: CatalogModel, target_b: float) -> tuple[float, int, int]:
+    def rank(model: CatalogModel, target_b: float) -> tuple[float, int, bool, int]:
         distance = abs(math.log(model.effective_params_b / target_b))
+        tagless = needs.engine == "ollama" and model.ollama_tag is None
+        if tagless:  # a GGUF file to make by hand before Ollama serves it, not a pull
+            distance += TAGLESS
         if needs.prefers(model.family):  # competes as if up to 1.5x nearer the target size
             distance = max(0.0, distance - PREFERENCE)
-        return (math.floor(distance / 0.1), -suitability(model, needs), order[model.id])
+        bucket = math.floor(distance / 0.1)
+        return (bucket, -suitability(model, needs), tagless, order[model.id])
 
     if needs.engine_swaps_models:
         chosen = _choose(fitting, needs.budget_gb, needs, rank)
@@ -175,19 +215,34 @@ def propose(catalog: Catalog, needs: Needs) -> Proposal:
     if needs.engine_swaps_models:
         notes.append(
             "Ollama loads a model when it is first asked for and unloads idle ones, so each "
-            f"model must fit in {needs.budget_gb:.1f} GB (90 % of {needs.memory_label}) on its own"
+            f"model must fit in {needs.budget_label} GB (90 % of {needs.memory_label}) on its own"
         )
     else:
         total = sum(p.memory_gb for p in picks)
         notes.append(
             f"{needs.engine} keeps every model loaded, so the set must fit together: "
             f"{' + '.join(f'{p.memory_gb:.1f}' for p in picks)} = {total:.1f} GB "
-            f"of the {needs.budget_gb:.1f} GB usable (90 % of {needs.memory_label})"
+            f"of the {needs.budget_label} GB usable (90 % of {needs.memory_label})"
         )
+    if not needs.on_gpu:
+        notes.append(_cpu_speed(picks, needs))
     return Proposal(needs, picks, tuple(excluded), tuple(notes))
 
 
-Rank = Callable[[CatalogModel, float], tuple[float, int, int]]
+def _cpu_speed(picks: tuple[Pick, ...], needs: Needs) -> str:
+    speeds = ", ".join(
+        f"about {cpu_tokens_per_s(p.model, needs):.0f} tokens/s for {p.model.id}"
+        for p in reversed(picks)
+    )
+    return (
+        "CPU only: every token reads the model's active weights from memory, so the speed is "
+        f"about memory bandwidth / their size: at {CPU_BANDWIDTH_GB_S:g} GB/s (two channels of "
+        f"DDR4-3200) {speeds}; models above {CPU_MAX_ACTIVE_B:g}B active parameters were left "
+        "out for speed"
+    )
+
+
+Rank = Callable[[CatalogModel, float], tuple[float, int, bool, int]]
 
 
 def _choose(
@@ -265,7 +320,7 @@ def _reasons(
     context = min(needs.context, model.context_length or needs.context)
     reasons = [
         f"needs {model.memory_gb(quant, needs.context):.1f} GB at {quant} with a "
-        f"{context}-token context ({needs.budget_gb:.1f} GB usable of {needs.memory_label})",
+        f"{context}-token context ({needs.budget_label} GB usable of {needs.memory_label})",
         ROLE_ALONE
         if alone
         else {
@@ -305,7 +360,7 @@ def _too_small(smallest: CatalogModel, able: list[CatalogModel], needs: Needs) -
     need = memory_for(smallest, needs)
     quant = quant_for(smallest, needs)
     message = (
-        f"no model that meets your needs fits in {needs.budget_gb:.1f} GB (90 % of "
+        f"no model that meets your needs fits in {needs.budget_label} GB (90 % of "
         f"{needs.memory_label}) at {quant} with a "
         f"{needs.context}-token context; the smallest that would is {smallest.id}, "
         f"which needs {need:.1f} GB"

@@ -28,7 +28,7 @@ from stellwerk.errors import ConfigError
 PRICE_PER_ACTIVE_B = {"input_per_mtok": 0.01, "output_per_mtok": 0.02}
 ENGINE_SCRIPT_SUFFIX = "-engine.sh"
 ADMIN_KEY_ENV = "STELLWERK_ADMIN_KEY"
-LEDGER_URL = "sqlite:///stellwerk.db"
+LEDGER_SUFFIX = ".db"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,20 @@ def engine_script_path(config_path: Path) -> Path:
     ``stellwerk-engine.sh``, ``gpu2.yaml``: ``gpu2-engine.sh``), so that two configs in one
     folder each have their own."""
     return config_path.with_name(config_path.stem + ENGINE_SCRIPT_SUFFIX)
+
+
+def ledger_file(config_path: Path) -> str:
+    """The SQLite ledger's file name, beside a config and named after it (``stellwerk.yaml``:
+    ``stellwerk.db``, ``gpu24.yaml``: ``gpu24.db``), so that two configs in one folder keep
+    their keys, audit logs and budgets apart. A character other than an ASCII letter, digit,
+    ``.``, ``_`` or ``-`` becomes ``_`` (a ``?`` or ``#`` would end the URL's path)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", config_path.stem) + LEDGER_SUFFIX
+
+
+def ledger_url(config_path: Path) -> str:
+    """``server.database_url`` of the config written to ``config_path``: its ledger file as a
+    relative SQLite path, which the gateway reads beside the config file."""
+    return "sqlite:///" + ledger_file(config_path)
 
 
 def key_env_name(department: str) -> str:
@@ -64,9 +78,11 @@ def build_config(
     *,
     department: str,
     classification: str,
+    database_url: str = "sqlite:///stellwerk.db",
 ) -> dict[str, object]:
-    """The config as plain data, in the shape ``stellwerk.config.parse_config`` reads."""
-    models = []
+    """The config as plain data, in the shape ``stellwerk.config.parse_config`` reads;
+    ``database_url`` is the ledger's (``ledger_url`` of the file it is written to)."""
+    models: list[dict[str, object]] = []
     for row in served:
         models.append(
             {
@@ -79,6 +95,7 @@ def build_config(
                 "capabilities": _with_json(row.capabilities)
                 if row.json_by_grammar
                 else list(row.capabilities),
+                **({"thinking_switch": row.thinking_switch} if row.thinking_switch else {}),
                 "languages": list(row.languages),
                 "licence": row.licence,
                 "openness": row.openness,
@@ -93,7 +110,7 @@ def build_config(
     return {
         # the ledger beside the config file (a relative path follows the config, not the
         # working directory)
-        "server": {"host": "127.0.0.1", "port": 8080, "database_url": LEDGER_URL},
+        "server": {"host": "127.0.0.1", "port": 8080, "database_url": database_url},
         "backends": [dict(b) for b in backends],
         "models": models,
         "departments": [

@@ -14,8 +14,12 @@ Memory is derived, not stored, so that it cannot disagree with the parameter cou
 (Q4_K_M mixes 4- and 6-bit blocks, about 4.85 bits; Q8_0 stores 32 weights in 34 bytes, 8.5
 bits) or 16 for unquantised BF16/FP16 weights as vLLM loads them. ``kv_bytes_per_token`` is
 ``2 (K and V) * layers * kv_heads * head_dim * 2 bytes`` (an FP16 cache) where the catalog holds
-the architecture, otherwise ``DEFAULT_KV_BYTES_PER_TOKEN`` (256 KiB, above what Llama 3.3 70B
-needs), so an entry without architecture facts is estimated high, never low.
+the architecture, otherwise ``KV_BYTES_PER_TOKEN_PER_B`` (40 KiB) per billion parameters, at most
+``DEFAULT_KV_BYTES_PER_TOKEN`` (256 KiB, what Qwen3 32B needs): above what the models with
+grouped-query attention in the catalog need for their size (Llama 3.2 3B: 112 KiB for 3.2B,
+Qwen3 4B: 144 KiB, Llama 3.1 8B: 128 KiB), so a small model is not estimated above a bigger one.
+A model whose every query head has its own KV head (Olmo 3 7B: 512 KiB) needs more than any such
+rule; those have their architecture in the catalog.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ Quant = Literal["q4_k_m", "q8_0", "f16"]
 BITS_PER_WEIGHT: dict[str, float] = {"q4_k_m": 4.85, "q8_0": 8.5, "f16": 16.0}
 QUANTS: tuple[Quant, ...] = ("q4_k_m", "q8_0", "f16")
 DEFAULT_KV_BYTES_PER_TOKEN = 256 * 1024
+KV_BYTES_PER_TOKEN_PER_B = 40 * 1024
 RUNTIME_OVERHEAD_GB = 1.0
 MAX_PARAMS_B = 100_000.0  # 100 trillion parameters: far above any model there is
 MAX_CONTEXT = 100_000_000
@@ -102,6 +107,9 @@ class CatalogModel(Strict):
     context_length: int | None = Field(default=None, gt=0, le=MAX_CONTEXT)
     capabilities: tuple[Capability, ...] = ("chat",)
     architecture: Architecture | None = None
+    # the chat template's variable that turns a reasoning model's thinking on and off
+    # (``enable_thinking`` of Qwen3's); none: the model thinks whenever it answers
+    thinking_switch: str | None = None
     ollama_tag: str | None = None
     ollama_size_gb: float | None = Field(default=None, gt=0, le=MAX_PARAMS_B * 4)
     ollama_quant: Quant = "q4_k_m"
@@ -143,6 +151,13 @@ class CatalogModel(Strict):
                 raise ValueError(f"{code!r} is not an ISO 639 language code")
         if len(set(value)) != len(value):
             raise ValueError("a language is listed twice")
+        return value
+
+    @field_validator("thinking_switch")
+    @classmethod
+    def _switch(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", value):
+            raise ValueError(f"{value!r} is not a chat template variable's name")
         return value
 
     @field_validator("ollama_tag")
@@ -192,6 +207,8 @@ class CatalogModel(Strict):
             raise ValueError("an instruct or reasoning model must list the 'chat' capability")
         if (self.variant == "reasoning") != ("thinking" in self.capabilities):
             raise ValueError("a reasoning model, and only one, lists the 'thinking' capability")
+        if self.thinking_switch is not None and self.variant != "reasoning":
+            raise ValueError("thinking_switch is for a reasoning model")
         return self
 
     @property
@@ -214,7 +231,7 @@ class CatalogModel(Strict):
         per_token = (
             self.architecture.kv_bytes_per_token()
             if self.architecture is not None
-            else DEFAULT_KV_BYTES_PER_TOKEN
+            else min(DEFAULT_KV_BYTES_PER_TOKEN, KV_BYTES_PER_TOKEN_PER_B * self.params_b)
         )
         return context * per_token / 1e9
 

@@ -60,6 +60,12 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        holds = "is empty" if raw is None else f"holds {_kind(raw)}, not a mapping"
+        raise ConfigError(
+            f"{source}: not a catalog: the file {holds}; a catalog is a YAML mapping with "
+            f"version: 1 and models: (a list of entries, as stellwerk/modelfacts/{PACKAGED})"
+        )
     try:
         return Catalog.model_validate(raw)
     except ValidationError as exc:
@@ -84,9 +90,20 @@ def _problems(exc: ValidationError, raw: object) -> list[str]:
             named = _entry_id(raw, loc[1])
             rest = "".join(f".{part}" for part in loc[2:])
             where = f"models.{loc[1]}" + (f" ({named})" if named else "") + rest
-        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        message = {"extra_forbidden": "unknown key", "missing": "missing"}.get(
+            err["type"], err["msg"]
+        )
         problems.append(f"{where}: {message.removeprefix('Value error, ')}")
     return problems
+
+
+def _kind(raw: object) -> str:
+    """What a YAML document that is not a mapping holds, in words."""
+    if isinstance(raw, list):
+        return "a list"
+    if isinstance(raw, str):
+        return "text"
+    return "a number" if isinstance(raw, int | float) else "a single value"
 
 
 def _entry_id(raw: object, index: int) -> str | None:
