@@ -5,10 +5,11 @@ type it arrives as (``float`` from the rollups, ``Decimal`` or ``int`` from the 
 admin API): it carries the currency (``governance.currency``) and enough decimals to show a
 small amount as more than zero. Amounts shown together, a table's rows and their total, are
 written with one number of decimals (:meth:`Formatter.places`): the fewest that show each of
-them exactly, so the rows add up to the total as shown. A number and its unit (currency, ``Wh``, ``kWh``, ``ms``, ``s``,
-``%``, ``Tsd.``) are joined by a no-break space (:data:`NBSP`): a browser never puts the unit on a
-line of its own, whatever the width of the tile or cell. Times are shown in the operator's zone
-(``dashboard.timezone``, else the server's own), each with the zone's abbreviation.
+them exactly, so the rows add up to the total as shown. A number and its unit (currency,
+``Wh``, ``kWh``, ``ms``, ``s``, ``%``, ``Tsd.``) are joined by a no-break space (:data:`NBSP`):
+a browser never puts the unit on a line of its own, whatever the width of the tile or cell. Times
+are shown in the operator's zone (``dashboard.timezone``, else the server's own), each with the
+zone's abbreviation.
 """
 
 from __future__ import annotations
