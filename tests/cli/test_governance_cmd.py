@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from decimal import Decimal
@@ -351,9 +353,21 @@ def test_report_usage_json_totals(config_path: Path, tmp_path: Path) -> None:
     # the records' keys are none of this config's: nothing to compare with, nothing saved
     assert data["baseline_models"] == [] and Decimal(data["total"]["savings"]) == 0
     code, out, _ = run("report", "usage", "-c", str(config_path), "--month", "2026-11")
-    assert code == 0 and out.splitlines()[-1].startswith("total")
+    assert code == 0 and out.splitlines()[-1].startswith("(total)")
     assert out.splitlines()[1].split()[-3:] == ["refused", "failed", "compared_today"]
     assert out.splitlines()[-1].split()[-3:-1] == [str(refused), str(failed)]
+    # per key (walk27 F21), as the dashboard's department page: by key id, the month in the CSV
+    month = ("--month", "2026-11")
+    code, out, err = run(
+        "report", "usage", "-c", str(config_path), *month, "--by", "key", "--format", "csv"
+    )
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {r["key"]: int(r["requests"]) for r in rows} == {
+        **{k: sum(1 for r in records if r.key_id == k) for k in {r.key_id for r in records}},
+        "(total)": 100,
+    }
+    assert {r["month"] for r in rows} == {"2026-11"}
 
 
 def test_a_relative_ledger_path_follows_the_config_file_not_the_working_directory(

@@ -75,6 +75,8 @@ def test_a_whole_number_option_takes_ascii_digits_only(option: tuple[str, ...], 
         (("calibrate", "--limit"), "0", 1),
         (("calibrate", "--concurrency"), "-2", 1),
         (("calibrate", "--max-tokens"), "0", 1),
+        (("audit", "--limit"), "0", 1),  # walk27 F15: said "limit must be between 1 and 10000"
+        (("audit", "--limit"), "-1", 1),
     ],
 )
 def test_a_number_below_the_least_is_refused_naming_it(
@@ -86,6 +88,18 @@ def test_a_number_below_the_least_is_refused_naming_it(
     assert f"Invalid value for '{name}': {text} is less than {least}, the least it may be" in flat(
         err
     )
+
+
+def test_an_audit_limit_above_10000_is_refused_naming_the_most() -> None:
+    """walk27 F15: ``audit --limit 10001`` said ``limit must be between 1 and 10000, got
+    10001``, not the words docs/cli.md gives every whole-number option."""
+    code, out, err = run("audit", "--limit", "10001", "surplus-1", "surplus-2")
+    assert (code, out) == (2, "")
+    assert "Invalid value for '--limit': 10001 is more than 10000, the most it may be" in flat(err)
+    from stellwerk.cli import audit_cmd
+    from stellwerk.ledger import audit_read
+
+    assert audit_cmd.MAX_LIMIT == audit_read.MAX_LIMIT  # the CLI's bound is the ledger's
 
 
 @pytest.mark.parametrize("command", [("serve",), ("demo",)])

@@ -68,20 +68,22 @@ def test_overview_shows_budgets_limits_refusals_and_fair_savings(
     log_in(page, dashboard)
 
     budgets = text(page, "#w-budgets")
-    # the month's total is the departments' sum: 0.000161 + 2 x 0.000160 = 0.000481
-    assert "€0.00048" in text(page, "p.total")
+    # the month's total is the departments' sum: 0.000161 + 2 x 0.000161 = 0.000483, shown with
+    # the rows' decimals, so that they add up (walk27 F14: it read €0.00048 beside €0.00016 and
+    # €0.00032)
+    assert "€0.000483" in text(page, "p.total")
     # research spent 0.000161 of 0.0005 (a budget that read "0.00" before; the charge is exact,
     # rounded up to the micro-unit once), 1 request/minute
-    assert re.search(r"research\s+€0\.00016\s+€0\.0005\s+32\.2\s%\s+1\s+unlimited\s+1", budgets)
-    legal = rf"legal\s+€0\.00032\s+unlimited\s+{DASH}\s+unlimited\s+unlimited\s+0"
+    assert re.search(r"research\s+€0\.000161\s+€0\.0005\s+32\.2\s%\s+1\s+unlimited\s+1", budgets)
+    legal = rf"legal\s+€0\.000322\s+unlimited\s+{DASH}\s+unlimited\s+unlimited\s+0"
     assert re.search(legal, budgets)
 
     refusals = text(page, "#w-refusals")
     assert re.search(r"rate limit reached\s+rate_limited\s+1\s+research: 1", refusals)
     assert re.search(r"unknown model\s+model_not_found\s+1\s+legal: 1", refusals)  # as told
     usage = text(page, "#w-usage")  # requests, tokens, cost, energy, refused, errors
-    assert re.search(r"legal\s+3\s+\S+\s+€0\.00032\s+[\d.]+\sWh\s+1\s+0", usage)
-    assert re.search(r"research\s+3\s+\S+\s+€0\.00016\s+[\d.]+\sWh\s+1\s+1", usage)
+    assert re.search(r"legal\s+3\s+\S+\s+€0\.000322\s+[\d.]+\sWh\s+1\s+0", usage)
+    assert re.search(r"research\s+3\s+\S+\s+€0\.000161\s+[\d.]+\sWh\s+1\s+1", usage)
 
     # legal may use only tiny-small: its routed requests are compared with tiny-small
     savings = text(page, "#w-savings")

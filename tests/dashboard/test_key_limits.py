@@ -29,10 +29,10 @@ SHOWN = {
         ),
         "key_limits": (
             r"Keys' own limits\s+Key\s+Own monthly budget\s+Rate limits\s+"
-            r"{key}\s+€0\.00032 /\s+€0\.000005\s+Budget used:\s+6,440\.0\s%\s+"
+            r"{key}\s+€0\.000322 /\s+€0\.000005\s+Budget used:\s+6,440\.0\s%\s+"
             r"100 requests per minute"
         ),
-        "department_budget": r"€0\.00032 / €1,000\.00\s+Budget used\s+Budget used:\s+<\s0\.1\s%",
+        "department_budget": r"€0\.000322 / €1,000\.00\s+Budget used\s+Budget used:\s+<\s0\.1\s%",
         "department_refusals": (
             r"the department's monthly budget used up\s+budget_exceeded\s+2\s+research-1: 2"
         ),
@@ -45,11 +45,11 @@ SHOWN = {
         ),
         "key_limits": (
             r"Eigene Limits der Schlüssel\s+Schlüssel\s+Eigenes Monatsbudget\s+Ratenlimits\s+"
-            r"{key}\s+0,00032\s€ /\s+0,000005\s€\s+"
+            r"{key}\s+0,000322\s€ /\s+0,000005\s€\s+"
             r"Budget verbraucht:\s+6\.440,0\s%\s+100 Anfragen pro Minute"
         ),
         "department_budget": (
-            r"0,00032\s€ / 1\.000,00\s€\s+Budget verbraucht\s+Budget verbraucht:\s+<\s0,1\s%"
+            r"0,000322\s€ / 1\.000,00\s€\s+Budget verbraucht\s+Budget verbraucht:\s+<\s0,1\s%"
         ),
         "department_refusals": (
             r"Monatsbudget des Bereichs aufgebraucht\s+budget_exceeded\s+2\s+research-1: 2"

@@ -74,7 +74,7 @@ def test_the_whole_log_page_by_page_and_filtered(
         ("/admin/models?department=legal", "department",
          "unknown query parameter 'department' for GET /admin/models; it takes none"),
         ("/admin/keys?dept=legal", "dept", "it takes department"),
-        ("/admin/usage?month=2026-12&department=legal", "department", "it takes by, month"),
+        ("/admin/usage?month=2026-12&department=legal", "department", "it takes by, format, month"),
         ("/admin/audit?since=yesterday", "since", "since 'yesterday' is not an ISO 8601"),
         ("/admin/audit?since=2026-12-02&until=2026-12-01", "until", "is before since"),
         ("/admin/audit?since=2026-12-01T09:30:00+01:00", "since",

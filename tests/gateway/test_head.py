@@ -6,6 +6,8 @@ same 403 whether that department exists or not, the catalog, the use cases and t
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -321,3 +323,46 @@ def test_a_heads_report_counts_its_departments_answered_requests(
     assert research["requests"] == 2 and float(research["cost"]) > 0
     assert own["rows"] == [research] and own["total"]["cost"] == research["cost"]
     assert "legal" not in str(own)
+
+
+def test_usage_by_key_as_json_and_csv_for_the_roles_that_may_read_keys(gateway: Gateway) -> None:
+    """walk27 F21: the dashboard's usage by key, from the admin API as JSON and CSV (the CLI's
+    columns, each row naming its month): keys by id, never a secret; a head key reads its own
+    department's keys, a user key (which may not list its department's keys) is refused."""
+    gw, month = gateway, f"{datetime.now(UTC):%Y-%m}"
+    report(gw, "department", ADMIN, requests=5)
+    answer = gw.get(f"/admin/usage?month={month}&by=key&format=csv", headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    assert f'filename="usage-{month}-by-key.csv"' in answer.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert {(r["key"], r["requests"], r["month"]) for r in rows} == {
+        ("legal-1", "3", month),
+        ("research-1", "2", month),
+        ("(total)", "5", month),
+    }
+    assert rows[-1]["key"] == "(total)"
+    assert all(secret not in answer.text for secret in (*KEYS.values(), HEAD_KEY, ADMIN_KEY))
+    own = _get(gw, f"/admin/usage?month={month}&by=key", HEAD)
+    assert [(r["group"], r["requests"]) for r in own["rows"]] == [("research-1", 2)]
+    own_csv = gw.get(f"/admin/usage?month={month}&by=key&format=csv", headers=HEAD)
+    assert [r["key"] for r in csv.DictReader(io.StringIO(own_csv.text))] == [
+        "research-1",
+        "(total)",
+    ]
+    user = gw.get(f"/admin/usage?month={month}&by=key", headers=bearer(KEYS["research"]))
+    assert user.status_code == 403
+    assert user.json()["error"]["message"] == (
+        "key 'research-1' has role user, which reads its own department's usage by department,"
+        " model or use case; usage by key needs an admin, viewer or head key"
+    )
+    by_department = gw.get(
+        f"/admin/usage?month={month}&format=csv", headers=bearer(KEYS["research"])
+    )
+    assert [r["department"] for r in csv.DictReader(io.StringIO(by_department.text))] == [
+        "research",
+        "(total)",
+    ]
+    bad = gw.get(f"/admin/usage?month={month}&format=xml", headers=ADMIN)
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "format"
+    assert bad.json()["error"]["message"] == "unknown format 'xml'; choose json or csv"

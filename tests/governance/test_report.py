@@ -121,9 +121,9 @@ def test_formats(filled: Ledger) -> None:
     table = render(report, "table")
     assert "on the largest model their key may use as of " in table
     assert "(today's references): apertus-8b, mistral-8b\n" in table
-    assert table.splitlines()[-1].startswith("total")
+    assert table.splitlines()[-1].startswith("(total)")
     rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
-    assert rows[-1]["department"] == "total"
+    assert rows[-1]["department"] == "(total)"
     assert int(rows[-1]["requests"]) == 400
     data = json.loads(render(report, "json"))
     assert data["total"]["requests"] == 400
@@ -145,18 +145,18 @@ def test_refused_and_failed_requests_are_counted_apart(ledger: Ledger) -> None:
     report = usage_report(
         ledger, month="2026-11", by="department", references=REFERENCES, key_use_cases={}
     )
-    wanted = {"legal": (5, 3, 1), "hr": (5, 0, 3), "total": (10, 3, 4)}
+    wanted = {"legal": (5, 3, 1), "hr": (5, 0, 3), "(total)": (10, 3, 4)}
     data = json.loads(render(report, "json"))
     got = {r["group"]: (r["requests"], r["refused"], r["failed"]) for r in data["rows"]}
     total = data["total"]
-    assert {**got, "total": (total["requests"], total["refused"], total["failed"])} == wanted
+    assert {**got, "(total)": (total["requests"], total["refused"], total["failed"])} == wanted
     rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
-    assert list(rows[0])[-4:] == ["savings", "refused", "failed", "compared_today"]
+    assert list(rows[0])[-5:] == ["savings", "refused", "failed", "compared_today", "month"]
     counted = ("requests", "refused", "failed")
     assert {r["department"]: tuple(int(r[c]) for c in counted) for r in rows} == wanted
     table = render(report, "table").splitlines()
     assert table[1].split()[-3:] == ["refused", "failed", "compared_today"]
-    assert table[-1].split()[0] == "total" and table[-1].split()[-3:-1] == ["3", "4"]
+    assert table[-1].split()[0] == "(total)" and table[-1].split()[-3:-1] == ["3", "4"]
 
 
 def test_a_use_case_allowed_one_model_saves_nothing_in_every_format(ledger: Ledger) -> None:
@@ -298,7 +298,7 @@ def test_records_without_a_reference_are_compared_with_todays_and_counted(
     rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
     assert [(r["department"], r["compared_today"]) for r in rows] == [
         ("legal", "2"),
-        ("total", "2"),
+        ("(total)", "2"),
     ]
 
 
@@ -368,3 +368,57 @@ def test_a_reference_both_recorded_and_todays_is_named_in_both(ledger: Ledger) -
     title = render(report, "table").splitlines()[0]
     assert "its key might use then): mistral-8b; compared_today:" in title
     assert title.endswith("(today's references): mistral-8b")
+
+
+def test_a_department_named_total_is_told_from_the_sum_in_every_format(ledger: Ledger) -> None:
+    """walk27 F19: a department may be named ``total``; the sum's row must still be the one row
+    a script or a spreadsheet can pick out (``(total)``, which no name can be)."""
+    ledger.insert_usage(
+        [
+            make_record(i, prefix=d, department=d, status=200)
+            for d in ("total", "hr")
+            for i in range(3)
+        ]
+    )
+    report = usage_report(
+        ledger, month="2026-11", by="department", references=REFERENCES, key_use_cases={}
+    )
+    rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
+    named = {r["department"]: int(r["requests"]) for r in rows}
+    assert len(rows) == len(named) == 3  # one row each: total (the department), hr, the sum
+    assert named == {"total": 3, "hr": 3, "(total)": 6}
+    assert rows[-1]["department"] == "(total)"
+    table = render(report, "table").splitlines()
+    assert [line.split()[0] for line in table[2:]] == [r["department"] for r in rows[:-1]] + [
+        "-" * len("department"),
+        "(total)",
+    ]
+    data = json.loads(render(report, "json"))
+    assert data["total"]["group"] == "(total)" and data["total"]["requests"] == 6
+
+
+def test_by_key_in_every_format_names_keys_by_id_and_the_csv_its_month(filled: Ledger) -> None:
+    """walk27 F21: chargeback per key outside the dashboard; each CSV row names its month, so two
+    months' exports put in one file are still told apart."""
+    november = [r for r in filled.recent_usage(limit=10_000) if r.time.month == 11]
+    exports = []
+    for month in ("2026-10", "2026-11"):
+        report = usage_report(
+            filled, month=month, by=parse_by("key"), references=REFERENCES, key_use_cases={}
+        )
+        exports.append(render(report, "csv"))
+        if month == "2026-11":
+            data = json.loads(render(report, "json"))
+            table = render(report, "table")
+    keys = {r.key_id for r in november}
+    got = {r["group"]: r["requests"] for r in data["rows"]}
+    assert got == {k: sum(1 for r in november if r.key_id == k) for k in keys}
+    assert data["by"] == "key" and data["total"]["requests"] == 400
+    assert table.splitlines()[1].split()[0] == "key"
+    together = exports[0] + "".join(exports[1].splitlines(keepends=True)[1:])
+    rows = list(csv.DictReader(io.StringIO(together)))
+    assert list(rows[0])[:1] + list(rows[0])[-1:] == ["key", "month"]
+    sums = {(r["month"], r["key"]): int(r["requests"]) for r in rows}
+    assert sums[("2026-10", "(total)")] == 10 and sums[("2026-11", "(total)")] == 400
+    assert {m for m, k in sums if k in keys} == {"2026-10", "2026-11"}
+    assert sum(n for (m, k), n in sums.items() if m == "2026-11" and k != "(total)") == 400

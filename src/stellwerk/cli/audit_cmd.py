@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 FORMATS = ("text", "csv", "json", "jsonl")
 COLUMNS = ("id", "time", "actor", "action", "target_kind", "target", "details", "config_hash")
 DEFAULT_LIMIT = 50
+MAX_LIMIT = 10_000  # ledger.audit_read.MAX_LIMIT, the admin API's (not imported at the start)
 
 
 def audit(
@@ -50,7 +51,8 @@ def audit(
         str | None, typer.Option(help="Only this target, as printed (model:x) or its name (x).")
     ] = None,
     limit: Annotated[
-        int, typer.Option(parser=whole(), help="How many entries, newest first.")
+        int,
+        typer.Option(parser=whole(least=1, most=MAX_LIMIT), help="How many entries, newest first."),
     ] = DEFAULT_LIMIT,
     every: Annotated[
         bool, typer.Option("--all", help="Every entry that matches, oldest first, page by page.")

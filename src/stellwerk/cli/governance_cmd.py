@@ -412,7 +412,7 @@ def catalog_consent(
 def report_usage(
     config: ConfigOption,
     month: Annotated[str, typer.Option(help="YYYY-MM")],
-    by: Annotated[str, typer.Option(help="department, model or use-case")] = "department",
+    by: Annotated[str, typer.Option(help="department, model, key or use-case")] = "department",
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
 ) -> None:
     """Chargeback: requests, tokens, cost, energy, and what routing saved (as the dashboard)."""

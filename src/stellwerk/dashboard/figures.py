@@ -14,12 +14,15 @@ from stellwerk.ledger.tables import IDLE_GROUP
 from stellwerk.ledger.usage_totals import Totals
 
 
-def cost_bars(rows: Sequence[Totals], fmt: Formatter, title: str) -> Markup:
+def cost_bars(
+    rows: Sequence[Totals], fmt: Formatter, title: str, places: int | None = None
+) -> Markup:
     """Internal cost per group (department, model, key); the requests with no model (refused,
-    failed, a load or an unload: no cost) left out."""
+    failed, a load or an unload: no cost) left out. ``places``: the decimals of the table
+    beside it (``Formatter.places``)."""
     return bars(
         [
-            Bar(r.group, float(r.cost), fmt.money(r.cost))
+            Bar(r.group, float(r.cost), fmt.money(r.cost, places))
             for r in rows
             if r.group and r.group != IDLE_GROUP
         ],

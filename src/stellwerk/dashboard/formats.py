@@ -3,15 +3,19 @@
 Every amount of money on the dashboard goes through :meth:`Formatter.money`, whatever number
 type it arrives as (``float`` from the rollups, ``Decimal`` or ``int`` from the ledger and the
 admin API): it carries the currency (``governance.currency``) and enough decimals to show a
-small amount as more than zero. A number and its unit (currency, ``Wh``, ``kWh``, ``ms``, ``s``,
-``%``, ``Tsd.``) are joined by a no-break space (:data:`NBSP`): a browser never puts the unit on a
-line of its own, whatever the width of the tile or cell. Times are shown in the operator's zone
-(``dashboard.timezone``, else the server's own), each with the zone's abbreviation.
+small amount as more than zero. Amounts shown together, a table's rows and their total, are
+written with one number of decimals (:meth:`Formatter.places`): the fewest that show each of
+them exactly, so the rows add up to the total as shown. A number and its unit (currency,
+``Wh``, ``kWh``, ``ms``, ``s``, ``%``, ``Tsd.``) are joined by a no-break space (:data:`NBSP`):
+a browser never puts the unit on a line of its own, whatever the width of the tile or cell. Times
+are shown in the operator's zone (``dashboard.timezone``, else the server's own), each with the
+zone's abbreviation.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
@@ -90,16 +94,37 @@ class Formatter:
             return f"{self.number(value / 1e3, 1)}{NBSP}{mid}"
         return self.number(value)
 
-    def money(self, value: Amount | None) -> str:
+    def money(self, value: Amount | None, places: int | None = None) -> str:
         """An amount with its currency: ``€12.50``, ``12,50 €``; small amounts keep their
         first two significant digits (``€0.0005``); below a micro-unit ``< €0.000001``. Every
-        space in it is a no-break space."""
+        space in it is a no-break space. ``places``: the decimals of the amounts it is shown
+        with (:meth:`places`), trailing zeros kept (``€0.000800`` beside ``€0.000044``)."""
         if value is None:
             return DASH
         exact = _decimal(value)
         if 0 < abs(exact) < SMALLEST:
             return "<" + NBSP + self._with_currency(self.number(SMALLEST, MAX_MONEY_DECIMALS))
+        if places is not None:
+            return self._with_currency(self.number(exact, places))
         return self._money(exact, money_decimals(exact))
+
+    @staticmethod
+    def places(*groups: Iterable[Amount | None]) -> int:
+        """The decimals of amounts shown together (a table's rows and their total, a page's
+        costs): the fewest, from two to six, that write each of them exactly to the micro-unit,
+        the ledger's unit (a float is taken to the micro-unit first, which drops its binary
+        noise). Rows written so add up to their total as written: €0.000136 + €0.000108 =
+        €0.000244, where two significant digits each read €0.00014 + €0.00011 and €0.00024."""
+        decimals = 2
+        for group in groups:
+            for value in group:
+                if value is None or (not isinstance(value, Decimal | int) and math.isinf(value)):
+                    continue
+                exact = _decimal(value).quantize(SMALLEST).normalize()
+                exponent = exact.as_tuple().exponent
+                if exact and isinstance(exponent, int):
+                    decimals = max(decimals, min(MAX_MONEY_DECIMALS, -exponent))
+        return decimals
 
     def exact_money(self, value: Amount | None) -> str:
         """An amount as ``money`` writes it, but with every decimal it has up to the

@@ -24,9 +24,15 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
         "Modell für den Schlüssel nicht zulässig",
     ),
     "refusal_no_allowed_model": ("no allowed model", "kein zulässiges Modell"),
+    # recorded before the gateway kept what the request needed (refusal_labels)
     "refusal_no_capable_model": (
-        "no model can do it (tools, vision)",
-        "kein Modell kann es (Werkzeuge, Bilder)",
+        "no allowed model can do what it needed (a capability, such as tools, vision or thinking)",
+        "kein zulässiges Modell kann, was sie brauchte (eine Fähigkeit, etwa Werkzeuge, Bilder"
+        " oder Denken)",
+    ),
+    "refusal_no_capable_model_needs": (
+        "no allowed model can do what it needed: {needs}",
+        "kein zulässiges Modell kann, was sie brauchte: {needs}",
     ),
     "refusal_unsupported_capability": (
         "capability not supported by the model",

@@ -22,6 +22,7 @@ from stellwerk.dashboard.formats import Formatter
 from stellwerk.dashboard.i18n import COOKIE, LANGUAGES, Labels, Language, choose, counted, labels
 from stellwerk.dashboard.latency_fit import MIN_REQUESTS
 from stellwerk.dashboard.printable import printable
+from stellwerk.dashboard.refusal_labels import refusal_label
 from stellwerk.dashboard.session import SessionCodec
 from stellwerk.errors import (
     InvalidRequest,
@@ -81,6 +82,7 @@ def templates() -> Environment:
     env.globals["months"] = months.offered
     env.globals["prefix"] = PREFIX
     env.globals["idle_group"] = IDLE_GROUP
+    env.globals["refusal_label"] = refusal_label
     env.filters["breakable"] = breakable
     env.filters["unbroken"] = unbroken
     env.filters["actor"] = actor

@@ -6,8 +6,8 @@ the dependencies that check its role.
 | ``admin`` | everything | everything |
 | ``viewer`` | everything (every ``GET``) | nothing |
 | ``head`` | its department's ``/admin/usage``, ``keys``, ``limits``, ``use-cases`` | nothing |
-| ``owner`` | its department's usage report | its department's models' consent |
-| ``user``, ``metrics`` | its department's usage report | nothing |
+| ``owner`` | its department's usage report (not by key) | its department's models' consent |
+| ``user``, ``metrics`` | its department's usage report (not by key) | nothing |
 
 A refusal names the key, its role and, for a head key, its own department: never another one. A
 head key that asks for another department's keys gets the same 403 whether that department

@@ -280,7 +280,9 @@ def _none_capable(
             f"none of the {served} chat model{'' if served == 1 else 's'} allowed for"
             f" {whose} can serve this request (needs: {what})"
         )
-    return InvalidRequest(text, param="model", code="no_capable_model")
+    # recorded with what it needed, which the dashboard names (dashboard.refusal_labels)
+    recorded = "no_capable_model:" + ",".join(sorted(needs or {"chat"}))
+    return InvalidRequest(text, param="model", code="no_capable_model", recorded=recorded)
 
 
 def _too_long(

@@ -1,5 +1,11 @@
-"""The chargeback report: usage per department, model or use case for one month, with what the
-same traffic would have cost without routing (the savings from routing).
+"""The chargeback report: usage per department, model, key or use case for one month, with what
+the same traffic would have cost without routing (the savings from routing).
+
+The sum of the rows is the row named ``TOTAL`` (``(total)``), which no department, model, key or
+use case can be named (``config.base.check_name`` takes no parentheses; a key id is a name or
+``key-`` and hex digits), so a script or a spreadsheet tells it from a group named ``total``. The
+CSV's last column, ``month``, names the month each row covers: the rows of several months' exports
+can be put in one file and still be told apart. A key is named by its id, never by its secret.
 
 Totals are sums of the usage records in the window, nothing estimated but the baseline. The
 baseline follows the dashboard's rule (stellwerk.governance.baseline): each routed request
@@ -51,10 +57,11 @@ from stellwerk.ledger.tables import IDLE_GROUP
 from stellwerk.ledger.window import Window
 from stellwerk.money import from_micro, micro_text, within_rounding
 
-ReportBy = Literal["department", "model", "use-case"]
+ReportBy = Literal["department", "model", "key", "use-case"]
 REPORT_BY: tuple[ReportBy, ...] = get_args(ReportBy)
 NO_USE_CASE = "(none)"
 NO_MODEL = "(no model)"  # refused or failed before a model was chosen
+TOTAL = "(total)"  # the sum of the rows: no group's name (names hold no parentheses)
 ENERGY_DECIMALS = 6
 
 
@@ -159,6 +166,8 @@ def usage_report(
             name = sums.department or "(unknown)"
         elif by == "model":
             name = IDLE_GROUP if sums.idle else sums.model or NO_MODEL
+        elif by == "key":
+            name = sums.key_id
         else:
             name = key_use_cases.get(sums.key_id, NO_USE_CASE)
         group = groups.setdefault(name, _Group())
@@ -184,7 +193,7 @@ def usage_report(
         month,
         by,
         rows,
-        total.row("total"),
+        total.row(TOTAL),
         references_as_of=datetime.now(UTC),
         today_models=tuple(sorted(today)),
         recorded_models=tuple(sorted(recorded)),
@@ -314,11 +323,11 @@ def render(report: UsageReport, fmt: str) -> str:
         ]
         for r in (*report.rows, report.total)
     ]
-    if fmt == "csv":
+    if fmt == "csv":  # the month last (the columns a report had keep their place)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(lines)
+        writer.writerow([*header, "month"])
+        writer.writerows([*line, report.month] for line in lines)
         return out.getvalue()
     if fmt != "table":
         raise InvalidRequest(
