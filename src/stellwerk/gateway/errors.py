@@ -47,6 +47,8 @@ from stellwerk.errors import (
     UpstreamError,
     shown,
 )
+from stellwerk.gateway.admin_route import AdminRoute
+from stellwerk.gateway.admin_words import reworded
 from stellwerk.gateway.body import in_request, not_json, param_of, problems
 from stellwerk.gateway.calls import new_request_id
 from stellwerk.gateway.openai_wire import error_body
@@ -246,7 +248,11 @@ def install(app: FastAPI) -> None:
             return render(request, InvalidRequest(_not_json(content_type), param="content-type"))
         if first.get("type") == "json_invalid":  # FastAPI parsed the body (the admin API)
             return render(request, not_json(await request.body()))
-        errors = in_request(exc.errors())
+        route = request.scope.get("route")
+        found = exc.errors()
+        if isinstance(route, AdminRoute):  # in the admin API's own words, not pydantic's
+            found = reworded(found, route.body_model)
+        errors = in_request(found)
         where = param_of(errors[0]) if errors else ""
         return render(request, InvalidRequest(problems(errors), param=where or None))
 
