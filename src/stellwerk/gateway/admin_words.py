@@ -97,6 +97,8 @@ _SECRET_PART: Final = frozenset(
 """The words of a field's name that say its value may be a secret (``tokens_per_minute`` is
 not one: ``tokens`` is not among them)."""
 _WORDS: Final = re.compile(r"[^a-z0-9]+")
+_PLACES: Final = frozenset({("body",), ("query",), ("path",), ("header",), ("cookie",)})
+"""Where FastAPI locates an error first."""
 
 
 def reworded(
@@ -136,9 +138,6 @@ def _told(
         if error.get("type") == "extra_forbidden":
             body = None
     return said
-
-
-_PLACES: Final = frozenset({("body",), ("query",), ("path",), ("header",), ("cookie",)})
 
 
 def _pydantics(error: Mapping[str, Any]) -> bool:

@@ -21,7 +21,10 @@ on the request) is a 503 naming the ledger, with ``Retry-After``, as Redis's fai
 database error is a bug's 500.
 
 A 405 says which methods the path takes (``allow``, as HTTP requires), every route's of that
-path together (Starlette's router names only the first route's)."""
+path together (Starlette's router names only the first route's).
+
+A body, query or path parameter an admin route's schema refuses is told in the project's words,
+not pydantic's (``gateway.admin_words``), every problem together, ``param`` the first one's."""
 
 from __future__ import annotations
 
