@@ -25,10 +25,10 @@ def _ledger(tmp_path: Path, ledger_template: Path) -> None:
             "/admin/models/tiny-small/lifecycle",
             {"state": "bogus", "reason": "ok"},
             "state",
-            "state: Input should be 'proposed'",
+            "state: 'bogus' is not a lifecycle state; one of proposed,",
         ),
         ("post", "/admin/keys", {"department": 5, "reason": "x"}, "department", "department: "),
-        ("post", "/admin/keys", {"reason": "x"}, "department", "department: Field required"),
+        ("post", "/admin/keys", {"reason": "x"}, "department", "department: missing; "),
         (
             "put",
             "/admin/limits/department/research",

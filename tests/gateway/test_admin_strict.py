@@ -209,9 +209,11 @@ TWICE = "request body has the key {!r} twice in {}; send it once"
     ("body", "param", "message"),
     [
         (b'{"state": "in_review", "reason": "a", "reason": "b", "version": "1"}', "reason",
-         TWICE.format("reason", "one object") + "; version: Input should be a valid integer"),
+         TWICE.format("reason", "one object") + "; version: a string is not a whole number;"
+         " send the version you read as a JSON integer, or leave it out"),
         (b'{"state": "in_review", "reason": "a", "x": {"k": 1, "k": 2}}', "x.k",
-         TWICE.format("k", "the object at x") + "; x: Extra inputs are not permitted"),
+         TWICE.format("k", "the object at x") + "; x: not a field of this request; fields:"
+         " state, reason, version"),
         (b'{"state": "in_review", "reason": "a", "reason": "b"}', "reason",
          TWICE.format("reason", "one object")),
         (b'{"state": "in_review", "reason": "a", "version": NaN, "version": 1}', "version",

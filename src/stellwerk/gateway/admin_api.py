@@ -13,6 +13,7 @@ thread pool, so their database work never blocks the event loop.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -44,6 +45,7 @@ from stellwerk.gateway.admin_schema import (
     UseCaseChange,
     plain_whole,
 )
+from stellwerk.gateway.admin_words import body_reworded
 from stellwerk.gateway.auth import Principal
 from stellwerk.gateway.body import refuse_unreadable
 from stellwerk.gateway.deps import RuntimeDep
@@ -89,7 +91,7 @@ async def _plain_json(request: Request, _: CallerDep) -> None:
         body = route.body_model
     refuse_repeated(request)
     refuse_hidden(request)
-    await refuse_unreadable(request, body)
+    await refuse_unreadable(request, body, partial(body_reworded, body=body))
 
 
 router = APIRouter(

@@ -11,12 +11,19 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from stellwerk.config.base import RiskTier, refuse_prohibited
 from stellwerk.config.governance import (
     MAX_REQUESTS_PER_MINUTE,
     MAX_TOKENS_PER_MINUTE,
     each_model_once,
 )
-from stellwerk.config.plain_number import above_most, below_least, said_number, whole_problem
+from stellwerk.config.plain_number import (
+    above_most,
+    below_least,
+    not_whole,
+    said_number,
+    whole_problem,
+)
 from stellwerk.config.schema import Classification, Lifecycle, Role
 from stellwerk.errors import json_type, shown
 from stellwerk.governance.reason import MAX_REASON
@@ -112,12 +119,6 @@ def _within(said: str, number: int | Decimal, least: int | Decimal, most: int | 
         raise _refused(f"{above_most(said, most)}; or null for unlimited")
 
 
-def _whole(number: float | Decimal) -> bool:
-    """Whether ``number`` (finite or not, of any size) is a whole number."""
-    exact = Decimal(number)
-    return exact.is_finite() and exact == exact.to_integral_value()
-
-
 def _rate(most: int) -> BeforeValidator:
     """A validator's step before a rate limit: a JSON integer from 1 to ``most`` or null, each
     other value refused naming the bound (pydantic's words were ``Input should be greater than
@@ -128,15 +129,8 @@ def _rate(most: int) -> BeforeValidator:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             send = f"send a JSON integer from 1 to {most}, or null for unlimited"
-            if not isinstance(value, float | Decimal):
-                raise _refused(f"{json_type(value)} is not a whole number; {send}")
-            if not Decimal(value).is_finite():
-                raise _refused(f"{value} is not a finite number; {send}", "finite_number")
-            if _whole(value):  # 1e3, 5.0: a whole number, not written as one
-                raise _refused(
-                    f"{said_number(value)} is not written as an integer (no '.' or 'e'); {send}"
-                )
-            raise _refused(f"{said_number(value)} is not a whole number; {send}")
+            finite = not isinstance(value, float | Decimal) or Decimal(value).is_finite()
+            raise _refused(not_whole(value, send), "limit_value" if finite else "finite_number")
         _within(said_number(value), value, 1, most)
         return value
 
@@ -214,13 +208,16 @@ class LimitsChange(_Body):
 
 
 AllowedModels = Annotated[list[str] | None, AfterValidator(each_model_once)]
+Tier = Annotated[RiskTier, BeforeValidator(refuse_prohibited)]
+"""A use case's risk tier; ``prohibited`` is refused saying why (the EU AI Act), as the config
+refuses it."""
 
 
 class UseCaseBody(_Body):
     name: str
     department: str
     purpose: str = ""
-    risk_tier: str = "minimal"
+    risk_tier: Tier = "minimal"
     classification: Classification = "internal"
     allowed_models: AllowedModels = None
     oversight_contact: str | None = None
@@ -235,7 +232,7 @@ class UseCaseChange(_Body):
     name: str | None = None
     department: str | None = None
     purpose: str | None = None
-    risk_tier: str | None = None
+    risk_tier: Tier | None = None
     classification: Classification | None = None
     allowed_models: AllowedModels = None
     oversight_contact: str | None = None

@@ -273,14 +273,18 @@ def location(loc: tuple[int | str, ...]) -> str:
     return ".".join(part(str(p)) for p in loc if not _UNION_MEMBER.match(str(p)))
 
 
-async def refuse_unreadable(request: Request, model: type[BaseModel] | None = None) -> None:
+async def refuse_unreadable(
+    request: Request,
+    model: type[BaseModel] | None = None,
+    words: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+) -> None:
     """For endpoints whose body FastAPI parses (the admin API, its body of ``model``): refuse
     what ``parse`` refuses and Python's JSON parser takes: a byte order mark, UTF-16 or UTF-32,
     nesting past ``MAX_DEPTH``, a lone surrogate (each told alone, as pydantic's parser refuses
     them), a string with a NUL character (``json_text.with_nul``: the ledger cannot hold one
     on PostgreSQL; told alone), and a key named twice, an integer past 64 bits, ``NaN`` or
     ``Infinity``, told with every problem ``model`` finds in the body, as ``parse`` tells
-    them."""
+    them (in ``words``, where given: the admin API's, ``gateway.admin_words``)."""
     body = await request.body()
     if not body.strip():
         return
@@ -294,7 +298,8 @@ async def refuse_unreadable(request: Request, model: type[BaseModel] | None = No
     if surrogate is not None:
         raise surrogate
     if unread is not None:
-        raise told(_invalid(model, parsed), unread)
+        found = _invalid(model, parsed)
+        raise told(words(found) if words is not None else found, unread)
 
 
 def _invalid(model: type[BaseModel] | None, parsed: Any) -> list[dict[str, Any]]:

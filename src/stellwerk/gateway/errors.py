@@ -21,7 +21,10 @@ on the request) is a 503 naming the ledger, with ``Retry-After``, as Redis's fai
 database error is a bug's 500.
 
 A 405 says which methods the path takes (``allow``, as HTTP requires), every route's of that
-path together (Starlette's router names only the first route's)."""
+path together (Starlette's router names only the first route's).
+
+A body, query or path parameter an admin route's schema refuses is told in the project's words,
+not pydantic's (``gateway.admin_words``), every problem together, ``param`` the first one's."""
 
 from __future__ import annotations
 
@@ -47,6 +50,8 @@ from stellwerk.errors import (
     UpstreamError,
     shown,
 )
+from stellwerk.gateway.admin_route import AdminRoute
+from stellwerk.gateway.admin_words import reworded
 from stellwerk.gateway.body import in_request, not_json, param_of, problems
 from stellwerk.gateway.calls import new_request_id
 from stellwerk.gateway.openai_wire import error_body
@@ -246,7 +251,11 @@ def install(app: FastAPI) -> None:
             return render(request, InvalidRequest(_not_json(content_type), param="content-type"))
         if first.get("type") == "json_invalid":  # FastAPI parsed the body (the admin API)
             return render(request, not_json(await request.body()))
-        errors = in_request(exc.errors())
+        route = request.scope.get("route")
+        found = exc.errors()
+        if isinstance(route, AdminRoute):  # in the admin API's own words, not pydantic's
+            found = reworded(found, route.body_model)
+        errors = in_request(found)
         where = param_of(errors[0]) if errors else ""
         return render(request, InvalidRequest(problems(errors), param=where or None))
 
