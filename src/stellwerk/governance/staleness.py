@@ -41,7 +41,7 @@ log = logging.getLogger("stellwerk.governance")
 #: What a refused request is told.
 MESSAGE = (
     "this replica could not read a governance change announced by another replica (its"
-    " database is unreachable) and refuses requests until it has; it tries again every"
+    " database did not answer) and refuses requests until it has; it tries again every"
     " governance.refresh_seconds: send the request again shortly, or to another replica"
 )
 
