@@ -12,6 +12,7 @@ import logging
 import socket
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from typing import Any
 
 import ollama
@@ -52,7 +53,7 @@ def two_replicas(
             gateways.append(stack.enter_context(in_process(raw, DASHBOARD_ENV)))
         stack.callback(_restored, proxy)  # a test that failed with it stopped: shut down whole
         for gw in gateways:
-            until("it listens", lambda gw=gw: _ready(gw)["governance_notices"]["listening"])
+            until("it listens", partial(_listening, gw))
         yield gateways[0], gateways[1], proxy
 
 
@@ -61,6 +62,10 @@ def _restored(proxy: TcpProxy) -> None:
         socket.create_connection(("127.0.0.1", proxy.port), timeout=1).close()
     except OSError:
         proxy.start()
+
+
+def _listening(gw: Gateway) -> bool:
+    return bool(_ready(gw)["governance_notices"]["listening"])
 
 
 def _ready(gw: Gateway) -> dict[str, Any]:
