@@ -31,6 +31,7 @@
     ├── SharedStateUnavailable      503 the state replicas share (Redis, the ledger) failed
     │   ├── CountersUnavailable     503 the shared limit/budget counters failed (Redis)
     │   ├── LedgerUnavailable       503 the ledger's database cannot be reached (admin, dashboard)
+    │   ├── GovernanceStale         503 this replica missed a governance change it was told of
     │   └── NotListening            the governance notices' connection carries no notices (logged)
     └── DemoBackendError            the embedded llama.cpp server (demo, tests) is missing or failed
 
@@ -378,6 +379,16 @@ class LedgerUnavailable(SharedStateUnavailable):
     """The ledger's database cannot be reached (or is too busy to answer): what reads or
     changes it now (the admin API, the dashboard) is refused with 503. Model requests go on:
     their records are held and written once it is back (``stellwerk.ledger.writer``)."""
+
+
+class GovernanceStale(SharedStateUnavailable):
+    """This replica was told of a governance change (a notice from another replica or the CLI)
+    and could not read it: its keys, limits and catalog may be out of date (a key revoked
+    elsewhere, a budget lowered), so the model APIs refuse with 503 until it has read the
+    change (``governance.staleness``)."""
+
+    code: str = "governance_stale"
+    retry_after_s: float = 5.0
 
 
 class NotListening(SharedStateUnavailable):

@@ -27,8 +27,9 @@ class Replica:
         self.notices = notices
         self.reloads = 0
 
-    async def _reload(self) -> None:
+    async def _reload(self, announced: bool) -> bool:
         self.reloads += 1
+        return True  # read: acknowledged
 
 
 @contextmanager

@@ -99,6 +99,11 @@ REFUSALS: Final[dict[str, tuple[str, str]]] = {
     "refusal_forbidden": ("not allowed", "nicht erlaubt"),
     "refusal_not_found": ("not found", "nicht gefunden"),
     "refusal_not_started": ("the gateway was still starting", "das Gateway startete noch"),
+    # a 503: the replica missed a governance change announced to it (its database unreachable)
+    "refusal_governance_stale": (
+        "the replica could not read a governance change yet",
+        "das Replikat konnte eine Governance-Änderung noch nicht lesen",
+    ),
     "refusal_duplicate_key": (
         "a JSON key named twice in the body",
         "JSON-Schlüssel im Body doppelt angegeben",

@@ -30,7 +30,7 @@ _HEAD_READS = "usage, keys, limits and use cases"
 
 def caller(request: Request, runtime: RuntimeDep) -> Principal:
     """The principal of the request's key (401 without a valid one)."""
-    return runtime.authenticate(request.headers)
+    return runtime.operator(request.headers)
 
 
 def needs_admin(principal: Principal) -> PermissionDenied:

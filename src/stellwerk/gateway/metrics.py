@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from stellwerk.backends.breaker import CircuitBreaker
 from stellwerk.governance.notices import Notices
 from stellwerk.governance.redis_pool import RedisHealth
+from stellwerk.governance.staleness import Staleness
 from stellwerk.ledger.writer import WriterStats
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -128,6 +129,16 @@ class Metrics:
             registry=self.registry,
         )
         gauge.set_function(lambda: 1.0 if notices.listening else 0.0)
+
+    def watch_staleness(self, staleness: Staleness) -> None:
+        """Expose whether this replica's governance is stale, read at scrape time."""
+        gauge = Gauge(
+            "stellwerk_governance_stale",
+            "1 while this replica could not read a governance change announced by another"
+            " replica (model requests get 503 governance_stale, /readyz is not ready), else 0.",
+            registry=self.registry,
+        )
+        gauge.set_function(lambda: 1.0 if staleness.stale else 0.0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

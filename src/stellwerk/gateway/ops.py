@@ -8,12 +8,15 @@ state (``ledger``); it probes nothing itself, so calling it costs nothing. The r
 when every backend is, the counters reach Redis (without them every model request is a 503) and
 the ledger writer has room: failing writes alone leave it ready, for requests are answered and
 their records held until the database is back; once the writer holds its ``capacity`` requests
-wait for room, and the replica is not ready. With ``server.ops_require_key`` (the default)
-``/metrics`` and the detail of ``/readyz`` need a key of the role ``metrics`` or ``admin``:
-they name departments and backends. ``/readyz`` without a key still answers 200 or 503 (for load
-balancers and probes); ``/healthz`` is always open. Both take ``HEAD`` as ``GET`` (the same
-status, no body): load balancers probe with it. No error shown here carries a server's own
-message (Redis's and the database's name their addresses): the log has those.
+wait for room, and the replica is not ready. With Redis, a replica that could not read a
+governance change announced to it (``governance``: ``governance.staleness``) refuses every model
+request and is not ready until it has read it; ``/healthz`` stays ok (the process is fine).
+With ``server.ops_require_key`` (the default) ``/metrics`` and the detail of ``/readyz`` need a
+key of the role ``metrics`` or ``admin``: they name departments and backends. ``/readyz``
+without a key still answers 200 or 503 (for load balancers and probes); ``/healthz`` is always
+open. Both take ``HEAD`` as ``GET`` (the same status, no body): load balancers probe with it. No
+error shown here carries a server's own message (Redis's and the database's name their
+addresses): the log has those.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from stellwerk.gateway import openapi
 from stellwerk.gateway.deps import RuntimeDep
 from stellwerk.gateway.response_schema import (
     BackendReadiness,
+    GovernanceReadiness,
     Health,
     LedgerReadiness,
     NoticesReadiness,
@@ -66,7 +70,8 @@ async def healthz() -> Response:
     responses={
         503: {
             "description": "A backend does not answer, the limit counters cannot reach Redis,"
-            " or the ledger writer is full.",
+            " the ledger writer is full, or a governance change announced to the replica could"
+            " not be read.",
             "model": Readiness,
         },
         **openapi.errors("openai", (401, 403)),
@@ -76,8 +81,9 @@ async def healthz() -> Response:
 @router.head("/readyz", include_in_schema=False)  # load balancers probe with HEAD
 async def readyz(request: Request, runtime: RuntimeDep) -> Response:
     """200 if every backend answered its last health probe and its circuit is not open, the
-    limit counters reach Redis and the ledger writer has room, else 503; the detail (each
-    backend, ``redis``, ``ledger``) for a ``metrics`` or ``admin`` key (or for anyone, with
+    limit counters reach Redis, the ledger writer has room and the replica has read every
+    governance change announced to it, else 503; the detail (each backend, ``redis``,
+    ``ledger``, ``governance``) for a ``metrics`` or ``admin`` key (or for anyone, with
     ``server.ops_require_key: false``). ``HEAD`` too: the same status, without the body."""
     errors = runtime.health.last_errors
     backends = {
@@ -90,7 +96,8 @@ async def readyz(request: Request, runtime: RuntimeDep) -> Response:
     }
     redis = None if runtime.redis is None else redis_readiness(runtime.redis)
     ledger = None if runtime.writer is None else ledger_readiness(runtime.writer.stats)
-    parts = [*backends.values(), *(p for p in (redis, ledger) if p is not None)]
+    governance = None if runtime.redis is None else governance_readiness(runtime)
+    parts = [*backends.values(), *(p for p in (redis, ledger, governance) if p is not None)]
     ready = all(p.ready for p in parts)
     status = "ready" if ready else "not_ready"
     if _may_read(runtime, request, optional=True):
@@ -106,8 +113,10 @@ async def readyz(request: Request, runtime: RuntimeDep) -> Response:
             redis=redis,
             ledger=ledger,
             governance_notices=notices,
+            governance=governance,
         )
-        unset = {n for n, v in (("redis", redis), ("governance_notices", notices)) if v is None}
+        optional = (("redis", redis), ("governance_notices", notices), ("governance", governance))
+        unset = {n for n, v in optional if v is None}
         body = answer.model_dump_json(exclude=unset or None)
     else:
         body = Readiness(status=status).model_dump_json(exclude_none=True)
@@ -120,6 +129,14 @@ def redis_readiness(health: RedisHealth) -> RedisReadiness:
     if error is not None:
         error += "; model requests are refused with 503 until it answers (the log has its error)"
     return RedisReadiness(ready=error is None, error=error)
+
+
+def governance_readiness(runtime: Runtime) -> GovernanceReadiness:
+    """The governance snapshot: not ready while the replica knows it missed a change announced
+    to it (``governance.staleness``), for it refuses every model request meanwhile."""
+    staleness = runtime.governance.staleness
+    error = staleness.error()
+    return GovernanceReadiness(ready=error is None, error=error, stale_since=staleness.since())
 
 
 def ledger_readiness(stats: WriterStats) -> LedgerReadiness:

@@ -39,6 +39,7 @@ from stellwerk.backends.tokens import PromptSize
 from stellwerk.backends.types import JSON, ChatChunk, ChatRequest, ChatResult, EmbedResult
 from stellwerk.config.schema import ModelConfig
 from stellwerk.errors import (
+    GovernanceStale,
     InvalidRequest,
     RequestError,
     StellwerkError,
@@ -161,10 +162,12 @@ async def serve(request: Request, api: str, endpoint: str, read: Reader) -> Resp
 
 
 def authenticate(runtime: Runtime, call: Call, request: Request) -> Principal:
-    """The key's principal (401), with the request's classification (403 if lowered). The
-    key's principal is the call's before its classification is checked: a request refused for
-    its classification is still accounted to the department and key that sent it."""
+    """The key's principal (401), with the request's classification (403 if lowered); 503
+    while this replica's governance is stale (``governance.staleness``). The key's principal is
+    the call's before either is checked: a request refused for its classification, or by a
+    stale replica, is still accounted to the department and key that sent it."""
     call.principal = runtime.key_principal(request.headers)
+    runtime.governance.staleness.check()
     return classify(call.principal, request.headers)
 
 
@@ -372,6 +375,8 @@ async def fail(runtime: Runtime, call: Call, exc: StellwerkError) -> None:
         call.error_kind = f"backend_{exc.kind}"
     elif isinstance(exc, RequestError):
         call.error_kind = exc.error_kind
+    elif isinstance(exc, GovernanceStale):
+        call.error_kind = exc.code
     else:
         call.error_kind = "internal"
     await account(runtime, call)

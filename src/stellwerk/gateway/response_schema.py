@@ -216,6 +216,15 @@ class NoticesReadiness(BaseModel):
     error: str | None
 
 
+class GovernanceReadiness(BaseModel):
+    """Whether this replica has read every governance change announced to it: not ready while
+    it knows it missed one (model requests get 503 ``governance_stale`` meanwhile)."""
+
+    ready: bool
+    error: str | None
+    stale_since: datetime | None
+
+
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     # only for a metrics or admin key (or with server.ops_require_key: false)
@@ -223,6 +232,7 @@ class Readiness(BaseModel):
     redis: RedisReadiness | None = None  # with server.redis_url only
     ledger: LedgerReadiness | None = None
     governance_notices: NoticesReadiness | None = None  # with server.redis_url only
+    governance: GovernanceReadiness | None = None  # with server.redis_url only
 
 
 class ResponseUsage(BaseModel):

@@ -77,9 +77,18 @@ class Runtime:
         return allowed_by(self.config, self.selector.configured_name)
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
-        """The caller of a request: its key (401 if unknown or revoked), with the request's data
-        classification (``x-stellwerk-classification`` may raise the key's default, never lower
-        it)."""
+        """The caller of a model API's request: its key (401 if unknown or revoked), with the
+        request's data classification (``x-stellwerk-classification`` may raise the key's
+        default, never lower it); 503 while this replica's governance is stale
+        (``governance.staleness``: a change announced elsewhere it could not read)."""
+        principal = classify(self.key_principal(headers), headers)
+        self.governance.staleness.check()
+        return principal
+
+    def operator(self, headers: Mapping[str, str]) -> Principal:
+        """The caller of the admin API, as ``authenticate`` but answered while governance is
+        stale: what the admin API changes or reads is in the database, which refuses it (503)
+        while unreachable, and an operator may read the replica's state meanwhile."""
         return classify(self.key_principal(headers), headers)
 
     def key_principal(self, headers: Mapping[str, str]) -> Principal:
@@ -120,6 +129,7 @@ def build_runtime(
     if redis is not None:
         metrics.watch_redis(redis)
         metrics.watch_notices(governance.notices)
+        metrics.watch_staleness(governance.staleness)
     health = HealthMonitor(backends, breakers)
     budget = Budget(governance)
     the_hash = file_hash or config_hash(config)

@@ -16,12 +16,19 @@ starts ``RECONNECT_S`` later, for ever, until cancelled:
 ``listening`` (``stellwerk_governance_notices_up``, ``/readyz``'s ``governance_notices``) says
 which state it is in. While it is not listening the replica follows changes at its poll
 (``governance.refresh_seconds``), and announcers wait for it (``notice_acks``) and say so.
+
+A notice is acknowledged only once the replica has read the change (``on_notice`` says whether
+its snapshot is current): one it could not read is held (``held``, at most ``HELD_MOST``) and
+acknowledged with the next notice read, or by the gateway's refresh once a read succeeded
+(``take_held``), so the announcer counts the replica in ``not_acknowledged`` meanwhile.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,8 +45,13 @@ ACK_TTL_S = 60
 RECONNECT_S = 1.0
 #: Quiet seconds after which the listener checks that its subscription still carries messages.
 PROBE_S = 5.0
+#: The most notices held unacknowledged (the oldest are dropped: their announcers stopped
+#: waiting long ago).
+HELD_MOST = 100
 
-OnNotice = Callable[[], Awaitable[None]]
+OnNotice = Callable[[bool], Awaitable[bool]]
+"""Read the snapshot again: for a notice (``True``), or for what may have changed while the
+listener did not listen (``False``); whether the snapshot is current now."""
 
 
 class NoticeListener:
@@ -68,6 +80,20 @@ class NoticeListener:
         #: why it is not listening now (``None`` while it is, or before its first try)
         self.error: str | None = None
         self._said_lost = False
+        self._held: deque[str] = deque(maxlen=HELD_MOST)  # acknowledgement lists not yet
+        self._holding = threading.Lock()  # taken by the gateway's refresh, in a worker thread
+
+    @property
+    def held(self) -> bool:
+        """Whether a notice waits to be acknowledged (its change was not read yet)."""
+        return bool(self._held)
+
+    def take_held(self) -> list[str]:
+        """The acknowledgement lists of the notices held, taken (to acknowledge now)."""
+        with self._holding:
+            taken = list(self._held)
+            self._held.clear()
+            return taken
 
     async def run(self, on_notice: OnNotice) -> None:
         """Listen, and listen again after whatever ended it, until cancelled."""
@@ -135,7 +161,8 @@ class NoticeListener:
                 await pubsub.subscribe(self.channel, self._probe_channel)
                 await self._confirmed(pubsub)
                 self._listening()
-                await on_notice()  # what changed while nobody listened
+                if await on_notice(False):  # what changed while nobody listened
+                    await self._acknowledge(client, self.take_held())
                 await self._receive(client, pubsub, on_notice)
         finally:
             await client.aclose()
@@ -173,10 +200,18 @@ class NoticeListener:
         except (ValueError, TypeError, KeyError):
             log.warning("ignored a malformed governance notice on %s", self.channel)
             return
-        if sender != self.instance:  # the sender reloaded before it announced
-            await on_notice()
-        await client.rpush(key, self.instance)
-        await client.expire(key, ACK_TTL_S)
+        # the sender reloaded before it announced; another replica's change is acknowledged
+        # only once read (a replica that acknowledged a change it lacks served a revoked key)
+        if sender == self.instance or await on_notice(True):
+            await self._acknowledge(client, [*self.take_held(), key])
+        else:
+            with self._holding:
+                self._held.append(key)
+
+    async def _acknowledge(self, client: Any, keys: list[str]) -> None:
+        for key in keys:
+            await client.rpush(key, self.instance)
+            await client.expire(key, ACK_TTL_S)
 
 
 def _text(value: object) -> str:

@@ -10,7 +10,8 @@ the database lacked):
     ------------------------------------        ------------------------------------
     writes the database, reloads its snapshot
     reads the replicas alive (``<prefix>live:*``)
-    PUBLISH {"id", "from"}  -> n listeners  ->  reads a new snapshot (``on_notice``), then
+    PUBLISH {"id", "from"}  -> n listeners  ->  reads a new snapshot (``on_notice``), then,
+                                                once it has read it,
                                                 RPUSH <prefix>governance:ack:<id> <instance>
                                                 (its own notice: at once, it has reloaded)
     BLPOP that list until every live replica (and n in all) acknowledged, at most ACK_WAIT_S
@@ -19,12 +20,14 @@ the database lacked):
 So when the admin call (or the CLI command) returns, every replica alive has the change in its
 snapshot, or the answer says how many had not: a revoked key is refused on its next request to
 any of the others. A replica that does not acknowledge within ``ACK_WAIT_S`` (stuck, its
-database slow, or its listener not listening) is logged, counted in the answer, and follows at
-its poll; it is awaited because it is alive (``notice_acks``), not because it received the
-PUBLISH, so a deaf replica cannot go unnoticed. The listener (``notice_listener``) is supervised:
-whatever ends it, it logs that once, connects again every ``RECONNECT_S``, checks its
-subscription with a probe, and logs once when it listens again (notices sent meanwhile are
-lost; it reloads on listening again, and the poll covers the gap).
+database slow or unreachable, or its listener not listening) is logged, counted in the answer,
+and follows at its poll; one that knows it missed the change (its read failed or is late) refuses
+model requests meanwhile (``governance.staleness``); it is awaited because it is alive
+(``notice_acks``), not because it received the PUBLISH, so a deaf replica cannot go
+unnoticed. The listener (``notice_listener``) is supervised: whatever ends it, it logs that
+once, connects again every ``RECONNECT_S``, checks its subscription with a probe, and logs once
+when it listens again (notices sent meanwhile are lost; it reloads on listening again, and the
+poll covers the gap).
 Without Redis there are no notices (``NoNotices``): replicas follow within ``refresh_seconds``.
 
 A notice carries no state, only "read again": the database stays the one source, and a lost or
@@ -46,14 +49,15 @@ from stellwerk.governance.notice_acks import (
     await_acknowledgements,
     live_replicas,
 )
-from stellwerk.governance.notice_listener import NOTICES, PROBE_S, NoticeListener
+from stellwerk.governance.notice_listener import ACK_TTL_S, NOTICES, PROBE_S, NoticeListener
 from stellwerk.governance.redis_pool import RedisHealth
 
 log = logging.getLogger("stellwerk.governance")
 
 __all__ = ["ACK_WAIT_S", "NOTICES", "Announcement", "Notices", "RedisNotices", "build_notices"]
 
-OnNotice = Callable[[], Awaitable[None]]
+OnNotice = Callable[[bool], Awaitable[bool]]
+"""``notice_listener.OnNotice``: read again, for a notice or not; whether now current."""
 
 
 class Notices:
@@ -68,6 +72,15 @@ class Notices:
     def error(self) -> str | None:
         """Why the listener is not listening (``None`` while it is, or without one)."""
         return None
+
+    @property
+    def held(self) -> bool:
+        """Whether a notice received waits to be acknowledged (its change was not read yet)."""
+        return False
+
+    def acknowledge_held(self) -> None:
+        """Acknowledge the notices held, once their change is read (called in a worker
+        thread by the gateway's refresh)."""
 
     def publish(self) -> Announcement:
         """Announce a change made here; how many replicas had to, and did not, acknowledge it."""
@@ -124,6 +137,22 @@ class RedisNotices(Notices):
     @property
     def error(self) -> str | None:
         return None if self._listener.listening else self._listener.error or "not listening yet"
+
+    @property
+    def held(self) -> bool:
+        return self._listener.held
+
+    def acknowledge_held(self) -> None:
+        from redis.exceptions import RedisError
+
+        keys = self._listener.take_held()
+        try:
+            client = self._client()
+            for key in keys:
+                client.rpush(key, self.instance)
+                client.expire(key, ACK_TTL_S)
+        except RedisError as exc:  # their announcers stopped waiting: nobody misses them
+            log.debug("could not acknowledge %d governance notices read late: %s", len(keys), exc)
 
     # announcing (in a worker thread: the admin API, the dashboard, the CLI) ---------------------
 

@@ -15,6 +15,11 @@
   start at the ledger's spend (``ensure_seeded``): at the start, and, with Redis, again whenever
   the counters find themselves emptied under the running gateway (checked on every refresh, when
   Redis answers again after failing, and inside every reservation).
+
+A notice this replica could not read (its database unreachable) makes its snapshot known to be
+out of date (``staleness``): the notice is not acknowledged, the model APIs refuse (503
+``governance_stale``) and the replica is not ready until a read succeeds; the background refresh
+reads again every ``refresh_seconds``, and the read that succeeds acknowledges the notices held.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from stellwerk.governance.counters import InProcessCounters
 from stellwerk.governance.notices import Announcement, Notices
 from stellwerk.governance.redis_pool import rest
 from stellwerk.governance.snapshot import Snapshot, read_snapshot
+from stellwerk.governance.staleness import Staleness
 from stellwerk.ledger.graded import GradedStore
 from stellwerk.ledger.in_thread import in_thread
 from stellwerk.ledger.ledger import Ledger
@@ -78,6 +84,7 @@ class Governance:
         self._seed_outage = OutageLog("budget counters' seeding")
         self.notices = notices if notices is not None else Notices()
         self._reloading = threading.Lock()  # one read at a time, swapped in the order read
+        self.staleness = Staleness()  # a notice not read: the model APIs refuse meanwhile
         self._listeners: list[Callable[[], None]] = []
 
     def start(self, actor: str = "config") -> None:
@@ -94,7 +101,9 @@ class Governance:
         """Read a new snapshot and swap it in (requests in flight keep the one they took), then
         tell the ``on_swap`` listeners. Called from any thread."""
         with self._reloading:
+            notice = self.staleness.reading()
             self.snapshot = read_snapshot(self.admin)
+        self.staleness.applied(notice)
         for listener in self._listeners:
             listener()
 
@@ -117,11 +126,21 @@ class Governance:
         """Reload on every change notice from another replica or the CLI, until cancelled."""
         await self.notices.listen(self._on_notice)
 
-    async def _on_notice(self) -> None:
+    async def _on_notice(self, announced: bool) -> bool:
+        """Read the snapshot again for a change ``announced`` by another replica (or, not
+        announced, for what may have changed while the listener did not listen); whether the
+        snapshot is current now (the listener acknowledges the notices only then). An announced
+        change this read fails to get makes the replica stale (``staleness``)."""
+        notice = self.staleness.received() if announced else None
         try:
             await self.refresh()
-        except Exception:
-            log.exception("governance reload on a change notice failed; keeping the snapshot")
+        except Exception as exc:
+            if notice is None:
+                log.warning("governance reload after listening again failed (%s)", exc)
+            else:
+                self.staleness.failed(notice, exc)  # logged there, once a stale period
+            return False
+        return not self.staleness.stale
 
     async def run(self, refresh_seconds: float, retention_every_s: float = 24 * 3600) -> None:
         """Background loop: reload the snapshot, expire usage records and graded requests once
@@ -133,6 +152,8 @@ class Governance:
             try:
                 await self.refresh()
                 outage.answered()
+                if self.notices.held and not self.staleness.stale:
+                    await in_thread(self.notices.acknowledge_held)  # notices read late
                 if since_retention >= retention_every_s:
                     since_retention = 0.0
                     expiry = await in_thread(self.admin.expire)
