@@ -36,9 +36,9 @@ def _runnable(conf: str, plain: int, tls: int, tmp_path: Path) -> str:
     conf = conf.replace("listen 8443 ssl;", f"listen 127.0.0.1:{tls} ssl;")
     conf = conf.replace("${STELLWERK_TLS_PORT}", TLS_PORT).replace("http2 on;", "")
     key, cert = tmp_path / "privkey.pem", tmp_path / "fullchain.pem"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        [*command, "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,
     )
@@ -94,8 +94,8 @@ def test_the_load_balancer_limits_each_client_address(nginx: object, name: str) 
                 break
     assert statuses[-1] == 429, "no request was limited"
     assert len(statuses) > 100, "the burst of 100 one client may send at once was not allowed"
-    body = answer.json()
-    assert body["error"]["code"] == "rate_limited" and "per-client limit" in body["error"]["message"]
+    error = answer.json()["error"]
+    assert error["code"] == "rate_limited" and "per-client limit" in error["message"]
     assert answer.headers["retry-after"] == "1"
 
 
@@ -144,4 +144,3 @@ def test_a_stopping_gateway_has_time_to_drain_its_streams() -> None:
     unit = (DEPLOY / "stellwerk.service").read_text()
     stop = re.search(r"^TimeoutStopSec=(\S+)$", unit, re.MULTILINE)
     assert stop is not None and _seconds(stop.group(1)) >= drain + 5
-
