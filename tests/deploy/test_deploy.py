@@ -208,6 +208,21 @@ def test_the_image_installs_the_locked_hash_checked_dependencies() -> None:
     assert all("--hash=sha256:" in block for block in blocks if re.match(r"[a-z]", block))
 
 
+def test_the_systemd_install_is_hash_checked_as_the_image_s() -> None:
+    """walk28 F6: ``pip install ./stellwerk`` took every dependency unlocked, unchecked."""
+    steps = (
+        "python3 scripts/runtime_lock.py requirements.lock pyproject.toml >",
+        "/opt/stellwerk/venv/bin/pip install --require-hashes -r",
+        "/opt/stellwerk/venv/bin/pip install --no-deps --no-build-isolation .",
+    )
+    for text in (
+        (DEPLOY.parent / "docs" / "deploy.md").read_text(),
+        (DEPLOY / "stellwerk.service").read_text(),
+    ):
+        assert all(step in text for step in steps)
+        assert "pip install ./stellwerk" not in text
+
+
 def _http_block(conf: str) -> tuple[str, str]:
     upstream = re.search(r"upstream stellwerk \{.*?\}", conf, re.DOTALL)
     location = re.search(r"location / \{.*?\}", conf, re.DOTALL)
