@@ -366,7 +366,8 @@ def test_metrics_and_readiness_detail_need_an_operations_key(
     guarded_raw: dict[str, Any],
 ) -> None:
     """/metrics names departments: a metrics or admin key only; /readyz answers everyone with
-    its status (a user key too) and the detail to those keys; /healthz is open, to a load balancer's HEAD too."""
+    its status (a user key too) and the detail to those keys; /healthz is open, to a load
+    balancer's HEAD too."""
     ops = {"authorization": f"Bearer {OPS_KEY}"}
     admin = {"authorization": f"Bearer {ADMIN_KEY}"}
     with in_app(guarded_raw) as gw:

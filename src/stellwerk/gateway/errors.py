@@ -215,7 +215,9 @@ FEEDBACK_HINT = "; feedback is POST /v1/feedback, for the OpenAI and the Ollama 
 """Said to a ``/api/feedback`` (an Ollama client's guess): Ollama's API has no feedback."""
 
 
-def install(app: FastAPI, on_refused: Callable[[Scope, StellwerkError], None] | None = None) -> None:
+def install(
+    app: FastAPI, on_refused: Callable[[Scope, StellwerkError], None] | None = None
+) -> None:
     """The app's error handlers; ``on_refused`` is told of every ``StellwerkError`` answered
     (``stellwerk.gateway.refusal.count_unknown_key`` counts the unknown keys among them)."""
 

@@ -83,11 +83,12 @@ async def refuse(
 
 def count_unknown_key(scope: Scope, exc: StellwerkError) -> None:
     """Count a request refused for a key the gateway does not know (401 ``invalid_api_key``:
-    none, a malformed one, an unknown or revoked one) in ``stellwerk_unauthenticated_requests_total``,
-    unless its endpoint records every request (its record counts it). Labelled with its API
-    (``openai`` for ``/v1``, ``ollama`` for ``/api``, ``admin``, ``ops``) and the route's path as
-    the app declares it (``/v1/models``, ``/admin/keys/{key_id}``; ``/admin`` for one refused
-    before routing), so the label's values are bounded by the routes, whatever paths are asked."""
+    none, a malformed one, an unknown or revoked one) in
+    ``stellwerk_unauthenticated_requests_total``, unless its endpoint records every request (its
+    record counts it). Labelled with its API (``openai`` for ``/v1``, ``ollama`` for ``/api``,
+    ``admin``, ``ops``) and the route's path as the app declares it (``/v1/models``,
+    ``/admin/keys/{key_id}``; ``/admin`` for one refused before routing), so the label's values
+    are bounded by the routes, whatever paths are asked."""
     if not isinstance(exc, AuthenticationFailed) or exc.code != "invalid_api_key":
         return
     runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
