@@ -64,6 +64,24 @@ def test_wrong_or_non_admin_keys_are_refused(
         assert client.get("/dashboard").status_code == 401
 
 
+def test_failed_logins_are_counted_as_unknown_keys_are(
+    offline_dashboard: DashboardGateway,
+) -> None:
+    """walk28 F2: guessing the admin key at the login form was counted nowhere."""
+    for _ in range(3):
+        with login(offline_dashboard.gateway, "sk-guess-aaaaaaaaaaaaaaaa") as (_, answer):
+            assert answer.status_code == 401
+    with login(offline_dashboard.gateway, KEYS["legal"]) as (_, answer):
+        assert answer.status_code == 403  # a known key of another role: not a guess
+    with offline_dashboard.gateway.client() as client:
+        metrics = client.get("/metrics", headers={"authorization": f"Bearer {ADMIN_KEY}"}).text
+    line = (
+        'stellwerk_unauthenticated_requests_total{api="dashboard",'
+        'endpoint="/dashboard/login",reason="login_failed"} 3.0'
+    )
+    assert line in metrics
+
+
 def test_a_stored_non_admin_key_is_refused(offline_dashboard: DashboardGateway) -> None:
     with login(offline_dashboard.gateway, offline_dashboard.stored_key) as (_, answer):
         assert answer.status_code == 403

@@ -53,15 +53,17 @@ def test_each_request_is_one_line_with_who_model_and_status_and_refusals_say_why
     lines = access_lines(caplog)
     assert len(lines) == 4, lines
     served, streamed, forbidden, unknown = lines
-    assert served.startswith("POST /v1/chat/completions 200 key=research-1 dept=research")
+    assert served.startswith(
+        "POST /v1/chat/completions 200 client=127.0.0.1 key=research-1 dept=research"
+    )
     assert "model=tiny-medium" in served and served.endswith("ms")
-    assert streamed.startswith("POST /v1/chat/completions 200 key=research-1")
+    assert streamed.startswith("POST /v1/chat/completions 200 client=127.0.0.1 key=research-1")
     assert "model=tiny-" in streamed
-    assert forbidden.startswith("POST /v1/chat/completions 404 key=legal-1 dept=legal")
+    assert forbidden.startswith("POST /v1/chat/completions 404 client=127.0.0.1 key=legal-1")
     # told as the unknown model it is to legal (the operators' line of ``stellwerk.gateway``
     # says why it was refused)
     assert "error: model 'tiny-large' does not exist" in forbidden
-    assert unknown.startswith("POST /v1/chat/completions 401 ")
+    assert unknown.startswith("POST /v1/chat/completions 401 client=127.0.0.1 ")
     assert "key=" not in unknown and "refused: unknown API key" in unknown
     assert PROMPT not in caplog.text and "sk-stw" not in caplog.text
 
@@ -76,9 +78,9 @@ def test_the_ollama_api_and_other_endpoints_are_logged_too(
     assert refused.status_code == 404
     assert gateway.get("/v1/models", headers=headers, timeout=30).status_code == 200
     forbidden, listed = access_lines(caplog)
-    assert forbidden.startswith("POST /api/chat 404 key=legal-1 dept=legal")
+    assert forbidden.startswith("POST /api/chat 404 client=127.0.0.1 key=legal-1 dept=legal")
     assert "error: model 'tiny-large' does not exist" in forbidden
-    assert listed.startswith("GET /v1/models 200 key=legal-1 dept=legal")
+    assert listed.startswith("GET /v1/models 200 client=127.0.0.1 key=legal-1 dept=legal")
 
 
 def test_serve_prints_a_start_up_summary_and_logs_each_request(
@@ -112,6 +114,10 @@ def test_serve_prints_a_start_up_summary_and_logs_each_request(
                 time.sleep(0.1)
             assert chat(url, KEYS["research"], "tiny-small").status_code == 200
             assert chat(url, "sk-stw-nobody", "auto").status_code == 401
+            # behind a proxy uvicorn trusts (FORWARDED_ALLOW_IPS; loopback by default) the
+            # line names the client the proxy names, not the proxy
+            relayed = {"x-forwarded-for": "203.0.113.9", "authorization": "Bearer sk-guess-1"}
+            assert httpx.get(url + "/v1/models", headers=relayed, timeout=30).status_code == 401
         finally:
             process.terminate()
             process.wait(30)
@@ -126,9 +132,10 @@ def test_serve_prints_a_start_up_summary_and_logs_each_request(
     assert f"dashboard: {url}/dashboard" in text and f"admin API: {url}/admin" in text
     assert "in this process (one replica only" in text
     assert "note: the config has no admin key" in text
-    assert "stellwerk.access: POST /v1/chat/completions 200 key=research-1" in text
+    assert "stellwerk.access: POST /v1/chat/completions 200 client=127.0.0.1 key=research-1" in text
     assert "stellwerk.access: POST /v1/chat/completions 401" in text
     assert "stellwerk.access: GET /healthz 200" in text
+    assert "stellwerk.access: GET /v1/models 401 client=203.0.113.9 " in text
     assert PROMPT not in text
 
 

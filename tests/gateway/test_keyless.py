@@ -5,6 +5,7 @@ second. A known key's refusal keeps its record."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -12,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from stellwerk.gateway.keyless import Keyless
 from stellwerk.gateway.metrics import Metrics
 from tests.fixtures.gateway import (
+    ENVIRON,
     KEYS,
     OFFLINE_BACKEND,
     bearer,
@@ -91,3 +93,44 @@ def test_the_log_says_it_at_most_once_a_minute(caplog: pytest.LogCaptureFixture)
         "4 request(s) refused before their key was known since the last such line (2 openai chat"
         " invalid_api_key, 1 openai embeddings invalid_api_key, 1 ollama chat invalid_api_key)"
     )
+
+
+def test_a_wrong_key_is_counted_on_every_endpoint_not_only_those_that_record(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """walk28 F2: guessing keys against the model list, the admin API or the metrics was seen
+    only in the access log, which did not say who guessed. Each 401 for an unknown key is
+    counted under the route it asked for (bounded: no label value from the client's path), and
+    the access line names the client's address."""
+    raw = raw_config(OFFLINE_BACKEND, f"sqlite:///{tmp_path / 'ledger.db'}")
+    raw["server"]["ops_require_key"] = True
+    ops = {"id": "ops-1", "key_env": "STW_TEST_KEY_OPS", "role": "metrics"}
+    raw["departments"].append({"name": "it", "keys": [ops]})
+    ops_key = "sk-stw-test-ops-3c1f9e2a7b5d4e60"
+    wrong = bearer("sk-guess-aaaaaaaaaaaaaaaa")
+    caplog.set_level(logging.INFO, logger="stellwerk.access")
+    with (
+        in_process(raw, {**ENVIRON, "STW_TEST_KEY_OPS": ops_key}) as gw,
+        gw.client() as client,
+    ):
+        for _ in range(3):
+            for path in ("/v1/models", "/api/tags", "/admin/keys", "/metrics", "/readyz"):
+                assert client.get(path, headers=wrong).status_code == 401, path
+        assert client.get(f"/admin/keys/{'x' * 40}", headers=wrong).status_code == 401
+        assert client.post("/v1/feedback", json={}, headers=wrong).status_code == 401
+        assert client.post("/v1/chat/completions", json=CHAT, headers=wrong).status_code == 401
+        assert client.get("/v1/models", headers=bearer(KEYS["legal"])).status_code == 200
+        counted = unauthenticated(client.get("/metrics", headers=bearer(ops_key)).text)
+
+    assert counted == {
+        ("openai", "/v1/models", "invalid_api_key"): 3,
+        ("ollama", "/api/tags", "invalid_api_key"): 3,
+        ("admin", "/admin", "invalid_api_key"): 4,  # refused before routing, any admin path
+        ("ops", "/metrics", "invalid_api_key"): 3,
+        ("ops", "/readyz", "invalid_api_key"): 3,
+        ("openai", "/v1/feedback", "invalid_api_key"): 1,
+        ("openai", "chat", "invalid_api_key"): 1,  # as before: its record's place counts it
+    }
+    lines = [r.getMessage() for r in caplog.records if r.name == "stellwerk.access"]
+    refused = [line for line in lines if " 401 " in line]
+    assert len(refused) == 18 and all(" client=127.0.0.1 " in line for line in refused), lines

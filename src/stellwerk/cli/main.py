@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from stellwerk import __version__
+from stellwerk.build_info import describe
 from stellwerk.cli import (
     audit_cmd,
     calibrate_cmd,
@@ -34,8 +34,9 @@ def build_app() -> typer.Typer:
 
     @app.command()
     def version() -> None:
-        """Print the version."""
-        typer.echo(__version__)
+        """Print the version, the git commit when run from a checkout, and the ledger schema
+        revision this build expects (a ledger migrated past it is refused)."""
+        typer.echo(describe())
 
     serve_cmd.register(app)
     demo_cmd.register(app)

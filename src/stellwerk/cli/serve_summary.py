@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Mapping
 
-from stellwerk import __version__
+from stellwerk.build_info import describe
 from stellwerk.config.backend import shown_address
 from stellwerk.config.schema import ModelConfig, StellwerkConfig
 from stellwerk.ledger.engine import safe_url
@@ -31,7 +31,7 @@ def startup_summary(
     admin_keys = [k.id for d in config.departments for k in d.keys if k.role == "admin"]
     keys = sum(len(d.keys) for d in config.departments)
     lines = [
-        f"Stellwerk {__version__}, config {config_path}",
+        f"{describe()}, config {config_path}",
         ("models (lifecycle from the ledger's catalog): " if catalog is not None else "models: ")
         + (
             ", ".join(f"{m.id} ({m.size_class}, {_state(m, catalog)}, {m.backend})" for m in chat)

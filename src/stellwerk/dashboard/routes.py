@@ -48,7 +48,7 @@ from stellwerk.dashboard.web import (
     safe_next,
     set_cookie,
 )
-from stellwerk.errors import NotFound, PermissionDenied, RequestError, shown
+from stellwerk.errors import AuthenticationFailed, NotFound, PermissionDenied, RequestError, shown
 from stellwerk.governance.service import Governance
 from stellwerk.ledger import usage_totals
 from stellwerk.ledger.window import Window
@@ -127,8 +127,13 @@ def build_router() -> APIRouter:
         form = await read_form(request)
         nonce = request.cookies.get(LOGIN_COOKIE) or ""
         dashboard.codec.check_csrf("login:" + nonce, form.get("csrf") if nonce else None)
-        keyring = runtime_of(request).keyring
-        key_id, source = dashboard.directory.login(form.get("key", ""), keyring)
+        runtime = runtime_of(request)
+        try:
+            key_id, source = dashboard.directory.login(form.get("key", ""), runtime.keyring)
+        except AuthenticationFailed as exc:
+            if exc.code == "login_failed":  # a key it does not know: counted as on the APIs
+                runtime.accounts.keyless.refused("dashboard", "/dashboard/login", exc.code)
+            raise
         session, cookie = dashboard.codec.issue(key_id, source)
         await run_in_threadpool(SessionStore(gov.admin.ledger).start, session)
         role = await run_in_threadpool(dashboard.directory.check, session, gov)

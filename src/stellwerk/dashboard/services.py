@@ -37,6 +37,20 @@ class ShadowSkips(Protocol):
     def skipped(self) -> Mapping[str, int]: ...
 
 
+class Refusals(Protocol):
+    """Counts requests refused before their key was known (``gateway.keyless.Keyless``): the
+    dashboard's failed logins among them."""
+
+    def refused(self, api: str, endpoint: str, reason: str) -> None: ...
+
+
+class Accounts(Protocol):
+    """What the dashboard uses of the gateway's accounting (``gateway.accounting.Accounts``)."""
+
+    @property
+    def keyless(self) -> Refusals: ...
+
+
 class Runtime(Protocol):
     """What the dashboard reads of the running gateway (``gateway.runtime.Runtime`` is it; the
     gateway's app checks that statically)."""
@@ -58,6 +72,9 @@ class Runtime(Protocol):
 
     @property
     def breakers(self) -> Mapping[str, CircuitBreaker]: ...
+
+    @property
+    def accounts(self) -> Accounts: ...
 
 
 def runtime_of(request: Request) -> Runtime:

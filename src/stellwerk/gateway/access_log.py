@@ -1,10 +1,12 @@
 """The access log: one line per HTTP request on the logger ``stellwerk.access``.
 
-    POST /v1/chat/completions 200 key=research-1 dept=research model=tiny-small 412.3 ms
-    POST /v1/chat/completions 403 key=legal-1 dept=legal 2.1 ms refused: no model may serve ...
+    POST /v1/chat/completions 200 client=10.0.0.7 key=research-1 dept=research model=tiny-s 412.3 ms
+    GET /v1/models 401 client=203.0.113.9 0.4 ms refused: unknown API key
 
-Each line has the method, the path (without the query), the status, the key id and department
-of a known key, the model that answered (the ``x-stellwerk-model`` header) and the time until the
+Each line has the method, the path (without the query), the status, the client's address (the
+connection's peer; behind a proxy that uvicorn trusts, ``FORWARDED_ALLOW_IPS``, the address the
+proxy's ``X-Forwarded-For`` names: the real client), the key id and department of a known key,
+the model that answered (the ``x-stellwerk-model`` header) and the time until the
 last byte of the answer. A refusal (401, 403, 429) or another error adds the message the client
 got, so refusals are visible in the log, not only in the ledger. Never the prompt, the body, the
 query or the key. Every line is one line: a character that is not printable (a line break, an
@@ -82,6 +84,9 @@ class AccessLog:
 
 def access_line(scope: Scope, answer: _Answer, elapsed_ms: float) -> str:
     parts = [scope["method"], scope["path"], str(answer.status)]
+    client = scope.get("client")
+    if client:
+        parts.append(f"client={client[0]}")
     who = _who(scope)
     if who is not None:
         parts.append(f"key={who[0]} dept={who[1]}")

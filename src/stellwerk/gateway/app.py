@@ -36,6 +36,7 @@ from stellwerk.gateway.body_limit import BodyLimit
 from stellwerk.gateway.config_secrets import Secrets, env_key_hashes
 from stellwerk.gateway.gate import Gate
 from stellwerk.gateway.limits import InFlight
+from stellwerk.gateway.refusal import count_unknown_key
 from stellwerk.gateway.router_versions import RouterVersions
 from stellwerk.gateway.runtime import Runtime, build_runtime
 from stellwerk.governance.counters import build_counters, redis_password
@@ -164,7 +165,7 @@ def create_app(
         redirect_slashes=False,
     )
     # The data plane's exact routes at once; CORS and the guards, added after, wrap them.
-    app.add_middleware(data_plane.Lane)
+    app.add_middleware(data_plane.Lane, on_refused=count_unknown_key)
     # Before anything reads a body: the key's in-flight share (and auth first on /admin), and,
     # around everything, the body limit. CORS, added after, wraps their answers too.
     app.add_middleware(Gate, in_flight=InFlight.of(config))
@@ -178,7 +179,7 @@ def create_app(
             allow_headers=["authorization", "content-type", "x-stellwerk-classification"],
             expose_headers=["x-stellwerk-model", "x-stellwerk-decision", "x-stellwerk-request-id"],
         )
-    errors.install(app)
+    errors.install(app, count_unknown_key)
     # The data plane through the router too: its 405s (and a request under a root path).
     app.router.routes.extend(data_plane.routes())
     app.include_router(ops.router)

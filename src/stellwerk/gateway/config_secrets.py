@@ -27,13 +27,23 @@ key is guessed offline. A key ``stellwerk keys create`` or ``POST /admin/keys`` 
 def key_digests(config: StellwerkConfig, environ: Mapping[str, str]) -> dict[str, str]:
     """The config keys' SHA-256 digests -> key id, their values read from ``environ`` (a
     missing variable, a key shorter than ``MIN_KEY`` or one with whitespace around it, is a
-    ``ConfigError`` naming the key and its variable, never the value)."""
+    ``ConfigError`` naming the key and its variable, never the value; every such key at once,
+    so that one attempt names them all)."""
     names = [k.key_env for d in config.departments for k in d.keys if k.key_env]
     values = resolve_env(names, environ)
-    for i, dept in enumerate(config.departments):
-        for j, key in enumerate(dept.keys):
-            if key.key_env:
-                _check_key(f"departments.{i}.keys.{j}.key_env", key.id, key.key_env, values)
+    problems = [
+        problem
+        for i, dept in enumerate(config.departments)
+        for j, key in enumerate(dept.keys)
+        if key.key_env
+        and (
+            problem := _key_problem(
+                f"departments.{i}.keys.{j}.key_env", key.id, key.key_env, values
+            )
+        )
+    ]
+    if problems:
+        raise ConfigError("; ".join(problems))
     return {
         key.key_sha256 or hash_key(values[key.key_env or ""]): key.id
         for dept in config.departments
@@ -41,22 +51,24 @@ def key_digests(config: StellwerkConfig, environ: Mapping[str, str]) -> dict[str
     }
 
 
-def _check_key(where: str, key_id: str, name: str, values: Mapping[str, str]) -> None:
-    """A ``key_env`` key that no client could send, or that is guessed offline, named with its
-    variable (never its value): one that is blank or begins or ends with whitespace (an HTTP
-    header's value loses it, so the key never matched), or one shorter than ``MIN_KEY``."""
+def _key_problem(where: str, key_id: str, name: str, values: Mapping[str, str]) -> str | None:
+    """What is wrong with a ``key_env`` key that no client could send, or that is guessed
+    offline, named with its variable (never its value): one that is blank or begins or ends with
+    whitespace (an HTTP header's value loses it, so the key never matched), or one shorter than
+    ``MIN_KEY``; ``None`` for a good one."""
     value = values[name]
     if value != value.strip() or not value:
         what = "is only whitespace" if not value.strip() else "begins or ends with whitespace"
-        raise ConfigError(
+        return (
             f"{where}: the key {key_id!r} in {name} {what}, which no request's header keeps;"
             ' set it without (e.g. echo "sk-stw-$(openssl rand -hex 32)")'
         )
     if len(value) < MIN_KEY:
-        raise ConfigError(
+        return (
             f"{where}: the key {key_id!r} in {name} has {len(value)} characters; use at least"
             f' {MIN_KEY}, random (e.g. echo "sk-stw-$(openssl rand -hex 32)")'
         )
+    return None
 
 
 def env_key_hashes(config: StellwerkConfig, environ: Mapping[str, str]) -> dict[str, str]:

@@ -352,8 +352,14 @@ class Lane:
     passed on. A ``StellwerkError`` is rendered as the app's handler renders it; anything else
     propagates to ``errors.Bugs``, which answers the app's 500."""
 
-    def __init__(self, app: ASGIApp, endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        endpoints: tuple[Endpoint, ...] = ENDPOINTS,
+        on_refused: Callable[[Scope, StellwerkError], None] | None = None,
+    ) -> None:
         self.app = app
+        self.on_refused = on_refused  # told of each error it renders (as ``errors.install``)
         # a path with parameters is the router's to match
         exact = (e for e in endpoints if "{" not in e.path)
         self.handlers = {(e.method, e.path): e.handler for e in exact}
@@ -370,5 +376,7 @@ class Lane:
         try:
             response = await handler(request)
         except StellwerkError as exc:
+            if self.on_refused is not None:
+                self.on_refused(scope, exc)
             response = render(request, exc)
         await response(scope, receive, send)

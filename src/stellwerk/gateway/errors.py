@@ -29,6 +29,7 @@ not pydantic's (``gateway.admin_words``), every problem together, ``param`` the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import orjson
 from fastapi import FastAPI, Request
@@ -219,9 +220,16 @@ FEEDBACK_HINT = "; feedback is POST /v1/feedback, for the OpenAI and the Ollama 
 """Said to a ``/api/feedback`` (an Ollama client's guess): Ollama's API has no feedback."""
 
 
-def install(app: FastAPI) -> None:
+def install(
+    app: FastAPI, on_refused: Callable[[Scope, StellwerkError], None] | None = None
+) -> None:
+    """The app's error handlers; ``on_refused`` is told of every ``StellwerkError`` answered
+    (``stellwerk.gateway.refusal.count_unknown_key`` counts the unknown keys among them)."""
+
     async def on_stellwerk(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StellwerkError)
+        if on_refused is not None:
+            on_refused(request.scope, exc)
         return render(request, exc)
 
     async def on_http(request: Request, exc: Exception) -> Response:

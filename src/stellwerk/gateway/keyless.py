@@ -11,7 +11,11 @@ instead, as a mature gateway counts them:
 
 - in Prometheus, ``stellwerk_unauthenticated_requests_total{api, endpoint, reason}`` (the
   reason is the refusal's ``code``: ``invalid_api_key``, ``duplicate_header``,
-  ``payload_too_large``), beside ``stellwerk_requests_total`` with department ``-``;
+  ``payload_too_large``), beside ``stellwerk_requests_total`` with department ``-``. An unknown
+  key refused on an endpoint that writes no record (the model list, ``/admin``, ``/metrics``,
+  ``/readyz``, feedback) is counted here too, under its route's path
+  (``stellwerk.gateway.refusal.count_unknown_key``), and so is a failed dashboard login
+  (``dashboard``, ``/dashboard/login``, ``login_failed``);
 - in the gateway's log, one WARNING line at most every ``every_s`` seconds, with how many were
   refused since the last line, by endpoint and reason (the first at once).
 

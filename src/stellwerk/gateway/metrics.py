@@ -26,9 +26,10 @@ class Metrics:
         )
         self.unauthenticated = Counter(
             "stellwerk_unauthenticated_requests",
-            "Requests to a model endpoint refused before their key was known (no key, a malformed"
-            " or unknown one, Authorization sent twice, a body over the limit), by API, endpoint"
-            " and the refusal's code; they leave no usage record (docs/api.md).",
+            "Requests refused before their key was known (no key, a malformed or unknown one,"
+            " Authorization sent twice, a body over the limit; on any endpoint, failed dashboard"
+            " logins too), by API, endpoint and the refusal's code; they leave no usage record"
+            " (docs/api.md).",
             ["api", "endpoint", "reason"],
             registry=self.registry,
         )

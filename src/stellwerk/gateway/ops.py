@@ -13,10 +13,11 @@ governance change announced to it (``governance``: ``governance.staleness``) ref
 request and is not ready until it has read it; ``/healthz`` stays ok (the process is fine).
 With ``server.ops_require_key`` (the default) ``/metrics`` and the detail of ``/readyz`` need a
 key of the role ``metrics`` or ``admin``: they name departments and backends. ``/readyz``
-without a key still answers 200 or 503 (for load balancers and probes); ``/healthz`` is always
-open. Both take ``HEAD`` as ``GET`` (the same status, no body): load balancers probe with it. No
-error shown here carries a server's own message (Redis's and the database's name their
-addresses): the log has those.
+without a key, or with a key of another role, still answers 200 or 503 with its status only (for
+load balancers and probes; an unknown key is a 401, as everywhere); ``/healthz`` is always open.
+Both take ``HEAD`` as ``GET`` (the same status, no body): load balancers probe with it. No error
+shown here carries a server's own message (Redis's and the database's name their addresses): the
+log has those.
 """
 
 from __future__ import annotations
@@ -182,14 +183,16 @@ async def metrics(request: Request, runtime: RuntimeDep) -> Response:
 
 
 def _may_read(runtime: Runtime, request: Request, *, optional: bool) -> bool:
-    """Whether the caller may read the operations detail; 401/403 for a key that may not (and
-    for no key unless ``optional``)."""
+    """Whether the caller may read the operations detail; 401 for an unknown key, 403 for a key
+    of another role (and 401 for no key) unless ``optional``: then only the status is told."""
     if not runtime.config.server.ops_require_key:
         return True
     if optional and "authorization" not in request.headers:
         return False
     principal = runtime.keyring.authenticate(request.headers.get("authorization"))
     if principal.role not in OPS_ROLES:
+        if optional:  # /readyz: the status, as without a key (a probe may forward a user key)
+            return False
         raise PermissionDenied(
             f"key {principal.key_id!r} has the role {principal.role!r}; this needs a key with"
             f" the role {' or '.join(repr(r) for r in OPS_ROLES)}",
