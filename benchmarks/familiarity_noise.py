@@ -20,7 +20,11 @@ eval`` draws it), the records' similarity to a prompt read in each of these ways
   of its own (``noisy_reference``), built from the training prompts' latent vectors and the
   records' lengths; the prompt's familiarity is the larger of its score on the training prompts
   (exact, as now) and that one. Reference seeds ``REFERENCE_SEEDS``
-  (benchmarks/results/familiarity-noise-calibrated-protocol.md).
+  (benchmarks/results/familiarity-noise-calibrated-protocol.md);
+* ``calibrated_sparse`` (fam18b): the same, but each reference prompt read against N copies drawn at
+  random among its K_p nearest, K_p the widest neighbourhood whose mean cosine with it is at least
+  the records' mean pairwise product (``sparse_reference``,
+  benchmarks/results/familiarity-noise-sparse-protocol.md).
 
 Only the familiarity of the judged and the other prompts is computed, not the adaptation's
 correction (the familiarity reads the records' latent vectors only), so a task takes one
@@ -62,17 +66,32 @@ Score = Callable[[F32, float], float]
 """A prompt's familiarity from its latent vector and its similarity to the training prompts."""
 
 
+def _noisy_copies(latents: F32, s: F64, rng: np.random.Generator) -> tuple[F64, F64]:
+    """Each training prompt with noise of an ``s`` drawn from the records', and the copies'
+    lengths (1 at least)."""
+    n, d = latents.shape
+    sigma = rng.choice(s, size=n)
+    noisy = latents.astype(np.float64) + rng.normal(0.0, 1.0, size=(n, d)) * sigma[:, None]
+    return noisy, np.maximum(np.linalg.norm(noisy, axis=1), 1.0)
+
+
+def _rows(n: int) -> npt.NDArray[np.int64]:
+    return np.unique(np.linspace(0, n - 1, min(n, REFERENCE_ROWS)).round().astype(np.int64))
+
+
+def _reference(values: F64) -> Familiarity:
+    quantiles = np.quantile(values, np.linspace(0.0, 1.0, QUANTILES))
+    return Familiarity(quantiles=np.maximum.accumulate(quantiles))
+
+
 def noisy_reference(latents: F32, s: F64, count: int | None, seed: int) -> Familiarity:
     """Quantiles of what a training prompt's ``length`` reading of noisy records of the other
     training prompts gives: each training prompt copied with noise of an ``s`` drawn from the
     records' (seeded), each of ``REFERENCE_ROWS`` evenly spaced prompts read against the copies
     of its ``count`` nearest others (by exact cosine; None: all others)."""
-    n, d = latents.shape
-    rng = np.random.default_rng(seed)
-    sigma = rng.choice(s, size=n)
-    noisy = latents.astype(np.float64) + rng.normal(0.0, 1.0, size=(n, d)) * sigma[:, None]
-    lengths = np.maximum(np.linalg.norm(noisy, axis=1), 1.0)
-    rows = np.unique(np.linspace(0, n - 1, min(n, REFERENCE_ROWS)).round().astype(np.int64))
+    n = len(latents)
+    noisy, lengths = _noisy_copies(latents, s, np.random.default_rng(seed))
+    rows = _rows(n)
     values = np.empty(len(rows))
     for start in range(0, len(rows), 256):
         block = rows[start : start + 256]
@@ -86,8 +105,48 @@ def noisy_reference(latents: F32, s: F64, count: int | None, seed: int) -> Famil
             nearest = np.argpartition(-exact, count - 1, axis=1)[:, :count]
             products = np.take_along_axis(products, nearest, axis=1)
         values[start : start + 256] = products.max(axis=1)
-    quantiles = np.quantile(values, np.linspace(0.0, 1.0, QUANTILES))
-    return Familiarity(quantiles=np.maximum.accumulate(quantiles))
+    return _reference(values)
+
+
+def mean_pair_product(records: F32) -> float:
+    """The mean product of two different records: an unbiased estimate of the mean cosine between
+    two prompts of their kind (each record is a unit vector plus noise of mean zero)."""
+    r = records.astype(np.float64)
+    total = r.sum(axis=0)
+    pairs = float(total @ total) - float((r * r).sum())
+    return pairs / (len(r) * (len(r) - 1))
+
+
+def sparse_reference(
+    latents: F32, s: F64, count: int, mean: float, seed: int
+) -> tuple[Familiarity, float]:
+    """As ``noisy_reference`` with ``count`` nearest, but each reference prompt read against
+    ``count`` copies drawn at random among its K nearest others, K the largest whose mean exact
+    cosine with it is at least ``mean`` (``count`` at least, all others at most); the reference
+    and the median K."""
+    n = len(latents)
+    rng = np.random.default_rng(seed)
+    noisy, lengths = _noisy_copies(latents, s, rng)
+    rows = _rows(n)
+    values = np.empty(len(rows))
+    widths = np.empty(len(rows))
+    exact_all = latents.astype(np.float64)
+    for start in range(0, len(rows), 256):
+        block = rows[start : start + 256]
+        here = np.arange(len(block))
+        unit = exact_all[block]
+        products = (unit @ noisy.T) / lengths[None, :]
+        exact = unit @ exact_all.T
+        exact[here, block] = -np.inf
+        order = np.argsort(-exact, axis=1)[:, : n - 1]  # the others, nearest first
+        ranked = np.take_along_axis(exact, order, axis=1)
+        means = np.cumsum(ranked, axis=1) / np.arange(1, n)
+        wide = np.clip((means >= mean).sum(axis=1), min(count, n - 1), n - 1)
+        for i, k in enumerate(wide):
+            drawn = order[i, rng.choice(int(k), size=min(count, int(k)), replace=False)]
+            values[start + i] = products[i, drawn].max()
+        widths[start : start + len(block)] = wide
+    return _reference(values), float(np.median(widths))
 
 
 def _readings(n: int) -> dict[str, Reading]:
@@ -195,6 +254,17 @@ def main() -> None:
                     "other": _scored(other, score),
                     "reference_q05": round(float(reference.quantiles[5]), 4),
                 }
+        mean = mean_pair_product(latents)
+        out[f"noise {noise}: records' mean pair product"] = round(mean, 4)
+        for seed in REFERENCE_SEEDS:
+            reference, width = sparse_reference(model.neighbour_emb, s, len(latents), mean, seed)
+            score = _calibrated(fam, reference, graded)
+            out[f"noise {noise}: calibrated_sparse seed {seed}"] = {
+                "held_out": _scored(held_out, score),
+                "other": _scored(other, score),
+                "reference_q05": round(float(reference.quantiles[5]), 4),
+                "median_neighbourhood": width,
+            }
         out[f"noise {noise}: exact reference_q05"] = round(float(fam.quantiles[5]), 4)
     print(json.dumps(out, indent=1))
 
