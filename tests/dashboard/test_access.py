@@ -219,7 +219,7 @@ def test_unknown_names_in_urls_are_404(
             "/dashboard/departments/legal",
             {"monthly_budget": "1,000,000,000,000.5", "reason": "r"},
             400,
-            "less than or equal to 1000000000000",
+            "1000000000000.5 is more than 1000000000000, the most it may be",
         ),
         (
             "/dashboard/departments/legal/budget",
