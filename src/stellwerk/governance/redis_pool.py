@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 log = logging.getLogger("stellwerk.redis")
@@ -119,15 +119,7 @@ async def in_loop(call: Awaitable[T]) -> T:
     connection under the call, no message, or even the answer). Without this, the loop would
     take the error for an outage, or the answer for one more round, and go on with its
     cancellation lost (a gateway's stop waited for it)."""
-    try:
-        done = await call
-    except Exception as exc:
-        if cancelling():
-            raise asyncio.CancelledError from exc
-        raise
-    if cancelling():
-        raise asyncio.CancelledError
-    return done
+    return await _unless_cancelled(call, cancelling)
 
 
 async def in_request(call: Awaitable[T]) -> T:
@@ -139,17 +131,19 @@ async def in_request(call: Awaitable[T]) -> T:
     Redis's failures as failures, to be reported (``RedisHealth.failed``)."""
     task = asyncio.current_task()
     before = task.cancelling() if task is not None else 0
+    return await _unless_cancelled(call, lambda: task is not None and task.cancelling() > before)
 
-    def cancelled_now() -> bool:
-        return task is not None and task.cancelling() > before
 
+async def _unless_cancelled(call: Awaitable[T], cancelled: Callable[[], bool]) -> T:
+    """``call``'s answer or error, unless ``cancelled()`` says a cancel reached the task during
+    it: then the cancellation, whatever redis-py made of the cancel."""
     try:
         done = await call
     except Exception as exc:
-        if cancelled_now():
+        if cancelled():
             raise asyncio.CancelledError from exc
         raise
-    if cancelled_now():
+    if cancelled():
         raise asyncio.CancelledError
     return done
 
