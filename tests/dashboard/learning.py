@@ -82,11 +82,11 @@ def seed_graded(database_url: str) -> None:
                 )
             )
             if i + 1 == EARLY:
-                early = adapt_stored(router, store, actor="cli:test")
+                early = adapt_stored(router, store, actor="cli:test", reason="test")
                 assert early.version is None and early.adaptation.comparison is not None
-        outcome = adapt_stored(router, store, actor="cli:test")
+        outcome = adapt_stored(router, store, actor="cli:test", reason="test")
         assert outcome.version is not None  # promoted
-        again = adapt_stored(router, store, actor="cli:test")
+        again = adapt_stored(router, store, actor="cli:test", reason="test")
         assert again.version is None
     finally:
         ledger.close()
@@ -130,7 +130,7 @@ def rolled_back(database_url: str) -> None:
         second = store.promote(router.version, first.correction, actor="cli:test", details=details)
         assert second.id == 2
         for to in (0, 2, 0, 4):
-            store.roll_back(router.version, to, actor="cli:test")
+            store.roll_back(router.version, to, actor="cli:test", reason="test")
         best = _worst(router, NEW_KIND[0])
         for i, prompt in enumerate(NEW_KIND[:AFTER_ROLLBACK]):
             grades = {m: 1.0 if m == best else 0.0 for m in router.model.models}
