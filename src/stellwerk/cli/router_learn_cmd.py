@@ -126,8 +126,8 @@ def adapt_cmd(
 def adapt_report(figures: dict[str, Any], *, dry_run: bool) -> dict[str, Any]:
     """What ``router adapt`` prints: the outcome's figures, with ``would_promote`` (the
     comparison's verdict) and ``promoted`` (a version was stored: never on a dry run, which
-    stores nothing, audited ``router.adapt_dry_run``), so that a script reading ``promoted`` is not told of a version that
-    does not exist."""
+    stores nothing, audited ``router.adapt_dry_run``), so that a script reading ``promoted`` is
+    not told of a version that does not exist."""
     verdict = bool(figures.get("promoted"))
     return {
         **figures,
