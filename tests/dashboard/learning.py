@@ -82,11 +82,11 @@ def seed_graded(database_url: str) -> None:
                 )
             )
             if i + 1 == EARLY:
-                early = adapt_stored(router, store, actor="cli:test", reason="test")
+                early = adapt_stored(router, store, actor="cli:test")
                 assert early.version is None and early.adaptation.comparison is not None
-        outcome = adapt_stored(router, store, actor="cli:test", reason="test")
+        outcome = adapt_stored(router, store, actor="cli:test")
         assert outcome.version is not None  # promoted
-        again = adapt_stored(router, store, actor="cli:test", reason="test")
+        again = adapt_stored(router, store, actor="cli:test")
         assert again.version is None
     finally:
         ledger.close()
