@@ -154,7 +154,7 @@ def test_adapt_promotes_a_better_router_audited_and_rollback_restores_the_base(
     assert adapted.adapted == 1
     assert adapted.model.predict(unseen)[0][j] > before + 0.2
 
-    code, back, err = run("router", "rollback", "-c", config)
+    code, back, err = run("router", "rollback", "-c", config, "--reason", "test")
     assert code == 0, err
     assert back == {
         "artifact": shipped.version,
@@ -165,6 +165,7 @@ def test_adapt_promotes_a_better_router_audited_and_rollback_restores_the_base(
         "correction_of": 0,
         "previous": 1,
         "newest_record": 120,
+        "reason": "test",
         "schedule_waits_for": None,  # no schedule in this config
     }
     assert [e.details["version"] for e in _audit(tmp_path, "router.rollback")] == [2]
@@ -172,7 +173,7 @@ def test_adapt_promotes_a_better_router_audited_and_rollback_restores_the_base(
     assert restored.adapted == 0 and restored.model.correction is None
     assert restored.model.predict(unseen)[0][j] == pytest.approx(before)
 
-    code, again, err = run("router", "rollback", "-c", config, "--to", "1")
+    code, again, err = run("router", "rollback", "-c", config, "--reason", "test", "--to", "1")
     assert code == 0, err
     assert again is not None and again["correction"] is True
     assert again["new_version"] == 3 and again["correction_of"] == 1
@@ -197,10 +198,12 @@ def test_a_rollback_to_the_version_in_use_is_refused_and_nothing_audited(
     store_graded(tmp_path, shipped, NEW_KIND[:120])
     assert run("router", "adapt", "-c", config)[0] == 0
     for i in range(0, len(before), 2):
-        assert run("router", "rollback", "-c", config, *before[i : i + 2])[0] == 0
+        assert (
+            run("router", "rollback", "-c", config, "--reason", "test", *before[i : i + 2])[0] == 0
+        )
     versions = _versions(tmp_path, shipped.version)
     rollbacks = _audit(tmp_path, "router.rollback")
-    code, _, err = run("router", "rollback", "-c", config, "--to", to)
+    code, _, err = run("router", "rollback", "-c", config, "--reason", "test", "--to", to)
     assert code == 2 and message in err, err
     assert _versions(tmp_path, shipped.version) == versions
     assert _audit(tmp_path, "router.rollback") == rollbacks
@@ -235,9 +238,9 @@ def test_route_decides_with_the_version_in_use_and_names_it(
     adapted_router, adapted_quality = quality()
     assert adapted_router == f"learned:{shipped.version}+1"
     assert adapted_quality > base_quality + 0.2
-    assert run("router", "rollback", "-c", config)[0] == 0
+    assert run("router", "rollback", "-c", config, "--reason", "test")[0] == 0
     assert quality() == (base_router, base_quality)
-    assert run("router", "rollback", "-c", config, "--to", "1")[0] == 0
+    assert run("router", "rollback", "-c", config, "--reason", "test", "--to", "1")[0] == 0
     assert quality() == (adapted_router, adapted_quality)
 
 
@@ -281,7 +284,9 @@ def test_refusals_name_the_problem(
     tmp_path: Path, args: tuple[str, ...], router: dict[str, Any], message: str
 ) -> None:
     config = str(_config(tmp_path, **router))
-    code, _, err = run("router", *args, "-c", config)
+    code, _, err = run(
+        "router", *args, "-c", config, *(["--reason", "test"] if args[0] == "rollback" else [])
+    )
     assert code == 2
     assert message in err
 
@@ -292,7 +297,7 @@ def test_rollback_to_a_version_that_does_not_exist_is_refused(
     config = str(_config(tmp_path))
     store_graded(tmp_path, shipped, NEW_KIND[:120])
     assert run("router", "adapt", "-c", config)[0] == 0
-    code, _, err = run("router", "rollback", "-c", config, "--to", "9")
+    code, _, err = run("router", "rollback", "-c", config, "--reason", "test", "--to", "9")
     assert code == 2 and "router version 9" in err
 
 
@@ -345,8 +350,8 @@ def test_versions_lists_the_numbers_rollback_takes_and_the_one_in_use(
     store_graded(tmp_path, shipped, NEW_KIND[:120])
     code, done, err = run("router", "adapt", "-c", config)
     assert code == 0 and done is not None and done["promoted"], err
-    assert run("router", "rollback", "-c", config)[0] == 0
-    assert run("router", "rollback", "-c", config, "--to", "1")[0] == 0
+    assert run("router", "rollback", "-c", config, "--reason", "test")[0] == 0
+    assert run("router", "rollback", "-c", config, "--reason", "test", "--to", "1")[0] == 0
 
     code, out, err = run("router", "versions", "-c", config, "--json")
     assert code == 0, err
@@ -379,7 +384,7 @@ def test_after_a_rollback_adapt_learns_only_from_the_records_that_came_after_it(
     config = str(_config(tmp_path))
     store_graded(tmp_path, shipped, NEW_KIND[:120])
     assert run("router", "adapt", "-c", config)[0] == 0
-    code, back, err = run("router", "rollback", "-c", config, "--to", "0")
+    code, back, err = run("router", "rollback", "-c", config, "--reason", "test", "--to", "0")
     assert code == 0 and back is not None and back["newest_record"] == 120, err
     assert "learns only from the graded requests that come after this rollback" in err
 

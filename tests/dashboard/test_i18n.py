@@ -358,8 +358,16 @@ def test_every_detail_an_adaptation_run_writes_is_worded() -> None:
     details |= {"cost_weights": [0.1, 0.5, 2.0], "previous": 2, "version": 3}
     since = {"rollback": 2, "time": "2026-12-07T22:10:03+00:00", "after_record": 90}
     details |= {"records_since": since | {"left_out": 90}, "all_records": False}
+    details |= {"dry_runs_before": 2}  # walk29: the dry runs since the version before
     keys = label_keys()
     scoped = [("router.adapt", n) for n in details]
+    # a dry run (router adapt --dry-run) is audited with the same figures, without a version
+    tried = {
+        n: v for n, v in details.items() if n not in {"version", "previous", "dry_runs_before"}
+    }
+    scoped += [("router.adapt_dry_run", n) for n in tried]
+    scoped += [("router.rollback", n) for n in ("reason", "rollback_to", "rolled_back")]
+    assert {"action_router.adapt_dry_run", "action_router.rollback"} <= keys
     scoped += [("comparison", n) for n in details["comparison"]]
     scoped += [("records_since", n) for n in details["records_since"]]
     scoped += [("departments", n) for n in details["comparison"]["departments"]["legal"]]
@@ -368,6 +376,9 @@ def test_every_detail_an_adaptation_run_writes_is_worded() -> None:
     shown = audit_details(_entry(details, "router.adapt"), labels("de"), Formatter("de"))
     assert "_" not in " ".join(shown), shown  # no key or code of the run shows
     assert details["comparison"]["worse_for"] == []
+    dry = audit_details(_entry(tried, "router.adapt_dry_run"), labels("de"), Formatter("de"))
+    assert "_" not in " ".join(dry), dry
+    assert "würde übernommen: nein" in dry, dry  # a try, not a promotion
     assert "schlechter für=" not in " ".join(shown), shown  # an empty list is left out (walk 10)
     for reason in NOT_PROMOTED:
         each = _entry(details | {"reasons": [reason]}, "router.adapt")

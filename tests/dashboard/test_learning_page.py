@@ -623,3 +623,11 @@ def test_a_rollback_to_the_base_names_the_base_not_an_outcome(language: Language
     )
     assert row in versions, versions
     assert "router, not adapted" not in versions and "Router, nicht angepasst" not in versions
+
+
+def test_the_audit_log_shows_a_rollbacks_reason(rolled_back: httpx.Client) -> None:
+    """walk29: a rollback kept no reason; the overview's audit table shows it as for the other
+    governance changes."""
+    overview = " ".join(_text(rolled_back.get("/dashboard").text).split())
+    assert "router rolled back" in overview, overview
+    assert "reason: the gain was noise" in overview, overview

@@ -146,7 +146,8 @@ def test_a_rollback_holds_until_enough_new_grades_came_after_it(
             assert _wait_for(lambda: store.current(shipped.version) is not None)
             _store(ledger, shipped, NEW_KIND[100:130], first=100)  # 30 new: not yet due
             result = CliRunner().invoke(
-                build_app(), ["router", "rollback", "-c", str(config), "--to", "0"]
+                build_app(),
+                ["router", "rollback", "-c", str(config), "--to", "0", "--reason", "test"],
             )
             assert result.exit_code == 0, result.stderr
             back = json.loads(result.stdout)
@@ -189,7 +190,8 @@ def test_after_a_rollback_the_schedule_learns_only_from_the_grades_that_came_aft
                 replicas.enter_context(running_gateway(raw))
             until("the first promotion", lambda: store.current(shipped.version) is not None)
             result = CliRunner().invoke(
-                build_app(), ["router", "rollback", "-c", str(config), "--to", "0"]
+                build_app(),
+                ["router", "rollback", "-c", str(config), "--to", "0", "--reason", "test"],
             )
             assert result.exit_code == 0, result.stderr
             assert "only from those after it" in result.stderr
@@ -215,7 +217,7 @@ def test_an_adaptation_is_not_promoted_over_a_rollback_made_while_it_ran(
     try:
         store = GradedStore(ledger)
         first = store.promote(shipped.version, b"one", actor="cli:ops", details={}, over=0)
-        store.roll_back(shipped.version, 0, actor="cli:admin")
+        store.roll_back(shipped.version, 0, actor="cli:admin", reason="test")
         with pytest.raises(Conflict, match="router version 2 was stored while adapting"):
             store.promote(shipped.version, b"two", actor="schedule:x", details={}, over=first.id)
         current = store.current(shipped.version)

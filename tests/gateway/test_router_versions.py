@@ -81,12 +81,14 @@ def test_the_gateway_uses_the_promoted_version_and_follows_a_rollback(
         decided = _decision(gw)
         assert decided[0] == f"learned:{shipped.version}+1"
         assert _routed(config) == decided
-        code, _, err = run("router", "rollback", "-c", str(config))
+        code, _, err = run("router", "rollback", "-c", str(config), "--reason", "test")
         assert code == 0, err
         assert _follow(gw, f"learned:{shipped.version}") == f"learned:{shipped.version}"
         assert _routed(config) == _decision(gw)
         # version 3 restores version 1's correction: its decisions name version 1, as route's
-        code, out, err = run("router", "rollback", "-c", str(config), "--to", "1")
+        code, out, err = run(
+            "router", "rollback", "-c", str(config), "--reason", "test", "--to", "1"
+        )
         assert code == 0 and out is not None and out["new_version"] == 3, err
         assert _follow(gw, f"learned:{shipped.version}+1") == f"learned:{shipped.version}+1"
         assert _routed(config) == _decision(gw)

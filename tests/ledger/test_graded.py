@@ -55,9 +55,9 @@ def test_versions_are_appended_audited_and_cannot_be_changed(ledger: Ledger) -> 
     store = GradedStore(ledger)
     assert store.current("v1") is None
     with pytest.raises(NotFound):
-        store.roll_back("v1", actor="cli:ops")
+        store.roll_back("v1", actor="cli:ops", reason="test")
     first = store.promote("v1", b"blob", actor="cli:ops", details={"promoted": True})
-    back = store.roll_back("v1", actor="cli:ops")
+    back = store.roll_back("v1", actor="cli:ops", reason="test")
     current = store.current("v1")
     assert current is not None and current.id == back.id and current.correction is None
     assert back.details == {
@@ -66,6 +66,7 @@ def test_versions_are_appended_audited_and_cannot_be_changed(ledger: Ledger) -> 
         "correction_of": 0,
         "previous": first.id,
         "newest_record": 0,  # no graded request yet
+        "reason": "test",
     }
     assert [e.action for e in ledger.list_audit()] == ["router.rollback", "router.adapt"]
     for statement in (update(router_versions).values(actor="x"), delete(router_versions)):
@@ -80,11 +81,11 @@ def test_a_rollback_names_the_promotion_whose_correction_it_restores(ledger: Led
     one = store.promote("v1", b"one", actor="cli:ops", details={"promoted": True})
     two = store.promote("v1", b"two", actor="cli:ops", details={"promoted": True})
     assert store.correction_of(two) == two.id
-    store.roll_back("v1", 0, actor="cli:ops")  # 3: the base
-    four = store.roll_back("v1", one.id, actor="cli:ops")
+    store.roll_back("v1", 0, actor="cli:ops", reason="test")  # 3: the base
+    four = store.roll_back("v1", one.id, actor="cli:ops", reason="test")
     assert four.correction == b"one" and four.details["correction_of"] == one.id
-    store.roll_back("v1", 0, actor="cli:ops")  # 5: the base
-    six = store.roll_back("v1", four.id, actor="cli:ops")
+    store.roll_back("v1", 0, actor="cli:ops", reason="test")  # 5: the base
+    six = store.roll_back("v1", four.id, actor="cli:ops", reason="test")
     assert six.correction == b"one" and six.details["correction_of"] == one.id
     assert store.correction_of(store.current("v1")) == one.id
     # a rollback row as older versions wrote it: only the version it went back to
@@ -114,7 +115,7 @@ def test_after_a_rollback_adaptation_learns_from_the_records_that_came_after_it(
         store.add(_graded(f"a{i}"))
     assert store.learning_window("v1") is None  # never rolled back: every record
     store.promote("v1", b"one", actor="cli:ops", details={"promoted": True})
-    back = store.roll_back("v1", 0, actor="cli:ops")  # 2: the base
+    back = store.roll_back("v1", 0, actor="cli:ops", reason="test")  # 2: the base
     window = store.learning_window("v1")
     assert window is not None and (window.rollback, window.after) == (back.id, 3)
     assert store.records("v1", after=window.after) == []
@@ -125,7 +126,7 @@ def test_after_a_rollback_adaptation_learns_from_the_records_that_came_after_it(
     store.promote("v1", b"two", actor="cli:ops", details={"promoted": True})  # 3
     assert store.learning_window("v1") == window  # a promotion does not end it
     store.add(_graded("c0"))
-    again = store.roll_back("v1", 1, actor="cli:ops")  # 4: version 1's correction
+    again = store.roll_back("v1", 1, actor="cli:ops", reason="test")  # 4: version 1's correction
     moved = store.learning_window("v1")
     assert moved is not None and (moved.rollback, moved.after) == (again.id, 6)
     assert store.count("v1", after=moved.after) == 0
@@ -149,7 +150,7 @@ def _refused(store: GradedStore, to: int | None, message: str) -> None:
     """``roll_back(to)`` is refused with ``message`` and appends and audits nothing."""
     versions, entries = store.versions("v1"), store.ledger.list_audit()
     with pytest.raises(Conflict, match=re.escape(message)):
-        store.roll_back("v1", to, actor="cli:ops")
+        store.roll_back("v1", to, actor="cli:ops", reason="test")
     assert store.versions("v1") == versions and store.ledger.list_audit() == entries
 
 
@@ -159,10 +160,10 @@ def test_a_rollback_to_the_correction_in_use_is_refused_and_nothing_audited(
     store = GradedStore(ledger)
     store.promote("v1", b"one", actor="cli:ops", details={"promoted": True})
     _refused(store, 1, "rollback to version 1: version 1's correction is in use already")
-    store.roll_back("v1", 0, actor="cli:ops")  # 2: the base
+    store.roll_back("v1", 0, actor="cli:ops", reason="test")  # 2: the base
     for to in (0, 2):
         _refused(store, to, f"rollback to version {to}: the base router alone is in use already")
-    store.roll_back("v1", 1, actor="cli:ops")  # 3: version 1's correction again
+    store.roll_back("v1", 1, actor="cli:ops", reason="test")  # 3: version 1's correction again
     for to in (1, 3):
         _refused(
             store,
@@ -189,7 +190,7 @@ def test_adaptations_are_every_run_of_an_artifact_newest_first(ledger: Ledger) -
             )
     store.promote("v1", b"blob", actor="cli:ops", details={"promoted": True, "records": 90})
     store.promote("v2", b"blob", actor="cli:ops", details={"promoted": True, "records": 7})
-    store.roll_back("v1", actor="cli:ops")
+    store.roll_back("v1", actor="cli:ops", reason="test")
     runs = store.adaptations("v1")
     assert [(e.details["promoted"], e.details["records"]) for e in runs] == [
         (True, 90),

@@ -2,7 +2,8 @@
 
 Each opens the ledger of the config (``server.database_url``) and the router it names; ``adapt``
 and ``rollback`` print one JSON object on stdout and audit what they change (actor
-``cli:<login name>``), ``adapt`` also says on stderr, in plain words, why too few graded records
+``cli:<login name>``; a rollback with its required ``--reason``; a dry run of ``adapt`` as
+``router.adapt_dry_run``), ``adapt`` also says on stderr, in plain words, why too few graded records
 could be used, and after a rollback from which records it learned (those since the rollback,
 unless ``--all-records``); ``versions`` lists the stored versions (a table, or JSON with
 ``--json``). Every
@@ -79,7 +80,11 @@ def _print(payload: dict[str, Any]) -> None:
 def adapt_cmd(
     config: ConfigOption,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Compare and report; store and audit nothing.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Compare and report; store nothing (audited as a dry run, router.adapt_dry_run).",
+        ),
     ] = False,
     seed: Annotated[
         int, typer.Option("--seed", parser=whole(), help="Seed of the cross-validation folds.")
@@ -121,8 +126,8 @@ def adapt_cmd(
 def adapt_report(figures: dict[str, Any], *, dry_run: bool) -> dict[str, Any]:
     """What ``router adapt`` prints: the outcome's figures, with ``would_promote`` (the
     comparison's verdict) and ``promoted`` (a version was stored: never on a dry run, which
-    stores nothing), so that a script reading ``promoted`` is not told of a version that
-    does not exist."""
+    stores nothing, audited ``router.adapt_dry_run``), so that a script reading ``promoted`` is
+    not told of a version that does not exist."""
     verdict = bool(figures.get("promoted"))
     return {
         **figures,
@@ -134,6 +139,9 @@ def adapt_report(figures: dict[str, Any], *, dry_run: bool) -> dict[str, Any]:
 
 def rollback_cmd(
     config: ConfigOption,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (goes into the audit log; required).")
+    ],
     to: Annotated[
         int | None,
         typer.Option(
@@ -150,9 +158,19 @@ def rollback_cmd(
     version whose correction is in use already changes nothing and is refused (exit code 2).
     Adaptation then learns only from the graded requests that come after the rollback (router
     adapt --all-records includes the earlier ones). With a schedule (router.adapt_every_s), the
-    gateway adapts again only once router.adapt_min_new of them came; it says so on stderr."""
+    gateway adapts again only once router.adapt_min_new of them came; it says so on stderr.
+    The reason (--reason) is required, as for every governance change, and goes into the audit
+    entry."""
+    from stellwerk.governance.reason import audit_reason
+
+    try:
+        why = audit_reason(reason)
+    except StellwerkError as exc:
+        raise _fail(exc) from exc
     with _opened(config) as (router, store, file_hash, _, loaded):
-        version = store.roll_back(router.version, to, actor=_actor(), config_hash=file_hash)
+        version = store.roll_back(
+            router.version, to, actor=_actor(), reason=why, config_hash=file_hash
+        )
         scheduled = loaded.router.adapt_every_s > 0
         _print(
             {

@@ -38,6 +38,7 @@ from stellwerk.dashboard.i18n import Labels, counted
 from stellwerk.governance.config_change_text import in_order
 from stellwerk.governance.config_changes import MAX_NAMES, NONE_MEANS, long_text
 from stellwerk.ledger.audit import AuditEntry
+from stellwerk.ledger.graded import DRY_RUN_ACTION
 from stellwerk.routing.adapt import NOT_PROMOTED
 
 MONEY_DETAILS: Final = frozenset({"monthly_budget", "input_per_mtok", "output_per_mtok"})
@@ -74,6 +75,9 @@ CHANGES: Final = "changes"
 CHANGE_ENDS: Final = ("from", "to")
 ROUTER_VERSIONS: Final = frozenset({"compared_with", "previous", "rollback_to", "correction_of"})
 """Details that name a router version, whose 0 is the base router alone."""
+ADAPTATIONS: Final = frozenset({"router.adapt", DRY_RUN_ACTION})
+"""Actions whose entry is an adaptation run (a dry run's too): its reasons worded with its
+figures."""
 SHOWN: Final = 120
 """The most characters of one detail shown."""
 CONFIG_SHOWN: Final = 12
@@ -99,7 +103,7 @@ def audit_details(entry: AuditEntry, t: Labels, fmt: Formatter) -> list[str]:
     """The lines of ``entry``'s details (module docstring)."""
     if entry.action == "config.load":
         return _config_load(entry.details, t, fmt)
-    run = adaptation_run(entry) if entry.action == "router.adapt" else None
+    run = adaptation_run(entry) if entry.action in ADAPTATIONS else None
     lines: list[str] = []
     moved = all(end in entry.details for end in CHANGE_ENDS)
     for name, value in entry.details.items():

@@ -27,6 +27,11 @@ AUDIT: Final[dict[str, tuple[str, str]]] = {
     "target_graded_records": ("Graded requests", "Bewertete Anfragen"),
     "action_router.adapt": ("router adapted", "Router angepasst"),
     "action_router.rollback": ("router rolled back", "Router zurückgesetzt"),
+    # router adapt --dry-run (learning.online.adapt_stored): stored nothing, audited so tries show
+    "action_router.adapt_dry_run": (
+        "router adaptation tried (dry run, nothing stored)",
+        "Router-Anpassung erprobt (Probelauf, nichts gespeichert)",
+    ),
     "action_model.seed": ("model registered", "Modell erfasst"),
     "action_model.lifecycle": ("lifecycle changed", "Lebenszyklus geändert"),
     "action_model.consent": ("consent changed", "Einwilligung geändert"),
@@ -116,6 +121,12 @@ AUDIT: Final[dict[str, tuple[str, str]]] = {
         "alle Bewertungen (auch die früheren)",
     ),
     "detail_router.adapt.version": ("new version", "neue Version"),
+    "detail_router.adapt_dry_run.records": ("usable records", "verwendbare Bewertungen"),
+    "detail_router.adapt_dry_run.promoted": ("would be promoted", "würde übernommen"),
+    "detail_dry_runs_before": (
+        "dry runs since the version before",
+        "Probeläufe seit der vorherigen Version",
+    ),
     "detail_router.adapt.previous": ("version before", "vorherige Version"),
     "detail_router.rollback.version": ("new version", "neue Version"),
     "detail_router.rollback.previous": ("version before", "vorherige Version"),

@@ -9,7 +9,9 @@ before it decides): its correction, and the promotion that correction came from
 decisions name; ``adapt_stored`` runs
 ``adapt`` over the graded records of the artifact kept in the ledger and, unless asked for a dry
 run, stores a promoted correction as the new version, audited ``router.adapt`` with its before and
-after figures (an adaptation that was not promoted is audited too, without a version); when
+after figures (an adaptation that was not promoted is audited too, without a version) and how many
+dry runs came since the newest version (``dry_runs_before``: a dry run stores nothing but is
+audited ``router.adapt_dry_run``, so that seeds tried until one passes show); when
 another version was stored while it ran (a rollback), nothing is promoted (``Conflict``). The audit
 entry names the newest graded record read (``newest_record``), so that a scheduled adaptation
 (``learning.schedule``) knows how many came since, and how many records it read (``read``) beside
@@ -31,7 +33,13 @@ from typing import Any
 from stellwerk.config.schema import StellwerkConfig
 from stellwerk.errors import ConfigError
 from stellwerk.ledger.audit import append_audit
-from stellwerk.ledger.graded import MAX_RECORDS, GradedStore, LearningWindow, RouterVersion
+from stellwerk.ledger.graded import (
+    DRY_RUN_ACTION,
+    MAX_RECORDS,
+    GradedStore,
+    LearningWindow,
+    RouterVersion,
+)
 from stellwerk.routing.adapt import Adaptation, AdaptSettings, adapt
 from stellwerk.routing.base import Router
 from stellwerk.routing.correction_blob import dump_correction, load_correction
@@ -176,7 +184,8 @@ def adapt_stored(
 ) -> Outcome:
     """Adapt ``router`` (its newest version) from the newest ``MAX_RECORDS`` graded records of
     its artifact (after its newest rollback, unless ``all_records``); store and audit the outcome
-    unless ``dry_run``."""
+    (``router.adapt``, with ``dry_runs_before``: the dry runs since the newest version); a dry run
+    stores nothing and is audited ``router.adapt_dry_run``."""
     judged_at = judged_at or Judging()
     newest_version = use_current(router, store)
     current_id = router.adapted
@@ -201,8 +210,6 @@ def adapt_stored(
         left_out=left_out,
         all_records=all_records,
     )
-    if dry_run:
-        return outcome
     details = {
         **adaptation.as_json(),
         "compared_with": current_id,
@@ -213,6 +220,11 @@ def adapt_stored(
         "all_records": all_records,
         "cost_weights": list(settings.cost_weights),
     }
+    if dry_run:  # stores nothing, but the try shows (an admin trying seeds until one passes)
+        _audit(store, actor, DRY_RUN_ACTION, router.version, details, config_hash)
+        return outcome
+    since = None if newest_version is None else newest_version.time
+    details["dry_runs_before"] = store.dry_runs_since(router.version, since)
     correction = adaptation.model.correction
     if adaptation.promoted and correction is not None:
         version = store.promote(
@@ -225,14 +237,25 @@ def adapt_stored(
         )
         use_current(router, store)
         return replace(outcome, version=version)
+    _audit(store, actor, "router.adapt", router.version, {**details, "version": None}, config_hash)
+    return outcome
+
+
+def _audit(
+    store: GradedStore,
+    actor: str,
+    action: str,
+    base_version: str,
+    details: dict[str, Any],
+    config_hash: str | None,
+) -> None:
     with store.ledger.begin() as connection:
         append_audit(
             connection,
             actor=actor,
-            action="router.adapt",
+            action=action,
             target_kind="router",
-            target=router.version,
-            details={**details, "version": None},
+            target=base_version,
+            details=details,
             config_hash=config_hash,
         )
-    return outcome

@@ -42,7 +42,12 @@ from stellwerk.ledger.audit import AuditEntry, append_audit
 from stellwerk.ledger.graded_tables import graded_records, router_versions
 from stellwerk.ledger.job_lock import lock_key
 from stellwerk.ledger.ledger import Ledger
+from stellwerk.ledger.tables import audit_log
 from stellwerk.routing.graded_record import GradedRecord
+
+DRY_RUN_ACTION = "router.adapt_dry_run"
+"""The audit action of an adaptation tried with ``--dry-run`` (stored nothing): not a run of the
+dashboard's adaptation list, nor one a schedule counts from."""
 
 MAX_RECORDS = 5000
 """Records an adaptation reads at most (the newest): a decision's cost grows with them."""
@@ -209,6 +214,20 @@ class GradedStore:
         first: every adaptation run, promoted or not (its ``Adaptation.as_json`` figures)."""
         return self.ledger.list_audit(action="router.adapt", target=base_version, limit=limit)
 
+    def dry_runs_since(self, base_version: str, since: datetime | None) -> int:
+        """How many ``router.adapt_dry_run`` audit entries ``base_version`` has after ``since``
+        (the newest version's time; None: ever): the tries a promotion's entry names."""
+        a = audit_log
+        query = (
+            select(func.count())
+            .select_from(a)
+            .where(a.c.action == DRY_RUN_ACTION, a.c.target == base_version)
+        )
+        if since is not None:
+            query = query.where(a.c.time > since)
+        with self.ledger.begin() as connection:
+            return int(connection.execute(query).scalar_one())
+
     def expire(
         self,
         *,
@@ -313,11 +332,14 @@ class GradedStore:
         to: int | None = None,
         *,
         actor: str,
+        reason: str,
         config_hash: str | None = None,
     ) -> RouterVersion:
         """Make version ``to`` (0: the base alone; None: the one in use before the current one)
-        current again, as a new version, audited ``router.rollback``; a ``Conflict`` when its
-        correction is the one in use already (nothing would change)."""
+        current again, as a new version, audited ``router.rollback`` with ``reason`` (required,
+        as for every governance change; checked by the caller with
+        ``governance.reason.audit_reason``); a ``Conflict`` when its correction is the one in
+        use already (nothing would change)."""
         now = self.current(base_version)
         if now is None:
             raise NotFound(f"the router artifact {base_version} has no version to roll back")
@@ -333,6 +355,7 @@ class GradedStore:
             "rolled_back": now.id,
             "correction_of": restored,
             "newest_record": self.newest_id(base_version),
+            "reason": reason,
         }
         return self._append(
             base_version, correction, actor, details, "router.rollback", config_hash
