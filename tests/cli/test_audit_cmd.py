@@ -175,7 +175,7 @@ def test_the_newest_come_first_and_limit_counts_them(config_path: Path, sqlite_u
         (("--format", "xml"), "unknown format 'xml'; choose text, csv, json, jsonl"),
         (("--since", "last week"), "since 'last week' is not an ISO 8601 date or time"),
         (("--since", "2026-12-02", "--until", "2026-12-01"), "until 2026-12-01T00:00:00+00:00 is"),
-        (("--limit", "0"), "limit must be between 1 and 10000, got 0"),
+        (("--limit", "0"), "0 is less than 1, the least it may be"),
         (("--all", "-o", "/nonexistent/folder/audit.csv"), "error: cannot write"),
     ],
 )

@@ -20,19 +20,26 @@ from typing import TYPE_CHECKING, get_args
 import typer
 
 from stellwerk.cli.init_proposal import Plan
-from stellwerk.config.schema import Hosting
 from stellwerk.errors import ConfigError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from stellwerk.config.schema import Classification
+    from stellwerk.config.schema import Classification, Hosting
     from stellwerk.configurator.discover import Discovery
     from stellwerk.configurator.engines import Served
     from stellwerk.configurator.needs import Needs
     from stellwerk.modelfacts import Catalog
 
-HOSTINGS: tuple[Hosting, ...] = get_args(Hosting)
+
+def hostings() -> tuple[Hosting, ...]:
+    """The config's hosting values (imported when asked: the config's package reads YAML, which
+    the CLI's start does not load)."""
+    from stellwerk.config.base import Hosting
+
+    return get_args(Hosting)
+
+
 HOSTING_HELP = (
     "with --discover: where that server processes the data sent to it, on_prem, eu_cloud or "
     "non_eu_cloud (the config's hosting); left out, the models are written without hosting "
@@ -52,11 +59,11 @@ def hosting(value: str | None) -> Hosting | None:
     if value is None:
         return None
     given = value.strip().lower().replace("-", "_")
-    for place in HOSTINGS:
+    for place in hostings():
         if given == place:
             return place
     raise ConfigError(
-        f"--discover-hosting: {value!r} is not one of {', '.join(HOSTINGS)} (where the "
+        f"--discover-hosting: {value!r} is not one of {', '.join(hostings())} (where the "
         "discovered server processes the data sent to it; leave the option out when it is not "
         "known: the models are then written without hosting)"
     )
@@ -206,7 +213,7 @@ def _ask_hosting(url: str) -> Hosting | None:
     """Where the server runs, asked until the answer is a hosting or ``unknown`` (None)."""
     while True:
         answer: str = typer.prompt(
-            f"Where does {url} process the data sent to it: {', '.join(HOSTINGS)}, or "
+            f"Where does {url} process the data sent to it: {', '.join(hostings())}, or "
             f"{UNKNOWN} (then written without hosting: only public data goes there)",
             default=UNKNOWN,
         )
